@@ -1,0 +1,1 @@
+"""Composition root: settings, service wiring and the headless CLI."""

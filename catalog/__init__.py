@@ -1,0 +1,1 @@
+"""The library: SQLAlchemy models, migrations, the Library facade, scanning."""

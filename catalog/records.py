@@ -1,0 +1,201 @@
+"""Plain, frozen records that cross the catalog boundary.
+
+ORM objects and SQLAlchemy sessions never leave ``catalog/``; the GUI, the CLI and jobs on other threads
+get these immutable records and hand back ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from core.formats.sidecar_info import SidecarInfo
+from core.hashing import FileHashes
+from core.identify.result import Identification
+from core.taxonomy import (
+    Architecture,
+    AssetKind,
+    FileFormat,
+    FileStatus,
+    LibraryLayout,
+    NetworkType,
+    Precision,
+    Prediction,
+    Variant,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RootRecord:
+    """A library folder the user added."""
+
+    id: int
+    path: str
+    layout: LibraryLayout
+    added_at: datetime
+    file_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewRecord:
+    """A preview image of an asset (a sidecar next to the file, a render, or a remote image)."""
+
+    id: int
+    path: str
+    source: str  # "sidecar" | "render" | "civitai" | "huggingface" | "embedded"
+    is_cover: bool
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteLinkRecord:
+    """A link from a local file to a model on Civitai or Hugging Face (filled by the sources issue)."""
+
+    id: int
+    site: str  # "civitai" | "huggingface"
+    model_id: str | None
+    version_id: str | None
+    file_id: str | None
+    model_name: str | None
+    version_name: str | None
+    base_model_label: str | None
+    fetched_at: datetime | None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRecord:
+    """One model file (or diffusers folder) in the library with its identification and user data."""
+
+    id: int
+    root_id: int | None
+    path: str
+    file_name: str
+    size: int
+    mtime_ns: int
+    kind: AssetKind
+    architecture: Architecture
+    format: FileFormat
+    status: FileStatus
+    network: NetworkType | None = None
+    variant: Variant | None = None
+    prediction: Prediction | None = None
+    precision: Precision | None = None
+    status_reason: str | None = None
+    reasons: tuple[str, ...] = ()
+    refusals: tuple[str, ...] = ()
+    hashes: FileHashes | None = None
+    display_name: str = ""
+    notes: str = ""
+    rating: int = 0  # 0 = unrated, else 1..5
+    favorite: bool = False
+    nsfw: bool = False
+    tags: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    trigger_words: tuple[str, ...] = ()
+    preferred_weight: float | None = None
+    base_model_label: str | None = None  # ecosystem label (Pony, Illustrious...) from Civitai or the user
+    description: str | None = None  # from sidecars or remote metadata (may be HTML)
+    embedded_metadata: Mapping[str, Any] = field(default_factory=dict)
+    cover_path: str | None = None
+    added_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class SortKey(StrEnum):
+    NAME = "name"
+    ADDED = "added"
+    SIZE = "size"
+    RATING = "rating"
+    KIND = "kind"
+    ARCHITECTURE = "architecture"
+
+
+@dataclass(frozen=True, slots=True)
+class AssetQuery:
+    """A search of the library. Empty fields do not filter.
+
+    ``text`` is matched with FTS5 over display name, file name, tags, trigger words, notes and
+    descriptions (prefix match per word, so typing "pix" finds "pixel art").
+    """
+
+    text: str = ""
+    kinds: tuple[AssetKind, ...] = ()
+    architectures: tuple[Architecture, ...] = ()
+    tags: tuple[str, ...] = ()  # all must match
+    collection: str | None = None
+    min_rating: int = 0
+    favorites_only: bool = False
+    statuses: tuple[FileStatus, ...] = ()  # empty = every status except MISSING
+    root_id: int | None = None
+    sort: SortKey = SortKey.NAME
+    descending: bool = False
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """Counts for the sidebar, over the whole library (missing files excluded except in ``problems``)."""
+
+    total: int
+    by_kind: Mapping[AssetKind, int]
+    by_architecture: Mapping[Architecture, int]
+    by_root: Mapping[int, int]
+    tags: Mapping[str, int]
+    collections: Mapping[str, int]
+    favorites: int
+    problems: int  # corrupt + unsafe + missing
+    unhashed: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserDataChanges:
+    """A partial update of an asset's user data; ``None`` leaves a field unchanged."""
+
+    display_name: str | None = None
+    notes: str | None = None
+    rating: int | None = None
+    favorite: bool | None = None
+    nsfw: bool | None = None
+    tags: tuple[str, ...] | None = None
+    collections: tuple[str, ...] | None = None
+    trigger_words: tuple[str, ...] | None = None
+    preferred_weight: float | None = None
+    base_model_label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedFile:
+    """What the scanner needs to know about a cataloged file to decide whether to reopen it."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    status: FileStatus
+    sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedFile:
+    """The scanner's finding for one new or changed file, written to the catalog in batches.
+
+    ``identification`` is None when the file could not be read (``status`` CORRUPT or UNSAFE, with the
+    reason in ``status_reason``).
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    format: FileFormat
+    status: FileStatus
+    status_reason: str | None = None
+    identification: Identification | None = None
+    sidecars: SidecarInfo | None = None

@@ -1,0 +1,1 @@
+"""Atelier domain layer: no Qt, no database; torch and diffusers only inside ``core.render``."""

@@ -1,0 +1,1 @@
+"""Reading model containers: headers, safe pickles, diffusers folders, embedded metadata, sidecars."""

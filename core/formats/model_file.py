@@ -1,0 +1,86 @@
+"""What reading a model file yields: tensor names, shapes and dtypes, metadata, never the weights.
+
+This is the contract between ``core.formats`` (which parses containers) and ``core.identify`` (which
+decides what a file is). Every container - safetensors, torch pickles, GGUF, diffusers folders - is
+reduced to the same flat view so that identification rules are written once.
+
+Flattening rules for nested containers (pickles):
+- a Lightning checkpoint's ``state_dict`` is unwrapped (its keys become the top-level tensor names);
+- nested dicts/lists/tuples of tensors are joined with ``.``: an A1111 embedding's
+  ``string_to_param["*"]`` becomes ``string_to_param.*``; a hypernetwork's ``{768: [sd_k, sd_v]}``
+  becomes ``768.0.linear.0.weight`` ... ``768.1.linear.2.bias``;
+- top-level values that are not tensors (``layer_structure``, ``activation_func``, ``name``, ``step``,
+  ``global_step``, ``string_to_token``...) go to ``extras`` as plain JSON-able Python values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.taxonomy import FileFormat
+
+
+class FormatError(Exception):
+    """Base class: a file could not be read as a model. ``reason`` is shown to the user as is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CorruptFileError(FormatError):
+    """The file is damaged or is not what its extension claims (truncated, bad header, ...)."""
+
+
+class UnsafeFileError(FormatError):
+    """A pickle would import something outside the allow-list; it is never loaded."""
+
+    def __init__(self, reason: str, offending_globals: tuple[str, ...]) -> None:
+        super().__init__(reason)
+        self.offending_globals = offending_globals
+
+
+@dataclass(frozen=True, slots=True)
+class TensorInfo:
+    """One tensor as described by its container.
+
+    ``dtype`` uses safetensors' names (``F32``, ``F16``, ``BF16``, ``F8_E4M3``, ``F8_E5M2``, ``F64``,
+    ``I64``, ``I32``, ``I16``, ``I8``, ``U8``, ``BOOL``; GGUF quantised types as ``Q4_0``, ``Q8_0``...).
+    ``data_offset`` is the absolute byte offset of the tensor's data in the file when the container
+    allows random access (safetensors, GGUF), else None.
+    """
+
+    dtype: str
+    shape: tuple[int, ...]
+    data_offset: int | None = None
+    nbytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DiffusersInfo:
+    """A diffusers-format folder: its ``model_index.json`` and each component's config.
+
+    ``configs`` maps a component folder name (``unet``, ``vae``, ``text_encoder``, ``scheduler``...) to
+    its parsed ``config.json`` / ``scheduler_config.json``. A single-component folder (e.g. a diffusers
+    VAE with just ``config.json`` + weights) has an empty ``model_index`` and its config under ``""``.
+    """
+
+    model_index: Mapping[str, Any]
+    configs: Mapping[str, Mapping[str, Any]]
+    weight_files: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelHeader:
+    """Everything identification may look at for one file or folder."""
+
+    path: Path
+    format: FileFormat
+    size: int
+    tensors: Mapping[str, TensorInfo] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    diffusers: DiffusersInfo | None = None

@@ -1,0 +1,1 @@
+"""What a model file is, decided from its header alone, with the reasons."""

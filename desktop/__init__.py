@@ -1,0 +1,1 @@
+"""PySide6 user interface: windows, Qt item models, delegates and workers."""
