@@ -57,7 +57,10 @@ def test_layers_import_downwards_only(package: str) -> None:
 
 def test_heavy_ml_libraries_only_in_core_render() -> None:
     render = ROOT / "core" / "render"
-    files = [ROOT / "main.py", *(p for pkg in ("core", "catalog", "app", "desktop") for p in _python_files(pkg))]
+    files = [
+        ROOT / "main.py",
+        *(p for pkg in ("core", "catalog", "app", "desktop") for p in _python_files(pkg)),
+    ]
     offences = [
         f"{path.relative_to(ROOT)}:{line} imports {module}"
         for path in files
@@ -71,7 +74,9 @@ def test_heavy_ml_libraries_only_in_core_render() -> None:
 def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     """Guard against a checker that silently matches nothing."""
     bad = tmp_path / "bad.py"
-    bad.write_text("def f():\n    import torch\n    from PySide6.QtWidgets import QWidget\n", encoding="utf-8")
+    bad.write_text(
+        "def f():\n    import torch\n    from PySide6.QtWidgets import QWidget\n", encoding="utf-8"
+    )
     modules = [m for _, m in _imported_modules(bad)]
     assert _matches(modules[0], HEAVY)
     assert _matches(modules[1], QT)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.taxonomy import FileFormat
 
@@ -43,9 +43,8 @@ class UnsafeFileError(FormatError):
         self.offending_globals = offending_globals
 
 
-@dataclass(frozen=True, slots=True)
-class TensorInfo:
-    """One tensor as described by its container.
+class TensorInfo(NamedTuple):
+    """One tensor as described by its container (a NamedTuple: scans build millions of these).
 
     ``dtype`` uses safetensors' names (``F32``, ``F16``, ``BF16``, ``F8_E4M3``, ``F8_E5M2``, ``F64``,
     ``I64``, ``I32``, ``I16``, ``I8``, ``U8``, ``BOOL``; GGUF quantised types as ``Q4_0``, ``Q8_0``...).

@@ -1,0 +1,329 @@
+"""The headless commands: ``python main.py <command>`` (or ``atelier <command>``).
+
+Each command prints a human summary by default and one JSON document with ``--json``. Errors print one
+clear line on stderr and exit non-zero: 1 for a failure of the work, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from app.context import AppContext
+from app.serialize import asset_to_json, inspection_to_json
+from catalog.errors import CatalogError
+from catalog.records import AssetQuery, AssetRecord
+from core.formats.model_file import FormatError, UnsafeFileError
+from core.formats.reader import read_header
+from core.formats.sidecars import read_sidecars
+from core.formats.tensor_data import read_tensor
+from core.hashing import FileHashes, hash_file
+from core.identify import identify
+from core.identify.result import Identification
+from core.jobs import Progress
+from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="where the catalog and settings live (default: $ATELIER_DATA_DIR or the platform's data dir)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="atelier",
+        description="Atelier: a model library for Stable Diffusion. Without a command, opens the app.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = sub.add_parser("scan", parents=[common], help="add library folders and scan them")
+    scan.add_argument("roots", nargs="*", type=Path, help="folders to add (default: rescan every root)")
+    scan.add_argument(
+        "--layout", choices=[layout.value for layout in LibraryLayout], help="force the folder layout"
+    )
+    scan.add_argument("--no-hash", action="store_true", help="skip hashing new files after the scan")
+    scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    inspect = sub.add_parser("inspect", parents=[common], help="identify files (no catalog needed)")
+    inspect.add_argument("paths", nargs="+", type=Path)
+    inspect.add_argument("--json", action="store_true", help="print one JSON array")
+    inspect.add_argument("--hash", action="store_true", help="also compute every hash")
+
+    search = sub.add_parser("search", parents=[common], help="search the library")
+    search.add_argument("query", nargs="?", default="", help="words to find (prefix match)")
+    search.add_argument("--kind", action="append", choices=[k.value for k in AssetKind], default=[])
+    search.add_argument("--arch", action="append", choices=[a.value for a in Architecture], default=[])
+    search.add_argument("--tag", action="append", default=[], help="only assets with this tag (repeatable)")
+    search.add_argument("--limit", type=int, default=100)
+    search.add_argument("--json", action="store_true")
+
+    show = sub.add_parser("show", parents=[common], help="show one asset by id or path")
+    show.add_argument("target", help="asset id or file path")
+    show.add_argument("--json", action="store_true")
+
+    sub.add_parser("roots", parents=[common], help="list library folders")
+    hash_cmd = sub.add_parser("hash", parents=[common], help="hash files that have no hashes yet")
+    hash_cmd.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one headless command (``main.py`` opens the desktop app when no command is given)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    handlers = {
+        "scan": _cmd_scan,
+        "inspect": _cmd_inspect,
+        "search": _cmd_search,
+        "show": _cmd_show,
+        "roots": _cmd_roots,
+        "hash": _cmd_hash,
+    }
+    context = AppContext(getattr(args, "data_dir", None))
+    try:
+        return handlers[args.command](context, args, out)
+    except CliError as exc:
+        print(f"atelier {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except CatalogError as exc:
+        print(f"atelier {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"atelier {args.command}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        context.close()
+
+
+# commands ---------------------------------------------------------------------------------------------
+def _cmd_scan(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    layout = LibraryLayout(args.layout) if args.layout else None
+    root_ids: list[int] | None = None
+    if args.roots:
+        root_ids = []
+        for path in args.roots:
+            try:
+                root = context.add_root(path, layout)
+            except (NotADirectoryError, FileNotFoundError) as exc:
+                raise CliError(str(exc)) from exc
+            root_ids.append(root.id)
+            if not args.json:
+                print(f"Library folder: {root.path} ({root.layout.value} layout)", file=out)
+    elif not context.library.roots():
+        raise CliError("no library folders yet: give one, e.g. `atelier scan ~/stable-diffusion-webui`")
+
+    with _ProgressBar("Scanning", unit="file") as bar:
+        summary = context.scan(root_ids, progress=bar.update)
+    result: dict[str, Any] = {"scan": _summary_json(summary)}
+    if not args.json:
+        print(summary, file=out)
+        for problem in summary.problems:
+            print(f"  ! {problem}", file=out)
+    if not args.no_hash and not summary.cancelled:
+        with _ProgressBar("Hashing", unit="B", unit_scale=True) as bar:
+            hashed = context.hash_pending(progress=bar.update)
+        result["hash"] = _summary_json(hashed)
+        if not args.json:
+            print(hashed, file=out)
+    if args.json:
+        json.dump(result, out, indent=2)
+        out.write("\n")
+    return EXIT_OK
+
+
+def _cmd_hash(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    with _ProgressBar("Hashing", unit="B", unit_scale=True) as bar:
+        summary = context.hash_pending(progress=bar.update)
+    if args.json:
+        json.dump(_summary_json(summary), out, indent=2)
+        out.write("\n")
+    else:
+        print(summary, file=out)
+    return EXIT_OK if not summary.failed else EXIT_FAILED
+
+
+def _cmd_inspect(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    results: list[dict[str, Any]] = []
+    failed = False
+    for path in args.paths:
+        if not path.exists():
+            print(f"atelier inspect: {path}: no such file or folder", file=sys.stderr)
+            failed = True
+            continue
+        results.append(_inspect_one(path, with_hashes=args.hash))
+    if args.json:
+        json.dump(results, out, indent=2)
+        out.write("\n")
+    else:
+        for item in results:
+            _print_inspection(item, out)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _inspect_one(path: Path, *, with_hashes: bool) -> dict[str, Any]:
+    status = FileStatus.OK
+    reason: str | None = None
+    identification: Identification | None = None
+    file_format: FileFormat | None = None
+    size: int | None = None
+    try:
+        header = read_header(path)
+        file_format, size = header.format, header.size
+        reader = (lambda name: read_tensor(header, name)) if header.format is FileFormat.SAFETENSORS else None
+        identification = identify(header, read_tensor=reader)
+    except UnsafeFileError as exc:
+        status, reason = FileStatus.UNSAFE, exc.reason
+    except FormatError as exc:
+        status, reason = FileStatus.CORRUPT, exc.reason
+    except OSError as exc:
+        status, reason = FileStatus.CORRUPT, f"cannot read the file: {exc.strerror or exc}"
+    if size is None and path.is_file():
+        size = path.stat().st_size
+    hashes: FileHashes | None = None
+    if with_hashes and path.is_file():
+        hashes = hash_file(path)
+    return inspection_to_json(
+        path,
+        size=size,
+        file_format=file_format,
+        status=status,
+        status_reason=reason,
+        identification=identification,
+        hashes=hashes,
+        sidecars=read_sidecars(path) if path.is_file() else None,
+        with_hashes=with_hashes,
+    )
+
+
+def _print_inspection(item: dict[str, Any], out: TextIO) -> None:
+    print(item["path"], file=out)
+    if item["status"] != FileStatus.OK.value:
+        print(f"  status:       {item['status']} - {item['status_reason']}", file=out)
+        return
+    details = ", ".join(
+        f"{key} {item[key]}" for key in ("network", "variant", "prediction", "precision") if item.get(key)
+    )
+    print(f"  kind:         {item['kind']} / {item['architecture']}", file=out)
+    print(f"  format:       {item['format']}" + (f" ({details})" if details else ""), file=out)
+    for reason in item["reasons"]:
+        print(f"  because       {reason}", file=out)
+    if item["kind"] == AssetKind.UNKNOWN.value:
+        for refusal in item["refusals"]:
+            print(f"  not           {refusal}", file=out)
+    if item["trigger_words"]:
+        print(f"  triggers:     {', '.join(item['trigger_words'])}", file=out)
+    for key, value in (item.get("hashes") or {}).items():
+        print(f"  {key + ':':13} {value or '-'}", file=out)
+
+
+def _cmd_search(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    if args.limit < 1:
+        raise CliError("--limit must be at least 1")
+    query = AssetQuery(
+        text=args.query,
+        kinds=tuple(AssetKind(k) for k in args.kind),
+        architectures=tuple(Architecture(a) for a in args.arch),
+        tags=tuple(args.tag),
+        limit=args.limit,
+    )
+    records = context.library.search(query)
+    if args.json:
+        json.dump([asset_to_json(r) for r in records], out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    for record in records:
+        print(_one_line(record), file=out)
+    total = context.library.count(
+        AssetQuery(text=query.text, kinds=query.kinds, architectures=query.architectures, tags=query.tags)
+    )
+    print(f"{len(records)} of {total} shown", file=out)
+    return EXIT_OK
+
+
+def _one_line(record: AssetRecord) -> str:
+    name = record.display_name or record.file_name
+    status = "" if record.status is FileStatus.OK else f" [{record.status.value}]"
+    return f"{record.id:>6}  {record.kind.value:<12} {record.architecture.value:<12} {name}{status}"
+
+
+def _cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    library = context.library
+    record = library.get(int(args.target)) if args.target.isdigit() else None
+    if record is None:
+        record = library.get_by_path(Path(args.target).expanduser().resolve())
+    if record is None:
+        raise CliError(f"no asset with id or path {args.target!r} in the library")
+    data = asset_to_json(record, previews=library.previews(record.id), links=library.remote_links(record.id))
+    if args.json:
+        json.dump(data, out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    skip = {"embedded_metadata", "previews", "remote_links", "refusals"}
+    for key, value in data.items():
+        if key in skip or value in (None, "", [], {}):
+            continue
+        if key == "hashes":
+            for name, digest in value.items():
+                print(f"{name + ':':18} {digest or '-'}", file=out)
+            continue
+        text = ", ".join(str(v) for v in value) if isinstance(value, list) else value
+        print(f"{key + ':':18} {text}", file=out)
+    for preview in data["previews"]:
+        print(f"{'preview:':18} {preview['path']}", file=out)
+    return EXIT_OK
+
+
+def _cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    for root in context.library.roots():
+        print(f"{root.id:>4}  {root.layout.value:<16} {root.file_count:>7} files  {root.path}", file=out)
+    return EXIT_OK
+
+
+# helpers ------------------------------------------------------------------------------------------------
+def _summary_json(summary: object) -> dict[str, Any]:
+    data = dict(vars(summary))
+    data["message"] = str(summary)
+    return data
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr fed by job ``Progress`` reports (silent when stderr is not a terminal)."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        self._bar = tqdm(desc=label, total=None, file=sys.stderr, disable=None, leave=False, **kwargs)
+
+    def update(self, progress: Progress) -> None:
+        if progress.total is not None and self._bar.total != progress.total:
+            self._bar.total = progress.total
+        self._bar.n = progress.done
+        self._bar.set_postfix_str(progress.message[-40:], refresh=True)
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()

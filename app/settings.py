@@ -1,0 +1,101 @@
+"""Where Atelier keeps its data, and the user's settings.
+
+The data dir holds the catalog database, ``settings.json`` and the thumbnail cache. It is the platform's
+user data dir unless ``--data-dir`` or ``ATELIER_DATA_DIR`` says otherwise, which is how tests,
+benchmarks and a second profile stay isolated. Library roots are not settings: they live in the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "Atelier"
+DATA_DIR_ENV = "ATELIER_DATA_DIR"
+THEMES = ("system", "light", "dark")
+
+
+def resolve_data_dir(explicit: str | Path | None = None) -> Path:
+    """The data dir: ``--data-dir`` first, then ``ATELIER_DATA_DIR``, then the platform default."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    from_env = os.environ.get(DATA_DIR_ENV)
+    if from_env:
+        return Path(from_env).expanduser().resolve()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """User preferences. Unknown keys in the file are kept so a newer version's settings survive."""
+
+    theme: str = "system"
+    thumbnail_size: int = 160
+    hash_in_background: bool = True
+    hash_workers: int = 2
+    watch_folders: bool = True
+    first_start_done: bool = False
+    view_mode: str = "grid"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+class SettingsStore:
+    """Reads and atomically writes ``settings.json`` in the data dir."""
+
+    FILE_NAME = "settings.json"
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.path = data_dir / self.FILE_NAME
+
+    def load(self) -> Settings:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return Settings()
+        except (OSError, ValueError):
+            # A damaged settings file must not stop the app; keep a copy so nothing is lost.
+            backup = self.path.with_suffix(".json.bad")
+            self.path.replace(backup)
+            return Settings()
+        if not isinstance(raw, dict):
+            return Settings()
+        known = {f.name for f in fields(Settings)} - {"extra"}
+        values = {k: v for k, v in raw.items() if k in known}
+        extra = {k: v for k, v in raw.items() if k not in known}
+        settings = Settings(**values, extra=extra)
+        return _sanitised(settings)
+
+    def save(self, settings: Settings) -> None:
+        data = asdict(settings)
+        extra = data.pop("extra")
+        data = {**extra, **data}
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.data_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            Path(tmp).replace(self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _sanitised(settings: Settings) -> Settings:
+    """Clamp values a hand-edited file may have put out of range."""
+    theme = settings.theme if settings.theme in THEMES else "system"
+    size = min(512, max(64, int(settings.thumbnail_size)))
+    workers = min(8, max(1, int(settings.hash_workers)))
+    view = settings.view_mode if settings.view_mode in ("grid", "table") else "grid"
+    return replace(settings, theme=theme, thumbnail_size=size, hash_workers=workers, view_mode=view)

@@ -1,0 +1,148 @@
+"""The catalog's SQLite engine and its unit of work.
+
+One :class:`CatalogDatabase` (one engine, one connection pool) per open library. Every Library method opens
+its own short :class:`~sqlalchemy.orm.Session` through :meth:`CatalogDatabase.session_scope`, which is one
+transaction: committed when the block ends, rolled back on any error. Sessions never cross threads, so the
+Library can be called from the GUI thread and from workers at the same time.
+
+Connection settings and why:
+
+* ``journal_mode=WAL``: readers (the GUI) never wait for the writer (a scan), and the writer never waits for
+  readers.
+* ``busy_timeout``: a second writer waits for the first instead of failing at once; only a writer stuck for
+  longer than the timeout becomes a :class:`~catalog.errors.DatabaseLockedError`.
+* ``synchronous=NORMAL``: with WAL this is crash-safe (the database cannot be corrupted); at worst the last
+  transactions before a power cut are lost, and the scanner simply finds those files again.
+* ``foreign_keys=ON``: SQLite leaves it off by default; the schema relies on ``ON DELETE CASCADE``.
+* Transactions are begun by us (``BEGIN`` / ``BEGIN IMMEDIATE``) instead of by the sqlite3 module, which
+  would start them lazily at the first write: a read-then-write unit of work would then try to upgrade a
+  read snapshot to a write lock, which fails with "database is locked" *without* honouring the busy
+  timeout whenever another writer committed in between. Write units of work therefore take the write lock
+  up front (``IMMEDIATE``) and wait politely for it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from catalog.errors import CatalogError, LibraryClosedError, translate_db_error
+
+DEFAULT_BUSY_TIMEOUT_MS = 15_000
+_BEGIN_OPTION = "atelier_begin"
+CHUNK = 500
+MMAP_BYTES = 1 << 30
+CACHE_KIB = 32 * 1024
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices for ``IN (...)`` lists: SQLite's bound-parameter limit is far above ``CHUNK``,
+    and equal-sized statements are reused from SQLAlchemy's statement cache."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def utc_now() -> datetime:
+    """The one clock of the catalog (aware UTC), so tests and rows agree on the zone."""
+    return datetime.now(UTC)
+
+
+def sqlite_url(db_path: Path) -> str:
+    return f"sqlite:///{db_path}"
+
+
+def create_catalog_engine(db_path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+    """An engine whose every connection has the settings described in the module docstring."""
+    engine = create_engine(
+        sqlite_url(db_path),
+        # Pooled connections move between threads (never while in use), hence check_same_thread off.
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        pool_size=4,
+        max_overflow=8,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+        # Autocommit at the driver level: transactions are begun explicitly in _begin below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            # Searches touch rows all over the file: map it instead of copying pages through read() calls,
+            # and keep sorts and IN-lists of broad searches in memory.
+            cursor.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            cursor.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
+            cursor.execute("PRAGMA temp_store = MEMORY")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class CatalogDatabase:
+    """Owns the engine of one catalog file and hands out units of work."""
+
+    def __init__(self, db_path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self._path = db_path
+        self._engine = create_catalog_engine(db_path, busy_timeout_ms=busy_timeout_ms)
+        self._write_engine = self._engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @contextmanager
+    def session_scope(self, *, write: bool = False) -> Iterator[Session]:
+        """One unit of work: a Session in one transaction, committed on success, rolled back on error.
+
+        ``write=True`` takes the write lock at the start (``BEGIN IMMEDIATE``), see the module docstring.
+        Driver errors leave as typed :class:`~catalog.errors.CatalogError` subclasses.
+        """
+        if self._closed:
+            raise LibraryClosedError("The library has been closed.")
+        bind = self._write_engine if write else self._engine
+        try:
+            with Session(bind=bind, expire_on_commit=False, autoflush=False) as session, session.begin():
+                yield session
+        except sa_exc.DBAPIError as error:
+            raise translate_db_error(error) from error
+        except sa_exc.SQLAlchemyError as error:
+            raise CatalogError(f"The library database reported an error: {error}") from error
+
+    def close(self) -> None:
+        """Dispose of the pool; later calls raise :class:`~catalog.errors.LibraryClosedError`."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._engine.dispose()

@@ -1,0 +1,73 @@
+"""Typed catalog errors, each with a message a user can act on.
+
+SQLAlchemy and sqlite3 exceptions never leave ``catalog/``: :func:`translate_db_error` turns them into these
+at the unit-of-work boundary (``CatalogDatabase.session_scope``), so the GUI can show "the library is busy"
+instead of a stack trace and the CLI can exit non-zero with the same sentence.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exc as sa_exc
+
+
+class CatalogError(Exception):
+    """Base of every error the catalog raises; ``str(error)`` is the human message."""
+
+
+class DatabaseLockedError(CatalogError):
+    """Another writer held the database longer than the busy timeout."""
+
+
+class DatabaseAccessError(CatalogError):
+    """The database file cannot be opened, read or written (permissions, missing folder, full disk)."""
+
+
+class NotACatalogError(CatalogError):
+    """The file exists but is not an SQLite database, or is damaged."""
+
+
+class SchemaTooNewError(CatalogError):
+    """The database was written by a newer Atelier whose schema this version does not know."""
+
+
+class LibraryClosedError(CatalogError):
+    """A call arrived after :meth:`Library.close`."""
+
+
+class NotFoundError(CatalogError, LookupError):
+    """An id (asset, root, preview) that is not in the catalog."""
+
+
+class ConflictError(CatalogError):
+    """A write would break a uniqueness rule (two assets at one path, one root added twice...)."""
+
+
+class InvalidValueError(CatalogError, ValueError):
+    """A value outside its allowed range (a rating of 7); also a ``ValueError`` for plain callers."""
+
+
+def translate_db_error(error: sa_exc.DBAPIError) -> CatalogError:
+    """Map a driver error to the typed error the rest of the app understands.
+
+    The mapping reads SQLite's message because the Python driver reports most failures as one
+    ``OperationalError`` class; the original exception stays chained as ``__cause__`` for logs.
+    """
+    text = str(error.orig) if error.orig is not None else str(error)
+    lowered = text.lower()
+    if isinstance(error, sa_exc.IntegrityError):
+        return ConflictError(f"The change conflicts with what is already in the library ({text}).")
+    if "database is locked" in lowered or "database table is locked" in lowered:
+        return DatabaseLockedError(
+            "The library database is busy: another Atelier window or program is writing to it. "
+            "Try again in a moment."
+        )
+    if "file is not a database" in lowered or "malformed" in lowered:
+        return NotACatalogError(
+            f"The library database is damaged or is not an Atelier catalog ({text}). "
+            "Restore a backup or choose another data folder."
+        )
+    if "unable to open" in lowered or "readonly" in lowered or "disk i/o" in lowered or "full" in lowered:
+        return DatabaseAccessError(
+            f"The library database cannot be written ({text}). Check the folder's permissions and free space."
+        )
+    return CatalogError(f"The library database reported an error: {text}")

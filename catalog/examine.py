@@ -1,0 +1,184 @@
+"""The scanner's per-file work: finding model files on disk and reading one of them.
+
+Kept apart from the scanner (and free of database imports) because the scanner runs ``examine`` in
+worker processes: each worker imports only this module and what it needs to parse headers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from catalog.records import ScannedFile
+from core.formats.model_file import CorruptFileError, FormatError, ModelHeader, UnsafeFileError
+from core.formats.reader import read_header
+from core.formats.sidecars import read_sidecars
+from core.formats.tensor_data import read_tensor
+from core.identify import identify
+from core.jobs import CancelToken
+from core.layouts import MODEL_FILE_SUFFIXES, is_ignored_dir, is_ignored_file
+from core.taxonomy import FileFormat, FileStatus
+
+# Files next to a model that another tool (A1111, Civitai Helper, Stability Matrix, LoRA Manager) wrote.
+SIDECAR_SUFFIXES = (
+    ".json",
+    ".civitai.info",
+    ".cm-info.json",
+    ".metadata.json",
+    ".preview.png",
+    ".preview.jpg",
+    ".preview.jpeg",
+    ".preview.webp",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".webp",
+)
+FORMAT_BY_SUFFIX = {
+    ".safetensors": FileFormat.SAFETENSORS,
+    ".sft": FileFormat.SAFETENSORS,
+    ".ckpt": FileFormat.CKPT,
+    ".pt": FileFormat.PT,
+    ".pth": FileFormat.PT,
+    ".bin": FileFormat.BIN,
+    ".gguf": FileFormat.GGUF,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFile:
+    """A model file (or diffusers folder) seen on disk during the walk."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    inode: int
+    is_folder: bool = False
+    siblings: frozenset[str] | None = None  # the folder's names, kept only when sidecars lie next to it
+
+    @property
+    def has_sidecars(self) -> bool:
+        return self.siblings is not None
+
+    @property
+    def stat_key(self) -> tuple[int, int, int]:
+        return (self.size, self.mtime_ns, self.inode)
+
+
+def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFile]:
+    """Yield every model file and diffusers folder below ``root``.
+
+    Uses ``os.scandir`` so that file type and inode come from the directory listing; partial downloads,
+    sidecars and non-model files are skipped, and symlinked directories are not followed (loops).
+    """
+    stack = [root]
+    while stack:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        names = frozenset(entry.name for entry in entries)
+        if folder != root and _looks_like_diffusers(names):
+            found = _diffusers_folder(folder)
+            if found is not None:
+                yield found
+                continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not is_ignored_dir(Path(entry.path)):
+                        stack.append(Path(entry.path))
+                    continue
+                if not entry.is_file():
+                    continue
+            except OSError:
+                continue
+            path = Path(entry.path)
+            if path.suffix.lower() not in MODEL_FILE_SUFFIXES or is_ignored_file(path):
+                continue
+            try:
+                st = entry.stat()
+            except OSError:
+                continue
+            stem = entry.name[: -len(path.suffix)]
+            has_sidecars = any(stem + suffix in names for suffix in SIDECAR_SUFFIXES)
+            yield FoundFile(
+                path=path,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                inode=st.st_ino,
+                siblings=names if has_sidecars else None,
+            )
+
+
+def _looks_like_diffusers(names: frozenset[str]) -> bool:
+    if "model_index.json" in names:
+        return True
+    return "config.json" in names and any(n.startswith("diffusion_pytorch_model") for n in names)
+
+
+def _diffusers_folder(folder: Path) -> FoundFile | None:
+    """A diffusers folder is one asset: its size is the sum of its files, its mtime the newest one."""
+    size = 0
+    newest = 0
+    try:
+        for dirpath, _dirnames, filenames in os.walk(folder):
+            for name in filenames:
+                st = (Path(dirpath) / name).stat()
+                size += st.st_size
+                newest = max(newest, st.st_mtime_ns)
+        inode = folder.stat().st_ino
+    except OSError:
+        return None
+    return FoundFile(path=folder, size=size, mtime_ns=newest, inode=inode, is_folder=True)
+
+
+def examine(found: FoundFile) -> ScannedFile:
+    """Read, identify and collect the sidecars of one file. Never raises for a bad file."""
+    status = FileStatus.OK
+    reason: str | None = None
+    identification = None
+    file_format = FileFormat.DIFFUSERS if found.is_folder else _format_from_suffix(found.path)
+    try:
+        header = read_header(found.path)
+        file_format = header.format
+        identification = identify(header, read_tensor=_tensor_reader(header))
+    except UnsafeFileError as exc:
+        status, reason = FileStatus.UNSAFE, exc.reason
+    except CorruptFileError as exc:
+        status, reason = FileStatus.CORRUPT, exc.reason
+    except FormatError as exc:
+        status, reason = FileStatus.CORRUPT, exc.reason
+    except OSError as exc:
+        status, reason = FileStatus.CORRUPT, f"cannot read the file: {exc.strerror or exc}"
+    sidecars = read_sidecars(found.path, found.siblings) if found.siblings is not None else None
+    return ScannedFile(
+        path=str(found.path),
+        size=found.size,
+        mtime_ns=found.mtime_ns,
+        inode=found.inode,
+        format=file_format,
+        status=status,
+        status_reason=reason,
+        identification=identification,
+        sidecars=sidecars,
+    )
+
+
+def _format_from_suffix(path: Path) -> FileFormat:
+    return FORMAT_BY_SUFFIX.get(path.suffix.lower(), FileFormat.SAFETENSORS)
+
+
+def _tensor_reader(header: ModelHeader) -> Callable[[str], NDArray[np.float64]] | None:
+    if header.format is not FileFormat.SAFETENSORS:
+        return None
+    return lambda name: read_tensor(header, name)

@@ -1,0 +1,265 @@
+"""The Library: the one door to the catalog for the GUI, the CLI, the scanner and background jobs.
+
+Each method is one unit of work (one short Session, one transaction) and returns frozen records from
+:mod:`catalog.records`, never ORM objects, so any thread may call any method. The methods are thin: the SQL
+lives in small modules by concern (:mod:`catalog.reading`, :mod:`catalog.search`, :mod:`catalog.user_data`,
+:mod:`catalog.scan_writes`, :mod:`catalog.merge`, :mod:`catalog.facets`). Errors leave as
+:class:`~catalog.errors.CatalogError` subclasses with a message fit for the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import delete, or_, select, update
+
+from catalog import facets as facets_queries
+from catalog import merge, reading, scan_writes, search, user_data
+from catalog.db import CatalogDatabase, utc_now
+from catalog.errors import NotFoundError
+from catalog.labels import COLLECTIONS, TAGS, prune
+from catalog.migrate import upgrade
+from catalog.normalize import parse_hash_query
+from catalog.orm import ASSETS, AssetTag, Collection, Root, Tag
+from catalog.records import (
+    AssetQuery,
+    AssetRecord,
+    Facets,
+    IndexedFile,
+    PreviewRecord,
+    RemoteLinkRecord,
+    RootRecord,
+    ScannedFile,
+    UserDataChanges,
+)
+from core.hashing import FileHashes
+from core.taxonomy import LibraryLayout
+
+
+class Library:
+    """An open catalog database. Create with :meth:`open`; safe to share between threads."""
+
+    def __init__(self, database: CatalogDatabase) -> None:
+        """Wrap an already migrated database (tests use this to pass a short busy timeout)."""
+        self._db = database
+
+    @classmethod
+    def open(cls, db_path: Path) -> Library:
+        """Open (or create) the catalog at ``db_path`` and bring its schema up to date."""
+        db_path = Path(db_path).expanduser()
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        database = CatalogDatabase(db_path)
+        try:
+            upgrade(database.engine)
+        except BaseException:
+            database.close()
+            raise
+        return cls(database)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    # -- roots ------------------------------------------------------------------------------------------
+
+    def add_root(self, path: Path, layout: LibraryLayout = LibraryLayout.FLAT) -> RootRecord:
+        """Add a library folder; adding the same resolved folder again returns it, ``layout`` updated."""
+        resolved = str(Path(path).expanduser().resolve())
+        with self._db.session_scope(write=True) as session:
+            root_id = session.scalar(select(Root.id).where(Root.path == resolved))
+            if root_id is None:
+                root = Root(path=resolved, layout=layout.value, added_at=utc_now())
+                session.add(root)
+                session.flush()
+                root_id = root.id
+            else:
+                session.execute(update(Root).where(Root.id == root_id).values(layout=layout.value))
+            return reading.root_records(session, root_id)[0]
+
+    def roots(self) -> list[RootRecord]:
+        with self._db.session_scope() as session:
+            return reading.root_records(session)
+
+    def get_root(self, root_id: int) -> RootRecord | None:
+        with self._db.session_scope() as session:
+            found = reading.root_records(session, root_id)
+            return found[0] if found else None
+
+    def remove_root(self, root_id: int) -> None:
+        """Forget a library folder and every asset row under it (the files on disk are not touched)."""
+        with self._db.session_scope(write=True) as session:
+            scan_writes.require_root(session, root_id)
+            session.execute(delete(Root).where(Root.id == root_id))
+            prune(session, TAGS)
+            prune(session, COLLECTIONS)
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def get(self, asset_id: int) -> AssetRecord | None:
+        with self._db.session_scope() as session:
+            return reading.asset_by_id(session, asset_id)
+
+    def get_by_path(self, path: str | Path) -> AssetRecord | None:
+        """The asset stored at exactly ``path`` (as the scanner wrote it; no resolving of links)."""
+        with self._db.session_scope() as session:
+            rows = session.execute(reading.select_assets().where(ASSETS.c.path == str(path))).all()
+            records = reading.assets_from_rows(session, rows)
+            return records[0] if records else None
+
+    def get_many(self, ids: Sequence[int]) -> list[AssetRecord]:
+        with self._db.session_scope() as session:
+            return reading.assets_by_ids(session, ids)
+
+    def find_by_hash(self, value: str) -> list[AssetRecord]:
+        """Assets whose SHA256, BLAKE3, AutoV1/V2/V3 or CRC32 is ``value`` (any case; see
+        :func:`catalog.normalize.parse_hash_query` for how the length picks the hash)."""
+        parsed = parse_hash_query(value)
+        if parsed is None:
+            return []
+        conditions = [ASSETS.c[column] == parsed.value for column in parsed.exact_columns]
+        # A prefix as an index range: the stored hashes are upper-case hex, and "G" sorts after "F".
+        upper = parsed.value + "G"
+        conditions += [ASSETS.c[column].between(parsed.value, upper) for column in parsed.prefix_columns]
+        with self._db.session_scope() as session:
+            stmt = reading.select_assets().where(or_(*conditions)).order_by(ASSETS.c.id)
+            rows = session.execute(stmt).all()
+            return reading.assets_from_rows(session, rows)
+
+    def search(self, query: AssetQuery) -> list[AssetRecord]:
+        with self._db.session_scope() as session:
+            rows = session.execute(search.apply_query(session, reading.select_assets(), query)).all()
+            return reading.assets_from_rows(session, rows)
+
+    def search_ids(self, query: AssetQuery) -> list[int]:
+        with self._db.session_scope() as session:
+            return list(session.scalars(search.apply_query(session, select(ASSETS.c.id), query)))
+
+    def count(self, query: AssetQuery) -> int:
+        """How many assets match ``query`` (its sort and page are ignored)."""
+        with self._db.session_scope() as session:
+            return search.count_matches(session, query)
+
+    def facets(self) -> Facets:
+        with self._db.session_scope() as session:
+            return facets_queries.facets(session)
+
+    def previews(self, asset_id: int) -> list[PreviewRecord]:
+        """Previews of an asset, the cover first."""
+        with self._db.session_scope() as session:
+            return reading.preview_records(session, asset_id)
+
+    def remote_links(self, asset_id: int) -> list[RemoteLinkRecord]:
+        with self._db.session_scope() as session:
+            return reading.remote_link_records(session, asset_id)
+
+    def all_tags(self) -> list[str]:
+        """Every tag in use, alphabetically (case-insensitive)."""
+        stmt = select(Tag.name).where(select(AssetTag.tag_id).where(AssetTag.tag_id == Tag.id).exists())
+        with self._db.session_scope() as session:
+            return list(session.scalars(stmt.order_by(Tag.key)))
+
+    def all_collections(self) -> list[str]:
+        with self._db.session_scope() as session:
+            return list(session.scalars(select(Collection.name).order_by(Collection.key)))
+
+    # -- user edits -------------------------------------------------------------------------------------
+
+    def update_user_data(self, asset_id: int, changes: UserDataChanges) -> AssetRecord:
+        """Apply ``changes`` in one transaction and return the updated asset.
+
+        Raises:
+            InvalidValueError: (a ``ValueError``) a rating outside 0..5 or a non-finite weight.
+            NotFoundError: no asset ``asset_id``.
+        """
+        user_data.validate(changes)
+        with self._db.session_scope(write=True) as session:
+            user_data.apply_user_changes(session, asset_id, changes)
+            record = reading.asset_by_id(session, asset_id)
+        if record is None:  # pragma: no cover - apply_user_changes already checked it exists
+            raise NotFoundError(f"No asset with id {asset_id} in the library.")
+        return record
+
+    def set_cover(self, asset_id: int, preview_id: int) -> None:
+        with self._db.session_scope(write=True) as session:
+            user_data.set_cover(session, asset_id, preview_id)
+
+    def add_preview(
+        self,
+        asset_id: int,
+        path: str,
+        source: str,
+        *,
+        make_cover: bool = False,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> PreviewRecord:
+        """Attach a preview image. It becomes the cover when ``make_cover`` is set or when the asset has no
+        cover yet; adding a path the asset already has updates that preview instead of duplicating it."""
+        with self._db.session_scope(write=True) as session:
+            return user_data.add_preview(
+                session, asset_id, str(path), source, make_cover=make_cover, width=width, height=height
+            )
+
+    # -- scanner-facing ---------------------------------------------------------------------------------
+
+    def file_index(self, root_id: int) -> dict[str, IndexedFile]:
+        """Every row of a root (missing ones too) by path, for the scanner's unchanged-file check."""
+        with self._db.session_scope() as session:
+            return scan_writes.file_index(session, root_id)
+
+    def apply_scan_batch(self, root_id: int, files: Sequence[ScannedFile]) -> list[int]:
+        """Write a batch of scanned files in one transaction; returns their asset ids in input order.
+
+        New paths are inserted; known ones updated (a changed size or mtime clears the stored hashes, a
+        missing row becomes present). Sidecar data fills only empty user fields the user never edited.
+        """
+        if not files:
+            return []
+        with self._db.session_scope(write=True) as session:
+            return scan_writes.apply_scan_batch(session, root_id, files)
+
+    def mark_missing(self, asset_ids: Sequence[int]) -> None:
+        """Flag files that are gone from disk; their user data stays for when they come back."""
+        if not asset_ids:
+            return
+        with self._db.session_scope(write=True) as session:
+            scan_writes.mark_missing(session, asset_ids)
+
+    def relocate(self, asset_id: int, new_path: str, *, size: int, mtime_ns: int, inode: int) -> None:
+        """A file moved: the same row (and its user data) now points at ``new_path``."""
+        with self._db.session_scope(write=True) as session:
+            scan_writes.relocate(session, asset_id, str(new_path), size=size, mtime_ns=mtime_ns, inode=inode)
+
+    def unhashed(self, limit: int | None = None) -> list[tuple[int, str, int]]:
+        """``(id, path, size)`` of present, healthy files still to hash, smallest first."""
+        with self._db.session_scope() as session:
+            return scan_writes.unhashed(session, limit)
+
+    def set_hashes(self, asset_id: int, hashes: FileHashes) -> int:
+        """Store a file's hashes; returns the id that holds them afterwards.
+
+        If a *missing* row has the same SHA256, the file was moved: that older row is kept (with its user
+        data), takes over this file's path and identification, and this row is deleted.
+        """
+        with self._db.session_scope(write=True) as session:
+            return merge.set_hashes(session, asset_id, hashes)
+
+    def remove_assets(self, asset_ids: Sequence[int]) -> None:
+        """Forget rows (e.g. "forget missing files"); files on disk are not touched."""
+        if not asset_ids:
+            return
+        with self._db.session_scope(write=True) as session:
+            scan_writes.remove_assets(session, asset_ids)

@@ -1,0 +1,262 @@
+"""SQLAlchemy models of the catalog (SQLAlchemy 2.0 typed declarative).
+
+These classes describe the schema for the code in ``catalog/``; the schema itself is created by the Alembic
+migrations in ``catalog/migrations/versions`` (a test compares the two). ORM instances never leave
+``catalog/``: the Library converts rows to the frozen records of :mod:`catalog.records`.
+
+Design notes:
+
+* Enums are stored by their string value (``core.taxonomy`` promises the values never change), so the
+  database stays readable with the ``sqlite3`` shell and needs no migration when a member is added.
+* User data (display name, notes, rating...) are columns of ``assets``: it is 1:1 with the file, and when a
+  moved file is recognised by its hash the old row is kept (see ``Library.set_hashes``), so user data never
+  has to be copied between rows.
+* ``edited_fields`` remembers which user fields the user has set, so sidecar import on a rescan never puts
+  back a description or tag list the user deliberately cleared.
+* ``sort_name`` is a generated column (display name, else file name, lower-cased) with an index, so
+  sorting by name walks an index instead of sorting 100k rows.
+* Asset ids use AUTOINCREMENT so an id is never reused: the GUI, renders and remote links may still hold the
+  id of a forgotten asset and must not silently point at a different file.
+* Hashes are stored upper-case (as Civitai shows them) and each one is indexed for ``find_by_hash``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Expression of the generated ``assets.sort_name`` column; the migrations use the same text.
+SORT_NAME_SQL = "lower(coalesce(nullif(display_name, ''), file_name))"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored as naive UTC text and returned timezone-aware (UTC).
+
+    SQLite has no timezone type; normalising on the way in means comparisons and ``ORDER BY`` in SQL are
+    correct whatever zone a caller used, and callers always get aware values back.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Root(Base):
+    """A library folder the user added."""
+
+    __tablename__ = "roots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    layout: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Asset(Base):
+    """One model file (or diffusers folder): what the scanner found plus what the user said about it."""
+
+    __tablename__ = "assets"
+    __table_args__ = (
+        CheckConstraint("status IN ('ok', 'corrupt', 'unsafe', 'missing')", name="status"),
+        CheckConstraint("rating BETWEEN 0 AND 5", name="rating"),
+        Index("ix_assets_root_id_status", "root_id", "status"),
+        Index("ix_assets_kind_sort_name", "kind", "sort_name"),
+        Index("ix_assets_architecture_sort_name", "architecture", "sort_name"),
+        Index("ix_assets_rating_sort_name", "rating", "sort_name"),
+        # The hashing queue: only rows still to hash are in this index, smallest first.
+        Index(
+            "ix_assets_unhashed",
+            "size",
+            "id",
+            sqlite_where=text("sha256 IS NULL AND status = 'ok'"),
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    # Indexed: A1111 prompts name LoRAs and embeddings by file name (<lora:name:0.8>).
+    file_name: Mapped[str] = mapped_column(Text, index=True)
+    size: Mapped[int] = mapped_column(Integer, index=True)
+    mtime_ns: Mapped[int] = mapped_column(Integer)
+    inode: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    format: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    architecture: Mapped[str] = mapped_column(String(32))
+    network: Mapped[str | None] = mapped_column(String(16))
+    variant: Mapped[str | None] = mapped_column(String(16))
+    prediction: Mapped[str | None] = mapped_column(String(8))
+    precision: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    # The health status the file had before it went missing, restored when it is found again by relocate
+    # (an unsafe pickle that moved must stay unsafe).
+    prior_status: Mapped[str | None] = mapped_column(String(16))
+    identification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    embedded_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+    reasons: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    refusals: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    blake3: Mapped[str | None] = mapped_column(String(64), index=True)
+    crc32: Mapped[str | None] = mapped_column(String(8), index=True)
+    autov1: Mapped[str | None] = mapped_column(String(8), index=True)
+    autov2: Mapped[str | None] = mapped_column(String(10), index=True)
+    autov3: Mapped[str | None] = mapped_column(String(64), index=True)
+    hashed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    missing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    display_name: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    notes: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    rating: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    favorite: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
+    nsfw: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
+    preferred_weight: Mapped[float | None] = mapped_column(Float)
+    base_model_label: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    trigger_words: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    edited_fields: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+
+    sort_name: Mapped[str] = mapped_column(Text, Computed(SORT_NAME_SQL, persisted=False), index=True)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, for hot paths (bulk writes, page reads) that should skip the ORM's
+    per-row bookkeeping; statements over Core tables run straight on the connection."""
+    return cast("Table", model.__table__)
+
+
+ASSETS = table_of(Asset)
+
+
+class Tag(Base):
+    """A tag; ``key`` is the case-folded spelling that makes "Anime" and "anime" one tag."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class AssetTag(Base):
+    """Tag membership; ``position`` keeps the order the user typed the tags in."""
+
+    __tablename__ = "asset_tags"
+    __table_args__ = (Index("ix_asset_tags_tag_id_asset_id", "tag_id", "asset_id"),)
+
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class Collection(Base):
+    """A user-named group of assets ("My SDXL styles"); ``key`` as for tags."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AssetCollection(Base):
+    __tablename__ = "asset_collections"
+    __table_args__ = (Index("ix_asset_collections_collection_id_asset_id", "collection_id", "asset_id"),)
+
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class Preview(Base):
+    """A preview image of an asset; at most one per asset is the cover (a partial unique index)."""
+
+    __tablename__ = "previews"
+    __table_args__ = (
+        UniqueConstraint("asset_id", "path"),
+        Index("uq_previews_cover", "asset_id", unique=True, sqlite_where=text("is_cover = 1")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    is_cover: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RemoteLink(Base):
+    """Where a file lives on Civitai or Hugging Face, with the raw API payload kept for re-parsing."""
+
+    __tablename__ = "remote_links"
+    __table_args__ = (
+        Index("ix_remote_links_site_model_id", "site", "model_id"),
+        Index("ix_remote_links_site_version_id", "site", "version_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    site: Mapped[str] = mapped_column(String(16))
+    model_id: Mapped[str | None] = mapped_column(Text)
+    version_id: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(Text)
+    model_name: Mapped[str | None] = mapped_column(Text)
+    version_name: Mapped[str | None] = mapped_column(Text)
+    base_model_label: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    not_found_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

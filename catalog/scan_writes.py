@@ -1,0 +1,388 @@
+"""The scanner's writes: batches of found files, missing files, moved files.
+
+``apply_scan_batch`` is the hot path of a first scan (thousands of files), so it works in bulk: one SELECT
+for the batch's known paths, one multi-row INSERT ... RETURNING for new files, one executemany UPDATE for
+changed ones, then bulk inserts for tags, previews and remote links. The FTS index follows through its
+triggers.
+
+Sidecar data (and trigger words from the file's own metadata) only ever fill user fields that are empty
+and that the user never edited: a rescan must not undo a user's work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePath
+from typing import Any
+
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from catalog.db import chunks, utc_now
+from catalog.errors import NotFoundError
+from catalog.labels import COLLECTIONS, TAGS, add_labels, prune
+from catalog.normalize import clean_text, unique_labels
+from catalog.orm import ASSETS, Asset, AssetTag, Preview, RemoteLink, Root
+from catalog.records import IndexedFile, ScannedFile
+from catalog.user_data import ensure_covers, unique_words
+from core.formats.sidecar_info import CivitaiRef, SidecarInfo
+from core.identify.result import Identification
+from core.taxonomy import Architecture, AssetKind, FileStatus
+
+HASH_COLUMNS = ("sha256", "blake3", "crc32", "autov1", "autov2", "autov3")
+CLEARED_HASHES: dict[str, Any] = {**dict.fromkeys(HASH_COLUMNS), "hashed_at": None}
+_EMPTY_SIDECAR = SidecarInfo()
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the batch needs to know about a row that already exists for a scanned path."""
+
+    id: int
+    size: int
+    mtime_ns: int
+    description: str | None
+    notes: str
+    trigger_words: list[str]
+    preferred_weight: float | None
+    nsfw: bool
+    base_model_label: str | None
+    edited: frozenset[str]
+
+
+def require_root(session: Session, root_id: int) -> None:
+    if session.scalar(select(Root.id).where(Root.id == root_id)) is None:
+        raise NotFoundError(f"No library folder with id {root_id} (it may have been removed).")
+
+
+def file_index(session: Session, root_id: int) -> dict[str, IndexedFile]:
+    stmt = select(
+        Asset.id, Asset.path, Asset.size, Asset.mtime_ns, Asset.inode, Asset.status, Asset.sha256
+    ).where(Asset.root_id == root_id)
+    statuses = {status.value: status for status in FileStatus}
+    return {
+        path: IndexedFile(
+            id=asset_id,
+            path=path,
+            size=size,
+            mtime_ns=mtime_ns,
+            inode=inode,
+            status=statuses[status],
+            sha256=sha256,
+        )
+        for asset_id, path, size, mtime_ns, inode, status, sha256 in session.execute(stmt)
+    }
+
+
+def apply_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile]) -> list[int]:
+    """Insert or update ``files`` under ``root_id``; returns their asset ids in input order."""
+    require_root(session, root_id)
+    now = utc_now()
+    latest: dict[str, ScannedFile] = {}
+    for scanned in files:  # a path listed twice: the later finding wins
+        latest[scanned.path] = scanned
+    known = _known_rows(session, list(latest))
+    new_files = [scanned for path, scanned in latest.items() if path not in known]
+    ids = _allocate_ids(session, [scanned.path for scanned in new_files])
+
+    # Sidecar tags of new assets are linked *before* the asset rows exist (foreign keys are checked at
+    # commit): the FTS trigger of each asset insert then indexes its tags at once, instead of the tag
+    # trigger re-indexing the asset once per tag, which made first scans three times slower.
+    session.execute(text("PRAGMA defer_foreign_keys = ON"))
+    add_labels(
+        session,
+        TAGS,
+        {
+            ids[scanned.path]: unique_labels(scanned.sidecars.tags)
+            for scanned in new_files
+            if scanned.sidecars and scanned.sidecars.tags
+        },
+    )
+    if new_files:
+        rows = [
+            {
+                "id": ids[scanned.path],
+                **_scan_values(scanned, now),
+                **_user_fill(None, scanned),
+                "root_id": root_id,
+                "added_at": now,
+            }
+            for scanned in new_files
+        ]
+        session.connection().execute(insert(ASSETS), rows)  # Core executemany: no per-row ORM work
+
+    changed_rows = []
+    for path, scanned in latest.items():
+        row = known.get(path)
+        if row is None:
+            continue
+        ids[path] = row.id
+        values = {"id": row.id, **_scan_values(scanned, now), **_user_fill(row, scanned), "root_id": root_id}
+        if row.size != scanned.size or row.mtime_ns != scanned.mtime_ns:
+            values.update(CLEARED_HASHES)  # new content: the old hashes describe another file
+        changed_rows.append(values)
+    if changed_rows:
+        session.execute(update(Asset), changed_rows)
+
+    _import_sidecar_links(session, latest, ids, known)
+    return [ids[scanned.path] for scanned in files]
+
+
+def _allocate_ids(session: Session, paths: Sequence[str]) -> dict[str, int]:
+    """Ids for new rows, chosen up front so that their tags can be linked first (see above).
+
+    Safe because scan batches run in a write transaction (``BEGIN IMMEDIATE``): no other connection can
+    insert assets until we commit. ``sqlite_sequence`` holds the largest id ever used (AUTOINCREMENT), so
+    ids of forgotten assets are not reused.
+    """
+    if not paths:
+        return {}
+    last = session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'assets'")) or 0
+    return {path: last + offset for offset, path in enumerate(paths, start=1)}
+
+
+def mark_missing(session: Session, asset_ids: Sequence[int]) -> None:
+    """Flag rows whose file is gone; the health status is kept in ``prior_status`` for a later relocate."""
+    now = utc_now()
+    for chunk in chunks(list(asset_ids)):
+        session.execute(
+            update(Asset)
+            .where(Asset.id.in_(chunk), Asset.status != FileStatus.MISSING.value)
+            .values(
+                prior_status=Asset.status,
+                status=FileStatus.MISSING.value,
+                missing_since=now,
+                updated_at=now,
+            )
+        )
+
+
+def relocate(session: Session, asset_id: int, new_path: str, *, size: int, mtime_ns: int, inode: int) -> None:
+    """Point an existing row at the file's new location; user data stays because the row stays."""
+    row = session.execute(
+        select(Asset.size, Asset.mtime_ns, Asset.status, Asset.prior_status, Asset.root_id).where(
+            Asset.id == asset_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"No asset with id {asset_id} in the library (it may have been forgotten).")
+    values: dict[str, Any] = {
+        "path": new_path,
+        "file_name": PurePath(new_path).name,
+        "size": size,
+        "mtime_ns": mtime_ns,
+        "inode": inode,
+        "root_id": root_for_path(session, new_path, default=row.root_id),
+        "updated_at": utc_now(),
+    }
+    if row.status == FileStatus.MISSING.value:
+        values.update(status=row.prior_status or FileStatus.OK.value, prior_status=None, missing_since=None)
+    if row.size != size or row.mtime_ns != mtime_ns:
+        values.update(CLEARED_HASHES)
+    session.execute(update(Asset).where(Asset.id == asset_id).values(**values))
+
+
+def unhashed(session: Session, limit: int | None) -> list[tuple[int, str, int]]:
+    # The WHERE clause matches the partial index ix_assets_unhashed exactly, so SQLite walks that index.
+    stmt = (
+        select(Asset.id, Asset.path, Asset.size)
+        .where(Asset.sha256.is_(None), Asset.status == FileStatus.OK.value)
+        .order_by(Asset.size, Asset.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(asset_id, path, size) for asset_id, path, size in session.execute(stmt)]
+
+
+def remove_assets(session: Session, asset_ids: Sequence[int]) -> None:
+    for chunk in chunks(list(asset_ids)):
+        session.execute(delete(Asset).where(Asset.id.in_(chunk)))
+    prune(session, TAGS)
+    prune(session, COLLECTIONS)
+
+
+def root_for_path(session: Session, path: str, *, default: int | None) -> int | None:
+    """The innermost library folder containing ``path``, else ``default``."""
+    candidate = PurePath(path)
+    best: tuple[int, int] | None = None
+    for root_id, root_path in session.execute(select(Root.id, Root.path)):
+        if candidate.is_relative_to(root_path):
+            depth = len(PurePath(root_path).parts)
+            if best is None or depth > best[0]:
+                best = (depth, root_id)
+    return best[1] if best else default
+
+
+def _scan_values(scanned: ScannedFile, now: datetime) -> dict[str, Any]:
+    ident = scanned.identification
+    missing = scanned.status is FileStatus.MISSING
+    return {
+        "path": scanned.path,
+        "file_name": Path(scanned.path).name,
+        "size": scanned.size,
+        "mtime_ns": scanned.mtime_ns,
+        "inode": scanned.inode,
+        "format": scanned.format.value,
+        "kind": (ident.kind if ident else AssetKind.UNKNOWN).value,
+        "architecture": (ident.architecture if ident else Architecture.UNKNOWN).value,
+        "network": ident.network.value if ident and ident.network else None,
+        "variant": ident.variant.value if ident and ident.variant else None,
+        "prediction": ident.prediction.value if ident and ident.prediction else None,
+        "precision": ident.precision.value if ident and ident.precision else None,
+        "status": scanned.status.value,
+        "status_reason": scanned.status_reason,
+        "prior_status": None,
+        "missing_since": now if missing else None,
+        "identification": identification_json(ident),
+        "embedded_metadata": dict(ident.metadata) if ident else {},
+        "reasons": list(ident.reasons) if ident else [],
+        "refusals": list(ident.refusals) if ident else [],
+        "updated_at": now,
+    }
+
+
+def identification_json(ident: Identification | None) -> dict[str, Any] | None:
+    """``Identification.to_json()`` without ``metadata``, which has its own column (it is the bulky part)."""
+    if ident is None:
+        return None
+    data = ident.to_json()
+    data.pop("metadata", None)
+    return data
+
+
+def _user_fill(row: _Known | None, scanned: ScannedFile) -> dict[str, Any]:
+    """User fields after importing sidecar data into the empty, never-edited ones."""
+    sidecar = scanned.sidecars or _EMPTY_SIDECAR
+    edited = row.edited if row else frozenset()
+    ident_words = scanned.identification.trigger_words if scanned.identification else ()
+    civitai_label = sidecar.civitai.base_model if sidecar.civitai else None
+
+    def fill(field: str, current: Any, candidate: Any) -> Any:
+        if field in edited or current or not candidate:
+            return current
+        return candidate
+
+    return {
+        "description": fill("description", row.description if row else None, clean_text(sidecar.description)),
+        "notes": fill("notes", row.notes if row else "", (sidecar.notes or "").strip()),
+        "trigger_words": fill(
+            "trigger_words",
+            row.trigger_words if row else [],
+            unique_words([*sidecar.trigger_words, *ident_words]),
+        ),
+        "preferred_weight": fill(
+            "preferred_weight", row.preferred_weight if row else None, sidecar.preferred_weight
+        ),
+        "nsfw": fill("nsfw", row.nsfw if row else False, bool(sidecar.nsfw)),
+        "base_model_label": fill(
+            "base_model_label",
+            row.base_model_label if row else None,
+            clean_text(sidecar.base_model_label) or clean_text(civitai_label),
+        ),
+    }
+
+
+def _known_rows(session: Session, paths: Sequence[str]) -> dict[str, _Known]:
+    known: dict[str, _Known] = {}
+    for start in range(0, len(paths), 500):
+        stmt = select(
+            Asset.id,
+            Asset.path,
+            Asset.size,
+            Asset.mtime_ns,
+            Asset.description,
+            Asset.notes,
+            Asset.trigger_words,
+            Asset.preferred_weight,
+            Asset.nsfw,
+            Asset.base_model_label,
+            Asset.edited_fields,
+        ).where(Asset.path.in_(paths[start : start + 500]))
+        for row in session.execute(stmt):
+            known[row.path] = _Known(
+                id=row.id,
+                size=row.size,
+                mtime_ns=row.mtime_ns,
+                description=row.description,
+                notes=row.notes,
+                trigger_words=list(row.trigger_words or ()),
+                preferred_weight=row.preferred_weight,
+                nsfw=bool(row.nsfw),
+                base_model_label=row.base_model_label,
+                edited=frozenset(row.edited_fields or ()),
+            )
+    return known
+
+
+def _import_sidecar_links(
+    session: Session, latest: dict[str, ScannedFile], ids: dict[str, int], known: dict[str, _Known]
+) -> None:
+    """Tags, previews and Civitai links from sidecars, for the assets of the batch that lack them."""
+    with_sidecars = {ids[path]: scanned.sidecars for path, scanned in latest.items() if scanned.sidecars}
+    if not with_sidecars:
+        return
+    existing = [known[path].id for path, scanned in latest.items() if scanned.sidecars and path in known]
+    tagged = _ids_having(session, existing, select(AssetTag.asset_id).distinct(), AssetTag.asset_id)
+    linked = _ids_having(
+        session,
+        existing,
+        select(RemoteLink.asset_id).where(RemoteLink.site == "civitai").distinct(),
+        RemoteLink.asset_id,
+    )
+    edited_tags = {row.id for row in known.values() if "tags" in row.edited}
+    now = utc_now()
+
+    new_tags: dict[int, tuple[str, ...]] = {}
+    previews: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    existing_ids = set(existing)
+    for asset_id, sidecar in with_sidecars.items():
+        # New assets had their sidecar tags linked before their rows were inserted.
+        if sidecar.tags and asset_id in existing_ids and asset_id not in tagged | edited_tags:
+            new_tags[asset_id] = unique_labels(sidecar.tags)
+        previews.extend(
+            {
+                "asset_id": asset_id,
+                "path": str(preview),
+                "source": "sidecar",
+                "is_cover": False,
+                "width": None,
+                "height": None,
+                "added_at": now,
+            }
+            for preview in sidecar.previews
+        )
+        if sidecar.civitai is not None and asset_id not in linked:
+            links.append(civitai_link_values(asset_id, sidecar.civitai))
+    add_labels(session, TAGS, new_tags)
+    if previews:
+        session.execute(sqlite_insert(Preview).on_conflict_do_nothing(), previews)
+        ensure_covers(session, list({row["asset_id"] for row in previews}))
+    if links:
+        session.execute(insert(RemoteLink), links)
+
+
+def civitai_link_values(asset_id: int, ref: CivitaiRef) -> dict[str, Any]:
+    return {
+        "asset_id": asset_id,
+        "site": "civitai",
+        "model_id": str(ref.model_id) if ref.model_id is not None else None,
+        "version_id": str(ref.version_id) if ref.version_id is not None else None,
+        "file_id": None,
+        "model_name": ref.model_name,
+        "version_name": ref.version_name,
+        "base_model_label": ref.base_model,
+        "payload": dict(ref.payload),
+        "fetched_at": None,
+        "not_found_at": None,
+    }
+
+
+def _ids_having(session: Session, ids: Sequence[int], stmt: Any, column: Any) -> set[int]:
+    found: set[int] = set()
+    for chunk in chunks(list(ids)):
+        found.update(session.scalars(stmt.where(column.in_(chunk))))
+    return found

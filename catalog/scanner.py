@@ -1,0 +1,217 @@
+"""Incremental scanning of library roots.
+
+A rescan of an unchanged library must cost one directory walk and one catalog query: a file whose
+(size, mtime_ns, inode) matches the catalog is never opened. New and changed files are read (header only),
+identified and written in batches, each batch one transaction, so an interrupted scan leaves the catalog
+consistent and the next scan simply continues. A file that vanished is marked missing (its user data is
+kept); one that reappears elsewhere with the same (size, inode) is a move and keeps its row. Moves the
+stat cannot see (copies, moves across disks) are recognised later by hash, in ``Library.set_hashes``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from catalog.examine import FoundFile, examine, walk_root
+from catalog.library import Library
+from catalog.records import IndexedFile, RootRecord, ScannedFile
+from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
+from core.layouts import scan_roots
+from core.taxonomy import FileStatus
+
+BATCH_SIZE = 500
+# Below this many files, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 200
+MAX_PROBLEMS_LISTED = 50
+
+
+@dataclass
+class ScanSummary:
+    """What a scan did, for the progress bar's final message and the CLI summary."""
+
+    roots: int = 0
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    missing: int = 0
+    corrupt: int = 0
+    unsafe: int = 0
+    elapsed_s: float = 0.0
+    problems: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    def merge(self, other: ScanSummary) -> None:
+        for name in ("roots", "seen", "new", "changed", "unchanged", "moved", "missing", "corrupt", "unsafe"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.elapsed_s += other.elapsed_s
+        self.problems.extend(other.problems[: MAX_PROBLEMS_LISTED - len(self.problems)])
+        self.cancelled = self.cancelled or other.cancelled
+
+    def __str__(self) -> str:
+        parts = [f"{self.new} new", f"{self.changed} changed", f"{self.unchanged} unchanged"]
+        parts += [
+            f"{count} {label}"
+            for count, label in (
+                (self.moved, "moved"),
+                (self.missing, "missing"),
+                (self.corrupt, "corrupt"),
+                (self.unsafe, "unsafe"),
+            )
+            if count
+        ]
+        roots = f"{self.roots} folder" + ("" if self.roots == 1 else "s")
+        verb = "Scan cancelled after" if self.cancelled else "Scanned"
+        return f"{verb} {roots}: {self.seen} files ({', '.join(parts)}) in {self.elapsed_s:.1f} s"
+
+
+class Scanner:
+    """Scans library roots into a ``Library``; one instance per job."""
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+        batch_size: int = BATCH_SIZE,
+        workers: int | None = None,
+    ) -> None:
+        self.library = library
+        self.progress = progress
+        self.cancel = cancel or CancelToken()
+        self.batch_size = batch_size
+        self.workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+
+    def scan(self, root_ids: Sequence[int] | None = None) -> ScanSummary:
+        """Scan the given roots (all when None). A cancelled scan keeps what it already wrote."""
+        roots = self.library.roots()
+        if root_ids is not None:
+            wanted = set(root_ids)
+            roots = [root for root in roots if root.id in wanted]
+        total = ScanSummary()
+        for root in roots:
+            summary = self.scan_root(root)
+            total.merge(summary)
+            if summary.cancelled:
+                break
+        return total
+
+    def scan_root(self, root: RootRecord) -> ScanSummary:
+        started = time.perf_counter()
+        summary = ScanSummary(roots=1)
+        root_path = Path(root.path)
+        try:
+            self._scan(root, root_path, summary)
+        except _CancelledScanError:
+            summary.cancelled = True
+        summary.elapsed_s = time.perf_counter() - started
+        self.progress(Progress(summary.seen, summary.seen, str(summary)))
+        return summary
+
+    def _scan(self, root: RootRecord, root_path: Path, summary: ScanSummary) -> None:
+        if not root_path.is_dir():
+            summary.problems.append(f"{root_path}: folder not found (is the drive connected?)")
+            # An unplugged drive must not turn a whole library into "missing": leave it as it was.
+            return
+        self.progress(Progress(0, None, f"Looking for models in {root_path}…"))
+        index = self.library.file_index(root.id)
+        # Only the layout's model folders are walked (not an install's venv, outputs or custom nodes).
+        starts = scan_roots(root_path, root.layout) or [root_path]
+        try:
+            found = list({f.path: f for start in starts for f in walk_root(start, self.cancel)}.values())
+        except CancelledError as exc:
+            raise _CancelledScanError from exc
+        summary.seen = len(found)
+        seen_paths = {str(f.path) for f in found}
+        vanished = {
+            (entry.size, entry.inode): entry
+            for path, entry in index.items()
+            if path not in seen_paths and entry.status is not FileStatus.MISSING
+        }
+        to_examine: list[FoundFile] = []
+        for item in found:
+            known = index.get(str(item.path))
+            if known is None:
+                moved_from = vanished.pop((item.size, item.inode), None)
+                if moved_from is not None and not item.is_folder:
+                    self.library.relocate(
+                        moved_from.id,
+                        str(item.path),
+                        size=item.size,
+                        mtime_ns=item.mtime_ns,
+                        inode=item.inode,
+                    )
+                    summary.moved += 1
+                    continue
+                summary.new += 1
+                to_examine.append(item)
+            elif _unchanged(known, item):
+                summary.unchanged += 1
+            else:
+                summary.changed += 1
+                to_examine.append(item)
+        self._examine_all(root, to_examine, summary)
+        gone = [entry.id for entry in vanished.values()]
+        if gone:
+            self.library.mark_missing(gone)
+            summary.missing += len(gone)
+
+    def _examine_all(self, root: RootRecord, items: list[FoundFile], summary: ScanSummary) -> None:
+        if self.workers > 1 and len(items) >= PARALLEL_THRESHOLD:
+            # Parsing headers is CPU-bound Python: worker processes use every core while this process
+            # writes batches. "spawn" because forking a process that runs Qt threads is unsafe.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+                try:
+                    self._collect(root, items, pool.map(examine, items, chunksize=16), summary)
+                finally:
+                    pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            self._collect(root, items, map(examine, items), summary)
+
+    def _collect(
+        self, root: RootRecord, items: list[FoundFile], results: Iterable[ScannedFile], summary: ScanSummary
+    ) -> None:
+        batch: list[ScannedFile] = []
+        total = len(items)
+        # About a hundred reports per scan: enough for a smooth bar, few enough for queued GUI signals.
+        step = max(1, min(50, total // 100))
+        for done, (item, scanned) in enumerate(zip(items, results, strict=True), start=1):
+            if self.cancel.cancelled:
+                self._flush(root, batch)
+                raise _CancelledScanError
+            if scanned.status is FileStatus.CORRUPT:
+                summary.corrupt += 1
+            elif scanned.status is FileStatus.UNSAFE:
+                summary.unsafe += 1
+            if scanned.status_reason and len(summary.problems) < MAX_PROBLEMS_LISTED:
+                summary.problems.append(f"{item.path}: {scanned.status_reason}")
+            batch.append(scanned)
+            if len(batch) >= self.batch_size:
+                self._flush(root, batch)
+                batch = []
+            if done % step == 0 or done == total:
+                self.progress(Progress(done, total, f"Reading {item.path.name}"))
+        self._flush(root, batch)
+
+    def _flush(self, root: RootRecord, batch: list[ScannedFile]) -> None:
+        if batch:
+            self.library.apply_scan_batch(root.id, batch)
+
+
+class _CancelledScanError(Exception):
+    """Internal: unwinds a scan that the user cancelled."""
+
+
+def _unchanged(known: IndexedFile, item: FoundFile) -> bool:
+    if known.status is FileStatus.MISSING:
+        return False
+    return (known.size, known.mtime_ns, known.inode) == item.stat_key

@@ -1,0 +1,281 @@
+"""What a model file says about itself: kohya ``ss_*`` training keys and SAI ``modelspec.*`` keys.
+
+Safetensors headers carry a flat ``str -> str`` map. Trainers fill it very differently (kohya's
+sd-scripts writes ``ss_*`` plus ``modelspec.*``; other tools write a subset or nothing), several values are
+JSON encoded inside the string, and real files contain malformed JSON, ``"None"`` and empty strings. This
+module turns that map into one typed summary so the rest of the program never parses it again, and never
+crashes on it: a value that cannot be read is skipped and noted in ``errors``.
+
+The summary is *evidence*, not truth: identification decides from the tensors and uses these values only
+as hints and tie-breakers (a LoRA's ``ss_base_model_version`` is often wrong after merges/conversions).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.taxonomy import Architecture, Prediction
+
+# How many merged training tags are kept: enough to show "what it was trained on", small enough to store.
+TOP_TAGS = 30
+
+_HASH_KEYS = ("sshs_model_hash", "sshs_legacy_hash", "modelspec.hash_sha256")
+
+# modelspec.architecture prefixes (library/sai_model_spec.py), longest first so "-xl-" wins over "-v1".
+_MODELSPEC_ARCHITECTURES: tuple[tuple[str, Architecture], ...] = (
+    ("stable-diffusion-xl-v1-refiner", Architecture.SDXL_REFINER),
+    ("stable-diffusion-xl", Architecture.SDXL),
+    ("stable-diffusion-v2", Architecture.SD2),
+    ("stable-diffusion-v1", Architecture.SD1),
+    ("stable-diffusion-3", Architecture.SD3),
+    ("flux-2", Architecture.FLUX2),
+    ("flux.2", Architecture.FLUX2),
+    ("flux-1", Architecture.FLUX1),
+    ("flux.1", Architecture.FLUX1),
+)
+
+# ss_base_model_version values written by sd-scripts (sd_v1, sd_v2, sdxl_base_v1-0, sd3, flux1...).
+_KOHYA_BASES: tuple[tuple[str, Architecture], ...] = (
+    ("sdxl", Architecture.SDXL),
+    ("sd_v2", Architecture.SD2),
+    ("sd_v1", Architecture.SD1),
+    ("sd3", Architecture.SD3),
+    ("flux2", Architecture.FLUX2),
+    ("flux", Architecture.FLUX1),
+)
+
+_NUMBERS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedMetadata:
+    """The summarised ``__metadata__`` of one file. Every field is optional."""
+
+    title: str | None = None
+    description: str | None = None
+    author: str | None = None
+    license: str | None = None
+    date: str | None = None
+    architecture: str | None = None  # modelspec.architecture verbatim ("stable-diffusion-xl-v1-base/lora")
+    implementation: str | None = None
+    trigger_phrases: tuple[str, ...] = ()
+    resolution: str | None = None  # "WIDTHxHEIGHT"
+    thumbnail: str | None = None  # a data: URI, kept as is
+    tags: tuple[str, ...] = ()  # modelspec.tags
+    training_tags: tuple[tuple[str, int], ...] = ()  # merged ss_tag_frequency, most frequent first
+    base_model_version: str | None = None  # ss_base_model_version
+    v2: bool | None = None  # ss_v2
+    sd_model_name: str | None = None  # ss_sd_model_name: the file the LoRA was trained on
+    network_module: str | None = None
+    network_dim: int | None = None
+    network_alpha: float | None = None
+    network_args: Mapping[str, Any] = field(default_factory=dict)
+    output_name: str | None = None
+    prediction: Prediction | None = None
+    prediction_source: str | None = None  # the key that said so
+    hashes: Mapping[str, str] = field(default_factory=dict)  # hints only: they describe the file as saved
+    errors: tuple[str, ...] = ()
+
+    def architecture_hint(self) -> tuple[Architecture, str] | None:
+        """The family the metadata claims, with the key that says so; None when it claims nothing."""
+        if self.architecture:
+            lowered = self.architecture.lower()
+            for prefix, arch in _MODELSPEC_ARCHITECTURES:
+                if lowered.startswith(prefix):
+                    return arch, f"modelspec.architecture={self.architecture}"
+        if self.base_model_version:
+            lowered = self.base_model_version.lower()
+            for prefix, arch in _KOHYA_BASES:
+                if lowered.startswith(prefix):
+                    return arch, f"ss_base_model_version={self.base_model_version}"
+        if self.v2 is True:
+            return Architecture.SD2, "ss_v2=True"
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """Only the fields that are set, as JSON-able values (for ``Identification.metadata``)."""
+        out: dict[str, Any] = {}
+        simple = {
+            "title": self.title,
+            "description": self.description,
+            "author": self.author,
+            "license": self.license,
+            "date": self.date,
+            "architecture": self.architecture,
+            "implementation": self.implementation,
+            "resolution": self.resolution,
+            "thumbnail": self.thumbnail,
+            "base_model_version": self.base_model_version,
+            "v2": self.v2,
+            "sd_model_name": self.sd_model_name,
+            "network_module": self.network_module,
+            "network_dim": self.network_dim,
+            "network_alpha": self.network_alpha,
+            "output_name": self.output_name,
+            "prediction_type": self.prediction.value if self.prediction else None,
+        }
+        out.update({key: value for key, value in simple.items() if value is not None})
+        if self.trigger_phrases:
+            out["trigger_phrases"] = list(self.trigger_phrases)
+        if self.tags:
+            out["tags"] = list(self.tags)
+        if self.training_tags:
+            out["training_tags"] = dict(self.training_tags)
+        if self.network_args:
+            out["network_args"] = dict(self.network_args)
+        if self.hashes:
+            out["hashes"] = dict(self.hashes)
+        if self.errors:
+            out["metadata_errors"] = list(self.errors)
+        return out
+
+
+def read_embedded_metadata(metadata: Mapping[str, str]) -> EmbeddedMetadata:
+    """Summarise a safetensors ``__metadata__`` map; never raises on malformed values."""
+    if not metadata:
+        return EmbeddedMetadata()
+    errors: list[str] = []
+    get = _Getter(metadata)
+    network_args = _json_object(metadata, "ss_network_args", errors)
+    prediction = _prediction(get.text("modelspec.prediction_type"), get.text("ss_v_parameterization"))
+    return EmbeddedMetadata(
+        title=get.text("modelspec.title") or get.text("ss_output_name"),
+        description=get.text("modelspec.description"),
+        author=get.text("modelspec.author"),
+        license=get.text("modelspec.license"),
+        date=get.text("modelspec.date"),
+        architecture=get.text("modelspec.architecture"),
+        implementation=get.text("modelspec.implementation"),
+        trigger_phrases=_split_list(get.text("modelspec.trigger_phrase")),
+        resolution=_resolution(get.text("modelspec.resolution") or get.text("ss_resolution")),
+        thumbnail=get.text("modelspec.thumbnail"),
+        tags=_split_list(get.text("modelspec.tags")),
+        training_tags=_training_tags(metadata, errors),
+        base_model_version=get.text("ss_base_model_version"),
+        v2=_bool(get.text("ss_v2")),
+        sd_model_name=get.text("ss_sd_model_name"),
+        network_module=get.text("ss_network_module"),
+        network_dim=_int(get.text("ss_network_dim")),
+        network_alpha=_float(get.text("ss_network_alpha")),
+        network_args=network_args or {},
+        output_name=get.text("ss_output_name"),
+        prediction=prediction[0] if prediction else None,
+        prediction_source=prediction[1] if prediction else None,
+        hashes={key: value for key in _HASH_KEYS if (value := get.text(key))},
+        errors=tuple(errors),
+    )
+
+
+class _Getter:
+    """String values with the placeholders trainers write for "nothing" ("", "None", "null") removed."""
+
+    def __init__(self, metadata: Mapping[str, str]) -> None:
+        self._metadata = metadata
+
+    def text(self, key: str) -> str | None:
+        value = self._metadata.get(key)
+        if not isinstance(value, str):
+            return None
+        value = value.strip()
+        if not value or value in ("None", "null", "none"):
+            return None
+        return value
+
+
+def _split_list(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(part for part in (piece.strip() for piece in value.split(",")) if part)
+
+
+def _resolution(value: str | None) -> str | None:
+    # modelspec writes "1024x1024", kohya writes "(1024, 1024)" or "1024,1024"; one number means square.
+    if not value:
+        return None
+    numbers = _NUMBERS.findall(value)
+    if len(numbers) == 1:
+        return f"{numbers[0]}x{numbers[0]}"
+    if len(numbers) >= 2:
+        return f"{numbers[0]}x{numbers[1]}"
+    return None
+
+
+def _bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    return None
+
+
+def _int(value: str | None) -> int | None:
+    number = _float(value)
+    if number is None or not number.is_integer():
+        return None
+    return int(number)
+
+
+def _float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None  # NaN / inf are not JSON
+
+
+def _prediction(prediction_type: str | None, v_parameterization: str | None) -> tuple[Prediction, str] | None:
+    if prediction_type:
+        lowered = prediction_type.lower()
+        if lowered in ("v", "v_prediction", "v-prediction", "vpred", "v_pred"):
+            return Prediction.V, "modelspec.prediction_type"
+        if lowered in ("epsilon", "eps"):
+            return Prediction.EPS, "modelspec.prediction_type"
+    if _bool(v_parameterization) is True:
+        return Prediction.V, "ss_v_parameterization"
+    return None
+
+
+def _json_object(metadata: Mapping[str, str], key: str, errors: list[str]) -> dict[str, Any] | None:
+    raw = metadata.get(key)
+    if not isinstance(raw, str) or not raw.strip() or raw.strip() in ("None", "null"):
+        return None
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        errors.append(f"{key} is not valid JSON")
+        return None
+    if not isinstance(value, dict):
+        errors.append(f"{key} is not a JSON object")
+        return None
+    return value
+
+
+def _training_tags(metadata: Mapping[str, str], errors: list[str]) -> tuple[tuple[str, int], ...]:
+    # ss_tag_frequency = {"<repeats>_<folder>": {"tag": count, ...}, ...}; folders are merged.
+    frequency = _json_object(metadata, "ss_tag_frequency", errors)
+    if not frequency:
+        return ()
+    merged: dict[str, int] = {}
+    for folder in frequency.values():
+        if not isinstance(folder, dict):
+            continue
+        for tag, count in folder.items():
+            try:
+                number = int(count)
+            except (TypeError, ValueError):
+                continue
+            name = str(tag).strip()
+            if name:
+                merged[name] = merged.get(name, 0) + number
+    ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(ranked[:TOP_TAGS])

@@ -1,0 +1,186 @@
+"""Turn the object tree of an unpickled checkpoint into the flat view ``ModelHeader`` promises.
+
+Pickled checkpoints nest their tensors in many ways (Lightning's ``state_dict``, A1111 embeddings'
+``string_to_param`` dict or ``ParameterDict``, hypernetworks' ``{768: [sd_k, sd_v]}``); identification
+wants one flat ``name -> TensorInfo`` map with dotted names and the remaining plain values on the side.
+The walk is bounded because a pickle can share one object many times and make a small file describe an
+enormous tree.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from core.formats.dtypes import NUMPY_DTYPE_NAMES, SAFETENSORS_DTYPE_BITS
+from core.formats.model_file import CorruptFileError, TensorInfo
+from core.formats.restricted_unpickler import (
+    InertObject,
+    ModuleStub,
+    PickledTensor,
+    StorageStub,
+    StorageType,
+    TorchDType,
+)
+
+# A checkpoint with optimizer state has tens of thousands of objects; an SD 1.x state dict ~1,200.
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+# Small numpy arrays in extras (e.g. a stored loss value) are kept as lists; bigger ones are described.
+MAX_INLINE_ARRAY = 256
+MAX_INLINE_BYTES = 256
+# Element sizes of the torch-only dtypes a pickle can hold beyond the safetensors ones.
+_EXTRA_BITS = {"C128": 128, "C32": 32, "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "F4_X2": 8}
+
+
+class _Budget:
+    """Counts visited nodes across one checkpoint so shared sub-objects cannot blow the walk up."""
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def visit(self, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise CorruptFileError(f"the pickle describes more than {MAX_NODES:,} objects")
+        if depth > MAX_DEPTH:
+            raise CorruptFileError(f"the pickle nests objects more than {MAX_DEPTH} levels deep")
+
+
+def flatten_checkpoint(root: object) -> tuple[dict[str, TensorInfo], dict[str, Any]]:
+    """Split an unpickled checkpoint into dotted tensor names and JSON-able extras."""
+    budget = _Budget()
+    if not _is_container(root):
+        raise CorruptFileError(f"the pickle holds {_describe(root)}, not a dict of tensors")
+    items = _items(root)
+    tensors: dict[str, TensorInfo] = {}
+    extras: dict[str, Any] = {}
+    state_dict = dict(items).get("state_dict")
+    if state_dict is not None and _is_container(state_dict):
+        # Lightning checkpoint: the weights are the state_dict, everything else is bookkeeping.
+        _walk_into(state_dict, "", tensors, extras, budget)
+        for key, value in items:
+            if key != "state_dict":
+                extras[key] = to_plain(value, budget)
+        return tensors, extras
+    for key, value in items:
+        found: dict[str, TensorInfo] = {}
+        leaves: dict[str, Any] = {}
+        if _walk(value, key, found, leaves, budget, depth=1):
+            tensors.update(found)
+            extras.update(leaves)
+        else:
+            extras[key] = to_plain(value, budget)
+    return tensors, extras
+
+
+def _walk_into(
+    node: object, prefix: str, tensors: dict[str, TensorInfo], extras: dict[str, Any], budget: _Budget
+) -> None:
+    for key, value in _items(node):
+        _walk(value, f"{prefix}{key}", tensors, extras, budget, depth=1)
+
+
+def _walk(
+    node: object,
+    name: str,
+    tensors: dict[str, TensorInfo],
+    leaves: dict[str, Any],
+    budget: _Budget,
+    *,
+    depth: int,
+) -> bool:
+    """Add the tensors under ``node`` to ``tensors``; return whether there were any."""
+    budget.visit(depth)
+    tensor = _tensor_info(node)
+    if tensor is not None:
+        tensors[name] = tensor
+        return True
+    if not _is_container(node):
+        leaves[name] = to_plain(node, budget)
+        return False
+    found = False
+    for key, value in _items(node):
+        found = _walk(value, f"{name}.{key}", tensors, leaves, budget, depth=depth + 1) or found
+    return found
+
+
+def _tensor_info(node: object) -> TensorInfo | None:
+    if isinstance(node, PickledTensor):
+        bits = SAFETENSORS_DTYPE_BITS.get(node.dtype) or _EXTRA_BITS.get(node.dtype, 0)
+        return TensorInfo(dtype=node.dtype, shape=node.shape, nbytes=math.prod(node.shape) * bits // 8)
+    if isinstance(node, np.ndarray) and node.dtype.kind in "biufc":
+        return TensorInfo(dtype=_numpy_dtype(node.dtype), shape=tuple(node.shape), nbytes=node.nbytes)
+    return None
+
+
+def _numpy_dtype(dtype: np.dtype[Any]) -> str:
+    return NUMPY_DTYPE_NAMES.get(dtype.name, dtype.name.upper())
+
+
+def _is_container(node: object) -> bool:
+    # Unpickled mappings are always dicts (OrderedDict included); checking the ABC would be slower.
+    return isinstance(node, dict | list | tuple | ModuleStub)
+
+
+def _items(node: object) -> list[tuple[str, Any]]:
+    if isinstance(node, ModuleStub):
+        node = node.children()
+    if isinstance(node, dict):
+        return [(_key(key), value) for key, value in node.items()]
+    if isinstance(node, list | tuple):
+        return [(str(index), value) for index, value in enumerate(node)]
+    return []
+
+
+def _key(key: object) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, type) and issubclass(key, InertObject):
+        return key.qualified_name
+    return str(key)
+
+
+def to_plain(value: object, budget: _Budget | None = None, depth: int = 0) -> Any:
+    """A JSON-able rendering of a non-tensor value (tensors and big arrays become short descriptions)."""
+    budget = budget or _Budget()
+    budget.visit(depth)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return value.hex() if len(value) <= MAX_INLINE_BYTES else f"<{len(value):,} bytes>"
+    if isinstance(value, np.generic):
+        return to_plain(value.item(), budget, depth + 1)
+    if isinstance(value, np.ndarray):
+        if value.size <= MAX_INLINE_ARRAY and value.dtype.kind in "biufcU":
+            return to_plain(value.tolist(), budget, depth + 1)
+        return f"<array {_numpy_dtype(value.dtype)} {list(value.shape)}>"
+    if isinstance(value, PickledTensor):
+        return f"<tensor {value.dtype} {list(value.shape)}>"
+    if isinstance(value, ModuleStub):
+        return to_plain(value.children(), budget, depth + 1)
+    if isinstance(value, dict):
+        return {_key(key): to_plain(item, budget, depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(item, budget, depth + 1) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted((to_plain(item, budget, depth + 1) for item in value), key=repr)
+    if isinstance(value, slice):
+        return str(value)
+    if isinstance(value, TorchDType | StorageType):
+        return f"torch.{value.torch_name if isinstance(value, TorchDType) else value.name}"
+    if isinstance(value, StorageStub):
+        return f"<storage {value.dtype} x{value.numel}>"
+    if isinstance(value, InertObject):
+        return type(value).qualified_name
+    if isinstance(value, type) and issubclass(value, InertObject):
+        return value.qualified_name
+    return _describe(value)
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, PickledTensor):
+        return f"a single {value.dtype} tensor {list(value.shape)}"
+    return f"a {type(value).__name__}"

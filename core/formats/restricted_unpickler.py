@@ -1,0 +1,314 @@
+"""An unpickler that can only build what a weights file legitimately contains, and never loads torch.
+
+Torch pickles are programs: any global they name is imported and may be called. This unpickler resolves
+globals against an allow-list modelled on AUTOMATIC1111's ``modules/safe.py`` and torch's
+``weights_only`` loader, and replaces torch's own rebuild functions with stand-ins that record a tensor's
+dtype and shape. Storages are never read: ``persistent_load`` hands back a stub, so a 4 GB checkpoint costs
+only its small ``data.pkl``.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import codecs
+import io
+import pickle
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+
+from core.formats.dtypes import TORCH_DTYPE_NAMES, TORCH_STORAGE_DTYPES
+from core.formats.model_file import CorruptFileError, UnsafeFileError
+
+# A real checkpoint holds a few thousand tensors; a pickle building millions is hostile or broken.
+MAX_TENSORS = 200_000
+
+# Lightning stores its callback classes (e.g. ModelCheckpoint) in real SD 1.x checkpoints; they are
+# replaced by inert placeholders, never imported.
+INERT_MODULE_PREFIXES = ("pytorch_lightning.", "lightning.", "lightning_fabric.")
+
+
+@dataclass(frozen=True, slots=True)
+class StorageStub:
+    """Where a tensor's bytes would come from; the bytes themselves are never read."""
+
+    dtype: str
+    key: str
+    numel: int
+
+
+@dataclass(frozen=True, slots=True)
+class PickledTensor:
+    """A tensor as a pickle describes it: element type and shape, nothing else."""
+
+    dtype: str
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TorchDType:
+    """A ``torch.<dtype>`` object (``torch.float16``) met in a pickle."""
+
+    torch_name: str
+
+    @property
+    def dtype(self) -> str:
+        return TORCH_DTYPE_NAMES.get(self.torch_name, self.torch_name.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class StorageType:
+    """A ``torch.<Type>Storage`` / ``torch.storage.UntypedStorage`` class reference."""
+
+    name: str
+
+    @property
+    def dtype(self) -> str:
+        return TORCH_STORAGE_DTYPES.get(self.name, "U8")
+
+
+class InertObject:
+    """Base of the placeholders standing in for Lightning classes: accepts anything, does nothing.
+
+    The placeholder classes are created per qualified name so a checkpoint's ``callbacks`` dict (keyed by
+    the callback class) keeps distinct keys, and ``qualified_name`` lets the flattener print them.
+    """
+
+    qualified_name = "inert"
+    # Class-level defaults: NEWOBJ creates instances without calling __init__.
+    args: tuple[object, ...] = ()
+    state: object = None
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.args = args
+        self.state: object = kwargs or None
+
+    def __setstate__(self, state: object) -> None:
+        self.state = state
+
+
+class ModuleStub:
+    """A pickled ``torch.nn.Module`` allowed here (``ParameterDict``): keeps its state dict, runs nothing."""
+
+    def __init__(self, class_name: str) -> None:
+        self.class_name = class_name
+        self.state: dict[str, Any] = {}
+
+    def __setstate__(self, state: object) -> None:
+        if isinstance(state, dict):
+            self.state = state
+
+    def children(self) -> dict[str, Any]:
+        """The parameters, buffers and submodules, keyed the way ``state_dict()`` would key them."""
+        merged: dict[str, Any] = {}
+        for slot in ("_parameters", "_buffers", "_modules"):
+            value = self.state.get(slot)
+            if isinstance(value, dict):
+                merged.update(value)
+        return merged
+
+
+def canonical_global(module: str, name: str) -> tuple[str, str]:
+    """The Python 3 name of a global, as ``pickle`` maps it for protocol 0-2 pickles (``__builtin__.exec``
+    is ``builtins.exec``, ``commands.call`` is ``subprocess.call``), so refusals name what would run."""
+    mapped = _compat_pickle.NAME_MAPPING.get((module, name))
+    if mapped is not None:
+        return mapped
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+def _module_factory(class_name: str) -> Callable[..., ModuleStub]:
+    class _Module(ModuleStub):
+        # NEWOBJ (how nn.Modules are pickled) calls only __new__, so the stub is initialised there.
+        def __new__(cls, *args: object, **kwargs: object) -> _Module:
+            stub = object.__new__(cls)
+            ModuleStub.__init__(stub, class_name)
+            return stub
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass  # already initialised by __new__
+
+    _Module.__name__ = class_name.rsplit(".", 1)[-1]
+    return _Module
+
+
+class _NdarrayMarker:
+    """What ``numpy.ndarray`` resolves to: only usable as ``_reconstruct``'s first argument.
+
+    Handing out the real class would let a pickle call ``numpy.ndarray((10**12,))`` and allocate at will.
+    """
+
+
+_NDARRAY = _NdarrayMarker()
+
+
+def _numpy_globals() -> dict[tuple[str, str], object]:
+    # numpy 2 moved ``numpy.core`` to ``numpy._core``; pickles name either, both resolve to the same objects.
+    scalar = np.float32(0).__reduce__()[0]
+    found: dict[tuple[str, str], object] = {("numpy", "dtype"): np.dtype, ("numpy", "ndarray"): _NDARRAY}
+    for core in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        found[(core, "scalar")] = scalar
+    dtypes_module = getattr(np, "dtypes", None)
+    if dtypes_module is not None:
+        for name in dir(dtypes_module):
+            if name.endswith("DType"):
+                found[("numpy.dtypes", name)] = getattr(dtypes_module, name)
+    return found
+
+
+_NUMPY_GLOBALS = _numpy_globals()
+_NUMPY_RECONSTRUCT = cast("Callable[..., Any]", np.ndarray((0,)).__reduce__()[0])
+_BUILTINS: dict[str, object] = {"set": set, "frozenset": frozenset, "slice": slice}
+_ALLOWED_CODECS = frozenset({"latin-1", "iso8859-1", "utf-8", "ascii"})
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickles one stream, building tensors as ``PickledTensor`` and refusing every other global.
+
+    Every callable it hands to the pickle is a bound method or a builtin, so a hostile ``BUILD`` cannot
+    rewrite module-level functions (their ``__defaults__``, say) and affect the next file.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(io.BytesIO(data), encoding="latin1")
+        self._inert: dict[str, type[InertObject]] = {}
+        self._modules: dict[str, Callable[..., ModuleStub]] = {}
+        self.tensor_count = 0
+
+    def find_class(self, module: str, name: str) -> Any:
+        module, name = canonical_global(module, name)
+        found = self._resolve(module, name)
+        if found is None:
+            qualified = f"{module}.{name}"
+            raise UnsafeFileError(
+                f"the pickle imports {qualified}, which a weights file never needs; it was not loaded",
+                (qualified,),
+            )
+        return found
+
+    def _resolve(self, module: str, name: str) -> object | None:
+        if module == "collections" and name == "OrderedDict":
+            return OrderedDict
+        if module == "builtins":
+            return _BUILTINS.get(name)
+        if module == "_codecs" and name == "encode":
+            return self._codecs_encode
+        if module == "torch._utils":
+            return {
+                "_rebuild_tensor": self._rebuild_tensor,
+                "_rebuild_tensor_v2": self._rebuild_tensor,
+                "_rebuild_tensor_v3": self._rebuild_tensor_v3,
+                "_rebuild_parameter": self._rebuild_parameter,
+                "_rebuild_parameter_with_state": self._rebuild_parameter,
+            }.get(name)
+        if module == "torch":
+            if name in TORCH_STORAGE_DTYPES:
+                return StorageType(name)
+            if name in TORCH_DTYPE_NAMES:
+                return TorchDType(name)
+            return self._torch_size if name == "Size" else None
+        if module == "torch.storage" and name in {"UntypedStorage", "TypedStorage", "_UntypedStorage"}:
+            return StorageType(name)
+        if module == "torch.nn.modules.container" and name == "ParameterDict":
+            qualified = f"{module}.{name}"
+            return self._modules.setdefault(qualified, _module_factory(qualified))
+        if module.startswith(INERT_MODULE_PREFIXES):
+            return self._inert_class(f"{module}.{name}")
+        if module in {"numpy.core.multiarray", "numpy._core.multiarray"} and name == "_reconstruct":
+            return self._reconstruct_array
+        return _NUMPY_GLOBALS.get((module, name))
+
+    def _inert_class(self, qualified: str) -> type[InertObject]:
+        if qualified not in self._inert:
+            self._inert[qualified] = type(
+                qualified.rsplit(".", 1)[-1], (InertObject,), {"qualified_name": qualified}
+            )
+        return self._inert[qualified]
+
+    def persistent_load(self, pid: Any) -> object:
+        # zip: ('storage', storage_type, key, location, numel)
+        # legacy: ('storage', storage_type, root_key, location, numel, view_metadata)
+        # legacy, for a pickled nn.Module class: ('module', cls, source_file, source); the class was
+        # already resolved by find_class, so only our own stand-ins can arrive here.
+        if isinstance(pid, tuple) and len(pid) == 4 and pid[0] == "module":
+            if isinstance(pid[1], type) and issubclass(pid[1], ModuleStub):
+                return pid[1]
+            raise CorruptFileError("the pickle refers to a module class it does not define")
+        if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"):
+            kind = pid[0] if isinstance(pid, tuple) and pid else type(pid).__name__
+            raise CorruptFileError(f"the pickle refers to an unsupported external object ({kind!r})")
+        storage_type, key, numel = pid[1], pid[2], pid[4]
+        if not isinstance(storage_type, StorageType) or not isinstance(numel, int):
+            raise CorruptFileError("the pickle has a malformed storage reference")
+        return StorageStub(dtype=storage_type.dtype, key=str(key), numel=numel)
+
+    def _rebuild_tensor(
+        self, storage: object, storage_offset: object, size: object, *_rest: object
+    ) -> PickledTensor:
+        if not isinstance(storage, StorageStub):
+            raise CorruptFileError("the pickle builds a tensor without a storage")
+        return self._tensor(storage.dtype, size)
+
+    def _rebuild_tensor_v3(
+        self, storage: object, offset: object, size: object, *rest: object
+    ) -> PickledTensor:
+        # rest = (stride, requires_grad, backward_hooks, dtype[, metadata])
+        dtype = rest[3] if len(rest) >= 4 else None
+        if not isinstance(storage, StorageStub) or not isinstance(dtype, TorchDType):
+            raise CorruptFileError("the pickle builds a tensor without a storage or dtype")
+        return self._tensor(dtype.dtype, size)
+
+    def _tensor(self, dtype: str, size: object) -> PickledTensor:
+        if not isinstance(size, tuple | list) or not all(isinstance(d, int) and d >= 0 for d in size):
+            raise CorruptFileError(f"the pickle builds a tensor with an invalid shape {size!r}")
+        self.tensor_count += 1
+        if self.tensor_count > MAX_TENSORS:
+            raise CorruptFileError(f"the pickle builds more than {MAX_TENSORS:,} tensors")
+        return PickledTensor(dtype=dtype, shape=tuple(size))
+
+    def _rebuild_parameter(self, data: object, *_rest: object) -> object:
+        return data
+
+    def _torch_size(self, values: Sequence[int] = ()) -> tuple[int, ...]:
+        return tuple(values)
+
+    def _codecs_encode(self, text: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        # numpy's protocol-2 pickles carry bytes as ``_codecs.encode(text, 'latin1')``; only text codecs pass.
+        if codecs.lookup(encoding).name not in _ALLOWED_CODECS:
+            raise UnsafeFileError(
+                f"the pickle calls _codecs.encode with the {encoding!r} codec, "
+                "which a weights file never needs",
+                ("_codecs.encode",),
+            )
+        return codecs.encode(text, encoding, errors)
+
+    def _reconstruct_array(self, subtype: object, shape: object, dtype: object) -> Any:
+        # numpy pickles always start from an empty array and fill it from the pickled bytes via BUILD.
+        if subtype is not _NDARRAY or shape != (0,):
+            raise CorruptFileError("the pickle reconstructs a numpy array in an unexpected way")
+        return _NUMPY_RECONSTRUCT(np.ndarray, (0,), dtype)
+
+
+def is_allowed_global(module: str, name: str) -> bool:
+    """Whether ``find_class`` would resolve ``module.name`` (checked before anything is unpickled)."""
+    return RestrictedUnpickler(b"")._resolve(*canonical_global(module, name)) is not None
+
+
+def restricted_loads(data: bytes) -> Any:
+    """Unpickle ``data`` with the allow-list; raises ``UnsafeFileError`` / ``CorruptFileError``."""
+    try:
+        return RestrictedUnpickler(data).load()
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        LookupError,
+        MemoryError,
+    ) as exc:
+        # The allowed callables reject malformed arguments with these; the pickle machinery raises the rest.
+        raise CorruptFileError(f"the pickle is damaged: {type(exc).__name__}: {exc}") from None

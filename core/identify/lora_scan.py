@@ -1,0 +1,262 @@
+"""One pass over a LoRA-family file's names: module types, then the few shapes the rules need.
+
+Every LoRA dialect stores per-module tensors whose *last* name components say what they are
+(``.lora_down.weight``, ``.hada_w1_a``, ``.lora_A.weight``, ``.processor.to_q_lora.down.weight``...), so the
+name alone classifies a tensor. Scans run on every LoRA of a library (an SDXL LoRA has ~3000 names), so
+the loop does one string split and one dictionary lookup per name in the common dialects (kohya names
+have no dots before the suffix; PEFT suffixes have one length) and nothing else: shapes are looked up
+afterwards, only for the down-projections, and the searches for the measuring layers (InvokeAI
+``lora_token_vector_length``: cross-attention ``to_k``/``to_v``, text-encoder attention) stop early. Large
+files that are not LoRAs (checkpoints) are turned away by ``may_be_lora`` without a full scan.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
+
+from core.formats.model_file import TensorInfo
+
+# Tokens that end a name (``module.hada_w1_a``) and tokens followed by ``.weight`` (``module.lora_A.weight``).
+TAIL_TOKENS = frozenset(
+    {
+        *("alpha", "dora_scale", "lora_magnitude_vector", "on_input", "w_norm", "b_norm"),
+        *("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2"),
+        *("lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2"),
+        *("diff", "diff_b", "oft_blocks", "oft_diag"),
+    }
+)
+WEIGHT_TOKENS = frozenset(
+    {"lora_down", "lora_up", "lora_mid", "lora_A", "lora_B", "a1", "a2", "b1", "b2", "lora_magnitude_vector"}
+)
+# One token per adapted module, whatever its algorithm; its module name joins the name index.
+PRIMARY_TOKENS = frozenset(
+    {
+        "lora_down",
+        "lora_A",
+        "hada_w1_a",
+        "lokr_w1",
+        "lokr_w1_a",
+        "diff",
+        "on_input",
+        "a1",
+        "oft_blocks",
+        "oft_diag",
+    }
+)
+# Matrices whose shape[1] is the module's input width (shape[0] is the rank for the low-rank ones).
+DOWN_TOKENS = frozenset({"lora_down", "lora_A", "hada_w1_b", "diff", "a1"})
+RANK_TOKENS = frozenset({"lora_down", "lora_A", "hada_w1_b"})
+_LEGACY_OWNERS = ("lora", "lora_linear_layer")
+_LEGACY_TOKENS = frozenset({"down", "up"})
+UP_TOKENS = frozenset({"lora_up", "lora_B"})
+_RANK_SAMPLE = 64
+_PRECHECK_RUN = 16
+_PEFT_SUFFIXES = {".lora_A.weight": "lora_A", ".lora_B.weight": "lora_B"}
+_PEFT_SUFFIX_LENGTH = 14
+# Suffix -> token for names whose module part has no dots (kohya, LyCORIS, OneTrainer).
+_KOHYA_SUFFIXES = {
+    **{f"{token}.weight": token for token in WEIGHT_TOKENS},
+    **{token: token for token in TAIL_TOKENS},
+}
+
+Entry = tuple[str, str, str]  # module, token, tensor name
+
+
+@dataclass
+class LoraScan:
+    """What the scan found; no primary entries means "not a LoRA-family file"."""
+
+    tensors: Mapping[str, TensorInfo]
+    counts: Counter[str] = field(default_factory=Counter)
+    legacy: bool = False  # diffusers attention-processor naming (``to_q_lora.down.weight``)
+    primary: list[Entry] = field(default_factory=list)
+    down: list[Entry] = field(default_factory=list)
+
+    def module_blob(self) -> str:
+        """All module names, newline separated: one C-speed substring search instead of a Python loop."""
+        return "\n".join(module for module, _, _ in self.primary)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        info = self.tensors.get(name)
+        return info.shape if info is not None else ()
+
+    def sample(self, count: int) -> list[str]:
+        """About ``count`` module names spread evenly over the file."""
+        return [module for module, _, _ in self.primary[:: max(1, len(self.primary) // count)]]
+
+    def rank(self) -> int | None:
+        """The commonest rank among (a sample of) the low-rank modules."""
+        ranked = [entry for entry in self.down if entry[1] in RANK_TOKENS]
+        step = max(1, len(ranked) // _RANK_SAMPLE)
+        ranks = Counter(shape[0] for _, _, name in ranked[::step] if (shape := self.shape(name)))
+        return ranks.most_common(1)[0][0] if ranks else None
+
+    def conv3x3(self) -> int:
+        """Low-rank down matrices of convolutions with kernels larger than 1x1 (LoCon layers)."""
+        tensors = self.tensors
+        return sum(
+            1
+            for _, token, name in self.down
+            if token in RANK_TOKENS
+            and len(shape := tensors[name].shape) == 4
+            and (shape[2] > 1 or shape[3] > 1)
+        )
+
+    def hidden(self) -> int | None:
+        """The commonest input width: most adapted layers of a transformer read its hidden state."""
+        widths = Counter(shape[1] for _, _, name in self.down if len(shape := self.shape(name)) >= 2)
+        return widths.most_common(1)[0][0] if widths else None
+
+    def out_features(self, fragment: str) -> set[int]:
+        """Output widths of the up-projections of the modules whose name contains ``fragment``."""
+        widths: set[int] = set()
+        for module, _, _ in self.primary:
+            if fragment in module:
+                shape = self.shape(module + ".lora_up.weight") or self.shape(module + ".lora_B.weight")
+                if shape:
+                    widths.add(shape[0])
+        return widths
+
+    @cached_property
+    def context_dim(self) -> tuple[int, str] | None:
+        """In-features of the first cross-attention to_k/to_v: the text conditioning width."""
+        for module, _, name in self.down:
+            if "attn2" in module and ("to_k" in module or "to_v" in module):
+                shape = self.shape(name)
+                if len(shape) >= 2:
+                    return shape[1], module
+        for module in self._lokr_modules():
+            if "attn2" in module and ("to_k" in module or "to_v" in module):
+                width = lokr_in_dim(self.tensors, module)
+                if width is not None:
+                    return width, module
+        return None
+
+    @cached_property
+    def text_widths(self) -> dict[str, int]:
+        """Width of each adapted text encoder: ``te`` (the only one), ``te1`` (CLIP-L), ``te2`` (bigG)."""
+        widths: dict[str, int] = {}
+        for module, token, name in self.primary:
+            if "self_attn" not in module or not (
+                "q_proj" in module or "k_proj" in module or "v_proj" in module
+            ):
+                continue
+            bucket = text_encoder_bucket(module)
+            if bucket is None or bucket in widths:
+                continue
+            width = self._text_width(module, token, name)
+            if width:
+                widths[bucket] = width
+        return widths
+
+    def _text_width(self, module: str, token: str, name: str) -> int | None:
+        if token in ("lokr_w1", "lokr_w1_a"):
+            return lokr_in_dim(self.tensors, module)
+        if token == "hada_w1_a":
+            return _dim(self.shape(module + ".hada_w1_b"), 1)
+        if token == "on_input":  # IA3 scales q/k/v outputs; a q/k/v projection outputs the encoder width
+            return _dim(self.shape(module + ".weight"), 0)
+        if token in ("oft_blocks", "oft_diag"):  # [blocks, size, size] rotates the output width
+            shape = self.shape(name)
+            return shape[0] * shape[1] if len(shape) == 3 else None
+        return _dim(self.shape(name), 1)
+
+    def _lokr_modules(self) -> list[str]:
+        return [module for module, token, _ in self.primary if token in ("lokr_w1", "lokr_w1_a")]
+
+
+def may_be_lora(tensors: Mapping[str, TensorInfo]) -> bool:
+    """A cheap pre-check on three runs of consecutive names, so large non-LoRA files skip the full scan.
+
+    In every LoRA-family layout each module's tensors sit next to each other and at least every other
+    name carries a module token, so a run of 16 consecutive names cannot miss them. Runs rather than an
+    even stride: a stride can alias with the per-module period (every 3rd name is an ``alpha``...).
+    """
+    if len(tensors) <= _PRECHECK_RUN * 8:
+        return True
+    names = list(tensors)
+    middle = len(names) // 2
+    runs = (names[:_PRECHECK_RUN], names[middle : middle + _PRECHECK_RUN], names[-_PRECHECK_RUN:])
+    return any(_split(name) is not None for run in runs for name in run)
+
+
+def _split(name: str) -> tuple[str, str, bool] | None:
+    """(module, token, legacy naming) for any dialect, or None for a name that is not a module tensor."""
+    module, _, token = name.rpartition(".")
+    if token == "weight":
+        module, _, token = module.rpartition(".")
+        if token in WEIGHT_TOKENS:
+            return module, token, False
+        if token in _LEGACY_TOKENS:
+            owner = module.rpartition(".")[2]
+            if owner in _LEGACY_OWNERS or "_lora" in owner:
+                return module, "lora_" + token, True
+        return None
+    return (module, token, False) if token in TAIL_TOKENS else None
+
+
+def scan_lora(tensors: Mapping[str, TensorInfo]) -> LoraScan:
+    """Classify every name by its trailing token; the loop is kept minimal (see the module docstring)."""
+    scan = LoraScan(tensors)
+    others: dict[str, int] = {}
+    primary, down = scan.primary, scan.down
+    primary_tokens, down_tokens, up_tokens = PRIMARY_TOKENS, DOWN_TOKENS, UP_TOKENS
+    kohya_suffix = _KOHYA_SUFFIXES.get
+    # Fast path for kohya/LyCORIS names (no dots in the module part): one partition and one dict lookup.
+    fast = kohya_suffix(next(iter(tensors), "").partition(".")[2]) is not None
+    for key in tensors:
+        if fast:
+            module, _, suffix = key.partition(".")
+            token = kohya_suffix(suffix)
+        else:  # PEFT's two suffixes have the same length: one slice and one lookup
+            token = _PEFT_SUFFIXES.get(key[-_PEFT_SUFFIX_LENGTH:])
+            module = key[:-_PEFT_SUFFIX_LENGTH]
+        if token is None:
+            found = _split(key)
+            if found is None:
+                continue
+            module, token, legacy = found
+            scan.legacy = scan.legacy or legacy
+        if token == "alpha":
+            continue
+        if token in primary_tokens:
+            primary.append((module, token, key))
+            if token in down_tokens:
+                down.append((module, token, key))
+        elif token in down_tokens:
+            down.append((module, token, key))
+        elif token not in up_tokens:  # up-projections are looked up by module name when a rule needs them
+            others[token] = others.get(token, 0) + 1
+    scan.counts.update(map(itemgetter(1), primary))
+    scan.counts.update(others)
+    return scan
+
+
+def text_encoder_bucket(module: str) -> str | None:
+    """Which text encoder a module belongs to: ``te`` (the only one), ``te1`` (CLIP-L), ``te2`` (bigG)."""
+    if module.startswith(("lora_te2_", "text_encoder_2.")):
+        return "te2"
+    if module.startswith("lora_te1_"):
+        return "te1"
+    if module.startswith(("lora_te_", "text_encoder.")):
+        return "te"
+    return None
+
+
+def lokr_in_dim(tensors: Mapping[str, TensorInfo], module: str) -> int | None:
+    """Input width of a LoKr module: the Kronecker factors' widths multiply (w1 x w2)."""
+    widths: list[int] = []
+    for factor in ("lokr_w1", "lokr_w2"):
+        info = tensors.get(f"{module}.{factor}") or tensors.get(f"{module}.{factor}_b")
+        if info is None or len(info.shape) < 2:
+            return None
+        widths.append(info.shape[1])
+    return widths[0] * widths[1]
+
+
+def _dim(shape: tuple[int, ...], axis: int) -> int | None:
+    return shape[axis] if len(shape) > axis else None

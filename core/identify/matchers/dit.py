@@ -1,0 +1,133 @@
+"""Diffusion transformers: SD3 (MMDiT) and Flux.1 / Flux.2, in BFL/ComfyUI or diffusers naming.
+
+Flux.1 and Flux.2 share their block naming (``double_blocks``/``single_blocks``) and even their hidden
+size (Flux.2 klein 4B is 3072 wide like Flux.1), so the family is decided by what the text embedder reads:
+T5-XXL (4096) for Flux.1, three stacked hidden states of an LLM for Flux.2 (7680 Qwen3-4B, 12288 Qwen3-8B,
+15360 Mistral Small; InvokeAI ``configs/flux2_variant.py``). Any other width is reported as ``other``
+rather than guessed. ``img_in`` cannot decide it alone: Flux.1 Depth/Canny also read 128 channels.
+"""
+
+from __future__ import annotations
+
+from core.identify.families import components_reason
+from core.identify.registry import Match
+from core.identify.view import HeaderView
+from core.taxonomy import Architecture, AssetKind, Variant
+
+FLUX_SIGNATURE = "double_blocks.0.img_attn.norm.key_norm.scale"
+SD3_SIGNATURE = "joint_blocks.0.context_block.attn.qkv.weight"
+DIT_PREFIXES = ("model.diffusion_model.", "")
+
+T5_XXL_WIDTH = 4096
+FLUX2_CONTEXT_DIMS: dict[int, str] = {7680: "klein-4b", 12288: "klein-9b", 15360: "dev"}
+_FLUX1_IMG_IN: dict[int, tuple[Variant | None, str]] = {
+    64: (Variant.NORMAL, "img_in in-features 64 => normal"),
+    384: (Variant.INPAINT, "img_in in-features 384 (latent + mask) => Flux.1 Fill (inpaint)"),
+    128: (None, "img_in in-features 128 => Flux.1 Depth or Canny (structure-conditioned)"),
+}
+_SD3_POS_EMBED = {36864: "sd3-medium", 147456: "sd3.5-medium"}
+
+
+def match_flux(view: HeaderView, components: list[str]) -> Match | None:
+    """A Flux transformer in BFL naming (bare or under ``model.diffusion_model.``), else None."""
+    prefix = next((p for p in DIT_PREFIXES if view.has(p + FLUX_SIGNATURE)), None)
+    if prefix is None:
+        return None
+    reasons = [f"{prefix}{FLUX_SIGNATURE} present => Flux transformer"]
+    return _flux(
+        view,
+        context_dim=view.dim(prefix + "txt_in.weight", 1),
+        context_key="txt_in",
+        img_in=view.dim(prefix + "img_in.weight", 1),
+        guidance=view.has(prefix + "guidance_in.in_layer.weight"),
+        reasons=reasons,
+        components=components,
+    )
+
+
+def match_flux_diffusers(view: HeaderView, components: list[str]) -> Match | None:
+    """A Flux transformer saved with diffusers names (``x_embedder``, ``single_transformer_blocks``)."""
+    if not (view.has("x_embedder.weight") and view.has_prefix("single_transformer_blocks.")):
+        return None
+    reasons = ["x_embedder + single_transformer_blocks => Flux transformer in diffusers naming"]
+    return _flux(
+        view,
+        context_dim=view.dim("context_embedder.weight", 1),
+        context_key="context_embedder",
+        img_in=view.dim("x_embedder.weight", 1),
+        guidance=view.has_prefix("time_text_embed.guidance_embedder."),
+        reasons=reasons,
+        components=components,
+    )
+
+
+def _flux(
+    view: HeaderView,
+    *,
+    context_dim: int | None,
+    context_key: str,
+    img_in: int | None,
+    guidance: bool,
+    reasons: list[str],
+    components: list[str],
+) -> Match:
+    details: dict[str, object] = {"components": ["transformer", *components]}
+    variant: Variant | None = None
+    if context_dim == T5_XXL_WIDTH or (context_dim is None and img_in in (64, 384)):
+        arch = Architecture.FLUX1
+        if context_dim is not None:
+            reasons.append(f"{context_key} in-features {context_dim} (T5-XXL) => flux1")
+        else:
+            reasons.append(f"no {context_key}; img_in in-features {img_in} => flux1")
+        flux_variant = "dev" if guidance else "schnell"
+        reasons.append(
+            "guidance_in present => Flux.1 dev (guidance-distilled)"
+            if guidance
+            else "no guidance_in => Flux.1 schnell (timestep-distilled)"
+        )
+        details["flux_variant"] = flux_variant
+        if img_in in _FLUX1_IMG_IN:
+            variant, why = _FLUX1_IMG_IN[img_in]
+            reasons.append(why)
+    elif context_dim in FLUX2_CONTEXT_DIMS:
+        arch = Architecture.FLUX2
+        name = FLUX2_CONTEXT_DIMS[context_dim]
+        reasons.append(f"{context_key} in-features {context_dim} (LLM text encoder) => flux2 ({name})")
+        details["flux_variant"] = name
+        if img_in == 128:
+            variant = Variant.NORMAL
+    else:
+        arch = Architecture.OTHER
+        reasons.append(
+            f"{context_key} in-features {context_dim} matches neither Flux.1 (4096) nor Flux.2 "
+            f"({', '.join(str(d) for d in FLUX2_CONTEXT_DIMS)})"
+        )
+    reasons.append(components_reason("transformer", components))
+    return Match(AssetKind.CHECKPOINT, arch, tuple(reasons), variant=variant, details=details)
+
+
+def match_sd3(view: HeaderView, components: list[str]) -> Match | None:
+    """An SD3 / SD3.5 MMDiT in SGM/ComfyUI naming, or in diffusers naming."""
+    prefix = next((p for p in DIT_PREFIXES if view.has(p + SD3_SIGNATURE)), None)
+    if prefix is not None:
+        reasons = [f"{prefix}{SD3_SIGNATURE} present => MMDiT (sd3)"]
+        hidden = view.dim(prefix + "x_embedder.proj.weight", 0)
+        pos = view.dim(prefix + "pos_embed", 1)
+        large = view.has(prefix + "joint_blocks.37.x_block.mlp.fc1.weight")
+    elif view.has("pos_embed.proj.weight") and view.has("context_embedder.weight"):
+        if not view.has_prefix("transformer_blocks.0."):
+            return None
+        reasons = ["pos_embed.proj + context_embedder + transformer_blocks => SD3 in diffusers naming"]
+        hidden = view.dim("pos_embed.proj.weight", 0)
+        pos, large = None, view.has_prefix("transformer_blocks.37.")
+    else:
+        return None
+    details: dict[str, object] = {"components": ["transformer", *components]}
+    if hidden:
+        reasons.append(f"hidden size {hidden} => depth {hidden // 64}")
+    sd3_variant = "sd3.5-large" if large else _SD3_POS_EMBED.get(pos or 0)
+    if sd3_variant:
+        details["sd3_variant"] = sd3_variant
+        reasons.append(f"block count / pos_embed size => {sd3_variant}")
+    reasons.append(components_reason("transformer", components))
+    return Match(AssetKind.CHECKPOINT, Architecture.SD3, tuple(reasons), details=details)

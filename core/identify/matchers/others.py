@@ -1,0 +1,184 @@
+"""The remaining kinds: ControlNet, IP-Adapter, upscalers, CLIP vision and text encoders.
+
+Each is recognised by the few names its loaders look for (InvokeAI ``configs/*.py``, ComfyUI,
+spandrel). Adapters take their family from the cross-attention width they feed, like checkpoints.
+Upscalers work on pixels and belong to no diffusion family (``other``); image and text encoders are
+shared between families (CLIP-L serves SD1, SDXL, SD3 and Flux), so their family is ``unknown`` and the
+encoder itself is named in the details instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from core.identify.families import (
+    CONTEXT_DIM_FAMILIES,
+    UNetFacts,
+    diffusers_unet_facts,
+    ldm_unet_facts,
+    unet_family,
+)
+from core.identify.registry import Match, Refusal
+from core.identify.view import HeaderView
+from core.taxonomy import Architecture, AssetKind
+
+_CLIP_WIDTHS = {768: "clip_l", 1024: "openclip_h", 1280: "openclip_bigg"}
+_VISION_WIDTHS = {768: "ViT-B", 1024: "ViT-L/14", 1280: "ViT-H/14", 1664: "ViT-bigG/14"}
+_ESRGAN_INDEX = re.compile(r"model\.(\d+)\.weight")
+_SHARED = "encoders are shared between families"
+# Transformer ControlNets: XLabs (BFL names), InstantX Flux and SD3 (diffusers names); split by width.
+_DIT_CONTROL_BLOCKS = ("double_blocks.0.img_attn.proj.weight", "transformer_blocks.0.attn.to_q.weight")
+_DIT_CONTROL_FAMILIES = {3072: Architecture.FLUX1, 1536: Architecture.SD3, 2432: Architecture.SD3}
+# image_proj layouts: linear (base), resampler (plus), MLP (full face), FaceID.
+_IMAGE_PROJ = (
+    "image_proj.proj.weight",
+    "image_proj.latents",
+    "image_proj.proj.0.weight",
+    "image_proj.norm.weight",
+    "image_proj.perceiver_resampler.proj_in.weight",
+)
+
+
+def match_controlnet(view: HeaderView) -> Match | Refusal:
+    # Transformer ControlNets (XLabs also carry an input_hint_block) are recognised first.
+    block = view.first_present(_DIT_CONTROL_BLOCKS) if view.has("controlnet_blocks.0.weight") else None
+    if block is not None:
+        hidden = view.dim(block, 0) or 0
+        arch = _DIT_CONTROL_FAMILIES.get(hidden, Architecture.OTHER)
+        reasons = (f"controlnet_blocks + transformer blocks of width {hidden} => {arch.value} ControlNet",)
+        return Match(AssetKind.CONTROLNET, arch, reasons)
+    for prefix in ("control_model.", ""):
+        if view.has(prefix + "input_hint_block.0.weight"):
+            facts = ldm_unet_facts(view, prefix)
+            return _controlnet(facts, f"{prefix}input_hint_block (LDM ControlNet)")
+    if view.has("controlnet_cond_embedding.conv_in.weight"):
+        facts = diffusers_unet_facts(view, "")
+        return _controlnet(facts, "controlnet_cond_embedding (diffusers ControlNet)")
+    return Refusal("no control_model./input_hint_block/controlnet_cond_embedding/controlnet_blocks keys")
+
+
+def _controlnet(facts: UNetFacts | None, what: str) -> Match:
+    reasons = [what]
+    arch = Architecture.UNKNOWN
+    if facts is not None:
+        arch, why = unet_family(facts)
+        reasons.extend(why)
+    else:
+        reasons.append("no UNet input block to measure")
+    return Match(AssetKind.CONTROLNET, arch, tuple(reasons))
+
+
+def match_ip_adapter(view: HeaderView) -> Match | Refusal:
+    # Exact names only: this matcher runs before the checkpoint matcher, on every large file.
+    to_k = view.first_present(f"ip_adapter.{i}.to_k_ip.weight" for i in (1, 0))
+    if to_k is not None and view.first_present(_IMAGE_PROJ):
+        width = view.dim(to_k, 1)
+        reasons = ["image_proj.* + ip_adapter.*.to_k_ip keys"]
+        family = CONTEXT_DIM_FAMILIES.get(width or 0)
+        if family is Architecture.SDXL_REFINER:
+            family = None  # no refiner IP-Adapter exists; 1280 is not a SD family's context here
+        if family is not None:
+            reasons.append(f"to_k_ip in-features {width} => {family.value}")
+        else:
+            reasons.append(f"to_k_ip in-features {width}: no known family")
+        details = {"image_proj": "resampler" if view.has("image_proj.latents") else "linear"}
+        return Match(AssetKind.IP_ADAPTER, family or Architecture.UNKNOWN, tuple(reasons), details=details)
+    if view.has("ip_adapter_proj_model.proj.weight") or view.has(
+        "double_blocks.0.processor.ip_adapter_double_stream_k_proj.weight"
+    ):
+        xlabs = ("XLabs Flux IP-Adapter keys (ip_adapter_proj_model / ip_adapter_double_stream_*)",)
+        return Match(AssetKind.IP_ADAPTER, Architecture.FLUX1, xlabs)
+    return Refusal("no image_proj.* + ip_adapter.*.to_k_ip keys")
+
+
+def match_upscaler(view: HeaderView) -> Match | Refusal:
+    prefix = next((p for p in ("params_ema.", "params.", "") if view.has(p + "conv_first.weight")), None)
+    if prefix is not None:
+        return _rrdb_like(view, prefix)
+    if view.has("model.0.weight") and view.has_prefix("model.1.sub."):
+        indices = sorted(
+            int(m.group(1)) for n in view.with_prefix("model.") if (m := _ESRGAN_INDEX.fullmatch(n))
+        )
+        scale = 2 ** max(0, len(indices) - 3)  # conv_first, HR conv and last conv are not upsamplers
+        reasons = ("model.0 + model.1.sub.* (RRDB trunk) => ESRGAN, original naming",)
+        return Match(
+            AssetKind.UPSCALER, Architecture.OTHER, reasons, details={"upscaler": "esrgan", "scale": scale}
+        )
+    body = [_body_index(name) for name in view.tensors] if view.has("body.0.weight") else []
+    if body and None not in body:
+        out = view.dim(f"body.{max(i for i in body if i is not None)}.weight", 0) or 0
+        scale = math.isqrt(out // 3) if out >= 3 else None
+        reasons = ("only body.N.weight/bias convolutions => SRVGGNetCompact (Real-ESRGAN compact)",)
+        details = {"upscaler": "srvgg", "scale": scale}
+        return Match(AssetKind.UPSCALER, Architecture.OTHER, reasons, details=details)
+    return Refusal("no ESRGAN/Real-ESRGAN/SwinIR keys (model.0 + model.1.sub, conv_first, body.N)")
+
+
+def _body_index(name: str) -> int | None:
+    """N of a ``body.N.weight``/``body.N.bias`` name (SRVGGNetCompact's only layout), else None."""
+    parts = name.split(".")
+    if len(parts) == 3 and parts[0] == "body" and parts[1].isascii() and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def _rrdb_like(view: HeaderView, prefix: str) -> Match | Refusal:
+    if view.has_prefix(prefix + "body.0.rdb1.") or view.has_prefix(prefix + "RRDB_trunk."):
+        ups = sum(1 for i in (1, 2, 3) if view.has(f"{prefix}conv_up{i}.weight"))
+        in_channels = view.dim(prefix + "conv_first.weight", 1) or 3
+        unshuffle = math.isqrt(max(1, in_channels // 3))  # x2/x1 models pixel-unshuffle their input
+        details = {"upscaler": "rrdbnet", "scale": max(1, 2**ups // unshuffle)}
+        reasons = (f"{prefix}conv_first + body.N.rdb* => RRDBNet (ESRGAN / Real-ESRGAN)",)
+        return Match(AssetKind.UPSCALER, Architecture.OTHER, reasons, details=details)
+    if view.has_prefix(prefix + "layers.0.residual_group."):
+        reasons = (f"{prefix}conv_first + layers.N.residual_group => SwinIR-family transformer",)
+        return Match(AssetKind.UPSCALER, Architecture.OTHER, reasons, details={"upscaler": "swinir"})
+    if view.has(prefix + "conv_last.weight"):
+        reasons = (f"{prefix}conv_first + conv_last => image restoration network",)
+        return Match(AssetKind.UPSCALER, Architecture.OTHER, reasons, details={"upscaler": "generic"})
+    return Refusal("conv_first without an RRDB trunk, residual groups or conv_last")
+
+
+def match_clip_vision(view: HeaderView) -> Match | Refusal:
+    patch = view.first_present(
+        p + "vision_model.embeddings.patch_embedding.weight" for p in ("", "clip_vision.", "model.")
+    )
+    if patch is not None:
+        width = view.dim(patch, 0) or 0
+        what = f"{patch} (HF CLIP/SigLIP vision tower)"
+    elif view.has("visual.conv1.weight") and view.has_prefix("visual.transformer.resblocks."):
+        width = view.dim("visual.conv1.weight", 0) or 0
+        what = "visual.conv1 + visual.transformer (OpenCLIP vision tower)"
+    else:
+        return Refusal("no vision_model.embeddings.patch_embedding / visual.transformer keys")
+    encoder = _VISION_WIDTHS.get(width, f"width {width}")
+    reasons = (what, f"width {width} => {encoder}; image {_SHARED}")
+    return Match(AssetKind.CLIP_VISION, Architecture.UNKNOWN, reasons, details={"encoder": encoder})
+
+
+def match_text_encoder(view: HeaderView) -> Match | Refusal:
+    found: list[tuple[str, str]] = []
+    clip = view.find_suffix("text_model.embeddings.token_embedding.weight")
+    if clip is not None:
+        width = view.dim(clip, 1) or 0
+        found.append((_CLIP_WIDTHS.get(width, f"clip_{width}"), f"{clip}: CLIP text encoder, width {width}"))
+    t5 = view.find_suffix("encoder.block.0.layer.0.SelfAttention.q.weight")
+    if t5 is not None:
+        width = view.dim(t5, 1) or 0
+        name = "t5xxl" if width == 4096 else f"t5_{width}"
+        found.append((name, f"{t5}: T5 encoder, d_model {width}"))
+    openclip = view.find_suffix("transformer.resblocks.0.attn.in_proj_weight")
+    if openclip is not None and not openclip.startswith("visual.") and clip is None:
+        width = view.dim(openclip, 1) or 0
+        found.append(
+            (_CLIP_WIDTHS.get(width, f"openclip_{width}"), f"{openclip}: OpenCLIP text, width {width}")
+        )
+    if view.has("model.embed_tokens.weight") and view.has_prefix("model.layers.0."):
+        width = view.dim("model.embed_tokens.weight", 1) or 0
+        found.append((f"llm_{width}", f"decoder-only language model (hidden {width}) used as a text encoder"))
+    if not found:
+        return Refusal("no text_model.encoder / T5 encoder.block / OpenCLIP transformer keys")
+    reasons = (*(why for _, why in found), f"text {_SHARED}")
+    details = {"encoders": [name for name, _ in found]}
+    return Match(AssetKind.TEXT_ENCODER, Architecture.UNKNOWN, reasons, details=details)

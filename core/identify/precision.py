@@ -1,0 +1,45 @@
+"""The dominant floating point type of a file's weights.
+
+"Dominant" is by element count, not by tensor count: an fp16 checkpoint keeps a few fp32 scalars and
+int64 ``position_ids``, and a "fp8" checkpoint keeps its norms in bf16; what matters to the user (size,
+quality, which loader options apply) is the type most of the weights are stored in. Integer tensors are
+ignored; quantised GGUF types and F64 have no name in the vocabulary, so a file dominated by them has
+no precision rather than a misleading one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from core.formats.model_file import TensorInfo
+from core.taxonomy import Precision
+
+_FLOAT_PRECISIONS: dict[str, Precision] = {
+    "F32": Precision.FP32,
+    "F16": Precision.FP16,
+    "BF16": Precision.BF16,
+    "F8_E4M3": Precision.FP8,
+    "F8_E5M2": Precision.FP8,
+    "F8_E4M3FNUZ": Precision.FP8,
+    "F8_E5M2FNUZ": Precision.FP8,
+}
+# Element types that are neither weights (integers, booleans) nor quantised blocks.
+_IGNORED = frozenset({"BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64"})
+
+
+def dominant_precision(tensors: Mapping[str, TensorInfo]) -> Precision | None:
+    """Precision of the float dtype holding the most elements; None without float weights."""
+    dtypes = {info.dtype for info in tensors.values()}
+    weighted = dtypes - _IGNORED
+    if not weighted:
+        return None
+    if len(weighted) == 1:  # the common case, decided without multiplying shapes
+        return _FLOAT_PRECISIONS.get(next(iter(weighted)))
+    counts: dict[str, int] = {}
+    for info in tensors.values():
+        if info.dtype not in _IGNORED:
+            counts[info.dtype] = counts.get(info.dtype, 0) + math.prod(info.shape)
+    # Ties resolved by name for determinism; ties on real files do not happen.
+    top = max(sorted(counts), key=lambda dtype: counts[dtype])
+    return _FLOAT_PRECISIONS.get(top)

@@ -1,0 +1,82 @@
+"""One header, indexed once for all matchers.
+
+Identification runs on every file of a 10,000-file scan and every matcher asks the same questions ("is
+there a tensor named X?", "does any name start with Y?", "what shape is Z?"). A ``HeaderView`` answers
+them from indexes built lazily, at most once per file, so each matcher costs a few dictionary lookups
+instead of another pass over thousands of names.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from core.formats.embedded_metadata import EmbeddedMetadata, read_embedded_metadata
+from core.formats.model_file import ModelHeader, TensorInfo
+
+TensorReader = Callable[[str], np.ndarray]
+
+# Sorts after every character a tensor name can contain, so ``prefix + _LAST_CHAR`` bounds a prefix range.
+_LAST_CHAR = "\U0010ffff"
+
+
+class HeaderView:
+    """Read-only, lazily indexed access to a ``ModelHeader``."""
+
+    def __init__(self, header: ModelHeader, read_tensor: TensorReader | None = None) -> None:
+        self.header = header
+        self.tensors: Mapping[str, TensorInfo] = header.tensors
+        self.metadata: Mapping[str, str] = header.metadata
+        self.extras: Mapping[str, Any] = header.extras
+        self.read_tensor = read_tensor
+
+    @cached_property
+    def embedded(self) -> EmbeddedMetadata:
+        return read_embedded_metadata(self.metadata)
+
+    @cached_property
+    def first_parts(self) -> frozenset[str]:
+        """The first dotted component of every name (``lora_unet_x``, ``model``, ``encoder``...)."""
+        return frozenset(name.partition(".")[0] for name in self.tensors)
+
+    @cached_property
+    def sorted_names(self) -> list[str]:
+        return sorted(self.tensors)
+
+    def __len__(self) -> int:
+        return len(self.tensors)
+
+    def has(self, name: str) -> bool:
+        return name in self.tensors
+
+    def shape(self, name: str) -> tuple[int, ...] | None:
+        info = self.tensors.get(name)
+        return info.shape if info is not None else None
+
+    def dim(self, name: str, axis: int) -> int | None:
+        """One dimension of a tensor's shape, or None when the tensor or the axis does not exist."""
+        shape = self.shape(name)
+        if shape is None or not -len(shape) <= axis < len(shape):
+            return None
+        return shape[axis]
+
+    def first_present(self, names: Iterable[str]) -> str | None:
+        return next((name for name in names if name in self.tensors), None)
+
+    def has_prefix(self, prefix: str) -> bool:
+        names = self.sorted_names
+        index = bisect_left(names, prefix)
+        return index < len(names) and names[index].startswith(prefix)
+
+    def with_prefix(self, prefix: str) -> list[str]:
+        """All names starting with ``prefix``, in sorted order (a slice of the sorted index)."""
+        names = self.sorted_names
+        return names[bisect_left(names, prefix) : bisect_left(names, prefix + _LAST_CHAR)]
+
+    def find_suffix(self, suffix: str) -> str | None:
+        """The first name (sorted order) ending with ``suffix``; a full pass, for rarely reached matchers."""
+        return next((name for name in self.sorted_names if name.endswith(suffix)), None)

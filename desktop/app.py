@@ -1,0 +1,45 @@
+"""Entry point of the desktop app: ``run_gui(services, argv)`` sets up Qt and shows the main window.
+
+The window is shown before any work starts; the first-start offer and the first scan are scheduled on
+the event loop right after, so the user sees the library (as last cataloged) immediately and the scan's
+progress in the status bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from desktop.main_window import MainWindow
+from desktop.resources import icon
+from desktop.services import DesktopServices
+from desktop.theme import apply_theme, follow_system_scheme
+
+
+def create_application(argv: Sequence[str]) -> QApplication:
+    """The QApplication, created once (tests and embedding may already have one)."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication(list(argv))
+    app.setApplicationName("Atelier")
+    app.setApplicationDisplayName("Atelier")
+    app.setOrganizationName("Atelier")
+    app.setDesktopFileName("atelier")
+    app.setWindowIcon(icon("app"))
+    return app
+
+
+def run_gui(services: DesktopServices, argv: Sequence[str]) -> int:
+    """Shows the main window and runs the event loop; returns the process exit code."""
+    app = create_application(argv)
+    apply_theme(app, services.settings.theme)
+    follow_system_scheme(app)
+    window = MainWindow(services)
+    window.show()
+    QTimer.singleShot(0, window.start_background_work)
+    return int(app.exec())

@@ -1,0 +1,59 @@
+"""Paints sidebar entries with their count right-aligned and muted, the name elided before it.
+
+The count lives in ``SidebarRole.COUNT`` rather than in the text so that a long tag or folder name is
+elided while the number stays readable, and selection and hover are still drawn by the style.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from desktop.models.sidebar_model import SidebarRole
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+COUNT_GAP = 8
+
+
+class SidebarDelegate(QStyledItemDelegate):
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+
+        area: QRect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
+        area = area.adjusted(4, 0, -6, 0)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        palette: QPalette = opt.palette
+        text_color = palette.color(
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        )
+        metrics = opt.fontMetrics
+        painter.save()
+        painter.setFont(opt.font)
+        count = index.data(SidebarRole.COUNT)
+        if isinstance(count, int) and not index.data(SidebarRole.IS_SECTION):
+            count_text = f"{count:,}"
+            muted = QColor(text_color)
+            muted.setAlpha(200 if selected else 130)
+            painter.setPen(muted)
+            painter.drawText(
+                area, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), count_text
+            )
+            area.setRight(area.right() - metrics.horizontalAdvance(count_text) - COUNT_GAP)
+        if index.data(SidebarRole.IS_SECTION):
+            section_color = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.setPen(section_color)
+        else:
+            painter.setPen(text_color)
+        painter.drawText(
+            area,
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            metrics.elidedText(text, Qt.TextElideMode.ElideRight, area.width()),
+        )
+        painter.restore()

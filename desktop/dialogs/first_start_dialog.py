@@ -1,0 +1,86 @@
+"""The first-start offer: "we found these model folders, add them to your library?".
+
+Most users already have an A1111, ComfyUI or Forge install; discovering its folders and pre-checking
+them turns an empty first window into a populated library with one click, while leaving every choice
+(and declining) to the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+LAYOUT_NAMES = {
+    "a1111": "AUTOMATIC1111",
+    "forge": "Forge",
+    "comfyui": "ComfyUI",
+    "invokeai": "InvokeAI",
+    "stability_matrix": "Stability Matrix",
+    "flat": "Plain folder",
+}
+
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class FirstStartDialog(QDialog):
+    """Lists discovered folders, each checked; ``chosen_paths`` are the ones left checked."""
+
+    def __init__(self, discovered: Sequence[tuple[Path, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Welcome to Atelier")
+        self.setMinimumWidth(560)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 18, 20, 16)
+        layout.setSpacing(10)
+
+        heading = QLabel("Add your model folders")
+        heading.setObjectName("detailsTitle")
+        layout.addWidget(heading)
+        intro = QLabel(
+            "Atelier found these folders of an existing Stable Diffusion install. Checked folders are "
+            "added to your library and scanned; files stay where they are."
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+
+        self.folders = QListWidget(self)
+        self.folders.setAlternatingRowColors(True)
+        for path, layout_name in discovered:
+            item = QListWidgetItem(f"{path}    —  {LAYOUT_NAMES.get(layout_name, layout_name)}")
+            item.setData(PATH_ROLE, str(path))
+            item.setToolTip(str(path))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.folders.addItem(item)
+        layout.addWidget(self.folders)
+
+        hint = QLabel("You can add or remove folders later in Settings or with File › Add library folder.")
+        hint.setProperty("class", "muted")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+
+        buttons = QDialogButtonBox(self)
+        self.add_button = buttons.addButton("Add to library", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton("Not now", QDialogButtonBox.ButtonRole.RejectRole)
+        self.add_button.setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def chosen_paths(self) -> list[Path]:
+        return [
+            Path(item.data(PATH_ROLE))
+            for item in (self.folders.item(row) for row in range(self.folders.count()))
+            if item.checkState() == Qt.CheckState.Checked
+        ]

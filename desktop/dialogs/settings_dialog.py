@@ -1,0 +1,158 @@
+"""Settings: library folders, thumbnails, background hashing, watching, theme.
+
+Values are read from and written to the injected ``DesktopSettings`` (``save`` persists them). Folder
+changes are not applied by the dialog: it reports ``added_paths`` and ``removed_root_ids`` and the
+window applies them (adding a root detects its layout and is followed by a scan, which is the
+window's job, not a dialog's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catalog.records import RootRecord
+from desktop.dialogs.first_start_dialog import LAYOUT_NAMES
+from desktop.services import DesktopSettings
+
+THEME_CHOICES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+ROOT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+NEW_PATH_ROLE = Qt.ItemDataRole.UserRole + 2
+MIN_THUMBNAIL, MAX_THUMBNAIL = 96, 384
+MAX_HASH_WORKERS = 8
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self, settings: DesktopSettings, roots: Sequence[RootRecord], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        self._settings = settings
+        self._removed: list[int] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 14)
+        layout.setSpacing(12)
+
+        folders_box = QGroupBox("Library folders")
+        folders_layout = QVBoxLayout(folders_box)
+        self.folders = QListWidget()
+        self.folders.setAlternatingRowColors(True)
+        for root in roots:
+            item = QListWidgetItem(
+                f"{root.path}    —  {LAYOUT_NAMES.get(root.layout.value, root.layout.value)}"
+            )
+            item.setData(ROOT_ID_ROLE, root.id)
+            item.setToolTip(root.path)
+            self.folders.addItem(item)
+        folders_layout.addWidget(self.folders)
+        buttons_row = QHBoxLayout()
+        self.add_folder_button = QPushButton("Add folder…")
+        self.add_folder_button.clicked.connect(self._on_add_clicked)
+        self.remove_folder_button = QPushButton("Remove")
+        self.remove_folder_button.setToolTip("Removes the folder from the library; no file is deleted")
+        self.remove_folder_button.clicked.connect(self.remove_selected_folder)
+        buttons_row.addWidget(self.add_folder_button)
+        buttons_row.addWidget(self.remove_folder_button)
+        buttons_row.addStretch(1)
+        folders_layout.addLayout(buttons_row)
+        layout.addWidget(folders_box)
+
+        general = QGroupBox("Preferences")
+        form = QFormLayout(general)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.thumbnail_size = QSpinBox()
+        self.thumbnail_size.setRange(MIN_THUMBNAIL, MAX_THUMBNAIL)
+        self.thumbnail_size.setSingleStep(16)
+        self.thumbnail_size.setSuffix(" px")
+        self.thumbnail_size.setValue(max(MIN_THUMBNAIL, min(MAX_THUMBNAIL, settings.thumbnail_size)))
+        form.addRow("Thumbnail width", self.thumbnail_size)
+        self.hash_in_background = QCheckBox("Hash new files in the background after a scan")
+        self.hash_in_background.setChecked(settings.hash_in_background)
+        form.addRow("Hashing", self.hash_in_background)
+        self.hash_workers = QSpinBox()
+        self.hash_workers.setRange(1, MAX_HASH_WORKERS)
+        self.hash_workers.setValue(max(1, min(MAX_HASH_WORKERS, settings.hash_workers)))
+        self.hash_workers.setToolTip("Files hashed at the same time; more helps on fast SSDs")
+        form.addRow("Hashing workers", self.hash_workers)
+        self.watch_folders = QCheckBox("Pick up files added or removed while Atelier runs")
+        self.watch_folders.setChecked(settings.watch_folders)
+        form.addRow("Watch folders", self.watch_folders)
+        self.theme = QComboBox()
+        for value, label in THEME_CHOICES:
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
+        form.addRow("Theme", self.theme)
+        layout.addWidget(general)
+
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        layout.addWidget(box)
+
+    # -- folders ------------------------------------------------------------------------------------
+
+    def choose_folder(self) -> Path | None:
+        """Asks for a folder; a separate method so tests can answer without a native dialog."""
+        chosen = QFileDialog.getExistingDirectory(self, "Add a library folder")
+        return Path(chosen) if chosen else None
+
+    def _on_add_clicked(self) -> None:
+        path = self.choose_folder()
+        if path is not None:
+            self.add_folder(path)
+
+    def add_folder(self, path: Path) -> None:
+        if str(path) in {str(p) for p in self.added_paths()}:
+            return
+        item = QListWidgetItem(f"{path}    —  new")
+        item.setData(NEW_PATH_ROLE, str(path))
+        item.setToolTip(str(path))
+        self.folders.addItem(item)
+        self.folders.setCurrentItem(item)
+
+    def remove_selected_folder(self) -> None:
+        item = self.folders.currentItem()
+        if item is None:
+            return
+        root_id = item.data(ROOT_ID_ROLE)
+        if root_id is not None:
+            self._removed.append(int(root_id))
+        self.folders.takeItem(self.folders.row(item))
+
+    def added_paths(self) -> list[Path]:
+        paths = (self.folders.item(row).data(NEW_PATH_ROLE) for row in range(self.folders.count()))
+        return [Path(path) for path in paths if path]
+
+    def removed_root_ids(self) -> list[int]:
+        return list(self._removed)
+
+    # -- saving -------------------------------------------------------------------------------------
+
+    def accept(self) -> None:
+        self._settings.thumbnail_size = self.thumbnail_size.value()
+        self._settings.hash_in_background = self.hash_in_background.isChecked()
+        self._settings.hash_workers = self.hash_workers.value()
+        self._settings.watch_folders = self.watch_folders.isChecked()
+        self._settings.theme = str(self.theme.currentData())
+        self._settings.save()
+        super().accept()

@@ -1,0 +1,122 @@
+"""Human wording for the taxonomy enums and for sizes, shared by every view.
+
+The enum values are stable ids meant for JSON and the database ("sd1", "ip_adapter"); users read
+"SD 1.x" and "IP-Adapter". Keeping the wording in one place keeps the table, the grid badges, the
+sidebar and the details pane consistent.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from catalog.records import AssetRecord
+from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, NetworkType
+
+KIND_LABELS: dict[AssetKind, str] = {
+    AssetKind.CHECKPOINT: "Checkpoint",
+    AssetKind.LORA: "LoRA",
+    AssetKind.EMBEDDING: "Embedding",
+    AssetKind.HYPERNETWORK: "Hypernetwork",
+    AssetKind.VAE: "VAE",
+    AssetKind.CONTROLNET: "ControlNet",
+    AssetKind.IP_ADAPTER: "IP-Adapter",
+    AssetKind.UPSCALER: "Upscaler",
+    AssetKind.CLIP_VISION: "CLIP Vision",
+    AssetKind.TEXT_ENCODER: "Text encoder",
+    AssetKind.UNKNOWN: "Unknown",
+}
+
+# Short forms for the grid badges, where a tile is ~150 px wide.
+KIND_BADGES: dict[AssetKind, str] = {
+    AssetKind.CHECKPOINT: "CKPT",
+    AssetKind.LORA: "LORA",
+    AssetKind.EMBEDDING: "TI",
+    AssetKind.HYPERNETWORK: "HN",
+    AssetKind.VAE: "VAE",
+    AssetKind.CONTROLNET: "CN",
+    AssetKind.IP_ADAPTER: "IPA",
+    AssetKind.UPSCALER: "UP",
+    AssetKind.CLIP_VISION: "CLIPV",
+    AssetKind.TEXT_ENCODER: "TE",
+    AssetKind.UNKNOWN: "?",
+}
+
+ARCHITECTURE_LABELS: dict[Architecture, str] = {
+    Architecture.SD1: "SD 1.x",
+    Architecture.SD2: "SD 2.x",
+    Architecture.SDXL: "SDXL",
+    Architecture.SDXL_REFINER: "SDXL Refiner",
+    Architecture.SD3: "SD 3",
+    Architecture.FLUX1: "FLUX.1",
+    Architecture.FLUX2: "FLUX.2",
+    Architecture.OTHER: "Other",
+    Architecture.UNKNOWN: "Unknown",
+}
+
+NETWORK_LABELS: dict[NetworkType, str] = {
+    NetworkType.LORA: "LoRA",
+    NetworkType.LOCON: "LoCon",
+    NetworkType.LOHA: "LoHa",
+    NetworkType.LOKR: "LoKr",
+    NetworkType.DORA: "DoRA",
+    NetworkType.IA3: "IA³",
+    NetworkType.FULL: "Full",
+    NetworkType.GLORA: "GLoRA",
+    NetworkType.OFT: "OFT",
+}
+
+STATUS_LABELS: dict[FileStatus, str] = {
+    FileStatus.OK: "OK",
+    FileStatus.CORRUPT: "Corrupt",
+    FileStatus.UNSAFE: "Unsafe",
+    FileStatus.MISSING: "Missing",
+}
+
+# One hue per kind: grid badges and placeholder tiles use it so kinds read at a glance.
+KIND_COLORS: dict[AssetKind, str] = {
+    AssetKind.CHECKPOINT: "#3b82f6",
+    AssetKind.LORA: "#8b5cf6",
+    AssetKind.EMBEDDING: "#10b981",
+    AssetKind.HYPERNETWORK: "#f59e0b",
+    AssetKind.VAE: "#ef4444",
+    AssetKind.CONTROLNET: "#06b6d4",
+    AssetKind.IP_ADAPTER: "#ec4899",
+    AssetKind.UPSCALER: "#84cc16",
+    AssetKind.CLIP_VISION: "#14b8a6",
+    AssetKind.TEXT_ENCODER: "#a855f7",
+    AssetKind.UNKNOWN: "#6b7280",
+}
+
+
+def kind_label(kind: AssetKind, network: NetworkType | None = None) -> str:
+    """ "LoRA" or, for the LyCORIS family, "LoRA · LoHa" so the algorithm is visible in lists."""
+    label = KIND_LABELS[kind]
+    if kind is AssetKind.LORA and network is not None and network is not NetworkType.LORA:
+        return f"{label} · {NETWORK_LABELS[network]}"
+    return label
+
+
+def human_size(size: int) -> str:
+    """Binary units with one decimal, as file managers show model sizes (e.g. "6.5 GiB")."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def stars(rating: int) -> str:
+    """A 0-5 rating as filled and empty stars; empty string for unrated so the column stays quiet."""
+    if rating <= 0:
+        return ""
+    return "★" * rating + "☆" * (5 - rating)
+
+
+def display_title(record: AssetRecord) -> str:
+    """The user's display name, else the file name without its extension (a folder keeps its name)."""
+    if record.display_name:
+        return record.display_name
+    if record.format is FileFormat.DIFFUSERS:
+        return record.file_name
+    return PurePath(record.file_name).stem or record.file_name

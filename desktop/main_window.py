@@ -1,0 +1,610 @@
+"""The main window: sidebar | grid or table | details, a filter bar, menus and the job status bar.
+
+The window wires parts that know nothing of each other: the sidebar and the filter bar produce filters,
+the window turns them into one ``AssetQuery`` for the shared ``AssetTableModel``; the views share one
+selection model, whose current row feeds the details pane; the details pane's edits come back as
+records that repaint their row. Long work (scan, hash) runs through ``JobRunner`` one job at a time, so
+the window is shown and usable before any scan finishes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catalog.records import AssetQuery, AssetRecord, UserDataChanges
+from core.jobs import CancelToken, ProgressCallback
+from desktop.delegates.sidebar_delegate import SidebarDelegate
+from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
+from desktop.dialogs.first_start_dialog import FirstStartDialog
+from desktop.dialogs.settings_dialog import SettingsDialog
+from desktop.models.asset_table_model import SORT_KEYS, AssetColumn, AssetTableModel
+from desktop.models.sidebar_model import (
+    ALL_SCOPE,
+    ScopeKind,
+    Section,
+    SidebarModel,
+    SidebarRole,
+    SidebarScope,
+)
+from desktop.resources import icon
+from desktop.services import DesktopServices, Stoppable
+from desktop.status_bar import AppStatusBar
+from desktop.theme import apply_theme
+from desktop.thumbnails import ThumbnailCache
+from desktop.widgets.asset_views import AssetGrid, AssetTable
+from desktop.widgets.details_pane import DetailsPane
+from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
+from desktop.workers import JobFunction, JobHandle, JobRunner
+
+WATCH_DEBOUNCE_MS = 500
+SCAN_TITLE = "Scan"
+HASH_TITLE = "Hashing"
+
+
+class MainWindow(QMainWindow):
+    files_changed = Signal()  # emitted from the watcher's thread; delivered queued on the GUI thread
+    job_ended = Signal(str)  # title of the job that just ended (for tests and the job queue)
+
+    def __init__(self, services: DesktopServices, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.library = services.library
+        self.setWindowTitle("Atelier")
+        self.setWindowIcon(icon("app"))
+        self.resize(1360, 860)
+
+        self.jobs = JobRunner(self)
+        self._queue: deque[tuple[str, JobFunction]] = deque()
+        self._current_job: JobHandle | None = None
+        self._watcher: Stoppable | None = None
+        self._root_scope: int | None = None
+        self._collection_scope: str | None = None
+        self._scope: SidebarScope = ALL_SCOPE
+        self._collapsed_sections: set[int] = set()
+        self._syncing_sidebar = False
+        self._total = 0
+        self.first_start_dialog: FirstStartDialog | None = None
+
+        self.delegate = ThumbnailDelegate(services.settings.thumbnail_size, self)
+        self.thumbnails = ThumbnailCache(services.cache_dir, self.delegate.image_size(), self)
+        self.model = AssetTableModel(self.library, self.thumbnails, self)
+
+        self._build_views()
+        self._build_menus()
+        self.status = AppStatusBar(self)
+        self.setStatusBar(self.status)
+        self.details.copied.connect(self.status.flash)
+
+        self._watch_timer = QTimer(self)
+        self._watch_timer.setSingleShot(True)
+        self._watch_timer.setInterval(WATCH_DEBOUNCE_MS)
+        self._watch_timer.timeout.connect(self._on_files_changed_settled)
+        self.files_changed.connect(self._watch_timer.start)
+
+        self.set_view_mode(services.settings.view_mode)
+        self.reload()
+
+    # -- construction -------------------------------------------------------------------------------
+
+    def _build_views(self) -> None:
+        self.sidebar_model = SidebarModel(self)
+        self.sidebar = QTreeView()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setModel(self.sidebar_model)
+        self.sidebar.setItemDelegate(SidebarDelegate(self.sidebar))
+        self.sidebar.setHeaderHidden(True)
+        self.sidebar.setIndentation(12)
+        self.sidebar.setUniformRowHeights(True)
+        self.sidebar.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.sidebar.setMinimumWidth(180)
+        self.sidebar.selectionModel().currentChanged.connect(self._on_sidebar_current_changed)
+        self.sidebar.collapsed.connect(lambda index: self._collapsed_sections.add(index.row()))
+        self.sidebar.expanded.connect(lambda index: self._collapsed_sections.discard(index.row()))
+
+        self.filter_bar = FilterBar()
+        self.filter_bar.filters_changed.connect(self._on_filters_changed)
+        self.filter_bar.view_mode_changed.connect(self.set_view_mode)
+
+        self.table = AssetTable(self.model)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._on_sort_indicator_changed)
+        self.table.setSortingEnabled(True)
+        self.grid = AssetGrid(self.model, self.delegate)
+        # One selection model for both views: switching views keeps the selection and current row.
+        self.grid.setSelectionModel(self.table.selectionModel())
+        self.selection = self.table.selectionModel()
+        self.selection.currentChanged.connect(self._on_current_changed)
+
+        for view in (self.grid, self.table):
+            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            view.customContextMenuRequested.connect(self._show_context_menu)
+
+        self.views = QStackedWidget()
+        self.views.addWidget(self.grid)
+        self.views.addWidget(self.table)
+
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.setContentsMargins(0, 0, 0, 0)
+        center_layout.setSpacing(0)
+        center_layout.addWidget(self.filter_bar)
+        center_layout.addWidget(self.views, 1)
+
+        self.details = DetailsPane(self.library, self.services.cache_dir, self)
+        self.details.asset_edited.connect(self._on_asset_edited)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(center)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([220, 760, 380])
+        self.setCentralWidget(self.splitter)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.add_folder_action = self._action(
+            "&Add library folder…", self.choose_and_add_folder, QKeySequence.StandardKey.Open, "folder-plus"
+        )
+        self.rescan_action = self._action("&Rescan", self.rescan, QKeySequence("F5"), "refresh")
+        self.hash_action = self._action("&Hash now", self.hash_now, QKeySequence("Ctrl+Shift+H"), "hash")
+        self.settings_action = self._action(
+            "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences, "settings"
+        )
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        for action in (self.add_folder_action, self.rescan_action, self.hash_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        view_menu = menu.addMenu("&View")
+        self.grid_action = self._action(
+            "&Grid", lambda: self.set_view_mode("grid"), QKeySequence("Ctrl+1"), "grid"
+        )
+        self.table_action = self._action(
+            "&Table", lambda: self.set_view_mode("table"), QKeySequence("Ctrl+2"), "table"
+        )
+        for action in (self.grid_action, self.table_action):
+            action.setCheckable(True)
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        self.find_action = self._action("&Find", self.filter_bar.focus_search, QKeySequence.StandardKey.Find)
+        view_menu.addAction(self.find_action)
+
+        help_menu = menu.addMenu("&Help")
+        self.about_action = self._action("&About Atelier", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        help_menu.addAction(self.about_action)
+
+    def _action(
+        self,
+        text: str,
+        slot: Callable[[], Any],
+        shortcut: QKeySequence | QKeySequence.StandardKey | None = None,
+        icon_name: str | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        if icon_name is not None:
+            action.setIcon(icon(icon_name))
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)  # shortcuts work even while the menu bar is hidden
+        return action
+
+    # -- start-up -----------------------------------------------------------------------------------
+
+    def start_background_work(self) -> None:
+        """Called once the window is shown: first-start offer, then the file watcher and a scan."""
+        settings = self.services.settings
+        if not self.library.roots() and not settings.first_start_done:
+            discovered = self.services.discover_folders()
+            settings.first_start_done = True
+            settings.save()
+            if discovered:
+                self.first_start_dialog = FirstStartDialog(discovered, self)
+                self.first_start_dialog.accepted.connect(self._on_first_start_accepted)
+                self.first_start_dialog.rejected.connect(self._start_watching_and_scanning)
+                self.first_start_dialog.open()
+                return
+        self._start_watching_and_scanning()
+
+    def _on_first_start_accepted(self) -> None:
+        assert self.first_start_dialog is not None
+        for path in self.first_start_dialog.chosen_paths():
+            self._add_root(path, scan=False)
+        self.reload()
+        self._start_watching_and_scanning()
+
+    def _start_watching_and_scanning(self) -> None:
+        self.restart_watching()
+        if self.library.roots():
+            self.rescan()
+
+    # -- filters and the result ---------------------------------------------------------------------
+
+    def build_query(self) -> AssetQuery:
+        state = self.filter_bar.state()
+        current = self.model.query
+        return AssetQuery(
+            text=state.text,
+            kinds=(state.kind,) if state.kind else (),
+            architectures=(state.architecture,) if state.architecture else (),
+            tags=(state.tag,) if state.tag else (),
+            collection=self._collection_scope,
+            min_rating=state.min_rating,
+            favorites_only=state.favorites_only,
+            statuses=state.status.statuses(),
+            root_id=self._root_scope,
+            sort=current.sort,
+            descending=current.descending,
+        )
+
+    def _on_filters_changed(self, state: FilterState) -> None:
+        if not _scope_matches(self._scope, state):
+            # The user changed by hand what the sidebar entry had set: it no longer describes the view.
+            self._scope = ALL_SCOPE
+            self._syncing_sidebar = True
+            try:
+                self.sidebar.selectionModel().clearSelection()
+                self.sidebar.selectionModel().setCurrentIndex(
+                    QModelIndex(), QItemSelectionModel.SelectionFlag.NoUpdate
+                )
+            finally:
+                self._syncing_sidebar = False
+        self._apply_query()
+
+    def _apply_query(self) -> None:
+        current_id = self.current_asset_id()
+        query = self.build_query()
+        if query != self.model.query:
+            self.model.set_query(query)
+            self._restore_selection(current_id)
+            self._update_count()
+
+    def reload(self) -> None:
+        """Re-reads the result and the sidebar counts (after a scan, hashing or a folder change)."""
+        current_id = self.current_asset_id()
+        self.model.refresh()
+        self.refresh_sidebar()
+        self.filter_bar.set_tags(self.library.all_tags())
+        self._restore_selection(current_id)
+        self._update_count()
+
+    def _restore_selection(self, asset_id: int | None) -> None:
+        row = self.model.row_of(asset_id) if asset_id is not None else None
+        if row is None:
+            self.details.show_asset(None)
+            return
+        self.select_row(row)
+
+    def select_row(self, row: int) -> None:
+        index = self.model.index(row, 0)
+        self.selection.setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.current_view().scrollTo(index)
+        # A model reset leaves the same row current without signalling; show the fresh record anyway.
+        self.details.show_asset(self.model.record(row))
+
+    def _update_count(self) -> None:
+        self.status.show_count(self.model.rowCount(), self._total)
+        if not self.library.roots():
+            hint = "Your library is empty.\nAdd a folder of models with File › Add library folder… (Ctrl+O)."
+        else:
+            hint = "No models match these filters."
+        self.grid.empty_text = self.table.empty_text = hint
+
+    def refresh_sidebar(self) -> None:
+        facets = self.library.facets()
+        self._total = facets.total
+        self._syncing_sidebar = True  # re-selecting the scope must not re-apply it
+        try:
+            self.sidebar_model.set_facets(facets, list(self.library.roots()))
+            index = self.sidebar_model.find_scope(self._scope)
+            if index.isValid():
+                self.sidebar.selectionModel().setCurrentIndex(
+                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                )
+            else:
+                self.sidebar.selectionModel().clearSelection()
+        finally:
+            self._syncing_sidebar = False
+        for section in Section:
+            parent = self.sidebar_model.section_index(section)
+            empty = self.sidebar_model.rowCount(parent) == 0
+            self.sidebar.setRowHidden(int(section), QModelIndex(), empty)
+            if not empty and int(section) not in self._collapsed_sections:
+                self.sidebar.expand(parent)
+
+    def _on_sidebar_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._syncing_sidebar:
+            return
+        scope = current.data(SidebarRole.SCOPE)
+        if isinstance(scope, SidebarScope):
+            self.apply_scope(scope)
+
+    def apply_scope(self, scope: SidebarScope) -> None:
+        """A sidebar entry resets the structural filters to what it names; the search text stays."""
+        self._scope = scope
+        self._root_scope = scope.value if scope.kind is ScopeKind.ROOT else None
+        self._collection_scope = scope.value if scope.kind is ScopeKind.COLLECTION else None
+        state = FilterState(
+            text=self.filter_bar.state().text,
+            kind=scope.value if scope.kind is ScopeKind.KIND else None,
+            architecture=scope.value if scope.kind is ScopeKind.ARCHITECTURE else None,
+            tag=scope.value if scope.kind is ScopeKind.TAG else None,
+            favorites_only=scope.kind is ScopeKind.FAVORITES,
+            status=StatusFilter.PROBLEMS if scope.kind is ScopeKind.PROBLEMS else StatusFilter.DEFAULT,
+        )
+        self.filter_bar.set_state(state)
+        self._apply_query()
+
+    # -- selection and editing ----------------------------------------------------------------------
+
+    def current_asset_id(self) -> int | None:
+        index = self.selection.currentIndex()
+        return self.model.asset_id(index.row()) if index.isValid() else None
+
+    def selected_records(self) -> list[AssetRecord]:
+        rows = sorted({index.row() for index in self.selection.selectedRows()})
+        return [record for record in (self.model.record(row) for row in rows) if record is not None]
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.details.show_asset(self.model.record(current.row()) if current.isValid() else None)
+
+    def _on_asset_edited(self, record: AssetRecord) -> None:
+        self.model.refresh_asset(record.id, record)
+        self.refresh_sidebar()
+        self.filter_bar.set_tags(self.library.all_tags())
+
+    def _show_context_menu(self, position: Any) -> None:
+        view = self.current_view()
+        records = self.selected_records()
+        if not records:
+            return
+        menu = QMenu(self)
+        first = records[0]
+        open_action = menu.addAction(icon("folder-open"), "Open containing folder")
+        open_action.triggered.connect(lambda: self._open_folder(first.path))
+        copy_action = menu.addAction(icon("copy"), "Copy path" if len(records) == 1 else "Copy paths")
+        copy_action.triggered.connect(
+            lambda: QGuiApplication.clipboard().setText("\n".join(r.path for r in records))
+        )
+        favorite = not all(r.favorite for r in records)
+        favorite_action = menu.addAction(
+            icon("heart-filled" if favorite else "heart"),
+            "Mark as favorite" if favorite else "Remove from favorites",
+        )
+        favorite_action.triggered.connect(lambda: self._set_favorite(records, favorite))
+        menu.popup(view.viewport().mapToGlobal(position))
+
+    def _set_favorite(self, records: Sequence[AssetRecord], favorite: bool) -> None:
+        for record in records:
+            updated = self.library.update_user_data(record.id, UserDataChanges(favorite=favorite))
+            self.model.refresh_asset(record.id, updated)
+        self.refresh_sidebar()
+        current = self.current_asset_id()
+        if current is not None and any(r.id == current for r in records):
+            self.details.show_asset(self.library.get(current))
+
+    def _open_folder(self, path: str) -> None:
+        target = Path(path)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(target if target.is_dir() else target.parent)))
+
+    # -- views --------------------------------------------------------------------------------------
+
+    def view_mode(self) -> str:
+        return "table" if self.views.currentWidget() is self.table else "grid"
+
+    def current_view(self) -> QAbstractItemView:
+        return self.table if self.view_mode() == "table" else self.grid
+
+    def set_view_mode(self, mode: str) -> None:
+        mode = "table" if mode == "table" else "grid"
+        self.views.setCurrentWidget(self.table if mode == "table" else self.grid)
+        self.filter_bar.set_view_mode(mode)
+        self.grid_action.setChecked(mode == "grid")
+        self.table_action.setChecked(mode == "table")
+        current = self.selection.currentIndex()
+        if current.isValid():
+            self.current_view().scrollTo(current)
+        settings = self.services.settings
+        if settings.view_mode != mode:
+            settings.view_mode = mode
+            settings.save()
+
+    def _on_sort_indicator_changed(self, column: int, order: Qt.SortOrder) -> None:
+        """Columns the catalog cannot sort by put the indicator back on the real sort column."""
+        if column < len(AssetColumn) and AssetColumn(column) in SORT_KEYS:
+            return
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)
+        sort_order = (
+            Qt.SortOrder.DescendingOrder if self.model.query.descending else Qt.SortOrder.AscendingOrder
+        )
+        header.setSortIndicator(self.model.sort_column(), sort_order)
+        header.blockSignals(False)
+
+    # -- jobs ---------------------------------------------------------------------------------------
+
+    def run_job(self, title: str, fn: JobFunction) -> None:
+        """Runs ``fn`` now, or after the running job; a job already waiting is not queued twice.
+
+        A scan asked for while a scan runs is queued, because files may have changed after the running
+        pass walked past them (that is what the file watcher reports).
+        """
+        if self._current_job is not None:
+            if all(queued != title for queued, _ in self._queue):
+                self._queue.append((title, fn))
+            return
+        handle = self.jobs.start(title, fn)
+        self._current_job = handle
+        self.status.track(handle)
+        handle.signals.finished.connect(lambda result: self._on_job_finished(handle, result))
+        handle.signals.ended.connect(lambda: self._on_job_ended(handle))
+
+    def rescan(self, root_ids: Sequence[int] | None = None) -> None:
+        scan_roots = self.services.scan_roots
+        ids = list(root_ids) if root_ids is not None else None
+
+        def scan(progress: ProgressCallback, cancel: CancelToken) -> object:
+            return scan_roots(ids, progress, cancel)
+
+        self.run_job(SCAN_TITLE, scan)
+
+    def hash_now(self) -> None:
+        self.run_job(HASH_TITLE, self.services.hash_pending)
+
+    @property
+    def current_job(self) -> JobHandle | None:
+        return self._current_job
+
+    def _on_job_finished(self, handle: JobHandle, _result: object) -> None:
+        self.reload()
+        wants_hashing = handle.title == SCAN_TITLE and self.services.settings.hash_in_background
+        if wants_hashing and self.library.facets().unhashed > 0:
+            self.run_job(HASH_TITLE, self.services.hash_pending)
+
+    def _on_job_ended(self, handle: JobHandle) -> None:
+        if handle is self._current_job:
+            self._current_job = None
+        if handle.token.cancelled:
+            self.reload()  # a cancelled scan still wrote what it found
+            self._queue.clear()  # the user asked to stop: do not start the follow-up work
+        self.job_ended.emit(handle.title)
+        if self._queue and self._current_job is None:
+            title, fn = self._queue.popleft()
+            self.run_job(title, fn)
+
+    # -- folders, settings, watching ----------------------------------------------------------------
+
+    def choose_and_add_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Add a library folder")
+        if chosen:
+            self.add_folder(Path(chosen))
+
+    def add_folder(self, path: Path) -> None:
+        root_id = self._add_root(path, scan=False)
+        if root_id is None:
+            return
+        self.reload()
+        self.restart_watching()
+        self.rescan([root_id])
+
+    def _add_root(self, path: Path, scan: bool) -> int | None:
+        try:
+            root = self.services.add_root(path)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Cannot add folder", f"{path}\n\n{exc}")
+            return None
+        if scan:
+            self.rescan([root.id])
+        return root.id
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.services.settings, list(self.library.roots()), self)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            self.apply_settings(dialog.added_paths(), dialog.removed_root_ids())
+
+    def apply_settings(self, added: Sequence[Path] = (), removed: Sequence[int] = ()) -> None:
+        """Applies saved settings and folder changes from the settings dialog."""
+        settings = self.services.settings
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, settings.theme)
+        if settings.thumbnail_size != self.delegate.tile_width:
+            self.delegate.set_tile_width(settings.thumbnail_size)
+            self.thumbnails.set_size(self.delegate.image_size())
+            self.grid.doItemsLayout()
+        for root_id in removed:
+            self.library.remove_root(root_id)
+        new_ids = [root_id for root_id in (self._add_root(path, scan=False) for path in added) if root_id]
+        if added or removed:
+            if self._root_scope in removed:
+                self.apply_scope(ALL_SCOPE)
+            self.reload()
+        self.restart_watching()
+        if new_ids:
+            self.rescan(new_ids)
+
+    def restart_watching(self) -> None:
+        """(Re)starts the watcher on the current roots; the lead's watcher snapshots the root list."""
+        self.stop_watching()
+        start = self.services.start_watching
+        if start is None or not self.services.settings.watch_folders or not self.library.roots():
+            return
+        self._watcher = start(self.files_changed.emit)
+
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+    def _on_files_changed_settled(self) -> None:
+        self.rescan()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Atelier",
+            "<h3>Atelier</h3><p>A model library for Stable Diffusion: checkpoints, LoRAs, embeddings, "
+            "hypernetworks and VAEs from Civitai, Hugging Face and your existing folders, in one place.</p>",
+        )
+
+    # -- shutdown -----------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.details.save_notes()
+        self.stop_watching()
+        self._queue.clear()
+        self.jobs.shutdown()
+        super().closeEvent(event)
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(1360, 860)
+
+
+def _scope_matches(scope: SidebarScope, state: FilterState) -> bool:
+    """Whether the filter bar still shows what the sidebar entry ``scope`` selected."""
+    match scope.kind:
+        case ScopeKind.KIND:
+            return bool(state.kind == scope.value)
+        case ScopeKind.ARCHITECTURE:
+            return bool(state.architecture == scope.value)
+        case ScopeKind.TAG:
+            return bool(state.tag == scope.value)
+        case ScopeKind.FAVORITES:
+            return state.favorites_only
+        case ScopeKind.PROBLEMS:
+            return state.status is StatusFilter.PROBLEMS
+        case _:
+            return True

@@ -1,0 +1,368 @@
+"""The library as one Qt table model, shared by the grid and the table view.
+
+A library can hold tens of thousands of files, so the model never loads every record: a search returns
+only ids (``Library.search_ids``), and records are fetched a page at a time with ``get_many`` when a view
+first asks for a row, then kept in a small LRU of pages. Sorting is done by the catalog (the query's sort
+key), not by a proxy, because a proxy would have to read every record to sort them.
+
+The grid (``QListView`` in icon mode) shows column 0 of the same model through ``ThumbnailDelegate``,
+which reads ``AssetRole`` values; sharing one model lets both views share one selection model, so
+switching views keeps the selection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
+
+from catalog.records import AssetQuery, AssetRecord, SortKey
+from core.taxonomy import AssetKind, FileStatus
+from desktop.labels import (
+    ARCHITECTURE_LABELS,
+    KIND_COLORS,
+    STATUS_LABELS,
+    display_title,
+    human_size,
+    kind_label,
+    stars,
+)
+from desktop.services import AssetLibrary
+from desktop.thumbnails import ThumbnailCache
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class AssetColumn(IntEnum):
+    NAME = 0
+    KIND = 1
+    ARCHITECTURE = 2
+    BASE_LABEL = 3
+    SIZE = 4
+    RATING = 5
+    FAVORITE = 6
+    STATUS = 7
+
+
+COLUMN_TITLES: dict[AssetColumn, str] = {
+    AssetColumn.NAME: "Name",
+    AssetColumn.KIND: "Kind",
+    AssetColumn.ARCHITECTURE: "Architecture",
+    AssetColumn.BASE_LABEL: "Base model",
+    AssetColumn.SIZE: "Size",
+    AssetColumn.RATING: "Rating",
+    AssetColumn.FAVORITE: "Favorite",
+    AssetColumn.STATUS: "Status",
+}
+
+# Columns the catalog can sort by; the others keep the current order when their header is clicked.
+SORT_KEYS: dict[AssetColumn, SortKey] = {
+    AssetColumn.NAME: SortKey.NAME,
+    AssetColumn.KIND: SortKey.KIND,
+    AssetColumn.ARCHITECTURE: SortKey.ARCHITECTURE,
+    AssetColumn.SIZE: SortKey.SIZE,
+    AssetColumn.RATING: SortKey.RATING,
+}
+
+
+class AssetRole(IntEnum):
+    """Custom roles; the grid delegate and the window read these instead of parsing display text."""
+
+    ID = Qt.ItemDataRole.UserRole + 1
+    RECORD = Qt.ItemDataRole.UserRole + 2
+    SORT = Qt.ItemDataRole.UserRole + 3  # a raw, comparable value per column (for a proxy or tests)
+    THUMBNAIL = Qt.ItemDataRole.UserRole + 4  # QImage of the cover, None while loading or without cover
+    KIND = Qt.ItemDataRole.UserRole + 5  # the AssetKind value: Qt hands str enums back as plain str
+    ARCHITECTURE = Qt.ItemDataRole.UserRole + 6
+    THUMBNAIL_PENDING = Qt.ItemDataRole.UserRole + 7  # True while the cover is being decoded
+
+
+PROBLEM_COLOR = "#dc2626"
+STAR_COLOR = "#e0a100"
+HEART_COLOR = "#f43f5e"
+DEFAULT_PAGE_SIZE = 200
+DEFAULT_MAX_PAGES = 40
+
+
+class AssetTableModel(QAbstractTableModel):
+    """Rows are the ids of the current query's result; records are read in pages on demand."""
+
+    refreshed = Signal()  # the result was re-read (new query, rescan); rows are new
+
+    def __init__(
+        self,
+        library: AssetLibrary,
+        thumbnails: ThumbnailCache | None = None,
+        parent: QObject | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_pages: int = DEFAULT_MAX_PAGES,
+    ) -> None:
+        super().__init__(parent)
+        self._library = library
+        self._thumbnails = thumbnails
+        self._page_size = page_size
+        self._max_pages = max_pages
+        self._query = AssetQuery()
+        self._ids: list[int] = []
+        self._rows: dict[int, int] = {}
+        self._pages: OrderedDict[int, dict[int, AssetRecord]] = OrderedDict()
+        self._cover_rows: dict[str, set[int]] = {}
+        self._kind_icons: dict[AssetKind, QIcon] = {}
+        if thumbnails is not None:
+            thumbnails.loaded.connect(self._on_thumbnail_loaded)
+
+    # -- the result ---------------------------------------------------------------------------------
+
+    @property
+    def query(self) -> AssetQuery:
+        return self._query
+
+    def set_query(self, query: AssetQuery) -> None:
+        if query != self._query:
+            self._query = query
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Re-runs the query: after a rescan, an import, or a change that moves rows between filters."""
+        ids = list(self._library.search_ids(self._query))
+        self.beginResetModel()
+        self._ids = ids
+        self._rows = {asset_id: row for row, asset_id in enumerate(ids)}
+        self._pages.clear()
+        self._cover_rows.clear()
+        self.endResetModel()
+        self.refreshed.emit()
+
+    def asset_id(self, row: int) -> int | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def row_of(self, asset_id: int) -> int | None:
+        return self._rows.get(asset_id)
+
+    def record(self, row: int) -> AssetRecord | None:
+        """The record shown in ``row``; None if it vanished from the catalog since the query ran."""
+        asset_id = self.asset_id(row)
+        if asset_id is None:
+            return None
+        return self._page(row // self._page_size).get(asset_id)
+
+    def refresh_asset(self, asset_id: int, record: AssetRecord | None = None) -> None:
+        """Re-reads one asset (after an edit) and repaints its row without resetting the views."""
+        row = self._rows.get(asset_id)
+        if row is None:
+            return
+        fresh = record if record is not None else self._library.get(asset_id)
+        page = self._pages.get(row // self._page_size)
+        if page is not None:
+            old = page.get(asset_id)
+            if fresh is None:
+                page.pop(asset_id, None)
+            else:
+                page[asset_id] = fresh
+            self._index_cover(old, fresh, row)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(AssetColumn) - 1))
+
+    def _page(self, number: int) -> dict[int, AssetRecord]:
+        page = self._pages.get(number)
+        if page is not None:
+            self._pages.move_to_end(number)
+            return page
+        start = number * self._page_size
+        ids = self._ids[start : start + self._page_size]
+        page = {record.id: record for record in self._library.get_many(ids)}
+        self._pages[number] = page
+        for record in page.values():
+            self._index_cover(None, record, self._rows[record.id])
+        while len(self._pages) > self._max_pages:
+            _, dropped = self._pages.popitem(last=False)
+            for record in dropped.values():
+                self._index_cover(record, None, self._rows[record.id])
+        return page
+
+    def _index_cover(self, old: AssetRecord | None, new: AssetRecord | None, row: int) -> None:
+        """Keeps cover path -> rows current, so a finished thumbnail repaints exactly its rows."""
+        if old is not None and old.cover_path:
+            rows = self._cover_rows.get(old.cover_path)
+            if rows is not None:
+                rows.discard(row)
+                if not rows:
+                    del self._cover_rows[old.cover_path]
+        if new is not None and new.cover_path:
+            self._cover_rows.setdefault(new.cover_path, set()).add(row)
+
+    def _on_thumbnail_loaded(self, path: str) -> None:
+        roles = [AssetRole.THUMBNAIL.value, AssetRole.THUMBNAIL_PENDING.value]
+        for row in sorted(self._cover_rows.get(path, ())):
+            index = self.index(row, 0)
+            self.dataChanged.emit(index, index, roles)
+
+    # -- sorting ------------------------------------------------------------------------------------
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is a new catalog query; columns the catalog cannot sort by are ignored."""
+        if not 0 <= column < len(AssetColumn):
+            return
+        key = SORT_KEYS.get(AssetColumn(column))
+        if key is None:
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        self.set_query(dataclasses.replace(self._query, sort=key, descending=descending))
+
+    def sort_column(self) -> int:
+        """The column the current query is sorted by, for the header's sort indicator."""
+        for column, key in SORT_KEYS.items():
+            if key is self._query.sort:
+                return int(column)
+        return -1
+
+    # -- the Qt model interface ---------------------------------------------------------------------
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(AssetColumn)
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(AssetColumn):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMN_TITLES[AssetColumn(section)]
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return _alignment(AssetColumn(section))
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._ids) or index.column() >= len(AssetColumn):
+            return None
+        if role == AssetRole.ID:
+            return self._ids[index.row()]
+        record = self.record(index.row())
+        if record is None:
+            return None
+        column = AssetColumn(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(record, column)
+        if role == AssetRole.RECORD:
+            return record
+        if role == AssetRole.SORT:
+            return _sort_value(record, column)
+        if role == AssetRole.KIND:
+            return record.kind
+        if role == AssetRole.ARCHITECTURE:
+            return record.architecture
+        if role == AssetRole.THUMBNAIL:
+            if self._thumbnails is None or not record.cover_path:
+                return None
+            return self._thumbnails.get(record.cover_path)
+        if role == AssetRole.THUMBNAIL_PENDING:
+            return bool(
+                self._thumbnails is not None
+                and record.cover_path
+                and self._thumbnails.is_pending(record.cover_path)
+            )
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return record.path if column is AssetColumn.NAME else record.status_reason
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _alignment(column)
+        if role == Qt.ItemDataRole.DecorationRole and column is AssetColumn.NAME:
+            return self._kind_icon(record.kind)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return _foreground(record, column)
+        return None
+
+    def _kind_icon(self, kind: AssetKind) -> QIcon:
+        """A small dot in the kind's color; built lazily on the GUI thread (where data() runs)."""
+        icon = self._kind_icons.get(kind)
+        if icon is None:
+            pixmap = QPixmap(12, 12)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(KIND_COLORS[kind]))
+            painter.drawEllipse(2, 2, 8, 8)
+            painter.end()
+            icon = QIcon(pixmap)
+            self._kind_icons[kind] = icon
+        return icon
+
+    def ids(self) -> Sequence[int]:
+        return tuple(self._ids)
+
+
+def _display(record: AssetRecord, column: AssetColumn) -> str:
+    match column:
+        case AssetColumn.NAME:
+            return display_title(record)
+        case AssetColumn.KIND:
+            return kind_label(record.kind, record.network)
+        case AssetColumn.ARCHITECTURE:
+            return ARCHITECTURE_LABELS[record.architecture]
+        case AssetColumn.BASE_LABEL:
+            return record.base_model_label or ""
+        case AssetColumn.SIZE:
+            return human_size(record.size)
+        case AssetColumn.RATING:
+            return stars(record.rating)
+        case AssetColumn.FAVORITE:
+            return "♥" if record.favorite else ""
+        case AssetColumn.STATUS:
+            return STATUS_LABELS[record.status]
+
+
+def _sort_value(record: AssetRecord, column: AssetColumn) -> Any:
+    match column:
+        case AssetColumn.NAME:
+            return display_title(record).casefold()
+        case AssetColumn.KIND:
+            return record.kind.value
+        case AssetColumn.ARCHITECTURE:
+            return record.architecture.value
+        case AssetColumn.BASE_LABEL:
+            return (record.base_model_label or "").casefold()
+        case AssetColumn.SIZE:
+            return record.size
+        case AssetColumn.RATING:
+            return record.rating
+        case AssetColumn.FAVORITE:
+            return int(record.favorite)
+        case AssetColumn.STATUS:
+            return record.status.value
+
+
+def _foreground(record: AssetRecord, column: AssetColumn) -> QBrush | None:
+    """Color only where it carries meaning: problems in red, stars gold, hearts rose."""
+    if column is AssetColumn.STATUS and record.status is not FileStatus.OK:
+        return QBrush(QColor(PROBLEM_COLOR))
+    if column is AssetColumn.RATING and record.rating:
+        return QBrush(QColor(STAR_COLOR))
+    if column is AssetColumn.FAVORITE and record.favorite:
+        return QBrush(QColor(HEART_COLOR))
+    return None
+
+
+def _alignment(column: AssetColumn) -> int:
+    if column is AssetColumn.SIZE:
+        return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if column in (AssetColumn.RATING, AssetColumn.FAVORITE):
+        return int(Qt.AlignmentFlag.AlignCenter)
+    return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)

@@ -1,0 +1,97 @@
+"""The window's status bar: the result count, and the running job with its progress and a Cancel button.
+
+Jobs report through ``JobHandle`` signals (queued from the pool thread), so this widget only ever runs
+on the GUI thread. When a job ends its outcome stays readable in the bar ("Scan: 12 new, ...") until the
+next job starts, because a scan often finishes while the user looks elsewhere.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+
+from core.jobs import Progress
+from desktop.widgets.elided_label import ElidedLabel
+from desktop.workers import JobHandle
+
+FLASH_MS = 4000
+
+
+class AppStatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeGripEnabled(False)
+        self.count_label = QLabel()
+        self.count_label.setContentsMargins(8, 0, 8, 0)
+        self.addWidget(self.count_label)
+        self.job_label = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)  # progress messages carry paths
+        self.job_label.setContentsMargins(8, 0, 4, 0)
+        self.addPermanentWidget(self.job_label, 1)
+        self.progress = QProgressBar()
+        self.progress.setFixedWidth(180)
+        self.progress.setTextVisible(False)
+        self.addPermanentWidget(self.progress)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job; what was done so far is kept")
+        self.addPermanentWidget(self.cancel_button)
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        self._handle: JobHandle | None = None
+        self._set_busy(False)
+
+    @property
+    def handle(self) -> JobHandle | None:
+        return self._handle
+
+    def show_count(self, shown: int, total: int) -> None:
+        noun = "model" if total == 1 else "models"
+        if shown == total:
+            self.count_label.setText(f"{total} {noun}")
+        else:
+            self.count_label.setText(f"{shown} of {total} {noun}")
+
+    def flash(self, message: str) -> None:
+        self.showMessage(message, FLASH_MS)
+
+    def track(self, handle: JobHandle) -> None:
+        """Shows ``handle``'s progress until it ends."""
+        self._handle = handle
+        self.job_label.setText(f"{handle.title}…")
+        self.progress.setRange(0, 0)  # busy until the first report says how much there is
+        self._set_busy(True)
+        handle.signals.progressed.connect(self._on_progressed)
+        handle.signals.finished.connect(
+            lambda result: self._ended(handle, f"{handle.title}: {result}" if result is not None else "")
+        )
+        handle.signals.failed.connect(
+            lambda message: self._ended(handle, f"{handle.title} failed: {message}")
+        )
+        handle.signals.cancelled.connect(lambda: self._ended(handle, f"{handle.title} cancelled"))
+
+    def _on_progressed(self, progress: Progress) -> None:
+        if self._handle is None:
+            return
+        if progress.total:
+            self.progress.setRange(0, progress.total)
+            self.progress.setValue(min(progress.done, progress.total))
+        else:
+            self.progress.setRange(0, 0)
+        text = progress.message or (f"{progress.done} of {progress.total}" if progress.total else "")
+        self.job_label.setText(f"{self._handle.title}: {text}" if text else f"{self._handle.title}…")
+
+    def _ended(self, handle: JobHandle, message: str) -> None:
+        if handle is not self._handle:
+            return
+        self._handle = None
+        self._set_busy(False)
+        self.job_label.setText(message or f"{handle.title} finished")
+
+    def _on_cancel_clicked(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self.cancel_button.setEnabled(False)
+            self.job_label.setText(f"{self._handle.title}: cancelling…")
+
+    def _set_busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.cancel_button.setEnabled(busy)

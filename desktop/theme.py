@@ -1,0 +1,97 @@
+"""Light and dark looks: the Fusion style with our palettes, plus ``resources/style.qss``.
+
+Fusion draws the same on every platform, so one palette per theme gives a predictable look; the style
+sheet only adds spacing and a few accents and refers to palette colors (``palette(mid)``), so it works
+unchanged in both themes. "system" follows the desktop's color scheme, also when it changes while the
+app runs.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+from desktop.resources import style_sheet
+
+ACCENT = QColor("#6d5dfc")
+THEMES = ("system", "light", "dark")
+
+
+def _palette(dark: bool) -> QPalette:
+    palette = QPalette()
+    role = QPalette.ColorRole
+    if dark:
+        colors = {
+            role.Window: "#1d1f24",
+            role.WindowText: "#e6e7ea",
+            role.Base: "#16181c",
+            role.AlternateBase: "#1f2227",
+            role.ToolTipBase: "#2a2d33",
+            role.ToolTipText: "#e6e7ea",
+            role.PlaceholderText: "#7d828c",
+            role.Text: "#e6e7ea",
+            role.Button: "#272a30",
+            role.ButtonText: "#e6e7ea",
+            role.BrightText: "#ffffff",
+            role.Light: "#3a3e46",
+            role.Midlight: "#30333a",
+            role.Mid: "#3a3e46",
+            role.Dark: "#111216",
+            role.Shadow: "#000000",
+            role.Link: "#9d92ff",
+        }
+    else:
+        colors = {
+            role.Window: "#f4f5f7",
+            role.WindowText: "#1f2328",
+            role.Base: "#ffffff",
+            role.AlternateBase: "#f7f8fa",
+            role.ToolTipBase: "#ffffff",
+            role.ToolTipText: "#1f2328",
+            role.PlaceholderText: "#8a8f98",
+            role.Text: "#1f2328",
+            role.Button: "#ffffff",
+            role.ButtonText: "#1f2328",
+            role.BrightText: "#ffffff",
+            role.Light: "#ffffff",
+            role.Midlight: "#eceef1",
+            role.Mid: "#d5d8de",
+            role.Dark: "#a0a5ad",
+            role.Shadow: "#5c6067",
+            role.Link: "#5446e0",
+        }
+    for color_role, value in colors.items():
+        palette.setColor(color_role, QColor(value))
+    palette.setColor(role.Highlight, ACCENT)
+    palette.setColor(role.HighlightedText, QColor("#ffffff"))
+    disabled = QColor("#6b7079") if dark else QColor("#a3a8b0")
+    for color_role in (role.Text, role.WindowText, role.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, color_role, disabled)
+    return palette
+
+
+def is_dark(theme: str) -> bool:
+    if theme == "dark":
+        return True
+    if theme == "light":
+        return False
+    return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def apply_theme(app: QApplication, theme: str) -> None:
+    """Sets style, palette and style sheet for ``theme`` ("light", "dark" or "system")."""
+    app.setStyle("Fusion")
+    app.setPalette(_palette(is_dark(theme)))
+    app.setStyleSheet(style_sheet())
+    app.setProperty("atelier_theme", theme)
+
+
+def follow_system_scheme(app: QApplication) -> None:
+    """Re-applies the palette when the desktop switches light/dark and the theme is "system"."""
+
+    def on_changed(_scheme: Qt.ColorScheme) -> None:
+        if app.property("atelier_theme") == "system":
+            apply_theme(app, "system")
+
+    QGuiApplication.styleHints().colorSchemeChanged.connect(on_changed)

@@ -1,0 +1,562 @@
+"""The right-hand pane: everything known about the selected file, and the user's own data about it.
+
+Read-only facts (identification with its reasons, and for an unknown file why every matcher refused it;
+hashes; path; size; embedded metadata) sit next to the editable user data (display name, rating,
+favorite, tags, collections, notes). Every edit goes straight to ``Library.update_user_data`` and the
+pane emits ``asset_edited`` with the fresh record, so the window repaints that row; nothing is "unsaved".
+Notes are saved after a short pause in typing and when the editor loses focus, and pending notes are
+flushed before the pane switches to another file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFocusEvent, QGuiApplication, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catalog.records import AssetRecord, UserDataChanges
+from core.taxonomy import Architecture, AssetKind, FileStatus
+from desktop.labels import (
+    ARCHITECTURE_LABELS,
+    KIND_COLORS,
+    STATUS_LABELS,
+    display_title,
+    human_size,
+    kind_label,
+)
+from desktop.models.metadata_model import MetadataModel
+from desktop.resources import icon
+from desktop.services import AssetLibrary
+from desktop.thumbnails import ThumbnailCache
+from desktop.widgets.elided_label import ElidedLabel
+from desktop.widgets.list_edit import WordListEdit
+from desktop.widgets.rating_widget import RatingWidget
+
+NOTES_SAVE_DELAY_MS = 800
+PREVIEW_SIZE = QSize(360, 480)
+MAX_TRIGGER_ROWS = 40
+METADATA_MAX_HEIGHT = 280
+HASH_NAMES = ("SHA256", "BLAKE3", "CRC32", "AutoV1", "AutoV2", "AutoV3")
+
+
+class _NotesEdit(QPlainTextEdit):
+    """A plain text editor that reports losing focus, the moment to save what was typed."""
+
+    focus_left = Signal()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        super().focusOutEvent(event)
+        self.focus_left.emit()
+
+
+def _section(title: str) -> QLabel:
+    label = QLabel(title.upper())
+    label.setObjectName("sectionTitle")
+    return label
+
+
+def _copy_button(tooltip: str) -> QToolButton:
+    button = QToolButton()
+    button.setIcon(icon("copy"))
+    button.setIconSize(QSize(14, 14))
+    button.setToolTip(tooltip)
+    button.setAutoRaise(True)
+    return button
+
+
+def _badge(text: str, color: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("badge")
+    label.setStyleSheet(f"background: {color};")
+    return label
+
+
+def _clear_layout(layout: QVBoxLayout | QHBoxLayout | QGridLayout) -> None:
+    while layout.count():
+        item = layout.takeAt(0)
+        if item is None:
+            break
+        widget = item.widget()
+        if widget is not None:
+            widget.deleteLater()
+
+
+class DetailsPane(QScrollArea):
+    """Shows one asset; ``show_asset(None)`` shows the empty state."""
+
+    asset_edited = Signal(object)  # the updated AssetRecord
+    copied = Signal(str)  # a short message for the status bar ("SHA256 copied")
+
+    def __init__(self, library: AssetLibrary, cache_dir: Path | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("detailsPane")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setMinimumWidth(300)
+        self._library = library
+        self._record: AssetRecord | None = None
+        self._previews = ThumbnailCache(cache_dir, PREVIEW_SIZE, self)
+        self._previews.loaded.connect(self._on_preview_loaded)
+        self._notes_timer = QTimer(self)
+        self._notes_timer.setSingleShot(True)
+        self._notes_timer.setInterval(NOTES_SAVE_DELAY_MS)
+        self._notes_timer.timeout.connect(self.save_notes)
+
+        self._stack = QStackedWidget()
+        self._stack.setObjectName("detailsContent")
+        empty = QLabel("Select a model to see its details")
+        empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty.setProperty("class", "muted")
+        empty.setWordWrap(True)
+        self._stack.addWidget(empty)
+        self._content = QWidget()
+        self._content.setObjectName("detailsContent")
+        self._stack.addWidget(self._content)
+        self.setWidget(self._stack)
+        self._build(self._content)
+
+    # -- layout -------------------------------------------------------------------------------------
+
+    def _build(self, content: QWidget) -> None:
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(16, 14, 16, 16)
+        layout.setSpacing(6)
+
+        self.preview = QLabel()
+        self.preview.setObjectName("previewImage")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        layout.addWidget(self.preview)
+
+        self.title = QLabel()
+        self.title.setObjectName("detailsTitle")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.title)
+        self.subtitle = ElidedLabel()
+        self.subtitle.setObjectName("detailsSubtitle")
+        layout.addWidget(self.subtitle)
+
+        self._badges = QHBoxLayout()
+        self._badges.setSpacing(4)
+        badges_row = QHBoxLayout()
+        badges_row.addLayout(self._badges)
+        badges_row.addStretch(1)
+        layout.addLayout(badges_row)
+
+        self.warning = QLabel()
+        self.warning.setObjectName("warning")
+        self.warning.setWordWrap(True)
+        layout.addWidget(self.warning)
+
+        rating_row = QHBoxLayout()
+        self.rating = RatingWidget()
+        self.rating.rating_changed.connect(lambda value: self._apply(UserDataChanges(rating=value)))
+        rating_row.addWidget(self.rating)
+        rating_row.addStretch(1)
+        self.favorite = QToolButton()
+        self.favorite.setCheckable(True)
+        self.favorite.setText("Favorite")
+        self.favorite.setIconSize(QSize(16, 16))
+        self.favorite.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.favorite.toggled.connect(self._on_favorite_toggled)
+        rating_row.addWidget(self.favorite)
+        layout.addLayout(rating_row)
+
+        layout.addWidget(_section("Display name"))
+        self.display_name = QLineEdit()
+        self.display_name.editingFinished.connect(self._on_display_name_edited)
+        layout.addWidget(self.display_name)
+
+        layout.addWidget(_section("Tags"))
+        self.tags = WordListEdit("Comma separated, e.g. style, anime")
+        self.tags.words_edited.connect(self._on_tags_edited)
+        layout.addWidget(self.tags)
+
+        layout.addWidget(_section("Collections"))
+        self.collections = WordListEdit("Comma separated")
+        self.collections.words_edited.connect(self._on_collections_edited)
+        layout.addWidget(self.collections)
+
+        layout.addWidget(_section("Notes"))
+        self.notes = _NotesEdit()
+        self.notes.setPlaceholderText("Your notes: settings that work, prompts, where it came from…")
+        self.notes.setFixedHeight(84)
+        self.notes.textChanged.connect(self._on_notes_changed)
+        self.notes.focus_left.connect(self.save_notes)
+        layout.addWidget(self.notes)
+
+        trigger_header = QHBoxLayout()
+        self._trigger_title = _section("Trigger words")
+        trigger_header.addWidget(self._trigger_title)
+        trigger_header.addStretch(1)
+        self.copy_all_triggers = QPushButton("Copy all")
+        self.copy_all_triggers.clicked.connect(self._copy_all_triggers)
+        trigger_header.addWidget(self.copy_all_triggers, 0, Qt.AlignmentFlag.AlignBottom)
+        self._trigger_header = QWidget()
+        self._trigger_header.setLayout(trigger_header)
+        trigger_header.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._trigger_header)
+        self._triggers_box = QWidget()
+        self._triggers = QVBoxLayout(self._triggers_box)
+        self._triggers.setContentsMargins(0, 0, 0, 0)
+        self._triggers.setSpacing(0)
+        self.trigger_labels: list[QLabel] = []
+        layout.addWidget(self._triggers_box)
+
+        layout.addWidget(_section("Identification"))
+        self.reasons = QLabel()
+        self.reasons.setWordWrap(True)
+        self.reasons.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.reasons)
+        self.refusals_toggle = QToolButton()
+        self.refusals_toggle.setCheckable(True)
+        self.refusals_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.refusals_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.refusals_toggle.toggled.connect(self._on_refusals_toggled)
+        layout.addWidget(self.refusals_toggle)
+        self.refusals = QLabel()
+        self.refusals.setWordWrap(True)
+        self.refusals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.refusals)
+
+        layout.addWidget(_section("File"))
+        path_row = QHBoxLayout()
+        self.path = ElidedLabel()
+        path_row.addWidget(self.path, 1)
+        self.copy_path = _copy_button("Copy the path")
+        self.copy_path.clicked.connect(lambda: self._copy(self._record.path if self._record else "", "Path"))
+        path_row.addWidget(self.copy_path)
+        self.open_folder = QToolButton()
+        self.open_folder.setIcon(icon("folder-open"))
+        self.open_folder.setIconSize(QSize(14, 14))
+        self.open_folder.setAutoRaise(True)
+        self.open_folder.setToolTip("Open the containing folder")
+        self.open_folder.clicked.connect(self._open_folder)
+        path_row.addWidget(self.open_folder)
+        layout.addLayout(path_row)
+        self.file_facts = QLabel()
+        self.file_facts.setProperty("class", "muted")
+        self.file_facts.setWordWrap(True)
+        layout.addWidget(self.file_facts)
+
+        layout.addWidget(_section("Hashes"))
+        self.hash_note = QLabel("Not hashed yet. Hashing runs in the background after a scan.")
+        self.hash_note.setProperty("class", "muted")
+        self.hash_note.setWordWrap(True)
+        layout.addWidget(self.hash_note)
+        self._hash_grid_box = QWidget()
+        hash_grid = QGridLayout(self._hash_grid_box)
+        hash_grid.setContentsMargins(0, 0, 0, 0)
+        hash_grid.setHorizontalSpacing(8)
+        hash_grid.setVerticalSpacing(0)
+        hash_grid.setColumnStretch(1, 1)
+        self.hash_values: dict[str, ElidedLabel] = {}
+        self.hash_copy_buttons: dict[str, QToolButton] = {}
+        for row, name in enumerate(HASH_NAMES):
+            caption = QLabel(name)
+            caption.setProperty("class", "muted")
+            value = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
+            value.setObjectName("mono")
+            button = _copy_button(f"Copy {name}")
+            button.clicked.connect(lambda _=False, n=name: self._copy(self.hash_values[n].text(), n))
+            hash_grid.addWidget(caption, row, 0)
+            hash_grid.addWidget(value, row, 1)
+            hash_grid.addWidget(button, row, 2)
+            self.hash_values[name] = value
+            self.hash_copy_buttons[name] = button
+        layout.addWidget(self._hash_grid_box)
+
+        self._metadata_title = _section("Embedded metadata")
+        layout.addWidget(self._metadata_title)
+        self.metadata_model = MetadataModel(self)
+        self.metadata = QTableView()
+        self.metadata.setModel(self.metadata_model)
+        self.metadata.verticalHeader().hide()
+        self.metadata.horizontalHeader().setStretchLastSection(True)
+        self.metadata.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.metadata.setWordWrap(False)
+        self.metadata.setShowGrid(False)
+        self.metadata.setAlternatingRowColors(True)
+        self.metadata.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        self.metadata.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.metadata.setVerticalScrollMode(QTableView.ScrollMode.ScrollPerPixel)
+        layout.addWidget(self.metadata)
+        layout.addStretch(1)
+
+    # -- showing ------------------------------------------------------------------------------------
+
+    @property
+    def record(self) -> AssetRecord | None:
+        return self._record
+
+    def show_asset(self, record: AssetRecord | None) -> None:
+        same_asset = record is not None and self._record is not None and record.id == self._record.id
+        if not same_asset and (self._notes_timer.isActive() or self._notes_dirty()):
+            self.save_notes()
+        self._record = record
+        if record is None:
+            self._stack.setCurrentIndex(0)
+            return
+        self._stack.setCurrentIndex(1)
+        self._show_header(record)
+        self._show_user_data(record, keep_focused=same_asset)
+        self._show_triggers(record)
+        self._show_identification(record)
+        self._show_file(record)
+        self._show_hashes(record)
+        self.metadata_model.set_metadata(record.embedded_metadata)
+        has_metadata = bool(record.embedded_metadata)
+        self._metadata_title.setVisible(has_metadata)
+        self.metadata.setVisible(has_metadata)
+        self._metadata_title.setText(f"EMBEDDED METADATA ({len(record.embedded_metadata)})")
+        self._fit_metadata_height()
+
+    def _fit_metadata_height(self) -> None:
+        """As tall as its rows, up to a limit: a scroll area inside the scrolling pane is awkward."""
+        rows = self.metadata_model.rowCount()
+        row_height = self.metadata.verticalHeader().defaultSectionSize()
+        header = self.metadata.horizontalHeader().sizeHint().height()
+        frame = 2 * self.metadata.frameWidth()
+        self.metadata.setFixedHeight(min(METADATA_MAX_HEIGHT, header + rows * row_height + frame))
+
+    def _show_header(self, record: AssetRecord) -> None:
+        self._show_preview(record)
+        self.title.setText(display_title(record))
+        self.subtitle.setText(record.file_name)
+        _clear_layout(self._badges)
+        self._badges.addWidget(_badge(kind_label(record.kind, record.network), KIND_COLORS[record.kind]))
+        if not (record.kind is AssetKind.UNKNOWN and record.architecture is Architecture.UNKNOWN):
+            self._badges.addWidget(_badge(ARCHITECTURE_LABELS[record.architecture], "#4b5563"))
+        if record.base_model_label:
+            self._badges.addWidget(_badge(record.base_model_label, "#0f766e"))
+        if record.variant is not None and record.variant.value != "normal":
+            self._badges.addWidget(_badge(record.variant.value, "#6b7280"))
+        if record.nsfw:
+            self._badges.addWidget(_badge("NSFW", "#b91c1c"))
+        if record.status is FileStatus.OK:
+            self.warning.hide()
+        else:
+            reason = record.status_reason or "no reason recorded"
+            self.warning.setText(f"<b>{STATUS_LABELS[record.status]}</b>: {_escape(reason)}")
+            self.warning.show()
+
+    def _show_preview(self, record: AssetRecord) -> None:
+        if not record.cover_path:
+            self.preview.clear()
+            self.preview.hide()
+            return
+        image = self._previews.get(record.cover_path)
+        if image is None:
+            self.preview.setFixedHeight(160)
+            self.preview.setText("Loading preview…")
+        else:
+            self._set_preview_image(image)
+        self.preview.show()
+
+    def _on_preview_loaded(self, path: str) -> None:
+        if self._record is not None and self._record.cover_path == path:
+            image = self._previews.get(path)
+            if image is not None:
+                self._set_preview_image(image)
+
+    def _set_preview_image(self, image: QImage) -> None:
+        width = max(120, self.viewport().width() - 32)
+        scaled = image.scaled(
+            QSize(width, 360),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        self.preview.setPixmap(QPixmap.fromImage(scaled))  # GUI thread: the image came back queued
+        self.preview.setFixedHeight(scaled.height())
+
+    def _show_user_data(self, record: AssetRecord, keep_focused: bool) -> None:
+        """Fills the editors; with ``keep_focused`` (the same file re-read after a rescan) the editor
+        the user is typing in is left alone, so a background refresh never eats their typing."""
+
+        def editable(widget: QWidget) -> bool:
+            return not (keep_focused and widget.hasFocus())
+
+        self.rating.set_rating(record.rating)
+        self.favorite.blockSignals(True)
+        self.favorite.setChecked(record.favorite)
+        self.favorite.blockSignals(False)
+        self._update_favorite_icon()
+        self.display_name.setPlaceholderText(display_title(record))
+        if editable(self.display_name):
+            self.display_name.setText(record.display_name)
+        if editable(self.tags):
+            self.tags.set_words(record.tags)
+        self.tags.set_completions(self._library.all_tags())
+        if editable(self.collections):
+            self.collections.set_words(record.collections)
+        self.collections.set_completions(self._library.all_collections())
+        if editable(self.notes):
+            self.notes.blockSignals(True)
+            self.notes.setPlainText(record.notes)
+            self.notes.blockSignals(False)
+
+    def _show_triggers(self, record: AssetRecord) -> None:
+        _clear_layout(self._triggers)
+        words = record.trigger_words
+        self._trigger_header.setVisible(bool(words))
+        self._triggers_box.setVisible(bool(words))
+        self.trigger_labels.clear()
+        for word in words[:MAX_TRIGGER_ROWS]:
+            row = QWidget()
+            row_layout = QHBoxLayout(row)
+            row_layout.setContentsMargins(0, 0, 0, 0)
+            label = QLabel(word)
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            row_layout.addWidget(label, 1)
+            button = _copy_button(f"Copy “{word}”")
+            button.clicked.connect(lambda _=False, w=word: self._copy(w, "Trigger word"))
+            row_layout.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+            self._triggers.addWidget(row)
+            self.trigger_labels.append(label)
+        if len(words) > MAX_TRIGGER_ROWS:
+            more = QLabel(f"…and {len(words) - MAX_TRIGGER_ROWS} more (Copy all copies every one)")
+            more.setProperty("class", "muted")
+            self._triggers.addWidget(more)
+
+    def _show_identification(self, record: AssetRecord) -> None:
+        if record.reasons:
+            self.reasons.setText("\n".join(f"• {reason}" for reason in record.reasons))
+        elif record.kind is AssetKind.UNKNOWN:
+            self.reasons.setText("No matcher recognised this file.")
+        else:
+            self.reasons.setText("No reasons were recorded.")
+        refusals = record.refusals
+        self.refusals.setText("\n".join(f"• {refusal}" for refusal in refusals))
+        label = "Why unknown?" if record.kind is AssetKind.UNKNOWN else "Matchers that declined"
+        self.refusals_toggle.setText(f"{label} ({len(refusals)})")
+        self.refusals_toggle.setVisible(bool(refusals))
+        # For an unknown file the refusals are the answer, so they are open from the start.
+        self.refusals_toggle.setChecked(bool(refusals) and record.kind is AssetKind.UNKNOWN)
+        self._on_refusals_toggled(self.refusals_toggle.isChecked())
+
+    def _on_refusals_toggled(self, shown: bool) -> None:
+        self.refusals.setVisible(shown and self.refusals_toggle.isVisible())
+        self.refusals_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def _show_file(self, record: AssetRecord) -> None:
+        self.path.setText(record.path)
+        facts = [human_size(record.size), record.format.value]
+        if record.precision is not None:
+            facts.append(record.precision.value)
+        if record.prediction is not None:
+            facts.append(f"{record.prediction.value}-prediction")
+        if record.added_at is not None:
+            facts.append(f"added {_date(record.added_at)}")
+        self.file_facts.setText(" · ".join(facts))
+
+    def _show_hashes(self, record: AssetRecord) -> None:
+        hashes = record.hashes
+        self.hash_note.setVisible(hashes is None)
+        self._hash_grid_box.setVisible(hashes is not None)
+        if hashes is None:
+            return
+        values = {
+            "SHA256": hashes.sha256,
+            "BLAKE3": hashes.blake3,
+            "CRC32": hashes.crc32,
+            "AutoV1": hashes.autov1,
+            "AutoV2": hashes.autov2,
+            "AutoV3": hashes.autov3,
+        }
+        for name, value in values.items():
+            self.hash_values[name].setText(value or "—")
+            self.hash_copy_buttons[name].setEnabled(bool(value))
+
+    # -- editing ------------------------------------------------------------------------------------
+
+    def _apply(self, changes: UserDataChanges) -> None:
+        if self._record is None:
+            return
+        record = self._library.update_user_data(self._record.id, changes)
+        self._record = record
+        self.title.setText(display_title(record))
+        self.asset_edited.emit(record)
+
+    def _on_tags_edited(self, words: tuple[str, ...]) -> None:
+        self._apply(UserDataChanges(tags=words))
+        if self._record is not None:
+            # The catalog merges a new tag with an existing one differing only in case ("Style" ->
+            # "style"); show what was stored.
+            self.tags.set_words(self._record.tags)
+
+    def _on_collections_edited(self, words: tuple[str, ...]) -> None:
+        self._apply(UserDataChanges(collections=words))
+        if self._record is not None:
+            self.collections.set_words(self._record.collections)
+
+    def _on_favorite_toggled(self, checked: bool) -> None:
+        self._update_favorite_icon()
+        self._apply(UserDataChanges(favorite=checked))
+
+    def _update_favorite_icon(self) -> None:
+        self.favorite.setIcon(icon("heart-filled" if self.favorite.isChecked() else "heart"))
+
+    def _on_display_name_edited(self) -> None:
+        name = " ".join(self.display_name.text().split())
+        if self._record is not None and name != self._record.display_name:
+            self._apply(UserDataChanges(display_name=name))
+
+    def _on_notes_changed(self) -> None:
+        self._notes_timer.start()
+
+    def _notes_dirty(self) -> bool:
+        return self._record is not None and self.notes.toPlainText() != self._record.notes
+
+    def save_notes(self) -> None:
+        """Writes the notes now if they changed (debounce expiry, focus-out, switching files)."""
+        self._notes_timer.stop()
+        if self._notes_dirty():
+            self._apply(UserDataChanges(notes=self.notes.toPlainText()))
+
+    # -- actions ------------------------------------------------------------------------------------
+
+    def _copy(self, text: str, what: str) -> None:
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.copied.emit(f"{what} copied to the clipboard")
+
+    def _copy_all_triggers(self) -> None:
+        if self._record is not None:
+            self._copy(", ".join(self._record.trigger_words), "Trigger words")
+
+    def _open_folder(self) -> None:
+        if self._record is None:
+            return
+        path = Path(self._record.path)
+        folder = path if path.is_dir() else path.parent
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _date(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d")

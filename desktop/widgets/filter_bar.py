@@ -1,0 +1,244 @@
+"""The bar above the library view: search-as-you-type, the structural filters, and the view toggle.
+
+Typing re-queries the catalog, so keystrokes are debounced (~150 ms) and a burst of typing costs one
+query; combo changes apply at once. The bar owns a ``FilterState`` and emits it whole, so the window
+combines it with the sidebar's scope in one place (``MainWindow._query``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QToolButton,
+    QWidget,
+)
+
+from core.taxonomy import Architecture, AssetKind, FileStatus
+from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
+from desktop.resources import icon
+
+SEARCH_DEBOUNCE_MS = 150
+
+
+class StatusFilter(Enum):
+    """File health filter; ``DEFAULT`` is the catalog's default (everything but missing files)."""
+
+    DEFAULT = "default"
+    OK = "ok"
+    PROBLEMS = "problems"
+    CORRUPT = "corrupt"
+    UNSAFE = "unsafe"
+    MISSING = "missing"
+
+    def statuses(self) -> tuple[FileStatus, ...]:
+        match self:
+            case StatusFilter.DEFAULT:
+                return ()
+            case StatusFilter.PROBLEMS:
+                return (FileStatus.CORRUPT, FileStatus.UNSAFE, FileStatus.MISSING)
+            case _:
+                return (FileStatus(self.value),)
+
+
+STATUS_FILTER_LABELS: dict[StatusFilter, str] = {
+    StatusFilter.DEFAULT: "Any status",
+    StatusFilter.OK: "Healthy",
+    StatusFilter.PROBLEMS: "Problems",
+    StatusFilter.CORRUPT: "Corrupt",
+    StatusFilter.UNSAFE: "Unsafe",
+    StatusFilter.MISSING: "Missing",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FilterState:
+    """What the bar filters by; the defaults filter nothing."""
+
+    text: str = ""
+    kind: AssetKind | None = None
+    architecture: Architecture | None = None
+    tag: str | None = None
+    min_rating: int = 0
+    favorites_only: bool = False
+    status: StatusFilter = StatusFilter.DEFAULT
+
+
+class FilterBar(QWidget):
+    """Search field, filter combos and the grid/table toggle."""
+
+    filters_changed = Signal(object)  # FilterState
+    view_mode_changed = Signal(str)  # "grid" | "table"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("filterBar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.setSpacing(6)
+
+        self.search = QLineEdit(self)
+        self.search.setObjectName("searchField")
+        self.search.setPlaceholderText("Search models…")
+        self.search.setToolTip("Searches names, tags, trigger words, notes and descriptions (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.setMinimumWidth(220)
+        layout.addWidget(self.search, 3)
+
+        # Item data are plain strings and ints: Qt stores them natively, so findData() can match them.
+        self.kind = self._combo("All kinds", [(KIND_LABELS[k], k.value) for k in AssetKind])
+        self.architecture = self._combo(
+            "All architectures", [(ARCHITECTURE_LABELS[a], a.value) for a in Architecture]
+        )
+        self.tag = self._combo("All tags", [])
+        self.rating = self._combo("Any rating", [(f"★ {n}+" if n < 5 else "★ 5", n) for n in range(1, 6)])
+        self.status = self._combo(
+            STATUS_FILTER_LABELS[StatusFilter.DEFAULT],
+            [(STATUS_FILTER_LABELS[s], s.value) for s in StatusFilter if s is not StatusFilter.DEFAULT],
+        )
+        for combo in (self.kind, self.architecture, self.tag, self.rating, self.status):
+            layout.addWidget(combo)
+
+        self.favorites = QToolButton(self)
+        self.favorites.setCheckable(True)
+        self.favorites.setIcon(icon("heart"))
+        self.favorites.setToolTip("Favorites only")
+        self.favorites.setIconSize(QSize(18, 18))
+        self.favorites.toggled.connect(self._on_favorites_toggled)
+        layout.addWidget(self.favorites)
+        layout.addStretch(1)
+
+        self.grid_button = self._view_button("grid", "Grid view")
+        self.table_button = self._view_button("table", "Table view")
+        self._view_group = QButtonGroup(self)
+        self._view_group.setExclusive(True)
+        for button in (self.grid_button, self.table_button):
+            self._view_group.addButton(button)
+            layout.addWidget(button)
+        self.grid_button.setChecked(True)
+        self.grid_button.toggled.connect(self._on_view_toggled)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._emit)
+        self.search.textChanged.connect(self._debounce.start)
+        self._state = FilterState()
+
+    def _combo(self, all_label: str, entries: Sequence[tuple[str, object]]) -> QComboBox:
+        combo = QComboBox(self)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        combo.addItem(all_label, None)
+        for label, value in entries:
+            combo.addItem(label, value)
+        combo.currentIndexChanged.connect(self._emit)
+        return combo
+
+    def _view_button(self, name: str, tooltip: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setCheckable(True)
+        button.setIcon(icon(name))
+        button.setIconSize(QSize(18, 18))
+        button.setToolTip(tooltip)
+        return button
+
+    # -- state --------------------------------------------------------------------------------------
+
+    def state(self) -> FilterState:
+        kind = self.kind.currentData()
+        architecture = self.architecture.currentData()
+        status = self.status.currentData()
+        return FilterState(
+            text=self.search.text().strip(),
+            kind=AssetKind(kind) if kind else None,
+            architecture=Architecture(architecture) if architecture else None,
+            tag=self.tag.currentData() or None,
+            min_rating=int(self.rating.currentData() or 0),
+            favorites_only=self.favorites.isChecked(),
+            status=StatusFilter(status) if status else StatusFilter.DEFAULT,
+        )
+
+    def set_state(self, state: FilterState) -> None:
+        """Sets every control at once (a sidebar click) and emits one change, not one per control."""
+        widgets = (
+            self.search,
+            self.kind,
+            self.architecture,
+            self.tag,
+            self.rating,
+            self.status,
+            self.favorites,
+        )
+        for widget in widgets:
+            widget.blockSignals(True)
+        try:
+            if self.search.text() != state.text:
+                self.search.setText(state.text)
+            _select(self.kind, state.kind.value if state.kind else None)
+            _select(self.architecture, state.architecture.value if state.architecture else None)
+            if state.tag is not None and self.tag.findData(state.tag) < 0:
+                self.tag.addItem(state.tag, state.tag)
+            _select(self.tag, state.tag)
+            _select(self.rating, state.min_rating or None)
+            _select(self.status, None if state.status is StatusFilter.DEFAULT else state.status.value)
+            self.favorites.setChecked(state.favorites_only)
+            self.favorites.setIcon(icon("heart-filled" if state.favorites_only else "heart"))
+        finally:
+            for widget in widgets:
+                widget.blockSignals(False)
+        self._debounce.stop()
+        self._emit()
+
+    def set_tags(self, tags: Sequence[str]) -> None:
+        """Refreshes the tag choices (after a scan or an edit) without losing the current choice."""
+        current = self.tag.currentData() or None
+        choices: list[str] = sorted(set(tags) | ({current} if current else set()), key=str.casefold)
+        existing = [self.tag.itemData(i) for i in range(1, self.tag.count())]
+        if existing == choices:
+            return
+        self.tag.blockSignals(True)
+        try:
+            while self.tag.count() > 1:
+                self.tag.removeItem(1)
+            for tag in choices:
+                self.tag.addItem(tag, tag)
+            _select(self.tag, current)
+        finally:
+            self.tag.blockSignals(False)
+
+    def set_view_mode(self, mode: str) -> None:
+        (self.table_button if mode == "table" else self.grid_button).setChecked(True)
+
+    def view_mode(self) -> str:
+        return "table" if self.table_button.isChecked() else "grid"
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _on_favorites_toggled(self, checked: bool) -> None:
+        self.favorites.setIcon(icon("heart-filled" if checked else "heart"))
+        self._emit()
+
+    def _on_view_toggled(self, _grid_checked: bool) -> None:
+        self.view_mode_changed.emit(self.view_mode())
+
+    def _emit(self) -> None:
+        state = self.state()
+        if state != self._state:
+            self._state = state
+            self.filters_changed.emit(state)
+
+
+def _select(combo: QComboBox, value: object) -> None:
+    index = combo.findData(value) if value is not None else 0
+    combo.setCurrentIndex(max(0, index))

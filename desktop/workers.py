@@ -1,0 +1,155 @@
+"""Runs plain job functions on a QThreadPool and reports back through queued Qt signals.
+
+Jobs (scan, hash) are written against ``core.jobs``: ``fn(progress, cancel_token) -> result`` and know
+nothing of Qt. This module is the only adapter: the job runs on a pool thread, and everything it reports
+reaches the GUI thread as a signal emitted from that pool thread, which Qt delivers queued to receivers
+living on the GUI thread. Widgets are therefore only ever touched on the GUI thread.
+
+Progress is throttled: a scan reports once per file, and forwarding thousands of reports per second would
+flood the event loop; the GUI needs a few updates per second plus the last one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+
+from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[[ProgressCallback, CancelToken], Any]
+PROGRESS_INTERVAL_S = 0.05
+
+
+class JobSignals(QObject):
+    """The signals of one job; lives on the GUI thread so connected slots run there."""
+
+    progressed = Signal(object)  # core.jobs.Progress
+    finished = Signal(object)  # the job's return value
+    failed = Signal(str)  # a human message
+    cancelled = Signal()
+    ended = Signal()  # after any of finished / failed / cancelled, for bookkeeping
+
+
+class JobHandle:
+    """What the GUI holds for a running job: its signals, its cancel token and its title."""
+
+    def __init__(self, title: str, signals: JobSignals, token: CancelToken) -> None:
+        self.title = title
+        self.signals = signals
+        self.token = token
+        self._done = threading.Event()
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Blocks until the job function returned; only for shutdown and tests."""
+        return self._done.wait(timeout_s)
+
+
+class _JobRunnable(QRunnable):
+    """Calls the job function on a pool thread and turns its outcome into exactly one terminal signal."""
+
+    def __init__(self, fn: JobFunction, handle: JobHandle) -> None:
+        super().__init__()
+        self._fn = fn
+        self._handle = handle
+        self._last_report = 0.0
+
+    def _report(self, progress: Progress) -> None:
+        now = time.monotonic()
+        last = progress.total is not None and progress.done >= progress.total
+        if last or now - self._last_report >= PROGRESS_INTERVAL_S:
+            self._last_report = now
+            self._handle.signals.progressed.emit(progress)
+
+    def run(self) -> None:
+        signals = self._handle.signals
+        token = self._handle.token
+        try:
+            token.raise_if_cancelled()
+            result = self._fn(self._report, token)
+        except CancelledError:
+            signals.cancelled.emit()
+        except Exception as exc:
+            # A job is a boundary: any failure becomes a message in the status bar instead of a crash
+            # on a pool thread that nobody would see; the traceback goes to the log.
+            log.exception("job %r failed", self._handle.title)
+            signals.failed.emit(str(exc) or type(exc).__name__)
+        else:
+            if token.cancelled:
+                signals.cancelled.emit()
+            else:
+                signals.finished.emit(result)
+        finally:
+            self._handle._done.set()
+            signals.ended.emit()
+
+
+class JobRunner(QObject):
+    """Starts jobs on its own thread pool and keeps their handles alive until they end.
+
+    Owning the pool (instead of ``QThreadPool.globalInstance()``) keeps thumbnail loading, which uses
+    the global pool, from queueing behind a long scan.
+
+    A job is handed to the pool on the next event-loop turn, not inside ``start``: a queued signal only
+    reaches the slots connected when it was emitted, so the caller must get to connect to the handle's
+    signals before a fast job can emit them.
+    """
+
+    started = Signal(object)  # JobHandle
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._running: list[JobHandle] = []
+        self._pending: list[tuple[JobFunction, JobHandle]] = []
+
+    def start(self, title: str, fn: JobFunction) -> JobHandle:
+        # The signals object is created here, on the GUI thread, so queued delivery targets it.
+        handle = JobHandle(title, JobSignals(self), CancelToken())
+        self._running.append(handle)
+        handle.signals.ended.connect(self._on_ended)
+        self._pending.append((fn, handle))
+        QTimer.singleShot(0, self._launch_pending)
+        self.started.emit(handle)
+        return handle
+
+    def _launch_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for fn, handle in pending:
+            runnable = _JobRunnable(fn, handle)
+            runnable.setAutoDelete(True)
+            self._pool.start(runnable)
+
+    def _on_ended(self) -> None:
+        # The signals object is deliberately not deleted here: slots of ``ended`` connected after this
+        # one (the caller's) would be dropped with it. It is a child of the runner and goes with it.
+        signals = self.sender()
+        self._running = [handle for handle in self._running if handle.signals is not signals]
+
+    @property
+    def running(self) -> list[JobHandle]:
+        return list(self._running)
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancels every job and waits for the pool; called when the window closes."""
+        for _, handle in self._pending:  # never started: nothing to wait for
+            handle.cancel()
+            handle._done.set()
+        self._pending.clear()
+        for handle in self._running:
+            handle.cancel()
+        return self._pool.waitForDone(timeout_ms)

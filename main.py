@@ -1,0 +1,27 @@
+"""Atelier's launcher.
+
+``python main.py`` opens the desktop app; ``python main.py <command> ...`` runs the same services
+headless (scan, inspect, search, show, ...). See ``python main.py --help``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from app.cli import build_parser, run_command
+
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(args_list)
+    if args.command is not None:
+        return run_command(args)
+    # The GUI is imported only when needed, so headless commands never load Qt.
+    from desktop.launch import launch_gui
+
+    return launch_gui(getattr(args, "data_dir", None), [sys.argv[0], *args_list])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The CLI, run as a user runs it: ``python main.py <command>`` in a subprocess, real files, real catalog."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factory.safetensors_writer import write_safetensors
+
+ROOT = Path(__file__).resolve().parents[2]
+LORA = {
+    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight": (
+        "F16",
+        (4, 768),
+    ),
+    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight": ("F16", (320, 4)),
+    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.alpha": ("F16", ()),
+    "lora_te_text_model_encoder_layers_0_self_attn_out_proj.lora_down.weight": ("F16", (4, 768)),
+    "lora_te_text_model_encoder_layers_0_self_attn_out_proj.lora_up.weight": ("F16", (768, 4)),
+}
+
+
+def run(*args: str, data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir)}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def library_folder(tmp_path: Path) -> Path:
+    root = tmp_path / "ComfyUI"
+    (root / "comfy").mkdir(parents=True)
+    write_safetensors(
+        root / "models/loras/pixel-art.safetensors",
+        LORA,
+        metadata={"modelspec.trigger_phrase": "pixel art", "ss_output_name": "pixel-art"},
+        seed=3,
+    )
+    write_safetensors(
+        root / "models/embeddings/badhands.safetensors", {"emb_params": ("F32", (4, 768))}, seed=4
+    )
+    (root / "models/loras/broken.safetensors").write_bytes(b"\x10\0\0\0\0\0\0\0{not json at all")
+    return root
+
+
+def test_inspect_json_without_a_catalog(library_folder: Path, tmp_path: Path) -> None:
+    lora = library_folder / "models/loras/pixel-art.safetensors"
+    broken = library_folder / "models/loras/broken.safetensors"
+    data_dir = tmp_path / "never-created"
+
+    result = run("inspect", str(lora), str(broken), "--json", "--hash", data_dir=data_dir)
+
+    items: list[dict[str, Any]] = json.loads(result.stdout)
+    assert [item["path"] for item in items] == [str(lora), str(broken)]
+    first = items[0]
+    for key in (
+        "kind",
+        "architecture",
+        "network",
+        "variant",
+        "prediction",
+        "format",
+        "precision",
+        "status",
+        "reasons",
+        "metadata",
+        "trigger_words",
+        "hashes",
+    ):
+        assert key in first
+    assert (first["kind"], first["architecture"], first["format"], first["status"]) == (
+        "lora",
+        "sd1",
+        "safetensors",
+        "ok",
+    )
+    assert first["network"] == "lora"
+    assert first["trigger_words"] == ["pixel art"]
+    assert first["hashes"]["sha256"] == hashlib.sha256(lora.read_bytes()).hexdigest().upper()
+    assert first["hashes"]["autov1"] is None, "AutoV1 is undefined under 2 MiB"
+    assert items[1]["status"] == "corrupt"
+    assert items[1]["status_reason"]
+    assert not data_dir.exists(), "inspect must not create a catalog"
+
+
+def test_inspect_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("inspect", str(tmp_path / "nope.safetensors"), data_dir=tmp_path / "d", check=False)
+    assert result.returncode == 1
+    assert "nope.safetensors: no such file or folder" in result.stderr
+
+
+def test_scan_search_show_round_trip(library_folder: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "profile"
+
+    scanned = run("scan", str(library_folder), "--json", data_dir=data_dir)
+    summary = json.loads(scanned.stdout)
+    assert summary["scan"]["new"] == 3
+    assert summary["scan"]["corrupt"] == 1
+    assert summary["hash"]["hashed"] == 2
+
+    roots = run("roots", data_dir=data_dir).stdout
+    assert "comfyui" in roots
+    assert str(library_folder.resolve()) in roots
+
+    found = json.loads(run("search", "pixel", "--json", data_dir=data_dir).stdout)
+    assert [item["file_name"] for item in found] == ["pixel-art.safetensors"]
+    assert found[0]["hashes"]["sha256"]
+
+    by_kind = json.loads(run("search", "--kind", "embedding", "--json", data_dir=data_dir).stdout)
+    assert [item["file_name"] for item in by_kind] == ["badhands.safetensors"]
+    assert json.loads(run("search", "--arch", "sdxl", "--json", data_dir=data_dir).stdout) == []
+
+    shown = json.loads(run("show", str(found[0]["id"]), "--json", data_dir=data_dir).stdout)
+    assert shown["path"] == found[0]["path"]
+    assert shown["kind"] == "lora"
+    by_path = json.loads(run("show", found[0]["path"], "--json", data_dir=data_dir).stdout)
+    assert by_path["id"] == found[0]["id"]
+    human = run("show", str(found[0]["id"]), data_dir=data_dir).stdout
+    assert "pixel-art.safetensors" in human
+
+    rescanned = json.loads(run("scan", "--json", data_dir=data_dir).stdout)
+    assert rescanned["scan"]["unchanged"] == 3
+
+
+def test_errors_exit_non_zero_with_one_clear_line(tmp_path: Path) -> None:
+    data_dir = tmp_path / "profile"
+    no_roots = run("scan", data_dir=data_dir, check=False)
+    assert no_roots.returncode == 1
+    assert "no library folders yet" in no_roots.stderr
+
+    not_a_folder = run("scan", str(tmp_path / "missing"), data_dir=data_dir, check=False)
+    assert not_a_folder.returncode == 1
+    assert "not a folder" in not_a_folder.stderr
+
+    unknown = run("show", "12345", data_dir=data_dir, check=False)
+    assert unknown.returncode == 1
+    assert "no asset" in unknown.stderr
+
+    usage = run("search", "--kind", "bogus", data_dir=data_dir, check=False)
+    assert usage.returncode == 2
+
+
+def test_data_dir_option_overrides_the_environment(library_folder: Path, tmp_path: Path) -> None:
+    env_dir, flag_dir = tmp_path / "env", tmp_path / "flag"
+    run("--data-dir", str(flag_dir), "scan", str(library_folder), "--no-hash", data_dir=env_dir)
+    assert (flag_dir / "catalog.sqlite3").exists()
+    assert not env_dir.exists()

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.settings import DATA_DIR_ENV, Settings, SettingsStore, resolve_data_dir
+
+
+def test_explicit_data_dir_wins_over_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "from-env"))
+    assert resolve_data_dir(tmp_path / "explicit") == (tmp_path / "explicit").resolve()
+    assert resolve_data_dir(None) == (tmp_path / "from-env").resolve()
+
+
+def test_platform_dir_is_used_without_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    assert "atelier" in str(resolve_data_dir(None)).lower()
+
+
+def test_settings_round_trip_and_keep_unknown_keys(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    (tmp_path / "settings.json").write_text(json.dumps({"theme": "dark", "future_option": [1, 2]}))
+    loaded = store.load()
+    assert loaded.theme == "dark"
+    store.save(loaded.with_changes(hash_workers=3))
+    raw = json.loads((tmp_path / "settings.json").read_text())
+    assert raw["future_option"] == [1, 2]
+    assert store.load().hash_workers == 3
+    assert not list(tmp_path.glob(".settings-*")), "temporary files must not be left behind"
+
+
+def test_out_of_range_values_are_clamped(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"theme": "neon", "thumbnail_size": 5000, "hash_workers": 0, "view_mode": "x"})
+    )
+    loaded = SettingsStore(tmp_path).load()
+    assert (loaded.theme, loaded.thumbnail_size, loaded.hash_workers, loaded.view_mode) == (
+        "system",
+        512,
+        1,
+        "grid",
+    )
+
+
+def test_damaged_settings_file_is_set_aside_not_lost(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text("{not json")
+    assert SettingsStore(tmp_path).load() == Settings()
+    assert (tmp_path / "settings.json.bad").read_text() == "{not json"

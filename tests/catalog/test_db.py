@@ -1,0 +1,159 @@
+"""The engine, its unit of work, concurrency and typed errors, on real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from catalog.db import CatalogDatabase
+from catalog.errors import (
+    CatalogError,
+    ConflictError,
+    DatabaseLockedError,
+    LibraryClosedError,
+    NotACatalogError,
+    SchemaTooNewError,
+)
+from catalog.library import Library
+from catalog.migrate import upgrade
+from catalog.records import AssetQuery, UserDataChanges
+from tests.catalog.conftest import scanned
+
+
+def test_every_connection_gets_the_catalog_pragmas(tmp_path: Path) -> None:
+    database = CatalogDatabase(tmp_path / "c.db", busy_timeout_ms=1234)
+    try:
+        with database.session_scope() as session:
+            pragma = {
+                name: session.execute(text(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+            }
+    finally:
+        database.close()
+    assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 1234, "synchronous": 1}
+
+
+def test_a_unit_of_work_commits_on_success_and_rolls_back_on_error(tmp_path: Path) -> None:
+    database = CatalogDatabase(tmp_path / "c.db")
+    try:
+        with database.session_scope(write=True) as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+        with database.session_scope(write=True) as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(RuntimeError), database.session_scope(write=True) as session:
+            session.execute(text("INSERT INTO t VALUES (2)"))
+            raise RuntimeError("boom")
+        with database.session_scope() as session:
+            assert session.execute(text("SELECT x FROM t")).scalars().all() == [1]
+    finally:
+        database.close()
+
+
+def test_a_write_unit_takes_the_write_lock_up_front_and_reports_a_lock_as_a_typed_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.db"
+    Library.open(path).close()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    library = Library(CatalogDatabase(path, busy_timeout_ms=100))
+    try:
+        started = time.perf_counter()
+        with pytest.raises(DatabaseLockedError, match="busy"):
+            library.add_root(tmp_path / "models")
+        assert time.perf_counter() - started < 5
+        # Readers are not blocked by a writer (WAL).
+        assert library.roots() == []
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        library.close()
+    assert isinstance(DatabaseLockedError("x"), CatalogError)
+
+
+def test_a_writer_thread_and_a_reading_thread_never_see_database_is_locked(tmp_path: Path) -> None:
+    library = Library.open(tmp_path / "c.db")
+    root = library.add_root(tmp_path / "models")
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write() -> None:
+        try:
+            for batch in range(20):
+                files = [scanned(tmp_path / f"models/b{batch}_{i}.safetensors") for i in range(50)]
+                ids = library.apply_scan_batch(root.id, files)
+                library.update_user_data(ids[0], UserDataChanges(notes=f"batch {batch}", tags=("t",)))
+        except BaseException as error:  # collected for the main thread to re-raise
+            errors.append(error)
+        finally:
+            done.set()
+
+    def second_writer() -> None:
+        try:
+            while not done.is_set():
+                library.add_root(tmp_path / "models")
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write), threading.Thread(target=second_writer)]
+    for thread in threads:
+        thread.start()
+    reads = 0
+    while not done.is_set() or reads < 5:
+        library.search(AssetQuery(text="b1", limit=50))
+        library.count(AssetQuery())
+        library.facets()
+        reads += 1
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert library.count(AssetQuery()) == 1000
+    library.close()
+
+
+def test_calls_after_close_raise_a_typed_error(tmp_path: Path) -> None:
+    library = Library.open(tmp_path / "c.db")
+    library.close()
+    library.close()  # closing twice is harmless
+    with pytest.raises(LibraryClosedError):
+        library.roots()
+
+
+def test_a_file_that_is_not_a_database_is_reported_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    path.write_bytes(b"this is a text file, not SQLite" * 100)
+    with pytest.raises(NotACatalogError, match="not an Atelier catalog"):
+        Library.open(path)
+
+
+def test_a_database_from_a_newer_version_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    Library.open(path).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(SchemaTooNewError, match="newer version of Atelier"):
+        Library.open(path)
+    with pytest.raises(SchemaTooNewError):
+        upgrade(f"sqlite:///{path}")
+
+
+def test_integrity_errors_become_conflict_errors(lib: Library, root_id: int, models_dir: Path) -> None:
+    first, second = lib.apply_scan_batch(
+        root_id, [scanned(models_dir / "a.safetensors"), scanned(models_dir / "b.safetensors")]
+    )
+    with pytest.raises(ConflictError, match="conflicts"):
+        lib.relocate(second, str(models_dir / "a.safetensors"), size=1, mtime_ns=1, inode=1)
+    assert lib.get(first) is not None
+    assert lib.get(second) is not None
+
+
+def test_open_creates_the_parent_folder(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "catalog.sqlite3"
+    with Library.open(path) as library:
+        assert library.path == path
+    assert path.exists()

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.formats.diffusers_folder import is_diffusers_folder, read_diffusers_folder
+from core.formats.model_file import CorruptFileError
+from core.taxonomy import FileFormat
+from tests.factory.files import write_diffusers_pipeline, write_diffusers_vae
+
+
+def _total_size(root: Path) -> int:
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+
+
+def test_sd1_pipeline(tmp_path: Path) -> None:
+    root = write_diffusers_pipeline(tmp_path / "stable-diffusion-v1-5")
+
+    header = read_diffusers_folder(root)
+
+    assert is_diffusers_folder(root)
+    assert header.format is FileFormat.DIFFUSERS
+    assert header.path == root
+    info = header.diffusers
+    assert info is not None
+    assert info.model_index["_class_name"] == "StableDiffusionPipeline"
+    # safety_checker is [null, null]: absent, so it has no config.
+    assert set(info.configs) == {"unet", "vae", "text_encoder", "tokenizer", "scheduler", "feature_extractor"}
+    assert info.configs["unet"]["cross_attention_dim"] == 768
+    assert info.configs["vae"]["scaling_factor"] == 0.18215
+    assert info.configs["scheduler"]["prediction_type"] == "epsilon"
+    assert info.weight_files == (
+        "text_encoder/model.safetensors",
+        "unet/diffusion_pytorch_model.safetensors",
+        "vae/diffusion_pytorch_model.safetensors",
+    )
+    assert header.size == _total_size(root)
+    assert header.tensors == {}
+
+
+def test_sdxl_pipeline_with_fp16_variant(tmp_path: Path) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sdxl", "sdxl", fp16_variant=True)
+
+    info = read_diffusers_folder(root).diffusers
+
+    assert info is not None
+    assert info.model_index["_class_name"] == "StableDiffusionXLPipeline"
+    assert info.configs["unet"]["cross_attention_dim"] == 2048
+    assert info.configs["unet"]["projection_class_embeddings_input_dim"] == 2816
+    assert {"text_encoder_2", "tokenizer_2"} <= set(info.configs)
+    assert "unet/diffusion_pytorch_model.fp16.safetensors" in info.weight_files
+
+
+@pytest.mark.parametrize("fp16_variant", [False, True])
+def test_bare_vae_folder_reads_its_config_and_tensors(tmp_path: Path, fp16_variant: bool) -> None:
+    root = write_diffusers_vae(tmp_path / "sdxl-vae", sdxl=True, fp16_variant=fp16_variant)
+
+    header = read_diffusers_folder(root)
+
+    assert is_diffusers_folder(root)
+    assert header.diffusers is not None
+    assert header.diffusers.model_index == {}
+    assert header.diffusers.configs[""]["scaling_factor"] == 0.13025
+    weights = header.tensors["decoder.conv_in.weight"]
+    assert weights.shape == (512, 4, 3, 3)
+    assert weights.data_offset is not None
+
+
+def test_symlinked_weights_count_toward_the_size(tmp_path: Path) -> None:
+    """The Hugging Face cache keeps snapshot files as symlinks into a blob store."""
+    blobs = write_diffusers_vae(tmp_path / "blobs")
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    for name in ("config.json", "diffusion_pytorch_model.safetensors"):
+        (snapshot / name).symlink_to(blobs / name)
+
+    header = read_diffusers_folder(snapshot)
+
+    assert header.size == _total_size(blobs)
+    assert "decoder.conv_in.weight" in header.tensors
+
+
+def test_not_diffusers_folders(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "loras").mkdir()
+    (tmp_path / "loras" / "a.safetensors").write_bytes(b"x")
+    (tmp_path / "config-only").mkdir()
+    (tmp_path / "config-only" / "config.json").write_text("{}")
+    (tmp_path / "file.json").write_text("{}")
+
+    for name in ("empty", "loras", "config-only", "file.json", "missing"):
+        assert not is_diffusers_folder(tmp_path / name), name
+
+
+def test_bad_model_index_is_corrupt(tmp_path: Path) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    (root / "model_index.json").write_text("{ not json", encoding="utf-8")
+
+    with pytest.raises(CorruptFileError, match=r"model_index\.json is not valid JSON"):
+        read_diffusers_folder(root)
+
+
+def test_model_index_must_be_an_object(tmp_path: Path) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    (root / "model_index.json").write_text("[]", encoding="utf-8")
+
+    with pytest.raises(CorruptFileError, match="not an object"):
+        read_diffusers_folder(root)
+
+
+def test_bad_component_config_is_corrupt(tmp_path: Path) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    (root / "scheduler" / "scheduler_config.json").write_bytes(b"\xff\xfe")
+
+    with pytest.raises(CorruptFileError, match=r"scheduler/scheduler_config\.json"):
+        read_diffusers_folder(root)
+
+
+def test_missing_component_folder_is_tolerated(tmp_path: Path) -> None:
+    """Pipelines saved without an optional component still list it; there is simply no config."""
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    for path in sorted((root / "feature_extractor").iterdir()):
+        path.unlink()
+    (root / "feature_extractor").rmdir()
+
+    info = read_diffusers_folder(root).diffusers
+
+    assert info is not None
+    assert "feature_extractor" not in info.configs

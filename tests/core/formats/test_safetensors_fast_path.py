@@ -1,0 +1,91 @@
+"""The fast header path must agree exactly with the strict validator, wherever the metadata sits."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from core.formats import safetensors_header as sh
+from core.formats.model_file import CorruptFileError
+
+TENSORS = {
+    "a.weight": {"dtype": "F16", "shape": [2, 3], "data_offsets": [0, 12]},
+    'odd "name" with \\ and ,"__meta': {"dtype": "F32", "shape": [1], "data_offsets": [12, 16]},
+    "c": {"dtype": "BF16", "shape": [], "data_offsets": [16, 18]},
+}
+METADATA = {"ss_output_name": "x", "note": 'quotes " and "__metadata__" inside a value'}
+
+
+def _write(path: Path, members: list[tuple[str, object]], data_size: int = 18) -> Path:
+    body = "{" + ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in members) + "}"
+    raw = body.encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * data_size)
+    return path
+
+
+def _strict(path: Path) -> tuple[dict[str, object], dict[str, str]]:
+    raw = path.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    data_start = 8 + length
+    return sh._validate(sh._parse_json(raw[8:data_start]), len(raw) - data_start, data_start)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("where", ["first", "last", "middle", "absent"])
+def test_fast_and_strict_paths_give_the_same_header(tmp_path: Path, where: str) -> None:
+    members: list[tuple[str, object]] = list(TENSORS.items())
+    if where == "first":
+        members.insert(0, ("__metadata__", METADATA))
+    elif where == "last":
+        members.append(("__metadata__", METADATA))
+    elif where == "middle":
+        members.insert(1, ("__metadata__", METADATA))
+    path = _write(tmp_path / f"{where}.safetensors", members)
+
+    header = sh.read_safetensors_header(path)
+
+    tensors, metadata = _strict(path)
+    assert dict(header.tensors) == tensors
+    assert dict(header.metadata) == metadata
+    assert dict(header.metadata) == ({} if where == "absent" else METADATA)
+
+
+def test_fast_path_is_taken_for_a_well_formed_header(tmp_path: Path) -> None:
+    path = _write(tmp_path / "ok.safetensors", [("__metadata__", {"k": "v"}), *TENSORS.items()])
+    raw = path.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    tensors, metadata = sh._fast_validate(raw[8 : 8 + length], 18, 8 + length)
+    assert set(tensors) == set(TENSORS)
+    assert metadata == {"k": "v"}
+
+
+def test_duplicate_metadata_keys_take_the_strict_path(tmp_path: Path) -> None:
+    text = '{"__metadata__":{"a":"1"},"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"__metadata__":{"b":"2"}}'
+    raw = text.encode()
+    path = tmp_path / "dup.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0")
+    with pytest.raises(sh._FastPathRefusedError):
+        sh._fast_validate(raw, 1, 8 + len(raw))
+    assert sh.read_safetensors_header(path).metadata == {"b": "2"}  # JSON semantics: the last one wins
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"dtype": "F16", "shape": [2, 3], "data_offsets": [0, 10]}, "needs 12 bytes"),
+        ({"dtype": "Q9", "shape": [2, 3], "data_offsets": [0, 12]}, "unknown dtype"),
+        ({"dtype": "F16", "shape": [-2, -3], "data_offsets": [0, 12]}, "non-negative"),
+        ({"dtype": "F16", "shape": [2, 3], "data_offsets": [0, 12], "extra": 1}, None),
+    ],
+)
+def test_what_the_fast_path_refuses_gets_the_strict_verdict(
+    tmp_path: Path, entry: dict[str, object], message: str | None
+) -> None:
+    path = _write(tmp_path / "bad.safetensors", [("__metadata__", {"k": "v"}), ("t", entry)], data_size=12)
+    if message is None:  # unknown keys are tolerated by the strict validator, like the safetensors library
+        assert sh.read_safetensors_header(path).tensors["t"].nbytes == 12
+        return
+    with pytest.raises(CorruptFileError, match=message):
+        sh.read_safetensors_header(path)

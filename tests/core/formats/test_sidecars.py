@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.formats.sidecar_info import CivitaiRef, SidecarInfo
+from core.formats.sidecars import read_sidecars, sidecar_names, sidecar_stem
+from tests.factory.files import (
+    civitai_version_payload,
+    tiny_png,
+    write_a1111_user_metadata,
+    write_civitai_info,
+    write_cm_info,
+    write_lora_manager_metadata,
+)
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    path = tmp_path / "Lora" / "turbo_style.safetensors"
+    path.parent.mkdir()
+    path.write_bytes(b"model")
+    return path
+
+
+def test_no_sidecars(model: Path) -> None:
+    info = read_sidecars(model)
+
+    assert info == SidecarInfo()
+    assert info.is_empty
+
+
+def test_missing_folder_never_raises(tmp_path: Path) -> None:
+    assert read_sidecars(tmp_path / "nowhere" / "x.safetensors").is_empty
+
+
+def test_a1111_user_metadata(model: Path) -> None:
+    source = write_a1111_user_metadata(model)
+
+    info = read_sidecars(model)
+
+    assert info.description == "Soft watercolor style"
+    assert info.sd_version == "SD1"
+    assert info.trigger_words == ("watercolor", "soft light")
+    assert info.preferred_weight == 0.7
+    assert info.negative_text == "lowres"
+    assert info.notes == "works best at 0.6-0.8"
+    assert info.sources == (source,)
+    assert info.civitai is None
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"), [(0, None), (0.0, None), ("0.55", 0.55), ("", None), (True, None)]
+)
+def test_a1111_preferred_weight_is_lenient(model: Path, stored: object, expected: float | None) -> None:
+    write_a1111_user_metadata(model, **{"preferred weight": stored})
+
+    assert read_sidecars(model).preferred_weight == expected
+
+
+def test_civitai_helper_info(model: Path) -> None:
+    payload = civitai_version_payload()
+    write_civitai_info(model, payload)
+
+    info = read_sidecars(model)
+
+    assert info.civitai == CivitaiRef(
+        model_id=215485,
+        version_id=242807,
+        model_name="SDXL Turbo LoRA",
+        version_name="v1-128dim",
+        base_model="SDXL 1.0",
+        payload=payload,
+    )
+    assert info.trigger_words == ("turbo style",)
+    assert info.base_model_label == "SDXL 1.0"
+    assert info.nsfw is False
+    assert info.description == "<p>v1: first version</p>"
+
+
+def test_empty_civitai_info_means_not_found_and_is_no_error(model: Path) -> None:
+    source = write_civitai_info(model, None)
+
+    info = read_sidecars(model)
+
+    assert info.sources == (source,)
+    assert info.errors == ()
+    assert info.civitai is None
+
+
+def test_stability_matrix_cm_info(model: Path) -> None:
+    write_cm_info(model)
+
+    info = read_sidecars(model)
+
+    assert info.civitai is not None
+    assert (info.civitai.model_id, info.civitai.version_id) == (215485, 242807)
+    assert info.civitai.version_name == "v1-128dim"
+    assert info.civitai.payload == {}  # not a Civitai version payload
+    assert info.tags == ("style", "turbo")
+    assert info.trigger_words == ("turbo style",)
+    assert info.description == "<p>Fast.</p>"
+    assert info.nsfw is False
+
+
+def test_stability_matrix_without_civitai_ids(model: Path) -> None:
+    """OpenModelDB entries (upscalers) carry names but no Civitai ids."""
+    write_cm_info(model, ModelId=None, VersionId=None, Source="OpenModelDb")
+
+    assert read_sidecars(model).civitai is None
+
+
+def test_lora_manager_metadata(model: Path) -> None:
+    write_lora_manager_metadata(model)
+
+    info = read_sidecars(model)
+
+    assert info.notes == "LM notes"
+    assert info.description == "LM description"
+    assert info.preferred_weight == 0.8
+    assert info.base_model_label == "SDXL 1.0"
+    assert info.tags == ("style", "Turbo")
+    assert info.civitai is not None
+    assert info.civitai.version_id == 242807
+    assert info.civitai.payload == civitai_version_payload()
+
+
+def test_lora_manager_without_civitai(model: Path) -> None:
+    write_lora_manager_metadata(
+        model, civitai={"trainedWords": ["my_trigger"]}, base_model="Unknown", usage_tips="{broken"
+    )
+
+    info = read_sidecars(model)
+
+    assert info.civitai is None
+    assert info.trigger_words == ("my_trigger",)
+    assert info.base_model_label is None
+    assert info.preferred_weight is None
+    assert info.errors == ()
+
+
+def test_all_sidecars_merge_with_the_users_words_first(model: Path) -> None:
+    payload = civitai_version_payload()
+    a1111 = write_a1111_user_metadata(model)
+    helper = write_civitai_info(model, payload)
+    matrix = write_cm_info(model)
+    manager = write_lora_manager_metadata(model)
+
+    info = read_sidecars(model)
+
+    assert info.sources == (a1111, helper, matrix, manager)
+    assert info.description == "Soft watercolor style"
+    assert info.notes == "works best at 0.6-0.8"
+    assert info.trigger_words == ("watercolor", "soft light")
+    assert info.preferred_weight == 0.7
+    assert info.base_model_label == "SDXL 1.0"
+    assert info.tags == ("style", "Turbo")  # case-insensitive union
+    assert info.civitai is not None
+    assert info.civitai.payload == payload
+
+
+def test_one_malformed_sidecar_does_not_hide_the_others(model: Path) -> None:
+    write_a1111_user_metadata(model)
+    model.with_name(model.stem + ".civitai.info").write_text("{not json", encoding="utf-8")
+    model.with_name(model.stem + ".cm-info.json").write_text("[1, 2]", encoding="utf-8")
+    model.with_name(model.stem + ".metadata.json").write_bytes(b"\xff\xfe\x00")
+
+    info = read_sidecars(model)
+
+    assert info.description == "Soft watercolor style"
+    assert len(info.errors) == 3
+    assert info.errors[0].startswith("turbo_style.civitai.info: is not valid JSON")
+    assert info.errors[1] == "turbo_style.cm-info.json: holds a JSON list, not an object"
+    assert info.errors[2] == "turbo_style.metadata.json: is not UTF-8 text"
+    assert len(info.sources) == 1
+
+
+def test_byte_order_mark_is_accepted(model: Path) -> None:
+    model.with_name(model.stem + ".json").write_bytes(b"\xef\xbb\xbf" + json.dumps({"notes": "bom"}).encode())
+
+    assert read_sidecars(model).notes == "bom"
+
+
+def test_previews_in_cover_order(model: Path) -> None:
+    names = ["turbo_style.png", "turbo_style.preview.webp", "turbo_style.preview.png", "turbo_style.jpg"]
+    for name in names:
+        (model.parent / name).write_bytes(tiny_png())
+    (model.parent / "other.preview.png").write_bytes(tiny_png())
+
+    info = read_sidecars(model)
+
+    assert [p.name for p in info.previews] == [
+        "turbo_style.preview.png",
+        "turbo_style.preview.webp",
+        "turbo_style.png",
+        "turbo_style.jpg",
+    ]
+    assert not info.is_empty
+
+
+def test_lora_manager_preview_elsewhere_is_appended(model: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "previews" / "turbo.webp"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(tiny_png())
+    (model.parent / "turbo_style.preview.png").write_bytes(tiny_png())
+    write_lora_manager_metadata(model, preview_url=elsewhere.as_posix())
+
+    assert [p.name for p in read_sidecars(model).previews] == ["turbo_style.preview.png", "turbo.webp"]
+
+
+def test_siblings_listing_replaces_stat_calls(model: Path) -> None:
+    write_a1111_user_metadata(model)
+
+    info = read_sidecars(model, siblings={"turbo_style.safetensors", "turbo_style.preview.jpg"})
+
+    assert info.sources == ()  # the .json was not in the listing
+    assert [p.name for p in info.previews] == ["turbo_style.preview.jpg"]
+
+
+def test_sidecar_listed_but_vanished_is_an_error_line(model: Path) -> None:
+    info = read_sidecars(model, siblings={"turbo_style.civitai.info"})
+
+    assert len(info.errors) == 1
+    assert info.errors[0].startswith("turbo_style.civitai.info: cannot be read")
+
+
+def test_stem_and_names(tmp_path: Path) -> None:
+    assert sidecar_stem(tmp_path / "a.b.safetensors") == "a.b"
+    assert sidecar_stem(tmp_path / "my.model") == "my.model"  # a diffusers folder keeps its whole name
+    assert sidecar_names(tmp_path / "x.ckpt")[:4] == [
+        "x.json",
+        "x.civitai.info",
+        "x.cm-info.json",
+        "x.metadata.json",
+    ]
+    assert "x.preview.png" in sidecar_names(tmp_path / "x.ckpt")

@@ -1,0 +1,176 @@
+"""The summary of kohya ``ss_*`` and ``modelspec.*`` metadata; malformed values never crash it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.formats.embedded_metadata import TOP_TAGS, EmbeddedMetadata, read_embedded_metadata
+from core.taxonomy import Architecture, Prediction
+
+KOHYA = {
+    "ss_output_name": "pastel_style",
+    "ss_base_model_version": "sdxl_base_v1-0",
+    "ss_v2": "False",
+    "ss_sd_model_name": "sd_xl_base_1.0.safetensors",
+    "ss_network_module": "lycoris.kohya",
+    "ss_network_dim": "16",
+    "ss_network_alpha": "8.0",
+    "ss_network_args": '{"algo": "locon", "conv_dim": "8"}',
+    "ss_resolution": "(1024, 1024)",
+    "ss_tag_frequency": json.dumps(
+        {"5_pastel": {"1girl": 10, "pastel": 7}, "2_extra": {"pastel": 3, "sky": "2"}}
+    ),
+    "sshs_model_hash": "abc123",
+    "sshs_legacy_hash": "deadbeef",
+}
+MODELSPEC = {
+    "modelspec.sai_model_spec": "1.0.0",
+    "modelspec.architecture": "stable-diffusion-xl-v1-base/lora",
+    "modelspec.implementation": "https://github.com/Stability-AI/generative-models",
+    "modelspec.title": "Pastel Style",
+    "modelspec.author": "someone",
+    "modelspec.description": "soft colours",
+    "modelspec.license": "openrail++",
+    "modelspec.date": "2024-01-01T00:00:00",
+    "modelspec.resolution": "1024x1024",
+    "modelspec.prediction_type": "epsilon",
+    "modelspec.trigger_phrase": "pastel, soft light ,",
+    "modelspec.thumbnail": "data:image/jpeg;base64,/9j/4AAQ",
+    "modelspec.tags": "style, colour",
+    "modelspec.hash_sha256": "0xfeed",
+}
+
+
+def test_kohya_summary() -> None:
+    meta = read_embedded_metadata(KOHYA)
+    assert meta.title == "pastel_style"  # ss_output_name stands in for a missing modelspec.title
+    assert meta.output_name == "pastel_style"
+    assert meta.base_model_version == "sdxl_base_v1-0"
+    assert meta.v2 is False
+    assert meta.sd_model_name == "sd_xl_base_1.0.safetensors"
+    assert meta.network_module == "lycoris.kohya"
+    assert meta.network_dim == 16
+    assert meta.network_alpha == 8.0
+    assert meta.network_args == {"algo": "locon", "conv_dim": "8"}
+    assert meta.resolution == "1024x1024"
+    assert meta.training_tags == (("1girl", 10), ("pastel", 10), ("sky", 2))  # folders merged, ties by name
+    assert meta.hashes == {"sshs_model_hash": "abc123", "sshs_legacy_hash": "deadbeef"}
+    assert meta.trigger_phrases == ()
+    assert meta.errors == ()
+
+
+def test_training_tags_are_ranked_and_capped() -> None:
+    frequency = {"1_a": {f"tag{i:03d}": i for i in range(100)}}
+    meta = read_embedded_metadata({"ss_tag_frequency": json.dumps(frequency)})
+    assert len(meta.training_tags) == TOP_TAGS
+    assert meta.training_tags[0] == ("tag099", 99)
+
+
+def test_modelspec_summary() -> None:
+    meta = read_embedded_metadata({**KOHYA, **MODELSPEC})
+    assert meta.title == "Pastel Style"
+    assert meta.architecture == "stable-diffusion-xl-v1-base/lora"
+    assert meta.implementation == "https://github.com/Stability-AI/generative-models"
+    assert meta.trigger_phrases == ("pastel", "soft light")
+    assert meta.thumbnail == "data:image/jpeg;base64,/9j/4AAQ"
+    assert meta.tags == ("style", "colour")
+    assert meta.prediction is Prediction.EPS
+    assert meta.hashes["modelspec.hash_sha256"] == "0xfeed"
+    assert (meta.author, meta.license, meta.description) == ("someone", "openrail++", "soft colours")
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"modelspec.architecture": "stable-diffusion-v1/lora"}, Architecture.SD1),
+        ({"modelspec.architecture": "stable-diffusion-v2-768-v"}, Architecture.SD2),
+        ({"modelspec.architecture": "stable-diffusion-xl-v1-refiner"}, Architecture.SDXL_REFINER),
+        ({"modelspec.architecture": "stable-diffusion-3-medium/lora"}, Architecture.SD3),
+        ({"modelspec.architecture": "flux-1-dev/lora"}, Architecture.FLUX1),
+        ({"ss_base_model_version": "sd_v1"}, Architecture.SD1),
+        ({"ss_base_model_version": "sd_v2"}, Architecture.SD2),
+        ({"ss_base_model_version": "flux1"}, Architecture.FLUX1),
+        ({"ss_v2": "True"}, Architecture.SD2),
+        # modelspec wins over kohya's keys
+        (
+            {"modelspec.architecture": "stable-diffusion-v1", "ss_base_model_version": "sdxl_base"},
+            Architecture.SD1,
+        ),
+        ({"ss_v2": "False"}, None),
+        ({"modelspec.architecture": "something-else"}, None),
+    ],
+)
+def test_architecture_hint(metadata: dict[str, str], expected: Architecture | None) -> None:
+    hint = read_embedded_metadata(metadata).architecture_hint()
+    assert (hint[0] if hint else None) is expected
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"modelspec.prediction_type": "v"}, Prediction.V),
+        ({"modelspec.prediction_type": "v_prediction"}, Prediction.V),
+        ({"modelspec.prediction_type": "epsilon"}, Prediction.EPS),
+        ({"ss_v_parameterization": "True"}, Prediction.V),
+        ({"modelspec.prediction_type": "flow"}, None),
+    ],
+)
+def test_prediction(metadata: dict[str, str], expected: Prediction | None) -> None:
+    assert read_embedded_metadata(metadata).prediction is expected
+
+
+def test_prediction_source_names_the_deciding_key() -> None:
+    meta = read_embedded_metadata({"modelspec.prediction_type": "flow", "ss_v_parameterization": "True"})
+    assert (meta.prediction, meta.prediction_source) == (Prediction.V, "ss_v_parameterization")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1024x768", "1024x768"), ("(512, 512)", "512x512"), ("768", "768x768"), ("big", None)],
+)
+def test_resolution_forms(value: str, expected: str | None) -> None:
+    assert read_embedded_metadata({"modelspec.resolution": value}).resolution == expected
+
+
+def test_malformed_values_never_crash() -> None:
+    meta = read_embedded_metadata(
+        {
+            "ss_tag_frequency": "{not json",
+            "ss_network_args": "[1, 2]",
+            "ss_network_dim": "lots",
+            "ss_network_alpha": "nan",
+            "ss_v2": "maybe",
+            "ss_output_name": "None",
+            "modelspec.title": "   ",
+            "modelspec.trigger_phrase": " , ,",
+        }
+    )
+    assert meta.training_tags == ()
+    assert meta.network_args == {}
+    assert meta.network_dim is None
+    assert meta.network_alpha is None
+    assert meta.v2 is None
+    assert meta.title is None
+    assert meta.trigger_phrases == ()
+    assert meta.errors == ("ss_network_args is not a JSON object", "ss_tag_frequency is not valid JSON")
+    assert meta.to_json() == {"metadata_errors": list(meta.errors)}
+
+
+def test_tag_frequency_with_odd_entries() -> None:
+    frequency = {"1_a": {"ok": 2, "bad": "x", "none": None}, "2_b": ["not", "a", "dict"], "3_c": {" ": 4}}
+    meta = read_embedded_metadata({"ss_tag_frequency": json.dumps(frequency)})
+    assert meta.training_tags == (("ok", 2),)
+
+
+def test_empty_and_json_shape() -> None:
+    assert read_embedded_metadata({}) == EmbeddedMetadata()
+    assert EmbeddedMetadata().to_json() == {}
+    data = read_embedded_metadata({**KOHYA, **MODELSPEC}).to_json()
+    json.dumps(data)  # JSON-able
+    assert data["training_tags"] == {"1girl": 10, "pastel": 10, "sky": 2}
+    assert data["trigger_phrases"] == ["pastel", "soft light"]
+    assert data["prediction_type"] == "eps"
+    assert data["network_args"] == {"algo": "locon", "conv_dim": "8"}
+    assert "errors" not in data

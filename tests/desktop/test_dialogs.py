@@ -1,0 +1,80 @@
+"""The first-start offer and the settings dialog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from desktop.dialogs.first_start_dialog import FirstStartDialog
+from desktop.dialogs.settings_dialog import SettingsDialog
+from tests.desktop.conftest import FakeSettings, PopulatedLibrary
+
+
+def test_first_start_lists_discovered_folders_checked(qtbot: QtBot, tmp_path: Path) -> None:
+    found = [(tmp_path / "sd" / "models" / "Lora", "a1111"), (tmp_path / "comfy" / "models", "comfyui")]
+    dialog = FirstStartDialog(found)
+    qtbot.addWidget(dialog)
+    texts = [dialog.folders.item(i).text() for i in range(dialog.folders.count())]
+    assert len(texts) == 2
+    assert str(found[0][0]) in texts[0]
+    assert "AUTOMATIC1111" in texts[0]
+    assert "ComfyUI" in texts[1]
+    assert dialog.chosen_paths() == [found[0][0], found[1][0]]
+    dialog.folders.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert dialog.chosen_paths() == [found[1][0]]
+
+
+def test_settings_round_trip(qtbot: QtBot, populated: PopulatedLibrary) -> None:
+    settings = FakeSettings(thumbnail_size=160, hash_in_background=True, hash_workers=2, theme="system")
+    dialog = SettingsDialog(settings, populated.library.roots())
+    qtbot.addWidget(dialog)
+    assert dialog.thumbnail_size.value() == 160
+    assert dialog.hash_in_background.isChecked()
+    assert dialog.hash_workers.value() == 2
+    assert dialog.theme.currentData() == "system"
+    assert dialog.folders.count() == 1
+    assert str(populated.root_dir.resolve()) in dialog.folders.item(0).text()
+
+    dialog.thumbnail_size.setValue(224)
+    dialog.hash_in_background.setChecked(False)
+    dialog.hash_workers.setValue(4)
+    dialog.watch_folders.setChecked(True)
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    dialog.accept()
+    assert (settings.thumbnail_size, settings.hash_in_background, settings.hash_workers) == (224, False, 4)
+    assert settings.theme == "dark"
+    assert settings.watch_folders
+    assert settings.saves == 1
+
+    reopened = SettingsDialog(settings, populated.library.roots())
+    qtbot.addWidget(reopened)
+    assert reopened.thumbnail_size.value() == 224
+    assert not reopened.hash_in_background.isChecked()
+    assert reopened.theme.currentData() == "dark"
+
+
+def test_settings_cancel_changes_nothing(qtbot: QtBot) -> None:
+    settings = FakeSettings()
+    dialog = SettingsDialog(settings, [])
+    qtbot.addWidget(dialog)
+    dialog.hash_workers.setValue(7)
+    dialog.reject()
+    assert settings.hash_workers == 2
+    assert settings.saves == 0
+
+
+def test_settings_folder_changes_are_reported(
+    qtbot: QtBot, populated: PopulatedLibrary, tmp_path: Path
+) -> None:
+    dialog = SettingsDialog(FakeSettings(), populated.library.roots())
+    qtbot.addWidget(dialog)
+    dialog.choose_folder = lambda: tmp_path / "new"  # type: ignore[method-assign]
+    dialog.add_folder_button.click()
+    dialog.add_folder_button.click()  # the same folder twice is listed once
+    assert dialog.added_paths() == [tmp_path / "new"]
+    dialog.folders.setCurrentRow(0)
+    dialog.remove_folder_button.click()
+    assert dialog.removed_root_ids() == [populated.root.id]
+    assert dialog.folders.count() == 1
