@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,18 +36,23 @@ from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, Libra
 TARGET_P95_MS = 20.0
 BATCH = 500
 
-STYLES = (
-    "anime pixel watercolor oil realistic photoreal cyberpunk steampunk fantasy scifi gothic chibi "
-    "lineart sketch ink comic manga cinematic noir vaporwave retro vintage minimalist surreal dreamy "
-    "painterly cel shaded lowpoly isometric ukiyoe impressionist baroque artdeco graffiti"
-).split()
-SUBJECTS = (
-    "portrait landscape character girl boy woman man cat dog dragon robot mecha castle city forest "
-    "ocean mountain flower food car ship armor dress hair eyes hands pose background interior "
-    "architecture knight witch elf warrior samurai ninja"
-).split()
-EXTRAS = "detail lighting style concept helper tweaker slider enhancer xl lite pro mix merge".split()
-TAG_POOL = [*STYLES, *SUBJECTS, "style", "character", "concept", "clothing", "poses", "tool", "sdxl", "pony"]
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+STYLES = _words(
+    "anime pixel watercolor oil realistic photoreal cyberpunk steampunk fantasy scifi gothic chibi lineart "
+    "sketch ink comic manga cinematic noir vaporwave retro vintage minimalist surreal dreamy painterly cel "
+    "shaded lowpoly isometric ukiyoe impressionist baroque artdeco graffiti"
+)
+SUBJECTS = _words(
+    "portrait landscape character girl boy woman man cat dog dragon robot mecha castle city forest ocean "
+    "mountain flower food car ship armor dress hair eyes hands pose background interior architecture knight "
+    "witch elf warrior samurai ninja"
+)
+EXTRAS = _words("detail lighting style concept helper tweaker slider enhancer xl lite pro mix merge")
+TAG_POOL = [*STYLES, *SUBJECTS, *_words("style character concept clothing poses tool sdxl pony")]
 KINDS = (
     [AssetKind.LORA] * 60
     + [AssetKind.EMBEDDING] * 15
@@ -82,7 +86,9 @@ def make_file(rng: random.Random, index: int, folder: str) -> ScannedFile:
     name = f"{name}{separator}v{rng.randrange(1, 12)}_{index}"
     kind = rng.choice(KINDS)
     architecture = rng.choice(ARCHS)
-    trigger = tuple(f"{rng.choice(STYLES)[:4]}{rng.choice(SUBJECTS)[:3]}{rng.randrange(100)}" for _ in range(2))
+    trigger = tuple(
+        f"{rng.choice(STYLES)[:4]}{rng.choice(SUBJECTS)[:3]}{rng.randrange(100)}" for _ in range(2)
+    )
     tags = tuple({_zipf_choice(rng, TAG_POOL) for _ in range(rng.randrange(0, 7))})
     description = (
         f"A {style} {kind.value} for {subject} images. Works best at 0.{rng.randrange(4, 10)} weight."
@@ -214,7 +220,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.json:
         print(json.dumps(figures))
     else:
-        print(f"built {args.rows} rows via apply_scan_batch in {insert_s:.2f} s ({figures['insert_rows_per_s']} rows/s)")
+        rate = figures["insert_rows_per_s"]
+        print(f"built {args.rows} rows via apply_scan_batch in {insert_s:.2f} s ({rate} rows/s)")
         print(
             f"search p50 {p50:.1f} ms, p95 {p95:.1f} ms over {args.rows} rows "
             f"(target <= {TARGET_P95_MS:.0f} ms: ratio {p95 / TARGET_P95_MS:.2f})"

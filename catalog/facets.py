@@ -1,64 +1,77 @@
-"""Sidebar counts over the whole library, a handful of GROUP BY queries in one read transaction."""
+"""Sidebar counts over the whole library.
+
+Every count is read from an index, never from the asset rows (which carry descriptions and metadata and are
+wide): one GROUP BY over ``ix_assets_facets`` (status, kind, architecture, root, favorite) gives the totals
+in index order without sorting, the partial index of unhashed files gives that count, and label counts are
+"all links" minus "links of missing assets" (few), both read from the link tables' indexes.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
-from catalog.orm import Asset, AssetCollection, AssetTag, Collection, Tag
+from catalog.labels import COLLECTIONS, TAGS, LabelKind
+from catalog.orm import ASSETS, UNHASHED_FROM, table_of
 from catalog.records import Facets
 from core.taxonomy import Architecture, AssetKind, FileStatus
 
 _MISSING = FileStatus.MISSING.value
-_PROBLEMS = (FileStatus.CORRUPT.value, FileStatus.UNSAFE.value, _MISSING)
-
-
-def _count_if(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+_PROBLEMS = {FileStatus.CORRUPT.value, FileStatus.UNSAFE.value, _MISSING}
+_A = ASSETS.c
 
 
 def facets(session: Session) -> Facets:
-    present = Asset.status != _MISSING
-    total, favorites, problems, unhashed = session.execute(
-        select(
-            _count_if(present),
-            _count_if(and_(present, Asset.favorite)),
-            _count_if(Asset.status.in_(_PROBLEMS)),
-            _count_if(and_(Asset.status == FileStatus.OK.value, Asset.sha256.is_(None))),
+    groups = session.execute(
+        select(_A.status, _A.kind, _A.architecture, _A.root_id, _A.favorite, func.count()).group_by(
+            _A.status, _A.kind, _A.architecture, _A.root_id, _A.favorite
         )
-    ).one()
-
-    def grouped(column: Any) -> dict[Any, int]:
-        stmt = select(column, func.count()).where(present).group_by(column)
-        return {key: count for key, count in session.execute(stmt) if key is not None}
-
-    tags = session.execute(
-        select(Tag.name, func.count())
-        .select_from(AssetTag)
-        .join(Tag, Tag.id == AssetTag.tag_id)
-        .join(Asset, Asset.id == AssetTag.asset_id)
-        .where(present)
-        .group_by(Tag.id)
-        .order_by(Tag.key)
-    )
-    collections = session.execute(
-        select(Collection.name, func.count(Asset.id))
-        .select_from(Collection)
-        .outerjoin(AssetCollection, AssetCollection.collection_id == Collection.id)
-        .outerjoin(Asset, and_(Asset.id == AssetCollection.asset_id, present))
-        .group_by(Collection.id)
-        .order_by(Collection.key)
-    )
+    ).all()
+    total = favorites = problems = 0
+    by_kind: Counter[AssetKind] = Counter()
+    by_architecture: Counter[Architecture] = Counter()
+    by_root: Counter[int] = Counter()
+    for status, kind, architecture, root_id, favorite, count in groups:
+        if status in _PROBLEMS:
+            problems += count
+        if status == _MISSING:
+            continue
+        total += count
+        by_kind[AssetKind(kind)] += count
+        by_architecture[Architecture(architecture)] += count
+        if root_id is not None:
+            by_root[root_id] += count
+        if favorite:
+            favorites += count
+    unhashed = session.scalar(text(f"SELECT count(*) FROM {UNHASHED_FROM}")) or 0
+    tags = {name: count for name, count in _label_counts(session, TAGS).items() if count}
     return Facets(
         total=total,
-        by_kind={AssetKind(kind): count for kind, count in grouped(Asset.kind).items()},
-        by_architecture={Architecture(arch): count for arch, count in grouped(Asset.architecture).items()},
-        by_root=grouped(Asset.root_id),
-        tags=dict(tags.all()),
-        collections=dict(collections.all()),
+        by_kind=dict(by_kind),
+        by_architecture=dict(by_architecture),
+        by_root=dict(by_root),
+        tags=tags,
+        collections=_label_counts(session, COLLECTIONS),
         favorites=favorites,
         problems=problems,
         unhashed=unhashed,
     )
+
+
+def _label_counts(session: Session, kind: LabelKind) -> dict[str, int]:
+    """Present assets per label, alphabetically; labels whose assets are all missing count 0."""
+    link: Table = table_of(kind.link)
+    label: Table = table_of(kind.label)
+    label_id: Any = link.c[kind.link_label_id.key]
+    every: dict[int, int] = dict(session.execute(select(label_id, func.count()).group_by(label_id)).all())
+    missing_ids = select(_A.id).where(_A.status == _MISSING)
+    missing: dict[int, int] = dict(
+        session.execute(
+            select(label_id, func.count()).where(link.c.asset_id.in_(missing_ids)).group_by(label_id)
+        ).all()
+    )
+    names = session.execute(select(label.c.id, label.c.name).order_by(label.c.key)).all()
+    return {name: every.get(label_key, 0) - missing.get(label_key, 0) for label_key, name in names}

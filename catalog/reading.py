@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from catalog.labels import COLLECTIONS, TAGS, LabelKind
-from catalog.orm import ASSETS, Asset, Preview, RemoteLink, Root, table_of
+from catalog.orm import ASSETS, Preview, RemoteLink, Root, table_of
 from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord, RootRecord
 from core.hashing import FileHashes
 from core.taxonomy import (
@@ -168,18 +168,18 @@ def asset_by_id(session: Session, asset_id: int) -> AssetRecord | None:
 
 def root_records(session: Session, root_id: int | None = None) -> list[RootRecord]:
     """Roots with their number of present (non-missing) files, ordered by path."""
-    counts = select(Asset.root_id, Asset.id).where(Asset.status != FileStatus.MISSING.value).subquery()
-    stmt = (
-        select(Root.id, Root.path, Root.layout, Root.added_at, func.count(counts.c.id))
-        .outerjoin(counts, counts.c.root_id == Root.id)
-        .group_by(Root.id)
-        .order_by(Root.path)
-    )
+    roots = select(Root.id, Root.path, Root.layout, Root.added_at).order_by(Root.path)
+    # Counted from the (root_id, status) index alone.
+    counts = select(ASSETS.c.root_id, func.count()).where(ASSETS.c.status != FileStatus.MISSING.value)
     if root_id is not None:
-        stmt = stmt.where(Root.id == root_id)
+        roots = roots.where(Root.id == root_id)
+        counts = counts.where(ASSETS.c.root_id == root_id)
+    present: dict[int, int] = dict(session.execute(counts.group_by(ASSETS.c.root_id)).all())
     return [
-        RootRecord(id=rid, path=path, layout=LibraryLayout(layout), added_at=added_at, file_count=count)
-        for rid, path, layout, added_at, count in session.execute(stmt)
+        RootRecord(
+            id=rid, path=path, layout=LibraryLayout(layout), added_at=added_at, file_count=present.get(rid, 0)
+        )
+        for rid, path, layout, added_at in session.execute(roots)
     ]
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from catalog.db import chunks, utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, add_labels, prune
 from catalog.normalize import clean_text, unique_labels
-from catalog.orm import ASSETS, Asset, AssetTag, Preview, RemoteLink, Root
+from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root
 from catalog.records import IndexedFile, ScannedFile
 from catalog.user_data import ensure_covers, unique_words
 from core.formats.sidecar_info import CivitaiRef, SidecarInfo
@@ -58,22 +58,25 @@ def require_root(session: Session, root_id: int) -> None:
         raise NotFoundError(f"No library folder with id {root_id} (it may have been removed).")
 
 
+_FILE_INDEX = select(
+    ASSETS.c.id,
+    ASSETS.c.path,
+    ASSETS.c.size,
+    ASSETS.c.mtime_ns,
+    ASSETS.c.inode,
+    ASSETS.c.status,
+    ASSETS.c.sha256,
+).where(ASSETS.c.root_id == bindparam("root_id"))
+_STATUSES = {status.value: status for status in FileStatus}
+
+
 def file_index(session: Session, root_id: int) -> dict[str, IndexedFile]:
-    stmt = select(
-        Asset.id, Asset.path, Asset.size, Asset.mtime_ns, Asset.inode, Asset.status, Asset.sha256
-    ).where(Asset.root_id == root_id)
-    statuses = {status.value: status for status in FileStatus}
+    """One Core query (no ORM rows); building the records is most of the cost (about 1.5 us each)."""
+    rows = session.execute(_FILE_INDEX, {"root_id": root_id}).all()
+    statuses = _STATUSES
     return {
-        path: IndexedFile(
-            id=asset_id,
-            path=path,
-            size=size,
-            mtime_ns=mtime_ns,
-            inode=inode,
-            status=statuses[status],
-            sha256=sha256,
-        )
-        for asset_id, path, size, mtime_ns, inode, status, sha256 in session.execute(stmt)
+        path: IndexedFile(asset_id, path, size, mtime_ns, inode, statuses[status], sha256)
+        for asset_id, path, size, mtime_ns, inode, status, sha256 in rows
     }
 
 
@@ -186,15 +189,10 @@ def relocate(session: Session, asset_id: int, new_path: str, *, size: int, mtime
 
 
 def unhashed(session: Session, limit: int | None) -> list[tuple[int, str, int]]:
-    # The WHERE clause matches the partial index ix_assets_unhashed exactly, so SQLite walks that index.
-    stmt = (
-        select(Asset.id, Asset.path, Asset.size)
-        .where(Asset.sha256.is_(None), Asset.status == FileStatus.OK.value)
-        .order_by(Asset.size, Asset.id)
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [(asset_id, path, size) for asset_id, path, size in session.execute(stmt)]
+    # Walks the small partial index of unhashed files, already in size order (see orm.UNHASHED_FROM).
+    stmt = text(f"SELECT id, path, size FROM {UNHASHED_FROM} ORDER BY size, id LIMIT :limit")
+    rows = session.execute(stmt, {"limit": -1 if limit is None else limit})
+    return [(asset_id, path, size) for asset_id, path, size in rows]
 
 
 def remove_assets(session: Session, asset_ids: Sequence[int]) -> None:

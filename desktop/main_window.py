@@ -489,6 +489,7 @@ class MainWindow(QMainWindow):
         return self._current_job
 
     def _on_job_finished(self, handle: JobHandle, _result: object) -> None:
+        self.thumbnails.forget_failures()
         self.reload()
         wants_hashing = handle.title == SCAN_TITLE and self.services.settings.hash_in_background
         if wants_hashing and self.library.facets().unhashed > 0:

@@ -157,6 +157,10 @@ class ThumbnailCache(QObject):
         self._pending.clear()
         self._failed.clear()
 
+    def forget_failures(self) -> None:
+        """Lets previews that could not be read be tried again (a scan may have replaced them)."""
+        self._failed.clear()
+
     def get(self, path: str) -> QImage | None:
         """The thumbnail if ready; otherwise starts loading it (once) and returns None."""
         image = self._images.get(path)

@@ -1,4 +1,4 @@
-"""What the files lying next to a model say about it (A1111 / Civitai Helper / Stability Matrix / LoRA Manager).
+"""What the files next to a model say about it (A1111, Civitai Helper, Stability Matrix, LoRA Manager).
 
 The record is filled by ``core.formats.sidecars.read_sidecars`` and stored by the catalog scanner. All
 fields are optional: most models have no sidecar at all, and a malformed sidecar is reported in

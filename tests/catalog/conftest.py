@@ -57,7 +57,9 @@ def scanned(
         format=FileFormat.SAFETENSORS,
         status=status,
         status_reason=status_reason,
-        identification=identification(kind, architecture, trigger_words=trigger_words) if identified else None,
+        identification=identification(kind, architecture, trigger_words=trigger_words)
+        if identified
+        else None,
         sidecars=sidecars,
     )
 

@@ -45,9 +45,14 @@ def test_a_unit_of_work_commits_on_success_and_rolls_back_on_error(tmp_path: Pat
             session.execute(text("CREATE TABLE t (x INTEGER)"))
         with database.session_scope(write=True) as session:
             session.execute(text("INSERT INTO t VALUES (1)"))
-        with pytest.raises(RuntimeError), database.session_scope(write=True) as session:
-            session.execute(text("INSERT INTO t VALUES (2)"))
-            raise RuntimeError("boom")
+
+        def fail_midway() -> None:
+            with database.session_scope(write=True) as session:
+                session.execute(text("INSERT INTO t VALUES (2)"))
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            fail_midway()
         with database.session_scope() as session:
             assert session.execute(text("SELECT x FROM t")).scalars().all() == [1]
     finally:

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from catalog.db import create_catalog_engine, sqlite_url
 from catalog.library import Library
-from catalog.migrate import current_revision, head_revision, upgrade
+from catalog.migrate import alembic_config, current_revision, head_revision, upgrade
 from catalog.orm import Base
 from catalog.records import AssetQuery
 from core.taxonomy import AssetKind, FileStatus, LibraryLayout
@@ -56,7 +57,8 @@ def test_an_0001_catalog_keeps_its_data_and_becomes_searchable(tmp_path: Path) -
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute(
-            "INSERT INTO roots (id, path, layout, added_at) VALUES (1, '/models', 'a1111', '2024-05-01 10:00:00')"
+            "INSERT INTO roots (id, path, layout, added_at) "
+            "VALUES (1, '/models', 'a1111', '2024-05-01 10:00:00')"
         )
         connection.execute(
             """INSERT INTO assets (id, root_id, path, file_name, size, mtime_ns, format, kind, architecture,
@@ -98,10 +100,6 @@ def test_an_0001_catalog_keeps_its_data_and_becomes_searchable(tmp_path: Path) -
 
 
 def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
-    from alembic import command
-
-    from catalog.migrate import alembic_config
-
     path = tmp_path / "c.db"
     Library.open(path).close()
     engine = create_catalog_engine(path)

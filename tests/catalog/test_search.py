@@ -70,7 +70,8 @@ def names(lib: Library, query: AssetQuery) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "hostile", ['"foo', "a OR b", "-x", "*", "(", ")", "NOT", "AND AND", "^", "col:x", "'", "\\", "x*y", "{a}"]
+    "hostile",
+    ['"foo', "a OR b", "-x", "*", "(", ")", "NOT", "AND AND", "^", "col:x", "'", "\\", "x*y", "{a}"],
 )
 def test_hostile_input_never_raises(lib: Library, populated: dict[str, int], hostile: str) -> None:
     lib.search(AssetQuery(text=hostile))
@@ -200,7 +201,9 @@ class TestIndexFollowsEveryWrite:
         lib.update_user_data(asset, UserDataChanges(tags=()))
         assert self.found(lib, "landsc") == []
 
-    def test_rescan_rename_and_forget(self, lib: Library, populated: dict[str, int], models_dir: Path) -> None:
+    def test_rescan_rename_and_forget(
+        self, lib: Library, populated: dict[str, int], models_dir: Path
+    ) -> None:
         asset = populated["vae"]
         lib.relocate(asset, str(models_dir / "renamed_autoencoder.safetensors"), size=50, mtime_ns=1, inode=1)
         assert self.found(lib, "autoenc") == [asset]
@@ -215,7 +218,9 @@ class TestIndexFollowsEveryWrite:
             record.path,
             size=200,
             kind=AssetKind.CHECKPOINT,
-            sidecars=SidecarInfo(tags=("Parisian",), description="street photography", trigger_words=("cfe",)),
+            sidecars=SidecarInfo(
+                tags=("Parisian",), description="street photography", trigger_words=("cfe",)
+            ),
         )
         lib.apply_scan_batch(root_id, [rescan])
         assert self.found(lib, "parisian") == [populated["cafe"]]

@@ -54,7 +54,12 @@ def test_partial_updates_change_only_what_is_given(lib: Library, asset: int) -> 
     assert first.trigger_words == ("mystyle", "second")
     assert first.base_model_label == "Pony"
     second = lib.update_user_data(asset, UserDataChanges(rating=3))
-    assert (second.display_name, second.notes, second.rating, second.favorite) == ("My Style", "works at 0.7", 3, True)
+    assert (second.display_name, second.notes, second.rating, second.favorite) == (
+        "My Style",
+        "works at 0.7",
+        3,
+        True,
+    )
     assert (second.nsfw, second.preferred_weight, second.base_model_label) == (True, 0.7, "Pony")
     assert second.updated_at is not None
     assert first.updated_at is not None
@@ -64,15 +69,22 @@ def test_partial_updates_change_only_what_is_given(lib: Library, asset: int) -> 
     assert cleared.display_name == ""
 
 
-def test_tags_and_collections_are_normalised(lib: Library, root_id: int, models_dir: Path, asset: int) -> None:
+def test_tags_and_collections_are_normalised(
+    lib: Library, root_id: int, models_dir: Path, asset: int
+) -> None:
     record = lib.update_user_data(
-        asset, UserDataChanges(tags=("  Pixel   Art ", "pixel art", "PIXEL ART", "Retro", ""), collections=("Faves",))
+        asset,
+        UserDataChanges(
+            tags=("  Pixel   Art ", "pixel art", "PIXEL ART", "Retro", ""), collections=("Faves",)
+        ),
     )
     assert record.tags == ("Pixel Art", "Retro")
     assert record.collections == ("Faves",)
     (other,) = lib.apply_scan_batch(root_id, [scanned(models_dir / "other.safetensors")])
     # The first spelling of a tag wins library-wide: "retro" joins the existing "Retro".
-    assert lib.update_user_data(other, UserDataChanges(tags=("retro",), collections=("faves",))).tags == ("Retro",)
+    assert lib.update_user_data(other, UserDataChanges(tags=("retro",), collections=("faves",))).tags == (
+        "Retro",
+    )
     assert lib.all_tags() == ["Pixel Art", "Retro"]
     assert lib.all_collections() == ["Faves"]
     assert lib.facets().tags == {"Pixel Art": 1, "Retro": 2}

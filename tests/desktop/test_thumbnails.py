@@ -77,3 +77,17 @@ def test_the_memory_cache_is_bounded(qtbot: QtBot, tmp_path: Path) -> None:
     qtbot.waitUntil(lambda: not any(cache.is_pending(str(s)) for s in sources), timeout=5000)
     kept = [s for s in sources if cache.get(str(s)) is not None]
     assert len(kept) == 2
+
+
+def test_a_failed_preview_is_retried_after_forget_failures(qtbot: QtBot, tmp_path: Path) -> None:
+    path = tmp_path / "later.png"
+    cache = ThumbnailCache(tmp_path / "cache", QSize(32, 32))
+    cache.get(str(path))
+    qtbot.waitUntil(lambda: not cache.is_pending(str(path)), timeout=5000)
+    write_png(path, 64, 64)  # the scan found the preview meanwhile
+    assert cache.get(str(path)) is None
+    assert not cache.is_pending(str(path))
+    cache.forget_failures()
+    with qtbot.waitSignal(cache.loaded, timeout=5000):
+        cache.get(str(path))
+    assert cache.get(str(path)) is not None

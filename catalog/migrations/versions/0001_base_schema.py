@@ -85,6 +85,9 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_assets_root_id_status", "assets", ["root_id", "status"])
+    op.create_index(
+        "ix_assets_facets", "assets", ["status", "kind", "architecture", "root_id", "favorite", "rating"]
+    )
     op.create_index("ix_assets_kind_sort_name", "assets", ["kind", "sort_name"])
     op.create_index("ix_assets_architecture_sort_name", "assets", ["architecture", "sort_name"])
     op.create_index("ix_assets_rating_sort_name", "assets", ["rating", "sort_name"])
@@ -94,7 +97,7 @@ def upgrade() -> None:
         ["size", "id"],
         sqlite_where=sa.text("sha256 IS NULL AND status = 'ok'"),
     )
-    for column in ("file_name", "size", "status", "added_at", "sort_name", *HASH_COLUMNS):
+    for column in ("file_name", "size", "added_at", "sort_name", *HASH_COLUMNS):
         op.create_index(f"ix_assets_{column}", "assets", [column])
 
     op.create_table(

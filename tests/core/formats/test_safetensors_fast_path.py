@@ -62,7 +62,10 @@ def test_fast_path_is_taken_for_a_well_formed_header(tmp_path: Path) -> None:
 
 
 def test_duplicate_metadata_keys_take_the_strict_path(tmp_path: Path) -> None:
-    text = '{"__metadata__":{"a":"1"},"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"__metadata__":{"b":"2"}}'
+    text = (
+        '{"__metadata__":{"a":"1"},"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},'
+        '"__metadata__":{"b":"2"}}'
+    )
     raw = text.encode()
     path = tmp_path / "dup.safetensors"
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0")
