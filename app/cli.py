@@ -19,11 +19,12 @@ from app.context import AppContext
 from app.serialize import asset_to_json, inspection_to_json
 from catalog.errors import CatalogError
 from catalog.records import AssetQuery, AssetRecord
+from core.file_hashes import FileHashes
 from core.formats.model_file import FormatError, UnsafeFileError
 from core.formats.reader import read_header
 from core.formats.sidecars import read_sidecars
 from core.formats.tensor_data import read_tensor
-from core.hashing import FileHashes, hash_file
+from core.hashing import hash_file
 from core.identify import identify
 from core.identify.result import Identification
 from core.jobs import Progress

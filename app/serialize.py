@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord
+from core.file_hashes import FileHashes
 from core.formats.sidecar_info import SidecarInfo
-from core.hashing import FileHashes
 from core.identify.result import Identification
 from core.taxonomy import FileFormat, FileStatus
 

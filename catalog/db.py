@@ -14,6 +14,8 @@ Connection settings and why:
 * ``synchronous=NORMAL``: with WAL this is crash-safe (the database cannot be corrupted); at worst the last
   transactions before a power cut are lost, and the scanner simply finds those files again.
 * ``foreign_keys=ON``: SQLite leaves it off by default; the schema relies on ``ON DELETE CASCADE``.
+* ``mmap_size``, ``cache_size``, ``temp_store=MEMORY``: searches read rows all over the file; mapping it
+  avoids a ``read()`` call per page, and the sorts and IN-lists of broad searches stay in memory.
 * Transactions are begun by us (``BEGIN`` / ``BEGIN IMMEDIATE``) instead of by the sqlite3 module, which
   would start them lazily at the first write: a read-then-write unit of work would then try to upgrade a
   read snapshot to a write lock, which fails with "database is locked" *without* honouring the busy
@@ -83,8 +85,6 @@ def create_catalog_engine(db_path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
-            # Searches touch rows all over the file: map it instead of copying pages through read() calls,
-            # and keep sorts and IN-lists of broad searches in memory.
             cursor.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             cursor.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
             cursor.execute("PRAGMA temp_store = MEMORY")

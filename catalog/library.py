@@ -34,7 +34,7 @@ from catalog.records import (
     ScannedFile,
     UserDataChanges,
 )
-from core.hashing import FileHashes
+from core.file_hashes import FileHashes
 from core.taxonomy import LibraryLayout
 
 
@@ -184,7 +184,6 @@ class Library:
             InvalidValueError: (a ``ValueError``) a rating outside 0..5 or a non-finite weight.
             NotFoundError: no asset ``asset_id``.
         """
-        user_data.validate(changes)
         with self._db.session_scope(write=True) as session:
             user_data.apply_user_changes(session, asset_id, changes)
             record = reading.asset_by_id(session, asset_id)

@@ -20,7 +20,7 @@ from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
 from catalog.orm import Asset, AssetCollection, AssetTag, Preview, RemoteLink
 from catalog.user_data import ensure_covers
-from core.hashing import FileHashes
+from core.file_hashes import FileHashes
 from core.taxonomy import FileStatus
 
 # Columns describing the file on disk: they follow the file from the new row to the surviving row.

@@ -18,6 +18,11 @@ Design notes:
 * Asset ids use AUTOINCREMENT so an id is never reused: the GUI, renders and remote links may still hold the
   id of a forgotten asset and must not silently point at a different file.
 * Hashes are stored upper-case (as Civitai shows them) and each one is indexed for ``find_by_hash``.
+* ``identification`` keeps ``Identification.to_json()`` minus its ``metadata``, which lives in
+  ``embedded_metadata`` (it is the bulky part and is read on its own); ``reasons``/``refusals`` are copied
+  to their own columns so reading a record never parses the whole identification.
+* ``sort_name`` is lower-cased by SQLite's ``lower()``, which folds ASCII only: names in other scripts still
+  sort, by code point. Tags and collections compare with Python's full Unicode case folding (``key``).
 """
 
 from __future__ import annotations

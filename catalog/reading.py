@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from catalog.labels import COLLECTIONS, TAGS, LabelKind
 from catalog.orm import ASSETS, Preview, RemoteLink, Root, table_of
 from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord, RootRecord
-from core.hashing import FileHashes
+from core.file_hashes import FileHashes
 from core.taxonomy import (
     Architecture,
     AssetKind,

@@ -12,8 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core.file_hashes import FileHashes
 from core.formats.sidecar_info import SidecarInfo
-from core.hashing import FileHashes
 from core.identify.result import Identification
 from core.taxonomy import (
     Architecture,

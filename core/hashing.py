@@ -25,12 +25,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import blake3
 
+from core.file_hashes import FileHashes
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback
 
 try:  # ISA-L's CRC32 is the same function as zlib's, about 6x faster (PCLMULQDQ); optional.
@@ -56,32 +56,6 @@ SAFETENSORS_MAX_HEADER = 100_000_000
 _PIPELINE_BUFFERS = 3
 # How often hash_files wakes up to forward progress and notice a cancel while no file finishes.
 _POLL_SECONDS = 0.05
-
-
-@dataclass(frozen=True, slots=True)
-class FileHashes:
-    """All hashes of one file, rendered the way Civitai stores them (uppercase hex).
-
-    ``autov1`` is None for files under 2 MiB (as on Civitai); ``autov3`` is None for files that are not
-    safetensors.
-    """
-
-    sha256: str
-    blake3: str
-    crc32: str
-    autov1: str | None
-    autov2: str
-    autov3: str | None
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "sha256": self.sha256,
-            "blake3": self.blake3,
-            "crc32": self.crc32,
-            "autov1": self.autov1,
-            "autov2": self.autov2,
-            "autov3": self.autov3,
-        }
 
 
 def short_autov3(autov3: str) -> str:

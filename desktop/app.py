@@ -39,7 +39,7 @@ def run_gui(services: DesktopServices, argv: Sequence[str]) -> int:
     app = create_application(argv)
     apply_theme(app, services.settings.theme)
     follow_system_scheme(app)
-    window = MainWindow(services)
+    window = MainWindow(services, load_later=True)
     window.show()
     QTimer.singleShot(0, window.start_background_work)
     return int(app.exec())

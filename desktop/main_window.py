@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
@@ -34,8 +34,6 @@ from catalog.records import AssetQuery, AssetRecord, UserDataChanges
 from core.jobs import CancelToken, ProgressCallback
 from desktop.delegates.sidebar_delegate import SidebarDelegate
 from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
-from desktop.dialogs.first_start_dialog import FirstStartDialog
-from desktop.dialogs.settings_dialog import SettingsDialog
 from desktop.models.asset_table_model import SORT_KEYS, AssetColumn, AssetTableModel
 from desktop.models.sidebar_model import (
     ALL_SCOPE,
@@ -55,6 +53,9 @@ from desktop.widgets.details_pane import DetailsPane
 from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
 from desktop.workers import JobFunction, JobHandle, JobRunner
 
+if TYPE_CHECKING:
+    from desktop.dialogs.first_start_dialog import FirstStartDialog
+
 WATCH_DEBOUNCE_MS = 500
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
@@ -64,7 +65,11 @@ class MainWindow(QMainWindow):
     files_changed = Signal()  # emitted from the watcher's thread; delivered queued on the GUI thread
     job_ended = Signal(str)  # title of the job that just ended (for tests and the job queue)
 
-    def __init__(self, services: DesktopServices, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, services: DesktopServices, parent: QWidget | None = None, *, load_later: bool = False
+    ) -> None:
+        """With ``load_later`` the rows are read on the first turn of the event loop, so the window is
+        on screen before the catalog (SQLAlchemy, migrations) has even been opened."""
         super().__init__(parent)
         self.services = services
         self.library = services.library
@@ -101,7 +106,10 @@ class MainWindow(QMainWindow):
         self.files_changed.connect(self._watch_timer.start)
 
         self.set_view_mode(services.settings.view_mode)
-        self.reload()
+        if load_later:
+            QTimer.singleShot(0, self.reload)
+        else:
+            self.reload()
 
     # -- construction -------------------------------------------------------------------------------
 
@@ -229,6 +237,8 @@ class MainWindow(QMainWindow):
             settings.first_start_done = True
             settings.save()
             if discovered:
+                from desktop.dialogs.first_start_dialog import FirstStartDialog
+
                 self.first_start_dialog = FirstStartDialog(discovered, self)
                 self.first_start_dialog.accepted.connect(self._on_first_start_accepted)
                 self.first_start_dialog.rejected.connect(self._start_watching_and_scanning)
@@ -532,6 +542,8 @@ class MainWindow(QMainWindow):
         return root.id
 
     def open_settings(self) -> None:
+        from desktop.dialogs.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(self.services.settings, list(self.library.roots()), self)
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             self.apply_settings(dialog.added_paths(), dialog.removed_root_ids())

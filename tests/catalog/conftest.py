@@ -11,8 +11,8 @@ import pytest
 
 from catalog.library import Library
 from catalog.records import ScannedFile
+from core.file_hashes import FileHashes
 from core.formats.sidecar_info import SidecarInfo
-from core.hashing import FileHashes
 from core.identify.result import Identification
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout, NetworkType
 

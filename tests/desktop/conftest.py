@@ -14,8 +14,8 @@ from PySide6.QtGui import QColor, QImage
 
 from catalog.library import Library
 from catalog.records import RootRecord, ScannedFile, UserDataChanges
+from core.file_hashes import FileHashes
 from core.formats.sidecar_info import SidecarInfo
-from core.hashing import FileHashes
 from core.identify.result import Identification
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.taxonomy import (

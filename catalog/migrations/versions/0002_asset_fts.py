@@ -40,7 +40,9 @@ def _document(where: str) -> str:
                coalesce((SELECT group_concat(t.name, ' ')
                            FROM asset_tags x JOIN tags t ON t.id = x.tag_id
                           WHERE x.asset_id = a.id), ''),
-               coalesce((SELECT group_concat(j.value, ' ') FROM json_each(a.trigger_words) j), ''),
+               coalesce((SELECT group_concat(j.value, ' ')
+                           FROM json_each(CASE WHEN json_valid(a.trigger_words)
+                                               THEN a.trigger_words ELSE '[]' END) j), ''),
                a.notes,
                coalesce(a.description, '')
           FROM assets a

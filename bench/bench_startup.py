@@ -1,0 +1,124 @@
+"""Benchmark: time until the Atelier window is on screen, against a bare PySide6 window.
+
+Both are measured the same way, in fresh interpreters (so imports count): from process start until the
+window has been shown and the event loop has processed its first round of events. Atelier opens on a
+catalog of 10,000 models (``--rows``), as a large library would. Target: <= 1.5x the bare window.
+
+    python -m bench.bench_startup [--rows 10000] [--runs 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.bench_search import build
+from catalog.library import Library
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 1.5
+
+BARE = """
+import sys, time
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+app = QApplication([])
+window = QMainWindow()
+window.setCentralWidget(QLabel("hello"))
+window.resize(1280, 800)
+window.show()
+window.repaint()
+shown = time.time()
+QTimer.singleShot(0, app.quit)
+app.exec()
+print(shown, time.time())
+"""
+
+ATELIER = """
+import sys, time
+from PySide6.QtCore import QTimer
+from desktop.app import create_application
+from desktop.launch import DeferredContext, build_services
+from desktop.main_window import MainWindow
+from desktop.theme import apply_theme
+services = build_services(DeferredContext(sys.argv[1]))
+app = create_application(["atelier"])
+apply_theme(app, services.settings.theme)
+window = MainWindow(services, load_later=True)
+window.resize(1280, 800)
+window.show()
+window.repaint()
+shown = time.time()
+QTimer.singleShot(0, app.quit)  # runs after the window's first load of the catalog
+app.exec()
+assert window.model.rowCount() > 0, "the catalog was not loaded"
+assert "torch" not in sys.modules, "the window must start without torch"
+print(shown, time.time())
+"""
+
+
+def _time_process(code: str, *args: str) -> tuple[float, float]:
+    """Seconds from spawning the interpreter until the window is drawn, and until its first load ends."""
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    started = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+    shown, loaded = (float(x) for x in out.split())
+    return shown - started, loaded - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="atelier-bench-start-") as tmp:
+        data_dir = Path(tmp) / "profile"
+        library = Library.open(data_dir / "catalog.sqlite3")
+        build(library, Path(tmp) / "models", args.rows, seed=1)
+        library.close()
+        (data_dir / "settings.json").write_text(json.dumps({"first_start_done": True}))
+        _time_process(BARE)  # warm the OS caches for both
+        _time_process(ATELIER, str(data_dir))
+        bare = [_time_process(BARE)[0] for _ in range(args.runs)]
+        ours = [_time_process(ATELIER, str(data_dir)) for _ in range(args.runs)]
+
+    bare_s = statistics.median(bare)
+    ours_s = statistics.median(shown for shown, _ in ours)
+    loaded_s = statistics.median(loaded for _, loaded in ours)
+    result = {
+        "rows": args.rows,
+        "bare_window_s": round(bare_s, 3),
+        "atelier_window_s": round(ours_s, 3),
+        "ratio": round(ours_s / bare_s, 2),
+        "target_ratio": TARGET_RATIO,
+        "atelier_rows_visible_s": round(loaded_s, 3),
+        "rows_visible_ratio": round(loaded_s / bare_s, 2),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(
+        f"window start: Atelier {ours_s:.3f} s vs bare PySide6 window {bare_s:.3f} s; "
+        f"ratio {result['ratio']} (target <= {TARGET_RATIO})"
+    )
+    print(
+        f"  first {args.rows} models visible after {loaded_s:.3f} s "
+        f"(catalog opened after the window): ratio {result['rows_visible_ratio']} to the bare window"
+    )
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    main()
