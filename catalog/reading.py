@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, func, select, type_coerce
@@ -246,6 +247,9 @@ def _status_reason(status: str, reason: str | None, missing_since: datetime | No
     return reason
 
 
+# Decoded values are immutable, and the same texts repeat across a page (identification reasons, the
+# timestamps of one scan batch), so decoding is memoised.
+@lru_cache(maxsize=4096)
 def _strings(raw: str | None) -> tuple[str, ...]:
     return tuple(json.loads(raw)) if raw and raw != "[]" else ()
 
@@ -257,6 +261,7 @@ def _mapping(raw: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@lru_cache(maxsize=4096)
 def _timestamp(raw: str | None) -> datetime | None:
     return datetime.fromisoformat(raw).replace(tzinfo=UTC) if raw else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,15 @@ class TestIndexFollowsEveryWrite:
         assert self.found(lib, "px") == [old]
         assert self.found(lib, "retro") == [old]  # tags followed the row
         assert self.found(lib, "pixel_art_xl") == []
+
+    def test_writes_outside_the_library_too(self, lib: Library, populated: dict[str, int]) -> None:
+        """The index is kept by triggers, so even plain SQL (a future migration, a repair) keeps it right."""
+        with sqlite3.connect(lib.path) as connection:
+            connection.execute("UPDATE tags SET name = 'Synthwave', key = 'synthwave' WHERE key = 'retro'")
+            connection.execute("UPDATE assets SET notes = 'handmade' WHERE id = ?", (populated["cafe"],))
+        assert self.found(lib, "synthw") == [populated["pixel"]]
+        assert self.found(lib, "retro") == []
+        assert self.found(lib, "handm") == [populated["cafe"]]
 
     def test_removing_a_root(self, lib: Library, root_id: int, populated: dict[str, int]) -> None:
         lib.remove_root(root_id)
