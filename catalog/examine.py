@@ -60,6 +60,7 @@ class FoundFile:
     inode: int
     is_folder: bool = False
     siblings: frozenset[str] | None = None  # the folder's names, kept only when sidecars lie next to it
+    sidecar_mtime_ns: int = 0  # newest mtime among those sidecars
 
     @property
     def has_sidecars(self) -> bool:
@@ -110,14 +111,25 @@ def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFi
             except OSError:
                 continue
             stem = entry.name[: -len(path.suffix)]
-            has_sidecars = any(stem + suffix in names for suffix in SIDECAR_SUFFIXES)
+            sidecars = [stem + suffix for suffix in SIDECAR_SUFFIXES if stem + suffix in names]
             yield FoundFile(
                 path=path,
                 size=st.st_size,
                 mtime_ns=st.st_mtime_ns,
                 inode=st.st_ino,
-                siblings=names if has_sidecars else None,
+                siblings=names if sidecars else None,
+                sidecar_mtime_ns=_newest_mtime(folder, sidecars),
             )
+
+
+def _newest_mtime(folder: Path, names: list[str]) -> int:
+    newest = 0
+    for name in names:
+        try:
+            newest = max(newest, (folder / name).stat().st_mtime_ns)
+        except OSError:
+            continue
+    return newest
 
 
 def _looks_like_diffusers(names: frozenset[str]) -> bool:
@@ -171,6 +183,7 @@ def examine(found: FoundFile) -> ScannedFile:
         status_reason=reason,
         identification=identification,
         sidecars=sidecars,
+        sidecar_mtime_ns=found.sidecar_mtime_ns,
     )
 
 

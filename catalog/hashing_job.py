@@ -30,6 +30,8 @@ class HashSummary:
     problems: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
+        if not (self.hashed or self.failed or self.skipped or self.cancelled):
+            return "Every file is already hashed"
         verb = "Hashing cancelled after" if self.cancelled else "Hashed"
         rate = self.bytes / self.elapsed_s / 2**20 if self.elapsed_s > 0 else 0.0
         extra = [

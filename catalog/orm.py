@@ -137,6 +137,8 @@ class Asset(Base):
     size: Mapped[int] = mapped_column(Integer, index=True)
     mtime_ns: Mapped[int] = mapped_column(Integer)
     inode: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Newest mtime of the sidecars read last time: a newer one means the sidecars must be read again.
+    sidecar_mtime_ns: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     format: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     architecture: Mapped[str] = mapped_column(String(32))

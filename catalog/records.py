@@ -180,6 +180,7 @@ class IndexedFile:
     inode: int
     status: FileStatus
     sha256: str | None
+    sidecar_mtime_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +200,4 @@ class ScannedFile:
     status_reason: str | None = None
     identification: Identification | None = None
     sidecars: SidecarInfo | None = None
+    sidecar_mtime_ns: int = 0  # newest mtime among the sidecars read

@@ -66,6 +66,7 @@ _FILE_INDEX = select(
     ASSETS.c.inode,
     ASSETS.c.status,
     ASSETS.c.sha256,
+    ASSETS.c.sidecar_mtime_ns,
 ).where(ASSETS.c.root_id == bindparam("root_id"))
 _STATUSES = {status.value: status for status in FileStatus}
 
@@ -75,8 +76,8 @@ def file_index(session: Session, root_id: int) -> dict[str, IndexedFile]:
     rows = session.execute(_FILE_INDEX, {"root_id": root_id}).all()
     statuses = _STATUSES
     return {
-        path: IndexedFile(asset_id, path, size, mtime_ns, inode, statuses[status], sha256)
-        for asset_id, path, size, mtime_ns, inode, status, sha256 in rows
+        path: IndexedFile(asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime)
+        for asset_id, path, size, mtime_ns, inode, status, sha256, sidecar_mtime in rows
     }
 
 
@@ -230,6 +231,7 @@ def _scan_values(scanned: ScannedFile, now: datetime) -> dict[str, Any]:
         "size": scanned.size,
         "mtime_ns": scanned.mtime_ns,
         "inode": scanned.inode,
+        "sidecar_mtime_ns": scanned.sidecar_mtime_ns,
         "format": scanned.format.value,
         "kind": (ident.kind if ident else AssetKind.UNKNOWN).value,
         "architecture": (ident.architecture if ident else Architecture.UNKNOWN).value,

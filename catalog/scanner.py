@@ -214,4 +214,6 @@ class _CancelledScanError(Exception):
 def _unchanged(known: IndexedFile, item: FoundFile) -> bool:
     if known.status is FileStatus.MISSING:
         return False
+    if item.sidecar_mtime_ns > known.sidecar_mtime_ns:
+        return False  # a sidecar appeared or changed next to it: read them (hashes are kept)
     return (known.size, known.mtime_ns, known.inode) == item.stat_key

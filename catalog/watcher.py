@@ -16,6 +16,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
+from catalog.examine import SIDECAR_SUFFIXES
 from core.layouts import MODEL_FILE_SUFFIXES, is_ignored_file
 
 RootsChanged = Callable[[set[int]], None]
@@ -41,8 +42,8 @@ class _RootHandler(FileSystemEventHandler):
 
 def _is_relevant(path: str) -> bool:
     p = Path(path)
-    if p.name == "model_index.json":
-        return True
+    if p.name == "model_index.json" or p.name.lower().endswith(SIDECAR_SUFFIXES):
+        return True  # a sidecar or preview next to a model is imported by the rescan
     return p.suffix.lower() in MODEL_FILE_SUFFIXES and not is_ignored_file(p)
 
 

@@ -18,6 +18,8 @@ from catalog.orm import Base
 from catalog.records import AssetQuery
 from core.taxonomy import AssetKind, FileStatus, LibraryLayout
 
+HEAD = "0003"  # the newest migration
+
 
 def _not_fts(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """The FTS5 table and its shadow tables live outside the ORM on purpose (created in 0002)."""
@@ -25,13 +27,13 @@ def _not_fts(obj: Any, name: str | None, type_: str, reflected: bool, compare_to
 
 
 def test_the_chain_has_a_base_schema_and_a_search_index() -> None:
-    assert head_revision() == "0002"
+    assert head_revision() == HEAD
 
 
 def test_a_new_library_is_created_at_head(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     Library.open(path).close()
-    assert current_revision(sqlite_url(path)) == "0002"
+    assert current_revision(sqlite_url(path)) == HEAD
     assert not list(tmp_path.glob("*.bak")), "a new catalog needs no backup"
 
 
@@ -78,7 +80,7 @@ def test_an_0001_catalog_keeps_its_data_and_becomes_searchable(tmp_path: Path) -
         connection.execute("INSERT INTO asset_tags (asset_id, tag_id, position) VALUES (7, 1, 0)")
 
     with Library.open(path) as library:
-        assert current_revision(sqlite_url(path)) == "0002"
+        assert current_revision(sqlite_url(path)) == HEAD
         record = library.get(7)
         assert record is not None
         assert (record.display_name, record.notes, record.rating) == ("Pixel Art XL", "my favourite", 5)
@@ -96,7 +98,7 @@ def test_an_0001_catalog_keeps_its_data_and_becomes_searchable(tmp_path: Path) -
         # ... and kept in sync from then on.
         library.remove_assets([8])
         assert library.search_ids(AssetQuery(text="vae")) == []
-    assert (tmp_path / "old.sqlite3.before-0002.bak").exists(), "an existing catalog is backed up first"
+    assert (tmp_path / f"old.sqlite3.before-{HEAD}.bak").exists(), "an existing catalog is backed up first"
 
 
 def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
@@ -111,7 +113,7 @@ def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
             connection.commit()
         assert current_revision(engine) == "0001"
         upgrade(engine)
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == HEAD
     finally:
         engine.dispose()
 

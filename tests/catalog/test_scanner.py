@@ -294,3 +294,25 @@ def test_unplugged_root_does_not_mark_everything_missing(
     assert summary.problems
     assert "not found" in summary.problems[0]
     assert library.count(AssetQuery()) == 1
+
+
+def test_sidecars_added_later_are_imported_without_losing_hashes(library: Library, root: Path) -> None:
+    path = write_lora(root / "models/Lora/late.safetensors")
+    scan(library, root)
+    hash_pending(library)
+    record = library.get_by_path(path)
+    assert record is not None
+    assert record.hashes is not None
+
+    (root / "models/Lora/late.json").write_text(json.dumps({"activation text": "late trigger"}))
+    preview = root / "models/Lora/late.preview.png"
+    preview.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+    summary = scan(library, root)
+
+    assert (summary.changed, summary.unchanged) == (1, 0)
+    after = library.get(record.id)
+    assert after is not None
+    assert "late trigger" in after.trigger_words
+    assert after.cover_path == str(preview)
+    assert after.hashes == record.hashes, "the model itself did not change: its hashes stay"
+    assert scan(library, root).unchanged == 1, "sidecars already read are not read again"

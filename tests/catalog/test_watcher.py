@@ -55,3 +55,13 @@ def test_stop_cancels_a_pending_notification(tmp_path: Path) -> None:
     watcher.stop()
     assert not fired.wait(1.0)
     assert calls == []
+
+
+def test_a_preview_dropped_next_to_a_model_is_reported(tmp_path: Path) -> None:
+    watcher, calls, fired = _collect(tmp_path)
+    try:
+        (tmp_path / "style.preview.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        assert fired.wait(5)
+        assert calls == [{7}]
+    finally:
+        watcher.stop()
