@@ -1,8 +1,9 @@
 """Benchmark: cold scan of a generated 10,000-file library, and an unchanged rescan.
 
-Baseline measured in the same run: the bare minimum any scanner must do — walk the tree and read every
-file's safetensors header bytes (no parsing, no database). Targets from the issue: a cold scan at
->= 1,000 files/s before hashing, an unchanged rescan in <= 1 s.
+Baseline measured in the same run: the bare minimum any scanner must do: walk the tree and read every
+file's safetensors header bytes (no parsing, no database), on the same warm page cache as the scan.
+Targets from the issue: a cold scan (files the catalog has never seen) at >= 1,000 files/s before
+hashing, an unchanged rescan in <= 1 s.
 
     python -m bench.bench_scan [--files 10000] [--json]
 """
@@ -53,6 +54,10 @@ def main() -> None:
         generate_library(root, args.files)
         generated_s = time.perf_counter() - started
 
+        # Flush the freshly written files and read them once, so the baseline and the scan both run on
+        # a warm page cache: "cold" here means files the catalog has never seen, not a cold disk.
+        os.sync()
+        bare_header_reads(root)
         started = time.perf_counter()
         read = bare_header_reads(root)
         baseline_s = time.perf_counter() - started

@@ -28,6 +28,8 @@ from core.taxonomy import FileStatus
 BATCH_SIZE = 500
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
+# Files per task sent to a worker: large enough that inter-process overhead stays small.
+CHUNKSIZE = 16
 MAX_PROBLEMS_LISTED = 50
 
 
@@ -171,7 +173,7 @@ class Scanner:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
                 try:
-                    self._collect(root, items, pool.map(examine, items, chunksize=16), summary)
+                    self._collect(root, items, pool.map(examine, items, chunksize=CHUNKSIZE), summary)
                 finally:
                     pool.shutdown(wait=True, cancel_futures=True)
         else:

@@ -98,8 +98,15 @@ def read_gguf_header(path: Path) -> ModelHeader:
         if size < 4 + 4 + 8 + 8:
             raise CorruptFileError(f"the file is only {size} bytes long: too short for a GGUF header")
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            metadata, tensors = _Parser(view, size).parse()
-    return ModelHeader(path=path, format=FileFormat.GGUF, size=size, tensors=tensors, metadata=metadata)
+            metadata, tensors, data_start = _Parser(view, size).parse()
+    return ModelHeader(
+        path=path,
+        format=FileFormat.GGUF,
+        size=size,
+        tensors=tensors,
+        metadata=metadata,
+        data_start=data_start,
+    )
 
 
 class _Parser:
@@ -108,7 +115,7 @@ class _Parser:
         self.size = size
         self.pos = 0
 
-    def parse(self) -> tuple[dict[str, str], dict[str, TensorInfo]]:
+    def parse(self) -> tuple[dict[str, str], dict[str, TensorInfo], int]:
         if self._take(4) != GGUF_MAGIC:
             raise CorruptFileError("the file does not start with the GGUF magic bytes")
         version = self._u32()
@@ -130,7 +137,7 @@ class _Parser:
                 metadata[key] = value if isinstance(value, str) else json.dumps(value)
         records = [self._tensor_record() for _ in range(tensor_count)]
         data_start = _align(self.pos, alignment)
-        return metadata, _tensors(records, data_start, alignment, self.size)
+        return metadata, _tensors(records, data_start, alignment, self.size), data_start
 
     def _tensor_record(self) -> tuple[str, tuple[int, ...], int, int]:
         name = self._string()
@@ -236,7 +243,7 @@ def _tensors(
             )
         spans.append((begin, begin + nbytes, name))
         # GGUF lists dimensions fastest-varying first; torch and safetensors list them the other way round.
-        tensors[name] = TensorInfo(dtype=type_name, shape=dims[::-1], data_offset=begin, nbytes=nbytes)
+        tensors[name] = TensorInfo(dtype=type_name, shape=dims[::-1], data_offsets=(offset, offset + nbytes))
     spans.sort()
     for (_, previous_end, previous), (begin, _, name) in itertools.pairwise(spans):
         if begin < previous_end:

@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Annotated, Any
+
+import msgspec
 
 from core.taxonomy import FileFormat
 
@@ -43,19 +45,32 @@ class UnsafeFileError(FormatError):
         self.offending_globals = offending_globals
 
 
-class TensorInfo(NamedTuple):
-    """One tensor as described by its container (a NamedTuple: scans build millions of these).
+_Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class TensorInfo(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
+    """One tensor as described by its container.
+
+    A msgspec Struct because scans build millions of these: the safetensors reader has msgspec decode
+    header entries straight into this type, in C, with the field types checked on the way (a shape of
+    negative numbers does not decode).
 
     ``dtype`` uses safetensors' names (``F32``, ``F16``, ``BF16``, ``F8_E4M3``, ``F8_E5M2``, ``F64``,
     ``I64``, ``I32``, ``I16``, ``I8``, ``U8``, ``BOOL``; GGUF quantised types as ``Q4_0``, ``Q8_0``...).
-    ``data_offset`` is the absolute byte offset of the tensor's data in the file when the container
-    allows random access (safetensors, GGUF), else None.
+    ``data_offsets`` is ``[begin, end)`` within the container's data section (``ModelHeader.data_start``)
+    for containers with random access (safetensors, GGUF), else None; ``byte_size`` is the size for
+    containers without offsets (pickles).
     """
 
     dtype: str
-    shape: tuple[int, ...]
-    data_offset: int | None = None
-    nbytes: int = 0
+    shape: tuple[_Count, ...]
+    data_offsets: tuple[_Count, _Count] | None = None
+    byte_size: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        offsets = self.data_offsets
+        return offsets[1] - offsets[0] if offsets is not None else self.byte_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +98,9 @@ class ModelHeader:
     metadata: Mapping[str, str] = field(default_factory=dict)
     extras: Mapping[str, Any] = field(default_factory=dict)
     diffusers: DiffusersInfo | None = None
+    data_start: int = 0  # absolute file offset that TensorInfo.data_offsets count from
+
+    def data_offset(self, name: str) -> int | None:
+        """Absolute position of a tensor's data in the file, when the container allows random access."""
+        offsets = self.tensors[name].data_offsets
+        return None if offsets is None else self.data_start + offsets[0]

@@ -110,9 +110,9 @@ def _walk(
 def _tensor_info(node: object) -> TensorInfo | None:
     if isinstance(node, PickledTensor):
         bits = SAFETENSORS_DTYPE_BITS.get(node.dtype) or _EXTRA_BITS.get(node.dtype, 0)
-        return TensorInfo(dtype=node.dtype, shape=node.shape, nbytes=math.prod(node.shape) * bits // 8)
+        return TensorInfo(dtype=node.dtype, shape=node.shape, byte_size=math.prod(node.shape) * bits // 8)
     if isinstance(node, np.ndarray) and node.dtype.kind in "biufc":
-        return TensorInfo(dtype=_numpy_dtype(node.dtype), shape=tuple(node.shape), nbytes=node.nbytes)
+        return TensorInfo(dtype=_numpy_dtype(node.dtype), shape=tuple(node.shape), byte_size=node.nbytes)
     return None
 
 

@@ -13,14 +13,16 @@ applies the same rules and explains exactly what is wrong.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import operator
 import os
 import re
 import struct
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any, cast
 
 import msgspec
 
@@ -32,19 +34,15 @@ from core.taxonomy import FileFormat
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 METADATA_KEY = "__metadata__"
 
-_Count = Annotated[int, msgspec.Meta(ge=0)]
-
-
-class _Entry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """One tensor entry exactly as the format defines it; anything else fails the fast path."""
-
-    dtype: str
-    shape: tuple[_Count, ...]
-    data_offsets: tuple[_Count, _Count]
-
-
-_ENTRIES = msgspec.json.Decoder(dict[str, _Entry])
+# Decodes header entries straight into TensorInfo (fields type-checked in C, unknown keys refused).
+_TENSORS = msgspec.json.Decoder(dict[str, TensorInfo])
 _JSON = json.JSONDecoder()
+_OFFSETS = operator.attrgetter("data_offsets")
+_DTYPE = operator.attrgetter("dtype")
+_SHAPE = operator.attrgetter("shape")
+_BEGIN = operator.itemgetter(0)
+_END = operator.itemgetter(1)
+_THREES = itertools.repeat(3)  # bytes -> bits is a shift left by 3
 # Writers (the safetensors library, kohya, diffusers) put the metadata first, a few hand-made ones last;
 # either way it is split off there. Inside a JSON string a quote is escaped, so when '"__metadata__"'
 # occurs exactly once, a match of these patterns is the top-level key itself.
@@ -78,11 +76,16 @@ def read_safetensors_header(path: Path) -> ModelHeader:
         raise CorruptFileError("the file is truncated: it ends inside the header")
     data_start = 8 + header_len
     try:
-        tensors, metadata = _fast_validate(raw, size - data_start, data_start)
+        tensors, metadata = _fast_validate(raw, size - data_start)
     except _FastPathRefusedError:
-        tensors, metadata = _validate(_parse_json(raw), size - data_start, data_start)
+        tensors, metadata = _validate(_parse_json(raw), size - data_start)
     return ModelHeader(
-        path=path, format=FileFormat.SAFETENSORS, size=size, tensors=tensors, metadata=metadata
+        path=path,
+        format=FileFormat.SAFETENSORS,
+        size=size,
+        tensors=tensors,
+        metadata=metadata,
+        data_start=data_start,
     )
 
 
@@ -117,9 +120,7 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
     return header
 
 
-def _fast_validate(
-    raw: bytes, data_size: int, data_start: int
-) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+def _fast_validate(raw: bytes, data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
     """Accept a sound header fast, or refuse; never accepts what ``_validate`` would reject."""
     try:
         text = raw.decode("utf-8")
@@ -133,27 +134,34 @@ def _fast_validate(
     if occurrences == 1:
         metadata, tensors_json = _split_metadata(text)
     try:
-        entries = _ENTRIES.decode(tensors_json)
+        tensors = _TENSORS.decode(tensors_json)
     except (msgspec.DecodeError, msgspec.ValidationError):
         # Also refuses a header whose metadata sits in the middle: that entry does not decode as a tensor.
         raise _FastPathRefusedError from None
-    bits_by_dtype = SAFETENSORS_DTYPE_BITS
-    tensors: dict[str, TensorInfo] = {}
-    spans: list[tuple[int, int]] = []
-    for name, entry in entries.items():
-        bits = bits_by_dtype.get(entry.dtype)
-        begin, end = entry.data_offsets
-        if bits is None or math.prod(entry.shape) * bits != (end - begin) * 8:
+    # Every check below runs as C-level map/sort passes over all entries, no per-tensor Python code.
+    values = list(tensors.values())
+    maybe_offsets = list(map(_OFFSETS, values))
+    if None in maybe_offsets:
+        raise _FastPathRefusedError
+    offsets = cast("list[tuple[int, int]]", maybe_offsets)
+    try:
+        bits = list(map(SAFETENSORS_DTYPE_BITS.__getitem__, map(_DTYPE, values)))
+    except KeyError:
+        raise _FastPathRefusedError from None
+    needed_bits = list(map(operator.mul, map(math.prod, map(_SHAPE, values)), bits))
+    span_bits = list(
+        map(operator.lshift, map(operator.sub, map(_END, offsets), map(_BEGIN, offsets)), _THREES)
+    )
+    if needed_bits != span_bits:
+        raise _FastPathRefusedError  # a size that does not match its dtype and shape
+    # The spans must tile the data section exactly: each begins where the previous one ends.
+    spans = sorted(offsets)
+    if spans:
+        if spans[0][0] != 0 or spans[-1][1] != data_size:
             raise _FastPathRefusedError
-        tensors[name] = TensorInfo(entry.dtype, entry.shape, data_start + begin, end - begin)
-        spans.append((begin, end))
-    spans.sort()
-    position = 0
-    for begin, end in spans:
-        if begin != position:
+        if list(map(_END, spans[:-1])) != list(map(_BEGIN, spans[1:])):
             raise _FastPathRefusedError
-        position = end
-    if position != data_size:
+    elif data_size != 0:
         raise _FastPathRefusedError
     return tensors, metadata
 
@@ -182,9 +190,7 @@ def _split_metadata(text: str) -> tuple[dict[str, str], str]:
     raise _FastPathRefusedError
 
 
-def _validate(
-    header: Mapping[str, Any], data_size: int, data_start: int
-) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+def _validate(header: Mapping[str, Any], data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
     metadata = _validate_metadata(header.get(METADATA_KEY))
     tensors: dict[str, TensorInfo] = {}
     spans: list[tuple[int, int, str]] = []
@@ -193,9 +199,7 @@ def _validate(
             continue
         dtype, shape, begin, end = _validate_entry(name, entry)
         spans.append((begin, end, name))
-        tensors[name] = TensorInfo(
-            dtype=dtype, shape=shape, data_offset=data_start + begin, nbytes=end - begin
-        )
+        tensors[name] = TensorInfo(dtype=dtype, shape=shape, data_offsets=(begin, end))
     _validate_layout(spans, data_size)
     return tensors, metadata
 

@@ -28,7 +28,8 @@ def read_tensor(header: ModelHeader, name: str, max_elements: int = 65536) -> ND
     info = header.tensors.get(name)
     if info is None:
         raise ValueError(f"{header.path.name} has no tensor {name!r}")
-    if info.data_offset is None:
+    position = header.data_offset(name)
+    if position is None:
         raise ValueError(f"{header.format.value} files do not give random access to tensor data")
     count = math.prod(info.shape)
     if count > max_elements:
@@ -37,7 +38,7 @@ def read_tensor(header: ModelHeader, name: str, max_elements: int = 65536) -> ND
         raise ValueError(f"tensor {name!r} is {info.dtype}; only F64, F32, F16 and BF16 can be read")
     nbytes = count * (8 if info.dtype == "F64" else 4 if info.dtype == "F32" else 2)
     with open(header.path, "rb") as fh:
-        fh.seek(info.data_offset)
+        fh.seek(position)
         raw = fh.read(nbytes)
     if len(raw) != nbytes:
         raise CorruptFileError(f"the file is truncated: tensor {name!r} is cut short")

@@ -54,7 +54,7 @@ def to_header(case: ModelCase, path: Path | None = None) -> ModelHeader:
     for name in sorted(case.specs, key=lambda n: (-DTYPE_SIZES[case.specs[n][0]], n)):
         dtype, shape = case.specs[name]
         nbytes = math.prod(shape) * DTYPE_SIZES[dtype]
-        tensors[name] = TensorInfo(dtype=dtype, shape=shape, data_offset=offset, nbytes=nbytes)
+        tensors[name] = TensorInfo(dtype=dtype, shape=shape, data_offsets=(offset, offset + nbytes))
         offset += nbytes
     suffix = ".safetensors" if case.format is FileFormat.SAFETENSORS else f".{case.format.value}"
     return ModelHeader(

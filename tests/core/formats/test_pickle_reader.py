@@ -52,7 +52,7 @@ def test_a1111_embedding(tmp_path: Path, legacy: bool, parameter_dict: bool) -> 
         "string_to_param.*": ("F32", (2, 768))
     }
     assert header.tensors["string_to_param.*"].nbytes == 2 * 768 * 4
-    assert header.tensors["string_to_param.*"].data_offset is None
+    assert header.data_offset("string_to_param.*") is None
     assert dict(header.extras) == A1111_EXTRAS
 
 

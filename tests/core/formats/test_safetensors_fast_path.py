@@ -30,7 +30,7 @@ def _strict(path: Path) -> tuple[dict[str, object], dict[str, str]]:
     raw = path.read_bytes()
     (length,) = struct.unpack("<Q", raw[:8])
     data_start = 8 + length
-    return sh._validate(sh._parse_json(raw[8:data_start]), len(raw) - data_start, data_start)  # type: ignore[return-value]
+    return sh._validate(sh._parse_json(raw[8:data_start]), len(raw) - data_start)  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("where", ["first", "last", "middle", "absent"])
@@ -56,7 +56,7 @@ def test_fast_path_is_taken_for_a_well_formed_header(tmp_path: Path) -> None:
     path = _write(tmp_path / "ok.safetensors", [("__metadata__", {"k": "v"}), *TENSORS.items()])
     raw = path.read_bytes()
     (length,) = struct.unpack("<Q", raw[:8])
-    tensors, metadata = sh._fast_validate(raw[8 : 8 + length], 18, 8 + length)
+    tensors, metadata = sh._fast_validate(raw[8 : 8 + length], 18)
     assert set(tensors) == set(TENSORS)
     assert metadata == {"k": "v"}
 
@@ -70,7 +70,7 @@ def test_duplicate_metadata_keys_take_the_strict_path(tmp_path: Path) -> None:
     path = tmp_path / "dup.safetensors"
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0")
     with pytest.raises(sh._FastPathRefusedError):
-        sh._fast_validate(raw, 1, 8 + len(raw))
+        sh._fast_validate(raw, 1)
     assert sh.read_safetensors_header(path).metadata == {"b": "2"}  # JSON semantics: the last one wins
 
 
