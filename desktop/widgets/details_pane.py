@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from catalog.records import AssetRecord, UserDataChanges
-from core.taxonomy import Architecture, AssetKind, FileStatus
+from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus
 from desktop.labels import (
     ARCHITECTURE_LABELS,
     KIND_COLORS,
@@ -476,6 +476,7 @@ class DetailsPane(QScrollArea):
         self.hash_note.setVisible(hashes is None)
         self._hash_grid_box.setVisible(hashes is not None)
         if hashes is None:
+            self.hash_note.setText(_hash_note(record))
             return
         values = {
             "SHA256": hashes.sha256,
@@ -560,3 +561,12 @@ def _escape(text: str) -> str:
 
 def _date(value: datetime) -> str:
     return value.strftime("%Y-%m-%d")
+
+
+def _hash_note(record: AssetRecord) -> str:
+    """Why an asset has no hashes: only readable files are hashed, and folders are not hashed at all."""
+    if record.status is not FileStatus.OK:
+        return f"Not hashed: the file is {record.status.value}."
+    if record.format is FileFormat.DIFFUSERS:
+        return "Diffusers folders are not hashed (Civitai hashes single files)."
+    return "Not hashed yet. Hashing runs in the background after a scan."

@@ -141,10 +141,12 @@ def test_details_explain_an_unknown_file(window: MainWindow, populated: Populate
     assert details.refusals_toggle.text().startswith("Why unknown?")
     assert details.refusals.isVisible()  # open from the start: the refusals are the answer
     assert "lora: no lora_down/lora_up keys" in details.refusals.text()
-    assert details.hash_note.isVisible()  # not hashed yet
+    assert details.hash_note.isVisible()
+    assert details.hash_note.text().startswith("Not hashed yet")
     select(window, populated.ids["evil"])
     assert details.warning.isVisible()
     assert "pickle imports os.system" in details.warning.text()
+    assert details.hash_note.text() == "Not hashed: the file is unsafe."  # unreadable files are never hashed
 
 
 def test_edits_persist_to_the_library(qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary) -> None:
