@@ -1,0 +1,1 @@
+"""Loopback HTTP servers that stand in for Civitai, the Hugging Face Hub and file hosts in tests."""
