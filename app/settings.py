@@ -19,6 +19,7 @@ import platformdirs
 APP_NAME = "Atelier"
 DATA_DIR_ENV = "ATELIER_DATA_DIR"
 THEMES = ("system", "light", "dark")
+NSFW_LEVELS = (1, 2, 4, 8, 16)
 
 
 def resolve_data_dir(explicit: str | Path | None = None) -> Path:
@@ -42,6 +43,13 @@ class Settings:
     watch_folders: bool = True
     first_start_done: bool = False
     view_mode: str = "grid"
+    # Remote sites. Tokens are not settings: see app.secrets.
+    civitai_base_url: str = "https://civitai.com"  # or https://civitai.red, or a mirror
+    hf_endpoint: str = ""  # empty: $HF_ENDPOINT, else https://huggingface.co
+    nsfw_max_level: int = 1  # Civitai NSFW levels shown unblurred: 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX
+    download_concurrency: int = 2
+    download_root: str = ""  # library folder new downloads go to; empty: the first library folder
+    download_subfolder: str = ""  # optional template below the kind's folder, e.g. "{base_model}"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> Settings:
@@ -98,4 +106,19 @@ def _sanitised(settings: Settings) -> Settings:
     size = min(512, max(64, int(settings.thumbnail_size)))
     workers = min(8, max(1, int(settings.hash_workers)))
     view = settings.view_mode if settings.view_mode in ("grid", "table") else "grid"
-    return replace(settings, theme=theme, thumbnail_size=size, hash_workers=workers, view_mode=view)
+    nsfw = settings.nsfw_max_level if settings.nsfw_max_level in NSFW_LEVELS else 1
+    concurrency = min(6, max(1, int(settings.download_concurrency)))
+    base_url = settings.civitai_base_url.strip().rstrip("/") or "https://civitai.com"
+    if not base_url.startswith(("http://", "https://")):
+        base_url = "https://civitai.com"
+    return replace(
+        settings,
+        theme=theme,
+        thumbnail_size=size,
+        hash_workers=workers,
+        view_mode=view,
+        nsfw_max_level=nsfw,
+        download_concurrency=concurrency,
+        civitai_base_url=base_url,
+        hf_endpoint=settings.hf_endpoint.strip().rstrip("/"),
+    )

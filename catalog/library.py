@@ -10,13 +10,14 @@ lives in small modules by concern (:mod:`catalog.reading`, :mod:`catalog.search`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import delete, or_, select, update
 
 from catalog import facets as facets_queries
-from catalog import merge, reading, scan_writes, search, user_data
+from catalog import merge, reading, remote, scan_writes, search, user_data
 from catalog.db import CatalogDatabase, utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
@@ -30,6 +31,7 @@ from catalog.records import (
     IndexedFile,
     PreviewRecord,
     RemoteLinkRecord,
+    RemoteMatch,
     RootRecord,
     ScannedFile,
     UserDataChanges,
@@ -255,6 +257,35 @@ class Library:
         """
         with self._db.session_scope(write=True) as session:
             return merge.set_hashes(session, asset_id, hashes)
+
+    # remote metadata (enrichment) ----------------------------------------------------------------------
+    def lookup_candidates(
+        self,
+        site: str = "civitai",
+        *,
+        retry_after: timedelta = timedelta(days=7),
+        force: bool = False,
+        limit: int | None = None,
+    ) -> list[tuple[int, str]]:
+        """(asset id, SHA256) of hashed files to look up on ``site``: never found there, or a miss older
+        than ``retry_after`` (every miss with ``force``)."""
+        with self._db.session_scope() as session:
+            return remote.lookup_candidates(
+                session, site, retry_before=utc_now() - retry_after, force=force, limit=limit
+            )
+
+    def record_remote_match(self, asset_id: int, match: RemoteMatch) -> None:
+        """Store a lookup's answer; fills only user fields that are empty and were never edited."""
+        with self._db.session_scope(write=True) as session:
+            user_data.require_asset(session, asset_id)
+            remote.record_match(session, asset_id, match, utc_now())
+
+    def record_remote_misses(self, asset_ids: Sequence[int], site: str = "civitai") -> None:
+        """Remember that ``site`` does not know these files (never replaces a real link)."""
+        if not asset_ids:
+            return
+        with self._db.session_scope(write=True) as session:
+            remote.record_misses(session, asset_ids, site, utc_now())
 
     def remove_assets(self, asset_ids: Sequence[int]) -> None:
         """Forget rows (e.g. "forget missing files"); files on disk are not touched."""

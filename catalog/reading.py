@@ -209,6 +209,7 @@ def remote_link_records(session: Session, asset_id: int) -> list[RemoteLinkRecor
             RemoteLink.base_model_label,
             RemoteLink.fetched_at,
             RemoteLink.payload,
+            RemoteLink.not_found_at,
         )
         .where(RemoteLink.asset_id == asset_id)
         .order_by(RemoteLink.site, RemoteLink.id)
@@ -225,6 +226,7 @@ def remote_link_records(session: Session, asset_id: int) -> list[RemoteLinkRecor
             base_model_label=row.base_model_label,
             fetched_at=row.fetched_at,
             payload=row.payload or {},
+            not_found_at=row.not_found_at,
         )
         for row in session.execute(stmt)
     ]

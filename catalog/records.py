@@ -65,6 +65,7 @@ class RemoteLinkRecord:
     base_model_label: str | None
     fetched_at: datetime | None
     payload: Mapping[str, Any] = field(default_factory=dict)
+    not_found_at: datetime | None = None  # set when the site answered "unknown" (retried after a while)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,3 +202,21 @@ class ScannedFile:
     identification: Identification | None = None
     sidecars: SidecarInfo | None = None
     sidecar_mtime_ns: int = 0  # newest mtime among the sidecars read
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMatch:
+    """What a remote site says about one local file (from a hash lookup or a download)."""
+
+    site: str  # "civitai" | "huggingface"
+    model_id: str | None
+    version_id: str | None
+    file_id: str | None = None
+    model_name: str | None = None
+    version_name: str | None = None
+    base_model_label: str | None = None  # Civitai's ecosystem label: "Pony", "Illustrious", "SDXL 1.0"...
+    description: str | None = None
+    trigger_words: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    nsfw: bool = False
+    payload: Mapping[str, Any] = field(default_factory=dict)  # the raw API answer, kept for re-parsing

@@ -48,3 +48,23 @@ def test_damaged_settings_file_is_set_aside_not_lost(tmp_path: Path) -> None:
     (tmp_path / "settings.json").write_text("{not json")
     assert SettingsStore(tmp_path).load() == Settings()
     assert (tmp_path / "settings.json.bad").read_text() == "{not json"
+
+
+def test_remote_settings_are_validated(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text(
+        json.dumps(
+            {
+                "civitai_base_url": "civitai.red/",
+                "nsfw_max_level": 3,
+                "download_concurrency": 99,
+                "hf_endpoint": "http://127.0.0.1:9/ ",
+            }
+        )
+    )
+    loaded = SettingsStore(tmp_path).load()
+    assert loaded.civitai_base_url == "https://civitai.com", "a URL without a scheme is not used"
+    assert loaded.nsfw_max_level == 1
+    assert loaded.download_concurrency == 6
+    assert loaded.hf_endpoint == "http://127.0.0.1:9"
+    (tmp_path / "settings.json").write_text(json.dumps({"civitai_base_url": "https://civitai.red/"}))
+    assert SettingsStore(tmp_path).load().civitai_base_url == "https://civitai.red"

@@ -1,0 +1,124 @@
+"""Remote metadata in the catalog: which files still need a lookup, and what a lookup found.
+
+Rules that keep user data safe:
+- a match fills only user fields that are empty and that the user never edited (the same rule as
+  sidecar import), and refreshes the link row with the new payload;
+- a miss ("not found on Civitai") is remembered with its date so the file is asked about again only
+  after a while, and it never replaces a link that holds real data;
+- a failed request records nothing at all (the caller simply does not call in here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import Session
+
+from catalog.labels import TAGS, add_labels
+from catalog.normalize import clean_text, unique_labels
+from catalog.orm import Asset, AssetTag, RemoteLink
+from catalog.records import RemoteMatch
+from catalog.user_data import unique_words
+from core.taxonomy import FileStatus
+
+
+def lookup_candidates(
+    session: Session, site: str, *, retry_before: datetime, force: bool = False, limit: int | None = None
+) -> list[tuple[int, str]]:
+    """(asset id, SHA256) of hashed, readable files with no link to ``site`` yet.
+
+    Files found missing before ``retry_before`` are included again; ``force`` asks about every hashed
+    file that has no real link (all misses included).
+    """
+    linked = exists().where(
+        and_(RemoteLink.asset_id == Asset.id, RemoteLink.site == site, RemoteLink.version_id.is_not(None))
+    )
+    recent_miss = exists().where(
+        and_(
+            RemoteLink.asset_id == Asset.id,
+            RemoteLink.site == site,
+            RemoteLink.version_id.is_(None),
+            RemoteLink.not_found_at >= retry_before,
+        )
+    )
+    conditions = [Asset.sha256.is_not(None), Asset.status == FileStatus.OK.value, ~linked]
+    if not force:
+        conditions.append(~recent_miss)
+    stmt = select(Asset.id, Asset.sha256).where(*conditions).order_by(Asset.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(asset_id, sha256) for asset_id, sha256 in session.execute(stmt) if sha256]
+
+
+def record_match(session: Session, asset_id: int, match: RemoteMatch, now: datetime) -> None:
+    """Store what the remote site says about one file."""
+    values: dict[str, Any] = {
+        "model_id": match.model_id,
+        "version_id": match.version_id,
+        "file_id": match.file_id,
+        "model_name": match.model_name,
+        "version_name": match.version_name,
+        "base_model_label": match.base_model_label,
+        "payload": dict(match.payload),
+        "fetched_at": now,
+        "not_found_at": None,
+    }
+    link_id = session.scalar(
+        select(RemoteLink.id)
+        .where(RemoteLink.asset_id == asset_id, RemoteLink.site == match.site)
+        .order_by(RemoteLink.version_id.is_(None), RemoteLink.id)
+        .limit(1)
+    )
+    if link_id is None:
+        session.add(RemoteLink(asset_id=asset_id, site=match.site, **values))
+    else:
+        session.execute(update(RemoteLink).where(RemoteLink.id == link_id).values(**values))
+    _fill_user_fields(session, asset_id, match)
+
+
+def record_misses(session: Session, asset_ids: Sequence[int], site: str, now: datetime) -> None:
+    """Remember "not found" for files without a real link; links with data are left as they are."""
+    for asset_id in asset_ids:
+        rows = session.execute(
+            select(RemoteLink.id, RemoteLink.version_id).where(
+                RemoteLink.asset_id == asset_id, RemoteLink.site == site
+            )
+        ).all()
+        if any(version_id is not None for _, version_id in rows):
+            continue  # good data is never replaced by a miss
+        if rows:
+            session.execute(update(RemoteLink).where(RemoteLink.id == rows[0].id).values(not_found_at=now))
+        else:
+            session.add(RemoteLink(asset_id=asset_id, site=site, payload={}, not_found_at=now))
+
+
+def _fill_user_fields(session: Session, asset_id: int, match: RemoteMatch) -> None:
+    row = session.execute(
+        select(
+            Asset.description, Asset.trigger_words, Asset.base_model_label, Asset.nsfw, Asset.edited_fields
+        ).where(Asset.id == asset_id)
+    ).one()
+    edited = set(row.edited_fields or ())
+
+    def empty_and_unedited(field: str, current: object) -> bool:
+        return field not in edited and not current
+
+    values: dict[str, Any] = {}
+    description = clean_text(match.description)
+    if description and empty_and_unedited("description", row.description):
+        values["description"] = description
+    if match.trigger_words and empty_and_unedited("trigger_words", row.trigger_words):
+        values["trigger_words"] = unique_words(match.trigger_words)
+    label = clean_text(match.base_model_label)
+    if label and empty_and_unedited("base_model_label", row.base_model_label):
+        values["base_model_label"] = label
+    if match.nsfw and empty_and_unedited("nsfw", row.nsfw):
+        values["nsfw"] = True
+    if values:
+        session.execute(update(Asset).where(Asset.id == asset_id).values(**values))
+    has_tags = session.scalar(select(AssetTag.asset_id).where(AssetTag.asset_id == asset_id).limit(1))
+    if match.tags and "tags" not in edited and has_tags is None:
+        add_labels(session, TAGS, {asset_id: unique_labels(match.tags)})
