@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from app import remote_cli
 from app.context import AppContext
 from app.serialize import asset_to_json, inspection_to_json
 from catalog.errors import CatalogError
@@ -28,11 +29,13 @@ from core.hashing import hash_file
 from core.identify import identify
 from core.identify.result import Identification
 from core.jobs import Progress
+from core.sources.errors import RemoteError
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+SEARCH_SOURCES = ("library", "civitai", "hf")
 
 
 class CliError(Exception):
@@ -66,17 +69,38 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print one JSON array")
     inspect.add_argument("--hash", action="store_true", help="also compute every hash")
 
-    search = sub.add_parser("search", parents=[common], help="search the library")
-    search.add_argument("query", nargs="?", default="", help="words to find (prefix match)")
+    search = sub.add_parser(
+        "search",
+        parents=[common],
+        help="search the library, Civitai or Hugging Face",
+        description="search [library|civitai|hf] WORDS...: the library unless the first word names a site",
+    )
+    search.add_argument("words", nargs="*", help="[civitai|hf|library] then the words to find")
     search.add_argument("--kind", action="append", choices=[k.value for k in AssetKind], default=[])
     search.add_argument("--arch", action="append", choices=[a.value for a in Architecture], default=[])
-    search.add_argument("--tag", action="append", default=[], help="only assets with this tag (repeatable)")
-    search.add_argument("--limit", type=int, default=100)
+    search.add_argument("--tag", action="append", default=[], help="tag filter (repeatable)")
+    search.add_argument(
+        "--type", action="append", default=[], help="Civitai model type: Checkpoint, LORA, ..."
+    )
+    search.add_argument(
+        "--base-model", action="append", default=[], help="Civitai base model, e.g. 'SDXL 1.0'"
+    )
+    search.add_argument("--sort", help="Civitai: 'Most Downloaded', 'Newest'...; hf: downloads, likes...")
+    search.add_argument("--period", choices=["AllTime", "Year", "Month", "Week", "Day"])
+    search.add_argument("--nsfw", action="store_true", help="Civitai: include NSFW results")
+    search.add_argument("--user", help="Civitai creator or Hugging Face author")
+    search.add_argument("--cursor", help="Civitai: the cursor printed by the previous page")
+    search.add_argument("--limit", type=int, default=None, help="results to show (library 100, sites 20)")
     search.add_argument("--json", action="store_true")
 
     show = sub.add_parser("show", parents=[common], help="show one asset by id or path")
     show.add_argument("target", help="asset id or file path")
     show.add_argument("--json", action="store_true")
+
+    enrich_cmd = sub.add_parser("enrich", parents=[common], help="look up hashed files on Civitai")
+    enrich_cmd.add_argument("--force", action="store_true", help="ask again about files not found before")
+    enrich_cmd.add_argument("--no-covers", action="store_true", help="do not fetch cover images")
+    enrich_cmd.add_argument("--json", action="store_true")
 
     sub.add_parser("roots", parents=[common], help="list library folders")
     hash_cmd = sub.add_parser("hash", parents=[common], help="hash files that have no hashes yet")
@@ -103,6 +127,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "show": _cmd_show,
         "roots": _cmd_roots,
         "hash": _cmd_hash,
+        "enrich": _cmd_enrich,
     }
     context = AppContext(getattr(args, "data_dir", None))
     try:
@@ -110,7 +135,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except CliError as exc:
         print(f"atelier {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except CatalogError as exc:
+    except (CatalogError, RemoteError) as exc:
         print(f"atelier {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -242,14 +267,27 @@ def _print_inspection(item: dict[str, Any], out: TextIO) -> None:
 
 
 def _cmd_search(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    if args.limit < 1:
+    if args.limit is not None and args.limit < 1:
         raise CliError("--limit must be at least 1")
+    words = list(args.words)
+    source = words.pop(0) if words and words[0] in SEARCH_SOURCES else "library"
+    text = " ".join(words)
+    if source == "civitai":
+        return remote_cli.search_civitai(context, args, text, out)
+    if source == "hf":
+        if args.sort and args.sort not in remote_cli.HF_SORTS:
+            raise CliError(f"--sort for hf must be one of: {', '.join(remote_cli.HF_SORTS)}")
+        return remote_cli.search_huggingface(context, args, text, out)
+    return _search_library(context, args, text, out)
+
+
+def _search_library(context: AppContext, args: argparse.Namespace, text: str, out: TextIO) -> int:
     query = AssetQuery(
-        text=args.query,
+        text=text,
         kinds=tuple(AssetKind(k) for k in args.kind),
         architectures=tuple(Architecture(a) for a in args.arch),
         tags=tuple(args.tag),
-        limit=args.limit,
+        limit=args.limit or 100,
     )
     records = context.library.search(query)
     if args.json:
@@ -296,6 +334,19 @@ def _cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
     for preview in data["previews"]:
         print(f"{'preview:':18} {preview['path']}", file=out)
     return EXIT_OK
+
+
+def _cmd_enrich(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    with _ProgressBar("Looking up", unit="file") as bar:
+        summary = context.enrich(bar.update, force=args.force, covers=not args.no_covers)
+    if args.json:
+        json.dump(_summary_json(summary), out, indent=2)
+        out.write("\n")
+    else:
+        print(summary, file=out)
+        for problem in summary.problems:
+            print(f"  ! {problem}", file=out)
+    return EXIT_FAILED if summary.failed else EXIT_OK
 
 
 def _cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:

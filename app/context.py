@@ -6,11 +6,16 @@ second profile (``--data-dir``) never interfere.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
+import requests
+
+from app.secrets import TokenStore
 from app.settings import Settings, SettingsStore, resolve_data_dir
+from catalog.enrich import CoverFetcher, EnrichSummary, enrich
 from catalog.hashing_job import HashSummary, hash_pending
 from catalog.library import Library
 from catalog.records import RootRecord
@@ -18,9 +23,14 @@ from catalog.scanner import Scanner, ScanSummary
 from catalog.watcher import LibraryWatcher, RootsChanged
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.layouts import DiscoveredFolder, detect_layout, discover_model_folders
+from core.net import make_session
+from core.sources.civitai import CivitaiClient
+from core.sources.errors import RemoteError
+from core.sources.huggingface import HuggingFaceClient
 from core.taxonomy import LibraryLayout
 
 CATALOG_FILE = "catalog.sqlite3"
+CIVITAI_URL_ENV = "ATELIER_CIVITAI_URL"
 
 
 class AppContext:
@@ -37,6 +47,50 @@ class AppContext:
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @cached_property
+    def tokens(self) -> TokenStore:
+        return TokenStore(self.data_dir)
+
+    # remote sites -------------------------------------------------------------------------------------
+    def civitai_base_url(self) -> str:
+        """``ATELIER_CIVITAI_URL`` (scripts, tests), else the setting (civitai.com, civitai.red, a mirror)."""
+        return (os.environ.get(CIVITAI_URL_ENV) or self.load_settings().civitai_base_url).rstrip("/")
+
+    @cached_property
+    def civitai_session(self) -> requests.Session:
+        # One session for the whole run: a small interval keeps batch lookups polite to the site.
+        return make_session(token=self.tokens.get("civitai"), min_interval_s=0.25)
+
+    def civitai(self) -> CivitaiClient:
+        return CivitaiClient(self.civitai_session, self.civitai_base_url())
+
+    def huggingface(self) -> HuggingFaceClient:
+        endpoint = self.load_settings().hf_endpoint or None  # None: $HF_ENDPOINT, else huggingface.co
+        return HuggingFaceClient(endpoint=endpoint, token=self.tokens.get("huggingface"))
+
+    def enrich(
+        self,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+        *,
+        force: bool = False,
+        covers: bool = True,
+    ) -> EnrichSummary:
+        """Look up hashed files on Civitai and store what is found (see catalog.enrich)."""
+        session = self.civitai_session
+        fetcher = (
+            CoverFetcher(
+                lambda url: _fetch_bytes(session, url),
+                self.cache_dir / "previews",
+                nsfw_max_level=self.load_settings().nsfw_max_level,
+            )
+            if covers
+            else None
+        )
+        return enrich(
+            self.library, self.civitai(), covers=fetcher, force=force, progress=progress, cancel=cancel
+        )
 
     def load_settings(self) -> Settings:
         return self.settings_store.load()
@@ -81,3 +135,22 @@ class AppContext:
         watcher = LibraryWatcher(on_change)
         watcher.start({root.id: Path(root.path) for root in self.library.roots()})
         return watcher
+
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+def _fetch_bytes(session: requests.Session, url: str) -> bytes:
+    """Fetch a (preview) image; bounded in size, errors as ``RemoteError``."""
+    try:
+        response = session.get(url, timeout=(10, 30), stream=True)
+        if response.status_code != 200:
+            raise RemoteError(
+                f"could not fetch the preview image ({response.status_code})", status=response.status_code
+            )
+        data = response.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
+    except requests.RequestException as exc:
+        raise RemoteError(f"could not fetch the preview image: {type(exc).__name__}") from exc
+    if len(data) > MAX_IMAGE_BYTES:
+        raise RemoteError("the preview image is too large")
+    return bytes(data)

@@ -63,7 +63,10 @@ class FakeHandler(BaseHTTPRequestHandler):
 def serve(handler: type[BaseHTTPRequestHandler], state: Any = None) -> Iterator[FakeServer]:
     """Run ``handler`` on a free loopback port for the duration of the block."""
     server = FakeServer(handler, state)
-    thread = threading.Thread(target=server.serve_forever, name="fake-http", daemon=True)
+    # A short poll interval: shutdown() waits for the loop to notice, 0.5 s per server by default.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-http", daemon=True
+    )
     thread.start()
     try:
         yield server

@@ -1,0 +1,176 @@
+"""Enrichment: every hashed local file without a Civitai link is looked up, 100 hashes per request.
+
+What a lookup finds (model, version, file, trigger words, base-model label, NSFW flag, example images with
+their generation parameters in the raw payload) is stored through ``Library.record_remote_match``, which
+never overwrites the user's edits; a cover preview is fetched within the NSFW level the user allows.
+"Not found" is remembered with its date and asked again only after ``retry_after`` (or with ``force``).
+A failed request records nothing, so an outage never wipes or hides good data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+from catalog.library import Library
+from catalog.records import RemoteMatch
+from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.sources.civitai_records import CivitaiImage, CivitaiVersion
+from core.sources.errors import RateLimitedError, RemoteError
+
+BATCH = 100  # the by-hash endpoint's limit
+SITE = "civitai"
+
+
+class VersionLookup(Protocol):
+    """The part of the Civitai client enrichment needs."""
+
+    def versions_by_hashes(self, sha256s: Sequence[str]) -> Mapping[str, CivitaiVersion]: ...
+
+
+ImageFetcher = Callable[[str], bytes]
+
+
+@dataclass
+class EnrichSummary:
+    looked_up: int = 0
+    matched: int = 0
+    not_found: int = 0
+    failed: int = 0
+    covers: int = 0
+    requests: int = 0
+    elapsed_s: float = 0.0
+    cancelled: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if not (self.looked_up or self.failed or self.cancelled):
+            return "Every hashed file has already been looked up on Civitai"
+        verb = "Lookup cancelled after" if self.cancelled else "Looked up"
+        parts = [f"{self.matched} found", f"{self.not_found} not on Civitai"]
+        if self.failed:
+            parts.append(f"{self.failed} not checked (request failed)")
+        return f"{verb} {self.looked_up} files on Civitai in {self.requests} requests: {', '.join(parts)}"
+
+
+def match_from_version(version: CivitaiVersion, sha256: str) -> RemoteMatch:
+    """What a Civitai version says about the local file with this SHA256."""
+    wanted = sha256.upper()
+    matching_file = next((f for f in version.files if f.hashes.get("SHA256", "").upper() == wanted), None)
+    model = version.raw.get("model") if isinstance(version.raw.get("model"), dict) else {}
+    return RemoteMatch(
+        site=SITE,
+        model_id=str(version.model_id) if version.model_id is not None else None,
+        version_id=str(version.id),
+        file_id=str(matching_file.id) if matching_file and matching_file.id is not None else None,
+        model_name=version.model_name,
+        version_name=version.name,
+        base_model_label=version.base_model,
+        description=version.description_html,
+        trigger_words=version.trained_words,
+        nsfw=bool(model.get("nsfw")) if isinstance(model, dict) else False,
+        payload=version.raw,
+    )
+
+
+def cover_image(version: CivitaiVersion, nsfw_max_level: int) -> CivitaiImage | None:
+    """The first still image within the allowed NSFW level (unknown levels are treated as not allowed)."""
+    for image in version.images:
+        if image.type != "image" or image.nsfw_level is None:
+            continue
+        if image.nsfw_level <= nsfw_max_level:
+            return image
+    return None
+
+
+def enrich(
+    library: Library,
+    lookup: VersionLookup,
+    *,
+    covers: CoverFetcher | None = None,
+    force: bool = False,
+    retry_after: timedelta = timedelta(days=7),
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> EnrichSummary:
+    """Look up every candidate file; safe to cancel between batches."""
+    cancel = cancel or CancelToken()
+    started = time.perf_counter()
+    summary = EnrichSummary()
+    candidates = library.lookup_candidates(SITE, retry_after=retry_after, force=force)
+    total = len(candidates)
+    for start in range(0, total, BATCH):
+        if cancel.cancelled:
+            summary.cancelled = True
+            break
+        batch = candidates[start : start + BATCH]
+        progress(Progress(start, total, f"Looking up {len(batch)} files on Civitai"))
+        summary.requests += 1
+        try:
+            found = lookup.versions_by_hashes([sha256 for _, sha256 in batch])
+        except RateLimitedError as exc:
+            summary.failed += total - start
+            summary.problems.append(exc.message)
+            break  # more requests would only be refused too
+        except RemoteError as exc:
+            summary.failed += len(batch)
+            summary.problems.append(exc.message)
+            continue
+        found = {sha.upper(): version for sha, version in found.items()}
+        misses: list[int] = []
+        for asset_id, sha256 in batch:
+            version = found.get(sha256.upper())
+            if version is None:
+                misses.append(asset_id)
+                continue
+            library.record_remote_match(asset_id, match_from_version(version, sha256))
+            summary.matched += 1
+            if covers is not None:
+                summary.covers += covers.store(library, asset_id, version)
+        library.record_remote_misses(misses, SITE)
+        summary.not_found += len(misses)
+        summary.looked_up += len(batch)
+    summary.elapsed_s = time.perf_counter() - started
+    progress(Progress(summary.looked_up, total, str(summary)))
+    return summary
+
+
+@dataclass(frozen=True)
+class CoverFetcher:
+    """Fetches a version's cover image into the cache and adds it as a preview of the asset."""
+
+    fetch_image: ImageFetcher
+    cache_dir: Path
+    nsfw_max_level: int = 1
+
+    def store(self, library: Library, asset_id: int, version: CivitaiVersion) -> int:
+        """Returns 1 when a preview was added, 0 when none fits or the image could not be fetched."""
+        image = cover_image(version, self.nsfw_max_level)
+        if image is None:
+            return 0
+        name = hashlib.sha256(image.url.encode()).hexdigest()[:32] + _suffix(image.url)
+        path = self.cache_dir / "civitai" / name
+        if not path.exists():
+            try:
+                data = self.fetch_image(image.url)
+            except (RemoteError, OSError):
+                return 0  # a missing cover is not worth failing the lookup for
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        library.add_preview(asset_id, str(path), "civitai", width=image.width, height=image.height)
+        return 1
+
+
+def _suffix(url: str) -> str:
+    tail = url.rsplit("/", 1)[-1].split("?", 1)[0].lower()
+    for suffix in (".png", ".webp", ".jpeg", ".jpg", ".gif"):
+        if tail.endswith(suffix):
+            return suffix
+    return ".jpeg"

@@ -1,0 +1,172 @@
+"""Typed errors for everything that talks to a remote site (Civitai, Hugging Face, downloads).
+
+The GUI shows ``str(error)`` to the user as is, so every message says what happened and what to do in
+plain words, never a status code alone or a stack trace. The type lets callers react without parsing
+text (a 404 during a hash lookup means "not on Civitai", a 429 means "wait", a 401 means "add a key").
+Messages must never contain an API token: ``error_for_status`` redacts every secret it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from core.net import redact
+
+
+class RemoteError(Exception):
+    """Base of every remote failure; ``message`` is the user-facing text, ``status`` the HTTP status."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFoundError(RemoteError):
+    """404: the id or hash is unknown to the site (or the item was never published)."""
+
+
+class AuthRequiredError(RemoteError):
+    """401: the site wants an API key, or refused the one it was given."""
+
+
+class EarlyAccessError(RemoteError):
+    """403 "Early Access": the creator restricts this version to supporters until ``deadline``."""
+
+    def __init__(self, message: str, *, deadline: datetime | None = None, status: int = 403) -> None:
+        super().__init__(message, status=status)
+        self.deadline = deadline
+
+
+class ForbiddenError(RemoteError):
+    """403 for any other reason (blocked region, blacklisted IP, private item)."""
+
+
+class ArchivedError(RemoteError):
+    """410: the model was archived by its creator; its files can no longer be downloaded."""
+
+
+class RateLimitedError(RemoteError):
+    """429 after the session's retries: the site's request or daily download limit was reached."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None, status: int = 429) -> None:
+        super().__init__(message, status=status)
+        self.retry_after_s = retry_after_s
+
+
+class ServerError(RemoteError):
+    """5xx after the session's retries: the site is down or overloaded; nothing is wrong locally."""
+
+
+class UnexpectedResponseError(RemoteError):
+    """The answer was not what the API promises (an HTML page, invalid JSON, a missing field)."""
+
+
+class NetworkError(RemoteError):
+    """The site could not be reached at all (DNS, refused connection, timeout) after retries."""
+
+
+def body_error_text(body: Any) -> str | None:
+    """The human part of an API error body (``{"error": ..., "message": ...}``), if there is one."""
+    if not isinstance(body, Mapping):
+        return None
+    parts = [str(body[key]) for key in ("error", "message") if isinstance(body.get(key), str) and body[key]]
+    return ": ".join(dict.fromkeys(parts)) or None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (only the delta-seconds form; dates are rare here)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def parse_deadline(value: Any) -> datetime | None:
+    """An ISO 8601 deadline (``2026-12-01T00:00:00.000Z``) as an aware UTC datetime, else None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def error_for_status(
+    status: int,
+    *,
+    source: str,
+    what: str,
+    body: Any = None,
+    retry_after: str | None = None,
+    had_token: bool = False,
+    token_env_var: str = "ATELIER_CIVITAI_TOKEN",
+    secrets: tuple[str | None, ...] = (),
+) -> RemoteError:
+    """Map a final HTTP error status to the typed error a user understands.
+
+    ``source`` names the site ("Civitai"), ``what`` the thing asked for ("model 1102"); ``body`` is the
+    decoded JSON error body if any. Server-provided text is redacted with ``secrets`` because a few
+    endpoints echo the request back.
+    """
+    detail = body_error_text(body)
+    detail = redact(detail, *secrets) if detail else None
+    suffix = f" ({source} said: {detail})" if detail else ""
+    if status == 401:
+        if had_token:
+            text = (
+                f"{source} refused the API key while fetching {what}. Check the key in Settings "
+                f"(or {token_env_var}); it may have expired or been revoked.{suffix}"
+            )
+        else:
+            text = (
+                f"{source} requires you to be logged in for {what}. Add your {source} API key in "
+                f"Settings, or set the {token_env_var} environment variable.{suffix}"
+            )
+        return AuthRequiredError(text, status=status)
+    if status == 403:
+        if isinstance(body, Mapping) and str(body.get("error", "")).lower() == "early access":
+            deadline = parse_deadline(body.get("deadline"))
+            if deadline is not None:
+                when = f" until {deadline:%Y-%m-%d %H:%M} UTC"
+            else:
+                when = f" until {body['deadline']}" if isinstance(body.get("deadline"), str) else ""
+            return EarlyAccessError(
+                f"{what[:1].upper()}{what[1:]} is in Early Access{when}: only supporters of its creator "
+                f"can download it on {source} for now.",
+                deadline=deadline,
+            )
+        return ForbiddenError(f"{source} does not allow access to {what}.{suffix}", status=status)
+    if status == 404:
+        return NotFoundError(
+            f"{source} has no {what} (it may have been deleted or never published).", status=404
+        )
+    if status == 410:
+        return ArchivedError(
+            f"{what[:1].upper()}{what[1:]} was archived on {source}; its files can no longer be downloaded.",
+            status=410,
+        )
+    if status == 429:
+        seconds = parse_retry_after(retry_after)
+        later = f"in {seconds:g} seconds" if seconds is not None else "later"
+        return RateLimitedError(
+            f"{source} is limiting requests (too many requests, or the daily download limit was reached). "
+            f"Try again {later}.{suffix}",
+            retry_after_s=seconds,
+        )
+    if 500 <= status < 600:
+        return ServerError(
+            f"{source} is having trouble (server error {status}) and did not answer for {what}, even after "
+            f"retrying. Try again later.{suffix}",
+            status=status,
+        )
+    return RemoteError(f"{source} rejected the request for {what} (HTTP {status}).{suffix}", status=status)
