@@ -1,0 +1,87 @@
+"""What ``download`` accepts, parsed without touching the network.
+
+- ``civitai:VERSION_ID`` or ``civitai:VERSION_ID:FILE_ID``
+- a Civitai page or download URL on any Civitai host or mirror:
+  ``https://civitai.com/models/4201/name?modelVersionId=130072``, ``https://civitai.red/models/4201``
+  (its newest version), ``https://civitai.com/api/download/models/130072``
+- ``hf:ORG/NAME[@REVISION]/PATH/IN/REPO`` (the repo id is always ``org/name``)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+
+class TargetError(ValueError):
+    """The text is not a download target; the message says what is expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class CivitaiTarget:
+    version_id: int | None  # None: the model's newest version
+    model_id: int | None = None
+    file_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HfTarget:
+    repo_id: str
+    path: str
+    revision: str = "main"
+
+
+Target = CivitaiTarget | HfTarget
+
+_MODEL_PAGE = re.compile(r"^/models/(\d+)(?:/[^/]*)?/?$")
+_DOWNLOAD = re.compile(r"^/api/download/models/(\d+)/?$")
+_EXPECTED = (
+    "expected civitai:VERSION_ID[:FILE_ID], a Civitai model or download URL, or hf:ORG/NAME[@REV]/PATH"
+)
+
+
+def parse_target(text: str) -> Target:
+    text = text.strip()
+    if text.startswith("civitai:"):
+        return _civitai_ids(text.removeprefix("civitai:"))
+    if text.startswith("hf:"):
+        return _hf(text.removeprefix("hf:"))
+    if text.startswith(("http://", "https://")):
+        return _civitai_url(text)
+    raise TargetError(f"{text!r}: {_EXPECTED}")
+
+
+def _civitai_ids(rest: str) -> CivitaiTarget:
+    parts = rest.split(":")
+    if not 1 <= len(parts) <= 2 or not all(p.isdigit() for p in parts):
+        raise TargetError(f"civitai:{rest}: expected civitai:VERSION_ID or civitai:VERSION_ID:FILE_ID")
+    return CivitaiTarget(version_id=int(parts[0]), file_id=int(parts[1]) if len(parts) == 2 else None)
+
+
+def _civitai_url(url: str) -> CivitaiTarget:
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    download = _DOWNLOAD.match(parts.path)
+    if download:
+        return CivitaiTarget(version_id=int(download.group(1)))
+    page = _MODEL_PAGE.match(parts.path)
+    if page:
+        version = query.get("modelVersionId", [None])[0]
+        if version is not None and not version.isdigit():
+            raise TargetError(f"{url}: modelVersionId must be a number")
+        return CivitaiTarget(version_id=int(version) if version else None, model_id=int(page.group(1)))
+    raise TargetError(
+        f"{url}: not a Civitai model page (/models/ID) or download (/api/download/models/ID) URL"
+    )
+
+
+def _hf(rest: str) -> HfTarget:
+    segments = rest.split("/")
+    if len(segments) < 3 or not all(segments):
+        raise TargetError(f"hf:{rest}: expected hf:ORG/NAME[@REV]/PATH")
+    org, name_rev, path = segments[0], segments[1], "/".join(segments[2:])
+    name, _, revision = name_rev.partition("@")
+    if not name or ".." in segments:
+        raise TargetError(f"hf:{rest}: expected hf:ORG/NAME[@REV]/PATH")
+    return HfTarget(repo_id=f"{org}/{name}", path=path, revision=revision or "main")
