@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tqdm import tqdm
-
-from app import remote_cli
+from app import download_cli, remote_cli
 from app.context import AppContext
+from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json, inspection_to_json
 from catalog.errors import CatalogError
 from catalog.records import AssetQuery, AssetRecord
@@ -28,7 +27,6 @@ from core.formats.tensor_data import read_tensor
 from core.hashing import hash_file
 from core.identify import identify
 from core.identify.result import Identification
-from core.jobs import Progress
 from core.sources.errors import RemoteError
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout
 
@@ -102,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     enrich_cmd.add_argument("--no-covers", action="store_true", help="do not fetch cover images")
     enrich_cmd.add_argument("--json", action="store_true")
 
+    download_cli.add_commands(sub, common)
+
     sub.add_parser("roots", parents=[common], help="list library folders")
     hash_cmd = sub.add_parser("hash", parents=[common], help="hash files that have no hashes yet")
     hash_cmd.add_argument("--json", action="store_true")
@@ -128,6 +128,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "roots": _cmd_roots,
         "hash": _cmd_hash,
         "enrich": _cmd_enrich,
+        "download": download_cli.cmd_download,
+        "downloads": download_cli.cmd_downloads,
     }
     context = AppContext(getattr(args, "data_dir", None))
     try:
@@ -135,7 +137,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except CliError as exc:
         print(f"atelier {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except (CatalogError, RemoteError) as exc:
+    except (CatalogError, RemoteError, *download_cli.EXPECTED_ERRORS) as exc:
         print(f"atelier {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -162,7 +164,7 @@ def _cmd_scan(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
     elif not context.library.roots():
         raise CliError("no library folders yet: give one, e.g. `atelier scan ~/stable-diffusion-webui`")
 
-    with _ProgressBar("Scanning", unit="file") as bar:
+    with ProgressBar("Scanning", unit="file") as bar:
         summary = context.scan(root_ids, progress=bar.update)
     result: dict[str, Any] = {"scan": _summary_json(summary)}
     if not args.json:
@@ -170,7 +172,7 @@ def _cmd_scan(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
         for problem in summary.problems:
             print(f"  ! {problem}", file=out)
     if not args.no_hash and not summary.cancelled:
-        with _ProgressBar("Hashing", unit="B", unit_scale=True) as bar:
+        with ProgressBar("Hashing", unit="B", unit_scale=True) as bar:
             hashed = context.hash_pending(progress=bar.update)
         result["hash"] = _summary_json(hashed)
         if not args.json:
@@ -182,7 +184,7 @@ def _cmd_scan(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
 
 
 def _cmd_hash(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    with _ProgressBar("Hashing", unit="B", unit_scale=True) as bar:
+    with ProgressBar("Hashing", unit="B", unit_scale=True) as bar:
         summary = context.hash_pending(progress=bar.update)
     if args.json:
         json.dump(_summary_json(summary), out, indent=2)
@@ -337,7 +339,7 @@ def _cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
 
 
 def _cmd_enrich(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    with _ProgressBar("Looking up", unit="file") as bar:
+    with ProgressBar("Looking up", unit="file") as bar:
         summary = context.enrich(bar.update, force=args.force, covers=not args.no_covers)
     if args.json:
         json.dump(_summary_json(summary), out, indent=2)
@@ -360,22 +362,3 @@ def _summary_json(summary: object) -> dict[str, Any]:
     data = dict(vars(summary))
     data["message"] = str(summary)
     return data
-
-
-class _ProgressBar:
-    """A tqdm bar on stderr fed by job ``Progress`` reports (silent when stderr is not a terminal)."""
-
-    def __init__(self, label: str, **kwargs: Any) -> None:
-        self._bar = tqdm(desc=label, total=None, file=sys.stderr, disable=None, leave=False, **kwargs)
-
-    def update(self, progress: Progress) -> None:
-        if progress.total is not None and self._bar.total != progress.total:
-            self._bar.total = progress.total
-        self._bar.n = progress.done
-        self._bar.set_postfix_str(progress.message[-40:], refresh=True)
-
-    def __enter__(self) -> _ProgressBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.close()

@@ -274,3 +274,30 @@ class RemoteLink(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     not_found_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DownloadRow(Base):
+    """One queued, running or finished download (schema: migration 0004)."""
+
+    __tablename__ = "downloads"
+    __table_args__ = (Index("ix_downloads_status", "status"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    remote_ids: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+    target_dir: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    suggested_name: Mapped[str | None] = mapped_column(Text)
+    expected_size: Mapped[int | None] = mapped_column(Integer)
+    expected_sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    bytes_done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    total: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_path: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, server_default=text("'{}'"))
+    # ``metadata`` is reserved on declarative classes, hence the trailing underscore.
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, server_default=text("'{}'"))

@@ -8,18 +8,30 @@ after it is shown.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from app.secrets import TokenStore
 from app.settings import Settings, SettingsStore, resolve_data_dir
 from core.jobs import CancelToken, ProgressCallback
-from desktop.services import AssetLibrary, DesktopServices, Stoppable
+from desktop.services import AssetLibrary, DesktopServices, RemoteServices, RemoteSettings, Stoppable
 
 if TYPE_CHECKING:
+    import requests
+
     from app.context import AppContext
+    from catalog.download_store import SqlDownloadStore
     from catalog.records import RootRecord
+    from core.downloads import Downloader
+    from core.sources.civitai import CivitaiClient
+    from core.sources.huggingface import HuggingFaceClient
+
+CIVITAI_URL_ENV = "ATELIER_CIVITAI_URL"  # as in app.context, which is not imported at start-up
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
 class PersistentSettings:
@@ -59,6 +71,7 @@ class DeferredContext:
     def __init__(self, data_dir: str | Path | None) -> None:
         self.data_dir = resolve_data_dir(data_dir)
         self._context: AppContext | None = None
+        self.remote: RemoteWiring | None = None
 
     @property
     def context(self) -> AppContext:
@@ -69,6 +82,8 @@ class DeferredContext:
         return self._context
 
     def close(self) -> None:
+        if self.remote is not None:
+            self.remote.close()
         if self._context is not None:
             self._context.close()
 
@@ -81,6 +96,109 @@ class _LibraryOnFirstUse:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._deferred.context.library, name)
+
+
+class RemoteWiring:
+    """Builds the site clients, the image fetcher and the download engine on first use.
+
+    Nothing network-related (requests, huggingface_hub) or catalog-related is imported before a tab
+    needs it. A Civitai session is rebuilt when the token changes in the settings; the download engine's
+    session adds each site's token to requests for that site only (``authorize``).
+    """
+
+    def __init__(self, deferred: DeferredContext, settings: PersistentSettings, tokens: TokenStore) -> None:
+        self._deferred = deferred
+        self._settings = settings
+        self._tokens = tokens
+        self._lock = threading.Lock()
+        self._session: tuple[str | None, requests.Session] | None = None
+        self._store: SqlDownloadStore | None = None
+        self._downloader: Downloader | None = None
+
+    def civitai_session(self) -> requests.Session:
+        from core.net import make_session
+
+        token = self._tokens.get("civitai")
+        with self._lock:
+            if self._session is None or self._session[0] != token:
+                self._session = (token, make_session(token=token, min_interval_s=0.25))
+            return self._session[1]
+
+    def civitai(self) -> CivitaiClient:
+        from core.sources.civitai import CivitaiClient
+
+        base = os.environ.get(CIVITAI_URL_ENV) or str(self._settings.civitai_base_url)
+        return CivitaiClient(self.civitai_session(), base.rstrip("/"))
+
+    def huggingface(self) -> HuggingFaceClient:
+        from core.sources.huggingface import HuggingFaceClient
+
+        endpoint = str(self._settings.hf_endpoint) or None
+        return HuggingFaceClient(endpoint=endpoint, token=self._tokens.get("huggingface"))
+
+    def fetch_image(self, url: str) -> bytes:
+        """A preview image, bounded in size; raises on any failure (the caller shows a placeholder)."""
+        response = self.civitai_session().get(url, timeout=(10, 30), stream=True)
+        with response:
+            if response.status_code != 200:
+                raise OSError(f"HTTP {response.status_code} for a preview image")
+            data = response.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
+        if len(data) > MAX_IMAGE_BYTES:
+            raise OSError("the preview image is too large")
+        return bytes(data)
+
+    def downloader(self) -> Downloader:
+        from catalog.download_store import SqlDownloadStore
+        from core.downloads import Downloader
+        from core.net import make_session
+
+        with self._lock:
+            if self._downloader is None:
+                self._store = SqlDownloadStore.open(self._deferred.context.library.path)
+                session = make_session()
+                session.auth = self.authorize  # per host, so no site ever sees another site's token
+                self._downloader = Downloader(
+                    session, self._store, concurrency=int(self._settings.download_concurrency)
+                )
+            return self._downloader
+
+    def authorize(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Adds the Civitai key only for the Civitai host and the HF token only for the Hub's host.
+
+        Read per request, so a token changed in the settings applies to the next download; requests
+        drops the header itself when a redirect leaves the host (Civitai's signed storage URLs).
+        """
+        from urllib.parse import urlsplit
+
+        host = urlsplit(request.url or "").hostname
+        civitai_host = urlsplit(
+            os.environ.get(CIVITAI_URL_ENV) or str(self._settings.civitai_base_url)
+        ).hostname
+        hf_endpoint = (
+            str(self._settings.hf_endpoint) or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+        )
+        token = None
+        if host is not None and host == civitai_host:
+            token = self._tokens.get("civitai")
+        elif host is not None and host == urlsplit(hf_endpoint).hostname:
+            token = self._tokens.get("huggingface")
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+class _DownloaderOnFirstUse:
+    """Stands in for ``core.downloads.Downloader`` and creates it (opening its queue) on first use."""
+
+    def __init__(self, wiring: RemoteWiring) -> None:
+        self._wiring = wiring
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wiring.downloader(), name)
 
 
 def build_services(deferred: DeferredContext) -> DesktopServices:
@@ -101,15 +219,28 @@ def build_services(deferred: DeferredContext) -> DesktopServices:
     def start_watching(on_change: Callable[[], None]) -> Stoppable:
         return deferred.context.watch(lambda _roots: on_change())
 
+    settings = PersistentSettings(SettingsStore(deferred.data_dir))
+    tokens = TokenStore(deferred.data_dir)
+    wiring = RemoteWiring(deferred, settings, tokens)
+    deferred.remote = wiring
+    remote = RemoteServices(
+        civitai=wiring.civitai,
+        huggingface=wiring.huggingface,
+        fetch_image=wiring.fetch_image,
+        downloader=cast("Downloader", _DownloaderOnFirstUse(wiring)),
+        tokens=tokens,
+        settings=cast("RemoteSettings", settings),
+    )
     return DesktopServices(
         library=cast("AssetLibrary", _LibraryOnFirstUse(deferred)),
-        settings=PersistentSettings(SettingsStore(deferred.data_dir)),
+        settings=settings,
         scan_roots=scan_roots,
         hash_pending=hash_pending,
         discover_folders=discover_folders,
         add_root=add_root,
         cache_dir=deferred.data_dir / "cache" / "thumbnails",
         start_watching=start_watching,
+        remote=remote,
     )
 
 

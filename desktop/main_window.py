@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -44,7 +45,7 @@ from desktop.models.sidebar_model import (
     SidebarScope,
 )
 from desktop.resources import icon
-from desktop.services import DesktopServices, Stoppable
+from desktop.services import DesktopServices, RemoteServices, Stoppable
 from desktop.status_bar import AppStatusBar
 from desktop.theme import apply_theme
 from desktop.thumbnails import ThumbnailCache
@@ -54,7 +55,12 @@ from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
 from desktop.workers import JobFunction, JobHandle, JobRunner
 
 if TYPE_CHECKING:
+    from core.downloads import DownloadRecord
     from desktop.dialogs.first_start_dialog import FirstStartDialog
+    from desktop.download_manager import DownloadManager
+    from desktop.tabs.civitai_tab import CivitaiTab
+    from desktop.tabs.downloads_tab import DownloadsTab
+    from desktop.tabs.huggingface_tab import HuggingFaceTab
 
 WATCH_DEBOUNCE_MS = 500
 SCAN_TITLE = "Scan"
@@ -93,11 +99,21 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailCache(services.cache_dir, self.delegate.image_size(), self)
         self.model = AssetTableModel(self.library, self.thumbnails, self)
 
+        self.tabs: QTabWidget | None = None
+        self.downloads: DownloadManager | None = None
+        self.civitai_tab: CivitaiTab | None = None
+        self.huggingface_tab: HuggingFaceTab | None = None
+        self.downloads_tab: DownloadsTab | None = None
         self._build_views()
+        if services.remote is not None:
+            self._build_remote_tabs(services.remote)
         self._build_menus()
         self.status = AppStatusBar(self)
         self.setStatusBar(self.status)
         self.details.copied.connect(self.status.flash)
+        for tab in (self.civitai_tab, self.huggingface_tab):
+            if tab is not None:
+                tab.message.connect(self.status.flash)
 
         self._watch_timer = QTimer(self)
         self._watch_timer.setSingleShot(True)
@@ -110,6 +126,11 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.reload)
         else:
             self.reload()
+        if self.downloads is not None:  # downloads queued before the last exit continue
+            if load_later:
+                QTimer.singleShot(0, self.downloads.start)
+            else:
+                self.downloads.start()
 
     # -- construction -------------------------------------------------------------------------------
 
@@ -170,6 +191,63 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([220, 760, 380])
         self.setCentralWidget(self.splitter)
+
+    def _build_remote_tabs(self, remote: RemoteServices) -> None:
+        """Library | Civitai | Hugging Face | Downloads; the remote tabs share one image cache and queue."""
+        from desktop.download_manager import DownloadManager
+        from desktop.remote_images import RemoteImageCache
+        from desktop.tabs.civitai_tab import COVER_SIZE, CivitaiTab
+        from desktop.tabs.downloads_tab import DownloadsTab
+        from desktop.tabs.huggingface_tab import HuggingFaceTab
+
+        self.downloads = DownloadManager(
+            remote.downloader, lambda: remote.settings.download_concurrency, self
+        )
+        self.downloads.completed.connect(self._on_download_completed)
+        self.remote_images = RemoteImageCache(
+            remote.fetch_image,
+            self.services.cache_dir / "remote",
+            COVER_SIZE,
+            max_level=lambda: remote.settings.nsfw_max_level,
+            parent=self,
+        )
+        self.civitai_tab = CivitaiTab(remote, self.library, self.downloads, self.remote_images)
+        self.huggingface_tab = HuggingFaceTab(remote, self.library, self.downloads)
+        self.downloads_tab = DownloadsTab(self.downloads)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.splitter, "Library")
+        self.tabs.addTab(self.civitai_tab, "Civitai")
+        self.tabs.addTab(self.huggingface_tab, "Hugging Face")
+        self.tabs.addTab(self.downloads_tab, "Downloads")
+        self.downloads_tab.active_count_changed.connect(self._set_downloads_badge)
+        self.setCentralWidget(self.tabs)
+
+    def _set_downloads_badge(self, count: int) -> None:
+        if self.tabs is not None and self.downloads_tab is not None:
+            index = self.tabs.indexOf(self.downloads_tab)
+            self.tabs.setTabText(index, f"Downloads ({count})" if count else "Downloads")
+
+    def _on_download_completed(self, record: DownloadRecord, path: str) -> None:
+        """Scans the root holding the new file, then records the remote facts kept with the download."""
+        from app.download_requests import match_from_metadata
+
+        target = Path(path)
+        roots = [root for root in self.library.roots() if target.is_relative_to(root.path)]
+        if not roots:
+            return
+        root_id = max(roots, key=lambda root: len(root.path)).id
+        scan_roots, library = self.services.scan_roots, self.library
+        match = match_from_metadata(record.metadata)
+
+        def add(progress: ProgressCallback, cancel: CancelToken) -> object:
+            result = scan_roots([root_id], progress, cancel)
+            asset = library.get_by_path(target)
+            if asset is not None and match is not None:
+                library.record_remote_match(asset.id, match)
+            return f"Added {target.name} to the library" if asset is not None else result
+
+        self.run_job(f"Adding {target.name}", add)
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
@@ -544,7 +622,9 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from desktop.dialogs.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.services.settings, list(self.library.roots()), self)
+        dialog = SettingsDialog(
+            self.services.settings, list(self.library.roots()), self, remote=self.services.remote
+        )
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             self.apply_settings(dialog.added_paths(), dialog.removed_root_ids())
 
@@ -599,6 +679,11 @@ class MainWindow(QMainWindow):
         self.details.save_notes()
         self.stop_watching()
         self._queue.clear()
+        if self.downloads is not None:
+            self.downloads.shutdown()
+        for tab in (self.civitai_tab, self.huggingface_tab):
+            if tab is not None:
+                tab.shutdown()
         self.jobs.shutdown()
         super().closeEvent(event)
 

@@ -14,17 +14,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from catalog.records import (
     AssetQuery,
     AssetRecord,
     Facets,
     PreviewRecord,
+    RemoteLinkRecord,
+    RemoteMatch,
     RootRecord,
     UserDataChanges,
 )
 from core.jobs import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:  # the clients import requests / huggingface_hub: only when the tabs are used
+    from core.downloads import Downloader
+    from core.sources.civitai import CivitaiClient
+    from core.sources.huggingface import HuggingFaceClient
 
 
 class AssetLibrary(Protocol):
@@ -50,6 +57,14 @@ class AssetLibrary(Protocol):
 
     def update_user_data(self, asset_id: int, changes: UserDataChanges, /) -> AssetRecord: ...
 
+    def find_by_hash(self, value: str, /) -> Sequence[AssetRecord]: ...
+
+    def get_by_path(self, path: str | Path, /) -> AssetRecord | None: ...
+
+    def remote_links(self, asset_id: int, /) -> Sequence[RemoteLinkRecord]: ...
+
+    def record_remote_match(self, asset_id: int, match: RemoteMatch, /) -> None: ...
+
 
 class DesktopSettings(Protocol):
     """The user preferences the desktop reads and edits; ``save`` persists them (atomically, in app/).
@@ -68,6 +83,52 @@ class DesktopSettings(Protocol):
     view_mode: str
 
     def save(self) -> None: ...
+
+
+class RemoteSettings(DesktopSettings, Protocol):
+    """The settings of the remote-site tabs and the download queue (see ``app.settings.Settings``).
+
+    ``nsfw_max_level`` is the highest Civitai NSFW level (1, 2, 4, 8, 16) shown unblurred;
+    ``download_root`` is the library folder downloads go to (empty: the first one) and
+    ``download_subfolder`` an optional template below the kind's folder (``{base_model}``...).
+    """
+
+    civitai_base_url: str
+    hf_endpoint: str
+    nsfw_max_level: int
+    download_concurrency: int
+    download_root: str
+    download_subfolder: str
+
+
+class TokenKeeper(Protocol):
+    """``app.secrets.TokenStore``: site tokens in the keyring or a private file, never in settings."""
+
+    @property
+    def backend(self) -> str: ...
+
+    def get(self, site: str) -> str | None: ...
+
+    def set(self, site: str, token: str | None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteServices:
+    """What the Civitai, Hugging Face and Downloads tabs use, composed by ``desktop.launch``.
+
+    ``civitai()`` / ``huggingface()`` build a client with the current settings and token (called on a
+    worker thread for each request batch, so a changed base URL or token applies at once);
+    ``fetch_image(url)`` returns the bytes of a preview image (bounded; raises on failure);
+    ``downloader`` is the shared download engine whose queue lives in the catalog; ``settings`` is the
+    same object as ``DesktopServices.settings``, typed with the remote fields.
+    """
+
+    civitai: Callable[[], CivitaiClient]
+    huggingface: Callable[[], HuggingFaceClient]
+    fetch_image: Callable[[str], bytes]
+    downloader: Downloader
+    tokens: TokenKeeper
+    settings: RemoteSettings
 
 
 class Stoppable(Protocol):
@@ -95,7 +156,8 @@ class DesktopServices:
     - ``add_root(path)`` adds a library folder, detecting its layout.
     - ``start_watching(on_change)`` watches the library folders; ``on_change`` is called from a non-GUI
       thread whenever files change. ``None`` disables watching.
-    - ``cache_dir`` holds the content-addressed thumbnail cache.
+    - ``cache_dir`` holds the content-addressed thumbnail cache (remote images go to ``remote/`` in it).
+    - ``remote`` enables the Civitai, Hugging Face and Downloads tabs; ``None`` shows the library only.
     """
 
     library: AssetLibrary
@@ -106,3 +168,4 @@ class DesktopServices:
     add_root: AddRoot
     cache_dir: Path
     start_watching: StartWatching | None = None
+    remote: RemoteServices | None = None

@@ -1,4 +1,5 @@
-"""Settings: library folders, thumbnails, background hashing, watching, theme.
+"""Settings: library folders, thumbnails, background hashing, watching, theme; and, when the remote
+tabs are enabled, a "Sites" page (see ``desktop.dialogs.sites_page``).
 
 Values are read from and written to the injected ``DesktopSettings`` (``save`` persists them). Folder
 changes are not applied by the dialog: it reports ``added_paths`` and ``removed_root_ids`` and the
@@ -25,13 +26,15 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from catalog.records import RootRecord
 from desktop.dialogs.first_start_dialog import LAYOUT_NAMES
-from desktop.services import DesktopSettings
+from desktop.dialogs.sites_page import SitesPage
+from desktop.services import DesktopSettings, RemoteServices
 
 THEME_CHOICES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 ROOT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -42,16 +45,30 @@ MAX_HASH_WORKERS = 8
 
 class SettingsDialog(QDialog):
     def __init__(
-        self, settings: DesktopSettings, roots: Sequence[RootRecord], parent: QWidget | None = None
+        self,
+        settings: DesktopSettings,
+        roots: Sequence[RootRecord],
+        parent: QWidget | None = None,
+        *,
+        remote: RemoteServices | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
         self._settings = settings
         self._removed: list[int] = []
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 14)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(18, 16, 18, 14)
+        self.pages = QTabWidget()
+        general_page = QWidget()
+        layout = QVBoxLayout(general_page)
         layout.setSpacing(12)
+        self.pages.addTab(general_page, "General")
+        self.sites: SitesPage | None = None
+        if remote is not None:
+            self.sites = SitesPage(remote.settings, remote.tokens, roots)
+            self.pages.addTab(self.sites, "Sites")
+        outer.addWidget(self.pages)
 
         folders_box = QGroupBox("Library folders")
         folders_layout = QVBoxLayout(folders_box)
@@ -107,7 +124,7 @@ class SettingsDialog(QDialog):
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
-        layout.addWidget(box)
+        outer.addWidget(box)
 
     # -- folders ------------------------------------------------------------------------------------
 
@@ -154,5 +171,7 @@ class SettingsDialog(QDialog):
         self._settings.hash_workers = self.hash_workers.value()
         self._settings.watch_folders = self.watch_folders.isChecked()
         self._settings.theme = str(self.theme.currentData())
+        if self.sites is not None:
+            self.sites.apply()  # sets the remote settings (saved just below) and stores the tokens
         self._settings.save()
         super().accept()

@@ -210,3 +210,15 @@ def make_services(tmp_path: Path) -> ServicesFactory:
 def _qt_application(qapp: object) -> object:
     """Every desktop test runs with the QApplication (icons and pixmaps need one, even in model tests)."""
     return qapp
+
+
+@pytest.fixture
+def remote(populated: PopulatedLibrary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Loopback Civitai/Hub/file servers and ``RemoteServices`` (see ``tests.desktop.remote_support``)."""
+    from tests.desktop.remote_support import remote_env
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_TOKEN", "HF_ENDPOINT", "ATELIER_CIVITAI_TOKEN", "ATELIER_CIVITAI_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with remote_env(populated.library, tmp_path) as env:
+        yield env

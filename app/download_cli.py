@@ -1,0 +1,140 @@
+"""The CLI's download commands: ``download TARGET... [--to ROOT]`` and ``downloads [ACTION] [ID]``.
+
+A download runs in the foreground with a progress bar; an interrupted one (Ctrl+C, a crash, a lost
+connection) keeps its ``.part`` file and continues where it stopped with ``downloads resume ID``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.context import AppContext
+from app.download_service import DownloadService, DownloadTargetError, FinishedDownload
+from app.download_targets import TargetError, parse_target
+from app.progress_bar import ProgressBar
+from core.download_errors import DownloadError
+from core.downloads import DownloadRecord
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+# The errors a download command reports as one line (the CLI adds the remote sites' errors).
+EXPECTED_ERRORS = (DownloadError, DownloadTargetError, TargetError)
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    download = sub.add_parser(
+        "download", parents=[common], help="download from Civitai or Hugging Face into the library"
+    )
+    download.add_argument(
+        "targets",
+        nargs="+",
+        help="civitai:VERSION[:FILE], a Civitai model/download URL, or hf:ORG/NAME[@REV]/PATH",
+    )
+    download.add_argument("--to", type=Path, help="library folder to download into (default: Settings)")
+    download.add_argument("--json", action="store_true")
+
+    queue = sub.add_parser("downloads", parents=[common], help="list, resume or cancel downloads")
+    queue.add_argument("action", nargs="?", choices=["list", "resume", "cancel"], default="list")
+    queue.add_argument("id", nargs="?", type=int, help="the download's id (for resume and cancel)")
+    queue.add_argument("--json", action="store_true")
+
+
+def cmd_download(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    targets = [parse_target(text) for text in args.targets]  # all checked before anything is fetched
+    service = DownloadService(context)
+    results: list[dict[str, Any]] = []
+    try:
+        for target in targets:
+            download_id = service.enqueue(target, to=args.to)
+            finished = _run(service, download_id)
+            results.append(_finished_json(download_id, finished))
+            if not args.json:
+                print(_finished_line(finished), file=out)
+    finally:
+        service.close()
+    if args.json:
+        json.dump(results, out, indent=2)
+        out.write("\n")
+    return EXIT_OK
+
+
+def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    service = DownloadService(context)
+    try:
+        if args.action in ("resume", "cancel") and args.id is None:
+            raise DownloadTargetError(
+                f"downloads {args.action} needs the download's id (see `downloads list`)"
+            )
+        if args.action == "cancel":
+            service.cancel(args.id)
+            print(f"Download {args.id} cancelled; its partial file was removed.", file=out)
+            return EXIT_OK
+        if args.action == "resume":
+            service.resume(args.id)
+            finished = _run(service, args.id)
+            print(_finished_line(finished), file=out)
+            return EXIT_OK
+        records = service.list()
+        if args.json:
+            json.dump([_record_json(r) for r in records], out, indent=2)
+            out.write("\n")
+        else:
+            for record in records:
+                print(_record_line(record), file=out)
+            if not records:
+                print("No downloads yet.", file=out)
+        return EXIT_OK
+    finally:
+        service.close()
+
+
+def _run(service: DownloadService, download_id: int) -> FinishedDownload:
+    with ProgressBar(f"Downloading #{download_id}", unit="B", unit_scale=True) as bar:
+        return service.run(download_id, bar.update)
+
+
+def _finished_line(finished: FinishedDownload) -> str:
+    where = (
+        f" (in the library as #{finished.asset.id}, {finished.asset.kind.value})" if finished.asset else ""
+    )
+    return f"Downloaded {finished.path}{where}"
+
+
+def _finished_json(download_id: int, finished: FinishedDownload) -> dict[str, Any]:
+    asset = finished.asset
+    return {
+        "download_id": download_id,
+        "path": str(finished.path),
+        "asset_id": asset.id if asset else None,
+        "kind": asset.kind.value if asset else None,
+        "architecture": asset.architecture.value if asset else None,
+        "sha256": asset.hashes.sha256 if asset and asset.hashes else None,
+    }
+
+
+def _record_line(record: DownloadRecord) -> str:
+    total = f"{record.total / 2**20:.1f}" if record.total else "?"
+    progress = f"{record.bytes_done / 2**20:.1f}/{total} MiB"
+    error = f"  - {record.error}" if record.error else ""
+    name = record.file_name or record.suggested_name or record.url
+    return f"{record.id:>5}  {record.status.value:<10} {progress:>20}  {name}{error}"
+
+
+def _record_json(record: DownloadRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "status": record.status.value,
+        "source": record.source.value,
+        "url": record.url,
+        "file_name": record.file_name,
+        "target_dir": str(record.target_dir),
+        "bytes_done": record.bytes_done,
+        "total": record.total,
+        "error": record.error,
+        "completed_path": str(record.completed_path) if record.completed_path else None,
+        "remote_ids": dict(record.remote_ids),
+    }

@@ -1,0 +1,131 @@
+"""Where a download lands: the kind of a remote file, and its folder under the download root.
+
+Pure functions (no Qt, no network) so the rule is tested on its own: a Civitai model type or Hugging Face
+hints give an ``AssetKind``; ``core.layouts.folder_for`` gives that kind's folder in the root's layout
+(A1111 ``models/Lora``, ComfyUI ``models/loras``...), so the file keeps working in the user's tool; the
+optional subfolder template of the settings (``{base_model}``, ``{model_name}``, ``{type}``) goes below it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from catalog.records import RootRecord
+from core.layouts import folder_for
+from core.taxonomy import AssetKind
+
+CIVITAI_TYPES: tuple[str, ...] = (
+    "Checkpoint",
+    "LORA",
+    "LoCon",
+    "DoRA",
+    "TextualInversion",
+    "Hypernetwork",
+    "VAE",
+    "Controlnet",
+    "Upscaler",
+    "MotionModule",
+    "Poses",
+    "Wildcards",
+    "Workflows",
+    "Other",
+)
+CIVITAI_BASE_MODELS: tuple[str, ...] = (
+    "SD 1.5",
+    "SD 2.1",
+    "SDXL 1.0",
+    "Pony",
+    "Illustrious",
+    "NoobAI",
+    "SD 3.5",
+    "Flux.1 D",
+    "Flux.1 S",
+    "Other",
+)
+CIVITAI_SORTS: tuple[str, ...] = ("Highest Rated", "Most Downloaded", "Newest")
+CIVITAI_PERIODS: tuple[str, ...] = ("AllTime", "Year", "Month", "Week", "Day")
+
+_CIVITAI_KINDS: dict[str, AssetKind] = {
+    "checkpoint": AssetKind.CHECKPOINT,
+    "lora": AssetKind.LORA,
+    "locon": AssetKind.LORA,
+    "dora": AssetKind.LORA,
+    "lycoris": AssetKind.LORA,
+    "textualinversion": AssetKind.EMBEDDING,
+    "hypernetwork": AssetKind.HYPERNETWORK,
+    "vae": AssetKind.VAE,
+    "controlnet": AssetKind.CONTROLNET,
+    "upscaler": AssetKind.UPSCALER,
+}
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
+
+
+class NoDownloadRootError(Exception):
+    """There is no library folder to download into; the message tells the user what to do."""
+
+
+def kind_for_civitai(model_type: str | None, file_type: str | None = None) -> AssetKind:
+    """The library kind of a Civitai file: a "VAE" file of a checkpoint is a VAE, else the model's type."""
+    if file_type and file_type.strip().lower() == "vae":
+        return AssetKind.VAE
+    return _CIVITAI_KINDS.get((model_type or "").strip().lower(), AssetKind.UNKNOWN)
+
+
+def kind_for_hf(repo_id: str, tags: Iterable[str], path: str) -> AssetKind:
+    """A best guess from the repository's tags and the file's path; the scanner identifies the file later."""
+    tag_set = {t.lower() for t in tags}
+    lowered = f"{repo_id}/{path}".lower()
+    if "lora" in tag_set or "lora" in lowered:
+        return AssetKind.LORA
+    if "textual_inversion" in tag_set or "embedding" in lowered:
+        return AssetKind.EMBEDDING
+    if "controlnet" in tag_set or "controlnet" in lowered:
+        return AssetKind.CONTROLNET
+    if "vae" in lowered.split("/")[-1] or path.lower().startswith("vae/"):
+        return AssetKind.VAE
+    return AssetKind.CHECKPOINT
+
+
+def choose_root(roots: Sequence[RootRecord], preferred: str) -> RootRecord:
+    """The root named by the ``download_root`` setting, else the first library folder."""
+    if not roots:
+        raise NoDownloadRootError(
+            "Add a library folder first (File › Add library folder…): downloads go there."
+        )
+    wanted = preferred.strip()
+    if wanted:
+        for root in roots:
+            if Path(root.path) == Path(wanted):
+                return root
+    return roots[0]
+
+
+def _clean(part: str) -> str:
+    return _UNSAFE.sub("_", part).strip(" .") or "_"
+
+
+def expand_subfolder(template: str, values: dict[str, str | None]) -> Path | None:
+    """``{base_model}/{model_name}`` with the file's values, each made a safe single folder name.
+
+    An unknown placeholder or a malformed template is ignored rather than failing the download.
+    """
+    if not template.strip():
+        return None
+    safe = {key: _clean(value or "unknown") for key, value in values.items()}
+    try:
+        expanded = template.format(**safe)
+    except (KeyError, IndexError, ValueError):
+        return None
+    parts = [_clean(p) for p in re.split(r"[/\\]+", expanded) if p.strip() and p.strip() not in (".", "..")]
+    return Path(*parts) if parts else None
+
+
+def target_folder(
+    root: RootRecord, kind: AssetKind, template: str = "", values: dict[str, str | None] | None = None
+) -> Path:
+    """The folder for ``kind`` under ``root``'s layout, plus the expanded subfolder template."""
+    folder = folder_for(Path(root.path), root.layout, kind)
+    sub = expand_subfolder(template, values or {})
+    return folder / sub if sub is not None else folder

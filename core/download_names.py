@@ -1,0 +1,160 @@
+"""File names for downloads: taken from the server, made safe, never clobbering an existing file.
+
+A download's name comes from the server (``Content-Disposition``, RFC 6266 / RFC 5987 ``filename*``),
+else the URL path, else a fallback. Those strings are attacker-controlled: ``../../x`` or ``/etc/x``
+would write outside the models folder, and ``CON`` or a trailing dot makes a file Windows cannot open.
+:func:`sanitize_file_name` reduces any string to one plain name component, and :func:`free_path` picks
+``name (1).ext``... so a download never replaces a model the user already has.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+FALLBACK_NAME = "download"
+MAX_NAME_BYTES = 200  # well below the 255-byte limit of ext4/NTFS, leaving room for " (12).part"
+_MAX_SUFFIX_CHARS = 16
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+)
+_EXTENDED = re.compile(r"filename\*\s*=\s*([\w!#$%&+^`{}~-]*)'[^']*'([^;]+)", re.IGNORECASE)
+_PLAIN = re.compile(r'(?:^|;)\s*filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))', re.IGNORECASE)
+_FORBIDDEN_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+
+
+def file_name_from_content_disposition(value: str | None) -> str | None:
+    """The raw file name of a ``Content-Disposition`` header, unsanitised.
+
+    RFC 6266: ``filename*`` (RFC 5987, ``UTF-8''caf%C3%A9.bin``) wins over ``filename`` when both are
+    sent, because ``filename`` is then only the ASCII fallback for old clients.
+    """
+    if not value:
+        return None
+    extended = _EXTENDED.search(value)
+    if extended is not None:
+        charset = extended.group(1) or "utf-8"
+        try:
+            name = unquote(extended.group(2).strip().strip('"'), encoding=charset, errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            name = ""
+        if name.strip():
+            return name.strip()
+    plain = _PLAIN.search(value)
+    if plain is None:
+        return None
+    name = plain.group(1) if plain.group(1) is not None else plain.group(2)
+    name = re.sub(r"\\(.)", r"\1", name).strip()
+    return name or None
+
+
+def file_name_from_url(url: str) -> str | None:
+    """The last path segment of ``url``, percent-decoded (``None`` for ``/`` or an empty path)."""
+    path = urlsplit(url).path
+    if not path or path.endswith("/"):
+        return None
+    segment = unquote(PurePosixPath(path).name)
+    return segment or None
+
+
+def _truncate_keeping_suffix(name: str) -> str:
+    if len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return name
+    dot = name.rfind(".")
+    suffix = name[dot:] if dot > 0 and len(name) - dot <= _MAX_SUFFIX_CHARS else ""
+    stem = name[: len(name) - len(suffix)]
+    budget = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    while len(stem.encode("utf-8")) > budget:
+        stem = stem[:-1]
+    return stem.rstrip(" .") + suffix
+
+
+def _clean(raw: str) -> str:
+    name = unicodedata.normalize("NFC", raw)
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _FORBIDDEN_CHARS.sub("_", name)
+    # No hidden files and no "..": scans skip dot-files, and trailing dots/spaces are stripped by Windows.
+    name = name.strip().strip(". ")
+    if not name:
+        return ""
+    if name.split(".", 1)[0].strip().upper() in _WINDOWS_RESERVED:
+        name = f"_{name}"
+    return _truncate_keeping_suffix(name)
+
+
+def sanitize_file_name(raw: str | None, fallback: str = FALLBACK_NAME) -> str:
+    """One safe path component for ``raw``: no separators, ``..``, control characters or reserved names.
+
+    Only the last component of a path-like value is kept (``../../x.safetensors`` -> ``x.safetensors``,
+    ``/etc/x`` -> ``x``), because that is the part a server meant as the name.
+    """
+    return _clean(raw or "") or _clean(fallback) or FALLBACK_NAME
+
+
+def choose_file_name(content_disposition: str | None, urls: Iterable[str], hint: str | None = None) -> str:
+    """The name a download gets: server header, else the caller's hint, else a URL path, else a fallback.
+
+    The header wins over ``hint`` because Civitai's real name (with the right extension) is only in the
+    storage reply (FORMATS-AND-APIS A.6); ``urls`` is tried in order (final URL after redirects first).
+    """
+    for candidate in (file_name_from_content_disposition(content_disposition), hint):
+        if candidate:
+            return sanitize_file_name(candidate)
+    for url in urls:
+        from_url = file_name_from_url(url)
+        if from_url:
+            return sanitize_file_name(from_url)
+    return FALLBACK_NAME
+
+
+def _numbered(name: str, number: int) -> str:
+    path = PurePosixPath(name)
+    suffix = path.suffix if 0 < len(path.suffix) <= _MAX_SUFFIX_CHARS else ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    return f"{stem} ({number}){suffix}"
+
+
+def free_path(directory: Path, name: str, *, also_free: Iterable[str] = ()) -> Path:
+    """``directory / name``, or ``name (1)``, ``name (2)``... whichever does not exist yet.
+
+    ``also_free`` are suffixes whose companions must be free too (``.part``), so a new download never
+    adopts an unrelated ``.part`` file left by another program.
+    """
+    suffixes = tuple(also_free)
+    candidate = name
+    number = 0
+    while True:
+        path = directory / candidate
+        if not path.exists() and not any((directory / (candidate + s)).exists() for s in suffixes):
+            return path
+        number += 1
+        candidate = _numbered(name, number)
+
+
+def move_to_free_name(source: Path, directory: Path, name: str) -> Path:
+    """Move ``source`` to ``directory / name`` (or ``name (1)``...) without ever overwriting a file.
+
+    ``os.link`` fails instead of replacing an existing file, so a file that appears at the chosen name
+    between the check and the move is never lost: the next free name is taken. Filesystems without
+    hard links (FAT, some network shares) fall back to a checked ``os.replace``.
+    """
+    number = 0
+    while True:
+        candidate = directory / (_numbered(name, number) if number else name)
+        try:
+            os.link(source, candidate)
+        except FileExistsError:
+            number += 1
+            continue
+        except OSError:
+            if candidate.exists():
+                number += 1
+                continue
+            source.replace(candidate)
+            return candidate
+        source.unlink()
+        return candidate

@@ -1,0 +1,645 @@
+"""The download engine: resumable, verified, restart-safe downloads into a library folder.
+
+Why it is built this way:
+
+* Bytes go to ``<target_dir>/<name>.part`` and are moved to a free name (never overwriting) only once
+  their size and SHA-256 are verified, so a library scan never sees half a model under its real name.
+* The queue lives in a :class:`DownloadStore` (the catalog database in the app): the ``.part`` name, the
+  URL and the expected hash survive a crash, and ``resume`` after a restart continues with
+  ``Range: bytes=N-``. Bytes are appended only on a ``206`` whose ``Content-Range`` starts at ``N``; a
+  ``200`` means the server ignored the range, and the file restarts from zero (FORMATS-AND-APIS A.6, B.4).
+* SHA-256 is computed while bytes arrive; on resume the existing ``.part`` bytes are hashed once first.
+  A multi-GB checkpoint is therefore never read back a second time to verify it.
+* ``Content-Type: application/json`` is sent because Civitai then answers errors as JSON instead of
+  redirecting to an HTML login page, and any HTML or JSON reply where a file was expected is an error.
+* Dropped connections and 5xx are retried inside :meth:`Downloader.run_one` with backoff, each attempt
+  resuming from the ``.part``; everything else fails at once with a typed :class:`DownloadError`.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, cast
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+from core.download_errors import (
+    ConnectionLostError,
+    DiskFullError,
+    DownloadError,
+    HashMismatchError,
+    HtmlInsteadOfFileError,
+    UnexpectedContentError,
+    WrongSizeError,
+    error_for_status,
+)
+from core.download_names import choose_file_name, free_path, move_to_free_name
+from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
+
+MIB = 1024 * 1024
+PART_SUFFIX = ".part"
+DEFAULT_CHUNK_SIZE = 1 * MIB
+DEFAULT_CONCURRENCY = 2
+DEFAULT_ATTEMPTS = 5
+_STORE_EVERY_S = 0.5  # how often bytes_done is written to the store while a download runs
+_REPORT_EVERY_S = 0.1
+_HASH_READ = 4 * MIB
+_MAX_READ = 256 * 1024
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
+_UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)", re.IGNORECASE)
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+class DownloadSource(StrEnum):
+    """Where a download comes from (stored in the database: values never change)."""
+
+    CIVITAI = "civitai"
+    HUGGINGFACE = "huggingface"
+    URL = "url"
+
+
+class DownloadStatus(StrEnum):
+    """The life of a queued download (stored in the database: values never change)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadRequest:
+    """What to fetch and where to put it; ``file_name`` is only a hint (the server's name wins).
+
+    ``headers`` are extra request headers; credentials belong on the session (they are not persisted).
+    ``remote_ids`` are the site's ids (model/version/file, or repo/revision/path) and ``metadata`` the
+    remote payload, both kept so the finished file can be linked to its page in the library.
+    """
+
+    url: str
+    target_dir: Path
+    source: DownloadSource = DownloadSource.URL
+    expected_size: int | None = None
+    expected_sha256: str | None = None
+    file_name: str | None = None
+    headers: Mapping[str, str] | None = None
+    metadata: Mapping[str, Any] | None = None
+    remote_ids: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadRecord:
+    """One row of the queue, as the store returns it."""
+
+    id: int
+    url: str
+    source: DownloadSource
+    target_dir: Path
+    status: DownloadStatus
+    file_name: str | None = None
+    suggested_name: str | None = None
+    expected_size: int | None = None
+    expected_sha256: str | None = None
+    error: str | None = None
+    bytes_done: int = 0
+    total: int | None = None
+    completed_path: Path | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    remote_ids: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def part_path(self) -> Path | None:
+        """Where the bytes received so far are (known once the server named the file)."""
+        return self.target_dir / (self.file_name + PART_SUFFIX) if self.file_name else None
+
+
+class DownloadStore(Protocol):
+    """The persistent queue; the catalog implements it (``catalog.download_store``), tests may fake it.
+
+    Every method is one short transaction and may be called from any thread.
+    """
+
+    def add(self, request: DownloadRequest) -> int: ...
+
+    def get(self, download_id: int) -> DownloadRecord | None: ...
+
+    def list(self) -> list[DownloadRecord]: ...
+
+    def set_status(self, download_id: int, status: DownloadStatus, error: str | None = None) -> None: ...
+
+    def set_file_name(self, download_id: int, file_name: str) -> None: ...
+
+    def set_progress(self, download_id: int, bytes_done: int, total: int | None) -> None: ...
+
+    def set_completed(self, download_id: int, path: Path, size: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadProgress(Progress):
+    """A :class:`~core.jobs.Progress` with the download's id, speed (bytes/s) and ETA (s, if known)."""
+
+    download_id: int = 0
+    bytes_per_s: float = 0.0
+    eta_s: float | None = None
+
+
+def format_rate(done: int, total: int | None, bytes_per_s: float, eta_s: float | None) -> str:
+    """``"12.0 / 100.0 MiB, 5.2 MiB/s, 17 s left"``: the human part of a progress report."""
+    size = f"{done / MIB:.1f} / {total / MIB:.1f} MiB" if total else f"{done / MIB:.1f} MiB"
+    text = f"{size}, {bytes_per_s / MIB:.1f} MiB/s"
+    if eta_s is not None:
+        text += f", {eta_s:.0f} s left" if eta_s < 120 else f", {eta_s / 60:.0f} min left"
+    return text
+
+
+class _Meter:
+    """Speed over a sliding few seconds, throttled progress reports and store updates."""
+
+    def __init__(self, download_id: int, store: DownloadStore, progress: ProgressCallback) -> None:
+        self._id = download_id
+        self._store = store
+        self._progress = progress
+        self._samples: list[tuple[float, int]] = []
+        self._last_report = 0.0
+        self._last_store = time.monotonic()
+
+    def update(self, done: int, total: int | None, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_report < _REPORT_EVERY_S:
+            return
+        self._last_report = now
+        self._samples.append((now, done))
+        while len(self._samples) > 2 and now - self._samples[0][0] > 3.0:
+            self._samples.pop(0)
+        first_t, first_done = self._samples[0]
+        rate = (done - first_done) / (now - first_t) if now > first_t and done >= first_done else 0.0
+        eta = (total - done) / rate if total and rate > 0 else None
+        message = format_rate(done, total, rate, eta)
+        self._progress(DownloadProgress(done, total, message, self._id, rate, eta))
+        if force or now - self._last_store >= _STORE_EVERY_S:
+            self._last_store = now
+            self._store.set_progress(self._id, done, total)
+
+
+@dataclass(slots=True)
+class _Hash:
+    """SHA-256 of the first ``length`` bytes of the ``.part`` file, kept across attempts."""
+
+    sha: Any = field(default_factory=hashlib.sha256)
+    length: int = 0
+
+    def catch_up(self, part: Path, size: int, cancel: CancelToken) -> None:
+        """Hash ``part`` up to ``size`` (the bytes a previous attempt or process wrote), once."""
+        if size < self.length:
+            self.sha, self.length = hashlib.sha256(), 0
+        if size == self.length:
+            return
+        with open(part, "rb") as file:
+            file.seek(self.length)
+            while self.length < size:
+                cancel.raise_if_cancelled()
+                block = file.read(min(_HASH_READ, size - self.length))
+                if not block:
+                    break
+                self.sha.update(block)
+                self.length += len(block)
+
+    def reset(self) -> None:
+        self.sha, self.length = hashlib.sha256(), 0
+
+
+def _is_disk_full(error: OSError) -> bool:
+    return error.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable (POSIX); Windows cannot open directories, and NTFS journals renames."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(file: BinaryIO, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = file.write(view)
+        if written is None or written <= 0:
+            raise OSError(errno.EIO, "write returned no progress")
+        view = view[written:]
+
+
+def _sleep(seconds: float, cancel: CancelToken) -> None:
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        cancel.raise_if_cancelled()
+        time.sleep(min(0.05, left))
+    cancel.raise_if_cancelled()
+
+
+class Downloader:
+    """Runs queued downloads; one instance per app, shared by the GUI and the CLI.
+
+    ``session`` is built by the composition root (``core.net.make_session``) and carries the token and the
+    user agent. Its own retries cover the request; the engine's attempts cover a body that breaks off.
+    """
+
+    def __init__(
+        self,
+        session: requests.Session,
+        store: DownloadStore,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        attempts: int = DEFAULT_ATTEMPTS,
+        backoff_s: float = 1.0,
+        backoff_max_s: float = 30.0,
+    ) -> None:
+        self.session = session
+        self.store = store
+        self.chunk_size = chunk_size
+        # Reads are at most 256 KiB so a pause or cancel is noticed within a fraction of a chunk even on
+        # a slow link; each read is written at once, so a crash loses at most one read.
+        self._read_size = max(16 * 1024, min(chunk_size, _MAX_READ))
+        self.concurrency = max(1, concurrency)
+        self.attempts = max(1, attempts)
+        self.backoff_s = backoff_s
+        self.backoff_max_s = backoff_max_s
+        self._lock = threading.Lock()
+        self._tokens: dict[int, CancelToken] = {}
+
+    # -- queue operations -------------------------------------------------------------------------------
+
+    def enqueue(self, request: DownloadRequest) -> int:
+        """Persist ``request`` as a queued download and return its id."""
+        return self.store.add(request)
+
+    def list(self) -> list[DownloadRecord]:
+        return self.store.list()
+
+    def get(self, download_id: int) -> DownloadRecord:
+        record = self.store.get(download_id)
+        if record is None:
+            raise KeyError(f"no download with id {download_id}")
+        return record
+
+    def pause(self, download_id: int) -> None:
+        """Stop a running or queued download, keeping its ``.part`` for :meth:`resume`."""
+        record = self.get(download_id)
+        if record.status in (DownloadStatus.COMPLETED, DownloadStatus.CANCELLED):
+            return
+        self.store.set_status(download_id, DownloadStatus.PAUSED)
+        self._cancel_running(download_id)
+
+    def resume(self, download_id: int) -> None:
+        """Queue a paused, failed or interrupted download again; it continues from its ``.part``."""
+        record = self.get(download_id)
+        if record.status is DownloadStatus.COMPLETED or self._is_running_here(download_id):
+            return
+        self.store.set_status(download_id, DownloadStatus.QUEUED)
+
+    def retry(self, download_id: int) -> None:
+        """Queue a failed or cancelled download again (a cancelled one starts from zero)."""
+        self.resume(download_id)
+
+    def cancel(self, download_id: int) -> None:
+        """Stop a download for good and delete its ``.part`` (the runner deletes it if one is running)."""
+        record = self.get(download_id)
+        if record.status is DownloadStatus.COMPLETED:
+            return
+        self.store.set_status(download_id, DownloadStatus.CANCELLED)
+        if not self._cancel_running(download_id) and record.part_path is not None:
+            record.part_path.unlink(missing_ok=True)
+
+    def _cancel_running(self, download_id: int) -> bool:
+        with self._lock:
+            token = self._tokens.get(download_id)
+        if token is None:
+            return False
+        token.cancel()
+        return True
+
+    def _is_running_here(self, download_id: int) -> bool:
+        with self._lock:
+            return download_id in self._tokens
+
+    # -- running ----------------------------------------------------------------------------------------
+
+    def run_one(
+        self,
+        download_id: int,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> Path:
+        """Download one queued item to its final path (the job function).
+
+        Raises:
+            DownloadError: a typed failure; the store then says ``failed`` with the message.
+            CancelledError: paused or cancelled; the store says which (a bare cancel means paused).
+        """
+        record = self.get(download_id)
+        if record.status is DownloadStatus.COMPLETED and record.completed_path is not None:
+            return record.completed_path  # run twice (e.g. a restarted queue): nothing to do
+        token = cancel or CancelToken()
+        with self._lock:
+            if download_id in self._tokens:
+                raise DownloadError(f"download {download_id} is already running")
+            self._tokens[download_id] = token
+        try:
+            self.store.set_status(download_id, DownloadStatus.RUNNING)
+            return self._run_attempts(download_id, progress, token)
+        except CancelledError:
+            record = self.get(download_id)
+            if record.status is DownloadStatus.CANCELLED:
+                if record.part_path is not None:
+                    record.part_path.unlink(missing_ok=True)
+            elif record.status is not DownloadStatus.PAUSED:
+                self.store.set_status(download_id, DownloadStatus.PAUSED)
+            raise
+        except DownloadError as error:
+            self.store.set_status(download_id, DownloadStatus.FAILED, error.message)
+            raise
+        finally:
+            with self._lock:
+                self._tokens.pop(download_id, None)
+
+    def _run_attempts(self, download_id: int, progress: ProgressCallback, cancel: CancelToken) -> Path:
+        meter = _Meter(download_id, self.store, progress)
+        digest = _Hash()
+        delay = self.backoff_s
+        for attempt in range(1, self.attempts + 1):
+            cancel.raise_if_cancelled()
+            try:
+                return self._attempt(self.get(download_id), digest, meter, cancel)
+            except DownloadError as error:
+                if not error.retryable or attempt == self.attempts:
+                    if error.retryable:
+                        error.message += f" (gave up after {attempt} attempts)"
+                    raise
+                _sleep(delay, cancel)
+                delay = min(self.backoff_max_s, delay * 2)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _request(self, record: DownloadRecord, offset: int) -> requests.Response:
+        headers = dict(record.headers)
+        # JSON errors from Civitai instead of a login page; identity so byte counts match Content-Length.
+        headers.setdefault("Content-Type", "application/json")
+        headers.setdefault("Accept-Encoding", "identity")
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        try:
+            return self.session.get(record.url, headers=headers, stream=True, allow_redirects=True)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise ConnectionLostError(f"Could not reach {_host(record.url)}: {error}") from error
+        except requests.RequestException as error:
+            raise DownloadError(f"The request to {_host(record.url)} failed: {error}") from error
+
+    def _attempt(self, record: DownloadRecord, digest: _Hash, meter: _Meter, cancel: CancelToken) -> Path:
+        part = record.part_path
+        offset = part.stat().st_size if part is not None and part.exists() else 0
+        response = self._request(record, offset)
+        with response:
+            host = _host(response.url or record.url)
+            if response.status_code == 416 and part is not None and record.file_name is not None:
+                whole = _UNSATISFIED_RANGE.match(response.headers.get("Content-Range", ""))
+                if whole is not None and int(whole.group(1)) == offset:
+                    # A previous attempt got every byte but not the end of the reply: verify and finish.
+                    digest.catch_up(part, offset, cancel)
+                    return self._finish(record, record.file_name, part, offset, digest)
+                part.unlink(missing_ok=True)  # our .part is longer than the file: start again
+                digest.reset()
+                raise ConnectionLostError(f"{host} refused to resume the download; starting again.")
+            if response.status_code >= 400:
+                body = response.raw.read(64 * 1024, decode_content=True) or b""
+                raise error_for_status(response.status_code, body, response.headers, host)
+            append = False
+            total = _int(response.headers.get("Content-Length"))
+            if offset and response.status_code == 206:
+                match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+                if match is None or int(match.group(1)) != offset:
+                    if part is not None:
+                        part.unlink(missing_ok=True)
+                    digest.reset()
+                    raise ConnectionLostError(f"{host} sent the wrong part of the file; starting again.")
+                append = True
+                total = int(match.group(3)) if match.group(3) != "*" else None
+            name = record.file_name
+            if name is None:
+                name = self._decide_name(record, response)
+                part = record.target_dir / (name + PART_SUFFIX)
+            assert part is not None
+            self._check_content_type(response, name, host)
+            if record.expected_size is not None and total is not None and total != record.expected_size:
+                raise WrongSizeError(
+                    f"{host} announced {total:,} bytes but the file should have {record.expected_size:,}; "
+                    "the download link may point at a different file."
+                )
+            if not append:
+                offset = 0
+                digest.reset()
+            else:
+                digest.catch_up(part, offset, cancel)
+            done = self._receive(
+                response,
+                part,
+                append=append,
+                offset=offset,
+                total=total,
+                digest=digest,
+                meter=meter,
+                cancel=cancel,
+                host=host,
+            )
+        meter.update(done, total, force=True)
+        return self._finish(record, name, part, done, digest)
+
+    def _decide_name(self, record: DownloadRecord, response: requests.Response) -> str:
+        raw_name = choose_file_name(
+            response.headers.get("Content-Disposition"),
+            [u for u in (response.url, record.url) if u],
+            record.suggested_name,
+        )
+        record.target_dir.mkdir(parents=True, exist_ok=True)
+        name = free_path(record.target_dir, raw_name, also_free=(PART_SUFFIX,)).name
+        self.store.set_file_name(record.id, name)
+        return name
+
+    @staticmethod
+    def _check_content_type(response: requests.Response, name: str, host: str) -> None:
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type in ("text/html", "application/xhtml+xml"):
+            raise HtmlInsteadOfFileError(
+                f"{host} sent an HTML page (a login page?) instead of the file. "
+                "The file may need an API key (Settings → Accounts) or the link may have expired."
+            )
+        if content_type == "application/json" and not name.lower().endswith(".json"):
+            body = response.raw.read(4096, decode_content=True) or b""
+            text = body.decode("utf-8", errors="replace").strip()
+            raise UnexpectedContentError(f"{host} sent a JSON message instead of the file: {text[:300]}")
+
+    def _receive(
+        self,
+        response: requests.Response,
+        part: Path,
+        *,
+        append: bool,
+        offset: int,
+        total: int | None,
+        digest: _Hash,
+        meter: _Meter,
+        cancel: CancelToken,
+        host: str,
+    ) -> int:
+        """Stream the body into ``part``; returns the ``.part`` size. Hash and file grow in lockstep."""
+        done = offset
+        full_size = total  # a 206's total is the whole file's (from Content-Range)
+        try:
+            with open(part, "ab" if append else "wb", buffering=0) as file:
+                read = _reader(response)
+                while True:
+                    cancel.raise_if_cancelled()
+                    try:
+                        block = read(self._read_size)
+                    except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
+                        raise self._lost(host, done, full_size) from error
+                    if not block:
+                        break
+                    _write_all(file, block)
+                    digest.sha.update(block)
+                    digest.length += len(block)
+                    done += len(block)
+                    meter.update(done, full_size)
+                if full_size is not None and done < full_size:
+                    raise self._lost(host, done, full_size)
+                os.fsync(file.fileno())
+        except OSError as error:
+            if _is_disk_full(error):
+                raise DiskFullError(
+                    f"The disk is full (or the file is too large for it) while saving {part.name[:-5]}. "
+                    f"{done / MIB:.0f} MiB are kept in {part.name}; free some space and resume."
+                ) from error
+            raise DownloadError(f"Could not write {part}: {error.strerror or error}") from error
+        return done
+
+    @staticmethod
+    def _lost(host: str, done: int, total: int | None) -> ConnectionLostError:
+        of = f" of {total:,}" if total is not None else ""
+        return ConnectionLostError(
+            f"The connection to {host} was lost after {done:,}{of} bytes "
+            "(the server sent fewer bytes than it announced)."
+        )
+
+    def _finish(self, record: DownloadRecord, name: str, part: Path, done: int, digest: _Hash) -> Path:
+        if record.expected_size is not None and done != record.expected_size:
+            part.unlink(missing_ok=True)
+            raise WrongSizeError(
+                f"The downloaded file has {done:,} bytes but should have {record.expected_size:,}."
+            )
+        actual = digest.sha.hexdigest()
+        if record.expected_sha256 and actual.lower() != record.expected_sha256.strip().lower():
+            part.unlink(missing_ok=True)
+            raise HashMismatchError(
+                f"The downloaded file is damaged or not the expected one: its SHA-256 is {actual.upper()}, "
+                f"the site says {record.expected_sha256.upper()}. It was deleted; try again."
+            )
+        final = move_to_free_name(part, record.target_dir, name)
+        _fsync_dir(record.target_dir)
+        self.store.set_completed(record.id, final, done)
+        return final
+
+    def run_queue(
+        self,
+        max_parallel: int | None = None,
+        progress: Callable[[int, Progress], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> dict[int, Path | BaseException]:
+        """Run every queued download, up to ``max_parallel`` at once, until none is left.
+
+        Downloads queued while this runs are picked up too. ``cancel`` pauses the running ones and stops
+        starting new ones. Returns each finished id's final path, or the exception it ended with.
+        """
+        limit = max(1, max_parallel or self.concurrency)
+        stop = cancel or CancelToken()
+        results: dict[int, Path | BaseException] = {}
+        running: dict[Future[Path], tuple[int, CancelToken]] = {}
+        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="download") as pool:
+            while True:
+                if not stop.cancelled and len(running) < limit:
+                    busy = {i for i, _ in running.values()}
+                    for record in self.store.list():
+                        if len(running) >= limit:
+                            break
+                        if record.status is DownloadStatus.QUEUED and record.id not in busy:
+                            token = CancelToken()
+                            sink = _bind(progress, record.id)
+                            running[pool.submit(self.run_one, record.id, sink, token)] = (record.id, token)
+                if not running:
+                    return results
+                finished, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
+                if stop.cancelled:
+                    for _, token in running.values():
+                        token.cancel()
+                for future in finished:
+                    download_id, _ = running.pop(future)
+                    error = future.exception()
+                    results[download_id] = error if error is not None else future.result()
+
+
+def _bind(progress: Callable[[int, Progress], None] | None, download_id: int) -> ProgressCallback:
+    if progress is None:
+        return no_progress
+
+    def report(value: Progress) -> None:
+        progress(download_id, value)
+
+    return report
+
+
+def _reader(response: requests.Response) -> Callable[[int], bytes]:
+    """``read(n)`` returning whatever has arrived (at most ``n`` bytes), ``b""`` at the end.
+
+    ``read1`` rather than ``read``: urllib3's ``read(n)`` collects ``n`` bytes in a buffer and drops that
+    buffer when the connection breaks, so bytes that did arrive would be fetched again on resume.
+    """
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is not None:
+        return cast("Callable[[int], bytes]", read1)
+    return lambda size: cast("bytes", raw.read(size))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "the server"
+
+
+def strip_secrets(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Request headers without credentials, for storing in the queue (tokens live on the session)."""
+    return {k: v for k, v in (headers or {}).items() if k.lower() not in _SECRET_HEADERS}

@@ -1,0 +1,154 @@
+"""The download queue as a table: one row per download, live progress merged over the stored record.
+
+Rows come from the engine's store (``DownloadManager.records``); progress reports arrive many times a
+second through queued signals and only repaint their own row. ``ProgressRole`` gives the percentage (or
+-1 when the size is unknown) that the progress bar delegate paints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from core.downloads import DownloadProgress, DownloadRecord, DownloadStatus
+from core.jobs import Progress
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+MIB = 1024 * 1024
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+
+STATUS_TEXT = {
+    DownloadStatus.QUEUED: "Queued",
+    DownloadStatus.RUNNING: "Downloading",
+    DownloadStatus.PAUSED: "Paused",
+    DownloadStatus.COMPLETED: "Completed",
+    DownloadStatus.FAILED: "Failed",
+    DownloadStatus.CANCELLED: "Cancelled",
+}
+
+
+class DownloadColumn(IntEnum):
+    NAME = 0
+    PROGRESS = 1
+    SPEED = 2
+    ETA = 3
+    STATUS = 4
+    ERROR = 5
+
+
+HEADERS = {
+    DownloadColumn.NAME: "File",
+    DownloadColumn.PROGRESS: "Progress",
+    DownloadColumn.SPEED: "Speed",
+    DownloadColumn.ETA: "Time left",
+    DownloadColumn.STATUS: "Status",
+    DownloadColumn.ERROR: "Error",
+}
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class DownloadsModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._records: list[DownloadRecord] = []
+        self._live: dict[int, DownloadProgress] = {}
+
+    def set_records(self, records: list[DownloadRecord]) -> None:
+        """Replaces the rows; keeps the selection stable by inserting/removing only when the ids change."""
+        ids = [r.id for r in records]
+        if ids != [r.id for r in self._records]:
+            self.beginResetModel()
+            self._records = list(records)
+            self.endResetModel()
+        else:
+            self._records = list(records)
+            if records:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(records) - 1, len(DownloadColumn) - 1))
+        running = {r.id for r in records if r.status in (DownloadStatus.QUEUED, DownloadStatus.RUNNING)}
+        self._live = {key: value for key, value in self._live.items() if key in running}
+
+    def update_progress(self, download_id: int, progress: Progress) -> None:
+        if not isinstance(progress, DownloadProgress):
+            return
+        self._live[download_id] = progress
+        row = self.row_of(download_id)
+        if row is not None:
+            record = self._records[row]
+            if record.status is DownloadStatus.QUEUED:  # reports mean it runs; the store says so later
+                self._records[row] = replace(record, status=DownloadStatus.RUNNING)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(DownloadColumn) - 1))
+
+    def row_of(self, download_id: int) -> int | None:
+        return next((row for row, r in enumerate(self._records) if r.id == download_id), None)
+
+    def record(self, row: int) -> DownloadRecord | None:
+        return self._records[row] if 0 <= row < len(self._records) else None
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._records)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(DownloadColumn)
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+        if horizontal and 0 <= section < len(DownloadColumn):
+            return HEADERS[DownloadColumn(section)]
+        return None
+
+    def _done_total(self, record: DownloadRecord) -> tuple[int, int | None]:
+        live = self._live.get(record.id)
+        if live is not None:
+            return live.done, live.total
+        return record.bytes_done, record.total or record.expected_size
+
+    def percent(self, record: DownloadRecord) -> int:
+        if record.status is DownloadStatus.COMPLETED:
+            return 100
+        done, total = self._done_total(record)
+        return min(100, int(done * 100 / total)) if total else -1
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        record = self.record(index.row()) if index.isValid() else None
+        if record is None:
+            return None
+        column = DownloadColumn(index.column())
+        if role == ID_ROLE:
+            return record.id
+        if role == PROGRESS_ROLE:
+            return self.percent(record)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return record.error or str(record.completed_path or record.target_dir)
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        live = self._live.get(record.id) if record.status is DownloadStatus.RUNNING else None
+        match column:
+            case DownloadColumn.NAME:
+                return record.file_name or record.suggested_name or record.url
+            case DownloadColumn.PROGRESS:
+                done, total = self._done_total(record)
+                return f"{done / MIB:.1f} / {total / MIB:.1f} MiB" if total else f"{done / MIB:.1f} MiB"
+            case DownloadColumn.SPEED:
+                return f"{live.bytes_per_s / MIB:.1f} MiB/s" if live is not None else ""
+            case DownloadColumn.ETA:
+                return format_eta(live.eta_s) if live is not None else ""
+            case DownloadColumn.STATUS:
+                return STATUS_TEXT[record.status]
+            case DownloadColumn.ERROR:
+                return record.error or ""
+        return None

@@ -1,0 +1,1 @@
+"""The remote-site and download tabs of the main window."""

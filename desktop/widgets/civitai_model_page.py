@@ -1,0 +1,333 @@
+"""A Civitai model's page: description, versions, files with download buttons, trigger words, examples.
+
+The model is fetched (``get_model``) and compared with the library (``find_by_hash`` on every file's
+SHA-256) on a worker thread; the page only ever shows finished records. The description is the site's
+HTML in a ``QTextBrowser`` that never loads remote resources (no tracking pixels, no stalls); example
+images come from the shared ``RemoteImageCache``, blurred above the user's NSFW level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.jobs import CancelToken, ProgressCallback
+from core.sources.civitai_records import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
+from desktop.remote_images import RemoteImageCache
+from desktop.services import AssetLibrary
+from desktop.workers import JobRunner
+
+IMAGE_URL_ROLE = Qt.ItemDataRole.UserRole + 1
+IMAGE_ROLE = Qt.ItemDataRole.UserRole + 2
+FILE_COLUMNS = ("File", "Size", "Format", "Precision", "In library", "")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDetails:
+    """A fetched model with what the library already has of it (computed on the worker)."""
+
+    model: CivitaiModel
+    owned_sha256: frozenset[str] = field(default_factory=frozenset)
+
+    def owns(self, file: CivitaiFile) -> bool:
+        return file.sha256 is not None and file.sha256.upper() in self.owned_sha256
+
+    def owned_versions(self) -> list[CivitaiVersion]:
+        return [v for v in self.model.versions if any(self.owns(f) for f in v.files)]
+
+    def newer_version(self) -> CivitaiVersion | None:
+        """The newest version when the library has only older ones (Civitai lists newest first)."""
+        owned = self.owned_versions()
+        if not owned or not self.model.versions:
+            return None
+        newest = self.model.versions[0]
+        return None if newest in owned else newest
+
+
+def fetch_details(client: Any, library: AssetLibrary, model_id: int) -> ModelDetails:
+    model = client.get_model(model_id)
+    owned = {
+        file.sha256.upper()
+        for version in model.versions
+        for file in version.files
+        if file.sha256 and library.find_by_hash(file.sha256)
+    }
+    return ModelDetails(model, frozenset(owned))
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def image_parameters(image: CivitaiImage) -> str:
+    """The prompt and generation parameters of an example image, A1111-style, for reading and copying."""
+    lines = [image.prompt or "(no prompt)"]
+    if image.negative:
+        lines.append(f"Negative prompt: {image.negative}")
+    params = [
+        f"{label}: {value}"
+        for label, value in (
+            ("Steps", image.steps),
+            ("Sampler", image.sampler),
+            ("CFG scale", image.cfg),
+            ("Seed", image.seed),
+            ("Size", "x".join(map(str, image.size)) if image.size else None),
+        )
+        if value is not None
+    ]
+    if params:
+        lines.append(", ".join(params))
+    return "\n".join(lines)
+
+
+class OfflineTextBrowser(QTextBrowser):
+    """Renders the description's HTML without fetching anything: remote images would stall and track."""
+
+    def loadResource(self, kind: int, name: QUrl | str) -> Any:  # noqa: N802
+        if QUrl(name).scheme() in ("http", "https", "ftp"):
+            return None
+        return super().loadResource(kind, name)
+
+
+class CivitaiModelPage(QWidget):
+    """``download_requested(model, version, file)`` when a file's Download button is clicked."""
+
+    download_requested = Signal(object, object, object)
+    loaded = Signal()
+    failed = Signal(str)
+    copied = Signal(str)
+
+    def __init__(
+        self,
+        client: Callable[[], Any],
+        library: AssetLibrary,
+        images: RemoteImageCache,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._client = client
+        self._library = library
+        self._images = images
+        self._details: ModelDetails | None = None
+        self._generation = 0
+        self.jobs = JobRunner(self, max_threads=1)
+
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.subtitle = QLabel()
+        self.newer_badge = QLabel()
+        self.newer_badge.setStyleSheet("color: #d97706; font-weight: 600;")
+        self.newer_badge.hide()
+        self.description = OfflineTextBrowser()
+        self.description.setOpenExternalLinks(True)
+        self.description.setMinimumHeight(120)
+        self.versions = QComboBox()
+        self.versions.currentIndexChanged.connect(self._show_version)
+        self.version_info = QLabel()
+        self.files = QTableWidget(0, len(FILE_COLUMNS))
+        self.files.setHorizontalHeaderLabels(list(FILE_COLUMNS))
+        self.files.verticalHeader().hide()
+        self.files.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.files.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.files.setMinimumHeight(110)
+        self.trigger_box = QWidget()
+        self.trigger_layout = QHBoxLayout(self.trigger_box)
+        self.trigger_layout.setContentsMargins(0, 0, 0, 0)
+        self.trigger_buttons: list[QPushButton] = []
+        self.image_model = QStandardItemModel(self)
+        self.image_view = QListView()
+        self.image_view.setViewMode(QListView.ViewMode.IconMode)
+        self.image_view.setIconSize(QSize(128, 128))
+        self.image_view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.image_view.setMinimumHeight(160)
+        self.image_view.setModel(self.image_model)
+        self.image_view.selectionModel().currentChanged.connect(self._on_image_selected)
+        self.image_info = QPlainTextEdit()
+        self.image_info.setReadOnly(True)
+        self.image_info.setMaximumHeight(110)
+        images.loaded.connect(self._on_image_loaded)
+
+        form = QFormLayout()
+        form.addRow("Version", self.versions)
+        form.addRow("", self.version_info)
+        form.addRow("Trigger words", self.trigger_box)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        for widget in (self.title, self.subtitle, self.newer_badge):
+            layout.addWidget(widget)
+        layout.addLayout(form)
+        layout.addWidget(self.files)
+        layout.addWidget(QLabel("Example images"))
+        layout.addWidget(self.image_view)
+        layout.addWidget(self.image_info)
+        layout.addWidget(QLabel("Description"))
+        layout.addWidget(self.description, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    # -- loading ------------------------------------------------------------------------------------
+
+    @property
+    def details(self) -> ModelDetails | None:
+        return self._details
+
+    def show_model(self, model_id: int) -> None:
+        """Fetches the model and the library's copies of it on a worker, then shows them."""
+        self._generation += 1
+        generation = self._generation
+        client, library = self._client, self._library
+        self.title.setText("Loading…")
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> ModelDetails:
+            return fetch_details(client(), library, model_id)
+
+        handle = self.jobs.start("Civitai model", job)
+        handle.signals.finished.connect(lambda details: self._on_loaded(generation, details))
+        handle.signals.failed.connect(lambda message: self._on_failed(generation, message))
+
+    def _on_failed(self, generation: int, message: str) -> None:
+        if generation == self._generation:
+            self.title.setText("Could not load this model")
+            self.failed.emit(message)
+
+    def _on_loaded(self, generation: int, details: ModelDetails) -> None:
+        if generation != self._generation:
+            return
+        self.set_details(details)
+        self.loaded.emit()
+
+    def set_details(self, details: ModelDetails) -> None:
+        self._details = details
+        model = details.model
+        self.title.setText(model.name)
+        creator = f" by {model.creator}" if model.creator else ""
+        self.subtitle.setText(
+            f"{model.type}{creator}" + (f" · {', '.join(model.tags[:6])}" if model.tags else "")
+        )
+        newer = details.newer_version()
+        if newer is not None:
+            have = ", ".join(v.name for v in details.owned_versions())
+            self.newer_badge.setText(f"Newer version available: {newer.name} (you have {have})")
+        self.newer_badge.setVisible(newer is not None)
+        self.description.setHtml(model.description_html or "<p><i>No description.</i></p>")
+        self.versions.blockSignals(True)
+        self.versions.clear()
+        for version in model.versions:
+            owned = " ✓" if version in details.owned_versions() else ""
+            self.versions.addItem(f"{version.name} ({version.base_model or '?'}){owned}", version.id)
+        self.versions.blockSignals(False)
+        self._show_version(0)
+
+    def current_version(self) -> CivitaiVersion | None:
+        if self._details is None:
+            return None
+        row = self.versions.currentIndex()
+        versions = self._details.model.versions
+        return versions[row] if 0 <= row < len(versions) else None
+
+    def _show_version(self, _row: int) -> None:
+        version = self.current_version()
+        details = self._details
+        self.files.setRowCount(0)
+        self._set_trigger_words(version.trained_words if version else ())
+        self.image_model.clear()
+        self.image_info.clear()
+        if version is None or details is None:
+            self.version_info.clear()
+            return
+        self.version_info.setText(f"Base model: {version.base_model or 'unknown'}")
+        self.files.setRowCount(len(version.files))
+        for row, file in enumerate(version.files):
+            values = (
+                file.name,
+                human_size(file.size_bytes),
+                file.format or "",
+                file.fp or "",
+                "✓ In library" if details.owns(file) else "",
+            )
+            for column, value in enumerate(values):
+                self.files.setItem(row, column, QTableWidgetItem(value))
+            button = QPushButton("Download")
+            button.clicked.connect(
+                lambda _checked=False, f=file: self.download_requested.emit(details.model, version, f)
+            )
+            self.files.setCellWidget(row, len(FILE_COLUMNS) - 1, button)
+        for image in version.images:
+            if image.type != "image" or not image.url:
+                continue
+            item = QStandardItem(f"#{image.id}" if image.id is not None else "")
+            item.setEditable(False)
+            item.setData(image.url, IMAGE_URL_ROLE)
+            item.setData(image, IMAGE_ROLE)
+            item.setToolTip(image.prompt or "")
+            cached = self._images.get(image.url, image.nsfw_level)
+            if cached is not None:
+                item.setData(cached, Qt.ItemDataRole.DecorationRole)
+            self.image_model.appendRow(item)
+
+    def _set_trigger_words(self, words: tuple[str, ...]) -> None:
+        for button in self.trigger_buttons:
+            self.trigger_layout.removeWidget(button)
+            button.deleteLater()
+        self.trigger_buttons = []
+        for word in words:
+            button = QPushButton(f"⧉ {word}")
+            button.setToolTip("Copy to the clipboard")
+            button.clicked.connect(lambda _checked=False, w=word: self.copy_text(w))
+            self.trigger_layout.insertWidget(len(self.trigger_buttons), button)
+            self.trigger_buttons.append(button)
+
+    def copy_text(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.copied.emit(text)
+
+    # -- images -------------------------------------------------------------------------------------
+
+    def _on_image_loaded(self, url: str) -> None:
+        for row in range(self.image_model.rowCount()):
+            item = self.image_model.item(row)
+            if item.data(IMAGE_URL_ROLE) == url:
+                image = item.data(IMAGE_ROLE)
+                cached = self._images.get(url, image.nsfw_level if isinstance(image, CivitaiImage) else None)
+                if cached is not None:
+                    item.setData(cached, Qt.ItemDataRole.DecorationRole)
+
+    def _on_image_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        image = current.data(IMAGE_ROLE) if current.isValid() else None
+        self.image_info.setPlainText(image_parameters(image) if isinstance(image, CivitaiImage) else "")
+
+    def shutdown(self) -> None:
+        self.jobs.shutdown(2000)

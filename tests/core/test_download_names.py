@@ -1,0 +1,98 @@
+"""core.download_names: names from servers are hostile input; they must stay one safe component."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.download_names import (
+    FALLBACK_NAME,
+    MAX_NAME_BYTES,
+    choose_file_name,
+    file_name_from_content_disposition,
+    file_name_from_url,
+    free_path,
+    sanitize_file_name,
+)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('attachment; filename="model.safetensors"', "model.safetensors"),
+        ("attachment; filename=plain.ckpt", "plain.ckpt"),
+        ("attachment; filename*=UTF-8''caf%C3%A9.safetensors", "café.safetensors"),
+        ("attachment; filename=\"fallback.bin\"; filename*=UTF-8''r%C3%A9al.bin", "réal.bin"),
+        ("inline", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_content_disposition(header: str | None, expected: str | None) -> None:
+    assert file_name_from_content_disposition(header) == expected
+
+
+def test_url_names() -> None:
+    assert file_name_from_url("https://h/a/b/My%20Lora.safetensors?token=x") == "My Lora.safetensors"
+    assert file_name_from_url("https://h/") is None
+    assert file_name_from_url("https://h") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("../../x.safetensors", "x.safetensors"),
+        ("/etc/x", "x"),
+        ("..\\..\\win.ckpt", "win.ckpt"),
+        ("..", FALLBACK_NAME),
+        ("", FALLBACK_NAME),
+        ("a\x00b\x1fc.pt", "a_b_c.pt"),
+        ("CON", "_CON"),
+        ("com1.safetensors", "_com1.safetensors"),
+        ("lpt9.txt", "_lpt9.txt"),
+        ("name. . ", "name"),
+        (".hidden", "hidden"),
+        ('we<ird>:"|?*.bin', "we_ird______.bin"),
+    ],
+)
+def test_sanitize(raw: str, expected: str) -> None:
+    assert sanitize_file_name(raw) == expected
+
+
+def test_long_names_keep_their_extension() -> None:
+    name = sanitize_file_name("é" * 300 + ".safetensors")
+    assert name.endswith(".safetensors")
+    assert len(name.encode()) <= MAX_NAME_BYTES
+
+
+def test_choose_prefers_header_then_hint_then_url() -> None:
+    assert choose_file_name('attachment; filename="h.bin"', ["https://x/u.bin"], "hint.bin") == "h.bin"
+    assert choose_file_name(None, ["https://x/u.bin"], "hint.bin") == "hint.bin"
+    assert choose_file_name(None, ["https://x/", "https://y/u.bin"]) == "u.bin"
+    assert choose_file_name(None, ["https://x/"]) == FALLBACK_NAME
+
+
+def test_free_path_never_reuses_an_existing_name(tmp_path: Path) -> None:
+    assert free_path(tmp_path, "m.safetensors") == tmp_path / "m.safetensors"
+    (tmp_path / "m.safetensors").write_bytes(b"x")
+    (tmp_path / "m (1).safetensors.part").write_bytes(b"x")
+    assert free_path(tmp_path, "m.safetensors") == tmp_path / "m (1).safetensors"
+    assert free_path(tmp_path, "m.safetensors", also_free=(".part",)) == tmp_path / "m (2).safetensors"
+    (tmp_path / "noext").write_bytes(b"x")
+    assert free_path(tmp_path, "noext") == tmp_path / "noext (1)"
+
+
+def test_moving_into_place_never_overwrites(tmp_path: Path) -> None:
+    from core.download_names import move_to_free_name
+
+    (tmp_path / "model.safetensors").write_bytes(b"someone else's file")
+    part = tmp_path / "model.safetensors.part"
+    part.write_bytes(b"ours")
+
+    final = move_to_free_name(part, tmp_path, "model.safetensors")
+
+    assert final.name == "model (1).safetensors"
+    assert final.read_bytes() == b"ours"
+    assert (tmp_path / "model.safetensors").read_bytes() == b"someone else's file"
+    assert not part.exists()

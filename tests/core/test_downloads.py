@@ -1,0 +1,448 @@
+"""core.downloads against a real loopback file server, real files and the real SQLite queue store.
+
+Faults are injected per URL (tests/fakes/file_server.py); the server's request log and byte counters
+prove resumes use ``Range`` and never fetch the file twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from catalog.download_store import SqlDownloadStore
+from core.download_errors import (
+    ArchivedError,
+    AuthRequiredError,
+    ConnectionLostError,
+    DiskFullError,
+    DownloadError,
+    EarlyAccessError,
+    ForbiddenError,
+    HashMismatchError,
+    HtmlInsteadOfFileError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+)
+from core.downloads import (
+    Downloader,
+    DownloadProgress,
+    DownloadRequest,
+    DownloadSource,
+    DownloadStatus,
+)
+from core.jobs import CancelledError, CancelToken, Progress
+from core.net import make_session
+from tests.fakes.file_server import Fault, FileServerState, serve_files
+from tests.fakes.server import FakeServer
+
+ROOT = Path(__file__).resolve().parents[2]
+CHUNK = 256 * 1024
+SIZE = 3 * 1024 * 1024 + 12345
+DATA = os.urandom(SIZE)
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[FakeServer, FileServerState]]:
+    with serve_files() as pair:
+        yield pair
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlDownloadStore]:
+    store = SqlDownloadStore.open(tmp_path / "catalog.db")
+    yield store
+    store.close()
+
+
+def _downloader(store: SqlDownloadStore, **kwargs: object) -> Downloader:
+    options: dict[str, object] = {"chunk_size": CHUNK, "backoff_s": 0.01, "attempts": 3}
+    options.update(kwargs)
+    return Downloader(make_session(retries=0, timeout=(5.0, 5.0)), store, **options)  # type: ignore[arg-type]
+
+
+def _request(server: FakeServer, path: str, target: Path, **kwargs: object) -> DownloadRequest:
+    return DownloadRequest(f"{server.base_url}{path}", target, **kwargs)  # type: ignore[arg-type]
+
+
+def _gets(server: FakeServer, path: str) -> list[dict[str, str]]:
+    return [headers for method, p, headers in server.requests if method == "GET" and p == path]
+
+
+def test_plain_download_is_verified_and_recorded(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/files/model.safetensors", DATA)
+    engine = _downloader(store)
+    target = tmp_path / "models" / "Lora"
+    download_id = engine.enqueue(
+        _request(
+            http,
+            "/files/model.safetensors",
+            target,
+            source=DownloadSource.CIVITAI,
+            expected_size=SIZE,
+            expected_sha256=SHA.upper(),
+            metadata={"modelId": 7},
+            remote_ids={"version_id": 70},
+        )
+    )
+    reports: list[Progress] = []
+    path = engine.run_one(download_id, reports.append)
+    assert path == target / "model.safetensors"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA
+    assert not list(target.glob("*.part"))
+    record = engine.get(download_id)
+    assert record.status is DownloadStatus.COMPLETED
+    assert (record.completed_path, record.bytes_done, record.total) == (path, SIZE, SIZE)
+    assert record.metadata == {"modelId": 7}
+    assert record.remote_ids == {"version_id": 70}
+    last = reports[-1]
+    assert isinstance(last, DownloadProgress)
+    assert (last.done, last.total, last.download_id) == (SIZE, SIZE, download_id)
+    assert "MiB" in last.message
+    assert engine.run_one(download_id) == path, "a finished download is not fetched again"
+    (headers,) = _gets(http, "/files/model.safetensors")
+    assert headers["Content-Type"] == "application/json"
+    assert "Range" not in headers
+
+
+def test_a_cut_connection_is_resumed_with_range(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    cut = 1024 * 1024 + 777
+    state.add("/cut.bin", DATA, Fault(cut_after=cut))
+    engine = _downloader(store)
+    path = engine.run_one(engine.enqueue(_request(http, "/cut.bin", tmp_path, expected_sha256=SHA)))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA
+    first, second = _gets(http, "/cut.bin")
+    assert "Range" not in first
+    start = int(second["Range"].removeprefix("bytes=").rstrip("-"))
+    assert cut - CHUNK <= start <= cut
+    assert SIZE <= state.total_sent("/cut.bin") <= SIZE + CHUNK
+
+
+def test_range_ignored_restarts_from_zero(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/norange.bin", DATA, Fault(cut_after=1_000_000, ignore_range=True))
+    engine = _downloader(store)
+    path = engine.run_one(engine.enqueue(_request(http, "/norange.bin", tmp_path, expected_sha256=SHA)))
+    assert path.read_bytes() == DATA
+    assert "Range" in _gets(http, "/norange.bin")[1]
+
+
+def test_wrong_content_length_is_retried_then_explained(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/short.bin", DATA, Fault(extra_length=1000, ignore_range=True))
+    engine = _downloader(store)
+    download_id = engine.enqueue(_request(http, "/short.bin", tmp_path))
+    with pytest.raises(ConnectionLostError) as caught:
+        engine.run_one(download_id)
+    assert "fewer bytes than it announced" in caught.value.message
+    assert "3 attempts" in caught.value.message
+    assert len(_gets(http, "/short.bin")) == 3
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".db" and "catalog" not in p.name] == [
+        "short.bin.part"
+    ]
+    assert engine.get(download_id).status is DownloadStatus.FAILED
+
+
+def test_wrong_content_length_with_range_support_is_verified_and_finished(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/short.bin", DATA, Fault(extra_length=1000))
+    engine = _downloader(store)
+    path = engine.run_one(engine.enqueue(_request(http, "/short.bin", tmp_path, expected_sha256=SHA)))
+    assert path.read_bytes() == DATA
+    assert state.total_sent("/short.bin") == SIZE
+
+
+def test_html_login_page_is_an_error_and_leaves_no_file(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/login.bin", DATA, Fault(html=True))
+    engine = _downloader(store)
+    download_id = engine.enqueue(_request(http, "/login.bin", tmp_path / "out"))
+    with pytest.raises(HtmlInsteadOfFileError, match="HTML page"):
+        engine.run_one(download_id)
+    assert not list((tmp_path / "out").iterdir())
+    record = engine.get(download_id)
+    assert record.status is DownloadStatus.FAILED
+    assert record.error is not None
+    assert "login page" in record.error
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_type", "words"),
+    [
+        (
+            Fault(status=401, json_body={"error": "Unauthorized", "message": "log in to download"}),
+            AuthRequiredError,
+            "API key",
+        ),
+        (
+            Fault(status=403, json_body={"error": "Early Access", "deadline": "2026-12-01T00:00:00Z"}),
+            EarlyAccessError,
+            "until 2026-12-01",
+        ),
+        (Fault(status=403, json_body={"error": "Forbidden"}), ForbiddenError, "refused"),
+        (Fault(status=404, json_body={"error": "File not found"}), NotFoundError, "not found"),
+        (Fault(status=410, json_body={"error": "Model archived"}), ArchivedError, "archived"),
+        (Fault(status=429, retry_after="120"), RateLimitedError, "in 120 s"),
+        (Fault(status=429, json_body={"error": "unusual amount of downloading"}), RateLimitedError, "later"),
+    ],
+)
+def test_error_statuses_have_human_messages(  # noqa: PLR0917
+    server: tuple[FakeServer, FileServerState],
+    store: SqlDownloadStore,
+    tmp_path: Path,
+    fault: Fault,
+    error_type: type[DownloadError],
+    words: str,
+) -> None:
+    http, state = server
+    state.add("/e.bin", DATA, fault)
+    engine = _downloader(store)
+    with pytest.raises(error_type) as caught:
+        engine.run_one(engine.enqueue(_request(http, "/e.bin", tmp_path)))
+    assert words in caught.value.message
+    assert not caught.value.retryable
+    assert len(_gets(http, "/e.bin")) == 1, "client errors are not retried"
+
+
+def test_server_errors_are_retried_until_success(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/flaky.bin", DATA, Fault(status=500, status_times=2))
+    engine = _downloader(store)
+    path = engine.run_one(engine.enqueue(_request(http, "/flaky.bin", tmp_path, expected_sha256=SHA)))
+    assert path.read_bytes() == DATA
+    assert len(_gets(http, "/flaky.bin")) == 3
+
+
+def test_server_errors_give_up_with_a_message(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/down.bin", DATA, Fault(status=503))
+    engine = _downloader(store, attempts=2)
+    download_id = engine.enqueue(_request(http, "/down.bin", tmp_path))
+    with pytest.raises(ServerError, match="503"):
+        engine.run_one(download_id)
+
+
+def test_hash_mismatch_deletes_the_bad_file(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/m.bin", DATA)
+    engine = _downloader(store)
+    with pytest.raises(HashMismatchError, match="SHA-256"):
+        engine.run_one(engine.enqueue(_request(http, "/m.bin", tmp_path / "o", expected_sha256="0" * 64)))
+    assert not list((tmp_path / "o").iterdir())
+
+
+def test_cancel_during_a_slow_trickle_is_prompt_and_deletes_the_part(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/slow.bin", DATA, Fault(trickle=(8 * 1024, 0.01)))
+    engine = _downloader(store, chunk_size=1024 * 1024)
+    download_id = engine.enqueue(_request(http, "/slow.bin", tmp_path / "o"))
+    token = CancelToken()
+    threading.Timer(0.3, engine.cancel, args=(download_id,)).start()
+    started = time.monotonic()
+    with pytest.raises(CancelledError):
+        engine.run_one(download_id, cancel=token)
+    assert time.monotonic() - started < 1.0, "cancel must not wait for a whole 1 MiB chunk"
+    assert engine.get(download_id).status is DownloadStatus.CANCELLED
+    assert not list((tmp_path / "o").iterdir())
+
+
+def test_pause_keeps_the_part_and_resume_continues(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/p.bin", DATA, Fault(trickle=(64 * 1024, 0.01)))
+    engine = _downloader(store)
+    download_id = engine.enqueue(_request(http, "/p.bin", tmp_path, expected_sha256=SHA))
+    threading.Timer(0.15, engine.pause, args=(download_id,)).start()
+    with pytest.raises(CancelledError):
+        engine.run_one(download_id)
+    record = engine.get(download_id)
+    assert record.status is DownloadStatus.PAUSED
+    assert record.part_path is not None
+    kept = record.part_path.stat().st_size
+    assert kept > 0
+    state.faults.clear()
+    engine.resume(download_id)
+    assert engine.get(download_id).status is DownloadStatus.QUEUED
+    results = engine.run_queue()
+    assert results[download_id] == tmp_path / "p.bin"
+    assert (tmp_path / "p.bin").read_bytes() == DATA
+    assert _gets(http, "/p.bin")[1]["Range"] == f"bytes={kept}-"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'attachment; filename="../../x.safetensors"',
+        "attachment; filename=/etc/x.safetensors",
+        'attachment; filename="..\\\\..\\\\x.safetensors"',
+    ],
+)
+def test_content_disposition_cannot_escape_the_target(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path, header: str
+) -> None:
+    http, state = server
+    state.add("/cd.bin", DATA, Fault(content_disposition=header))
+    target = tmp_path / "a" / "b"
+    engine = _downloader(store)
+    path = engine.run_one(engine.enqueue(_request(http, "/cd.bin", target)))
+    assert path == target / "x.safetensors"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.safetensors")) == [
+        "a/b/x.safetensors"
+    ]
+
+
+def test_utf8_names_and_no_overwrite(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/u.bin", DATA, Fault(content_disposition="attachment; filename*=UTF-8''caf%C3%A9.safetensors"))
+    (tmp_path / "café.safetensors").write_bytes(b"precious")
+    engine = _downloader(store)
+    path = engine.run_one(engine.enqueue(_request(http, "/u.bin", tmp_path)))
+    assert path.name == "café (1).safetensors"
+    assert (tmp_path / "café.safetensors").read_bytes() == b"precious"
+
+
+def test_redirect_to_a_signed_url(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/api/download/models/70", b"", Fault(redirect_to="/signed/abc?X-Amz-Signature=1"))
+    state.add("/signed/abc", DATA, Fault(content_disposition='attachment; filename="real.safetensors"'))
+    engine = _downloader(store)
+    path = engine.run_one(engine.enqueue(_request(http, "/api/download/models/70", tmp_path)))
+    assert path == tmp_path / "real.safetensors"
+    assert path.read_bytes() == DATA
+
+
+def test_run_queue_runs_everything_queued(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    for name in ("a", "b", "c"):
+        state.add(f"/{name}.bin", DATA[: 100_000 * (ord(name) - 96)])
+    state.add("/bad.bin", DATA, Fault(status=404))
+    engine = _downloader(store)
+    ids = [engine.enqueue(_request(http, f"/{n}.bin", tmp_path)) for n in ("a", "b", "c", "bad")]
+    seen: set[int] = set()
+    results = engine.run_queue(2, lambda i, _p: seen.add(i))
+    assert [results[i] for i in ids[:3]] == [tmp_path / f"{n}.bin" for n in "abc"]
+    assert isinstance(results[ids[3]], NotFoundError)
+    assert seen >= set(ids[:3])
+    assert [r.status for r in engine.list()] == [DownloadStatus.COMPLETED] * 3 + [DownloadStatus.FAILED]
+
+
+def _script(db: Path, download_id: int, chunk: int, extra: str = "") -> str:
+    return textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        {extra}
+        from catalog.download_store import SqlDownloadStore
+        from core.download_errors import DownloadError
+        from core.downloads import Downloader
+        from core.net import make_session
+        store = SqlDownloadStore.open(__import__("pathlib").Path({str(db)!r}))
+        engine = Downloader(make_session(retries=0), store, chunk_size={chunk}, attempts=1)
+        try:
+            engine.run_one({download_id})
+        except DownloadError as error:
+            print(type(error).__name__, error.message)
+            sys.exit(3)
+        """
+    )
+
+
+def test_disk_full_keeps_the_part(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    pytest.importorskip("resource")
+    http, state = server
+    state.add("/big.bin", DATA)
+    download_id = _downloader(store).enqueue(_request(http, "/big.bin", tmp_path / "o"))
+    limit = 1024 * 1024
+    extra = f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))"
+    result = subprocess.run(
+        [sys.executable, "-c", _script(tmp_path / "catalog.db", download_id, CHUNK, extra)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.startswith(DiskFullError.__name__)
+    assert "free some space" in result.stdout
+    record = _downloader(store).get(download_id)
+    assert record.status is DownloadStatus.FAILED
+    assert record.part_path is not None
+    assert record.part_path.stat().st_size == limit
+    # After "freeing space" the same download resumes from the kept bytes.
+    path = _downloader(store).run_one(download_id)
+    assert path.read_bytes() == DATA
+    assert _gets(http, "/big.bin")[1]["Range"] == f"bytes={limit}-"
+
+
+def test_sigkill_mid_download_then_resume(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    block = 32 * 1024
+    state.add("/kill.bin", DATA, Fault(trickle=(block, 0.005)))
+    engine = _downloader(store)
+    download_id = engine.enqueue(_request(http, "/kill.bin", tmp_path / "o", expected_sha256=SHA))
+    child = subprocess.Popen([sys.executable, "-c", _script(tmp_path / "catalog.db", download_id, CHUNK)])
+    try:
+        deadline = time.monotonic() + 20
+        part: Path | None = None
+        threshold = int(SIZE * (0.2 + 0.5 * (os.getpid() % 7) / 7))  # a "random" point, reproducible
+        while time.monotonic() < deadline:
+            part = engine.get(download_id).part_path
+            if part is not None and part.exists() and part.stat().st_size >= threshold:
+                break
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=10)
+    assert part is not None
+    kept = part.stat().st_size
+    assert 0 < kept < SIZE
+    state.faults.clear()
+    engine.resume(download_id)
+    path = engine.run_one(download_id)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA
+    assert _gets(http, "/kill.bin")[1]["Range"] == f"bytes={kept}-"
+    assert SIZE <= state.total_sent("/kill.bin") <= SIZE + CHUNK

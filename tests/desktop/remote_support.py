@@ -1,0 +1,150 @@
+"""Loopback Civitai, Hugging Face and file servers wired into ``RemoteServices`` for the desktop tests.
+
+The Civitai reference payloads point their images at ``imagecache.civitai.com``; here every image URL
+is rewritten to a PNG on a loopback file server, and one LoRA file's download URL, size and SHA-256
+are replaced by a small real safetensors file served there too, so a download runs end to end.
+CharTurner V1's file gets the SHA-256 of the populated library's ``pixelArtStyle`` so the library "has"
+an older version of that model.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+from PySide6.QtGui import QColor, QImage, QPainter
+
+from app.secrets import TokenStore
+from catalog.download_store import SqlDownloadStore
+from catalog.library import Library
+from catalog.records import RootRecord
+from core.downloads import Downloader
+from core.sources.civitai import CivitaiClient
+from core.sources.huggingface import HuggingFaceClient
+from core.taxonomy import LibraryLayout
+from desktop.services import RemoteServices
+from tests.desktop.conftest import FakeSettings
+from tests.factory.models import kohya_lora, write_case
+from tests.fakes.civitai_api import CivitaiState, fake_civitai
+from tests.fakes.file_server import FileServerState, serve_files
+from tests.fakes.hub_api import HubHandler, HubState
+from tests.fakes.server import FakeServer, serve
+
+OWNED_SHA256 = "A" * 64  # pixelArtStyle's SHA-256 in the populated library
+CHARTURNER_ID, CHARTURNER_V1 = 3036, 3334
+ULZZANG_ID = 8109  # NSFW model whose first image is level 4 (R)
+LORA_MODEL_ID, LORA_VERSION_ID, LORA_FILE_ID = 215485, 242807, 187907
+HF_LORA_REPO = "someone/pixel-lora"
+
+
+@dataclass
+class RemoteSettings(FakeSettings):
+    """``FakeSettings`` plus the fields of the remote tabs."""
+
+    civitai_base_url: str = "https://civitai.com"
+    hf_endpoint: str = ""
+    nsfw_max_level: int = 1
+    download_concurrency: int = 2
+    download_root: str = ""
+    download_subfolder: str = ""
+
+
+def pattern_png(seed: int, size: int = 96) -> bytes:
+    """A PNG with sharp stripes: blurring it visibly changes its pixels."""
+    image = QImage(size, size, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    for x in range(0, size, 4):
+        painter.fillRect(x, 0, 2, size, QColor.fromHsv((seed * 40 + x) % 360, 255, 200))
+    painter.end()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(data.data())
+
+
+def _rewrite(state: CivitaiState, files: FileServerState, base: str, lora: bytes) -> None:
+    counter = 0
+    for model in state.models.values():
+        for version in model.get("modelVersions", []):
+            for image in version.get("images", []):
+                counter += 1
+                path = files.add(f"/img/{counter}.png", pattern_png(counter))
+                image["url"] = base + path
+            if version["id"] == CHARTURNER_V1:
+                version["files"][0]["hashes"] = {"SHA256": OWNED_SHA256}
+            if version["id"] == LORA_VERSION_ID:
+                file = version["files"][0]
+                file["hashes"] = {"SHA256": hashlib.sha256(lora).hexdigest().upper()}
+                file["sizeKB"] = len(lora) / 1024
+                file["downloadUrl"] = base + files.add("/files/sd_xl_turbo_lora_v1.safetensors", lora)
+    for model_id in list(state.models):
+        state.add_model(copy.deepcopy(state.models[model_id]))  # refresh the standalone versions
+
+
+def lora_bytes(tmp: Path) -> bytes:
+    return write_case(kohya_lora("sd1", rank=1), tmp).read_bytes()
+
+
+@dataclass
+class RemoteEnv:
+    civitai: FakeServer
+    hub: FakeServer
+    files: FakeServer
+    file_state: FileServerState
+    library: Library
+    a1111_root: RootRecord
+    settings: RemoteSettings
+    remote: RemoteServices
+    store: SqlDownloadStore
+    lora: bytes
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _fetch(url: str) -> bytes:
+    response = requests.get(url, timeout=5)
+    response.raise_for_status()
+    return response.content
+
+
+@contextmanager
+def remote_env(library: Library, tmp: Path) -> Iterator[RemoteEnv]:
+    """The three loopback servers and a ``RemoteServices`` over them, downloads into an A1111 root."""
+    lora = lora_bytes(tmp / "factory")
+    with ExitStack() as stack:
+        files, file_state = stack.enter_context(serve_files())
+        state = CivitaiState.from_reference()
+        _rewrite(state, file_state, files.base_url, lora)
+        civitai = stack.enter_context(fake_civitai(state))
+        hub_state = HubState()
+        hub_state.add(
+            {"id": HF_LORA_REPO, "sha": "b" * 40, "downloads": 42, "likes": 3, "tags": ["lora", "diffusers"]},
+            contents={"pixel_lora.safetensors": lora, "README.md": b"# pixel lora"},
+        )
+        hub_state.add({"id": "someone/other", "sha": "c" * 40, "tags": ["text-generation"]})
+        hub = stack.enter_context(serve(HubHandler, hub_state))
+        root_dir = tmp / "a1111"
+        (root_dir / "models" / "Lora").mkdir(parents=True)
+        root = library.add_root(root_dir, LibraryLayout.A1111)
+        settings = RemoteSettings(download_root=str(root_dir), nsfw_max_level=1)
+        store = SqlDownloadStore.open(library.path)
+        stack.callback(store.close)
+        downloader = Downloader(requests.Session(), store, attempts=1, backoff_s=0.01)
+        session = requests.Session()
+        remote = RemoteServices(
+            civitai=lambda: CivitaiClient(session, civitai.base_url),
+            huggingface=lambda: HuggingFaceClient(endpoint=hub.base_url),
+            fetch_image=_fetch,
+            downloader=downloader,
+            tokens=TokenStore(tmp / "profile", use_keyring=False),
+            settings=settings,
+        )
+        yield RemoteEnv(civitai, hub, files, file_state, library, root, settings, remote, store, lora)

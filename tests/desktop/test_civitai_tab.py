@@ -1,0 +1,172 @@
+"""The Civitai tab against the loopback fake: search, paging on scroll, filters, covers, model page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtGui import QGuiApplication, QImage
+from pytestqt.qtbot import QtBot
+
+from desktop.download_manager import DownloadManager
+from desktop.models.civitai_results_model import CivitaiQuery, CivitaiResultsModel, CivitaiRole
+from desktop.remote_images import RemoteImageCache, blur, load_remote_image
+from desktop.tabs.civitai_tab import CivitaiTab
+from desktop.widgets.civitai_model_page import IMAGE_ROLE
+from tests.desktop.remote_support import CHARTURNER_ID, ULZZANG_ID, RemoteEnv
+
+TIMEOUT = 10_000
+
+
+@pytest.fixture
+def tab(remote: RemoteEnv, qtbot: QtBot, tmp_path: Path) -> Iterator[CivitaiTab]:
+    manager = DownloadManager(remote.remote.downloader, lambda: 2)
+    images = RemoteImageCache(
+        remote.remote.fetch_image, tmp_path / "cache" / "remote", QSize(180, 240), max_level=lambda: 1
+    )
+    widget = CivitaiTab(remote.remote, remote.library, manager, images)
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()
+    manager.shutdown()
+    images.wait()
+
+
+def _search(tab: CivitaiTab, qtbot: QtBot) -> None:
+    with qtbot.waitSignal(tab.model.page_loaded, timeout=TIMEOUT):
+        tab.search()
+
+
+def _query_of(path: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(path).query)
+
+
+def test_search_shows_results_and_fetches_the_next_page(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    tab.model.page_size = 2
+    _search(tab, qtbot)
+    assert tab.model.rowCount() == 2
+    assert tab.model.canFetchMore(QModelIndex())
+    with qtbot.waitSignal(tab.model.page_loaded, timeout=TIMEOUT):
+        tab.model.fetchMore(QModelIndex())  # what the view calls when scrolled to the end
+    assert tab.model.rowCount() == 3  # the three SFW models of the fake
+    assert not tab.model.canFetchMore(QModelIndex())
+    searches = [p for _, p, _ in remote.civitai.requests if urlsplit(p).path == "/api/v1/models"]
+    assert "cursor" not in _query_of(searches[0])
+    assert _query_of(searches[1])["cursor"] == ["2|3"]
+    names = {tab.model.index(row).data(CivitaiRole.MODEL).name for row in range(3)}
+    assert len(names) == 3
+
+
+def test_filters_are_sent(tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot) -> None:
+    tab.search_field.setText("lora")
+    next(a for a in tab.type_actions if a.text() == "LORA").setChecked(True)
+    next(a for a in tab.base_actions if a.text() == "SDXL 1.0").setChecked(True)
+    tab.sort.setCurrentText("Newest")
+    tab.period.setCurrentText("Month")
+    tab.nsfw.setChecked(True)
+    _search(tab, qtbot)
+    path = next(p for _, p, _ in remote.civitai.requests if urlsplit(p).path == "/api/v1/models")
+    query = _query_of(path)
+    assert query["query"] == ["lora"]
+    assert query["types"] == ["LORA"]
+    assert query["baseModels"] == ["SDXL 1.0"]
+    assert query["sort"] == ["Newest"]
+    assert query["period"] == ["Month"]
+    assert query["nsfw"] == ["true"]
+    assert tab.model.rowCount() == 1
+    assert "LORA" in tab.model.index(0).data()
+
+
+def _row_of(model: CivitaiResultsModel, model_id: int) -> int:
+    return next(r for r in range(model.rowCount()) if model.index(r).data(CivitaiRole.MODEL).id == model_id)
+
+
+def test_in_library_badge(tab: CivitaiTab, qtbot: QtBot) -> None:
+    _search(tab, qtbot)
+    owned = tab.model.index(_row_of(tab.model, CHARTURNER_ID))
+    assert owned.data(CivitaiRole.IN_LIBRARY) is True
+    assert "In library" in owned.data()
+    others = [tab.model.index(r) for r in range(tab.model.rowCount()) if r != owned.row()]
+    assert not any(index.data(CivitaiRole.IN_LIBRARY) for index in others)
+
+
+def test_covers_load_off_thread_and_over_level_images_are_blurred(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot, tmp_path: Path
+) -> None:
+    tab.nsfw.setChecked(True)
+    _search(tab, qtbot)
+    index = tab.model.index(_row_of(tab.model, ULZZANG_ID))
+    url = index.data(CivitaiRole.COVER_URL)
+    assert index.data(Qt.ItemDataRole.DecorationRole) is None  # not loaded yet: never blocks
+    qtbot.waitUntil(lambda: isinstance(index.data(Qt.ItemDataRole.DecorationRole), QImage), timeout=TIMEOUT)
+    cover = index.data(Qt.ItemDataRole.DecorationRole)
+    sharp = load_remote_image(url, remote.remote.fetch_image, None, QSize(180, 240), blurred=False)
+    assert sharp is not None
+    assert cover.size() == sharp.size()
+    assert cover != sharp  # level 4 (R) above the user's level 1: blurred
+    assert cover == blur(sharp)
+    cached = list((tmp_path / "cache" / "remote").rglob("*"))
+    assert any(p.is_file() for p in cached)  # content-addressed disk cache
+
+    pg_index = tab.model.index(_row_of(tab.model, CHARTURNER_ID))
+    qtbot.waitUntil(
+        lambda: isinstance(pg_index.data(Qt.ItemDataRole.DecorationRole), QImage), timeout=TIMEOUT
+    )
+    pg_url = pg_index.data(CivitaiRole.COVER_URL)
+    pg_sharp = load_remote_image(pg_url, remote.remote.fetch_image, None, QSize(180, 240), blurred=False)
+    assert pg_index.data(Qt.ItemDataRole.DecorationRole) == pg_sharp  # level 1: shown as is
+
+
+def test_model_page_shows_versions_files_trigger_words_and_images(tab: CivitaiTab, qtbot: QtBot) -> None:
+    page = tab.page
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT):
+        page.show_model(CHARTURNER_ID)
+    assert page.title.text().startswith("CharTurner")
+    assert page.versions.count() == 3
+    assert page.files.rowCount() == 1
+    assert page.files.item(0, 0).text() == "21charturnerv2.pt"
+    assert page.files.cellWidget(0, 5) is not None  # the Download button
+    assert [b.text() for b in page.trigger_buttons] == ["⧉ 21charturnerv2"]
+    page.trigger_buttons[0].click()
+    assert QGuiApplication.clipboard().text() == "21charturnerv2"
+    assert not page.newer_badge.isHidden()
+    assert "CharTurner V2 - For 2.1" in page.newer_badge.text()
+    assert "CharTurner V1" in page.newer_badge.text()
+
+    page.versions.setCurrentIndex(2)  # V1: the one the library has
+    assert page.files.item(0, 4).text() == "✓ In library"
+    assert page.image_model.rowCount() > 0
+    with_prompt = next(
+        row
+        for row in range(page.image_model.rowCount())
+        if page.image_model.item(row).data(IMAGE_ROLE).prompt
+    )
+    page.image_view.setCurrentIndex(page.image_model.index(with_prompt, 0))
+    image = page.image_model.item(with_prompt).data(IMAGE_ROLE)
+    assert page.image_info.toPlainText().startswith(image.prompt)
+    qtbot.waitUntil(
+        lambda: page.image_model.item(0).data(Qt.ItemDataRole.DecorationRole) is not None, timeout=TIMEOUT
+    )
+
+
+def test_description_never_loads_remote_resources(tab: CivitaiTab) -> None:
+    from PySide6.QtCore import QUrl
+
+    assert tab.page.description.loadResource(2, QUrl("https://tracker.example/pixel.png")) is None
+
+
+def test_results_model_passes_the_model_tester(
+    remote: RemoteEnv, qtmodeltester: object, qtbot: QtBot
+) -> None:
+    images = RemoteImageCache(remote.remote.fetch_image, None, QSize(64, 64), max_level=lambda: 1)
+    model = CivitaiResultsModel(remote.remote.civitai, remote.library, images)
+    with qtbot.waitSignal(model.page_loaded, timeout=TIMEOUT):
+        model.search(CivitaiQuery())
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    model.shutdown()
+    images.wait()

@@ -1,0 +1,197 @@
+"""The main window's remote tabs end to end: download from Civitai and Hugging Face into the library
+folder of the file's kind, the Downloads tab's progress and cancel, and the window's tab bar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel
+from pytestqt.qtbot import QtBot
+
+from catalog.scanner import Scanner
+from core.downloads import DownloadRecord, DownloadRequest, DownloadSource, DownloadStatus
+from core.jobs import CancelToken, ProgressCallback
+from desktop.main_window import MainWindow
+from desktop.models.downloads_model import PROGRESS_ROLE, DownloadColumn, DownloadsModel
+from desktop.models.hf_files_model import HfColumn, HfFileRow, HfFilesModel
+from desktop.models.hf_results_model import HfResultsModel
+from tests.desktop.conftest import ServicesFactory
+from tests.desktop.remote_support import LORA_MODEL_ID, LORA_VERSION_ID, RemoteEnv
+from tests.fakes.file_server import Fault
+
+TIMEOUT = 15_000
+
+
+@pytest.fixture
+def window(remote: RemoteEnv, make_services: ServicesFactory, qtbot: QtBot) -> Iterator[MainWindow]:
+    library = remote.library
+
+    def scan(ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
+        return Scanner(library, progress=progress, cancel=cancel).scan(ids)
+
+    services = make_services(library, settings=remote.settings, scan_roots=scan, remote=remote.remote)
+    main = MainWindow(services)
+    qtbot.addWidget(main)
+    yield main
+    main.close()
+
+
+def _wait_added(window: MainWindow, qtbot: QtBot, name: str) -> None:
+    qtbot.waitUntil(
+        lambda: window.current_job is None and window.library.get_by_path(name) is not None, timeout=TIMEOUT
+    )
+
+
+def test_tab_bar(window: MainWindow) -> None:
+    assert window.tabs is not None
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "Library",
+        "Civitai",
+        "Hugging Face",
+        "Downloads",
+    ]
+
+
+def test_civitai_download_lands_in_the_lora_folder_and_is_identified(
+    window: MainWindow, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    assert window.civitai_tab is not None
+    assert window.downloads is not None
+    assert window.tabs is not None
+    page = window.civitai_tab.page
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT):
+        page.show_model(LORA_MODEL_ID)
+    with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
+        page.files.cellWidget(0, 5).click()
+        assert window.tabs.tabText(3) == "Downloads (1)"
+    target = Path(remote.a1111_root.path) / "models" / "Lora" / "sd_xl_turbo_lora_v1.safetensors"
+    assert completed.args is not None
+    assert Path(completed.args[1]) == target
+    assert target.read_bytes() == remote.lora
+    _wait_added(window, qtbot, str(target))
+    asset = window.library.get_by_path(target)
+    assert asset is not None
+    links = window.library.remote_links(asset.id)
+    assert [(link.site, link.version_id) for link in links] == [("civitai", str(LORA_VERSION_ID))]
+    assert window.tabs.tabText(3) == "Downloads"
+    row = window.downloads_tab.model.row_of(completed.args[0].id)  # type: ignore[union-attr]
+    assert row is not None
+    model = window.downloads_tab.model  # type: ignore[union-attr]
+    assert model.index(row, DownloadColumn.STATUS).data() == "Completed"
+    assert model.index(row, DownloadColumn.PROGRESS).data(PROGRESS_ROLE) == 100
+
+
+def test_downloads_tab_shows_progress_and_cancels(
+    window: MainWindow, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    assert window.downloads is not None
+    assert window.downloads_tab is not None
+    data = b"x" * (512 * 1024)
+    remote.file_state.add("/slow.bin", data, Fault(trickle=(8 * 1024, 0.02)))
+    target = Path(remote.a1111_root.path) / "models" / "Stable-diffusion"
+    download_id = window.downloads.enqueue(
+        DownloadRequest(
+            url=remote.files.base_url + "/slow.bin",
+            target_dir=target,
+            source=DownloadSource.URL,
+            expected_size=len(data),
+            file_name="slow.bin",
+        )
+    )
+    tab = window.downloads_tab
+    row = tab.model.row_of(download_id)
+    assert row is not None
+    qtbot.waitUntil(lambda: 0 < tab.model.index(row, 0).data(PROGRESS_ROLE) < 100, timeout=TIMEOUT)
+    assert "MiB/s" in tab.model.index(row, DownloadColumn.SPEED).data()
+    tab.table.selectionModel().select(
+        tab.model.index(row, 0),
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    assert tab.pause_button.isEnabled()
+    assert tab.cancel_button.isEnabled()
+    tab.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.downloads.is_running(download_id), timeout=TIMEOUT)  # type: ignore[union-attr]
+    record = remote.store.get(download_id)
+    assert record is not None
+    assert record.status is DownloadStatus.CANCELLED
+    assert not (target / "slow.bin.part").exists()
+    assert not (target / "slow.bin").exists()
+    assert tab.model.index(row, DownloadColumn.STATUS).data() == "Cancelled"
+    assert tab.retry_button.isEnabled()
+
+
+def test_failed_download_shows_the_error(window: MainWindow, remote: RemoteEnv, qtbot: QtBot) -> None:
+    assert window.downloads is not None
+    assert window.downloads_tab is not None
+    remote.file_state.add("/gone.bin", b"", Fault(status=404, json_body={"error": "Model not found"}))
+    download_id = window.downloads.enqueue(
+        DownloadRequest(url=remote.files.base_url + "/gone.bin", target_dir=Path(remote.a1111_root.path))
+    )
+    with qtbot.waitSignal(window.downloads.failed, timeout=TIMEOUT):
+        pass
+    qtbot.waitUntil(lambda: not window.downloads.is_running(download_id), timeout=TIMEOUT)  # type: ignore[union-attr]
+    model = window.downloads_tab.model
+    row = model.row_of(download_id)
+    assert model.index(row, DownloadColumn.STATUS).data() == "Failed"
+    assert "404" in model.index(row, DownloadColumn.ERROR).data()
+
+
+def test_huggingface_search_file_tree_and_download(
+    window: MainWindow, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    tab = window.huggingface_tab
+    assert tab is not None
+    tab.tags.setText("lora")
+    tab.sort.setCurrentText("likes")
+    with qtbot.waitSignal(tab.results_loaded, timeout=TIMEOUT):
+        tab.search()
+    assert tab.results_model.rowCount() == 1
+    assert tab.results_model.index(0).data().startswith("someone/pixel-lora")
+    listing = next(p for _, p, _ in remote.hub.requests if p.startswith("/api/models?"))
+    assert "filter=lora" in listing
+    assert "sort=likes" in listing
+    with qtbot.waitSignal(tab.repository_loaded, timeout=TIMEOUT):
+        tab.results.setCurrentIndex(tab.results_model.index(0))
+    paths = [tab.files_model.index(r, HfColumn.PATH).data() for r in range(tab.files_model.rowCount())]
+    assert sorted(paths) == ["README.md", "pixel_lora.safetensors"]
+    weight_row = paths.index("pixel_lora.safetensors")
+    assert len(tab.files_model.index(weight_row, HfColumn.SHA256).data()) == 12
+    assert tab.files_model.index(weight_row, HfColumn.IN_LIBRARY).data() == ""
+    button = tab.files.indexWidget(tab.files_model.index(weight_row, HfColumn.DOWNLOAD))
+    assert button is not None
+    assert tab.files.indexWidget(tab.files_model.index(paths.index("README.md"), HfColumn.DOWNLOAD)) is None
+    assert window.downloads is not None
+    with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
+        button.click()
+    target = Path(remote.a1111_root.path) / "models" / "Lora" / "pixel_lora.safetensors"
+    assert completed.args is not None
+    assert Path(completed.args[1]) == target
+    _wait_added(window, qtbot, str(target))
+    asset = window.library.get_by_path(target)
+    assert asset is not None
+    links = window.library.remote_links(asset.id)
+    assert [(link.site, link.model_id) for link in links] == [("huggingface", "someone/pixel-lora")]
+
+
+def test_download_models_pass_the_model_tester(qtmodeltester: object, remote: RemoteEnv) -> None:
+    downloads = DownloadsModel()
+    downloads.set_records(
+        [
+            DownloadRecord(
+                1, "http://x/a", DownloadSource.URL, Path("/tmp"), DownloadStatus.RUNNING, total=10
+            ),
+            DownloadRecord(
+                2, "http://x/b", DownloadSource.URL, Path("/tmp"), DownloadStatus.FAILED, error="boom"
+            ),
+        ]
+    )
+    qtmodeltester.check(downloads)  # type: ignore[attr-defined]
+    hf_results = HfResultsModel()
+    hf_results.set_results(remote.remote.huggingface().search_models(limit=5))
+    qtmodeltester.check(hf_results)  # type: ignore[attr-defined]
+    files = HfFilesModel()
+    detail = remote.remote.huggingface().model_info("someone/pixel-lora")
+    files.set_rows([HfFileRow(f, i == 0) for i, f in enumerate(detail.files)])
+    qtmodeltester.check(files)  # type: ignore[attr-defined]
