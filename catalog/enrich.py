@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Protocol
 from catalog.library import Library
 from catalog.records import RemoteMatch
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
-from core.sources.civitai_records import CivitaiImage, CivitaiVersion
+from core.sources.civitai_records import CivitaiImage, CivitaiModel, CivitaiVersion
 from core.sources.errors import RateLimitedError, RemoteError
 
 BATCH = 100  # the by-hash endpoint's limit
@@ -31,6 +31,8 @@ class VersionLookup(Protocol):
     """The part of the Civitai client enrichment needs."""
 
     def versions_by_hashes(self, sha256s: Sequence[str]) -> Mapping[str, CivitaiVersion]: ...
+
+    def models_by_ids(self, model_ids: Sequence[int]) -> Mapping[int, CivitaiModel]: ...
 
 
 ImageFetcher = Callable[[str], bytes]
@@ -43,7 +45,8 @@ class EnrichSummary:
     not_found: int = 0
     failed: int = 0
     covers: int = 0
-    requests: int = 0
+    requests: int = 0  # by-hash lookups (100 files each)
+    model_requests: int = 0  # /models?ids= fetches for the matches' tags (100 models each)
     elapsed_s: float = 0.0
     cancelled: bool = False
     problems: list[str] = field(default_factory=list)
@@ -58,11 +61,14 @@ class EnrichSummary:
         return f"{verb} {self.looked_up} files on Civitai in {self.requests} requests: {', '.join(parts)}"
 
 
-def match_from_version(version: CivitaiVersion, sha256: str) -> RemoteMatch:
-    """What a Civitai version says about the local file with this SHA256."""
+def match_from_version(
+    version: CivitaiVersion, sha256: str, model: CivitaiModel | None = None
+) -> RemoteMatch:
+    """What a Civitai version (and its model, for tags and the NSFW flag) says about a local file."""
     wanted = sha256.upper()
     matching_file = next((f for f in version.files if f.hashes.get("SHA256", "").upper() == wanted), None)
-    model = version.raw.get("model") if isinstance(version.raw.get("model"), dict) else {}
+    summary = version.raw.get("model")
+    nsfw = model.nsfw if model is not None else isinstance(summary, dict) and bool(summary.get("nsfw"))
     return RemoteMatch(
         site=SITE,
         model_id=str(version.model_id) if version.model_id is not None else None,
@@ -71,9 +77,10 @@ def match_from_version(version: CivitaiVersion, sha256: str) -> RemoteMatch:
         model_name=version.model_name,
         version_name=version.name,
         base_model_label=version.base_model,
-        description=version.description_html,
+        description=version.description_html or (model.description_html if model else None),
         trigger_words=version.trained_words,
-        nsfw=bool(model.get("nsfw")) if isinstance(model, dict) else False,
+        tags=model.tags if model is not None else (),
+        nsfw=nsfw,
         payload=version.raw,
     )
 
@@ -122,13 +129,15 @@ def enrich(
             summary.problems.append(exc.message)
             continue
         found = {sha.upper(): version for sha, version in found.items()}
+        models = _models_of(lookup, found.values(), summary)
         misses: list[int] = []
         for asset_id, sha256 in batch:
             version = found.get(sha256.upper())
             if version is None:
                 misses.append(asset_id)
                 continue
-            library.record_remote_match(asset_id, match_from_version(version, sha256))
+            model = models.get(version.model_id) if version.model_id is not None else None
+            library.record_remote_match(asset_id, match_from_version(version, sha256, model))
             summary.matched += 1
             if covers is not None:
                 summary.covers += covers.store(library, asset_id, version)
@@ -138,6 +147,21 @@ def enrich(
     summary.elapsed_s = time.perf_counter() - started
     progress(Progress(summary.looked_up, total, str(summary)))
     return summary
+
+
+def _models_of(
+    lookup: VersionLookup, versions: Iterable[CivitaiVersion], summary: EnrichSummary
+) -> Mapping[int, CivitaiModel]:
+    """The matched versions' models (for tags), one request per 100; without them the match still counts."""
+    ids = sorted({v.model_id for v in versions if v.model_id is not None})
+    if not ids:
+        return {}
+    summary.model_requests += -(-len(ids) // 100)
+    try:
+        return lookup.models_by_ids(ids)
+    except RemoteError as exc:
+        summary.problems.append(f"model tags not fetched: {exc.message}")
+        return {}
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 SOURCE = "Civitai"
 DEFAULT_BASE_URL = "https://civitai.com"
 HASH_BATCH_SIZE = 100  # POST /model-versions/by-hash rejects more than 100 hashes (400)
+IDS_BATCH_SIZE = 100  # /models answers at most 100 items a page
 
 T = TypeVar("T")
 
@@ -91,6 +92,18 @@ class CivitaiClient:
             params.append(("cursor", cursor))
         what = f'models matching "{query}"' if query else "the model list"
         return self._parse(parse_search_page, self._request("GET", "/models", what, params=params), what)
+
+    def models_by_ids(self, model_ids: Sequence[int]) -> dict[int, CivitaiModel]:
+        """Several models at once (``/models?ids=``, 100 per request): tags and flags for many matches."""
+        found: dict[int, CivitaiModel] = {}
+        unique = list(dict.fromkeys(int(i) for i in model_ids))
+        for start in range(0, len(unique), IDS_BATCH_SIZE):
+            chunk = unique[start : start + IDS_BATCH_SIZE]
+            params = [("ids", ",".join(str(i) for i in chunk)), ("limit", str(len(chunk))), ("nsfw", "true")]
+            what = f"{len(chunk)} models"
+            page = self._parse(parse_search_page, self._request("GET", "/models", what, params=params), what)
+            found.update({model.id: model for model in page.items})
+        return found
 
     def get_model(self, model_id: int) -> CivitaiModel:
         what = f"model {model_id}"

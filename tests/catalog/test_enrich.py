@@ -90,6 +90,8 @@ def test_enrich_batches_stores_and_fetches_an_allowed_cover(
     assert record is not None
     assert record.trigger_words == ("pixel art", "8bit")
     assert record.base_model_label == "Pony"
+    assert record.tags, "the model's tags come from one /models?ids= request"
+    assert summary.model_requests == 1
     (link,) = lib.remote_links(ids[7])
     assert (link.model_id, link.version_id) == ("900001", "900002")
     assert link.payload["trainedWords"] == ["pixel art", "8bit"]

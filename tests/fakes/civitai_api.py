@@ -219,6 +219,9 @@ class CivitaiHandler(FakeHandler):
             )
             return
         models = list(self.state.models.values())
+        if "ids" in query:
+            wanted = {int(i) for value in query["ids"] for i in value.split(",") if i}
+            models = [m for m in models if m["id"] in wanted]
         text = query.get("query", [""])[0].lower()
         if text:
             models = [m for m in models if text in m["name"].lower()]

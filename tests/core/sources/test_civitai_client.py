@@ -318,3 +318,16 @@ def test_token_never_in_messages_or_logs(
     assert any("<redacted>" in m for m in messages)  # the echoed token was there, and was removed
     assert all(TOKEN not in m for m in messages)
     assert TOKEN not in caplog.text
+
+
+def test_models_by_ids_fetches_many_in_one_request(client: CivitaiClient, server: FakeServer) -> None:
+    state: CivitaiState = server.state
+    wanted = sorted(state.models)[:2]
+
+    found = client.models_by_ids([*wanted, wanted[0], 987654321])
+
+    assert sorted(found) == wanted
+    assert all(model.tags is not None for model in found.values())
+    gets = [path for method, path, _ in server.requests if method == "GET"]
+    assert len(gets) == 1
+    assert "ids=" in gets[0]
