@@ -88,7 +88,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.setClipPath(clip)
         image = index.data(AssetRole.THUMBNAIL)
         if isinstance(image, QImage) and not image.isNull():
-            painter.drawImage(image_rect, image, _crop_to_fill(image, image_rect))
+            painter.drawImage(image_rect, image, crop_to_fill(image, image_rect))
         else:
             self._paint_placeholder(painter, image_rect, record, option.font)
         painter.restore()
@@ -199,7 +199,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             )
 
 
-def _crop_to_fill(image: QImage, target: QRectF) -> QRectF:
+def crop_to_fill(image: QImage, target: QRectF) -> QRectF:
     """The centred part of ``image`` with the target's aspect ratio (object-fit: cover).
 
     Whole pixels only: a fractional source edge makes the smooth transform blend in the neighbouring

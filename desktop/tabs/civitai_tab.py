@@ -33,6 +33,7 @@ from app.download_paths import (
 )
 from app.download_requests import civitai_request
 from core.sources.civitai_records import CivitaiFile, CivitaiModel, CivitaiVersion
+from desktop.delegates.remote_tile_delegate import RemoteTileDelegate
 from desktop.download_manager import DownloadManager
 from desktop.models.civitai_results_model import CivitaiQuery, CivitaiResultsModel, CivitaiRole
 from desktop.remote_images import RemoteImageCache
@@ -113,9 +114,10 @@ class CivitaiTab(QWidget):
         self.results.setResizeMode(QListView.ResizeMode.Adjust)
         self.results.setMovement(QListView.Movement.Static)
         self.results.setUniformItemSizes(True)
-        self.results.setIconSize(COVER_SIZE)
-        self.results.setGridSize(QSize(COVER_SIZE.width() + 20, COVER_SIZE.height() + 60))
-        self.results.setWordWrap(True)
+        self.results.setSpacing(6)
+        self.results.setMouseTracking(True)  # hover highlight
+        self.tiles = RemoteTileDelegate(COVER_SIZE, self.results)
+        self.results.setItemDelegate(self.tiles)
         self.results.setModel(self.model)
         self.results.clicked.connect(self.open_result)
 

@@ -98,6 +98,7 @@ class HuggingFaceTab(QWidget):
         self.results = QListView()
         self.results.setModel(self.results_model)
         self.results.setUniformItemSizes(True)
+        self.results.setSpacing(4)  # rows readable at a glance, like the library table
         self.results.selectionModel().currentChanged.connect(self._on_current_changed)
         self.status = QLabel()
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 from core.jobs import CancelToken, ProgressCallback
 from core.sources.civitai_records import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
 from desktop.remote_images import RemoteImageCache
+from desktop.resources import icon
 from desktop.services import AssetLibrary
 from desktop.workers import JobRunner
 
@@ -194,9 +196,17 @@ class CivitaiModelPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(content)
+        # Until a result is picked, a hint instead of empty fields.
+        self.empty_hint = QLabel("Pick a model to see its versions, files, trigger words and example images.")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setProperty("class", "muted")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_hint)
+        self.stack.addWidget(scroll)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.addWidget(self.stack)
 
     # -- loading ------------------------------------------------------------------------------------
 
@@ -210,6 +220,7 @@ class CivitaiModelPage(QWidget):
         generation = self._generation
         client, library = self._client, self._library
         self.title.setText("Loading…")
+        self.stack.setCurrentIndex(1)
 
         def job(_progress: ProgressCallback, _cancel: CancelToken) -> ModelDetails:
             return fetch_details(client(), library, model_id)
@@ -304,7 +315,7 @@ class CivitaiModelPage(QWidget):
             button.deleteLater()
         self.trigger_buttons = []
         for word in words:
-            button = QPushButton(f"⧉ {word}")
+            button = QPushButton(icon("copy"), word)
             button.setToolTip("Copy to the clipboard")
             button.clicked.connect(lambda _checked=False, w=word: self.copy_text(w))
             self.trigger_layout.insertWidget(len(self.trigger_buttons), button)

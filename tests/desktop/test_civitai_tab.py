@@ -131,7 +131,7 @@ def test_model_page_shows_versions_files_trigger_words_and_images(tab: CivitaiTa
     assert page.files.rowCount() == 1
     assert page.files.item(0, 0).text() == "21charturnerv2.pt"
     assert page.files.cellWidget(0, 5) is not None  # the Download button
-    assert [b.text() for b in page.trigger_buttons] == ["⧉ 21charturnerv2"]
+    assert [b.text() for b in page.trigger_buttons] == ["21charturnerv2"]
     page.trigger_buttons[0].click()
     assert QGuiApplication.clipboard().text() == "21charturnerv2"
     assert not page.newer_badge.isHidden()
