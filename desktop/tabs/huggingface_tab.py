@@ -40,7 +40,6 @@ if TYPE_CHECKING:  # huggingface_hub is imported only when a search runs
     from core.sources.huggingface import SortKey
 
 HF_SORTS = ("downloads", "likes", "last_modified", "created_at", "trending_score")
-SEARCH_LIMIT = 50
 
 
 def split_tags(text: str) -> list[str]:
@@ -95,6 +94,8 @@ class HuggingFaceTab(QWidget):
         bar.addWidget(self.search_button)
 
         self.results_model = HfResultsModel(self)
+        self.results_model.page_loaded.connect(self._on_page_loaded)
+        self.results_model.failed.connect(self._on_failed)
         self.results = QListView()
         self.results.setModel(self.results_model)
         self.results.setUniformItemSizes(True)
@@ -144,20 +145,18 @@ class HuggingFaceTab(QWidget):
         sort = cast("SortKey", self.sort.currentText())
         client = self.remote.huggingface
 
-        def job(_progress: ProgressCallback, _cancel: CancelToken) -> list[HfModelSummary]:
+        def fetch(offset: int, limit: int) -> list[HfModelSummary]:
             return client().search_models(
-                text, author=author or None, tags=tags, sort=sort, limit=SEARCH_LIMIT
+                text, author=author or None, tags=tags, sort=sort, limit=limit, offset=offset
             )
 
         self.status.setText("Searching…")
-        handle = self.jobs.start("Hugging Face search", job)
-        handle.signals.finished.connect(self._on_results)
-        handle.signals.failed.connect(self._on_failed)
+        self.results_model.start(fetch)
 
-    def _on_results(self, rows: list[HfModelSummary]) -> None:
-        self.results_model.set_results(rows)
-        self.status.setText(f"{len(rows)} repositories")
-        self.results_loaded.emit(len(rows))
+    def _on_page_loaded(self, rows: int) -> None:
+        more = "" if not self.results_model.canFetchMore() else " (scroll for more)"
+        self.status.setText(f"{rows} repositories{more}")
+        self.results_loaded.emit(rows)
 
     def _on_failed(self, message: str) -> None:
         self.status.setText(message)
