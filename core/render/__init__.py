@@ -1,0 +1,1 @@
+"""The renderer; torch/diffusers are imported lazily inside its modules."""

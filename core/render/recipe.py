@@ -1,0 +1,257 @@
+"""What to render, as plain data: a checkpoint, its add-ons and the generation settings.
+
+A :class:`Recipe` is what the preview panel edits, what infotext parses into and what the renderer
+consumes. It holds no torch objects and knows nothing of the catalog, so it can be built, compared,
+stored and round-tripped through A1111 infotext without loading anything heavy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Self
+
+MAX_STEPS = 150
+MAX_SIZE = 4096
+MAX_CLIP_SKIP = 12
+MAX_BATCH = 16
+MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed accepts 64-bit seeds; Civitai shows such seeds too
+
+
+def _normalized_sampler_text(text: str) -> str:
+    """Fold the spellings tools use for one sampler ("DPM++ 2M Karras", "dpmpp_2m_karras") together."""
+    folded = text.strip().casefold().replace("dpmpp", "dpm++").replace("ancestral", "a")
+    return re.sub(r"[\s_\-]+", "", folded)
+
+
+class Sampler(StrEnum):
+    """A sampler named exactly as A1111 writes it in infotext (the names Civitai shows too)."""
+
+    EULER_A = "Euler a"
+    EULER = "Euler"
+    LMS = "LMS"
+    LMS_KARRAS = "LMS Karras"
+    HEUN = "Heun"
+    DPM2 = "DPM2"
+    DPM2_A = "DPM2 a"
+    DPM2_KARRAS = "DPM2 Karras"
+    DPM2_A_KARRAS = "DPM2 a Karras"
+    DPMPP_2S_A = "DPM++ 2S a"
+    DPMPP_2S_A_KARRAS = "DPM++ 2S a Karras"
+    DPMPP_2M = "DPM++ 2M"
+    DPMPP_2M_KARRAS = "DPM++ 2M Karras"
+    DPMPP_SDE = "DPM++ SDE"
+    DPMPP_SDE_KARRAS = "DPM++ SDE Karras"
+    DPMPP_2M_SDE = "DPM++ 2M SDE"
+    DPMPP_2M_SDE_KARRAS = "DPM++ 2M SDE Karras"
+    DDIM = "DDIM"
+    PLMS = "PLMS"
+    UNIPC = "UniPC"
+
+    @property
+    def karras(self) -> bool:
+        """Whether the sampler uses the Karras sigma schedule."""
+        return self.value.endswith(" Karras")
+
+    @classmethod
+    def parse(cls, text: str, schedule_type: str | None = None) -> Sampler:
+        """The sampler named by ``text``, forgiving case, spaces and underscores.
+
+        A1111 1.9+ writes the schedule separately ("Sampler: DPM++ 2M, Schedule type: Karras"); pass that
+        value as ``schedule_type`` to get the combined name older infotext and this enum use. A schedule
+        this enum has no combination for ("Automatic", "Exponential"...) is ignored: the sampler alone is
+        the closest replay. Raises ValueError naming the known samplers for an unknown one.
+        """
+        key = _normalized_sampler_text(text)
+        by_key = {_normalized_sampler_text(member.value): member for member in cls}
+        sampler = by_key.get(key)
+        if sampler is None:
+            known = ", ".join(member.value for member in cls)
+            raise ValueError(f"unknown sampler {text!r}; known samplers: {known}")
+        if schedule_type and _normalized_sampler_text(schedule_type) == "karras" and not sampler.karras:
+            sampler = by_key.get(_normalized_sampler_text(sampler.value + " Karras"), sampler)
+        return sampler
+
+
+_HASH = re.compile(r"[0-9a-fA-F]+")
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRef:
+    """How a recipe names an asset: by name (file stem, display name or alias), path and/or hash.
+
+    Parsed infotext gives only a name and maybe a short hash (AutoV2, or A1111's 12-character short
+    hashes); resolution against the library fills ``asset_id`` and ``path``. The hash is kept in lower
+    case, as A1111 writes it.
+    """
+
+    name: str
+    path: str | None = None
+    hash: str | None = None
+    asset_id: int | None = None
+
+    def __post_init__(self) -> None:
+        name = self.name.strip()
+        object.__setattr__(self, "name", name)
+        if self.hash is not None:
+            value = self.hash.strip().lower()
+            if not _HASH.fullmatch(value):
+                raise ValueError(f"asset hash {self.hash!r} of {name!r} is not hexadecimal")
+            object.__setattr__(self, "hash", value)
+        if not name and not self.path and not self.hash:
+            raise ValueError("an asset reference needs a name, a path or a hash")
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the reference points to a file in the library."""
+        return self.asset_id is not None and self.path is not None
+
+    def describe(self) -> str:
+        """``'add_detail' (hash 7c6bd7b7a2)`` for messages."""
+        label = repr(self.name or self.path or "")
+        return f"{label} (hash {self.hash})" if self.hash else label
+
+
+def _finite(value: float, what: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, not {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class LoraUse:
+    """A LoRA (or LyCORIS) applied with a UNet weight and optionally a different text-encoder weight.
+
+    ``text_encoder_weight`` None means "same as ``weight``", which is A1111's ``<lora:name:w>``.
+    """
+
+    ref: AssetRef
+    weight: float = 1.0
+    enabled: bool = True
+    text_encoder_weight: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weight", _finite(self.weight, f"LoRA {self.ref.name!r} weight"))
+        if self.text_encoder_weight is not None:
+            value = _finite(self.text_encoder_weight, f"LoRA {self.ref.name!r} text-encoder weight")
+            object.__setattr__(self, "text_encoder_weight", value)
+
+    @property
+    def effective_text_encoder_weight(self) -> float:
+        return self.weight if self.text_encoder_weight is None else self.text_encoder_weight
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingUse:
+    """A textual-inversion embedding; its token is the file name, as in A1111."""
+
+    ref: AssetRef
+    negative: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HypernetworkUse:
+    """A hypernetwork applied with a strength (A1111's ``<hypernet:name:strength>``)."""
+
+    ref: AssetRef
+    strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        value = _finite(self.strength, f"hypernetwork {self.ref.name!r} strength")
+        object.__setattr__(self, "strength", value)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """Everything needed to render one preview, validated on construction.
+
+    ``prompt`` and ``negative_prompt`` are the texts without ``<lora:…>``/``<hypernet:…>`` tags (those
+    live in ``loras`` and ``hypernetworks``); embedding tokens stay in the text, since that is where they
+    act. ``seed`` -1 means "pick one at render time", as in A1111. ``extra`` keeps infotext parameters
+    the renderer does not use (hires fix, ADetailer...) so they survive a round trip.
+    """
+
+    checkpoint: AssetRef | None = None
+    vae: AssetRef | None = None
+    loras: tuple[LoraUse, ...] = ()
+    embeddings: tuple[EmbeddingUse, ...] = ()
+    hypernetworks: tuple[HypernetworkUse, ...] = ()
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int = -1
+    steps: int = 20
+    cfg: float = 7.0
+    width: int = 512
+    height: int = 512
+    clip_skip: int = 1
+    batch: int = 1
+    sampler: Sampler = Sampler.EULER_A
+    extra: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        for name in ("loras", "embeddings", "hypernetworks"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+        if isinstance(self.sampler, str) and not isinstance(self.sampler, Sampler):
+            object.__setattr__(self, "sampler", Sampler.parse(self.sampler))
+        if not 1 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be between 1 and {MAX_STEPS}, not {self.steps}")
+        object.__setattr__(self, "cfg", _finite(self.cfg, "CFG scale"))
+        if self.cfg < 0:
+            raise ValueError(f"CFG scale must not be negative, not {self.cfg}")
+        for what, size in (("width", self.width), ("height", self.height)):
+            if not 64 <= size <= MAX_SIZE or size % 8:
+                raise ValueError(f"{what} must be a multiple of 8 between 64 and {MAX_SIZE}, not {size}")
+        if not -1 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be -1 (random) or between 0 and {MAX_SEED}, not {self.seed}")
+        if not 1 <= self.clip_skip <= MAX_CLIP_SKIP:
+            raise ValueError(f"clip skip must be between 1 and {MAX_CLIP_SKIP}, not {self.clip_skip}")
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise ValueError(f"batch must be between 1 and {MAX_BATCH}, not {self.batch}")
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied (and validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def with_lora(self, use: LoraUse) -> Self:
+        """A copy with ``use`` added, or replacing the LoRA of the same name."""
+        loras = [lora for lora in self.loras if lora.ref.name != use.ref.name]
+        return self.replace(loras=(*loras, use))
+
+    def without_lora(self, name: str) -> Self:
+        return self.replace(loras=tuple(lora for lora in self.loras if lora.ref.name != name))
+
+    def with_embedding(self, use: EmbeddingUse) -> Self:
+        """A copy with ``use`` added, or replacing the embedding of the same name and side."""
+        kept = [e for e in self.embeddings if (e.ref.name, e.negative) != (use.ref.name, use.negative)]
+        return self.replace(embeddings=(*kept, use))
+
+    def without_embedding(self, name: str) -> Self:
+        return self.replace(embeddings=tuple(e for e in self.embeddings if e.ref.name != name))
+
+    def with_hypernetwork(self, use: HypernetworkUse) -> Self:
+        """A copy with ``use`` added, or replacing the hypernetwork of the same name."""
+        kept = [h for h in self.hypernetworks if h.ref.name != use.ref.name]
+        return self.replace(hypernetworks=(*kept, use))
+
+    def without_hypernetwork(self, name: str) -> Self:
+        return self.replace(hypernetworks=tuple(h for h in self.hypernetworks if h.ref.name != name))
+
+    def with_extra(self, values: Mapping[str, str] | Iterable[tuple[str, str]]) -> Self:
+        """A copy with ``values`` merged into ``extra``."""
+        merged = dict(self.extra)
+        merged.update(dict(values))
+        return self.replace(extra=merged)
+
+    def refs(self) -> tuple[AssetRef, ...]:
+        """Every asset the recipe names, checkpoint first."""
+        found: list[AssetRef] = [ref for ref in (self.checkpoint, self.vae) if ref is not None]
+        found += [lora.ref for lora in self.loras]
+        found += [e.ref for e in self.embeddings]
+        found += [h.ref for h in self.hypernetworks]
+        return tuple(found)
