@@ -1,0 +1,201 @@
+"""CLIP tokenizer files derived offline from the BPE vocabulary shipped in a PyPI package.
+
+``from_single_file`` needs a ``vocab.json`` and ``merges.txt`` for every CLIP tokenizer, and without
+them it goes to the Hugging Face Hub. We do not commit copies of those Hub files: OpenAI's
+``bpe_simple_vocab_16e6.txt.gz`` (MIT) is shipped by the ``openai-clip`` package, and the two
+transformers files are a pure function of it (the algorithm of ``SimpleTokenizer`` in OpenAI's and
+OpenCLIP's ``tokenizer.py``). We find the file through ``importlib.metadata`` because importing those
+packages imports torch, and derive into the user cache, because the bundled ``resources`` folder may be
+read-only once installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+BPE_FILE_NAME = "bpe_simple_vocab_16e6.txt.gz"
+BPE_SHA256 = "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a"
+# Distributions known to ship the identical file, in order of preference (openai-clip has no torch deps).
+BPE_DISTRIBUTIONS = ("openai-clip", "open-clip-torch", "clip-anytorch")
+
+VOCAB_SIZE = 49408
+MERGE_COUNT = 49152 - 256 - 2  # 48 894, the slice SimpleTokenizer keeps
+MERGES_HEADER = "#version: 0.2"
+TOKENIZER_FILES = ("vocab.json", "merges.txt")
+# The derived folder layout changes only with this number (bump it when the derivation changes).
+_DERIVATION_VERSION = 1
+_COMPLETE_MARKER = ".complete"
+
+
+class TokenizerVocabMissingError(RuntimeError):
+    """The CLIP BPE vocabulary file is not installed (or is not the expected file)."""
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2/CLIP byte-to-character table: printable bytes map to themselves, the rest above 255.
+
+    Reproduced (not imported) so that deriving the files never imports torch or transformers.
+    """
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    chars = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            chars.append(256 + extra)
+            extra += 1
+    return dict(zip(printable, (chr(c) for c in chars), strict=True))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _candidate_paths() -> list[Path]:
+    """Where installed distributions put the BPE file, found from their RECORD without importing them."""
+    found: list[Path] = []
+    for dist_name in BPE_DISTRIBUTIONS:
+        try:
+            dist = metadata.distribution(dist_name)
+        except metadata.PackageNotFoundError:
+            continue
+        for file in dist.files or ():
+            if file.name == BPE_FILE_NAME:
+                found.append(Path(str(dist.locate_file(file))))
+    return found
+
+
+def bpe_vocab_path() -> Path:
+    """The installed ``bpe_simple_vocab_16e6.txt.gz``, checked against its known SHA-256.
+
+    Raises ``TokenizerVocabMissingError`` naming the package to install when no good copy is found, so
+    the renderer fails with an actionable message instead of a Hub download attempt.
+    """
+    candidates = _candidate_paths()
+    bad: list[str] = []
+    for path in candidates:
+        if not path.is_file():
+            bad.append(f"{path} (listed but missing)")
+            continue
+        if _sha256(path) != BPE_SHA256:
+            bad.append(f"{path} (unexpected SHA-256)")
+            continue
+        return path
+    detail = f" Rejected: {'; '.join(bad)}." if bad else ""
+    raise TokenizerVocabMissingError(
+        f"The CLIP BPE vocabulary ({BPE_FILE_NAME}) was not found. Install the 'openai-clip' package "
+        f"(pip install openai-clip==1.0.1), which ships it.{detail}"
+    )
+
+
+def _derive_contents(bpe_path: Path) -> tuple[str, str]:
+    """``vocab.json`` and ``merges.txt`` text for the given BPE file (E.7 algorithm)."""
+    with gzip.open(bpe_path, "rt", encoding="utf-8") as fh:
+        lines = fh.read().split("\n")
+    merges = lines[1 : MERGE_COUNT + 1]
+    if len(merges) != MERGE_COUNT:
+        raise TokenizerVocabMissingError(f"{bpe_path} holds {len(merges)} merges, expected {MERGE_COUNT}")
+    byte_chars = list(_bytes_to_unicode().values())
+    tokens = byte_chars + [f"{char}</w>" for char in byte_chars]
+    tokens += ["".join(merge.split()) for merge in merges]
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {token: index for index, token in enumerate(tokens)}
+    if len(vocab) != VOCAB_SIZE:
+        raise TokenizerVocabMissingError(f"derived {len(vocab)} distinct tokens, expected {VOCAB_SIZE}")
+    vocab_text = json.dumps(vocab, ensure_ascii=False, separators=(",", ":"))
+    merges_text = "\n".join([MERGES_HEADER, *merges]) + "\n"
+    return vocab_text, merges_text
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary sibling and rename, so readers never see a half-written file."""
+    data = text.encode("utf-8")
+    if path.is_file() and path.read_bytes() == data:
+        return
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        Path(tmp_name).replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp_name).unlink()
+        raise
+
+
+def derive_clip_tokenizer_files(dest_dir: Path, *, bpe_path: Path | None = None) -> None:
+    """Write ``vocab.json`` (49 408 tokens) and ``merges.txt`` (48 894 merges) into ``dest_dir``.
+
+    Idempotent: identical files are left untouched; each file is replaced atomically.
+    """
+    vocab_text, merges_text = _derive_contents(bpe_path or bpe_vocab_path())
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(dest_dir / "vocab.json", vocab_text)
+    _write_atomic(dest_dir / "merges.txt", merges_text)
+
+
+def _tree_fingerprint(root: Path) -> str:
+    """Hash of every file's relative path and bytes, so an app update with new configs gets a new tree."""
+    digest = hashlib.sha256(f"derivation-{_DERIVATION_VERSION}\n{BPE_SHA256}\n".encode())
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _tokenizer_dirs(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.rglob("tokenizer_config.json"))
+
+
+def ensure_tokenizers(config_root: Path, cache_dir: Path) -> Path:
+    """A complete copy of ``config_root`` in ``cache_dir`` with the derived tokenizer files added.
+
+    Every folder holding a ``tokenizer_config.json`` gets ``vocab.json`` and ``merges.txt``. The copy is
+    keyed by a fingerprint of ``config_root`` and reused while its completion marker exists; it is built
+    in a temporary folder and renamed into place, so an interrupted build never looks complete.
+    """
+    config_root = config_root.resolve()
+    if not config_root.is_dir():
+        raise FileNotFoundError(f"diffusers config folder not found: {config_root}")
+    target = cache_dir / f"diffusers-configs-{_tree_fingerprint(config_root)[:16]}"
+    if (target / _COMPLETE_MARKER).is_file():
+        return target
+    bpe_path = bpe_vocab_path()
+    vocab_text, merges_text = _derive_contents(bpe_path)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=".diffusers-configs-", dir=cache_dir))
+    try:
+        tree = build / "tree"
+        shutil.copytree(config_root, tree)
+        for folder in _tokenizer_dirs(tree):
+            (folder / "vocab.json").write_text(vocab_text, encoding="utf-8")
+            (folder / "merges.txt").write_text(merges_text, encoding="utf-8")
+        (tree / _COMPLETE_MARKER).write_text(bpe_path.name + "\n", encoding="utf-8")
+        if target.exists():
+            # A stale, incomplete copy (crash before the marker was possible only by manual edits).
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            tree.replace(target)
+        except OSError:
+            # Another process finished first; its copy is equivalent.
+            if not (target / _COMPLETE_MARKER).is_file():
+                raise
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    return target

@@ -1,0 +1,1 @@
+"""Bundled data: style sheet, icons, offline diffusers configs (installed as package data)."""

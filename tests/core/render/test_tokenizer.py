@@ -1,0 +1,123 @@
+"""The CLIP tokenizer files derived offline from the openai-clip BPE file give the canonical CLIP ids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.render import tokenizer as tok
+from core.render.configs import RESOURCES_CONFIG_ROOT
+
+PROMPT = "a photo of a cat, masterpiece"
+PROMPT_IDS = [49406, 320, 1125, 539, 320, 2368, 267, 12066, 49407]  # canonical CLIP ids (E.7)
+
+
+@pytest.fixture(scope="module")
+def config_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tok.ensure_tokenizers(RESOURCES_CONFIG_ROOT, tmp_path_factory.mktemp("cache"))
+
+
+def test_bpe_vocab_path_is_the_known_file() -> None:
+    path = tok.bpe_vocab_path()
+    assert path.name == tok.BPE_FILE_NAME
+    assert tok._sha256(path) == tok.BPE_SHA256
+
+
+def test_missing_package_gives_an_actionable_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tok, "BPE_DISTRIBUTIONS", ("no-such-distribution-atelier",))
+    with pytest.raises(tok.TokenizerVocabMissingError, match="openai-clip"):
+        tok.bpe_vocab_path()
+
+
+def test_a_tampered_file_is_rejected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = tmp_path / tok.BPE_FILE_NAME
+    fake.write_bytes(b"not the vocabulary")
+    monkeypatch.setattr(tok, "_candidate_paths", lambda: [fake])
+    with pytest.raises(tok.TokenizerVocabMissingError, match="unexpected SHA-256"):
+        tok.bpe_vocab_path()
+
+
+def test_derived_files_have_the_clip_sizes_and_are_idempotent(tmp_path: Path) -> None:
+    tok.derive_clip_tokenizer_files(tmp_path)
+    vocab = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
+    merges = (tmp_path / "merges.txt").read_text(encoding="utf-8").splitlines()
+    assert len(vocab) == 49408
+    assert vocab["<|startoftext|>"] == 49406
+    assert vocab["<|endoftext|>"] == 49407
+    assert vocab["!"] == 0
+    assert merges[0] == "#version: 0.2"
+    assert len(merges) == 1 + 48894
+    stamps = [(tmp_path / name).stat().st_mtime_ns for name in tok.TOKENIZER_FILES]
+    tok.derive_clip_tokenizer_files(tmp_path)
+    assert [(tmp_path / name).stat().st_mtime_ns for name in tok.TOKENIZER_FILES] == stamps
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["merges.txt", "vocab.json"]  # no temp leftovers
+
+
+def test_ensure_tokenizers_completes_every_tokenizer_and_reuses_the_copy(
+    config_tree: Path, tmp_path: Path
+) -> None:
+    folders = sorted(p.parent for p in config_tree.rglob("tokenizer_config.json"))
+    assert [f.relative_to(config_tree).as_posix() for f in folders] == [
+        "sd1/tokenizer",
+        "sd2/tokenizer",
+        "sd2_v/tokenizer",
+        "sdxl/tokenizer",
+        "sdxl/tokenizer_2",
+        "sdxl_refiner/tokenizer_2",
+    ]
+    for folder in folders:
+        assert (folder / "vocab.json").is_file()
+        assert (folder / "merges.txt").is_file()
+    # The bundled resources are never written to.
+    assert not list(RESOURCES_CONFIG_ROOT.rglob("vocab.json"))
+    assert not list(RESOURCES_CONFIG_ROOT.rglob("merges.txt"))
+    # A second call reuses the finished copy instead of rebuilding it.
+    marker = config_tree / ".complete"
+    stamp = marker.stat().st_mtime_ns
+    assert tok.ensure_tokenizers(RESOURCES_CONFIG_ROOT, config_tree.parent) == config_tree
+    assert marker.stat().st_mtime_ns == stamp
+    assert [p.name for p in config_tree.parent.iterdir()] == [config_tree.name]
+
+
+def test_ensure_tokenizers_rebuilds_when_the_configs_change(tmp_path: Path) -> None:
+    root = tmp_path / "configs"
+    (root / "p" / "tokenizer").mkdir(parents=True)
+    (root / "p" / "tokenizer" / "tokenizer_config.json").write_text("{}", encoding="utf-8")
+    first = tok.ensure_tokenizers(root, tmp_path / "cache")
+    (root / "p" / "model_index.json").write_text("{}", encoding="utf-8")
+    second = tok.ensure_tokenizers(root, tmp_path / "cache")
+    assert first != second
+    assert (second / "p" / "model_index.json").is_file()
+    assert (second / "p" / "tokenizer" / "vocab.json").is_file()
+
+
+@pytest.mark.parametrize("folder", ["sd1/tokenizer", "sd2/tokenizer", "sdxl/tokenizer", "sdxl/tokenizer_2"])
+def test_derived_tokenizer_gives_the_canonical_ids(config_tree: Path, folder: str) -> None:
+    from transformers import CLIPTokenizer
+
+    clip = CLIPTokenizer.from_pretrained(config_tree / folder)
+    assert clip(PROMPT).input_ids == PROMPT_IDS
+    assert clip.model_max_length == 77
+
+
+@pytest.mark.parametrize(
+    ("folder", "pad_id"),
+    [
+        ("sd1/tokenizer", 49407),
+        ("sdxl/tokenizer", 49407),
+        ("sd2/tokenizer", 0),
+        ("sd2_v/tokenizer", 0),
+        ("sdxl/tokenizer_2", 0),
+        ("sdxl_refiner/tokenizer_2", 0),
+    ],
+)
+def test_padding_token_per_tokenizer(config_tree: Path, folder: str, pad_id: int) -> None:
+    from transformers import CLIPTokenizer
+
+    clip = CLIPTokenizer.from_pretrained(config_tree / folder)
+    ids = clip("a cat", padding="max_length", max_length=clip.model_max_length).input_ids
+    assert len(ids) == 77
+    assert ids[:4] == [49406, 320, 2368, 49407]
+    assert set(ids[4:]) == {pad_id}
