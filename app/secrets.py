@@ -51,7 +51,17 @@ class TokenStore:
 
     def __init__(self, data_dir: Path, *, use_keyring: bool = True) -> None:
         self.path = data_dir / self.FILE_NAME
-        self._keyring = _usable_keyring() if use_keyring else None
+        self._use_keyring = use_keyring
+        self._keyring_resolved = False
+        self._keyring_backend: _Keyring | None = None
+
+    @property
+    def _keyring(self) -> _Keyring | None:
+        """The keyring, looked up on first use: importing it costs ~60 ms, too much for every start-up."""
+        if not self._keyring_resolved:
+            self._keyring_backend = _usable_keyring() if self._use_keyring else None
+            self._keyring_resolved = True
+        return self._keyring_backend
 
     @property
     def backend(self) -> str:

@@ -105,15 +105,17 @@ class MainWindow(QMainWindow):
         self.huggingface_tab: HuggingFaceTab | None = None
         self.downloads_tab: DownloadsTab | None = None
         self._build_views()
-        if services.remote is not None:
-            self._build_remote_tabs(services.remote)
         self._build_menus()
         self.status = AppStatusBar(self)
         self.setStatusBar(self.status)
         self.details.copied.connect(self.status.flash)
-        for tab in (self.civitai_tab, self.huggingface_tab):
-            if tab is not None:
-                tab.message.connect(self.status.flash)
+        if services.remote is not None:
+            # The site tabs import the download engine, requests and the keyring (a quarter second):
+            # with ``load_later`` they are built right after the window is drawn.
+            if load_later:
+                QTimer.singleShot(0, lambda: self._build_remote_tabs(services.remote))
+            else:
+                self._build_remote_tabs(services.remote)
 
         self._watch_timer = QTimer(self)
         self._watch_timer.setSingleShot(True)
@@ -126,11 +128,6 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.reload)
         else:
             self.reload()
-        if self.downloads is not None:  # downloads queued before the last exit continue
-            if load_later:
-                QTimer.singleShot(0, self.downloads.start)
-            else:
-                self.downloads.start()
 
     # -- construction -------------------------------------------------------------------------------
 
@@ -192,7 +189,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([220, 760, 380])
         self.setCentralWidget(self.splitter)
 
-    def _build_remote_tabs(self, remote: RemoteServices) -> None:
+    def _build_remote_tabs(self, remote: RemoteServices | None) -> None:
         """Library | Civitai | Hugging Face | Downloads; the remote tabs share one image cache and queue."""
         from desktop.download_manager import DownloadManager
         from desktop.remote_images import RemoteImageCache
@@ -200,6 +197,8 @@ class MainWindow(QMainWindow):
         from desktop.tabs.downloads_tab import DownloadsTab
         from desktop.tabs.huggingface_tab import HuggingFaceTab
 
+        if remote is None:
+            return
         self.downloads = DownloadManager(
             remote.downloader, lambda: remote.settings.download_concurrency, self
         )
@@ -221,7 +220,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.huggingface_tab, "Hugging Face")
         self.tabs.addTab(self.downloads_tab, "Downloads")
         self.downloads_tab.active_count_changed.connect(self._set_downloads_badge)
+        for tab in (self.civitai_tab, self.huggingface_tab):
+            tab.message.connect(self.status.flash)
         self.setCentralWidget(self.tabs)
+        self.downloads.start()  # downloads queued before the last exit continue
 
     def _set_downloads_badge(self, count: int) -> None:
         if self.tabs is not None and self.downloads_tab is not None:

@@ -195,3 +195,21 @@ def test_download_models_pass_the_model_tester(qtmodeltester: object, remote: Re
     detail = remote.remote.huggingface().model_info("someone/pixel-lora")
     files.set_rows([HfFileRow(f, i == 0) for i, f in enumerate(detail.files)])
     qtmodeltester.check(files)  # type: ignore[attr-defined]
+
+
+def test_site_tabs_are_built_right_after_the_window_is_drawn(
+    remote: RemoteEnv, make_services: ServicesFactory, qtbot: QtBot
+) -> None:
+    services = make_services(remote.library, settings=remote.settings, remote=remote.remote)
+    main = MainWindow(services, load_later=True)
+    qtbot.addWidget(main)
+    assert main.civitai_tab is None, "the site tabs are not built before the first paint"
+    main.show()
+    qtbot.waitUntil(lambda: main.civitai_tab is not None and main.tabs is not None, timeout=TIMEOUT)
+    assert main.tabs is not None
+    assert [main.tabs.tabText(i) for i in range(main.tabs.count())][:3] == [
+        "Library",
+        "Civitai",
+        "Hugging Face",
+    ]
+    main.close()
