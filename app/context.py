@@ -1,7 +1,9 @@
 """The composition root: builds the services the CLI and the GUI share, from a data dir.
 
 Nothing here is global: each ``AppContext`` owns its catalog connection and settings, so tests and a
-second profile (``--data-dir``) never interfere.
+second profile (``--data-dir``) never interfere. The remote clients (requests, huggingface_hub,
+enrichment) are imported only by the methods that use them: a local scan or search, and the window's
+first catalog load, should not pay a second of imports for sites they never contact.
 """
 
 from __future__ import annotations
@@ -10,12 +12,10 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-
-import requests
+from typing import TYPE_CHECKING
 
 from app.secrets import TokenStore
 from app.settings import Settings, SettingsStore, resolve_data_dir
-from catalog.enrich import CoverFetcher, EnrichSummary, enrich
 from catalog.hashing_job import HashSummary, hash_pending
 from catalog.library import Library
 from catalog.records import RootRecord
@@ -23,11 +23,14 @@ from catalog.scanner import Scanner, ScanSummary
 from catalog.watcher import LibraryWatcher, RootsChanged
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.layouts import DiscoveredFolder, detect_layout, discover_model_folders
-from core.net import make_session
-from core.sources.civitai import CivitaiClient
-from core.sources.errors import RemoteError
-from core.sources.huggingface import HuggingFaceClient
 from core.taxonomy import LibraryLayout
+
+if TYPE_CHECKING:
+    import requests
+
+    from catalog.enrich import EnrichSummary
+    from core.sources.civitai import CivitaiClient
+    from core.sources.huggingface import HuggingFaceClient
 
 CATALOG_FILE = "catalog.sqlite3"
 CIVITAI_URL_ENV = "ATELIER_CIVITAI_URL"
@@ -59,13 +62,19 @@ class AppContext:
 
     @cached_property
     def civitai_session(self) -> requests.Session:
+        from core.net import make_session
+
         # One session for the whole run: a small interval keeps batch lookups polite to the site.
         return make_session(token=self.tokens.get("civitai"), min_interval_s=0.25)
 
     def civitai(self) -> CivitaiClient:
+        from core.sources.civitai import CivitaiClient
+
         return CivitaiClient(self.civitai_session, self.civitai_base_url())
 
     def huggingface(self) -> HuggingFaceClient:
+        from core.sources.huggingface import HuggingFaceClient
+
         endpoint = self.load_settings().hf_endpoint or None  # None: $HF_ENDPOINT, else huggingface.co
         return HuggingFaceClient(endpoint=endpoint, token=self.tokens.get("huggingface"))
 
@@ -78,6 +87,8 @@ class AppContext:
         covers: bool = True,
     ) -> EnrichSummary:
         """Look up hashed files on Civitai and store what is found (see catalog.enrich)."""
+        from catalog.enrich import CoverFetcher, enrich
+
         session = self.civitai_session
         fetcher = (
             CoverFetcher(
@@ -142,6 +153,10 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 def _fetch_bytes(session: requests.Session, url: str) -> bytes:
     """Fetch a (preview) image; bounded in size, errors as ``RemoteError``."""
+    import requests
+
+    from core.sources.errors import RemoteError
+
     try:
         response = session.get(url, timeout=(10, 30), stream=True)
         if response.status_code != 200:

@@ -57,11 +57,17 @@ window.resize(1280, 800)
 window.show()
 window.repaint()
 shown = time.time()
-QTimer.singleShot(0, app.quit)  # runs after the window's first load of the catalog
+visible = []
+def rows_shown():
+    if window.model.rowCount() > 0 and not visible:
+        visible.append(time.time())
+        QTimer.singleShot(0, app.quit)
+window.model.modelReset.connect(rows_shown)
+window.model.rowsInserted.connect(rows_shown)
 app.exec()
-assert window.model.rowCount() > 0, "the catalog was not loaded"
+assert visible, "the catalog was not loaded"
 assert "torch" not in sys.modules, "the window must start without torch"
-print(shown, time.time())
+print(shown, visible[0])
 """
 
 

@@ -109,13 +109,6 @@ class MainWindow(QMainWindow):
         self.status = AppStatusBar(self)
         self.setStatusBar(self.status)
         self.details.copied.connect(self.status.flash)
-        if services.remote is not None:
-            # The site tabs import the download engine, requests and the keyring (a quarter second):
-            # with ``load_later`` they are built right after the window is drawn.
-            if load_later:
-                QTimer.singleShot(0, lambda: self._build_remote_tabs(services.remote))
-            else:
-                self._build_remote_tabs(services.remote)
 
         self._watch_timer = QTimer(self)
         self._watch_timer.setSingleShot(True)
@@ -128,6 +121,13 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.reload)
         else:
             self.reload()
+        if services.remote is not None:
+            # The site tabs import the download engine, requests and the keyring (a quarter second):
+            # with ``load_later`` they are built after the window is drawn and the rows are shown.
+            if load_later:
+                QTimer.singleShot(0, lambda: self._build_remote_tabs(services.remote))
+            else:
+                self._build_remote_tabs(services.remote)
 
     # -- construction -------------------------------------------------------------------------------
 
