@@ -8,14 +8,13 @@ first catalog load, should not pay a second of imports for sites they never cont
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.secrets import TokenStore
-from app.settings import Settings, SettingsStore, resolve_data_dir
+from app.settings import Settings, SettingsStore, civitai_base_url, resolve_data_dir
 from catalog.hashing_job import HashSummary, hash_pending
 from catalog.library import Library
 from catalog.records import RootRecord
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
     from core.sources.huggingface import HuggingFaceClient
 
 CATALOG_FILE = "catalog.sqlite3"
-CIVITAI_URL_ENV = "ATELIER_CIVITAI_URL"
 
 
 class AppContext:
@@ -57,8 +55,7 @@ class AppContext:
 
     # remote sites -------------------------------------------------------------------------------------
     def civitai_base_url(self) -> str:
-        """``ATELIER_CIVITAI_URL`` (scripts, tests), else the setting (civitai.com, civitai.red, a mirror)."""
-        return (os.environ.get(CIVITAI_URL_ENV) or self.load_settings().civitai_base_url).rstrip("/")
+        return civitai_base_url(self.load_settings().civitai_base_url)
 
     @cached_property
     def civitai_session(self) -> requests.Session:
@@ -88,11 +85,12 @@ class AppContext:
     ) -> EnrichSummary:
         """Look up hashed files on Civitai and store what is found (see catalog.enrich)."""
         from catalog.enrich import CoverFetcher, enrich
+        from core.sources.images import fetch_image_bytes
 
         session = self.civitai_session
         fetcher = (
             CoverFetcher(
-                lambda url: _fetch_bytes(session, url),
+                lambda url: fetch_image_bytes(session, url),
                 self.cache_dir / "previews",
                 nsfw_max_level=self.load_settings().nsfw_max_level,
             )
@@ -146,26 +144,3 @@ class AppContext:
         watcher = LibraryWatcher(on_change)
         watcher.start({root.id: Path(root.path) for root in self.library.roots()})
         return watcher
-
-
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
-
-
-def _fetch_bytes(session: requests.Session, url: str) -> bytes:
-    """Fetch a (preview) image; bounded in size, errors as ``RemoteError``."""
-    import requests
-
-    from core.sources.errors import RemoteError
-
-    try:
-        response = session.get(url, timeout=(10, 30), stream=True)
-        if response.status_code != 200:
-            raise RemoteError(
-                f"could not fetch the preview image ({response.status_code})", status=response.status_code
-            )
-        data = response.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
-    except requests.RequestException as exc:
-        raise RemoteError(f"could not fetch the preview image: {type(exc).__name__}") from exc
-    if len(data) > MAX_IMAGE_BYTES:
-        raise RemoteError("the preview image is too large")
-    return bytes(data)

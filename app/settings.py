@@ -18,6 +18,7 @@ import platformdirs
 
 APP_NAME = "Atelier"
 DATA_DIR_ENV = "ATELIER_DATA_DIR"
+CIVITAI_URL_ENV = "ATELIER_CIVITAI_URL"
 THEMES = ("system", "light", "dark")
 NSFW_LEVELS = (1, 2, 4, 8, 16)
 
@@ -122,3 +123,8 @@ def _sanitised(settings: Settings) -> Settings:
         civitai_base_url=base_url,
         hf_endpoint=settings.hf_endpoint.strip().rstrip("/"),
     )
+
+
+def civitai_base_url(setting: str) -> str:
+    """``ATELIER_CIVITAI_URL`` (scripts, tests), else the setting (civitai.com, civitai.red, a mirror)."""
+    return (os.environ.get(CIVITAI_URL_ENV) or setting).rstrip("/")

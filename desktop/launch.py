@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from app.secrets import TokenStore
-from app.settings import Settings, SettingsStore, resolve_data_dir
+from app.settings import Settings, SettingsStore, civitai_base_url, resolve_data_dir
 from core.jobs import CancelToken, ProgressCallback
 from desktop.services import AssetLibrary, DesktopServices, RemoteServices, RemoteSettings, Stoppable
 
@@ -29,9 +29,6 @@ if TYPE_CHECKING:
     from core.downloads import Downloader
     from core.sources.civitai import CivitaiClient
     from core.sources.huggingface import HuggingFaceClient
-
-CIVITAI_URL_ENV = "ATELIER_CIVITAI_URL"  # as in app.context, which is not imported at start-up
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
 class PersistentSettings:
@@ -127,8 +124,7 @@ class RemoteWiring:
     def civitai(self) -> CivitaiClient:
         from core.sources.civitai import CivitaiClient
 
-        base = os.environ.get(CIVITAI_URL_ENV) or str(self._settings.civitai_base_url)
-        return CivitaiClient(self.civitai_session(), base.rstrip("/"))
+        return CivitaiClient(self.civitai_session(), civitai_base_url(str(self._settings.civitai_base_url)))
 
     def huggingface(self) -> HuggingFaceClient:
         from core.sources.huggingface import HuggingFaceClient
@@ -138,14 +134,9 @@ class RemoteWiring:
 
     def fetch_image(self, url: str) -> bytes:
         """A preview image, bounded in size; raises on any failure (the caller shows a placeholder)."""
-        response = self.civitai_session().get(url, timeout=(10, 30), stream=True)
-        with response:
-            if response.status_code != 200:
-                raise OSError(f"HTTP {response.status_code} for a preview image")
-            data = response.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
-        if len(data) > MAX_IMAGE_BYTES:
-            raise OSError("the preview image is too large")
-        return bytes(data)
+        from core.sources.images import fetch_image_bytes
+
+        return fetch_image_bytes(self.civitai_session(), url)
 
     def downloader(self) -> Downloader:
         from catalog.download_store import SqlDownloadStore
@@ -171,9 +162,7 @@ class RemoteWiring:
         from urllib.parse import urlsplit
 
         host = urlsplit(request.url or "").hostname
-        civitai_host = urlsplit(
-            os.environ.get(CIVITAI_URL_ENV) or str(self._settings.civitai_base_url)
-        ).hostname
+        civitai_host = urlsplit(civitai_base_url(str(self._settings.civitai_base_url))).hostname
         hf_endpoint = (
             str(self._settings.hf_endpoint) or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
         )
