@@ -1,14 +1,20 @@
-"""The renderer: one loaded checkpoint and txt2img renders of recipes on it.
+"""The renderer: loaded checkpoints and txt2img renders of recipes on them, with every add-on applied.
 
-:class:`RenderEngine` keeps a single diffusers pipeline in memory because a checkpoint is 2-7 GB and
-loading it dominates preview time: loading the same file again is a no-op, a different file frees the
-old pipeline first (two SDXL pipelines do not fit most GPUs). Switching the sampler only swaps the
-scheduler, built from the checkpoint's original scheduler config.
+:class:`RenderEngine` keeps the loaded diffusers pipeline in memory because a checkpoint is 2-7 GB and
+loading it dominates preview time. Loading the same file again is a no-op; another file frees the old
+pipeline first (two SDXL pipelines do not fit most GPUs) unless ``memory_budget_bytes`` leaves room to
+keep the most recently used ones. Everything else a recipe changes is applied *onto* the loaded
+pipeline and undone exactly when it goes away, never by reloading:
 
-This slice renders the checkpoint with the recipe's base parameters only (prompt, negative prompt,
-seed, steps, CFG, size, batch, clip skip, sampler). A VAE, LoRAs, embeddings and hypernetworks in the
-recipe are *not* applied; :meth:`RenderEngine.supports` lists them so the GUI can say so before
-rendering.
+- sampler: a new scheduler built from the checkpoint's original scheduler config;
+- VAE: a separately loaded ``AutoencoderKL`` swapped in (the checkpoint's own is kept to swap back);
+- LoRAs (all LyCORIS types): deltas merged into the layer weights, originals backed up
+  (:mod:`core.render.lora`), so a render with LoRAs costs the same as without;
+- embeddings: tokens added to the tokenizer(s) and text encoder(s) (:mod:`core.render.embeddings`);
+- hypernetworks: attention processors applying A1111's formula (:mod:`core.render.hypernetwork`).
+
+Parsed add-on files are cached by path, modification time and size, so moving a weight slider costs
+one merge, not a file read.
 
 torch and diffusers are imported inside functions only: importing this module must not import torch.
 """
@@ -17,23 +23,31 @@ from __future__ import annotations
 
 import gc
 import random
+import re
 import threading
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
-from core.render.configs import load_single_file_pipeline
+from core.render.configs import PIPELINE_CLASSES, config_folder_name, load_single_file_pipeline
 from core.render.devices import DeviceChoice, choose_device
-from core.render.recipe import Recipe, Sampler
+from core.render.memory import format_bytes, pipeline_bytes, plan_memory
+from core.render.recipe import AssetRef, EmbeddingUse, Recipe, Sampler
 from core.render.samplers import make_scheduler, unavailable_reason
 from core.taxonomy import Architecture, Prediction
 
 SUPPORTED_ARCHITECTURES = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
 _SEED_MODULUS = 2**64
+_FILE_CACHE_SIZE = 24  # parsed add-on files kept (LoRAs are 10-200 MB each on the CPU)
+
+PreviewCallback = Callable[[Image.Image, int, int], None]
+"""Receives a cheap preview of the first image, the steps done and the total, during a render."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,22 +56,64 @@ class RenderResult:
 
     ``seed`` is the seed actually used (a concrete value when the recipe asked for -1); image ``i`` of a
     batch used ``seed + i``, as in A1111. ``elapsed`` is wall time in seconds; ``device`` the
-    description of the device it ran on.
+    description of the device it ran on. ``recipe`` is the recipe as rendered: the concrete seed and
+    any embedding token the prompt lacked added to it, so infotext written from it replays exactly.
+    ``warnings`` say what of the recipe did not fully apply (LoRA layers the checkpoint lacks...).
     """
 
     images: list[Image.Image]
     seed: int
     elapsed: float
     device: str
+    recipe: Recipe | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _FileKey:
+    path: Path
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, path: str | Path) -> _FileKey:
+        resolved = Path(path).resolve()
+        stat = resolved.stat()
+        size = stat.st_size
+        if resolved.is_dir():  # a diffusers folder: its newest file and total size stand for it
+            files = [p.stat() for p in resolved.rglob("*") if p.is_file()]
+            size = sum(s.st_size for s in files)
+            return cls(resolved, max((s.st_mtime_ns for s in files), default=stat.st_mtime_ns), size)
+        return cls(resolved, stat.st_mtime_ns, size)
 
 
 @dataclass(frozen=True, slots=True)
 class _LoadedKey:
-    path: Path
-    mtime_ns: int
-    size: int
+    file: _FileKey
     architecture: Architecture
     prediction: Prediction | None
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
+
+
+@dataclass(slots=True)
+class _Loaded:
+    """One loaded pipeline with the add-ons currently applied to it."""
+
+    key: _LoadedKey
+    pipe: Any
+    base_scheduler_config: dict[str, Any]
+    own_vae: Any
+    weights_bytes: int
+    sampler: Sampler | None = None
+    vae_key: _FileKey | None = None
+    lora_state: tuple[Hashable, ...] = ()
+    embedding_state: tuple[Hashable, ...] = ()
+    hypernetwork_state: tuple[Hashable, ...] = ()
+    warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    patchers: dict[str, Any] = field(default_factory=dict)
 
 
 def random_seed() -> int:
@@ -68,6 +124,41 @@ def random_seed() -> int:
 def diffusers_clip_skip(clip_skip: int) -> int | None:
     """A1111 counts clip skip from 1 (= last layer); diffusers counts skipped layers (None = none)."""
     return None if clip_skip <= 1 else clip_skip - 1
+
+
+def embedding_token(use: EmbeddingUse) -> str:
+    """The prompt token of an embedding: its file name without extension, as in A1111.
+
+    A reference resolved by display name or alias still has the file's stem as token, since that is what
+    A1111 (and so every shared prompt) writes.
+    """
+    if use.ref.path:
+        name = Path(use.ref.path).name
+        return name.rsplit(".", 1)[0] if "." in name else name
+    return use.ref.name
+
+
+def _contains_token(text: str, token: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(token)}(?![\w-])", text) is not None
+
+
+def with_embedding_tokens(recipe: Recipe) -> Recipe:
+    """``recipe`` with each embedding's token present in its prompt (appended when missing).
+
+    Embeddings act only where their token appears in the text; an embedding put on the board (or passed
+    with ``--embedding``) whose token the prompt lacks would silently do nothing.
+    """
+    prompt, negative = recipe.prompt, recipe.negative_prompt
+    for use in recipe.embeddings:
+        token = embedding_token(use)
+        if use.negative:
+            if not _contains_token(negative, token):
+                negative = f"{negative}, {token}" if negative.strip() else token
+        elif not _contains_token(prompt, token):
+            prompt = f"{prompt}, {token}" if prompt.strip() else token
+    if (prompt, negative) == (recipe.prompt, recipe.negative_prompt):
+        return recipe
+    return recipe.replace(prompt=prompt, negative_prompt=negative)
 
 
 class _TextModelView:
@@ -97,22 +188,61 @@ def _patch_clip_skip(pipe: Any) -> None:
         object.__setattr__(encoder, "text_model", _TextModelView(encoder))
 
 
+def _require_path(ref: AssetRef, what: str) -> Path:
+    if not ref.path:
+        raise ValueError(f"{what} {ref.describe()} is not resolved to a file")
+    path = Path(ref.path)
+    if not path.exists():
+        raise FileNotFoundError(f"{what} {ref.describe()}: {path} does not exist")
+    return path
+
+
+class _FileCache:
+    """A small LRU of parsed add-on files keyed by path, mtime and size."""
+
+    def __init__(self, capacity: int = _FILE_CACHE_SIZE) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, _FileKey], Any] = OrderedDict()
+        self.reads = 0  # files actually parsed (for tests and the benchmark)
+
+    def get(self, kind: str, key: _FileKey, load: Callable[[Path], Any]) -> Any:
+        slot = (kind, key)
+        if slot in self._items:
+            self._items.move_to_end(slot)
+            return self._items[slot]
+        value = load(key.path)
+        self.reads += 1
+        self._items[slot] = value
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 class RenderEngine:
-    """Loads one checkpoint at a time and renders recipes on it (txt2img).
+    """Loads checkpoints and renders recipes on them (txt2img), applying every add-on of the recipe.
 
     Thread-safe in the sense that loads and renders are serialized by a lock; the GUI runs them in a
     worker thread and cancels through :class:`CancelToken`.
+
+    ``memory_budget_bytes`` is how much memory the checkpoints kept loaded may take together: 0 (the
+    default) keeps only the current one; a larger budget keeps the most recently used ones as long as
+    they fit, so comparing two checkpoints does not reload either.
     """
 
-    def __init__(self, cache_dir: Path, device: DeviceChoice | None = None) -> None:
+    def __init__(
+        self, cache_dir: Path, device: DeviceChoice | None = None, *, memory_budget_bytes: int = 0
+    ) -> None:
         self.cache_dir = Path(cache_dir)
         self._device = device
+        self.memory_budget_bytes = memory_budget_bytes
         self._lock = threading.RLock()
-        self._pipe: Any = None  # diffusers pipeline (untyped)
-        self._base_scheduler_config: dict[str, Any] = {}
-        self._sampler: Sampler | None = None
-        self._key: _LoadedKey | None = None
+        self._loaded: OrderedDict[_LoadedKey, _Loaded] = OrderedDict()  # most recently used last
+        self._files = _FileCache()
         self.load_count = 0  # how many times a checkpoint was actually read (for tests and diagnostics)
+        self.last_memory_plan = ""
 
     # --- device and state ---------------------------------------------------------------------------
 
@@ -124,99 +254,296 @@ class RenderEngine:
         return self._device
 
     @property
+    def _current(self) -> _Loaded | None:
+        return next(reversed(self._loaded.values())) if self._loaded else None
+
+    @property
     def loaded(self) -> Path | None:
-        """The checkpoint currently loaded, if any."""
-        return self._key.path if self._key else None
+        """The checkpoint currently loaded (the one renders use), if any."""
+        current = self._current
+        return current.key.path if current else None
+
+    @property
+    def kept(self) -> list[Path]:
+        """Every checkpoint held in memory, least recently used first."""
+        return [key.path for key in self._loaded]
 
     @property
     def pipeline(self) -> Any:
-        """The loaded diffusers pipeline (None when nothing is loaded); for diagnostics and tests."""
-        return self._pipe
+        """The current diffusers pipeline (None when nothing is loaded); for diagnostics and tests."""
+        current = self._current
+        return current.pipe if current else None
+
+    @property
+    def file_reads(self) -> int:
+        """How many add-on files (LoRA, embedding, hypernetwork, VAE) were parsed so far."""
+        return self._files.reads
+
+    def memory_in_use(self) -> str:
+        """``'weights 2.0 GB on CPU, fp32'``, plus allocated memory on CUDA; for the GUI's device line."""
+        with self._lock:
+            weights = sum(entry.weights_bytes for entry in self._loaded.values())
+        text = (
+            f"weights {format_bytes(weights)} ({len(self._loaded)} checkpoint(s)) on {self.device.describe()}"
+        )
+        if self.device.device.startswith("cuda"):
+            import torch
+
+            allocated = torch.cuda.memory_allocated()
+            peak = torch.cuda.max_memory_allocated()
+            text += f"; allocated {format_bytes(allocated)}, peak {format_bytes(peak)}"
+        if self.last_memory_plan:
+            text += f"; {self.last_memory_plan}"
+        return text
 
     # --- loading ------------------------------------------------------------------------------------
 
     def load(self, checkpoint: Path, architecture: Architecture, prediction: Prediction | None) -> None:
-        """Make ``checkpoint`` the loaded model; a no-op when that same file is loaded already.
+        """Make ``checkpoint`` (a single file or a diffusers folder) the current model.
 
-        "Same" means the same resolved path, modification time, size, architecture and prediction, so a
-        file replaced on disk is reloaded. Another checkpoint is freed before the new one is read, so
-        peak memory holds one model. Raises ValueError for architectures this renderer does not do.
+        A no-op when that same file is loaded already — "same" means the same resolved path, modification
+        time, size, architecture and prediction, so a file replaced on disk is reloaded. Without memory
+        budget for both, the previous checkpoint is freed before the new one is read, so peak memory holds
+        one model. Raises ValueError for architectures this renderer does not do.
         """
         if architecture not in SUPPORTED_ARCHITECTURES:
             names = ", ".join(a.value for a in SUPPORTED_ARCHITECTURES)
             raise ValueError(f"cannot render {architecture.value!r} checkpoints; supported: {names}")
-        path = Path(checkpoint).resolve()
-        stat = path.stat()
-        key = _LoadedKey(path, stat.st_mtime_ns, stat.st_size, architecture, prediction)
+        key = _LoadedKey(_FileKey.of(checkpoint), architecture, prediction)
         with self._lock:
-            if key == self._key and self._pipe is not None:
+            if key in self._loaded:
+                self._loaded.move_to_end(key)
                 return
-            self.unload()
+            if self.memory_budget_bytes <= 0:
+                self.unload()
+            pipe = self._read_pipeline(key)
+            entry = _Loaded(
+                key=key,
+                pipe=pipe,
+                base_scheduler_config=dict(pipe.scheduler.config),
+                own_vae=pipe.vae,
+                weights_bytes=pipeline_bytes(pipe),
+            )
+            self._loaded[key] = entry
+            self.load_count += 1
+            self._evict_beyond_budget()
+
+    def _read_pipeline(self, key: _LoadedKey) -> Any:
+        import torch
+
+        choice = self.device
+        dtype = getattr(torch, choice.dtype_name)
+        if key.path.is_dir():
+            pipe = self._read_diffusers_folder(key, dtype)
+        else:
+            pipe = load_single_file_pipeline(
+                key.path,
+                key.architecture,
+                key.prediction,
+                cache_dir=self.cache_dir,
+                dtype=dtype,
+                device=None,
+            )
+        plan = plan_memory(
+            device_kind=choice.device.split(":", 1)[0],
+            device_memory_bytes=int(choice.memory_gb * 1024**3) if choice.memory_gb else None,
+            weights_bytes=pipeline_bytes(pipe),
+            width=1024 if key.architecture is Architecture.SDXL else 512,
+            height=1024 if key.architecture is Architecture.SDXL else 512,
+        )
+        if plan.offload:
+            pipe.enable_model_cpu_offload(device=choice.device)
+        else:
+            pipe = pipe.to(choice.device)
+        self.last_memory_plan = plan.reason if plan.offload else ""
+        pipe.set_progress_bar_config(disable=True)
+        _patch_clip_skip(pipe)
+        return pipe
+
+    def _read_diffusers_folder(self, key: _LoadedKey, dtype: Any) -> Any:
+        import os
+
+        import diffusers
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        folder = config_folder_name(key.architecture, key.prediction)
+        pipeline_cls = getattr(diffusers, PIPELINE_CLASSES[folder])
+        kwargs: dict[str, Any] = {"local_files_only": True, "dtype": dtype}
+        if key.architecture is not Architecture.SDXL:
+            kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        return pipeline_cls.from_pretrained(str(key.path), **kwargs)
+
+    def _evict_beyond_budget(self) -> None:
+        while len(self._loaded) > 1:
+            total = sum(entry.weights_bytes for entry in self._loaded.values())
+            if total <= self.memory_budget_bytes:
+                return
+            _, entry = self._loaded.popitem(last=False)
+            self._free(entry)
+        self._release_memory()
+
+    def _free(self, entry: _Loaded) -> None:
+        for patcher in entry.patchers.values():
+            restore = getattr(patcher, "restore", None) or getattr(patcher, "clear", None)
+            if restore is not None:
+                restore()
+        entry.patchers.clear()
+        entry.pipe = None
+        entry.own_vae = None
+
+    def _release_memory(self) -> None:
+        gc.collect()
+        if self._device is not None and self._device.device.startswith("cuda"):
             import torch
 
-            choice = self.device
-            pipe = load_single_file_pipeline(
-                path,
-                architecture,
-                prediction,
-                cache_dir=self.cache_dir,
-                dtype=getattr(torch, choice.dtype_name),
-                device=choice.device,
-            )
-            pipe.set_progress_bar_config(disable=True)
-            _patch_clip_skip(pipe)
-            self._pipe = pipe
-            self._base_scheduler_config = dict(pipe.scheduler.config)
-            self._sampler = None
-            self._key = key
-            self.load_count += 1
+            torch.cuda.empty_cache()
 
     def unload(self) -> None:
-        """Free the loaded pipeline (and the CUDA cache, so the memory is really returned)."""
+        """Free every loaded pipeline (and the CUDA cache, so the memory is really returned)."""
         with self._lock:
-            if self._pipe is None:
+            if not self._loaded:
                 return
-            self._pipe = None
-            self._key = None
-            self._sampler = None
-            gc.collect()
-            if self._device is not None and self._device.device.startswith("cuda"):
-                import torch
+            for entry in self._loaded.values():
+                self._free(entry)
+            self._loaded.clear()
+            self._release_memory()
 
-                torch.cuda.empty_cache()
-
-    # --- rendering ----------------------------------------------------------------------------------
+    # --- add-ons ------------------------------------------------------------------------------------
 
     def supports(self, recipe: Recipe) -> list[str]:
-        """Human-readable reasons for what of ``recipe`` render() would ignore or refuse (empty: all used).
-
-        render() uses only the loaded checkpoint and the base parameters; add-ons are listed here so the
-        GUI can warn before a preview that would not show them.
-        """
+        """Human-readable reasons for what of ``recipe`` render() would refuse (empty: all of it renders)."""
         reasons: list[str] = []
-        if recipe.vae is not None:
-            reasons.append(f"VAE {recipe.vae.describe()} is ignored: the checkpoint's own VAE is used")
-        for lora in recipe.loras:
-            if lora.enabled:
-                reasons.append(f"LoRA {lora.ref.describe()} is ignored: LoRAs are not applied yet")
-        for embedding in recipe.embeddings:
-            side = "negative " if embedding.negative else ""
-            reasons.append(
-                f"{side}embedding {embedding.ref.describe()} is ignored: embeddings are not loaded yet"
-            )
-        for hypernetwork in recipe.hypernetworks:
-            reasons.append(
-                f"hypernetwork {hypernetwork.ref.describe()} is ignored: hypernetworks are not applied"
-            )
         sampler_problem = unavailable_reason(recipe.sampler)
         if sampler_problem:
             reasons.append(f"cannot render: {sampler_problem}")
+        for ref, what in self._addon_refs(recipe):
+            if not ref.path:
+                reasons.append(f"{what} {ref.describe()} is not in the library and has no path")
+            elif not Path(ref.path).exists():
+                reasons.append(f"{what} {ref.describe()}: {ref.path} does not exist")
         return reasons
 
-    def _use_sampler(self, sampler: Sampler) -> None:
-        if sampler is not self._sampler:
-            self._pipe.scheduler = make_scheduler(sampler, self._base_scheduler_config)
-            self._sampler = sampler
+    @staticmethod
+    def _addon_refs(recipe: Recipe) -> list[tuple[AssetRef, str]]:
+        refs: list[tuple[AssetRef, str]] = []
+        if recipe.vae is not None:
+            refs.append((recipe.vae, "VAE"))
+        refs += [(lora.ref, "LoRA") for lora in recipe.loras if lora.enabled]
+        refs += [(use.ref, "embedding") for use in recipe.embeddings]
+        refs += [(use.ref, "hypernetwork") for use in recipe.hypernetworks]
+        return refs
+
+    def _patcher(self, entry: _Loaded, kind: str, factory: Callable[[Any], Any]) -> Any:
+        if kind not in entry.patchers:
+            entry.patchers[kind] = factory(entry.pipe)
+        return entry.patchers[kind]
+
+    def _apply_vae(self, entry: _Loaded, recipe: Recipe) -> None:
+        key = _FileKey.of(_require_path(recipe.vae, "VAE")) if recipe.vae is not None else None
+        if key == entry.vae_key:
+            return
+        if key is None:
+            entry.pipe.vae = entry.own_vae
+        else:
+            from core.render.vae import load_vae
+
+            choice = self.device
+
+            def read(path: Path) -> Any:
+                import torch
+
+                return load_vae(
+                    path, entry.own_vae, dtype=getattr(torch, choice.dtype_name), device=choice.device
+                )
+
+            # The module is cached per checkpoint entry's VAE config: the file cache holds it by path,
+            # and a VAE built for SD1's config is reused only by SD1-config checkpoints (same key space).
+            vae = self._files.get(f"vae:{entry.key.architecture.value}", key, read)
+            entry.pipe.vae = vae
+        entry.vae_key = key
+
+    def _apply_loras(self, entry: _Loaded, recipe: Recipe) -> None:
+        uses = [lora for lora in recipe.loras if lora.enabled]
+        if not uses and not entry.lora_state and "lora" not in entry.patchers:
+            return  # nothing applied, nothing wanted: the module need not even be imported
+        from core.render.lora import LoraApplication, LoraPatcher, load_network
+
+        keys = [_FileKey.of(_require_path(lora.ref, "LoRA")) for lora in uses]
+        state = tuple(
+            (key, lora.weight, lora.effective_text_encoder_weight)
+            for key, lora in zip(keys, uses, strict=True)
+        )
+        if state == entry.lora_state:
+            return
+        patcher = self._patcher(entry, "lora", LoraPatcher)
+        applications = [
+            LoraApplication(
+                network=self._files.get("lora", key, load_network),
+                unet_weight=lora.weight,
+                text_encoder_weight=lora.effective_text_encoder_weight,
+                label=lora.ref.name or key.path.stem,
+            )
+            for key, lora in zip(keys, uses, strict=True)
+        ]
+        entry.lora_state = ()  # a failing apply leaves the weights restored, not half-merged
+        entry.warnings["lora"] = tuple(patcher.apply(applications))
+        entry.lora_state = state
+
+    def _apply_embeddings(self, entry: _Loaded, recipe: Recipe) -> None:
+        if not recipe.embeddings and "embeddings" not in entry.patchers:
+            return
+        from core.render.embeddings import EmbeddingManager, load_embedding
+
+        wanted: dict[str, _FileKey] = {}
+        for use in recipe.embeddings:
+            wanted.setdefault(embedding_token(use), _FileKey.of(_require_path(use.ref, "embedding")))
+        state = tuple(sorted(wanted.items(), key=lambda item: item[0]))
+        if state == entry.embedding_state:
+            return
+        manager = self._patcher(entry, "embeddings", EmbeddingManager)
+        files = [(token, self._files.get("embedding", key, load_embedding)) for token, key in state]
+        entry.embedding_state = ()
+        entry.warnings["embeddings"] = tuple(manager.apply(files))
+        entry.embedding_state = state
+
+    def _apply_hypernetworks(self, entry: _Loaded, recipe: Recipe) -> None:
+        if not recipe.hypernetworks and "hypernetworks" not in entry.patchers:
+            return
+        from core.render.hypernetwork import HypernetworkPatcher, load_hypernetwork
+
+        keys = [_FileKey.of(_require_path(use.ref, "hypernetwork")) for use in recipe.hypernetworks]
+        state = tuple((key, use.strength) for key, use in zip(keys, recipe.hypernetworks, strict=True))
+        if state == entry.hypernetwork_state:
+            return
+        patcher = self._patcher(entry, "hypernetworks", HypernetworkPatcher)
+        uses = [
+            (self._files.get("hypernetwork", key, load_hypernetwork), use.strength)
+            for key, use in zip(keys, recipe.hypernetworks, strict=True)
+        ]
+        entry.hypernetwork_state = ()
+        entry.warnings["hypernetworks"] = tuple(patcher.apply(uses))
+        entry.hypernetwork_state = state
+
+    def prepare(self, recipe: Recipe) -> tuple[str, ...]:
+        """Apply the recipe's sampler and add-ons to the current pipeline; return their warnings.
+
+        Only what changed since the last render is redone. render() calls this; calling it alone lets a
+        benchmark or the GUI measure the cost of switching add-ons.
+        """
+        with self._lock:
+            entry = self._current
+            if entry is None:
+                raise RuntimeError("no checkpoint loaded: call load() first")
+            if recipe.sampler is not entry.sampler:
+                entry.pipe.scheduler = make_scheduler(recipe.sampler, entry.base_scheduler_config)
+                entry.sampler = recipe.sampler
+            self._apply_vae(entry, recipe)
+            self._apply_loras(entry, recipe)
+            self._apply_embeddings(entry, recipe)
+            self._apply_hypernetworks(entry, recipe)
+            return tuple(line for lines in entry.warnings.values() for line in lines)
+
+    # --- rendering ----------------------------------------------------------------------------------
 
     def render(
         self,
@@ -224,23 +551,31 @@ class RenderEngine:
         *,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        preview: PreviewCallback | None = None,
+        preview_every: int = 1,
     ) -> RenderResult:
-        """Render ``recipe`` (txt2img) on the loaded checkpoint.
+        """Render ``recipe`` (txt2img) on the current checkpoint with its VAE, LoRAs, embeddings and
+        hypernetworks.
 
-        Progress is reported after every denoising step. Cancelling stops at the next step boundary
-        (diffusers' ``_interrupt`` flag) and raises :class:`CancelledError`; the engine stays usable.
-        Raises RuntimeError when no checkpoint is loaded and ValueError for an unusable sampler.
+        Progress is reported after every denoising step, and ``preview`` (when given) receives a cheap
+        latent preview of the first image every ``preview_every`` steps. Cancelling stops at the next
+        step boundary (diffusers' ``_interrupt`` flag) and raises :class:`CancelledError`; the engine
+        stays usable. Raises RuntimeError when no checkpoint is loaded, ValueError for an unusable
+        sampler or add-on file, FileNotFoundError for an add-on file that vanished.
         """
         import torch
 
         with self._lock:
-            pipe = self._pipe
-            if pipe is None:
+            entry = self._current
+            if entry is None:
                 raise RuntimeError("no checkpoint loaded: call load() first")
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            self._use_sampler(recipe.sampler)
+            warnings = self.prepare(recipe)
+            pipe = entry.pipe
+            architecture = entry.key.architecture
             seed = random_seed() if recipe.seed == -1 else recipe.seed
+            rendered = with_embedding_tokens(recipe).replace(seed=seed)
             device = self.device.device
             # mps generators are not supported by every torch build; the CPU one is, and deterministic.
             generator_device = "cpu" if device.startswith("mps") else device
@@ -248,7 +583,22 @@ class RenderEngine:
                 torch.Generator(device=generator_device).manual_seed((seed + i) % _SEED_MODULUS)
                 for i in range(recipe.batch)
             ]
+            plan = plan_memory(
+                device_kind=device.split(":", 1)[0],
+                device_memory_bytes=int(self.device.memory_gb * 1024**3) if self.device.memory_gb else None,
+                weights_bytes=entry.weights_bytes,
+                width=recipe.width,
+                height=recipe.height,
+                batch=recipe.batch,
+            )
+            vae = pipe.vae
+            if plan.vae_tiling:
+                vae.enable_tiling()
+            else:
+                vae.disable_tiling()
             interrupted = False
+            if preview is not None:
+                from core.render.previews import latents_to_preview
 
             def on_step_end(
                 pipeline: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]
@@ -258,6 +608,10 @@ class RenderEngine:
                 total = int(getattr(pipeline, "num_timesteps", 0) or recipe.steps)
                 done = min(step + 1, total)
                 progress(Progress(done=done, total=total, message=f"step {done}/{total}"))
+                if preview is not None and (done % max(1, preview_every) == 0 or done == total):
+                    latents = callback_kwargs.get("latents")
+                    if latents is not None:
+                        preview(latents_to_preview(latents[:1], architecture)[0], done, total)
                 if cancel is not None and cancel.cancelled:
                     pipeline._interrupt = True
                     interrupted = True
@@ -265,8 +619,8 @@ class RenderEngine:
 
             started = time.perf_counter()
             output = pipe(
-                prompt=recipe.prompt,
-                negative_prompt=recipe.negative_prompt or None,
+                prompt=rendered.prompt,
+                negative_prompt=rendered.negative_prompt or None,
                 num_inference_steps=recipe.steps,
                 guidance_scale=recipe.cfg,
                 width=recipe.width,
@@ -275,11 +629,18 @@ class RenderEngine:
                 generator=generators if recipe.batch > 1 else generators[0],
                 clip_skip=diffusers_clip_skip(recipe.clip_skip),
                 callback_on_step_end=on_step_end,
+                callback_on_step_end_tensor_inputs=["latents"],
                 output_type="pil",
             )
             elapsed = time.perf_counter() - started
             if interrupted:
                 raise CancelledError
+            plan_note = (plan.reason,) if plan.vae_tiling else ()
             return RenderResult(
-                images=list(output.images), seed=seed, elapsed=elapsed, device=self.device.describe()
+                images=list(output.images),
+                seed=seed,
+                elapsed=elapsed,
+                device=self.device.describe(),
+                recipe=rendered,
+                warnings=warnings + plan_note,
             )

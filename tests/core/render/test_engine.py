@@ -129,22 +129,22 @@ def test_random_seed_is_reported(engine: RenderEngine) -> None:
     assert 0 <= result.seed < 2**32
 
 
-def test_supports_lists_ignored_add_ons(engine: RenderEngine) -> None:
+def test_supports_lists_what_cannot_render(engine: RenderEngine, tmp_path: Path) -> None:
     assert engine.supports(BASE) == []
     recipe = BASE.with_lora(LoraUse(AssetRef("add_detail", hash="7c6bd7b7a2"), weight=0.5))
     reasons = engine.supports(recipe)
     assert len(reasons) == 1
     assert "add_detail" in reasons[0]
     assert "LoRA" in reasons[0]
-    assert "ignored" in reasons[0]
+    assert "not in the library" in reasons[0]
     full = recipe.replace(
-        vae=AssetRef("vae-ft-mse"),
+        vae=AssetRef("vae-ft-mse", path=str(tmp_path / "vae-ft-mse.safetensors")),
         embeddings=(EmbeddingUse(AssetRef("easynegative"), negative=True),),
         hypernetworks=(HypernetworkUse(AssetRef("hn"), 0.5),),
         sampler=Sampler.DPMPP_2S_A,
     )
     text = "\n".join(engine.supports(full))
-    for name in ("vae-ft-mse", "easynegative", "'hn'", "DPM++ 2S a"):
+    for name in ("vae-ft-mse", "does not exist", "easynegative", "'hn'", "DPM++ 2S a"):
         assert name in text
     disabled = BASE.with_lora(LoraUse(AssetRef("off"), enabled=False))
     assert engine.supports(disabled) == []

@@ -1,0 +1,88 @@
+"""How to fit a render into the device's memory: model offload and VAE tiling decisions, and sizes.
+
+A pipeline in fp16 takes ~2 GB (SD1) to ~7 GB (SDXL) of weights; the UNet's activations at 1024x1024
+and the VAE decode of a large image add several GB more. On a GPU that cannot hold all of it, diffusers
+can keep only the running component on the GPU (model CPU offload) and decode the image in tiles. Both
+cost speed, so they are switched on only when the numbers say the render would not fit. The decision is
+pure arithmetic, kept apart from torch so it can be tested for any GPU size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GIB = 1024**3
+# Working memory beyond the weights, per megapixel of output, measured roughly on SD1/SDXL in fp16
+# (attention + UNet activations with SDPA, batch 1); the VAE decoder peak grows with the image too.
+_ACTIVATION_BYTES_PER_MEGAPIXEL = int(1.5 * GIB)
+_VAE_DECODE_BYTES_PER_MEGAPIXEL = int(2.5 * GIB)
+_HEADROOM = 0.9  # leave 10 % for the CUDA context and fragmentation
+_CPU_TILING_MEGAPIXELS = 4.0  # beyond ~2048x2048 the CPU decode alone needs > 10 GB
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryPlan:
+    """What to switch on for one render, and why (shown in the GUI's device line)."""
+
+    offload: bool
+    vae_tiling: bool
+    reason: str
+
+
+def plan_memory(
+    *,
+    device_kind: str,
+    device_memory_bytes: int | None,
+    weights_bytes: int,
+    width: int,
+    height: int,
+    batch: int = 1,
+) -> MemoryPlan:
+    """Decide offload and tiling for a render of ``batch`` images of ``width`` x ``height``.
+
+    ``device_kind`` is ``"cuda"``, ``"mps"`` or ``"cpu"``; ``device_memory_bytes`` the accelerator's
+    total memory (None when unknown: nothing is switched on, as guessing wrong only costs speed).
+    """
+    megapixels = width * height * batch / 1_000_000
+    if device_kind == "cpu" or device_memory_bytes is None:
+        tiling = device_kind == "cpu" and megapixels > _CPU_TILING_MEGAPIXELS
+        reason = "large image: VAE decoded in tiles" if tiling else "no memory limits applied"
+        return MemoryPlan(offload=False, vae_tiling=tiling, reason=reason)
+    budget = device_memory_bytes * _HEADROOM
+    activations = megapixels * _ACTIVATION_BYTES_PER_MEGAPIXEL
+    decode = megapixels * _VAE_DECODE_BYTES_PER_MEGAPIXEL
+    offload = weights_bytes + activations > budget
+    # With offload only one component is resident, so the decode competes with the VAE weights alone.
+    resident = weights_bytes * 0.1 if offload else weights_bytes
+    tiling = resident + decode > budget
+    parts = []
+    if offload:
+        parts.append(
+            f"weights {weights_bytes / GIB:.1f} GB + activations exceed "
+            f"{device_memory_bytes / GIB:.0f} GB: components offloaded to the CPU between steps"
+        )
+    if tiling:
+        parts.append("VAE decoded in tiles")
+    return MemoryPlan(offload, tiling, "; ".join(parts) or "fits in device memory")
+
+
+def module_bytes(module: object) -> int:
+    """Bytes of a torch module's parameters and buffers (0 for anything else)."""
+    total = 0
+    for getter in ("parameters", "buffers"):
+        for tensor in getattr(module, getter, lambda: ())():
+            total += tensor.numel() * tensor.element_size()
+    return total
+
+
+def pipeline_bytes(pipe: object) -> int:
+    """Bytes of every torch component of a diffusers pipeline."""
+    components = getattr(pipe, "components", {}) or {}
+    return sum(module_bytes(component) for component in components.values())
+
+
+def format_bytes(count: float) -> str:
+    """``'2.1 GB'``, ``'350 MB'``."""
+    if count >= GIB:
+        return f"{count / GIB:.1f} GB"
+    return f"{count / 1024**2:.0f} MB"

@@ -1,0 +1,63 @@
+"""Offload and VAE-tiling decisions for GPUs of every size, and the byte counts behind them."""
+
+from __future__ import annotations
+
+import torch
+
+from core.render.memory import GIB, format_bytes, module_bytes, plan_memory
+
+
+def test_cpu_never_offloads_and_tiles_only_huge_images() -> None:
+    small = plan_memory(
+        device_kind="cpu", device_memory_bytes=None, weights_bytes=7 * GIB, width=1024, height=1024
+    )
+    assert (small.offload, small.vae_tiling) == (False, False)
+    huge = plan_memory(
+        device_kind="cpu", device_memory_bytes=None, weights_bytes=2 * GIB, width=4096, height=4096
+    )
+    assert (huge.offload, huge.vae_tiling) == (False, True)
+    assert "tiles" in huge.reason
+
+
+def test_big_gpu_needs_nothing() -> None:
+    plan = plan_memory(
+        device_kind="cuda", device_memory_bytes=80 * GIB, weights_bytes=7 * GIB, width=1024, height=1024
+    )
+    assert (plan.offload, plan.vae_tiling) == (False, False)
+    assert plan.reason == "fits in device memory"
+
+
+def test_sdxl_on_a_6gb_gpu_offloads() -> None:
+    plan = plan_memory(
+        device_kind="cuda", device_memory_bytes=6 * GIB, weights_bytes=7 * GIB, width=1024, height=1024
+    )
+    assert plan.offload
+    assert "offloaded" in plan.reason
+
+
+def test_sd1_on_a_4gb_gpu_fits_but_a_large_decode_tiles() -> None:
+    sd1 = 2 * GIB
+    plan = plan_memory(
+        device_kind="cuda", device_memory_bytes=4 * GIB, weights_bytes=sd1, width=512, height=512
+    )
+    assert (plan.offload, plan.vae_tiling) == (False, False)
+    large = plan_memory(
+        device_kind="cuda", device_memory_bytes=4 * GIB, weights_bytes=sd1, width=1024, height=1024
+    )
+    assert large.vae_tiling
+
+
+def test_unknown_gpu_memory_changes_nothing() -> None:
+    plan = plan_memory(
+        device_kind="mps", device_memory_bytes=None, weights_bytes=7 * GIB, width=2048, height=2048
+    )
+    assert (plan.offload, plan.vae_tiling) == (False, False)
+
+
+def test_module_bytes_counts_parameters_and_buffers() -> None:
+    layer = torch.nn.BatchNorm1d(10)  # 20 parameters + 21 buffer elements (running stats + counter)
+    expected = sum(t.numel() * t.element_size() for t in [*layer.parameters(), *layer.buffers()])
+    assert module_bytes(layer) == expected
+    assert module_bytes(object()) == 0
+    assert format_bytes(3 * GIB) == "3.0 GB"
+    assert format_bytes(350 * 1024**2) == "350 MB"
