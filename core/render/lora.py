@@ -1,0 +1,611 @@
+"""LoRA and LyCORIS networks merged into a loaded pipeline's weights, and taken out again exactly.
+
+The renderer keeps one checkpoint loaded while the user changes LoRAs and their weights, so LoRAs are
+never loaded through diffusers/PEFT (which wraps layers and cannot take LoHa/LoKr/DoRA for SD): each
+network's weight delta is computed per target layer with A1111's formulas
+(``extensions-builtin/Lora/network_{lora,hada,lokr,full,norm}.py``, ``network.py`` ``finalize_updown``
+/``calc_scale``/``apply_weight_decompose``) and added to the layer's weight in place, like A1111 does.
+The original of every touched weight is kept (on the CPU), so a new set of LoRAs is "originals + new
+deltas", computed in float32 and cast back once: no error accumulates however often sliders move,
+weight 0 is the bare model bit for bit, and a render with merged LoRAs costs the same as without.
+
+torch/safetensors are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.render.lora_keys import LoraTarget, split_key, target_modules
+
+PICKLE_SUFFIXES = (".pt", ".ckpt", ".bin", ".pth")
+
+_UNSUPPORTED_LABELS = {"ia3": "(IA)³", "oft": "OFT/BOFT", "glora": "GLoRA"}
+_PEFT_ROLES = {"lora_A": "lora_down", "lora_B": "lora_up", "lora_magnitude_vector": "dora_scale"}
+_CONTEXT_ARCH = {768: "SD1", 1024: "SD2", 2048: "SDXL"}
+
+
+class LoraError(Exception):
+    """A LoRA cannot be used; the message is meant for the user."""
+
+
+class LoraFormatError(LoraError):
+    """The file is not a LoRA Atelier can read (corrupt, refused pickle, unsupported network type)."""
+
+
+class LoraMismatchError(LoraError):
+    """The LoRA was made for another model architecture than the loaded checkpoint."""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkModule:
+    """The tensors a network holds for one target layer, by role (``lora_down``, ``hada_w1_a`` ...).
+
+    ``kind`` is "lora" (LoRA/LoCon/PEFT), "loha", "lokr", "full" or "norm"; DoRA is any of these with a
+    ``dora_scale`` role (kohya ``dora_scale`` or PEFT ``lora_magnitude_vector``).
+    """
+
+    alias: str
+    kind: str
+    tensors: Mapping[str, Any]
+
+    @property
+    def dora(self) -> bool:
+        return "dora_scale" in self.tensors
+
+
+@dataclass(frozen=True, slots=True)
+class LoraNetwork:
+    """A parsed LoRA file: its supported modules by alias, and what of it cannot be applied."""
+
+    name: str
+    modules: Mapping[str, NetworkModule]
+    unsupported: Mapping[str, int] = field(default_factory=dict)  # type label -> layers skipped
+    ignored_keys: tuple[str, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def kinds(self) -> dict[str, int]:
+        """Layer count per network type ("lora", "loha", "lokr", "full", "norm"; "+dora" when DoRA)."""
+        return dict(Counter(m.kind + ("+dora" if m.dora else "") for m in self.modules.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class LoraApplication:
+    """One LoRA of a render: its network, UNet and text-encoder multipliers, and a name for messages."""
+
+    network: LoraNetwork
+    unet_weight: float
+    text_encoder_weight: float
+    label: str
+
+
+# ----------------------------------------------------------------------------------------------- reading
+
+
+def load_network(path: Path) -> LoraNetwork:
+    """Read a LoRA/LyCORIS file (.safetensors, or a .pt/.ckpt/.bin/.pth loaded with weights_only).
+
+    Tensors stay on the CPU in their stored dtype; they are moved and upcast per layer when merged.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LoraFormatError(f"LoRA file '{path}' does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        tensors, metadata = _read_safetensors(path)
+    elif suffix in PICKLE_SUFFIXES:
+        tensors, metadata = _read_pickle(path), {}
+    else:
+        raise LoraFormatError(
+            f"'{path.name}' is not a LoRA file Atelier can read (expected .safetensors or .pt)"
+        )
+    return network_from_tensors(path.stem, tensors, metadata)
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            metadata = dict(fh.metadata() or {})
+            tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118 - not a dict
+    except Exception as exc:  # safetensors raises SafetensorError/OSError/ValueError by defect
+        raise LoraFormatError(f"'{path.name}' is not a valid safetensors file: {exc}") from exc
+    return tensors, metadata
+
+
+def _read_pickle(path: Path) -> dict[str, Any]:
+    import torch
+
+    try:
+        data = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise LoraFormatError(
+            f"'{path.name}' was refused: it contains Python objects other than tensors, and loading it "
+            "could run code. Convert it to .safetensors with a tool you trust."
+        ) from exc
+    except Exception as exc:
+        raise LoraFormatError(f"'{path.name}' is not a readable PyTorch file: {exc}") from exc
+    if isinstance(data, Mapping) and isinstance(data.get("state_dict"), Mapping):
+        data = data["state_dict"]
+    if not isinstance(data, Mapping):
+        raise LoraFormatError(f"'{path.name}' holds no tensors by name, so it is not a LoRA")
+    return {str(k): v for k, v in data.items() if isinstance(v, torch.Tensor)}
+
+
+def _detect_kind(roles: set[str]) -> str | None:
+    """Network type of one module from its tensor roles (InvokeAI/A1111 order), None if not a network."""
+    if {"lora_down", "lora_up"} & roles:
+        return "lora"
+    if "hada_w1_a" in roles or "hada_w1_b" in roles:
+        return "loha"
+    if {"lokr_w1", "lokr_w1_a", "lokr_w2", "lokr_w2_a"} & roles:
+        return "lokr"
+    if "diff" in roles:
+        return "full"
+    if "w_norm" in roles:
+        return "norm"
+    if "on_input" in roles:
+        return "ia3"
+    if {"oft_blocks", "oft_diag", "oft_R"} & roles:
+        return "oft"
+    if {"a1", "a2", "b1", "b2"} & roles:
+        return "glora"
+    return None
+
+
+_REQUIRED = {"lora": ("lora_down", "lora_up"), "loha": ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b")}
+
+
+def _check_complete(name: str, alias: str, kind: str, tensors: Mapping[str, Any]) -> None:
+    missing = [role for role in _REQUIRED.get(kind, ()) if role not in tensors]
+    if kind == "lokr":
+        if "lokr_w1" not in tensors and not {"lokr_w1_a", "lokr_w1_b"} <= tensors.keys():
+            missing.append("lokr_w1")
+        if "lokr_w2" not in tensors and not {"lokr_w2_a", "lokr_w2_b"} <= tensors.keys():
+            missing.append("lokr_w2")
+    if missing:
+        raise LoraFormatError(f"LoRA '{name}' is incomplete: layer '{alias}' lacks {', '.join(missing)}")
+
+
+def network_from_tensors(
+    name: str, tensors: Mapping[str, Any], metadata: Mapping[str, str] | None = None
+) -> LoraNetwork:
+    """Group a LoRA state dict by target module and detect each module's network type.
+
+    Raises :class:`LoraFormatError` when nothing in it is a network Atelier can apply (naming the
+    unsupported type when that is the reason) or when a layer lacks one of its factors.
+    """
+    grouped: dict[str, dict[str, Any]] = {}
+    ignored: list[str] = []
+    for key, tensor in tensors.items():
+        split = split_key(key)
+        if split is None:
+            ignored.append(key)
+            continue
+        alias, role = split
+        grouped.setdefault(alias, {})[_PEFT_ROLES.get(role, role)] = tensor
+    modules: dict[str, NetworkModule] = {}
+    unsupported: Counter[str] = Counter()
+    for alias, parts in grouped.items():
+        kind = _detect_kind(set(parts))
+        if kind is None:
+            ignored += [f"{alias}.{role}" for role in parts]
+        elif kind in _UNSUPPORTED_LABELS:
+            unsupported[_UNSUPPORTED_LABELS[kind]] += 1
+        else:
+            _check_complete(name, alias, kind, parts)
+            modules[alias] = NetworkModule(alias, kind, parts)
+    if not modules:
+        if unsupported:
+            types = ", ".join(sorted(unsupported))
+            raise LoraFormatError(f"LoRA '{name}' is a {types} network, which Atelier cannot apply yet")
+        raise LoraFormatError(f"'{name}' contains no LoRA/LyCORIS tensors (is it a LoRA file?)")
+    return LoraNetwork(name, modules, dict(unsupported), tuple(ignored), dict(metadata or {}))
+
+
+# ------------------------------------------------------------------------------------------------ shapes
+
+
+def _shape(tensor: Any) -> tuple[int, ...]:
+    return tuple(int(d) for d in tensor.shape)
+
+
+def delta_shape(module: NetworkModule) -> tuple[int, int]:
+    """(output rows, element count) of the module's weight delta, from tensor shapes alone.
+
+    Lets a whole network be checked against the checkpoint before any weight is touched (and on
+    meta tensors in tests).
+    """
+    t = module.tensors
+    if module.kind == "lora":
+        up, down = _shape(t["lora_up"]), _shape(t["lora_down"])
+        if "lora_mid" in t:
+            return up[0], up[0] * down[1] * math.prod(_shape(t["lora_mid"])[2:])
+        return up[0], up[0] * math.prod(down[1:])
+    if module.kind == "loha":
+        w1a, w1b = _shape(t["hada_w1_a"]), _shape(t["hada_w1_b"])
+        if "hada_t1" in t:
+            return w1a[1], w1a[1] * w1b[1] * math.prod(_shape(t["hada_t1"])[2:])
+        return w1a[0], w1a[0] * math.prod(w1b[1:])
+    if module.kind == "lokr":
+        w1 = (
+            _shape(t["lokr_w1"]) if "lokr_w1" in t else (_shape(t["lokr_w1_a"])[0], _shape(t["lokr_w1_b"])[1])
+        )
+        if "lokr_w2" in t:
+            w2 = _shape(t["lokr_w2"])
+        elif "lokr_t2" in t:
+            w2 = (_shape(t["lokr_w2_a"])[1], _shape(t["lokr_w2_b"])[1], *_shape(t["lokr_t2"])[2:])
+        else:
+            w2 = (_shape(t["lokr_w2_a"])[0], *_shape(t["lokr_w2_b"])[1:])
+        return w1[0] * w2[0], math.prod(w1) * math.prod(w2)
+    full = _shape(t["diff"] if module.kind == "full" else t["w_norm"])
+    return full[0], math.prod(full)
+
+
+def _fits(module: NetworkModule, weight_shape: tuple[int, ...]) -> bool:
+    rows, count = delta_shape(module)
+    if rows != weight_shape[0]:
+        return False
+    total = math.prod(weight_shape)
+    # A1111 pads a 4-channel conv_in delta to an inpainting model's 9 input channels.
+    inpaint = len(weight_shape) == 4 and weight_shape[1] == 9 and count * 9 == total * 4
+    return count == total or inpaint
+
+
+# -------------------------------------------------------------------------------------------------- math
+
+
+def _make_cp(t: Any, wa: Any, wb: Any) -> Any:
+    """LyCORIS Tucker rebuild (``lyco_helpers.make_weight_cp``)."""
+    import torch
+
+    temp = torch.einsum("i j k l, j r -> i r k l", t, wb)
+    return torch.einsum("i j k l, i r -> r j k l", temp, wa)
+
+
+def _scale(module: NetworkModule, dim: int | None) -> float:
+    """A1111 ``calc_scale``: an explicit ``scale`` tensor, else alpha/rank, else 1."""
+    t = module.tensors
+    if "scale" in t:
+        return float(t["scale"].item())
+    if dim is not None and "alpha" in t:
+        return float(t["alpha"].item()) / dim
+    return 1.0
+
+
+def _raw_delta(module: NetworkModule, get: Any, lora_factor: float) -> tuple[Any, int | None, Any]:
+    """(unscaled delta, rank used for alpha/rank, bias delta) of one module, as A1111 builds them.
+
+    ``lora_factor`` multiplies a LoRA's small up matrix instead of the full-size product (same value,
+    one pass over the layer less).
+    """
+    import torch
+
+    t = module.tensors
+    if module.kind == "lora":
+        up, down = get("lora_up"), get("lora_down")
+        rank = int(down.shape[0])
+        up2, down2 = up.reshape(up.shape[0], -1) * lora_factor, down.reshape(rank, -1)
+        if "lora_mid" in t:
+            return torch.einsum("n m k l, i n, m j -> i j k l", get("lora_mid"), up2, down2), rank, None
+        return up2 @ down2, rank, None
+    if module.kind == "loha":
+        w1a, w1b, w2a, w2b = (get(r) for r in ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b"))
+        rank = int(w1b.shape[0])
+        part1 = _make_cp(get("hada_t1"), w1a, w1b) if "hada_t1" in t else w1a @ w1b.reshape(rank, -1)
+        if "hada_t2" in t:
+            part2 = _make_cp(get("hada_t2"), w2a, w2b)
+        else:
+            part2 = (w2a @ w2b.reshape(w2b.shape[0], -1)).reshape(part1.shape)
+        return part1 * part2, rank, None
+    if module.kind == "lokr":
+        dim: int | None = None
+        if "lokr_w1" in t:
+            w1 = get("lokr_w1")
+        else:
+            w1 = get("lokr_w1_a") @ get("lokr_w1_b")
+            dim = int(t["lokr_w1_b"].shape[0])
+        if "lokr_w2" in t:
+            w2 = get("lokr_w2")
+        else:
+            w2a, w2b = get("lokr_w2_a"), get("lokr_w2_b")
+            dim = int(w2b.shape[0])
+            w2 = _make_cp(get("lokr_t2"), w2a, w2b) if "lokr_t2" in t else w2a @ w2b
+        if w2.dim() == 4:
+            w1 = w1.unsqueeze(2).unsqueeze(2)
+        return torch.kron(w1, w2.contiguous()), dim, None
+    if module.kind == "full":
+        return get("diff"), None, get("diff_b") if "diff_b" in t else None
+    return get("w_norm"), None, get("b_norm") if "b_norm" in t else None
+
+
+def _weight_decompose(delta: Any, weight: Any, dora_scale: Any) -> Any:
+    """A1111 ``apply_weight_decompose``: (W+ΔW)·m/‖W+ΔW‖ − W.
+
+    The norm runs per output row when the magnitude has one value per output (LyCORIS ``wd_on_out``,
+    PEFT ``lora_magnitude_vector``) and per input column when it has one per input (kohya, A1111).
+    """
+    merged = weight + delta
+    out_dim, extra = int(weight.shape[0]), [1] * (weight.dim() - 1)
+    per_row = dora_scale.dim() == 1 or (int(dora_scale.shape[0]) == out_dim and int(dora_scale.shape[1]) == 1)
+    if per_row:
+        norm = merged.reshape(out_dim, -1).norm(dim=1).reshape(out_dim, *extra)
+    else:
+        in_dim = int(weight.shape[1])
+        norm = merged.transpose(0, 1).reshape(in_dim, -1).norm(dim=1).reshape(in_dim, *extra).transpose(0, 1)
+    return merged * (dora_scale.reshape(norm.shape) / norm) - weight
+
+
+def compute_delta(module: NetworkModule, weight: Any, multiplier: float = 1.0) -> tuple[Any, Any]:
+    """(ΔW, Δbias or None) of ``module`` at ``multiplier`` for the float32 ``weight`` it targets.
+
+    Follows A1111's ``calc_updown`` + ``finalize_updown``: reshape to the layer, scale by alpha/rank,
+    then DoRA's weight decomposition, then the user's multiplier; the bias delta (``diff_b``/``b_norm``)
+    is scaled by the multiplier only. The result is always a new tensor the caller may modify.
+    """
+    import torch
+
+    def get(role: str) -> Any:
+        return module.tensors[role].to(device=weight.device, dtype=torch.float32)
+
+    shape = tuple(weight.shape)
+    folded = module.kind == "lora" and not module.dora
+    if folded:  # alpha/rank and the multiplier ride on the small up matrix
+        factor = _scale(module, int(module.tensors["lora_down"].shape[0])) * multiplier
+        delta, _, bias = _raw_delta(module, get, factor)
+    else:
+        delta, dim, bias = _raw_delta(module, get, 1.0)
+    if delta.numel() != weight.numel() and len(shape) == 4 and shape[1] == 9:
+        delta = torch.nn.functional.pad(delta.reshape(shape[0], 4, *shape[2:]), (0, 0, 0, 0, 0, 5))
+    delta = delta.reshape(shape)
+    if not folded:
+        scale = _scale(module, dim)
+        if module.dora:
+            delta = _weight_decompose(delta * scale, weight, get("dora_scale")).mul_(multiplier)
+        else:
+            delta = delta * (scale * multiplier)  # not in place: "diff" may be the file's own tensor
+    if bias is not None:
+        bias = bias.reshape(-1) * multiplier
+    return delta, bias
+
+
+# ------------------------------------------------------------------------------------------------ patching
+
+
+@dataclass(slots=True)
+class _Backup:
+    target: LoraTarget
+    weight: Any
+    bias: Any  # original bias (None if the layer had none)
+    bias_created: bool = False
+
+
+@dataclass(slots=True)
+class _Match:
+    found: list[tuple[LoraTarget, NetworkModule]]
+    missing: list[str]
+
+
+def _context_width(pipe: Any) -> int | None:
+    unet = getattr(pipe, "unet", None)
+    width = getattr(getattr(unet, "config", None), "cross_attention_dim", None)
+    if isinstance(width, list | tuple):
+        width = width[0]
+    return int(width) if isinstance(width, int) else None
+
+
+def _describe_width(width: int | None) -> str:
+    if width is None:
+        return "an unknown model"
+    name = _CONTEXT_ARCH.get(width)
+    return f"{name} ({width}-wide cross-attention)" if name else f"a UNet with {width}-wide cross-attention"
+
+
+def _network_width(network: LoraNetwork) -> int | None:
+    """Cross-attention width a LoRA was trained for, from an ``attn2.to_k`` layer's input size."""
+    for alias, module in network.modules.items():
+        if "attn2" not in alias or not alias.replace(".", "_").endswith("attn2_to_k"):
+            continue
+        t = module.tensors
+        if module.kind == "lora":
+            return int(t["lora_down"].shape[1])
+        if module.kind == "loha":
+            return int(t["hada_w1_b"].shape[1])
+        if module.kind == "full":
+            return int(t["diff"].shape[1])
+        if module.kind == "lokr":
+            w1 = t["lokr_w1"].shape[1] if "lokr_w1" in t else t["lokr_w1_b"].shape[1]
+            w2 = t["lokr_w2"].shape[1] if "lokr_w2" in t else t["lokr_w2_b"].shape[1]
+            return int(w1) * int(w2)
+    return None
+
+
+def _made_for(network: LoraNetwork) -> str:
+    width = _network_width(network)
+    if width is not None:
+        return _describe_width(width)
+    aliases = list(network.modules)
+    if any(a.startswith(("lora_te1_", "lora_te2_", "text_encoder_2.")) for a in aliases):
+        return "SDXL (two text encoders)"
+    if any(a.startswith("lora_te_") for a in aliases):
+        return "SD1/SD2 (one text encoder)"
+    return "another architecture"
+
+
+class LoraPatcher:
+    """Merges LoRA deltas into one pipeline's UNet and text encoders and restores the originals.
+
+    Originals are copied to the CPU the first time a layer is touched and kept while any applied LoRA
+    targets it; each :meth:`apply` recomputes "original + Σ multiplier·delta" from them.
+    """
+
+    def __init__(self, pipe: Any) -> None:
+        self._pipe = pipe
+        self._targets = target_modules(pipe)
+        self._backups: dict[int, _Backup] = {}  # id(module) -> originals
+
+    @property
+    def patched_layers(self) -> int:
+        return len(self._backups)
+
+    def apply(self, uses: Sequence[LoraApplication]) -> list[str]:
+        """Replace the merged LoRAs by ``uses``; returns warnings for the user.
+
+        Every network is checked against the checkpoint before a weight changes. On any error the
+        weights are left fully restored (never half-merged) and the error is raised.
+        """
+        warnings: list[str] = []
+        plan: dict[int, list[tuple[NetworkModule, float]]] = {}
+        targets: dict[int, LoraTarget] = {}
+        try:
+            for use in uses:
+                if use.unet_weight == 0 and use.text_encoder_weight == 0:
+                    continue
+                match = self._match(use)
+                warnings += self._warnings(use, match)
+                for target, module in match.found:
+                    weight = use.unet_weight if target.component == "unet" else use.text_encoder_weight
+                    if weight == 0:
+                        continue
+                    targets[id(target.module)] = target
+                    plan.setdefault(id(target.module), []).append((module, float(weight)))
+            self._merge(plan, targets)
+        except BaseException:
+            self.restore()
+            raise
+        return warnings
+
+    def restore(self) -> None:
+        """Put back every original weight (and remove biases that merging created)."""
+        import torch
+
+        with torch.no_grad():
+            for backup in self._backups.values():
+                self._restore_one(backup)
+        self._backups.clear()
+
+    # ------------------------------------------------------------------------------------------ internals
+
+    def _match(self, use: LoraApplication) -> _Match:
+        found: list[tuple[LoraTarget, NetworkModule]] = []
+        missing: list[str] = []
+        for alias, module in use.network.modules.items():
+            target = self._targets.get(alias)
+            if target is None:
+                missing.append(alias)
+                continue
+            if not _fits(module, target.weight_shape):
+                rows, count = delta_shape(module)
+                made_for, here = _made_for(use.network), _describe_width(_context_width(self._pipe))
+                cause = (
+                    f"made for {made_for} layers, but the checkpoint is {here}. " if made_for != here else ""
+                )
+                raise LoraMismatchError(
+                    f"LoRA '{use.label}' does not fit this checkpoint: {cause}"
+                    f"Layer '{target.describe()}' is {target.weight_shape} here, the LoRA changes "
+                    f"{rows} rows / {count} values."
+                )
+            found.append((target, module))
+        if not found:
+            total = len(use.network.modules)
+            raise LoraMismatchError(
+                f"LoRA '{use.label}' does not fit this checkpoint: made for {_made_for(use.network)} "
+                f"layers; none of its {total} layers exist in this checkpoint "
+                f"({_describe_width(_context_width(self._pipe))}, e.g. no '{missing[0]}')."
+            )
+        return _Match(found, missing)
+
+    @staticmethod
+    def _warnings(use: LoraApplication, match: _Match) -> list[str]:
+        notes: list[str] = []
+        network = use.network
+        if match.missing:
+            total = len(match.missing) + len(match.found)
+            notes.append(
+                f"LoRA '{use.label}': {len(match.missing)} of {total} layers do not exist in this "
+                f"checkpoint and were skipped (e.g. '{match.missing[0]}')."
+            )
+        for label, count in sorted(network.unsupported.items()):
+            notes.append(f"LoRA '{use.label}': {count} {label} layers are not supported and were skipped.")
+        if network.ignored_keys:
+            notes.append(
+                f"LoRA '{use.label}': {len(network.ignored_keys)} tensors were not understood and ignored "
+                f"(e.g. '{network.ignored_keys[0]}')."
+            )
+        return notes
+
+    def _merge(
+        self, plan: Mapping[int, list[tuple[NetworkModule, float]]], targets: Mapping[int, LoraTarget]
+    ) -> None:
+        import torch
+
+        with torch.no_grad():
+            for key in [key for key in self._backups if key not in plan]:
+                self._restore_one(self._backups.pop(key))
+            for key, items in plan.items():
+                target = targets[key]
+                backup = self._backups.get(key)
+                if backup is None:
+                    backup = self._backup(target)
+                    self._backups[key] = backup
+                self._merge_one(backup, items)
+
+    @staticmethod
+    def _backup(target: LoraTarget) -> _Backup:
+        module = target.module
+        bias = getattr(module, "bias", None)
+        return _Backup(
+            target,
+            module.weight.detach().to("cpu", copy=True),
+            None if bias is None else bias.detach().to("cpu", copy=True),
+        )
+
+    @staticmethod
+    def _merge_one(backup: _Backup, items: Sequence[tuple[NetworkModule, float]]) -> None:
+        import torch
+
+        module = backup.target.module
+        param = module.weight
+        base = backup.weight.to(device=param.device, dtype=torch.float32)
+        total: Any = None
+        bias_total: Any = None
+        for network_module, multiplier in items:
+            delta, bias = compute_delta(network_module, base, multiplier)
+            total = delta if total is None else total.add_(delta)
+            if bias is not None:
+                bias_total = bias if bias_total is None else bias_total.add_(bias)
+        param.copy_(total.add_(base))  # copy_ casts to the layer dtype in the same pass
+        if bias_total is None:
+            if backup.bias is not None:
+                module.bias.copy_(backup.bias)
+            elif backup.bias_created:
+                module.bias = None
+                backup.bias_created = False
+            return
+        if backup.bias is None:
+            if not backup.bias_created:
+                module.bias = torch.nn.Parameter(
+                    torch.zeros(param.shape[0], device=param.device, dtype=param.dtype), requires_grad=False
+                )
+                backup.bias_created = True
+            module.bias.copy_(bias_total.to(param.dtype))
+        else:
+            original = backup.bias.to(device=param.device, dtype=torch.float32)
+            module.bias.copy_((original + bias_total).to(module.bias.dtype))
+
+    @staticmethod
+    def _restore_one(backup: _Backup) -> None:
+        module = backup.target.module
+        module.weight.copy_(backup.weight)
+        if backup.bias is not None:
+            module.bias.copy_(backup.bias)
+        elif backup.bias_created:
+            module.bias = None

@@ -1,0 +1,76 @@
+"""Recipes to JSON-safe dicts and back: exact round trips, a version, clear refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.render.recipe import MAX_SEED, AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
+from core.render.recipe_codec import CODEC_VERSION, RecipeCodecError, recipe_from_dict, recipe_to_dict
+
+FULL = Recipe(
+    checkpoint=AssetRef(
+        "dreamshaper_8", path="/models/dreamshaper_8.safetensors", hash="879db523c3", asset_id=3
+    ),
+    vae=AssetRef("vae-ft-mse", path="/models/vae.safetensors", asset_id=4),
+    loras=(
+        LoraUse(AssetRef("add_detail", hash="7c6bd7b7a2ff"), weight=0.6, text_encoder_weight=0.25),
+        LoraUse(AssetRef("pixel", path="/l/pixel.safetensors"), weight=-1.5, enabled=False),
+    ),
+    embeddings=(EmbeddingUse(AssetRef("easynegative"), negative=True), EmbeddingUse(AssetRef("style"))),
+    hypernetworks=(HypernetworkUse(AssetRef("anime_3"), strength=0.35),),
+    prompt="a fox, (detailed:1.2), style",
+    negative_prompt="easynegative, blurry\nsecond line",
+    seed=MAX_SEED,
+    steps=33,
+    cfg=6.5,
+    width=512,
+    height=768,
+    clip_skip=2,
+    batch=3,
+    sampler=Sampler.DPMPP_2M_KARRAS,
+    extra={"Hires upscale": "2", "ADetailer model": "face_yolov8n.pt"},
+)
+
+
+@pytest.mark.parametrize("recipe", [FULL, Recipe()], ids=["everything", "defaults"])
+def test_round_trip_through_json_text_is_exact(recipe: Recipe) -> None:
+    data = recipe_to_dict(recipe)
+    text = json.dumps(data)  # JSON-safe: no enums, tuples or mapping proxies left
+    back = recipe_from_dict(json.loads(text))
+    assert back == recipe
+    assert dict(back.extra) == dict(recipe.extra)
+    assert data["version"] == CODEC_VERSION
+    assert data["sampler"] == recipe.sampler.value
+
+
+def test_an_unknown_version_is_refused() -> None:
+    data = recipe_to_dict(FULL)
+    with pytest.raises(RecipeCodecError, match="version 99"):
+        recipe_from_dict({**data, "version": 99})
+    with pytest.raises(RecipeCodecError, match="version None"):
+        recipe_from_dict({k: v for k, v in data.items() if k != "version"})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"steps": "20"}, "recipe.steps must be a whole number"),
+        ({"steps": 0}, "steps must be between"),
+        ({"cfg": True}, "recipe.cfg must be a number"),
+        ({"sampler": "Warp drive"}, "unknown sampler"),
+        ({"loras": [{"weight": 1}]}, r"recipe.loras\[0\].ref must be an object"),
+        ({"loras": "add_detail"}, "recipe.loras must be a list of objects"),
+        ({"checkpoint": {"name": 5}}, "recipe.checkpoint.name must be text"),
+        ({"extra": {"a": 1}}, "recipe.extra must map text to text"),
+    ],
+)
+def test_bad_fields_are_named(change: dict[str, object], message: str) -> None:
+    with pytest.raises(RecipeCodecError, match=message):
+        recipe_from_dict({**recipe_to_dict(Recipe()), **change})
+
+
+def test_not_a_mapping_is_refused() -> None:
+    with pytest.raises(RecipeCodecError, match="must be an object"):
+        recipe_from_dict([1, 2])  # type: ignore[arg-type]
