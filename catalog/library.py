@@ -17,7 +17,7 @@ from types import TracebackType
 from sqlalchemy import delete, or_, select, update
 
 from catalog import facets as facets_queries
-from catalog import merge, reading, remote, scan_writes, search, user_data
+from catalog import merge, reading, remote, render_index, renders, scan_writes, search, user_data
 from catalog.db import CatalogDatabase, utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
@@ -29,15 +29,20 @@ from catalog.records import (
     AssetRecord,
     Facets,
     IndexedFile,
+    NewRender,
     PreviewRecord,
     RemoteLinkRecord,
     RemoteMatch,
+    RenderRecord,
     RootRecord,
     ScannedFile,
     UserDataChanges,
 )
 from core.file_hashes import FileHashes
-from core.taxonomy import LibraryLayout
+from core.render.resolve import Candidate
+from core.taxonomy import AssetKind, LibraryLayout
+
+RENDERS_FOLDER = "renders"
 
 
 class Library:
@@ -74,6 +79,11 @@ class Library:
     @property
     def path(self) -> Path:
         return self._db.path
+
+    @property
+    def renders_dir(self) -> Path:
+        """Where render images live: ``renders/`` next to the catalog file (in the data dir)."""
+        return self._db.path.parent / RENDERS_FOLDER
 
     # -- roots ------------------------------------------------------------------------------------------
 
@@ -293,3 +303,89 @@ class Library:
             return
         with self._db.session_scope(write=True) as session:
             scan_writes.remove_assets(session, asset_ids)
+
+    # -- renders ----------------------------------------------------------------------------------------
+
+    def add_render(self, render: NewRender) -> RenderRecord:
+        """Store a render and its links to the assets it used, in one transaction.
+
+        Raises:
+            InvalidValueError: a non-positive size or a non-finite time or weight.
+            NotFoundError: a linked asset is not in the library (nothing is stored).
+        """
+        with self._db.session_scope(write=True) as session:
+            render_id = renders.insert_render(session, render, self.renders_dir)
+            return renders.render_records(session, self.renders_dir, render_id=render_id)[0]
+
+    def renders(
+        self, asset_id: int | None = None, limit: int | None = 200, offset: int = 0
+    ) -> list[RenderRecord]:
+        """Renders newest first; with ``asset_id`` only those that used that asset."""
+        with self._db.session_scope() as session:
+            return renders.render_records(
+                session, self.renders_dir, asset_id=asset_id, limit=limit, offset=offset
+            )
+
+    def get_render(self, render_id: int) -> RenderRecord | None:
+        with self._db.session_scope() as session:
+            found = renders.render_records(session, self.renders_dir, render_id=render_id)
+            return found[0] if found else None
+
+    def delete_render(self, render_id: int) -> bool:
+        """Forget a render; returns whether its image file was deleted too.
+
+        The row goes first (so a failure never leaves a row pointing at nothing) and the file after, but
+        only when it lies in the renders folder (an ``--out`` copy elsewhere is the user's) and no asset
+        uses it as a preview (the user chose it as a cover; the cover must not break).
+
+        Raises:
+            NotFoundError: no render ``render_id``.
+        """
+        with self._db.session_scope(write=True) as session:
+            image = renders.delete_render_row(session, render_id, self.renders_dir)
+            keep = renders.used_as_preview(session, image)
+        if keep or not image.is_relative_to(self.renders_dir):
+            return False
+        try:
+            image.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def use_render_as_preview(self, render_id: int, asset_id: int) -> PreviewRecord:
+        """Make a render an asset's preview and its cover (source ``render``).
+
+        Raises:
+            NotFoundError: no such render or asset.
+        """
+        with self._db.session_scope(write=True) as session:
+            found = renders.render_records(session, self.renders_dir, render_id=render_id)
+            if not found:
+                raise NotFoundError(f"No render with id {render_id} in the library.")
+            render = found[0]
+            return user_data.add_preview(
+                session,
+                asset_id,
+                render.path,
+                "render",
+                make_cover=True,
+                width=render.width,
+                height=render.height,
+            )
+
+    # -- the renderer's asset index ---------------------------------------------------------------------
+
+    def candidates_by_name(self, kind: AssetKind, name: str) -> list[Candidate]:
+        """Healthy assets of ``kind`` whose stem, display name or alias is ``name`` ignoring case."""
+        with self._db.session_scope() as session:
+            return render_index.by_name(session, kind, name)
+
+    def candidates_by_hash(self, value: str) -> list[Candidate]:
+        """Healthy assets with a hash equal to or starting with ``value`` (8+ hex digits, any kind)."""
+        with self._db.session_scope() as session:
+            return render_index.by_hash(session, value)
+
+    def embedding_names(self) -> list[str]:
+        """The tokens (file stems) of the library's embeddings."""
+        with self._db.session_scope() as session:
+            return render_index.embedding_names(session)

@@ -301,3 +301,47 @@ class DownloadRow(Base):
     headers: Mapped[dict[str, str]] = mapped_column(JSON, server_default=text("'{}'"))
     # ``metadata`` is reserved on declarative classes, hence the trailing underscore.
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, server_default=text("'{}'"))
+
+
+class Render(Base):
+    """A stored render (one image, or one composed X/Y grid) with the recipe that made it (migration 0005).
+
+    ``path`` is relative to the library's renders folder when the image lives there (so a data dir that
+    moves keeps its renders), absolute otherwise. ``seed`` is text because A1111 seeds go up to 2**64 - 1,
+    past SQLite's signed 64-bit integers.
+    """
+
+    __tablename__ = "renders"
+    __table_args__ = (
+        CheckConstraint("kind IN ('image', 'grid')", name="kind"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    path: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[str] = mapped_column(String(20))
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+    infotext: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    elapsed: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    device: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    kind: Mapped[str] = mapped_column(String(8), server_default=text("'image'"))
+    grid_axes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RenderAsset(Base):
+    """Which assets a render used and how (role, weight); both sides cascade on delete."""
+
+    __tablename__ = "render_assets"
+    __table_args__ = (Index("ix_render_assets_asset_id_render_id", "asset_id", "render_id"),)
+
+    render_id: Mapped[int] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"), primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    weight: Mapped[float | None] = mapped_column(Float)
+
+
+RENDERS = table_of(Render)
+RENDER_ASSETS = table_of(RenderAsset)

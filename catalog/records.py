@@ -220,3 +220,67 @@ class RemoteMatch:
     tags: tuple[str, ...] = ()
     nsfw: bool = False
     payload: Mapping[str, Any] = field(default_factory=dict)  # the raw API answer, kept for re-parsing
+
+
+class RenderRole(StrEnum):
+    """The part an asset played in a render."""
+
+    CHECKPOINT = "checkpoint"
+    VAE = "vae"
+    LORA = "lora"
+    EMBEDDING = "embedding"
+    HYPERNETWORK = "hypernetwork"
+
+
+class RenderKind(StrEnum):
+    IMAGE = "image"
+    GRID = "grid"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderAssetLink:
+    """One asset used by a render; ``weight`` is the LoRA weight or hypernetwork strength (else None)."""
+
+    asset_id: int
+    role: RenderRole
+    weight: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRender:
+    """What :meth:`catalog.library.Library.add_render` stores.
+
+    ``path`` may be absolute or relative to the library's renders folder; an absolute path inside that
+    folder is stored relative to it. ``recipe`` is the JSON form of the recipe (core.render.recipe_codec).
+    """
+
+    path: str
+    width: int
+    height: int
+    seed: int
+    recipe: Mapping[str, Any]
+    infotext: str = ""
+    elapsed: float = 0.0
+    device: str = ""
+    kind: RenderKind = RenderKind.IMAGE
+    grid_axes: Mapping[str, Any] | None = None
+    assets: tuple[RenderAssetLink, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRecord:
+    """A stored render; ``path`` is always absolute (resolved against the renders folder on read)."""
+
+    id: int
+    created_at: datetime
+    path: str
+    width: int
+    height: int
+    seed: int
+    recipe: Mapping[str, Any]
+    infotext: str
+    elapsed: float
+    device: str
+    kind: RenderKind
+    grid_axes: Mapping[str, Any] | None = None
+    assets: tuple[RenderAssetLink, ...] = ()
