@@ -1,7 +1,8 @@
 """The headless commands: ``python main.py <command>`` (or ``atelier <command>``).
 
 Each command prints a human summary by default and one JSON document with ``--json``. Errors print one
-clear line on stderr and exit non-zero: 1 for a failure of the work, 2 for a usage error.
+clear line on stderr and exit non-zero: 1 for a failure of the work, 2 for a usage error (``render`` and
+``grid`` exit 3 when assets are missing from the library).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from app import download_cli, remote_cli
+from app import download_cli, remote_cli, render_cli
 from app.context import AppContext
 from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json, inspection_to_json
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     enrich_cmd.add_argument("--json", action="store_true")
 
     download_cli.add_commands(sub, common)
+    render_cli.add_commands(sub, common)
 
     sub.add_parser("roots", parents=[common], help="list library folders")
     hash_cmd = sub.add_parser("hash", parents=[common], help="hash files that have no hashes yet")
@@ -130,6 +132,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "enrich": _cmd_enrich,
         "download": download_cli.cmd_download,
         "downloads": download_cli.cmd_downloads,
+        "render": render_cli.cmd_render,
+        "grid": render_cli.cmd_grid,
     }
     context = AppContext(getattr(args, "data_dir", None))
     try:

@@ -27,7 +27,9 @@ from core.taxonomy import LibraryLayout
 if TYPE_CHECKING:
     import requests
 
+    from app.render_service import RenderService
     from catalog.enrich import EnrichSummary
+    from core.render.engine import RenderEngine
     from core.sources.civitai import CivitaiClient
     from core.sources.huggingface import HuggingFaceClient
 
@@ -48,6 +50,18 @@ class AppContext:
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @cached_property
+    def render_service(self) -> RenderService:
+        """The renderer's front door; the engine (torch) is created only when something is rendered."""
+        from app.render_service import RenderService
+
+        return RenderService(self.library, self.make_render_engine, self.library.renders_dir)
+
+    def make_render_engine(self) -> RenderEngine:
+        from core.render.engine import RenderEngine
+
+        return RenderEngine(self.cache_dir / "render")
 
     @cached_property
     def tokens(self) -> TokenStore:

@@ -1,0 +1,242 @@
+"""The CLI's render commands: ``render`` (a recipe from options, or replayed from infotext) and ``grid``.
+
+Assets are named as in the library (file name, display name, alias, or a hash) or given as paths. Every
+image is stored in the library's renders folder and gallery; ``--out`` writes a copy where the user wants
+it. Exit codes: 0 rendered, 1 the render failed, 2 bad options, 3 assets are missing (listed on stderr
+with their hashes, so they can be fetched with ``atelier download``); nothing is rendered then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.context import AppContext
+from app.progress_bar import ProgressBar
+from app.render_service import RenderError, RenderPlan, StoredRender
+from core.render.grid import GridAxisError, parse_axis
+from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_MISSING = 3
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.strip().isdigit() or not height.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 512x768, not {text!r}")
+    return int(width), int(height)
+
+
+def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", help="checkpoint name, alias, hash or path")
+    parser.add_argument("--vae", help="VAE name or path (default: the checkpoint's own)")
+    parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]", help="repeatable")
+    parser.add_argument("--embedding", action="append", default=[], metavar="NAME", help="repeatable")
+    parser.add_argument("--negative-embedding", action="append", default=[], metavar="NAME")
+    parser.add_argument("--hypernetwork", action="append", default=[], metavar="NAME[:STRENGTH]")
+    parser.add_argument("--prompt", default="")
+    parser.add_argument("--negative", default="", help="negative prompt")
+    parser.add_argument("--seed", type=int, default=-1, help="-1 (default) picks one")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--cfg", type=float, default=7.0)
+    parser.add_argument("--size", type=_size, default=(512, 512), metavar="WxH")
+    parser.add_argument(
+        "--sampler", default=Sampler.EULER_A.value, help="as A1111 names it, e.g. 'DPM++ 2M Karras'"
+    )
+    parser.add_argument("--clip-skip", type=int, default=1)
+    parser.add_argument("--out", type=Path, help="also write the PNG here")
+    parser.add_argument("--json", action="store_true")
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    render = sub.add_parser(
+        "render",
+        parents=[common],
+        help="render a recipe (or replay an image's parameters) and store it in the library",
+    )
+    _add_recipe_options(render)
+    render.add_argument("--batch", type=int, default=1)
+    render.add_argument(
+        "--infotext", metavar="PNG|TEXT", help="replay the parameters of an image (or A1111 infotext text)"
+    )
+    grid = sub.add_parser("grid", parents=[common], help="render an X/Y comparison grid")
+    _add_recipe_options(grid)
+    grid.add_argument(
+        "--x", required=True, help="lora:NAME=0,0.5,1 | seed=1,2 | cfg=4,7 | steps=10,20 | checkpoint=a,b"
+    )
+    grid.add_argument("--y", help="a second axis, same forms as --x")
+
+
+def _ref(value: str) -> AssetRef:
+    """A library name, or a path when a file or folder exists there."""
+    path = Path(value).expanduser()
+    if path.exists():
+        return AssetRef(path.stem if path.is_file() else path.name, path=str(path.resolve()))
+    return AssetRef(value)
+
+
+def _weighted(value: str) -> tuple[AssetRef, float]:
+    """``NAME:0.8`` -> (ref, 0.8); a value without a number after its last colon has weight 1."""
+    name, sep, weight = value.rpartition(":")
+    if sep:
+        try:
+            return _ref(name), float(weight)
+        except ValueError:
+            pass
+    return _ref(value), 1.0
+
+
+def recipe_from_args(args: argparse.Namespace) -> Recipe:
+    """The recipe the options describe. Raises ValueError with a message for invalid values."""
+    width, height = args.size
+    loras = tuple(LoraUse(ref, weight) for ref, weight in map(_weighted, args.lora))
+    hypernetworks = tuple(
+        HypernetworkUse(ref, strength) for ref, strength in map(_weighted, args.hypernetwork)
+    )
+    embeddings = tuple(EmbeddingUse(_ref(name)) for name in args.embedding)
+    embeddings += tuple(EmbeddingUse(_ref(name), negative=True) for name in args.negative_embedding)
+    return Recipe(
+        checkpoint=_ref(args.checkpoint) if args.checkpoint else None,
+        vae=_ref(args.vae) if args.vae else None,
+        loras=loras,
+        embeddings=embeddings,
+        hypernetworks=hypernetworks,
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        seed=args.seed,
+        steps=args.steps,
+        cfg=args.cfg,
+        width=width,
+        height=height,
+        clip_skip=args.clip_skip,
+        batch=getattr(args, "batch", 1),
+        sampler=Sampler.parse(args.sampler),
+    )
+
+
+def _fail(command: str, message: str, code: int) -> int:
+    print(f"atelier {command}: {message}", file=sys.stderr)
+    return code
+
+
+def _check_plan(command: str, plan: RenderPlan) -> int | None:
+    """An exit code when the plan cannot be rendered (missing assets listed), else None."""
+    if plan.missing:
+        print(f"atelier {command}: missing from the library, nothing rendered:", file=sys.stderr)
+        for item in plan.missing:
+            print(f"  - {item.message}", file=sys.stderr)
+        return EXIT_MISSING
+    if plan.problem is not None:
+        return _fail(command, f"cannot render: {plan.problem}", EXIT_FAILED)
+    return None
+
+
+def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    service = context.render_service
+    try:
+        if args.infotext:
+            plan = service.plan_from_infotext(args.infotext)
+        else:
+            if not args.checkpoint:
+                return _fail("render", "give --checkpoint (or --infotext to replay an image)", EXIT_USAGE)
+            plan = service.prepare(recipe_from_args(args))
+    except RenderError as error:
+        return _fail("render", str(error), EXIT_FAILED)
+    except ValueError as error:
+        return _fail("render", str(error), EXIT_USAGE)
+    code = _check_plan("render", plan)
+    if code is not None:
+        return code
+    _warn("render", plan.warnings, args.json)
+    try:
+        with ProgressBar("Rendering", unit="step") as bar:
+            stored = service.render(plan, progress=bar.update)
+    except RenderError as error:
+        return _fail("render", str(error), EXIT_FAILED)
+    copies = _copy_out(args.out, stored)
+    _report(stored, copies, args.json, out)
+    return EXIT_OK
+
+
+def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    service = context.render_service
+    if not args.checkpoint:
+        return _fail("grid", "give --checkpoint (the base of every cell)", EXIT_USAGE)
+    try:
+        x = parse_axis(args.x)
+        y = parse_axis(args.y) if args.y else None
+        base = recipe_from_args(args)
+    except (GridAxisError, ValueError) as error:
+        return _fail("grid", str(error), EXIT_USAGE)
+    code = _check_plan("grid", service.prepare(base))
+    if code is not None:
+        return code
+    try:
+        with ProgressBar("Rendering grid", unit="step") as bar:
+            stored = service.render_grid(base, x, y, progress=bar.update)
+    except GridAxisError as error:
+        return _fail("grid", str(error), EXIT_USAGE)
+    except RenderError as error:
+        if error.missing:
+            return _check_plan("grid", RenderPlan(base, None, None, error.missing, ())) or EXIT_MISSING
+        return _fail("grid", str(error), EXIT_FAILED)
+    _report([stored], _copy_out(args.out, [stored]), args.json, out)
+    return EXIT_OK
+
+
+def _warn(command: str, warnings: tuple[str, ...], quiet: bool) -> None:
+    if not quiet:
+        for warning in warnings:
+            print(f"atelier {command}: note: {warning}", file=sys.stderr)
+
+
+def _copy_out(target: Path | None, stored: list[StoredRender]) -> list[Path]:
+    """Copy each image to ``--out`` (``name-1.png``, ``name-2.png``... for a batch)."""
+    if target is None:
+        return [item.path for item in stored]
+    target = target.expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copies: list[Path] = []
+    for index, item in enumerate(stored):
+        path = target if index == 0 else target.with_name(f"{target.stem}-{index}{target.suffix or '.png'}")
+        shutil.copyfile(item.path, path)
+        copies.append(path)
+    return copies
+
+
+def _item_json(item: StoredRender, path: Path) -> dict[str, Any]:
+    return {
+        "path": str(path),
+        "library_path": str(item.path),
+        "render_id": item.render.id,
+        "seed": item.seed,
+        "infotext": item.infotext,
+        "elapsed": round(item.elapsed, 3),
+        "device": item.device,
+        "warnings": list(item.warnings),
+    }
+
+
+def _report(stored: list[StoredRender], paths: list[Path], as_json: bool, out: TextIO) -> None:
+    items = [_item_json(item, path) for item, path in zip(stored, paths, strict=True)]
+    if as_json:
+        document = dict(items[0])
+        if len(items) > 1:
+            document["images"] = items
+        json.dump(document, out, indent=2)
+        out.write("\n")
+        return
+    for item in items:
+        print(
+            f"Saved {item['path']} (seed {item['seed']}, {item['elapsed']:.1f} s on {item['device']})",
+            file=out,
+        )
+    for warning in stored[0].warnings:
+        print(f"  ! {warning}", file=out)

@@ -1,0 +1,589 @@
+"""Rendering recipes against the library: resolve names to files, render, save PNGs, store them linked.
+
+The GUI's compose board and the CLI's ``render``/``grid`` commands share this service. It keeps the
+renderer behind a factory because importing torch and diffusers takes seconds: the window must open, and
+:meth:`RenderService.prepare` must answer ("this LoRA is for SD1, the checkpoint is SDXL"), without them.
+The engine is created on the first render and then kept, so its loaded checkpoint stays warm.
+
+Every image is written once under the output folder with a name never used before, carries A1111
+infotext with the hashes A1111 itself would write (so Civitai and A1111 recognise the files), and is
+stored in the catalog linked to each asset it used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from catalog.errors import CatalogError
+from catalog.library import Library
+from catalog.records import AssetRecord, NewRender, RenderAssetLink, RenderKind, RenderRecord, RenderRole
+from catalog.render_index import LibraryAssetIndex
+from core.jobs import Progress, ProgressCallback, no_progress
+from core.render.grid import (
+    GridAxis,
+    compose_grid,
+    grid_infotext_extra,
+    grid_recipes,
+    render_order,
+    with_fixed_seeds,
+)
+from core.render.infotext import format_infotext, recipe_from_infotext
+from core.render.png import read_infotext, save_png
+from core.render.recipe import MAX_SEED, AssetRef, Recipe
+from core.render.recipe_codec import recipe_to_dict
+from core.render.resolve import MissingAsset, resolve_recipe
+from core.taxonomy import Architecture, AssetKind, FileFormat, Prediction
+
+if TYPE_CHECKING:
+    from core.jobs import CancelToken
+    from core.render.engine import RenderEngine
+
+PreviewCallback = Callable[[Image.Image, int, int], None]
+RENDERABLE = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
+_SEED_MODULUS = MAX_SEED + 1
+_DIRECT = -1  # placeholder asset id of a file given by path outside the library (resolution skips it)
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+_LABELS = {
+    AssetKind.CHECKPOINT: "Checkpoint",
+    AssetKind.VAE: "VAE",
+    AssetKind.LORA: "LoRA",
+    AssetKind.EMBEDDING: "Embedding",
+    AssetKind.HYPERNETWORK: "Hypernetwork",
+}
+_ARCH_NAMES = {Architecture.SD1: "SD1", Architecture.SD2: "SD2", Architecture.SDXL: "SDXL"}
+
+
+class RenderError(Exception):
+    """A render that cannot happen, with a message for the user; ``missing`` lists absent assets."""
+
+    def __init__(self, message: str, missing: Sequence[MissingAsset] = ()) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+
+
+@dataclass(frozen=True, slots=True)
+class _FileFacts:
+    """What the render needs to know about one file: from the catalog, or identified on the spot."""
+
+    kind: AssetKind
+    architecture: Architecture
+    prediction: Prediction | None = None
+    record: AssetRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderPlan:
+    """A recipe resolved against the library, with what is missing and what the user should know."""
+
+    recipe: Recipe
+    architecture: Architecture | None
+    prediction: Prediction | None
+    missing: tuple[MissingAsset, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def ready(self) -> bool:
+        """Whether render() can run: the checkpoint was found, is renderable, and nothing is missing."""
+        return self.problem is None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the plan cannot be rendered (None when it can)."""
+        checkpoint = self.recipe.checkpoint
+        if self.missing:
+            return "; ".join(item.message for item in self.missing)
+        if checkpoint is None:
+            return "no checkpoint chosen"
+        if checkpoint.path is None:
+            return f"checkpoint {checkpoint.describe()} was not found"
+        if self.architecture not in RENDERABLE:
+            found = self.architecture.value if self.architecture else "unknown"
+            names = ", ".join(_ARCH_NAMES.values())
+            return f"checkpoint {checkpoint.describe()} is a {found} model; Atelier renders {names}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRender:
+    """One image written and stored: where it is, its infotext, and the exact recipe that made it."""
+
+    render: RenderRecord
+    path: Path
+    infotext: str
+    seed: int
+    recipe: Recipe
+    elapsed: float
+    device: str
+    warnings: tuple[str, ...]
+
+
+def map_refs(recipe: Recipe, change: Callable[[AssetKind, AssetRef], AssetRef]) -> Recipe:
+    """``recipe`` with ``change`` applied to every asset reference (``kind`` says which slot)."""
+    return recipe.replace(
+        checkpoint=change(AssetKind.CHECKPOINT, recipe.checkpoint) if recipe.checkpoint else None,
+        vae=change(AssetKind.VAE, recipe.vae) if recipe.vae else None,
+        loras=tuple(dataclasses.replace(u, ref=change(AssetKind.LORA, u.ref)) for u in recipe.loras),
+        embeddings=tuple(
+            dataclasses.replace(u, ref=change(AssetKind.EMBEDDING, u.ref)) for u in recipe.embeddings
+        ),
+        hypernetworks=tuple(
+            dataclasses.replace(u, ref=change(AssetKind.HYPERNETWORK, u.ref)) for u in recipe.hypernetworks
+        ),
+    )
+
+
+def asset_links(recipe: Recipe) -> list[RenderAssetLink]:
+    """The catalog links of every library asset ``recipe`` uses (disabled LoRAs excluded)."""
+    links: list[RenderAssetLink] = []
+
+    def add(ref: AssetRef | None, role: RenderRole, weight: float | None = None) -> None:
+        if ref is not None and ref.asset_id is not None and ref.asset_id > 0:
+            links.append(RenderAssetLink(ref.asset_id, role, weight))
+
+    add(recipe.checkpoint, RenderRole.CHECKPOINT)
+    add(recipe.vae, RenderRole.VAE)
+    for lora in recipe.loras:
+        if lora.enabled:
+            add(lora.ref, RenderRole.LORA, lora.weight)
+    for embedding in recipe.embeddings:
+        add(embedding.ref, RenderRole.EMBEDDING)
+    for hypernetwork in recipe.hypernetworks:
+        add(hypernetwork.ref, RenderRole.HYPERNETWORK, hypernetwork.strength)
+    return links
+
+
+def a1111_short_hash(kind: AssetKind, record: AssetRecord) -> str | None:
+    """The hash A1111 writes for this file in infotext (lower case), or None when not hashed yet.
+
+    Model/VAE hash: AutoV2 (SHA256[:10]); hypernetwork: SHA256[:10]; embeddings ("TI hashes"):
+    SHA256[:12]; LoRAs ("Lora hashes"): AutoV3[:12] for safetensors, SHA256[:12] otherwise.
+    """
+    hashes = record.hashes
+    if hashes is None:
+        return None
+    value: str | None
+    if kind in (AssetKind.CHECKPOINT, AssetKind.VAE):
+        value = hashes.autov2 or (hashes.sha256[:10] if hashes.sha256 else None)
+    elif kind is AssetKind.HYPERNETWORK:
+        value = hashes.sha256[:10] if hashes.sha256 else None
+    elif kind is AssetKind.LORA and record.format is FileFormat.SAFETENSORS and hashes.autov3:
+        value = hashes.autov3[:12]
+    else:
+        value = hashes.sha256[:12] if hashes.sha256 else None
+    return value.lower() if value else None
+
+
+def _is_image_path(value: str | Path) -> Path | None:
+    if isinstance(value, Path):
+        return value
+    text = value.strip()
+    if "\n" in text or len(text) > 4096 or not text.lower().endswith(_IMAGE_SUFFIXES):
+        return None
+    return Path(text).expanduser()
+
+
+class RenderService:
+    """Prepares, renders and stores recipes; one per app (it owns the engine and its loaded model)."""
+
+    def __init__(
+        self, library: Library, engine_factory: Callable[[], RenderEngine], output_dir: Path
+    ) -> None:
+        self.library = library
+        self.output_dir = Path(output_dir)
+        self._engine_factory = engine_factory
+        self._engine: RenderEngine | None = None
+        self._engine_lock = threading.Lock()
+        self._name_lock = threading.Lock()
+
+    # -- the engine -------------------------------------------------------------------------------------
+
+    @property
+    def engine_started(self) -> bool:
+        """Whether the renderer (torch) has been loaded yet."""
+        return self._engine is not None
+
+    def engine(self) -> RenderEngine:
+        """The engine, created on first use (this imports torch)."""
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = self._engine_factory()
+            return self._engine
+
+    def device_description(self) -> str:
+        """``'CPU, fp32'``, ``'CUDA: …, bf16, 80 GB'``; chooses the device (imports torch) if not done yet.
+
+        Once a checkpoint is loaded, the memory its weights take (and on CUDA the allocated and peak
+        memory) follows, which is what the compose board's device line shows.
+        """
+        if self._engine is not None:
+            if self._engine.loaded is not None:
+                return self._engine.memory_in_use()
+            return self._engine.device.describe()
+        from core.render.devices import describe
+
+        return describe()
+
+    # -- planning ---------------------------------------------------------------------------------------
+
+    def prepare(self, recipe: Recipe) -> RenderPlan:
+        """Resolve ``recipe`` against the library and say what is missing or will not fit.
+
+        References with a ``path`` to an existing file are used as given: a library file at that path
+        keeps its catalog identity, any other file is identified on the spot. Never imports torch.
+        """
+        direct: dict[str, _FileFacts] = {}
+        given = map_refs(recipe, lambda kind, ref: self._accept_path(kind, ref, direct))
+        resolved = resolve_recipe(given, LibraryAssetIndex(self.library))
+        final = map_refs(
+            resolved.recipe,
+            lambda _kind, ref: dataclasses.replace(ref, asset_id=None) if ref.asset_id == _DIRECT else ref,
+        )
+        facts = self._facts(final, direct)
+        architecture: Architecture | None = None
+        prediction: Prediction | None = None
+        warnings: list[str] = list(resolved.notes)
+        checkpoint = final.checkpoint
+        if checkpoint is not None and checkpoint.path is not None:
+            fact = facts.get(checkpoint.path)
+            if fact is not None:
+                architecture, prediction = fact.architecture, fact.prediction
+                if fact.kind is not AssetKind.CHECKPOINT:
+                    warnings.append(f"{checkpoint.describe()} is a {fact.kind.value}, not a checkpoint")
+        warnings += self._mismatches(final, facts, architecture)
+        if self._engine is not None:
+            warnings += self._engine.supports(final)
+        return RenderPlan(final, architecture, prediction, resolved.missing, tuple(dict.fromkeys(warnings)))
+
+    def _accept_path(self, kind: AssetKind, ref: AssetRef, direct: dict[str, _FileFacts]) -> AssetRef:
+        if ref.path is None or ref.asset_id is not None:
+            return ref
+        path = Path(ref.path).expanduser()
+        if not path.exists():
+            return ref
+        resolved = path.resolve()
+        record = self.library.get_by_path(resolved) or self.library.get_by_path(path)
+        if record is not None:
+            return dataclasses.replace(ref, asset_id=record.id, path=record.path)
+        direct[str(resolved)] = _identify(resolved, kind)
+        return dataclasses.replace(ref, path=str(resolved), asset_id=_DIRECT, name=ref.name or resolved.stem)
+
+    def _facts(self, recipe: Recipe, direct: dict[str, _FileFacts]) -> dict[str, _FileFacts]:
+        """Kind and architecture of every file the recipe uses, by path."""
+        facts = dict(direct)
+        ids = [ref.asset_id for ref in recipe.refs() if ref.asset_id is not None and ref.asset_id > 0]
+        for record in self.library.get_many(sorted(set(ids))):
+            facts[record.path] = _FileFacts(record.kind, record.architecture, record.prediction, record)
+        return facts
+
+    @staticmethod
+    def _mismatches(
+        recipe: Recipe, facts: dict[str, _FileFacts], architecture: Architecture | None
+    ) -> list[str]:
+        if architecture not in _ARCH_NAMES:
+            return []
+        checkpoint_name = _ARCH_NAMES[architecture]
+        found: list[str] = []
+        slots: list[tuple[AssetKind, AssetRef]] = [(AssetKind.VAE, recipe.vae)] if recipe.vae else []
+        slots += [(AssetKind.LORA, use.ref) for use in recipe.loras if use.enabled]
+        slots += [(AssetKind.EMBEDDING, use.ref) for use in recipe.embeddings]
+        slots += [(AssetKind.HYPERNETWORK, use.ref) for use in recipe.hypernetworks]
+        for kind, ref in slots:
+            fact = facts.get(ref.path or "")
+            if fact is None or fact.architecture not in _ARCH_NAMES or fact.architecture is architecture:
+                continue
+            # SD2's VAE is SD1's: a VAE only conflicts across the SD1/SD2 and SDXL families.
+            if kind is AssetKind.VAE and {fact.architecture, architecture} <= {
+                Architecture.SD1,
+                Architecture.SD2,
+            }:
+                continue
+            found.append(
+                f"{_LABELS[kind]} {ref.name!r} is for {_ARCH_NAMES[fact.architecture]}; "
+                f"the checkpoint is {checkpoint_name}"
+            )
+        return found
+
+    def plan_from_infotext(self, text_or_png: str | Path) -> RenderPlan:
+        """A plan from A1111 infotext, or from an image that carries it (PNG, JPEG, WebP).
+
+        Missing assets that infotext names with a hash say so: the hash finds the file on Civitai.
+        Raises RenderError for an image without infotext or that cannot be read.
+        """
+        image = _is_image_path(text_or_png)
+        text = str(text_or_png)
+        if image is not None:
+            try:
+                found = read_infotext(image)
+            except OSError as error:
+                raise RenderError(f"cannot read the image {image}: {error}") from error
+            if not found:
+                raise RenderError(f"{image} carries no generation parameters (no A1111 infotext)")
+            text = found
+        parsed = recipe_from_infotext(text, known_embeddings=self.library.embedding_names())
+        plan = self.prepare(parsed.recipe)
+        missing = tuple(
+            dataclasses.replace(
+                item, message=f"{item.message}; it can be downloaded from Civitai by its hash {item.hash}"
+            )
+            if item.hash
+            else item
+            for item in plan.missing
+        )
+        return dataclasses.replace(plan, missing=missing, warnings=(*parsed.warnings, *plan.warnings))
+
+    # -- rendering --------------------------------------------------------------------------------------
+
+    def render(
+        self,
+        plan: RenderPlan,
+        *,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+        preview: PreviewCallback | None = None,
+    ) -> list[StoredRender]:
+        """Render a ready plan and store every image (one PNG and one catalog row each).
+
+        Raises RenderError when the plan is not ready or the renderer refuses it, and
+        ``core.jobs.CancelledError`` when cancelled (nothing is stored then).
+        """
+        self._require_ready(plan)
+        rendered, images, elapsed, device, warnings = self._render_one(plan, progress, cancel, preview)
+        stored: list[StoredRender] = []
+        for index, image in enumerate(images):
+            recipe = rendered.replace(seed=(rendered.seed + index) % _SEED_MODULUS, batch=1)
+            stored.append(
+                self._store(
+                    image,
+                    recipe,
+                    elapsed=elapsed,
+                    device=device,
+                    warnings=(*plan.warnings, *warnings),
+                    kind=RenderKind.IMAGE,
+                )
+            )
+        return stored
+
+    def render_grid(
+        self,
+        base: Recipe,
+        x: GridAxis,
+        y: GridAxis | None = None,
+        *,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+        preview: PreviewCallback | None = None,
+    ) -> StoredRender:
+        """Render an X/Y grid of ``base`` and store the composed image as one render of kind ``grid``.
+
+        Cells are rendered grouped by checkpoint (one load each); progress runs over all cells' steps. A
+        cell the renderer refuses becomes a grey "failed" box and a warning. Raises RenderError when a
+        cell's assets are missing (nothing is rendered then).
+        """
+        fill = base.seed if base.seed != -1 else random.randrange(4294967294)
+        base = base.replace(batch=1)
+        cells = grid_recipes(base, x, y, seed=fill)
+        plans = [[self.prepare(recipe) for recipe in row] for row in cells]
+        problems = list(dict.fromkeys(p.problem for row in plans for p in row if p.problem))
+        if problems:
+            missing = {(m.kind, m.name, m.hash): m for row in plans for p in row for m in p.missing}
+            raise RenderError("cannot render the grid: " + "; ".join(problems), tuple(missing.values()))
+        order = render_order([[plan.recipe for plan in row] for row in plans])
+        total_steps = sum(plans[r][c].recipe.steps for r, c in order)
+        images: list[list[Image.Image | None]] = [[None] * len(row) for row in plans]
+        rendered: dict[tuple[int, int], Recipe] = {}
+        warnings: list[str] = []
+        elapsed, device, offset = 0.0, "", 0
+        for number, (row, column) in enumerate(order, start=1):
+            plan = plans[row][column]
+            cell_progress = _cell_progress(
+                progress,
+                offset=offset,
+                steps=plan.recipe.steps,
+                total_steps=total_steps,
+                number=number,
+                cells=len(order),
+            )
+            try:
+                recipe, cell_images, seconds, device, cell_warnings = self._render_one(
+                    plan, cell_progress, cancel, preview
+                )
+            except RenderError as error:
+                warnings.append(f"cell {x.label(x.values[column])}: {error}")
+            else:
+                images[row][column] = cell_images[0]
+                rendered[(row, column)] = recipe
+                elapsed += seconds
+                warnings += [*plan.warnings, *cell_warnings]
+            offset += plan.recipe.steps
+        if not rendered:
+            raise RenderError("every cell of the grid failed: " + "; ".join(warnings))
+        grid = compose_grid(images, x, y)
+        first = rendered.get((0, 0)) or next(iter(rendered.values()))
+        fixed_y = with_fixed_seeds(y, fill + 1) if y is not None else None
+        extra = grid_infotext_extra(x, y, fixed_x=with_fixed_seeds(x, fill), fixed_y=fixed_y)
+        links = [link for recipe in rendered.values() for link in asset_links(recipe)]
+        axes = {"x": _axis_json(x), "y": _axis_json(y) if y is not None else None}
+        return self._store(
+            grid,
+            first.with_extra(extra),
+            elapsed=elapsed,
+            device=device,
+            warnings=tuple(dict.fromkeys(warnings)),
+            kind=RenderKind.GRID,
+            links=links,
+            grid_axes=axes,
+        )
+
+    def _require_ready(self, plan: RenderPlan) -> None:
+        problem = plan.problem
+        if problem is not None:
+            raise RenderError(f"cannot render: {problem}", plan.missing)
+
+    def _render_one(
+        self,
+        plan: RenderPlan,
+        progress: ProgressCallback,
+        cancel: CancelToken | None,
+        preview: PreviewCallback | None,
+    ) -> tuple[Recipe, list[Image.Image], float, str, tuple[str, ...]]:
+        """Load the plan's checkpoint (a no-op when loaded) and render; returns the recipe as rendered."""
+        self._require_ready(plan)
+        checkpoint = plan.recipe.checkpoint
+        assert checkpoint is not None  # _require_ready checked these
+        assert checkpoint.path is not None
+        assert plan.architecture is not None
+        engine = self.engine()
+        try:
+            engine.load(Path(checkpoint.path), plan.architecture, plan.prediction)
+            result = engine.render(plan.recipe, progress=progress, cancel=cancel, preview=preview)
+        except (ValueError, OSError, RuntimeError) as error:
+            raise RenderError(f"the renderer refused the recipe: {error}") from error
+        rendered = result.recipe if result.recipe is not None else plan.recipe.replace(seed=result.seed)
+        rendered = self._with_short_hashes(rendered.replace(seed=result.seed))
+        return rendered, list(result.images), result.elapsed, result.device, tuple(result.warnings)
+
+    def _with_short_hashes(self, recipe: Recipe) -> Recipe:
+        """``recipe`` with each library asset's ``hash`` set to the short hash A1111 writes for it."""
+        ids = sorted({ref.asset_id for ref in recipe.refs() if ref.asset_id is not None and ref.asset_id > 0})
+        records = {record.id: record for record in self.library.get_many(ids)}
+
+        def fill(kind: AssetKind, ref: AssetRef) -> AssetRef:
+            record = records.get(ref.asset_id) if ref.asset_id is not None else None
+            value = a1111_short_hash(kind, record) if record is not None else None
+            return dataclasses.replace(ref, hash=value) if value else ref
+
+        return map_refs(recipe, fill)
+
+    # -- storing ----------------------------------------------------------------------------------------
+
+    def _store(
+        self,
+        image: Image.Image,
+        recipe: Recipe,
+        *,
+        elapsed: float,
+        device: str,
+        warnings: tuple[str, ...],
+        kind: RenderKind,
+        links: Iterable[RenderAssetLink] | None = None,
+        grid_axes: dict[str, Any] | None = None,
+    ) -> StoredRender:
+        infotext = format_infotext(recipe)
+        path = self._reserve_path(recipe.seed, kind)
+        try:
+            save_png(image, path, infotext)
+            record = self.library.add_render(
+                NewRender(
+                    path=str(path),
+                    width=image.width,
+                    height=image.height,
+                    seed=recipe.seed,
+                    recipe=recipe_to_dict(recipe),
+                    infotext=infotext,
+                    elapsed=elapsed,
+                    device=device,
+                    kind=kind,
+                    grid_axes=grid_axes,
+                    assets=tuple(asset_links(recipe) if links is None else links),
+                )
+            )
+        except BaseException:
+            path.unlink(missing_ok=True)  # never leave an image the catalog does not know
+            raise
+        return StoredRender(record, path, infotext, recipe.seed, recipe, elapsed, device, warnings)
+
+    def _reserve_path(self, seed: int, kind: RenderKind) -> Path:
+        """A new file name under the output folder, created empty so no other render can take it."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stem = f"{stamp}-{'grid' if kind is RenderKind.GRID else 'render'}-{seed}"
+        with self._name_lock:
+            for attempt in range(10_000):
+                path = self.output_dir / (f"{stem}.png" if attempt == 0 else f"{stem}-{attempt}.png")
+                try:
+                    path.open("xb").close()
+                except FileExistsError:
+                    continue
+                return path
+        raise RenderError(f"no free file name for a render in {self.output_dir}")
+
+    # -- the gallery ------------------------------------------------------------------------------------
+
+    def renders(self, asset_id: int | None = None, limit: int = 200) -> list[RenderRecord]:
+        return self.library.renders(asset_id=asset_id, limit=limit)
+
+    def delete_render(self, render_id: int) -> bool:
+        """Forget a render; its image is deleted unless it is a cover or lies outside the renders folder."""
+        try:
+            return self.library.delete_render(render_id)
+        except CatalogError as error:
+            raise RenderError(str(error)) from error
+
+    def use_as_preview(self, render_id: int, asset_id: int) -> None:
+        """Make a stored render the asset's cover. Raises RenderError for an unknown render or asset."""
+        try:
+            self.library.use_render_as_preview(render_id, asset_id)
+        except CatalogError as error:
+            raise RenderError(str(error)) from error
+
+
+def _identify(path: Path, kind: AssetKind) -> _FileFacts:
+    """Kind and architecture of a file outside the library (header only: cheap, never unpickles)."""
+    from core.formats.model_file import FormatError
+    from core.formats.reader import read_header
+    from core.formats.tensor_data import read_tensor
+    from core.identify import identify
+
+    try:
+        header = read_header(path)
+        reader = (lambda name: read_tensor(header, name)) if header.format is FileFormat.SAFETENSORS else None
+        found = identify(header, read_tensor=reader)
+    except (FormatError, OSError) as error:
+        raise RenderError(f"cannot use {path}: {error}") from error
+    return _FileFacts(found.kind, found.architecture, found.prediction)
+
+
+def _cell_progress(
+    progress: ProgressCallback, *, offset: int, steps: int, total_steps: int, number: int, cells: int
+) -> ProgressCallback:
+    """Progress of one grid cell, reported as progress over the steps of the whole grid."""
+
+    def report(step: Progress) -> None:
+        fraction = step.done / step.total if step.total else 0.0
+        done = offset + round(fraction * steps)
+        progress(Progress(done, total_steps, f"cell {number}/{cells}: {step.message}".rstrip(": ")))
+
+    return report
+
+
+def _axis_json(axis: GridAxis) -> dict[str, Any]:
+    return {"kind": axis.kind.value, "target": axis.target, "values": list(axis.values)}

@@ -1,0 +1,160 @@
+"""The ``render`` and ``grid`` commands, through the CLI's entry point, on a tiny real checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from app.cli import main
+from catalog.library import Library
+from catalog.records import RenderKind
+from core.render.png import read_infotext
+from core.taxonomy import Architecture, AssetKind, LibraryLayout
+from tests.app.test_render_service import CHECKPOINT_HASHES, catalog_file, shared_tiny_sd1
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = ["--prompt", "a red fox", "--steps", "2", "--size", "64x64", "--cfg", "5"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
+def checkpoint_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_tiny_sd1(tmp_path_factory)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, checkpoint_folder: Path) -> Path:
+    folder = tmp_path / "data"
+    with Library.open(folder / "catalog.sqlite3") as library:
+        root = library.add_root(checkpoint_folder.parent, LibraryLayout.FLAT)
+        asset_id = catalog_file(
+            library, root.id, checkpoint_folder, AssetKind.CHECKPOINT, Architecture.SD1, inode=1
+        )
+        library.set_hashes(asset_id, CHECKPOINT_HASHES)
+    return folder
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_render_writes_out_stores_it_and_replays(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "shots" / "fox.png"
+    code, stdout, stderr = run_cli(
+        capsys, "render", "--data-dir", str(data_dir), "--checkpoint", "tiny-sd1", *SETTINGS,
+        "--seed", "9", "--sampler", "euler", "--out", str(out), "--json",
+    )  # fmt: skip
+
+    assert code == 0, stderr
+    result: dict[str, Any] = json.loads(stdout)
+    assert result["path"] == str(out)
+    assert result["seed"] == 9
+    assert result["device"] == "CPU, fp32"
+    assert result["elapsed"] > 0
+    assert isinstance(result["warnings"], list)
+    assert read_infotext(out) == result["infotext"]
+    assert "Sampler: Euler," in result["infotext"]
+    assert "Model hash: aaaaaaaaaa" in result["infotext"]
+    stored = Path(result["library_path"])
+    assert stored.parent == data_dir / "renders"
+    assert stored.read_bytes() == out.read_bytes()
+    with Library.open(data_dir / "catalog.sqlite3") as library:
+        (render,) = library.renders()
+    assert render.path == str(stored)
+
+    again = tmp_path / "again.png"
+    code, stdout, stderr = run_cli(
+        capsys, "render", "--data-dir", str(data_dir), "--infotext", str(out), "--out", str(again), "--json"
+    )
+    assert code == 0, stderr
+    replay = json.loads(stdout)
+    assert replay["seed"] == 9
+    assert replay["infotext"] == result["infotext"]
+    with Image.open(again) as image:
+        assert image.size == (64, 64)
+
+
+def test_grid_writes_one_labelled_image(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "grid.png"
+    code, stdout, stderr = run_cli(
+        capsys, "grid", "--data-dir", str(data_dir), "--checkpoint", "tiny-sd1", *SETTINGS,
+        "--x", "seed=1,2", "--out", str(out),
+    )  # fmt: skip
+
+    assert code == 0, stderr
+    assert f"Saved {out}" in stdout
+    with Image.open(out) as image:
+        assert image.width >= 128
+    with Library.open(data_dir / "catalog.sqlite3") as library:
+        (render,) = library.renders()
+    assert render.kind is RenderKind.GRID
+    assert render.grid_axes is not None
+    assert render.grid_axes["x"]["values"] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--size", "64by64"], "WIDTHxHEIGHT"),
+        (["--sampler", "Warp drive"], "unknown sampler"),
+        (["--steps", "0"], "steps must be between"),
+    ],
+)
+def test_bad_options_exit_2(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    try:
+        code, _, stderr = run_cli(
+            capsys, "render", "--data-dir", str(data_dir), "--checkpoint", "tiny-sd1", "--prompt", "x", *args
+        )
+    except SystemExit as exit_:  # argparse rejects a bad --size itself
+        code, stderr = int(str(exit_.code)), capsys.readouterr().err
+    assert code == 2
+    assert message in stderr
+    assert not (data_dir / "renders").exists()
+
+
+def test_missing_assets_exit_3_and_render_nothing(data_dir: Path) -> None:
+    """Through ``main.py`` in a subprocess, as a user runs it (no torch import: nothing is rendered)."""
+    text = (
+        "a fox <lora:add_detail:0.5>\n"
+        "Steps: 2, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x64, Model hash: 0123456789, "
+        'Model: someone_elses, Lora hashes: "add_detail: 7c6bd7b7a2ff"'
+    )
+    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "render", "--infotext", text],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "Checkpoint 'someone_elses' (hash 0123456789) is not in the library" in result.stderr
+    assert "LoRA 'add_detail' (hash 7c6bd7b7a2ff)" in result.stderr
+    assert "Civitai" in result.stderr
+    assert result.stdout == ""
+    assert not (data_dir / "renders").exists()
