@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from core.downloads import Downloader
     from core.sources.civitai import CivitaiClient
     from core.sources.huggingface import HuggingFaceClient
+    from desktop.compose.service import RenderServiceLike
 
 
 class PersistentSettings:
@@ -208,6 +209,10 @@ def build_services(deferred: DeferredContext) -> DesktopServices:
     def start_watching(on_change: Callable[[], None]) -> Stoppable:
         return deferred.context.watch(lambda _roots: on_change())
 
+    def render_service() -> RenderServiceLike:
+        # The context builds the service once; the engine (and torch) waits for the first render.
+        return deferred.context.render_service
+
     settings = PersistentSettings(SettingsStore(deferred.data_dir))
     tokens = TokenStore(deferred.data_dir)
     wiring = RemoteWiring(deferred, settings, tokens)
@@ -230,6 +235,7 @@ def build_services(deferred: DeferredContext) -> DesktopServices:
         cache_dir=deferred.data_dir / "cache" / "thumbnails",
         start_watching=start_watching,
         remote=remote,
+        render=render_service,
     )
 
 

@@ -56,6 +56,7 @@ from desktop.workers import JobFunction, JobHandle, JobRunner
 
 if TYPE_CHECKING:
     from core.downloads import DownloadRecord
+    from desktop.compose.compose_tab import ComposeTab
     from desktop.dialogs.first_start_dialog import FirstStartDialog
     from desktop.download_manager import DownloadManager
     from desktop.tabs.civitai_tab import CivitaiTab
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.civitai_tab: CivitaiTab | None = None
         self.huggingface_tab: HuggingFaceTab | None = None
         self.downloads_tab: DownloadsTab | None = None
+        self.compose_tab: ComposeTab | None = None
         self._build_views()
         self._build_menus()
         self.status = AppStatusBar(self)
@@ -128,6 +130,11 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(0, lambda: self._build_remote_tabs(services.remote))
             else:
                 self._build_remote_tabs(services.remote)
+        if services.render is not None:
+            if load_later:
+                QTimer.singleShot(0, self._build_compose_tab)
+            else:
+                self._build_compose_tab()
 
     # -- construction -------------------------------------------------------------------------------
 
@@ -213,17 +220,65 @@ class MainWindow(QMainWindow):
         self.civitai_tab = CivitaiTab(remote, self.library, self.downloads, self.remote_images)
         self.huggingface_tab = HuggingFaceTab(remote, self.library, self.downloads)
         self.downloads_tab = DownloadsTab(self.downloads)
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.splitter, "Library")
-        self.tabs.addTab(self.civitai_tab, "Civitai")
-        self.tabs.addTab(self.huggingface_tab, "Hugging Face")
-        self.tabs.addTab(self.downloads_tab, "Downloads")
+        tabs = self._ensure_tabs()
+        tabs.addTab(self.civitai_tab, "Civitai")
+        tabs.addTab(self.huggingface_tab, "Hugging Face")
+        tabs.addTab(self.downloads_tab, "Downloads")
         self.downloads_tab.active_count_changed.connect(self._set_downloads_badge)
         for tab in (self.civitai_tab, self.huggingface_tab):
             tab.message.connect(self.status.flash)
-        self.setCentralWidget(self.tabs)
+        if self.compose_tab is not None:
+            self.compose_tab.set_civitai_search(True)
         self.downloads.start()  # downloads queued before the last exit continue
+
+    def _ensure_tabs(self) -> QTabWidget:
+        """The tab bar (Library first), made when the first other tab is built."""
+        if self.tabs is None:
+            self.tabs = QTabWidget()
+            self.tabs.setDocumentMode(True)
+            self.tabs.addTab(self.splitter, "Library")
+            self.setCentralWidget(self.tabs)
+        return self.tabs
+
+    def _build_compose_tab(self) -> None:
+        """The Compose tab, right after Library; its render service is made when the tab is first shown."""
+        from desktop.compose.compose_tab import ComposeTab
+
+        factory = self.services.render
+        if factory is None or self.compose_tab is not None:
+            return
+        self.compose_tab = ComposeTab(self.library, factory, self.services.cache_dir / "renders")
+        self.compose_tab.message.connect(self.status.flash)
+        self.compose_tab.cover_changed.connect(self._on_cover_changed)
+        self.compose_tab.find_on_civitai.connect(self.find_on_civitai)
+        self.compose_tab.set_civitai_search(self.civitai_tab is not None)
+        self._ensure_tabs().insertTab(1, self.compose_tab, "Compose")
+        self.send_to_compose_action.setEnabled(True)
+
+    def send_to_compose(self) -> None:
+        """Adds the selected library rows to the compose board and shows it."""
+        records = self.selected_records()
+        if self.compose_tab is None or not records:
+            return
+        self.compose_tab.add_assets([record.id for record in records])
+        if self.tabs is not None:
+            self.tabs.setCurrentWidget(self.compose_tab)
+
+    def find_on_civitai(self, query: str) -> None:
+        """Shows the Civitai tab searching ``query`` (a missing asset's hash or name)."""
+        if self.civitai_tab is None or self.tabs is None:
+            QGuiApplication.clipboard().setText(query)
+            self.status.flash(f"Copied {query}; search for it on Civitai")
+            return
+        self.tabs.setCurrentWidget(self.civitai_tab)
+        self.civitai_tab.search_field.setText(query)
+        self.civitai_tab.search()
+
+    def _on_cover_changed(self, asset_id: int) -> None:
+        self.thumbnails.forget_failures()
+        self.model.refresh_asset(asset_id)
+        if self.current_asset_id() == asset_id:
+            self.details.show_asset(self.library.get(asset_id))
 
     def _set_downloads_badge(self, count: int) -> None:
         if self.tabs is not None and self.downloads_tab is not None:
@@ -285,6 +340,12 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         self.find_action = self._action("&Find", self.filter_bar.focus_search, QKeySequence.StandardKey.Find)
         view_menu.addAction(self.find_action)
+        view_menu.addSeparator()
+        self.send_to_compose_action = self._action(
+            "Send to &compose board", self.send_to_compose, QKeySequence("Ctrl+Shift+B")
+        )
+        self.send_to_compose_action.setEnabled(False)  # until the Compose tab exists
+        view_menu.addAction(self.send_to_compose_action)
 
         help_menu = menu.addMenu("&Help")
         self.about_action = self._action("&About Atelier", self.show_about)
@@ -495,6 +556,9 @@ class MainWindow(QMainWindow):
             "Mark as favorite" if favorite else "Remove from favorites",
         )
         favorite_action.triggered.connect(lambda: self._set_favorite(records, favorite))
+        if self.compose_tab is not None:
+            menu.addSeparator()
+            menu.addAction(self.send_to_compose_action)
         menu.popup(view.viewport().mapToGlobal(position))
 
     def _set_favorite(self, records: Sequence[AssetRecord], favorite: bool) -> None:
@@ -683,7 +747,7 @@ class MainWindow(QMainWindow):
         self._queue.clear()
         if self.downloads is not None:
             self.downloads.shutdown()
-        for tab in (self.civitai_tab, self.huggingface_tab):
+        for tab in (self.civitai_tab, self.huggingface_tab, self.compose_tab):
             if tab is not None:
                 tab.shutdown()
         self.jobs.shutdown()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the clients import requests / huggingface_hub: only when th
     from core.downloads import Downloader
     from core.sources.civitai import CivitaiClient
     from core.sources.huggingface import HuggingFaceClient
+    from desktop.compose.service import RenderServiceLike
 
 
 class AssetLibrary(Protocol):
@@ -142,6 +143,7 @@ HashPending = Callable[[ProgressCallback, CancelToken], object]
 DiscoverFolders = Callable[[], list[tuple[Path, str]]]
 AddRoot = Callable[[Path], RootRecord]
 StartWatching = Callable[[Callable[[], None]], Stoppable]
+RenderFactory = Callable[[], "RenderServiceLike"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,8 @@ class DesktopServices:
       thread whenever files change. ``None`` disables watching.
     - ``cache_dir`` holds the content-addressed thumbnail cache (remote images go to ``remote/`` in it).
     - ``remote`` enables the Civitai, Hugging Face and Downloads tabs; ``None`` shows the library only.
+    - ``render()`` returns the render service (``app.render_service.RenderService``), made on first call;
+      it enables the Compose tab. The service creates its engine (and imports torch) on the first render.
     """
 
     library: AssetLibrary
@@ -169,3 +173,4 @@ class DesktopServices:
     cache_dir: Path
     start_watching: StartWatching | None = None
     remote: RemoteServices | None = None
+    render: RenderFactory | None = None

@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QMimeData,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -30,6 +31,7 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
 from catalog.records import AssetQuery, AssetRecord, SortKey
 from core.taxonomy import AssetKind, FileStatus
+from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_mime
 from desktop.labels import (
     ARCHITECTURE_LABELS,
     KIND_COLORS,
@@ -248,7 +250,23 @@ class AssetTableModel(QAbstractTableModel):
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+            | Qt.ItemFlag.ItemIsDragEnabled  # rows are dragged onto the compose board
+        )
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [ASSET_IDS_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
+        """The ids of the dragged rows (one per row, whatever the columns), in row order."""
+        rows = sorted({index.row() for index in indexes if index.isValid() and index.row() < len(self._ids)})
+        return asset_ids_mime(self._ids[row] for row in rows)
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.CopyAction
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._ids) or index.column() >= len(AssetColumn):

@@ -32,6 +32,13 @@ def _paint_empty_hint(view: QAbstractItemView, text: str) -> None:
     painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), text)
 
 
+def _enable_drag_out(view: QAbstractItemView) -> None:
+    """Rows can be dragged out (onto the compose board) but nothing is dropped into the library views."""
+    view.setDragEnabled(True)
+    view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+    view.setDefaultDropAction(Qt.DropAction.CopyAction)
+
+
 class AssetGrid(QListView):
     """Tiles painted by ``ThumbnailDelegate``; selecting a tile selects its whole row."""
 
@@ -54,6 +61,7 @@ class AssetGrid(QListView):
         self.verticalScrollBar().setSingleStep(24)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        _enable_drag_out(self)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
@@ -72,6 +80,7 @@ class AssetTable(QTableView):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setAlternatingRowColors(True)
+        _enable_drag_out(self)
         self.setShowGrid(False)
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)

@@ -1,0 +1,463 @@
+"""The Compose tab: the board, render and grid controls, the live preview and the results gallery.
+
+The tab owns the flow around one render: build the recipe from the board, ``prepare`` it (resolution,
+missing assets, warnings), ask for confirmation when the combination looks wrong, then run the render on
+a worker with progress, live previews and cancel, and finally show the stored result in the gallery.
+The render service is made on first use, so opening the window never loads the renderer; the service
+loads torch itself on the first render, on the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QShowEvent
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catalog.records import RenderRecord
+from core.jobs import CancelToken, Progress, ProgressCallback
+from core.render.recipe import Recipe
+from desktop.compose.board import ComposeBoard
+from desktop.compose.gallery import THUMBNAIL_SIZE, GalleryView, RendersModel
+from desktop.compose.images import ImageView, pil_to_qimage
+from desktop.compose.notices import MissingList, WarningBanner
+from desktop.compose.service import PlanLike, RenderServiceLike
+from desktop.services import AssetLibrary
+from desktop.thumbnails import ThumbnailCache
+from desktop.workers import JobHandle, JobRunner
+
+GALLERY_LIMIT = 200
+AXIS_EXAMPLE = "e.g. lora:add_detail=0,0.5,1 · seed=1,2,3 · cfg=4,7,10 · steps=10,20 · checkpoint=a,b"
+
+ServiceFactory = Callable[[], RenderServiceLike]
+
+
+class _PreviewBridge(QObject):
+    """Carries live previews from the render worker to the GUI thread (queued: it lives on the GUI)."""
+
+    image = Signal(QImage, int, int)  # preview, step done, total steps
+
+
+class ComposeTab(QWidget):
+    """Compose, render and browse renders; ``message`` goes to the status bar."""
+
+    message = Signal(str)
+    cover_changed = Signal(int)  # asset id whose preview was set from a render
+    find_on_civitai = Signal(str)  # a hash or name to search for
+    render_finished = Signal(object)  # the service's result (list of StoredRender, or one for a grid)
+    preview_updated = Signal(int, int)  # step done, total steps: a live preview is on screen
+
+    def __init__(
+        self,
+        library: AssetLibrary,
+        service_factory: ServiceFactory,
+        cache_dir: Path,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self._service_factory = service_factory
+        self._service: RenderServiceLike | None = None
+        self._pending: Callable[[], None] | None = None
+        self._job: JobHandle | None = None
+        self._gallery_loaded = False
+        self.jobs = JobRunner(self, max_threads=2)
+        self._bridge = _PreviewBridge(self)
+        self._bridge.image.connect(self._on_preview)
+
+        self.board = ComposeBoard(library)
+        self.board.message.connect(self.message)
+        self.board.image_dropped.connect(self.paste_parameters)
+        self.paste_button = QPushButton("Paste parameters")
+        self.paste_button.setToolTip(
+            "Fill the board from A1111 parameters on the clipboard (or drop a PNG that carries them)"
+        )
+        self.paste_button.clicked.connect(lambda: self.paste_parameters(None))
+        self.clear_button = QPushButton("Clear board")
+        self.clear_button.clicked.connect(self.board.clear)
+        self.missing = MissingList()
+        self.missing.find_requested.connect(self.find_on_civitai)
+
+        self.banner = WarningBanner()
+        self.banner.confirmed.connect(self._on_confirmed)
+        self.banner.dismissed.connect(self._on_dismissed)
+        self.render_button = QPushButton("Render")
+        self.render_button.setDefault(True)
+        self.render_button.clicked.connect(self.start_render)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("%v / %m")
+        self.status_label = QLabel("Drop a checkpoint from the library to start")
+        self.status_label.setWordWrap(True)
+        self.device_label = QLabel()
+        self.device_label.setProperty("secondary", True)
+        self.preview = ImageView("The preview appears here while rendering")
+        self.grid_x = QLineEdit()
+        self.grid_x.setPlaceholderText("X axis: " + AXIS_EXAMPLE)
+        self.grid_y = QLineEdit()
+        self.grid_y.setPlaceholderText("Y axis (optional): " + AXIS_EXAMPLE)
+        self.grid_button = QPushButton("Render grid")
+        self.grid_button.clicked.connect(self.start_grid)
+
+        self.thumbnails = ThumbnailCache(cache_dir, THUMBNAIL_SIZE, self)
+        self.gallery_model = RendersModel(self.thumbnails, self)
+        self.gallery = GalleryView(self.gallery_model, library)
+        self.gallery.selectionModel().currentChanged.connect(lambda _c, _p: self._on_gallery_current())
+        self.gallery.use_as_preview.connect(self.use_as_preview)
+        self.gallery.load_recipe.connect(self.load_render_recipe)
+        self.gallery.copied.connect(self.message)
+        self.infotext = QPlainTextEdit()
+        self.infotext.setReadOnly(True)
+        self.infotext.setPlaceholderText("The parameters of the selected render")
+        self.infotext.setMaximumHeight(140)
+
+        self._build_layout()
+
+    def _build_layout(self) -> None:
+        board_area = QWidget()
+        board_layout = QVBoxLayout(board_area)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.paste_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
+        board_layout.addLayout(buttons)
+        board_layout.addWidget(self.missing)
+        board_layout.addWidget(self.board, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(board_area)
+        scroll.setMinimumWidth(340)
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.render_button)
+        controls.addWidget(self.cancel_button)
+        controls.addWidget(self.progress, 1)
+        grid_form = QFormLayout()
+        grid_form.addRow("X", self.grid_x)
+        grid_form.addRow("Y", self.grid_y)
+        grid_row = QHBoxLayout()
+        grid_row.addLayout(grid_form, 1)
+        grid_row.addWidget(self.grid_button, 0, Qt.AlignmentFlag.AlignBottom)
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.addWidget(self.banner)
+        center_layout.addLayout(controls)
+        center_layout.addWidget(self.status_label)
+        center_layout.addWidget(self.preview, 1)
+        center_layout.addWidget(self.infotext)
+        center_layout.addWidget(QLabel("<b>X/Y grid</b>"))
+        center_layout.addLayout(grid_row)
+        center_layout.addWidget(self.device_label)
+
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.addWidget(QLabel("<b>Renders</b>"))
+        results_layout.addWidget(self.gallery, 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(center)
+        splitter.addWidget(results)
+        splitter.setSizes([380, 620, 300])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    # -- the service --------------------------------------------------------------------------------
+
+    @property
+    def service(self) -> RenderServiceLike:
+        """The render service, made on first use (opening the catalog; torch waits for a render)."""
+        if self._service is None:
+            self._service = self._service_factory()
+        return self._service
+
+    def set_civitai_search(self, available: bool) -> None:
+        """Whether missing assets get a "Find on Civitai" button (the Civitai tab exists)."""
+        self.missing.can_search = available
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._gallery_loaded:
+            self.refresh_gallery()
+
+    # -- board input --------------------------------------------------------------------------------
+
+    def add_assets(self, ids: Sequence[int]) -> list[str]:
+        """The main window's "Send to compose board" path: same routing as a drop."""
+        return self.board.add_asset_ids(ids)
+
+    def paste_parameters(self, text_or_png: str | Path | None = None) -> bool:
+        """Fills the board from infotext (``None``: the clipboard's text) or a PNG carrying it.
+
+        Returns whether the board was filled; missing assets are listed with their hash.
+        """
+        source: str | Path | None = text_or_png
+        if source is None:
+            source = QGuiApplication.clipboard().text().strip()
+            if not source:
+                self._say("The clipboard holds no text; copy an image's parameters first")
+                return False
+        elif isinstance(source, str) and source.lower().endswith(".png") and Path(source).is_file():
+            source = Path(source)
+        try:
+            plan: PlanLike = self.service.plan_from_infotext(source)
+        except Exception as exc:  # a user action's boundary: RenderError, OSError, a parse error
+            self._say(f"Cannot read these parameters: {exc}")
+            return False
+        self.board.load_recipe(plan.recipe)
+        self.missing.show_missing(plan.missing)
+        if plan.missing:
+            self._say(f"Parameters pasted; {len(plan.missing)} asset(s) are not in the library")
+        else:
+            self._say("Parameters pasted")
+        return True
+
+    # -- rendering ----------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def start_render(self) -> None:
+        """Render the board (after confirmation when ``prepare`` warns)."""
+        self._request(grid=False)
+
+    def start_grid(self) -> None:
+        """Render an X/Y grid of the board over the axes typed in the grid fields."""
+        self._request(grid=True)
+
+    def _request(self, grid: bool) -> None:
+        if self.busy:
+            self._say("A render is running; cancel it first")
+            return
+        self.banner.hide()
+        self._pending = None
+        try:
+            recipe = self.board.recipe()
+            axes = self._axes() if grid else None
+        except ValueError as exc:
+            self._say(str(exc))
+            return
+        try:
+            plan: PlanLike = self.service.prepare(recipe)
+        except Exception as exc:  # a user action's boundary: an unreadable file given by path...
+            self._say(f"Cannot prepare the render: {exc}")
+            return
+        self.missing.show_missing(plan.missing)
+        if plan.missing:
+            self._say("Cannot render: " + "; ".join(item.message for item in plan.missing))
+            return
+        if recipe.checkpoint is None and not (axes is not None and _varies_checkpoint(axes)):
+            self._say("Drop a checkpoint on the board first")
+            return
+        problem = getattr(plan, "problem", None)
+        if not grid and not plan.ready:
+            self._say(f"Cannot render: {problem or 'the recipe is not ready'}")
+            return
+
+        def start() -> None:
+            if axes is None:
+                self._run_render(plan)
+            else:
+                self._run_grid(recipe, axes)
+
+        if plan.warnings:
+            self._pending = start
+            self.banner.show_warnings(plan.warnings)
+            self._say("Check the warnings, then render anyway or change the board")
+            return
+        start()
+
+    def _axes(self) -> tuple[Any, Any]:
+        from core.render.grid import parse_axis
+
+        x_text, y_text = self.grid_x.text().strip(), self.grid_y.text().strip()
+        if not x_text:
+            raise ValueError("Type an X axis for the grid, " + AXIS_EXAMPLE)
+        return parse_axis(x_text), parse_axis(y_text) if y_text else None
+
+    def _on_confirmed(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending()
+
+    def _on_dismissed(self) -> None:
+        self._pending = None
+        self._say("Render cancelled")
+
+    def _preview_sink(self) -> Callable[[Any, int, int], None]:
+        bridge = self._bridge
+
+        def sink(image: Any, step: int, total: int) -> None:  # on the worker
+            bridge.image.emit(pil_to_qimage(image), step, total)
+
+        return sink
+
+    def _run_render(self, plan: PlanLike) -> None:
+        service, sink = self.service, self._preview_sink()
+
+        def job(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, QImage]:
+            stored = service.render(plan, progress=progress, cancel=cancel, preview=sink)
+            last = stored[-1]
+            return stored, QImage(str(last.path))
+
+        self._run("Rendering", job)
+
+    def _run_grid(self, recipe: Recipe, axes: tuple[Any, Any]) -> None:
+        service, sink = self.service, self._preview_sink()
+        x, y = axes
+
+        def job(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, QImage]:
+            stored = service.render_grid(recipe, x, y, progress=progress, cancel=cancel, preview=sink)
+            return stored, QImage(str(stored.path))
+
+        self._run("Rendering grid", job)
+
+    def _run(self, title: str, job: Callable[[ProgressCallback, CancelToken], Any]) -> None:
+        handle = self.jobs.start(title, job)
+        self._job = handle
+        self._set_busy(True)
+        self.progress.setRange(0, 0)  # busy until the first step (loading the checkpoint)
+        self._say(f"{title}…")
+        handle.signals.progressed.connect(self._on_progress)
+        handle.signals.finished.connect(self._on_finished)
+        handle.signals.failed.connect(lambda text: self._say(f"Render failed: {text}"))
+        handle.signals.cancelled.connect(lambda: self._say("Render cancelled"))
+        handle.signals.ended.connect(self._on_ended)
+
+    def cancel(self) -> None:
+        """Stops the running render within a step."""
+        if self._job is not None:
+            self._job.cancel()
+            self.cancel_button.setEnabled(False)
+            self._say("Cancelling…")
+
+    def _set_busy(self, busy: bool) -> None:
+        self.render_button.setEnabled(not busy)
+        self.grid_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+
+    def _on_progress(self, progress: Progress) -> None:
+        if progress.total:
+            self.progress.setRange(0, progress.total)
+            self.progress.setValue(min(progress.done, progress.total))
+        if progress.message:
+            self.status_label.setText(progress.message)
+
+    def _on_preview(self, image: QImage, step: int, total: int) -> None:
+        self.preview.set_image(image)
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(step, total))
+        self.preview_updated.emit(step, total)
+
+    def _on_finished(self, result: tuple[Any, QImage]) -> None:
+        stored, image = result
+        items = list(stored) if isinstance(stored, (list, tuple)) else [stored]
+        last = items[-1]
+        self.preview.set_image(image)
+        self.infotext.setPlainText(last.infotext)
+        seconds = sum(float(getattr(item, "elapsed", 0.0)) for item in items)
+        self._say(f"Rendered {len(items)} image(s) in {seconds:.1f} s, seed {last.seed}")
+        self.device_label.setText(f"Device: {last.device}")
+        self.refresh_gallery(select=getattr(last.render, "id", None))
+        self._describe_device()
+        self.render_finished.emit(stored)
+
+    def _on_ended(self) -> None:
+        self._job = None
+        self._set_busy(False)
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+
+    def _describe_device(self) -> None:
+        """Device and memory in use, asked of the service on a worker (it reads torch's counters)."""
+        service = self.service
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> str:
+            return service.device_description()
+
+        handle = self.jobs.start("Device", job)
+        handle.signals.finished.connect(lambda text: self.device_label.setText(f"Device: {text}"))
+
+    # -- the gallery --------------------------------------------------------------------------------
+
+    def refresh_gallery(self, select: int | None = None) -> None:
+        self._gallery_loaded = True
+        records = [r for r in self.service.renders(None, GALLERY_LIMIT) if isinstance(r, RenderRecord)]
+        self.gallery_model.set_records(records)
+        row = self.gallery_model.row_of(select) if select is not None else None
+        if row is not None:
+            self.gallery.setCurrentIndex(self.gallery_model.index(row, 0))
+
+    def _on_gallery_current(self) -> None:
+        record = self.gallery.current_record()
+        if record is None or self.busy:
+            return
+        self.show_render(record)
+
+    def show_render(self, record: RenderRecord) -> None:
+        """Shows a stored render large, with its infotext."""
+        image = QImage(record.path)
+        self.preview.set_image(image)
+        self.infotext.setPlainText(record.infotext)
+        if image.isNull():
+            self._say(f"The image of this render is gone: {record.path}")
+
+    def use_as_preview(self, render_id: int, asset_id: int) -> None:
+        try:
+            self.service.use_as_preview(render_id, asset_id)
+        except Exception as exc:  # RenderError (unknown render or asset), OSError
+            self._say(f"Could not set the preview: {exc}")
+            return
+        asset = self.library.get(asset_id)
+        name = asset.display_name or Path(asset.file_name).stem if asset is not None else str(asset_id)
+        self._say(f"The render is now the preview of {name}")
+        self.cover_changed.emit(asset_id)
+
+    def load_render_recipe(self, record: RenderRecord) -> None:
+        """Puts a stored render's recipe back on the board (exactly, from the stored JSON)."""
+        from core.render.recipe_codec import recipe_from_dict
+
+        try:
+            recipe = recipe_from_dict(record.recipe)
+        except ValueError:
+            self.paste_parameters(record.infotext)  # an older or foreign record: its infotext will do
+            return
+        self.board.load_recipe(recipe)
+        self.missing.show_missing(self.service.prepare(recipe).missing)
+        self._say("Loaded the render's recipe into the board")
+
+    # -- misc ---------------------------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.message.emit(text)
+
+    def shutdown(self) -> None:
+        self.jobs.shutdown()
+
+
+def _varies_checkpoint(axes: tuple[Any, Any]) -> bool:
+    return any(axis is not None and str(axis.kind) == "checkpoint" for axis in axes)

@@ -1,0 +1,145 @@
+"""The results gallery: stored renders as a list model with lazily loaded thumbnails, newest first.
+
+One model row per render and a ``ThumbnailCache`` that decodes the PNGs on the thread pool, so a
+library with thousands of renders scrolls like the asset grid (no widget per item). The context menu
+offers what a render is for: becoming an asset's preview, going back into the board, its file and
+its infotext.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QSize,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
+
+from catalog.records import RenderRecord
+from desktop.services import AssetLibrary
+from desktop.thumbnails import ThumbnailCache
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
+THUMBNAIL_SIZE = QSize(112, 112)
+
+
+class RendersModel(QAbstractListModel):
+    """Rows are stored renders (``RenderRecord``), in the order the service returns them."""
+
+    def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._records: list[RenderRecord] = []
+        self._rows: dict[str, int] = {}
+        self._thumbnails = thumbnails
+        thumbnails.loaded.connect(self._on_thumbnail)
+
+    def set_records(self, records: Sequence[RenderRecord]) -> None:
+        self.beginResetModel()
+        self._records = list(records)
+        self._rows = {record.path: row for row, record in enumerate(self._records)}
+        self.endResetModel()
+
+    def record(self, row: int) -> RenderRecord | None:
+        return self._records[row] if 0 <= row < len(self._records) else None
+
+    def row_of(self, render_id: int) -> int | None:
+        return next((row for row, r in enumerate(self._records) if r.id == render_id), None)
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._records)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        record = self.record(index.row()) if index.isValid() else None
+        if record is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            label = "grid" if record.kind.value == "grid" else f"seed {record.seed}"
+            return f"{label}\n{record.created_at:%b %d %H:%M}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbnails.get(record.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return record.infotext.split("\n", 1)[0][:300] or Path(record.path).name
+        if role == RECORD_ROLE:
+            return record
+        return None
+
+    def _on_thumbnail(self, path: str) -> None:
+        row = self._rows.get(path)
+        if row is not None:
+            index = self.index(row, 0)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class GalleryView(QListView):
+    """Thumbnails in a wrapping grid with the render context menu; signals carry the chosen action."""
+
+    use_as_preview = Signal(int, int)  # render id, asset id
+    load_recipe = Signal(object)  # RenderRecord
+    copied = Signal(str)
+
+    def __init__(self, model: RendersModel, library: AssetLibrary, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.setModel(model)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setWrapping(True)
+        self.setSpacing(4)
+        self.setIconSize(THUMBNAIL_SIZE)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._show_menu)
+
+    def current_record(self) -> RenderRecord | None:
+        index = self.currentIndex()
+        value = index.data(RECORD_ROLE) if index.isValid() else None
+        return value if isinstance(value, RenderRecord) else None
+
+    def build_menu(self, record: RenderRecord) -> QMenu:
+        """The actions for ``record`` (separate from showing it, so tests can trigger them)."""
+        menu = QMenu(self)
+        linked = list(dict.fromkeys(link.asset_id for link in record.assets))
+        assets = {asset.id: asset for asset in self.library.get_many(linked)}
+        for asset_id in linked:
+            asset = assets.get(asset_id)
+            if asset is None:
+                continue
+            name = asset.display_name or Path(asset.file_name).stem
+            action = menu.addAction(f"Use as preview of {name}")
+            action.triggered.connect(
+                lambda _checked=False, a=asset_id: self.use_as_preview.emit(record.id, a)
+            )
+        if linked:
+            menu.addSeparator()
+        menu.addAction("Load recipe into board").triggered.connect(lambda: self.load_recipe.emit(record))
+        menu.addAction("Open file location").triggered.connect(lambda: _open_folder(record.path))
+        menu.addAction("Copy infotext").triggered.connect(lambda: self._copy(record.infotext))
+        return menu
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.copied.emit("Copied the infotext")
+
+    def _show_menu(self, position: QPoint) -> None:
+        index = self.indexAt(position)
+        record = index.data(RECORD_ROLE) if index.isValid() else None
+        if isinstance(record, RenderRecord):
+            self.build_menu(record).popup(self.viewport().mapToGlobal(position))
+
+
+def _open_folder(path: str) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))

@@ -1,0 +1,187 @@
+"""The generation settings of the board: prompt texts, sampler, steps, CFG, seed, size, batch, clip skip.
+
+The limits of each control are the limits ``Recipe`` validates, so a recipe built from the form is
+valid except for a seed typed by hand, which is checked when the recipe is built. The seed is a line
+edit, not a spin box: seeds go up to 2**64 - 1 and a Qt spin box holds 32 bits.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRegularExpression, Signal
+from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.render.recipe import MAX_BATCH, MAX_CLIP_SKIP, MAX_SEED, MAX_SIZE, MAX_STEPS, Recipe, Sampler
+from desktop.compose.prompt_text import append_terms, remove_term
+
+SIZE_STEP = 8
+MIN_SIZE = 64
+MAX_CFG = 30.0
+
+
+class ParameterError(ValueError):
+    """A setting typed into the form that no recipe can hold (the message names the field)."""
+
+
+class SizeSpinBox(QSpinBox):
+    """A width or height: a multiple of 8 between 64 and 4096; a typed value snaps to the nearest one."""
+
+    def __init__(self, value: int = 512, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(MIN_SIZE, MAX_SIZE)
+        self.setSingleStep(SIZE_STEP)
+        self.setSuffix(" px")
+        self.setValue(value)
+        self.editingFinished.connect(self.snap)
+
+    def snap(self) -> None:
+        value = self.value()
+        snapped = min(MAX_SIZE, max(MIN_SIZE, round(value / SIZE_STEP) * SIZE_STEP))
+        if snapped != value:
+            self.setValue(snapped)
+
+
+def _prompt_editor(placeholder: str) -> QPlainTextEdit:
+    editor = QPlainTextEdit()
+    editor.setPlaceholderText(placeholder)
+    editor.setTabChangesFocus(True)
+    editor.setMinimumHeight(60)
+    return editor
+
+
+class ParametersForm(QWidget):
+    """Prompt, negative prompt and the numeric settings; ``apply_to`` / ``show_recipe`` convert."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.prompt = _prompt_editor("Prompt (LoRA tags are set in the LoRA stack)")
+        self.negative = _prompt_editor("Negative prompt")
+        self.sampler = QComboBox()
+        self.sampler.addItems([sampler.value for sampler in Sampler])
+        self.steps = QSpinBox()
+        self.steps.setRange(1, MAX_STEPS)
+        self.cfg = QDoubleSpinBox()
+        self.cfg.setRange(0.0, MAX_CFG)
+        self.cfg.setSingleStep(0.5)
+        self.cfg.setDecimals(1)
+        self.seed = QLineEdit()
+        self.seed.setValidator(QRegularExpressionValidator(QRegularExpression(r"-1|\d{1,20}"), self.seed))
+        self.seed.setPlaceholderText("-1 = random")
+        self.dice = QToolButton()
+        self.dice.setText("🎲")
+        self.dice.setToolTip("Random seed (-1): a new seed for every render")
+        self.dice.clicked.connect(lambda: self.seed.setText("-1"))
+        self.width_box = SizeSpinBox()
+        self.height_box = SizeSpinBox()
+        self.batch = QSpinBox()
+        self.batch.setRange(1, MAX_BATCH)
+        self.clip_skip = QSpinBox()
+        self.clip_skip.setRange(1, MAX_CLIP_SKIP)
+
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.dice)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.width_box)
+        size_row.addWidget(QLabel("×"))
+        size_row.addWidget(self.height_box)
+        form = QFormLayout()
+        form.addRow("Sampler", self.sampler)
+        form.addRow("Steps", self.steps)
+        form.addRow("CFG scale", self.cfg)
+        form.addRow("Seed", seed_row)
+        form.addRow("Size", size_row)
+        form.addRow("Batch", self.batch)
+        form.addRow("Clip skip", self.clip_skip)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("<b>Prompt</b>"))
+        layout.addWidget(self.prompt, 2)
+        layout.addWidget(QLabel("<b>Negative prompt</b>"))
+        layout.addWidget(self.negative, 1)
+        layout.addLayout(form)
+
+        for editor in (self.prompt, self.negative):
+            editor.textChanged.connect(self.changed)
+        self.sampler.currentTextChanged.connect(lambda _text: self.changed.emit())
+        self.seed.textChanged.connect(lambda _text: self.changed.emit())
+        for box in (self.steps, self.width_box, self.height_box, self.batch, self.clip_skip):
+            box.valueChanged.connect(lambda _value: self.changed.emit())
+        self.cfg.valueChanged.connect(lambda _value: self.changed.emit())
+        self.show_recipe(Recipe())
+
+    # -- text ---------------------------------------------------------------------------------------
+
+    def editor(self, negative: bool) -> QPlainTextEdit:
+        return self.negative if negative else self.prompt
+
+    def insert_terms(self, terms: tuple[str, ...] | list[str], negative: bool = False) -> None:
+        """Appends the terms not yet in the prompt (or the negative prompt)."""
+        editor = self.editor(negative)
+        text = editor.toPlainText()
+        updated = append_terms(text, terms)
+        if updated != text:
+            editor.setPlainText(updated)
+
+    def remove_term(self, term: str, negative: bool = False) -> None:
+        editor = self.editor(negative)
+        text = editor.toPlainText()
+        updated = remove_term(text, term)
+        if updated != text:
+            editor.setPlainText(updated)
+
+    # -- recipe -------------------------------------------------------------------------------------
+
+    def seed_value(self) -> int:
+        text = self.seed.text().strip() or "-1"
+        try:
+            seed = int(text)
+        except ValueError:
+            raise ParameterError(f"The seed must be a whole number or -1 (random), not {text!r}") from None
+        if not -1 <= seed <= MAX_SEED:
+            raise ParameterError(f"The seed must be -1 (random) or between 0 and {MAX_SEED}, not {seed}")
+        return seed
+
+    def apply_to(self, recipe: Recipe) -> Recipe:
+        """``recipe`` with the form's settings; raises ParameterError for a seed no recipe can hold."""
+        self.width_box.snap()
+        self.height_box.snap()
+        return recipe.replace(
+            prompt=self.prompt.toPlainText().strip(),
+            negative_prompt=self.negative.toPlainText().strip(),
+            sampler=Sampler(self.sampler.currentText()),
+            steps=self.steps.value(),
+            cfg=round(self.cfg.value(), 2),
+            seed=self.seed_value(),
+            width=self.width_box.value(),
+            height=self.height_box.value(),
+            batch=self.batch.value(),
+            clip_skip=self.clip_skip.value(),
+        )
+
+    def show_recipe(self, recipe: Recipe) -> None:
+        """Shows the recipe's texts and settings (its assets are the slots' business)."""
+        self.prompt.setPlainText(recipe.prompt)
+        self.negative.setPlainText(recipe.negative_prompt)
+        self.sampler.setCurrentText(recipe.sampler.value)
+        self.steps.setValue(recipe.steps)
+        self.cfg.setValue(min(recipe.cfg, MAX_CFG))
+        self.seed.setText(str(recipe.seed))
+        self.width_box.setValue(recipe.width)
+        self.height_box.setValue(recipe.height)
+        self.batch.setValue(recipe.batch)
+        self.clip_skip.setValue(recipe.clip_skip)

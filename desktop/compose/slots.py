@@ -1,0 +1,448 @@
+"""The board's slots: single-asset slots (checkpoint, VAE, hypernetwork), the LoRA stack, the embeddings.
+
+Every slot is a drop target for library rows, but a slot does not decide what a drop means: it hands the
+ids to the board, which routes each asset to the slot of its kind (a LoRA dropped on the checkpoint
+lands in the LoRA stack) and refuses kinds no slot takes. Slots hold ``AssetRef`` values, so a recipe
+pasted from infotext can show a name whose file is not in the library yet.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse
+from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_from_mime
+
+WEIGHT_STEP = 0.05
+_TICKS_PER_UNIT = round(1 / WEIGHT_STEP)
+
+
+class DropFrame(QFrame):
+    """A frame that accepts dragged library rows and emits their ids (highlighted while hovered)."""
+
+    dropped = Signal(list)  # list[int] asset ids
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setProperty("dropTarget", False)
+
+    def _accepts(self, event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> bool:
+        return event.mimeData().hasFormat(ASSET_IDS_MIME)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if self._accepts(event):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            self._set_hovered(True)
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        if self._accepts(event):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: object) -> None:  # noqa: N802
+        self._set_hovered(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self._set_hovered(False)
+        ids = asset_ids_from_mime(event.mimeData())
+        if not ids:
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        self.dropped.emit(ids)
+
+    def _set_hovered(self, hovered: bool) -> None:
+        self.setProperty("dropTarget", hovered)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+
+class WeightControl(QWidget):
+    """A slider and a spin box showing one weight, kept in sync, in steps of 0.05.
+
+    The spin box may go beyond the slider's range (A1111 prompts sometimes use weights like 3); the
+    slider then rests at its end.
+    """
+
+    value_changed = Signal(float)
+
+    def __init__(
+        self,
+        minimum: float,
+        maximum: float,
+        value: float = 1.0,
+        *,
+        spin_minimum: float | None = None,
+        spin_maximum: float | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(round(minimum * _TICKS_PER_UNIT), round(maximum * _TICKS_PER_UNIT))
+        self.slider.setSingleStep(1)
+        self.slider.setPageStep(_TICKS_PER_UNIT // 4)
+        self.spin = QDoubleSpinBox()
+        self.spin.setDecimals(2)
+        self.spin.setSingleStep(WEIGHT_STEP)
+        self.spin.setRange(
+            minimum if spin_minimum is None else spin_minimum,
+            maximum if spin_maximum is None else spin_maximum,
+        )
+        self.spin.setKeyboardTracking(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.spin)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.spin.valueChanged.connect(self._on_spin)
+        self.set_value(value)
+
+    def value(self) -> float:
+        return round(self.spin.value(), 2)
+
+    def set_value(self, value: float) -> None:
+        self.spin.setValue(value)
+        self._sync_slider(self.spin.value())
+
+    def _sync_slider(self, value: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(value * _TICKS_PER_UNIT))
+        self.slider.blockSignals(False)
+
+    def _on_slider(self, ticks: int) -> None:
+        self.spin.blockSignals(True)
+        self.spin.setValue(ticks / _TICKS_PER_UNIT)
+        self.spin.blockSignals(False)
+        self.value_changed.emit(self.value())
+
+    def _on_spin(self, value: float) -> None:
+        self._sync_slider(value)
+        self.value_changed.emit(self.value())
+
+
+def _tool_button(text: str, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tip)
+    button.setAutoRaise(True)
+    return button
+
+
+def _ref_label(ref: AssetRef, resolved: bool) -> str:
+    return ref.name if resolved else f"{ref.name} (not in the library)"
+
+
+class AssetSlot(DropFrame):
+    """A slot for one asset (checkpoint, VAE): its name, or a hint to drop one, and a clear button."""
+
+    changed = Signal()
+
+    def __init__(self, title: str, hint: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self._hint = hint
+        self._ref: AssetRef | None = None
+        self.caption = QLabel(f"<b>{title}</b>")
+        self.name_label = QLabel(hint)
+        self.name_label.setWordWrap(True)
+        self.detail_label = QLabel()
+        self.detail_label.setProperty("secondary", True)
+        self.clear_button = _tool_button("✕", f"Remove the {title.lower()}")
+        self.clear_button.clicked.connect(self.clear)
+        header = QHBoxLayout()
+        header.addWidget(self.caption)
+        header.addStretch(1)
+        header.addWidget(self.clear_button)
+        self.body = QVBoxLayout(self)
+        self.body.addLayout(header)
+        self.body.addWidget(self.name_label)
+        self.body.addWidget(self.detail_label)
+        self._refresh()
+
+    @property
+    def ref(self) -> AssetRef | None:
+        return self._ref
+
+    def set_ref(self, ref: AssetRef | None, detail: str = "") -> None:
+        self._ref = ref
+        self.detail_label.setText(detail)
+        self._refresh()
+        self.changed.emit()
+
+    def clear(self) -> None:
+        self.set_ref(None)
+
+    def _refresh(self) -> None:
+        ref = self._ref
+        self.name_label.setText(self._hint if ref is None else _ref_label(ref, ref.asset_id is not None))
+        self.name_label.setProperty("secondary", ref is None)
+        self.detail_label.setVisible(ref is not None and bool(self.detail_label.text()))
+        self.clear_button.setEnabled(ref is not None)
+
+
+class HypernetworkSlot(AssetSlot):
+    """The hypernetwork slot: one hypernetwork and its strength (0..2, A1111's usual range)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Hypernetwork", "Drop a hypernetwork here (optional)", parent)
+        self.strength = WeightControl(0.0, 2.0, 1.0)
+        self.strength.value_changed.connect(lambda _value: self.changed.emit())
+        self.body.addWidget(self.strength)
+        self._refresh()
+
+    def use(self) -> HypernetworkUse | None:
+        return None if self.ref is None else HypernetworkUse(self.ref, strength=self.strength.value())
+
+    def set_use(self, use: HypernetworkUse | None, detail: str = "") -> None:
+        if use is not None:
+            self.strength.set_value(use.strength)
+        self.set_ref(use.ref if use is not None else None, detail)
+
+    def _refresh(self) -> None:
+        super()._refresh()
+        if hasattr(self, "strength"):
+            self.strength.setEnabled(self.ref is not None)
+
+
+class LoraRow(QFrame):
+    """One LoRA of the stack: on/off, name, weight, trigger-word insertion and removal."""
+
+    changed = Signal()
+    remove_requested = Signal(object)  # the row
+    trigger_requested = Signal(object)  # tuple[str, ...] trigger words
+
+    def __init__(
+        self,
+        use: LoraUse,
+        trigger_words: tuple[str, ...] = (),
+        detail: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ref = use.ref
+        self.trigger_words = trigger_words
+        self._text_encoder_weight = use.text_encoder_weight
+        self._loaded_weight = use.weight
+        self.enabled = QCheckBox()
+        self.enabled.setChecked(use.enabled)
+        self.enabled.setToolTip("Use this LoRA in the render")
+        self.enabled.toggled.connect(lambda _on: self.changed.emit())
+        self.name_label = QLabel(_ref_label(use.ref, use.ref.asset_id is not None))
+        self.name_label.setToolTip(detail or use.ref.name)
+        self.weight = WeightControl(-2.0, 2.0, use.weight, spin_minimum=-10.0, spin_maximum=10.0)
+        self.weight.value_changed.connect(lambda _value: self.changed.emit())
+        self.trigger_button = _tool_button("T+", "")
+        if trigger_words:
+            self.trigger_button.setToolTip("Insert the trigger words: " + ", ".join(trigger_words))
+        else:
+            self.trigger_button.setToolTip("This LoRA has no known trigger words")
+        self.trigger_button.setEnabled(bool(trigger_words))
+        self.trigger_button.clicked.connect(lambda: self.trigger_requested.emit(self.trigger_words))
+        self.remove_button = _tool_button("✕", "Remove this LoRA")
+        self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
+        top = QHBoxLayout()
+        top.addWidget(self.enabled)
+        top.addWidget(self.name_label, 1)
+        top.addWidget(self.trigger_button)
+        top.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.weight)
+
+    def use(self) -> LoraUse:
+        """The row as a recipe entry; a text-encoder weight from pasted infotext is kept while the
+        weight is the one it came with."""
+        weight = self.weight.value()
+        unchanged = abs(weight - self._loaded_weight) < 1e-9
+        return LoraUse(
+            self.ref,
+            weight=weight,
+            enabled=self.enabled.isChecked(),
+            text_encoder_weight=self._text_encoder_weight if unchanged else None,
+        )
+
+
+class LoraStack(DropFrame):
+    """The LoRAs of the recipe in order, one ``LoraRow`` each (a LoRA appears once)."""
+
+    changed = Signal()
+    trigger_requested = Signal(object)  # tuple[str, ...]
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[LoraRow] = []
+        self.hint = QLabel("Drop LoRAs here (any number)")
+        self.hint.setProperty("secondary", True)
+        self.rows_layout = QVBoxLayout()
+        self.rows_layout.setSpacing(2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>LoRAs</b>"))
+        layout.addLayout(self.rows_layout)
+        layout.addWidget(self.hint)
+
+    def row_for(self, name: str) -> LoraRow | None:
+        return next((row for row in self.rows if row.ref.name == name), None)
+
+    def add(self, use: LoraUse, trigger_words: tuple[str, ...] = (), detail: str = "") -> LoraRow:
+        """Adds ``use``; a LoRA of the same name already in the stack is replaced in place."""
+        row = LoraRow(use, trigger_words, detail)
+        row.changed.connect(self.changed)
+        row.remove_requested.connect(self.remove)
+        row.trigger_requested.connect(self.trigger_requested)
+        existing = self.row_for(use.ref.name)
+        if existing is not None:
+            index = self.rows.index(existing)
+            self.rows[index] = row
+            self.rows_layout.replaceWidget(existing, row)
+            existing.deleteLater()
+        else:
+            self.rows.append(row)
+            self.rows_layout.addWidget(row)
+        self.hint.setVisible(False)
+        self.changed.emit()
+        return row
+
+    def remove(self, row: LoraRow) -> None:
+        if row not in self.rows:
+            return
+        self.rows.remove(row)
+        self.rows_layout.removeWidget(row)
+        row.deleteLater()
+        self.hint.setVisible(not self.rows)
+        self.changed.emit()
+
+    def clear(self) -> None:
+        for row in list(self.rows):
+            self.remove(row)
+
+    def uses(self) -> tuple[LoraUse, ...]:
+        return tuple(row.use() for row in self.rows)
+
+
+PROMPT_SIDE = "Prompt"
+NEGATIVE_SIDE = "Negative"
+
+
+class EmbeddingRow(QFrame):
+    """One embedding: its token (the file name) and whether it goes into the prompt or the negative."""
+
+    side_changed = Signal(object, bool, bool)  # row, was negative, is negative
+    remove_requested = Signal(object)
+
+    def __init__(self, use: EmbeddingUse, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ref = use.ref
+        self._negative = use.negative
+        self.name_label = QLabel(_ref_label(use.ref, use.ref.asset_id is not None))
+        self.side = QComboBox()
+        self.side.addItems([PROMPT_SIDE, NEGATIVE_SIDE])
+        self.side.setCurrentText(NEGATIVE_SIDE if use.negative else PROMPT_SIDE)
+        self.side.setToolTip("Where the embedding's token is written")
+        self.side.currentTextChanged.connect(self._on_side)
+        self.remove_button = _tool_button("✕", "Remove this embedding and its token")
+        self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.name_label, 1)
+        layout.addWidget(self.side)
+        layout.addWidget(self.remove_button)
+
+    @property
+    def token(self) -> str:
+        return self.ref.name
+
+    @property
+    def negative(self) -> bool:
+        return self._negative
+
+    def set_negative(self, negative: bool) -> None:
+        self.side.setCurrentText(NEGATIVE_SIDE if negative else PROMPT_SIDE)
+
+    def _on_side(self, text: str) -> None:
+        was, self._negative = self._negative, text == NEGATIVE_SIDE
+        if was != self._negative:
+            self.side_changed.emit(self, was, self._negative)
+
+    def use(self) -> EmbeddingUse:
+        return EmbeddingUse(self.ref, negative=self._negative)
+
+
+class EmbeddingList(DropFrame):
+    """The embeddings of the recipe; the board keeps their tokens in the prompt texts."""
+
+    changed = Signal()
+    side_changed = Signal(object, bool, bool)  # row, was negative, is negative
+    removed = Signal(object)  # the removed row (its token is taken out of the text)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[EmbeddingRow] = []
+        self.hint = QLabel("Drop embeddings here; their token goes into the prompt or the negative")
+        self.hint.setWordWrap(True)
+        self.hint.setProperty("secondary", True)
+        self.rows_layout = QVBoxLayout()
+        self.rows_layout.setSpacing(2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Embeddings</b>"))
+        layout.addLayout(self.rows_layout)
+        layout.addWidget(self.hint)
+
+    def row_for(self, name: str) -> EmbeddingRow | None:
+        return next((row for row in self.rows if row.ref.name == name), None)
+
+    def add(self, use: EmbeddingUse) -> EmbeddingRow:
+        row = EmbeddingRow(use)
+        row.side_changed.connect(self._on_side_changed)
+        row.remove_requested.connect(self.remove)
+        self.rows.append(row)
+        self.rows_layout.addWidget(row)
+        self.hint.setVisible(False)
+        self.changed.emit()
+        return row
+
+    def _on_side_changed(self, row: EmbeddingRow, was: bool, now: bool) -> None:
+        self.side_changed.emit(row, was, now)
+        self.changed.emit()
+
+    def remove(self, row: EmbeddingRow) -> None:
+        if row not in self.rows:
+            return
+        self.rows.remove(row)
+        self.rows_layout.removeWidget(row)
+        row.deleteLater()
+        self.hint.setVisible(not self.rows)
+        self.removed.emit(row)
+        self.changed.emit()
+
+    def clear(self) -> None:
+        for row in list(self.rows):
+            self.rows.remove(row)
+            self.rows_layout.removeWidget(row)
+            row.deleteLater()
+        self.hint.setVisible(True)
+        self.changed.emit()
+
+    def uses(self) -> tuple[EmbeddingUse, ...]:
+        return tuple(row.use() for row in self.rows)

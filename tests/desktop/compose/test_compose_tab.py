@@ -1,0 +1,127 @@
+"""The Compose tab with the real RenderService on a real Library, before anything is rendered.
+
+Pasting parameters, the missing-asset list and the mismatch warning only read the catalog: none of
+these tests loads the renderer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.render_service import RenderService
+from core.render.recipe import Sampler
+from desktop.compose.compose_tab import ComposeTab
+from desktop.main_window import MainWindow
+from tests.desktop.conftest import PopulatedLibrary, ServicesFactory
+
+INFOTEXT = (
+    "a cat <lora:pixelArtStyle:0.7>, pixel art\n"
+    "Negative prompt: blurry, easynegative\n"
+    "Steps: 12, Sampler: DPM++ 2M Karras, CFG scale: 5, Seed: 42, Size: 64x96, "
+    "Model hash: 1234567890, Model: notHere, Clip skip: 2"
+)
+
+
+def _no_engine() -> object:
+    raise AssertionError("these tests must not start the renderer")
+
+
+@pytest.fixture
+def service(populated: PopulatedLibrary, tmp_path: Path) -> RenderService:
+    return RenderService(populated.library, _no_engine, tmp_path / "renders")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def tab(
+    populated: PopulatedLibrary, service: RenderService, tmp_path: Path, qtbot: QtBot
+) -> Iterator[ComposeTab]:
+    widget = ComposeTab(populated.library, lambda: service, tmp_path / "thumbs")
+    qtbot.addWidget(widget)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def test_pasted_parameters_fill_the_board_and_list_what_is_missing(
+    tab: ComposeTab, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    tab.set_civitai_search(True)
+    assert tab.paste_parameters(INFOTEXT)
+    form = tab.board.parameters
+    assert form.prompt.toPlainText() == "a cat, pixel art"
+    assert form.negative.toPlainText() == "blurry, easynegative"
+    assert (form.steps.value(), form.cfg.value(), form.seed.text()) == (12, 5.0, "42")
+    assert (form.width_box.value(), form.height_box.value(), form.clip_skip.value()) == (64, 96, 2)
+    assert form.sampler.currentText() == Sampler.DPMPP_2M_KARRAS.value
+    (lora,) = tab.board.loras.rows
+    assert (lora.ref.name, lora.ref.asset_id, lora.weight.value()) == (
+        "pixelArtStyle",
+        populated.ids["pixelArtStyle"],
+        0.7,
+    )
+    assert [(row.token, row.negative) for row in tab.board.embeddings.rows] == [("easynegative", True)]
+    # The checkpoint is not in the library: listed with its hash, and Civitai can be searched for it.
+    assert tab.missing.isVisible()
+    (missing,) = tab.missing.rows
+    assert "notHere" in missing.label.text()
+    assert "1234567890" in missing.label.text()
+    with qtbot.waitSignal(tab.find_on_civitai) as found:
+        missing.find_button.click()
+    assert found.args == ["1234567890"]
+
+
+def test_unreadable_parameters_leave_the_board_alone(tab: ComposeTab, tmp_path: Path) -> None:
+    tab.board.parameters.prompt.setPlainText("kept")
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(blank)
+    assert not tab.paste_parameters(str(blank))
+    assert "no generation parameters" in tab.status_label.text()
+    assert tab.board.parameters.prompt.toPlainText() == "kept"
+
+
+def test_a_mismatched_combination_asks_before_rendering(tab: ComposeTab, populated: PopulatedLibrary) -> None:
+    tab.add_assets([populated.ids["dreamshaper_8"], populated.ids["pixelArtStyle"]])
+    tab.start_render()
+    assert tab.banner.isVisible()
+    assert "pixelArtStyle" in tab.banner.text.text()
+    assert "SDXL" in tab.banner.text.text()
+    assert not tab.busy  # nothing started before the user confirms
+    tab.banner.cancel.click()
+    assert not tab.banner.isVisible()
+    assert not tab.busy
+    assert tab.status_label.text() == "Render cancelled"
+
+
+def test_rendering_needs_a_checkpoint_and_grid_axes(tab: ComposeTab) -> None:
+    tab.start_render()
+    assert "checkpoint" in tab.status_label.text()
+    tab.start_grid()
+    assert "X axis" in tab.status_label.text()
+    tab.grid_x.setText("cfg=a,b")
+    tab.start_grid()
+    assert not tab.busy
+    assert "cfg" in tab.status_label.text().lower()
+
+
+def test_the_window_has_a_compose_tab_fed_from_the_library(
+    populated: PopulatedLibrary, make_services: ServicesFactory, service: RenderService, qtbot: QtBot
+) -> None:
+    window = MainWindow(make_services(populated.library, render=lambda: service))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.tabs is not None
+    assert window.compose_tab is not None
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Library", "Compose"]
+    row = window.model.row_of(populated.ids["animeLineart"])
+    assert row is not None
+    window.select_row(row)
+    window.send_to_compose_action.trigger()
+    assert window.tabs.currentWidget() is window.compose_tab
+    assert [r.ref.name for r in window.compose_tab.board.loras.rows] == ["animeLineart"]
+    window.close()
