@@ -281,11 +281,27 @@ def _scale(module: NetworkModule, dim: int | None) -> float:
     return 1.0
 
 
-def _raw_delta(module: NetworkModule, get: Any, lora_factor: float) -> tuple[Any, int | None, Any]:
-    """(unscaled delta, rank used for alpha/rank, bias delta) of one module, as A1111 builds them.
+def _factor_rank(module: NetworkModule) -> int | None:
+    """The rank A1111's alpha/rank uses for a LoRA, LoHa or LoKr module (None: no alpha scaling)."""
+    t = module.tensors
+    if module.kind == "lora":
+        return int(t["lora_down"].shape[0])
+    if module.kind == "loha":
+        return int(t["hada_w1_b"].shape[0])
+    if "lokr_w2" not in t:
+        return int(t["lokr_w2_b"].shape[0])
+    return int(t["lokr_w1_b"].shape[0]) if "lokr_w1" not in t else None
 
-    ``lora_factor`` multiplies a LoRA's small up matrix instead of the full-size product (same value,
-    one pass over the layer less).
+
+_FOLDABLE = ("lora", "loha", "lokr")
+
+
+def _raw_delta(module: NetworkModule, get: Any, factor: float) -> tuple[Any, int | None, Any]:
+    """(delta, rank used for alpha/rank, bias delta) of one module, as A1111 builds them.
+
+    ``factor`` multiplies a small factor matrix (LoRA's up, LoHa's w1_a, LoKr's w1) of the kinds in
+    ``_FOLDABLE`` instead of the full-size product: the same value with one pass over the layer less,
+    which matters when a LyCORIS file touches every weight of the UNet. Other kinds ignore it.
     """
     import torch
 
@@ -293,19 +309,20 @@ def _raw_delta(module: NetworkModule, get: Any, lora_factor: float) -> tuple[Any
     if module.kind == "lora":
         up, down = get("lora_up"), get("lora_down")
         rank = int(down.shape[0])
-        up2, down2 = up.reshape(up.shape[0], -1) * lora_factor, down.reshape(rank, -1)
+        up2, down2 = up.reshape(up.shape[0], -1) * factor, down.reshape(rank, -1)
         if "lora_mid" in t:
             return torch.einsum("n m k l, i n, m j -> i j k l", get("lora_mid"), up2, down2), rank, None
         return up2 @ down2, rank, None
     if module.kind == "loha":
         w1a, w1b, w2a, w2b = (get(r) for r in ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b"))
+        w1a = w1a * factor
         rank = int(w1b.shape[0])
         part1 = _make_cp(get("hada_t1"), w1a, w1b) if "hada_t1" in t else w1a @ w1b.reshape(rank, -1)
         if "hada_t2" in t:
             part2 = _make_cp(get("hada_t2"), w2a, w2b)
         else:
             part2 = (w2a @ w2b.reshape(w2b.shape[0], -1)).reshape(part1.shape)
-        return part1 * part2, rank, None
+        return part1.mul_(part2), rank, None  # part1 is a fresh product: safe in place
     if module.kind == "lokr":
         dim: int | None = None
         if "lokr_w1" in t:
@@ -319,6 +336,7 @@ def _raw_delta(module: NetworkModule, get: Any, lora_factor: float) -> tuple[Any
             w2a, w2b = get("lokr_w2_a"), get("lokr_w2_b")
             dim = int(w2b.shape[0])
             w2 = _make_cp(get("lokr_t2"), w2a, w2b) if "lokr_t2" in t else w2a @ w2b
+        w1 = w1 * factor
         if w2.dim() == 4:
             w1 = w1.unsqueeze(2).unsqueeze(2)
         return torch.kron(w1, w2.contiguous()), dim, None
@@ -357,9 +375,9 @@ def compute_delta(module: NetworkModule, weight: Any, multiplier: float = 1.0) -
         return module.tensors[role].to(device=weight.device, dtype=torch.float32)
 
     shape = tuple(weight.shape)
-    folded = module.kind == "lora" and not module.dora
-    if folded:  # alpha/rank and the multiplier ride on the small up matrix
-        factor = _scale(module, int(module.tensors["lora_down"].shape[0])) * multiplier
+    folded = module.kind in _FOLDABLE and not module.dora
+    if folded:  # alpha/rank and the multiplier ride on a small factor matrix
+        factor = _scale(module, _factor_rank(module)) * multiplier
         delta, _, bias = _raw_delta(module, get, factor)
     else:
         delta, dim, bias = _raw_delta(module, get, 1.0)
@@ -380,12 +398,70 @@ def compute_delta(module: NetworkModule, weight: Any, multiplier: float = 1.0) -
 # ------------------------------------------------------------------------------------------------ patching
 
 
+def _is_plain_lora(module: NetworkModule, weight: Any) -> bool:
+    """A kohya/PEFT LoRA or LoCon layer without Tucker or DoRA whose product has the layer's size
+    (not a 4-channel delta for an inpainting ``conv_in``): its merge is one fused ``addmm``."""
+    if module.kind != "lora" or module.dora or "lora_mid" in module.tensors:
+        return False
+    up, down = module.tensors["lora_up"], module.tensors["lora_down"]
+    return int(up.shape[0]) * (int(down.numel()) // int(down.shape[0])) == int(weight.numel())
+
+
+def _reusable_output(backup: _Backup, param: Any) -> Any:
+    """The merged tensor of a previous apply, to write the new merge into (None on the first apply).
+
+    Reusing it avoids allocating (and page-faulting) a new copy of every touched weight when only a
+    LoRA weight changed.
+    """
+    import torch
+
+    if backup.swapped and param is not backup.weight and param.dtype == torch.float32:
+        return param.data
+    return None
+
+
+def _merge_plain_loras(base: Any, items: Sequence[tuple[NetworkModule, float]], out: Any) -> Any:
+    """base + Σ factor·(up @ down) in float32, fused: one pass over the layer for each LoRA.
+
+    Equal to summing :func:`compute_delta` results (same factor folding, same products), without the
+    full-size temporaries; written into ``out`` when given.
+    """
+    import torch
+
+    rows = int(base.shape[0])
+    flat = base.reshape(rows, -1)
+    target: Any = None if out is None else out.reshape(rows, -1)
+    for index, (module, multiplier) in enumerate(items):
+        down = module.tensors["lora_down"].to(device=base.device, dtype=torch.float32)
+        up = module.tensors["lora_up"].to(device=base.device, dtype=torch.float32)
+        rank = int(down.shape[0])
+        factor = _scale(module, rank) * multiplier
+        up2, down2 = up.reshape(up.shape[0], -1), down.reshape(rank, -1)
+        if index == 0:
+            if target is None:
+                target = torch.addmm(flat, up2, down2, alpha=factor)
+            else:
+                torch.addmm(flat, up2, down2, alpha=factor, out=target)
+        else:
+            target.addmm_(up2, down2, alpha=factor)
+    return target.reshape(base.shape)
+
+
 @dataclass(slots=True)
 class _Backup:
+    """A layer's original weight and bias.
+
+    On the CPU the original weight *is* the backup: the layer gets a new merged Parameter and the
+    original object is put back on restore, which saves copying every touched weight (a LyCORIS file can
+    touch the whole UNet). On an accelerator the original is copied to the CPU instead, so the backup
+    does not take device memory, and the merge writes into the layer's own tensor.
+    """
+
     target: LoraTarget
     weight: Any
     bias: Any  # original bias (None if the layer had none)
     bias_created: bool = False
+    swapped: bool = False
 
 
 @dataclass(slots=True)
@@ -562,11 +638,10 @@ class LoraPatcher:
     def _backup(target: LoraTarget) -> _Backup:
         module = target.module
         bias = getattr(module, "bias", None)
-        return _Backup(
-            target,
-            module.weight.detach().to("cpu", copy=True),
-            None if bias is None else bias.detach().to("cpu", copy=True),
-        )
+        original_bias = None if bias is None else bias.detach().to("cpu", copy=True)
+        if module.weight.device.type == "cpu":
+            return _Backup(target, module.weight, original_bias, swapped=True)
+        return _Backup(target, module.weight.detach().to("cpu", copy=True), original_bias)
 
     @staticmethod
     def _merge_one(backup: _Backup, items: Sequence[tuple[NetworkModule, float]]) -> None:
@@ -575,14 +650,22 @@ class LoraPatcher:
         module = backup.target.module
         param = module.weight
         base = backup.weight.to(device=param.device, dtype=torch.float32)
-        total: Any = None
         bias_total: Any = None
-        for network_module, multiplier in items:
-            delta, bias = compute_delta(network_module, base, multiplier)
-            total = delta if total is None else total.add_(delta)
-            if bias is not None:
-                bias_total = bias if bias_total is None else bias_total.add_(bias)
-        param.copy_(total.add_(base))  # copy_ casts to the layer dtype in the same pass
+        if all(_is_plain_lora(network_module, base) for network_module, _ in items):
+            merged = _merge_plain_loras(base, items, _reusable_output(backup, param))
+        else:
+            total: Any = None
+            for network_module, multiplier in items:
+                delta, bias = compute_delta(network_module, base, multiplier)
+                total = delta if total is None else total.add_(delta)
+                if bias is not None:
+                    bias_total = bias if bias_total is None else bias_total.add_(bias)
+            merged = total.add_(base)
+        if backup.swapped:
+            if merged.data_ptr() != param.data_ptr():
+                module.weight = torch.nn.Parameter(merged.to(backup.weight.dtype), requires_grad=False)
+        else:
+            param.copy_(merged)  # copy_ casts to the layer dtype in the same pass
         if bias_total is None:
             if backup.bias is not None:
                 module.bias.copy_(backup.bias)
@@ -604,7 +687,10 @@ class LoraPatcher:
     @staticmethod
     def _restore_one(backup: _Backup) -> None:
         module = backup.target.module
-        module.weight.copy_(backup.weight)
+        if backup.swapped:
+            module.weight = backup.weight
+        else:
+            module.weight.copy_(backup.weight)
         if backup.bias is not None:
             module.bias.copy_(backup.bias)
         elif backup.bias_created:
