@@ -17,6 +17,9 @@ from desktop.workers import JobHandle
 FLASH_MS = 4000
 
 
+_PROGRESS_RANGE_MAX = 2**31 - 1
+
+
 class AppStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,8 +74,10 @@ class AppStatusBar(QStatusBar):
         if self._handle is None:
             return
         if progress.total:
-            self.progress.setRange(0, progress.total)
-            self.progress.setValue(min(progress.done, progress.total))
+            # QProgressBar takes 32-bit ints; byte counts of a large library (hashing) exceed them.
+            scale = max(1, -(-progress.total // _PROGRESS_RANGE_MAX))
+            self.progress.setRange(0, progress.total // scale)
+            self.progress.setValue(min(progress.done, progress.total) // scale)
         else:
             self.progress.setRange(0, 0)
         text = progress.message or (f"{progress.done} of {progress.total}" if progress.total else "")

@@ -188,6 +188,18 @@ def _patch_clip_skip(pipe: Any) -> None:
         object.__setattr__(encoder, "text_model", _TextModelView(encoder))
 
 
+def _quiet_libraries() -> None:
+    """Silence the loaders' own progress bars and notices (they would spill over the CLI's progress line
+    and the app's log); failures reach the user as exceptions, and our own progress covers loading."""
+    import diffusers
+    import transformers
+
+    for library in (diffusers, transformers):
+        logging_module: Any = library.utils.logging  # untyped upstream
+        logging_module.set_verbosity_error()
+        logging_module.disable_progress_bar()
+
+
 def _require_path(ref: AssetRef, what: str) -> Path:
     if not ref.path:
         raise ValueError(f"{what} {ref.describe()} is not resolved to a file")
@@ -330,6 +342,8 @@ class RenderEngine:
 
     def _read_pipeline(self, key: _LoadedKey) -> Any:
         import torch
+
+        _quiet_libraries()
 
         choice = self.device
         dtype = getattr(torch, choice.dtype_name)
