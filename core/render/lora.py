@@ -31,7 +31,7 @@ _PEFT_ROLES = {"lora_A": "lora_down", "lora_B": "lora_up", "lora_magnitude_vecto
 _CONTEXT_ARCH = {768: "SD1", 1024: "SD2", 2048: "SDXL"}
 
 
-class LoraError(Exception):
+class LoraError(ValueError):
     """A LoRA cannot be used; the message is meant for the user."""
 
 

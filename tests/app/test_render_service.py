@@ -313,3 +313,25 @@ def test_a_render_becomes_the_checkpoint_cover(
     assert service.delete_render(stored.render.id) is False, "a cover's image stays"
     assert stored.path.exists()
     assert service.renders() == []
+
+
+def test_an_add_on_that_does_not_fit_is_a_render_error(service: RenderService, tmp_path: Path) -> None:
+    """An SDXL-sized LoRA on the SD1 checkpoint: a clear error naming both, nothing stored."""
+    import torch
+    from safetensors.torch import save_file
+
+    name = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"
+    wide = {
+        f"{name}.lora_down.weight": torch.ones(4, 2048),
+        f"{name}.lora_up.weight": torch.ones(32, 4),
+        f"{name}.alpha": torch.tensor(4.0),
+    }
+    path = tmp_path / "xl_only.safetensors"
+    save_file(wide, str(path))
+    plan = service.prepare(base_recipe(loras=(LoraUse(AssetRef("xl_only", path=str(path)), 1.0),)))
+    before = len(service.renders())
+    with pytest.raises(RenderError, match="xl_only"):
+        service.render(plan)
+    assert len(service.renders()) == before
+    # The engine is fine afterwards: the same checkpoint renders without the LoRA.
+    assert len(service.render(service.prepare(base_recipe()))) == 1
