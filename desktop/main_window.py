@@ -9,6 +9,7 @@ the window is shown and usable before any scan finishes.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -66,6 +67,9 @@ if TYPE_CHECKING:
 WATCH_DEBOUNCE_MS = 500
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
+
+
+_HEX_HASH = re.compile(r"[0-9A-Fa-f]{8,64}")  # a missing asset's hash (AutoV2, SHA256...)
 
 
 class MainWindow(QMainWindow):
@@ -271,6 +275,9 @@ class MainWindow(QMainWindow):
             self.status.flash(f"Copied {query}; search for it on Civitai")
             return
         self.tabs.setCurrentWidget(self.civitai_tab)
+        if _HEX_HASH.fullmatch(query):
+            self.civitai_tab.find_file(query)
+            return
         self.civitai_tab.search_field.setText(query)
         self.civitai_tab.search()
 

@@ -153,6 +153,11 @@ class CivitaiTab(QWidget):
         self.status.setText("Searching…")
         self.model.search(self.query())
 
+    def find_file(self, file_hash: str) -> None:
+        """Shows the model whose file has ``file_hash`` (the model page offers its Download button)."""
+        self.status.setText(f"Looking up {file_hash}…")
+        self.page.show_file_with_hash(file_hash)
+
     def _on_loading(self, loading: bool) -> None:
         if loading:
             self.status.setText("Loading…")

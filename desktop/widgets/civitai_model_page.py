@@ -229,6 +229,34 @@ class CivitaiModelPage(QWidget):
         handle.signals.finished.connect(lambda details: self._on_loaded(generation, details))
         handle.signals.failed.connect(lambda message: self._on_failed(generation, message))
 
+    def show_file_with_hash(self, file_hash: str) -> None:
+        """Finds the Civitai version owning a file with this hash (AutoV2, SHA256...) and shows its model
+        with that version selected, so a missing asset of a replayed image is one click from Download."""
+        self._generation += 1
+        generation = self._generation
+        client, library = self._client, self._library
+        self.title.setText("Looking up the hash…")
+        self.stack.setCurrentIndex(1)
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> tuple[ModelDetails, int]:
+            version = client().version_by_hash(file_hash)
+            if version is None or version.model_id is None:
+                raise LookupError(f"Civitai has no file with hash {file_hash}")
+            return fetch_details(client(), library, version.model_id), version.id
+
+        handle = self.jobs.start("Civitai hash lookup", job)
+        handle.signals.finished.connect(lambda found: self._on_found(generation, *found))
+        handle.signals.failed.connect(lambda message: self._on_failed(generation, message))
+
+    def _on_found(self, generation: int, details: ModelDetails, version_id: int) -> None:
+        if generation != self._generation:
+            return
+        self.set_details(details)
+        row = self.versions.findData(version_id)
+        if row >= 0:
+            self.versions.setCurrentIndex(row)
+        self.loaded.emit()
+
     def _on_failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.title.setText("Could not load this model")

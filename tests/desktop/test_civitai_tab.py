@@ -16,7 +16,7 @@ from desktop.models.civitai_results_model import CivitaiQuery, CivitaiResultsMod
 from desktop.remote_images import RemoteImageCache, blur, load_remote_image
 from desktop.tabs.civitai_tab import CivitaiTab
 from desktop.widgets.civitai_model_page import IMAGE_ROLE
-from tests.desktop.remote_support import CHARTURNER_ID, ULZZANG_ID, RemoteEnv
+from tests.desktop.remote_support import CHARTURNER_ID, CHARTURNER_V1, ULZZANG_ID, RemoteEnv
 
 TIMEOUT = 10_000
 
@@ -170,3 +170,21 @@ def test_results_model_passes_the_model_tester(
     qtmodeltester.check(model)  # type: ignore[attr-defined]
     model.shutdown()
     images.wait()
+
+
+def test_a_missing_assets_hash_opens_its_model_at_that_version(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    """A replayed image names a file by its short hash; the tab shows the version that has it."""
+    version = remote.civitai.state.versions[CHARTURNER_V1]
+    digest = next(value for f in version["files"] for value in (f.get("hashes") or {}).values())
+    with qtbot.waitSignal(tab.page.loaded, timeout=TIMEOUT):
+        tab.find_file(str(digest).lower())
+    assert tab.page.title.text().startswith("CharTurner")
+    current = tab.page.current_version()
+    assert current is not None
+    assert current.id == CHARTURNER_V1
+    assert tab.page.files.cellWidget(0, 5) is not None  # the Download button
+    with qtbot.waitSignal(tab.page.failed, timeout=TIMEOUT) as failed:
+        tab.find_file("0123456789")
+    assert "no file with hash 0123456789" in failed.args[0]

@@ -287,7 +287,8 @@ def test_sdxl_real_layout_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert _param_count(pipe.text_encoder_2) == 694_659_840
     # One small denoising step through both text encoders, the text-time conditioning and the UNet
     # (latents out: an fp16 VAE decode of zero weights on the CPU adds time and nothing to check).
-    latents = pipe("a photo of a cat", num_inference_steps=1, height=64, width=64, output_type="latent").images
+    output = pipe("a photo of a cat", num_inference_steps=1, height=64, width=64, output_type="latent")
+    latents = output.images
     assert tuple(latents.shape) == (1, 4, 8, 8)
 
 
