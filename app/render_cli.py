@@ -20,6 +20,7 @@ from app.progress_bar import ProgressBar
 from app.render_service import RenderError, RenderPlan, StoredRender
 from core.render.grid import GridAxisError, parse_axis
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
+from core.sources.errors import RemoteError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -126,12 +127,61 @@ def _fail(command: str, message: str, code: int) -> int:
     return code
 
 
-def _check_plan(command: str, plan: RenderPlan) -> int | None:
-    """An exit code when the plan cannot be rendered (missing assets listed), else None."""
+class _CivitaiOffers:
+    """Looks up missing assets' hashes on Civitai to print the command that downloads each.
+
+    It uses its own session with one quick retry and short timeouts, and stops asking after the first
+    failure: offline, the missing list must still appear at once (it is what the command is about).
+    """
+
+    def __init__(self, context: AppContext) -> None:
+        self._context = context
+        self._client: Any = None
+        self._reachable = True
+
+    def offer(self, file_hash: str) -> str | None:
+        """``python main.py download civitai:123 ("v2.0" of model 45)``, or None."""
+        if not self._reachable:
+            return None
+        try:
+            if self._client is None:
+                from core.net import make_session
+                from core.sources.civitai import CivitaiClient
+
+                session = make_session(
+                    token=self._context.tokens.get("civitai"),
+                    retries=1,
+                    backoff_factor=0.2,
+                    timeout=(3.0, 10.0),
+                )
+                self._client = CivitaiClient(session, self._context.civitai_base_url())
+            version = self._client.version_by_hash(file_hash)
+        except (RemoteError, OSError) as error:
+            self._reachable = False
+            print(f"  (Civitai not asked further: {error})", file=sys.stderr)
+            return None
+        except ValueError:
+            return None
+        if version is None:
+            return None
+        model = f" of model {version.model_id}" if version.model_id is not None else ""
+        return f'python main.py download civitai:{version.id}  ("{version.name}"{model})'
+
+
+def _check_plan(command: str, plan: RenderPlan, context: AppContext | None = None) -> int | None:
+    """An exit code when the plan cannot be rendered (missing assets listed), else None.
+
+    With a ``context``, each missing asset that has a hash is looked up on Civitai and the command
+    that downloads it is printed under it.
+    """
     if plan.missing:
+        offers = _CivitaiOffers(context) if context is not None else None
         print(f"atelier {command}: missing from the library, nothing rendered:", file=sys.stderr)
         for item in plan.missing:
             print(f"  - {item.message}", file=sys.stderr)
+            offer = offers.offer(item.hash) if offers is not None and item.hash else None
+            if offer:
+                print(f"    on Civitai: {offer}", file=sys.stderr)
         return EXIT_MISSING
     if plan.problem is not None:
         return _fail(command, f"cannot render: {plan.problem}", EXIT_FAILED)
@@ -151,7 +201,7 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         return _fail("render", str(error), EXIT_FAILED)
     except ValueError as error:
         return _fail("render", str(error), EXIT_USAGE)
-    code = _check_plan("render", plan)
+    code = _check_plan("render", plan, context)
     if code is not None:
         return code
     _warn("render", plan.warnings, args.json)
@@ -175,7 +225,7 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         base = recipe_from_args(args)
     except (GridAxisError, ValueError) as error:
         return _fail("grid", str(error), EXIT_USAGE)
-    code = _check_plan("grid", service.prepare(base))
+    code = _check_plan("grid", service.prepare(base), context)
     if code is not None:
         return code
     try:

@@ -19,6 +19,7 @@ from catalog.records import RenderKind
 from core.render.png import read_infotext
 from core.taxonomy import Architecture, AssetKind, LibraryLayout
 from tests.app.test_render_service import CHECKPOINT_HASHES, catalog_file, shared_tiny_sd1
+from tests.fakes.civitai_api import CivitaiState, fake_civitai
 
 pytestmark = pytest.mark.slow
 
@@ -137,24 +138,53 @@ def test_bad_options_exit_2(
 
 
 def test_missing_assets_exit_3_and_render_nothing(data_dir: Path) -> None:
-    """Through ``main.py`` in a subprocess, as a user runs it (no torch import: nothing is rendered)."""
+    """Through ``main.py`` in a subprocess, as a user runs it (no torch import: nothing is rendered).
+
+    The loopback Civitai knows the checkpoint's hash (CharTurner V1's file), so the command that
+    downloads it is offered; the LoRA's hash is unknown there and gets no offer.
+    """
+    text = (
+        "a fox <lora:add_detail:0.5>\n"
+        "Steps: 2, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x64, Model hash: 733e24a8f4, "
+        'Model: someone_elses, Lora hashes: "add_detail: 7c6bd7b7a2ff"'
+    )
+    with fake_civitai(CivitaiState.from_reference()) as civitai:
+        env = {
+            **os.environ,
+            "ATELIER_DATA_DIR": str(data_dir),
+            "HF_HUB_OFFLINE": "1",
+            "ATELIER_CIVITAI_URL": civitai.base_url,
+        }
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "render", "--infotext", text],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
+    assert result.returncode == 3, result.stderr
+    assert "Checkpoint 'someone_elses' (hash 733e24a8f4) is not in the library" in result.stderr
+    assert "LoRA 'add_detail' (hash 7c6bd7b7a2ff)" in result.stderr
+    assert "on Civitai: python main.py download civitai:3334" in result.stderr
+    assert result.stderr.count("on Civitai:") == 1
+    assert result.stdout == ""
+    assert not (data_dir / "renders").exists()
+
+
+def test_an_unreachable_civitai_still_lists_what_is_missing(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Offline: one failed lookup, then no more asking; the list and exit code are unchanged."""
     text = (
         "a fox <lora:add_detail:0.5>\n"
         "Steps: 2, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x64, Model hash: 0123456789, "
         'Model: someone_elses, Lora hashes: "add_detail: 7c6bd7b7a2ff"'
     )
-    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "render", "--infotext", text],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
-    assert result.returncode == 3, result.stderr
-    assert "Checkpoint 'someone_elses' (hash 0123456789) is not in the library" in result.stderr
-    assert "LoRA 'add_detail' (hash 7c6bd7b7a2ff)" in result.stderr
-    assert "Civitai" in result.stderr
-    assert result.stdout == ""
-    assert not (data_dir / "renders").exists()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ATELIER_CIVITAI_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+        code = main(["render", "--data-dir", str(data_dir), "--infotext", text])
+    stderr = capsys.readouterr().err
+    assert code == 3
+    assert stderr.count("Civitai not asked further") == 1
+    assert "LoRA 'add_detail' (hash 7c6bd7b7a2ff)" in stderr
