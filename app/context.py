@@ -59,9 +59,14 @@ class AppContext:
         return RenderService(self.library, self.make_render_engine, self.library.renders_dir)
 
     def make_render_engine(self) -> RenderEngine:
+        """The renderer with the device and the checkpoint memory budget from the settings."""
+        from core.render.devices import choose_device
         from core.render.engine import RenderEngine
 
-        return RenderEngine(self.cache_dir / "render")
+        settings = self.load_settings()
+        device = choose_device(settings.render_device) if settings.render_device else None
+        budget = int(settings.render_keep_checkpoints_gb * 1024**3)
+        return RenderEngine(self.cache_dir / "render", device=device, memory_budget_bytes=budget)
 
     @cached_property
     def tokens(self) -> TokenStore:

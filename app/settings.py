@@ -33,6 +33,9 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+MAX_KEEP_CHECKPOINTS_GB = 256.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """User preferences. Unknown keys in the file are kept so a newer version's settings survive."""
@@ -51,6 +54,9 @@ class Settings:
     download_concurrency: int = 2
     download_root: str = ""  # library folder new downloads go to; empty: the first library folder
     download_subfolder: str = ""  # optional template below the kind's folder, e.g. "{base_model}"
+    # Renderer: "" chooses automatically (CUDA, then MPS, then CPU); else a torch device ("cpu", "cuda:1").
+    render_device: str = ""
+    render_keep_checkpoints_gb: float = 0.0  # 0: only the current checkpoint stays loaded
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> Settings:
@@ -109,6 +115,7 @@ def _sanitised(settings: Settings) -> Settings:
     view = settings.view_mode if settings.view_mode in ("grid", "table") else "grid"
     nsfw = settings.nsfw_max_level if settings.nsfw_max_level in NSFW_LEVELS else 1
     concurrency = min(6, max(1, int(settings.download_concurrency)))
+    keep_gb = min(MAX_KEEP_CHECKPOINTS_GB, max(0.0, float(settings.render_keep_checkpoints_gb)))
     base_url = settings.civitai_base_url.strip().rstrip("/") or "https://civitai.com"
     if not base_url.startswith(("http://", "https://")):
         base_url = "https://civitai.com"
@@ -122,6 +129,8 @@ def _sanitised(settings: Settings) -> Settings:
         download_concurrency=concurrency,
         civitai_base_url=base_url,
         hf_endpoint=settings.hf_endpoint.strip().rstrip("/"),
+        render_device=settings.render_device.strip(),
+        render_keep_checkpoints_gb=keep_gb,
     )
 
 

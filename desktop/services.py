@@ -78,6 +78,8 @@ class DesktopSettings(Protocol):
     thumbnail_size: int
     hash_in_background: bool
     hash_workers: int
+    render_device: str
+    render_keep_checkpoints_gb: float
     theme: str
     first_start_done: bool
     watch_folders: bool

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.settings import MAX_KEEP_CHECKPOINTS_GB
 from catalog.records import RootRecord
 from desktop.dialogs.first_start_dialog import LAYOUT_NAMES
 from desktop.dialogs.sites_page import SitesPage
@@ -41,6 +43,13 @@ ROOT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 NEW_PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 MIN_THUMBNAIL, MAX_THUMBNAIL = 96, 384
 MAX_HASH_WORKERS = 8
+# (setting value, label); the combo box is editable for other torch devices such as "cuda:1".
+RENDER_DEVICE_CHOICES = (
+    ("", "Automatic (CUDA, then MPS, then CPU)"),
+    ("cpu", "CPU"),
+    ("cuda", "CUDA"),
+    ("mps", "MPS"),
+)
 
 
 class SettingsDialog(QDialog):
@@ -121,6 +130,32 @@ class SettingsDialog(QDialog):
         form.addRow("Theme", self.theme)
         layout.addWidget(general)
 
+        renderer = QGroupBox("Renderer")
+        render_form = QFormLayout(renderer)
+        render_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.render_device = QComboBox()
+        self.render_device.setEditable(True)  # "cuda:1" on a machine with two GPUs
+        for value, label in RENDER_DEVICE_CHOICES:
+            self.render_device.addItem(label, value)
+        current = self.render_device.findData(settings.render_device)
+        if current >= 0:
+            self.render_device.setCurrentIndex(current)
+        else:
+            self.render_device.setEditText(settings.render_device)
+        self.render_device.setToolTip("Used from the next start; an unusable device falls back to automatic")
+        render_form.addRow("Device", self.render_device)
+        self.keep_checkpoints = QDoubleSpinBox()
+        self.keep_checkpoints.setRange(0.0, MAX_KEEP_CHECKPOINTS_GB)
+        self.keep_checkpoints.setDecimals(0)
+        self.keep_checkpoints.setSuffix(" GB")
+        self.keep_checkpoints.setSpecialValueText("only the current one")
+        self.keep_checkpoints.setValue(settings.render_keep_checkpoints_gb)
+        self.keep_checkpoints.setToolTip(
+            "Memory the recently used checkpoints may take together, so switching back does not reload"
+        )
+        render_form.addRow("Keep checkpoints loaded", self.keep_checkpoints)
+        layout.addWidget(renderer)
+
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
@@ -165,12 +200,22 @@ class SettingsDialog(QDialog):
 
     # -- saving -------------------------------------------------------------------------------------
 
+    def _chosen_render_device(self) -> str:
+        """The device setting: a listed choice's value, or what the user typed (e.g. ``cuda:1``)."""
+        text = self.render_device.currentText().strip()
+        for value, label in RENDER_DEVICE_CHOICES:
+            if text == label:
+                return value
+        return text
+
     def accept(self) -> None:
         self._settings.thumbnail_size = self.thumbnail_size.value()
         self._settings.hash_in_background = self.hash_in_background.isChecked()
         self._settings.hash_workers = self.hash_workers.value()
         self._settings.watch_folders = self.watch_folders.isChecked()
         self._settings.theme = str(self.theme.currentData())
+        self._settings.render_device = self._chosen_render_device()
+        self._settings.render_keep_checkpoints_gb = self.keep_checkpoints.value()
         if self.sites is not None:
             self.sites.apply()  # sets the remote settings (saved just below) and stores the tokens
         self._settings.save()

@@ -44,6 +44,23 @@ def test_out_of_range_values_are_clamped(tmp_path: Path) -> None:
     )
 
 
+def test_renderer_settings_are_clamped_and_reach_the_engine(tmp_path: Path) -> None:
+    """The device preference and the checkpoint memory budget from the settings build the engine."""
+    from app.context import AppContext
+
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"render_device": " cpu ", "render_keep_checkpoints_gb": 12.0})
+    )
+    loaded = SettingsStore(tmp_path).load()
+    assert (loaded.render_device, loaded.render_keep_checkpoints_gb) == ("cpu", 12.0)
+    engine = AppContext(tmp_path).make_render_engine()
+    assert engine.memory_budget_bytes == 12 * 1024**3
+    assert engine.device.device == "cpu"
+    assert engine.device.reason == "CPU requested in the settings"
+    (tmp_path / "settings.json").write_text(json.dumps({"render_keep_checkpoints_gb": -3}))
+    assert SettingsStore(tmp_path).load().render_keep_checkpoints_gb == 0.0
+
+
 def test_damaged_settings_file_is_set_aside_not_lost(tmp_path: Path) -> None:
     (tmp_path / "settings.json").write_text("{not json")
     assert SettingsStore(tmp_path).load() == Settings()

@@ -43,6 +43,8 @@ class FakeSettings:
     first_start_done: bool = True
     watch_folders: bool = False
     view_mode: str = "grid"
+    render_device: str = ""
+    render_keep_checkpoints_gb: float = 0.0
     saves: int = 0
 
     def save(self) -> None:

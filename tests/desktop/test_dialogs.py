@@ -55,6 +55,27 @@ def test_settings_round_trip(qtbot: QtBot, populated: PopulatedLibrary) -> None:
     assert reopened.theme.currentData() == "dark"
 
 
+def test_renderer_settings(qtbot: QtBot) -> None:
+    settings = FakeSettings()
+    dialog = SettingsDialog(settings, [])
+    qtbot.addWidget(dialog)
+    assert dialog.render_device.currentData() == ""
+    assert dialog.keep_checkpoints.text() == "only the current one"
+    dialog.render_device.setCurrentIndex(dialog.render_device.findData("cpu"))
+    dialog.keep_checkpoints.setValue(16)
+    dialog.accept()
+    assert (settings.render_device, settings.render_keep_checkpoints_gb) == ("cpu", 16.0)
+    typed = SettingsDialog(settings, [])
+    qtbot.addWidget(typed)
+    assert typed.render_device.currentData() == "cpu"
+    typed.render_device.setEditText("cuda:1")  # a second GPU: not in the list, typed by the user
+    typed.accept()
+    assert settings.render_device == "cuda:1"
+    reopened = SettingsDialog(settings, [])
+    qtbot.addWidget(reopened)
+    assert reopened.render_device.currentText() == "cuda:1"
+
+
 def test_settings_cancel_changes_nothing(qtbot: QtBot) -> None:
     settings = FakeSettings()
     dialog = SettingsDialog(settings, [])
