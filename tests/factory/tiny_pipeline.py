@@ -98,7 +98,11 @@ def tiny_sd1_pipeline(cache_dir: Path, seed: int = 0) -> Any:
     text_encoder = CLIPTextModel(_text_config())
     _perturb(unet, vae, text_encoder, seed=seed + 1)
     scheduler = EulerAncestralDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        num_train_timesteps=1000,
+        steps_offset=1,  # as in SD1's own scheduler config (diffusers warns about anything else)
     )
     return StableDiffusionPipeline(
         vae=vae,
