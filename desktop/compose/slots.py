@@ -284,23 +284,45 @@ class LoraRow(QFrame):
         )
 
 
-class LoraStack(DropFrame):
-    """The LoRAs of the recipe in order, one ``LoraRow`` each (a LoRA appears once)."""
+class RowList(DropFrame):
+    """A titled list of row widgets with a hint shown while it is empty (the LoRA stack, the embeddings)."""
 
     changed = Signal()
-    trigger_requested = Signal(object)  # tuple[str, ...]
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, hint: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.rows: list[LoraRow] = []
-        self.hint = QLabel("Drop LoRAs here (any number)")
+        self.hint = QLabel(hint)
+        self.hint.setWordWrap(True)
         self.hint.setProperty("secondary", True)
         self.rows_layout = QVBoxLayout()
         self.rows_layout.setSpacing(2)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<b>LoRAs</b>"))
+        layout.addWidget(QLabel(f"<b>{title}</b>"))
         layout.addLayout(self.rows_layout)
         layout.addWidget(self.hint)
+
+    def _show_row(self, row: QWidget, replacing: QWidget | None = None) -> None:
+        if replacing is not None:
+            self.rows_layout.replaceWidget(replacing, row)
+            replacing.deleteLater()
+        else:
+            self.rows_layout.addWidget(row)
+        self.hint.setVisible(False)
+
+    def _drop_row(self, row: QWidget, remaining: int) -> None:
+        self.rows_layout.removeWidget(row)
+        row.deleteLater()
+        self.hint.setVisible(remaining == 0)
+
+
+class LoraStack(RowList):
+    """The LoRAs of the recipe in order, one ``LoraRow`` each (a LoRA appears once)."""
+
+    trigger_requested = Signal(object)  # tuple[str, ...]
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("LoRAs", "Drop LoRAs here (any number)", parent)
+        self.rows: list[LoraRow] = []
 
     def row_for(self, name: str) -> LoraRow | None:
         return next((row for row in self.rows if row.ref.name == name), None)
@@ -313,14 +335,10 @@ class LoraStack(DropFrame):
         row.trigger_requested.connect(self.trigger_requested)
         existing = self.row_for(use.ref.name)
         if existing is not None:
-            index = self.rows.index(existing)
-            self.rows[index] = row
-            self.rows_layout.replaceWidget(existing, row)
-            existing.deleteLater()
+            self.rows[self.rows.index(existing)] = row
         else:
             self.rows.append(row)
-            self.rows_layout.addWidget(row)
-        self.hint.setVisible(False)
+        self._show_row(row, existing)
         self.changed.emit()
         return row
 
@@ -328,9 +346,7 @@ class LoraStack(DropFrame):
         if row not in self.rows:
             return
         self.rows.remove(row)
-        self.rows_layout.removeWidget(row)
-        row.deleteLater()
-        self.hint.setVisible(not self.rows)
+        self._drop_row(row, len(self.rows))
         self.changed.emit()
 
     def clear(self) -> None:
@@ -389,25 +405,17 @@ class EmbeddingRow(QFrame):
         return EmbeddingUse(self.ref, negative=self._negative)
 
 
-class EmbeddingList(DropFrame):
+class EmbeddingList(RowList):
     """The embeddings of the recipe; the board keeps their tokens in the prompt texts."""
 
-    changed = Signal()
     side_changed = Signal(object, bool, bool)  # row, was negative, is negative
     removed = Signal(object)  # the removed row (its token is taken out of the text)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(
+            "Embeddings", "Drop embeddings here; their token goes into the prompt or the negative", parent
+        )
         self.rows: list[EmbeddingRow] = []
-        self.hint = QLabel("Drop embeddings here; their token goes into the prompt or the negative")
-        self.hint.setWordWrap(True)
-        self.hint.setProperty("secondary", True)
-        self.rows_layout = QVBoxLayout()
-        self.rows_layout.setSpacing(2)
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<b>Embeddings</b>"))
-        layout.addLayout(self.rows_layout)
-        layout.addWidget(self.hint)
 
     def row_for(self, name: str) -> EmbeddingRow | None:
         return next((row for row in self.rows if row.ref.name == name), None)
@@ -417,8 +425,7 @@ class EmbeddingList(DropFrame):
         row.side_changed.connect(self._on_side_changed)
         row.remove_requested.connect(self.remove)
         self.rows.append(row)
-        self.rows_layout.addWidget(row)
-        self.hint.setVisible(False)
+        self._show_row(row)
         self.changed.emit()
         return row
 
@@ -430,18 +437,15 @@ class EmbeddingList(DropFrame):
         if row not in self.rows:
             return
         self.rows.remove(row)
-        self.rows_layout.removeWidget(row)
-        row.deleteLater()
-        self.hint.setVisible(not self.rows)
+        self._drop_row(row, len(self.rows))
         self.removed.emit(row)
         self.changed.emit()
 
     def clear(self) -> None:
+        """Empties the list without ``removed`` per row (the board resets the texts itself)."""
         for row in list(self.rows):
             self.rows.remove(row)
-            self.rows_layout.removeWidget(row)
-            row.deleteLater()
-        self.hint.setVisible(True)
+            self._drop_row(row, len(self.rows))
         self.changed.emit()
 
     def uses(self) -> tuple[EmbeddingUse, ...]:
