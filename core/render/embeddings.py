@@ -27,6 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.render.tensor_files import (
+    UnreadableTensorFileError,
+    UnsafePickleError,
+    load_pickle,
+    read_safetensors,
+)
+
 CLIP_L = "clip_l"  # the first (SD1/SD2: the only) text encoder
 CLIP_G = "clip_g"  # SDXL's second text encoder (OpenCLIP bigG)
 
@@ -39,7 +46,6 @@ PLACEHOLDER_PREFIX = "<atelier-ti-"
 PROMPT_TOKENS = 75
 
 _FAMILY_BY_WIDTH = {768: "SD1", 1024: "SD2"}
-_UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
 
 
 class EmbeddingError(ValueError):
@@ -137,39 +143,27 @@ def load_embedding(path: Path) -> EmbeddingFile:
 
 
 def _read_safetensors(path: Path) -> dict[str, Any]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     try:
-        return dict(load_file(str(path), device="cpu"))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        return read_safetensors(path)[0]
+    except UnreadableTensorFileError as error:
         raise EmbeddingFormatError(f"{path.name}: not a readable safetensors file ({error})") from error
 
 
 def _read_pickle(path: Path) -> Any:
-    import pickle
-
     import torch
 
     try:
         # Old A1111 files keep the vectors in a ParameterDict; allowing that one class lets weights_only
         # read them (its state is plain tensors) while everything else that is not data stays refused.
-        with torch.serialization.safe_globals([torch.nn.ParameterDict]):
-            return torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        refused = _UNSUPPORTED_GLOBAL.search(str(error))
-        if refused:
-            raise EmbeddingFormatError(
-                f"{path.name}: refused: the file asks to run or build {refused.group(1)}, which is not "
-                "plain tensor data; pickled code is never executed (convert the file to .safetensors with "
-                "a tool you trust)"
-            ) from error
+        return load_pickle(path, allowed=[torch.nn.ParameterDict])
+    except UnsafePickleError as error:
         raise EmbeddingFormatError(
-            f"{path.name}: not a readable torch file (corrupt or truncated)"
+            f"{path.name}: refused: the file asks to run or build {error.global_name}, which is not "
+            "plain tensor data; pickled code is never executed (convert the file to .safetensors with "
+            "a tool you trust)"
         ) from error
-    except Exception as error:  # garbage bytes make the unpickler fail in arbitrary ways (IndexError...)
-        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        raise EmbeddingFormatError(f"{path.name}: not a readable torch file ({reason})") from error
+    except (UnreadableTensorFileError, OSError) as error:
+        raise EmbeddingFormatError(f"{path.name}: not a readable torch file ({error})") from error
 
 
 def _first_parameter(path: Path, container: Any) -> Any:

@@ -18,11 +18,16 @@ torch is imported inside functions only: importing this module must not pull in 
 from __future__ import annotations
 
 import math
-import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from core.render.tensor_files import (
+    UnreadableTensorFileError,
+    UnsafePickleError,
+    load_pickle,
+)
 
 DEFAULT_LAYER_STRUCTURE: tuple[float, ...] = (1.0, 2.0, 1.0)
 _DROPOUT_P = 0.3  # the only dropout probability A1111's training UI ever wrote
@@ -185,20 +190,14 @@ def load_hypernetwork(path: Path) -> Hypernetwork:
 
 
 def _torch_load(path: Path) -> Any:
-    import torch
-
     try:
-        return torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        if "weights only" in str(error).lower():
-            raise HypernetworkFormatError(
-                f"hypernetwork {path.name} was refused: it contains pickled objects other than tensors and "
-                "plain values, which could run code when loaded, so it is not opened"
-            ) from error
-        raise HypernetworkFormatError(f"hypernetwork {path.name} is corrupt: {error}") from error
-    except OSError:
-        raise  # a missing or unreadable path is not a format problem
-    except Exception as error:  # a corrupt pickle stream fails in arbitrary ways inside the unpickler
+        return load_pickle(path)  # a missing or unreadable path (OSError) is not a format problem
+    except UnsafePickleError as error:
+        raise HypernetworkFormatError(
+            f"hypernetwork {path.name} was refused: it contains pickled objects other than tensors and "
+            "plain values, which could run code when loaded, so it is not opened"
+        ) from error
+    except UnreadableTensorFileError as error:
         raise HypernetworkFormatError(
             f"hypernetwork {path.name} is not a readable .pt file: {error}"
         ) from error

@@ -15,7 +15,6 @@ torch/safetensors are imported inside functions only.
 from __future__ import annotations
 
 import math
-import pickle
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from core.render.lora_keys import LoraTarget, split_key, target_modules
+from core.render.tensor_files import (
+    UnreadableTensorFileError,
+    UnsafePickleError,
+    load_pickle,
+    read_safetensors,
+)
 
 PICKLE_SUFFIXES = (".pt", ".ckpt", ".bin", ".pth")
 
@@ -110,28 +115,23 @@ def load_network(path: Path) -> LoraNetwork:
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    from safetensors import safe_open
-
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as fh:
-            metadata = dict(fh.metadata() or {})
-            tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118 - not a dict
-    except Exception as exc:  # safetensors raises SafetensorError/OSError/ValueError by defect
+        return read_safetensors(path)
+    except UnreadableTensorFileError as exc:
         raise LoraFormatError(f"'{path.name}' is not a valid safetensors file: {exc}") from exc
-    return tensors, metadata
 
 
 def _read_pickle(path: Path) -> dict[str, Any]:
     import torch
 
     try:
-        data = torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
+        data = load_pickle(path)
+    except UnsafePickleError as exc:
         raise LoraFormatError(
             f"'{path.name}' was refused: it contains Python objects other than tensors, and loading it "
             "could run code. Convert it to .safetensors with a tool you trust."
         ) from exc
-    except Exception as exc:
+    except (UnreadableTensorFileError, OSError) as exc:
         raise LoraFormatError(f"'{path.name}' is not a readable PyTorch file: {exc}") from exc
     if isinstance(data, Mapping) and isinstance(data.get("state_dict"), Mapping):
         data = data["state_dict"]

@@ -15,6 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from core.render.tensor_files import (
+    UnreadableTensorFileError,
+    UnsafePickleError,
+    load_pickle,
+    read_safetensors,
+)
+
 _PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 _DIFFUSERS_PREFIXES = ("encoder.down_blocks.", "decoder.up_blocks.", "encoder.mid_block.")
 
@@ -30,26 +37,20 @@ def read_state_dict(path: Path) -> dict[str, Any]:
     """
     import torch
 
+    if path.suffix.lower() not in _PICKLE_SUFFIXES:
+        try:
+            return read_safetensors(path)[0]
+        except UnreadableTensorFileError as error:
+            raise VaeFormatError(f"{path.name} cannot be read: {error}") from error
     try:
-        if path.suffix.lower() in _PICKLE_SUFFIXES:
-            try:
-                loaded = torch.load(str(path), map_location="cpu", weights_only=True)
-            except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError...
-                raise VaeFormatError(
-                    f"{path.name} cannot be read safely: {str(error).splitlines()[0][:200]}"
-                ) from error
-            if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
-                loaded = loaded["state_dict"]
-            if not isinstance(loaded, Mapping):
-                raise VaeFormatError(f"{path.name} does not hold a dictionary of tensors")
-            return {str(k): v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
-        from safetensors.torch import load_file
-
-        return dict(load_file(str(path), device="cpu"))
-    except VaeFormatError:
-        raise
-    except Exception as error:  # safetensors raises SafetensorError / OSError for damaged files
-        raise VaeFormatError(f"{path.name} cannot be read: {error}") from error
+        loaded = load_pickle(path)
+    except (UnsafePickleError, UnreadableTensorFileError, OSError) as error:
+        raise VaeFormatError(f"{path.name} cannot be read safely: {str(error)[:200]}") from error
+    if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, Mapping):
+        raise VaeFormatError(f"{path.name} does not hold a dictionary of tensors")
+    return {str(k): v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
 
 
 def _to_diffusers_keys(state: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
