@@ -1,28 +1,201 @@
 """One HTTP session per remote, built the same way for Civitai, Hugging Face and downloads.
 
-Every session has: a user agent, a default timeout, retries with exponential backoff on 429/5xx and
-dropped connections (honouring ``Retry-After``), an optional bearer token, and a per-host minimum
-interval between requests so a batch of lookups never hammers a site. Sessions are created by the
-composition root and passed to clients by constructor, never imported as globals.
+Every session has: a user agent, a default timeout, an optional bearer token, a per-host minimum interval
+between requests so a batch of lookups never hammers a site, and a retry policy that fails fast:
 
-Tokens are sent as ``Authorization: Bearer`` only; ``redact`` keeps them out of logs and error texts.
+* a name that cannot be looked up is not retried (it will not resolve 0.5 s later), and a refused
+  connection is tried once more after a short pause (a server restarting), so being offline shows up
+  within a second or two instead of after a storm of retries with backoff;
+* 429 and 5xx answers and dropped connections are retried a bounded number of times with exponential
+  backoff, honouring ``Retry-After``, but a wait that would end past ``give_up_after_s`` (30 s) since the
+  request began is not started: the request gives up and the caller reports how many tries it made;
+* every wait is announced before it starts, as a ``WaitNotice``, to the callback installed with
+  ``waits_reported_to`` on the calling thread (a GUI job shows it in its pane, the CLI prints it) or,
+  failing that, to the session's ``on_wait`` default.
+
+Sessions are created by the composition root and passed to clients by constructor, never imported as
+globals. Tokens are sent as ``Authorization: Bearer`` only; ``redact`` keeps them out of logs and errors.
 """
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 USER_AGENT = "Atelier/0.1 (+https://github.com/atelier-sd/atelier)"
-DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds
-RETRY_STATUSES = (429, 500, 502, 503, 504)
+DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds: a TCP connect that takes 5 s is not coming
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_METHODS = frozenset({"GET", "HEAD", "POST"})  # our POSTs (by-hash lookups) are idempotent
+GIVE_UP_AFTER_S = 30.0
+REFUSED_RETRY_DELAY_S = 0.25
+
+
+# --- what went wrong with a connection ---------------------------------------------------------------
+
+
+class ConnectFailure(Enum):
+    """Why a request got no HTTP answer; decides whether to retry and what to tell the user."""
+
+    NAME_LOOKUP = "name lookup"  # DNS: offline, or a mistyped address
+    REFUSED = "refused"  # nothing listens there (site down, wrong port)
+    CONNECT_TIMEOUT = "connect timeout"  # no answer to the connection attempt
+    READ_TIMEOUT = "read timeout"  # connected, then silence
+    DROPPED = "dropped"  # the connection was reset or closed mid-answer
+    TLS = "tls"  # the secure connection could not be set up
+    OTHER = "other"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything it wraps: ``__cause__``, ``__context__``, urllib3's ``reason``, ``args``."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        stack.extend(item for item in wrapped if isinstance(item, BaseException))
+
+
+def classify_failure(exc: BaseException) -> ConnectFailure:
+    """The kind of transport failure behind a ``requests`` (or plain socket) exception."""
+    names = {cls.__name__ for cause in _causes(exc) for cls in type(cause).__mro__}
+    causes = list(_causes(exc))
+    if "NameResolutionError" in names or any(isinstance(c, socket.gaierror) for c in causes):
+        return ConnectFailure.NAME_LOOKUP
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return ConnectFailure.REFUSED
+    if isinstance(exc, requests.exceptions.SSLError) or any(isinstance(c, ssl.SSLError) for c in causes):
+        return ConnectFailure.TLS
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return ConnectFailure.CONNECT_TIMEOUT
+    if isinstance(exc, requests.exceptions.ReadTimeout) or "ReadTimeoutError" in names:
+        return ConnectFailure.READ_TIMEOUT
+    if any(isinstance(c, ConnectionResetError | BrokenPipeError) for c in causes) or names & {
+        "ProtocolError",
+        "RemoteDisconnected",
+        "ChunkedEncodingError",
+    }:
+        return ConnectFailure.DROPPED
+    return ConnectFailure.OTHER
+
+
+def describe_failure(exc: BaseException, host: str) -> str:
+    """One line for the user: what happened when reaching ``host`` and what to do about it."""
+    match classify_failure(exc):
+        case ConnectFailure.NAME_LOOKUP:
+            return (
+                f"Cannot reach {host} — its name could not be looked up. Check your internet connection "
+                "(or the address in Settings)."
+            )
+        case ConnectFailure.REFUSED:
+            return (
+                f"Cannot reach {host} — the connection was refused. The site may be down, or the "
+                "address in Settings is wrong."
+            )
+        case ConnectFailure.CONNECT_TIMEOUT:
+            return f"Cannot reach {host} — it did not answer. Check your internet connection."
+        case ConnectFailure.READ_TIMEOUT:
+            return f"{host} stopped answering in the middle of a request. Try again later."
+        case ConnectFailure.DROPPED:
+            return f"{host} closed the connection before answering. Try again later."
+        case ConnectFailure.TLS:
+            return (
+                f"Cannot reach {host} — the secure connection failed (a proxy, a captive portal or a "
+                "wrong clock can cause this)."
+            )
+        case _:
+            return f"Cannot reach {host} — check your internet connection."
+
+
+def host_of(url: str) -> str:
+    """``civitai.com`` from ``https://civitai.com/api/v1``: what a message calls the site."""
+    return urlsplit(url).netloc or url
+
+
+# --- waits, announced ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WaitNotice:
+    """The session is about to wait ``seconds`` before try ``attempt`` of at most ``tries``."""
+
+    host: str
+    seconds: float
+    reason: str  # "HTTP 503", "HTTP 429", "a dropped connection", "a refused connection"
+    attempt: int
+    tries: int
+    asked_by_server: bool  # the wait comes from the site's Retry-After
+
+    def text(self, site: str | None = None) -> str:
+        """ "Civitai asked us to wait 10 s…", or "Civitai answered HTTP 503 — trying again in 2 s…"."""
+        who = site or self.host
+        seconds = f"{self.seconds:.0f} s" if self.seconds >= 1 else "a moment"
+        if self.asked_by_server:
+            return f"{who} asked us to wait {seconds}… (try {self.attempt} of {self.tries})"
+        if self.reason.startswith("HTTP"):
+            count = f"(try {self.attempt} of {self.tries})"
+            return f"{who} answered {self.reason} — trying again in {seconds} {count}…"
+        return f"{who}: {self.reason} — trying again in {seconds}…"
+
+
+WaitCallback = Callable[[WaitNotice], None]
+_wait_reporter: ContextVar[WaitCallback | None] = ContextVar("atelier_wait_reporter", default=None)
+
+
+@contextmanager
+def waits_reported_to(callback: WaitCallback) -> Iterator[None]:
+    """Within the block, on this thread, every session's waits are announced to ``callback``.
+
+    A job wraps its requests in this so the pane that started it can show "Civitai asked us to wait 10 s…";
+    other threads using the same session are not affected.
+    """
+    token = _wait_reporter.set(callback)
+    try:
+        yield
+    finally:
+        _wait_reporter.reset(token)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryHistory:
+    """How a request went: how many tries it took and how long, for "gave up after 4 tries in 28 s"."""
+
+    tries: int
+    elapsed_s: float
+
+    @property
+    def retried(self) -> bool:
+        return self.tries > 1
+
+    def note(self) -> str:
+        return f"gave up after {self.tries} tries in {self.elapsed_s:.0f} s"
+
+
+_HISTORY_ATTRIBUTE = "atelier_retry_history"
+
+
+def retry_history(response: requests.Response) -> RetryHistory:
+    """The tries behind ``response`` (one try when it did not come through an Atelier session)."""
+    history = getattr(response, _HISTORY_ATTRIBUTE, None)
+    return history if isinstance(history, RetryHistory) else RetryHistory(1, 0.0)
+
+
+# --- the session ---------------------------------------------------------------------------------------
 
 
 class RateLimiter:
@@ -45,43 +218,130 @@ class RateLimiter:
             time.sleep(delay)
 
 
-class _TimeoutAndRateLimitAdapter(HTTPAdapter):
-    def __init__(self, limiter: RateLimiter, timeout: tuple[float, float], **kwargs: Any) -> None:
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When to try again, and how long to wait first; ``None`` means give up now."""
+
+    retries: int = 3  # extra tries after the first, for 429/5xx and dropped connections
+    backoff_factor: float = 1.0  # waits 1, 2, 4… seconds
+    backoff_max: float = 10.0
+    give_up_after_s: float = GIVE_UP_AFTER_S
+
+    def backoff(self, attempt: int) -> float:
+        """The wait before try ``attempt`` (2 = the first retry) when the site did not say."""
+        return float(min(self.backoff_max, self.backoff_factor * 2 ** max(0, attempt - 2)))
+
+    def _fits(self, wait: float, elapsed: float) -> bool:
+        return elapsed + wait <= self.give_up_after_s
+
+    def after_status(
+        self, status: int, retry_after: float | None, tries: int, elapsed: float
+    ) -> float | None:
+        if status not in RETRY_STATUSES or tries > self.retries:
+            return None
+        wait = retry_after if retry_after is not None else self.backoff(tries + 1)
+        return wait if self._fits(wait, elapsed) else None
+
+    def after_failure(self, failure: ConnectFailure, tries: int, elapsed: float) -> float | None:
+        if failure is ConnectFailure.REFUSED:
+            # One quick second chance (a server restarting), never a storm.
+            return REFUSED_RETRY_DELAY_S if tries == 1 and self.retries > 0 else None
+        if failure is ConnectFailure.DROPPED and tries <= self.retries:
+            wait = self.backoff(tries + 1)
+            return wait if self._fits(wait, elapsed) else None
+        return None  # a name that does not resolve, a timeout or a TLS failure will not fix itself
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the delta form; a date is rare and treated as absent)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+_FAILURE_REASONS = {
+    ConnectFailure.REFUSED: "the connection was refused",
+    ConnectFailure.DROPPED: "the connection dropped",
+}
+
+
+class _AtelierAdapter(HTTPAdapter):
+    """Default timeout, per-host rate limit, and ``RetryPolicy`` around every send."""
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        timeout: tuple[float, float],
+        policy: RetryPolicy,
+        on_wait: WaitCallback | None,
+    ) -> None:
         self._limiter = limiter
         self._timeout = timeout
-        super().__init__(**kwargs)
+        self._policy = policy
+        self._on_wait = on_wait
+        super().__init__(max_retries=0)  # urllib3 must not retry behind our back
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        self._limiter.wait(urlsplit(request.url or "").netloc)
-        return super().send(request, **kwargs)
+        host = host_of(request.url or "")
+        retryable = (request.method or "GET").upper() in RETRY_METHODS
+        policy = self._policy
+        started = time.monotonic()
+        tries = 0
+        while True:
+            tries += 1
+            self._limiter.wait(host)
+            try:
+                response = super().send(request, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = classify_failure(exc)
+                wait = policy.after_failure(failure, tries, time.monotonic() - started) if retryable else None
+                if wait is None:
+                    raise
+                self._announce(host, wait, _FAILURE_REASONS.get(failure, failure.value), tries + 1, False)
+                continue
+            status = response.status_code
+            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            elapsed = time.monotonic() - started
+            wait = policy.after_status(status, retry_after, tries, elapsed) if retryable else None
+            if wait is None:
+                setattr(response, _HISTORY_ATTRIBUTE, RetryHistory(tries, elapsed))
+                return response
+            response.close()
+            self._announce(host, wait, f"HTTP {status}", tries + 1, retry_after is not None)
+
+    def _announce(self, host: str, wait: float, reason: str, attempt: int, asked: bool) -> None:
+        notice = WaitNotice(host, wait, reason, attempt, self._policy.retries + 1, asked)
+        callback = _wait_reporter.get() or self._on_wait
+        if callback is not None:
+            callback(notice)
+        if wait > 0:
+            time.sleep(wait)
 
 
 def make_session(
     *,
     token: str | None = None,
-    retries: int = 5,
+    retries: int = 3,
     backoff_factor: float = 1.0,
-    backoff_max: float = 30.0,
+    backoff_max: float = 10.0,
+    give_up_after_s: float = GIVE_UP_AFTER_S,
     min_interval_s: float = 0.0,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     headers: Mapping[str, str] | None = None,
+    on_wait: WaitCallback | None = None,
 ) -> requests.Session:
-    """A ``requests.Session`` with retries, backoff, timeouts, rate limit, user agent and token."""
-    retry = Retry(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        backoff_factor=backoff_factor,
-        backoff_max=backoff_max,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "HEAD", "POST"}),  # our POSTs (by-hash lookups) are idempotent
-        respect_retry_after_header=True,
-        raise_on_status=False,  # the caller maps the final status to a typed error
-    )
-    adapter = _TimeoutAndRateLimitAdapter(RateLimiter(min_interval_s), timeout, max_retries=retry)
+    """A ``requests.Session`` with the fail-fast retry policy, timeouts, rate limit, user agent and token.
+
+    ``on_wait`` hears every wait not claimed by a ``waits_reported_to`` block (the CLI prints them).
+    """
+    policy = RetryPolicy(retries, backoff_factor, backoff_max, give_up_after_s)
+    adapter = _AtelierAdapter(RateLimiter(min_interval_s), timeout, policy, on_wait)
     session = requests.Session()
     session.mount("http://", adapter)
     session.mount("https://", adapter)

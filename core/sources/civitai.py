@@ -13,10 +13,11 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import requests
 
+from core.net import RetryHistory, describe_failure, host_of, retry_history
 from core.sources.civitai_records import (
     CivitaiImagePage,
     CivitaiModel,
@@ -34,6 +35,9 @@ from core.sources.civitai_records import (
 from core.sources.errors import (
     NetworkError,
     NotFoundError,
+    RateLimitedError,
+    RemoteError,
+    ServerError,
     UnexpectedResponseError,
     error_for_status,
 )
@@ -46,6 +50,22 @@ HASH_BATCH_SIZE = 100  # POST /model-versions/by-hash rejects more than 100 hash
 IDS_BATCH_SIZE = 100  # /models answers at most 100 items a page
 
 T = TypeVar("T")
+
+
+def with_retry_note(error: RemoteError, history: RetryHistory) -> RemoteError:
+    """After retries the error says so ("Civitai is not answering (HTTP 503) — gave up after 4 tries…")."""
+    if not history.retried:
+        return error
+    if isinstance(error, ServerError):
+        return ServerError(
+            f"{SOURCE} is not answering (HTTP {error.status}) — {history.note()}. Try again later.",
+            status=error.status,
+        )
+    if isinstance(error, RateLimitedError):
+        return RateLimitedError(
+            f"{error.message} ({history.note()})", retry_after_s=error.retry_after_s, status=429
+        )
+    return error
 
 
 class CivitaiClient:
@@ -216,16 +236,13 @@ class CivitaiClient:
                 headers=headers,
             )
         except requests.RequestException as exc:
-            host = urlsplit(self.base_url).netloc or self.base_url
-            reason = type(exc).__name__  # str(exc) would carry the URL; the name says enough
-            raise NetworkError(
-                f"Could not reach {SOURCE} at {host} for {what} ({reason}). Check your internet connection "
-                "and the Civitai address in Settings."
-            ) from None
+            # str(exc) would carry the URL (and its query); the classified reason says enough.
+            log.debug("%s %s failed: %s", method, path, type(exc).__name__)
+            raise NetworkError(describe_failure(exc, host_of(self.base_url))) from None
         log.debug("%s %s -> %s", method, path, response.status_code)
         data = self._decode(response, what)
         if response.status_code >= 400:
-            raise error_for_status(
+            error = error_for_status(
                 response.status_code,
                 source=SOURCE,
                 what=what,
@@ -234,6 +251,7 @@ class CivitaiClient:
                 had_token=token is not None,
                 secrets=(token,),
             )
+            raise with_retry_note(error, retry_history(response))
         if data is None:
             raise self._not_json(what)
         return data

@@ -1,28 +1,34 @@
 """Fetching preview images (Civitai covers and example images): bounded in size, errors as ``RemoteError``.
 
 One function for the GUI's image cache and the enrichment job, so both refuse oversized or failed answers
-the same way.
+the same way. A failed connection says why in the words of ``core.net.describe_failure`` (offline, refused…).
 """
 
 from __future__ import annotations
 
 import requests
+import urllib3.exceptions
 
-from core.sources.errors import RemoteError
+from core.net import describe_failure, host_of
+from core.sources.errors import NetworkError, RemoteError
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
+IMAGE_TIMEOUT = (5.0, 30.0)
 
 
 def fetch_image_bytes(session: requests.Session, url: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
     """The image's bytes; raises ``RemoteError`` for a failed request, a non-200 answer or a huge body."""
     try:
-        with session.get(url, timeout=(10, 30), stream=True) as response:
+        with session.get(url, timeout=IMAGE_TIMEOUT, stream=True) as response:
             status = response.status_code
             if status != 200:
-                raise RemoteError(f"could not fetch the preview image ({status})", status=status)
+                raise RemoteError(
+                    f"{host_of(url)} did not send the preview image (HTTP {status})", status=status
+                )
             data = response.raw.read(max_bytes + 1, decode_content=True)
-    except requests.RequestException as exc:
-        raise RemoteError(f"could not fetch the preview image: {type(exc).__name__}") from exc
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        # The body is read from ``raw``, past requests' wrapping: urllib3 and socket errors arrive as is.
+        raise NetworkError(describe_failure(exc, host_of(url))) from None
     if len(data) > max_bytes:
         raise RemoteError("the preview image is too large")
     return bytes(data)

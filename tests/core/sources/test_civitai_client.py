@@ -290,7 +290,7 @@ def test_wrong_base_url_gives_typed_errors(server: FakeServer) -> None:
     with pytest.raises(NotFoundError):
         client.get_model(1102)
     dead = CivitaiClient(fast_session(retries=0), "http://127.0.0.1:9")
-    with pytest.raises(NetworkError, match="Could not reach Civitai"):
+    with pytest.raises(NetworkError, match=r"Cannot reach 127\.0\.0\.1:9 — the connection was refused"):
         dead.get_model(1)
 
 

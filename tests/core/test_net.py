@@ -1,0 +1,181 @@
+"""The shared HTTP session fails fast and says why: real loopback servers, real refused ports, real DNS.
+
+A refused connection is a loopback port with nothing listening; a failed name lookup is a host under
+``.invalid`` (RFC 6761: never resolves). Elapsed times are asserted, since "fast" is the feature.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from core.net import (
+    ConnectFailure,
+    RetryPolicy,
+    WaitNotice,
+    classify_failure,
+    make_session,
+    waits_reported_to,
+)
+from core.sources.civitai import CivitaiClient
+from core.sources.errors import NetworkError, RateLimitedError, ServerError
+from core.sources.images import fetch_image_bytes
+from tests.fakes.civitai_api import CivitaiState, fake_civitai
+from tests.fakes.file_server import Fault, serve_files
+from tests.fakes.server import FakeServer
+
+
+@pytest.fixture(scope="module")
+def running_server() -> Iterator[FakeServer]:
+    with fake_civitai() as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(running_server: FakeServer) -> FakeServer:
+    running_server.state = CivitaiState.from_reference()
+    with running_server.lock:
+        running_server.requests.clear()
+    return running_server
+
+
+def free_port() -> int:
+    """A loopback port with nothing listening on it (bound, read, closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_failed_name_lookup_is_reported_at_once_with_default_session() -> None:
+    client = CivitaiClient(make_session(), "http://civitai.invalid")
+    started = time.monotonic()
+    with pytest.raises(NetworkError) as info:
+        client.search_models("detail")
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0
+    assert str(info.value).startswith("Cannot reach civitai.invalid — its name could not be looked up.")
+    assert "Check your internet connection" in str(info.value)
+
+
+def test_refused_connection_is_tried_once_more_then_reported_within_two_seconds() -> None:
+    port = free_port()
+    client = CivitaiClient(make_session(), f"http://127.0.0.1:{port}")
+    notices: list[WaitNotice] = []
+    started = time.monotonic()
+    with waits_reported_to(notices.append), pytest.raises(NetworkError) as info:
+        client.get_model(1102)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0
+    assert str(info.value) == (
+        f"Cannot reach 127.0.0.1:{port} — the connection was refused. The site may be down, or the "
+        "address in Settings is wrong."
+    )
+    assert [n.reason for n in notices] == ["the connection was refused"]  # one quick second try, no storm
+
+
+def test_server_errors_give_up_within_the_time_budget_and_say_so(server: FakeServer) -> None:
+    state: CivitaiState = server.state
+    state.fail_next(503, 50)
+    session = make_session(retries=20, backoff_factor=0.1, backoff_max=0.1, give_up_after_s=0.6)
+    client = CivitaiClient(session, server.base_url)
+    notices: list[WaitNotice] = []
+    started = time.monotonic()
+    with waits_reported_to(notices.append), pytest.raises(ServerError) as info:
+        client.get_model(1102)
+    elapsed = time.monotonic() - started
+    tries = len(server.requests)
+    assert 4 <= tries <= 8  # bounded by the budget, not by the 20 retries allowed
+    assert elapsed < 1.0
+    assert str(info.value).startswith(f"Civitai is not answering (HTTP 503) — gave up after {tries} tries in")
+    assert len(notices) == tries - 1
+    assert notices[0].text("Civitai") == "Civitai answered HTTP 503 — trying again in a moment (try 2 of 21)…"
+
+
+def test_retry_after_is_honoured_and_announced(server: FakeServer) -> None:
+    state: CivitaiState = server.state
+    state.fail_next(429, retry_after="1")
+    client = CivitaiClient(make_session(), server.base_url)
+    notices: list[WaitNotice] = []
+    started = time.monotonic()
+    with waits_reported_to(notices.append):
+        assert client.get_model(1102).id == 1102
+    assert time.monotonic() - started >= 1.0
+    assert [n.text("Civitai") for n in notices] == ["Civitai asked us to wait 1 s… (try 2 of 4)"]
+
+
+def test_a_wait_past_the_budget_is_not_started(server: FakeServer) -> None:
+    """Civitai's daily limit answers Retry-After: 3600; sleeping an hour in a search is not an option."""
+    state: CivitaiState = server.state
+    state.fail_next(429, retry_after="3600", body={"error": "Too Many Requests"})
+    client = CivitaiClient(make_session(), server.base_url)
+    started = time.monotonic()
+    with pytest.raises(RateLimitedError) as info:
+        client.get_model(1102)
+    assert time.monotonic() - started < 2.0
+    assert info.value.retry_after_s == 3600
+    assert "Try again in 3600 seconds" in str(info.value)
+    assert len(server.requests) == 1
+
+
+def test_rate_limit_after_retries_names_the_tries(server: FakeServer) -> None:
+    state: CivitaiState = server.state
+    state.fail_next(429, 3, retry_after="0")
+    client = CivitaiClient(make_session(retries=2), server.base_url)
+    with pytest.raises(RateLimitedError, match=r"\(gave up after 3 tries in 0 s\)"):
+        client.get_model(1102)
+
+
+def test_session_default_hears_waits_when_no_block_claims_them(server: FakeServer) -> None:
+    state: CivitaiState = server.state
+    state.fail_next(500)
+    heard: list[WaitNotice] = []
+    client = CivitaiClient(make_session(backoff_factor=0.01, on_wait=heard.append), server.base_url)
+    assert client.get_model(1102).id == 1102
+    assert [(n.reason, n.attempt) for n in heard] == [("HTTP 500", 2)]
+
+
+@pytest.mark.slow
+def test_default_session_gives_up_on_a_failing_site_within_30_seconds(server: FakeServer) -> None:
+    state: CivitaiState = server.state
+    state.fail_next(502, 50)
+    client = CivitaiClient(make_session(), server.base_url)
+    started = time.monotonic()
+    with pytest.raises(ServerError, match=r"gave up after 4 tries in \d+ s"):
+        client.get_model(1102)
+    assert time.monotonic() - started < 30.0
+
+
+def test_an_image_cut_off_midway_is_a_network_error_saying_so() -> None:
+    with serve_files() as (srv, state):
+        state.add("/cover.png", b"x" * 5000, Fault(cut_after=10, cut_times=1))
+        with pytest.raises(NetworkError, match="closed the connection before answering"):
+            fetch_image_bytes(make_session(), f"{srv.base_url}/cover.png")
+        assert fetch_image_bytes(make_session(), f"{srv.base_url}/cover.png") == b"x" * 5000
+
+
+def test_image_fetch_failures_are_network_errors_with_the_reason() -> None:
+    port = free_port()
+    started = time.monotonic()
+    with pytest.raises(NetworkError, match="connection was refused"):
+        fetch_image_bytes(make_session(), f"http://127.0.0.1:{port}/a.png")
+    assert time.monotonic() - started < 2.0
+
+
+def test_classification_of_plain_socket_errors() -> None:
+    assert classify_failure(socket.gaierror(-2, "Name or service not known")) is ConnectFailure.NAME_LOOKUP
+    assert classify_failure(ConnectionRefusedError(111, "refused")) is ConnectFailure.REFUSED
+    assert classify_failure(ConnectionResetError(104, "reset")) is ConnectFailure.DROPPED
+
+
+def test_policy_never_waits_past_the_budget() -> None:
+    policy = RetryPolicy(retries=5, backoff_factor=1.0, backoff_max=10.0, give_up_after_s=30.0)
+    assert policy.after_status(503, None, tries=1, elapsed=0.0) == 1.0
+    assert policy.after_status(503, None, tries=3, elapsed=0.0) == 4.0
+    assert policy.after_status(503, 10.0, tries=1, elapsed=25.0) is None
+    assert policy.after_status(404, None, tries=1, elapsed=0.0) is None
+    assert policy.after_failure(ConnectFailure.NAME_LOOKUP, tries=1, elapsed=0.0) is None
+    assert policy.after_failure(ConnectFailure.REFUSED, tries=2, elapsed=0.3) is None
