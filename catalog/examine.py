@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from catalog.records import ScannedFile
+from core.formats.diffusers_folder import looks_like_diffusers
 from core.formats.model_file import CorruptFileError, FormatError, ModelHeader, UnsafeFileError
 from core.formats.reader import read_header
 from core.formats.sidecars import read_sidecars
@@ -88,7 +89,7 @@ def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFi
         except OSError:
             continue
         names = frozenset(entry.name for entry in entries)
-        if folder != root and _looks_like_diffusers(names):
+        if folder != root and looks_like_diffusers(names):
             found = _diffusers_folder(folder)
             if found is not None:
                 yield found
@@ -122,6 +123,34 @@ def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFi
             )
 
 
+def found_at(path: Path) -> FoundFile | None:
+    """The model file or diffusers folder at ``path`` as the walk would see it (a file dropped on the
+    window); None for anything else (a plain folder, a text file, a path that is gone)."""
+    try:
+        if path.is_dir():
+            names = frozenset(entry.name for entry in os.scandir(path))
+            return _diffusers_folder(path) if looks_like_diffusers(names) else None
+        if path.suffix.lower() not in MODEL_FILE_SUFFIXES or not path.is_file():
+            return None
+        st = path.stat()
+    except OSError:
+        return None
+    stem = path.name[: -len(path.suffix)]
+    try:
+        names = frozenset(entry.name for entry in os.scandir(path.parent))
+    except OSError:
+        names = frozenset()
+    sidecars = [stem + suffix for suffix in SIDECAR_SUFFIXES if stem + suffix in names]
+    return FoundFile(
+        path=path,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        inode=st.st_ino,
+        siblings=names if sidecars else None,
+        sidecar_mtime_ns=_newest_mtime(path.parent, sidecars),
+    )
+
+
 def _newest_mtime(folder: Path, names: list[str]) -> int:
     newest = 0
     for name in names:
@@ -130,12 +159,6 @@ def _newest_mtime(folder: Path, names: list[str]) -> int:
         except OSError:
             continue
     return newest
-
-
-def _looks_like_diffusers(names: frozenset[str]) -> bool:
-    if "model_index.json" in names:
-        return True
-    return "config.json" in names and any(n.startswith("diffusion_pytorch_model") for n in names)
 
 
 def _diffusers_folder(folder: Path) -> FoundFile | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +27,55 @@ COMPONENT_CONFIGS = (
     "tokenizer_config.json",
 )
 WEIGHT_EXTENSIONS = (".safetensors", ".bin", ".ckpt", ".pt", ".pth", ".gguf", ".sft")
-SINGLE_COMPONENT_WEIGHTS = ("diffusion_pytorch_model", "model")
+SINGLE_COMPONENT_WEIGHTS = ("diffusion_pytorch_model", "model", "pytorch_model")
 # A pipeline folder holds a few dozen files; a walk that meets thousands is not looking at one.
 MAX_FILES = 10_000
 MAX_JSON_BYTES = 16 * 1024 * 1024
 
 
 def is_diffusers_folder(path: Path) -> bool:
-    """True for a folder with ``model_index.json``, or a ``config.json`` next to diffusers weights."""
+    """True for a folder with ``model_index.json``, or a component's ``config.json``.
+
+    A component folder is a ``config.json`` next to component weights (``diffusion_pytorch_model.*``,
+    ``model.safetensors``), or one that names a model class (``_class_name`` for diffusers,
+    ``architectures`` for transformers) even before its weights are there, so that it is identified
+    from its config rather than called "not a model".
+    """
     if not path.is_dir():
         return False
     if (path / MODEL_INDEX).is_file():
         return True
-    return (path / "config.json").is_file() and bool(_single_component_weights(path))
+    config = path / "config.json"
+    if not config.is_file():
+        return False
+    if _single_component_weights(path):
+        return True
+    try:
+        return names_model_class(_read_json(config, "config.json"))
+    except CorruptFileError:
+        return True  # a broken config.json in a model folder: read_diffusers_folder says what is wrong
+
+
+def looks_like_diffusers(names: Collection[str]) -> bool:
+    """The same test from a folder's file names alone (the scanner lists folders once, opens nothing)."""
+    if MODEL_INDEX in names:
+        return True
+    return "config.json" in names and any(_is_component_weights_name(name) for name in names)
+
+
+def names_model_class(config: Mapping[str, Any]) -> bool:
+    """Whether a ``config.json`` names the model class it configures."""
+    class_name = config.get("_class_name")
+    architectures = config.get("architectures")
+    return (isinstance(class_name, str) and bool(class_name)) or (
+        isinstance(architectures, list) and bool(architectures)
+    )
+
+
+def _is_component_weights_name(name: str) -> bool:
+    lower = name.lower()
+    stems = tuple(f"{stem}{sep}" for stem in SINGLE_COMPONENT_WEIGHTS for sep in (".", "-"))
+    return lower.startswith(stems) and lower.endswith((*WEIGHT_EXTENSIONS, ".index.json"))
 
 
 def read_diffusers_folder(path: Path) -> ModelHeader:

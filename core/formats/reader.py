@@ -31,6 +31,10 @@ def read_header(path: Path) -> ModelHeader:
     if path.is_dir():
         if is_diffusers_folder(path):
             return read_diffusers_folder(path)
+        if (path / "config.json").is_file():
+            raise CorruptFileError(
+                "the folder's config.json names no model class and no model weights lie beside it"
+            )
         raise CorruptFileError("the folder is not a diffusers model (no model_index.json or config.json)")
     kind, size = _sniff(path)
     suffix = path.suffix.lower()
