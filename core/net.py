@@ -171,6 +171,15 @@ def waits_reported_to(callback: WaitCallback) -> Iterator[None]:
         _wait_reporter.reset(token)
 
 
+def wait_announced(notice: WaitNotice, fallback: WaitCallback | None = None) -> None:
+    """Tell the thread's reporter (else ``fallback``) about the wait, then wait."""
+    callback = _wait_reporter.get() or fallback
+    if callback is not None:
+        callback(notice)
+    if notice.seconds > 0:
+        time.sleep(notice.seconds)
+
+
 @dataclass(frozen=True, slots=True)
 class RetryHistory:
     """How a request went: how many tries it took and how long, for "gave up after 4 tries in 28 s"."""
@@ -252,7 +261,7 @@ class RetryPolicy:
         return None  # a name that does not resolve, a timeout or a TLS failure will not fix itself
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """``Retry-After`` in seconds (the delta form; a date is rare and treated as absent)."""
     if not value:
         return None
@@ -263,7 +272,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-_FAILURE_REASONS = {
+FAILURE_REASONS = {
     ConnectFailure.REFUSED: "the connection was refused",
     ConnectFailure.DROPPED: "the connection dropped",
 }
@@ -303,10 +312,10 @@ class _AtelierAdapter(HTTPAdapter):
                 wait = policy.after_failure(failure, tries, time.monotonic() - started) if retryable else None
                 if wait is None:
                     raise
-                self._announce(host, wait, _FAILURE_REASONS.get(failure, failure.value), tries + 1, False)
+                self._announce(host, wait, FAILURE_REASONS.get(failure, failure.value), tries + 1, False)
                 continue
             status = response.status_code
-            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             elapsed = time.monotonic() - started
             wait = policy.after_status(status, retry_after, tries, elapsed) if retryable else None
             if wait is None:
@@ -316,12 +325,9 @@ class _AtelierAdapter(HTTPAdapter):
             self._announce(host, wait, f"HTTP {status}", tries + 1, retry_after is not None)
 
     def _announce(self, host: str, wait: float, reason: str, attempt: int, asked: bool) -> None:
-        notice = WaitNotice(host, wait, reason, attempt, self._policy.retries + 1, asked)
-        callback = _wait_reporter.get() or self._on_wait
-        if callback is not None:
-            callback(notice)
-        if wait > 0:
-            time.sleep(wait)
+        wait_announced(
+            WaitNotice(host, wait, reason, attempt, self._policy.retries + 1, asked), self._on_wait
+        )
 
 
 def make_session(

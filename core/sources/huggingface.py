@@ -1,6 +1,7 @@
 """Hugging Face Hub client: search, repository details, file trees and file metadata for the downloader.
 
-A thin layer over huggingface_hub's ``HfApi`` (the library owns HTTP, paging, retries and auth headers).
+A thin layer over huggingface_hub's ``HfApi`` (the library owns HTTP, paging and auth headers; its client
+gets the fail-fast retry policy of ``core.net`` through ``core.sources.hf_transport``).
 What it adds: the endpoint and token are passed explicitly on every call, because huggingface_hub reads
 ``HF_ENDPOINT`` once at import and the app lets the user change both at runtime; the library's objects are
 turned into frozen records; and its exceptions become ``HuggingFaceError`` subclasses with plain messages.
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_url
 from huggingface_hub.hf_api import ExpandModelProperty_T, ModelInfo, RepoFile
 
+from core.net import RetryPolicy
 from core.sources.hf_errors import HfProtocolError, translate
 from core.sources.hf_records import (
     HfFile,
@@ -28,6 +30,7 @@ from core.sources.hf_records import (
     sha256_or_none,
     summary_from_payload,
 )
+from core.sources.hf_transport import install_fail_fast_client
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 # Sent in the User-Agent so the Hub (or a mirror's logs) can tell Atelier's requests apart.
@@ -54,11 +57,18 @@ class HuggingFaceClient:
     """Read-only access to one Hub endpoint (huggingface.co or a mirror such as HF_ENDPOINT)."""
 
     def __init__(
-        self, endpoint: str | None = None, token: str | None = None, *, timeout: float = 10.0
+        self,
+        endpoint: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
         self._token = token or None
         self._timeout = timeout
+        # Offline is reported at once, not after the library's 5 retries (one policy per process).
+        install_fail_fast_client(retry_policy)
         self._api = HfApi(
             endpoint=self.endpoint,
             token=self._token,

@@ -1,0 +1,151 @@
+"""The fail-fast retry policy of ``core.net``, applied to huggingface_hub's own HTTP client.
+
+huggingface_hub owns its HTTP (an ``httpx``/``httpx2`` client shared by the process) and, for paged calls
+(search, file trees), retries a name that does not resolve or a refused connection five times with
+backoff: 23 s of "Searching…" when offline, with a warning on stderr for each try, and it sleeps whatever
+a 429's reset asks, an hour included. This module installs, through the library's public
+``set_client_factory``, a client whose transport applies ``core.net.RetryPolicy`` instead:
+
+* a failed name lookup, a refused connection (after one quick retry) or a timeout raises
+  ``HfOfflineError`` with ``describe_failure``'s sentence at once;
+* 429/5xx are retried within the same 30 s budget, each wait announced to ``core.net.waits_reported_to``;
+  when the budget is spent an ``HfRateLimitedError``/``HfServerError`` says how many tries it took.
+
+Those are not ``httpx`` errors, so the library's backoff loop lets them through untouched, and the
+client's ``translate`` passes a ``HuggingFaceError`` on as is.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import ModuleType
+from typing import Any
+
+from core.net import (
+    DEFAULT_TIMEOUT,
+    FAILURE_REASONS,
+    RETRY_STATUSES,
+    RetryHistory,
+    RetryPolicy,
+    WaitNotice,
+    classify_failure,
+    describe_failure,
+    retry_after_seconds,
+    wait_announced,
+)
+from core.sources.hf_errors import HfOfflineError, HfRateLimitedError, HfServerError
+
+_RETRY_METHODS = frozenset({"GET", "HEAD"})  # a request with a body could not be sent twice here
+_installed_lock = threading.Lock()
+_installed: dict[str, RetryPolicy] = {}  # "policy" -> the policy the library's client uses
+
+
+def _http_module() -> ModuleType | None:
+    """The HTTP library huggingface_hub uses (``httpx2`` in 2.x, ``httpx`` in 1.x); None for 0.x."""
+    try:
+        from huggingface_hub.utils import _http
+    except ImportError:  # pragma: no cover - every supported version has it
+        return None
+    module = getattr(_http, "httpx2", None) or getattr(_http, "httpx", None)
+    return module if isinstance(module, ModuleType) else None
+
+
+def give_up_error(status: int, retry_after: float | None, history: RetryHistory) -> Exception:
+    """The error for a 429/5xx the policy will not retry (any more)."""
+    note = f" ({history.note()})" if history.retried else ""
+    if status == 429:
+        later = f"in {retry_after:.0f} s" if retry_after is not None else "in a few minutes"
+        return HfRateLimitedError(
+            f"Hugging Face is rate-limiting requests: try again {later} (signed-in users get more).{note}",
+            status=429,
+        )
+    if history.retried:
+        return HfServerError(
+            f"Hugging Face is not answering (HTTP {status}) — {history.note()}. Try again later.",
+            status=status,
+        )
+    return HfServerError(f"Hugging Face is not answering (HTTP {status}). Try again later.", status=status)
+
+
+def _make_transport(http: ModuleType, policy: RetryPolicy) -> Any:
+    class FailFastTransport(http.BaseTransport):  # type: ignore[misc, name-defined]
+        """Wraps the library's default transport with ``policy``."""
+
+        def __init__(self) -> None:
+            self._inner = http.HTTPTransport()
+
+        def handle_request(self, request: Any) -> Any:
+            url = request.url
+            host = f"{url.host}:{url.port}" if url.port else str(url.host)
+            retryable = str(request.method).upper() in _RETRY_METHODS
+            started = time.monotonic()
+            tries = 0
+            while True:
+                tries += 1
+                try:
+                    response = self._inner.handle_request(request)
+                except (http.TransportError, OSError) as exc:
+                    failure = classify_failure(exc)
+                    elapsed = time.monotonic() - started
+                    wait = policy.after_failure(failure, tries, elapsed) if retryable else None
+                    if wait is None:
+                        raise HfOfflineError(describe_failure(exc, host)) from None
+                    reason = FAILURE_REASONS.get(failure, failure.value)
+                    wait_announced(WaitNotice(host, wait, reason, tries + 1, policy.retries + 1, False))
+                    continue
+                status = int(response.status_code)
+                if status not in RETRY_STATUSES:
+                    return response
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                elapsed = time.monotonic() - started
+                wait = policy.after_status(status, retry_after, tries, elapsed) if retryable else None
+                response.close()
+                if wait is None:
+                    raise give_up_error(status, retry_after, RetryHistory(tries, elapsed))
+                notice = WaitNotice(
+                    host, wait, f"HTTP {status}", tries + 1, policy.retries + 1, retry_after is not None
+                )
+                wait_announced(notice)
+
+        def close(self) -> None:
+            self._inner.close()
+
+    return FailFastTransport()
+
+
+def install_fail_fast_client(policy: RetryPolicy | None = None) -> bool:
+    """Make huggingface_hub's shared client use ``policy`` (None: the one installed, else the default).
+
+    The library's client is one per process, so the policy is too; False if the library cannot take it.
+    """
+    with _installed_lock:
+        current = _installed.get("policy")
+        if policy is None:
+            policy = current or RetryPolicy()
+        if current == policy:
+            return True
+        http = _http_module()
+        if http is None:
+            return False
+        from huggingface_hub import utils
+
+        set_factory = getattr(utils, "set_client_factory", None)
+        if set_factory is None:
+            return False
+        from huggingface_hub.utils import _http
+
+        hooks = getattr(_http, "hf_request_event_hook", None)  # offline mode, request ids, debug log
+        connect, read = DEFAULT_TIMEOUT
+
+        def factory() -> Any:
+            return http.Client(
+                event_hooks={"request": [hooks]} if hooks is not None else {},
+                follow_redirects=True,
+                timeout=http.Timeout(read, connect=connect),
+                transport=_make_transport(http, policy),
+            )
+
+        set_factory(factory)
+        _installed["policy"] = policy
+        return True

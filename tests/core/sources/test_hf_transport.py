@@ -1,0 +1,83 @@
+"""huggingface_hub's client under Atelier's fail-fast policy: offline in well under 2 s, 5xx bounded.
+
+Real loopback servers: the fake Hub for answers, a port with nothing listening for a refused connection,
+a ``.invalid`` host for a failed name lookup. The library's paged calls (search, file tree) are the ones
+that used to retry a dead host five times with backoff (23 s), so they are the ones timed here.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.net import RetryPolicy, WaitNotice, waits_reported_to
+from core.sources.hf_errors import HfOfflineError, HfRateLimitedError, HfServerError
+from core.sources.huggingface import HuggingFaceClient
+from tests.fakes.hub_api import HubHandler, HubState
+from tests.fakes.server import FakeServer, serve
+
+FAST = RetryPolicy(retries=3, backoff_factor=0.05, backoff_max=0.05)
+
+
+@pytest.fixture(autouse=True)
+def hf_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+
+
+@pytest.fixture
+def hub() -> Iterator[FakeServer]:
+    with serve(HubHandler, HubState()) as server:
+        yield server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("call", ["search", "tree"])
+def test_failed_name_lookup_is_reported_at_once(call: str) -> None:
+    client = HuggingFaceClient("http://hub.invalid", retry_policy=FAST)
+    started = time.monotonic()
+    with pytest.raises(HfOfflineError) as info:
+        client.search_models("lora") if call == "search" else client.file_tree("a/b")
+    assert time.monotonic() - started < 2.0
+    assert str(info.value).startswith("Cannot reach hub.invalid — its name could not be looked up.")
+
+
+def test_refused_connection_is_reported_within_two_seconds() -> None:
+    port = free_port()
+    client = HuggingFaceClient(f"http://127.0.0.1:{port}", retry_policy=FAST)
+    started = time.monotonic()
+    with pytest.raises(HfOfflineError, match="the connection was refused"):
+        client.search_models("lora")
+    assert time.monotonic() - started < 2.0
+
+
+def test_server_errors_are_retried_a_bounded_number_of_times_and_announced(hub: FakeServer) -> None:
+    state: HubState = hub.state
+    state.fail_status = 503
+    client = HuggingFaceClient(hub.base_url, retry_policy=FAST)
+    notices: list[WaitNotice] = []
+    started = time.monotonic()
+    with waits_reported_to(notices.append), pytest.raises(HfServerError) as info:
+        client.search_models("lora")
+    assert time.monotonic() - started < 2.0
+    assert len(hub.requests) == 4  # the first try and FAST's 3 retries; the library adds none
+    assert str(info.value).startswith("Hugging Face is not answering (HTTP 503) — gave up after 4 tries")
+    assert [n.attempt for n in notices] == [2, 3, 4]
+
+
+def test_rate_limit_is_reported_with_the_tries(hub: FakeServer) -> None:
+    state: HubState = hub.state
+    state.fail_status = 429
+    client = HuggingFaceClient(hub.base_url, retry_policy=FAST)
+    with pytest.raises(HfRateLimitedError, match=r"rate-limiting requests.*gave up after 4 tries"):
+        client.model_info("a/b")
