@@ -1,8 +1,9 @@
 """Enrichment: every hashed local file without a Civitai link is looked up, 100 hashes per request.
 
-What a lookup finds (model, version, file, trigger words, base-model label, NSFW flag, example images with
-their generation parameters in the raw payload) is stored through ``Library.record_remote_match``, which
-never overwrites the user's edits; a cover preview is fetched within the NSFW level the user allows.
+What a lookup finds (model, version, file, creator, description, tags, trigger words, base-model label,
+NSFW level, example images with their generation parameters) is stored through
+``Library.record_remote_match`` as Civitai's facts, apart from the user's fields, which it never
+overwrites; a cover preview is fetched within the NSFW level the user allows.
 "Not found" is remembered with its date and asked again only after ``retry_after`` (or with ``force``).
 A failed request records nothing, so an outage never wipes or hides good data.
 """
@@ -19,9 +20,12 @@ from typing import Protocol
 
 from catalog.library import Library
 from catalog.records import RemoteMatch
+from catalog.remote import match_from_facts
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.sources.civitai_facts import CivitaiFacts, facts_from_version
 from core.sources.civitai_records import CivitaiImage, CivitaiModel, CivitaiVersion
-from core.sources.errors import RateLimitedError, RemoteError
+from core.sources.errors import NetworkError, RateLimitedError, RemoteError
+from core.taxonomy import FileStatus
 
 BATCH = 100  # the by-hash endpoint's limit
 SITE = "civitai"
@@ -50,8 +54,11 @@ class EnrichSummary:
     elapsed_s: float = 0.0
     cancelled: bool = False
     problems: list[str] = field(default_factory=list)
+    offline: str | None = None  # why Civitai could not be reached; the files are asked again next time
 
     def __str__(self) -> str:
+        if self.offline is not None:
+            return f"{self.offline} The files will be looked up on Civitai next time."
         if not (self.looked_up or self.failed or self.cancelled):
             return "Every hashed file has already been looked up on Civitai"
         verb = "Lookup cancelled after" if self.cancelled else "Looked up"
@@ -64,25 +71,13 @@ class EnrichSummary:
 def match_from_version(
     version: CivitaiVersion, sha256: str, model: CivitaiModel | None = None
 ) -> RemoteMatch:
-    """What a Civitai version (and its model, for tags and the NSFW flag) says about a local file."""
-    wanted = sha256.upper()
-    matching_file = next((f for f in version.files if f.hashes.get("SHA256", "").upper() == wanted), None)
-    summary = version.raw.get("model")
-    nsfw = model.nsfw if model is not None else isinstance(summary, dict) and bool(summary.get("nsfw"))
-    return RemoteMatch(
-        site=SITE,
-        model_id=str(version.model_id) if version.model_id is not None else None,
-        version_id=str(version.id),
-        file_id=str(matching_file.id) if matching_file and matching_file.id is not None else None,
-        model_name=version.model_name,
-        version_name=version.name,
-        base_model_label=version.base_model,
-        description=version.description_html or (model.description_html if model else None),
-        trigger_words=version.trained_words,
-        tags=model.tags if model is not None else (),
-        nsfw=nsfw,
-        payload=version.raw,
-    )
+    """What a Civitai version (and its model, for tags, creator and description) says about a local file:
+    the same facts a ``.civitai.info`` sidecar gives (``civitai_facts.facts_from_version``)."""
+    payload = version.raw or {"id": version.id, "modelId": version.model_id}
+    facts = facts_from_version(payload, model, sha256=sha256)
+    if facts is None:  # a parsed version always has an id; kept for the type checker
+        facts = CivitaiFacts(model_id=version.model_id, version_id=version.id, payload=payload)
+    return match_from_facts(facts)
 
 
 def cover_image(version: CivitaiVersion, nsfw_max_level: int) -> CivitaiImage | None:
@@ -102,14 +97,24 @@ def enrich(
     covers: CoverFetcher | None = None,
     force: bool = False,
     retry_after: timedelta = timedelta(days=7),
+    asset_ids: Sequence[int] | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> EnrichSummary:
-    """Look up every candidate file; safe to cancel between batches."""
+    """Look up every candidate file (or, with ``asset_ids``, those files whether linked or not: the user
+    asked for a fresh answer); safe to cancel between batches. An unreachable site stops the run at once
+    (``offline``): the next batches would only fail the same way."""
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     summary = EnrichSummary()
-    candidates = library.lookup_candidates(SITE, retry_after=retry_after, force=force)
+    if asset_ids is None:
+        candidates = library.lookup_candidates(SITE, retry_after=retry_after, force=force)
+    else:
+        candidates = [
+            (record.id, record.hashes.sha256)
+            for record in library.get_many(asset_ids)
+            if record.hashes is not None and record.hashes.sha256 and record.status is FileStatus.OK
+        ]
     total = len(candidates)
     for start in range(0, total, BATCH):
         if cancel.cancelled:
@@ -120,6 +125,10 @@ def enrich(
         summary.requests += 1
         try:
             found = lookup.versions_by_hashes([sha256 for _, sha256 in batch])
+        except NetworkError as exc:
+            summary.failed += total - start
+            summary.offline = exc.message
+            break  # offline: every other batch would fail the same way
         except RateLimitedError as exc:
             summary.failed += total - start
             summary.problems.append(exc.message)

@@ -254,7 +254,12 @@ class Preview(Base):
 
 
 class RemoteLink(Base):
-    """Where a file lives on Civitai or Hugging Face, with the raw API payload kept for re-parsing."""
+    """Where a file lives on Civitai or Hugging Face and what the site says about it (names, creator,
+    description, tags, trigger words, example images), with the raw API payload kept for re-parsing.
+
+    The FTS index (``asset_fts.remote``, migration 0006) follows these rows through triggers, so the model
+    name, version name and creator find the file in a library search.
+    """
 
     __tablename__ = "remote_links"
     __table_args__ = (
@@ -272,6 +277,16 @@ class RemoteLink(Base):
     version_name: Mapped[str | None] = mapped_column(Text)
     base_model_label: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+    # The site's own facts (migration 0006), never mixed into the user's fields of ``assets``.
+    creator: Mapped[str | None] = mapped_column(Text)
+    description_html: Mapped[str | None] = mapped_column(Text)
+    description_text: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    trigger_words: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    nsfw: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
+    nsfw_level: Mapped[int | None] = mapped_column(Integer)
+    # Example images in Civitai's shape ({url, type, width, height, nsfwLevel, meta}).
+    examples: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default=text("'[]'"))
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     not_found_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -22,6 +22,7 @@ from catalog.labels import COLLECTIONS, TAGS, LabelKind
 from catalog.orm import ASSETS, Preview, RemoteLink, Root, table_of
 from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord, RootRecord
 from core.file_hashes import FileHashes
+from core.sources.civitai_records import CivitaiImage, RecordError, parse_image
 from core.taxonomy import (
     Architecture,
     AssetKind,
@@ -33,6 +34,7 @@ from core.taxonomy import (
     Prediction,
     Variant,
 )
+from core.text import html_to_text
 
 _COLUMN_NAMES = (
     "id",
@@ -135,6 +137,10 @@ _COLLECTION_NAMES = _label_names(COLLECTIONS)
 _COVERS = select(_PREVIEWS.c.asset_id, _PREVIEWS.c.path).where(
     _PREVIEWS.c.is_cover, in_id_list(_PREVIEWS.c.asset_id)
 )
+_LINKS = table_of(RemoteLink)
+_REMOTE_WORDS = select(_LINKS.c.asset_id, type_coerce(_LINKS.c.trigger_words, Text)).where(
+    in_id_list(_LINKS.c.asset_id), _LINKS.c.trigger_words != "[]"
+)
 _ASSETS_BY_IDS = select_assets().where(in_id_list(ASSETS.c.id))
 _ASSET_BY_ID = select_assets().where(ASSETS.c.id == bindparam("asset_id"))
 
@@ -147,10 +153,27 @@ def assets_from_rows(session: Session, rows: Sequence[Row[Any]]) -> list[AssetRe
     tags = _names_by_asset(session, _TAG_NAMES, ids)
     collections = _names_by_asset(session, _COLLECTION_NAMES, ids)
     covers = dict(session.execute(_COVERS, ids).all())
+    remote_words = _remote_words(session, ids)
     return [
-        _asset_record(tuple(row), tags.get(row.id, ()), collections.get(row.id, ()), covers.get(row.id))
+        _asset_record(
+            tuple(row),
+            tags.get(row.id, ()),
+            collections.get(row.id, ()),
+            covers.get(row.id),
+            remote_words.get(row.id, ()),
+        )
         for row in rows
     ]
+
+
+def _remote_words(session: Session, ids: dict[str, str]) -> dict[int, tuple[str, ...]]:
+    """The sites' trigger words of each asset of a page (one query; most assets have none)."""
+    words: dict[int, list[str]] = defaultdict(list)
+    for asset_id, raw in session.execute(_REMOTE_WORDS, ids).all():
+        for word in _strings(raw):
+            if word not in words[asset_id]:
+                words[asset_id].append(word)
+    return {asset_id: tuple(values) for asset_id, values in words.items()}
 
 
 def assets_by_ids(session: Session, ids: Sequence[int]) -> list[AssetRecord]:
@@ -197,39 +220,59 @@ def preview_records(session: Session, asset_id: int) -> list[PreviewRecord]:
 
 
 def remote_link_records(session: Session, asset_id: int) -> list[RemoteLinkRecord]:
+    """The asset's links, real matches first (a remembered "not found" last), each site in id order."""
     stmt = (
-        select(
-            RemoteLink.id,
-            RemoteLink.site,
-            RemoteLink.model_id,
-            RemoteLink.version_id,
-            RemoteLink.file_id,
-            RemoteLink.model_name,
-            RemoteLink.version_name,
-            RemoteLink.base_model_label,
-            RemoteLink.fetched_at,
-            RemoteLink.payload,
-            RemoteLink.not_found_at,
-        )
+        select(RemoteLink)
         .where(RemoteLink.asset_id == asset_id)
-        .order_by(RemoteLink.site, RemoteLink.id)
+        .order_by(RemoteLink.site, RemoteLink.version_id.is_(None), RemoteLink.id)
     )
-    return [
-        RemoteLinkRecord(
-            id=row.id,
-            site=row.site,
-            model_id=row.model_id,
-            version_id=row.version_id,
-            file_id=row.file_id,
-            model_name=row.model_name,
-            version_name=row.version_name,
-            base_model_label=row.base_model_label,
-            fetched_at=row.fetched_at,
-            payload=row.payload or {},
-            not_found_at=row.not_found_at,
-        )
-        for row in session.execute(stmt)
-    ]
+    return [_link_record(link) for link in session.scalars(stmt)]
+
+
+def _link_record(link: RemoteLink) -> RemoteLinkRecord:
+    return RemoteLinkRecord(
+        id=link.id,
+        site=link.site,
+        model_id=link.model_id,
+        version_id=link.version_id,
+        file_id=link.file_id,
+        model_name=link.model_name,
+        version_name=link.version_name,
+        base_model_label=link.base_model_label,
+        fetched_at=link.fetched_at,
+        payload=link.payload or {},
+        not_found_at=link.not_found_at,
+        creator=link.creator,
+        description_html=link.description_html,
+        # Rows from before migration 0006 kept only the HTML: render it now.
+        description_text=link.description_text or html_to_text(link.description_html),
+        tags=_string_tuple(link.tags),
+        trigger_words=_string_tuple(link.trigger_words),
+        nsfw=bool(link.nsfw),
+        nsfw_level=link.nsfw_level,
+        examples=_examples(link.examples),
+    )
+
+
+def _string_tuple(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str) and item)
+
+
+def _examples(value: object) -> tuple[CivitaiImage, ...]:
+    """Stored example images back as records; a malformed entry is skipped, never fatal."""
+    if not isinstance(value, list):
+        return ()
+    images = []
+    for item in value:
+        try:
+            image = parse_image(item)
+        except RecordError:
+            continue
+        if image.url:
+            images.append(image)
+    return tuple(images)
 
 
 def _names_by_asset(session: Session, stmt: Select[Any], ids: dict[str, str]) -> dict[int, tuple[str, ...]]:
@@ -269,7 +312,11 @@ def _timestamp(raw: str | None) -> datetime | None:
 
 
 def _asset_record(
-    row: tuple[Any, ...], tags: tuple[str, ...], collections: tuple[str, ...], cover: str | None
+    row: tuple[Any, ...],
+    tags: tuple[str, ...],
+    collections: tuple[str, ...],
+    cover: str | None,
+    remote_trigger_words: tuple[str, ...] = (),
 ) -> AssetRecord:
     (
         asset_id, root_id, path, file_name, size, mtime_ns, kind, architecture, file_format, status,
@@ -317,4 +364,5 @@ def _asset_record(
         cover_path=cover,
         added_at=_timestamp(added_at),
         updated_at=_timestamp(updated_at),
+        remote_trigger_words=remote_trigger_words,
     )

@@ -15,6 +15,8 @@ from typing import Any
 from core.file_hashes import FileHashes
 from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
+from core.sources.civitai_facts import page_url
+from core.sources.civitai_records import CivitaiImage
 from core.taxonomy import (
     Architecture,
     AssetKind,
@@ -26,6 +28,8 @@ from core.taxonomy import (
     Prediction,
     Variant,
 )
+
+HUGGING_FACE_WEB = "https://huggingface.co"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,13 @@ class PreviewRecord:
 
 @dataclass(frozen=True, slots=True)
 class RemoteLinkRecord:
-    """A link from a local file to a model on Civitai or Hugging Face (filled by the sources issue)."""
+    """A link from a local file to a model on Civitai or Hugging Face, with what the site says about it.
+
+    Filled the same way by a lookup and by another tool's sidecar. ``description_text`` is the text
+    rendering of ``description_html`` (never show the HTML as it is); ``trigger_words`` and ``tags`` are the
+    site's, apart from the user's own on the asset; ``examples`` are sample images with their generation
+    parameters.
+    """
 
     id: int
     site: str  # "civitai" | "huggingface"
@@ -66,6 +76,28 @@ class RemoteLinkRecord:
     fetched_at: datetime | None
     payload: Mapping[str, Any] = field(default_factory=dict)
     not_found_at: datetime | None = None  # set when the site answered "unknown" (retried after a while)
+    creator: str | None = None
+    description_html: str | None = None
+    description_text: str = ""
+    tags: tuple[str, ...] = ()
+    trigger_words: tuple[str, ...] = ()
+    nsfw: bool = False
+    nsfw_level: int | None = None
+    examples: tuple[CivitaiImage, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        """Whether this row holds a real match (not only a remembered "not found")."""
+        return self.version_id is not None or self.model_id is not None
+
+    @property
+    def page_url(self) -> str | None:
+        """The model's web page (Civitai opens it on this version)."""
+        if self.site == "civitai":
+            return page_url(self.model_id, self.version_id)
+        if self.site == "huggingface" and self.model_id:
+            return f"{HUGGING_FACE_WEB}/{self.model_id}"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +129,26 @@ class AssetRecord:
     nsfw: bool = False
     tags: tuple[str, ...] = ()
     collections: tuple[str, ...] = ()
-    trigger_words: tuple[str, ...] = ()
+    trigger_words: tuple[str, ...] = ()  # the user's own (typed, from A1111's sidecar or the file itself)
     preferred_weight: float | None = None
     base_model_label: str | None = None  # ecosystem label (Pony, Illustrious...) from Civitai or the user
-    description: str | None = None  # from sidecars or remote metadata (may be HTML)
+    description: str | None = None  # the user's (A1111 sidecar); Civitai's is on the remote link
     embedded_metadata: Mapping[str, Any] = field(default_factory=dict)
     cover_path: str | None = None
     added_at: datetime | None = None
     updated_at: datetime | None = None
+    remote_trigger_words: tuple[str, ...] = ()  # the remote sites' (Civitai's trained words), kept apart
+
+    @property
+    def all_trigger_words(self) -> tuple[str, ...]:
+        """The user's trigger words then the sites' ones, each once: what a prompt should be given."""
+        words = list(self.trigger_words)
+        seen = {word.casefold() for word in words}
+        for word in self.remote_trigger_words:
+            if word.casefold() not in seen:
+                seen.add(word.casefold())
+                words.append(word)
+        return tuple(words)
 
 
 class SortKey(StrEnum):
@@ -206,7 +250,7 @@ class ScannedFile:
 
 @dataclass(frozen=True, slots=True)
 class RemoteMatch:
-    """What a remote site says about one local file (from a hash lookup or a download)."""
+    """What a remote site says about one local file (from a hash lookup, a download or a sidecar)."""
 
     site: str  # "civitai" | "huggingface"
     model_id: str | None
@@ -215,11 +259,14 @@ class RemoteMatch:
     model_name: str | None = None
     version_name: str | None = None
     base_model_label: str | None = None  # Civitai's ecosystem label: "Pony", "Illustrious", "SDXL 1.0"...
-    description: str | None = None
+    description: str | None = None  # as the site wrote it (HTML on Civitai)
     trigger_words: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     nsfw: bool = False
     payload: Mapping[str, Any] = field(default_factory=dict)  # the raw API answer, kept for re-parsing
+    creator: str | None = None
+    nsfw_level: int | None = None
+    examples: tuple[CivitaiImage, ...] = ()  # sample images with their generation parameters
 
 
 class RenderRole(StrEnum):

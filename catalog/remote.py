@@ -1,8 +1,14 @@
 """Remote metadata in the catalog: which files still need a lookup, and what a lookup found.
 
+A lookup and a sidecar import store a match the same way (:func:`link_values`): the site's facts (names,
+creator, description as HTML and as text, tags, trigger words, NSFW level, example images) go on the
+``remote_links`` row, apart from the user's fields.
+
 Rules that keep user data safe:
-- a match fills only user fields that are empty and that the user never edited (the same rule as
-  sidecar import), and refreshes the link row with the new payload;
+- a match fills only the user's tags, base-model label and NSFW flag, and only where they are empty and
+  the user never edited them (the same rule as sidecar import); the site's description and trigger words
+  are never copied into the user's;
+- a match refreshes the link row with the new facts and payload;
 - a miss ("not found on Civitai") is remembered with its date so the file is asked about again only
   after a while, and it never replaces a link that holds real data;
 - a failed request records nothing at all (the caller simply does not call in here).
@@ -22,7 +28,54 @@ from catalog.normalize import clean_text, unique_labels
 from catalog.orm import Asset, AssetTag, RemoteLink
 from catalog.records import RemoteMatch
 from catalog.user_data import unique_words
+from core.sources.civitai_facts import CivitaiFacts
 from core.taxonomy import FileStatus
+from core.text import html_to_text
+
+CIVITAI = "civitai"
+
+
+def match_from_facts(facts: CivitaiFacts) -> RemoteMatch:
+    """The catalog's form of Civitai's facts, whether a lookup or a sidecar found them."""
+    return RemoteMatch(
+        site=CIVITAI,
+        model_id=str(facts.model_id) if facts.model_id is not None else None,
+        version_id=str(facts.version_id) if facts.version_id is not None else None,
+        file_id=str(facts.file_id) if facts.file_id is not None else None,
+        model_name=facts.model_name,
+        version_name=facts.version_name,
+        base_model_label=facts.base_model,
+        description=facts.description_html,
+        trigger_words=facts.trigger_words,
+        tags=facts.tags,
+        nsfw=facts.nsfw,
+        payload=facts.payload,
+        creator=facts.creator,
+        nsfw_level=facts.nsfw_level,
+        examples=facts.examples,
+    )
+
+
+def link_values(match: RemoteMatch) -> dict[str, Any]:
+    """The columns of a ``remote_links`` row for ``match`` (without ids and dates)."""
+    description = clean_text(match.description)
+    return {
+        "model_id": match.model_id,
+        "version_id": match.version_id,
+        "file_id": match.file_id,
+        "model_name": clean_text(match.model_name),
+        "version_name": clean_text(match.version_name),
+        "base_model_label": clean_text(match.base_model_label),
+        "payload": dict(match.payload),
+        "creator": clean_text(match.creator),
+        "description_html": description,
+        "description_text": html_to_text(description) or None,
+        "tags": list(unique_labels(match.tags)),
+        "trigger_words": unique_words(match.trigger_words),
+        "nsfw": bool(match.nsfw),
+        "nsfw_level": match.nsfw_level,
+        "examples": [image.to_json() for image in match.examples],
+    }
 
 
 def lookup_candidates(
@@ -55,17 +108,7 @@ def lookup_candidates(
 
 def record_match(session: Session, asset_id: int, match: RemoteMatch, now: datetime) -> None:
     """Store what the remote site says about one file."""
-    values: dict[str, Any] = {
-        "model_id": match.model_id,
-        "version_id": match.version_id,
-        "file_id": match.file_id,
-        "model_name": match.model_name,
-        "version_name": match.version_name,
-        "base_model_label": match.base_model_label,
-        "payload": dict(match.payload),
-        "fetched_at": now,
-        "not_found_at": None,
-    }
+    values: dict[str, Any] = {**link_values(match), "fetched_at": now, "not_found_at": None}
     link_id = session.scalar(
         select(RemoteLink.id)
         .where(RemoteLink.asset_id == asset_id, RemoteLink.site == match.site)
@@ -96,10 +139,9 @@ def record_misses(session: Session, asset_ids: Sequence[int], site: str, now: da
 
 
 def _fill_user_fields(session: Session, asset_id: int, match: RemoteMatch) -> None:
+    """The base-model label, NSFW flag and tags the user left empty (and never edited)."""
     row = session.execute(
-        select(
-            Asset.description, Asset.trigger_words, Asset.base_model_label, Asset.nsfw, Asset.edited_fields
-        ).where(Asset.id == asset_id)
+        select(Asset.base_model_label, Asset.nsfw, Asset.edited_fields).where(Asset.id == asset_id)
     ).one()
     edited = set(row.edited_fields or ())
 
@@ -107,11 +149,6 @@ def _fill_user_fields(session: Session, asset_id: int, match: RemoteMatch) -> No
         return field not in edited and not current
 
     values: dict[str, Any] = {}
-    description = clean_text(match.description)
-    if description and empty_and_unedited("description", row.description):
-        values["description"] = description
-    if match.trigger_words and empty_and_unedited("trigger_words", row.trigger_words):
-        values["trigger_words"] = unique_words(match.trigger_words)
     label = clean_text(match.base_model_label)
     if label and empty_and_unedited("base_model_label", row.base_model_label):
         values["base_model_label"] = label

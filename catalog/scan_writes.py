@@ -6,7 +6,9 @@ UPDATE for changed ones, then bulk inserts for tags, previews and remote links. 
 through its triggers. 10,000 new files take about 2 s on a small machine, most of it inside SQLite.
 
 Sidecar data (and trigger words from the file's own metadata) only ever fill user fields that are empty
-and that the user never edited: a rescan must not undo a user's work.
+and that the user never edited: a rescan must not undo a user's work. What a sidecar copied from Civitai
+(names, creator, description, trained words, examples) becomes a Civitai link stored exactly as a lookup
+stores it (``catalog.remote.link_values``), never the user's description or trigger words.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from catalog.labels import COLLECTIONS, TAGS, add_labels, prune
 from catalog.normalize import clean_text, unique_labels
 from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root
 from catalog.records import IndexedFile, ScannedFile
+from catalog.remote import CIVITAI, link_values, match_from_facts
 from catalog.user_data import ensure_covers, unique_words
-from core.formats.sidecar_info import CivitaiRef, SidecarInfo
+from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
+from core.sources.civitai_facts import CivitaiFacts
 from core.taxonomy import Architecture, AssetKind, FileStatus
 
 HASH_COLUMNS = ("sha256", "blake3", "crc32", "autov1", "autov2", "autov3")
@@ -333,10 +337,12 @@ def _import_sidecar_links(
         return
     existing = [known[path].id for path, scanned in latest.items() if scanned.sidecars and path in known]
     tagged = _ids_having(session, existing, select(AssetTag.asset_id).distinct(), AssetTag.asset_id)
-    linked = _ids_having(
+    linked = _ids_having(  # a remembered "not found" does not hide what a sidecar knows
         session,
         existing,
-        select(RemoteLink.asset_id).where(RemoteLink.site == "civitai").distinct(),
+        select(RemoteLink.asset_id)
+        .where(RemoteLink.site == CIVITAI, RemoteLink.version_id.is_not(None))
+        .distinct(),
         RemoteLink.asset_id,
     )
     edited_tags = {row.id for row in known.values() if "tags" in row.edited}
@@ -372,17 +378,12 @@ def _import_sidecar_links(
         session.execute(insert(RemoteLink), links)
 
 
-def civitai_link_values(asset_id: int, ref: CivitaiRef) -> dict[str, Any]:
+def civitai_link_values(asset_id: int, facts: CivitaiFacts) -> dict[str, Any]:
+    """A ``remote_links`` row for what a sidecar says, the same columns a lookup writes (not fetched)."""
     return {
         "asset_id": asset_id,
-        "site": "civitai",
-        "model_id": str(ref.model_id) if ref.model_id is not None else None,
-        "version_id": str(ref.version_id) if ref.version_id is not None else None,
-        "file_id": None,
-        "model_name": ref.model_name,
-        "version_name": ref.version_name,
-        "base_model_label": ref.base_model,
-        "payload": dict(ref.payload),
+        "site": CIVITAI,
+        **link_values(match_from_facts(facts)),
         "fetched_at": None,
         "not_found_at": None,
     }

@@ -3,31 +3,26 @@
 The record is filled by ``core.formats.sidecars.read_sidecars`` and stored by the catalog scanner. All
 fields are optional: most models have no sidecar at all, and a malformed sidecar is reported in
 ``errors`` without hiding what the other sidecars said.
+
+The user's own words (A1111's description, activation text and notes, LoRA Manager's notes) are kept apart
+from what the tools copied from Civitai, which is in ``civitai`` (the same record a lookup produces).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class CivitaiRef:
-    """Civitai identity of a file as recorded by another tool's sidecar (or a download)."""
-
-    model_id: int | None
-    version_id: int | None
-    model_name: str | None = None
-    version_name: str | None = None
-    base_model: str | None = None
-    payload: Mapping[str, Any] = field(default_factory=dict)
+from core.sources.civitai_facts import CivitaiFacts
 
 
 @dataclass(frozen=True, slots=True)
 class SidecarInfo:
-    """The merged content of every sidecar found next to one model file."""
+    """The merged content of every sidecar found next to one model file.
+
+    ``description`` and ``trigger_words`` are the user's (A1111's ``description`` and ``activation text``);
+    Civitai's description and trained words are in ``civitai``.
+    """
 
     description: str | None = None
     notes: str | None = None
@@ -38,7 +33,7 @@ class SidecarInfo:
     base_model_label: str | None = None
     nsfw: bool | None = None
     tags: tuple[str, ...] = ()
-    civitai: CivitaiRef | None = None
+    civitai: CivitaiFacts | None = None
     previews: tuple[Path, ...] = ()  # cover first
     sources: tuple[Path, ...] = ()  # the sidecar files that were read
     errors: tuple[str, ...] = ()  # one line per sidecar that could not be read

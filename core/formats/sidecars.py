@@ -9,6 +9,10 @@ keep that work:
 - Stability Matrix ``<stem>.cm-info.json`` (``ConnectedModelInfo``: Civitai ids, names, trained words);
 - Civitai Helper ``<stem>.civitai.info`` (the raw Civitai model-version JSON; empty means "not found").
 
+What the tools copied from Civitai (ids, names, creator, description, trained words, tags, example images)
+becomes one :class:`~core.sources.civitai_facts.CivitaiFacts`, the record a Civitai lookup makes too; only
+A1111's fields (and LoRA Manager's notes) are the user's own words.
+
 Previews are ``<stem>.preview.<ext>`` (preferred as cover) and ``<stem>.<ext>``. Each sidecar is read on
 its own: a malformed one becomes a line in ``errors`` and the others still count. Nothing here raises
 for a missing or broken sidecar; the scanner must never fail a model because of a neighbour file.
@@ -18,12 +22,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from core.formats.reader import MODEL_EXTENSIONS
-from core.formats.sidecar_info import CivitaiRef, SidecarInfo
+from core.formats.sidecar_info import SidecarInfo
+from core.sources.civitai_facts import (
+    CivitaiFacts,
+    facts_from_connected_info,
+    facts_from_version,
+    tag_names,
+    words,
+)
 
 A1111_SUFFIX = ".json"
 LORA_MANAGER_SUFFIX = ".metadata.json"
@@ -47,7 +58,7 @@ class _Found:
     base_model_label: str | None = None
     nsfw: bool | None = None
     tags: tuple[str, ...] = ()
-    civitai: CivitaiRef | None = None
+    civitai: CivitaiFacts | None = None
     previews: list[Path] = field(default_factory=list)
 
 
@@ -151,50 +162,40 @@ def _read_lora_manager(data: Mapping[str, Any]) -> _Found:
     preview = _text(data.get("preview_url"))
     preview_path = Path(preview) if preview else None
     base_model = _text(data.get("base_model")) or _text(civitai.get("baseModel"))
+    facts = facts_from_version(civitai)
+    model_description = _text(model.get("description")) or _text(data.get("modelDescription"))
+    if facts is not None and model_description:  # the model's description says more than the version's
+        facts = replace(facts, description_html=model_description)
     return _Found(
-        description=_text(data.get("modelDescription")) or _text(model.get("description")),
         notes=_text(data.get("notes")),
-        trigger_words=_words(civitai.get("trainedWords")),
+        # Without a Civitai version the words were typed into LoRA Manager: they are the user's.
+        trigger_words=words(civitai.get("trainedWords")) if facts is None else (),
         preferred_weight=_number(tips.get("strength")),
         base_model_label=None if base_model in {None, "Unknown"} else base_model,
         nsfw=_flag(model.get("nsfw")),
-        tags=_tags(data.get("tags")) or _tags(model.get("tags")),
-        civitai=_civitai_version_ref(civitai),
+        tags=tag_names(data.get("tags")) or tag_names(model.get("tags")),
+        civitai=facts,
         # Only a local absolute path is a preview file; LoRA Manager may also hold a URL here.
         previews=[preview_path] if preview_path and preview_path.is_absolute() else [],
     )
 
 
 def _read_stability_matrix(data: Mapping[str, Any]) -> _Found:
-    model_id, version_id = _integer(data.get("ModelId")), _integer(data.get("VersionId"))
-    ref = None
-    if model_id is not None or version_id is not None:
-        ref = CivitaiRef(
-            model_id=model_id,
-            version_id=version_id,
-            model_name=_text(data.get("ModelName")),
-            version_name=_text(data.get("VersionName")),
-            base_model=_text(data.get("BaseModel")),
-        )
     return _Found(
-        description=_text(data.get("ModelDescription")) or _text(data.get("VersionDescription")),
-        trigger_words=_words(data.get("TrainedWords")),
         base_model_label=_text(data.get("BaseModel")),
         nsfw=_flag(data.get("Nsfw")),
-        tags=_tags(data.get("Tags")),
-        civitai=ref,
+        tags=tag_names(data.get("Tags")),
+        civitai=facts_from_connected_info(data),
     )
 
 
 def _read_civitai_helper(data: Mapping[str, Any]) -> _Found:
     model = _mapping(data.get("model"))
     return _Found(
-        description=_text(model.get("description")) or _text(data.get("description")),
-        trigger_words=_words(data.get("trainedWords")),
         base_model_label=_text(data.get("baseModel")),
         nsfw=_flag(model.get("nsfw")),
-        tags=_tags(model.get("tags")),
-        civitai=_civitai_version_ref(data),
+        tags=tag_names(model.get("tags")),
+        civitai=facts_from_version(data),
     )
 
 
@@ -244,36 +245,21 @@ def _merge(
     )
 
 
-def _merge_civitai(refs: list[CivitaiRef]) -> CivitaiRef | None:
-    """The highest-ranked reference, its blanks filled from others that name the same version."""
-    if not refs:
+def _merge_civitai(found: list[CivitaiFacts]) -> CivitaiFacts | None:
+    """The highest-ranked record, its blanks filled from others that name the same version."""
+    if not found:
         return None
-    best = refs[0]
-    same = [ref for ref in refs if ref.version_id == best.version_id]
-    return CivitaiRef(
-        model_id=next((r.model_id for r in same if r.model_id is not None), None),
-        version_id=best.version_id,
-        model_name=next((r.model_name for r in same if r.model_name), None),
-        version_name=next((r.version_name for r in same if r.version_name), None),
-        base_model=next((r.base_model for r in same if r.base_model), None),
-        payload=next((r.payload for r in same if r.payload), {}),
-    )
-
-
-def _civitai_version_ref(payload: Mapping[str, Any]) -> CivitaiRef | None:
-    """A ``CivitaiRef`` from a Civitai model-version payload (None when it names no model or version)."""
-    version_id, model_id = _integer(payload.get("id")), _integer(payload.get("modelId"))
-    if version_id is None and model_id is None:
-        return None
-    model = _mapping(payload.get("model"))
-    return CivitaiRef(
-        model_id=model_id,
-        version_id=version_id,
-        model_name=_text(model.get("name")),
-        version_name=_text(payload.get("name")),
-        base_model=_text(payload.get("baseModel")),
-        payload=dict(payload),
-    )
+    best = found[0]
+    blanks: dict[str, Any] = {}
+    for item in fields(CivitaiFacts):
+        if getattr(best, item.name) not in (None, (), {}, False):
+            continue
+        for other in found[1:]:
+            value = getattr(other, item.name)
+            if other.version_id == best.version_id and value not in (None, (), {}, False):
+                blanks[item.name] = value
+                break
+    return replace(best, **blanks) if blanks else best
 
 
 def _usage_tips(value: object) -> Mapping[str, Any]:
@@ -312,41 +298,9 @@ def _number(value: object) -> float | None:
     return None
 
 
-def _integer(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def _flag(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
 def _split_words(value: object) -> tuple[str, ...]:
-    if not isinstance(value, str):
-        return ()
-    return _unique(part.strip() for part in value.split(","))
-
-
-def _words(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return _split_words(value)
-    if not isinstance(value, list):
-        return ()
-    return _unique(item.strip() for item in value if isinstance(item, str))
-
-
-def _tags(value: object) -> tuple[str, ...]:
-    # Civitai sends tags as strings, some older payloads as {"name": ...} objects.
-    if not isinstance(value, list):
-        return ()
-    names = (item.get("name") if isinstance(item, Mapping) else item for item in value)
-    return _unique(name.strip() for name in names if isinstance(name, str))
-
-
-def _unique(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(item for item in items if item))
+    return words(value) if isinstance(value, str) else ()

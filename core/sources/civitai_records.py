@@ -111,6 +111,43 @@ class CivitaiImage:
             return None
         return int(width), int(height)
 
+    @property
+    def model_name(self) -> str | None:
+        """The checkpoint the image was made with, as the author's tool named it (A1111 ``Model``)."""
+        value = self._meta("Model", "model")
+        return str(value) if isinstance(value, str | int) else None
+
+    @property
+    def model_hash(self) -> str | None:
+        value = self._meta("Model hash", "modelHash")
+        if value is None and self.meta and isinstance(self.meta.get("hashes"), Mapping):
+            value = self.meta["hashes"].get("model")
+        return str(value) if isinstance(value, str | int) else None
+
+    @property
+    def clip_skip(self) -> int | None:
+        return _int(self._meta("Clip skip", "clipSkip"))
+
+    @property
+    def has_parameters(self) -> bool:
+        """Whether the author shared how the image was made (a prompt at least)."""
+        return bool(self.prompt)
+
+    def to_json(self) -> dict[str, Any]:
+        """The image in Civitai's own shape, so :func:`parse_image` reads it back unchanged."""
+        data: dict[str, Any] = {"url": self.url, "type": self.type}
+        for key, value in (
+            ("id", self.id),
+            ("width", self.width),
+            ("height", self.height),
+            ("nsfwLevel", self.nsfw_level),
+            ("hash", self.blurhash),
+            ("meta", self.meta),
+        ):
+            if value is not None:
+                data[key] = value
+        return data
+
 
 @dataclass(frozen=True, slots=True)
 class CivitaiVersion:

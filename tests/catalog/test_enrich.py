@@ -88,7 +88,8 @@ def test_enrich_batches_stores_and_fetches_an_allowed_cover(
     assert again.requests == 0, "misses are not asked again until they are due"
     record = lib.get(ids[7])
     assert record is not None
-    assert record.trigger_words == ("pixel art", "8bit")
+    assert record.trigger_words == (), "Civitai's words are kept apart from the user's"
+    assert record.remote_trigger_words == ("pixel art", "8bit")
     assert record.base_model_label == "Pony"
     assert record.tags, "the model's tags come from one /models?ids= request"
     assert summary.model_requests == 1

@@ -68,13 +68,18 @@ def test_a_match_fills_empty_fields_and_never_overrides_the_user(
 
     filled = lib.get(a)
     assert filled is not None
-    assert filled.trigger_words == ("pixel art",)
+    # Civitai's words and description stay Civitai's: the user's fields are not filled with copies.
+    assert (filled.trigger_words, filled.description) == ((), None)
+    assert filled.remote_trigger_words == ("pixel art",)
+    assert filled.all_trigger_words == ("pixel art",)
     assert filled.base_model_label == "Pony"
     assert filled.tags == ("style", "pixel")
-    assert filled.description == "<p>Pixel art style</p>"
+    (link,) = lib.remote_links(a)
+    assert (link.description_html, link.description_text) == ("<p>Pixel art style</p>", "Pixel art style")
     kept = lib.get(b)
     assert kept is not None
     assert (kept.trigger_words, kept.base_model_label, kept.tags) == (("mine",), "SDXL", ("keep",))
+    assert kept.all_trigger_words == ("mine", "pixel art")
     assert [r.id for r in lib.find_by_hash(hashes_for("a").sha256)] == [a]
 
 

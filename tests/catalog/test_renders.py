@@ -10,7 +10,7 @@ import pytest
 from catalog.db import sqlite_url
 from catalog.errors import InvalidValueError, NotFoundError
 from catalog.library import Library
-from catalog.migrate import current_revision, upgrade
+from catalog.migrate import current_revision, head_revision, upgrade
 from catalog.records import NewRender, RenderAssetLink, RenderKind, RenderRole
 from core.taxonomy import AssetKind
 from tests.catalog.conftest import scanned
@@ -65,11 +65,11 @@ def test_an_0004_library_gains_the_render_tables_and_keeps_its_assets(tmp_path: 
                        'sd1', 'ok', '2024-05-01 10:00:00', '2024-05-01 10:00:00')"""
         )
     with Library.open(path) as library:
-        assert current_revision(sqlite_url(path)) == "0005"
+        assert current_revision(sqlite_url(path)) == head_revision()
         image = _image(library.renders_dir / "a.png")
         stored = library.add_render(_new(image, RenderAssetLink(3, RenderRole.CHECKPOINT)))
         assert library.renders(asset_id=3) == [stored]
-    assert (tmp_path / "catalog.sqlite3.before-0005.bak").exists()
+    assert (tmp_path / f"catalog.sqlite3.before-{head_revision()}.bak").exists()
 
 
 def test_a_render_is_stored_with_its_links_and_read_back(lib: Library, assets: tuple[int, int]) -> None:

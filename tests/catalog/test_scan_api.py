@@ -10,7 +10,8 @@ import pytest
 from catalog.errors import NotFoundError
 from catalog.library import Library
 from catalog.records import AssetQuery, UserDataChanges
-from core.formats.sidecar_info import CivitaiRef, SidecarInfo
+from core.formats.sidecar_info import SidecarInfo
+from core.sources.civitai_facts import CivitaiFacts
 from core.taxonomy import Architecture, AssetKind, FileStatus, LibraryLayout
 from tests.catalog.conftest import hashes_for, identification, scanned
 
@@ -101,12 +102,15 @@ def test_sidecar_data_fills_a_new_asset(lib: Library, root_id: int, models_dir: 
         base_model_label=None,
         nsfw=False,
         tags=("Pixel Art", "pixel art", "Retro"),
-        civitai=CivitaiRef(
+        civitai=CivitaiFacts(
             model_id=123,
             version_id=456,
             model_name="Pixel",
             version_name="v2",
+            creator="pixelsmith",
             base_model="Pony",
+            description_html="<p>Sprites &amp; tiles</p>",
+            trigger_words=("pixel sprite",),
             payload={"x": 1},
         ),
         previews=(models_dir / "a.preview.png", models_dir / "a.png"),
@@ -137,6 +141,12 @@ def test_sidecar_data_fills_a_new_asset(lib: Library, root_id: int, models_dir: 
         "v2",
     )
     assert (link.base_model_label, link.payload, link.fetched_at) == ("Pony", {"x": 1}, None)
+    assert (link.creator, link.description_text, link.trigger_words) == (
+        "pixelsmith",
+        "Sprites & tiles",
+        ("pixel sprite",),
+    )
+    assert record.remote_trigger_words == ("pixel sprite",)  # Civitai's, kept apart from the user's
     # A rescan with the same sidecar adds nothing twice.
     lib.apply_scan_batch(root_id, [scanned(models_dir / "a.safetensors", sidecars=sidecar)])
     assert len(lib.previews(asset)) == 2

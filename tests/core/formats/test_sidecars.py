@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from core.formats.sidecar_info import CivitaiRef, SidecarInfo
+from core.formats.sidecar_info import SidecarInfo
 from core.formats.sidecars import read_sidecars, sidecar_names, sidecar_stem
+from tests.factory.civitai_info import civitai_helper_payload, write_civitai_helper_info
 from tests.factory.files import (
     civitai_version_payload,
     tiny_png,
@@ -66,18 +67,49 @@ def test_civitai_helper_info(model: Path) -> None:
 
     info = read_sidecars(model)
 
-    assert info.civitai == CivitaiRef(
-        model_id=215485,
-        version_id=242807,
-        model_name="SDXL Turbo LoRA",
-        version_name="v1-128dim",
-        base_model="SDXL 1.0",
-        payload=payload,
+    facts = info.civitai
+    assert facts is not None
+    assert (facts.model_id, facts.version_id) == (215485, 242807)
+    assert (facts.model_name, facts.version_name, facts.base_model) == (
+        "SDXL Turbo LoRA",
+        "v1-128dim",
+        "SDXL 1.0",
     )
-    assert info.trigger_words == ("turbo style",)
+    assert facts.payload == payload
+    assert facts.trigger_words == ("turbo style",)
+    assert facts.description_html == "<p>v1: first version</p>"
+    assert [image.url for image in facts.examples] == ["https://image.civitai.com/x/4080480.jpeg"]
+    # Civitai's words are not the user's: the user's fields stay empty.
+    assert info.trigger_words == ()
+    assert info.description is None
     assert info.base_model_label == "SDXL 1.0"
     assert info.nsfw is False
-    assert info.description == "<p>v1: first version</p>"
+
+
+def test_civitai_helper_info_with_the_model_page_copied_in(model: Path) -> None:
+    """Civitai Helper adds the model's creator, description and tags to the version payload."""
+    write_civitai_helper_info(model, civitai_helper_payload())
+
+    facts = read_sidecars(model).civitai
+
+    assert facts is not None
+    assert (facts.model_name, facts.version_name, facts.creator) == (
+        "Detail Tweaker LoRA",
+        "v1.0",
+        "OedoSoldier",
+    )
+    assert facts.tags == ("concept", "detail", "tool")
+    assert facts.description_html is not None
+    assert "<strong>enhances or reduces</strong>" in facts.description_html
+    assert facts.page_url() == "https://civitai.com/models/58390?modelVersionId=62833"
+    first = facts.examples[0]
+    assert (first.prompt, first.sampler, first.cfg, first.steps) == (
+        "<lora:sd_xl_turbo_lora_v1-128dim:1>1 girl, snow",
+        "LCM",
+        1.5,
+        4,
+    )
+    assert (first.seed, first.size, first.model_hash) == (2494203713, (768, 1024), "31e35c80fc")
 
 
 def test_empty_civitai_info_means_not_found_and_is_no_error(model: Path) -> None:
@@ -99,9 +131,11 @@ def test_stability_matrix_cm_info(model: Path) -> None:
     assert (info.civitai.model_id, info.civitai.version_id) == (215485, 242807)
     assert info.civitai.version_name == "v1-128dim"
     assert info.civitai.payload == {}  # not a Civitai version payload
+    assert info.civitai.trigger_words == ("turbo style",)
+    assert info.civitai.description_html == "<p>Fast.</p>"
     assert info.tags == ("style", "turbo")
-    assert info.trigger_words == ("turbo style",)
-    assert info.description == "<p>Fast.</p>"
+    assert info.trigger_words == ()
+    assert info.description is None
     assert info.nsfw is False
 
 
@@ -118,7 +152,9 @@ def test_lora_manager_metadata(model: Path) -> None:
     info = read_sidecars(model)
 
     assert info.notes == "LM notes"
-    assert info.description == "LM description"
+    assert info.description is None
+    assert info.civitai is not None
+    assert info.civitai.description_html == "LM description"
     assert info.preferred_weight == 0.8
     assert info.base_model_label == "SDXL 1.0"
     assert info.tags == ("style", "Turbo")

@@ -1,0 +1,200 @@
+"""Civitai facts in the catalog: a ``.civitai.info`` next to a real LoRA and a by-hash lookup land as the same
+facts, apart from the user's own fields, and the model name, creator and version name find the file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from catalog.db import sqlite_url
+from catalog.enrich import match_from_version
+from catalog.library import Library
+from catalog.migrate import upgrade
+from catalog.records import AssetQuery, AssetRecord, RemoteLinkRecord, UserDataChanges
+from catalog.scanner import Scanner
+from core.sources.civitai_records import parse_version
+from core.taxonomy import AssetKind, LibraryLayout
+from tests.factory.civitai_info import civitai_helper_payload, write_civitai_helper_info
+from tests.factory.models import kohya_lora, write_case
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[Library]:
+    lib = Library.open(tmp_path / "data" / "catalog.sqlite3")
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def lora(tmp_path: Path) -> Path:
+    folder = tmp_path / "webui" / "models" / "Lora"
+    folder.mkdir(parents=True)
+    written = write_case(kohya_lora("sd1", rank=2), folder)
+    return written.rename(folder / "add_detail.safetensors")
+
+
+def _scan(library: Library, lora: Path) -> AssetRecord:
+    root = library.add_root(lora.parents[2], LibraryLayout.A1111)
+    Scanner(library).scan([root.id])
+    record = library.get_by_path(lora)
+    assert record is not None
+    return record
+
+
+def _facts(link: RemoteLinkRecord) -> tuple[object, ...]:
+    """Everything a link says except where and when it came from."""
+    return (
+        link.model_id, link.version_id, link.model_name, link.version_name, link.creator,
+        link.base_model_label, link.description_html, link.description_text, link.tags,
+        link.trigger_words, link.nsfw, link.nsfw_level, link.examples,
+    )  # fmt: skip
+
+
+def test_a_civitai_info_sidecar_is_stored_as_civitai_facts(library: Library, lora: Path) -> None:
+    write_civitai_helper_info(lora)
+
+    record = _scan(library, lora)
+
+    assert record.kind is AssetKind.LORA
+    (link,) = library.remote_links(record.id)
+    assert (link.site, link.model_id, link.version_id) == ("civitai", "58390", "62833")
+    assert (link.model_name, link.version_name, link.creator) == (
+        "Detail Tweaker LoRA",
+        "v1.0",
+        "OedoSoldier",
+    )
+    assert link.base_model_label == "SD 1.5"
+    assert link.page_url == "https://civitai.com/models/58390?modelVersionId=62833"
+    assert link.description_html is not None
+    assert "<strong>" in link.description_html
+    assert link.description_text.startswith("Detail tweaker LoRA: enhances or reduces detail")
+    assert "<" not in link.description_text
+    assert "&amp;" not in link.description_text
+    assert "banner.jpeg" not in link.description_text, "images of the description are never loaded"
+    assert link.tags == ("concept", "detail", "tool")
+    assert link.trigger_words == ("add_detail",)
+    assert len(link.examples) == 7
+    assert link.examples[0].prompt == "<lora:sd_xl_turbo_lora_v1-128dim:1>1 girl, snow"
+    assert (link.examples[0].steps, link.examples[0].cfg, link.examples[0].seed) == (4, 1.5, 2494203713)
+    # Civitai's words are Civitai's; the user's stay empty and are still the user's to fill.
+    assert record.trigger_words == ()
+    assert record.remote_trigger_words == ("add_detail",)
+    assert record.description is None
+    assert record.base_model_label == "SD 1.5"  # an empty label is filled, as before
+    assert record.tags == ("concept", "detail", "tool")
+
+
+@pytest.mark.parametrize("words", ["Detail Tweaker", "detail tweak", "OedoSoldier", "oedo", "add_detail"])
+def test_the_civitai_name_creator_and_trigger_words_find_the_file(
+    library: Library, lora: Path, words: str
+) -> None:
+    write_civitai_helper_info(lora)
+    record = _scan(library, lora)
+
+    assert library.search_ids(AssetQuery(text=words)) == [record.id]
+
+
+def test_the_version_name_finds_the_file(library: Library, lora: Path) -> None:
+    write_civitai_helper_info(lora, civitai_helper_payload(version_name="Sharpened Edition"))
+    record = _scan(library, lora)
+
+    assert library.search_ids(AssetQuery(text="sharpened edition")) == [record.id]
+    assert library.search_ids(AssetQuery(text="sharpened blurry")) == []
+
+
+def test_a_lookup_stores_the_same_facts_as_the_sidecar(library: Library, lora: Path, tmp_path: Path) -> None:
+    payload = civitai_helper_payload()
+    write_civitai_helper_info(lora, payload)
+    from_sidecar = _scan(library, lora)
+    other = lora.with_name("twin.safetensors")
+    other.write_bytes(lora.read_bytes())
+    Scanner(library).scan()
+    twin = library.get_by_path(other)
+    assert twin is not None
+
+    library.record_remote_match(twin.id, match_from_version(parse_version(payload), "0" * 64))
+
+    (sidecar_link,) = library.remote_links(from_sidecar.id)
+    (lookup_link,) = library.remote_links(twin.id)
+    assert _facts(lookup_link) == _facts(sidecar_link)
+    assert lookup_link.fetched_at is not None
+    assert sidecar_link.fetched_at is None
+
+
+def test_a_lookup_never_overwrites_the_users_words(library: Library, lora: Path) -> None:
+    record = _scan(library, lora)
+    library.update_user_data(record.id, UserDataChanges(trigger_words=("my word",), notes="mine"))
+
+    library.record_remote_match(record.id, match_from_version(parse_version(civitai_helper_payload()), ""))
+
+    after = library.get(record.id)
+    assert after is not None
+    assert (after.trigger_words, after.notes) == (("my word",), "mine")
+    assert after.remote_trigger_words == ("add_detail",)
+    assert after.all_trigger_words == ("my word", "add_detail")
+
+
+def test_the_index_follows_link_changes_and_deletes(library: Library, lora: Path) -> None:
+    record = _scan(library, lora)
+    assert library.search_ids(AssetQuery(text="tweaker")) == []
+
+    library.record_remote_match(record.id, match_from_version(parse_version(civitai_helper_payload()), ""))
+    assert library.search_ids(AssetQuery(text="tweaker")) == [record.id]
+
+    renamed = civitai_helper_payload(
+        model_name="Clarity Booster", creator="someone_else", description="<p>Sharper</p>"
+    )
+    library.record_remote_match(record.id, match_from_version(parse_version(renamed), ""))
+    assert library.search_ids(AssetQuery(text="tweaker")) == []
+    assert library.search_ids(AssetQuery(text="clarity someone")) == [record.id]
+
+    library.remove_assets([record.id])
+    assert library.search_ids(AssetQuery(text="clarity")) == []
+    assert library.count(AssetQuery(text="clarity")) == 0
+
+
+def test_an_0005_catalog_gains_the_facts_from_the_payloads_it_kept(tmp_path: Path) -> None:
+    """Links stored before 0006 are filled from their payload; copies of Civitai's words in the user's
+    fields are taken back, words the user typed are kept; the model name becomes searchable."""
+    path = tmp_path / "old.sqlite3"
+    upgrade(sqlite_url(path), "0005")
+    payload = civitai_helper_payload()
+    with sqlite3.connect(path) as connection:
+        for asset_id, words, edited in (
+            (1, '["add_detail"]', "[]"),
+            (2, '["add_detail"]', '["trigger_words"]'),
+        ):
+            connection.execute(
+                """INSERT INTO assets (id, path, file_name, size, mtime_ns, format, kind, architecture,
+                                       status, added_at, updated_at, trigger_words, edited_fields,
+                                       description)
+                   VALUES (?, ?, ?, 10, 1, 'safetensors', 'lora', 'sd1', 'ok', '2024-05-01 10:00:00',
+                           '2024-05-01 10:00:00', ?, ?, ?)""",
+                (asset_id, f"/m/{asset_id}.safetensors", f"{asset_id}.safetensors", words, edited, None),
+            )
+            connection.execute(
+                """INSERT INTO remote_links (asset_id, site, model_id, version_id, model_name, version_name,
+                                             base_model_label, payload)
+                   VALUES (?, 'civitai', '58390', '62833', 'Detail Tweaker LoRA', 'v1.0', 'SD 1.5', ?)""",
+                (asset_id, json.dumps(payload)),
+            )
+
+    with Library.open(path) as library:
+        (link,) = library.remote_links(1)
+        assert (link.creator, link.trigger_words, link.tags) == (
+            "OedoSoldier",
+            ("add_detail",),
+            ("concept", "detail", "tool"),
+        )
+        assert link.description_text.startswith("Detail tweaker LoRA")
+        assert len(link.examples) == 7
+        seeded, typed = library.get(1), library.get(2)
+        assert seeded is not None
+        assert typed is not None
+        assert (seeded.trigger_words, seeded.remote_trigger_words) == ((), ("add_detail",))
+        assert typed.trigger_words == ("add_detail",), "the user's own edit is kept"
+        assert sorted(library.search_ids(AssetQuery(text="oedosoldier"))) == [1, 2]
