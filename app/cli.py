@@ -12,14 +12,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app import download_cli, remote_cli, render_cli
+from app.after_scan import ChainJobs, ChainSteps, LookupRequest, context_jobs, lookup_line, run_chain
 from app.context import AppContext
+from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json, inspection_to_json
-from catalog.errors import CatalogError
 from catalog.records import AssetQuery, AssetRecord
+from core.errors import AtelierError
 from core.file_hashes import FileHashes
 from core.formats.model_file import FormatError, UnsafeFileError
 from core.formats.reader import read_header
@@ -28,8 +30,11 @@ from core.formats.tensor_data import read_tensor
 from core.hashing import hash_file
 from core.identify import identify
 from core.identify.result import Identification
-from core.sources.errors import RemoteError
+from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout
+
+if TYPE_CHECKING:
+    from catalog.enrich import EnrichSummary
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -37,7 +42,7 @@ EXIT_USAGE = 2
 SEARCH_SOURCES = ("library", "civitai", "hf")
 
 
-class CliError(Exception):
+class CliError(AtelierError):
     """A failure to report as one line on stderr."""
 
 
@@ -61,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--layout", choices=[layout.value for layout in LibraryLayout], help="force the folder layout"
     )
     scan.add_argument("--no-hash", action="store_true", help="skip hashing new files after the scan")
+    scan.add_argument(
+        "--no-lookup",
+        action="store_true",
+        help="do not look new files up on Civitai after hashing (see the auto_lookup_civitai setting)",
+    )
     scan.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     inspect = sub.add_parser("inspect", parents=[common], help="identify files (no catalog needed)")
@@ -138,11 +148,9 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     context = AppContext(getattr(args, "data_dir", None))
     try:
         return handlers[args.command](context, args, out)
-    except CliError as exc:
-        print(f"atelier {args.command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except (CatalogError, RemoteError, *download_cli.EXPECTED_ERRORS) as exc:
-        print(f"atelier {args.command}: {exc}", file=sys.stderr)
+    except (AtelierError, OSError, *download_cli.EXPECTED_ERRORS) as exc:
+        # Every expected failure (remote, catalog, render, a file) is one line, never a traceback.
+        print(f"atelier {args.command}: {user_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"atelier {args.command}: interrupted", file=sys.stderr)
@@ -168,34 +176,66 @@ def _cmd_scan(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
     elif not context.library.roots():
         raise CliError("no library folders yet: give one, e.g. `atelier scan ~/stable-diffusion-webui`")
 
-    with ProgressBar("Scanning", unit="file") as bar:
-        summary = context.scan(root_ids, progress=bar.update)
-    result: dict[str, Any] = {"scan": _summary_json(summary)}
-    if not args.json:
-        print(summary, file=out)
-        for problem in summary.problems:
-            print(f"  ! {problem}", file=out)
-    if not args.no_hash and not summary.cancelled:
-        with ProgressBar("Hashing", unit="B", unit_scale=True) as bar:
-            hashed = context.hash_pending(progress=bar.update)
-        result["hash"] = _summary_json(hashed)
-        if not args.json:
-            print(hashed, file=out)
-    if args.json:
-        json.dump(result, out, indent=2)
-        out.write("\n")
-    return EXIT_OK
+    steps = ChainSteps(
+        root_ids=tuple(root_ids) if root_ids is not None else None,
+        hash=not args.no_hash,
+        look_up=not args.no_hash and not args.no_lookup and context.load_settings().auto_lookup_civitai,
+    )
+    return _run_chain(context, steps, args, out)
 
 
 def _cmd_hash(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    with ProgressBar("Hashing", unit="B", unit_scale=True) as bar:
-        summary = context.hash_pending(progress=bar.update)
+    steps = ChainSteps(scan=False, look_up=context.load_settings().auto_lookup_civitai)
+    return _run_chain(context, steps, args, out)
+
+
+def _run_chain(context: AppContext, steps: ChainSteps, args: argparse.Namespace, out: TextIO) -> int:
+    """The after-scan chain with a progress bar per step; prints each step's summary (or one JSON)."""
+    summary = run_chain(_with_progress_bars(context_jobs(context)), steps)
+    result: dict[str, Any] = {}
+    if summary.scanned is not None:
+        result["scan"] = _summary_json(summary.scanned)
+        if not args.json:
+            print(summary.scanned, file=out)
+            for problem in getattr(summary.scanned, "problems", ()):
+                print(f"  ! {problem}", file=out)
+    if summary.hashed is not None:
+        result["hash"] = _summary_json(summary.hashed)
+        if not args.json:
+            print(summary.hashed, file=out)
+    if summary.looked_up is not None or summary.lookup_problem is not None:
+        line = summary.lookup_problem or (lookup_line(summary.looked_up) if summary.looked_up else "")
+        result["lookup"] = _summary_json(summary.looked_up) if summary.looked_up is not None else {}
+        result["lookup"]["message"] = line or str(summary.looked_up)
+        if not args.json and line:
+            print(line, file=out)
     if args.json:
-        json.dump(_summary_json(summary), out, indent=2)
+        json.dump(result, out, indent=2)
         out.write("\n")
-    else:
-        print(summary, file=out)
-    return EXIT_OK if not summary.failed else EXIT_FAILED
+    hash_failed = getattr(summary.hashed, "failed", 0) if summary.scanned is None else 0
+    return EXIT_FAILED if hash_failed else EXIT_OK
+
+
+def _with_progress_bars(jobs: ChainJobs) -> ChainJobs:
+    """The same steps, each drawing its own bar on stderr (silent when stderr is not a terminal)."""
+    look_up = jobs.look_up
+
+    def scan(root_ids: Sequence[int] | None, _progress: ProgressCallback, cancel: CancelToken) -> object:
+        with ProgressBar("Scanning", unit="file") as bar:
+            return jobs.scan(root_ids, bar.update, cancel)
+
+    def hash_files(_progress: ProgressCallback, cancel: CancelToken) -> object:
+        with ProgressBar("Hashing", unit="B", unit_scale=True) as bar:
+            return jobs.hash(bar.update, cancel)
+
+    def look_up_files(
+        request: LookupRequest, _progress: ProgressCallback, cancel: CancelToken
+    ) -> EnrichSummary:
+        assert look_up is not None
+        with ProgressBar("Looking up on Civitai", unit="file") as bar:
+            return look_up(request, bar.update, cancel)
+
+    return ChainJobs(scan=scan, hash=hash_files, look_up=look_up_files if look_up is not None else None)
 
 
 def _cmd_inspect(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
@@ -343,16 +383,24 @@ def _cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
 
 
 def _cmd_enrich(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    with ProgressBar("Looking up", unit="file") as bar:
-        summary = context.enrich(bar.update, force=args.force, covers=not args.no_covers)
+    steps = ChainSteps(
+        scan=False, hash=False, lookup=LookupRequest(force=args.force, covers=not args.no_covers)
+    )
+    summary = run_chain(_with_progress_bars(context_jobs(context)), steps)
+    if summary.lookup_problem is not None:
+        raise CliError(summary.lookup_problem)
+    looked_up = summary.looked_up
+    assert looked_up is not None
+    if looked_up.offline is not None:
+        raise CliError(looked_up.offline)
     if args.json:
-        json.dump(_summary_json(summary), out, indent=2)
+        json.dump(_summary_json(looked_up), out, indent=2)
         out.write("\n")
     else:
-        print(summary, file=out)
-        for problem in summary.problems:
+        print(looked_up, file=out)
+        for problem in looked_up.problems:
             print(f"  ! {problem}", file=out)
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    return EXIT_FAILED if looked_up.failed else EXIT_OK
 
 
 def _cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:

@@ -101,8 +101,10 @@ class AppContext:
         *,
         force: bool = False,
         covers: bool = True,
+        asset_ids: Sequence[int] | None = None,
     ) -> EnrichSummary:
-        """Look up hashed files on Civitai and store what is found (see catalog.enrich)."""
+        """Look up hashed files (or only ``asset_ids``) on Civitai and store what is found (see
+        catalog.enrich); ``app.after_scan`` decides when."""
         from catalog.enrich import CoverFetcher, enrich
         from core.sources.images import fetch_image_bytes
 
@@ -117,7 +119,13 @@ class AppContext:
             else None
         )
         return enrich(
-            self.library, self.civitai(), covers=fetcher, force=force, progress=progress, cancel=cancel
+            self.library,
+            self.civitai(),
+            covers=fetcher,
+            force=force,
+            asset_ids=asset_ids,
+            progress=progress,
+            cancel=cancel,
         )
 
     def load_settings(self) -> Settings:

@@ -15,14 +15,14 @@ from app.context import AppContext
 from app.download_service import DownloadService, DownloadTargetError, FinishedDownload
 from app.download_targets import TargetError, parse_target
 from app.progress_bar import ProgressBar
-from core.download_errors import DownloadError
 from core.downloads import DownloadRecord
+from core.sources.errors import RemoteError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 
 # The errors a download command reports as one line (the CLI adds the remote sites' errors).
-EXPECTED_ERRORS = (DownloadError, DownloadTargetError, TargetError)
+EXPECTED_ERRORS = (RemoteError, DownloadTargetError, TargetError)
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.context import AppContext
+from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.render_service import RenderError, RenderPlan, StoredRender
 from core.render.grid import GridAxisError, parse_axis
@@ -158,7 +159,7 @@ class _CivitaiOffers:
             version = self._client.version_by_hash(file_hash)
         except (RemoteError, OSError) as error:
             self._reachable = False
-            print(f"  (Civitai not asked further: {error})", file=sys.stderr)
+            print(f"  (Civitai not asked further: {user_message(error)})", file=sys.stderr)
             return None
         except ValueError:
             return None
@@ -198,9 +199,9 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
                 return _fail("render", "give --checkpoint (or --infotext to replay an image)", EXIT_USAGE)
             plan = service.prepare(recipe_from_args(args))
     except RenderError as error:
-        return _fail("render", str(error), EXIT_FAILED)
+        return _fail("render", user_message(error), EXIT_FAILED)
     except ValueError as error:
-        return _fail("render", str(error), EXIT_USAGE)
+        return _fail("render", user_message(error), EXIT_USAGE)
     code = _check_plan("render", plan, context)
     if code is not None:
         return code
@@ -209,7 +210,7 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         with ProgressBar("Rendering", unit="step") as bar:
             stored = service.render(plan, progress=bar.update)
     except RenderError as error:
-        return _fail("render", str(error), EXIT_FAILED)
+        return _fail("render", user_message(error), EXIT_FAILED)
     copies = _copy_out(args.out, stored)
     _report(stored, copies, args.json, out)
     return EXIT_OK
@@ -224,7 +225,7 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         y = parse_axis(args.y) if args.y else None
         base = recipe_from_args(args)
     except (GridAxisError, ValueError) as error:
-        return _fail("grid", str(error), EXIT_USAGE)
+        return _fail("grid", user_message(error), EXIT_USAGE)
     code = _check_plan("grid", service.prepare(base), context)
     if code is not None:
         return code
@@ -232,11 +233,11 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         with ProgressBar("Rendering grid", unit="step") as bar:
             stored = service.render_grid(base, x, y, progress=bar.update)
     except GridAxisError as error:
-        return _fail("grid", str(error), EXIT_USAGE)
+        return _fail("grid", user_message(error), EXIT_USAGE)
     except RenderError as error:
         if error.missing:
             return _check_plan("grid", RenderPlan(base, None, None, error.missing, ())) or EXIT_MISSING
-        return _fail("grid", str(error), EXIT_FAILED)
+        return _fail("grid", user_message(error), EXIT_FAILED)
     _report([stored], _copy_out(args.out, [stored]), args.json, out)
     return EXIT_OK
 

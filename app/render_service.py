@@ -27,6 +27,7 @@ from catalog.errors import CatalogError
 from catalog.library import Library
 from catalog.records import AssetRecord, NewRender, RenderAssetLink, RenderKind, RenderRecord, RenderRole
 from catalog.render_index import LibraryAssetIndex
+from core.errors import AtelierError
 from core.jobs import Progress, ProgressCallback, no_progress
 from core.render.grid import (
     GridAxis,
@@ -62,7 +63,7 @@ _LABELS = {
 _ARCH_NAMES = {Architecture.SD1: "SD1", Architecture.SD2: "SD2", Architecture.SDXL: "SDXL"}
 
 
-class RenderError(Exception):
+class RenderError(AtelierError):
     """A render that cannot happen, with a message for the user; ``missing`` lists absent assets."""
 
     def __init__(self, message: str, missing: Sequence[MissingAsset] = ()) -> None:

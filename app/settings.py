@@ -47,10 +47,13 @@ class Settings:
     watch_folders: bool = True
     first_start_done: bool = False
     view_mode: str = "grid"
+    compose_board_visible: bool = True  # the compose board docked beside the library (View › Compose board)
     # Remote sites. Tokens are not settings: see app.secrets.
     civitai_base_url: str = "https://civitai.com"  # or https://civitai.red, or a mirror
     hf_endpoint: str = ""  # empty: $HF_ENDPOINT, else https://huggingface.co
     nsfw_max_level: int = 1  # Civitai NSFW levels shown unblurred: 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX
+    # After hashing, look files without a Civitai link up on Civitai (quietly skipped when offline).
+    auto_lookup_civitai: bool = True
     download_concurrency: int = 2
     download_root: str = ""  # library folder new downloads go to; empty: the first library folder
     download_subfolder: str = ""  # optional template below the kind's folder, e.g. "{base_model}"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from sqlalchemy import exc as sa_exc
 
+from core.errors import AtelierError
 
-class CatalogError(Exception):
-    """Base of every error the catalog raises; ``str(error)`` is the human message."""
+
+class CatalogError(AtelierError):
+    """Base of every error the catalog raises; ``message`` (and ``str(error)``) is the human message."""
 
 
 class DatabaseLockedError(CatalogError):

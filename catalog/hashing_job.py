@@ -10,6 +10,7 @@ library.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,12 +55,17 @@ def hash_pending(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     limit: int | None = None,
+    asset_ids: Collection[int] | None = None,
 ) -> HashSummary:
-    """Hash every ok file without hashes; safe to cancel at any point (finished files are kept)."""
+    """Hash every ok file without hashes (only those of ``asset_ids`` when given: a selection about to
+    be looked up); safe to cancel at any point (finished files are kept)."""
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     summary = HashSummary()
-    pending = library.unhashed(limit)
+    pending = library.unhashed(limit if asset_ids is None else None)
+    if asset_ids is not None:
+        wanted = set(asset_ids)
+        pending = [item for item in pending if item[0] in wanted]
     if not pending:
         return summary
     # Diffusers folders are assets too, but Civitai's hashes are per file: they are not hashed here.

@@ -13,7 +13,8 @@ Why it is built this way:
 * ``Content-Type: application/json`` is sent because Civitai then answers errors as JSON instead of
   redirecting to an HTML login page, and any HTML or JSON reply where a file was expected is an error.
 * Dropped connections and 5xx are retried inside :meth:`Downloader.run_one` with backoff, each attempt
-  resuming from the ``.part``; everything else fails at once with a typed :class:`DownloadError`.
+  resuming from the ``.part``; everything else fails at once with a typed
+  :class:`~core.sources.errors.RemoteError`.
 """
 
 from __future__ import annotations
@@ -36,18 +37,19 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from core.download_errors import (
+from core.download_names import choose_file_name, free_path, move_to_free_name
+from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
+from core.sources.errors import (
     ConnectionLostError,
     DiskFullError,
-    DownloadError,
     HashMismatchError,
     HtmlInsteadOfFileError,
+    RemoteError,
     UnexpectedContentError,
     WrongSizeError,
     error_for_status,
+    json_error_body,
 )
-from core.download_names import choose_file_name, free_path, move_to_free_name
-from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 
 MIB = 1024 * 1024
 PART_SUFFIX = ".part"
@@ -355,7 +357,7 @@ class Downloader:
         """Download one queued item to its final path (the job function).
 
         Raises:
-            DownloadError: a typed failure; the store then says ``failed`` with the message.
+            RemoteError: a typed failure; the store then says ``failed`` with the message.
             CancelledError: paused or cancelled; the store says which (a bare cancel means paused).
         """
         record = self.get(download_id)
@@ -364,7 +366,7 @@ class Downloader:
         token = cancel or CancelToken()
         with self._lock:
             if download_id in self._tokens:
-                raise DownloadError(f"download {download_id} is already running")
+                raise RemoteError(f"download {download_id} is already running")
             self._tokens[download_id] = token
         try:
             self.store.set_status(download_id, DownloadStatus.RUNNING)
@@ -377,7 +379,7 @@ class Downloader:
             elif record.status is not DownloadStatus.PAUSED:
                 self.store.set_status(download_id, DownloadStatus.PAUSED)
             raise
-        except DownloadError as error:
+        except RemoteError as error:
             self.store.set_status(download_id, DownloadStatus.FAILED, error.message)
             raise
         finally:
@@ -392,7 +394,7 @@ class Downloader:
             cancel.raise_if_cancelled()
             try:
                 return self._attempt(self.get(download_id), digest, meter, cancel)
-            except DownloadError as error:
+            except RemoteError as error:
                 if not error.retryable or attempt == self.attempts:
                     if error.retryable:
                         error.message += f" (gave up after {attempt} attempts)"
@@ -413,7 +415,7 @@ class Downloader:
         except (requests.ConnectionError, requests.Timeout) as error:
             raise ConnectionLostError(f"Could not reach {_host(record.url)}: {error}") from error
         except requests.RequestException as error:
-            raise DownloadError(f"The request to {_host(record.url)} failed: {error}") from error
+            raise RemoteError(f"The request to {_host(record.url)} failed: {error}") from error
 
     def _attempt(self, record: DownloadRecord, digest: _Hash, meter: _Meter, cancel: CancelToken) -> Path:
         part = record.part_path
@@ -432,7 +434,14 @@ class Downloader:
                 raise ConnectionLostError(f"{host} refused to resume the download; starting again.")
             if response.status_code >= 400:
                 body = response.raw.read(64 * 1024, decode_content=True) or b""
-                raise error_for_status(response.status_code, body, response.headers, host)
+                raise error_for_status(
+                    response.status_code,
+                    source=host,
+                    what="this file",
+                    body=json_error_body(body),
+                    retry_after=response.headers.get("Retry-After"),
+                    token_env_var=None,
+                )
             append = False
             total = _int(response.headers.get("Content-Length"))
             if offset and response.status_code == 206:
@@ -539,7 +548,7 @@ class Downloader:
                     f"The disk is full (or the file is too large for it) while saving {part.name[:-5]}. "
                     f"{done / MIB:.0f} MiB are kept in {part.name}; free some space and resume."
                 ) from error
-            raise DownloadError(f"Could not write {part}: {error.strerror or error}") from error
+            raise RemoteError(f"Could not write {part}: {error.strerror or error}") from error
         return done
 
     @staticmethod

@@ -22,11 +22,12 @@ from typing import Annotated, Any
 
 import msgspec
 
+from core.errors import AtelierError
 from core.taxonomy import FileFormat
 
 
-class FormatError(Exception):
-    """Base class: a file could not be read as a model. ``reason`` is shown to the user as is."""
+class FormatError(AtelierError):
+    """Base class: a file could not be read as a model. ``reason`` (= ``message``) is shown as is."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -1,34 +1,40 @@
-"""Typed errors for everything that talks to a remote site (Civitai, Hugging Face, downloads).
+"""Typed errors for everything that talks to a remote site: Civitai, Hugging Face and downloads.
 
-The GUI shows ``str(error)`` to the user as is, so every message says what happened and what to do in
-plain words, never a status code alone or a stack trace. The type lets callers react without parsing
-text (a 404 during a hash lookup means "not on Civitai", a 429 means "wait", a 401 means "add a key").
+``RemoteError`` is the one remote branch of ``core.errors.AtelierError``: its ``message`` is shown to the
+user as is, so every message says what happened and what to do in plain words, never a status code alone
+or a stack trace. The type lets callers react without parsing text (a 404 during a hash lookup means "not
+on Civitai", a 429 means "wait", a 401 means "add a key", a ``NetworkError`` means "offline"), and
+``retryable`` says whether the same request may succeed later (the download engine retries only those).
+The download-specific failures (a wrong size, a hash mismatch, an HTML page instead of the file, a full
+disk, a lost connection) are subclasses too, so one ``except RemoteError`` covers a lookup and a download.
 Messages must never contain an API token: ``error_for_status`` redacts every secret it is given.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from core.errors import AtelierError
 from core.net import redact
 
 
-class RemoteError(Exception):
-    """Base of every remote failure; ``message`` is the user-facing text, ``status`` the HTTP status."""
+class RemoteError(AtelierError):
+    """Base of every remote failure; ``status`` is the HTTP status when there was one."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    retryable: bool = False
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.status = status
-
-    def __str__(self) -> str:
-        return self.message
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class NotFoundError(RemoteError):
-    """404: the id or hash is unknown to the site (or the item was never published)."""
+    """404: the id, hash or file is unknown to the site (or the item was never published)."""
 
 
 class AuthRequiredError(RemoteError):
@@ -62,13 +68,56 @@ class RateLimitedError(RemoteError):
 class ServerError(RemoteError):
     """5xx after the session's retries: the site is down or overloaded; nothing is wrong locally."""
 
+    retryable = True
+
 
 class UnexpectedResponseError(RemoteError):
     """The answer was not what the API promises (an HTML page, invalid JSON, a missing field)."""
 
 
 class NetworkError(RemoteError):
-    """The site could not be reached at all (DNS, refused connection, timeout) after retries."""
+    """The site could not be reached at all (DNS, refused connection, timeout): the machine is offline,
+    or the site's address is wrong. Background work stops quietly on it and tries again another time."""
+
+    retryable = True
+
+
+# -- downloads ---------------------------------------------------------------------------------------
+
+
+class HtmlInsteadOfFileError(UnexpectedResponseError):
+    """200 with an HTML page: a login or error page where the file should be."""
+
+
+class UnexpectedContentError(UnexpectedResponseError):
+    """200 with a JSON error body (or another non-file answer) where the file should be."""
+
+
+class WrongSizeError(RemoteError):
+    """The body ended before the announced length, or the file's size differs from the expected one."""
+
+
+class HashMismatchError(RemoteError):
+    """The finished file's SHA-256 differs from the one the site published: corrupted or replaced."""
+
+
+class DiskFullError(RemoteError):
+    """ENOSPC/EFBIG while writing a download; the ``.part`` file is kept so it resumes after cleanup."""
+
+
+class ConnectionLostError(NetworkError):
+    """The connection dropped or timed out mid-download; resuming from the ``.part`` file usually works."""
+
+
+_BODY_LIMIT = 64 * 1024
+
+
+def json_error_body(raw: bytes) -> Any:
+    """The decoded JSON of an error reply's (first 64 KiB of) bytes, or None when it is not JSON."""
+    try:
+        return json.loads(raw[:_BODY_LIMIT].decode("utf-8", errors="replace"))
+    except ValueError:
+        return None
 
 
 def body_error_text(body: Any) -> str | None:
@@ -109,28 +158,31 @@ def error_for_status(
     body: Any = None,
     retry_after: str | None = None,
     had_token: bool = False,
-    token_env_var: str = "ATELIER_CIVITAI_TOKEN",
+    token_env_var: str | None = "ATELIER_CIVITAI_TOKEN",
     secrets: tuple[str | None, ...] = (),
 ) -> RemoteError:
     """Map a final HTTP error status to the typed error a user understands.
 
-    ``source`` names the site ("Civitai"), ``what`` the thing asked for ("model 1102"); ``body`` is the
-    decoded JSON error body if any. Server-provided text is redacted with ``secrets`` because a few
-    endpoints echo the request back.
+    ``source`` names the site ("Civitai", or a download's host), ``what`` the thing asked for ("model
+    1102", "this file"); ``body`` is the decoded JSON error body if any (see ``json_error_body``);
+    ``token_env_var`` is the variable that holds the site's token (None when the site is not known).
+    Server-provided text is redacted with ``secrets`` because a few endpoints echo the request back.
     """
     detail = body_error_text(body)
     detail = redact(detail, *secrets) if detail else None
     suffix = f" ({source} said: {detail})" if detail else ""
     if status == 401:
         if had_token:
+            where = f" (or {token_env_var})" if token_env_var else ""
             text = (
-                f"{source} refused the API key while fetching {what}. Check the key in Settings "
-                f"(or {token_env_var}); it may have expired or been revoked.{suffix}"
+                f"{source} refused the API key while fetching {what}. Check the key in Settings"
+                f"{where}; it may have expired or been revoked.{suffix}"
             )
         else:
+            where = f", or set the {token_env_var} environment variable" if token_env_var else ""
             text = (
                 f"{source} requires you to be logged in for {what}. Add your {source} API key in "
-                f"Settings, or set the {token_env_var} environment variable.{suffix}"
+                f"Settings{where}.{suffix}"
             )
         return AuthRequiredError(text, status=status)
     if status == 403:
@@ -148,7 +200,8 @@ def error_for_status(
         return ForbiddenError(f"{source} does not allow access to {what}.{suffix}", status=status)
     if status == 404:
         return NotFoundError(
-            f"{source} has no {what} (it may have been deleted or never published).", status=404
+            f"{source} has no {what} (not found: it may have been deleted or never published).",
+            status=404,
         )
     if status == 410:
         return ArchivedError(

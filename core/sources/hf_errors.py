@@ -21,7 +21,15 @@ from huggingface_hub.errors import (
 )
 
 from core.net import redact
-from core.sources.errors import RemoteError
+from core.sources.errors import (
+    AuthRequiredError,
+    NetworkError,
+    NotFoundError,
+    RateLimitedError,
+    RemoteError,
+    ServerError,
+    UnexpectedResponseError,
+)
 
 GATED_MESSAGE = (
     "This repository is gated: accept its conditions on huggingface.co and add your token in Settings "
@@ -48,42 +56,46 @@ _NETWORK_ERROR_NAMES = frozenset(
 
 
 class HuggingFaceError(RemoteError):
-    """Base of every Hugging Face failure; a ``RemoteError``, so callers catch one type for both sites."""
+    """Base of every Hugging Face failure; a ``RemoteError``, so callers catch one type for both sites.
+
+    Each subclass is also the site-neutral ``RemoteError`` subclass of its kind (a missing repo is a
+    ``NotFoundError``, no network a ``NetworkError``...), so code that serves both sites reacts by type.
+    """
 
 
-class HfRepoNotFoundError(HuggingFaceError):
+class HfRepoNotFoundError(HuggingFaceError, NotFoundError):
     """The repository does not exist, or is private and the token cannot see it (the Hub says 404/401)."""
 
 
-class HfGatedRepoError(HuggingFaceError):
+class HfGatedRepoError(HuggingFaceError, AuthRequiredError):
     """The repository is gated and the request carried no token, or one without accepted conditions."""
 
 
-class HfRevisionNotFoundError(HuggingFaceError):
+class HfRevisionNotFoundError(HuggingFaceError, NotFoundError):
     """The branch, tag or commit does not exist in the repository."""
 
 
-class HfFileNotFoundError(HuggingFaceError):
+class HfFileNotFoundError(HuggingFaceError, NotFoundError):
     """The file does not exist at that revision."""
 
 
-class HfAuthError(HuggingFaceError):
+class HfAuthError(HuggingFaceError, AuthRequiredError):
     """401/403 not explained by gating: the token is invalid or lacks permission."""
 
 
-class HfRateLimitedError(HuggingFaceError):
+class HfRateLimitedError(HuggingFaceError, RateLimitedError):
     """429: too many requests; the user should wait (or sign in, which raises the limit)."""
 
 
-class HfServerError(HuggingFaceError):
+class HfServerError(HuggingFaceError, ServerError):
     """5xx or another unexpected HTTP status: the Hub (or mirror) is failing, not the user."""
 
 
-class HfOfflineError(HuggingFaceError):
+class HfOfflineError(HuggingFaceError, NetworkError):
     """No network: offline mode is on, the host cannot be reached, or a cached entry is missing."""
 
 
-class HfProtocolError(HuggingFaceError):
+class HfProtocolError(HuggingFaceError, UnexpectedResponseError):
     """The server answered, but not like a Hugging Face Hub (e.g. no ``X-Repo-Commit`` header)."""
 
 

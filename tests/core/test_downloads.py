@@ -20,20 +20,6 @@ from pathlib import Path
 import pytest
 
 from catalog.download_store import SqlDownloadStore
-from core.download_errors import (
-    ArchivedError,
-    AuthRequiredError,
-    ConnectionLostError,
-    DiskFullError,
-    DownloadError,
-    EarlyAccessError,
-    ForbiddenError,
-    HashMismatchError,
-    HtmlInsteadOfFileError,
-    NotFoundError,
-    RateLimitedError,
-    ServerError,
-)
 from core.downloads import (
     Downloader,
     DownloadProgress,
@@ -43,6 +29,20 @@ from core.downloads import (
 )
 from core.jobs import CancelledError, CancelToken, Progress
 from core.net import make_session
+from core.sources.errors import (
+    ArchivedError,
+    AuthRequiredError,
+    ConnectionLostError,
+    DiskFullError,
+    EarlyAccessError,
+    ForbiddenError,
+    HashMismatchError,
+    HtmlInsteadOfFileError,
+    NotFoundError,
+    RateLimitedError,
+    RemoteError,
+    ServerError,
+)
 from tests.fakes.file_server import Fault, FileServerState, serve_files
 from tests.fakes.server import FakeServer
 
@@ -204,7 +204,7 @@ def test_html_login_page_is_an_error_and_leaves_no_file(
             EarlyAccessError,
             "until 2026-12-01",
         ),
-        (Fault(status=403, json_body={"error": "Forbidden"}), ForbiddenError, "refused"),
+        (Fault(status=403, json_body={"error": "Forbidden"}), ForbiddenError, "does not allow access"),
         (Fault(status=404, json_body={"error": "File not found"}), NotFoundError, "not found"),
         (Fault(status=410, json_body={"error": "Model archived"}), ArchivedError, "archived"),
         (Fault(status=429, retry_after="120"), RateLimitedError, "in 120 s"),
@@ -216,7 +216,7 @@ def test_error_statuses_have_human_messages(  # noqa: PLR0917
     store: SqlDownloadStore,
     tmp_path: Path,
     fault: Fault,
-    error_type: type[DownloadError],
+    error_type: type[RemoteError],
     words: str,
 ) -> None:
     http, state = server
@@ -373,14 +373,14 @@ def _script(db: Path, download_id: int, chunk: int, extra: str = "") -> str:
         sys.path.insert(0, {str(ROOT)!r})
         {extra}
         from catalog.download_store import SqlDownloadStore
-        from core.download_errors import DownloadError
+        from core.sources.errors import RemoteError
         from core.downloads import Downloader
         from core.net import make_session
         store = SqlDownloadStore.open(__import__("pathlib").Path({str(db)!r}))
         engine = Downloader(make_session(retries=0), store, chunk_size={chunk}, attempts=1)
         try:
             engine.run_one({download_id})
-        except DownloadError as error:
+        except RemoteError as error:
             print(type(error).__name__, error.message)
             sys.exit(3)
         """

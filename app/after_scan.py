@@ -1,0 +1,195 @@
+"""The one after-scan chain: scan the library folders → hash the new files → look them up on Civitai.
+
+The CLI's ``scan``/``hash``/``enrich`` commands and the window's rescan, "Hash now", start-up work and
+"Look up on Civitai" all run ``run_chain``; only the steps asked for run, in this order, and each step
+works on what the previous one left (the lookup asks about files that now have a hash). The steps are
+plain job functions (``ChainJobs``): ``context_jobs`` binds them to an ``AppContext``, the window gets
+them from its ``DesktopServices``.
+
+The lookup is a background nicety, so it never fails the chain: an unreachable Civitai (offline, a wrong
+address) ends the lookup quietly with one line in the summary, records nothing, and the same files are
+asked again next time. This module imports neither the catalog nor the network: the window imports it
+before either is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from app.messages import user_message
+from core.jobs import CancelToken, ProgressCallback, no_progress
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from catalog.enrich import EnrichSummary
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRequest:
+    """Which files to look up on Civitai.
+
+    ``asset_ids`` None: every hashed file without a Civitai link, except those Civitai did not know when
+    asked within the last week; a selection (``asset_ids``) is hashed first if needed and asked afresh,
+    linked or not. ``force`` also asks again about files not found recently.
+    """
+
+    asset_ids: tuple[int, ...] | None = None
+    force: bool = False
+    covers: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSteps:
+    """What one run of the chain does; ``root_ids`` None scans every library folder."""
+
+    scan: bool = True
+    root_ids: tuple[int, ...] | None = None
+    hash: bool = True
+    look_up: bool = True
+    lookup: LookupRequest = LookupRequest()
+
+
+ScanStep = Callable[[Sequence[int] | None, ProgressCallback, CancelToken], object]
+HashStep = Callable[[ProgressCallback, CancelToken], object]
+LookupStep = Callable[[LookupRequest, ProgressCallback, CancelToken], "EnrichSummary"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainJobs:
+    """The step functions; ``look_up`` None (no Civitai configured) skips the lookup."""
+
+    scan: ScanStep
+    hash: HashStep
+    look_up: LookupStep | None = None
+
+
+@dataclass
+class ChainSummary:
+    """The outcome of each step that ran (its own summary object), and one line for the status bar."""
+
+    scanned: object | None = None
+    hashed: object | None = None
+    looked_up: EnrichSummary | None = None
+    lookup_problem: str | None = None  # the lookup could not run (offline...); files are kept for later
+    cancelled: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def offline(self) -> bool:
+        return self.looked_up is not None and self.looked_up.offline is not None
+
+    def __str__(self) -> str:
+        parts = [str(self.scanned)] if self.scanned is not None else []
+        if self.hashed is not None and _worth_saying(self.hashed, "hashed"):
+            parts.append(str(self.hashed))
+        if self.lookup_problem is not None:
+            parts.append(self.lookup_problem)
+        elif self.looked_up is not None:
+            line = lookup_line(self.looked_up)
+            if line:
+                parts.append(line)
+        return " · ".join(parts) or ("Cancelled" if self.cancelled else "Nothing to do")
+
+
+def lookup_line(summary: EnrichSummary) -> str:
+    """ "3 found on Civitai, 2 not on Civitai" (empty when nothing was asked)."""
+    if summary.offline is not None:
+        return str(summary)
+    if not (summary.looked_up or summary.failed):
+        return ""
+    parts = [f"{summary.matched} found on Civitai", f"{summary.not_found} not on Civitai"]
+    if summary.failed:
+        parts.append(
+            f"{summary.failed} not checked ({summary.problems[0] if summary.problems else 'failed'})"
+        )
+    text = ", ".join(parts)
+    return f"Lookup cancelled: {text}" if summary.cancelled else text
+
+
+def _worth_saying(result: object, count_field: str) -> bool:
+    """A step's summary is shown unless it only says "nothing to do" (a plain text always is)."""
+    if not hasattr(result, count_field):
+        return True
+    return bool(
+        getattr(result, count_field) or getattr(result, "failed", 0) or getattr(result, "cancelled", False)
+    )
+
+
+def run_chain(
+    jobs: ChainJobs,
+    steps: ChainSteps,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> ChainSummary:
+    """Run the steps asked for, in order; stops after the step during which ``cancel`` was set."""
+    cancel = cancel or CancelToken()
+    summary = ChainSummary()
+    if steps.scan:
+        summary.scanned = jobs.scan(steps.root_ids, progress, cancel)
+        if cancel.cancelled:
+            summary.cancelled = True
+            return summary
+    if steps.hash:
+        summary.hashed = jobs.hash(progress, cancel)
+        if cancel.cancelled:
+            summary.cancelled = True
+            return summary
+    if steps.look_up and jobs.look_up is not None:
+        from core.sources.errors import NetworkError, RemoteError  # requests: only when a lookup runs
+
+        try:
+            summary.looked_up = jobs.look_up(steps.lookup, progress, cancel)
+        except NetworkError as error:
+            summary.lookup_problem = f"{user_message(error)} The files will be looked up next time."
+        except RemoteError as error:
+            summary.lookup_problem = f"Civitai lookup postponed: {user_message(error)}"
+        summary.cancelled = cancel.cancelled
+    return summary
+
+
+# -- the steps, bound to a context ------------------------------------------------------------------
+
+
+def look_up_on_civitai(
+    context: AppContext,
+    request: LookupRequest,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> EnrichSummary:
+    """Look files up on Civitai and store what is found; a selection is hashed first where needed."""
+    if request.asset_ids is not None:
+        from catalog.hashing_job import hash_pending
+
+        workers = int(context.load_settings().hash_workers)
+        hash_pending(
+            context.library, workers=workers, asset_ids=request.asset_ids, progress=progress, cancel=cancel
+        )
+        if cancel is not None and cancel.cancelled:
+            from catalog.enrich import EnrichSummary
+
+            return EnrichSummary(cancelled=True)
+    return context.enrich(
+        progress, cancel, force=request.force, covers=request.covers, asset_ids=request.asset_ids
+    )
+
+
+def context_jobs(context: AppContext) -> ChainJobs:
+    """The chain's steps working on ``context``'s library, with its Civitai session and settings."""
+
+    def scan(root_ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
+        return context.scan(root_ids, progress=progress, cancel=cancel)
+
+    def hash_files(progress: ProgressCallback, cancel: CancelToken) -> object:
+        return context.hash_pending(progress=progress, cancel=cancel)
+
+    def look_up(request: LookupRequest, progress: ProgressCallback, cancel: CancelToken) -> EnrichSummary:
+        return look_up_on_civitai(context, request, progress, cancel)
+
+    return ChainJobs(scan=scan, hash=hash_files, look_up=look_up)
+
+
+def auto_lookup(context: AppContext) -> bool:
+    """Whether files are looked up on Civitai after hashing (the setting, on by default)."""
+    return bool(context.load_settings().auto_lookup_civitai)

@@ -1,0 +1,24 @@
+"""Fixtures for every test: no test may reach the real Civitai.
+
+``scan`` and the window look new files up on Civitai after hashing; unless a test points
+``ATELIER_CIVITAI_URL`` at its loopback fake, it goes to a loopback port nobody listens on, so the
+lookup fails at once as it would offline (and subprocesses inherit the variable).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+CIVITAI_URL_ENV = "ATELIER_CIVITAI_URL"
+
+
+def closed_loopback_url() -> str:
+    """``http://127.0.0.1:PORT`` for a port that was free a moment ago: connecting is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+os.environ.setdefault(CIVITAI_URL_ENV, closed_loopback_url())
