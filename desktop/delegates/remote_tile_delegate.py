@@ -1,5 +1,6 @@
 """Paints one Civitai search result as a tile: cover (cropped to fill), badges, name and base models.
 
+Types and base models are painted in the user's words ("Embedding", "Pony Diffusion"), not the API's.
 Same look as the library grid (``ThumbnailDelegate``) so browsing a site feels like browsing the library;
 covers arrive as ``QImage`` (already blurred above the NSFW level by the image cache's worker).
 """
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from core.sources.civitai_records import CivitaiModel
 from desktop.delegates.thumbnail_delegate import crop_to_fill
+from desktop.labels import CIVITAI_BASE_MODEL_LABELS, CIVITAI_TYPE_LABELS, site_label
 from desktop.models.civitai_results_model import CivitaiRole
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -85,7 +87,9 @@ class RemoteTileDelegate(QStyledItemDelegate):
             painter.fillRect(cover, gradient)
         painter.restore()
 
-        badges = [(model.type, QColor(TYPE_COLORS.get(model.type, "#475569")))]
+        badges = [
+            (site_label(CIVITAI_TYPE_LABELS, model.type), QColor(TYPE_COLORS.get(model.type, "#475569")))
+        ]
         if index.data(CivitaiRole.IN_LIBRARY):
             badges.append(("In library", IN_LIBRARY))
         self._paint_badges(painter, cover, badges, option.font)
@@ -124,8 +128,10 @@ class RemoteTileDelegate(QStyledItemDelegate):
         name = QFontMetrics(bold).elidedText(model.name, Qt.TextElideMode.ElideRight, width)
         line = QFontMetrics(bold).height()
         painter.drawText(QRectF(cover.left(), top, width, line), Qt.AlignmentFlag.AlignLeft, name)
-        bases = sorted({v.base_model for v in model.versions if v.base_model})
-        parts = [", ".join(bases[:2]) or model.type]
+        bases = sorted(
+            {site_label(CIVITAI_BASE_MODEL_LABELS, v.base_model) for v in model.versions if v.base_model}
+        )
+        parts = [", ".join(bases[:2]) or site_label(CIVITAI_TYPE_LABELS, model.type)]
         if model.stats.downloads:
             parts.append(f"{model.stats.downloads:,} downloads")
         details = " · ".join(parts)

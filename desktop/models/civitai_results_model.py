@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor
 
 from core.jobs import CancelToken, ProgressCallback
 from core.sources.civitai_records import CivitaiModel, CivitaiSearchPage
+from desktop.labels import CIVITAI_TYPE_LABELS, site_label
 from desktop.remote_images import RemoteImageCache
 from desktop.services import AssetLibrary
 from desktop.workers import JobRunner
@@ -91,6 +92,7 @@ class CivitaiResultsModel(QAbstractListModel):
     loading_changed = Signal(bool)
     failed = Signal(str)
     page_loaded = Signal(int)  # rows now in the model
+    waiting = Signal(str)  # "civitai.com asked us to wait 10 s…" while a request is held back
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class CivitaiResultsModel(QAbstractListModel):
         self._cursor: str | None = None
         self._loading = False
         self._generation = 0
+        self._failed_page: tuple[str | None] | None = None  # (cursor,) of the page that failed, if any
         self.page_size = PAGE_SIZE
         self.jobs = JobRunner(self, max_threads=1)
         images.loaded.connect(self._on_image_loaded)
@@ -118,6 +121,22 @@ class CivitaiResultsModel(QAbstractListModel):
     def loading(self) -> bool:
         return self._loading
 
+    @property
+    def query(self) -> CivitaiQuery | None:
+        """The search shown (None before the first one)."""
+        return self._query
+
+    @property
+    def failed_page(self) -> bool:
+        """The last page asked for failed; ``retry`` asks for it again."""
+        return self._failed_page is not None
+
+    def retry(self) -> None:
+        """Asks again for the page that failed (the first page of the search, or the next one)."""
+        if self._failed_page is not None and not self._loading:
+            (cursor,) = self._failed_page
+            self._request(cursor)
+
     def search(self, query: CivitaiQuery) -> None:
         """Replaces the results with the first page of ``query``."""
         self._generation += 1
@@ -125,6 +144,7 @@ class CivitaiResultsModel(QAbstractListModel):
         self._rows = []
         self._query = query
         self._cursor = None
+        self._failed_page = None
         self.endResetModel()
         self._request(None)
 
@@ -148,11 +168,15 @@ class CivitaiResultsModel(QAbstractListModel):
             )
             return build_page(page, library)
 
+        self._failed_page = None
         self._set_loading(True)
         handle = self.jobs.start("Civitai search", job)
+        handle.signals.progressed.connect(
+            lambda progress: self.waiting.emit(progress.message) if generation == self._generation else None
+        )
         handle.signals.finished.connect(lambda page: self._on_page(generation, page))
-        handle.signals.failed.connect(lambda message: self._on_failed(generation, message))
-        handle.signals.cancelled.connect(lambda: self._on_failed(generation, ""))
+        handle.signals.failed.connect(lambda message: self._on_failed(generation, message, cursor))
+        handle.signals.cancelled.connect(lambda: self._on_failed(generation, "", cursor))
 
     def _set_loading(self, loading: bool) -> None:
         if loading != self._loading:
@@ -171,11 +195,12 @@ class CivitaiResultsModel(QAbstractListModel):
             self.endInsertRows()
         self.page_loaded.emit(len(self._rows))
 
-    def _on_failed(self, generation: int, message: str) -> None:
+    def _on_failed(self, generation: int, message: str, cursor: str | None) -> None:
         if generation != self._generation:
             return
+        self._failed_page = (cursor,)
         self._set_loading(False)
-        self._cursor = None  # do not hammer a failing site on every scroll; a new search retries
+        self._cursor = None  # do not hammer a failing site on every scroll; Retry asks again
         if message:
             self.failed.emit(message)
 
@@ -201,12 +226,12 @@ class CivitaiResultsModel(QAbstractListModel):
         model = row.model
         if role == Qt.ItemDataRole.DisplayRole:
             badge = "✓ In library\n" if row.in_library else ""
-            return f"{badge}{model.name}\n{model.type}"
+            return f"{badge}{model.name}\n{site_label(CIVITAI_TYPE_LABELS, model.type)}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._images.get(row.cover_url, row.cover_level) if row.cover_url else None
         if role == Qt.ItemDataRole.ToolTipRole:
             creator = f" by {model.creator}" if model.creator else ""
-            return f"{model.name}{creator} ({model.type})"
+            return f"{model.name}{creator} ({site_label(CIVITAI_TYPE_LABELS, model.type)})"
         if role == Qt.ItemDataRole.BackgroundRole:
             return IN_LIBRARY_TINT if row.in_library else None
         if role == CivitaiRole.MODEL:

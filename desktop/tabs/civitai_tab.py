@@ -3,6 +3,11 @@
 The tab only composes: ``CivitaiResultsModel`` pages results in on scroll, ``CivitaiModelPage`` shows
 the clicked model, and a file's Download button becomes a ``DownloadRequest`` for the shared
 ``DownloadManager`` (into the folder of the model's kind under the download root).
+
+Where the grid has nothing to show, a ``PaneState`` says why and what to do: before the first search
+(what can be searched), while searching (and what the site asked us to wait), when nothing matched (try
+fewer words or another base model) and when Civitai could not be reached (the reason, and Retry). The
+filters show the user's words ("Embedding", "All time"); the API's values ride along as item data.
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListView,
     QMenu,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -32,27 +37,80 @@ from app.download_paths import (
     NoDownloadRootError,
 )
 from app.download_requests import civitai_request
+from core.net import host_of
 from core.sources.civitai_records import CivitaiFile, CivitaiModel, CivitaiVersion
 from desktop.delegates.remote_tile_delegate import RemoteTileDelegate
 from desktop.download_manager import DownloadManager
+from desktop.labels import (
+    CIVITAI_BASE_MODEL_LABELS,
+    CIVITAI_PERIOD_LABELS,
+    CIVITAI_SORT_LABELS,
+    CIVITAI_TYPE_LABELS,
+    site_label,
+)
 from desktop.models.civitai_results_model import CivitaiQuery, CivitaiResultsModel, CivitaiRole
 from desktop.remote_images import RemoteImageCache
 from desktop.services import AssetLibrary, RemoteServices
 from desktop.widgets.civitai_model_page import CivitaiModelPage
+from desktop.widgets.elided_label import ElidedLabel
+from desktop.widgets.pane_state import PaneState, StateText
 
 COVER_SIZE = QSize(180, 240)
+RESULTS_MIN_WIDTH = 2 * COVER_SIZE.width() + 40  # two tiles: the grid never gets narrower than that
+PAGE_MIN_WIDTH = 380
+DEFAULT_SORT = "Most Downloaded"
+
+RETRY = "Retry"
+CLEAR_FILTERS = "Clear filters"
+BROWSE = "Show the most downloaded"
 
 
-def _checkable_menu(button: QToolButton, labels: tuple[str, ...]) -> list[QAction]:
+def _checkable_menu(button: QToolButton, values: tuple[str, ...], labels: dict[str, str]) -> list[QAction]:
+    """One checkable action per API value; the action shows the label and carries the value as data."""
     menu = QMenu(button)
     actions = []
-    for label in labels:
-        action = menu.addAction(label)
+    for value in values:
+        action = menu.addAction(site_label(labels, value))
+        action.setData(value)
         action.setCheckable(True)
         actions.append(action)
     button.setMenu(menu)
     button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
     return actions
+
+
+def _labelled_combo(values: tuple[str, ...], labels: dict[str, str]) -> QComboBox:
+    combo = QComboBox()
+    for value in values:
+        combo.addItem(site_label(labels, value), value)
+    return combo
+
+
+def empty_state() -> StateText:
+    return StateText(
+        "Search Civitai",
+        "Type a model name, a creator or a tag (for example “detail tweaker” or “anime”) and press "
+        "Enter. Types and Base models narrow the search; Search with an empty field browses everything.",
+        BROWSE,
+    )
+
+
+def no_result_state(query: CivitaiQuery) -> StateText:
+    filtered = bool(query.types or query.base_models)
+    what = f"“{query.text}”" if query.text else "these filters"
+    if query.text and filtered:
+        advice = "Try fewer words, or another type or base model."
+    elif query.text:
+        advice = "Try fewer words, or another spelling."
+    else:
+        advice = "Try another type or base model."
+    if not query.nsfw:
+        advice += " NSFW models are hidden unless NSFW is ticked."
+    return StateText(f"No models match {what}", advice, CLEAR_FILTERS if filtered else "")
+
+
+def error_state(message: str) -> StateText:
+    return StateText("Could not search Civitai", message, RETRY)
 
 
 class CivitaiTab(QWidget):
@@ -78,20 +136,19 @@ class CivitaiTab(QWidget):
         self.search_field.returnPressed.connect(self.search)
         self.types_button = QToolButton()
         self.types_button.setText("Types")
-        self.type_actions = _checkable_menu(self.types_button, CIVITAI_TYPES)
+        self.type_actions = _checkable_menu(self.types_button, CIVITAI_TYPES, CIVITAI_TYPE_LABELS)
         self.base_button = QToolButton()
         self.base_button.setText("Base models")
-        self.base_actions = _checkable_menu(self.base_button, CIVITAI_BASE_MODELS)
-        self.sort = QComboBox()
-        self.sort.addItems(CIVITAI_SORTS)
-        self.sort.setCurrentText("Most Downloaded")
-        self.period = QComboBox()
-        self.period.addItems(CIVITAI_PERIODS)
+        self.base_actions = _checkable_menu(self.base_button, CIVITAI_BASE_MODELS, CIVITAI_BASE_MODEL_LABELS)
+        for action in (*self.type_actions, *self.base_actions):
+            action.toggled.connect(self._update_filter_buttons)
+        self.sort = _labelled_combo(CIVITAI_SORTS, CIVITAI_SORT_LABELS)
+        self.sort.setCurrentIndex(max(0, self.sort.findData(DEFAULT_SORT)))
+        self.period = _labelled_combo(CIVITAI_PERIODS, CIVITAI_PERIOD_LABELS)
         self.nsfw = QCheckBox("NSFW")
         self.nsfw.setToolTip("Include NSFW models; images above your level (Settings › Sites) stay blurred")
         self.search_button = QPushButton("Search")
         self.search_button.clicked.connect(self.search)
-        self.status = QLabel()
 
         bar = QHBoxLayout()
         bar.addWidget(self.search_field, 1)
@@ -108,7 +165,8 @@ class CivitaiTab(QWidget):
         self.model = CivitaiResultsModel(remote.civitai, library, images, self)
         self.model.failed.connect(self._on_failed)
         self.model.loading_changed.connect(self._on_loading)
-        self.model.page_loaded.connect(lambda rows: self.status.setText(f"{rows} models"))
+        self.model.page_loaded.connect(self._on_page_loaded)
+        self.model.waiting.connect(self._on_waiting)
         self.results = QListView()
         self.results.setViewMode(QListView.ViewMode.IconMode)
         self.results.setResizeMode(QListView.ResizeMode.Adjust)
@@ -121,50 +179,146 @@ class CivitaiTab(QWidget):
         self.results.setModel(self.model)
         self.results.clicked.connect(self.open_result)
 
+        self.state = PaneState()
+        self.state.action_clicked.connect(self._on_state_action)
+        self.results_stack = QStackedWidget()
+        self.results_stack.addWidget(self.state)
+        self.results_stack.addWidget(self.results)
+        self.status = ElidedLabel(mode=Qt.TextElideMode.ElideRight)  # an error never widens the pane
+        self.retry_button = QPushButton(RETRY)
+        self.retry_button.setToolTip("Ask Civitai again for the page that failed")
+        self.retry_button.clicked.connect(self.retry)
+        self.retry_button.hide()
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.retry_button)
+
         self.page = CivitaiModelPage(remote.civitai, library, images)
         self.page.download_requested.connect(self.download)
-        self.page.failed.connect(self._on_failed)
+        self.page.failed.connect(self.message)
         self.page.copied.connect(lambda text: self.message.emit(f"Copied “{text}”"))
+        self.page.setMinimumWidth(PAGE_MIN_WIDTH)
 
         left = QWidget()
+        left.setMinimumWidth(RESULTS_MIN_WIDTH)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(bar)
-        left_layout.addWidget(self.results, 1)
-        left_layout.addWidget(self.status)
+        left_layout.addWidget(self.results_stack, 1)
+        left_layout.addLayout(status_row)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.page)
+        splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
         splitter.setSizes([700, 520])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+        self._show_state(empty_state())
+
+    # -- the query ----------------------------------------------------------------------------------
 
     def query(self) -> CivitaiQuery:
+        """What the fields say, in the API's values."""
         return CivitaiQuery(
             text=self.search_field.text().strip(),
-            types=tuple(a.text() for a in self.type_actions if a.isChecked()),
-            base_models=tuple(a.text() for a in self.base_actions if a.isChecked()),
-            sort=self.sort.currentText() or None,
-            period=self.period.currentText() or None,
+            types=tuple(str(a.data()) for a in self.type_actions if a.isChecked()),
+            base_models=tuple(str(a.data()) for a in self.base_actions if a.isChecked()),
+            sort=self.sort.currentData() or None,
+            period=self.period.currentData() or None,
             nsfw=self.nsfw.isChecked(),
         )
 
+    def check_filter(self, actions: list[QAction], value: str, checked: bool = True) -> None:
+        """Ticks the type or base model whose API value is ``value`` (menus and tests use the values)."""
+        next(a for a in actions if a.data() == value).setChecked(checked)
+
+    def clear_filters(self) -> None:
+        for action in (*self.type_actions, *self.base_actions):
+            action.setChecked(False)
+
+    def _update_filter_buttons(self) -> None:
+        """The menu buttons list what is ticked in their tooltip (their text stays put: no jumping bar)."""
+        for button, actions, name in (
+            (self.types_button, self.type_actions, "Types"),
+            (self.base_button, self.base_actions, "Base models"),
+        ):
+            ticked = [a.text() for a in actions if a.isChecked()]
+            button.setToolTip(f"{name}: {', '.join(ticked)}" if ticked else f"{name}: any")
+            font = button.font()
+            font.setBold(bool(ticked))
+            button.setFont(font)
+
+    # -- searching ----------------------------------------------------------------------------------
+
     def search(self) -> None:
         self.status.setText("Searching…")
+        self.retry_button.hide()
         self.model.search(self.query())
+
+    def retry(self) -> None:
+        """Asks again for what failed: the search's first page, or the page after the ones shown."""
+        self.retry_button.hide()
+        if self.model.failed_page:
+            self.status.setText("Trying again…")
+            self.model.retry()
+        else:
+            self.search()
 
     def find_file(self, file_hash: str) -> None:
         """Shows the model whose file has ``file_hash`` (the model page offers its Download button)."""
         self.status.setText(f"Looking up {file_hash}…")
         self.page.show_file_with_hash(file_hash)
 
+    def _site(self) -> str:
+        return host_of(str(getattr(self.remote.settings, "civitai_base_url", "") or "civitai.com"))
+
+    def _show_state(self, state: StateText) -> None:
+        self.state.show_state(state)
+        self.results_stack.setCurrentWidget(self.state)
+
     def _on_loading(self, loading: bool) -> None:
-        if loading:
-            self.status.setText("Loading…")
+        if not loading:
+            return
+        if self.model.rowCount() == 0:
+            self._show_state(StateText(f"Searching {self._site()}…"))
+            self.status.setText("Searching…")
+        else:
+            self.status.setText("Loading more…")
+
+    def _on_waiting(self, text: str) -> None:
+        self.status.setText(text)
+        if self.results_stack.currentWidget() is self.state and not self.state.state.action:
+            self._show_state(StateText(self.state.state.title, text))
+
+    def _on_page_loaded(self, rows: int) -> None:
+        query = self.model.query
+        if rows == 0 and query is not None:
+            self._show_state(no_result_state(query))
+            self.status.setText("No models found")
+            return
+        self.results_stack.setCurrentWidget(self.results)
+        more = " — scroll for more" if self.model.canFetchMore(QModelIndex()) else ""
+        self.status.setText(f"{rows} model{'s' if rows != 1 else ''}{more}")
 
     def _on_failed(self, message: str) -> None:
-        self.status.setText(message)
+        if self.model.rowCount() == 0:
+            self._show_state(error_state(message))
+            self.status.setText("")
+        else:
+            self.status.setText(message)
+            self.retry_button.setVisible(self.model.failed_page)
         self.message.emit(message)
+
+    def _on_state_action(self, action: str) -> None:
+        if action == RETRY:
+            self.retry()
+        elif action == CLEAR_FILTERS:
+            self.clear_filters()
+            self.search()
+        else:
+            self.search()
 
     def open_result(self, index: QModelIndex) -> None:
         model = index.data(CivitaiRole.MODEL)
@@ -186,7 +340,7 @@ class CivitaiTab(QWidget):
                 subfolder=settings.download_subfolder,
             )
         except NoDownloadRootError as exc:
-            self._on_failed(str(exc))
+            self.message.emit(str(exc))
             return None
         download_id = self.manager.enqueue(request)
         self.message.emit(f"Downloading {file.name} to {request.target_dir}")

@@ -4,6 +4,11 @@ The model is fetched (``get_model``) and compared with the library (``find_by_ha
 SHA-256) on a worker thread; the page only ever shows finished records. The description is the site's
 HTML in a ``QTextBrowser`` that never loads remote resources (no tracking pixels, no stalls); example
 images come from the shared ``RemoteImageCache``, blurred above the user's NSFW level.
+
+The page keeps its width whatever the model: long names and notes wrap, trigger words flow onto new
+lines, the version list is as wide as the pane, and it never scrolls sideways. Types, base models and
+file formats are shown in the user's words ("Embedding", "Flux.1 Dev", "SafeTensors"). Before a model is
+picked, and when one could not be loaded, a ``PaneState`` says so (with Retry).
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QListView,
@@ -35,11 +39,24 @@ from PySide6.QtWidgets import (
 
 from core.jobs import CancelToken, ProgressCallback
 from core.sources.civitai_records import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
+from core.sources.errors import NotFoundError
+from desktop.labels import (
+    CIVITAI_BASE_MODEL_LABELS,
+    CIVITAI_FORMAT_LABELS,
+    CIVITAI_TYPE_LABELS,
+    precision_label,
+    site_label,
+)
 from desktop.remote_images import RemoteImageCache
 from desktop.resources import icon
 from desktop.services import AssetLibrary
+from desktop.widgets.flow_layout import FlowLayout
+from desktop.widgets.pane_state import PaneState, StateText, wrapping_label
 from desktop.workers import JobRunner
 
+EMPTY_PAGE = StateText(
+    "No model selected", "Pick a model to see its versions, files, trigger words and example images."
+)
 IMAGE_URL_ROLE = Qt.ItemDataRole.UserRole + 1
 IMAGE_ROLE = Qt.ItemDataRole.UserRole + 2
 FILE_COLUMNS = ("File", "Size", "Format", "Precision", "In library", "")
@@ -142,19 +159,23 @@ class CivitaiModelPage(QWidget):
         self._generation = 0
         self.jobs = JobRunner(self, max_threads=1)
 
-        self.title = QLabel()
-        self.title.setWordWrap(True)
+        self._last_request: tuple[str, object] | None = None  # ("model", id) / ("hash", digest), for Retry
+        self.title = wrapping_label()
         self.title.setStyleSheet("font-size: 16px; font-weight: 600;")
-        self.subtitle = QLabel()
-        self.newer_badge = QLabel()
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subtitle = wrapping_label()
+        self.newer_badge = wrapping_label()
         self.newer_badge.setStyleSheet("color: #d97706; font-weight: 600;")
         self.newer_badge.hide()
         self.description = OfflineTextBrowser()
         self.description.setOpenExternalLinks(True)
         self.description.setMinimumHeight(120)
         self.versions = QComboBox()
+        # As wide as the pane allows, never as wide as the longest version name.
+        self.versions.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.versions.setMinimumContentsLength(12)
         self.versions.currentIndexChanged.connect(self._show_version)
-        self.version_info = QLabel()
+        self.version_info = wrapping_label()
         self.files = QTableWidget(0, len(FILE_COLUMNS))
         self.files.setHorizontalHeaderLabels(list(FILE_COLUMNS))
         self.files.verticalHeader().hide()
@@ -162,8 +183,7 @@ class CivitaiModelPage(QWidget):
         self.files.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.files.setMinimumHeight(110)
         self.trigger_box = QWidget()
-        self.trigger_layout = QHBoxLayout(self.trigger_box)
-        self.trigger_layout.setContentsMargins(0, 0, 0, 0)
+        self.trigger_layout = FlowLayout(self.trigger_box)
         self.trigger_buttons: list[QPushButton] = []
         self.image_model = QStandardItemModel(self)
         self.image_view = QListView()
@@ -195,12 +215,12 @@ class CivitaiModelPage(QWidget):
         layout.addWidget(self.description, 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # content wraps instead
         scroll.setWidget(content)
-        # Until a result is picked, a hint instead of empty fields.
-        self.empty_hint = QLabel("Pick a model to see its versions, files, trigger words and example images.")
-        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_hint.setWordWrap(True)
-        self.empty_hint.setProperty("class", "muted")
+        # Until a result is picked (or when it could not be loaded), a state instead of empty fields.
+        self.empty_hint = PaneState()
+        self.empty_hint.show_state(EMPTY_PAGE)
+        self.empty_hint.action_clicked.connect(lambda _action: self.retry())
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_hint)
         self.stack.addWidget(scroll)
@@ -219,13 +239,14 @@ class CivitaiModelPage(QWidget):
         self._generation += 1
         generation = self._generation
         client, library = self._client, self._library
-        self.title.setText("Loading…")
-        self.stack.setCurrentIndex(1)
+        self._last_request = ("model", model_id)
+        self._show_loading("Loading the model…")
 
         def job(_progress: ProgressCallback, _cancel: CancelToken) -> ModelDetails:
             return fetch_details(client(), library, model_id)
 
         handle = self.jobs.start("Civitai model", job)
+        handle.signals.progressed.connect(lambda progress: self._on_waiting(generation, progress.message))
         handle.signals.finished.connect(lambda details: self._on_loaded(generation, details))
         handle.signals.failed.connect(lambda message: self._on_failed(generation, message))
 
@@ -235,16 +256,17 @@ class CivitaiModelPage(QWidget):
         self._generation += 1
         generation = self._generation
         client, library = self._client, self._library
-        self.title.setText("Looking up the hash…")
-        self.stack.setCurrentIndex(1)
+        self._last_request = ("hash", file_hash)
+        self._show_loading("Looking up the file on Civitai…")
 
         def job(_progress: ProgressCallback, _cancel: CancelToken) -> tuple[ModelDetails, int]:
             version = client().version_by_hash(file_hash)
             if version is None or version.model_id is None:
-                raise LookupError(f"Civitai has no file with hash {file_hash}")
+                raise NotFoundError(f"Civitai has no file with hash {file_hash}.", status=404)
             return fetch_details(client(), library, version.model_id), version.id
 
         handle = self.jobs.start("Civitai hash lookup", job)
+        handle.signals.progressed.connect(lambda progress: self._on_waiting(generation, progress.message))
         handle.signals.finished.connect(lambda found: self._on_found(generation, *found))
         handle.signals.failed.connect(lambda message: self._on_failed(generation, message))
 
@@ -257,9 +279,27 @@ class CivitaiModelPage(QWidget):
             self.versions.setCurrentIndex(row)
         self.loaded.emit()
 
+    def retry(self) -> None:
+        """Asks again for what the page showed last (a model or a hash lookup)."""
+        match self._last_request:
+            case ("model", int(model_id)):
+                self.show_model(model_id)
+            case ("hash", str(file_hash)):
+                self.show_file_with_hash(file_hash)
+
+    def _show_loading(self, title: str) -> None:
+        self.empty_hint.show_state(StateText(title))
+        self.stack.setCurrentWidget(self.empty_hint)
+
+    def _on_waiting(self, generation: int, text: str) -> None:
+        if generation == self._generation and text and not self.empty_hint.state.action:
+            self.empty_hint.show_state(StateText(self.empty_hint.state.title, text))
+
     def _on_failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.title.setText("Could not load this model")
+            self.empty_hint.show_state(StateText("Could not load this model", message, "Retry"))
+            self.stack.setCurrentWidget(self.empty_hint)
             self.failed.emit(message)
 
     def _on_loaded(self, generation: int, details: ModelDetails) -> None:
@@ -271,11 +311,11 @@ class CivitaiModelPage(QWidget):
     def set_details(self, details: ModelDetails) -> None:
         self._details = details
         model = details.model
+        self.stack.setCurrentIndex(1)
         self.title.setText(model.name)
         creator = f" by {model.creator}" if model.creator else ""
-        self.subtitle.setText(
-            f"{model.type}{creator}" + (f" · {', '.join(model.tags[:6])}" if model.tags else "")
-        )
+        kind = site_label(CIVITAI_TYPE_LABELS, model.type)
+        self.subtitle.setText(f"{kind}{creator}" + (f" · {', '.join(model.tags[:6])}" if model.tags else ""))
         newer = details.newer_version()
         if newer is not None:
             have = ", ".join(v.name for v in details.owned_versions())
@@ -286,7 +326,8 @@ class CivitaiModelPage(QWidget):
         self.versions.clear()
         for version in model.versions:
             owned = " ✓" if version in details.owned_versions() else ""
-            self.versions.addItem(f"{version.name} ({version.base_model or '?'}){owned}", version.id)
+            base = site_label(CIVITAI_BASE_MODEL_LABELS, version.base_model) or "base model unknown"
+            self.versions.addItem(f"{version.name} ({base}){owned}", version.id)
         self.versions.blockSignals(False)
         self._show_version(0)
 
@@ -307,14 +348,15 @@ class CivitaiModelPage(QWidget):
         if version is None or details is None:
             self.version_info.clear()
             return
-        self.version_info.setText(f"Base model: {version.base_model or 'unknown'}")
+        base = site_label(CIVITAI_BASE_MODEL_LABELS, version.base_model) or "unknown"
+        self.version_info.setText(f"Base model: {base}")
         self.files.setRowCount(len(version.files))
         for row, file in enumerate(version.files):
             values = (
                 file.name,
                 human_size(file.size_bytes),
-                file.format or "",
-                file.fp or "",
+                site_label(CIVITAI_FORMAT_LABELS, file.format),
+                precision_label(file.fp),
                 "✓ In library" if details.owns(file) else "",
             )
             for column, value in enumerate(values):
@@ -346,7 +388,7 @@ class CivitaiModelPage(QWidget):
             button = QPushButton(icon("copy"), word)
             button.setToolTip("Copy to the clipboard")
             button.clicked.connect(lambda _checked=False, w=word: self.copy_text(w))
-            self.trigger_layout.insertWidget(len(self.trigger_buttons), button)
+            self.trigger_layout.addWidget(button)
             self.trigger_buttons.append(button)
 
     def copy_text(self, text: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -17,13 +19,14 @@ from desktop.remote_images import RemoteImageCache, blur, load_remote_image
 from desktop.tabs.civitai_tab import CivitaiTab
 from desktop.widgets.civitai_model_page import IMAGE_ROLE
 from tests.desktop.remote_support import CHARTURNER_ID, CHARTURNER_V1, ULZZANG_ID, RemoteEnv
+from tests.fakes.civitai_api import CivitaiState
 
 TIMEOUT = 10_000
 
 
 @pytest.fixture
 def tab(remote: RemoteEnv, qtbot: QtBot, tmp_path: Path) -> Iterator[CivitaiTab]:
-    manager = DownloadManager(remote.remote.downloader, lambda: 2)
+    manager = DownloadManager(remote.remote.downloads(), lambda: 2)
     images = RemoteImageCache(
         remote.remote.fetch_image, tmp_path / "cache" / "remote", QSize(180, 240), max_level=lambda: 1
     )
@@ -64,22 +67,22 @@ def test_search_shows_results_and_fetches_the_next_page(
 
 def test_filters_are_sent(tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot) -> None:
     tab.search_field.setText("lora")
-    next(a for a in tab.type_actions if a.text() == "LORA").setChecked(True)
+    next(a for a in tab.type_actions if a.text() == "LoRA").setChecked(True)  # the user's words…
     next(a for a in tab.base_actions if a.text() == "SDXL 1.0").setChecked(True)
     tab.sort.setCurrentText("Newest")
-    tab.period.setCurrentText("Month")
+    tab.period.setCurrentText("Past month")
     tab.nsfw.setChecked(True)
     _search(tab, qtbot)
     path = next(p for _, p, _ in remote.civitai.requests if urlsplit(p).path == "/api/v1/models")
     query = _query_of(path)
     assert query["query"] == ["lora"]
-    assert query["types"] == ["LORA"]
+    assert query["types"] == ["LORA"]  # …the API's values
     assert query["baseModels"] == ["SDXL 1.0"]
     assert query["sort"] == ["Newest"]
     assert query["period"] == ["Month"]
     assert query["nsfw"] == ["true"]
     assert tab.model.rowCount() == 1
-    assert "LORA" in tab.model.index(0).data()
+    assert "LoRA" in tab.model.index(0).data()
 
 
 def _row_of(model: CivitaiResultsModel, model_id: int) -> int:
@@ -188,3 +191,118 @@ def test_a_missing_assets_hash_opens_its_model_at_that_version(
     with qtbot.waitSignal(tab.page.failed, timeout=TIMEOUT) as failed:
         tab.find_file("0123456789")
     assert "no file with hash 0123456789" in failed.args[0]
+
+
+# -- what the panes say, and that they keep their width ------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_before_a_search_the_grid_says_what_can_be_searched(tab: CivitaiTab, qtbot: QtBot) -> None:
+    assert tab.results_stack.currentWidget() is tab.state
+    assert tab.state.title.text() == "Search Civitai"
+    assert "model name, a creator or a tag" in tab.state.body.text()
+    assert tab.page.empty_hint.title.text() == "No model selected"
+    with qtbot.waitSignal(tab.model.page_loaded, timeout=TIMEOUT):
+        qtbot.mouseClick(tab.state.button, Qt.MouseButton.LeftButton)  # "Show the most downloaded"
+    assert tab.results_stack.currentWidget() is tab.results
+    assert tab.status.text() == "3 models"
+
+
+def test_no_result_says_what_to_try(tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot) -> None:
+    tab.search_field.setText("no such model anywhere")
+    tab.check_filter(tab.base_actions, "SDXL 1.0")
+    _search(tab, qtbot)
+    assert tab.results_stack.currentWidget() is tab.state
+    assert tab.state.title.text() == "No models match “no such model anywhere”"
+    assert tab.state.body.text().startswith("Try fewer words, or another type or base model.")
+    assert tab.state.button.text() == "Clear filters"
+    with qtbot.waitSignal(tab.model.page_loaded, timeout=TIMEOUT):
+        qtbot.mouseClick(tab.state.button, Qt.MouseButton.LeftButton)
+    assert tab.query().base_models == ()
+    searches = [p for _, p, _ in remote.civitai.requests if urlsplit(p).path == "/api/v1/models"]
+    assert "baseModels" not in _query_of(searches[-1])
+
+
+def test_a_refused_connection_shows_the_error_state_within_two_seconds(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    port = _free_port()
+    remote.settings.civitai_base_url = f"http://127.0.0.1:{port}"
+    tab.search_field.setText("detail tweaker")
+    started = time.monotonic()
+    with qtbot.waitSignal(tab.model.failed, timeout=2000):
+        qtbot.keyClick(tab.search_field, Qt.Key.Key_Return)
+    assert time.monotonic() - started < 2.0
+    assert tab.results_stack.currentWidget() is tab.state
+    assert tab.state.title.text() == "Could not search Civitai"
+    assert tab.state.body.text().startswith(f"Cannot reach 127.0.0.1:{port} — the connection was refused.")
+    assert tab.state.button.text() == "Retry"
+    assert not tab.state.button.isHidden()
+
+    remote.settings.civitai_base_url = remote.civitai.base_url  # back online: Retry asks the site again
+    with qtbot.waitSignal(tab.model.page_loaded, timeout=TIMEOUT):
+        qtbot.mouseClick(tab.state.button, Qt.MouseButton.LeftButton)
+    assert tab.state.title.text() == "No models match “detail tweaker”"  # the fake has no such model
+
+
+def test_a_request_to_wait_is_shown_while_searching(tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot) -> None:
+    state: CivitaiState = remote.civitai.state
+    state.fail_next(429, retry_after="1")
+    bodies: list[str] = []
+    tab.model.waiting.connect(lambda _text: bodies.append(tab.state.body.text()))
+    _search(tab, qtbot)
+    host = remote.civitai.base_url.removeprefix("http://")
+    assert bodies == [f"{host} asked us to wait 1 s… (try 2 of 4)"]
+    assert tab.results_stack.currentWidget() is tab.results
+
+
+def test_filters_and_tiles_use_the_users_words(tab: CivitaiTab, qtbot: QtBot) -> None:
+    periods = [(tab.period.itemText(i), tab.period.itemData(i)) for i in range(tab.period.count())]
+    assert periods[0] == ("All time", "AllTime")
+    assert ("Most downloaded", "Most Downloaded") in [
+        (tab.sort.itemText(i), tab.sort.itemData(i)) for i in range(tab.sort.count())
+    ]
+    assert tab.sort.currentText() == "Most downloaded"
+    types = {a.text(): a.data() for a in tab.type_actions}
+    assert types["Embedding"] == "TextualInversion"
+    assert types["LoRA"] == "LORA"
+    _search(tab, qtbot)
+    texts = [tab.model.index(r).data() for r in range(tab.model.rowCount())]
+    assert not any("TextualInversion" in t or "LORA" in t for t in texts)
+    with qtbot.waitSignal(tab.page.loaded, timeout=TIMEOUT):
+        tab.page.show_model(CHARTURNER_ID)
+    assert tab.page.subtitle.text().startswith("Embedding")
+    assert all(
+        "TextualInversion" not in tab.page.versions.itemText(i) for i in range(tab.page.versions.count())
+    )
+
+
+def test_states_and_long_pages_do_not_change_the_panes_widths(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    tab.resize(1300, 800)
+    tab.show()
+    qtbot.waitExposed(tab)
+    widths = (tab.results_stack.width(), tab.page.width())
+    long_words = [f"trigger phrase number {n} with several words" for n in range(25)]
+    charturner = remote.civitai.state.models[CHARTURNER_ID]
+    charturner["name"] = "A model name that goes on and on " * 6
+    charturner["modelVersions"][0]["trainedWords"] = long_words
+    remote.civitai.state.add_model(charturner)
+    with qtbot.waitSignal(tab.page.loaded, timeout=TIMEOUT):
+        tab.page.show_model(CHARTURNER_ID)
+    qtbot.wait(50)
+    assert (tab.results_stack.width(), tab.page.width()) == widths
+    assert len(tab.page.trigger_buttons) == 25
+    remote.settings.civitai_base_url = f"http://127.0.0.1:{_free_port()}"
+    with qtbot.waitSignal(tab.model.failed, timeout=2000):
+        tab.search()
+    qtbot.wait(50)
+    assert tab.state.body.text().startswith("Cannot reach")
+    assert (tab.results_stack.width(), tab.page.width()) == widths
