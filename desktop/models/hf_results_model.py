@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from core.jobs import CancelToken, ProgressCallback
+from core.jobs import CancelToken, Progress, ProgressCallback
 from core.sources.hf_records import HfModelSummary
 from desktop.workers import JobRunner
 
@@ -25,6 +25,7 @@ PageFetcher = Callable[[int, int], list[HfModelSummary]]  # (offset, limit) -> r
 class HfResultsModel(QAbstractListModel):
     page_loaded = Signal(int)  # rows loaded so far
     failed = Signal(str)
+    waiting = Signal(str)  # "huggingface.co answered HTTP 503 — trying again in 2 s…"
 
     def __init__(self, parent: QObject | None = None, *, page_size: int = PAGE_SIZE) -> None:
         super().__init__(parent)
@@ -82,8 +83,17 @@ class HfResultsModel(QAbstractListModel):
             return fetch(offset, size)
 
         handle = self.jobs.start("Hugging Face results", job)
+        handle.signals.progressed.connect(
+            lambda progress, g=generation: (
+                self.waiting.emit(progress.message) if g == self._generation else None
+            )
+        )
         handle.signals.finished.connect(lambda rows, g=generation: self._on_page(g, rows))
         handle.signals.failed.connect(lambda message, g=generation: self._on_failed(g, message))
+
+    def _on_progress(self, generation: int, progress: Progress) -> None:
+        if generation == self._generation and progress.message:
+            self.waiting.emit(progress.message)
 
     def _on_page(self, generation: int, rows: object) -> None:
         if generation != self._generation or not isinstance(rows, list):
@@ -110,7 +120,7 @@ class HfResultsModel(QAbstractListModel):
         if summary is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            gated = "  🔒 gated" if summary.gated else ""
+            gated = " · gated (needs a token)" if summary.gated else ""
             return f"{summary.repo_id}   ·  {summary.downloads:,} downloads · {summary.likes} likes{gated}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return ", ".join(summary.tags[:20])

@@ -4,6 +4,9 @@ Searching and fetching a repository run on a worker (``huggingface_hub`` blocks 
 model file gets a Download button that queues it into the folder of the kind guessed from the
 repository's tags (``lora`` -> the LoRA folder...). A diffusers pipeline is a folder of components, not a
 single file: the tab says so, since downloading one component alone rarely gives a usable model.
+
+Like the Civitai tab, an empty list says why (before a search, nothing found, the Hub unreachable, with
+Retry), the sort choices are in the user's words, and long messages wrap instead of widening the panes.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QListView,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -28,18 +31,45 @@ from PySide6.QtWidgets import (
 
 from app.download_paths import NoDownloadRootError
 from app.download_requests import hf_request
-from core.jobs import CancelToken, ProgressCallback
+from core.jobs import CancelToken, Progress, ProgressCallback
+from core.net import host_of
 from core.sources.hf_records import HfFile, HfModelDetail, HfModelSummary
 from desktop.download_manager import DownloadManager
+from desktop.labels import HF_SORT_LABELS, site_label
 from desktop.models.hf_files_model import HfColumn, HfFileRow, HfFilesModel
 from desktop.models.hf_results_model import SUMMARY_ROLE, HfResultsModel
 from desktop.services import AssetLibrary, RemoteServices
+from desktop.widgets.elided_label import ElidedLabel
+from desktop.widgets.pane_state import PaneState, StateText, wrapping_label
 from desktop.workers import JobRunner
 
 if TYPE_CHECKING:  # huggingface_hub is imported only when a search runs
     from core.sources.huggingface import SortKey
 
-HF_SORTS = ("downloads", "likes", "last_modified", "created_at", "trending_score")
+HF_SORTS = ("downloads", "likes", "trending_score", "last_modified", "created_at")
+RETRY = "Retry"
+RESULTS_MIN_WIDTH = 320
+REPOSITORY_MIN_WIDTH = 380
+
+EMPTY_RESULTS = StateText(
+    "Search Hugging Face",
+    "Type part of a repository name (for example “stable-diffusion” or “lora”), an author, or tags such as "
+    "diffusers, lora or base_model:… and press Enter.",
+)
+EMPTY_REPOSITORY = StateText(
+    "No repository selected", "Pick a repository to see its files and download them."
+)
+
+
+def no_result_state(text: str, author: str, tags: list[str]) -> StateText:
+    what = f"“{text}”" if text else "this search"
+    hints = []
+    if author:
+        hints.append("check the author's exact name")
+    if tags:
+        hints.append("remove a tag")
+    hints.append("try part of the name only")
+    return StateText(f"No repositories match {what}", "Try again: " + ", or ".join(hints) + ".")
 
 
 def split_tags(text: str) -> list[str]:
@@ -74,6 +104,8 @@ class HuggingFaceTab(QWidget):
         self.jobs = JobRunner(self, max_threads=2)
         self._generation = 0
         self._detail: HfModelDetail | None = None
+        self._repo_id = ""
+        self._last_search: tuple[str, str, list[str]] = ("", "", [])
 
         self.search_field = QLineEdit()
         self.search_field.setPlaceholderText("Search Hugging Face models…")
@@ -83,7 +115,8 @@ class HuggingFaceTab(QWidget):
         self.tags = QLineEdit()
         self.tags.setPlaceholderText("Tags: diffusers, lora, base_model:…")
         self.sort = QComboBox()
-        self.sort.addItems(HF_SORTS)
+        for value in HF_SORTS:
+            self.sort.addItem(site_label(HF_SORT_LABELS, value), value)
         self.search_button = QPushButton("Search")
         self.search_button.clicked.connect(self.search)
         bar = QHBoxLayout()
@@ -96,17 +129,23 @@ class HuggingFaceTab(QWidget):
         self.results_model = HfResultsModel(self)
         self.results_model.page_loaded.connect(self._on_page_loaded)
         self.results_model.failed.connect(self._on_failed)
+        self.results_model.waiting.connect(self._on_waiting)
         self.results = QListView()
         self.results.setModel(self.results_model)
         self.results.setUniformItemSizes(True)
         self.results.setSpacing(4)  # rows readable at a glance, like the library table
         self.results.selectionModel().currentChanged.connect(self._on_current_changed)
-        self.status = QLabel()
+        self.results_state = PaneState()
+        self.results_state.show_state(EMPTY_RESULTS)
+        self.results_state.action_clicked.connect(lambda _action: self.search())
+        self.results_stack = QStackedWidget()
+        self.results_stack.addWidget(self.results_state)
+        self.results_stack.addWidget(self.results)
+        self.status = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
 
-        self.repo_title = QLabel()
+        self.repo_title = wrapping_label()
         self.repo_title.setStyleSheet("font-size: 15px; font-weight: 600;")
-        self.repo_note = QLabel()
-        self.repo_note.setWordWrap(True)
+        self.repo_note = wrapping_label()
         self.files_model = HfFilesModel(self)
         self.files = QTableView()
         self.files.setModel(self.files_model)
@@ -116,19 +155,28 @@ class HuggingFaceTab(QWidget):
         self.files.horizontalHeader().setSectionResizeMode(HfColumn.PATH, QHeaderView.ResizeMode.Stretch)
 
         left = QWidget()
+        left.setMinimumWidth(RESULTS_MIN_WIDTH)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.results, 1)
+        left_layout.addWidget(self.results_stack, 1)
         left_layout.addWidget(self.status)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
+        repository = QWidget()
+        right_layout = QVBoxLayout(repository)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.repo_title)
         right_layout.addWidget(self.repo_note)
         right_layout.addWidget(self.files, 1)
+        self.repo_state = PaneState()
+        self.repo_state.show_state(EMPTY_REPOSITORY)
+        self.repo_state.action_clicked.connect(lambda _action: self._retry_repository())
+        self.repo_stack = QStackedWidget()
+        self.repo_stack.setMinimumWidth(REPOSITORY_MIN_WIDTH)
+        self.repo_stack.addWidget(self.repo_state)
+        self.repo_stack.addWidget(repository)
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
         splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(self.repo_stack)
         splitter.setSizes([520, 700])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -142,8 +190,9 @@ class HuggingFaceTab(QWidget):
             self.author.text().strip(),
             split_tags(self.tags.text()),
         )
-        sort = cast("SortKey", self.sort.currentText())
+        sort = cast("SortKey", self.sort.currentData() or "downloads")
         client = self.remote.huggingface
+        self._last_search = (text, author, tags)
 
         def fetch(offset: int, limit: int) -> list[HfModelSummary]:
             return client().search_models(
@@ -151,15 +200,35 @@ class HuggingFaceTab(QWidget):
             )
 
         self.status.setText("Searching…")
+        endpoint = str(getattr(self.remote.settings, "hf_endpoint", "") or "https://huggingface.co")
+        self._show_results_state(StateText(f"Searching {host_of(endpoint)}…"))
         self.results_model.start(fetch)
 
+    def _on_waiting(self, text: str) -> None:
+        self.status.setText(text)
+        if self.results_stack.currentWidget() is self.results_state and not self.results_state.state.action:
+            self.results_state.show_state(StateText(self.results_state.state.title, text))
+
+    def _show_results_state(self, state: StateText) -> None:
+        self.results_state.show_state(state)
+        self.results_stack.setCurrentWidget(self.results_state)
+
     def _on_page_loaded(self, rows: int) -> None:
-        more = "" if not self.results_model.canFetchMore() else " (scroll for more)"
-        self.status.setText(f"{rows} repositories{more}")
+        if rows == 0:
+            self._show_results_state(no_result_state(*self._last_search))
+            self.status.setText("No repositories found")
+        else:
+            self.results_stack.setCurrentWidget(self.results)
+            more = "" if not self.results_model.canFetchMore() else " — scroll for more"
+            self.status.setText(f"{rows} repositor{'ies' if rows != 1 else 'y'}{more}")
         self.results_loaded.emit(rows)
 
     def _on_failed(self, message: str) -> None:
-        self.status.setText(message)
+        if self.results_model.rowCount() == 0:
+            self._show_results_state(StateText("Could not search Hugging Face", message, RETRY))
+            self.status.setText("")
+        else:
+            self.status.setText(message)
         self.message.emit(message)
 
     # -- one repository -----------------------------------------------------------------------------
@@ -177,16 +246,35 @@ class HuggingFaceTab(QWidget):
         def job(_progress: ProgressCallback, _cancel: CancelToken) -> tuple[HfModelDetail, list[HfFileRow]]:
             return fetch_repository(client(), library, repo_id)
 
-        self.repo_title.setText(f"{repo_id} — loading…")
+        self._repo_id = repo_id
+        self.repo_state.show_state(StateText(f"Loading {repo_id}…"))
+        self.repo_stack.setCurrentWidget(self.repo_state)
         handle = self.jobs.start("Hugging Face repository", job)
+        handle.signals.progressed.connect(lambda progress: self._on_repository_wait(generation, progress))
         handle.signals.finished.connect(lambda result: self._on_repository(generation, result))
-        handle.signals.failed.connect(self._on_failed)
+        handle.signals.failed.connect(lambda message: self._on_repository_failed(generation, message))
+
+    def _on_repository_wait(self, generation: int, progress: Progress) -> None:
+        if generation == self._generation and progress.message:
+            self.repo_state.show_state(StateText(self.repo_state.state.title, progress.message))
+
+    def _on_repository_failed(self, generation: int, message: str) -> None:
+        if generation != self._generation:
+            return
+        self.repo_state.show_state(StateText(f"Could not open {self._repo_id}", message, RETRY))
+        self.repo_stack.setCurrentWidget(self.repo_state)
+        self.message.emit(message)
+
+    def _retry_repository(self) -> None:
+        if self._repo_id:
+            self.open_repository(self._repo_id)
 
     def _on_repository(self, generation: int, result: tuple[HfModelDetail, list[HfFileRow]]) -> None:
         if generation != self._generation:
             return
         detail, rows = result
         self._detail = detail
+        self.repo_stack.setCurrentIndex(1)
         self.repo_title.setText(detail.repo_id)
         notes = []
         if detail.is_diffusers_pipeline:
@@ -227,7 +315,7 @@ class HuggingFaceTab(QWidget):
                 subfolder=settings.download_subfolder,
             )
         except NoDownloadRootError as exc:
-            self._on_failed(str(exc))
+            self.message.emit(str(exc))
             return None
         download_id = self.manager.enqueue(request)
         self.message.emit(f"Downloading {file.name} to {request.target_dir}")
