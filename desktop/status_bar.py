@@ -20,6 +20,15 @@ FLASH_MS = 4000
 _PROGRESS_RANGE_MAX = 2**31 - 1
 
 
+def job_text(title: str, message: str) -> str:
+    """ "Scan: 3 of 12", but "Hashing 10 of 12 files" when the message already names the job."""
+    if not message:
+        return f"{title}…"
+    if message.casefold().startswith(title.casefold()):
+        return message
+    return f"{title}: {message}"
+
+
 class AppStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,7 +90,7 @@ class AppStatusBar(QStatusBar):
         else:
             self.progress.setRange(0, 0)
         text = progress.message or (f"{progress.done} of {progress.total}" if progress.total else "")
-        self.job_label.setText(f"{self._handle.title}: {text}" if text else f"{self._handle.title}…")
+        self.job_label.setText(job_text(self._handle.title, text))
 
     def _ended(self, handle: JobHandle, message: str) -> None:
         if handle is not self._handle:
