@@ -3,24 +3,53 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
 from core.jobs import Progress
 
+# Without a rate: one bar counts components, then add-ons, then steps, and "it/s" fits none of them.
+_PHASED_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
+_PHASED_UNKNOWN = "{desc} [{elapsed}]"
+
 
 class ProgressBar:
-    """A tqdm bar on stderr fed by job ``Progress`` reports (silent when stderr is not a terminal)."""
+    """A tqdm bar on stderr fed by job ``Progress`` reports (silent when stderr is not a terminal).
 
-    def __init__(self, label: str, **kwargs: Any) -> None:
-        self._bar = tqdm(desc=label, total=None, file=sys.stderr, disable=None, leave=False, **kwargs)
+    A ``phased`` bar is for jobs that go through phases, each with its own count (a render loads the
+    checkpoint part by part, then its add-ons, then runs the steps): the report's message is the bar's
+    label ("Loading checkpoint… UNet", "Step 3 of 20") and a new total starts the bar again. Otherwise
+    the label stays and the message is shown after the counts.
+    """
+
+    def __init__(
+        self, label: str, *, phased: bool = False, file: TextIO | None = None, **kwargs: Any
+    ) -> None:
+        self._label = label
+        self._phased = phased
+        if phased:
+            kwargs.setdefault("bar_format", _PHASED_UNKNOWN)
+        kwargs.setdefault("disable", None)  # None: silent unless the stream is a terminal
+        self._bar = tqdm(desc=label, total=None, file=file or sys.stderr, leave=False, **kwargs)
 
     def update(self, progress: Progress) -> None:
+        if self._phased:
+            self._update_phase(progress)
+            return
         if progress.total is not None and self._bar.total != progress.total:
             self._bar.total = progress.total
         self._bar.n = progress.done
         self._bar.set_postfix_str(progress.message[-40:], refresh=True)
+
+    def _update_phase(self, progress: Progress) -> None:
+        bar = self._bar
+        bar.set_description_str(progress.message or self._label, refresh=False)
+        if progress.total != bar.total:
+            bar.bar_format = _PHASED_FORMAT if progress.total else _PHASED_UNKNOWN
+            bar.reset(total=progress.total)  # a new phase: its own count and its own clock
+        bar.n = progress.done
+        bar.refresh()
 
     def __enter__(self) -> ProgressBar:
         return self

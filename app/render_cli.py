@@ -207,7 +207,7 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         return code
     _warn("render", plan.warnings, args.json)
     try:
-        with ProgressBar("Rendering", unit="step") as bar:
+        with ProgressBar("Rendering", phased=True) as bar:
             stored = service.render(plan, progress=bar.update)
     except RenderError as error:
         return _fail("render", user_message(error), EXIT_FAILED)
@@ -230,7 +230,7 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     if code is not None:
         return code
     try:
-        with ProgressBar("Rendering grid", unit="step") as bar:
+        with ProgressBar("Rendering grid", phased=True) as bar:
             stored = service.render_grid(base, x, y, progress=bar.update)
     except GridAxisError as error:
         return _fail("grid", user_message(error), EXIT_USAGE)

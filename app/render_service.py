@@ -2,8 +2,9 @@
 
 The GUI's compose board and the CLI's ``render``/``grid`` commands share this service. It keeps the
 renderer behind a factory because importing torch and diffusers takes seconds: the window must open, and
-:meth:`RenderService.prepare` must answer ("this LoRA is for SD1, the checkpoint is SDXL"), without them.
-The engine is created on the first render and then kept, so its loaded checkpoint stays warm.
+:meth:`RenderService.prepare` must answer ("LoRA 'x' is an SD 1.x LoRA; the checkpoint is an SDXL
+checkpoint") without them. The engine is created on the first render and then kept, so its loaded
+checkpoint stays warm.
 
 Every image is written once under the output folder with a name never used before, carries A1111
 infotext with the hashes A1111 itself would write (so Civitai and A1111 recognise the files), and is
@@ -38,11 +39,19 @@ from core.render.grid import (
     with_fixed_seeds,
 )
 from core.render.infotext import format_infotext, recipe_from_infotext
+from core.render.phases import is_step
 from core.render.png import read_infotext, save_png
 from core.render.recipe import MAX_SEED, AssetRef, Recipe
 from core.render.recipe_codec import recipe_to_dict
 from core.render.resolve import MissingAsset, resolve_recipe
-from core.taxonomy import Architecture, AssetKind, FileFormat, Prediction
+from core.taxonomy import (
+    Architecture,
+    AssetKind,
+    FileFormat,
+    Prediction,
+    describe_kind,
+    describe_model,
+)
 
 if TYPE_CHECKING:
     from core.jobs import CancelToken
@@ -60,7 +69,9 @@ _LABELS = {
     AssetKind.EMBEDDING: "Embedding",
     AssetKind.HYPERNETWORK: "Hypernetwork",
 }
-_ARCH_NAMES = {Architecture.SD1: "SD1", Architecture.SD2: "SD2", Architecture.SDXL: "SDXL"}
+RENDERABLE_NAMES = "SD 1.x, SD 2.x and SDXL"
+# A file of no known family cannot be said to conflict with the checkpoint.
+_UNDECIDED = (Architecture.OTHER, Architecture.UNKNOWN)
 
 
 class RenderError(AtelierError):
@@ -107,9 +118,8 @@ class RenderPlan:
         if checkpoint.path is None:
             return f"checkpoint {checkpoint.describe()} was not found"
         if self.architecture not in RENDERABLE:
-            found = self.architecture.value if self.architecture else "unknown"
-            names = ", ".join(_ARCH_NAMES.values())
-            return f"checkpoint {checkpoint.describe()} is a {found} model; Atelier renders {names}"
+            found = describe_model(AssetKind.CHECKPOINT, self.architecture)
+            return f"{checkpoint.describe()} is {found}; Atelier renders {RENDERABLE_NAMES} checkpoints"
         return None
 
 
@@ -258,7 +268,8 @@ class RenderService:
             if fact is not None:
                 architecture, prediction = fact.architecture, fact.prediction
                 if fact.kind is not AssetKind.CHECKPOINT:
-                    warnings.append(f"{checkpoint.describe()} is a {fact.kind.value}, not a checkpoint")
+                    what = describe_kind(fact.kind)
+                    warnings.append(f"{checkpoint.describe()} is {what}, not a checkpoint")
         warnings += self._mismatches(final, facts, architecture)
         if self._engine is not None:
             warnings += self._engine.supports(final)
@@ -289,9 +300,9 @@ class RenderService:
     def _mismatches(
         recipe: Recipe, facts: dict[str, _FileFacts], architecture: Architecture | None
     ) -> list[str]:
-        if architecture not in _ARCH_NAMES:
+        if architecture not in RENDERABLE:
             return []
-        checkpoint_name = _ARCH_NAMES[architecture]
+        checkpoint_name = describe_model(AssetKind.CHECKPOINT, architecture)
         found: list[str] = []
         slots: list[tuple[AssetKind, AssetRef]] = [(AssetKind.VAE, recipe.vae)] if recipe.vae else []
         slots += [(AssetKind.LORA, use.ref) for use in recipe.loras if use.enabled]
@@ -299,7 +310,7 @@ class RenderService:
         slots += [(AssetKind.HYPERNETWORK, use.ref) for use in recipe.hypernetworks]
         for kind, ref in slots:
             fact = facts.get(ref.path or "")
-            if fact is None or fact.architecture not in _ARCH_NAMES or fact.architecture is architecture:
+            if fact is None or fact.architecture in _UNDECIDED or fact.architecture is architecture:
                 continue
             # SD2's VAE is SD1's: a VAE only conflicts across the SD1/SD2 and SDXL families.
             if kind is AssetKind.VAE and {fact.architecture, architecture} <= {
@@ -308,7 +319,7 @@ class RenderService:
             }:
                 continue
             found.append(
-                f"{_LABELS[kind]} {ref.name!r} is for {_ARCH_NAMES[fact.architecture]}; "
+                f"{_LABELS[kind]} {ref.name!r} is {describe_model(kind, fact.architecture)}; "
                 f"the checkpoint is {checkpoint_name}"
             )
         return found
@@ -464,7 +475,7 @@ class RenderService:
         assert plan.architecture is not None
         engine = self.engine()
         try:
-            engine.load(Path(checkpoint.path), plan.architecture, plan.prediction)
+            engine.load(Path(checkpoint.path), plan.architecture, plan.prediction, progress=progress)
             result = engine.render(plan.recipe, progress=progress, cancel=cancel, preview=preview)
         except (ValueError, OSError, RuntimeError) as error:
             raise RenderError(f"the renderer refused the recipe: {error}") from error
@@ -576,12 +587,16 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
 def _cell_progress(
     progress: ProgressCallback, *, offset: int, steps: int, total_steps: int, number: int, cells: int
 ) -> ProgressCallback:
-    """Progress of one grid cell, reported as progress over the steps of the whole grid."""
+    """Progress of one grid cell, reported as progress over the steps of the whole grid.
+
+    Steps advance the grid's count; what comes before them (loading a cell's checkpoint or add-ons)
+    keeps the count where it is and says what is happening ("Cell 2 of 4: Loading checkpoint… UNet").
+    """
 
     def report(step: Progress) -> None:
-        fraction = step.done / step.total if step.total else 0.0
-        done = offset + round(fraction * steps)
-        progress(Progress(done, total_steps, f"cell {number}/{cells}: {step.message}".rstrip(": ")))
+        message = f"Cell {number} of {cells}: {step.message}" if step.message else f"Cell {number} of {cells}"
+        fraction = step.done / step.total if step.total and is_step(step) else 0.0
+        progress(Progress(offset + round(fraction * steps), total_steps, message))
 
     return report
 

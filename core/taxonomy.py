@@ -107,3 +107,58 @@ class LibraryLayout(StrEnum):
     INVOKEAI = "invokeai"
     STABILITY_MATRIX = "stability_matrix"
     FLAT = "flat"
+
+
+# -- words for people -------------------------------------------------------------------------------------
+# The values above are ids for JSON and the database; messages say these instead ("an SDXL checkpoint",
+# not "a sdxl checkpoint"; never "a other model").
+
+ARCHITECTURE_NAMES: dict[Architecture, str] = {
+    Architecture.SD1: "SD 1.x",
+    Architecture.SD2: "SD 2.x",
+    Architecture.SDXL: "SDXL",
+    Architecture.SDXL_REFINER: "SDXL Refiner",
+    Architecture.SD3: "SD 3",
+    Architecture.FLUX1: "FLUX.1",
+    Architecture.FLUX2: "FLUX.2",
+    Architecture.OTHER: "Other",
+    Architecture.UNKNOWN: "Unknown",
+}
+
+KIND_NOUNS: dict[AssetKind, str] = {
+    AssetKind.CHECKPOINT: "checkpoint",
+    AssetKind.LORA: "LoRA",
+    AssetKind.EMBEDDING: "embedding",
+    AssetKind.HYPERNETWORK: "hypernetwork",
+    AssetKind.VAE: "VAE",
+    AssetKind.CONTROLNET: "ControlNet",
+    AssetKind.IP_ADAPTER: "IP-Adapter",
+    AssetKind.UPSCALER: "upscaler",
+    AssetKind.CLIP_VISION: "CLIP Vision encoder",
+    AssetKind.TEXT_ENCODER: "text encoder",
+    AssetKind.UNKNOWN: "model",
+}
+
+
+def describe_model(kind: AssetKind, architecture: Architecture | None) -> str:
+    """The phrase a sentence needs: "an SDXL checkpoint", "an SD 1.x LoRA", "a FLUX.1 VAE",
+    "a checkpoint of unknown architecture", "a model of unknown architecture"."""
+    noun = KIND_NOUNS[kind]
+    if architecture is None or architecture in (Architecture.OTHER, Architecture.UNKNOWN):
+        return f"{_article(noun)} {noun} of unknown architecture"
+    name = ARCHITECTURE_NAMES[architecture]
+    return f"{_article(name)} {name} {noun}"
+
+
+def describe_kind(kind: AssetKind) -> str:
+    """ "a VAE", "an embedding", "a model": the kind alone, with its article."""
+    noun = KIND_NOUNS[kind]
+    return f"{_article(noun)} {noun}"
+
+
+def _article(word: str) -> str:
+    # Acronyms read letter by letter take "an" when their first letter sounds like a vowel (an SD, an
+    # IP-Adapter); words take it when they start with a vowel (an embedding, an upscaler).
+    if word[:2].isupper() and not word.startswith(("FLUX", "VAE")):
+        return "an" if word[0] in "AEFHILMNORSX" else "a"
+    return "an" if word[0].lower() in "aeiou" else "a"

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, n
 from core.render.configs import PIPELINE_CLASSES, config_folder_name, load_single_file_pipeline
 from core.render.devices import DeviceChoice, choose_device
 from core.render.memory import format_bytes, pipeline_bytes, plan_memory
+from core.render.phases import LOADING_CHECKPOINT, loading_checkpoint, step_message
 from core.render.recipe import AssetRef, EmbeddingUse, Recipe, Sampler
 from core.render.samplers import make_scheduler, unavailable_reason
 from core.taxonomy import Architecture, Prediction
@@ -200,6 +201,11 @@ def _quiet_libraries() -> None:
         logging_module.disable_progress_bar()
 
 
+def _names(refs: Iterable[AssetRef | None]) -> str:
+    """ "detail-tweaker, add-more-details": the names of add-ons as a progress message shows them."""
+    return ", ".join(ref.name or Path(ref.path or "").stem for ref in refs if ref is not None)
+
+
 def _require_path(ref: AssetRef, what: str) -> Path:
     if not ref.path:
         raise ValueError(f"{what} {ref.describe()} is not resolved to a file")
@@ -310,13 +316,24 @@ class RenderEngine:
 
     # --- loading ------------------------------------------------------------------------------------
 
-    def load(self, checkpoint: Path, architecture: Architecture, prediction: Prediction | None) -> None:
+    def load(
+        self,
+        checkpoint: Path,
+        architecture: Architecture,
+        prediction: Prediction | None,
+        *,
+        progress: ProgressCallback = no_progress,
+    ) -> None:
         """Make ``checkpoint`` (a single file or a diffusers folder) the current model.
 
         A no-op when that same file is loaded already — "same" means the same resolved path, modification
         time, size, architecture and prediction, so a file replaced on disk is reloaded. Without memory
         budget for both, the previous checkpoint is freed before the new one is read, so peak memory holds
         one model. Raises ValueError for architectures this renderer does not do.
+
+        A real load reports ``Progress`` with the message "Loading checkpoint…": first with no total
+        (a single file is read whole before anything else), then one step per pipeline component as
+        diffusers builds it ("Loading checkpoint… UNet"), then placing the weights on the device.
         """
         if architecture not in SUPPORTED_ARCHITECTURES:
             names = ", ".join(a.value for a in SUPPORTED_ARCHITECTURES)
@@ -328,7 +345,7 @@ class RenderEngine:
                 return
             if self.memory_budget_bytes <= 0:
                 self.unload()
-            pipe = self._read_pipeline(key)
+            pipe = self._read_pipeline(key, progress)
             entry = _Loaded(
                 key=key,
                 pipe=pipe,
@@ -340,24 +357,31 @@ class RenderEngine:
             self.load_count += 1
             self._evict_beyond_budget()
 
-    def _read_pipeline(self, key: _LoadedKey) -> Any:
+    def _read_pipeline(self, key: _LoadedKey, progress: ProgressCallback) -> Any:
+        progress(Progress(0, None, LOADING_CHECKPOINT))
         import torch
+
+        from core.render.load_progress import component_progress
 
         _quiet_libraries()
 
         choice = self.device
         dtype = getattr(torch, choice.dtype_name)
-        if key.path.is_dir():
-            pipe = self._read_diffusers_folder(key, dtype)
-        else:
-            pipe = load_single_file_pipeline(
-                key.path,
-                key.architecture,
-                key.prediction,
-                cache_dir=self.cache_dir,
-                dtype=dtype,
-                device=None,
-            )
+        with component_progress(progress, loading_checkpoint, extra_steps=1) as components:
+            if key.path.is_dir():
+                pipe = self._read_diffusers_folder(key, dtype)
+            else:
+                pipe = load_single_file_pipeline(
+                    key.path,
+                    key.architecture,
+                    key.prediction,
+                    cache_dir=self.cache_dir,
+                    dtype=dtype,
+                    device=None,
+                )
+        placed, total = components.components, components.components + 1
+        target = choice.device.split(":", 1)[0].upper()
+        progress(Progress(placed, total, loading_checkpoint(f"placing the weights on the {target}")))
         plan = plan_memory(
             device_kind=choice.device.split(":", 1)[0],
             device_memory_bytes=int(choice.memory_gb * 1024**3) if choice.memory_gb else None,
@@ -372,6 +396,7 @@ class RenderEngine:
         self.last_memory_plan = plan.reason if plan.offload else ""
         pipe.set_progress_bar_config(disable=True)
         _patch_clip_skip(pipe)
+        progress(Progress(total, total, LOADING_CHECKPOINT))
         return pipe
 
     def _read_diffusers_folder(self, key: _LoadedKey, dtype: Any) -> Any:
@@ -452,13 +477,14 @@ class RenderEngine:
             entry.patchers[kind] = factory(entry.pipe)
         return entry.patchers[kind]
 
-    def _apply_vae(self, entry: _Loaded, recipe: Recipe) -> None:
+    def _apply_vae(self, entry: _Loaded, recipe: Recipe, progress: ProgressCallback) -> None:
         key = _FileKey.of(_require_path(recipe.vae, "VAE")) if recipe.vae is not None else None
         if key == entry.vae_key:
             return
         if key is None:
             entry.pipe.vae = entry.own_vae
         else:
+            progress(Progress(0, None, f"Loading VAE {_names([recipe.vae])}…"))
             from core.render.vae import load_vae
 
             choice = self.device
@@ -476,7 +502,7 @@ class RenderEngine:
             entry.pipe.vae = vae
         entry.vae_key = key
 
-    def _apply_loras(self, entry: _Loaded, recipe: Recipe) -> None:
+    def _apply_loras(self, entry: _Loaded, recipe: Recipe, progress: ProgressCallback) -> None:
         uses = [lora for lora in recipe.loras if lora.enabled]
         if not uses and not entry.lora_state and "lora" not in entry.patchers:
             return  # nothing applied, nothing wanted: the module need not even be imported
@@ -489,6 +515,8 @@ class RenderEngine:
         )
         if state == entry.lora_state:
             return
+        if uses:
+            progress(Progress(0, None, f"Loading LoRA {_names(lora.ref for lora in uses)}…"))
         patcher = self._patcher(entry, "lora", LoraPatcher)
         applications = [
             LoraApplication(
@@ -503,7 +531,7 @@ class RenderEngine:
         entry.warnings["lora"] = tuple(patcher.apply(applications))
         entry.lora_state = state
 
-    def _apply_embeddings(self, entry: _Loaded, recipe: Recipe) -> None:
+    def _apply_embeddings(self, entry: _Loaded, recipe: Recipe, progress: ProgressCallback) -> None:
         if not recipe.embeddings and "embeddings" not in entry.patchers:
             return
         from core.render.embeddings import EmbeddingManager, load_embedding
@@ -514,13 +542,15 @@ class RenderEngine:
         state = tuple(sorted(wanted.items(), key=lambda item: item[0]))
         if state == entry.embedding_state:
             return
+        if state:
+            progress(Progress(0, None, f"Loading embeddings {', '.join(token for token, _ in state)}…"))
         manager = self._patcher(entry, "embeddings", EmbeddingManager)
         files = [(token, self._files.get("embedding", key, load_embedding)) for token, key in state]
         entry.embedding_state = ()
         entry.warnings["embeddings"] = tuple(manager.apply(files))
         entry.embedding_state = state
 
-    def _apply_hypernetworks(self, entry: _Loaded, recipe: Recipe) -> None:
+    def _apply_hypernetworks(self, entry: _Loaded, recipe: Recipe, progress: ProgressCallback) -> None:
         if not recipe.hypernetworks and "hypernetworks" not in entry.patchers:
             return
         from core.render.hypernetwork import HypernetworkPatcher, load_hypernetwork
@@ -529,6 +559,9 @@ class RenderEngine:
         state = tuple((key, use.strength) for key, use in zip(keys, recipe.hypernetworks, strict=True))
         if state == entry.hypernetwork_state:
             return
+        if state:
+            names = _names(use.ref for use in recipe.hypernetworks)
+            progress(Progress(0, None, f"Loading hypernetwork {names}…"))
         patcher = self._patcher(entry, "hypernetworks", HypernetworkPatcher)
         uses = [
             (self._files.get("hypernetwork", key, load_hypernetwork), use.strength)
@@ -538,10 +571,11 @@ class RenderEngine:
         entry.warnings["hypernetworks"] = tuple(patcher.apply(uses))
         entry.hypernetwork_state = state
 
-    def prepare(self, recipe: Recipe) -> tuple[str, ...]:
+    def prepare(self, recipe: Recipe, progress: ProgressCallback = no_progress) -> tuple[str, ...]:
         """Apply the recipe's sampler and add-ons to the current pipeline; return their warnings.
 
-        Only what changed since the last render is redone. render() calls this; calling it alone lets a
+        Only what changed since the last render is redone, and only that reports progress ("Loading
+        LoRA detail-tweaker…", without a total). render() calls this; calling it alone lets a
         benchmark or the GUI measure the cost of switching add-ons.
         """
         with self._lock:
@@ -551,10 +585,10 @@ class RenderEngine:
             if recipe.sampler is not entry.sampler:
                 entry.pipe.scheduler = make_scheduler(recipe.sampler, entry.base_scheduler_config)
                 entry.sampler = recipe.sampler
-            self._apply_vae(entry, recipe)
-            self._apply_loras(entry, recipe)
-            self._apply_embeddings(entry, recipe)
-            self._apply_hypernetworks(entry, recipe)
+            self._apply_vae(entry, recipe, progress)
+            self._apply_loras(entry, recipe, progress)
+            self._apply_embeddings(entry, recipe, progress)
+            self._apply_hypernetworks(entry, recipe, progress)
             return tuple(line for lines in entry.warnings.values() for line in lines)
 
     # --- rendering ----------------------------------------------------------------------------------
@@ -571,7 +605,8 @@ class RenderEngine:
         """Render ``recipe`` (txt2img) on the current checkpoint with its VAE, LoRAs, embeddings and
         hypernetworks.
 
-        Progress is reported after every denoising step, and ``preview`` (when given) receives a cheap
+        Changed add-ons report what they load first; then progress is reported after every denoising
+        step ("Step k of n"), and ``preview`` (when given) receives a cheap
         latent preview of the first image every ``preview_every`` steps. Cancelling stops at the next
         step boundary (diffusers' ``_interrupt`` flag) and raises :class:`CancelledError`; the engine
         stays usable. Raises RuntimeError when no checkpoint is loaded, ValueError for an unusable
@@ -585,7 +620,7 @@ class RenderEngine:
                 raise RuntimeError("no checkpoint loaded: call load() first")
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            warnings = self.prepare(recipe)
+            warnings = self.prepare(recipe, progress)
             pipe = entry.pipe
             architecture = entry.key.architecture
             seed = random_seed() if recipe.seed == -1 else recipe.seed
@@ -621,7 +656,7 @@ class RenderEngine:
                 # Heun/DPM2 run two model evaluations per step; num_timesteps counts what really runs.
                 total = int(getattr(pipeline, "num_timesteps", 0) or recipe.steps)
                 done = min(step + 1, total)
-                progress(Progress(done=done, total=total, message=f"step {done}/{total}"))
+                progress(Progress(done=done, total=total, message=step_message(done, total)))
                 if preview is not None and (done % max(1, preview_every) == 0 or done == total):
                     latents = callback_kwargs.get("latents")
                     if latents is not None:

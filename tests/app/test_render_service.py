@@ -107,8 +107,8 @@ def library(tmp_path: Path) -> Iterator[Library]:
 
 @pytest.fixture
 def checkpoint_id(library: Library, checkpoint_folder: Path) -> int:
-    # The scanner catalogs the tiny folder as architecture "other" (its widths match no SD family),
-    # so the test catalogs it as the SD1 it is structurally.
+    # Cataloged directly (as the scanner would: a StableDiffusionPipeline folder is SD 1.x) so the
+    # test can give it the hashes infotext needs; test_render_cli scans it for real.
     root = library.add_root(checkpoint_folder.parent, LibraryLayout.FLAT)
     asset_id = catalog_file(
         library, root.id, checkpoint_folder, AssetKind.CHECKPOINT, Architecture.SD1, inode=1
@@ -177,7 +177,7 @@ def test_prepare_resolves_warns_and_never_starts_the_engine(
     assert plan.recipe.checkpoint.asset_id == checkpoint_id
     assert plan.recipe.checkpoint.path == str(checkpoint_folder)
     assert (plan.architecture, plan.prediction) == (Architecture.SD1, Prediction.EPS)
-    assert "LoRA 'XL_Style' is for SDXL; the checkpoint is SD1" in plan.warnings
+    assert "LoRA 'XL_Style' is an SDXL LoRA; the checkpoint is an SD 1.x checkpoint" in plan.warnings
     direct = plan.recipe.loras[1].ref
     assert (direct.path, direct.asset_id) == (str(outside.resolve()), None), (
         "a file given by path is used as is"
@@ -335,3 +335,31 @@ def test_an_add_on_that_does_not_fit_is_a_render_error(service: RenderService, t
     assert len(service.renders()) == before
     # The engine is fine afterwards: the same checkpoint renders without the LoRA.
     assert len(service.render(service.prepare(base_recipe()))) == 1
+
+
+def test_a_render_reports_loading_the_checkpoint_before_any_step(
+    library: Library, checkpoint_id: int, tmp_path: Path
+) -> None:
+    """A fresh engine: the first reports say "Loading checkpoint…" (what the compose tab and the CLI
+    bar show during a long load), each with a count once the parts are known; the steps come after."""
+    from core.render.devices import DeviceChoice
+    from core.render.engine import RenderEngine
+
+    cpu = DeviceChoice(device="cpu", dtype_name="float32", reason="tests run on the CPU")
+    service = RenderService(
+        library, lambda: RenderEngine(tmp_path / "cache", device=cpu), library.renders_dir
+    )
+    reports: list[Progress] = []
+
+    service.render(service.prepare(base_recipe(steps=2)), progress=reports.append)
+
+    first_step = next(i for i, report in enumerate(reports) if report.message.startswith("Step "))
+    loading = reports[:first_step]
+    assert loading[0].message == "Loading checkpoint…"
+    assert all(report.message.startswith("Loading checkpoint…") for report in loading)
+    assert any(report.message == "Loading checkpoint… UNet" for report in loading)
+    assert loading[-1].done == loading[-1].total
+    assert [(report.done, report.total, report.message) for report in reports[first_step:]] == [
+        (1, 2, "Step 1 of 2"),
+        (2, 2, "Step 2 of 2"),
+    ]

@@ -47,10 +47,13 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_safetensors(folder / "sd1.safetensors", keyspace("sd1-ldm", dtype="F16"))
 
 
+LOAD_REPORTS: list[Progress] = []
+
+
 @pytest.fixture(scope="module")
 def engine(offline: None, checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> RenderEngine:
     engine = RenderEngine(tmp_path_factory.mktemp("cache"), device=CPU)
-    engine.load(checkpoint, Architecture.SD1, None)
+    engine.load(checkpoint, Architecture.SD1, None, progress=LOAD_REPORTS.append)
     return engine
 
 
@@ -78,7 +81,20 @@ def test_progress_reported_per_step(engine: RenderEngine) -> None:
     reports: list[Progress] = []
     engine.render(BASE, progress=reports.append)
     assert [(p.done, p.total) for p in reports] == [(1, 2), (2, 2)]
-    assert reports[-1].message == "step 2/2"
+    assert reports[-1].message == "Step 2 of 2"
+
+
+def test_single_file_load_reports_its_components(engine: RenderEngine) -> None:
+    """The file is read whole first (no total yet), then diffusers builds each part from it."""
+    assert LOAD_REPORTS[0] == Progress(0, None, "Loading checkpoint…")
+    messages = [report.message for report in LOAD_REPORTS]
+    assert {"Loading checkpoint… UNet", "Loading checkpoint… VAE", "Loading checkpoint… text encoder"} <= set(
+        messages
+    )
+    assert "Loading checkpoint… placing the weights on the CPU" in messages
+    last = LOAD_REPORTS[-1]
+    assert last.total is not None
+    assert last.done == last.total
 
 
 def test_cancel_after_first_step(engine: RenderEngine) -> None:

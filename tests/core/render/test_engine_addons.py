@@ -218,3 +218,32 @@ def test_embedding_tokens_are_added_where_missing() -> None:
     assert with_embedding_tokens(filled) is filled  # already present: unchanged
     inside = recipe.replace(prompt="my-style, a cat", negative_prompt="(easynegative:1.2)")
     assert with_embedding_tokens(inside) is inside
+
+
+def test_loading_reports_each_component_then_add_ons_then_steps(
+    offline: None, files: dict[str, Path], tmp_path: Path
+) -> None:
+    """A fresh load says "Loading checkpoint…" at once, then names each part diffusers builds; add-ons
+    that change say what they load; only then come the steps."""
+    engine = RenderEngine(tmp_path / "cache", device=CPU)
+    reports: list[Progress] = []
+
+    engine.load(files["checkpoint"], Architecture.SD1, None, progress=reports.append)
+    engine.render(BASE.with_lora(LoraUse(_ref(files, "lora"), weight=0.5)), progress=reports.append)
+
+    messages = [report.message for report in reports]
+    assert reports[0] == Progress(0, None, "Loading checkpoint…")
+    loading = [report for report in reports if report.message.startswith("Loading checkpoint…")]
+    parts = {report.message.removeprefix("Loading checkpoint… ") for report in loading}
+    assert {"UNet", "VAE", "text encoder", "tokenizer", "scheduler"} <= parts
+    total = loading[1].total
+    assert total == 6  # five components, then placing the weights on the device
+    assert [report.done for report in loading[1:]] == sorted(report.done for report in loading[1:])
+    assert loading[-1] == Progress(total, total, "Loading checkpoint…")
+    lora_at = messages.index("Loading LoRA detail…")
+    assert messages.index(loading[-1].message) < lora_at < messages.index("Step 1 of 2")
+    assert messages[-1] == "Step 2 of 2"
+
+    again: list[Progress] = []
+    engine.load(files["checkpoint"], Architecture.SD1, None, progress=again.append)
+    assert again == []  # already loaded: nothing to report

@@ -1,0 +1,50 @@
+"""The CLI's progress bar: a phased bar (render) shows each report's message as its label."""
+
+from __future__ import annotations
+
+import io
+
+from app.progress_bar import ProgressBar
+from core.jobs import Progress
+
+
+def _frames(stream: io.StringIO) -> list[str]:
+    return [frame.strip() for frame in stream.getvalue().split("\r") if frame.strip()]
+
+
+def test_a_phased_bar_shows_loading_then_steps() -> None:
+    stream = io.StringIO()
+    reports = [
+        Progress(0, None, "Loading checkpoint…"),
+        Progress(1, 6, "Loading checkpoint… UNet"),
+        Progress(6, 6, "Loading checkpoint…"),
+        Progress(1, 20, "Step 1 of 20"),
+    ]
+
+    with ProgressBar("Rendering", phased=True, file=stream, disable=False) as bar:
+        for report in reports:
+            bar.update(report)
+
+    frames = _frames(stream)
+    assert "Loading checkpoint… [00:00]" in frames
+    assert any(frame.startswith("Loading checkpoint… UNet:  17%") and "1/6" in frame for frame in frames)
+    assert any(frame.startswith("Step 1 of 20:   5%") and "1/20" in frame for frame in frames)
+    assert not any("step/s" in frame or "it/s" in frame for frame in frames)
+
+
+def test_a_plain_bar_keeps_its_label_and_shows_the_message_after() -> None:
+    stream = io.StringIO()
+
+    with ProgressBar("Scanning", unit="file", file=stream, disable=False) as bar:
+        bar.update(Progress(3, 10, "models/Lora"))
+
+    assert any(frame.startswith("Scanning:  30%") and "models/Lora" in frame for frame in _frames(stream))
+
+
+def test_the_bar_is_silent_when_the_stream_is_not_a_terminal() -> None:
+    stream = io.StringIO()
+
+    with ProgressBar("Rendering", phased=True, file=stream) as bar:
+        bar.update(Progress(1, 2, "Step 1 of 2"))
+
+    assert stream.getvalue() == ""
