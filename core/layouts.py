@@ -303,10 +303,12 @@ def _is_file(path: Path) -> bool:
 
 
 def _install_layout(directory: Path) -> LibraryLayout | None:
-    """The tool installed in ``directory``, from marker files only (never from where models lie).
+    """The tool installed in ``directory``: from its marker files, else from its folder structure.
 
     The order matters: Forge is an A1111 fork with the same files plus ``modules_forge``; a Stability
-    Matrix library holds whole A1111/ComfyUI installs under ``Packages`` but none at its own top.
+    Matrix library holds whole A1111/ComfyUI installs under ``Packages`` but none at its own top. An
+    A1111/Forge tree copied or synced without its code (``models/Stable-diffusion``, ``models/Lora``,
+    ``embeddings`` ...) is recognised by those folders, after every tool's markers had their say.
     """
     if _is_file(directory / "invokeai.yaml") or _is_file(directory / "databases" / "invokeai.db"):
         return LibraryLayout.INVOKEAI
@@ -322,7 +324,57 @@ def _install_layout(directory: Path) -> LibraryLayout | None:
         return LibraryLayout.COMFYUI
     if _is_stability_matrix_library(directory / "Data") or _is_stability_matrix_library(directory):
         return LibraryLayout.STABILITY_MATRIX
-    return None
+    return _a1111_tree_layout(directory)
+
+
+# Model folders only A1111 and its forks create (ComfyUI says ``loras``, Stability Matrix keeps its
+# models under ``Data/Models`` with names of its own), and the ones they share with other tools.
+_A1111_ONLY_FOLDERS = frozenset(
+    {
+        "stable-diffusion",
+        "lora",
+        "lycoris",
+        "esrgan",
+        "realesrgan",
+        "swinir",
+        "scunet",
+        "ldsr",
+        "codeformer",
+        "gfpgan",
+        "deepbooru",
+        "vae-approx",
+        "karlo",
+    }
+)
+_A1111_SHARED_FOLDERS = frozenset({"vae", "hypernetworks", "controlnet"})
+# Names that make a models folder Stability Matrix's (or ComfyUI's), whatever else it holds.
+_OTHER_TOOLS_FOLDERS = frozenset(
+    {"stablediffusion", "textualinversion", "diffusionmodels", "hypernetwork", "ipadapter", "clipvision"}
+    | {"checkpoints", "loras", "diffusion_models", "upscale_models", "text_encoders", "clip_vision"}
+)
+# What Forge adds to A1111's tree (its code in modules_forge; these folders in models/).
+_FORGE_MODEL_FOLDERS = frozenset({"controlnetpreprocessor", "text_encoder"})
+
+
+def _a1111_tree_layout(directory: Path) -> LibraryLayout | None:
+    """A1111 or Forge, from ``models/...`` and ``embeddings`` alone (None when the tree is not theirs).
+
+    ``models/Stable-diffusion`` decides by itself; otherwise two of A1111's folders are needed, one of
+    them A1111's own (``models/Lora``, ``models/ESRGAN``, or ``embeddings`` beside ``models``), so that a
+    folder that merely has ``models/vae`` is not taken for an install.
+    """
+    top = _child_names(directory)
+    if "models" not in top:
+        return None
+    names = _child_names(directory / top["models"]).keys()
+    if names & _OTHER_TOOLS_FOLDERS or ("embeddings" in names and "stable-diffusion" not in names):
+        return None
+    own = names & _A1111_ONLY_FOLDERS
+    evidence = len(own) + len(names & _A1111_SHARED_FOLDERS) + ("embeddings" in top)
+    if "stable-diffusion" not in names and not ((own or "embeddings" in top) and evidence >= 2):
+        return None
+    forge = "modules_forge" in top or bool(names & _FORGE_MODEL_FOLDERS)
+    return LibraryLayout.FORGE if forge else LibraryLayout.A1111
 
 
 def _is_stability_matrix_library(directory: Path) -> bool:
@@ -336,13 +388,18 @@ def _is_stability_matrix_library(directory: Path) -> bool:
 def _models_folder_layout(directory: Path) -> LibraryLayout | None:
     """The layout of a models folder given directly, from the names of its sub-folders."""
     names = _child_names(directory)
+    forge = bool(names.keys() & _FORGE_MODEL_FOLDERS)
     if "stable-diffusion" in names:
-        forge = "controlnetpreprocessor" in names or "text_encoder" in names
         return LibraryLayout.FORGE if forge else LibraryLayout.A1111
     if names.keys() & {"checkpoints", "diffusion_models", "loras", "upscale_models"}:
         return LibraryLayout.COMFYUI
     if names.keys() & {"stablediffusion", "textualinversion", "diffusionmodels"}:
         return LibraryLayout.STABILITY_MATRIX
+    own = names.keys() & _A1111_ONLY_FOLDERS
+    shared = names.keys() & _A1111_SHARED_FOLDERS
+    # Embeddings inside the models folder are Stability Matrix's or ComfyUI's habit, not A1111's.
+    if own and len(own) + len(shared) >= 2 and "embeddings" not in names:
+        return LibraryLayout.FORGE if forge else LibraryLayout.A1111
     for base in INVOKEAI_BASES:
         if base in names and _child_names(directory / names[base]).keys() & INVOKEAI_TYPES.keys():
             return LibraryLayout.INVOKEAI

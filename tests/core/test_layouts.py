@@ -497,3 +497,82 @@ def test_discovery_counts_through_symlinked_model_folders_once(tmp_path: Path) -
     (root / "models" / "Lora").symlink_to(shared, target_is_directory=True)
     (found,) = discover_model_folders(home=home)
     assert (found.model_files, found.count_complete) == (1, True)
+
+
+# -- A1111 / Forge trees without their code ------------------------------------------------------------
+
+
+def test_an_a1111_tree_without_webui_py_is_recognised_from_its_folders(tmp_path: Path) -> None:
+    """A models tree synced or copied from an A1111 install, without the install's code."""
+    root = tmp_path / "sd-backup"
+    _dirs(root, "models/Stable-diffusion", "models/Lora", "models/VAE", "embeddings")
+    _touch(root / "models" / "Lora" / "detail.safetensors")
+
+    assert detect_layout(root) is L.A1111
+    assert detect_layout(root / "models") is L.A1111
+    assert folder_for(root, L.A1111, K.EMBEDDING) == root / "embeddings"
+    assert folder_for(root / "models", L.A1111, K.EMBEDDING) == root / "embeddings"
+    assert kind_hint_for(root, L.A1111, root / "models" / "Lora" / "detail.safetensors") is K.LORA
+    assert set(scan_roots(root, L.A1111)) == {root / "models", root / "embeddings"}
+
+
+def test_an_a1111_tree_without_checkpoints_needs_two_of_its_folders(tmp_path: Path) -> None:
+    lora_and_embeddings = tmp_path / "a"
+    _dirs(lora_and_embeddings, "models/Lora", "embeddings")
+    lora_and_hypernetworks = tmp_path / "b"
+    _dirs(lora_and_hypernetworks, "models/Lora", "models/hypernetworks")
+    only_a_vae = tmp_path / "c"
+    _dirs(only_a_vae, "models/VAE")
+    vae_and_hypernetworks = tmp_path / "d"  # shared names only: nothing says A1111
+    _dirs(vae_and_hypernetworks, "models/VAE", "models/hypernetworks")
+
+    assert detect_layout(lora_and_embeddings) is L.A1111
+    assert detect_layout(lora_and_hypernetworks) is L.A1111
+    assert detect_layout(lora_and_hypernetworks / "models") is L.A1111
+    assert detect_layout(only_a_vae) is L.FLAT
+    assert detect_layout(vae_and_hypernetworks) is L.FLAT
+
+
+def test_a_forge_tree_without_code_is_told_from_a1111_by_its_own_folders(tmp_path: Path) -> None:
+    by_folders = tmp_path / "forge-models"
+    _dirs(by_folders, "models/Stable-diffusion", "models/Lora", "models/text_encoder", "embeddings")
+    by_code_folder = tmp_path / "forge-partial"
+    _dirs(by_code_folder, "modules_forge", "models/Lora", "embeddings")
+    preprocessors = tmp_path / "forge-cn"
+    _dirs(preprocessors, "models/Lora", "models/ControlNetPreprocessor", "models/VAE")
+
+    assert detect_layout(by_folders) is L.FORGE
+    assert detect_layout(by_folders / "models") is L.FORGE
+    assert detect_layout(by_code_folder) is L.FORGE
+    assert detect_layout(preprocessors) is L.FORGE
+    assert folder_for(by_folders, L.FORGE, K.TEXT_ENCODER) == by_folders / "models" / "text_encoder"
+
+
+def test_other_tools_trees_are_not_taken_for_a1111(tmp_path: Path) -> None:
+    """ComfyUI's and Stability Matrix's own folder names win over the names they share with A1111."""
+    comfy = tmp_path / "comfy-no-code"
+    _dirs(comfy, "models/loras", "models/vae", "models/hypernetworks", "models/embeddings")
+    matrix_models = tmp_path / "Data" / "Models"
+    _dirs(matrix_models, "Lora", "VAE", "Embeddings")
+    matrix_named = tmp_path / "sm" / "Models"
+    _dirs(matrix_named, "Lora", "TextualInversion", "VAE")
+
+    assert detect_layout(comfy) is not L.A1111
+    assert detect_layout(comfy / "models") is L.COMFYUI
+    assert detect_layout(matrix_models) is not L.A1111
+    assert detect_layout(matrix_named) is L.STABILITY_MATRIX
+    assert detect_layout(make_comfyui(tmp_path / "ComfyUI")) is L.COMFYUI
+    assert detect_layout(make_invokeai(tmp_path / "invokeai")) is L.INVOKEAI
+    assert detect_layout(make_stability_matrix(tmp_path / "SM" / "Data")) is L.STABILITY_MATRIX
+
+
+def test_discovery_finds_an_a1111_tree_without_code(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    tree = home / "AI" / "old-webui"
+    _dirs(tree, "models/Stable-diffusion", "models/Lora", "embeddings")
+    _touch(tree / "models" / "Stable-diffusion" / "base.safetensors")
+    _touch(tree / "embeddings" / "easynegative.safetensors")
+
+    found = discover_model_folders(home=home)
+
+    assert [(f.path, f.layout, f.model_files) for f in found] == [(tree, L.A1111, 2)]
