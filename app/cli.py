@@ -20,6 +20,7 @@ from app.context import AppContext
 from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json, inspection_to_json
+from app.show_text import print_asset
 from catalog.records import AssetQuery, AssetRecord
 from core.errors import AtelierError
 from core.file_hashes import FileHashes
@@ -367,18 +368,7 @@ def _cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
         json.dump(data, out, indent=2)
         out.write("\n")
         return EXIT_OK
-    skip = {"embedded_metadata", "previews", "remote_links", "refusals"}
-    for key, value in data.items():
-        if key in skip or value in (None, "", [], {}):
-            continue
-        if key == "hashes":
-            for name, digest in value.items():
-                print(f"{name + ':':18} {digest or '-'}", file=out)
-            continue
-        text = ", ".join(str(v) for v in value) if isinstance(value, list) else value
-        print(f"{key + ':':18} {text}", file=out)
-    for preview in data["previews"]:
-        print(f"{'preview:':18} {preview['path']}", file=out)
+    print_asset(data, out)
     return EXIT_OK
 
 

@@ -15,6 +15,8 @@ from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord
 from core.file_hashes import FileHashes
 from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
+from core.sources.civitai_facts import example_infotext
+from core.sources.civitai_records import CivitaiImage
 from core.taxonomy import FileFormat, FileStatus
 
 HASH_KEYS = ("sha256", "blake3", "crc32", "autov1", "autov2", "autov3")
@@ -63,6 +65,7 @@ def _merged_triggers(identification: Identification | None, sidecars: SidecarInf
     for word in (
         *(identification.trigger_words if identification else ()),
         *(sidecars.trigger_words if sidecars else ()),
+        *(sidecars.civitai.trigger_words if sidecars and sidecars.civitai else ()),
     ):
         if word and word not in words:
             words.append(word)
@@ -74,7 +77,8 @@ def sidecar_to_json(info: SidecarInfo) -> dict[str, Any]:
     data["previews"] = [str(p) for p in info.previews]
     data["sources"] = [str(p) for p in info.sources]
     if info.civitai is not None:
-        data["civitai"] = {k: v for k, v in data["civitai"].items() if k != "payload"}
+        data["civitai"] = {k: v for k, v in data["civitai"].items() if k not in ("payload", "examples")}
+        data["civitai"]["examples"] = [example_to_json(image) for image in info.civitai.examples]
     return _plain(data)  # type: ignore[no-any-return]
 
 
@@ -91,7 +95,55 @@ def asset_to_json(
         data["previews"] = [_plain(asdict(p)) for p in previews]
     if links is not None:
         data["remote_links"] = [_plain(asdict(link)) for link in links]
+        civitai = next((link for link in links if link.site == "civitai" and link.found), None)
+        data["civitai"] = civitai_to_json(civitai) if civitai is not None else None
     return data
+
+
+def civitai_to_json(link: RemoteLinkRecord) -> dict[str, Any]:
+    """What Civitai says about a file, as ``show`` prints it: the description as text (with the HTML kept
+    beside it), Civitai's trigger words (the user's are the asset's ``trigger_words``), examples with
+    their parameters and the A1111 infotext that puts one on the compose board."""
+    return {
+        "model_id": link.model_id,
+        "version_id": link.version_id,
+        "model_name": link.model_name,
+        "version_name": link.version_name,
+        "creator": link.creator,
+        "base_model": link.base_model_label,
+        "url": link.page_url,
+        "description": link.description_text,
+        "description_html": link.description_html,
+        "tags": list(link.tags),
+        "trigger_words": list(link.trigger_words),
+        "nsfw": link.nsfw,
+        "nsfw_level": link.nsfw_level,
+        "examples": [example_to_json(image) for image in link.examples],
+        "fetched_at": link.fetched_at.isoformat() if link.fetched_at else None,
+    }
+
+
+def example_to_json(image: CivitaiImage) -> dict[str, Any]:
+    """One example image: where it is, how it was made, and its parameters as A1111 infotext."""
+    size = image.size
+    return {
+        "url": image.url,
+        "type": image.type,
+        "width": image.width,
+        "height": image.height,
+        "nsfw_level": image.nsfw_level,
+        "prompt": image.prompt,
+        "negative_prompt": image.negative,
+        "sampler": image.sampler,
+        "cfg_scale": image.cfg,
+        "steps": image.steps,
+        "seed": image.seed,
+        "size": f"{size[0]}x{size[1]}" if size else None,
+        "model": image.model_name,
+        "model_hash": image.model_hash,
+        "clip_skip": image.clip_skip,
+        "infotext": example_infotext(image) if image.has_parameters else None,
+    }
 
 
 def _plain(value: Any) -> Any:

@@ -2,98 +2,25 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.factory.safetensors_writer import write_safetensors
-from tests.fakes.civitai_api import CivitaiState, fake_civitai, load_payload
-from tests.fakes.file_server import Fault, FileServerState, serve_files
-from tests.fakes.hub_api import HubHandler, HubState
-from tests.fakes.server import FakeServer, serve
+from tests.app.download_sites import FILE_PATH, VERSION_ID, Sites, kill_mid_download, loopback_sites
+from tests.fakes.file_server import Fault
 
 ROOT = Path(__file__).resolve().parents[2]
-LORA_KEYS = {
-    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight": (
-        "F16",
-        (4, 768),
-    ),
-    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight": ("F16", (320, 4)),
-}
-VERSION_ID = 910002
-
-
-@dataclass
-class Sites:
-    civitai: FakeServer
-    hub: FakeServer
-    files: FakeServer
-    file_state: FileServerState
-    lora: bytes
-    env: dict[str, str]
-    root: Path
-
-
-def _lora(tmp: Path) -> bytes:
-    return write_safetensors(tmp / "factory" / "lora.safetensors", LORA_KEYS, seed=11).read_bytes()
-
-
-def _civitai_state(lora: bytes, file_url: str) -> CivitaiState:
-    model: dict[str, Any] = copy.deepcopy(load_payload("04_models_modelId.json"))
-    model["id"] = 910001
-    model["type"] = "LORA"
-    model["tags"] = ["pixel", "style"]
-    version = model["modelVersions"][0]
-    version.update(id=VERSION_ID, modelId=910001, baseModel="SD 1.5", trainedWords=["pixel art"], images=[])
-    file = version["files"][0]
-    file.update(
-        name="pixel_art.safetensors",
-        sizeKB=len(lora) / 1024,
-        hashes={"SHA256": hashlib.sha256(lora).hexdigest().upper()},
-        downloadUrl=file_url,
-        primary=True,
-    )
-    version["files"] = [file]
-    state = CivitaiState()
-    state.add_model(model)
-    return state
 
 
 @pytest.fixture
 def sites(tmp_path: Path) -> Iterator[Sites]:
-    lora = _lora(tmp_path)
-    with serve_files() as (files, file_state):
-        file_state.add("/api/download/models/910002", lora)
-        hub_state = HubState()
-        hub_state.add(
-            {"id": "someone/pixel-lora", "sha": "d" * 40, "tags": ["lora", "diffusers"]},
-            contents={"pixel_lora.safetensors": lora},
-        )
-        with (
-            fake_civitai(_civitai_state(lora, files.base_url + "/api/download/models/910002")) as civitai,
-            serve(HubHandler, hub_state) as hub,
-        ):
-            root = tmp_path / "stable-diffusion-webui"
-            (root / "models" / "Stable-diffusion").mkdir(parents=True)
-            (root / "webui.py").write_text("")
-            env = {
-                "ATELIER_DATA_DIR": str(tmp_path / "profile"),
-                "ATELIER_CIVITAI_URL": civitai.base_url,
-                "ATELIER_CIVITAI_TOKEN": "",
-                "HF_ENDPOINT": hub.base_url,
-                "HF_HOME": str(tmp_path / "hf-home"),
-                "HF_TOKEN": "",
-            }
-            yield Sites(civitai, hub, files, file_state, lora, env, root)
+    with loopback_sites(tmp_path) as made:
+        yield made
 
 
 def run(sites: Sites, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -121,7 +48,7 @@ def test_download_from_civitai_lands_identified_and_linked(sites: Sites) -> None
     assert not list(path.parent.glob("*.part"))
     assert (result["kind"], result["architecture"]) == ("lora", "sd1")
     shown = json.loads(run(sites, "show", str(result["asset_id"]), "--json").stdout)
-    assert shown["trigger_words"] == ["pixel art"]
+    assert shown["civitai"]["trigger_words"] == ["pixel art"]
     assert shown["base_model_label"] == "SD 1.5"
     assert shown["remote_links"][0]["version_id"] == str(VERSION_ID)
     lookups = [p for method, p, _ in sites.civitai.requests if method == "POST"]
@@ -166,3 +93,101 @@ def test_targets_are_checked_before_anything_is_fetched(sites: Sites) -> None:
     no_root = run(sites, "download", f"civitai:{VERSION_ID}", check=False)
     assert no_root.returncode == 1
     assert "library folder" in no_root.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_download_killed_mid_way_is_interrupted_with_its_bytes_and_resumes(tmp_path: Path) -> None:
+    with loopback_sites(tmp_path, rank=64) as sites:
+        run(sites, "scan", str(sites.root))
+        part = kill_mid_download(sites, Path(sites.env["ATELIER_DATA_DIR"]))
+        kept = part.stat().st_size
+        assert 0 < kept < len(sites.lora)
+
+        (record,) = json.loads(run(sites, "downloads", "--json").stdout)
+        assert (record["status"], record["bytes_done"]) == ("interrupted", kept)
+        assert "interrupted" in run(sites, "downloads").stdout
+
+        sent_before = sites.file_state.sent[FILE_PATH]
+        resumed = run(sites, "downloads", "resume")
+        assert "Downloaded" in resumed.stdout
+        final = sites.root / "models" / "Lora" / "pixel_art.safetensors"
+        assert final.read_bytes() == sites.lora
+        assert not part.exists()
+        sent = sites.file_state.sent[FILE_PATH] - sent_before
+        assert sent == len(sites.lora) - kept, "resumed from the .part, not restarted"
+        (record,) = json.loads(run(sites, "downloads", "--json").stdout)
+        assert record["status"] == "completed"
+        assert json.loads(run(sites, "show", str(final), "--json").stdout)["remote_links"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_the_next_download_command_continues_an_interrupted_download(tmp_path: Path) -> None:
+    with loopback_sites(tmp_path, rank=64) as sites:
+        run(sites, "scan", str(sites.root))
+        kill_mid_download(sites, Path(sites.env["ATELIER_DATA_DIR"]))
+        again = run(sites, "download", f"civitai:{VERSION_ID}")
+        assert again.stdout.count("Downloaded") == 1, "the same file is continued, not fetched twice"
+        listed = json.loads(run(sites, "downloads", "--json").stdout)
+        assert [d["status"] for d in listed] == ["completed"]
+        assert (sites.root / "models" / "Lora" / "pixel_art.safetensors").read_bytes() == sites.lora
+
+
+def test_download_to_a_new_folder_makes_it_a_library_folder(sites: Sites, tmp_path: Path) -> None:
+    new = tmp_path / "fresh" / "models"
+
+    result = run(sites, "download", f"civitai:{VERSION_ID}", "--to", str(new))
+
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Created {new} and added it as a library folder (flat layout)"
+    assert lines[-1].startswith("Downloaded ")
+    assert "Traceback" not in result.stderr
+    assert str(new) in run(sites, "roots").stdout
+    (record,) = json.loads(run(sites, "downloads", "--json").stdout)
+    assert Path(record["completed_path"]).read_bytes() == sites.lora
+    assert Path(record["completed_path"]).is_relative_to(new)
+
+
+def test_download_into_a_folder_inside_a_library_folder_uses_that_folder(sites: Sites) -> None:
+    run(sites, "scan", str(sites.root))
+    inside = sites.root / "models" / "Lora" / "styles"
+
+    (result,) = json.loads(
+        run(sites, "download", f"civitai:{VERSION_ID}", "--to", str(inside), "--json").stdout
+    )
+
+    assert Path(result["path"]) == inside / "pixel_art.safetensors"
+    assert result["kind"] == "lora"
+    assert run(sites, "roots").stdout.count("\n") == 1, "no second library folder nested in the first"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["download", "civitai:abc"], "expected civitai:VERSION_ID"),
+        (["download", "ftp://civitai.com/models/1"], "expected civitai:"),
+        (["download", f"civitai:{VERSION_ID}"], "No library folder to download into yet"),
+        (["download", f"civitai:{VERSION_ID}", "--to", "{file}"], "is a file, not a folder"),
+        (["downloads", "cancel"], "needs the download's id"),
+        (["downloads", "resume", "42"], "No download with id 42"),
+    ],
+)
+def test_user_errors_end_in_one_line(sites: Sites, tmp_path: Path, args: list[str], expected: str) -> None:
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("not a folder")
+    result = run(sites, *[arg.replace("{file}", str(a_file)) for arg in args], check=False)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "a-file.txt").is_dir()
+
+
+def test_an_unreachable_site_ends_in_one_line_and_creates_nothing(sites: Sites, tmp_path: Path) -> None:
+    sites.env["ATELIER_CIVITAI_URL"] = "http://127.0.0.1:9"  # nothing listens on the discard port
+    new = tmp_path / "not-yet"
+    result = run(sites, "download", f"civitai:{VERSION_ID}", "--to", str(new), check=False)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "127.0.0.1" in result.stderr
+    assert not new.exists(), "the folder is made only once there is something to put in it"

@@ -124,6 +124,6 @@ def test_enrich_finds_a_scanned_file_on_civitai(tmp_path: Path) -> None:
         listed = run("search", "civitai", env=env).stdout
 
     assert (summary["matched"], summary["requests"]) == (1, 1)
-    assert shown["trigger_words"] == ["pixel art"]
+    assert shown["civitai"]["trigger_words"] == ["pixel art"]
     assert shown["remote_links"][0]["version_id"] == str(version["id"])
     assert "[in library]" in listed
