@@ -1,50 +1,69 @@
-"""The composition root: builds the services the CLI and the GUI share, from a data dir.
+"""The composition root: the one place where the services both front ends use are built, lazily.
 
-Nothing here is global: each ``AppContext`` owns its catalog connection and settings, so tests and a
-second profile (``--data-dir``) never interfere. The remote clients (requests, huggingface_hub,
-enrichment) are imported only by the methods that use them: a local scan or search, and the window's
-first catalog load, should not pay a second of imports for sites they never contact.
+Nothing here is global: each ``AppContext`` owns its settings, tokens, catalog connection, site clients
+and download queue, so tests and a second profile (``--data-dir``) never interfere. The CLI makes one
+per command; the window makes one at start and hands Qt adapters over its parts to the widgets.
+
+Creating a context costs nothing but reading ``settings.json``: the catalog (SQLAlchemy, Alembic), the
+remote clients (requests, huggingface_hub) and the download engine are imported and built by the first
+method that needs them, so the window is on screen before any of them is loaded, and a local scan or
+search never pays for sites it does not contact.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.live_settings import LiveSettings
 from app.secrets import TokenStore
 from app.settings import Settings, SettingsStore, civitai_base_url, resolve_data_dir
-from catalog.hashing_job import HashSummary, hash_pending
-from catalog.library import Library
-from catalog.records import RootRecord
-from catalog.scanner import Scanner, ScanSummary
-from catalog.watcher import LibraryWatcher, RootsChanged
 from core.jobs import CancelToken, ProgressCallback, no_progress
-from core.layouts import DiscoveredFolder, detect_layout, discover_model_folders
 from core.taxonomy import LibraryLayout
 
 if TYPE_CHECKING:
     import requests
 
+    from app.download_service import DownloadService
     from app.render_service import RenderService
     from catalog.enrich import EnrichSummary
+    from catalog.hashing_job import HashSummary
+    from catalog.library import Library
+    from catalog.records import RootRecord
+    from catalog.scanner import ScanSummary
+    from catalog.watcher import LibraryWatcher, RootsChanged
+    from core.layouts import DiscoveredFolder
     from core.render.engine import RenderEngine
     from core.sources.civitai import CivitaiClient
     from core.sources.huggingface import HuggingFaceClient
 
 CATALOG_FILE = "catalog.sqlite3"
+DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 
 
 class AppContext:
-    """Settings, the library and the jobs that act on it, for one data dir."""
+    """Settings, tokens, the library, the site clients, the download queue and the jobs, for one data dir.
 
-    def __init__(self, data_dir: str | Path | None = None) -> None:
+    ``tokens`` may be passed in (tests use a file-only store so the developer's keyring is never
+    touched); by default the profile's ``TokenStore`` is used.
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, *, tokens: TokenStore | None = None) -> None:
         self.data_dir = resolve_data_dir(data_dir)
         self.settings_store = SettingsStore(self.data_dir)
+        self.settings = LiveSettings(self.settings_store)
+        self.tokens = tokens if tokens is not None else TokenStore(self.data_dir)
+        self._lock = threading.Lock()
+        self._civitai_session: tuple[str | None, requests.Session] | None = None
 
     @cached_property
     def library(self) -> Library:
+        from catalog.library import Library
+
         return Library.open(self.data_dir / CATALOG_FILE)
 
     @property
@@ -68,31 +87,51 @@ class AppContext:
         budget = int(settings.render_keep_checkpoints_gb * 1024**3)
         return RenderEngine(self.cache_dir / "render", device=device, memory_budget_bytes=budget)
 
-    @cached_property
-    def tokens(self) -> TokenStore:
-        return TokenStore(self.data_dir)
-
     # remote sites -------------------------------------------------------------------------------------
     def civitai_base_url(self) -> str:
-        return civitai_base_url(self.load_settings().civitai_base_url)
+        """The Civitai host of the settings (civitai.com, civitai.red, a mirror; ``ATELIER_CIVITAI_URL``)."""
+        return civitai_base_url(str(self.settings.civitai_base_url))
 
-    @cached_property
+    def hf_endpoint(self) -> str:
+        """The Hugging Face endpoint: the setting, else ``$HF_ENDPOINT``, else huggingface.co."""
+        return str(self.settings.hf_endpoint) or os.environ.get("HF_ENDPOINT") or DEFAULT_HF_ENDPOINT
+
     def civitai_session(self) -> requests.Session:
+        """The Civitai API session, rebuilt when the key changes in the settings (thread-safe)."""
         from core.net import make_session
 
-        # One session for the whole run: a small interval keeps batch lookups polite to the site.
-        return make_session(token=self.tokens.get("civitai"), min_interval_s=0.25)
+        token = self.tokens.get("civitai")
+        with self._lock:
+            if self._civitai_session is None or self._civitai_session[0] != token:
+                # A small interval keeps batch lookups polite to the site.
+                self._civitai_session = (token, make_session(token=token, min_interval_s=0.25))
+            return self._civitai_session[1]
 
     def civitai(self) -> CivitaiClient:
+        """A Civitai client with the current host and key (cheap: the session is shared)."""
         from core.sources.civitai import CivitaiClient
 
-        return CivitaiClient(self.civitai_session, self.civitai_base_url())
+        return CivitaiClient(self.civitai_session(), self.civitai_base_url())
 
     def huggingface(self) -> HuggingFaceClient:
+        """A Hugging Face client with the current endpoint and token."""
         from core.sources.huggingface import HuggingFaceClient
 
-        endpoint = self.load_settings().hf_endpoint or None  # None: $HF_ENDPOINT, else huggingface.co
+        endpoint = str(self.settings.hf_endpoint) or None  # None: $HF_ENDPOINT, else huggingface.co
         return HuggingFaceClient(endpoint=endpoint, token=self.tokens.get("huggingface"))
+
+    def fetch_image(self, url: str) -> bytes:
+        """A preview image, bounded in size; raises on any failure (the caller shows a placeholder)."""
+        from core.sources.images import fetch_image_bytes
+
+        return fetch_image_bytes(self.civitai_session(), url)
+
+    @cached_property
+    def downloads(self) -> DownloadService:
+        """The one download pipeline (queue, per-site auth, engine, ingest) of this profile."""
+        from app.download_service import DownloadService
+
+        return DownloadService(self)
 
     def enrich(
         self,
@@ -108,7 +147,7 @@ class AppContext:
         from catalog.enrich import CoverFetcher, enrich
         from core.sources.images import fetch_image_bytes
 
-        session = self.civitai_session
+        session = self.civitai_session()
         fetcher = (
             CoverFetcher(
                 lambda url: fetch_image_bytes(session, url),
@@ -129,12 +168,17 @@ class AppContext:
         )
 
     def load_settings(self) -> Settings:
-        return self.settings_store.load()
+        """The current settings, frozen (a job reads them once and keeps them)."""
+        return self.settings.snapshot()
 
     def save_settings(self, settings: Settings) -> None:
         self.settings_store.save(settings)
+        self.settings.reload()
 
     def close(self) -> None:
+        if "downloads" in self.__dict__:
+            self.downloads.close()
+            del self.__dict__["downloads"]
         if "library" in self.__dict__:
             self.library.close()
             del self.__dict__["library"]
@@ -142,6 +186,8 @@ class AppContext:
     # jobs -------------------------------------------------------------------------------------------
     def add_root(self, path: Path, layout: LibraryLayout | None = None) -> RootRecord:
         """Add a library folder, detecting its layout (A1111, ComfyUI, ...) unless given."""
+        from core.layouts import detect_layout
+
         resolved = path.expanduser().resolve()
         if not resolved.is_dir():
             raise NotADirectoryError(f"not a folder: {resolved}")
@@ -153,21 +199,29 @@ class AppContext:
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> ScanSummary:
+        from catalog.scanner import Scanner
+
         return Scanner(self.library, progress=progress, cancel=cancel).scan(root_ids)
 
     def hash_pending(
         self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
     ) -> HashSummary:
-        workers = self.load_settings().hash_workers
+        from catalog.hashing_job import hash_pending
+
+        workers = int(self.settings.hash_workers)
         return hash_pending(self.library, workers=workers, progress=progress, cancel=cancel)
 
     def discover_folders(self) -> list[DiscoveredFolder]:
         """The usual model folders found on this machine that are not library roots yet."""
+        from core.layouts import discover_model_folders
+
         known = {Path(root.path) for root in self.library.roots()}
         return [found for found in discover_model_folders() if found.path not in known]
 
     def watch(self, on_change: RootsChanged) -> LibraryWatcher:
         """Start watching every root; ``on_change`` gets the ids of roots whose files changed."""
+        from catalog.watcher import LibraryWatcher
+
         watcher = LibraryWatcher(on_change)
         watcher.start({root.id: Path(root.path) for root in self.library.roots()})
         return watcher

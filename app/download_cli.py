@@ -1,7 +1,10 @@
-"""The CLI's download commands: ``download TARGET... [--to ROOT]`` and ``downloads [ACTION] [ID]``.
+"""The CLI's download commands: ``download TARGET... [--to FOLDER]`` and ``downloads [ACTION] [ID]``.
 
-A download runs in the foreground with a progress bar; an interrupted one (Ctrl+C, a crash, a lost
-connection) keeps its ``.part`` file and continues where it stopped with ``downloads resume ID``.
+A download runs in the foreground with a progress bar, through the same ``DownloadService`` as the
+window. One cut off by Ctrl+C or a lost connection keeps its ``.part`` file and continues with
+``downloads resume ID``; one cut off by a crash (the process killed while it ran) is found on the next
+start, shown as interrupted with the bytes on disk, and continued by the next ``download`` or
+``downloads resume``, as the window continues it when it opens.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.context import AppContext
-from app.download_service import DownloadService, DownloadTargetError, FinishedDownload
+from app.download_service import DownloadService, DownloadTargetError, FinishedDownload, Queued
 from app.download_targets import TargetError, parse_target
 from app.progress_bar import ProgressBar
-from core.downloads import DownloadRecord
+from core.downloads import DownloadRecord, DownloadStatus
 from core.sources.errors import RemoteError
 
 EXIT_OK = 0
@@ -34,28 +37,51 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         nargs="+",
         help="civitai:VERSION[:FILE], a Civitai model/download URL, or hf:ORG/NAME[@REV]/PATH",
     )
-    download.add_argument("--to", type=Path, help="library folder to download into (default: Settings)")
+    download.add_argument(
+        "--to",
+        type=Path,
+        help="folder to download into: a library folder, a folder inside one, or a new folder (added "
+        "to the library); default: the download folder of the settings, else the first library folder",
+    )
     download.add_argument("--json", action="store_true")
 
     queue = sub.add_parser("downloads", parents=[common], help="list, resume or cancel downloads")
     queue.add_argument("action", nargs="?", choices=["list", "resume", "cancel"], default="list")
-    queue.add_argument("id", nargs="?", type=int, help="the download's id (for resume and cancel)")
+    queue.add_argument(
+        "id",
+        nargs="?",
+        type=int,
+        help="the download's id (cancel needs one; resume without one "
+        "continues every interrupted or paused download)",
+    )
     queue.add_argument("--json", action="store_true")
 
 
 def cmd_download(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     targets = [parse_target(text) for text in args.targets]  # all checked before anything is fetched
-    service = DownloadService(context)
+    service = context.downloads
+    service.recover_interrupted()
     results: list[dict[str, Any]] = []
-    try:
-        for target in targets:
-            download_id = service.enqueue(target, to=args.to)
-            finished = _run(service, download_id)
-            results.append(_finished_json(download_id, finished))
-            if not args.json:
-                print(_finished_line(finished), file=out)
-    finally:
-        service.close()
+    done: set[int] = set()
+    for target in targets:
+        queued = service.enqueue(target, to=args.to)
+        if queued.created_root and not args.json:
+            print(_created_line(queued), file=out)
+        finished = _run(service, queued.download_id)
+        done.add(queued.download_id)
+        results.append(_finished_json(queued.download_id, finished))
+        if not args.json:
+            print(_finished_line(finished), file=out)
+    for record in service.interrupted():  # cut off by a crash earlier: continued now, as the window does
+        if record.id in done:
+            continue
+        if not args.json:
+            print(f"Resuming interrupted download #{record.id} ({_name(record)})", file=out)
+        service.resume(record.id)
+        finished = _run(service, record.id)
+        results.append(_finished_json(record.id, finished))
+        if not args.json:
+            print(_finished_line(finished), file=out)
     if args.json:
         json.dump(results, out, indent=2)
         out.write("\n")
@@ -63,33 +89,41 @@ def cmd_download(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
 
 
 def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    service = DownloadService(context)
-    try:
-        if args.action in ("resume", "cancel") and args.id is None:
-            raise DownloadTargetError(
-                f"downloads {args.action} needs the download's id (see `downloads list`)"
-            )
-        if args.action == "cancel":
-            service.cancel(args.id)
-            print(f"Download {args.id} cancelled; its partial file was removed.", file=out)
-            return EXIT_OK
-        if args.action == "resume":
-            service.resume(args.id)
-            finished = _run(service, args.id)
-            print(_finished_line(finished), file=out)
-            return EXIT_OK
-        records = service.list()
-        if args.json:
-            json.dump([_record_json(r) for r in records], out, indent=2)
-            out.write("\n")
-        else:
-            for record in records:
-                print(_record_line(record), file=out)
-            if not records:
-                print("No downloads yet.", file=out)
+    service = context.downloads
+    service.recover_interrupted()
+    if args.action == "cancel" and args.id is None:
+        raise DownloadTargetError("downloads cancel needs the download's id (see `downloads list`)")
+    if args.action == "cancel":
+        service.cancel(args.id)
+        print(f"Download {args.id} cancelled; its partial file was removed.", file=out)
         return EXIT_OK
-    finally:
-        service.close()
+    if args.action == "resume":
+        ids = [args.id] if args.id is not None else _stopped_ids(service)
+        if not ids:
+            print("Nothing to resume: no interrupted or paused download.", file=out)
+        for download_id in ids:
+            service.resume(download_id)
+            print(_finished_line(_run(service, download_id)), file=out)
+        return EXIT_OK
+    records = service.list()
+    if args.json:
+        json.dump([_record_json(r) for r in records], out, indent=2)
+        out.write("\n")
+    else:
+        for record in records:
+            print(_record_line(record), file=out)
+        if not records:
+            print("No downloads yet.", file=out)
+    return EXIT_OK
+
+
+def _stopped_ids(service: DownloadService) -> list[int]:
+    stopped = (DownloadStatus.INTERRUPTED, DownloadStatus.PAUSED)
+    return [record.id for record in service.list() if record.status in stopped]
+
+
+def _created_line(queued: Queued) -> str:
+    return f"Created {queued.root.path} and added it as a library folder ({queued.root.layout.value} layout)"
 
 
 def _run(service: DownloadService, download_id: int) -> FinishedDownload:
@@ -120,7 +154,7 @@ def _record_line(record: DownloadRecord) -> str:
     total = f"{record.total / 2**20:.1f}" if record.total else "?"
     progress = f"{record.bytes_done / 2**20:.1f}/{total} MiB"
     error = f"  - {record.error}" if record.error else ""
-    name = record.file_name or record.suggested_name or record.url
+    name = _name(record)
     return f"{record.id:>5}  {record.status.value:<10} {progress:>20}  {name}{error}"
 
 
@@ -138,3 +172,7 @@ def _record_json(record: DownloadRecord) -> dict[str, Any]:
         "completed_path": str(record.completed_path) if record.completed_path else None,
         "remote_ids": dict(record.remote_ids),
     }
+
+
+def _name(record: DownloadRecord) -> str:
+    return record.file_name or record.suggested_name or record.url

@@ -59,6 +59,10 @@ _CIVITAI_KINDS: dict[str, AssetKind] = {
     "controlnet": AssetKind.CONTROLNET,
     "upscaler": AssetKind.UPSCALER,
 }
+NO_ROOT_MESSAGE = (
+    "No library folder to download into yet: add one first (File › Add library folder… in the window; "
+    "`scan FOLDER` or `download … --to FOLDER` on the command line)."
+)
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
 
@@ -88,18 +92,38 @@ def kind_for_hf(repo_id: str, tags: Iterable[str], path: str) -> AssetKind:
     return AssetKind.CHECKPOINT
 
 
-def choose_root(roots: Sequence[RootRecord], preferred: str) -> RootRecord:
-    """The root named by the ``download_root`` setting, else the first library folder."""
-    if not roots:
-        raise NoDownloadRootError(
-            "Add a library folder first (File › Add library folder…): downloads go there."
-        )
+def _first_added(roots: Sequence[RootRecord]) -> RootRecord:
+    return min(roots, key=lambda root: (root.added_at, root.id))
+
+
+def configured_root(roots: Sequence[RootRecord], preferred: str) -> RootRecord | None:
+    """The library folder the ``download_root`` setting names, if it is still a library folder."""
     wanted = preferred.strip()
-    if wanted:
-        for root in roots:
-            if Path(root.path) == Path(wanted):
-                return root
-    return roots[0]
+    if not wanted:
+        return None
+    return next((root for root in roots if Path(root.path) == Path(wanted)), None)
+
+
+def choose_root(roots: Sequence[RootRecord], preferred: str) -> RootRecord:
+    """Where downloads go: the download folder of the settings, else the first library folder added.
+
+    "First added" rather than the first in the list: roots are listed by path, so adding a folder whose
+    path sorts first must not silently move every later download there.
+    """
+    if not roots:
+        raise NoDownloadRootError(NO_ROOT_MESSAGE)
+    return configured_root(roots, preferred) or _first_added(roots)
+
+
+def describe_default_root(roots: Sequence[RootRecord], preferred: str) -> str:
+    """Why :func:`choose_root` picks its folder, in the words the Downloads tab and the CLI show."""
+    if not roots:
+        return NO_ROOT_MESSAGE
+    if configured_root(roots, preferred) is not None:
+        return "the download folder set in Settings › Sites"
+    if preferred.strip():
+        return "the first library folder added (the download folder in Settings › Sites is gone)"
+    return "the first library folder added (choose another in Settings › Sites)"
 
 
 def _clean(part: str) -> str:

@@ -1,34 +1,56 @@
-"""Downloads from the user's point of view: a target in, a verified file in the library out.
+"""The one download pipeline, for the window and the CLI alike.
 
-``DownloadService`` turns a target (a Civitai version/file, a Civitai URL, a Hugging Face file) into a
-queued download with the expected size and SHA256, in the folder for the file's kind under a library
-root's layout. When the bytes are verified and in place, the file is scanned into the library, hashed,
-and linked to the remote metadata the download already carries, so it needs no lookup.
+target (``app.download_targets``) -> request with the expected size and SHA-256, in the folder of the
+file's kind under a library folder's layout (``app.download_requests``) -> one HTTP session whose auth
+adds each site's token for that site's configured host only (``app.download_auth``) ->
+``core.downloads.Downloader`` (resumable, verified while it downloads, atomic) -> the verified file
+enters the library (``app.download_ingest``).
 
-Each site gets its own HTTP session so a site's token is only ever sent to that site.
+The window adds only a Qt adapter (``desktop.download_manager``) that calls :meth:`DownloadService.run`
+on worker threads; the CLI calls the same methods in the foreground. The queue lives in the catalog, so
+a download queued by either is seen, resumed or cancelled by the other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
-
-from app.context import CATALOG_FILE, AppContext
-from app.download_paths import NoDownloadRootError, choose_root
-from app.download_requests import civitai_request, hf_request, match_from_metadata
+from app.download_auth import SiteTokenAuth
+from app.download_ingest import ingest_download
+from app.download_paths import NoDownloadRootError, choose_root, describe_default_root
+from app.download_requests import civitai_request, hf_request
 from app.download_targets import CivitaiTarget, HfTarget, Target
 from catalog.download_store import SqlDownloadStore
 from catalog.records import AssetRecord, RootRecord
-from core.downloads import Downloader, DownloadRecord, DownloadSource
+from core.download_locks import RunLocks
+from core.downloads import Downloader, DownloadRecord, DownloadRequest, DownloadStatus
+from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback, no_progress
-from core.net import make_session
 from core.sources.civitai_records import CivitaiFile, CivitaiVersion
 
+if TYPE_CHECKING:
+    import requests
 
-class DownloadTargetError(Exception):
+    from app.context import AppContext
+
+LOCKS_FOLDER = "download-locks"
+# A download in one of these states is continued (not duplicated) when the same file is asked for again.
+_REUSABLE = (
+    DownloadStatus.QUEUED,
+    DownloadStatus.PAUSED,
+    DownloadStatus.FAILED,
+    DownloadStatus.INTERRUPTED,
+)
+
+RequestBuilder = Callable[[RootRecord], DownloadRequest]
+
+
+class DownloadTargetError(AtelierError):
     """A target that cannot be downloaded as asked (no library folder, no such file...)."""
 
 
@@ -38,41 +60,124 @@ class FinishedDownload:
     asset: AssetRecord | None
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A queued download and where it goes; ``created_root`` when ``--to`` made a new library folder."""
+
+    download_id: int
+    root: RootRecord
+    created_root: bool = False
+
+
+@dataclass(frozen=True)
+class _Destination:
+    root: RootRecord | None  # None: ``path`` becomes a new library folder
+    path: Path
+    folder: Path | None = None  # a folder inside a library folder: the file goes there as it is
+
+
 class DownloadService:
-    """Queue, run and finish downloads for one profile."""
+    """Queue, run and finish downloads for one profile (see the module's docstring)."""
 
     def __init__(self, context: AppContext) -> None:
         self.context = context
 
+    # parts, built on first use ----------------------------------------------------------------------
     @cached_property
     def store(self) -> SqlDownloadStore:
-        return SqlDownloadStore.open(self.context.data_dir / CATALOG_FILE)
+        return SqlDownloadStore.open(self.context.library.path)
+
+    @cached_property
+    def auth(self) -> SiteTokenAuth:
+        context = self.context
+        return SiteTokenAuth(context.civitai_base_url, context.hf_endpoint, context.tokens.get)
+
+    @cached_property
+    def session(self) -> requests.Session:
+        from core.net import make_session
+
+        session = make_session()
+        session.auth = self.auth  # per host, so no site ever sees another site's token
+        return session
+
+    @cached_property
+    def downloader(self) -> Downloader:
+        return Downloader(
+            self.session,
+            self.store,
+            concurrency=int(self.context.settings.download_concurrency),
+            locks=RunLocks(self.context.data_dir / LOCKS_FOLDER),
+        )
 
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
 
-    def _downloader(self, source: DownloadSource) -> Downloader:
-        session = self._sessions[source]
-        return Downloader(session, self.store, concurrency=self.context.load_settings().download_concurrency)
+    # where downloads go -----------------------------------------------------------------------------
+    def roots(self) -> builtins.list[RootRecord]:
+        return list(self.context.library.roots())
 
-    @cached_property
-    def _sessions(self) -> dict[DownloadSource, requests.Session]:
-        tokens = self.context.tokens
-        return {
-            DownloadSource.CIVITAI: make_session(token=tokens.get("civitai")),
-            DownloadSource.HUGGINGFACE: make_session(token=tokens.get("huggingface")),
-            DownloadSource.URL: make_session(),
-        }
+    def default_root(self) -> RootRecord:
+        """The download folder of the settings, else the first library folder added."""
+        try:
+            return choose_root(self.roots(), str(self.context.settings.download_root))
+        except NoDownloadRootError as exc:
+            raise DownloadTargetError(str(exc)) from exc
+
+    def default_root_reason(self) -> str:
+        """Why :meth:`default_root` is that folder, for the window and the CLI to say."""
+        return describe_default_root(self.roots(), str(self.context.settings.download_root))
+
+    def _destination(self, to: Path | None) -> _Destination:
+        """Checks ``to`` before anything is fetched; a folder to create is only created on enqueue."""
+        if to is None:
+            root = self.default_root()
+            return _Destination(root, Path(root.path))
+        wanted = to.expanduser().resolve()
+        if wanted.exists() and not wanted.is_dir():
+            raise DownloadTargetError(f"{wanted} is a file, not a folder: give a folder to download into")
+        roots = self.roots()
+        for root in roots:
+            if Path(root.path) == wanted:
+                return _Destination(root, wanted)
+        holders = [root for root in roots if wanted.is_relative_to(root.path)]
+        if holders:
+            root = max(holders, key=lambda r: len(r.path))
+            return _Destination(root, wanted, folder=wanted)
+        return _Destination(None, wanted)
+
+    def _materialize(self, destination: _Destination) -> tuple[RootRecord, bool]:
+        if destination.root is not None:
+            return destination.root, False
+        try:
+            destination.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DownloadTargetError(f"Could not create {destination.path}: {exc.strerror or exc}") from exc
+        return self.context.add_root(destination.path), True
 
     # queueing -----------------------------------------------------------------------------------------
-    def enqueue(self, target: Target, *, to: Path | None = None) -> int:
-        root = self._root(to)
-        if isinstance(target, HfTarget):
-            return self._enqueue_hf(target, root)
-        return self._enqueue_civitai(target, root)
+    def enqueue(self, target: Target, *, to: Path | None = None) -> Queued:
+        """Look the file up on its site and queue it; ``to`` is a library folder (made one if new)."""
+        destination = self._destination(to)
+        build = self._hf_builder(target) if isinstance(target, HfTarget) else self._civitai_builder(target)
+        root, created = self._materialize(destination)
+        request = build(root)
+        if destination.folder is not None:
+            request = replace(request, target_dir=destination.folder)
+        return Queued(self.enqueue_request(request), root, created)
 
-    def _enqueue_civitai(self, target: CivitaiTarget, root: RootRecord) -> int:
+    def enqueue_request(self, request: DownloadRequest) -> int:
+        """Queue ``request``; the same file already queued, stopped or interrupted is continued instead."""
+        for record in self.store.list():
+            same = record.url == request.url and record.target_dir == request.target_dir
+            if same and record.status in _REUSABLE:
+                self.downloader.resume(record.id)
+                return record.id
+            if same and record.status is DownloadStatus.RUNNING:
+                return record.id
+        return self.store.add(request)
+
+    def _civitai_builder(self, target: CivitaiTarget) -> RequestBuilder:
         client = self.context.civitai()
         if target.version_id is None:
             if target.model_id is None:
@@ -87,80 +192,66 @@ class DownloadService:
                 raise DownloadTargetError(f"Civitai version {version.id} names no model")
             model = client.get_model(version.model_id)
         file = _choose_file(version, target.file_id)
-        settings = self.context.load_settings()
-        request = civitai_request(
-            model,
-            version,
-            file,
-            file.download_url or client.download_url(version.id, file.id, version=version),
-            roots=[root],
-            subfolder=settings.download_subfolder,
-        )
-        return self.store.add(request)
+        url = file.download_url or client.download_url(version.id, file.id, version=version)
+        subfolder = str(self.context.settings.download_subfolder)
+        return lambda root: civitai_request(model, version, file, url, roots=[root], subfolder=subfolder)
 
-    def _enqueue_hf(self, target: HfTarget, root: RootRecord) -> int:
+    def _hf_builder(self, target: HfTarget) -> RequestBuilder:
         client = self.context.huggingface()
         detail = client.model_info(target.repo_id, target.revision)
         file = detail.file(target.path)
         if file is None:
             raise DownloadTargetError(f"{target.repo_id} has no file {target.path!r} at {target.revision}")
-        resolved = client.resolve_file(target.repo_id, target.path, target.revision)
-        settings = self.context.load_settings()
-        request = hf_request(detail, file, resolved.url, roots=[root], subfolder=settings.download_subfolder)
-        return self.store.add(request)
-
-    def _root(self, to: Path | None) -> RootRecord:
-        library = self.context.library
-        if to is not None:
-            wanted = to.expanduser().resolve()
-            for root in library.roots():
-                if Path(root.path) == wanted:
-                    return root
-            return self.context.add_root(wanted)
-        try:
-            return choose_root(library.roots(), self.context.load_settings().download_root)
-        except NoDownloadRootError as exc:
-            raise DownloadTargetError(f"{exc} (or pass --to FOLDER)") from exc
+        url = client.resolve_file(target.repo_id, target.path, target.revision).url
+        subfolder = str(self.context.settings.download_subfolder)
+        return lambda root: hf_request(detail, file, url, roots=[root], subfolder=subfolder)
 
     # running ------------------------------------------------------------------------------------------
     def run(
         self, download_id: int, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
     ) -> FinishedDownload:
-        """Download (or resume) one item and bring the file into the library."""
-        record = self.get(download_id)
-        path = self._downloader(record.source).run_one(download_id, progress, cancel)
-        return FinishedDownload(path, self._into_library(self.get(download_id), path))
+        """Download (or resume) one item and bring the file into the library (the job function)."""
+        self.get(download_id)
+        path = self.downloader.run_one(download_id, progress, cancel)
+        return FinishedDownload(path, ingest_download(self.context, self.get(download_id), path))
 
-    def list(self) -> list[DownloadRecord]:
+    def recover_interrupted(self) -> builtins.list[DownloadRecord]:
+        """Mark downloads cut off by a crash as interrupted, with the bytes their ``.part`` holds."""
+        return self.downloader.recover_interrupted()
+
+    def mark_interrupted(self, download_id: int) -> None:
+        """A download stopped because the app is closing (not by the user): continued on the next start."""
+        record = self.get(download_id)
+        if record.status in (DownloadStatus.PAUSED, DownloadStatus.RUNNING):
+            self.store.set_status(download_id, DownloadStatus.INTERRUPTED)
+
+    def interrupted(self) -> builtins.list[DownloadRecord]:
+        return [r for r in self.list() if r.status is DownloadStatus.INTERRUPTED]
+
+    def list(self) -> builtins.list[DownloadRecord]:
         return self.store.list()
 
     def get(self, download_id: int) -> DownloadRecord:
         record = self.store.get(download_id)
         if record is None:
-            raise DownloadTargetError(f"no download with id {download_id}")
+            raise DownloadTargetError(f"No download with id {download_id} (see `downloads list`).")
         return record
 
+    def pause(self, download_id: int) -> None:
+        self.get(download_id)
+        self.downloader.pause(download_id)
+
     def cancel(self, download_id: int) -> None:
-        self._downloader(self.get(download_id).source).cancel(download_id)
+        self.get(download_id)
+        self.downloader.cancel(download_id)
 
     def resume(self, download_id: int) -> None:
-        self._downloader(self.get(download_id).source).resume(download_id)
+        self.get(download_id)
+        self.downloader.resume(download_id)
 
-    def _into_library(self, record: DownloadRecord, path: Path) -> AssetRecord | None:
-        """Scan the new file in, hash it and attach the remote metadata the download carried."""
-        context = self.context
-        roots = [r for r in context.library.roots() if Path(r.path) in path.parents]
-        if not roots:
-            return None
-        context.scan([max(roots, key=lambda r: len(r.path)).id])
-        context.hash_pending()
-        asset = context.library.get_by_path(path)
-        if asset is None:
-            return None
-        match = match_from_metadata(record.metadata)
-        if match is not None:
-            context.library.record_remote_match(asset.id, match)
-        return context.library.get(asset.id)
+    def retry(self, download_id: int) -> None:
+        self.get(download_id)
+        self.downloader.retry(download_id)
 
 
 def _choose_file(version: CivitaiVersion, file_id: int | None) -> CivitaiFile:

@@ -19,6 +19,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import builtins
 import errno
 import hashlib
 import os
@@ -37,6 +38,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from core.download_locks import HeldLock, RunLocks
 from core.download_names import choose_file_name, free_path, move_to_free_name
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.sources.errors import (
@@ -82,6 +84,9 @@ class DownloadStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # Was running when its process died (a crash, a kill): the ``.part`` is kept and the next start
+    # resumes it. Set by :meth:`Downloader.recover_interrupted`, never while a process still runs it.
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +282,12 @@ class Downloader:
         attempts: int = DEFAULT_ATTEMPTS,
         backoff_s: float = 1.0,
         backoff_max_s: float = 30.0,
+        locks: RunLocks | None = None,
     ) -> None:
+        """``locks`` tells downloads run by another live process from ones whose process died; without
+        them (a single-process tool, tests) every ``running`` row not run here counts as interrupted."""
         self.session = session
+        self.locks = locks
         self.store = store
         self.chunk_size = chunk_size
         # Reads are at most 256 KiB so a pause or cancel is noticed within a fraction of a chunk even on
@@ -360,14 +369,30 @@ class Downloader:
             RemoteError: a typed failure; the store then says ``failed`` with the message.
             CancelledError: paused or cancelled; the store says which (a bare cancel means paused).
         """
-        record = self.get(download_id)
-        if record.status is DownloadStatus.COMPLETED and record.completed_path is not None:
-            return record.completed_path  # run twice (e.g. a restarted queue): nothing to do
         token = cancel or CancelToken()
         with self._lock:
             if download_id in self._tokens:
-                raise RemoteError(f"download {download_id} is already running")
+                raise RemoteError(f"Download {download_id} is already running.")
             self._tokens[download_id] = token
+        held: HeldLock | None = None
+        try:
+            if self.locks is not None:
+                held = self.locks.acquire(download_id)
+                if held is None:
+                    raise RemoteError(
+                        f"Download {download_id} is running in another Atelier window or command."
+                    )
+            record = self.get(download_id)  # read under the lock: another process may have finished it
+            if record.status is DownloadStatus.COMPLETED and record.completed_path is not None:
+                return record.completed_path  # run twice (e.g. a restarted queue): nothing to do
+            return self._run_locked(download_id, progress, token)
+        finally:
+            if held is not None:
+                held.release()
+            with self._lock:
+                self._tokens.pop(download_id, None)
+
+    def _run_locked(self, download_id: int, progress: ProgressCallback, token: CancelToken) -> Path:
         try:
             self.store.set_status(download_id, DownloadStatus.RUNNING)
             return self._run_attempts(download_id, progress, token)
@@ -376,15 +401,40 @@ class Downloader:
             if record.status is DownloadStatus.CANCELLED:
                 if record.part_path is not None:
                     record.part_path.unlink(missing_ok=True)
-            elif record.status is not DownloadStatus.PAUSED:
-                self.store.set_status(download_id, DownloadStatus.PAUSED)
+            else:
+                if record.status is not DownloadStatus.PAUSED:
+                    self.store.set_status(download_id, DownloadStatus.PAUSED)
+                self._store_part_size(record)
             raise
         except RemoteError as error:
             self.store.set_status(download_id, DownloadStatus.FAILED, error.message)
+            self._store_part_size(self.get(download_id))
             raise
-        finally:
-            with self._lock:
-                self._tokens.pop(download_id, None)
+
+    def _store_part_size(self, record: DownloadRecord) -> None:
+        """Make the stored byte count the ``.part`` file's size (reports are stored only twice a second)."""
+        part = record.part_path
+        size = part.stat().st_size if part is not None and part.exists() else 0
+        if size != record.bytes_done:
+            self.store.set_progress(record.id, size, record.total)
+
+    def recover_interrupted(self) -> builtins.list[DownloadRecord]:
+        """Mark downloads whose process died while running them as interrupted, with their real bytes.
+
+        Called when an app or command starts: a row still ``running`` that no live process holds was cut
+        off by a crash. Its byte count becomes the size of its ``.part`` (progress is stored only twice
+        a second, and a kill loses the last report), so the queue shows what is really on disk.
+        """
+        recovered: builtins.list[DownloadRecord] = []
+        for record in self.store.list():
+            if record.status is not DownloadStatus.RUNNING or self._is_running_here(record.id):
+                continue
+            if self.locks is not None and self.locks.is_held(record.id):
+                continue  # another window or command is downloading it right now
+            self.store.set_status(record.id, DownloadStatus.INTERRUPTED)
+            self._store_part_size(record)
+            recovered.append(self.get(record.id))
+        return recovered
 
     def _run_attempts(self, download_id: int, progress: ProgressCallback, cancel: CancelToken) -> Path:
         meter = _Meter(download_id, self.store, progress)

@@ -1,49 +1,74 @@
-"""Runs the download queue from the GUI: the engine's ``run_one`` on worker threads, results as signals.
+"""The download queue for the window: the app's ``DownloadService`` on worker threads, results as signals.
 
-``core.downloads.Downloader`` is thread-safe and knows nothing of Qt. This object starts one job per queued
-download (up to the concurrency setting) on its own ``JobRunner``; the engine's progress reports reach the
-GUI as queued signals. The queue itself stays in the engine's store, so pause/resume/cancel/retry are the
-engine's own operations and a restart picks up where the last run stopped.
+Everything a download does (looking a target up, the request, the per-site token, the engine, bringing
+the verified file into the library) is ``app.download_service.DownloadService``'s, shared with the CLI.
+This adapter only starts ``service.run`` for queued downloads (up to the concurrency setting) on its own
+``JobRunner`` and turns the progress reports into queued signals. The queue itself stays in the catalog,
+so pause/resume/cancel/retry are the service's operations, and a restart picks up where the last run
+stopped: downloads cut off by a crash are marked interrupted with their bytes, then continued.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from core.downloads import Downloader, DownloadRecord, DownloadRequest, DownloadStatus
+from core.downloads import DownloadRecord, DownloadRequest, DownloadStatus
+from core.errors import AtelierError
 from core.jobs import CancelToken, Progress, ProgressCallback
 from desktop.workers import JobHandle, JobRunner
 
+if TYPE_CHECKING:
+    from app.download_service import DownloadService, FinishedDownload, Queued
+
 log = logging.getLogger(__name__)
 
-ACTIVE = (DownloadStatus.QUEUED, DownloadStatus.RUNNING)
+ACTIVE = (DownloadStatus.QUEUED, DownloadStatus.RUNNING, DownloadStatus.INTERRUPTED)
+# Started by the pump: queued ones, and the ones a crash cut off (they continue by themselves).
+STARTABLE = (DownloadStatus.QUEUED, DownloadStatus.INTERRUPTED)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """An expected failure, returned rather than raised so the job log gets no traceback for it."""
+
+    message: str
 
 
 class DownloadManager(QObject):
-    """Owns the running download jobs; ``changed`` after any status change, ``progressed`` per report."""
+    """Owns the running download jobs; ``changed`` after any status change, ``progressed`` per report.
+
+    ``completed`` comes after the file is in the library (the service ingested it), so a receiver only
+    has to refresh its rows. ``target_queued`` / ``target_failed`` answer :meth:`enqueue_target`.
+    """
 
     changed = Signal()
     progressed = Signal(int, object)  # download id, core.downloads.DownloadProgress
     completed = Signal(object, str)  # DownloadRecord, final path
-    failed = Signal(int, str)  # download id, the engine's message
+    failed = Signal(int, str)  # download id, the message shown on its row
+    target_queued = Signal(int, str)  # download id, a line saying where it goes
+    target_failed = Signal(str)  # one line: why the pasted target was not queued
 
     def __init__(
-        self, downloader: Downloader, concurrency: Callable[[], int], parent: QObject | None = None
+        self, service: DownloadService, concurrency: Callable[[], int], parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
-        self.downloader = downloader
+        self.service = service
         self._concurrency = concurrency
-        self.jobs = JobRunner(self, max_threads=6)
+        self.jobs = JobRunner(self, max_threads=8)
         self._running: dict[int, JobHandle] = {}
         self._records: list[DownloadRecord] = []
         self._closing = False
 
     def start(self) -> None:
-        """Reads the queue and continues downloads left queued by the last run (opens the catalog)."""
+        """Reads the queue, marks downloads cut off by a crash as interrupted (with the bytes on disk)
+        and continues them with the ones left queued by the last run."""
+        self.service.recover_interrupted()
         self.refresh()
         self.pump()
 
@@ -56,31 +81,69 @@ class DownloadManager(QObject):
         return sum(1 for record in self._records if record.status in ACTIVE)
 
     def refresh(self) -> None:
-        self._records = self.downloader.list()
+        self._records = self.service.list()
         self.changed.emit()
 
     def enqueue(self, request: DownloadRequest) -> int:
-        download_id = self.downloader.enqueue(request)
+        """Queue a request built by a site tab (it already knows the file); starts it when a slot is free."""
+        download_id = self.service.enqueue_request(request)
         self.refresh()
         self.pump()
         return download_id
 
+    def enqueue_target(self, text: str, to: Path | None = None) -> bool:
+        """Queue a pasted link or ``civitai:``/``hf:`` target into ``to`` (None: the default folder).
+
+        The text is checked at once (False and ``target_failed`` when it is not a target); looking the
+        file up on its site runs on a worker thread, answered by ``target_queued`` or ``target_failed``.
+        """
+        from app.download_targets import TargetError, parse_target
+
+        try:
+            target = parse_target(text)
+        except TargetError as exc:
+            self.target_failed.emit(str(exc))
+            return False
+        service = self.service
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> Queued | _Failure:
+            try:
+                return service.enqueue(target, to=to)
+            except AtelierError as exc:
+                return _Failure(str(exc))
+
+        handle = self.jobs.start(f"Look up {text}", job)
+        handle.signals.finished.connect(self._on_target_looked_up)
+        handle.signals.failed.connect(self.target_failed.emit)
+        return True
+
+    def _on_target_looked_up(self, result: Queued | _Failure) -> None:
+        if isinstance(result, _Failure):
+            self.target_failed.emit(result.message)
+            return
+        self.refresh()
+        record = next((r for r in self._records if r.id == result.download_id), None)
+        where = record.target_dir if record is not None else Path(result.root.path)
+        added = " (new library folder)" if result.created_root else ""
+        self.target_queued.emit(result.download_id, f"Downloading into {where}{added}")
+        self.pump()
+
     def pause(self, download_id: int) -> None:
-        self._act(self.downloader.pause, download_id)
+        self._act(self.service.pause, download_id)
 
     def resume(self, download_id: int) -> None:
-        self._act(self.downloader.resume, download_id)
+        self._act(self.service.resume, download_id)
 
     def cancel(self, download_id: int) -> None:
-        self._act(self.downloader.cancel, download_id)
+        self._act(self.service.cancel, download_id)
 
     def retry(self, download_id: int) -> None:
-        self._act(self.downloader.retry, download_id)
+        self._act(self.service.retry, download_id)
 
     def _act(self, action: Callable[[int], None], download_id: int) -> None:
         try:
             action(download_id)
-        except KeyError:
+        except AtelierError:
             log.debug("download %s is gone", download_id)
         self.refresh()
         self.pump()
@@ -88,39 +151,50 @@ class DownloadManager(QObject):
     # -- running ------------------------------------------------------------------------------------
 
     def pump(self) -> None:
-        """Starts queued downloads while fewer than the concurrency setting are running."""
+        """Starts waiting downloads while fewer than the concurrency setting are running."""
         if self._closing:
             return
         limit = max(1, self._concurrency())
         for record in self._records:
             if len(self._running) >= limit:
                 break
-            if record.status is DownloadStatus.QUEUED and record.id not in self._running:
+            if record.status in STARTABLE and record.id not in self._running:
                 self._start(record.id)
 
     def _start(self, download_id: int) -> None:
-        downloader = self.downloader
+        service = self.service
 
-        def job(progress: ProgressCallback, cancel: CancelToken) -> Path:
-            return downloader.run_one(download_id, progress, cancel)
+        def job(progress: ProgressCallback, cancel: CancelToken) -> FinishedDownload | _Failure:
+            try:
+                return service.run(download_id, progress, cancel)
+            except AtelierError as exc:  # the store already says failed, with this message
+                return _Failure(str(exc))
 
         handle = self.jobs.start(f"Download {download_id}", job)
         self._running[download_id] = handle
         handle.signals.progressed.connect(lambda value: self._on_progress(download_id, value))
-        handle.signals.finished.connect(lambda path: self._on_finished(download_id, path))
+        handle.signals.finished.connect(lambda result: self._on_finished(download_id, result))
         handle.signals.failed.connect(lambda message: self.failed.emit(download_id, message))
         handle.signals.ended.connect(lambda: self._on_ended(download_id))
 
     def _on_progress(self, download_id: int, value: Progress) -> None:
         self.progressed.emit(download_id, value)
 
-    def _on_finished(self, download_id: int, path: object) -> None:
-        record = self.downloader.store.get(download_id)
+    def _on_finished(self, download_id: int, result: FinishedDownload | _Failure) -> None:
+        if isinstance(result, _Failure):
+            self.failed.emit(download_id, result.message)
+            return
+        if self._closing:
+            return
+        self.refresh()  # the row says completed before anyone hears of it
+        record = next((r for r in self._records if r.id == download_id), None)
         if record is not None:
-            self.completed.emit(record, str(path))
+            self.completed.emit(record, str(result.path))
 
     def _on_ended(self, download_id: int) -> None:
         self._running.pop(download_id, None)
+        if self._closing:
+            return  # the queue may be closed already; the next start reads it again
         self.refresh()
         self.pump()
 
@@ -128,6 +202,13 @@ class DownloadManager(QObject):
         return download_id in self._running
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Stops running downloads (they become paused and resume next time) and waits for the workers."""
+        """Stops running downloads and waits for the workers; they continue on the next start."""
         self._closing = True
-        return self.jobs.shutdown(timeout_ms)
+        stopped = list(self._running)
+        done = self.jobs.shutdown(timeout_ms)
+        for download_id in stopped:
+            try:
+                self.service.mark_interrupted(download_id)
+            except AtelierError:
+                log.debug("download %s is gone", download_id)
+        return done

@@ -211,7 +211,7 @@ class MainWindow(QMainWindow):
         if remote is None:
             return
         self.downloads = DownloadManager(
-            remote.downloader, lambda: remote.settings.download_concurrency, self
+            remote.downloads(), lambda: remote.settings.download_concurrency, self
         )
         self.downloads.completed.connect(self._on_download_completed)
         self.remote_images = RemoteImageCache(
@@ -233,7 +233,8 @@ class MainWindow(QMainWindow):
             tab.message.connect(self.status.flash)
         if self.compose_tab is not None:
             self.compose_tab.set_civitai_search(True)
-        self.downloads.start()  # downloads queued before the last exit continue
+        self.downloads_tab.message.connect(self.status.flash)
+        self.downloads.start()  # downloads queued or cut off by a crash before the last exit continue
 
     def _ensure_tabs(self) -> QTabWidget:
         """The tab bar (Library first), made when the first other tab is built."""
@@ -293,25 +294,9 @@ class MainWindow(QMainWindow):
             self.tabs.setTabText(index, f"Downloads ({count})" if count else "Downloads")
 
     def _on_download_completed(self, record: DownloadRecord, path: str) -> None:
-        """Scans the root holding the new file, then records the remote facts kept with the download."""
-        from app.download_requests import match_from_metadata
-
-        target = Path(path)
-        roots = [root for root in self.library.roots() if target.is_relative_to(root.path)]
-        if not roots:
-            return
-        root_id = max(roots, key=lambda root: len(root.path)).id
-        scan_roots, library = self.services.scan_roots, self.library
-        match = match_from_metadata(record.metadata)
-
-        def add(progress: ProgressCallback, cancel: CancelToken) -> object:
-            result = scan_roots([root_id], progress, cancel)
-            asset = library.get_by_path(target)
-            if asset is not None and match is not None:
-                library.record_remote_match(asset.id, match)
-            return f"Added {target.name} to the library" if asset is not None else result
-
-        self.run_job(f"Adding {target.name}", add)
+        """The download service already brought the file into the library: show its row."""
+        self.reload()
+        self.status.flash(f"Added {Path(path).name} to the library")
 
     def _build_menus(self) -> None:
         menu = self.menuBar()

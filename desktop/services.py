@@ -29,7 +29,9 @@ from catalog.records import (
 from core.jobs import CancelToken, ProgressCallback
 
 if TYPE_CHECKING:  # the clients import requests / huggingface_hub: only when the tabs are used
-    from core.downloads import Downloader
+    from app.after_scan import LookupRequest
+    from app.download_service import DownloadService
+    from catalog.enrich import EnrichSummary
     from core.sources.civitai import CivitaiClient
     from core.sources.huggingface import HuggingFaceClient
     from desktop.compose.service import RenderServiceLike
@@ -71,6 +73,7 @@ class DesktopSettings(Protocol):
     """The user preferences the desktop reads and edits; ``save`` persists them (atomically, in app/).
 
     ``theme`` is ``"light"``, ``"dark"`` or ``"system"``; ``view_mode`` is ``"grid"`` or ``"table"``.
+    ``compose_board_visible`` keeps the docked compose board shown or hidden across starts.
     ``first_start_done`` is set once the first-start offer of discovered model folders has been shown,
     so declining it does not nag again. ``watch_folders`` turns the file watcher on or off.
     """
@@ -84,6 +87,8 @@ class DesktopSettings(Protocol):
     first_start_done: bool
     watch_folders: bool
     view_mode: str
+    compose_board_visible: bool
+    auto_lookup_civitai: bool  # after hashing, look files without a Civitai link up (quiet offline)
 
     def save(self) -> None: ...
 
@@ -92,7 +97,7 @@ class RemoteSettings(DesktopSettings, Protocol):
     """The settings of the remote-site tabs and the download queue (see ``app.settings.Settings``).
 
     ``nsfw_max_level`` is the highest Civitai NSFW level (1, 2, 4, 8, 16) shown unblurred;
-    ``download_root`` is the library folder downloads go to (empty: the first one) and
+    ``download_root`` is the library folder downloads go to (empty: the first one added) and
     ``download_subfolder`` an optional template below the kind's folder (``{base_model}``...).
     """
 
@@ -117,19 +122,20 @@ class TokenKeeper(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RemoteServices:
-    """What the Civitai, Hugging Face and Downloads tabs use, composed by ``desktop.launch``.
+    """What the Civitai, Hugging Face and Downloads tabs use: parts of ``app.context.AppContext``.
 
     ``civitai()`` / ``huggingface()`` build a client with the current settings and token (called on a
     worker thread for each request batch, so a changed base URL or token applies at once);
     ``fetch_image(url)`` returns the bytes of a preview image (bounded; raises on failure);
-    ``downloader`` is the shared download engine whose queue lives in the catalog; ``settings`` is the
+    ``downloads()`` is the app's one download pipeline (``app.download_service.DownloadService``: queue,
+    per-site auth, engine, library ingest), made when the Downloads tab is built; ``settings`` is the
     same object as ``DesktopServices.settings``, typed with the remote fields.
     """
 
     civitai: Callable[[], CivitaiClient]
     huggingface: Callable[[], HuggingFaceClient]
     fetch_image: Callable[[str], bytes]
-    downloader: Downloader
+    downloads: Callable[[], DownloadService]
     tokens: TokenKeeper
     settings: RemoteSettings
 
@@ -146,6 +152,7 @@ DiscoverFolders = Callable[[], list[tuple[Path, str]]]
 AddRoot = Callable[[Path], RootRecord]
 StartWatching = Callable[[Callable[[], None]], Stoppable]
 RenderFactory = Callable[[], "RenderServiceLike"]
+LookUpCivitai = Callable[["LookupRequest", ProgressCallback, CancelToken], "EnrichSummary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +171,8 @@ class DesktopServices:
     - ``remote`` enables the Civitai, Hugging Face and Downloads tabs; ``None`` shows the library only.
     - ``render()`` returns the render service (``app.render_service.RenderService``), made on first call;
       it enables the Compose tab. The service creates its engine (and imports torch) on the first render.
+    - ``look_up_civitai(request, progress, cancel)`` looks files up on Civitai (``app.after_scan``);
+      the window runs it after hashing and for "Look up on Civitai". ``None`` disables both.
     """
 
     library: AssetLibrary
@@ -176,3 +185,4 @@ class DesktopServices:
     start_watching: StartWatching | None = None
     remote: RemoteServices | None = None
     render: RenderFactory | None = None
+    look_up_civitai: LookUpCivitai | None = None

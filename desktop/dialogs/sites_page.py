@@ -106,11 +106,15 @@ class SitesPage(QWidget):
         self.concurrency.setValue(max(1, min(MAX_CONCURRENCY, settings.download_concurrency)))
         form.addRow("Downloads at once", self.concurrency)
         self.download_root = QComboBox()
-        self.download_root.addItem("The first library folder", "")
+        self.download_root.addItem("The first library folder added", "")
         for root in roots:
             self.download_root.addItem(root.path, root.path)
         self.download_root.setCurrentIndex(max(0, self.download_root.findData(settings.download_root)))
-        form.addRow("Download into", self.download_root)
+        self.download_root.setToolTip(
+            "Where downloads go unless you choose another folder on the Downloads tab; "
+            "each file goes to the folder for its kind (models/Lora, embeddings…) inside it"
+        )
+        form.addRow("Download folder", self.download_root)
         self.subfolder = QLineEdit(settings.download_subfolder)
         self.subfolder.setPlaceholderText("optional, e.g. {base_model} or {base_model}/{model_name}")
         form.addRow("Subfolder", self.subfolder)

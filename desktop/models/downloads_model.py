@@ -28,7 +28,10 @@ STATUS_TEXT = {
     DownloadStatus.COMPLETED: "Completed",
     DownloadStatus.FAILED: "Failed",
     DownloadStatus.CANCELLED: "Cancelled",
+    DownloadStatus.INTERRUPTED: "Interrupted",
 }
+# Reports arriving for a row in one of these states mean it runs now (the store says so a moment later).
+_STARTING = (DownloadStatus.QUEUED, DownloadStatus.INTERRUPTED)
 
 
 class DownloadColumn(IntEnum):
@@ -60,6 +63,17 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def tooltip(record: DownloadRecord) -> str:
+    """The row's tooltip: the error of a failed download, what happens to an interrupted one, the path."""
+    where = str(record.completed_path or record.target_dir)
+    if record.status is DownloadStatus.INTERRUPTED:
+        kept = f"{record.bytes_done / MIB:.1f} MiB" if record.bytes_done else "nothing"
+        return f"Atelier stopped while this was downloading; {kept} kept, it continues by itself.\n{where}"
+    if record.error:
+        return f"{record.error}\n{where}"
+    return where
+
+
 class DownloadsModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -77,7 +91,7 @@ class DownloadsModel(QAbstractTableModel):
             self._records = list(records)
             if records:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(records) - 1, len(DownloadColumn) - 1))
-        running = {r.id for r in records if r.status in (DownloadStatus.QUEUED, DownloadStatus.RUNNING)}
+        running = {r.id for r in records if r.status in (*_STARTING, DownloadStatus.RUNNING)}
         self._live = {key: value for key, value in self._live.items() if key in running}
 
     def update_progress(self, download_id: int, progress: Progress) -> None:
@@ -87,7 +101,7 @@ class DownloadsModel(QAbstractTableModel):
         row = self.row_of(download_id)
         if row is not None:
             record = self._records[row]
-            if record.status is DownloadStatus.QUEUED:  # reports mean it runs; the store says so later
+            if record.status in _STARTING:
                 self._records[row] = replace(record, status=DownloadStatus.RUNNING)
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(DownloadColumn) - 1))
 
@@ -133,7 +147,7 @@ class DownloadsModel(QAbstractTableModel):
         if role == PROGRESS_ROLE:
             return self.percent(record)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return record.error or str(record.completed_path or record.target_dir)
+            return tooltip(record)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         live = self._live.get(record.id) if record.status is DownloadStatus.RUNNING else None

@@ -1,37 +1,84 @@
-"""The Downloads tab: the queue as a table with progress bars, and buttons acting on the selection."""
+"""The Downloads tab: paste a link to download it, the queue as a table, buttons acting on the selection.
+
+The field takes what a user copies from a browser (a Civitai model page or download link, a Hugging Face
+file link) or a ``civitai:VERSION`` / ``hf:org/name/path`` target; the text is checked at once and a
+bad one gets one line under the field, never a dialog. The destination combo lists the library folders
+and starts on the download folder of the settings (else the first folder added), and the line under it
+says which rule chose it, so a download never lands somewhere unexpected.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QSizePolicy,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from core.downloads import DownloadStatus
+from core.errors import AtelierError
 from core.jobs import Progress
 from desktop.delegates.progress_delegate import ProgressDelegate
-from desktop.download_manager import DownloadManager
+from desktop.download_manager import ACTIVE, DownloadManager
 from desktop.models.downloads_model import DownloadColumn, DownloadsModel
+
+EMPTY_TEXT = (
+    "No downloads yet.\n\nPaste a Civitai or Hugging Face link above, or use Download on a model page."
+)
+PLACEHOLDER = "Paste a Civitai or Hugging Face link, civitai:VERSION_ID or hf:org/name/path/file"
+ERROR_STYLE = "color: #c0392b;"
 
 
 class DownloadsTab(QWidget):
     """Shows ``DownloadManager``'s queue; ``active_count_changed`` feeds the tab's badge."""
 
     active_count_changed = Signal(int)
+    message = Signal(str)  # for the status bar
 
     def __init__(self, manager: DownloadManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
         self.model = DownloadsModel(self)
+
+        self.target_field = QLineEdit()
+        self.target_field.setPlaceholderText(PLACEHOLDER)
+        self.target_field.setClearButtonEnabled(True)
+        self.target_field.returnPressed.connect(self.download)
+        self.target_field.textEdited.connect(lambda _text: self._say(""))
+        self.root_combo = QComboBox()
+        self.root_combo.setToolTip("The library folder to download into")
+        self.root_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.root_combo.setMaximumWidth(420)
+        self.root_combo.currentIndexChanged.connect(lambda _index: self._update_root_hint())
+        self.download_button = QPushButton("Download")
+        self.download_button.setDefault(True)
+        self.download_button.clicked.connect(self.download)
+        self.feedback = QLabel()  # one line: a bad target, or where the last one goes
+        self.feedback.setWordWrap(False)
+        self.feedback.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.root_hint = QLabel()
+        self.root_hint.setEnabled(False)  # drawn as secondary text
+        self.root_hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        field_row = QHBoxLayout()
+        field_row.addWidget(self.target_field, 1)
+        field_row.addWidget(QLabel("into"))
+        field_row.addWidget(self.root_combo)
+        field_row.addWidget(self.download_button)
+
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setItemDelegateForColumn(DownloadColumn.PROGRESS, ProgressDelegate(self.table))
@@ -42,6 +89,13 @@ class DownloadsTab(QWidget):
         header.setSectionResizeMode(DownloadColumn.NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(DownloadColumn.ERROR, QHeaderView.ResizeMode.Stretch)
         header.resizeSection(DownloadColumn.PROGRESS, 220)
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setEnabled(False)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.queue_view = QStackedWidget()
+        self.queue_view.addWidget(self.empty_label)
+        self.queue_view.addWidget(self.table)
 
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
@@ -58,13 +112,88 @@ class DownloadsTab(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.summary)
         layout = QVBoxLayout(self)
+        layout.addLayout(field_row)
+        layout.addWidget(self.feedback)
+        layout.addWidget(self.root_hint)
+        layout.addSpacing(6)
         layout.addLayout(buttons)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.queue_view, 1)
 
         manager.changed.connect(self._on_changed)
         manager.progressed.connect(self._on_progressed)
+        manager.target_queued.connect(self._on_target_queued)
+        manager.target_failed.connect(self._on_target_failed)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self._on_changed()
+        self.refresh_roots()
+
+    # -- pasting a target ---------------------------------------------------------------------------
+
+    def refresh_roots(self) -> None:
+        """Lists the library folders, keeping the user's choice, else choosing the default folder."""
+        service = self.manager.service
+        chosen = self.root_combo.currentData()
+        try:
+            roots = service.roots()
+            default = service.default_root().path if roots else None
+        except AtelierError:
+            roots, default = [], None
+        self.root_combo.blockSignals(True)
+        self.root_combo.clear()
+        for root in roots:
+            self.root_combo.addItem(root.path, root.path)
+        index = self.root_combo.findData(chosen if chosen else default)
+        self.root_combo.setCurrentIndex(max(0, index) if roots else -1)
+        self.root_combo.blockSignals(False)
+        self.root_combo.setEnabled(bool(roots))
+        self._update_root_hint()
+
+    def _update_root_hint(self) -> None:
+        service = self.manager.service
+        try:
+            reason = service.default_root_reason()
+            default = service.default_root().path if self.root_combo.count() else None
+        except AtelierError as exc:
+            reason, default = str(exc), None
+        if default is None:
+            self.root_hint.setText(reason)
+        elif self.root_combo.currentData() == default:
+            self.root_hint.setText(f"Into {default}: {reason}.")
+        else:
+            self.root_hint.setText(f"Into the folder chosen above (by default: {reason}).")
+
+    def download(self) -> None:
+        """Queues the pasted target into the chosen folder; a bad one gets one line under the field."""
+        text = self.target_field.text().strip()
+        if not text:
+            self._say("Paste a Civitai or Hugging Face link first.", error=True)
+            return
+        chosen = self.root_combo.currentData()
+        if self.manager.enqueue_target(text, Path(chosen) if chosen else None):
+            self.download_button.setEnabled(False)
+            self._say(f"Looking up {text}…")
+
+    def _on_target_queued(self, _download_id: int, where: str) -> None:
+        self.download_button.setEnabled(True)
+        self.target_field.clear()
+        self._say(where)
+        self.message.emit(where)
+        self.refresh_roots()  # a new folder may have been added
+
+    def _on_target_failed(self, message: str) -> None:
+        self.download_button.setEnabled(True)
+        self._say(message.splitlines()[0] if message else "", error=True)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.feedback.setText(text)
+        self.feedback.setToolTip(text)
+        self.feedback.setStyleSheet(ERROR_STYLE if error else "")
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        self.refresh_roots()  # folders may have been added since
+        super().showEvent(event)
+
+    # -- the queue ----------------------------------------------------------------------------------
 
     def selected_ids(self) -> list[int]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
@@ -75,7 +204,9 @@ class DownloadsTab(QWidget):
             action(download_id)
 
     def _on_changed(self) -> None:
-        self.model.set_records(self.manager.records())
+        records = self.manager.records()
+        self.model.set_records(records)
+        self.queue_view.setCurrentWidget(self.table if records else self.empty_label)
         count = self.manager.active_count()
         self.summary.setText(f"{count} active" if count else "")
         self.active_count_changed.emit(count)
@@ -92,9 +223,9 @@ class DownloadsTab(QWidget):
             )
             if record is not None
         }
-        active = {DownloadStatus.QUEUED, DownloadStatus.RUNNING}
+        active = set(ACTIVE)
         stopped = {DownloadStatus.PAUSED, DownloadStatus.FAILED}
         self.pause_button.setEnabled(bool(statuses & active))
-        self.resume_button.setEnabled(bool(statuses & {DownloadStatus.PAUSED}))
+        self.resume_button.setEnabled(bool(statuses & {DownloadStatus.PAUSED, DownloadStatus.INTERRUPTED}))
         self.cancel_button.setEnabled(bool(statuses & (active | stopped)))
         self.retry_button.setEnabled(bool(statuses & {DownloadStatus.FAILED, DownloadStatus.CANCELLED}))

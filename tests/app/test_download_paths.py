@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QImage
 from app.download_paths import (
     NoDownloadRootError,
     choose_root,
+    describe_default_root,
     expand_subfolder,
     kind_for_civitai,
     kind_for_hf,
@@ -119,3 +120,18 @@ def test_blur_changes_a_sharp_image_and_respects_the_level(tmp_path: Path) -> No
     assert first.size() == QSize(32, 32)
     assert second != first
     assert calls == ["http://x/a.png"]  # the second came from the disk cache
+
+
+def test_downloads_go_to_the_configured_folder_else_the_first_added(tmp_path: Path) -> None:
+    first = RootRecord(id=1, path=str(tmp_path / "zz-first"), layout=LibraryLayout.A1111, added_at=NOW)
+    later = RootRecord(
+        id=2, path=str(tmp_path / "aa-later"), layout=LibraryLayout.FLAT, added_at=NOW + timedelta(days=1)
+    )
+    listed = [later, first]  # the library lists folders by path
+    assert choose_root(listed, "") is first, "not the folder whose path sorts first"
+    assert "first library folder added" in describe_default_root(listed, "")
+    assert choose_root(listed, str(tmp_path / "aa-later")) is later
+    assert describe_default_root(listed, str(tmp_path / "aa-later")).endswith("set in Settings › Sites")
+    assert choose_root(listed, str(tmp_path / "removed")) is first
+    assert "is gone" in describe_default_root(listed, str(tmp_path / "removed"))
+    assert "No library folder" in describe_default_root([], "")

@@ -1,5 +1,9 @@
 """Loopback Civitai, Hugging Face and file servers wired into ``RemoteServices`` for the desktop tests.
 
+The services come from a real ``AppContext`` on the populated library's data dir, through
+``desktop.launch.build_services`` as the app composes them; only the settings point at the loopback
+servers and tokens go to a file in the profile (never the developer's keyring).
+
 The Civitai reference payloads point their images at ``imagecache.civitai.com``; here every image URL
 is rewritten to a PNG on a loopback file server, and one LoRA file's download URL, size and SHA-256
 are replaced by a small real safetensors file served there too, so a download runs end to end.
@@ -17,20 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QColor, QImage, QPainter
 
+from app.context import AppContext
+from app.live_settings import LiveSettings
 from app.secrets import TokenStore
 from catalog.download_store import SqlDownloadStore
 from catalog.library import Library
 from catalog.records import RootRecord
-from core.downloads import Downloader
-from core.sources.civitai import CivitaiClient
-from core.sources.huggingface import HuggingFaceClient
 from core.taxonomy import LibraryLayout
+from desktop.launch import build_services
 from desktop.services import RemoteServices
-from tests.desktop.conftest import FakeSettings
 from tests.factory.models import kohya_lora, write_case
 from tests.fakes.civitai_api import CivitaiState, fake_civitai
 from tests.fakes.file_server import FileServerState, serve_files
@@ -42,18 +44,6 @@ CHARTURNER_ID, CHARTURNER_V1 = 3036, 3334
 ULZZANG_ID = 8109  # NSFW model whose first image is level 4 (R)
 LORA_MODEL_ID, LORA_VERSION_ID, LORA_FILE_ID = 215485, 242807, 187907
 HF_LORA_REPO = "someone/pixel-lora"
-
-
-@dataclass
-class RemoteSettings(FakeSettings):
-    """``FakeSettings`` plus the fields of the remote tabs."""
-
-    civitai_base_url: str = "https://civitai.com"
-    hf_endpoint: str = ""
-    nsfw_max_level: int = 1
-    download_concurrency: int = 2
-    download_root: str = ""
-    download_subfolder: str = ""
 
 
 def pattern_png(seed: int, size: int = 96) -> bytes:
@@ -102,17 +92,12 @@ class RemoteEnv:
     file_state: FileServerState
     library: Library
     a1111_root: RootRecord
-    settings: RemoteSettings
+    settings: LiveSettings
     remote: RemoteServices
     store: SqlDownloadStore
     lora: bytes
+    context: AppContext
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _fetch(url: str) -> bytes:
-    response = requests.get(url, timeout=5)
-    response.raise_for_status()
-    return response.content
 
 
 @contextmanager
@@ -134,17 +119,19 @@ def remote_env(library: Library, tmp: Path) -> Iterator[RemoteEnv]:
         root_dir = tmp / "a1111"
         (root_dir / "models" / "Lora").mkdir(parents=True)
         root = library.add_root(root_dir, LibraryLayout.A1111)
-        settings = RemoteSettings(download_root=str(root_dir), nsfw_max_level=1)
-        store = SqlDownloadStore.open(library.path)
-        stack.callback(store.close)
-        downloader = Downloader(requests.Session(), store, attempts=1, backoff_s=0.01)
-        session = requests.Session()
-        remote = RemoteServices(
-            civitai=lambda: CivitaiClient(session, civitai.base_url),
-            huggingface=lambda: HuggingFaceClient(endpoint=hub.base_url),
-            fetch_image=_fetch,
-            downloader=downloader,
-            tokens=TokenStore(tmp / "profile", use_keyring=False),
-            settings=settings,
+        context = AppContext(library.path.parent, tokens=TokenStore(tmp / "profile", use_keyring=False))
+        stack.callback(context.close)
+        settings = context.settings
+        settings.civitai_base_url = civitai.base_url
+        settings.hf_endpoint = hub.base_url
+        settings.download_root = str(root_dir)
+        settings.nsfw_max_level = 1
+        settings.hash_in_background = False
+        settings.watch_folders = False
+        settings.first_start_done = True
+        remote = build_services(context).remote
+        assert remote is not None
+        store = context.downloads.store
+        yield RemoteEnv(
+            civitai, hub, files, file_state, library, root, settings, remote, store, lora, context
         )
-        yield RemoteEnv(civitai, hub, files, file_state, library, root, settings, remote, store, lora)

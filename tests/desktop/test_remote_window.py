@@ -7,16 +7,20 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
 from catalog.scanner import Scanner
 from core.downloads import DownloadRecord, DownloadRequest, DownloadSource, DownloadStatus
 from core.jobs import CancelToken, ProgressCallback
+from core.taxonomy import LibraryLayout
 from desktop.main_window import MainWindow
 from desktop.models.downloads_model import PROGRESS_ROLE, DownloadColumn, DownloadsModel
 from desktop.models.hf_files_model import HfColumn, HfFileRow, HfFilesModel
 from desktop.models.hf_results_model import HfResultsModel
+from desktop.tabs.downloads_tab import ERROR_STYLE
 from tests.desktop.conftest import ServicesFactory
 from tests.desktop.remote_support import LORA_MODEL_ID, LORA_VERSION_ID, RemoteEnv
 from tests.fakes.file_server import Fault
@@ -135,7 +139,9 @@ def test_failed_download_shows_the_error(window: MainWindow, remote: RemoteEnv, 
     model = window.downloads_tab.model
     row = model.row_of(download_id)
     assert model.index(row, DownloadColumn.STATUS).data() == "Failed"
-    assert "404" in model.index(row, DownloadColumn.ERROR).data()
+    error = model.index(row, DownloadColumn.ERROR).data()
+    assert "not found" in error
+    assert error in model.index(row, DownloadColumn.NAME).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_huggingface_search_file_tree_and_download(
@@ -144,7 +150,7 @@ def test_huggingface_search_file_tree_and_download(
     tab = window.huggingface_tab
     assert tab is not None
     tab.tags.setText("lora")
-    tab.sort.setCurrentText("likes")
+    tab.sort.setCurrentText("Most liked")  # sends sort=likes
     with qtbot.waitSignal(tab.results_loaded, timeout=TIMEOUT):
         tab.search()
     assert tab.results_model.rowCount() == 1
@@ -213,3 +219,59 @@ def test_site_tabs_are_built_right_after_the_window_is_drawn(
         "Hugging Face",
     ]
     main.close()
+
+
+def test_downloads_tab_takes_a_pasted_link_into_the_chosen_folder(
+    window: MainWindow, remote: RemoteEnv, qtbot: QtBot, tmp_path: Path
+) -> None:
+    tab = window.downloads_tab
+    assert tab is not None
+    assert window.downloads is not None
+    assert tab.queue_view.currentWidget() is tab.empty_label
+    assert "Paste a Civitai or Hugging Face link above" in tab.empty_label.text()
+    assert tab.root_combo.currentData() == remote.a1111_root.path, "the download folder of the settings"
+    assert "set in Settings › Sites" in tab.root_hint.text()
+
+    QTest.keyClicks(tab.target_field, "civitai.com/models/oops")
+    QTest.mouseClick(tab.download_button, Qt.MouseButton.LeftButton)
+    assert "expected civitai:" in tab.feedback.text()
+    assert "\n" not in tab.feedback.text()
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()]
+
+    tab.target_field.clear()
+    url = f"https://civitai.com/models/{LORA_MODEL_ID}/turbo?modelVersionId={LORA_VERSION_ID}"
+    QTest.keyClicks(tab.target_field, url)
+    with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
+        QTest.keyClick(tab.target_field, Qt.Key.Key_Return)
+    assert completed.args is not None
+    lora_folder = Path(remote.a1111_root.path) / "models" / "Lora"
+    assert Path(completed.args[1]) == lora_folder / "sd_xl_turbo_lora_v1.safetensors"
+    assert tab.feedback.text() == f"Downloading into {lora_folder}"
+    assert tab.target_field.text() == ""
+    assert tab.queue_view.currentWidget() is tab.table
+
+    comfy = tmp_path / "comfy"
+    (comfy / "models" / "loras").mkdir(parents=True)
+    window.library.add_root(comfy, LibraryLayout.COMFYUI)
+    tab.refresh_roots()
+    tab.root_combo.setCurrentIndex(tab.root_combo.findData(str(comfy)))
+    assert "chosen above" in tab.root_hint.text()
+    QTest.keyClicks(tab.target_field, "hf:someone/pixel-lora/pixel_lora.safetensors")
+    with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
+        QTest.mouseClick(tab.download_button, Qt.MouseButton.LeftButton)
+    assert completed.args is not None
+    assert Path(completed.args[1]) == comfy / "models" / "loras" / "pixel_lora.safetensors"
+    asset = window.library.get_by_path(completed.args[1])
+    assert asset is not None
+    assert window.model.row_of(asset.id) is not None, "the library rows were refreshed"
+
+
+def test_a_pasted_link_to_a_missing_file_says_so_under_the_field(window: MainWindow, qtbot: QtBot) -> None:
+    tab = window.downloads_tab
+    assert tab is not None
+    QTest.keyClicks(tab.target_field, "civitai:999999999")
+    QTest.mouseClick(tab.download_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(tab.download_button.isEnabled, timeout=TIMEOUT)
+    assert "Civitai has no model version 999999999" in tab.feedback.text()
+    assert tab.feedback.styleSheet() == ERROR_STYLE
+    assert tab.model.rowCount() == 0

@@ -4,35 +4,29 @@ TokenStore (a 0600 file here), and never into settings.json."""
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
 from pytestqt.qtbot import QtBot
 
+from app.live_settings import LiveSettings
 from app.secrets import TokenStore
 from app.settings import SettingsStore
 from catalog.records import RootRecord
 from desktop.dialogs.settings_dialog import SettingsDialog
 from desktop.dialogs.sites_page import CUSTOM
-from desktop.launch import PersistentSettings
 from desktop.services import RemoteServices, RemoteSettings
 from tests.desktop.remote_support import RemoteEnv
 
 
-def _remote(env: RemoteEnv, settings: PersistentSettings, tokens: TokenStore) -> RemoteServices:
-    return RemoteServices(
-        civitai=env.remote.civitai,
-        huggingface=env.remote.huggingface,
-        fetch_image=env.remote.fetch_image,
-        downloader=env.remote.downloader,
-        tokens=tokens,
-        settings=cast("RemoteSettings", settings),
-    )
+def _remote(env: RemoteEnv, settings: LiveSettings, tokens: TokenStore) -> RemoteServices:
+    return replace(env.remote, tokens=tokens, settings=cast("RemoteSettings", settings))
 
 
 def test_sites_settings_round_trip(remote: RemoteEnv, tmp_path: Path, qtbot: QtBot) -> None:
     data_dir = tmp_path / "profile"
-    settings = PersistentSettings(SettingsStore(data_dir))
+    settings = LiveSettings(SettingsStore(data_dir))
     tokens = TokenStore(data_dir, use_keyring=False)
     roots: list[RootRecord] = list(remote.library.roots())
     dialog = SettingsDialog(settings, roots, remote=_remote(remote, settings, tokens))

@@ -1,0 +1,47 @@
+"""A finished download enters the library: scanned, hashed and linked to the page it came from.
+
+The same steps for the window and the CLI, so one file downloaded by either lands as the same row: the
+library folder holding the file is scanned (the file is identified from its header like any other),
+the file itself is hashed at once (only this file: a download must not start hashing a whole library),
+and the remote facts the download carried (model, version, trigger words, the raw payload) are
+recorded as its match, so no hash lookup on Civitai is needed.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.download_requests import match_from_metadata
+from core.downloads import DownloadRecord
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from catalog.records import AssetRecord
+
+# Two downloads finishing together must not scan the same folder at the same time.
+_INGEST_LOCK = threading.Lock()
+
+
+def ingest_download(context: AppContext, record: DownloadRecord, path: Path) -> AssetRecord | None:
+    """Bring ``path`` (the verified file of ``record``) into the library; None outside every root."""
+    from core.hashing import hash_file
+
+    library = context.library
+    roots = [root for root in library.roots() if path.is_relative_to(root.path)]
+    if not roots:
+        return None
+    root = max(roots, key=lambda r: len(r.path))  # the innermost, should roots ever nest
+    with _INGEST_LOCK:
+        context.scan([root.id])
+        asset = library.get_by_path(path)
+        if asset is None:
+            return None
+        asset_id = asset.id
+        if asset.hashes is None and path.is_file():
+            asset_id = library.set_hashes(asset_id, hash_file(path))  # a moved file keeps its old row
+        match = match_from_metadata(record.metadata)
+        if match is not None:
+            library.record_remote_match(asset_id, match)
+        return library.get(asset_id)

@@ -1,0 +1,92 @@
+"""Which downloads a live process is running, told by operating-system file locks.
+
+A download's row says ``running`` while some process works on it; if that process is killed (a crash,
+a power cut, SIGKILL) the row keeps saying so. The next start must tell "running in the other window
+or command right now" from "was running when its process died": only the second may be marked
+interrupted and resumed, or two processes would write the same ``.part`` file. A lock that the
+operating system drops with its process answers exactly that question, with no heartbeat to wait for.
+
+One small lock file per download id in a folder of the data dir (never in the user's model folders).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(file: IO[bytes]) -> bool:
+        try:
+            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(file: IO[bytes]) -> None:
+        file.seek(0)
+        msvcrt.locking(file.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(file: IO[bytes]) -> bool:
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(file: IO[bytes]) -> None:
+        fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+class HeldLock:
+    """A download's lock while this process runs it; ``release`` (or leaving the ``with``) lets go."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file: IO[bytes] | None = file
+
+    def release(self) -> None:
+        if self._file is not None:
+            _unlock(self._file)
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> HeldLock:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+class RunLocks:
+    """The lock files of one profile's download queue (``<data dir>/download-locks/<id>.lock``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _open(self, download_id: int) -> IO[bytes]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return open(self.directory / f"{download_id}.lock", "a+b")  # kept open while the lock is held
+
+    def acquire(self, download_id: int) -> HeldLock | None:
+        """The lock, or None when another process (or another run here) holds it."""
+        file = self._open(download_id)
+        if _try_lock(file):
+            return HeldLock(file)
+        file.close()
+        return None
+
+    def is_held(self, download_id: int) -> bool:
+        """Whether some live process runs ``download_id`` now (this one included)."""
+        held = self.acquire(download_id)
+        if held is None:
+            return True
+        held.release()
+        return False
