@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catalog.records import AssetQuery, AssetRecord, UserDataChanges
+from catalog.records import AssetQuery, AssetRecord, SortKey, UserDataChanges
 from core.jobs import CancelToken, ProgressCallback
 from desktop.delegates.sidebar_delegate import SidebarDelegate
 from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         self.filter_bar = FilterBar()
         self.filter_bar.filters_changed.connect(self._on_filters_changed)
         self.filter_bar.view_mode_changed.connect(self.set_view_mode)
+        self.filter_bar.sort_changed.connect(self._on_sort_chosen)
 
         self.table = AssetTable(self.model)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._on_sort_indicator_changed)
@@ -591,6 +593,8 @@ class MainWindow(QMainWindow):
     def _on_sort_indicator_changed(self, column: int, order: Qt.SortOrder) -> None:
         """Columns the catalog cannot sort by put the indicator back on the real sort column."""
         if column < len(AssetColumn) and AssetColumn(column) in SORT_KEYS:
+            descending = order == Qt.SortOrder.DescendingOrder
+            self.filter_bar.set_sort(SORT_KEYS[AssetColumn(column)], descending)  # the grid's sort too
             return
         header = self.table.horizontalHeader()
         header.blockSignals(True)
@@ -598,6 +602,15 @@ class MainWindow(QMainWindow):
             Qt.SortOrder.DescendingOrder if self.model.query.descending else Qt.SortOrder.AscendingOrder
         )
         header.setSortIndicator(self.model.sort_column(), sort_order)
+        header.blockSignals(False)
+
+    def _on_sort_chosen(self, key: SortKey, descending: bool) -> None:
+        """The filter bar's sort (the grid has no header) sorts the same query; the header shows it."""
+        self.model.set_query(replace(self.model.query, sort=key, descending=descending))
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)
+        order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+        header.setSortIndicator(self.model.sort_column(), order)  # -1 (no column) for Date added
         header.blockSignals(False)
 
     # -- jobs ---------------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""The bar above the library view: search-as-you-type, the structural filters, and the view toggle.
+"""The bar above the library view: search-as-you-type, the structural filters, the sort, the view toggle.
 
 Typing re-queries the catalog, so keystrokes are debounced (~150 ms) and a burst of typing costs one
 query; combo changes apply at once. The bar owns a ``FilterState`` and emits it whole, so the window
 combines it with the sidebar's scope in one place (``MainWindow._query``).
+
+The sort (a key and an order toggle) lives here too, so the grid can be sorted: the table's header sorts
+the same catalog query, and the window keeps both showing the same choice (``set_sort`` does not emit).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catalog.records import SortKey
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
 from desktop.resources import icon
@@ -58,6 +62,16 @@ STATUS_FILTER_LABELS: dict[StatusFilter, str] = {
 }
 
 
+SORT_LABELS: dict[SortKey, str] = {
+    SortKey.NAME: "Name",
+    SortKey.KIND: "Kind",
+    SortKey.ARCHITECTURE: "Architecture",
+    SortKey.SIZE: "Size",
+    SortKey.ADDED: "Date added",
+    SortKey.RATING: "Rating",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class FilterState:
     """What the bar filters by; the defaults filter nothing."""
@@ -76,6 +90,7 @@ class FilterBar(QWidget):
 
     filters_changed = Signal(object)  # FilterState
     view_mode_changed = Signal(str)  # "grid" | "table"
+    sort_changed = Signal(object, bool)  # SortKey, descending
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,6 +131,20 @@ class FilterBar(QWidget):
         self.favorites.toggled.connect(self._on_favorites_toggled)
         layout.addWidget(self.favorites)
         layout.addStretch(1)
+
+        self.sort = QComboBox(self)
+        self.sort.setToolTip("Sort by (the table's column headers sort too)")
+        for key, label in SORT_LABELS.items():
+            self.sort.addItem(f"Sort: {label}", key.value)
+        self.sort.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.sort.currentIndexChanged.connect(self._emit_sort)
+        self.order = QToolButton(self)
+        self.order.setCheckable(True)  # checked: descending
+        self.order.setIconSize(QSize(16, 16))
+        self.order.toggled.connect(self._emit_sort)
+        self._show_order(descending=False)
+        layout.addWidget(self.sort)
+        layout.addWidget(self.order)
 
         self.grid_button = self._view_button("grid", "Grid view")
         self.table_button = self._view_button("table", "Table view")
@@ -214,6 +243,35 @@ class FilterBar(QWidget):
             _select(self.tag, current)
         finally:
             self.tag.blockSignals(False)
+
+    # -- sort -------------------------------------------------------------------------------------------
+
+    def sort_choice(self) -> tuple[SortKey, bool]:
+        """The chosen key and whether the order is descending."""
+        return SortKey(self.sort.currentData() or SortKey.NAME.value), self.order.isChecked()
+
+    def set_sort(self, key: SortKey, descending: bool) -> None:
+        """Shows ``key`` and the order (the header was clicked) without emitting ``sort_changed``."""
+        for widget in (self.sort, self.order):
+            widget.blockSignals(True)
+        try:
+            _select(self.sort, key.value)
+            self.order.setChecked(descending)
+            self._show_order(descending)
+        finally:
+            for widget in (self.sort, self.order):
+                widget.blockSignals(False)
+
+    def _show_order(self, descending: bool) -> None:
+        self.order.setIcon(icon("chevron-down" if descending else "chevron-up"))
+        self.order.setToolTip(
+            "Descending (click for ascending)" if descending else "Ascending (click for descending)"
+        )
+
+    def _emit_sort(self) -> None:
+        key, descending = self.sort_choice()
+        self._show_order(descending)
+        self.sort_changed.emit(key, descending)
 
     def set_view_mode(self, mode: str) -> None:
         (self.table_button if mode == "table" else self.grid_button).setChecked(True)
