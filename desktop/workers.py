@@ -5,6 +5,10 @@ nothing of Qt. This module is the only adapter: the job runs on a pool thread, a
 reaches the GUI thread as a signal emitted from that pool thread, which Qt delivers queued to receivers
 living on the GUI thread. Widgets are therefore only ever touched on the GUI thread.
 
+A job's HTTP waits (a 429's Retry-After, a 5xx backoff) arrive as progress too, so the pane that started it
+can say "civitai.com asked us to wait 10 s…" instead of a silent "Loading…". A job's failure reaches the GUI
+as one line (``app.messages.user_message``); expected failures are logged as one line, not a traceback.
+
 Progress is throttled: a scan reports once per file, and forwarding thousands of reports per second would
 flood the event loop; the GUI needs a few updates per second plus the last one.
 """
@@ -19,12 +23,20 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
+from app.messages import user_message
+from core.errors import AtelierError
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback
+from core.net import WaitNotice, waits_reported_to
 
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[[ProgressCallback, CancelToken], Any]
 PROGRESS_INTERVAL_S = 0.05
+
+
+def is_expected(exc: BaseException) -> bool:
+    """A failure the user can act on (a site's error, offline, a file-system error), not a bug."""
+    return isinstance(exc, AtelierError | OSError)
 
 
 class JobSignals(QObject):
@@ -74,19 +86,28 @@ class _JobRunnable(QRunnable):
             self._last_report = now
             self._handle.signals.progressed.emit(progress)
 
+    def _report_wait(self, notice: WaitNotice) -> None:
+        """A session waiting before a retry ("civitai.com asked us to wait 10 s…") is progress to show."""
+        self._handle.signals.progressed.emit(Progress(0, None, notice.text()))
+
     def run(self) -> None:
         signals = self._handle.signals
         token = self._handle.token
         try:
             token.raise_if_cancelled()
-            result = self._fn(self._report, token)
+            with waits_reported_to(self._report_wait):
+                result = self._fn(self._report, token)
         except CancelledError:
             signals.cancelled.emit()
         except Exception as exc:
-            # A job is a boundary: any failure becomes a message in the status bar instead of a crash
-            # on a pool thread that nobody would see; the traceback goes to the log.
-            log.exception("job %r failed", self._handle.title)
-            signals.failed.emit(str(exc) or type(exc).__name__)
+            # A job is a boundary: any failure becomes one line where the user looks instead of a crash
+            # on a pool thread that nobody would see. An expected failure (offline, a 404, a full disk)
+            # is not a bug: one log line; only the unexpected keep their traceback, in the log.
+            if is_expected(exc):
+                log.info("%s: %s", self._handle.title, user_message(exc))
+            else:
+                log.exception("job %r failed", self._handle.title)
+            signals.failed.emit(user_message(exc))
         else:
             if token.cancelled:
                 signals.cancelled.emit()

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
 import time
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from core.jobs import CancelToken, Progress, ProgressCallback
+from core.net import make_session
+from core.sources.civitai import CivitaiClient
 from desktop.workers import JobRunner
+from tests.fakes.civitai_api import CivitaiState, fake_civitai
 
 
 def test_a_job_reports_progress_and_its_result_on_the_gui_thread(qtbot: QtBot) -> None:
@@ -98,7 +104,7 @@ def test_a_failing_job_reports_its_message(qtbot: QtBot) -> None:
     handle = runner.start("Broken", job)
     with qtbot.waitSignal(handle.signals.failed, timeout=5000) as failed:
         pass
-    assert failed.args == ["disk unplugged"]
+    assert failed.args == ["Disk unplugged"]  # one line for the user, through app.messages
 
 
 def test_shutdown_cancels_running_jobs(qtbot: QtBot) -> None:
@@ -112,3 +118,52 @@ def test_shutdown_cancels_running_jobs(qtbot: QtBot) -> None:
     handle = runner.start("Forever", job)
     assert runner.shutdown(5000)
     assert handle.done
+
+
+def test_an_expected_network_failure_is_one_line_without_a_traceback(
+    qtbot: QtBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:  # a loopback port with nothing listening: a refused connection
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = CivitaiClient(make_session(), f"http://127.0.0.1:{port}")
+    runner = JobRunner()
+    caplog.set_level(logging.DEBUG, logger="desktop.workers")
+    handle = runner.start("Civitai search", lambda _p, _c: client.search_models("detail"))
+    with qtbot.waitSignal(handle.signals.failed, timeout=5000) as failed:
+        pass
+    assert failed.args[0].startswith(f"Cannot reach 127.0.0.1:{port} — the connection was refused.")
+    assert "\n" not in failed.args[0]
+    records = [r for r in caplog.records if r.name == "desktop.workers"]
+    assert len(records) == 1
+    assert records[0].levelno == logging.INFO
+    assert records[0].exc_info is None
+
+
+def test_an_unexpected_failure_keeps_its_traceback_in_the_log(
+    qtbot: QtBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = JobRunner()
+
+    def job(progress: ProgressCallback, cancel: CancelToken) -> None:
+        raise KeyError("bug")
+
+    handle = runner.start("Broken", job)
+    with qtbot.waitSignal(handle.signals.failed, timeout=5000) as failed:
+        pass
+    assert "KeyError" in failed.args[0]
+    assert any(r.exc_info is not None for r in caplog.records if r.name == "desktop.workers")
+
+
+def test_a_sites_request_to_wait_is_reported_as_progress(qtbot: QtBot) -> None:
+    with fake_civitai() as server:
+        state: CivitaiState = server.state
+        state.fail_next(429, retry_after="0")
+        client = CivitaiClient(make_session(), server.base_url)
+        runner = JobRunner()
+        handle = runner.start("Civitai model", lambda _p, _c: client.get_model(1102).name)
+        seen: list[Progress] = []
+        handle.signals.progressed.connect(seen.append)
+        with qtbot.waitSignal(handle.signals.finished, timeout=5000):
+            pass
+    assert [p.message for p in seen] == [f"{server.base_url[7:]} asked us to wait a moment… (try 2 of 4)"]
