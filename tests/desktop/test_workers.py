@@ -10,6 +10,7 @@ import time
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.messages import user_message
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.net import make_session
 from core.sources.civitai import CivitaiClient
@@ -104,7 +105,8 @@ def test_a_failing_job_reports_its_message(qtbot: QtBot) -> None:
     handle = runner.start("Broken", job)
     with qtbot.waitSignal(handle.signals.failed, timeout=5000) as failed:
         pass
-    assert failed.args == ["Disk unplugged"]  # one line for the user, through app.messages
+    assert failed.args == [user_message(OSError("disk unplugged"))]  # the one mapping to a user's line
+    assert "disk unplugged" in failed.args[0].lower()
 
 
 def test_shutdown_cancels_running_jobs(qtbot: QtBot) -> None:
