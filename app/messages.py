@@ -56,7 +56,7 @@ def _os_message(exc: OSError) -> str:
         if exc.filename2 is not None:
             where += f" → {exc.filename2}"
         return f"{where}: {reason}"
-    return reason[:1].upper() + reason[1:]
+    return reason[:1].upper() + reason[1:] if hint else reason
 
 
 def _one_line(text: str) -> str:

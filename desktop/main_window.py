@@ -33,8 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.after_scan import ChainJobs, ChainSteps, LookupRequest, run_chain
 from catalog.records import AssetQuery, AssetRecord, SortKey, UserDataChanges
 from core.jobs import CancelToken, ProgressCallback
+from core.taxonomy import FileStatus
 from desktop.delegates.sidebar_delegate import SidebarDelegate
 from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
 from desktop.models.asset_table_model import SORT_KEYS, AssetColumn, AssetTableModel
@@ -68,6 +70,13 @@ if TYPE_CHECKING:
 WATCH_DEBOUNCE_MS = 500
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
+LOOKUP_TITLE = "Civitai lookup"
+# Files the board cannot load: offered "Send to compose board" disabled, with the reason.
+_NOT_FOR_THE_BOARD = {
+    FileStatus.CORRUPT: "damaged",
+    FileStatus.UNSAFE: "unsafe",
+    FileStatus.MISSING: "missing",
+}
 
 
 _HEX_HASH = re.compile(r"[0-9A-Fa-f]{8,64}")  # a missing asset's hash (AutoV2, SHA256...)
@@ -314,12 +323,24 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        for action in (self.add_folder_action, self.rescan_action, self.hash_action):
-            file_menu.addAction(action)
+        file_menu.addAction(self.add_folder_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+
+        library_menu = menu.addMenu("&Library")
+        self.look_up_action = self._action(
+            "&Look up on Civitai", self.look_up_selection, QKeySequence("Ctrl+Shift+L"), "search"
+        )
+        self.look_up_action.setToolTip(
+            "Hash the selected files if needed and ask Civitai what they are (model, version, creator…)"
+        )
+        self.look_up_action.setEnabled(self.services.look_up_civitai is not None)
+        for action in (self.rescan_action, self.hash_action):
+            library_menu.addAction(action)
+        library_menu.addSeparator()
+        library_menu.addAction(self.look_up_action)
 
         view_menu = menu.addMenu("&View")
         self.grid_action = self._action(
@@ -550,9 +571,19 @@ class MainWindow(QMainWindow):
             "Mark as favorite" if favorite else "Remove from favorites",
         )
         favorite_action.triggered.connect(lambda: self._set_favorite(records, favorite))
+        if self.services.look_up_civitai is not None:
+            menu.addSeparator()
+            menu.addAction(self.look_up_action)
         if self.compose_tab is not None:
             menu.addSeparator()
-            menu.addAction(self.send_to_compose_action)
+            unusable = sorted(
+                {_NOT_FOR_THE_BOARD[r.status] for r in records if r.status in _NOT_FOR_THE_BOARD}
+            )
+            if unusable:
+                blocked = menu.addAction(f"Send to compose board (not for {' or '.join(unusable)} files)")
+                blocked.setEnabled(False)
+            else:
+                menu.addAction(self.send_to_compose_action)
         menu.popup(view.viewport().mapToGlobal(position))
 
     def _set_favorite(self, records: Sequence[AssetRecord], favorite: bool) -> None:
@@ -631,28 +662,50 @@ class MainWindow(QMainWindow):
         handle.signals.finished.connect(lambda result: self._on_job_finished(handle, result))
         handle.signals.ended.connect(lambda: self._on_job_ended(handle))
 
+    def _chain(self, steps: ChainSteps) -> JobFunction:
+        """The app's after-scan chain over this window's services, as one job (one Cancel stops it)."""
+        services = self.services
+        jobs = ChainJobs(services.scan_roots, services.hash_pending, services.look_up_civitai)
+
+        def job(progress: ProgressCallback, cancel: CancelToken) -> object:
+            return run_chain(jobs, steps, progress, cancel)
+
+        return job
+
     def rescan(self, root_ids: Sequence[int] | None = None) -> None:
-        scan_roots = self.services.scan_roots
-        ids = list(root_ids) if root_ids is not None else None
-
-        def scan(progress: ProgressCallback, cancel: CancelToken) -> object:
-            return scan_roots(ids, progress, cancel)
-
-        self.run_job(SCAN_TITLE, scan)
+        """Scan (every folder, or ``root_ids``), then hash and look up what is new, as the settings say."""
+        settings = self.services.settings
+        steps = ChainSteps(
+            root_ids=tuple(root_ids) if root_ids is not None else None,
+            hash=settings.hash_in_background,
+            look_up=settings.auto_lookup_civitai,
+        )
+        self.run_job(SCAN_TITLE, self._chain(steps))
 
     def hash_now(self) -> None:
-        self.run_job(HASH_TITLE, self.services.hash_pending)
+        steps = ChainSteps(scan=False, look_up=self.services.settings.auto_lookup_civitai)
+        self.run_job(HASH_TITLE, self._chain(steps))
+
+    def look_up_selection(self) -> None:
+        """Asks Civitai afresh about the selected files (hashing those without hashes first)."""
+        ids = tuple(r.id for r in self.selected_records() if r.status is FileStatus.OK)
+        if self.services.look_up_civitai is None:
+            return
+        if not ids:
+            self.status.flash("Select model files to look up (damaged, unsafe or missing files cannot be)")
+            return
+        steps = ChainSteps(scan=False, hash=False, lookup=LookupRequest(asset_ids=ids, force=True))
+        self.run_job(LOOKUP_TITLE, self._chain(steps))
+
 
     @property
     def current_job(self) -> JobHandle | None:
         return self._current_job
 
-    def _on_job_finished(self, handle: JobHandle, _result: object) -> None:
+    def _on_job_finished(self, _handle: JobHandle, _result: object) -> None:
+        """Shows what the job changed: rows, counts, covers found on Civitai, the details pane."""
         self.thumbnails.forget_failures()
         self.reload()
-        wants_hashing = handle.title == SCAN_TITLE and self.services.settings.hash_in_background
-        if wants_hashing and self.library.facets().unhashed > 0:
-            self.run_job(HASH_TITLE, self.services.hash_pending)
 
     def _on_job_ended(self, handle: JobHandle) -> None:
         if handle is self._current_job:

@@ -1,5 +1,5 @@
-"""Settings: library folders, thumbnails, background hashing, watching, theme; and, when the remote
-tabs are enabled, a "Sites" page (see ``desktop.dialogs.sites_page``).
+"""Settings: library folders, thumbnails, background hashing and Civitai lookup, watching, theme; and,
+when the remote tabs are enabled, a "Sites" page (see ``desktop.dialogs.sites_page``).
 
 Values are read from and written to the injected ``DesktopSettings`` (``save`` persists them). Folder
 changes are not applied by the dialog: it reports ``added_paths`` and ``removed_root_ids`` and the
@@ -120,6 +120,13 @@ class SettingsDialog(QDialog):
         self.hash_workers.setValue(max(1, min(MAX_HASH_WORKERS, settings.hash_workers)))
         self.hash_workers.setToolTip("Files hashed at the same time; more helps on fast SSDs")
         form.addRow("Hashing workers", self.hash_workers)
+        self.auto_lookup_civitai = QCheckBox("Look hashed files up on Civitai (names, creator, examples)")
+        self.auto_lookup_civitai.setChecked(settings.auto_lookup_civitai)
+        self.auto_lookup_civitai.setToolTip(
+            "After hashing, files without a Civitai link are looked up by hash, 100 per request. "
+            "Only the hashes are sent. Offline, this waits quietly for the next time."
+        )
+        form.addRow("Civitai", self.auto_lookup_civitai)
         self.watch_folders = QCheckBox("Pick up files added or removed while Atelier runs")
         self.watch_folders.setChecked(settings.watch_folders)
         form.addRow("Watch folders", self.watch_folders)
@@ -212,6 +219,7 @@ class SettingsDialog(QDialog):
         self._settings.thumbnail_size = self.thumbnail_size.value()
         self._settings.hash_in_background = self.hash_in_background.isChecked()
         self._settings.hash_workers = self.hash_workers.value()
+        self._settings.auto_lookup_civitai = self.auto_lookup_civitai.isChecked()
         self._settings.watch_folders = self.watch_folders.isChecked()
         self._settings.theme = str(self.theme.currentData())
         self._settings.render_device = self._chosen_render_device()

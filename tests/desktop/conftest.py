@@ -45,6 +45,7 @@ class FakeSettings:
     view_mode: str = "grid"
     render_device: str = ""
     render_keep_checkpoints_gb: float = 0.0
+    auto_lookup_civitai: bool = True
     saves: int = 0
 
     def save(self) -> None:

@@ -326,7 +326,7 @@ def test_hashing_follows_a_scan_when_enabled(
     )
     window.rescan()
     qtbot.waitUntil(lambda: order == ["scan", "hash"] and window.current_job is None, timeout=3000)
-    assert window.status.job_label.text() == "Hashing: Hashed 6 files"
+    assert window.status.job_label.text() == "Scan: done · Hashed 6 files", "one job: the after-scan chain"
 
 
 def test_a_failed_job_shows_its_message(
