@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -55,13 +56,18 @@ from desktop.theme import apply_theme
 from desktop.thumbnails import ThumbnailCache
 from desktop.widgets.asset_views import AssetGrid, AssetTable
 from desktop.widgets.details_pane import DetailsPane
+from desktop.widgets.drag_tabs import DragSwitchTabWidget
 from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
+from desktop.widgets.library_area import EmptyLibraryPage, LibraryArea, local_files
 from desktop.workers import JobFunction, JobHandle, JobRunner
 
 if TYPE_CHECKING:
+    from app.import_files import InPlacePlan
     from core.downloads import DownloadRecord
+    from desktop.compose.board_panel import BoardDock
     from desktop.compose.compose_tab import ComposeTab
     from desktop.dialogs.first_start_dialog import FirstStartDialog
+    from desktop.dialogs.import_files_dialog import ImportFilesDialog
     from desktop.download_manager import DownloadManager
     from desktop.tabs.civitai_tab import CivitaiTab
     from desktop.tabs.downloads_tab import DownloadsTab
@@ -120,6 +126,8 @@ class MainWindow(QMainWindow):
         self.huggingface_tab: HuggingFaceTab | None = None
         self.downloads_tab: DownloadsTab | None = None
         self.compose_tab: ComposeTab | None = None
+        self.compose_dock: BoardDock | None = None
+        self.import_dialog: ImportFilesDialog | None = None
         self._build_views()
         self._build_menus()
         self.status = AppStatusBar(self)
@@ -185,11 +193,16 @@ class MainWindow(QMainWindow):
             view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             view.customContextMenuRequested.connect(self._show_context_menu)
 
+        self.empty_library = EmptyLibraryPage()
+        self.empty_library.add_folder_requested.connect(self.choose_and_add_folder)
         self.views = QStackedWidget()
         self.views.addWidget(self.grid)
         self.views.addWidget(self.table)
+        self.views.addWidget(self.empty_library)
 
-        center = QWidget()
+        # Files dropped from a file manager anywhere on the filter bar and views join the library.
+        center = self.library_area = LibraryArea()
+        center.files_dropped.connect(self.import_dropped_files)
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(0, 0, 0, 0)
         center_layout.setSpacing(0)
@@ -250,14 +263,23 @@ class MainWindow(QMainWindow):
     def _ensure_tabs(self) -> QTabWidget:
         """The tab bar (Library first), made when the first other tab is built."""
         if self.tabs is None:
-            self.tabs = QTabWidget()
-            self.tabs.setDocumentMode(True)
-            self.tabs.addTab(self.splitter, "Library")
+            # A drag resting on a tab opens it (library -> Compose), and a drop on a tab is routed.
+            tabs = DragSwitchTabWidget()
+            tabs.setDocumentMode(True)
+            tabs.addTab(self.splitter, "Library")
+            tabs.drag_tab_bar.dropped_on_tab.connect(self._on_tab_drop)
+            tabs.currentChanged.connect(lambda _index: self._sync_compose_dock())
+            self.tabs = tabs
             self.setCentralWidget(self.tabs)
         return self.tabs
 
     def _build_compose_tab(self) -> None:
-        """The Compose tab, right after Library; its render service is made when the tab is first shown."""
+        """The Compose tab (preview, render controls, gallery) right after Library, and the compose board
+        docked beside the Library and Compose tabs, so models are dragged onto it from the library.
+
+        The render service is made when the tab is first shown; the board's visibility is remembered.
+        """
+        from desktop.compose.board_panel import BoardDock
         from desktop.compose.compose_tab import ComposeTab
 
         factory = self.services.render
@@ -268,17 +290,117 @@ class MainWindow(QMainWindow):
         self.compose_tab.cover_changed.connect(self._on_cover_changed)
         self.compose_tab.find_on_civitai.connect(self.find_on_civitai)
         self.compose_tab.set_civitai_search(self.civitai_tab is not None)
-        self._ensure_tabs().insertTab(1, self.compose_tab, "Compose")
+        tabs = self._ensure_tabs()
+        tabs.insertTab(1, self.compose_tab, "Compose")
         self.send_to_compose_action.setEnabled(True)
 
+        panel = self.compose_tab.board_panel
+        panel.render_requested.connect(lambda: tabs.setCurrentWidget(self.compose_tab))
+        self.compose_dock = BoardDock(panel, self)
+        self.compose_dock.closed.connect(lambda: self.set_compose_board_visible(False))
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.compose_dock)
+        self.resizeDocks([self.compose_dock], [400], Qt.Orientation.Horizontal)
+        self.compose_board_action = self._action(
+            "Compose &board",
+            lambda: self.set_compose_board_visible(self.compose_board_action.isChecked()),
+            QKeySequence("F9"),
+            "board",
+        )
+        self.compose_board_action.setCheckable(True)
+        self.compose_board_action.setToolTip("Show the compose board beside the library (F9)")
+        self.compose_board_action.setChecked(self.services.settings.compose_board_visible)
+        view_menu = next(
+            (m for m in self.send_to_compose_action.associatedObjects() if isinstance(m, QMenu)), None
+        )
+        if view_menu is not None:
+            view_menu.insertAction(self.send_to_compose_action, self.compose_board_action)
+        toggle = QToolButton()
+        toggle.setObjectName("composeBoardToggle")
+        toggle.setDefaultAction(self.compose_board_action)
+        toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tabs.setCornerWidget(toggle, Qt.Corner.TopRightCorner)
+        self._sync_compose_dock()
+
+    def set_compose_board_visible(self, visible: bool) -> None:
+        """Shows or hides the docked board (View › Compose board, F9, the tab bar's button); remembered."""
+        if self.compose_dock is None:
+            return
+        self.compose_board_action.setChecked(visible)
+        settings = self.services.settings
+        if settings.compose_board_visible != visible:
+            settings.compose_board_visible = visible
+            settings.save()
+        self._sync_compose_dock()
+
+    def _sync_compose_dock(self) -> None:
+        """The board shows beside the Library and Compose tabs; the site tabs get the whole width."""
+        if self.compose_dock is None:
+            return
+        current = self.tabs.currentWidget() if self.tabs is not None else self.splitter
+        wanted = self.compose_board_action.isChecked() and current in (self.splitter, self.compose_tab)
+        if self.compose_dock.isHidden() == wanted:
+            self.compose_dock.setVisible(wanted)
+
     def send_to_compose(self) -> None:
-        """Adds the selected library rows to the compose board and shows it."""
+        """Adds the selected library rows to the compose board and shows the board beside the library."""
         records = self.selected_records()
         if self.compose_tab is None or not records:
             return
         self.compose_tab.add_assets([record.id for record in records])
-        if self.tabs is not None:
-            self.tabs.setCurrentWidget(self.compose_tab)
+        self.set_compose_board_visible(True)
+
+    def _on_tab_drop(self, index: int, mime: QMimeData) -> None:
+        """A drop on a tab's title: models on "Compose" go on the board, files on "Library" are added."""
+        widget = self.tabs.widget(index) if self.tabs is not None else None
+        if widget is self.compose_tab and self.compose_tab is not None:
+            if self.compose_tab.board.drop(mime):
+                self.set_compose_board_visible(True)
+        elif widget is self.splitter and local_files(mime):
+            self.import_dropped_files(local_files(mime))
+
+    # -- files dropped from a file manager ----------------------------------------------------------
+
+    def import_dropped_files(self, paths: Sequence[Path]) -> None:
+        """Asks once how dropped files join the library (copied into a library folder, or cataloged
+        where they are), then does it in the background: copy, scan, hash."""
+        from app.import_files import collect_models, plan_in_place
+        from desktop.dialogs.import_files_dialog import ImportFilesDialog
+
+        models = collect_models(paths)
+        if not models:
+            self.status.flash("Nothing to add: drop model files (.safetensors, .ckpt, .pt…) or their folders")
+            return
+        roots = list(self.library.roots())
+        plan = plan_in_place(paths, roots)
+        dialog = ImportFilesDialog(models, roots, plan.new_folders, self)
+        self.import_dialog = dialog
+        dialog.accepted.connect(lambda: self._import_models(dialog, models, plan))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()  # window-modal but not blocking: the drop that asked has already returned
+
+    def _import_models(self, dialog: ImportFilesDialog, models: Sequence[Path], plan: InPlacePlan) -> None:
+        self.import_dialog = None
+        root = dialog.chosen_root()
+        if not dialog.copy_chosen() or root is None:
+            new_ids = [i for i in (self._add_root(f, scan=False) for f in plan.new_folders) if i is not None]
+            if new_ids:
+                self.reload()
+                self.restart_watching()
+            if new_ids or plan.rescan_root_ids:
+                self.rescan([*plan.rescan_root_ids, *new_ids])
+            return
+        from app.import_files import copy_models, plan_copies
+
+        services, root_id = self.services, root.id
+
+        def copy_then_scan(progress: ProgressCallback, cancel: CancelToken) -> object:
+            summary = copy_models(plan_copies(models, root), progress, cancel)
+            services.scan_roots([root_id], progress, cancel)
+            if services.settings.hash_in_background:
+                services.hash_pending(progress, cancel)
+            return summary
+
+        self.run_job(f"Adding {len(models)} file(s)", copy_then_scan)
 
     def find_on_civitai(self, query: str) -> None:
         """Shows the Civitai tab searching ``query`` (a missing asset's hash or name)."""
@@ -481,8 +603,17 @@ class MainWindow(QMainWindow):
         # A model reset leaves the same row current without signalling; show the fresh record anyway.
         self.details.show_asset(self.model.record(row))
 
+    def _show_library_page(self, has_roots: bool) -> None:
+        """The empty-library page (with its "Add library folder…" button) while there is no folder."""
+        if not has_roots:
+            self.views.setCurrentWidget(self.empty_library)
+        elif self.views.currentWidget() is self.empty_library:
+            table = self.services.settings.view_mode == "table"
+            self.views.setCurrentWidget(self.table if table else self.grid)
+
     def _update_count(self) -> None:
         self.status.show_count(self.model.rowCount(), self._total)
+        self._show_library_page(bool(self.library.roots()))
         if not self.library.roots():
             hint = "Your library is empty.\nAdd a folder of models with File › Add library folder… (Ctrl+O)."
         else:
@@ -609,7 +740,8 @@ class MainWindow(QMainWindow):
 
     def set_view_mode(self, mode: str) -> None:
         mode = "table" if mode == "table" else "grid"
-        self.views.setCurrentWidget(self.table if mode == "table" else self.grid)
+        if self.views.currentWidget() is not self.empty_library:  # the placeholder stays until a folder
+            self.views.setCurrentWidget(self.table if mode == "table" else self.grid)
         self.filter_bar.set_view_mode(mode)
         self.grid_action.setChecked(mode == "grid")
         self.table_action.setChecked(mode == "table")

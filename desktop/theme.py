@@ -8,11 +8,11 @@ app runs.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDir, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from desktop.resources import style_sheet
+from desktop.resources import ICONS_DIR, style_sheet
 
 ACCENT = QColor("#6d5dfc")
 THEMES = ("system", "light", "dark")
@@ -81,6 +81,8 @@ def is_dark(theme: str) -> bool:
 
 def apply_theme(app: QApplication, theme: str) -> None:
     """Sets style, palette and style sheet for ``theme`` ("light", "dark" or "system")."""
+    # The sheet names its images ``url(icons:chevron-up.svg)``: found in resources/icons from any cwd.
+    QDir.setSearchPaths("icons", [str(ICONS_DIR)])
     app.setStyle("Fusion")
     app.setPalette(_palette(is_dark(theme)))
     app.setStyleSheet(style_sheet())

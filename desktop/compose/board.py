@@ -1,26 +1,39 @@
 """The compose board: the slots and the settings, and the one place a Recipe is built from them.
 
-Drops from the library arrive as asset ids; the board reads each record and routes it by kind, so the
-user does not have to aim (a LoRA dropped on the checkpoint slot goes to the LoRA stack). What no slot
-takes (a ControlNet, an unknown or unsafe file) is refused with a message saying why. A dropped PNG asks
-for its parameters to be pasted (the tab does that through the render service).
+Drops arrive as library asset ids or as files from a file manager; the board reads each record (or the
+file's header) and routes it by kind, so the user does not have to aim (a LoRA dropped on the checkpoint
+slot goes to the LoRA stack), and lights the slots a drag will land in while it hovers. A file outside
+the library is used where it is, by path. What no slot takes (a ControlNet, an unknown, corrupt or
+unsafe file) is refused with a message saying why. A dropped image asks for its parameters to be pasted
+(the tab does that through the render service). Every row that does not fit the checkpoint's family is
+marked on the board as soon as it is there, and again whenever the checkpoint changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import PurePath
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtCore import QMimeData, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from app.asset_fit import fit_problem
+from app.import_files import NotAModelError, examine_path
 from catalog.records import AssetRecord
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe
-from core.taxonomy import AssetKind, FileFormat, FileStatus
+from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, NetworkType
 from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_from_mime
 from desktop.compose.parameters import ParametersForm
-from desktop.compose.slots import AssetSlot, EmbeddingList, EmbeddingRow, HypernetworkSlot, LoraStack
+from desktop.compose.slots import (
+    AssetSlot,
+    EmbeddingList,
+    EmbeddingRow,
+    FitBadge,
+    HypernetworkSlot,
+    LoraStack,
+    SlotFrame,
+)
 from desktop.labels import ARCHITECTURE_LABELS, kind_label
 from desktop.services import AssetLibrary
 
@@ -44,11 +57,59 @@ def asset_ref(record: AssetRecord) -> AssetRef:
 
 def asset_detail(record: AssetRecord) -> str:
     """``SDXL LoRA · Pony`` for the slot's second line."""
-    architecture = ARCHITECTURE_LABELS.get(record.architecture, record.architecture.value)
-    parts = [f"{architecture} {kind_label(record.kind, record.network)}"]
-    if record.base_model_label:
-        parts.append(record.base_model_label)
+    return _detail(record.kind, record.architecture, record.network, record.base_model_label)
+
+
+def _detail(
+    kind: AssetKind, architecture: Architecture, network: NetworkType | None, label: str | None = None
+) -> str:
+    parts = [f"{ARCHITECTURE_LABELS.get(architecture, architecture.value)} {kind_label(kind, network)}"]
+    if label:
+        parts.append(label)
     return " · ".join(parts)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+@dataclass(frozen=True, slots=True)
+class BoardItem:
+    """One thing to put on the board, from a library record or read from a file's header.
+
+    ``refusal`` says why it cannot go on the board (unsafe, corrupt, a kind no slot takes).
+    """
+
+    ref: AssetRef
+    kind: AssetKind
+    architecture: Architecture
+    detail: str
+    trigger_words: tuple[str, ...] = ()
+    weight: float = 1.0
+    refusal: str | None = None
+
+
+def item_from_record(record: AssetRecord) -> BoardItem:
+    ref = asset_ref(record)
+    weight = record.preferred_weight if record.preferred_weight is not None else 1.0
+    return BoardItem(
+        ref,
+        record.kind,
+        record.architecture,
+        asset_detail(record),
+        tuple(record.trigger_words),
+        weight,
+        _refusal(ref.name, record.kind, record.status, record.status_reason),
+    )
+
+
+def _refusal(name: str, kind: AssetKind, status: FileStatus, reason: str | None) -> str | None:
+    if status is not FileStatus.OK:
+        because = f": {reason}" if reason else ""
+        return f"Refused {name}: the file is {status.value}{because}"
+    if kind not in BOARD_KINDS:
+        what = "its kind is unknown" if kind is AssetKind.UNKNOWN else f"{_a(kind_label(kind))} has no slot"
+        return f"Refused {name}: {what}; the board takes {_TAKES}"
+    return None
 
 
 _TAKES = "checkpoints, VAEs, LoRAs, embeddings and hypernetworks"
@@ -69,27 +130,34 @@ class ComposeBoard(QWidget):
 
     message = Signal(str)
     changed = Signal()
-    image_dropped = Signal(str)  # a PNG dropped on the board: paste its parameters
+    image_dropped = Signal(str)  # an image dropped on the board: paste its parameters
 
     def __init__(self, library: AssetLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self._extra: dict[str, str] = {}
-        self.setAcceptDrops(True)
+        self._files: dict[str, BoardItem] = {}  # dropped files read during this drag, by path
         self.checkpoint = AssetSlot("Checkpoint", "Drop a checkpoint here")
         self.vae = AssetSlot("VAE", "Drop a VAE here (optional; default: the checkpoint's own)")
         self.loras = LoraStack()
         self.embeddings = EmbeddingList()
         self.hypernetwork = HypernetworkSlot()
         self.parameters = ParametersForm()
+        self.slots: dict[AssetKind, SlotFrame] = {
+            AssetKind.CHECKPOINT: self.checkpoint,
+            AssetKind.VAE: self.vae,
+            AssetKind.LORA: self.loras,
+            AssetKind.EMBEDDING: self.embeddings,
+            AssetKind.HYPERNETWORK: self.hypernetwork,
+        }
 
         for slot in (self.checkpoint, self.vae, self.loras, self.embeddings, self.hypernetwork):
-            slot.dropped.connect(self.add_asset_ids)
             slot.changed.connect(self.changed)
         self.loras.trigger_requested.connect(self.insert_trigger_words)
         self.embeddings.side_changed.connect(self._on_embedding_side)
         self.embeddings.removed.connect(self._on_embedding_removed)
         self.parameters.changed.connect(self.changed)
+        self.changed.connect(self.mark_misfits)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -97,43 +165,67 @@ class ComposeBoard(QWidget):
             layout.addWidget(widget)
         layout.addWidget(self.parameters, 1)
 
-    # -- drops --------------------------------------------------------------------------------------
+    # -- drops (the board panel delivers them; see desktop.compose.board_panel) -----------------------
 
-    def _drop_kind(self, event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> str | None:
-        mime = event.mimeData()
+    def accepts(self, mime: QMimeData) -> bool:
+        """Whether a drag carries something for the board: library rows, model files or an image."""
         if mime.hasFormat(ASSET_IDS_MIME):
-            return "assets"
-        if mime.hasUrls() and any(url.toLocalFile().lower().endswith(".png") for url in mime.urls()):
-            return "png"
-        return None
+            return True
+        return bool(_local_paths(mime))
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if self._drop_kind(event) is not None:
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
+    def show_drop_targets(self, mime: QMimeData) -> bool:
+        """Lights the slots the dragged items will land in; returns whether the drag is accepted."""
+        if not self.accepts(mime):
+            self.clear_drop_targets()
+            return False
+        kinds = {item.kind for item in self._items_of(mime) if item.refusal is None}
+        for kind, slot in self.slots.items():
+            slot.set_drop_highlight(kind in kinds)
+        return True
 
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
-        if self._drop_kind(event) is not None:
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
+    def clear_drop_targets(self) -> None:
+        for slot in self.slots.values():
+            slot.set_drop_highlight(False)
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        kind = self._drop_kind(event)
-        if kind == "assets":
-            event.accept()
-            self.add_asset_ids(asset_ids_from_mime(event.mimeData()))
-        elif kind == "png":
-            event.accept()
-            png = next(
-                u.toLocalFile() for u in event.mimeData().urls() if u.toLocalFile().lower().endswith(".png")
-            )
-            self.image_dropped.emit(png)
-        else:
-            event.ignore()
+    def drop(self, mime: QMimeData) -> bool:
+        """Puts what ``mime`` carries on the board; returns whether anything was taken."""
+        self.clear_drop_targets()
+        try:
+            if mime.hasFormat(ASSET_IDS_MIME):
+                return bool(self.add_asset_ids(asset_ids_from_mime(mime)))
+            paths = _local_paths(mime)
+            image = next((p for p in paths if p.suffix.lower() in IMAGE_SUFFIXES), None)
+            if image is not None:
+                self.image_dropped.emit(str(image))
+                return True
+            return bool(self.add_files(paths))
+        finally:
+            self._files.clear()
+
+    def _items_of(self, mime: QMimeData) -> list[BoardItem]:
+        if mime.hasFormat(ASSET_IDS_MIME):
+            return [item_from_record(r) for r in self.library.get_many(asset_ids_from_mime(mime))]
+        return [
+            item
+            for path in _local_paths(mime)
+            if path.suffix.lower() not in IMAGE_SUFFIXES
+            for item in (self._file_item(path),)
+            if item is not None
+        ]
+
+    def _file_item(self, path: Path) -> BoardItem | None:
+        """The dropped file as a board item: its library record, else read from its header (cached)."""
+        key = str(path)
+        if key not in self._files:
+            record = self.library.get_by_path(path)
+            if record is not None:
+                self._files[key] = item_from_record(record)
+            else:
+                try:
+                    self._files[key] = _item_from_file(path)
+                except NotAModelError:
+                    return None
+        return self._files[key]
 
     # -- adding assets ------------------------------------------------------------------------------
 
@@ -146,52 +238,68 @@ class ComposeBoard(QWidget):
             if record is None:
                 messages.append(f"Asset {asset_id} is no longer in the library")
             else:
-                messages.append(self.add_record(record))
-        if messages:
-            self.message.emit("; ".join(messages))
+                messages.append(self.add_item(item_from_record(record)))
+        self._say(messages)
+        return messages
+
+    def add_files(self, paths: Sequence[Path]) -> list[str]:
+        """Adds model files by path (a file outside the library is used where it is)."""
+        messages = []
+        for path in paths:
+            try:
+                item = self._file_item(path)
+            except OSError as error:
+                messages.append(f"Refused {path.name}: cannot read it ({error.strerror or error})")
+                continue
+            if item is None:
+                messages.append(f"Refused {path.name}: not a model file or model folder")
+            else:
+                messages.append(self.add_item(item))
+        self._say(messages)
         return messages
 
     def add_record(self, record: AssetRecord) -> str:
         """Puts one library asset where its kind goes; returns a message for the status bar."""
-        name = asset_ref(record).name
-        if record.status is not FileStatus.OK:
-            reason = f": {record.status_reason}" if record.status_reason else ""
-            return f"Refused {name}: the file is {record.status.value}{reason}"
-        if record.kind not in BOARD_KINDS:
-            what = (
-                "its kind is unknown"
-                if record.kind is AssetKind.UNKNOWN
-                else f"{_a(kind_label(record.kind))} has no slot"
-            )
-            return f"Refused {name}: {what}; the board takes {_TAKES}"
-        ref, detail = asset_ref(record), asset_detail(record)
-        match record.kind:
-            case AssetKind.CHECKPOINT:
-                self.checkpoint.set_ref(ref, detail)
-                return f"Checkpoint: {name}"
-            case AssetKind.VAE:
-                self.vae.set_ref(ref, detail)
-                return f"VAE: {name}"
-            case AssetKind.LORA:
-                weight = record.preferred_weight if record.preferred_weight is not None else 1.0
-                self.loras.add(LoraUse(ref, weight=weight), record.trigger_words, detail)
-                return f"Added LoRA {name} to the stack"
-            case AssetKind.EMBEDDING:
-                return self.add_embedding(ref, negative=looks_negative(name))
-            case _:
-                self.hypernetwork.set_use(HypernetworkUse(ref, self.hypernetwork.strength.value()), detail)
-                return f"Hypernetwork: {name}"
+        return self.add_item(item_from_record(record))
 
-    def add_embedding(self, ref: AssetRef, negative: bool) -> str:
+    def add_item(self, item: BoardItem) -> str:
+        """Puts one item in the slot of its kind, or says why not."""
+        if item.refusal is not None:
+            return item.refusal
+        ref, name, arch = item.ref, item.ref.name, item.architecture
+        match item.kind:
+            case AssetKind.CHECKPOINT:
+                self.checkpoint.set_ref(ref, item.detail, arch)
+                text = f"Checkpoint: {name}"
+            case AssetKind.VAE:
+                self.vae.set_ref(ref, item.detail, arch)
+                text = f"VAE: {name}"
+            case AssetKind.LORA:
+                self.loras.add(LoraUse(ref, weight=item.weight), item.trigger_words, item.detail, arch)
+                text = f"Added LoRA {name} to the stack"
+            case AssetKind.EMBEDDING:
+                text = self.add_embedding(ref, negative=looks_negative(name), architecture=arch)
+            case _:
+                use = HypernetworkUse(ref, self.hypernetwork.strength.value())
+                self.hypernetwork.set_use(use, item.detail, arch)
+                text = f"Hypernetwork: {name}"
+        problem = fit_problem(item.kind, arch, self.checkpoint.architecture)
+        return f"{text} ({problem})" if problem else text
+
+    def add_embedding(self, ref: AssetRef, negative: bool, architecture: Architecture | None = None) -> str:
         """Adds the embedding and writes its token into the prompt (or the negative prompt)."""
         existing = self.embeddings.row_for(ref.name)
         if existing is not None:
             existing.set_negative(negative)
         else:
-            self.embeddings.add(EmbeddingUse(ref, negative=negative))
+            self.embeddings.add(EmbeddingUse(ref, negative=negative), architecture)
         self.parameters.insert_terms([ref.name], negative=negative)
         side = "negative prompt" if negative else "prompt"
         return f"Embedding {ref.name} added to the {side}"
+
+    def _say(self, messages: list[str]) -> None:
+        if messages:
+            self.message.emit("; ".join(messages))
 
     def insert_trigger_words(self, words: Sequence[str]) -> None:
         self.parameters.insert_terms(list(words))
@@ -204,6 +312,29 @@ class ComposeBoard(QWidget):
 
     def _on_embedding_removed(self, row: EmbeddingRow) -> None:
         self.parameters.remove_term(row.token, negative=row.negative)
+
+    # -- fit ----------------------------------------------------------------------------------------
+
+    def mark_misfits(self) -> list[str]:
+        """Marks every row that does not fit the checkpoint's family; returns the marks shown."""
+        checkpoint = self.checkpoint.architecture if self.checkpoint.ref is not None else None
+        marks: list[str] = []
+
+        def mark(kind: AssetKind, architecture: Architecture | None, badge: FitBadge) -> None:
+            problem = fit_problem(kind, architecture, checkpoint)
+            badge.show_problem(problem)
+            if problem:
+                marks.append(problem)
+
+        if self.vae.ref is not None:
+            mark(AssetKind.VAE, self.vae.architecture, self.vae.fit_badge)
+        if self.hypernetwork.ref is not None:
+            mark(AssetKind.HYPERNETWORK, self.hypernetwork.architecture, self.hypernetwork.fit_badge)
+        for row in self.loras.rows:
+            mark(AssetKind.LORA, row.architecture, row.fit_badge)
+        for embedding in self.embeddings.rows:
+            mark(AssetKind.EMBEDDING, embedding.architecture, embedding.fit_badge)
+        return marks
 
     # -- the recipe ---------------------------------------------------------------------------------
 
@@ -230,22 +361,30 @@ class ComposeBoard(QWidget):
             r.id: r for r in self.library.get_many([ref.asset_id for ref in recipe.refs() if ref.asset_id])
         }
 
+        def record_of(ref: AssetRef | None) -> AssetRecord | None:
+            return records.get(ref.asset_id) if ref is not None and ref.asset_id is not None else None
+
         def detail(ref: AssetRef | None) -> str:
-            record = records.get(ref.asset_id) if ref is not None and ref.asset_id is not None else None
+            record = record_of(ref)
             return asset_detail(record) if record is not None else ""
 
-        self.checkpoint.set_ref(recipe.checkpoint, detail(recipe.checkpoint))
-        self.vae.set_ref(recipe.vae, detail(recipe.vae))
+        def arch(ref: AssetRef | None) -> Architecture | None:
+            record = record_of(ref)
+            return record.architecture if record is not None else None
+
+        self.checkpoint.set_ref(recipe.checkpoint, detail(recipe.checkpoint), arch(recipe.checkpoint))
+        self.vae.set_ref(recipe.vae, detail(recipe.vae), arch(recipe.vae))
         self.loras.clear()
         for use in recipe.loras:
-            record = records.get(use.ref.asset_id) if use.ref.asset_id is not None else None
-            triggers = record.trigger_words if record is not None else ()
-            self.loras.add(use, triggers, detail(use.ref))
+            record = record_of(use.ref)
+            triggers = tuple(record.trigger_words) if record is not None else ()
+            self.loras.add(use, triggers, detail(use.ref), arch(use.ref))
         self.embeddings.clear()
         for embedding in recipe.embeddings:
-            self.embeddings.add(embedding)
+            self.embeddings.add(embedding, arch(embedding.ref))
         first = recipe.hypernetworks[0] if recipe.hypernetworks else None
-        self.hypernetwork.set_use(first, detail(first.ref if first else None))
+        first_ref = first.ref if first else None
+        self.hypernetwork.set_use(first, detail(first_ref), arch(first_ref))
         if len(recipe.hypernetworks) > 1:
             dropped = ", ".join(h.ref.name for h in recipe.hypernetworks[1:])
             self.message.emit(f"The board holds one hypernetwork; left out: {dropped}")
@@ -255,3 +394,25 @@ class ComposeBoard(QWidget):
 
     def clear(self) -> None:
         self.load_recipe(Recipe())
+
+
+def _local_paths(mime: QMimeData) -> list[Path]:
+    """The local files a drag from a file manager carries (``text/uri-list`` of file URLs)."""
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
+
+
+def _item_from_file(path: Path) -> BoardItem:
+    """A file outside the library, identified from its header and used by path."""
+    scanned = examine_path(path)
+    ident = scanned.identification
+    kind = ident.kind if ident is not None else AssetKind.UNKNOWN
+    architecture = ident.architecture if ident is not None else Architecture.UNKNOWN
+    network = ident.network if ident is not None else None
+    name = path.name if path.is_dir() else path.stem
+    ref = AssetRef(name=name, path=str(path))
+    detail = _detail(kind, architecture, network, "file outside the library")
+    triggers = tuple(ident.trigger_words) if ident is not None else ()
+    refusal = _refusal(name, kind, scanned.status, scanned.status_reason)
+    return BoardItem(ref, kind, architecture, detail, triggers, 1.0, refusal)

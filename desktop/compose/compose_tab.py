@@ -1,6 +1,8 @@
-"""The Compose tab: the board, render and grid controls, the live preview and the results gallery.
+"""The Compose tab: render and grid controls, the live preview and the results gallery, and the board.
 
-The tab owns the flow around one render: build the recipe from the board, ``prepare`` it (resolution,
+The board itself lives in ``board_panel``, which the main window docks beside whichever of the Library
+and Compose tabs is shown, so models are dragged onto it straight from the library. The tab owns the
+flow around one render: build the recipe from the board, ``prepare`` it (resolution,
 missing assets, warnings), ask for confirmation when the combination looks wrong, then run the render on
 a worker with progress, live previews and cancel, and finally show the stored result in the gallery.
 The render service is made on first use, so opening the window never loads the renderer; the service
@@ -23,7 +25,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -32,7 +33,8 @@ from PySide6.QtWidgets import (
 from catalog.records import RenderRecord
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.render.recipe import Recipe
-from desktop.compose.board import ComposeBoard
+from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard
+from desktop.compose.board_panel import BoardPanel
 from desktop.compose.gallery import THUMBNAIL_SIZE, GalleryView, RendersModel
 from desktop.compose.images import ImageView, pil_to_qimage
 from desktop.compose.notices import MissingList, WarningBanner
@@ -42,6 +44,8 @@ from desktop.thumbnails import ThumbnailCache
 from desktop.workers import JobHandle, JobRunner
 
 GALLERY_LIMIT = 200
+START_HINT = "Drop a checkpoint from the library on the board to start"
+READY_HINT = "Ready: press Render"
 AXIS_EXAMPLE = "e.g. lora:add_detail=0,0.5,1 · seed=1,2,3 · cfg=4,7,10 · steps=10,20 · checkpoint=a,b"
 
 ServiceFactory = Callable[[], RenderServiceLike]
@@ -83,15 +87,14 @@ class ComposeTab(QWidget):
         self.board = ComposeBoard(library)
         self.board.message.connect(self.message)
         self.board.image_dropped.connect(self.paste_parameters)
-        self.paste_button = QPushButton("Paste parameters")
-        self.paste_button.setToolTip(
-            "Fill the board from A1111 parameters on the clipboard (or drop a PNG that carries them)"
-        )
-        self.paste_button.clicked.connect(lambda: self.paste_parameters(None))
-        self.clear_button = QPushButton("Clear board")
-        self.clear_button.clicked.connect(self.board.clear)
+        self.board.changed.connect(self._on_board_changed)
         self.missing = MissingList()
         self.missing.find_requested.connect(self.find_on_civitai)
+        self.board_panel = BoardPanel(self.board, self.missing)
+        self.board_panel.render_requested.connect(self.start_render)
+        self.paste_button = self.board_panel.paste_button
+        self.paste_button.clicked.connect(lambda: self.paste_parameters(None))
+        self.clear_button = self.board_panel.clear_button
 
         self.banner = WarningBanner()
         self.banner.confirmed.connect(self._on_confirmed)
@@ -106,7 +109,7 @@ class ComposeTab(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m")
-        self.status_label = QLabel("Drop a checkpoint from the library to start")
+        self.status_label = QLabel(START_HINT)
         self.status_label.setWordWrap(True)
         self.device_label = QLabel()
         self.device_label.setProperty("secondary", True)
@@ -133,20 +136,6 @@ class ComposeTab(QWidget):
         self._build_layout()
 
     def _build_layout(self) -> None:
-        board_area = QWidget()
-        board_layout = QVBoxLayout(board_area)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.paste_button)
-        buttons.addWidget(self.clear_button)
-        buttons.addStretch(1)
-        board_layout.addLayout(buttons)
-        board_layout.addWidget(self.missing)
-        board_layout.addWidget(self.board, 1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(board_area)
-        scroll.setMinimumWidth(340)
-
         controls = QHBoxLayout()
         controls.addWidget(self.render_button)
         controls.addWidget(self.cancel_button)
@@ -174,10 +163,9 @@ class ComposeTab(QWidget):
         results_layout.addWidget(self.gallery, 1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
         splitter.addWidget(center)
         splitter.addWidget(results)
-        splitter.setSizes([380, 620, 300])
+        splitter.setSizes([640, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -217,7 +205,7 @@ class ComposeTab(QWidget):
             if not source:
                 self._say("The clipboard holds no text; copy an image's parameters first")
                 return False
-        elif isinstance(source, str) and source.lower().endswith(".png") and Path(source).is_file():
+        elif isinstance(source, str) and source.lower().endswith(IMAGE_SUFFIXES) and Path(source).is_file():
             source = Path(source)
         try:
             plan: PlanLike = self.service.plan_from_infotext(source)
@@ -358,14 +346,30 @@ class ComposeTab(QWidget):
         self.cancel_button.setEnabled(busy)
 
     def _on_progress(self, progress: Progress) -> None:
+        """Steps, or what the renderer is doing before the first one ("Loading checkpoint…" n / m)."""
         if progress.total:
             self.progress.setRange(0, progress.total)
             self.progress.setValue(min(progress.done, progress.total))
         if progress.message:
             self.status_label.setText(progress.message)
+            self.progress.setFormat(f"{progress.message}  %v / %m" if progress.total else progress.message)
+        else:
+            self.progress.setFormat("%v / %m")
+
+    def _on_board_changed(self) -> None:
+        """The start hint goes once a checkpoint is on the board (and comes back when it is removed)."""
+        if self.busy:
+            return
+        text = self.status_label.text()
+        has_checkpoint = self.board.checkpoint.ref is not None
+        if has_checkpoint and text == START_HINT:
+            self.status_label.setText(READY_HINT)
+        elif not has_checkpoint and text == READY_HINT:
+            self.status_label.setText(START_HINT)
 
     def _on_preview(self, image: QImage, step: int, total: int) -> None:
         self.preview.set_image(image)
+        self.progress.setFormat("%v / %m")  # denoising steps now, whatever was loading before
         if total:
             self.progress.setRange(0, total)
             self.progress.setValue(min(step, total))
@@ -387,6 +391,7 @@ class ComposeTab(QWidget):
     def _on_ended(self) -> None:
         self._job = None
         self._set_busy(False)
+        self.progress.setFormat("%v / %m")
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)

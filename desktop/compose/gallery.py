@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from catalog.records import RenderRecord
@@ -42,6 +42,7 @@ class RendersModel(QAbstractListModel):
         super().__init__(parent)
         self._records: list[RenderRecord] = []
         self._rows: dict[str, int] = {}
+        self._fitted: dict[str, QImage] = {}  # thumbnails scaled to fit the tile, keeping their shape
         self._thumbnails = thumbnails
         thumbnails.loaded.connect(self._on_thumbnail)
 
@@ -49,6 +50,7 @@ class RendersModel(QAbstractListModel):
         self.beginResetModel()
         self._records = list(records)
         self._rows = {record.path: row for row, record in enumerate(self._records)}
+        self._fitted = {path: image for path, image in self._fitted.items() if path in self._rows}
         self.endResetModel()
 
     def record(self, row: int) -> RenderRecord | None:
@@ -68,14 +70,29 @@ class RendersModel(QAbstractListModel):
             label = "grid" if record.kind.value == "grid" else f"seed {record.seed}"
             return f"{label}\n{record.created_at:%b %d %H:%M}"
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumbnails.get(record.path)
+            return self._fitted_thumbnail(record.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return record.infotext.split("\n", 1)[0][:300] or Path(record.path).name
         if role == RECORD_ROLE:
             return record
         return None
 
+    def _fitted_thumbnail(self, path: str) -> QImage | None:
+        """The render's thumbnail inside THUMBNAIL_SIZE with its aspect ratio (the cache's images cover
+        the size and would be squeezed into the square tile)."""
+        fitted = self._fitted.get(path)
+        if fitted is None:
+            image = self._thumbnails.get(path)
+            if image is None or image.isNull():
+                return None
+            fitted = image.scaled(
+                THUMBNAIL_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+            self._fitted[path] = fitted
+        return fitted
+
     def _on_thumbnail(self, path: str) -> None:
+        self._fitted.pop(path, None)
         row = self._rows.get(path)
         if row is not None:
             index = self.index(row, 0)
@@ -100,6 +117,8 @@ class GalleryView(QListView):
         self.setWrapping(True)
         self.setSpacing(4)
         self.setIconSize(THUMBNAIL_SIZE)
+        # A fixed cell: portrait and landscape renders sit in the same square, neither one stretched.
+        self.setGridSize(QSize(THUMBNAIL_SIZE.width() + 16, THUMBNAIL_SIZE.height() + 44))
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)

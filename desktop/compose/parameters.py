@@ -7,7 +7,7 @@ edit, not a spin box: seeds go up to 2**64 - 1 and a Qt spin box holds 32 bits.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRegularExpression, Signal
+from PySide6.QtCore import QMimeData, QRegularExpression, QSize, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from core.render.recipe import MAX_BATCH, MAX_CLIP_SKIP, MAX_SEED, MAX_SIZE, MAX_STEPS, Recipe, Sampler
 from desktop.compose.prompt_text import append_terms, remove_term
+from desktop.compose.wheel_guard import guard_wheel
+from desktop.resources import icon
 
 SIZE_STEP = 8
 MIN_SIZE = 64
@@ -53,8 +55,15 @@ class SizeSpinBox(QSpinBox):
             self.setValue(snapped)
 
 
-def _prompt_editor(placeholder: str) -> QPlainTextEdit:
-    editor = QPlainTextEdit()
+class PromptEditor(QPlainTextEdit):
+    """A prompt field that leaves dragged files to the board (a file manager's drag also carries text)."""
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
+        return not source.hasUrls() and super().canInsertFromMimeData(source)
+
+
+def _prompt_editor(placeholder: str) -> PromptEditor:
+    editor = PromptEditor()
     editor.setPlaceholderText(placeholder)
     editor.setTabChangesFocus(True)
     editor.setMinimumHeight(60)
@@ -82,7 +91,9 @@ class ParametersForm(QWidget):
         self.seed.setValidator(QRegularExpressionValidator(QRegularExpression(r"-1|\d{1,20}"), self.seed))
         self.seed.setPlaceholderText("-1 = random")
         self.dice = QToolButton()
-        self.dice.setText("🎲")
+        self.dice.setIcon(icon("dice"))  # an icon, not an emoji: not every system has an emoji font
+        self.dice.setIconSize(QSize(18, 18))
+        self.dice.setAccessibleName("Random seed")
         self.dice.setToolTip("Random seed (-1): a new seed for every render")
         self.dice.clicked.connect(lambda: self.seed.setText("-1"))
         self.width_box = SizeSpinBox()
@@ -91,6 +102,9 @@ class ParametersForm(QWidget):
         self.batch.setRange(1, MAX_BATCH)
         self.clip_skip = QSpinBox()
         self.clip_skip.setRange(1, MAX_CLIP_SKIP)
+        guard_wheel(
+            self.sampler, self.steps, self.cfg, self.width_box, self.height_box, self.batch, self.clip_skip
+        )
 
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)

@@ -1,15 +1,15 @@
 """The board's slots: single-asset slots (checkpoint, VAE, hypernetwork), the LoRA stack, the embeddings.
 
-Every slot is a drop target for library rows, but a slot does not decide what a drop means: it hands the
-ids to the board, which routes each asset to the slot of its kind (a LoRA dropped on the checkpoint
-lands in the LoRA stack) and refuses kinds no slot takes. Slots hold ``AssetRef`` values, so a recipe
-pasted from infotext can show a name whose file is not in the library yet.
+A slot does not decide what a drop means: the board routes each asset to the slot of its kind (a LoRA
+dropped on the checkpoint lands in the LoRA stack), lights that slot while the drag hovers, and refuses
+kinds no slot takes. Slots hold ``AssetRef`` values, so a recipe pasted from infotext can show a name
+whose file is not in the library yet, and the architecture of what they hold, so a row that does not
+fit the checkpoint carries a ``FitBadge`` as soon as it is on the board.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,58 +24,60 @@ from PySide6.QtWidgets import (
 )
 
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse
-from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_from_mime
+from core.taxonomy import Architecture
+from desktop.compose.wheel_guard import guard_wheel
+from desktop.widgets.elided_label import ElidedLabel
 
 WEIGHT_STEP = 0.05
 _TICKS_PER_UNIT = round(1 / WEIGHT_STEP)
 
 
-class DropFrame(QFrame):
-    """A frame that accepts dragged library rows and emits their ids (highlighted while hovered)."""
+def _restyle(widget: QWidget) -> None:
+    """Re-applies the style sheet after a dynamic property used by it changed."""
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
 
-    dropped = Signal(list)  # list[int] asset ids
+
+class FitBadge(QLabel):
+    """The mark on a row that does not fit the checkpoint: "SD1 LoRA — does not fit this SDXL checkpoint"."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAcceptDrops(True)
+        self.setObjectName("fitBadge")
+        self.setWordWrap(True)
+        self.hide()
+
+    def show_problem(self, problem: str | None) -> None:
+        self.setText(problem or "")
+        self.setToolTip(
+            f"{problem}. Rendering will ask for confirmation; choose a checkpoint of the same family."
+            if problem
+            else ""
+        )
+        self.setVisible(bool(problem))
+
+
+class SlotFrame(QFrame):
+    """A framed part of the board that lights up while a drag that will land in it hovers the board.
+
+    Slots take no drops themselves: the board panel receives every drop and routes each asset by its
+    kind, so the highlight shows where it will land wherever the pointer is.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composeSlot")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setProperty("dropTarget", False)
 
-    def _accepts(self, event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> bool:
-        return event.mimeData().hasFormat(ASSET_IDS_MIME)
+    @property
+    def drop_highlighted(self) -> bool:
+        return bool(self.property("dropTarget"))
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if self._accepts(event):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-            self._set_hovered(True)
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
-        if self._accepts(event):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
-
-    def dragLeaveEvent(self, event: object) -> None:  # noqa: N802
-        self._set_hovered(False)
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        self._set_hovered(False)
-        ids = asset_ids_from_mime(event.mimeData())
-        if not ids:
-            event.ignore()
-            return
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        self.dropped.emit(ids)
-
-    def _set_hovered(self, hovered: bool) -> None:
-        self.setProperty("dropTarget", hovered)
-        self.style().unpolish(self)
-        self.style().polish(self)
+    def set_drop_highlight(self, on: bool) -> None:
+        if self.drop_highlighted != on:
+            self.setProperty("dropTarget", on)
+            _restyle(self)
 
 
 class WeightControl(QWidget):
@@ -110,6 +112,7 @@ class WeightControl(QWidget):
             maximum if spin_maximum is None else spin_maximum,
         )
         self.spin.setKeyboardTracking(False)
+        guard_wheel(self.slider, self.spin)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.slider, 1)
@@ -149,11 +152,15 @@ def _tool_button(text: str, tip: str) -> QToolButton:
     return button
 
 
-def _ref_label(ref: AssetRef, resolved: bool) -> str:
-    return ref.name if resolved else f"{ref.name} (not in the library)"
+def _ref_label(ref: AssetRef) -> str:
+    if ref.asset_id is not None:
+        return ref.name
+    if ref.path:
+        return f"{ref.name} (file outside the library)"
+    return f"{ref.name} (not in the library)"
 
 
-class AssetSlot(DropFrame):
+class AssetSlot(SlotFrame):
     """A slot for one asset (checkpoint, VAE): its name, or a hint to drop one, and a clear button."""
 
     changed = Signal()
@@ -163,11 +170,14 @@ class AssetSlot(DropFrame):
         self.title = title
         self._hint = hint
         self._ref: AssetRef | None = None
+        self.architecture: Architecture | None = None
         self.caption = QLabel(f"<b>{title}</b>")
         self.name_label = QLabel(hint)
         self.name_label.setWordWrap(True)
         self.detail_label = QLabel()
+        self.detail_label.setWordWrap(True)
         self.detail_label.setProperty("secondary", True)
+        self.fit_badge = FitBadge()
         self.clear_button = _tool_button("✕", f"Remove the {title.lower()}")
         self.clear_button.clicked.connect(self.clear)
         header = QHBoxLayout()
@@ -178,15 +188,21 @@ class AssetSlot(DropFrame):
         self.body.addLayout(header)
         self.body.addWidget(self.name_label)
         self.body.addWidget(self.detail_label)
+        self.body.addWidget(self.fit_badge)
         self._refresh()
 
     @property
     def ref(self) -> AssetRef | None:
         return self._ref
 
-    def set_ref(self, ref: AssetRef | None, detail: str = "") -> None:
+    def set_ref(
+        self, ref: AssetRef | None, detail: str = "", architecture: Architecture | None = None
+    ) -> None:
         self._ref = ref
+        self.architecture = architecture if ref is not None else None
         self.detail_label.setText(detail)
+        if ref is not None and ref.path:
+            self.name_label.setToolTip(ref.path)
         self._refresh()
         self.changed.emit()
 
@@ -195,10 +211,12 @@ class AssetSlot(DropFrame):
 
     def _refresh(self) -> None:
         ref = self._ref
-        self.name_label.setText(self._hint if ref is None else _ref_label(ref, ref.asset_id is not None))
+        self.name_label.setText(self._hint if ref is None else _ref_label(ref))
         self.name_label.setProperty("secondary", ref is None)
         self.detail_label.setVisible(ref is not None and bool(self.detail_label.text()))
         self.clear_button.setEnabled(ref is not None)
+        if ref is None:
+            self.fit_badge.show_problem(None)
 
 
 class HypernetworkSlot(AssetSlot):
@@ -214,10 +232,12 @@ class HypernetworkSlot(AssetSlot):
     def use(self) -> HypernetworkUse | None:
         return None if self.ref is None else HypernetworkUse(self.ref, strength=self.strength.value())
 
-    def set_use(self, use: HypernetworkUse | None, detail: str = "") -> None:
+    def set_use(
+        self, use: HypernetworkUse | None, detail: str = "", architecture: Architecture | None = None
+    ) -> None:
         if use is not None:
             self.strength.set_value(use.strength)
-        self.set_ref(use.ref if use is not None else None, detail)
+        self.set_ref(use.ref if use is not None else None, detail, architecture)
 
     def _refresh(self) -> None:
         super()._refresh()
@@ -237,10 +257,13 @@ class LoraRow(QFrame):
         use: LoraUse,
         trigger_words: tuple[str, ...] = (),
         detail: str = "",
+        architecture: Architecture | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.setObjectName("composeRow")
         self.ref = use.ref
+        self.architecture = architecture
         self.trigger_words = trigger_words
         self._text_encoder_weight = use.text_encoder_weight
         self._loaded_weight = use.weight
@@ -248,8 +271,9 @@ class LoraRow(QFrame):
         self.enabled.setChecked(use.enabled)
         self.enabled.setToolTip("Use this LoRA in the render")
         self.enabled.toggled.connect(lambda _on: self.changed.emit())
-        self.name_label = QLabel(_ref_label(use.ref, use.ref.asset_id is not None))
-        self.name_label.setToolTip(detail or use.ref.name)
+        self.name_label = ElidedLabel(_ref_label(use.ref), Qt.TextElideMode.ElideRight)
+        self.name_label.setToolTip("\n".join(filter(None, (use.ref.name, detail, use.ref.path))))
+        self.fit_badge = FitBadge()
         self.weight = WeightControl(-2.0, 2.0, use.weight, spin_minimum=-10.0, spin_maximum=10.0)
         self.weight.value_changed.connect(lambda _value: self.changed.emit())
         self.trigger_button = _tool_button("T+", "")
@@ -270,6 +294,7 @@ class LoraRow(QFrame):
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addLayout(top)
         layout.addWidget(self.weight)
+        layout.addWidget(self.fit_badge)
 
     def use(self) -> LoraUse:
         """The row as a recipe entry; a text-encoder weight from pasted infotext is kept while the
@@ -284,7 +309,7 @@ class LoraRow(QFrame):
         )
 
 
-class RowList(DropFrame):
+class RowList(SlotFrame):
     """A titled list of row widgets with a hint shown while it is empty (the LoRA stack, the embeddings)."""
 
     changed = Signal()
@@ -327,9 +352,15 @@ class LoraStack(RowList):
     def row_for(self, name: str) -> LoraRow | None:
         return next((row for row in self.rows if row.ref.name == name), None)
 
-    def add(self, use: LoraUse, trigger_words: tuple[str, ...] = (), detail: str = "") -> LoraRow:
+    def add(
+        self,
+        use: LoraUse,
+        trigger_words: tuple[str, ...] = (),
+        detail: str = "",
+        architecture: Architecture | None = None,
+    ) -> LoraRow:
         """Adds ``use``; a LoRA of the same name already in the stack is replaced in place."""
-        row = LoraRow(use, trigger_words, detail)
+        row = LoraRow(use, trigger_words, detail, architecture)
         row.changed.connect(self.changed)
         row.remove_requested.connect(self.remove)
         row.trigger_requested.connect(self.trigger_requested)
@@ -367,23 +398,33 @@ class EmbeddingRow(QFrame):
     side_changed = Signal(object, bool, bool)  # row, was negative, is negative
     remove_requested = Signal(object)
 
-    def __init__(self, use: EmbeddingUse, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, use: EmbeddingUse, architecture: Architecture | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
+        self.setObjectName("composeRow")
         self.ref = use.ref
+        self.architecture = architecture
         self._negative = use.negative
-        self.name_label = QLabel(_ref_label(use.ref, use.ref.asset_id is not None))
+        self.name_label = ElidedLabel(_ref_label(use.ref), Qt.TextElideMode.ElideRight)
+        self.name_label.setToolTip("\n".join(filter(None, (use.ref.name, use.ref.path))))
+        self.fit_badge = FitBadge()
         self.side = QComboBox()
         self.side.addItems([PROMPT_SIDE, NEGATIVE_SIDE])
         self.side.setCurrentText(NEGATIVE_SIDE if use.negative else PROMPT_SIDE)
         self.side.setToolTip("Where the embedding's token is written")
         self.side.currentTextChanged.connect(self._on_side)
+        guard_wheel(self.side)
         self.remove_button = _tool_button("✕", "Remove this embedding and its token")
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
-        layout = QHBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(self.name_label, 1)
+        top.addWidget(self.side)
+        top.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(self.name_label, 1)
-        layout.addWidget(self.side)
-        layout.addWidget(self.remove_button)
+        layout.addLayout(top)
+        layout.addWidget(self.fit_badge)
 
     @property
     def token(self) -> str:
@@ -420,8 +461,8 @@ class EmbeddingList(RowList):
     def row_for(self, name: str) -> EmbeddingRow | None:
         return next((row for row in self.rows if row.ref.name == name), None)
 
-    def add(self, use: EmbeddingUse) -> EmbeddingRow:
-        row = EmbeddingRow(use)
+    def add(self, use: EmbeddingUse, architecture: Architecture | None = None) -> EmbeddingRow:
+        row = EmbeddingRow(use, architecture)
         row.side_changed.connect(self._on_side_changed)
         row.remove_requested.connect(self.remove)
         self.rows.append(row)

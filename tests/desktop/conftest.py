@@ -43,9 +43,10 @@ class FakeSettings:
     first_start_done: bool = True
     watch_folders: bool = False
     view_mode: str = "grid"
+    compose_board_visible: bool = True
+    auto_lookup_civitai: bool = True
     render_device: str = ""
     render_keep_checkpoints_gb: float = 0.0
-    auto_lookup_civitai: bool = True
     saves: int = 0
 
     def save(self) -> None:

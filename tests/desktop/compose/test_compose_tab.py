@@ -13,8 +13,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.render_service import RenderService
+from core.jobs import Progress
 from core.render.recipe import Sampler
-from desktop.compose.compose_tab import ComposeTab
+from desktop.compose.compose_tab import READY_HINT, START_HINT, ComposeTab
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import PopulatedLibrary, ServicesFactory
 
@@ -41,7 +42,9 @@ def tab(
 ) -> Iterator[ComposeTab]:
     widget = ComposeTab(populated.library, lambda: service, tmp_path / "thumbs")
     qtbot.addWidget(widget)
+    qtbot.addWidget(widget.board_panel)  # the window docks it; alone, it is its own window
     widget.show()
+    widget.board_panel.show()
     yield widget
     widget.shutdown()
 
@@ -92,7 +95,8 @@ def test_a_mismatched_combination_asks_before_rendering(tab: ComposeTab, populat
     assert "pixelArtStyle" in tab.banner.text.text()
     assert "SDXL" in tab.banner.text.text()
     assert not tab.busy  # nothing started before the user confirms
-    tab.banner.cancel.click()
+    assert tab.banner.keep_editing.text() == "Keep editing"  # not a second Cancel
+    tab.banner.keep_editing.click()
     assert not tab.banner.isVisible()
     assert not tab.busy
     assert tab.status_label.text() == "Render cancelled"
@@ -121,7 +125,39 @@ def test_the_window_has_a_compose_tab_fed_from_the_library(
     row = window.model.row_of(populated.ids["animeLineart"])
     assert row is not None
     window.select_row(row)
+    settings = window.services.settings
+    window.set_compose_board_visible(False)
+    assert window.compose_dock is not None
+    assert not window.compose_dock.isVisible()
+    assert settings.compose_board_visible is False  # remembered for the next start
     window.send_to_compose_action.trigger()
-    assert window.tabs.currentWidget() is window.compose_tab
+    # The board is shown beside the library: the library stays where the user is.
+    assert window.tabs.currentWidget() is window.splitter
+    assert window.compose_dock.isVisible()
+    assert window.compose_board_action.isChecked()
+    assert settings.compose_board_visible is True
     assert [r.ref.name for r in window.compose_tab.board.loras.rows] == ["animeLineart"]
+    # It stays beside the Compose tab too, and Render on the board opens that tab.
+    window.compose_tab.board_panel.render_button.click()
+    assert window.tabs.currentWidget() is window.compose_tab
+    assert window.compose_dock.isVisible()
+    assert "checkpoint" in window.compose_tab.status_label.text()
     window.close()
+
+
+def test_the_start_hint_goes_once_a_checkpoint_is_placed(
+    tab: ComposeTab, populated: PopulatedLibrary
+) -> None:
+    assert tab.status_label.text() == START_HINT
+    tab.add_assets([populated.ids["dreamshaper_8"]])
+    assert tab.status_label.text() == READY_HINT
+    tab.board.checkpoint.clear_button.click()
+    assert tab.status_label.text() == START_HINT
+
+
+def test_progress_shows_what_the_renderer_is_doing(tab: ComposeTab) -> None:
+    tab._on_progress(Progress(1, 3, "Loading checkpoint…"))
+    assert tab.status_label.text() == "Loading checkpoint…"
+    assert tab.progress.text() == "Loading checkpoint…  1 / 3"
+    tab._on_progress(Progress(2, 20))
+    assert tab.progress.text() == "2 / 20"

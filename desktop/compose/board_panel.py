@@ -1,0 +1,119 @@
+"""The compose board as a panel the window docks beside the library, so dragging a model onto it needs
+no tab switch: the board in a scroll area, its buttons, the last message about a drop, and Render.
+
+The whole panel is one drop target. Whatever part of it the pointer is over, a drag of library rows or
+of files from a file manager is handed to the board, which lights the slots the items will land in and,
+on release, routes each one by its kind.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.compose.board import ComposeBoard
+from desktop.compose.notices import MissingList
+
+
+class BoardPanel(QWidget):
+    """Paste / Clear, the missing-asset list, the scrolling board, the drop message and Render."""
+
+    render_requested = Signal()
+
+    def __init__(self, board: ComposeBoard, missing: MissingList, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("boardPanel")
+        self.setAcceptDrops(True)
+        self.board = board
+        self.missing = missing
+        self.paste_button = QPushButton("Paste parameters")
+        self.paste_button.setToolTip(
+            "Fill the board from A1111 parameters on the clipboard (or drop a PNG that carries them)"
+        )
+        self.clear_button = QPushButton("Clear board")
+        self.clear_button.clicked.connect(board.clear)
+        self.notice = QLabel()
+        self.notice.setObjectName("boardNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setProperty("secondary", True)
+        self.notice.hide()
+        self.render_button = QPushButton("Render")
+        self.render_button.setObjectName("renderButton")
+        self.render_button.setToolTip("Render the board (the preview shows in the Compose tab)")
+        self.render_button.clicked.connect(self.render_requested)
+        board.message.connect(self.show_notice)
+
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("boardScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setWidget(board)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.paste_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(buttons)
+        layout.addWidget(missing)
+        layout.addWidget(self.scroll_area, 1)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.render_button)
+        self.setMinimumWidth(320)
+
+    def show_notice(self, text: str) -> None:
+        """The last thing a drop or an action on the board said (refusals included), under the board."""
+        self.notice.setText(text)
+        self.notice.setToolTip(text)
+        self.notice.setVisible(bool(text))
+
+    # -- drops anywhere on the panel ----------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if self.board.show_drop_targets(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:  # noqa: N802
+        self.board.clear_drop_targets()
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        if self.board.drop(event.mimeData()):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+
+class BoardDock(QDockWidget):
+    """The dock holding the board panel; ``closed`` tells its title-bar close button from a tab hiding it."""
+
+    closed = Signal()
+
+    def __init__(self, panel: BoardPanel, parent: QWidget | None = None) -> None:
+        super().__init__("Compose board", parent)
+        self.setObjectName("composeDock")
+        self.setWidget(panel)
+        self.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        super().closeEvent(event)
+        self.closed.emit()
