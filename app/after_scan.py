@@ -15,7 +15,7 @@ before either is loaded.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.messages import user_message
@@ -51,6 +51,8 @@ class ChainSteps:
     lookup: LookupRequest = LookupRequest()
 
 
+OFFLINE_NOTE = "Civitai not reachable: new files will be looked up next time"
+
 ScanStep = Callable[[Sequence[int] | None, ProgressCallback, CancelToken], object]
 HashStep = Callable[[ProgressCallback, CancelToken], object]
 LookupStep = Callable[[LookupRequest, ProgressCallback, CancelToken], "EnrichSummary"]
@@ -74,17 +76,27 @@ class ChainSummary:
     looked_up: EnrichSummary | None = None
     lookup_problem: str | None = None  # the lookup could not run (offline...); files are kept for later
     cancelled: bool = False
-    notes: list[str] = field(default_factory=list)
+    _network_problem: str | None = None  # a NetworkError raised by the lookup step itself
 
     @property
     def offline(self) -> bool:
-        return self.looked_up is not None and self.looked_up.offline is not None
+        """Civitai could not be reached: nothing was recorded, the files are asked again next time."""
+        return self.offline_reason is not None
+
+    @property
+    def offline_reason(self) -> str | None:
+        if self.looked_up is not None and self.looked_up.offline is not None:
+            return self.looked_up.offline
+        return self._network_problem
 
     def __str__(self) -> str:
         parts = [str(self.scanned)] if self.scanned is not None else []
         if self.hashed is not None and _worth_saying(self.hashed, "hashed"):
             parts.append(str(self.hashed))
-        if self.lookup_problem is not None:
+        if self.offline and parts:
+            # After a scan the reason would crowd the status bar; a lookup asked for by itself says it.
+            parts.append(OFFLINE_NOTE)
+        elif self.lookup_problem is not None:
             parts.append(self.lookup_problem)
         elif self.looked_up is not None:
             line = lookup_line(self.looked_up)
@@ -142,6 +154,7 @@ def run_chain(
         try:
             summary.looked_up = jobs.look_up(steps.lookup, progress, cancel)
         except NetworkError as error:
+            summary._network_problem = user_message(error)
             summary.lookup_problem = f"{user_message(error)} The files will be looked up next time."
         except RemoteError as error:
             summary.lookup_problem = f"Civitai lookup postponed: {user_message(error)}"

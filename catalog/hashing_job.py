@@ -45,7 +45,8 @@ class HashSummary:
             if n
         ]
         tail = f" ({', '.join(extra)})" if extra else ""
-        return f"{verb} {self.hashed} files, {self.bytes / 2**30:.2f} GiB at {rate:.0f} MiB/s{tail}"
+        files = "file" if self.hashed == 1 else "files"
+        return f"{verb} {self.hashed} {files}, {self.bytes / 2**30:.2f} GiB at {rate:.0f} MiB/s{tail}"
 
 
 def hash_pending(

@@ -77,8 +77,8 @@ WATCH_DEBOUNCE_MS = 500
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
 LOOKUP_TITLE = "Civitai lookup"
-# Files the board cannot load: offered "Send to compose board" disabled, with the reason.
-_NOT_FOR_THE_BOARD = {
+# Files that cannot be rendered or looked up: their menu entries are shown disabled, with the reason.
+_UNUSABLE = {
     FileStatus.CORRUPT: "damaged",
     FileStatus.UNSAFE: "unsafe",
     FileStatus.MISSING: "missing",
@@ -702,17 +702,18 @@ class MainWindow(QMainWindow):
             "Mark as favorite" if favorite else "Remove from favorites",
         )
         favorite_action.triggered.connect(lambda: self._set_favorite(records, favorite))
+        unusable = sorted({_UNUSABLE[r.status] for r in records if r.status in _UNUSABLE})
+        why_not = f" (not for {' or '.join(unusable)} files)"
         if self.services.look_up_civitai is not None:
             menu.addSeparator()
-            menu.addAction(self.look_up_action)
+            if all(r.status in _UNUSABLE for r in records):
+                menu.addAction(icon("search"), "Look up on Civitai" + why_not).setEnabled(False)
+            else:
+                menu.addAction(self.look_up_action)  # the usable files of the selection
         if self.compose_tab is not None:
             menu.addSeparator()
-            unusable = sorted(
-                {_NOT_FOR_THE_BOARD[r.status] for r in records if r.status in _NOT_FOR_THE_BOARD}
-            )
             if unusable:
-                blocked = menu.addAction(f"Send to compose board (not for {' or '.join(unusable)} files)")
-                blocked.setEnabled(False)
+                menu.addAction("Send to compose board" + why_not).setEnabled(False)
             else:
                 menu.addAction(self.send_to_compose_action)
         menu.popup(view.viewport().mapToGlobal(position))

@@ -215,7 +215,9 @@ def test_unsafe_files_are_not_offered_for_the_board(
     tmp_path: Path,
 ) -> None:
     service = RenderService(populated.library, lambda: None, tmp_path / "renders")  # type: ignore[arg-type,return-value]
-    window = MainWindow(make_services(populated.library, render=lambda: service))
+    window = MainWindow(
+        make_services(populated.library, render=lambda: service, look_up_civitai=lambda *_: EnrichSummary())
+    )
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -225,6 +227,8 @@ def test_unsafe_files_are_not_offered_for_the_board(
     blocked = _action(menu, "Send to compose board")
     assert not blocked.isEnabled()
     assert "unsafe" in blocked.text()
+    assert _action(menu, "Look up on Civitai").text() == "Look up on Civitai (not for unsafe files)"
+    assert not _action(menu, "Look up on Civitai").isEnabled()
     menu.close()
 
     _select(window, populated.ids["pixelArtStyle"])
