@@ -830,7 +830,6 @@ class MainWindow(QMainWindow):
         steps = ChainSteps(scan=False, hash=False, lookup=LookupRequest(asset_ids=ids, force=True))
         self.run_job(LOOKUP_TITLE, self._chain(steps))
 
-
     @property
     def current_job(self) -> JobHandle | None:
         return self._current_job
