@@ -391,13 +391,15 @@ class MainWindow(QMainWindow):
             return
         from app.import_files import copy_models, plan_copies
 
-        services, root_id = self.services, root.id
+        settings = self.services.settings
+        steps = ChainSteps(
+            root_ids=(root.id,), hash=settings.hash_in_background, look_up=settings.auto_lookup_civitai
+        )
+        scan_hash_look_up = self._chain(steps)  # the app's after-scan chain, as for any new file
 
         def copy_then_scan(progress: ProgressCallback, cancel: CancelToken) -> object:
             summary = copy_models(plan_copies(models, root), progress, cancel)
-            services.scan_roots([root_id], progress, cancel)
-            if services.settings.hash_in_background:
-                services.hash_pending(progress, cancel)
+            scan_hash_look_up(progress, cancel)
             return summary
 
         self.run_job(f"Adding {len(models)} file(s)", copy_then_scan)
