@@ -20,7 +20,8 @@ class ProgressBar:
     A ``phased`` bar is for jobs that go through phases, each with its own count (a render loads the
     checkpoint part by part, then its add-ons, then runs the steps): the report's message is the bar's
     label ("Loading checkpoint… UNet", "Step 3 of 20") and a new total starts the bar again. Otherwise
-    the label stays and the message is shown after the counts.
+    the label stays and the message is shown after the counts, unless the message starts with the
+    label's verb ("Hashing 3 of 12 files" for "Hashing"): then it replaces the label.
     """
 
     def __init__(
@@ -40,7 +41,11 @@ class ProgressBar:
         if progress.total is not None and self._bar.total != progress.total:
             self._bar.total = progress.total
         self._bar.n = progress.done
-        self._bar.set_postfix_str(progress.message[-40:], refresh=True)
+        if _same_verb(progress.message, self._label):
+            # "Hashing 3 of 12 files" says more than the label "Hashing" and must not repeat it after.
+            self._bar.set_description_str(progress.message, refresh=True)
+        else:
+            self._bar.set_postfix_str(progress.message[-40:], refresh=True)
 
     def _update_phase(self, progress: Progress) -> None:
         bar = self._bar
@@ -56,3 +61,8 @@ class ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         self._bar.close()
+
+
+def _same_verb(message: str, label: str) -> bool:
+    first = message.split(maxsplit=1)
+    return bool(first) and first[0] == label.split(maxsplit=1)[0]

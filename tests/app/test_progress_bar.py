@@ -41,6 +41,18 @@ def test_a_plain_bar_keeps_its_label_and_shows_the_message_after() -> None:
     assert any(frame.startswith("Scanning:  30%") and "models/Lora" in frame for frame in _frames(stream))
 
 
+def test_a_message_that_repeats_the_label_replaces_it() -> None:
+    """Not "Hashing: … Hashing 3 of 12 files", but "Hashing 3 of 12 files: …"."""
+    stream = io.StringIO()
+
+    with ProgressBar("Hashing", unit="B", unit_scale=True, file=stream, disable=False) as bar:
+        bar.update(Progress(300, 1000, "Hashing 3 of 12 files"))
+
+    last = _frames(stream)[-1]
+    assert last.startswith("Hashing 3 of 12 files:  30%")
+    assert last.count("Hashing") == 1
+
+
 def test_the_bar_is_silent_when_the_stream_is_not_a_terminal() -> None:
     stream = io.StringIO()
 
