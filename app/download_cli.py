@@ -151,7 +151,8 @@ def _finished_json(download_id: int, finished: FinishedDownload) -> dict[str, An
 
 
 def _record_line(record: DownloadRecord) -> str:
-    total = f"{record.total / 2**20:.1f}" if record.total else "?"
+    size = record.total or record.expected_size
+    total = f"{size / 2**20:.1f}" if size else "?"
     progress = f"{record.bytes_done / 2**20:.1f}/{total} MiB"
     error = f"  - {record.error}" if record.error else ""
     name = _name(record)

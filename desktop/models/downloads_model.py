@@ -53,6 +53,12 @@ HEADERS = {
 }
 
 
+def format_speed(bytes_per_s: float) -> str:
+    if bytes_per_s < MIB:
+        return f"{bytes_per_s / 1024:.0f} KiB/s"
+    return f"{bytes_per_s / MIB:.1f} MiB/s"
+
+
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -135,7 +141,10 @@ class DownloadsModel(QAbstractTableModel):
         if record.status is DownloadStatus.COMPLETED:
             return 100
         done, total = self._done_total(record)
-        return min(100, int(done * 100 / total)) if total else -1
+        if not total:
+            # Qt's moving "busy" bar only while bytes arrive; a stopped download of unknown size is empty.
+            return -1 if record.status is DownloadStatus.RUNNING else 0
+        return min(100, int(done * 100 / total))
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         record = self.record(index.row()) if index.isValid() else None
@@ -158,7 +167,7 @@ class DownloadsModel(QAbstractTableModel):
                 done, total = self._done_total(record)
                 return f"{done / MIB:.1f} / {total / MIB:.1f} MiB" if total else f"{done / MIB:.1f} MiB"
             case DownloadColumn.SPEED:
-                return f"{live.bytes_per_s / MIB:.1f} MiB/s" if live is not None else ""
+                return format_speed(live.bytes_per_s) if live is not None else ""
             case DownloadColumn.ETA:
                 return format_eta(live.eta_s) if live is not None else ""
             case DownloadColumn.STATUS:
