@@ -180,7 +180,11 @@ class CivitaiModelPage(QWidget):
         self.files.setHorizontalHeaderLabels(list(FILE_COLUMNS))
         self.files.verticalHeader().hide()
         self.files.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.files.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.files.horizontalHeader()
+        for column in range(1, len(FILE_COLUMNS)):  # the facts as wide as they are, the name takes the rest
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.files.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.files.setMinimumHeight(110)
         self.trigger_box = QWidget()
         self.trigger_layout = FlowLayout(self.trigger_box)
