@@ -46,10 +46,11 @@ ATELIER = """
 import sys, time
 from PySide6.QtCore import QTimer
 from desktop.app import create_application
-from desktop.launch import DeferredContext, build_services
+from app.context import AppContext
+from desktop.launch import build_services
 from desktop.main_window import MainWindow
 from desktop.theme import apply_theme
-services = build_services(DeferredContext(sys.argv[1]))
+services = build_services(AppContext(sys.argv[1]))
 app = create_application(["atelier"])
 apply_theme(app, services.settings.theme)
 window = MainWindow(services, load_later=True)
