@@ -75,7 +75,7 @@ def hash_pending(
     total_bytes = sum(size for _, _, size in pending)
 
     def report(p: Progress) -> None:
-        progress(Progress(p.done, total_bytes, f"Hashing {summary.hashed + 1} of {len(pending)}"))
+        progress(Progress(p.done, total_bytes, f"Hashing {summary.hashed + 1} of {len(pending)} files"))
 
     try:
         for path, result in hash_files(list(by_path), workers=workers, progress=report, cancel=cancel):
