@@ -6,10 +6,16 @@ favorite, tags, collections, notes). Every edit goes straight to ``Library.updat
 pane emits ``asset_edited`` with the fresh record, so the window repaints that row; nothing is "unsaved".
 Notes are saved after a short pause in typing and when the editor loses focus, and pending notes are
 flushed before the pane switches to another file.
+
+What Civitai says about the file (from a lookup or a sidecar such as ``.civitai.info``) is shown by
+:class:`~desktop.widgets.civitai_section.CivitaiSection`; trigger words are shown the user's and Civitai's
+apart (:class:`~desktop.widgets.trigger_words_view.TriggerWordsView`). Every text that comes from a file or
+the internet wraps or elides, so no name, path, tag or prompt can push the pane past its splitter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -21,9 +27,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLayout,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
@@ -33,8 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catalog.records import AssetRecord, UserDataChanges
+from catalog.records import AssetRecord, RemoteLinkRecord, UserDataChanges
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus
+from core.text import html_to_text
 from desktop.labels import (
     ARCHITECTURE_LABELS,
     KIND_COLORS,
@@ -47,13 +54,17 @@ from desktop.models.metadata_model import MetadataModel
 from desktop.resources import icon
 from desktop.services import AssetLibrary
 from desktop.thumbnails import ThumbnailCache
+from desktop.widgets.civitai_section import CivitaiSection, ImageSource
 from desktop.widgets.elided_label import ElidedLabel
+from desktop.widgets.flow_layout import FlowLayout
 from desktop.widgets.list_edit import WordListEdit
 from desktop.widgets.rating_widget import RatingWidget
+from desktop.widgets.trigger_words_view import TriggerWordsView
+from desktop.widgets.wrap_label import WrapLabel
 
 NOTES_SAVE_DELAY_MS = 800
 PREVIEW_SIZE = QSize(360, 480)
-MAX_TRIGGER_ROWS = 40
+MAX_BADGE_CHARS = 24
 METADATA_MAX_HEIGHT = 280
 HASH_NAMES = ("SHA256", "BLAKE3", "CRC32", "AutoV1", "AutoV2", "AutoV3")
 
@@ -84,13 +95,16 @@ def _copy_button(tooltip: str) -> QToolButton:
 
 
 def _badge(text: str, color: str) -> QLabel:
-    label = QLabel(text)
+    shown = text if len(text) <= MAX_BADGE_CHARS else text[: MAX_BADGE_CHARS - 1] + "…"
+    label = QLabel(shown)
+    label.setToolTip(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
     label.setObjectName("badge")
     label.setStyleSheet(f"background: {color};")
     return label
 
 
-def _clear_layout(layout: QVBoxLayout | QHBoxLayout | QGridLayout) -> None:
+def _clear_layout(layout: QLayout) -> None:
     while layout.count():
         item = layout.takeAt(0)
         if item is None:
@@ -105,6 +119,7 @@ class DetailsPane(QScrollArea):
 
     asset_edited = Signal(object)  # the updated AssetRecord
     copied = Signal(str)  # a short message for the status bar ("SHA256 copied")
+    parameters_requested = Signal(str)  # an example's A1111 infotext ("Use on board")
 
     def __init__(self, library: AssetLibrary, cache_dir: Path | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,25 +163,21 @@ class DetailsPane(QScrollArea):
         self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.preview)
 
-        self.title = QLabel()
+        self.title = WrapLabel(selectable=True)
         self.title.setObjectName("detailsTitle")
-        self.title.setWordWrap(True)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.title)
         self.subtitle = ElidedLabel()
         self.subtitle.setObjectName("detailsSubtitle")
         layout.addWidget(self.subtitle)
 
-        self._badges = QHBoxLayout()
-        self._badges.setSpacing(4)
-        badges_row = QHBoxLayout()
-        badges_row.addLayout(self._badges)
-        badges_row.addStretch(1)
-        layout.addLayout(badges_row)
+        badges_box = QWidget()
+        self._badges = FlowLayout(badges_box, spacing=4)  # wraps: several long labels stay in the pane
+        layout.addWidget(badges_box)
 
         self.warning = QLabel()
         self.warning.setObjectName("warning")
         self.warning.setWordWrap(True)
+        self.warning.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.warning)
 
         rating_row = QHBoxLayout()
@@ -206,28 +217,23 @@ class DetailsPane(QScrollArea):
         self.notes.focus_left.connect(self.save_notes)
         layout.addWidget(self.notes)
 
-        trigger_header = QHBoxLayout()
-        self._trigger_title = _section("Trigger words")
-        trigger_header.addWidget(self._trigger_title)
-        trigger_header.addStretch(1)
-        self.copy_all_triggers = QPushButton("Copy all")
-        self.copy_all_triggers.clicked.connect(self._copy_all_triggers)
-        trigger_header.addWidget(self.copy_all_triggers, 0, Qt.AlignmentFlag.AlignBottom)
-        self._trigger_header = QWidget()
-        self._trigger_header.setLayout(trigger_header)
-        trigger_header.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._trigger_header)
-        self._triggers_box = QWidget()
-        self._triggers = QVBoxLayout(self._triggers_box)
-        self._triggers.setContentsMargins(0, 0, 0, 0)
-        self._triggers.setSpacing(0)
-        self.trigger_labels: list[QLabel] = []
-        layout.addWidget(self._triggers_box)
+        self.description_title = _section("Description")
+        layout.addWidget(self.description_title)
+        self.description = WrapLabel(selectable=True)
+        layout.addWidget(self.description)
+
+        self.trigger_words = TriggerWordsView()
+        self.trigger_words.copied.connect(self.copied)
+        self.copy_all_triggers = self.trigger_words.copy_all
+        layout.addWidget(self.trigger_words)
+
+        self.civitai = CivitaiSection()
+        self.civitai.parameters_requested.connect(self.parameters_requested)
+        self.civitai.copied.connect(self.copied)
+        layout.addWidget(self.civitai)
 
         layout.addWidget(_section("Identification"))
-        self.reasons = QLabel()
-        self.reasons.setWordWrap(True)
-        self.reasons.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reasons = WrapLabel(selectable=True)
         layout.addWidget(self.reasons)
         self.refusals_toggle = QToolButton()
         self.refusals_toggle.setCheckable(True)
@@ -235,9 +241,7 @@ class DetailsPane(QScrollArea):
         self.refusals_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.refusals_toggle.toggled.connect(self._on_refusals_toggled)
         layout.addWidget(self.refusals_toggle)
-        self.refusals = QLabel()
-        self.refusals.setWordWrap(True)
-        self.refusals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.refusals = WrapLabel(selectable=True)
         layout.addWidget(self.refusals)
 
         layout.addWidget(_section("File"))
@@ -255,9 +259,8 @@ class DetailsPane(QScrollArea):
         self.open_folder.clicked.connect(self._open_folder)
         path_row.addWidget(self.open_folder)
         layout.addLayout(path_row)
-        self.file_facts = QLabel()
+        self.file_facts = WrapLabel()
         self.file_facts.setProperty("class", "muted")
-        self.file_facts.setWordWrap(True)
         layout.addWidget(self.file_facts)
 
         layout.addWidget(_section("Hashes"))
@@ -310,6 +313,16 @@ class DetailsPane(QScrollArea):
     def record(self) -> AssetRecord | None:
         return self._record
 
+    @property
+    def trigger_labels(self) -> list[WrapLabel]:
+        """The shown trigger words, the user's first, then Civitai's."""
+        return [row.label for row in self.trigger_words.rows]
+
+    def set_remote_images(self, images: ImageSource | None) -> None:
+        """The app's remote image cache, for the thumbnails of Civitai's example images (loaded off the
+        GUI thread); without it the examples show their prompts without images."""
+        self.civitai.set_image_source(images)
+
     def show_asset(self, record: AssetRecord | None) -> None:
         same_asset = record is not None and self._record is not None and record.id == self._record.id
         if not same_asset and (self._notes_timer.isActive() or self._notes_dirty()):
@@ -321,7 +334,12 @@ class DetailsPane(QScrollArea):
         self._stack.setCurrentIndex(1)
         self._show_header(record)
         self._show_user_data(record, keep_focused=same_asset)
-        self._show_triggers(record)
+        civitai = _civitai_link(self._library.remote_links(record.id))
+        self._show_description(record)
+        self.trigger_words.set_words(
+            record.trigger_words, civitai.trigger_words if civitai else record.remote_trigger_words
+        )
+        self.civitai.show_link(civitai)
         self._show_identification(record)
         self._show_file(record)
         self._show_hashes(record)
@@ -416,29 +434,12 @@ class DetailsPane(QScrollArea):
             self.notes.setPlainText(record.notes)
             self.notes.blockSignals(False)
 
-    def _show_triggers(self, record: AssetRecord) -> None:
-        _clear_layout(self._triggers)
-        words = record.trigger_words
-        self._trigger_header.setVisible(bool(words))
-        self._triggers_box.setVisible(bool(words))
-        self.trigger_labels.clear()
-        for word in words[:MAX_TRIGGER_ROWS]:
-            row = QWidget()
-            row_layout = QHBoxLayout(row)
-            row_layout.setContentsMargins(0, 0, 0, 0)
-            label = QLabel(word)
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            row_layout.addWidget(label, 1)
-            button = _copy_button(f"Copy “{word}”")
-            button.clicked.connect(lambda _=False, w=word: self._copy(w, "Trigger word"))
-            row_layout.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
-            self._triggers.addWidget(row)
-            self.trigger_labels.append(label)
-        if len(words) > MAX_TRIGGER_ROWS:
-            more = QLabel(f"…and {len(words) - MAX_TRIGGER_ROWS} more (Copy all copies every one)")
-            more.setProperty("class", "muted")
-            self._triggers.addWidget(more)
+    def _show_description(self, record: AssetRecord) -> None:
+        """The user's own description (A1111's user metadata), as text even if a tool stored HTML."""
+        text = html_to_text(record.description)
+        self.description.setText(text)
+        self.description.setVisible(bool(text))
+        self.description_title.setVisible(bool(text))
 
     def _show_identification(self, record: AssetRecord) -> None:
         if record.reasons:
@@ -543,16 +544,17 @@ class DetailsPane(QScrollArea):
             QGuiApplication.clipboard().setText(text)
             self.copied.emit(f"{what} copied to the clipboard")
 
-    def _copy_all_triggers(self) -> None:
-        if self._record is not None:
-            self._copy(", ".join(self._record.trigger_words), "Trigger words")
-
     def _open_folder(self) -> None:
         if self._record is None:
             return
         path = Path(self._record.path)
         folder = path if path.is_dir() else path.parent
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
+def _civitai_link(links: Sequence[RemoteLinkRecord]) -> RemoteLinkRecord | None:
+    """The file's Civitai match, if any (a remembered "not found" is no match)."""
+    return next((link for link in links if link.site == "civitai" and link.found), None)
 
 
 def _escape(text: str) -> str:

@@ -9,7 +9,6 @@ test reads like the model it stands for.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ def civitai_helper_payload(
 ) -> dict[str, Any]:
     """What Civitai Helper writes for one file: the version payload plus the model's creator,
     description and tags (Detail Tweaker's by default; images and files are the captured ones)."""
-    version = copy.deepcopy(json.loads((DATA / "RepoCivitaiVersionMetadata1.json").read_text("utf-8")))
+    version: dict[str, Any] = json.loads((DATA / "RepoCivitaiVersionMetadata1.json").read_text("utf-8"))
     model = json.loads((DATA / "RepoCivitaiModelMetadata1.json").read_text("utf-8"))
     version.update(
         id=version_id,
