@@ -96,7 +96,7 @@ def item_from_record(record: AssetRecord) -> BoardItem:
         record.kind,
         record.architecture,
         asset_detail(record),
-        tuple(record.trigger_words),
+        record.all_trigger_words,  # the user's, then Civitai's
         weight,
         _refusal(ref.name, record.kind, record.status, record.status_reason),
     )
@@ -377,7 +377,7 @@ class ComposeBoard(QWidget):
         self.loras.clear()
         for use in recipe.loras:
             record = record_of(use.ref)
-            triggers = tuple(record.trigger_words) if record is not None else ()
+            triggers = record.all_trigger_words if record is not None else ()
             self.loras.add(use, triggers, detail(use.ref), arch(use.ref))
         self.embeddings.clear()
         for embedding in recipe.embeddings:
