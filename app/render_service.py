@@ -49,6 +49,7 @@ from core.taxonomy import (
     AssetKind,
     FileFormat,
     Prediction,
+    Variant,
     describe_kind,
     describe_model,
 )
@@ -70,6 +71,8 @@ _LABELS = {
     AssetKind.HYPERNETWORK: "Hypernetwork",
 }
 RENDERABLE_NAMES = "SD 1.x, SD 2.x and SDXL"
+# UNets trained for another task take extra input channels a text-to-image render does not provide.
+_TASK_VARIANTS = {Variant.INPAINT: "inpainting", Variant.PIX2PIX: "instruct-pix2pix", Variant.DEPTH: "depth"}
 # A file of no known family cannot be said to conflict with the checkpoint.
 _UNDECIDED = (Architecture.OTHER, Architecture.UNKNOWN)
 
@@ -90,6 +93,7 @@ class _FileFacts:
     architecture: Architecture
     prediction: Prediction | None = None
     record: AssetRecord | None = None
+    variant: Variant | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,7 @@ class RenderPlan:
     prediction: Prediction | None
     missing: tuple[MissingAsset, ...]
     warnings: tuple[str, ...]
+    variant: Variant | None = None  # the checkpoint's (inpaint and pix2pix UNets take other inputs)
 
     @property
     def ready(self) -> bool:
@@ -120,6 +125,12 @@ class RenderPlan:
         if self.architecture not in RENDERABLE:
             found = describe_model(AssetKind.CHECKPOINT, self.architecture)
             return f"{checkpoint.describe()} is {found}; Atelier renders {RENDERABLE_NAMES} checkpoints"
+        if self.variant in _TASK_VARIANTS:
+            found = describe_model(AssetKind.CHECKPOINT, self.architecture)
+            return (
+                f"{checkpoint.describe()} is {found} made for {_TASK_VARIANTS[self.variant]}; "
+                "Atelier renders text-to-image with normal checkpoints"
+            )
         return None
 
 
@@ -261,19 +272,22 @@ class RenderService:
         facts = self._facts(final, direct)
         architecture: Architecture | None = None
         prediction: Prediction | None = None
+        variant: Variant | None = None
         warnings: list[str] = list(resolved.notes)
         checkpoint = final.checkpoint
         if checkpoint is not None and checkpoint.path is not None:
             fact = facts.get(checkpoint.path)
             if fact is not None:
-                architecture, prediction = fact.architecture, fact.prediction
+                architecture, prediction, variant = fact.architecture, fact.prediction, fact.variant
                 if fact.kind is not AssetKind.CHECKPOINT:
                     what = describe_kind(fact.kind)
                     warnings.append(f"{checkpoint.describe()} is {what}, not a checkpoint")
         warnings += self._mismatches(final, facts, architecture)
         if self._engine is not None:
             warnings += self._engine.supports(final)
-        return RenderPlan(final, architecture, prediction, resolved.missing, tuple(dict.fromkeys(warnings)))
+        return RenderPlan(
+            final, architecture, prediction, resolved.missing, tuple(dict.fromkeys(warnings)), variant
+        )
 
     def _accept_path(self, kind: AssetKind, ref: AssetRef, direct: dict[str, _FileFacts]) -> AssetRef:
         if ref.path is None or ref.asset_id is not None:
@@ -293,7 +307,9 @@ class RenderService:
         facts = dict(direct)
         ids = [ref.asset_id for ref in recipe.refs() if ref.asset_id is not None and ref.asset_id > 0]
         for record in self.library.get_many(sorted(set(ids))):
-            facts[record.path] = _FileFacts(record.kind, record.architecture, record.prediction, record)
+            facts[record.path] = _FileFacts(
+                record.kind, record.architecture, record.prediction, record, record.variant
+            )
         return facts
 
     @staticmethod
@@ -581,7 +597,7 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
         found = identify(header, read_tensor=reader)
     except (FormatError, OSError) as error:
         raise RenderError(f"cannot use {path}: {error}") from error
-    return _FileFacts(found.kind, found.architecture, found.prediction)
+    return _FileFacts(found.kind, found.architecture, found.prediction, variant=found.variant)
 
 
 def _cell_progress(

@@ -4,7 +4,6 @@ widths; a component folder is what its ``config.json`` says (diffusers ``_class_
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,44 +14,8 @@ from core.formats.model_file import CorruptFileError
 from core.formats.reader import read_header
 from core.identify import Identification, identify
 from core.taxonomy import Architecture, AssetKind, FileFormat, Prediction, Variant
+from tests.factory.diffusers_configs import write_json, write_pipeline
 from tests.factory.safetensors_writer import write_safetensors
-
-
-def _json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data), encoding="utf-8")
-
-
-def write_pipeline(
-    root: Path,
-    pipeline: str,
-    *,
-    unet: dict[str, Any] | None = None,
-    transformer: dict[str, Any] | None = None,
-    prediction: str = "epsilon",
-    text_encoder: bool = True,
-    text_encoder_2: bool = False,
-) -> Path:
-    """A pipeline folder as diffusers saves it: model_index.json and one config per component."""
-    index: dict[str, Any] = {"_class_name": pipeline, "_diffusers_version": "0.42.1"}
-    if unet is not None:
-        index["unet"] = ["diffusers", "UNet2DConditionModel"]
-        _json(root / "unet" / "config.json", {"_class_name": "UNet2DConditionModel", **unet})
-    if transformer is not None:
-        index["transformer"] = ["diffusers", transformer["_class_name"]]
-        _json(root / "transformer" / "config.json", transformer)
-    index["text_encoder"] = ["transformers", "CLIPTextModel"] if text_encoder else [None, None]
-    if text_encoder_2:
-        index["text_encoder_2"] = ["transformers", "CLIPTextModelWithProjection"]
-        _json(root / "text_encoder_2" / "config.json", {"architectures": ["CLIPTextModelWithProjection"]})
-    if text_encoder:
-        _json(root / "text_encoder" / "config.json", {"architectures": ["CLIPTextModel"]})
-    index["scheduler"] = ["diffusers", "EulerDiscreteScheduler"]
-    _json(root / "scheduler" / "scheduler_config.json", {"prediction_type": prediction})
-    index["vae"] = ["diffusers", "AutoencoderKL"]
-    _json(root / "vae" / "config.json", {"_class_name": "AutoencoderKL", "scaling_factor": 0.18215})
-    _json(root / "model_index.json", index)
-    return root
 
 
 def identify_path(path: Path) -> Identification:
@@ -240,7 +203,7 @@ def test_a_component_folder_holding_only_its_config_is_identified(
     architecture: Architecture | None,
     encoder: str | None,
 ) -> None:
-    _json(tmp_path / "component" / "config.json", config)
+    write_json(tmp_path / "component" / "config.json", config)
 
     result = identify_path(tmp_path / "component")
 
@@ -252,7 +215,7 @@ def test_a_component_folder_holding_only_its_config_is_identified(
 
 def test_a_text_encoder_folder_with_weights_is_one_asset_to_the_scanner(tmp_path: Path) -> None:
     folder = tmp_path / "root" / "clip-l"
-    _json(folder / "config.json", {"architectures": ["CLIPTextModel"], "hidden_size": 32})
+    write_json(folder / "config.json", {"architectures": ["CLIPTextModel"], "hidden_size": 32})
     write_safetensors(
         folder / "model.safetensors", {"text_model.embeddings.token_embedding.weight": ("F16", (8, 32))}
     )
@@ -266,7 +229,7 @@ def test_a_text_encoder_folder_with_weights_is_one_asset_to_the_scanner(tmp_path
 
 
 def test_a_config_that_names_no_model_class_says_so(tmp_path: Path) -> None:
-    _json(tmp_path / "notes" / "config.json", {"learning_rate": 1e-4})
+    write_json(tmp_path / "notes" / "config.json", {"learning_rate": 1e-4})
 
     with pytest.raises(CorruptFileError, match=r"config\.json names no model class"):
         read_header(tmp_path / "notes")
