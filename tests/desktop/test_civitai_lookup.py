@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
@@ -18,6 +20,7 @@ from app.context import AppContext
 from app.render_service import RenderService
 from catalog.enrich import EnrichSummary
 from core.jobs import CancelToken, ProgressCallback
+from desktop.dialogs.settings_dialog import SettingsDialog
 from desktop.main_window import MainWindow
 from desktop.services import DesktopServices
 from tests.conftest import CIVITAI_URL_ENV, closed_loopback_url
@@ -257,3 +260,17 @@ def test_look_up_needs_a_usable_selection(
     assert asked == []
     assert "cannot be" in window.status.currentMessage()
     window.close()
+
+
+def test_the_settings_dialog_turns_the_automatic_lookup_off(qtbot: QtBot) -> None:
+    settings = FakeSettings()
+    dialog = SettingsDialog(settings, [])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    box = dialog.auto_lookup_civitai
+    assert box.isChecked(), "on by default"
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, pos=box.rect().bottomLeft() + QPoint(8, -4))
+    dialog.accept()
+
+    assert settings.auto_lookup_civitai is False
+    assert settings.saves == 1
