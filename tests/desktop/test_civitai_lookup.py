@@ -148,6 +148,7 @@ def test_look_up_on_civitai_from_the_context_menu_hashes_and_links_the_selection
     assert shown.id == tweaker.id
     assert shown.hashes is not None, "the details pane shows the record as it is after the lookup"
     assert shown.hashes.sha256.upper() == _sha256(files / "Lora" / "tweaker.safetensors")
+    assert window.details.civitai.model_name.text() == "Detail Tweaker", "the pane shows Civitai's facts"
     posts = [path for method, path, _ in civitai.requests if method == "POST"]
     assert posts == ["/api/v1/model-versions/by-hash"], "only the selection was asked about, once"
 
