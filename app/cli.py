@@ -351,9 +351,12 @@ def _search_library(context: AppContext, args: argparse.Namespace, text: str, ou
 
 
 def _one_line(record: AssetRecord) -> str:
+    """One search hit; the Civitai name follows the file's own, so a hit found by it explains itself."""
     name = record.display_name or record.file_name
     status = "" if record.status is FileStatus.OK else f" [{record.status.value}]"
-    return f"{record.id:>6}  {record.kind.value:<12} {record.architecture.value:<12} {name}{status}"
+    remote = record.remote_model_name
+    civitai = f"  ({remote})" if remote and remote.casefold() != name.casefold() else ""
+    return f"{record.id:>6}  {record.kind.value:<12} {record.architecture.value:<12} {name}{civitai}{status}"
 
 
 def _cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:

@@ -138,8 +138,11 @@ _COVERS = select(_PREVIEWS.c.asset_id, _PREVIEWS.c.path).where(
     _PREVIEWS.c.is_cover, in_id_list(_PREVIEWS.c.asset_id)
 )
 _LINKS = table_of(RemoteLink)
-_REMOTE_WORDS = select(_LINKS.c.asset_id, type_coerce(_LINKS.c.trigger_words, Text)).where(
-    in_id_list(_LINKS.c.asset_id), _LINKS.c.trigger_words != "[]"
+# The sites' names and trigger words of a page's assets (real matches only, not remembered misses).
+_REMOTE_FACTS = (
+    select(_LINKS.c.asset_id, _LINKS.c.model_name, type_coerce(_LINKS.c.trigger_words, Text))
+    .where(in_id_list(_LINKS.c.asset_id), _LINKS.c.version_id.is_not(None))
+    .order_by(_LINKS.c.asset_id, _LINKS.c.site, _LINKS.c.id)
 )
 _ASSETS_BY_IDS = select_assets().where(in_id_list(ASSETS.c.id))
 _ASSET_BY_ID = select_assets().where(ASSETS.c.id == bindparam("asset_id"))
@@ -153,27 +156,32 @@ def assets_from_rows(session: Session, rows: Sequence[Row[Any]]) -> list[AssetRe
     tags = _names_by_asset(session, _TAG_NAMES, ids)
     collections = _names_by_asset(session, _COLLECTION_NAMES, ids)
     covers = dict(session.execute(_COVERS, ids).all())
-    remote_words = _remote_words(session, ids)
+    remote = _remote_facts(session, ids)
     return [
         _asset_record(
             tuple(row),
             tags.get(row.id, ()),
             collections.get(row.id, ()),
             covers.get(row.id),
-            remote_words.get(row.id, ()),
+            remote.get(row.id, _NO_REMOTE),
         )
         for row in rows
     ]
 
 
-def _remote_words(session: Session, ids: dict[str, str]) -> dict[int, tuple[str, ...]]:
-    """The sites' trigger words of each asset of a page (one query; most assets have none)."""
+_NO_REMOTE: tuple[str | None, tuple[str, ...]] = (None, ())
+
+
+def _remote_facts(session: Session, ids: dict[str, str]) -> dict[int, tuple[str | None, tuple[str, ...]]]:
+    """(model name, trigger words) the sites give for each asset of a page, in one query."""
+    names: dict[int, str | None] = {}
     words: dict[int, list[str]] = defaultdict(list)
-    for asset_id, raw in session.execute(_REMOTE_WORDS, ids).all():
+    for asset_id, model_name, raw in session.execute(_REMOTE_FACTS, ids).all():
+        names.setdefault(asset_id, model_name)
         for word in _strings(raw):
             if word not in words[asset_id]:
                 words[asset_id].append(word)
-    return {asset_id: tuple(values) for asset_id, values in words.items()}
+    return {asset_id: (names[asset_id], tuple(words[asset_id])) for asset_id in names}
 
 
 def assets_by_ids(session: Session, ids: Sequence[int]) -> list[AssetRecord]:
@@ -316,7 +324,7 @@ def _asset_record(
     tags: tuple[str, ...],
     collections: tuple[str, ...],
     cover: str | None,
-    remote_trigger_words: tuple[str, ...] = (),
+    remote: tuple[str | None, tuple[str, ...]] = _NO_REMOTE,
 ) -> AssetRecord:
     (
         asset_id, root_id, path, file_name, size, mtime_ns, kind, architecture, file_format, status,
@@ -364,5 +372,6 @@ def _asset_record(
         cover_path=cover,
         added_at=_timestamp(added_at),
         updated_at=_timestamp(updated_at),
-        remote_trigger_words=remote_trigger_words,
+        remote_model_name=remote[0],
+        remote_trigger_words=remote[1],
     )

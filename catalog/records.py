@@ -137,6 +137,7 @@ class AssetRecord:
     cover_path: str | None = None
     added_at: datetime | None = None
     updated_at: datetime | None = None
+    remote_model_name: str | None = None  # the model's name on Civitai (or Hugging Face), when linked
     remote_trigger_words: tuple[str, ...] = ()  # the remote sites' (Civitai's trained words), kept apart
 
     @property

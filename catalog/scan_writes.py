@@ -331,26 +331,44 @@ def _known_rows(session: Session, paths: Sequence[str]) -> dict[str, _Known]:
 def _import_sidecar_links(
     session: Session, latest: dict[str, ScannedFile], ids: dict[str, int], known: dict[str, _Known]
 ) -> None:
-    """Tags, previews and Civitai links from sidecars, for the assets of the batch that lack them."""
+    """Tags, previews and Civitai links from sidecars: tags for assets without any, links for assets
+    without a looked-up one (a link that came from a sidecar is refreshed with the sidecar)."""
     with_sidecars = {ids[path]: scanned.sidecars for path, scanned in latest.items() if scanned.sidecars}
     if not with_sidecars:
         return
     existing = [known[path].id for path, scanned in latest.items() if scanned.sidecars and path in known]
     tagged = _ids_having(session, existing, select(AssetTag.asset_id).distinct(), AssetTag.asset_id)
-    linked = _ids_having(  # a remembered "not found" does not hide what a sidecar knows
+    # A remembered "not found" does not hide what a sidecar knows; a link a lookup fetched is fresher than
+    # any sidecar and stays; a link that came from a sidecar follows the sidecar when it changes.
+    linked = _ids_having(
         session,
         existing,
         select(RemoteLink.asset_id)
-        .where(RemoteLink.site == CIVITAI, RemoteLink.version_id.is_not(None))
+        .where(
+            RemoteLink.site == CIVITAI, RemoteLink.version_id.is_not(None), RemoteLink.fetched_at.is_not(None)
+        )
         .distinct(),
         RemoteLink.asset_id,
     )
+    from_sidecars = {
+        asset_id: link_id
+        for chunk in chunks(existing)
+        for asset_id, link_id in session.execute(
+            select(RemoteLink.asset_id, RemoteLink.id).where(
+                RemoteLink.asset_id.in_(chunk),
+                RemoteLink.site == CIVITAI,
+                RemoteLink.version_id.is_not(None),
+                RemoteLink.fetched_at.is_(None),
+            )
+        )
+    }
     edited_tags = {row.id for row in known.values() if "tags" in row.edited}
     now = utc_now()
 
     new_tags: dict[int, tuple[str, ...]] = {}
     previews: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
+    refreshed: list[dict[str, Any]] = []
     existing_ids = set(existing)
     for asset_id, sidecar in with_sidecars.items():
         # New assets had their sidecar tags linked before their rows were inserted.
@@ -368,7 +386,11 @@ def _import_sidecar_links(
             }
             for preview in sidecar.previews
         )
-        if sidecar.civitai is not None and asset_id not in linked:
+        if sidecar.civitai is not None and asset_id in from_sidecars:
+            refreshed.append(
+                {"id": from_sidecars[asset_id], **civitai_link_values(asset_id, sidecar.civitai)}
+            )
+        elif sidecar.civitai is not None and asset_id not in linked:
             links.append(civitai_link_values(asset_id, sidecar.civitai))
     add_labels(session, TAGS, new_tags)
     if previews:
@@ -376,6 +398,8 @@ def _import_sidecar_links(
         ensure_covers(session, list({row["asset_id"] for row in previews}))
     if links:
         session.execute(insert(RemoteLink), links)
+    if refreshed:
+        session.execute(update(RemoteLink), refreshed)
 
 
 def civitai_link_values(asset_id: int, facts: CivitaiFacts) -> dict[str, Any]:

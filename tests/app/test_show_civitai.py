@@ -54,7 +54,7 @@ def test_search_finds_the_file_by_its_civitai_facts(scanned: tuple[Path, Path], 
 
     assert [item["path"] for item in found] == [str(lora)]
     listed = run("search", words, data_dir=data_dir)
-    assert "add_detail.safetensors" in listed
+    assert "add_detail.safetensors  (Detail Tweaker LoRA)" in listed, "the hit says why it matched"
     assert "1 of 1 shown" in listed
 
 

@@ -4,6 +4,7 @@ facts, apart from the user's own fields, and the model name, creator and version
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from catalog.scanner import Scanner
 from core.sources.civitai_records import parse_version
 from core.taxonomy import AssetKind, LibraryLayout
 from tests.factory.civitai_info import civitai_helper_payload, write_civitai_helper_info
+from tests.factory.files import write_cm_info, write_lora_manager_metadata
 from tests.factory.models import kohya_lora, write_case
 
 
@@ -198,3 +200,48 @@ def test_an_0005_catalog_gains_the_facts_from_the_payloads_it_kept(tmp_path: Pat
         assert (seeded.trigger_words, seeded.remote_trigger_words) == ((), ("add_detail",))
         assert typed.trigger_words == ("add_detail",), "the user's own edit is kept"
         assert sorted(library.search_ids(AssetQuery(text="oedosoldier"))) == [1, 2]
+
+
+def test_stability_matrix_and_lora_manager_sidecars_land_the_same_way(library: Library, lora: Path) -> None:
+    folder = lora.parent
+    matrix = write_case(kohya_lora("sd1", rank=2), folder).rename(folder / "turbo.safetensors")
+    write_cm_info(matrix, ModelName="Turbo Style", VersionName="v2-fast")
+    manager = write_case(kohya_lora("sd1", rank=2), folder).rename(folder / "managed.safetensors")
+    payload = civitai_helper_payload(model_name="Managed Detail", creator="lm_author")
+    write_lora_manager_metadata(manager, civitai=payload, modelDescription="<p>LM <b>copy</b></p>")
+
+    _scan(library, lora)
+
+    matrix_record, manager_record = library.get_by_path(matrix), library.get_by_path(manager)
+    assert matrix_record is not None
+    assert manager_record is not None
+    (matrix_link,) = library.remote_links(matrix_record.id)
+    assert (matrix_link.model_name, matrix_link.version_name) == ("Turbo Style", "v2-fast")
+    assert (matrix_link.description_text, matrix_link.trigger_words) == ("Fast.", ("turbo style",))
+    assert matrix_record.trigger_words == ()
+    (manager_link,) = library.remote_links(manager_record.id)
+    assert (manager_link.model_name, manager_link.creator) == ("Managed Detail", "lm_author")
+    assert manager_link.description_text.startswith("Detail tweaker LoRA"), "the model's own description"
+    assert len(manager_link.examples) == 7
+    assert manager_record.notes == "LM notes"
+    assert library.search_ids(AssetQuery(text="turbo style v2")) == [matrix_record.id]
+    assert library.search_ids(AssetQuery(text="lm_author")) == [manager_record.id]
+
+
+def test_a_changed_sidecar_refreshes_its_link_but_never_a_looked_up_one(library: Library, lora: Path) -> None:
+    write_civitai_helper_info(lora, civitai_helper_payload(version_name="v1.0"))
+    record = _scan(library, lora)
+    info = lora.with_name(lora.stem + ".civitai.info")
+
+    write_civitai_helper_info(lora, civitai_helper_payload(version_name="v1.1"))
+    os.utime(info, ns=(info.stat().st_atime_ns, info.stat().st_mtime_ns + 10**9))
+    Scanner(library).scan()
+    (link,) = library.remote_links(record.id)
+    assert link.version_name == "v1.1"
+
+    library.record_remote_match(record.id, match_from_version(parse_version(civitai_helper_payload()), ""))
+    write_civitai_helper_info(lora, civitai_helper_payload(version_name="v0.9 from an old sidecar"))
+    os.utime(info, ns=(info.stat().st_atime_ns, info.stat().st_mtime_ns + 2 * 10**9))
+    Scanner(library).scan()
+    (link,) = library.remote_links(record.id)
+    assert link.version_name == "v1.0", "what a lookup fetched wins over a sidecar"
