@@ -222,6 +222,10 @@ class DetailsPane(QScrollArea):
         self.description = WrapLabel(selectable=True)
         layout.addWidget(self.description)
 
+        self.preferred_weight = WrapLabel()
+        self.preferred_weight.setProperty("class", "muted")
+        layout.addWidget(self.preferred_weight)
+
         self.trigger_words = TriggerWordsView()
         self.trigger_words.copied.connect(self.copied)
         self.copy_all_triggers = self.trigger_words.copy_all
@@ -435,11 +439,15 @@ class DetailsPane(QScrollArea):
             self.notes.blockSignals(False)
 
     def _show_description(self, record: AssetRecord) -> None:
-        """The user's own description (A1111's user metadata), as text even if a tool stored HTML."""
+        """The user's own description and preferred weight (A1111's user metadata), the description as
+        text even if a tool stored HTML."""
         text = html_to_text(record.description)
         self.description.setText(text)
         self.description.setVisible(bool(text))
         self.description_title.setVisible(bool(text))
+        weight = record.preferred_weight
+        self.preferred_weight.setText(f"Preferred weight: {weight:g}" if weight is not None else "")
+        self.preferred_weight.setVisible(weight is not None)
 
     def _show_identification(self, record: AssetRecord) -> None:
         if record.reasons:

@@ -29,6 +29,7 @@ from desktop.theme import apply_theme
 from desktop.widgets.details_pane import DetailsPane
 from tests.desktop.remote_support import pattern_png
 from tests.factory.civitai_info import civitai_helper_payload, write_civitai_helper_info
+from tests.factory.files import write_a1111_user_metadata
 from tests.factory.models import kohya_lora, write_case
 from tests.fakes.file_server import serve_files
 
@@ -286,3 +287,25 @@ def test_long_names_paths_and_tags_never_widen_the_pane(
     ]
     assert clipped == [], "nothing may reach past the pane's right edge"
     assert pane.title.text() == long_word  # the whole text is kept, only wrapped
+
+
+def test_the_users_a1111_description_and_weight_are_shown_as_text(
+    pane: DetailsPane, library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / "webui" / "models" / "Lora"
+    folder.mkdir(parents=True)
+    lora = write_case(kohya_lora("sd1", rank=2), folder).rename(folder / "watercolor.safetensors")
+    write_a1111_user_metadata(lora, description="<p>Soft <i>watercolor</i> &amp; ink</p>")
+    library.add_root(tmp_path / "webui", LibraryLayout.A1111)
+    Scanner(library).scan()
+    record = library.get_by_path(lora)
+
+    pane.show_asset(record)
+
+    assert pane.description.text() == "Soft watercolor & ink"
+    assert pane.preferred_weight.text() == "Preferred weight: 0.7"
+    assert [(row.group, row.word) for row in pane.trigger_words.rows] == [
+        ("yours", "watercolor"),
+        ("yours", "soft light"),
+    ]
+    assert not pane.civitai.isVisible()
