@@ -154,7 +154,11 @@ class CopySummary:
     already_there: list[Path] = field(default_factory=list)
 
     def __str__(self) -> str:
-        parts = [f"Copied {len(self.copied)} file(s) into the library"]
+        if len(self.copied) == 1:
+            copied = self.copied[0]
+            parts = [f"Copied {copied.name} into {copied.parent}"]
+        else:
+            parts = [f"Copied {len(self.copied)} files into the library"]
         if self.already_there:
             parts.append(f"{len(self.already_there)} already there")
         return "; ".join(parts)

@@ -58,7 +58,7 @@ from desktop.widgets.asset_views import AssetGrid, AssetTable
 from desktop.widgets.details_pane import DetailsPane
 from desktop.widgets.drag_tabs import DragSwitchTabWidget
 from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
-from desktop.widgets.library_area import EmptyLibraryPage, LibraryArea, local_files
+from desktop.widgets.library_area import EmptyLibraryPage, LibraryArea, SidewaysStrip, local_files
 from desktop.workers import JobFunction, JobHandle, JobRunner
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
         self.sidebar.setIndentation(12)
         self.sidebar.setUniformRowHeights(True)
         self.sidebar.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.sidebar.setMinimumWidth(180)
+        self.sidebar.setMinimumWidth(150)
         self.sidebar.selectionModel().currentChanged.connect(self._on_sidebar_current_changed)
         self.sidebar.collapsed.connect(lambda index: self._collapsed_sections.add(index.row()))
         self.sidebar.expanded.connect(lambda index: self._collapsed_sections.discard(index.row()))
@@ -206,7 +206,7 @@ class MainWindow(QMainWindow):
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(0, 0, 0, 0)
         center_layout.setSpacing(0)
-        center_layout.addWidget(self.filter_bar)
+        center_layout.addWidget(SidewaysStrip(self.filter_bar))  # never wider than the window
         center_layout.addWidget(self.views, 1)
 
         self.details = DetailsPane(self.library, self.services.cache_dir, self)
@@ -299,7 +299,8 @@ class MainWindow(QMainWindow):
         self.compose_dock = BoardDock(panel, self)
         self.compose_dock.closed.connect(lambda: self.set_compose_board_visible(False))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.compose_dock)
-        self.resizeDocks([self.compose_dock], [400], Qt.Orientation.Horizontal)
+        if self.services.settings.compose_board_visible:
+            self._make_room_for_the_board()
         self.compose_board_action = self._action(
             "Compose &board",
             lambda: self.set_compose_board_visible(self.compose_board_action.isChecked()),
@@ -320,6 +321,25 @@ class MainWindow(QMainWindow):
         toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tabs.setCornerWidget(toggle, Qt.Corner.TopRightCorner)
         self._sync_compose_dock()
+
+    def _make_room_for_the_board(self, width: int = 380) -> None:
+        """Widens the window by the board's width where the screen allows, so the library keeps its room."""
+        if self.compose_dock is None:
+            return
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        wanted = self.width() + width if screen is None else min(screen.width(), self.width() + width)
+        if not self.isMaximized() and wanted > self.width():
+            self.resize(wanted, self.height())
+        dock = self.compose_dock
+
+        def settle() -> None:  # once the new width is laid out: the board its width, the grid the rest
+            self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
+            sizes = self.splitter.sizes()
+            if len(sizes) == 3:
+                side, details = min(sizes[0], 200), min(sizes[2], 340)
+                self.splitter.setSizes([side, sum(sizes) - side - details, details])
+
+        QTimer.singleShot(0, settle)
 
     def set_compose_board_visible(self, visible: bool) -> None:
         """Shows or hides the docked board (View › Compose board, F9, the tab bar's button); remembered."""

@@ -70,7 +70,7 @@ class BoardPanel(QWidget):
         layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.notice)
         layout.addWidget(self.render_button)
-        self.setMinimumWidth(320)
+        self.setMinimumWidth(280)
 
     def show_notice(self, text: str) -> None:
         """The last thing a drop or an action on the board said (refusals included), under the board."""

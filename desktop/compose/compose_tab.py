@@ -108,7 +108,7 @@ class ComposeTab(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("%v / %m")
+        self.progress.setFormat("")  # idle: no "0 / 1"
         self.status_label = QLabel(START_HINT)
         self.status_label.setWordWrap(True)
         self.device_label = QLabel()
@@ -326,6 +326,7 @@ class ComposeTab(QWidget):
         self._job = handle
         self._set_busy(True)
         self.progress.setRange(0, 0)  # busy until the first step (loading the checkpoint)
+        self.progress.setFormat("%v / %m")
         self._say(f"{title}…")
         handle.signals.progressed.connect(self._on_progress)
         handle.signals.finished.connect(self._on_finished)
@@ -391,7 +392,7 @@ class ComposeTab(QWidget):
     def _on_ended(self) -> None:
         self._job = None
         self._set_busy(False)
-        self.progress.setFormat("%v / %m")
+        self.progress.setFormat("")
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)

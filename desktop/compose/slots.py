@@ -213,6 +213,7 @@ class AssetSlot(SlotFrame):
         ref = self._ref
         self.name_label.setText(self._hint if ref is None else _ref_label(ref))
         self.name_label.setProperty("secondary", ref is None)
+        _restyle(self.name_label)  # the hint is grey, a placed model's name is not
         self.detail_label.setVisible(ref is not None and bool(self.detail_label.text()))
         self.clear_button.setEnabled(ref is not None)
         if ref is None:

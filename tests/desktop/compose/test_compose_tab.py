@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from app.render_service import RenderService
@@ -137,6 +138,14 @@ def test_the_window_has_a_compose_tab_fed_from_the_library(
     assert window.compose_board_action.isChecked()
     assert settings.compose_board_visible is True
     assert [r.ref.name for r in window.compose_tab.board.loras.rows] == ["animeLineart"]
+    # Other tabs (the sites) get the whole width; back on the library, the board is there again.
+    other = QWidget()
+    window.tabs.addTab(other, "Site")
+    window.tabs.setCurrentWidget(other)
+    assert not window.compose_dock.isVisible()
+    assert window.compose_board_action.isChecked()  # hidden for this tab, not switched off
+    window.tabs.setCurrentWidget(window.splitter)
+    assert window.compose_dock.isVisible()
     # It stays beside the Compose tab too, and Render on the board opens that tab.
     window.compose_tab.board_panel.render_button.click()
     assert window.tabs.currentWidget() is window.compose_tab

@@ -245,6 +245,14 @@ def test_a_drag_resting_on_a_tab_switches_to_it(window: MainWindow, populated: P
     assert seen["current"] == 0
     assert tabs.currentIndex() == 0
     assert board.recipe().checkpoint is not None
+    # Let go right on the "Compose" tab title: the model goes on the board all the same.
+    board.clear()
+    drag_rows(
+        window.grid,
+        [_row(window, populated.ids["pixelArtStyle"])],
+        [Stop(bar, bar.tabRect(compose_index).center(), rest_ms=40)],
+    )
+    assert [use.ref.name for use in board.recipe().loras] == ["pixelArtStyle"]
 
 
 def _downloads(tmp_path: Path) -> Path:
