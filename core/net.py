@@ -10,8 +10,8 @@ between requests so a batch of lookups never hammers a site, and a retry policy 
   backoff, honouring ``Retry-After``, but a wait that would end past ``give_up_after_s`` (30 s) since the
   request began is not started: the request gives up and the caller reports how many tries it made;
 * every wait is announced before it starts, as a ``WaitNotice``, to the callback installed with
-  ``waits_reported_to`` on the calling thread (a GUI job shows it in its pane, the CLI prints it) or,
-  failing that, to the session's ``on_wait`` default.
+  ``waits_reported_to`` on the calling thread (a GUI job shows it in its pane) or, failing that, to the
+  session's ``on_wait`` (a command-line front end can print it), else to the log.
 
 Sessions are created by the composition root and passed to clients by constructor, never imported as
 globals. Tokens are sent as ``Authorization: Bearer`` only; ``redact`` keeps them out of logs and errors.
@@ -19,6 +19,7 @@ globals. Tokens are sent as ``Authorization: Bearer`` only; ``redact`` keeps the
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import threading
@@ -33,6 +34,8 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "Atelier/0.1 (+https://github.com/atelier-sd/atelier)"
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds: a TCP connect that takes 5 s is not coming
@@ -176,6 +179,8 @@ def wait_announced(notice: WaitNotice, fallback: WaitCallback | None = None) -> 
     callback = _wait_reporter.get() or fallback
     if callback is not None:
         callback(notice)
+    else:
+        log.info("%s", notice.text())
     if notice.seconds > 0:
         time.sleep(notice.seconds)
 
@@ -344,7 +349,7 @@ def make_session(
 ) -> requests.Session:
     """A ``requests.Session`` with the fail-fast retry policy, timeouts, rate limit, user agent and token.
 
-    ``on_wait`` hears every wait not claimed by a ``waits_reported_to`` block (the CLI prints them).
+    ``on_wait`` hears every wait not claimed by a ``waits_reported_to`` block (a CLI would print them).
     """
     policy = RetryPolicy(retries, backoff_factor, backoff_max, give_up_after_s)
     adapter = _AtelierAdapter(RateLimiter(min_interval_s), timeout, policy, on_wait)
