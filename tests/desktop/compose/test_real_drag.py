@@ -237,6 +237,7 @@ def test_a_drag_resting_on_a_tab_switches_to_it(window: MainWindow, populated: P
     drag_files(
         [Path(populated.root_dir / "dreamshaper_8.safetensors")],
         [
+            Stop(board.vae, _center(board.vae)),
             Stop(bar, library_tab, rest_ms=HOVER_SWITCH_MS + 250, check=rested),
             Stop(bar, bar.tabRect(compose_index).center(), rest_ms=40),
             Stop(board.checkpoint, _center(board.checkpoint)),
