@@ -23,7 +23,7 @@ _BLOCKS = frozenset(
 )  # fmt: skip
 _DROPPED = frozenset({"script", "style", "head", "title", "template", "noscript"})
 _SPACES = re.compile(r"[ \t\f\v\r\n\u00a0]+")
-_TAG_HINT = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+_TAG_HINT = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 
 
 class _TextBuilder(HTMLParser):
@@ -128,6 +128,8 @@ def html_to_text(html: str | None) -> str:
     if not looks_like_html(html):
         lines = [" ".join(line.split()) for line in html.strip().splitlines()]
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    if html.rfind("<") > html.rfind(">"):
+        html = html[: html.rfind("<")]  # a tag cut off at the end is not text
     builder = _TextBuilder()
     builder.feed(html)
     builder.close()

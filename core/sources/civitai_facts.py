@@ -189,6 +189,7 @@ _A1111_NAMES = {
 }
 _A1111_ORDER = ("Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model")
 _NOT_SETTINGS = frozenset({"prompt", "negativePrompt", "width", "height", "comfy", "workflow"})
+_LORA_TYPES = frozenset({"lora", "locon", "lycoris", "lyco", "dora"})
 _SETTING_NAME = re.compile(r"^\w[\w \-/]*$")  # what A1111's infotext parser reads as a key
 
 
@@ -209,6 +210,11 @@ def example_infotext(image: CivitaiImage) -> str:
         pairs[_A1111_NAMES.get(key, key)] = _setting_text(value)
     if "Size" not in pairs and image.size is None and meta.get("width") and meta.get("height"):
         pairs["Size"] = f"{_setting_text(meta['width'])}x{_setting_text(meta['height'])}"
+    if "Model hash" not in pairs and image.model_hash:
+        pairs["Model hash"] = image.model_hash
+    loras = _lora_hashes(meta)
+    if loras and "Lora hashes" not in pairs:  # lets the board find the LoRAs by hash, whatever their names
+        pairs["Lora hashes"] = ", ".join(f"{name}: {value}" for name, value in loras.items())
     ordered = {key: pairs.pop(key) for key in _A1111_ORDER if key in pairs}
     ordered.update(pairs)
     lines = [image.prompt or ""]
@@ -217,6 +223,29 @@ def example_infotext(image: CivitaiImage) -> str:
     if ordered:
         lines.append(", ".join(f"{key}: {quote(value)}" for key, value in ordered.items()))
     return "\n".join(lines).strip()
+
+
+def _lora_hashes(meta: Mapping[str, Any]) -> dict[str, str]:
+    """LoRA name -> short hash, from Civitai's ``hashes`` ({"lora:name": hash}) and ``resources``."""
+    found: dict[str, str] = {}
+    hashes = meta.get("hashes")
+    if isinstance(hashes, Mapping):
+        for key, value in hashes.items():
+            kind, _, name = str(key).partition(":")
+            if kind.lower() in _LORA_TYPES and name and isinstance(value, str) and value:
+                found[_hash_list_name(name)] = value
+    for resource in meta.get("resources") or ():
+        if not isinstance(resource, Mapping) or str(resource.get("type", "")).lower() not in _LORA_TYPES:
+            continue
+        label, digest = resource.get("name"), resource.get("hash")
+        if isinstance(label, str) and label and isinstance(digest, str) and digest:
+            found.setdefault(_hash_list_name(label), digest)
+    return found
+
+
+def _hash_list_name(name: str) -> str:
+    """A1111 drops ':' and ',' from names inside hash lists, which use them as separators."""
+    return name.replace(":", "").replace(",", "")
 
 
 def _setting_text(value: object) -> str:
