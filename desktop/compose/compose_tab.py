@@ -79,6 +79,7 @@ class ComposeTab(QWidget):
         self._service: RenderServiceLike | None = None
         self._pending: Callable[[], None] | None = None
         self._job: JobHandle | None = None
+        self._finished_ok = False  # whether the job that is ending delivered its result
         self._gallery_loaded = False
         self.jobs = JobRunner(self, max_threads=2)
         self._bridge = _PreviewBridge(self)
@@ -324,6 +325,7 @@ class ComposeTab(QWidget):
     def _run(self, title: str, job: Callable[[ProgressCallback, CancelToken], Any]) -> None:
         handle = self.jobs.start(title, job)
         self._job = handle
+        self._finished_ok = False
         self._set_busy(True)
         self.progress.setRange(0, 0)  # busy until the first step (loading the checkpoint)
         self.progress.setFormat("%v / %m")
@@ -377,6 +379,7 @@ class ComposeTab(QWidget):
         self.preview_updated.emit(step, total)
 
     def _on_finished(self, result: tuple[Any, QImage]) -> None:
+        self._finished_ok = True
         stored, image = result
         items = list(stored) if isinstance(stored, (list, tuple)) else [stored]
         last = items[-1]
@@ -390,10 +393,11 @@ class ComposeTab(QWidget):
         self.render_finished.emit(stored)
 
     def _on_ended(self) -> None:
+        """Back to idle; a failed or cancelled render leaves an empty bar, a finished one a full bar."""
         self._job = None
         self._set_busy(False)
         self.progress.setFormat("")
-        if self.progress.maximum() == 0:
+        if self.progress.maximum() == 0 or not self._finished_ok:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
 
