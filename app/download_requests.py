@@ -14,6 +14,7 @@ from typing import Any
 from app.download_paths import choose_root, kind_for_civitai, kind_for_hf, target_folder
 from catalog.records import RemoteMatch, RootRecord
 from core.downloads import DownloadRequest, DownloadSource
+from core.sources.civitai_facts import examples
 from core.sources.civitai_records import CivitaiFile, CivitaiModel, CivitaiVersion
 from core.sources.hf_records import HfFile, HfModelDetail
 
@@ -46,6 +47,7 @@ def civitai_request(
         "tags": list(model.tags),
         "nsfw": model.nsfw,
         "description": model.description_html,
+        "creator": model.creator,
         "payload": version.raw,
     }
     return DownloadRequest(
@@ -123,4 +125,7 @@ def match_from_metadata(metadata: Mapping[str, Any]) -> RemoteMatch | None:
         tags=tuple(str(t) for t in raw.get("tags") or ()),
         nsfw=bool(raw.get("nsfw")),
         payload=dict(payload) if isinstance(payload, Mapping) else {},
+        creator=_text(raw.get("creator")),
+        # The version payload's example images, stored like a lookup's (catalog/remote.py).
+        examples=examples(payload.get("images")) if isinstance(payload, Mapping) else (),
     )

@@ -90,6 +90,9 @@ def test_civitai_request_carries_the_match(tmp_path: Path) -> None:
     assert (match.site, match.model_id, match.version_id) == ("civitai", str(model.id), str(version.id))
     assert match.trigger_words == version.trained_words
     assert match.base_model_label == version.base_model
+    # Creator and example images land like a lookup's, so the details pane and `show` have them.
+    assert match.creator == model.creator == "justmaier"
+    assert [image.url for image in match.examples] == [image.url for image in version.images]
     assert match_from_metadata({}) is None
 
 
