@@ -6,6 +6,11 @@ identified and written in batches, each batch one transaction, so an interrupted
 consistent and the next scan simply continues. A file that vanished is marked missing (its user data is
 kept); one that reappears elsewhere with the same (size, inode) is a move and keeps its row. Moves the
 stat cannot see (copies, moves across disks) are recognised later by hash, in ``Library.set_hashes``.
+
+Diffusers folders are the exception to "never opened": they are identified from a few small JSON
+configs, which costs about what the walk already spent summing their sizes, so every scan identifies
+them again. A folder cataloged by an older identifier (a tiny SD pipeline once called "other") is thus
+corrected by the next scan; it still counts as unchanged, and its hashes and user data are kept.
 """
 
 from __future__ import annotations
@@ -139,6 +144,7 @@ class Scanner:
             if path not in seen_paths and entry.status is not FileStatus.MISSING
         }
         to_examine: list[FoundFile] = []
+        refresh: list[FoundFile] = []
         for item in found:
             known = index.get(str(item.path))
             if known is None:
@@ -157,10 +163,12 @@ class Scanner:
                 to_examine.append(item)
             elif _unchanged(known, item):
                 summary.unchanged += 1
+                if item.is_folder:
+                    refresh.append(item)
             else:
                 summary.changed += 1
                 to_examine.append(item)
-        self._examine_all(root, to_examine, summary)
+        self._examine_all(root, to_examine + refresh, summary)
         gone = [entry.id for entry in vanished.values()]
         if gone:
             self.library.mark_missing(gone)
