@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage
+from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from catalog.records import RenderRecord
@@ -33,6 +33,13 @@ from desktop.thumbnails import ThumbnailCache
 AnyIndex = QModelIndex | QPersistentModelIndex
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMBNAIL_SIZE = QSize(112, 112)
+CELL_SIZE = QSize(THUMBNAIL_SIZE.width() + 16, THUMBNAIL_SIZE.height() + 44)  # the thumbnail and two lines
+
+
+def _blank_icon() -> QIcon:
+    pixmap = QPixmap(THUMBNAIL_SIZE)
+    pixmap.fill(QColor(0, 0, 0, 0))
+    return QIcon(pixmap)
 
 
 class RendersModel(QAbstractListModel):
@@ -42,7 +49,8 @@ class RendersModel(QAbstractListModel):
         super().__init__(parent)
         self._records: list[RenderRecord] = []
         self._rows: dict[str, int] = {}
-        self._fitted: dict[str, QImage] = {}  # thumbnails scaled to fit the tile, keeping their shape
+        self._icons: dict[str, QIcon] = {}  # thumbnails scaled to fit the tile, keeping their shape
+        self._loading = _blank_icon()
         self._thumbnails = thumbnails
         thumbnails.loaded.connect(self._on_thumbnail)
 
@@ -50,7 +58,7 @@ class RendersModel(QAbstractListModel):
         self.beginResetModel()
         self._records = list(records)
         self._rows = {record.path: row for row, record in enumerate(self._records)}
-        self._fitted = {path: image for path, image in self._fitted.items() if path in self._rows}
+        self._icons = {path: icon for path, icon in self._icons.items() if path in self._rows}
         self.endResetModel()
 
     def record(self, row: int) -> RenderRecord | None:
@@ -70,29 +78,36 @@ class RendersModel(QAbstractListModel):
             label = "grid" if record.kind.value == "grid" else f"seed {record.seed}"
             return f"{label}\n{record.created_at:%b %d %H:%M}"
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._fitted_thumbnail(record.path)
+            return self._thumbnail_icon(record.path)
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return CELL_SIZE
         if role == Qt.ItemDataRole.ToolTipRole:
             return record.infotext.split("\n", 1)[0][:300] or Path(record.path).name
         if role == RECORD_ROLE:
             return record
         return None
 
-    def _fitted_thumbnail(self, path: str) -> QImage | None:
-        """The render's thumbnail inside THUMBNAIL_SIZE with its aspect ratio (the cache's images cover
-        the size and would be squeezed into the square tile)."""
-        fitted = self._fitted.get(path)
-        if fitted is None:
+    def _thumbnail_icon(self, path: str) -> QIcon:
+        """The render's thumbnail as an icon drawn inside THUMBNAIL_SIZE with its aspect ratio.
+
+        An icon, not an image: the view then lays every cell out at the icon size, and a blank icon of
+        that size stands in while the thumbnail loads. (An image decoration sizes its cell by the image,
+        and a cell measured before its thumbnail arrived squeezed the render into a strip.)
+        """
+        icon = self._icons.get(path)
+        if icon is None:
             image = self._thumbnails.get(path)
             if image is None or image.isNull():
-                return None
+                return self._loading
             fitted = image.scaled(
                 THUMBNAIL_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
             )
-            self._fitted[path] = fitted
-        return fitted
+            icon = QIcon(QPixmap.fromImage(fitted))
+            self._icons[path] = icon
+        return icon
 
     def _on_thumbnail(self, path: str) -> None:
-        self._fitted.pop(path, None)
+        self._icons.pop(path, None)
         row = self._rows.get(path)
         if row is not None:
             index = self.index(row, 0)
@@ -118,7 +133,7 @@ class GalleryView(QListView):
         self.setSpacing(4)
         self.setIconSize(THUMBNAIL_SIZE)
         # A fixed cell: portrait and landscape renders sit in the same square, neither one stretched.
-        self.setGridSize(QSize(THUMBNAIL_SIZE.width() + 16, THUMBNAIL_SIZE.height() + 44))
+        self.setGridSize(CELL_SIZE)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
