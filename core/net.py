@@ -24,9 +24,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -34,6 +32,8 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from core.waits import WaitCallback, WaitNotice, wait_announced
 
 log = logging.getLogger(__name__)
 
@@ -128,61 +128,6 @@ def describe_failure(exc: BaseException, host: str) -> str:
 def host_of(url: str) -> str:
     """``civitai.com`` from ``https://civitai.com/api/v1``: what a message calls the site."""
     return urlsplit(url).netloc or url
-
-
-# --- waits, announced ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class WaitNotice:
-    """The session is about to wait ``seconds`` before try ``attempt`` of at most ``tries``."""
-
-    host: str
-    seconds: float
-    reason: str  # "HTTP 503", "HTTP 429", "a dropped connection", "a refused connection"
-    attempt: int
-    tries: int
-    asked_by_server: bool  # the wait comes from the site's Retry-After
-
-    def text(self, site: str | None = None) -> str:
-        """ "Civitai asked us to wait 10 s…", or "Civitai answered HTTP 503 — trying again in 2 s…"."""
-        who = site or self.host
-        seconds = f"{self.seconds:.0f} s" if self.seconds >= 1 else "a moment"
-        if self.asked_by_server:
-            return f"{who} asked us to wait {seconds}… (try {self.attempt} of {self.tries})"
-        if self.reason.startswith("HTTP"):
-            count = f"(try {self.attempt} of {self.tries})"
-            return f"{who} answered {self.reason} — trying again in {seconds} {count}…"
-        return f"{who}: {self.reason} — trying again in {seconds}…"
-
-
-WaitCallback = Callable[[WaitNotice], None]
-_wait_reporter: ContextVar[WaitCallback | None] = ContextVar("atelier_wait_reporter", default=None)
-
-
-@contextmanager
-def waits_reported_to(callback: WaitCallback) -> Iterator[None]:
-    """Within the block, on this thread, every session's waits are announced to ``callback``.
-
-    A job wraps its requests in this so the pane that started it can show "Civitai asked us to wait 10 s…";
-    other threads using the same session are not affected.
-    """
-    token = _wait_reporter.set(callback)
-    try:
-        yield
-    finally:
-        _wait_reporter.reset(token)
-
-
-def wait_announced(notice: WaitNotice, fallback: WaitCallback | None = None) -> None:
-    """Tell the thread's reporter (else ``fallback``) about the wait, then wait."""
-    callback = _wait_reporter.get() or fallback
-    if callback is not None:
-        callback(notice)
-    else:
-        log.info("%s", notice.text())
-    if notice.seconds > 0:
-        time.sleep(notice.seconds)
 
 
 @dataclass(frozen=True, slots=True)

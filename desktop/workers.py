@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 from app.messages import user_message
 from core.errors import AtelierError
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback
-from core.net import WaitNotice, waits_reported_to
+from core.waits import WaitNotice, waits_reported_to
 
 log = logging.getLogger(__name__)
 

@@ -28,13 +28,12 @@ from core.net import (
     RETRY_STATUSES,
     RetryHistory,
     RetryPolicy,
-    WaitNotice,
     classify_failure,
     describe_failure,
     retry_after_seconds,
-    wait_announced,
 )
 from core.sources.hf_errors import HfOfflineError, HfRateLimitedError, HfServerError
+from core.waits import WaitNotice, wait_announced
 
 _RETRY_METHODS = frozenset({"GET", "HEAD"})  # a request with a body could not be sent twice here
 _installed_lock = threading.Lock()

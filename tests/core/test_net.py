@@ -15,14 +15,13 @@ import pytest
 from core.net import (
     ConnectFailure,
     RetryPolicy,
-    WaitNotice,
     classify_failure,
     make_session,
-    waits_reported_to,
 )
 from core.sources.civitai import CivitaiClient
 from core.sources.errors import NetworkError, RateLimitedError, ServerError
 from core.sources.images import fetch_image_bytes
+from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.civitai_api import CivitaiState, fake_civitai
 from tests.fakes.file_server import Fault, serve_files
 from tests.fakes.server import FakeServer

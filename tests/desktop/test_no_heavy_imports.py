@@ -74,3 +74,25 @@ def test_the_window_opens_without_torch(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert last == "rows 7 scans 1 code 0 heavy -", result.stdout + result.stderr
+
+
+def test_the_window_modules_import_no_network_or_database_library() -> None:
+    """The first paint must not wait for requests, SQLAlchemy or the Hub client: the window's modules
+    (and the job runner every tab uses) import them only when a site or the catalog is first used."""
+    script = (
+        "import sys, desktop.launch, desktop.app, desktop.main_window, desktop.workers\n"
+        "heavy = {'requests', 'sqlalchemy', 'alembic', 'huggingface_hub', 'numpy', 'torch', 'keyring'}\n"
+        "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & heavy)) or '-')\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "-"

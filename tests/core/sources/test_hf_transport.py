@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from core.net import RetryPolicy, WaitNotice, waits_reported_to
+from core.net import RetryPolicy
 from core.sources.hf_errors import HfOfflineError, HfRateLimitedError, HfServerError
 from core.sources.huggingface import HuggingFaceClient
+from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.hub_api import HubHandler, HubState
 from tests.fakes.server import FakeServer, serve
 

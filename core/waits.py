@@ -1,0 +1,69 @@
+"""Waits before a retry, announced to whoever started the request (no requests import here).
+
+A job wraps its requests in ``waits_reported_to`` so the pane that started it can show "Civitai asked us to
+wait 10 s…". This lives apart from ``core.net`` so the desktop's job runner can install the reporter
+without importing requests at window start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+log = logging.getLogger("core.net")
+
+
+@dataclass(frozen=True, slots=True)
+class WaitNotice:
+    """The session is about to wait ``seconds`` before try ``attempt`` of at most ``tries``."""
+
+    host: str
+    seconds: float
+    reason: str  # "HTTP 503", "HTTP 429", "a dropped connection", "a refused connection"
+    attempt: int
+    tries: int
+    asked_by_server: bool  # the wait comes from the site's Retry-After
+
+    def text(self, site: str | None = None) -> str:
+        """ "Civitai asked us to wait 10 s…", or "Civitai answered HTTP 503 — trying again in 2 s…"."""
+        who = site or self.host
+        seconds = f"{self.seconds:.0f} s" if self.seconds >= 1 else "a moment"
+        if self.asked_by_server:
+            return f"{who} asked us to wait {seconds}… (try {self.attempt} of {self.tries})"
+        if self.reason.startswith("HTTP"):
+            count = f"(try {self.attempt} of {self.tries})"
+            return f"{who} answered {self.reason} — trying again in {seconds} {count}…"
+        return f"{who}: {self.reason} — trying again in {seconds}…"
+
+
+WaitCallback = Callable[[WaitNotice], None]
+_wait_reporter: ContextVar[WaitCallback | None] = ContextVar("atelier_wait_reporter", default=None)
+
+
+@contextmanager
+def waits_reported_to(callback: WaitCallback) -> Iterator[None]:
+    """Within the block, on this thread, every session's waits are announced to ``callback``.
+
+    A job wraps its requests in this so the pane that started it can show "Civitai asked us to wait 10 s…";
+    other threads using the same session are not affected.
+    """
+    token = _wait_reporter.set(callback)
+    try:
+        yield
+    finally:
+        _wait_reporter.reset(token)
+
+
+def wait_announced(notice: WaitNotice, fallback: WaitCallback | None = None) -> None:
+    """Tell the thread's reporter (else ``fallback``) about the wait, then wait."""
+    callback = _wait_reporter.get() or fallback
+    if callback is not None:
+        callback(notice)
+    else:
+        log.info("%s", notice.text())
+    if notice.seconds > 0:
+        time.sleep(notice.seconds)
