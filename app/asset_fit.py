@@ -1,16 +1,17 @@
-"""Whether an adapter or a VAE fits the checkpoint it is combined with, as one sentence for the user.
+"""Whether an adapter or a VAE fits the checkpoint it is combined with: the one rule, two phrasings.
 
-The rule the compose board marks its rows with while the user drops them (before anything is
-rendered): a LoRA, an embedding or a hypernetwork must be made for the checkpoint's family; a VAE only
-conflicts across the SD1/SD2 and SDXL latent spaces (SD2 uses SD1's VAE). Families the renderer does
-not know (FLUX, SD3, unknown) are not judged: there is nothing reliable to say about them.
+The compose board marks its rows with ``fit_problem`` while the user drops them (before anything is
+rendered), and the render service warns with the same rule (``conflicts``) before a render. A LoRA, an
+embedding or a hypernetwork must be made for the checkpoint's family; a VAE only conflicts across latent
+spaces (SD2 uses SD1's VAE). Only checkpoints the renderer can load are judged, and an adapter of no
+known family (``other``, ``unknown``) cannot be said to conflict.
 """
 
 from __future__ import annotations
 
 from core.taxonomy import Architecture, AssetKind
 
-JUDGED = {Architecture.SD1: "SD1", Architecture.SD2: "SD2", Architecture.SDXL: "SDXL"}
+JUDGED_CHECKPOINTS = {Architecture.SD1: "SD1", Architecture.SD2: "SD2", Architecture.SDXL: "SDXL"}
 KIND_NAMES = {
     AssetKind.VAE: "VAE",
     AssetKind.LORA: "LoRA",
@@ -18,16 +19,30 @@ KIND_NAMES = {
     AssetKind.HYPERNETWORK: "hypernetwork",
 }
 _SAME_LATENTS = {Architecture.SD1, Architecture.SD2}
+_UNDECIDED = {Architecture.OTHER, Architecture.UNKNOWN}
+_SHORT_NAMES = {
+    **JUDGED_CHECKPOINTS,
+    Architecture.SDXL_REFINER: "SDXL refiner",
+    Architecture.SD3: "SD3",
+    Architecture.FLUX1: "FLUX.1",
+    Architecture.FLUX2: "FLUX.2",
+}
+
+
+def conflicts(kind: AssetKind, architecture: Architecture | None, checkpoint: Architecture | None) -> bool:
+    """True when an asset of ``kind`` made for ``architecture`` cannot work with a ``checkpoint``."""
+    if kind not in KIND_NAMES or architecture is None or checkpoint not in JUDGED_CHECKPOINTS:
+        return False
+    if architecture in _UNDECIDED or architecture is checkpoint:
+        return False
+    return not (kind is AssetKind.VAE and {architecture, checkpoint} <= _SAME_LATENTS)
 
 
 def fit_problem(
     kind: AssetKind, architecture: Architecture | None, checkpoint: Architecture | None
 ) -> str | None:
     """``"SD1 LoRA — does not fit this SDXL checkpoint"``, or None when it fits or cannot be judged."""
-    if kind not in KIND_NAMES or architecture is None or checkpoint is None:
+    if architecture is None or checkpoint is None or not conflicts(kind, architecture, checkpoint):
         return None
-    if architecture not in JUDGED or checkpoint not in JUDGED or architecture is checkpoint:
-        return None
-    if kind is AssetKind.VAE and {architecture, checkpoint} <= _SAME_LATENTS:
-        return None
-    return f"{JUDGED[architecture]} {KIND_NAMES[kind]} — does not fit this {JUDGED[checkpoint]} checkpoint"
+    family = _SHORT_NAMES.get(architecture, architecture.value)
+    return f"{family} {KIND_NAMES[kind]} — does not fit this {JUDGED_CHECKPOINTS[checkpoint]} checkpoint"

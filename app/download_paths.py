@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from catalog.records import RootRecord
+from core.errors import AtelierError
 from core.layouts import folder_for
 from core.taxonomy import AssetKind
 
@@ -66,7 +67,7 @@ NO_ROOT_MESSAGE = (
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
 
-class NoDownloadRootError(Exception):
+class NoDownloadRootError(AtelierError):
     """There is no library folder to download into; the message tells the user what to do."""
 
 

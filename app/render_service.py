@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from app.asset_fit import conflicts
 from catalog.errors import CatalogError
 from catalog.library import Library
 from catalog.records import AssetRecord, NewRender, RenderAssetLink, RenderKind, RenderRecord, RenderRole
@@ -73,8 +74,6 @@ _LABELS = {
 RENDERABLE_NAMES = "SD 1.x, SD 2.x and SDXL"
 # UNets trained for another task take extra input channels a text-to-image render does not provide.
 _TASK_VARIANTS = {Variant.INPAINT: "inpainting", Variant.PIX2PIX: "instruct-pix2pix", Variant.DEPTH: "depth"}
-# A file of no known family cannot be said to conflict with the checkpoint.
-_UNDECIDED = (Architecture.OTHER, Architecture.UNKNOWN)
 
 
 class RenderError(AtelierError):
@@ -326,13 +325,7 @@ class RenderService:
         slots += [(AssetKind.HYPERNETWORK, use.ref) for use in recipe.hypernetworks]
         for kind, ref in slots:
             fact = facts.get(ref.path or "")
-            if fact is None or fact.architecture in _UNDECIDED or fact.architecture is architecture:
-                continue
-            # SD2's VAE is SD1's: a VAE only conflicts across the SD1/SD2 and SDXL families.
-            if kind is AssetKind.VAE and {fact.architecture, architecture} <= {
-                Architecture.SD1,
-                Architecture.SD2,
-            }:
+            if fact is None or not conflicts(kind, fact.architecture, architecture):
                 continue
             found.append(
                 f"{_LABELS[kind]} {ref.name!r} is {describe_model(kind, fact.architecture)}; "

@@ -200,7 +200,7 @@ def error_for_status(
         return ForbiddenError(f"{source} does not allow access to {what}.{suffix}", status=status)
     if status == 404:
         return NotFoundError(
-            f"{source} has no {what} (not found: it may have been deleted or never published).",
+            f"{source} does not have {what} (not found: it may have been deleted or never published).",
             status=404,
         )
     if status == 410:

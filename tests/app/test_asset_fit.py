@@ -1,8 +1,8 @@
-"""The fit rule the compose board marks rows with."""
+"""The one fit rule: the compose board marks rows with it, the render service warns with it."""
 
 from __future__ import annotations
 
-from app.asset_fit import fit_problem
+from app.asset_fit import conflicts, fit_problem
 from core.taxonomy import Architecture, AssetKind
 
 
@@ -24,8 +24,17 @@ def test_vaes_conflict_only_across_latent_spaces() -> None:
     )
 
 
+def test_a_known_family_the_renderer_cannot_load_still_conflicts() -> None:
+    assert fit_problem(AssetKind.LORA, Architecture.FLUX1, Architecture.SDXL) == (
+        "FLUX.1 LoRA — does not fit this SDXL checkpoint"
+    )
+    assert conflicts(AssetKind.HYPERNETWORK, Architecture.SD3, Architecture.SD1)
+
+
 def test_unknown_families_and_missing_checkpoints_are_not_judged() -> None:
-    assert fit_problem(AssetKind.LORA, Architecture.FLUX1, Architecture.SDXL) is None
+    assert fit_problem(AssetKind.LORA, Architecture.OTHER, Architecture.SDXL) is None
+    assert fit_problem(AssetKind.LORA, Architecture.UNKNOWN, Architecture.SD1) is None
+    assert fit_problem(AssetKind.LORA, Architecture.SD1, Architecture.FLUX1) is None  # not rendered
     assert fit_problem(AssetKind.LORA, Architecture.SD1, None) is None
     assert fit_problem(AssetKind.LORA, None, Architecture.SD1) is None
     assert fit_problem(AssetKind.CHECKPOINT, Architecture.SD1, Architecture.SDXL) is None

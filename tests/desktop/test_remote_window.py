@@ -272,6 +272,6 @@ def test_a_pasted_link_to_a_missing_file_says_so_under_the_field(window: MainWin
     QTest.keyClicks(tab.target_field, "civitai:999999999")
     QTest.mouseClick(tab.download_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(tab.download_button.isEnabled, timeout=TIMEOUT)
-    assert "Civitai has no model version 999999999" in tab.feedback.text()
+    assert "Civitai does not have model version 999999999" in tab.feedback.text()
     assert tab.feedback.styleSheet() == ERROR_STYLE
     assert tab.model.rowCount() == 0

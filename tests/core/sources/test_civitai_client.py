@@ -245,7 +245,7 @@ def test_rate_limited_after_retries(server: FakeServer, state: CivitaiState) -> 
             "2026-12-01",
         ),
         (403, {"error": "Forbidden"}, ForbiddenError, "does not allow access"),
-        (404, {"error": "No model with id 1102"}, NotFoundError, "has no model 1102"),
+        (404, {"error": "No model with id 1102"}, NotFoundError, "does not have model 1102"),
         (410, {"error": "Archived"}, ArchivedError, "archived"),
     ],
 )
