@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from catalog.records import AssetRecord
-from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, NetworkType
+from core.taxonomy import ARCHITECTURE_NAMES, Architecture, AssetKind, FileFormat, FileStatus, NetworkType
 
 KIND_LABELS: dict[AssetKind, str] = {
     AssetKind.CHECKPOINT: "Checkpoint",
@@ -41,17 +41,7 @@ KIND_BADGES: dict[AssetKind, str] = {
     AssetKind.UNKNOWN: "?",
 }
 
-ARCHITECTURE_LABELS: dict[Architecture, str] = {
-    Architecture.SD1: "SD 1.x",
-    Architecture.SD2: "SD 2.x",
-    Architecture.SDXL: "SDXL",
-    Architecture.SDXL_REFINER: "SDXL Refiner",
-    Architecture.SD3: "SD 3",
-    Architecture.FLUX1: "FLUX.1",
-    Architecture.FLUX2: "FLUX.2",
-    Architecture.OTHER: "Other",
-    Architecture.UNKNOWN: "Unknown",
-}
+ARCHITECTURE_LABELS: dict[Architecture, str] = ARCHITECTURE_NAMES  # one wording, kept in core
 
 NETWORK_LABELS: dict[NetworkType, str] = {
     NetworkType.LORA: "LoRA",
