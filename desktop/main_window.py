@@ -58,7 +58,7 @@ from desktop.widgets.asset_views import AssetGrid, AssetTable
 from desktop.widgets.details_pane import DetailsPane
 from desktop.widgets.drag_tabs import DragSwitchTabWidget
 from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
-from desktop.widgets.library_area import EmptyLibraryPage, LibraryArea, SidewaysStrip, local_files
+from desktop.widgets.library_area import EmptyLibraryPage, LibraryArea, local_files
 from desktop.workers import JobFunction, JobHandle, JobRunner
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ class MainWindow(QMainWindow):
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(0, 0, 0, 0)
         center_layout.setSpacing(0)
-        center_layout.addWidget(SidewaysStrip(self.filter_bar))  # never wider than the window
+        center_layout.addWidget(self.filter_bar)  # wraps when narrow: never wider than the window
         center_layout.addWidget(self.views, 1)
 
         self.details = DetailsPane(self.library, self.services.cache_dir, self)
@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
             max_level=lambda: remote.settings.nsfw_max_level,
             parent=self,
         )
+        self.details.set_remote_images(self.remote_images)  # example images of the Civitai facts
         self.civitai_tab = CivitaiTab(remote, self.library, self.downloads, self.remote_images)
         self.huggingface_tab = HuggingFaceTab(remote, self.library, self.downloads)
         self.downloads_tab = DownloadsTab(self.downloads)
@@ -294,6 +295,7 @@ class MainWindow(QMainWindow):
         tabs.insertTab(1, self.compose_tab, "Compose")
         self.send_to_compose_action.setEnabled(True)
 
+        self.details.parameters_requested.connect(self.use_parameters_on_board)
         panel = self.compose_tab.board_panel
         panel.render_requested.connect(lambda: tabs.setCurrentWidget(self.compose_tab))
         self.compose_dock = BoardDock(panel, self)
@@ -360,6 +362,11 @@ class MainWindow(QMainWindow):
         wanted = self.compose_board_action.isChecked() and current in (self.splitter, self.compose_tab)
         if self.compose_dock.isHidden() == wanted:
             self.compose_dock.setVisible(wanted)
+
+    def use_parameters_on_board(self, infotext: str) -> None:
+        """A Civitai example's "Use on board": its parameters fill the board, which is shown."""
+        if self.compose_tab is not None and self.compose_tab.paste_parameters(infotext):
+            self.set_compose_board_visible(True)
 
     def send_to_compose(self) -> None:
         """Adds the selected library rows to the compose board and shows the board beside the library."""

@@ -7,7 +7,7 @@ next job starts, because a scan often finishes while the user looks elsewhere.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from core.jobs import Progress
@@ -36,6 +36,14 @@ class AppStatusBar(QStatusBar):
         self.count_label = QLabel()
         self.count_label.setContentsMargins(8, 0, 8, 0)
         self.addWidget(self.count_label)
+        # Flashed messages get a label of their own: QStatusBar's temporary message would hide the count
+        # (and had no room beside the job label).
+        self.flash_label = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
+        self.flash_label.setContentsMargins(8, 0, 8, 0)
+        self.addWidget(self.flash_label, 1)
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.timeout.connect(lambda: self.flash_label.setText(""))
         self.job_label = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)  # progress messages carry paths
         self.job_label.setContentsMargins(8, 0, 4, 0)
         self.addPermanentWidget(self.job_label, 1)
@@ -62,7 +70,14 @@ class AppStatusBar(QStatusBar):
             self.count_label.setText(f"{shown} of {total} {noun}")
 
     def flash(self, message: str) -> None:
-        self.showMessage(message, FLASH_MS)
+        """Shows ``message`` for a few seconds beside the count (a board or download notice)."""
+        self.flash_label.setText(message)
+        self.flash_label.setToolTip(message)
+        self._flash_timer.start(FLASH_MS)
+
+    def flashed(self) -> str:
+        """The message flashed last, while it is shown (empty once it has faded)."""
+        return self.flash_label.text()
 
     def track(self, handle: JobHandle) -> None:
         """Shows ``handle``'s progress until it ends."""

@@ -18,7 +18,6 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
-    QHBoxLayout,
     QLineEdit,
     QToolButton,
     QWidget,
@@ -28,8 +27,10 @@ from catalog.records import SortKey
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
 from desktop.resources import icon
+from desktop.widgets.flow_layout import FlowLayout
 
 SEARCH_DEBOUNCE_MS = 150
+SEARCH_WIDTH = 260
 
 
 class StatusFilter(Enum):
@@ -96,9 +97,10 @@ class FilterBar(QWidget):
         super().__init__(parent)
         self.setObjectName("filterBar")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
-        layout = QHBoxLayout(self)
+        # The controls wrap onto a second line when the library area is narrow (the board and the
+        # details pane beside it): the bar never makes the window wider, and nothing is cut off.
+        layout = FlowLayout(self, spacing=6)
         layout.setContentsMargins(10, 8, 10, 8)
-        layout.setSpacing(6)
 
         self.search = QLineEdit(self)
         self.search.setObjectName("searchField")
@@ -106,8 +108,8 @@ class FilterBar(QWidget):
         self.search.setToolTip("Searches names, tags, trigger words, notes and descriptions (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search.setMinimumWidth(220)
-        layout.addWidget(self.search, 3)
+        self.search.setFixedWidth(SEARCH_WIDTH)
+        layout.addWidget(self.search)
 
         # Item data are plain strings and ints: Qt stores them natively, so findData() can match them.
         self.kind = self._combo("All kinds", [(KIND_LABELS[k], k.value) for k in AssetKind])
@@ -130,7 +132,6 @@ class FilterBar(QWidget):
         self.favorites.setIconSize(QSize(18, 18))
         self.favorites.toggled.connect(self._on_favorites_toggled)
         layout.addWidget(self.favorites)
-        layout.addStretch(1)
 
         self.sort = QComboBox(self)
         self.sort.setToolTip("Sort by (the table's column headers sort too)")

@@ -11,13 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent, QResizeEvent
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QFrame,
     QLabel,
     QPushButton,
-    QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -119,40 +116,3 @@ class EmptyLibraryPage(QWidget):
         layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(hint)
         layout.addStretch(2)
-
-
-class SidewaysStrip(QScrollArea):
-    """Holds a bar of controls that may be wider than the space it gets (the filter bar): it scrolls
-    sideways instead of making the window wider than the screen when the board and details are shown."""
-
-    def __init__(self, bar: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("sidewaysStrip")
-        self.setWidget(bar)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self._fit_height()
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(160, self.height())
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        bar = self.widget()
-        return QSize(bar.sizeHint().width(), self.height()) if bar is not None else super().sizeHint()
-
-    def _fit_height(self) -> None:
-        bar = self.widget()
-        if bar is None:
-            return
-        squeezed = bar.minimumSizeHint().width() > self.viewport().width()
-        extra = self.horizontalScrollBar().sizeHint().height() if squeezed else 0
-        height = bar.sizeHint().height() + extra
-        if self.height() != height:
-            self.setFixedHeight(height)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._fit_height()

@@ -259,7 +259,7 @@ def test_look_up_needs_a_usable_selection(
     _select(window, populated.ids["evil"])
     window.look_up_action.trigger()
     assert asked == []
-    assert "cannot be" in window.status.currentMessage()
+    assert "cannot be" in window.status.flashed()
     window.close()
 
 

@@ -11,7 +11,7 @@ from catalog.library import Library
 from catalog.scanner import Scanner
 from core.jobs import CancelToken, Progress
 from core.taxonomy import LibraryLayout
-from desktop.status_bar import AppStatusBar
+from desktop.status_bar import FLASH_MS, AppStatusBar
 from desktop.workers import JobHandle, JobSignals
 from tests.factory.models import kohya_lora, write_case
 
@@ -62,3 +62,18 @@ def test_hashing_reports_files_once(qtbot: QtBot, tmp_path: Path) -> None:
         signals.progressed.emit(report)
     assert "Hashing 2 of 2 files" in seen
     assert not any(text.startswith("Hashing: Hashing") for text in seen)
+
+
+def test_a_flashed_message_is_shown_beside_the_count_and_fades(qtbot: QtBot) -> None:
+    bar = AppStatusBar()
+    qtbot.addWidget(bar)
+    bar.resize(900, 30)
+    bar.show()
+    bar.show_count(9, 9)
+    bar.flash("Added LoRA add_detail to the stack")
+    assert bar.count_label.isVisible()
+    assert bar.count_label.text() == "9 models"
+    assert bar.flash_label.isVisible()
+    assert bar.flash_label.width() > 200  # room to be read, not squeezed behind the job label
+    assert bar.flashed() == "Added LoRA add_detail to the stack"
+    qtbot.waitUntil(lambda: bar.flashed() == "", timeout=FLASH_MS + 2000)
