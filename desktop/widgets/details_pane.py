@@ -149,6 +149,7 @@ class DetailsPane(QScrollArea):
         self._stack.addWidget(self._content)
         self.setWidget(self._stack)
         self._build(self._content)
+        self._show_page(0)
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -333,9 +334,9 @@ class DetailsPane(QScrollArea):
             self.save_notes()
         self._record = record
         if record is None:
-            self._stack.setCurrentIndex(0)
+            self._show_page(0)
             return
-        self._stack.setCurrentIndex(1)
+        self._show_page(1)
         self._show_header(record)
         self._show_user_data(record, keep_focused=same_asset)
         civitai = _civitai_link(self._library.remote_links(record.id))
@@ -353,6 +354,18 @@ class DetailsPane(QScrollArea):
         self.metadata.setVisible(has_metadata)
         self._metadata_title.setText(f"EMBEDDED METADATA ({len(record.embedded_metadata)})")
         self._fit_metadata_height()
+
+    def _show_page(self, index: int) -> None:
+        """Shows the placeholder (0) or the details (1); the hidden page is ignored when sizing, so the
+        placeholder is not centred in the height of the last, long details page (out of view)."""
+        for page in range(self._stack.count()):
+            policy = QSizePolicy.Policy.Preferred if page == index else QSizePolicy.Policy.Ignored
+            widget = self._stack.widget(page)
+            if widget is not None:
+                widget.setSizePolicy(policy, policy)
+        self._stack.setCurrentIndex(index)
+        if index == 0:
+            self.verticalScrollBar().setValue(0)
 
     def _fit_metadata_height(self) -> None:
         """As tall as its rows, up to a limit: a scroll area inside the scrolling pane is awkward."""

@@ -309,3 +309,20 @@ def test_the_users_a1111_description_and_weight_are_shown_as_text(
         ("yours", "soft light"),
     ]
     assert not pane.civitai.isVisible()
+
+
+def test_after_a_long_asset_the_placeholder_is_in_view(
+    pane: DetailsPane, library: Library, tmp_path: Path, qtbot: QtBot
+) -> None:
+    """A filter that hides the shown file brings back "Select a model…" where the user looks, not
+    centred in the height of the long page it replaced (scrolled out of view)."""
+    record = scan_lora(library, tmp_path / "webui", civitai_helper_payload())
+    pane.show_asset(library.get(record.id))
+    qtbot.waitUntil(lambda: pane.widget().height() > pane.viewport().height())
+    pane.verticalScrollBar().setValue(pane.verticalScrollBar().maximum())
+
+    pane.show_asset(None)
+    qtbot.waitUntil(lambda: pane.widget().height() <= pane.viewport().height())
+    placeholder = pane.widget().currentWidget()
+    assert "Select a model" in placeholder.text()
+    assert not placeholder.visibleRegion().isEmpty()
