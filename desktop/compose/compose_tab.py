@@ -345,6 +345,7 @@ class ComposeTab(QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         self.render_button.setEnabled(not busy)
+        self.board_panel.render_button.setEnabled(not busy)  # the board's own Render, beside the library
         self.grid_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
 

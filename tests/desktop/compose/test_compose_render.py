@@ -91,7 +91,9 @@ def test_render_streams_progress_and_previews_then_lands_in_the_gallery(
         assert tab.busy
         assert tab.cancel_button.isEnabled()
         assert not tab.render_button.isEnabled()
+        assert not tab.board_panel.render_button.isEnabled()  # the board's Render too
     qtbot.waitUntil(lambda: not tab.busy, timeout=TIMEOUT)
+    assert tab.board_panel.render_button.isEnabled()
     assert previews
     assert previews[-1][1] == 2
     assert (tab.progress.value(), tab.progress.maximum()) == (2, 2)
