@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import AtelierError
-from core.net import redact
+from core.net import redact, retry_after_seconds
 
 
 class RemoteError(AtelierError):
@@ -128,17 +128,6 @@ def body_error_text(body: Any) -> str | None:
     return ": ".join(dict.fromkeys(parts)) or None
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (only the delta-seconds form; dates are rare here)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
-
-
 def parse_deadline(value: Any) -> datetime | None:
     """An ISO 8601 deadline (``2026-12-01T00:00:00.000Z``) as an aware UTC datetime, else None."""
     if not isinstance(value, str) or not value:
@@ -209,7 +198,7 @@ def error_for_status(
             status=410,
         )
     if status == 429:
-        seconds = parse_retry_after(retry_after)
+        seconds = retry_after_seconds(retry_after)
         later = f"in {seconds:g} seconds" if seconds is not None else "later"
         return RateLimitedError(
             f"{source} is limiting requests (too many requests, or the daily download limit was reached). "

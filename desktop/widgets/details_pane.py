@@ -59,7 +59,7 @@ from desktop.widgets.elided_label import ElidedLabel
 from desktop.widgets.flow_layout import FlowLayout
 from desktop.widgets.list_edit import WordListEdit
 from desktop.widgets.rating_widget import RatingWidget
-from desktop.widgets.trigger_words_view import TriggerWordsView
+from desktop.widgets.trigger_words_view import TriggerWordsView, copy_button
 from desktop.widgets.wrap_label import WrapLabel
 
 NOTES_SAVE_DELAY_MS = 800
@@ -83,15 +83,6 @@ def _section(title: str) -> QLabel:
     label = QLabel(title.upper())
     label.setObjectName("sectionTitle")
     return label
-
-
-def _copy_button(tooltip: str) -> QToolButton:
-    button = QToolButton()
-    button.setIcon(icon("copy"))
-    button.setIconSize(QSize(14, 14))
-    button.setToolTip(tooltip)
-    button.setAutoRaise(True)
-    return button
 
 
 def _badge(text: str, color: str) -> QLabel:
@@ -253,7 +244,7 @@ class DetailsPane(QScrollArea):
         path_row = QHBoxLayout()
         self.path = ElidedLabel()
         path_row.addWidget(self.path, 1)
-        self.copy_path = _copy_button("Copy the path")
+        self.copy_path = copy_button("Copy the path")
         self.copy_path.clicked.connect(lambda: self._copy(self._record.path if self._record else "", "Path"))
         path_row.addWidget(self.copy_path)
         self.open_folder = QToolButton()
@@ -286,7 +277,7 @@ class DetailsPane(QScrollArea):
             caption.setProperty("class", "muted")
             value = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
             value.setObjectName("mono")
-            button = _copy_button(f"Copy {name}")
+            button = copy_button(f"Copy {name}")
             button.clicked.connect(lambda _=False, n=name: self._copy(self.hash_values[n].text(), n))
             hash_grid.addWidget(caption, row, 0)
             hash_grid.addWidget(value, row, 1)
