@@ -5,9 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 
 from app.after_scan import ChainSteps, LookupRequest, context_jobs, run_chain
 from app.context import AppContext
+from tests.app.main_process import run_main
 from tests.conftest import CIVITAI_URL_ENV, closed_loopback_url
 from tests.factory.safetensors_writer import write_safetensors
 from tests.fakes.civitai_api import CivitaiState, fake_civitai, load_payload
@@ -149,17 +148,8 @@ def _selection(asset_id: int) -> ChainSteps:
 
 
 def _main(*args: str, data_dir: Path, civitai_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), CIVITAI_URL_ENV: civitai_url}
-    env.pop("ATELIER_CIVITAI_TOKEN", None)
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    env = {CIVITAI_URL_ENV: civitai_url, "ATELIER_CIVITAI_TOKEN": None}
+    return run_main(*args, data_dir=data_dir, env=env, timeout=60)
 
 
 def test_cli_scan_looks_new_files_up(models: Path, tmp_path: Path, civitai: FakeServer) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.app.main_process import run_main
 from tests.factory.safetensors_writer import write_safetensors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,18 +27,7 @@ LORA = {
 
 
 def run(*args: str, data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir)}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
-    return result
+    return run_main(*args, data_dir=data_dir, check=check)
 
 
 @pytest.fixture

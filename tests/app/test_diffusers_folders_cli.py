@@ -6,16 +6,15 @@ is refused in one line that says so in words."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
+from tests.app.main_process import run_main
 from tests.app.test_render_service import shared_tiny_sd1
 
 pytestmark = pytest.mark.slow
@@ -25,16 +24,7 @@ QUICK = ["--prompt", "x", "--steps", "1", "--size", "64x64", "--seed", "3"]
 
 
 def run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
-        timeout=300,
-    )
+    return run_main(*args, data_dir=data_dir, env={"HF_HUB_OFFLINE": "1"})
 
 
 @pytest.fixture(scope="module")

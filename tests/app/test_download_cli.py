@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.download_sites import FILE_PATH, VERSION_ID, Sites, kill_mid_download, loopback_sites
+from tests.app.main_process import run_main
 from tests.fakes.file_server import Fault
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,17 +24,7 @@ def sites(tmp_path: Path) -> Iterator[Sites]:
 
 
 def run(sites: Sites, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **sites.env},
-        cwd=ROOT,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result
+    return run_main(*args, env=sites.env, check=check)
 
 
 def test_download_from_civitai_lands_identified_and_linked(sites: Sites) -> None:

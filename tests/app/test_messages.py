@@ -4,9 +4,7 @@ of it (one line on stderr, a non-zero exit) for a failure of each branch, throug
 from __future__ import annotations
 
 import errno
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from core.formats.model_file import CorruptFileError, FormatError, UnsafeFileErr
 from core.jobs import CancelledError
 from core.sources import errors as remote
 from core.sources.hf_errors import HfGatedRepoError, HfOfflineError, HuggingFaceError
+from tests.app.main_process import run_main
 from tests.conftest import closed_loopback_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,16 +101,7 @@ def test_other_exceptions_become_one_line_too() -> None:
 
 
 def _main(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), "ATELIER_CIVITAI_URL": closed_loopback_url()}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    return run_main(*args, data_dir=data_dir, env={"ATELIER_CIVITAI_URL": closed_loopback_url()}, timeout=60)
 
 
 def _one_line_failure(result: subprocess.CompletedProcess[str], command: str) -> str:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.app.main_process import run_main
 from tests.factory.safetensors_writer import write_safetensors
 from tests.fakes.civitai_api import CivitaiState, fake_civitai, load_payload
 from tests.fakes.hub_api import HubHandler, HubState
@@ -23,17 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=ROOT,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result
+    return run_main(*args, env=env, check=check)
 
 
 @pytest.fixture

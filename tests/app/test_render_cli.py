@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from catalog.library import Library
 from catalog.records import RenderKind
 from core.render.png import read_infotext
 from core.taxonomy import Architecture, AssetKind, LibraryLayout
+from tests.app.main_process import run_main
 from tests.app.test_render_service import CHECKPOINT_HASHES, catalog_file, shared_tiny_sd1
 from tests.fakes.civitai_api import CivitaiState, fake_civitai
 
@@ -149,20 +147,8 @@ def test_missing_assets_exit_3_and_render_nothing(data_dir: Path) -> None:
         'Model: someone_elses, Lora hashes: "add_detail: 7c6bd7b7a2ff"'
     )
     with fake_civitai(CivitaiState.from_reference()) as civitai:
-        env = {
-            **os.environ,
-            "ATELIER_DATA_DIR": str(data_dir),
-            "HF_HUB_OFFLINE": "1",
-            "ATELIER_CIVITAI_URL": civitai.base_url,
-        }
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "main.py"), "render", "--infotext", text],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            check=False,
-        )
+        env = {"HF_HUB_OFFLINE": "1", "ATELIER_CIVITAI_URL": civitai.base_url}
+        result = run_main("render", "--infotext", text, data_dir=data_dir, env=env)
     assert result.returncode == 3, result.stderr
     assert "Checkpoint 'someone_elses' (hash 733e24a8f4) is not in the library" in result.stderr
     assert "LoRA 'add_detail' (hash 7c6bd7b7a2ff)" in result.stderr

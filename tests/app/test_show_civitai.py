@@ -5,13 +5,11 @@ text (and as JSON)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.app.main_process import run_main
 from tests.factory.civitai_info import civitai_helper_payload, write_civitai_helper_info
 from tests.factory.models import kohya_lora, write_case
 
@@ -19,16 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, data_dir: Path) -> str:
-    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), "COLUMNS": "100"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    result = run_main(*args, data_dir=data_dir, env={"COLUMNS": "100"}, check=True)
     assert "Traceback" not in result.stderr
     return result.stdout
 
