@@ -6,22 +6,26 @@ because "no results" and "no library folders yet" need different next steps from
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtCore import QEvent, QRect, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QTableView, QWidget
 
 from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
 from desktop.models.asset_table_model import AssetColumn, AssetTableModel
 
+# Starting widths of the columns after Name; narrow, their text elides, and the user can widen them.
 COLUMN_WIDTHS: dict[AssetColumn, int] = {
-    AssetColumn.KIND: 120,
-    AssetColumn.ARCHITECTURE: 110,
-    AssetColumn.BASE_LABEL: 110,
-    AssetColumn.SIZE: 84,
-    AssetColumn.RATING: 84,
-    AssetColumn.FAVORITE: 70,
-    AssetColumn.STATUS: 80,
+    AssetColumn.KIND: 96,
+    AssetColumn.ARCHITECTURE: 88,
+    AssetColumn.BASE_LABEL: 88,
+    AssetColumn.SIZE: 72,
+    AssetColumn.RATING: 76,
+    AssetColumn.FAVORITE: 64,
+    AssetColumn.STATUS: 72,
 }
+# The Name column never gets narrower than this: a row without its name tells the user nothing. When
+# the pane is narrower than all columns the table scrolls sideways instead of squeezing Name.
+NAME_MIN_WIDTH = 220
 
 
 def _paint_empty_hint(view: QAbstractItemView, text: str) -> None:
@@ -70,7 +74,11 @@ class AssetGrid(QListView):
 
 
 class AssetTable(QTableView):
-    """Rows with sortable columns; sorting is a catalog query (see ``AssetTableModel.sort``)."""
+    """Rows with sortable columns; sorting is a catalog query (see ``AssetTableModel.sort``).
+
+    Name has priority over the other columns: it takes the room the other columns leave (never less
+    than ``NAME_MIN_WIDTH``) until the user resizes it by hand, after which the width they chose stays.
+    """
 
     def __init__(self, model: AssetTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,10 +96,55 @@ class AssetTable(QTableView):
         self.verticalHeader().setDefaultSectionSize(28)
         header = self.horizontalHeader()
         header.setHighlightSections(False)
-        header.setSectionResizeMode(AssetColumn.NAME, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(48)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in COLUMN_WIDTHS.items():
             header.resizeSection(column, width)
+        header.resizeSection(AssetColumn.NAME, NAME_MIN_WIDTH)
         header.setSortIndicator(AssetColumn.NAME, Qt.SortOrder.AscendingOrder)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self._name_chosen_by_user = False
+        self._fitting_name = False
+        header.sectionResized.connect(self._on_section_resized)
+
+    def _on_section_resized(self, column: int, _old: int, new: int) -> None:
+        if column != AssetColumn.NAME or self._fitting_name:
+            return
+        if new < NAME_MIN_WIDTH:  # QHeaderView has no per-section minimum: put Name back to its own
+            self._set_name_width(NAME_MIN_WIDTH)
+            return
+        self._name_chosen_by_user = True
+
+    def _set_name_width(self, width: int) -> None:
+        self._fitting_name = True
+        try:
+            self.horizontalHeader().resizeSection(AssetColumn.NAME, width)
+        finally:
+            self._fitting_name = False
+
+    def fit_name_column(self) -> None:
+        """Gives Name the width the other columns leave in the viewport, at least ``NAME_MIN_WIDTH``."""
+        if self._name_chosen_by_user:
+            return
+        header = self.horizontalHeader()
+        others = sum(
+            header.sectionSize(column)
+            for column in range(header.count())
+            if column != AssetColumn.NAME and not header.isSectionHidden(column)
+        )
+        self._set_name_width(max(NAME_MIN_WIDTH, self.viewport().width() - others))
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
+        """The viewport, not the view, is what narrows when the pane or a scroll bar takes room."""
+        handled = super().viewportEvent(event)
+        if event.type() == QEvent.Type.Resize:
+            self.fit_name_column()
+        return handled
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.fit_name_column()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
