@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from app.live_settings import LiveSettings
 from app.secrets import TokenStore
 from app.settings import Settings, SettingsStore, civitai_base_url, resolve_data_dir
+from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.taxonomy import LibraryLayout
 
@@ -42,6 +43,29 @@ if TYPE_CHECKING:
     from core.sources.huggingface import HuggingFaceClient
 
 CATALOG_FILE = "catalog.sqlite3"
+
+
+class OverlappingRootError(AtelierError, ValueError):
+    """A folder inside a library folder, or above some: its files would belong to two of them."""
+
+
+def refuse_overlap(folder: Path, roots: Sequence[Path]) -> None:
+    """Raise ``OverlappingRootError`` when ``folder`` is inside one of ``roots`` or holds some of them."""
+    if folder in roots:
+        return
+    outer = [root for root in roots if folder.is_relative_to(root)]
+    if outer:
+        raise OverlappingRootError(
+            f"{folder} is already in the library folder {outer[0]} — rescan that instead"
+        )
+    inner = sorted(str(root) for root in roots if root.is_relative_to(folder))
+    if inner:
+        raise OverlappingRootError(
+            f"{folder} holds the library folder{'s' if len(inner) > 1 else ''} {', '.join(inner)}: "
+            "remove them first (Settings › Library folders), or rescan them instead"
+        )
+
+
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 
 
@@ -185,12 +209,18 @@ class AppContext:
 
     # jobs -------------------------------------------------------------------------------------------
     def add_root(self, path: Path, layout: LibraryLayout | None = None) -> RootRecord:
-        """Add a library folder, detecting its layout (A1111, ComfyUI, ...) unless given."""
+        """Add a library folder, detecting its layout (A1111, ComfyUI, ...) unless given.
+
+        Library folders never overlap: a file under two of them would move between them on every scan
+        and count twice. A folder inside one, or holding some, is refused (``OverlappingRootError``);
+        adding a library folder again returns it.
+        """
         from core.layouts import detect_layout
 
         resolved = path.expanduser().resolve()
         if not resolved.is_dir():
             raise NotADirectoryError(f"not a folder: {resolved}")
+        refuse_overlap(resolved, [Path(root.path) for root in self.library.roots()])
         return self.library.add_root(resolved, layout or detect_layout(resolved))
 
     def scan(

@@ -15,10 +15,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.context import AppContext
-from app.download_service import DownloadService, DownloadTargetError, FinishedDownload, Queued
-from app.download_targets import TargetError, parse_target
+from app.download_service import (
+    AlreadyInLibraryError,
+    DownloadCompleteError,
+    DownloadService,
+    DownloadTargetError,
+    FinishedDownload,
+    Queued,
+)
+from app.download_targets import TargetError
 from app.progress_bar import ProgressBar
 from core.downloads import DownloadRecord, DownloadStatus
+from core.sizes import human_size
 from core.sources.errors import RemoteError
 
 EXIT_OK = 0
@@ -38,8 +46,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="civitai:VERSION[:FILE], a Civitai model/download URL, or hf:ORG/NAME[@REV]/PATH",
     )
     download.add_argument(
+        "--again",
+        action="store_true",
+        help="download even when the library already has the file (a second copy)",
+    )
+    download.add_argument(
         "--to",
-        type=Path,
         help="folder to download into: a library folder, a folder inside one, or a new folder (added "
         "to the library); default: the download folder of the settings, else the first library folder",
     )
@@ -58,13 +70,20 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_download(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    targets = [parse_target(text) for text in args.targets]  # all checked before anything is fetched
+    to = _to_folder(args.to)
     service = context.downloads
+    targets = [service.parse_target(text) for text in args.targets]  # all checked before any fetch
     service.recover_interrupted()
     results: list[dict[str, Any]] = []
     done: set[int] = set()
     for target in targets:
-        queued = service.enqueue(target, to=args.to)
+        try:
+            queued = service.enqueue(target, to=to, again=args.again)
+        except AlreadyInLibraryError as owned:
+            results.append(_owned_json(owned))
+            if not args.json:
+                print(f"{owned} (--again downloads a second copy)", file=out)
+            continue
         if queued.created_root and not args.json:
             print(_created_line(queued), file=out)
         finished = _run(service, queued.download_id)
@@ -94,7 +113,7 @@ def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) ->
     if args.action == "cancel" and args.id is None:
         raise DownloadTargetError("downloads cancel needs the download's id (see `downloads list`)")
     if args.action == "cancel":
-        service.cancel(args.id)
+        service.cancel(args.id)  # a completed one is refused (DownloadCompleteError)
         print(f"Download {args.id} cancelled; its partial file was removed.", file=out)
         return EXIT_OK
     if args.action == "resume":
@@ -102,7 +121,11 @@ def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) ->
         if not ids:
             print("Nothing to resume: no interrupted or paused download.", file=out)
         for download_id in ids:
-            service.resume(download_id)
+            try:
+                service.resume(download_id)
+            except DownloadCompleteError as complete:
+                print(complete, file=out)
+                continue
             print(_finished_line(_run(service, download_id)), file=out)
         return EXIT_OK
     records = service.list()
@@ -122,8 +145,33 @@ def _stopped_ids(service: DownloadService) -> list[int]:
     return [record.id for record in service.list() if record.status in stopped]
 
 
+def _to_folder(text: str | None) -> Path | None:
+    """``--to``'s folder; an empty one is refused (``Path("")`` would silently be the current folder)."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise DownloadTargetError("--to needs a folder")
+    return Path(text)
+
+
 def _created_line(queued: Queued) -> str:
-    return f"Created {queued.root.path} and added it as a library folder ({queued.root.layout.value} layout)"
+    layout = f"({queued.root.layout.value} layout)"
+    if queued.created_folder:
+        return f"Created {queued.root.path} and added it as a library folder {layout}"
+    return f"Added {queued.root.path} as a library folder {layout}"
+
+
+def _owned_json(owned: AlreadyInLibraryError) -> dict[str, Any]:
+    asset = owned.asset
+    return {
+        "download_id": None,
+        "already_in_library": True,
+        "path": asset.path,
+        "asset_id": asset.id,
+        "kind": asset.kind.value,
+        "architecture": asset.architecture.value,
+        "sha256": asset.hashes.sha256 if asset.hashes else None,
+    }
 
 
 def _run(service: DownloadService, download_id: int) -> FinishedDownload:
@@ -152,8 +200,7 @@ def _finished_json(download_id: int, finished: FinishedDownload) -> dict[str, An
 
 def _record_line(record: DownloadRecord) -> str:
     size = record.total or record.expected_size
-    total = f"{size / 2**20:.1f}" if size else "?"
-    progress = f"{record.bytes_done / 2**20:.1f}/{total} MiB"
+    progress = f"{human_size(record.bytes_done)} / {human_size(size) if size else '?'}"
     error = f"  - {record.error}" if record.error else ""
     name = _name(record)
     return f"{record.id:>5}  {record.status.value:<10} {progress:>20}  {name}{error}"

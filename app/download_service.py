@@ -24,7 +24,7 @@ from app.download_auth import SiteTokenAuth
 from app.download_ingest import ingest_download
 from app.download_paths import NoDownloadRootError, choose_root, describe_default_root
 from app.download_requests import civitai_request, hf_request
-from app.download_targets import CivitaiTarget, HfTarget, Target
+from app.download_targets import CivitaiTarget, HfTarget, Target, parse_target
 from catalog.download_store import SqlDownloadStore
 from catalog.records import AssetRecord, RootRecord
 from core.download_locks import RunLocks
@@ -47,11 +47,40 @@ _REUSABLE = (
     DownloadStatus.INTERRUPTED,
 )
 
-RequestBuilder = Callable[[RootRecord], DownloadRequest]
+
+@dataclass(frozen=True)
+class RequestBuilder:
+    """A looked-up file: its published SHA-256, and the request for it once the root is known."""
+
+    expected_sha256: str | None
+    build: Callable[[RootRecord], DownloadRequest]
+
+    def __call__(self, root: RootRecord) -> DownloadRequest:
+        return self.build(root)
 
 
 class DownloadTargetError(AtelierError):
     """A target that cannot be downloaded as asked (no library folder, no such file...)."""
+
+
+class AlreadyInLibraryError(DownloadTargetError):
+    """The site publishes the file's SHA-256 and the library already has a file with it.
+
+    Not a failure for the user: the CLI prints the message and exits 0, the window shows it as the
+    answer to the paste. ``again=True`` on :meth:`DownloadService.enqueue` downloads a second copy.
+    """
+
+    def __init__(self, asset: AssetRecord) -> None:
+        self.asset = asset
+        super().__init__(f"Already in the library: {asset.path} (#{asset.id})")
+
+
+class DownloadCompleteError(DownloadTargetError):
+    """Cancel or resume asked of a download that has already finished."""
+
+    def __init__(self, download_id: int, path: Path | None) -> None:
+        where = f": {path}" if path else ""
+        super().__init__(f"Download {download_id} is already complete{where}")
 
 
 @dataclass(frozen=True)
@@ -62,11 +91,13 @@ class FinishedDownload:
 
 @dataclass(frozen=True)
 class Queued:
-    """A queued download and where it goes; ``created_root`` when ``--to`` made a new library folder."""
+    """A queued download and where it goes; ``created_root`` when ``--to`` made a new library folder,
+    ``created_folder`` when that folder did not exist on disk before."""
 
     download_id: int
     root: RootRecord
     created_root: bool = False
+    created_folder: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,28 +177,61 @@ class DownloadService:
             return _Destination(root, wanted, folder=wanted)
         return _Destination(None, wanted)
 
-    def _materialize(self, destination: _Destination) -> tuple[RootRecord, bool]:
+    def _materialize(self, destination: _Destination) -> tuple[RootRecord, bool, bool]:
+        """The destination's root, whether it was added now, and whether its folder was created now."""
         if destination.root is not None:
-            return destination.root, False
+            return destination.root, False, False
+        existed = destination.path.is_dir()
         try:
             destination.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DownloadTargetError(f"Could not create {destination.path}: {exc.strerror or exc}") from exc
-        return self.context.add_root(destination.path), True
+        return self.context.add_root(destination.path), True, not existed
 
     # queueing -----------------------------------------------------------------------------------------
-    def enqueue(self, target: Target, *, to: Path | None = None) -> Queued:
-        """Look the file up on its site and queue it; ``to`` is a library folder (made one if new)."""
+    def parse_target(self, text: str) -> Target:
+        """``text`` as a target (raises ``TargetError``); file URLs of the configured Hub endpoint count."""
+        return parse_target(text, hf_endpoint=self.context.hf_endpoint())
+
+    def enqueue(self, target: Target, *, to: Path | None = None, again: bool = False) -> Queued:
+        """Look the file up on its site and queue it; ``to`` is a library folder (made one if new).
+
+        Raises :class:`AlreadyInLibraryError` when the library already has the file (by the SHA-256
+        the site publishes) unless ``again``; nothing is created or queued then.
+        """
         destination = self._destination(to)
         build = self._hf_builder(target) if isinstance(target, HfTarget) else self._civitai_builder(target)
-        root, created = self._materialize(destination)
+        if not again:
+            self._refuse_owned(build.expected_sha256)
+        root, created, made = self._materialize(destination)
         request = build(root)
         if destination.folder is not None:
             request = replace(request, target_dir=destination.folder)
-        return Queued(self.enqueue_request(request), root, created)
+        return Queued(self.enqueue_request(request, again=again), root, created, made)
 
-    def enqueue_request(self, request: DownloadRequest) -> int:
-        """Queue ``request``; the same file already queued, stopped or interrupted is continued instead."""
+    def in_library(self, sha256: str | None) -> AssetRecord | None:
+        """The library's file with this SHA-256 that is still on disk, if any (None for no hash)."""
+        if not sha256:
+            return None
+        wanted = sha256.upper()
+        for asset in self.context.library.find_by_hash(sha256):
+            same = asset.hashes is not None and (asset.hashes.sha256 or "").upper() == wanted
+            if same and Path(asset.path).exists():
+                return asset
+        return None
+
+    def _refuse_owned(self, sha256: str | None) -> None:
+        owned = self.in_library(sha256)
+        if owned is not None:
+            raise AlreadyInLibraryError(owned)
+
+    def enqueue_request(self, request: DownloadRequest, *, again: bool = False) -> int:
+        """Queue ``request``; the same file already queued, stopped or interrupted is continued instead.
+
+        A file the library already has is refused (:class:`AlreadyInLibraryError`) unless ``again``.
+        """
+        if not again:
+            self._refuse_owned(request.expected_sha256)
         for record in self.store.list():
             same = record.url == request.url and record.target_dir == request.target_dir
             if same and record.status in _REUSABLE:
@@ -194,7 +258,10 @@ class DownloadService:
         file = _choose_file(version, target.file_id)
         url = file.download_url or client.download_url(version.id, file.id, version=version)
         subfolder = str(self.context.settings.download_subfolder)
-        return lambda root: civitai_request(model, version, file, url, roots=[root], subfolder=subfolder)
+        return RequestBuilder(
+            file.sha256,
+            lambda root: civitai_request(model, version, file, url, roots=[root], subfolder=subfolder),
+        )
 
     def _hf_builder(self, target: HfTarget) -> RequestBuilder:
         client = self.context.huggingface()
@@ -204,7 +271,9 @@ class DownloadService:
             raise DownloadTargetError(f"{target.repo_id} has no file {target.path!r} at {target.revision}")
         url = client.resolve_file(target.repo_id, target.path, target.revision).url
         subfolder = str(self.context.settings.download_subfolder)
-        return lambda root: hf_request(detail, file, url, roots=[root], subfolder=subfolder)
+        return RequestBuilder(
+            file.sha256, lambda root: hf_request(detail, file, url, roots=[root], subfolder=subfolder)
+        )
 
     # running ------------------------------------------------------------------------------------------
     def run(
@@ -242,12 +311,19 @@ class DownloadService:
         self.downloader.pause(download_id)
 
     def cancel(self, download_id: int) -> None:
-        self.get(download_id)
+        """Stop a download and remove its partial file; a completed one is refused (it stays)."""
+        self._refuse_completed(download_id)
         self.downloader.cancel(download_id)
 
     def resume(self, download_id: int) -> None:
-        self.get(download_id)
+        """Continue a stopped download; a completed one is refused with where its file is."""
+        self._refuse_completed(download_id)
         self.downloader.resume(download_id)
+
+    def _refuse_completed(self, download_id: int) -> None:
+        record = self.get(download_id)
+        if record.status is DownloadStatus.COMPLETED:
+            raise DownloadCompleteError(download_id, record.completed_path)
 
     def retry(self, download_id: int) -> None:
         self.get(download_id)

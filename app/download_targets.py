@@ -5,13 +5,17 @@
   ``https://civitai.com/models/4201/name?modelVersionId=130072``, ``https://civitai.red/models/4201``
   (its newest version), ``https://civitai.com/api/download/models/130072``
 - ``hf:ORG/NAME[@REVISION]/PATH/IN/REPO`` (the repo id is always ``org/name``)
+- a Hugging Face file URL, as the browser shows it or as its download link, on huggingface.co or the
+  configured endpoint (a mirror): ``https://huggingface.co/ORG/NAME/blob/REVISION/PATH/IN/REPO`` or
+  ``…/resolve/REVISION/PATH``; a revision with slashes (``refs/pr/1``) comes percent-encoded
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class TargetError(ValueError):
@@ -37,19 +41,59 @@ Target = CivitaiTarget | HfTarget
 _MODEL_PAGE = re.compile(r"^/models/(\d+)(?:/[^/]*)?/?$")
 _DOWNLOAD = re.compile(r"^/api/download/models/(\d+)/?$")
 _EXPECTED = (
-    "expected civitai:VERSION_ID[:FILE_ID], a Civitai model or download URL, or hf:ORG/NAME[@REV]/PATH"
+    "expected civitai:VERSION_ID[:FILE_ID], a Civitai model or download URL, a Hugging Face file URL, "
+    "or hf:ORG/NAME[@REV]/PATH"
 )
+HF_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
+_HF_FILE = re.compile(r"^/([^/]+)/([^/]+)/(?:blob|resolve)/([^/]+)/(.+)$")
+_HF_REPO = re.compile(r"^/([^/]+)/([^/]+)(?:/(?:tree|blob|resolve)(?:/.*)?)?/?$")
 
 
-def parse_target(text: str) -> Target:
+def parse_target(text: str, *, hf_endpoint: str | None = None) -> Target:
+    """The target ``text`` names; ``hf_endpoint`` (else ``$HF_ENDPOINT``) is a Hub mirror whose file
+    URLs are taken like huggingface.co's."""
     text = text.strip()
     if text.startswith("civitai:"):
         return _civitai_ids(text.removeprefix("civitai:"))
     if text.startswith("hf:"):
         return _hf(text.removeprefix("hf:"))
     if text.startswith(("http://", "https://")):
+        hf_path = _hf_path(text, hf_endpoint or os.environ.get("HF_ENDPOINT"))
+        on_hub = (urlsplit(text).hostname or "").lower() in HF_HOSTS
+        if hf_path is not None and (on_hub or _HF_FILE.match(hf_path)):
+            return _hf_url(text, hf_path)
         return _civitai_url(text)
     raise TargetError(f"{text!r}: {_EXPECTED}")
+
+
+def _hf_path(url: str, endpoint: str | None) -> str | None:
+    """The URL's path inside the Hub when it is on huggingface.co or on ``endpoint``, else None."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in HF_HOSTS:
+        return parts.path
+    if endpoint:
+        base = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        prefix = base.path.rstrip("/")
+        same_host = host == (base.hostname or "").lower() and parts.port == base.port
+        if same_host and parts.path.startswith(prefix + "/"):
+            return parts.path[len(prefix) :]
+    return None
+
+
+def _hf_url(url: str, path: str) -> HfTarget:
+    found = _HF_FILE.match(path)
+    if found is None:
+        if _HF_REPO.match(path):
+            raise TargetError(
+                f"{url}: a Hugging Face repository, not a file: open the file on its page and paste "
+                "that link (…/blob/main/FILE)"
+            )
+        raise TargetError(f"{url}: not a Hugging Face file URL (…/ORG/NAME/blob/REVISION/PATH)")
+    org, name, revision, file_path = (unquote(group) for group in found.groups())
+    if ".." in file_path.split("/") or not all(file_path.split("/")):
+        raise TargetError(f"{url}: not a Hugging Face file URL (…/ORG/NAME/blob/REVISION/PATH)")
+    return HfTarget(repo_id=f"{org}/{name}", path=file_path, revision=revision)
 
 
 def _civitai_ids(rest: str) -> CivitaiTarget:
@@ -72,7 +116,8 @@ def _civitai_url(url: str) -> CivitaiTarget:
             raise TargetError(f"{url}: modelVersionId must be a number")
         return CivitaiTarget(version_id=int(version) if version else None, model_id=int(page.group(1)))
     raise TargetError(
-        f"{url}: not a Civitai model page (/models/ID) or download (/api/download/models/ID) URL"
+        f"{url}: not a Civitai model page (/models/ID) or download (/api/download/models/ID) URL, "
+        "nor a Hugging Face file URL (…/ORG/NAME/blob/REVISION/PATH)"
     )
 
 

@@ -97,10 +97,10 @@ class DownloadManager(QObject):
         The text is checked at once (False and ``target_failed`` when it is not a target); looking the
         file up on its site runs on a worker thread, answered by ``target_queued`` or ``target_failed``.
         """
-        from app.download_targets import TargetError, parse_target
+        from app.download_targets import TargetError
 
         try:
-            target = parse_target(text)
+            target = self.service.parse_target(text)
         except TargetError as exc:
             self.target_failed.emit(str(exc))
             return False

@@ -15,6 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 from core.downloads import DownloadProgress, DownloadRecord, DownloadStatus
 from core.jobs import Progress
+from core.sizes import human_size
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 MIB = 1024 * 1024
@@ -73,7 +74,7 @@ def tooltip(record: DownloadRecord) -> str:
     """The row's tooltip: the error of a failed download, what happens to an interrupted one, the path."""
     where = str(record.completed_path or record.target_dir)
     if record.status is DownloadStatus.INTERRUPTED:
-        kept = f"{record.bytes_done / MIB:.1f} MiB" if record.bytes_done else "nothing"
+        kept = human_size(record.bytes_done) if record.bytes_done else "nothing"
         return f"Atelier stopped while this was downloading; {kept} kept, it continues by itself.\n{where}"
     if record.error:
         return f"{record.error}\n{where}"
@@ -165,7 +166,7 @@ class DownloadsModel(QAbstractTableModel):
                 return record.file_name or record.suggested_name or record.url
             case DownloadColumn.PROGRESS:
                 done, total = self._done_total(record)
-                return f"{done / MIB:.1f} / {total / MIB:.1f} MiB" if total else f"{done / MIB:.1f} MiB"
+                return f"{human_size(done)} / {human_size(total)}" if total else human_size(done)
             case DownloadColumn.SPEED:
                 return format_speed(live.bytes_per_s) if live is not None else ""
             case DownloadColumn.ETA:

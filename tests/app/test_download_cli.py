@@ -181,3 +181,55 @@ def test_an_unreachable_site_ends_in_one_line_and_creates_nothing(sites: Sites, 
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "127.0.0.1" in result.stderr
     assert not new.exists(), "the folder is made only once there is something to put in it"
+
+
+def test_a_file_already_in_the_library_is_not_downloaded_again(sites: Sites, tmp_path: Path) -> None:
+    run(sites, "scan", str(sites.root))
+    (first,) = json.loads(run(sites, "download", f"civitai:{VERSION_ID}", "--json").stdout)
+
+    again = run(sites, "download", f"civitai:{VERSION_ID}")
+    elsewhere = run(sites, "download", f"civitai:{VERSION_ID}", "--to", str(tmp_path / "other"))
+    from_hub = run(sites, "download", "hf:someone/pixel-lora/pixel_lora.safetensors")
+
+    line = f"Already in the library: {first['path']} (#{first['asset_id']})"
+    for result in (again, elsewhere, from_hub):
+        assert result.returncode == 0
+        assert result.stdout.strip().splitlines() == [f"{line} (--again downloads a second copy)"]
+    assert not (tmp_path / "other").exists(), "a refused download creates no folder"
+    lora_folder = sites.root / "models" / "Lora"
+    assert sorted(p.name for p in lora_folder.iterdir()) == ["pixel_art.safetensors"]
+    assert len(json.loads(run(sites, "downloads", "--json").stdout)) == 1
+
+    second = run(sites, "download", f"civitai:{VERSION_ID}", "--again")
+    assert "Downloaded" in second.stdout
+    assert (lora_folder / "pixel_art (1).safetensors").read_bytes() == sites.lora
+
+
+def test_a_hugging_face_file_url_is_a_target(sites: Sites) -> None:
+    run(sites, "scan", str(sites.root))
+    url = f"{sites.hub.base_url}/someone/pixel-lora/blob/main/pixel_lora.safetensors"
+    (result,) = json.loads(run(sites, "download", url, "--json").stdout)
+    assert Path(result["path"]) == sites.root / "models" / "Lora" / "pixel_lora.safetensors"
+
+
+def test_statuses_say_what_happened(sites: Sites, tmp_path: Path) -> None:
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    added = run(sites, "download", f"civitai:{VERSION_ID}", "--to", str(existing))
+    assert added.stdout.splitlines()[0].startswith(f"Added {existing} as a library folder")
+    path = existing / "Lora" / "pixel_art.safetensors"
+    if not path.exists():  # the layout decides the kind folder; find the file wherever it went
+        (path,) = existing.rglob("pixel_art.safetensors")
+
+    cancel = run(sites, "downloads", "cancel", "1", check=False)
+    assert cancel.returncode == 1
+    assert cancel.stderr.strip().splitlines()[-1].endswith(f"Download 1 is already complete: {path}")
+    assert path.exists()
+    resume = run(sites, "downloads", "resume", "1")
+    assert resume.stdout.strip() == f"Download 1 is already complete: {path}"
+    listed = run(sites, "downloads").stdout
+    assert "KiB" in listed and "0.0/0.0 MiB" not in listed
+
+    empty = run(sites, "download", f"civitai:{VERSION_ID}", "--to", "", check=False)
+    assert empty.returncode == 1
+    assert "--to needs a folder" in empty.stderr
