@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -18,10 +19,11 @@ from typing import Any, TextIO
 from app.context import AppContext
 from app.messages import user_message
 from app.progress_bar import ProgressBar
-from app.render_service import RenderError, RenderPlan, StoredRender
+from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
 from core.render.grid import GridAxisError, parse_axis
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
 from core.sources.errors import RemoteError
+from core.taxonomy import AssetKind, describe_kind
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -169,12 +171,34 @@ class _CivitaiOffers:
         return f'python main.py download civitai:{version.id}  ("{version.name}"{model})'
 
 
+_FLAGS = {
+    AssetKind.CHECKPOINT: "--checkpoint",
+    AssetKind.VAE: "--vae",
+    AssetKind.LORA: "--lora",
+    AssetKind.EMBEDDING: "--embedding",
+    AssetKind.HYPERNETWORK: "--hypernetwork",
+}
+
+
+def misplaced_line(item: MisplacedAsset) -> str:
+    """``add_detail is a LoRA; --checkpoint needs a checkpoint (use --lora add_detail)``."""
+    text = (
+        f"{item.name} is {describe_kind(item.actual)}; {_FLAGS[item.slot]} needs {describe_kind(item.slot)}"
+    )
+    flag = _FLAGS.get(item.actual)
+    return text + (f" (use {flag} {shlex.quote(item.use_as)})" if flag else "")
+
+
 def _check_plan(command: str, plan: RenderPlan, context: AppContext | None = None) -> int | None:
     """An exit code when the plan cannot be rendered (missing assets listed), else None.
 
     With a ``context``, each missing asset that has a hash is looked up on Civitai and the command
     that downloads it is printed under it.
     """
+    if plan.misplaced:
+        for wrong in plan.misplaced:
+            print(f"atelier {command}: {misplaced_line(wrong)}", file=sys.stderr)
+        return EXIT_USAGE
     if plan.missing:
         offers = _CivitaiOffers(context) if context is not None else None
         print(f"atelier {command}: missing from the library, nothing rendered:", file=sys.stderr)

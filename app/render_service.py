@@ -14,6 +14,7 @@ stored in the catalog linked to each asset it used.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -25,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from app.asset_fit import conflicts
+from app.messages import user_message
 from catalog.errors import CatalogError
 from catalog.library import Library
 from catalog.records import AssetRecord, NewRender, RenderAssetLink, RenderKind, RenderRecord, RenderRole
 from catalog.render_index import LibraryAssetIndex
 from core.errors import AtelierError
-from core.jobs import Progress, ProgressCallback, no_progress
+from core.jobs import CancelledError, Progress, ProgressCallback, no_progress
 from core.render.grid import (
     GridAxis,
     compose_grid,
@@ -46,6 +48,7 @@ from core.render.recipe import MAX_SEED, AssetRef, Recipe
 from core.render.recipe_codec import recipe_to_dict
 from core.render.resolve import MissingAsset, resolve_recipe
 from core.taxonomy import (
+    KIND_NOUNS,
     Architecture,
     AssetKind,
     FileFormat,
@@ -59,11 +62,13 @@ if TYPE_CHECKING:
     from core.jobs import CancelToken
     from core.render.engine import RenderEngine
 
+_log = logging.getLogger(__name__)
 PreviewCallback = Callable[[Image.Image, int, int], None]
 RENDERABLE = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
 _SEED_MODULUS = MAX_SEED + 1
 _DIRECT = -1  # placeholder asset id of a file given by path outside the library (resolution skips it)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+_MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".sft", ".gguf")
 _LABELS = {
     AssetKind.CHECKPOINT: "Checkpoint",
     AssetKind.VAE: "VAE",
@@ -74,6 +79,28 @@ _LABELS = {
 RENDERABLE_NAMES = "SD 1.x, SD 2.x and SDXL"
 # UNets trained for another task take extra input channels a text-to-image render does not provide.
 _TASK_VARIANTS = {Variant.INPAINT: "inpainting", Variant.PIX2PIX: "instruct-pix2pix", Variant.DEPTH: "depth"}
+
+
+@dataclass(frozen=True, slots=True)
+class MisplacedAsset:
+    """A file named in a slot made for another kind ("add_detail" is a LoRA, given as the checkpoint).
+
+    ``use_as`` is how to name it in the slot it fits: its library name, or the path it was given by.
+    """
+
+    slot: AssetKind
+    name: str
+    actual: AssetKind
+    use_as: str
+
+    @property
+    def message(self) -> str:
+        """The sentence for the window: what the file is, and where it belongs."""
+        text = f"{self.name} is {describe_kind(self.actual)}; the {KIND_NOUNS[self.slot]} slot needs "
+        text += describe_kind(self.slot)
+        if self.actual in _LABELS:
+            text += f" (put it in the {KIND_NOUNS[self.actual]} slot)"
+        return text
 
 
 class RenderError(AtelierError):
@@ -105,6 +132,7 @@ class RenderPlan:
     missing: tuple[MissingAsset, ...]
     warnings: tuple[str, ...]
     variant: Variant | None = None  # the checkpoint's (inpaint and pix2pix UNets take other inputs)
+    misplaced: tuple[MisplacedAsset, ...] = ()  # files of another kind than their slot: never loaded
 
     @property
     def ready(self) -> bool:
@@ -115,6 +143,8 @@ class RenderPlan:
     def problem(self) -> str | None:
         """Why the plan cannot be rendered (None when it can)."""
         checkpoint = self.recipe.checkpoint
+        if self.misplaced:
+            return "; ".join(item.message for item in self.misplaced)
         if self.missing:
             return "; ".join(item.message for item in self.missing)
         if checkpoint is None:
@@ -263,12 +293,16 @@ class RenderService:
         """
         direct: dict[str, _FileFacts] = {}
         given = map_refs(recipe, lambda kind, ref: self._accept_path(kind, ref, direct))
-        resolved = resolve_recipe(given, LibraryAssetIndex(self.library))
+        index = LibraryAssetIndex(self.library)
+        resolved = resolve_recipe(given, index)
         final = map_refs(
             resolved.recipe,
             lambda _kind, ref: dataclasses.replace(ref, asset_id=None) if ref.asset_id == _DIRECT else ref,
         )
         facts = self._facts(final, direct)
+        misplaced = self._misplaced(final, facts, resolved.missing, index)
+        misplaced_names = {(item.slot, item.name) for item in misplaced}
+        missing = tuple(item for item in resolved.missing if (item.kind, item.name) not in misplaced_names)
         architecture: Architecture | None = None
         prediction: Prediction | None = None
         variant: Variant | None = None
@@ -276,17 +310,42 @@ class RenderService:
         checkpoint = final.checkpoint
         if checkpoint is not None and checkpoint.path is not None:
             fact = facts.get(checkpoint.path)
-            if fact is not None:
+            if fact is not None and fact.kind is AssetKind.CHECKPOINT:
                 architecture, prediction, variant = fact.architecture, fact.prediction, fact.variant
-                if fact.kind is not AssetKind.CHECKPOINT:
-                    what = describe_kind(fact.kind)
-                    warnings.append(f"{checkpoint.describe()} is {what}, not a checkpoint")
         warnings += self._mismatches(final, facts, architecture)
-        if self._engine is not None:
+        if self._engine is not None and not misplaced:
             warnings += self._engine.supports(final)
         return RenderPlan(
-            final, architecture, prediction, resolved.missing, tuple(dict.fromkeys(warnings)), variant
+            final, architecture, prediction, missing, tuple(dict.fromkeys(warnings)), variant, misplaced
         )
+
+    @staticmethod
+    def _misplaced(
+        recipe: Recipe,
+        facts: dict[str, _FileFacts],
+        missing: Sequence[MissingAsset],
+        index: LibraryAssetIndex,
+    ) -> tuple[MisplacedAsset, ...]:
+        """Files of another kind than the slot that names them: by path, or a name only another kind has."""
+        found: list[MisplacedAsset] = []
+        for kind, ref in _slots(recipe):
+            fact = facts.get(ref.path or "")
+            if fact is None or fact.kind is kind:
+                continue
+            name = ref.name or Path(ref.path or "").stem
+            use_as = _stem_of(fact.record.file_name) if fact.record is not None else str(ref.path)
+            found.append(MisplacedAsset(kind, name, fact.kind, use_as))
+        for item in missing:
+            if not item.name:
+                continue
+            for other in AssetKind:
+                candidates = [] if other is item.kind else list(index.by_name(other, item.name))
+                if candidates:
+                    found.append(
+                        MisplacedAsset(item.kind, item.name, other, _stem_of(candidates[0].file_stem))
+                    )
+                    break
+        return tuple(dict.fromkeys(found))
 
     def _accept_path(self, kind: AssetKind, ref: AssetRef, direct: dict[str, _FileFacts]) -> AssetRef:
         if ref.path is None or ref.asset_id is not None:
@@ -486,8 +545,13 @@ class RenderService:
         try:
             engine.load(Path(checkpoint.path), plan.architecture, plan.prediction, progress=progress)
             result = engine.render(plan.recipe, progress=progress, cancel=cancel, preview=preview)
+        except CancelledError:
+            raise
         except (ValueError, OSError, RuntimeError) as error:
-            raise RenderError(f"the renderer refused the recipe: {error}") from error
+            raise RenderError(f"the renderer refused the recipe: {user_message(error)}") from error
+        except Exception as error:  # the render's boundary: a bad add-on file can raise anything
+            _log.exception("render failed")
+            raise RenderError(f"the render failed: {user_message(error)}") from error
         rendered = result.recipe if result.recipe is not None else plan.recipe.replace(seed=result.seed)
         rendered = self._with_short_hashes(rendered.replace(seed=result.seed))
         return rendered, list(result.images), result.elapsed, result.device, tuple(result.warnings)
@@ -575,6 +639,25 @@ class RenderService:
             self.library.use_render_as_preview(render_id, asset_id)
         except CatalogError as error:
             raise RenderError(str(error)) from error
+
+
+def _slots(recipe: Recipe) -> list[tuple[AssetKind, AssetRef]]:
+    """Every (slot kind, reference) of ``recipe``, disabled LoRAs included (they are still named)."""
+    slots: list[tuple[AssetKind, AssetRef]] = []
+    if recipe.checkpoint is not None:
+        slots.append((AssetKind.CHECKPOINT, recipe.checkpoint))
+    if recipe.vae is not None:
+        slots.append((AssetKind.VAE, recipe.vae))
+    slots += [(AssetKind.LORA, use.ref) for use in recipe.loras]
+    slots += [(AssetKind.EMBEDDING, use.ref) for use in recipe.embeddings]
+    slots += [(AssetKind.HYPERNETWORK, use.ref) for use in recipe.hypernetworks]
+    return slots
+
+
+def _stem_of(file_name: str) -> str:
+    """``add_detail.safetensors`` -> ``add_detail``; a diffusers folder's name stays whole."""
+    suffix = Path(file_name).suffix
+    return file_name[: -len(suffix)] if suffix.lower() in _MODEL_SUFFIXES else file_name
 
 
 def _identify(path: Path, kind: AssetKind) -> _FileFacts:

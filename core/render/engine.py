@@ -41,7 +41,7 @@ from core.render.memory import format_bytes, pipeline_bytes, plan_memory
 from core.render.phases import LOADING_CHECKPOINT, loading_checkpoint, step_message
 from core.render.recipe import AssetRef, EmbeddingUse, Recipe, Sampler
 from core.render.samplers import make_scheduler, unavailable_reason
-from core.taxonomy import Architecture, Prediction
+from core.taxonomy import Architecture, AssetKind, Prediction, describe_model
 
 SUPPORTED_ARCHITECTURES = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
 _SEED_MODULUS = 2**64
@@ -115,6 +115,16 @@ class _Loaded:
     hypernetwork_state: tuple[Hashable, ...] = ()
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     patchers: dict[str, Any] = field(default_factory=dict)
+
+
+class CheckpointLoadError(ValueError):
+    """A checkpoint diffusers could not build a pipeline from; the message is one line for the user."""
+
+    def __init__(self, path: Path, architecture: Architecture, cause: BaseException) -> None:
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(cause).__name__
+        what = describe_model(AssetKind.CHECKPOINT, architecture)
+        super().__init__(f"cannot load {path.name} as {what}: {reason}")
 
 
 def random_seed() -> int:
@@ -329,7 +339,9 @@ class RenderEngine:
         A no-op when that same file is loaded already — "same" means the same resolved path, modification
         time, size, architecture and prediction, so a file replaced on disk is reloaded. Without memory
         budget for both, the previous checkpoint is freed before the new one is read, so peak memory holds
-        one model. Raises ValueError for architectures this renderer does not do.
+        one model. Raises ValueError for architectures this renderer does not do, and
+        :class:`CheckpointLoadError` (a ValueError with one line for the user) for a file diffusers
+        cannot build a pipeline from, whatever diffusers raised.
 
         A real load reports ``Progress`` with the message "Loading checkpoint…": first with no total
         (a single file is read whole before anything else), then one step per pipeline component as
@@ -345,7 +357,12 @@ class RenderEngine:
                 return
             if self.memory_budget_bytes <= 0:
                 self.unload()
-            pipe = self._read_pipeline(key, progress)
+            try:
+                pipe = self._read_pipeline(key, progress)
+            except CancelledError:
+                raise
+            except Exception as error:  # the load boundary: diffusers raises many types for a bad file
+                raise CheckpointLoadError(checkpoint, architecture, error) from error
             entry = _Loaded(
                 key=key,
                 pipe=pipe,
