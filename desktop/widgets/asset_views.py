@@ -16,9 +16,9 @@ from desktop.models.asset_table_model import AssetColumn, AssetTableModel
 # Starting widths of the columns after Name; narrow, their text elides, and the user can widen them.
 COLUMN_WIDTHS: dict[AssetColumn, int] = {
     AssetColumn.KIND: 96,
-    AssetColumn.ARCHITECTURE: 88,
-    AssetColumn.BASE_LABEL: 88,
-    AssetColumn.SIZE: 72,
+    AssetColumn.ARCHITECTURE: 100,
+    AssetColumn.BASE_LABEL: 96,
+    AssetColumn.SIZE: 84,
     AssetColumn.RATING: 76,
     AssetColumn.FAVORITE: 64,
     AssetColumn.STATUS: 72,
