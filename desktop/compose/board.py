@@ -351,6 +351,16 @@ class ComposeBoard(QWidget):
         )
         return self.parameters.apply_to(base)
 
+    def named_refs(self) -> tuple[AssetRef, ...]:
+        """Every asset the board names now (placed or only named by pasted parameters)."""
+        refs = [ref for ref in (self.checkpoint.ref, self.vae.ref) if ref is not None]
+        refs += [use.ref for use in self.loras.uses()]
+        refs += [use.ref for use in self.embeddings.uses()]
+        hypernetwork = self.hypernetwork.use()
+        if hypernetwork is not None:
+            refs.append(hypernetwork.ref)
+        return tuple(refs)
+
     def load_recipe(self, recipe: Recipe) -> None:
         """Replaces the board with ``recipe`` (from pasted infotext or a stored render).
 

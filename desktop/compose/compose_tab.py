@@ -37,8 +37,8 @@ from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard
 from desktop.compose.board_panel import BoardPanel
 from desktop.compose.gallery import THUMBNAIL_SIZE, GalleryView, RendersModel
 from desktop.compose.images import ImageView, pil_to_qimage
-from desktop.compose.notices import MissingList, WarningBanner
-from desktop.compose.service import PlanLike, RenderServiceLike
+from desktop.compose.notices import MissingList, WarningBanner, missing_sentence
+from desktop.compose.service import MissingLike, PlanLike, RenderServiceLike
 from desktop.services import AssetLibrary
 from desktop.thumbnails import ThumbnailCache
 from desktop.workers import JobHandle, JobRunner
@@ -80,6 +80,7 @@ class ComposeTab(QWidget):
         self._pending: Callable[[], None] | None = None
         self._job: JobHandle | None = None
         self._finished_ok = False  # whether the job that is ending delivered its result
+        self._missing_status = ""  # the status line said about the missing list, while it is shown
         self._gallery_loaded = False
         self.jobs = JobRunner(self, max_threads=2)
         self._bridge = _PreviewBridge(self)
@@ -216,7 +217,7 @@ class ComposeTab(QWidget):
         self.board.load_recipe(plan.recipe)
         self.missing.show_missing(plan.missing)
         if plan.missing:
-            self._say(f"Parameters pasted; {len(plan.missing)} asset(s) are not in the library")
+            self._say_missing("Parameters pasted; " + _not_in_library(len(plan.missing)))
         else:
             self._say("Parameters pasted")
         return True
@@ -254,7 +255,7 @@ class ComposeTab(QWidget):
             return
         self.missing.show_missing(plan.missing)
         if plan.missing:
-            self._say("Cannot render: " + "; ".join(item.message for item in plan.missing))
+            self._say_missing("Cannot render: " + missing_sentence(plan.missing))
             return
         if recipe.checkpoint is None and not (axes is not None and _varies_checkpoint(axes)):
             self._say("Drop a checkpoint on the board first")
@@ -361,15 +362,32 @@ class ComposeTab(QWidget):
             self.progress.setFormat("%v / %m")
 
     def _on_board_changed(self) -> None:
-        """The start hint goes once a checkpoint is on the board (and comes back when it is removed)."""
+        """The start hint goes once a checkpoint is on the board (and comes back when it is removed);
+        missing assets the board no longer names leave the list, and the status stops counting them."""
+        pruned = self.missing.prune(self._board_names)
         if self.busy:
             return
         text = self.status_label.text()
         has_checkpoint = self.board.checkpoint.ref is not None
-        if has_checkpoint and text == START_HINT:
+        hint = READY_HINT if has_checkpoint else START_HINT
+        if pruned and text == self._missing_status:
+            remaining = len(self.missing.rows)
+            self._missing_status = _not_in_library(remaining).capitalize() if remaining else ""
+            self.status_label.setText(self._missing_status or hint)
+        elif has_checkpoint and text == START_HINT:
             self.status_label.setText(READY_HINT)
         elif not has_checkpoint and text == READY_HINT:
             self.status_label.setText(START_HINT)
+
+    def _board_names(self, item: MissingLike) -> bool:
+        """Whether the board still names the missing ``item`` (by hash, else by name)."""
+        for ref in self.board.named_refs():
+            if item.hash and ref.hash:
+                if ref.hash.casefold() == item.hash.casefold():
+                    return True
+            elif ref.name == item.name:
+                return True
+        return False
 
     def _on_preview(self, image: QImage, step: int, total: int) -> None:
         self.preview.set_image(image)
@@ -466,8 +484,17 @@ class ComposeTab(QWidget):
         self.status_label.setText(text)
         self.message.emit(text)
 
+    def _say_missing(self, text: str) -> None:
+        """Says ``text`` about the missing list; it changes or goes when the list does."""
+        self._missing_status = text
+        self._say(text)
+
     def shutdown(self) -> None:
         self.jobs.shutdown()
+
+
+def _not_in_library(count: int) -> str:
+    return f"{count} asset{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} not in the library"
 
 
 def _varies_checkpoint(axes: tuple[Any, Any]) -> bool:
