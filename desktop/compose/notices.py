@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 
 from desktop.compose.service import MissingLike
 from desktop.labels import kind_label
+from desktop.widgets.trigger_words_view import copy_button
+from desktop.widgets.wrap_label import WrapLabel
 
 
 class WarningBanner(QFrame):
@@ -89,9 +91,7 @@ class MissingRow(QWidget):
     def __init__(self, item: MissingLike, can_search: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.item = item
-        self.label = QLabel(missing_text(item))
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label = WrapLabel(missing_text(item), selectable=True)
         by_what = "its hash" if item.hash else "its name"
         self.label.setToolTip(
             f"{missing_text(item)} is not in the library"
@@ -100,7 +100,7 @@ class MissingRow(QWidget):
         self.find_button = QPushButton("Find on Civitai")
         self.find_button.setToolTip(f"Search Civitai for this {kind_label(item.kind)} by {by_what}")
         self.find_button.setVisible(can_search)
-        self.copy_button = QPushButton("Copy hash" if item.hash else "Copy name")
+        self.copy_button = copy_button("Copy the hash" if item.hash else "Copy the name")
         self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(item.hash or item.name))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
