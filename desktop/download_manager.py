@@ -38,6 +38,7 @@ class _Failure:
     """An expected failure, returned rather than raised so the job log gets no traceback for it."""
 
     message: str
+    owned: bool = False  # not a failure: the library already has the file
 
 
 class DownloadManager(QObject):
@@ -53,6 +54,7 @@ class DownloadManager(QObject):
     failed = Signal(int, str)  # download id, the message shown on its row
     target_queued = Signal(int, str)  # download id, a line saying where it goes
     target_failed = Signal(str)  # one line: why the pasted target was not queued
+    target_owned = Signal(str)  # one line: the pasted file is already in the library (not queued)
 
     def __init__(
         self, service: DownloadService, concurrency: Callable[[], int], parent: QObject | None = None
@@ -97,6 +99,7 @@ class DownloadManager(QObject):
         The text is checked at once (False and ``target_failed`` when it is not a target); looking the
         file up on its site runs on a worker thread, answered by ``target_queued`` or ``target_failed``.
         """
+        from app.download_service import AlreadyInLibraryError
         from app.download_targets import TargetError
 
         try:
@@ -109,6 +112,8 @@ class DownloadManager(QObject):
         def job(_progress: ProgressCallback, _cancel: CancelToken) -> Queued | _Failure:
             try:
                 return service.enqueue(target, to=to)
+            except AlreadyInLibraryError as exc:
+                return _Failure(str(exc), owned=True)
             except AtelierError as exc:
                 return _Failure(str(exc))
 
@@ -119,7 +124,7 @@ class DownloadManager(QObject):
 
     def _on_target_looked_up(self, result: Queued | _Failure) -> None:
         if isinstance(result, _Failure):
-            self.target_failed.emit(result.message)
+            (self.target_owned if result.owned else self.target_failed).emit(result.message)
             return
         self.refresh()
         record = next((r for r in self._records if r.id == result.download_id), None)

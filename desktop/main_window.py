@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
         self.details.set_remote_images(self.remote_images)  # example images of the Civitai facts
         self.civitai_tab = CivitaiTab(remote, self.library, self.downloads, self.remote_images)
         self.huggingface_tab = HuggingFaceTab(remote, self.library, self.downloads)
-        self.downloads_tab = DownloadsTab(self.downloads)
+        self.downloads_tab = downloads_tab = DownloadsTab(self.downloads)
         tabs = self._ensure_tabs()
         tabs.addTab(self.civitai_tab, "Civitai")
         tabs.addTab(self.huggingface_tab, "Hugging Face")
@@ -259,6 +259,14 @@ class MainWindow(QMainWindow):
         if self.compose_tab is not None:
             self.compose_tab.set_civitai_search(True)
         self.downloads_tab.message.connect(self.status.flash)
+
+        def add_folder_for_downloads() -> None:  # the Downloads tab's "Choose folder…"
+            chosen = QFileDialog.getExistingDirectory(self, "Add a library folder to download into")
+            if chosen:
+                self.add_folder(Path(chosen))
+                downloads_tab.choose_root(str(Path(chosen).resolve()))
+
+        self.downloads_tab.choose_folder_requested.connect(add_folder_for_downloads)
         self.downloads.start()  # downloads queued or cut off by a crash before the last exit continue
 
     def _ensure_tabs(self) -> QTabWidget:
@@ -399,7 +407,9 @@ class MainWindow(QMainWindow):
             return
         roots = list(self.library.roots())
         plan = plan_in_place(paths, roots)
-        dialog = ImportFilesDialog(models, roots, plan.new_folders, self)
+        remote = self.services.remote
+        download_root = remote.settings.download_root if remote is not None else ""
+        dialog = ImportFilesDialog(models, roots, plan.new_folders, self, download_root=download_root)
         self.import_dialog = dialog
         dialog.accepted.connect(lambda: self._import_models(dialog, models, plan))
         dialog.finished.connect(dialog.deleteLater)
@@ -933,6 +943,8 @@ class MainWindow(QMainWindow):
         self.restart_watching()
         if new_ids:
             self.rescan(new_ids)
+        if self.downloads_tab is not None:
+            self.downloads_tab.settings_changed()  # a new download folder is the default at once
 
     def restart_watching(self) -> None:
         """(Re)starts the watcher on the current roots; the lead's watcher snapshots the root list."""

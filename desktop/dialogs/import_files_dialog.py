@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.download_paths import choose_root
 from catalog.records import RootRecord
 
 MAX_NAMES = 6
@@ -37,7 +38,11 @@ class ImportFilesDialog(QDialog):
         roots: Sequence[RootRecord],
         new_folders: Sequence[Path],
         parent: QWidget | None = None,
+        *,
+        download_root: str = "",
     ) -> None:
+        """``download_root`` is the download folder of the settings: copies go there by default, as
+        downloads do (else to the first library folder added)."""
         super().__init__(parent)
         self.setWindowTitle("Add to the library")
         self._roots = list(roots)
@@ -50,6 +55,9 @@ class ImportFilesDialog(QDialog):
         self.root_choice = QComboBox()
         for root in self._roots:
             self.root_choice.addItem(root.path, root.id)
+        if self._roots:
+            default = choose_root(self._roots, download_root)
+            self.root_choice.setCurrentIndex(self.root_choice.findData(default.id))
         self.in_place_option = QRadioButton("Catalog them where they are")
         where = (
             "Adds as library folder(s): " + ", ".join(str(f) for f in new_folders)

@@ -342,7 +342,13 @@ class CivitaiTab(QWidget):
         except NoDownloadRootError as exc:
             self.message.emit(str(exc))
             return None
-        download_id = self.manager.enqueue(request)
+        from app.download_service import AlreadyInLibraryError  # the service loads on first use
+
+        try:
+            download_id = self.manager.enqueue(request)
+        except AlreadyInLibraryError as owned:  # added since the page was shown
+            self.message.emit(str(owned))
+            return None
         self.message.emit(f"Downloading {file.name} to {request.target_dir}")
         return download_id
 

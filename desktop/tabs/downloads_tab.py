@@ -41,6 +41,12 @@ EMPTY_TEXT = (
 )
 PLACEHOLDER = "Paste a Civitai or Hugging Face link, civitai:VERSION_ID or hf:org/name/path/file"
 ERROR_STYLE = "color: #c0392b;"
+CHOOSE_FOLDER = "Choose folder…"
+_CHOOSE = "<choose>"  # the combo's data for CHOOSE_FOLDER: not a folder
+NO_FOLDER_TEXT = (
+    "No library folder to download into yet: pick “Choose folder…” beside “into”, "
+    "or File › Add library folder…"
+)
 
 
 class DownloadsTab(QWidget):
@@ -48,11 +54,13 @@ class DownloadsTab(QWidget):
 
     active_count_changed = Signal(int)
     message = Signal(str)  # for the status bar
+    choose_folder_requested = Signal()  # "Choose folder…" picked: the window adds a library folder
 
     def __init__(self, manager: DownloadManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
         self.model = DownloadsModel(self)
+        self._picked: str | None = None  # a folder the user picked in the combo (else the default)
 
         self.target_field = QLineEdit()
         self.target_field.setPlaceholderText(PLACEHOLDER)
@@ -64,6 +72,7 @@ class DownloadsTab(QWidget):
         self.root_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.root_combo.setMaximumWidth(420)
         self.root_combo.currentIndexChanged.connect(lambda _index: self._update_root_hint())
+        self.root_combo.activated.connect(self._on_root_activated)
         self.download_button = QPushButton("Download")
         self.download_button.setDefault(True)
         self.download_button.clicked.connect(self.download)
@@ -123,6 +132,7 @@ class DownloadsTab(QWidget):
         manager.progressed.connect(self._on_progressed)
         manager.target_queued.connect(self._on_target_queued)
         manager.target_failed.connect(self._on_target_failed)
+        manager.target_owned.connect(self._on_target_owned)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self._on_changed()
         self.refresh_roots()
@@ -130,9 +140,9 @@ class DownloadsTab(QWidget):
     # -- pasting a target ---------------------------------------------------------------------------
 
     def refresh_roots(self) -> None:
-        """Lists the library folders, keeping the user's choice, else choosing the default folder."""
+        """Lists the library folders, keeping a folder the user picked, else choosing the default one
+        (so a new download folder in the settings shows at once), then "Choose folder…"."""
         service = self.manager.service
-        chosen = self.root_combo.currentData()
         try:
             roots = service.roots()
             default = service.default_root().path if roots else None
@@ -142,17 +152,44 @@ class DownloadsTab(QWidget):
         self.root_combo.clear()
         for root in roots:
             self.root_combo.addItem(root.path, root.path)
-        index = self.root_combo.findData(chosen if chosen else default)
-        self.root_combo.setCurrentIndex(max(0, index) if roots else -1)
+        self.root_combo.addItem(CHOOSE_FOLDER, _CHOOSE)
+        tip = "Add a library folder and download into it"
+        self.root_combo.setItemData(self.root_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        picked = self.root_combo.findData(self._picked) if self._picked else -1
+        index = picked if picked >= 0 else self.root_combo.findData(default)
+        self.root_combo.setCurrentIndex(index if roots else -1)
         self.root_combo.blockSignals(False)
-        self.root_combo.setEnabled(bool(roots))
         self._update_root_hint()
+        if not roots and not self.feedback.text():
+            self._say(NO_FOLDER_TEXT)
+
+    def settings_changed(self) -> None:
+        """The settings were saved: the download folder they name is the choice again."""
+        self._picked = None
+        self.refresh_roots()
+
+    def choose_root(self, path: str) -> None:
+        """Selects ``path`` (a library folder just added through "Choose folder…")."""
+        self._picked = path
+        self.refresh_roots()
+        if self.root_combo.findData(path) >= 0 and self.feedback.text() == NO_FOLDER_TEXT:
+            self._say("")
+
+    def _on_root_activated(self, index: int) -> None:
+        if self.root_combo.itemData(index) == _CHOOSE:
+            self.refresh_roots()  # back to the folder shown before; the window may add one
+            self.choose_folder_requested.emit()
+        else:
+            self._picked = self.root_combo.itemData(index)
 
     def _update_root_hint(self) -> None:
         service = self.manager.service
+        if not service.roots():
+            self.root_hint.setText("")  # the feedback line says what to do, once
+            return
         try:
             reason = service.default_root_reason()
-            default = service.default_root().path if self.root_combo.count() else None
+            default = service.default_root().path
         except AtelierError as exc:
             reason, default = str(exc), None
         if default is None:
@@ -169,7 +206,10 @@ class DownloadsTab(QWidget):
             self._say("Paste a Civitai or Hugging Face link first.", error=True)
             return
         chosen = self.root_combo.currentData()
-        if self.manager.enqueue_target(text, Path(chosen) if chosen else None):
+        if chosen in (None, _CHOOSE) and not self.manager.service.roots():
+            self._say(NO_FOLDER_TEXT, error=True)
+            return
+        if self.manager.enqueue_target(text, Path(chosen) if chosen not in (None, _CHOOSE) else None):
             self.download_button.setEnabled(False)
             self._say(f"Looking up {text}…")
 
@@ -179,6 +219,12 @@ class DownloadsTab(QWidget):
         self._say(where)
         self.message.emit(where)
         self.refresh_roots()  # a new folder may have been added
+
+    def _on_target_owned(self, message: str) -> None:
+        """Not a failure: the pasted file is in the library already, so nothing was queued."""
+        self.download_button.setEnabled(True)
+        self._say(message)
+        self.message.emit(message)
 
     def _on_target_failed(self, message: str) -> None:
         self.download_button.setEnabled(True)

@@ -290,10 +290,21 @@ class HuggingFaceTab(QWidget):
         self.files_model.set_rows(rows)
         for number, row in enumerate(rows):
             if row.file.is_model_weight:
-                button = QPushButton("Download")
-                button.clicked.connect(lambda _checked=False, f=row.file: self.download(f))
+                button = self._download_button(row)
                 self.files.setIndexWidget(self.files_model.index(number, HfColumn.DOWNLOAD), button)
         self.repository_loaded.emit(detail.repo_id)
+
+    def _download_button(self, row: HfFileRow) -> QPushButton:
+        """ "Download", or a disabled "In library" naming the file the library has (no second copy)."""
+        owned = self.library.find_by_hash(row.file.sha256) if row.in_library and row.file.sha256 else []
+        if owned:
+            button = QPushButton("In library")
+            button.setEnabled(False)
+            button.setToolTip(f"Already in the library: {owned[0].path}")
+            return button
+        button = QPushButton("Download")
+        button.clicked.connect(lambda _checked=False, f=row.file: self.download(f))
+        return button
 
     @property
     def detail(self) -> HfModelDetail | None:
@@ -317,7 +328,13 @@ class HuggingFaceTab(QWidget):
         except NoDownloadRootError as exc:
             self.message.emit(str(exc))
             return None
-        download_id = self.manager.enqueue(request)
+        from app.download_service import AlreadyInLibraryError  # the service loads on first use
+
+        try:
+            download_id = self.manager.enqueue(request)
+        except AlreadyInLibraryError as owned:  # added since the page was shown
+            self.message.emit(str(owned))
+            return None
         self.message.emit(f"Downloading {file.name} to {request.target_dir}")
         return download_id
 

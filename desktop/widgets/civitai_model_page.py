@@ -13,7 +13,7 @@ picked, and when one could not be loaded, a ``PaneState`` says so (with Retry).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,9 +68,14 @@ class ModelDetails:
 
     model: CivitaiModel
     owned_sha256: frozenset[str] = field(default_factory=frozenset)
+    owned_paths: Mapping[str, str] = field(default_factory=dict)  # SHA-256 -> the library's file
 
     def owns(self, file: CivitaiFile) -> bool:
         return file.sha256 is not None and file.sha256.upper() in self.owned_sha256
+
+    def owned_path(self, file: CivitaiFile) -> str | None:
+        """Where the library has ``file`` (its Download button says so instead of copying it again)."""
+        return self.owned_paths.get(file.sha256.upper()) if file.sha256 else None
 
     def owned_versions(self) -> list[CivitaiVersion]:
         return [v for v in self.model.versions if any(self.owns(f) for f in v.files)]
@@ -86,13 +91,13 @@ class ModelDetails:
 
 def fetch_details(client: Any, library: AssetLibrary, model_id: int) -> ModelDetails:
     model = client.get_model(model_id)
-    owned = {
-        file.sha256.upper()
-        for version in model.versions
-        for file in version.files
-        if file.sha256 and library.find_by_hash(file.sha256)
-    }
-    return ModelDetails(model, frozenset(owned))
+    owned: dict[str, str] = {}
+    for version in model.versions:
+        for file in version.files:
+            found = library.find_by_hash(file.sha256) if file.sha256 else []
+            if file.sha256 and found:
+                owned[file.sha256.upper()] = found[0].path
+    return ModelDetails(model, frozenset(owned), owned)
 
 
 def human_size(size: int | None) -> str:
@@ -365,11 +370,9 @@ class CivitaiModelPage(QWidget):
             )
             for column, value in enumerate(values):
                 self.files.setItem(row, column, QTableWidgetItem(value))
-            button = QPushButton("Download")
-            button.clicked.connect(
-                lambda _checked=False, f=file: self.download_requested.emit(details.model, version, f)
+            self.files.setCellWidget(
+                row, len(FILE_COLUMNS) - 1, self._download_button(details, version, file)
             )
-            self.files.setCellWidget(row, len(FILE_COLUMNS) - 1, button)
         for image in version.images:
             if image.type != "image" or not image.url:
                 continue
@@ -382,6 +385,22 @@ class CivitaiModelPage(QWidget):
             if cached is not None:
                 item.setData(cached, Qt.ItemDataRole.DecorationRole)
             self.image_model.appendRow(item)
+
+    def _download_button(
+        self, details: ModelDetails, version: CivitaiVersion, file: CivitaiFile
+    ) -> QPushButton:
+        """ "Download", or a disabled "In library" naming the file the library has (no second copy)."""
+        owned = details.owned_path(file)
+        if owned is not None:
+            button = QPushButton("In library")
+            button.setEnabled(False)
+            button.setToolTip(f"Already in the library: {owned}")
+            return button
+        button = QPushButton("Download")
+        button.clicked.connect(
+            lambda _checked=False: self.download_requested.emit(details.model, version, file)
+        )
+        return button
 
     def _set_trigger_words(self, words: tuple[str, ...]) -> None:
         for button in self.trigger_buttons:

@@ -18,8 +18,9 @@ from app.cli import main as cli_main
 from app.context import AppContext
 from app.secrets import TokenStore
 from app.serialize import asset_to_json
+from core.sizes import human_size
 from desktop.download_manager import DownloadManager
-from desktop.models.downloads_model import MIB, DownloadColumn
+from desktop.models.downloads_model import DownloadColumn
 from desktop.tabs.downloads_tab import DownloadsTab
 from tests.app.download_sites import VERSION_ID, Sites, kill_mid_download, loopback_sites
 
@@ -126,7 +127,9 @@ def test_a_download_killed_mid_way_shows_interrupted_and_continues_when_the_wind
                 row = tab.model.row_of(manager.records()[0].id)
                 assert row is not None
                 assert tab.model.index(row, DownloadColumn.STATUS).data() == "Interrupted"
-                assert tab.model.index(row, DownloadColumn.PROGRESS).data().startswith(f"{kept / MIB:.1f} /")
+                assert (
+                    tab.model.index(row, DownloadColumn.PROGRESS).data().startswith(f"{human_size(kept)} /")
+                )
                 tooltip = tab.model.index(row, DownloadColumn.NAME).data(Qt.ItemDataRole.ToolTipRole)
                 assert "continues by itself" in tooltip
                 assert tab.summary.text() == "1 active"

@@ -256,6 +256,8 @@ def test_downloads_tab_takes_a_pasted_link_into_the_chosen_folder(
     tab.refresh_roots()
     tab.root_combo.setCurrentIndex(tab.root_combo.findData(str(comfy)))
     assert "chosen above" in tab.root_hint.text()
+    # The Hub file has the same bytes: gone from disk, the library no longer has it, so it downloads.
+    (lora_folder / "sd_xl_turbo_lora_v1.safetensors").unlink()
     QTest.keyClicks(tab.target_field, "hf:someone/pixel-lora/pixel_lora.safetensors")
     with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
         QTest.mouseClick(tab.download_button, Qt.MouseButton.LeftButton)
@@ -275,3 +277,69 @@ def test_a_pasted_link_to_a_missing_file_says_so_under_the_field(window: MainWin
     assert "Civitai does not have model version 999999999" in tab.feedback.text()
     assert tab.feedback.styleSheet() == ERROR_STYLE
     assert tab.model.rowCount() == 0
+
+
+def test_a_file_already_in_the_library_is_not_downloaded_twice(
+    window: MainWindow, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    """After one download, the model page, the Hugging Face files and the paste field all say the file
+    is in the library, and nothing downloads a second copy."""
+    assert window.civitai_tab is not None
+    assert window.huggingface_tab is not None
+    assert window.downloads is not None
+    assert window.downloads_tab is not None
+    page = window.civitai_tab.page
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT):
+        page.show_model(LORA_MODEL_ID)
+    with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
+        page.files.cellWidget(0, 5).click()
+    assert completed.args is not None
+    owned = Path(completed.args[1])
+    _wait_added(window, qtbot, str(owned))
+    asset = window.library.get_by_path(owned)
+    assert asset is not None
+
+    with qtbot.waitSignal(page.loaded, timeout=TIMEOUT):
+        page.show_model(LORA_MODEL_ID)
+    button = page.files.cellWidget(0, 5)
+    assert (button.text(), button.isEnabled()) == ("In library", False)
+    assert button.toolTip() == f"Already in the library: {owned}"
+
+    hf = window.huggingface_tab
+    with qtbot.waitSignal(hf.repository_loaded, timeout=TIMEOUT):
+        hf.open_repository("someone/pixel-lora")
+    paths = [hf.files_model.index(r, HfColumn.PATH).data() for r in range(hf.files_model.rowCount())]
+    hf_button = hf.files.indexWidget(
+        hf.files_model.index(paths.index("pixel_lora.safetensors"), HfColumn.DOWNLOAD)
+    )
+    assert (hf_button.text(), hf_button.isEnabled()) == ("In library", False)
+    assert str(owned) in hf_button.toolTip()
+
+    tab = window.downloads_tab
+    url = f"{remote.hub.base_url}/someone/pixel-lora/blob/main/pixel_lora.safetensors"
+    QTest.keyClicks(tab.target_field, url)
+    QTest.mouseClick(tab.download_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(tab.download_button.isEnabled, timeout=TIMEOUT)
+    assert tab.feedback.text() == f"Already in the library: {owned} (#{asset.id})"
+    assert tab.feedback.styleSheet() != ERROR_STYLE
+    assert len(window.downloads.records()) == 1
+    assert sorted(p.name for p in owned.parent.iterdir()) == [owned.name]
+
+
+def test_a_new_download_folder_in_the_settings_applies_at_once(
+    window: MainWindow, remote: RemoteEnv, tmp_path: Path
+) -> None:
+    tab = window.downloads_tab
+    assert tab is not None
+    other = tmp_path / "other-root"
+    other.mkdir()
+    window.library.add_root(other, LibraryLayout.FLAT)
+    tab.refresh_roots()
+    assert tab.root_combo.currentData() == remote.a1111_root.path
+
+    remote.settings.download_root = str(other)
+    window.apply_settings()
+
+    assert tab.root_combo.currentData() == str(other)
+    assert "set in Settings › Sites" in tab.root_hint.text()
+    assert tab.root_combo.itemText(tab.root_combo.count() - 1) == "Choose folder…"
