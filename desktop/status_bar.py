@@ -1,4 +1,9 @@
-"""The window's status bar: the result count, and the running job with its progress and a Cancel button.
+"""The window's status bar: the result count, one message place, and the running job's progress.
+
+Layout, left to right: the count ("14 models", always shown), then the message — a job's progress or
+outcome, or for a few seconds a flashed notice, in the same place so the eye never hunts for it — and at
+the right edge the progress bar and Cancel while a job runs. A message too long for the bar is cut after
+its last whole word with "…"; the whole text is in its tooltip.
 
 Jobs report through ``JobHandle`` signals (queued from the pool thread), so this widget only ever runs
 on the GUI thread. When a job ends its outcome stays readable in the bar ("Scan: 12 new, ...") until the
@@ -8,7 +13,7 @@ next job starts, because a scan often finishes while the user looks elsewhere.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
 
 from core.jobs import Progress
 from desktop.widgets.elided_label import ElidedLabel
@@ -35,18 +40,21 @@ class AppStatusBar(QStatusBar):
         self.setSizeGripEnabled(False)
         self.count_label = QLabel()
         self.count_label.setContentsMargins(8, 0, 8, 0)
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         self.addWidget(self.count_label)
-        # Flashed messages get a label of their own: QStatusBar's temporary message would hide the count
-        # (and had no room beside the job label).
-        self.flash_label = ElidedLabel(mode=Qt.TextElideMode.ElideRight)
-        self.flash_label.setContentsMargins(8, 0, 8, 0)
+        # The message place: the job's text, or a flashed notice over it for a few seconds. Two labels
+        # in one spot (one shown at a time), so the job's outcome comes back when the notice fades.
+        # Not QStatusBar.showMessage: that hides the count.
+        self.job_label = ElidedLabel(mode=Qt.TextElideMode.ElideRight, at_words=True)
+        self.job_label.setContentsMargins(8, 0, 4, 0)
+        self.addWidget(self.job_label, 1)
+        self.flash_label = ElidedLabel(mode=Qt.TextElideMode.ElideRight, at_words=True)
+        self.flash_label.setContentsMargins(8, 0, 4, 0)
+        self.flash_label.hide()
         self.addWidget(self.flash_label, 1)
         self._flash_timer = QTimer(self)
         self._flash_timer.setSingleShot(True)
-        self._flash_timer.timeout.connect(lambda: self.flash_label.setText(""))
-        self.job_label = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)  # progress messages carry paths
-        self.job_label.setContentsMargins(8, 0, 4, 0)
-        self.addPermanentWidget(self.job_label, 1)
+        self._flash_timer.timeout.connect(self._end_flash)
         self.progress = QProgressBar()
         self.progress.setFixedWidth(180)
         self.progress.setTextVisible(False)
@@ -70,10 +78,20 @@ class AppStatusBar(QStatusBar):
             self.count_label.setText(f"{shown} of {total} {noun}")
 
     def flash(self, message: str) -> None:
-        """Shows ``message`` for a few seconds beside the count (a board or download notice)."""
+        """Shows ``message`` for a few seconds in the message place (a board or download notice)."""
+        if not message:
+            self._end_flash()
+            return
         self.flash_label.setText(message)
-        self.flash_label.setToolTip(message)
+        self.job_label.hide()
+        self.flash_label.show()
         self._flash_timer.start(FLASH_MS)
+
+    def _end_flash(self) -> None:
+        self._flash_timer.stop()
+        self.flash_label.setText("")
+        self.flash_label.hide()
+        self.job_label.show()
 
     def flashed(self) -> str:
         """The message flashed last, while it is shown (empty once it has faded)."""
@@ -82,6 +100,8 @@ class AppStatusBar(QStatusBar):
     def track(self, handle: JobHandle) -> None:
         """Shows ``handle``'s progress until it ends."""
         self._handle = handle
+        # While it runs, progress messages carry paths: their file name (the end) must stay readable.
+        self.job_label.set_elide_mode(Qt.TextElideMode.ElideMiddle)
         self.job_label.setText(f"{handle.title}…")
         self.progress.setRange(0, 0)  # busy until the first report says how much there is
         self._set_busy(True)
@@ -112,6 +132,7 @@ class AppStatusBar(QStatusBar):
             return
         self._handle = None
         self._set_busy(False)
+        self.job_label.set_elide_mode(Qt.TextElideMode.ElideRight, at_words=True)  # a summary: whole words
         self.job_label.setText(message or f"{handle.title} finished")
 
     def _on_cancel_clicked(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from catalog.hashing_job import hash_pending
@@ -11,6 +12,7 @@ from catalog.library import Library
 from catalog.scanner import Scanner
 from core.jobs import CancelToken, Progress
 from core.taxonomy import LibraryLayout
+from desktop import status_bar
 from desktop.status_bar import FLASH_MS, AppStatusBar
 from desktop.workers import JobHandle, JobSignals
 from tests.factory.models import kohya_lora, write_case
@@ -77,3 +79,66 @@ def test_a_flashed_message_is_shown_beside_the_count_and_fades(qtbot: QtBot) -> 
     assert bar.flash_label.width() > 200  # room to be read, not squeezed behind the job label
     assert bar.flashed() == "Added LoRA add_detail to the stack"
     qtbot.waitUntil(lambda: bar.flashed() == "", timeout=FLASH_MS + 2000)
+
+
+SUMMARY = (
+    "Scanned 1 folder: 11 files (0 new, 0 changed, 11 unchanged), 2.33 GiB at 558 MiB/s · "
+    "2 found on Civitai, 5 not on Civitai"
+)
+
+
+def _ended_scan(bar: AppStatusBar) -> None:
+    signals = JobSignals()
+    bar.track(JobHandle("Scan", signals, CancelToken()))
+    signals.progressed.emit(Progress(done=3, total=8, message="Hashing 3 of 8 files"))
+    signals.finished.emit(SUMMARY)
+
+
+def test_job_text_and_flashes_share_one_place_and_the_count_stays(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status_bar, "FLASH_MS", 300)  # fades sooner; the same timer
+    bar = AppStatusBar()
+    qtbot.addWidget(bar)
+    bar.resize(1600, 30)
+    bar.show()
+    qtbot.waitExposed(bar)
+    bar.show_count(11, 11)
+    signals = JobSignals()
+    bar.track(JobHandle("Scan", signals, CancelToken()))
+    signals.progressed.emit(Progress(done=3, total=8, message="Hashing 3 of 8 files"))
+    qtbot.waitUntil(bar.job_label.isVisible)
+    place = bar.job_label.geometry().left()
+    assert place < 200  # right after the count, not centred or pushed to the right edge
+    signals.finished.emit(SUMMARY)
+    assert bar.job_label.text() == f"Scan: {SUMMARY}"
+    assert bar.job_label.geometry().left() == place
+
+    bar.flash("Parameters pasted")
+    assert bar.flash_label.isVisible()
+    assert not bar.job_label.isVisible()
+    assert bar.flash_label.geometry().left() == place
+    assert bar.count_label.isVisible()
+    assert bar.count_label.text() == "11 models"
+    qtbot.waitUntil(bar.job_label.isVisible, timeout=2000)
+    assert not bar.flash_label.isVisible()
+    assert bar.job_label.text() == f"Scan: {SUMMARY}"  # the outcome comes back when the notice fades
+
+
+def test_a_long_summary_is_cut_after_a_whole_word_with_the_full_text_in_the_tooltip(qtbot: QtBot) -> None:
+    bar = AppStatusBar()
+    qtbot.addWidget(bar)
+    bar.resize(520, 30)
+    bar.show()
+    qtbot.waitExposed(bar)
+    bar.show_count(11, 11)
+    _ended_scan(bar)
+    full = f"Scan: {SUMMARY}"
+    shown = bar.job_label.elided_text()
+    assert shown.endswith("…")
+    kept = shown.removesuffix("…")
+    assert full.startswith(kept)
+    assert full[len(kept)] in " ,;·:(", f"cut inside a word: {shown!r}"
+    assert bar.job_label.toolTip() == full
+    assert bar.count_label.isVisible()
+    assert bar.count_label.width() >= bar.count_label.fontMetrics().horizontalAdvance("11 models")
