@@ -12,11 +12,17 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     from app.cli import build_parser, run_command
+    from app.settings import DataDirError, resolve_data_dir
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(args_list)
     if args.command is not None:
         return run_command(args)
+    try:
+        resolve_data_dir(getattr(args, "data_dir", None))
+    except DataDirError as error:
+        print(f"atelier: {error}", file=sys.stderr)
+        return 2
     # The GUI is imported only when needed, so headless commands never load Qt.
     from desktop.launch import launch_gui
 

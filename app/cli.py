@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,14 +17,17 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app import download_cli, remote_cli, render_cli
 from app.after_scan import ChainJobs, ChainSteps, LookupRequest, context_jobs, lookup_line, run_chain
+from app.cli_ids import MAX_ROW_ID, is_row_id
 from app.context import AppContext
 from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json, inspection_to_json
+from app.settings import DataDirError
 from app.show_text import print_asset
 from catalog.records import AssetQuery, AssetRecord
 from core.errors import AtelierError
 from core.file_hashes import FileHashes
+from core.formats.diffusers_folder import looks_like_diffusers
 from core.formats.model_file import FormatError, UnsafeFileError
 from core.formats.reader import read_header
 from core.formats.sidecars import read_sidecars
@@ -32,6 +36,7 @@ from core.hashing import hash_file
 from core.identify import identify
 from core.identify.result import Identification
 from core.jobs import CancelToken, ProgressCallback
+from core.layouts import MODEL_FILE_SUFFIXES
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout
 
 if TYPE_CHECKING:
@@ -40,7 +45,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
 SEARCH_SOURCES = ("library", "civitai", "hf")
+_INFO_SIDECARS = (".civitai.info", ".cm-info.json", ".metadata.json")
 
 
 class CliError(AtelierError):
@@ -146,9 +153,19 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "render": render_cli.cmd_render,
         "grid": render_cli.cmd_grid,
     }
-    context = AppContext(getattr(args, "data_dir", None))
     try:
-        return handlers[args.command](context, args, out)
+        context = AppContext(getattr(args, "data_dir", None))
+    except DataDirError as exc:
+        print(f"atelier {args.command}: {user_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        code = handlers[args.command](context, args, out)
+        out.flush()  # a closed pipe shows here, inside the handling below, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (``show 3 | head``): stop quietly, as command-line tools do.
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
     except (AtelierError, OSError, *download_cli.EXPECTED_ERRORS) as exc:
         # Every expected failure (remote, catalog, render, a file) is one line, never a traceback.
         print(f"atelier {args.command}: {user_message(exc)}", file=sys.stderr)
@@ -247,6 +264,11 @@ def _cmd_inspect(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
             print(f"atelier inspect: {path}: no such file or folder", file=sys.stderr)
             failed = True
             continue
+        refusal = _not_a_model(path)
+        if refusal is not None:
+            print(f"atelier inspect: {path}: {refusal}", file=sys.stderr)
+            failed = True
+            continue
         results.append(_inspect_one(path, with_hashes=args.hash))
     if args.json:
         json.dump(results, out, indent=2)
@@ -255,6 +277,32 @@ def _cmd_inspect(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
         for item in results:
             _print_inspection(item, out)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _not_a_model(path: Path) -> str | None:
+    """Why ``path`` is not something to inspect at all (a plain folder, a sidecar), else None.
+
+    A file with a model suffix, or any file whose bytes are a model format, is inspected (and reported
+    corrupt when it is damaged); only what is plainly no model is turned away with one line.
+    """
+    if path.is_dir():
+        if looks_like_diffusers(frozenset(entry.name for entry in os.scandir(path))):
+            return None
+        return (
+            "a folder, not a diffusers model (no model_index.json or config.json); "
+            "`scan` it to catalog the models inside"
+        )
+    if path.suffix.lower() in MODEL_FILE_SUFFIXES:
+        return None
+    try:
+        read_header(path)
+    except FormatError:
+        sidecar = next((s for s in _INFO_SIDECARS if path.name.lower().endswith(s)), None)
+        what = f" (a {sidecar} sidecar: `show` the model beside it)" if sidecar else ""
+        return f"not a model file{what}"
+    except OSError:
+        return None  # unreadable: inspected, and reported with its reason
+    return None
 
 
 def _inspect_one(path: Path, *, with_hashes: bool) -> dict[str, Any]:
@@ -316,6 +364,8 @@ def _print_inspection(item: dict[str, Any], out: TextIO) -> None:
 def _cmd_search(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     if args.limit is not None and args.limit < 1:
         raise CliError("--limit must be at least 1")
+    if args.limit is not None:
+        args.limit = min(args.limit, MAX_ROW_ID)  # "as many as there are": more than SQLite can count
     words = list(args.words)
     source = words.pop(0) if words and words[0] in SEARCH_SOURCES else "library"
     text = " ".join(words)
@@ -361,9 +411,14 @@ def _one_line(record: AssetRecord) -> str:
 
 def _cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     library = context.library
-    record = library.get(int(args.target)) if args.target.isdigit() else None
-    if record is None:
-        record = library.get_by_path(Path(args.target).expanduser().resolve())
+    target = args.target.strip()
+    if target.isdigit() and not Path(target).exists():
+        asset_id = int(target)
+        record = library.get(asset_id) if is_row_id(asset_id) else None
+        if record is None:
+            raise CliError(f"no asset with id {target} in the library (see `atelier search`)")
+    else:
+        record = library.get_by_path(Path(target).expanduser().resolve())
     if record is None:
         raise CliError(f"no asset with id or path {args.target!r} in the library")
     data = asset_to_json(record, previews=library.previews(record.id), links=library.remote_links(record.id))
@@ -403,6 +458,15 @@ def _cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
 
 
 # helpers ------------------------------------------------------------------------------------------------
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush after a closed pipe stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout has no file descriptor (captured in tests): nothing will flush to a pipe
+
+
 def _summary_json(summary: object) -> dict[str, Any]:
     data = dict(vars(summary))
     data["message"] = str(summary)

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.cli_ids import row_id
 from app.context import AppContext
 from app.download_service import (
     AlreadyInLibraryError,
@@ -62,7 +63,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     queue.add_argument(
         "id",
         nargs="?",
-        type=int,
+        type=row_id,
         help="the download's id (cancel needs one; resume without one "
         "continues every interrupted or paused download)",
     )

@@ -55,7 +55,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         "--sampler", default=Sampler.EULER_A.value, help="as A1111 names it, e.g. 'DPM++ 2M Karras'"
     )
     parser.add_argument("--clip-skip", type=int, default=1)
-    parser.add_argument("--out", type=Path, help="also write the PNG here")
+    parser.add_argument("--out", type=Path, help="also write the PNG here (a file, or a folder to put it in)")
     parser.add_argument("--json", action="store_true")
 
 
@@ -217,6 +217,10 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     service = context.render_service
     try:
         if args.infotext:
+            if Path(args.infotext).expanduser().is_dir():
+                return _fail(
+                    "render", f"{args.infotext} is a folder: give --infotext an image or text", EXIT_USAGE
+                )
             plan = service.plan_from_infotext(args.infotext)
         else:
             if not args.checkpoint:
@@ -279,6 +283,8 @@ def _copy_out(target: Path | None, stored: list[StoredRender]) -> list[Path]:
     target = target.expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
     copies: list[Path] = []
+    if target.is_dir():  # --out FOLDER: the images keep their library names inside it
+        return [Path(shutil.copyfile(item.path, target / item.path.name)) for item in stored]
     for index, item in enumerate(stored):
         path = target if index == 0 else target.with_name(f"{target.stem}-{index}{target.suffix or '.png'}")
         shutil.copyfile(item.path, path)

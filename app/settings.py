@@ -7,6 +7,7 @@ benchmarks and a second profile stay isolated. Library roots are not settings: t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -16,6 +17,8 @@ from typing import Any
 
 import platformdirs
 
+from core.errors import AtelierError
+
 APP_NAME = "Atelier"
 DATA_DIR_ENV = "ATELIER_DATA_DIR"
 CIVITAI_URL_ENV = "ATELIER_CIVITAI_URL"
@@ -23,14 +26,30 @@ THEMES = ("system", "light", "dark")
 NSFW_LEVELS = (1, 2, 4, 8, 16)
 
 
+class DataDirError(AtelierError):
+    """The data dir given cannot be one: it (or a folder above it) is a file."""
+
+
 def resolve_data_dir(explicit: str | Path | None = None) -> Path:
-    """The data dir: ``--data-dir`` first, then ``ATELIER_DATA_DIR``, then the platform default."""
+    """The data dir: ``--data-dir`` first, then ``ATELIER_DATA_DIR``, then the platform default.
+
+    Raises DataDirError when the path, or the nearest part of it that exists, is a file: the catalog
+    and settings could never be written there.
+    """
     if explicit:
-        return Path(explicit).expanduser().resolve()
-    from_env = os.environ.get(DATA_DIR_ENV)
-    if from_env:
-        return Path(from_env).expanduser().resolve()
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        found = Path(explicit).expanduser().resolve()
+    elif os.environ.get(DATA_DIR_ENV):
+        found = Path(os.environ[DATA_DIR_ENV]).expanduser().resolve()
+    else:
+        found = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    for part in (found, *found.parents):
+        if part.exists():
+            if part == found and not part.is_dir():
+                raise DataDirError(f"{found} is a file, not a folder: give the data folder as a folder")
+            if not part.is_dir():
+                raise DataDirError(f"the data folder {found} cannot be made: {part} is a file, not a folder")
+            break
+    return found
 
 
 MAX_KEEP_CHECKPOINTS_GB = 256.0
@@ -83,7 +102,8 @@ class SettingsStore:
         except (OSError, ValueError):
             # A damaged settings file must not stop the app; keep a copy so nothing is lost.
             backup = self.path.with_suffix(".json.bad")
-            self.path.replace(backup)
+            with contextlib.suppress(OSError):  # unreadable and immovable (a folder...): defaults it is
+                self.path.replace(backup)
             return Settings()
         if not isinstance(raw, dict):
             return Settings()
