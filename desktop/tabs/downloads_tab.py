@@ -73,6 +73,7 @@ class DownloadsTab(QWidget):
         self.root_combo.setMaximumWidth(420)
         self.root_combo.currentIndexChanged.connect(lambda _index: self._update_root_hint())
         self.root_combo.activated.connect(self._on_root_activated)
+        self.root_combo.setPlaceholderText(CHOOSE_FOLDER)  # shown while there is no library folder
         self.download_button = QPushButton("Download")
         self.download_button.setDefault(True)
         self.download_button.clicked.connect(self.download)
