@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from catalog.records import RenderRecord
 from core.jobs import CancelToken, Progress, ProgressCallback
+from core.render.phases import is_step
 from core.render.recipe import Recipe
 from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard
 from desktop.compose.board_panel import BoardPanel
@@ -46,6 +47,7 @@ from desktop.workers import JobHandle, JobRunner
 GALLERY_LIMIT = 200
 START_HINT = "Drop a checkpoint from the library on the board to start"
 READY_HINT = "Ready: press Render"
+CANCELLING = "Cancelling after the current step…"
 AXIS_EXAMPLE = "e.g. lora:add_detail=0,0.5,1 · seed=1,2,3 · cfg=4,7,10 · steps=10,20 · checkpoint=a,b"
 
 ServiceFactory = Callable[[], RenderServiceLike]
@@ -81,6 +83,8 @@ class ComposeTab(QWidget):
         self._job: JobHandle | None = None
         self._finished_ok = False  # whether the job that is ending delivered its result
         self._missing_status = ""  # the status line said about the missing list, while it is shown
+        self._steps = 0  # denoising steps of the running single render (0: a grid, or none)
+        self._cancelling = False
         self._gallery_loaded = False
         self.jobs = JobRunner(self, max_threads=2)
         self._bridge = _PreviewBridge(self)
@@ -305,6 +309,7 @@ class ComposeTab(QWidget):
 
     def _run_render(self, plan: PlanLike) -> None:
         service, sink = self.service, self._preview_sink()
+        self._steps = plan.recipe.steps
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, QImage]:
             stored = service.render(plan, progress=progress, cancel=cancel, preview=sink)
@@ -315,6 +320,7 @@ class ComposeTab(QWidget):
 
     def _run_grid(self, recipe: Recipe, axes: tuple[Any, Any]) -> None:
         service, sink = self.service, self._preview_sink()
+        self._steps = 0  # a grid's count runs over all its cells' steps
         x, y = axes
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, QImage]:
@@ -327,6 +333,7 @@ class ComposeTab(QWidget):
         handle = self.jobs.start(title, job)
         self._job = handle
         self._finished_ok = False
+        self._cancelling = False
         self._set_busy(True)
         self.progress.setRange(0, 0)  # busy until the first step (loading the checkpoint)
         self.progress.setFormat("%v / %m")
@@ -342,7 +349,10 @@ class ComposeTab(QWidget):
         if self._job is not None:
             self._job.cancel()
             self.cancel_button.setEnabled(False)
-            self._say("Cancelling…")
+            self._cancelling = True
+            # The renderer stops between steps: a slow step (or the load) finishes first.
+            self.progress.setFormat(CANCELLING)
+            self._say(CANCELLING)
 
     def _set_busy(self, busy: bool) -> None:
         self.render_button.setEnabled(not busy)
@@ -351,11 +361,23 @@ class ComposeTab(QWidget):
         self.cancel_button.setEnabled(busy)
 
     def _on_progress(self, progress: Progress) -> None:
-        """Steps, or what the renderer is doing before the first one ("Loading checkpoint…" n / m)."""
+        """Steps, or what the renderer is doing before the first one ("Loading checkpoint…" n / m).
+
+        A finished load says so at once ("Step 0 of 20"), instead of "Loading checkpoint… 6 / 6"
+        standing until the first denoising step ends; while cancelling, the bar keeps saying so.
+        """
         if progress.total:
             self.progress.setRange(0, progress.total)
             self.progress.setValue(min(progress.done, progress.total))
-        if progress.message:
+        if self._cancelling:
+            return
+        loaded = progress.total is not None and progress.done >= progress.total and not is_step(progress)
+        if loaded and self._steps:
+            self.progress.setRange(0, self._steps)
+            self.progress.setValue(0)
+            self.progress.setFormat(f"Step 0 of {self._steps}")
+            self.status_label.setText(f"Checkpoint loaded; rendering {self._steps} steps…")
+        elif progress.message:
             self.status_label.setText(progress.message)
             self.progress.setFormat(f"{progress.message}  %v / %m" if progress.total else progress.message)
         else:
