@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from app.cli import build_parser, run_command
+    from app.cli import parse_command_line, run_command
     from app.settings import DataDirError, resolve_data_dir
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(args_list)
+    args = parse_command_line(args_list)
     if args.command is not None:
         return run_command(args)
     try:

@@ -97,13 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--arch", action="append", choices=[a.value for a in Architecture], default=[])
     search.add_argument("--tag", action="append", default=[], help="tag filter (repeatable)")
     search.add_argument(
-        "--type", action="append", default=[], help="Civitai model type: Checkpoint, LORA, ..."
+        "--type", action="append", default=[], help="Civitai model type: Checkpoint, LoRA, Embedding, ..."
     )
     search.add_argument(
         "--base-model", action="append", default=[], help="Civitai base model, e.g. 'SDXL 1.0'"
     )
-    search.add_argument("--sort", help="Civitai: 'Most Downloaded', 'Newest'...; hf: downloads, likes...")
-    search.add_argument("--period", choices=["AllTime", "Year", "Month", "Week", "Day"])
+    search.add_argument(
+        "--sort", help="Civitai: 'Most downloaded', 'Highest rated', 'Newest'; hf: downloads, likes..."
+    )
+    search.add_argument("--period", help="Civitai: AllTime, Year, Month, Week or Day")
     search.add_argument("--nsfw", action="store_true", help="Civitai: include NSFW results")
     search.add_argument("--user", help="Civitai creator or Hugging Face author")
     search.add_argument("--cursor", help="Civitai: the cursor printed by the previous page")
@@ -128,10 +130,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_command_line(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; ``search``'s words may come before, between or after its options.
+
+    ``search civitai --type LORA pixel`` leaves "pixel" over after argparse's one run of positionals;
+    for ``search`` such leftover words join the query, for every other command they are an error.
+    """
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command == "search" and not any(item.startswith("-") for item in extra):
+            args.words = [*args.words, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one headless command (``main.py`` opens the desktop app when no command is given)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -369,12 +387,14 @@ def _cmd_search(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
     words = list(args.words)
     source = words.pop(0) if words and words[0] in SEARCH_SOURCES else "library"
     text = " ".join(words)
-    if source == "civitai":
-        return remote_cli.search_civitai(context, args, text, out)
-    if source == "hf":
-        if args.sort and args.sort not in remote_cli.HF_SORTS:
-            raise CliError(f"--sort for hf must be one of: {', '.join(remote_cli.HF_SORTS)}")
-        return remote_cli.search_huggingface(context, args, text, out)
+    try:
+        if source == "civitai":
+            return remote_cli.search_civitai(context, args, text, out)
+        if source == "hf":
+            return remote_cli.search_huggingface(context, args, text, out)
+    except remote_cli.SearchOptionError as exc:
+        print(f"atelier search: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return _search_library(context, args, text, out)
 
 

@@ -10,7 +10,37 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from catalog.records import AssetRecord
+from core.sources.site_words import (  # the sites' vocabulary: in core, so the CLI words output alike
+    CIVITAI_BASE_MODEL_LABELS,
+    CIVITAI_FORMAT_LABELS,
+    CIVITAI_PERIOD_LABELS,
+    CIVITAI_SORT_LABELS,
+    CIVITAI_TYPE_LABELS,
+    HF_SORT_LABELS,
+    site_label,
+)
 from core.taxonomy import ARCHITECTURE_NAMES, Architecture, AssetKind, FileFormat, FileStatus, NetworkType
+
+__all__ = [  # the sites' words are re-exported: the views import every label from here
+    "ARCHITECTURE_LABELS",
+    "CIVITAI_BASE_MODEL_LABELS",
+    "CIVITAI_FORMAT_LABELS",
+    "CIVITAI_PERIOD_LABELS",
+    "CIVITAI_SORT_LABELS",
+    "CIVITAI_TYPE_LABELS",
+    "HF_SORT_LABELS",
+    "KIND_BADGES",
+    "KIND_COLORS",
+    "KIND_LABELS",
+    "NETWORK_LABELS",
+    "STATUS_LABELS",
+    "display_title",
+    "human_size",
+    "kind_label",
+    "precision_label",
+    "site_label",
+    "stars",
+]
 
 KIND_LABELS: dict[AssetKind, str] = {
     AssetKind.CHECKPOINT: "Checkpoint",
@@ -110,88 +140,6 @@ def display_title(record: AssetRecord) -> str:
     if record.format is FileFormat.DIFFUSERS:
         return record.file_name
     return PurePath(record.file_name).stem or record.file_name
-
-
-# --- the sites' vocabulary -------------------------------------------------------------------------------
-# Civitai's and Hugging Face's API values ("TextualInversion", "AllTime", "downloads") are what requests
-# send; users read these. A value without a label is shown as the site sent it (new types appear).
-
-CIVITAI_TYPE_LABELS: dict[str, str] = {
-    "Checkpoint": "Checkpoint",
-    "LORA": "LoRA",
-    "LoCon": "LoCon",
-    "DoRA": "DoRA",
-    "LyCORIS": "LyCORIS",
-    "TextualInversion": "Embedding",
-    "Hypernetwork": "Hypernetwork",
-    "AestheticGradient": "Aesthetic gradient",
-    "VAE": "VAE",
-    "Controlnet": "ControlNet",
-    "Upscaler": "Upscaler",
-    "MotionModule": "Motion module",
-    "Poses": "Poses",
-    "Wildcards": "Wildcards",
-    "Workflows": "Workflow",
-    "Detection": "Detection model",
-    "Other": "Other",
-}
-
-CIVITAI_BASE_MODEL_LABELS: dict[str, str] = {
-    "SD 1.4": "SD 1.4",
-    "SD 1.5": "SD 1.5",
-    "SD 2.0": "SD 2.0",
-    "SD 2.1": "SD 2.1",
-    "SDXL 1.0": "SDXL 1.0",
-    "SDXL Turbo": "SDXL Turbo",
-    "SDXL Lightning": "SDXL Lightning",
-    "Pony": "Pony Diffusion",
-    "Illustrious": "Illustrious",
-    "NoobAI": "NoobAI",
-    "SD 3": "SD 3",
-    "SD 3.5": "SD 3.5",
-    "Flux.1 D": "Flux.1 Dev",
-    "Flux.1 S": "Flux.1 Schnell",
-    "Other": "Other",
-}
-
-CIVITAI_SORT_LABELS: dict[str, str] = {
-    "Highest Rated": "Highest rated",
-    "Most Downloaded": "Most downloaded",
-    "Newest": "Newest",
-}
-
-CIVITAI_PERIOD_LABELS: dict[str, str] = {
-    "AllTime": "All time",
-    "Year": "Past year",
-    "Month": "Past month",
-    "Week": "Past week",
-    "Day": "Past day",
-}
-
-CIVITAI_FORMAT_LABELS: dict[str, str] = {
-    "SafeTensor": "SafeTensors",
-    "PickleTensor": "Pickle",
-    "Diffusers": "Diffusers",
-    "GGUF": "GGUF",
-    "Core ML": "Core ML",
-    "ONNX": "ONNX",
-    "Other": "Other",
-}
-
-HF_SORT_LABELS: dict[str, str] = {
-    "downloads": "Most downloaded",
-    "likes": "Most liked",
-    "trending_score": "Trending",
-    "last_modified": "Recently updated",
-    "created_at": "Newest",
-}
-
-
-def site_label(labels: dict[str, str], value: str | None) -> str:
-    """The user's word for a site's API value; the value itself when it has none (or "" for None)."""
-    if not value:
-        return ""
-    return labels.get(value, value)
 
 
 def precision_label(fp: str | None) -> str:

@@ -75,8 +75,76 @@ def test_search_hf(hub: FakeServer, tmp_path: Path) -> None:
     data = json.loads(run("search", "hf", "turbo", "--json", env=env).stdout)
     assert data[0]["repo_id"] == "stabilityai/sdxl-turbo"
     bad = run("search", "hf", "x", "--sort", "bogus", env=env, check=False)
-    assert bad.returncode == 1
-    assert "--sort for hf" in bad.stderr
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        "atelier search: --sort 'bogus' is not one of: "
+        "downloads, likes, last_modified, created_at, trending_score"
+    )
+
+
+def test_search_hf_takes_options_before_the_words_and_says_when_nothing_matches(
+    hub: FakeServer, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, hub=hub)
+
+    found = run("search", "hf", "--sort", "likes", "turbo", env=env)
+    nothing = run("search", "hf", "--sort", "Most liked", "zzzz", env=env)
+
+    assert "stabilityai/sdxl-turbo" in found.stdout
+    assert nothing.stdout == "No models match “zzzz”.\n"
+    assert any("search=turbo" in path and "sort=likes" in path for _, path, _ in hub.requests)
+
+
+def test_search_civitai_options_may_come_before_the_words(civitai: FakeServer, tmp_path: Path) -> None:
+    env = _env(tmp_path, civitai=civitai)
+
+    result = run("search", "civitai", "--type", "LORA", "pixel", "--sort", "Newest", "art", env=env)
+
+    assert result.returncode == 0
+    paths = [path for _, path, _ in civitai.requests]
+    assert any("query=pixel+art" in p and "types=LORA" in p and "sort=Newest" in p for p in paths), paths
+
+
+def test_search_civitai_says_when_nothing_matches(civitai: FakeServer, tmp_path: Path) -> None:
+    result = run("search", "civitai", "zzzz", env=_env(tmp_path, civitai=civitai))
+
+    assert result.returncode == 0
+    assert result.stdout == "No models match “zzzz”.\n"
+
+
+def test_search_civitai_speaks_the_users_words(civitai: FakeServer, tmp_path: Path) -> None:
+    """``--type embedding`` asks for TextualInversion; the answer says "Embedding", not the API's word."""
+    result = run("search", "civitai", "--type", "embedding", env=_env(tmp_path, civitai=civitai))
+
+    assert "Embedding" in result.stdout
+    assert "TextualInversion" not in result.stdout
+    assert any("types=TextualInversion" in path for _, path, _ in civitai.requests)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "known"),
+    [
+        ("--type", "Foo", "Checkpoint, LoRA, LoCon, DoRA, LyCORIS, Embedding, "),
+        ("--sort", "foo", "Highest rated, Most downloaded, Newest"),
+        ("--period", "fortnight", "All time, Past year, Past month, Past week, Past day"),
+    ],
+)
+def test_search_civitai_refuses_unknown_values_in_one_line(
+    civitai: FakeServer, tmp_path: Path, option: str, value: str, known: str
+) -> None:
+    result = run("search", "civitai", option, value, "x", env=_env(tmp_path, civitai=civitai), check=False)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"atelier search: {option} {value!r} is not one of: {known}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert civitai.requests == []
+
+
+def test_other_commands_still_refuse_stray_words(tmp_path: Path) -> None:
+    result = run("roots", "stray", env=_env(tmp_path), check=False)
+
+    assert result.returncode == 2
+    assert "unrecognized arguments: stray" in result.stderr
 
 
 def test_enrich_finds_a_scanned_file_on_civitai(tmp_path: Path) -> None:
