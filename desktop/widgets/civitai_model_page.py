@@ -52,6 +52,7 @@ from desktop.resources import icon
 from desktop.services import AssetLibrary
 from desktop.widgets.flow_layout import FlowLayout
 from desktop.widgets.pane_state import PaneState, StateText, wrapping_label
+from desktop.widgets.wrap_label import BreakAnywhereDelegate
 from desktop.workers import JobRunner
 
 EMPTY_PAGE = StateText(
@@ -189,8 +190,13 @@ class CivitaiModelPage(QWidget):
         for column in range(1, len(FILE_COLUMNS)):  # the facts as wide as they are, the name takes the rest
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.files.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.files.setMinimumHeight(110)
+        # A file name wraps (anywhere, it has no spaces) rather than being cut to "pixel_ar…etensors".
+        self.files.setWordWrap(True)
+        self.files.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.files.setItemDelegateForColumn(0, BreakAnywhereDelegate(self.files))
+        self.files.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        header.setMinimumSectionSize(40)
+        header.sectionResized.connect(lambda *_args: self._fit_files_table())  # wrapped names re-flow
         self.trigger_box = QWidget()
         self.trigger_layout = FlowLayout(self.trigger_box)
         self.trigger_buttons: list[QPushButton] = []
@@ -202,9 +208,13 @@ class CivitaiModelPage(QWidget):
         self.image_view.setMinimumHeight(160)
         self.image_view.setModel(self.image_model)
         self.image_view.selectionModel().currentChanged.connect(self._on_image_selected)
+        self.no_images = QLabel("No example images for this version")
+        self.no_images.setProperty("secondary", True)
+        self.no_images.hide()
         self.image_info = QPlainTextEdit()
         self.image_info.setReadOnly(True)
         self.image_info.setMaximumHeight(110)
+        self.image_info.hide()  # shown with the parameters of a picked image, never as an empty box
         images.loaded.connect(self._on_image_loaded)
 
         form = QFormLayout()
@@ -218,6 +228,7 @@ class CivitaiModelPage(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.files)
         layout.addWidget(QLabel("Example images"))
+        layout.addWidget(self.no_images)
         layout.addWidget(self.image_view)
         layout.addWidget(self.image_info)
         layout.addWidget(QLabel("Description"))
@@ -354,6 +365,7 @@ class CivitaiModelPage(QWidget):
         self._set_trigger_words(version.trained_words if version else ())
         self.image_model.clear()
         self.image_info.clear()
+        self.image_info.hide()
         if version is None or details is None:
             self.version_info.clear()
             return
@@ -385,6 +397,17 @@ class CivitaiModelPage(QWidget):
             if cached is not None:
                 item.setData(cached, Qt.ItemDataRole.DecorationRole)
             self.image_model.appendRow(item)
+        has_images = self.image_model.rowCount() > 0
+        self.image_view.setVisible(has_images)
+        self.no_images.setVisible(not has_images)
+        self._fit_files_table()
+
+    def _fit_files_table(self) -> None:
+        """Rows as tall as their wrapped names; the table as tall as its rows (up to a few)."""
+        self.files.resizeRowsToContents()
+        rows = sum(self.files.rowHeight(row) for row in range(min(self.files.rowCount(), 4)))
+        frame = 2 * self.files.frameWidth()
+        self.files.setFixedHeight(self.files.horizontalHeader().height() + max(rows, 28) + frame + 2)
 
     def _download_button(
         self, details: ModelDetails, version: CivitaiVersion, file: CivitaiFile
@@ -431,7 +454,9 @@ class CivitaiModelPage(QWidget):
 
     def _on_image_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         image = current.data(IMAGE_ROLE) if current.isValid() else None
-        self.image_info.setPlainText(image_parameters(image) if isinstance(image, CivitaiImage) else "")
+        text = image_parameters(image) if isinstance(image, CivitaiImage) else ""
+        self.image_info.setPlainText(text)
+        self.image_info.setVisible(bool(text))
 
     def shutdown(self) -> None:
         self.jobs.shutdown(2000)

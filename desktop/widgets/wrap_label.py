@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 BREAK_EVERY = 16  # characters of an unbroken run between two break opportunities
 _RUN = re.compile(rf"\S{{{BREAK_EVERY + 1},}}")
@@ -47,3 +47,17 @@ class WrapLabel(QLabel):
 
     def text(self) -> str:
         return self._plain
+
+
+class BreakAnywhereDelegate(QStyledItemDelegate):
+    """Item text (a file name in a table with word wrap on) that wraps inside long runs, like WrapLabel.
+
+    Qt's item views wrap only between words, so a name without spaces is cut instead; the model keeps
+    the real text, only what is measured and painted gets the break opportunities.
+    """
+
+    def initStyleOption(  # noqa: N802
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.text = breakable(option.text)
