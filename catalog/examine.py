@@ -6,6 +6,7 @@ worker processes: each worker imports only this module and what it needs to pars
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from catalog.records import ScannedFile
-from core.formats.diffusers_folder import looks_like_diffusers
+from core.formats.diffusers_folder import looks_like_diffusers, names_model_class
 from core.formats.model_file import CorruptFileError, FormatError, ModelHeader, UnsafeFileError
 from core.formats.reader import read_header
 from core.formats.sidecars import read_sidecars
@@ -75,6 +76,8 @@ class FoundFile:
 def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFile]:
     """Yield every model file and diffusers folder below ``root``.
 
+    A ``root`` that is itself a diffusers pipeline or component folder is that one asset (a user adds
+    the folder they downloaded), never split into its text encoder, UNet and VAE.
     Uses ``os.scandir`` so that file type and inode come from the directory listing; partial downloads,
     sidecars and non-model files are skipped, and symlinked directories are not followed (loops).
     """
@@ -89,7 +92,7 @@ def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFi
         except OSError:
             continue
         names = frozenset(entry.name for entry in entries)
-        if folder != root and looks_like_diffusers(names):
+        if looks_like_diffusers(names) or (folder == root and _names_a_model_class(folder, names)):
             found = _diffusers_folder(folder)
             if found is not None:
                 yield found
@@ -159,6 +162,21 @@ def _newest_mtime(folder: Path, names: list[str]) -> int:
         except OSError:
             continue
     return newest
+
+
+def _names_a_model_class(folder: Path, names: frozenset[str]) -> bool:
+    """A component folder holding only ``config.json`` that names its model class (weights to come).
+
+    Asked of a library root only: an install's own ``config.json`` (A1111's settings) names no class,
+    and an unreadable one leaves the root an ordinary folder to walk.
+    """
+    if "config.json" not in names:
+        return False
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and names_model_class(config)
 
 
 def _diffusers_folder(folder: Path) -> FoundFile | None:
