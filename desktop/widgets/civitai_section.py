@@ -12,11 +12,21 @@ Everything wraps or elides inside the pane: nothing here can make the pane wider
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, SignalInstance
-from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QFontMetricsF,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -64,8 +74,10 @@ class Chip(ElidedLabel):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        hint = super().sizeHint()
-        return QSize(hint.width() + 2 * self.PAD, hint.height() + 6)
+        # The exact (fractional) advance, rounded up: the integer one can be a fraction short of what
+        # eliding measures, and "pixel" became "pi…" in a chip sized for it.
+        width = math.ceil(QFontMetricsF(self.font()).horizontalAdvance(self.text()))
+        return QSize(width + 2 * self.PAD + 1, self.fontMetrics().height() + 6)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
