@@ -21,7 +21,7 @@ from app.cli_ids import MAX_ROW_ID, is_row_id
 from app.context import AppContext
 from app.messages import user_message
 from app.progress_bar import ProgressBar
-from app.serialize import asset_to_json, inspection_to_json
+from app.serialize import asset_to_json, inspection_to_json, root_to_json
 from app.settings import DataDirError
 from app.show_text import print_asset
 from catalog.records import AssetQuery, AssetRecord
@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     download_cli.add_commands(sub, common)
     render_cli.add_commands(sub, common)
 
-    sub.add_parser("roots", parents=[common], help="list library folders")
+    roots = sub.add_parser("roots", parents=[common], help="list library folders")
+    roots.add_argument("--json", action="store_true", help="print one JSON array")
     hash_cmd = sub.add_parser("hash", parents=[common], help="hash files that have no hashes yet")
     hash_cmd.add_argument("--json", action="store_true")
     return parser
@@ -472,7 +473,14 @@ def _cmd_enrich(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
 
 
 def _cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    for root in context.library.roots():
+    roots = context.library.roots()
+    if args.json:
+        json.dump([root_to_json(root) for root in roots], out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    if not roots:
+        print("No library folders yet: add one with `atelier scan FOLDER`", file=out)
+    for root in roots:
         print(f"{root.id:>4}  {root.layout.value:<16} {root.file_count:>7} files  {root.path}", file=out)
     return EXIT_OK
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord
+from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord, RootRecord
 from core.file_hashes import FileHashes
 from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
@@ -80,6 +80,17 @@ def sidecar_to_json(info: SidecarInfo) -> dict[str, Any]:
         data["civitai"] = {k: v for k, v in data["civitai"].items() if k not in ("payload", "examples")}
         data["civitai"]["examples"] = [example_to_json(image) for image in info.civitai.examples]
     return _plain(data)  # type: ignore[no-any-return]
+
+
+def root_to_json(root: RootRecord) -> dict[str, Any]:
+    """The object ``roots --json`` prints for one library folder."""
+    return {
+        "id": root.id,
+        "path": root.path,
+        "layout": root.layout.value,
+        "file_count": root.file_count,
+        "added_at": root.added_at.isoformat(),
+    }
 
 
 def asset_to_json(

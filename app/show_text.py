@@ -79,8 +79,7 @@ def print_civitai(civitai: Mapping[str, Any], out: TextIO, width: int | None = N
 def _examples(out: TextIO, examples: Sequence[Mapping[str, Any]], width: int) -> None:
     shown = [example for example in examples if example.get("prompt")][:MAX_EXAMPLES]
     without = len(examples) - len([e for e in examples if e.get("prompt")])
-    note = f" ({without} without parameters)" if without else ""
-    _field(out, "examples", f"{len(examples)} images{note}", indent="  ")
+    _field(out, "examples", _examples_count(len(examples), without), indent="  ")
     body = " " * (LABEL_WIDTH + 3)
     for number, example in enumerate(shown, start=1):
         print(f"  {'#' + str(number):<{LABEL_WIDTH}} {example.get('url', '')}", file=out)
@@ -93,6 +92,16 @@ def _examples(out: TextIO, examples: Sequence[Mapping[str, Any]], width: int) ->
     more = len([e for e in examples if e.get("prompt")]) - len(shown)
     if more > 0:
         print(f"  {'':<{LABEL_WIDTH}} {more} more with prompts in `show --json`", file=out)
+
+
+def _examples_count(count: int, without: int) -> str:
+    """ "1 example image (without parameters)", "3 example images (1 without parameters)"."""
+    text = f"{count} example image{'' if count == 1 else 's'}"
+    if without == 0:
+        return text
+    if without == count:
+        return text + (" (without parameters)" if count == 1 else " (none with parameters)")
+    return f"{text} ({without} without parameters)"
 
 
 def _settings(example: Mapping[str, Any]) -> str:

@@ -3,6 +3,7 @@ a data folder that is a file, a closed pipe, paths that are folders or no models
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,18 @@ def test_render_infotext_that_is_a_folder_is_a_usage_error(data: Path, tmp_path:
     assert (
         one_line(result.stderr) == f"atelier render: {tmp_path} is a folder: give --infotext an image or text"
     )
+
+
+def test_roots_lists_library_folders_as_json(data: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    write_case(kohya_lora("sd1", rank=1, text=False), models)
+    empty = run_main("roots", data_dir=data, check=True)
+    run_main("scan", "--no-hash", str(models), data_dir=data, check=True)
+
+    listed = json.loads(run_main("roots", "--json", data_dir=data, check=True).stdout)
+
+    assert empty.stdout == "No library folders yet: add one with `atelier scan FOLDER`\n"
+    assert [(root["id"], root["path"], root["layout"], root["file_count"]) for root in listed] == [
+        (1, str(models), "flat", 1)
+    ]
+    assert listed[0]["added_at"]

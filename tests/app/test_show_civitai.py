@@ -101,3 +101,20 @@ def test_show_json_carries_the_same_fields(scanned: tuple[Path, Path]) -> None:
     )
     assert first["infotext"].startswith("<lora:sd_xl_turbo_lora_v1-128dim:1>1 girl, snow\nNegative prompt: ")
     assert "Steps: 4, Sampler: LCM, CFG scale: 1.5, Seed: 2494203713, Size: 768x1024" in first["infotext"]
+
+
+def test_show_counts_example_images_in_words(tmp_path: Path) -> None:
+    """One example without parameters reads "1 example image (without parameters)", not "1 images"."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    lora = write_case(kohya_lora("sd1", rank=1, text=False), folder).rename(folder / "one_image.safetensors")
+    payload = civitai_helper_payload()
+    payload["images"] = [{**payload["images"][0], "meta": None}]
+    write_civitai_helper_info(lora, payload)
+    data_dir = tmp_path / "data"
+    run("scan", "--no-hash", str(folder), data_dir=data_dir)
+
+    text = run("show", str(lora), data_dir=data_dir)
+
+    assert "examples:          1 example image (without parameters)" in text
+    assert "images" not in text.replace("example images", "")
