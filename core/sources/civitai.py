@@ -111,7 +111,8 @@ class CivitaiClient:
         if cursor:
             params.append(("cursor", cursor))
         what = f'models matching "{query}"' if query else "the model list"
-        return self._parse(parse_search_page, self._request("GET", "/models", what, params=params), what)
+        data = self._request("GET", "/models", what, params=params, listing=True)
+        return self._parse(parse_search_page, data, what, listing="/models")
 
     def models_by_ids(self, model_ids: Sequence[int]) -> dict[int, CivitaiModel]:
         """Several models at once (``/models?ids=``, 100 per request): tags and flags for many matches."""
@@ -121,7 +122,8 @@ class CivitaiClient:
             chunk = unique[start : start + IDS_BATCH_SIZE]
             params = [("ids", ",".join(str(i) for i in chunk)), ("limit", str(len(chunk))), ("nsfw", "true")]
             what = f"{len(chunk)} models"
-            page = self._parse(parse_search_page, self._request("GET", "/models", what, params=params), what)
+            data = self._request("GET", "/models", what, params=params, listing=True)
+            page = self._parse(parse_search_page, data, what, listing="/models")
             found.update({model.id: model for model in page.items})
         return found
 
@@ -156,9 +158,9 @@ class CivitaiClient:
         for start in range(0, len(wanted), HASH_BATCH_SIZE):
             batch = wanted[start : start + HASH_BATCH_SIZE]
             what = f"{len(batch)} file hashes"
-            data = self._request("POST", "/model-versions/by-hash", what, body=batch)
+            data = self._request("POST", "/model-versions/by-hash", what, body=batch, listing=True)
             requested = set(batch)
-            for version in self._parse(parse_versions, data, what):
+            for version in self._parse(parse_versions, data, what, listing="/model-versions/by-hash"):
                 for file in version.files:
                     if file.sha256 in requested:
                         found[file.sha256] = version
@@ -177,14 +179,16 @@ class CivitaiClient:
         if cursor:
             params.append(("cursor", cursor))
         what = f"images of model version {version_id}"
-        return self._parse(parse_image_page, self._request("GET", "/images", what, params=params), what)
+        data = self._request("GET", "/images", what, params=params, listing=True)
+        return self._parse(parse_image_page, data, what, listing="/images")
 
     def tags(self, query: str = "", limit: int = 20) -> list[str]:
         params: list[tuple[str, str]] = [("limit", str(max(1, min(limit, 200))))]
         if query:
             params.append(("query", query))
         what = "the tag list"
-        return self._parse(parse_tags, self._request("GET", "/tags", what, params=params), what)
+        data = self._request("GET", "/tags", what, params=params, listing=True)
+        return self._parse(parse_tags, data, what, listing="/tags")
 
     def download_url(
         self, version_id: int, file_id: int | None = None, *, version: CivitaiVersion | None = None
@@ -220,8 +224,13 @@ class CivitaiClient:
         *,
         params: Iterable[tuple[str, str]] | None = None,
         body: Any = None,
+        listing: bool = False,
     ) -> Any:
-        """Send, map a final error status to a typed error, and return the decoded JSON body."""
+        """Send, map a final error status to a typed error, and return the decoded JSON body.
+
+        A ``listing`` endpoint (search, tags, images, the hash batch) exists on every Civitai: a 404 there
+        means the address is not Civitai's, not that something is missing.
+        """
         url = f"{self.api_url}{path}"
         token = self._token()
         # Content-Type: application/json makes Civitai answer errors as JSON instead of redirecting to
@@ -241,6 +250,8 @@ class CivitaiClient:
             raise NetworkError(describe_failure(exc, host_of(self.base_url))) from None
         log.debug("%s %s -> %s", method, path, response.status_code)
         data = self._decode(response, what)
+        if listing and response.status_code == 404:
+            raise self._wrong_address(f"HTTP 404 for /api/v1{path}")
         if response.status_code >= 400:
             error = error_for_status(
                 response.status_code,
@@ -282,10 +293,18 @@ class CivitaiClient:
             f"or the {SOURCE} address in Settings may be wrong."
         )
 
-    def _parse(self, parser: Callable[[Any], T], data: Any, what: str) -> T:
+    def _wrong_address(self, detail: str) -> UnexpectedResponseError:
+        return UnexpectedResponseError(
+            f"The {SOURCE} address in Settings ({self.base_url}) does not answer like {SOURCE} ({detail}) "
+            "— check it"
+        )
+
+    def _parse(self, parser: Callable[[Any], T], data: Any, what: str, *, listing: str | None = None) -> T:
         try:
             return parser(data)
         except RecordError as exc:
+            if listing is not None:  # a listing in another shape: some other server answered
+                raise self._wrong_address(f"an answer for /api/v1{listing} in another shape") from None
             raise UnexpectedResponseError(
                 f"{SOURCE} sent an answer for {what} that Atelier does not understand ({exc})."
             ) from None

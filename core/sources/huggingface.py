@@ -20,7 +20,7 @@ from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_url
 from huggingface_hub.hf_api import ExpandModelProperty_T, ModelInfo, RepoFile
 
 from core.net import RetryPolicy
-from core.sources.hf_errors import HfProtocolError, translate
+from core.sources.hf_errors import HfProtocolError, HuggingFaceError, translate
 from core.sources.hf_records import (
     HfFile,
     HfModelDetail,
@@ -99,19 +99,27 @@ class HuggingFaceClient:
         if limit <= 0:
             return []
         filters = list(tags)
-        with self._translating():
-            items = self._api.list_models(
-                search=text or None,
-                author=author or None,
-                filter=filters or None,
-                sort=sort,
-                limit=offset + limit,
-                expand=_SUMMARY_EXPAND,
-            )
-            return [
-                summary_from_payload(_payload_from_info(info))
-                for info in itertools.islice(items, offset, offset + limit)
-            ]
+        try:
+            with self._translating():
+                items = self._api.list_models(
+                    search=text or None,
+                    author=author or None,
+                    filter=filters or None,
+                    sort=sort,
+                    limit=offset + limit,
+                    expand=_SUMMARY_EXPAND,
+                )
+                return [
+                    summary_from_payload(_payload_from_info(info))
+                    for info in itertools.islice(items, offset, offset + limit)
+                ]
+        except HuggingFaceError as exc:
+            # /api/models exists on every Hub: a 404 there means the address is not a Hub's
+            if exc.status == 404:
+                raise self._wrong_address("HTTP 404 for /api/models") from exc
+            raise
+        except (TypeError, KeyError, AttributeError, ValueError) as exc:  # a listing in another shape
+            raise self._wrong_address("an answer for /api/models in another shape") from exc
 
     def model_info(self, repo_id: str, revision: str | None = None) -> HfModelDetail:
         """The repository at ``revision`` (default branch if None), with sizes and LFS sha256 of all files."""
@@ -155,6 +163,12 @@ class HuggingFaceClient:
             )
         return HfResolvedFile(
             url=meta.location, size=meta.size, sha256=sha256_or_none(meta.etag), commit=meta.commit_hash
+        )
+
+    def _wrong_address(self, detail: str) -> HfProtocolError:
+        return HfProtocolError(
+            f"The Hugging Face address in Settings ({self.endpoint}) does not answer like the Hugging Face "
+            f"Hub ({detail}) — check it"
         )
 
     @contextmanager

@@ -16,7 +16,7 @@ from tests.factory.safetensors_writer import write_safetensors
 from tests.fakes.civitai_api import CivitaiState, fake_civitai, load_payload
 from tests.fakes.hub_api import HubHandler, HubState
 from tests.fakes.hub_api import load_payload as load_hub_payload
-from tests.fakes.server import FakeServer, serve
+from tests.fakes.server import FakeHandler, FakeServer, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,3 +184,59 @@ def test_enrich_finds_a_scanned_file_on_civitai(tmp_path: Path) -> None:
     assert shown["civitai"]["trigger_words"] == ["pixel art"]
     assert shown["remote_links"][0]["version_id"] == str(version["id"])
     assert "[in library]" in listed
+
+
+class NotASiteHandler(FakeHandler):
+    """Some other web server: 404 for every path (``state`` "404"), or JSON of another shape ("json")."""
+
+    def do_GET(self) -> None:
+        self.record()
+        if self.server.state == "404":
+            self.send_json({"error": "no such page"}, status=404)
+        else:
+            self.send_json({"hello": "world"})
+
+    def do_POST(self) -> None:
+        self.do_GET()
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [("404", "HTTP 404 for /api/v1/models"), ("json", "an answer for /api/v1/models in another shape")],
+)
+def test_a_civitai_address_that_is_not_civitai_is_named(tmp_path: Path, answer: str, detail: str) -> None:
+    with serve(NotASiteHandler, answer) as other:
+        env = {**_env(tmp_path), "ATELIER_CIVITAI_URL": other.base_url}
+        result = run("search", "civitai", "pixel", env=env, check=False)
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"atelier search: The Civitai address in Settings ({other.base_url}) does not answer like Civitai "
+        f"({detail}) — check it\n"
+    )
+
+
+def test_a_model_civitai_does_not_have_is_still_not_found(civitai: FakeServer, tmp_path: Path) -> None:
+    """A 404 for one model (not a listing) keeps its meaning: that model is not on Civitai."""
+    env = _env(tmp_path, civitai=civitai)
+    result = run("download", "civitai:999999", "--to", str(tmp_path / "lib"), env=env, check=False)
+
+    assert result.returncode != 0
+    assert "does not answer like Civitai" not in result.stderr
+    assert "999999" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [("404", "HTTP 404 for /api/models"), ("json", "an answer for /api/models in another shape")],
+)
+def test_a_hub_address_that_is_not_a_hub_is_named(tmp_path: Path, answer: str, detail: str) -> None:
+    with serve(NotASiteHandler, answer) as other:
+        env = {**_env(tmp_path), "HF_ENDPOINT": other.base_url}
+        result = run("search", "hf", "pixel", env=env, check=False)
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"atelier search: The Hugging Face address in Settings ({other.base_url}) does not answer like the "
+        f"Hugging Face Hub ({detail}) — check it\n"
+    )
