@@ -86,3 +86,18 @@ def test_a_lora_of_another_family_is_named_in_words(service: RenderService, tmp_
     plan = service.prepare(recipe)
 
     assert plan.warnings == ("LoRA 'xl-style' is an SDXL LoRA; the checkpoint is an SD 1.x checkpoint",)
+
+
+def test_a_lora_on_the_checkpoint_slot_is_refused_in_the_windows_words(
+    service: RenderService, tmp_path: Path
+) -> None:
+    """The compose board shows ``plan.problem``: what the file is and which slot it belongs in."""
+    lora = write_safetensors(tmp_path / "xl-style.safetensors", SDXL_LORA)
+
+    plan = service.prepare(Recipe(checkpoint=AssetRef("xl-style", path=str(lora)), prompt="x"))
+
+    assert not plan.ready
+    assert plan.problem == (
+        "xl-style is a LoRA; the checkpoint slot needs a checkpoint (put it in the LoRA slot)"
+    )
+    assert plan.architecture is None
