@@ -90,7 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         "search",
         parents=[common],
         help="search the library, Civitai or Hugging Face",
-        description="search [library|civitai|hf] WORDS...: the library unless the first word names a site",
+        description=(
+            "search [library|civitai|hf] WORDS...: the library unless the first word names a site; "
+            "options may come before, between or after the words"
+        ),
     )
     search.add_argument("words", nargs="*", help="[civitai|hf|library] then the words to find")
     search.add_argument("--kind", action="append", choices=[k.value for k in AssetKind], default=[])
