@@ -189,7 +189,9 @@ def misplaced_line(item: MisplacedAsset) -> str:
     return text + (f" (use {flag} {shlex.quote(item.use_as)})" if flag else "")
 
 
-def _check_plan(command: str, plan: RenderPlan, context: AppContext | None = None) -> int | None:
+def _check_plan(
+    command: str, plan: RenderPlan, context: AppContext | None = None, *, from_options: bool = True
+) -> int | None:
     """An exit code when the plan cannot be rendered (missing assets listed), else None.
 
     With a ``context``, each missing asset that has a hash is looked up on Civitai and the command
@@ -197,7 +199,12 @@ def _check_plan(command: str, plan: RenderPlan, context: AppContext | None = Non
     """
     if plan.misplaced:
         for wrong in plan.misplaced:
-            print(f"atelier {command}: {misplaced_line(wrong)}", file=sys.stderr)
+            line = (
+                misplaced_line(wrong)
+                if from_options
+                else (f"{wrong.name} is {describe_kind(wrong.actual)}, not {describe_kind(wrong.slot)}")
+            )
+            print(f"atelier {command}: {line}", file=sys.stderr)
         return EXIT_USAGE
     if plan.missing:
         offers = _CivitaiOffers(context) if context is not None else None
@@ -230,7 +237,7 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         return _fail("render", user_message(error), EXIT_FAILED)
     except ValueError as error:
         return _fail("render", user_message(error), EXIT_USAGE)
-    code = _check_plan("render", plan, context)
+    code = _check_plan("render", plan, context, from_options=not args.infotext)
     if code is not None:
         return code
     _warn("render", plan.warnings, args.json)

@@ -128,3 +128,15 @@ def test_a_checkpoint_diffusers_cannot_load_is_one_line(library: tuple[Path, Pat
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("atelier render: ")
     assert "cannot load base_model.safetensors as an SD 1.x checkpoint: " in last
+
+
+def test_infotext_naming_a_lora_as_its_model_is_refused_without_naming_options(
+    library: tuple[Path, Path],
+) -> None:
+    data, _ = library
+    text = "a fox\nSteps: 2, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x64, Model: add_detail"
+
+    result = run_main("render", "--infotext", text, data_dir=data, env=OFFLINE)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "atelier render: add_detail is a LoRA, not a checkpoint"
