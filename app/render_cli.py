@@ -182,9 +182,7 @@ _FLAGS = {
 
 def misplaced_line(item: MisplacedAsset) -> str:
     """``add_detail is a LoRA; --checkpoint needs a checkpoint (use --lora add_detail)``."""
-    text = (
-        f"{item.name} is {describe_kind(item.actual)}; {_FLAGS[item.slot]} needs {describe_kind(item.slot)}"
-    )
+    text = f"{item.name} is {item.what}; {_FLAGS[item.slot]} needs {describe_kind(item.slot)}"
     flag = _FLAGS.get(item.actual)
     return text + (f" (use {flag} {shlex.quote(item.use_as)})" if flag else "")
 
@@ -202,7 +200,7 @@ def _check_plan(
             line = (
                 misplaced_line(wrong)
                 if from_options
-                else (f"{wrong.name} is {describe_kind(wrong.actual)}, not {describe_kind(wrong.slot)}")
+                else f"{wrong.name} is {wrong.what}, not {describe_kind(wrong.slot)}"
             )
             print(f"atelier {command}: {line}", file=sys.stderr)
         return EXIT_USAGE

@@ -94,9 +94,16 @@ class MisplacedAsset:
     use_as: str
 
     @property
+    def what(self) -> str:
+        """What the file is, with its article: "a LoRA", "a model file of unknown kind"."""
+        return (
+            "a model file of unknown kind" if self.actual is AssetKind.UNKNOWN else describe_kind(self.actual)
+        )
+
+    @property
     def message(self) -> str:
         """The sentence for the window: what the file is, and where it belongs."""
-        text = f"{self.name} is {describe_kind(self.actual)}; the {KIND_NOUNS[self.slot]} slot needs "
+        text = f"{self.name} is {self.what}; the {KIND_NOUNS[self.slot]} slot needs "
         text += describe_kind(self.slot)
         if self.actual in _LABELS:
             text += f" (put it in the {KIND_NOUNS[self.actual]} slot)"

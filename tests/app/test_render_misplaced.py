@@ -140,3 +140,16 @@ def test_infotext_naming_a_lora_as_its_model_is_refused_without_naming_options(
 
     assert result.returncode == 2
     assert result.stderr.strip() == "atelier render: add_detail is a LoRA, not a checkpoint"
+
+
+def test_a_file_of_unknown_kind_given_as_checkpoint_says_so(
+    library: tuple[Path, Path], tmp_path: Path
+) -> None:
+    odd = write_safetensors(tmp_path / "oddkeys.safetensors", {"foo.bar": ("F32", (2, 2))})
+
+    result = run_main("render", "--checkpoint", str(odd), "--prompt", "x", data_dir=library[0], env=OFFLINE)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "atelier render: oddkeys is a model file of unknown kind; --checkpoint needs a checkpoint"
+    )
