@@ -228,7 +228,8 @@ def test_statuses_say_what_happened(sites: Sites, tmp_path: Path) -> None:
     resume = run(sites, "downloads", "resume", "1")
     assert resume.stdout.strip() == f"Download 1 is already complete: {path}"
     listed = run(sites, "downloads").stdout
-    assert "KiB" in listed and "0.0/0.0 MiB" not in listed
+    assert "KiB" in listed
+    assert "0.0/0.0 MiB" not in listed
 
     empty = run(sites, "download", f"civitai:{VERSION_ID}", "--to", "", check=False)
     assert empty.returncode == 1

@@ -44,7 +44,8 @@ def test_a_folder_holding_library_folders_is_refused(tmp_path: Path) -> None:
     assert f"{outer} holds the library folders {outer / 'checkpoints'}, {outer / 'loras'}" in above.stderr
     listed = run_main("roots", env=env).stdout
     assert str(outer / "loras") in listed
-    assert f"{outer}\n" not in listed and f"{outer} " not in listed
+    assert f"{outer}\n" not in listed
+    assert f"{outer} " not in listed
 
 
 def test_the_same_folder_again_is_a_rescan(tmp_path: Path) -> None:
