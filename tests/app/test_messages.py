@@ -136,4 +136,4 @@ def test_cli_render_failure_is_one_line(tmp_path: Path) -> None:
 
 def test_cli_usage_failure_is_one_line(tmp_path: Path) -> None:
     line = _one_line_failure(_main("show", "424242", data_dir=tmp_path / "p"), "show")
-    assert "no asset with id or path '424242'" in line
+    assert "no asset with id 424242 in the library" in line
