@@ -8,4 +8,5 @@ PY=.venv/bin/python
 echo "== ruff lint";   $PY -m ruff check .
 echo "== ruff format"; $PY -m ruff format --check .
 echo "== mypy";        $PY -m mypy core catalog app desktop main.py
-echo "== pytest";      $PY -m pytest "$@"
+# One worker per core, each test file on one worker (module fixtures and the real-drag child run once).
+echo "== pytest";      $PY -m pytest -n auto --dist loadfile "$@"
