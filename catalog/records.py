@@ -10,13 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.file_hashes import FileHashes
-from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
-from core.sources.civitai_facts import page_url
-from core.sources.civitai_records import CivitaiImage
 from core.taxonomy import (
     Architecture,
     AssetKind,
@@ -28,6 +25,10 @@ from core.taxonomy import (
     Prediction,
     Variant,
 )
+
+if TYPE_CHECKING:  # records only carry these; their parsers load when a sidecar or payload is read
+    from core.formats.sidecar_info import SidecarInfo
+    from core.sources.civitai_records import CivitaiImage
 
 HUGGING_FACE_WEB = "https://huggingface.co"
 
@@ -94,6 +95,8 @@ class RemoteLinkRecord:
     def page_url(self) -> str | None:
         """The model's web page (Civitai opens it on this version)."""
         if self.site == "civitai":
+            from core.sources.civitai_facts import page_url
+
             return page_url(self.model_id, self.version_id)
         if self.site == "huggingface" and self.model_id:
             return f"{HUGGING_FACE_WEB}/{self.model_id}"

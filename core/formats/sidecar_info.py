@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.sources.civitai_facts import CivitaiFacts
+if TYPE_CHECKING:  # a sidecar record only carries the facts; parsing them is core.formats.sidecars' job
+    from core.sources.civitai_facts import CivitaiFacts
 
 
 @dataclass(frozen=True, slots=True)
