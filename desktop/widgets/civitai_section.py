@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, SignalInstance
 from PySide6.QtGui import (
@@ -39,8 +39,6 @@ from PySide6.QtWidgets import (
 )
 
 from catalog.records import RemoteLinkRecord
-from core.sources.civitai_facts import example_infotext
-from core.sources.civitai_records import CivitaiImage
 from desktop.widgets.elided_label import ElidedLabel
 from desktop.widgets.flow_layout import FlowLayout
 from desktop.widgets.trigger_words_view import copy_button
@@ -50,6 +48,9 @@ THUMB = QSize(96, 128)
 MAX_EXAMPLES = 8
 DESCRIPTION_PREVIEW_CHARS = 700
 PROMPT_PREVIEW_CHARS = 240
+
+if TYPE_CHECKING:  # the Civitai parsers load with the first example shown, not with the window
+    from core.sources.civitai_records import CivitaiImage
 
 
 class ImageSource(Protocol):
@@ -104,6 +105,8 @@ class ExampleCard(QFrame):
         self.setObjectName("exampleCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.image = image
+        from core.sources.civitai_facts import example_infotext
+
         self.infotext = example_infotext(image) if image.has_parameters else ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
 
 from catalog.records import AssetRecord, RemoteLinkRecord, UserDataChanges
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus
-from core.text import html_to_text
 from desktop.labels import (
     ARCHITECTURE_LABELS,
     KIND_COLORS,
@@ -445,6 +444,8 @@ class DetailsPane(QScrollArea):
     def _show_description(self, record: AssetRecord) -> None:
         """The user's own description and preferred weight (A1111's user metadata), the description as
         text even if a tool stored HTML."""
+        from core.text import html_to_text  # html.parser: only when a description is shown
+
         text = html_to_text(record.description)
         self.description.setText(text)
         self.description.setVisible(bool(text))
