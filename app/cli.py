@@ -38,6 +38,7 @@ from core.identify.result import Identification
 from core.jobs import CancelToken, ProgressCallback
 from core.layouts import MODEL_FILE_SUFFIXES
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout
+from core.waits import WaitNotice, waits_reported_to
 
 if TYPE_CHECKING:
     from catalog.enrich import EnrichSummary
@@ -181,7 +182,10 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"atelier {args.command}: {user_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        code = handlers[args.command](context, args, out)
+        # A site's "wait and try again" is said on stderr while the command waits (the window shows it
+        # in the pane that asked); the result still goes to stdout.
+        with waits_reported_to(lambda notice: _say_wait(args.command, notice)):
+            code = handlers[args.command](context, args, out)
         out.flush()  # a closed pipe shows here, inside the handling below, not at interpreter exit
         return code
     except BrokenPipeError:
@@ -197,6 +201,13 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 130
     finally:
         context.close()
+
+
+def _say_wait(command: str, notice: WaitNotice) -> None:
+    """Says a wait a user would notice (a second or more); a quick second try goes unsaid, so a
+    failure stays the one line the command ends with."""
+    if notice.seconds >= 1:
+        print(f"atelier {command}: {notice.text()}", file=sys.stderr, flush=True)
 
 
 # commands ---------------------------------------------------------------------------------------------

@@ -105,6 +105,19 @@ def test_search_civitai_options_may_come_before_the_words(civitai: FakeServer, t
     assert any("query=pixel+art" in p and "types=LORA" in p and "sort=Newest" in p for p in paths), paths
 
 
+def test_search_civitai_says_on_stderr_while_the_site_asks_to_wait(
+    civitai: FakeServer, tmp_path: Path
+) -> None:
+    civitai.state.fail_next(429, retry_after="1")
+
+    result = run("search", "civitai", "pixel", env=_env(tmp_path, civitai=civitai))
+
+    assert result.returncode == 0, result.stderr
+    assert "asked us to wait 1 s" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "asked us to wait" not in result.stdout  # the results stay clean for a pipe
+
+
 def test_search_civitai_says_when_nothing_matches(civitai: FakeServer, tmp_path: Path) -> None:
     result = run("search", "civitai", "zzzz", env=_env(tmp_path, civitai=civitai))
 
