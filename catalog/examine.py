@@ -114,16 +114,7 @@ def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFi
                 st = entry.stat()
             except OSError:
                 continue
-            stem = entry.name[: -len(path.suffix)]
-            sidecars = [stem + suffix for suffix in SIDECAR_SUFFIXES if stem + suffix in names]
-            yield FoundFile(
-                path=path,
-                size=st.st_size,
-                mtime_ns=st.st_mtime_ns,
-                inode=st.st_ino,
-                siblings=names if sidecars else None,
-                sidecar_mtime_ns=_newest_mtime(folder, sidecars),
-            )
+            yield _found_file(path, st, names)
 
 
 def found_at(path: Path) -> FoundFile | None:
@@ -138,11 +129,16 @@ def found_at(path: Path) -> FoundFile | None:
         st = path.stat()
     except OSError:
         return None
-    stem = path.name[: -len(path.suffix)]
     try:
         names = frozenset(entry.name for entry in os.scandir(path.parent))
     except OSError:
         names = frozenset()
+    return _found_file(path, st, names)
+
+
+def _found_file(path: Path, st: os.stat_result, names: frozenset[str]) -> FoundFile:
+    """A model file with its sidecars, found among ``names`` (its folder's listing)."""
+    stem = path.name[: -len(path.suffix)]
     sidecars = [stem + suffix for suffix in SIDECAR_SUFFIXES if stem + suffix in names]
     return FoundFile(
         path=path,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from catalog.records import AssetRecord
+from core.sizes import human_size
 from core.sources.site_words import (  # the sites' vocabulary: in core, so the CLI words output alike
     CIVITAI_BASE_MODEL_LABELS,
     CIVITAI_FORMAT_LABELS,
@@ -114,16 +115,6 @@ def kind_label(kind: AssetKind, network: NetworkType | None = None) -> str:
     if kind is AssetKind.LORA and network is not None and network is not NetworkType.LORA:
         return f"{label} · {NETWORK_LABELS[network]}"
     return label
-
-
-def human_size(size: int) -> str:
-    """Binary units with one decimal, as file managers show model sizes (e.g. "6.5 GiB")."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def stars(rating: int) -> str:

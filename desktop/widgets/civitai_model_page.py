@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.jobs import CancelToken, ProgressCallback
+from core.sizes import human_size as core_human_size
 from core.sources.civitai_records import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
 from core.sources.errors import NotFoundError
 from desktop.labels import (
@@ -102,14 +103,8 @@ def fetch_details(client: Any, library: AssetLibrary, model_id: int) -> ModelDet
 
 
 def human_size(size: int | None) -> str:
-    if size is None:
-        return "?"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+    """A file's size from the site, "?" when it does not say."""
+    return "?" if size is None else core_human_size(size)
 
 
 def image_parameters(image: CivitaiImage) -> str:
