@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -98,3 +101,9 @@ def test_refusals() -> None:
         latents_to_preview(torch.zeros(8, 8), Architecture.SD1)
     with pytest.raises(ValueError, match="upscale must be between 1 and 8"):
         latents_to_preview(torch.zeros(4, 8, 8), Architecture.SD1, upscale=9)
+
+
+def test_previews_module_does_not_import_torch() -> None:
+    code = "import sys, core.render.previews; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
