@@ -119,6 +119,8 @@ class Asset(Base):
         Index("ix_assets_kind_sort_name", "kind", "sort_name"),
         Index("ix_assets_architecture_sort_name", "architecture", "sort_name"),
         Index("ix_assets_rating_sort_name", "rating", "sort_name"),
+        # (device, inode) names one file: hard links, symlinks and bind mounts of it are never duplicates.
+        Index("ix_assets_device_inode", "device", "inode"),
         # The hashing queue: only rows still to hash are in this index, smallest first.
         Index(
             "ix_assets_unhashed",
@@ -137,6 +139,8 @@ class Asset(Base):
     size: Mapped[int] = mapped_column(Integer, index=True)
     mtime_ns: Mapped[int] = mapped_column(Integer)
     inode: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # st_dev of the file (0: not known yet, filled by the next scan); see ix_assets_device_inode.
+    device: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     # Newest mtime of the sidecars read last time: a newer one means the sidecars must be read again.
     sidecar_mtime_ns: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     format: Mapped[str] = mapped_column(String(16))
@@ -178,6 +182,11 @@ class Asset(Base):
     description: Mapped[str | None] = mapped_column(Text)
     trigger_words: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     edited_fields: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    # Hidden from the library views, not forgotten (migration 0007).
+    hidden: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
+    # The user's word over the file's own identification (``kind``/``architecture`` stay as identified).
+    kind_override: Mapped[str | None] = mapped_column(String(32))
+    architecture_override: Mapped[str | None] = mapped_column(String(32))
 
     sort_name: Mapped[str] = mapped_column(Text, Computed(SORT_NAME_SQL, persisted=False), index=True)
 
@@ -360,3 +369,121 @@ class RenderAsset(Base):
 
 RENDERS = table_of(Render)
 RENDER_ASSETS = table_of(RenderAsset)
+
+
+class OrganizeOperation(Base):
+    """One user operation on files (move, rename, delete, organize, dedupe, convert, mirror, undo).
+
+    ``state`` is ``applying`` from the moment its first step is written until every step is done (then
+    ``done``) or undone on recovery (``rolled_back``); ``undone`` once an undo operation reversed it;
+    ``failed`` when a step failed and the finished steps were kept (the summary says which).
+    """
+
+    __tablename__ = "organize_operations"
+    __table_args__ = (
+        CheckConstraint("state IN ('applying', 'done', 'rolled_back', 'failed', 'undone')", name="state"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undo_of: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+
+
+class OrganizeStep(Base):
+    """One step of an operation, written as intended *before* it touches the disk, marked done after.
+
+    ``action`` says what the step does to ``source``/``target`` (e.g. move, copy, trash, hardlink,
+    symlink, write); ``detail`` holds what recovery and undo need (the SHA256 to verify a copy, where the
+    trash put a file, the catalog change to make).
+    """
+
+    __tablename__ = "organize_steps"
+    __table_args__ = (UniqueConstraint("operation_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("organize_operations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    asset_id: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+
+
+class Mirror(Base):
+    """A folder the library is shared into, in another UI's layout (``ui``: a1111, comfyui, invokeai)."""
+
+    __tablename__ = "mirrors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ui: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text, unique=True)
+    kinds: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    collections: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+
+
+class MirrorEntry(Base):
+    """A link or copy Atelier made in a mirror; only these are ever replaced or removed by a sync.
+
+    ``size``/``mtime_ns``/``inode`` are what the entry was when made, so an entry the user replaced since
+    is recognised as theirs and left alone.
+    """
+
+    __tablename__ = "mirror_entries"
+
+    mirror_id: Mapped[int] = mapped_column(ForeignKey("mirrors.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    asset_id: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    mtime_ns: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    inode: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class ModelUpdate(Base):
+    """The newest version of one remote model seen by an update check, and the version the user ignores."""
+
+    __tablename__ = "model_updates"
+    __table_args__ = (UniqueConstraint("site", "model_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(16))
+    model_id: Mapped[str] = mapped_column(Text)
+    latest_version_id: Mapped[str | None] = mapped_column(Text)
+    latest_version_name: Mapped[str | None] = mapped_column(Text)
+    latest_published_at: Mapped[str | None] = mapped_column(Text)
+    ignored_version_id: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+
+
+class DeletedFile(Base):
+    """A file deleted on purpose, recognised by hash or Civitai version when it is offered again."""
+
+    __tablename__ = "deleted_files"
+    __table_args__ = (Index("ix_deleted_files_site_version_id", "site", "version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    site: Mapped[str | None] = mapped_column(String(16))
+    model_id: Mapped[str | None] = mapped_column(Text)
+    version_id: Mapped[str | None] = mapped_column(Text)
+    model_name: Mapped[str | None] = mapped_column(Text)
+    version_name: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
