@@ -389,3 +389,15 @@ class Library:
         """The tokens (file stems) of the library's embeddings."""
         with self._db.session_scope() as session:
             return render_index.embedding_names(session)
+
+    # -- organize: the operations journal (catalog.journal) -----------------------------------------------
+
+    # -- organize: duplicates (catalog.duplicates) --------------------------------------------------------
+
+    # -- organize: mirrors (catalog.mirrors) ----------------------------------------------------------------
+
+    # -- organize: curation, overrides, hidden, deleted-file memory (catalog.user_data) ---------------------
+
+    # -- organize: export / import of the library list (catalog.exchange) --------------------------------
+
+    # -- organize: update checks (catalog.updates) ----------------------------------------------------------

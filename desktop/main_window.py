@@ -128,8 +128,11 @@ class MainWindow(QMainWindow):
         self.compose_tab: ComposeTab | None = None
         self.compose_dock: BoardDock | None = None
         self.import_dialog: ImportFilesDialog | None = None
+        # Features add their entries to the library's context menu through these (see _show_context_menu).
+        self.context_menu_sections: list[Callable[[QMenu, list[AssetRecord]], None]] = []
         self._build_views()
         self._build_menus()
+        self._install_features()
         self.status = AppStatusBar(self)
         self.setStatusBar(self.status)
         self.details.copied.connect(self.status.flash)
@@ -490,7 +493,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
+        self.edit_menu = menu.addMenu("&Edit")
         library_menu = menu.addMenu("&Library")
+        self.library_menu = library_menu
         self.look_up_action = self._action(
             "&Look up on Civitai", self.look_up_selection, QKeySequence("Ctrl+Shift+L"), "search"
         )
@@ -503,6 +508,7 @@ class MainWindow(QMainWindow):
         library_menu.addSeparator()
         library_menu.addAction(self.look_up_action)
 
+        self.organize_menu = menu.addMenu("&Organize")
         view_menu = menu.addMenu("&View")
         self.grid_action = self._action(
             "&Grid", lambda: self.set_view_mode("grid"), QKeySequence("Ctrl+1"), "grid"
@@ -722,6 +728,10 @@ class MainWindow(QMainWindow):
         self.refresh_sidebar()
         self.filter_bar.set_tags(self.library.all_tags())
 
+    def _install_features(self) -> None:
+        """Each organizing feature adds its actions to the Edit, Library and Organize menus and its
+        section to the context menu; one line per feature, in the order the menus show them."""
+
     def _show_context_menu(self, position: Any) -> None:
         view = self.current_view()
         records = self.selected_records()
@@ -755,6 +765,9 @@ class MainWindow(QMainWindow):
                 menu.addAction("Send to compose board" + why_not).setEnabled(False)
             else:
                 menu.addAction(self.send_to_compose_action)
+        for add_section in self.context_menu_sections:
+            menu.addSeparator()
+            add_section(menu, records)
         menu.popup(view.viewport().mapToGlobal(position))
 
     def _set_favorite(self, records: Sequence[AssetRecord], favorite: bool) -> None:
