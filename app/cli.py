@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app import download_cli, remote_cli, render_cli
 from app.after_scan import ChainJobs, ChainSteps, LookupRequest, context_jobs, lookup_line, run_chain
-from app.cli_ids import MAX_ROW_ID, is_row_id
+from app.cli_ids import MAX_ROW_ID, asset_by_id_or_path
 from app.context import AppContext
 from app.messages import user_message
 from app.progress_bar import ProgressBar
@@ -446,16 +446,7 @@ def _one_line(record: AssetRecord) -> str:
 
 def _cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     library = context.library
-    target = args.target.strip()
-    if target.isdigit() and not Path(target).exists():
-        asset_id = int(target)
-        record = library.get(asset_id) if is_row_id(asset_id) else None
-        if record is None:
-            raise CliError(f"no asset with id {target} in the library (see `atelier search`)")
-    else:
-        record = library.get_by_path(Path(target).expanduser().resolve())
-    if record is None:
-        raise CliError(f"no asset with id or path {args.target!r} in the library")
+    record = asset_by_id_or_path(library, args.target)
     data = asset_to_json(record, previews=library.previews(record.id), links=library.remote_links(record.id))
     if args.json:
         json.dump(data, out, indent=2)

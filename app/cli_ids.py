@@ -7,6 +7,12 @@ cannot name any row; it is refused as "no such id" instead of reaching the datab
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from catalog.errors import NotFoundError
+from catalog.library import Library
+from catalog.records import AssetRecord
 
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest INTEGER
 
@@ -25,3 +31,32 @@ def row_id(text: str) -> int:
     if not -MAX_ROW_ID <= value <= MAX_ROW_ID:
         raise argparse.ArgumentTypeError(f"no id is as large as {text}")
     return value
+
+
+def asset_by_id_or_path(library: Library, target: str) -> AssetRecord:
+    """The asset ``target`` names: a row id (unless a file of that name exists here) or a path.
+
+    Every command that takes an asset accepts either, the way users copy them from ``search`` or a file
+    manager; a path is resolved (``~``, relative, symlinks) before it is looked up. Raises NotFoundError
+    with a line that says what to do.
+    """
+    text = target.strip()
+    if text.isdigit() and not Path(text).exists():
+        record = library.get(int(text)) if is_row_id(int(text)) else None
+        if record is None:
+            raise NotFoundError(f"no asset with id {text} in the library (see `atelier search`)")
+        return record
+    path = Path(text).expanduser()
+    record = library.get_by_path(path.resolve()) or library.get_by_path(path.absolute())
+    if record is None:
+        raise NotFoundError(f"no asset with id or path {target!r} in the library")
+    return record
+
+
+def assets_by_ids_or_paths(library: Library, targets: Sequence[str]) -> list[AssetRecord]:
+    """:func:`asset_by_id_or_path` for each of ``targets``, in order, each asset once."""
+    found: dict[int, AssetRecord] = {}
+    for target in targets:
+        record = asset_by_id_or_path(library, target)
+        found.setdefault(record.id, record)
+    return list(found.values())
