@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, or_, select, update
 
@@ -41,6 +42,14 @@ from catalog.records import (
 from core.file_hashes import FileHashes
 from core.render.resolve import Candidate
 from core.taxonomy import AssetKind, LibraryLayout
+
+if TYPE_CHECKING:  # update checks load the Civitai parsers only when used
+    from datetime import datetime
+
+    from catalog.updates import AssetUpdate, ModelUpdateState
+    from core.sources.civitai_updates import ModelVersions
+
+RENDERS_FOLDER = "renders"
 
 RENDERS_FOLDER = "renders"
 
@@ -401,3 +410,54 @@ class Library:
     # -- organize: export / import of the library list (catalog.exchange) --------------------------------
 
     # -- organize: update checks (catalog.updates) ----------------------------------------------------------
+
+    def linked_civitai_models(self) -> list[int]:
+        """The Civitai models the library's present files are linked to (what an update check asks about)."""
+        from catalog import updates
+
+        with self._db.session_scope() as session:
+            return updates.linked_model_ids(session)
+
+    def record_update_check(self, found: Sequence[ModelVersions]) -> None:
+        """Store the versions a check saw, one transaction per batch; ignored versions stay ignored."""
+        from catalog import updates
+
+        with self._db.session_scope(write=True) as session:
+            updates.record_check(session, found, utc_now())
+
+    def last_update_check(self) -> datetime | None:
+        from catalog import updates
+
+        with self._db.session_scope() as session:
+            return updates.last_checked(session)
+
+    def asset_updates(self, asset_ids: Sequence[int] | None = None) -> list[AssetUpdate]:
+        """The files with a newer version on Civitai (only among ``asset_ids`` when given)."""
+        from catalog import updates
+
+        with self._db.session_scope() as session:
+            return updates.asset_updates(session, asset_ids)
+
+    def update_asset_ids(self, asset_ids: Sequence[int] | None = None) -> set[int]:
+        """Which of ``asset_ids`` (else of all assets) have an update: what the views badge."""
+        from catalog import updates
+
+        stmt = updates.assets_with_updates()
+        if asset_ids is not None:
+            stmt = stmt.where(ASSETS.c.id.in_(list(asset_ids)))
+        with self._db.session_scope() as session:
+            return set(session.scalars(stmt))
+
+    def model_update_state(self, model_id: int) -> ModelUpdateState | None:
+        from catalog import updates
+
+        with self._db.session_scope() as session:
+            return updates.model_state(session, model_id)
+
+    def ignore_update(self, model_id: int, version_id: int) -> None:
+        """Remember "ignore this update" for ``model_id``; a still newer version shows again."""
+        from catalog import updates
+
+        with self._db.session_scope(write=True) as session:
+            if not updates.ignore(session, model_id, version_id):
+                raise NotFoundError(f"no update check has seen Civitai model {model_id} yet")

@@ -181,6 +181,7 @@ class AssetQuery:
     favorites_only: bool = False
     statuses: tuple[FileStatus, ...] = ()  # empty = every status except MISSING
     root_id: int | None = None
+    has_update: bool = False  # only files with a newer Civitai version (catalog.updates)
     sort: SortKey = SortKey.NAME
     descending: bool = False
     limit: int | None = None

@@ -108,6 +108,10 @@ def id_sets(query: AssetQuery) -> list[IdSet]:
             _ASSET_COLLECTIONS.asset_id == _A.id, _ASSET_COLLECTIONS.collection_id == collection_id
         )
         sets.append(IdSet(members, probe))
+    if query.has_update:  # a small set: the files whose model has a newer version not in the library
+        from catalog.updates import assets_with_updates, has_update
+
+        sets.append(IdSet(assets_with_updates(), has_update(_A.id)))
     return sets
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -117,6 +117,17 @@ class CivitaiClient:
     def models_by_ids(self, model_ids: Sequence[int]) -> dict[int, CivitaiModel]:
         """Several models at once (``/models?ids=``, 100 per request): tags and flags for many matches."""
         found: dict[int, CivitaiModel] = {}
+        for _asked, models in self.model_batches(model_ids):
+            found.update(models)
+        return found
+
+    def model_batches(self, model_ids: Sequence[int]) -> Iterator[tuple[list[int], dict[int, CivitaiModel]]]:
+        """``/models?ids=`` one request of at most 100 ids at a time, each with every version of its models.
+
+        Yields (the ids asked, the models found among them) after each request, so a long check can report
+        progress and stop between requests; requests go one after another, through the session's rate
+        limit and its 429/Retry-After policy. A model missing from an answer was deleted or hidden.
+        """
         unique = list(dict.fromkeys(int(i) for i in model_ids))
         for start in range(0, len(unique), IDS_BATCH_SIZE):
             chunk = unique[start : start + IDS_BATCH_SIZE]
@@ -124,8 +135,7 @@ class CivitaiClient:
             what = f"{len(chunk)} models"
             data = self._request("GET", "/models", what, params=params, listing=True)
             page = self._parse(parse_search_page, data, what, listing="/models")
-            found.update({model.id: model for model in page.items})
-        return found
+            yield chunk, {model.id: model for model in page.items}
 
     def get_model(self, model_id: int) -> CivitaiModel:
         what = f"model {model_id}"
