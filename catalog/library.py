@@ -51,8 +51,6 @@ if TYPE_CHECKING:  # update checks load the Civitai parsers only when used
 
 RENDERS_FOLDER = "renders"
 
-RENDERS_FOLDER = "renders"
-
 
 class Library:
     """An open catalog database. Create with :meth:`open`; safe to share between threads."""
