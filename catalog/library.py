@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, or_, select, update
 
 from catalog import facets as facets_queries
-from catalog import merge, reading, remote, render_index, renders, scan_writes, search, user_data
+from catalog import (
+    merge,
+    reading,
+    remote,
+    render_index,
+    renders,
+    scan_writes,
+    search,
+    template_rows,
+    user_data,
+)
 from catalog.db import CatalogDatabase, utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
@@ -39,6 +49,7 @@ from catalog.records import (
     ScannedFile,
     UserDataChanges,
 )
+from catalog.template_rows import TemplateRow, TemplateScope
 from core.file_hashes import FileHashes
 from core.render.resolve import Candidate
 from core.taxonomy import AssetKind, LibraryLayout
@@ -396,6 +407,18 @@ class Library:
         """The tokens (file stems) of the library's embeddings."""
         with self._db.session_scope() as session:
             return render_index.embedding_names(session)
+
+    # -- organize: by template (catalog.template_rows) ----------------------------------------------------
+
+    def template_rows(self, scope: TemplateScope) -> list[TemplateRow]:
+        """What a template may name about each file in ``scope`` (missing files left out), by path."""
+        with self._db.session_scope() as session:
+            return template_rows.template_rows(session, scope)
+
+    def cataloged_paths(self) -> set[str]:
+        """Every path a row stands at (missing files too): where no move may put a file."""
+        with self._db.session_scope() as session:
+            return template_rows.cataloged_paths(session)
 
     # -- organize: the operations journal (catalog.journal) -----------------------------------------------
 

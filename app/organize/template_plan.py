@@ -1,0 +1,253 @@
+"""Organize by template: the plan (from -> to, conflicts, unchanged) for every file in a scope.
+
+The CLI's ``organize --template`` and the window's "Organize by template…" both call :func:`plan_template`,
+show the plan, then hand it to ``app.organize.engine.apply_moves``, which journals every step. Planning
+reads the catalog in bulk (``Library.template_rows``: four queries for the whole scope) and touches the
+disk only to answer what a plan must know: one listing per source folder for the companions, one ``lstat``
+per distinct target folder to see through links, one per target to see whether it is taken.
+
+Where a file goes: ``<library folder>/<rendered template>``, the library folder being the file's own or
+the one chosen (``target_root``). A target folder reached through a symlink is planned at its real place
+(so the catalog keeps real paths and a file is never "moved" onto itself through a link); one whose real
+place is outside every library folder is a conflict. A target where the catalog still remembers a file
+(a missing one) is taken, as one on disk is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from catalog.template_rows import TemplateRow, TemplateScope
+from core.layouts import folder_for
+from core.organize.companions import companions_among
+from core.organize.plan import Conflict, MovePlan, plan_moves
+from core.organize.template import (
+    Template,
+    TemplateFacts,
+    architecture_word,
+    base_label_word,
+    kind_word,
+    network_word,
+    parse_template,
+    site_word,
+)
+from core.taxonomy import Architecture, AssetKind, LibraryLayout
+
+if TYPE_CHECKING:
+    from catalog.library import Library
+    from catalog.records import RootRecord
+
+REASON_NO_ROOT = "no_root"
+REASON_OUTSIDE = "outside"
+
+__all__ = ["TemplatePlan", "TemplateScope", "facts_for", "plan_template"]
+
+
+@dataclass(frozen=True)
+class TemplatePlan:
+    """A template's plan over a scope: the engine's ``MovePlan`` plus what it was made from."""
+
+    template: Template
+    plan: MovePlan
+    considered: int  # files in the scope
+    target_root: int | None = None
+    roots: dict[int, str] = field(default_factory=dict)  # id -> path, for showing targets relative
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the library folder holding it (the whole path when none does)."""
+        text = str(path)
+        for root in sorted(self.roots.values(), key=len, reverse=True):
+            if text.startswith(root.rstrip(os.sep) + os.sep):
+                return text[len(root.rstrip(os.sep)) + 1 :]
+        return text
+
+
+def facts_for(row: TemplateRow, kind_folder: str, folder: str) -> TemplateFacts:
+    """The template values of one catalog row, in the words users read."""
+    tag = row.tag or row.remote_tag or ""
+    return TemplateFacts(
+        file_name=row.file_name,
+        kind=kind_word(row.kind),
+        kind_folder=kind_folder,
+        architecture=architecture_word(row.architecture),
+        base_label=base_label_word(row.base_model_label or row.remote_base_label),
+        network=network_word(row.network) if row.kind is AssetKind.LORA else "",
+        precision=row.precision or "",
+        creator=row.creator or "",
+        model_name=row.model_name or row.display_name,
+        version_name=row.version_name or "",
+        site=site_word(row.site),
+        model_id=row.model_id or "",
+        version_id=row.version_id or "",
+        hash8=(row.sha256 or "")[:8].upper(),
+        autov2=(row.autov2 or (row.sha256 or "")[:10]).upper(),
+        rating=str(row.rating) if row.rating else "",
+        collection=row.collection or "",
+        tag=tag,
+        folder=folder,
+        is_folder=row.is_folder,
+    )
+
+
+def plan_template(
+    library: Library,
+    template: str | Template,
+    *,
+    scope: TemplateScope | None = None,
+    target_root: int | None = None,
+    rename_conflicts: bool = False,
+) -> TemplatePlan:
+    """Where each file of ``scope`` (default: the whole library) goes under ``template``.
+
+    ``target_root`` puts every file in that library folder (default: each stays in its own). Raises
+    ``TemplateError`` for a bad template; every other problem is a conflict of the plan.
+    """
+    parsed = parse_template(template) if isinstance(template, str) else template
+    roots = {root.id: root for root in library.roots()}
+    rows = library.template_rows(scope or TemplateScope())
+    taken = library.cataloged_paths()
+    kind_folders = _KindFolders()
+    real_folders = _RealFolders([Path(root.path) for root in roots.values()])
+
+    requests: list[tuple[int | None, Path, Path]] = []
+    refused: list[Conflict] = []
+    for row in rows:
+        source = Path(row.path)
+        root_id = target_root if target_root is not None else row.root_id
+        root = roots.get(root_id) if root_id is not None else None
+        if root is None:
+            refused.append(
+                Conflict(
+                    row.id,
+                    source,
+                    source,
+                    "not in a library folder: choose one to organize into",
+                    REASON_NO_ROOT,
+                )
+            )
+            continue
+        own_root = roots.get(row.root_id) if row.root_id is not None else None
+        folder = _relative_folder(source, Path(own_root.path)) if own_root is not None else ""
+        facts = facts_for(row, kind_folders.get(root, row.kind, row.architecture), folder)
+        parts = parsed.render(facts)
+        target_folder = real_folders.real(Path(root.path).joinpath(*parts[:-1]))
+        if target_folder is None:
+            refused.append(
+                Conflict(
+                    row.id,
+                    source,
+                    Path(root.path).joinpath(*parts),
+                    "its target folder is a link to a place outside the library folders",
+                    REASON_OUTSIDE,
+                )
+            )
+            continue
+        requests.append((row.id, source, target_folder / parts[-1]))
+
+    plan = plan_moves(
+        requests,
+        exists=lambda path: str(path) in taken or os.path.lexists(path),
+        companions=_CompanionLister(),
+        rename_conflicts=rename_conflicts,
+    )
+    if refused:
+        plan = MovePlan(plan.moves, (*refused, *plan.conflicts), plan.unchanged)
+    return TemplatePlan(
+        parsed, plan, len(rows), target_root, {root_id: root.path for root_id, root in roots.items()}
+    )
+
+
+def _relative_folder(source: Path, root: Path) -> str:
+    try:
+        return source.parent.relative_to(root).as_posix().strip(".")
+    except ValueError:
+        return ""
+
+
+class _KindFolders:
+    """``{kind_folder}`` per (library folder, kind, architecture), looked up once each (it checks which
+    of a layout's folders exist)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, AssetKind, Architecture], str] = {}
+
+    def get(self, root: RootRecord, kind: AssetKind, architecture: Architecture) -> str:
+        key = (root.id, kind, architecture)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = _kind_folder(Path(root.path), root.layout, kind, architecture)
+        return found
+
+
+def _kind_folder(root: Path, layout: LibraryLayout, kind: AssetKind, architecture: Architecture) -> str:
+    if layout is LibraryLayout.FLAT:
+        return kind_word(kind)
+    folder = folder_for(root, layout, kind, architecture=architecture)
+    try:
+        relative = folder.relative_to(root).as_posix().strip(".")
+    except ValueError:  # outside the folder given (A1111's embeddings beside a models folder)
+        return kind_word(kind)
+    return relative or kind_word(kind)
+
+
+class _RealFolders:
+    """The real place of a target folder: links along its existing part followed, each folder checked
+    once; None when that place is outside every library folder."""
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        self._roots = [Path(os.path.realpath(root)) for root in roots]
+        self._cache: dict[Path, Path | None] = {
+            **{root: root for root in self._roots},
+            **{Path(root): Path(os.path.realpath(root)) for root in roots},
+        }
+        self._missing: set[Path] = set()
+
+    def real(self, folder: Path) -> Path | None:
+        if folder in self._cache:
+            return self._cache[folder]
+        parent = folder.parent
+        if parent == folder:
+            return self._inside(folder)
+        real_parent = self.real(parent)
+        if real_parent is None:
+            self._cache[folder] = None
+            return None
+        candidate = real_parent / folder.name
+        if real_parent in self._missing:
+            self._missing.add(candidate)
+            self._cache[folder] = candidate
+            return candidate
+        if candidate.is_symlink():
+            found = self._inside(Path(os.path.realpath(candidate)))
+        else:
+            found = candidate
+            if not os.path.lexists(candidate):
+                self._missing.add(candidate)
+        self._cache[folder] = found
+        return found
+
+    def _inside(self, path: Path) -> Path | None:
+        return path if any(path == root or path.is_relative_to(root) for root in self._roots) else None
+
+
+class _CompanionLister:
+    """``companion_files`` with one listing per folder for the whole plan (10,000 files in a few folders
+    would otherwise list each folder thousands of times)."""
+
+    def __init__(self) -> None:
+        self._listings: dict[Path, frozenset[str]] = {}
+
+    def __call__(self, model: Path) -> list[Path]:
+        folder = model.parent
+        names = self._listings.get(folder)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(folder))  # noqa: PTH208 (names only, fast)
+            except OSError:
+                names = frozenset()
+            self._listings[folder] = names
+        return companions_among(model, names)
