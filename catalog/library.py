@@ -9,16 +9,17 @@ lives in small modules by concern (:mod:`catalog.reading`, :mod:`catalog.search`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, or_, select, update
 
 from catalog import facets as facets_queries
 from catalog import (
+    journal,
     merge,
     reading,
     remote,
@@ -421,6 +422,97 @@ class Library:
             return template_rows.cataloged_paths(session)
 
     # -- organize: the operations journal (catalog.journal) -----------------------------------------------
+
+    def begin_operation(
+        self, kind: str, label: str, steps: Sequence[journal.NewStep], *, undo_of: int | None = None
+    ) -> tuple[int, list[journal.StepRecord]]:
+        """Write an operation (``applying``) and its steps (``pending``), committed before any disk change."""
+        with self._db.session_scope(write=True) as session:
+            return journal.begin_operation(session, kind, label, steps, undo_of=undo_of)
+
+    def operation_steps(self, operation_id: int) -> list[journal.StepRecord]:
+        with self._db.session_scope() as session:
+            return journal.step_records(session, operation_id)
+
+    def set_step_state(self, step_id: int, state: str, detail: Mapping[str, Any] | None = None) -> None:
+        """A step failed, was skipped or undone (no catalog change); ``detail`` is merged into its own."""
+        with self._db.session_scope(write=True) as session:
+            journal.set_step(session, step_id, state, detail)
+
+    def record_step_moved(
+        self,
+        step_id: int,
+        asset_id: int | None,
+        moved: journal.FileState,
+        *,
+        files: Sequence[tuple[str, str]],
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Mark a move done and make the catalog follow (asset, previews) in the same transaction."""
+        with self._db.session_scope(write=True) as session:
+            journal.record_moved(session, step_id, asset_id, moved, files=files, detail=detail)
+
+    def record_step_trashed(
+        self, step_id: int, asset_id: int | None, detail: Mapping[str, Any] | None = None
+    ) -> None:
+        """Mark a delete done: the row goes, its snapshot kept in the step, the file remembered."""
+        with self._db.session_scope(write=True) as session:
+            journal.record_trashed(session, step_id, asset_id, detail)
+
+    def record_step_restored(
+        self,
+        step_id: int,
+        snapshot: Mapping[str, Any] | None,
+        restored: journal.FileState,
+        detail: Mapping[str, Any] | None = None,
+    ) -> int | None:
+        """Mark a restore from the trash done and put the asset back as it was; returns its id."""
+        with self._db.session_scope(write=True) as session:
+            return journal.record_restored(session, step_id, snapshot, restored, detail)
+
+    def record_step_linked(
+        self,
+        step_id: int,
+        asset_id: int | None,
+        state: journal.FileState,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Mark a link (or unlink) step done with the file's new identity."""
+        with self._db.session_scope(write=True) as session:
+            journal.record_linked(session, step_id, asset_id, state, detail)
+
+    def finish_operation(self, operation_id: int, state: str, summary: Mapping[str, Any]) -> None:
+        with self._db.session_scope(write=True) as session:
+            journal.finish_operation(session, operation_id, state, summary)
+
+    def set_operation_state(self, operation_id: int, state: str) -> None:
+        with self._db.session_scope(write=True) as session:
+            journal.set_operation_state(session, operation_id, state)
+
+    def applying_operations(self) -> list[int]:
+        """Ids of operations a crash left unfinished (one indexed query)."""
+        with self._db.session_scope() as session:
+            return journal.applying_operation_ids(session)
+
+    def recent_operations(self, limit: int | None = 20) -> list[journal.OperationRecord]:
+        with self._db.session_scope() as session:
+            return journal.operation_records(session, limit=limit)
+
+    def get_operation(self, operation_id: int) -> journal.OperationRecord | None:
+        with self._db.session_scope() as session:
+            found = journal.operation_records(session, limit=None, operation_id=operation_id)
+            return found[0] if found else None
+
+    def asset_id_at(self, path: str | Path) -> int | None:
+        """The id of the row at exactly ``path``, present or missing (a cheap check before a move)."""
+        with self._db.session_scope() as session:
+            return journal.asset_at(session, str(path))
+
+    def root_containing(self, path: str | Path) -> int | None:
+        """The innermost library folder containing ``path``, or None when it is outside all of them."""
+        with self._db.session_scope() as session:
+            return journal.root_containing(session, str(path))
+
 
     # -- organize: duplicates (catalog.duplicates) --------------------------------------------------------
 

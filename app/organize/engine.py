@@ -1,0 +1,407 @@
+"""The organizing use cases both front ends call: move, rename, delete, link, undo, recover.
+
+Every operation goes the same way: the plan becomes journal steps, committed before the disk is touched
+(``Library.begin_operation``); each step is done on disk and marked done in the same transaction as its
+catalog change (:mod:`app.organize.steps`); the operation is finished ``done`` (or ``failed``, the
+finished steps kept, when some step failed). A crash or a kill at any moment leaves the operation
+``applying``; :func:`recover`, called whenever the app opens the library, completes it (or rolls back the
+step it cannot complete), so no file is lost, duplicated or separated from its sidecars.
+
+Cancelling stops between steps: the steps not started are marked skipped and the operation is finished,
+consistent and undoable like any other. One operation runs at a time per library
+(:mod:`app.organize.oplock`), across the window, the CLI and their threads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from app.messages import user_message
+from app.organize.fileops import same_file
+from app.organize.oplock import operation_lock
+from app.organize.steps import LINK_ACTIONS, run_step
+from app.organize.trash import restorable
+from catalog.journal import DONE, FAILED, PENDING, SKIPPED, UNDONE, NewStep, OperationRecord, StepRecord
+from catalog.library import Library
+from core.errors import AtelierError
+from core.jobs import CancelToken, Progress, ProgressCallback
+from core.organize.companions import companion_files
+from core.organize.errors import OrganizeError
+from core.organize.plan import MovePlan, plan_moves
+
+UNDO = "undo"
+LinkMode = Literal["hardlink", "symlink"]
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """What an operation did. ``failed`` holds (path, one-line reason) per failed step; ``freed_bytes``
+    is what went to the trash; ``moved`` the (from, to) of each finished step."""
+
+    operation_id: int
+    kind: str
+    done: int
+    skipped: int
+    failed: tuple[tuple[str, str], ...]
+    cancelled: bool
+    freed_bytes: int = 0
+    moved: tuple[tuple[str, str], ...] = ()
+    asset_ids: tuple[int, ...] = ()
+
+
+def plan_in_library(
+    library: Library, requests: Iterable[tuple[int | None, Path, Path]], *, rename_conflicts: bool = False
+) -> MovePlan:
+    """:func:`core.organize.plan.plan_moves` against the disk and the catalog: a target is taken when a
+    file stands there or the catalog still lists one there (a missing file it remembers)."""
+
+    def exists(path: Path) -> bool:
+        return os.path.lexists(path) or library.asset_id_at(path) is not None
+
+    def same(source: Path, target: Path) -> bool:
+        return same_file(source, target) and str(source).casefold() == str(target).casefold()
+
+    return plan_moves(
+        requests, exists=exists, companions=companion_files, same_file=same, rename_conflicts=rename_conflicts
+    )
+
+
+def apply_moves(
+    library: Library,
+    plan: MovePlan,
+    *,
+    kind: str = "move",
+    label: str = "",
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> OperationResult:
+    """Move each planned model with its companions; the catalog follows in the same step.
+
+    Conflicts in the plan are never applied. Refused as a whole, before anything moves, when a target is
+    outside every library folder (OrganizeError saying to add that folder first).
+    """
+    if plan.is_empty:
+        return OperationResult(0, kind, 0, 0, (), cancelled=False)
+    outside = sorted(
+        {str(move.target.parent) for move in plan.moves if library.root_containing(move.target) is None}
+    )
+    if outside:
+        raise OrganizeError(
+            f"{outside[0]} is outside every library folder: add it first with `atelier scan {outside[0]}`"
+        )
+    hashes = _sha256_by_id(library, [move.asset_id for move in plan.moves if move.asset_id is not None])
+    steps = [
+        NewStep(
+            "move",
+            str(move.source),
+            str(move.target),
+            move.asset_id,
+            {
+                "companions": [[str(a), str(b)] for a, b in move.companions],
+                "sha256": hashes.get(move.asset_id) if move.asset_id is not None else None,
+            },
+        )
+        for move in plan.moves
+    ]
+    return _operation(
+        library, kind, label or _label(kind, plan.move_count), steps, progress=progress, cancel=cancel
+    )
+
+
+def delete_assets(
+    library: Library,
+    asset_ids: Sequence[int],
+    *,
+    label: str = "",
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    companions: bool = True,
+) -> OperationResult:
+    """Send each asset's file and companions to the system trash; its row goes (remembered in
+    ``deleted_files`` and in the journal, so :func:`undo` puts back the file and the user's data).
+
+    ``companions=False`` trashes the model file alone: a converted file keeps the stem, and with it
+    the sidecars, which now belong to the new file (app.convert)."""
+    records = library.get_many(list(dict.fromkeys(asset_ids)))
+    if not records:
+        raise OrganizeError("none of these assets is in the library: nothing was deleted")
+    steps = [
+        NewStep(
+            "trash",
+            record.path,
+            "",
+            record.id,
+            {
+                "companions": [str(p) for p in companion_files(Path(record.path))] if companions else [],
+                "size": record.size,
+            },
+        )
+        for record in records
+    ]
+    return _operation(
+        library, "delete", label or _label("delete", len(steps)), steps, progress=progress, cancel=cancel
+    )
+
+
+def replace_with_link(
+    library: Library,
+    asset_id: int,
+    keep_asset_id: int,
+    *,
+    mode: LinkMode = "hardlink",
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> OperationResult:
+    """Replace the file of ``asset_id`` (a copy) by a hard or symbolic link to the file of ``keep_asset_id``.
+
+    Refused unless both are hashed with the same SHA256 and size, and the copy is unchanged since. The
+    link is made at a temporary name beside the copy, then renamed over it (atomic); a file system that
+    refuses links leaves the copy as it was, with a line saying so.
+    """
+    if mode not in LINK_ACTIONS:
+        raise OrganizeError(f"a link is a hardlink or a symlink, not {mode!r}")
+    copy, kept = library.get(asset_id), library.get(keep_asset_id)
+    if copy is None or kept is None:
+        raise OrganizeError(f"no asset with id {asset_id if copy is None else keep_asset_id} in the library")
+    if asset_id == keep_asset_id or copy.path == kept.path:
+        raise OrganizeError("a file cannot be replaced by a link to itself")
+    copy_sha = copy.hashes.sha256 if copy.hashes else None
+    kept_sha = kept.hashes.sha256 if kept.hashes else None
+    if not copy_sha or not kept_sha:
+        raise OrganizeError("both files must be hashed first: run `atelier hash`")
+    if copy_sha.upper() != kept_sha.upper() or copy.size != kept.size:
+        raise OrganizeError(f"{copy.file_name} and {kept.file_name} differ: only identical files are linked")
+    detail = {"size": copy.size, "mtime_ns": copy.mtime_ns, "sha256": copy_sha, "mode": mode}
+    steps = [NewStep(mode, copy.path, kept.path, copy.id, detail)]
+    return _operation(
+        library,
+        "dedupe",
+        f"Link {copy.file_name} to {kept.file_name}",
+        steps,
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+def undo(
+    library: Library,
+    operation_id: int | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> OperationResult:
+    """Reverse an operation (None: the newest that can be): moves go back, deleted files come back from
+    the trash with their catalog data, links become copies again. Each finished step is reversed once."""
+    target = _undoable(library, operation_id)
+    done = [step for step in library.operation_steps(target.id) if step.state == DONE]
+    reverse = [_reverse(step) for step in reversed(done)]
+    if any(step.action == "restore" for step in reverse) and not restorable():
+        raise OrganizeError("undo of a delete is not available on this system: restore it from the trash")
+    label = f"Undo: {target.label or target.kind}"
+    return _operation(library, UNDO, label, reverse, progress=progress, cancel=cancel, undo_of=target.id)
+
+
+def recover(library: Library) -> list[OperationResult]:
+    """Complete every operation a crash left ``applying`` (rolling back a step that cannot complete).
+
+    Cheap when nothing is pending: one indexed query. An operation running right now in another process
+    or thread holds the operation lock and is left alone.
+    """
+    if not library.applying_operations():
+        return []
+    results: list[OperationResult] = []
+    with operation_lock(library.path, blocking=False) as locked:
+        if not locked:
+            return []
+        for operation_id in library.applying_operations():
+            record = library.get_operation(operation_id)
+            if record is None:
+                continue
+            pending = [step for step in library.operation_steps(operation_id) if step.state == PENDING]
+            results.append(
+                _run(
+                    library,
+                    record.id,
+                    record.kind,
+                    pending,
+                    progress=None,
+                    cancel=None,
+                    resume=True,
+                    undo_of=record.undo_of,
+                )
+            )
+    return results
+
+
+def recent_operations(library: Library, limit: int = 20) -> list[OperationRecord]:
+    """The newest operations first, with their states and step counts (the CLI's ``history``)."""
+    return library.recent_operations(limit)
+
+
+def undoable_operation(library: Library) -> OperationRecord | None:
+    """The operation a plain ``undo`` would reverse, if any (for a menu item's text)."""
+    try:
+        return _undoable(library, None)
+    except OrganizeError:
+        return None
+
+
+# internals --------------------------------------------------------------------------------------------
+def _operation(
+    library: Library,
+    kind: str,
+    label: str,
+    steps: list[NewStep],
+    *,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    undo_of: int | None = None,
+) -> OperationResult:
+    with operation_lock(library.path):
+        operation_id, records = library.begin_operation(kind, label, steps, undo_of=undo_of)
+        return _run(
+            library,
+            operation_id,
+            kind,
+            records,
+            progress=progress,
+            cancel=cancel,
+            resume=False,
+            undo_of=undo_of,
+        )
+
+
+def _run(
+    library: Library,
+    operation_id: int,
+    kind: str,
+    steps: list[StepRecord],
+    *,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    resume: bool,
+    undo_of: int | None,
+) -> OperationResult:
+    done = skipped = freed = 0
+    failed: list[tuple[str, str]] = []
+    moved: list[tuple[str, str]] = []
+    asset_ids: list[int] = []
+    cancelled = False
+    interrupted: BaseException | None = None
+    total = len(steps)
+    for index, step in enumerate(steps):
+        if not resume and (interrupted is not None or (cancel is not None and cancel.cancelled)):
+            cancelled = True
+            library.set_step_state(step.id, SKIPPED)
+            skipped += 1
+            continue
+        if progress is not None:
+            progress(
+                Progress(index, total, f"{_VERBS.get(step.action, step.action)} {Path(step.source).name}")
+            )
+        try:
+            freed += run_step(library, step, resume=resume)
+        except KeyboardInterrupt as exc:  # Ctrl+C: this step was put back; stop like a cancel
+            interrupted = exc
+            cancelled = True
+            library.set_step_state(step.id, SKIPPED)
+            skipped += 1
+            continue
+        except (AtelierError, OSError) as exc:
+            reason = user_message(exc)
+            library.set_step_state(step.id, FAILED, {"error": reason})
+            failed.append((step.source, reason))
+            continue
+        done += 1
+        moved.append((step.source, step.target))
+        if step.asset_id is not None:
+            asset_ids.append(step.asset_id)
+        reverses = step.detail.get("reverses")
+        if isinstance(reverses, int):
+            library.set_step_state(reverses, UNDONE)
+    if progress is not None:
+        progress(Progress(total, total, "Done"))
+    summary: dict[str, Any] = {
+        "done": done,
+        "skipped": skipped,
+        "failed": [list(item) for item in failed],
+        "cancelled": cancelled,
+        "freed_bytes": freed,
+        "recovered": resume,
+    }
+    library.finish_operation(operation_id, FAILED if failed else DONE, summary)
+    if undo_of is not None:
+        _settle_undone(library, undo_of)
+    result = OperationResult(
+        operation_id, kind, done, skipped, tuple(failed), cancelled, freed, tuple(moved), tuple(asset_ids)
+    )
+    if interrupted is not None:
+        raise interrupted
+    return result
+
+
+_VERBS = {
+    "move": "Moving",
+    "trash": "Sending to the trash",
+    "restore": "Restoring",
+    "hardlink": "Linking",
+    "symlink": "Linking",
+    "unlink": "Copying back",
+}
+
+
+def _settle_undone(library: Library, operation_id: int) -> None:
+    """An operation whose every finished step was reversed is ``undone``."""
+    steps = library.operation_steps(operation_id)
+    if steps and not any(step.state == DONE for step in steps):
+        library.set_operation_state(operation_id, UNDONE)
+
+
+def _undoable(library: Library, operation_id: int | None) -> OperationRecord:
+    if operation_id is not None:
+        record = library.get_operation(operation_id)
+        if record is None:
+            raise OrganizeError(f"no operation {operation_id} (see `atelier history`)")
+        if record.kind == UNDO:
+            raise OrganizeError(f"operation {operation_id} is an undo itself: it cannot be undone")
+        if record.state not in (DONE, FAILED) or not record.done_count:
+            raise OrganizeError(f"operation {operation_id} is {record.state}: there is nothing of it to undo")
+        return record
+    for record in library.recent_operations(limit=200):
+        if record.kind != UNDO and record.state in (DONE, FAILED) and record.done_count:
+            return record
+    raise OrganizeError("there is nothing to undo")
+
+
+def _reverse(step: StepRecord) -> NewStep:
+    detail: dict[str, Any] = {"reverses": step.id}
+    if step.action == "move":
+        detail["companions"] = [[b, a] for a, b in step.detail.get("companions", ())]
+        detail["sha256"] = step.detail.get("sha256")
+        return NewStep("move", step.target, step.source, step.asset_id, detail)
+    if step.action == "trash":
+        detail["trashed"] = step.detail.get("trashed", [])
+        detail["snapshot"] = step.detail.get("snapshot")
+        return NewStep("restore", step.source, step.source, step.asset_id, detail)
+    if step.action in LINK_ACTIONS:
+        detail.update(sha256=step.detail.get("sha256"), mode=step.action)
+        return NewStep("unlink", step.source, step.target, step.asset_id, detail)
+    raise OrganizeError(f"a {step.action} step cannot be undone")
+
+
+def _sha256_by_id(library: Library, asset_ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for start in range(0, len(asset_ids), 500):
+        for record in library.get_many(asset_ids[start : start + 500]):
+            if record.hashes is not None and record.hashes.sha256:
+                found[record.id] = record.hashes.sha256
+    return found
+
+
+def _label(kind: str, count: int) -> str:
+    noun = "file" if count == 1 else "files"
+    return f"{kind.capitalize()} {count} {noun}"

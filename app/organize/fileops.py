@@ -1,0 +1,225 @@
+"""Moving one file or folder without ever overwriting or losing anything, on one disk or across two.
+
+* Same file system: an atomic rename that refuses an existing target. Linux's ``renameat2`` with
+  ``RENAME_NOREPLACE`` does exactly that; where it is missing (another OS, an old kernel, a file system
+  that does not support the flag) a file is hard-linked to its target (``link`` fails on an existing
+  name) and then unlinked, and a folder is renamed after an existence check.
+* Across file systems (``EXDEV``): the bytes are copied to ``<target>.atelier-part``, flushed to disk,
+  read back and compared (SHA256) with the catalog's hash or, when the catalog has none, with the hash of
+  the source taken while copying; only then is the copy renamed into place and the source removed.
+
+:func:`settle_move` is the same move made idempotent for recovery: whatever state a crash left (nothing
+done, a half-written ``.atelier-part``, a hard link made but the source not yet unlinked, a copy in place
+but the source not yet removed), it finishes the move, or raises when it cannot decide safely.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import os
+import shutil
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from core.organize.errors import OrganizeError, TargetExistsError
+
+PART_SUFFIX = ".atelier-part"
+CHUNK = 1 << 20
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_NOT_SUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def _load_renameat2() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function: Callable[..., int] = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+_RENAMEAT2 = _load_renameat2()
+
+
+def part_path(target: Path) -> Path:
+    """Where a copy across file systems is written before it is verified."""
+    return target.with_name(target.name + PART_SUFFIX)
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA256 of a file (upper-case hex, as the catalog stores it)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest().upper()
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder (links not followed)."""
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode):
+        return info.st_size
+    return sum((Path(top) / name).lstat().st_size for top, _, names in os.walk(path) for name in names)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (a hard link, a case-only rename on a case-insensitive disk)."""
+    try:
+        first, second = a.lstat(), b.lstat()
+    except OSError:
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def move_path(source: Path, target: Path, *, expected_sha256: str | None = None) -> None:
+    """Move ``source`` to ``target`` (a file or a folder); never replaces an existing ``target``.
+
+    Raises TargetExistsError when ``target`` exists (and is not ``source`` itself), OrganizeError when a
+    copy across file systems does not read back identical, OSError for what the file system refuses.
+    """
+    if not os.path.lexists(source):
+        raise OrganizeError(f"{source} is missing: nothing was moved (rescan its folder)")
+    if os.path.lexists(target):
+        if same_file(source, target) and str(source).casefold() == str(target).casefold():
+            source.rename(target)  # a case-only rename on a case-insensitive disk
+            return
+        raise TargetExistsError(f"{target} already exists: nothing was overwritten")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _rename_no_replace(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        _copy_across(source, target, expected_sha256)
+
+
+def settle_move(source: Path, target: Path, *, expected_sha256: str | None = None) -> None:
+    """Finish a move that may have been interrupted at any point (see the module docstring)."""
+    part = part_path(target)
+    if os.path.lexists(part):
+        _remove(part)  # a copy cut short: start it again from the intact source
+    has_source, has_target = os.path.lexists(source), os.path.lexists(target)
+    if has_source and not has_target:
+        move_path(source, target, expected_sha256=expected_sha256)
+    elif has_source and has_target:
+        if same_file(source, target):
+            if str(source).casefold() == str(target).casefold():
+                source.rename(target)
+            else:
+                source.unlink()  # the link to the target was made; only the old name was left
+        elif source.is_dir() or _same_bytes(target, source, expected_sha256):
+            _remove(source)  # the verified copy is in place; only the source was left
+        else:
+            raise TargetExistsError(f"{source} and {target} both exist and differ: both were kept")
+    elif not has_target:
+        raise OrganizeError(f"{source} is missing and {target} was never written")
+
+
+def _same_bytes(copy: Path, source: Path, expected: str | None) -> bool:
+    return sha256_of(copy) == (expected.upper() if expected else sha256_of(source))
+
+
+def _rename_no_replace(source: Path, target: Path) -> None:
+    if _RENAMEAT2 is not None:
+        result = _RENAMEAT2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE)
+        if result == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise TargetExistsError(f"{target} already exists: nothing was overwritten")
+        if code not in _NOT_SUPPORTED:
+            raise OSError(code, os.strerror(code), str(source), None, str(target))
+    if not source.is_dir() or source.is_symlink():
+        try:
+            os.link(source, target, follow_symlinks=False)
+        except FileExistsError:
+            raise TargetExistsError(f"{target} already exists: nothing was overwritten") from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                raise
+        else:
+            source.unlink()
+            return
+    if os.path.lexists(target):
+        raise TargetExistsError(f"{target} already exists: nothing was overwritten")
+    source.rename(target)
+
+
+def _copy_across(source: Path, target: Path, expected_sha256: str | None) -> None:
+    part = part_path(target)
+    if source.is_symlink():
+        part.symlink_to(source.readlink())  # the link itself moves, as a rename would move it
+    elif source.is_dir():
+        shutil.copytree(source, part, symlinks=True)
+        _verify_tree(source, part)
+    else:
+        source_hash = _copy_file(source, part)
+        copied = sha256_of(part)
+        wanted = expected_sha256.upper() if expected_sha256 else source_hash
+        if copied != wanted:
+            part.unlink()
+            raise OrganizeError(
+                f"the copy of {source} on the other disk read back different: the source was kept"
+            )
+    try:
+        _rename_no_replace(part, target)
+    except BaseException:
+        _remove(part)
+        raise
+    _fsync_folder(target.parent)
+    _remove(source)
+
+
+def _copy_file(source: Path, part: Path) -> str:
+    """Copy ``source`` to ``part`` (created exclusively), flushed to disk; returns the source's SHA256."""
+    digest = hashlib.sha256()
+    with source.open("rb") as reader, part.open("xb") as writer:
+        while chunk := reader.read(CHUNK):
+            digest.update(chunk)
+            writer.write(chunk)
+        writer.flush()
+        os.fsync(writer.fileno())
+    shutil.copystat(source, part)
+    return digest.hexdigest().upper()
+
+
+def _verify_tree(source: Path, copy: Path) -> None:
+    for top, _, names in os.walk(source):
+        for name in names:
+            original = Path(top) / name
+            copied = copy / original.relative_to(source)
+            if original.is_symlink():
+                continue
+            with copied.open("rb") as handle:
+                os.fsync(handle.fileno())
+            if sha256_of(original) != sha256_of(copied):
+                shutil.rmtree(copy)
+                raise OrganizeError(f"the copy of {original} on the other disk read back different: kept")
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,215 @@
+"""Doing one journal step on disk, then marking it done together with its catalog change.
+
+Each action has one function used both to apply a step and to resume it after a crash (``resume``): a
+resumed step first looks at what the disk says (the source gone and the target present means the move
+was made) and only does what is left. A step that fails midway puts back what it already changed (a
+model moved without its sidecars is moved back), then raises: the operation records one line for it and
+goes on with the next step.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from app.organize.fileops import move_path, same_file, settle_move, sha256_of, tree_size
+from app.organize.trash import TrashedFile, locate, restore, send_to_trash
+from catalog.journal import FileState, StepRecord
+from catalog.library import Library
+from core.organize.errors import OrganizeError, TargetExistsError
+
+LINK_ACTIONS = ("hardlink", "symlink")
+
+
+def file_state(path: Path) -> FileState:
+    """The catalog's view of a file (a folder keeps its stored size: ``size`` None)."""
+    try:
+        info = path.stat()
+    except OSError:
+        info = path.lstat()
+    size = None if path.is_dir() else info.st_size
+    return FileState(str(path), size, info.st_mtime_ns, info.st_ino, info.st_dev)
+
+
+def run_step(library: Library, step: StepRecord, *, resume: bool) -> int:
+    """Do ``step`` (or what a crash left of it) and mark it done; returns the bytes it sent to the trash."""
+    if step.action == "move":
+        _move(library, step, resume=resume)
+    elif step.action == "trash":
+        return _trash(library, step, resume=resume)
+    elif step.action == "restore":
+        _restore(library, step, resume=resume)
+    elif step.action in LINK_ACTIONS:
+        _link(library, step, resume=resume)
+    elif step.action == "unlink":
+        _unlink(library, step, resume=resume)
+    else:
+        raise OrganizeError(f"unknown step {step.action!r} in the journal (written by a newer Atelier?)")
+    return 0
+
+
+def move_pairs(step: StepRecord) -> list[tuple[Path, Path]]:
+    """The model's (source, target) first, then its companions'."""
+    companions = [(Path(a), Path(b)) for a, b in step.detail.get("companions", ())]
+    return [(Path(step.source), Path(step.target)), *companions]
+
+
+def _move(library: Library, step: StepRecord, *, resume: bool) -> None:
+    pairs = move_pairs(step)
+    target = pairs[0][1]
+    if not resume and step.asset_id is not None:
+        holder = library.asset_id_at(target)
+        if holder not in (None, step.asset_id):
+            raise TargetExistsError(
+                f"the library still lists a file at {target} (asset {holder}): rescan its folder first"
+            )
+    done: list[tuple[Path, Path]] = []
+    try:
+        for index, (src, dst) in enumerate(pairs):
+            sha = step.detail.get("sha256") if index == 0 else None
+            if resume:
+                if index and not os.path.lexists(src) and not os.path.lexists(dst):
+                    continue  # a companion removed by the user meanwhile
+                settle_move(src, dst, expected_sha256=sha)
+            else:
+                move_path(src, dst, expected_sha256=sha)
+            done.append((src, dst))
+    except BaseException:
+        _move_back(done)
+        raise
+    library.record_step_moved(
+        step.id, step.asset_id, file_state(target), files=[(str(a), str(b)) for a, b in pairs]
+    )
+
+
+def _move_back(done: list[tuple[Path, Path]]) -> None:
+    """Undo the moves of a step that failed midway; a file that cannot go back stays where it is."""
+    for src, dst in reversed(done):
+        try:
+            settle_move(dst, src)
+        except (OSError, OrganizeError):
+            continue
+
+
+def _trash(library: Library, step: StepRecord, *, resume: bool) -> int:
+    model = Path(step.source)
+    files = [model, *(Path(path) for path in step.detail.get("companions", ()))]
+    if not resume and not os.path.lexists(model):
+        raise OrganizeError(f"{model} is missing: nothing was deleted (rescan its folder)")
+    trashed: list[TrashedFile] = []
+    freed = 0
+    try:
+        for path in files:
+            if os.path.lexists(path):
+                size = tree_size(path)
+                entry = send_to_trash(path)
+                freed += size
+                trashed.append(entry or TrashedFile(str(path), "", ""))
+            elif resume and (entry := locate(path)) is not None:
+                trashed.append(entry)
+                freed += tree_size(Path(entry.trashed))
+    except BaseException:
+        for entry in reversed(trashed):
+            if entry.trashed:
+                try:
+                    restore(entry)
+                except (OSError, OrganizeError):
+                    continue
+        raise
+    library.record_step_trashed(
+        step.id, step.asset_id, {"trashed": [entry.to_json() for entry in trashed], "bytes": freed}
+    )
+    return freed
+
+
+def _restore(library: Library, step: StepRecord, *, resume: bool) -> None:
+    entries = [TrashedFile.from_json(item) for item in step.detail.get("trashed", ())]
+    if not entries or not all(entry.trashed for entry in entries):
+        raise OrganizeError("undo of a delete is not available on this system: restore it from the trash")
+    left: list[str] = []
+    for index, entry in enumerate(entries):
+        try:
+            _restore_one(entry, resume=resume)
+        except (OSError, OrganizeError) as exc:
+            if index == 0:
+                raise
+            left.append(f"{entry.original}: {exc}")
+    model = Path(entries[0].original)
+    snapshot: Mapping[str, Any] | None = step.detail.get("snapshot")
+    library.record_step_restored(step.id, snapshot, file_state(model), {"left_in_trash": left})
+
+
+def _restore_one(entry: TrashedFile, *, resume: bool) -> None:
+    original, trashed = Path(entry.original), Path(entry.trashed)
+    if os.path.lexists(trashed):
+        restore(entry)
+    elif resume and os.path.lexists(original):
+        return  # restored before the crash
+    else:
+        found = locate(original)
+        if found is None:
+            raise OrganizeError(f"{original.name} is no longer in the trash (was it emptied?)")
+        restore(found)
+
+
+def _is_link_to(copy: Path, kept: Path, action: str) -> bool:
+    if action == "symlink":
+        return copy.is_symlink() and Path(os.path.realpath(copy)) == Path(os.path.realpath(kept))
+    return same_file(copy, kept)
+
+
+def _link(library: Library, step: StepRecord, *, resume: bool) -> None:
+    copy, kept = Path(step.source), Path(step.target)
+    temp = copy.with_name(f".atelier-link-{step.id}")
+    temp.unlink(missing_ok=True)
+    if resume and _is_link_to(copy, kept, step.action):
+        library.record_step_linked(step.id, step.asset_id, file_state(copy))
+        return
+    info = copy.lstat()
+    if (info.st_size, info.st_mtime_ns) != (step.detail.get("size"), step.detail.get("mtime_ns")):
+        raise OrganizeError(f"{copy} changed since it was hashed: rescan it before replacing it")
+    try:
+        if step.action == "hardlink":
+            os.link(kept, temp)
+        else:
+            temp.symlink_to(kept)
+    except OSError as exc:
+        raise OrganizeError(_link_refusal(exc, step.action, copy, kept)) from exc
+    try:
+        temp.replace(copy)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    library.record_step_linked(step.id, step.asset_id, file_state(copy))
+
+
+def _link_refusal(exc: OSError, action: str, copy: Path, kept: Path) -> str:
+    kind = "hard link" if action == "hardlink" else "symbolic link"
+    if exc.errno == errno.EXDEV:
+        return f"a hard link cannot join {copy.parent} and {kept.parent}: they are on different disks"
+    if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+        return f"the file system of {copy.parent} refuses a {kind}: keep the copy, or send it to the trash"
+    return f"cannot make a {kind} at {copy}: {exc.strerror or exc}"
+
+
+def _unlink(library: Library, step: StepRecord, *, resume: bool) -> None:
+    """Undo of a link: the link becomes a real copy of the kept file again (verified)."""
+    copy, kept = Path(step.source), Path(step.target)
+    temp = copy.with_name(f".atelier-copy-{step.id}")
+    temp.unlink(missing_ok=True)
+    if resume and not _is_link_to(copy, kept, step.detail.get("mode", "hardlink")):
+        library.record_step_linked(step.id, step.asset_id, file_state(copy))
+        return
+    shutil.copy2(kept, temp)
+    with temp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    expected = step.detail.get("sha256")
+    if expected and sha256_of(temp) != str(expected).upper():
+        temp.unlink()
+        raise OrganizeError(f"the copy of {kept} read back different: {copy} stays a link")
+    temp.replace(copy)
+    library.record_step_linked(step.id, step.asset_id, file_state(copy))
