@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, or_, select, update
 
 from catalog import facets as facets_queries
+from catalog import mirrors as mirror_rows
 from catalog import (
     journal,
     merge,
@@ -52,6 +53,7 @@ from catalog.records import (
 )
 from catalog.template_rows import TemplateRow, TemplateScope
 from core.file_hashes import FileHashes
+from core.organize.mirror_plan import MirrorMode, MirrorUI, RecordedEntry
 from core.render.resolve import Candidate
 from core.taxonomy import AssetKind, LibraryLayout
 
@@ -517,6 +519,63 @@ class Library:
     # -- organize: duplicates (catalog.duplicates) --------------------------------------------------------
 
     # -- organize: mirrors (catalog.mirrors) ----------------------------------------------------------------
+
+    def mirrors(self) -> list[mirror_rows.MirrorRecord]:
+        """Every mirror, oldest first, with its last sync's report and how many entries it holds."""
+        with self._db.session_scope() as session:
+            return mirror_rows.mirrors(session)
+
+    def mirror(self, mirror_id: int) -> mirror_rows.MirrorRecord:
+        """Raises NotFoundError when there is no such mirror."""
+        with self._db.session_scope() as session:
+            return mirror_rows.mirror(session, mirror_id)
+
+    def mirror_at(self, target: Path) -> mirror_rows.MirrorRecord | None:
+        with self._db.session_scope() as session:
+            return mirror_rows.mirror_at(session, target)
+
+    def save_mirror(
+        self,
+        *,
+        ui: MirrorUI,
+        mode: MirrorMode,
+        target: Path,
+        kinds: Sequence[AssetKind] = (),
+        collections: Sequence[str] = (),
+    ) -> mirror_rows.MirrorRecord:
+        """Create the mirror at ``target`` or change the one there (its entries stay recorded)."""
+        with self._db.session_scope(write=True) as session:
+            return mirror_rows.save_mirror(
+                session, ui=ui, mode=mode, target=target, kinds=kinds, collections=collections
+            )
+
+    def delete_mirror(self, mirror_id: int) -> None:
+        """Forget a mirror and its entries' records (the caller removed the entries first)."""
+        with self._db.session_scope(write=True) as session:
+            mirror_rows.delete_mirror(session, mirror_id)
+
+    def mirror_entries(self, mirror_id: int) -> list[RecordedEntry]:
+        with self._db.session_scope() as session:
+            return mirror_rows.entries(session, mirror_id)
+
+    def record_mirror_entry(self, mirror_id: int, entry: RecordedEntry) -> None:
+        with self._db.session_scope(write=True) as session:
+            mirror_rows.record_entry(session, mirror_id, entry)
+
+    def forget_mirror_entries(self, mirror_id: int, paths: Sequence[Path]) -> None:
+        with self._db.session_scope(write=True) as session:
+            mirror_rows.forget_entries(session, mirror_id, paths)
+
+    def finish_mirror_sync(self, mirror_id: int, report: dict[str, Any]) -> None:
+        with self._db.session_scope(write=True) as session:
+            mirror_rows.finish_sync(session, mirror_id, report)
+
+    def mirror_shared_files(
+        self, kinds: Sequence[AssetKind] = (), collections: Sequence[str] = ()
+    ) -> list[mirror_rows.SharedFile]:
+        """The healthy files on disk a mirror of ``kinds``/``collections`` (empty: all) shares."""
+        with self._db.session_scope() as session:
+            return mirror_rows.shared_files(session, kinds, collections)
 
     # -- organize: curation, overrides, hidden, deleted-file memory (catalog.user_data) ---------------------
 

@@ -1,0 +1,647 @@
+"""Share the library with other UIs: make, sync and remove mirrors (both front ends call these).
+
+A mirror is a folder in A1111/Forge, ComfyUI or InvokeAI layout holding symlinks, hard links or copies of
+the library's files with their sidecars and previews. ``core.organize.mirror_plan`` decides what goes
+where and what a sync changes; this module looks at the disk, applies the plan and records each entry in
+the catalog *before* making it, so that only entries Atelier made are ever replaced or removed.
+
+Safety rules, each one a past failure of another tool:
+
+* A mirror folder inside a library folder, holding one, or a link into one, is refused: the library
+  would catalog its own mirror (every file doubled) or the mirror would write into the library.
+* A folder inside the mirror that turns out to be a link into the library (the way Stability Matrix
+  shares folders) is left alone: its files are already there, and deleting "our" entries through it
+  would delete library files.
+* Entries are made file by file inside real folders; a folder is never replaced by a link, and nothing
+  that is not exactly what Atelier made is replaced or deleted.
+* Links fall back where a file system refuses them (exFAT, FAT32, network shares): symlink, then hard
+  link (same device only), then copy, and the report says so. Copies are written to a temporary name,
+  checked by size and renamed into place.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from catalog.library import Library
+from catalog.mirrors import MirrorRecord, SharedFile
+from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.layouts import KIND_FOLDERS, folder_for
+from core.organize.companions import companions_among
+from core.organize.errors import OrganizeError
+from core.organize.mirror_plan import (
+    MISSING,
+    DiskEntry,
+    DiskKind,
+    FileIdentity,
+    MirrorLayout,
+    MirrorMode,
+    MirrorSource,
+    MirrorUI,
+    RecordedEntry,
+    SyncAction,
+    SyncPlan,
+    SyncStep,
+    plan_layout,
+    plan_sync,
+)
+from core.taxonomy import Architecture, AssetKind, LibraryLayout
+
+LinkFunction = Callable[[Path, Path], None]  # (existing file, new entry)
+PART_SUFFIX = ".atelier-part"
+_MODE_WORDS = {MirrorMode.SYMLINK: "symlinks", MirrorMode.HARDLINK: "hard links", MirrorMode.COPY: "copies"}
+# Errors that mean "this disk cannot do that at all", not "this one file failed".
+_NOT_FALLBACK = {errno.EEXIST, errno.ENOENT, errno.ENOSPC, errno.EROFS, errno.EACCES, errno.ENAMETOOLONG}
+
+
+class MirrorError(OrganizeError):
+    """A mirror that cannot be made or synced as asked (one line saying what to do instead)."""
+
+
+@dataclass
+class MirrorReport:
+    """What one sync (or removal) of a mirror did, kept as the mirror's last report."""
+
+    mirror_id: int
+    target: Path
+    ui: MirrorUI
+    state: str = "ok"  # ok | refused | unreachable | cancelled | removed
+    message: str = ""  # why a sync was refused or could not run
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    kept: int = 0
+    forgotten: int = 0
+    not_ours: list[str] = field(default_factory=list)  # "path: reason", left alone
+    clashes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    fallback: str = ""  # "symlinks not supported on /mnt/x: used copies"
+    mode: str = ""  # the mode asked for
+    used_mode: str = ""  # the weakest mode this sync had to use
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.removed + self.forgotten
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(vars(self))
+        data["target"] = str(self.target)
+        data["ui"] = self.ui.value
+        data["message"] = self.message or str(self)
+        return data
+
+    def __str__(self) -> str:
+        head = f"{self.ui.label} mirror {self.target}"
+        if self.state in ("refused", "unreachable"):
+            return f"{head}: {self.message}"
+        if self.state == "removed":
+            parts = [f"{self.removed} entries removed"]
+        else:
+            parts = [f"{self.added} added", f"{self.updated} updated", f"{self.removed} removed"]
+            parts.append(f"{self.kept} up to date")
+        if self.not_ours:
+            parts.append(f"{len(self.not_ours)} not made by Atelier left alone")
+        if self.clashes:
+            parts.append(f"{len(self.clashes)} name clashes renamed")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed ({self.failed[0]})")
+        if self.fallback:
+            parts.append(self.fallback)
+        if self.state == "cancelled":
+            parts.append("cancelled")
+        return f"{head}: {', '.join(parts)}"
+
+
+@dataclass
+class MirrorsSummary:
+    """The re-sync of every mirror at the end of a scan or an organize operation."""
+
+    reports: list[MirrorReport] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return sum(report.changed for report in self.reports)
+
+    @property
+    def failed(self) -> int:
+        return sum(len(report.failed) for report in self.reports)
+
+    def __str__(self) -> str:
+        if not self.reports:
+            return "No mirrors"
+        changed = [r for r in self.reports if r.changed or r.failed or r.state != "ok"]
+        if not changed:
+            return f"{len(self.reports)} mirror{'s' if len(self.reports) > 1 else ''} up to date"
+        return "; ".join(str(report) for report in changed)
+
+
+# -- checks on the mirror folder ---------------------------------------------------------------------
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
+
+
+def _library_folders(library: Library) -> list[Path]:
+    return [_real(Path(root.path)) for root in library.roots()]
+
+
+def refuse_target(target: Path, roots: Sequence[Path]) -> str | None:
+    """Why ``target`` cannot hold a mirror of a library with ``roots`` (resolved), else None."""
+    try:
+        real = target.resolve(strict=False)
+    except (OSError, RuntimeError):
+        return f"{target} is a link that loops: choose another folder"
+    linked = " (through a link)" if real != target.absolute() else ""
+    for root in roots:
+        if _within(real, root):
+            return (
+                f"{target} is inside the library folder {root}{linked}: its files are already in the library "
+                "(for ComfyUI, write an extra_model_paths.yaml entry instead)"
+            )
+        if _within(root, real):
+            return f"{target} holds the library folder {root}: a mirror there would double every file"
+    if target.exists() and not target.is_dir():
+        return f"{target} is a file, not a folder"
+    return None
+
+
+def create_mirror(
+    library: Library,
+    ui: MirrorUI,
+    mode: MirrorMode,
+    target: Path,
+    *,
+    kinds: Sequence[AssetKind] = (),
+    collections: Sequence[str] = (),
+) -> MirrorRecord:
+    """Make (or change) the mirror at ``target`` after checking the folder is safe; creates the folder."""
+    target = target.expanduser().absolute()
+    reason = refuse_target(target, _library_folders(library))
+    if reason is not None:
+        raise MirrorError(reason)
+    known = {name.casefold() for name in library.all_collections()}
+    unknown = [name for name in collections if name.casefold() not in known]
+    if unknown:
+        raise MirrorError(f"no collection named {unknown[0]!r} in the library")
+    target.mkdir(parents=True, exist_ok=True)
+    return library.save_mirror(ui=ui, mode=mode, target=target, kinds=kinds, collections=collections)
+
+
+def find_mirror(library: Library, which: str | Path) -> MirrorRecord:
+    """The mirror with id ``which`` or at folder ``which``."""
+    text = str(which).strip()
+    if text.isdigit() and not Path(text).exists():
+        return library.mirror(int(text))
+    record = library.mirror_at(Path(text).expanduser().absolute())
+    if record is None:
+        raise MirrorError(f"no mirror at {text} (see `atelier mirror --list`)")
+    return record
+
+
+# -- the applier -------------------------------------------------------------------------------------
+
+
+def _symlink(source: Path, entry: Path) -> None:
+    entry.symlink_to(source)
+
+
+def _hardlink(source: Path, entry: Path) -> None:
+    entry.hardlink_to(source)
+
+
+class MirrorApplier:
+    """Syncs mirrors of one library. ``symlink`` and ``hardlink`` make one entry (``os.symlink`` and
+    ``os.link`` by default); a platform without them, or a test, passes its own."""
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        symlink: LinkFunction | None = None,
+        hardlink: LinkFunction | None = None,
+    ) -> None:
+        self._library = library
+        self._symlink: LinkFunction = symlink or _symlink
+        self._hardlink: LinkFunction = hardlink or _hardlink
+
+    # -- one mirror --
+
+    def sync(
+        self,
+        mirror: MirrorRecord,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> MirrorReport:
+        report = MirrorReport(mirror.id, mirror.target, mirror.ui, mode=mirror.mode.value)
+        roots = _library_folders(self._library)
+        reason = refuse_target(mirror.target, roots)
+        if reason is None and not mirror.target.is_dir():
+            report.state, report.message = (
+                "unreachable",
+                f"the folder {mirror.target} is not there (unplugged?)",
+            )
+        elif reason is not None:
+            report.state, report.message = "refused", reason
+        if report.state != "ok":
+            self._library.finish_mirror_sync(mirror.id, report.to_json())
+            return report
+        layout = self._layout(mirror)
+        recorded = self._library.mirror_entries(mirror.id)
+        folders = _Folders(mirror.target, roots)
+        unsafe: dict[Path, str] = {}
+        for path in [entry.path for entry in layout.entries] + [entry.path for entry in recorded]:
+            problem = folders.problem(path.parent)
+            if problem is not None:
+                unsafe[problem[0]] = problem[1]
+        disk = {path: _lstat(path) for path in {e.path for e in layout.entries} | {e.path for e in recorded}}
+        plan = plan_sync(
+            layout, recorded, disk, accepted_modes=_accepted_modes(mirror), unsafe_folders=unsafe
+        )
+        self._apply(mirror, plan, report, progress=progress, cancel=cancel or CancelToken())
+        self._library.finish_mirror_sync(mirror.id, report.to_json())
+        return report
+
+    def remove(self, mirror: MirrorRecord) -> MirrorReport:
+        """Remove the entries Atelier made (exactly as made) and forget the mirror; the rest stays."""
+        report = MirrorReport(mirror.id, mirror.target, mirror.ui, state="removed", mode=mirror.mode.value)
+        folders = _Folders(mirror.target, _library_folders(self._library))
+        for entry in self._library.mirror_entries(mirror.id):
+            problem = folders.problem(entry.path.parent)
+            if problem is not None:
+                report.not_ours.append(f"{entry.path}: {problem[1]}")
+                continue
+            now = _lstat(entry.path)
+            step = plan_sync(MirrorLayout(()), [entry], {entry.path: now}, accepted_modes=frozenset()).steps[
+                0
+            ]
+            if step.action is SyncAction.REMOVE and self._unlink(entry, report):
+                report.removed += 1
+            elif step.action is SyncAction.NOT_OURS:
+                report.not_ours.append(f"{entry.path}: {step.reason}")
+        self._library.delete_mirror(mirror.id)
+        return report
+
+    # -- what the mirror should hold --
+
+    def _layout(self, mirror: MirrorRecord) -> MirrorLayout:
+        shared = self._library.mirror_shared_files(mirror.kinds, mirror.collections)
+        layout = mirror.ui.layout
+        own_folders: dict[tuple[AssetKind, Architecture], Path | None] = {}
+
+        def mirror_folder(kind: AssetKind, architecture: Architecture) -> Path | None:
+            key = (kind, architecture)
+            if key not in own_folders:
+                has = bool(KIND_FOLDERS[layout].get(kind))
+                own_folders[key] = (
+                    folder_for(mirror.target, layout, kind, architecture=architecture) if has else None
+                )
+            return own_folders[key]
+
+        sources = _Sources()
+        return plan_layout((sources.source(item) for item in shared), mirror_folder)
+
+    # -- applying --
+
+    def _apply(
+        self,
+        mirror: MirrorRecord,
+        plan: SyncPlan,
+        report: MirrorReport,
+        *,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> None:
+        report.clashes = [str(clash) for clash in plan.clashes]
+        report.skipped = [str(item) for item in plan.skipped]
+        refused: dict[int, list[MirrorMode]] = {}  # device -> modes this disk refused in this sync
+        used: set[MirrorMode] = set()
+        work = [step for step in plan.steps if step.action is not SyncAction.KEEP]
+        report.kept = len(plan.steps) - len(work)
+        total = len(work)
+        for done, step in enumerate(work):
+            if cancel.cancelled:
+                report.state = "cancelled"
+                break
+            progress(Progress(done, total, f"Mirror {mirror.target}"))
+            if step.action is SyncAction.FORGET:
+                self._library.forget_mirror_entries(mirror.id, [step.path])
+                report.forgotten += 1
+            elif step.action is SyncAction.NOT_OURS:
+                report.not_ours.append(f"{step.path}: {step.reason}")
+                if step.recorded is not None:  # the user's now: stop tracking it
+                    self._library.forget_mirror_entries(mirror.id, [step.path])
+            elif step.action is SyncAction.REMOVE:
+                assert step.recorded is not None
+                if self._unlink(step.recorded, report):
+                    report.removed += 1
+            else:
+                if step.action is SyncAction.UPDATE:
+                    assert step.recorded is not None
+                    if not self._unlink(step.recorded, report):
+                        continue
+                made = self._make(mirror, step, refused, report)
+                if made is not None:
+                    used.add(made)
+                    if step.action is SyncAction.UPDATE:
+                        report.updated += 1
+                    else:
+                        report.added += 1
+        progress(Progress(total, total, f"Mirror {mirror.target}"))
+        previous = mirror.report if mirror.report.get("mode") == mirror.mode.value else {}
+        weakest = [m for m in MirrorMode if m in used or m.value == previous.get("used_mode")]
+        report.used_mode = (weakest[-1] if weakest else mirror.mode).value
+        if MirrorMode(report.used_mode) is not mirror.mode:
+            report.fallback = (
+                f"{_MODE_WORDS[mirror.mode]} not supported on {_mount_point(mirror.target)}: "
+                f"used {_MODE_WORDS[MirrorMode(report.used_mode)]}"
+            )
+
+    def _unlink(self, entry: RecordedEntry, report: MirrorReport) -> bool:
+        """Delete an entry of ours, after checking again that it is exactly what was made."""
+        now = _lstat(entry.path)
+        if now.kind is DiskKind.MISSING:
+            self._library.forget_mirror_entries(self._mirror_id(report), [entry.path])
+            return True
+        probe = plan_sync(MirrorLayout(()), [entry], {entry.path: now}, accepted_modes=frozenset())
+        through_library = _real(entry.path.parent) / entry.path.name == _real(entry.source)
+        if probe.steps[0].action is not SyncAction.REMOVE or through_library:
+            report.not_ours.append(f"{entry.path}: changed since Atelier made it")
+            return False
+        try:
+            entry.path.unlink()
+        except OSError as exc:
+            report.failed.append(f"{entry.path}: {exc.strerror or exc}")
+            return False
+        self._library.forget_mirror_entries(self._mirror_id(report), [entry.path])
+        return True
+
+    @staticmethod
+    def _mirror_id(report: MirrorReport) -> int:
+        return report.mirror_id
+
+    def _make(
+        self,
+        mirror: MirrorRecord,
+        step: SyncStep,
+        refused: dict[int, list[MirrorMode]],
+        report: MirrorReport,
+    ) -> MirrorMode | None:
+        """Make one entry, falling back mode by mode; the mode used, or None when it failed."""
+        assert step.source is not None
+        path, source = step.path, step.source
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            source_stat = source.stat()
+            device = path.parent.stat().st_dev
+        except OSError as exc:
+            report.failed.append(f"{path}: {exc.strerror or exc}")
+            return None
+        if stat.S_ISDIR(source_stat.st_mode):
+            report.skipped.append(f"{source}: a folder, not a file")
+            return None
+        for mode in mirror.mode.fallbacks:
+            if mode in refused.get(device, []):
+                continue
+            if mode is MirrorMode.HARDLINK and source_stat.st_dev != device:
+                continue  # a hard link cannot cross drives
+            try:
+                self._make_one(mirror.id, mode, step, source_stat)
+            except OSError as exc:
+                if exc.errno in _NOT_FALLBACK or mode is MirrorMode.COPY:
+                    self._library.forget_mirror_entries(mirror.id, [path])
+                    report.failed.append(f"{path}: {exc.strerror or exc}")
+                    return None
+                refused.setdefault(device, []).append(mode)
+                continue
+            return mode
+        self._library.forget_mirror_entries(mirror.id, [path])
+        report.failed.append(f"{path}: no way to share the file there")
+        return None
+
+    def _make_one(self, mirror_id: int, mode: MirrorMode, step: SyncStep, source: os.stat_result) -> None:
+        assert step.source is not None
+        path = step.path
+        entry = RecordedEntry(
+            path, step.source, step.asset_id, mode, source.st_size, source.st_mtime_ns, source.st_ino
+        )
+        if mode is MirrorMode.SYMLINK:
+            self._library.record_mirror_entry(mirror_id, entry)  # recorded first: a crash leaves no orphan
+            self._symlink(step.source, path)
+            return
+        if mode is MirrorMode.HARDLINK:
+            self._library.record_mirror_entry(mirror_id, entry)
+            self._hardlink(step.source, path)
+            return
+        part = path.with_name(f".{path.name}{PART_SUFFIX}")
+        part.unlink(missing_ok=True)  # a copy of ours cut off by a crash
+        try:
+            shutil.copyfile(step.source, part)
+            shutil.copystat(step.source, part)
+            with part.open("rb+") as handle:
+                os.fsync(handle.fileno())
+            made = part.stat()
+            if made.st_size != source.st_size:
+                raise OSError(errno.EIO, f"the copy has {made.st_size} bytes, the file {source.st_size}")
+            entry = RecordedEntry(
+                path, step.source, step.asset_id, mode, made.st_size, made.st_mtime_ns, made.st_ino
+            )
+            if os.path.lexists(path):
+                raise FileExistsError(errno.EEXIST, "something appeared there meanwhile", str(path))
+            self._library.record_mirror_entry(mirror_id, entry)
+            part.replace(path)
+        finally:
+            part.unlink(missing_ok=True)
+
+
+def _accepted_modes(mirror: MirrorRecord) -> frozenset[MirrorMode]:
+    """The mirror's mode, and the fallbacks its disk needed last time (so they are not remade each sync)."""
+    previous = mirror.report
+    if previous.get("mode") != mirror.mode.value or not previous.get("used_mode"):
+        return frozenset({mirror.mode})
+    chain = mirror.mode.fallbacks
+    used = MirrorMode(previous["used_mode"])
+    return frozenset(chain[: chain.index(used) + 1]) if used in chain else frozenset({mirror.mode})
+
+
+def _mount_point(path: Path) -> Path:
+    """The mount point of the disk ``path`` is on (the words a user knows it by: /mnt/usb, D:)."""
+    current = path.absolute()
+    try:
+        device = current.stat().st_dev
+        while current.parent != current and current.parent.stat().st_dev == device:
+            current = current.parent
+    except OSError:
+        return path
+    return current
+
+
+def _lstat(path: Path) -> DiskEntry:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return MISSING
+    except OSError:
+        return DiskEntry(DiskKind.OTHER)
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target: str | None = str(path.readlink())
+        except OSError:
+            target = None
+        return DiskEntry(DiskKind.SYMLINK, target, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+    if stat.S_ISREG(st.st_mode):
+        return DiskEntry(DiskKind.FILE, None, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+    if stat.S_ISDIR(st.st_mode):
+        return DiskEntry(DiskKind.FOLDER, None, 0, st.st_mtime_ns, st.st_dev, st.st_ino)
+    return DiskEntry(DiskKind.OTHER)
+
+
+class _Folders:
+    """Checks the folders between the mirror and its entries: a folder that is a link into the library,
+    a file where a folder should be, a link that loops. Each folder is looked at once per sync."""
+
+    def __init__(self, target: Path, roots: Sequence[Path]) -> None:
+        self._target = target
+        self._roots = roots
+        self._seen: dict[Path, tuple[Path, str] | None] = {}
+
+    def problem(self, folder: Path) -> tuple[Path, str] | None:
+        """(the folder at fault, why) for the first bad folder from the mirror down to ``folder``."""
+        if folder in self._seen:
+            return self._seen[folder]
+        found: tuple[Path, str] | None = None
+        if folder != self._target and folder.is_relative_to(self._target):
+            found = self.problem(folder.parent)
+        if found is None:
+            found = self._check(folder)
+        self._seen[folder] = found
+        return found
+
+    def _check(self, folder: Path) -> tuple[Path, str] | None:
+        try:
+            st = folder.lstat()
+        except FileNotFoundError:
+            return None  # made when needed
+        except OSError as exc:
+            return folder, f"{folder} cannot be read ({exc.strerror or exc})"
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                real = folder.resolve(strict=True)
+            except (OSError, RuntimeError):
+                return folder, f"{folder} is a link that loops or leads nowhere: left alone"
+            for root in self._roots:
+                if _within(real, root) or _within(root, real):
+                    return folder, (
+                        f"{folder} is a link into the library folder {root}: its files are already shared "
+                        "there, nothing added or removed through it"
+                    )
+            if not real.is_dir():
+                return folder, f"{folder} is a link to a file, not a folder: left alone"
+            return None
+        if not stat.S_ISDIR(st.st_mode):
+            return folder, f"{folder} is a file where a folder should be: left alone"
+        return None
+
+
+class _Sources:
+    """Turns the catalog's shared files into planner sources, listing each library folder once."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, set[str]] = {}
+        self._kind_folders: dict[tuple[Path, LibraryLayout, AssetKind, Architecture], Path] = {}
+
+    def source(self, item: SharedFile) -> MirrorSource:
+        companions = tuple(
+            (path, identity)
+            for path in companions_among(item.path, self._siblings(item.path.parent))
+            if (identity := _identity(path)) is not None
+        )
+        cover = None
+        if item.cover_path is not None and item.cover_path.parent != item.path.parent:
+            identity = _identity(item.cover_path)
+            cover = (item.cover_path, identity) if identity is not None else None
+        return MirrorSource(
+            asset_id=item.asset_id,
+            kind=item.kind,
+            architecture=item.architecture,
+            path=item.path,
+            identity=item.identity,
+            relative=self._relative(item),
+            companions=companions,
+            cover=cover,
+            is_dir=item.is_dir,
+        )
+
+    def _siblings(self, folder: Path) -> set[str]:
+        if folder not in self._names:
+            try:
+                self._names[folder] = {entry.name for entry in os.scandir(folder)}
+            except OSError:
+                self._names[folder] = set()
+        return self._names[folder]
+
+    def _relative(self, item: SharedFile) -> PurePath:
+        """The file's place under its kind's folder in its own library folder (sub-folders kept), else
+        its name alone (a LoRA misfiled among checkpoints is shared as a LoRA, at the top)."""
+        if item.root_path is None or item.root_layout is None:
+            return PurePath(item.path.name)
+        key = (item.root_path, item.root_layout, item.kind, item.architecture)
+        if key not in self._kind_folders:
+            self._kind_folders[key] = folder_for(
+                item.root_path, item.root_layout, item.kind, architecture=item.architecture
+            )
+        try:
+            return PurePath(item.path.relative_to(self._kind_folders[key]))
+        except ValueError:
+            return PurePath(item.path.name)
+
+
+def _identity(path: Path) -> FileIdentity | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return FileIdentity(st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+
+
+# -- every mirror ------------------------------------------------------------------------------------
+
+
+def sync_mirrors(
+    library: Library,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    mirror_ids: Iterable[int] | None = None,
+    applier: MirrorApplier | None = None,
+) -> MirrorsSummary:
+    """Bring every mirror (or ``mirror_ids``) up to date with the library; one query when there are none.
+
+    Called at the end of every scan chain and organize operation, so a mirror follows renames, moves and
+    deletes; a mirror already up to date costs one ``lstat`` per entry and one listing per library folder.
+    """
+    mirrors = library.mirrors()
+    if mirror_ids is not None:
+        wanted = set(mirror_ids)
+        mirrors = [m for m in mirrors if m.id in wanted]
+    summary = MirrorsSummary()
+    applier = applier or MirrorApplier(library)
+    for mirror in mirrors:
+        if cancel is not None and cancel.cancelled:
+            break
+        summary.reports.append(applier.sync(mirror, progress, cancel))
+    return summary

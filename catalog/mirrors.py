@@ -1,0 +1,265 @@
+"""The catalog's side of mirrors: the mirrors the user made, the entries Atelier put in them, and the
+library files a mirror shares.
+
+``mirror_entries`` is the only proof that an entry in a mirror folder is Atelier's: a sync replaces or
+removes nothing that has no row here (see ``core.organize.mirror_plan.is_ours``). A row is written
+*before* the entry is created on disk (with the identity the entry will have), so a crash in between
+leaves a row whose entry is missing, which the next sync makes again, never an entry nobody owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from catalog.db import utc_now
+from catalog.errors import NotFoundError
+from catalog.normalize import label_key
+from catalog.orm import ASSETS, AssetCollection, Collection, Mirror, MirrorEntry, Preview, Root
+from core.organize.mirror_plan import FileIdentity, MirrorMode, MirrorUI, RecordedEntry
+from core.taxonomy import Architecture, AssetKind, LibraryLayout
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorRecord:
+    """A mirror: where, for which UI, how, of what (empty ``kinds``/``collections``: everything)."""
+
+    id: int
+    ui: MirrorUI
+    mode: MirrorMode
+    target: Path
+    kinds: tuple[AssetKind, ...]
+    collections: tuple[str, ...]
+    created_at: datetime
+    synced_at: datetime | None
+    report: dict[str, Any] = field(default_factory=dict)
+    entry_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFile:
+    """A library file a mirror may share, with what the planner needs to know about it."""
+
+    asset_id: int
+    path: Path
+    kind: AssetKind
+    architecture: Architecture
+    identity: FileIdentity
+    is_dir: bool
+    root_path: Path | None
+    root_layout: LibraryLayout | None
+    cover_path: Path | None
+
+
+def _record(row: Mirror, entry_count: int) -> MirrorRecord:
+    return MirrorRecord(
+        id=row.id,
+        ui=MirrorUI(row.ui),
+        mode=MirrorMode(row.mode),
+        target=Path(row.target),
+        kinds=tuple(AssetKind(k) for k in row.kinds),
+        collections=tuple(row.collections),
+        created_at=row.created_at,
+        synced_at=row.synced_at,
+        report=dict(row.report or {}),
+        entry_count=entry_count,
+    )
+
+
+def _counts(session: Session) -> dict[int, int]:
+    stmt = select(MirrorEntry.mirror_id, func.count()).group_by(MirrorEntry.mirror_id)
+    return {int(row[0]): int(row[1]) for row in session.execute(stmt).all()}
+
+
+def mirrors(session: Session) -> list[MirrorRecord]:
+    counts = _counts(session)
+    rows = session.scalars(select(Mirror).order_by(Mirror.id))
+    return [_record(row, counts.get(row.id, 0)) for row in rows]
+
+
+def mirror(session: Session, mirror_id: int) -> MirrorRecord:
+    row = session.get(Mirror, mirror_id)
+    if row is None:
+        raise NotFoundError(f"no mirror with id {mirror_id} (see `atelier mirror --list`)")
+    return _record(row, _counts(session).get(mirror_id, 0))
+
+
+def mirror_at(session: Session, target: Path) -> MirrorRecord | None:
+    row = session.scalar(select(Mirror).where(Mirror.target == str(target)))
+    return None if row is None else _record(row, _counts(session).get(row.id, 0))
+
+
+def save_mirror(
+    session: Session,
+    *,
+    ui: MirrorUI,
+    mode: MirrorMode,
+    target: Path,
+    kinds: Sequence[AssetKind],
+    collections: Sequence[str],
+) -> MirrorRecord:
+    """Create the mirror at ``target``, or change the UI, mode and selection of the one there."""
+    row = session.scalar(select(Mirror).where(Mirror.target == str(target)))
+    values = {
+        "ui": ui.value,
+        "mode": mode.value,
+        "kinds": [k.value for k in kinds],
+        "collections": list(collections),
+    }
+    if row is None:
+        row = Mirror(target=str(target), created_at=utc_now(), **values)
+        session.add(row)
+        session.flush()
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.flush()
+    return _record(row, _counts(session).get(row.id, 0))
+
+
+def delete_mirror(session: Session, mirror_id: int) -> None:
+    session.execute(delete(MirrorEntry).where(MirrorEntry.mirror_id == mirror_id))
+    session.execute(delete(Mirror).where(Mirror.id == mirror_id))
+
+
+def finish_sync(session: Session, mirror_id: int, report: dict[str, Any]) -> None:
+    session.execute(update(Mirror).where(Mirror.id == mirror_id).values(synced_at=utc_now(), report=report))
+
+
+# -- entries -------------------------------------------------------------------------------------------
+
+
+def entries(session: Session, mirror_id: int) -> list[RecordedEntry]:
+    stmt = select(MirrorEntry).where(MirrorEntry.mirror_id == mirror_id).order_by(MirrorEntry.path)
+    return [
+        RecordedEntry(
+            path=Path(row.path),
+            source=Path(row.source),
+            asset_id=row.asset_id,
+            mode=MirrorMode(row.mode),
+            size=row.size,
+            mtime_ns=row.mtime_ns,
+            inode=row.inode,
+        )
+        for row in session.scalars(stmt)
+    ]
+
+
+def record_entry(session: Session, mirror_id: int, entry: RecordedEntry) -> None:
+    """Write (or overwrite) the row of the entry at ``entry.path``."""
+    row = session.get(MirrorEntry, (mirror_id, str(entry.path)))
+    values = {
+        "source": str(entry.source),
+        "asset_id": entry.asset_id,
+        "mode": entry.mode.value,
+        "size": entry.size,
+        "mtime_ns": entry.mtime_ns,
+        "inode": entry.inode,
+    }
+    if row is None:
+        session.add(MirrorEntry(mirror_id=mirror_id, path=str(entry.path), **values))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+
+
+def forget_entries(session: Session, mirror_id: int, paths: Sequence[Path]) -> None:
+    if paths:
+        session.execute(
+            delete(MirrorEntry).where(
+                MirrorEntry.mirror_id == mirror_id, MirrorEntry.path.in_([str(p) for p in paths])
+            )
+        )
+
+
+# -- what a mirror shares --------------------------------------------------------------------------------
+
+
+def shared_files(
+    session: Session, kinds: Sequence[AssetKind], collections: Sequence[str]
+) -> list[SharedFile]:
+    """Healthy files present on disk (not corrupt, unsafe or missing), the user's kind override applied,
+    limited to ``kinds`` and to members of ``collections`` (case-insensitive) when given."""
+    kind = func.coalesce(ASSETS.c.kind_override, ASSETS.c.kind)
+    architecture = func.coalesce(ASSETS.c.architecture_override, ASSETS.c.architecture)
+    cover_of = (
+        select(Preview.path)
+        .where(Preview.asset_id == ASSETS.c.id, Preview.is_cover.is_(True))
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            ASSETS.c.id,
+            ASSETS.c.path,
+            kind,
+            architecture,
+            ASSETS.c.size,
+            ASSETS.c.mtime_ns,
+            ASSETS.c.device,
+            ASSETS.c.inode,
+            ASSETS.c.format,
+            Root.path,
+            Root.layout,
+            cover_of,
+        )
+        .select_from(ASSETS.outerjoin(Root, Root.id == ASSETS.c.root_id))
+        .where(ASSETS.c.status == "ok")
+        .order_by(ASSETS.c.id)
+    )
+    if kinds:
+        stmt = stmt.where(kind.in_([k.value for k in kinds]))
+    if collections:
+        keys = [label_key(name) for name in collections]
+        members = (
+            select(AssetCollection.asset_id)
+            .join(Collection, Collection.id == AssetCollection.collection_id)
+            .where(Collection.key.in_(keys))
+        )
+        stmt = stmt.where(ASSETS.c.id.in_(members))
+    found: list[SharedFile] = []
+    for row in session.execute(stmt).all():
+        (
+            asset_id,
+            path,
+            kind_value,
+            arch_value,
+            size,
+            mtime_ns,
+            device,
+            inode,
+            fmt,
+            root,
+            layout,
+            cover,
+        ) = row
+        found.append(
+            SharedFile(
+                asset_id=asset_id,
+                path=Path(path),
+                kind=_enum(AssetKind, kind_value, AssetKind.UNKNOWN),
+                architecture=_enum(Architecture, arch_value, Architecture.UNKNOWN),
+                identity=FileIdentity(size, mtime_ns, device, inode),
+                is_dir=fmt == "diffusers",
+                root_path=Path(root) if root else None,
+                root_layout=_enum(LibraryLayout, layout, LibraryLayout.FLAT) if layout else None,
+                cover_path=Path(cover) if cover else None,
+            )
+        )
+    return found
+
+
+_E = TypeVar("_E", AssetKind, Architecture, LibraryLayout)
+
+
+def _enum(enum: type[_E], value: str, default: _E) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        return default

@@ -1,0 +1,315 @@
+"""Mirrors on real files: each mode, a disk that refuses links, the user's files never touched, a folder
+that is a link into the library, and syncs after the library changed."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.organize.mirror import MirrorApplier, MirrorError, create_mirror, find_mirror, sync_mirrors
+from catalog.library import Library
+from catalog.scanner import Scanner
+from core.organize.mirror_plan import MirrorMode, MirrorUI
+from core.taxonomy import AssetKind
+from tests.app.organize.mirror_library import a1111_install, open_library, write_lora
+
+
+@pytest.fixture
+def webui(tmp_path: Path) -> Path:
+    return a1111_install(tmp_path / "webui")
+
+
+@pytest.fixture
+def library(tmp_path: Path, webui: Path) -> Iterator[Library]:
+    with open_library(tmp_path / "data" / "catalog.sqlite3", webui) as opened:
+        yield opened
+
+
+def entries_of(folder: Path) -> dict[str, Path]:
+    """Every file and link under ``folder`` by its path relative to it."""
+    found: dict[str, Path] = {}
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(dirpath) / name
+            found[path.relative_to(folder).as_posix()] = path
+    return found
+
+
+COMFY_ENTRIES = {
+    "models/loras/pixel.safetensors",
+    "models/loras/pixel.preview.png",
+    "models/loras/pixel.json",
+    "models/loras/styles/ink.safetensors",
+    "models/embeddings/bad_hands.safetensors",
+}
+
+
+def test_symlink_mirror_in_comfyui_layout_with_sidecars(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "ComfyUI")
+    report = MirrorApplier(library).sync(mirror)
+    made = entries_of(tmp_path / "ComfyUI")
+    assert set(made) == COMFY_ENTRIES
+    assert all(path.is_symlink() for path in made.values())
+    assert (
+        made["models/loras/styles/ink.safetensors"].resolve() == webui / "models/Lora/styles/ink.safetensors"
+    )
+    assert (report.added, report.fallback, report.not_ours) == (5, "", [])
+    again = MirrorApplier(library).sync(library.mirror(mirror.id))
+    assert (again.changed, again.kept) == (0, 5)
+
+
+def test_hardlink_mirror_in_a1111_layout_shares_the_inode(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    mirror = create_mirror(
+        library, MirrorUI.A1111, MirrorMode.HARDLINK, tmp_path / "forge", kinds=[AssetKind.LORA]
+    )
+    MirrorApplier(library).sync(mirror)
+    made = entries_of(tmp_path / "forge")
+    assert set(made) == {
+        "models/Lora/pixel.safetensors",
+        "models/Lora/pixel.preview.png",
+        "models/Lora/pixel.json",
+        "models/Lora/styles/ink.safetensors",
+    }
+    link = made["models/Lora/pixel.safetensors"]
+    assert not link.is_symlink()
+    assert link.stat().st_ino == (webui / "models/Lora/pixel.safetensors").stat().st_ino
+
+
+def test_copy_mirror_is_verified_and_follows_a_changed_source(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.COPY, tmp_path / "ComfyUI")
+    MirrorApplier(library).sync(mirror)
+    copy = tmp_path / "ComfyUI/models/loras/pixel.safetensors"
+    source = webui / "models/Lora/pixel.safetensors"
+    assert copy.read_bytes() == source.read_bytes()
+    assert copy.stat().st_ino != source.stat().st_ino
+    assert not list((tmp_path / "ComfyUI/models/loras").glob(".*atelier-part"))
+
+    write_lora(source, "pixel-v2")  # the user replaced the LoRA with a new version
+    Scanner(library).scan()
+    report = MirrorApplier(library).sync(library.mirror(mirror.id))
+    assert report.updated == 1
+    assert copy.read_bytes() == source.read_bytes()
+
+
+def refuse(_source: Path, entry: Path) -> None:
+    """What exFAT, FAT32 and most network shares answer to a link."""
+    raise OSError(errno.EPERM, "Operation not permitted", str(entry))
+
+
+def test_a_disk_that_refuses_links_gets_copies_and_the_report_says_so(
+    tmp_path: Path, library: Library
+) -> None:
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "usb")
+    applier = MirrorApplier(library, symlink=refuse, hardlink=refuse)
+    report = applier.sync(mirror)
+    made = entries_of(tmp_path / "usb")
+    assert set(made) == COMFY_ENTRIES
+    assert not any(path.is_symlink() for path in made.values())
+    assert report.added == 5
+    assert report.used_mode == "copy"
+    assert "symlinks not supported on" in report.fallback
+    assert report.fallback.endswith("used copies")
+    assert "symlinks not supported" in str(report)
+    # the next sync keeps the copies instead of trying links (and copying) all over again
+    again = applier.sync(library.mirror(mirror.id))
+    assert (again.changed, again.kept) == (0, 5)
+    assert again.fallback == report.fallback
+
+
+def _vfat_mount(tmp_path: Path) -> Path | None:
+    """A real FAT file system on a loop device, where this machine allows it (root, mkfs.vfat)."""
+    mkfs = shutil.which("mkfs.vfat")
+    if mkfs is None or os.geteuid() != 0:
+        return None
+    image, mount = tmp_path / "fat.img", tmp_path / "fat"
+    mount.mkdir()
+    with image.open("wb") as handle:
+        handle.truncate(16 * 1024 * 1024)
+    made = subprocess.run([mkfs, str(image)], capture_output=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-o", "loop", str(image), str(mount)], capture_output=True, check=False
+    )
+    return mount if made.returncode == 0 and mounted.returncode == 0 else None
+
+
+def test_a_real_vfat_disk_gets_copies(tmp_path: Path, library: Library) -> None:
+    mount = _vfat_mount(tmp_path)
+    if mount is None:
+        pytest.skip("no loop-mounted vfat here (needs root and mkfs.vfat); the stand-in test covers it")
+    try:
+        mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, mount / "ComfyUI")
+        report = MirrorApplier(library).sync(mirror)
+        assert report.added == 5
+        assert report.used_mode == "copy"
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_users_file_in_the_mirror_is_never_touched(tmp_path: Path, library: Library) -> None:
+    loras = tmp_path / "ComfyUI/models/loras"
+    loras.mkdir(parents=True)
+    theirs = loras / "pixel.safetensors"
+    theirs.write_bytes(b"the user's own pixel LoRA")
+    other = loras / "mine.safetensors"
+    other.write_bytes(b"another file of theirs")
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "ComfyUI")
+    report = MirrorApplier(library).sync(mirror)
+    assert theirs.read_bytes() == b"the user's own pixel LoRA"
+    assert not theirs.is_symlink()
+    assert any(line.startswith(str(theirs)) for line in report.not_ours)
+    # removing the mirror removes what Atelier made and nothing else
+    removed = MirrorApplier(library).remove(library.mirror(mirror.id))
+    assert theirs.read_bytes() == b"the user's own pixel LoRA"
+    assert other.read_bytes() == b"another file of theirs"
+    assert set(entries_of(tmp_path / "ComfyUI")) == {
+        "models/loras/pixel.safetensors",
+        "models/loras/mine.safetensors",
+    }
+    assert removed.removed == 4
+    assert library.mirrors() == []
+
+
+def test_an_entry_the_user_replaced_is_left_alone_by_later_syncs(tmp_path: Path, library: Library) -> None:
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "ComfyUI")
+    MirrorApplier(library).sync(mirror)
+    entry = tmp_path / "ComfyUI/models/loras/pixel.safetensors"
+    entry.unlink()
+    entry.write_bytes(b"replaced by the user")
+    report = MirrorApplier(library).sync(library.mirror(mirror.id))
+    assert entry.read_bytes() == b"replaced by the user"
+    assert report.not_ours
+    MirrorApplier(library).remove(library.mirror(mirror.id))
+    assert entry.read_bytes() == b"replaced by the user"
+
+
+def test_a_real_folder_where_entries_go_is_used_never_replaced(tmp_path: Path, library: Library) -> None:
+    styles = tmp_path / "ComfyUI/models/loras/styles"
+    styles.mkdir(parents=True)
+    (styles / "watercolor.safetensors").write_bytes(b"theirs")
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "ComfyUI")
+    MirrorApplier(library).sync(mirror)
+    assert not styles.is_symlink()
+    assert (styles / "watercolor.safetensors").read_bytes() == b"theirs"
+    assert (styles / "ink.safetensors").is_symlink()
+
+
+def test_a_mirror_folder_in_or_around_the_library_or_linked_into_it_is_refused(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    link = tmp_path / "linked"
+    link.symlink_to(webui)
+    inside = webui / "mirror"
+    for target in (link, inside, tmp_path, webui):
+        with pytest.raises(MirrorError):
+            create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, target)
+    assert library.mirrors() == []
+
+
+def test_a_kind_folder_that_links_into_the_library_is_not_doubled(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    models = tmp_path / "ComfyUI/models"
+    models.mkdir(parents=True)
+    (models / "loras").symlink_to(webui / "models/Lora")  # the Stability Matrix way of sharing
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.HARDLINK, tmp_path / "ComfyUI")
+    before = sorted(p.name for p in (webui / "models/Lora").iterdir())
+    report = MirrorApplier(library).sync(mirror)
+    assert sorted(p.name for p in (webui / "models/Lora").iterdir()) == before
+    assert report.added == 1  # the embedding only
+    assert any("is a link into the library folder" in line for line in report.skipped)
+    # removing the mirror deletes nothing through that link, though the LoRAs there share the inode
+    MirrorApplier(library).remove(library.mirror(mirror.id))
+    assert sorted(p.name for p in (webui / "models/Lora").iterdir()) == before
+
+
+def test_a_folder_linked_into_the_library_after_a_sync_deletes_nothing(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.HARDLINK, tmp_path / "ComfyUI")
+    MirrorApplier(library).sync(mirror)
+    loras = tmp_path / "ComfyUI/models/loras"
+    shutil.rmtree(loras)
+    loras.symlink_to(webui / "models/Lora")  # now the recorded hard links "are" the library's files
+    (webui / "models/Lora/pixel.safetensors").rename(webui / "models/Lora/pixel-renamed.safetensors")
+    Scanner(library).scan()
+    MirrorApplier(library).sync(library.mirror(mirror.id))
+    MirrorApplier(library).remove(library.mirror(mirror.id))
+    names = {p.name for p in (webui / "models/Lora").iterdir()}
+    assert {"pixel-renamed.safetensors", "pixel.preview.png", "pixel.json", "styles"} <= names
+
+
+def test_a_rename_and_a_delete_in_the_library_update_only_our_entries(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "ComfyUI")
+    MirrorApplier(library).sync(mirror)
+    loras = tmp_path / "ComfyUI/models/loras"
+    (loras / "notes.txt").write_text("the user's notes", encoding="utf-8")
+    (webui / "models/Lora/styles/ink.safetensors").rename(webui / "models/Lora/styles/ink_v2.safetensors")
+    (webui / "embeddings/bad_hands.safetensors").unlink()
+    Scanner(library).scan()
+    summary = sync_mirrors(library)
+    (report,) = summary.reports
+    assert (report.added, report.removed) == (1, 2)
+    made = set(entries_of(tmp_path / "ComfyUI"))
+    assert "models/loras/styles/ink_v2.safetensors" in made
+    assert "models/loras/styles/ink.safetensors" not in made
+    assert "models/embeddings/bad_hands.safetensors" not in made
+    assert (loras / "notes.txt").read_text(encoding="utf-8") == "the user's notes"
+
+
+def test_name_clashes_between_two_library_folders_are_renamed_and_reported(
+    tmp_path: Path, webui: Path
+) -> None:
+    other = tmp_path / "other"
+    write_lora(other / "models/Lora/pixel.safetensors", "another pixel")
+    (other / "models/Stable-diffusion").mkdir(parents=True)
+    with open_library(tmp_path / "data2" / "catalog.sqlite3", webui, other) as library:
+        mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "ComfyUI")
+        report = MirrorApplier(library).sync(mirror)
+        loras = tmp_path / "ComfyUI/models/loras"
+        files = [webui / "models/Lora/pixel.safetensors", other / "models/Lora/pixel.safetensors"]
+        first, second = sorted(files, key=lambda path: library.get_by_path(path).id)  # type: ignore[union-attr]
+        second_id = library.get_by_path(second).id  # type: ignore[union-attr]
+        assert (loras / "pixel.safetensors").resolve() == first  # the older asset keeps the name
+        assert (loras / f"pixel-{second_id}.safetensors").resolve() == second
+        assert len(report.clashes) == 1
+        assert "2 files are named pixel.safetensors" in report.clashes[0]
+
+
+def test_an_unplugged_mirror_is_reported_and_its_records_kept(tmp_path: Path, library: Library) -> None:
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "usb/ComfyUI")
+    MirrorApplier(library).sync(mirror)
+    shutil.rmtree(tmp_path / "usb")
+    report = MirrorApplier(library).sync(library.mirror(mirror.id))
+    assert report.state == "unreachable"
+    assert not (tmp_path / "usb").exists()  # not made again on the system disk
+    assert library.mirror(mirror.id).entry_count == 5
+
+
+def test_find_mirror_by_id_or_folder(tmp_path: Path, library: Library) -> None:
+    mirror = create_mirror(library, MirrorUI.INVOKEAI, MirrorMode.SYMLINK, tmp_path / "invoke")
+    assert find_mirror(library, str(mirror.id)).target == tmp_path / "invoke"
+    assert find_mirror(library, tmp_path / "invoke").id == mirror.id
+    with pytest.raises(MirrorError):
+        find_mirror(library, tmp_path / "nowhere")
+
+
+def test_invokeai_mirror_sorts_by_base_model(tmp_path: Path, library: Library) -> None:
+    mirror = create_mirror(library, MirrorUI.INVOKEAI, MirrorMode.SYMLINK, tmp_path / "invoke")
+    MirrorApplier(library).sync(mirror)
+    made = set(entries_of(tmp_path / "invoke"))
+    assert "models/sd-1/lora/pixel.safetensors" in made
+    assert "models/sd-1/embedding/bad_hands.safetensors" in made
