@@ -86,9 +86,14 @@ class AppContext:
 
     @cached_property
     def library(self) -> Library:
+        from app.organize.engine import recover
         from catalog.library import Library
 
-        return Library.open(self.data_dir / CATALOG_FILE)
+        library = Library.open(self.data_dir / CATALOG_FILE)
+        # A move, delete or organize cut off by a crash or a kill is completed before anything reads the
+        # catalog (one indexed query when nothing is pending).
+        recover(library)
+        return library
 
     @property
     def cache_dir(self) -> Path:

@@ -1,0 +1,325 @@
+"""The CLI's file commands: ``move``, ``rename``, ``delete``, ``undo`` and ``history``.
+
+They run the same engine as the window (``app.organize.engine``): each is one journaled operation, the
+catalog follows every file, and ``undo`` reverses the newest one (or the one named). Nothing is ever
+overwritten: a name conflict stops ``move``/``rename`` with the list of conflicts unless
+``--rename-conflicts`` (``name (2).safetensors``) or ``--skip-conflicts`` says what to do. ``delete``
+sends files to the system trash and asks first on a terminal; without one it needs ``--yes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.cli_ids import asset_by_id_or_path, assets_by_ids_or_paths, row_id
+from app.context import AppContext
+from app.organize.engine import (
+    OperationResult,
+    apply_moves,
+    delete_assets,
+    plan_in_library,
+    recent_operations,
+    undo,
+    undoable_operation,
+)
+from app.progress_bar import ProgressBar
+from catalog.journal import OperationRecord
+from catalog.records import AssetRecord
+from core.formats.reader import MODEL_EXTENSIONS
+from core.organize.errors import OrganizeError
+from core.organize.plan import Conflict, MovePlan
+from core.sizes import human_size
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+Handler = Callable[[AppContext, argparse.Namespace, TextIO], int]
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    move = sub.add_parser(
+        "move",
+        parents=[common],
+        help="move files (with their sidecars and previews) to another folder of the library",
+        description="move SRC... DEST: DEST is a folder (end it with / to create it), or a new file name "
+        "when one SRC is given. The catalog follows; `atelier undo` moves them back.",
+    )
+    move.add_argument("sources", nargs="+", metavar="SRC", help="asset id or file path")
+    move.add_argument("dest", metavar="DEST", help="a folder inside a library folder, or a new file name")
+    _conflict_options(move)
+    move.add_argument("--json", action="store_true")
+
+    rename = sub.add_parser("rename", parents=[common], help="rename a file with its sidecars and previews")
+    rename.add_argument("target", metavar="ID|PATH", help="asset id or file path")
+    rename.add_argument(
+        "name", metavar="NAME", help="the new name (the extension is kept when NAME has none)"
+    )
+    _conflict_options(rename)
+    rename.add_argument("--json", action="store_true")
+
+    delete = sub.add_parser(
+        "delete", parents=[common], help="send files with their sidecars and previews to the system trash"
+    )
+    delete.add_argument("targets", nargs="+", metavar="ID|PATH", help="asset id or file path")
+    delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    delete.add_argument("--json", action="store_true")
+
+    undo_cmd = sub.add_parser("undo", parents=[common], help="undo the last move, rename or delete")
+    undo_cmd.add_argument(
+        "operation", nargs="?", type=row_id, metavar="OPERATION_ID", help="which one (see `atelier history`)"
+    )
+    undo_cmd.add_argument("--json", action="store_true")
+
+    history = sub.add_parser("history", parents=[common], help="recent moves, renames, deletes and undos")
+    history.add_argument("--limit", type=int, default=20, help="how many operations to list (default 20)")
+    history.add_argument("--json", action="store_true")
+
+
+def _conflict_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--rename-conflicts", action="store_true", help='add " (2)", " (3)"... to a name already taken'
+    )
+    group.add_argument("--skip-conflicts", action="store_true", help="leave files whose name is taken")
+
+
+def cmd_move(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    library = context.library
+    records = assets_by_ids_or_paths(library, args.sources)
+    _require_files(records)
+    requests = _move_targets(records, args.dest)
+    plan = plan_in_library(library, requests, rename_conflicts=args.rename_conflicts)
+    return _apply(context, plan, "move", args, out)
+
+
+def cmd_rename(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    library = context.library
+    record = asset_by_id_or_path(library, args.target)
+    _require_files([record])
+    source = Path(record.path)
+    target = source.with_name(_new_name(source, args.name))
+    plan = plan_in_library(library, [(record.id, source, target)], rename_conflicts=args.rename_conflicts)
+    return _apply(context, plan, "rename", args, out)
+
+
+def cmd_delete(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    library = context.library
+    records = assets_by_ids_or_paths(library, args.targets)
+    total = sum(record.size for record in records)
+    noun = "file" if len(records) == 1 else "files"
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise OrganizeError(
+                f"not deleting {len(records)} {noun} without confirmation: add --yes (they go to the trash)"
+            )
+        names = ", ".join(record.file_name for record in records[:3]) + (" ..." if len(records) > 3 else "")
+        question = (
+            f"Send {len(records)} {noun} ({human_size(total)}: {names}) and their sidecars to the trash?"
+        )
+        answer = input(f"{question} [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("Nothing was deleted.", file=out)
+            return EXIT_OK
+    with ProgressBar("Sending to the trash", unit="file") as bar:
+        result = delete_assets(library, [record.id for record in records], progress=bar.update)
+    if args.json:
+        _dump(_result_json(result), out)
+    else:
+        print(
+            f"Sent {result.done} {_noun(result.done)} to the trash ({human_size(result.freed_bytes)}, "
+            f"{result.freed_bytes} bytes, sidecars included). Undo with `atelier undo`.",
+            file=out,
+        )
+        _print_failures(result, out)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def cmd_undo(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    with ProgressBar("Undoing", unit="file") as bar:
+        result = undo(context.library, args.operation, progress=bar.update)
+    if args.json:
+        _dump(_result_json(result), out)
+    else:
+        print(
+            f"Undone: {result.done} {_noun(result.done)} put back (operation {result.operation_id}).",
+            file=out,
+        )
+        for source, target in result.moved:
+            print(f"  {source} -> {target}" if source != target else f"  restored {target}", file=out)
+        _print_failures(result, out)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def cmd_history(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    library = context.library
+    operations = recent_operations(library, max(1, args.limit))
+    next_undo = undoable_operation(library)
+    if args.json:
+        _dump([_operation_json(op, op.id == (next_undo.id if next_undo else None)) for op in operations], out)
+        return EXIT_OK
+    if not operations:
+        print("No moves, renames or deletes yet.", file=out)
+    for op in operations:
+        mark = "  <- undo" if next_undo is not None and op.id == next_undo.id else ""
+        when = op.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        steps = f"{op.done_count}/{op.step_count}"
+        print(f"{op.id:>5}  {when}  {op.kind:<8} {op.state:<11} {steps:>7}  {op.label}{mark}", file=out)
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Handler] = {
+    "move": cmd_move,
+    "rename": cmd_rename,
+    "delete": cmd_delete,
+    "undo": cmd_undo,
+    "history": cmd_history,
+}
+
+
+# helpers ---------------------------------------------------------------------------------------------
+def _require_files(records: list[AssetRecord]) -> None:
+    for record in records:
+        if not os.path.lexists(record.path):
+            raise OrganizeError(f"{record.path} is missing on disk: nothing was moved (rescan its folder)")
+
+
+def _move_targets(records: list[AssetRecord], dest: str) -> list[tuple[int | None, Path, Path]]:
+    """Each record's target: inside DEST when it is a folder (or ends with /), else DEST is a new name."""
+    folder_wanted = dest.endswith(("/", os.sep))
+    where = _absolute(Path(dest).expanduser())
+    if where.is_dir() or folder_wanted or len(records) > 1:
+        if where.exists() and not where.is_dir():
+            raise OrganizeError(f"{where} is a file: give a folder to move several files into")
+        return [(record.id, Path(record.path), where / record.file_name) for record in records]
+    record = records[0]
+    source = Path(record.path)
+    return [(record.id, source, where.with_name(_new_name(source, where.name)))]
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute with its existing part resolved (links included), as the catalog stores it."""
+    path = path.absolute()
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    return existing.resolve() / path.relative_to(existing)
+
+
+def _new_name(source: Path, name: str) -> str:
+    """``name`` for ``source``: refused when it is a path; the model's extension kept when it has none."""
+    name = name.strip()
+    if not name or name in {".", ".."} or "/" in name or os.sep in name:
+        raise OrganizeError(
+            f"{name!r} is not a file name: to move a file to another folder, use `atelier move`"
+        )
+    suffix = source.suffix if source.suffix.lower() in MODEL_EXTENSIONS else ""
+    given = Path(name).suffix.lower()
+    if suffix and given in MODEL_EXTENSIONS and given != suffix.lower():
+        raise OrganizeError(f"{name} would not be a {given} file: keep {suffix} (see `atelier convert`)")
+    return name if not suffix or given == suffix.lower() else name + suffix
+
+
+def _apply(context: AppContext, plan: MovePlan, kind: str, args: argparse.Namespace, out: TextIO) -> int:
+    if plan.conflicts and not args.skip_conflicts:
+        if args.json:
+            _dump({"conflicts": [_conflict_json(c) for c in plan.conflicts], "moved": []}, out)
+        count = plan.conflict_count
+        print(
+            f"atelier {args.command}: {count} name conflict{'s' if count > 1 else ''}, nothing was "
+            f"{'renamed' if kind == 'rename' else 'moved'} (nothing is ever overwritten):",
+            file=sys.stderr,
+        )
+        for conflict in plan.conflicts:
+            print(f"  {conflict.source} -> {conflict.target}: {conflict.reason}", file=sys.stderr)
+        print('  use --rename-conflicts to add " (2)", or --skip-conflicts to leave these', file=sys.stderr)
+        return EXIT_FAILED
+    if plan.is_empty and not plan.conflicts:
+        message = "Nothing to do: the files are already there."
+        _dump({"moved": [], "conflicts": [], "message": message}, out) if args.json else print(
+            message, file=out
+        )
+        return EXIT_OK
+    verb = "Renaming" if kind == "rename" else "Moving"
+    with ProgressBar(verb, unit="file") as bar:
+        result = apply_moves(context.library, plan, kind=kind, progress=bar.update)
+    if args.json:
+        _dump({**_result_json(result), "conflicts": [_conflict_json(c) for c in plan.conflicts]}, out)
+    else:
+        companions = {move.source: len(move.companions) for move in plan.moves}
+        past = "Renamed" if kind == "rename" else "Moved"
+        for source, target in result.moved:
+            extra = companions.get(Path(source), 0)
+            tail = (
+                f"  (+{extra} sidecar{'s' if extra != 1 else ''}/preview{'s' if extra != 1 else ''})"
+                if extra
+                else ""
+            )
+            print(f"{past} {source} -> {target}{tail}", file=out)
+        for conflict in plan.conflicts:
+            print(f"Skipped {conflict.source}: {conflict.reason}", file=out)
+        _print_failures(result, out)
+        if result.done:
+            print("Undo with `atelier undo`.", file=out)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _print_failures(result: OperationResult, out: TextIO) -> None:
+    for path, reason in result.failed:
+        print(f"  ! {path}: {reason}", file=out)
+    if result.cancelled:
+        print(f"  Stopped early: {result.skipped} left as they were.", file=out)
+
+
+def _noun(count: int) -> str:
+    return "file" if count == 1 else "files"
+
+
+def _result_json(result: OperationResult) -> dict[str, Any]:
+    return {
+        "operation_id": result.operation_id,
+        "kind": result.kind,
+        "done": result.done,
+        "skipped": result.skipped,
+        "failed": [{"path": path, "reason": reason} for path, reason in result.failed],
+        "cancelled": result.cancelled,
+        "freed_bytes": result.freed_bytes,
+        "moved": [{"from": source, "to": target} for source, target in result.moved],
+        "asset_ids": list(result.asset_ids),
+    }
+
+
+def _conflict_json(conflict: Conflict) -> dict[str, Any]:
+    return {
+        "asset_id": conflict.asset_id,
+        "source": str(conflict.source),
+        "target": str(conflict.target),
+        "reason": conflict.reason,
+        "code": conflict.code,
+    }
+
+
+def _operation_json(op: OperationRecord, next_undo: bool) -> dict[str, Any]:
+    return {
+        "id": op.id,
+        "kind": op.kind,
+        "label": op.label,
+        "state": op.state,
+        "created_at": op.created_at.isoformat(),
+        "finished_at": op.finished_at.isoformat() if op.finished_at else None,
+        "undo_of": op.undo_of,
+        "steps": op.step_count,
+        "done": op.done_count,
+        "summary": dict(op.summary),
+        "next_undo": next_undo,
+    }
+
+
+def _dump(data: object, out: TextIO) -> None:
+    json.dump(data, out, indent=2)
+    out.write("\n")
