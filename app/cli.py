@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from app import convert_cli, download_cli, organize_cli, remote_cli, render_cli
+from app import convert_cli, download_cli, organize_cli, remote_cli, render_cli, updates_cli
 from app.after_scan import ChainJobs, ChainSteps, LookupRequest, context_jobs, lookup_line, run_chain
 from app.cli_ids import MAX_ROW_ID, asset_by_id_or_path
 from app.context import AppContext
@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     render_cli.add_commands(sub, common)
     organize_cli.add_commands(sub, common)
     convert_cli.add_commands(sub, common)
+    updates_cli.add_commands(sub, common)
 
     roots = sub.add_parser("roots", parents=[common], help="list library folders")
     roots.add_argument("--json", action="store_true", help="print one JSON array")
@@ -179,6 +180,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "grid": render_cli.cmd_grid,
         **organize_cli.COMMANDS,
         "convert": convert_cli.cmd_convert,
+        "updates": updates_cli.cmd_updates,
     }
     try:
         context = AppContext(getattr(args, "data_dir", None))

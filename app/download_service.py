@@ -159,8 +159,12 @@ class DownloadService:
         """Why :meth:`default_root` is that folder, for the window and the CLI to say."""
         return describe_default_root(self.roots(), str(self.context.settings.download_root))
 
-    def _destination(self, to: Path | None) -> _Destination:
-        """Checks ``to`` before anything is fetched; a folder to create is only created on enqueue."""
+    def _destination(self, to: Path | None, *, exact: bool = False) -> _Destination:
+        """Checks ``to`` before anything is fetched; a folder to create is only created on enqueue.
+
+        ``exact``: the file goes into ``to`` itself even when it is a library folder (not into the folder
+        of its kind under that library folder's layout): an update downloaded beside the old file.
+        """
         if to is None:
             root = self.default_root()
             return _Destination(root, Path(root.path))
@@ -170,7 +174,7 @@ class DownloadService:
         roots = self.roots()
         for root in roots:
             if Path(root.path) == wanted:
-                return _Destination(root, wanted)
+                return _Destination(root, wanted, folder=wanted if exact else None)
         holders = [root for root in roots if wanted.is_relative_to(root.path)]
         if holders:
             root = max(holders, key=lambda r: len(r.path))
@@ -193,13 +197,16 @@ class DownloadService:
         """``text`` as a target (raises ``TargetError``); file URLs of the configured Hub endpoint count."""
         return parse_target(text, hf_endpoint=self.context.hf_endpoint())
 
-    def enqueue(self, target: Target, *, to: Path | None = None, again: bool = False) -> Queued:
+    def enqueue(
+        self, target: Target, *, to: Path | None = None, again: bool = False, exact: bool = False
+    ) -> Queued:
         """Look the file up on its site and queue it; ``to`` is a library folder (made one if new).
 
-        Raises :class:`AlreadyInLibraryError` when the library already has the file (by the SHA-256
-        the site publishes) unless ``again``; nothing is created or queued then.
+        ``exact`` puts the file in ``to`` itself even when ``to`` is a library folder (see
+        :meth:`_destination`). Raises :class:`AlreadyInLibraryError` when the library already has the
+        file (by the SHA-256 the site publishes) unless ``again``; nothing is created or queued then.
         """
-        destination = self._destination(to)
+        destination = self._destination(to, exact=exact)
         build = self._hf_builder(target) if isinstance(target, HfTarget) else self._civitai_builder(target)
         if not again:
             self._refuse_owned(build.expected_sha256)

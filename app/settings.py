@@ -73,6 +73,8 @@ class Settings:
     nsfw_max_level: int = 1  # Civitai NSFW levels shown unblurred: 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX
     # After hashing, look files without a Civitai link up on Civitai (quietly skipped when offline).
     auto_lookup_civitai: bool = True
+    # Check the library's Civitai-linked files for newer versions when the app starts, at most once a day.
+    check_updates_daily: bool = True
     download_concurrency: int = 2
     download_root: str = ""  # library folder new downloads go to; empty: the first library folder
     download_subfolder: str = ""  # optional template below the kind's folder, e.g. "{base_model}"

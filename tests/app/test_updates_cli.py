@@ -1,0 +1,104 @@
+"""``updates`` as a user runs it: check, list, download beside the old file, ignore; offline is one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app.download_sites import VERSION_ID, Sites, loopback_sites
+from tests.app.main_process import run_main
+from tests.app.update_sites import publish_version
+from tests.conftest import closed_loopback_url
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> Iterator[Sites]:
+    with loopback_sites(tmp_path) as made:
+        yield made
+
+
+def run(sites: Sites, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run_main(*args, env=sites.env, check=check)
+
+
+def old_version_in(sites: Sites, folder: Path) -> dict[str, object]:
+    """The library folder scanned and version 910002 downloaded into ``folder`` (linked to Civitai)."""
+    run(sites, "scan", str(sites.root))
+    (result,) = json.loads(
+        run(sites, "download", f"civitai:{VERSION_ID}", "--to", str(folder), "--json").stdout
+    )
+    return dict(result)
+
+
+@pytest.mark.slow  # seven runs of main.py
+def test_check_lists_the_update_then_downloads_it_beside_the_old_file(sites: Sites, tmp_path: Path) -> None:
+    styles = sites.root / "models" / "Lora" / "styles"
+    old = old_version_in(sites, styles)
+    new_bytes = publish_version(
+        sites,
+        tmp_path,
+        910003,
+        name="v2",
+        published="2024-05-01T10:00:00.000Z",
+        changes="<p>Sharper <b>pixels</b>, fewer artifacts.</p>",
+    )
+
+    (listed,) = json.loads(run(sites, "updates", "--check", "--json").stdout)
+
+    assert listed["asset_id"] == old["asset_id"]
+    assert listed["current_version"]["id"] == VERSION_ID
+    assert listed["new_version"]["id"] == 910003
+    assert listed["new_version"]["name"] == "v2"
+    assert listed["new_version"]["base_model"] == "SD 1.5"
+    assert listed["new_version"]["published_at"].startswith("2024-05-01")
+    assert listed["new_version"]["changes"] == "Sharper pixels, fewer artifacts."
+    text = run(sites, "updates").stdout
+    assert f"#{old['asset_id']}" in text
+    assert "-> v2  (2024-05-01, SD 1.5)" in text
+    assert "what changed: Sharper pixels, fewer artifacts." in text
+
+    (done,) = json.loads(run(sites, "updates", "--download", str(old["path"]), "--json").stdout)
+
+    new_path = Path(done["downloaded"])
+    assert new_path == styles / "pixel_art_v2.safetensors"
+    assert new_path.read_bytes() == new_bytes
+    assert Path(str(old["path"])).exists(), "the old file stays"
+    shown = json.loads(run(sites, "show", str(done["downloaded_asset_id"]), "--json").stdout)
+    assert shown["remote_links"][0]["version_id"] == "910003"
+    assert json.loads(run(sites, "updates", "--json").stdout) == []
+
+
+@pytest.mark.slow  # seven runs of main.py
+def test_an_ignored_update_stays_hidden_until_a_newer_version(sites: Sites, tmp_path: Path) -> None:
+    old = old_version_in(sites, sites.root / "models" / "Lora")
+    publish_version(sites, tmp_path, 910003, name="v2", published="2024-05-01T10:00:00.000Z")
+    run(sites, "updates", "--check")
+
+    ignored = run(sites, "updates", "--ignore", str(old["asset_id"]))
+
+    assert "Ignoring v2" in ignored.stdout
+    assert json.loads(run(sites, "updates", "--check", "--json").stdout) == []
+    again = run(sites, "updates", "--ignore", str(old["asset_id"]), check=False)
+    assert again.returncode == 1
+    assert "has no update to get" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+
+    publish_version(sites, tmp_path, 910004, name="v3", published="2024-09-01T10:00:00.000Z")
+    (listed,) = json.loads(run(sites, "updates", "--check", "--json").stdout)
+    assert listed["new_version"]["id"] == 910004
+    assert listed["newer_versions"] == [910004, 910003, 1292]  # V3 Alpha (1292) is newer than 910002 too
+
+
+def test_unreachable_civitai_is_one_line_and_exit_1(sites: Sites) -> None:
+    old_version_in(sites, sites.root / "models" / "Lora")
+
+    failed = run_main("updates", "--check", env={**sites.env, "ATELIER_CIVITAI_URL": closed_loopback_url()})
+
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("atelier updates: Cannot reach 127.0.0.1")
+    assert len(failed.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in failed.stderr
