@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from app import convert_cli, download_cli, organize_cli, remote_cli, render_cli, updates_cli
+from app import (
+    convert_cli,
+    download_cli,
+    organize_cli,
+    organize_template_cli,
+    remote_cli,
+    render_cli,
+    updates_cli,
+)
 from app.after_scan import ChainJobs, ChainSteps, LookupRequest, context_jobs, lookup_line, run_chain
 from app.cli_ids import MAX_ROW_ID, asset_by_id_or_path
 from app.context import AppContext
@@ -128,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     download_cli.add_commands(sub, common)
     render_cli.add_commands(sub, common)
     organize_cli.add_commands(sub, common)
+    organize_template_cli.add_commands(sub, common)
     convert_cli.add_commands(sub, common)
     updates_cli.add_commands(sub, common)
 
@@ -178,6 +187,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "downloads": download_cli.cmd_downloads,
         "render": render_cli.cmd_render,
         "grid": render_cli.cmd_grid,
+        "organize": organize_template_cli.cmd_organize,
         **organize_cli.COMMANDS,
         "convert": convert_cli.cmd_convert,
         "updates": updates_cli.cmd_updates,

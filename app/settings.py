@@ -78,6 +78,7 @@ class Settings:
     download_concurrency: int = 2
     download_root: str = ""  # library folder new downloads go to; empty: the first library folder
     download_subfolder: str = ""  # optional template below the kind's folder, e.g. "{base_model}"
+    organize_template: str = ""  # Organize by template's default; empty: core.organize.template's
     # Renderer: "" chooses automatically (CUDA, then MPS, then CPU); else a torch device ("cpu", "cuda:1").
     render_device: str = ""
     render_keep_checkpoints_gb: float = 0.0  # 0: only the current checkpoint stays loaded

@@ -16,12 +16,14 @@ place is outside every library folder is a conflict. A target where the catalog 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.organize.fileops import same_file
 from catalog.template_rows import TemplateRow, TemplateScope
+from core.jobs import CancelToken, ProgressCallback
 from core.layouts import folder_for
 from core.organize.companions import companions_among
 from core.organize.plan import Conflict, MovePlan, plan_moves
@@ -38,13 +40,14 @@ from core.organize.template import (
 from core.taxonomy import Architecture, AssetKind, LibraryLayout
 
 if TYPE_CHECKING:
+    from app.organize.engine import OperationResult
     from catalog.library import Library
     from catalog.records import RootRecord
 
 REASON_NO_ROOT = "no_root"
 REASON_OUTSIDE = "outside"
 
-__all__ = ["TemplatePlan", "TemplateScope", "facts_for", "plan_template"]
+__all__ = ["TemplatePlan", "TemplateScope", "apply_template", "facts_for", "plan_template"]
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,7 @@ def plan_template(
         requests,
         exists=lambda path: str(path) in taken or os.path.lexists(path),
         companions=_CompanionLister(),
+        same_file=_same_file,
         rename_conflicts=rename_conflicts,
     )
     if refused:
@@ -159,6 +163,52 @@ def plan_template(
     return TemplatePlan(
         parsed, plan, len(rows), target_root, {root_id: root.path for root_id, root in roots.items()}
     )
+
+
+def apply_template(
+    library: Library,
+    planned: TemplatePlan,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> OperationResult:
+    """Apply a template's plan through the journaling engine (conflicts are never applied), then
+    remove the folders the moves left empty (never a library folder itself, never one that was not
+    emptied by this operation)."""
+    from app.organize.engine import apply_moves
+
+    result = apply_moves(
+        library,
+        planned.plan,
+        kind="organize",
+        label=f"Organize by template {planned.template.text}",
+        progress=progress,
+        cancel=cancel,
+    )
+    remove_emptied_folders({Path(source).parent for source, _ in result.moved}, planned.roots.values())
+    return result
+
+
+def remove_emptied_folders(folders: Iterable[Path], roots: Iterable[str]) -> None:
+    """Remove each of ``folders`` that is now empty, and its parents up to (not including) the library
+    folder holding it. ``rmdir`` only ever removes an empty folder, so nothing else can go."""
+    stops = {Path(root) for root in roots}
+    for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
+        if not any(folder.is_relative_to(root) for root in stops):
+            continue
+        current = folder
+        while current not in stops and any(current.is_relative_to(root) for root in stops):
+            try:
+                current.rmdir()
+            except OSError:  # not empty (or gone, or not ours to remove): stop climbing
+                break
+            current = current.parent
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    """A target that is the source itself (a case-only rename on a case-insensitive disk) is no
+    conflict; the engine's own rule (``app.organize.engine.plan_in_library``)."""
+    return str(source).casefold() == str(target).casefold() and same_file(source, target)
 
 
 def _relative_folder(source: Path, root: Path) -> str:

@@ -3,7 +3,6 @@ refused (two files to one name, a taken name), long and unicode names, folders t
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from pathlib import Path
 
@@ -118,10 +117,10 @@ def test_a_target_folder_that_is_a_link_is_planned_at_its_real_place(tmp_path: P
     real = root / "real"
     in_place = write_embedding(real / "here.safetensors", 1)
     elsewhere = write_embedding(root / "other" / "there.safetensors", 2)
-    os.symlink(real, root / "Embedding")  # a folder that is a symlink into the library
+    (root / "Embedding").symlink_to(real)  # a folder that is a symlink into the library
     outside = tmp_path / "outside"
     outside.mkdir()
-    os.symlink(outside, root / "LoRA")
+    (root / "LoRA").symlink_to(outside)
     lora = linked_lora(root / "loras")
     library = open_library(tmp_path / "data", root)
     assert library.get_by_path(root / "Embedding" / "here.safetensors") is None  # links are not walked

@@ -1,0 +1,104 @@
+"""``main.py organize --template``: the plan first, then the moves with sidecars, the catalog following."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.app.main_process import run_main
+from tests.app.organize.template_library import linked_lora, write_embedding
+
+TEMPLATE = "{kind}/{architecture}/{creator}"
+
+
+def _library(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    root = tmp_path / "models"
+    linked_lora(root / "incoming")
+    write_embedding(root / "e1.safetensors", 1)
+    write_embedding(root / "e2.safetensors", 2, sdxl=True)
+    env = {"ATELIER_DATA_DIR": str(tmp_path / "data"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    run_main("scan", str(root), "--no-hash", env=env, check=True)
+    return root, env
+
+
+def test_dry_run_shows_the_plan_and_moves_nothing(tmp_path: Path) -> None:
+    root, env = _library(tmp_path)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+
+    shown = run_main("organize", "--template", TEMPLATE, "--dry-run", env=env, check=True)
+
+    assert "incoming/detail_tweaker.safetensors  ->  LoRA/SD 1.x/OedoSoldier/detail_tweaker.safetensors" in (
+        shown.stdout
+    )
+    assert "3 to move (5 files with sidecars and previews), 0 conflicts, 0 already in place" in shown.stdout
+    assert "dry run: nothing was moved" in shown.stdout
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+    data = json.loads(run_main("organize", "--template", TEMPLATE, "--dry-run", "--json", env=env).stdout)
+    assert data["dry_run"] is True
+    assert data["considered"] == 3
+    lora = next(m for m in data["moves"] if m["from"].endswith("detail_tweaker.safetensors"))
+    assert {Path(c["to"]).name for c in lora["companions"]} == {
+        "detail_tweaker.civitai.info",
+        "detail_tweaker.preview.png",
+    }
+
+
+def test_apply_moves_files_with_their_sidecars_and_the_catalog_follows(tmp_path: Path) -> None:
+    root, env = _library(tmp_path)
+
+    done = run_main("organize", "--template", TEMPLATE, "--json", env=env, check=True)
+
+    result = json.loads(done.stdout)["result"]
+    assert (result["done"], result["failed"], result["cancelled"]) == (3, [], False)
+    target = root / "LoRA" / "SD 1.x" / "OedoSoldier"
+    assert sorted(p.name for p in target.iterdir()) == [
+        "detail_tweaker.civitai.info",
+        "detail_tweaker.preview.png",
+        "detail_tweaker.safetensors",
+    ]
+    assert not (root / "incoming").exists()  # the folder the move emptied is gone
+    shown = json.loads(run_main("show", str(target / "detail_tweaker.safetensors"), "--json", env=env).stdout)
+    assert shown["path"] == str(target / "detail_tweaker.safetensors")
+    again = run_main("organize", "--template", TEMPLATE, env=env, check=True)
+    assert "0 to move, 0 conflicts, 3 already in place" in again.stdout
+    undone = run_main("undo", env=env)
+    if undone.returncode == 0:  # the engine's undo (another command) puts everything back
+        assert (root / "incoming" / "detail_tweaker.safetensors").exists()
+
+
+def test_conflicts_are_listed_never_applied_and_the_exit_says_so(tmp_path: Path) -> None:
+    root, env = _library(tmp_path)
+    shown = run_main("organize", "--template", "{kind}/same.{ext}", env=env)
+    assert shown.returncode == 1
+    assert "another file of this operation goes to" in shown.stdout
+    assert "1 conflict," in shown.stdout
+    assert len(list(root.rglob("*.safetensors"))) == 3  # nothing lost, the refused one left in place
+
+
+def test_user_errors_are_one_line(tmp_path: Path) -> None:
+    _root, env = _library(tmp_path)
+    for args, message in (
+        (
+            ("--template", "{kind}/{creater}"),
+            "unknown field {creater} in the template (did you mean {creator}?)",
+        ),
+        (("--template", "{kind", "--dry-run"), "the template has a '{' without its '}'"),
+        (("--root", "77", "--dry-run"), "'77' is not a library folder (see `atelier roots`)"),
+        (("nope.safetensors", "--dry-run"), "no asset with id or path 'nope.safetensors'"),
+    ):
+        result = run_main("organize", *args, env=env)
+        assert result.returncode == 1, result.stderr
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_fields_are_documented(tmp_path: Path) -> None:
+    env = {"ATELIER_DATA_DIR": str(tmp_path / "data")}
+    listed = run_main("organize", "--fields", env=env, check=True).stdout
+    assert "{base_label}" in listed
+    assert "{kind_folder}" in listed
+    helped = run_main("organize", "--help", env=env, check=True).stdout
+    assert "{field|text}" in helped
+    assert "{creator}" in helped
