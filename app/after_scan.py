@@ -56,15 +56,18 @@ OFFLINE_NOTE = "Civitai not reachable: new files will be looked up next time"
 ScanStep = Callable[[Sequence[int] | None, ProgressCallback, CancelToken], object]
 HashStep = Callable[[ProgressCallback, CancelToken], object]
 LookupStep = Callable[[LookupRequest, ProgressCallback, CancelToken], "EnrichSummary"]
+MirrorStep = Callable[[ProgressCallback, CancelToken], object]
 
 
 @dataclass(frozen=True, slots=True)
 class ChainJobs:
-    """The step functions; ``look_up`` None (no Civitai configured) skips the lookup."""
+    """The step functions; ``look_up`` None (no Civitai configured) skips the lookup. ``sync_mirrors``
+    brings the mirrors for other UIs up to date after a scan or hash (which may have moved files)."""
 
     scan: ScanStep
     hash: HashStep
     look_up: LookupStep | None = None
+    sync_mirrors: MirrorStep | None = None
 
 
 @dataclass
@@ -74,6 +77,7 @@ class ChainSummary:
     scanned: object | None = None
     hashed: object | None = None
     looked_up: EnrichSummary | None = None
+    mirrored: object | None = None  # app.organize.mirror.MirrorsSummary
     lookup_problem: str | None = None  # the lookup could not run (offline...); files are kept for later
     cancelled: bool = False
     _network_problem: str | None = None  # a NetworkError raised by the lookup step itself
@@ -102,6 +106,8 @@ class ChainSummary:
             line = lookup_line(self.looked_up)
             if line:
                 parts.append(line)
+        if self.mirrored is not None and _worth_saying(self.mirrored, "changed"):
+            parts.append(str(self.mirrored))
         return " · ".join(parts) or ("Cancelled" if self.cancelled else "Nothing to do")
 
 
@@ -159,6 +165,8 @@ def run_chain(
         except RemoteError as error:
             summary.lookup_problem = f"Civitai lookup postponed: {user_message(error)}"
         summary.cancelled = cancel.cancelled
+    if (steps.scan or steps.hash) and jobs.sync_mirrors is not None and not cancel.cancelled:
+        summary.mirrored = jobs.sync_mirrors(progress, cancel)
     return summary
 
 
@@ -200,7 +208,12 @@ def context_jobs(context: AppContext) -> ChainJobs:
     def look_up(request: LookupRequest, progress: ProgressCallback, cancel: CancelToken) -> EnrichSummary:
         return look_up_on_civitai(context, request, progress, cancel)
 
-    return ChainJobs(scan=scan, hash=hash_files, look_up=look_up)
+    def sync_mirrors(progress: ProgressCallback, cancel: CancelToken) -> object:
+        from app.organize.mirror import sync_mirrors
+
+        return sync_mirrors(context.library, progress, cancel)
+
+    return ChainJobs(scan=scan, hash=hash_files, look_up=look_up, sync_mirrors=sync_mirrors)
 
 
 def auto_lookup(context: AppContext) -> bool:

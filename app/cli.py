@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from app import (
     convert_cli,
     download_cli,
+    mirror_cli,
     organize_cli,
     organize_template_cli,
     remote_cli,
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     download_cli.add_commands(sub, common)
     render_cli.add_commands(sub, common)
+    mirror_cli.add_commands(sub, common)
     organize_cli.add_commands(sub, common)
     organize_template_cli.add_commands(sub, common)
     convert_cli.add_commands(sub, common)
@@ -187,6 +189,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "downloads": download_cli.cmd_downloads,
         "render": render_cli.cmd_render,
         "grid": render_cli.cmd_grid,
+        "mirror": mirror_cli.cmd_mirror,
         "organize": organize_template_cli.cmd_organize,
         **organize_cli.COMMANDS,
         "convert": convert_cli.cmd_convert,
@@ -276,6 +279,11 @@ def _run_chain(context: AppContext, steps: ChainSteps, args: argparse.Namespace,
         result["lookup"]["message"] = line or str(summary.looked_up)
         if not args.json and line:
             print(line, file=out)
+    mirrored = summary.mirrored
+    if mirrored is not None and getattr(mirrored, "reports", None):
+        result["mirrors"] = [report.to_json() for report in getattr(mirrored, "reports", [])]
+        if not args.json and (getattr(mirrored, "changed", 0) + getattr(mirrored, "failed", 0)) > 0:
+            print(mirrored, file=out)
     if args.json:
         json.dump(result, out, indent=2)
         out.write("\n")
@@ -302,7 +310,12 @@ def _with_progress_bars(jobs: ChainJobs) -> ChainJobs:
         with ProgressBar("Looking up on Civitai", unit="file") as bar:
             return look_up(request, bar.update, cancel)
 
-    return ChainJobs(scan=scan, hash=hash_files, look_up=look_up_files if look_up is not None else None)
+    return ChainJobs(
+        scan=scan,
+        hash=hash_files,
+        look_up=look_up_files if look_up is not None else None,
+        sync_mirrors=jobs.sync_mirrors,
+    )
 
 
 def _cmd_inspect(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:

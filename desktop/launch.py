@@ -63,6 +63,11 @@ def build_services(context: AppContext) -> DesktopServices:
 
         return look_up_on_civitai(context, request, progress, cancel)
 
+    def sync_mirrors(progress: ProgressCallback, cancel: CancelToken) -> object:
+        from app.organize.mirror import sync_mirrors as sync
+
+        return sync(context.library, progress, cancel)
+
     remote = RemoteServices(
         civitai=context.civitai,
         huggingface=context.huggingface,
@@ -83,6 +88,7 @@ def build_services(context: AppContext) -> DesktopServices:
         remote=remote,
         render=render_service,
         look_up_civitai=look_up_civitai,
+        sync_mirrors=sync_mirrors,
     )
 
 

@@ -850,7 +850,9 @@ class MainWindow(QMainWindow):
     def _chain(self, steps: ChainSteps) -> JobFunction:
         """The app's after-scan chain over this window's services, as one job (one Cancel stops it)."""
         services = self.services
-        jobs = ChainJobs(services.scan_roots, services.hash_pending, services.look_up_civitai)
+        jobs = ChainJobs(
+            services.scan_roots, services.hash_pending, services.look_up_civitai, services.sync_mirrors
+        )
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> object:
             return run_chain(jobs, steps, progress, cancel)

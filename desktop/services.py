@@ -153,6 +153,7 @@ AddRoot = Callable[[Path], RootRecord]
 StartWatching = Callable[[Callable[[], None]], Stoppable]
 RenderFactory = Callable[[], "RenderServiceLike"]
 LookUpCivitai = Callable[["LookupRequest", ProgressCallback, CancelToken], "EnrichSummary"]
+SyncMirrors = Callable[[ProgressCallback, CancelToken], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,3 +187,4 @@ class DesktopServices:
     remote: RemoteServices | None = None
     render: RenderFactory | None = None
     look_up_civitai: LookUpCivitai | None = None
+    sync_mirrors: SyncMirrors | None = None  # the mirrors for other UIs, re-synced after every scan

@@ -14,6 +14,7 @@ consistent and undoable like any other. One operation runs at a time per library
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from core.organize.companions import companion_files
 from core.organize.errors import OrganizeError
 from core.organize.plan import MovePlan, plan_moves
 
+_log = logging.getLogger(__name__)
 UNDO = "undo"
 LinkMode = Literal["hardlink", "symlink"]
 
@@ -336,12 +338,25 @@ def _run(
     library.finish_operation(operation_id, FAILED if failed else DONE, summary)
     if undo_of is not None:
         _settle_undone(library, undo_of)
+    if done:
+        _follow_in_mirrors(library)
     result = OperationResult(
         operation_id, kind, done, skipped, tuple(failed), cancelled, freed, tuple(moved), tuple(asset_ids)
     )
     if interrupted is not None:
         raise interrupted
     return result
+
+
+def _follow_in_mirrors(library: Library) -> None:
+    """The mirrors for other UIs follow what moved, was renamed or deleted (each sync keeps its own
+    report of what failed there; a mirror never fails the operation that already happened)."""
+    from app.organize.mirror import sync_mirrors
+
+    try:
+        sync_mirrors(library)
+    except (AtelierError, OSError) as exc:
+        _log.warning("mirrors not synced after an organize operation: %s", user_message(exc))
 
 
 _VERBS = {

@@ -313,3 +313,22 @@ def test_invokeai_mirror_sorts_by_base_model(tmp_path: Path, library: Library) -
     made = set(entries_of(tmp_path / "invoke"))
     assert "models/sd-1/lora/pixel.safetensors" in made
     assert "models/sd-1/embedding/bad_hands.safetensors" in made
+
+
+def test_a_rename_through_the_organize_engine_is_followed_by_the_mirror(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    from app.organize.engine import apply_moves, plan_in_library
+
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "ComfyUI")
+    MirrorApplier(library).sync(mirror)
+    source = webui / "models/Lora/pixel.safetensors"
+    asset = library.get_by_path(source)
+    assert asset is not None
+    target = source.with_name("pixel_art.safetensors")
+    apply_moves(library, plan_in_library(library, [(asset.id, source, target)]))
+    made = set(entries_of(tmp_path / "ComfyUI"))
+    # the model and its sidecars were renamed together, and the mirror followed at once
+    assert {"models/loras/pixel_art.safetensors", "models/loras/pixel_art.preview.png"} <= made
+    assert "models/loras/pixel.safetensors" not in made
+    assert (tmp_path / "ComfyUI/models/loras/pixel_art.safetensors").resolve() == target
