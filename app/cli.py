@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from app import (
     convert_cli,
     download_cli,
+    exchange_cli,
     mirror_cli,
     organize_cli,
     organize_template_cli,
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     organize_cli.add_commands(sub, common)
     organize_template_cli.add_commands(sub, common)
     convert_cli.add_commands(sub, common)
+    exchange_cli.add_commands(sub, common)
     updates_cli.add_commands(sub, common)
 
     roots = sub.add_parser("roots", parents=[common], help="list library folders")
@@ -193,6 +195,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "organize": organize_template_cli.cmd_organize,
         **organize_cli.COMMANDS,
         "convert": convert_cli.cmd_convert,
+        "export": exchange_cli.cmd_export,
+        "import": exchange_cli.cmd_import,
         "updates": updates_cli.cmd_updates,
     }
     try:

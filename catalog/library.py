@@ -60,6 +60,7 @@ from core.taxonomy import AssetKind, LibraryLayout
 if TYPE_CHECKING:  # update checks load the Civitai parsers only when used
     from datetime import datetime
 
+    from catalog.exchange import ExchangeItem
     from catalog.updates import AssetUpdate, ModelUpdateState
     from core.sources.civitai_updates import ModelVersions
 
@@ -580,6 +581,14 @@ class Library:
     # -- organize: curation, overrides, hidden, deleted-file memory (catalog.user_data) ---------------------
 
     # -- organize: export / import of the library list (catalog.exchange) --------------------------------
+
+    def exchange_items(self) -> list[ExchangeItem]:
+        """Every file on disk with its hashes, user data and Civitai / Hugging Face links (for export
+        and for matching an imported list by hash)."""
+        from catalog import exchange
+
+        with self._db.session_scope() as session:
+            return exchange.exchange_items(session)
 
     # -- organize: update checks (catalog.updates) ----------------------------------------------------------
 

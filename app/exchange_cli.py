@@ -1,0 +1,142 @@
+"""The CLI's ``export FILE [--format csv|json]`` and ``import FILE [--download-missing] [--yes]``.
+
+``import`` always merges the list's user data into the files it matches (it only adds, see
+``app.exchange``), then lists what is missing. ``--download-missing`` downloads the missing rows that
+name a Civitai version or a Hugging Face file, after asking on a terminal; ``--yes`` skips the question
+(and is required when stdin is not a terminal, so a script never downloads gigabytes by accident).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.context import AppContext
+from app.exchange import (
+    ExchangeError,
+    ImportResult,
+    ListEntry,
+    MissingDownload,
+    download_missing,
+    export_library,
+    import_list,
+)
+from app.progress_bar import ProgressBar
+from core.sizes import human_size
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    export = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write the library list (names, hashes, Civitai/HF links, your tags and notes) to CSV or JSON",
+    )
+    export.add_argument("file", type=Path, help="the list to write (.csv or .json)")
+    export.add_argument("--format", choices=["csv", "json"], help="default: from the file's extension")
+    export.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help="match a library list to this library by hash, add its user data, list what is missing",
+    )
+    imp.add_argument("file", type=Path, help="a list written by `export` (.csv or .json)")
+    imp.add_argument(
+        "--download-missing",
+        action="store_true",
+        help="download the missing files that have a Civitai version or Hugging Face link",
+    )
+    imp.add_argument("--yes", action="store_true", help="download without asking")
+    imp.add_argument("--json", action="store_true")
+
+
+def cmd_export(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    summary = export_library(context.library, args.file, args.format)
+    if args.json:
+        data = {"path": str(summary.path), "format": summary.format, "count": summary.count}
+        json.dump(data, out, indent=2)
+        out.write("\n")
+    else:
+        print(summary, file=out)
+    return EXIT_OK
+
+
+def cmd_import(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    result = import_list(context.library, args.file)
+    plan = result.plan
+    downloads: list[MissingDownload] = []
+    if args.download_missing and plan.downloadable:
+        if not args.yes and not _confirmed(plan.downloadable):
+            raise ExchangeError("nothing downloaded: add --yes to download the missing files without asking")
+        with ProgressBar("Downloading", unit="B", unit_scale=True) as bar:
+            downloads = download_missing(
+                context.downloads, context.library, plan.downloadable, progress=bar.update
+            )
+    if args.json:
+        json.dump(_result_json(result, downloads), out, indent=2)
+        out.write("\n")
+    else:
+        _print_result(result, downloads, out, offered=not args.download_missing)
+    return EXIT_FAILED if any(item.error for item in downloads) else EXIT_OK
+
+
+def _confirmed(entries: tuple[ListEntry, ...]) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    size = sum(entry.size or 0 for entry in entries)
+    answer = input(f"Download {len(entries)} missing files ({human_size(size)})? [y/N] ")
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def _print_result(
+    result: ImportResult, downloads: list[MissingDownload], out: TextIO, *, offered: bool
+) -> None:
+    print(result.summary(), file=out)
+    plan = result.plan
+    for entry in plan.missing:
+        where = entry.download_target or "no Civitai or Hugging Face link"
+        print(f"  missing: {entry.file_name}  ({where})", file=out)
+    for item in downloads:
+        if item.error:
+            print(f"  ! {item.entry.file_name}: {item.error}", file=out)
+        else:
+            print(f"  downloaded: {item.path} (asset {item.asset_id})", file=out)
+    if offered and plan.downloadable:
+        print(f"Add --download-missing to download the {len(plan.downloadable)} that have a link.", file=out)
+
+
+def _result_json(result: ImportResult, downloads: list[MissingDownload]) -> dict[str, Any]:
+    plan = result.plan
+    return {
+        "matched": [
+            {"file_name": m.entry.file_name, "asset_ids": list(m.asset_ids), "by": m.by} for m in plan.matched
+        ],
+        "updated_asset_ids": list(result.updated),
+        "missing": [
+            {
+                "file_name": entry.file_name,
+                "sha256": entry.sha256,
+                "size": entry.size,
+                "download_target": entry.download_target,
+            }
+            for entry in plan.missing
+        ],
+        "unhashed_here": plan.unhashed_here,
+        "downloads": [
+            {
+                "file_name": item.entry.file_name,
+                "target": item.target,
+                "asset_id": item.asset_id,
+                "path": item.path,
+                "error": item.error,
+            }
+            for item in downloads
+        ],
+        "message": result.summary(),
+    }

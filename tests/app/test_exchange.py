@@ -1,0 +1,123 @@
+"""The library list in-process: every field survives CSV and JSON, and an import only ever adds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.context import AppContext
+from app.exchange import (
+    ExchangeError,
+    ListEntry,
+    apply_import,
+    export_library,
+    merged_changes,
+    plan_import,
+    read_list,
+)
+from catalog.records import UserDataChanges
+from tests.factory.safetensors_writer import write_safetensors
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> Iterator[AppContext]:
+    folder = tmp_path / "models"
+    write_safetensors(folder / "a; b.safetensors", {"emb_params": ("F32", (2, 768))}, seed=1)
+    write_safetensors(folder / "two.safetensors", {"emb_params": ("F32", (3, 768))}, seed=2)
+    ctx = AppContext(tmp_path / "data")
+    ctx.scan([ctx.add_root(folder).id])
+    ctx.hash_pending()
+    yield ctx
+    ctx.close()
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_every_field_survives_the_round_trip(context: AppContext, tmp_path: Path, suffix: str) -> None:
+    library = context.library
+    first = library.get_by_path(tmp_path / "models" / "a; b.safetensors")
+    assert first is not None
+    library.update_user_data(
+        first.id,
+        UserDataChanges(
+            display_name="Ä name, with comma",
+            notes='line one\nline "two"',
+            rating=3,
+            favorite=True,
+            nsfw=True,
+            tags=("x", "y z"),
+            collections=("C",),
+            trigger_words=("tw",),
+            preferred_weight=0.65,
+            base_model_label="Pony",
+        ),
+    )
+    path = tmp_path / f"list{suffix}"
+    summary = export_library(library, path)
+    assert summary.count == 2
+
+    entries = read_list(path)
+
+    row = next(entry for entry in entries if entry.file_name == "a; b.safetensors")
+    record = library.get(first.id)
+    assert record is not None
+    assert record.hashes is not None
+    assert row.sha256 == record.hashes.sha256
+    assert row.autov2 == record.hashes.autov2
+    assert (row.display_name, row.notes, row.rating) == ("Ä name, with comma", 'line one\nline "two"', 3)
+    assert (row.favorite, row.nsfw, row.preferred_weight) == (True, True, 0.65)
+    assert (row.tags, row.collections, row.trigger_words) == (("x", "y z"), ("C",), ("tw",))
+    assert (row.kind, row.base_model_label, row.size) == ("embedding", "Pony", record.size)
+
+
+def test_an_import_fills_blanks_merges_labels_and_keeps_local_edits(
+    context: AppContext, tmp_path: Path
+) -> None:
+    library = context.library
+    record = library.get_by_path(tmp_path / "models" / "two.safetensors")
+    assert record is not None
+    record = library.update_user_data(
+        record.id, UserDataChanges(display_name="Mine", rating=2, tags=("Local",), favorite=False)
+    )
+    entry = ListEntry(
+        file_name="two.safetensors",
+        display_name="Theirs",
+        notes="their notes",
+        rating=5,
+        favorite=True,
+        tags=("local", "new"),
+        collections=("Set",),
+        preferred_weight=0.8,
+    )
+
+    changes = merged_changes(record, entry)
+
+    assert changes == UserDataChanges(
+        notes="their notes", favorite=True, tags=("Local", "new"), collections=("Set",), preferred_weight=0.8
+    )
+    updated = library.update_user_data(record.id, changes)
+    assert merged_changes(updated, entry) is None  # importing again changes nothing
+
+
+def test_a_short_hash_matches_when_the_list_has_no_sha256(context: AppContext, tmp_path: Path) -> None:
+    record = context.library.get_by_path(tmp_path / "models" / "two.safetensors")
+    assert record is not None
+    assert record.hashes is not None
+    entry = ListEntry(file_name="renamed.safetensors", autov2=record.hashes.autov2, tags=("t",))
+    plan = plan_import(context.library, [entry, ListEntry(file_name="gone.safetensors", sha256="0" * 64)])
+    assert [(m.asset_ids, m.by) for m in plan.matched] == [((record.id,), "autov2")]
+    assert [e.file_name for e in plan.missing] == ["gone.safetensors"]
+    assert plan.downloadable == ()
+    result = apply_import(context.library, plan)
+    assert result.updated == (record.id,)
+    assert context.library.get(record.id).tags == ("t",)  # type: ignore[union-attr]
+
+
+def test_a_damaged_row_is_named_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text("file_name,rating\nx.safetensors,9\n", encoding="utf-8")
+    with pytest.raises(
+        ExchangeError, match=r"list\.csv, line 2: rating should be a rating from 0 to 5, not '9'"
+    ):
+        read_list(path)

@@ -1,0 +1,173 @@
+"""``export`` on one machine, ``import`` on another: user data arrives, a missing file is downloaded.
+
+Two data dirs stand for two machines. The first has an embedding (with the user's tags, notes, rating)
+and a LoRA downloaded from the loopback Civitai; the second has only a copy of the embedding, with an
+edit of its own that the import must keep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.context import AppContext
+from catalog.records import UserDataChanges
+from tests.app.download_sites import VERSION_ID, Sites, loopback_sites
+from tests.app.main_process import run_main
+from tests.factory.safetensors_writer import write_safetensors
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> Iterator[Sites]:
+    with loopback_sites(tmp_path) as made:
+        yield made
+
+
+def run(sites: Sites, data: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run_main(*args, env=sites.env, data_dir=data, check=check)
+
+
+def _second_machine(tmp_path: Path, embedding: Path) -> Path:
+    root = tmp_path / "machine-b" / "stable-diffusion-webui"
+    (root / "models" / "Stable-diffusion").mkdir(parents=True)
+    (root / "webui.py").write_text("")
+    (root / "embeddings").mkdir()
+    (root / "embeddings" / "bad-hands.safetensors").write_bytes(embedding.read_bytes())
+    return root
+
+
+@pytest.fixture
+def first_machine(sites: Sites, tmp_path: Path) -> tuple[Path, Path]:
+    data = tmp_path / "data-a"
+    embedding = write_safetensors(
+        sites.root / "embeddings" / "bad-hands.safetensors", {"emb_params": ("F32", (4, 768))}, seed=4
+    )
+    run(sites, data, "scan", str(sites.root), "--no-lookup")
+    run(sites, data, "download", f"civitai:{VERSION_ID}")
+    context = AppContext(data)
+    try:
+        library = context.library
+        emb = library.get_by_path(embedding)
+        lora = library.get_by_path(sites.root / "models" / "Lora" / "pixel_art.safetensors")
+        assert emb is not None
+        assert lora is not None
+        library.update_user_data(
+            emb.id,
+            UserDataChanges(display_name="Bad hands", notes="use at 0.8", rating=5, tags=("fix", "hands")),
+        )
+        library.update_user_data(
+            lora.id, UserDataChanges(tags=("pixel",), collections=("Retro",), favorite=True)
+        )
+    finally:
+        context.close()
+    return data, embedding
+
+
+@pytest.mark.slow
+def test_json_round_trip_brings_user_data_and_downloads_the_missing_file(
+    sites: Sites, tmp_path: Path, first_machine: tuple[Path, Path]
+) -> None:
+    data_a, embedding = first_machine
+    listing = tmp_path / "library.json"
+    exported = json.loads(run(sites, data_a, "export", str(listing), "--json").stdout)
+    assert exported == {"path": str(listing), "format": "json", "count": 2}
+    document = json.loads(listing.read_text(encoding="utf-8"))
+    lora_row = next(row for row in document["assets"] if row["file_name"] == "pixel_art.safetensors")
+    assert lora_row["civitai_version_id"] == str(VERSION_ID)
+    assert lora_row["sha256"] == hashlib.sha256(sites.lora).hexdigest().upper()
+    assert lora_row["collections"] == ["Retro"]
+
+    data_b = tmp_path / "data-b"
+    root_b = _second_machine(tmp_path, embedding)
+    run(sites, data_b, "scan", str(root_b), "--no-lookup")
+    context = AppContext(data_b)
+    try:
+        local = context.library.get_by_path(root_b / "embeddings" / "bad-hands.safetensors")
+        assert local is not None
+        context.library.update_user_data(local.id, UserDataChanges(rating=2, tags=("mine",)))
+    finally:
+        context.close()
+
+    report = json.loads(run(sites, data_b, "import", str(listing), "--json").stdout)
+
+    assert [m["file_name"] for m in report["matched"]] == ["bad-hands.safetensors"]
+    assert report["missing"] == [
+        {
+            "file_name": "pixel_art.safetensors",
+            "sha256": lora_row["sha256"],
+            "size": len(sites.lora),
+            "download_target": f"civitai:{VERSION_ID}:{lora_row['civitai_file_id']}",
+        }
+    ]
+    shown = json.loads(run(sites, data_b, "show", str(local.id), "--json").stdout)
+    assert shown["display_name"] == "Bad hands"
+    assert shown["notes"] == "use at 0.8"
+    assert shown["rating"] == 2  # the edit made here is kept
+    assert shown["tags"] == ["mine", "fix", "hands"]
+
+    again = run(sites, data_b, "import", str(listing), "--download-missing", "--yes", "--json")
+
+    downloaded = json.loads(again.stdout)["downloads"]
+    assert [d["error"] for d in downloaded] == [None]
+    path = Path(downloaded[0]["path"])
+    assert path == root_b / "models" / "Lora" / "pixel_art.safetensors"
+    assert path.read_bytes() == sites.lora
+    arrived = json.loads(run(sites, data_b, "show", str(downloaded[0]["asset_id"]), "--json").stdout)
+    assert arrived["collections"] == ["Retro"]
+    assert arrived["favorite"] is True
+    assert json.loads(again.stdout)["updated_asset_ids"] == []  # the second import changed nothing
+
+
+@pytest.mark.slow
+def test_csv_round_trip_and_the_offer_to_download(
+    sites: Sites, tmp_path: Path, first_machine: tuple[Path, Path]
+) -> None:
+    data_a, embedding = first_machine
+    listing = tmp_path / "library.csv"
+    assert run(sites, data_a, "export", str(listing)).stdout.startswith("Exported 2 files to")
+    assert listing.read_text(encoding="utf-8").splitlines()[0].startswith("file_name,kind,architecture")
+
+    data_b = tmp_path / "data-b"
+    root_b = _second_machine(tmp_path, embedding)
+    run(sites, data_b, "scan", str(root_b), "--no-lookup")
+
+    result = run(sites, data_b, "import", str(listing))
+
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "1 of 2 files in the list are in this library; 1 missing, 1 of them can be downloaded from "
+        "Civitai or Hugging Face; user data added to 1 of them"
+    )
+    assert lines[1].startswith(f"  missing: pixel_art.safetensors  (civitai:{VERSION_ID}:")
+    assert lines[2] == "Add --download-missing to download the 1 that have a link."
+    shown = json.loads(
+        run(sites, data_b, "show", str(root_b / "embeddings/bad-hands.safetensors"), "--json").stdout
+    )
+    assert shown["tags"] == ["fix", "hands"]
+    assert shown["rating"] == 5
+
+    refused = run(sites, data_b, "import", str(listing), "--download-missing", check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "atelier import: nothing downloaded: add --yes to download the missing files without asking"
+    )
+
+
+def test_a_file_that_is_no_list_is_one_line(sites: Sites, tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.json"
+    bogus.write_text('{"hello": 1}', encoding="utf-8")
+    result = run(sites, tmp_path / "data", "import", str(bogus), check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        'atelier import: notes.json is not an Atelier library list (no "format": "atelier-library-list")'
+    )
+    wrong = run(sites, tmp_path / "data", "export", str(tmp_path / "list.txt"), check=False)
+    assert (
+        wrong.stderr.strip()
+        == "atelier export: list.txt: name the file .csv or .json, or give --format csv|json"
+    )
