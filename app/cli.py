@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app import (
     convert_cli,
+    curation_cli,
     download_cli,
     exchange_cli,
     mirror_cli,
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert_cli.add_commands(sub, common)
     exchange_cli.add_commands(sub, common)
     updates_cli.add_commands(sub, common)
+    curation_cli.add_commands(sub, common)
 
     roots = sub.add_parser("roots", parents=[common], help="list library folders")
     roots.add_argument("--json", action="store_true", help="print one JSON array")
@@ -198,6 +200,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "export": exchange_cli.cmd_export,
         "import": exchange_cli.cmd_import,
         "updates": updates_cli.cmd_updates,
+        **curation_cli.HANDLERS,
     }
     try:
         context = AppContext(getattr(args, "data_dir", None))

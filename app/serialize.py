@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord, RootRecord
+from catalog.records import AssetRecord, DeletedFileRecord, PreviewRecord, RemoteLinkRecord, RootRecord
 from core.file_hashes import FileHashes
 from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
@@ -102,6 +102,10 @@ def asset_to_json(
     """A catalog record as JSON (``search --json`` rows and ``show --json``)."""
     data: dict[str, Any] = _plain(asdict(record))
     data["hashes"] = record.hashes.to_json() if record.hashes else None
+    # ``kind`` / ``architecture`` are the effective values; the file's own identification stays beside
+    # the user's override.
+    data["identified_kind"] = record.file_kind.value
+    data["identified_architecture"] = record.file_architecture.value
     if previews is not None:
         data["previews"] = [_plain(asdict(p)) for p in previews]
     if links is not None:
@@ -109,6 +113,11 @@ def asset_to_json(
         civitai = next((link for link in links if link.site == "civitai" and link.found), None)
         data["civitai"] = civitai_to_json(civitai) if civitai is not None else None
     return data
+
+
+def deleted_file_to_json(record: DeletedFileRecord) -> dict[str, Any]:
+    """One remembered deletion (``deleted --json``)."""
+    return _plain(asdict(record))  # type: ignore[no-any-return]
 
 
 def civitai_to_json(link: RemoteLinkRecord) -> dict[str, Any]:

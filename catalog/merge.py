@@ -19,7 +19,7 @@ from catalog.db import utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
 from catalog.orm import Asset, AssetCollection, AssetTag, Preview, RemoteLink
-from catalog.user_data import ensure_covers
+from catalog.user_data import ensure_covers, reapply_overrides
 from core.file_hashes import FileHashes
 from core.taxonomy import FileStatus
 
@@ -119,6 +119,7 @@ def _merge(session: Session, *, keep: int, drop: int, hashes: dict[str, Any]) ->
     # The new row goes first: it holds the path the surviving row is about to take (paths are unique).
     session.execute(delete(Asset).where(Asset.id == drop))
     session.execute(update(Asset).where(Asset.id == keep).values(**values))
+    reapply_overrides(session, [keep])  # the surviving row keeps the user's kind / architecture
     prune(session, TAGS)
     prune(session, COLLECTIONS)
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, func, select, type_coerce
+from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from catalog.labels import COLLECTIONS, TAGS, LabelKind
@@ -73,6 +73,10 @@ _COLUMN_NAMES = (
     "added_at",
     "updated_at",
     "missing_since",
+    "hidden",
+    "device",
+    "kind_override",
+    "architecture_override",
 )
 # JSON and timestamp columns are read as their stored text and parsed here: SQLAlchemy's generic
 # processors (a regex per timestamp, a decoder call per "[]") cost more than the rest of a page.
@@ -86,10 +90,25 @@ _RAW_COLUMNS = {
     "missing_since",
     "favorite",
     "nsfw",
+    "hidden",
 }
-ASSET_COLUMNS = tuple(
-    type_coerce(ASSETS.c[name], Text).label(name) if name in _RAW_COLUMNS else ASSETS.c[name]
-    for name in _COLUMN_NAMES
+
+
+def _identified(name: str) -> Any:
+    """The file's own kind or architecture: the column itself unless the user overrode it (then the
+    column holds the user's word and the file's is read from the stored identification)."""
+    override = ASSETS.c[f"{name}_override"]
+    from_file = func.coalesce(func.json_extract(ASSETS.c.identification, f"$.{name}"), "unknown")
+    return case((override.is_not(None), from_file), else_=ASSETS.c[name]).label(f"identified_{name}")
+
+
+ASSET_COLUMNS = (
+    *(
+        type_coerce(ASSETS.c[name], Text).label(name) if name in _RAW_COLUMNS else ASSETS.c[name]
+        for name in _COLUMN_NAMES
+    ),
+    _identified("kind"),
+    _identified("architecture"),
 )
 
 # Enum lookups by stored value (a dict lookup is several times cheaper than calling the enum).
@@ -332,12 +351,16 @@ def _asset_record(
         sha256, blake3, crc32, autov1, autov2, autov3,
         display_name, notes, rating, favorite, nsfw, trigger_words, preferred_weight, base_model_label,
         description, embedded_metadata, added_at, updated_at, missing_since,
+        hidden, device, kind_override, architecture_override, identified_kind, identified_architecture,
     ) = row  # fmt: skip
     hashes = None
     if sha256 and blake3 and crc32 and autov2:
         hashes = FileHashes(
             sha256=sha256, blake3=blake3, crc32=crc32, autov1=autov1, autov2=autov2, autov3=autov3
         )
+    # ``kind`` / ``architecture`` hold the effective values (the user's override when set).
+    user_kind = _KINDS.get(kind_override) if kind_override else None
+    user_architecture = _ARCHITECTURES.get(architecture_override) if architecture_override else None
     return AssetRecord(
         id=asset_id,
         root_id=root_id,
@@ -374,4 +397,10 @@ def _asset_record(
         updated_at=_timestamp(updated_at),
         remote_model_name=remote[0],
         remote_trigger_words=remote[1],
+        hidden=bool(hidden),
+        device=device or 0,
+        kind_override=user_kind,
+        architecture_override=user_architecture,
+        identified_kind=_KINDS.get(identified_kind, AssetKind.UNKNOWN),
+        identified_architecture=_ARCHITECTURES.get(identified_architecture, Architecture.UNKNOWN),
     )

@@ -1,0 +1,72 @@
+"""The memory of files the user deleted on purpose (``deleted_files``, written by the delete operation).
+
+Read here for the "Deleted files" view, for "forget" (the user no longer minds), and for the download
+pipeline's one refusal rule: a download whose Civitai version or SHA256 matches a remembered deletion is
+refused unless the user asks again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from catalog.orm import DeletedFile
+from catalog.records import DeletedFileRecord
+from core.taxonomy import AssetKind
+
+
+def deleted_records(session: Session, limit: int | None = None) -> list[DeletedFileRecord]:
+    """Remembered deletions, newest first."""
+    stmt = select(DeletedFile).order_by(DeletedFile.deleted_at.desc(), DeletedFile.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [_record(row) for row in session.scalars(stmt)]
+
+
+def forget_deleted(session: Session, ids: Sequence[int]) -> int:
+    """Drop remembered deletions; returns how many there were."""
+    if not ids:
+        return 0
+    result = session.execute(delete(DeletedFile).where(DeletedFile.id.in_(list(ids))))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def matching_deletion(
+    session: Session, *, sha256: str | None = None, site: str | None = None, version_id: str | None = None
+) -> DeletedFileRecord | None:
+    """The newest remembered deletion of the same bytes (SHA256) or the same remote version, if any."""
+    conditions = []
+    if sha256:
+        conditions.append(DeletedFile.sha256 == sha256.upper())
+    if site and version_id:
+        conditions.append((DeletedFile.site == site) & (DeletedFile.version_id == str(version_id)))
+    if not conditions:
+        return None
+    stmt = (
+        select(DeletedFile)
+        .where(or_(*conditions))
+        .order_by(DeletedFile.deleted_at.desc(), DeletedFile.id.desc())
+        .limit(1)
+    )
+    row = session.scalars(stmt).first()
+    return _record(row) if row is not None else None
+
+
+def _record(row: DeletedFile) -> DeletedFileRecord:
+    kinds = {member.value: member for member in AssetKind}
+    return DeletedFileRecord(
+        id=row.id,
+        path=row.path,
+        file_name=row.file_name,
+        kind=kinds.get(row.kind, AssetKind.UNKNOWN),
+        size=row.size,
+        sha256=row.sha256,
+        site=row.site,
+        model_id=row.model_id,
+        version_id=row.version_id,
+        model_name=row.model_name,
+        version_name=row.version_name,
+        deleted_at=row.deleted_at,
+    )
