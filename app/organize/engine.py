@@ -95,20 +95,7 @@ def apply_moves(
         raise OrganizeError(
             f"{outside[0]} is outside every library folder: add it first with `atelier scan {outside[0]}`"
         )
-    hashes = _sha256_by_id(library, [move.asset_id for move in plan.moves if move.asset_id is not None])
-    steps = [
-        NewStep(
-            "move",
-            str(move.source),
-            str(move.target),
-            move.asset_id,
-            {
-                "companions": [[str(a), str(b)] for a, b in move.companions],
-                "sha256": hashes.get(move.asset_id) if move.asset_id is not None else None,
-            },
-        )
-        for move in plan.moves
-    ]
+    steps = move_steps(library, plan)
     return _operation(
         library, kind, label or _label(kind, plan.move_count), steps, progress=progress, cancel=cancel
     )
@@ -128,10 +115,37 @@ def delete_assets(
 
     ``companions=False`` trashes the model file alone: a converted file keeps the stem, and with it
     the sidecars, which now belong to the new file (app.convert)."""
+    steps = delete_steps(library, asset_ids, companions=companions)
+    return _operation(
+        library, "delete", label or _label("delete", len(steps)), steps, progress=progress, cancel=cancel
+    )
+
+
+def move_steps(library: Library, plan: MovePlan) -> list[NewStep]:
+    """The journal steps of a plan: one per model, with its companions and the catalog's SHA256 (which
+    a copy to another disk is verified against)."""
+    hashes = _sha256_by_id(library, [move.asset_id for move in plan.moves if move.asset_id is not None])
+    return [
+        NewStep(
+            "move",
+            str(move.source),
+            str(move.target),
+            move.asset_id,
+            {
+                "companions": [[str(a), str(b)] for a, b in move.companions],
+                "sha256": hashes.get(move.asset_id) if move.asset_id is not None else None,
+            },
+        )
+        for move in plan.moves
+    ]
+
+
+def delete_steps(library: Library, asset_ids: Sequence[int], *, companions: bool = True) -> list[NewStep]:
+    """The journal steps of a delete: one per asset, with the companions that go to the trash with it."""
     records = library.get_many(list(dict.fromkeys(asset_ids)))
     if not records:
         raise OrganizeError("none of these assets is in the library: nothing was deleted")
-    steps = [
+    return [
         NewStep(
             "trash",
             record.path,
@@ -144,9 +158,6 @@ def delete_assets(
         )
         for record in records
     ]
-    return _operation(
-        library, "delete", label or _label("delete", len(steps)), steps, progress=progress, cancel=cancel
-    )
 
 
 def replace_with_link(

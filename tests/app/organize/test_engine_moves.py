@@ -1,0 +1,327 @@
+"""Moves and renames on a real scanned library: the model, its sidecars and previews travel together,
+the catalog follows in the same step, conflicts are never applied, nothing is ever overwritten, and a
+move to another file system copies, verifies and then removes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.organize.engine import apply_moves, plan_in_library, recent_operations, undo
+from catalog.journal import DONE, FAILED, SKIPPED, UNDONE
+from catalog.records import UserDataChanges
+from core.jobs import CancelToken, Progress
+from core.organize.errors import OrganizeError
+from core.organize.plan import REASON_EXISTS, REASON_TOO_LONG
+from tests.app.organize.ops_library import (
+    digest,
+    linked_lora,
+    open_hashed_library,
+    open_library,
+    write_embedding,
+)
+
+
+def test_move_takes_sidecars_and_previews_and_the_catalog_follows(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    model = linked_lora(root / "incoming")
+    (root / "loras").mkdir()
+    library = open_hashed_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    library.update_user_data(asset.id, UserDataChanges(display_name="Mine", notes="keep me", rating=5))
+    before = digest(model)
+
+    plan = plan_in_library(library, [(asset.id, model, root / "loras" / model.name)])
+    result = apply_moves(library, plan)
+
+    target = root / "loras" / model.name
+    assert result.done == 1
+    assert not result.failed
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "detail_tweaker.civitai.info",
+        "detail_tweaker.preview.png",
+        "detail_tweaker.safetensors",
+    ]
+    assert not any((root / "incoming").iterdir())
+    assert digest(target) == before
+    moved = library.get(asset.id)
+    assert moved is not None
+    assert (moved.path, moved.file_name, moved.display_name, moved.notes, moved.rating) == (
+        str(target),
+        model.name,
+        "Mine",
+        "keep me",
+        5,
+    )
+    assert moved.hashes is not None  # same bytes: the hashes stay
+    assert [p.path for p in library.previews(asset.id)] == [
+        str(target.with_name("detail_tweaker.preview.png"))
+    ]
+    assert moved.cover_path == str(target.with_name("detail_tweaker.preview.png"))
+    assert library.get_by_path(model) is None
+    assert recent_operations(library)[0].state == DONE
+
+
+def test_rename_changes_every_companion_stem_and_undo_puts_all_back(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    model = linked_lora(root)
+    library = open_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+
+    plan = plan_in_library(library, [(asset.id, model, model.with_name("Détail — v2.safetensors"))])
+    apply_moves(library, plan, kind="rename")
+
+    assert sorted(p.name for p in root.iterdir()) == [
+        "Détail — v2.civitai.info",
+        "Détail — v2.preview.png",
+        "Détail — v2.safetensors",
+    ]
+    undone = undo(library)
+    assert undone.done == 1
+    assert sorted(p.name for p in root.iterdir()) == [
+        "detail_tweaker.civitai.info",
+        "detail_tweaker.preview.png",
+        "detail_tweaker.safetensors",
+    ]
+    back = library.get(asset.id)
+    assert back is not None
+    assert back.path == str(model)
+    assert [p.path for p in library.previews(asset.id)] == [str(root / "detail_tweaker.preview.png")]
+    operations = recent_operations(library)
+    assert [(op.kind, op.state) for op in operations] == [("undo", DONE), ("rename", UNDONE)]
+    with pytest.raises(OrganizeError, match="nothing to undo"):
+        undo(library)
+
+
+def test_a_taken_name_is_a_conflict_and_is_never_overwritten(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    model = linked_lora(root / "a")
+    other = linked_lora(root / "b")  # same names in another folder, other bytes? same bytes; mark it
+    other.with_name("detail_tweaker.preview.png").write_bytes(b"not the same preview")
+    library = open_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    before = {p: p.read_bytes() for p in (root / "b").iterdir()}
+
+    plan = plan_in_library(library, [(asset.id, model, root / "b" / model.name)])
+    assert plan.is_empty
+    assert [c.code for c in plan.conflicts] == [REASON_EXISTS]
+    result = apply_moves(library, plan)
+
+    assert result.operation_id == 0
+    assert {p: p.read_bytes() for p in (root / "b").iterdir()} == before
+    assert model.exists()
+
+    renamed = plan_in_library(library, [(asset.id, model, root / "b" / model.name)], rename_conflicts=True)
+    apply_moves(library, renamed)
+    assert (root / "b" / "detail_tweaker (2).safetensors").exists()
+    assert (root / "b" / "detail_tweaker (2).preview.png").exists()
+    assert {p: p.read_bytes() for p in (root / "b").iterdir() if p in before} == before
+
+
+def test_a_file_that_appears_after_planning_is_not_overwritten(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    model = linked_lora(root / "a")
+    (root / "b").mkdir()
+    library = open_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    plan = plan_in_library(library, [(asset.id, model, root / "b" / model.name)])
+    intruder = root / "b" / "detail_tweaker.preview.png"
+    intruder.write_bytes(b"arrived meanwhile")
+
+    result = apply_moves(library, plan)
+
+    assert result.done == 0
+    assert "already exists" in result.failed[0][1]
+    assert intruder.read_bytes() == b"arrived meanwhile"
+    assert model.exists()  # the model moved first and was put back when its preview could not follow
+    assert (model.parent / "detail_tweaker.preview.png").exists()
+    assert not (root / "b" / model.name).exists()
+    asset_after = library.get(asset.id)
+    assert asset_after is not None
+    assert asset_after.path == str(model)
+    assert recent_operations(library)[0].state == FAILED
+
+
+def test_a_target_outside_every_library_folder_is_refused_before_anything_moves(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    model = linked_lora(root)
+    library = open_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    plan = plan_in_library(library, [(asset.id, model, tmp_path / "elsewhere" / model.name)])
+
+    with pytest.raises(OrganizeError, match="outside every library folder: add it first with `atelier scan"):
+        apply_moves(library, plan)
+    assert model.exists()
+    assert recent_operations(library) == []
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """``folder`` made unwritable, for root too: chmod for a user, the immutable flag for root."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    if (
+        shutil.which("chattr") is None
+        or subprocess.run(["chattr", "+i", str(folder)], check=False).returncode
+    ):
+        pytest.skip("running as root without chattr +i: no way to make a folder read-only here")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_a_read_only_destination_fails_with_one_line_and_nothing_is_lost(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    model = linked_lora(root / "a")
+    library = open_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    locked = root / "locked"
+    with read_only(locked):
+        assert not os.access(locked, os.W_OK)
+        plan = plan_in_library(library, [(asset.id, model, locked / model.name)])
+        result = apply_moves(library, plan)
+
+    assert result.done == 0
+    ((path, reason),) = result.failed
+    assert path == str(model)
+    assert "\n" not in reason
+    assert "permission" in reason.lower() or "not permitted" in reason.lower()
+    assert sorted(p.name for p in model.parent.iterdir()) == [
+        "detail_tweaker.civitai.info",
+        "detail_tweaker.preview.png",
+        "detail_tweaker.safetensors",
+    ]
+    still = library.get(asset.id)
+    assert still is not None
+    assert still.path == str(model)
+
+
+def test_unicode_spaces_and_255_byte_names(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    model = linked_lora(root)
+    library = open_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    # A model name that fits, whose ".civitai.info" companion would be longer than any disk allows.
+    stem = "é" * 121  # 242 bytes
+    longest = model.with_name(stem + " ab.safetensors")  # 242 + 3 + 12 = 257 > 255
+    fits = model.with_name("é" * 100 + " ünïcödé spaced.safetensors")
+    assert len(os.fsencode(longest.name)) > 255
+
+    too_long = plan_in_library(library, [(asset.id, model, longest)])
+    assert [c.code for c in too_long.conflicts] == [REASON_TOO_LONG]
+    limit = "ü" * ((255 - len(".civitai.info")) // 2)  # the longest companion: 255 bytes at most
+    exact = plan_in_library(library, [(asset.id, model, model.with_name(limit + ".safetensors"))])
+    assert not exact.conflicts
+    apply_moves(library, exact)
+    assert len(os.fsencode(model.with_name(limit + ".civitai.info").name)) <= 255
+    assert model.with_name(limit + ".civitai.info").exists()
+    undo(library)
+
+    apply_moves(library, plan_in_library(library, [(asset.id, model, fits)]))
+    assert fits.exists()
+    assert fits.with_name(fits.stem + ".preview.png").exists()
+    moved = library.get(asset.id)
+    assert moved is not None
+    assert moved.file_name == fits.name
+
+
+def test_cancel_stops_between_files_and_finishes_a_consistent_operation(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    files = [write_embedding(root / f"emb{i}.safetensors", i) for i in range(5)]
+    (root / "dest").mkdir()
+    library = open_library(tmp_path / "data", root)
+    ids = [library.get_by_path(f).id for f in files]  # type: ignore[union-attr]
+    cancel = CancelToken()
+    reports: list[Progress] = []
+
+    def progress(report: Progress) -> None:
+        reports.append(report)
+        if report.done == 2:
+            cancel.cancel()
+
+    plan = plan_in_library(library, [(i, f, root / "dest" / f.name) for i, f in zip(ids, files, strict=True)])
+    result = apply_moves(library, plan, progress=progress, cancel=cancel)
+
+    assert (result.done, result.skipped, result.cancelled) == (3, 2, True)
+    assert sorted(p.name for p in (root / "dest").iterdir()) == [
+        "emb0.safetensors",
+        "emb1.safetensors",
+        "emb2.safetensors",
+    ]
+    steps = library.operation_steps(result.operation_id)
+    assert [s.state for s in steps] == [DONE, DONE, DONE, SKIPPED, SKIPPED]
+    assert recent_operations(library)[0].state == DONE
+    for asset_id in ids:
+        record = library.get(asset_id)
+        assert record is not None
+        assert Path(record.path).exists()
+    assert reports[0].total == 5
+
+
+@pytest.fixture
+def other_disk() -> Iterator[Path]:
+    """A folder on another file system than the tests' tmp folder (/dev/shm is a tmpfs)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK):
+        pytest.skip("no writable /dev/shm for a move across file systems")
+    folder = shm / f"atelier-test-{uuid.uuid4().hex}"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_move_to_another_file_system_copies_verifies_then_removes(tmp_path: Path, other_disk: Path) -> None:
+    root = tmp_path / "models"
+    model = linked_lora(root)
+    if root.stat().st_dev == other_disk.stat().st_dev:
+        pytest.skip("/dev/shm is on the same file system here")
+    library = open_hashed_library(tmp_path / "data", root, other_disk)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    before = digest(model)
+
+    result = apply_moves(
+        library, plan_in_library(library, [(asset.id, model, other_disk / "far" / model.name)])
+    )
+
+    target = other_disk / "far" / model.name
+    assert result.done == 1
+    assert digest(target) == before
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "detail_tweaker.civitai.info",
+        "detail_tweaker.preview.png",
+        "detail_tweaker.safetensors",
+    ]
+    assert not model.exists()
+    assert not list(target.parent.glob("*.atelier-part"))
+    moved = library.get(asset.id)
+    assert moved is not None
+    assert moved.root_id == library.root_containing(other_disk)
+    assert moved.path == str(target)
+
+    undo(library)  # and back across again
+    assert digest(model) == before
+    assert not target.exists()
