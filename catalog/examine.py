@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from catalog.places import LibraryPlaces, is_under
 from catalog.records import ScannedFile
 from core.formats.diffusers_folder import looks_like_diffusers, names_model_class
 from core.formats.model_file import CorruptFileError, FormatError, ModelHeader, UnsafeFileError
@@ -60,6 +61,7 @@ class FoundFile:
     size: int
     mtime_ns: int
     inode: int
+    device: int = 0  # st_dev: with the inode it names one file (hard links and bind mounts share both)
     is_folder: bool = False
     siblings: frozenset[str] | None = None  # the folder's names, kept only when sidecars lie next to it
     sidecar_mtime_ns: int = 0  # newest mtime among those sidecars
@@ -73,20 +75,33 @@ class FoundFile:
         return (self.size, self.mtime_ns, self.inode)
 
 
-def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFile]:
+def walk_root(
+    root: Path, cancel: CancelToken | None = None, library: LibraryPlaces | None = None
+) -> Iterator[FoundFile]:
     """Yield every model file and diffusers folder below ``root``.
 
     A ``root`` that is itself a diffusers pipeline or component folder is that one asset (a user adds
     the folder they downloaded), never split into its text encoder, UNet and VAE.
     Uses ``os.scandir`` so that file type and inode come from the directory listing; partial downloads,
-    sidecars and non-model files are skipped, and symlinked directories are not followed (loops).
+    sidecars and non-model files are skipped.
+
+    Symlinks (see :mod:`catalog.places`): one whose real target lies inside ``library`` is skipped, the
+    file being cataloged at its real path; one pointing outside is followed (a folder) or yielded at the
+    link path (a file). A linked folder is entered once: a link back into a folder already walked (a
+    loop, or a second link to one folder) is skipped, so the walk never hangs.
     """
+    walked = [os.path.realpath(root)]  # real folders this walk covers: links into them add nothing
+    visited: set[tuple[int, int]] = set()  # (device, inode) of each folder listed: each is listed once
     stack = [root]
     while stack:
         if cancel is not None:
             cancel.raise_if_cancelled()
         folder = stack.pop()
         try:
+            identity = os.stat(folder)
+            if (identity.st_dev, identity.st_ino) in visited:
+                continue  # a folder reached a second time through a link (or a loop)
+            visited.add((identity.st_dev, identity.st_ino))
             with os.scandir(folder) as it:
                 entries = list(it)
         except OSError:
@@ -99,7 +114,14 @@ def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFi
                 continue
         for entry in entries:
             try:
-                if entry.is_dir(follow_symlinks=False):
+                if entry.is_symlink():
+                    if not _follow_link(entry, library, walked):
+                        continue
+                    if entry.is_dir():
+                        if not is_ignored_dir(Path(entry.path)):
+                            stack.append(Path(entry.path))
+                        continue
+                elif entry.is_dir(follow_symlinks=False):
                     if not is_ignored_dir(Path(entry.path)):
                         stack.append(Path(entry.path))
                     continue
@@ -115,6 +137,19 @@ def walk_root(root: Path, cancel: CancelToken | None = None) -> Iterator[FoundFi
             except OSError:
                 continue
             yield _found_file(path, st, names)
+
+
+def _follow_link(entry: os.DirEntry[str], library: LibraryPlaces | None, walked: list[str]) -> bool:
+    """Whether the walk goes through this symlink: not when its target is in the library or already
+    walked (a loop); a folder it enters is remembered as walked."""
+    target = os.path.realpath(entry.path)
+    if library is not None and library.contains(target):
+        return False
+    if any(is_under(target, folder) for folder in walked):
+        return False
+    if entry.is_dir():
+        walked.append(target)
+    return True
 
 
 def found_at(path: Path) -> FoundFile | None:
@@ -145,6 +180,7 @@ def _found_file(path: Path, st: os.stat_result, names: frozenset[str]) -> FoundF
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         inode=st.st_ino,
+        device=st.st_dev,
         siblings=names if sidecars else None,
         sidecar_mtime_ns=_newest_mtime(path.parent, sidecars),
     )
@@ -185,10 +221,17 @@ def _diffusers_folder(folder: Path) -> FoundFile | None:
                 st = (Path(dirpath) / name).stat()
                 size += st.st_size
                 newest = max(newest, st.st_mtime_ns)
-        inode = folder.stat().st_ino
+        folder_stat = folder.stat()
     except OSError:
         return None
-    return FoundFile(path=folder, size=size, mtime_ns=newest, inode=inode, is_folder=True)
+    return FoundFile(
+        path=folder,
+        size=size,
+        mtime_ns=newest,
+        inode=folder_stat.st_ino,
+        device=folder_stat.st_dev,
+        is_folder=True,
+    )
 
 
 def examine(found: FoundFile) -> ScannedFile:
@@ -215,6 +258,7 @@ def examine(found: FoundFile) -> ScannedFile:
         size=found.size,
         mtime_ns=found.mtime_ns,
         inode=found.inode,
+        device=found.device,
         format=file_format,
         status=status,
         status_reason=reason,

@@ -20,7 +20,7 @@ from sqlalchemy import delete, or_, select, update
 from catalog import facets as facets_queries
 from catalog import mirrors as mirror_rows
 from catalog import (
-    deleted_files,
+    duplicates,
     journal,
     merge,
     reading,
@@ -41,12 +41,9 @@ from catalog.orm import ASSETS, AssetTag, Collection, Root, Tag
 from catalog.records import (
     AssetQuery,
     AssetRecord,
-    BulkEdit,
-    DeletedFileRecord,
     Facets,
     IndexedFile,
     NewRender,
-    Overrides,
     PreviewRecord,
     RemoteLinkRecord,
     RemoteMatch,
@@ -275,10 +272,14 @@ class Library:
         with self._db.session_scope(write=True) as session:
             scan_writes.mark_missing(session, asset_ids)
 
-    def relocate(self, asset_id: int, new_path: str, *, size: int, mtime_ns: int, inode: int) -> None:
+    def relocate(
+        self, asset_id: int, new_path: str, *, size: int, mtime_ns: int, inode: int, device: int = 0
+    ) -> None:
         """A file moved: the same row (and its user data) now points at ``new_path``."""
         with self._db.session_scope(write=True) as session:
-            scan_writes.relocate(session, asset_id, str(new_path), size=size, mtime_ns=mtime_ns, inode=inode)
+            scan_writes.relocate(
+                session, asset_id, str(new_path), size=size, mtime_ns=mtime_ns, inode=inode, device=device
+            )
 
     def unhashed(self, limit: int | None = None) -> list[tuple[int, str, int]]:
         """``(id, path, size)`` of present, healthy files still to hash, smallest first."""
@@ -523,6 +524,27 @@ class Library:
 
     # -- organize: duplicates (catalog.duplicates) --------------------------------------------------------
 
+    def duplicate_groups(self) -> list[duplicates.DuplicateGroup]:
+        """Identical files (one SHA256, distinct device and inode), most freeable bytes first."""
+        with self._db.session_scope() as session:
+            return duplicates.duplicate_groups(session)
+
+    def near_duplicate_hints(self) -> list[duplicates.NearDuplicateHint]:
+        """Same tensors with other metadata, one Civitai version in other bytes, several versions of a model."""
+        with self._db.session_scope() as session:
+            return duplicates.near_duplicate_hints(session)
+
+    def merge_duplicate_user_data(self, keep: int, drops: Sequence[int]) -> None:
+        """Unite the user's data of ``drops`` onto ``keep`` before the engine removes or links them."""
+        with self._db.session_scope(write=True) as session:
+            duplicates.merge_user_data(session, keep, drops)
+
+    def set_devices(self, devices: Sequence[tuple[int, int]]) -> None:
+        """The scanner's fill of ``(asset id, st_dev)`` for unchanged files, so (device, inode) names a file."""
+        if devices:
+            with self._db.session_scope(write=True) as session:
+                scan_writes.set_devices(session, devices)
+
     # -- organize: mirrors (catalog.mirrors) ----------------------------------------------------------------
 
     def mirrors(self) -> list[mirror_rows.MirrorRecord]:
@@ -583,44 +605,6 @@ class Library:
             return mirror_rows.shared_files(session, kinds, collections)
 
     # -- organize: curation, overrides, hidden, deleted-file memory (catalog.user_data) ---------------------
-
-    def bulk_edit(self, asset_ids: Sequence[int], edit: BulkEdit) -> list[AssetRecord]:
-        """Apply one edit (labels added/removed, rating, flags) to every asset in one transaction; returns
-        the updated records in ``asset_ids`` order.
-
-        Raises:
-            InvalidValueError: a rating outside 0..5.
-            NotFoundError: an id that is not in the library (nothing is written).
-        """
-        with self._db.session_scope(write=True) as session:
-            user_data.apply_bulk_edit(session, asset_ids, edit)
-            return reading.assets_by_ids(session, list(dict.fromkeys(asset_ids)))
-
-    def set_overrides(self, asset_id: int, overrides: Overrides) -> AssetRecord:
-        """The user's kind / architecture over the file's identification (which is kept beside it)."""
-        with self._db.session_scope(write=True) as session:
-            user_data.set_overrides(session, asset_id, overrides)
-            record = reading.asset_by_id(session, asset_id)
-        if record is None:  # pragma: no cover - set_overrides already checked it exists
-            raise NotFoundError(f"No asset with id {asset_id} in the library.")
-        return record
-
-    def deleted_files(self, limit: int | None = None) -> list[DeletedFileRecord]:
-        """Files the user deleted from the library, newest first."""
-        with self._db.session_scope() as session:
-            return deleted_files.deleted_records(session, limit)
-
-    def forget_deleted(self, ids: Sequence[int]) -> int:
-        """Stop remembering these deletions (a download of them is no longer questioned)."""
-        with self._db.session_scope(write=True) as session:
-            return deleted_files.forget_deleted(session, ids)
-
-    def deleted_match(
-        self, *, sha256: str | None = None, site: str | None = None, version_id: str | None = None
-    ) -> DeletedFileRecord | None:
-        """The remembered deletion of the same bytes or the same remote version, if any."""
-        with self._db.session_scope() as session:
-            return deleted_files.matching_deletion(session, sha256=sha256, site=site, version_id=version_id)
 
     # -- organize: export / import of the library list (catalog.exchange) --------------------------------
 

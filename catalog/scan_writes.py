@@ -30,7 +30,7 @@ from catalog.normalize import clean_text, unique_labels
 from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root
 from catalog.records import IndexedFile, ScannedFile
 from catalog.remote import CIVITAI, link_values, match_from_facts
-from catalog.user_data import ensure_covers, reapply_overrides, unique_words
+from catalog.user_data import ensure_covers, unique_words
 from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
 from core.sources.civitai_facts import CivitaiFacts
@@ -71,6 +71,7 @@ _FILE_INDEX = select(
     ASSETS.c.status,
     ASSETS.c.sha256,
     ASSETS.c.sidecar_mtime_ns,
+    ASSETS.c.device,
 ).where(ASSETS.c.root_id == bindparam("root_id"))
 _STATUSES = {status.value: status for status in FileStatus}
 
@@ -80,8 +81,10 @@ def file_index(session: Session, root_id: int) -> dict[str, IndexedFile]:
     rows = session.execute(_FILE_INDEX, {"root_id": root_id}).all()
     statuses = _STATUSES
     return {
-        path: IndexedFile(asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime)
-        for asset_id, path, size, mtime_ns, inode, status, sha256, sidecar_mtime in rows
+        path: IndexedFile(
+            asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime, device
+        )
+        for asset_id, path, size, mtime_ns, inode, status, sha256, sidecar_mtime, device in rows
     }
 
 
@@ -134,7 +137,6 @@ def apply_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile
         changed_rows.append(values)
     if changed_rows:
         session.execute(update(Asset), changed_rows)
-        reapply_overrides(session, [values["id"] for values in changed_rows])  # the user's word stays
 
     _import_sidecar_links(session, latest, ids, known)
     return [ids[scanned.path] for scanned in files]
@@ -176,7 +178,9 @@ def mark_missing(session: Session, asset_ids: Sequence[int]) -> None:
         )
 
 
-def relocate(session: Session, asset_id: int, new_path: str, *, size: int, mtime_ns: int, inode: int) -> None:
+def relocate(
+    session: Session, asset_id: int, new_path: str, *, size: int, mtime_ns: int, inode: int, device: int = 0
+) -> None:
     """Point an existing row at the file's new location; user data stays because the row stays."""
     row = session.execute(
         select(Asset.size, Asset.mtime_ns, Asset.status, Asset.prior_status, Asset.root_id).where(
@@ -191,6 +195,7 @@ def relocate(session: Session, asset_id: int, new_path: str, *, size: int, mtime
         "size": size,
         "mtime_ns": mtime_ns,
         "inode": inode,
+        "device": device,
         "root_id": root_for_path(session, new_path, default=row.root_id),
         "updated_at": utc_now(),
     }
@@ -199,6 +204,14 @@ def relocate(session: Session, asset_id: int, new_path: str, *, size: int, mtime
     if row.size != size or row.mtime_ns != mtime_ns:
         values.update(CLEARED_HASHES)
     session.execute(update(Asset).where(Asset.id == asset_id).values(**values))
+
+
+def set_devices(session: Session, devices: Sequence[tuple[int, int]]) -> None:
+    """Store the st_dev of unchanged files (rows cataloged before devices were, or a remounted disk)."""
+    session.connection().execute(
+        update(ASSETS).where(ASSETS.c.id == bindparam("asset_id")).values(device=bindparam("new_device")),
+        [{"asset_id": asset_id, "new_device": device} for asset_id, device in devices],
+    )
 
 
 def unhashed(session: Session, limit: int | None) -> list[tuple[int, str, int]]:
@@ -236,6 +249,7 @@ def _scan_values(scanned: ScannedFile, now: datetime) -> dict[str, Any]:
         "size": scanned.size,
         "mtime_ns": scanned.mtime_ns,
         "inode": scanned.inode,
+        "device": scanned.device,
         "sidecar_mtime_ns": scanned.sidecar_mtime_ns,
         "format": scanned.format.value,
         "kind": (ident.kind if ident else AssetKind.UNKNOWN).value,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from catalog.examine import FoundFile, examine, walk_root
 from catalog.library import Library
+from catalog.places import LibraryPlaces, alias_of, reached_through_link
 from catalog.records import IndexedFile, RootRecord, ScannedFile
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
@@ -128,12 +129,25 @@ class Scanner:
             summary.problems.append(f"{root_path}: folder not found (is the drive connected?)")
             # An unplugged drive must not turn a whole library into "missing": leave it as it was.
             return
+        all_roots = self.library.roots()
+        holder = alias_of(root, all_roots)
+        if holder is not None:
+            # A link into another root: its files are that root's, never cataloged twice.
+            summary.problems.append(
+                f"{root_path}: a link into the library folder {holder.path}; scanned there"
+            )
+            return
         self.progress(Progress(0, None, f"Looking for models in {root_path}…"))
         index = self.library.file_index(root.id)
+        library = LibraryPlaces.of(r.path for r in all_roots)
         # Only the layout's model folders are walked (not an install's venv, outputs or custom nodes).
         starts = scan_roots(root_path, root.layout) or [root_path]
+        # A model folder that is a link into the library (a shared-folder link) is walked where it lies.
+        starts = [start for start in starts if not _links_into(start, root_path, library)]
         try:
-            found = list({f.path: f for start in starts for f in walk_root(start, self.cancel)}.values())
+            found = list(
+                {f.path: f for start in starts for f in walk_root(start, self.cancel, library)}.values()
+            )
         except CancelledError as exc:
             raise _CancelledScanError from exc
         summary.seen = len(found)
@@ -145,6 +159,7 @@ class Scanner:
         }
         to_examine: list[FoundFile] = []
         refresh: list[FoundFile] = []
+        devices: list[tuple[int, int]] = []
         for item in found:
             known = index.get(str(item.path))
             if known is None:
@@ -156,6 +171,7 @@ class Scanner:
                         size=item.size,
                         mtime_ns=item.mtime_ns,
                         inode=item.inode,
+                        device=item.device,
                     )
                     summary.moved += 1
                     continue
@@ -163,11 +179,15 @@ class Scanner:
                 to_examine.append(item)
             elif _unchanged(known, item):
                 summary.unchanged += 1
+                if known.device != item.device:
+                    devices.append((known.id, item.device))  # cataloged before devices were, or remounted
                 if item.is_folder:
                     refresh.append(item)
             else:
                 summary.changed += 1
                 to_examine.append(item)
+        if devices:
+            self.library.set_devices(devices)
         self._examine_all(root, to_examine + refresh, summary)
         gone = [entry.id for entry in vanished.values()]
         if gone:
@@ -219,6 +239,11 @@ class Scanner:
 
 class _CancelledScanError(Exception):
     """Internal: unwinds a scan that the user cancelled."""
+
+
+def _links_into(start: Path, root_path: Path, library: LibraryPlaces) -> bool:
+    real = reached_through_link(start, root_path) if start != root_path else None
+    return real is not None and library.contains(real)
 
 
 def _unchanged(known: IndexedFile, item: FoundFile) -> bool:

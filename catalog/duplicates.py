@@ -1,0 +1,379 @@
+"""Identical files across the library, and the hints of near-identical ones.
+
+A duplicate is a second *file* with the same SHA256, not a second path: rows of one (device, inode) — hard
+links, bind mounts — are one file with several paths, never a duplicate of itself (symlinks into the
+library are not cataloged at all, see ``catalog.places``). A group's freeable bytes are what keeping one
+file frees: ``size × (distinct files − 1)``.
+
+Fast on big libraries: the SHA256 index answers ``GROUP BY sha256 HAVING count(*) > 1`` without reading
+a row, and only the rows of those hashes are fetched (100,000 rows in well under the 0.5 s target, see
+bench/bench_dupes.py). Missing files are left out (they are not on disk to free).
+
+Near-duplicate hints: the same tensors with other metadata (same AutoV3, another SHA256), files of one
+Civitai version that differ, and several versions of one Civitai model in the library.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text, update
+from sqlalchemy.orm import Session
+
+from catalog.db import chunks, utc_now
+from catalog.labels import COLLECTIONS, TAGS, prune
+from catalog.orm import Asset
+from catalog.user_data import ensure_covers
+
+_MISSING = "missing"
+
+# One query: the SHA256 index finds the duplicated hashes, then only their rows are read.
+_DUPLICATE_ROWS = text(
+    """
+    SELECT a.id, a.path, a.root_id, r.path, r.layout, a.size, a.mtime_ns, a.device, a.inode, a.sha256,
+           a.kind, a.status, a.added_at, a.rating, a.favorite, a.notes, a.edited_fields,
+           (SELECT count(*) FROM asset_tags t WHERE t.asset_id = a.id),
+           (SELECT count(*) FROM asset_collections c WHERE c.asset_id = a.id)
+    FROM assets a LEFT JOIN roots r ON r.id = a.root_id
+    WHERE a.sha256 IN (SELECT sha256 FROM assets WHERE sha256 IS NOT NULL GROUP BY sha256 HAVING count(*) > 1)
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicatePath:
+    """One catalog row of a duplicated file: where it lies and how much the user put into it."""
+
+    asset_id: int
+    path: str
+    root_id: int | None
+    root_path: str | None
+    root_layout: str | None
+    mtime_ns: int
+    kind: str
+    added_at: str
+    user_data: int  # how many things the user gave this row (rating, favorite, notes, tags, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateFile:
+    """One file on disk (one device and inode) and the catalog paths that reach it (hard links)."""
+
+    device: int
+    inode: int
+    size: int
+    paths: tuple[DuplicatePath, ...]
+
+    @property
+    def asset_id(self) -> int:
+        return self.paths[0].asset_id
+
+    @property
+    def path(self) -> str:
+        return self.paths[0].path
+
+    @property
+    def linked(self) -> bool:
+        """More than one path reaches this file (hard links or bind mounts)."""
+        return len(self.paths) > 1
+
+    @property
+    def asset_ids(self) -> tuple[int, ...]:
+        return tuple(p.asset_id for p in self.paths)
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateGroup:
+    """Files with one SHA256: keeping one frees the others' bytes."""
+
+    sha256: str
+    size: int
+    files: tuple[DuplicateFile, ...]
+
+    @property
+    def freeable_bytes(self) -> int:
+        return self.size * (len(self.files) - 1)
+
+    def file_of(self, asset_id: int) -> DuplicateFile | None:
+        return next((f for f in self.files if asset_id in f.asset_ids), None)
+
+
+@dataclass(frozen=True, slots=True)
+class HintFile:
+    asset_id: int
+    path: str
+    size: int
+    sha256: str | None
+    version_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NearDuplicateHint:
+    """Files that are probably one model in several forms; shown, never resolved automatically.
+
+    ``reason``: ``same_tensors`` (same AutoV3), ``same_version`` (same Civitai version, other bytes) or
+    ``model_versions`` (several versions of one Civitai model).
+    """
+
+    reason: str
+    key: str
+    label: str
+    files: tuple[HintFile, ...]
+
+
+def duplicate_groups(session: Session) -> list[DuplicateGroup]:
+    """Groups of identical present files, most freeable bytes first."""
+    by_hash: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in session.execute(_DUPLICATE_ROWS):
+        if row[11] != _MISSING:
+            by_hash[row[9]].append(tuple(row))
+    groups = []
+    for sha256, rows in by_hash.items():
+        files = _files(rows)
+        if len(files) > 1:
+            groups.append(DuplicateGroup(sha256=sha256, size=files[0].size, files=files))
+    groups.sort(key=lambda g: (-g.freeable_bytes, g.sha256))
+    return groups
+
+
+def _files(rows: list[tuple[Any, ...]]) -> tuple[DuplicateFile, ...]:
+    """Rows of one (device, inode) become one file. A row whose device is not known yet (cataloged
+    before devices were) joins a file with its inode: the same hash and inode is a hard link, and
+    counting a copy as a link only ever hides bytes to free, never offers a file's last path."""
+    by_identity: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+    unknown_device: list[tuple[Any, ...]] = []
+    for row in sorted(rows, key=lambda r: r[0]):
+        if row[7]:
+            by_identity.setdefault((row[7], row[8]), []).append(row)
+        else:
+            unknown_device.append(row)
+    for row in unknown_device:
+        same_inode = next((key for key in by_identity if key[1] == row[8] and row[8]), None)
+        by_identity.setdefault(same_inode or (0, row[8] or -row[0]), []).append(row)
+    return tuple(
+        DuplicateFile(device=device, inode=inode, size=members[0][5], paths=tuple(_path(r) for r in members))
+        for (device, inode), members in by_identity.items()
+    )
+
+
+def _path(row: tuple[Any, ...]) -> DuplicatePath:
+    (asset_id, path, root_id, root_path, layout, _size, mtime_ns, _dev, _ino, _sha, kind, _status, added_at,
+     rating, favorite, notes, edited, tags, collections) = row  # fmt: skip
+    user_data = (
+        (1 if rating else 0)
+        + (1 if favorite else 0)
+        + (1 if notes else 0)
+        + len(_json_list(edited))
+        + int(tags)
+        + int(collections)
+    )
+    return DuplicatePath(
+        asset_id=asset_id,
+        path=path,
+        root_id=root_id,
+        root_path=root_path,
+        root_layout=layout,
+        mtime_ns=mtime_ns,
+        kind=kind,
+        added_at=str(added_at),
+        user_data=user_data,
+    )
+
+
+def _json_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str) and value.startswith("["):
+        parsed = json.loads(value)
+        return parsed if isinstance(parsed, list) else []
+    return []
+
+
+def duplicate_asset_ids(session: Session) -> set[int]:
+    """Ids of every row that has a duplicate file (for a "has duplicates" filter)."""
+    return {path.asset_id for group in duplicate_groups(session) for f in group.files for path in f.paths}
+
+
+# -- near-duplicate hints -----------------------------------------------------------------------------------
+
+_SAME_TENSORS = text(
+    """
+    SELECT a.autov3, a.id, a.path, a.size, a.sha256 FROM assets a
+    WHERE a.status != 'missing' AND a.autov3 IN (
+        SELECT autov3 FROM assets WHERE autov3 IS NOT NULL AND status != 'missing'
+        GROUP BY autov3 HAVING count(DISTINCT sha256) > 1)
+    ORDER BY a.autov3, a.id
+    """
+)
+_CIVITAI_FILES = text(
+    """
+    SELECT l.model_id, l.version_id, l.model_name, l.version_name, a.id, a.path, a.size, a.sha256
+    FROM remote_links l JOIN assets a ON a.id = l.asset_id
+    WHERE l.site = 'civitai' AND l.model_id IS NOT NULL AND a.status != 'missing' AND l.model_id IN (
+        SELECT l2.model_id FROM remote_links l2 WHERE l2.site = 'civitai' AND l2.model_id IS NOT NULL
+        GROUP BY l2.model_id HAVING count(*) > 1)
+    ORDER BY l.model_id, l.version_id, a.id
+    """
+)
+
+
+def near_duplicate_hints(session: Session) -> list[NearDuplicateHint]:
+    """Probably the same model in another form; exact duplicates are left to ``duplicate_groups``."""
+    hints: list[NearDuplicateHint] = []
+    tensors: dict[str, list[HintFile]] = defaultdict(list)
+    for autov3, asset_id, path, size, sha256 in session.execute(_SAME_TENSORS):
+        tensors[autov3].append(HintFile(asset_id, path, size, sha256))
+    for autov3, files in tensors.items():
+        hints.append(
+            NearDuplicateHint(
+                "same_tensors", autov3, f"Same tensors, other metadata (AutoV3 {autov3[:10]})", tuple(files)
+            )
+        )
+
+    models: dict[str, list[tuple[str | None, str | None, str | None, HintFile]]] = defaultdict(list)
+    for model_id, version_id, model_name, version_name, asset_id, path, size, sha256 in session.execute(
+        _CIVITAI_FILES
+    ):
+        models[model_id].append(
+            (version_id, model_name, version_name, HintFile(asset_id, path, size, sha256, version_name))
+        )
+    for model_id, entries in models.items():
+        name = next((model_name for _v, model_name, _vn, _f in entries if model_name), f"model {model_id}")
+        versions: dict[str | None, list[HintFile]] = defaultdict(list)
+        for version_id, _name, _version_name, hint_file in entries:
+            versions[version_id].append(hint_file)
+        for version_id, files in versions.items():
+            if version_id is not None and len({f.sha256 for f in files}) > 1:
+                hints.append(
+                    NearDuplicateHint(
+                        "same_version",
+                        f"{model_id}:{version_id}",
+                        f"{name} {files[0].version_name or version_id}: one Civitai version, other bytes",
+                        tuple(files),
+                    )
+                )
+        if len([v for v in versions if v is not None]) > 1:
+            hints.append(
+                NearDuplicateHint(
+                    "model_versions",
+                    str(model_id),
+                    f"{name}: {len(versions)} versions of one Civitai model",
+                    tuple(f for files in versions.values() for f in files),
+                )
+            )
+    return hints
+
+
+# -- merging the user's data onto the file that is kept -----------------------------------------------------
+
+
+def merge_user_data(session: Session, keep: int, drops: Sequence[int]) -> None:
+    """Give ``keep`` everything the user put on ``drops``: nothing typed is lost when they go.
+
+    Tags and collections are united; the higher rating and any favorite win; notes the kept row lacks are
+    appended; empty text fields (name, description, trigger words, weight, base label) are filled;
+    previews that are not sidecars of the dropped file (renders, chosen covers, remote images) are copied,
+    and a dropped row's cover becomes the kept row's cover when it has none; Civitai/HF links the kept row
+    lacks are copied. The dropped rows are left as they were (their removal is the engine's step).
+    """
+    drops = [d for d in drops if d != keep]
+    if not drops:
+        return
+    _merge_fields(session, keep, drops)
+    ids = {"keep": keep}
+    for chunk in chunks(drops):
+        marks = ", ".join(f":d{i}" for i in range(len(chunk)))
+        params = {**ids, **{f"d{i}": d for i, d in enumerate(chunk)}}
+        session.execute(
+            text(
+                "INSERT OR IGNORE INTO asset_tags (asset_id, tag_id, position) "
+                "SELECT :keep, tag_id, 1000 + position FROM asset_tags "
+                f"WHERE asset_id IN ({marks})"
+            ),
+            params,
+        )
+        session.execute(
+            text(
+                "INSERT OR IGNORE INTO asset_collections (asset_id, collection_id, position) "
+                "SELECT :keep, collection_id, position FROM asset_collections "
+                f"WHERE asset_id IN ({marks})"
+            ),
+            params,
+        )
+        session.execute(
+            text(
+                "INSERT OR IGNORE INTO previews (asset_id, path, source, is_cover, width, height, added_at) "
+                "SELECT :keep, path, source, 0, width, height, added_at FROM previews "
+                f"WHERE asset_id IN ({marks}) AND source != 'sidecar'"
+            ),
+            params,
+        )
+        if not session.scalar(text("SELECT 1 FROM previews WHERE asset_id = :keep AND is_cover"), ids):
+            session.execute(
+                text(
+                    "UPDATE previews SET is_cover = 1 WHERE id = (SELECT min(k.id) FROM previews k "
+                    "JOIN previews d ON d.path = k.path AND d.is_cover "
+                    f"WHERE k.asset_id = :keep AND d.asset_id IN ({marks}))"
+                ),
+                params,
+            )
+        session.execute(
+            text(
+                "INSERT INTO remote_links (asset_id, site, model_id, version_id, file_id, model_name, "
+                "version_name, base_model_label, payload, fetched_at, not_found_at, creator, "
+                "description_html, description_text, tags, trigger_words, nsfw, nsfw_level, examples) "
+                "SELECT :keep, site, model_id, version_id, file_id, model_name, version_name, "
+                "base_model_label, payload, fetched_at, not_found_at, creator, description_html, "
+                "description_text, tags, trigger_words, nsfw, nsfw_level, examples FROM remote_links "
+                f"WHERE asset_id IN ({marks}) AND (model_id IS NOT NULL OR version_id IS NOT NULL) "
+                "AND site NOT IN (SELECT site FROM remote_links WHERE asset_id = :keep "
+                "AND (model_id IS NOT NULL OR version_id IS NOT NULL)) "
+                "GROUP BY site"
+            ),
+            params,
+        )
+    ensure_covers(session, [keep])
+    prune(session, TAGS)
+    prune(session, COLLECTIONS)
+
+
+_USER_TEXT = ("display_name", "description", "preferred_weight", "base_model_label")
+
+
+def _merge_fields(session: Session, keep: int, drops: Sequence[int]) -> None:
+    columns = "id, rating, favorite, nsfw, notes, trigger_words, edited_fields, " + ", ".join(_USER_TEXT)
+    rows = {
+        row.id: row
+        for chunk in chunks([keep, *drops])
+        for row in session.execute(
+            text(f"SELECT {columns} FROM assets WHERE id IN ({', '.join(str(int(i)) for i in chunk)})")
+        )
+    }
+    kept = rows[keep]
+    others = [rows[d] for d in drops if d in rows]
+    notes = [kept.notes] if kept.notes else []
+    for other in others:
+        if other.notes and other.notes.strip() not in "\n\n".join(notes):
+            notes.append(other.notes.strip())
+    words = _json_list(kept.trigger_words)
+    for other in others:
+        words += [w for w in _json_list(other.trigger_words) if w not in words]
+    edited = set(_json_list(kept.edited_fields))
+    for other in others:
+        edited |= set(_json_list(other.edited_fields))
+    values: dict[str, Any] = {
+        "rating": max([kept.rating or 0, *(o.rating or 0 for o in others)]),
+        "favorite": bool(kept.favorite) or any(o.favorite for o in others),
+        "notes": "\n\n".join(notes),
+        "trigger_words": words,
+        "edited_fields": sorted(edited),
+    }
+    for name in _USER_TEXT:
+        current = getattr(kept, name)
+        if not current:
+            values[name] = next((getattr(o, name) for o in others if getattr(o, name)), current)
+    session.execute(update(Asset).where(Asset.id == keep).values(**values, updated_at=utc_now()))
