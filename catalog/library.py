@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, or_, select, update
 
-from catalog import facets as facets_queries
-from catalog import mirrors as mirror_rows
 from catalog import (
+    deleted_files,
     duplicates,
     journal,
     merge,
@@ -32,6 +31,8 @@ from catalog import (
     template_rows,
     user_data,
 )
+from catalog import facets as facets_queries
+from catalog import mirrors as mirror_rows
 from catalog.db import CatalogDatabase, utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
@@ -41,9 +42,12 @@ from catalog.orm import ASSETS, AssetTag, Collection, Root, Tag
 from catalog.records import (
     AssetQuery,
     AssetRecord,
+    BulkEdit,
+    DeletedFileRecord,
     Facets,
     IndexedFile,
     NewRender,
+    Overrides,
     PreviewRecord,
     RemoteLinkRecord,
     RemoteMatch,
@@ -605,6 +609,44 @@ class Library:
             return mirror_rows.shared_files(session, kinds, collections)
 
     # -- organize: curation, overrides, hidden, deleted-file memory (catalog.user_data) ---------------------
+
+    def bulk_edit(self, asset_ids: Sequence[int], edit: BulkEdit) -> list[AssetRecord]:
+        """Apply one edit (labels added/removed, rating, flags) to every asset in one transaction; returns
+        the updated records in ``asset_ids`` order.
+
+        Raises:
+            InvalidValueError: a rating outside 0..5.
+            NotFoundError: an id that is not in the library (nothing is written).
+        """
+        with self._db.session_scope(write=True) as session:
+            user_data.apply_bulk_edit(session, asset_ids, edit)
+            return reading.assets_by_ids(session, list(dict.fromkeys(asset_ids)))
+
+    def set_overrides(self, asset_id: int, overrides: Overrides) -> AssetRecord:
+        """The user's kind / architecture over the file's identification (which is kept beside it)."""
+        with self._db.session_scope(write=True) as session:
+            user_data.set_overrides(session, asset_id, overrides)
+            record = reading.asset_by_id(session, asset_id)
+        if record is None:  # pragma: no cover - set_overrides already checked it exists
+            raise NotFoundError(f"No asset with id {asset_id} in the library.")
+        return record
+
+    def deleted_files(self, limit: int | None = None) -> list[DeletedFileRecord]:
+        """Files the user deleted from the library, newest first."""
+        with self._db.session_scope() as session:
+            return deleted_files.deleted_records(session, limit)
+
+    def forget_deleted(self, ids: Sequence[int]) -> int:
+        """Stop remembering these deletions (a download of them is no longer questioned)."""
+        with self._db.session_scope(write=True) as session:
+            return deleted_files.forget_deleted(session, ids)
+
+    def deleted_match(
+        self, *, sha256: str | None = None, site: str | None = None, version_id: str | None = None
+    ) -> DeletedFileRecord | None:
+        """The remembered deletion of the same bytes or the same remote version, if any."""
+        with self._db.session_scope() as session:
+            return deleted_files.matching_deletion(session, sha256=sha256, site=site, version_id=version_id)
 
     # -- organize: export / import of the library list (catalog.exchange) --------------------------------
 

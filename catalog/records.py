@@ -50,7 +50,7 @@ class PreviewRecord:
 
     id: int
     path: str
-    source: str  # "sidecar" | "render" | "civitai" | "huggingface" | "embedded"
+    source: str  # "sidecar" | "render" | "civitai" | "huggingface" | "embedded" | "custom" (user-chosen)
     is_cover: bool
     width: int | None = None
     height: int | None = None
@@ -113,8 +113,8 @@ class AssetRecord:
     file_name: str
     size: int
     mtime_ns: int
-    kind: AssetKind
-    architecture: Architecture
+    kind: AssetKind  # effective: the user's override when set, else the file's identification
+    architecture: Architecture  # effective, like ``kind``
     format: FileFormat
     status: FileStatus
     network: NetworkType | None = None
@@ -142,6 +142,28 @@ class AssetRecord:
     updated_at: datetime | None = None
     remote_model_name: str | None = None  # the model's name on Civitai (or Hugging Face), when linked
     remote_trigger_words: tuple[str, ...] = ()  # the remote sites' (Civitai's trained words), kept apart
+    hidden: bool = False  # hidden from the library views (not forgotten); see AssetQuery.hidden
+    device: int = 0  # st_dev of the file (0: not known yet); (device, inode) names one file
+    kind_override: AssetKind | None = None  # the user's word over the file's identification
+    architecture_override: Architecture | None = None
+    # The file's own identification, kept beside the override (None on records built by hand: same as
+    # ``kind`` / ``architecture``).
+    identified_kind: AssetKind | None = None
+    identified_architecture: Architecture | None = None
+
+    @property
+    def file_kind(self) -> AssetKind:
+        """What the file itself says it is, whatever the user overrode."""
+        return self.identified_kind if self.identified_kind is not None else self.kind
+
+    @property
+    def file_architecture(self) -> Architecture:
+        return self.identified_architecture if self.identified_architecture is not None else self.architecture
+
+    @property
+    def overridden(self) -> bool:
+        """Whether the user overrode the kind or the architecture."""
+        return self.kind_override is not None or self.architecture_override is not None
 
     @property
     def all_trigger_words(self) -> tuple[str, ...]:
@@ -153,6 +175,14 @@ class AssetRecord:
                 seen.add(word.casefold())
                 words.append(word)
         return tuple(words)
+
+
+class HiddenFilter(StrEnum):
+    """Which files a query shows by their hidden flag: hidden files stay out of the views by default."""
+
+    VISIBLE = "visible"
+    ALL = "all"
+    ONLY = "only"
 
 
 class SortKey(StrEnum):
@@ -169,7 +199,9 @@ class AssetQuery:
     """A search of the library. Empty fields do not filter.
 
     ``text`` is matched with FTS5 over display name, file name, tags, trigger words, notes and
-    descriptions (prefix match per word, so typing "pix" finds "pixel art").
+    descriptions (prefix match per word, so typing "pix" finds "pixel art"). ``kinds`` and
+    ``architectures`` match the effective values (the user's override when set). Hidden files are left out
+    unless ``hidden`` says otherwise.
     """
 
     text: str = ""
@@ -181,6 +213,7 @@ class AssetQuery:
     favorites_only: bool = False
     statuses: tuple[FileStatus, ...] = ()  # empty = every status except MISSING
     root_id: int | None = None
+    hidden: HiddenFilter = HiddenFilter.VISIBLE
     has_update: bool = False  # only files with a newer Civitai version (catalog.updates)
     sort: SortKey = SortKey.NAME
     descending: bool = False
@@ -217,6 +250,59 @@ class UserDataChanges:
     trigger_words: tuple[str, ...] | None = None
     preferred_weight: float | None = None
     base_model_label: str | None = None
+    hidden: bool | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """The user's word over a file's identification; ``None`` leaves a field unchanged, ``reset`` clears
+    both overrides first (back to what the file says)."""
+
+    kind: AssetKind | None = None
+    architecture: Architecture | None = None
+    reset: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BulkEdit:
+    """One edit applied to many assets at once (the bulk edit dialog, ``tag``/``rate``/``collection``).
+
+    Labels are added to / removed from each asset's own (``set_tags`` replaces them); ``None`` flags and
+    rating leave each asset's value alone, so a "(mixed)" field the user did not touch stays mixed.
+    """
+
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    set_tags: tuple[str, ...] | None = None
+    add_collections: tuple[str, ...] = ()
+    remove_collections: tuple[str, ...] = ()
+    rating: int | None = None
+    favorite: bool | None = None
+    nsfw: bool | None = None
+    hidden: bool | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == BulkEdit()
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedFileRecord:
+    """A file the user deleted from the library, remembered so it is recognised when offered again."""
+
+    id: int
+    path: str
+    file_name: str
+    kind: AssetKind
+    size: int
+    sha256: str | None
+    site: str | None
+    model_id: str | None
+    version_id: str | None
+    model_name: str | None
+    version_name: str | None
+    deleted_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from catalog.normalize import clean_text, unique_labels
 from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root
 from catalog.records import IndexedFile, ScannedFile
 from catalog.remote import CIVITAI, link_values, match_from_facts
-from catalog.user_data import ensure_covers, unique_words
+from catalog.user_data import ensure_covers, reapply_overrides, unique_words
 from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
 from core.sources.civitai_facts import CivitaiFacts
@@ -137,6 +137,7 @@ def apply_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile
         changed_rows.append(values)
     if changed_rows:
         session.execute(update(Asset), changed_rows)
+        reapply_overrides(session, [values["id"] for values in changed_rows])  # the user's word stays
 
     _import_sidecar_links(session, latest, ids, known)
     return [ids[scanned.path] for scanned in files]
