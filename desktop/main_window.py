@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTabWidget,
     QToolButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -59,6 +58,7 @@ from desktop.widgets.details_pane import DetailsPane
 from desktop.widgets.drag_tabs import DragSwitchTabWidget
 from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
 from desktop.widgets.library_area import EmptyLibraryPage, LibraryArea, local_files
+from desktop.widgets.sidebar_view import SidebarView
 from desktop.workers import JobFunction, JobHandle, JobRunner
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
 
     def _build_views(self) -> None:
         self.sidebar_model = SidebarModel(self)
-        self.sidebar = QTreeView()
+        self.sidebar = SidebarView()  # library rows dropped on a folder move there (desktop.organize)
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setModel(self.sidebar_model)
         self.sidebar.setItemDelegate(SidebarDelegate(self.sidebar))
@@ -175,8 +175,12 @@ class MainWindow(QMainWindow):
         self.sidebar.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.sidebar.setMinimumWidth(150)
         self.sidebar.selectionModel().currentChanged.connect(self._on_sidebar_current_changed)
-        self.sidebar.collapsed.connect(lambda index: self._collapsed_sections.add(index.row()))
-        self.sidebar.expanded.connect(lambda index: self._collapsed_sections.discard(index.row()))
+        self.sidebar.collapsed.connect(
+            lambda index: None if index.parent().isValid() else self._collapsed_sections.add(index.row())
+        )
+        self.sidebar.expanded.connect(
+            lambda index: None if index.parent().isValid() else self._collapsed_sections.discard(index.row())
+        )
 
         self.filter_bar = FilterBar()
         self.filter_bar.filters_changed.connect(self._on_filters_changed)
@@ -731,6 +735,9 @@ class MainWindow(QMainWindow):
     def _install_features(self) -> None:
         """Each organizing feature adds its actions to the Edit, Library and Organize menus and its
         section to the context menu; one line per feature, in the order the menus show them."""
+        from desktop.organize.file_actions import install_file_actions
+
+        install_file_actions(self)  # move, rename, delete, undo; sidebar folders and drops
 
     def _show_context_menu(self, position: Any) -> None:
         view = self.current_view()

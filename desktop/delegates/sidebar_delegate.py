@@ -2,12 +2,14 @@
 
 The count lives in ``SidebarRole.COUNT`` rather than in the text so that a long tag or folder name is
 elided while the number stays readable, and selection and hover are still drawn by the style.
+The folder a drag of library rows rests on (the view's ``drop_target``) is drawn highlighted, so the user
+sees where the files will go before letting go.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop.models.sidebar_model import SidebarRole
@@ -25,6 +27,8 @@ class SidebarDelegate(QStyledItemDelegate):
         widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        if _is_drop_target(widget, index):
+            _paint_drop_target(painter, opt)
 
         area: QRect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
         area = area.adjusted(4, 0, -6, 0)
@@ -57,3 +61,21 @@ class SidebarDelegate(QStyledItemDelegate):
             metrics.elidedText(text, Qt.TextElideMode.ElideRight, area.width()),
         )
         painter.restore()
+
+
+def _is_drop_target(widget: object, index: AnyIndex) -> bool:
+    target = getattr(widget, "drop_target", None)
+    return isinstance(target, QPersistentModelIndex) and target.isValid() and target == index
+
+
+def _paint_drop_target(painter: QPainter, opt: QStyleOptionViewItem) -> None:
+    """A tinted fill and a frame in the highlight colour: "the files go here"."""
+    accent = QColor(opt.palette.color(QPalette.ColorRole.Highlight))
+    fill = QColor(accent)
+    fill.setAlpha(70)
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(fill)
+    painter.setPen(QPen(accent, 2))
+    painter.drawRoundedRect(QRect(opt.rect).adjusted(1, 1, -1, -1), 4, 4)
+    painter.restore()

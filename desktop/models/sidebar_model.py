@@ -4,6 +4,11 @@ Sections (Library, Folders, Kinds, Architectures, Tags, Collections) are fixed t
 entries carry a ``SidebarScope`` that the window turns into filters. Counts come from ``Library.facets``
 in one query. ``set_facets`` updates entries in place when a section's entries are unchanged (only the
 counts moved), so a refresh after an edit keeps the user's selection and expansion in the tree.
+
+Each library root in Folders holds the tree of its sub-folders (``set_folders``, read from the disk by
+``desktop.organize.folders``); every root and folder carries its path in ``SidebarRole.FOLDER_PATH``,
+which makes it a place to drop library rows on (the files move there). Sub-folders are not selectable:
+the catalog's query filters by root, not by sub-folder, so selecting one could only show a wrong list.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from enum import Enum, IntEnum
 from pathlib import PurePath
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 
 from catalog.records import Facets, RootRecord
 from core.taxonomy import Architecture, AssetKind
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
+from desktop.organize.folders import FolderNode
 
 
 class ScopeKind(Enum):
@@ -44,6 +50,7 @@ class SidebarRole(IntEnum):
     SCOPE = Qt.ItemDataRole.UserRole + 1
     COUNT = Qt.ItemDataRole.UserRole + 2  # int, drawn right-aligned by the sidebar delegate
     IS_SECTION = Qt.ItemDataRole.UserRole + 3
+    FOLDER_PATH = Qt.ItemDataRole.UserRole + 4  # str: a root's or sub-folder's path (a drop target)
 
 
 class Section(IntEnum):
@@ -74,6 +81,8 @@ _Entry = tuple[SidebarScope, str, int, str]  # scope, label, count, tooltip
 class SidebarModel(QStandardItemModel):
     """Fixed sections whose children are rebuilt from ``Facets`` and the library roots."""
 
+    roots_changed = Signal(list)  # list[RootRecord]: the roots shown changed (their folders need reading)
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         section_font = QFont()
@@ -86,11 +95,15 @@ class SidebarModel(QStandardItemModel):
             item.setFont(section_font)
             item.setData(True, SidebarRole.IS_SECTION)
             self.appendRow(item)
+        self._roots: list[RootRecord] = []
+        self._folder_trees: dict[int, FolderNode] = {}
 
     def section_index(self, section: Section) -> Any:
         return self.index(int(section), 0)
 
     def set_facets(self, facets: Facets, roots: list[RootRecord]) -> None:
+        changed = [(r.id, r.path) for r in roots] != [(r.id, r.path) for r in self._roots]
+        self._roots = list(roots)
         self._fill(
             Section.LIBRARY,
             [
@@ -116,6 +129,9 @@ class SidebarModel(QStandardItemModel):
                 for root in roots
             ],
         )
+        self._attach_folders()
+        if changed:
+            self.roots_changed.emit(list(roots))
         self._fill(
             Section.KINDS,
             [
@@ -168,19 +184,82 @@ class SidebarModel(QStandardItemModel):
             parent.removeRows(0, parent.rowCount())
         for scope, label, count, tooltip in entries:
             child = QStandardItem(label)
-            child.setFlags(
-                Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-            )
+            flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+            if scope.kind is ScopeKind.ROOT:
+                flags |= Qt.ItemFlag.ItemIsDropEnabled  # its sub-folders hang below it
+                child.setData(tooltip, SidebarRole.FOLDER_PATH)
+            else:
+                flags |= Qt.ItemFlag.ItemNeverHasChildren
+            child.setFlags(flags)
             child.setData(scope, SidebarRole.SCOPE)
             child.setData(count, SidebarRole.COUNT)
             child.setToolTip(tooltip)
             parent.appendRow(child)
 
+    # -- the folder trees under the roots --------------------------------------------------------------
+
+    def set_folders(self, trees: dict[int, FolderNode]) -> None:
+        """Shows ``trees`` ({root id: its folder tree}) under the roots; an unchanged tree is left as is,
+        so the user's expansion and selection stay."""
+        self._folder_trees = dict(trees)
+        self._attach_folders()
+
+    def folder_tree(self, root_id: int) -> FolderNode | None:
+        return self._folder_trees.get(root_id)
+
+    def _attach_folders(self) -> None:
+        section = self.item(int(Section.FOLDERS))
+        for row in range(section.rowCount()):
+            root_item = section.child(row)
+            scope = root_item.data(SidebarRole.SCOPE)
+            tree = self._folder_trees.get(scope.value) if isinstance(scope, SidebarScope) else None
+            if tree is None or tree.path != root_item.data(SidebarRole.FOLDER_PATH):
+                tree = FolderNode(str(root_item.data(SidebarRole.FOLDER_PATH)), root_item.text())
+            _sync_children(root_item, tree.children)
+
     def find_scope(self, scope: SidebarScope) -> Any:
         """The index of the entry with ``scope``, or an invalid index if it no longer exists."""
-        for section in range(self.rowCount()):
-            parent = self.item(section)
+        pending = [self.item(section) for section in range(self.rowCount())]
+        while pending:  # breadth first: the sections' entries, then the folders below the roots
+            parent = pending.pop(0)
             for row in range(parent.rowCount()):
-                if parent.child(row).data(SidebarRole.SCOPE) == scope:
-                    return parent.child(row).index()
+                child = parent.child(row)
+                if child.data(SidebarRole.SCOPE) == scope:
+                    return child.index()
+                if child.hasChildren():
+                    pending.append(child)
         return self.index(-1, -1)
+
+    def folder_index(self, path: str) -> Any:
+        """The index of the root or folder at ``path`` (invalid if the sidebar does not show it)."""
+        found = self.match(
+            self.section_index(Section.FOLDERS),
+            SidebarRole.FOLDER_PATH,
+            path,
+            1,
+            Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive,
+        )
+        return found[0] if found else self.index(-1, -1)
+
+
+def _folder_item(node: FolderNode) -> QStandardItem:
+    item = QStandardItem(node.name)
+    # Not selectable: the catalog filters by root, not by sub-folder; a folder is a place to drop on.
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled)
+    item.setData(node.path, SidebarRole.FOLDER_PATH)
+    item.setToolTip(f"{node.path}\nDrop models here to move them into this folder")
+    _sync_children(item, node.children)
+    return item
+
+
+def _sync_children(item: QStandardItem, nodes: tuple[FolderNode, ...]) -> None:
+    """Makes ``item``'s children the folders ``nodes``, keeping the items of folders still there."""
+    current = [item.child(row).data(SidebarRole.FOLDER_PATH) for row in range(item.rowCount())]
+    if current == [node.path for node in nodes]:
+        for row, node in enumerate(nodes):
+            _sync_children(item.child(row), node.children)
+        return
+    if item.rowCount():
+        item.removeRows(0, item.rowCount())
+    for node in nodes:
+        item.appendRow(_folder_item(node))

@@ -1,0 +1,120 @@
+"""Rename a library file: its name in a field, the stem selected, what is wrong said under the field.
+
+The model's sidecars and previews follow the new name (the engine renames them with it), so the dialog
+only asks for the model's name. A name the disk would refuse, or one already taken in the folder, is
+said inline while typing and the Rename button stays off: the user fixes it there instead of meeting an
+error after the fact.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+MAX_NAME_BYTES = 255  # ext4, btrfs, XFS, APFS, NTFS (in UTF-16 units, which is never fewer)
+
+
+def name_problem(name: str, folder: Path, current: str) -> str | None:
+    """Why ``name`` cannot replace ``current`` in ``folder``, in one line; None when it can."""
+    if not name.strip():
+        return "Type a name."
+    if "/" in name or (os.sep != "/" and os.sep in name):
+        return "A name cannot contain “/”: to move the file, use Move to… or drag it onto a folder."
+    if "\0" in name:
+        return "A name cannot contain a null character."
+    if name in (".", ".."):
+        return f"“{name}” is not a file name."
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > MAX_NAME_BYTES:
+        return f"The name is too long: {size} bytes, at most {MAX_NAME_BYTES}."
+    if name != current and os.path.lexists(folder / name):
+        # A case-only change of the same file (case-insensitive disks) is the same entry, not a clash.
+        same = name.casefold() == current.casefold() and _same_entry(folder / name, folder / current)
+        if not same:
+            return f"“{name}” already exists in this folder."
+    return None
+
+
+def _same_entry(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samestat(first.lstat(), second.lstat())
+    except OSError:
+        return False
+
+
+def stem_length(name: str, is_folder: bool) -> int:
+    """How much of ``name`` to select: the stem of a file (``a.b.safetensors`` -> ``a.b``), all of a
+    folder's name or of a name without an extension."""
+    if is_folder:
+        return len(name)
+    suffix = Path(name).suffix
+    return len(name) - len(suffix) if suffix and len(suffix) < len(name) else len(name)
+
+
+class RenameDialog(QDialog):
+    """Asks for a new name for ``path``; ``new_name()`` is the accepted name."""
+
+    def __init__(self, path: Path, parent: QWidget | None = None, *, title: str = "") -> None:
+        super().__init__(parent)
+        self.setObjectName("renameDialog")
+        self.setWindowTitle("Rename")
+        self.setMinimumWidth(480)
+        self._path = path
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 14)
+        layout.setSpacing(8)
+        intro = QLabel(f"New name for {title or path.name}:" if title else "New name:")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.field = QLineEdit(path.name)
+        self.field.setObjectName("renameField")
+        layout.addWidget(self.field)
+        self.problem = QLabel()
+        self.problem.setObjectName("renameProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c0392b;")
+        layout.addWidget(self.problem)
+        hint = QLabel("Its sidecars and previews (.json, .civitai.info, .preview.png…) are renamed with it.")
+        hint.setWordWrap(True)
+        hint.setEnabled(False)
+        layout.addWidget(hint)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.rename_button = self.buttons.addButton("Rename", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.rename_button.setDefault(True)
+        for button in self.buttons.findChildren(QPushButton):  # Enter means this button, never Cancel
+            button.setAutoDefault(button is self.rename_button)
+        self.buttons.accepted.connect(self._accept_if_valid)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.field.textChanged.connect(self._validate)
+        self.field.setSelection(0, stem_length(path.name, path.is_dir()))
+        self.field.setFocus()
+        self._validate()
+
+    def new_name(self) -> str:
+        return self.field.text()
+
+    def _problem(self) -> str | None:
+        return name_problem(self.field.text(), self._path.parent, self._path.name)
+
+    def _validate(self) -> None:
+        problem = self._problem()
+        self.problem.setText(problem or "")
+        self.problem.setVisible(problem is not None)
+        self.rename_button.setEnabled(problem is None and self.field.text() != self._path.name)
+
+    def _accept_if_valid(self) -> None:
+        """Enter in the field presses Rename even when it is off: accept only a usable new name."""
+        self._validate()
+        if self.rename_button.isEnabled():
+            self.accept()
