@@ -736,8 +736,10 @@ class MainWindow(QMainWindow):
         """Each organizing feature adds its actions to the Edit, Library and Organize menus and its
         section to the context menu; one line per feature, in the order the menus show them."""
         from desktop.organize.file_actions import install_file_actions
+        from desktop.organize.template_dialog import install_template
 
         install_file_actions(self)  # move, rename, delete, undo; sidebar folders and drops
+        install_template(self)  # Organize › Organize by template…, and in the context menu
 
     def _show_context_menu(self, position: Any) -> None:
         view = self.current_view()
