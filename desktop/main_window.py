@@ -600,6 +600,7 @@ class MainWindow(QMainWindow):
             favorites_only=state.favorites_only,
             statuses=state.status.statuses(),
             root_id=self._root_scope,
+            hidden=state.hidden,
             sort=current.sort,
             descending=current.descending,
         )
@@ -735,10 +736,12 @@ class MainWindow(QMainWindow):
     def _install_features(self) -> None:
         """Each organizing feature adds its actions to the Edit, Library and Organize menus and its
         section to the context menu; one line per feature, in the order the menus show them."""
+        from desktop.organize.curation_actions import install_curation
         from desktop.organize.file_actions import install_file_actions
         from desktop.organize.template_dialog import install_template
 
         install_file_actions(self)  # move, rename, delete, undo; sidebar folders and drops
+        install_curation(self)  # Edit N files…, Hide, Write sidecars, Library › Deleted files…
         install_template(self)  # Organize › Organize by template…, and in the context menu
 
     def _show_context_menu(self, position: Any) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFocusEvent, QGuiApplication, QImage, QPixmap
@@ -54,6 +55,7 @@ from desktop.resources import icon
 from desktop.services import AssetLibrary
 from desktop.thumbnails import ThumbnailCache
 from desktop.widgets.civitai_section import CivitaiSection, ImageSource
+from desktop.widgets.curation_section import CoverButton, CurationLibrary, IdentityEditor, UsageEditor
 from desktop.widgets.elided_label import ElidedLabel
 from desktop.widgets.flow_layout import FlowLayout
 from desktop.widgets.list_edit import WordListEdit
@@ -153,6 +155,11 @@ class DetailsPane(QScrollArea):
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.preview)
+        # The user's cover (any image, a render) and sidecars written next to the model.
+        self.cover_button = CoverButton(cast("CurationLibrary", self._library))
+        self.cover_button.edited.connect(self._on_curation_edited)
+        self.cover_button.message.connect(self.copied)
+        layout.addWidget(self.cover_button, 0, Qt.AlignmentFlag.AlignRight)
 
         self.title = WrapLabel(selectable=True)
         self.title.setObjectName("detailsTitle")
@@ -208,6 +215,11 @@ class DetailsPane(QScrollArea):
         self.notes.focus_left.connect(self.save_notes)
         layout.addWidget(self.notes)
 
+        layout.addWidget(_section("Your trigger words and weight"))
+        self.usage = UsageEditor(cast("CurationLibrary", self._library))
+        self.usage.edited.connect(self._on_curation_edited)
+        layout.addWidget(self.usage)
+
         self.description_title = _section("Description")
         layout.addWidget(self.description_title)
         self.description = WrapLabel(selectable=True)
@@ -228,6 +240,10 @@ class DetailsPane(QScrollArea):
         layout.addWidget(self.civitai)
 
         layout.addWidget(_section("Identification"))
+        self.identity = IdentityEditor(cast("CurationLibrary", self._library))
+        self.identity.edited.connect(self._on_curation_edited)
+        self.identity.failed.connect(self.copied)
+        layout.addWidget(self.identity)
         self.reasons = WrapLabel(selectable=True)
         layout.addWidget(self.reasons)
         self.refusals_toggle = QToolButton()
@@ -335,6 +351,9 @@ class DetailsPane(QScrollArea):
             record.trigger_words, civitai.trigger_words if civitai else record.remote_trigger_words
         )
         self.civitai.show_link(civitai)
+        self.identity.show_for(record, civitai.base_model_label if civitai else None)
+        self.usage.show_for(record)
+        self.cover_button.show_for(record)
         self._show_identification(record)
         self._show_file(record)
         self._show_hashes(record)
@@ -370,7 +389,13 @@ class DetailsPane(QScrollArea):
         self.title.setText(display_title(record))
         self.subtitle.setText(record.file_name)
         _clear_layout(self._badges)
-        self._badges.addWidget(_badge(kind_label(record.kind, record.network), KIND_COLORS[record.kind]))
+        kind_badge = _badge(kind_label(record.kind, record.network), KIND_COLORS[record.kind])
+        if record.kind_override is not None:  # the user's word, said as such (the file's is below)
+            kind_badge.setText(f"{kind_badge.text()} (you set)")
+            kind_badge.setToolTip(
+                f"You set this; the file says {kind_label(record.file_kind, record.network)}"
+            )
+        self._badges.addWidget(kind_badge)
         if not (record.kind is AssetKind.UNKNOWN and record.architecture is Architecture.UNKNOWN):
             self._badges.addWidget(_badge(ARCHITECTURE_LABELS[record.architecture], "#4b5563"))
         if record.base_model_label:
@@ -379,6 +404,8 @@ class DetailsPane(QScrollArea):
             self._badges.addWidget(_badge(record.variant.value, "#6b7280"))
         if record.nsfw:
             self._badges.addWidget(_badge("NSFW", "#b91c1c"))
+        if record.hidden:
+            self._badges.addWidget(_badge("Hidden", "#6b7280"))
         if record.status is FileStatus.OK:
             self.warning.hide()
         else:
@@ -452,7 +479,7 @@ class DetailsPane(QScrollArea):
         self.description_title.setVisible(bool(text))
         weight = record.preferred_weight
         self.preferred_weight.setText(f"Preferred weight: {weight:g}" if weight is not None else "")
-        self.preferred_weight.setVisible(weight is not None)
+        self.preferred_weight.setVisible(False)  # edited in "Your trigger words and weight"
 
     def _show_identification(self, record: AssetRecord) -> None:
         if record.reasons:
@@ -512,6 +539,11 @@ class DetailsPane(QScrollArea):
         record = self._library.update_user_data(self._record.id, changes)
         self._record = record
         self.title.setText(display_title(record))
+        self.asset_edited.emit(record)
+
+    def _on_curation_edited(self, record: AssetRecord) -> None:
+        """An override, the trigger words, the weight or the cover changed: show it and tell the window."""
+        self.show_asset(record)
         self.asset_edited.emit(record)
 
     def _on_tags_edited(self, words: tuple[str, ...]) -> None:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catalog.records import SortKey
+from catalog.records import HiddenFilter, SortKey
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
 from desktop.resources import icon
@@ -63,6 +63,13 @@ STATUS_FILTER_LABELS: dict[StatusFilter, str] = {
 }
 
 
+HIDDEN_FILTER_LABELS: dict[HiddenFilter, str] = {
+    HiddenFilter.VISIBLE: "Not hidden",
+    HiddenFilter.ALL: "Hidden too",
+    HiddenFilter.ONLY: "Hidden only",
+}
+
+
 SORT_LABELS: dict[SortKey, str] = {
     SortKey.NAME: "Name",
     SortKey.KIND: "Kind",
@@ -84,6 +91,7 @@ class FilterState:
     min_rating: int = 0
     favorites_only: bool = False
     status: StatusFilter = StatusFilter.DEFAULT
+    hidden: HiddenFilter = HiddenFilter.VISIBLE  # files the user hid stay out unless asked for
 
 
 class FilterBar(QWidget):
@@ -122,7 +130,13 @@ class FilterBar(QWidget):
             STATUS_FILTER_LABELS[StatusFilter.DEFAULT],
             [(STATUS_FILTER_LABELS[s], s.value) for s in StatusFilter if s is not StatusFilter.DEFAULT],
         )
-        for combo in (self.kind, self.architecture, self.tag, self.rating, self.status):
+        self.hidden = self._combo(
+            HIDDEN_FILTER_LABELS[HiddenFilter.VISIBLE],
+            [(HIDDEN_FILTER_LABELS[h], h.value) for h in HiddenFilter if h is not HiddenFilter.VISIBLE],
+        )
+        self.hidden.setObjectName("hiddenFilter")
+        self.hidden.setToolTip("Files you hid (context menu › Hide) stay out of the library unless shown")
+        for combo in (self.kind, self.architecture, self.tag, self.rating, self.status, self.hidden):
             layout.addWidget(combo)
 
         self.favorites = QToolButton(self)
@@ -187,6 +201,7 @@ class FilterBar(QWidget):
         kind = self.kind.currentData()
         architecture = self.architecture.currentData()
         status = self.status.currentData()
+        hidden = self.hidden.currentData()
         return FilterState(
             text=self.search.text().strip(),
             kind=AssetKind(kind) if kind else None,
@@ -195,6 +210,7 @@ class FilterBar(QWidget):
             min_rating=int(self.rating.currentData() or 0),
             favorites_only=self.favorites.isChecked(),
             status=StatusFilter(status) if status else StatusFilter.DEFAULT,
+            hidden=HiddenFilter(hidden) if hidden else HiddenFilter.VISIBLE,
         )
 
     def set_state(self, state: FilterState) -> None:
@@ -206,6 +222,7 @@ class FilterBar(QWidget):
             self.tag,
             self.rating,
             self.status,
+            self.hidden,
             self.favorites,
         )
         for widget in widgets:
@@ -220,6 +237,7 @@ class FilterBar(QWidget):
             _select(self.tag, state.tag)
             _select(self.rating, state.min_rating or None)
             _select(self.status, None if state.status is StatusFilter.DEFAULT else state.status.value)
+            _select(self.hidden, None if state.hidden is HiddenFilter.VISIBLE else state.hidden.value)
             self.favorites.setChecked(state.favorites_only)
             self.favorites.setIcon(icon("heart-filled" if state.favorites_only else "heart"))
         finally:

@@ -1,0 +1,242 @@
+"""Curation in the real window, driven by real clicks and keys: the bulk edit dialog on a multi-selection,
+an override in the details pane (and its reset), the hidden filter, the deleted-files dialog."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QMenu, QPushButton
+from pytestqt.qtbot import QtBot
+
+from catalog.orm import DeletedFile
+from catalog.records import AssetQuery, HiddenFilter
+from core.taxonomy import AssetKind
+from desktop.main_window import MainWindow
+from desktop.models.asset_table_model import AssetColumn
+from desktop.organize.bulk_edit_dialog import BulkEditDialog
+from desktop.organize.curation_actions import CurationActions
+from desktop.organize.deleted_files_dialog import DeletedFilesDialog
+from tests.desktop.conftest import PopulatedLibrary
+
+SHOTS = Path("/tmp/atelier_helpers/shots")
+
+
+def curation(window: MainWindow) -> CurationActions:
+    found = window.curation_actions  # type: ignore[attr-defined]
+    assert isinstance(found, CurationActions)
+    return found
+
+
+def click_row(
+    window: MainWindow, asset_id: int, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+) -> None:
+    row = window.model.row_of(asset_id)
+    assert row is not None
+    table = window.table
+    rect = table.visualRect(window.model.index(row, AssetColumn.NAME))
+    QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+
+def choose(qtbot: QtBot, combo: QComboBox, text: str) -> None:
+    """Picks the entry ``text`` with the arrow keys on the focused combo, as a keyboard user does (each
+    key press is a real ``activated`` choice)."""
+    target = combo.findText(text)
+    assert target >= 0, text
+    combo.window().activateWindow()
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=3000)
+    key = Qt.Key.Key_Down if target > combo.currentIndex() else Qt.Key.Key_Up
+    while combo.currentIndex() != target:
+        QTest.keyClick(combo, key)
+
+
+def shoot(widget: object, name: str) -> None:
+    if SHOTS.is_dir():
+        widget.grab().save(str(SHOTS / name))  # type: ignore[attr-defined]
+
+
+def test_bulk_edit_dialog_on_a_multi_selection(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    library = populated.library
+    ids = populated.ids
+    window.set_view_mode("table")
+    click_row(window, ids["dreamshaper_8"])
+    click_row(window, ids["pixelArtStyle"], Qt.KeyboardModifier.ControlModifier)
+    click_row(window, ids["easynegative"], Qt.KeyboardModifier.ControlModifier)
+    assert len(window.selected_records()) == 3
+
+    QTest.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    dialog = curation(window).dialog
+    assert isinstance(dialog, BulkEditDialog)
+    qtbot.waitExposed(dialog)
+    assert dialog.windowTitle() == "Edit 3 files"
+    # Mixed values are shown as mixed: dreamshaper is a favorite rated 4, the others are not.
+    assert dialog.rating.currentText() == "(mixed)"
+    assert dialog.favorite.checkState() == Qt.CheckState.PartiallyChecked
+    assert dialog.favorite.text() == "Favorite (mixed)"
+    assert "On some: style (mixed)" in dialog.tags_summary.text()
+    shoot(dialog, "curation_bulk_edit.png")
+
+    dialog.add_tags.setFocus()
+    QTest.keyClicks(dialog.add_tags, "keeper, sd1")
+    QTest.keyClicks(dialog.add_collections, "Favorites 2026")
+    nsfw: QCheckBox = dialog.nsfw
+    QTest.mouseClick(
+        nsfw, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(8, nsfw.height() // 2)
+    )
+    assert nsfw.isChecked()
+    apply: QPushButton = dialog.findChild(QPushButton, "applyBulkEdit")
+    assert apply.text() == "Apply to 3 files"
+    QTest.mouseClick(apply, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
+
+    records = library.get_many([ids["dreamshaper_8"], ids["pixelArtStyle"], ids["easynegative"]])
+    assert [r.tags for r in records] == [("keeper", "sd1"), ("style", "keeper", "sd1"), ("keeper", "sd1")]
+    assert all(r.collections == ("Favorites 2026",) for r in records)
+    assert all(r.nsfw for r in records)
+    assert [r.favorite for r in records] == [True, False, False]  # left mixed: each keeps its own
+    assert [r.rating for r in records] == [4, 0, 0]
+    assert "keeper" in [window.filter_bar.tag.itemText(i) for i in range(window.filter_bar.tag.count())]
+
+
+def test_hide_from_the_context_section_and_show_with_the_filter(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    ids = populated.ids
+    before = window.model.rowCount()
+    window.set_view_mode("table")
+    click_row(window, ids["mystery"])
+    menu = QMenu()
+    curation(window).add_context_section(menu, window.selected_records())
+    hide = next(action for action in menu.actions() if action.text() == "Hide")
+    hide.trigger()
+    assert window.model.rowCount() == before - 1
+    assert window.model.row_of(ids["mystery"]) is None
+    choose(qtbot, window.filter_bar.hidden, "Hidden only")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=3000)
+    assert window.model.row_of(ids["mystery"]) == 0
+    assert populated.library.search_ids(AssetQuery(hidden=HiddenFilter.ONLY)) == [ids["mystery"]]
+
+
+def test_override_in_the_details_pane_and_reset(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    ids = populated.ids
+    window.set_view_mode("table")
+    click_row(window, ids["animeLineart"])
+    details = window.details
+    qtbot.waitUntil(
+        lambda: details.record is not None and details.record.id == ids["animeLineart"], timeout=3000
+    )
+    identity = details.identity
+    details.ensureWidgetVisible(identity)
+    assert identity.kind.currentText() == "LoRA (file)"
+    assert not identity.reset.isVisible()
+
+    choose(qtbot, identity.kind, "Embedding")
+    record = populated.library.get(ids["animeLineart"])
+    assert record is not None
+    assert (record.kind, record.file_kind) == (AssetKind.EMBEDDING, AssetKind.LORA)
+    assert identity.note.text() == "Embedding (you set; file says LoRA)"
+    assert identity.reset.isVisible()
+    assert populated.library.search_ids(AssetQuery(kinds=(AssetKind.EMBEDDING,))) == sorted(
+        [ids["easynegative"], ids["animeLineart"]],
+        key=lambda i: populated.library.get(i).file_name.lower(),  # type: ignore[union-attr]
+    )
+    # The table row follows (the kind column shows the user's word).
+    row = window.model.row_of(ids["animeLineart"])
+    assert row is not None
+    assert window.model.index(row, AssetColumn.KIND).data() == "Embedding"
+    badge_texts = [details._badges.itemAt(i).widget().text() for i in range(details._badges.count())]
+    assert "Embedding (you set)" in badge_texts
+    details.ensureWidgetVisible(identity.reset)
+    shoot(window, "curation_override_details.png")
+
+    QTest.mouseClick(identity.reset, Qt.MouseButton.LeftButton)
+    record = populated.library.get(ids["animeLineart"])
+    assert record is not None
+    assert (record.kind, record.kind_override) == (AssetKind.LORA, None)
+    assert not identity.reset.isVisible()
+
+
+def test_trigger_words_and_weight_are_edited_in_the_pane(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    ids = populated.ids
+    window.set_view_mode("table")
+    click_row(window, ids["animeLineart"])
+    usage = window.details.usage
+    window.details.ensureWidgetVisible(usage)
+    usage.trigger_words.setFocus()
+    QTest.keyClicks(usage.trigger_words, "lineart, monochrome")
+    QTest.keyClick(usage.trigger_words, Qt.Key.Key_Return)
+    usage.weight.setFocus()
+    QTest.keyClicks(usage.weight, "0.65")
+    QTest.keyClick(usage.weight, Qt.Key.Key_Return)
+    record = populated.library.get(ids["animeLineart"])
+    assert record is not None
+    assert record.trigger_words == ("lineart", "monochrome")
+    assert record.preferred_weight == 0.65
+
+
+def test_cover_from_an_image_file(
+    window: MainWindow, populated: PopulatedLibrary, tmp_path: Path, qtbot: QtBot
+) -> None:
+    from PIL import Image
+
+    ids = populated.ids
+    window.set_view_mode("table")
+    click_row(window, ids["dreamshaper_8"])
+    picture = tmp_path / "my cover.webp"
+    Image.new("RGB", (90, 120), (10, 200, 90)).save(picture)
+    window.details.cover_button.choose_image(picture)
+    record = populated.library.get(ids["dreamshaper_8"])
+    assert record is not None
+    assert record.cover_path is not None
+    cover = Path(record.cover_path)
+    assert cover.parent == populated.library.path.parent / "covers"
+    with Image.open(cover) as image:
+        assert (image.format, image.size) == ("PNG", (90, 120))
+    assert not (populated.root_dir / "dreamshaper_8.preview.png").exists()  # nothing written by the model
+
+
+def test_deleted_files_dialog_lists_and_forgets(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    with populated.library._db.session_scope(write=True) as session:
+        session.add(
+            DeletedFile(
+                path=str(populated.root_dir / "old_lora.safetensors"),
+                file_name="old_lora.safetensors",
+                kind="lora",
+                size=100,
+                sha256="AB" * 32,
+                site="civitai",
+                model_id="4201",
+                version_id="130072",
+                model_name="Detail Tweaker",
+                version_name="v1.0",
+                deleted_at=datetime(2026, 11, 30, 12, 0, tzinfo=UTC),
+            )
+        )
+    curation(window).deleted_action.trigger()
+    dialog = curation(window).deleted_dialog
+    assert isinstance(dialog, DeletedFilesDialog)
+    qtbot.waitExposed(dialog)
+    assert dialog.model.rowCount() == 1
+    assert dialog.model.item(0, 0).text() == "Detail Tweaker"
+    assert "version 130072" in dialog.model.item(0, 1).text()
+    shoot(dialog, "curation_deleted_files.png")
+    rect = dialog.table.visualRect(dialog.model.index(0, 0))
+    QTest.mouseClick(
+        dialog.table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center()
+    )
+    assert dialog.forget.isEnabled()
+    QTest.mouseClick(dialog.forget, Qt.MouseButton.LeftButton)
+    assert dialog.model.rowCount() == 0
+    assert populated.library.deleted_files() == []
+    QApplication.processEvents()
