@@ -15,23 +15,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from app.download_targets import CivitaiTarget
-from catalog.db import utc_now
 from core.errors import AtelierError
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
-from core.sources.civitai_updates import model_versions
 
 if TYPE_CHECKING:
     from app.context import AppContext
-    from app.download_service import FinishedDownload
+    from app.download_service import DownloadService, FinishedDownload
+    from catalog.library import Library
     from catalog.records import AssetRecord
     from catalog.updates import AssetUpdate
+    from core.sources.civitai import CivitaiClient
 
 CHECK_INTERVAL = timedelta(days=1)
 
@@ -58,22 +58,47 @@ class CheckSummary:
         return f"Checked {self.models} Civitai model{plural}{gone}: {files} with a newer version."
 
 
-class UpdateService:
-    """Update checks, "ignore" and "download beside" for one profile (see the module docstring)."""
+class UpdateSettings(Protocol):
+    """The one setting the automatic check reads (``app.live_settings.LiveSettings`` has it)."""
 
-    def __init__(self, context: AppContext) -> None:
-        self.context = context
+    check_updates_daily: bool
+
+
+class UpdateService:
+    """Update checks, "ignore" and "download beside" for one profile (see the module docstring).
+
+    Built from the context's parts (the window hands over the same parts it already has), read on use
+    so a changed Civitai host, key or setting applies to the next check.
+    """
+
+    def __init__(
+        self,
+        library: Library,
+        civitai: Callable[[], CivitaiClient],
+        downloads: Callable[[], DownloadService],
+        settings: UpdateSettings,
+    ) -> None:
+        self.library = library
+        self._civitai = civitai
+        self._downloads = downloads
+        self._settings = settings
+
+    @classmethod
+    def for_context(cls, context: AppContext) -> UpdateService:
+        return cls(context.library, context.civitai, lambda: context.downloads, context.settings)
 
     def check(
         self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
     ) -> CheckSummary:
         """Ask Civitai about every linked model, in requests of 100, and store what it says."""
-        library = self.context.library
+        from core.sources.civitai_updates import model_versions  # the parsers load on the first check
+
+        library = self.library
         model_ids = library.linked_civitai_models()
         total = len(model_ids)
         progress(Progress(0, total, "Checking for updates on Civitai"))
         done = requests = not_found = 0
-        for asked, found in self.context.civitai().model_batches(model_ids):
+        for asked, found in self._civitai().model_batches(model_ids):
             requests += 1
             library.record_update_check([model_versions(model) for model in found.values()])
             done += len(asked)
@@ -85,17 +110,17 @@ class UpdateService:
 
     def is_due(self, now: datetime | None = None) -> bool:
         """Whether the automatic check should run now (setting on, no check for a day, something to ask)."""
-        if not self.context.load_settings().check_updates_daily:
+        if not self._settings.check_updates_daily:
             return False
-        last = self.context.library.last_update_check()
+        last = self.library.last_update_check()
         if last is not None and not self.is_stale(last, now):
             return False
-        return bool(self.context.library.linked_civitai_models())
+        return bool(self.library.linked_civitai_models())
 
     @staticmethod
     def is_stale(last: datetime, now: datetime | None = None) -> bool:
         """Whether a check made at ``last`` is a day old or more."""
-        return (now or utc_now()) - last >= CHECK_INTERVAL
+        return (now or datetime.now(UTC)) - last >= CHECK_INTERVAL
 
     def check_if_due(
         self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
@@ -104,21 +129,21 @@ class UpdateService:
         return self.check(progress, cancel) if self.is_due() else None
 
     def last_check(self) -> datetime | None:
-        return self.context.library.last_update_check()
+        return self.library.last_update_check()
 
     def available(self, assets: Sequence[AssetRecord] | None = None) -> list[AssetUpdate]:
         """The files with an update: all of them, or those of ``assets`` that have one."""
         ids = [asset.id for asset in assets] if assets is not None else None
-        return self.context.library.asset_updates(ids)
+        return self.library.asset_updates(ids)
 
     def for_asset(self, asset_id: int) -> AssetUpdate | None:
-        found = self.context.library.asset_updates([asset_id])
+        found = self.library.asset_updates([asset_id])
         return found[0] if found else None
 
     def _require(self, asset_id: int) -> AssetUpdate:
         update = self.for_asset(asset_id)
         if update is None:
-            asset = self.context.library.get(asset_id)
+            asset = self.library.get(asset_id)
             name = asset.file_name if asset is not None else f"#{asset_id}"
             raise NoUpdateError(
                 f"{name} has no update to get (not linked to Civitai, already up to date, ignored, or not "
@@ -129,7 +154,7 @@ class UpdateService:
     def ignore(self, asset_id: int) -> AssetUpdate:
         """Ignore the newest version of the file's model (the badge goes; a later version brings it back)."""
         update = self._require(asset_id)
-        self.context.library.ignore_update(update.model_id, update.newest.id)
+        self.library.ignore_update(update.model_id, update.newest.id)
         return update
 
     def download_beside(
@@ -137,7 +162,7 @@ class UpdateService:
     ) -> FinishedDownload:
         """Download the file's newest version into the old file's folder, verified, into the library."""
         update = self._require(asset_id)
-        downloads = self.context.downloads
+        downloads = self._downloads()
         target = CivitaiTarget(version_id=update.newest.id, model_id=update.model_id)
         queued = downloads.enqueue(target, to=Path(update.path).parent, exact=True)
         return downloads.run(queued.download_id, progress, cancel)

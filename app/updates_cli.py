@@ -51,7 +51,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_updates(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    service = UpdateService(context)
+    service = UpdateService.for_context(context)
     assets = assets_by_ids_or_paths(context.library, args.targets) if args.targets else None
     if args.ignore:
         if not assets:

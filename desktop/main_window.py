@@ -601,6 +601,7 @@ class MainWindow(QMainWindow):
             statuses=state.status.statuses(),
             root_id=self._root_scope,
             hidden=state.hidden,
+            has_update=state.has_update,
             sort=current.sort,
             descending=current.descending,
         )
@@ -738,9 +739,11 @@ class MainWindow(QMainWindow):
         section to the context menu; one line per feature, in the order the menus show them."""
         from desktop.organize.curation_actions import install_curation
         from desktop.organize.file_actions import install_file_actions
+        from desktop.organize.updates_actions import install_updates
         from desktop.organize.template_dialog import install_template
 
         install_file_actions(self)  # move, rename, delete, undo; sidebar folders and drops
+        install_updates(self)  # Library › Check for updates, the update section, daily check
         install_curation(self)  # Edit N files…, Hide, Write sidecars, Library › Deleted files…
         install_template(self)  # Organize › Organize by template…, and in the context menu
 

@@ -68,6 +68,8 @@ class AssetLibrary(Protocol):
 
     def record_remote_match(self, asset_id: int, match: RemoteMatch, /) -> None: ...
 
+    def update_asset_ids(self) -> set[int]: ...
+
 
 class DesktopSettings(Protocol):
     """The user preferences the desktop reads and edits; ``save`` persists them (atomically, in app/).

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from catalog.records import AssetRecord
 from core.taxonomy import FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_BADGES, KIND_COLORS, STATUS_LABELS, display_title, stars
-from desktop.models.asset_table_model import AssetRole
+from desktop.models.asset_table_model import UPDATE_COLOR, AssetRole
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -103,6 +103,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(image_rect.adjusted(1, 1, -1, -1), RADIUS, RADIUS)
 
         self._paint_badges(painter, image_rect, record, option.font)
+        if index.data(AssetRole.HAS_UPDATE):
+            paint_update_badge(
+                painter, image_rect, option.font, below_status=record.status is not FileStatus.OK
+            )
         self._paint_text(painter, rect, image_rect, record, option)
         painter.restore()
 
@@ -197,6 +201,24 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                 QFontMetrics(font).elidedText(detail, Qt.TextElideMode.ElideRight, width),
             )
+
+
+def paint_update_badge(painter: QPainter, area: QRectF, font: QFont, *, below_status: bool) -> None:
+    """The "UPDATE" badge at the tile's top left (under a status badge): a newer Civitai version exists."""
+    small = QFont(font)
+    small.setBold(True)
+    small.setPixelSize(10)
+    painter.setFont(small)
+    metrics = QFontMetrics(small)
+    text = "↑ UPDATE"
+    height = metrics.height() + 2
+    top = area.top() + 6 + (height + 4 if below_status else 0)
+    badge = QRectF(area.left() + 6, top, metrics.horizontalAdvance(text) + 10, height)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(UPDATE_COLOR))
+    painter.drawRoundedRect(badge, 4, 4)
+    painter.setPen(QColor("white"))
+    painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
 
 
 def crop_to_fill(image: QImage, target: QRectF) -> QRectF:

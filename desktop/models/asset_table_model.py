@@ -89,9 +89,12 @@ class AssetRole(IntEnum):
     KIND = Qt.ItemDataRole.UserRole + 5  # the AssetKind value: Qt hands str enums back as plain str
     ARCHITECTURE = Qt.ItemDataRole.UserRole + 6
     THUMBNAIL_PENDING = Qt.ItemDataRole.UserRole + 7  # True while the cover is being decoded
+    HAS_UPDATE = Qt.ItemDataRole.UserRole + 8  # a newer Civitai version is available (catalog.updates)
 
 
 PROBLEM_COLOR = "#dc2626"
+UPDATE_COLOR = "#2563eb"
+UPDATE_LABEL = "Update available"
 STAR_COLOR = "#e0a100"
 HEART_COLOR = "#f43f5e"
 DEFAULT_PAGE_SIZE = 200
@@ -121,7 +124,8 @@ class AssetTableModel(QAbstractTableModel):
         self._rows: dict[int, int] = {}
         self._pages: OrderedDict[int, dict[int, AssetRecord]] = OrderedDict()
         self._cover_rows: dict[str, set[int]] = {}
-        self._kind_icons: dict[AssetKind, QIcon] = {}
+        self._kind_icons: dict[AssetKind | None, QIcon] = {}  # None: the update badge
+        self._update_ids: frozenset[int] = frozenset()
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnail_loaded)
 
@@ -139,13 +143,24 @@ class AssetTableModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Re-runs the query: after a rescan, an import, or a change that moves rows between filters."""
         ids = list(self._library.search_ids(self._query))
+        updates = frozenset(self._library.update_asset_ids())
         self.beginResetModel()
         self._ids = ids
+        self._update_ids = updates
         self._rows = {asset_id: row for row, asset_id in enumerate(ids)}
         self._pages.clear()
         self._cover_rows.clear()
         self.endResetModel()
         self.refreshed.emit()
+
+    def refresh_updates(self) -> None:
+        """Re-reads which rows have an update (after a check, an ignore or a download) and repaints."""
+        self._update_ids = frozenset(self._library.update_asset_ids())
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(AssetColumn) - 1))
+
+    def has_update(self, asset_id: int) -> bool:
+        return asset_id in self._update_ids
 
     def asset_id(self, row: int) -> int | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None
@@ -273,10 +288,18 @@ class AssetTableModel(QAbstractTableModel):
             return None
         if role == AssetRole.ID:
             return self._ids[index.row()]
+        if role == AssetRole.HAS_UPDATE:
+            return self._ids[index.row()] in self._update_ids
         record = self.record(index.row())
         if record is None:
             return None
         column = AssetColumn(index.column())
+        update_shown = column is AssetColumn.STATUS and record.status is FileStatus.OK
+        if update_shown and record.id in self._update_ids:  # the table's badge
+            if role == Qt.ItemDataRole.DisplayRole:
+                return UPDATE_LABEL
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(QColor(UPDATE_COLOR))
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(record, column)
         if role == AssetRole.RECORD:
@@ -302,10 +325,30 @@ class AssetTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(column)
         if role == Qt.ItemDataRole.DecorationRole and column is AssetColumn.NAME:
-            return self._kind_icon(record.kind)
+            return self._update_icon() if record.id in self._update_ids else self._kind_icon(record.kind)
         if role == Qt.ItemDataRole.ForegroundRole:
             return _foreground(record, column)
         return None
+
+    def _update_icon(self) -> QIcon:
+        """The table's update badge before the name: an up arrow on the update color."""
+        icon = self._kind_icons.get(None)
+        if icon is None:
+            pixmap = QPixmap(12, 12)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(UPDATE_COLOR))
+            painter.drawEllipse(0, 0, 12, 12)
+            painter.setPen(QColor("white"))
+            painter.drawLine(6, 3, 6, 9)
+            painter.drawLine(3, 6, 6, 3)
+            painter.drawLine(9, 6, 6, 3)
+            painter.end()
+            icon = QIcon(pixmap)
+            self._kind_icons[None] = icon
+        return icon
 
     def _kind_icon(self, kind: AssetKind) -> QIcon:
         """A small dot in the kind's color; built lazily on the GUI thread (where data() runs)."""

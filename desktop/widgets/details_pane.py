@@ -61,6 +61,7 @@ from desktop.widgets.flow_layout import FlowLayout
 from desktop.widgets.list_edit import WordListEdit
 from desktop.widgets.rating_widget import RatingWidget
 from desktop.widgets.trigger_words_view import TriggerWordsView, copy_button
+from desktop.widgets.update_section import UpdateSection
 from desktop.widgets.wrap_label import WrapLabel
 
 NOTES_SAVE_DELAY_MS = 800
@@ -177,6 +178,9 @@ class DetailsPane(QScrollArea):
         self.warning.setWordWrap(True)
         self.warning.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.warning)
+
+        self.update_section = UpdateSection()  # a newer Civitai version (desktop.organize.updates_actions)
+        layout.addWidget(self.update_section)
 
         rating_row = QHBoxLayout()
         self.rating = RatingWidget()
@@ -344,6 +348,7 @@ class DetailsPane(QScrollArea):
             return
         self._show_page(1)
         self._show_header(record)
+        self.update_section.show_for(record)
         self._show_user_data(record, keep_focused=same_asset)
         civitai = _civitai_link(self._library.remote_links(record.id))
         self._show_description(record)

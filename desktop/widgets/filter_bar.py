@@ -92,6 +92,7 @@ class FilterState:
     favorites_only: bool = False
     status: StatusFilter = StatusFilter.DEFAULT
     hidden: HiddenFilter = HiddenFilter.VISIBLE  # files the user hid stay out unless asked for
+    has_update: bool = False  # only files with a newer Civitai version
 
 
 class FilterBar(QWidget):
@@ -146,6 +147,17 @@ class FilterBar(QWidget):
         self.favorites.setIconSize(QSize(18, 18))
         self.favorites.toggled.connect(self._on_favorites_toggled)
         layout.addWidget(self.favorites)
+
+        self.updates = QToolButton(self)
+        self.updates.setObjectName("hasUpdateFilter")
+        self.updates.setCheckable(True)
+        self.updates.setIcon(icon("update"))
+        self.updates.setText("Has update")
+        self.updates.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.updates.setToolTip("Only files with a newer version on Civitai (Library › Check for updates)")
+        self.updates.setIconSize(QSize(16, 16))
+        self.updates.toggled.connect(self._emit)
+        layout.addWidget(self.updates)
 
         self.sort = QComboBox(self)
         self.sort.setToolTip("Sort by (the table's column headers sort too)")
@@ -211,6 +223,7 @@ class FilterBar(QWidget):
             favorites_only=self.favorites.isChecked(),
             status=StatusFilter(status) if status else StatusFilter.DEFAULT,
             hidden=HiddenFilter(hidden) if hidden else HiddenFilter.VISIBLE,
+            has_update=self.updates.isChecked(),
         )
 
     def set_state(self, state: FilterState) -> None:
@@ -224,6 +237,7 @@ class FilterBar(QWidget):
             self.status,
             self.hidden,
             self.favorites,
+            self.updates,
         )
         for widget in widgets:
             widget.blockSignals(True)
@@ -240,6 +254,7 @@ class FilterBar(QWidget):
             _select(self.hidden, None if state.hidden is HiddenFilter.VISIBLE else state.hidden.value)
             self.favorites.setChecked(state.favorites_only)
             self.favorites.setIcon(icon("heart-filled" if state.favorites_only else "heart"))
+            self.updates.setChecked(state.has_update)
         finally:
             for widget in widgets:
                 widget.blockSignals(False)

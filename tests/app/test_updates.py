@@ -82,13 +82,13 @@ def test_a_library_of_250_linked_models_is_checked_in_three_requests(
     ids = link_library(context, tmp_path / "loras", MODELS)
     reports: list[Progress] = []
 
-    summary = UpdateService(context).check(reports.append)
+    summary = UpdateService.for_context(context).check(reports.append)
 
     assert len(model_requests(civitai)) == 3
     assert (summary.models, summary.requests, summary.updates) == (MODELS, 3, MODELS)
     assert [(p.done, p.total) for p in reports] == [(0, 250), (100, 250), (200, 250), (250, 250)]
     assert context.library.update_asset_ids() == set(ids)
-    first = UpdateService(context).for_asset(ids[0])
+    first = UpdateService.for_context(context).for_asset(ids[0])
     assert first is not None
     assert (first.newest.id, first.newest.name) == (1_000_002, "v1-16dim")
 
@@ -104,7 +104,7 @@ def test_a_cancelled_check_stops_between_requests(
             token.cancel()
 
     with pytest.raises(CancelledError):
-        UpdateService(context).check(cancel_after_first, token)
+        UpdateService.for_context(context).check(cancel_after_first, token)
 
     assert len(model_requests(civitai)) == 1
     assert len(context.library.update_asset_ids()) == 100  # what the first request found is kept
@@ -113,7 +113,7 @@ def test_a_cancelled_check_stops_between_requests(
 def test_the_automatic_check_runs_at_most_once_a_day_and_only_when_allowed(
     context: AppContext, civitai: FakeServer, tmp_path: Path
 ) -> None:
-    service = UpdateService(context)
+    service = UpdateService.for_context(context)
     assert not service.is_due(), "nothing linked: nothing to ask"
     link_library(context, tmp_path / "loras", 3)
     assert service.is_due()
@@ -147,7 +147,7 @@ def test_the_new_version_lands_in_the_old_files_folder_even_at_a_library_folders
         old = context.downloads.enqueue(CivitaiTarget(version_id=VERSION_ID), to=folder)
         old_path = context.downloads.run(old.download_id).path
         new_bytes = publish_version(sites, tmp_path, 910003, name="v2", published="2024-05-01T10:00:00.000Z")
-        service = UpdateService(context)
+        service = UpdateService.for_context(context)
         service.check()
         old_asset = context.library.get_by_path(old_path)
         assert old_asset is not None
