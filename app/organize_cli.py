@@ -270,8 +270,10 @@ def _apply(context: AppContext, plan: MovePlan, kind: str, args: argparse.Namesp
 
 
 def _print_failures(result: OperationResult, out: TextIO) -> None:
+    """One line per failed file on stderr, as every command's errors; what was done stays on stdout."""
     for path, reason in result.failed:
-        print(f"  ! {path}: {reason}", file=out)
+        line = reason if path in reason else f"{path}: {reason}"
+        print(f"atelier {result.kind}: {line}", file=sys.stderr)
     if result.cancelled:
         print(f"  Stopped early: {result.skipped} left as they were.", file=out)
 
