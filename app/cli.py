@@ -19,6 +19,7 @@ from app import (
     convert_cli,
     curation_cli,
     download_cli,
+    dupes_cli,
     exchange_cli,
     mirror_cli,
     organize_cli,
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     render_cli.add_commands(sub, common)
     mirror_cli.add_commands(sub, common)
     organize_cli.add_commands(sub, common)
+    dupes_cli.add_commands(sub, common)
     organize_template_cli.add_commands(sub, common)
     convert_cli.add_commands(sub, common)
     exchange_cli.add_commands(sub, common)
@@ -196,6 +198,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "mirror": mirror_cli.cmd_mirror,
         "organize": organize_template_cli.cmd_organize,
         **organize_cli.COMMANDS,
+        **dupes_cli.COMMANDS,
         "convert": convert_cli.cmd_convert,
         "export": exchange_cli.cmd_export,
         "import": exchange_cli.cmd_import,
