@@ -739,6 +739,7 @@ class MainWindow(QMainWindow):
         section to the context menu; one line per feature, in the order the menus show them."""
         from desktop.organize.curation_actions import install_curation
         from desktop.organize.file_actions import install_file_actions
+        from desktop.organize.mirror_dialog import install_mirrors
         from desktop.organize.updates_actions import install_updates
         from desktop.organize.template_dialog import install_template
 
@@ -746,6 +747,7 @@ class MainWindow(QMainWindow):
         install_updates(self)  # Library › Check for updates, the update section, daily check
         install_curation(self)  # Edit N files…, Hide, Write sidecars, Library › Deleted files…
         install_template(self)  # Organize › Organize by template…, and in the context menu
+        install_mirrors(self)  # Organize › Share with other apps… (mirrors, ComfyUI yaml)
 
     def _show_context_menu(self, position: Any) -> None:
         view = self.current_view()

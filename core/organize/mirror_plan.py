@@ -92,12 +92,14 @@ class MirrorSource:
 
 @dataclass(frozen=True, slots=True)
 class WantedEntry:
-    """One entry the mirror should hold: ``path`` made from ``source`` (a model or a companion)."""
+    """One entry the mirror should hold: ``path`` made from ``source`` (a model, or a companion of the
+    model entry at ``companion_of``)."""
 
     path: Path
     source: Path
     asset_id: int
     identity: FileIdentity
+    companion_of: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,13 +190,17 @@ def _with_companions(source: MirrorSource, target: Path) -> list[WantedEntry]:
     for companion, identity in source.companions:
         entry_path = companion_target(companion, source.path, target)
         has_preview = has_preview or _is_preview(companion, source.path)
-        entries.append(WantedEntry(entry_path, companion, source.asset_id, identity))
+        entries.append(WantedEntry(entry_path, companion, source.asset_id, identity, target))
     if source.cover is not None and not has_preview:
         cover, identity = source.cover
         suffix = cover.suffix.lower() or ".png"
         entries.append(
             WantedEntry(
-                target.with_name(f"{sidecar_stem(target)}.preview{suffix}"), cover, source.asset_id, identity
+                target.with_name(f"{sidecar_stem(target)}.preview{suffix}"),
+                cover,
+                source.asset_id,
+                identity,
+                target,
             )
         )
     return entries
@@ -324,10 +330,21 @@ def plan_sync(
     records = {entry.path: entry for entry in recorded}
     wanted = {entry.path: entry for entry in layout.entries}
     skipped = list(layout.skipped)
+    # A model blocked by a file of the user's does not get its sidecars put beside that file.
+    blocked = {
+        entry.path
+        for entry in layout.entries
+        if entry.companion_of is None and _blocked(records.get(entry.path), disk.get(entry.path, MISSING))
+    }
     steps: list[SyncStep] = []
     for path in sorted(set(records) | set(wanted), key=str):
         want = wanted.get(path)
         record = records.get(path)
+        if want is not None and want.companion_of in blocked:
+            if record is None:
+                skipped.append(Skipped(want.source, f"{want.companion_of} is a file Atelier did not make"))
+                continue
+            want = None
         unsafe = _unsafe_reason(path, unsafe_folders)
         if unsafe is not None:
             if want is not None:
@@ -343,6 +360,13 @@ def plan_sync(
     for step in steps:
         counts[step.action] = counts.get(step.action, 0) + 1
     return SyncPlan(tuple(steps), layout.clashes, tuple(skipped), counts)
+
+
+def _blocked(record: RecordedEntry | None, now: DiskEntry) -> bool:
+    """Whether something not ours stands where an entry should be."""
+    if now.kind is DiskKind.MISSING:
+        return False
+    return record is None or not is_ours(record, now)
 
 
 def _step(

@@ -169,6 +169,9 @@ def test_a_users_file_in_the_mirror_is_never_touched(tmp_path: Path, library: Li
     assert theirs.read_bytes() == b"the user's own pixel LoRA"
     assert not theirs.is_symlink()
     assert any(line.startswith(str(theirs)) for line in report.not_ours)
+    # nor do our pixel's preview and notes go beside their file, which they would mislabel
+    assert not (loras / "pixel.preview.png").exists()
+    assert not (loras / "pixel.json").exists()
     # removing the mirror removes what Atelier made and nothing else
     removed = MirrorApplier(library).remove(library.mirror(mirror.id))
     assert theirs.read_bytes() == b"the user's own pixel LoRA"
@@ -177,7 +180,7 @@ def test_a_users_file_in_the_mirror_is_never_touched(tmp_path: Path, library: Li
         "models/loras/pixel.safetensors",
         "models/loras/mine.safetensors",
     }
-    assert removed.removed == 4
+    assert removed.removed == 2
     assert library.mirrors() == []
 
 

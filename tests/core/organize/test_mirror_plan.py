@@ -224,3 +224,17 @@ def test_fallback_order() -> None:
     assert MirrorMode.SYMLINK.fallbacks == (MirrorMode.SYMLINK, MirrorMode.HARDLINK, MirrorMode.COPY)
     assert MirrorMode.HARDLINK.fallbacks == (MirrorMode.HARDLINK, MirrorMode.COPY)
     assert MirrorMode.COPY.fallbacks == (MirrorMode.COPY,)
+
+
+def test_sidecars_are_not_put_beside_a_users_file_of_the_models_name() -> None:
+    layout = plan_layout([source(1, "/lib/a.safetensors", companions=("a.preview.png",))], folder_for)
+    model, preview = MIRROR / "loras/a.safetensors", MIRROR / "loras/a.preview.png"
+    theirs = {model: DiskEntry(DiskKind.FILE, size=5, inode=99)}
+    plan = plan_sync(layout, [], theirs, accepted_modes=ALL)
+    assert [(s.path, s.action) for s in plan.steps] == [(model, SyncAction.NOT_OURS)]
+    assert any("did not make" in str(item) for item in plan.skipped)
+    # an earlier preview of ours there is taken away again
+    ours = RecordedEntry(preview, Path("/lib/a.preview.png"), 1, MirrorMode.SYMLINK, 1, 1, 0)
+    disk = {**theirs, preview: DiskEntry(DiskKind.SYMLINK, link_target="/lib/a.preview.png")}
+    plan = plan_sync(layout, [ours], disk, accepted_modes=ALL)
+    assert {s.path: s.action for s in plan.steps}[preview] is SyncAction.REMOVE
