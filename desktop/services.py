@@ -91,6 +91,7 @@ class DesktopSettings(Protocol):
     view_mode: str
     compose_board_visible: bool
     auto_lookup_civitai: bool  # after hashing, look files without a Civitai link up (quiet offline)
+    check_updates_daily: bool  # after start, check Civitai-linked files for newer versions (once a day)
 
     def save(self) -> None: ...
 

@@ -127,6 +127,13 @@ class SettingsDialog(QDialog):
             "Only the hashes are sent. Offline, this waits quietly for the next time."
         )
         form.addRow("Civitai", self.auto_lookup_civitai)
+        self.check_updates_daily = QCheckBox("Check for newer versions of Civitai files once a day")
+        self.check_updates_daily.setChecked(settings.check_updates_daily)
+        self.check_updates_daily.setToolTip(
+            "After start, at most once a day, ask Civitai whether the models of your files have newer "
+            "versions (100 models per request). Library › Check for updates asks at any time."
+        )
+        form.addRow("Updates", self.check_updates_daily)
         self.watch_folders = QCheckBox("Pick up files added or removed while Atelier runs")
         self.watch_folders.setChecked(settings.watch_folders)
         form.addRow("Watch folders", self.watch_folders)
@@ -220,6 +227,7 @@ class SettingsDialog(QDialog):
         self._settings.hash_in_background = self.hash_in_background.isChecked()
         self._settings.hash_workers = self.hash_workers.value()
         self._settings.auto_lookup_civitai = self.auto_lookup_civitai.isChecked()
+        self._settings.check_updates_daily = self.check_updates_daily.isChecked()
         self._settings.watch_folders = self.watch_folders.isChecked()
         self._settings.theme = str(self.theme.currentData())
         self._settings.render_device = self._chosen_render_device()

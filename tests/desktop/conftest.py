@@ -45,6 +45,7 @@ class FakeSettings:
     view_mode: str = "grid"
     compose_board_visible: bool = True
     auto_lookup_civitai: bool = True
+    check_updates_daily: bool = False
     render_device: str = ""
     render_keep_checkpoints_gb: float = 0.0
     saves: int = 0

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from catalog.records import RemoteMatch
+from desktop.dialogs.settings_dialog import SettingsDialog
 from desktop.main_window import MainWindow
 from desktop.models.asset_table_model import UPDATE_LABEL, AssetColumn, AssetRole
-from tests.desktop.conftest import PopulatedLibrary, ServicesFactory
+from tests.desktop.conftest import FakeSettings, PopulatedLibrary, ServicesFactory
 from tests.desktop.remote_support import LORA_MODEL_ID, LORA_VERSION_ID, RemoteEnv
 from tests.factory.models import kohya_lora, write_case
 
@@ -131,3 +132,19 @@ def test_download_beside_puts_the_new_version_next_to_the_old_file(
     downloaded = populated.library.get_by_path(new_file)
     assert downloaded is not None
     assert populated.library.remote_links(downloaded.id)[0].version_id == str(NEWEST_ID)
+
+
+def test_the_daily_check_is_a_setting(qtbot: QtBot, populated: PopulatedLibrary) -> None:
+    settings = FakeSettings(check_updates_daily=True)
+    dialog = SettingsDialog(settings, populated.library.roots())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    box = dialog.check_updates_daily
+    assert box.isChecked()
+
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    dialog.accept()
+
+    assert settings.check_updates_daily is False
+    assert settings.saves == 1
