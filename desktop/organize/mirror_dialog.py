@@ -91,7 +91,7 @@ class MirrorDialog(QDialog):
         self.window_ = window
         self.library = cast("Library", window.library)
         self.setWindowTitle(TITLE)
-        self.resize(980, 640)
+        self.resize(980, 720)
 
         intro = QLabel(
             "Mirror the library into another app's models folder with links or copies, so its models show "
@@ -256,6 +256,8 @@ class MirrorDialog(QDialog):
 
     def _on_job_ended(self, title: str) -> None:
         if title.startswith((SYNC_TITLE, REMOVE_TITLE)):
+            if self.message.text().endswith("syncing…"):
+                self.say("")  # the status bar says how the sync went; the list shows it
             self.refresh()
 
     # -- actions --
