@@ -18,6 +18,7 @@ from app.cli_ids import row_id
 from app.context import AppContext
 from app.download_service import (
     AlreadyInLibraryError,
+    DeletedBeforeError,
     DownloadCompleteError,
     DownloadService,
     DownloadTargetError,
@@ -49,7 +50,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     download.add_argument(
         "--again",
         action="store_true",
-        help="download even when the library already has the file (a second copy)",
+        help="download even when the library already has the file (a second copy) or you deleted it before",
     )
     download.add_argument(
         "--to",
@@ -80,10 +81,11 @@ def cmd_download(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
     for target in targets:
         try:
             queued = service.enqueue(target, to=to, again=args.again)
-        except AlreadyInLibraryError as owned:
+        except AlreadyInLibraryError as owned:  # in the library, or deleted from it on purpose
             results.append(_owned_json(owned))
             if not args.json:
-                print(f"{owned} (--again downloads a second copy)", file=out)
+                again = "it anyway" if isinstance(owned, DeletedBeforeError) else "a second copy"
+                print(f"{owned} (--again downloads {again})", file=out)
             continue
         if queued.created_root and not args.json:
             print(_created_line(queued), file=out)
@@ -163,6 +165,19 @@ def _created_line(queued: Queued) -> str:
 
 
 def _owned_json(owned: AlreadyInLibraryError) -> dict[str, Any]:
+    if isinstance(owned, DeletedBeforeError):
+        deleted = owned.deleted
+        return {
+            "download_id": None,
+            "deleted_before": True,
+            "deleted_at": deleted.deleted_at.isoformat(),
+            "path": deleted.path,
+            "model_name": deleted.model_name,
+            "version_name": deleted.version_name,
+            "version_id": deleted.version_id,
+            "sha256": deleted.sha256,
+            "message": str(owned),
+        }
     asset = owned.asset
     return {
         "download_id": None,

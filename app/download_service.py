@@ -26,9 +26,9 @@ from app.download_paths import NoDownloadRootError, choose_root, describe_defaul
 from app.download_requests import civitai_request, hf_request
 from app.download_targets import CivitaiTarget, HfTarget, Target, parse_target
 from catalog.download_store import SqlDownloadStore
-from catalog.records import AssetRecord, RootRecord
+from catalog.records import AssetRecord, DeletedFileRecord, RootRecord
 from core.download_locks import RunLocks
-from core.downloads import Downloader, DownloadRecord, DownloadRequest, DownloadStatus
+from core.downloads import Downloader, DownloadRecord, DownloadRequest, DownloadSource, DownloadStatus
 from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.sources.civitai_records import CivitaiFile, CivitaiVersion
@@ -54,6 +54,7 @@ class RequestBuilder:
 
     expected_sha256: str | None
     build: Callable[[RootRecord], DownloadRequest]
+    civitai_version_id: str | None = None  # for the deleted-file memory (see _refuse_owned)
 
     def __call__(self, root: RootRecord) -> DownloadRequest:
         return self.build(root)
@@ -73,6 +74,25 @@ class AlreadyInLibraryError(DownloadTargetError):
     def __init__(self, asset: AssetRecord) -> None:
         self.asset = asset
         super().__init__(f"Already in the library: {asset.path} (#{asset.id})")
+
+
+class DeletedBeforeError(AlreadyInLibraryError):
+    """The same Civitai version or the same bytes were deleted from the library on purpose.
+
+    The same rule as :class:`AlreadyInLibraryError` (the library had it): refused unless ``again``, and
+    every place that answers "already in the library" answers this too, with the date of the deletion.
+    ``Library.forget_deleted`` (Library › Deleted files… › Forget, ``deleted --forget``) lifts it.
+    """
+
+    def __init__(self, deleted: DeletedFileRecord) -> None:
+        # No ``asset``: the file is gone; ``deleted`` says what it was and when.
+        self.deleted = deleted
+        name = deleted.model_name or deleted.file_name
+        version = f" {deleted.version_name}" if deleted.version_name else ""
+        when = f"{deleted.deleted_at:%Y-%m-%d}"
+        DownloadTargetError.__init__(
+            self, f"You deleted this version on {when}: {name}{version} (was {deleted.path})"
+        )
 
 
 class DownloadCompleteError(DownloadTargetError):
@@ -209,7 +229,7 @@ class DownloadService:
         destination = self._destination(to, exact=exact)
         build = self._hf_builder(target) if isinstance(target, HfTarget) else self._civitai_builder(target)
         if not again:
-            self._refuse_owned(build.expected_sha256)
+            self._refuse_owned(build.expected_sha256, build.civitai_version_id)
         root, created, made = self._materialize(destination)
         request = build(root)
         if destination.folder is not None:
@@ -227,10 +247,17 @@ class DownloadService:
                 return asset
         return None
 
-    def _refuse_owned(self, sha256: str | None) -> None:
+    def _refuse_owned(self, sha256: str | None, civitai_version_id: str | None = None) -> None:
+        """The one "you have this already" rule: a file still in the library, or one the user deleted
+        (same SHA-256, or the same Civitai version in other bytes)."""
         owned = self.in_library(sha256)
         if owned is not None:
             raise AlreadyInLibraryError(owned)
+        deleted = self.context.library.deleted_match(
+            sha256=sha256, site="civitai" if civitai_version_id else None, version_id=civitai_version_id
+        )
+        if deleted is not None:
+            raise DeletedBeforeError(deleted)
 
     def enqueue_request(self, request: DownloadRequest, *, again: bool = False) -> int:
         """Queue ``request``; the same file already queued, stopped or interrupted is continued instead.
@@ -238,7 +265,9 @@ class DownloadService:
         A file the library already has is refused (:class:`AlreadyInLibraryError`) unless ``again``.
         """
         if not again:
-            self._refuse_owned(request.expected_sha256)
+            version = (request.remote_ids or {}).get("version_id")
+            civitai_version = str(version) if request.source is DownloadSource.CIVITAI and version else None
+            self._refuse_owned(request.expected_sha256, civitai_version)
         for record in self.store.list():
             same = record.url == request.url and record.target_dir == request.target_dir
             if same and record.status in _REUSABLE:
@@ -268,6 +297,7 @@ class DownloadService:
         return RequestBuilder(
             file.sha256,
             lambda root: civitai_request(model, version, file, url, roots=[root], subfolder=subfolder),
+            civitai_version_id=str(version.id),
         )
 
     def _hf_builder(self, target: HfTarget) -> RequestBuilder:

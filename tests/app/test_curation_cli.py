@@ -153,7 +153,7 @@ def test_sidecars_round_trip_through_a_rescan(data: Path, models: Path, tmp_path
     # Another machine (a new, empty library) scans the folder and reads the same values back.
     other = tmp_path / "other-data"
     run("scan", str(models), "--no-hash", data_dir=other)
-    (shown,) = [hit for hit in as_json("search", "pixel", data_dir=other)]
+    (shown,) = as_json("search", "pixel", data_dir=other)
     assert shown["trigger_words"] == ["pixel art", "16-bit"]
     assert shown["preferred_weight"] == 0.7
     assert shown["description"] == "Crisp pixels"

@@ -234,3 +234,36 @@ def test_statuses_say_what_happened(sites: Sites, tmp_path: Path) -> None:
     empty = run(sites, "download", f"civitai:{VERSION_ID}", "--to", "", check=False)
     assert empty.returncode == 1
     assert "--to needs a folder" in empty.stderr
+
+
+def test_a_version_you_deleted_is_not_downloaded_again_without_again(sites: Sites, tmp_path: Path) -> None:
+    """Download, delete (to a per-test trash), download again: refused with the date; ``deleted`` lists it;
+    ``--again`` downloads it; forgetting the deletion lifts the refusal."""
+    env = {**sites.env, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+
+    def run_env(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_main(*args, env=env, check=True)
+
+    run_env("scan", str(sites.root))
+    (first,) = json.loads(run_env("download", f"civitai:{VERSION_ID}", "--json").stdout)
+    run_env("delete", str(first["asset_id"]), "--yes")
+    assert not Path(first["path"]).exists()
+
+    refused = run_env("download", f"civitai:{VERSION_ID}")
+    (line,) = refused.stdout.strip().splitlines()
+    assert line.startswith("You deleted this version on 20")
+    assert line.endswith(f"(was {first['path']}) (--again downloads it anyway)")
+    (refused_json,) = json.loads(run_env("download", f"civitai:{VERSION_ID}", "--json").stdout)
+    assert refused_json["deleted_before"] is True
+    assert refused_json["version_id"] == str(VERSION_ID)
+    assert not Path(first["path"]).exists()
+
+    (remembered,) = json.loads(run_env("deleted", "--json").stdout)
+    assert remembered["version_id"] == str(VERSION_ID)
+    assert "Downloaded" in run_env("download", f"civitai:{VERSION_ID}", "--again").stdout
+    assert Path(first["path"]).read_bytes() == sites.lora
+
+    run_env("delete", first["path"], "--yes")
+    for item in json.loads(run_env("deleted", "--json").stdout):
+        run_env("deleted", "--forget", str(item["id"]))
+    assert "Downloaded" in run_env("download", f"civitai:{VERSION_ID}").stdout
