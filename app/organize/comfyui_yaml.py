@@ -90,8 +90,12 @@ def _install_root(root: Path, layout: LibraryLayout) -> Path:
     """The folder the layout's relative folders start from: the root, or the install above it when the
     root is its models folder (``.../models``)."""
     folders = {f for fs in KIND_FOLDERS[layout].values() for f in fs}
-    candidates = [root, root.parent, root.parent.parent]
-    return max(candidates, key=lambda base: (sum((base / f).is_dir() for f in folders), -len(candidates)))
+    best, best_count = root, 0
+    for base in (root, root.parent, root.parent.parent):
+        count = sum((base / folder).is_dir() for folder in folders)
+        if count > best_count:  # the root itself wins a tie
+            best, best_count = base, count
+    return best
 
 
 def write_section(yaml_path: Path, root: Path, layout: LibraryLayout) -> str:

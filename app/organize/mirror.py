@@ -328,7 +328,7 @@ class MirrorApplier:
     ) -> None:
         report.clashes = [str(clash) for clash in plan.clashes]
         report.skipped = [str(item) for item in plan.skipped]
-        refused: dict[int, list[MirrorMode]] = {}  # device -> modes this disk refused in this sync
+        attempts = _Attempts()
         used: set[MirrorMode] = set()
         work = [step for step in plan.steps if step.action is not SyncAction.KEEP]
         report.kept = len(plan.steps) - len(work)
@@ -354,7 +354,7 @@ class MirrorApplier:
                     assert step.recorded is not None
                     if not self._unlink(step.recorded, report):
                         continue
-                made = self._make(mirror, step, refused, report)
+                made = self._make(mirror, step, attempts, report)
                 if made is not None:
                     used.add(made)
                     if step.action is SyncAction.UPDATE:
@@ -366,10 +366,18 @@ class MirrorApplier:
         weakest = [m for m in MirrorMode if m in used or m.value == previous.get("used_mode")]
         report.used_mode = (weakest[-1] if weakest else mirror.mode).value
         if MirrorMode(report.used_mode) is not mirror.mode:
-            report.fallback = (
-                f"{_MODE_WORDS[mirror.mode]} not supported on {_mount_point(mirror.target)}: "
-                f"used {_MODE_WORDS[MirrorMode(report.used_mode)]}"
-            )
+            used_words = _MODE_WORDS[MirrorMode(report.used_mode)]
+            if attempts.crossed_drives and not attempts.refused:
+                report.fallback = (
+                    f"hard links cannot reach {_mount_point(mirror.target)} from the library's drive: "
+                    f"used {used_words}"
+                )
+            else:
+                where = _mount_point(mirror.target)
+                report.fallback = f"{_MODE_WORDS[mirror.mode]} not supported on {where}: used {used_words}"
+            previous_note = str(previous.get("fallback") or "")
+            if not used and previous_note:
+                report.fallback = previous_note  # nothing made this time: the last reason still holds
 
     def _unlink(self, entry: RecordedEntry, report: MirrorReport) -> bool:
         """Delete an entry of ours, after checking again that it is exactly what was made."""
@@ -398,7 +406,7 @@ class MirrorApplier:
         self,
         mirror: MirrorRecord,
         step: SyncStep,
-        refused: dict[int, list[MirrorMode]],
+        attempts: _Attempts,
         report: MirrorReport,
     ) -> MirrorMode | None:
         """Make one entry, falling back mode by mode; the mode used, or None when it failed."""
@@ -415,10 +423,11 @@ class MirrorApplier:
             report.skipped.append(f"{source}: a folder, not a file")
             return None
         for mode in mirror.mode.fallbacks:
-            if mode in refused.get(device, []):
+            if mode in attempts.refused.get(device, []):
                 continue
             if mode is MirrorMode.HARDLINK and source_stat.st_dev != device:
-                continue  # a hard link cannot cross drives
+                attempts.crossed_drives = True  # a hard link cannot cross drives
+                continue
             try:
                 self._make_one(mirror.id, mode, step, source_stat)
             except OSError as exc:
@@ -426,7 +435,7 @@ class MirrorApplier:
                     self._library.forget_mirror_entries(mirror.id, [path])
                     report.failed.append(f"{path}: {exc.strerror or exc}")
                     return None
-                refused.setdefault(device, []).append(mode)
+                attempts.refused.setdefault(device, []).append(mode)
                 continue
             return mode
         self._library.forget_mirror_entries(mirror.id, [path])
@@ -466,6 +475,15 @@ class MirrorApplier:
             part.replace(path)
         finally:
             part.unlink(missing_ok=True)
+
+
+@dataclass
+class _Attempts:
+    """What one sync learnt about the mirror's disk: the modes it refused (by device), and whether hard
+    links were skipped because the library is on another drive."""
+
+    refused: dict[int, list[MirrorMode]] = field(default_factory=dict)
+    crossed_drives: bool = False
 
 
 def _accepted_modes(mirror: MirrorRecord) -> frozenset[MirrorMode]:

@@ -335,3 +335,44 @@ def test_a_rename_through_the_organize_engine_is_followed_by_the_mirror(
     assert {"models/loras/pixel_art.safetensors", "models/loras/pixel_art.preview.png"} <= made
     assert "models/loras/pixel.safetensors" not in made
     assert (tmp_path / "ComfyUI/models/loras/pixel_art.safetensors").resolve() == target
+
+
+@pytest.fixture
+def other_drive(tmp_path: Path) -> Iterator[Path]:
+    """A folder on another file system than the library (tmpfs), where this machine has one."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev or not os.access(shm, os.W_OK):
+        pytest.skip("no second file system to mirror onto")
+    folder = shm / f"atelier-mirror-{os.getpid()}-{tmp_path.name}"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_hard_links_onto_another_drive_become_copies_and_say_why(
+    other_drive: Path, webui: Path, library: Library
+) -> None:
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.HARDLINK, other_drive / "ComfyUI")
+    report = MirrorApplier(library).sync(mirror)
+    copy = other_drive / "ComfyUI/models/loras/pixel.safetensors"
+    assert copy.read_bytes() == (webui / "models/Lora/pixel.safetensors").read_bytes()
+    assert report.used_mode == "copy"
+    assert "hard links cannot reach" in report.fallback
+    assert report.fallback.endswith("used copies")
+
+
+def test_link_loops_are_refused_or_left_alone(tmp_path: Path, library: Library) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "loop")
+    with pytest.raises(MirrorError, match="loops"):
+        create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, loop)
+    models = tmp_path / "ComfyUI/models"
+    models.mkdir(parents=True)
+    (models / "loras").symlink_to(models / "loras")  # a folder link that points at itself
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "ComfyUI")
+    report = MirrorApplier(library).sync(mirror)
+    assert report.added == 1  # the embedding; the LoRAs' folder is a loop, left alone
+    assert any("loops" in line for line in report.skipped)
+    assert (models / "loras").is_symlink()
