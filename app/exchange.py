@@ -39,6 +39,7 @@ from catalog.library import Library
 from catalog.records import AssetRecord, UserDataChanges
 from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback, no_progress
+from core.taxonomy import FileStatus
 
 if TYPE_CHECKING:
     from app.download_service import DownloadService
@@ -336,7 +337,7 @@ _HASH_FIELDS = frozenset({"sha256", "autov2", "autov1", "autov3", "blake3", "crc
 class Matched:
     entry: ListEntry
     asset_ids: tuple[int, ...]
-    by: str  # "sha256" | "autov2"
+    by: str  # "sha256" | "autov2" | "name and size"
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,32 +361,43 @@ class ImportPlan:
                 "from Civitai or Hugging Face"
             )
         if self.unhashed_here:
-            line += f" ({self.unhashed_here} files here are not hashed yet and could not match: run `hash`)"
+            files = "1 file here is" if self.unhashed_here == 1 else f"{self.unhashed_here} files here are"
+            line += f" ({files} not hashed yet, so could not match: hash them first)"
         return line
 
 
 def plan_import(library: Library, entries: Iterable[ListEntry]) -> ImportPlan:
-    """Match every row by SHA256, then AutoV2, against this library's files on disk."""
+    """Match every row by SHA256, then AutoV2, against this library's files on disk.
+
+    A row that carries no hash at all (a file the other machine never hashed, such as an unsafe pickle)
+    is matched by file name and size instead; a row with a hash is only ever matched by its hash.
+    """
     by_sha: dict[str, list[int]] = {}
     by_v2: dict[str, list[int]] = {}
+    by_name: dict[tuple[str, int], list[int]] = {}
     unhashed = 0
     for item in library.exchange_items():
-        hashes = item.asset.hashes
+        asset = item.asset
+        by_name.setdefault((asset.file_name.casefold(), asset.size), []).append(asset.id)
+        hashes = asset.hashes
         if hashes is None or not hashes.sha256:
-            unhashed += 1
+            unhashed += asset.status is FileStatus.OK  # unsafe and damaged files are never hashed
             continue
-        by_sha.setdefault(hashes.sha256.upper(), []).append(item.asset.id)
+        by_sha.setdefault(hashes.sha256.upper(), []).append(asset.id)
         if hashes.autov2:
-            by_v2.setdefault(hashes.autov2.upper(), []).append(item.asset.id)
+            by_v2.setdefault(hashes.autov2.upper(), []).append(asset.id)
     matched: list[Matched] = []
     missing: list[ListEntry] = []
     for entry in entries:
         sha = (entry.sha256 or "").upper()
         v2 = (entry.autov2 or sha[:10]).upper()
+        name_key = (entry.file_name.casefold(), entry.size) if entry.size is not None else None
         if sha and sha in by_sha:
             matched.append(Matched(entry, tuple(by_sha[sha]), "sha256"))
         elif v2 and v2 in by_v2:
             matched.append(Matched(entry, tuple(by_v2[v2]), "autov2"))
+        elif not v2 and name_key is not None and name_key in by_name:
+            matched.append(Matched(entry, tuple(by_name[name_key]), "name and size"))
         else:
             missing.append(entry)
     return ImportPlan(matched=tuple(matched), missing=tuple(missing), unhashed_here=unhashed)
@@ -432,6 +444,9 @@ class ImportResult:
 
     def summary(self) -> str:
         return f"{self.plan.summary()}; user data added to {len(self.updated)} of them"
+
+    def __str__(self) -> str:  # what the window's status bar shows when the import job ends
+        return self.summary()
 
 
 def apply_import(library: Library, plan: ImportPlan) -> ImportResult:

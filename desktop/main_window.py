@@ -738,12 +738,16 @@ class MainWindow(QMainWindow):
         """Each organizing feature adds its actions to the Edit, Library and Organize menus and its
         section to the context menu; one line per feature, in the order the menus show them."""
         from desktop.organize.curation_actions import install_curation
+        from desktop.organize.convert_dialog import install_convert
+        from desktop.organize.exchange_dialogs import install_exchange
         from desktop.organize.file_actions import install_file_actions
         from desktop.organize.mirror_dialog import install_mirrors
         from desktop.organize.updates_actions import install_updates
         from desktop.organize.template_dialog import install_template
 
         install_file_actions(self)  # move, rename, delete, undo; sidebar folders and drops
+        install_convert(self)  # Convert to safetensors… in the context menu
+        install_exchange(self)  # File › Export / Import library list…
         install_updates(self)  # Library › Check for updates, the update section, daily check
         install_curation(self)  # Edit N files…, Hide, Write sidecars, Library › Deleted files…
         install_template(self)  # Organize › Organize by template…, and in the context menu

@@ -121,3 +121,16 @@ def test_a_damaged_row_is_named_in_one_line(tmp_path: Path) -> None:
         ExchangeError, match=r"list\.csv, line 2: rating should be a rating from 0 to 5, not '9'"
     ):
         read_list(path)
+
+
+def test_a_row_without_any_hash_matches_by_name_and_size(context: AppContext, tmp_path: Path) -> None:
+    record = context.library.get_by_path(tmp_path / "models" / "two.safetensors")
+    assert record is not None
+    by_name = ListEntry(file_name="TWO.safetensors", size=record.size)
+    other_size = ListEntry(file_name="two.safetensors", size=record.size + 1)
+    hashed_elsewhere = ListEntry(file_name="two.safetensors", size=record.size, sha256="0" * 64)
+
+    plan = plan_import(context.library, [by_name, other_size, hashed_elsewhere])
+
+    assert [(m.entry, m.by) for m in plan.matched] == [(by_name, "name and size")]
+    assert plan.missing == (other_size, hashed_elsewhere)
