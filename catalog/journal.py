@@ -239,8 +239,9 @@ def record_trashed(
     if asset_id is not None:
         snapshot = asset_snapshot(session, asset_id)
         if snapshot is not None:
+            # Inside the snapshot too, so an undo (which carries the snapshot) forgets the memory again.
+            snapshot["deleted_file_id"] = extra["deleted_file_id"] = _remember_deleted(session, snapshot)
             extra["snapshot"] = snapshot
-            extra["deleted_file_id"] = _remember_deleted(session, snapshot)
             remove_assets(session, [asset_id])
     set_step(session, step_id, DONE, extra)
 

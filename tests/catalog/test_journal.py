@@ -4,6 +4,7 @@ same asset), and the crash leftovers found by one indexed query."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -114,8 +115,9 @@ def test_a_trashed_asset_is_remembered_and_restored_as_it_was(
     assert isinstance(done.detail["deleted_file_id"], int)
 
     _, (restore,) = lib.begin_operation("undo", "", [NewStep("restore", str(path), str(path), asset_id)])
-    snapshot = {**done.detail["snapshot"], "deleted_file_id": done.detail["deleted_file_id"]}
-    restored_id = lib.record_step_restored(restore.id, snapshot, FileState(str(path), 1000, 1, 9, 9))
+    restored_id = lib.record_step_restored(
+        restore.id, done.detail["snapshot"], FileState(str(path), 1000, 1, 9, 9)
+    )
 
     assert restored_id == asset_id
     after = lib.get(asset_id)
@@ -126,6 +128,8 @@ def test_a_trashed_asset_is_remembered_and_restored_as_it_was(
     assert after.remote_model_name == "Model"
     assert after.cover_path == str(models_dir / "lora.preview.png")
     assert [(link.model_id, link.version_id) for link in lib.remote_links(asset_id)] == [("10", "20")]
+    with sqlite3.connect(lib.path) as db:  # restored: no longer remembered as deleted
+        assert db.execute("SELECT count(*) FROM deleted_files").fetchone() == (0,)
 
 
 def test_a_restored_file_of_another_size_is_hashed_again(

@@ -104,6 +104,8 @@ def test_undo_of_a_delete_restores_files_and_the_users_data(
     assert after.cover_path == str(root / "detail_tweaker.preview.png")
     assert [link.version_id for link in library.remote_links(asset.id)] == ["62833"]
     assert [(op.kind, op.state) for op in recent_operations(library)] == [("undo", DONE), ("delete", UNDONE)]
+    with sqlite3.connect(library.path) as db:  # not deleted after all: no longer remembered as deleted
+        assert db.execute("SELECT count(*) FROM deleted_files").fetchone() == (0,)
 
 
 def test_undo_of_a_delete_refuses_to_replace_a_file_that_came_back(
@@ -162,3 +164,30 @@ def test_files_that_differ_are_never_linked(tmp_path: Path) -> None:
     assert not other.is_symlink()
     assert digest(other) == before
     assert os.path.lexists(other)
+
+
+def test_a_diffusers_folder_goes_to_the_trash_whole_and_comes_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.app.organize.ops_library import open_library
+    from tests.factory.diffusers_configs import write_pipeline
+
+    trash = own_trash(monkeypatch, tmp_path / "xdg")
+    root = tmp_path / "models"
+    folder = write_pipeline(root / "tiny-sd", "StableDiffusionPipeline", unet={"cross_attention_dim": 32})
+    library = open_library(tmp_path / "data", root)
+    asset = library.get_by_path(folder)
+    assert asset is not None
+    files = {str(p.relative_to(folder)): digest(p) for p in folder.rglob("*") if p.is_file()}
+
+    result = delete_assets(library, [asset.id])
+
+    assert result.freed_bytes == sum(
+        p.stat().st_size for p in (trash / "files" / "tiny-sd").rglob("*") if p.is_file()
+    )
+    assert not folder.exists()
+    undo(library)
+    assert {str(p.relative_to(folder)): digest(p) for p in folder.rglob("*") if p.is_file()} == files
+    back = library.get(asset.id)
+    assert back is not None
+    assert back.path == str(folder)

@@ -325,3 +325,33 @@ def test_a_move_to_another_file_system_copies_verifies_then_removes(tmp_path: Pa
     undo(library)  # and back across again
     assert digest(model) == before
     assert not target.exists()
+
+
+def test_a_diffusers_folder_moves_whole_with_its_preview_on_one_disk_and_across(
+    tmp_path: Path, other_disk: Path
+) -> None:
+    from tests.factory.diffusers_configs import write_pipeline
+    from tests.factory.files import tiny_png
+
+    root = tmp_path / "models"
+    folder = write_pipeline(root / "tiny-sd", "StableDiffusionPipeline", unet={"cross_attention_dim": 32})
+    (root / "tiny-sd.preview.png").write_bytes(tiny_png())
+    library = open_library(tmp_path / "data", root, other_disk)
+    asset = library.get_by_path(folder)
+    assert asset is not None
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+    apply_moves(library, plan_in_library(library, [(asset.id, folder, root / "pipes" / "renamed-sd")]))
+    near = root / "pipes" / "renamed-sd"
+    assert sorted(str(p.relative_to(near)) for p in near.rglob("*") if p.is_file()) == files
+    assert (root / "pipes" / "renamed-sd.preview.png").exists()
+
+    apply_moves(library, plan_in_library(library, [(asset.id, near, other_disk / "renamed-sd")]))
+    far = other_disk / "renamed-sd"
+    assert sorted(str(p.relative_to(far)) for p in far.rglob("*") if p.is_file()) == files
+    assert (other_disk / "renamed-sd.preview.png").exists()
+    assert not near.exists()
+    assert not list(other_disk.glob("*.atelier-part"))
+    record = library.get(asset.id)
+    assert record is not None
+    assert (record.path, record.size) == (str(far), asset.size)

@@ -72,7 +72,7 @@ def _kill_after(args: list[str], data: Path, steps: int) -> str | None:
     return _done_steps(catalog)[1]
 
 
-def _check_consistent(data: Path, root: Path, before: set[object]) -> None:
+def _check_consistent(data: Path, root: Path, before: set[tuple[str, frozenset[tuple[str, str]]]]) -> None:
     history = run_main("history", "--json", data_dir=data, check=True)  # the next start recovers
     latest = json.loads(history.stdout)[0]
     assert (latest["state"], latest["summary"].get("recovered")) == ("done", True)
