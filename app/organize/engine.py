@@ -274,7 +274,11 @@ def _operation(
     cancel: CancelToken | None,
     undo_of: int | None = None,
 ) -> OperationResult:
-    with operation_lock(library.path):
+    def waiting() -> None:
+        if progress is not None:
+            progress(Progress(0, None, "Waiting for another move, delete or organize to finish"))
+
+    with operation_lock(library.path, on_wait=waiting):
         operation_id, records = library.begin_operation(kind, label, steps, undo_of=undo_of)
         return _run(
             library,

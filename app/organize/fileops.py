@@ -154,6 +154,8 @@ def _rename_no_replace(source: Path, target: Path) -> None:
 
 
 def _copy_across(source: Path, target: Path, expected_sha256: str | None) -> None:
+    if not os.access(source.parent, os.W_OK):  # the source could not be removed after the copy
+        raise OrganizeError(f"{source.parent} is read-only: {source.name} cannot be moved out of it")
     part = part_path(target)
     if source.is_symlink():
         part.symlink_to(source.readlink())  # the link itself moves, as a rename would move it
@@ -175,7 +177,13 @@ def _copy_across(source: Path, target: Path, expected_sha256: str | None) -> Non
         _remove(part)
         raise
     _fsync_folder(target.parent)
-    _remove(source)
+    try:
+        _remove(source)
+    except OSError:
+        if source.is_dir() and not source.is_symlink():
+            raise  # part of the folder is gone already: the complete copy must stay
+        target.unlink()  # one file at a time: never leave two copies behind
+        raise
 
 
 def _copy_file(source: Path, part: Path) -> str:

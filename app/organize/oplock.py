@@ -10,7 +10,7 @@ serialized across processes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,19 +25,24 @@ def lock_path(catalog_path: Path) -> Path:
 
 
 @contextmanager
-def operation_lock(catalog_path: Path, *, blocking: bool = True) -> Iterator[bool]:
+def operation_lock(
+    catalog_path: Path, *, blocking: bool = True, on_wait: Callable[[], None] | None = None
+) -> Iterator[bool]:
     """Hold the library's operation lock; yields False (without waiting) when ``blocking`` is off and
-    another operation holds it."""
+    another operation holds it. ``on_wait`` is called once before waiting for another operation."""
     if fcntl is None:  # pragma: no cover - Windows
         yield True
         return
     with lock_path(catalog_path).open("a") as handle:
-        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
         try:
-            fcntl.flock(handle.fileno(), flags)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield False
-            return
+            if not blocking:
+                yield False
+                return
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield True
         finally:

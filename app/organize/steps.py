@@ -71,9 +71,9 @@ def _move(library: Library, step: StepRecord, *, resume: bool) -> None:
     try:
         for index, (src, dst) in enumerate(pairs):
             sha = step.detail.get("sha256") if index == 0 else None
+            if index and not os.path.lexists(src) and not (resume and os.path.lexists(dst)):
+                continue  # a companion the user removed since the plan: nothing of it to move
             if resume:
-                if index and not os.path.lexists(src) and not os.path.lexists(dst):
-                    continue  # a companion removed by the user meanwhile
                 settle_move(src, dst, expected_sha256=sha)
             else:
                 move_path(src, dst, expected_sha256=sha)

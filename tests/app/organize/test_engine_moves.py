@@ -355,3 +355,53 @@ def test_a_diffusers_folder_moves_whole_with_its_preview_on_one_disk_and_across(
     record = library.get(asset.id)
     assert record is not None
     assert (record.path, record.size) == (str(far), asset.size)
+
+
+def test_a_file_in_a_read_only_folder_is_not_copied_to_another_disk(tmp_path: Path, other_disk: Path) -> None:
+    root = tmp_path / "models"
+    model = linked_lora(root / "locked")
+    library = open_library(tmp_path / "data", root, other_disk)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    plan = plan_in_library(library, [(asset.id, model, other_disk / model.name)])
+
+    with read_only(model.parent):
+        result = apply_moves(library, plan)
+
+    assert result.done == 0
+    assert "read-only" in result.failed[0][1]
+    assert list(other_disk.iterdir()) == []  # no second copy left behind
+    assert model.exists()
+
+
+def test_a_second_operation_waits_for_the_first_and_says_so(tmp_path: Path) -> None:
+    import threading
+
+    from app.organize.oplock import operation_lock
+
+    root = tmp_path / "models"
+    model = linked_lora(root)
+    library = open_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    plan = plan_in_library(library, [(asset.id, model, root / "sub" / model.name)])
+    reports: list[str] = []
+    waiting = threading.Event()
+    finished: list[int] = []
+
+    def progress(report: Progress) -> None:
+        reports.append(report.message)
+        if report.message.startswith("Waiting"):
+            waiting.set()
+
+    with operation_lock(library.path):  # another operation is running
+        worker = threading.Thread(
+            target=lambda: finished.append(apply_moves(library, plan, progress=progress).done)
+        )
+        worker.start()
+        assert waiting.wait(10)
+        assert model.exists()  # nothing moved while the other operation ran
+    worker.join(10)
+    assert finished == [1]
+    assert reports[0] == "Waiting for another move, delete or organize to finish"
+    assert (root / "sub" / model.name).exists()
