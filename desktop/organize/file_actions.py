@@ -59,9 +59,9 @@ def _what(records: Sequence[AssetRecord]) -> str:
     return f"“{records[0].file_name}”" if len(records) == 1 else _plural(len(records), "file")
 
 
-def result_text(result: OperationResult, verb: str) -> str:
+def result_text(result: OperationResult, done: str) -> str:
     """One line for the status bar: "moved 2 files; 1 skipped; 1 failed: <path>: <reason>"."""
-    parts = [f"{verb} {_plural(result.done, 'file')}"]
+    parts = [done.format(files=_plural(result.done, "file"))]
     if result.skipped:
         parts.append(f"{result.skipped} skipped")
     if result.failed:
@@ -88,6 +88,7 @@ class FileActions(QObject):
         self.history_dialog: HistoryDialog | None = None
         self.conflict_dialog: ConflictDialog | None = None
         self._titles: set[str] = set()  # titles of this module's jobs not yet ended (run_job dedupes)
+        self._outcomes: dict[str, str] = {}  # a finished job's title -> its one-line outcome
 
         views = (window.grid, window.table)
         self.rename_action = self._view_action("&Rename…", self.rename_current, QKeySequence("F2"), views)
@@ -174,6 +175,10 @@ class FileActions(QObject):
 
     def _on_job_ended(self, title: str) -> None:
         self._titles.discard(title)
+        outcome = self._outcomes.pop(title, None)
+        if outcome is not None:
+            # Also flashed: the scan the file watcher starts after a move would replace it at once.
+            self.window.status.flash(f"{title}: {outcome}")
         self._read_folders()  # a scan or a move may have made or emptied folders
         self.refresh_undo()
         self._sync_enabled()
@@ -289,7 +294,11 @@ class FileActions(QObject):
                 return
             names = self._names(plan)
             label = f"Move {names} to {folder.name}"
-            self._run(f"Moving {names} to {folder.name}", "moved", self._apply(plan, "move", label))
+            done = "moved {files}"
+            skipped = len(plan.conflicts)  # the user's "Skip": said, not silently dropped
+            if skipped:
+                done += f"; {skipped} left where {'it was' if skipped == 1 else 'they were'}"
+            self._run(f"Moving {names} to {folder.name}", done, self._apply(plan, "move", label))
 
         self._resolve(requests, "move", apply)
 
@@ -317,7 +326,7 @@ class FileActions(QObject):
             if plan.is_empty:
                 return
             label = f"Rename “{source.name}” to “{plan.moves[0].target.name}”"
-            self._run(f"Renaming “{source.name}”", "renamed", self._apply(plan, "rename", label))
+            self._run(f"Renaming “{source.name}”", "renamed {files}", self._apply(plan, "rename", label))
 
         def renamed() -> None:
             self.rename_dialog = None
@@ -345,7 +354,7 @@ class FileActions(QObject):
 
         def confirmed() -> None:
             self.delete_dialog = None
-            self._run(title, "moved to the trash", self._delete_job(ids))
+            self._run(title, "moved {files} to the trash", self._delete_job(ids))
 
         dialog.accepted.connect(confirmed)
         dialog.rejected.connect(lambda: setattr(self, "delete_dialog", None))
@@ -387,7 +396,7 @@ class FileActions(QObject):
 
             return undo(library, operation_id, progress=progress, cancel=cancel)
 
-        self._run(f"Undo {label}", "put back", job)
+        self._run(f"Undo {label}", "put back {files}", job)
 
     def show_history(self) -> None:
         from desktop.organize.history_dialog import HistoryDialog
@@ -448,7 +457,7 @@ class FileActions(QObject):
         return job
 
     def _run(
-        self, title: str, verb: str, fn: Callable[[ProgressCallback, CancelToken], OperationResult]
+        self, title: str, done: str, fn: Callable[[ProgressCallback, CancelToken], OperationResult]
     ) -> None:
         """Runs ``fn`` as a window job; the status bar ends with one line saying what it did."""
         unique = title
@@ -459,7 +468,9 @@ class FileActions(QObject):
         self._titles.add(unique)
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> str:
-            return result_text(fn(progress, cancel), verb)
+            text = result_text(fn(progress, cancel), done)
+            self._outcomes[unique] = text
+            return text
 
         self.window.run_job(unique, job)
 

@@ -52,11 +52,16 @@ class SidebarView(QTreeView):
                 )
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        """Library rows are taken wherever they enter (a drag refused on entering gets no more moves
+        here); whether the point can take them is said move by move."""
         if not event.mimeData().hasFormat(ASSET_IDS_MIME):
             event.ignore()
             return
-        event.acceptProposedAction()
-        self.dragMoveEvent(event)
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        self.setState(QAbstractItemView.State.DraggingState)  # what opens a folder the drag rests on
+        index, _path = self._folder_at(event)
+        self._set_drop_target(index)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
         if not event.mimeData().hasFormat(ASSET_IDS_MIME):
@@ -77,6 +82,8 @@ class SidebarView(QTreeView):
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         self._set_drop_target(QModelIndex())
+        self.stopAutoScroll()
+        self.setState(QAbstractItemView.State.NoState)
         index, path = self._folder_at(event)
         ids = asset_ids_from_mime(event.mimeData())
         if not index.isValid() or not ids:

@@ -5,11 +5,12 @@ for why these run on the ``minimal`` platform)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint
 from pytestqt.qtbot import QtBot
 
 from desktop.main_window import MainWindow
 from desktop.models.sidebar_model import Section
+from desktop.widgets.sidebar_view import AUTO_EXPAND_MS
 from tests.desktop.compose.test_real_drag import Stop, drag_rows
 from tests.desktop.conftest import PopulatedLibrary
 
@@ -46,13 +47,22 @@ def test_rows_dropped_on_a_sidebar_folder_move_there(
     def while_hovering() -> None:
         seen["target"] = QPersistentModelIndex(sidebar.drop_target)
 
+    def over_kinds() -> None:
+        seen["over kinds"] = QPersistentModelIndex(sidebar.drop_target)
+
+    kinds = sidebar.visualRect(window.sidebar_model.section_index(Section.KINDS)).center()
     rows = [_row(window, ids["pixelArtStyle"]), _row(window, ids["animeLineart"])]
     with qtbot.waitSignal(window.job_ended, timeout=10000):
         drag_rows(
             window.grid,
             rows,
-            [Stop(sidebar.viewport(), sidebar.visualRect(styles).center(), check=while_hovering)],
+            [
+                # In over an entry that is not a folder first: the drag must still reach the folders.
+                Stop(sidebar.viewport(), kinds, check=over_kinds),
+                Stop(sidebar.viewport(), sidebar.visualRect(styles).center(), check=while_hovering),
+            ],
         )
+    assert not seen["over kinds"].isValid()  # nothing lit over "Kinds"
     assert seen["target"] == QPersistentModelIndex(styles)  # the folder was lit while hovered
     assert not sidebar.drop_target.isValid()  # and is not once the drag ended
     for name in ("pixelArtStyle.safetensors", "pixelArtStyle.preview.png", "animeLineart.safetensors"):
@@ -76,3 +86,30 @@ def test_a_drop_beside_the_folders_moves_nothing(
     qtbot.wait(200)
     assert window.current_job is None
     assert (populated.root_dir / "dreamshaper_8.safetensors").is_file()
+
+
+def test_a_drag_resting_on_a_closed_folder_opens_it(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary
+) -> None:
+    root = populated.root_dir
+    sidebar = window.sidebar
+    root_index = _shown(window, str(root))
+    sidebar.collapse(root_index)
+    root_rect = sidebar.visualRect(root_index)
+    second_child = root_rect.center() + QPoint(0, 2 * root_rect.height())  # "styles", once open
+    seen: dict[str, bool] = {}
+
+    def rested() -> None:
+        seen["opened"] = sidebar.isExpanded(root_index)
+
+    with qtbot.waitSignal(window.job_ended, timeout=10000):
+        drag_rows(
+            window.grid,
+            [_row(window, populated.ids["easynegative"])],
+            [
+                Stop(sidebar.viewport(), root_rect.center(), rest_ms=AUTO_EXPAND_MS + 300, check=rested),
+                Stop(sidebar.viewport(), second_child),
+            ],
+        )
+    assert seen["opened"]
+    assert (root / "styles" / "easynegative.pt").is_file()

@@ -113,6 +113,7 @@ def test_f2_renames_the_file_its_sidecars_and_the_row(
     assert "pixel art v2" in names(window)
     assert "pixelArtStyle" not in names(window)
     assert window.status.job_label.text().startswith("Renaming “pixelArtStyle.safetensors”: renamed 1 file")
+    assert window.status.flashed() == "Renaming “pixelArtStyle.safetensors”: renamed 1 file"
 
 
 def test_f2_in_the_table_and_an_existing_name_said_inline(
@@ -344,3 +345,41 @@ def test_edit_menu_offers_undo_with_the_operation_and_the_history(
     ]
     assert not history.undo_button.isEnabled()  # an undone move (and an undo) cannot be undone again
     assert not actions(window).undo_action.isEnabled()
+
+
+def test_skipped_conflicts_are_said_in_the_outcome(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary
+) -> None:
+    root = populated.root_dir
+    for name in ("pixelArtStyle.safetensors", "easynegative.pt"):
+        (root / "styles" / name).write_bytes(b"theirs")
+    records = [populated.library.get(populated.ids[n]) for n in ("easynegative", "pixelArtStyle", "sdxl_vae")]
+    actions(window).move([r for r in records if r is not None], root / "styles")
+    dialog = actions(window).conflict_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    assert [c.source.name for c in dialog.conflicts] == ["easynegative.pt", "pixelArtStyle.safetensors"]
+    qtbot.keyClick(dialog.combos[1], Qt.Key.Key_Down)  # pixelArtStyle: keep both; easynegative: skip
+    with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
+        qtbot.keyClick(dialog.combos[1], Qt.Key.Key_Enter)
+    assert (root / "easynegative.pt").is_file()  # skipped: where it was
+    assert (root / "styles" / "easynegative.pt").read_bytes() == b"theirs"
+    assert (root / "styles" / "pixelArtStyle (2).safetensors").is_file()
+    assert (root / "styles" / "sdxl_vae.safetensors").is_file()
+    assert window.status.flashed() == "Moving 2 files to styles: moved 2 files; 1 left where it was"
+
+
+def test_the_outcome_line_says_failures_and_cancels() -> None:
+    from app.organize.engine import OperationResult
+    from desktop.organize.file_actions import result_text
+
+    failed = OperationResult(
+        7, "move", 1, 2, (("/m/a.safetensors", "permission denied"), ("/m/b.pt", "disk full")), True
+    )
+    assert result_text(failed, "moved {files}") == (
+        "moved 1 file; 2 skipped; 2 failed: a.safetensors: permission denied (and 1 more); "
+        "cancelled (what was done is kept)"
+    )
+    assert result_text(OperationResult(8, "delete", 3, 0, (), False), "moved {files} to the trash") == (
+        "moved 3 files to the trash"
+    )
