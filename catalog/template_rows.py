@@ -20,6 +20,7 @@ from core.taxonomy import Architecture, AssetKind, FileFormat, NetworkType
 _KINDS = {member.value: member for member in AssetKind}
 _ARCHITECTURES = {member.value: member for member in Architecture}
 _NETWORKS = {member.value: member for member in NetworkType}
+_DIFFUSERS = FileFormat.DIFFUSERS.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,31 +143,31 @@ def template_rows(session: Session, scope: TemplateScope) -> list[TemplateRow]:
             asset_id, no_link
         )
         rows.append(
-            TemplateRow(
-                id=asset_id,
-                root_id=root_id,
-                path=path,
-                file_name=file_name,
-                is_folder=file_format == FileFormat.DIFFUSERS.value,
-                kind=_KINDS.get(kind, AssetKind.UNKNOWN),
-                architecture=_ARCHITECTURES.get(architecture, Architecture.UNKNOWN),
-                network=_NETWORKS.get(network) if network else None,
-                precision=precision,
-                display_name=display_name or "",
-                rating=rating or 0,
-                base_model_label=base_label,
-                sha256=sha256,
-                autov2=autov2,
-                site=site,
-                model_id=model_id,
-                version_id=version_id,
-                model_name=model_name,
-                version_name=version_name,
-                remote_base_label=remote_label,
-                creator=creator,
-                remote_tag=remote_tag if isinstance(remote_tag, str) else None,
-                tag=tags.get(asset_id),
-                collection=collections.get(asset_id),
+            TemplateRow(  # positional: a third cheaper than keywords, on every row of the library
+                asset_id,
+                root_id,
+                path,
+                file_name,
+                file_format == _DIFFUSERS,
+                _KINDS.get(kind, AssetKind.UNKNOWN),
+                _ARCHITECTURES.get(architecture, Architecture.UNKNOWN),
+                _NETWORKS.get(network) if network else None,
+                precision,
+                display_name or "",
+                rating or 0,
+                base_label,
+                sha256,
+                autov2,
+                site,
+                model_id,
+                version_id,
+                model_name,
+                version_name,
+                remote_label,
+                creator,
+                remote_tag if isinstance(remote_tag, str) else None,
+                tags.get(asset_id),
+                collections.get(asset_id),
             )
         )
     return rows

@@ -16,6 +16,8 @@ place is outside every library folder is a conflict. A target where the catalog 
 from __future__ import annotations
 
 import os
+import stat
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +25,11 @@ from typing import TYPE_CHECKING
 
 from app.organize.fileops import same_file
 from catalog.template_rows import TemplateRow, TemplateScope
+from core.formats.reader import MODEL_EXTENSIONS
+from core.formats.sidecars import sidecar_stem
 from core.jobs import CancelToken, ProgressCallback
 from core.layouts import folder_for
-from core.organize.companions import companions_among
+from core.organize.companions import companion_names
 from core.organize.plan import Conflict, MovePlan, plan_moves
 from core.organize.template import (
     Template,
@@ -114,42 +118,36 @@ def plan_template(
     rows = library.template_rows(scope or TemplateScope())
     taken = library.cataloged_paths()
     kind_folders = _KindFolders()
-    real_folders = _RealFolders([Path(root.path) for root in roots.values()])
+    real_folders = _RealFolders([root.path for root in roots.values()])
 
+    # Paths stay strings in this loop (pathlib costs more than everything else here on 10,000 rows).
     requests: list[tuple[int | None, Path, Path]] = []
     refused: list[Conflict] = []
     for row in rows:
-        source = Path(row.path)
         root_id = target_root if target_root is not None else row.root_id
         root = roots.get(root_id) if root_id is not None else None
         if root is None:
-            refused.append(
-                Conflict(
-                    row.id,
-                    source,
-                    source,
-                    "not in a library folder: choose one to organize into",
-                    REASON_NO_ROOT,
-                )
-            )
+            source = Path(row.path)
+            reason = "not in a library folder: choose one to organize into"
+            refused.append(Conflict(row.id, source, source, reason, REASON_NO_ROOT))
             continue
         own_root = roots.get(row.root_id) if row.root_id is not None else None
-        folder = _relative_folder(source, Path(own_root.path)) if own_root is not None else ""
+        folder = _relative_folder(row.path, own_root.path) if own_root is not None else ""
         facts = facts_for(row, kind_folders.get(root, row.kind, row.architecture), folder)
         parts = parsed.render(facts)
-        target_folder = real_folders.real(Path(root.path).joinpath(*parts[:-1]))
+        target_folder = real_folders.real(os.path.join(root.path, *parts[:-1]))  # noqa: PTH118
         if target_folder is None:
             refused.append(
                 Conflict(
                     row.id,
-                    source,
-                    Path(root.path).joinpath(*parts),
+                    Path(row.path),
+                    Path(root.path, *parts),
                     "its target folder is a link to a place outside the library folders",
                     REASON_OUTSIDE,
                 )
             )
             continue
-        requests.append((row.id, source, target_folder / parts[-1]))
+        requests.append((row.id, Path(row.path), Path(target_folder, parts[-1])))
 
     plan = plan_moves(
         requests,
@@ -211,11 +209,12 @@ def _same_file(source: Path, target: Path) -> bool:
     return str(source).casefold() == str(target).casefold() and same_file(source, target)
 
 
-def _relative_folder(source: Path, root: Path) -> str:
-    try:
-        return source.parent.relative_to(root).as_posix().strip(".")
-    except ValueError:
+def _relative_folder(source: str, root: str) -> str:
+    """The folder of ``source`` relative to ``root``, ``/``-separated ("" at its top or outside it)."""
+    prefix = root.rstrip(os.sep) + os.sep
+    if not source.startswith(prefix):
         return ""
+    return os.path.dirname(source[len(prefix) :]).replace(os.sep, "/")  # noqa: PTH120
 
 
 class _KindFolders:
@@ -246,58 +245,72 @@ def _kind_folder(root: Path, layout: LibraryLayout, kind: AssetKind, architectur
 
 class _RealFolders:
     """The real place of a target folder: links along its existing part followed, each folder checked
-    once; None when that place is outside every library folder."""
+    once (one ``lstat``); None when that place is outside every library folder."""
 
-    def __init__(self, roots: Sequence[Path]) -> None:
-        self._roots = [Path(os.path.realpath(root)) for root in roots]
-        self._cache: dict[Path, Path | None] = {
+    def __init__(self, roots: Sequence[str]) -> None:
+        self._roots = [os.path.realpath(root) for root in roots]
+        self._cache: dict[str, str | None] = {
             **{root: root for root in self._roots},
-            **{Path(root): Path(os.path.realpath(root)) for root in roots},
+            **{root: os.path.realpath(root) for root in roots},
         }
-        self._missing: set[Path] = set()
+        self._missing: set[str] = set()
 
-    def real(self, folder: Path) -> Path | None:
-        if folder in self._cache:
-            return self._cache[folder]
-        parent = folder.parent
-        if parent == folder:
+    def real(self, folder: str) -> str | None:
+        found = self._cache.get(folder, "")
+        if found != "":
+            return found
+        parent, name = os.path.split(folder)
+        if parent == folder or not name:
             return self._inside(folder)
         real_parent = self.real(parent)
         if real_parent is None:
             self._cache[folder] = None
             return None
-        candidate = real_parent / folder.name
+        candidate = os.path.join(real_parent, name)  # noqa: PTH118
         if real_parent in self._missing:
             self._missing.add(candidate)
-            self._cache[folder] = candidate
-            return candidate
-        if candidate.is_symlink():
-            found = self._inside(Path(os.path.realpath(candidate)))
         else:
-            found = candidate
-            if not os.path.lexists(candidate):
+            try:
+                if stat.S_ISLNK(os.lstat(candidate).st_mode):
+                    self._cache[folder] = found = self._inside(os.path.realpath(candidate))
+                    return found
+            except FileNotFoundError:
                 self._missing.add(candidate)
-        self._cache[folder] = found
-        return found
+            except OSError:
+                pass  # unreadable: planned as it is; the engine says what is wrong if it is
+        self._cache[folder] = candidate
+        return candidate
 
-    def _inside(self, path: Path) -> Path | None:
-        return path if any(path == root or path.is_relative_to(root) for root in self._roots) else None
+    def _inside(self, path: str) -> str | None:
+        inside = any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in self._roots)
+        return path if inside else None
 
 
 class _CompanionLister:
-    """``companion_files`` with one listing per folder for the whole plan (10,000 files in a few folders
-    would otherwise list each folder thousands of times)."""
+    """The companions of each model (``core.organize.companions``' rule) with one listing per folder for
+    the whole plan, and the folder's model stems counted once: asking ``companions_among`` for each of
+    5,000 LoRAs in one folder would compare every pair of names (25 million)."""
 
     def __init__(self) -> None:
-        self._listings: dict[Path, frozenset[str]] = {}
+        self._folders: dict[Path, tuple[frozenset[str], Counter[str]]] = {}
 
     def __call__(self, model: Path) -> list[Path]:
         folder = model.parent
-        names = self._listings.get(folder)
-        if names is None:
+        listed = self._folders.get(folder)
+        if listed is None:
             try:
                 names = frozenset(os.listdir(folder))  # noqa: PTH208 (names only, fast)
             except OSError:
                 names = frozenset()
-            self._listings[folder] = names
-        return companions_among(model, names)
+            stems = Counter(
+                name[: -len(ext)]
+                for name in names
+                if (ext := os.path.splitext(name)[1].lower()) in MODEL_EXTENSIONS  # noqa: PTH122
+            )
+            listed = self._folders[folder] = (names, stems)
+        names, stems = listed
+        stem = sidecar_stem(model)
+        own = 1 if model.suffix.lower() in MODEL_EXTENSIONS and model.name in names else 0
+        if stems[stem] - own > 0:  # another model shares the stem: the sidecars belong to both
+            return []
+        return [folder / name for name in companion_names(model) if name in names and name != model.name]

@@ -32,6 +32,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 
 from core.organize.errors import OrganizeError
@@ -313,6 +314,11 @@ def sanitize_name(text: str, *, suffix: str = "") -> str:
     With ``suffix`` (an extension without its dot) the name is a file's: the stem is cut so that it
     keeps its companions' room (:data:`COMPANION_SUFFIX_ROOM`) and the suffix is kept whole.
     """
+    return _sanitized(text, suffix)
+
+
+@lru_cache(maxsize=65536)  # a plan over 10,000 files makes the same few folder names again and again
+def _sanitized(text: str, suffix: str) -> str:
     name = _FORBIDDEN.sub("_", unicodedata.normalize("NFC", text)).strip().rstrip(". ")
     if suffix:
         suffix = _FORBIDDEN.sub("_", unicodedata.normalize("NFC", suffix)).strip(". ")
