@@ -45,6 +45,18 @@ def name_problem(name: str, folder: Path, current: str) -> str | None:
     return None
 
 
+def extension_warning(name: str, current: str, is_folder: bool) -> str | None:
+    """A changed extension is allowed but said: tools pick a file's reader by its extension."""
+    if is_folder:
+        return None
+    old, new = Path(current).suffix.lower(), Path(name).suffix.lower()
+    if old == new or not name.strip():
+        return None
+    if not new:
+        return f"The name has no extension any more ({old}): other tools may not find this file."
+    return f"The extension changes from {old or 'none'} to {new}: tools read the file by its extension."
+
+
 def _same_entry(first: Path, second: Path) -> bool:
     try:
         return os.path.samestat(first.lstat(), second.lstat())
@@ -70,6 +82,7 @@ class RenameDialog(QDialog):
         self.setWindowTitle("Rename")
         self.setMinimumWidth(480)
         self._path = path
+        self._is_folder = path.is_dir()  # a diffusers folder: no extension to keep
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 16, 18, 14)
         layout.setSpacing(8)
@@ -84,6 +97,11 @@ class RenameDialog(QDialog):
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c0392b;")
         layout.addWidget(self.problem)
+        self.warning = QLabel()
+        self.warning.setObjectName("renameWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #b9770e;")
+        layout.addWidget(self.warning)
         hint = QLabel("Its sidecars and previews (.json, .civitai.info, .preview.png…) are renamed with it.")
         hint.setWordWrap(True)
         hint.setEnabled(False)
@@ -97,7 +115,7 @@ class RenameDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.field.textChanged.connect(self._validate)
-        self.field.setSelection(0, stem_length(path.name, path.is_dir()))
+        self.field.setSelection(0, stem_length(path.name, self._is_folder))
         self.field.setFocus()
         self._validate()
 
@@ -111,6 +129,9 @@ class RenameDialog(QDialog):
         problem = self._problem()
         self.problem.setText(problem or "")
         self.problem.setVisible(problem is not None)
+        warning = None if problem else extension_warning(self.field.text(), self._path.name, self._is_folder)
+        self.warning.setText(warning or "")
+        self.warning.setVisible(warning is not None)
         self.rename_button.setEnabled(problem is None and self.field.text() != self._path.name)
 
     def _accept_if_valid(self) -> None:

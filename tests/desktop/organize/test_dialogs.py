@@ -61,8 +61,16 @@ def test_rename_dialog_selects_the_stem_and_says_what_is_wrong(qtbot: QtBot, tmp
     dialog.field.selectAll()
     qtbot.keyClick(dialog.field, Qt.Key.Key_Delete)
     assert dialog.problem.text() == "Type a name."
-    qtbot.keyClicks(dialog.field, "pixel art v2.safetensors")
+    qtbot.keyClicks(dialog.field, "pixel art v2.ckpt")
     assert not dialog.problem.isVisible()
+    assert dialog.warning.text() == (
+        "The extension changes from .safetensors to .ckpt: tools read the file by its extension."
+    )
+    assert dialog.rename_button.isEnabled()  # said, not refused
+    for _ in range(len("ckpt")):
+        qtbot.keyClick(dialog.field, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(dialog.field, "safetensors")
+    assert not dialog.warning.isVisible()
     assert dialog.rename_button.isEnabled()
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         qtbot.keyClick(dialog.field, Qt.Key.Key_Return)
