@@ -593,7 +593,16 @@ class Library:
         with self._db.session_scope(write=True) as session:
             mirror_rows.record_entry(session, mirror_id, entry)
 
+    def record_mirror_entries(self, mirror_id: int, entries: Sequence[RecordedEntry]) -> None:
+        """Record a batch of entries about to be made, in one transaction."""
+        if not entries:
+            return
+        with self._db.session_scope(write=True) as session:
+            mirror_rows.record_entries(session, mirror_id, entries)
+
     def forget_mirror_entries(self, mirror_id: int, paths: Sequence[Path]) -> None:
+        if not paths:
+            return
         with self._db.session_scope(write=True) as session:
             mirror_rows.forget_entries(session, mirror_id, paths)
 

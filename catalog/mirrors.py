@@ -169,6 +169,12 @@ def record_entry(session: Session, mirror_id: int, entry: RecordedEntry) -> None
             setattr(row, key, value)
 
 
+def record_entries(session: Session, mirror_id: int, entries: Sequence[RecordedEntry]) -> None:
+    """Write the rows of many entries at once (a batch of links about to be made)."""
+    for entry in entries:
+        record_entry(session, mirror_id, entry)
+
+
 def forget_entries(session: Session, mirror_id: int, paths: Sequence[Path]) -> None:
     if paths:
         session.execute(

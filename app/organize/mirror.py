@@ -25,6 +25,7 @@ import errno
 import os
 import shutil
 import stat
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -32,6 +33,7 @@ from typing import Any
 
 from catalog.library import Library
 from catalog.mirrors import MirrorRecord, SharedFile
+from core.formats.sidecars import sidecar_stem
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import KIND_FOLDERS, folder_for
 from core.organize.companions import companions_among
@@ -56,6 +58,7 @@ from core.taxonomy import Architecture, AssetKind, LibraryLayout
 
 LinkFunction = Callable[[Path, Path], None]  # (existing file, new entry)
 PART_SUFFIX = ".atelier-part"
+_BATCH = 256  # entries recorded per catalog transaction
 _MODE_WORDS = {MirrorMode.SYMLINK: "symlinks", MirrorMode.HARDLINK: "hard links", MirrorMode.COPY: "copies"}
 # Errors that mean "this disk cannot do that at all", not "this one file failed".
 _NOT_FALLBACK = {errno.EEXIST, errno.ENOENT, errno.ENOSPC, errno.EROFS, errno.EACCES, errno.ENAMETOOLONG}
@@ -286,10 +289,9 @@ class MirrorApplier:
                 report.not_ours.append(f"{entry.path}: {problem[1]}")
                 continue
             now = _lstat(entry.path)
-            step = plan_sync(MirrorLayout(()), [entry], {entry.path: now}, accepted_modes=frozenset()).steps[
-                0
-            ]
-            if step.action is SyncAction.REMOVE and self._unlink(entry, report):
+            plan = plan_sync(MirrorLayout(()), [entry], {entry.path: now}, accepted_modes=frozenset())
+            step = plan.steps[0]
+            if step.action is SyncAction.REMOVE and self._unlink(entry, report, None):
                 report.removed += 1
             elif step.action is SyncAction.NOT_OURS:
                 report.not_ours.append(f"{entry.path}: {step.reason}")
@@ -326,81 +328,125 @@ class MirrorApplier:
         progress: ProgressCallback,
         cancel: CancelToken,
     ) -> None:
+        """Apply the plan in batches: the links of a batch are recorded in one transaction before any is
+        made, and the records of removed entries dropped in one after (a crash in between leaves records
+        whose entries are missing, which the next sync makes again or forgets)."""
         report.clashes = [str(clash) for clash in plan.clashes]
         report.skipped = [str(item) for item in plan.skipped]
         attempts = _Attempts()
-        used: set[MirrorMode] = set()
         work = [step for step in plan.steps if step.action is not SyncAction.KEEP]
         report.kept = len(plan.steps) - len(work)
         total = len(work)
-        for done, step in enumerate(work):
+        for start in range(0, total, _BATCH):
             if cancel.cancelled:
                 report.state = "cancelled"
                 break
-            progress(Progress(done, total, f"Mirror {mirror.target}"))
-            if step.action is SyncAction.FORGET:
-                self._library.forget_mirror_entries(mirror.id, [step.path])
-                report.forgotten += 1
-            elif step.action is SyncAction.NOT_OURS:
-                report.not_ours.append(f"{step.path}: {step.reason}")
-                if step.recorded is not None:  # the user's now: stop tracking it
-                    self._library.forget_mirror_entries(mirror.id, [step.path])
-            elif step.action is SyncAction.REMOVE:
-                assert step.recorded is not None
-                if self._unlink(step.recorded, report):
-                    report.removed += 1
-            else:
-                if step.action is SyncAction.UPDATE:
-                    assert step.recorded is not None
-                    if not self._unlink(step.recorded, report):
-                        continue
-                made = self._make(mirror, step, attempts, report)
-                if made is not None:
-                    used.add(made)
-                    if step.action is SyncAction.UPDATE:
-                        report.updated += 1
-                    else:
-                        report.added += 1
+            progress(Progress(start, total, f"Mirror {mirror.target}"))
+            batch = work[start : start + _BATCH]
+            records = _Batch(self._record_links(mirror, batch, attempts))
+            for step in batch:
+                self._apply_step(mirror, step, report, attempts, records)
+            self._library.forget_mirror_entries(mirror.id, records.forget)
         progress(Progress(total, total, f"Mirror {mirror.target}"))
+        self._say_fallback(mirror, report, attempts)
+
+    def _apply_step(
+        self,
+        mirror: MirrorRecord,
+        step: SyncStep,
+        report: MirrorReport,
+        attempts: _Attempts,
+        records: _Batch,
+    ) -> None:
+        forget = records.forget
+        if step.action is SyncAction.FORGET:
+            forget.append(step.path)
+            report.forgotten += 1
+        elif step.action is SyncAction.NOT_OURS:
+            report.not_ours.append(f"{step.path}: {step.reason}")
+            if step.recorded is not None:  # the user's now: stop tracking it
+                forget.append(step.path)
+        elif step.action is SyncAction.REMOVE:
+            assert step.recorded is not None
+            if self._unlink(step.recorded, report, forget):
+                report.removed += 1
+        else:
+            if step.action is SyncAction.UPDATE:
+                assert step.recorded is not None
+                if not self._unlink(step.recorded, report, None):  # its record is rewritten below
+                    self._library.record_mirror_entry(mirror.id, step.recorded)  # undo the batch's record
+                    return
+            made = self._make(mirror, step, attempts, report, records.links.get(step.path))
+            if made is None:
+                forget.append(step.path)
+                return
+            attempts.used.add(made)
+            if step.action is SyncAction.UPDATE:
+                report.updated += 1
+            else:
+                report.added += 1
+
+    def _record_links(
+        self, mirror: MirrorRecord, batch: Sequence[SyncStep], attempts: _Attempts
+    ) -> dict[Path, RecordedEntry]:
+        """Record, in one transaction, the link each add or update of ``batch`` is about to make (with the
+        source's identity as the catalog knows it; checked again once the link exists)."""
+        mode = attempts.first_mode(mirror.mode)
+        if mode is MirrorMode.COPY:
+            return {}  # a copy is recorded once written, with the copy's own inode
+        entries = {
+            step.path: RecordedEntry(
+                step.path,
+                step.source,
+                step.asset_id,
+                mode,
+                step.identity.size,
+                step.identity.mtime_ns,
+                step.identity.inode,
+            )
+            for step in batch
+            if step.action in (SyncAction.ADD, SyncAction.UPDATE)
+            and step.source is not None
+            and step.identity is not None
+        }
+        self._library.record_mirror_entries(mirror.id, list(entries.values()))
+        return entries
+
+    def _say_fallback(self, mirror: MirrorRecord, report: MirrorReport, attempts: _Attempts) -> None:
+        used = attempts.used
         previous = mirror.report if mirror.report.get("mode") == mirror.mode.value else {}
         weakest = [m for m in MirrorMode if m in used or m.value == previous.get("used_mode")]
         report.used_mode = (weakest[-1] if weakest else mirror.mode).value
-        if MirrorMode(report.used_mode) is not mirror.mode:
-            used_words = _MODE_WORDS[MirrorMode(report.used_mode)]
-            if attempts.crossed_drives and not attempts.refused:
-                report.fallback = (
-                    f"hard links cannot reach {_mount_point(mirror.target)} from the library's drive: "
-                    f"used {used_words}"
-                )
-            else:
-                where = _mount_point(mirror.target)
-                report.fallback = f"{_MODE_WORDS[mirror.mode]} not supported on {where}: used {used_words}"
-            previous_note = str(previous.get("fallback") or "")
-            if not used and previous_note:
-                report.fallback = previous_note  # nothing made this time: the last reason still holds
+        if MirrorMode(report.used_mode) is mirror.mode:
+            return
+        used_words = _MODE_WORDS[MirrorMode(report.used_mode)]
+        where = _mount_point(mirror.target)
+        if attempts.crossed_drives and not attempts.refused:
+            report.fallback = f"hard links cannot reach {where} from the library's drive: used {used_words}"
+        else:
+            report.fallback = f"{_MODE_WORDS[mirror.mode]} not supported on {where}: used {used_words}"
+        previous_note = str(previous.get("fallback") or "")
+        if not used and previous_note:
+            report.fallback = previous_note  # nothing made this time: the last reason still holds
 
-    def _unlink(self, entry: RecordedEntry, report: MirrorReport) -> bool:
-        """Delete an entry of ours, after checking again that it is exactly what was made."""
+    def _unlink(self, entry: RecordedEntry, report: MirrorReport, forget: list[Path] | None) -> bool:
+        """Delete an entry of ours, after checking again that it is exactly what was made; its record is
+        added to ``forget`` (None: the caller rewrites it)."""
         now = _lstat(entry.path)
-        if now.kind is DiskKind.MISSING:
-            self._library.forget_mirror_entries(self._mirror_id(report), [entry.path])
-            return True
-        probe = plan_sync(MirrorLayout(()), [entry], {entry.path: now}, accepted_modes=frozenset())
-        through_library = _real(entry.path.parent) / entry.path.name == _real(entry.source)
-        if probe.steps[0].action is not SyncAction.REMOVE or through_library:
-            report.not_ours.append(f"{entry.path}: changed since Atelier made it")
-            return False
-        try:
-            entry.path.unlink()
-        except OSError as exc:
-            report.failed.append(f"{entry.path}: {exc.strerror or exc}")
-            return False
-        self._library.forget_mirror_entries(self._mirror_id(report), [entry.path])
+        if now.kind is not DiskKind.MISSING:
+            probe = plan_sync(MirrorLayout(()), [entry], {entry.path: now}, accepted_modes=frozenset())
+            through_library = _real(entry.path.parent) / entry.path.name == _real(entry.source)
+            if probe.steps[0].action is not SyncAction.REMOVE or through_library:
+                report.not_ours.append(f"{entry.path}: changed since Atelier made it")
+                return False
+            try:
+                entry.path.unlink()
+            except OSError as exc:
+                report.failed.append(f"{entry.path}: {exc.strerror or exc}")
+                return False
+        if forget is not None:
+            forget.append(entry.path)
         return True
-
-    @staticmethod
-    def _mirror_id(report: MirrorReport) -> int:
-        return report.mirror_id
 
     def _make(
         self,
@@ -408,8 +454,10 @@ class MirrorApplier:
         step: SyncStep,
         attempts: _Attempts,
         report: MirrorReport,
+        recorded: RecordedEntry | None,
     ) -> MirrorMode | None:
-        """Make one entry, falling back mode by mode; the mode used, or None when it failed."""
+        """Make one entry, falling back mode by mode; the mode used, or None when it failed (the caller
+        then forgets its record)."""
         assert step.source is not None
         path, source = step.path, step.source
         try:
@@ -429,32 +477,36 @@ class MirrorApplier:
                 attempts.crossed_drives = True  # a hard link cannot cross drives
                 continue
             try:
-                self._make_one(mirror.id, mode, step, source_stat)
+                self._make_one(mirror.id, mode, step, source_stat, recorded)
             except OSError as exc:
                 if exc.errno in _NOT_FALLBACK or mode is MirrorMode.COPY:
-                    self._library.forget_mirror_entries(mirror.id, [path])
                     report.failed.append(f"{path}: {exc.strerror or exc}")
                     return None
                 attempts.refused.setdefault(device, []).append(mode)
                 continue
             return mode
-        self._library.forget_mirror_entries(mirror.id, [path])
         report.failed.append(f"{path}: no way to share the file there")
         return None
 
-    def _make_one(self, mirror_id: int, mode: MirrorMode, step: SyncStep, source: os.stat_result) -> None:
+    def _make_one(
+        self,
+        mirror_id: int,
+        mode: MirrorMode,
+        step: SyncStep,
+        source: os.stat_result,
+        recorded: RecordedEntry | None,
+    ) -> None:
+        """Make the entry in ``mode``; its record is written before the entry exists (a crash leaves a
+        record whose entry is missing, never an entry nobody owns)."""
         assert step.source is not None
         path = step.path
         entry = RecordedEntry(
             path, step.source, step.asset_id, mode, source.st_size, source.st_mtime_ns, source.st_ino
         )
-        if mode is MirrorMode.SYMLINK:
-            self._library.record_mirror_entry(mirror_id, entry)  # recorded first: a crash leaves no orphan
-            self._symlink(step.source, path)
-            return
-        if mode is MirrorMode.HARDLINK:
-            self._library.record_mirror_entry(mirror_id, entry)
-            self._hardlink(step.source, path)
+        if mode in (MirrorMode.SYMLINK, MirrorMode.HARDLINK):
+            if recorded is None or recorded.mode is not mode or recorded.inode != entry.inode:
+                self._library.record_mirror_entry(mirror_id, entry)
+            (self._symlink if mode is MirrorMode.SYMLINK else self._hardlink)(step.source, path)
             return
         part = path.with_name(f".{path.name}{PART_SUFFIX}")
         part.unlink(missing_ok=True)  # a copy of ours cut off by a crash
@@ -478,12 +530,26 @@ class MirrorApplier:
 
 
 @dataclass
+class _Batch:
+    """The links of one batch recorded ahead (by entry path), and the records to drop after it."""
+
+    links: dict[Path, RecordedEntry]
+    forget: list[Path] = field(default_factory=list)
+
+
+@dataclass
 class _Attempts:
     """What one sync learnt about the mirror's disk: the modes it refused (by device), and whether hard
     links were skipped because the library is on another drive."""
 
     refused: dict[int, list[MirrorMode]] = field(default_factory=dict)
     crossed_drives: bool = False
+    used: set[MirrorMode] = field(default_factory=set)  # the modes entries were made in
+
+    def first_mode(self, mode: MirrorMode) -> MirrorMode:
+        """The first mode worth trying now: one no disk has refused yet in this sync."""
+        refused = {m for modes in self.refused.values() for m in modes}
+        return next((m for m in mode.fallbacks if m not in refused), MirrorMode.COPY)
 
 
 def _accepted_modes(mirror: MirrorRecord) -> frozenset[MirrorMode]:
@@ -579,13 +645,13 @@ class _Sources:
     """Turns the catalog's shared files into planner sources, listing each library folder once."""
 
     def __init__(self) -> None:
-        self._names: dict[Path, set[str]] = {}
+        self._names: dict[Path, list[str]] = {}
         self._kind_folders: dict[tuple[Path, LibraryLayout, AssetKind, Architecture], Path] = {}
 
     def source(self, item: SharedFile) -> MirrorSource:
         companions = tuple(
             (path, identity)
-            for path in companions_among(item.path, self._siblings(item.path.parent))
+            for path in companions_among(item.path, self._siblings(item.path))
             if (identity := _identity(path)) is not None
         )
         cover = None
@@ -604,13 +670,23 @@ class _Sources:
             is_dir=item.is_dir,
         )
 
-    def _siblings(self, folder: Path) -> set[str]:
+    def _siblings(self, model: Path) -> list[str]:
+        """The names in ``model``'s folder that start with its stem: every companion (and every other model
+        of the same stem) is among them, so a folder of thousands of files is not read once per file."""
+        folder = model.parent
         if folder not in self._names:
             try:
-                self._names[folder] = {entry.name for entry in os.scandir(folder)}
+                self._names[folder] = sorted(entry.name for entry in os.scandir(folder))
             except OSError:
-                self._names[folder] = set()
-        return self._names[folder]
+                self._names[folder] = []
+        names = self._names[folder]
+        stem = sidecar_stem(model)
+        found: list[str] = []
+        for name in names[bisect_left(names, stem) :]:
+            if not name.startswith(stem):
+                break
+            found.append(name)
+        return found
 
     def _relative(self, item: SharedFile) -> PurePath:
         """The file's place under its kind's folder in its own library folder (sub-folders kept), else
