@@ -50,14 +50,18 @@ class ConvertOutcome:
     @property
     def summary(self) -> str:
         result = self.result
-        parts = [f"{result.source.name} -> {result.target.name}: {result.tensors} tensors"]
+        tensors = "1 tensor" if result.tensors == 1 else f"{result.tensors} tensors"
+        parts = [f"{result.source.name} -> {result.target.name}: {tensors}"]
         if result.fp16:
             parts.append("fp16")
         if result.pruned:
-            parts.append(f"{len(result.pruned)} EMA/optimizer tensors pruned")
+            count = len(result.pruned)
+            parts.append(f"{count} EMA/optimizer tensor{'' if count == 1 else 's'} pruned")
         parts.append(f"{human_size(result.source_size)} -> {human_size(result.target_size)}")
         if self.trashed is not None and self.trashed.done:
             parts.append("old file moved to the trash")
+        elif self.trashed is not None and self.trashed.failed:
+            parts.append(f"the old file was NOT moved to the trash: {self.trashed.failed[0][1]}")
         return ", ".join(parts)
 
 

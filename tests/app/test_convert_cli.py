@@ -47,16 +47,23 @@ def test_convert_by_path_with_fp16_and_prune(tmp_path: Path) -> None:
     assert shown["path"] == str(target)
 
 
-def test_convert_by_id_prints_a_summary(tmp_path: Path) -> None:
+def test_convert_by_id_and_trash_the_old_file(tmp_path: Path) -> None:
     data = tmp_path / "data"
     source = _checkpoint(tmp_path / "models" / "m.ckpt")
     run_main("scan", str(tmp_path / "models"), "--no-lookup", data_dir=data, check=True)
     asset_id = json.loads(run_main("show", str(source), "--json", data_dir=data, check=True).stdout)["id"]
+    trash = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
 
-    result = run_main("convert", str(asset_id), data_dir=data, check=True)
+    result = run_main("convert", str(asset_id), "--trash-old", data_dir=data, env=trash, check=True)
 
-    assert result.stdout.startswith("m.ckpt -> m.safetensors: 4 tensors")
-    assert "New asset" in result.stdout
+    first, second = result.stdout.splitlines()
+    assert first.startswith("m.ckpt -> m.safetensors: 4 tensors, ")
+    assert first.endswith(", old file moved to the trash")
+    assert second.startswith("New asset ")
+    assert not source.exists()
+    assert (tmp_path / "xdg" / "Trash" / "files" / "m.ckpt").is_file()
+    gone = run_main("show", str(asset_id), data_dir=data)
+    assert gone.returncode == 1
 
 
 def test_an_unsafe_pickle_is_one_line_with_the_reason(tmp_path: Path) -> None:

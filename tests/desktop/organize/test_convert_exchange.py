@@ -91,7 +91,7 @@ def test_convert_from_the_context_menu(qtbot: QtBot, window: MainWindow, populat
     assert "tiny" in names(window)
     assert populated.library.get_by_path(target) is not None
     assert window.status.job_label.text().startswith(
-        "Converting tiny.ckpt: tiny.ckpt -> tiny.safetensors: 1 tensors"
+        "Converting tiny.ckpt: tiny.ckpt -> tiny.safetensors: 1 tensor, fp16, 1 EMA/optimizer tensor pruned"
     )
 
 
