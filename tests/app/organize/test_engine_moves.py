@@ -405,3 +405,27 @@ def test_a_second_operation_waits_for_the_first_and_says_so(tmp_path: Path) -> N
     assert finished == [1]
     assert reports[0] == "Waiting for another move, delete or organize to finish"
     assert (root / "sub" / model.name).exists()
+
+
+def test_undo_of_a_named_operation_and_what_cannot_be_undone(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    first, second = write_embedding(root / "one.safetensors", 1), write_embedding(root / "two.safetensors", 2)
+    library = open_library(tmp_path / "data", root)
+    one, two = library.get_by_path(first), library.get_by_path(second)
+    assert one is not None
+    assert two is not None
+    older = apply_moves(library, plan_in_library(library, [(one.id, first, root / "a" / first.name)]))
+    apply_moves(library, plan_in_library(library, [(two.id, second, root / "b" / second.name)]))
+
+    undone = undo(library, older.operation_id)  # the older one, the newer stays
+
+    assert first.exists()
+    assert (root / "b" / second.name).exists()
+    with pytest.raises(OrganizeError, match=f"operation {older.operation_id} is undone"):
+        undo(library, older.operation_id)
+    with pytest.raises(OrganizeError, match="is an undo itself"):
+        undo(library, undone.operation_id)
+    with pytest.raises(OrganizeError, match="no operation 999"):
+        undo(library, 999)
+    undo(library)  # the newest that can be: the second move
+    assert second.exists()

@@ -182,3 +182,44 @@ def test_errors_are_one_line_and_lose_nothing(cli: dict[str, Any], tmp_path: Pat
     assert "is missing on disk" in missing.stderr
     assert second.with_name("second.preview.png").exists()
     assert list((cli["root"] / "loras").iterdir()) == []
+
+
+def _delete_on_a_terminal(cli: dict[str, Any], target: str, answer: str) -> tuple[int, str]:
+    """``main.py delete TARGET`` with a terminal as stdin (a pseudo-terminal), answering ``answer``."""
+    import subprocess
+    import sys
+
+    from tests.app.main_process import MAIN, ROOT, main_env
+
+    leader, follower = os.openpty()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, str(MAIN), "delete", target],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=main_env({"ATELIER_DATA_DIR": str(cli["data"]), **cli["env"]}),
+            cwd=ROOT,
+        )
+        os.write(leader, answer.encode() + b"\n")
+        out, err = child.communicate(timeout=120)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    return child.returncode, out.decode() + err.decode()
+
+
+def test_delete_on_a_terminal_asks_first(cli: dict[str, Any]) -> None:
+    first: Path = cli["first"]
+
+    code, output = _delete_on_a_terminal(cli, str(first), "n")
+    assert code == 0
+    assert "to the trash? [y/N]" in output
+    assert "Nothing was deleted." in output
+    assert first.exists()
+
+    code, output = _delete_on_a_terminal(cli, str(first), "y")
+    assert code == 0, output
+    assert "Sent 1 file to the trash" in output
+    assert not first.exists()
+    assert (cli["trash"] / "files" / first.name).exists()
