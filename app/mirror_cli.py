@@ -101,7 +101,7 @@ def cmd_mirror(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     return _create(context, args, out)
 
 
-def _emit(args: argparse.Namespace, out: TextIO, data: object) -> None:
+def _emit(out: TextIO, data: object) -> None:
     json.dump(data, out, indent=2, ensure_ascii=False)
     out.write("\n")
 
@@ -143,7 +143,7 @@ def _sync_and_print(
     with ProgressBar("Mirroring", unit="file") as bar:
         summary = sync_mirrors(context.library, bar.update, mirror_ids=[m.id for m in mirrors])
     if args.json:
-        _emit(args, out, [report.to_json() for report in summary.reports])
+        _emit(out, [report.to_json() for report in summary.reports])
     else:
         for report in summary.reports:
             print(report, file=out)
@@ -169,7 +169,7 @@ def _details(report: dict[str, Any], out: TextIO) -> None:
 def _list(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     mirrors = context.library.mirrors()
     if args.json:
-        _emit(args, out, [_mirror_json(m) for m in mirrors])
+        _emit(out, [_mirror_json(m) for m in mirrors])
         return EXIT_OK
     if not mirrors:
         print("No mirrors yet: make one with `atelier mirror --ui comfyui|a1111|invokeai DEST`", file=out)
@@ -208,7 +208,7 @@ def _remove(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     mirror = find_mirror(context.library, args.dest)
     report = MirrorApplier(context.library).remove(mirror)
     if args.json:
-        _emit(args, out, report.to_json())
+        _emit(out, report.to_json())
     else:
         print(report, file=out)
         _details(report.to_json(), out)
@@ -252,7 +252,7 @@ def _write_yaml(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
             if not args.json:
                 print(f"  ! {user_message(exc)}", file=out)
     if args.json:
-        _emit(args, out, results)
+        _emit(out, results)
     elif not failed:
         print("Restart ComfyUI to see the models (the previous file is kept as .bak)", file=out)
     return EXIT_FAILED if failed else EXIT_OK
@@ -277,7 +277,6 @@ def _read_yaml(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
                 added.append({"path": str(path), "error": user_message(exc)})
     if args.json:
         _emit(
-            args,
             out,
             {
                 "folders": [
