@@ -23,9 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.convert import convert_asset, convert_refusal
 from catalog.records import AssetRecord
-from core.convert.convert import safetensors_target
 from core.jobs import CancelToken, ProgressCallback
 from core.sizes import human_size
 from core.taxonomy import AssetKind, FileStatus
@@ -33,6 +31,9 @@ from core.taxonomy import AssetKind, FileStatus
 if TYPE_CHECKING:
     from catalog.library import Library
     from desktop.main_window import MainWindow
+
+# ``app.convert`` (and through it the pickle reader, numpy and safetensors) is imported on first use, so
+# the window opens without it.
 
 MENU_TEXT = "Convert to safetensors…"
 
@@ -46,6 +47,8 @@ def install_convert(window: MainWindow) -> ConvertActions:
 
 def short_refusal(record: AssetRecord) -> str:
     """The few words shown after the disabled menu entry (the full reason is its tooltip)."""
+    from core.convert.convert import safetensors_target
+
     if record.status is FileStatus.UNSAFE:
         return "unsafe pickle"
     if record.format.value == "safetensors":
@@ -65,6 +68,8 @@ class ConvertDialog(QDialog):
     """Asks for fp16 / prune / trash-the-old-file before converting one file."""
 
     def __init__(self, record: AssetRecord, parent: QWidget | None = None) -> None:
+        from core.convert.convert import safetensors_target
+
         super().__init__(parent)
         self.record = record
         self.setWindowTitle("Convert to safetensors")
@@ -118,6 +123,8 @@ class ConvertActions:
         window.context_menu_sections.append(self.add_context_section)
 
     def add_context_section(self, menu: QMenu, records: list[AssetRecord]) -> None:
+        from app.convert import convert_refusal
+
         menu.setToolTipsVisible(True)
         action = menu.addAction(MENU_TEXT)
         action.setObjectName("convertAction")
@@ -159,6 +166,8 @@ class ConvertActions:
         asset_id = record.id
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> str:
+            from app.convert import convert_asset
+
             outcome = convert_asset(
                 library,
                 asset_id,

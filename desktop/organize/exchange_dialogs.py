@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.exchange import ImportResult, ListEntry, apply_to_downloaded, export_library, import_list
 from core.jobs import CancelToken, ProgressCallback
 from core.sizes import human_size
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # app.exchange (and the catalog behind it) loads when a list is first exported or read
+    from app.exchange import ImportResult, ListEntry
     from catalog.library import Library
     from core.downloads import DownloadRecord
     from desktop.main_window import MainWindow
@@ -136,6 +136,8 @@ class ExchangeActions:
         library = self.library
 
         def job(_progress: ProgressCallback, _cancel: CancelToken) -> str:
+            from app.exchange import export_library
+
             return str(export_library(library, path))
 
         self.window.run_job(f"Exporting to {path.name}", job)
@@ -157,6 +159,8 @@ class ExchangeActions:
         library = self.library
 
         def job(_progress: ProgressCallback, _cancel: CancelToken) -> ImportResult:
+            from app.exchange import import_list
+
             return import_list(library, path)
 
         handle = self.window.jobs.start(f"Importing {path.name}", job)
@@ -206,5 +210,7 @@ class ExchangeActions:
             return
         entry = self._arriving.pop(asset.hashes.sha256.upper(), None)
         if entry is not None:
+            from app.exchange import apply_to_downloaded
+
             apply_to_downloaded(self.library, entry, asset.id)
             self.window.reload()
