@@ -43,7 +43,7 @@ MAX_NAME_BYTES = 255
 # Room kept after a renamed file's stem for the companions that travel with it: ``<stem>.metadata.json``
 # (14 bytes) is the longest sidecar suffix, ``<stem>.preview.jpeg`` (13) the longest preview's.
 COMPANION_SUFFIX_ROOM = 16
-DEFAULT_TEMPLATE = "{kind_folder}/{architecture}/{base_label}/{model_name}"
+DEFAULT_TEMPLATE = "{kind_folder}/{architecture}/{base_label}/{creator}"
 
 KIND_WORDS: Mapping[AssetKind, str] = MappingProxyType(
     {

@@ -216,6 +216,7 @@ class TemplateDialog(QDialog):
             "model_name, version_name…"
         )
         self.field_help.setWordWrap(True)
+        self.field_help.setMinimumHeight(2 * self.field_help.fontMetrics().lineSpacing())  # no jumping
         self.field_help.setStyleSheet("color: palette(placeholder-text);")
         self.insert_button = QToolButton()
         self.insert_button.setText("Insert field")
@@ -428,8 +429,10 @@ class TemplateOrganizer(QObject):
 
     def open(self, selection: tuple[int, ...] | None = None) -> TemplateDialog:
         """Shows the dialog (the current selection as a scope choice)."""
-        if self.dialog is not None:
+        if self.dialog is not None:  # one dialog at a time; the old one goes once its planner is idle
             self.dialog.close()
+            self.dialog.wait_for_plan()
+            self.dialog.deleteLater()
         window = self.window
         ids = selection if selection is not None else tuple(r.id for r in window.selected_records())
         settings = window.services.settings
