@@ -213,6 +213,7 @@ class AssetQuery:
     favorites_only: bool = False
     statuses: tuple[FileStatus, ...] = ()  # empty = every status except MISSING
     root_id: int | None = None
+    folder: str | None = None  # only files at or below this folder (a sub-folder of a root, in the sidebar)
     hidden: HiddenFilter = HiddenFilter.VISIBLE
     has_update: bool = False  # only files with a newer Civitai version (catalog.updates)
     sort: SortKey = SortKey.NAME

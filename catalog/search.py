@@ -31,6 +31,7 @@ unless the query asks for them.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -153,7 +154,17 @@ def scalar_conditions(query: AssetQuery, *, for_count: bool = False) -> list[Col
         conditions.append(_A.favorite.is_(True))
     if query.root_id is not None:
         conditions.append(_A.root_id == query.root_id)
+    if query.folder:
+        conditions.extend(_below(query.folder))
     return conditions
+
+
+def _below(folder: str) -> list[ColumnElement[bool]]:
+    """Paths inside ``folder``: their first characters are ``folder/``, compared exactly (a LIKE would
+    fold case in SQLite and mix ``Styles`` with ``styles``; a range of the index would follow
+    PostgreSQL's locale collation, which skips punctuation such as the separator)."""
+    prefix = folder.rstrip(os.sep) + os.sep
+    return [func.substr(_A.path, 1, len(prefix)) == prefix]
 
 
 def planned_conditions(

@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self._watcher: Stoppable | None = None
         self._root_scope: int | None = None
         self._collection_scope: str | None = None
+        self._folder_scope: str | None = None  # a sidebar sub-folder (desktop.organize's folder tree)
         self._scope: SidebarScope = ALL_SCOPE
         self._collapsed_sections: set[int] = set()
         self._syncing_sidebar = False
@@ -600,6 +601,7 @@ class MainWindow(QMainWindow):
             favorites_only=state.favorites_only,
             statuses=state.status.statuses(),
             root_id=self._root_scope,
+            folder=self._folder_scope,
             hidden=state.hidden,
             has_update=state.has_update,
             sort=current.sort,
@@ -705,6 +707,7 @@ class MainWindow(QMainWindow):
         self._scope = scope
         self._root_scope = scope.value if scope.kind is ScopeKind.ROOT else None
         self._collection_scope = scope.value if scope.kind is ScopeKind.COLLECTION else None
+        self._folder_scope = scope.value if scope.kind is ScopeKind.FOLDER else None
         state = FilterState(
             text=self.filter_bar.state().text,
             kind=scope.value if scope.kind is ScopeKind.KIND else None,

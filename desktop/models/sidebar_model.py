@@ -7,8 +7,8 @@ counts moved), so a refresh after an edit keeps the user's selection and expansi
 
 Each library root in Folders holds the tree of its sub-folders (``set_folders``, read from the disk by
 ``desktop.organize.folders``); every root and folder carries its path in ``SidebarRole.FOLDER_PATH``,
-which makes it a place to drop library rows on (the files move there). Sub-folders are not selectable:
-the catalog's query filters by root, not by sub-folder, so selecting one could only show a wrong list.
+which makes it a place to drop library rows on (the files move there); selecting a sub-folder shows the
+files at or below it (``ScopeKind.FOLDER``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class ScopeKind(Enum):
     ARCHITECTURE = "architecture"
     TAG = "tag"
     COLLECTION = "collection"
+    FOLDER = "folder"  # a sub-folder of a root; ``value`` is its path
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +245,8 @@ class SidebarModel(QStandardItemModel):
 
 def _folder_item(node: FolderNode) -> QStandardItem:
     item = QStandardItem(node.name)
-    # Not selectable: the catalog filters by root, not by sub-folder; a folder is a place to drop on.
-    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsDropEnabled)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDropEnabled)
+    item.setData(SidebarScope(ScopeKind.FOLDER, node.path), SidebarRole.SCOPE)
     item.setData(node.path, SidebarRole.FOLDER_PATH)
     item.setToolTip(f"{node.path}\nDrop models here to move them into this folder")
     _sync_children(item, node.children)

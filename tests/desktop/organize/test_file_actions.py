@@ -383,3 +383,29 @@ def test_the_outcome_line_says_failures_and_cancels() -> None:
     assert result_text(OperationResult(8, "delete", 3, 0, (), False), "moved {files} to the trash") == (
         "moved 3 files to the trash"
     )
+
+
+def test_a_sidebar_folder_clicked_shows_the_files_in_it(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary
+) -> None:
+    root = populated.root_dir
+    records = [populated.library.get(populated.ids[n]) for n in ("pixelArtStyle", "easynegative")]
+    with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
+        actions(window).move([r for r in records if r is not None], root / "styles")
+    sidebar = window.sidebar
+    styles = window.sidebar_model.folder_index(str(root / "styles"))
+    assert styles.isValid()
+    sidebar.expand(styles.parent())
+    sidebar.scrollTo(styles)
+    QTest.mouseClick(sidebar.viewport(), Qt.MouseButton.LeftButton, pos=sidebar.visualRect(styles).center())
+    qtbot.waitUntil(lambda: names(window) == {"pixelArtStyle", "easynegative"}, timeout=3000)
+    assert window.status.count_label.text() == "2 of 7 models"
+    pixel = window.sidebar_model.folder_index(str(root / "styles" / "pixel"))
+    sidebar.expand(styles)
+    QTest.mouseClick(sidebar.viewport(), Qt.MouseButton.LeftButton, pos=sidebar.visualRect(pixel).center())
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=3000)
+    root_entry = window.sidebar_model.folder_index(str(root))
+    QTest.mouseClick(
+        sidebar.viewport(), Qt.MouseButton.LeftButton, pos=sidebar.visualRect(root_entry).center()
+    )
+    qtbot.waitUntil(lambda: window.model.rowCount() == 7, timeout=3000)
