@@ -13,7 +13,6 @@ from typing import Any, TextIO
 
 from app.cli_ids import asset_by_id_or_path
 from app.context import AppContext
-from app.convert import convert_asset
 from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json
 
@@ -45,6 +44,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_convert(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    from app.convert import convert_asset  # numpy, safetensors and the pickle reader: only for this command
+
     library = context.library
     record = asset_by_id_or_path(library, args.target)
     with ProgressBar("Converting", unit="B", unit_scale=True) as bar:

@@ -12,20 +12,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.context import AppContext
-from app.exchange import (
-    ExchangeError,
-    ImportResult,
-    ListEntry,
-    MissingDownload,
-    download_missing,
-    export_library,
-    import_list,
-)
 from app.progress_bar import ProgressBar
 from core.sizes import human_size
+
+if TYPE_CHECKING:  # the use case loads with the command that needs it
+    from app.exchange import ImportResult, ListEntry, MissingDownload
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -57,6 +51,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_export(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    from app.exchange import export_library
+
     summary = export_library(context.library, args.file, args.format)
     if args.json:
         data = {"path": str(summary.path), "format": summary.format, "count": summary.count}
@@ -68,6 +64,8 @@ def cmd_export(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
 
 
 def cmd_import(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    from app.exchange import ExchangeError, download_missing, import_list
+
     result = import_list(context.library, args.file)
     plan = result.plan
     downloads: list[MissingDownload] = []
