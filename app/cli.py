@@ -36,7 +36,7 @@ from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json, inspection_to_json, root_to_json
 from app.settings import DataDirError
 from app.show_text import print_asset
-from catalog.records import AssetQuery, AssetRecord
+from catalog.records import AssetQuery, AssetRecord, HiddenFilter
 from core.errors import AtelierError
 from core.file_hashes import FileHashes
 from core.formats.diffusers_folder import looks_like_diffusers
@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--kind", action="append", choices=[k.value for k in AssetKind], default=[])
     search.add_argument("--arch", action="append", choices=[a.value for a in Architecture], default=[])
     search.add_argument("--tag", action="append", default=[], help="tag filter (repeatable)")
+    search.add_argument(
+        "--hidden",
+        choices=["visible", "all", "only"],
+        default="visible",
+        help="library: files you hid (set --hidden) are left out unless 'all' or 'only'",
+    )
     search.add_argument(
         "--type", action="append", default=[], help="Civitai model type: Checkpoint, LoRA, Embedding, ..."
     )
@@ -458,6 +464,7 @@ def _search_library(context: AppContext, args: argparse.Namespace, text: str, ou
         kinds=tuple(AssetKind(k) for k in args.kind),
         architectures=tuple(Architecture(a) for a in args.arch),
         tags=tuple(args.tag),
+        hidden=HiddenFilter(args.hidden),
         limit=args.limit or 100,
     )
     records = context.library.search(query)
@@ -468,7 +475,13 @@ def _search_library(context: AppContext, args: argparse.Namespace, text: str, ou
     for record in records:
         print(_one_line(record), file=out)
     total = context.library.count(
-        AssetQuery(text=query.text, kinds=query.kinds, architectures=query.architectures, tags=query.tags)
+        AssetQuery(
+            text=query.text,
+            kinds=query.kinds,
+            architectures=query.architectures,
+            tags=query.tags,
+            hidden=query.hidden,
+        )
     )
     print(f"{len(records)} of {total} shown", file=out)
     return EXIT_OK

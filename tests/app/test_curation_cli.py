@@ -114,6 +114,8 @@ def test_hidden_files_leave_the_search_until_shown_again(data: Path) -> None:
     glow = ids(data)["glow.safetensors"]
     run("set", str(glow), "--hidden", data_dir=data)
     assert "glow.safetensors" not in ids(data)
+    only = as_json("search", "--hidden", "only", data_dir=data)
+    assert [(hit["file_name"], hit["hidden"]) for hit in only] == [("glow.safetensors", True)]
     run("set", str(glow), "--no-hidden", data_dir=data)
     assert "glow.safetensors" in ids(data)
 
