@@ -197,6 +197,16 @@ def create_mirror(
     reason = refuse_target(target, _library_folders(library))
     if reason is not None:
         raise MirrorError(reason)
+    real = _real(target)
+    for other in library.mirrors():
+        if other.target == target:
+            continue  # this mirror, changed
+        other_real = _real(other.target)
+        if _within(real, other_real) or _within(other_real, real):
+            raise MirrorError(
+                f"{target} overlaps the mirror in {other.target}: the models would show twice there "
+                "(change or remove that mirror instead)"
+            )
     known = {name.casefold() for name in library.all_collections()}
     unknown = [name for name in collections if name.casefold() not in known]
     if unknown:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.app.main_process import run_main
 from tests.app.organize.mirror_library import a1111_install
 
 
+@pytest.mark.slow
 def test_mirror_create_list_follow_a_scan_and_remove(tmp_path: Path) -> None:
     data = tmp_path / "data"
     webui = a1111_install(tmp_path / "webui")

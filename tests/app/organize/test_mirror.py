@@ -376,3 +376,15 @@ def test_link_loops_are_refused_or_left_alone(tmp_path: Path, library: Library) 
     assert report.added == 1  # the embedding; the LoRAs' folder is a loop, left alone
     assert any("loops" in line for line in report.skipped)
     assert (models / "loras").is_symlink()
+
+
+def test_a_mirror_inside_or_around_another_is_refused(tmp_path: Path, library: Library) -> None:
+    create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "apps/ComfyUI")
+    (tmp_path / "link-to-comfy").symlink_to(tmp_path / "apps/ComfyUI")
+    for target in (tmp_path / "apps/ComfyUI/models", tmp_path / "link-to-comfy", tmp_path / "apps"):
+        with pytest.raises(MirrorError, match="overlaps the mirror"):
+            create_mirror(library, MirrorUI.A1111, MirrorMode.SYMLINK, target)
+    # the same folder again changes that mirror
+    changed = create_mirror(library, MirrorUI.A1111, MirrorMode.COPY, tmp_path / "apps/ComfyUI")
+    assert [(m.ui, m.mode) for m in library.mirrors()] == [(MirrorUI.A1111, MirrorMode.COPY)]
+    assert changed.target == tmp_path / "apps/ComfyUI"
