@@ -15,6 +15,7 @@ and leaves the sidecars the new file now uses.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,8 @@ from core.taxonomy import AssetKind, FileStatus
 
 if TYPE_CHECKING:
     from app.organize.engine import OperationResult
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +117,9 @@ def convert_asset(
     progress(Progress(result.target_size, result.target_size, f"Cataloged {result.target.name}"))
     trashed = None
     if trash_old:
-        trashed = trash_model_file(library, record.id)
+        trashed = trash_model_file(library, record.id)  # the engine re-syncs the mirrors after it
+    else:
+        _follow_in_mirrors(library)
     asset = library.get(new_id)
     assert asset is not None
     return ConvertOutcome(result=result, asset=asset, old_asset_id=record.id, trashed=trashed)
@@ -178,6 +183,19 @@ def carried_user_data(old: AssetRecord) -> UserDataChanges:
         preferred_weight=old.preferred_weight,
         base_model_label=old.base_model_label,
     )
+
+
+def _follow_in_mirrors(library: Library) -> None:
+    """Mirrors for other UIs get the new file at once; a mirror that cannot follow keeps its own report
+    and never fails a conversion that already happened."""
+    from app.messages import user_message
+    from app.organize.mirror import sync_mirrors
+    from core.errors import AtelierError
+
+    try:
+        sync_mirrors(library)
+    except (AtelierError, OSError) as exc:
+        _log.warning("mirrors not synced after a conversion: %s", user_message(exc))
 
 
 def trash_model_file(library: Library, asset_id: int) -> OperationResult:

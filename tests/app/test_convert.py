@@ -135,3 +135,24 @@ def test_trash_old_moves_only_the_model_file_and_keeps_the_shared_sidecars(
     assert context.library.get(old.id) is None
     assert [p.path for p in context.library.previews(outcome.asset.id)] == [str(preview)]
     assert "old file moved to the trash" in outcome.summary
+
+
+def test_a_mirror_for_another_ui_gets_the_new_file(context: AppContext, tmp_path: Path) -> None:
+    from app.organize.mirror import create_mirror, sync_mirrors
+    from core.organize.mirror_plan import MirrorMode, MirrorUI
+
+    folder = tmp_path / "models"
+    source = write_a1111_embedding(folder / "soft.pt")
+    _scan(context, folder)
+    record = context.library.get_by_path(source)
+    assert record is not None
+    comfy = tmp_path / "ComfyUI"
+    create_mirror(context.library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, comfy)
+    sync_mirrors(context.library)
+    assert (comfy / "models" / "embeddings" / "soft.pt").is_symlink()
+
+    convert_asset(context.library, record.id)
+
+    mirrored = comfy / "models" / "embeddings" / "soft.safetensors"
+    assert mirrored.is_symlink()
+    assert mirrored.resolve() == folder / "soft.safetensors"
