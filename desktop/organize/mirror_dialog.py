@@ -226,7 +226,7 @@ class MirrorDialog(QDialog):
             what = ", ".join([KIND_NOUNS[k] for k in mirror.kinds] + list(mirror.collections)) or "everything"
             values = (
                 mirror.ui.label,
-                mirror.mode.value,
+                _mode_text(mirror),
                 str(mirror.target),
                 what,
                 str(mirror.entry_count),
@@ -336,6 +336,7 @@ class MirrorDialog(QDialog):
         )
         if not chosen:
             return
+        existed = Path(chosen).exists()
         lines = []
         for root in roots:
             try:
@@ -343,9 +344,8 @@ class MirrorDialog(QDialog):
                 lines.append(f"section {section!r}: {root.path}")
             except (AtelierError, OSError) as exc:
                 lines.append(f"{root.path}: {user_message(exc)}")
-        self.say(
-            f"{chosen}: " + "; ".join(lines) + ". Restart ComfyUI to see the models (old file kept as .bak)."
-        )
+        kept = " (the old file is kept as .bak)" if existed else ""
+        self.say(f"{chosen}: " + "; ".join(lines) + f". Restart ComfyUI to see the models{kept}.")
 
     def read_yaml(self) -> None:
 
@@ -409,6 +409,14 @@ def _checked(widget: QListWidget) -> list:  # type: ignore[type-arg]
         for row in range(widget.count())
         if widget.item(row).checkState() == Qt.CheckState.Checked
     ]
+
+
+def _mode_text(mirror: MirrorRecord) -> str:
+    """The mode asked for, and the one the drive needed when it differs ("symlink → copy")."""
+    used = mirror.report.get("used_mode")
+    if mirror.report.get("mode") == mirror.mode.value and used and used != mirror.mode.value:
+        return f"{mirror.mode.value} → {used}"
+    return mirror.mode.value
 
 
 def _last_sync(mirror: MirrorRecord) -> str:

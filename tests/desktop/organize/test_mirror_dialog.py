@@ -147,3 +147,24 @@ def test_read_a_comfyui_yaml_and_add_its_folders(
     assert dialog.offer_roots_from(yaml_file) == [other]
     assert str(other) in [root.path for root in library.roots()]
     assert "Added 1 library folder" in dialog.message.text()
+
+
+def test_a_mirror_on_a_disk_without_links_shows_the_fallback(
+    window: MainWindow, library: Library, tmp_path: Path, qtbot: QtBot
+) -> None:
+    import errno
+
+    from app.organize.mirror import MirrorApplier, create_mirror
+    from core.organize.mirror_plan import MirrorMode, MirrorUI
+
+    def refuse(_source: Path, entry: Path) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted", str(entry))
+
+    mirror = create_mirror(library, MirrorUI.A1111, MirrorMode.SYMLINK, tmp_path / "stick")
+    MirrorApplier(library, symlink=refuse, hardlink=refuse).sync(mirror)
+    dialog = open_dialog(window, qtbot)
+    assert dialog.table.item(0, 1).text() == "symlink → copy"
+    assert "symlinks not supported on" in dialog.table.item(0, 5).text()
+    rect = dialog.table.visualItemRect(dialog.table.item(0, 0))
+    qtbot.mouseClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert dialog.details.toPlainText().startswith("symlinks not supported on")
