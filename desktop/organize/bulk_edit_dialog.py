@@ -17,12 +17,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from catalog.records import AssetRecord, BulkEdit
+from desktop.widgets.elided_label import ElidedLabel
 from desktop.widgets.list_edit import WordListEdit, split_words
 from desktop.widgets.wrap_label import WrapLabel
 
@@ -46,7 +47,7 @@ class BulkEditDialog(QDialog):
         count = len(self.records)
         self.setWindowTitle(f"Edit {count} file{'s' if count != 1 else ''}")
         self.setObjectName("bulkEditDialog")
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(540)
         layout = QVBoxLayout(self)
         names = ", ".join(r.display_name or r.file_name for r in self.records[:3])
         more = f" and {count - 3} more" if count > 3 else ""
@@ -143,7 +144,7 @@ def _flag(text: str, values: Sequence[bool]) -> QCheckBox:
     return box
 
 
-def _summary(records: Sequence[AssetRecord], labels: object) -> QLabel:
+def _summary(records: Sequence[AssetRecord], labels: object) -> ElidedLabel:
     """ "On all: a, b · On some: c (mixed)" for the selection's tags or collections."""
     get = labels if callable(labels) else (lambda r: ())
     per_file = [{label.casefold(): label for label in get(r)} for r in records]
@@ -155,6 +156,9 @@ def _summary(records: Sequence[AssetRecord], labels: object) -> QLabel:
         parts.append("On all: " + ", ".join(sorted((spelled[k] for k in common), key=str.casefold)))
     if some:
         parts.append("On some: " + ", ".join(spelled[k] for k in some) + f" {MIXED}")
-    label = WrapLabel(" · ".join(parts) or "None")
+    # One line, cut at a word when long (the whole list is the tooltip): a wrapped label inside a form
+    # layout is given one line's height and clipped.
+    label = ElidedLabel(" · ".join(parts) or "None", Qt.TextElideMode.ElideRight, at_words=True)
     label.setProperty("class", "muted")
+    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)  # a form gives Ignored 0 px
     return label
