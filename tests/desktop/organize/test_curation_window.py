@@ -240,3 +240,64 @@ def test_deleted_files_dialog_lists_and_forgets(
     assert dialog.model.rowCount() == 0
     assert populated.library.deleted_files() == []
     QApplication.processEvents()
+
+
+def test_a_render_becomes_the_cover_from_the_cover_menu(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    from PIL import Image
+
+    from catalog.records import NewRender, RenderAssetLink, RenderRole
+
+    library = populated.library
+    ids = populated.ids
+    library.renders_dir.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 64), (250, 200, 0)).save(library.renders_dir / "r1.png")
+    render = library.add_render(
+        NewRender(
+            path="r1.png",
+            width=64,
+            height=64,
+            seed=1,
+            recipe={},
+            assets=(RenderAssetLink(ids["dreamshaper_8"], RenderRole.CHECKPOINT),),
+        )
+    )
+    window.set_view_mode("table")
+    click_row(window, ids["dreamshaper_8"])
+    button = window.details.cover_button
+    button.renders_menu.aboutToShow.emit()  # what opening the submenu does: list this file's renders
+    (choice,) = [a for a in button.renders_menu.actions() if a.text().startswith(f"#{render.id} ")]
+    assert choice.text().endswith("uses this file")
+    choice.trigger()
+    record = library.get(ids["dreamshaper_8"])
+    assert record is not None
+    assert record.cover_path == render.path
+    assert window.details.record is not None
+    assert window.details.record.cover_path == render.path
+
+
+def test_write_sidecars_from_the_context_section(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    import json
+
+    ids = populated.ids
+    library = populated.library
+    from catalog.records import UserDataChanges
+
+    library.update_user_data(
+        ids["pixelArtStyle"],
+        UserDataChanges(notes="best at 0.6", preferred_weight=0.6, trigger_words=("pixel",)),
+    )
+    window.set_view_mode("table")
+    click_row(window, ids["pixelArtStyle"])
+    menu = QMenu()
+    curation(window).add_context_section(menu, window.selected_records())
+    next(action for action in menu.actions() if action.text() == "Write sidecars").trigger()
+    written = json.loads((populated.root_dir / "pixelArtStyle.json").read_text(encoding="utf-8"))
+    assert written["activation text"] == "pixel"
+    assert written["preferred weight"] == 0.6
+    assert written["notes"] == "best at 0.6"
+    assert written["sd version"] == "SDXL"
+    assert window.status.flashed() == "Wrote sidecars for 1 file"
