@@ -89,7 +89,7 @@ def test_unicode_and_overlong_names_fit_every_file_system(tmp_path: Path) -> Non
     assert record is not None
     long_name = "Cafe\u0301 日本語 " * 40  # decomposed é, CJK: far past 255 bytes
     library.update_user_data(record.id, UserDataChanges(display_name=long_name))
-    # the site's name wins for model_name; the user's display name is used when unlinked, so rename by tag
+    # a linked file: the long name comes from the template itself, past 255 bytes
     planned = plan_template(library, "{kind}/{version_name} {creator} " + "x" * 300 + ".{ext}")
     (move,) = planned.plan.moves
     assert move.target.name.endswith(".safetensors")
