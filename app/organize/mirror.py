@@ -137,7 +137,10 @@ class MirrorsSummary:
 
     @property
     def failed(self) -> int:
-        return sum(len(report.failed) for report in self.reports)
+        """Entries that could not be made or removed, plus mirrors refused or out of reach (an unplugged
+        drive), so that the status bar and the scan command say so."""
+        unusable = sum(1 for report in self.reports if report.state in ("refused", "unreachable"))
+        return sum(len(report.failed) for report in self.reports) + unusable
 
     def __str__(self) -> str:
         if not self.reports:

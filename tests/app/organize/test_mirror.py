@@ -298,6 +298,9 @@ def test_an_unplugged_mirror_is_reported_and_its_records_kept(tmp_path: Path, li
     shutil.rmtree(tmp_path / "usb")
     report = MirrorApplier(library).sync(library.mirror(mirror.id))
     assert report.state == "unreachable"
+    summary = sync_mirrors(library)
+    assert summary.failed == 1  # said after a scan, though nothing changed
+    assert "is not there (unplugged?)" in str(summary)
     assert not (tmp_path / "usb").exists()  # not made again on the system disk
     assert library.mirror(mirror.id).entry_count == 5
 
