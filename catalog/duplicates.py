@@ -19,7 +19,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
@@ -29,24 +29,26 @@ from catalog.labels import COLLECTIONS, TAGS, prune
 from catalog.orm import Asset
 from catalog.user_data import ensure_covers
 
-_MISSING = "missing"
-
-# One query: the SHA256 index finds the duplicated hashes, then only their rows are read.
-_DUPLICATE_ROWS = text(
-    """
-    SELECT a.id, a.path, a.root_id, r.path, r.layout, a.size, a.mtime_ns, a.device, a.inode, a.sha256,
-           a.kind, a.status, a.added_at, a.rating, a.favorite, a.notes, a.edited_fields,
-           (SELECT count(*) FROM asset_tags t WHERE t.asset_id = a.id),
-           (SELECT count(*) FROM asset_collections c WHERE c.asset_id = a.id)
-    FROM assets a LEFT JOIN roots r ON r.id = a.root_id
+# One query: the SHA256 index finds the duplicated hashes, then only their rows are read. How much the
+# user put into a row is counted in SQL (rating, favorite, notes, edited fields, tags, collections).
+_DUPLICATE_SQL = """
+    SELECT a.id, a.path, a.root_id, a.size, a.mtime_ns, a.device, a.inode, a.sha256, a.kind, a.added_at,
+           (a.rating != 0) + (a.favorite != 0) + (a.notes != '')
+           + coalesce(json_array_length(a.edited_fields), 0)
+           + (SELECT count(*) FROM asset_tags t WHERE t.asset_id = a.id)
+           + (SELECT count(*) FROM asset_collections c WHERE c.asset_id = a.id)
+    FROM assets a
     WHERE a.sha256 IN (SELECT sha256 FROM assets WHERE sha256 IS NOT NULL GROUP BY sha256 HAVING count(*) > 1)
-    """
-)
+      AND a.status != 'missing'
+"""
+_ROOTS = text("SELECT id, path, layout FROM roots")
 
 
-@dataclass(frozen=True, slots=True)
-class DuplicatePath:
-    """One catalog row of a duplicated file: where it lies and how much the user put into it."""
+class DuplicatePath(NamedTuple):
+    """One catalog row of a duplicated file: where it lies and how much the user put into it.
+
+    Named tuples, not dataclasses, for the three records of a group: a big library builds tens of
+    thousands of them, and a tuple is built several times faster (bench/bench_dupes.py)."""
 
     asset_id: int
     path: str
@@ -57,10 +59,12 @@ class DuplicatePath:
     kind: str
     added_at: str
     user_data: int  # how many things the user gave this row (rating, favorite, notes, tags, ...)
+    size: int
+    device: int
+    inode: int
 
 
-@dataclass(frozen=True, slots=True)
-class DuplicateFile:
+class DuplicateFile(NamedTuple):
     """One file on disk (one device and inode) and the catalog paths that reach it (hard links)."""
 
     device: int
@@ -86,8 +90,7 @@ class DuplicateFile:
         return tuple(p.asset_id for p in self.paths)
 
 
-@dataclass(frozen=True, slots=True)
-class DuplicateGroup:
+class DuplicateGroup(NamedTuple):
     """Files with one SHA256: keeping one frees the others' bytes."""
 
     sha256: str
@@ -127,61 +130,57 @@ class NearDuplicateHint:
 
 def duplicate_groups(session: Session) -> list[DuplicateGroup]:
     """Groups of identical present files, most freeable bytes first."""
-    by_hash: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in session.execute(_DUPLICATE_ROWS):
-        if row[11] != _MISSING:
-            by_hash[row[9]].append(tuple(row))
+    roots = {root_id: (path, layout) for root_id, path, layout in session.execute(_ROOTS)}
+    no_root = (None, None)
+    # sha256 -> (device, inode) -> paths; rows come in index order (by hash, then by id).
+    by_hash: dict[str, dict[tuple[int, int], list[DuplicatePath]]] = {}
+    # Straight through the driver: SQLAlchemy's per-row result handling cost as much as SQLite's work.
+    for values in session.connection().exec_driver_sql(_DUPLICATE_SQL).fetchall():
+        asset_id, path, root_id, size, mtime_ns, device, inode, sha256, kind, added, user_data = values
+        root_path, layout = roots.get(root_id, no_root)
+        row = DuplicatePath(
+            asset_id, path, root_id, root_path, layout, mtime_ns, kind, str(added), user_data,
+            size, device, inode,
+        )  # fmt: skip
+        files = by_hash.get(sha256)
+        if files is None:
+            files = by_hash[sha256] = {}
+        key = (device, inode) if device else (0, -asset_id)
+        members = files.get(key)
+        if members is None:
+            files[key] = [row]
+        else:
+            members.append(row)
     groups = []
-    for sha256, rows in by_hash.items():
-        files = _files(rows)
+    for sha256, found in by_hash.items():
+        if len(found) < 2:
+            continue  # one file (its other rows are missing, or hard links of it)
+        files = _join_unknown_devices(found) if any(device == 0 for device, _inode in found) else found
         if len(files) > 1:
-            groups.append(DuplicateGroup(sha256=sha256, size=files[0].size, files=files))
-    groups.sort(key=lambda g: (-g.freeable_bytes, g.sha256))
+            items = tuple(DuplicateFile(d, i, m[0].size, tuple(m)) for (d, i), m in files.items())
+            groups.append(DuplicateGroup(sha256, items[0].size, items))
+    groups.sort(key=_most_freeable)
     return groups
 
 
-def _files(rows: list[tuple[Any, ...]]) -> tuple[DuplicateFile, ...]:
-    """Rows of one (device, inode) become one file. A row whose device is not known yet (cataloged
-    before devices were) joins a file with its inode: the same hash and inode is a hard link, and
-    counting a copy as a link only ever hides bytes to free, never offers a file's last path."""
-    by_identity: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
-    unknown_device: list[tuple[Any, ...]] = []
-    for row in sorted(rows, key=lambda r: r[0]):
-        if row[7]:
-            by_identity.setdefault((row[7], row[8]), []).append(row)
-        else:
-            unknown_device.append(row)
-    for row in unknown_device:
-        same_inode = next((key for key in by_identity if key[1] == row[8] and row[8]), None)
-        by_identity.setdefault(same_inode or (0, row[8] or -row[0]), []).append(row)
-    return tuple(
-        DuplicateFile(device=device, inode=inode, size=members[0][5], paths=tuple(_path(r) for r in members))
-        for (device, inode), members in by_identity.items()
-    )
+def _most_freeable(group: DuplicateGroup) -> tuple[int, str]:
+    return (-group.freeable_bytes, group.sha256)
 
 
-def _path(row: tuple[Any, ...]) -> DuplicatePath:
-    (asset_id, path, root_id, root_path, layout, _size, mtime_ns, _dev, _ino, _sha, kind, _status, added_at,
-     rating, favorite, notes, edited, tags, collections) = row  # fmt: skip
-    user_data = (
-        (1 if rating else 0)
-        + (1 if favorite else 0)
-        + (1 if notes else 0)
-        + len(_json_list(edited))
-        + int(tags)
-        + int(collections)
-    )
-    return DuplicatePath(
-        asset_id=asset_id,
-        path=path,
-        root_id=root_id,
-        root_path=root_path,
-        root_layout=layout,
-        mtime_ns=mtime_ns,
-        kind=kind,
-        added_at=str(added_at),
-        user_data=user_data,
-    )
+def _join_unknown_devices(
+    files: dict[tuple[int, int], list[DuplicatePath]],
+) -> dict[tuple[int, int], list[DuplicatePath]]:
+    """A row whose device is not known yet (cataloged before devices were) joins a file with its inode:
+    the same hash and inode is a hard link, and counting a copy as a link only ever hides bytes to free,
+    never offers a file's last path."""
+    joined: dict[tuple[int, int], list[DuplicatePath]] = {k: list(v) for k, v in files.items() if k[0]}
+    for key, members in files.items():
+        if key[0]:
+            continue
+        for row in members:
+            same = next((k for k in joined if row.inode and k[1] == row.inode), None)
+            joined.setdefault(same or (0, row.inode or -row.asset_id), []).append(row)
+    return joined
 
 
 def _json_list(value: Any) -> list[Any]:

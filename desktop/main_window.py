@@ -741,6 +741,7 @@ class MainWindow(QMainWindow):
         """Each organizing feature adds its actions to the Edit, Library and Organize menus and its
         section to the context menu; one line per feature, in the order the menus show them."""
         from desktop.organize.curation_actions import install_curation
+        from desktop.organize.duplicates_view import install_duplicates
         from desktop.organize.convert_dialog import install_convert
         from desktop.organize.exchange_dialogs import install_exchange
         from desktop.organize.file_actions import install_file_actions
@@ -755,6 +756,7 @@ class MainWindow(QMainWindow):
         install_curation(self)  # Edit N files…, Hide, Write sidecars, Library › Deleted files…
         install_template(self)  # Organize › Organize by template…, and in the context menu
         install_mirrors(self)  # Organize › Share with other apps… (mirrors, ComfyUI yaml)
+        install_duplicates(self)  # Organize › Find duplicates… (keep one, trash or link the others)
 
     def _show_context_menu(self, position: Any) -> None:
         view = self.current_view()
