@@ -25,10 +25,10 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from catalog.db import utc_now
+from catalog.db import chunks, utc_now
 from catalog.labels import COLLECTIONS, TAGS, add_labels
 from catalog.orm import (
     ASSETS,
@@ -42,6 +42,7 @@ from catalog.orm import (
     OrganizeStep,
     Preview,
     RemoteLink,
+    Root,
     Tag,
     UTCDateTime,
     table_of,
@@ -174,6 +175,24 @@ def set_step(session: Session, step_id: int, state: str, detail: Mapping[str, An
     session.execute(update(OrganizeStep).where(OrganizeStep.id == step_id).values(**values))
 
 
+@dataclass(frozen=True, slots=True)
+class MovedStep:
+    """A move step whose files are in place: what the catalog must now say (``reverses``: the step of an
+    earlier operation this one undid, marked ``undone`` in the same transaction)."""
+
+    step_id: int
+    asset_id: int | None
+    moved: FileState
+    files: tuple[tuple[str, str], ...]
+    reverses: int | None = None
+
+
+def set_steps(session: Session, step_ids: Sequence[int], state: str) -> None:
+    """Change many steps' state at once (the steps a cancel left undone become ``skipped``)."""
+    for chunk in chunks(list(step_ids)):
+        session.execute(update(OrganizeStep).where(OrganizeStep.id.in_(chunk)).values(state=state))
+
+
 def record_moved(
     session: Session,
     step_id: int,
@@ -184,33 +203,100 @@ def record_moved(
     detail: Mapping[str, Any] | None = None,
 ) -> None:
     """A step's files moved: the asset follows (path, name, root, stat), previews follow their files."""
+    record_moves(session, [MovedStep(step_id, asset_id, moved, tuple(files))])
+    if detail:
+        set_step(session, step_id, DONE, detail)
+
+
+def record_moves(session: Session, items: Sequence[MovedStep]) -> None:
+    """:func:`record_moved` for many steps in one transaction (a batch of a large move): the roots are
+    read once, previews and step states are written with one statement each."""
+    if not items:
+        return
     now = utc_now()
-    for old, new in files:
-        session.execute(update(Preview).where(Preview.path == old).values(path=new))
-    if asset_id is not None:
-        row = session.execute(
-            select(ASSETS.c.root_id, ASSETS.c.status, ASSETS.c.prior_status, ASSETS.c.size).where(
-                ASSETS.c.id == asset_id
+    roots = [(root_id, PurePath(path)) for root_id, path in session.execute(select(Root.id, Root.path))]
+    previews = [
+        {"b_asset": item.asset_id, "b_old": old, "b_new": new}
+        for item in items
+        if item.asset_id is not None
+        for old, new in item.files
+    ]
+    if previews:
+        session.execute(
+            update(PREVIEWS)
+            .where(PREVIEWS.c.asset_id == bindparam("b_asset"), PREVIEWS.c.path == bindparam("b_old"))
+            .values(path=bindparam("b_new")),
+            previews,
+        )
+    rows = {
+        row.id: row
+        for chunk in chunks([item.asset_id for item in items if item.asset_id is not None])
+        for row in session.execute(
+            select(
+                ASSETS.c.id, ASSETS.c.root_id, ASSETS.c.status, ASSETS.c.prior_status, ASSETS.c.size
+            ).where(ASSETS.c.id.in_(chunk))
+        )
+    }
+    plain: list[dict[str, Any]] = []
+    for item in items:
+        row = rows.get(item.asset_id) if item.asset_id is not None else None
+        if row is None:
+            continue
+        moved = item.moved
+        values: dict[str, Any] = {
+            "b_id": row.id,
+            "b_path": moved.path,
+            "b_name": PurePath(moved.path).name,
+            "b_root": _innermost_root(roots, moved.path, default=row.root_id),
+            "b_mtime": moved.mtime_ns,
+            "b_inode": moved.inode,
+            "b_device": moved.device,
+            "b_now": now,
+        }
+        extra: dict[str, Any] = {}
+        if row.status == FileStatus.MISSING.value:
+            extra.update(
+                status=row.prior_status or FileStatus.OK.value, prior_status=None, missing_since=None
             )
-        ).one_or_none()
-        if row is not None:
-            values: dict[str, Any] = {
-                "path": moved.path,
-                "file_name": PurePath(moved.path).name,
-                "root_id": root_for_path(session, moved.path, default=row.root_id),
-                "mtime_ns": moved.mtime_ns,
-                "inode": moved.inode,
-                "device": moved.device,
-                "updated_at": now,
-            }
-            if row.status == FileStatus.MISSING.value:
-                values.update(
-                    status=row.prior_status or FileStatus.OK.value, prior_status=None, missing_since=None
-                )
-            if moved.size is not None and row.size != moved.size:
-                values.update(size=moved.size, **CLEARED_HASHES)
-            session.execute(update(ASSETS).where(ASSETS.c.id == asset_id).values(**values))
-    set_step(session, step_id, DONE, detail)
+        if moved.size is not None and row.size != moved.size:
+            extra.update(size=moved.size, **CLEARED_HASHES)
+        plain.append(values)
+        if extra:  # rare: a file found again, or other bytes than the catalog knew
+            session.execute(update(ASSETS).where(ASSETS.c.id == row.id).values(**extra))
+    if plain:  # one statement for the batch (executemany): the common case of a large move
+        session.execute(_MOVE_ASSET, plain)
+    states = [{"b_id": item.step_id, "b_state": DONE} for item in items]
+    states += [{"b_id": item.reverses, "b_state": UNDONE} for item in items if item.reverses is not None]
+    session.execute(
+        update(table_of(OrganizeStep))
+        .where(table_of(OrganizeStep).c.id == bindparam("b_id"))
+        .values(state=bindparam("b_state")),
+        states,
+    )
+
+
+_MOVE_ASSET = (
+    update(ASSETS)
+    .where(ASSETS.c.id == bindparam("b_id"))
+    .values(
+        path=bindparam("b_path"),
+        file_name=bindparam("b_name"),
+        root_id=bindparam("b_root"),
+        mtime_ns=bindparam("b_mtime"),
+        inode=bindparam("b_inode"),
+        device=bindparam("b_device"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+def _innermost_root(roots: Sequence[tuple[int, PurePath]], path: str, *, default: int | None) -> int | None:
+    candidate = PurePath(path)
+    best: tuple[int, int] | None = None
+    for root_id, root_path in roots:
+        if candidate.is_relative_to(root_path) and (best is None or len(root_path.parts) > best[0]):
+            best = (len(root_path.parts), root_id)
+    return best[1] if best else default
 
 
 def record_linked(
@@ -327,6 +413,15 @@ def operation_records(
 def asset_at(session: Session, path: str) -> int | None:
     """The id of the row stored at exactly ``path`` (present or missing), if any."""
     return _asset_at(session, path)
+
+
+def assets_at(session: Session, paths: Sequence[str]) -> dict[str, int]:
+    """The ids of the rows stored at any of ``paths`` (present or missing), by path."""
+    found: dict[str, int] = {}
+    for chunk in chunks(list(paths)):
+        rows = session.execute(select(ASSETS.c.path, ASSETS.c.id).where(ASSETS.c.path.in_(chunk)))
+        found.update((path, asset_id) for path, asset_id in rows)
+    return found
 
 
 def root_containing(session: Session, path: str) -> int | None:

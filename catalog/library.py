@@ -451,6 +451,12 @@ class Library:
         with self._db.session_scope(write=True) as session:
             journal.set_step(session, step_id, state, detail)
 
+    def set_steps_state(self, step_ids: Sequence[int], state: str) -> None:
+        """:meth:`set_step_state` for many steps in one transaction (no detail)."""
+        if step_ids:
+            with self._db.session_scope(write=True) as session:
+                journal.set_steps(session, step_ids, state)
+
     def record_step_moved(
         self,
         step_id: int,
@@ -463,6 +469,11 @@ class Library:
         """Mark a move done and make the catalog follow (asset, previews) in the same transaction."""
         with self._db.session_scope(write=True) as session:
             journal.record_moved(session, step_id, asset_id, moved, files=files, detail=detail)
+
+    def record_steps_moved(self, moved: Sequence[journal.MovedStep]) -> None:
+        """:meth:`record_step_moved` for a batch of steps, in one transaction (large moves)."""
+        with self._db.session_scope(write=True) as session:
+            journal.record_moves(session, moved)
 
     def record_step_trashed(
         self, step_id: int, asset_id: int | None, detail: Mapping[str, Any] | None = None
@@ -520,11 +531,15 @@ class Library:
         with self._db.session_scope() as session:
             return journal.asset_at(session, str(path))
 
+    def asset_ids_at(self, paths: Sequence[str | Path]) -> dict[str, int]:
+        """The ids of the rows at any of ``paths`` (present or missing), by path: one query per 500."""
+        with self._db.session_scope() as session:
+            return journal.assets_at(session, [str(path) for path in paths])
+
     def root_containing(self, path: str | Path) -> int | None:
         """The innermost library folder containing ``path``, or None when it is outside all of them."""
         with self._db.session_scope() as session:
             return journal.root_containing(session, str(path))
-
 
     # -- organize: duplicates (catalog.duplicates) --------------------------------------------------------
 

@@ -16,21 +16,33 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from app.messages import user_message
 from app.organize.fileops import same_file
 from app.organize.oplock import operation_lock
-from app.organize.steps import LINK_ACTIONS, run_step
+from app.organize.steps import LINK_ACTIONS, move_back, run_step
 from app.organize.trash import restorable
-from catalog.journal import DONE, FAILED, PENDING, SKIPPED, UNDONE, NewStep, OperationRecord, StepRecord
+from catalog.journal import (
+    DONE,
+    FAILED,
+    PENDING,
+    SKIPPED,
+    UNDONE,
+    MovedStep,
+    NewStep,
+    OperationRecord,
+    StepRecord,
+)
 from catalog.library import Library
 from core.errors import AtelierError
 from core.jobs import CancelToken, Progress, ProgressCallback
-from core.organize.companions import companion_files
+from core.layouts import MODEL_FILE_SUFFIXES
+from core.organize.companions import companion_files, companions_among
 from core.organize.errors import OrganizeError
 from core.organize.plan import MovePlan, plan_moves
 
@@ -59,16 +71,40 @@ def plan_in_library(
     library: Library, requests: Iterable[tuple[int | None, Path, Path]], *, rename_conflicts: bool = False
 ) -> MovePlan:
     """:func:`core.organize.plan.plan_moves` against the disk and the catalog: a target is taken when a
-    file stands there or the catalog still lists one there (a missing file it remembers)."""
+    file stands there or the catalog still lists one there (a missing file it remembers).
+
+    Each source folder is listed once for the companions of all its files, and the catalog is asked
+    once for every requested target, so a plan of thousands of files costs no more than its listings.
+    """
+    requests = list(requests)
+    listings: dict[Path, set[str]] = {}
+    listed = library.asset_ids_at([target for _, _, target in requests])
+    asked = {str(target) for _, _, target in requests}
+
+    def companions(source: Path) -> list[Path]:
+        folder = source.parent
+        if folder not in listings:
+            try:
+                listings[folder] = {entry.name for entry in folder.iterdir()}
+            except OSError:
+                listings[folder] = set()
+        return companions_among(source, listings[folder])
 
     def exists(path: Path) -> bool:
-        return os.path.lexists(path) or library.asset_id_at(path) is not None
+        if os.path.lexists(path):
+            return True
+        text = str(path)
+        if text in asked:
+            return text in listed
+        # Only model files and folders are catalog rows: a sidecar's name needs no query.
+        could_be_row = path.suffix.lower() in MODEL_FILE_SUFFIXES or not path.suffix
+        return could_be_row and library.asset_id_at(path) is not None
 
     def same(source: Path, target: Path) -> bool:
         return same_file(source, target) and str(source).casefold() == str(target).casefold()
 
     return plan_moves(
-        requests, exists=exists, companions=companion_files, same_file=same, rename_conflicts=rename_conflicts
+        requests, exists=exists, companions=companions, same_file=same, rename_conflicts=rename_conflicts
     )
 
 
@@ -88,8 +124,13 @@ def apply_moves(
     """
     if plan.is_empty:
         return OperationResult(0, kind, 0, 0, (), cancelled=False)
+    roots = [Path(root.path) for root in library.roots()]
     outside = sorted(
-        {str(move.target.parent) for move in plan.moves if library.root_containing(move.target) is None}
+        {
+            str(move.target.parent)
+            for move in plan.moves
+            if not any(move.target.is_relative_to(root) for root in roots)
+        }
     )
     if outside:
         raise OrganizeError(
@@ -303,64 +344,145 @@ def _run(
     resume: bool,
     undo_of: int | None,
 ) -> OperationResult:
-    done = skipped = freed = 0
-    failed: list[tuple[str, str]] = []
-    moved: list[tuple[str, str]] = []
-    asset_ids: list[int] = []
-    cancelled = False
+    tally = _Tally()
+    batch = _MoveBatch(library, tally)
+    holders = {} if resume else library.asset_ids_at([s.target for s in steps if s.action == "move"])
     interrupted: BaseException | None = None
     total = len(steps)
-    for index, step in enumerate(steps):
-        if not resume and (interrupted is not None or (cancel is not None and cancel.cancelled)):
-            cancelled = True
-            library.set_step_state(step.id, SKIPPED)
-            skipped += 1
-            continue
-        if progress is not None:
-            progress(
-                Progress(index, total, f"{_VERBS.get(step.action, step.action)} {Path(step.source).name}")
-            )
-        try:
-            freed += run_step(library, step, resume=resume)
-        except KeyboardInterrupt as exc:  # Ctrl+C: this step was put back; stop like a cancel
-            interrupted = exc
-            cancelled = True
-            library.set_step_state(step.id, SKIPPED)
-            skipped += 1
-            continue
-        except (AtelierError, OSError) as exc:
-            reason = user_message(exc)
-            library.set_step_state(step.id, FAILED, {"error": reason})
-            failed.append((step.source, reason))
-            continue
-        done += 1
-        moved.append((step.source, step.target))
-        if step.asset_id is not None:
-            asset_ids.append(step.asset_id)
-        reverses = step.detail.get("reverses")
-        if isinstance(reverses, int):
-            library.set_step_state(reverses, UNDONE)
+    try:
+        for index, step in enumerate(steps):
+            if not resume and (interrupted is not None or (cancel is not None and cancel.cancelled)):
+                tally.cancelled = True
+                tally.skip.append(step.id)
+                continue
+            if progress is not None:
+                verb = _VERBS.get(step.action, step.action)
+                progress(Progress(index, total, f"{verb} {Path(step.source).name}"))
+            if step.action != "move":
+                batch.flush()  # the journal stays in step order
+            try:
+                holder = holders.get(step.target)
+                if holder is not None and holder != step.asset_id:
+                    raise OrganizeError(
+                        f"the library still lists a file at {step.target} (asset {holder}): rescan its folder"
+                    )
+                outcome = run_step(library, step, resume=resume)
+            except KeyboardInterrupt as exc:  # Ctrl+C: this step was put back; stop like a cancel
+                interrupted = exc
+                tally.cancelled = True
+                tally.skip.append(step.id)
+                continue
+            except (AtelierError, OSError) as exc:
+                tally.fail(library, step.id, step.source, user_message(exc))
+                continue
+            tally.freed += outcome.freed
+            if outcome.moved is not None:
+                batch.add(step, outcome.moved)
+            else:
+                tally.finished(step)
+                reverses = step.detail.get("reverses")
+                if isinstance(reverses, int):
+                    library.set_step_state(reverses, UNDONE)
+            if batch.due():
+                batch.flush()
+    finally:
+        batch.flush()
+        if tally.skip:
+            library.set_steps_state(tally.skip, SKIPPED)
     if progress is not None:
         progress(Progress(total, total, "Done"))
     summary: dict[str, Any] = {
-        "done": done,
-        "skipped": skipped,
-        "failed": [list(item) for item in failed],
-        "cancelled": cancelled,
-        "freed_bytes": freed,
+        "done": len(tally.moved),
+        "skipped": len(tally.skip),
+        "failed": [list(item) for item in tally.failed],
+        "cancelled": tally.cancelled,
+        "freed_bytes": tally.freed,
         "recovered": resume,
     }
-    library.finish_operation(operation_id, FAILED if failed else DONE, summary)
+    library.finish_operation(operation_id, FAILED if tally.failed else DONE, summary)
     if undo_of is not None:
         _settle_undone(library, undo_of)
-    if done:
+    if tally.moved:
         _follow_in_mirrors(library)
     result = OperationResult(
-        operation_id, kind, done, skipped, tuple(failed), cancelled, freed, tuple(moved), tuple(asset_ids)
+        operation_id,
+        kind,
+        len(tally.moved),
+        len(tally.skip),
+        tuple(tally.failed),
+        tally.cancelled,
+        tally.freed,
+        tuple(tally.moved),
+        tuple(tally.asset_ids),
     )
     if interrupted is not None:
         raise interrupted
     return result
+
+
+@dataclass
+class _Tally:
+    """What an operation did so far, for its summary and result."""
+
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    asset_ids: list[int] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skip: list[int] = field(default_factory=list)
+    freed: int = 0
+    cancelled: bool = False
+
+    def finished(self, step: StepRecord) -> None:
+        self.moved.append((step.source, step.target))
+        if step.asset_id is not None:
+            self.asset_ids.append(step.asset_id)
+
+    def fail(self, library: Library, step_id: int, path: str, reason: str) -> None:
+        library.set_step_state(step_id, FAILED, {"error": reason})
+        self.failed.append((path, reason))
+
+
+# A large move records its finished steps together: a transaction per file would cost more than the
+# rename itself. A crash before a batch is written leaves those steps pending with their files already
+# at the target, which recovery recognises as done (the source gone, the target there).
+FLUSH_STEPS = 200
+FLUSH_SECONDS = 0.5
+
+
+class _MoveBatch:
+    """Moves whose files are in place, waiting to be written to the catalog in one transaction."""
+
+    def __init__(self, library: Library, tally: _Tally) -> None:
+        self._library = library
+        self._tally = tally
+        self._items: list[tuple[StepRecord, MovedStep]] = []
+        self._since = time.monotonic()
+
+    def add(self, step: StepRecord, moved: MovedStep) -> None:
+        if not self._items:
+            self._since = time.monotonic()
+        self._items.append((step, moved))
+
+    def due(self) -> bool:
+        return len(self._items) >= FLUSH_STEPS or time.monotonic() - self._since >= FLUSH_SECONDS
+
+    def flush(self) -> None:
+        items, self._items = self._items, []
+        if not items:
+            return
+        try:
+            self._library.record_steps_moved([moved for _, moved in items])
+        except AtelierError:
+            for step, moved in items:  # one at a time: only the step the catalog refuses goes back
+                try:
+                    self._library.record_steps_moved([moved])
+                except AtelierError as exc:
+                    move_back(moved)
+                    self._tally.fail(self._library, step.id, step.source, user_message(exc))
+                else:
+                    self._tally.finished(step)
+            return
+        for step, _ in items:
+            self._tally.finished(step)
 
 
 def _follow_in_mirrors(library: Library) -> None:

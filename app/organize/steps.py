@@ -13,14 +13,15 @@ import errno
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.organize.fileops import move_path, same_file, settle_move, sha256_of, tree_size
 from app.organize.trash import TrashedFile, locate, restore, send_to_trash
-from catalog.journal import FileState, StepRecord
+from catalog.journal import FileState, MovedStep, StepRecord
 from catalog.library import Library
-from core.organize.errors import OrganizeError, TargetExistsError
+from core.organize.errors import OrganizeError
 
 LINK_ACTIONS = ("hardlink", "symlink")
 
@@ -35,13 +36,23 @@ def file_state(path: Path) -> FileState:
     return FileState(str(path), size, info.st_mtime_ns, info.st_ino, info.st_dev)
 
 
-def run_step(library: Library, step: StepRecord, *, resume: bool) -> int:
-    """Do ``step`` (or what a crash left of it) and mark it done; returns the bytes it sent to the trash."""
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """What a finished step leaves to its operation: bytes sent to the trash, or a move whose catalog
+    change the operation records with others in one transaction (see ``app.organize.engine``)."""
+
+    freed: int = 0
+    moved: MovedStep | None = None
+
+
+def run_step(library: Library, step: StepRecord, *, resume: bool) -> StepOutcome:
+    """Do ``step`` (or what a crash left of it). Every action but a move is marked done here; a move's
+    files are in place when this returns, and its :class:`MovedStep` is for the caller to record."""
     if step.action == "move":
-        _move(library, step, resume=resume)
-    elif step.action == "trash":
-        return _trash(library, step, resume=resume)
-    elif step.action == "restore":
+        return StepOutcome(moved=move_files(step, resume=resume))
+    if step.action == "trash":
+        return StepOutcome(freed=_trash(library, step, resume=resume))
+    if step.action == "restore":
         _restore(library, step, resume=resume)
     elif step.action in LINK_ACTIONS:
         _link(library, step, resume=resume)
@@ -49,7 +60,7 @@ def run_step(library: Library, step: StepRecord, *, resume: bool) -> int:
         _unlink(library, step, resume=resume)
     else:
         raise OrganizeError(f"unknown step {step.action!r} in the journal (written by a newer Atelier?)")
-    return 0
+    return StepOutcome()
 
 
 def move_pairs(step: StepRecord) -> list[tuple[Path, Path]]:
@@ -58,15 +69,9 @@ def move_pairs(step: StepRecord) -> list[tuple[Path, Path]]:
     return [(Path(step.source), Path(step.target)), *companions]
 
 
-def _move(library: Library, step: StepRecord, *, resume: bool) -> None:
+def move_files(step: StepRecord, *, resume: bool) -> MovedStep:
+    """Move a step's model and companions (all or none: a failure puts back what moved, then raises)."""
     pairs = move_pairs(step)
-    target = pairs[0][1]
-    if not resume and step.asset_id is not None:
-        holder = library.asset_id_at(target)
-        if holder not in (None, step.asset_id):
-            raise TargetExistsError(
-                f"the library still lists a file at {target} (asset {holder}): rescan its folder first"
-            )
     done: list[tuple[Path, Path]] = []
     try:
         for index, (src, dst) in enumerate(pairs):
@@ -81,9 +86,19 @@ def _move(library: Library, step: StepRecord, *, resume: bool) -> None:
     except BaseException:
         _move_back(done)
         raise
-    library.record_step_moved(
-        step.id, step.asset_id, file_state(target), files=[(str(a), str(b)) for a, b in pairs]
+    reverses = step.detail.get("reverses")
+    return MovedStep(
+        step.id,
+        step.asset_id,
+        file_state(pairs[0][1]),
+        tuple((str(a), str(b)) for a, b in done),
+        reverses if isinstance(reverses, int) else None,
     )
+
+
+def move_back(moved: MovedStep) -> None:
+    """Put a moved step's files back where they were (its catalog change could not be written)."""
+    _move_back([(Path(a), Path(b)) for a, b in moved.files])
 
 
 def _move_back(done: list[tuple[Path, Path]]) -> None:

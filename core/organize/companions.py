@@ -30,16 +30,14 @@ def companion_names(model_path: Path) -> list[str]:
 
 
 def companions_among(model_path: Path, siblings: Collection[str]) -> list[Path]:
-    """The companions of ``model_path`` among ``siblings`` (the names in its folder), in handling order."""
+    """The companions of ``model_path`` among ``siblings`` (the names in its folder), in handling order.
+
+    Costs a few set lookups whatever the size of the folder (a plan of thousands of files in one folder
+    calls it for each of them)."""
     stem = sidecar_stem(model_path)
-    shared = any(
-        name != model_path.name
-        and sidecar_stem(Path(name)) == stem
-        and Path(name).suffix.lower() in MODEL_EXTENSIONS
-        for name in siblings
-    )
-    if shared:
-        return []
+    twins = (f"{stem}{suffix}" for ext in MODEL_EXTENSIONS for suffix in (ext, ext.upper()))
+    if any(name != model_path.name and name in siblings for name in twins):
+        return []  # another model of the same stem: the sidecars are shared and stay
     return [
         model_path.parent / name
         for name in companion_names(model_path)
