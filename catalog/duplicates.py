@@ -32,16 +32,16 @@ from catalog.user_data import ensure_covers
 # One query: the SHA256 index finds the duplicated hashes, then only their rows are read. How much the
 # user put into a row is counted in SQL (rating, favorite, notes, edited fields, tags, collections).
 _DUPLICATE_SQL = """
-    SELECT a.id, a.path, a.root_id, a.size, a.mtime_ns, a.device, a.inode, a.sha256, a.kind, a.added_at,
+    SELECT a.id, a.path, a.root_id, r.path, r.layout, a.mtime_ns, a.kind, a.added_at,
            (a.rating != 0) + (a.favorite != 0) + (a.notes != '')
            + coalesce(json_array_length(a.edited_fields), 0)
            + (SELECT count(*) FROM asset_tags t WHERE t.asset_id = a.id)
-           + (SELECT count(*) FROM asset_collections c WHERE c.asset_id = a.id)
-    FROM assets a
+           + (SELECT count(*) FROM asset_collections c WHERE c.asset_id = a.id),
+           a.size, a.device, a.inode, a.sha256
+    FROM assets a LEFT JOIN roots r ON r.id = a.root_id
     WHERE a.sha256 IN (SELECT sha256 FROM assets WHERE sha256 IS NOT NULL GROUP BY sha256 HAVING count(*) > 1)
       AND a.status != 'missing'
 """
-_ROOTS = text("SELECT id, path, layout FROM roots")
 
 
 class DuplicatePath(NamedTuple):
@@ -62,6 +62,7 @@ class DuplicatePath(NamedTuple):
     size: int
     device: int
     inode: int
+    sha256: str
 
 
 class DuplicateFile(NamedTuple):
@@ -130,22 +131,16 @@ class NearDuplicateHint:
 
 def duplicate_groups(session: Session) -> list[DuplicateGroup]:
     """Groups of identical present files, most freeable bytes first."""
-    roots = {root_id: (path, layout) for root_id, path, layout in session.execute(_ROOTS)}
-    no_root = (None, None)
     # sha256 -> (device, inode) -> paths; rows come in index order (by hash, then by id).
     by_hash: dict[str, dict[tuple[int, int], list[DuplicatePath]]] = {}
-    # Straight through the driver: SQLAlchemy's per-row result handling cost as much as SQLite's work.
-    for values in session.connection().exec_driver_sql(_DUPLICATE_SQL).fetchall():
-        asset_id, path, root_id, size, mtime_ns, device, inode, sha256, kind, added, user_data = values
-        root_path, layout = roots.get(root_id, no_root)
-        row = DuplicatePath(
-            asset_id, path, root_id, root_path, layout, mtime_ns, kind, str(added), user_data,
-            size, device, inode,
-        )  # fmt: skip
-        files = by_hash.get(sha256)
+    # Straight through the driver, each row made a record as it comes (the columns are in the record's
+    # order): SQLAlchemy's per-row result handling cost as much as SQLite's work.
+    rows = session.connection().exec_driver_sql(_DUPLICATE_SQL).fetchall()
+    for row in map(DuplicatePath._make, rows):
+        files = by_hash.get(row.sha256)
         if files is None:
-            files = by_hash[sha256] = {}
-        key = (device, inode) if device else (0, -asset_id)
+            files = by_hash[row.sha256] = {}
+        key = (row.device, row.inode) if row.device else (0, -row.asset_id)
         members = files.get(key)
         if members is None:
             files[key] = [row]
