@@ -191,3 +191,34 @@ def test_a_diffusers_folder_goes_to_the_trash_whole_and_comes_back(
     back = library.get(asset.id)
     assert back is not None
     assert back.path == str(folder)
+
+
+def test_a_hard_link_across_disks_is_refused_and_the_copy_stays(tmp_path: Path) -> None:
+    import shutil
+    import uuid
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK) or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no /dev/shm on another file system here")
+    other = shm / f"atelier-test-{uuid.uuid4().hex}"
+    other.mkdir()
+    try:
+        root = tmp_path / "models"
+        kept = linked_lora(root)
+        copy = other / "copy.safetensors"
+        copy.write_bytes(kept.read_bytes())
+        library = open_hashed_library(tmp_path / "data", root, other)
+        kept_asset, copy_asset = library.get_by_path(kept), library.get_by_path(copy)
+        assert kept_asset is not None
+        assert copy_asset is not None
+        inode = copy.stat().st_ino
+
+        result = replace_with_link(library, copy_asset.id, kept_asset.id, mode="hardlink")
+
+        assert result.done == 0
+        assert "different disks" in result.failed[0][1]
+        assert copy.stat().st_ino == inode
+        assert digest(copy) == digest(kept)
+        assert not list(other.glob(".atelier-*"))
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
