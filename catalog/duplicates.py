@@ -222,11 +222,8 @@ def near_duplicate_hints(session: Session) -> list[NearDuplicateHint]:
     for autov3, asset_id, path, size, sha256 in session.execute(_SAME_TENSORS):
         tensors[autov3].append(HintFile(asset_id, path, size, sha256))
     for autov3, files in tensors.items():
-        hints.append(
-            NearDuplicateHint(
-                "same_tensors", autov3, f"Same tensors, other metadata (AutoV3 {autov3[:10]})", tuple(files)
-            )
-        )
+        label = f"Same tensors, other metadata (AutoV3 {autov3[:10]})"
+        hints.append(NearDuplicateHint("same_tensors", autov3, label, _one_per_content(files)))
 
     models: dict[str, list[tuple[str | None, str | None, str | None, HintFile]]] = defaultdict(list)
     for model_id, version_id, model_name, version_name, asset_id, path, size, sha256 in session.execute(
@@ -247,7 +244,7 @@ def near_duplicate_hints(session: Session) -> list[NearDuplicateHint]:
                         "same_version",
                         f"{model_id}:{version_id}",
                         f"{name} {files[0].version_name or version_id}: one Civitai version, other bytes",
-                        tuple(files),
+                        _one_per_content(files),
                     )
                 )
         if len([v for v in versions if v is not None]) > 1:
@@ -256,10 +253,23 @@ def near_duplicate_hints(session: Session) -> list[NearDuplicateHint]:
                     "model_versions",
                     str(model_id),
                     f"{name}: {len(versions)} versions of one Civitai model",
-                    tuple(f for files in versions.values() for f in files),
+                    _one_per_content([f for files in versions.values() for f in files]),
                 )
             )
     return hints
+
+
+def _one_per_content(files: Sequence[HintFile]) -> tuple[HintFile, ...]:
+    """The first file of each SHA256: copies and hard links of one content are the duplicate list's
+    business, a hint is about contents that differ."""
+    seen: set[str] = set()
+    kept = []
+    for item in files:
+        if item.sha256 is None or item.sha256 not in seen:
+            kept.append(item)
+            if item.sha256 is not None:
+                seen.add(item.sha256)
+    return tuple(kept)
 
 
 # -- merging the user's data onto the file that is kept -----------------------------------------------------
