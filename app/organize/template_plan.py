@@ -149,9 +149,17 @@ def plan_template(
             continue
         requests.append((row.id, Path(row.path), Path(target_folder, parts[-1])))
 
+    def exists(path: Path) -> bool:
+        text = str(path)
+        if text in taken:
+            return True
+        if real_folders.missing(os.path.dirname(text)):  # noqa: PTH120
+            return False  # its folder does not exist yet: no need to ask the disk
+        return os.path.lexists(text)
+
     plan = plan_moves(
         requests,
-        exists=lambda path: str(path) in taken or os.path.lexists(path),
+        exists=exists,
         companions=_CompanionLister(),
         same_file=_same_file,
         rename_conflicts=rename_conflicts,
@@ -281,36 +289,56 @@ class _RealFolders:
         self._cache[folder] = candidate
         return candidate
 
+    def missing(self, folder: str) -> bool:
+        """Whether ``folder`` (a real path :meth:`real` returned) is known not to exist."""
+        return folder in self._missing
+
     def _inside(self, path: str) -> str | None:
         inside = any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in self._roots)
         return path if inside else None
 
 
+_STEM = "\x00"  # a stem no file name has: what follows it in each companion name is that companion's ending
+_ENDINGS = tuple(name[len(_STEM) :] for name in companion_names(Path(f"{_STEM}.safetensors")))
+
+
 class _CompanionLister:
     """The companions of each model (``core.organize.companions``' rule) with one listing per folder for
-    the whole plan, and the folder's model stems counted once: asking ``companions_among`` for each of
-    5,000 LoRAs in one folder would compare every pair of names (25 million)."""
+    the whole plan: each folder's names are sorted once into "companions by stem" and "model stems", so
+    a model's companions are a lookup (asking ``companions_among`` for each of 5,000 LoRAs in one folder
+    would compare every pair of names: 25 million)."""
 
     def __init__(self) -> None:
-        self._folders: dict[Path, tuple[frozenset[str], Counter[str]]] = {}
+        self._folders: dict[str, tuple[dict[str, list[tuple[int, str]]], Counter[str]]] = {}
 
     def __call__(self, model: Path) -> list[Path]:
-        folder = model.parent
+        text = str(model)
+        folder, name = os.path.split(text)
         listed = self._folders.get(folder)
         if listed is None:
-            try:
-                names = frozenset(os.listdir(folder))  # noqa: PTH208 (names only, fast)
-            except OSError:
-                names = frozenset()
-            stems = Counter(
-                name[: -len(ext)]
-                for name in names
-                if (ext := os.path.splitext(name)[1].lower()) in MODEL_EXTENSIONS  # noqa: PTH122
-            )
-            listed = self._folders[folder] = (names, stems)
-        names, stems = listed
+            listed = self._folders[folder] = _folder_index(folder)
+        by_stem, model_stems = listed
         stem = sidecar_stem(model)
-        own = 1 if model.suffix.lower() in MODEL_EXTENSIONS and model.name in names else 0
-        if stems[stem] - own > 0:  # another model shares the stem: the sidecars belong to both
+        own = 1 if os.path.splitext(name)[1].lower() in MODEL_EXTENSIONS else 0  # noqa: PTH122
+        if model_stems[stem] - own > 0:  # another model shares the stem: the sidecars belong to both
             return []
-        return [folder / name for name in companion_names(model) if name in names and name != model.name]
+        return [model.parent / found for _, found in sorted(by_stem.get(stem, ())) if found != name]
+
+
+def _folder_index(folder: str) -> tuple[dict[str, list[tuple[int, str]]], Counter[str]]:
+    """A folder's names as (companion names by the stem they would belong to, in handling order; the
+    count of model files per stem)."""
+    try:
+        names = os.listdir(folder)  # noqa: PTH208 (names only, fast)
+    except OSError:
+        names = []
+    by_stem: dict[str, list[tuple[int, str]]] = {}
+    model_stems: Counter[str] = Counter()
+    for entry in names:
+        ext = os.path.splitext(entry)[1].lower()  # noqa: PTH122
+        if ext in MODEL_EXTENSIONS:
+            model_stems[entry[: -len(ext)]] += 1
+        for order, ending in enumerate(_ENDINGS):
+            if entry.endswith(ending) and len(entry) > len(ending):
+                by_stem.setdefault(entry[: -len(ending)], []).append((order, entry))
+    return by_stem, model_stems
