@@ -250,13 +250,19 @@ def undo(
 ) -> OperationResult:
     """Reverse an operation (None: the newest that can be): moves go back, deleted files come back from
     the trash with their catalog data, links become copies again. Each finished step is reversed once."""
+    target, reverse = undo_steps(library, operation_id)
+    label = f"Undo: {target.label or target.kind}"
+    return _operation(library, UNDO, label, reverse, progress=progress, cancel=cancel, undo_of=target.id)
+
+
+def undo_steps(library: Library, operation_id: int | None = None) -> tuple[OperationRecord, list[NewStep]]:
+    """The operation an undo reverses and the journal steps that reverse it, newest step first."""
     target = _undoable(library, operation_id)
     done = [step for step in library.operation_steps(target.id) if step.state == DONE]
     reverse = [_reverse(step) for step in reversed(done)]
     if any(step.action == "restore" for step in reverse) and not restorable():
         raise OrganizeError("undo of a delete is not available on this system: restore it from the trash")
-    label = f"Undo: {target.label or target.kind}"
-    return _operation(library, UNDO, label, reverse, progress=progress, cancel=cancel, undo_of=target.id)
+    return target, reverse
 
 
 def recover(library: Library) -> list[OperationResult]:

@@ -15,7 +15,15 @@ import pytest
 from sqlalchemy import event
 
 from app.context import AppContext
-from app.organize.engine import delete_steps, move_steps, plan_in_library, recover, undo
+from app.organize.engine import (
+    delete_assets,
+    delete_steps,
+    move_steps,
+    plan_in_library,
+    recover,
+    undo,
+    undo_steps,
+)
 from app.organize.fileops import part_path
 from app.organize.oplock import operation_lock
 from catalog.journal import APPLYING, DONE
@@ -242,3 +250,35 @@ def test_nothing_pending_costs_one_query(library_with_lora: tuple[Library, Path,
     queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(queries) == 1
     assert "organize_operations" in queries[0]
+
+
+def test_an_undo_of_a_delete_cut_off_midway_is_completed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own_trash(monkeypatch, tmp_path / "xdg")
+    root = tmp_path / "models"
+    model = linked_lora(root)
+    library = open_hashed_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    delete = delete_assets(library, [asset.id])
+    target, steps = undo_steps(library)
+    operation_id, (step,) = library.begin_operation("undo", "Undo", steps, undo_of=target.id)
+    trashed = step.detail["trashed"][0]
+    Path(trashed["trashed"]).rename(
+        model
+    )  # killed right after the model came back, its sidecars still trashed
+    Path(trashed["info"]).unlink()
+
+    recover(library)
+
+    assert sorted(p.name for p in root.iterdir()) == [
+        "detail_tweaker.civitai.info",
+        "detail_tweaker.preview.png",
+        "detail_tweaker.safetensors",
+    ]
+    back = library.get(asset.id)
+    assert back is not None
+    assert back.remote_model_name == "Detail Tweaker LoRA"
+    states = {op.id: op.state for op in library.recent_operations()}
+    assert states == {operation_id: DONE, delete.operation_id: "undone"}
