@@ -17,6 +17,7 @@ import pytest
 from app.organize.engine import apply_moves, plan_in_library, recent_operations, undo
 from catalog.journal import DONE, FAILED, SKIPPED, UNDONE
 from catalog.records import UserDataChanges
+from catalog.scanner import Scanner
 from core.jobs import CancelToken, Progress
 from core.organize.errors import OrganizeError
 from core.organize.plan import REASON_EXISTS, REASON_TOO_LONG
@@ -68,6 +69,8 @@ def test_move_takes_sidecars_and_previews_and_the_catalog_follows(tmp_path: Path
     assert moved.cover_path == str(target.with_name("detail_tweaker.preview.png"))
     assert library.get_by_path(model) is None
     assert recent_operations(library)[0].state == DONE
+    rescan = Scanner(library).scan()  # the catalog already says what the disk says
+    assert (rescan.new, rescan.changed, rescan.unchanged, rescan.missing) == (0, 0, 1, 0)
 
 
 def test_rename_changes_every_companion_stem_and_undo_puts_all_back(tmp_path: Path) -> None:
@@ -321,6 +324,11 @@ def test_a_move_to_another_file_system_copies_verifies_then_removes(tmp_path: Pa
     assert moved is not None
     assert moved.root_id == library.root_containing(other_disk)
     assert moved.path == str(target)
+    rescan = Scanner(library).scan()  # same size and time, the new inode recorded: nothing to re-read
+    assert (rescan.new, rescan.changed, rescan.unchanged, rescan.missing) == (0, 0, 1, 0)
+    still = library.get(asset.id)
+    assert still is not None
+    assert still.hashes == asset.hashes
 
     undo(library)  # and back across again
     assert digest(model) == before
