@@ -173,3 +173,33 @@ def test_sigkill_at_random_points_then_a_rerun_loses_nothing(tmp_path: Path) -> 
     assert all(path.exists() for path in previews)
     # and the files are where the template says
     assert all(Path(row).relative_to(root.resolve()).parts[0] in ("Embedding", "LoRA") for row in rows)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_between_files_and_keeps_what_moved(tmp_path: Path) -> None:
+    root, data = tmp_path / "models", tmp_path / "data"
+    for index in range(300):
+        write_embedding(root / "in" / f"emb{index:03d}.safetensors", index)
+    library = Library.open(data / "catalog.sqlite3")
+    library.add_root(root.resolve(), LibraryLayout.FLAT)
+    Scanner(library).scan()
+    library.close()
+    before = _snapshot(root)
+
+    child = _organize(data, "{kind}/{architecture}")
+    deadline = time.monotonic() + 60
+    while _steps_done(data) < 5 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+
+    assert child.returncode == 130, out + err
+    assert "stopping after the current file" in err
+    assert "Stopped:" in out
+    assert "Traceback" not in err
+    moved = len(list((root / "Embedding").rglob("*.safetensors")))
+    assert 5 <= moved < 300
+    assert _snapshot(root) == before
+    rows = {str(path) for (path,) in _query(data, "SELECT path FROM assets")}
+    assert rows == {str(path) for path in root.resolve().rglob("*.safetensors")}
+    assert _query(data, "SELECT count(*) FROM organize_operations WHERE state = 'applying'") == [(0,)]
