@@ -42,6 +42,11 @@ _DUPLICATE_SQL = """
     WHERE a.sha256 IN (SELECT sha256 FROM assets WHERE sha256 IS NOT NULL GROUP BY sha256 HAVING count(*) > 1)
       AND a.status != 'missing'
 """
+# The same rows for one file's hash (the context menu asks this of the file under the pointer).
+_ONE_HASH_SQL = _DUPLICATE_SQL.replace(
+    "a.sha256 IN (SELECT sha256 FROM assets WHERE sha256 IS NOT NULL GROUP BY sha256 HAVING count(*) > 1)",
+    "a.sha256 = (SELECT sha256 FROM assets WHERE id = ?)",
+)
 
 
 class DuplicatePath(NamedTuple):
@@ -131,11 +136,21 @@ class NearDuplicateHint:
 
 def duplicate_groups(session: Session) -> list[DuplicateGroup]:
     """Groups of identical present files, most freeable bytes first."""
-    # sha256 -> (device, inode) -> paths; rows come in index order (by hash, then by id).
-    by_hash: dict[str, dict[tuple[int, int], list[DuplicatePath]]] = {}
     # Straight through the driver, each row made a record as it comes (the columns are in the record's
     # order): SQLAlchemy's per-row result handling cost as much as SQLite's work.
-    rows = session.connection().exec_driver_sql(_DUPLICATE_SQL).fetchall()
+    return _groups(session.connection().exec_driver_sql(_DUPLICATE_SQL).fetchall())
+
+
+def duplicates_of(session: Session, asset_id: int) -> DuplicateGroup | None:
+    """The group of the file of ``asset_id``, or None when it has no duplicate."""
+    rows = session.connection().exec_driver_sql(_ONE_HASH_SQL, (asset_id,)).fetchall()
+    groups = _groups(rows)
+    return groups[0] if groups else None
+
+
+def _groups(rows: Sequence[Any]) -> list[DuplicateGroup]:
+    # sha256 -> (device, inode) -> paths; rows come in index order (by hash, then by id).
+    by_hash: dict[str, dict[tuple[int, int], list[DuplicatePath]]] = {}
     for row in map(DuplicatePath._make, rows):
         files = by_hash.get(row.sha256)
         if files is None:

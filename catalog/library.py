@@ -548,6 +548,11 @@ class Library:
         with self._db.session_scope() as session:
             return duplicates.duplicate_groups(session)
 
+    def duplicates_of(self, asset_id: int) -> duplicates.DuplicateGroup | None:
+        """The duplicate group of one file (None when it has no duplicate): one indexed query."""
+        with self._db.session_scope() as session:
+            return duplicates.duplicates_of(session, asset_id)
+
     def near_duplicate_hints(self) -> list[duplicates.NearDuplicateHint]:
         """Same tensors with other metadata, one Civitai version in other bytes, several versions of a model."""
         with self._db.session_scope() as session:

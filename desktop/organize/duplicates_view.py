@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from app.organize.dedupe import DedupePlan, Mode
     from catalog.duplicates import DuplicateFile, DuplicateGroup, NearDuplicateHint
     from catalog.library import Library
+    from catalog.records import AssetRecord
     from desktop.main_window import MainWindow
 
 TITLE = "Find duplicates"
@@ -61,13 +63,40 @@ HINT_REASONS = {
 
 
 def install_duplicates(window: MainWindow) -> QAction:
-    """Adds “Find duplicates…” to the Organize menu."""
+    """Adds “Find duplicates…” to the Organize menu, and “Show its duplicates…” to the context menu of a
+    file that has some."""
     action = QAction("Find &duplicates…", window)
     action.setToolTip("Identical files across the library folders: keep one, trash or link the others")
     action.triggered.connect(lambda: open_duplicates_dialog(window))
     window.organize_menu.addAction(action)
     window.duplicates_action = action  # type: ignore[attr-defined]
+
+    def add_context_section(menu: QMenu, records: list[AssetRecord]) -> None:
+        if len(records) != 1:
+            return
+        group = cast("Library", window.library).duplicates_of(records[0].id)
+        if group is None:
+            return
+        others = len(group.files) - 1
+        freeable = human_size(group.freeable_bytes)
+        entry = menu.addAction(
+            f"Show its {others} duplicate{'s' if others != 1 else ''}… ({freeable} freeable)"
+        )
+        entry.setObjectName("showDuplicatesAction")
+        entry.triggered.connect(lambda _checked=False: show_duplicates_of(window, records[0].id))
+
+    window.context_menu_sections.append(add_context_section)
     return action
+
+
+def show_duplicates_of(window: MainWindow, asset_id: int) -> DuplicatesDialog:
+    """Opens the dialog on the group of ``asset_id``, its row selected."""
+    dialog = open_duplicates_dialog(window)
+    row = dialog.row_of(asset_id)
+    if row is not None:
+        dialog.tree.setCurrentItem(row)
+        dialog.tree.scrollToItem(row)
+    return dialog
 
 
 def open_duplicates_dialog(window: MainWindow) -> DuplicatesDialog:

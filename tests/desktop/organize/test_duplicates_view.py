@@ -189,3 +189,31 @@ def test_trash_then_undo(window: MainWindow, library: Library, files: Files, qtb
 
     assert files.copy.exists()
     assert dialog.tree.topLevelItemCount() == 1
+
+
+def test_the_context_menu_of_a_copy_shows_its_group(
+    window: MainWindow, library: Library, files: Files, qtbot: QtBot
+) -> None:
+    from PySide6.QtWidgets import QMenu
+
+    copy = library.get_by_path(files.copy)
+    alone = library.get_by_path(files.webui / "models" / "Lora" / "detail_tweaker.safetensors")
+    assert copy is not None
+    assert alone is not None
+    menu = QMenu()
+    for add_section in window.context_menu_sections:
+        add_section(menu, [copy])
+    [entry] = [a for a in menu.actions() if a.objectName() == "showDuplicatesAction"]
+    assert entry.text() == "Show its 1 duplicate… (1.2 MiB freeable)"
+
+    entry.trigger()
+
+    dialog = window.duplicates_dialog  # type: ignore[attr-defined]
+    qtbot.waitExposed(dialog)
+    assert dialog.tree.currentItem().text(1) == str(files.copy)
+    files.copy.unlink()
+    Scanner(library, workers=1).scan()
+    empty = QMenu()
+    for add_section in window.context_menu_sections:
+        add_section(empty, [alone])
+    assert not [a for a in empty.actions() if a.objectName() == "showDuplicatesAction"]
