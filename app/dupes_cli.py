@@ -115,10 +115,19 @@ COMMANDS = {"dupes": cmd_dupes}
 
 # printing ----------------------------------------------------------------------------------------------
 def _check_keeps(groups: list[DuplicateGroup], keep_ids: list[int]) -> None:
-    in_groups = {p.asset_id for g in groups for f in g.files for p in f.paths}
-    outside = [asset_id for asset_id in keep_ids if asset_id not in in_groups]
+    """Each --keep names a file with duplicates, and at most one file per group."""
+    group_of = {p.asset_id: (g, f) for g in groups for f in g.files for p in f.paths}
+    outside = [asset_id for asset_id in keep_ids if asset_id not in group_of]
     if outside:
         raise OrganizeError(f"--keep {outside[0]}: that file has no duplicate (see `atelier dupes`)")
+    chosen: dict[str, DuplicateFile] = {}
+    for asset_id in keep_ids:
+        group, item = group_of[asset_id]
+        other = chosen.setdefault(group.sha256, item)
+        if other is not item:
+            raise OrganizeError(
+                f"--keep names two copies of one file ({other.path} and {item.path}): keep one per group"
+            )
 
 
 def _print_groups(groups: list[DuplicateGroup], keep_ids: list[int], unhashed: int, out: TextIO) -> None:

@@ -109,13 +109,18 @@ def test_keep_by_path_then_trash_and_undo(tmp_path: Path) -> None:
     assert len(_dupes(env)["groups"]) == 1  # type: ignore[arg-type]
 
 
-def test_keep_of_a_file_without_duplicates_says_so(tmp_path: Path) -> None:
-    env, *_ = _setup(tmp_path)
+def test_keep_is_refused_for_a_file_without_duplicates_and_for_two_copies(tmp_path: Path) -> None:
+    env, lora, copy, _hard, _library = _setup(tmp_path)
     other = linked_lora(tmp_path / "lib" / "single", name="lonely")
     run_main("scan", str(tmp_path / "lib"), "--no-lookup", env=env, check=True)
 
-    result = run_main("dupes", "--resolve", "trash", "--keep", str(other), "--yes", env=env)
+    lonely = run_main("dupes", "--resolve", "trash", "--keep", str(other), "--yes", env=env)
+    both = run_main("dupes", "--resolve", "trash", "--keep", str(lora), str(copy), "--yes", env=env)
 
-    assert result.returncode == 1
-    assert "has no duplicate" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert lonely.returncode == 1
+    assert "has no duplicate" in lonely.stderr
+    assert both.returncode == 1
+    assert "--keep names two copies of one file" in both.stderr
+    assert "Traceback" not in lonely.stderr + both.stderr
+    assert copy.exists()
+    assert lora.exists()
