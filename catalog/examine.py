@@ -98,7 +98,7 @@ def walk_root(
             cancel.raise_if_cancelled()
         folder = stack.pop()
         try:
-            identity = os.stat(folder)
+            identity = folder.stat()
             if (identity.st_dev, identity.st_ino) in visited:
                 continue  # a folder reached a second time through a link (or a loop)
             visited.add((identity.st_dev, identity.st_ino))
