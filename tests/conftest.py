@@ -3,12 +3,18 @@
 ``scan`` and the window look new files up on Civitai after hashing; unless a test points
 ``ATELIER_CIVITAI_URL`` at its loopback fake, it goes to a loopback port nobody listens on, so the
 lookup fails at once as it would offline (and subprocesses inherit the variable).
+
+No test may touch the user's system trash either: deletes go through send2trash, which reads
+``XDG_DATA_HOME`` once, when it is first imported; it is set here, before any test imports it, to a folder
+of this test process (tests that look inside the trash still give themselves their own, see
+``tests/app/organize/ops_library.own_trash``).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import tempfile
 
 CIVITAI_URL_ENV = "ATELIER_CIVITAI_URL"
 
@@ -22,3 +28,5 @@ def closed_loopback_url() -> str:
 
 
 os.environ.setdefault(CIVITAI_URL_ENV, closed_loopback_url())
+
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="atelier-tests-xdg-")
