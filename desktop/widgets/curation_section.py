@@ -111,6 +111,10 @@ class IdentityEditor(QWidget):
         self.architecture = QComboBox()
         self.architecture.setObjectName("architectureOverride")
         self.architecture.setToolTip("The network family; choosing another overrides the identification")
+        for combo in (self.kind, self.architecture):
+            # Sized by a few characters, not by the longest entry: the pane may be narrow.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self.base_label = QLineEdit()
         self.base_label.setObjectName("baseLabelEdit")
         self.base_label.setPlaceholderText("e.g. Pony, Illustrious, SDXL 1.0")

@@ -20,9 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFocusEvent, QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -368,6 +369,9 @@ class DetailsPane(QScrollArea):
         self.metadata.setVisible(has_metadata)
         self._metadata_title.setText(f"EMBEDDED METADATA ({len(record.embedded_metadata)})")
         self._fit_metadata_height()
+        # Lay the page out now, so a caller may scroll to any part of it at once (ensureWidgetVisible)
+        # instead of after the next event loop pass, when the content's height is known.
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
     def _show_page(self, index: int) -> None:
         """Shows the placeholder (0) or the details (1); the hidden page is ignored when sizing, so the
