@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 from app.organize.fileops import same_file
 from catalog.template_rows import TemplateRow, TemplateScope
 from core.formats.reader import MODEL_EXTENSIONS
-from core.formats.sidecars import sidecar_stem
 from core.jobs import CancelToken, ProgressCallback
 from core.layouts import folder_for
 from core.organize.companions import companion_names
@@ -120,7 +119,9 @@ def plan_template(
     kind_folders = _KindFolders()
     real_folders = _RealFolders([root.path for root in roots.values()])
 
-    # Paths stay strings in this loop (pathlib costs more than everything else here on 10,000 rows).
+    # Paths stay strings in this loop (pathlib costs more than everything else here on 10,000 rows);
+    # the Path objects the plan needs are made from one Path per folder (half the cost of parsing).
+    folders = _FolderPaths()
     requests: list[tuple[int | None, Path, Path]] = []
     refused: list[Conflict] = []
     for row in rows:
@@ -147,7 +148,7 @@ def plan_template(
                 )
             )
             continue
-        requests.append((row.id, Path(row.path), Path(target_folder, parts[-1])))
+        requests.append((row.id, folders.child(row.path), folders.path(target_folder) / parts[-1]))
 
     def exists(path: Path) -> bool:
         text = str(path)
@@ -225,6 +226,23 @@ def _relative_folder(source: str, root: str) -> str:
     return os.path.dirname(source[len(prefix) :]).replace(os.sep, "/")  # noqa: PTH120
 
 
+class _FolderPaths:
+    """One ``Path`` per folder; a file's ``Path`` is its folder's joined with its name."""
+
+    def __init__(self) -> None:
+        self._paths: dict[str, Path] = {}
+
+    def path(self, folder: str) -> Path:
+        found = self._paths.get(folder)
+        if found is None:
+            found = self._paths[folder] = Path(folder)
+        return found
+
+    def child(self, file_path: str) -> Path:
+        folder, name = os.path.split(file_path)
+        return self.path(folder) / name
+
+
 class _KindFolders:
     """``{kind_folder}`` per (library folder, kind, architecture), looked up once each (it checks which
     of a layout's folders exist)."""
@@ -300,6 +318,7 @@ class _RealFolders:
 
 _STEM = "\x00"  # a stem no file name has: what follows it in each companion name is that companion's ending
 _ENDINGS = tuple(name[len(_STEM) :] for name in companion_names(Path(f"{_STEM}.safetensors")))
+_ENDING_ORDER = {ending: order for order, ending in reversed(list(enumerate(_ENDINGS)))}
 
 
 class _CompanionLister:
@@ -312,17 +331,18 @@ class _CompanionLister:
         self._folders: dict[str, tuple[dict[str, list[tuple[int, str]]], Counter[str]]] = {}
 
     def __call__(self, model: Path) -> list[Path]:
-        text = str(model)
-        folder, name = os.path.split(text)
+        folder, name = os.path.split(str(model))
         listed = self._folders.get(folder)
         if listed is None:
             listed = self._folders[folder] = _folder_index(folder)
         by_stem, model_stems = listed
-        stem = sidecar_stem(model)
-        own = 1 if os.path.splitext(name)[1].lower() in MODEL_EXTENSIONS else 0  # noqa: PTH122
-        if model_stems[stem] - own > 0:  # another model shares the stem: the sidecars belong to both
+        ext = os.path.splitext(name)[1].lower()  # noqa: PTH122
+        is_model_file = ext in MODEL_EXTENSIONS
+        stem = name[: -len(ext)] if is_model_file else name  # core.formats.sidecars.sidecar_stem
+        found = by_stem.get(stem)
+        if not found or model_stems[stem] - is_model_file > 0:  # none, or shared with another model
             return []
-        return [model.parent / found for _, found in sorted(by_stem.get(stem, ())) if found != name]
+        return [model.parent / companion for _, companion in sorted(found) if companion != name]
 
 
 def _folder_index(folder: str) -> tuple[dict[str, list[tuple[int, str]]], Counter[str]]:
@@ -338,7 +358,10 @@ def _folder_index(folder: str) -> tuple[dict[str, list[tuple[int, str]]], Counte
         ext = os.path.splitext(entry)[1].lower()  # noqa: PTH122
         if ext in MODEL_EXTENSIONS:
             model_stems[entry[: -len(ext)]] += 1
-        for order, ending in enumerate(_ENDINGS):
-            if entry.endswith(ending) and len(entry) > len(ending):
-                by_stem.setdefault(entry[: -len(ending)], []).append((order, entry))
+        dot = entry.find(".", 1)
+        while dot > 0:  # every ending starts at a dot: try each dot of the name (one or two, usually)
+            order = _ENDING_ORDER.get(entry[dot:])
+            if order is not None:
+                by_stem.setdefault(entry[:dot], []).append((order, entry))
+            dot = entry.find(".", dot + 1)
     return by_stem, model_stems

@@ -195,8 +195,9 @@ class Template:
         """The target's parts relative to the library folder, the file name last (never empty)."""
         parts: list[str] = []
         for tokens in self.folders:
-            for piece in _render(tokens, facts).split(_FOLDER_BREAK):
-                name = sanitize_name(piece)
+            text = _render(tokens, facts)
+            for piece in text.split(_FOLDER_BREAK) if _FOLDER_BREAK in text else (text,):
+                name = _sanitized(piece, "")
                 if name:
                     parts.append(name)
         parts.append(self._file_name(facts))
@@ -293,19 +294,22 @@ def _render(tokens: tuple[_Token, ...], facts: TemplateFacts) -> str:
     for token in tokens:
         if isinstance(token, str):
             pieces.append(token)
-            continue
-        value = facts.value(token.name).strip()
-        if token.name in _MULTI_LEVEL:
-            value = _FOLDER_BREAK.join(_clean_value(part) for part in value.split("/"))
         else:
-            value = _clean_value(value)
-        pieces.append(value if value.strip(" .") else token.default)
+            name = token.name
+            pieces.append(_field_text(name in _MULTI_LEVEL, facts.value(name), token.default))
     return "".join(pieces)
 
 
-def _clean_value(value: str) -> str:
-    """A value never adds a folder: its separators (and control characters) become ``_``."""
-    return _FORBIDDEN.sub("_", value)
+@lru_cache(maxsize=65536)  # kinds, architectures, creators... repeat across thousands of files
+def _field_text(multi_level: bool, value: str, default: str) -> str:
+    """A field's text in a part: a value never adds a folder (its separators and control characters
+    become ``_``), except ``{folder}``'s and ``{kind_folder}``'s own; empty: the default."""
+    value = value.strip()
+    if multi_level:
+        value = _FOLDER_BREAK.join(_FORBIDDEN.sub("_", part) for part in value.split("/"))
+    else:
+        value = _FORBIDDEN.sub("_", value)
+    return value if value.strip(" .") else default
 
 
 def sanitize_name(text: str, *, suffix: str = "") -> str:
