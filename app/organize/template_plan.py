@@ -15,10 +15,12 @@ place is outside every library folder is a conflict. A target where the catalog 
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,29 +76,33 @@ class TemplatePlan:
 
 def facts_for(row: TemplateRow, kind_folder: str, folder: str) -> TemplateFacts:
     """The template values of one catalog row, in the words users read."""
-    tag = row.tag or row.remote_tag or ""
-    return TemplateFacts(
-        file_name=row.file_name,
-        kind=kind_word(row.kind),
-        kind_folder=kind_folder,
-        architecture=architecture_word(row.architecture),
-        base_label=base_label_word(row.base_model_label or row.remote_base_label),
-        network=network_word(row.network) if row.kind is AssetKind.LORA else "",
-        precision=row.precision or "",
-        creator=row.creator or "",
-        model_name=row.model_name or row.display_name,
-        version_name=row.version_name or "",
-        site=site_word(row.site),
-        model_id=row.model_id or "",
-        version_id=row.version_id or "",
-        hash8=(row.sha256 or "")[:8].upper(),
-        autov2=(row.autov2 or (row.sha256 or "")[:10]).upper(),
-        rating=str(row.rating) if row.rating else "",
-        collection=row.collection or "",
-        tag=tag,
-        folder=folder,
-        is_folder=row.is_folder,
+    sha256 = row.sha256 or ""
+    return TemplateFacts(  # positional, in the field order (a third cheaper on every row of a plan)
+        row.file_name,
+        _KIND_WORDS[row.kind],
+        kind_folder,
+        _ARCHITECTURE_WORDS[row.architecture],
+        base_label_word(row.base_model_label or row.remote_base_label),
+        network_word(row.network) if row.kind is AssetKind.LORA else "",
+        row.precision or "",
+        row.creator or "",
+        row.model_name or row.display_name,
+        row.version_name or "",
+        site_word(row.site),
+        row.model_id or "",
+        row.version_id or "",
+        sha256[:8].upper(),
+        (row.autov2 or sha256[:10]).upper(),
+        str(row.rating) if row.rating else "",
+        row.collection or "",
+        row.tag or row.remote_tag or "",
+        folder,
+        row.is_folder,
     )
+
+
+_KIND_WORDS = {kind: kind_word(kind) for kind in AssetKind}
+_ARCHITECTURE_WORDS = {architecture: architecture_word(architecture) for architecture in Architecture}
 
 
 def plan_template(
@@ -113,8 +119,32 @@ def plan_template(
     ``TemplateError`` for a bad template; every other problem is a conflict of the plan.
     """
     parsed = parse_template(template) if isinstance(template, str) else template
+    with _no_cyclic_gc():
+        return _plan(library, parsed, scope or TemplateScope(), target_root, rename_conflicts)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """A plan allocates a few records per file and no reference cycles: the cycle collector's passes
+    over them (a tenth of the time on 10,000 files) are put off until the plan is made."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _plan(
+    library: Library,
+    parsed: Template,
+    scope: TemplateScope,
+    target_root: int | None,
+    rename_conflicts: bool,
+) -> TemplatePlan:
     roots = {root.id: root for root in library.roots()}
-    rows = library.template_rows(scope or TemplateScope())
+    rows = library.template_rows(scope)
     taken = library.cataloged_paths()
     kind_folders = _KindFolders()
     real_folders = _RealFolders([root.path for root in roots.values()])
@@ -148,7 +178,8 @@ def plan_template(
                 )
             )
             continue
-        requests.append((row.id, folders.child(row.path), folders.path(target_folder) / parts[-1]))
+        target = folders.child(os.path.join(target_folder, parts[-1]))  # noqa: PTH118
+        requests.append((row.id, folders.child(row.path), target))
 
     def exists(path: Path) -> bool:
         text = str(path)
@@ -232,15 +263,14 @@ class _FolderPaths:
     def __init__(self) -> None:
         self._paths: dict[str, Path] = {}
 
-    def path(self, folder: str) -> Path:
-        found = self._paths.get(folder)
-        if found is None:
-            found = self._paths[folder] = Path(folder)
-        return found
-
     def child(self, file_path: str) -> Path:
         folder, name = os.path.split(file_path)
-        return self.path(folder) / name
+        parent = self._paths.get(folder)
+        if parent is not None:
+            return parent / name
+        found = Path(file_path)  # one parse; its parent comes free for the next file of the folder
+        self._paths[folder] = found.parent
+        return found
 
 
 class _KindFolders:

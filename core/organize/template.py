@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from types import MappingProxyType
 
 from core.organize.errors import OrganizeError
@@ -296,8 +297,17 @@ def _render(tokens: tuple[_Token, ...], facts: TemplateFacts) -> str:
             pieces.append(token)
         else:
             name = token.name
-            pieces.append(_field_text(name in _MULTI_LEVEL, facts.value(name), token.default))
+            pieces.append(_field_text(name in _MULTI_LEVEL, _VALUES[name](facts), token.default))
     return "".join(pieces)
+
+
+# How each field's raw value is read (TemplateFacts.value, as one lookup instead of a chain of tests).
+_VALUES: dict[str, Callable[[TemplateFacts], str]] = {
+    **{name: attrgetter(name) for name in FIELDS},
+    "file_name": attrgetter("stem"),
+    "ext": attrgetter("ext"),
+    "model_name": lambda facts: facts.model_name or facts.stem,
+}
 
 
 @lru_cache(maxsize=65536)  # kinds, architectures, creators... repeat across thousands of files
