@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from catalog.labels import COLLECTIONS, TAGS, LabelKind
@@ -94,21 +94,9 @@ _RAW_COLUMNS = {
 }
 
 
-def _identified(name: str) -> Any:
-    """The file's own kind or architecture: the column itself unless the user overrode it (then the
-    column holds the user's word and the file's is read from the stored identification)."""
-    override = ASSETS.c[f"{name}_override"]
-    from_file = func.coalesce(func.json_extract(ASSETS.c.identification, f"$.{name}"), "unknown")
-    return case((override.is_not(None), from_file), else_=ASSETS.c[name]).label(f"identified_{name}")
-
-
-ASSET_COLUMNS = (
-    *(
-        type_coerce(ASSETS.c[name], Text).label(name) if name in _RAW_COLUMNS else ASSETS.c[name]
-        for name in _COLUMN_NAMES
-    ),
-    _identified("kind"),
-    _identified("architecture"),
+ASSET_COLUMNS = tuple(
+    type_coerce(ASSETS.c[name], Text).label(name) if name in _RAW_COLUMNS else ASSETS.c[name]
+    for name in _COLUMN_NAMES
 )
 
 # Enum lookups by stored value (a dict lookup is several times cheaper than calling the enum).
@@ -176,6 +164,7 @@ def assets_from_rows(session: Session, rows: Sequence[Row[Any]]) -> list[AssetRe
     collections = _names_by_asset(session, _COLLECTION_NAMES, ids)
     covers = dict(session.execute(_COVERS, ids).all())
     remote = _remote_facts(session, ids)
+    identified = _identified(session, rows)
     return [
         _asset_record(
             tuple(row),
@@ -183,9 +172,31 @@ def assets_from_rows(session: Session, rows: Sequence[Row[Any]]) -> list[AssetRe
             collections.get(row.id, ()),
             covers.get(row.id),
             remote.get(row.id, _NO_REMOTE),
+            identified=identified.get(row.id),
         )
         for row in rows
     ]
+
+
+# The file's own kind and architecture, from the stored identification (no identification: unknown).
+_IDENTIFIED = select(
+    ASSETS.c.id,
+    func.coalesce(func.json_extract(ASSETS.c.identification, "$.kind"), "unknown"),
+    func.coalesce(func.json_extract(ASSETS.c.identification, "$.architecture"), "unknown"),
+).where(in_id_list(ASSETS.c.id))
+
+
+def _identified(session: Session, rows: Sequence[Row[Any]]) -> dict[int, tuple[str, str]]:
+    """What the files the user overrode say they are (``kind`` / ``architecture`` hold the user's word);
+    one query, and only when the page has such a file (they are rare)."""
+    overridden = [
+        row.id for row in rows if row.kind_override is not None or row.architecture_override is not None
+    ]
+    if not overridden:
+        return {}
+    return {
+        asset_id: (kind, arch) for asset_id, kind, arch in session.execute(_IDENTIFIED, id_list(overridden))
+    }
 
 
 _NO_REMOTE: tuple[str | None, tuple[str, ...]] = (None, ())
@@ -344,6 +355,8 @@ def _asset_record(
     collections: tuple[str, ...],
     cover: str | None,
     remote: tuple[str | None, tuple[str, ...]] = _NO_REMOTE,
+    *,
+    identified: tuple[str, str] | None = None,
 ) -> AssetRecord:
     (
         asset_id, root_id, path, file_name, size, mtime_ns, kind, architecture, file_format, status,
@@ -351,7 +364,7 @@ def _asset_record(
         sha256, blake3, crc32, autov1, autov2, autov3,
         display_name, notes, rating, favorite, nsfw, trigger_words, preferred_weight, base_model_label,
         description, embedded_metadata, added_at, updated_at, missing_since,
-        hidden, device, kind_override, architecture_override, identified_kind, identified_architecture,
+        hidden, device, kind_override, architecture_override,
     ) = row  # fmt: skip
     hashes = None
     if sha256 and blake3 and crc32 and autov2:
@@ -401,6 +414,9 @@ def _asset_record(
         device=device or 0,
         kind_override=user_kind,
         architecture_override=user_architecture,
-        identified_kind=_KINDS.get(identified_kind, AssetKind.UNKNOWN),
-        identified_architecture=_ARCHITECTURES.get(identified_architecture, Architecture.UNKNOWN),
+        # The file's own identification, read only where the user overrode it (else it is ``kind``).
+        identified_kind=_KINDS.get(identified[0], AssetKind.UNKNOWN) if identified else None,
+        identified_architecture=_ARCHITECTURES.get(identified[1], Architecture.UNKNOWN)
+        if identified
+        else None,
     )
