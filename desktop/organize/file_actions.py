@@ -121,9 +121,9 @@ class FileActions(QObject):
         window.sidebar_model.roots_changed.connect(self._read_folders)
         window.sidebar.assets_dropped.connect(self._on_assets_dropped)
         window.job_ended.connect(self._on_job_ended)
-        QTimer.singleShot(
-            0, self.refresh_undo
-        )  # after the window is shown (load_later opens the catalog then)
+        # After the window is shown (load_later opens the catalog then); a window closed before that
+        # (its library may be closed too) refreshes when its Edit menu opens instead.
+        QTimer.singleShot(0, self, lambda: self.window.isVisible() and self.refresh_undo())
 
     def _view_action(
         self,
