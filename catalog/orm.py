@@ -121,6 +121,8 @@ class Asset(Base):
         Index("ix_assets_rating_sort_name", "rating", "sort_name"),
         # (device, inode) names one file: hard links, symlinks and bind mounts of it are never duplicates.
         Index("ix_assets_device_inode", "device", "inode"),
+        # The few hidden files, so counts that leave them out subtract them instead of reading every row.
+        Index("ix_assets_hidden", "kind", "architecture", "status", sqlite_where=text("hidden")),
         # The hashing queue: only rows still to hash are in this index, smallest first.
         Index(
             "ix_assets_unhashed",

@@ -40,6 +40,13 @@ def upgrade() -> None:
     op.add_column("assets", sa.Column("kind_override", sa.String(length=32), nullable=True))
     op.add_column("assets", sa.Column("architecture_override", sa.String(length=32), nullable=True))
     op.create_index("ix_assets_device_inode", "assets", ["device", "inode"], unique=False)
+    op.create_index(
+        "ix_assets_hidden",
+        "assets",
+        ["kind", "architecture", "status"],
+        unique=False,
+        sqlite_where=sa.text("hidden"),
+    )
 
     op.create_table(
         "organize_operations",
@@ -158,6 +165,7 @@ def downgrade() -> None:
     op.drop_table("organize_steps")
     op.drop_index(op.f("ix_organize_operations_state"), table_name="organize_operations")
     op.drop_table("organize_operations")
+    op.drop_index("ix_assets_hidden", table_name="assets")
     op.drop_index("ix_assets_device_inode", table_name="assets")
     for column in ("architecture_override", "kind_override", "hidden", "device"):
         op.drop_column("assets", column)
