@@ -2,8 +2,9 @@
 
 Every count is read from an index, never from the asset rows (which carry descriptions and metadata and are
 wide): one GROUP BY over ``ix_assets_facets`` (status, kind, architecture, root, favorite) gives the totals
-in index order without sorting, the partial index of unhashed files gives that count, and label counts are
-"all links" minus "links of missing assets" (few), both read from the link tables' indexes.
+in index order without sorting, the partial index of hidden files gives what to subtract (hidden files are
+not shown), the partial index of unhashed files gives that count, and label counts are "all links" minus
+"links of missing assets" (few), both read from the link tables' indexes.
 """
 
 from __future__ import annotations
@@ -25,17 +26,19 @@ _A = ASSETS.c
 
 
 def facets(session: Session) -> Facets:
-    groups = session.execute(
-        select(_A.status, _A.kind, _A.architecture, _A.root_id, _A.favorite, func.count()).group_by(
-            _A.status, _A.kind, _A.architecture, _A.root_id, _A.favorite
-        )
-    ).all()
+    """Counts of the files the library views show: hidden files are left out (their groups, read from the
+    partial index ``ix_assets_hidden``, are subtracted), problems count whether hidden or not."""
+    columns = (_A.status, _A.kind, _A.architecture, _A.root_id, _A.favorite)
+    groups = session.execute(select(*columns, func.count()).group_by(*columns)).all()
+    hidden = session.execute(select(*columns, func.count()).where(_A.hidden).group_by(*columns)).all()
     total = favorites = problems = 0
     by_kind: Counter[AssetKind] = Counter()
     by_architecture: Counter[Architecture] = Counter()
     by_root: Counter[int] = Counter()
-    for status, kind, architecture, root_id, favorite, count in groups:
-        if status in _PROBLEMS:
+    rows = [(*group[:-1], group[-1], False) for group in groups]
+    rows += [(*group[:-1], -group[-1], True) for group in hidden]
+    for status, kind, architecture, root_id, favorite, count, subtracted in rows:
+        if status in _PROBLEMS and not subtracted:
             problems += count
         if status == _MISSING:
             continue

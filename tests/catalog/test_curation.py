@@ -102,9 +102,14 @@ def test_kind_and_architecture_filters_use_the_effective_value(lib: Library, thr
 
 def test_hidden_files_are_left_out_unless_asked_for(lib: Library, three: list[int]) -> None:
     a, b, c = three
+    before = lib.facets()
     lib.bulk_edit([b], BulkEdit(hidden=True))
     assert lib.search_ids(AssetQuery()) == [a, c]
     assert lib.count(AssetQuery()) == 2
+    hidden_kind = lib.get(b).kind  # type: ignore[union-attr]
+    after = lib.facets()  # the sidebar counts what the views show
+    assert after.total == before.total - 1
+    assert after.by_kind.get(hidden_kind, 0) == before.by_kind[hidden_kind] - 1
     assert lib.search_ids(AssetQuery(hidden=HiddenFilter.ONLY)) == [b]
     assert lib.search_ids(AssetQuery(hidden=HiddenFilter.ALL)) == [a, b, c]
     record = lib.get(b)
