@@ -554,7 +554,7 @@ class Library:
             return duplicates.duplicates_of(session, asset_id)
 
     def near_duplicate_hints(self) -> list[duplicates.NearDuplicateHint]:
-        """Same tensors with other metadata, one Civitai version in other bytes, several versions of a model."""
+        """Same tensors, other metadata; one Civitai version in other bytes; several versions of a model."""
         with self._db.session_scope() as session:
             return duplicates.near_duplicate_hints(session)
 
@@ -564,7 +564,7 @@ class Library:
             duplicates.merge_user_data(session, keep, drops)
 
     def set_devices(self, devices: Sequence[tuple[int, int]]) -> None:
-        """The scanner's fill of ``(asset id, st_dev)`` for unchanged files, so (device, inode) names a file."""
+        """The scanner's ``(asset id, st_dev)`` for unchanged files, so (device, inode) names a file."""
         if devices:
             with self._db.session_scope(write=True) as session:
                 scan_writes.set_devices(session, devices)

@@ -602,8 +602,8 @@ class MainWindow(QMainWindow):
             statuses=state.status.statuses(),
             root_id=self._root_scope,
             folder=self._folder_scope,
-            hidden=state.hidden,
             has_update=state.has_update,
+            hidden=state.hidden,
             sort=current.sort,
             descending=current.descending,
         )
@@ -740,14 +740,14 @@ class MainWindow(QMainWindow):
     def _install_features(self) -> None:
         """Each organizing feature adds its actions to the Edit, Library and Organize menus and its
         section to the context menu; one line per feature, in the order the menus show them."""
+        from desktop.organize.convert_dialog import install_convert
         from desktop.organize.curation_actions import install_curation
         from desktop.organize.duplicates_view import install_duplicates
-        from desktop.organize.convert_dialog import install_convert
         from desktop.organize.exchange_dialogs import install_exchange
         from desktop.organize.file_actions import install_file_actions
         from desktop.organize.mirror_dialog import install_mirrors
-        from desktop.organize.updates_actions import install_updates
         from desktop.organize.template_dialog import install_template
+        from desktop.organize.updates_actions import install_updates
 
         install_file_actions(self)  # move, rename, delete, undo; sidebar folders and drops
         install_convert(self)  # Convert to safetensors… in the context menu

@@ -123,7 +123,7 @@ class FileActions(QObject):
         window.job_ended.connect(self._on_job_ended)
         # After the window is shown (load_later opens the catalog then); a window closed before that
         # (its library may be closed too) refreshes when its Edit menu opens instead.
-        QTimer.singleShot(0, self, lambda: self.window.isVisible() and self.refresh_undo())
+        QTimer.singleShot(0, self, self._refresh_undo_if_shown)
 
     def _view_action(
         self,
@@ -153,6 +153,10 @@ class FileActions(QObject):
         self.rename_action.setEnabled(len(usable) == 1 and len(records) == 1)
         self.move_action.setEnabled(bool(usable))
         self.delete_action.setEnabled(bool(records))
+
+    def _refresh_undo_if_shown(self) -> None:
+        if self.window.isVisible():
+            self.refresh_undo()
 
     def refresh_undo(self) -> None:
         """ "Undo <what the newest undoable operation did>", or a disabled "Undo" when there is none."""
