@@ -112,7 +112,9 @@ def _steps_done(data: Path) -> int:
         )
     except sqlite3.OperationalError:  # the schema is being created or the file is locked a moment
         return 0
-    return int(rows[0][0])  # type: ignore[call-overload]
+    count = rows[0][0]
+    assert isinstance(count, int)
+    return count
 
 
 def _kill_when(child: subprocess.Popen[str], ready: object, limit_s: float = 30.0) -> bool:
