@@ -343,6 +343,7 @@ class TemplateDialog(QDialog):
         self._plan = None
         self._generation += 1
         self.apply_button.setEnabled(False)
+        self.apply_button.setText("Apply")
         self.summary_label.setText("Planning…")
         self._timer.start()
 
@@ -371,6 +372,7 @@ class TemplateDialog(QDialog):
             self.error_label.show()
             self.summary_label.setText("Fix the template to see the plan.")
             self.apply_button.setEnabled(False)
+            self.apply_button.setText("Apply")
             return
         planned = cast("TemplatePlan", result)
         self._plan = planned

@@ -128,6 +128,7 @@ def test_conflicts_are_highlighted_and_a_bad_template_is_one_line(window: MainWi
         "unknown field {creater} in the template (did you mean {creator}?)"
     )
     assert not dialog.apply_button.isEnabled()
+    assert dialog.apply_button.text() == "Apply"
     assert dialog.model.rowCount() == 0
     _shot(dialog, "template_dialog_error.png")
 
