@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
 from catalog.library import Library
@@ -196,3 +196,24 @@ def test_cancel_leaves_the_library_consistent(
     assert "cancel" in window.status.job_label.text().lower()
     for record in library.search(AssetQuery()):
         assert Path(record.path).exists()
+
+
+def test_the_context_menu_organizes_the_selection(
+    window: MainWindow, real_library: tuple[Library, Path], qtbot: QtBot
+) -> None:
+    library, root = real_library
+    records = [library.get_by_path(root / "downloads" / f"embedding{i}.safetensors") for i in (0, 1)]
+    assert all(records)
+    menu = QMenu(window)
+    for section in window.context_menu_sections:
+        section(menu, records)  # type: ignore[arg-type]
+    action = next(a for a in menu.actions() if a.text() == "Organize by template…")
+    action.trigger()
+    dialog: TemplateDialog = window.template_organizer.dialog  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=5000)
+    assert dialog.scope_combo.currentText() == "The 2 selected files"
+    _type_template(dialog, qtbot, "{kind}")
+    assert sorted(row[0] for row in _rows(dialog)) == [
+        "downloads/embedding0.safetensors",
+        "downloads/embedding1.safetensors",
+    ]
