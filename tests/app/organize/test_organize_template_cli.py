@@ -102,3 +102,33 @@ def test_fields_are_documented(tmp_path: Path) -> None:
     helped = run_main("organize", "--help", env=env, check=True).stdout
     assert "{field|text}" in helped
     assert "{creator}" in helped
+
+
+def test_files_go_into_the_chosen_library_folder(tmp_path: Path) -> None:
+    first, env = _library(tmp_path)
+    second = tmp_path / "ssd"
+    second.mkdir()
+    run_main("scan", str(second), "--no-hash", env=env, check=True)
+
+    moved = run_main(
+        "organize",
+        "--template",
+        "{kind}",
+        "--from",
+        str(first),
+        "--kind",
+        "embedding",
+        "--root",
+        str(second),
+        "--json",
+        env=env,
+        check=True,
+    )
+
+    result = json.loads(moved.stdout)
+    assert result["result"]["done"] == 2
+    assert sorted(p.name for p in (second / "Embedding").iterdir()) == ["e1.safetensors", "e2.safetensors"]
+    assert (first / "incoming" / "detail_tweaker.safetensors").exists()  # a LoRA: not in the scope
+    roots = {r["path"]: r["file_count"] for r in json.loads(run_main("roots", "--json", env=env).stdout)}
+    assert roots[str(second.resolve())] == 2
+    assert roots[str(first.resolve())] == 1
