@@ -15,6 +15,7 @@ from catalog.records import UserDataChanges
 from core.convert.errors import ConvertError
 from core.taxonomy import AssetKind, FileFormat, FileStatus
 from tests.factory.files import save_torch, write_a1111_embedding, write_malicious_torch
+from tests.trash import own_trash
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ def test_a_safetensors_file_is_not_offered(context: AppContext, tmp_path: Path) 
 def test_trash_old_moves_only_the_model_file_and_keeps_the_shared_sidecars(
     context: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    own_trash(monkeypatch, tmp_path / "xdg")
     folder = tmp_path / "models"
     source = save_torch(folder / "w.ckpt", {"state_dict": {"model.diffusion_model.w": torch.ones(2)}})
     preview = folder / "w.preview.png"

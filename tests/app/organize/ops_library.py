@@ -9,31 +9,15 @@ nothing reaches the developer's.
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 from pathlib import Path
-
-import pytest
 
 from catalog.library import Library
 from catalog.records import AssetQuery
 from core.organize.companions import companion_files
 from tests.app.organize.template_library import linked_lora, open_library, write_embedding
+from tests.trash import own_trash
 
-__all__ = ["linked_lora", "open_library", "write_embedding"]
-
-
-def own_trash(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Path:
-    """Make ``folder`` the data home whose ``Trash`` send2trash uses; returns the trash folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    monkeypatch.setenv("XDG_DATA_HOME", str(folder))
-    import send2trash.plat_other as plat
-
-    monkeypatch.setattr(plat, "XDG_DATA_HOME", os.fsencode(folder))
-    monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(folder / "Trash"))
-    monkeypatch.setattr(plat, "HOMETRASH", str(folder / "Trash"))
-    assert "send2trash" in sys.modules
-    return folder / "Trash"
+__all__ = ["linked_lora", "open_library", "own_trash", "write_embedding"]
 
 
 def digest(path: Path) -> str:

@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from desktop.main_window import MainWindow
 from tests.desktop.compose.conftest import pytest_configure, pytest_runtest_call
 from tests.desktop.conftest import PopulatedLibrary, ServicesFactory
+from tests.trash import own_trash
 
 __all__ = ["pytest_configure", "pytest_runtest_call"]
 
@@ -23,10 +24,7 @@ __all__ = ["pytest_configure", "pytest_runtest_call"]
 @pytest.fixture
 def trash_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """``XDG_DATA_HOME`` in the test's folder: send2trash puts files in ``<it>/Trash``, not the user's."""
-    home = tmp_path / "xdg-data"
-    home.mkdir()
-    monkeypatch.setenv("XDG_DATA_HOME", str(home))
-    return home / "Trash"
+    return own_trash(monkeypatch, tmp_path / "xdg-data")
 
 
 @pytest.fixture
