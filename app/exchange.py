@@ -5,7 +5,10 @@ hashes), where it came from (Civitai model/version/file ids and names, Hugging F
 what the user said about it (display name, notes, tags, collections, rating, favorite, NSFW flag,
 trigger words, preferred weight, base-model label). JSON carries every field losslessly; CSV carries the
 same columns for a spreadsheet, lists joined with ``"; "`` (so a tag containing ``;`` only survives in
-JSON). The format follows the file's extension unless given. The file is written atomically.
+JSON). The format follows the file's extension unless given. The file is written atomically. A CSV cell
+that a spreadsheet would run as a formula (one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return) is written with a leading ``'`` as OWASP recommends, and the import takes that ``'`` off again, so
+the round trip is lossless.
 
 **Import** matches each row to this library's files by SHA256, then by AutoV2 (for lists that only carry
 the short hash), and merges the user data in without ever overwriting an edit made here:
@@ -50,6 +53,8 @@ LIST_VERSION = 1
 FORMATS = ("csv", "json")
 CSV_SEPARATOR = "; "
 MAX_LIST_BYTES = 256 * 2**20
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet runs as a formula at the start of a cell (CSV injection, OWASP)."""
 
 
 class ExchangeError(AtelierError):
@@ -227,9 +232,22 @@ def _csv_text(entries: Sequence[ListEntry]) -> str:
                 value = "yes" if value else ""
             elif value is None:
                 value = ""
-            row[name] = value
+            row[name] = _csv_cell(value)
         writer.writerow(row)
     return buffer.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    """``value`` with a leading ``'`` when a spreadsheet would take it for a formula (``-0.5`` too), or
+    when it already looks protected (``'=x``), so that :func:`_csv_value` gives back exactly ``value``."""
+    text = str(value)
+    protect = text.startswith(FORMULA_STARTS) or _csv_value(text) != text
+    return "'" + text if protect else value
+
+
+def _csv_value(text: str) -> str:
+    """A cell as :func:`_csv_cell` wrote it, the protecting ``'`` taken off again."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 # -- reading a list -----------------------------------------------------------------------------------
@@ -248,7 +266,7 @@ def read_list(path: Path) -> list[ListEntry]:
         raise ExchangeError(f"{path} does not exist") from None
     except UnicodeDecodeError:
         raise ExchangeError(f"{path.name} is not a text file: export a list with `atelier export`") from None
-    if text.lstrip().startswith("{"):
+    if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
         return _entries_from_json(text, path.name)
     return _entries_from_csv(text, path.name)
 
@@ -256,14 +274,31 @@ def read_list(path: Path) -> list[ListEntry]:
 def _entries_from_json(text: str, name: str) -> list[ListEntry]:
     try:
         document = json.loads(text)
-    except ValueError as exc:
-        raise ExchangeError(f"{name} is not valid JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("format") != LIST_FORMAT:
+    except json.JSONDecodeError as exc:
+        raise ExchangeError(
+            f"{name} is not a library list: line {exc.lineno}: {exc.msg} (it is not valid JSON)"
+        ) from None
+    if not isinstance(document, dict):
+        raise ExchangeError(
+            f"{name} is not a library list: the JSON holds {_json_kind(document)}, "
+            "not an object with the list of assets"
+        )
+    if document.get("format") != LIST_FORMAT:
         raise ExchangeError(f'{name} is not an Atelier library list (no "format": "{LIST_FORMAT}")')
     rows = document.get("assets")
     if not isinstance(rows, list):
         raise ExchangeError(f"{name} has no list of assets")
     return [_entry(row, f"{name}, entry {index + 1}") for index, row in enumerate(rows)]
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return "a true/false value" if isinstance(value, bool) else "a number"
 
 
 def _entries_from_csv(text: str, name: str) -> list[ListEntry]:
@@ -276,7 +311,7 @@ def _entries_from_csv(text: str, name: str) -> list[ListEntry]:
         for key, value in row.items():
             if key not in _LIST_FIELDS or value is None:
                 continue
-            text_value = value.strip()
+            text_value = _csv_value(value.strip())
             if key in _TUPLE_FIELDS:
                 data[key] = [part.strip() for part in text_value.split(";") if part.strip()]
             elif key in {"favorite", "nsfw"}:
@@ -369,6 +404,9 @@ class ImportPlan:
 def plan_import(library: Library, entries: Iterable[ListEntry]) -> ImportPlan:
     """Match every row by SHA256, then AutoV2, against this library's files on disk.
 
+    Rows that match nothing are *missing* once per SHA256: the copies and links of one file in the
+    exported list are one file to download (the first row names it).
+
     A row that carries no hash at all (a file the other machine never hashed, such as an unsafe pickle)
     is matched by file name and size instead; a row with a hash is only ever matched by its hash.
     """
@@ -388,6 +426,7 @@ def plan_import(library: Library, entries: Iterable[ListEntry]) -> ImportPlan:
             by_v2.setdefault(hashes.autov2.upper(), []).append(asset.id)
     matched: list[Matched] = []
     missing: list[ListEntry] = []
+    missing_shas: set[str] = set()
     for entry in entries:
         sha = (entry.sha256 or "").upper()
         v2 = (entry.autov2 or sha[:10]).upper()
@@ -398,7 +437,8 @@ def plan_import(library: Library, entries: Iterable[ListEntry]) -> ImportPlan:
             matched.append(Matched(entry, tuple(by_v2[v2]), "autov2"))
         elif not v2 and name_key is not None and name_key in by_name:
             matched.append(Matched(entry, tuple(by_name[name_key]), "name and size"))
-        else:
+        elif not sha or sha not in missing_shas:  # copies and links of one file: one file to fetch
+            missing_shas.add(sha)
             missing.append(entry)
     return ImportPlan(matched=tuple(matched), missing=tuple(missing), unhashed_here=unhashed)
 

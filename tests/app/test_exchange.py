@@ -134,3 +134,77 @@ def test_a_row_without_any_hash_matches_by_name_and_size(context: AppContext, tm
 
     assert [(m.entry, m.by) for m in plan.matched] == [(by_name, "name and size")]
     assert plan.missing == (other_size, hashed_elsewhere)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_protected_and_come_back_unchanged(
+    context: AppContext, tmp_path: Path
+) -> None:
+    library = context.library
+    first = library.get_by_path(tmp_path / "models" / "a; b.safetensors")
+    assert first is not None
+    library.update_user_data(
+        first.id,
+        UserDataChanges(
+            display_name='=HYPERLINK("http://evil.example","x")',
+            notes="+1 great\nsecond line",
+            tags=("@everyone", "'=already quoted"),
+            collections=("-minus",),
+            preferred_weight=-0.5,
+            base_model_label="@Pony",
+        ),
+    )
+    path = tmp_path / "list.csv"
+    export_library(library, path)
+
+    text = path.read_text(encoding="utf-8")
+    assert '"\'=HYPERLINK(""http://evil.example"",""x"")"' in text
+    assert "'+1 great" in text
+    assert ",'-0.5," in text
+    assert ",'-minus," in text
+    assert "'@everyone; '=already quoted" in text
+    for line in text.splitlines():
+        for cell in line.split(","):
+            assert not cell.startswith(("=", "+", "-", "@", "\t")), cell
+
+    row = next(entry for entry in read_list(path) if entry.file_name == "a; b.safetensors")
+    assert row.display_name == '=HYPERLINK("http://evil.example","x")'
+    assert row.notes == "+1 great\nsecond line"
+    assert row.tags == ("@everyone", "'=already quoted")
+    assert row.collections == ("-minus",)
+    assert row.preferred_weight == -0.5
+    assert row.base_model_label == "@Pony"
+
+
+def test_copies_and_links_of_one_missing_file_are_missing_once(context: AppContext) -> None:
+    sha = "AB" * 32
+    rows = [
+        ListEntry(file_name="lora.safetensors", sha256=sha, civitai_version_id="7"),
+        ListEntry(file_name="lora-hardlink.safetensors", sha256=sha, civitai_version_id="7"),
+        ListEntry(file_name="lora copy.safetensors", sha256=sha.lower()),
+        ListEntry(file_name="other.safetensors", sha256="CD" * 32),
+    ]
+
+    plan = plan_import(context.library, rows)
+
+    assert [entry.file_name for entry in plan.missing] == ["lora.safetensors", "other.safetensors"]
+    assert len(plan.downloadable) == 1
+    assert "2 missing" in plan.summary()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("garbage\n", r"bad\.json is not a library list: line 1: Expecting value \(it is not valid JSON\)"),
+        (
+            '{\n  "format": "atelier-library-list",\n  "assets": [,]\n}',
+            r"bad\.json is not a library list: line 3: Expecting value \(it is not valid JSON\)",
+        ),
+        ("[1, 2]", r"bad\.json is not a library list: the JSON holds a list, not an object with"),
+    ],
+)
+def test_a_json_file_that_is_no_list_says_so_in_json_words(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ExchangeError, match=expected) as raised:
+        read_list(path)
+    assert "file_name column" not in str(raised.value)

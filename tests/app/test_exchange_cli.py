@@ -166,6 +166,13 @@ def test_a_file_that_is_no_list_is_one_line(sites: Sites, tmp_path: Path) -> Non
     assert result.stderr.strip() == (
         'atelier import: notes.json is not an Atelier library list (no "format": "atelier-library-list")'
     )
+    garbage = tmp_path / "bad.json"
+    garbage.write_text("garbage\n", encoding="utf-8")
+    broken = run(sites, tmp_path / "data", "import", str(garbage), check=False)
+    assert broken.returncode == 1
+    assert broken.stderr.strip() == (
+        "atelier import: bad.json is not a library list: line 1: Expecting value (it is not valid JSON)"
+    )
     wrong = run(sites, tmp_path / "data", "export", str(tmp_path / "list.txt"), check=False)
     assert (
         wrong.stderr.strip()
