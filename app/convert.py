@@ -201,8 +201,12 @@ def _follow_in_mirrors(library: Library) -> None:
 def trash_model_file(library: Library, asset_id: int) -> OperationResult:
     """The old model file to the system trash through the organize engine (journaled, undoable).
 
-    Only the model file goes: its sidecars share the stem of the new file, which now uses them.
+    Only the model file goes: its sidecars share the stem of the new file, which now uses them. The
+    journal names the operation for what it was, so ``history`` does not show a plain delete.
     """
     from app.organize.engine import delete_assets
 
-    return delete_assets(library, [asset_id], companions=False)
+    record = library.get(asset_id)
+    name = Path(record.path).name if record is not None else f"asset {asset_id}"
+    label = f"Convert {name}: old file to the trash"
+    return delete_assets(library, [asset_id], label=label, companions=False)

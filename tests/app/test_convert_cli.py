@@ -64,6 +64,10 @@ def test_convert_by_id_and_trash_the_old_file(tmp_path: Path) -> None:
     assert (tmp_path / "xdg" / "Trash" / "files" / "m.ckpt").is_file()
     gone = run_main("show", str(asset_id), data_dir=data)
     assert gone.returncode == 1
+    history = json.loads(run_main("history", "--json", data_dir=data, env=trash, check=True).stdout)
+    latest = history[0]
+    assert latest["kind"] == "delete"
+    assert latest["label"] == "Convert m.ckpt: old file to the trash"
 
 
 def test_an_unsafe_pickle_is_one_line_with_the_reason(tmp_path: Path) -> None:
