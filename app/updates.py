@@ -6,7 +6,9 @@
   it reports progress after each request and stops between requests when cancelled.
 * :meth:`UpdateService.check_if_due` is the automatic check: at most once a day (the last check's time is
   the catalog's, so every front end and every machine sharing the catalog agrees), and only when the
-  ``check_updates_daily`` setting allows.
+  ``check_updates_daily`` setting allows. :meth:`UpdateService.check_quietly` is how the window runs it:
+  an unreachable Civitai is no error the user asked to see, only a calm note (:data:`OFFLINE_NOTE`), like
+  the lookup after a scan; the check asked for by the user (menu, CLI) reports the failure.
 * :meth:`UpdateService.download_beside` downloads a file's newest version into the old file's folder
   through the one download pipeline (``app.download_service``): verified, then in the library, linked.
 * :meth:`UpdateService.ignore` remembers "ignore this update" for the file's model; a still newer
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +36,9 @@ if TYPE_CHECKING:
     from catalog.updates import AssetUpdate
     from core.sources.civitai import CivitaiClient
 
+_log = logging.getLogger(__name__)
 CHECK_INTERVAL = timedelta(days=1)
+OFFLINE_NOTE = "Civitai not reachable: updates will be checked next time"
 
 
 class NoUpdateError(AtelierError):
@@ -56,6 +61,16 @@ class CheckSummary:
         files = f"{self.updates} file{'s' if self.updates != 1 else ''}"
         plural = "s" if self.models != 1 else ""
         return f"Checked {self.models} Civitai model{plural}{gone}: {files} with a newer version."
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPostponed:
+    """An automatic check that could not reach Civitai; ``reason`` is the network's one line (logged)."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return OFFLINE_NOTE
 
 
 class UpdateSettings(Protocol):
@@ -107,6 +122,21 @@ class UpdateService:
             if cancel is not None:
                 cancel.raise_if_cancelled()
         return CheckSummary(total, requests, not_found, len(library.update_asset_ids()))
+
+    def check_quietly(
+        self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+    ) -> CheckSummary | CheckPostponed:
+        """:meth:`check` for the automatic daily check: Civitai out of reach (no network, a server
+        error) is :class:`CheckPostponed`, not an error; nothing is recorded, so the next start asks
+        again. Any other failure (a refused key...) is still raised for the user to see."""
+        from app.messages import user_message
+        from core.sources.errors import NetworkError, ServerError
+
+        try:
+            return self.check(progress, cancel)
+        except (NetworkError, ServerError) as exc:
+            _log.info("automatic update check postponed: %s", user_message(exc))
+            return CheckPostponed(user_message(exc))
 
     def is_due(self, now: datetime | None = None) -> bool:
         """Whether the automatic check should run now (setting on, no check for a day, something to ask)."""

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
-from app.updates import CheckSummary, UpdateService, UpdateSettings
+from app.updates import CheckPostponed, CheckSummary, UpdateService, UpdateSettings
 from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback
 
@@ -91,15 +91,16 @@ class UpdateActions(QObject):
 
     def check_if_due(self) -> None:
         """The automatic check: at most once a day (the catalog remembers the last), quietly skipped
-        when nothing is linked to Civitai."""
+        when nothing is linked to Civitai, and only a note when Civitai cannot be reached (the menu's
+        Check for updates reports that as a failure)."""
         if self.service is None:
             return
         try:
             due = self.service.is_due()
         except AtelierError:
             return  # the catalog is not readable now; the next start tries again
-        if due:
-            self._run(CHECK_TITLE, self.service.check)
+        if due:  # offline, it ends in one calm note rather than "… failed: Cannot reach civitai.com"
+            self._run(CHECK_TITLE, self.service.check_quietly)
 
     # -- acting on an update ----------------------------------------------------------------------------
 
@@ -170,6 +171,8 @@ class UpdateActions(QObject):
         result = self._results.pop(title, None)
         if isinstance(result, CheckSummary):
             self.window.status.flash(str(result))
+        elif isinstance(result, CheckPostponed):
+            pass  # the job's line already says it calmly; nothing to flash over it
         elif result is not None:
             path = getattr(result, "path", None)
             self.window.status.flash(f"Downloaded {path.name if path else 'the update'} beside the old file")

@@ -15,6 +15,7 @@ from catalog.records import RemoteMatch
 from desktop.dialogs.settings_dialog import SettingsDialog
 from desktop.main_window import MainWindow
 from desktop.models.asset_table_model import UPDATE_LABEL, AssetColumn, AssetRole
+from tests.conftest import closed_loopback_url
 from tests.desktop.conftest import FakeSettings, PopulatedLibrary, ServicesFactory
 from tests.desktop.remote_support import LORA_MODEL_ID, LORA_VERSION_ID, RemoteEnv
 from tests.factory.models import kohya_lora, write_case
@@ -148,3 +149,26 @@ def test_the_daily_check_is_a_setting(qtbot: QtBot, populated: PopulatedLibrary)
 
     assert settings.check_updates_daily is False
     assert settings.saves == 1
+
+
+def test_the_daily_check_offline_is_one_calm_note_while_the_menu_check_reports_it(
+    qtbot: QtBot, window: MainWindow, remote: RemoteEnv
+) -> None:
+    remote.settings.civitai_base_url = closed_loopback_url()
+    remote.settings.check_updates_daily = True
+    actions = window.update_actions  # type: ignore[attr-defined]
+
+    with qtbot.waitSignal(
+        window.job_ended, timeout=10000, check_params_cb=lambda t: t == "Checking for updates"
+    ):
+        actions.check_if_due()
+
+    assert window.status.job_label.text() == (
+        "Checking for updates: Civitai not reachable: updates will be checked next time"
+    )
+    assert window.status.flashed() == ""
+    assert actions.service.last_check() is None  # nothing recorded: the next start asks again
+
+    check_for_updates(qtbot, window)
+
+    assert window.status.job_label.text().startswith("Checking for updates failed: Cannot reach 127.0.0.1")
