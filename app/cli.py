@@ -538,7 +538,8 @@ def _cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     if not roots:
         print("No library folders yet: add one with `atelier scan FOLDER`", file=out)
     for root in roots:
-        print(f"{root.id:>4}  {root.layout.value:<16} {root.file_count:>7} files  {root.path}", file=out)
+        files = "file " if root.file_count == 1 else "files"
+        print(f"{root.id:>4}  {root.layout.value:<16} {root.file_count:>7} {files}  {root.path}", file=out)
     return EXIT_OK
 
 

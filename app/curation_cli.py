@@ -21,6 +21,8 @@ from app.context import AppContext
 from app.covers import cover_from_image
 from app.serialize import asset_to_json, deleted_file_to_json
 from app.sidecar_writer import SidecarReport, write_many
+from catalog.errors import NotFoundError
+from catalog.normalize import label_key
 from catalog.records import AssetQuery, AssetRecord, BulkEdit, HiddenFilter, Overrides, UserDataChanges
 from core.errors import AtelierError
 from core.taxonomy import Architecture, AssetKind
@@ -55,12 +57,16 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "tag",
         parents=[common],
         help="add, remove or set tags on assets",
-        description="tag ID|PATH... [--add T...] [--remove T...] [--set T...]; without one, lists the tags",
+        description=(
+            "tag ID|PATH... [--add T...] [--remove T...] [--set T... | --clear]; without one, lists the tags"
+        ),
     )
     tag.add_argument("targets", nargs="+", metavar="ID|PATH")
     tag.add_argument("--add", nargs="+", action="extend", default=[], metavar="TAG")
     tag.add_argument("--remove", nargs="+", action="extend", default=[], metavar="TAG")
-    tag.add_argument("--set", nargs="*", default=None, metavar="TAG", help="replace the tags (none: clear)")
+    replace = tag.add_mutually_exclusive_group()
+    replace.add_argument("--set", nargs="+", default=None, metavar="TAG", help="replace the tags by these")
+    replace.add_argument("--clear", action="store_true", help="remove every tag of these assets")
     tag.add_argument("--json", action="store_true")
 
     collection = sub.add_parser(
@@ -142,7 +148,7 @@ def cmd_tag(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     edit = BulkEdit(
         add_tags=tuple(args.add),
         remove_tags=tuple(args.remove),
-        set_tags=tuple(args.set) if args.set is not None else None,
+        set_tags=() if args.clear else tuple(args.set) if args.set is not None else None,
     )
     if not edit.is_empty:
         records = context.library.bulk_edit([r.id for r in records], edit)
@@ -175,6 +181,8 @@ def cmd_collection(context: AppContext, args: argparse.Namespace, out: TextIO) -
         library.bulk_edit([r.id for r in removed], BulkEdit(remove_collections=(name,)))
         if not args.json:
             print(f"Removed {_count(removed)} from {name}", file=out)
+    if not (args.add or args.remove) and label_key(name) not in map(label_key, library.all_collections()):
+        raise NotFoundError(f"no collection named {name!r} (see `atelier collection --list`)")
     if args.list or args.json or not (args.add or args.remove):
         members = library.search(AssetQuery(collection=name, hidden=HiddenFilter.ALL))
         return _print_assets(members, args, out, lambda r: r.path)

@@ -3,23 +3,29 @@
 Read here for the "Deleted files" view, for "forget" (the user no longer minds), and for the download
 pipeline's one refusal rule: a download whose Civitai version or SHA256 matches a remembered deletion is
 refused unless the user asks again.
+
+A deletion stops counting while the file is back: when a library file that is not missing has the same
+SHA256, or is linked to the same Civitai (or Hugging Face) version (a convert wrote the same bytes, an
+undo brought it back, the user downloaded it again with ``--again``), the row is neither listed nor a
+reason to refuse. The row itself is kept, so deleting that file once more is remembered as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
-from catalog.orm import DeletedFile
+from catalog.orm import Asset, DeletedFile, RemoteLink
 from catalog.records import DeletedFileRecord
 from core.taxonomy import AssetKind
 
 
 def deleted_records(session: Session, limit: int | None = None) -> list[DeletedFileRecord]:
-    """Remembered deletions, newest first."""
-    stmt = select(DeletedFile).order_by(DeletedFile.deleted_at.desc(), DeletedFile.id.desc())
+    """Remembered deletions of files that are not back in the library, newest first."""
+    newest_first = (DeletedFile.deleted_at.desc(), DeletedFile.id.desc())
+    stmt = select(DeletedFile).where(_not_back()).order_by(*newest_first)
     if limit is not None:
         stmt = stmt.limit(limit)
     return [_record(row) for row in session.scalars(stmt)]
@@ -46,12 +52,29 @@ def matching_deletion(
         return None
     stmt = (
         select(DeletedFile)
-        .where(or_(*conditions))
+        .where(or_(*conditions), _not_back())
         .order_by(DeletedFile.deleted_at.desc(), DeletedFile.id.desc())
         .limit(1)
     )
     row = session.scalars(stmt).first()
     return _record(row) if row is not None else None
+
+
+def _not_back() -> ColumnElement[bool]:
+    """True for a deletion whose bytes (SHA256) or remote version no present library file has."""
+    present = Asset.status != "missing"
+    same_bytes = exists().where(Asset.sha256 == DeletedFile.sha256, present)
+    same_version = exists().where(
+        RemoteLink.asset_id == Asset.id,
+        RemoteLink.site == DeletedFile.site,
+        RemoteLink.version_id == DeletedFile.version_id,
+        present,
+    )
+    back = or_(
+        and_(DeletedFile.sha256.is_not(None), same_bytes),
+        and_(DeletedFile.site.is_not(None), DeletedFile.version_id.is_not(None), same_version),
+    )
+    return not_(back)
 
 
 def _record(row: DeletedFile) -> DeletedFileRecord:

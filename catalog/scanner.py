@@ -77,7 +77,8 @@ class ScanSummary:
         ]
         roots = f"{self.roots} folder" + ("" if self.roots == 1 else "s")
         verb = "Scan cancelled after" if self.cancelled else "Scanned"
-        return f"{verb} {roots}: {self.seen} files ({', '.join(parts)}) in {self.elapsed_s:.1f} s"
+        files = f"{self.seen} file" + ("" if self.seen == 1 else "s")
+        return f"{verb} {roots}: {files} ({', '.join(parts)}) in {self.elapsed_s:.1f} s"
 
 
 class Scanner:

@@ -70,8 +70,8 @@ def test_tag_rate_and_collection_on_ids_and_paths(data: Path, models: Path) -> N
     assert [item["id"] for item in members] == [pixel]
     listing = as_json("collection", data_dir=data)
     assert listing == [{"name": "Best ones", "count": 1}]
-    run("collection", "Best ones", "--remove", str(pixel), data_dir=data)
-    assert as_json("collection", "Best ones", data_dir=data) == []
+    emptied = as_json("collection", "Best ones", "--remove", str(pixel), data_dir=data)
+    assert emptied == []
 
 
 def test_bad_values_are_one_line_usage_errors(data: Path) -> None:
@@ -193,3 +193,59 @@ def test_a_sidecar_that_is_not_json_is_left_alone(data: Path, models: Path) -> N
 def test_deleted_lists_nothing_yet(data: Path) -> None:
     assert as_json("deleted", data_dir=data) == []
     assert "No deleted files remembered." in run("deleted", data_dir=data).stdout
+
+
+def test_an_unknown_collection_is_one_line_and_exit_1(data: Path) -> None:
+    pixel = ids(data)["pixel art.safetensors"]
+    run("collection", "Best ones", "--add", str(pixel), data_dir=data)
+    assert "pixel art.safetensors" in run("collection", "best  ONES", data_dir=data).stdout
+    for args in (("collection", "Nope"), ("collection", "Nope", "--json"), ("collection", "Nope", "--list")):
+        result = run(*args, data_dir=data, check=False)
+        assert result.returncode == 1, result
+        assert result.stdout == ""
+        assert result.stderr.strip() == (
+            "atelier collection: no collection named 'Nope' (see `atelier collection --list`)"
+        )
+
+
+def test_tag_set_needs_values_and_clear_is_said_out_loud(data: Path) -> None:
+    pixel = ids(data)["pixel art.safetensors"]
+    run("tag", str(pixel), "--add", "style", "ink", data_dir=data)
+    bare = run("tag", str(pixel), "--set", data_dir=data, check=False)
+    assert bare.returncode == 2
+    assert "--set: expected at least one argument" in bare.stderr
+    assert as_json("tag", str(pixel), data_dir=data)[0]["tags"] == ["style", "ink"]
+    both = run("tag", str(pixel), "--set", "a", "--clear", data_dir=data, check=False)
+    assert both.returncode == 2
+    assert as_json("tag", str(pixel), "--set", "retro", data_dir=data)[0]["tags"] == ["retro"]
+    assert as_json("tag", str(pixel), "--clear", data_dir=data)[0]["tags"] == []
+
+
+def test_scan_and_roots_say_one_file(tmp_path: Path) -> None:
+    folder = tmp_path / "single" / "Lora"
+    write_safetensors(folder / "only.safetensors", LORA, seed=4)
+    data_dir = tmp_path / "single-data"
+    scanned = run("scan", str(folder.parent), "--no-hash", data_dir=data_dir).stdout
+    assert "Scanned 1 folder: 1 file (1 new," in scanned
+    roots = run("roots", data_dir=data_dir).stdout
+    assert " 1 file  " in roots
+    assert "files" not in roots
+
+
+def test_deleted_stops_listing_a_file_whose_bytes_are_back(data: Path, models: Path, tmp_path: Path) -> None:
+    trash = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    run_main("hash", data_dir=data, env=trash, check=True)
+    model = models / "Lora" / "ink.safetensors"
+    kept = model.read_bytes()
+    run_main("delete", str(model), "--yes", data_dir=data, env=trash, check=True)
+    (remembered,) = as_json("deleted", data_dir=data)
+    assert remembered["file_name"] == "ink.safetensors"
+    # The same bytes come back under another name (a convert, a copy from a backup): no longer "deleted".
+    model.with_name("ink again.safetensors").write_bytes(kept)
+    run_main("scan", "--no-lookup", data_dir=data, env=trash, check=True)
+    assert as_json("deleted", data_dir=data) == []
+    assert "No deleted files remembered." in run("deleted", data_dir=data).stdout
+    # Gone again (deleted with another tool, the catalog marks it missing): the memory counts again.
+    model.with_name("ink again.safetensors").unlink()
+    run_main("scan", "--no-lookup", data_dir=data, env=trash, check=True)
+    assert [item["file_name"] for item in as_json("deleted", data_dir=data)] == ["ink.safetensors"]
