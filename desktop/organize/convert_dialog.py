@@ -120,7 +120,9 @@ class ConvertActions:
         self.window = window
         self.library = cast("Library", window.library)
         self.dialog: ConvertDialog | None = None
+        self._converted: dict[str, int] = {}  # job title -> the new file's asset id, once it exists
         window.context_menu_sections.append(self.add_context_section)
+        window.job_ended.connect(self._select_converted)
 
     def add_context_section(self, menu: QMenu, records: list[AssetRecord]) -> None:
         from app.convert import convert_refusal
@@ -177,6 +179,17 @@ class ConvertActions:
                 progress=progress,
                 cancel=cancel,
             )
+            self._converted[title] = outcome.asset.id
             return outcome.summary
 
-        self.window.run_job(f"Converting {record.file_name}", job)
+        title = f"Converting {record.file_name}"
+        self.window.run_job(title, job)
+
+    def _select_converted(self, title: str) -> None:
+        """After the job (the views have reloaded): the new .safetensors row selected, in the details."""
+        asset_id = self._converted.pop(title, None)
+        if asset_id is None:
+            return
+        row = self.window.model.row_of(asset_id)
+        if row is not None:  # a filter may hide it (a "ckpt only" search, say): then nothing to show
+            self.window.select_row(row)

@@ -89,10 +89,15 @@ def test_convert_from_the_context_menu(qtbot: QtBot, window: MainWindow, populat
     assert {name: t.dtype for name, t in written.items()} == {"model.diffusion_model.w": torch.float16}
     assert source.exists()  # not asked to trash it
     assert "tiny" in names(window)
-    assert populated.library.get_by_path(target) is not None
+    new = populated.library.get_by_path(target)
+    assert new is not None
     assert window.status.job_label.text().startswith(
         "Converting tiny.ckpt: tiny.ckpt -> tiny.safetensors: 1 tensor, fp16, 1 EMA/optimizer tensor pruned"
     )
+    assert [record.id for record in window.selected_records()] == [new.id]  # the new file, selected
+    shown = window.details.record
+    assert shown is not None
+    assert shown.id == new.id
 
 
 def test_an_unsafe_pickle_shows_a_disabled_entry_with_the_reason(
