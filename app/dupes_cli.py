@@ -23,8 +23,8 @@ from app.organize.dedupe import (
     MODES,
     DedupePlan,
     DedupeResult,
+    GroupPlan,
     apply_dedupe,
-    default_keep,
     plan_dedupe,
 )
 from app.progress_bar import ProgressBar
@@ -63,13 +63,17 @@ def cmd_dupes(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
     keep_ids = [record.id for record in assets_by_ids_or_paths(library, args.keep)] if args.keep else []
     if keep_ids:
         _check_keeps(groups, keep_ids)
+        if args.resolve is not None:  # --keep names the groups to resolve; the others stay as they are
+            groups = [g for g in groups if any(g.file_of(asset_id) for asset_id in keep_ids)]
     if args.resolve is None:
         hints = library.near_duplicate_hints() if args.near else None
         if args.json:
+            listed = plan_dedupe(groups, "trash", keep=keep_ids)
             _dump(
                 {
-                    "groups": [_group_json(g, default_keep(g)) for g in groups],
-                    "freeable_bytes": sum(g.freeable_bytes for g in groups),
+                    "groups": [_group_json(g) for g in listed.groups],
+                    "copies_bytes": listed.copies_bytes,
+                    "freeable_bytes": listed.freed_bytes,
                     "unhashed": unhashed,
                     **({"hints": [_hint_json(h) for h in hints]} if hints is not None else {}),
                 },
@@ -131,14 +135,16 @@ def _check_keeps(groups: list[DuplicateGroup], keep_ids: list[int]) -> None:
 
 
 def _print_groups(groups: list[DuplicateGroup], keep_ids: list[int], unhashed: int, out: TextIO) -> None:
+    """The groups with the figures the resolve plan will show (a copy hard-linked outside the library,
+    in a mirror, frees nothing: both amounts are said, and why)."""
     if not groups:
         print("No duplicate files.", file=out)
-    chosen = set(keep_ids)
-    for number, group in enumerate(groups, start=1):
-        kept = next((f for f in group.files if chosen & set(f.asset_ids)), None) or default_keep(group)
+    listed = plan_dedupe(groups, "trash", keep=keep_ids)
+    for number, group_plan in enumerate(listed.groups, start=1):
+        group, kept = group_plan.group, group_plan.keep
         print(
             f"Group {number}: {len(group.files)} identical files of {human_size(group.size)} "
-            f"(SHA256 {group.sha256[:12]}…), {human_size(group.freeable_bytes)} freeable",
+            f"(SHA256 {group.sha256[:12]}…), {group_plan.bytes_text()}",
             file=out,
         )
         for item in group.files:
@@ -148,9 +154,8 @@ def _print_groups(groups: list[DuplicateGroup], keep_ids: list[int], unhashed: i
                 prefix = f"  {mark} " if index == 0 else "       "
                 print(f"{prefix}#{path.asset_id:<6} {path.path}  ({_when(path.mtime_ns)}){linked}", file=out)
     if groups:
-        total = sum(g.freeable_bytes for g in groups)
         print(
-            f"{len(groups)} group{'s' if len(groups) != 1 else ''}, {human_size(total)} freeable. "
+            f"{len(groups)} group{'s' if len(groups) != 1 else ''}, {listed.bytes_text()}. "
             "Resolve with `atelier dupes --resolve trash|hardlink|symlink` (--keep ID|PATH to choose).",
             file=out,
         )
@@ -181,6 +186,8 @@ def _print_plan(plan: DedupePlan, out: TextIO) -> None:
         for removal in group_plan.removals:
             target = "" if plan.mode == "trash" else f" {group_plan.keep.path}"
             print(f"      #{removal.asset_id} {removal.path} {verb}{target}", file=out)
+        for move in group_plan.sidecars:
+            print(f"      sidecar {move.source} -> {move.target} (the kept file has none)", file=out)
     _print_refusals(plan, out)
     print(plan.summary() + ".", file=out)
 
@@ -202,7 +209,13 @@ def _print_result(result: DedupeResult, out: TextIO) -> None:
         kind = "hard link" if result.mode == "hardlink" else "symbolic link"
         print(
             f"Replaced {result.done} duplicate{'s' if result.done != 1 else ''} by a {kind}: {freed} freed. "
-            "Undo with `atelier undo` (one link at a time).",
+            "Undo with `atelier undo`.",
+            file=out,
+        )
+    if result.sidecars:
+        print(
+            f"Moved {result.sidecars} sidecar{'s' if result.sidecars != 1 else ''} beside the kept "
+            "file (the kept file had none of that kind).",
             file=out,
         )
     for path, reason in result.failed:
@@ -233,12 +246,14 @@ def _file_json(item: DuplicateFile, kept: bool) -> dict[str, Any]:
     }
 
 
-def _group_json(group: DuplicateGroup, kept: DuplicateFile) -> dict[str, Any]:
+def _group_json(group_plan: GroupPlan) -> dict[str, Any]:
+    group = group_plan.group
     return {
         "sha256": group.sha256,
         "size": group.size,
-        "freeable_bytes": group.freeable_bytes,
-        "files": [_file_json(item, item is kept) for item in group.files],
+        "copies_bytes": group_plan.copies_bytes,
+        "freeable_bytes": group_plan.freed_bytes,
+        "files": [_file_json(item, item is group_plan.keep) for item in group.files],
     }
 
 
@@ -258,6 +273,7 @@ def _plan_json(plan: DedupePlan) -> dict[str, Any]:
     return {
         "mode": plan.mode,
         "freed_bytes": plan.freed_bytes,
+        "copies_bytes": plan.copies_bytes,
         "summary": plan.summary(),
         "groups": [
             {
@@ -265,6 +281,7 @@ def _plan_json(plan: DedupePlan) -> dict[str, Any]:
                 "keep": {"id": g.keep.asset_id, "path": g.keep.path},
                 "remove": [{"id": r.asset_id, "path": r.path, "frees": r.frees} for r in g.removals],
                 "refused": [{"id": r.asset_id, "path": r.path, "reason": r.reason} for r in g.refusals],
+                "sidecars": [{"from": m.source, "to": m.target} for m in g.sidecars],
             }
             for g in plan.groups
         ],
@@ -279,4 +296,5 @@ def _result_json(result: DedupeResult) -> dict[str, Any]:
         "failed": [{"path": path, "reason": reason} for path, reason in result.failed],
         "operations": list(result.operation_ids),
         "cancelled": result.cancelled,
+        "sidecars_moved": result.sidecars,
     }

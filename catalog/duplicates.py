@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -287,21 +287,42 @@ def _one_per_content(files: Sequence[HintFile]) -> tuple[HintFile, ...]:
     return tuple(kept)
 
 
-# -- merging the user's data onto the file that is kept -----------------------------------------------------
+# -- merging the user's data onto the file that is kept, and taking it back on undo --------------------------
+
+# What the merge may change on the kept row, and what undo puts back (see :func:`unmerge_user_data`).
+_MERGED_FIELDS = (
+    "rating",
+    "favorite",
+    "notes",
+    "trigger_words",
+    "edited_fields",
+    "display_name",
+    "description",
+    "preferred_weight",
+    "base_model_label",
+)
 
 
-def merge_user_data(session: Session, keep: int, drops: Sequence[int]) -> None:
+def merge_user_data(
+    session: Session, keep: int, drops: Sequence[int], *, adopt: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Give ``keep`` everything the user put on ``drops``: nothing typed is lost when they go.
 
     Tags and collections are united; the higher rating and any favorite win; notes the kept row lacks are
     appended; empty text fields (name, description, trigger words, weight, base label) are filled;
     previews that are not sidecars of the dropped file (renders, chosen covers, remote images) are copied,
     and a dropped row's cover becomes the kept row's cover when it has none; Civitai/HF links the kept row
-    lacks are copied. The dropped rows are left as they were (their removal is the engine's step).
+    lacks are copied. ``adopt`` maps a dropped row's sidecar preview to the path it was moved to beside
+    the kept file: that preview becomes the kept row's. The dropped rows are left as they were (their
+    removal is the engine's step).
+
+    Returns what the merge changed on ``keep`` (JSON-safe), kept in the journal step so that an undo
+    takes exactly that back (:func:`unmerge_user_data`).
     """
     drops = [d for d in drops if d != keep]
     if not drops:
-        return
+        return {}
+    before = _kept_state(session, keep)
     _merge_fields(session, keep, drops)
     ids = {"keep": keep}
     for chunk in chunks(drops):
@@ -331,6 +352,15 @@ def merge_user_data(session: Session, keep: int, drops: Sequence[int]) -> None:
             ),
             params,
         )
+        for old, new in (adopt or {}).items():
+            session.execute(
+                text(
+                    "INSERT OR IGNORE INTO previews (asset_id, path, source, is_cover, width, height, "
+                    "added_at) SELECT :keep, :new, source, 0, width, height, added_at FROM previews "
+                    f"WHERE asset_id IN ({marks}) AND path = :old LIMIT 1"
+                ),
+                {**params, "old": old, "new": new},
+            )
         if not session.scalar(text("SELECT 1 FROM previews WHERE asset_id = :keep AND is_cover"), ids):
             session.execute(
                 text(
@@ -358,6 +388,100 @@ def merge_user_data(session: Session, keep: int, drops: Sequence[int]) -> None:
     ensure_covers(session, [keep])
     prune(session, TAGS)
     prune(session, COLLECTIONS)
+    return {"keep": keep, **_changes(before, _kept_state(session, keep))}
+
+
+def unmerge_user_data(session: Session, merged: Mapping[str, Any]) -> None:
+    """Take back from the kept row what :func:`merge_user_data` gave it (undo of a resolution).
+
+    A field goes back to its value before the merge only while it still holds the merged value (what the
+    user changed since stays); tags, collections, previews and links the merge added are removed, and the
+    cover the kept row had before is its cover again.
+    """
+    keep = merged.get("keep")
+    if not isinstance(keep, int):
+        return
+    fields = {
+        name: values[0]
+        for name, values in dict(merged.get("fields", {})).items()
+        if name in _MERGED_FIELDS and _field_value(session, keep, name) == values[1]
+    }
+    if fields:
+        session.execute(update(Asset).where(Asset.id == keep).values(**fields, updated_at=utc_now()))
+    for table, column, key in (
+        ("asset_tags", "tag_id", "tags"),
+        ("asset_collections", "collection_id", "collections"),
+        ("previews", "id", "previews"),
+        ("remote_links", "id", "remote_links"),
+    ):
+        for chunk in chunks([int(i) for i in merged.get(key, ())]):
+            marks = ", ".join(str(i) for i in chunk)
+            session.execute(
+                text(f"DELETE FROM {table} WHERE asset_id = :keep AND {column} IN ({marks})"), {"keep": keep}
+            )
+    cover = merged.get("cover")
+    if isinstance(cover, list) and len(cover) == 2 and cover[0] != cover[1]:
+        session.execute(text("UPDATE previews SET is_cover = 0 WHERE asset_id = :keep"), {"keep": keep})
+        if cover[0] is not None:
+            session.execute(
+                text("UPDATE previews SET is_cover = 1 WHERE asset_id = :keep AND id = :cover"),
+                {"keep": keep, "cover": int(cover[0])},
+            )
+        ensure_covers(session, [keep])
+    prune(session, TAGS)
+    prune(session, COLLECTIONS)
+
+
+def _field_value(session: Session, asset_id: int, name: str) -> Any:
+    value = session.scalar(text(f"SELECT {name} FROM assets WHERE id = :id"), {"id": asset_id})
+    return _plain(name, value)
+
+
+def _plain(name: str, value: Any) -> Any:
+    """A column as JSON keeps it (lists for the JSON columns, bools for the flags)."""
+    if name in ("trigger_words", "edited_fields"):
+        return _json_list(value)
+    if name == "favorite":
+        return bool(value)
+    return value
+
+
+def _kept_state(session: Session, keep: int) -> dict[str, Any]:
+    columns = ", ".join(_MERGED_FIELDS)
+    row = session.execute(text(f"SELECT {columns} FROM assets WHERE id = :id"), {"id": keep}).one()
+    return {
+        "fields": {name: _plain(name, value) for name, value in zip(_MERGED_FIELDS, row, strict=True)},
+        "tags": set(
+            session.scalars(text("SELECT tag_id FROM asset_tags WHERE asset_id = :id"), {"id": keep})
+        ),
+        "collections": set(
+            session.scalars(
+                text("SELECT collection_id FROM asset_collections WHERE asset_id = :id"), {"id": keep}
+            )
+        ),
+        "previews": set(session.scalars(text("SELECT id FROM previews WHERE asset_id = :id"), {"id": keep})),
+        "cover": session.scalar(
+            text("SELECT id FROM previews WHERE asset_id = :id AND is_cover"), {"id": keep}
+        ),
+        "remote_links": set(
+            session.scalars(text("SELECT id FROM remote_links WHERE asset_id = :id"), {"id": keep})
+        ),
+    }
+
+
+def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "fields": {
+            name: [value, after["fields"][name]]
+            for name, value in before["fields"].items()
+            if value != after["fields"][name]
+        },
+        **{
+            key: sorted(after[key] - before[key])
+            for key in ("tags", "collections", "previews", "remote_links")
+        },
+        "cover": [before["cover"], after["cover"]],
+    }
 
 
 _USER_TEXT = ("display_name", "description", "preferred_weight", "base_model_label")

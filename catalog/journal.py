@@ -29,6 +29,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.db import chunks, utc_now
+from catalog.duplicates import merge_user_data, unmerge_user_data
 from catalog.labels import COLLECTIONS, TAGS, add_labels
 from catalog.orm import (
     ASSETS,
@@ -306,14 +307,54 @@ def record_linked(
     state: FileState,
     detail: Mapping[str, Any] | None = None,
 ) -> None:
-    """A copy became a link (or a link a copy again): same path and bytes, another file identity."""
+    """A copy became a link (or a link a copy again): same path and bytes, another file identity.
+
+    A duplicate's step (app.organize.dedupe) also carries, in its detail, ``merge`` (its user data goes
+    to the kept row; what changed is kept as ``merged``) and ``drop_row`` (a symlink is no catalog row:
+    the row goes, its snapshot kept); the undo's step puts the row back from that snapshot (same id)
+    and takes the merged data back from the kept row."""
+    extra: dict[str, Any] = dict(detail or {})
     if asset_id is not None:
-        session.execute(
-            update(ASSETS)
-            .where(ASSETS.c.id == asset_id)
-            .values(mtime_ns=state.mtime_ns, inode=state.inode, device=state.device, updated_at=utc_now())
+        own = _step_detail(session, step_id)
+        snapshot = own.get("snapshot")
+        present = session.scalar(select(ASSETS.c.id).where(ASSETS.c.id == asset_id)) is not None
+        if not present and isinstance(snapshot, Mapping) and _asset_at(session, state.path) is None:
+            _insert_snapshot(session, snapshot, state)
+        else:
+            session.execute(
+                update(ASSETS)
+                .where(ASSETS.c.id == asset_id)
+                .values(mtime_ns=state.mtime_ns, inode=state.inode, device=state.device, updated_at=utc_now())
+            )
+        _merge_step(session, own, asset_id, extra)
+        _unmerge_step(session, own)
+        if own.get("drop_row") and (dropped := asset_snapshot(session, asset_id)) is not None:
+            extra["snapshot"] = dropped
+            remove_assets(session, [asset_id])
+    set_step(session, step_id, DONE, extra)
+
+
+def _step_detail(session: Session, step_id: int) -> dict[str, Any]:
+    return dict(session.scalar(select(OrganizeStep.detail).where(OrganizeStep.id == step_id)) or {})
+
+
+def _merge_step(session: Session, own: Mapping[str, Any], asset_id: int, extra: dict[str, Any]) -> None:
+    """A duplicate's step (``merge`` in its detail): its user data goes to the kept row in the
+    transaction that marks the step done; what that changed is kept as ``merged``, for the undo."""
+    merge = own.get("merge")
+    if isinstance(merge, Mapping) and isinstance(merge.get("keep"), int):
+        adopt = merge.get("adopt")
+        extra["merged"] = merge_user_data(
+            session, merge["keep"], [asset_id], adopt=adopt if isinstance(adopt, Mapping) else None
         )
-    set_step(session, step_id, DONE, detail)
+
+
+def _unmerge_step(session: Session, own: Mapping[str, Any]) -> None:
+    """The undo of a duplicate's step (``merged`` carried into its detail): the kept row gives back
+    what the merge gave it, in the transaction that marks the undo's step done."""
+    merged = own.get("merged")
+    if isinstance(merged, Mapping) and "merge" not in own:
+        unmerge_user_data(session, merged)
 
 
 def record_trashed(
@@ -323,8 +364,13 @@ def record_trashed(
     remembered in ``deleted_files``."""
     extra: dict[str, Any] = dict(detail or {})
     if asset_id is not None:
+        own = _step_detail(session, step_id)
+        _merge_step(session, own, asset_id, extra)  # a duplicate trashed: its user data to the kept row
         snapshot = asset_snapshot(session, asset_id)
-        if snapshot is not None:
+        if snapshot is not None and "merge" in own:
+            extra["snapshot"] = snapshot  # a duplicate: its bytes stay in the library, no deleted version
+            remove_assets(session, [asset_id])
+        elif snapshot is not None:
             # Inside the snapshot too, so an undo (which carries the snapshot) forgets the memory again.
             snapshot["deleted_file_id"] = extra["deleted_file_id"] = _remember_deleted(session, snapshot)
             extra["snapshot"] = snapshot
@@ -350,6 +396,7 @@ def record_restored(
         deleted_id = snapshot.get("deleted_file_id")
         if isinstance(deleted_id, int):
             session.execute(delete(DeletedFile).where(DeletedFile.id == deleted_id))
+    _unmerge_step(session, _step_detail(session, step_id))  # the undo of a duplicate's trashing
     set_step(session, step_id, DONE, detail)
     return asset_id
 

@@ -558,10 +558,16 @@ class Library:
         with self._db.session_scope() as session:
             return duplicates.near_duplicate_hints(session)
 
-    def merge_duplicate_user_data(self, keep: int, drops: Sequence[int]) -> None:
-        """Unite the user's data of ``drops`` onto ``keep`` before the engine removes or links them."""
+    def merge_duplicate_user_data(self, keep: int, drops: Sequence[int]) -> dict[str, Any]:
+        """Unite the user's data of ``drops`` onto ``keep``; returns what changed on ``keep``, for
+        :meth:`unmerge_duplicate_user_data`. (A resolution merges inside its journal steps instead.)"""
         with self._db.session_scope(write=True) as session:
-            duplicates.merge_user_data(session, keep, drops)
+            return duplicates.merge_user_data(session, keep, drops)
+
+    def unmerge_duplicate_user_data(self, merged: Mapping[str, Any]) -> None:
+        """Take back from the kept row what :meth:`merge_duplicate_user_data` gave it."""
+        with self._db.session_scope(write=True) as session:
+            duplicates.unmerge_user_data(session, merged)
 
     def set_devices(self, devices: Sequence[tuple[int, int]]) -> None:
         """The scanner's ``(asset id, st_dev)`` for unchanged files, so (device, inode) names a file."""

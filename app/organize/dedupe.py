@@ -1,10 +1,11 @@
 """Resolving duplicate groups: keep one file, and trash the others or replace them with links.
 
 The plan comes first, as data both front ends show before anything is touched: which file of each group
-is kept, what happens to every other path, what is refused and why, and the bytes freed. Then
-:func:`apply_dedupe` carries it out through the organize engine only (``delete_assets``,
-``replace_with_link``), after uniting the user's data of the removed rows onto the kept row
-(``Library.merge_duplicate_user_data``): nothing the user typed is lost.
+is kept, what happens to every other path, which sidecars move to the kept file, what is refused and why,
+and the bytes freed. Then :func:`apply_dedupe` carries it out through the organize engine only, as ONE
+operation (one entry in the history, one undo): each copy's user data is united onto the kept row in the
+journal step that trashes or links the copy (what the merge changed is kept in that step, so an undo gives
+it back and the copy's own row returns, same id, with its own data).
 
 Which file is kept by default (the user can choose any other):
 
@@ -13,26 +14,33 @@ Which file is kept by default (the user can choose any other):
 2. then the file the user put the most into (rating, favorite, notes, tags, collections, edits);
 3. then the oldest in the library (added first).
 
-Bytes freed: a copy frees its size when every path to it goes (all its hard links in the catalog) and no
-link outside the library keeps it alive. A hard link or symlink frees it at once; the trash frees it once
-the trash is emptied. A hard link cannot join two disks: such a copy is refused with the reason.
+Sidecars (trash only): a copy's ``.civitai.info``, ``.json``, preview… of a kind the kept file lacks is
+moved beside the kept file, renamed to its stem, instead of going to the trash with the copy: the UIs that
+read them keep the preview and activation text.
+
+Bytes: the bytes *in copies* are each removed file's size; the bytes *freed* leave out a file that a link
+outside the library (a mirror, another folder) keeps alive. A hard link or symlink frees them at once; the
+trash once the trash is emptied. A hard link cannot join two disks: such a copy is refused with the reason.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from app.messages import user_message
-from app.organize.engine import delete_assets, replace_with_link
+from app.organize.engine import delete_steps, link_step, run_operation
 from catalog.duplicates import DuplicateFile, DuplicateGroup
+from catalog.journal import NewStep
 from catalog.library import Library
 from core.errors import AtelierError
-from core.jobs import CancelToken, Progress, ProgressCallback
+from core.formats.sidecars import PREVIEW_EXTENSIONS, sidecar_stem
+from core.jobs import CancelToken, ProgressCallback
 from core.layouts import kind_hint_for
+from core.organize.companions import CONFIG_SUFFIXES, companion_files, companion_target
 from core.organize.errors import OrganizeError
 from core.sizes import human_size
 from core.taxonomy import AssetKind, LibraryLayout
@@ -50,6 +58,7 @@ class Removal:
     path: str
     frees: int  # bytes this path's file frees (counted once per file: on its last path)
     file_ids: tuple[int, ...]  # every path of the same file: the bytes go only when all of them go
+    copied: int = 0  # the file's size, counted once per file (on its last path), freed or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +69,32 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True)
+class SidecarMove:
+    """A copy's sidecar of a kind the kept file lacks: it moves beside the kept file, to its stem."""
+
+    asset_id: int  # the copy it belonged to
+    source: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class GroupPlan:
     group: DuplicateGroup
     keep: DuplicateFile
     removals: tuple[Removal, ...]
     refusals: tuple[Refusal, ...]
+    sidecars: tuple[SidecarMove, ...] = ()
 
     @property
     def freed_bytes(self) -> int:
         return sum(r.frees for r in self.removals)
+
+    @property
+    def copies_bytes(self) -> int:
+        return sum(r.copied for r in self.removals)
+
+    def bytes_text(self) -> str:
+        return bytes_text(self.copies_bytes, self.freed_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +107,11 @@ class DedupePlan:
         return sum(g.freed_bytes for g in self.groups)
 
     @property
+    def copies_bytes(self) -> int:
+        """The bytes in the copies the plan removes, freed or not (see :func:`bytes_text`)."""
+        return sum(g.copies_bytes for g in self.groups)
+
+    @property
     def removals(self) -> tuple[Removal, ...]:
         return tuple(r for g in self.groups for r in g.removals)
 
@@ -89,8 +120,16 @@ class DedupePlan:
         return tuple(r for g in self.groups for r in g.refusals)
 
     @property
+    def sidecars(self) -> tuple[SidecarMove, ...]:
+        return tuple(m for g in self.groups for m in g.sidecars)
+
+    @property
     def is_empty(self) -> bool:
         return not self.removals
+
+    def bytes_text(self) -> str:
+        """The one figure every screen shows for this plan (list header, group line, confirmation)."""
+        return bytes_text(self.copies_bytes, self.freed_bytes)
 
     def summary(self) -> str:
         """One line for the confirmation: what happens and what it frees, said before it runs."""
@@ -102,10 +141,31 @@ class DedupePlan:
             "symlink": "to become symbolic links",
         }[self.mode]
         files = f"{count} path{'s' if count != 1 else ''} in {groups} group{'s' if groups != 1 else ''}"
-        freed = human_size(self.freed_bytes)
-        if self.mode == "trash":
-            return f"{files} {what}: frees {freed} once the trash is emptied"
-        return f"{files} {what}: frees {freed}"
+        when = " once the trash is emptied" if self.mode == "trash" else ""
+        freed = f"frees {human_size(self.freed_bytes)}{when}"
+        if self.copies_bytes != self.freed_bytes:
+            freed = f"{human_size(self.copies_bytes)} in copies; {freed}, {_held_elsewhere(self.freed_bytes)}"
+        sidecars = len(self.sidecars)
+        moved = (
+            f"; {sidecars} sidecar{'s' if sidecars != 1 else ''} the kept file lacks "
+            f"move{'s' if sidecars == 1 else ''} beside it"
+            if sidecars
+            else ""
+        )
+        return f"{files} {what}: {freed}{moved}"
+
+
+def bytes_text(copies: int, freed: int) -> str:
+    """ "9.2 MiB freeable", or, where links outside the library keep copies alive, both figures and why:
+    "9.2 MiB in copies; 0 B freeable, because each is also hard-linked outside the library (…)"."""
+    if copies == freed:
+        return f"{human_size(freed)} freeable"
+    return f"{human_size(copies)} in copies; {human_size(freed)} freeable, {_held_elsewhere(freed)}"
+
+
+def _held_elsewhere(freed: int) -> str:
+    who = "each copy is" if freed == 0 else "some copies are"
+    return f"because {who} also hard-linked outside the library (a mirror for another UI, or another folder)"
 
 
 @dataclass(frozen=True)
@@ -117,6 +177,7 @@ class DedupeResult:
     operation_ids: tuple[int, ...]
     cancelled: bool = False
     refused: tuple[Refusal, ...] = field(default=())
+    sidecars: int = 0  # sidecars moved beside the kept files
 
 
 def default_keep(group: DuplicateGroup) -> DuplicateFile:
@@ -146,7 +207,8 @@ def _in_kind_folder(path: str, root: str | None, layout: str | None, kind: str) 
 def plan_dedupe(groups: Iterable[DuplicateGroup], mode: Mode, *, keep: Iterable[int] = ()) -> DedupePlan:
     """Plan keeping one file per group (an asset id of ``keep`` names the group's kept file, else
     :func:`default_keep`) and removing or linking the other files' paths. Reads each file's live
-    stat to refuse hard links across disks and to count bytes honestly."""
+    stat to refuse hard links across disks and to count bytes honestly, and (trash) lists the copies'
+    sidecars that move beside the kept file."""
     if mode not in MODES:
         raise OrganizeError(f"a duplicate is resolved by trash, hardlink or symlink, not {mode!r}")
     chosen = set(keep)
@@ -166,11 +228,45 @@ def plan_dedupe(groups: Iterable[DuplicateGroup], mode: Mode, *, keep: Iterable[
             frees = _frees(item)
             last = len(item.paths) - 1
             removals.extend(
-                Removal(p.asset_id, p.path, frees if index == last else 0, item.asset_ids)
+                Removal(
+                    p.asset_id,
+                    p.path,
+                    frees if index == last else 0,
+                    item.asset_ids,
+                    item.size if index == last else 0,
+                )
                 for index, p in enumerate(item.paths)
             )
-        plans.append(GroupPlan(group, kept, tuple(removals), tuple(refusals)))
+        sidecars = _sidecar_moves(kept, removals) if mode == "trash" and removals else ()
+        plans.append(GroupPlan(group, kept, tuple(removals), tuple(refusals), sidecars))
     return DedupePlan(mode, tuple(plans))
+
+
+def _sidecar_moves(kept: DuplicateFile, removals: Sequence[Removal]) -> tuple[SidecarMove, ...]:
+    """Each kind of sidecar the kept file lacks, taken from the first copy that has one."""
+    kept_path = Path(kept.path)
+    have = {_sidecar_kind(c, kept_path) for c in companion_files(kept_path)}
+    moves: list[SidecarMove] = []
+    for removal in removals:
+        source = Path(removal.path)
+        for companion in companion_files(source):
+            kind = _sidecar_kind(companion, source)
+            target = companion_target(companion, source, kept_path)
+            if kind in have or os.path.lexists(target):
+                continue
+            have.add(kind)
+            moves.append(SidecarMove(removal.asset_id, str(companion), str(target)))
+    return tuple(moves)
+
+
+def _sidecar_kind(companion: Path, model: Path) -> str:
+    """What a sidecar is, by its ending: any preview image is one kind (a kept ``.preview.jpg`` needs no
+    copy's ``.png``), the configs ``.yaml``/``.yml`` are one, every other ending is its own."""
+    stem = sidecar_stem(model)
+    ending = companion.name[len(stem) :].lower() if companion.name.startswith(stem) else companion.name
+    if ending.removeprefix(".preview") in PREVIEW_EXTENSIONS:
+        return "preview"
+    return "config" if ending in CONFIG_SUFFIXES else ending
 
 
 def _stat(path: str) -> os.stat_result | None:
@@ -210,81 +306,79 @@ def apply_dedupe(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> DedupeResult:
-    """Carry out ``plan`` through the organize engine, user data merged onto each kept row first.
+    """Carry out ``plan`` through the organize engine as one operation (one undo puts it all back).
 
-    Trash: one operation for the whole plan (one undo puts every file back). Links: one operation per
-    replaced path (the engine links one copy at a time). A path replaced by a symlink leaves the catalog,
-    as a scan would (a symlink into the library is never a second row); its data is on the kept row.
+    Trash: the sidecars the kept files lack move beside them first, then each copy goes to the trash
+    with its other companions. Links: each copy is replaced by a link to the kept file; a symlink is no
+    catalog row (a scan never makes one), so its row leaves in the same journal step, kept for the undo.
+    Every step unites the copy's user data onto the kept row (and its undo takes it back).
     """
-    for group_plan in plan.groups:
-        if group_plan.removals:
-            library.merge_duplicate_user_data(
-                group_plan.keep.asset_id, [r.asset_id for r in group_plan.removals]
-            )
     if plan.is_empty:
         return DedupeResult(plan.mode, 0, 0, (), (), refused=plan.refusals)
-    if plan.mode == "trash":
-        result = delete_assets(
-            library,
-            [r.asset_id for r in plan.removals],
-            label=f"Trash {len(plan.removals)} duplicate{'s' if len(plan.removals) != 1 else ''}",
-            progress=progress,
-            cancel=cancel,
-        )
-        return DedupeResult(
-            plan.mode,
-            result.done,
-            _freed_by(plan.removals, result.asset_ids),
-            result.failed,
-            (result.operation_id,),
-            result.cancelled,
-            plan.refusals,
-        )
-    return _link_all(library, plan, progress, cancel)
+    steps: list[NewStep] = []
+    failed: list[tuple[str, str]] = []
+    for group_plan in plan.groups:
+        keep = group_plan.keep.asset_id
+        if plan.mode == "trash":
+            steps += _trash_steps(library, group_plan)
+            continue
+        mode: Literal["hardlink", "symlink"] = "symlink" if plan.mode == "symlink" else "hardlink"
+        extra: dict[str, Any] = {"merge": {"keep": keep}, **({"drop_row": True} if mode == "symlink" else {})}
+        for removal in group_plan.removals:
+            try:
+                steps.append(link_step(library, removal.asset_id, keep, mode=mode, detail=extra))
+            except AtelierError as exc:
+                failed.append((removal.path, user_message(exc)))
+    if not steps:
+        return DedupeResult(plan.mode, 0, 0, tuple(failed), (), refused=plan.refusals)
+    result = run_operation(library, "dedupe", _label(plan), steps, progress=progress, cancel=cancel)
+    removed = {r.asset_id for r in plan.removals}
+    done_ids = [asset_id for asset_id in result.asset_ids if asset_id in removed]
+    moved = {m.source for m in plan.sidecars}
+    return DedupeResult(
+        plan.mode,
+        len(done_ids),
+        _freed_by(plan.removals, done_ids),
+        (*failed, *result.failed),
+        (result.operation_id,),
+        result.cancelled,
+        plan.refusals,
+        len([source for source, _target in result.moved if source in moved]),
+    )
+
+
+def _trash_steps(library: Library, group_plan: GroupPlan) -> list[NewStep]:
+    """The sidecar moves, then each copy to the trash with the companions that do not move."""
+    keep = group_plan.keep.asset_id
+    moves = [
+        NewStep("move", m.source, m.target, None, {"companions": [], "sha256": None})
+        for m in group_plan.sidecars
+    ]
+    adopted: dict[int, dict[str, str]] = {}
+    for m in group_plan.sidecars:
+        adopted.setdefault(m.asset_id, {})[m.source] = m.target
+    trash = delete_steps(library, [r.asset_id for r in group_plan.removals])
+    moving = {m.source for m in group_plan.sidecars}
+    steps = []
+    for step in trash:
+        detail = dict(step.detail)
+        detail["companions"] = [c for c in detail.get("companions", ()) if c not in moving]
+        detail["merge"] = {"keep": keep, "adopt": adopted.get(step.asset_id or 0, {})}
+        steps.append(replace(step, detail=detail))
+    return [*moves, *steps]
+
+
+def _label(plan: DedupePlan) -> str:
+    count = len(plan.removals)
+    copies = f"{count} duplicate{'s' if count != 1 else ''}"
+    return {
+        "trash": f"Trash {copies}",
+        "hardlink": f"Replace {copies} by hard links",
+        "symlink": f"Replace {copies} by symbolic links",
+    }[plan.mode]
 
 
 def _freed_by(removals: Sequence[Removal], done_ids: Iterable[int]) -> int:
     """Bytes of the files whose every path was done (a file half-linked still holds its bytes)."""
     done = set(done_ids)
     return sum(r.frees for r in removals if done.issuperset(r.file_ids))
-
-
-def _link_all(
-    library: Library, plan: DedupePlan, progress: ProgressCallback | None, cancel: CancelToken | None
-) -> DedupeResult:
-    total = len(plan.removals)
-    done = 0
-    failed: list[tuple[str, str]] = []
-    operations: list[int] = []
-    done_ids: list[int] = []
-    linked: list[int] = []
-    cancelled = False
-    index = 0
-    for group_plan in plan.groups:
-        for removal in group_plan.removals:
-            if cancel is not None and cancel.cancelled:
-                cancelled = True
-                break
-            if progress is not None:
-                progress(Progress(index, total, f"Linking {Path(removal.path).name}"))
-            index += 1
-            mode: Literal["hardlink", "symlink"] = "symlink" if plan.mode == "symlink" else "hardlink"
-            try:
-                result = replace_with_link(library, removal.asset_id, group_plan.keep.asset_id, mode=mode)
-            except (AtelierError, OSError) as exc:
-                failed.append((removal.path, user_message(exc)))
-                continue
-            operations.append(result.operation_id)
-            if result.failed:
-                failed.extend(result.failed)
-                continue
-            done += 1
-            done_ids.append(removal.asset_id)
-            if mode == "symlink":
-                linked.append(removal.asset_id)
-    if linked:
-        library.remove_assets(linked)
-    if progress is not None:
-        progress(Progress(total, total, "Done"))
-    freed = _freed_by(plan.removals, done_ids)
-    return DedupeResult(plan.mode, done, freed, tuple(failed), tuple(operations), cancelled, plan.refusals)

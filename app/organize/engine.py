@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -216,6 +216,28 @@ def replace_with_link(
     link is made at a temporary name beside the copy, then renamed over it (atomic); a file system that
     refuses links leaves the copy as it was, with a line saying so.
     """
+    step = link_step(library, asset_id, keep_asset_id, mode=mode)
+    copy_name, kept_name = Path(step.source).name, Path(step.target).name
+    return _operation(
+        library,
+        "dedupe",
+        f"Link {copy_name} to {kept_name}",
+        [step],
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+def link_step(
+    library: Library,
+    asset_id: int,
+    keep_asset_id: int,
+    *,
+    mode: LinkMode = "hardlink",
+    detail: Mapping[str, Any] | None = None,
+) -> NewStep:
+    """The journal step of :func:`replace_with_link`, checked the same way (``detail`` adds entries, as
+    app.organize.dedupe's merge of the user's data)."""
     if mode not in LINK_ACTIONS:
         raise OrganizeError(f"a link is a hardlink or a symlink, not {mode!r}")
     copy, kept = library.get(asset_id), library.get(keep_asset_id)
@@ -229,16 +251,23 @@ def replace_with_link(
         raise OrganizeError("both files must be hashed first: run `atelier hash`")
     if copy_sha.upper() != kept_sha.upper() or copy.size != kept.size:
         raise OrganizeError(f"{copy.file_name} and {kept.file_name} differ: only identical files are linked")
-    detail = {"size": copy.size, "mtime_ns": copy.mtime_ns, "sha256": copy_sha, "mode": mode}
-    steps = [NewStep(mode, copy.path, kept.path, copy.id, detail)]
-    return _operation(
-        library,
-        "dedupe",
-        f"Link {copy.file_name} to {kept.file_name}",
-        steps,
-        progress=progress,
-        cancel=cancel,
-    )
+    own = {"size": copy.size, "mtime_ns": copy.mtime_ns, "sha256": copy_sha, "mode": mode}
+    return NewStep(mode, copy.path, kept.path, copy.id, {**own, **(detail or {})})
+
+
+def run_operation(
+    library: Library,
+    kind: str,
+    label: str,
+    steps: list[NewStep],
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> OperationResult:
+    """Run steps a use case combined (built with :func:`move_steps`, :func:`delete_steps`,
+    :func:`link_step`) as ONE operation: one entry in the history, one undo (resolving duplicates:
+    sidecars moved to the kept file, then each copy trashed or linked)."""
+    return _operation(library, kind, label, steps, progress=progress, cancel=cancel)
 
 
 def undo(
@@ -544,9 +573,14 @@ def _reverse(step: StepRecord) -> NewStep:
     if step.action == "trash":
         detail["trashed"] = step.detail.get("trashed", [])
         detail["snapshot"] = step.detail.get("snapshot")
+        if "merged" in step.detail:  # a duplicate: the kept file gives back its user data
+            detail["merged"] = step.detail["merged"]
         return NewStep("restore", step.source, step.source, step.asset_id, detail)
     if step.action in LINK_ACTIONS:
         detail.update(sha256=step.detail.get("sha256"), mode=step.action)
+        for key in ("snapshot", "merged"):  # a duplicate's row and user data come back (catalog.journal)
+            if key in step.detail:
+                detail[key] = step.detail[key]
         return NewStep("unlink", step.source, step.target, step.asset_id, detail)
     raise OrganizeError(f"a {step.action} step cannot be undone")
 

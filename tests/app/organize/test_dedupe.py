@@ -151,3 +151,149 @@ def test_an_unknown_mode_is_refused(tmp_path: Path) -> None:
     library, *_ = _library(tmp_path)
     with pytest.raises(OrganizeError, match="trash, hardlink or symlink"):
         plan_dedupe(library.duplicate_groups(), "copy")  # type: ignore[arg-type]
+
+
+def _user_data(library: Library, asset_id: int) -> tuple[tuple[str, ...], tuple[str, ...], int, bool, str]:
+    record = library.get(asset_id)
+    assert record is not None
+    return (
+        tuple(sorted(record.tags)),
+        tuple(record.collections),
+        record.rating,
+        record.favorite,
+        record.notes,
+    )
+
+
+@pytest.mark.parametrize("mode", ["symlink", "hardlink", "trash"])
+def test_one_undo_brings_back_each_copys_row_and_data_and_takes_the_merge_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    own_trash(monkeypatch, tmp_path / "xdg")
+    library, lora, loose, twin = _library(tmp_path)
+    loose_id, twin_id, kept_id = _id(library, loose), _id(library, twin), _id(library, lora)
+    library.update_user_data(loose_id, UserDataChanges(tags=("mytag",), rating=5, notes="strong at 0.6"))
+    library.update_user_data(twin_id, UserDataChanges(collections=("Keepers",), favorite=True))
+    kept_before = _user_data(library, kept_id)
+    loose_before, twin_before = _user_data(library, loose_id), _user_data(library, twin_id)
+    history_before = len(library.recent_operations())
+    plan = plan_dedupe(library.duplicate_groups(), mode)  # type: ignore[arg-type]
+    assert plan.groups[0].keep.path == str(lora)
+
+    result = apply_dedupe(library, plan)
+
+    assert (result.done, result.failed) == (2, ())
+    assert len(result.operation_ids) == 1  # one resolution, one operation in the history
+    assert len(library.recent_operations()) == history_before + 1
+    merged = _user_data(library, kept_id)
+    assert "mytag" in merged[0]
+    assert (merged[1], merged[2], merged[3]) == (("Keepers",), 5, True)
+    assert "strong at 0.6" in merged[4]
+    if mode == "symlink":
+        assert loose.is_symlink()
+        assert library.get(loose_id) is None  # a symlink is no catalog row
+
+    undone = undo(library)
+
+    assert undone.failed == ()
+    for path in (loose, twin):
+        assert path.exists()
+        assert not path.is_symlink()
+        assert digest(path) == digest(lora)
+    assert _user_data(library, loose_id) == loose_before  # the very same rows (ids) with their own data
+    assert _user_data(library, twin_id) == twin_before
+    assert _user_data(library, kept_id) == kept_before  # what the merge added is taken back
+    assert library.get_by_path(loose) is not None
+    assert library.get_by_path(loose).id == loose_id  # type: ignore[union-attr]
+    assert len(library.duplicate_groups()) == 1
+
+
+def test_undo_of_a_resolution_keeps_what_the_user_changed_on_the_kept_file_since(tmp_path: Path) -> None:
+    library, lora, loose, _twin = _library(tmp_path)
+    kept_id = _id(library, lora)
+    library.update_user_data(_id(library, loose), UserDataChanges(rating=3, notes="from the copy"))
+    result = apply_dedupe(library, plan_dedupe(library.duplicate_groups(), "hardlink"))
+    assert result.done == 2
+    library.update_user_data(kept_id, UserDataChanges(rating=1))  # the user rates the kept file since
+
+    undo(library)
+
+    record = library.get(kept_id)
+    assert record is not None
+    assert record.rating == 1  # the user's later change stays
+    assert "from the copy" not in record.notes  # what the merge added goes
+
+
+def _bare_kept_and_a_copy_with_sidecars(tmp_path: Path) -> tuple[Library, Path, Path]:
+    """The kept LoRA (in its kind folder) has no sidecar; a copy in Downloads has a .civitai.info and a
+    .preview.png."""
+    install, downloads = tmp_path / "webui", tmp_path / "Downloads"
+    copy = linked_lora(downloads, name="detail_tweaker (1)")
+    kept = install / "models" / "Lora" / "detail_tweaker.safetensors"
+    kept.parent.mkdir(parents=True)
+    shutil.copy2(copy, kept)
+    library = open_hashed_library(tmp_path / "data", downloads)
+    library.add_root(install, LibraryLayout.A1111)
+    Scanner(library, workers=1).scan()
+    from catalog.hashing_job import hash_pending
+
+    hash_pending(library, workers=1)
+    return library, kept, copy
+
+
+def test_trash_moves_the_sidecars_the_kept_file_lacks_beside_it_and_undo_puts_them_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trash = own_trash(monkeypatch, tmp_path / "xdg")
+    library, kept, copy = _bare_kept_and_a_copy_with_sidecars(tmp_path)
+    info, preview = (
+        copy.with_name("detail_tweaker (1).civitai.info"),
+        copy.with_name("detail_tweaker (1).preview.png"),
+    )
+    info_bytes, preview_bytes = info.read_bytes(), preview.read_bytes()
+    kept_id = _id(library, kept)
+    assert library.previews(kept_id) == []
+    plan = plan_dedupe(library.duplicate_groups(), "trash")
+    assert plan.groups[0].keep.path == str(kept)
+    assert sorted(Path(m.target).name for m in plan.sidecars) == [
+        "detail_tweaker.civitai.info",
+        "detail_tweaker.preview.png",
+    ]
+    assert "2 sidecars the kept file lacks move beside it" in plan.summary()
+
+    result = apply_dedupe(library, plan)
+
+    assert (result.done, result.sidecars) == (1, 2)
+    assert not copy.exists()
+    assert kept.with_name("detail_tweaker.civitai.info").read_bytes() == info_bytes
+    assert kept.with_name("detail_tweaker.preview.png").read_bytes() == preview_bytes
+    assert not (trash / "files" / info.name).exists()  # not trashed with the copy
+    assert [Path(p.path).name for p in library.previews(kept_id)] == ["detail_tweaker.preview.png"]
+
+    undo(library)
+
+    assert copy.exists()
+    assert info.read_bytes() == info_bytes
+    assert preview.read_bytes() == preview_bytes
+    assert not kept.with_name("detail_tweaker.civitai.info").exists()
+    assert not kept.with_name("detail_tweaker.preview.png").exists()
+    assert library.previews(kept_id) == []
+    restored = library.get_by_path(copy)
+    assert restored is not None
+    assert [Path(p.path).name for p in library.previews(restored.id)] == [preview.name]
+
+
+def test_a_sidecar_the_kept_file_has_goes_to_the_trash_with_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trash = own_trash(monkeypatch, tmp_path / "xdg")
+    library, kept, _copy = _bare_kept_and_a_copy_with_sidecars(tmp_path)
+    kept.with_name("detail_tweaker.preview.jpg").write_bytes(b"the kept file's own preview")
+    plan = plan_dedupe(library.duplicate_groups(), "trash")
+
+    assert [Path(m.target).name for m in plan.sidecars] == ["detail_tweaker.civitai.info"]
+    apply_dedupe(library, plan)
+
+    assert (trash / "files" / "detail_tweaker (1).preview.png").exists()
+    assert not kept.with_name("detail_tweaker.preview.png").exists()
+    assert kept.with_name("detail_tweaker.preview.jpg").read_bytes() == b"the kept file's own preview"
