@@ -1,11 +1,14 @@
 """The CLI's ``organize --template T [--dry-run] [--root ID|PATH] [--kind K] [ID|PATH...]``.
 
 The plan is shown first (from -> to, conflicts, unchanged): with ``--dry-run`` nothing else happens.
-Otherwise the conflict-free moves are applied through the journaling engine (``app.organize.engine``)
+Conflicts are handled as ``move`` handles them: they are listed and nothing moves (exit 1) unless
+``--rename-conflicts`` (``name (2).safetensors``) or ``--skip-conflicts`` (move the rest) says what to do;
+a conflict is never applied. Then the command asks ("Move 400 files (1,000 with sidecars and previews)?")
+on a terminal; without one it needs ``--yes``, as ``delete`` and ``dupes --resolve`` do, so a script never
+reorganizes a library by accident. The moves go through the journaling engine (``app.organize.engine``)
 with a progress bar; Ctrl+C stops cleanly after the file being moved (a second Ctrl+C interrupts at once,
 and the journal still completes or rolls back that file on the next start). A kill at any moment is
-repaired by the next run: opening the library runs the engine's recovery first. Conflicts are never
-applied: they are listed, and the command exits 1 so a script notices that not everything was organized.
+repaired by the next run: opening the library runs the engine's recovery first.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from app.context import AppContext
 from app.progress_bar import ProgressBar
 from core.errors import AtelierError
 from core.jobs import CancelToken
+from core.organize.errors import OrganizeError
+from core.organize.plan import REASON_EXISTS, REASON_TAKEN
 from core.organize.template import DEFAULT_TEMPLATE, fields_help
 from core.taxonomy import AssetKind
 
@@ -89,6 +94,18 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         choices=[kind.value for kind in AssetKind],
         help="only files of this kind (repeatable)",
     )
+    conflicts = organize.add_mutually_exclusive_group()
+    conflicts.add_argument(
+        "--rename-conflicts",
+        action="store_true",
+        help='add " (2)", " (3)"... to a name already taken (default: nothing moves while any conflicts)',
+    )
+    conflicts.add_argument(
+        "--skip-conflicts", action="store_true", help="leave files whose target is taken, move the rest"
+    )
+    organize.add_argument(
+        "--yes", "-y", action="store_true", help="do not ask before moving (needed without a terminal)"
+    )
     organize.add_argument("--fields", action="store_true", help="list the template fields and exit")
     organize.add_argument("--json", action="store_true")
 
@@ -108,17 +125,25 @@ def cmd_organize(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
         kinds=tuple(AssetKind(kind) for kind in args.kind),
         root_ids=tuple(_root(roots, text).id for text in args.from_roots),
     )
-    planned = plan_template(library, template, scope=scope, target_root=target_root)
+    planned = plan_template(
+        library, template, scope=scope, target_root=target_root, rename_conflicts=args.rename_conflicts
+    )
+    blocked = bool(planned.plan.conflicts) and not args.skip_conflicts
     if args.dry_run:
         _print_plan(planned, out, dry_run=True, as_json=args.json)
-        return EXIT_FAILED if planned.plan.conflicts else EXIT_OK
+        return EXIT_FAILED if blocked else EXIT_OK
     if not args.json:
         _print_plan(planned, out, dry_run=False, as_json=False)
-    if planned.plan.is_empty:
+    if blocked or planned.plan.is_empty:
         if args.json:
-            json.dump(_plan_json(planned, dry_run=False), out, indent=2)
-            out.write("\n")
-        return EXIT_FAILED if planned.plan.conflicts else EXIT_OK
+            _dump({**_plan_json(planned, dry_run=False), "result": None}, out)
+        if blocked:
+            _refuse_conflicts(planned, rename_offered=not args.rename_conflicts)
+            return EXIT_FAILED
+        return EXIT_OK
+    if not args.yes and not _confirmed(planned, skipped=len(planned.plan.conflicts)):
+        print("Nothing was moved.", file=out)
+        return EXIT_OK
     result = _apply(library, planned)
     if args.json:
         document = _plan_json(planned, dry_run=False)
@@ -129,15 +154,62 @@ def cmd_organize(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
             "failed": [{"path": path, "reason": reason} for path, reason in result.failed],
             "cancelled": result.cancelled,
         }
-        json.dump(document, out, indent=2)
-        out.write("\n")
+        _dump(document, out)
     else:
-        print(_result_line(result), file=out)
+        print(_result_line(planned, result), file=out)
         for path, reason in result.failed:
             print(f"  ! {path}: {reason}", file=out)
     if result.cancelled:
         return EXIT_INTERRUPTED
-    return EXIT_FAILED if result.failed or planned.plan.conflicts else EXIT_OK
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _refuse_conflicts(planned: TemplatePlan, *, rename_offered: bool) -> None:
+    """The one-line refusal (on stderr, as every command's errors) and what to add to go on; the
+    conflicts themselves were listed with the plan. As ``move``: nothing moves until the user says
+    what to do with them."""
+    conflicts = planned.plan.conflicts
+    print(
+        f"atelier organize: {_count(len(conflicts), 'conflict')}, nothing was moved "
+        "(nothing is ever overwritten)",
+        file=sys.stderr,
+    )
+    renamable = rename_offered and any(c.code in (REASON_EXISTS, REASON_TAKEN) for c in conflicts)
+    rename = 'use --rename-conflicts to add " (2)" to taken names, or ' if renamable else "use "
+    print(f"  {rename}--skip-conflicts to move the rest and leave these", file=sys.stderr)
+
+
+def _confirmed(planned: TemplatePlan, *, skipped: int) -> bool:
+    """Whether the user agrees to move the plan's files ("Move 400 files (1,000 with sidecars)?").
+    Without a terminal nothing is asked and nothing moves: a script says --yes (as for ``delete``)."""
+    moves = planned.plan.move_count
+    if not sys.stdin.isatty():
+        raise OrganizeError(
+            f"not moving {moves:,} file{'s' if moves != 1 else ''} without confirmation: add --yes "
+            "(--dry-run shows the plan)"
+        )
+    question = move_question(moves, planned.plan.file_count, skipped=skipped)
+    return input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}  # until app/confirm.py lands
+
+
+def move_question(moves: int, files: int, *, skipped: int = 0) -> str:
+    """ "Move 400 files (1,000 with sidecars and previews)?", with the conflicts left where they are."""
+    question = f"Move {_count(moves, 'file')}"
+    if files != moves:
+        question += f" ({files:,} with sidecars and previews)"
+    if skipped:
+        question += f", leaving {_count(skipped, 'conflict')} in place"
+    return question + "?"
+
+
+def _count(number: int, noun: str) -> str:
+    """ "1 file", "1,000 files"."""
+    return f"{number:,} {noun}{'s' if number != 1 else ''}"
+
+
+def _dump(document: dict[str, Any], out: TextIO) -> None:
+    json.dump(document, out, indent=2)
+    out.write("\n")
 
 
 def _apply(library: Library, planned: TemplatePlan) -> OperationResult:
@@ -217,11 +289,14 @@ def _print_plan(planned: TemplatePlan, out: TextIO, *, dry_run: bool, as_json: b
         json.dump(_plan_json(planned, dry_run=dry_run), out, indent=2)
         out.write("\n")
         return
+    from app.organize.template_plan import companions_text
+
     plan = planned.plan
     print(f"Template: {planned.template.text}", file=out)
     if dry_run:
         for move in plan.moves[:SHOWN_MOVES]:
-            extra = f"  (+{len(move.companions)} beside it)" if move.companions else ""
+            companions = companions_text(target for _, target in move.companions)
+            extra = f"  (with {companions})" if companions else ""
             print(f"  {planned.relative(move.source)}  ->  {planned.relative(move.target)}{extra}", file=out)
         if len(plan.moves) > SHOWN_MOVES:
             print(f"  … and {len(plan.moves) - SHOWN_MOVES} more (--json lists every move)", file=out)
@@ -236,8 +311,30 @@ def _print_plan(planned: TemplatePlan, out: TextIO, *, dry_run: bool, as_json: b
     print(summary + (" — dry run: nothing was moved" if dry_run else ""), file=out)
 
 
-def _result_line(result: OperationResult) -> str:
+def _result_line(planned: TemplatePlan, result: OperationResult) -> str:
+    """What was done, in words: "Moved 400 files with 550 sidecars and 50 previews", or how far a
+    stopped run got."""
+    from app.organize.template_plan import companions_text
+
+    total = planned.plan.move_count
     if result.cancelled:
-        return f"Stopped: {result.done} moved, the rest left where they were (run it again to go on)"
-    failed = f", {len(result.failed)} failed" if result.failed else ""
-    return f"Moved {result.done} file(s){failed} (undo with `atelier undo`)"
+        return (
+            f"Stopped: {result.done:,} of {total:,} file{'s' if total != 1 else ''} moved, the rest left "
+            "where they were (run it again to go on, or `atelier undo` to put them back)"
+        )
+    moved_sources = {source for source, _ in result.moved}
+    travelled = [
+        target
+        for move in planned.plan.moves
+        if str(move.source) in moved_sources
+        for _, target in move.companions
+    ]
+    extra = companions_text(travelled)
+    line = f"Moved {result.done:,} file{'s' if result.done != 1 else ''}" + (
+        f" with {extra}" if extra else ""
+    )
+    if result.failed:
+        line += f", {len(result.failed):,} failed"
+    if planned.plan.conflicts:
+        line += f", {_count(len(planned.plan.conflicts), 'conflict')} left in place"
+    return line + " (undo with `atelier undo`)"

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from app.organize.fileops import same_file
 from catalog.template_rows import TemplateRow, TemplateScope
 from core.formats.reader import MODEL_EXTENSIONS
+from core.formats.sidecars import PREVIEW_EXTENSIONS
 from core.jobs import CancelToken, ProgressCallback
 from core.layouts import folder_for
 from core.organize.companions import companion_names
@@ -52,7 +53,14 @@ if TYPE_CHECKING:
 REASON_NO_ROOT = "no_root"
 REASON_OUTSIDE = "outside"
 
-__all__ = ["TemplatePlan", "TemplateScope", "apply_template", "facts_for", "plan_template"]
+__all__ = [
+    "TemplatePlan",
+    "TemplateScope",
+    "apply_template",
+    "companions_text",
+    "facts_for",
+    "plan_template",
+]
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,24 @@ class TemplatePlan:
             if text.startswith(root.rstrip(os.sep) + os.sep):
                 return text[len(root.rstrip(os.sep)) + 1 :]
         return text
+
+
+def companions_text(companions: Iterable[Path]) -> str:
+    """What travels with a model, counted in words: "1 preview", "2 sidecars and 1 preview" ("" for
+    none). Images are previews; every other companion (``.json``, ``.civitai.info``, ``.yaml``...) is a
+    sidecar."""
+    previews = sidecars = 0
+    for path in companions:
+        if path.suffix.lower() in PREVIEW_EXTENSIONS:
+            previews += 1
+        else:
+            sidecars += 1
+    parts = [
+        f"{count} {noun}{'s' if count != 1 else ''}"
+        for count, noun in ((sidecars, "sidecar"), (previews, "preview"))
+        if count
+    ]
+    return " and ".join(parts)
 
 
 def facts_for(row: TemplateRow, kind_folder: str, folder: str) -> TemplateFacts:

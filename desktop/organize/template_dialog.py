@@ -96,6 +96,8 @@ class PlanTableModel(QAbstractTableModel):
         self._rows: list[_Row] = []
 
     def set_plan(self, planned: TemplatePlan | None) -> None:
+        from app.organize.template_plan import companions_text
+
         self.beginResetModel()
         self._rows = []
         if planned is not None:
@@ -104,8 +106,8 @@ class PlanTableModel(QAbstractTableModel):
                 reason = conflict.reason.replace(str(conflict.target), target)
                 self._rows.append(_Row(planned.relative(conflict.source), target, reason, True))
             for move in planned.plan.moves:
-                extra = len(move.companions)
-                note = f"with {extra} sidecar and preview file{'s' if extra != 1 else ''}" if extra else ""
+                extra = companions_text(target for _, target in move.companions)
+                note = f"with {extra}" if extra else ""
                 self._rows.append(
                     _Row(planned.relative(move.source), planned.relative(move.target), note, False)
                 )
@@ -424,6 +426,8 @@ class TemplateOrganizer(QObject):
         self.action.triggered.connect(lambda _checked=False: self.open())
         window.organize_menu.addAction(self.action)
         window.context_menu_sections.append(self._context_section)
+        self._stopped: str | None = None  # what a cancelled apply did, said once its job has ended
+        window.job_ended.connect(self._on_job_ended)
 
     def _context_section(self, menu: QMenu, records: list[AssetRecord]) -> None:
         action = menu.addAction("Organize by template…")
@@ -463,7 +467,25 @@ class TemplateOrganizer(QObject):
 
             result = apply_template(library, planned, progress=progress, cancel=cancel)
             failed = f"; {len(result.failed)} failed: {result.failed[0][1]}" if result.failed else ""
-            stopped = "; cancelled, the rest left where they were" if result.cancelled else ""
-            return f"moved {result.done} file{'s' if result.done != 1 else ''}{failed}{stopped}"
+            if result.cancelled:
+                self._stopped = stopped_text(result.done, planned.plan.move_count) + failed
+            return f"moved {result.done} file{'s' if result.done != 1 else ''}{failed}"
 
+        self._stopped = None
         self.window.run_job(TITLE, job)
+
+    def _on_job_ended(self, title: str) -> None:
+        """A cancelled job's line in the status bar says only that it was cancelled: for an organize,
+        what already moved (kept, and undoable) is what the user needs to know, so it is said instead."""
+        if title != TITLE or self._stopped is None:
+            return
+        message, self._stopped = self._stopped, None
+        self.window.status.job_label.setText(message)
+
+
+def stopped_text(done: int, total: int) -> str:
+    """ "Organize by template stopped: 8 of 400 files moved (Edit › Undo reverses them)"."""
+    if not done:
+        return f"{TITLE} stopped before any file moved"
+    files = f"{total:,} file{'s' if total != 1 else ''}"
+    return f"{TITLE} stopped: {done:,} of {files} moved (Edit › Undo reverses them)"

@@ -94,7 +94,7 @@ def _query(data: Path, sql: str) -> list[tuple[object, ...]]:
 def _organize(data: Path, template: str) -> subprocess.Popen[str]:
     env = main_env({"ATELIER_DATA_DIR": str(data), "XDG_DATA_HOME": str(data / "xdg")})
     return subprocess.Popen(
-        [sys.executable, str(MAIN), "organize", "--template", template],
+        [sys.executable, str(MAIN), "organize", "--template", template, "--yes"],  # no terminal: --yes
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

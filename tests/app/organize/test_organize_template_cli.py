@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.app.main_process import run_main
+from tests.app.main_process import MAIN, ROOT, main_env, run_main
 from tests.app.organize.template_library import linked_lora, write_embedding
 
 TEMPLATE = "{kind}/{architecture}/{creator}"
@@ -47,7 +50,7 @@ def test_dry_run_shows_the_plan_and_moves_nothing(tmp_path: Path) -> None:
 def test_apply_moves_files_with_their_sidecars_and_the_catalog_follows(tmp_path: Path) -> None:
     root, env = _library(tmp_path)
 
-    done = run_main("organize", "--template", TEMPLATE, "--json", env=env, check=True)
+    done = run_main("organize", "--template", TEMPLATE, "--yes", "--json", env=env, check=True)
 
     result = json.loads(done.stdout)["result"]
     assert (result["done"], result["failed"], result["cancelled"]) == (3, [], False)
@@ -60,20 +63,119 @@ def test_apply_moves_files_with_their_sidecars_and_the_catalog_follows(tmp_path:
     assert not (root / "incoming").exists()  # the folder the move emptied is gone
     shown = json.loads(run_main("show", str(target / "detail_tweaker.safetensors"), "--json", env=env).stdout)
     assert shown["path"] == str(target / "detail_tweaker.safetensors")
-    again = run_main("organize", "--template", TEMPLATE, env=env, check=True)
+    again = run_main("organize", "--template", TEMPLATE, env=env, check=True)  # nothing to ask about
     assert "0 to move, 0 conflicts, 3 already in place" in again.stdout
     undone = run_main("undo", env=env)
     if undone.returncode == 0:  # the engine's undo (another command) puts everything back
         assert (root / "incoming" / "detail_tweaker.safetensors").exists()
 
 
-def test_conflicts_are_listed_never_applied_and_the_exit_says_so(tmp_path: Path) -> None:
+def _safetensors(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*.safetensors"))
+
+
+def test_conflicts_stop_everything_as_move_does(tmp_path: Path) -> None:
     root, env = _library(tmp_path)
-    shown = run_main("organize", "--template", "{kind}/same.{ext}", env=env)
+    before = _safetensors(root)
+
+    shown = run_main("organize", "--template", "{kind}/same.{ext}", "--yes", env=env)
+
     assert shown.returncode == 1
-    assert "another file of this operation goes to" in shown.stdout
-    assert "1 conflict," in shown.stdout
-    assert len(list(root.rglob("*.safetensors"))) == 3  # nothing lost, the refused one left in place
+    assert "another file of this operation goes to" in shown.stdout  # listed with the plan
+    assert "2 to move (4 files with sidecars and previews), 1 conflict," in shown.stdout
+    assert "atelier organize: 1 conflict, nothing was moved (nothing is ever overwritten)" in shown.stderr
+    assert '--rename-conflicts to add " (2)"' in shown.stderr
+    assert "--skip-conflicts to move the rest" in shown.stderr
+    assert "Traceback" not in shown.stderr
+    assert _safetensors(root) == before  # not one file moved
+
+    data = json.loads(
+        run_main("organize", "--template", "{kind}/same.{ext}", "--yes", "--json", env=env).stdout
+    )
+    assert data["result"] is None
+    assert [c["code"] for c in data["conflicts"]] == ["taken"]
+    assert _safetensors(root) == before
+
+
+def test_skip_conflicts_moves_the_rest(tmp_path: Path) -> None:
+    root, env = _library(tmp_path)
+
+    done = run_main("organize", "--template", "{kind}/same.{ext}", "--skip-conflicts", "--yes", env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert "Moved 2 files with 1 sidecar and 1 preview, 1 conflict left in place" in done.stdout
+    assert _safetensors(root) == ["Embedding/same.safetensors", "LoRA/same.safetensors", "e2.safetensors"]
+
+
+def test_rename_conflicts_numbers_the_taken_names(tmp_path: Path) -> None:
+    root, env = _library(tmp_path)
+
+    done = run_main("organize", "--template", "{kind}/same.{ext}", "--rename-conflicts", "--yes", env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert "Moved 3 files with 1 sidecar and 1 preview (undo with `atelier undo`)" in done.stdout
+    assert _safetensors(root) == [
+        "Embedding/same (2).safetensors",
+        "Embedding/same.safetensors",
+        "LoRA/same.safetensors",
+    ]
+    assert sorted(p.name for p in (root / "LoRA").iterdir()) == [
+        "same.civitai.info",
+        "same.preview.png",
+        "same.safetensors",
+    ]
+
+
+def test_without_a_terminal_it_needs_yes(tmp_path: Path) -> None:
+    root, env = _library(tmp_path)
+    before = _safetensors(root)
+
+    refused = run_main("organize", "--template", TEMPLATE, env=env)
+
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        "atelier organize: not moving 3 files without confirmation: add --yes (--dry-run shows the plan)"
+    ]
+    assert "3 to move" in refused.stdout  # the plan was shown first
+    assert _safetensors(root) == before
+
+
+def _organize_on_a_terminal(env: dict[str, str], answer: str) -> tuple[int, str]:
+    """``main.py organize --template TEMPLATE`` with a pseudo-terminal as stdin, answering ``answer``."""
+    leader, follower = os.openpty()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, str(MAIN), "organize", "--template", TEMPLATE],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=main_env(env),
+            cwd=ROOT,
+        )
+        os.write(leader, answer.encode() + b"\n")
+        out, err = child.communicate(timeout=120)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    return child.returncode, out.decode() + err.decode()
+
+
+def test_on_a_terminal_it_asks_first(tmp_path: Path) -> None:
+    root, env = _library(tmp_path)
+    before = _safetensors(root)
+
+    code, output = _organize_on_a_terminal(env, "n")
+
+    assert code == 0, output
+    assert "Move 3 files (5 with sidecars and previews)? [y/N]" in output
+    assert "Nothing was moved." in output
+    assert _safetensors(root) == before
+
+    code, output = _organize_on_a_terminal(env, "y")
+
+    assert code == 0, output
+    assert "Moved 3 files with 1 sidecar and 1 preview (undo with `atelier undo`)" in output
+    assert "LoRA/SD 1.x/OedoSoldier/detail_tweaker.safetensors" in _safetensors(root)
 
 
 def test_user_errors_are_one_line(tmp_path: Path) -> None:
@@ -120,6 +222,7 @@ def test_files_go_into_the_chosen_library_folder(tmp_path: Path) -> None:
         "embedding",
         "--root",
         str(second),
+        "--yes",
         "--json",
         env=env,
         check=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.organize.template_plan import REASON_OUTSIDE, TemplateScope, plan_template
+from app.organize.template_plan import REASON_OUTSIDE, TemplateScope, companions_text, plan_template
 from catalog.records import UserDataChanges
 from core.organize.plan import REASON_EXISTS, REASON_TAKEN
 from core.organize.template import TemplateError
@@ -167,3 +167,16 @@ def test_a_bad_template_is_refused_before_anything_is_read(tmp_path: Path) -> No
     library = open_library(tmp_path / "data")
     with pytest.raises(TemplateError, match="unknown field"):
         plan_template(library, "{kindd}")
+
+
+def test_companions_are_counted_in_words() -> None:
+    folder = Path("/models")
+    assert companions_text([]) == ""
+    assert companions_text([folder / "a.json"]) == "1 sidecar"
+    assert companions_text([folder / "a.preview.PNG"]) == "1 preview"
+    assert companions_text([folder / "a.json", folder / "a.civitai.info", folder / "a.preview.png"]) == (
+        "2 sidecars and 1 preview"
+    )
+    assert companions_text([folder / "a.yaml", folder / "a.png", folder / "a.preview.webp"]) == (
+        "1 sidecar and 2 previews"
+    )

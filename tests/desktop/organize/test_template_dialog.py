@@ -5,6 +5,7 @@ follows; Cancel leaves everything consistent."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
+from app.organize.oplock import operation_lock
 from catalog.library import Library
 from catalog.records import AssetQuery
+from core.jobs import Progress
 from desktop.main_window import MainWindow
 from desktop.organize.template_dialog import CONFLICT_BACKGROUND, TemplateDialog
 from tests.app.organize.template_library import linked_lora, open_library, write_embedding
@@ -100,6 +103,8 @@ def test_typing_a_template_shows_the_plan_live(window: MainWindow, qtbot: QtBot)
         (source, target) for source, target, _, _ in rows
     ]
     assert ("downloads/embedding1.safetensors", "Embedding/SDXL/embedding1.safetensors", "", False) in rows
+    lora = next(row for row in rows if row[0] == "incoming/detail_tweaker.safetensors")
+    assert lora[2] == "with 1 sidecar and 1 preview"
     assert dialog.summary_label.text() == (
         "5 files to move (7 with sidecars and previews) · 0 conflicts · 0 already in place"
     )
@@ -184,18 +189,40 @@ def test_apply_moves_the_files_as_a_job_and_the_library_follows(
     assert not again.apply_button.isEnabled()
 
 
-def test_cancel_leaves_the_library_consistent(
+def test_cancel_says_how_many_moved_and_keeps_the_library_consistent(
     window: MainWindow, real_library: tuple[Library, Path], qtbot: QtBot
 ) -> None:
-    library, _root = real_library
+    """Cancel clicked while the first file moves: that one is kept (and said), the other four stay."""
+    library, root = real_library
     dialog = _open(window, qtbot)
     _type_template(dialog, qtbot, "{kind}/{architecture}")
-    with qtbot.waitSignal(window.job_ended, timeout=15000):
+    first_step, go_on = threading.Event(), threading.Event()
+
+    def hold_the_first_step(progress: Progress) -> None:  # on the job's thread, before each file
+        if progress.total and not first_step.is_set():
+            first_step.set()
+            go_on.wait(10)
+
+    with operation_lock(library.path):  # another operation runs: the job waits for it, not yet moving
         QTest.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+        handle = window.current_job
+        assert handle is not None
+        handle.signals.progressed.connect(hold_the_first_step, Qt.ConnectionType.DirectConnection)
+        qtbot.waitUntil(lambda: "Waiting for another" in window.status.job_label.text(), timeout=5000)
+        QTest.qWait(120)  # the job's next progress report is not held back as too soon after this one
+    qtbot.waitUntil(first_step.is_set, timeout=5000)
+    with qtbot.waitSignal(window.job_ended, timeout=15000):
         QTest.mouseClick(window.status.cancel_button, Qt.MouseButton.LeftButton)
-    assert "cancel" in window.status.job_label.text().lower()
+        go_on.set()
+
+    assert window.status.job_label.text() == (
+        "Organize by template stopped: 1 of 5 files moved (Edit › Undo reverses them)"
+    )
+    moved = [p for p in root.rglob("*.safetensors") if p.relative_to(root).parts[0] in ("LoRA", "Embedding")]
+    assert len(moved) == 1
     for record in library.search(AssetQuery()):
         assert Path(record.path).exists()
+    _shot(window, "template_fix_cancelled.png")
 
 
 def test_the_context_menu_organizes_the_selection(
