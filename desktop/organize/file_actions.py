@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 
 from catalog.places import is_under
 from catalog.records import AssetRecord, RootRecord
@@ -272,6 +272,7 @@ class FileActions(QObject):
 
         dialog.fileSelected.connect(chosen_folder)
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._give_keys_back)
         dialog.open()
 
     def root_of(self, folder: Path) -> RootRecord | None:
@@ -339,6 +340,7 @@ class FileActions(QObject):
         dialog.accepted.connect(renamed)
         dialog.rejected.connect(lambda: setattr(self, "rename_dialog", None))
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._give_keys_back)
         dialog.open()
 
     # -- delete -----------------------------------------------------------------------------------------
@@ -363,6 +365,7 @@ class FileActions(QObject):
         dialog.accepted.connect(confirmed)
         dialog.rejected.connect(lambda: setattr(self, "delete_dialog", None))
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._give_keys_back)
         dialog.open()
 
     def _delete_job(self, ids: list[int]) -> Callable[[ProgressCallback, CancelToken], OperationResult]:
@@ -374,6 +377,20 @@ class FileActions(QObject):
             return delete_assets(library, ids, progress=progress, cancel=cancel)
 
         return job
+
+    def _give_keys_back(self, _result: int = 0) -> None:
+        """After a dialog of ours closed: the window active again and its view focused, so Ctrl+Z, Del
+        or F2 work at once, without a click first (no window manager hands the activation back on
+        some desktops, Xvfb among them). Deferred until the dialog is really gone."""
+
+        def focus_view() -> None:
+            window = self.window
+            if not window.isVisible() or QApplication.activeModalWidget() is not None:
+                return  # another dialog followed (a conflict after a rename): it keeps the keys
+            window.activateWindow()
+            window.current_view().setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+        QTimer.singleShot(0, self, focus_view)
 
     # -- undo and history -------------------------------------------------------------------------------
 
@@ -446,6 +463,7 @@ class FileActions(QObject):
 
         dialog.accepted.connect(answered)
         dialog.finished.connect(closed)
+        dialog.finished.connect(self._give_keys_back)
         dialog.open()
 
     def _apply(

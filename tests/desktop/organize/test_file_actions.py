@@ -409,3 +409,25 @@ def test_a_sidebar_folder_clicked_shows_the_files_in_it(
         sidebar.viewport(), Qt.MouseButton.LeftButton, pos=sidebar.visualRect(root_entry).center()
     )
     qtbot.waitUntil(lambda: window.model.rowCount() == 7, timeout=3000)
+
+
+def test_ctrl_z_works_at_once_after_the_delete_dialog_closed(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, trash_home: Path
+) -> None:
+    """No click needed after the dialog: the window is active again and the view has the keys."""
+    root = populated.root_dir
+    select(window, populated.ids["sdxl_vae"])
+    focus(qtbot, window.grid)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Delete)
+    dialog = actions(window).delete_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=2000)
+    with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
+        QTest.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    assert not (root / "sdxl_vae.safetensors").exists()
+
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.grid, timeout=2000)
+    with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert (root / "sdxl_vae.safetensors").exists()
