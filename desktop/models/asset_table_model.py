@@ -35,6 +35,7 @@ from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_mime
 from desktop.labels import (
     ARCHITECTURE_LABELS,
     KIND_COLORS,
+    KIND_LABELS,
     STATUS_LABELS,
     display_title,
     human_size,
@@ -321,7 +322,7 @@ class AssetTableModel(QAbstractTableModel):
                 and self._thumbnails.is_pending(record.cover_path)
             )
         if role == Qt.ItemDataRole.ToolTipRole:
-            return record.path if column is AssetColumn.NAME else record.status_reason
+            return _tooltip(record, column)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(column)
         if role == Qt.ItemDataRole.DecorationRole and column is AssetColumn.NAME:
@@ -370,14 +371,38 @@ class AssetTableModel(QAbstractTableModel):
         return tuple(self._ids)
 
 
+# Marks a kind or architecture the user set over the file's own; the tooltip says both, in the details
+# pane's words ("Embedding (you set; file says LoRA)").
+OVERRIDE_MARK = "*"
+
+
+def _tooltip(record: AssetRecord, column: AssetColumn) -> str | None:
+    match column:
+        case AssetColumn.NAME:
+            return record.path
+        case AssetColumn.KIND if record.kind_override is not None:
+            mine, theirs = KIND_LABELS[record.kind], KIND_LABELS[record.file_kind]
+            return f"{mine} (you set; file says {theirs})"
+        case AssetColumn.ARCHITECTURE if record.architecture_override is not None:
+            mine, theirs = (
+                ARCHITECTURE_LABELS[record.architecture],
+                ARCHITECTURE_LABELS[record.file_architecture],
+            )
+            return f"{mine} (you set; file says {theirs})"
+    return record.status_reason
+
+
 def _display(record: AssetRecord, column: AssetColumn) -> str:
     match column:
         case AssetColumn.NAME:
             return display_title(record)
         case AssetColumn.KIND:
-            return kind_label(record.kind, record.network)
+            return kind_label(record.kind, record.network) + OVERRIDE_MARK * (
+                record.kind_override is not None
+            )
         case AssetColumn.ARCHITECTURE:
-            return ARCHITECTURE_LABELS[record.architecture]
+            overridden = record.architecture_override is not None
+            return ARCHITECTURE_LABELS[record.architecture] + OVERRIDE_MARK * overridden
         case AssetColumn.BASE_LABEL:
             return record.base_model_label or ""
         case AssetColumn.SIZE:

@@ -372,6 +372,9 @@ class DetailsPane(QScrollArea):
         # Lay the page out now, so a caller may scroll to any part of it at once (ensureWidgetVisible)
         # instead of after the next event loop pass, when the content's height is known.
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        if not same_asset:
+            # Another model starts at its title; the same one refreshed after an edit stays where it was.
+            self.verticalScrollBar().setValue(0)
 
     def _show_page(self, index: int) -> None:
         """Shows the placeholder (0) or the details (1); the hidden page is ignored when sizing, so the

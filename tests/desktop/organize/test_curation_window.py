@@ -150,7 +150,11 @@ def test_override_in_the_details_pane_and_reset(
     # The table row follows (the kind column shows the user's word).
     row = window.model.row_of(ids["animeLineart"])
     assert row is not None
-    assert window.model.index(row, AssetColumn.KIND).data() == "Embedding"
+    kind_cell = window.model.index(row, AssetColumn.KIND)
+    assert kind_cell.data() == "Embedding*"
+    assert kind_cell.data(Qt.ItemDataRole.ToolTipRole) == "Embedding (you set; file says LoRA)"
+    architecture_cell = window.model.index(row, AssetColumn.ARCHITECTURE)
+    assert not architecture_cell.data().endswith("*")  # the file's own, unmarked
     badge_texts = [details._badges.itemAt(i).widget().text() for i in range(details._badges.count())]
     assert "Embedding (you set)" in badge_texts
     details.ensureWidgetVisible(identity.reset)
@@ -161,6 +165,33 @@ def test_override_in_the_details_pane_and_reset(
     assert record is not None
     assert (record.kind, record.kind_override) == (AssetKind.LORA, None)
     assert not identity.reset.isVisible()
+    assert window.model.index(row, AssetColumn.KIND).data() == "LoRA · LoHa"  # no mark: the file's own
+
+
+def test_the_details_pane_starts_at_the_title_of_another_asset(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    ids = populated.ids
+    window.set_view_mode("table")
+    details = window.details
+    bar = details.verticalScrollBar()
+    window.resize(1360, 560)  # a laptop's height: the pane scrolls
+    click_row(window, ids["animeLineart"])
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=3000)
+    # Scrolled down with Page Down on the scroll bar, as a user reads the hashes.
+    while bar.value() < bar.maximum():
+        before = bar.value()
+        QTest.keyClick(bar, Qt.Key.Key_PageDown)
+        if bar.value() == before:
+            break
+    assert bar.value() > 0
+    # The same asset shown again (as after an edit in the pane) keeps the place.
+    scrolled = bar.value()
+    details.show_asset(populated.library.get(ids["animeLineart"]))
+    assert bar.value() == scrolled
+    click_row(window, ids["dreamshaper_8"])
+    qtbot.waitUntil(lambda: details.record is not None and details.record.id == ids["dreamshaper_8"])
+    assert bar.value() == 0
 
 
 def test_trigger_words_and_weight_are_edited_in_the_pane(
