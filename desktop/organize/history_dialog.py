@@ -7,8 +7,10 @@ chosen operation (not only the newest), through the window's file actions so it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from catalog.journal import OperationRecord
+    from catalog.journal import OperationRecord, StepRecord
     from catalog.library import Library
 
 HISTORY_LIMIT = 50
@@ -40,10 +42,31 @@ STATE_LABELS = {
 
 
 def when_text(moment: datetime, now: datetime | None = None) -> str:
-    """ "14:02" today, "3 Dec 14:02" before (local time)."""
+    """ "Today 14:02", "3 Dec 14:02" this year, "3 Dec 2025 14:02" before (local time)."""
     local = moment.astimezone() if moment.tzinfo is not None else moment
     today = (now or datetime.now().astimezone()).date()
-    return local.strftime("%H:%M") if local.date() == today else local.strftime("%-d %b %H:%M")
+    if local.date() == today:
+        return local.strftime("Today %H:%M")
+    return local.strftime("%-d %b %H:%M" if local.year == today.year else "%-d %b %Y %H:%M")
+
+
+_COUNTED = re.compile(r"^(?P<verb>(?:Undo: )?[A-Z][a-z]+) (?P<count>\d+) files?$")
+
+
+def operation_title(label: str, files: Sequence[str]) -> str:
+    """The operation's label naming its files: the journal's steps give the names a bare label (the
+    CLI's "Move 3 files") lacks, as "Move add_detail.safetensors (+2 more)"; a label that names a file
+    already is kept, another one gets the names after it ("Trash 5 duplicates: a.safetensors (+4 more)")."""
+    names = list(dict.fromkeys(files))
+    if not names:
+        return label
+    named = names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} more)"
+    counted = _COUNTED.match(label)
+    if counted is not None:
+        return f"{counted['verb']} {named}"
+    if any(name in label for name in names):
+        return label
+    return f"{label}: {named}" if label else named
 
 
 def can_undo_operation(operation: OperationRecord) -> bool:
@@ -75,16 +98,18 @@ class HistoryDialog(QDialog):
         *,
         operations: Callable[[Library, int], list[OperationRecord]] | None = None,
         can_undo: Callable[[Library, OperationRecord], bool] | None = None,
+        steps: Callable[[Library, int], Sequence[StepRecord]] | None = None,
     ) -> None:
         super().__init__(parent)
         from app.organize.engine import recent_operations
 
         self.setObjectName("historyDialog")
         self.setWindowTitle("Operation history")
-        self.resize(720, 420)
+        self.resize(900, 480)
         self._library = library
         self._operations = operations or (lambda lib, limit: list(recent_operations(lib, limit=limit)))
         self._can_undo = can_undo or (lambda _library, operation: can_undo_operation(operation))
+        self._steps = steps or (lambda lib, operation_id: lib.operation_steps(operation_id))
         self._undoable: set[int] = set()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 14, 16, 12)
@@ -98,6 +123,10 @@ class HistoryDialog(QDialog):
         self.list.setRootIsDecorated(False)
         self.list.setColumnCount(4)
         self.list.setHeaderLabels(["Operation", "When", "Files", "State"])
+        self.list.setAlternatingRowColors(True)
+        self.list.setUniformRowHeights(True)
+        # Room around each row: a dense journal of look-alike labels is hard to read at the default.
+        self.list.setStyleSheet("QTreeView::item { padding: 4px 6px; }")
         header = self.list.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -121,11 +150,13 @@ class HistoryDialog(QDialog):
         self.list.clear()
         self._undoable.clear()
         for operation in self._operations(self._library, HISTORY_LIMIT):
-            label = operation.label or operation.kind
+            files = [PurePath(step.source).name for step in self._steps(self._library, operation.id)]
+            label = operation_title(operation.label or operation.kind.capitalize(), files)
             state = STATE_LABELS.get(operation.state, operation.state)
             item = QTreeWidgetItem([label, when_text(operation.created_at), files_text(operation), state])
             item.setData(0, _ID_ROLE, operation.id)
             item.setToolTip(0, label)
+            item.setToolTip(1, operation.created_at.astimezone().strftime("%A %-d %B %Y, %H:%M:%S"))
             if self._can_undo(self._library, operation):
                 self._undoable.add(operation.id)
             self.list.addTopLevelItem(item)
