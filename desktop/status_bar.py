@@ -12,7 +12,7 @@ next job starts, because a scan often finishes while the user looks elsewhere.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
 
 from core.jobs import Progress
@@ -23,6 +23,34 @@ FLASH_MS = 4000
 
 
 _PROGRESS_RANGE_MAX = 2**31 - 1
+
+
+# Characters drawn from fallback fonts (CJK, accents above capitals) with their own, taller line box; the
+# message place is as tall as they need, or their line is centred lower and loses its underscores.
+_TALLEST_LINE = "像素 Ég_y"
+
+
+class MessageLabel(ElidedLabel):
+    """The status bar's message place: an elided line tall enough for any script a file name may use."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(super().sizeHint().width(), self._line_height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(super().minimumSizeHint().width(), self._line_height())
+
+    def _line_height(self) -> int:
+        metrics = self.fontMetrics()
+        tallest = max(
+            metrics.height(),
+            metrics.boundingRect(_TALLEST_LINE).height(),
+            metrics.boundingRect(self.text()).height(),
+        )
+        return tallest + 2
+
+    def setText(self, text: str) -> None:  # noqa: N802
+        super().setText(text)
+        self.updateGeometry()  # a line in a script taller still than the sample makes room for itself
 
 
 def job_text(title: str, message: str) -> str:
@@ -45,10 +73,10 @@ class AppStatusBar(QStatusBar):
         # The message place: the job's text, or a flashed notice over it for a few seconds. Two labels
         # in one spot (one shown at a time), so the job's outcome comes back when the notice fades.
         # Not QStatusBar.showMessage: that hides the count.
-        self.job_label = ElidedLabel(mode=Qt.TextElideMode.ElideRight, at_words=True)
+        self.job_label = MessageLabel(mode=Qt.TextElideMode.ElideRight, at_words=True)
         self.job_label.setContentsMargins(8, 0, 4, 0)
         self.addWidget(self.job_label, 1)
-        self.flash_label = ElidedLabel(mode=Qt.TextElideMode.ElideRight, at_words=True)
+        self.flash_label = MessageLabel(mode=Qt.TextElideMode.ElideRight, at_words=True)
         self.flash_label.setContentsMargins(8, 0, 4, 0)
         self.flash_label.hide()
         self.addWidget(self.flash_label, 1)

@@ -142,3 +142,39 @@ def test_a_long_summary_is_cut_after_a_whole_word_with_the_full_text_in_the_tool
     assert bar.job_label.toolTip() == full
     assert bar.count_label.isVisible()
     assert bar.count_label.width() >= bar.count_label.fontMetrics().horizontalAdvance("11 models")
+
+
+def test_an_underscore_stays_visible_beside_cjk(qtbot: QtBot) -> None:
+    """A CJK character comes from a fallback font with a taller line: the line must still fit, or it is
+    centred lower and "pixel_art" is painted as "pixel art" (the underscore below the label's edge)."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    bar = AppStatusBar()
+    window.setStatusBar(bar)
+    window.resize(900, 200)
+    window.show()
+    qtbot.waitExposed(window)
+    label = bar.job_label
+    metrics = label.fontMetrics()
+    before = "Undo Rename “pixel"
+    left = metrics.horizontalAdvance(before)
+    right = metrics.horizontalAdvance(before + "_")
+
+    for text in (
+        f"{before}_art.safetensors”",
+        f"{before}_art.safetensors” to “Pixel Kunst 像素.safetensors”",
+    ):
+        label.setText(text)
+        qtbot.waitUntil(lambda: label.height() >= label.sizeHint().height(), timeout=2000)
+        image = label.grab().toImage()
+        background = QColor(image.pixel(image.width() - 1, 0)).lightness()
+        inked = [
+            (x, y)
+            for x in range(left + 1, right - 1)
+            for y in range(image.height())
+            if abs(QColor(image.pixel(x, y)).lightness() - background) > 60
+        ]
+        assert inked, f"the underscore of {text!r} is not painted"
