@@ -30,7 +30,7 @@ from core.organize.plan import Conflict, MovePlan
 from core.taxonomy import FileStatus
 from desktop.organize.conflict_dialog import ConflictChoice, ConflictDialog
 from desktop.organize.delete_dialog import DeleteDialog, DeletedItem
-from desktop.organize.folders import FolderNode, FolderTreeLoader
+from desktop.organize.folders import FolderNode, FolderTreeLoader, kind_folder_warning
 from desktop.organize.rename_dialog import RenameDialog
 
 if TYPE_CHECKING:
@@ -292,6 +292,10 @@ class FileActions(QObject):
             )
             return
         requests = [(r.id, Path(r.path), folder / Path(r.path).name) for r in records]
+        root = self.root_of(folder)
+        warning = kind_folder_warning(records, folder, root) if root is not None else None
+        if warning is not None:
+            self.window.status.flash(warning)  # before: while a conflict is asked, or the move runs
 
         def apply(plan: MovePlan) -> None:
             if plan.is_empty:
@@ -303,6 +307,8 @@ class FileActions(QObject):
             skipped = len(plan.conflicts)  # the user's "Skip": said, not silently dropped
             if skipped:
                 done += f"; {skipped} left where {'it was' if skipped == 1 else 'they were'}"
+            if warning is not None:
+                done += f"; note: {warning.replace('{', '{{').replace('}', '}}')}"
             self._run(f"Moving {names} to {folder.name}", done, self._apply(plan, "move", label))
 
         self._resolve(requests, "move", apply)

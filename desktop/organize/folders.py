@@ -15,6 +15,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from catalog.records import AssetRecord, RootRecord
+from core.layouts import kind_hint_for
+from core.taxonomy import AssetKind, describe_kind
+
 MAX_DEPTH = 6
 MAX_FOLDERS = 4000  # per root; a deeper or larger tree is cut (the chooser still reaches every folder)
 _MODEL_FOLDER_MARKER = "model_index.json"  # a diffusers pipeline folder is one model
@@ -117,3 +121,28 @@ class FolderTreeLoader(QObject):
     def wait(self, timeout_ms: int = 5000) -> bool:
         """Blocks until the pending walks are done (shutdown and tests)."""
         return self._pool.waitForDone(timeout_ms)
+
+
+def kind_folder_warning(records: Sequence[AssetRecord], folder: Path, root: RootRecord) -> str | None:
+    """A hint when ``folder`` is where the root's UI reads another kind of model: "AUTOMATIC1111 will
+    not load a LoRA from models/hypernetworks". Never a refusal: a user may sort files their own way.
+
+    The folder's kind is the layout's own rule (``core.layouts.kind_hint_for``, as the scan uses it);
+    files of unknown kind and plain folders (no UI reads them by kind) give no hint.
+    """
+    from desktop.dialogs.first_start_dialog import LAYOUT_NAMES
+
+    root_path = Path(root.path)
+    folder_kind = kind_hint_for(root_path, root.layout, folder / "_")
+    if folder_kind is None:
+        return None
+    kinds = {r.kind for r in records if r.kind not in (folder_kind, AssetKind.UNKNOWN)}
+    if not kinds:
+        return None
+    what = describe_kind(next(iter(kinds))) if len(kinds) == 1 else "these files"
+    try:
+        where = folder.relative_to(root_path).as_posix()
+    except ValueError:
+        where = str(folder)
+    tool = LAYOUT_NAMES.get(root.layout.value, root.layout.value)
+    return f"{tool} will not load {what} from {where} (it reads {describe_kind(folder_kind)} there)"

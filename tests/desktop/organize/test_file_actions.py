@@ -431,3 +431,38 @@ def test_ctrl_z_works_at_once_after_the_delete_dialog_closed(
     with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
         QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert (root / "sdxl_vae.safetensors").exists()
+
+
+def test_a_lora_moved_into_the_hypernetworks_folder_of_a1111_is_hinted(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, tmp_path: Path
+) -> None:
+    from core.taxonomy import LibraryLayout
+
+    webui = tmp_path / "stable-diffusion-webui"
+    hypernetworks = webui / "models" / "hypernetworks"
+    hypernetworks.mkdir(parents=True)
+    (webui / "models" / "Lora").mkdir()
+    populated.library.add_root(webui, LibraryLayout.A1111)
+    lora = populated.library.get(populated.ids["pixelArtStyle"])
+    assert lora is not None
+    hint = "AUTOMATIC1111 will not load a LoRA from models/hypernetworks (it reads a hypernetwork there)"
+
+    with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
+        actions(window).move([lora], hypernetworks)
+        assert window.status.flashed() == hint  # before: said while the move runs
+
+    assert (hypernetworks / "pixelArtStyle.safetensors").is_file()  # a hint, never a refusal
+    assert window.status.flashed().endswith(f"moved 1 file; note: {hint}")  # and after, with the outcome
+
+    vae = populated.library.get(populated.ids["sdxl_vae"])
+    assert vae is not None
+    with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
+        actions(window).move([vae], webui / "models" / "Lora")
+    assert window.status.flashed().endswith(
+        "moved 1 file; note: AUTOMATIC1111 will not load a VAE from models/Lora (it reads a LoRA there)"
+    )
+    moved = populated.library.get(populated.ids["pixelArtStyle"])
+    assert moved is not None
+    with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
+        actions(window).move([moved], webui / "models" / "Lora")
+    assert window.status.flashed().endswith("moved 1 file")  # its own folder: nothing to say
