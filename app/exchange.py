@@ -531,8 +531,14 @@ class QueuedMissing:
     already_here: bool = False
 
 
-def queue_missing(service: DownloadService, entries: Iterable[ListEntry]) -> list[QueuedMissing]:
-    """Queue each downloadable row; a failure to look one up is that row's error, not the end of all."""
+def queue_missing(
+    service: DownloadService, entries: Iterable[ListEntry], *, to: Path | None = None
+) -> list[QueuedMissing]:
+    """Queue each downloadable row; a failure to look one up is that row's error, not the end of all.
+
+    Each file goes where a ``download`` of it goes (the download pipeline's own rule): into the folder
+    of its kind in the layout of the library folder ``to`` (default: the download folder of the
+    settings, else the first library folder added); a plain folder has no kind folders."""
     from app.download_service import AlreadyInLibraryError
     from app.messages import user_message
 
@@ -543,7 +549,7 @@ def queue_missing(service: DownloadService, entries: Iterable[ListEntry]) -> lis
             continue
         try:
             target: Target = service.parse_target(text)
-            queued.append(QueuedMissing(entry, text, service.enqueue(target).download_id))
+            queued.append(QueuedMissing(entry, text, service.enqueue(target, to=to).download_id))
         except AlreadyInLibraryError:
             queued.append(QueuedMissing(entry, text, already_here=True))
         except (AtelierError, OSError, ValueError) as exc:
@@ -558,12 +564,13 @@ def download_missing(
     *,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    to: Path | None = None,
 ) -> list[MissingDownload]:
     """Queue, download and catalog each downloadable row, then give it the row's user data."""
     from app.messages import user_message
 
     results: list[MissingDownload] = []
-    for item in queue_missing(service, entries):
+    for item in queue_missing(service, entries, to=to):
         if item.download_id is None:
             error = "already in the library" if item.already_here else item.error
             results.append(MissingDownload(item.entry, item.target, error=error))

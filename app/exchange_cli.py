@@ -46,6 +46,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="download the missing files that have a Civitai version or Hugging Face link",
     )
+    imp.add_argument(
+        "--to",
+        type=Path,
+        help="library folder to download the missing files into, each into its kind's folder there (as "
+        "`download --to`); default: the download folder of the settings, else the first library folder",
+    )
     imp.add_argument("--yes", action="store_true", help="download without asking")
     imp.add_argument("--json", action="store_true")
 
@@ -74,7 +80,7 @@ def cmd_import(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
             raise ExchangeError("nothing downloaded: add --yes to download the missing files without asking")
         with ProgressBar("Downloading", unit="B", unit_scale=True) as bar:
             downloads = download_missing(
-                context.downloads, context.library, plan.downloadable, progress=bar.update
+                context.downloads, context.library, plan.downloadable, progress=bar.update, to=args.to
             )
     if args.json:
         json.dump(_result_json(result, downloads), out, indent=2)

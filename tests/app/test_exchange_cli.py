@@ -178,3 +178,27 @@ def test_a_file_that_is_no_list_is_one_line(sites: Sites, tmp_path: Path) -> Non
         wrong.stderr.strip()
         == "atelier export: list.txt: name the file .csv or .json, or give --format csv|json"
     )
+
+
+@pytest.mark.slow
+def test_download_missing_into_a_chosen_library_folder_uses_its_kind_folder(
+    sites: Sites, tmp_path: Path, first_machine: tuple[Path, Path]
+) -> None:
+    data_a, embedding = first_machine
+    listing = tmp_path / "library.json"
+    run(sites, data_a, "export", str(listing))
+    data_b = tmp_path / "data-b"
+    plain = tmp_path / "machine-b" / "plain"
+    plain.mkdir(parents=True)
+    run(sites, data_b, "scan", str(plain), "--no-lookup")  # the first library folder: a plain one
+    webui = _second_machine(tmp_path, embedding)
+    run(sites, data_b, "scan", str(webui), "--no-lookup")
+
+    result = run(
+        sites, data_b, "import", str(listing), "--download-missing", "--yes", "--to", str(webui), "--json"
+    )
+
+    (download,) = json.loads(result.stdout)["downloads"]
+    assert download["error"] is None
+    assert Path(download["path"]) == webui / "models" / "Lora" / "pixel_art.safetensors"
+    assert list(plain.iterdir()) == []
