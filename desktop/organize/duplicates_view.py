@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -40,7 +40,7 @@ from core.jobs import CancelToken, ProgressCallback
 from core.sizes import human_size
 
 if TYPE_CHECKING:
-    from app.organize.dedupe import DedupePlan, Mode
+    from app.organize.dedupe import DedupePlan, GroupPlan, Mode
     from catalog.duplicates import DuplicateFile, DuplicateGroup, NearDuplicateHint
     from catalog.library import Library
     from catalog.records import AssetRecord
@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 TITLE = "Find duplicates"
 JOB_TITLE = "Resolving duplicates"
 COLUMNS = ("Keep", "Path", "Library folder", "Size", "Modified", "Linked")
+LINKED = "linked (same file)"  # the Linked column's texts: it is sized for the longest, never clipped
+LINKED_FIRST = "{count} paths, one file"
+ROW_PADDING = 10
 MODE_TEXT: dict[str, str] = {
     "trash": "Send the other copies to the trash",
     "hardlink": "Replace the other copies with hard links (same disk)",
@@ -72,21 +75,46 @@ def install_duplicates(window: MainWindow) -> QAction:
     window.duplicates_action = action  # type: ignore[attr-defined]
 
     def add_context_section(menu: QMenu, records: list[AssetRecord]) -> None:
-        if len(records) != 1:
+        from app.organize.dedupe import plan_dedupe
+
+        found = _groups_of(cast("Library", window.library), records)
+        if not found:
             return
-        group = cast("Library", window.library).duplicates_of(records[0].id)
-        if group is None:
-            return
-        others = len(group.files) - 1
-        freeable = human_size(group.freeable_bytes)
-        entry = menu.addAction(
-            f"Show its {others} duplicate{'s' if others != 1 else ''}… ({freeable} freeable)"
-        )
+        figure = plan_dedupe([group for group, _asset_id in found], "trash").bytes_text()
+        if len(records) == 1:
+            others = len(found[0][0].files) - 1
+            text = f"Show its {others} duplicate{'s' if others != 1 else ''}… ({figure})"
+        else:
+            groups = len(found)
+            text = f"Show duplicates… ({groups} group{'s' if groups != 1 else ''}, {figure})"
+        entry = menu.addAction(text)
         entry.setObjectName("showDuplicatesAction")
-        entry.triggered.connect(lambda _checked=False: show_duplicates_of(window, records[0].id))
+        first = found[0][1]
+        entry.triggered.connect(lambda _checked=False: show_duplicates_of(window, first))
 
     window.context_menu_sections.append(add_context_section)
     return action
+
+
+MAX_MENU_FILES = 500  # a bigger selection is not looked up for the context menu (one query per content)
+
+
+def _groups_of(library: Library, records: list[AssetRecord]) -> list[tuple[DuplicateGroup, int]]:
+    """The duplicate groups the selected files belong to, each with the first selected file in it (one
+    query per distinct content: a selection of identical files asks once)."""
+    if len(records) > MAX_MENU_FILES:
+        return []
+    found: dict[str, tuple[DuplicateGroup, int]] = {}
+    asked: set[str] = set()
+    for record in records:
+        sha = record.hashes.sha256.upper() if record.hashes and record.hashes.sha256 else None
+        if sha is None or sha in asked:
+            continue
+        asked.add(sha)
+        group = library.duplicates_of(record.id)
+        if group is not None:
+            found.setdefault(group.sha256, (group, record.id))
+    return list(found.values())
 
 
 def show_duplicates_of(window: MainWindow, asset_id: int) -> DuplicatesDialog:
@@ -123,6 +151,7 @@ class DuplicatesDialog(QDialog):
         self.groups: list[DuplicateGroup] = []
         self.keep: dict[str, int] = {}  # sha256 -> asset id of the file kept
         self.plan: DedupePlan | None = None
+        self.unhashed = 0
         self._filling = False
         self.setWindowTitle(TITLE)
         self.setObjectName("duplicatesDialog")
@@ -144,7 +173,13 @@ class DuplicatesDialog(QDialog):
         header.setSectionResizeMode(COLUMNS.index("Path"), QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(COLUMNS.index("Library folder"), QHeaderView.ResizeMode.Interactive)
         header.resizeSection(COLUMNS.index("Library folder"), 220)
+        metrics = self.tree.fontMetrics()
+        linked = COLUMNS.index("Linked")
+        header.setSectionResizeMode(linked, QHeaderView.ResizeMode.Interactive)
+        widest = max(metrics.horizontalAdvance(text) for text in (LINKED, LINKED_FIRST.format(count=99)))
+        header.resizeSection(linked, widest + 4 * metrics.averageCharWidth())
         header.setStretchLastSection(False)
+        self.row_height = metrics.height() + ROW_PADDING  # rows with room around the text and the box
         self.tree.itemChanged.connect(self._on_item_changed)
 
         self.hints_label = QLabel("Near-duplicates (hints only: look before you delete anything)")
@@ -222,32 +257,39 @@ class DuplicatesDialog(QDialog):
             item = group.file_of(chosen) if chosen is not None else None
             kept[group.sha256] = (item or default_keep(group)).asset_id
         self.keep = kept
+        self.unhashed = unhashed
         self._fill_tree()
         self._fill_hints(hints)
-        total = sum(g.freeable_bytes for g in self.groups)
+        self._update_plan()
+
+    def _show_figures(self, plan: DedupePlan) -> None:
+        """The header and each group's line say the plan's figures (what the chosen action frees with the
+        chosen files kept): one amount on the whole screen."""
         if self.groups:
             text = (
-                f"<b>{len(self.groups)} group{'s' if len(self.groups) != 1 else ''}</b> of identical files, "
-                f"<b>{human_size(total)}</b> freeable. The checked file of each group is kept (in the "
-                "folder for its kind, else the one with your ratings, notes and tags, else the oldest); "
-                "tick another to keep it instead. Your data on the others is added to the kept file."
+                f"<b>{len(self.groups)} group{'s' if len(self.groups) != 1 else ''}</b> of identical files: "
+                f"<b>{plan.bytes_text()}</b>. The checked file of each group is kept (in the folder for its "
+                "kind, else the one with your ratings, notes and tags, else the oldest); tick another to "
+                "keep it instead. Your data on the others is added to the kept file."
             )
         else:
             text = "<b>No duplicate files.</b> Hard links and symlinks of one file are never duplicates."
-        if unhashed:
-            text += f" {unhashed} file{'s are' if unhashed != 1 else ' is'} not hashed yet and not compared."
+        if self.unhashed:
+            count = self.unhashed
+            text += f" {count} file{'s are' if count != 1 else ' is'} not hashed yet and not compared."
         self.summary.setText(text)
-        self._update_plan()
+        for number, group_plan in enumerate(plan.groups, start=1):
+            top = self.tree.topLevelItem(number - 1)
+            if top is not None:
+                top.setText(1, _heading(number, group_plan))
 
     def _fill_tree(self) -> None:
         self._filling = True
         self.tree.clear()
         for number, group in enumerate(self.groups, start=1):
-            heading = (
-                f"Group {number}: {len(group.files)} identical files, {human_size(group.freeable_bytes)} "
-                f"freeable (SHA256 {group.sha256[:12]}…)"
-            )
-            top = QTreeWidgetItem(["", heading, "", human_size(group.size), "", ""])
+            top = QTreeWidgetItem(["", f"Group {number}: {len(group.files)} identical files", "", "", "", ""])
+            top.setText(3, human_size(group.size))
+            top.setSizeHint(1, QSize(0, self.row_height))  # the stretched column: no width from it
             top.setFirstColumnSpanned(False)
             font = top.font(1)
             font.setBold(True)
@@ -263,7 +305,7 @@ class DuplicatesDialog(QDialog):
         for index, path in enumerate(item.paths):
             linked = ""
             if item.linked:
-                linked = "linked (same file)" if index else f"{len(item.paths)} paths, one file"
+                linked = LINKED if index else LINKED_FIRST.format(count=len(item.paths))
             row = QTreeWidgetItem(
                 [
                     "",
@@ -275,6 +317,7 @@ class DuplicatesDialog(QDialog):
                 ]
             )
             row.setData(0, ASSET_ROLE, path.asset_id)
+            row.setSizeHint(1, QSize(0, self.row_height))
             row.setToolTip(1, path.path)
             if index == 0:
                 row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -334,6 +377,7 @@ class DuplicatesDialog(QDialog):
         from app.organize.dedupe import plan_dedupe
 
         self.plan = plan_dedupe(self.groups, self.mode, keep=self.keep.values())
+        self._show_figures(self.plan)
         if self.plan.is_empty:
             self.freed_label.setText("Nothing to free.")
         else:
@@ -385,6 +429,14 @@ class DuplicatesDialog(QDialog):
     def _on_job_ended(self, title: str) -> None:
         if self.isVisible() and (title == JOB_TITLE or title.startswith(("Undo", "Scan", "Hash"))):
             self.reload()
+
+
+def _heading(number: int, group_plan: GroupPlan) -> str:
+    group = group_plan.group
+    return (
+        f"Group {number}: {len(group.files)} identical files, {group_plan.bytes_text()} "
+        f"(SHA256 {group.sha256[:12]}…)"
+    )
 
 
 def _sentence(text: str) -> str:

@@ -8,10 +8,12 @@ import json
 import os
 import shutil
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from catalog.library import Library
 from tests.app.main_process import run_main
 from tests.app.organize.template_library import linked_lora
 
@@ -124,3 +126,82 @@ def test_keep_is_refused_for_a_file_without_duplicates_and_for_two_copies(tmp_pa
     assert "Traceback" not in lonely.stderr + both.stderr
     assert copy.exists()
     assert lora.exists()
+
+
+def _open(tmp_path: Path) -> Library:
+    return Library.open(tmp_path / "data" / "catalog.sqlite3")
+
+
+def test_undo_of_a_symlink_resolution_brings_back_the_copys_entry_and_data(tmp_path: Path) -> None:
+    env, lora, copy, _hard, _library = _setup(tmp_path)
+    run_main("tag", str(copy), "--add", "mytag", env=env, check=True)
+    run_main("rate", str(copy), "5", env=env, check=True)
+    with closing(_open(tmp_path)) as library:
+        copy_id = library.get_by_path(copy).id  # type: ignore[union-attr]
+        kept_id = library.get_by_path(lora).id  # type: ignore[union-attr]
+
+    data = _dupes(env, "--resolve", "symlink", "--keep", str(lora), "--yes")
+
+    assert data["result"]["done"] == 1  # type: ignore[index]
+    assert len(data["result"]["operations"]) == 1  # type: ignore[index]
+    assert copy.is_symlink()
+    with closing(_open(tmp_path)) as library:
+        kept = library.get(kept_id)
+        assert kept is not None
+        assert ("mytag" in kept.tags, kept.rating) == (True, 5)
+
+    run_main("undo", env=env, check=True)
+
+    assert not copy.is_symlink()
+    with closing(_open(tmp_path)) as library:
+        back = library.get_by_path(copy)
+        assert back is not None
+        assert (back.id, list(back.tags), back.rating) == (copy_id, ["mytag"], 5)
+        kept = library.get(kept_id)
+        assert kept is not None
+        assert ("mytag" in kept.tags, kept.rating) == (False, 0)
+
+
+def test_keep_resolves_only_the_group_it_names(tmp_path: Path) -> None:
+    env, lora, copy, _hard, library_folder = _setup(tmp_path)
+    other = linked_lora(library_folder / "other", name="second")
+    other_copy = tmp_path / "other" / "second-copy.safetensors"
+    shutil.copy2(other, other_copy)
+    run_main("scan", str(library_folder), str(tmp_path / "other"), "--no-lookup", env=env, check=True)
+    assert len(_dupes(env)["groups"]) == 2  # type: ignore[arg-type]
+
+    data = _dupes(env, "--resolve", "trash", "--keep", str(lora), "--yes")
+
+    assert [g["keep"]["path"] for g in data["plan"]["groups"]] == [str(lora)]  # type: ignore[index]
+    assert not copy.exists()
+    assert other_copy.exists()  # the other group is left as it was
+    assert other.exists()
+    [left] = _dupes(env)["groups"]  # type: ignore[misc]
+    assert {f["path"] for f in left["files"]} == {str(other), str(other_copy)}
+
+
+def test_a_copy_hard_linked_outside_the_library_frees_nothing_and_every_figure_says_so(
+    tmp_path: Path,
+) -> None:
+    env, lora, copy, _hard, _library = _setup(tmp_path)
+    mirror = tmp_path / "mirror"  # not a library folder: a UI's models folder Atelier mirrors into
+    mirror.mkdir()
+    os.link(copy, mirror / copy.name)
+    size = lora.stat().st_size
+    copies_then_freed = (
+        "1.2 MiB in copies; 0 B freeable, because each copy is also hard-linked outside the library"
+    )
+
+    listing = _dupes(env)
+    text = run_main("dupes", env=env, check=True).stdout
+    plan = run_main("dupes", "--resolve", "trash", env=env)
+
+    [group] = listing["groups"]  # type: ignore[misc]
+    assert (group["copies_bytes"], group["freeable_bytes"]) == (size, 0)
+    assert (listing["copies_bytes"], listing["freeable_bytes"]) == (size, 0)
+    assert text.count(copies_then_freed) == 2  # the group's line and the total
+    assert "1.2 MiB freeable" not in text
+    assert (
+        "1.2 MiB in copies; frees 0 B once the trash is emptied, because each copy is also hard-linked"
+        in (plan.stdout + plan.stderr)
+    )

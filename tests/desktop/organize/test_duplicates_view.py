@@ -20,7 +20,7 @@ from catalog.hashing_job import hash_pending
 from catalog.library import Library
 from catalog.scanner import Scanner
 from desktop.main_window import MainWindow
-from desktop.organize.duplicates_view import JOB_TITLE, DuplicatesDialog
+from desktop.organize.duplicates_view import COLUMNS, JOB_TITLE, DuplicatesDialog
 from tests.app.organize.ops_library import own_trash
 from tests.app.organize.template_library import linked_lora
 from tests.desktop.conftest import ServicesFactory
@@ -217,3 +217,59 @@ def test_the_context_menu_of_a_copy_shows_its_group(
     for add_section in window.context_menu_sections:
         add_section(empty, [alone])
     assert not [a for a in empty.actions() if a.objectName() == "showDuplicatesAction"]
+
+
+def test_a_copy_hard_linked_outside_the_library_shows_one_figure_everywhere(
+    window: MainWindow, files: Files, qtbot: QtBot, tmp_path: Path
+) -> None:
+    mirror = tmp_path / "mirror"  # a UI's folder outside the library (a mirror) holds the copy's bytes
+    mirror.mkdir()
+    os.link(files.copy, mirror / files.copy.name)
+    said = "1.2 MiB in copies; 0 B freeable, because each copy is also hard-linked outside the library"
+
+    dialog = open_dialog(window, qtbot)
+
+    assert said in dialog.summary.text()
+    assert said in dialog.tree.topLevelItem(0).text(1)  # type: ignore[union-attr]
+    assert dialog.freed_label.text().startswith(
+        "1 path in 1 group to the trash: 1.2 MiB in copies; frees 0 B once the trash is emptied, because "
+        "each copy is also hard-linked outside the library"
+    )
+    assert "1.2 MiB freeable" not in dialog.summary.text()
+
+
+def test_rows_have_room_and_the_linked_column_is_not_clipped(
+    window: MainWindow, files: Files, qtbot: QtBot
+) -> None:
+    dialog = open_dialog(window, qtbot)
+    tree = dialog.tree
+    metrics = tree.fontMetrics()
+    linked = COLUMNS.index("Linked")
+
+    for row in rows(dialog):
+        assert tree.visualItemRect(row).height() >= metrics.height() + 8
+    widest = max(metrics.horizontalAdvance(row.text(linked)) for row in rows(dialog))
+    assert widest > 0
+    assert tree.header().sectionSize(linked) >= widest + 2 * metrics.averageCharWidth()
+    right = tree.header().sectionViewportPosition(linked) + tree.header().sectionSize(linked)
+    assert right <= tree.viewport().width()
+
+
+def test_the_context_menu_of_several_identical_files_shows_their_duplicates(
+    window: MainWindow, library: Library, files: Files, qtbot: QtBot
+) -> None:
+    from PySide6.QtWidgets import QMenu
+
+    selected = [library.get_by_path(path) for path in (files.lora, files.hard, files.copy)]
+    assert all(record is not None for record in selected)
+    menu = QMenu()
+    for add_section in window.context_menu_sections:
+        add_section(menu, selected)  # type: ignore[arg-type]
+    [entry] = [a for a in menu.actions() if a.objectName() == "showDuplicatesAction"]
+    assert entry.text() == "Show duplicates… (1 group, 1.2 MiB freeable)"
+
+    entry.trigger()
+
+    dialog = window.duplicates_dialog  # type: ignore[attr-defined]
+    qtbot.waitExposed(dialog)
+    assert dialog.tree.currentItem().text(1) == str(files.lora)
