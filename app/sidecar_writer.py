@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from catalog.library import Library
 from catalog.records import AssetRecord, PreviewRecord
 from core.formats.sidecar_writing import (
     SidecarWriteError,
@@ -171,4 +172,8 @@ def write_many(
         except (SidecarWriteError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             failures.append((record, f"{record.file_name}: {reason}"))
+    if reports and isinstance(library, Library):
+        from app.organize.mirror import follow_in_mirrors
+
+        follow_in_mirrors(library, "writing sidecars")  # hard links and copies get the new files
     return reports, failures

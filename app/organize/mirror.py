@@ -22,6 +22,7 @@ Safety rules, each one a past failure of another tool:
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shutil
 import stat
@@ -31,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from app.messages import user_message
 from catalog.library import Library
 from catalog.mirrors import MirrorRecord, SharedFile
+from core.errors import AtelierError
 from core.formats.sidecars import sidecar_stem
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import KIND_FOLDERS, folder_for
@@ -56,6 +59,7 @@ from core.organize.mirror_plan import (
 )
 from core.taxonomy import Architecture, AssetKind, LibraryLayout
 
+_log = logging.getLogger(__name__)
 LinkFunction = Callable[[Path, Path], None]  # (existing file, new entry)
 PART_SUFFIX = ".atelier-part"
 _BATCH = 256  # entries recorded per catalog transaction
@@ -89,6 +93,10 @@ class MirrorReport:
     fallback: str = ""  # "symlinks not supported on /mnt/x: used copies"
     mode: str = ""  # the mode asked for
     used_mode: str = ""  # the weakest mode this sync had to use
+    # The folders inside the mirror Atelier made for its entries (carried from sync to sync): only these
+    # are removed with the mirror, and only when empty.
+    created_folders: list[str] = field(default_factory=list)
+    folders_removed: int = 0
 
     @property
     def changed(self) -> int:
@@ -107,6 +115,8 @@ class MirrorReport:
             return f"{head}: {self.message}"
         if self.state == "removed":
             parts = [f"{self.removed} entries removed"]
+            if self.folders_removed:
+                parts.append(f"{self.folders_removed} empty folders removed")
         else:
             parts = [f"{self.added} added", f"{self.updated} updated", f"{self.removed} removed"]
             parts.append(f"{self.kept} up to date")
@@ -166,8 +176,23 @@ def _library_folders(library: Library) -> list[Path]:
     return [_real(Path(root.path)) for root in library.roots()]
 
 
-def refuse_target(target: Path, roots: Sequence[Path]) -> str | None:
-    """Why ``target`` cannot hold a mirror of a library with ``roots`` (resolved), else None."""
+# How each UI can use the library folder itself, for a mirror refused because it would sit inside it.
+_USE_THE_LIBRARY = {
+    MirrorUI.A1111: (
+        "point A1111/Forge at it instead (--ckpt-dir, --lora-dir, --embeddings-dir… on its command line) "
+        "or use the library folder as its install's models folder"
+    ),
+    MirrorUI.COMFYUI: (
+        "show it to ComfyUI with an extra_model_paths.yaml entry instead "
+        "(`atelier mirror --comfyui-yaml FILE`)"
+    ),
+    MirrorUI.INVOKEAI: "add it in InvokeAI's Model Manager with “Scan folder” instead (nothing copied)",
+}
+
+
+def refuse_target(target: Path, roots: Sequence[Path], ui: MirrorUI | None = None) -> str | None:
+    """Why ``target`` cannot hold a mirror for ``ui`` of a library with ``roots`` (resolved), else None;
+    a mirror inside the library gets the advice that fits the UI (its own way to read the library)."""
     try:
         real = target.resolve(strict=False)
     except (OSError, RuntimeError):
@@ -175,9 +200,10 @@ def refuse_target(target: Path, roots: Sequence[Path]) -> str | None:
     linked = " (through a link)" if real != target.absolute() else ""
     for root in roots:
         if _within(real, root):
+            advice = f": {_USE_THE_LIBRARY[ui]}" if ui is not None else ""
             return (
-                f"{target} is inside the library folder {root}{linked}: its files are already in the library "
-                "(for ComfyUI, write an extra_model_paths.yaml entry instead)"
+                f"{target} is inside the library folder {root}{linked}: its files are already in the "
+                f"library{advice}"
             )
         if _within(root, real):
             return f"{target} holds the library folder {root}: a mirror there would double every file"
@@ -197,7 +223,7 @@ def create_mirror(
 ) -> MirrorRecord:
     """Make (or change) the mirror at ``target`` after checking the folder is safe; creates the folder."""
     target = target.expanduser().absolute()
-    reason = refuse_target(target, _library_folders(library))
+    reason = refuse_target(target, _library_folders(library), ui)
     if reason is not None:
         raise MirrorError(reason)
     real = _real(target)
@@ -263,9 +289,11 @@ class MirrorApplier:
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> MirrorReport:
-        report = MirrorReport(mirror.id, mirror.target, mirror.ui, mode=mirror.mode.value)
+        report = MirrorReport(
+            mirror.id, mirror.target, mirror.ui, mode=mirror.mode.value, created_folders=_made(mirror)
+        )
         roots = _library_folders(self._library)
-        reason = refuse_target(mirror.target, roots)
+        reason = refuse_target(mirror.target, roots, mirror.ui)
         if reason is None and not mirror.target.is_dir():
             report.state, report.message = (
                 "unreachable",
@@ -289,14 +317,19 @@ class MirrorApplier:
             layout, recorded, disk, accepted_modes=_accepted_modes(mirror), unsafe_folders=unsafe
         )
         self._apply(mirror, plan, report, progress=progress, cancel=cancel or CancelToken())
+        report.created_folders = [f for f in dict.fromkeys(report.created_folders) if Path(f).is_dir()]
         self._library.finish_mirror_sync(mirror.id, report.to_json())
         return report
 
     def remove(self, mirror: MirrorRecord) -> MirrorReport:
-        """Remove the entries Atelier made (exactly as made) and forget the mirror; the rest stays."""
+        """Remove the entries Atelier made (exactly as made), then the folders it made for them that are
+        left empty, and forget the mirror. Everything else stays and is listed in ``not_ours``: entries
+        changed since Atelier made them, and every file of the user's in the folders the mirror used (a
+        folder holding one stays too)."""
         report = MirrorReport(mirror.id, mirror.target, mirror.ui, state="removed", mode=mirror.mode.value)
         folders = _Folders(mirror.target, _library_folders(self._library))
-        for entry in self._library.mirror_entries(mirror.id):
+        entries = self._library.mirror_entries(mirror.id)
+        for entry in entries:
             problem = folders.problem(entry.path.parent)
             if problem is not None:
                 report.not_ours.append(f"{entry.path}: {problem[1]}")
@@ -308,6 +341,15 @@ class MirrorApplier:
                 report.removed += 1
             elif step.action is SyncAction.NOT_OURS:
                 report.not_ours.append(f"{entry.path}: {step.reason}")
+        made = [Path(folder) for folder in _made(mirror)]
+        report.folders_removed = _remove_empty(made)
+        used = {entry.path.parent for entry in entries} | set(made)
+        listed = {line.split(": ", 1)[0] for line in report.not_ours}
+        for folder in sorted(used, key=str):
+            if folders.problem(folder) is None:
+                report.not_ours.extend(
+                    f"{path}: not made by Atelier" for path in _files_in(folder) if str(path) not in listed
+                )
         self._library.delete_mirror(mirror.id)
         return report
 
@@ -474,7 +516,7 @@ class MirrorApplier:
         assert step.source is not None
         path, source = step.path, step.source
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(path.parent, mirror.target, report)
             source_stat = source.stat()
             device = path.parent.stat().st_dev
         except OSError as exc:
@@ -563,6 +605,46 @@ class _Attempts:
         """The first mode worth trying now: one no disk has refused yet in this sync."""
         refused = {m for modes in self.refused.values() for m in modes}
         return next((m for m in mode.fallbacks if m not in refused), MirrorMode.COPY)
+
+
+def _made(mirror: MirrorRecord) -> list[str]:
+    """The folders Atelier made in ``mirror``, as its last report lists them."""
+    return [str(folder) for folder in mirror.report.get("created_folders") or []]
+
+
+def _make_folder(folder: Path, target: Path, report: MirrorReport) -> None:
+    """Make ``folder`` (and the folders above it, up to the mirror's), noting in ``report`` each one made."""
+    if folder.is_dir():
+        return
+    missing: list[Path] = []
+    current = folder
+    while current != target and current.is_relative_to(target) and not os.path.lexists(current):
+        missing.append(current)
+        current = current.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    report.created_folders.extend(str(made) for made in reversed(missing))
+
+
+def _remove_empty(folders: Iterable[Path]) -> int:
+    """Remove those of ``folders`` that are empty, the deepest first; ``rmdir`` itself refuses a folder
+    holding anything (a file of the user's keeps its folder). Returns how many went."""
+    removed = 0
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:
+            continue  # not empty, gone already, or no longer a folder
+        removed += 1
+    return removed
+
+
+def _files_in(folder: Path) -> list[Path]:
+    """The files and links directly in ``folder`` (none when it is gone or unreadable)."""
+    try:
+        with os.scandir(folder) as listing:
+            return sorted(Path(e.path) for e in listing if not e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
 
 
 def _accepted_modes(mirror: MirrorRecord) -> frozenset[MirrorMode]:
@@ -676,7 +758,9 @@ class _Sources:
             kind=item.kind,
             architecture=item.architecture,
             path=item.path,
-            identity=item.identity,
+            # The file as it is now (a file replaced in place since the last scan has a new inode that a
+            # hard link must follow), else as the catalog last saw it.
+            identity=_identity(item.path) or item.identity,
             relative=self._relative(item),
             companions=companions,
             cover=cover,
@@ -752,3 +836,14 @@ def sync_mirrors(
             break
         summary.reports.append(applier.sync(mirror, progress, cancel))
     return summary
+
+
+def follow_in_mirrors(library: Library, after: str) -> MirrorsSummary | None:
+    """Sync every mirror after Atelier changed library files (``after``: "writing sidecars"), so that a
+    sidecar or model rewritten by an atomic replace (a new inode) reaches hard links and copies at once. A
+    mirror that cannot follow keeps its own report; this never fails the change that already happened."""
+    try:
+        return sync_mirrors(library)
+    except (AtelierError, OSError) as exc:
+        _log.warning("mirrors not synced after %s: %s", after, user_message(exc))
+        return None

@@ -391,3 +391,138 @@ def test_a_mirror_inside_or_around_another_is_refused(tmp_path: Path, library: L
     changed = create_mirror(library, MirrorUI.A1111, MirrorMode.COPY, tmp_path / "apps/ComfyUI")
     assert [(m.ui, m.mode) for m in library.mirrors()] == [(MirrorUI.A1111, MirrorMode.COPY)]
     assert changed.target == tmp_path / "apps/ComfyUI"
+
+
+# -- following files Atelier or another tool rewrote by an atomic replace (a new inode) --------------------
+
+
+def replace_atomically(path: Path, data: bytes) -> None:
+    """What sidecar writers and download tools do: a temporary sibling renamed over the file."""
+    part = path.with_name(f".{path.name}.tmp")
+    part.write_bytes(data)
+    part.replace(path)
+
+
+def test_sidecars_written_by_atelier_reach_a_hardlink_mirror_at_once(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    from app.sidecar_writer import write_many
+    from catalog.records import UserDataChanges
+
+    mirror = create_mirror(library, MirrorUI.A1111, MirrorMode.HARDLINK, tmp_path / "forge")
+    MirrorApplier(library).sync(mirror)
+    model = webui / "models/Lora/pixel.safetensors"
+    record = library.get_by_path(model)
+    assert record is not None
+    record = library.update_user_data(record.id, UserDataChanges(notes="keeps the pixels crisp"))
+    reports, failures = write_many(library, [record])
+    assert (len(reports), failures) == (1, [])
+    entry = tmp_path / "forge/models/Lora/pixel.json"
+    assert entry.stat().st_ino == model.with_name("pixel.json").stat().st_ino  # the new inode
+    assert "keeps the pixels crisp" in entry.read_text(encoding="utf-8")
+    assert library.mirror(mirror.id).report["updated"] == 1  # the re-link is counted as an update
+
+
+@pytest.mark.parametrize("mode", [MirrorMode.HARDLINK, MirrorMode.COPY])
+def test_a_model_replaced_in_place_is_followed_by_a_sync_without_a_scan(
+    tmp_path: Path, webui: Path, library: Library, mode: MirrorMode
+) -> None:
+    mirror = create_mirror(library, MirrorUI.A1111, mode, tmp_path / "forge", kinds=[AssetKind.LORA])
+    MirrorApplier(library).sync(mirror)
+    model = webui / "models/Lora/styles/ink.safetensors"
+    new_version = write_lora(tmp_path / "ink-v2.safetensors", "ink-v2").read_bytes()
+    replace_atomically(model, new_version)  # the catalog still has the old inode: no scan yet
+    report = MirrorApplier(library).sync(library.mirror(mirror.id))
+    entry = tmp_path / "forge/models/Lora/styles/ink.safetensors"
+    assert entry.read_bytes() == new_version
+    assert (report.updated, report.not_ours, report.failed) == (1, [], [])
+    if mode is MirrorMode.HARDLINK:
+        assert entry.stat().st_ino == model.stat().st_ino
+
+
+@pytest.mark.parametrize("mode", [MirrorMode.HARDLINK, MirrorMode.COPY])
+def test_the_sync_after_a_scan_sees_a_sidecar_edited_in_another_tool(
+    tmp_path: Path, webui: Path, library: Library, mode: MirrorMode
+) -> None:
+    mirror = create_mirror(library, MirrorUI.A1111, mode, tmp_path / "forge", kinds=[AssetKind.LORA])
+    MirrorApplier(library).sync(mirror)
+    notes = webui / "models/Lora/pixel.json"
+    replace_atomically(notes, b'{"activation text": "pixel art, 8-bit"}')
+    Scanner(library).scan()
+    summary = sync_mirrors(library)  # what every scan ends with
+    entry = tmp_path / "forge/models/Lora/pixel.json"
+    assert entry.read_bytes() == b'{"activation text": "pixel art, 8-bit"}'
+    assert summary.reports[0].updated == 1
+    # edited in place (same inode, new time and size): a copy follows; a hard link shows it already
+    with notes.open("ab") as handle:
+        handle.write(b"\n")
+    again = sync_mirrors(library).reports[0]
+    assert entry.read_bytes() == notes.read_bytes()
+    assert again.updated == (1 if mode is MirrorMode.COPY else 0)
+
+
+# -- removing a mirror --------------------------------------------------------------------------------------
+
+
+def test_removing_a_mirror_lists_what_it_left_and_removes_the_empty_folders_it_made(
+    tmp_path: Path, library: Library
+) -> None:
+    comfy = tmp_path / "ComfyUI"
+    (comfy / "models/loras").mkdir(parents=True)  # the user's, before the mirror
+    (comfy / "models/vae").mkdir()  # the user's, empty: stays although the mirror never used it
+    mine = comfy / "models/loras/mine.safetensors"
+    mine.write_bytes(b"the user's own")
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, comfy)
+    MirrorApplier(library).sync(mirror)
+    assert (comfy / "models/loras/styles/ink.safetensors").is_symlink()
+    # the user puts a file of theirs in a folder Atelier made: that folder stays
+    (comfy / "models/embeddings/theirs.pt").write_bytes(b"an embedding of theirs")
+
+    report = MirrorApplier(library).remove(library.mirror(mirror.id))
+
+    assert report.removed == 5
+    assert report.not_ours == [
+        f"{comfy / 'models/embeddings/theirs.pt'}: not made by Atelier",
+        f"{mine}: not made by Atelier",
+    ]
+    assert report.folders_removed == 1  # models/loras/styles, made by Atelier, now empty
+    assert not (comfy / "models/loras/styles").exists()
+    assert (comfy / "models/loras").is_dir()  # the user's folder
+    assert (comfy / "models/vae").is_dir()
+    assert (comfy / "models/embeddings/theirs.pt").read_bytes() == b"an embedding of theirs"
+    assert "1 empty folders removed, 2 not made by Atelier left alone" in str(report)
+
+
+def test_removing_a_mirror_in_a_new_folder_leaves_only_that_folder(tmp_path: Path, library: Library) -> None:
+    mirror = create_mirror(library, MirrorUI.INVOKEAI, MirrorMode.HARDLINK, tmp_path / "invoke")
+    MirrorApplier(library).sync(mirror)
+    assert entries_of(tmp_path / "invoke")
+    # a sync that is refused (the drive unplugged) keeps the list of folders Atelier made
+    (tmp_path / "invoke").rename(tmp_path / "away")
+    assert MirrorApplier(library).sync(library.mirror(mirror.id)).state == "unreachable"
+    (tmp_path / "away").rename(tmp_path / "invoke")
+    report = MirrorApplier(library).remove(library.mirror(mirror.id))
+    assert (report.not_ours, report.failed) == ([], [])
+    assert list((tmp_path / "invoke").iterdir()) == []  # every folder it made is gone; the mirror's stays
+
+
+@pytest.mark.parametrize(
+    ("ui", "advice"),
+    [
+        (MirrorUI.A1111, "--lora-dir"),
+        (MirrorUI.COMFYUI, "extra_model_paths.yaml"),
+        (MirrorUI.INVOKEAI, "Scan folder"),
+    ],
+)
+def test_a_mirror_inside_the_library_is_refused_with_advice_for_its_ui(
+    tmp_path: Path, webui: Path, library: Library, ui: MirrorUI, advice: str
+) -> None:
+    link = tmp_path / "linkroot"
+    link.symlink_to(webui)
+    with pytest.raises(MirrorError) as refused:
+        create_mirror(library, ui, MirrorMode.SYMLINK, link)
+    message = str(refused.value)
+    assert "is inside the library folder" in message
+    assert advice in message
+    others = {"--lora-dir", "extra_model_paths.yaml", "Scan folder"} - {advice}
+    assert not any(other in message for other in others)
