@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, delete, exists, not_, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from catalog.orm import Asset, DeletedFile, RemoteLink
-from catalog.records import DeletedFileRecord
+from catalog.orm import Asset, DeletedFile, OrganizeOperation, OrganizeStep, RemoteLink
+from catalog.records import DeletedFileRecord, DeletionOrigin
 from core.taxonomy import AssetKind
 
 
@@ -58,6 +58,40 @@ def matching_deletion(
     )
     row = session.scalars(stmt).first()
     return _record(row) if row is not None else None
+
+
+def deletion_origins(session: Session, ids: Sequence[int]) -> dict[int, DeletionOrigin]:
+    """The finished trash step (and its operation) behind each of these remembered deletions; a deletion
+    made by another tool, or before the journal existed, has none."""
+    if not ids:
+        return {}
+    deleted_id = func.json_extract(OrganizeStep.detail, "$.deleted_file_id")
+    rows = session.execute(
+        select(
+            OrganizeStep.detail, OrganizeStep.operation_id, OrganizeOperation.state, OrganizeOperation.label
+        )
+        .join(OrganizeOperation, OrganizeOperation.id == OrganizeStep.operation_id)
+        .where(OrganizeStep.action == "trash", OrganizeStep.state == "done", deleted_id.in_(list(ids)))
+    ).all()
+    operations = {operation_id for _, operation_id, _, _ in rows}
+    counted = session.execute(
+        select(OrganizeStep.operation_id, func.count())
+        .where(OrganizeStep.operation_id.in_(operations), OrganizeStep.action == "trash")
+        .group_by(OrganizeStep.operation_id)
+    ).all()
+    counts = {int(row[0]): int(row[1]) for row in counted}
+    origins: dict[int, DeletionOrigin] = {}
+    for detail, operation_id, state, label in rows:
+        entries = detail.get("trashed") or []
+        origins[int(detail["deleted_file_id"])] = DeletionOrigin(
+            deleted_file_id=int(detail["deleted_file_id"]),
+            operation_id=operation_id,
+            operation_state=state,
+            operation_label=label,
+            files_in_operation=counts.get(operation_id, 1),
+            trashed=tuple(str(entry.get("trashed") or "") for entry in entries if isinstance(entry, dict)),
+        )
+    return origins
 
 
 def _not_back() -> ColumnElement[bool]:

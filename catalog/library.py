@@ -44,6 +44,7 @@ from catalog.records import (
     AssetRecord,
     BulkEdit,
     DeletedFileRecord,
+    DeletionOrigin,
     Facets,
     IndexedFile,
     NewRender,
@@ -675,6 +676,11 @@ class Library:
         """Stop remembering these deletions (a download of them is no longer questioned)."""
         with self._db.session_scope(write=True) as session:
             return deleted_files.forget_deleted(session, ids)
+
+    def deletion_origins(self, ids: Sequence[int]) -> dict[int, DeletionOrigin]:
+        """The journaled delete behind each remembered deletion (none: another tool deleted it)."""
+        with self._db.session_scope() as session:
+            return deleted_files.deletion_origins(session, ids)
 
     def deleted_match(
         self, *, sha256: str | None = None, site: str | None = None, version_id: str | None = None

@@ -289,6 +289,20 @@ class BulkEdit:
 
 
 @dataclass(frozen=True, slots=True)
+class DeletionOrigin:
+    """The journal's delete a remembered deletion came from, so it can be undone: the operation, how many
+    files it trashed (an undo brings back all of them), and where the trash put this file and its sidecars
+    (``trashed``: paths under the trash's ``files/``; empty where the system does not say)."""
+
+    deleted_file_id: int
+    operation_id: int
+    operation_state: str
+    operation_label: str
+    files_in_operation: int
+    trashed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DeletedFileRecord:
     """A file the user deleted from the library, remembered so it is recognised when offered again."""
 

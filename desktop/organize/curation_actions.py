@@ -166,6 +166,10 @@ class CurationActions:
     def show_deleted(self) -> DeletedFilesDialog:
         dialog = DeletedFilesDialog(self.library, self.window)
         dialog.finished.connect(dialog.deleteLater)
+        file_actions = getattr(self.window, "file_actions", None)
+        if file_actions is not None:  # Restore is the undo of the delete, run as a window job
+            dialog.restore_requested.connect(file_actions.undo)
+            self.window.job_ended.connect(dialog.reload)
         dialog.open()
         self.deleted_dialog = dialog
         return dialog

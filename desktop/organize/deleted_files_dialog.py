@@ -1,14 +1,20 @@
 """Library › Deleted files…: what the user deleted from the library, remembered so a download of the same
 Civitai version or the same bytes is questioned ("you deleted this version on …"). "Forget" drops the
 selected entries from that memory (nothing on disk changes: the files are in the system trash already).
+
+"Restore" undoes the journaled delete a file came from (the engine's undo: the file, its sidecars and its
+catalog entry with the user's data come back; a delete of several files brings back all of them, which
+the tooltip says). It is disabled, with the reason as its tooltip, when the trash was emptied since, when
+another tool deleted the file (no journal entry), or when the system's trash does not say where it is.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catalog.records import DeletedFileRecord
+from catalog.records import DeletedFileRecord, DeletionOrigin
 from desktop.labels import KIND_LABELS
 
 COLUMNS = ("Name", "Civitai model / version", "Kind", "Deleted", "Path")
@@ -34,8 +40,27 @@ class DeletedFilesLibrary(Protocol):
 
     def forget_deleted(self, ids: Sequence[int], /) -> int: ...
 
+    def deletion_origins(self, ids: Sequence[int], /) -> dict[int, DeletionOrigin]: ...
+
+
+def why_not_restorable(origin: DeletionOrigin | None) -> str | None:
+    """Why the delete behind a remembered file cannot be undone from here; None when it can."""
+    if origin is None:
+        return (
+            "Deleted by another tool (or before Atelier kept a journal): restore it from the trash yourself"
+        )
+    if origin.operation_state not in ("done", "failed"):
+        return f"Its delete operation is {origin.operation_state}: there is nothing of it to undo"
+    if not origin.trashed or not all(origin.trashed):
+        return "This system's trash does not say where it put the file: restore it from the trash yourself"
+    if not os.path.lexists(origin.trashed[0]):
+        return "Emptied from the trash: the file is gone"
+    return None
+
 
 class DeletedFilesDialog(QDialog):
+    restore_requested = Signal(int)  # the id of the delete operation to undo
+
     def __init__(self, library: DeletedFilesLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._library = library
@@ -70,6 +95,11 @@ class DeletedFilesDialog(QDialog):
         )
         self.forget.clicked.connect(self.forget_selected)
         buttons.addButton(self.forget, QDialogButtonBox.ButtonRole.ActionRole)
+        self.restore = QPushButton("Restore")
+        self.restore.setObjectName("restoreDeleted")
+        self.restore.clicked.connect(self.restore_selected)
+        buttons.addButton(self.restore, QDialogButtonBox.ButtonRole.ActionRole)
+        self._origins: dict[int, DeletionOrigin] = {}
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_forget())
@@ -77,6 +107,7 @@ class DeletedFilesDialog(QDialog):
 
     def reload(self) -> None:
         records = list(self._library.deleted_files())
+        self._origins = self._library.deletion_origins([record.id for record in records])
         self.model.removeRows(0, self.model.rowCount())
         for record in records:
             self.model.appendRow(_row(record))
@@ -103,8 +134,42 @@ class DeletedFilesDialog(QDialog):
             self._library.forget_deleted(ids)
             self.reload()
 
+    def restore_selected(self) -> None:
+        """Asks for the undo of each selected file's delete operation (once per operation)."""
+        for operation_id in self._restorable_operations():
+            self.restore_requested.emit(operation_id)
+
+    def _restorable_operations(self) -> list[int]:
+        operations: list[int] = []
+        for deleted_id in self.selected_ids():
+            origin = self._origins.get(deleted_id)
+            restorable = origin is not None and why_not_restorable(origin) is None
+            if origin is not None and restorable and origin.operation_id not in operations:
+                operations.append(origin.operation_id)
+        return operations
+
     def _update_forget(self) -> None:
-        self.forget.setEnabled(bool(self.table.selectionModel().selectedRows()))
+        ids = self.selected_ids()
+        self.forget.setEnabled(bool(ids))
+        reasons = [why_not_restorable(self._origins.get(deleted_id)) for deleted_id in ids]
+        refused = next((reason for reason in reasons if reason is not None), None)
+        self.restore.setEnabled(bool(ids) and refused is None)
+        if not ids:
+            self.restore.setToolTip("Select a file to put it back from the trash")
+        elif refused is not None:
+            self.restore.setToolTip(refused)
+        else:
+            self.restore.setToolTip(self._restore_tip(ids))
+
+    def _restore_tip(self, ids: Sequence[int]) -> str:
+        origins = [self._origins[deleted_id] for deleted_id in ids]
+        more = sum(origin.files_in_operation for origin in {o.operation_id: o for o in origins}.values())
+        what = "it" if len(ids) == 1 else f"these {len(ids)} files"
+        tip = f"Put {what} back from the trash with sidecars, previews and your data (undo of the delete)"
+        if more > len(ids):
+            labels = ", ".join(dict.fromkeys(f"“{origin.operation_label}”" for origin in origins))
+            tip += f"; undoing {labels} brings back all {more} files it deleted"
+        return tip
 
 
 def _row(record: DeletedFileRecord) -> list[QStandardItem]:

@@ -332,3 +332,60 @@ def test_write_sidecars_from_the_context_section(
     assert written["notes"] == "best at 0.6"
     assert written["sd version"] == "SDXL"
     assert window.status.flashed() == "Wrote sidecars for 1 file"
+
+
+def test_deleted_files_dialog_restores_what_the_trash_still_has(
+    window: MainWindow, populated: PopulatedLibrary, trash_home: Path, qtbot: QtBot
+) -> None:
+    from app.organize.engine import delete_assets
+
+    library, ids, root = populated.library, populated.ids, populated.root_dir
+    delete_assets(library, [ids["pixelArtStyle"]])
+    delete_assets(library, [ids["sdxl_vae"]])
+    (trash_home / "files" / "sdxl_vae.safetensors").unlink()  # the user emptied it from the trash since
+    with library._db.session_scope(write=True) as session:
+        session.add(  # deleted by another tool: remembered (e.g. by an import), never journaled
+            DeletedFile(
+                path=str(root / "elsewhere.safetensors"),
+                file_name="elsewhere.safetensors",
+                kind="lora",
+                size=100,
+                sha256="CD" * 32,
+                deleted_at=datetime(2026, 11, 30, 12, 0, tzinfo=UTC),
+            )
+        )
+    curation(window).deleted_action.trigger()
+    dialog = curation(window).deleted_dialog
+    assert isinstance(dialog, DeletedFilesDialog)
+    qtbot.waitExposed(dialog)
+
+    def click(file_name: str) -> None:
+        row = next(
+            r for r in range(dialog.model.rowCount()) if dialog.model.item(r, 0).toolTip() == file_name
+        )
+        rect = dialog.table.visualRect(dialog.model.index(row, 0))
+        QTest.mouseClick(
+            dialog.table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center()
+        )
+
+    assert dialog.model.rowCount() == 3
+    click("elsewhere.safetensors")
+    assert not dialog.restore.isEnabled()
+    assert dialog.restore.toolTip().startswith("Deleted by another tool")
+    click("sdxl_vae.safetensors")
+    assert not dialog.restore.isEnabled()
+    assert dialog.restore.toolTip() == "Emptied from the trash: the file is gone"
+    click("pixelArtStyle.safetensors")
+    assert dialog.restore.isEnabled()
+    assert dialog.restore.toolTip().startswith("Put it back from the trash")
+    shoot(dialog, "curation_fix_deleted_restore.png")
+    with qtbot.waitSignal(window.job_ended, timeout=10000):
+        QTest.mouseClick(dialog.restore, Qt.MouseButton.LeftButton)
+    assert (root / "pixelArtStyle.safetensors").exists()
+    assert (root / "pixelArtStyle.preview.png").exists()
+    record = library.get(ids["pixelArtStyle"])
+    assert record is not None
+    assert record.tags == ("style",)  # the catalog entry and the user's data are back
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=3000)
+    names = {dialog.model.item(r, 0).toolTip() for r in range(dialog.model.rowCount())}
+    assert names == {"sdxl_vae.safetensors", "elsewhere.safetensors"}
