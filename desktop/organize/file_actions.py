@@ -366,7 +366,8 @@ class FileActions(QObject):
 
         def confirmed() -> None:
             self.delete_dialog = None
-            self._run(title, "moved {files} to the trash", self._delete_job(ids))
+            label = f"Delete {_what(records)}"  # history and Undo name the file(s)
+            self._run(title, "moved {files} to the trash", self._delete_job(ids, label))
 
         dialog.accepted.connect(confirmed)
         dialog.rejected.connect(lambda: setattr(self, "delete_dialog", None))
@@ -374,13 +375,15 @@ class FileActions(QObject):
         dialog.finished.connect(self._give_keys_back)
         dialog.open()
 
-    def _delete_job(self, ids: list[int]) -> Callable[[ProgressCallback, CancelToken], OperationResult]:
+    def _delete_job(
+        self, ids: list[int], label: str = ""
+    ) -> Callable[[ProgressCallback, CancelToken], OperationResult]:
         library = self.library
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> OperationResult:
             from app.organize.engine import delete_assets
 
-            return delete_assets(library, ids, progress=progress, cancel=cancel)
+            return delete_assets(library, ids, label=label, progress=progress, cancel=cancel)
 
         return job
 

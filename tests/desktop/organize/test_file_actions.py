@@ -426,6 +426,7 @@ def test_ctrl_z_works_at_once_after_the_delete_dialog_closed(
         QTest.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
     assert not (root / "sdxl_vae.safetensors").exists()
 
+    assert actions(window).undo_action.text() == "&Undo Delete “sdxl_vae.safetensors”"
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
     qtbot.waitUntil(lambda: QApplication.focusWidget() is window.grid, timeout=2000)
     with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
