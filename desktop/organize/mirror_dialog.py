@@ -91,7 +91,7 @@ class MirrorDialog(QDialog):
         self.window_ = window
         self.library = cast("Library", window.library)
         self.setWindowTitle(TITLE)
-        self.resize(980, 720)
+        self.resize(980, 800)
 
         intro = QLabel(
             "Mirror the library into another app's models folder with links or copies, so its models show "
@@ -186,6 +186,11 @@ class MirrorDialog(QDialog):
             [(_kind_title(kind), kind) for kind in AssetKind if kind is not AssetKind.UNKNOWN]
         )
         self.collections_list = _checkable_list([(name, name) for name in self.library.all_collections()])
+        # Every kind shows at once (no scrolling to find "CLIP Vision encoders"); the collections beside it
+        # take the same height and scroll when there are more.
+        rows_height = _rows_height(self.kinds_list, self.kinds_list.count())
+        self.kinds_list.setFixedHeight(rows_height)
+        self.collections_list.setFixedHeight(rows_height)
         selection = QHBoxLayout()
         kinds_box = QVBoxLayout()
         kinds_box.addWidget(QLabel("Kinds (none ticked: all)"))
@@ -393,7 +398,6 @@ def _kind_title(kind: AssetKind) -> str:
 
 def _checkable_list(items: list[tuple[str, object]]) -> QListWidget:
     widget = QListWidget()
-    widget.setMaximumHeight(120)
     for text, data in items:
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, data)
@@ -401,6 +405,12 @@ def _checkable_list(items: list[tuple[str, object]]) -> QListWidget:
         item.setCheckState(Qt.CheckState.Unchecked)
         widget.addItem(item)
     return widget
+
+
+def _rows_height(widget: QListWidget, rows: int) -> int:
+    """The height that shows ``rows`` rows of ``widget`` without a scroll bar."""
+    row = widget.sizeHintForRow(0) if widget.count() else widget.fontMetrics().height() + 4
+    return row * rows + 2 * widget.frameWidth() + 2
 
 
 def _checked(widget: QListWidget) -> list:  # type: ignore[type-arg]

@@ -168,3 +168,19 @@ def test_a_mirror_on_a_disk_without_links_shows_the_fallback(
     rect = dialog.table.visualItemRect(dialog.table.item(0, 0))
     qtbot.mouseClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert dialog.details.toPlainText().startswith("symlinks not supported on")
+
+
+def test_every_kind_shows_in_the_kinds_list_without_scrolling(window: MainWindow, qtbot: QtBot) -> None:
+    dialog = open_dialog(window, qtbot)
+    kinds = dialog.kinds_list
+    assert kinds.count() == 10
+    assert kinds.item(kinds.count() - 1).text() == "Text encoders"
+    viewport = kinds.viewport().rect()
+    for row in range(kinds.count()):
+        assert viewport.contains(kinds.visualItemRect(kinds.item(row))), kinds.item(row).text()
+    assert not kinds.verticalScrollBar().isVisible()
+    # the last kind is ticked with a click where it shows, like any other
+    last = kinds.item(kinds.count() - 1)
+    qtbot.mouseClick(kinds.viewport(), Qt.MouseButton.LeftButton, pos=kinds.visualItemRect(last).center())
+    qtbot.keyClick(kinds, Qt.Key.Key_Space)
+    assert last.checkState() == Qt.CheckState.Checked
