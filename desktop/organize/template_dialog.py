@@ -4,11 +4,13 @@ The dialog plans with the app's use case (``app.organize.template_plan.plan_temp
 a moment after each edit, so typing stays smooth on a large library; a plan that arrives for an older
 template is dropped. The preview lists every move (from -> to, relative to the library folder) and every
 conflict (highlighted, with its reason); files already in place are counted. A template the parser
-refuses is said under the field in one line and Apply stays off.
+refuses is said under the field in one line and Apply stays off. "Add (2), (3)…" plans a taken name as
+``name (2).safetensors`` instead (the CLI's ``--rename-conflicts``).
 
 Apply hands the plan to ``apply_template`` as a window job: it runs off the GUI thread with its progress
-and Cancel in the status bar (Cancel stops between files, every finished move kept and undoable), and the
-library views are re-read when it ends. Conflicts are never applied: they stay where they are.
+and Cancel in the status bar (Cancel stops between files, every finished move kept and undoable; the bar
+then says how many moved), and the library views are re-read when it ends. Conflicts are never applied:
+they stay where they are.
 """
 
 from __future__ import annotations
@@ -158,17 +160,20 @@ class _PlanRunnable(QRunnable):
         template: str,
         scope: TemplateScope,
         target_root: int | None,
+        rename_conflicts: bool,
     ) -> None:
         super().__init__()
         self._signals = signals
-        self._args = (generation, library, template, scope, target_root)
+        self._args = (generation, library, template, scope, target_root, rename_conflicts)
 
     def run(self) -> None:
         from app.organize.template_plan import plan_template
 
-        generation, library, template, scope, target_root = self._args
+        generation, library, template, scope, target_root, rename_conflicts = self._args
         try:
-            result: object = plan_template(library, template, scope=scope, target_root=target_root)
+            result: object = plan_template(
+                library, template, scope=scope, target_root=target_root, rename_conflicts=rename_conflicts
+            )
         except (AtelierError, OSError) as exc:
             result = user_message(exc)
         self._signals.planned.emit(generation, result)
@@ -264,6 +269,11 @@ class TemplateDialog(QDialog):
         for root in roots:
             self.target_combo.addItem(root.path, root.id)
         self.remember_box = QCheckBox("Make this template the default")
+        self.rename_box = QCheckBox("Add (2), (3)… to names already taken, instead of leaving those files")
+        self.rename_box.setToolTip(
+            "A file whose target name is taken (by another file, or by one of this plan) moves as "
+            "“name (2).safetensors”; without this it stays where it is. Nothing is ever overwritten."
+        )
 
         form = QFormLayout()
         form.addRow("Template:", template_row)
@@ -271,6 +281,7 @@ class TemplateDialog(QDialog):
         form.addRow("", self.error_label)
         form.addRow("Organize:", self.scope_combo)
         form.addRow("Into:", self.target_combo)
+        form.addRow("Conflicts:", self.rename_box)
 
         self.model = PlanTableModel(self)
         self.preview = QTableView()
@@ -307,6 +318,7 @@ class TemplateDialog(QDialog):
         self.template_edit.textChanged.connect(self.replan)
         self.scope_combo.currentIndexChanged.connect(self.replan)
         self.target_combo.currentIndexChanged.connect(self.replan)
+        self.rename_box.toggled.connect(self.replan)
         self.replan()
 
     # -- planning ---------------------------------------------------------------------------------------
@@ -360,6 +372,7 @@ class TemplateDialog(QDialog):
                 template=self.template_edit.text(),
                 scope=self.scope(),
                 target_root=int(target) if target is not None else None,
+                rename_conflicts=self.rename_box.isChecked(),
             )
         )
 

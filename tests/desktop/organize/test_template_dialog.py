@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication, QCheckBox, QMenu
 from pytestqt.qtbot import QtBot
 
 from app.organize.oplock import operation_lock
@@ -88,6 +88,11 @@ def _rows(dialog: TemplateDialog) -> list[tuple[str, str, str, bool]]:
     ]
 
 
+def _click_box(box: QCheckBox) -> None:
+    """A click on the check box's square (the box spans the form's width; its text is short)."""
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(6, box.height() // 2))
+
+
 def _shot(widget: object, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     QApplication.processEvents()
@@ -126,6 +131,21 @@ def test_conflicts_are_highlighted_and_a_bad_template_is_one_line(window: MainWi
     assert background.color() == CONFLICT_BACKGROUND
     assert "3 conflicts (left where they are)" in dialog.summary_label.text()
     _shot(dialog, "template_dialog_conflicts.png")
+
+    _click_box(dialog.rename_box)  # number the taken names instead
+    assert dialog.rename_box.isChecked()
+    qtbot.waitUntil(lambda: not dialog.planning and dialog.plan is not None, timeout=5000)
+    rows = _rows(dialog)
+    assert not [row for row in rows if row[3]]
+    assert sorted(target for _, target, _, _ in rows if target.startswith("Embedding/")) == [
+        "Embedding/same (2).safetensors",
+        "Embedding/same (3).safetensors",
+        "Embedding/same (4).safetensors",
+        "Embedding/same.safetensors",
+    ]
+    assert "0 conflicts" in dialog.summary_label.text()
+    _shot(dialog, "template_fix_rename_conflicts.png")
+    _click_box(dialog.rename_box)
 
     _type_template(dialog, qtbot, "{kind}/{creater}")
     assert dialog.error_label.isVisible()
