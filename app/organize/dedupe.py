@@ -93,8 +93,8 @@ class GroupPlan:
     def copies_bytes(self) -> int:
         return sum(r.copied for r in self.removals)
 
-    def bytes_text(self) -> str:
-        return bytes_text(self.copies_bytes, self.freed_bytes)
+    def bytes_text(self, *, short: bool = False) -> str:
+        return bytes_text(self.copies_bytes, self.freed_bytes, short=short)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,17 +155,22 @@ class DedupePlan:
         return f"{files} {what}: {freed}{moved}"
 
 
-def bytes_text(copies: int, freed: int) -> str:
+def bytes_text(copies: int, freed: int, *, short: bool = False) -> str:
     """ "9.2 MiB freeable", or, where links outside the library keep copies alive, both figures and why:
-    "9.2 MiB in copies; 0 B freeable, because each is also hard-linked outside the library (…)"."""
+    "9.2 MiB in copies; 0 B freeable, because each is also hard-linked outside the library (…)" (``short``:
+    the reason in a few words, for a group's line under the header that says it in full)."""
     if copies == freed:
         return f"{human_size(freed)} freeable"
+    if short:
+        return (
+            f"{human_size(copies)} in copies, {human_size(freed)} freeable (also linked outside the library)"
+        )
     return f"{human_size(copies)} in copies; {human_size(freed)} freeable, {_held_elsewhere(freed)}"
 
 
 def _held_elsewhere(freed: int) -> str:
     who = "each copy is" if freed == 0 else "some copies are"
-    return f"because {who} also hard-linked outside the library (a mirror for another UI, or another folder)"
+    return f"because {who} also hard-linked outside the library (a mirror or another folder)"
 
 
 @dataclass(frozen=True)

@@ -281,20 +281,21 @@ class DuplicatesDialog(QDialog):
         for number, group_plan in enumerate(plan.groups, start=1):
             top = self.tree.topLevelItem(number - 1)
             if top is not None:
-                top.setText(1, _heading(number, group_plan))
+                top.setText(0, _heading(number, group_plan))
+                top.setToolTip(0, group_plan.bytes_text())
 
     def _fill_tree(self) -> None:
         self._filling = True
         self.tree.clear()
         for number, group in enumerate(self.groups, start=1):
-            top = QTreeWidgetItem(["", f"Group {number}: {len(group.files)} identical files", "", "", "", ""])
-            top.setText(3, human_size(group.size))
-            top.setSizeHint(1, QSize(0, self.row_height))  # the stretched column: no width from it
-            top.setFirstColumnSpanned(False)
-            font = top.font(1)
+            # The group's line spans the row: its figures are never cut by the Path column.
+            top = QTreeWidgetItem([f"Group {number}: {len(group.files)} identical files"])
+            top.setSizeHint(0, QSize(0, self.row_height))  # spanned: no column width from it
+            font = top.font(0)
             font.setBold(True)
-            top.setFont(1, font)
+            top.setFont(0, font)
             self.tree.addTopLevelItem(top)
+            top.setFirstColumnSpanned(True)
             for item in group.files:
                 self._add_file(top, group, item)
             top.setExpanded(True)
@@ -334,9 +335,12 @@ class DuplicatesDialog(QDialog):
         )
         for hint in hints:
             top = QTreeWidgetItem([HINT_REASONS.get(hint.reason, hint.reason), hint.label, "", ""])
+            top.setSizeHint(1, QSize(0, self.row_height))
             self.hints.addTopLevelItem(top)
             for item in hint.files:
-                top.addChild(QTreeWidgetItem(["", item.path, human_size(item.size), item.version_name or ""]))
+                child = QTreeWidgetItem(["", item.path, human_size(item.size), item.version_name or ""])
+                child.setSizeHint(1, QSize(0, self.row_height))
+                top.addChild(child)
             top.setExpanded(True)
 
     # -- choosing -----------------------------------------------------------------------------------
@@ -434,8 +438,8 @@ class DuplicatesDialog(QDialog):
 def _heading(number: int, group_plan: GroupPlan) -> str:
     group = group_plan.group
     return (
-        f"Group {number}: {len(group.files)} identical files, {group_plan.bytes_text()} "
-        f"(SHA256 {group.sha256[:12]}…)"
+        f"Group {number}: {len(group.files)} identical files of {human_size(group.size)}, "
+        f"{group_plan.bytes_text(short=True)} (SHA256 {group.sha256[:12]}…)"
     )
 
 

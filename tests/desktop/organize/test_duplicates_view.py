@@ -136,7 +136,7 @@ def test_the_copy_is_the_duplicate_the_links_are_one_file(
     dialog = open_dialog(window, qtbot)
 
     assert dialog.tree.topLevelItemCount() == 1
-    assert "Group 1: 2 identical files" in dialog.tree.topLevelItem(0).text(1)  # type: ignore[union-attr]
+    assert "Group 1: 2 identical files" in dialog.tree.topLevelItem(0).text(0)  # type: ignore[union-attr]
     shown = {row.text(1): row for row in rows(dialog)}
     assert set(shown) == {str(files.lora), str(files.hard), str(files.copy)}  # the symlink is no row
     assert shown[str(files.hard)].text(5) == "linked (same file)"
@@ -230,7 +230,10 @@ def test_a_copy_hard_linked_outside_the_library_shows_one_figure_everywhere(
     dialog = open_dialog(window, qtbot)
 
     assert said in dialog.summary.text()
-    assert said in dialog.tree.topLevelItem(0).text(1)  # type: ignore[union-attr]
+    group_line = dialog.tree.topLevelItem(0)
+    assert group_line is not None
+    assert "1.2 MiB in copies, 0 B freeable (also linked outside the library)" in group_line.text(0)
+    assert said in group_line.toolTip(0)
     assert dialog.freed_label.text().startswith(
         "1 path in 1 group to the trash: 1.2 MiB in copies; frees 0 B once the trash is emptied, because "
         "each copy is also hard-linked outside the library"
@@ -248,6 +251,9 @@ def test_rows_have_room_and_the_linked_column_is_not_clipped(
 
     for row in rows(dialog):
         assert tree.visualItemRect(row).height() >= metrics.height() + 8
+    hint = dialog.hints.topLevelItem(0)
+    if hint is not None:
+        assert dialog.hints.visualItemRect(hint).height() >= metrics.height() + 8
     widest = max(metrics.horizontalAdvance(row.text(linked)) for row in rows(dialog))
     assert widest > 0
     assert tree.header().sectionSize(linked) >= widest + 2 * metrics.averageCharWidth()
