@@ -644,6 +644,13 @@ class Library:
         with self._db.session_scope() as session:
             return mirror_rows.shared_files(session, kinds, collections)
 
+    def mirror_state_rows(
+        self, mirror_id: int, kinds: Sequence[AssetKind] = (), collections: Sequence[str] = ()
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Shared files, recorded entries and library folders as plain rows, read in one snapshot."""
+        with self._db.session_scope() as session:
+            return mirror_rows.state_rows(session, mirror_id, kinds, collections)
+
     # -- organize: curation, overrides, hidden, deleted-file memory (catalog.user_data) ---------------------
 
     def bulk_edit(self, asset_ids: Sequence[int], edit: BulkEdit) -> list[AssetRecord]:

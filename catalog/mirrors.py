@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.db import utc_now
@@ -136,19 +136,50 @@ def finish_sync(session: Session, mirror_id: int, report: dict[str, Any]) -> Non
 
 
 def entries(session: Session, mirror_id: int) -> list[RecordedEntry]:
-    stmt = select(MirrorEntry).where(MirrorEntry.mirror_id == mirror_id).order_by(MirrorEntry.path)
-    return [
-        RecordedEntry(
-            path=Path(row.path),
-            source=Path(row.source),
-            asset_id=row.asset_id,
-            mode=MirrorMode(row.mode),
-            size=row.size,
-            mtime_ns=row.mtime_ns,
-            inode=row.inode,
+    """Read as plain rows, not ORM objects: every sync reads all of them (thousands), most of the time to
+    find nothing changed."""
+    stmt = (
+        select(
+            MirrorEntry.path,
+            MirrorEntry.source,
+            MirrorEntry.asset_id,
+            MirrorEntry.mode,
+            MirrorEntry.size,
+            MirrorEntry.mtime_ns,
+            MirrorEntry.inode,
         )
-        for row in session.scalars(stmt)
+        .where(MirrorEntry.mirror_id == mirror_id)
+        .order_by(MirrorEntry.path)
+    )
+    modes = {mode.value: mode for mode in MirrorMode}
+    return [
+        RecordedEntry(Path(path), Path(source), asset_id, modes[mode], size, mtime_ns, inode)
+        for path, source, asset_id, mode, size, mtime_ns, inode in session.execute(stmt).all()
     ]
+
+
+def state_rows(
+    session: Session, mirror_id: int, kinds: Sequence[AssetKind], collections: Sequence[str]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The catalog's side of a mirror as plain rows, for a cheap "nothing changed" check: the files it
+    shares (as :func:`shared_files` reads them), the entries recorded in it, and the library folders."""
+    shared = [tuple(row) for row in session.execute(_shared_statement(kinds, collections)).all()]
+    stmt = (
+        select(
+            MirrorEntry.path,
+            MirrorEntry.source,
+            MirrorEntry.asset_id,
+            MirrorEntry.mode,
+            MirrorEntry.size,
+            MirrorEntry.mtime_ns,
+            MirrorEntry.inode,
+        )
+        .where(MirrorEntry.mirror_id == mirror_id)
+        .order_by(MirrorEntry.path)
+    )
+    recorded = [tuple(row) for row in session.execute(stmt).all()]
+    roots = [tuple(row) for row in session.execute(select(Root.path, Root.layout).order_by(Root.path)).all()]
+    return shared, recorded, roots
 
 
 def record_entry(session: Session, mirror_id: int, entry: RecordedEntry) -> None:
@@ -187,9 +218,7 @@ def forget_entries(session: Session, mirror_id: int, paths: Sequence[Path]) -> N
 # -- what a mirror shares --------------------------------------------------------------------------------
 
 
-def shared_files(
-    session: Session, kinds: Sequence[AssetKind], collections: Sequence[str]
-) -> list[SharedFile]:
+def _shared_statement(kinds: Sequence[AssetKind], collections: Sequence[str]) -> Select[Any]:
     """Healthy files present on disk (not corrupt, unsafe or missing), the user's kind override applied,
     limited to ``kinds`` and to members of ``collections`` (case-insensitive) when given."""
     kind = func.coalesce(ASSETS.c.kind_override, ASSETS.c.kind)
@@ -229,8 +258,15 @@ def shared_files(
             .where(Collection.key.in_(keys))
         )
         stmt = stmt.where(ASSETS.c.id.in_(members))
+    return stmt
+
+
+def shared_files(
+    session: Session, kinds: Sequence[AssetKind], collections: Sequence[str]
+) -> list[SharedFile]:
+    """The files a mirror of ``kinds`` and ``collections`` shares (see :func:`_shared_statement`)."""
     found: list[SharedFile] = []
-    for row in session.execute(stmt).all():
+    for row in session.execute(_shared_statement(kinds, collections)).all():
         (
             asset_id,
             path,

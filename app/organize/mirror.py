@@ -33,6 +33,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from app.messages import user_message
+from app.organize.mirror_fingerprint import mirror_fingerprint
 from catalog.library import Library
 from catalog.mirrors import MirrorRecord, SharedFile
 from core.errors import AtelierError
@@ -97,6 +98,9 @@ class MirrorReport:
     # are removed with the mirror, and only when empty.
     created_folders: list[str] = field(default_factory=list)
     folders_removed: int = 0
+    # The digest of what this sync read (``app.organize.mirror_fingerprint``), kept only when it found
+    # nothing to do and nothing to report: the next sync with the same digest skips planning.
+    fingerprint: str = ""
 
     @property
     def changed(self) -> int:
@@ -304,20 +308,27 @@ class MirrorApplier:
         if report.state != "ok":
             self._library.finish_mirror_sync(mirror.id, report.to_json())
             return report
+        accepted = _accepted_modes(mirror)
+        fingerprint = mirror_fingerprint(self._library, mirror, accepted)
+        if fingerprint == mirror.report.get("fingerprint") and _clean(mirror.report):
+            unchanged = _unchanged(mirror, report, fingerprint)  # a verified empty plan, same inputs
+            self._library.finish_mirror_sync(mirror.id, unchanged.to_json())
+            return unchanged
         layout = self._layout(mirror)
         recorded = self._library.mirror_entries(mirror.id)
         folders = _Folders(mirror.target, roots)
         unsafe: dict[Path, str] = {}
-        for path in [entry.path for entry in layout.entries] + [entry.path for entry in recorded]:
-            problem = folders.problem(path.parent)
+        paths = {e.path for e in layout.entries} | {e.path for e in recorded}
+        for parent in {os.path.dirname(path) for path in paths}:  # noqa: PTH120 (each folder once, as text)
+            problem = folders.problem(Path(parent))
             if problem is not None:
                 unsafe[problem[0]] = problem[1]
-        disk = {path: _lstat(path) for path in {e.path for e in layout.entries} | {e.path for e in recorded}}
-        plan = plan_sync(
-            layout, recorded, disk, accepted_modes=_accepted_modes(mirror), unsafe_folders=unsafe
-        )
+        disk = {path: _lstat(path) for path in paths}
+        plan = plan_sync(layout, recorded, disk, accepted_modes=accepted, unsafe_folders=unsafe)
         self._apply(mirror, plan, report, progress=progress, cancel=cancel or CancelToken())
         report.created_folders = [f for f in dict.fromkeys(report.created_folders) if Path(f).is_dir()]
+        if plan.changes == 0 and report.state == "ok" and _clean(report.to_json()):
+            report.fingerprint = fingerprint
         self._library.finish_mirror_sync(mirror.id, report.to_json())
         return report
 
@@ -607,6 +618,25 @@ class _Attempts:
         return next((m for m in mode.fallbacks if m not in refused), MirrorMode.COPY)
 
 
+def _clean(report: dict[str, Any]) -> bool:
+    """A report with nothing left alone, skipped or failed: the only kind a sync may trust unchanged (the
+    state of the user's files and of skipped ones is not in the fingerprint)."""
+    return report.get("state") == "ok" and not any(
+        report.get(key) for key in ("not_ours", "skipped", "failed")
+    )
+
+
+def _unchanged(mirror: MirrorRecord, report: MirrorReport, fingerprint: str) -> MirrorReport:
+    """The report of a sync that found the same inputs as the last one, which had nothing to do."""
+    previous = mirror.report
+    report.kept = mirror.entry_count
+    report.clashes = list(previous.get("clashes") or [])
+    report.fallback = str(previous.get("fallback") or "")
+    report.used_mode = str(previous.get("used_mode") or mirror.mode.value)
+    report.fingerprint = fingerprint
+    return report
+
+
 def _made(mirror: MirrorRecord) -> list[str]:
     """The folders Atelier made in ``mirror``, as its last report lists them."""
     return [str(folder) for folder in mirror.report.get("created_folders") or []]
@@ -744,9 +774,11 @@ class _Sources:
         self._kind_folders: dict[tuple[Path, LibraryLayout, AssetKind, Architecture], Path] = {}
 
     def source(self, item: SharedFile) -> MirrorSource:
+        siblings = self._siblings(item.path)
+        alone = siblings == [item.path.name]  # most files: nothing else starts with their stem
         companions = tuple(
             (path, identity)
-            for path in companions_among(item.path, self._siblings(item.path))
+            for path in ([] if alone else companions_among(item.path, siblings))
             if (identity := _identity(path)) is not None
         )
         cover = None

@@ -408,6 +408,8 @@ def _step(
 
 
 def _unsafe_reason(path: Path, unsafe_folders: Mapping[Path, str]) -> str | None:
+    if not unsafe_folders:
+        return None  # the usual case: no folder to look up, for each of thousands of paths
     for folder in (path.parent, *path.parent.parents):
         reason = unsafe_folders.get(folder)
         if reason is not None:

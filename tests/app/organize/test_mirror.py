@@ -526,3 +526,53 @@ def test_a_mirror_inside_the_library_is_refused_with_advice_for_its_ui(
     assert advice in message
     others = {"--lora-dir", "extra_model_paths.yaml", "Scan folder"} - {advice}
     assert not any(other in message for other in others)
+
+
+# -- the cheap check of a mirror already up to date --------------------------------------------------------
+
+
+def test_a_mirror_checked_up_to_date_is_checked_cheaply_and_still_sees_every_change(
+    tmp_path: Path, webui: Path, library: Library
+) -> None:
+    from catalog.records import Overrides
+
+    applier = MirrorApplier(library)
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.COPY, tmp_path / "ComfyUI")
+    assert applier.sync(mirror).fingerprint == ""  # it changed things: nothing to trust yet
+    verified = applier.sync(library.mirror(mirror.id))
+    assert (verified.changed, verified.kept) == (0, 5)
+    assert verified.fingerprint  # nothing to do: its inputs are remembered
+    again = applier.sync(library.mirror(mirror.id))
+    assert (again.changed, again.kept, again.fingerprint) == (0, 5, verified.fingerprint)
+
+    def sync_once_more() -> tuple[int, int, int]:
+        report = applier.sync(library.mirror(mirror.id))
+        applier.sync(library.mirror(mirror.id))  # verified again, for the next change
+        return report.added, report.updated, report.removed
+
+    notes = webui / "models/Lora/pixel.json"
+    with notes.open("ab") as handle:  # edited in place in another tool: same inode, new size and time
+        handle.write(b" ")
+    assert sync_once_more() == (0, 1, 0)
+    assert (tmp_path / "ComfyUI/models/loras/pixel.json").read_bytes() == notes.read_bytes()
+
+    (tmp_path / "ComfyUI/models/embeddings/bad_hands.safetensors").unlink()  # the user deleted an entry
+    assert sync_once_more() == (1, 0, 0)
+
+    (webui / "models/Lora/pixel.civitai.info").write_text("{}", encoding="utf-8")  # a new sidecar
+    assert sync_once_more() == (1, 0, 0)
+    assert (tmp_path / "ComfyUI/models/loras/pixel.civitai.info").exists()
+
+    ink = library.get_by_path(webui / "models/Lora/styles/ink.safetensors")
+    assert ink is not None
+    library.set_overrides(ink.id, Overrides(kind=AssetKind.EMBEDDING))  # a change in the catalog only
+    assert sync_once_more() == (1, 0, 1)
+    assert (tmp_path / "ComfyUI/models/embeddings/ink.safetensors").exists()
+
+    loras = tmp_path / "ComfyUI/models/loras"
+    shutil.rmtree(loras)
+    loras.symlink_to(webui / "models/Lora")  # the user made the folder a link into the library
+    report = applier.sync(library.mirror(mirror.id))
+    assert report.not_ours
+    assert not report.fingerprint
+    assert (webui / "models/Lora/pixel.safetensors").exists()
