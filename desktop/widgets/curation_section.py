@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QLocale, QSize, Qt, Signal
-from PySide6.QtGui import QDoubleValidator
+from PySide6.QtGui import QDoubleValidator, QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -73,6 +73,21 @@ class CurationLibrary(Protocol):
     ) -> PreviewRecord: ...
 
 
+class OverrideCombo(QComboBox):
+    """A combo that a mouse wheel changes only once it was clicked or tabbed into: the details pane
+    scrolls under the pointer, and a wheel passing over the kind must not override the file's kind."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # no focus (and no change) from the wheel
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()  # to the scroll area around it
+
+
 def override_note(record: AssetRecord, civitai_label: str | None = None) -> str:
     """What the user changed, said beside what the file (and Civitai) say; "" when nothing is overridden."""
     parts = []
@@ -105,10 +120,10 @@ class IdentityEditor(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(8)
         grid.setColumnStretch(1, 1)
-        self.kind = QComboBox()
+        self.kind = OverrideCombo()
         self.kind.setObjectName("kindOverride")
         self.kind.setToolTip("What this file is for; choosing another kind overrides the identification")
-        self.architecture = QComboBox()
+        self.architecture = OverrideCombo()
         self.architecture.setObjectName("architectureOverride")
         self.architecture.setToolTip("The network family; choosing another overrides the identification")
         for combo in (self.kind, self.architecture):

@@ -389,3 +389,37 @@ def test_deleted_files_dialog_restores_what_the_trash_still_has(
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=3000)
     names = {dialog.model.item(r, 0).toolTip() for r in range(dialog.model.rowCount())}
     assert names == {"sdxl_vae.safetensors", "elsewhere.safetensors"}
+
+
+def test_a_wheel_over_the_kind_does_not_override_it(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    ids = populated.ids
+    window.set_view_mode("table")
+    window.resize(1360, 560)
+    click_row(window, ids["animeLineart"])
+    details = window.details
+    kind = details.identity.kind
+    details.ensureWidgetVisible(kind)
+    window.table.setFocus()  # the user scrolls the pane, the kind was never clicked
+    # Delivered to the window as the windowing system does: Qt finds the widget under the pointer.
+    centre = QPointF(kind.mapTo(window, kind.rect().center()))
+    for _ in range(3):  # the wheel turned towards the reader, with the pointer over the kind
+        wheel = QWheelEvent(
+            centre,
+            QPointF(kind.mapToGlobal(kind.rect().center())),
+            QPoint(0, -120),
+            QPoint(0, -120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(window.windowHandle(), wheel)
+    record = populated.library.get(ids["animeLineart"])
+    assert record is not None
+    assert record.kind_override is None
+    assert kind.currentText() == "LoRA (file)"
