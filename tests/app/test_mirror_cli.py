@@ -45,6 +45,11 @@ def test_mirror_create_list_follow_a_scan_and_remove(tmp_path: Path) -> None:
 
     removed = run_main("mirror", "--remove", str(comfy), data_dir=data, check=True)
     assert "5 entries removed" in removed.stdout
+    # what it left is listed; the folders it made are gone once empty, the user's stays
+    assert f"left alone: {comfy / 'models/loras/mine.safetensors'}: not made by Atelier" in removed.stdout
+    assert not (comfy / "models/loras/styles").exists()
+    assert not (comfy / "models/embeddings").exists()
+    assert (comfy / "models/loras").is_dir()
     assert (comfy / "models/loras/mine.safetensors").read_bytes() == b"the user's own"
     assert not link.exists()
     assert (webui / "models/Lora/pixel.safetensors").exists()
@@ -58,6 +63,13 @@ def test_mirror_refusals_are_one_line(tmp_path: Path) -> None:
     assert inside.returncode == 1
     assert inside.stderr.count("\n") == 1
     assert "is inside the library folder" in inside.stderr
+    # a folder that is a link to the library: the advice fits the UI asked for
+    (tmp_path / "linkroot").symlink_to(webui)
+    a1111 = run_main("mirror", "--ui", "a1111", str(tmp_path / "linkroot"), data_dir=data)
+    assert a1111.returncode == 1
+    assert "(through a link)" in a1111.stderr
+    assert "--lora-dir" in a1111.stderr
+    assert "extra_model_paths" not in a1111.stderr
     no_ui = run_main("mirror", str(tmp_path / "x"), data_dir=data)
     assert no_ui.returncode == 1
     assert "--ui comfyui" in no_ui.stderr
