@@ -127,9 +127,9 @@ class DedupePlan:
     def is_empty(self) -> bool:
         return not self.removals
 
-    def bytes_text(self) -> str:
+    def bytes_text(self, *, short: bool = False) -> str:
         """The one figure every screen shows for this plan (list header, group line, confirmation)."""
-        return bytes_text(self.copies_bytes, self.freed_bytes)
+        return bytes_text(self.copies_bytes, self.freed_bytes, short=short)
 
     def summary(self) -> str:
         """One line for the confirmation: what happens and what it frees, said before it runs."""
@@ -158,13 +158,11 @@ class DedupePlan:
 def bytes_text(copies: int, freed: int, *, short: bool = False) -> str:
     """ "9.2 MiB freeable", or, where links outside the library keep copies alive, both figures and why:
     "9.2 MiB in copies; 0 B freeable, because each is also hard-linked outside the library (…)" (``short``:
-    the reason in a few words, for a group's line under the header that says it in full)."""
+    the two figures alone, for a group's line or a menu entry, the reason in their tooltip)."""
     if copies == freed:
         return f"{human_size(freed)} freeable"
     if short:
-        return (
-            f"{human_size(copies)} in copies, {human_size(freed)} freeable (also linked outside the library)"
-        )
+        return f"{human_size(copies)} in copies, {human_size(freed)} freeable"
     return f"{human_size(copies)} in copies; {human_size(freed)} freeable, {_held_elsewhere(freed)}"
 
 

@@ -80,7 +80,8 @@ def install_duplicates(window: MainWindow) -> QAction:
         found = _groups_of(cast("Library", window.library), records)
         if not found:
             return
-        figure = plan_dedupe([group for group, _asset_id in found], "trash").bytes_text()
+        plan = plan_dedupe([group for group, _asset_id in found], "trash")
+        figure = plan.bytes_text(short=True)
         if len(records) == 1:
             others = len(found[0][0].files) - 1
             text = f"Show its {others} duplicate{'s' if others != 1 else ''}… ({figure})"
@@ -89,6 +90,8 @@ def install_duplicates(window: MainWindow) -> QAction:
             text = f"Show duplicates… ({groups} group{'s' if groups != 1 else ''}, {figure})"
         entry = menu.addAction(text)
         entry.setObjectName("showDuplicatesAction")
+        entry.setToolTip(plan.bytes_text())
+        menu.setToolTipsVisible(True)
         first = found[0][1]
         entry.triggered.connect(lambda _checked=False: show_duplicates_of(window, first))
 
