@@ -480,9 +480,12 @@ class TemplateOrganizer(QObject):
 
             result = apply_template(library, planned, progress=progress, cancel=cancel)
             failed = f"; {len(result.failed)} failed: {result.failed[0][1]}" if result.failed else ""
+            moved = f"moved {result.done} file{'s' if result.done != 1 else ''}{failed}"
             if result.cancelled:
                 self._stopped = stopped_text(result.done, planned.plan.move_count) + failed
-            return f"moved {result.done} file{'s' if result.done != 1 else ''}{failed}"
+            elif cancel.cancelled:  # Cancel came as the last file moved: the job counts as cancelled
+                self._stopped = f"{TITLE}: {moved}, all of them, before Cancel took effect"
+            return moved
 
         self._stopped = None
         self.window.run_job(TITLE, job)

@@ -6,7 +6,7 @@ follows; Cancel leaves everything consistent."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,6 +209,34 @@ def test_apply_moves_the_files_as_a_job_and_the_library_follows(
     assert not again.apply_button.isEnabled()
 
 
+def _cancel_at(window: MainWindow, library: Library, qtbot: QtBot, when: Callable[[Progress], bool]) -> None:
+    """Apply, then click the real Cancel button while the job is held at the first progress report that
+    ``when`` accepts (on the job's thread), and let it go on: a cancel at a known point of the run."""
+    reached, go_on = threading.Event(), threading.Event()
+
+    def hold(progress: Progress) -> None:  # runs on the job's thread, before the file it names moves
+        if not reached.is_set() and when(progress):
+            reached.set()
+            go_on.wait(10)
+
+    with operation_lock(library.path):  # another operation runs: the job waits for it, not yet moving
+        dialog: TemplateDialog = window.template_organizer.dialog  # type: ignore[attr-defined]
+        QTest.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+        handle = window.current_job
+        assert handle is not None
+        handle.signals.progressed.connect(hold, Qt.ConnectionType.DirectConnection)
+        qtbot.waitUntil(lambda: "Waiting for another" in window.status.job_label.text(), timeout=5000)
+        QTest.qWait(120)  # the job's next progress report is not held back as too soon after this one
+    qtbot.waitUntil(reached.is_set, timeout=5000)
+    with qtbot.waitSignal(window.job_ended, timeout=15000):
+        QTest.mouseClick(window.status.cancel_button, Qt.MouseButton.LeftButton)
+        go_on.set()
+
+
+def _moved(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*.safetensors") if p.relative_to(root).parts[0] in ("LoRA", "Embedding")]
+
+
 def test_cancel_says_how_many_moved_and_keeps_the_library_consistent(
     window: MainWindow, real_library: tuple[Library, Path], qtbot: QtBot
 ) -> None:
@@ -216,33 +244,33 @@ def test_cancel_says_how_many_moved_and_keeps_the_library_consistent(
     library, root = real_library
     dialog = _open(window, qtbot)
     _type_template(dialog, qtbot, "{kind}/{architecture}")
-    first_step, go_on = threading.Event(), threading.Event()
 
-    def hold_the_first_step(progress: Progress) -> None:  # on the job's thread, before each file
-        if progress.total and not first_step.is_set():
-            first_step.set()
-            go_on.wait(10)
-
-    with operation_lock(library.path):  # another operation runs: the job waits for it, not yet moving
-        QTest.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
-        handle = window.current_job
-        assert handle is not None
-        handle.signals.progressed.connect(hold_the_first_step, Qt.ConnectionType.DirectConnection)
-        qtbot.waitUntil(lambda: "Waiting for another" in window.status.job_label.text(), timeout=5000)
-        QTest.qWait(120)  # the job's next progress report is not held back as too soon after this one
-    qtbot.waitUntil(first_step.is_set, timeout=5000)
-    with qtbot.waitSignal(window.job_ended, timeout=15000):
-        QTest.mouseClick(window.status.cancel_button, Qt.MouseButton.LeftButton)
-        go_on.set()
+    _cancel_at(window, library, qtbot, lambda progress: bool(progress.total))
 
     assert window.status.job_label.text() == (
         "Organize by template stopped: 1 of 5 files moved (Edit › Undo reverses them)"
     )
-    moved = [p for p in root.rglob("*.safetensors") if p.relative_to(root).parts[0] in ("LoRA", "Embedding")]
-    assert len(moved) == 1
+    assert len(_moved(root)) == 1
     for record in library.search(AssetQuery()):
         assert Path(record.path).exists()
     _shot(window, "template_fix_cancelled.png")
+
+
+def test_a_cancel_after_the_last_file_says_everything_moved(
+    window: MainWindow, real_library: tuple[Library, Path], qtbot: QtBot
+) -> None:
+    library, root = real_library
+    dialog = _open(window, qtbot)
+    _type_template(dialog, qtbot, "{kind}/{architecture}")
+
+    _cancel_at(
+        window, library, qtbot, lambda progress: bool(progress.total) and progress.done == progress.total
+    )
+
+    assert window.status.job_label.text() == (
+        "Organize by template: moved 5 files, all of them, before Cancel took effect"
+    )
+    assert len(_moved(root)) == 5
 
 
 def test_the_context_menu_organizes_the_selection(
