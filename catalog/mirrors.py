@@ -266,6 +266,7 @@ def shared_files(
 ) -> list[SharedFile]:
     """The files a mirror of ``kinds`` and ``collections`` shares (see :func:`_shared_statement`)."""
     found: list[SharedFile] = []
+    roots: dict[str, Path] = {}  # a few library folders for thousands of rows: one Path each
     for row in session.execute(_shared_statement(kinds, collections)).all():
         (
             asset_id,
@@ -289,7 +290,7 @@ def shared_files(
                 architecture=_enum(Architecture, arch_value, Architecture.UNKNOWN),
                 identity=FileIdentity(size, mtime_ns, device, inode),
                 is_dir=fmt == "diffusers",
-                root_path=Path(root) if root else None,
+                root_path=(roots.get(root) or roots.setdefault(root, Path(root))) if root else None,
                 root_layout=_enum(LibraryLayout, layout, LibraryLayout.FLAT) if layout else None,
                 cover_path=Path(cover) if cover else None,
             )

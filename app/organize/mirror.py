@@ -827,10 +827,9 @@ class _Sources:
             self._kind_folders[key] = folder_for(
                 item.root_path, item.root_layout, item.kind, architecture=item.architecture
             )
-        try:
-            return PurePath(item.path.relative_to(self._kind_folders[key]))
-        except ValueError:
-            return PurePath(item.path.name)
+        folder = str(self._kind_folders[key]) + os.sep
+        text = str(item.path)  # compared as text: a Path per file is what makes a check of thousands slow
+        return PurePath(text[len(folder) :] if text.startswith(folder) else item.path.name)
 
 
 def _identity(path: Path) -> FileIdentity | None:
