@@ -310,7 +310,7 @@ class MirrorApplier:
             return report
         accepted = _accepted_modes(mirror)
         fingerprint = mirror_fingerprint(self._library, mirror, accepted)
-        if fingerprint == mirror.report.get("fingerprint") and _clean(mirror.report):
+        if fingerprint == mirror.report.get("fingerprint"):
             unchanged = _unchanged(mirror, report, fingerprint)  # a verified empty plan, same inputs
             self._library.finish_mirror_sync(mirror.id, unchanged.to_json())
             return unchanged
@@ -327,7 +327,11 @@ class MirrorApplier:
         plan = plan_sync(layout, recorded, disk, accepted_modes=accepted, unsafe_folders=unsafe)
         self._apply(mirror, plan, report, progress=progress, cancel=cancel or CancelToken())
         report.created_folders = [f for f in dict.fromkeys(report.created_folders) if Path(f).is_dir()]
-        if plan.changes == 0 and report.state == "ok" and _clean(report.to_json()):
+        # Trusted next time only when nothing depended on disk state the fingerprint does not cover: the
+        # user's files where entries would go, folders left alone, failures (skipping a kind the UI has
+        # no folder for, or a folder model, depends on the catalog alone).
+        settled = not report.not_ours and not report.failed and len(report.skipped) == len(layout.skipped)
+        if plan.changes == 0 and report.state == "ok" and settled:
             report.fingerprint = fingerprint
         self._library.finish_mirror_sync(mirror.id, report.to_json())
         return report
@@ -618,19 +622,12 @@ class _Attempts:
         return next((m for m in mode.fallbacks if m not in refused), MirrorMode.COPY)
 
 
-def _clean(report: dict[str, Any]) -> bool:
-    """A report with nothing left alone, skipped or failed: the only kind a sync may trust unchanged (the
-    state of the user's files and of skipped ones is not in the fingerprint)."""
-    return report.get("state") == "ok" and not any(
-        report.get(key) for key in ("not_ours", "skipped", "failed")
-    )
-
-
 def _unchanged(mirror: MirrorRecord, report: MirrorReport, fingerprint: str) -> MirrorReport:
     """The report of a sync that found the same inputs as the last one, which had nothing to do."""
     previous = mirror.report
     report.kept = mirror.entry_count
     report.clashes = list(previous.get("clashes") or [])
+    report.skipped = list(previous.get("skipped") or [])
     report.fallback = str(previous.get("fallback") or "")
     report.used_mode = str(previous.get("used_mode") or mirror.mode.value)
     report.fingerprint = fingerprint

@@ -576,3 +576,22 @@ def test_a_mirror_checked_up_to_date_is_checked_cheaply_and_still_sees_every_cha
     assert report.not_ours
     assert not report.fingerprint
     assert (webui / "models/Lora/pixel.safetensors").exists()
+
+
+def test_a_mirror_with_a_users_file_in_the_way_is_always_checked_in_full(
+    tmp_path: Path, library: Library
+) -> None:
+    loras = tmp_path / "ComfyUI/models/loras"
+    loras.mkdir(parents=True)
+    theirs = loras / "pixel.safetensors"
+    theirs.write_bytes(b"the user's own")
+    applier = MirrorApplier(library)
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.SYMLINK, tmp_path / "ComfyUI")
+    applier.sync(mirror)
+    settled = applier.sync(library.mirror(mirror.id))
+    assert settled.not_ours
+    assert settled.fingerprint == ""  # where the user's file stands is not in the fingerprint
+    theirs.unlink()  # the user moved their file away: the next sync puts ours there with its sidecars
+    report = applier.sync(library.mirror(mirror.id))
+    assert (report.added, report.not_ours) == (3, [])
+    assert (loras / "pixel.safetensors").is_symlink()
