@@ -30,4 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl+C while Python was still loading, before a command could answer it
+        print(file=sys.stderr)
+        sys.exit(130)

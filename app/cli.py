@@ -31,6 +31,7 @@ from app import (
 from app.after_scan import ChainJobs, ChainSteps, LookupRequest, context_jobs, lookup_line, run_chain
 from app.cli_ids import MAX_ROW_ID, asset_by_id_or_path
 from app.context import AppContext
+from app.interrupts import EXIT_INTERRUPTED, ctrl_c_handling
 from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json, inspection_to_json, root_to_json
@@ -219,23 +220,41 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         # A site's "wait and try again" is said on stderr while the command waits (the window shows it
         # in the pane that asked); the result still goes to stdout.
-        with waits_reported_to(lambda notice: _say_wait(args.command, notice)):
+        with (
+            ctrl_c_handling(args.command) as stopped,
+            waits_reported_to(lambda notice: _say_wait(args.command, notice)),
+        ):
             code = handlers[args.command](context, args, out)
         out.flush()  # a closed pipe shows here, inside the handling below, not at interpreter exit
-        return code
+        for line in stopped:  # Ctrl+C stopped an operation after a file: what it did, exit 130
+            print(f"atelier {args.command}: {line}", file=sys.stderr)
+        return EXIT_INTERRUPTED if stopped else code
     except BrokenPipeError:
         # The reader went away (``show 3 | head``): stop quietly, as command-line tools do.
         silence_stdout()
         return EXIT_BROKEN_PIPE
     except (AtelierError, OSError, *download_cli.EXPECTED_ERRORS) as exc:
         # Every expected failure (remote, catalog, render, a file) is one line, never a traceback.
-        print(f"atelier {args.command}: {user_message(exc)}", file=sys.stderr)
-        return EXIT_FAILED
+        return _report_error(args, out, user_message(exc), EXIT_FAILED)
     except KeyboardInterrupt:
-        print(f"atelier {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(file=sys.stderr)
+        return _report_error(args, out, "interrupted", EXIT_INTERRUPTED)
     finally:
         context.close()
+
+
+def _report_error(args: argparse.Namespace, out: TextIO, message: str, code: int) -> int:
+    """The command's one error line on stderr; with ``--json`` also ``{"error", "exit_code"}`` on stdout,
+    so a script reading the JSON sees the failure too."""
+    print(f"atelier {args.command}: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        try:
+            json.dump({"error": message, "exit_code": code}, out)
+            out.write("\n")
+            out.flush()
+        except (BrokenPipeError, ValueError):
+            silence_stdout()
+    return code
 
 
 def _say_wait(command: str, notice: WaitNotice) -> None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from app.cli_ids import assets_by_ids_or_paths
+from app.confirm import ask
 from app.context import AppContext
 from app.organize.dedupe import (
     KEEP_RULE,
@@ -96,15 +97,10 @@ def cmd_dupes(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
         return EXIT_OK
     if not args.json:
         _print_plan(plan, out)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise OrganizeError(
-                f"not resolving duplicates without confirmation: add --yes ({plan.summary()})"
-            )
-        answer = input(f"{plan.summary()}. Go ahead? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            print("Nothing was changed.", file=out)
-            return EXIT_OK
+    refusal = "not resolving duplicates without confirmation"
+    if not ask(f"{plan.summary()}. Go ahead?", yes=args.yes, refusal=refusal, detail=plan.summary()):
+        print("Nothing was changed.", file=out)
+        return EXIT_OK
     with ProgressBar("Resolving duplicates", unit="file") as bar:
         result = apply_dedupe(library, plan, progress=bar.update)
     if args.json:

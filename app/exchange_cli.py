@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from app.confirm import ask
 from app.context import AppContext
 from app.progress_bar import ProgressBar
 from core.sizes import human_size
@@ -91,11 +91,9 @@ def cmd_import(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
 
 
 def _confirmed(entries: tuple[ListEntry, ...]) -> bool:
-    if not sys.stdin.isatty():
-        return False
     size = sum(entry.size or 0 for entry in entries)
-    answer = input(f"Download {len(entries)} missing files ({human_size(size)})? [y/N] ")
-    return answer.strip().lower() in {"y", "yes"}
+    noun = "file" if len(entries) == 1 else "files"
+    return ask(f"Download {len(entries)} missing {noun} ({human_size(size)})?")
 
 
 def _print_result(

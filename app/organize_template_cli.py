@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli_ids import assets_by_ids_or_paths, is_row_id
+from app.confirm import ask
 from app.context import AppContext
 from app.progress_bar import ProgressBar
 from core.errors import AtelierError
-from core.jobs import CancelToken
-from core.organize.errors import OrganizeError
 from core.organize.plan import REASON_EXISTS, REASON_TAKEN
 from core.organize.template import DEFAULT_TEMPLATE, fields_help
 from core.taxonomy import AssetKind
@@ -153,12 +148,15 @@ def cmd_organize(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
             "skipped": result.skipped,
             "failed": [{"path": path, "reason": reason} for path, reason in result.failed],
             "cancelled": result.cancelled,
+            "notes": list(result.notes),
         }
         _dump(document, out)
     else:
         print(_result_line(planned, result), file=out)
         for path, reason in result.failed:
             print(f"  ! {path}: {reason}", file=out)
+        for note in result.notes:
+            print(f"Note: {note}", file=out)
     if result.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if result.failed else EXIT_OK
@@ -183,13 +181,9 @@ def _confirmed(planned: TemplatePlan, *, skipped: int) -> bool:
     """Whether the user agrees to move the plan's files ("Move 400 files (1,000 with sidecars)?").
     Without a terminal nothing is asked and nothing moves: a script says --yes (as for ``delete``)."""
     moves = planned.plan.move_count
-    if not sys.stdin.isatty():
-        raise OrganizeError(
-            f"not moving {moves:,} file{'s' if moves != 1 else ''} without confirmation: add --yes "
-            "(--dry-run shows the plan)"
-        )
     question = move_question(moves, planned.plan.file_count, skipped=skipped)
-    return input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}  # until app/confirm.py lands
+    refusal = f"not moving {moves:,} file{'s' if moves != 1 else ''} without confirmation"
+    return ask(question, refusal=refusal)
 
 
 def move_question(moves: int, files: int, *, skipped: int = 0) -> str:
@@ -215,31 +209,9 @@ def _dump(document: dict[str, Any], out: TextIO) -> None:
 def _apply(library: Library, planned: TemplatePlan) -> OperationResult:
     from app.organize.template_plan import apply_template
 
-    token = CancelToken()
-    with _ctrl_c_cancels(token), ProgressBar("Organizing", unit="file") as bar:
-        return apply_template(library, planned, progress=bar.update, cancel=token)
-
-
-@contextmanager
-def _ctrl_c_cancels(token: CancelToken) -> Iterator[None]:
-    """The first Ctrl+C asks the engine to stop after the current file; a second one interrupts."""
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
-        if token.cancelled:
-            raise KeyboardInterrupt
-        token.cancel()
-        print("\natelier organize: stopping after the current file…", file=sys.stderr, flush=True)
-
-    try:
-        signal.signal(signal.SIGINT, on_interrupt)
-    except ValueError:  # not the main thread (a test calling run_command from a worker): no handler
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    # Ctrl+C stops after the current file: the engine's operations are stoppable (app.interrupts).
+    with ProgressBar("Organizing", unit="file") as bar:
+        return apply_template(library, planned, progress=bar.update)
 
 
 def _root(roots: list[RootRecord], text: str) -> RootRecord:
@@ -303,10 +275,10 @@ def _print_plan(planned: TemplatePlan, out: TextIO, *, dry_run: bool, as_json: b
     for conflict in plan.conflicts:
         print(f"  ! {planned.relative(conflict.source)}: {conflict.reason}", file=out)
     files = plan.file_count
-    companions = f" ({files} files with sidecars and previews)" if files != len(plan.moves) else ""
+    companions = f" ({files:,} files with sidecars and previews)" if files != len(plan.moves) else ""
     summary = (
-        f"{len(plan.moves)} to move{companions}, {len(plan.conflicts)} "
-        f"conflict{'s' if len(plan.conflicts) != 1 else ''}, {len(plan.unchanged)} already in place"
+        f"{len(plan.moves):,} to move{companions}, {_count(len(plan.conflicts), 'conflict')}, "
+        f"{len(plan.unchanged):,} already in place"
     )
     print(summary + (" — dry run: nothing was moved" if dry_run else ""), file=out)
 
