@@ -296,7 +296,8 @@ def cmd_deleted(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
     if args.forget:
         forgotten = library.forget_deleted(args.forget)
         if not args.json:
-            print(f"Forgot {forgotten} of {len(args.forget)} deleted file(s)", file=out)
+            noun = "file" if len(args.forget) == 1 else "files"
+            print(f"Forgot {forgotten} of {len(args.forget)} deleted {noun}", file=out)
     records = library.deleted_files()
     if args.json:
         _dump([deleted_file_to_json(d) for d in records], out)

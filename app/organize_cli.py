@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.cli_ids import asset_by_id_or_path, assets_by_ids_or_paths, row_id
+from app.confirm import ask
 from app.context import AppContext
 from app.organize.engine import (
     OperationResult,
@@ -33,7 +34,7 @@ from catalog.journal import OperationRecord
 from catalog.records import AssetRecord
 from core.formats.reader import MODEL_EXTENSIONS
 from core.organize.errors import OrganizeError
-from core.organize.plan import Conflict, MovePlan
+from core.organize.plan import MAX_NAME_BYTES, REASON_TOO_LONG, Conflict, MovePlan
 from core.sizes import human_size
 
 EXIT_OK = 0
@@ -113,19 +114,12 @@ def cmd_delete(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     records = assets_by_ids_or_paths(library, args.targets)
     total = sum(record.size for record in records)
     noun = "file" if len(records) == 1 else "files"
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise OrganizeError(
-                f"not deleting {len(records)} {noun} without confirmation: add --yes (they go to the trash)"
-            )
-        names = ", ".join(record.file_name for record in records[:3]) + (" ..." if len(records) > 3 else "")
-        question = (
-            f"Send {len(records)} {noun} ({human_size(total)}: {names}) and their sidecars to the trash?"
-        )
-        answer = input(f"{question} [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            print("Nothing was deleted.", file=out)
-            return EXIT_OK
+    names = ", ".join(record.file_name for record in records[:3]) + (" ..." if len(records) > 3 else "")
+    question = f"Send {len(records)} {noun} ({human_size(total)}: {names}) and their sidecars to the trash?"
+    refusal = f"not deleting {len(records)} {noun} without confirmation (they would go to the trash)"
+    if not ask(question, yes=args.yes, refusal=refusal):
+        print("Nothing was deleted.", file=out)
+        return EXIT_OK
     with ProgressBar("Sending to the trash", unit="file") as bar:
         result = delete_assets(library, [record.id for record in records], progress=bar.update)
     if args.json:
@@ -158,7 +152,9 @@ def cmd_undo(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_history(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     library = context.library
-    operations = recent_operations(library, max(1, args.limit))
+    if args.limit < 1:
+        raise OrganizeError(f"--limit is how many operations to list: 1 or more, not {args.limit}")
+    operations = recent_operations(library, args.limit)
     next_undo = undoable_operation(library)
     if args.json:
         _dump([_operation_json(op, op.id == (next_undo.id if next_undo else None)) for op in operations], out)
@@ -169,7 +165,8 @@ def cmd_history(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
         mark = "  <- undo" if next_undo is not None and op.id == next_undo.id else ""
         when = op.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
         steps = f"{op.done_count}/{op.step_count}"
-        print(f"{op.id:>5}  {when}  {op.kind:<8} {op.state:<11} {steps:>7}  {op.label}{mark}", file=out)
+        label = f"{op.label} (of #{op.undo_of})" if op.undo_of is not None else op.label
+        print(f"{op.id:>5}  {when}  {op.kind:<8} {op.state:<11} {steps:>7}  {label}{mark}", file=out)
     return EXIT_OK
 
 
@@ -193,7 +190,12 @@ def _move_targets(records: list[AssetRecord], dest: str) -> list[tuple[int | Non
     """Each record's target: inside DEST when it is a folder (or ends with /), else DEST is a new name."""
     folder_wanted = dest.endswith(("/", os.sep))
     where = _absolute(Path(dest).expanduser())
-    if where.is_dir() or folder_wanted or len(records) > 1:
+    if len(records) > 1 and not where.is_dir() and not folder_wanted:
+        raise OrganizeError(
+            f"{len(records)} files cannot take one file name ({where.name}): give an existing folder, "
+            "or end DEST with / to make one"
+        )
+    if where.is_dir() or folder_wanted:
         if where.exists() and not where.is_dir():
             raise OrganizeError(f"{where} is a file: give a folder to move several files into")
         return [(record.id, Path(record.path), where / record.file_name) for record in records]
@@ -226,6 +228,9 @@ def _new_name(source: Path, name: str) -> str:
 
 
 def _apply(context: AppContext, plan: MovePlan, kind: str, args: argparse.Namespace, out: TextIO) -> int:
+    too_long = [conflict for conflict in plan.conflicts if conflict.code == REASON_TOO_LONG]
+    if too_long and len(too_long) == len(plan.conflicts) and not args.skip_conflicts:
+        raise OrganizeError(_too_long_line(too_long[0]))  # not a conflict: no option helps but a shorter name
     if plan.conflicts and not args.skip_conflicts:
         if args.json:
             _dump({"conflicts": [_conflict_json(c) for c in plan.conflicts], "moved": []}, out)
@@ -237,7 +242,12 @@ def _apply(context: AppContext, plan: MovePlan, kind: str, args: argparse.Namesp
         )
         for conflict in plan.conflicts:
             print(f"  {conflict.source} -> {conflict.target}: {conflict.reason}", file=sys.stderr)
-        print('  use --rename-conflicts to add " (2)", or --skip-conflicts to leave these', file=sys.stderr)
+        if len(too_long) < len(plan.conflicts):
+            print(
+                '  use --rename-conflicts to add " (2)", or --skip-conflicts to leave these', file=sys.stderr
+            )
+        else:
+            print("  use --skip-conflicts to leave these", file=sys.stderr)
         return EXIT_FAILED
     if plan.is_empty and not plan.conflicts:
         message = "Nothing to do: the files are already there."
@@ -264,9 +274,21 @@ def _apply(context: AppContext, plan: MovePlan, kind: str, args: argparse.Namesp
         for conflict in plan.conflicts:
             print(f"Skipped {conflict.source}: {conflict.reason}", file=out)
         _print_failures(result, out)
+        for note in result.notes:
+            print(f"Note: {note}", file=out)
         if result.done:
             print("Undo with `atelier undo`.", file=out)
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _too_long_line(conflict: Conflict) -> str:
+    size = len(os.fsencode(conflict.target.name))
+    if size > MAX_NAME_BYTES:
+        return f"the name is longer than {MAX_NAME_BYTES} bytes ({size}): shorten it"
+    return (
+        f"the name is {size} bytes, and with the endings of its sidecars and previews longer than "
+        f"{MAX_NAME_BYTES}: shorten it"
+    )
 
 
 def _print_failures(result: OperationResult, out: TextIO) -> None:
@@ -293,6 +315,7 @@ def _result_json(result: OperationResult) -> dict[str, Any]:
         "freed_bytes": result.freed_bytes,
         "moved": [{"from": source, "to": target} for source, target in result.moved],
         "asset_ids": list(result.asset_ids),
+        "notes": list(result.notes),
     }
 
 

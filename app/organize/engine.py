@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from app.interrupts import report_stopped, stoppable
 from app.messages import user_message
 from app.organize.fileops import same_file
 from app.organize.oplock import operation_lock
@@ -65,6 +66,7 @@ class OperationResult:
     freed_bytes: int = 0
     moved: tuple[tuple[str, str], ...] = ()
     asset_ids: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()  # what the user should know, e.g. a symlink of theirs that now dangles
 
 
 def plan_in_library(
@@ -133,6 +135,10 @@ def apply_moves(
         }
     )
     if outside:
+        if not Path(outside[0]).is_dir():
+            raise OrganizeError(
+                f"the folder {outside[0]} does not exist (and is not inside a library folder)"
+            )
         raise OrganizeError(
             f"{outside[0]} is outside every library folder: add it first with `atelier scan {outside[0]}`"
         )
@@ -354,18 +360,42 @@ def _operation(
         if progress is not None:
             progress(Progress(0, None, "Waiting for another move, delete or organize to finish"))
 
-    with operation_lock(library.path, on_wait=waiting):
+    token = cancel if cancel is not None else CancelToken()
+    with operation_lock(library.path, on_wait=waiting), stoppable(token):
         operation_id, records = library.begin_operation(kind, label, steps, undo_of=undo_of)
-        return _run(
+        result = _run(
             library,
             operation_id,
             kind,
             records,
             progress=progress,
-            cancel=cancel,
+            cancel=token,
             resume=False,
             undo_of=undo_of,
         )
+    if result.cancelled:
+        report_stopped(stopped_line(result, len(steps)))
+    return result
+
+
+def stopped_line(result: OperationResult, total: int) -> str:
+    """What a stopped operation did, in words: "Stopped: moved 12 of 400 files; `atelier undo` reverses
+    them" (or, for an undo, how to put back the rest)."""
+    noun = "file" if total == 1 else "files"
+    done = _STOPPED_DONE.get(result.kind, "moved {done} of {total} {noun}")
+    done = done.format(done=result.done, total=total, noun=noun)
+    if result.kind == UNDO:
+        return f"Stopped: {done}; run `atelier undo` again to put back the rest"
+    if not result.done:
+        return f"Stopped: {done}; nothing was changed"
+    return f"Stopped: {done}; `atelier undo` reverses {'it' if result.done == 1 else 'them'}"
+
+
+_STOPPED_DONE = {
+    "delete": "sent {done} of {total} {noun} to the trash",
+    "dedupe": "resolved {done} of {total} {noun}",
+    UNDO: "put back {done} of {total} {noun}",
+}
 
 
 def _run(
@@ -449,6 +479,7 @@ def _run(
         tally.freed,
         tuple(tally.moved),
         tuple(tally.asset_ids),
+        tuple(dangling_links(tally.moved)) if any(s.action == "move" for s in steps) else (),
     )
     if interrupted is not None:
         raise interrupted
@@ -520,6 +551,32 @@ class _MoveBatch:
             self._tally.finished(step)
 
 
+def dangling_links(moved: Sequence[tuple[str, str]]) -> list[str]:
+    """One line per symbolic link, in the folder a file was moved out of, that pointed at the file and
+    now points at nothing ("the symlink A pointed at B and now dangles: the file is at C").
+
+    The links are the user's own (or another tool's): they are reported, never changed, as Atelier
+    changes nothing it did not create. (Mirrors, which Atelier made, follow by themselves.) One listing
+    per folder a file left, so a large organize costs no more than its folders.
+    """
+    sources = {os.path.normpath(source): target for source, target in moved}
+    lines: list[str] = []
+    for folder in sorted({Path(source).parent for source in sources}):
+        try:
+            links = sorted(path for path in folder.iterdir() if path.is_symlink())
+        except OSError:
+            continue
+        for link in links:
+            try:
+                pointed = os.path.normpath(folder / link.readlink())
+            except OSError:
+                continue
+            if pointed in sources and not link.exists():
+                now = sources[pointed]
+                lines.append(f"the symlink {link} pointed at {pointed} and now dangles: the file is at {now}")
+    return lines
+
+
 def _follow_in_mirrors(library: Library) -> None:
     """The mirrors for other UIs follow what moved, was renamed or deleted (each sync keeps its own
     report of what failed there; a mirror never fails the operation that already happened)."""
@@ -572,6 +629,7 @@ def _reverse(step: StepRecord) -> NewStep:
         return NewStep("move", step.target, step.source, step.asset_id, detail)
     if step.action == "trash":
         detail["trashed"] = step.detail.get("trashed", [])
+        detail["companions"] = step.detail.get("companions", [])
         detail["snapshot"] = step.detail.get("snapshot")
         if "merged" in step.detail:  # a duplicate: the kept file gives back its user data
             detail["merged"] = step.detail["merged"]

@@ -157,21 +157,21 @@ def _copy_across(source: Path, target: Path, expected_sha256: str | None) -> Non
     if not os.access(source.parent, os.W_OK):  # the source could not be removed after the copy
         raise OrganizeError(f"{source.parent} is read-only: {source.name} cannot be moved out of it")
     part = part_path(target)
-    if source.is_symlink():
-        part.symlink_to(source.readlink())  # the link itself moves, as a rename would move it
-    elif source.is_dir():
-        shutil.copytree(source, part, symlinks=True)
-        _verify_tree(source, part)
-    else:
-        source_hash = _copy_file(source, part)
-        copied = sha256_of(part)
-        wanted = expected_sha256.upper() if expected_sha256 else source_hash
-        if copied != wanted:
-            part.unlink()
-            raise OrganizeError(
-                f"the copy of {source} on the other disk read back different: the source was kept"
-            )
-    try:
+    _remove(part)  # a copy an earlier run left cut short (the name is Atelier's own)
+    try:  # a copy that fails (a full disk, a read error, Ctrl+C) leaves no partial file behind
+        if source.is_symlink():
+            part.symlink_to(source.readlink())  # the link itself moves, as a rename would move it
+        elif source.is_dir():
+            shutil.copytree(source, part, symlinks=True)
+            _verify_tree(source, part)
+        else:
+            source_hash = _copy_file(source, part)
+            copied = sha256_of(part)
+            wanted = expected_sha256.upper() if expected_sha256 else source_hash
+            if copied != wanted:
+                raise OrganizeError(
+                    f"the copy of {source} on the other disk read back different: the source was kept"
+                )
         _rename_no_replace(part, target)
     except BaseException:
         _remove(part)
@@ -209,7 +209,6 @@ def _verify_tree(source: Path, copy: Path) -> None:
             with copied.open("rb") as handle:
                 os.fsync(handle.fileno())
             if sha256_of(original) != sha256_of(copied):
-                shutil.rmtree(copy)
                 raise OrganizeError(f"the copy of {original} on the other disk read back different: kept")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.organize.fileops import move_path, same_file, settle_move, sha256_of, tree_size
-from app.organize.trash import TrashedFile, locate, restore, send_to_trash
+from app.organize.trash import TrashedFile, locate, restorable, restore, send_to_trash
 from catalog.journal import FileState, MovedStep, StepRecord
 from catalog.library import Library
 from core.organize.errors import OrganizeError
@@ -142,25 +142,47 @@ def _trash(library: Library, step: StepRecord, *, resume: bool) -> int:
 
 
 def _restore(library: Library, step: StepRecord, *, resume: bool) -> None:
-    entries = [TrashedFile.from_json(item) for item in step.detail.get("trashed", ())]
-    if not entries or not all(entry.trashed for entry in entries):
+    if not restorable():
         raise OrganizeError("undo of a delete is not available on this system: restore it from the trash")
     left: list[str] = []
-    for index, entry in enumerate(entries):
+    for index, entry in enumerate(_trashed_files(step)):
         try:
             _restore_one(entry, resume=resume)
         except (OSError, OrganizeError) as exc:
             if index == 0:
                 raise
             left.append(f"{entry.original}: {exc}")
-    model = Path(entries[0].original)
+    model = Path(step.source)
     snapshot: Mapping[str, Any] | None = step.detail.get("snapshot")
     library.record_step_restored(step.id, snapshot, file_state(model), {"left_in_trash": left})
 
 
+def _trashed_files(step: StepRecord) -> list[TrashedFile]:
+    """Where a delete step's files went, the model first. What the delete recorded, and for a file it
+    could not record (killed right after trashing it, recovered where that trash was not found), an
+    entry without a place: :func:`_restore_one` finds its ``.trashinfo`` by the original path. A
+    companion neither recorded nor in the trash had gone before the delete, and is not asked for."""
+    recorded = {
+        entry.original: entry
+        for entry in (TrashedFile.from_json(item) for item in step.detail.get("trashed", ()))
+        if entry.trashed
+    }
+    model = recorded.get(step.source) or TrashedFile(step.source, "", "")
+    entries = [model]
+    for companion in step.detail.get("companions", ()):
+        entry = recorded.pop(companion, None)
+        if entry is None and locate(Path(companion)) is not None:
+            entry = TrashedFile(companion, "", "")
+        if entry is not None:
+            entries.append(entry)
+    recorded.pop(step.source, None)
+    entries += recorded.values()  # a journal written before companions were kept in the undo step
+    return entries
+
+
 def _restore_one(entry: TrashedFile, *, resume: bool) -> None:
-    original, trashed = Path(entry.original), Path(entry.trashed)
-    if os.path.lexists(trashed):
+    original = Path(entry.original)
+    if entry.trashed and os.path.lexists(entry.trashed):  # "" is no place (Path("") would be ".")
         restore(entry)
     elif resume and os.path.lexists(original):
         return  # restored before the crash

@@ -85,6 +85,10 @@ def locate(original: Path) -> TrashedFile | None:
 def restore(entry: TrashedFile) -> None:
     """Put a trashed file back where it was; refuses when something stands there now."""
     original, trashed = Path(entry.original), Path(entry.trashed)
+    if not entry.trashed:
+        raise OrganizeError(
+            f"where {original.name} went in the trash is not known: restore it from the trash"
+        )
     if os.path.lexists(original):
         raise OrganizeError(f"{original} exists again: the trashed copy stays in the trash")
     if not os.path.lexists(trashed):

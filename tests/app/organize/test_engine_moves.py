@@ -162,12 +162,20 @@ def test_a_target_outside_every_library_folder_is_refused_before_anything_moves(
     library = open_library(tmp_path / "data", root)
     asset = library.get_by_path(model)
     assert asset is not None
+    (tmp_path / "elsewhere").mkdir()
     plan = plan_in_library(library, [(asset.id, model, tmp_path / "elsewhere" / model.name)])
 
     with pytest.raises(OrganizeError, match="outside every library folder: add it first with `atelier scan"):
         apply_moves(library, plan)
     assert model.exists()
     assert recent_operations(library) == []
+
+    missing = tmp_path / "nonexistent" / "x"
+    plan = plan_in_library(library, [(asset.id, model, missing / model.name)])
+    with pytest.raises(OrganizeError) as refused:
+        apply_moves(library, plan)
+    assert str(refused.value) == f"the folder {missing} does not exist (and is not inside a library folder)"
+    assert not missing.exists()
 
 
 @contextlib.contextmanager

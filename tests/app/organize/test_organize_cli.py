@@ -159,6 +159,7 @@ def test_errors_are_one_line_and_lose_nothing(cli: dict[str, Any], tmp_path: Pat
     first: Path = cli["first"]
     second: Path = cli["second"]
 
+    (tmp_path / "elsewhere").mkdir()
     outside = _run(cli, "move", str(first), str(tmp_path / "elsewhere") + "/")
     assert outside.returncode == 1
     assert outside.stderr.strip().count("\n") == 0

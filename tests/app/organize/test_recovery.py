@@ -282,3 +282,35 @@ def test_an_undo_of_a_delete_cut_off_midway_is_completed(
     assert back.remote_model_name == "Detail Tweaker LoRA"
     states = {op.id: op.state for op in library.recent_operations()}
     assert states == {operation_id: DONE, delete.operation_id: "undone"}
+
+
+def test_a_delete_recovered_where_its_trash_was_not_found_is_still_undone_from_the_trash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed right after the model and its sidecars went to the trash, before the step was recorded;
+    the recovery ran where that trash could not be found (another XDG_DATA_HOME). Undo, back in the
+    user's environment, finds each file's ``.trashinfo`` by its original path and restores all three."""
+    trash = own_trash(monkeypatch, tmp_path / "xdg")
+    root = tmp_path / "models"
+    model = linked_lora(root)
+    library = open_hashed_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    names = sorted(p.name for p in root.iterdir())
+    library.begin_operation("delete", "Delete 1 file", delete_steps(library, [asset.id]))
+    from send2trash import send2trash
+
+    for path in sorted(root.iterdir()):
+        send2trash(str(path))
+    own_trash(monkeypatch, tmp_path / "elsewhere")
+    recover(library)
+    own_trash(monkeypatch, tmp_path / "xdg")
+
+    result = undo(library)
+
+    assert result.failed == ()
+    assert sorted(p.name for p in root.iterdir()) == names
+    assert not list((trash / "files").iterdir())
+    back = library.get(asset.id)
+    assert back is not None
+    assert back.path == str(model)
