@@ -158,15 +158,14 @@ def _restore(library: Library, step: StepRecord, *, resume: bool) -> None:
 
 
 def _trashed_files(step: StepRecord) -> list[TrashedFile]:
-    """Where a delete step's files went, the model first. What the delete recorded, and for a file it
-    could not record (killed right after trashing it, recovered where that trash was not found), an
-    entry without a place: :func:`_restore_one` finds its ``.trashinfo`` by the original path. A
-    companion neither recorded nor in the trash had gone before the delete, and is not asked for."""
-    recorded = {
-        entry.original: entry
-        for entry in (TrashedFile.from_json(item) for item in step.detail.get("trashed", ()))
-        if entry.trashed
-    }
+    """Where a delete step's files went, the model first: what the delete recorded. When it could not
+    record the model (killed right after trashing it, then recovered where that trash was not found),
+    an entry without a place for the model and each companion still in the trash: :func:`_restore_one`
+    finds its ``.trashinfo`` by the original path. A companion not in the trash had gone before."""
+    listed = [TrashedFile.from_json(item) for item in step.detail.get("trashed", ())]
+    if listed and listed[0].original == step.source:
+        return listed  # the delete recorded the model: its list is the truth (the newest entries)
+    recorded = {entry.original: entry for entry in listed if entry.trashed}
     model = recorded.get(step.source) or TrashedFile(step.source, "", "")
     entries = [model]
     for companion in step.detail.get("companions", ()):
@@ -176,8 +175,7 @@ def _trashed_files(step: StepRecord) -> list[TrashedFile]:
         if entry is not None:
             entries.append(entry)
     recorded.pop(step.source, None)
-    entries += recorded.values()  # a journal written before companions were kept in the undo step
-    return entries
+    return entries + list(recorded.values())
 
 
 def _restore_one(entry: TrashedFile, *, resume: bool) -> None:
