@@ -202,10 +202,11 @@ def test_an_unknown_collection_is_one_line_and_exit_1(data: Path) -> None:
     for args in (("collection", "Nope"), ("collection", "Nope", "--json"), ("collection", "Nope", "--list")):
         result = run(*args, data_dir=data, check=False)
         assert result.returncode == 1, result
-        assert result.stdout == ""
-        assert result.stderr.strip() == (
-            "atelier collection: no collection named 'Nope' (see `atelier collection --list`)"
-        )
+        message = "no collection named 'Nope' (see `atelier collection --list`)"
+        # with --json the error is also a JSON object on stdout (as every command's, app/cli.py)
+        expected = json.dumps({"error": message, "exit_code": 1}) + "\n" if "--json" in args else ""
+        assert result.stdout == expected
+        assert result.stderr.strip() == f"atelier collection: {message}"
 
 
 def test_tag_set_needs_values_and_clear_is_said_out_loud(data: Path) -> None:
