@@ -186,16 +186,10 @@ def carried_user_data(old: AssetRecord) -> UserDataChanges:
 
 
 def _follow_in_mirrors(library: Library) -> None:
-    """Mirrors for other UIs get the new file at once; a mirror that cannot follow keeps its own report
-    and never fails a conversion that already happened."""
-    from app.messages import user_message
-    from app.organize.mirror import sync_mirrors
-    from core.errors import AtelierError
+    """The mirrors for other UIs follow at once (see :func:`app.organize.mirror.follow_in_mirrors`)."""
+    from app.organize.mirror import follow_in_mirrors
 
-    try:
-        sync_mirrors(library)
-    except (AtelierError, OSError) as exc:
-        _log.warning("mirrors not synced after a conversion: %s", user_message(exc))
+    follow_in_mirrors(library, after="a conversion")
 
 
 def trash_model_file(library: Library, asset_id: int) -> OperationResult:

@@ -578,14 +578,10 @@ def dangling_links(moved: Sequence[tuple[str, str]]) -> list[str]:
 
 
 def _follow_in_mirrors(library: Library) -> None:
-    """The mirrors for other UIs follow what moved, was renamed or deleted (each sync keeps its own
-    report of what failed there; a mirror never fails the operation that already happened)."""
-    from app.organize.mirror import sync_mirrors
+    """The mirrors for other UIs follow at once (see :func:`app.organize.mirror.follow_in_mirrors`)."""
+    from app.organize.mirror import follow_in_mirrors
 
-    try:
-        sync_mirrors(library)
-    except (AtelierError, OSError) as exc:
-        _log.warning("mirrors not synced after an organize operation: %s", user_message(exc))
+    follow_in_mirrors(library, after="an organize operation")
 
 
 _VERBS = {

@@ -59,6 +59,7 @@ from core.organize.mirror_plan import (
     plan_sync,
 )
 from core.taxonomy import Architecture, AssetKind, LibraryLayout
+from core.wording import counted
 
 _log = logging.getLogger(__name__)
 LinkFunction = Callable[[Path, Path], None]  # (existing file, new entry)
@@ -118,16 +119,16 @@ class MirrorReport:
         if self.state in ("refused", "unreachable"):
             return f"{head}: {self.message}"
         if self.state == "removed":
-            parts = [f"{self.removed} entries removed"]
+            parts = [f"{counted(self.removed, 'entry', 'entries')} removed"]
             if self.folders_removed:
-                parts.append(f"{self.folders_removed} empty folders removed")
+                parts.append(f"{counted(self.folders_removed, 'empty folder')} removed")
         else:
             parts = [f"{self.added} added", f"{self.updated} updated", f"{self.removed} removed"]
             parts.append(f"{self.kept} up to date")
         if self.not_ours:
             parts.append(f"{len(self.not_ours)} not made by Atelier left alone")
         if self.clashes:
-            parts.append(f"{len(self.clashes)} name clashes renamed")
+            parts.append(f"{counted(len(self.clashes), 'name clash', 'name clashes')} renamed")
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")
         if self.failed:

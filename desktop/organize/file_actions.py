@@ -28,6 +28,7 @@ from core.jobs import CancelToken, ProgressCallback
 from core.organize.companions import companion_files
 from core.organize.plan import Conflict, MovePlan
 from core.taxonomy import FileStatus
+from core.wording import counted
 from desktop.organize.conflict_dialog import ConflictChoice, ConflictDialog
 from desktop.organize.delete_dialog import DeleteDialog, DeletedItem
 from desktop.organize.folders import FolderNode, FolderTreeLoader, kind_folder_warning
@@ -51,17 +52,13 @@ def install_file_actions(window: MainWindow) -> FileActions:
     return actions
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _what(records: Sequence[AssetRecord]) -> str:
-    return f"“{records[0].file_name}”" if len(records) == 1 else _plural(len(records), "file")
+    return f"“{records[0].file_name}”" if len(records) == 1 else counted(len(records), "file")
 
 
 def result_text(result: OperationResult, done: str) -> str:
     """One line for the status bar: "moved 2 files; 1 skipped; 1 failed: <path>: <reason>"."""
-    parts = [done.format(files=_plural(result.done, "file"))]
+    parts = [done.format(files=counted(result.done, "file"))]
     if result.skipped:
         parts.append(f"{result.skipped} skipped")
     if result.failed:
@@ -508,7 +505,7 @@ class FileActions(QObject):
     @staticmethod
     def _names(plan: MovePlan) -> str:
         moves = plan.moves
-        return f"“{moves[0].source.name}”" if len(moves) == 1 else _plural(len(moves), "file")
+        return f"“{moves[0].source.name}”" if len(moves) == 1 else counted(len(moves), "file")
 
 
 def _replan(

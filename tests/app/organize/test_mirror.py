@@ -490,7 +490,7 @@ def test_removing_a_mirror_lists_what_it_left_and_removes_the_empty_folders_it_m
     assert (comfy / "models/loras").is_dir()  # the user's folder
     assert (comfy / "models/vae").is_dir()
     assert (comfy / "models/embeddings/theirs.pt").read_bytes() == b"an embedding of theirs"
-    assert "1 empty folders removed, 2 not made by Atelier left alone" in str(report)
+    assert "1 empty folder removed, 2 not made by Atelier left alone" in str(report)
 
 
 def test_removing_a_mirror_in_a_new_folder_leaves_only_that_folder(tmp_path: Path, library: Library) -> None:
