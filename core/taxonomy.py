@@ -6,7 +6,9 @@ appear in JSON output and in the database, so they must never be renamed once re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class AssetKind(StrEnum):
@@ -162,3 +164,21 @@ def _article(word: str) -> str:
     if word[:2].isupper() and not word.startswith(("FLUX", "VAE")):
         return "an" if word[0] in "AEFHILMNORSX" else "a"
     return "an" if word[0].lower() in "aeiou" else "a"
+
+
+# How people write each kind (Civitai's singular type names): folder names, labels in the window.
+KIND_WORDS: Mapping[AssetKind, str] = MappingProxyType(
+    {
+        AssetKind.CHECKPOINT: "Checkpoint",
+        AssetKind.LORA: "LoRA",
+        AssetKind.EMBEDDING: "Embedding",
+        AssetKind.HYPERNETWORK: "Hypernetwork",
+        AssetKind.VAE: "VAE",
+        AssetKind.CONTROLNET: "ControlNet",
+        AssetKind.IP_ADAPTER: "IP-Adapter",
+        AssetKind.UPSCALER: "Upscaler",
+        AssetKind.CLIP_VISION: "CLIP Vision",
+        AssetKind.TEXT_ENCODER: "Text encoder",
+        AssetKind.UNKNOWN: "Unknown",
+    }
+)

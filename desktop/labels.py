@@ -7,6 +7,7 @@ sidebar and the details pane consistent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePath
 
 from catalog.records import AssetRecord
@@ -20,7 +21,15 @@ from core.sources.site_words import (  # the sites' vocabulary: in core, so the 
     HF_SORT_LABELS,
     site_label,
 )
-from core.taxonomy import ARCHITECTURE_NAMES, Architecture, AssetKind, FileFormat, FileStatus, NetworkType
+from core.taxonomy import (
+    ARCHITECTURE_NAMES,
+    KIND_WORDS,
+    Architecture,
+    AssetKind,
+    FileFormat,
+    FileStatus,
+    NetworkType,
+)
 
 __all__ = [  # the sites' words are re-exported: the views import every label from here
     "ARCHITECTURE_LABELS",
@@ -43,19 +52,7 @@ __all__ = [  # the sites' words are re-exported: the views import every label fr
     "stars",
 ]
 
-KIND_LABELS: dict[AssetKind, str] = {
-    AssetKind.CHECKPOINT: "Checkpoint",
-    AssetKind.LORA: "LoRA",
-    AssetKind.EMBEDDING: "Embedding",
-    AssetKind.HYPERNETWORK: "Hypernetwork",
-    AssetKind.VAE: "VAE",
-    AssetKind.CONTROLNET: "ControlNet",
-    AssetKind.IP_ADAPTER: "IP-Adapter",
-    AssetKind.UPSCALER: "Upscaler",
-    AssetKind.CLIP_VISION: "CLIP Vision",
-    AssetKind.TEXT_ENCODER: "Text encoder",
-    AssetKind.UNKNOWN: "Unknown",
-}
+KIND_LABELS: Mapping[AssetKind, str] = KIND_WORDS
 
 # Short forms for the grid badges, where a tile is ~150 px wide.
 KIND_BADGES: dict[AssetKind, str] = {

@@ -25,10 +25,9 @@ import numpy as np
 
 from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
 from core.formats.model_file import CorruptFileError, ModelHeader
+from core.formats.pickle_flatten import container_items, is_container
 from core.formats.pickle_reader import LEGACY_MAGIC, MAX_PICKLE_BYTES, ZIP_MAGIC, read_pickle_header
 from core.formats.restricted_unpickler import (
-    InertObject,
-    ModuleStub,
     PickledTensor,
     RestrictedUnpickler,
     StorageStub,
@@ -333,10 +332,10 @@ def tensor_leaves(root: object) -> Iterator[tuple[str, Tensor]]:
     The naming follows ``core.formats.pickle_flatten`` (a Lightning ``state_dict`` unwrapped, nested
     containers joined with dots), so the names match what the catalog shows for the file.
     """
-    items = _items(root)
+    items = container_items(root)
     state_dict = dict(items).get("state_dict")
-    if state_dict is not None and _is_container(state_dict):
-        for key, value in _items(state_dict):
+    if state_dict is not None and is_container(state_dict):
+        for key, value in container_items(state_dict):
             yield from _walk(value, key, 1)
         return
     for key, value in items:
@@ -352,31 +351,9 @@ def _walk(node: object, name: str, depth: int) -> Iterator[tuple[str, Tensor]]:
         dtype = {"float64": "F64", "float32": "F32", "float16": "F16"}.get(node.dtype.name)
         dtype = dtype or next((k for k, v in NUMPY_DTYPES.items() if np.dtype(v) == node.dtype), "")
         yield name, InlineArray(dtype=dtype or node.dtype.name.upper(), array=node)
-    elif _is_container(node):
-        for key, value in _items(node):
+    elif is_container(node):
+        for key, value in container_items(node):
             yield from _walk(value, f"{name}.{key}", depth + 1)
-
-
-def _is_container(node: object) -> bool:
-    return isinstance(node, dict | list | tuple | ModuleStub)
-
-
-def _items(node: object) -> list[tuple[str, Any]]:
-    if isinstance(node, ModuleStub):
-        node = node.children()
-    if isinstance(node, dict):
-        return [(_key(key), value) for key, value in node.items()]
-    if isinstance(node, list | tuple):
-        return [(str(index), value) for index, value in enumerate(node)]
-    return []
-
-
-def _key(key: object) -> str:
-    if isinstance(key, str):
-        return key
-    if isinstance(key, type) and issubclass(key, InertObject):
-        return key.qualified_name
-    return str(key)
 
 
 __all__ = ["MAX_PICKLE_BYTES", "InlineArray", "PickledCheckpoint", "StoredTensor", "Tensor", "element_size"]

@@ -52,13 +52,13 @@ class _Budget:
 def flatten_checkpoint(root: object) -> tuple[dict[str, TensorInfo], dict[str, Any]]:
     """Split an unpickled checkpoint into dotted tensor names and JSON-able extras."""
     budget = _Budget()
-    if not _is_container(root):
+    if not is_container(root):
         raise CorruptFileError(f"the pickle holds {_describe(root)}, not a dict of tensors")
-    items = _items(root)
+    items = container_items(root)
     tensors: dict[str, TensorInfo] = {}
     extras: dict[str, Any] = {}
     state_dict = dict(items).get("state_dict")
-    if state_dict is not None and _is_container(state_dict):
+    if state_dict is not None and is_container(state_dict):
         # Lightning checkpoint: the weights are the state_dict, everything else is bookkeeping.
         _walk_into(state_dict, "", tensors, extras, budget)
         for key, value in items:
@@ -79,7 +79,7 @@ def flatten_checkpoint(root: object) -> tuple[dict[str, TensorInfo], dict[str, A
 def _walk_into(
     node: object, prefix: str, tensors: dict[str, TensorInfo], extras: dict[str, Any], budget: _Budget
 ) -> None:
-    for key, value in _items(node):
+    for key, value in container_items(node):
         _walk(value, f"{prefix}{key}", tensors, extras, budget, depth=1)
 
 
@@ -98,11 +98,11 @@ def _walk(
     if tensor is not None:
         tensors[name] = tensor
         return True
-    if not _is_container(node):
+    if not is_container(node):
         leaves[name] = to_plain(node, budget)
         return False
     found = False
-    for key, value in _items(node):
+    for key, value in container_items(node):
         found = _walk(value, f"{name}.{key}", tensors, leaves, budget, depth=depth + 1) or found
     return found
 
@@ -120,22 +120,22 @@ def _numpy_dtype(dtype: np.dtype[Any]) -> str:
     return NUMPY_DTYPE_NAMES.get(dtype.name, dtype.name.upper())
 
 
-def _is_container(node: object) -> bool:
+def is_container(node: object) -> bool:
     # Unpickled mappings are always dicts (OrderedDict included); checking the ABC would be slower.
     return isinstance(node, dict | list | tuple | ModuleStub)
 
 
-def _items(node: object) -> list[tuple[str, Any]]:
+def container_items(node: object) -> list[tuple[str, Any]]:
     if isinstance(node, ModuleStub):
         node = node.children()
     if isinstance(node, dict):
-        return [(_key(key), value) for key, value in node.items()]
+        return [(entry_key(key), value) for key, value in node.items()]
     if isinstance(node, list | tuple):
         return [(str(index), value) for index, value in enumerate(node)]
     return []
 
 
-def _key(key: object) -> str:
+def entry_key(key: object) -> str:
     if isinstance(key, str):
         return key
     if isinstance(key, type) and issubclass(key, InertObject):
@@ -162,7 +162,7 @@ def to_plain(value: object, budget: _Budget | None = None, depth: int = 0) -> An
     if isinstance(value, ModuleStub):
         return to_plain(value.children(), budget, depth + 1)
     if isinstance(value, dict):
-        return {_key(key): to_plain(item, budget, depth + 1) for key, item in value.items()}
+        return {entry_key(key): to_plain(item, budget, depth + 1) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [to_plain(item, budget, depth + 1) for item in value]
     if isinstance(value, set | frozenset):

@@ -38,7 +38,7 @@ from types import MappingProxyType
 
 from core.organize.errors import OrganizeError
 from core.sources.site_words import CIVITAI_BASE_MODEL_LABELS, site_label
-from core.taxonomy import ARCHITECTURE_NAMES, Architecture, AssetKind, NetworkType
+from core.taxonomy import ARCHITECTURE_NAMES, KIND_WORDS, Architecture, AssetKind, NetworkType
 
 MAX_NAME_BYTES = 255
 # Room kept after a renamed file's stem for the companions that travel with it: ``<stem>.metadata.json``
@@ -46,21 +46,6 @@ MAX_NAME_BYTES = 255
 COMPANION_SUFFIX_ROOM = 16
 DEFAULT_TEMPLATE = "{kind_folder}/{architecture}/{base_label}/{creator}"
 
-KIND_WORDS: Mapping[AssetKind, str] = MappingProxyType(
-    {
-        AssetKind.CHECKPOINT: "Checkpoint",
-        AssetKind.LORA: "LoRA",
-        AssetKind.EMBEDDING: "Embedding",
-        AssetKind.HYPERNETWORK: "Hypernetwork",
-        AssetKind.VAE: "VAE",
-        AssetKind.CONTROLNET: "ControlNet",
-        AssetKind.IP_ADAPTER: "IP-Adapter",
-        AssetKind.UPSCALER: "Upscaler",
-        AssetKind.CLIP_VISION: "CLIP Vision",
-        AssetKind.TEXT_ENCODER: "Text encoder",
-        AssetKind.UNKNOWN: "Unknown",
-    }
-)
 NETWORK_WORDS: Mapping[NetworkType, str] = MappingProxyType(
     {
         NetworkType.LORA: "LoRA",

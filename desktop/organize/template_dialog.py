@@ -52,8 +52,8 @@ from app.messages import user_message
 from catalog.template_rows import TemplateScope
 from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback
-from core.organize.template import DEFAULT_TEMPLATE, FIELDS, KIND_WORDS
-from core.taxonomy import AssetKind
+from core.organize.template import DEFAULT_TEMPLATE, FIELDS
+from core.taxonomy import KIND_WORDS, AssetKind
 
 if TYPE_CHECKING:
     from app.organize.template_plan import TemplatePlan
