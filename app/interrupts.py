@@ -11,6 +11,7 @@ exit 130. The window never installs the handler: its operations are cancelled by
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,19 @@ class _State:
 
 
 _state = _State()
+
+
+def _not_an_interrupt(record: logging.LogRecord) -> bool:
+    """Drop a library's log record of a Ctrl+C it caught while cleaning up (SQLAlchemy's pool logs
+    "Exception during reset" with the traceback when the interrupt lands in a connection's return): the
+    command already says "interrupted" in one line."""
+    return not (record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt))
+
+
+# On the handler: a logger's filter only sees records logged on that very logger, and SQLAlchemy logs on
+# one logger per pool class. The CLI configures no logging, so warnings reach stderr through lastResort.
+if logging.lastResort is not None:
+    logging.lastResort.addFilter(_not_an_interrupt)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,6 +19,7 @@ from app.messages import user_message
 from app.progress_bar import ProgressBar
 from catalog.mirrors import MirrorRecord
 from core.errors import AtelierError
+from core.jobs import CancelToken
 from core.organize.mirror_plan import MirrorMode, MirrorUI
 from core.taxonomy import AssetKind
 
@@ -138,10 +140,12 @@ def _sync(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
 def _sync_and_print(
     context: AppContext, mirrors: list[MirrorRecord], args: argparse.Namespace, out: TextIO
 ) -> int:
+    from app.interrupts import EXIT_INTERRUPTED, stoppable
     from app.organize.mirror import sync_mirrors
 
-    with ProgressBar("Mirroring", unit="file") as bar:
-        summary = sync_mirrors(context.library, bar.update, mirror_ids=[m.id for m in mirrors])
+    # Ctrl+C stops after the entry being made; what was made is recorded, the next sync goes on from it.
+    with ProgressBar("Mirroring", unit="file") as bar, stoppable(CancelToken()) as cancel:
+        summary = sync_mirrors(context.library, bar.update, cancel, mirror_ids=[m.id for m in mirrors])
     if args.json:
         _emit(out, [report.to_json() for report in summary.reports])
     else:
@@ -149,6 +153,9 @@ def _sync_and_print(
             print(report, file=out)
             _details(report.to_json(), out)
     refused = any(r.state in ("refused", "unreachable") for r in summary.reports)
+    if cancel.cancelled:
+        print("Stopped: `atelier mirror --sync` goes on from where this one stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if summary.failed or refused else EXIT_OK
 
 

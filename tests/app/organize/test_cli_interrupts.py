@@ -129,3 +129,20 @@ def _read_until(process: subprocess.Popen[str], text: str) -> str:
         assert chunk, f"the command ended without asking: {seen!r}"
         seen += chunk
     return seen.decode()
+
+
+def test_a_ctrl_c_caught_by_the_database_pool_prints_no_traceback() -> None:
+    """A Ctrl+C landing while SQLAlchemy returns a connection is logged by its pool with a traceback;
+    the command already says "interrupted", so that record never reaches the user's terminal."""
+    script = (
+        "import logging, app.interrupts\n"
+        "log = logging.getLogger('sqlalchemy.pool.impl.QueuePool')\n"
+        "try:\n    raise KeyboardInterrupt\n"
+        "except KeyboardInterrupt:\n    log.error('Exception during reset or similar', exc_info=True)\n"
+        "log.error('a real pool error is still shown')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "Traceback" not in done.stderr
+    assert "a real pool error is still shown" in done.stderr
