@@ -30,6 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import signal
+
+    # A command started in the background by a script inherits SIGINT as ignored; Ctrl+C (kill -INT)
+    # must stop it from the first moment, not only once the command's own handler is installed.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         sys.exit(main())
     except KeyboardInterrupt:  # Ctrl+C while Python was still loading, before a command could answer it

@@ -43,6 +43,7 @@ from catalog.records import AssetRecord, UserDataChanges
 from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.taxonomy import FileStatus
+from core.wording import counted
 
 if TYPE_CHECKING:
     from app.download_service import DownloadService
@@ -165,7 +166,7 @@ class ExportSummary:
     count: int
 
     def __str__(self) -> str:
-        return f"Exported {self.count} files to {self.path} ({self.format.upper()})"
+        return f"Exported {counted(self.count, 'file')} to {self.path} ({self.format.upper()})"
 
 
 def list_format(path: Path, explicit: str | None = None) -> str:
@@ -389,7 +390,8 @@ class ImportPlan:
 
     def summary(self) -> str:
         total = len(self.matched) + len(self.missing)
-        line = f"{len(self.matched)} of {total} files in the list are in this library"
+        verb = "is" if total == 1 else "are"
+        line = f"{len(self.matched):,} of {counted(total, 'file')} in the list {verb} in this library"
         if self.missing:
             line += (
                 f"; {len(self.missing)} missing, {len(self.downloadable)} of them can be downloaded "
