@@ -111,7 +111,7 @@ class Asset(Base):
 
     __tablename__ = "assets"
     __table_args__ = (
-        CheckConstraint("status IN ('ok', 'corrupt', 'unsafe', 'missing')", name="status"),
+        CheckConstraint("status IN ('ok', 'corrupt', 'unsafe', 'missing', 'unreadable')", name="status"),
         CheckConstraint("rating BETWEEN 0 AND 5", name="rating"),
         Index("ix_assets_root_id_status", "root_id", "status"),
         # Covers the sidebar counts and filter-only counts, so they never read the (wide) table rows.

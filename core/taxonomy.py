@@ -98,6 +98,9 @@ class FileStatus(StrEnum):
     CORRUPT = "corrupt"
     UNSAFE = "unsafe"
     MISSING = "missing"
+    # There, but never opened: no permission, a named pipe/socket/device with a model's name, a link loop
+    # or a link to nothing. Opening a FIFO for reading would hang; calling it "corrupt" would be untrue.
+    UNREADABLE = "unreadable"
 
 
 class LibraryLayout(StrEnum):

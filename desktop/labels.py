@@ -88,6 +88,7 @@ STATUS_LABELS: dict[FileStatus, str] = {
     FileStatus.CORRUPT: "Corrupt",
     FileStatus.UNSAFE: "Unsafe",
     FileStatus.MISSING: "Missing",
+    FileStatus.UNREADABLE: "Unreadable",
 }
 
 # One hue per kind: grid badges and placeholder tiles use it so kinds read at a glance.

@@ -82,6 +82,7 @@ _UNUSABLE = {
     FileStatus.CORRUPT: "damaged",
     FileStatus.UNSAFE: "unsafe",
     FileStatus.MISSING: "missing",
+    FileStatus.UNREADABLE: "unreadable",
 }
 
 

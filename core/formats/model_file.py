@@ -38,6 +38,11 @@ class CorruptFileError(FormatError):
     """The file is damaged or is not what its extension claims (truncated, bad header, ...)."""
 
 
+class UnreadableFileError(FormatError):
+    """The path is there but was not opened: no permission, a special file (named pipe, socket, device)
+    with a model's name, a link loop or a link to nothing. Such a file is ``unreadable``, never "corrupt"."""
+
+
 class UnsafeFileError(FormatError):
     """A pickle would import something outside the allow-list; it is never loaded."""
 

@@ -42,13 +42,14 @@ class StatusFilter(Enum):
     CORRUPT = "corrupt"
     UNSAFE = "unsafe"
     MISSING = "missing"
+    UNREADABLE = "unreadable"
 
     def statuses(self) -> tuple[FileStatus, ...]:
         match self:
             case StatusFilter.DEFAULT:
                 return ()
             case StatusFilter.PROBLEMS:
-                return (FileStatus.CORRUPT, FileStatus.UNSAFE, FileStatus.MISSING)
+                return (FileStatus.CORRUPT, FileStatus.UNSAFE, FileStatus.MISSING, FileStatus.UNREADABLE)
             case _:
                 return (FileStatus(self.value),)
 
@@ -60,6 +61,7 @@ STATUS_FILTER_LABELS: dict[StatusFilter, str] = {
     StatusFilter.CORRUPT: "Corrupt",
     StatusFilter.UNSAFE: "Unsafe",
     StatusFilter.MISSING: "Missing",
+    StatusFilter.UNREADABLE: "Unreadable",
 }
 
 

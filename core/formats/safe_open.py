@@ -1,0 +1,107 @@
+"""Open a file for reading only when it is a regular file, so no name can make a reader block or lie.
+
+A named pipe called ``model.safetensors`` (or ``model.civitai.info``) blocks ``open()`` forever until a
+writer appears; a character device streams without end; a symlink loop or a link to nothing fails with an
+errno that reads as "damaged". Every reader of a user's file goes through here: the path is checked with
+``stat`` before anything is opened, opened with ``O_NONBLOCK`` (a FIFO swapped in after the check opens at
+once rather than blocking) and checked again on the open descriptor, so what is read is the regular file
+that was checked.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+from core.formats.model_file import UnreadableFileError
+
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+_SPECIAL = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def special_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words ("a named pipe (FIFO)"); None for a regular file."""
+    for test, words in _SPECIAL:
+        if test(mode):
+            return words
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def unreadable_reason(path: Path, exc: OSError) -> str:
+    """Why ``path`` could not be opened, in words that tell a broken link from a missing permission."""
+    code = exc.errno
+    if code == errno.ELOOP:
+        return "a symbolic link that loops back on itself; there is no file at its end"
+    if code in {errno.ENOENT, errno.ENOTDIR} and path.is_symlink():
+        try:
+            target = str(path.readlink())
+        except OSError:
+            target = "?"
+        return f"a symbolic link to {target}, which does not exist"
+    if code in {errno.EACCES, errno.EPERM}:
+        return "no permission to read the file"
+    if code == errno.ENAMETOOLONG:
+        return "the name is longer than the file system allows"
+    return f"cannot read the file: {exc.strerror or exc}"
+
+
+def check_regular(path: Path) -> os.stat_result:
+    """``stat`` of ``path`` (following links) if it is a regular file; ``UnreadableFileError`` otherwise."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise UnreadableFileError(unreadable_reason(path, exc)) from None
+    kind = special_kind(st.st_mode)
+    if kind is not None:
+        raise UnreadableFileError(f"{kind}, not a file; it was not opened")
+    return st
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` for binary reading if, and only if, it is a regular file.
+
+    Raises ``UnreadableFileError`` with a specific reason for special files, link loops, dangling links
+    and missing permissions; a plain missing file raises ``FileNotFoundError`` as ``open`` would, because
+    callers already treat a file that vanished between the walk and the read as gone.
+    """
+    if not (path.exists() or path.is_symlink()):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    check_regular(path)
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise UnreadableFileError(unreadable_reason(path, exc)) from None
+    try:
+        kind = special_kind(os.fstat(fd).st_mode)
+        if kind is not None:  # swapped after the check
+            raise UnreadableFileError(f"{kind}, not a file; it was not opened")
+        if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The whole of a small regular file (a sidecar, a config), refusing one larger than ``limit`` bytes.
+
+    Raises ``UnreadableFileError`` as ``open_regular`` does, and ``ValueError`` naming the limit when the
+    file is larger: a 2 GB ``.json`` beside a model is not a sidecar and must not be read into memory.
+    """
+    with open_regular(path) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path.name} is larger than {limit:,} bytes; it was not read")
+    return data
