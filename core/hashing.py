@@ -26,11 +26,12 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import blake3
 
 from core.file_hashes import FileHashes
+from core.formats.safe_open import open_regular
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback
 
 try:  # ISA-L's CRC32 is the same function as zlib's, about 6x faster (PCLMULQDQ); optional.
@@ -241,7 +242,8 @@ def hash_file(
     """
     if chunk_size < MIN_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be at least {MIN_CHUNK_SIZE} bytes, got {chunk_size}")
-    with path.open("rb", buffering=0) as fileobj:
+    # Never a FIFO or device swapped in after the scan: reading one would block or never end.
+    with open_regular(path, buffering=0) as fileobj:
         file_size = os.fstat(fileobj.fileno()).st_size
         if hasattr(os, "posix_fadvise"):
             # Doubles the kernel's read-ahead on Linux: helps cold reads from disk, costs nothing warm.
@@ -249,8 +251,8 @@ def hash_file(
         if file_size <= chunk_size:
             # Small files (embeddings, most sidecar-sized models) are hashed inline: starting threads
             # would cost more than the hashing itself.
-            return _hash_inline(fileobj, file_size, progress, cancel)
-        return _hash_pipelined(fileobj, file_size, chunk_size, progress, cancel)
+            return _hash_inline(cast("_RawFile", fileobj), file_size, progress, cancel)
+        return _hash_pipelined(cast("_RawFile", fileobj), file_size, chunk_size, progress, cancel)
 
 
 class _WholeFileHashers:

@@ -38,9 +38,12 @@ class CorruptFileError(FormatError):
     """The file is damaged or is not what its extension claims (truncated, bad header, ...)."""
 
 
-class UnreadableFileError(FormatError):
+class UnreadableFileError(FormatError, OSError):
     """The path is there but was not opened: no permission, a special file (named pipe, socket, device)
-    with a model's name, a link loop or a link to nothing. Such a file is ``unreadable``, never "corrupt"."""
+    with a model's name, a link loop or a link to nothing. Such a file is ``unreadable``, never "corrupt".
+
+    Also an ``OSError``: to code that only reads bytes (hashing, copying a preview) it is one more reason a
+    file cannot be read, and its existing ``except OSError`` handles it with this reason as the message."""
 
 
 class UnsafeFileError(FormatError):

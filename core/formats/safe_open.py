@@ -68,7 +68,7 @@ def check_regular(path: Path) -> os.stat_result:
     return st
 
 
-def open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path, *, buffering: int = -1) -> BinaryIO:
     """Open ``path`` for binary reading if, and only if, it is a regular file.
 
     Raises ``UnreadableFileError`` with a specific reason for special files, link loops, dangling links
@@ -88,7 +88,7 @@ def open_regular(path: Path) -> BinaryIO:
             raise UnreadableFileError(f"{kind}, not a file; it was not opened")
         if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        return os.fdopen(fd, "rb", buffering=buffering)
     except BaseException:
         os.close(fd)
         raise

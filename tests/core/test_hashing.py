@@ -298,3 +298,20 @@ def test_hash_files_stops_when_the_consumer_stops(tmp_path: Path) -> None:
     first = next(iterator)
     iterator.close()  # must not hang or raise: the remaining work is abandoned
     assert first[0] in paths
+
+
+def test_a_named_pipe_swapped_in_for_a_file_is_refused_at_once_not_read(tmp_path: Path) -> None:
+    # A file the scan called ok may be replaced before hashing; opening a FIFO for reading would block
+    # the hashing job forever, waiting for a writer that never comes.
+    import os
+    import time
+
+    from core.formats.model_file import UnreadableFileError
+
+    pipe = tmp_path / "model.safetensors"
+    os.mkfifo(pipe)
+    started = time.monotonic()
+    with pytest.raises(UnreadableFileError, match="named pipe") as caught:
+        hash_file(pipe)
+    assert isinstance(caught.value, OSError), "hashing's callers handle it as the OSError it also is"
+    assert time.monotonic() - started < 1.0
