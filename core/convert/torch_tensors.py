@@ -33,6 +33,7 @@ from core.formats.restricted_unpickler import (
     StorageStub,
     TorchDType,
 )
+from core.formats.safe_open import open_regular
 
 # numpy's name for each safetensors dtype numpy knows; bf16 and float8 are copied as raw integers.
 NUMPY_DTYPES: dict[str, str] = {
@@ -174,7 +175,7 @@ class PickledCheckpoint:
         # CorruptFileError, before anything below unpickles a byte.
         self.header: ModelHeader = read_pickle_header(path)
         self.path = path
-        self._fh: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._fh: IO[bytes] = open_regular(path)  # closed by close()
         self._archive: zipfile.ZipFile | None = None
         self._prefix = ""
         self._legacy_offsets: dict[str, tuple[int, int]] = {}  # key -> (data start, byte length)
