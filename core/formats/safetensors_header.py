@@ -1,18 +1,37 @@
 """Read and validate the header of a safetensors file without touching its tensor data.
 
 A scan opens thousands of files, so this does the least work that still proves the file is sound: one
-``open``, two reads (the 8-byte length and the JSON header), one parse. Everything the safetensors
-library itself would reject at load time is rejected here too, with a reason a user can act on, so a file
-marked OK in the library is a file the tools will actually load.
+``open``, two reads (the 8-byte length and the JSON header), one parse. A file is accepted exactly when the
+safetensors library (``safe_open``) would load it, no more and no less, and a refusal says why in words a
+user can act on: a file marked OK in the library is a file the tools will actually load.
+
+The library parses the header with Rust's ``serde_json`` and validates it in ``Metadata::validate``; the
+rules matched here, each with its own reason:
+
+- the length: 8 bytes little-endian, at most 100,000,000 (``HeaderTooLarge``), inside the file;
+- the text: strict UTF-8 (no byte-order mark), JSON with only JSON whitespace around it, no ``NaN`` or
+  ``Infinity``, no number beyond a double's range, no lone UTF-16 surrogate escape (``\\ud800``) in any
+  string, at most 127 levels of nesting (``InvalidHeaderDeserialization``);
+- the shape: an object; ``__metadata__`` at most once, ``null`` or an object of strings (a repeated key
+  inside it keeps the last value); every other key a tensor whose entry is an object with ``dtype``,
+  ``shape`` and ``data_offsets`` each given once (other fields are ignored) or the array
+  ``[dtype, shape, data_offsets]``; a repeated tensor name keeps the last entry;
+- the values: a dtype the library names; dimensions and offsets integers from 0 to 2**64 - 1 (``-0`` and
+  ``2.0`` are not); the element count and bit count of a shape computed left to right without passing
+  2**64 - 1 (``ValidationOverflow``: ``[2**40, 2**40, 0]`` is refused although it holds nothing); a whole
+  number of bytes; ``data_offsets`` spanning exactly that many (``TensorInvalidInfo``);
+- the layout: the tensors, sorted by offsets, tile the data from 0 without gap or overlap
+  (``InvalidOffset``) and end exactly at the end of the file (``MetadataIncompleteBuffer``).
 
 Real LoRA headers list 800-3,000 tensors, so parsing dominates a scan. Sound files take a fast path:
 msgspec decodes and type-checks every entry in C, and one tight loop checks sizes and the tiling of the
-data section. Anything the fast path does not accept falls back to the plain-Python validator, which
-applies the same rules and explains exactly what is wrong.
+data section. Anything the fast path cannot vouch for falls back to the plain-Python validator, which
+applies the library's rules one by one and explains exactly what is wrong.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import math
@@ -20,7 +39,6 @@ import operator
 import os
 import re
 import struct
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,11 +46,16 @@ import msgspec
 
 from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
 from core.formats.model_file import CorruptFileError, ModelHeader, TensorInfo
+from core.formats.safe_open import open_regular
+from core.formats.strict_json import U64_MAX, JsonRefusedError, load_json
 from core.taxonomy import FileFormat
 
-# The safetensors library refuses headers above 100 MB; a bigger claim means a damaged or hostile file.
-MAX_HEADER_BYTES = 100 * 1024 * 1024
+# The safetensors library refuses headers above 100,000,000 bytes (MAX_HEADER_SIZE in its tensor.rs).
+MAX_HEADER_BYTES = 100_000_000
 METADATA_KEY = "__metadata__"
+# serde_json's recursion limit: 128 levels, of which the header object itself is one; 128 is refused.
+MAX_HEADER_DEPTH = 127
+_FIELDS = ("dtype", "shape", "data_offsets")
 
 # Decodes header entries straight into TensorInfo (fields type-checked in C, unknown keys refused).
 _TENSORS = msgspec.json.Decoder(dict[str, TensorInfo])
@@ -49,6 +72,12 @@ _THREES = itertools.repeat(3)  # bytes -> bits is a shift left by 3
 _METADATA_FIRST = re.compile(r'\A\s*\{\s*"__metadata__"\s*:\s*')
 _METADATA_LAST = re.compile(r',\s*"__metadata__"\s*:\s*')
 _METADATA_TOKEN = '"__metadata__"'
+# Things msgspec reads more kindly than serde_json, sent to the strict validator: an escape that may be a
+# lone surrogate, a number with a minus sign (msgspec reads "-0" as 0), Atelier's own TensorInfo field.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_MINUS_NUMBER = re.compile(r"[\[,:]\s*-")
+_BYTE_SIZE_TOKEN = '"byte_size"'
+_FIELD_TOKENS = tuple(f'"{name}"' for name in _FIELDS)
 
 
 class _FastPathRefusedError(Exception):
@@ -58,10 +87,10 @@ class _FastPathRefusedError(Exception):
 def read_safetensors_header(path: Path) -> ModelHeader:
     """Return names, dtypes, shapes, absolute data offsets and ``__metadata__`` of a safetensors file.
 
-    Raises ``CorruptFileError`` when the file is not a well-formed safetensors file; ``OSError`` when it
-    cannot be opened or read at all.
+    Raises ``CorruptFileError`` when the safetensors library would refuse the file, ``UnreadableFileError``
+    for a special file or a broken link with the name, ``OSError`` when it cannot be read at all.
     """
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
             raise CorruptFileError("the file is empty")
@@ -76,9 +105,13 @@ def read_safetensors_header(path: Path) -> ModelHeader:
         raise CorruptFileError("the file is truncated: it ends inside the header")
     data_start = 8 + header_len
     try:
-        tensors, metadata = _fast_validate(raw, size - data_start)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(f"the header is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        tensors, metadata = _fast_validate(text, size - data_start)
     except _FastPathRefusedError:
-        tensors, metadata = _validate(_parse_json(raw), size - data_start)
+        tensors, metadata = _validate(_parse_json(text), size - data_start)
     return ModelHeader(
         path=path,
         format=FileFormat.SAFETENSORS,
@@ -94,8 +127,8 @@ def _check_header_length(header_len: int, size: int) -> None:
         raise CorruptFileError("the header length is 0: this is not a safetensors file")
     if header_len > MAX_HEADER_BYTES:
         raise CorruptFileError(
-            f"the header claims {header_len:,} bytes, more than the 100 MiB the format allows: "
-            "this is not a safetensors file, or it is damaged"
+            f"the header claims {header_len:,} bytes, more than the {MAX_HEADER_BYTES:,} (100 MB) the format "
+            "allows: this is not a safetensors file, or it is damaged"
         )
     if 8 + header_len > size:
         raise CorruptFileError(
@@ -104,28 +137,37 @@ def _check_header_length(header_len: int, size: int) -> None:
         )
 
 
-def _parse_json(raw: bytes) -> dict[str, Any]:
+class _Object(dict[str, Any]):
+    """A JSON object that remembers the keys written more than once: serde refuses some repeats."""
+
+    __slots__ = ("repeated",)
+    repeated: frozenset[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object(pairs)
+    if len(obj) == len(pairs):
+        obj.repeated = frozenset()
+    else:
+        counts = collections.Counter(key for key, _ in pairs)
+        obj.repeated = frozenset(key for key, count in counts.items() if count > 1)
+    return obj
+
+
+def _parse_json(text: str) -> _Object:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CorruptFileError(f"the header is not valid UTF-8 (byte {exc.start})") from None
-    try:
-        header = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CorruptFileError(f"the header is not valid JSON: {exc.msg} at character {exc.pos}") from None
-    except RecursionError:
-        raise CorruptFileError("the header is not a safetensors header: JSON nested too deeply") from None
-    if not isinstance(header, dict):
+        header = load_json(text, max_depth=MAX_HEADER_DEPTH, wide_integers=True, object_pairs_hook=_object)
+    except JsonRefusedError as exc:
+        raise CorruptFileError(f"the header {exc.reason}") from None
+    if not isinstance(header, _Object):
         raise CorruptFileError(f"the header is JSON {type(header).__name__}, not a JSON object")
     return header
 
 
-def _fast_validate(raw: bytes, data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
     """Accept a sound header fast, or refuse; never accepts what ``_validate`` would reject."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _FastPathRefusedError from None
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        raise _FastPathRefusedError
     metadata: dict[str, str] = {}
     tensors_json = text
     occurrences = text.count(_METADATA_TOKEN)
@@ -133,11 +175,18 @@ def _fast_validate(raw: bytes, data_size: int) -> tuple[dict[str, TensorInfo], d
         raise _FastPathRefusedError
     if occurrences == 1:
         metadata, tensors_json = _split_metadata(text)
+    # msgspec keeps the last of repeated fields and reads "-0" as 0, where serde refuses both; a \u escape
+    # could spell a field name differently. Such headers, and names that look like fields, go the slow way.
+    if "\\u" in tensors_json or _BYTE_SIZE_TOKEN in tensors_json or _MINUS_NUMBER.search(tensors_json):
+        raise _FastPathRefusedError
     try:
         tensors = _TENSORS.decode(tensors_json)
     except (msgspec.DecodeError, msgspec.ValidationError):
         # Also refuses a header whose metadata sits in the middle: that entry does not decode as a tensor.
         raise _FastPathRefusedError from None
+    count = len(tensors)
+    if any(tensors_json.count(token) != count for token in _FIELD_TOKENS):
+        raise _FastPathRefusedError  # a repeated field or tensor name, or a name spelled like a field
     # Every check below runs as C-level map/sort passes over all entries, no per-tensor Python code.
     values = list(tensors.values())
     maybe_offsets = list(map(_OFFSETS, values))
@@ -148,7 +197,13 @@ def _fast_validate(raw: bytes, data_size: int) -> tuple[dict[str, TensorInfo], d
         bits = list(map(SAFETENSORS_DTYPE_BITS.__getitem__, map(_DTYPE, values)))
     except KeyError:
         raise _FastPathRefusedError from None
-    needed_bits = list(map(operator.mul, map(math.prod, map(_SHAPE, values)), bits))
+    elements = list(map(math.prod, map(_SHAPE, values)))
+    if 0 in elements:
+        # An empty tensor's shape may still overflow on the way to 0 (serde multiplies left to right).
+        raise _FastPathRefusedError
+    # With no zero dimension the running product only grows, so a count that matches the span (which lies
+    # inside the file) never overflowed: the equality below is the library's overflow check as well.
+    needed_bits = list(map(operator.mul, elements, bits))
     span_bits = list(
         map(operator.lshift, map(operator.sub, map(_END, offsets), map(_BEGIN, offsets)), _THREES)
     )
@@ -178,29 +233,33 @@ def _split_metadata(text: str) -> tuple[dict[str, str], str]:
         raise _FastPathRefusedError from None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise _FastPathRefusedError
-    rest = text[end:].lstrip()
+    rest = text[end:].lstrip(" \t\n\r")
     if first is not None:
         if rest.startswith(","):
             return value, "{" + rest[1:]
-        if rest.startswith("}") and not rest[1:].strip():
+        if rest.startswith("}") and not rest[1:].strip(" \t\n\r"):
             return value, "{}"
         raise _FastPathRefusedError
-    if rest.startswith("}") and not rest[1:].strip():
+    if rest.startswith("}") and not rest[1:].strip(" \t\n\r"):
         return value, text[: key.start()] + "}"
     raise _FastPathRefusedError
 
 
-def _validate(header: Mapping[str, Any], data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+def _validate(header: _Object, data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+    if METADATA_KEY in header.repeated:
+        raise CorruptFileError("the header names __metadata__ twice; the safetensors library refuses that")
     metadata = _validate_metadata(header.get(METADATA_KEY))
-    tensors: dict[str, TensorInfo] = {}
-    spans: list[tuple[int, int, str]] = []
+    entries: list[tuple[int, int, str, str, tuple[int, ...]]] = []
     for name, entry in header.items():
         if name == METADATA_KEY:
             continue
         dtype, shape, begin, end = _validate_entry(name, entry)
-        spans.append((begin, end, name))
-        tensors[name] = TensorInfo(dtype=dtype, shape=shape, data_offsets=(begin, end))
-    _validate_layout(spans, data_size)
+        entries.append((begin, end, name, dtype, shape))
+    tensors = {
+        name: TensorInfo(dtype=dtype, shape=shape, data_offsets=(begin, end))
+        for begin, end, name, dtype, shape in entries
+    }
+    _validate_layout(entries, data_size)
     return tensors, metadata
 
 
@@ -215,46 +274,71 @@ def _validate_metadata(value: object) -> dict[str, str]:
                 f"__metadata__[{key!r}] is JSON {type(item).__name__}; "
                 "safetensors metadata values must be strings"
             )
-    return value
+    return dict(value)
 
 
 def _validate_entry(name: str, entry: object) -> tuple[str, tuple[int, ...], int, int]:
-    if not isinstance(entry, dict):
+    if isinstance(entry, _Object):
+        twice = [field for field in _FIELDS if field in entry.repeated]
+        if twice:
+            raise CorruptFileError(f"tensor {name!r}: its header entry gives {twice[0]} twice")
+        missing = [field for field in _FIELDS if field not in entry]
+        if missing:
+            raise CorruptFileError(f"tensor {name!r}: its header entry has no {missing[0]}")
+        dtype, shape, offsets = (entry[field] for field in _FIELDS)
+    elif isinstance(entry, list):
+        # serde reads a struct written as an array too: [dtype, shape, data_offsets].
+        if len(entry) != len(_FIELDS):
+            raise CorruptFileError(
+                f"tensor {name!r}: its header entry is a list of {len(entry)} items, "
+                "not [dtype, shape, data_offsets]"
+            )
+        dtype, shape, offsets = entry
+    else:
         raise CorruptFileError(f"tensor {name!r}: its header entry is not a JSON object")
-    dtype = entry.get("dtype")
-    if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPE_BITS:
-        raise CorruptFileError(f"tensor {name!r}: unknown dtype {dtype!r}")
-    shape = entry.get("shape")
+    dtype_name = _dtype_name(dtype)
+    if dtype_name is None:
+        shown = dtype if isinstance(dtype, str) else json.dumps(dtype)[:40]
+        raise CorruptFileError(f"tensor {name!r}: unknown dtype {shown!r}")
     if not isinstance(shape, list) or not all(_is_count(dim) for dim in shape):
-        raise CorruptFileError(f"tensor {name!r}: shape {shape!r} is not a list of non-negative integers")
-    offsets = entry.get("data_offsets")
+        raise CorruptFileError(
+            f"tensor {name!r}: shape {_shown(shape)} is not a list of non-negative 64-bit integers"
+        )
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(x) for x in offsets)):
         raise CorruptFileError(
-            f"tensor {name!r}: data_offsets {offsets!r} is not a pair of non-negative integers"
+            f"tensor {name!r}: data_offsets {_shown(offsets)} is not a pair of non-negative 64-bit integers"
         )
     begin, end = offsets
-    if end < begin:
-        raise CorruptFileError(f"tensor {name!r}: data_offsets end {end} is before its begin {begin}")
-    bits = math.prod(shape) * SAFETENSORS_DTYPE_BITS[dtype]
-    if bits % 8:
-        raise CorruptFileError(f"tensor {name!r}: {dtype} {shape} does not fill a whole number of bytes")
-    if end - begin != bits // 8:
-        raise CorruptFileError(
-            f"tensor {name!r}: {dtype} {shape} needs {bits // 8:,} bytes "
-            f"but data_offsets span {end - begin:,}"
-        )
-    return dtype, tuple(shape), begin, end
+    return dtype_name, tuple(shape), begin, end
+
+
+def _dtype_name(dtype: object) -> str | None:
+    """The dtype's name; serde also reads a unit variant written as ``{"F16": null}``."""
+    if isinstance(dtype, str):
+        return dtype if dtype in SAFETENSORS_DTYPE_BITS else None
+    if isinstance(dtype, _Object) and len(dtype) == 1 and not dtype.repeated:
+        ((key, value),) = dtype.items()
+        if value is None and key in SAFETENSORS_DTYPE_BITS:
+            return key
+    return None
 
 
 def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= U64_MAX
 
 
-def _validate_layout(spans: list[tuple[int, int, str]], data_size: int) -> None:
-    """Tensors must tile the data section exactly, as the safetensors loader demands."""
-    spans.sort()
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _validate_layout(entries: list[tuple[int, int, str, str, tuple[int, ...]]], data_size: int) -> None:
+    """The library's ``Metadata::validate``: in offset order, tensors tile the data and sizes fit 64 bits."""
+    entries.sort(key=_SPAN)
     position = 0
-    for begin, end, name in spans:
+    for begin, end, name, dtype, shape in entries:
+        if end < begin:
+            raise CorruptFileError(f"tensor {name!r}: data_offsets end {end} is before its begin {begin}")
         if begin < position:
             raise CorruptFileError(f"tensor {name!r} overlaps the tensor before it (bytes {begin}-{end})")
         if begin > position:
@@ -262,6 +346,16 @@ def _validate_layout(spans: list[tuple[int, int, str]], data_size: int) -> None:
                 f"tensor {name!r} starts at byte {begin}, leaving a gap at byte {position}"
             )
         position = end
+        bits = _checked_bits(name, dtype, shape)
+        if bits % 8:
+            raise CorruptFileError(
+                f"tensor {name!r}: {dtype} {list(shape)} does not fill a whole number of bytes"
+            )
+        if end - begin != bits // 8:
+            raise CorruptFileError(
+                f"tensor {name!r}: {dtype} {list(shape)} needs {bits // 8:,} bytes "
+                f"but data_offsets span {end - begin:,}"
+            )
     if position > data_size:
         raise CorruptFileError(
             f"the file is truncated: its tensors need {position:,} bytes of data "
@@ -271,3 +365,22 @@ def _validate_layout(spans: list[tuple[int, int, str]], data_size: int) -> None:
         raise CorruptFileError(
             f"the file has {data_size - position:,} unexpected bytes after the last tensor's data"
         )
+
+
+_SPAN = operator.itemgetter(0, 1)
+
+
+def _checked_bits(name: str, dtype: str, shape: tuple[int, ...]) -> int:
+    """Element count times bits per element, multiplied left to right as the library does, 64-bit bounded."""
+    elements = 1
+    for dim in shape:
+        elements *= dim
+        if elements > U64_MAX:
+            break
+    bits = elements * SAFETENSORS_DTYPE_BITS[dtype]
+    if bits > U64_MAX:
+        raise CorruptFileError(
+            f"tensor {name!r}: the size of shape {_shown(list(shape))} overflows 64 bits; "
+            "the safetensors library refuses it"
+        )
+    return bits
