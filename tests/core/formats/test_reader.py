@@ -170,7 +170,7 @@ def test_header_length_is_checked_before_reading(tmp_path: Path) -> None:
     path = tmp_path / "huge.safetensors"
     path.write_bytes(struct.pack("<Q", 2**63) + b"{}")
 
-    with pytest.raises(CorruptFileError, match="100 MiB"):
+    with pytest.raises(CorruptFileError, match="100 MB"):
         read_header(path)
 
 
