@@ -4,7 +4,9 @@ Safetensors headers carry a flat ``str -> str`` map. Trainers fill it very diffe
 sd-scripts writes ``ss_*`` plus ``modelspec.*``; other tools write a subset or nothing), several values are
 JSON encoded inside the string, and real files contain malformed JSON, ``"None"`` and empty strings. This
 module turns that map into one typed summary so the rest of the program never parses it again, and never
-crashes on it: a value that cannot be read is skipped and noted in ``errors``.
+crashes on it: a value that cannot be read is skipped and noted in ``errors``. The JSON inside values goes
+through the strict loader (no ``NaN``, no integer of thousands of digits, bounded nesting), and every
+number kept fits a database column, so a hostile header cannot fail the catalog write that stores it.
 
 The summary is *evidence*, not truth: identification decides from the tensors and uses these values only
 as hints and tie-breakers (a LoRA's ``ss_base_model_version`` is often wrong after merges/conversions).
@@ -12,13 +14,13 @@ as hints and tie-breakers (a LoRA's ``ss_base_model_version`` is often wrong aft
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.formats.strict_json import INT64_MAX, INT64_MIN, JsonRefusedError, load_json
 from core.taxonomy import Architecture, Prediction
 
 # How many merged training tags are kept: enough to show "what it was trained on", small enough to store.
@@ -218,13 +220,15 @@ def _bool(value: str | None) -> bool | None:
 
 def _int(value: str | None) -> int | None:
     number = _float(value)
-    if number is None or not number.is_integer():
+    if number is None or not number.is_integer() or not INT64_MIN <= number <= INT64_MAX:
         return None
     return int(number)
 
 
 def _float(value: str | None) -> float | None:
     if value is None:
+        return None
+    if len(value) > 64:  # no trainer writes a number this long; float() of megabytes of digits is slow
         return None
     try:
         number = float(value)
@@ -250,9 +254,9 @@ def _json_object(metadata: Mapping[str, str], key: str, errors: list[str]) -> di
     if not isinstance(raw, str) or not raw.strip() or raw.strip() in ("None", "null"):
         return None
     try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError):
-        errors.append(f"{key} is not valid JSON")
+        value = load_json(raw)
+    except JsonRefusedError as exc:
+        errors.append(f"{key} {exc.reason}")
         return None
     if not isinstance(value, dict):
         errors.append(f"{key} is not a JSON object")
@@ -270,12 +274,24 @@ def _training_tags(metadata: Mapping[str, str], errors: list[str]) -> tuple[tupl
         if not isinstance(folder, dict):
             continue
         for tag, count in folder.items():
-            try:
-                number = int(count)
-            except (TypeError, ValueError):
-                continue
+            number = _count(count)
             name = str(tag).strip()
-            if name:
-                merged[name] = merged.get(name, 0) + number
+            if name and number is not None:
+                merged[name] = min(merged.get(name, 0) + number, INT64_MAX)
     ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
     return tuple(ranked[:TOP_TAGS])
+
+
+def _count(value: object) -> int | None:
+    """A tag count as kohya writes it (an integer, sometimes a numeric string); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value) if abs(value) <= INT64_MAX else -1
+    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
+        number = int(value.strip())
+    else:
+        return None
+    return number if 0 <= number <= INT64_MAX else None

@@ -15,19 +15,26 @@ A1111's fields (and LoRA Manager's notes) are the user's own words.
 
 Previews are ``<stem>.preview.<ext>`` (preferred as cover) and ``<stem>.<ext>``. Each sidecar is read on
 its own: a malformed one becomes a line in ``errors`` and the others still count. Nothing here raises
-for a missing or broken sidecar; the scanner must never fail a model because of a neighbour file.
+for a missing or broken sidecar; the scanner must never fail a model because of a neighbour file. Sidecars
+are strangers' files: they are opened only when they are regular files (a named pipe called
+``x.civitai.info`` would block a plain ``open`` forever), read up to a size cap, parsed by the strict JSON
+loader, and a record holding a number no database column can store is refused with the sidecar named.
 """
 
 from __future__ import annotations
 
-import json
+import math
+import os
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from core.formats.model_file import UnreadableFileError
 from core.formats.reader import MODEL_EXTENSIONS
+from core.formats.safe_open import check_regular, read_regular
 from core.formats.sidecar_info import SidecarInfo
+from core.formats.strict_json import JsonRefusedError, load_json, unstorable_number
 from core.sources.civitai_facts import (
     CivitaiFacts,
     facts_from_connected_info,
@@ -86,7 +93,8 @@ def read_sidecars(model_path: Path, siblings: Collection[str] | None = None) -> 
     stem = sidecar_stem(model_path)
 
     def exists(name: str) -> bool:
-        return name in siblings if siblings is not None else (folder / name).is_file()
+        # lexists: a named pipe or a broken link with a sidecar's name is reported, not silently skipped.
+        return name in siblings if siblings is not None else os.path.lexists(folder / name)
 
     found: dict[str, _Found] = {}
     sources: list[Path] = []
@@ -97,17 +105,24 @@ def read_sidecars(model_path: Path, siblings: Collection[str] | None = None) -> 
             continue
         try:
             payload = _load_json(path)
+            if payload is not None:
+                found[suffix] = _read_payload(reader, payload)
         except _SidecarError as exc:
             errors.append(f"{path.name}: {exc}")
             continue
         sources.append(path)
-        if payload is not None:
-            found[suffix] = reader(payload)
     previews = [folder / f"{stem}.preview{ext}" for ext in PREVIEW_EXTENSIONS]
     previews += [folder / f"{stem}{ext}" for ext in PREVIEW_EXTENSIONS]
-    cover_order = [path for path in previews if exists(path.name)]
+    cover_order: list[Path] = []
+    for preview in previews:
+        if exists(preview.name):
+            problem = _not_a_regular_file(preview)
+            if problem is None:
+                cover_order.append(preview)
+            else:
+                errors.append(f"{preview.name}: {problem}")
     for extra in (p for f in found.values() for p in f.previews):
-        if extra not in cover_order and extra.is_file():
+        if extra not in cover_order and _not_a_regular_file(extra) is None:
             cover_order.append(extra)
     return _merge(found, tuple(cover_order), tuple(sources), tuple(errors))
 
@@ -119,12 +134,15 @@ class _SidecarError(Exception):
 def _load_json(path: Path) -> dict[str, Any] | None:
     """The sidecar's JSON object, or None for an empty file (Civitai Helper's "not on Civitai" marker)."""
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_SIDECAR_BYTES + 1)
+        raw = read_regular(path, MAX_SIDECAR_BYTES)
+    except UnreadableFileError as exc:  # a named pipe, a device, a broken link, no permission
+        raise _SidecarError(exc.reason) from None
+    except ValueError:
+        raise _SidecarError(
+            f"is larger than {MAX_SIDECAR_BYTES // (1024 * 1024)} MiB: too large to be a sidecar"
+        ) from None
     except OSError as exc:
         raise _SidecarError(f"cannot be read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_SIDECAR_BYTES:
-        raise _SidecarError("is too large to be a sidecar")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -132,14 +150,35 @@ def _load_json(path: Path) -> dict[str, Any] | None:
     if not text.strip():
         return None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _SidecarError(f"is not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    except RecursionError:
-        raise _SidecarError("is nested too deeply") from None
+        value = load_json(text)
+    except JsonRefusedError as exc:
+        raise _SidecarError(exc.reason) from None
     if not isinstance(value, dict):
         raise _SidecarError(f"holds a JSON {type(value).__name__}, not an object")
     return value
+
+
+def _read_payload(reader: Callable[[Mapping[str, Any]], _Found], payload: Mapping[str, Any]) -> _Found:
+    """What the sidecar says, refused when a value it carries could not be stored (an id of 40 digits)."""
+    try:
+        found = reader(payload)
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. int() of a 5,000-digit string
+        raise _SidecarError(f"holds a value that cannot be read ({exc})"[:200]) from None
+    problem = unstorable_number(found)
+    if problem is not None:
+        raise _SidecarError(f"holds a value that cannot be stored: {problem}")
+    return found
+
+
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why a preview path cannot be used as an image file (a named pipe, a broken link...), or None."""
+    try:
+        check_regular(path)
+    except UnreadableFileError as exc:
+        return exc.reason
+    except ValueError:  # a path a sidecar wrote, with a NUL byte in it
+        return "not a usable path"
+    return None
 
 
 def _read_a1111(data: Mapping[str, Any]) -> _Found:
@@ -269,8 +308,8 @@ def _usage_tips(value: object) -> Mapping[str, Any]:
     if not isinstance(value, str) or not value.strip():
         return {}
     try:
-        tips = json.loads(value)
-    except json.JSONDecodeError:
+        tips = load_json(value)
+    except JsonRefusedError:
         return {}
     return tips if isinstance(tips, dict) else {}
 
@@ -289,13 +328,15 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str) and len(value) <= 64:
         try:
-            return float(value.strip())
+            number = float(value.strip())
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None  # "nan" and "1e999" are not weights
 
 
 def _flag(value: object) -> bool | None:

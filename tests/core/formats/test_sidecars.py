@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
+from core.formats import sidecars
 from core.formats.sidecar_info import SidecarInfo
 from core.formats.sidecars import read_sidecars, sidecar_names, sidecar_stem
 from tests.factory.civitai_info import civitai_helper_payload, write_civitai_helper_info
@@ -248,10 +251,13 @@ def test_lora_manager_preview_elsewhere_is_appended(model: Path, tmp_path: Path)
 
 def test_siblings_listing_replaces_stat_calls(model: Path) -> None:
     write_a1111_user_metadata(model)
+    (model.parent / "turbo_style.preview.jpg").write_bytes(b"\xff\xd8")
+    (model.parent / "turbo_style.webp").write_bytes(b"RIFF")
 
     info = read_sidecars(model, siblings={"turbo_style.safetensors", "turbo_style.preview.jpg"})
 
     assert info.sources == ()  # the .json was not in the listing
+    # Only listed previews count (the .webp is not in the listing); each is checked to be a regular file.
     assert [p.name for p in info.previews] == ["turbo_style.preview.jpg"]
 
 
@@ -272,3 +278,93 @@ def test_stem_and_names(tmp_path: Path) -> None:
         "x.metadata.json",
     ]
     assert "x.preview.png" in sidecar_names(tmp_path / "x.ckpt")
+
+
+def _read_within(model: Path, seconds: float = 5.0) -> SidecarInfo:
+    """``read_sidecars`` in a worker thread, so a reader that blocks fails the test instead of hanging it."""
+    result: list[SidecarInfo] = []
+    worker = threading.Thread(target=lambda: result.append(read_sidecars(model)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert result, f"read_sidecars did not return within {seconds} s"
+    return result[0]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".civitai.info", ".cm-info.json", ".metadata.json"])
+def test_a_named_pipe_with_a_sidecar_name_is_reported_never_opened(model: Path, suffix: str) -> None:
+    os.mkfifo(model.parent / f"turbo_style{suffix}")
+    if suffix != ".json":
+        write_a1111_user_metadata(model)
+
+    info = _read_within(model)
+
+    assert f"turbo_style{suffix}: a named pipe (FIFO), not a file; it was not opened" in info.errors
+    assert all(path.name != f"turbo_style{suffix}" for path in info.sources)
+
+
+def test_a_named_pipe_with_a_preview_name_is_no_cover(model: Path) -> None:
+    os.mkfifo(model.parent / "turbo_style.preview.png")
+    (model.parent / "turbo_style.png").write_bytes(tiny_png())
+
+    info = _read_within(model)
+
+    assert [p.name for p in info.previews] == ["turbo_style.png"]
+    assert info.errors == ("turbo_style.preview.png: a named pipe (FIFO), not a file; it was not opened",)
+
+
+def test_a_sidecar_larger_than_the_cap_is_not_read(model: Path) -> None:
+    with (model.parent / "turbo_style.json").open("wb") as fh:
+        fh.truncate(sidecars.MAX_SIDECAR_BYTES + 1)  # sparse: costs no disk
+
+    info = read_sidecars(model)
+
+    assert info.errors == ("turbo_style.json: is larger than 16 MiB: too large to be a sidecar",)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"preferred weight": NaN}', "holds NaN, which is not a JSON number"),
+        ('{"preferred weight": -Infinity}', "holds -Infinity, which is not a JSON number"),
+        ('{"preferred weight": 1e999}', "holds the number 1e999, beyond the range of a 64-bit float"),
+        ('{"notes": "x", "n": 1' + "0" * 5000 + "}", "holds an integer of 5,001 digits, too large to store"),
+        ('{"n": 9223372036854775808}', "holds the integer 9223372036854775808, too large to store"),
+        ('{"description": "\\ud800"}', "holds a lone UTF-16 surrogate escape (\\ud800), which is not text"),
+        ("[" * 100_000 + "]" * 100_000, "is nested more than 100 levels deep"),
+        ('{"a": ' + "[" * 150 + "]" * 150 + "}", "is nested more than 100 levels deep"),
+    ],
+)
+def test_hostile_json_is_one_error_line_and_the_others_still_count(
+    model: Path, text: str, reason: str
+) -> None:
+    (model.parent / "turbo_style.json").write_text(text)
+    write_cm_info(model)
+
+    info = read_sidecars(model)
+
+    assert info.errors == (f"turbo_style.json: {reason}",)
+    assert info.civitai is not None  # the Stability Matrix sidecar was still read
+
+
+def test_a_civitai_id_no_database_can_store_refuses_that_sidecar(model: Path) -> None:
+    payload = civitai_version_payload()
+    payload["id"] = "9" * 40  # digits in a string: valid JSON, but no INTEGER column holds it
+    (model.parent / "turbo_style.civitai.info").write_text(json.dumps(payload))
+
+    info = read_sidecars(model)
+
+    assert info.civitai is None
+    assert len(info.errors) == 1
+    assert info.errors[0].startswith(
+        "turbo_style.civitai.info: holds a value that cannot be stored: the integer 9999"
+    )
+
+
+def test_a_weight_that_is_not_a_finite_number_is_no_preference(model: Path) -> None:
+    (model.parent / "turbo_style.json").write_text(json.dumps({"preferred weight": "nan", "notes": "n"}))
+
+    info = read_sidecars(model)
+
+    assert info.preferred_weight is None
+    assert info.notes == "n"
+    assert info.errors == ()

@@ -154,7 +154,9 @@ def test_malformed_values_never_crash() -> None:
     assert meta.v2 is None
     assert meta.title is None
     assert meta.trigger_phrases == ()
-    assert meta.errors == ("ss_network_args is not a JSON object", "ss_tag_frequency is not valid JSON")
+    assert meta.errors[0] == "ss_network_args is not a JSON object"
+    assert meta.errors[1].startswith("ss_tag_frequency is not valid JSON (Expecting property name")
+    assert len(meta.errors) == 2
     assert meta.to_json() == {"metadata_errors": list(meta.errors)}
 
 
@@ -174,3 +176,48 @@ def test_empty_and_json_shape() -> None:
     assert data["prediction_type"] == "eps"
     assert data["network_args"] == {"algo": "locon", "conv_dim": "8"}
     assert "errors" not in data
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ('{"1_x": {"a": NaN}}', "ss_tag_frequency holds NaN, which is not a JSON number"),
+        (
+            '{"1_x": {"a": 1e999}}',
+            "ss_tag_frequency holds the number 1e999, beyond the range of a 64-bit float",
+        ),
+        (
+            '{"1_x": {"a": 1' + "0" * 5000 + "}}",
+            "ss_tag_frequency holds an integer of 5,001 digits, too large to store",
+        ),
+        (
+            '{"1_x": {"\\udc00": 1}}',
+            "ss_tag_frequency holds a lone UTF-16 surrogate escape (\\udc00), which is not text",
+        ),
+        ("[" * 50_000 + "]" * 50_000, "ss_tag_frequency is nested more than 100 levels deep"),
+    ],
+)
+def test_hostile_json_in_a_value_is_a_metadata_error_not_a_crash(raw: str, error: str) -> None:
+    meta = read_embedded_metadata({"ss_tag_frequency": raw, "ss_output_name": "kept"})
+
+    assert meta.errors == (error,)
+    assert meta.training_tags == ()
+    assert meta.output_name == "kept"
+    json.dumps(meta.to_json(), allow_nan=False)  # storable as strict JSON
+
+
+def test_numbers_kept_from_metadata_fit_a_database_column() -> None:
+    meta = read_embedded_metadata(
+        {
+            "ss_network_dim": "1e300",
+            "ss_network_alpha": "1e999",
+            "ss_tag_frequency": json.dumps(
+                {"1_a": {"x": 2**62, "y": "9" * 30, "z": 2.5}, "2_b": {"x": 2**62, "w": -3, "v": True}}
+            ),
+        }
+    )
+
+    assert meta.network_dim is None
+    assert meta.network_alpha is None
+    assert meta.training_tags == (("x", 2**63 - 1),)  # the sum is capped, not wrapped; odd counts skipped
+    assert meta.errors == ()
