@@ -3,8 +3,10 @@
 Files are recognised by their first bytes, not their names: ``.bin`` may be a torch zip, a legacy pickle
 or (renamed) safetensors, and a half-downloaded file deserves a precise reason rather than a parser's
 confusion. The extension only decides what to expect when the bytes say nothing, and which ``FileFormat``
-a pickle is filed under. A file whose extension promises safety (``.safetensors``) but which holds a
-pickle is reported, not loaded: tools that trust the extension would run it.
+a pickle is filed under. Pickle content (a torch zip, a tar checkpoint, a bare pickle of any protocol) is
+scanned whatever the name: ``torch.load`` does not look at extensions, so a pickle named ``.safetensors``
+that would run code is ``unsafe``; a harmless one is still reported as not what its name promises.
+Files are opened only through ``safe_open``: a FIFO named ``model.safetensors`` is refused at once.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from pathlib import Path
 from core.formats.diffusers_folder import is_diffusers_folder, read_diffusers_folder
 from core.formats.gguf import GGUF_MAGIC, read_gguf_header
 from core.formats.model_file import CorruptFileError, ModelHeader
-from core.formats.pickle_reader import PICKLE_FORMATS, ZIP_MAGIC, read_pickle_header
+from core.formats.pickle_reader import PICKLE_FORMATS, SNIFF_BYTES, ZIP_MAGIC, read_pickle_header
+from core.formats.pickle_stream import looks_like_pickle
+from core.formats.safe_open import open_regular
 from core.formats.safetensors_header import MAX_HEADER_BYTES, read_safetensors_header
+from core.formats.torch_tar import is_tar
 
 MODEL_EXTENSIONS: tuple[str, ...] = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
 SAFETENSORS_EXTENSIONS = (".safetensors", ".sft")
@@ -26,7 +31,8 @@ def read_header(path: Path) -> ModelHeader:
     """Read ``path`` (a model file or a diffusers folder) without loading any weights.
 
     Raises ``CorruptFileError`` / ``UnsafeFileError`` (both ``FormatError``) for files that cannot be
-    cataloged as models, and ``OSError`` when the file cannot be opened at all (missing, no permission).
+    cataloged as models, ``UnreadableFileError`` (also a ``FormatError``) for special files, link loops,
+    dangling links and missing permissions, and ``FileNotFoundError`` for a file that is gone.
     """
     if path.is_dir():
         if is_diffusers_folder(path):
@@ -38,8 +44,18 @@ def read_header(path: Path) -> ModelHeader:
         raise CorruptFileError("the folder is not a diffusers model (no model_index.json or config.json)")
     kind, size = _sniff(path)
     suffix = path.suffix.lower()
+    if kind in _PICKLE_KINDS:
+        if suffix in SAFETENSORS_EXTENSIONS or suffix == ".gguf":
+            _refuse_disguised_pickle(path, kind, suffix)
+        else:
+            try:
+                return read_pickle_header(path)
+            except CorruptFileError:
+                if kind != "pickle?":
+                    raise
+                kind = None  # a text file that happens to start like a protocol 0 pickle
     if suffix in SAFETENSORS_EXTENSIONS:
-        if kind in {"zip", "gguf"}:
+        if kind == "gguf":
             raise CorruptFileError(f"the file is named {suffix} but holds {_LABELS[kind]}; it was not loaded")
         return read_safetensors_header(path)  # its reader explains what is wrong with a bad header
     if suffix == ".gguf":
@@ -50,8 +66,6 @@ def read_header(path: Path) -> ModelHeader:
         return read_safetensors_header(path)
     if kind == "gguf":
         return read_gguf_header(path)
-    if kind in {"zip", "pickle"}:
-        return read_pickle_header(path)
     if size == 0:
         raise CorruptFileError("the file is empty")
     if suffix in PICKLE_FORMATS:
@@ -59,24 +73,46 @@ def read_header(path: Path) -> ModelHeader:
     raise CorruptFileError("the file is not in a known model format")
 
 
-_LABELS = {"safetensors": "safetensors data", "gguf": "GGUF data", "zip": "a torch pickle (zip archive)"}
+_LABELS = {
+    "safetensors": "safetensors data",
+    "gguf": "GGUF data",
+    "zip": "a torch pickle (zip archive)",
+    "tar": "a torch pickle (tar archive)",
+    "pickle": "a pickle",
+    "pickle?": "a pickle",
+}
+# "pickle?" is a protocol 0/1 pickle, recognised by opcodes rather than a magic number.
+_PICKLE_KINDS = frozenset({"zip", "tar", "pickle", "pickle?"})
+
+
+def _refuse_disguised_pickle(path: Path, kind: str, suffix: str) -> None:
+    """A pickle under a name that promises none: unsafe if it would run code, corrupt otherwise."""
+    try:
+        read_pickle_header(path)
+    except CorruptFileError:
+        if kind == "pickle?":
+            return  # not really a pickle: the extension's own reader explains what the file is
+    raise CorruptFileError(f"the file is named {suffix} but holds {_LABELS[kind]}; it was not loaded")
 
 
 def _sniff(path: Path) -> tuple[str | None, int]:
-    """The container the first bytes show (safetensors, gguf, zip, pickle or None) and the file size."""
-    with open(path, "rb") as fh:
-        head = fh.read(9)
+    """The container the first bytes show (safetensors, gguf, zip, tar, pickle, pickle? or None) and the
+    file size."""
+    with open_regular(path) as fh:
+        head = fh.read(SNIFF_BYTES)
         size = fh.seek(0, 2)
     if head[:4] == GGUF_MAGIC:
         return "gguf", size
     if head[:4] == ZIP_MAGIC:
         return "zip", size
-    if len(head) == 9:
+    if len(head) >= 9:
         (header_len,) = struct.unpack("<Q", head[:8])
         # A safetensors header is a JSON object right after its length. Checked before the pickle opcode
         # because a header length such as 0x280 also starts with the byte 0x80.
         if 0 < header_len <= min(MAX_HEADER_BYTES, size - 8) and head[8:9] == b"{":
             return "safetensors", size
-    if head[:1] == b"\x80" and head[1:2] in {b"\x02", b"\x03", b"\x04", b"\x05"}:
-        return "pickle", size
+    if is_tar(head):
+        return "tar", size
+    if looks_like_pickle(head):
+        return ("pickle" if head[:1] == b"\x80" else "pickle?"), size
     return None, size

@@ -14,7 +14,7 @@ import codecs
 import io
 import pickle
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -22,9 +22,14 @@ import numpy as np
 
 from core.formats.dtypes import TORCH_DTYPE_NAMES, TORCH_STORAGE_DTYPES
 from core.formats.model_file import CorruptFileError, UnsafeFileError
+from core.formats.pickle_limits import AllocationBudget, exhaustion_error, short_repr
 
 # A real checkpoint holds a few thousand tensors; a pickle building millions is hostile or broken.
 MAX_TENSORS = 200_000
+# torch tensors have at most 64 dimensions.
+MAX_DIMS = 64
+# What one entry of a set, dict or tuple costs in memory (pointers, hash table slack), for the budget.
+_ENTRY_BYTES = 64
 
 # Lightning stores its callback classes (e.g. ModelCheckpoint) in real SD 1.x checkpoints; they are
 # replaced by inert placeholders, never imported.
@@ -147,10 +152,7 @@ _NDARRAY = _NdarrayMarker()
 
 def _numpy_globals() -> dict[tuple[str, str], object]:
     # numpy 2 moved ``numpy.core`` to ``numpy._core``; pickles name either, both resolve to the same objects.
-    scalar = np.float32(0).__reduce__()[0]
     found: dict[tuple[str, str], object] = {("numpy", "dtype"): np.dtype, ("numpy", "ndarray"): _NDARRAY}
-    for core in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        found[(core, "scalar")] = scalar
     dtypes_module = getattr(np, "dtypes", None)
     if dtypes_module is not None:
         for name in dir(dtypes_module):
@@ -161,7 +163,10 @@ def _numpy_globals() -> dict[tuple[str, str], object]:
 
 _NUMPY_GLOBALS = _numpy_globals()
 _NUMPY_RECONSTRUCT = cast("Callable[..., Any]", np.ndarray((0,)).__reduce__()[0])
-_BUILTINS: dict[str, object] = {"set": set, "frozenset": frozenset, "slice": slice}
+_NUMPY_SCALAR = cast("Callable[..., Any]", np.float32(0).__reduce__()[0])
+_NUMPY_MULTIARRAY = frozenset({"numpy.core.multiarray", "numpy._core.multiarray"})
+# Iterables the allowed constructors accept: their length is known before anything is built.
+_SIZED = (list, tuple, str, bytes, set, frozenset, dict)
 _ALLOWED_CODECS = frozenset({"latin-1", "iso8859-1", "utf-8", "ascii"})
 
 
@@ -169,13 +174,18 @@ class RestrictedUnpickler(pickle.Unpickler):
     """Unpickles one stream, building tensors as ``PickledTensor`` and refusing every other global.
 
     Every callable it hands to the pickle is a bound method or a builtin, so a hostile ``BUILD`` cannot
-    rewrite module-level functions (their ``__defaults__``, say) and affect the next file.
+    rewrite module-level functions (their ``__defaults__``, say) and affect the next file. Every callable
+    that allocates states what it is about to allocate to ``budget`` first (see ``pickle_limits``), so
+    no argument, however large it claims to be, makes the process grow past what the file's size allows.
     """
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, persistent: Mapping[str, object] | None = None) -> None:
         super().__init__(io.BytesIO(data), encoding="latin1")
+        self._persistent = persistent
         self._inert: dict[str, type[InertObject]] = {}
         self._modules: dict[str, Callable[..., ModuleStub]] = {}
+        self._array_type: type[np.ndarray[Any, Any]] | None = None
+        self.budget = AllocationBudget(len(data))
         self.tensor_count = 0
 
     def find_class(self, module: str, name: str) -> Any:
@@ -191,9 +201,9 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def _resolve(self, module: str, name: str) -> object | None:
         if module == "collections" and name == "OrderedDict":
-            return OrderedDict
+            return self._ordered_dict
         if module == "builtins":
-            return _BUILTINS.get(name)
+            return {"set": self._set, "frozenset": self._frozenset, "slice": self._slice}.get(name)
         if module == "_codecs" and name == "encode":
             return self._codecs_encode
         if module == "torch._utils":
@@ -217,8 +227,10 @@ class RestrictedUnpickler(pickle.Unpickler):
             return self._modules.setdefault(qualified, _module_factory(qualified))
         if module.startswith(INERT_MODULE_PREFIXES):
             return self._inert_class(f"{module}.{name}")
-        if module in {"numpy.core.multiarray", "numpy._core.multiarray"} and name == "_reconstruct":
+        if module in _NUMPY_MULTIARRAY and name == "_reconstruct":
             return self._reconstruct_array
+        if module in _NUMPY_MULTIARRAY and name == "scalar":
+            return self._numpy_scalar
         return _NUMPY_GLOBALS.get((module, name))
 
     def _inert_class(self, qualified: str) -> type[InertObject]:
@@ -233,6 +245,12 @@ class RestrictedUnpickler(pickle.Unpickler):
         # legacy: ('storage', storage_type, root_key, location, numel, view_metadata)
         # legacy, for a pickled nn.Module class: ('module', cls, source_file, source); the class was
         # already resolved by find_class, so only our own stand-ins can arrive here.
+        # tar: the key of a tensor read beside the pickle (``persistent``).
+        if self._persistent is not None and isinstance(pid, str | int) and not isinstance(pid, bool):
+            found = self._persistent.get(str(pid))
+            if found is None:
+                raise CorruptFileError("the pickle refers to a tensor the archive does not hold")
+            return found
         if isinstance(pid, tuple) and len(pid) == 4 and pid[0] == "module":
             if isinstance(pid[1], type) and issubclass(pid[1], ModuleStub):
                 return pid[1]
@@ -241,8 +259,14 @@ class RestrictedUnpickler(pickle.Unpickler):
             kind = pid[0] if isinstance(pid, tuple) and pid else type(pid).__name__
             raise CorruptFileError(f"the pickle refers to an unsupported external object ({kind!r})")
         storage_type, key, numel = pid[1], pid[2], pid[4]
-        if not isinstance(storage_type, StorageType) or not isinstance(numel, int):
+        if (
+            not isinstance(storage_type, StorageType)
+            or not isinstance(numel, int)
+            or not isinstance(key, str | int)
+            or (isinstance(key, int) and key.bit_length() > 64)
+        ):
             raise CorruptFileError("the pickle has a malformed storage reference")
+        self.budget.charge(len(key) if isinstance(key, str) else 8, "persistent_load")
         return StorageStub(dtype=storage_type.dtype, key=str(key), numel=numel)
 
     def _rebuild_tensor(
@@ -262,8 +286,12 @@ class RestrictedUnpickler(pickle.Unpickler):
         return self._tensor(dtype.dtype, size)
 
     def _tensor(self, dtype: str, size: object) -> PickledTensor:
-        if not isinstance(size, tuple | list) or not all(isinstance(d, int) and d >= 0 for d in size):
-            raise CorruptFileError(f"the pickle builds a tensor with an invalid shape {size!r}")
+        if (
+            not isinstance(size, tuple | list)
+            or len(size) > MAX_DIMS
+            or not all(isinstance(d, int) and 0 <= d < 1 << 63 for d in size)
+        ):
+            raise CorruptFileError(f"the pickle builds a tensor with an invalid shape {short_repr(size)}")
         self.tensor_count += 1
         if self.tensor_count > MAX_TENSORS:
             raise CorruptFileError(f"the pickle builds more than {MAX_TENSORS:,} tensors")
@@ -273,23 +301,95 @@ class RestrictedUnpickler(pickle.Unpickler):
         return data
 
     def _torch_size(self, values: Sequence[int] = ()) -> tuple[int, ...]:
+        if not isinstance(values, list | tuple) or not all(isinstance(v, int) for v in values):
+            raise CorruptFileError("the pickle builds a torch.Size of something other than integers")
+        self.budget.charge(_ENTRY_BYTES * len(values), "torch.Size")
         return tuple(values)
+
+    def _sized(self, iterable: object, culprit: str) -> None:
+        if not isinstance(iterable, _SIZED):
+            raise CorruptFileError(f"the pickle calls {culprit} on {type(iterable).__name__}")
+        self.budget.charge(_ENTRY_BYTES * len(iterable), culprit)
+
+    def _set(self, iterable: object = ()) -> set[Any]:
+        self._sized(iterable, "builtins.set")
+        return set(cast("Sequence[Any]", iterable))
+
+    def _frozenset(self, iterable: object = ()) -> frozenset[Any]:
+        self._sized(iterable, "builtins.frozenset")
+        return frozenset(cast("Sequence[Any]", iterable))
+
+    def _slice(self, *args: object) -> slice:
+        if not 1 <= len(args) <= 3:
+            raise CorruptFileError("the pickle builds a slice with the wrong number of bounds")
+        return slice(*args)
+
+    def _ordered_dict(self, *args: object) -> OrderedDict[Any, Any]:
+        # torch pickles an OrderedDict as ``OrderedDict()`` followed by SETITEMS; protocol 0-1 pickles
+        # may pass a list of pairs.
+        if len(args) > 1:
+            raise CorruptFileError("the pickle builds an OrderedDict with unexpected arguments")
+        if not args:
+            return OrderedDict()
+        self._sized(args[0], "collections.OrderedDict")
+        return OrderedDict(cast("Sequence[tuple[Any, Any]]", args[0]))
 
     def _codecs_encode(self, text: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
         # numpy's protocol-2 pickles carry bytes as ``_codecs.encode(text, 'latin1')``; only text codecs pass.
+        if not isinstance(text, str) or not isinstance(encoding, str) or not isinstance(errors, str):
+            raise CorruptFileError("the pickle calls _codecs.encode on something other than text")
         if codecs.lookup(encoding).name not in _ALLOWED_CODECS:
             raise UnsafeFileError(
                 f"the pickle calls _codecs.encode with the {encoding!r} codec, "
                 "which a weights file never needs",
                 ("_codecs.encode",),
             )
+        self.budget.charge(4 * len(text), "_codecs.encode")  # at most 4 bytes a character
         return codecs.encode(text, encoding, errors)
 
+    def _numpy_scalar(self, dtype: object, *data: object) -> Any:
+        # numpy allocates ``dtype.itemsize`` bytes for the scalar whatever data comes with it.
+        if not isinstance(dtype, np.dtype) or len(data) > 1:
+            raise CorruptFileError("the pickle builds a numpy scalar in an unexpected way")
+        self.budget.charge(dtype.itemsize, "numpy.core.multiarray.scalar")
+        return _NUMPY_SCALAR(dtype, *data)
+
     def _reconstruct_array(self, subtype: object, shape: object, dtype: object) -> Any:
-        # numpy pickles always start from an empty array and fill it from the pickled bytes via BUILD.
+        # numpy pickles always start from an empty array and fill it from the pickled bytes via BUILD;
+        # the array is of a subclass whose __setstate__ charges what the filling allocates.
         if subtype is not _NDARRAY or shape != (0,):
             raise CorruptFileError("the pickle reconstructs a numpy array in an unexpected way")
-        return _NUMPY_RECONSTRUCT(np.ndarray, (0,), dtype)
+        return _NUMPY_RECONSTRUCT(self._budgeted_array(), (0,), dtype)
+
+    def _budgeted_array(self) -> type[np.ndarray[Any, Any]]:
+        if self._array_type is None:
+            self._array_type = _budgeted_array_type(self.budget)
+        return self._array_type
+
+
+def _budgeted_array_type(budget: AllocationBudget) -> type[np.ndarray[Any, Any]]:
+    """An ``ndarray`` subclass whose ``__setstate__`` (numpy's BUILD) charges the bytes it will hold."""
+
+    def setstate(self: np.ndarray[Any, Any], state: object) -> None:
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise CorruptFileError("the pickle fills a numpy array in an unexpected way")
+        shape, dtype, raw = state[-4], state[-3], state[-1]
+        if not isinstance(shape, tuple | list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+            raise CorruptFileError("the pickle fills a numpy array with an invalid shape")
+        if not isinstance(dtype, np.dtype):
+            raise CorruptFileError("the pickle fills a numpy array without a dtype")
+        if isinstance(raw, list):  # object arrays carry their items as a list
+            needed = _ENTRY_BYTES * len(raw)
+        elif isinstance(raw, bytes | bytearray | str):
+            needed = len(raw)
+        else:
+            raise CorruptFileError("the pickle fills a numpy array from an unexpected source")
+        if needed > budget.limit:
+            raise exhaustion_error(needed, budget.pickle_size, "numpy.ndarray.__setstate__")
+        budget.charge(needed, "numpy.ndarray.__setstate__")
+        np.ndarray.__setstate__(self, state)
+
+    return type("ndarray", (np.ndarray,), {"__setstate__": setstate, "__slots__": ()})
 
 
 def is_allowed_global(module: str, name: str) -> bool:
@@ -297,10 +397,20 @@ def is_allowed_global(module: str, name: str) -> bool:
     return RestrictedUnpickler(b"")._resolve(*canonical_global(module, name)) is not None
 
 
-def restricted_loads(data: bytes) -> Any:
-    """Unpickle ``data`` with the allow-list; raises ``UnsafeFileError`` / ``CorruptFileError``."""
+def restricted_loads(data: bytes, persistent: Mapping[str, object] | None = None) -> Any:
+    """Unpickle ``data`` with the allow-list; raises ``UnsafeFileError`` / ``CorruptFileError``.
+
+    The data must have been framed by ``pickle_reader`` first, which bounds memo slots, counted lengths
+    and the expansion of hashed values before a single opcode runs.
+    """
     try:
-        return RestrictedUnpickler(data).load()
+        return RestrictedUnpickler(data, persistent).load()
+    except MemoryError:
+        raise UnsafeFileError(
+            f"the pickle asks for more memory than there is from a {len(data):,}-byte file "
+            "(resource exhaustion); it was not loaded",
+            ("memory",),
+        ) from None
     except (
         pickle.UnpicklingError,
         EOFError,
@@ -308,7 +418,9 @@ def restricted_loads(data: bytes) -> Any:
         TypeError,
         AttributeError,
         LookupError,
-        MemoryError,
+        RecursionError,
     ) as exc:
         # The allowed callables reject malformed arguments with these; the pickle machinery raises the rest.
-        raise CorruptFileError(f"the pickle is damaged: {type(exc).__name__}: {exc}") from None
+        detail = str(exc)
+        detail = detail if len(detail) <= 200 else detail[:200] + "…"
+        raise CorruptFileError(f"the pickle is damaged: {type(exc).__name__}: {detail}") from None

@@ -1,0 +1,143 @@
+"""What a pickle stream is, where it ends and what it imports - found without executing a single opcode.
+
+Every container that carries pickles (torch zip, legacy, tar, a bare pickle under any name) goes through
+here before ``restricted_unpickler`` runs anything:
+
+- ``looks_like_pickle`` recognises pickles of every protocol from their first bytes: protocols 2-5 start
+  with ``PROTO`` (``\\x80``), protocols 0 and 1 with any opcode that pushes a value (``(``, ``}``, ``]``,
+  ``c``...), which is why the first opcodes are decoded rather than one byte compared;
+- ``Framer`` walks the opcodes to find where each stream ends and bounds the work: opcode count, memo slots,
+  counted lengths (checked against the bytes present before the C unpickler would allocate them), and the
+  expansion of every value that will be hashed or handed to a call (``pickle_limits.ExpansionTracker``);
+- ``scan`` asks picklescan which globals the stream names, and refuses the dangerous ones and, where the
+  caller asks, anything outside the allow-list.
+"""
+
+from __future__ import annotations
+
+import io
+import pickletools
+
+from picklescan.scanner import SafetyLevel, scan_pickle_bytes
+
+from core.formats.model_file import CorruptFileError, UnsafeFileError
+from core.formats.pickle_limits import ExpansionTracker
+from core.formats.restricted_unpickler import canonical_global, is_allowed_global
+
+MAX_OPCODES = 4_000_000
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+# Opcodes a protocol 0 or 1 pickle can start with: those that push a value without popping one.
+_FIRST_OPCODES = frozenset(
+    op.code.encode("latin-1")
+    for op in pickletools.opcodes
+    if not op.stack_before and op.stack_after and op.proto <= 1
+)
+# (items popped below the mark or in all, items pushed, pops down to a mark) per opcode name.
+_STACK_EFFECTS: dict[str, tuple[int, int, bool]] = {}
+for _op in pickletools.opcodes:
+    _marked = pickletools.markobject in _op.stack_before
+    _below = _op.stack_before.index(pickletools.markobject) if _marked else len(_op.stack_before)
+    _STACK_EFFECTS[_op.name] = (_below, len(_op.stack_after), _marked)
+
+
+class IncompleteError(Exception):
+    """The buffer ended (or the bytes stopped making sense) before the pickle did."""
+
+
+def looks_like_pickle(head: bytes) -> bool:
+    """Whether ``head`` (the first bytes of a file, up to 1 KiB) starts a pickle of any protocol."""
+    if head[:1] == b"\x80":
+        return head[1:2] in {b"\x00", b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"}
+    if head[:1] not in _FIRST_OPCODES:
+        return False
+    # A text file may start with '(' or ']': protocol 0/1 needs two whole opcodes, or one that fills head.
+    decoded = 0
+    try:
+        for _opcode, _arg, _pos in pickletools.genops(io.BytesIO(head)):
+            decoded += 1
+            if decoded >= 2:
+                return True
+    except ValueError as exc:
+        return decoded >= 1 and "remain" in str(exc)  # cut by the end of head, not by nonsense
+    return decoded >= 1
+
+
+class Framer:
+    """Walks pickle opcodes without executing them: finds where each stream ends and bounds the work."""
+
+    def __init__(self, buffer: bytes) -> None:
+        self.buffer = buffer
+        self.opcodes = 0
+
+    def frame(self, start: int) -> tuple[int, bool]:
+        """Return the end of the pickle starting at ``start`` and whether it is just torch's magic number.
+
+        Raises ``IncompleteError`` when the bytes end (or stop decoding) before ``STOP``,
+        ``CorruptFileError`` / ``UnsafeFileError`` when a limit is passed.
+        """
+        stream = io.BytesIO(self.buffer)
+        stream.seek(start)
+        found_magic = False
+        count = 0
+        tracker = ExpansionTracker()
+        try:
+            for opcode, arg, _pos in pickletools.genops(stream):
+                count += 1
+                self.opcodes += 1
+                if self.opcodes > MAX_OPCODES:
+                    raise CorruptFileError(f"the pickle has more than {MAX_OPCODES:,} operations")
+                name = opcode.name
+                if name in _MEMO_PUTS and isinstance(arg, int) and arg > self.opcodes:
+                    # Memo slots are numbered in order; a far-away slot would make the C unpickler
+                    # allocate (and zero) a memo table of that size.
+                    raise CorruptFileError(f"the pickle stores to memo slot {arg:,}, beyond its own size")
+                if name in {"LONG1", "LONG4", "LONG"} and arg == LEGACY_MAGIC:
+                    found_magic = True
+                before, after, marked = _STACK_EFFECTS[name]
+                tracker.step(name, arg, before, after, marked)
+        except ValueError as exc:
+            raise IncompleteError(str(exc)) from None
+        return stream.tell(), found_magic and count <= 4
+
+    def frame_all(self, start: int = 0) -> list[tuple[int, int]]:
+        """Every pickle stream from ``start`` to the end of the buffer, back to back."""
+        streams: list[tuple[int, int]] = []
+        while start < len(self.buffer):
+            end = self.frame(start)[0]
+            streams.append((start, end))
+            start = end
+        return streams
+
+
+def scan(data: bytes, file_id: str, *, check_allow_list: bool) -> None:
+    """Refuse ``data`` (one or more framed pickles) if it names a dangerous global, or, with
+    ``check_allow_list``, any global ``restricted_unpickler`` would not resolve."""
+    try:
+        result = scan_pickle_bytes(io.BytesIO(data), file_id, multiple_pickles=True)
+    except ValueError:
+        # picklescan could not tell which global a STACK_GLOBAL names: a known way to hide an import.
+        raise UnsafeFileError(
+            "the pickle hides the name of a module it imports; it was not loaded", ("unknown",)
+        ) from None
+    except Exception as exc:  # picklescan tripping over crafted opcodes is itself a warning sign
+        raise UnsafeFileError(
+            f"the pickle could not be scanned ({type(exc).__name__}); it was not loaded", ("unknown",)
+        ) from None
+    names = {canonical_global(str(g.module), str(g.name)): g.safety for g in result.globals}
+    dangerous = sorted(
+        f"{mod}.{name}" for (mod, name), level in names.items() if level == SafetyLevel.Dangerous
+    )
+    if dangerous:
+        raise UnsafeFileError(
+            f"the pickle would run {', '.join(dangerous)} when loaded (code execution); it was not loaded",
+            tuple(dangerous),
+        )
+    if check_allow_list:
+        refused = sorted(f"{module}.{name}" for module, name in names if not is_allowed_global(module, name))
+        if refused:
+            raise UnsafeFileError(
+                f"the pickle imports {', '.join(refused)}, which a weights file never needs; "
+                "it was not loaded",
+                tuple(refused),
+            )
