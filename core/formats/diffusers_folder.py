@@ -3,20 +3,36 @@
 A diffusers model is a folder, not a file: ``model_index.json`` names the components, each in its own
 subfolder with a ``config.json`` (``scheduler_config.json`` for the scheduler) and weights. The configs
 decide the architecture (``cross_attention_dim``, ``in_channels``, ``prediction_type``), so they are
-read in full; the weights are only listed, except for a single-component folder whose safetensors
-header is read as well, since identification can use its tensors like any single file.
+read in full, through the strict JSON loader and only as regular files (a named pipe called
+``config.json`` cannot hang a scan).
+
+Every weight file in the folder is checked as a file of its own would be: a safetensors header is read
+(cheap), a ``.bin`` / ``.ckpt`` / ``.pt`` pickle is scanned like any checkpoint, since diffusers and
+transformers load ``unet/diffusion_pytorch_model.bin`` or ``text_encoder/pytorch_model.bin`` with
+``torch.load`` and would run whatever it holds. The folder is ``unsafe`` when any weight file is, and
+``corrupt`` (or ``unreadable``) when one is damaged, with that file named in the reason. A
+single-component folder also lends its safetensors tensors to identification, like a single file.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from core.formats.model_file import CorruptFileError, DiffusersInfo, ModelHeader, TensorInfo
+from core.formats.model_file import (
+    CorruptFileError,
+    DiffusersInfo,
+    FormatError,
+    ModelHeader,
+    TensorInfo,
+    UnreadableFileError,
+    UnsafeFileError,
+)
+from core.formats.safe_open import check_regular, read_regular, unreadable_reason
 from core.formats.safetensors_header import read_safetensors_header
+from core.formats.strict_json import JsonRefusedError, load_json
 from core.taxonomy import FileFormat
 
 MODEL_INDEX = "model_index.json"
@@ -43,17 +59,22 @@ def is_diffusers_folder(path: Path) -> bool:
     """
     if not path.is_dir():
         return False
-    if (path / MODEL_INDEX).is_file():
+    if _present(path / MODEL_INDEX):
         return True
     config = path / "config.json"
-    if not config.is_file():
+    if not _present(config):
         return False
     if _single_component_weights(path):
         return True
     try:
         return names_model_class(_read_json(config, "config.json"))
-    except CorruptFileError:
+    except FormatError:
         return True  # a broken config.json in a model folder: read_diffusers_folder says what is wrong
+
+
+def _present(path: Path) -> bool:
+    """Whether anything has this name: a named pipe called ``config.json`` is reported, not overlooked."""
+    return os.path.lexists(path)
 
 
 def looks_like_diffusers(names: Collection[str]) -> bool:
@@ -79,12 +100,18 @@ def _is_component_weights_name(name: str) -> bool:
 
 
 def read_diffusers_folder(path: Path) -> ModelHeader:
-    """Read ``model_index.json`` and every component config; raises ``CorruptFileError`` on bad JSON."""
+    """Read ``model_index.json``, every component config and every weight file's container.
+
+    Raises ``UnsafeFileError`` when a weight file would run code (or exhaust memory) if loaded,
+    ``CorruptFileError`` for a damaged config or weight file, ``UnreadableFileError`` for one that is a
+    special file or a broken link; each reason starts with the file's path inside the folder.
+    """
     files = _list_files(path)
     weight_files = tuple(sorted(name for name in files if name.lower().endswith(WEIGHT_EXTENSIONS)))
     size = sum(files.values())
+    check_weight_files(path, weight_files)
     tensors: dict[str, TensorInfo] = {}
-    if (path / MODEL_INDEX).is_file():
+    if _present(path / MODEL_INDEX):
         model_index = _read_json(path / MODEL_INDEX, MODEL_INDEX)
         configs = _component_configs(path, model_index)
     else:
@@ -109,7 +136,7 @@ def _component_configs(root: Path, model_index: Mapping[str, Any]) -> dict[str, 
         folder = root / name
         for config_name in COMPONENT_CONFIGS:
             config_path = folder / config_name
-            if config_path.is_file():
+            if _present(config_path):
                 configs[name] = _read_json(config_path, f"{name}/{config_name}")
                 break
     return configs
@@ -119,22 +146,56 @@ def _is_component_spec(spec: object) -> bool:
     return isinstance(spec, list) and len(spec) == 2 and all(isinstance(part, str) for part in spec)
 
 
+def check_weight_files(root: Path, weight_files: Collection[str]) -> None:
+    """Check the container of every weight file; the worst finding is raised, naming its file.
+
+    Unsafe beats unreadable beats corrupt: one file that would run code makes the whole folder unsafe,
+    whatever else is wrong with it. Safetensors files cost a header read; pickles are scanned.
+    """
+    from core.formats.reader import read_header  # reader dispatches folders here: imported on use
+
+    unreadable: FormatError | None = None
+    corrupt: FormatError | None = None
+    for name in weight_files:
+        try:
+            check_regular(root / name)  # a named pipe among the weights is reported, never opened
+            read_header(root / name)
+        except UnsafeFileError as exc:
+            raise _named(exc, name) from None
+        except UnreadableFileError as exc:
+            unreadable = unreadable or _named(exc, name)
+        except FormatError as exc:
+            corrupt = corrupt or _named(exc, name)
+        except FileNotFoundError:
+            continue  # removed since the folder was listed
+        except OSError as exc:
+            unreadable = unreadable or UnreadableFileError(f"{name}: {unreadable_reason(root / name, exc)}")
+    if unreadable is not None:
+        raise unreadable
+    if corrupt is not None:
+        raise corrupt
+
+
+def _named(exc: FormatError, name: str) -> FormatError:
+    """The same error (type and details kept) with the component file's path in front of its reason."""
+    exc.reason = exc.message = f"{name}: {exc.reason}"
+    exc.args = (exc.reason,)
+    return exc
+
+
 def _read_json(path: Path, label: str) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_JSON_BYTES + 1)
+        raw = read_regular(path, MAX_JSON_BYTES)
+    except UnreadableFileError as exc:
+        raise UnreadableFileError(f"{label}: {exc.reason}") from None
+    except ValueError:
+        raise CorruptFileError(f"{label} is larger than {MAX_JSON_BYTES // (1024 * 1024)} MiB") from None
     except OSError as exc:
         raise CorruptFileError(f"{label} cannot be read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_JSON_BYTES:
-        raise CorruptFileError(f"{label} is larger than {MAX_JSON_BYTES // (1024 * 1024)} MiB")
     try:
-        value = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise CorruptFileError(f"{label} is not valid UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise CorruptFileError(f"{label} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    except RecursionError:
-        raise CorruptFileError(f"{label} is nested too deeply") from None
+        value = load_json(raw)
+    except JsonRefusedError as exc:
+        raise CorruptFileError(f"{label} {exc.reason}") from None
     if not isinstance(value, dict):
         raise CorruptFileError(f"{label} is a JSON {type(value).__name__}, not an object")
     return value

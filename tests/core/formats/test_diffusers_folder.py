@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from core.formats.diffusers_folder import is_diffusers_folder, read_diffusers_folder
-from core.formats.model_file import CorruptFileError
+from core.formats.model_file import CorruptFileError, UnreadableFileError, UnsafeFileError
+from core.formats.reader import read_header
 from core.taxonomy import FileFormat
-from tests.factory.files import write_diffusers_pipeline, write_diffusers_vae
+from tests.factory.files import (
+    write_diffusers_pipeline,
+    write_diffusers_vae,
+    write_learned_embeds_bin,
+    write_malicious_pickle,
+    write_malicious_torch,
+)
 
 
 def _total_size(root: Path) -> int:
@@ -128,3 +138,120 @@ def test_missing_component_folder_is_tolerated(tmp_path: Path) -> None:
 
     assert info is not None
     assert "feature_extractor" not in info.configs
+
+
+def _within(seconds: float, read: Callable[[], object]) -> list[object]:
+    """Run ``read`` in a worker thread; an exception or a result comes back, a hang fails the test."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(read())
+        except Exception as exc:  # the test inspects what was raised
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert outcome, f"the folder read did not finish within {seconds} s"
+    return outcome
+
+
+@pytest.mark.parametrize(
+    "component", ["unet/diffusion_pytorch_model.bin", "text_encoder/pytorch_model.bin", "vae/model.ckpt"]
+)
+def test_a_pickle_payload_among_the_weights_makes_the_folder_unsafe(tmp_path: Path, component: str) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    marker = tmp_path / "pwned"
+    write_malicious_pickle(root / component, marker, "builtins.exec")
+
+    with pytest.raises(UnsafeFileError) as caught:
+        read_header(root)
+
+    assert caught.value.reason.startswith(f"{component}: ")
+    assert "builtins.exec" in caught.value.offending_globals
+    assert not marker.exists()
+
+
+def test_a_torch_zip_payload_in_a_component_is_unsafe_and_beats_a_corrupt_one(tmp_path: Path) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    marker = tmp_path / "pwned"
+    (root / "vae" / "diffusion_pytorch_model.safetensors").write_bytes(b"\0" * 4)  # corrupt, sorts after
+    write_malicious_torch(root / "unet" / "diffusion_pytorch_model.bin", marker)
+
+    with pytest.raises(UnsafeFileError, match=r"^unet/diffusion_pytorch_model\.bin: "):
+        read_diffusers_folder(root)
+    assert not marker.exists()
+
+
+def test_benign_torch_weights_in_a_component_stay_readable(tmp_path: Path) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    write_learned_embeds_bin(root / "text_encoder" / "pytorch_model.bin")
+
+    header = read_diffusers_folder(root)
+
+    assert header.diffusers is not None
+    assert "text_encoder/pytorch_model.bin" in header.diffusers.weight_files
+
+
+def test_a_damaged_component_makes_the_folder_corrupt_naming_it(tmp_path: Path) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    weights = root / "vae" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1])
+
+    with pytest.raises(
+        CorruptFileError, match=r"^vae/diffusion_pytorch_model\.safetensors: the file is truncated"
+    ):
+        read_diffusers_folder(root)
+
+
+@pytest.mark.parametrize(
+    "name", ["model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors"]
+)
+def test_a_named_pipe_in_a_pipeline_is_unreadable_never_a_hang(tmp_path: Path, name: str) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    (root / name).unlink()
+    os.mkfifo(root / name)
+
+    (outcome,) = _within(5.0, lambda: read_header(root))
+
+    assert isinstance(outcome, UnreadableFileError), outcome
+    assert outcome.reason == f"{name}: a named pipe (FIFO), not a file; it was not opened"
+
+
+def test_a_named_pipe_config_next_to_weights_is_unreadable(tmp_path: Path) -> None:
+    root = write_diffusers_vae(tmp_path / "vae")
+    (root / "config.json").unlink()
+    os.mkfifo(root / "config.json")
+
+    (outcome,) = _within(5.0, lambda: read_header(root))
+
+    assert isinstance(outcome, UnreadableFileError), outcome
+    assert outcome.reason.startswith("config.json: a named pipe (FIFO)")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            '{"_class_name": "UNet2DConditionModel", "sample_size": NaN}',
+            "holds NaN, which is not a JSON number",
+        ),
+        ('{"cross_attention_dim": 1e999}', "holds the number 1e999, beyond the range of a 64-bit float"),
+        (
+            '{"cross_attention_dim": 7' + "0" * 4999 + "}",
+            "holds an integer of 5,000 digits, too large to store",
+        ),
+        ('{"a": ' + "[" * 200 + "]" * 200 + "}", "is nested more than 100 levels deep"),
+    ],
+)
+def test_hostile_numbers_in_a_config_are_a_specific_corrupt_reason(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    root = write_diffusers_pipeline(tmp_path / "sd")
+    (root / "unet" / "config.json").write_text(text)
+
+    with pytest.raises(CorruptFileError) as caught:
+        read_header(root)
+
+    assert caught.value.reason == f"unet/config.json {reason}"
