@@ -11,8 +11,10 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from app.cli import parse_command_line, run_command
+    from app.cli import parse_command_line, run_command, use_safe_output
     from app.settings import DataDirError, resolve_data_dir
+
+    use_safe_output()  # file names that are not UTF-8 print as their bytes, never as a traceback
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = parse_command_line(args_list)

@@ -8,6 +8,8 @@ clear line on stderr and exit non-zero: 1 for a failure of the work, 2 for a usa
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import json
 import os
 import sys
@@ -37,20 +39,18 @@ from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json, inspection_to_json, root_to_json
 from app.settings import DataDirError
 from app.show_text import print_asset
+from catalog.examine import examine, look_at
 from catalog.records import AssetQuery, AssetRecord, HiddenFilter
 from core.errors import AtelierError
 from core.file_hashes import FileHashes
 from core.formats.diffusers_folder import looks_like_diffusers
-from core.formats.model_file import FormatError, UnsafeFileError
+from core.formats.model_file import FormatError, UnreadableFileError
 from core.formats.reader import read_header
-from core.formats.sidecars import read_sidecars
-from core.formats.tensor_data import read_tensor
+from core.formats.safe_open import check_regular
 from core.hashing import hash_file
-from core.identify import identify
-from core.identify.result import Identification
 from core.jobs import CancelToken, ProgressCallback
 from core.layouts import MODEL_FILE_SUFFIXES
-from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout
+from core.taxonomy import Architecture, AssetKind, FileStatus, LibraryLayout
 from core.waits import WaitNotice, waits_reported_to
 
 if TYPE_CHECKING:
@@ -186,6 +186,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     return run_command(args)
+
+
+def _name_bytes_or_backslash(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Encoding error handler for printed text: a file name's undecodable bytes go out as those bytes
+    (what ``ls`` shows, and what a shell passes back to ``show``); any other unencodable character as a
+    backslash escape. Printing a name never fails."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    chunk = error.object[error.start : error.end]
+    if all(0xDC80 <= ord(char) <= 0xDCFF for char in chunk):
+        return bytes(ord(char) - 0xDC00 for char in chunk), error.end
+    return codecs.backslashreplace_errors(error)
+
+
+codecs.register_error("atelier.names", _name_bytes_or_backslash)
+
+
+def use_safe_output() -> None:
+    """Make stdout and stderr print any file name: once, before a command prints anything.
+
+    Python decodes file names that are not UTF-8 with lone surrogates, which no encoding accepts;
+    without this ``search`` or ``show`` of such a file would end in a traceback.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="atelier.names")
 
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -357,7 +383,7 @@ def _cmd_inspect(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
     results: list[dict[str, Any]] = []
     failed = False
     for path in args.paths:
-        if not path.exists():
+        if not (path.exists() or path.is_symlink()):
             print(f"atelier inspect: {path}: no such file or folder", file=sys.stderr)
             failed = True
             continue
@@ -392,6 +418,10 @@ def _not_a_model(path: Path) -> str | None:
     if path.suffix.lower() in MODEL_FILE_SUFFIXES:
         return None
     try:
+        check_regular(path)
+    except UnreadableFileError:
+        return None  # a named pipe or a broken link is inspected, and reported unreadable with why
+    try:
         read_header(path)
     except FormatError:
         sidecar = next((s for s in _INFO_SIDECARS if path.name.lower().endswith(s)), None)
@@ -403,42 +433,33 @@ def _not_a_model(path: Path) -> str | None:
 
 
 def _inspect_one(path: Path, *, with_hashes: bool) -> dict[str, Any]:
-    status = FileStatus.OK
-    reason: str | None = None
-    identification: Identification | None = None
-    file_format: FileFormat | None = None
-    size: int | None = None
-    try:
-        header = read_header(path)
-        file_format, size = header.format, header.size
-        reader = (lambda name: read_tensor(header, name)) if header.format is FileFormat.SAFETENSORS else None
-        identification = identify(header, read_tensor=reader)
-    except UnsafeFileError as exc:
-        status, reason = FileStatus.UNSAFE, exc.reason
-    except FormatError as exc:
-        status, reason = FileStatus.CORRUPT, exc.reason
-    except OSError as exc:
-        status, reason = FileStatus.CORRUPT, f"cannot read the file: {exc.strerror or exc}"
-    if size is None and path.is_file():
-        size = path.stat().st_size
+    """What a scan would catalog for ``path``, read the same way (``catalog.examine``), never opening a
+    named pipe, socket or device: those, and broken links, are ``unreadable`` with the reason."""
+    scanned = examine(look_at(path))
+    readable = scanned.status is not FileStatus.UNREADABLE
     hashes: FileHashes | None = None
-    if with_hashes and path.is_file():
+    if with_hashes and readable and path.is_file():
         hashes = hash_file(path)
-    return inspection_to_json(
+    item = inspection_to_json(
         path,
-        size=size,
-        file_format=file_format,
-        status=status,
-        status_reason=reason,
-        identification=identification,
+        size=scanned.size if readable else None,
+        file_format=scanned.format,
+        status=scanned.status,
+        status_reason=scanned.status_reason,
+        identification=scanned.identification,
         hashes=hashes,
-        sidecars=read_sidecars(path) if path.is_file() else None,
+        sidecars=scanned.sidecars,
         with_hashes=with_hashes,
     )
+    if scanned.sidecars is not None and scanned.sidecars.errors:
+        item["sidecar_problems"] = list(scanned.sidecars.errors)  # the model's own status is unaffected
+    return item
 
 
 def _print_inspection(item: dict[str, Any], out: TextIO) -> None:
     print(item["path"], file=out)
+    for problem in item.get("sidecar_problems", ()):
+        print(f"  sidecar:      {problem}", file=out)
     if item["status"] != FileStatus.OK.value:
         print(f"  status:       {item['status']} - {item['status_reason']}", file=out)
         return

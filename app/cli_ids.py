@@ -47,7 +47,11 @@ def asset_by_id_or_path(library: Library, target: str) -> AssetRecord:
             raise NotFoundError(f"no asset with id {text} in the library (see `atelier search`)")
         return record
     path = Path(text).expanduser()
-    record = library.get_by_path(path.resolve()) or library.get_by_path(path.absolute())
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (cataloged as unreadable) has no end to resolve to
+        resolved = path.absolute()
+    record = library.get_by_path(resolved) or library.get_by_path(path.absolute())
     if record is None:
         raise NotFoundError(f"no asset with id or path {target!r} in the library")
     return record

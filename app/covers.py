@@ -13,8 +13,11 @@ import hashlib
 from pathlib import Path
 from typing import Protocol
 
+from catalog.path_text import shown
 from catalog.records import PreviewRecord
 from core.errors import AtelierError
+from core.formats.model_file import UnreadableFileError
+from core.formats.safe_open import open_regular
 from core.formats.sidecar_writing import write_png_atomic
 
 COVERS_FOLDER = "covers"
@@ -56,16 +59,21 @@ def cover_from_image(library: CoverLibrary, asset_id: int, image_path: Path) -> 
     from PIL import Image, UnidentifiedImageError
 
     source = Path(image_path).expanduser()
+    name = shown(source.name)
     try:
-        with Image.open(source) as opened:
+        # Only a regular file is opened (a named pipe would block); Pillow refuses images over
+        # MAX_IMAGE_PIXELS, so a few bytes that decode to gigapixels are an error, not gigabytes.
+        with open_regular(source) as fh, Image.open(fh) as opened:
             opened.load()
             image = opened.convert("RGBA" if _has_alpha(opened) else "RGB")
     except FileNotFoundError:
-        raise CoverError(f"{source}: no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise CoverError(
-            f"{source.name} is not an image Atelier can read ({exc.__class__.__name__})"
-        ) from None
+        raise CoverError(f"{shown(str(source))}: no such file") from None
+    except UnreadableFileError as exc:
+        raise CoverError(f"{name}: {exc.reason}") from None
+    except Image.DecompressionBombError:
+        raise CoverError(f"{name} has far too many pixels to be a cover (a decompression bomb?)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise CoverError(f"{name} is not an image Atelier can read ({exc.__class__.__name__})") from None
     image.thumbnail((MAX_COVER_SIDE, MAX_COVER_SIDE))
     digest = hashlib.sha1(image.tobytes(), usedforsecurity=False).hexdigest()[:12]
     folder = covers_dir(library)

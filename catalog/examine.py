@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from catalog.path_text import shown
 from catalog.places import LibraryPlaces, is_under
 from catalog.records import ScannedFile
 from core.formats.diffusers_folder import looks_like_diffusers, names_model_class
-from core.formats.model_file import CorruptFileError, FormatError, ModelHeader, UnsafeFileError
+from core.formats.model_file import FormatError, ModelHeader, UnreadableFileError, UnsafeFileError
 from core.formats.reader import read_header
+from core.formats.safe_open import check_regular, read_regular, special_kind, unreadable_reason
+from core.formats.sidecar_info import SidecarInfo
 from core.formats.sidecars import read_sidecars
 from core.formats.tensor_data import read_tensor
 from core.identify import identify
+from core.identify.result import Identification
 from core.jobs import CancelToken
 from core.layouts import MODEL_FILE_SUFFIXES, is_ignored_dir, is_ignored_file
 from core.taxonomy import FileFormat, FileStatus
@@ -42,6 +47,7 @@ SIDECAR_SUFFIXES = (
     ".jpeg",
     ".webp",
 )
+MAX_CONFIG_BYTES = 1024 * 1024  # a diffusers config.json is a few kB; more is something else
 FORMAT_BY_SUFFIX = {
     ".safetensors": FileFormat.SAFETENSORS,
     ".sft": FileFormat.SAFETENSORS,
@@ -65,6 +71,12 @@ class FoundFile:
     is_folder: bool = False
     siblings: frozenset[str] | None = None  # the folder's names, kept only when sidecars lie next to it
     sidecar_mtime_ns: int = 0  # newest mtime among those sidecars
+    # Why the path cannot be opened (a named pipe, a socket, a device, a link loop, a link to nothing):
+    # such a path is cataloged as unreadable with this reason and never opened.
+    unreadable: str | None = None
+    # Sidecar or preview names beside the model that are no regular file, with what they are: left out
+    # of ``siblings`` so no reader ever opens them, and reported as sidecar problems.
+    odd_sidecars: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_sidecars(self) -> bool:
@@ -113,28 +125,33 @@ def walk_root(
                 yield found
                 continue
         for entry in entries:
+            path = Path(entry.path)
+            model_named = path.suffix.lower() in MODEL_FILE_SUFFIXES and not is_ignored_file(path, names)
             try:
                 if entry.is_symlink():
+                    if model_named:
+                        broken = _broken_link(path)
+                        if broken is not None:
+                            yield broken  # a loop or a link to nothing: said, never silently dropped
+                            continue
                     if not _follow_link(entry, library, walked):
                         continue
                     if entry.is_dir():
-                        if not is_ignored_dir(Path(entry.path)):
-                            stack.append(Path(entry.path))
+                        if not is_ignored_dir(path):
+                            stack.append(path)
                         continue
                 elif entry.is_dir(follow_symlinks=False):
-                    if not is_ignored_dir(Path(entry.path)):
-                        stack.append(Path(entry.path))
+                    if not is_ignored_dir(path):
+                        stack.append(path)
                     continue
-                if not entry.is_file():
+                if not model_named:
                     continue
-            except OSError:
-                continue
-            path = Path(entry.path)
-            if path.suffix.lower() not in MODEL_FILE_SUFFIXES or is_ignored_file(path):
-                continue
-            try:
                 st = entry.stat()
             except OSError:
+                continue
+            kind = special_kind(st.st_mode)
+            if kind is not None:  # a FIFO, socket or device (or a link to one) with a model's name
+                yield _unreadable_file(path, f"{kind}, not a file; it was not opened")
                 continue
             yield _found_file(path, st, names)
 
@@ -150,6 +167,27 @@ def _follow_link(entry: os.DirEntry[str], library: LibraryPlaces | None, walked:
     if entry.is_dir():
         walked.append(target)
     return True
+
+
+def _broken_link(path: Path) -> FoundFile | None:
+    """The unreadable finding for a symlink that loops or points at nothing; None for a working link."""
+    try:
+        path.stat()
+    except OSError as exc:
+        return _unreadable_file(path, unreadable_reason(path, exc))
+    return None
+
+
+def _unreadable_file(path: Path, reason: str) -> FoundFile:
+    """A path with a model's name that cannot be opened; its identity is the entry's own (``lstat``)."""
+    try:
+        st = path.lstat()
+        size, mtime_ns, inode, device = st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev
+    except OSError:
+        size = mtime_ns = inode = device = 0
+    return FoundFile(
+        path=path, size=size, mtime_ns=mtime_ns, inode=inode, device=device, unreadable=shown(reason)
+    )
 
 
 def found_at(path: Path) -> FoundFile | None:
@@ -171,10 +209,39 @@ def found_at(path: Path) -> FoundFile | None:
     return _found_file(path, st, names)
 
 
+def look_at(path: Path) -> FoundFile:
+    """Whatever is at ``path`` as one finding, for ``inspect``: a model file with its sidecars, a
+    diffusers folder, or a path that cannot be opened (a special file, a broken link) with the reason.
+
+    Unlike :func:`found_at` it never turns a path away; nothing here opens a file.
+    """
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return _unreadable_file(path, unreadable_reason(path, exc))
+    if stat.S_ISDIR(st.st_mode):
+        folder = _diffusers_folder(path)
+        return folder or FoundFile(
+            path=path, size=0, mtime_ns=0, inode=st.st_ino, device=st.st_dev, is_folder=True
+        )
+    kind = special_kind(st.st_mode)
+    if kind is not None:
+        return _unreadable_file(path, f"{kind}, not a file; it was not opened")
+    try:
+        names = frozenset(entry.name for entry in os.scandir(path.parent))
+    except OSError:
+        names = frozenset()
+    return _found_file(path, st, names)
+
+
 def _found_file(path: Path, st: os.stat_result, names: frozenset[str]) -> FoundFile:
     """A model file with its sidecars, found among ``names`` (its folder's listing)."""
     stem = path.name[: -len(path.suffix)]
     sidecars = [stem + suffix for suffix in SIDECAR_SUFFIXES if stem + suffix in names]
+    newest, odd = _sidecar_stats(path.parent, sidecars)
+    if odd:
+        names = names - {name for name, _ in odd}
+        sidecars = [name for name in sidecars if name in names]
     return FoundFile(
         path=path,
         size=st.st_size,
@@ -182,18 +249,32 @@ def _found_file(path: Path, st: os.stat_result, names: frozenset[str]) -> FoundF
         inode=st.st_ino,
         device=st.st_dev,
         siblings=names if sidecars else None,
-        sidecar_mtime_ns=_newest_mtime(path.parent, sidecars),
+        sidecar_mtime_ns=newest,
+        odd_sidecars=odd,
     )
 
 
-def _newest_mtime(folder: Path, names: list[str]) -> int:
+def _sidecar_stats(folder: Path, names: list[str]) -> tuple[int, tuple[tuple[str, str], ...]]:
+    """The newest mtime among the sidecars ``names``, and those that are no regular file (with why).
+
+    One ``stat`` per sidecar, which the rescan check needs anyway; a named pipe called
+    ``model.civitai.info`` is found here and never reaches a reader.
+    """
     newest = 0
+    odd: list[tuple[str, str]] = []
     for name in names:
+        path = folder / name
         try:
-            newest = max(newest, (folder / name).stat().st_mtime_ns)
-        except OSError:
+            st = path.stat()
+        except OSError as exc:
+            odd.append((name, unreadable_reason(path, exc)))
             continue
-    return newest
+        kind = special_kind(st.st_mode)
+        if kind is not None:
+            odd.append((name, f"{kind}, not a file; it was not opened"))
+            continue
+        newest = max(newest, st.st_mtime_ns)
+    return newest, tuple(odd)
 
 
 def _names_a_model_class(folder: Path, names: frozenset[str]) -> bool:
@@ -205,8 +286,8 @@ def _names_a_model_class(folder: Path, names: frozenset[str]) -> bool:
     if "config.json" not in names:
         return False
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        config = json.loads(read_regular(folder / "config.json", MAX_CONFIG_BYTES).decode("utf-8"))
+    except (OSError, ValueError, RecursionError, FormatError):
         return False
     return isinstance(config, dict) and names_model_class(config)
 
@@ -234,41 +315,103 @@ def _diffusers_folder(folder: Path) -> FoundFile | None:
     )
 
 
-def examine(found: FoundFile) -> ScannedFile:
-    """Read, identify and collect the sidecars of one file. Never raises for a bad file."""
-    status = FileStatus.OK
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What reading one path yielded: its format, its health and, when it could be read, what it is."""
+
+    format: FileFormat
+    status: FileStatus
     reason: str | None = None
-    identification = None
-    file_format = FileFormat.DIFFUSERS if found.is_folder else _format_from_suffix(found.path)
+    identification: Identification | None = None
+
+
+def read_and_identify(path: Path, *, is_folder: bool = False) -> Reading:
+    """Read the header of ``path`` and identify it; every failure becomes a status with a reason.
+
+    The one place where a file's bytes turn into a status, for the scan and for ``inspect`` alike. A
+    file that is no regular file is never opened. Nothing raises (but ``KeyboardInterrupt``): a reader
+    that meets something it did not expect says so on the file, and the scan goes on to the next one.
+    """
+    file_format = FileFormat.DIFFUSERS if is_folder else format_from_suffix(path)
     try:
-        header = read_header(found.path)
-        file_format = header.format
+        if not is_folder:
+            check_regular(path)  # a FIFO, socket or device named like a model is never opened
+        header = read_header(path)
+    except Exception as exc:  # one file's failure, whatever it is, is that file's status
+        status, reason = status_of_failure(path, exc)
+        return Reading(file_format, status, reason)
+    try:
         identification = identify(header, read_tensor=_tensor_reader(header))
-    except UnsafeFileError as exc:
-        status, reason = FileStatus.UNSAFE, exc.reason
-    except CorruptFileError as exc:
-        status, reason = FileStatus.CORRUPT, exc.reason
-    except FormatError as exc:
-        status, reason = FileStatus.CORRUPT, exc.reason
-    except OSError as exc:
-        status, reason = FileStatus.CORRUPT, f"cannot read the file: {exc.strerror or exc}"
-    sidecars = read_sidecars(found.path, found.siblings) if found.siblings is not None else None
+    except Exception as exc:  # the header was read; what it holds made identification fail
+        status, reason = status_of_failure(path, exc, step="identify")
+        return Reading(header.format, status, reason)
+    return Reading(header.format, FileStatus.OK, None, identification)
+
+
+def status_of_failure(path: Path, exc: BaseException, *, step: str = "read") -> tuple[FileStatus, str]:
+    """The status and the reason a user reads for ``exc`` met while reading ``path``.
+
+    ``unreadable``: the path could not be opened (a special file, a broken link, no permission);
+    ``unsafe``: the file would run code or exhaust memory; ``corrupt``: its bytes are not a model.
+    An error no reader anticipated is said as what it is, with its type, so it can be reported.
+    """
+    if isinstance(exc, UnreadableFileError):
+        return FileStatus.UNREADABLE, shown(exc.reason)
+    if isinstance(exc, UnsafeFileError):
+        return FileStatus.UNSAFE, shown(exc.reason)
+    if isinstance(exc, FormatError):
+        return FileStatus.CORRUPT, shown(exc.reason)
+    if isinstance(exc, OSError):
+        return FileStatus.UNREADABLE, shown(unreadable_reason(path, exc))
+    if isinstance(exc, MemoryError):
+        return FileStatus.UNSAFE, "reading it needed more memory than there is (resource exhaustion)"
+    if isinstance(exc, RecursionError):
+        return FileStatus.UNSAFE, "its header is nested too deeply to read (resource exhaustion)"
+    detail = shown(f"{type(exc).__name__}: {exc}")[:300]
+    what = "identify" if step == "identify" else "read"
+    return FileStatus.CORRUPT, f"Atelier could not {what} this file ({detail}); it may be damaged"
+
+
+def examine(found: FoundFile) -> ScannedFile:
+    """Read, identify and collect the sidecars of one file. Never raises for a bad file.
+
+    Each step stands alone: a sidecar or preview that cannot be read is a sidecar problem
+    (``SidecarInfo.errors``) and leaves the model's own status as its bytes say.
+    """
+    if found.unreadable is not None:
+        reading = Reading(format_from_suffix(found.path), FileStatus.UNREADABLE, found.unreadable)
+    else:
+        reading = read_and_identify(found.path, is_folder=found.is_folder)
     return ScannedFile(
         path=str(found.path),
         size=found.size,
         mtime_ns=found.mtime_ns,
         inode=found.inode,
         device=found.device,
-        format=file_format,
-        status=status,
-        status_reason=reason,
-        identification=identification,
-        sidecars=sidecars,
+        format=reading.format,
+        status=reading.status,
+        status_reason=reading.reason,
+        identification=reading.identification,
+        sidecars=_sidecars_of(found),
         sidecar_mtime_ns=found.sidecar_mtime_ns,
     )
 
 
-def _format_from_suffix(path: Path) -> FileFormat:
+def _sidecars_of(found: FoundFile) -> SidecarInfo | None:
+    """What the sidecars beside ``found`` say; a failure is a line in ``errors``, never the model's."""
+    odd = tuple(f"{name}: {shown(why)}" for name, why in found.odd_sidecars)
+    if found.siblings is None or found.unreadable is not None:
+        return SidecarInfo(errors=odd) if odd else None
+    try:
+        info = read_sidecars(found.path, found.siblings)
+    except Exception as exc:  # a neighbour file never fails the model
+        detail = shown(f"{type(exc).__name__}: {exc}")[:300]
+        return SidecarInfo(errors=(*odd, f"the sidecars could not be read ({detail})"))
+    return replace(info, errors=(*odd, *info.errors)) if odd else info
+
+
+def format_from_suffix(path: Path) -> FileFormat:
+    """The format a file's extension promises (safetensors for anything else), before it is read."""
     return FORMAT_BY_SUFFIX.get(path.suffix.lower(), FileFormat.SAFETENSORS)
 
 

@@ -51,6 +51,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from catalog.path_text import from_stored, to_stored
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -91,6 +93,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+class PathText(TypeDecorator[str]):
+    """A file path as ``TEXT``: names that are not UTF-8 are stored through :mod:`catalog.path_text`.
+
+    The database sees valid Unicode; Python gets back the exact ``str`` (lone surrogates included) that
+    ``open()`` needs. ASCII paths are stored unchanged, so the schema and existing rows are untouched.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else to_stored(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else from_stored(value)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        # ``path LIKE 'folder/%'`` and ``path IN (...)`` bind through this type too.
+        return self
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -101,7 +124,7 @@ class Root(Base):
     __tablename__ = "roots"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(Text, unique=True)
+    path: Mapped[str] = mapped_column(PathText, unique=True)
     layout: Mapped[str] = mapped_column(String(32))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -135,9 +158,9 @@ class Asset(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     root_id: Mapped[int | None] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(Text, unique=True)
+    path: Mapped[str] = mapped_column(PathText, unique=True)
     # Indexed: A1111 prompts name LoRAs and embeddings by file name (<lora:name:0.8>).
-    file_name: Mapped[str] = mapped_column(Text, index=True)
+    file_name: Mapped[str] = mapped_column(PathText, index=True)
     size: Mapped[int] = mapped_column(Integer, index=True)
     mtime_ns: Mapped[int] = mapped_column(Integer)
     inode: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -256,7 +279,7 @@ class Preview(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(PathText)
     source: Mapped[str] = mapped_column(String(16))
     is_cover: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
     width: Mapped[int | None] = mapped_column(Integer)
@@ -312,7 +335,7 @@ class DownloadRow(Base):
     url: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))
     remote_ids: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
-    target_dir: Mapped[str] = mapped_column(Text)
+    target_dir: Mapped[str] = mapped_column(PathText)
     file_name: Mapped[str | None] = mapped_column(Text)
     suggested_name: Mapped[str | None] = mapped_column(Text)
     expected_size: Mapped[int | None] = mapped_column(Integer)
@@ -323,7 +346,7 @@ class DownloadRow(Base):
     total: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    completed_path: Mapped[str | None] = mapped_column(Text)
+    completed_path: Mapped[str | None] = mapped_column(PathText)
     headers: Mapped[dict[str, str]] = mapped_column(JSON, server_default=text("'{}'"))
     # ``metadata`` is reserved on declarative classes, hence the trailing underscore.
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, server_default=text("'{}'"))
@@ -345,7 +368,7 @@ class Render(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(PathText)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     seed: Mapped[str] = mapped_column(String(20))
@@ -412,8 +435,8 @@ class OrganizeStep(Base):
     operation_id: Mapped[int] = mapped_column(ForeignKey("organize_operations.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(16))
-    source: Mapped[str] = mapped_column(Text)
-    target: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    source: Mapped[str] = mapped_column(PathText)
+    target: Mapped[str] = mapped_column(PathText, server_default=text("''"))
     asset_id: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
@@ -427,7 +450,7 @@ class Mirror(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ui: Mapped[str] = mapped_column(String(16))
     mode: Mapped[str] = mapped_column(String(16))
-    target: Mapped[str] = mapped_column(Text, unique=True)
+    target: Mapped[str] = mapped_column(PathText, unique=True)
     kinds: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     collections: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -445,8 +468,8 @@ class MirrorEntry(Base):
     __tablename__ = "mirror_entries"
 
     mirror_id: Mapped[int] = mapped_column(ForeignKey("mirrors.id", ondelete="CASCADE"), primary_key=True)
-    path: Mapped[str] = mapped_column(Text, primary_key=True)
-    source: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(PathText, primary_key=True)
+    source: Mapped[str] = mapped_column(PathText)
     asset_id: Mapped[int | None] = mapped_column(Integer)
     mode: Mapped[str] = mapped_column(String(16))
     size: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -478,8 +501,8 @@ class DeletedFile(Base):
     __table_args__ = (Index("ix_deleted_files_site_version_id", "site", "version_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(Text)
-    file_name: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(PathText)
+    file_name: Mapped[str] = mapped_column(PathText)
     kind: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -18,18 +18,27 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog.examine import FoundFile, examine, walk_root
+from catalog.errors import (
+    DatabaseAccessError,
+    DatabaseLockedError,
+    LibraryClosedError,
+    NotACatalogError,
+    NotFoundError,
+)
+from catalog.examine import FoundFile, examine, format_from_suffix, walk_root
 from catalog.library import Library
+from catalog.path_text import shown
 from catalog.places import LibraryPlaces, alias_of, reached_through_link
 from catalog.records import IndexedFile, RootRecord, ScannedFile
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
-from core.taxonomy import FileStatus
+from core.taxonomy import FileFormat, FileStatus
 
 BATCH_SIZE = 500
 # Below this many files, starting worker processes costs more than it saves.
@@ -37,6 +46,26 @@ PARALLEL_THRESHOLD = 200
 # Files per task sent to a worker: large enough that inter-process overhead stays small.
 CHUNKSIZE = 16
 MAX_PROBLEMS_LISTED = 50
+_COUNTS = (
+    "roots",
+    "seen",
+    "new",
+    "changed",
+    "unchanged",
+    "moved",
+    "missing",
+    "corrupt",
+    "unsafe",
+    "unreadable",
+)
+# Store failures that concern one batch's rows (a value SQLite refuses), not the database as a whole.
+_DATABASE_DOWN = (
+    DatabaseLockedError,
+    DatabaseAccessError,
+    NotACatalogError,
+    LibraryClosedError,
+    NotFoundError,
+)
 
 
 @dataclass
@@ -52,12 +81,13 @@ class ScanSummary:
     missing: int = 0
     corrupt: int = 0
     unsafe: int = 0
+    unreadable: int = 0
     elapsed_s: float = 0.0
     problems: list[str] = field(default_factory=list)
     cancelled: bool = False
 
     def merge(self, other: ScanSummary) -> None:
-        for name in ("roots", "seen", "new", "changed", "unchanged", "moved", "missing", "corrupt", "unsafe"):
+        for name in _COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.elapsed_s += other.elapsed_s
         self.problems.extend(other.problems[: MAX_PROBLEMS_LISTED - len(self.problems)])
@@ -72,6 +102,7 @@ class ScanSummary:
                 (self.missing, "missing"),
                 (self.corrupt, "corrupt"),
                 (self.unsafe, "unsafe"),
+                (self.unreadable, "unreadable"),
             )
             if count
         ]
@@ -92,12 +123,17 @@ class Scanner:
         cancel: CancelToken | None = None,
         batch_size: int = BATCH_SIZE,
         workers: int | None = None,
+        parallel_threshold: int = PARALLEL_THRESHOLD,
+        examine_file: Callable[[FoundFile], ScannedFile] = examine,
     ) -> None:
         self.library = library
         self.progress = progress
         self.cancel = cancel or CancelToken()
         self.batch_size = batch_size
         self.workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+        self.parallel_threshold = parallel_threshold
+        # What reads one file; a module-level function, since worker processes receive it by name.
+        self.examine_file = examine_file
 
     def scan(self, root_ids: Sequence[int] | None = None) -> ScanSummary:
         """Scan the given roots (all when None). A cancelled scan keeps what it already wrote."""
@@ -164,7 +200,7 @@ class Scanner:
         for item in found:
             known = index.get(str(item.path))
             if known is None:
-                moved_from = vanished.pop((item.size, item.inode), None)
+                moved_from = None if item.unreadable else vanished.pop((item.size, item.inode), None)
                 if moved_from is not None and not item.is_folder:
                     self.library.relocate(
                         moved_from.id,
@@ -196,17 +232,10 @@ class Scanner:
             summary.missing += len(gone)
 
     def _examine_all(self, root: RootRecord, items: list[FoundFile], summary: ScanSummary) -> None:
-        if self.workers > 1 and len(items) >= PARALLEL_THRESHOLD:
-            # Parsing headers is CPU-bound Python: worker processes use every core while this process
-            # writes batches. "spawn" because forking a process that runs Qt threads is unsafe.
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
-                try:
-                    self._collect(root, items, pool.map(examine, items, chunksize=CHUNKSIZE), summary)
-                finally:
-                    pool.shutdown(wait=True, cancel_futures=True)
+        if self.workers > 1 and len(items) >= self.parallel_threshold:
+            self._collect(root, items, examine_in_workers(items, self.workers, self.examine_file), summary)
         else:
-            self._collect(root, items, map(examine, items), summary)
+            self._collect(root, items, map(self.examine_file, items), summary)
 
     def _collect(
         self, root: RootRecord, items: list[FoundFile], results: Iterable[ScannedFile], summary: ScanSummary
@@ -217,25 +246,164 @@ class Scanner:
         step = max(1, min(50, total // 100))
         for done, (item, scanned) in enumerate(zip(items, results, strict=True), start=1):
             if self.cancel.cancelled:
-                self._flush(root, batch)
+                self._flush(root, batch, summary)
                 raise _CancelledScanError
             if scanned.status is FileStatus.CORRUPT:
                 summary.corrupt += 1
             elif scanned.status is FileStatus.UNSAFE:
                 summary.unsafe += 1
-            if scanned.status_reason and len(summary.problems) < MAX_PROBLEMS_LISTED:
-                summary.problems.append(f"{item.path}: {scanned.status_reason}")
+            elif scanned.status is FileStatus.UNREADABLE:
+                summary.unreadable += 1
+            if scanned.status_reason:
+                _add_problem(summary, f"{shown(str(item.path))}: {scanned.status_reason}")
+            for error in scanned.sidecars.errors if scanned.sidecars else ():
+                _add_problem(summary, f"{shown(str(item.path.parent / error))}")
             batch.append(scanned)
             if len(batch) >= self.batch_size:
-                self._flush(root, batch)
+                self._flush(root, batch, summary)
                 batch = []
             if done % step == 0 or done == total:
                 self.progress(Progress(done, total, f"Reading {item.path.name}"))
-        self._flush(root, batch)
+        self._flush(root, batch, summary)
 
-    def _flush(self, root: RootRecord, batch: list[ScannedFile]) -> None:
-        if batch:
+    def _flush(self, root: RootRecord, batch: list[ScannedFile], summary: ScanSummary) -> None:
+        """Write a batch in one transaction; a batch the catalog refuses is written file by file.
+
+        A value one file produced that the database cannot hold (an integer of thousands of digits in
+        its metadata, say) must cost that file its details, never the batch: the file that still fails
+        alone is written with what the walk knew and a status that says why.
+        """
+        if not batch:
+            return
+        try:
             self.library.apply_scan_batch(root.id, batch)
+            return
+        except _DATABASE_DOWN:
+            raise
+        except Exception:  # one row's value, found by writing the rows one by one
+            if len(batch) == 1:
+                self._write_minimal(root, batch[0], summary)
+                return
+        for scanned in batch:
+            self._flush(root, [scanned], summary)
+
+    def _write_minimal(self, root: RootRecord, scanned: ScannedFile, summary: ScanSummary) -> None:
+        try:
+            self.library.apply_scan_batch(root.id, [minimal_record(scanned)])
+        except _DATABASE_DOWN:
+            raise
+        except Exception as exc:
+            _add_problem(summary, f"{shown(scanned.path)}: could not be cataloged ({type(exc).__name__})")
+            return
+        _add_problem(summary, f"{shown(scanned.path)}: {STORE_FAILED}")
+
+
+STORE_FAILED = "what was read from this file could not be stored in the catalog; only its name and size were"
+
+
+def minimal_record(scanned: ScannedFile) -> ScannedFile:
+    """The finding reduced to what the walk knew, for a file whose details the catalog refused."""
+    status = scanned.status if scanned.status is not FileStatus.OK else FileStatus.CORRUPT
+    reason = STORE_FAILED if scanned.status is FileStatus.OK else shown(scanned.status_reason or STORE_FAILED)
+    return ScannedFile(
+        path=scanned.path,
+        size=_sqlite_int(scanned.size),
+        mtime_ns=_sqlite_int(scanned.mtime_ns),
+        inode=_sqlite_int(scanned.inode),
+        device=_sqlite_int(scanned.device),
+        format=scanned.format,
+        status=status,
+        status_reason=reason[:1000],
+        sidecar_mtime_ns=_sqlite_int(scanned.sidecar_mtime_ns),
+    )
+
+
+def _sqlite_int(value: int) -> int:
+    return value if -(2**63) <= value < 2**63 else 0
+
+
+def _add_problem(summary: ScanSummary, line: str) -> None:
+    if len(summary.problems) < MAX_PROBLEMS_LISTED:
+        summary.problems.append(line)
+
+
+def examine_in_workers(
+    items: Sequence[FoundFile], workers: int, examine_file: Callable[[FoundFile], ScannedFile] = examine
+) -> Iterator[ScannedFile]:
+    """``examine_file`` of every item, in order, in worker processes; one per item, whatever happens.
+
+    Parsing headers is CPU-bound Python: worker processes use every core while this process writes
+    batches ("spawn": forking a process that runs Qt threads is unsafe). ``examine`` never raises, so a
+    failed task means its process died (killed for memory, a crash in native code): from that chunk
+    on, the files are read again one at a time in a fresh one-worker pool, which finds the file that
+    ends its reader; that file gets :data:`WORKER_DIED` and the scan goes on.
+    """
+    chunks = [list(items[start : start + CHUNKSIZE]) for start in range(0, len(items), CHUNKSIZE)]
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    try:
+        futures = [pool.submit(_examine_chunk, chunk, examine_file) for chunk in chunks]
+        for position, future in enumerate(futures):
+            try:
+                results = future.result()
+            except Exception:
+                rest = [item for chunk in chunks[position:] for item in chunk]
+                pool.shutdown(wait=False, cancel_futures=True)
+                yield from _examine_one_by_one(rest, examine_file)
+                return
+            yield from results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _examine_chunk(
+    chunk: list[FoundFile], examine_file: Callable[[FoundFile], ScannedFile]
+) -> list[ScannedFile]:
+    return [examine_file(item) for item in chunk]
+
+
+def _examine_one_by_one(
+    items: list[FoundFile], examine_file: Callable[[FoundFile], ScannedFile]
+) -> Iterator[ScannedFile]:
+    """Read ``items`` in order in a one-worker pool: the first task that fails is the file that ended
+    its process; it is marked, and a fresh pool goes on with the files after it."""
+    context = multiprocessing.get_context("spawn")
+    remaining = items
+    while remaining:
+        pool = ProcessPoolExecutor(1, mp_context=context)
+        try:
+            futures = [pool.submit(examine_file, item) for item in remaining]
+            for position, future in enumerate(futures):
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    yield worker_died(remaining[position], exc)
+                    remaining = remaining[position + 1 :]
+                    break
+                yield result
+            else:
+                remaining = []
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+WORKER_DIED = "reading it ended the process that read it ({}); it may exhaust memory or crash other loaders"
+
+
+def worker_died(item: FoundFile, exc: BaseException) -> ScannedFile:
+    """The finding for a file whose reader process died: unsafe, because it takes down what reads it."""
+    why = "killed, or out of memory" if isinstance(exc, BrokenProcessPool) else type(exc).__name__
+    return ScannedFile(
+        path=str(item.path),
+        size=item.size,
+        mtime_ns=item.mtime_ns,
+        inode=item.inode,
+        device=item.device,
+        format=format_from_suffix(item.path) if not item.is_folder else FileFormat.DIFFUSERS,
+        status=FileStatus.UNSAFE,
+        status_reason=WORKER_DIED.format(why),
+        sidecar_mtime_ns=item.sidecar_mtime_ns,
+    )
 
 
 class _CancelledScanError(Exception):
@@ -248,8 +416,8 @@ def _links_into(start: Path, root_path: Path, library: LibraryPlaces) -> bool:
 
 
 def _unchanged(known: IndexedFile, item: FoundFile) -> bool:
-    if known.status is FileStatus.MISSING:
-        return False
+    if known.status in {FileStatus.MISSING, FileStatus.UNREADABLE} or item.unreadable is not None:
+        return False  # an unreadable path is looked at again each scan (a link may work again)
     if item.sidecar_mtime_ns > known.sidecar_mtime_ns:
         return False  # a sidecar appeared or changed next to it: read them (hashes are kept)
     return (known.size, known.mtime_ns, known.inode) == item.stat_key

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -241,13 +241,17 @@ has no kind folders, everything lives in its root.
 # -- files and folders a scan skips -------------------------------------------------------------------
 
 
-def is_ignored_file(path: Path) -> bool:
+def is_ignored_file(path: Path, names: Collection[str] | None = None) -> bool:
     """True for files a library scan must skip: anything that is not (yet) a model file.
 
     Partial downloads must never be hashed or cataloged: their hashes would be wrong forever and the
     file is renamed when it completes. aria2 preallocates the final name, so a file is also partial
     while ``<name>.aria2`` lies beside it. Hidden files, editor locks, images, sidecars and every other
     suffix that cannot hold weights are skipped too.
+
+    ``names`` is the folder's listing when the caller has it (a walk does): the ``.aria2`` check is then
+    a set lookup. Without it the check asks the file system, and a name too long to have an ``.aria2``
+    beside it (a 255-byte model name) simply has none: this never raises.
     """
     name = path.name
     if not name or name.startswith((".", "~$")):
@@ -255,7 +259,12 @@ def is_ignored_file(path: Path) -> bool:
     suffix = path.suffix.casefold()
     if suffix in PARTIAL_DOWNLOAD_SUFFIXES or suffix not in MODEL_FILE_SUFFIXES:
         return True
-    return path.with_name(name + ".aria2").exists()
+    if names is not None:
+        return name + ".aria2" in names
+    try:
+        return os.path.lexists(path.with_name(name + ".aria2"))
+    except (OSError, ValueError):  # ENAMETOOLONG, or a NUL that no real name has
+        return False
 
 
 def is_ignored_dir(path: Path) -> bool:

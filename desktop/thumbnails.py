@@ -18,23 +18,32 @@ import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
+from stat import S_ISREG
 
-from PySide6.QtCore import QObject, QRunnable, QSize, QThreadPool, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QObject, QRunnable, QSize, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader
+
+from core.formats.model_file import FormatError
+from core.formats.safe_open import read_regular
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_ITEMS = 600
+MAX_PREVIEW_BYTES = 64 * 1024 * 1024  # a preview image is a few MB; more is not a preview
 
 
 def _cache_key(path: Path, size: QSize) -> str | None:
     """Content address of one thumbnail; None when the source file is gone."""
     try:
         stat = path.stat()
-    except OSError:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
         return None
-    raw = f"{path.resolve()}\0{stat.st_mtime_ns}\0{stat.st_size}\0{size.width()}x{size.height()}"
-    return hashlib.sha1(raw.encode("utf-8"), usedforsecurity=False).hexdigest()
+    if not S_ISREG(stat.st_mode):
+        return None  # a named pipe or device called like a preview is never opened
+    raw = f"{resolved}\0{stat.st_mtime_ns}\0{stat.st_size}\0{size.width()}x{size.height()}"
+    # A name that is not UTF-8 (lone surrogates) still has one key.
+    return hashlib.sha1(raw.encode("utf-8", "surrogateescape"), usedforsecurity=False).hexdigest()
 
 
 def _fill_size(source: QSize, target: QSize) -> QSize:
@@ -60,7 +69,15 @@ def load_thumbnail(path: Path, size: QSize, cache_dir: Path | None) -> QImage | 
         image = QImage(str(cached))
         if not image.isNull():
             return image
-    reader = QImageReader(str(path))
+    try:
+        # Read through safe_open (a file swapped for a pipe never blocks this thread), and from memory, so
+        # a name that is not UTF-8 needs no QString; Qt's allocation limit refuses decompression bombs.
+        data = read_regular(path, MAX_PREVIEW_BYTES)
+    except (OSError, ValueError, FormatError):
+        return None
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    reader = QImageReader(buffer)
     reader.setAutoTransform(True)
     source_size = reader.size()
     if source_size.isValid():

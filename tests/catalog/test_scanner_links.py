@@ -16,7 +16,7 @@ import pytest
 from catalog.library import Library
 from catalog.records import AssetQuery
 from catalog.scanner import Scanner
-from core.taxonomy import LibraryLayout
+from core.taxonomy import FileStatus, LibraryLayout
 from tests.factory.safetensors_writer import write_safetensors
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX symlinks and hard links")
@@ -105,7 +105,14 @@ def test_links_out_of_the_library_are_cataloged_at_the_link_path(lib: Library, t
 
     _scan(lib)
 
+    # The link to nothing is there with a model's name: cataloged as unreadable, saying where it points.
     assert _paths(lib) == [
+        str(root / "dangling.safetensors"),
         str(root / "far.safetensors"),
         str(root / "linked" / "deep.safetensors"),
     ]
+    dangling = lib.get_by_path(root / "dangling.safetensors")
+    assert dangling is not None
+    assert dangling.status is FileStatus.UNREADABLE
+    target = tmp_path / "nothing.safetensors"
+    assert dangling.status_reason == f"a symbolic link to {target}, which does not exist"
