@@ -4,7 +4,9 @@ GGUF is llama.cpp's container: magic ``GGUF``, a version (2 or 3; little-endian)
 typed values, then one record per tensor (name, dims, ggml type, offset from the aligned data start).
 The header is walked through a read-only memory map so skipping a 250k-entry tokenizer vocabulary costs
 no copies. Every count and length is checked against the file size and a sane bound before it is used,
-since a crafted header could otherwise claim billions of entries.
+since a crafted header could otherwise claim billions of entries; skipped values are stepped over without
+being copied, so time and memory stay proportional to the header's real size. Any defect is a
+``CorruptFileError`` naming it; the file is only opened when it is a regular file.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import struct
 from pathlib import Path
 
 from core.formats.model_file import CorruptFileError, ModelHeader, TensorInfo
+from core.formats.safe_open import open_regular
 from core.taxonomy import FileFormat
 
 GGUF_MAGIC = b"GGUF"
@@ -32,6 +35,9 @@ MAX_ARRAY_NESTING = 4
 MAX_DIMS = 4
 # Arrays up to this many elements are kept (as JSON) in the metadata; longer ones (vocabularies) are skipped.
 MAX_KEPT_ARRAY = 64
+# And at most this many elements per metadata value in all, so nested small arrays (64 x 64 x 64 x 64)
+# cannot build millions of Python objects out of a few megabytes.
+MAX_KEPT_ELEMENTS = 256
 
 # ggml type id -> (name, block size in elements, bytes per block); from gguf-py's GGML_QUANT_SIZES.
 _QK_K = 256
@@ -93,7 +99,7 @@ _SKIPPED = object()  # an array too long to keep
 
 def read_gguf_header(path: Path) -> ModelHeader:
     """Tensor names (torch dim order), ggml types, absolute offsets and small metadata of a GGUF file."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         size = os.fstat(fh.fileno()).st_size
         if size < 4 + 4 + 8 + 8:
             raise CorruptFileError(f"the file is only {size} bytes long: too short for a GGUF header")
@@ -114,6 +120,7 @@ class _Parser:
         self.view = view
         self.size = size
         self.pos = 0
+        self.kept = 0  # array elements kept for the current metadata value
 
     def parse(self) -> tuple[dict[str, str], dict[str, TensorInfo], int]:
         if self._take(4) != GGUF_MAGIC:
@@ -130,11 +137,12 @@ class _Parser:
             if key in metadata:
                 raise CorruptFileError(f"metadata key {key!r} appears twice")
             value_type = self._u32()
+            self.kept = 0
             value = self._value(value_type, depth=0)
             if key == "general.alignment":
                 alignment = _alignment(value_type, value)
             if value is not _SKIPPED:
-                metadata[key] = value if isinstance(value, str) else json.dumps(value)
+                metadata[key] = value if isinstance(value, str) else _as_json(value)
         records = [self._tensor_record() for _ in range(tensor_count)]
         data_start = _align(self.pos, alignment)
         return metadata, _tensors(records, data_start, alignment, self.size), data_start
@@ -162,17 +170,27 @@ class _Parser:
             raise CorruptFileError("metadata arrays are nested too deeply")
         item_type = self._u32()
         length = self._count(self._u64(), MAX_ARRAY_LENGTH, "array elements")
-        keep = length <= MAX_KEPT_ARRAY
+        keep = length <= MAX_KEPT_ARRAY and self.kept + length <= MAX_KEPT_ELEMENTS
+        if keep:
+            self.kept += length
         scalar = _SCALARS.get(item_type)
         if scalar is not None:
-            raw = self._take(scalar.size * length)
-            return [value for (value,) in scalar.iter_unpack(raw)] if keep else _SKIPPED
+            if not keep:
+                self._skip(scalar.size * length)
+                return _SKIPPED
+            return [value for (value,) in scalar.iter_unpack(self._take(scalar.size * length))]
         if item_type == _STRING and not keep:
             for _ in range(length):
                 self._skip(self._count(self._u64(), MAX_STRING_BYTES, "string bytes"))
             return _SKIPPED
+        if item_type not in (_STRING, _ARRAY):
+            raise CorruptFileError(f"unknown metadata array element type {item_type} at byte {self.pos - 12}")
+        if not keep:
+            for _ in range(length):
+                self._value(item_type, depth + 1)
+            return _SKIPPED
         items = [self._value(item_type, depth + 1) for _ in range(length)]
-        return items if keep and _SKIPPED not in items else _SKIPPED
+        return items if _SKIPPED not in items else _SKIPPED
 
     def _string(self, *, lenient: bool = False) -> str:
         raw = self._take(self._count(self._u64(), MAX_STRING_BYTES, "string bytes"))
@@ -206,6 +224,22 @@ class _Parser:
         if self.pos + n > self.size:
             raise CorruptFileError("the file is truncated: the GGUF header runs past its end")
         self.pos += n
+
+
+def _as_json(value: object) -> str:
+    """A kept scalar or array as JSON text; NaN and infinities (valid floats) are spelled as strings."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value))
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _alignment(value_type: int, value: object) -> int:

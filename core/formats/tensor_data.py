@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.formats.model_file import CorruptFileError, ModelHeader
+from core.formats.safe_open import open_regular
 
 _NUMPY_DTYPES: dict[str, str] = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
 
@@ -37,7 +38,7 @@ def read_tensor(header: ModelHeader, name: str, max_elements: int = 65536) -> ND
     if info.dtype not in _NUMPY_DTYPES and info.dtype != "BF16":
         raise ValueError(f"tensor {name!r} is {info.dtype}; only F64, F32, F16 and BF16 can be read")
     nbytes = count * (8 if info.dtype == "F64" else 4 if info.dtype == "F32" else 2)
-    with open(header.path, "rb") as fh:
+    with open_regular(header.path) as fh:  # the file may have been swapped for a named pipe since
         fh.seek(position)
         raw = fh.read(nbytes)
     if len(raw) != nbytes:

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import struct
+import time
 from pathlib import Path
 
 import pytest
 
 from core.formats.gguf import read_gguf_header
-from core.formats.model_file import CorruptFileError
+from core.formats.model_file import CorruptFileError, UnreadableFileError
 from core.taxonomy import FileFormat
 from tests.factory.files import patch_bytes, write_gguf
 
@@ -156,4 +159,45 @@ def test_too_short_for_a_header(tmp_path: Path) -> None:
     path.write_bytes(b"GGUF\x03\x00")
 
     with pytest.raises(CorruptFileError, match="too short"):
+        read_gguf_header(path)
+
+
+def test_nested_small_arrays_cannot_multiply_into_millions_of_kept_values(tmp_path: Path) -> None:
+    # 64 x 64 x 64 x 8 one-byte flags: 2 MiB of file that used to become two million kept Python values.
+    leaf = [True] * 8
+    nested = [[[leaf] * 64] * 64] * 64
+    path = write_gguf(tmp_path / "bomb.gguf", {"w": ("F32", (4,))}, {"bomb": nested, "small": [1, 2, 3]})
+
+    started = time.perf_counter()
+    header = read_gguf_header(path)
+
+    assert time.perf_counter() - started < 5
+    assert "bomb" not in header.metadata  # too many values in all: skipped like a vocabulary
+    assert json.loads(header.metadata["small"]) == [1, 2, 3]
+
+
+def test_non_finite_float_metadata_is_kept_as_strict_json(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "nan.gguf", {"w": ("F32", (4,))}, {"a": math.nan, "b": [math.inf, 1.5]})
+
+    header = read_gguf_header(path)
+
+    assert header.metadata["a"] == '"nan"'
+    assert json.loads(header.metadata["b"]) == ["inf", 1.5]
+
+
+def test_an_unknown_array_element_type_is_corrupt(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "t.gguf", {"w": ("F32", (4,))}, {"arr": [7, 8]})
+    raw = path.read_bytes()
+    at = raw.index(b"arr") + 3 + 4  # after the key and the value type (array)
+    patch_bytes(path, at, struct.pack("<I", 99))
+
+    with pytest.raises(CorruptFileError, match="unknown metadata array element type 99"):
+        read_gguf_header(path)
+
+
+def test_a_named_pipe_called_gguf_is_unreadable_not_a_hang(tmp_path: Path) -> None:
+    path = tmp_path / "pipe.gguf"
+    os.mkfifo(path)
+
+    with pytest.raises(UnreadableFileError, match=r"named pipe \(FIFO\)"):
         read_gguf_header(path)
