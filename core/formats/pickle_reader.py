@@ -215,11 +215,32 @@ def _load_legacy(fh: IO[bytes], size: int, file_id: str) -> tuple[Any, int]:
     pickled = streams[-1][1]
     pickle_stream.scan(buffer[:pickled], file_id, check_allow_list=True)
     if len(streams) == 1:
+        _scan_trailing(fh, pickled, size, file_id)
         return restricted_loads(buffer[: streams[0][1]]), pickled
     magic, protocol, _sys_info, root = (restricted_loads(buffer[a:b]) for a, b in streams[:4])
     if magic != LEGACY_MAGIC or protocol != LEGACY_PROTOCOL:
         raise CorruptFileError(f"unsupported legacy torch format (protocol {short_repr(protocol)})")
     return root, pickled
+
+
+def _scan_trailing(fh: IO[bytes], start: int, size: int, file_id: str) -> None:
+    """A plain pickle followed by more pickles: ``torch.load`` stops at the first, but other loaders
+    (and scanners that stop at the first STOP) do not; a dangerous one hidden there makes the file unsafe."""
+    if start >= size:
+        return
+    fh.seek(start)
+    rest = fh.read(min(size - start, MAX_PICKLE_BYTES))
+    if not looks_like_pickle(rest[:SNIFF_BYTES]):
+        return
+    framer = Framer(rest)
+    end = 0
+    try:
+        while end < len(rest):
+            end = framer.frame(end)[0]
+    except IncompleteError:
+        pass
+    if end:
+        pickle_stream.scan(rest[:end], f"{file_id}:trailing", check_allow_list=True)
 
 
 def _frame_legacy(buffer: bytes) -> list[tuple[int, int]]:

@@ -27,6 +27,7 @@ from core.formats.restricted_unpickler import canonical_global, is_allowed_globa
 MAX_OPCODES = 4_000_000
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+_EXTENSIONS = frozenset({"EXT1", "EXT2", "EXT4"})
 # Opcodes a protocol 0 or 1 pickle can start with: those that push a value without popping one.
 _FIRST_OPCODES = frozenset(
     op.code.encode("latin-1")
@@ -92,6 +93,14 @@ class Framer:
                     # Memo slots are numbered in order; a far-away slot would make the C unpickler
                     # allocate (and zero) a memo table of that size.
                     raise CorruptFileError(f"the pickle stores to memo slot {arg:,}, beyond its own size")
+                if name in _EXTENSIONS:
+                    # EXT1/2/4 call whatever copyreg's extension registry maps the code to in the
+                    # loading process: no weights file uses them, and a scanner cannot see the target.
+                    raise UnsafeFileError(
+                        "the pickle calls a function through copyreg's extension registry "
+                        f"({name} {arg}), which a weights file never does; it was not loaded",
+                        (f"copyreg extension {arg}",),
+                    )
                 if name in {"LONG1", "LONG4", "LONG"} and arg == LEGACY_MAGIC:
                     found_magic = True
                 before, after, marked = _STACK_EFFECTS[name]

@@ -217,6 +217,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         if module == "torch":
             if name in TORCH_STORAGE_DTYPES:
                 return StorageType(name)
+            if name.endswith("Tensor") and name[: -len("Tensor")] + "Storage" in TORCH_STORAGE_DTYPES:
+                return StorageType(name[: -len("Tensor")] + "Storage")  # tar records name the tensor type
             if name in TORCH_DTYPE_NAMES:
                 return TorchDType(name)
             return self._torch_size if name == "Size" else None

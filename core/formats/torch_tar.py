@@ -2,11 +2,12 @@
 
 ``torch.load`` still reads it (before anything else, for a file at offset 0) and unpickles every pickle
 in it: ``storages`` (a count, then per storage a pickled ``(key, location, storage_type)`` followed by
-the raw elements), ``tensors`` (a count, then per tensor a pickled ``(key, storage_id, tensor_type)``
-followed by its dimensions, strides and offset as binary integers) and ``pickle`` (the object itself,
-whose persistent ids are the tensor keys). Every one of those pickles is framed, scanned and loaded with
-the allow-list here, the raw bytes between them are skipped by their stated lengths, and the tensors'
-shapes come from the binary records, so a tar checkpoint is cataloged like the newer formats.
+the raw elements, then a pickled list of storage views), ``tensors`` (a count, then per tensor a
+pickled ``(key, storage_id, tensor_type)`` followed by its dimensions, strides and offset as binary
+integers) and ``pickle`` (the object itself, whose persistent ids are the tensor keys). Every one of
+those pickles is framed, scanned and loaded with the allow-list here, the raw bytes between them are
+skipped by their stated lengths, and the tensors' shapes come from the binary records, so a tar
+checkpoint is cataloged like the newer formats.
 """
 
 from __future__ import annotations
@@ -160,6 +161,15 @@ def _storages(member: IO[bytes], file_id: str) -> tuple[dict[str, str], int]:
             raise CorruptFileError("the tar member 'storages' states a negative size")
         at += 8 + numel * max(1, SAFETENSORS_DTYPE_BITS.get(dtype, 8) // 8)
         dtypes[_key(record[0])] = dtype
+    start = at
+    views, at = _pickle_window(member, at, file_id)  # (view key, root key, offset, numel) per view
+    pickled += at - start
+    if not isinstance(views, list) or len(views) > MAX_TENSORS:
+        raise CorruptFileError("the tar member 'storages' has malformed storage views")
+    for view in views:
+        if not (isinstance(view, tuple) and len(view) == 4) or _key(view[1]) not in dtypes:
+            raise CorruptFileError("the tar member 'storages' has a malformed storage view")
+        dtypes[_key(view[0])] = dtypes[_key(view[1])]
     return dtypes, pickled
 
 
