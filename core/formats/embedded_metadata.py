@@ -52,6 +52,7 @@ _KOHYA_BASES: tuple[tuple[str, Architecture], ...] = (
 )
 
 _NUMBERS = re.compile(r"\d+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,8 @@ class _Getter:
         value = value.strip()
         if not value or value in ("None", "null", "none"):
             return None
+        if _SURROGATE.search(value):  # not text UTF-8 can store; each lone half becomes U+FFFD
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         return value
 
 

@@ -59,7 +59,17 @@ _FIELDS = ("dtype", "shape", "data_offsets")
 
 # Decodes header entries straight into TensorInfo (fields type-checked in C, unknown keys refused).
 _TENSORS = msgspec.json.Decoder(dict[str, TensorInfo])
-_JSON = json.JSONDecoder()
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A metadata object for the fast path; a repeated key (whose dropped value serde still checks) is not."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _FastPathRefusedError
+    return obj
+
+
+_JSON = json.JSONDecoder(object_pairs_hook=_unique_members)
 _OFFSETS = operator.attrgetter("data_offsets")
 _DTYPE = operator.attrgetter("dtype")
 _SHAPE = operator.attrgetter("shape")
@@ -138,19 +148,26 @@ def _check_header_length(header_len: int, size: int) -> None:
 
 
 class _Object(dict[str, Any]):
-    """A JSON object that remembers the keys written more than once: serde refuses some repeats."""
+    """A JSON object that remembers the keys written more than once and the values the last one replaced.
 
-    __slots__ = ("repeated",)
+    serde refuses some repeats (a field of a tensor entry, ``__metadata__``) and, where a repeat is
+    allowed (a tensor name, a metadata key), still type-checks the replaced value before dropping it.
+    """
+
+    __slots__ = ("repeated", "replaced")
     repeated: frozenset[str]
+    replaced: tuple[tuple[str, Any], ...]
 
 
 def _object(pairs: list[tuple[str, Any]]) -> _Object:
     obj = _Object(pairs)
     if len(obj) == len(pairs):
         obj.repeated = frozenset()
+        obj.replaced = ()
     else:
         counts = collections.Counter(key for key, _ in pairs)
         obj.repeated = frozenset(key for key, count in counts.items() if count > 1)
+        obj.replaced = tuple((key, value) for key, value in pairs if value is not obj[key])
     return obj
 
 
@@ -249,6 +266,8 @@ def _validate(header: _Object, data_size: int) -> tuple[dict[str, TensorInfo], d
     if METADATA_KEY in header.repeated:
         raise CorruptFileError("the header names __metadata__ twice; the safetensors library refuses that")
     metadata = _validate_metadata(header.get(METADATA_KEY))
+    for name, replaced in header.replaced:  # a repeated tensor name: the dropped entry must still parse
+        _validate_entry(name, replaced)
     entries: list[tuple[int, int, str, str, tuple[int, ...]]] = []
     for name, entry in header.items():
         if name == METADATA_KEY:
@@ -268,7 +287,8 @@ def _validate_metadata(value: object) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise CorruptFileError(f"__metadata__ is JSON {type(value).__name__}, not an object of strings")
-    for key, item in value.items():
+    replaced = value.replaced if isinstance(value, _Object) else ()
+    for key, item in [*value.items(), *replaced]:
         if not isinstance(item, str):
             raise CorruptFileError(
                 f"__metadata__[{key!r}] is JSON {type(item).__name__}; "
