@@ -32,7 +32,7 @@ _EXTENSIONS = frozenset({"EXT1", "EXT2", "EXT4"})
 _FIRST_OPCODES = frozenset(
     op.code.encode("latin-1")
     for op in pickletools.opcodes
-    if not op.stack_before and op.stack_after and op.proto <= 1
+    if not op.stack_before and op.stack_after and op.proto <= 1 and not op.name.endswith("GET")
 )
 # (items popped below the mark or in all, items pushed, pops down to a mark) per opcode name.
 _STACK_EFFECTS: dict[str, tuple[int, int, bool]] = {}
@@ -47,21 +47,23 @@ class IncompleteError(Exception):
 
 
 def looks_like_pickle(head: bytes) -> bool:
-    """Whether ``head`` (the first bytes of a file, up to 1 KiB) starts a pickle of any protocol."""
+    """Whether ``head`` (the first bytes of a file, up to 1 KiB) starts a pickle of any protocol.
+
+    Protocols 2-5 announce themselves; for 0 and 1 every opcode of ``head`` must decode, up to STOP or
+    up to where ``head`` cuts an opcode short - text that merely starts with ``(`` or ``N`` soon meets a
+    byte that is no opcode.
+    """
     if head[:1] == b"\x80":
         return head[1:2] in {b"\x00", b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"}
     if head[:1] not in _FIRST_OPCODES:
         return False
-    # A text file may start with '(' or ']': protocol 0/1 needs two whole opcodes, or one that fills head.
-    decoded = 0
     try:
         for _opcode, _arg, _pos in pickletools.genops(io.BytesIO(head)):
-            decoded += 1
-            if decoded >= 2:
-                return True
+            pass
     except ValueError as exc:
-        return decoded >= 1 and "remain" in str(exc)  # cut by the end of head, not by nonsense
-    return decoded >= 1
+        reason = str(exc)  # cut by the end of head, not by nonsense:
+        return any(cut in reason for cut in ("remain", "newline", "exhausted"))
+    return True
 
 
 class Framer:

@@ -660,3 +660,43 @@ def benign_tar(shape: tuple[int, ...] = (2, 3)) -> bytes:
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def benign_data_pkl(shape: tuple[int, int] = (2, 3)) -> bytes:
+    """torch.save's data.pkl for ``{"w": zeros(shape)}``, written opcode by opcode."""
+    rows, cols = shape
+    storage = (
+        b"("
+        + text("storage")
+        + glob("torch", "FloatStorage")
+        + text("0")
+        + text("cpu")
+        + integer(rows * cols)
+        + b"t"
+    )
+    return (
+        proto(2)
+        + b"}"
+        + text("w")
+        + glob("torch._utils", "_rebuild_tensor_v2")
+        + b"("
+        + storage
+        + b"Q"  # BINPERSID
+        + integer(0)
+        + b"("
+        + integer(rows)
+        + integer(cols)
+        + b"t("
+        + integer(cols)
+        + integer(1)
+        + b"t\x89"
+        + glob("collections", "OrderedDict")
+        + b")R"
+        + b"tR"
+        + b"s."
+    )
+
+
+def benign_zip(shape: tuple[int, int] = (2, 3), extra: list[tuple[str, bytes]] = ()) -> bytes:  # type: ignore[assignment]
+    """A torch zip checkpoint ``{"w": zeros(shape)}`` as torch.save lays it out (plus ``extra`` entries)."""
+    return _torch_zip(benign_data_pkl(shape), [("archive/data/0", b"\0" * (4 * shape[0] * shape[1])), *extra])

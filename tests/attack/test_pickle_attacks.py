@@ -26,7 +26,15 @@ import pytest
 from core.formats.model_file import CorruptFileError, FormatError, UnreadableFileError, UnsafeFileError
 from core.formats.reader import read_header
 from tests.app.main_process import run_main
-from tests.attack.pickle_corpus import CONTAINERS, PAYLOADS, SUFFIXES, Payload, benign_tar, bombs
+from tests.attack.pickle_corpus import (
+    CONTAINERS,
+    PAYLOADS,
+    SUFFIXES,
+    Payload,
+    benign_tar,
+    benign_zip,
+    bombs,
+)
 from tests.attack.report import record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +66,12 @@ written = [
     ),
 ]
 tar = torch.load(spec["tar"], weights_only=False)
-results = {"tar_shape": list(tar["string_to_param"]["*"].shape), "benign": [str(p) for p in written]}
+hand_zip = torch.load(spec["zip"], weights_only=True)
+results = {
+    "tar_shape": list(tar["string_to_param"]["*"].shape),
+    "zip_shape": list(hand_zip["w"].shape),
+    "benign": [str(p) for p in written],
+}
 outcomes = {}
 for path in spec["load"]:
     try:
@@ -101,9 +114,12 @@ def torch_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             controls.append((payload, container, path, marker))
     tar = work / "benign.tar.pt"
     tar.write_bytes(benign_tar())
+    hand_zip = work / "benign.zip.pt"
+    hand_zip.write_bytes(benign_zip())
     spec = {
         "benign_dir": str(work / "benign"),
         "tar": str(tar),
+        "zip": str(hand_zip),
         "load": [str(path) for _, _, path, _ in controls],
         "out": str(work / "out.json"),
     }
@@ -162,12 +178,15 @@ def test_benign_real_world_shapes_stay_ok(torch_run: dict[str, Any], tmp_path: P
     benign = [Path(p) for p in torch_run["benign"]]
     tar = tmp_path / "old-embedding.pt"
     tar.write_bytes(benign_tar())
-    benign.append(tar)
+    hand_zip = tmp_path / "hand-written.pt"
+    hand_zip.write_bytes(benign_zip())
+    benign += [hand_zip, tar]
     labels = {path.name: _label(path) for path in benign}
     record("pickles", tried=len(labels), false_positives=sum(label != "ok" for label in labels.values()))
 
     assert labels == dict.fromkeys(labels, "ok")
-    assert torch_run["tar_shape"] == [2, 3]  # torch reads our tar layout as we do
+    assert torch_run["tar_shape"] == [2, 3]  # torch reads our hand-written layouts as we do
+    assert torch_run["zip_shape"] == [2, 3]
     assert read_header(tar).tensors["string_to_param.*"].shape == (2, 3)
     assert len(read_header(next(p for p in benign if p.name == "sd1.ckpt")).tensors) == 1130
 
@@ -180,6 +199,14 @@ from core.formats.model_file import CorruptFileError, UnsafeFileError
 from core.formats.reader import read_header
 from tests.attack.pickle_corpus import bombs
 work = Path(sys.argv[1])
+
+def peak_rss():
+    # VmHWM starts afresh with this program; ru_maxrss may carry the forking parent's peak.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
 out = []
 for index, bomb in enumerate(bombs()):
     path = work / f"bomb-{index}.pt"
@@ -195,7 +222,7 @@ for index, bomb in enumerate(bombs()):
     except MemoryError:
         label, reason = "memory error", ""
     seconds = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = peak_rss()
     out.append({"name": bomb.name, "size": len(bomb.data), "label": label, "reason": reason,
                 "seconds": seconds, "peak_rss": rss})
 print(json.dumps(out))

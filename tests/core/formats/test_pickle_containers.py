@@ -1,0 +1,305 @@
+"""Every place torch finds a pickle is checked: protocols 0-5, zip entries, tar members, any file name;
+and every allowed reconstruction call is bounded (``pickle_limits``). No torch in this process: the
+files are written opcode by opcode (``tests.attack.pickle_corpus``), and the attack suite proves in a
+child process that torch reads the same layouts."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.formats.model_file import CorruptFileError, UnsafeFileError
+from core.formats.pickle_flatten import flatten_checkpoint
+from core.formats.pickle_limits import AllocationBudget, allowance, short_repr
+from core.formats.pickle_stream import looks_like_pickle
+from core.formats.reader import read_header
+from core.formats.restricted_unpickler import restricted_loads
+from core.taxonomy import FileFormat
+from tests.attack.pickle_corpus import (
+    PAYLOADS,
+    _zip,
+    benign_data_pkl,
+    benign_tar,
+    benign_zip,
+    binbytes,
+    call,
+    get,
+    glob,
+    integer,
+    proto,
+    put,
+    tar,
+    text,
+    zip_duplicate,
+)
+
+EXEC = next(p for p in PAYLOADS if p.name == "builtins.exec")
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+# ---- recognising pickles ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", range(6))
+def test_pickles_of_every_protocol_are_recognised(protocol: int) -> None:
+    assert looks_like_pickle(pickle.dumps({"w": [1.0, 2.0]}, protocol=protocol))
+
+
+@pytest.mark.parametrize("head", [b"", b"hello world", b'{"a": 1}', b"\x00" * 16, b"\x80\x09xx", b"GGUF"])
+def test_other_bytes_are_not_pickles(head: bytes) -> None:
+    assert not looks_like_pickle(head)
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+@pytest.mark.parametrize("suffix", [".pt", ".ckpt", ".bin", ".safetensors", ".sft", ".gguf"])
+def test_protocol_0_and_1_payloads_are_unsafe_under_any_name(
+    tmp_path: Path, protocol: int, suffix: str
+) -> None:
+    marker = tmp_path / "MARKER"
+
+    class Exec:
+        def __reduce__(self) -> tuple[object, ...]:
+            return exec, (f"open({str(marker)!r}, 'w')",)
+
+    path = _write(tmp_path / f"old{suffix}", pickle.dumps({"w": Exec()}, protocol=protocol))
+
+    with pytest.raises(UnsafeFileError, match=r"builtins\.exec"):
+        read_header(path)
+    assert not marker.exists()
+
+
+def test_benign_protocol_0_pickle_is_read(tmp_path: Path) -> None:
+    path = _write(tmp_path / "old.pt", pickle.dumps({"step": 3, "name": "x"}, protocol=0))
+
+    assert read_header(path).extras == {"step": 3, "name": "x"}
+
+
+def test_harmless_pickle_named_safetensors_is_corrupt_not_ok(tmp_path: Path) -> None:
+    path = _write(tmp_path / "m.safetensors", benign_zip())
+
+    with pytest.raises(CorruptFileError, match=r"named \.safetensors but holds a torch pickle"):
+        read_header(path)
+
+
+def test_text_that_starts_like_a_protocol_0_pickle_keeps_its_reason(tmp_path: Path) -> None:
+    path = _write(tmp_path / "notes.pt", b"(hello) this is text, not a model")
+
+    with pytest.raises(CorruptFileError, match="neither a torch checkpoint nor safetensors"):
+        read_header(path)
+
+
+# ---- zip ----------------------------------------------------------------------------------------
+
+
+def test_hand_written_torch_zip_reads_like_torch_save(tmp_path: Path) -> None:
+    header = read_header(_write(tmp_path / "w.pt", benign_zip((4, 8))))
+
+    assert header.format is FileFormat.PT
+    assert {n: (t.dtype, t.shape) for n, t in header.tensors.items()} == {"w": ("F32", (4, 8))}
+
+
+def test_duplicate_entry_names_are_unsafe(tmp_path: Path) -> None:
+    marker = tmp_path / "MARKER"
+    path = _write(tmp_path / "dup.pt", zip_duplicate(EXEC.build(marker)))
+
+    with pytest.raises(UnsafeFileError, match=r"several entries named archive/data\.pkl"):
+        read_header(path)
+    assert not marker.exists()
+
+
+def test_duplicate_names_are_unsafe_even_when_both_are_harmless(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "dup.pt", _zip([("a/data.pkl", benign_data_pkl()), ("a/data.pkl", benign_data_pkl())])
+    )
+
+    with pytest.raises(UnsafeFileError, match="loaders disagree"):
+        read_header(path)
+
+
+@pytest.mark.parametrize(
+    "entry", ["archive/extra.pkl", "archive/constants.pkl", "archive/notes", "other.bin"]
+)
+def test_a_harmless_pickle_in_an_unexpected_entry_is_unsafe(tmp_path: Path, entry: str) -> None:
+    path = _write(tmp_path / "m.pt", benign_zip(extra=[(entry, pickle.dumps({"a": 1}, protocol=2))]))
+
+    with pytest.raises(UnsafeFileError, match="hides a pickle") as caught:
+        read_header(path)
+    assert caught.value.offending_globals == (entry,)
+
+
+def test_storage_bytes_that_look_like_a_pickle_are_not_scanned(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "m.pt", benign_zip(extra=[("archive/data/1", b"\x80\x02cos\nsystem\n" + b"\0" * 64)])
+    )
+
+    assert "w" in read_header(path).tensors
+
+
+def test_two_archive_folders_with_data_pkl_are_unsafe(tmp_path: Path) -> None:
+    data = _zip([("a/data.pkl", benign_data_pkl()), ("b/data.pkl", benign_data_pkl()), ("a/version", b"3\n")])
+
+    with pytest.raises(UnsafeFileError, match=r"2 data\.pkl"):
+        read_header(_write(tmp_path / "m.ckpt", data))
+
+
+def test_local_header_naming_another_entry_is_never_ok(tmp_path: Path) -> None:
+    data = bytearray(benign_zip())
+    at = data.index(b"archive/data.pkl")  # the first local header's name
+    data[at : at + 16] = b"archive/evil.pkl"
+
+    with pytest.raises(CorruptFileError, match="zip archive"):
+        read_header(_write(tmp_path / "m.pt", bytes(data)))
+
+
+# ---- tar ----------------------------------------------------------------------------------------
+
+
+def test_tar_checkpoint_is_read_with_its_shapes(tmp_path: Path) -> None:
+    header = read_header(_write(tmp_path / "old.pt", benign_tar((3, 5))))
+
+    assert {n: (t.dtype, t.shape) for n, t in header.tensors.items()} == {
+        "string_to_param.*": ("F32", (3, 5))
+    }
+    assert header.extras == {"name": "old-style"}
+
+
+def _tar_with(members: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_payload_in_each_tar_member_is_unsafe(tmp_path: Path) -> None:
+    marker = tmp_path / "MARKER"
+    payload = EXEC.build(marker)
+    count = pickle.dumps(0, protocol=2)
+    views = pickle.dumps([], protocol=2)
+    for members in (
+        [("storages", payload + views), ("tensors", count), ("pickle", benign_data_pkl())],
+        [("storages", count + payload), ("tensors", count), ("pickle", benign_data_pkl())],
+        [("storages", count + views), ("tensors", payload), ("pickle", benign_data_pkl())],
+    ):
+        with pytest.raises(UnsafeFileError):
+            read_header(_write(tmp_path / "t.pt", _tar_with(members)))
+    with pytest.raises(UnsafeFileError):
+        read_header(_write(tmp_path / "t.pt", tar(payload)))
+    assert not marker.exists()
+
+
+def test_tar_with_duplicate_or_extra_members_is_unsafe(tmp_path: Path) -> None:
+    count = pickle.dumps(0, protocol=2)
+    base = [
+        ("storages", count + pickle.dumps([], protocol=2)),
+        ("tensors", count),
+        ("pickle", pickle.dumps({}, 2)),
+    ]
+
+    with pytest.raises(UnsafeFileError, match="two members named 'pickle'"):
+        read_header(_write(tmp_path / "a.pt", _tar_with([*base, ("pickle", pickle.dumps({}, 2))])))
+    with pytest.raises(UnsafeFileError, match="'extra'"):
+        read_header(_write(tmp_path / "b.pt", _tar_with([*base, ("extra", b"x")])))
+
+
+def test_tar_storage_larger_than_the_member_is_corrupt(tmp_path: Path) -> None:
+    data = benign_tar()
+    at = data.index(struct.pack("<q", 6))
+    data = data[:at] + struct.pack("<q", 2**40) + data[at + 8 :]
+
+    with pytest.raises(CorruptFileError):
+        read_header(_write(tmp_path / "t.pt", data))
+
+
+# ---- bounds -------------------------------------------------------------------------------------
+
+
+def test_allowance_grows_with_the_pickle() -> None:
+    assert allowance(0) == 16 * 1024 * 1024
+    assert allowance(1024 * 1024) == 20 * 1024 * 1024
+
+
+def test_budget_names_resource_exhaustion() -> None:
+    budget = AllocationBudget(90)
+    budget.charge(1000, "x")
+
+    with pytest.raises(
+        UnsafeFileError, match=r"asks for .* bytes from a 90-byte file \(resource exhaustion\)"
+    ):
+        budget.charge(2**40, "numpy.core.multiarray.scalar")
+
+
+def test_real_numpy_scalars_and_arrays_still_load() -> None:
+    data = pickle.dumps(
+        {"loss": np.float64(0.25), "ids": np.arange(6, dtype=np.int32).reshape(2, 3)}, protocol=2
+    )
+
+    loaded = restricted_loads(data)
+
+    assert loaded["loss"] == 0.25
+    assert loaded["ids"].tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+def _arrays_from_one_memoized_blob(size: int, count: int) -> bytes:
+    """``[array, array, ...]``: ``count`` separate numpy arrays, each filled (BUILD) from one memoized
+    ``size``-byte string: the file holds the bytes once, a naive reader allocates them ``count`` times."""
+    head = (
+        glob("numpy.core.multiarray", "_reconstruct")
+        + put(0)
+        + b"0"
+        + glob("numpy", "ndarray")
+        + put(1)
+        + b"0"
+    )
+    head += call(glob("numpy", "dtype"), text("u1"), b"\x89\x88") + put(2) + b"0"
+    head += binbytes(b"\0" * size) + put(3) + b"0"
+    array = get(0) + b"(" + get(1) + integer(0) + b"\x85" + get(2) + b"tR"
+    array += b"(" + integer(1) + integer(size) + b"\x85" + get(2) + b"\x89" + get(3) + b"tb"
+    return proto(2) + head + b"}" + text("w") + b"(" + array * count + b"ls."
+
+
+def test_numpy_arrays_filled_from_one_memoized_blob_are_bounded() -> None:
+    assert len(restricted_loads(_arrays_from_one_memoized_blob(1024 * 1024, 3))["w"]) == 3
+
+    with pytest.raises(UnsafeFileError, match="resource exhaustion"):
+        restricted_loads(_arrays_from_one_memoized_blob(1024 * 1024, 30))
+
+
+def test_flatten_keeps_hostile_scalars_json_safe() -> None:
+    tensors, extras = flatten_checkpoint(
+        {"big": 1 << 5000, "nan": float("nan"), "s": slice((1, (2, (3, (4, (5,))))), None), 10**400: "k"}
+    )
+
+    assert tensors == {}
+    assert extras["big"] == "<5,001-bit integer>"
+    assert extras["nan"] == "nan"
+    assert extras["s"].startswith("slice(")
+    assert "<1,329-bit integer>" in extras
+
+
+def test_short_repr_is_bounded_for_shared_structures() -> None:
+    node: object = (1, 2)
+    for _ in range(60):
+        node = (node, node)
+
+    assert len(short_repr(node)) < 200
+
+
+def test_stack_global_with_hidden_module_name_is_unsafe(tmp_path: Path) -> None:
+    data = proto(4) + b"}" + text("w") + glob("builtins", "str") + b"(" + text("os") + b"tR" + text("system")
+    data += b"\x93(" + text("true") + b"tRs."
+
+    with pytest.raises(UnsafeFileError):
+        read_header(_write(tmp_path / "m.pt", data))
