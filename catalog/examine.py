@@ -293,18 +293,33 @@ def _names_a_model_class(folder: Path, names: frozenset[str]) -> bool:
 
 
 def _diffusers_folder(folder: Path) -> FoundFile | None:
-    """A diffusers folder is one asset: its size is the sum of its files, its mtime the newest one."""
+    """A diffusers folder is one asset: its size is the sum of its files, its mtime the newest one.
+
+    A file inside that is no regular file (a named pipe, a link to nothing, as a half-downloaded Hugging
+    Face snapshot leaves) makes the folder unreadable, with that file named: it is never opened, and
+    the folder does not silently vanish from the library.
+    """
     size = 0
     newest = 0
+    odd: str | None = None
     try:
-        for dirpath, _dirnames, filenames in os.walk(folder):
-            for name in filenames:
-                st = (Path(dirpath) / name).stat()
-                size += st.st_size
-                newest = max(newest, st.st_mtime_ns)
         folder_stat = folder.stat()
     except OSError:
         return None
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        for name in filenames:
+            path = Path(dirpath) / name
+            try:
+                st = path.stat()
+            except OSError as exc:
+                odd = odd or f"{path.relative_to(folder)}: {unreadable_reason(path, exc)}"
+                continue
+            kind = special_kind(st.st_mode)
+            if kind is not None:
+                odd = odd or f"{path.relative_to(folder)}: {kind}, not a file; it was not opened"
+                continue
+            size += st.st_size
+            newest = max(newest, st.st_mtime_ns)
     return FoundFile(
         path=folder,
         size=size,
@@ -312,6 +327,7 @@ def _diffusers_folder(folder: Path) -> FoundFile | None:
         inode=folder_stat.st_ino,
         device=folder_stat.st_dev,
         is_folder=True,
+        unreadable=shown(odd) if odd else None,
     )
 
 
@@ -379,7 +395,8 @@ def examine(found: FoundFile) -> ScannedFile:
     (``SidecarInfo.errors``) and leaves the model's own status as its bytes say.
     """
     if found.unreadable is not None:
-        reading = Reading(format_from_suffix(found.path), FileStatus.UNREADABLE, found.unreadable)
+        file_format = FileFormat.DIFFUSERS if found.is_folder else format_from_suffix(found.path)
+        reading = Reading(file_format, FileStatus.UNREADABLE, found.unreadable)
     else:
         reading = read_and_identify(found.path, is_folder=found.is_folder)
     return ScannedFile(
