@@ -214,6 +214,9 @@ class Scanner:
                     continue
                 summary.new += 1
                 to_examine.append(item)
+            elif _unchanged(known, item) and _unreadable(known, item):
+                summary.unchanged += 1  # looked at again each scan (a link may work again), opens nothing
+                refresh.append(item)
             elif _unchanged(known, item):
                 summary.unchanged += 1
                 if known.device != item.device:
@@ -415,9 +418,13 @@ def _links_into(start: Path, root_path: Path, library: LibraryPlaces) -> bool:
     return real is not None and library.contains(real)
 
 
+def _unreadable(known: IndexedFile, item: FoundFile) -> bool:
+    return known.status is FileStatus.UNREADABLE or item.unreadable is not None
+
+
 def _unchanged(known: IndexedFile, item: FoundFile) -> bool:
-    if known.status in {FileStatus.MISSING, FileStatus.UNREADABLE} or item.unreadable is not None:
-        return False  # an unreadable path is looked at again each scan (a link may work again)
+    if known.status is FileStatus.MISSING:
+        return False
     if item.sidecar_mtime_ns > known.sidecar_mtime_ns:
         return False  # a sidecar appeared or changed next to it: read them (hashes are kept)
     return (known.size, known.mtime_ns, known.inode) == item.stat_key

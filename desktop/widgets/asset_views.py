@@ -21,7 +21,7 @@ COLUMN_WIDTHS: dict[AssetColumn, int] = {
     AssetColumn.SIZE: 84,
     AssetColumn.RATING: 76,
     AssetColumn.FAVORITE: 64,
-    AssetColumn.STATUS: 72,
+    AssetColumn.STATUS: 96,  # "Unreadable" whole
 }
 # The Name column never gets narrower than this: a row without its name tells the user nothing. When
 # the pane is narrower than all columns the table scrolls sideways instead of squeezing Name.

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catalog.path_text import shown
 from catalog.records import AssetRecord, RemoteLinkRecord, UserDataChanges
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus
 from desktop.labels import (
@@ -399,7 +400,7 @@ class DetailsPane(QScrollArea):
     def _show_header(self, record: AssetRecord) -> None:
         self._show_preview(record)
         self.title.setText(display_title(record))
-        self.subtitle.setText(record.file_name)
+        self.subtitle.setText(shown(record.file_name))  # bytes that are not UTF-8 show as U+FFFD
         _clear_layout(self._badges)
         kind_badge = _badge(kind_label(record.kind, record.network), KIND_COLORS[record.kind])
         if record.kind_override is not None:  # the user's word, said as such (the file's is below)

@@ -98,9 +98,10 @@ def test_special_files_and_broken_links_are_unreadable_with_a_reason(
     }
     assert summary.unreadable == 5
     assert "5 unreadable" in str(summary)
-    # A rescan looks at them again (a link may work again), and still says the same.
-    _scan(lib, scan_mode)
+    # A rescan looks at them again (a link may work again), and still says the same; nothing changed.
+    again = _scan(lib, scan_mode)
     assert _by_name(lib) == found
+    assert (again.unchanged, again.changed, again.unreadable) == (6, 0, 5)
 
 
 @pytest.mark.timeout(60)
