@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from catalog.db import chunks, utc_now
 from catalog.labels import COLLECTIONS, TAGS, prune
 from catalog.orm import Asset
+from catalog.path_text import from_stored
 from catalog.user_data import ensure_covers
 
 # One query: the SHA256 index finds the duplicated hashes, then only their rows are read. How much the
@@ -148,10 +149,19 @@ def duplicates_of(session: Session, asset_id: int) -> DuplicateGroup | None:
     return groups[0] if groups else None
 
 
+def _duplicate_path(row: Sequence[Any]) -> DuplicatePath:
+    """A row of the raw duplicate query; a path that is not UTF-8 comes back from its stored text."""
+    found = DuplicatePath._make(row)
+    if found.path.isascii() and (found.root_path or "").isascii():
+        return found
+    root_path = from_stored(found.root_path) if found.root_path is not None else None
+    return found._replace(path=from_stored(found.path), root_path=root_path)
+
+
 def _groups(rows: Sequence[Any]) -> list[DuplicateGroup]:
     # sha256 -> (device, inode) -> paths; rows come in index order (by hash, then by id).
     by_hash: dict[str, dict[tuple[int, int], list[DuplicatePath]]] = {}
-    for row in map(DuplicatePath._make, rows):
+    for row in map(_duplicate_path, rows):
         files = by_hash.get(row.sha256)
         if files is None:
             files = by_hash[row.sha256] = {}
@@ -235,7 +245,7 @@ def near_duplicate_hints(session: Session) -> list[NearDuplicateHint]:
     hints: list[NearDuplicateHint] = []
     tensors: dict[str, list[HintFile]] = defaultdict(list)
     for autov3, asset_id, path, size, sha256 in session.execute(_SAME_TENSORS):
-        tensors[autov3].append(HintFile(asset_id, path, size, sha256))
+        tensors[autov3].append(HintFile(asset_id, from_stored(path), size, sha256))
     for autov3, files in tensors.items():
         label = f"Same tensors, other metadata (AutoV3 {autov3[:10]})"
         hints.append(NearDuplicateHint("same_tensors", autov3, label, _one_per_content(files)))
@@ -245,7 +255,12 @@ def near_duplicate_hints(session: Session) -> list[NearDuplicateHint]:
         _CIVITAI_FILES
     ):
         models[model_id].append(
-            (version_id, model_name, version_name, HintFile(asset_id, path, size, sha256, version_name))
+            (
+                version_id,
+                model_name,
+                version_name,
+                HintFile(asset_id, from_stored(path), size, sha256, version_name),
+            )
         )
     for model_id, entries in models.items():
         name = next((model_name for _v, model_name, _vn, _f in entries if model_name), f"model {model_id}")

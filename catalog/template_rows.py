@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from catalog.path_text import from_stored
 from core.taxonomy import Architecture, AssetKind, FileFormat, NetworkType
 
 _KINDS = {member.value: member for member in AssetKind}
@@ -146,8 +147,8 @@ def template_rows(session: Session, scope: TemplateScope) -> list[TemplateRow]:
             TemplateRow(  # positional: a third cheaper than keywords, on every row of the library
                 asset_id,
                 root_id,
-                path,
-                file_name,
+                from_stored(path),  # raw SQL reads the stored text of a name that is not UTF-8
+                from_stored(file_name),
                 file_format == _DIFFUSERS,
                 _KINDS.get(kind, AssetKind.UNKNOWN),
                 _ARCHITECTURES.get(architecture, Architecture.UNKNOWN),

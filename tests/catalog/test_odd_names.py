@@ -14,10 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catalog.hashing_job import hash_pending
 from catalog.library import Library
 from catalog.path_text import ESCAPE, from_stored, shown, to_stored
 from catalog.records import AssetQuery
 from catalog.scanner import Scanner
+from catalog.template_rows import TemplateScope
 from core.layouts import is_ignored_file
 from core.taxonomy import FileStatus, LibraryLayout
 from tests.catalog.conftest import scanned
@@ -122,3 +124,22 @@ def test_a_255_byte_name_is_checked_for_aria2_without_asking_the_file_system(tmp
     assert is_ignored_file(path) is False  # "<name>.aria2" is too long to exist: no ENAMETOOLONG
     assert is_ignored_file(path, frozenset({LONGEST})) is False
     assert is_ignored_file(path, frozenset({LONGEST, LONGEST + ".aria2"})) is True
+
+
+@pytest.mark.timeout(60)
+def test_raw_sql_readers_give_back_the_real_names(lib: Library, tmp_path: Path) -> None:
+    """Duplicates and organize templates read paths with hand-written SQL: they decode them too."""
+    root = tmp_path / os.fsdecode(b"lib\xe9")
+    first = write_safetensors(root / NOT_UTF8, LORA, seed=1)
+    second = root / os.fsdecode(b"copy \xff.safetensors")
+    second.write_bytes(first.read_bytes())
+    lib.add_root(root, LibraryLayout.FLAT)
+    Scanner(lib, workers=1).scan()
+    hash_pending(lib, workers=1)
+
+    (group,) = lib.duplicate_groups()
+    paths = {entry.path for file in group.files for entry in file.paths}
+    assert paths == {str(first), str(second)}
+    assert {entry.root_path for file in group.files for entry in file.paths} == {str(root)}
+    rows = lib.template_rows(TemplateScope())
+    assert {(row.path, row.file_name) for row in rows} == {(str(first), NOT_UTF8), (str(second), second.name)}
