@@ -127,13 +127,15 @@ class AppContext:
 
     def civitai_session(self) -> requests.Session:
         """The Civitai API session, rebuilt when the key changes in the settings (thread-safe)."""
+        from app.site_keys import civitai_tokens
         from core.net import make_session
 
         token = self.tokens.get("civitai")
         with self._lock:
             if self._civitai_session is None or self._civitai_session[0] != token:
                 # A small interval keeps batch lookups polite to the site.
-                self._civitai_session = (token, make_session(token=token, min_interval_s=0.25))
+                auth = civitai_tokens(self.civitai_base_url, token)  # the key to the Civitai origin only
+                self._civitai_session = (token, make_session(auth=auth, min_interval_s=0.25))
             return self._civitai_session[1]
 
     def civitai(self) -> CivitaiClient:

@@ -2,7 +2,7 @@
 
 target (``app.download_targets``) -> request with the expected size and SHA-256, in the folder of the
 file's kind under a library folder's layout (``app.download_requests``) -> one HTTP session whose auth
-adds each site's token for that site's configured host only (``app.download_auth``) ->
+adds each site's token for that site's configured origin only (``app.site_keys``) ->
 ``core.downloads.Downloader`` (resumable, verified while it downloads, atomic) -> the verified file
 enters the library (``app.download_ingest``).
 
@@ -20,11 +20,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.download_auth import SiteTokenAuth
 from app.download_ingest import ingest_download
 from app.download_paths import NoDownloadRootError, choose_root, describe_default_root
 from app.download_requests import civitai_request, hf_request
 from app.download_targets import CivitaiTarget, HfTarget, Target, parse_target
+from app.site_keys import download_tokens
 from catalog.download_store import SqlDownloadStore
 from catalog.records import AssetRecord, DeletedFileRecord, RootRecord
 from core.download_locks import RunLocks
@@ -139,17 +139,14 @@ class DownloadService:
         return SqlDownloadStore.open(self.context.library.path)
 
     @cached_property
-    def auth(self) -> SiteTokenAuth:
-        context = self.context
-        return SiteTokenAuth(context.civitai_base_url, context.hf_endpoint, context.tokens.get)
-
-    @cached_property
     def session(self) -> requests.Session:
+        """Each site's token to its own configured origin only; no retries of its own: the engine
+        retries (resuming each time) within one time budget, see ``core.downloads``."""
         from core.net import make_session
 
-        session = make_session()
-        session.auth = self.auth  # per host, so no site ever sees another site's token
-        return session
+        context = self.context
+        tokens = download_tokens(context.civitai_base_url, context.hf_endpoint, context.tokens.get)
+        return make_session(auth=tokens, retries=0)
 
     @cached_property
     def downloader(self) -> Downloader:

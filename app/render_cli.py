@@ -148,11 +148,13 @@ class _CivitaiOffers:
             return None
         try:
             if self._client is None:
+                from app.site_keys import civitai_tokens
                 from core.net import make_session
                 from core.sources.civitai import CivitaiClient
 
+                context = self._context
                 session = make_session(
-                    token=self._context.tokens.get("civitai"),
+                    auth=civitai_tokens(context.civitai_base_url, context.tokens.get("civitai")),
                     retries=1,
                     backoff_factor=0.2,
                     timeout=(3.0, 10.0),

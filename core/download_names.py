@@ -5,10 +5,16 @@ else the URL path, else a fallback. Those strings are attacker-controlled: ``../
 would write outside the models folder, and ``CON`` or a trailing dot makes a file Windows cannot open.
 :func:`sanitize_file_name` reduces any string to one plain name component, and :func:`free_path` picks
 ``name (1).ext``... so a download never replaces a model the user already has.
+
+Names are kept to ``MAX_NAME_BYTES`` (200) although file systems allow 255 bytes: the rest is room for
+what Atelier and other tools put next to a model under the same stem (``name (12)``, ``.part``,
+``.civitai.info``, ``.preview.png``). :func:`part_name` never exceeds the 255-byte limit whatever name it
+is given: a name too long for its suffix gets a shortened, deterministic partial name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import unicodedata
@@ -18,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 FALLBACK_NAME = "download"
 MAX_NAME_BYTES = 200  # well below the 255-byte limit of ext4/NTFS, leaving room for " (12).part"
+NAME_MAX_BYTES = 255  # ext4, btrfs, XFS, APFS; NTFS counts UTF-16 units, never fewer
 _MAX_SUFFIX_CHARS = 16
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
@@ -61,16 +68,31 @@ def file_name_from_url(url: str) -> str | None:
     return segment or None
 
 
-def _truncate_keeping_suffix(name: str) -> str:
-    if len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+def _truncate_keeping_suffix(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    if len(name.encode("utf-8")) <= limit:
         return name
     dot = name.rfind(".")
     suffix = name[dot:] if dot > 0 and len(name) - dot <= _MAX_SUFFIX_CHARS else ""
     stem = name[: len(name) - len(suffix)]
-    budget = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    budget = limit - len(suffix.encode("utf-8"))
     while len(stem.encode("utf-8")) > budget:
         stem = stem[:-1]
     return stem.rstrip(" .") + suffix
+
+
+def part_name(name: str, suffix: str) -> str:
+    """The name of ``name``'s partial file: ``name + suffix``, or, when that would pass the file
+    system's 255-byte limit, a shortened name with a digest of the whole name so it stays one per name
+    and the same on every run (a download resumes from it after a restart)."""
+    plain = name + suffix
+    if len(plain.encode("utf-8")) <= NAME_MAX_BYTES:
+        return plain
+    tag = "~" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    room = NAME_MAX_BYTES - len((tag + suffix).encode("utf-8"))
+    stem = name
+    while len(stem.encode("utf-8", "surrogateescape")) > room:
+        stem = stem[:-1]
+    return stem + tag + suffix
 
 
 def _clean(raw: str) -> str:
@@ -115,21 +137,26 @@ def _numbered(name: str, number: int) -> str:
     path = PurePosixPath(name)
     suffix = path.suffix if 0 < len(path.suffix) <= _MAX_SUFFIX_CHARS else ""
     stem = name[: len(name) - len(suffix)] if suffix else name
-    return f"{stem} ({number}){suffix}"
+    mark = f" ({number})"
+    room = NAME_MAX_BYTES - len((mark + suffix).encode("utf-8"))
+    while len(stem.encode("utf-8", "surrogateescape")) > room:
+        stem = stem[:-1]
+    return f"{stem}{mark}{suffix}"
 
 
 def free_path(directory: Path, name: str, *, also_free: Iterable[str] = ()) -> Path:
     """``directory / name``, or ``name (1)``, ``name (2)``... whichever does not exist yet.
 
-    ``also_free`` are suffixes whose companions must be free too (``.part``), so a new download never
-    adopts an unrelated ``.part`` file left by another program.
+    ``also_free`` are suffixes whose companions (``part_name(candidate, suffix)``) must be free too
+    (``.part``), so a new download never adopts an unrelated ``.part`` file left by another program.
     """
     suffixes = tuple(also_free)
     candidate = name
     number = 0
     while True:
         path = directory / candidate
-        if not path.exists() and not any((directory / (candidate + s)).exists() for s in suffixes):
+        companions = (directory / part_name(candidate, s) for s in suffixes)
+        if not path.exists() and not any(companion.exists() for companion in companions):
             return path
         number += 1
         candidate = _numbered(name, number)

@@ -12,9 +12,12 @@ Why it is built this way:
   A multi-GB checkpoint is therefore never read back a second time to verify it.
 * ``Content-Type: application/json`` is sent because Civitai then answers errors as JSON instead of
   redirecting to an HTML login page, and any HTML or JSON reply where a file was expected is an error.
-* Dropped connections and 5xx are retried inside :meth:`Downloader.run_one` with backoff, each attempt
-  resuming from the ``.part``; everything else fails at once with a typed
+* Dropped connections, 5xx and 429 are retried inside :meth:`Downloader.run_one`, each attempt resuming
+  from the ``.part``, within one time budget (``core.download_retries``: 30 s from the first failure, a
+  ``Retry-After`` past it ends the download at once); everything else fails at once with a typed
   :class:`~core.sources.errors.RemoteError`.
+* Which token a request carries is the session's business (``core.site_tokens``): a download link on
+  another origin than its site's configured one never gets the site's token, redirects included.
 """
 
 from __future__ import annotations
@@ -39,25 +42,30 @@ import requests
 import urllib3
 
 from core.download_locks import HeldLock, RunLocks
-from core.download_names import choose_file_name, free_path, move_to_free_name
+from core.download_names import choose_file_name, free_path, move_to_free_name, part_name
+from core.download_retries import DEFAULT_ATTEMPTS, RetryBudget, RetryRule, site_name
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
+from core.net import DEFAULT_TIMEOUT, GIVE_UP_AFTER_S, ConnectFailure, classify_failure, describe_failure
+from core.sizes import human_size
 from core.sources.errors import (
     ConnectionLostError,
     DiskFullError,
     HashMismatchError,
     HtmlInsteadOfFileError,
+    NetworkError,
+    RateLimitedError,
     RemoteError,
     UnexpectedContentError,
     WrongSizeError,
     error_for_status,
     json_error_body,
 )
+from core.waits import WaitNotice, announce_wait
 
 MIB = 1024 * 1024
 PART_SUFFIX = ".part"
 DEFAULT_CHUNK_SIZE = 1 * MIB
 DEFAULT_CONCURRENCY = 2
-DEFAULT_ATTEMPTS = 5
 _STORE_EVERY_S = 0.5  # how often bytes_done is written to the store while a download runs
 _REPORT_EVERY_S = 0.1
 _HASH_READ = 4 * MIB
@@ -135,7 +143,7 @@ class DownloadRecord:
     @property
     def part_path(self) -> Path | None:
         """Where the bytes received so far are (known once the server named the file)."""
-        return self.target_dir / (self.file_name + PART_SUFFIX) if self.file_name else None
+        return self.target_dir / part_name(self.file_name, PART_SUFFIX) if self.file_name else None
 
 
 class DownloadStore(Protocol):
@@ -281,11 +289,16 @@ class Downloader:
         concurrency: int = DEFAULT_CONCURRENCY,
         attempts: int = DEFAULT_ATTEMPTS,
         backoff_s: float = 1.0,
-        backoff_max_s: float = 30.0,
+        backoff_max_s: float = 10.0,
+        give_up_after_s: float = GIVE_UP_AFTER_S,
+        read_timeout_s: float = DEFAULT_TIMEOUT[1],
         locks: RunLocks | None = None,
     ) -> None:
         """``locks`` tells downloads run by another live process from ones whose process died; without
-        them (a single-process tool, tests) every ``running`` row not run here counts as interrupted."""
+        them (a single-process tool, tests) every ``running`` row not run here counts as interrupted.
+
+        ``attempts``, ``backoff_s``, ``backoff_max_s`` and ``give_up_after_s`` bound the retries of one
+        download (see ``core.download_retries``); ``read_timeout_s`` is the longest silence accepted."""
         self.session = session
         self.locks = locks
         self.store = store
@@ -294,9 +307,9 @@ class Downloader:
         # a slow link; each read is written at once, so a crash loses at most one read.
         self._read_size = max(16 * 1024, min(chunk_size, _MAX_READ))
         self.concurrency = max(1, concurrency)
-        self.attempts = max(1, attempts)
-        self.backoff_s = backoff_s
-        self.backoff_max_s = backoff_max_s
+        self.retry_rule = RetryRule(
+            max(1, attempts), backoff_s, backoff_max_s, give_up_after_s, read_timeout_s
+        )
         self._lock = threading.Lock()
         self._tokens: dict[int, CancelToken] = {}
 
@@ -413,8 +426,7 @@ class Downloader:
 
     def _store_part_size(self, record: DownloadRecord) -> None:
         """Make the stored byte count the ``.part`` file's size (reports are stored only twice a second)."""
-        part = record.part_path
-        size = part.stat().st_size if part is not None and part.exists() else 0
+        size = _part_size(record)
         if size != record.bytes_done:
             self.store.set_progress(record.id, size, record.total)
 
@@ -439,38 +451,54 @@ class Downloader:
     def _run_attempts(self, download_id: int, progress: ProgressCallback, cancel: CancelToken) -> Path:
         meter = _Meter(download_id, self.store, progress)
         digest = _Hash()
-        delay = self.backoff_s
-        for attempt in range(1, self.attempts + 1):
+        first = self.get(download_id)
+        budget = self.retry_rule.start(site_name(first.source, first.url))
+        while True:
             cancel.raise_if_cancelled()
+            record = self.get(download_id)
+            had = _part_size(record)
             try:
-                return self._attempt(self.get(download_id), digest, meter, cancel)
+                return self._attempt(record, digest, meter, cancel, budget)
             except RemoteError as error:
-                if not error.retryable or attempt == self.attempts:
-                    if error.retryable:
-                        error.message += f" (gave up after {attempt} attempts)"
-                    raise
-                _sleep(delay, cancel)
-                delay = min(self.backoff_max_s, delay * 2)
-        raise AssertionError("unreachable")  # pragma: no cover
+                if _part_size(self.get(download_id)) > had:
+                    budget.progressed()
+                wait = budget.wait_after(error)
+                if wait is None:
+                    raise budget.give_up(error) from error
+                asked = isinstance(error, RateLimitedError) and error.retry_after_s is not None
+                notice = WaitNotice(
+                    budget.site, wait, budget.reason(error), budget.tries + 1, self.retry_rule.attempts, asked
+                )
+                announce_wait(notice)
+                _sleep(wait, cancel)
 
-    def _request(self, record: DownloadRecord, offset: int) -> requests.Response:
+    def _request(self, record: DownloadRecord, offset: int, budget: RetryBudget) -> requests.Response:
         headers = dict(record.headers)
         # JSON errors from Civitai instead of a login page; identity so byte counts match Content-Length.
         headers.setdefault("Content-Type", "application/json")
         headers.setdefault("Accept-Encoding", "identity")
         if offset:
             headers["Range"] = f"bytes={offset}-"
+        url = record.url
         try:
-            return self.session.get(record.url, headers=headers, stream=True, allow_redirects=True)
+            return self.session.get(
+                url, headers=headers, stream=True, allow_redirects=True, timeout=budget.timeout()
+            )
         except (requests.ConnectionError, requests.Timeout) as error:
-            raise ConnectionLostError(f"Could not reach {_host(record.url)}: {error}") from error
+            # The reason in words, never requests' text: it would carry the URL and its signed query.
+            message = describe_failure(error, _host(url))
+            if classify_failure(error) in (ConnectFailure.NAME_LOOKUP, ConnectFailure.TLS):
+                raise NetworkError(message, retryable=False) from None  # will not heal in seconds
+            raise ConnectionLostError(message) from None
         except requests.RequestException as error:
-            raise RemoteError(f"The request to {_host(record.url)} failed: {error}") from error
+            raise RemoteError(f"The request to {_host(url)} failed: {error}") from None
 
-    def _attempt(self, record: DownloadRecord, digest: _Hash, meter: _Meter, cancel: CancelToken) -> Path:
+    def _attempt(
+        self, record: DownloadRecord, digest: _Hash, meter: _Meter, cancel: CancelToken, budget: RetryBudget
+    ) -> Path:
         part = record.part_path
-        offset = part.stat().st_size if part is not None and part.exists() else 0
-        response = self._request(record, offset)
+        offset = _part_size(record)
+        response = self._request(record, offset, budget)
         with response:
             host = _host(response.url or record.url)
             if response.status_code == 416 and part is not None and record.file_name is not None:
@@ -506,7 +534,7 @@ class Downloader:
             name = record.file_name
             if name is None:
                 name = self._decide_name(record, response)
-                part = record.target_dir / (name + PART_SUFFIX)
+                part = record.target_dir / part_name(name, PART_SUFFIX)
             assert part is not None
             self._check_content_type(response, name, host)
             if record.expected_size is not None and total is not None and total != record.expected_size:
@@ -595,8 +623,9 @@ class Downloader:
         except OSError as error:
             if _is_disk_full(error):
                 raise DiskFullError(
-                    f"The disk is full (or the file is too large for it) while saving {part.name[:-5]}. "
-                    f"{done / MIB:.0f} MiB are kept in {part.name}; free some space and resume."
+                    f"The disk is full (or the file is too large for it) while saving "
+                    f"{part.name.removesuffix(PART_SUFFIX)}. {human_size(done)} are kept in {part.name}; "
+                    "free some space and resume."
                 ) from error
             raise RemoteError(f"Could not write {part}: {error.strerror or error}") from error
         return done
@@ -686,6 +715,15 @@ def _reader(response: requests.Response) -> Callable[[int], bytes]:
     if read1 is not None:
         return cast("Callable[[int], bytes]", read1)
     return lambda size: cast("bytes", raw.read(size))
+
+
+def _part_size(record: DownloadRecord) -> int:
+    """The bytes on disk of ``record``'s ``.part`` file (0 before the first byte)."""
+    part = record.part_path
+    try:
+        return part.stat().st_size if part is not None else 0
+    except FileNotFoundError:
+        return 0
 
 
 def _int(value: str | None) -> int | None:

@@ -1,7 +1,8 @@
 """One HTTP session per remote, built the same way for Civitai, Hugging Face and downloads.
 
-Every session has: a user agent, a default timeout, an optional bearer token, a per-host minimum interval
-between requests so a batch of lookups never hammers a site, and a retry policy that fails fast:
+Every session has: a user agent, a default timeout, a token policy (each site's token to its own origin
+only), a per-host minimum interval between requests so a batch of lookups never hammers a site, and a
+retry policy that fails fast:
 
 * a name that cannot be looked up is not retried (it will not resolve 0.5 s later), and a refused
   connection is tried once more after a short pause (a server restarting), so being offline shows up
@@ -13,8 +14,15 @@ between requests so a batch of lookups never hammers a site, and a retry policy 
   ``waits_reported_to`` on the calling thread (a GUI job shows it in its pane) or, failing that, to the
   session's ``on_wait`` (a command-line front end can print it), else to the log.
 
-Sessions are created by the composition root and passed to clients by constructor, never imported as
-globals. Tokens are sent as ``Authorization: Bearer`` only; ``redact`` keeps them out of logs and errors.
+Every wait and every try also fits the budget: a request's connect and read timeouts are cut to what is
+left of ``give_up_after_s``, so a server that accepts the connection and never answers is given up on
+within the budget too, not after the full read timeout.
+
+Tokens are never set as a session header. A session's ``auth`` is a ``core.site_tokens.TokenPolicy``,
+applied to every request *and every redirect hop* by the session's adapter: each site's token goes to its
+configured origin only, whatever URL a payload names (see that module). ``redact`` keeps tokens out of
+logs and errors. Sessions are created by the composition root and passed to clients by constructor,
+never imported as globals.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from core.site_tokens import Origin, TokenPolicy
 from core.waits import WaitCallback, WaitNotice, wait_announced
 
 log = logging.getLogger(__name__)
@@ -43,6 +52,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "HEAD", "POST"})  # our POSTs (by-hash lookups) are idempotent
 GIVE_UP_AFTER_S = 30.0
 REFUSED_RETRY_DELAY_S = 0.25
+MIN_TRY_TIMEOUT_S = 1.0  # the shortest timeout a last try within the budget gets
 
 
 # --- what went wrong with a connection ---------------------------------------------------------------
@@ -228,8 +238,23 @@ FAILURE_REASONS = {
 }
 
 
+Timeout = float | tuple[float | None, float | None] | None
+
+
+def within_budget(timeout: Timeout, left_s: float) -> tuple[float, float]:
+    """``(connect, read)`` timeouts cut to ``left_s`` (at least ``MIN_TRY_TIMEOUT_S``): a try that
+    cannot end within the retry budget is not started with a longer timeout."""
+    cap = max(MIN_TRY_TIMEOUT_S, left_s)
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return (min(connect, cap) if connect else cap, min(read, cap) if read else cap)
+
+
 class _AtelierAdapter(HTTPAdapter):
-    """Default timeout, per-host rate limit, and ``RetryPolicy`` around every send."""
+    """Token policy, default timeout, per-host rate limit, and ``RetryPolicy`` around every send.
+
+    requests calls ``send`` for the first request and again for each redirect hop, so the token policy
+    applied here decides every hop: a redirect to another origin never carries a token.
+    """
 
     def __init__(
         self,
@@ -237,16 +262,23 @@ class _AtelierAdapter(HTTPAdapter):
         timeout: tuple[float, float],
         policy: RetryPolicy,
         on_wait: WaitCallback | None,
+        tokens: TokenPolicy,
     ) -> None:
         self._limiter = limiter
         self._timeout = timeout
         self._policy = policy
         self._on_wait = on_wait
+        self._tokens = tokens
         super().__init__(max_retries=0)  # urllib3 must not retry behind our back
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout
+        if Origin.of(request.url or "") is None:
+            # A payload's link with a host no resolver accepts ("a%40b") would crash http.client.
+            raise requests.exceptions.InvalidURL(f"{host_of(request.url or '')} is not a valid web address")
+        self._tokens.apply(request)
+        timeout = kwargs.get("timeout")
+        if timeout is None:
+            timeout = self._timeout
         host = host_of(request.url or "")
         retryable = (request.method or "GET").upper() in RETRY_METHODS
         policy = self._policy
@@ -255,6 +287,7 @@ class _AtelierAdapter(HTTPAdapter):
         while True:
             tries += 1
             self._limiter.wait(host)
+            kwargs["timeout"] = within_budget(timeout, policy.give_up_after_s - (time.monotonic() - started))
             try:
                 response = super().send(request, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -282,7 +315,7 @@ class _AtelierAdapter(HTTPAdapter):
 
 def make_session(
     *,
-    token: str | None = None,
+    auth: TokenPolicy | None = None,
     retries: int = 3,
     backoff_factor: float = 1.0,
     backoff_max: float = 10.0,
@@ -292,20 +325,21 @@ def make_session(
     headers: Mapping[str, str] | None = None,
     on_wait: WaitCallback | None = None,
 ) -> requests.Session:
-    """A ``requests.Session`` with the fail-fast retry policy, timeouts, rate limit, user agent and token.
+    """A ``requests.Session`` with the fail-fast retry policy, timeouts, rate limit, user agent and tokens.
 
+    ``auth`` says which site's token goes where (``TokenPolicy``; none: no request carries a token).
     ``on_wait`` hears every wait not claimed by a ``waits_reported_to`` block (a CLI would print them).
     """
+    tokens = auth if auth is not None else TokenPolicy()
     policy = RetryPolicy(retries, backoff_factor, backoff_max, give_up_after_s)
-    adapter = _AtelierAdapter(RateLimiter(min_interval_s), timeout, policy, on_wait)
+    adapter = _AtelierAdapter(RateLimiter(min_interval_s), timeout, policy, on_wait, tokens)
     session = requests.Session()
+    session.auth = tokens  # also keeps requests from adding credentials of its own (.netrc, user@host)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     if headers:
         session.headers.update(headers)
-    if token:
-        session.headers["Authorization"] = f"Bearer {token}"
     return session
 
 

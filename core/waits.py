@@ -58,12 +58,18 @@ def waits_reported_to(callback: WaitCallback) -> Iterator[None]:
         _wait_reporter.reset(token)
 
 
-def wait_announced(notice: WaitNotice, fallback: WaitCallback | None = None) -> None:
-    """Tell the thread's reporter (else ``fallback``) about the wait, then wait."""
+def announce_wait(notice: WaitNotice, fallback: WaitCallback | None = None) -> None:
+    """Tell the thread's reporter (else ``fallback``, else the log) about a wait; the caller waits
+    (the download engine waits in small steps, so a pause or cancel is noticed during the wait)."""
     callback = _wait_reporter.get() or fallback
     if callback is not None:
         callback(notice)
     else:
         log.info("%s", notice.text())
+
+
+def wait_announced(notice: WaitNotice, fallback: WaitCallback | None = None) -> None:
+    """Tell the thread's reporter (else ``fallback``) about the wait, then wait."""
+    announce_wait(notice, fallback)
     if notice.seconds > 0:
         time.sleep(notice.seconds)

@@ -4,7 +4,8 @@ The HTTP session (retries with backoff on 429/5xx, rate limit, timeouts, bearer 
 ``core.net.make_session`` and passed in, so this module only shapes requests and interprets answers:
 every final error status becomes a typed ``core.sources.errors`` error with a message for the user, and
 every body is checked to be the JSON the API promises (a login page or a wrong base URL answers HTML).
-The token lives only in the session's ``Authorization`` header and is redacted from every message.
+The token lives only in the session's token policy (``core.site_tokens``: sent to the configured Civitai
+origin and nowhere else, images and download links included) and is redacted from every message.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import quote, urlencode
 import requests
 
 from core.net import RetryHistory, describe_failure, host_of, retry_history
+from core.site_tokens import TokenPolicy
 from core.sources.civitai_records import (
     CivitaiImagePage,
     CivitaiModel,
@@ -223,8 +225,9 @@ class CivitaiClient:
     # --- plumbing -----------------------------------------------------------------------------------
 
     def _token(self) -> str | None:
-        header = str(self._session.headers.get("Authorization") or "")
-        return header.removeprefix("Bearer ").strip() or None
+        """The key the session sends to this client's API (None: none, or not to this address)."""
+        auth = self._session.auth
+        return auth.token_for(self.api_url) if isinstance(auth, TokenPolicy) else None
 
     def _request(
         self,

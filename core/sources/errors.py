@@ -199,12 +199,12 @@ def error_for_status(
         )
     if status == 429:
         seconds = retry_after_seconds(retry_after)
-        later = f"in {seconds:g} seconds" if seconds is not None else "later"
-        return RateLimitedError(
-            f"{source} is limiting requests (too many requests, or the daily download limit was reached). "
-            f"Try again {later}.{suffix}",
-            retry_after_s=seconds,
-        )
+        why = "too many requests, or the daily download limit was reached"
+        if seconds is not None:
+            text = f"{source} asked to wait {seconds:.0f} s (rate limit: {why}); try again later.{suffix}"
+        else:
+            text = f"{source} is limiting requests ({why}). Try again later.{suffix}"
+        return RateLimitedError(text, retry_after_s=seconds)
     if 500 <= status < 600:
         return ServerError(
             f"{source} is having trouble (server error {status}) and did not answer for {what}, even after "

@@ -12,7 +12,13 @@ a 429's reset asks, an hour included. This module installs, through the library'
   when the budget is spent an ``HfRateLimitedError``/``HfServerError`` says how many tries it took.
 
 Those are not ``httpx`` errors, so the library's backoff loop lets them through untouched, and the
-client's ``translate`` passes a ``HuggingFaceError`` on as is.
+client's ``translate`` passes a ``HuggingFaceError`` on as is. Each try's timeouts are cut to what is left
+of the budget, so a Hub that accepts the connection and never answers is given up on within it too.
+
+The same transport keeps the token on the Hub: the library adds the token to its requests, and this
+transport drops the ``Authorization`` header of any request whose origin (scheme, host, port; see
+``core.site_tokens``) is not an endpoint a ``HuggingFaceClient`` was made for, whatever URL a payload or
+a redirect names.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 from core.net import (
     DEFAULT_TIMEOUT,
     FAILURE_REASONS,
+    MIN_TRY_TIMEOUT_S,
     RETRY_STATUSES,
     RetryHistory,
     RetryPolicy,
@@ -32,12 +39,39 @@ from core.net import (
     describe_failure,
     retry_after_seconds,
 )
+from core.site_tokens import Origin
 from core.sources.hf_errors import HfOfflineError, HfRateLimitedError, HfServerError
 from core.waits import WaitNotice, wait_announced
 
 _RETRY_METHODS = frozenset({"GET", "HEAD"})  # a request with a body could not be sent twice here
 _installed_lock = threading.Lock()
 _installed: dict[str, RetryPolicy] = {}  # "policy" -> the policy the library's client uses
+_hub_origins: set[Origin] = set()  # where the library's requests may carry the token
+
+
+def allow_token_to(endpoint: str) -> None:
+    """Let requests to ``endpoint``'s origin keep the token the library puts on them (the client's Hub)."""
+    origin = Origin.of(endpoint)
+    if origin is not None:
+        with _installed_lock:
+            _hub_origins.add(origin)
+
+
+def _token_allowed(url: str) -> bool:
+    origin = Origin.of(url)
+    with _installed_lock:
+        return origin is not None and origin in _hub_origins
+
+
+def _within_budget(timeouts: Any, left_s: float) -> Any:
+    """The request's timeout extension with connect and read cut to ``left_s`` (at least 1 s)."""
+    if not isinstance(timeouts, dict):
+        return timeouts
+    cap = max(MIN_TRY_TIMEOUT_S, left_s)
+    cut = dict(timeouts)
+    for key in ("connect", "read"):
+        cut[key] = min(cut[key], cap) if cut.get(key) else cap
+    return cut
 
 
 def _http_module() -> ModuleType | None:
@@ -54,9 +88,15 @@ def give_up_error(status: int, retry_after: float | None, history: RetryHistory)
     """The error for a 429/5xx the policy will not retry (any more)."""
     note = f" ({history.note()})" if history.retried else ""
     if status == 429:
-        later = f"in {retry_after:.0f} s" if retry_after is not None else "in a few minutes"
+        if retry_after is not None:
+            return HfRateLimitedError(
+                f"Hugging Face asked to wait {retry_after:.0f} s (rate limit, HTTP 429){note}; try again "
+                "later (signed-in users get more).",
+                status=429,
+            )
         return HfRateLimitedError(
-            f"Hugging Face is rate-limiting requests: try again {later} (signed-in users get more).{note}",
+            f"Hugging Face is rate-limiting requests: try again in a few minutes (signed-in users get "
+            f"more).{note}",
             status=429,
         )
     if history.retried:
@@ -76,12 +116,17 @@ def _make_transport(http: ModuleType, policy: RetryPolicy) -> Any:
 
         def handle_request(self, request: Any) -> Any:
             url = request.url
+            if not _token_allowed(str(url)):
+                request.headers.pop("authorization", None)
             host = f"{url.host}:{url.port}" if url.port else str(url.host)
             retryable = str(request.method).upper() in _RETRY_METHODS
+            timeouts = request.extensions.get("timeout")
             started = time.monotonic()
             tries = 0
             while True:
                 tries += 1
+                left = policy.give_up_after_s - (time.monotonic() - started)
+                request.extensions["timeout"] = _within_budget(timeouts, left)
                 try:
                     response = self._inner.handle_request(request)
                 except (http.TransportError, OSError) as exc:

@@ -156,7 +156,7 @@ def test_wrong_content_length_is_retried_then_explained(
     with pytest.raises(ConnectionLostError) as caught:
         engine.run_one(download_id)
     assert "fewer bytes than it announced" in caught.value.message
-    assert "3 attempts" in caught.value.message
+    assert "gave up after 3 tries" in caught.value.message
     assert len(_gets(http, "/short.bin")) == 3
     assert [p.name for p in tmp_path.iterdir() if p.suffix != ".db" and "catalog" not in p.name] == [
         "short.bin.part"
@@ -207,7 +207,7 @@ def test_html_login_page_is_an_error_and_leaves_no_file(
         (Fault(status=403, json_body={"error": "Forbidden"}), ForbiddenError, "does not allow access"),
         (Fault(status=404, json_body={"error": "File not found"}), NotFoundError, "not found"),
         (Fault(status=410, json_body={"error": "Model archived"}), ArchivedError, "archived"),
-        (Fault(status=429, retry_after="120"), RateLimitedError, "in 120 s"),
+        (Fault(status=429, retry_after="120"), RateLimitedError, "asked to wait 120 s"),
         (Fault(status=429, json_body={"error": "unusual amount of downloading"}), RateLimitedError, "later"),
     ],
 )

@@ -4,7 +4,8 @@ Routes: ``GET /api/v1/models`` (query, tag, username, types, baseModels, sort, p
 cursor paging with ``metadata.nextCursor``; ``page`` with ``query`` is a 400 as on the real site),
 ``/api/v1/models/{id}``, ``/api/v1/model-versions/{id}``, ``GET /api/v1/model-versions/by-hash/{hash}``
 (any stored hash kind, case-insensitive), ``POST /api/v1/model-versions/by-hash`` (<=100 SHA-256),
-``/api/v1/images`` and ``/api/v1/tags``.
+``/api/v1/images`` and ``/api/v1/tags``; ``GET /api/download/models/{id}`` answers 307 to the URL set in
+``CivitaiState.downloads`` (the real site redirects to a signed storage URL on another host).
 
 Fault switches live on ``CivitaiState`` so a test can flip them while the server runs: ``fail_next``
 queues error responses for the next requests (429 with or without Retry-After, 500...), ``id_errors``
@@ -46,6 +47,7 @@ class CivitaiState:
     id_errors: dict[int, tuple[int, Any]] = field(default_factory=dict)
     html_next: int = 0
     post_bodies: list[list[Any]] = field(default_factory=list)
+    downloads: dict[int, str] = field(default_factory=dict)  # version id -> where its download redirects
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_model(self, payload: dict[str, Any]) -> None:
@@ -145,6 +147,9 @@ class CivitaiHandler(FakeHandler):
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         parts = [unquote(p) for p in url.path.split("/") if p]
+        if parts[:3] == ["api", "download", "models"] and len(parts) == 4 and parts[3].isdigit():
+            self._download(int(parts[3]))
+            return
         if parts[:2] != ["api", "v1"]:
             self.send_html(404)
             return
@@ -168,6 +173,17 @@ class CivitaiHandler(FakeHandler):
             self._tags(query)
         else:
             self.send_json({"error": "Not found"}, 404)
+
+    def _download(self, version_id: int) -> None:
+        """307 to the version's file, as civitai.com does (to its signed storage URL)."""
+        location = self.state.downloads.get(version_id)
+        if location is None:
+            self.send_json({"error": "Not found"}, 404)
+            return
+        self.send_response(307)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_POST(self) -> None:
         self.record()

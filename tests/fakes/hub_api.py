@@ -6,7 +6,9 @@ It follows the contract in FORMATS-AND-APIS.md B.6: ``/api/models`` (search/auth
 ``/{id}/resolve/{rev}/{path}`` with ``X-Repo-Commit``, ``ETag``/``X-Linked-Etag`` (sha256 for LFS),
 ``X-Linked-Size`` and Range. Errors carry ``X-Error-Code`` so the library raises its typed exceptions.
 Gated repositories answer their model info freely but refuse file downloads without the right token,
-as huggingface.co does. Everything else (``/api/agent-harnesses`` included) is a plain 404.
+as huggingface.co does. ``FakeRepo.redirects`` sends a file's ``/resolve/`` to another URL with a 302
+that carries the file's metadata headers, as the real Hub does for LFS files (to its CDN). Everything
+else (``/api/agent-harnesses`` included) is a plain 404.
 
 Repositories come from real payloads (``siblings`` list sizes and LFS sha256 of files too big to serve);
 ``contents`` gives some files real bytes, whose size and hashes then replace the payload's.
@@ -42,6 +44,7 @@ class FakeRepo:
     info: dict[str, Any]
     contents: dict[str, bytes] = field(default_factory=dict)
     gated_token: str | None = None
+    redirects: dict[str, str] = field(default_factory=dict)  # file path -> URL its /resolve/ redirects to
 
     def __post_init__(self) -> None:
         siblings = {s["rfilename"]: dict(s) for s in self.info.get("siblings") or ()}
@@ -223,6 +226,12 @@ class HubHandler(FakeHandler):
                 "X-Linked-Etag": f'"{lfs["sha256"]}"',
                 "X-Linked-Size": str(size),
             }
+        if path in repo.redirects:
+            self.send_response(302)
+            for key, value in (headers | {"Location": repo.redirects[path], "Content-Length": "0"}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            return
         body = data or b""
         status, start = 200, 0
         range_header = self.headers.get("Range", "")

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from core.net import make_session
+from core.site_tokens import SiteToken, TokenPolicy
 from core.sources.civitai import CivitaiClient
 from core.sources.errors import (
     ArchivedError,
@@ -34,8 +35,10 @@ LORA_SHA256 = "A599C42A9F4F7494C7F410DBC0FD432CF0242720509E9D52FA41AAC7A88D1B69"
 CKPT_SHA256 = "EE2AB6D8723611D9A2FA9B0C8CE5A3770A84189A92B53D5E6CF44B02B9F8E033"  # version 1292
 
 
-def fast_session(token: str | None = TOKEN, retries: int = 3) -> requests.Session:
-    return make_session(token=token, retries=retries, backoff_factor=0.001, backoff_max=0.01)
+def fast_session(base_url: str, token: str | None = TOKEN, retries: int = 3) -> requests.Session:
+    """A session sending ``token`` to ``base_url``'s origin (and nowhere else), with quick retries."""
+    auth = TokenPolicy(SiteToken.fixed("Civitai", base_url, token))
+    return make_session(auth=auth, retries=retries, backoff_factor=0.001, backoff_max=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,7 @@ def state(server: FakeServer) -> CivitaiState:
 
 @pytest.fixture
 def client(server: FakeServer) -> CivitaiClient:
-    return CivitaiClient(fast_session(), server.base_url + "/")
+    return CivitaiClient(fast_session(server.base_url), server.base_url + "/")
 
 
 def _query(server: FakeServer, index: int = -1) -> tuple[str, dict[str, list[str]]]:
@@ -219,12 +222,12 @@ def test_500_then_success(client: CivitaiClient, server: FakeServer, state: Civi
 
 
 def test_rate_limited_after_retries(server: FakeServer, state: CivitaiState) -> None:
-    client = CivitaiClient(fast_session(retries=0), server.base_url)  # a retry would sleep Retry-After
+    client = CivitaiClient(fast_session(server.base_url, retries=0), server.base_url)  # a retry would sleep Retry-After
     state.fail_next(429, retry_after="7", body={"error": "Too Many Requests"})
     with pytest.raises(RateLimitedError) as info:
         client.get_model(1102)
     assert info.value.retry_after_s == 7
-    assert "Try again in 7 seconds" in str(info.value)
+    assert str(info.value).startswith("Civitai asked to wait 7 s (rate limit")
     state.fail_next(429)
     with pytest.raises(RateLimitedError, match="daily download limit") as info:
         client.get_model(1102)
@@ -261,7 +264,7 @@ def test_status_errors(
 
 
 def test_auth_required_without_token_says_how_to_add_one(server: FakeServer, state: CivitaiState) -> None:
-    client = CivitaiClient(fast_session(token=None), server.base_url)
+    client = CivitaiClient(fast_session(server.base_url, token=None), server.base_url)
     state.id_errors[242807] = (401, {"error": "Unauthorized"})
     with pytest.raises(AuthRequiredError) as info:
         client.get_version(242807)
@@ -286,10 +289,10 @@ def test_html_instead_of_json(client: CivitaiClient, state: CivitaiState) -> Non
 
 
 def test_wrong_base_url_gives_typed_errors(server: FakeServer) -> None:
-    client = CivitaiClient(fast_session(), server.base_url + "/api/v1")  # a common mistake
+    client = CivitaiClient(fast_session(server.base_url), server.base_url + "/api/v1")  # a common mistake
     with pytest.raises(NotFoundError):
         client.get_model(1102)
-    dead = CivitaiClient(fast_session(retries=0), "http://127.0.0.1:9")
+    dead = CivitaiClient(fast_session("http://127.0.0.1:9", retries=0), "http://127.0.0.1:9")
     with pytest.raises(NetworkError, match=r"Cannot reach 127\.0\.0\.1:9 — the connection was refused"):
         dead.get_model(1)
 

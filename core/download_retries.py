@@ -1,0 +1,124 @@
+"""When the download engine tries a failed download again, and what it says when it stops trying.
+
+A download is retried by the engine itself, each try resuming from the ``.part`` file (the session below
+it does not retry: its tries would restart a body the engine could have resumed, and their time would
+not count). The rule is the one of ``core.net.RetryPolicy``, counted per download:
+
+* only failures that can heal are retried: 5xx, a lost or refused connection, a stalled transfer, a 429
+  that says when to come back (without ``Retry-After`` it is Civitai's daily download limit);
+* waits grow (1, 2, 4… s), a 429's ``Retry-After`` is honoured — and every wait and every try must fit
+  one time budget (``give_up_after_s``, 30 s by default) counted from the first failure. A
+  ``Retry-After`` past the budget is not waited for at all: the download stops at once with
+  "Civitai asked to wait 3600 s (rate limit, HTTP 429); try again later.";
+* bytes arriving reset the count: a ten-hour download that loses its connection twice an hour is not
+  given up on, a server that answers nothing but 500 is, within the budget;
+* the final message names the site, the status and the tries ("Civitai is not answering (HTTP 500) —
+  gave up after 5 tries in 15 s. Try again later.").
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from core.net import DEFAULT_TIMEOUT, GIVE_UP_AFTER_S, within_budget
+from core.sources.errors import (
+    ConnectionLostError,
+    NetworkError,
+    RateLimitedError,
+    RemoteError,
+    ServerError,
+)
+
+DEFAULT_ATTEMPTS = 5
+SITE_NAMES = {"civitai": "Civitai", "huggingface": "Hugging Face"}
+
+
+def site_name(source: str, url: str) -> str:
+    """What a message calls the site a download comes from: "Civitai", "Hugging Face", else the host."""
+    return SITE_NAMES.get(str(source)) or urlsplit(url).hostname or "the server"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRule:
+    """How many tries, how long between them and how long in all (see the module's docstring)."""
+
+    attempts: int = DEFAULT_ATTEMPTS
+    backoff_s: float = 1.0
+    backoff_max_s: float = 10.0
+    give_up_after_s: float = GIVE_UP_AFTER_S
+    read_timeout_s: float = DEFAULT_TIMEOUT[1]
+
+    def start(self, site: str) -> RetryBudget:
+        return RetryBudget(self, site)
+
+
+class RetryBudget:
+    """The tries of one download run: counts failures since the last bytes arrived."""
+
+    def __init__(self, rule: RetryRule, site: str) -> None:
+        self.rule = rule
+        self.site = site
+        self.tries = 0
+        self._since = time.monotonic()
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._since
+
+    def progressed(self) -> None:
+        """Bytes arrived: failures from now on start a fresh count and a fresh budget."""
+        self.tries = 0
+        self._since = time.monotonic()
+
+    def timeout(self) -> tuple[float, float]:
+        """The next try's (connect, read) timeouts: a try never outlasts what is left of the budget."""
+        left = self.rule.give_up_after_s - self.elapsed_s
+        return within_budget((DEFAULT_TIMEOUT[0], self.rule.read_timeout_s), left)
+
+    def wait_after(self, error: RemoteError) -> float | None:
+        """Seconds to wait before trying again after ``error`` (counted as a try); None: give up."""
+        self.tries += 1
+        asked = error.retry_after_s if isinstance(error, RateLimitedError) else None
+        # A 429 without Retry-After is Civitai's daily download limit: seconds will not lift it.
+        if not (error.retryable or asked is not None) or self.tries >= self.rule.attempts:
+            return None
+        wait = asked if asked is not None else self._backoff()
+        return wait if self.elapsed_s + wait <= self.rule.give_up_after_s else None
+
+    def _backoff(self) -> float:
+        return float(min(self.rule.backoff_max_s, self.rule.backoff_s * 2 ** (self.tries - 1)))
+
+    def give_up(self, error: RemoteError) -> RemoteError:
+        """The error to end with: ``error`` itself after one try of something that cannot heal, else a
+        message with the site, the status and how many tries it took."""
+        tries = self.tries
+        note = f"gave up after {tries} tries in {self.elapsed_s:.0f} s"
+        if isinstance(error, RateLimitedError):
+            after = f" ({note})" if tries > 1 else ""
+            if error.retry_after_s is not None:
+                return RateLimitedError(
+                    f"{self.site} asked to wait {error.retry_after_s:.0f} s (rate limit, HTTP 429){after}; "
+                    "try again later.",
+                    retry_after_s=error.retry_after_s,
+                )
+            return RateLimitedError(
+                f"{self.site} is limiting requests (rate limit, HTTP 429){after}; try again later.",
+                retry_after_s=None,
+            )
+        if tries <= 1 or not error.retryable:
+            return error
+        if isinstance(error, ServerError):
+            return ServerError(
+                f"{self.site} is not answering (HTTP {error.status}) — {note}. Try again later.",
+                status=error.status,
+            )
+        kind = ConnectionLostError if isinstance(error, ConnectionLostError) else NetworkError
+        return kind(f"{error.message.rstrip('.')} — {note}.", status=error.status)
+
+    def reason(self, error: RemoteError) -> str:
+        """What a wait notice says happened ("HTTP 503", "the connection was lost")."""
+        if error.status is not None:
+            return f"HTTP {error.status}"
+        return "the connection was lost" if isinstance(error, ConnectionLostError) else "no answer"
