@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Protocol
 
 from catalog.library import Library
+from catalog.path_text import shown
 from catalog.records import AssetRecord, PreviewRecord
+from core.formats.model_file import UnreadableFileError
+from core.formats.safe_open import open_regular
 from core.formats.sidecar_writing import (
     SidecarWriteError,
     UserMetadata,
@@ -153,11 +156,17 @@ def _write_png(source: Path, target: Path) -> tuple[int, int]:
     """``source`` (any image Pillow reads) as a PNG at ``target``, atomically; returns its size."""
     from PIL import Image
 
-    with Image.open(source) as image:
-        image.load()
-        converted = image if image.mode in ("RGB", "RGBA") else image.convert("RGBA")
-        write_png_atomic(target, lambda fh: converted.save(fh, format="PNG"))
-        return converted.width, converted.height
+    try:
+        # Only a regular file is opened; Pillow's pixel limit turns a decompression bomb into a refusal.
+        with open_regular(source) as fh, Image.open(fh) as image:
+            image.load()
+            converted = image if image.mode in ("RGB", "RGBA") else image.convert("RGBA")
+            write_png_atomic(target, lambda out: converted.save(out, format="PNG"))
+            return converted.width, converted.height
+    except UnreadableFileError as exc:
+        raise SidecarWriteError(f"the cover {shown(source.name)}: {exc.reason}") from None
+    except Image.DecompressionBombError:
+        raise SidecarWriteError(f"the cover {shown(source.name)} has far too many pixels to copy") from None
 
 
 def write_many(

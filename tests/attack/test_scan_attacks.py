@@ -13,6 +13,7 @@ blocking the suite; counts go to ``tests.attack.report`` for the README's figure
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import struct
@@ -198,6 +199,7 @@ def test_a_decompression_bomb_preview_is_refused_where_it_would_be_decoded(
     from PySide6.QtCore import QSize
 
     from app.covers import CoverError, cover_from_image
+    from app.sidecar_writer import write_many
     from catalog.library import Library as _Library
     from desktop.thumbnails import load_thumbnail
 
@@ -215,7 +217,20 @@ def test_a_decompression_bomb_preview_is_refused_where_it_would_be_decoded(
         cover_from_image(lib, record_.id, bomb)
     with pytest.raises(CoverError, match="a named pipe"):
         cover_from_image(lib, record_.id, tmp_path / "pipe.png")
-    record("scan", fuzz_inputs=2)
+
+    # A LoRA Manager sidecar names the bomb as its preview: "Write sidecars" refuses to copy it.
+    shared = write_safetensors(tmp_path / "shared.safetensors", LORA, seed=2)
+    (tmp_path / "shared.metadata.json").write_text(json.dumps({"preview_url": str(bomb)}))
+    Scanner(lib, workers=1).scan([root.id])
+    shared_record = lib.get_by_path(shared)
+    assert shared_record is not None
+    assert shared_record.cover_path == str(bomb)
+    reports, failures = write_many(lib, [shared_record])
+    assert reports == []
+    assert [line for _record, line in failures] == [
+        "shared.safetensors: the cover bomb.png has far too many pixels to copy"
+    ]
+    record("scan", fuzz_inputs=3)
 
 
 # -- property-based: random mixes of hostile entries under random byte names -------------------------
