@@ -21,7 +21,7 @@ from catalog.records import Facets
 from core.taxonomy import Architecture, AssetKind, FileStatus
 
 _MISSING = FileStatus.MISSING.value
-_PROBLEMS = {FileStatus.CORRUPT.value, FileStatus.UNSAFE.value, _MISSING}
+_PROBLEMS = {FileStatus.CORRUPT.value, FileStatus.UNSAFE.value, FileStatus.UNREADABLE.value, _MISSING}
 _A = ASSETS.c
 
 

@@ -233,7 +233,7 @@ class Facets:
     tags: Mapping[str, int]
     collections: Mapping[str, int]
     favorites: int
-    problems: int  # corrupt + unsafe + missing
+    problems: int  # corrupt + unsafe + unreadable + missing (what the Problems filter shows)
     unhashed: int
 
 

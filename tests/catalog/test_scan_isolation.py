@@ -98,6 +98,7 @@ def test_special_files_and_broken_links_are_unreadable_with_a_reason(
     }
     assert summary.unreadable == 5
     assert "5 unreadable" in str(summary)
+    assert lib.facets().problems == 5  # the sidebar's Problems count agrees with its filter
     # A rescan looks at them again (a link may work again), and still says the same; nothing changed.
     again = _scan(lib, scan_mode)
     assert _by_name(lib) == found
