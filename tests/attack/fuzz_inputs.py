@@ -199,9 +199,15 @@ def _mutate_entry(draw: Callable[..., Any], entry: Pairs) -> Any:
         )
     )
     fields_ = dict(entry)
+    # An earlier mutation may have dropped or replaced a field: fall back to plain values.
+    given_dtype, given_shape, offsets = (fields_.get(name) for name in ("dtype", "shape", "data_offsets"))
+    dtype: str = given_dtype if isinstance(given_dtype, str) else "F16"
+    shape: list[Any] = list(given_shape) if isinstance(given_shape, list) else [1]
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(x, int) for x in offsets)):
+        offsets = [0, 2]
     if kind == "repeat_field":
         name = draw(st.sampled_from(["dtype", "shape", "data_offsets"]))
-        return Pairs([*entry, (name, fields_[name])])
+        return Pairs([*entry, (name, {"dtype": dtype, "shape": shape, "data_offsets": offsets}[name])])
     if kind == "repeat_unknown":
         return Pairs([*entry, ("x", 1), ("x", 2)])
     if kind == "drop_field":
@@ -210,18 +216,18 @@ def _mutate_entry(draw: Callable[..., Any], entry: Pairs) -> Any:
     if kind == "extra_field":
         return Pairs([*entry, (draw(st.sampled_from(["x", "byte_size", "offset"])), draw(json_value))])
     if kind == "array_form":
-        items = [fields_["dtype"], fields_["shape"], fields_["data_offsets"]]
+        items = [dtype, shape, offsets]
         return items + draw(st.lists(st.just(0), max_size=1)) if draw(st.booleans()) else items[:2]
     if kind == "map_dtype":
-        value = draw(st.sampled_from([Pairs([(fields_["dtype"], None)]), Pairs([(fields_["dtype"], 1)])]))
-        return Pairs([("dtype", value), *((k, v) for k, v in entry if k != "dtype")])
+        map_form = draw(st.sampled_from([Pairs([(dtype, None)]), Pairs([(dtype, 1)])]))
+        return Pairs([("dtype", map_form), *((k, v) for k, v in entry if k != "dtype")])
     if kind == "bad_dtype":
         dtype = draw(st.sampled_from(["F17", "f16", "Q4_0", "", "F16 ", "\\u0046\\u0031\\u0036"]))
         value: Any = Raw(f'"{dtype}"') if dtype.startswith("\\") else dtype
         return Pairs([("dtype", value), *((k, v) for k, v in entry if k != "dtype")])
     if kind == "dim_literal":
         literal = draw(st.sampled_from(["-0", "2.0", "1e2", "-1", "true", "18446744073709551616", '"2"']))
-        shape = list(fields_["shape"]) or [1]
+        shape = shape or [1]
         shape[draw(st.integers(0, len(shape) - 1))] = Raw(literal)
         return Pairs([(k, shape if k == "shape" else v) for k, v in entry])
     if kind == "overflow_shape":
@@ -232,7 +238,7 @@ def _mutate_entry(draw: Callable[..., Any], entry: Pairs) -> Any:
         )
         return Pairs([(k, shape if k == "shape" else v) for k, v in entry])
     if kind == "shift_offsets":
-        begin, end = fields_["data_offsets"]
+        begin, end = offsets
         delta = draw(st.sampled_from([(-1, 0), (1, 0), (0, 1), (0, -1), (1, 1), (end - begin, end - begin)]))
         offsets = [begin + delta[0], end + delta[1]]
         return Pairs([(k, offsets if k == "data_offsets" else v) for k, v in entry])
@@ -492,7 +498,7 @@ def _gguf_string(draw: Callable[..., Any], text: str) -> bytes:
 def _gguf_value(draw: Callable[..., Any], value_type: int, depth: int) -> bytes:
     scalar_sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
     if value_type in scalar_sizes:
-        return draw(st.binary(min_size=scalar_sizes[value_type], max_size=scalar_sizes[value_type]))
+        return bytes(draw(st.binary(min_size=scalar_sizes[value_type], max_size=scalar_sizes[value_type])))
     if value_type == 8:
         return _gguf_string(draw, draw(st.text(max_size=6) | odd_text))
     if value_type == 9:
