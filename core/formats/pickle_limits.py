@@ -23,6 +23,8 @@ from __future__ import annotations
 import reprlib
 from typing import Any
 
+import numpy as np
+
 from core.formats.model_file import UnsafeFileError
 
 # Metadata a real checkpoint builds beside its tensors (numpy scalars, a few encoded arrays) stays far
@@ -77,10 +79,29 @@ class AllocationBudget:
 
 # ---- the symbolic pass over the opcodes ---------------------------------------------------------------
 
-_MARK = -1  # a mark on the symbolic stack (sizes are >= 1)
 _GETS = frozenset({"GET", "BINGET", "LONG_BINGET"})
 _PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 _CALLS = frozenset({"REDUCE", "NEWOBJ", "NEWOBJ_EX", "INST", "OBJ"})
+# Opcodes that add to the container (or object) below them instead of making a new value.
+_GROWS = frozenset({"APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS", "BUILD"})
+
+
+class _Value:
+    """One value on the symbolic stack: how many values it stands for with shared ones expanded.
+
+    Memo slots and the stack share these cells, so a list memoized while empty and filled later by
+    APPENDS is seen at its final size wherever it is fetched again."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+MARK = _Value(0)  # a mark on the symbolic stack (every real value has size >= 1)
+ATOM = _Value(1)  # shared by every value that cannot grow
+_EMPTY_CONTAINERS = frozenset({"EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET"})
+_CHECKED = frozenset({"SETITEM", "SETITEMS", "ADDITEMS", "FROZENSET"}) | _CALLS
 
 
 class ExpansionTracker:
@@ -92,43 +113,55 @@ class ExpansionTracker:
     """
 
     def __init__(self) -> None:
-        self.stack: list[int] = []
-        self.memo: dict[object, int] = {}
+        self.stack: list[_Value] = []
+        self.memo: dict[object, _Value] = {}
 
     def step(self, name: str, arg: object, before: int, after: int, marked: bool) -> None:
         """Apply one opcode; ``before``/``after`` are how many plain stack items it pops and pushes,
         ``marked`` whether it pops everything down to the last mark first."""
-        if name in _GETS:
-            self.stack.append(self.memo.get(arg, 1))
-            return
-        if name in _PUTS:
-            self.memo[arg] = self.stack[-1] if self.stack else 1
+        stack = self.stack
+        if not before and not marked:  # pushes only: the bulk of every pickle, kept fast
+            if name in _GETS:
+                stack.append(self.memo.get(arg) or ATOM)
+            elif name in _PUTS:
+                self.memo[arg] = stack[-1] if stack else _Value(1)
+            elif name == "MARK":
+                stack.append(MARK)
+            elif name in _EMPTY_CONTAINERS:
+                stack.append(_Value(1))  # will grow: a cell of its own
+            elif after:
+                stack.append(ATOM)  # numbers, strings, globals never grow
             return
         if name == "MEMOIZE":
-            self.memo[len(self.memo)] = self.stack[-1] if self.stack else 1
+            self.memo[len(self.memo)] = stack[-1] if stack else _Value(1)
             return
         if name == "DUP":
-            self.stack.append(self.stack[-1] if self.stack else 1)
-            return
-        if name == "MARK":
-            self.stack.append(_MARK)
+            stack.append(stack[-1] if stack else _Value(1))
             return
         sliced: list[int] = []
         if marked:
-            while self.stack and self.stack[-1] != _MARK:
-                sliced.append(self.stack.pop())
-            if self.stack:
-                self.stack.pop()
-            sliced.reverse()
+            while stack and stack[-1] is not MARK:
+                sliced.append(stack.pop().size)
+            if stack:
+                stack.pop()
         popped = [self._pop() for _ in range(before)][::-1]
-        self._check(name, popped, sliced)
-        total = 1 + sum(popped) + sum(sliced)
+        if name in _CHECKED:
+            sliced.reverse()
+            self._check(name, [v.size for v in popped], sliced)
+        added = sum(v.size for v in popped) + sum(sliced)
+        if name in _GROWS and popped:
+            target = popped[0]  # the list, dict, set or object being filled: grows where it is shared
+            if target is ATOM:
+                target = _Value(1)
+            target.size = min(added, _SATURATED)  # its old size is part of ``added``
+            stack.append(target)
+            return
         for _ in range(after):
-            self.stack.append(min(total, _SATURATED))
+            stack.append(_Value(min(1 + added, _SATURATED)))
 
-    def _pop(self) -> int:
-        value = self.stack.pop() if self.stack else 1
-        return 1 if value == _MARK else value
+    def _pop(self) -> _Value:
+        value = self.stack.pop() if self.stack else ATOM
+        return ATOM if value is MARK else value
 
     def _check(self, name: str, popped: list[int], sliced: list[int]) -> None:
         if name == "SETITEM" and len(popped) == 3:
@@ -146,6 +179,38 @@ class ExpansionTracker:
 def _limit(what: str, nodes: int, limit: int) -> None:
     if nodes > limit:
         raise expansion_error(what, nodes, limit)
+
+
+_ATOMS = (str, int, float, bytes, bool, type(None))
+# What walking (and then hashing or copying) one value of a call's arguments costs, for the budget.
+NODE_BYTES = 32
+
+
+def check_arguments(args: object, culprit: str, budget: AllocationBudget) -> None:
+    """Refuse call arguments that expand to more than ``MAX_CALL_NODES`` values, counted on the real
+    objects (a list filled after it was memoized, a dtype rebuilt by BUILD): hashing, copying or
+    printing them is what the allowed callables would do. Each walk is charged to ``budget``, so a
+    pickle calling a thousand times on one shared argument cannot turn the checks into the bomb."""
+    count = 0
+    pending: list[object] = [args]
+    while pending:
+        value = pending.pop()
+        count += 1
+        if count > MAX_CALL_NODES:
+            raise expansion_error(f"the arguments of {culprit}", count, MAX_CALL_NODES)
+        kind = type(value)
+        if kind in _ATOMS:
+            continue
+        if isinstance(value, tuple | list | set | frozenset):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, np.dtype) and value.fields:
+            pending.extend(field[0] for field in value.fields.values())
+        elif isinstance(value, np.dtype) and value.subdtype is not None:
+            pending.append(value.subdtype[0])
+    budget.charge(count * NODE_BYTES, culprit)
 
 
 # ---- short texts of hostile values -------------------------------------------------------------------

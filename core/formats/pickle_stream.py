@@ -21,13 +21,15 @@ import pickletools
 from picklescan.scanner import SafetyLevel, scan_pickle_bytes
 
 from core.formats.model_file import CorruptFileError, UnsafeFileError
-from core.formats.pickle_limits import ExpansionTracker
+from core.formats.pickle_limits import ATOM, MARK, ExpansionTracker
 from core.formats.restricted_unpickler import canonical_global, is_allowed_global
 
 MAX_OPCODES = 4_000_000
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 _EXTENSIONS = frozenset({"EXT1", "EXT2", "EXT4"})
+_LONGS = frozenset({"LONG1", "LONG4", "LONG"})
+_MEMO_GETS = frozenset({"GET", "BINGET", "LONG_BINGET"})
 # Opcodes a protocol 0 or 1 pickle can start with: those that push a value without popping one.
 _FIRST_OPCODES = frozenset(
     op.code.encode("latin-1")
@@ -40,6 +42,17 @@ for _op in pickletools.opcodes:
     _marked = pickletools.markobject in _op.stack_before
     _below = _op.stack_before.index(pickletools.markobject) if _marked else len(_op.stack_before)
     _STACK_EFFECTS[_op.name] = (_below, len(_op.stack_after), _marked)
+# Opcodes that push one value that never grows (numbers, strings, globals): size 1, shared.
+_ATOM_PUSHES = frozenset(
+    op.name
+    for op in pickletools.opcodes
+    if not op.stack_before
+    and len(op.stack_after) == 1
+    and op.stack_after[0] is not pickletools.markobject
+    and not op.name.endswith("GET")
+    and not op.name.startswith("EMPTY_")
+    and op.name not in {"EXT1", "EXT2", "EXT4"} | {"LONG1", "LONG4", "LONG"}
+)
 
 
 class IncompleteError(Exception):
@@ -84,6 +97,7 @@ class Framer:
         found_magic = False
         count = 0
         tracker = ExpansionTracker()
+        stack, memo, step = tracker.stack, tracker.memo, tracker.step
         try:
             for opcode, arg, _pos in pickletools.genops(stream):
                 count += 1
@@ -91,10 +105,24 @@ class Framer:
                 if self.opcodes > MAX_OPCODES:
                     raise CorruptFileError(f"the pickle has more than {MAX_OPCODES:,} operations")
                 name = opcode.name
-                if name in _MEMO_PUTS and isinstance(arg, int) and arg > self.opcodes:
-                    # Memo slots are numbered in order; a far-away slot would make the C unpickler
-                    # allocate (and zero) a memo table of that size.
-                    raise CorruptFileError(f"the pickle stores to memo slot {arg:,}, beyond its own size")
+                # The two commonest opcodes by far (a value pushed, a value memoized) are followed
+                # here; the tracker takes the rest.
+                if name in _ATOM_PUSHES:
+                    stack.append(ATOM)
+                    continue
+                if name in _MEMO_GETS:
+                    stack.append(memo.get(arg) or ATOM)
+                    continue
+                if name == "MARK":
+                    stack.append(MARK)
+                    continue
+                if name in _MEMO_PUTS:
+                    if isinstance(arg, int) and arg > self.opcodes:
+                        # Memo slots are numbered in order; a far-away slot would make the C unpickler
+                        # allocate (and zero) a memo table of that size.
+                        raise CorruptFileError(f"the pickle stores to memo slot {arg:,}, beyond its own size")
+                    memo[arg] = stack[-1] if stack else ATOM
+                    continue
                 if name in _EXTENSIONS:
                     # EXT1/2/4 call whatever copyreg's extension registry maps the code to in the
                     # loading process: no weights file uses them, and a scanner cannot see the target.
@@ -103,10 +131,10 @@ class Framer:
                         f"({name} {arg}), which a weights file never does; it was not loaded",
                         (f"copyreg extension {arg}",),
                     )
-                if name in {"LONG1", "LONG4", "LONG"} and arg == LEGACY_MAGIC:
+                if name in _LONGS and arg == LEGACY_MAGIC:
                     found_magic = True
                 before, after, marked = _STACK_EFFECTS[name]
-                tracker.step(name, arg, before, after, marked)
+                step(name, arg, before, after, marked)
         except ValueError as exc:
             raise IncompleteError(str(exc)) from None
         return stream.tell(), found_magic and count <= 4

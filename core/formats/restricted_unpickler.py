@@ -12,6 +12,7 @@ from __future__ import annotations
 import _compat_pickle
 import codecs
 import io
+import math
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -22,12 +23,13 @@ import numpy as np
 
 from core.formats.dtypes import TORCH_DTYPE_NAMES, TORCH_STORAGE_DTYPES
 from core.formats.model_file import CorruptFileError, UnsafeFileError
-from core.formats.pickle_limits import AllocationBudget, exhaustion_error, short_repr
+from core.formats.pickle_limits import AllocationBudget, check_arguments, exhaustion_error, short_repr
 
 # A real checkpoint holds a few thousand tensors; a pickle building millions is hostile or broken.
 MAX_TENSORS = 200_000
-# torch tensors have at most 64 dimensions.
+# torch tensors have at most 64 dimensions, and their sizes are 64-bit.
 MAX_DIMS = 64
+MAX_ELEMENTS = 1 << 62
 # What one entry of a set, dict or tuple costs in memory (pointers, hash table slack), for the budget.
 _ENTRY_BYTES = 64
 
@@ -152,7 +154,7 @@ _NDARRAY = _NdarrayMarker()
 
 def _numpy_globals() -> dict[tuple[str, str], object]:
     # numpy 2 moved ``numpy.core`` to ``numpy._core``; pickles name either, both resolve to the same objects.
-    found: dict[tuple[str, str], object] = {("numpy", "dtype"): np.dtype, ("numpy", "ndarray"): _NDARRAY}
+    found: dict[tuple[str, str], object] = {("numpy", "ndarray"): _NDARRAY}
     dtypes_module = getattr(np, "dtypes", None)
     if dtypes_module is not None:
         for name in dir(dtypes_module):
@@ -233,6 +235,8 @@ class RestrictedUnpickler(pickle.Unpickler):
             return self._reconstruct_array
         if module in _NUMPY_MULTIARRAY and name == "scalar":
             return self._numpy_scalar
+        if module == "numpy" and name == "dtype":
+            return self._numpy_dtype
         return _NUMPY_GLOBALS.get((module, name))
 
     def _inert_class(self, qualified: str) -> type[InertObject]:
@@ -264,6 +268,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         if (
             not isinstance(storage_type, StorageType)
             or not isinstance(numel, int)
+            or not 0 <= numel < MAX_ELEMENTS
             or not isinstance(key, str | int)
             or (isinstance(key, int) and key.bit_length() > 64)
         ):
@@ -294,6 +299,8 @@ class RestrictedUnpickler(pickle.Unpickler):
             or not all(isinstance(d, int) and 0 <= d < 1 << 63 for d in size)
         ):
             raise CorruptFileError(f"the pickle builds a tensor with an invalid shape {short_repr(size)}")
+        if math.prod(size) >= MAX_ELEMENTS:
+            raise CorruptFileError("the pickle builds a tensor of more than 2**62 elements")
         self.tensor_count += 1
         if self.tensor_count > MAX_TENSORS:
             raise CorruptFileError(f"the pickle builds more than {MAX_TENSORS:,} tensors")
@@ -303,12 +310,14 @@ class RestrictedUnpickler(pickle.Unpickler):
         return data
 
     def _torch_size(self, values: Sequence[int] = ()) -> tuple[int, ...]:
+        check_arguments(values, "torch.Size", self.budget)
         if not isinstance(values, list | tuple) or not all(isinstance(v, int) for v in values):
             raise CorruptFileError("the pickle builds a torch.Size of something other than integers")
         self.budget.charge(_ENTRY_BYTES * len(values), "torch.Size")
         return tuple(values)
 
     def _sized(self, iterable: object, culprit: str) -> None:
+        check_arguments(iterable, culprit, self.budget)
         if not isinstance(iterable, _SIZED):
             raise CorruptFileError(f"the pickle calls {culprit} on {type(iterable).__name__}")
         self.budget.charge(_ENTRY_BYTES * len(iterable), culprit)
@@ -324,6 +333,7 @@ class RestrictedUnpickler(pickle.Unpickler):
     def _slice(self, *args: object) -> slice:
         if not 1 <= len(args) <= 3:
             raise CorruptFileError("the pickle builds a slice with the wrong number of bounds")
+        check_arguments(args, "builtins.slice", self.budget)
         return slice(*args)
 
     def _ordered_dict(self, *args: object) -> OrderedDict[Any, Any]:
@@ -349,10 +359,18 @@ class RestrictedUnpickler(pickle.Unpickler):
         self.budget.charge(4 * len(text), "_codecs.encode")  # at most 4 bytes a character
         return codecs.encode(text, encoding, errors)
 
+    def _numpy_dtype(self, *args: object) -> np.dtype[Any]:
+        # Creating a dtype allocates nothing big, but numpy walks (and prints, in its errors) the spec.
+        check_arguments(args, "numpy.dtype", self.budget)
+        if not 1 <= len(args) <= 3:
+            raise CorruptFileError("the pickle builds a numpy dtype with unexpected arguments")
+        return np.dtype(*args)  # type: ignore[call-overload, no-any-return]
+
     def _numpy_scalar(self, dtype: object, *data: object) -> Any:
         # numpy allocates ``dtype.itemsize`` bytes for the scalar whatever data comes with it.
         if not isinstance(dtype, np.dtype) or len(data) > 1:
             raise CorruptFileError("the pickle builds a numpy scalar in an unexpected way")
+        check_arguments(dtype, "numpy.core.multiarray.scalar", self.budget)
         self.budget.charge(dtype.itemsize, "numpy.core.multiarray.scalar")
         return _NUMPY_SCALAR(dtype, *data)
 
@@ -361,6 +379,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         # the array is of a subclass whose __setstate__ charges what the filling allocates.
         if subtype is not _NDARRAY or shape != (0,):
             raise CorruptFileError("the pickle reconstructs a numpy array in an unexpected way")
+        check_arguments(dtype, "numpy.core.multiarray._reconstruct", self.budget)
         return _NUMPY_RECONSTRUCT(self._budgeted_array(), (0,), dtype)
 
     def _budgeted_array(self) -> type[np.ndarray[Any, Any]]:

@@ -12,6 +12,7 @@ checkpoint is cataloged like the newer formats.
 
 from __future__ import annotations
 
+import math
 import struct
 import tarfile
 from typing import IO, Any
@@ -21,6 +22,7 @@ from core.formats.model_file import CorruptFileError, UnsafeFileError
 from core.formats.pickle_stream import Framer, IncompleteError, scan
 from core.formats.restricted_unpickler import (
     MAX_DIMS,
+    MAX_ELEMENTS,
     MAX_TENSORS,
     PickledTensor,
     StorageType,
@@ -203,8 +205,8 @@ def _tensors(data: bytes, dtypes: dict[str, str], file_id: str) -> tuple[dict[st
             raise CorruptFileError("the tar member 'tensors' has a malformed tensor record")
         shape = struct.unpack_from(f"<{ndim}q", data, at)
         at += 16 * ndim + 8  # sizes, strides, storage offset
-        if any(d < 0 for d in shape):
-            raise CorruptFileError("the tar member 'tensors' has a negative dimension")
+        if any(d < 0 for d in shape) or math.prod(shape) >= MAX_ELEMENTS:
+            raise CorruptFileError("the tar member 'tensors' has an impossible tensor size")
         dtype = dtypes.get(_key(record[1]))
         if dtype is None:
             raise CorruptFileError("a tensor of the tar archive names a storage it does not hold")

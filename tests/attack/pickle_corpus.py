@@ -487,10 +487,11 @@ def _scalar(dtype: bytes, data: bytes = b"") -> bytes:
     return call(glob("numpy.core.multiarray", "scalar"), dtype, *([binbytes(data)] if data else []))
 
 
-def _doubling_tuple(levels: int) -> bytes:
-    out = integer(1) + integer(1) + b"\x86" + put(0)
+def _doubling_tuple(levels: int, base: int = 0) -> bytes:
+    """t(n) = (t(n-1), t(n-1)): ``levels`` memo slots from ``base``, 2**levels values once expanded."""
+    out = integer(1) + integer(1) + b"\x86" + put(base)
     for level in range(1, levels):
-        out += b"0" + get(level - 1) + get(level - 1) + b"\x86" + put(level)
+        out += b"0" + get(base + level - 1) + get(base + level - 1) + b"\x86" + put(base + level)
     return out
 
 
@@ -602,6 +603,38 @@ def bombs() -> list[Bomb]:
             + b"s.",
         ),
         Bomb("dotted names from shared long keys", proto(2) + nested + get(25) + b"."),
+        Bomb(
+            "set() of a memoized list filled afterwards with a self-sharing tuple",
+            proto(2)
+            + b"}"
+            + text("w")
+            + b"]"
+            + put(0)
+            + b"0"
+            + get(0)
+            + _doubling_tuple(40, base=1)
+            + b"a0"  # APPEND the tuple to the memoized list, drop the list
+            + call(glob("builtins", "set"), get(0))
+            + b"s.",
+        ),
+        Bomb(
+            "OrderedDict of a tuple made before its list was filled",
+            proto(2)
+            + b"}"
+            + text("w")
+            + b"]"
+            + put(0)
+            + b"\x85"  # TUPLE1: ([],) while the list is still empty
+            + put(1)
+            + b"0"
+            + get(0)
+            + _doubling_tuple(40, base=2)
+            + b"a"
+            + integer(1)
+            + b"a0"  # the list is now the pair (huge tuple, 1)
+            + call(glob("collections", "OrderedDict"), get(1))
+            + b"s.",
+        ),
         Bomb("memo slot 2**31", proto(2) + b"}r\x00\x00\x00\x80.", exhausts=False),
         Bomb(
             "BINBYTES8 claiming 2**62 bytes",
