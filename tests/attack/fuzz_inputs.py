@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
 from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
 from core.formats.gguf import GGML_TYPES
+from tests.factory.safetensors_writer import TensorSpec, write_safetensors
 
 # An input that takes longer than this to read counts as a hang (the readers are linear in the input).
 HANG_SECONDS = 2.0
@@ -480,6 +482,25 @@ model_index = st.one_of(
     ).map(dump),
     json_text(),
 )
+
+
+def write_pipeline(root: Path) -> Path:
+    """A minimal SD pipeline folder (tiny sparse weights) whose configs the diffusers property rewrites.
+
+    Written here rather than with ``tests.factory.files`` so the attack suite never imports torch.
+    """
+    weights: dict[str, dict[str, TensorSpec]] = {
+        "unet/diffusion_pytorch_model.safetensors": {"conv_in.weight": ("F16", (320, 4, 3, 3))},
+        "text_encoder/model.safetensors": {
+            "text_model.embeddings.token_embedding.weight": ("F16", (49408, 768))
+        },
+    }
+    for name, specs in weights.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        write_safetensors(root / name, specs)
+    (root / "scheduler").mkdir()
+    (root / "scheduler" / "scheduler_config.json").write_text('{"prediction_type": "epsilon"}')
+    return root
 
 
 # --------------------------------------------------------------------------------------------------

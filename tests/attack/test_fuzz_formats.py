@@ -44,9 +44,9 @@ from tests.attack.fuzz_inputs import (
     safetensors_files,
     sidecar_files,
     strings_in,
+    write_pipeline,
 )
 from tests.attack.report import record
-from tests.factory.files import write_diffusers_pipeline
 
 FUZZ = settings(
     deadline=None,
@@ -198,7 +198,7 @@ def test_gguf_headers_never_crash_and_stay_bounded(tmp_path: Path) -> None:
 
 def test_diffusers_configs_never_crash_and_stay_storable(tmp_path: Path) -> None:
     tally = Tally()
-    root = write_diffusers_pipeline(tmp_path / "pipeline")
+    root = write_pipeline(tmp_path / "pipeline")
 
     @settings(FUZZ, max_examples=200)
     @given(
