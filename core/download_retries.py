@@ -94,7 +94,7 @@ class RetryBudget:
         """The error to end with: ``error`` itself after one try of something that cannot heal, else a
         message with the site, the status and how many tries it took."""
         tries = self.tries
-        note = f"gave up after {tries} tries in {self.elapsed_s:.0f} s"
+        note = f"gave up after {tries} {'try' if tries == 1 else 'tries'} in {self.elapsed_s:.0f} s"
         if isinstance(error, RateLimitedError):
             after = f" ({note})" if tries > 1 else ""
             if error.retry_after_s is not None:
@@ -107,7 +107,7 @@ class RetryBudget:
                 f"{self.site} is limiting requests (rate limit, HTTP 429){after}; try again later.",
                 retry_after_s=None,
             )
-        if tries <= 1 or not error.retryable:
+        if not error.retryable:
             return error
         if isinstance(error, ServerError):
             return ServerError(

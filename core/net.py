@@ -94,9 +94,10 @@ def classify_failure(exc: BaseException) -> ConnectFailure:
         return ConnectFailure.REFUSED
     if isinstance(exc, requests.exceptions.SSLError) or any(isinstance(c, ssl.SSLError) for c in causes):
         return ConnectFailure.TLS
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    # By class name too: httpx (huggingface_hub's client) has its own ConnectTimeout and ReadTimeout.
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or "ConnectTimeout" in names:
         return ConnectFailure.CONNECT_TIMEOUT
-    if isinstance(exc, requests.exceptions.ReadTimeout) or "ReadTimeoutError" in names:
+    if isinstance(exc, requests.exceptions.ReadTimeout) or names & {"ReadTimeout", "ReadTimeoutError"}:
         return ConnectFailure.READ_TIMEOUT
     if any(isinstance(c, ConnectionResetError | BrokenPipeError) for c in causes) or names & {
         "ProtocolError",
@@ -123,7 +124,7 @@ def describe_failure(exc: BaseException, host: str) -> str:
         case ConnectFailure.CONNECT_TIMEOUT:
             return f"Cannot reach {host} — it did not answer. Check your internet connection."
         case ConnectFailure.READ_TIMEOUT:
-            return f"{host} stopped answering in the middle of a request. Try again later."
+            return f"{host} stopped answering (nothing arrived in time). Try again later."
         case ConnectFailure.DROPPED:
             return f"{host} closed the connection before answering. Try again later."
         case ConnectFailure.TLS:

@@ -17,14 +17,17 @@ of the budget, so a Hub that accepts the connection and never answers is given u
 
 The same transport keeps the token on the Hub: the library adds the token to its requests, and this
 transport drops the ``Authorization`` header of any request whose origin (scheme, host, port; see
-``core.site_tokens``) is not an endpoint a ``HuggingFaceClient`` was made for, whatever URL a payload or
-a redirect names.
+``core.site_tokens``) is not the endpoint of the ``HuggingFaceClient`` call that made it
+(``token_only_to``), whatever URL a payload or a redirect names.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
 
@@ -46,21 +49,24 @@ from core.waits import WaitNotice, wait_announced
 _RETRY_METHODS = frozenset({"GET", "HEAD"})  # a request with a body could not be sent twice here
 _installed_lock = threading.Lock()
 _installed: dict[str, RetryPolicy] = {}  # "policy" -> the policy the library's client uses
-_hub_origins: set[Origin] = set()  # where the library's requests may carry the token
+# The origin the library's requests may carry the token to, during a client's call (None: nowhere).
+_token_origin: ContextVar[Origin | None] = ContextVar("atelier_hf_token_origin", default=None)
 
 
-def allow_token_to(endpoint: str) -> None:
-    """Let requests to ``endpoint``'s origin keep the token the library puts on them (the client's Hub)."""
-    origin = Origin.of(endpoint)
-    if origin is not None:
-        with _installed_lock:
-            _hub_origins.add(origin)
+@contextmanager
+def token_only_to(endpoint: str) -> Iterator[None]:
+    """Within the block, on this thread, the library's requests keep their token only on ``endpoint``'s
+    origin (a ``HuggingFaceClient`` wraps each of its calls in this)."""
+    reset = _token_origin.set(Origin.of(endpoint))
+    try:
+        yield
+    finally:
+        _token_origin.reset(reset)
 
 
 def _token_allowed(url: str) -> bool:
-    origin = Origin.of(url)
-    with _installed_lock:
-        return origin is not None and origin in _hub_origins
+    allowed = _token_origin.get()
+    return allowed is not None and Origin.of(url) == allowed
 
 
 def _within_budget(timeouts: Any, left_s: float) -> Any:

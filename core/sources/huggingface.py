@@ -30,7 +30,7 @@ from core.sources.hf_records import (
     sha256_or_none,
     summary_from_payload,
 )
-from core.sources.hf_transport import allow_token_to, install_fail_fast_client
+from core.sources.hf_transport import install_fail_fast_client, token_only_to
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 # Sent in the User-Agent so the Hub (or a mirror's logs) can tell Atelier's requests apart.
@@ -69,7 +69,6 @@ class HuggingFaceClient:
         self._timeout = timeout
         # Offline is reported at once, not after the library's 5 retries (one policy per process).
         install_fail_fast_client(retry_policy)
-        allow_token_to(self.endpoint)  # the token stays on this Hub (see hf_transport)
         self._api = HfApi(
             endpoint=self.endpoint,
             token=self._token,
@@ -177,7 +176,8 @@ class HuggingFaceClient:
         self, *, repo_id: str | None = None, revision: str | None = None, path: str | None = None
     ) -> Iterator[None]:
         try:
-            yield
+            with token_only_to(self.endpoint):  # the token goes to this Hub only (see hf_transport)
+                yield
         except Exception as exc:
             error = translate(exc, repo_id=repo_id, path=path, revision=revision, token=self._token)
             if error is None:

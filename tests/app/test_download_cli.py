@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -267,3 +271,99 @@ def test_a_version_you_deleted_is_not_downloaded_again_without_again(sites: Site
     for item in json.loads(run_env("deleted", "--json").stdout):
         run_env("deleted", "--forget", str(item["id"]))
     assert "Downloaded" in run_env("download", f"civitai:{VERSION_ID}").stdout
+
+
+def test_a_rate_limit_past_the_budget_ends_at_once_with_the_wait_asked(sites: Sites, tmp_path: Path) -> None:
+    sites.file_state.faults[FILE_PATH] = Fault(status=429, retry_after="3600")
+
+    started = time.monotonic()
+    failed = run(sites, "download", f"civitai:{VERSION_ID}", "--to", str(tmp_path / "lib"), check=False)
+
+    assert time.monotonic() - started < 15.0  # a process start and two lookups; no waiting at all
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines() == [
+        "atelier download: Civitai asked to wait 3600 s (rate limit, HTTP 429); try again later."
+    ]
+    assert len([p for m, p, _ in sites.files.requests if m == "GET"]) == 1
+    (record,) = json.loads(run(sites, "downloads", "--json").stdout)
+    assert (record["status"], record["error"]) == (
+        "failed",
+        "Civitai asked to wait 3600 s (rate limit, HTTP 429); try again later.",
+    )
+
+
+@pytest.mark.slow
+def test_a_server_that_keeps_failing_is_given_up_within_30_seconds(sites: Sites, tmp_path: Path) -> None:
+    """The default budget, as a user meets it: every wait said, one line with the reason at the end."""
+    sites.file_state.faults[FILE_PATH] = Fault(status=500)
+
+    started = time.monotonic()
+    failed = run(sites, "download", f"civitai:{VERSION_ID}", "--to", str(tmp_path / "lib"), check=False)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 35.0  # 30 s of budget and a process start on a loaded machine; 170 s before
+    assert failed.returncode == 1
+    lines = failed.stderr.strip().splitlines()
+    tries = len([p for m, p, _ in sites.files.requests if m == "GET"])
+    assert tries == 5
+    assert lines[:-1] == [
+        f"atelier download: Civitai answered HTTP 500 — trying again in {wait} s (try {n} of 5)…"
+        for n, wait in ((2, 1), (3, 2), (4, 4), (5, 8))
+    ]
+    assert lines[-1].startswith(
+        "atelier download: Civitai is not answering (HTTP 500) — gave up after 5 tries in "
+    )
+    assert lines[-1].endswith(" s. Try again later.")
+
+
+@contextmanager
+def small_filesystem(folder: Path, size: str) -> Iterator[Callable[[str], None]]:
+    """A real tmpfs of ``size`` mounted on ``folder`` (root only; skipped elsewhere, where the engine's
+    RLIMIT_FSIZE test in tests/core/test_downloads.py stands for a full disk); yields a function that
+    grows it (``"1m"``): space freed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small file system needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+
+    def grow(new_size: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,size={new_size}", str(folder)], check=True)
+
+    try:
+        yield grow
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="tmpfs")
+def test_a_full_disk_keeps_and_shows_the_bytes_written_and_resumes(tmp_path: Path) -> None:
+    with loopback_sites(tmp_path, rank=64) as sites:
+        run(sites, "scan", str(sites.root))
+        lora_folder = sites.root / "models" / "Lora"
+        with small_filesystem(lora_folder, "64k") as grow:
+            failed = run(sites, "download", f"civitai:{VERSION_ID}", check=False)
+
+            assert failed.returncode == 1
+            (line,) = failed.stderr.strip().splitlines()
+            part = lora_folder / "pixel_art.safetensors.part"
+            kept = part.stat().st_size
+            assert 0 < kept < len(sites.lora)
+            assert line.startswith("atelier download: The disk is full (or the file is too large for it)")
+            assert "KiB are kept in pixel_art.safetensors.part; free some space and resume." in line
+            (record,) = json.loads(run(sites, "downloads", "--json").stdout)
+            assert (record["status"], record["bytes_done"]) == ("failed", kept), "the bytes on disk, not 0"
+
+            grow("1m")
+            resumed = run(sites, "downloads", "resume", str(record["id"]))
+
+            assert "Downloaded" in resumed.stdout
+            assert (lora_folder / "pixel_art.safetensors").read_bytes() == sites.lora
+            gets = [h for m, p, h in sites.files.requests if m == "GET"]
+            assert gets[-1]["Range"] == f"bytes={kept}-", "resumed from the kept bytes"
+            (record,) = json.loads(run(sites, "downloads", "--json").stdout)
+            assert (record["status"], record["bytes_done"]) == ("completed", len(sites.lora))

@@ -9,10 +9,12 @@ import pytest
 from core.download_names import (
     FALLBACK_NAME,
     MAX_NAME_BYTES,
+    NAME_MAX_BYTES,
     choose_file_name,
     file_name_from_content_disposition,
     file_name_from_url,
     free_path,
+    part_name,
     sanitize_file_name,
 )
 
@@ -96,3 +98,26 @@ def test_moving_into_place_never_overwrites(tmp_path: Path) -> None:
     assert final.read_bytes() == b"ours"
     assert (tmp_path / "model.safetensors").read_bytes() == b"someone else's file"
     assert not part.exists()
+
+
+def test_a_partial_name_never_passes_the_file_systems_limit(tmp_path: Path) -> None:
+    """255 bytes is the most a name may have: ``name.part`` for a 255-byte name is shortened, the same
+    way every time (a restart finds it again), and two long names never share a partial file."""
+    name = "é" * 121 + ".safetensors"  # 254 bytes: a real file system takes it, but not with ".part"
+    assert len(name.encode()) == NAME_MAX_BYTES - 1
+    part = part_name(name, ".part")
+    assert len(part.encode()) <= NAME_MAX_BYTES
+    assert part.endswith(".part")
+    assert part == part_name(name, ".part")
+    assert part != part_name("é" * 121 + ".safetensorz", ".part")
+    (tmp_path / part).write_bytes(b"kept")  # the file system accepts it
+    assert part_name("model.safetensors", ".part") == "model.safetensors.part"
+
+
+def test_numbered_names_of_long_names_fit_too(tmp_path: Path) -> None:
+    name = "a" * (NAME_MAX_BYTES - len(".safetensors")) + ".safetensors"
+    (tmp_path / name).write_bytes(b"x")
+    second = free_path(tmp_path, name, also_free=(".part",))
+    assert second.name.endswith(" (1).safetensors")
+    assert len(second.name.encode()) <= NAME_MAX_BYTES
+    second.write_bytes(b"y")

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -43,8 +44,10 @@ from core.sources.errors import (
     RemoteError,
     ServerError,
 )
+from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.file_server import Fault, FileServerState, serve_files
 from tests.fakes.server import FakeServer
+from tests.fakes.silent_server import silent_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 256 * 1024
@@ -251,6 +254,111 @@ def test_server_errors_give_up_with_a_message(
         engine.run_one(download_id)
 
 
+BUDGET_S = 2.0  # a small retry budget keeps these tests short; the default one is timed in the CLI test
+
+
+def _budgeted(store: SqlDownloadStore) -> Downloader:
+    """An engine with the default rule but a 2 s budget and short waits: many tries allowed, so the
+    budget is what stops it."""
+    return _downloader(store, attempts=20, backoff_s=0.2, give_up_after_s=BUDGET_S)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_type", "words"),
+    [
+        (Fault(status=500), ServerError, "127.0.0.1 is not answering (HTTP 500) — gave up after "),
+        (Fault(status=503), ServerError, "127.0.0.1 is not answering (HTTP 503) — gave up after "),
+        (
+            Fault(status=429, retry_after="3600"),
+            RateLimitedError,
+            "127.0.0.1 asked to wait 3600 s (rate limit, HTTP 429); try again later.",
+        ),
+        (Fault(status=429, retry_after="30"), RateLimitedError, "asked to wait 30 s"),
+    ],
+)
+def test_a_failing_server_is_given_up_within_the_budget_with_the_reason(  # noqa: PLR0917
+    server: tuple[FakeServer, FileServerState],
+    store: SqlDownloadStore,
+    tmp_path: Path,
+    fault: Fault,
+    error_type: type[RemoteError],
+    words: str,
+) -> None:
+    http, state = server
+    state.add("/down.bin", DATA, fault)
+    engine = _budgeted(store)
+    download_id = engine.enqueue(_request(http, "/down.bin", tmp_path))
+    started = time.monotonic()
+    with pytest.raises(error_type) as caught:
+        engine.run_one(download_id)
+    elapsed = time.monotonic() - started
+    assert elapsed < BUDGET_S + 3.0  # the budget plus a loaded machine's slack, never the 20 tries' backoff
+    assert words in caught.value.message
+    tries = len(_gets(http, "/down.bin"))
+    if fault.status == 429:
+        assert tries == 1, "a Retry-After past the budget is not waited for"
+        assert elapsed < 1.5
+    else:
+        assert 3 <= tries < 20, "bounded by the time budget, not by the tries allowed"
+        assert f"gave up after {tries} tries in" in caught.value.message
+    record = engine.get(download_id)
+    assert (record.status, record.error) == (DownloadStatus.FAILED, caught.value.message)
+
+
+def test_a_server_that_never_answers_is_given_up_within_the_budget(
+    store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    with silent_server() as url:
+        engine = _budgeted(store)
+        download_id = engine.enqueue(
+            DownloadRequest(f"{url}/never.bin", tmp_path, source=DownloadSource.CIVITAI)
+        )
+        started = time.monotonic()
+        with pytest.raises(ConnectionLostError) as caught:
+            engine.run_one(download_id)
+        elapsed = time.monotonic() - started
+    assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0  # not the 60 s read timeout
+    assert caught.value.message.startswith("127.0.0.1 stopped answering")
+    assert "gave up after 1 try in 2 s" in caught.value.message
+
+
+def test_retry_after_within_the_budget_is_waited_for_and_announced(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    http, state = server
+    state.add("/later.bin", DATA, Fault(status=429, retry_after="1", status_times=1))
+    engine = _budgeted(store)
+    notices: list[WaitNotice] = []
+    started = time.monotonic()
+    with waits_reported_to(notices.append):
+        path = engine.run_one(
+            engine.enqueue(_request(http, "/later.bin", tmp_path, source=DownloadSource.CIVITAI))
+        )
+    assert path.read_bytes() == DATA
+    assert time.monotonic() - started >= 1.0
+    (notice,) = notices
+    assert (notice.host, notice.seconds, notice.reason, notice.asked_by_server) == (
+        "Civitai",
+        1.0,
+        "HTTP 429",
+        True,
+    )
+    assert notice.text() == "Civitai asked us to wait 1 s… (try 2 of 20)"
+
+
+def test_bytes_arriving_renew_the_tries_and_the_budget(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    """A link that breaks every 512 KiB needs 7 tries for 3 MiB: more than the 3 allowed, but each try
+    brings bytes, so the download goes on (a long download over a bad line is not given up on)."""
+    http, state = server
+    state.add("/choppy.bin", DATA, Fault(cut_after=512 * 1024, cut_times=100))
+    engine = _downloader(store, attempts=3, give_up_after_s=BUDGET_S)
+    path = engine.run_one(engine.enqueue(_request(http, "/choppy.bin", tmp_path, expected_sha256=SHA)))
+    assert path.read_bytes() == DATA
+    assert len(_gets(http, "/choppy.bin")) == 7
+
+
 def test_hash_mismatch_deletes_the_bad_file(
     server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
 ) -> None:
@@ -323,6 +431,28 @@ def test_content_disposition_cannot_escape_the_target(
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.safetensors")) == [
         "a/b/x.safetensors"
     ]
+
+
+def test_a_255_byte_name_from_the_server_downloads_under_a_name_that_fits(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    """The longest name a file system allows, twice: both land, keep their extension and leave room
+    for ``.part``, `` (1)`` and the sidecars other tools write under the same stem."""
+    http, state = server
+    long_name = "ü" * 121 + "x.safetensors"
+    assert len(long_name.encode()) == 255
+    header = f"attachment; filename*=UTF-8''{quote(long_name)}"
+    state.add("/long.bin", DATA, Fault(content_disposition=header))
+    engine = _downloader(store)
+    first = engine.run_one(engine.enqueue(_request(http, "/long.bin", tmp_path, expected_sha256=SHA)))
+    second = engine.run_one(engine.enqueue(_request(http, "/long.bin", tmp_path, expected_sha256=SHA)))
+    for path in (first, second):
+        assert path.read_bytes() == DATA
+        assert path.name.endswith(".safetensors")
+    assert len(first.name.encode()) <= 200  # the rest is room for " (1)", ".part" and sidecars
+    assert first.name.startswith("ü" * 90)
+    assert second.name == first.name.removesuffix(".safetensors") + " (1).safetensors"
+    assert not list(tmp_path.glob("*.part"))
 
 
 def test_utf8_names_and_no_overwrite(

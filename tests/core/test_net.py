@@ -25,6 +25,7 @@ from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.civitai_api import CivitaiState, fake_civitai
 from tests.fakes.file_server import Fault, serve_files
 from tests.fakes.server import FakeServer
+from tests.fakes.silent_server import silent_server
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +136,21 @@ def test_session_default_hears_waits_when_no_block_claims_them(server: FakeServe
     client = CivitaiClient(make_session(backoff_factor=0.01, on_wait=heard.append), server.base_url)
     assert client.get_model(1102).id == 1102
     assert [(n.reason, n.attempt) for n in heard] == [("HTTP 500", 2)]
+
+
+def test_a_site_that_accepts_and_never_answers_is_given_up_within_the_budget() -> None:
+    """The read timeout (60 s) is cut to the retry budget: no request waits longer than the budget."""
+    with silent_server() as url:
+        client = CivitaiClient(make_session(give_up_after_s=1.5), url)
+        started = time.monotonic()
+        with pytest.raises(NetworkError) as info:
+            client.get_model(1102)
+        elapsed = time.monotonic() - started
+    assert 1.0 < elapsed < 4.5
+    assert (
+        str(info.value)
+        == f"{url.removeprefix('http://')} stopped answering (nothing arrived in time). Try again later."
+    )
 
 
 @pytest.mark.slow

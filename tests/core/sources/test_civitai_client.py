@@ -222,7 +222,8 @@ def test_500_then_success(client: CivitaiClient, server: FakeServer, state: Civi
 
 
 def test_rate_limited_after_retries(server: FakeServer, state: CivitaiState) -> None:
-    client = CivitaiClient(fast_session(server.base_url, retries=0), server.base_url)  # a retry would sleep Retry-After
+    # No retries: a retry would sleep Retry-After.
+    client = CivitaiClient(fast_session(server.base_url, retries=0), server.base_url)
     state.fail_next(429, retry_after="7", body={"error": "Too Many Requests"})
     with pytest.raises(RateLimitedError) as info:
         client.get_model(1102)

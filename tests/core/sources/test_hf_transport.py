@@ -13,13 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from huggingface_hub import get_hf_file_metadata
 
 from core.net import RetryPolicy
 from core.sources.hf_errors import HfOfflineError, HfRateLimitedError, HfServerError
+from core.sources.hf_transport import token_only_to
 from core.sources.huggingface import HuggingFaceClient
 from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.hub_api import HubHandler, HubState
 from tests.fakes.server import FakeServer, serve
+from tests.fakes.silent_server import silent_server
 
 FAST = RetryPolicy(retries=3, backoff_factor=0.05, backoff_max=0.05)
 
@@ -82,3 +85,31 @@ def test_rate_limit_is_reported_with_the_tries(hub: FakeServer) -> None:
     client = HuggingFaceClient(hub.base_url, retry_policy=FAST)
     with pytest.raises(HfRateLimitedError, match=r"rate-limiting requests.*gave up after 4 tries"):
         client.model_info("a/b")
+
+
+def test_a_hub_that_accepts_and_never_answers_is_given_up_within_the_budget() -> None:
+    with silent_server() as url:
+        client = HuggingFaceClient(url, retry_policy=RetryPolicy(retries=3, give_up_after_s=1.5))
+        started = time.monotonic()
+        with pytest.raises(HfOfflineError, match="stopped answering"):
+            client.search_models("lora")
+        elapsed = time.monotonic() - started
+    assert elapsed < 4.5  # not the library's 10 s timeout, nor five of them
+
+
+def test_the_token_goes_to_the_hub_and_nowhere_else(hub: FakeServer) -> None:
+    """The library puts the token on every request it makes, to any URL it is given; the transport lets
+    it through only to the calling client's endpoint. Another port of the same host gets none, and so
+    does any request made outside a client's call."""
+    state: HubState = hub.state
+    state.add({"id": "a/b", "sha": "c" * 40}, contents={"x.safetensors": b"weights"})
+    client = HuggingFaceClient(hub.base_url, token="hf_secret", retry_policy=FAST)
+    assert client.resolve_file("a/b", "x.safetensors").size == len(b"weights")
+    with serve(HubHandler, state) as other:
+        url = f"{other.base_url}/a/b/resolve/main/x.safetensors"
+        with token_only_to(hub.base_url):
+            assert get_hf_file_metadata(url, token="hf_secret").size == len(b"weights")
+        assert get_hf_file_metadata(url, token="hf_secret").size == len(b"weights")
+    assert [h.get("authorization") for _m, _p, h in hub.requests] == ["Bearer hf_secret"]
+    assert len(other.requests) == 2
+    assert all("hf_secret" not in str(h) for _m, _p, h in other.requests)
