@@ -142,12 +142,14 @@ def _load_zip(fh: IO[bytes], file_id: str) -> tuple[Any, int]:
 
 
 def _refuse_duplicates(infos: list[zipfile.ZipInfo]) -> None:
-    twice = sorted(name for name, count in Counter(info.filename for info in infos).items() if count > 1)
+    # torch's zip reader (miniz) looks names up without regard to case: DATA.PKL is its data.pkl.
+    names = Counter(info.filename.casefold() for info in infos)
+    twice = sorted(info.filename for info in infos if names[info.filename.casefold()] > 1)
     if twice:
         raise UnsafeFileError(
-            f"the zip archive holds several entries named {', '.join(twice)}: loaders disagree on which "
-            "one they read, a way to hide a payload; it was not loaded",
-            tuple(twice),
+            f"the zip archive holds several entries named {', '.join(sorted(set(twice)))}: loaders "
+            "disagree on which one they read, a way to hide a payload; it was not loaded",
+            tuple(sorted(set(twice))),
         )
 
 
@@ -155,8 +157,9 @@ def _find_data_pkl(infos: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
     found = [
         info
         for info in infos
-        if info.filename == "data.pkl"
-        or (info.filename.endswith("/data.pkl") and info.filename.count("/") == 1)
+        # torch's zip reader (miniz) matches names without regard to case
+        if info.filename.casefold() == "data.pkl"
+        or (info.filename.casefold().endswith("/data.pkl") and info.filename.count("/") == 1)
     ]
     if len(found) > 1:
         names = tuple(info.filename for info in found)
@@ -172,7 +175,8 @@ def _find_data_pkl(infos: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
 
 def _hidden_pickle(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
     """The bytes of ``info`` if it is an entry torch does not expect and it holds a pickle."""
-    inner = info.filename.split("/", 1)[1] if "/" in info.filename else info.filename
+    name = info.filename.casefold()
+    inner = name.split("/", 1)[1] if "/" in name else name
     if info.is_dir() or inner.startswith(_STORAGE_FOLDERS):
         return None  # raw storage bytes: torch never unpickles them
     if inner in _TORCH_ENTRIES and info.file_size <= 64:

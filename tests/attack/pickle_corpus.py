@@ -403,6 +403,18 @@ def zip_duplicate(pickled: bytes) -> bytes:
     return _zip([("archive/data.pkl", BENIGN), ("archive/data.pkl", pickled), ("archive/version", b"3\n")])
 
 
+def zip_upper_case(pickled: bytes) -> bytes:
+    """The payload as ``archive/DATA.PKL``: torch's zip reader finds names without regard to case."""
+    return _zip(
+        [("archive/DATA.PKL", pickled), ("archive/byteorder", b"little"), ("archive/version", b"3\n")]
+    )
+
+
+def zip_case_twin(pickled: bytes) -> bytes:
+    """The payload as ``archive/Data.pkl`` before a harmless ``archive/data.pkl``: torch reads the first."""
+    return _zip([("archive/Data.pkl", pickled), ("archive/data.pkl", BENIGN), ("archive/version", b"3\n")])
+
+
 def zip_hidden(pickled: bytes) -> bytes:
     """A harmless data.pkl and the payload in an entry torch does not expect (no .pkl name)."""
     return _torch_zip(BENIGN, [("archive/notes", pickled)])
@@ -467,6 +479,8 @@ CONTAINERS: dict[str, tuple[Callable[[bytes], bytes], bool]] = {
     "legacy": (legacy, True),
     "legacy sys_info": (legacy_sys_info, True),
     "tar": (tar, True),
+    "zip DATA.PKL": (zip_upper_case, True),
+    "zip case twin": (zip_case_twin, True),
     "zip duplicate name": (zip_duplicate, False),
     "zip hidden entry": (zip_hidden, False),
     "zip second archive": (zip_second_archive, False),

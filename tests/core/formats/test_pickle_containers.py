@@ -303,3 +303,17 @@ def test_stack_global_with_hidden_module_name_is_unsafe(tmp_path: Path) -> None:
 
     with pytest.raises(UnsafeFileError):
         read_header(_write(tmp_path / "m.pt", data))
+
+
+def test_data_pkl_is_found_whatever_its_case_as_torch_finds_it(tmp_path: Path) -> None:
+    """torch's zip reader matches names without regard to case: ``DATA.PKL`` is loaded, so it is read."""
+    data = _zip([("archive/DATA.PKL", benign_data_pkl()), ("archive/version", b"3\n")])
+
+    assert "w" in read_header(_write(tmp_path / "m.pt", data)).tensors
+
+
+def test_entries_differing_only_in_case_are_unsafe(tmp_path: Path) -> None:
+    data = _zip([("archive/Data.pkl", benign_data_pkl()), ("archive/data.pkl", benign_data_pkl())])
+
+    with pytest.raises(UnsafeFileError, match=r"several entries named archive/Data\.pkl, archive/data\.pkl"):
+        read_header(_write(tmp_path / "m.pt", data))
