@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from core.formats.model_file import UnreadableFileError
+from core.formats.safe_open import read_regular
+from core.formats.strict_json import JsonRefusedError, load_json
 from core.taxonomy import Architecture
+
+# The same cap as for reading sidecars during a scan.
+MAX_SIDECAR_BYTES = 16 * 1024 * 1024
 
 # What A1111 writes in "sd version" (its SdVersion enum names).
 _SD_VERSIONS = {Architecture.SD1: "SD1", Architecture.SD2: "SD2", Architecture.SDXL: "SDXL"}
@@ -65,18 +71,24 @@ def merged_a1111_metadata(existing: Mapping[str, Any], data: UserMetadata) -> di
 def read_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in ``path`` ({} when there is no file). Raises SidecarWriteError for anything else,
     so a file the user wrote by hand is never replaced by a merge that could not read it."""
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # only a regular file is read: a named pipe with the sidecar's name would block forever
+        raw = read_regular(path, MAX_SIDECAR_BYTES)
     except FileNotFoundError:
         return {}
+    except UnreadableFileError as exc:
+        raise SidecarWriteError(f"{path.name}: {exc.reason}; left unchanged") from None
+    except ValueError as exc:  # over the size cap
+        raise SidecarWriteError(f"{exc}; left unchanged") from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SidecarWriteError(f"{path.name} is not UTF-8 text; left unchanged") from exc
     if not text.strip():
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SidecarWriteError(f"{path.name} is not valid JSON ({exc.msg}); left unchanged") from exc
+        value = load_json(text)
+    except JsonRefusedError as exc:
+        raise SidecarWriteError(f"{path.name} {exc.reason}; left unchanged") from None
     if not isinstance(value, dict):
         raise SidecarWriteError(
             f"{path.name} holds a JSON {type(value).__name__}, not an object; left unchanged"
