@@ -136,6 +136,7 @@ def _load_zip(fh: IO[bytes], file_id: str) -> tuple[Any, int]:
     try:
         Framer(data).frame(0)
     except IncompleteError as exc:
+        pickle_stream.scan_damaged(data, f"{file_id}:{data_info.filename}")
         raise CorruptFileError(f"data.pkl is truncated or damaged ({exc})") from None
     pickle_stream.scan(data, f"{file_id}:{data_info.filename}", check_allow_list=True)
     return restricted_loads(data), len(data)
@@ -211,6 +212,7 @@ def _load_legacy(fh: IO[bytes], size: int, file_id: str) -> tuple[Any, int]:
             if len(buffer) < limit:
                 length = min(limit, length * 8)
                 continue
+            pickle_stream.scan_damaged(buffer, file_id)
             if size > MAX_PICKLE_BYTES:
                 raise CorruptFileError(
                     f"the pickle is damaged or larger than {MAX_PICKLE_BYTES // (1024 * 1024)} MiB"

@@ -149,6 +149,24 @@ class Framer:
         return streams
 
 
+def scan_damaged(buffer: bytes, file_id: str) -> None:
+    """Scan the part of a truncated or damaged pickle that still decodes.
+
+    ``torch.load`` runs every opcode before the damage and only then fails, so a payload in front of a
+    cut is as dangerous as a whole one: its globals are checked before the file is called corrupt.
+    """
+    stream = io.BytesIO(buffer)
+    good = 0
+    try:
+        while good < len(buffer):
+            for _opcode, _arg, _pos in pickletools.genops(stream):
+                good = stream.tell()
+    except ValueError:
+        pass
+    if good:
+        scan(buffer[:good] + b".", file_id, check_allow_list=True)
+
+
 def scan(data: bytes, file_id: str, *, check_allow_list: bool) -> None:
     """Refuse ``data`` (one or more framed pickles) if it names a dangerous global, or, with
     ``check_allow_list``, any global ``restricted_unpickler`` would not resolve."""

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
 from core.formats.model_file import CorruptFileError, UnsafeFileError
-from core.formats.pickle_stream import Framer, IncompleteError, scan
+from core.formats.pickle_stream import Framer, IncompleteError, scan, scan_damaged
 from core.formats.restricted_unpickler import (
     MAX_DIMS,
     MAX_ELEMENTS,
@@ -106,6 +106,7 @@ def _frame(data: bytes, what: str, start: int = 0) -> int:
     try:
         return Framer(data).frame(start)[0]
     except IncompleteError as exc:
+        scan_damaged(data[start:], what)
         raise CorruptFileError(f"the tar member {what!r} is truncated or damaged ({exc})") from None
 
 
@@ -133,6 +134,7 @@ def _pickle_window(member: IO[bytes], at: int, file_id: str) -> tuple[Any, int]:
             break
         except IncompleteError as exc:
             if len(window) < length or length >= MAX_PICKLE_BYTES:
+                scan_damaged(window, file_id)
                 raise CorruptFileError(f"the tar member 'storages' is truncated or damaged ({exc})") from None
             length *= 8
     scan(window[:end], file_id, check_allow_list=True)

@@ -98,6 +98,7 @@ class Payload:
     family: str
     build: Callable[[Path], bytes]
     torch_runs: bool = True
+    runs_when_cut: bool = True  # False when the unpickler reads it whole (a FRAME) before running it
 
 
 def _code(marker: Path) -> str:
@@ -123,8 +124,15 @@ def _inner(marker: Path) -> bytes:
 def _payloads() -> list[Payload]:
     p: list[Payload] = []
 
-    def add(name: str, family: str, build: Callable[[Path], bytes], *, torch_runs: bool = True) -> None:
-        p.append(Payload(name, family, build, torch_runs))
+    def add(
+        name: str,
+        family: str,
+        build: Callable[[Path], bytes],
+        *,
+        torch_runs: bool = True,
+        runs_when_cut: bool = True,
+    ) -> None:
+        p.append(Payload(name, family, build, torch_runs, runs_when_cut))
 
     add("builtins.exec", "builtins", lambda m: wrap(_exec(m)))
     add("builtins.eval", "builtins", lambda m: wrap(call(glob("builtins", "eval"), text(_code(m)))))
@@ -339,6 +347,7 @@ def _payloads() -> list[Payload]:
         "FRAME around the payload",
         "protocol 4",
         lambda m: proto(4) + _frame(b"}" + text("weight") + _exec(m) + b"s."),
+        runs_when_cut=False,
     )
     add(
         "EXT1 code from the copyreg registry",
@@ -467,6 +476,16 @@ def tar(pickled: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def truncated(pickled: bytes) -> bytes:
+    """The payload cut short after its call: torch runs the call, then fails on the missing end."""
+    return pickled[:-2]
+
+
+def zip_truncated(pickled: bytes) -> bytes:
+    """data.pkl cut short after the payload's call."""
+    return _torch_zip(pickled[:-2])
+
+
 def after_a_valid_pickle(pickled: bytes) -> bytes:
     """A harmless pickle, then the payload: scanners that stop at the first STOP miss it."""
     return BENIGN + pickled
@@ -479,6 +498,8 @@ CONTAINERS: dict[str, tuple[Callable[[bytes], bytes], bool]] = {
     "legacy": (legacy, True),
     "legacy sys_info": (legacy_sys_info, True),
     "tar": (tar, True),
+    "truncated": (truncated, True),
+    "zip truncated data.pkl": (zip_truncated, True),
     "zip DATA.PKL": (zip_upper_case, True),
     "zip case twin": (zip_case_twin, True),
     "zip duplicate name": (zip_duplicate, False),
@@ -486,6 +507,16 @@ CONTAINERS: dict[str, tuple[Callable[[bytes], bytes], bool]] = {
     "zip second archive": (zip_second_archive, False),
     "after a valid pickle": (after_a_valid_pickle, False),
 }
+TRUNCATING = frozenset({"truncated", "zip truncated data.pkl"})
+
+
+def torch_reaches(payload: Payload, container: str) -> bool:
+    """Whether ``torch.load(weights_only=False)`` executes ``payload`` inside ``container``."""
+    if not payload.torch_runs or not CONTAINERS[container][1]:
+        return False
+    return payload.runs_when_cut or container not in TRUNCATING
+
+
 # Names a payload is tried under (torch.load ignores them).
 SUFFIXES = (".pt", ".bin", ".ckpt", ".pth", ".safetensors", ".sft", ".gguf")
 
