@@ -101,6 +101,10 @@ def walk_root(
     file being cataloged at its real path; one pointing outside is followed (a folder) or yielded at the
     link path (a file). A linked folder is entered once: a link back into a folder already walked (a
     loop, or a second link to one folder) is skipped, so the walk never hangs.
+
+    An entry named like a model that cannot be opened - a named pipe, socket or device, a link to one,
+    a link that loops or points at nothing - is yielded with ``unreadable`` set to why, so the user sees
+    it in the library with the reason instead of it vanishing; nothing here ever opens it.
     """
     walked = [os.path.realpath(root)]  # real folders this walk covers: links into them add nothing
     visited: set[tuple[int, int]] = set()  # (device, inode) of each folder listed: each is listed once

@@ -11,6 +11,12 @@ Diffusers folders are the exception to "never opened": they are identified from 
 configs, which costs about what the walk already spent summing their sizes, so every scan identifies
 them again. A folder cataloged by an older identifier (a tiny SD pipeline once called "other") is thus
 corrected by the next scan; it still counts as unchanged, and its hashes and user data are kept.
+
+One file never stops a scan. ``examine`` turns every failure of a file into its status and reason
+(``unreadable`` for what cannot be opened, ``unsafe``, ``corrupt``); a worker process that dies costs
+the file it was reading (:func:`examine_in_workers`); a batch the catalog refuses is written file by file,
+and the file still refused is written with what the walk knew (:func:`minimal_record`). Unreadable files
+are looked at again on every scan (a link may work again); it costs a ``stat``, nothing is opened.
 """
 
 from __future__ import annotations
