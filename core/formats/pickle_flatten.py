@@ -18,6 +18,7 @@ import numpy as np
 from core.formats.dtypes import NUMPY_DTYPE_NAMES, SAFETENSORS_DTYPE_BITS
 from core.formats.model_file import CorruptFileError, TensorInfo, UnsafeFileError
 from core.formats.pickle_limits import allowance, exhaustion_error, short_repr
+from core.formats.pickled_dtype import PickledDType
 from core.formats.restricted_unpickler import (
     InertObject,
     ModuleStub,
@@ -215,6 +216,8 @@ def to_plain(value: object, budget: _Budget | None = None, depth: int = 0) -> An
         return sorted((to_plain(item, budget, depth + 1) for item in value), key=repr)
     if isinstance(value, slice):
         return f"slice({short_repr(value.start)}, {short_repr(value.stop)}, {short_repr(value.step)})"
+    if isinstance(value, PickledDType):
+        return value.describe()
     if isinstance(value, TorchDType | StorageType):
         return f"torch.{value.torch_name if isinstance(value, TorchDType) else value.name}"
     if isinstance(value, StorageStub):

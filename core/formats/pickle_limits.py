@@ -62,6 +62,16 @@ def expansion_error(what: str, nodes: int, limit: int) -> UnsafeFileError:
     )
 
 
+class Expandable:
+    """A stand-in built for a pickle that holds other values (``pickled_dtype.PickledDType``): the
+    argument checks walk into ``children()`` like into a tuple."""
+
+    __slots__ = ()
+
+    def children(self) -> list[object]:
+        return []
+
+
 class AllocationBudget:
     """What the allowed callables of one pickle have allocated so far."""
 
@@ -206,6 +216,8 @@ def check_arguments(args: object, culprit: str, budget: AllocationBudget) -> Non
         elif isinstance(value, dict):
             pending.extend(value.keys())
             pending.extend(value.values())
+        elif isinstance(value, Expandable):
+            pending.extend(value.children())
         elif isinstance(value, np.dtype) and value.fields:
             pending.extend(field[0] for field in value.fields.values())
         elif isinstance(value, np.dtype) and value.subdtype is not None:

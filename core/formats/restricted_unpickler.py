@@ -24,6 +24,7 @@ import numpy as np
 from core.formats.dtypes import TORCH_DTYPE_NAMES, TORCH_STORAGE_DTYPES
 from core.formats.model_file import CorruptFileError, UnsafeFileError
 from core.formats.pickle_limits import AllocationBudget, check_arguments, exhaustion_error, short_repr
+from core.formats.pickled_dtype import PickledDType, as_dtype
 
 # A real checkpoint holds a few thousand tensors; a pickle building millions is hostile or broken.
 MAX_TENSORS = 200_000
@@ -152,18 +153,15 @@ class _NdarrayMarker:
 _NDARRAY = _NdarrayMarker()
 
 
-def _numpy_globals() -> dict[tuple[str, str], object]:
+def _numpy_dtype_classes() -> dict[str, type]:
     # numpy 2 moved ``numpy.core`` to ``numpy._core``; pickles name either, both resolve to the same objects.
-    found: dict[tuple[str, str], object] = {("numpy", "ndarray"): _NDARRAY}
     dtypes_module = getattr(np, "dtypes", None)
-    if dtypes_module is not None:
-        for name in dir(dtypes_module):
-            if name.endswith("DType"):
-                found[("numpy.dtypes", name)] = getattr(dtypes_module, name)
-    return found
+    if dtypes_module is None:
+        return {}
+    return {name: getattr(dtypes_module, name) for name in dir(dtypes_module) if name.endswith("DType")}
 
 
-_NUMPY_GLOBALS = _numpy_globals()
+_NUMPY_DTYPE_CLASSES = _numpy_dtype_classes()
 _NUMPY_RECONSTRUCT = cast("Callable[..., Any]", np.ndarray((0,)).__reduce__()[0])
 _NUMPY_SCALAR = cast("Callable[..., Any]", np.float32(0).__reduce__()[0])
 _NUMPY_MULTIARRAY = frozenset({"numpy.core.multiarray", "numpy._core.multiarray"})
@@ -237,7 +235,12 @@ class RestrictedUnpickler(pickle.Unpickler):
             return self._numpy_scalar
         if module == "numpy" and name == "dtype":
             return self._numpy_dtype
-        return _NUMPY_GLOBALS.get((module, name))
+        if module == "numpy" and name == "ndarray":
+            return _NDARRAY
+        if module == "numpy.dtypes" and name in _NUMPY_DTYPE_CLASSES:
+            # a bound method, like every callable handed out: BUILD cannot rewrite it (a partial could)
+            return _DTypeClassCall(name, self.budget).make
+        return None
 
     def _inert_class(self, qualified: str) -> type[InertObject]:
         if qualified not in self._inert:
@@ -359,20 +362,21 @@ class RestrictedUnpickler(pickle.Unpickler):
         self.budget.charge(4 * len(text), "_codecs.encode")  # at most 4 bytes a character
         return codecs.encode(text, encoding, errors)
 
-    def _numpy_dtype(self, *args: object) -> np.dtype[Any]:
+    def _numpy_dtype(self, *args: object) -> PickledDType:
         # Creating a dtype allocates nothing big, but numpy walks (and prints, in its errors) the spec.
         check_arguments(args, "numpy.dtype", self.budget)
         if not 1 <= len(args) <= 3:
             raise CorruptFileError("the pickle builds a numpy dtype with unexpected arguments")
-        return np.dtype(*args)  # type: ignore[call-overload, no-any-return]
+        return PickledDType(np.dtype, args, "numpy.dtype")
 
     def _numpy_scalar(self, dtype: object, *data: object) -> Any:
         # numpy allocates ``dtype.itemsize`` bytes for the scalar whatever data comes with it.
-        if not isinstance(dtype, np.dtype) or len(data) > 1:
+        if not isinstance(dtype, PickledDType) or len(data) > 1:
             raise CorruptFileError("the pickle builds a numpy scalar in an unexpected way")
         check_arguments(dtype, "numpy.core.multiarray.scalar", self.budget)
-        self.budget.charge(dtype.itemsize, "numpy.core.multiarray.scalar")
-        return _NUMPY_SCALAR(dtype, *data)
+        made = dtype.realize()
+        self.budget.charge(made.itemsize, "numpy.core.multiarray.scalar")
+        return _NUMPY_SCALAR(made, *data)
 
     def _reconstruct_array(self, subtype: object, shape: object, dtype: object) -> Any:
         # numpy pickles always start from an empty array and fill it from the pickled bytes via BUILD;
@@ -380,12 +384,26 @@ class RestrictedUnpickler(pickle.Unpickler):
         if subtype is not _NDARRAY or shape != (0,):
             raise CorruptFileError("the pickle reconstructs a numpy array in an unexpected way")
         check_arguments(dtype, "numpy.core.multiarray._reconstruct", self.budget)
-        return _NUMPY_RECONSTRUCT(self._budgeted_array(), (0,), dtype)
+        return _NUMPY_RECONSTRUCT(self._budgeted_array(), (0,), as_dtype(dtype))
 
     def _budgeted_array(self) -> type[np.ndarray[Any, Any]]:
         if self._array_type is None:
             self._array_type = _budgeted_array_type(self.budget)
         return self._array_type
+
+
+class _DTypeClassCall:
+    """``numpy.dtypes.<Name>(...)`` for a pickle: a recipe, like ``numpy.dtype`` (see ``pickled_dtype``)."""
+
+    __slots__ = ("budget", "name")
+
+    def __init__(self, name: str, budget: AllocationBudget) -> None:
+        self.name = name
+        self.budget = budget
+
+    def make(self, *args: object) -> PickledDType:
+        check_arguments(args, f"numpy.dtypes.{self.name}", self.budget)
+        return PickledDType(_NUMPY_DTYPE_CLASSES[self.name], args, f"numpy.dtypes.{self.name}")
 
 
 def _budgeted_array_type(budget: AllocationBudget) -> type[np.ndarray[Any, Any]]:
@@ -394,7 +412,7 @@ def _budgeted_array_type(budget: AllocationBudget) -> type[np.ndarray[Any, Any]]
     def setstate(self: np.ndarray[Any, Any], state: object) -> None:
         if not isinstance(state, tuple) or len(state) not in (4, 5):
             raise CorruptFileError("the pickle fills a numpy array in an unexpected way")
-        shape, dtype, raw = state[-4], state[-3], state[-1]
+        shape, dtype, raw = state[-4], as_dtype(state[-3]), state[-1]
         if not isinstance(shape, tuple | list) or not all(isinstance(d, int) and d >= 0 for d in shape):
             raise CorruptFileError("the pickle fills a numpy array with an invalid shape")
         if not isinstance(dtype, np.dtype):
@@ -408,7 +426,7 @@ def _budgeted_array_type(budget: AllocationBudget) -> type[np.ndarray[Any, Any]]
         if needed > budget.limit:
             raise exhaustion_error(needed, budget.pickle_size, "numpy.ndarray.__setstate__")
         budget.charge(needed, "numpy.ndarray.__setstate__")
-        np.ndarray.__setstate__(self, state)
+        np.ndarray.__setstate__(self, (*state[:-3], dtype, *state[-2:]))
 
     return type("ndarray", (np.ndarray,), {"__setstate__": setstate, "__slots__": ()})
 

@@ -778,3 +778,20 @@ def benign_data_pkl(shape: tuple[int, int] = (2, 3)) -> bytes:
 def benign_zip(shape: tuple[int, int] = (2, 3), extra: list[tuple[str, bytes]] = ()) -> bytes:  # type: ignore[assignment]
     """A torch zip checkpoint ``{"w": zeros(shape)}`` as torch.save lays it out (plus ``extra`` entries)."""
     return _torch_zip(benign_data_pkl(shape), [("archive/data/0", b"\0" * (4 * shape[0] * shape[1])), *extra])
+
+
+def dtype_resized_after_use() -> bytes:
+    """A U1 array, then BUILD on its (shared) dtype making each element 16 MiB: numpy resizes the dtype
+    in place, and reading the array afterwards runs past its 4-byte buffer (a segmentation fault)."""
+    dtype = call(glob("numpy", "dtype"), text("U1"), b"\x89\x88") + put(0)
+    array = call(
+        glob("numpy.core.multiarray", "_reconstruct"),
+        glob("numpy", "ndarray"),
+        b"(" + integer(0) + b"t",
+        get(0),
+    )
+    array += b"(" + integer(1) + b"(" + integer(1) + b"t" + get(0) + b"\x89" + binbytes(b"A\0\0\0") + b"tb"
+    resize = (
+        get(0) + b"(" + integer(3) + text("<") + b"NNN" + integer(2**24) + integer(4) + integer(8) + b"tb0"
+    )
+    return proto(2) + dtype + b"0}" + text("a") + array + b"s" + resize + b"."

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import pickle
 import struct
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from tests.attack.pickle_corpus import (
     benign_zip,
     binbytes,
     call,
+    dtype_resized_after_use,
     get,
     glob,
     integer,
@@ -40,6 +43,7 @@ from tests.attack.pickle_corpus import (
 )
 
 EXEC = next(p for p in PAYLOADS if p.name == "builtins.exec")
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -317,3 +321,21 @@ def test_entries_differing_only_in_case_are_unsafe(tmp_path: Path) -> None:
 
     with pytest.raises(UnsafeFileError, match=r"several entries named archive/Data\.pkl, archive/data\.pkl"):
         read_header(_write(tmp_path / "m.pt", data))
+
+
+def test_a_dtype_resized_after_use_cannot_crash_the_reader(tmp_path: Path) -> None:
+    """numpy resizes a flexible dtype in place on BUILD; arrays built on it must keep their own copy.
+    Read in a child process: before the fix this pickle ended the process with a segmentation fault."""
+    path = _write(tmp_path / "m.pt", dtype_resized_after_use())
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from core.formats.reader import read_header\n"
+        f"print(read_header(Path({str(path)!r})).extras)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "{'a': ['A']}"
