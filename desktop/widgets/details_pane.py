@@ -515,7 +515,7 @@ class DetailsPane(QScrollArea):
         self.refusals_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _show_file(self, record: AssetRecord) -> None:
-        self.path.setText(record.path)
+        self.path.setText(shown(record.path))
         facts = [human_size(record.size), record.format.value]
         if record.precision is not None:
             facts.append(record.precision.value)
