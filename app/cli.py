@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app import (
+    catalog_cli,
     convert_cli,
     curation_cli,
     download_cli,
@@ -32,6 +33,7 @@ from app import (
 )
 from app.after_scan import ChainJobs, ChainSteps, LookupRequest, context_jobs, lookup_line, run_chain
 from app.cli_ids import MAX_ROW_ID, asset_by_id_or_path
+from app.command_access import refuse_if_read_only
 from app.context import AppContext
 from app.interrupts import EXIT_INTERRUPTED, ctrl_c_handling
 from app.messages import user_message
@@ -154,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     exchange_cli.add_commands(sub, common)
     updates_cli.add_commands(sub, common)
     curation_cli.add_commands(sub, common)
+    catalog_cli.add_commands(sub, common)
 
     roots = sub.add_parser("roots", parents=[common], help="list library folders")
     roots.add_argument("--json", action="store_true", help="print one JSON array")
@@ -237,6 +240,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "import": exchange_cli.cmd_import,
         "updates": updates_cli.cmd_updates,
         **curation_cli.HANDLERS,
+        **catalog_cli.COMMANDS,
     }
     try:
         context = AppContext(getattr(args, "data_dir", None))
@@ -250,6 +254,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
             ctrl_c_handling(args.command) as stopped,
             waits_reported_to(lambda notice: _say_wait(args.command, notice)),
         ):
+            refuse_if_read_only(context, args)  # a changing command in a read-only data folder: one line
             code = handlers[args.command](context, args, out)
         out.flush()  # a closed pipe shows here, inside the handling below, not at interpreter exit
         for line in stopped:  # Ctrl+C stopped an operation after a file: what it did, exit 130

@@ -8,6 +8,10 @@ Creating a context costs nothing but reading ``settings.json``: the catalog (SQL
 remote clients (requests, huggingface_hub) and the download engine are imported and built by the first
 method that needs them, so the window is on screen before any of them is loaded, and a local scan or
 search never pays for sites it does not contact.
+
+A data folder Atelier cannot write makes the context read-only (``read_only``): the catalog is opened
+read-only, settings changes last for the session, and every change is refused with one sentence
+(``app.catalog_access`` says how the catalog is reached, and when a missing one is reported).
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from core.taxonomy import LibraryLayout
 if TYPE_CHECKING:
     import requests
 
+    from app.catalog_access import NewCatalog
     from app.download_service import DownloadService
     from app.render_service import RenderService
     from catalog.enrich import EnrichSummary
+    from catalog.errors import CatalogError
     from catalog.hashing_job import HashSummary
     from catalog.library import Library
     from catalog.records import RootRecord
@@ -77,23 +83,48 @@ class AppContext:
     """
 
     def __init__(self, data_dir: str | Path | None = None, *, tokens: TokenStore | None = None) -> None:
+        from app.catalog_access import data_folder_read_only
+
         self.data_dir = resolve_data_dir(data_dir)
+        self.catalog_path = self.data_dir / CATALOG_FILE
+        # Two access() calls: asked once, so a command and the window agree for their whole run.
+        self.read_only = data_folder_read_only(self.data_dir, self.catalog_path)
         self.settings_store = SettingsStore(self.data_dir)
-        self.settings = LiveSettings(self.settings_store)
+        self.settings = LiveSettings(self.settings_store, read_only=self.read_only)
         self.tokens = tokens if tokens is not None else TokenStore(self.data_dir)
         self._lock = threading.Lock()
         self._civitai_session: tuple[str | None, requests.Session] | None = None
 
     @cached_property
     def library(self) -> Library:
-        from app.organize.engine import recover
-        from catalog.library import Library
+        """The catalog, opened on first use: read-only in a read-only data folder; a catalog that was
+        there and is now missing or unreadable raises its ``CatalogError`` (never replaced)."""
+        from app.catalog_access import open_catalog
 
-        library = Library.open(self.data_dir / CATALOG_FILE)
-        # A move, delete or organize cut off by a crash or a kill is completed before anything reads the
-        # catalog (one indexed query when nothing is pending).
-        recover(library)
-        return library
+        return open_catalog(self.catalog_path, self.settings, read_only=self.read_only)
+
+    def catalog_problem(self) -> CatalogError | None:
+        """What keeps the catalog from opening, found from its first bytes (cheap: no SQLAlchemy); None
+        when it opens or is made on first use."""
+        from app.catalog_access import catalog_problem
+
+        return catalog_problem(self.catalog_path, self.settings, read_only=self.read_only)
+
+    def refuse_changes(self) -> None:
+        """Raise the read-only refusal when this data folder cannot be written (before a change starts)."""
+        if self.read_only:
+            from catalog.errors import ReadOnlyCatalogError
+
+            raise ReadOnlyCatalogError.for_folder(self.data_dir)
+
+    def start_new_catalog(self, source: Path | None = None) -> NewCatalog:
+        """Set the current catalog file aside and start an empty one, or a copy of ``source`` (a backup)."""
+        from app.catalog_access import start_new_catalog
+
+        if "library" in self.__dict__:
+            self.library.close()
+            del self.__dict__["library"]
+        return start_new_catalog(self.catalog_path, self.settings, read_only=self.read_only, source=source)
 
     @property
     def cache_dir(self) -> Path:

@@ -112,7 +112,8 @@ def cmd_download(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
 
 def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     service = context.downloads
-    service.recover_interrupted()
+    if not context.read_only:  # a read-only data folder lists the queue as it was left
+        service.recover_interrupted()
     if args.action == "cancel" and args.id is None:
         raise DownloadTargetError("downloads cancel needs the download's id (see `downloads list`)")
     if args.action == "cancel":

@@ -5,6 +5,9 @@ needs one object that the dialogs edit and save and that every service reads the
 (the download folder, the Civitai host, the NSFW level...). ``LiveSettings`` is that object: attribute
 reads give the current value, assignments change it in memory, ``save`` writes ``settings.json``
 atomically and picks up the clamping the store applies on load. The CLI reads the same object.
+
+In a read-only data folder nothing can be written: ``save`` then keeps the values for this session only
+(the window says the folder is read-only), instead of failing in whatever dialog or toggle called it.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from app.settings import Settings, SettingsStore
 class LiveSettings:
     """A mutable view of ``Settings`` over a ``SettingsStore``; unknown names are errors, not new keys."""
 
-    def __init__(self, store: SettingsStore) -> None:
+    def __init__(self, store: SettingsStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self._values: dict[str, Any] = {}
         self.reload()
 
@@ -46,6 +50,13 @@ class LiveSettings:
         else:
             raise AttributeError(f"unknown setting {name!r}")
 
+    @property
+    def read_only(self) -> bool:
+        """Changes last for this session only: the data folder cannot be written."""
+        return self._read_only
+
     def save(self) -> None:
+        if self._read_only:
+            return
         self._store.save(self.snapshot())
         self.reload()  # pick up the clamping done on load

@@ -82,6 +82,9 @@ class Settings:
     # Renderer: "" chooses automatically (CUDA, then MPS, then CPU); else a torch device ("cpu", "cuda:1").
     render_device: str = ""
     render_keep_checkpoints_gb: float = 0.0  # 0: only the current checkpoint stays loaded
+    # When this data folder's catalog was first created (ISO time): a catalog that is then missing was
+    # deleted or moved, and is reported instead of being silently replaced by an empty one.
+    catalog_created_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> Settings:

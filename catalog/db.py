@@ -21,10 +21,18 @@ Connection settings and why:
   read snapshot to a write lock, which fails with "database is locked" *without* honouring the busy
   timeout whenever another writer committed in between. Write units of work therefore take the write lock
   up front (``IMMEDIATE``) and wait politely for it.
+
+A catalog in a folder Atelier cannot write (a read-only mount, a folder without write permission) is opened
+**read-only**: SQLite's URI ``mode=ro``, or ``immutable=1`` when the folder cannot even hold the ``-wal`` and
+``-shm`` files a WAL reader needs (SQLite documents that a read-only WAL database opens only if those files
+exist or can be created, or if it is immutable). The WAL pragma is not sent (it would try to write),
+``query_only`` refuses any write at the driver, and a write unit of work fails at once with
+:class:`~catalog.errors.ReadOnlyCatalogError`, the one sentence the CLI and the window show.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -37,9 +45,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
-from catalog.errors import CatalogError, LibraryClosedError, translate_db_error
+from catalog.db_file import wal_files_present
+from catalog.errors import (
+    CatalogError,
+    DatabaseAccessError,
+    LibraryClosedError,
+    ReadOnlyCatalogError,
+    translate_db_error,
+)
 
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
 _BEGIN_OPTION = "atelier_begin"
@@ -65,15 +80,42 @@ def sqlite_url(db_path: Path) -> str:
     return f"sqlite:///{db_path}"
 
 
-def create_catalog_engine(db_path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+def read_only_uri(db_path: Path) -> str:
+    """The SQLite URI that reads ``db_path`` without writing anything, in its folder or in the file.
+
+    ``mode=ro`` reads the WAL too, but needs the ``-wal``/``-shm`` files to exist or to be creatable;
+    where neither holds (a read-only folder after a clean close, which removed them) nothing can have
+    been left in a WAL, and ``immutable=1`` reads the database file alone.
+    """
+    uri = f"{Path(db_path).absolute().as_uri()}?mode=ro"
+    if not wal_files_present(db_path) and not os.access(db_path.parent, os.W_OK):
+        uri += "&immutable=1"
+    return uri
+
+
+def create_catalog_engine(
+    db_path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, read_only: bool = False
+) -> Engine:
     """An engine whose every connection has the settings described in the module docstring."""
-    engine = create_engine(
-        sqlite_url(db_path),
-        # Pooled connections move between threads (never while in use), hence check_same_thread off.
-        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-        pool_size=4,
-        max_overflow=8,
-    )
+    # Pooled connections move between threads (never while in use), hence check_same_thread off.
+    timeout_s = busy_timeout_ms / 1000
+    if read_only:
+        uri = read_only_uri(db_path)
+
+        def connect_read_only() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=timeout_s)
+
+        # "sqlite://" alone would pick the in-memory pool: the file's connections are pooled as usual.
+        engine = create_engine(
+            "sqlite://", creator=connect_read_only, poolclass=QueuePool, pool_size=4, max_overflow=8
+        )
+    else:
+        engine = create_engine(
+            sqlite_url(db_path),
+            connect_args={"check_same_thread": False, "timeout": timeout_s},
+            pool_size=4,
+            max_overflow=8,
+        )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
@@ -82,7 +124,10 @@ def create_catalog_engine(db_path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            if read_only:
+                cursor.execute("PRAGMA query_only = ON")
+            else:
+                cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
@@ -102,9 +147,12 @@ def create_catalog_engine(db_path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_
 class CatalogDatabase:
     """Owns the engine of one catalog file and hands out units of work."""
 
-    def __init__(self, db_path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self, db_path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, read_only: bool = False
+    ) -> None:
         self._path = db_path
-        self._engine = create_catalog_engine(db_path, busy_timeout_ms=busy_timeout_ms)
+        self._read_only = read_only
+        self._engine = create_catalog_engine(db_path, busy_timeout_ms=busy_timeout_ms, read_only=read_only)
         self._write_engine = self._engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._closed = False
         self._lock = threading.Lock()
@@ -112,6 +160,11 @@ class CatalogDatabase:
     @property
     def path(self) -> Path:
         return self._path
+
+    @property
+    def read_only(self) -> bool:
+        """Opened read-only: every write unit of work raises :class:`ReadOnlyCatalogError`."""
+        return self._read_only
 
     @property
     def engine(self) -> Engine:
@@ -130,12 +183,19 @@ class CatalogDatabase:
         """
         if self._closed:
             raise LibraryClosedError("The library has been closed.")
+        if write and self._read_only:
+            raise ReadOnlyCatalogError.for_folder(self._path.parent)
         bind = self._write_engine if write else self._engine
         try:
             with Session(bind=bind, expire_on_commit=False, autoflush=False) as session, session.begin():
                 yield session
         except sa_exc.DBAPIError as error:
-            raise translate_db_error(error) from error
+            translated = translate_db_error(error)
+            if self._read_only and isinstance(translated, DatabaseAccessError) and "readonly" in str(error):
+                # A write slipped into a read unit of work: the driver's "readonly database" in the words
+                # every other refusal uses.
+                raise ReadOnlyCatalogError.for_folder(self._path.parent) from error
+            raise translated from error
         except sa_exc.SQLAlchemyError as error:
             raise CatalogError(f"The library database reported an error: {error}") from error
 

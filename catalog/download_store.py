@@ -57,10 +57,12 @@ class SqlDownloadStore:
         self._db = database
 
     @classmethod
-    def open(cls, db_path: Path) -> SqlDownloadStore:
-        """A store on its own database handle (migrated to head): for tools and subprocesses."""
-        database = CatalogDatabase(db_path)
-        upgrade(database.engine)
+    def open(cls, db_path: Path, *, read_only: bool = False) -> SqlDownloadStore:
+        """A store on its own database handle (migrated to head; read-only as its catalog was opened, in
+        a read-only data folder): for tools and subprocesses."""
+        database = CatalogDatabase(db_path, read_only=read_only)
+        if not read_only:
+            upgrade(database.engine)
         return cls(database)
 
     def close(self) -> None:

@@ -32,6 +32,26 @@ class SchemaTooNewError(CatalogError):
     """The database was written by a newer Atelier whose schema this version does not know."""
 
 
+class ReadOnlyCatalogError(CatalogError):
+    """A change asked of a catalog opened read-only (its data folder cannot be written)."""
+
+    @classmethod
+    def for_folder(cls, folder: object) -> ReadOnlyCatalogError:
+        """The one sentence every refused change says, in the CLI and in the window."""
+        return cls(
+            f"The data folder {folder} is read-only: Atelier can search and show the library but not "
+            "change it (make it writable or use --data-dir)."
+        )
+
+
+class MigrationDueError(CatalogError):
+    """The catalog's schema is older than this Atelier's and cannot be updated (read-only folder)."""
+
+
+class CatalogMissingError(CatalogError):
+    """The catalog file is not there although this data folder had one: never silently replaced."""
+
+
 class LibraryClosedError(CatalogError):
     """A call arrived after :meth:`Library.close`."""
 

@@ -4,6 +4,11 @@ Alembic is configured in code (no ``alembic.ini`` to ship or find): the script l
 ``catalog/migrations`` package and the connection is handed to ``env.py``. Before an existing catalog is
 migrated, a copy is written next to it (``<name>.before-<revision>.bak``): a migration that goes wrong on a
 user's machine must never cost them their ratings, notes and collections.
+
+Two refusals keep a file that is not this version's catalog untouched: an SQLite database with tables but
+no Alembic revision belongs to another program and is never migrated into an Atelier catalog, and a
+catalog opened read-only (:func:`require_head`) is never migrated at all: an older schema is reported as
+a migration that is due and cannot run there.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy import exc as sa_exc
 
 from catalog.db import create_catalog_engine
-from catalog.errors import SchemaTooNewError, translate_db_error
+from catalog.errors import MigrationDueError, NotACatalogError, SchemaTooNewError, translate_db_error
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _BEGIN_OPTION = {"atelier_begin": "IMMEDIATE"}
@@ -67,13 +72,9 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head", *, backup: bool
     try:
         current = current_revision(engine)
         if current is not None:
-            try:
-                script.get_revision(current)
-            except CommandError as error:
-                raise SchemaTooNewError(
-                    f"This library was last opened by a newer version of Atelier (schema {current}). "
-                    "Update Atelier to open it."
-                ) from error
+            _require_known(script, current)
+        else:
+            refuse_foreign(engine, engine.url.database or "file")
         target = script.get_revision(revision)
         if backup and current is not None and target is not None and current != target.revision:
             _backup(engine, f"before-{target.revision}")
@@ -86,6 +87,64 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head", *, backup: bool
     finally:
         if owned:
             engine.dispose()
+
+
+def require_head(engine: Engine, where: str) -> None:
+    """Check, without writing, that a catalog that must not be migrated is at this version's schema.
+
+    ``where`` names the catalog in the messages. Raises ``SchemaTooNewError`` (a newer Atelier wrote it),
+    ``MigrationDueError`` (an older one did, or it is an empty file) or ``NotACatalogError`` (another
+    program's database); driver errors leave as typed catalog errors.
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    head = head_revision()
+    try:
+        current = current_revision(engine)
+        if current is None:
+            refuse_foreign(engine, where)
+            raise MigrationDueError(
+                f"The catalog {where} has no tables yet and cannot be set up here (its folder is read-only)."
+            )
+        _require_known(script, current)
+    except sa_exc.DBAPIError as error:
+        raise translate_db_error(error) from error
+    if current != head:
+        raise MigrationDueError(
+            f"The catalog {where} needs an update to this version of Atelier (schema {current} to {head}), "
+            "which cannot run in a read-only folder: make it writable once, or use the Atelier that wrote it."
+        )
+
+
+def _require_known(script: ScriptDirectory, current: str) -> None:
+    try:
+        script.get_revision(current)
+    except CommandError as error:
+        raise SchemaTooNewError(
+            f"This library was last opened by a newer version of Atelier (schema {current}). "
+            "Update Atelier to open it."
+        ) from error
+
+
+def refuse_foreign(engine: Engine, where: str) -> None:
+    """An SQLite database with tables but no Alembic revision is another program's: never migrated.
+
+    Ask it through a read-only engine before opening the file for writing (the writing engine's first
+    connection already switches the file to WAL)."""
+    with engine.connect() as connection:
+        if MigrationContext.configure(connection).get_current_revision() is not None:
+            return
+        tables = (
+            connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 3"
+            )
+            .scalars()
+            .all()
+        )
+    if tables:
+        raise NotACatalogError(
+            f"The catalog {where} is an SQLite database of another program, not an "
+            f"Atelier catalog (it holds tables such as {', '.join(map(str, tables))}); it was left as it is."
+        )
 
 
 def _engine(engine_or_url: Engine | str) -> tuple[Engine, bool]:

@@ -3,6 +3,9 @@
 The window is shown before any work starts; the first-start offer and the first scan are scheduled on
 the event loop right after, so the user sees the library (as last cataloged) immediately and the scan's
 progress in the status bar.
+
+On a read-only data folder (``read_only`` is the sentence that says so) the window opens with a banner
+saying it, and none of the background work that writes is started.
 """
 
 from __future__ import annotations
@@ -34,12 +37,17 @@ def create_application(argv: Sequence[str]) -> QApplication:
     return app
 
 
-def run_gui(services: DesktopServices, argv: Sequence[str]) -> int:
+def run_gui(services: DesktopServices, argv: Sequence[str], *, read_only: str | None = None) -> int:
     """Shows the main window and runs the event loop; returns the process exit code."""
     app = create_application(argv)
     apply_theme(app, services.settings.theme)
     follow_system_scheme(app)
     window = MainWindow(services, load_later=True)
+    if read_only is not None:
+        from desktop.read_only import mark_read_only
+
+        mark_read_only(window, read_only)
     window.show()
-    QTimer.singleShot(0, window.start_background_work)
+    if read_only is None:  # first-start offer, watching and scanning all write to the catalog
+        QTimer.singleShot(0, window.start_background_work)
     return int(app.exec())

@@ -5,6 +5,11 @@ widgets take (``DesktopServices``), wiring nothing of its own. Start-up order ma
 be on screen at the speed of a bare Qt window, and creating a context reads only ``settings.json``; the
 catalog (SQLAlchemy, Alembic), the site clients (requests, huggingface_hub) and the download queue are
 opened by the context on first use, which the window schedules right after it is shown.
+
+Two things are settled before the window: a catalog that cannot be opened (missing, unreadable,
+damaged) is shown in a dialog with the user's choices (``desktop.catalog_check``), and a read-only data
+folder gets a read-only window: the library only, with a banner, without the site, download and render
+parts, which would all write.
 """
 
 from __future__ import annotations
@@ -35,7 +40,10 @@ class _LibraryOnFirstUse:
 
 
 def build_services(context: AppContext) -> DesktopServices:
-    """The context's jobs and parts, in the shape the window expects (no service is built here)."""
+    """The context's jobs and parts, in the shape the window expects (no service is built here).
+
+    A read-only context gets the library alone: no watcher, sites, downloads, renders or lookups.
+    """
 
     def scan_roots(root_ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
         return context.scan(root_ids, progress=progress, cancel=cancel)
@@ -76,6 +84,16 @@ def build_services(context: AppContext) -> DesktopServices:
         tokens=context.tokens,
         settings=cast("RemoteSettings", context.settings),
     )
+    if context.read_only:
+        return DesktopServices(
+            library=cast("AssetLibrary", _LibraryOnFirstUse(context)),
+            settings=cast("RemoteSettings", context.settings),
+            scan_roots=scan_roots,
+            hash_pending=hash_pending,
+            discover_folders=discover_folders,
+            add_root=add_root,
+            cache_dir=context.cache_dir / "thumbnails",
+        )
     return DesktopServices(
         library=cast("AssetLibrary", _LibraryOnFirstUse(context)),
         settings=cast("RemoteSettings", context.settings),
@@ -95,10 +113,20 @@ def build_services(context: AppContext) -> DesktopServices:
 def launch_gui(data_dir: str | Path | None, argv: list[str]) -> int:
     """Open the main window on the given profile; returns the process exit code."""
     from app.context import AppContext
-    from desktop.app import run_gui
+    from desktop.app import create_application, run_gui
+    from desktop.catalog_check import settle_catalog
+    from desktop.theme import apply_theme
 
     context = AppContext(data_dir)
     try:
-        return run_gui(build_services(context), argv)
+        apply_theme(create_application(argv), context.settings.theme)  # the dialog looks like the window
+        if not settle_catalog(context):
+            return 1
+        read_only: str | None = None
+        if context.read_only:
+            from catalog.errors import ReadOnlyCatalogError
+
+            read_only = ReadOnlyCatalogError.for_folder(context.data_dir).message
+        return run_gui(build_services(context), argv, read_only=read_only)
     finally:
         context.close()

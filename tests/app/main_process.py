@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,13 +34,15 @@ def run_main(
     env: Mapping[str, str | None] = {},
     check: bool = False,
     timeout: float = 300,
+    wrapper: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """``python main.py ARGS`` with ``ATELIER_DATA_DIR=data_dir`` (when given) and ``env`` on top."""
+    """``python main.py ARGS`` with ``ATELIER_DATA_DIR=data_dir`` (when given) and ``env`` on top;
+    ``wrapper`` is a command that runs it (``unshare --user``: without root's rights on files)."""
     extra: dict[str, str | None] = dict(env)
     if data_dir is not None:
         extra["ATELIER_DATA_DIR"] = str(data_dir)
     result = subprocess.run(
-        [sys.executable, str(MAIN), *args],
+        [*wrapper, sys.executable, str(MAIN), *args],
         capture_output=True,
         text=True,
         env=main_env(extra),

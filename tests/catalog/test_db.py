@@ -10,17 +10,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from catalog.db import CatalogDatabase
+from catalog.db import CatalogDatabase, read_only_uri
+from catalog.db_file import CatalogFileProblem, CatalogFileState, examine_catalog_file, wal_files_present
 from catalog.errors import (
     CatalogError,
     ConflictError,
     DatabaseLockedError,
     LibraryClosedError,
+    MigrationDueError,
     NotACatalogError,
+    ReadOnlyCatalogError,
     SchemaTooNewError,
 )
 from catalog.library import Library
-from catalog.migrate import upgrade
+from catalog.migrate import require_head, upgrade
 from catalog.records import AssetQuery, UserDataChanges
 from tests.catalog.conftest import scanned
 
@@ -162,3 +165,97 @@ def test_open_creates_the_parent_folder(tmp_path: Path) -> None:
     with Library.open(path) as library:
         assert library.path == path
     assert path.exists()
+
+
+# read-only catalogs and what lies at a catalog's path -------------------------------------------------
+
+
+def test_a_read_only_database_reads_and_refuses_every_write(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    with Library.open(path) as writable:
+        writable.add_root(tmp_path)
+    database = CatalogDatabase(path, read_only=True)
+    library = Library(database)
+    try:
+        assert [root.path for root in library.roots()] == [str(tmp_path.resolve())]
+        with pytest.raises(ReadOnlyCatalogError) as refused:
+            library.add_root(tmp_path / "other")
+        assert str(refused.value) == (
+            f"The data folder {tmp_path} is read-only: Atelier can search and show the library but not "
+            "change it (make it writable or use --data-dir)."
+        )
+        with pytest.raises(ReadOnlyCatalogError), database.session_scope() as session:  # a write in a read
+            session.execute(text("DELETE FROM roots"))
+    finally:
+        library.close()
+    assert [root.path for root in Library.open(path).roots()] == [str(tmp_path.resolve())]
+
+
+def test_a_read_only_uri_reads_the_wal_when_its_files_are_there(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    assert read_only_uri(path).endswith("?mode=ro")  # a writable folder: SQLite may make -wal and -shm
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("INSERT INTO t VALUES (1)")
+    writer.commit()
+    try:
+        assert wal_files_present(path)
+        reader = sqlite3.connect(read_only_uri(path), uri=True)
+        assert reader.execute("SELECT x FROM t").fetchall() == [(1,)]  # the row is only in the WAL
+        reader.close()
+    finally:
+        writer.close()
+
+
+def test_what_lies_at_a_catalog_path_is_told_in_words(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    assert examine_catalog_file(path) == CatalogFileProblem(path, CatalogFileState.MISSING, "is missing")
+    path.write_bytes(b"")
+    assert examine_catalog_file(path).state is CatalogFileState.EMPTY  # type: ignore[union-attr]
+    path.write_bytes(b"PK\x03\x04" + b"\0" * 200)
+    assert examine_catalog_file(path).state is CatalogFileState.NOT_SQLITE  # type: ignore[union-attr]
+    path.unlink()
+    with Library.open(path):
+        pass
+    assert examine_catalog_file(path) is None
+    whole = path.read_bytes()
+    path.write_bytes(whole[:4096])
+    problem = examine_catalog_file(path)
+    assert problem is not None
+    assert (
+        problem.sentence == f"The catalog {path} is truncated (4,096 of its {len(whole):,} bytes are there)"
+    )
+    path.unlink()
+    path.mkdir()
+    assert examine_catalog_file(path).detail == "is a folder, not a catalog file"  # type: ignore[union-attr]
+    path.rmdir()
+    path.symlink_to(tmp_path / "gone.sqlite3")
+    assert examine_catalog_file(path).state is CatalogFileState.UNREADABLE  # type: ignore[union-attr]
+
+
+def test_another_programs_database_is_never_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE moz_places (id INTEGER)")
+    other.commit()
+    other.close()
+    with pytest.raises(NotACatalogError, match="SQLite database of another program"):
+        Library.open(path)
+    other = sqlite3.connect(path)
+    assert [row[0] for row in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == [
+        "moz_places"
+    ]
+    other.close()
+
+
+def test_a_read_only_catalog_due_for_a_migration_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    upgrade(f"sqlite:///{path}", "0007", backup=False)
+    database = CatalogDatabase(path, read_only=True)
+    try:
+        with pytest.raises(MigrationDueError, match="needs an update to this version of Atelier"):
+            require_head(database.engine, str(path))
+    finally:
+        database.close()

@@ -1,0 +1,255 @@
+"""How a profile reaches its catalog: read-only where its folder cannot be written, never a silent new
+catalog where one was, and a new or restored catalog only when the user asks for it.
+
+* **Read-only data folder** (a read-only mount, a folder or catalog without write permission): the
+  catalog is opened read-only (see ``catalog.db``), no migration, recovery or settings write is tried,
+  and every change is refused with ``ReadOnlyCatalogError``'s one sentence.
+* **A catalog that was there before** and is now missing, empty, unreadable, a folder, overwritten or
+  truncated is reported (``CatalogMissingError``, ``DatabaseAccessError``, ``NotACatalogError``) and left
+  exactly as it is. Atelier knows a catalog existed because ``settings.json`` records when it was created
+  (``catalog_created_at``); for a profile older than that record, a migration backup next to the catalog,
+  a leftover ``-wal`` file, or the window's first start having been done say the same.
+* **A fresh data folder** still gets its catalog silently, as it always did.
+* ``start_new_catalog`` (``atelier new-catalog``, the window's dialog) moves whatever is at the catalog's
+  path aside under a dated name, then creates an empty catalog or copies a chosen backup into place.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.live_settings import LiveSettings
+from catalog.db_file import WAL_SUFFIXES, CatalogFileState, examine_catalog_file
+
+if TYPE_CHECKING:  # catalog.errors imports SQLAlchemy: loaded only when a catalog is opened or refused
+    from catalog.errors import CatalogError
+    from catalog.library import Library
+
+NEW_CATALOG_COMMAND = "atelier new-catalog"
+_RESTORE = f"restore it from a backup, or start a new empty library with `{NEW_CATALOG_COMMAND}`"
+
+
+def data_folder_read_only(data_dir: Path, catalog: Path) -> bool:
+    """Whether Atelier cannot write its data folder (or the catalog in it).
+
+    ``os.access`` answers for this process: a folder without write permission for this user, or any
+    folder on a read-only mount (``EROFS``, which even root gets); a data folder not made yet is judged
+    by the nearest folder above it that exists.
+    """
+    folder = next((part for part in (data_dir, *data_dir.parents) if part.exists()), data_dir)
+    if not os.access(folder, os.W_OK):
+        return True
+    return catalog.is_file() and not os.access(catalog, os.W_OK)
+
+
+def catalog_was_created(catalog: Path, settings: LiveSettings) -> bool:
+    """Whether this data folder had a catalog before (so a missing one was lost, not never made)."""
+    if settings.catalog_created_at or settings.first_start_done:
+        return True
+    folder = catalog.parent
+    if any(catalog.with_name(catalog.name + suffix).exists() for suffix in WAL_SUFFIXES):
+        return True
+    return folder.is_dir() and any(folder.glob(f"{catalog.name}.before-*.bak"))
+
+
+def catalog_problem(catalog: Path, settings: LiveSettings, *, read_only: bool) -> CatalogError | None:
+    """What keeps the catalog from being opened, as the error to report; None when it can be opened
+    (or made: a fresh data folder). Reads one header, imports no SQLAlchemy (the window asks this
+    before it is drawn)."""
+    problem = examine_catalog_file(catalog)
+    if problem is None:
+        return None
+    from catalog.errors import CatalogMissingError, DatabaseAccessError, NotACatalogError
+
+    fresh = problem.state in (CatalogFileState.MISSING, CatalogFileState.EMPTY)
+    if fresh and not catalog_was_created(catalog, settings):
+        if read_only:
+            return CatalogMissingError(
+                f"The data folder {catalog.parent} is read-only and holds no catalog yet: make it writable, "
+                "or use --data-dir with a folder Atelier can write."
+            )
+        return None  # a first start: the catalog is made, as always
+    if problem.state is CatalogFileState.MISSING:
+        return CatalogMissingError(f"{problem.sentence} (it was there before). {_RESTORE.capitalize()}.")
+    if problem.state is CatalogFileState.UNREADABLE:
+        return DatabaseAccessError(
+            f"{problem.sentence}. It was left as it is: fix its permissions, {_RESTORE} "
+            "(which moves it aside)."
+        )
+    error = DatabaseAccessError if problem.state is CatalogFileState.FOLDER else NotACatalogError
+    return error(f"{problem.sentence}. It was left as it is: {_RESTORE} (which moves it aside).")
+
+
+def open_catalog(catalog: Path, settings: LiveSettings, *, read_only: bool) -> Library:
+    """The profile's library: checked first, then opened read-only or migrated and recovered.
+
+    A new catalog, or an existing one first opened by this version, is recorded in the settings, so
+    that losing it later is noticed.
+    """
+    from catalog.db import CatalogDatabase
+    from catalog.library import Library
+    from catalog.migrate import require_head
+
+    problem = catalog_problem(catalog, settings, read_only=read_only)
+    if problem is not None:
+        raise problem
+    if read_only:
+        database = CatalogDatabase(catalog, read_only=True)
+        try:
+            require_head(database.engine, str(catalog))
+        except BaseException:
+            database.close()
+            raise
+        # A move cut off by a crash is completed by the next writable start; until then the catalog is
+        # read as it stands.
+        return Library(database)
+
+    from app.organize.engine import recover
+    from catalog.migrate import refuse_foreign
+
+    if catalog.exists():  # another program's database is refused before anything writes to it
+        probe = CatalogDatabase(catalog, read_only=True)
+        try:
+            refuse_foreign(probe.engine, str(catalog))
+        finally:
+            probe.close()
+    library = Library.open(catalog)
+    # A move, delete or organize cut off by a crash or a kill is completed before anything reads the
+    # catalog (one indexed query when nothing is pending).
+    recover(library)
+    record_catalog(settings)
+    return library
+
+
+def record_catalog(settings: LiveSettings) -> None:
+    """Note in ``settings.json`` that this data folder has a catalog (once; a failed write is harmless:
+    the catalog is there, and the next start records it)."""
+    if settings.catalog_created_at or settings.read_only:
+        return
+    settings.catalog_created_at = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        settings.save()
+    except OSError:
+        settings.catalog_created_at = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewCatalog:
+    """What ``start_new_catalog`` did: the catalog made, and where the old file (if any) went."""
+
+    catalog: Path
+    set_aside: tuple[Path, ...]
+    restored_from: Path | None
+
+    def __str__(self) -> str:
+        if self.restored_from is not None:
+            made = f"Restored the catalog {self.catalog} from {self.restored_from}"
+        else:
+            made = f"Started a new empty library: {self.catalog}"
+        if not self.set_aside:
+            return f"{made}."
+        return f"{made}; the old catalog was kept as {self.set_aside[0]}."
+
+
+def start_new_catalog(
+    catalog: Path, settings: LiveSettings, *, read_only: bool, source: Path | None = None
+) -> NewCatalog:
+    """Move what is at ``catalog`` aside and create an empty catalog there, or a copy of ``source``.
+
+    ``source`` must be an Atelier catalog (checked by opening it read-only, before anything is moved);
+    it is copied with SQLite's backup, so a source in use by another program is copied consistently.
+    Nothing is deleted: the old file (and its ``-wal``/``-shm``) is renamed ``<name>.set-aside-<time>``.
+    """
+    from catalog.errors import CatalogError, ReadOnlyCatalogError
+
+    if read_only:
+        raise ReadOnlyCatalogError.for_folder(catalog.parent)
+    if source is not None:
+        source = source.expanduser().resolve()
+        if source == catalog.resolve():
+            raise CatalogError(f"{source} is the catalog being replaced: choose a backup or another catalog.")
+        _check_is_catalog(source)
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    set_aside = _set_aside(catalog)
+    if source is not None:
+        _copy_catalog(source, catalog)
+    from catalog.library import Library
+
+    Library.open(catalog).close()  # made (or brought to this version's schema) now, not on first use
+    settings.catalog_created_at = ""
+    record_catalog(settings)
+    return NewCatalog(catalog, set_aside, source)
+
+
+def _check_is_catalog(source: Path) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from catalog.db import CatalogDatabase
+    from catalog.errors import CatalogMissingError, NotACatalogError
+    from catalog.migrate import current_revision
+
+    problem = examine_catalog_file(source)
+    if problem is not None:
+        raise (CatalogMissingError if problem.state is CatalogFileState.MISSING else NotACatalogError)(
+            f"{problem.sentence}: choose another file."
+        )
+    database = CatalogDatabase(source, read_only=True)
+    try:
+        revision = current_revision(database.engine)
+    except SQLAlchemyError as error:  # "file is not a database", "malformed"...
+        why = getattr(error, "orig", None) or error
+        raise NotACatalogError(
+            f"{source} cannot be read as a catalog ({why}): choose another file."
+        ) from error
+    finally:
+        database.close()
+    if revision is None:
+        raise NotACatalogError(
+            f"{source} is an SQLite database but not an Atelier catalog: choose another file."
+        )
+
+
+def _set_aside(catalog: Path) -> tuple[Path, ...]:
+    """Rename the catalog and its companions to ``<name>.set-aside-<time>`` (never deleting anything)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    moved: list[Path] = []
+    for suffix in ("", *WAL_SUFFIXES):
+        path = catalog.with_name(catalog.name + suffix)
+        if not (path.exists() or path.is_symlink()):
+            continue
+        target = catalog.with_name(f"{catalog.name}.set-aside-{stamp}{suffix}")
+        number = 2
+        while target.exists() or target.is_symlink():
+            target = catalog.with_name(f"{catalog.name}.set-aside-{stamp}-{number}{suffix}")
+            number += 1
+        path.rename(target)
+        moved.append(target)
+    return tuple(moved)
+
+
+def _copy_catalog(source: Path, target: Path) -> None:
+    """Copy an SQLite database page by page (consistent even while another program writes to it)."""
+    partial = target.with_name(f".{target.name}.restoring")
+    partial.unlink(missing_ok=True)
+    from catalog.db import read_only_uri
+
+    reader = sqlite3.connect(read_only_uri(source), uri=True)
+    try:
+        writer = sqlite3.connect(partial)
+        try:
+            reader.backup(writer)
+        finally:
+            writer.close()
+    except sqlite3.Error as error:
+        from catalog.errors import NotACatalogError
+
+        partial.unlink(missing_ok=True)
+        raise NotACatalogError(f"{source} could not be copied ({error}): choose another file.") from error
+    finally:
+        reader.close()
+    partial.replace(target)

@@ -1,0 +1,124 @@
+"""What lies at a catalog's path, checked from its first bytes before SQLite is asked to open it.
+
+SQLite opens almost anything without complaint: a missing path becomes a new empty database, a 0-byte
+file becomes one too, and a truncated or overwritten file is only noticed by the query that reaches the
+damaged page. A user's library must never be replaced by an empty one that way, nor a damaged file be
+written over, so the opener looks first: this module reads the path's type and the 100-byte SQLite
+header (through ``core.formats.safe_open``, so a named pipe at that path cannot block) and says in
+words what is wrong. It imports no SQLAlchemy and costs one ``stat`` and one small read, so the window
+can ask before it is drawn.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.formats.model_file import UnreadableFileError
+from core.formats.safe_open import open_regular, special_kind
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+HEADER_BYTES = 100
+WAL_SUFFIXES = ("-wal", "-shm")
+
+
+class CatalogFileState(enum.Enum):
+    """Why the file at a catalog path cannot be used as it is."""
+
+    MISSING = "missing"  # nothing at the path
+    EMPTY = "empty"  # a 0-byte file: SQLite would make it a new, empty catalog
+    FOLDER = "folder"  # a folder (or another non-file) where the catalog file should be
+    UNREADABLE = "unreadable"  # no permission, a dangling link, a link loop
+    NOT_SQLITE = "not-sqlite"  # other bytes than an SQLite database
+    TRUNCATED = "truncated"  # shorter than its own header says
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogFileProblem:
+    """One thing wrong with a catalog path; ``detail`` completes "The catalog PATH …" in words."""
+
+    path: Path
+    state: CatalogFileState
+    detail: str
+
+    @property
+    def sentence(self) -> str:
+        return f"The catalog {self.path} {self.detail}"
+
+
+def examine_catalog_file(path: Path) -> CatalogFileProblem | None:
+    """None when ``path`` holds what looks like a whole SQLite database, else what is wrong with it."""
+
+    def problem(state: CatalogFileState, detail: str) -> CatalogFileProblem:
+        return CatalogFileProblem(path, state, detail)
+
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            return problem(CatalogFileState.UNREADABLE, f"is a link to {_target(path)}, which does not exist")
+        return problem(CatalogFileState.MISSING, "is missing")
+    except OSError as exc:
+        return problem(CatalogFileState.UNREADABLE, f"cannot be reached: {_why(exc)}")
+    kind = special_kind(st.st_mode)
+    if kind is not None:
+        return problem(CatalogFileState.FOLDER, f"is {kind}, not a catalog file")
+    if st.st_size == 0:
+        return problem(CatalogFileState.EMPTY, "is an empty file (0 bytes)")
+    try:
+        with open_regular(path) as handle:
+            header = handle.read(HEADER_BYTES)
+    except UnreadableFileError as exc:
+        return problem(CatalogFileState.UNREADABLE, f"cannot be read: {exc.reason}")
+    except OSError as exc:
+        return problem(CatalogFileState.UNREADABLE, f"cannot be read: {_why(exc)}")
+    if not header.startswith(SQLITE_MAGIC):
+        return problem(
+            CatalogFileState.NOT_SQLITE,
+            "is not an Atelier catalog: not an SQLite database (damaged or overwritten)",
+        )
+    expected = _size_from_header(header)
+    if expected is not None and st.st_size < expected:
+        return problem(
+            CatalogFileState.TRUNCATED, f"is truncated ({st.st_size:,} of its {expected:,} bytes are there)"
+        )
+    return None
+
+
+def _size_from_header(header: bytes) -> int | None:
+    """The database size its header records, when the header says that number is current.
+
+    The in-header page count (offset 28) is trusted only when its "version-valid-for" number (offset
+    92) equals the change counter (offset 24), as SQLite itself does; a page size of 1 means 65536.
+    """
+    if len(header) < HEADER_BYTES:
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if header[24:28] != header[92:96] or pages == 0 or page_size < 512:
+        return None
+    return page_size * pages
+
+
+def wal_files_present(path: Path) -> bool:
+    """Whether the catalog's ``-wal`` and ``-shm`` companions both exist (a reader can then use them
+    without writing anything; without them a read-only folder can only be read as immutable)."""
+    return all(path.with_name(path.name + suffix).exists() for suffix in WAL_SUFFIXES)
+
+
+def _target(path: Path) -> str:
+    try:
+        return str(path.readlink())
+    except OSError:
+        return "?"
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno in {errno.EACCES, errno.EPERM}:
+        return "permission denied"
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link that loops back on itself"
+    return exc.strerror or str(exc)

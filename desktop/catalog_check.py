@@ -1,0 +1,52 @@
+"""Before the window opens: a catalog that cannot be opened is shown to the user, never replaced.
+
+The check is the context's own (``AppContext.catalog_problem``): one ``stat`` and one header read, so a
+healthy library opens as fast as before. In a read-only data folder the catalog is opened here, before
+the window, because nothing can be repaired there and a schema that would need an update must be said
+before an empty window is shown. When something is wrong, ``CatalogProblemDialog`` offers a backup, a
+new empty library or quitting, and this loop carries the choice out through the context (which moves
+the old file aside) until the catalog opens or the user quits.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QMessageBox
+
+from core.errors import AtelierError
+from desktop.dialogs.catalog_problem_dialog import CatalogChoice, CatalogProblemDialog
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+
+
+def catalog_problem(context: AppContext) -> AtelierError | None:
+    """What keeps the library from opening; None when the window can go on."""
+    if not context.read_only:
+        return context.catalog_problem()
+    try:
+        context.library  # noqa: B018 - opened (read-only) now: a refusal must be seen before the window
+    except AtelierError as error:
+        return error
+    return None
+
+
+def settle_catalog(context: AppContext) -> bool:
+    """Ask until the catalog can be opened (True) or the user quits (False; the problem is printed)."""
+    from app.messages import user_message
+
+    while (problem := catalog_problem(context)) is not None:
+        message = user_message(problem)
+        dialog = CatalogProblemDialog(message, context.data_dir, can_change=not context.read_only)
+        dialog.exec()
+        if dialog.choice is CatalogChoice.QUIT:
+            print(f"atelier: {message}", file=sys.stderr)
+            return False
+        source = dialog.chosen_file if dialog.choice is CatalogChoice.RESTORE else None
+        try:
+            context.start_new_catalog(source)
+        except (AtelierError, OSError) as error:
+            QMessageBox.warning(None, "The catalog was not changed", user_message(error))
+    return True
