@@ -37,7 +37,11 @@ SITE_NAMES = {"civitai": "Civitai", "huggingface": "Hugging Face"}
 
 def site_name(source: str, url: str) -> str:
     """What a message calls the site a download comes from: "Civitai", "Hugging Face", else the host."""
-    return SITE_NAMES.get(str(source)) or urlsplit(url).hostname or "the server"
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # a malformed link from a payload
+        host = None
+    return SITE_NAMES.get(str(source)) or host or "the server"
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,15 @@ from core.download_locks import HeldLock, RunLocks
 from core.download_names import choose_file_name, free_path, move_to_free_name, part_name
 from core.download_retries import DEFAULT_ATTEMPTS, RetryBudget, RetryRule, site_name
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
-from core.net import DEFAULT_TIMEOUT, GIVE_UP_AFTER_S, ConnectFailure, classify_failure, describe_failure
+from core.net import (
+    DEFAULT_TIMEOUT,
+    GIVE_UP_AFTER_S,
+    ConnectFailure,
+    classify_failure,
+    describe_failure,
+    redact,
+)
+from core.site_tokens import Origin, TokenPolicy
 from core.sizes import human_size
 from core.sources.errors import (
     ConnectionLostError,
@@ -480,6 +488,11 @@ class Downloader:
         if offset:
             headers["Range"] = f"bytes={offset}-"
         url = record.url
+        if Origin.of(url) is None:
+            raise RemoteError(
+                "The download link is not a web address Atelier can fetch (http or https with a valid "
+                "host); the site's data for this file may be damaged."
+            )
         try:
             return self.session.get(
                 url, headers=headers, stream=True, allow_redirects=True, timeout=budget.timeout()
@@ -491,7 +504,10 @@ class Downloader:
                 raise NetworkError(message, retryable=False) from None  # will not heal in seconds
             raise ConnectionLostError(message) from None
         except requests.RequestException as error:
-            raise RemoteError(f"The request to {_host(url)} failed: {error}") from None
+            # An address requests refuses (a bad scheme, a malformed host) is quoted in its message.
+            auth = self.session.auth
+            secrets = auth.secrets() if isinstance(auth, TokenPolicy) else ()
+            raise RemoteError(f"The request to {_host(url)} failed: {redact(str(error), *secrets)}") from None
 
     def _attempt(
         self, record: DownloadRecord, digest: _Hash, meter: _Meter, cancel: CancelToken, budget: RetryBudget
@@ -734,7 +750,10 @@ def _int(value: str | None) -> int | None:
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).hostname or "the server"
+    try:
+        return urlsplit(url).hostname or "the server"
+    except ValueError:  # a malformed link from a payload
+        return "the server"
 
 
 def strip_secrets(headers: Mapping[str, str] | None) -> dict[str, str]:

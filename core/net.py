@@ -137,8 +137,17 @@ def describe_failure(exc: BaseException, host: str) -> str:
 
 
 def host_of(url: str) -> str:
-    """``civitai.com`` from ``https://civitai.com/api/v1``: what a message calls the site."""
-    return urlsplit(url).netloc or url
+    """``civitai.com`` from ``https://civitai.com/api/v1`` (``127.0.0.1:8080`` with a port): what a
+    message calls the site. Never the URL's user-info, path or query: they may hold a key or a signature."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a malformed IPv6 literal or port
+        return "an invalid address"
+    if not host:
+        return "an invalid address"
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port is not None else host
 
 
 @dataclass(frozen=True, slots=True)

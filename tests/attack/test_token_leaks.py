@@ -245,3 +245,25 @@ def test_a_redirect_to_another_port_or_scheme_of_the_same_host_drops_the_token()
         assert _authorized(site, CIVITAI_KEY) == ["/f"]
         assert _leaks(other) == []
     record("tokens", tried=1, flagged=1, executed=len(_leaks(other)))
+
+
+def test_links_that_cannot_be_fetched_never_echo_a_token(
+    sites: Sites, context: AppContext, tmp_path: Path
+) -> None:
+    """A link requests refuses quotes its address in the error; the stored and shown message is redacted."""
+    service = context.downloads
+    hostile = [
+        f"ftp://evil.net/x.safetensors?token={CIVITAI_KEY}",
+        f"http://evil%41net/x.safetensors?token={HF_TOKEN}",
+        f"http://[::1:{_port(sites.files)}/x?token={CIVITAI_KEY}",
+    ]
+    for number, url in enumerate(hostile):
+        request = DownloadRequest(url, tmp_path / f"h{number}", source=DownloadSource.CIVITAI)
+        download_id = service.enqueue_request(request, again=True)
+        with pytest.raises(RemoteError) as caught:
+            service.downloader.run_one(download_id)
+        stored = service.get(download_id).error or ""
+        assert stored == caught.value.message
+        assert not any(key in stored for key in KEYS), stored
+    assert _leaks(sites.files) == []
+    record("tokens", tried=len(hostile), flagged=len(hostile), executed=0)
