@@ -129,7 +129,8 @@ def hostile_folder(tmp_path: Path) -> Iterator[tuple[Path, dict[str, FileStatus]
         expected[name] = status
 
     for index, name in enumerate(BENIGN):
-        model(name, FileStatus.OK, lambda p, i=index: write_safetensors(p, LORA, seed=i))
+        write_safetensors(root / name, LORA, seed=index)
+        expected[name] = FileStatus.OK
     model("pipe.safetensors", FileStatus.UNREADABLE, os.mkfifo)
     model("pipe.ckpt", FileStatus.UNREADABLE, os.mkfifo)
     sock = socket.socket(socket.AF_UNIX)
