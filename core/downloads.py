@@ -284,8 +284,9 @@ def _sleep(seconds: float, cancel: CancelToken) -> None:
 class Downloader:
     """Runs queued downloads; one instance per app, shared by the GUI and the CLI.
 
-    ``session`` is built by the composition root (``core.net.make_session``) and carries the token and the
-    user agent. Its own retries cover the request; the engine's attempts cover a body that breaks off.
+    ``session`` is built by the composition root (``core.net.make_session``) and carries the token policy
+    and the user agent; it should not retry itself (``retries=0``): the engine's tries resume from the
+    ``.part`` and all count against one time budget (``core.download_retries``).
     """
 
     def __init__(
