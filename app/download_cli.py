@@ -65,8 +65,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "id",
         nargs="?",
         type=row_id,
-        help="the download's id (cancel needs one; resume without one "
-        "continues every interrupted or paused download)",
+        help="the download's id (cancel needs one; resume without one continues every interrupted or "
+        "paused download, and every failed one that kept bytes, e.g. after a full disk)",
     )
     queue.add_argument("--json", action="store_true")
 
@@ -123,7 +123,7 @@ def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) ->
     if args.action == "resume":
         ids = [args.id] if args.id is not None else _stopped_ids(service)
         if not ids:
-            print("Nothing to resume: no interrupted or paused download.", file=out)
+            print("Nothing to resume: no interrupted, paused or partly downloaded failed download.", file=out)
         for download_id in ids:
             try:
                 service.resume(download_id)
@@ -145,8 +145,14 @@ def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) ->
 
 
 def _stopped_ids(service: DownloadService) -> list[int]:
+    """Downloads ``resume`` continues: interrupted, paused, and failed ones with bytes kept on disk
+    (a full disk, a site that gave up: "free some space and resume" must mean this command)."""
     stopped = (DownloadStatus.INTERRUPTED, DownloadStatus.PAUSED)
-    return [record.id for record in service.list() if record.status in stopped]
+    return [
+        record.id
+        for record in service.list()
+        if record.status in stopped or (record.status is DownloadStatus.FAILED and record.bytes_done > 0)
+    ]
 
 
 def _to_folder(text: str | None) -> Path | None:

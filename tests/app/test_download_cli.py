@@ -359,7 +359,7 @@ def test_a_full_disk_keeps_and_shows_the_bytes_written_and_resumes(tmp_path: Pat
             assert (record["status"], record["bytes_done"]) == ("failed", kept), "the bytes on disk, not 0"
 
             grow("1m")
-            resumed = run(sites, "downloads", "resume", str(record["id"]))
+            resumed = run(sites, "downloads", "resume")  # as the message says: free space, resume
 
             assert "Downloaded" in resumed.stdout
             assert (lora_folder / "pixel_art.safetensors").read_bytes() == sites.lora
