@@ -263,6 +263,16 @@ def _payloads() -> list[Payload]:
         lambda m: wrap(call(glob("_pickle", "loads"), binbytes(_inner(m))), 3),
     )
     add(
+        "idlelib calltip get_entity",
+        "idlelib",
+        lambda m: wrap(call(glob("idlelib.calltip", "get_entity"), text(_code(m)))),
+    )
+    add(
+        "pip ensure_dir",
+        "pip",
+        lambda m: wrap(call(glob("pip._internal.utils.misc", "ensure_dir"), text(str(m)))),
+    )
+    add(
         "builtins.open",
         "file creation",
         lambda m: wrap(call(glob("builtins", "open"), text(str(m)), text("w"))),

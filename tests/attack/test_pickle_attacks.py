@@ -66,6 +66,8 @@ written = [
         benign / "numpy-extras.pt", {"w": torch.zeros(3), "loss": __import__("numpy").float64(0.5)}
     ),
 ]
+scripted = torch.jit.script(torch.nn.Linear(2, 2))
+torch.jit.save(scripted, str(benign / "torchscript.pt"))  # torch.load runs it as TorchScript
 tar = torch.load(spec["tar"], weights_only=False)
 hand_zip = torch.load(spec["zip"], weights_only=True)
 results = {
@@ -179,6 +181,8 @@ def test_payload_is_unsafe_in_every_container_and_name(tmp_path: Path, payload: 
 
 def test_benign_real_world_shapes_stay_ok(torch_run: dict[str, Any], tmp_path: Path) -> None:
     benign = [Path(p) for p in torch_run["benign"]]
+    # A TorchScript archive is a program torch.load runs (torch.jit.load): never ok.
+    assert _label(benign[0].parent / "torchscript.pt") == "unsafe"
     tar = tmp_path / "old-embedding.pt"
     tar.write_bytes(benign_tar())
     hand_zip = tmp_path / "hand-written.pt"
