@@ -4,7 +4,9 @@ Torch pickles are programs: any global they name is imported and may be called. 
 globals against an allow-list modelled on AUTOMATIC1111's ``modules/safe.py`` and torch's
 ``weights_only`` loader, and replaces torch's own rebuild functions with stand-ins that record a tensor's
 dtype and shape. Storages are never read: ``persistent_load`` hands back a stub, so a 4 GB checkpoint costs
-only its small ``data.pkl``.
+only its small ``data.pkl``. Every allowed callable is a guarded stand-in: it checks the size of its
+arguments and charges what it will allocate to the pickle's budget (``pickle_limits``), and numpy dtypes
+reach the pickle only as recipes (``pickled_dtype``), so no allowed call can exhaust memory or corrupt it.
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ _NDARRAY = _NdarrayMarker()
 
 
 def _numpy_dtype_classes() -> dict[str, type]:
-    # numpy 2 moved ``numpy.core`` to ``numpy._core``; pickles name either, both resolve to the same objects.
+    # numpy >= 1.25 names its dtype classes (``numpy.dtypes.Float32DType``); pickles may too.
     dtypes_module = getattr(np, "dtypes", None)
     if dtypes_module is None:
         return {}
@@ -164,6 +166,7 @@ def _numpy_dtype_classes() -> dict[str, type]:
 _NUMPY_DTYPE_CLASSES = _numpy_dtype_classes()
 _NUMPY_RECONSTRUCT = cast("Callable[..., Any]", np.ndarray((0,)).__reduce__()[0])
 _NUMPY_SCALAR = cast("Callable[..., Any]", np.float32(0).__reduce__()[0])
+# numpy 2 moved ``numpy.core`` to ``numpy._core``; pickles name either, both resolve to the same objects.
 _NUMPY_MULTIARRAY = frozenset({"numpy.core.multiarray", "numpy._core.multiarray"})
 # Iterables the allowed constructors accept: their length is known before anything is built.
 _SIZED = (list, tuple, str, bytes, set, frozenset, dict)
