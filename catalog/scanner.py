@@ -24,7 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -242,9 +242,12 @@ class Scanner:
 
     def _examine_all(self, root: RootRecord, items: list[FoundFile], summary: ScanSummary) -> None:
         if self.workers > 1 and len(items) >= self.parallel_threshold:
-            self._collect(root, items, examine_in_workers(items, self.workers, self.examine_file), summary)
-        else:
-            self._collect(root, items, map(self.examine_file, items), summary)
+            results: Iterable[ScannedFile] = examine_in_workers(items, self.workers, self.examine_file)
+        elif self.workers > 1:
+            results = _pickles_in_a_worker(items, self.examine_file)
+        else:  # workers=1: everything in this process, as asked
+            results = map(self.examine_file, items)
+        self._collect(root, items, results, summary)
 
     def _collect(
         self, root: RootRecord, items: list[FoundFile], results: Iterable[ScannedFile], summary: ScanSummary
@@ -338,7 +341,7 @@ def _add_problem(summary: ScanSummary, line: str) -> None:
 
 def examine_in_workers(
     items: Sequence[FoundFile], workers: int, examine_file: Callable[[FoundFile], ScannedFile] = examine
-) -> Iterator[ScannedFile]:
+) -> Generator[ScannedFile, None, None]:
     """``examine_file`` of every item, in order, in worker processes; one per item, whatever happens.
 
     Parsing headers is CPU-bound Python: worker processes use every core while this process writes
@@ -394,6 +397,32 @@ def _examine_one_by_one(
                 remaining = []
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Files read by the restricted unpickler, whose numpy reconstruction runs native code: even a small scan
+# reads them in a worker process, so that a file that crashes its reader cannot take the window with it.
+PICKLE_SUFFIXES = frozenset({".ckpt", ".pt", ".pth", ".bin"})
+
+
+def _pickles_in_a_worker(
+    items: list[FoundFile], examine_file: Callable[[FoundFile], ScannedFile]
+) -> Iterator[ScannedFile]:
+    """``examine_file`` of every item in order: pickles in one worker process, the rest here (a small
+    scan of safetensors starts no process at all)."""
+    risky = [item for item in items if _is_pickle(item)]
+    if not risky:
+        yield from map(examine_file, items)
+        return
+    from_worker = examine_in_workers(risky, 1, examine_file)
+    try:
+        for item in items:
+            yield next(from_worker) if _is_pickle(item) else examine_file(item)
+    finally:
+        from_worker.close()
+
+
+def _is_pickle(item: FoundFile) -> bool:
+    return not item.is_folder and item.unreadable is None and item.path.suffix.lower() in PICKLE_SUFFIXES
 
 
 WORKER_DIED = "reading it ended the process that read it ({}); it may exhaust memory or crash other loaders"

@@ -254,3 +254,24 @@ def test_a_row_the_catalog_refuses_is_written_minimal_and_the_batch_is_kept(
     assert (huge.status, huge.status_reason) == (FileStatus.CORRUPT, STORE_FAILED)
     assert huge.size == (root / "huge.safetensors").stat().st_size
     assert f"{root / 'huge.safetensors'}: {STORE_FAILED}" in summary.problems
+
+
+@pytest.mark.timeout(60)
+def test_a_small_scan_reads_pickles_in_a_worker_so_a_crash_costs_one_file(
+    lib: Library, tmp_path: Path
+) -> None:
+    """Below the parallel threshold, pickles (whose reader runs native numpy code) still go to a worker
+    process: a pickle that crashes its reader cannot end the scan, nor the window that runs it."""
+    root = tmp_path / "lib"
+    write_safetensors(root / "a.safetensors", LORA, seed=1)
+    (root / "doomed.ckpt").write_bytes(pickle.dumps({"state_dict": {}}, protocol=2))
+    (root / "fine.ckpt").write_bytes(pickle.dumps({"state_dict": {}}, protocol=2))
+    write_safetensors(root / "z.safetensors", LORA, seed=2)
+    lib.add_root(root, LibraryLayout.FLAT)
+
+    Scanner(lib, workers=2, examine_file=die_on_doomed).scan()  # 4 files: far below the threshold
+
+    found = _by_name(lib)
+    assert found.pop("doomed.ckpt") == (FileStatus.UNSAFE, WORKER_DIED.format("killed, or out of memory"))
+    assert found["a.safetensors"] == found["z.safetensors"] == (FileStatus.OK, None)
+    assert found["fine.ckpt"][0] is not FileStatus.UNSAFE
