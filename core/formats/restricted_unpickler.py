@@ -30,9 +30,10 @@ from core.formats.pickled_dtype import PickledDType, as_dtype
 
 # A real checkpoint holds a few thousand tensors; a pickle building millions is hostile or broken.
 MAX_TENSORS = 200_000
-# torch tensors have at most 64 dimensions, and their sizes are 64-bit.
+# torch tensors have at most 64 dimensions; their byte sizes (up to 16 bytes an element) must fit the
+# catalog's 64-bit integers.
 MAX_DIMS = 64
-MAX_ELEMENTS = 1 << 62
+MAX_ELEMENTS = 1 << 58
 # What one entry of a set, dict or tuple costs in memory (pointers, hash table slack), for the budget.
 _ENTRY_BYTES = 64
 
@@ -306,7 +307,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         ):
             raise CorruptFileError(f"the pickle builds a tensor with an invalid shape {short_repr(size)}")
         if math.prod(size) >= MAX_ELEMENTS:
-            raise CorruptFileError("the pickle builds a tensor of more than 2**62 elements")
+            raise CorruptFileError("the pickle builds a tensor of more than 2**58 elements")
         self.tensor_count += 1
         if self.tensor_count > MAX_TENSORS:
             raise CorruptFileError(f"the pickle builds more than {MAX_TENSORS:,} tensors")
