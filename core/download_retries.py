@@ -119,7 +119,8 @@ class RetryBudget:
                 status=error.status,
             )
         kind = ConnectionLostError if isinstance(error, ConnectionLostError) else NetworkError
-        return kind(f"{error.message.rstrip('.')} — {note}.", status=error.status)
+        what = error.message.removesuffix(" Try again later.").rstrip(".")
+        return kind(f"{what} — {note}. Try again later.", status=error.status)
 
     def reason(self, error: RemoteError) -> str:
         """What a wait notice says happened ("HTTP 503", "the connection was lost")."""
