@@ -42,6 +42,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from catalog.normalize import label_key
 from catalog.orm import ASSETS, AssetCollection, AssetTag, Collection, Tag, table_of
+from catalog.path_text import to_stored
 from catalog.records import AssetQuery, HiddenFilter, SortKey
 from core.taxonomy import FileStatus
 
@@ -163,7 +164,8 @@ def _below(folder: str) -> list[ColumnElement[bool]]:
     """Paths inside ``folder``: their first characters are ``folder/``, compared exactly (a LIKE would
     fold case in SQLite and mix ``Styles`` with ``styles``; a range of the index would follow
     PostgreSQL's locale collation, which skips punctuation such as the separator)."""
-    prefix = folder.rstrip(os.sep) + os.sep
+    # Compared with the stored text: a folder whose name is not UTF-8 is stored through catalog.path_text.
+    prefix = to_stored(folder.rstrip(os.sep) + os.sep)
     return [func.substr(_A.path, 1, len(prefix)) == prefix]
 
 

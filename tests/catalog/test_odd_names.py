@@ -141,5 +141,13 @@ def test_raw_sql_readers_give_back_the_real_names(lib: Library, tmp_path: Path) 
     paths = {entry.path for file in group.files for entry in file.paths}
     assert paths == {str(first), str(second)}
     assert {entry.root_path for file in group.files for entry in file.paths} == {str(root)}
-    rows = lib.template_rows(TemplateScope())
+    sub = root / os.fsdecode(b"sub \xfe")
+    write_safetensors(sub / "inner.safetensors", LORA, seed=3)
+    Scanner(lib, workers=1).scan()
+    # The sidebar's folder filter compares the stored text of the folder.
+    assert [r.path for r in lib.search(AssetQuery(folder=str(sub), limit=10))] == [
+        str(sub / "inner.safetensors")
+    ]
+    assert len(lib.search(AssetQuery(folder=str(root), limit=10))) == 3
+    rows = [row for row in lib.template_rows(TemplateScope()) if row.path != str(sub / "inner.safetensors")]
     assert {(row.path, row.file_name) for row in rows} == {(str(first), NOT_UTF8), (str(second), second.name)}
