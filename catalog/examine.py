@@ -12,6 +12,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -368,7 +369,9 @@ def read_and_identify(path: Path, *, is_folder: bool = False) -> Reading:
     return Reading(header.format, FileStatus.OK, None, identification)
 
 
-def status_of_failure(path: Path, exc: BaseException, *, step: str = "read") -> tuple[FileStatus, str]:
+def status_of_failure(
+    path: Path, exc: BaseException, *, step: Literal["read", "identify"] = "read"
+) -> tuple[FileStatus, str]:
     """The status and the reason a user reads for ``exc`` met while reading ``path``.
 
     ``unreadable``: the path could not be opened (a special file, a broken link, no permission);
@@ -387,9 +390,9 @@ def status_of_failure(path: Path, exc: BaseException, *, step: str = "read") -> 
         return FileStatus.UNSAFE, "reading it needed more memory than there is (resource exhaustion)"
     if isinstance(exc, RecursionError):
         return FileStatus.UNSAFE, "its header is nested too deeply to read (resource exhaustion)"
-    detail = shown(f"{type(exc).__name__}: {exc}")[:300]
-    what = "identify" if step == "identify" else "read"
-    return FileStatus.CORRUPT, f"Atelier could not {what} this file ({detail}); it may be damaged"
+    message = str(exc)
+    detail = shown(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)[:300]
+    return FileStatus.CORRUPT, f"Atelier could not {step} this file ({detail}); it may be damaged"
 
 
 def examine(found: FoundFile) -> ScannedFile:
