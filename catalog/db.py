@@ -23,16 +23,16 @@ Connection settings and why:
   up front (``IMMEDIATE``) and wait politely for it.
 
 A catalog in a folder Atelier cannot write (a read-only mount, a folder without write permission) is opened
-**read-only**: SQLite's URI ``mode=ro``, or ``immutable=1`` when the folder cannot even hold the ``-wal`` and
-``-shm`` files a WAL reader needs (SQLite documents that a read-only WAL database opens only if those files
-exist or can be created, or if it is immutable). The WAL pragma is not sent (it would try to write),
-``query_only`` refuses any write at the driver, and a write unit of work fails at once with
-:class:`~catalog.errors.ReadOnlyCatalogError`, the one sentence the CLI and the window show.
+**read-only**: SQLite's URI ``mode=ro`` when the ``-wal`` and ``-shm`` files are there, else ``immutable=1``
+(SQLite documents that a read-only WAL database opens only if those files exist or can be created, or if
+it is immutable; creating them would be a write in a folder that must stay as it is). The WAL pragma is
+not sent (it would try to write), ``query_only`` refuses any write at the driver, and a write unit of work
+fails at once with :class:`~catalog.errors.ReadOnlyCatalogError`, the one sentence the CLI and the window
+show.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -83,14 +83,12 @@ def sqlite_url(db_path: Path) -> str:
 def read_only_uri(db_path: Path) -> str:
     """The SQLite URI that reads ``db_path`` without writing anything, in its folder or in the file.
 
-    ``mode=ro`` reads the WAL too, but needs the ``-wal``/``-shm`` files to exist or to be creatable;
-    where neither holds (a read-only folder after a clean close, which removed them) nothing can have
-    been left in a WAL, and ``immutable=1`` reads the database file alone.
+    ``mode=ro`` reads the WAL too, but makes the ``-wal``/``-shm`` files when they are missing (and a
+    read-only connection cannot remove them again); where they are missing, no writer is connected and
+    everything committed is in the database file, which ``immutable=1`` then reads alone, creating nothing.
     """
     uri = f"{Path(db_path).absolute().as_uri()}?mode=ro"
-    if not wal_files_present(db_path) and not os.access(db_path.parent, os.W_OK):
-        uri += "&immutable=1"
-    return uri
+    return uri if wal_files_present(db_path) else f"{uri}&immutable=1"
 
 
 def create_catalog_engine(

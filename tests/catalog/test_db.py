@@ -193,7 +193,7 @@ def test_a_read_only_database_reads_and_refuses_every_write(tmp_path: Path) -> N
 
 def test_a_read_only_uri_reads_the_wal_when_its_files_are_there(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
-    assert read_only_uri(path).endswith("?mode=ro")  # a writable folder: SQLite may make -wal and -shm
+    assert read_only_uri(path).endswith("?mode=ro&immutable=1")  # no WAL: the file alone, nothing created
     writer = sqlite3.connect(path)
     writer.execute("PRAGMA journal_mode = WAL")
     writer.execute("CREATE TABLE t (x)")
@@ -202,6 +202,7 @@ def test_a_read_only_uri_reads_the_wal_when_its_files_are_there(tmp_path: Path) 
     writer.commit()
     try:
         assert wal_files_present(path)
+        assert read_only_uri(path).endswith("?mode=ro")
         reader = sqlite3.connect(read_only_uri(path), uri=True)
         assert reader.execute("SELECT x FROM t").fetchall() == [(1,)]  # the row is only in the WAL
         reader.close()
