@@ -13,10 +13,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.errors import AtelierError
 from desktop.dialogs.catalog_problem_dialog import CatalogChoice, CatalogProblemDialog
+from desktop.theme import apply_theme
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -38,6 +39,9 @@ def settle_catalog(context: AppContext) -> bool:
     from app.messages import user_message
 
     while (problem := catalog_problem(context)) is not None:
+        application = QApplication.instance()
+        if isinstance(application, QApplication):  # the dialog looks like the window will
+            apply_theme(application, context.settings.theme)
         message = user_message(problem)
         dialog = CatalogProblemDialog(message, context.data_dir, can_change=not context.read_only)
         dialog.exec()

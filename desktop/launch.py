@@ -115,11 +115,10 @@ def launch_gui(data_dir: str | Path | None, argv: list[str]) -> int:
     from app.context import AppContext
     from desktop.app import create_application, run_gui
     from desktop.catalog_check import settle_catalog
-    from desktop.theme import apply_theme
 
     context = AppContext(data_dir)
     try:
-        apply_theme(create_application(argv), context.settings.theme)  # the dialog looks like the window
+        create_application(argv)
         if not settle_catalog(context):
             return 1
         read_only: str | None = None
