@@ -31,7 +31,13 @@ if TYPE_CHECKING:  # catalog.errors imports SQLAlchemy: loaded only when a catal
     from catalog.library import Library
 
 NEW_CATALOG_COMMAND = "atelier new-catalog"
-_RESTORE = f"restore it from a backup, or start a new empty library with `{NEW_CATALOG_COMMAND}`"
+_COMMAND_HINT = f" with `{NEW_CATALOG_COMMAND}`"
+_RESTORE = f"restore it from a backup, or start a new empty library{_COMMAND_HINT}"
+
+
+def without_command_hint(message: str) -> str:
+    """A catalog problem as the window says it: its dialog offers the new library as a button."""
+    return message.replace(_COMMAND_HINT, "")
 
 
 def data_folder_read_only(data_dir: Path, catalog: Path) -> bool:

@@ -36,6 +36,7 @@ def catalog_problem(context: AppContext) -> AtelierError | None:
 
 def settle_catalog(context: AppContext) -> bool:
     """Ask until the catalog can be opened (True) or the user quits (False; the problem is printed)."""
+    from app.catalog_access import without_command_hint
     from app.messages import user_message
 
     while (problem := catalog_problem(context)) is not None:
@@ -43,7 +44,9 @@ def settle_catalog(context: AppContext) -> bool:
         if isinstance(application, QApplication):  # the dialog looks like the window will
             apply_theme(application, context.settings.theme)
         message = user_message(problem)
-        dialog = CatalogProblemDialog(message, context.data_dir, can_change=not context.read_only)
+        dialog = CatalogProblemDialog(
+            without_command_hint(message), context.data_dir, can_change=not context.read_only
+        )
         dialog.exec()
         if dialog.choice is CatalogChoice.QUIT:
             print(f"atelier: {message}", file=sys.stderr)

@@ -191,5 +191,5 @@ def test_a_deleted_catalog_is_asked_about_and_a_healthy_one_is_not(
     assert settle_catalog(context) is False
     assert shown == [
         f"The catalog {catalog} is missing (it was there before). Restore it from a backup, or start a new "
-        "empty library with `atelier new-catalog`."
+        "empty library."
     ]
