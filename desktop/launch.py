@@ -14,6 +14,7 @@ parts, which would all write.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -84,17 +85,7 @@ def build_services(context: AppContext) -> DesktopServices:
         tokens=context.tokens,
         settings=cast("RemoteSettings", context.settings),
     )
-    if context.read_only:
-        return DesktopServices(
-            library=cast("AssetLibrary", _LibraryOnFirstUse(context)),
-            settings=cast("RemoteSettings", context.settings),
-            scan_roots=scan_roots,
-            hash_pending=hash_pending,
-            discover_folders=discover_folders,
-            add_root=add_root,
-            cache_dir=context.cache_dir / "thumbnails",
-        )
-    return DesktopServices(
+    reading = DesktopServices(
         library=cast("AssetLibrary", _LibraryOnFirstUse(context)),
         settings=cast("RemoteSettings", context.settings),
         scan_roots=scan_roots,
@@ -102,6 +93,11 @@ def build_services(context: AppContext) -> DesktopServices:
         discover_folders=discover_folders,
         add_root=add_root,
         cache_dir=context.cache_dir / "thumbnails",
+    )
+    if context.read_only:
+        return reading  # no watching, sites, renders or mirror syncs: nothing may write
+    return dataclasses.replace(
+        reading,
         start_watching=start_watching,
         remote=remote,
         render=render_service,

@@ -30,14 +30,18 @@ from core.formats import pickle_stream
 from core.formats.model_file import CorruptFileError, ModelHeader, UnsafeFileError
 from core.formats.pickle_flatten import flatten_checkpoint
 from core.formats.pickle_limits import short_repr
-from core.formats.pickle_stream import LEGACY_MAGIC, Framer, IncompleteError, looks_like_pickle
+from core.formats.pickle_stream import (
+    LEGACY_MAGIC,
+    MAX_PICKLE_BYTES,
+    Framer,
+    IncompleteError,
+    looks_like_pickle,
+)
 from core.formats.restricted_unpickler import restricted_loads
 from core.formats.safe_open import open_regular
 from core.formats.torch_tar import is_tar, load_tar
 from core.taxonomy import FileFormat
 
-# A real checkpoint's data.pkl is a few hundred KiB (an SD 1.x checkpoint: ~150 KiB).
-MAX_PICKLE_BYTES = 64 * 1024 * 1024
 LEGACY_PROTOCOL = 1001
 SNIFF_BYTES = 1024
 ZIP_MAGIC = b"PK\x03\x04"

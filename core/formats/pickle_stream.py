@@ -26,6 +26,8 @@ from core.formats.restricted_unpickler import canonical_global, is_allowed_globa
 
 MAX_OPCODES = 4_000_000
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+# A real checkpoint's pickle is a few hundred KiB (SD 1.x: ~150 KiB); every container's is capped.
+MAX_PICKLE_BYTES = 64 * 1024 * 1024
 _MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 _EXTENSIONS = frozenset({"EXT1", "EXT2", "EXT4"})
 _LONGS = frozenset({"LONG1", "LONG4", "LONG"})

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
 from core.formats.model_file import CorruptFileError, UnsafeFileError
-from core.formats.pickle_stream import Framer, IncompleteError, scan, scan_damaged
+from core.formats.pickle_stream import MAX_PICKLE_BYTES, Framer, IncompleteError, scan, scan_damaged
 from core.formats.restricted_unpickler import (
     MAX_DIMS,
     MAX_ELEMENTS,
@@ -31,7 +31,6 @@ from core.formats.restricted_unpickler import (
 
 MEMBERS = ("storages", "tensors", "pickle")
 MAX_MEMBERS = 16
-MAX_PICKLE_BYTES = 64 * 1024 * 1024
 _BLOCK = 512
 _WINDOW = 64 * 1024
 
