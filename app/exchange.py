@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from catalog.exchange import ExchangeItem
 from catalog.library import Library
 from catalog.records import AssetRecord, UserDataChanges
+from core.download_names import partial_path
 from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.taxonomy import FileStatus
@@ -189,7 +190,7 @@ def export_library(library: Library, path: Path, fmt: str | None = None) -> Expo
     path = path.expanduser()
     if path.parent and not path.parent.is_dir():
         raise ExchangeError(f"{path.parent} is not a folder: give the list a path in an existing folder")
-    part = path.with_name(path.name + ".atelier-part")
+    part = partial_path(path, ".atelier-part")
     try:
         with open(part, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from catalog.examine import SIDECAR_SUFFIXES, examine, found_at, walk_root
 from catalog.records import RootRecord, ScannedFile
+from core.download_names import partial_path
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import folder_for
 from core.taxonomy import AssetKind
@@ -199,7 +200,7 @@ def copy_models(
 
 
 def _copy_file(source: Path, target: Path, report: BytesCopied) -> None:
-    partial = target.with_name(f".{target.name}.atelier-part")
+    partial = partial_path(target, ".atelier-part", hidden=True)
     copied = 0
     try:
         with source.open("rb") as src, partial.open("wb") as dst:
@@ -217,7 +218,7 @@ def _copy_file(source: Path, target: Path, report: BytesCopied) -> None:
 
 
 def _copy_folder(source: Path, target: Path, report: BytesCopied) -> None:
-    partial = target.with_name(f".{target.name}.atelier-part")
+    partial = partial_path(target, ".atelier-part", hidden=True)
     copied = 0
 
     def copy_one(src: str, dst: str) -> str:

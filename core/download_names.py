@@ -85,7 +85,7 @@ def part_name(name: str, suffix: str) -> str:
     system's 255-byte limit, a shortened name with a digest of the whole name so it stays one per name
     and the same on every run (a download resumes from it after a restart)."""
     plain = name + suffix
-    if len(plain.encode("utf-8")) <= NAME_MAX_BYTES:
+    if len(plain.encode("utf-8", "surrogateescape")) <= NAME_MAX_BYTES:
         return plain
     tag = "~" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
     room = NAME_MAX_BYTES - len((tag + suffix).encode("utf-8"))
@@ -93,6 +93,13 @@ def part_name(name: str, suffix: str) -> str:
     while len(stem.encode("utf-8", "surrogateescape")) > room:
         stem = stem[:-1]
     return stem + tag + suffix
+
+
+def partial_path(target: Path, suffix: str, *, hidden: bool = False) -> Path:
+    """Where ``target`` is written before it is complete: beside it, named ``target + suffix`` (with a
+    leading dot when ``hidden``), shortened by ``part_name`` when a long name would pass the file
+    system's limit, so a 255-byte name can still be copied, converted, mirrored or downloaded."""
+    return target.with_name(part_name(("." if hidden else "") + target.name, suffix))
 
 
 def _clean(raw: str) -> str:

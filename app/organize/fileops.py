@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from core.download_names import partial_path
 from core.organize.errors import OrganizeError, TargetExistsError
 
 PART_SUFFIX = ".atelier-part"
@@ -50,7 +51,7 @@ _RENAMEAT2 = _load_renameat2()
 
 def part_path(target: Path) -> Path:
     """Where a copy across file systems is written before it is verified."""
-    return target.with_name(target.name + PART_SUFFIX)
+    return partial_path(target, PART_SUFFIX)
 
 
 def sha256_of(path: Path) -> str:

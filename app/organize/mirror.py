@@ -36,6 +36,7 @@ from app.messages import user_message
 from app.organize.mirror_fingerprint import mirror_fingerprint
 from catalog.library import Library
 from catalog.mirrors import MirrorRecord, SharedFile
+from core.download_names import partial_path
 from core.errors import AtelierError
 from core.formats.sidecars import sidecar_stem
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
@@ -579,7 +580,7 @@ class MirrorApplier:
                 self._library.record_mirror_entry(mirror_id, entry)
             (self._symlink if mode is MirrorMode.SYMLINK else self._hardlink)(step.source, path)
             return
-        part = path.with_name(f".{path.name}{PART_SUFFIX}")
+        part = partial_path(path, PART_SUFFIX, hidden=True)
         part.unlink(missing_ok=True)  # a copy of ours cut off by a crash
         try:
             shutil.copyfile(step.source, part)

@@ -20,6 +20,7 @@ from core.convert.errors import ConvertError
 from core.convert.safetensors_out import verify_safetensors, write_safetensors
 from core.convert.selection import OutputTensor, select
 from core.convert.torch_tensors import NUMPY_DTYPES, PickledCheckpoint
+from core.download_names import partial_path
 from core.formats.model_file import CorruptFileError, UnsafeFileError
 from core.formats.pickle_reader import PICKLE_FORMATS
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
@@ -66,7 +67,7 @@ def convert_to_safetensors(
     target = target or safetensors_target(source)
     if target.exists() or target.is_symlink():
         raise ConvertError(f"{target.name} already exists beside it; move or rename that file first")
-    part = target.with_name(target.name + PART_SUFFIX)
+    part = partial_path(target, PART_SUFFIX)
     try:
         checkpoint = PickledCheckpoint(source)
     except UnsafeFileError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,19 @@ def test_numbered_names_of_long_names_fit_too(tmp_path: Path) -> None:
     assert second.name.endswith(" (1).safetensors")
     assert len(second.name.encode()) <= NAME_MAX_BYTES
     second.write_bytes(b"y")
+
+
+def test_partial_paths_stay_within_the_name_limit_and_are_stable(tmp_path: Path) -> None:
+    from core.download_names import partial_path
+
+    short = tmp_path / "model.safetensors"
+    assert partial_path(short, ".atelier-part") == tmp_path / "model.safetensors.atelier-part"
+    assert partial_path(short, ".atelier-part", hidden=True) == tmp_path / ".model.safetensors.atelier-part"
+    long_name = tmp_path / ("ü" * 120 + ".safetensors")  # 252 bytes
+    partial = partial_path(long_name, ".atelier-part", hidden=True)
+    assert len(partial.name.encode()) <= 255
+    assert partial.name.startswith(".ü")
+    assert partial.name.endswith(".atelier-part")
+    assert partial == partial_path(long_name, ".atelier-part", hidden=True), "the same name on every run"
+    undecodable = tmp_path / ("\udcff" * 250 + ".bin")
+    assert len(os.fsencode(partial_path(undecodable, ".atelier-part").name)) <= 255

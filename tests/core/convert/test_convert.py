@@ -167,3 +167,16 @@ def test_read_back_catches_a_changed_byte(tmp_path: Path) -> None:
         verify_safetensors(path, tensors, {"a": "b"}, digests)
     with pytest.raises(ConvertError, match="metadata differs"):
         verify_safetensors(path, tensors, {"a": "c"}, digests)
+
+
+def test_a_name_at_the_file_systems_limit_converts(tmp_path: Path) -> None:
+    # "<252-byte name>.safetensors.atelier-part" would pass the 255-byte limit: the partial file gets a
+    # shortened name and the result still lands under the full name.
+    stem = "é" * 60 + "x" * (252 - len(".safetensors") - 120)
+    source = _checkpoint(tmp_path / f"{stem}.ckpt")
+    result = convert_to_safetensors(source)
+
+    assert result.target.name == f"{stem}.safetensors"
+    assert len(result.target.name.encode()) == 252
+    assert set(safetensors.torch.load_file(result.target)) == set(_state_dict())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([source.name, result.target.name])
