@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.render.infotext import quote
-from core.sources.civitai_records import CivitaiImage, CivitaiModel, parse_image
+from core.sources.civitai_records import CivitaiImage, CivitaiModel, integer_or_none, parse_image
 
 CIVITAI_WEB = "https://civitai.com"
 
@@ -72,7 +72,7 @@ def facts_from_version(
     ``sha256`` picks the file of the version that is this file. None when the payload names no model
     and no version.
     """
-    version_id, model_id = _integer(payload.get("id")), _integer(payload.get("modelId"))
+    version_id, model_id = integer_or_none(payload.get("id")), integer_or_none(payload.get("modelId"))
     if version_id is None and model_id is None:
         return None
     summary = _mapping(payload.get("model"))
@@ -91,7 +91,7 @@ def facts_from_version(
         tags=(model.tags if model and model.tags else tag_names(summary.get("tags"))),
         trigger_words=words(payload.get("trainedWords")),
         nsfw=(model.nsfw if model else summary.get("nsfw") is True),
-        nsfw_level=_integer(payload.get("nsfwLevel")) or (model.nsfw_level if model else None),
+        nsfw_level=integer_or_none(payload.get("nsfwLevel")) or (model.nsfw_level if model else None),
         examples=examples(payload.get("images")),
         payload=dict(payload),
     )
@@ -100,7 +100,7 @@ def facts_from_version(
 def facts_from_connected_info(data: Mapping[str, Any]) -> CivitaiFacts | None:
     """Facts from Stability Matrix's ``ConnectedModelInfo`` (``.cm-info.json``); it records no creator
     and no example images."""
-    model_id, version_id = _integer(data.get("ModelId")), _integer(data.get("VersionId"))
+    model_id, version_id = integer_or_none(data.get("ModelId")), integer_or_none(data.get("VersionId"))
     if model_id is None and version_id is None:
         return None
     return CivitaiFacts(
@@ -151,7 +151,7 @@ def _file_id(payload: Mapping[str, Any], sha256: str | None) -> int | None:
             continue
         hashes = _mapping(item.get("hashes"))
         if any(str(key).upper() == "SHA256" and str(v).upper() == wanted for key, v in hashes.items()):
-            return _integer(item.get("id"))
+            return integer_or_none(item.get("id"))
     return None
 
 
@@ -165,16 +165,6 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 def _text(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _integer(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
 
 
 # Civitai's camelCase names of A1111 settings; settings Civitai could not map keep their A1111 names.

@@ -85,11 +85,11 @@ class CivitaiImage:
 
     @property
     def seed(self) -> int | None:
-        return _int(self._meta("seed"))
+        return integer_or_none(self._meta("seed"))
 
     @property
     def steps(self) -> int | None:
-        return _int(self._meta("steps"))
+        return integer_or_none(self._meta("steps"))
 
     @property
     def sampler(self) -> str | None:
@@ -107,9 +107,10 @@ class CivitaiImage:
         if not isinstance(value, str):
             return None
         width, sep, height = value.lower().partition("x")
-        if not sep or not width.strip().isdigit() or not height.strip().isdigit():
+        size = integer_or_none(width), integer_or_none(height)
+        if not sep or size[0] is None or size[1] is None:
             return None
-        return int(width), int(height)
+        return size[0], size[1]
 
     @property
     def model_name(self) -> str | None:
@@ -126,7 +127,7 @@ class CivitaiImage:
 
     @property
     def clip_skip(self) -> int | None:
-        return _int(self._meta("Clip skip", "clipSkip"))
+        return integer_or_none(self._meta("Clip skip", "clipSkip"))
 
     @property
     def has_parameters(self) -> bool:
@@ -236,16 +237,23 @@ class CivitaiImagePage:
 # --- small coercions --------------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int | None:
+_INT64 = range(-(2**63), 2**63)
+_MAX_DIGITS = 19  # 2**63 has 19 digits: a longer number is no id or count, and int() of 5,000 digits raises
+
+
+def integer_or_none(value: Any) -> int | None:
+    """An id or count from a payload or sidecar: an int (or an integral float or digit string) that a
+    64-bit catalog column can hold; None for anything else, so one absurd value never fails a record."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
+        value = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text.lstrip("-").isdigit() or len(text.lstrip("-")) > _MAX_DIGITS:
+            return None
+        value = int(text)
+    return value if isinstance(value, int) and value in _INT64 else None
 
 
 def _float(value: Any) -> float | None:
@@ -284,7 +292,7 @@ def _require_object(data: Any, kind: str) -> Mapping[str, Any]:
 
 
 def _require_id(data: Mapping[str, Any], kind: str) -> int:
-    value = _int(data.get("id"))
+    value = integer_or_none(data.get("id"))
     if value is None:
         raise RecordError(f"{kind} without an id")
     return value
@@ -340,7 +348,7 @@ def image_nsfw_level(data: Mapping[str, Any]) -> int | None:
     Order: ``browsingLevel`` (int, /images), ``nsfwLevel`` as int (versions) or word (/images), then the
     legacy ``nsfw`` word or bool (``True`` becomes R=4, the mildest level that is certainly not safe).
     """
-    browsing = _int(data.get("browsingLevel"))
+    browsing = integer_or_none(data.get("browsingLevel"))
     if browsing is not None:
         return browsing
     for key in ("nsfwLevel", "nsfw"):
@@ -363,7 +371,7 @@ def parse_file(data: Any) -> CivitaiFile:
     size_kb = _float(obj.get("sizeKB"))
     metadata = _mapping(obj.get("metadata"))
     return CivitaiFile(
-        id=_int(obj.get("id")),
+        id=integer_or_none(obj.get("id")),
         name=_str(obj.get("name")) or "",
         size_bytes=round(size_kb * 1024) if size_kb is not None else None,
         type=_str(obj.get("type")),
@@ -383,10 +391,10 @@ def parse_image(data: Any) -> CivitaiImage:
     obj = _require_object(data, "image")
     meta = obj.get("meta")
     return CivitaiImage(
-        id=_int(obj.get("id")),
+        id=integer_or_none(obj.get("id")),
         url=_str(obj.get("url")) or "",
-        width=_int(obj.get("width")),
-        height=_int(obj.get("height")),
+        width=integer_or_none(obj.get("width")),
+        height=integer_or_none(obj.get("height")),
         nsfw_level=image_nsfw_level(obj),
         blurhash=_str(obj.get("hash")),
         type=_str(obj.get("type")) or "image",
@@ -400,7 +408,7 @@ def _parse_version(
     model = _mapping(obj.get("model"))
     return CivitaiVersion(
         id=_require_id(obj, "model version"),
-        model_id=_int(obj.get("modelId")) if obj.get("modelId") is not None else model_id,
+        model_id=integer_or_none(obj.get("modelId")) if obj.get("modelId") is not None else model_id,
         name=_str(obj.get("name")) or "",
         base_model=_str(obj.get("baseModel")),
         base_model_type=_str(obj.get("baseModelType")),
@@ -410,7 +418,7 @@ def _parse_version(
         description_html=_str(obj.get("description")),
         created_at=parse_datetime(obj.get("createdAt")),
         published_at=parse_datetime(obj.get("publishedAt")),
-        nsfw_level=_int(obj.get("nsfwLevel")),
+        nsfw_level=integer_or_none(obj.get("nsfwLevel")),
         air=_str(obj.get("air")),
         files=tuple(parse_file(f) for f in _list(obj.get("files")) if isinstance(f, Mapping)),
         images=tuple(parse_image(i) for i in _list(obj.get("images")) if isinstance(i, Mapping)),
@@ -447,18 +455,18 @@ def parse_model(data: Any) -> CivitaiModel:
         type=model_type,
         description_html=_str(obj.get("description")),
         nsfw=obj.get("nsfw") is True,
-        nsfw_level=_int(obj.get("nsfwLevel")),
+        nsfw_level=integer_or_none(obj.get("nsfwLevel")),
         tags=tuple(dict.fromkeys(t for t in map(_tag_name, _list(obj.get("tags"))) if t)),
         creator=_str(creator.get("username")),
         creator_image_url=_str(creator.get("image")),
         stats=CivitaiStats(
-            downloads=_int(stats.get("downloadCount")),
-            thumbs_up=_int(stats.get("thumbsUpCount")),
-            thumbs_down=_int(stats.get("thumbsDownCount")),
-            favorites=_int(stats.get("favoriteCount")),
-            comments=_int(stats.get("commentCount")),
+            downloads=integer_or_none(stats.get("downloadCount")),
+            thumbs_up=integer_or_none(stats.get("thumbsUpCount")),
+            thumbs_down=integer_or_none(stats.get("thumbsDownCount")),
+            favorites=integer_or_none(stats.get("favoriteCount")),
+            comments=integer_or_none(stats.get("commentCount")),
             rating=_float(stats.get("rating")),
-            rating_count=_int(stats.get("ratingCount")),
+            rating_count=integer_or_none(stats.get("ratingCount")),
         ),
         allow_commercial_use=parse_commercial_use(obj.get("allowCommercialUse")),
         allow_no_credit=_bool(obj.get("allowNoCredit")),

@@ -248,3 +248,19 @@ def test_parse_datetime() -> None:
     assert parse_datetime("2023-04-11T15:33:12") == datetime(2023, 4, 11, 15, 33, 12, tzinfo=UTC)
     assert parse_datetime(None) is None
     assert parse_datetime(12) is None
+
+
+def test_absurd_ids_and_counts_are_dropped_not_stored() -> None:
+    # A payload (or a sidecar that copies one) with an id of 40 digits or a count past 64 bits must not
+    # fail the catalog row that stores it, nor a 5,000-digit string make int() raise.
+    from core.sources.civitai_records import integer_or_none
+
+    assert integer_or_none("12345") == 12345
+    assert integer_or_none(2**63 - 1) == 2**63 - 1
+    assert integer_or_none(2**63) is None
+    assert integer_or_none("9" * 40) is None
+    assert integer_or_none("9" * 5000) is None
+    assert integer_or_none(float("inf")) is None
+    assert integer_or_none(1e300) is None
+    assert integer_or_none(True) is None
+    assert integer_or_none("-7") == -7
