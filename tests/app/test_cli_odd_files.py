@@ -102,7 +102,7 @@ def test_scan_search_and_show_every_odd_file(odd_library: Path, tmp_path: Path) 
     rescan = run("scan", "--no-hash", "--no-lookup", data_dir=data)
     assert rescan.returncode == 0, rescan.stderr
     # Nothing changed: the unreadable four are looked at again (a link may work again), still unreadable.
-    assert b"(0 new, 0 changed, 8 unchanged, 4 unreadable)" in rescan.stdout + rescan.stderr
+    assert b"(0 new, 0 changed, 8 unchanged; 4 unreadable)" in rescan.stdout + rescan.stderr
 
 
 @pytest.mark.timeout(30)

@@ -109,6 +109,26 @@ def test_new_files_are_identified_and_bad_files_marked_while_the_scan_goes_on(
     assert empty.status_reason
 
 
+def test_a_rescan_reports_the_health_of_every_file_it_saw_not_only_the_reopened_ones(
+    library: Library, root: Path, tmp_path: Path
+) -> None:
+    write_lora(root / "models/Lora/style.safetensors")
+    (root / "models/Lora/empty.safetensors").write_bytes(b"")
+    (root / "models/Lora/lying.safetensors").write_bytes(struct.pack("<Q", 10**6) + b"{}")
+    (root / "models/Stable-diffusion/evil.ckpt").write_bytes(pickle.dumps(_Marker(tmp_path / "PWNED")))
+    os.mkfifo(root / "models/Lora/pipe.safetensors")
+    first = scan(library, root)
+    assert (first.corrupt, first.unsafe, first.unreadable) == (2, 1, 1)
+    # One damaged file moves: it is the same file (relocated, not reopened) and still counts as corrupt.
+    (root / "models/Lora/lying.safetensors").rename(root / "models/Lora/renamed.safetensors")
+
+    again = scan(library, root)
+
+    assert (again.new, again.changed, again.unchanged, again.moved) == (0, 0, 4, 1)
+    assert (again.corrupt, again.unsafe, again.unreadable) == (2, 1, 1)
+    assert "(0 new, 0 changed, 4 unchanged, 1 moved; 2 corrupt, 1 unsafe, 1 unreadable)" in str(again)
+
+
 def test_unchanged_files_are_not_reopened(library: Library, root: Path) -> None:
     path = write_lora(root / "models/Lora/style.safetensors")
     scan(library, root)
