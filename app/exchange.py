@@ -31,6 +31,7 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -187,12 +188,14 @@ def export_library(library: Library, path: Path, fmt: str | None = None) -> Expo
     chosen = list_format(path, fmt)
     entries = [entry_from_item(item) for item in library.exchange_items()]
     text = _json_text(entries) if chosen == "json" else _csv_text(entries)
+    # A CSV carries a file name that is not UTF-8 as its real bytes (surrogateescape gives them back
+    # on reading); the JSON text has them as escapes already (see _json_text), so it is plain UTF-8.
     path = path.expanduser()
     if path.parent and not path.parent.is_dir():
         raise ExchangeError(f"{path.parent} is not a folder: give the list a path in an existing folder")
     part = partial_path(path, ".atelier-part")
     try:
-        with open(part, "w", encoding="utf-8", newline="") as fh:
+        with open(part, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -210,7 +213,22 @@ def _json_text(entries: Sequence[ListEntry]) -> str:
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "assets": [_entry_json(entry) for entry in entries],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return _escape_lone_surrogates(json.dumps(document, ensure_ascii=False, indent=2)) + "\n"
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as its JSON escape (``\\udcff``).
+
+    A file name that is not UTF-8 reaches Python as lone surrogates (PEP 383). ``ensure_ascii=False``
+    keeps every other name readable in the list (``"模型.safetensors"``), but leaves those surrogates
+    raw, and they have no UTF-8 encoding. As escapes the document is valid UTF-8 JSON, and
+    ``json.loads`` gives back exactly the same ``str``, so the path finds the file again. They can only
+    stand inside a JSON string here: ``json.dumps`` writes nothing else that is not ASCII.
+    """
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def _entry_json(entry: ListEntry) -> dict[str, Any]:
@@ -263,14 +281,30 @@ def read_list(path: Path) -> list[ListEntry]:
             raise ExchangeError(
                 f"{path.name} is larger than any library list ({MAX_LIST_BYTES // 2**20} MiB)"
             )
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ExchangeError(f"{path} does not exist") from None
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ExchangeError(f"{path.name} is not a text file: export a list with `atelier export`") from None
+        text = ""
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        if not text and raw:
+            raise ExchangeError(f"{path.name} is not a text file: export a list with `atelier export`")
         return _entries_from_json(text, path.name)
-    return _entries_from_csv(text, path.name)
+    # A CSV holds a file name that is not UTF-8 as its bytes: they come back as the same surrogates.
+    return _entries_from_csv(_csv_text_of(raw, path.name), path.name)
+
+
+def _csv_text_of(raw: bytes, name: str) -> str:
+    """The text of a CSV list, a file name's non-UTF-8 bytes kept (surrogateescape, as written).
+
+    A file that is mostly not UTF-8 is not a list at all (a picture, an archive): refused.
+    """
+    text = raw.decode("utf-8-sig", errors="surrogateescape")
+    if "\x00" in text or len(_LONE_SURROGATE.findall(text[:4096])) > 64:
+        raise ExchangeError(f"{name} is not a text file: export a list with `atelier export`")
+    return text
 
 
 def _entries_from_json(text: str, name: str) -> list[ListEntry]:
