@@ -2,8 +2,8 @@
 
 A scan opens thousands of files, so this does the least work that still proves the file is sound: one
 ``open``, two reads (the 8-byte length and the JSON header), one parse. A file is accepted exactly when the
-safetensors library (``safe_open``) would load it, no more and no less, and a refusal says why in words a
-user can act on: a file marked OK in the library is a file the tools will actually load.
+safetensors library would load it (``load_file`` into torch or numpy), no more and no less, and a refusal
+says why in words a user can act on: a file marked OK in the library is a file the tools will actually load.
 
 The library parses the header with Rust's ``serde_json`` and validates it in ``Metadata::validate``; the
 rules matched here, each with its own reason:
@@ -20,6 +20,9 @@ rules matched here, each with its own reason:
   ``2.0`` are not); the element count and bit count of a shape computed left to right without passing
   2**64 - 1 (``ValidationOverflow``: ``[2**40, 2**40, 0]`` is refused although it holds nothing); a whole
   number of bytes; ``data_offsets`` spanning exactly that many (``TensorInvalidInfo``);
+- loading: ``safe_open`` accepts an empty tensor shaped ``[2**63, 0]`` or ``[0, 2**40, 2**40]``, but its torch
+  and numpy loaders then fail to build it, so such a shape (a dimension past 2**63 - 1, or dimensions other
+  than zero whose bytes pass it) is refused as well: OK means the file loads;
 - the layout: the tensors, sorted by offsets, tile the data from 0 without gap or overlap
   (``InvalidOffset``) and end exactly at the end of the file (``MetadataIncompleteBuffer``).
 
@@ -56,6 +59,8 @@ METADATA_KEY = "__metadata__"
 # serde_json's recursion limit: 128 levels, of which the header object itself is one; 128 is refused.
 MAX_HEADER_DEPTH = 127
 _FIELDS = ("dtype", "shape", "data_offsets")
+# torch and numpy hold a dimension (and numpy an array's byte size) in a signed 64-bit integer.
+INT64_MAX = 2**63 - 1
 
 # Decodes header entries straight into TensorInfo (fields type-checked in C, unknown keys refused).
 _TENSORS = msgspec.json.Decoder(dict[str, TensorInfo])
@@ -403,4 +408,28 @@ def _checked_bits(name: str, dtype: str, shape: tuple[int, ...]) -> int:
             f"tensor {name!r}: the size of shape {_shown(list(shape))} overflows 64 bits; "
             "the safetensors library refuses it"
         )
+    if bits == 0:
+        _check_loadable_empty_shape(name, dtype, shape)
     return bits
+
+
+def _check_loadable_empty_shape(name: str, dtype: str, shape: tuple[int, ...]) -> None:
+    """An empty tensor's shape must still be one torch and numpy can build, or their loaders refuse the file.
+
+    Only an empty tensor can get here with huge dimensions (any other must fit its bytes in the file).
+    torch reads each dimension as a signed 64-bit integer ("Overflow when unpacking long long"); numpy also
+    refuses a dimension past that ("Maximum allowed dimension exceeded") and, zeros left out, dimensions
+    whose product times the item size passes it ("array is too big").
+    """
+    huge = next((dim for dim in shape if dim > INT64_MAX), None)
+    if huge is not None:
+        raise CorruptFileError(
+            f"tensor {name!r}: dimension {huge:,} of shape {_shown(list(shape))} is more than 2**63 - 1; "
+            "the safetensors library refuses to load it into torch or numpy"
+        )
+    nonzero_bits = math.prod(dim for dim in shape if dim) * SAFETENSORS_DTYPE_BITS[dtype]
+    if (nonzero_bits + 7) // 8 > INT64_MAX:
+        raise CorruptFileError(
+            f"tensor {name!r}: shape {_shown(list(shape))} holds nothing, but its other dimensions multiply "
+            "past 2**63 - 1 bytes; the safetensors library refuses to load it into numpy"
+        )

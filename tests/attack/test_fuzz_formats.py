@@ -5,9 +5,11 @@ headers and diffusers configs (``tests/attack/fuzz_inputs.py``). For every input
 (``read_header``, ``read_sidecars``, then ``identify`` on what was read) must either succeed or raise a
 ``FormatError`` with a reason; any other exception is a crash, an input slower than the bound a hang.
 What is returned must be storable: no integer past 64 bits, no NaN or infinity, no string that cannot be
-written as UTF-8. For safetensors the verdict must be the library's: ``safe_open(path, "numpy")`` succeeds
-exactly when Atelier calls the file readable. The safetensors package is imported here (it is not torch
-and it runs no code from the files).
+written as UTF-8. For safetensors the verdict must be the library's: a file Atelier calls readable opens in
+``safe_open(path, "numpy")`` and, where numpy has every dtype, loads with ``load_file`` into arrays of the
+shapes Atelier read; a file ``safe_open`` accepts is refused only for a shape the loaders cannot build (and
+``load_file`` then fails too). The safetensors package is imported here (it is not torch and it runs no code
+from the files); torch's loader is asked in a child process.
 
 Runs are reproducible (``derandomize``, no example database) and bounded in count.
 """
@@ -15,8 +17,9 @@ Runs are reproducible (``derandomize``, no example database) and bounded in coun
 from __future__ import annotations
 
 import json
-import math
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ from tests.attack.fuzz_inputs import (
     Tally,
     diffusers_config,
     dump,
+    empty_tensor_files,
     gguf_files,
     json_text,
     kohya_metadata,
@@ -92,18 +96,31 @@ def _identify_storable(header: ModelHeader) -> None:
     _assert_storable(data)
 
 
-def _numpy_can_hold(dtype: str, shape: tuple[int, ...]) -> bool:
-    """numpy has the dtype, and refuses no shape (it rejects [0, 2**40, 2**40]: its dims overflow intp)."""
-    return dtype in _NUMPY_DTYPES and math.prod(dim for dim in shape if dim) < 2**62
-
-
 def _library_loads(path: Path) -> bool:
+    """The library's own header check: ``safe_open`` accepts the file."""
     try:
         with safe_open(str(path), framework="numpy") as handle:
             list(handle.keys())
     except (SafetensorError, OSError, ValueError):
         return False
     return True
+
+
+def _numpy_loads(path: Path) -> bool:
+    """The library builds every tensor: ``load_file`` into numpy arrays succeeds.
+
+    Any exception is a refusal: for a dtype numpy lacks (BF16, F4...) the library fails with whatever numpy
+    raises (TypeError, AttributeError).
+    """
+    try:
+        load_file(str(path))
+    except Exception:
+        return False
+    return True
+
+
+# Refusals of shapes safe_open accepts but the torch and numpy loaders cannot build.
+_LOADER_REFUSAL = "the safetensors library refuses to load it"
 
 
 def test_safetensors_headers_are_judged_exactly_as_the_library_judges_them(tmp_path: Path) -> None:
@@ -118,20 +135,40 @@ def test_safetensors_headers_are_judged_exactly_as_the_library_judges_them(tmp_p
             outcome = _read(path)
             if isinstance(outcome, ModelHeader):
                 _identify_storable(outcome)
-        library = _library_loads(path)
-        atelier = isinstance(outcome, ModelHeader)
-        assert atelier == library, (
-            f"Atelier {'accepts' if atelier else 'refuses'} ({outcome}); library differs"
-        )
-        if isinstance(outcome, ModelHeader) and all(
-            _numpy_can_hold(info.dtype, info.shape) for info in outcome.tensors.values()
-        ):
-            loaded = load_file(str(path))
-            assert {name: tuple(array.shape) for name, array in loaded.items()} == {
-                name: info.shape for name, info in outcome.tensors.items()
-            }
+        _assert_judged_as_the_library_judges(path, outcome)
 
     _run_property("fuzz: safetensors headers vs the safetensors library", tally, check)
+
+
+def test_empty_tensors_with_huge_dimensions_are_judged_as_the_loaders_judge_them(tmp_path: Path) -> None:
+    tally = Tally()
+    path = tmp_path / "empty.safetensors"
+
+    @settings(FUZZ, max_examples=150)
+    @given(raw=empty_tensor_files())
+    def check(raw: bytes) -> None:
+        path.write_bytes(raw)
+        with tally.attempt():
+            outcome = _read(path)
+        _assert_judged_as_the_library_judges(path, outcome)
+
+    _run_property("fuzz: empty safetensors tensors with huge dimensions", tally, check)
+
+
+def _assert_judged_as_the_library_judges(path: Path, outcome: ModelHeader | FormatError) -> None:
+    """OK: safe_open accepts it and numpy loads it (where numpy has the dtypes); refused: the library does."""
+    library = _library_loads(path)
+    if not isinstance(outcome, ModelHeader):
+        if library:  # safe_open accepts it: only a shape the loaders cannot build may be refused
+            assert _LOADER_REFUSAL in outcome.reason, f"Atelier refuses ({outcome}); library loads it"
+            assert not _numpy_loads(path)
+        return
+    assert library, f"Atelier accepts ({outcome.tensors}); safe_open refuses it"
+    if all(info.dtype in _NUMPY_DTYPES for info in outcome.tensors.values()):
+        loaded = load_file(str(path))
+        assert {name: tuple(array.shape) for name, array in loaded.items()} == {
+            name: info.shape for name, info in outcome.tensors.items()
+        }
 
 
 def test_kohya_metadata_values_never_crash_and_stay_storable(tmp_path: Path) -> None:
@@ -221,7 +258,8 @@ def test_diffusers_configs_never_crash_and_stay_storable(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     "header",
     [
-        {"a": {"dtype": "U8", "shape": [0, 2**40, 2**40], "data_offsets": [0, 0]}},
+        {"a": {"dtype": "U8", "shape": [2**63 - 1, 0], "data_offsets": [0, 0]}},
+        {"a": {"dtype": "F32", "shape": [0, 2**61 - 1], "data_offsets": [0, 0]}},
         {"a": ["F16", [2], [0, 4]]},
         {"a": {"dtype": {"F16": None}, "shape": [2], "data_offsets": [0, 4]}},
         {"__metadata__": None, "a": {"dtype": "F8_E4M3FNUZ", "shape": [4], "data_offsets": [0, 4]}},
@@ -236,6 +274,8 @@ def test_unusual_headers_the_library_loads_are_read(tmp_path: Path, header: dict
 
     assert _library_loads(path)
     assert isinstance(_read(path), ModelHeader)
+    if isinstance(entry, dict) and isinstance(entry["dtype"], str) and entry["dtype"] in _NUMPY_DTYPES:
+        assert _numpy_loads(path)
 
 
 @pytest.mark.parametrize(
@@ -283,6 +323,75 @@ def test_headers_the_library_refuses_are_corrupt_with_the_reason(
     assert not _library_loads(path)
     assert isinstance(outcome, FormatError)
     assert reason in outcome.reason
+
+
+# Empty tensors safe_open accepts (0 bytes of data) whose shape torch's or numpy's loader cannot build.
+_UNBUILDABLE_EMPTY_SHAPES = [
+    ("F32", [2**64 - 1, 0]),  # torch: "Overflow when unpacking long long"; numpy: "Maximum allowed dimension"
+    ("F32", [2**63, 0]),
+    ("U8", [0, 2**63]),
+    ("F32", [2**61, 0]),  # numpy: 2**61 float32 are 2**63 bytes, "array is too big"
+    ("U8", [0, 2**40, 2**40]),
+]
+_TORCH_LOADS = """
+import json, sys
+from safetensors.torch import load_file
+verdicts = {}
+for path in sys.argv[1:]:
+    try:
+        load_file(path)
+        verdicts[path] = "loads"
+    except Exception as exc:
+        verdicts[path] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(verdicts))
+"""
+
+
+def _write_empty_tensor(path: Path, dtype: str, shape: list[int]) -> None:
+    raw = json.dumps({"t": {"dtype": dtype, "shape": shape, "data_offsets": [0, 0]}}).encode()
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw)
+
+
+def test_empty_tensors_the_loaders_cannot_build_are_corrupt(tmp_path: Path) -> None:
+    for index, (dtype, shape) in enumerate(_UNBUILDABLE_EMPTY_SHAPES):
+        path = tmp_path / f"empty-{index}.safetensors"
+        _write_empty_tensor(path, dtype, shape)
+
+        outcome = _read(path)
+
+        assert _library_loads(path), shape  # the header check alone lets it through
+        assert not _numpy_loads(path), shape
+        assert isinstance(outcome, FormatError), shape
+        assert _LOADER_REFUSAL in outcome.reason, outcome.reason
+    record(
+        "safetensors: empty tensors the loaders cannot build",
+        fuzz_inputs=len(_UNBUILDABLE_EMPTY_SHAPES),
+    )
+
+
+def test_torch_loader_agrees_with_the_dimension_limit(tmp_path: Path) -> None:
+    """In a child (torch stays out of the test process): past 2**63 - 1 torch refuses, at it torch loads."""
+    refused = tmp_path / "refused.safetensors"
+    _write_empty_tensor(refused, "F32", [2**63, 0])
+    largest = tmp_path / "largest.safetensors"
+    _write_empty_tensor(largest, "U8", [2**63 - 1, 0])
+
+    child = subprocess.run(
+        [sys.executable, "-c", _TORCH_LOADS, str(refused), str(largest)],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    verdicts = json.loads(child.stdout)
+
+    assert verdicts[str(refused)] != "loads"
+    assert isinstance(_read(refused), FormatError)
+    assert verdicts[str(largest)] == "loads"
+    assert _numpy_loads(largest)
+    assert isinstance(_read(largest), ModelHeader)
 
 
 def test_a_named_pipe_named_like_a_model_is_unreadable_without_blocking(tmp_path: Path) -> None:
