@@ -41,7 +41,7 @@ from app.progress_bar import ProgressBar
 from app.serialize import asset_to_json, inspection_to_json, root_to_json
 from app.settings import DataDirError
 from app.show_text import print_asset
-from catalog.examine import examine, look_at
+from catalog.examine import examine, look_at, sidecar_problems
 from catalog.records import AssetQuery, AssetRecord, HiddenFilter
 from core.errors import AtelierError
 from core.file_hashes import FileHashes
@@ -545,6 +545,8 @@ def _cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
     library = context.library
     record = asset_by_id_or_path(library, args.target)
     data = asset_to_json(record, previews=library.previews(record.id), links=library.remote_links(record.id))
+    # The catalog keeps what sidecars say, not their failures: read them now, so a problem stays in view.
+    data["sidecar_problems"] = list(sidecar_problems(Path(record.path)))
     if args.json:
         json.dump(data, out, indent=2)
         out.write("\n")

@@ -23,7 +23,7 @@ MAX_NEGATIVE_CHARS = 160
 _SPECIAL = frozenset(
     {
         "embedded_metadata", "previews", "remote_links", "refusals", "civitai", "hashes", "description",
-        "trigger_words", "remote_trigger_words",
+        "trigger_words", "remote_trigger_words", "sidecar_problems",
     }
 )  # fmt: skip
 
@@ -44,6 +44,8 @@ def print_asset(data: Mapping[str, Any], out: TextIO) -> None:
         _field(out, name, digest or "-")
     for preview in data.get("previews") or ():
         _field(out, "preview", preview["path"])
+    for problem in data.get("sidecar_problems") or ():
+        _field(out, "sidecar problem", problem)
     civitai = data.get("civitai")
     if civitai:
         print_civitai(civitai, out, width)

@@ -434,6 +434,25 @@ def _sidecars_of(found: FoundFile) -> SidecarInfo | None:
     return replace(info, errors=(*odd, *info.errors)) if odd else info
 
 
+def sidecar_problems(path: Path) -> tuple[str, ...]:
+    """Why sidecars beside the model file at ``path`` cannot be used, read now, as a scan would say it.
+
+    The catalog keeps what sidecars say, not their failures (a named pipe, a NaN, a 5,000-digit id):
+    ``show`` and the details pane read them again here so the problem stays visible after the first
+    scan. Bounded like the scan: special files are never opened, each sidecar is read up to its limit.
+    Nothing for a folder, a file that is gone or one that cannot be opened (its own status says why).
+    """
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return ()
+        names = frozenset(entry.name for entry in os.scandir(path.parent))
+    except OSError:
+        return ()
+    info = _sidecars_of(_found_file(path, st, names))
+    return tuple(shown(line) for line in info.errors) if info is not None else ()
+
+
 def format_from_suffix(path: Path) -> FileFormat:
     """The format a file's extension promises (safetensors for anything else), before it is read."""
     return FORMAT_BY_SUFFIX.get(path.suffix.lower(), FileFormat.SAFETENSORS)

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catalog.examine import sidecar_problems
 from catalog.path_text import shown
 from catalog.records import AssetRecord, RemoteLinkRecord, UserDataChanges
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus
@@ -266,7 +267,11 @@ class DetailsPane(QScrollArea):
         self.path = ElidedLabel()
         path_row.addWidget(self.path, 1)
         self.copy_path = copy_button("Copy the path")
-        self.copy_path.clicked.connect(lambda: self._copy(self._record.path if self._record else "", "Path"))
+        # The path as shown: the clipboard holds text, and a name that is not UTF-8 has bytes that are not
+        # text (they are copied as U+FFFD, like the label; a shell cannot get those bytes from a paste).
+        self.copy_path.clicked.connect(
+            lambda: self._copy(shown(self._record.path) if self._record else "", "Path")
+        )
         path_row.addWidget(self.copy_path)
         self.open_folder = QToolButton()
         self.open_folder.setIcon(icon("folder-open"))
@@ -279,6 +284,10 @@ class DetailsPane(QScrollArea):
         self.file_facts = WrapLabel()
         self.file_facts.setProperty("class", "muted")
         layout.addWidget(self.file_facts)
+        # Read live when a file is shown: the catalog keeps what sidecars say, not why one was unusable.
+        self.sidecar_problems = WrapLabel(selectable=True)
+        self.sidecar_problems.setObjectName("warning")  # the same red box as a file's own problem
+        layout.addWidget(self.sidecar_problems)
 
         layout.addWidget(_section("Hashes"))
         self.hash_note = QLabel("Not hashed yet. Hashing runs in the background after a scan.")
@@ -524,6 +533,11 @@ class DetailsPane(QScrollArea):
         if record.added_at is not None:
             facts.append(f"added {_date(record.added_at)}")
         self.file_facts.setText(" · ".join(facts))
+        problems = sidecar_problems(Path(record.path))
+        self.sidecar_problems.setText(
+            "Sidecar problems:\n" + "\n".join(f"• {problem}" for problem in problems) if problems else ""
+        )
+        self.sidecar_problems.setVisible(bool(problems))
 
     def _show_hashes(self, record: AssetRecord) -> None:
         hashes = record.hashes

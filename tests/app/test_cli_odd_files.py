@@ -133,3 +133,28 @@ def test_inspect_of_a_named_pipe_returns_at_once_with_the_reason(odd_library: Pa
 
     text = run("inspect", str(odd_library / "socket.safetensors"), data_dir=tmp_path / "data", timeout=20)
     assert b"status:       unreadable - a socket, not a file; it was not opened" in text.stdout
+
+
+@pytest.mark.timeout(60)
+def test_show_lists_sidecar_problems_after_the_scan_that_found_them(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    model = write_safetensors(root / "withbad.safetensors", LORA, seed=1)
+    (root / "withbad.json").write_text('{"activation text": NaN}')
+    (root / "withbad.civitai.info").write_text('{"id": ' + "9" * 5000 + "}")
+    os.mkfifo(root / "withbad.preview.png")
+    data = tmp_path / "data"
+    for _ in range(2):  # the second scan reads no sidecar: the catalog itself keeps no trace of them
+        assert run("scan", str(root), "--no-hash", "--no-lookup", data_dir=data).returncode == 0
+
+    text = run("show", str(model), data_dir=data)
+    as_json = run("show", str(model), "--json", data_dir=data)
+
+    assert text.returncode == 0, text.stderr
+    assert b"sidecar problem:   withbad.json: holds NaN, which is not a JSON number\n" in text.stdout
+    assert b"sidecar problem:   withbad.civitai.info: holds an integer of 5,000 digits" in text.stdout
+    assert b"sidecar problem:   withbad.preview.png: a named pipe (FIFO), not a file" in text.stdout
+    assert sorted(json.loads(as_json.stdout)["sidecar_problems"]) == [
+        "withbad.civitai.info: holds an integer of 5,000 digits, too large to store",
+        "withbad.json: holds NaN, which is not a JSON number",
+        "withbad.preview.png: a named pipe (FIFO), not a file; it was not opened",
+    ]

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from catalog.library import Library
@@ -53,3 +55,53 @@ def test_an_unreadable_file_and_a_name_that_is_not_utf8_are_shown(
     assert pane.warning.isVisible()
     assert "a named pipe (FIFO), not a file; it was not opened" in pane.warning.text()
     assert "Unreadable" in pane.warning.text()
+
+
+@pytest.mark.timeout(60)
+def test_sidecar_problems_stay_in_view_after_the_scan_that_found_them(
+    qtbot: QtBot, library: Library, tmp_path: Path
+) -> None:
+    root = tmp_path / "lib"
+    model = write_safetensors(root / "withbad.safetensors", LORA, seed=1)
+    clean = write_safetensors(root / "clean.safetensors", LORA, seed=2)
+    (root / "withbad.json").write_text('{"activation text": NaN}')
+    (root / "withbad.civitai.info").write_text('{"id": ' + "9" * 5000 + "}")
+    os.mkfifo(root / "withbad.preview.png")
+    library.add_root(root, LibraryLayout.FLAT)
+    Scanner(library, workers=1).scan()
+    Scanner(library, workers=1).scan()  # the rescan reads no sidecar again: the catalog has no trace of them
+    pane = DetailsPane(library, tmp_path / "cache")
+    qtbot.addWidget(pane)
+    pane.resize(380, 900)
+    pane.show()
+
+    pane.show_asset(library.get_by_path(model))
+
+    assert pane.sidecar_problems.isVisible()
+    lines = pane.sidecar_problems.text().splitlines()
+    assert lines[0] == "Sidecar problems:"
+    assert "• withbad.json: holds NaN, which is not a JSON number" in lines
+    assert "• withbad.civitai.info: holds an integer of 5,000 digits, too large to store" in lines
+    assert "• withbad.preview.png: a named pipe (FIFO), not a file; it was not opened" in lines
+
+    pane.show_asset(library.get_by_path(clean))
+    assert pane.sidecar_problems.isHidden()
+
+
+@pytest.mark.timeout(60)
+def test_copy_path_of_a_name_that_is_not_utf8_copies_the_shown_text(
+    qtbot: QtBot, library: Library, tmp_path: Path
+) -> None:
+    root = tmp_path / "lib"
+    odd = write_safetensors(root / os.fsdecode(b"bad\xff\xfename.safetensors"), LORA, seed=1)
+    library.add_root(root, LibraryLayout.FLAT)
+    Scanner(library, workers=1).scan()
+    pane = DetailsPane(library, tmp_path / "cache")
+    qtbot.addWidget(pane)
+    pane.show()
+    pane.show_asset(library.get_by_path(odd))
+
+    qtbot.mouseClick(pane.copy_path, Qt.MouseButton.LeftButton)
+
+    # The clipboard holds text: the bytes that are not text are copied as U+FFFD, as the label shows them.
+    assert QGuiApplication.clipboard().text() == str(root / "bad\ufffd\ufffdname.safetensors")
