@@ -36,6 +36,7 @@ from core.formats.pickle_stream import (
     Framer,
     IncompleteError,
     looks_like_pickle,
+    refuse_code_execution,
 )
 from core.formats.restricted_unpickler import restricted_loads
 from core.formats.safe_open import open_regular
@@ -109,6 +110,44 @@ _STORAGE_FOLDERS = ("data/", ".data/")
 
 
 def _load_zip(fh: IO[bytes], file_id: str) -> tuple[Any, int]:
+    """Load data.pkl of a torch zip; any refusal is preceded by a scan of every entry for code execution."""
+    try:
+        return _read_zip(fh, file_id)
+    except (CorruptFileError, UnsafeFileError):
+        _refuse_code_in_zip(fh, file_id)
+        raise
+
+
+def _refuse_code_in_zip(fh: IO[bytes], file_id: str) -> None:
+    """Raise ``UnsafeFileError`` if any entry but raw storages starts with pickles naming a global that runs
+    code; entries (or an archive) too damaged to read are left to the structural verdict."""
+    fh.seek(0)
+    try:
+        archive = zipfile.ZipFile(fh)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return
+    with archive:
+        for info in archive.infolist():
+            name = info.filename.casefold()
+            inner = name.split("/", 1)[1] if "/" in name else name
+            if info.is_dir() or inner.startswith(_STORAGE_FOLDERS):
+                continue
+            try:
+                with archive.open(info) as entry:
+                    refuse_code_execution(entry.read, f"{file_id}:{info.filename}")
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                OSError,
+                ValueError,
+                EOFError,
+                RuntimeError,
+                NotImplementedError,
+            ):
+                continue
+
+
+def _read_zip(fh: IO[bytes], file_id: str) -> tuple[Any, int]:
     try:
         with zipfile.ZipFile(fh) as archive:
             infos = archive.infolist()
@@ -203,6 +242,16 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 
 def _load_legacy(fh: IO[bytes], size: int, file_id: str) -> tuple[Any, int]:
+    """Load a legacy file; any refusal is preceded by a scan of its pickles for code execution."""
+    try:
+        return _read_legacy(fh, size, file_id)
+    except (CorruptFileError, UnsafeFileError):
+        fh.seek(0)
+        refuse_code_execution(fh.read, file_id)
+        raise
+
+
+def _read_legacy(fh: IO[bytes], size: int, file_id: str) -> tuple[Any, int]:
     """Legacy torch files (and plain pickles): the pickles come first, so read only as much as they need."""
     limit = min(size, MAX_PICKLE_BYTES)
     length = min(size, _FIRST_READ)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import pickletools
+from collections.abc import Callable
 
 from picklescan.scanner import SafetyLevel, scan_pickle_bytes
 
@@ -169,6 +170,55 @@ def scan_damaged(buffer: bytes, file_id: str) -> None:
         scan(buffer[:good] + b".", file_id, check_allow_list=True)
 
 
+# The first read of a member scanned for code; it grows eightfold while opcodes keep decoding to its end.
+_CODE_SCAN_WINDOW = 64 * 1024
+
+
+def refuse_code_execution(read: Callable[[int], bytes], file_id: str) -> None:
+    """Refuse the pickles a member starts with if they name a global that runs code, whatever else is wrong.
+
+    Containers call it on every member torch could unpickle once their structure fails a check (duplicate
+    or unexpected entries, damage, limits), so a payload is reported as code execution, the reason a user
+    must hear, and not as a structural oddity. ``read`` is the member's ``read``; pickles are walked back to
+    back as far as their opcodes decode (raw storage bytes after them end the walk), at most
+    ``MAX_PICKLE_BYTES``. What picklescan cannot read there is left to the container's own checks.
+    """
+    buffer = read(_CODE_SCAN_WINDOW)
+    while True:
+        stream = io.BytesIO(buffer)
+        walked = 0  # the end of the last whole opcode
+        try:
+            while stream.tell() < len(buffer):
+                for _opcode, _arg, _pos in pickletools.genops(stream):
+                    walked = stream.tell()
+        except ValueError:
+            pass
+        if stream.tell() < len(buffer) or len(buffer) >= MAX_PICKLE_BYTES:
+            break  # the walk met bytes that are no pickle, or the cap
+        more = read(min(len(buffer) * 7, MAX_PICKLE_BYTES - len(buffer)))
+        if not more:
+            break
+        buffer += more
+    if not walked:
+        return
+    try:
+        result = scan_pickle_bytes(io.BytesIO(buffer[:walked] + b"."), file_id, multiple_pickles=True)
+    except Exception:  # the container's own full scan reports a pickle picklescan cannot read
+        return
+    _refuse_dangerous({canonical_global(str(g.module), str(g.name)): g.safety for g in result.globals})
+
+
+def _refuse_dangerous(names: dict[tuple[str, str], SafetyLevel]) -> None:
+    dangerous = sorted(
+        f"{mod}.{name}" for (mod, name), level in names.items() if level == SafetyLevel.Dangerous
+    )
+    if dangerous:
+        raise UnsafeFileError(
+            f"the pickle would run {', '.join(dangerous)} when loaded (code execution); it was not loaded",
+            tuple(dangerous),
+        )
+
+
 def scan(data: bytes, file_id: str, *, check_allow_list: bool) -> None:
     """Refuse ``data`` (one or more framed pickles) if it names a dangerous global, or, with
     ``check_allow_list``, any global ``restricted_unpickler`` would not resolve."""
@@ -184,14 +234,7 @@ def scan(data: bytes, file_id: str, *, check_allow_list: bool) -> None:
             f"the pickle could not be scanned ({type(exc).__name__}); it was not loaded", ("unknown",)
         ) from None
     names = {canonical_global(str(g.module), str(g.name)): g.safety for g in result.globals}
-    dangerous = sorted(
-        f"{mod}.{name}" for (mod, name), level in names.items() if level == SafetyLevel.Dangerous
-    )
-    if dangerous:
-        raise UnsafeFileError(
-            f"the pickle would run {', '.join(dangerous)} when loaded (code execution); it was not loaded",
-            tuple(dangerous),
-        )
+    _refuse_dangerous(names)
     if check_allow_list:
         refused = sorted(f"{module}.{name}" for module, name in names if not is_allowed_global(module, name))
         if refused:

@@ -1,13 +1,15 @@
-"""torch's oldest checkpoint format: a tar archive of three members, each carrying pickles.
+"""torch's oldest checkpoint format: a tar archive of three or four members, each carrying pickles.
 
 ``torch.load`` still reads it (before anything else, for a file at offset 0) and unpickles every pickle
 in it: ``storages`` (a count, then per storage a pickled ``(key, location, storage_type)`` followed by
 the raw elements, then a pickled list of storage views), ``tensors`` (a count, then per tensor a
 pickled ``(key, storage_id, tensor_type)`` followed by its dimensions, strides and offset as binary
-integers) and ``pickle`` (the object itself, whose persistent ids are the tensor keys). Every one of
-those pickles is framed, scanned and loaded with the allow-list here, the raw bytes between them are
-skipped by their stated lengths, and the tensors' shapes come from the binary records, so a tar
-checkpoint is cataloged like the newer formats.
+integers) and ``pickle`` (the object itself, whose persistent ids are the tensor keys). torch 0.1 to 0.3
+also wrote ``sys_info``, a pickled dict of plain values (protocol version, byte order, C type sizes).
+Every one of those pickles is framed, scanned and loaded with the allow-list here, the raw bytes between
+them are skipped by their stated lengths, and the tensors' shapes come from the binary records, so a tar
+checkpoint is cataloged like the newer formats. When the archive fails a structural check, every member
+is first scanned for globals that run code, so a payload is reported as what it is.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from typing import IO, Any
 
 from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
 from core.formats.model_file import CorruptFileError, UnsafeFileError
-from core.formats.pickle_stream import MAX_PICKLE_BYTES, Framer, IncompleteError, scan, scan_damaged
+from core.formats.pickle_stream import (
+    MAX_PICKLE_BYTES,
+    Framer,
+    IncompleteError,
+    refuse_code_execution,
+    scan,
+    scan_damaged,
+)
 from core.formats.restricted_unpickler import (
     MAX_DIMS,
     MAX_ELEMENTS,
@@ -30,9 +39,16 @@ from core.formats.restricted_unpickler import (
 )
 
 MEMBERS = ("storages", "tensors", "pickle")
+# Written by torch 0.1-0.3 beside the three; modern torch never reads it, old torch unpickled it.
+SYS_INFO = "sys_info"
 MAX_MEMBERS = 16
+# How far a refused archive is listed when looking for a payload under a name torch reads.
+_MAX_LISTED = 4096
 _BLOCK = 512
 _WINDOW = 64 * 1024
+# sys_info is a dict of a few numbers (about 100 bytes); anything far larger is not torch's.
+_MAX_SYS_INFO_BYTES = 64 * 1024
+_PLAIN = (bool, int, float, str, bytes, type(None))
 
 
 def is_tar(head: bytes) -> bool:
@@ -47,10 +63,26 @@ def is_tar(head: bytes) -> bool:
 
 
 def load_tar(fh: IO[bytes], file_id: str) -> tuple[Any, int]:
-    """Scan and safely load a tar checkpoint; return the object and the bytes of pickle it came from."""
+    """Scan and safely load a tar checkpoint; return the object and the bytes of pickle it came from.
+
+    Any refusal is preceded by a scan of every member for code execution (``refuse_code_in_tar``).
+    """
+    try:
+        return _load_tar(fh, file_id)
+    except (CorruptFileError, UnsafeFileError):
+        fh.seek(0)
+        refuse_code_in_tar(fh, file_id)
+        raise
+
+
+def _load_tar(fh: IO[bytes], file_id: str) -> tuple[Any, int]:
     try:
         with tarfile.open(fileobj=fh, mode="r:") as archive:
-            members = _members(archive)
+            members = _members(_listed(archive))
+            sys_info_bytes = 0
+            if SYS_INFO in members:
+                sys_info = _open_member(archive, members, SYS_INFO, limit=_MAX_SYS_INFO_BYTES).read()
+                sys_info_bytes = _check_sys_info(sys_info, f"{file_id}:{SYS_INFO}")
             dtypes, storage_bytes = _storages(_open_member(archive, members, "storages"), file_id)
             tensors = _open_member(archive, members, "tensors", limit=MAX_PICKLE_BYTES).read()
             main = _open_member(archive, members, "pickle", limit=MAX_PICKLE_BYTES).read()
@@ -59,17 +91,47 @@ def load_tar(fh: IO[bytes], file_id: str) -> tuple[Any, int]:
     shapes, tensor_bytes = _tensors(tensors, dtypes, f"{file_id}:tensors")
     _frame(main, "pickle")
     scan(main, f"{file_id}:pickle", check_allow_list=True)
-    return restricted_loads(main, persistent=shapes), storage_bytes + tensor_bytes + len(main)
+    pickled = sys_info_bytes + storage_bytes + tensor_bytes + len(main)
+    return restricted_loads(main, persistent=shapes), pickled
 
 
-def _members(archive: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
-    found: dict[str, tarfile.TarInfo] = {}
-    for count, member in enumerate(archive, start=1):
-        if count > MAX_MEMBERS:
+def refuse_code_in_tar(fh: IO[bytes], file_id: str) -> None:
+    """Raise ``UnsafeFileError`` if a member starts with pickles naming a global that runs code.
+
+    Scanned: every member bearing a name torch reads (``tarfile`` hands torch the last of a repeated name,
+    wherever it lies among the first ``_MAX_LISTED``) and the first ``MAX_MEMBERS`` of any name. An archive
+    too damaged to list is left to the structural verdict.
+    """
+    torch_reads = {*MEMBERS, SYS_INFO}
+    try:
+        with tarfile.open(fileobj=fh, mode="r:") as archive:
+            for count, member in enumerate(archive, start=1):
+                if count > _MAX_LISTED:
+                    break
+                if count > MAX_MEMBERS and member.name not in torch_reads:
+                    continue
+                extracted = archive.extractfile(member) if member.isfile() else None
+                if extracted is not None:
+                    refuse_code_execution(extracted.read, f"{file_id}:{member.name}")
+    except (tarfile.TarError, EOFError, OSError):
+        return
+
+
+def _listed(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    listed: list[tarfile.TarInfo] = []
+    for member in archive:
+        listed.append(member)
+        if len(listed) > MAX_MEMBERS:
             raise UnsafeFileError(
-                f"the tar archive has more than {MAX_MEMBERS} members; a torch checkpoint has three",
+                f"the tar archive has more than {MAX_MEMBERS} members; a torch checkpoint has three or four",
                 ("tar",),
             )
+    return listed
+
+
+def _members(listed: list[tarfile.TarInfo]) -> dict[str, tarfile.TarInfo]:
+    found: dict[str, tarfile.TarInfo] = {}
+    for member in listed:
         if member.name in found:
             raise UnsafeFileError(
                 f"the tar archive holds two members named {member.name!r}: loaders disagree on which "
@@ -77,14 +139,45 @@ def _members(archive: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
                 (member.name,),
             )
         found[member.name] = member
-    unexpected = sorted(set(found) - set(MEMBERS))
+    unexpected = sorted(set(found) - {*MEMBERS, SYS_INFO})
     if unexpected:
         raise UnsafeFileError(
             f"the tar archive holds {', '.join(repr(n) for n in unexpected)} beside torch's "
-            "storages/tensors/pickle; it was not loaded",
+            "sys_info/storages/tensors/pickle; it was not loaded",
             tuple(unexpected),
         )
     return found
+
+
+def _check_sys_info(data: bytes, file_id: str) -> int:
+    """Scan and load ``sys_info`` (old torch unpickled it); it must be a dict of plain values."""
+    end = _frame(data, SYS_INFO)
+    scan(data[:end], file_id, check_allow_list=True)
+    info = restricted_loads(data[:end])
+    if not (isinstance(info, dict) and _is_plain(info)):
+        raise CorruptFileError(
+            "the tar member 'sys_info' is not torch's description of the saving machine "
+            "(a dict of plain numbers and text)"
+        )
+    return end
+
+
+def _is_plain(root: object) -> bool:
+    """Plain values in dicts, lists and tuples, at most 4 deep and 10,000 items (a shared one each time)."""
+    pending: list[tuple[object, int]] = [(root, 0)]
+    budget = 10_000
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, _PLAIN):
+            continue
+        if depth >= 4 or not isinstance(value, (dict, list, tuple)):
+            return False
+        items = [item for pair in value.items() for item in pair] if isinstance(value, dict) else value
+        budget -= len(items)
+        if budget < 0:
+            return False
+        pending.extend((item, depth + 1) for item in items)
+    return True
 
 
 def _open_member(

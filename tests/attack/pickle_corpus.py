@@ -703,8 +703,17 @@ def bombs() -> list[Bomb]:
 # ---- a benign tar checkpoint (torch no longer writes the format; the tests prove torch still reads it) --
 
 
-def benign_tar(shape: tuple[int, ...] = (2, 3)) -> bytes:
-    """An A1111-style embedding in torch's tar format: one FloatStorage, one tensor, the dict."""
+# What torch 0.1-0.3 pickled as the tar member sys_info (torch/serialization.py ``_save``).
+TAR_SYS_INFO = {
+    "protocol_version": 1001,
+    "little_endian": True,
+    "type_sizes": {"short": 2, "int": 4, "long": 8},
+}
+
+
+def benign_tar(shape: tuple[int, ...] = (2, 3), *, sys_info: bool = False) -> bytes:
+    """An A1111-style embedding in torch's tar format: one FloatStorage, one tensor, the dict; with
+    ``sys_info``, as torch 0.1-0.3 wrote it: sys_info, pickle, tensors, storages, in that order."""
     numel = 1
     for dim in shape:
         numel *= dim
@@ -743,7 +752,10 @@ def benign_tar(shape: tuple[int, ...] = (2, 3)) -> bytes:
     )
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name, data in (("storages", storages), ("tensors", tensors), ("pickle", main)):
+        members = [("storages", storages), ("tensors", tensors), ("pickle", main)]
+        if sys_info:
+            members = [("sys_info", pickle.dumps(TAR_SYS_INFO, protocol=2)), *reversed(members)]
+        for name, data in members:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))

@@ -69,9 +69,11 @@ written = [
 scripted = torch.jit.script(torch.nn.Linear(2, 2))
 torch.jit.save(scripted, str(benign / "torchscript.pt"))  # torch.load runs it as TorchScript
 tar = torch.load(spec["tar"], weights_only=False)
+old_tar = torch.load(spec["tar_sys_info"], weights_only=False)
 hand_zip = torch.load(spec["zip"], weights_only=True)
 results = {
     "tar_shape": list(tar["string_to_param"]["*"].shape),
+    "tar_sys_info_shape": list(old_tar["string_to_param"]["*"].shape),
     "zip_shape": list(hand_zip["w"].shape),
     "benign": [str(p) for p in written],
 }
@@ -115,11 +117,14 @@ def torch_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             controls.append((payload, container, path, marker))
     tar = work / "benign.tar.pt"
     tar.write_bytes(benign_tar())
+    old_tar = work / "benign-sys-info.tar.pt"
+    old_tar.write_bytes(benign_tar(sys_info=True))
     hand_zip = work / "benign.zip.pt"
     hand_zip.write_bytes(benign_zip())
     spec = {
         "benign_dir": str(work / "benign"),
         "tar": str(tar),
+        "tar_sys_info": str(old_tar),
         "zip": str(hand_zip),
         "load": [str(path) for _, _, path, _ in controls],
         "out": str(work / "out.json"),
@@ -185,14 +190,18 @@ def test_benign_real_world_shapes_stay_ok(torch_run: dict[str, Any], tmp_path: P
     assert _label(benign[0].parent / "torchscript.pt") == "unsafe"
     tar = tmp_path / "old-embedding.pt"
     tar.write_bytes(benign_tar())
+    old_tar = tmp_path / "torch-0.3-embedding.pt"  # with the sys_info member torch 0.1-0.3 wrote
+    old_tar.write_bytes(benign_tar(sys_info=True))
     hand_zip = tmp_path / "hand-written.pt"
     hand_zip.write_bytes(benign_zip())
-    benign += [hand_zip, tar]
+    benign += [hand_zip, tar, old_tar]
     labels = {path.name: _label(path) for path in benign}
     record("pickles", tried=len(labels), false_positives=sum(label != "ok" for label in labels.values()))
 
     assert labels == dict.fromkeys(labels, "ok")
     assert torch_run["tar_shape"] == [2, 3]  # torch reads our hand-written layouts as we do
+    assert torch_run["tar_sys_info_shape"] == [2, 3]
+    assert read_header(old_tar).tensors["string_to_param.*"].shape == (2, 3)
     assert torch_run["zip_shape"] == [2, 3]
     assert read_header(tar).tensors["string_to_param.*"].shape == (2, 3)
     assert len(read_header(next(p for p in benign if p.name == "sd1.ckpt")).tensors) == 1130

@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -112,11 +113,22 @@ def test_hand_written_torch_zip_reads_like_torch_save(tmp_path: Path) -> None:
     assert {n: (t.dtype, t.shape) for n, t in header.tensors.items()} == {"w": ("F32", (4, 8))}
 
 
-def test_duplicate_entry_names_are_unsafe(tmp_path: Path) -> None:
+def test_a_payload_behind_a_duplicate_name_is_reported_as_code_execution(tmp_path: Path) -> None:
     marker = tmp_path / "MARKER"
     path = _write(tmp_path / "dup.pt", zip_duplicate(EXEC.build(marker)))
 
-    with pytest.raises(UnsafeFileError, match=r"several entries named archive/data\.pkl"):
+    with pytest.raises(UnsafeFileError, match=r"would run builtins\.exec .*\(code execution\)"):
+        read_header(path)
+    assert not marker.exists()
+
+
+def test_a_payload_in_a_zip_without_data_pkl_is_code_execution_not_damage(tmp_path: Path) -> None:
+    marker = tmp_path / "MARKER"
+    path = _write(
+        tmp_path / "m.pt", _zip([("archive/evil.pkl", EXEC.build(marker)), ("archive/version", b"3\n")])
+    )
+
+    with pytest.raises(UnsafeFileError, match="code execution"):
         read_header(path)
     assert not marker.exists()
 
@@ -216,6 +228,85 @@ def test_tar_with_duplicate_or_extra_members_is_unsafe(tmp_path: Path) -> None:
         read_header(_write(tmp_path / "a.pt", _tar_with([*base, ("pickle", pickle.dumps({}, 2))])))
     with pytest.raises(UnsafeFileError, match="'extra'"):
         read_header(_write(tmp_path / "b.pt", _tar_with([*base, ("extra", b"x")])))
+
+
+def test_tar_written_by_old_torch_with_sys_info_is_read(tmp_path: Path) -> None:
+    """torch 0.1-0.3 wrote sys_info (a dict of plain values) beside the three members."""
+    header = read_header(_write(tmp_path / "old.pt", benign_tar((3, 5), sys_info=True)))
+
+    assert {n: (t.dtype, t.shape) for n, t in header.tensors.items()} == {
+        "string_to_param.*": ("F32", (3, 5))
+    }
+
+
+@pytest.mark.parametrize(
+    "sys_info",
+    [
+        pickle.dumps([1001, True], 2),
+        pickle.dumps({"type_sizes": {2, 4}}, 2),
+        pickle.dumps({"a": [[[[[1]]]]]}, 2),
+    ],
+)
+def test_tar_sys_info_that_is_not_plain_values_is_corrupt(tmp_path: Path, sys_info: bytes) -> None:
+    data = _tar_with([("sys_info", sys_info), *_members_of(benign_tar())])
+
+    with pytest.raises(CorruptFileError, match="'sys_info' is not torch's description"):
+        read_header(_write(tmp_path / "t.pt", data))
+
+
+def _members_of(archive_bytes: bytes) -> list[tuple[str, bytes]]:
+    with tarfile.open(fileobj=io.BytesIO(archive_bytes), mode="r:") as archive:
+        return [(m.name, archive.extractfile(m).read()) for m in archive if m.isfile()]  # type: ignore[union-attr]
+
+
+def test_payload_in_tar_sys_info_is_code_execution(tmp_path: Path) -> None:
+    marker = tmp_path / "MARKER"
+    data = _tar_with([("sys_info", EXEC.build(marker)), *_members_of(benign_tar())])
+
+    with pytest.raises(UnsafeFileError, match="code execution"):
+        read_header(_write(tmp_path / "t.pt", data))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [
+        pytest.param(
+            lambda payload, base: [*base, ("extra", b"x"), ("storages", payload)], id="beside-an-extra"
+        ),
+        pytest.param(lambda payload, base: [*base, ("pickle", payload)], id="second-pickle-member"),
+        pytest.param(lambda payload, base: [("junk", payload), *base], id="unexpected-member"),
+        pytest.param(
+            lambda payload, base: [*base, *((f"m{i}", b"") for i in range(20)), ("tensors", payload)],
+            id="too-many-members",
+        ),
+        pytest.param(
+            lambda payload, base: [("storages", payload), *base[1:]],
+            id="storages-is-only-the-payload",
+        ),
+    ],
+)
+def test_tar_payload_is_reported_before_any_structural_fault(
+    tmp_path: Path, arrange: Callable[[bytes, list[tuple[str, bytes]]], list[tuple[str, bytes]]]
+) -> None:
+    marker = tmp_path / "MARKER"
+    base = _members_of(benign_tar())
+    assert [name for name, _ in base] == ["storages", "tensors", "pickle"]
+    data = _tar_with(arrange(EXEC.build(marker), base))
+
+    with pytest.raises(UnsafeFileError, match=r"would run builtins\.exec .*\(code execution\)"):
+        read_header(_write(tmp_path / "t.pt", data))
+    assert not marker.exists()
+
+
+def test_legacy_payload_is_reported_before_a_structural_fault(tmp_path: Path) -> None:
+    """A plain pickle refused for an extension-registry call, a payload pickle right after it."""
+    marker = tmp_path / "MARKER"
+    data = proto(2) + b"\x82\x01." + EXEC.build(marker)
+
+    with pytest.raises(UnsafeFileError, match="code execution"):
+        read_header(_write(tmp_path / "two.ckpt", data))
+    assert not marker.exists()
 
 
 def test_tar_storage_larger_than_the_member_is_corrupt(tmp_path: Path) -> None:
