@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import PurePath
 
+from catalog.path_text import shown
 from catalog.records import AssetRecord
 from core.sizes import human_size
 from core.sources.site_words import (  # the sites' vocabulary: in core, so the CLI words output alike
@@ -123,12 +124,15 @@ def stars(rating: int) -> str:
 
 
 def display_title(record: AssetRecord) -> str:
-    """The user's display name, else the file name without its extension (a folder keeps its name)."""
+    """The user's display name, else the file name without its extension (a folder keeps its name).
+
+    A file name's bytes that are not UTF-8 become U+FFFD (Qt would drop them: ``bad\\xffname`` read as
+    "badname" looks like another file)."""
     if record.display_name:
         return record.display_name
     if record.format is FileFormat.DIFFUSERS:
-        return record.file_name
-    return PurePath(record.file_name).stem or record.file_name
+        return shown(record.file_name)
+    return shown(PurePath(record.file_name).stem or record.file_name)
 
 
 def precision_label(fp: str | None) -> str:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.after_scan import ChainJobs, ChainSteps, LookupRequest, run_chain
+from catalog.path_text import shown
 from catalog.records import AssetQuery, AssetRecord, SortKey, UserDataChanges
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import FileStatus
@@ -770,7 +771,8 @@ class MainWindow(QMainWindow):
         open_action.triggered.connect(lambda: self._open_folder(first.path))
         copy_action = menu.addAction(icon("copy"), "Copy path" if len(records) == 1 else "Copy paths")
         copy_action.triggered.connect(
-            lambda: QGuiApplication.clipboard().setText("\n".join(r.path for r in records))
+            # As shown: the clipboard holds text, and Qt would drop a name's bytes that are not UTF-8.
+            lambda: QGuiApplication.clipboard().setText("\n".join(shown(r.path) for r in records))
         )
         favorite = not all(r.favorite for r in records)
         favorite_action = menu.addAction(

@@ -29,6 +29,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
+from catalog.path_text import shown
 from catalog.records import AssetQuery, AssetRecord, SortKey
 from core.taxonomy import AssetKind, FileStatus
 from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_mime
@@ -379,7 +380,7 @@ OVERRIDE_MARK = "*"
 def _tooltip(record: AssetRecord, column: AssetColumn) -> str | None:
     match column:
         case AssetColumn.NAME:
-            return record.path
+            return shown(record.path)  # Qt holds text: bytes that are not UTF-8 show as U+FFFD
         case AssetColumn.KIND if record.kind_override is not None:
             mine, theirs = KIND_LABELS[record.kind], KIND_LABELS[record.file_kind]
             return f"{mine} (you set; file says {theirs})"
@@ -389,7 +390,7 @@ def _tooltip(record: AssetRecord, column: AssetColumn) -> str | None:
                 ARCHITECTURE_LABELS[record.file_architecture],
             )
             return f"{mine} (you set; file says {theirs})"
-    return record.status_reason
+    return shown(record.status_reason) if record.status_reason else None
 
 
 def _display(record: AssetRecord, column: AssetColumn) -> str:

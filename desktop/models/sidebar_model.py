@@ -21,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 
+from catalog.path_text import shown
 from catalog.records import Facets, RootRecord
 from core.taxonomy import Architecture, AssetKind
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
@@ -123,7 +124,7 @@ class SidebarModel(QStandardItemModel):
             [
                 (
                     SidebarScope(ScopeKind.ROOT, root.id),
-                    PurePath(root.path).name or root.path,
+                    shown(PurePath(root.path).name or root.path),
                     facets.by_root.get(root.id, 0),
                     root.path,
                 )
@@ -179,7 +180,7 @@ class SidebarModel(QStandardItemModel):
                     child.setText(label)
                 if child.data(SidebarRole.COUNT) != count:
                     child.setData(count, SidebarRole.COUNT)
-                child.setToolTip(tooltip)
+                child.setToolTip(shown(tooltip))
             return
         if parent.rowCount():
             parent.removeRows(0, parent.rowCount())
@@ -194,7 +195,7 @@ class SidebarModel(QStandardItemModel):
             child.setFlags(flags)
             child.setData(scope, SidebarRole.SCOPE)
             child.setData(count, SidebarRole.COUNT)
-            child.setToolTip(tooltip)
+            child.setToolTip(shown(tooltip))
             parent.appendRow(child)
 
     # -- the folder trees under the roots --------------------------------------------------------------
@@ -244,11 +245,11 @@ class SidebarModel(QStandardItemModel):
 
 
 def _folder_item(node: FolderNode) -> QStandardItem:
-    item = QStandardItem(node.name)
+    item = QStandardItem(shown(node.name))
     item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDropEnabled)
     item.setData(SidebarScope(ScopeKind.FOLDER, node.path), SidebarRole.SCOPE)
     item.setData(node.path, SidebarRole.FOLDER_PATH)
-    item.setToolTip(f"{node.path}\nDrop models here to move them into this folder")
+    item.setToolTip(f"{shown(node.path)}\nDrop models here to move them into this folder")
     _sync_children(item, node.children)
     return item
 

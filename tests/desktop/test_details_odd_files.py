@@ -8,13 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from catalog.library import Library
 from catalog.scanner import Scanner
 from core.taxonomy import LibraryLayout
+from desktop.labels import display_title
+from desktop.models.asset_table_model import AssetColumn, AssetRole, AssetTableModel
+from desktop.models.sidebar_model import Section, SidebarModel
+from desktop.organize.folders import folder_tree
 from desktop.widgets.details_pane import DetailsPane
 from tests.factory.safetensors_writer import write_safetensors
 
@@ -105,3 +109,42 @@ def test_copy_path_of_a_name_that_is_not_utf8_copies_the_shown_text(
 
     # The clipboard holds text: the bytes that are not text are copied as U+FFFD, as the label shows them.
     assert QGuiApplication.clipboard().text() == str(root / "bad\ufffd\ufffdname.safetensors")
+
+
+@pytest.mark.timeout(60)
+def test_the_table_grid_and_sidebar_show_a_name_that_is_not_utf8_with_replacement_marks(
+    library: Library, tmp_path: Path
+) -> None:
+    root = tmp_path / "lib"
+    odd_folder = root / os.fsdecode(b"dir\xff")
+    odd = write_safetensors(odd_folder / os.fsdecode(b"bad\xff\xfename.safetensors"), LORA, seed=1)
+    library.add_root(root, LibraryLayout.FLAT)
+    Scanner(library, workers=1).scan()
+    record = library.get_by_path(odd)
+    assert record is not None
+    model = AssetTableModel(library)
+    model.refresh()
+    row = model.row_of(record.id)
+    assert row is not None
+
+    # The grid's card and the table's row draw display_title; Qt would drop the bytes ("badname").
+    assert display_title(record) == "bad\ufffd\ufffdname"
+    assert model.index(row, AssetColumn.NAME).data() == "bad\ufffd\ufffdname"
+    tooltip = model.index(row, AssetColumn.NAME).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == str(root / "dir\ufffd" / "bad\ufffd\ufffdname.safetensors")
+    assert model.index(row, AssetColumn.NAME).data(AssetRole.RECORD).path == str(odd)  # the real path kept
+
+    sidebar = SidebarModel()
+    roots = list(library.roots())
+    sidebar.set_facets(library.facets(), roots)
+    sidebar.set_folders({roots[0].id: folder_tree(roots[0].path)})
+    labels = _texts(sidebar, sidebar.index(int(Section.FOLDERS), 0))
+    assert "dir\ufffd" in labels
+
+
+def _texts(model: SidebarModel, parent: QModelIndex) -> list[str]:
+    texts: list[str] = []
+    for row in range(model.rowCount(parent)):
+        child = model.index(row, 0, parent)
+        texts += [str(child.data()), *_texts(model, child)]
+    return texts
