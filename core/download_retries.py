@@ -7,13 +7,17 @@ not count). The rule is the one of ``core.net.RetryPolicy``, counted per downloa
 * only failures that can heal are retried: 5xx, a lost or refused connection, a stalled transfer, a 429
   that says when to come back (without ``Retry-After`` it is Civitai's daily download limit);
 * waits grow (1, 2, 4… s), a 429's ``Retry-After`` is honoured — and every wait and every try must fit
-  one time budget (``give_up_after_s``, 30 s by default) counted from the first failure. A
-  ``Retry-After`` past the budget is not waited for at all: the download stops at once with
+  one time budget (``give_up_after_s``, 24 s by default, see ``core.net``) counted from the first
+  failure. A ``Retry-After`` past the budget is not waited for at all: the download stops at once with
   "Civitai asked to wait 3600 s (rate limit, HTTP 429); try again later.";
 * bytes arriving reset the count: a ten-hour download that loses its connection twice an hour is not
   given up on, a server that answers nothing but 500 is, within the budget;
-* the final message names the site, the status and the tries ("Civitai is not answering (HTTP 500) —
-  gave up after 5 tries in 15 s. Try again later.").
+* the final message names who answered, the status and the tries ("Civitai is not answering (HTTP 500)
+  — gave up after 5 tries in 15 s. Try again later."). Who answered is the site only when the answer
+  came from the site's configured origin; a download link (or a redirect) may point anywhere, and a
+  failing file host is named as such: "files.example.net (the file host Civitai pointed to) is not
+  answering (HTTP 500) …". Blaming Civitai for a stranger's server would send the user to the wrong
+  place (see ``answering_party``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from core.net import DEFAULT_TIMEOUT, GIVE_UP_AFTER_S, within_budget
+from core.net import DEFAULT_TIMEOUT, GIVE_UP_AFTER_S, host_of, within_budget
+from core.site_tokens import TokenPolicy
 from core.sources.errors import (
     ConnectionLostError,
     NetworkError,
@@ -42,6 +47,23 @@ def site_name(source: str, url: str) -> str:
     except ValueError:  # a malformed link from a payload
         host = None
     return SITE_NAMES.get(str(source)) or host or "the server"
+
+
+def answering_party(site: str, url: str, tokens: TokenPolicy | None) -> str:
+    """What a message calls whoever answered a try at ``url`` of a download from ``site``.
+
+    ``site`` itself ("Civitai") when ``url`` is on the origin configured for that site in ``tokens`` (the
+    session's policy, which knows each site's address); any other host by its name and port, said to be
+    the file host the site pointed to ("127.0.0.1:18804 (the file host Civitai pointed to)"), since the
+    site's payload or redirect sent us there. A download of no site (a plain link) names the host alone.
+    """
+    host = host_of(url)
+    if site not in SITE_NAMES.values():
+        return host
+    own = tokens.site_for(url) if tokens is not None else None
+    if own is not None and own.site == site:
+        return site
+    return f"{host} (the file host {site} pointed to)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +86,17 @@ class RetryBudget:
     def __init__(self, rule: RetryRule, site: str) -> None:
         self.rule = rule
         self.site = site
+        self.answered_by = site  # who answered the last try (``answering_party``), for every message
         self.tries = 0
         self._since = time.monotonic()
 
     @property
     def elapsed_s(self) -> float:
         return time.monotonic() - self._since
+
+    def heard_from(self, party: str) -> None:
+        """The last try was answered (or left unanswered) by ``party``: waits and the end name it."""
+        self.answered_by = party
 
     def progressed(self) -> None:
         """Bytes arrived: failures from now on start a fresh count and a fresh budget."""
@@ -96,26 +123,27 @@ class RetryBudget:
 
     def give_up(self, error: RemoteError) -> RemoteError:
         """The error to end with: ``error`` itself after one try of something that cannot heal, else a
-        message with the site, the status and how many tries it took."""
+        message with who answered, the status and how many tries it took."""
         tries = self.tries
+        who = self.answered_by
         note = f"gave up after {tries} {'try' if tries == 1 else 'tries'} in {self.elapsed_s:.0f} s"
         if isinstance(error, RateLimitedError):
             after = f" ({note})" if tries > 1 else ""
             if error.retry_after_s is not None:
                 return RateLimitedError(
-                    f"{self.site} asked to wait {error.retry_after_s:.0f} s (rate limit, HTTP 429){after}; "
+                    f"{who} asked to wait {error.retry_after_s:.0f} s (rate limit, HTTP 429){after}; "
                     "try again later.",
                     retry_after_s=error.retry_after_s,
                 )
             return RateLimitedError(
-                f"{self.site} is limiting requests (rate limit, HTTP 429){after}; try again later.",
+                f"{who} is limiting requests (rate limit, HTTP 429){after}; try again later.",
                 retry_after_s=None,
             )
         if not error.retryable:
             return error
         if isinstance(error, ServerError):
             return ServerError(
-                f"{self.site} is not answering (HTTP {error.status}) — {note}. Try again later.",
+                f"{who} is not answering (HTTP {error.status}) — {note}. Try again later.",
                 status=error.status,
             )
         kind = ConnectionLostError if isinstance(error, ConnectionLostError) else NetworkError

@@ -13,7 +13,7 @@ Why it is built this way:
 * ``Content-Type: application/json`` is sent because Civitai then answers errors as JSON instead of
   redirecting to an HTML login page, and any HTML or JSON reply where a file was expected is an error.
 * Dropped connections, 5xx and 429 are retried inside :meth:`Downloader.run_one`, each attempt resuming
-  from the ``.part``, within one time budget (``core.download_retries``: 30 s from the first failure, a
+  from the ``.part``, within one time budget (``core.download_retries``: 24 s from the first failure, a
   ``Retry-After`` past it ends the download at once); everything else fails at once with a typed
   :class:`~core.sources.errors.RemoteError`.
 * Which token a request carries is the session's business (``core.site_tokens``): a download link on
@@ -43,7 +43,7 @@ import urllib3
 
 from core.download_locks import HeldLock, RunLocks
 from core.download_names import choose_file_name, free_path, move_to_free_name, part_name
-from core.download_retries import DEFAULT_ATTEMPTS, RetryBudget, RetryRule, site_name
+from core.download_retries import DEFAULT_ATTEMPTS, RetryBudget, RetryRule, answering_party, site_name
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.net import (
     DEFAULT_TIMEOUT,
@@ -264,6 +264,13 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _size_or(path: Path, fallback: int) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return fallback
+
+
 def _write_all(file: BinaryIO, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -476,7 +483,12 @@ class Downloader:
                     raise budget.give_up(error) from error
                 asked = isinstance(error, RateLimitedError) and error.retry_after_s is not None
                 notice = WaitNotice(
-                    budget.site, wait, budget.reason(error), budget.tries + 1, self.retry_rule.attempts, asked
+                    budget.answered_by,
+                    wait,
+                    budget.reason(error),
+                    budget.tries + 1,
+                    self.retry_rule.attempts,
+                    asked,
                 )
                 announce_wait(notice)
                 _sleep(wait, cancel)
@@ -499,8 +511,11 @@ class Downloader:
                 url, headers=headers, stream=True, allow_redirects=True, timeout=budget.timeout()
             )
         except (requests.ConnectionError, requests.Timeout) as error:
+            # The hop that failed may be a redirect's target: name whoever it was, not the first host.
+            hop = error.request.url if error.request is not None and error.request.url else url
+            budget.heard_from(self._answering_party(budget, hop))
             # The reason in words, never requests' text: it would carry the URL and its signed query.
-            message = describe_failure(error, _host(url))
+            message = describe_failure(error, budget.answered_by)
             if classify_failure(error) in (ConnectFailure.NAME_LOOKUP, ConnectFailure.TLS):
                 raise NetworkError(message, retryable=False) from None  # will not heal in seconds
             raise ConnectionLostError(message) from None
@@ -518,6 +533,7 @@ class Downloader:
         response = self._request(record, offset, budget)
         with response:
             host = _host(response.url or record.url)
+            budget.heard_from(self._answering_party(budget, response.url or record.url))
             if response.status_code == 416 and part is not None and record.file_name is not None:
                 whole = _UNSATISFIED_RANGE.match(response.headers.get("Content-Range", ""))
                 if whole is not None and int(whole.group(1)) == offset:
@@ -577,6 +593,12 @@ class Downloader:
             )
         meter.update(done, total, force=True)
         return self._finish(record, name, part, done, digest)
+
+    def _answering_party(self, budget: RetryBudget, url: str) -> str:
+        """The site when ``url`` is on its configured origin (the session's token policy knows it), else
+        the host that answered, as the file host the site pointed to (``answering_party``)."""
+        tokens = self.session.auth
+        return answering_party(budget.site, url, tokens if isinstance(tokens, TokenPolicy) else None)
 
     def _decide_name(self, record: DownloadRecord, response: requests.Response) -> str:
         raw_name = choose_file_name(
@@ -639,9 +661,12 @@ class Downloader:
                 os.fsync(file.fileno())
         except OSError as error:
             if _is_disk_full(error):
+                # What the disk holds, not what was counted: a block the disk took only part of is kept too
+                # (resuming hashes the .part from its bytes), and the queue shows the same figure.
+                kept = _size_or(part, done)
                 raise DiskFullError(
                     f"The disk is full (or the file is too large for it) while saving "
-                    f"{part.name.removesuffix(PART_SUFFIX)}. {human_size(done)} are kept in {part.name}; "
+                    f"{part.name.removesuffix(PART_SUFFIX)}. {human_size(kept)} are kept in {part.name}; "
                     "free some space and resume."
                 ) from error
             raise RemoteError(f"Could not write {part}: {error.strerror or error}") from error

@@ -8,8 +8,9 @@ a 429's reset asks, an hour included. This module installs, through the library'
 
 * a failed name lookup, a refused connection (after one quick retry) or a timeout raises
   ``HfOfflineError`` with ``describe_failure``'s sentence at once;
-* 429/5xx are retried within the same 30 s budget, each wait announced to ``core.net.waits_reported_to``;
-  when the budget is spent an ``HfRateLimitedError``/``HfServerError`` says how many tries it took.
+* 429/5xx are retried within the same budget (``core.net.GIVE_UP_AFTER_S``), each wait announced to
+  ``core.net.waits_reported_to``; when the budget is spent an ``HfRateLimitedError``/``HfServerError``
+  says how many tries it took.
 
 Those are not ``httpx`` errors, so the library's backoff loop lets them through untouched, and the
 client's ``translate`` passes a ``HuggingFaceError`` on as is. Each try's timeouts are cut to what is left

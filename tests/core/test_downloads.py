@@ -30,7 +30,8 @@ from core.downloads import (
     DownloadStatus,
 )
 from core.jobs import CancelledError, CancelToken, Progress
-from core.net import make_session
+from core.net import host_of, make_session
+from core.site_tokens import SiteToken, TokenPolicy
 from core.sources.errors import (
     ArchivedError,
     AuthRequiredError,
@@ -70,10 +71,13 @@ def store(tmp_path: Path) -> Iterator[SqlDownloadStore]:
     store.close()
 
 
-def _downloader(store: SqlDownloadStore, **kwargs: object) -> Downloader:
+def _downloader(store: SqlDownloadStore, *, civitai: str | None = None, **kwargs: object) -> Downloader:
+    """An engine whose session knows Civitai at ``civitai`` (a base URL), as the app's does."""
     options: dict[str, object] = {"chunk_size": CHUNK, "backoff_s": 0.01, "attempts": 3}
     options.update(kwargs)
-    return Downloader(make_session(retries=0, timeout=(5.0, 5.0)), store, **options)  # type: ignore[arg-type]
+    sites = (SiteToken.fixed("Civitai", civitai, None),) if civitai is not None else ()
+    session = make_session(retries=0, timeout=(5.0, 5.0), auth=TokenPolicy(*sites))
+    return Downloader(session, store, **options)  # type: ignore[arg-type]
 
 
 def _request(server: FakeServer, path: str, target: Path, **kwargs: object) -> DownloadRequest:
@@ -258,21 +262,21 @@ def test_server_errors_give_up_with_a_message(
 BUDGET_S = 2.0  # a small retry budget keeps these tests short; the default one is timed in the CLI test
 
 
-def _budgeted(store: SqlDownloadStore) -> Downloader:
+def _budgeted(store: SqlDownloadStore, *, civitai: str | None = None) -> Downloader:
     """An engine with the default rule but a 2 s budget and short waits: many tries allowed, so the
     budget is what stops it."""
-    return _downloader(store, attempts=20, backoff_s=0.2, give_up_after_s=BUDGET_S)
+    return _downloader(store, civitai=civitai, attempts=20, backoff_s=0.2, give_up_after_s=BUDGET_S)
 
 
 @pytest.mark.parametrize(
     ("fault", "error_type", "words"),
     [
-        (Fault(status=500), ServerError, "127.0.0.1 is not answering (HTTP 500) — gave up after "),
-        (Fault(status=503), ServerError, "127.0.0.1 is not answering (HTTP 503) — gave up after "),
+        (Fault(status=500), ServerError, "{host} is not answering (HTTP 500) — gave up after "),
+        (Fault(status=503), ServerError, "{host} is not answering (HTTP 503) — gave up after "),
         (
             Fault(status=429, retry_after="3600"),
             RateLimitedError,
-            "127.0.0.1 asked to wait 3600 s (rate limit, HTTP 429); try again later.",
+            "{host} asked to wait 3600 s (rate limit, HTTP 429); try again later.",
         ),
         (Fault(status=429, retry_after="30"), RateLimitedError, "asked to wait 30 s"),
     ],
@@ -294,7 +298,7 @@ def test_a_failing_server_is_given_up_within_the_budget_with_the_reason(  # noqa
         engine.run_one(download_id)
     elapsed = time.monotonic() - started
     assert elapsed < BUDGET_S + 3.0  # the budget plus a loaded machine's slack, never the 20 tries' backoff
-    assert words in caught.value.message
+    assert words.format(host=host_of(http.base_url)) in caught.value.message  # a plain link: its host
     tries = len(_gets(http, "/down.bin"))
     if fault.status == 429:
         assert tries == 1, "a Retry-After past the budget is not waited for"
@@ -310,7 +314,7 @@ def test_a_server_that_never_answers_is_given_up_within_the_budget(
     store: SqlDownloadStore, tmp_path: Path
 ) -> None:
     with silent_server() as url:
-        engine = _budgeted(store)
+        engine = _budgeted(store, civitai=url)
         download_id = engine.enqueue(
             DownloadRequest(f"{url}/never.bin", tmp_path, source=DownloadSource.CIVITAI)
         )
@@ -320,7 +324,7 @@ def test_a_server_that_never_answers_is_given_up_within_the_budget(
         elapsed = time.monotonic() - started
     assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0  # not the 60 s read timeout
     assert re.fullmatch(
-        r"127\.0\.0\.1 stopped answering \(nothing arrived in time\) — gave up after 1 try in [23] s\. "
+        r"Civitai stopped answering \(nothing arrived in time\) — gave up after 1 try in [23] s\. "
         r"Try again later\.",
         caught.value.message,
     ), caught.value.message
@@ -331,7 +335,7 @@ def test_retry_after_within_the_budget_is_waited_for_and_announced(
 ) -> None:
     http, state = server
     state.add("/later.bin", DATA, Fault(status=429, retry_after="1", status_times=1))
-    engine = _budgeted(store)
+    engine = _budgeted(store, civitai=http.base_url)
     notices: list[WaitNotice] = []
     started = time.monotonic()
     with waits_reported_to(notices.append):
@@ -348,6 +352,64 @@ def test_retry_after_within_the_budget_is_waited_for_and_announced(
         True,
     )
     assert notice.text() == "Civitai asked us to wait 1 s… (try 2 of 20)"
+
+
+def test_a_failing_file_host_civitai_pointed_to_is_named_not_civitai(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    """A version's link (or Civitai's redirect) may name any host: its 500s and 429s are its own, and
+    the user is told which host failed, not sent to blame (or wait for) Civitai."""
+    civitai, civitai_state = server
+    with serve_files() as (files, state):
+        state.add("/broken.bin", DATA, Fault(status=500))
+        state.add("/limited.bin", DATA, Fault(status=429, retry_after="3600"))
+        civitai_state.add("/api/download/models/7", b"", Fault(redirect_to=f"{files.base_url}/broken.bin"))
+        engine = _budgeted(store, civitai=civitai.base_url)
+        file_host = f"{host_of(files.base_url)} (the file host Civitai pointed to)"
+
+        def fail(url: str) -> str:
+            notices: list[WaitNotice] = []
+            request = DownloadRequest(url, tmp_path, source=DownloadSource.CIVITAI)
+            with waits_reported_to(notices.append), pytest.raises(RemoteError) as caught:
+                engine.run_one(engine.enqueue(request))
+            assert {n.host for n in notices} <= {file_host}
+            return caught.value.message
+
+        assert fail(f"{files.base_url}/broken.bin").startswith(
+            f"{file_host} is not answering (HTTP 500) — gave up after "
+        )
+        assert fail(f"{files.base_url}/limited.bin") == (
+            f"{file_host} asked to wait 3600 s (rate limit, HTTP 429); try again later."
+        )
+        redirected = fail(f"{civitai.base_url}/api/download/models/7")  # Civitai's own link, then away
+        assert redirected.startswith(f"{file_host} is not answering (HTTP 500) — gave up after ")
+
+    civitai_state.add("/own.bin", DATA, Fault(status=503))
+    notices: list[WaitNotice] = []
+    own = DownloadRequest(f"{civitai.base_url}/own.bin", tmp_path, source=DownloadSource.CIVITAI)
+    with waits_reported_to(notices.append), pytest.raises(ServerError) as caught:
+        engine.run_one(engine.enqueue(own))
+    assert caught.value.message.startswith("Civitai is not answering (HTTP 503) — gave up after ")
+    assert notices[0].text().startswith("Civitai answered HTTP 503 — trying again in ")
+
+
+def test_a_redirect_to_a_silent_host_names_that_host(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    """The hop that never answers is the redirect's target, not Civitai, whose answer (a 307) came."""
+    civitai, civitai_state = server
+    with silent_server() as silent:
+        civitai_state.add("/api/download/models/8", b"", Fault(redirect_to=f"{silent}/never.bin"))
+        engine = _budgeted(store, civitai=civitai.base_url)
+        request = DownloadRequest(
+            f"{civitai.base_url}/api/download/models/8", tmp_path, source=DownloadSource.CIVITAI
+        )
+        with pytest.raises(ConnectionLostError) as caught:
+            engine.run_one(engine.enqueue(request))
+    assert caught.value.message.startswith(
+        f"{host_of(silent)} (the file host Civitai pointed to) stopped answering (nothing arrived in time)"
+        " — gave up after 1 try in "
+    ), caught.value.message
 
 
 def test_bytes_arriving_renew_the_tries_and_the_budget(
