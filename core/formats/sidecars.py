@@ -13,8 +13,10 @@ What the tools copied from Civitai (ids, names, creator, description, trained wo
 becomes one :class:`~core.sources.civitai_facts.CivitaiFacts`, the record a Civitai lookup makes too; only
 A1111's fields (and LoRA Manager's notes) are the user's own words.
 
-Previews are ``<stem>.preview.<ext>`` (preferred as cover) and ``<stem>.<ext>``. Each sidecar is read on
-its own: a malformed one becomes a line in ``errors`` and the others still count. Nothing here raises
+Previews are ``<stem>.preview.<ext>`` (preferred as cover) and ``<stem>.<ext>``; each one's header is read
+(never its pixels), and one that is no image, or claims more pixels than Pillow allows, is an error line
+and no cover. Each sidecar is read on its own: a malformed one becomes a line in ``errors`` and the others
+still count. Nothing here raises
 for a missing or broken sidecar; the scanner must never fail a model because of a neighbour file. Sidecars
 are strangers' files: they are opened only when they are regular files (a named pipe called
 ``x.civitai.info`` would block a plain ``open`` forever), read up to a size cap, parsed by the strict JSON
@@ -25,6 +27,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import struct
+import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -32,7 +37,7 @@ from typing import Any
 
 from core.formats.model_file import UnreadableFileError
 from core.formats.reader import MODEL_EXTENSIONS
-from core.formats.safe_open import check_regular, read_regular
+from core.formats.safe_open import open_regular, read_regular
 from core.formats.sidecar_info import SidecarInfo
 from core.formats.strict_json import JsonRefusedError, load_json, unstorable_number
 from core.sources.civitai_facts import (
@@ -50,6 +55,8 @@ CIVITAI_HELPER_SUFFIX = ".civitai.info"
 PREVIEW_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 # Sidecars are small; a multi-megabyte "sidecar" is something else that happens to share the name.
 MAX_SIDECAR_BYTES = 16 * 1024 * 1024
+# Pillow's DecompressionBombError names the pixel count it refused: "Image size (400000000 pixels) ...".
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
 @dataclass(slots=True)
@@ -116,13 +123,13 @@ def read_sidecars(model_path: Path, siblings: Collection[str] | None = None) -> 
     cover_order: list[Path] = []
     for preview in previews:
         if exists(preview.name):
-            problem = _not_a_regular_file(preview)
+            problem = _unusable_preview(preview)
             if problem is None:
                 cover_order.append(preview)
             else:
                 errors.append(f"{preview.name}: {problem}")
     for extra in (p for f in found.values() for p in f.previews):
-        if extra not in cover_order and _not_a_regular_file(extra) is None:
+        if extra not in cover_order and _unusable_preview(extra) is None:
             cover_order.append(extra)
     return _merge(found, tuple(cover_order), tuple(sources), tuple(errors))
 
@@ -170,14 +177,37 @@ def _read_payload(reader: Callable[[Mapping[str, Any]], _Found], payload: Mappin
     return found
 
 
-def _not_a_regular_file(path: Path) -> str | None:
-    """Why a preview path cannot be used as an image file (a named pipe, a broken link...), or None."""
+def _unusable_preview(path: Path) -> str | None:
+    """Why a preview cannot be shown (a named pipe, a broken link, no image, a decompression bomb), or None.
+
+    Cheap: Pillow's ``Image.open`` reads the header only, never the pixels. Its own limit refuses an image
+    over twice ``MAX_IMAGE_PIXELS`` there (a few KiB can claim 65535 x 65535); one between once and twice is
+    refused here, so a cover never makes the thumbnailer or the window decode gigapixels.
+    """
+    from PIL import Image, UnidentifiedImageError  # only when a folder has previews: keeps imports light
+
     try:
-        check_regular(path)
+        with open_regular(path) as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, with its size
+            with Image.open(fh) as image:
+                width, height = image.size
+    except FileNotFoundError:
+        return "vanished while it was read"
     except UnreadableFileError as exc:
         return exc.reason
-    except ValueError:  # a path a sidecar wrote, with a NUL byte in it
-        return "not a usable path"
+    except Image.DecompressionBombError as exc:
+        pixels = _BOMB_PIXELS.search(str(exc))
+        claimed = f"{int(pixels.group(1)):,} pixels" if pixels else "its size"
+        return f"{claimed} is more than a preview can be (Pillow's limit; a decompression bomb?); not used"
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error):
+        # ValueError also covers a path a sidecar wrote with a NUL byte in it.
+        return "not an image Atelier can read; not used"
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and width * height > limit:
+        return (
+            f"{width}\u00d7{height} pixels is more than a preview can be "
+            "(Pillow's limit; a decompression bomb?); not used"
+        )
     return None
 
 

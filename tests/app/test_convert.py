@@ -14,7 +14,7 @@ from app.convert import convert_asset, convert_refusal
 from catalog.records import UserDataChanges
 from core.convert.errors import ConvertError
 from core.taxonomy import AssetKind, FileFormat, FileStatus
-from tests.factory.files import save_torch, write_a1111_embedding, write_malicious_torch
+from tests.factory.files import save_torch, tiny_png, write_a1111_embedding, write_malicious_torch
 from tests.trash import own_trash
 
 
@@ -34,7 +34,7 @@ def test_the_new_file_carries_the_user_data_and_previews(context: AppContext, tm
     folder = tmp_path / "models" / "embeddings"
     source = write_a1111_embedding(folder / "my style.pt", vectors=2)
     preview = folder / "my style.preview.png"
-    preview.write_bytes(b"\x89PNG\r\n\x1a\n")
+    preview.write_bytes(tiny_png())
     _scan(context, tmp_path / "models")
     library = context.library
     old = library.get_by_path(source)
@@ -121,7 +121,7 @@ def test_trash_old_moves_only_the_model_file_and_keeps_the_shared_sidecars(
     folder = tmp_path / "models"
     source = save_torch(folder / "w.ckpt", {"state_dict": {"model.diffusion_model.w": torch.ones(2)}})
     preview = folder / "w.preview.png"
-    preview.write_bytes(b"\x89PNG\r\n\x1a\n")
+    preview.write_bytes(tiny_png())
     _scan(context, folder)
     old = context.library.get_by_path(source)
     assert old is not None

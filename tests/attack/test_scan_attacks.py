@@ -219,10 +219,15 @@ def test_a_decompression_bomb_preview_is_refused_where_it_would_be_decoded(
     with pytest.raises(CoverError, match="a named pipe"):
         cover_from_image(lib, record_.id, tmp_path / "pipe.png")
 
-    # A LoRA Manager sidecar names the bomb as its preview: "Write sidecars" refuses to copy it.
+    # A LoRA Manager sidecar names the bomb as its preview: the scan reads its header and never makes it
+    # the cover; made the cover anyway (an older catalog), "Write sidecars" refuses to copy it.
     shared = write_safetensors(tmp_path / "shared.safetensors", LORA, seed=2)
     (tmp_path / "shared.metadata.json").write_text(json.dumps({"preview_url": str(bomb)}))
     Scanner(lib, workers=1).scan([root.id])
+    shared_record = lib.get_by_path(shared)
+    assert shared_record is not None
+    assert shared_record.cover_path is None
+    lib.add_preview(shared_record.id, str(bomb), "sidecar", make_cover=True)
     shared_record = lib.get_by_path(shared)
     assert shared_record is not None
     assert shared_record.cover_path == str(bomb)

@@ -16,6 +16,7 @@ from catalog.records import AssetQuery, UserDataChanges
 from catalog.scanner import Scanner, ScanSummary, walk_root
 from core.jobs import CancelToken, Progress
 from core.taxonomy import Architecture, AssetKind, FileStatus, LibraryLayout
+from tests.factory.files import tiny_png
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
 
@@ -247,7 +248,7 @@ def test_sidecars_are_imported(library: Library, root: Path) -> None:
         )
     )
     preview = root / "models/Lora/pixel.preview.png"
-    preview.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+    preview.write_bytes(tiny_png())
 
     scan(library, root)
 
@@ -326,7 +327,7 @@ def test_sidecars_added_later_are_imported_without_losing_hashes(library: Librar
 
     (root / "models/Lora/late.json").write_text(json.dumps({"activation text": "late trigger"}))
     preview = root / "models/Lora/late.preview.png"
-    preview.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+    preview.write_bytes(tiny_png())
     summary = scan(library, root)
 
     assert (summary.changed, summary.unchanged) == (1, 0)

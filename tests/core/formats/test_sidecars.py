@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import threading
+import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -251,8 +254,8 @@ def test_lora_manager_preview_elsewhere_is_appended(model: Path, tmp_path: Path)
 
 def test_siblings_listing_replaces_stat_calls(model: Path) -> None:
     write_a1111_user_metadata(model)
-    (model.parent / "turbo_style.preview.jpg").write_bytes(b"\xff\xd8")
-    (model.parent / "turbo_style.webp").write_bytes(b"RIFF")
+    (model.parent / "turbo_style.preview.jpg").write_bytes(tiny_png())
+    (model.parent / "turbo_style.webp").write_bytes(tiny_png())
 
     info = read_sidecars(model, siblings={"turbo_style.safetensors", "turbo_style.preview.jpg"})
 
@@ -346,18 +349,17 @@ def test_hostile_json_is_one_error_line_and_the_others_still_count(
     assert info.civitai is not None  # the Stability Matrix sidecar was still read
 
 
-def test_a_civitai_id_no_database_can_store_refuses_that_sidecar(model: Path) -> None:
+def test_a_civitai_id_no_database_can_store_is_dropped_and_the_rest_kept(model: Path) -> None:
     payload = civitai_version_payload()
     payload["id"] = "9" * 40  # digits in a string: valid JSON, but no INTEGER column holds it
     (model.parent / "turbo_style.civitai.info").write_text(json.dumps(payload))
 
     info = read_sidecars(model)
 
-    assert info.civitai is None
-    assert len(info.errors) == 1
-    assert info.errors[0].startswith(
-        "turbo_style.civitai.info: holds a value that cannot be stored: the integer 9999"
-    )
+    assert info.errors == ()
+    assert info.civitai is not None
+    assert info.civitai.version_id is None
+    assert info.civitai.model_name == "SDXL Turbo LoRA"
 
 
 def test_a_weight_that_is_not_a_finite_number_is_no_preference(model: Path) -> None:
@@ -367,4 +369,59 @@ def test_a_weight_that_is_not_a_finite_number_is_no_preference(model: Path) -> N
 
     assert info.preferred_weight is None
     assert info.notes == "n"
+    assert info.errors == ()
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height``: a few dozen bytes, pixels never written."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+
+
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [
+        ((20000, 20000), "400,000,000 pixels is more than a preview can be"),  # past Pillow's own refusal
+        ((65535, 65535), "4,294,836,225 pixels is more than a preview can be"),
+        ((10000, 10000), "10000\u00d710000 pixels is more than a preview can be"),  # Pillow only warns
+    ],
+)
+def test_a_decompression_bomb_preview_is_an_error_and_no_cover(
+    model: Path, size: tuple[int, int], said: str
+) -> None:
+    (model.parent / "turbo_style.preview.png").write_bytes(_png_header(*size))
+    (model.parent / "turbo_style.png").write_bytes(tiny_png())
+
+    started = time.monotonic()
+    info = read_sidecars(model)
+
+    assert time.monotonic() - started < 1  # the header only: nothing decoded
+    assert [p.name for p in info.previews] == ["turbo_style.png"]
+    assert len(info.errors) == 1
+    assert info.errors[0].startswith(f"turbo_style.preview.png: {said}")
+    assert info.errors[0].endswith("(Pillow's limit; a decompression bomb?); not used")
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"not an image at all", _png_header(0, 0)[:20]]
+)
+def test_a_damaged_or_unknown_preview_is_an_error_and_no_cover(model: Path, data: bytes) -> None:
+    (model.parent / "turbo_style.preview.jpg").write_bytes(data)
+
+    info = read_sidecars(model)
+
+    assert info.previews == ()
+    assert info.errors == ("turbo_style.preview.jpg: not an image Atelier can read; not used",)
+
+
+def test_a_preview_as_large_as_pillow_allows_is_used(model: Path) -> None:
+    (model.parent / "turbo_style.preview.png").write_bytes(_png_header(9000, 9000))  # 81 Mpx: a big render
+
+    info = read_sidecars(model)
+
+    assert [p.name for p in info.previews] == ["turbo_style.preview.png"]
     assert info.errors == ()
