@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catalog.examine import sidecar_problems
 from catalog.path_text import shown
 from catalog.records import AssetRecord, RemoteLinkRecord, UserDataChanges
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus
@@ -533,6 +532,9 @@ class DetailsPane(QScrollArea):
         if record.added_at is not None:
             facts.append(f"added {_date(record.added_at)}")
         self.file_facts.setText(" · ".join(facts))
+        # Imported here: the examiner brings the header readers (numpy), which first paint must not wait for.
+        from catalog.examine import sidecar_problems
+
         problems = sidecar_problems(Path(record.path))
         self.sidecar_problems.setText(
             "Sidecar problems:\n" + "\n".join(f"• {problem}" for problem in problems) if problems else ""
