@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catalog.path_text import shown
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse
 from core.taxonomy import Architecture
 from desktop.compose.wheel_guard import guard_wheel
@@ -202,7 +203,7 @@ class AssetSlot(SlotFrame):
         self.architecture = architecture if ref is not None else None
         self.detail_label.setText(detail)
         if ref is not None and ref.path:
-            self.name_label.setToolTip(ref.path)
+            self.name_label.setToolTip(shown(ref.path))
         self._refresh()
         self.changed.emit()
 

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catalog.path_text import shown
 from core.jobs import CancelToken, ProgressCallback
 from core.sizes import human_size
 
@@ -313,8 +314,8 @@ class DuplicatesDialog(QDialog):
             row = QTreeWidgetItem(
                 [
                     "",
-                    path.path,
-                    path.root_path or "",
+                    shown(path.path),
+                    shown(path.root_path or ""),
                     human_size(item.size),
                     _when(path.mtime_ns),
                     linked,
@@ -322,7 +323,7 @@ class DuplicatesDialog(QDialog):
             )
             row.setData(0, ASSET_ROLE, path.asset_id)
             row.setSizeHint(1, QSize(0, self.row_height))
-            row.setToolTip(1, path.path)
+            row.setToolTip(1, shown(path.path))
             if index == 0:
                 row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 row.setCheckState(0, Qt.CheckState.Checked if kept else Qt.CheckState.Unchecked)

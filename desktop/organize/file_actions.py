@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 
+from catalog.path_text import shown
 from catalog.places import is_under
 from catalog.records import AssetRecord, RootRecord
 from core.jobs import CancelToken, ProgressCallback
@@ -224,8 +225,8 @@ class FileActions(QObject):
             self.move(records, Path(folder))
 
         if not node.children or depth <= 1:
-            action = menu.addAction(node.name)
-            action.setToolTip(node.path)
+            action = menu.addAction(shown(node.name))
+            action.setToolTip(shown(node.path))
             action.triggered.connect(move_here)
             return
         submenu = menu.addMenu(node.name)

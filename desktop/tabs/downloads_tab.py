@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catalog.path_text import shown
 from core.downloads import DownloadStatus
 from core.errors import AtelierError
 from core.jobs import Progress
@@ -152,7 +153,7 @@ class DownloadsTab(QWidget):
         self.root_combo.blockSignals(True)
         self.root_combo.clear()
         for root in roots:
-            self.root_combo.addItem(root.path, root.path)
+            self.root_combo.addItem(shown(root.path), root.path)
         self.root_combo.addItem(CHOOSE_FOLDER, _CHOOSE)
         tip = "Add a library folder and download into it"
         self.root_combo.setItemData(self.root_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
