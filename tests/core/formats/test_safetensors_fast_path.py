@@ -74,7 +74,8 @@ def test_a_repeated_metadata_key_is_refused_as_the_library_refuses_it(tmp_path: 
         sh._fast_validate(text, 1)
     with pytest.raises(CorruptFileError, match="__metadata__ twice"):
         sh.read_safetensors_header(path)
-    with pytest.raises(SafetensorError, match="duplicate field `__metadata__`"), safe_open(str(path), "numpy"):
+    refused = "duplicate field `__metadata__`"
+    with pytest.raises(SafetensorError, match=refused), safe_open(str(path), "numpy"):
         pass
 
 
