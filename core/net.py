@@ -17,7 +17,11 @@ retry policy that fails fast:
 
 Every wait and every try also fits the budget: a request's connect and read timeouts are cut to what is
 left of ``give_up_after_s``, so a server that accepts the connection and never answers is given up on
-within the budget too, not after the full read timeout.
+within the budget too, not after the full read timeout. A read timeout counts the silence between two
+bytes, so a server that answers one byte a second would never trip it: each try therefore also has a
+deadline for its whole answer (headers, and the body unless the caller streams it) equal to what is left
+of the budget. At the deadline the try's connection is shut down under the blocked read
+(``_AnswerDeadline``) and the request fails with ``AnswerTooSlowError`` ("… sent its answer too slowly").
 
 Tokens are never set as a session header. A session's ``auth`` is a ``core.site_tokens.TokenPolicy``,
 applied to every request *and every redirect hop* by the session's adapter: each site's token goes to its
@@ -28,6 +32,7 @@ never imported as globals.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -41,6 +46,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from core.site_tokens import Origin, TokenPolicy
 from core.waits import WaitCallback, WaitNotice, wait_announced
@@ -58,6 +64,7 @@ RETRY_METHODS = frozenset({"GET", "HEAD", "POST"})  # our POSTs (by-hash lookups
 GIVE_UP_AFTER_S = 24.0
 REFUSED_RETRY_DELAY_S = 0.25
 MIN_TRY_TIMEOUT_S = 1.0  # the shortest timeout a last try within the budget gets
+_DEADLINE_GRACE_S = 0.25
 
 
 # --- what went wrong with a connection ---------------------------------------------------------------
@@ -72,7 +79,16 @@ class ConnectFailure(Enum):
     READ_TIMEOUT = "read timeout"  # connected, then silence
     DROPPED = "dropped"  # the connection was reset or closed mid-answer
     TLS = "tls"  # the secure connection could not be set up
+    TOO_SLOW = "too slow"  # bytes kept coming, too slowly for the whole answer to arrive within the budget
     OTHER = "other"
+
+
+class AnswerTooSlowError(requests.exceptions.ConnectionError):
+    """A try's answer did not arrive whole within what was left of the retry budget (a trickling server)."""
+
+    def __init__(self, host: str, after_s: float) -> None:
+        super().__init__(f"{host} sent its answer too slowly (gave up after {after_s:.0f} s)")
+        self.after_s = after_s
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -93,6 +109,8 @@ def classify_failure(exc: BaseException) -> ConnectFailure:
     """The kind of transport failure behind a ``requests`` (or plain socket) exception."""
     names = {cls.__name__ for cause in _causes(exc) for cls in type(cause).__mro__}
     causes = list(_causes(exc))
+    if any(isinstance(c, AnswerTooSlowError) for c in causes):
+        return ConnectFailure.TOO_SLOW
     if "NameResolutionError" in names or any(isinstance(c, socket.gaierror) for c in causes):
         return ConnectFailure.NAME_LOOKUP
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
@@ -137,6 +155,9 @@ def describe_failure(exc: BaseException, host: str) -> str:
                 f"Cannot reach {host} — the secure connection failed (a proxy, a captive portal or a "
                 "wrong clock can cause this)."
             )
+        case ConnectFailure.TOO_SLOW:
+            after = next(c.after_s for c in _causes(exc) if isinstance(c, AnswerTooSlowError))
+            return f"{host} sent its answer too slowly — gave up after {after:.0f} s. Try again later."
         case _:
             return f"Cannot reach {host} — check your internet connection."
 
@@ -264,6 +285,93 @@ def within_budget(timeout: Timeout, left_s: float) -> tuple[float, float]:
     return (min(connect, cap) if connect else cap, min(read, cap) if read else cap)
 
 
+class _AnswerDeadline:
+    """Shuts down, at a deadline, the connections the current thread takes from the pool meanwhile.
+
+    A blocked ``recv`` cannot be interrupted by a flag, but shutting its socket down makes it return at
+    once, and the request fails; ``fired`` then tells that failure apart from a real dropped connection.
+    The connections are recorded by the session's pools (``_DeadlinePool._get_conn``) while the deadline
+    is the calling thread's current one (``with`` block).
+    """
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._open = True
+        self._lock = threading.Lock()
+        self._connections: list[Any] = []
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    @classmethod
+    def current(cls) -> _AnswerDeadline | None:
+        deadline = getattr(cls._current, "deadline", None)
+        return deadline if isinstance(deadline, _AnswerDeadline) else None
+
+    def track(self, connection: Any) -> None:
+        with self._lock:
+            if self.fired:
+                _shut_down(connection)
+            else:
+                self._connections.append(connection)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self._open:
+                return
+            self.fired = True
+            for connection in self._connections:
+                _shut_down(connection)
+
+    def __enter__(self) -> _AnswerDeadline:
+        self._outer = self.current()
+        self._current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._open = False  # a timer already running must not shut a connection handed back
+        self._current.deadline = self._outer
+
+
+def _shut_down(connection: Any) -> None:
+    """Make a read blocked on ``connection``'s socket return (the plain socket's shutdown, so a TLS
+    socket is cut the same way)."""
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):  # already closed
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _tracked(connection: Any) -> Any:
+    """``connection``, made known to the calling thread's ``_AnswerDeadline`` if it has one."""
+    deadline = _AnswerDeadline.current()
+    if deadline is not None:
+        deadline.track(connection)
+    return connection
+
+
+class _DeadlinePool(HTTPConnectionPool):
+    """A pool whose connections are known to the calling thread's ``_AnswerDeadline``."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _tracked(super()._get_conn(timeout))
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    """The same for https."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _tracked(super()._get_conn(timeout))
+
+
+_DEADLINE_POOLS = {"http": _DeadlinePool, "https": _DeadlineHTTPSPool}
+
+
 class _AtelierAdapter(HTTPAdapter):
     """Token policy, default timeout, per-host rate limit, and ``RetryPolicy`` around every send.
 
@@ -286,6 +394,15 @@ class _AtelierAdapter(HTTPAdapter):
         self._tokens = tokens
         super().__init__(max_retries=0)  # urllib3 must not retry behind our back
 
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _DEADLINE_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _DEADLINE_POOLS
+        return manager
+
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if Origin.of(request.url or "") is None:
             # A payload's link with a host no resolver accepts ("a%40b") would crash http.client.
@@ -302,9 +419,10 @@ class _AtelierAdapter(HTTPAdapter):
         while True:
             tries += 1
             self._limiter.wait(host)
-            kwargs["timeout"] = within_budget(timeout, policy.give_up_after_s - (time.monotonic() - started))
+            cut = within_budget(timeout, policy.give_up_after_s - (time.monotonic() - started))
+            kwargs["timeout"] = cut
             try:
-                response = super().send(request, **kwargs)
+                response = self._send_within(request, max(cut), kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure = classify_failure(exc)
                 wait = policy.after_failure(failure, tries, time.monotonic() - started) if retryable else None
@@ -321,6 +439,27 @@ class _AtelierAdapter(HTTPAdapter):
                 return response
             response.close()
             self._announce(host, wait, f"HTTP {status}", tries + 1, retry_after is not None)
+
+    def _send_within(
+        self, request: requests.PreparedRequest, seconds: float, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        """One try, whose answer must arrive whole within ``seconds``: the headers, and the body too
+        unless the caller streams it (a download bounds its body's speed itself)."""
+        # A little after the read timeout, so that silence is reported as silence, not as slowness.
+        with _AnswerDeadline(seconds + _DEADLINE_GRACE_S) as deadline:
+            try:
+                response = super().send(request, **kwargs)
+                if not kwargs.get("stream"):
+                    response.content  # noqa: B018 - read here, under the deadline; requests keeps it
+            except requests.RequestException as exc:
+                if deadline.fired and not isinstance(exc, requests.Timeout):
+                    raise AnswerTooSlowError(host_of(request.url or ""), seconds) from exc
+                raise
+            if deadline.fired:
+                # Cut mid-headers, http.client may take the end of the stream for an empty answer.
+                response.close()
+                raise AnswerTooSlowError(host_of(request.url or ""), seconds)
+        return response
 
     def _announce(self, host: str, wait: float, reason: str, attempt: int, asked: bool) -> None:
         wait_announced(

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from core.net import (
     ConnectFailure,
@@ -25,7 +26,7 @@ from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.civitai_api import CivitaiState, fake_civitai
 from tests.fakes.file_server import Fault, serve_files
 from tests.fakes.server import FakeServer
-from tests.fakes.silent_server import silent_server
+from tests.fakes.silent_server import TRICKLE_BODY, TRICKLE_HEADERS, silent_server, trickle_server
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +152,35 @@ def test_a_site_that_accepts_and_never_answers_is_given_up_within_the_budget() -
         str(info.value)
         == f"{url.removeprefix('http://')} stopped answering (nothing arrived in time). Try again later."
     )
+
+
+@pytest.mark.parametrize("phase", [TRICKLE_HEADERS, TRICKLE_BODY])
+def test_a_site_that_answers_one_byte_a_second_is_given_up_within_the_budget(phase: str) -> None:
+    """Every byte renews the read timeout, so only the whole-answer deadline ends the wait: through the
+    real Civitai client, headers or body trickling, the lookup ends within the budget, naming the host."""
+    with trickle_server(phase) as url:
+        client = CivitaiClient(make_session(give_up_after_s=2.5), url)
+        started = time.monotonic()
+        with pytest.raises(NetworkError) as info:
+            client.get_model(1102)
+        elapsed = time.monotonic() - started
+    assert 2.0 < elapsed < 4.5
+    host = url.removeprefix("http://")
+    assert str(info.value) == f"{host} sent its answer too slowly — gave up after 2 s. Try again later."
+
+
+def test_a_trickling_answer_is_not_retried_and_the_session_still_works_after(server: FakeServer) -> None:
+    """The deadline shuts down only the connection it timed out: one try, and the same session then
+    fetches from a healthy site as usual (no deadline left behind on the thread)."""
+    session = make_session(give_up_after_s=1.5)
+    with trickle_server(TRICKLE_BODY) as url, pytest.raises(requests.ConnectionError) as info:
+        session.get(f"{url}/api/v1/models/1")
+    assert classify_failure(info.value) is ConnectFailure.TOO_SLOW
+    started = time.monotonic()
+    assert CivitaiClient(session, server.base_url).get_model(1102).id == 1102
+    time.sleep(1.6)  # past the first deadline: a late timer must not touch the pooled connection
+    assert CivitaiClient(session, server.base_url).get_model(1102).id == 1102
+    assert time.monotonic() - started < 3.5
 
 
 @pytest.mark.slow

@@ -43,3 +43,62 @@ def silent_server() -> Iterator[str]:
         for connection in held:
             connection.close()
         listener.close()
+
+
+TRICKLE_HEADERS = "headers"
+TRICKLE_BODY = "body"
+
+
+@contextmanager
+def trickle_server(phase: str, *, content_type: str = "application/json") -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of a server that answers one byte a second, for the block.
+
+    ``phase`` ``"headers"``: the status line, then a header that never ends. ``"body"``: whole headers
+    announcing 1,000,000 bytes of ``content_type``, then the body one byte a second. Every byte renews a
+    read timeout, so only a deadline for the whole answer (or a minimum speed) ends the wait.
+    """
+    if phase == TRICKLE_HEADERS:
+        opening = b"HTTP/1.1 200 OK\r\nX-Slow: "
+    else:
+        opening = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: 1000000\r\n\r\n".encode()
+        )
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.05)
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def answer(connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.recv(65536)
+                connection.sendall(opening)
+                while not stop.wait(1.0):
+                    connection.sendall(b"a" if phase == TRICKLE_HEADERS else b" ")
+            except OSError:
+                return  # the client gave up and closed
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            worker = threading.Thread(target=answer, args=(connection,), name="trickle", daemon=True)
+            worker.start()
+            threads.append(worker)
+
+    thread = threading.Thread(target=accept, name="trickle-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for worker in threads:
+            worker.join(timeout=5)
+        listener.close()
