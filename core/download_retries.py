@@ -11,7 +11,10 @@ not count). The rule is the one of ``core.net.RetryPolicy``, counted per downloa
   failure. A ``Retry-After`` past the budget is not waited for at all: the download stops at once with
   "Civitai asked to wait 3600 s (rate limit, HTTP 429); try again later.";
 * bytes arriving reset the count: a ten-hour download that loses its connection twice an hour is not
-  given up on, a server that answers nothing but 500 is, within the budget;
+  given up on, a server that answers nothing but 500 is, within the budget. Only a useful amount counts
+  (``MIN_USEFUL_BYTES``): a server that sends a few bytes and drops, or trickles a byte a second (a try
+  ends when fewer than ``MIN_USEFUL_BYTES`` arrive within one budget's time, see ``core.downloads``),
+  would otherwise renew the tries for ever;
 * the final message names who answered, the status and the tries ("Civitai is not answering (HTTP 500)
   — gave up after 5 tries in 15 s. Try again later."). Who answered is the site only when the answer
   came from the site's configured origin; a download link (or a redirect) may point anywhere, and a
@@ -37,6 +40,9 @@ from core.sources.errors import (
 )
 
 DEFAULT_ATTEMPTS = 5
+# The least a try must bring to count as progress, and the least a download must receive within each
+# window of ``give_up_after_s`` to go on (16 KiB in 24 s: under 1 KiB/s is not a download, it is a stall).
+MIN_USEFUL_BYTES = 16 * 1024
 SITE_NAMES = {"civitai": "Civitai", "huggingface": "Hugging Face"}
 
 
@@ -98,10 +104,12 @@ class RetryBudget:
         """The last try was answered (or left unanswered) by ``party``: waits and the end name it."""
         self.answered_by = party
 
-    def progressed(self) -> None:
-        """Bytes arrived: failures from now on start a fresh count and a fresh budget."""
-        self.tries = 0
-        self._since = time.monotonic()
+    def progressed(self, received: int) -> None:
+        """A try brought ``received`` bytes: at least ``MIN_USEFUL_BYTES`` and failures from now on start
+        a fresh count and a fresh budget (a trickle or a drop after a few bytes does not)."""
+        if received >= MIN_USEFUL_BYTES:
+            self.tries = 0
+            self._since = time.monotonic()
 
     def timeout(self) -> tuple[float, float]:
         """The next try's (connect, read) timeouts: a try never outlasts what is left of the budget."""

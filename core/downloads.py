@@ -43,7 +43,14 @@ import urllib3
 
 from core.download_locks import HeldLock, RunLocks
 from core.download_names import choose_file_name, free_path, move_to_free_name, part_name
-from core.download_retries import DEFAULT_ATTEMPTS, RetryBudget, RetryRule, answering_party, site_name
+from core.download_retries import (
+    DEFAULT_ATTEMPTS,
+    MIN_USEFUL_BYTES,
+    RetryBudget,
+    RetryRule,
+    answering_party,
+    site_name,
+)
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.net import (
     DEFAULT_TIMEOUT,
@@ -476,8 +483,7 @@ class Downloader:
             try:
                 return self._attempt(record, digest, meter, cancel, budget)
             except RemoteError as error:
-                if _part_size(self.get(download_id)) > had:
-                    budget.progressed()
+                budget.progressed(_part_size(self.get(download_id)) - had)
                 wait = budget.wait_after(error)
                 if wait is None:
                     raise budget.give_up(error) from error
@@ -516,6 +522,9 @@ class Downloader:
             budget.heard_from(self._answering_party(budget, hop))
             # The reason in words, never requests' text: it would carry the URL and its signed query.
             message = describe_failure(error, budget.answered_by)
+            if classify_failure(error) is ConnectFailure.TOO_SLOW:
+                # The headers came a byte at a time; the budget's own note says how long we waited.
+                raise ConnectionLostError(f"{budget.answered_by} sent its answer too slowly.") from None
             if classify_failure(error) in (ConnectFailure.NAME_LOOKUP, ConnectFailure.TLS):
                 raise NetworkError(message, retryable=False) from None  # will not heal in seconds
             raise ConnectionLostError(message) from None
@@ -640,6 +649,10 @@ class Downloader:
         """Stream the body into ``part``; returns the ``.part`` size. Hash and file grow in lockstep."""
         done = offset
         full_size = total  # a 206's total is the whole file's (from Content-Range)
+        # A read timeout counts the silence between bytes, so a byte a second never trips it: each window
+        # of the budget's length must bring MIN_USEFUL_BYTES, or the try ends (bytes kept in the .part).
+        window_s = self.retry_rule.give_up_after_s
+        window_start, window_done = time.monotonic(), done
         try:
             with open(part, "ab" if append else "wb", buffering=0) as file:
                 read = _reader(response)
@@ -656,6 +669,14 @@ class Downloader:
                     digest.length += len(block)
                     done += len(block)
                     meter.update(done, full_size)
+                    now = time.monotonic()
+                    if now - window_start >= window_s:
+                        if done - window_done < MIN_USEFUL_BYTES:
+                            raise ConnectionLostError(
+                                f"{host} is sending the file too slowly ({done - window_done:,} bytes in "
+                                f"{now - window_start:.0f} s)."
+                            )
+                        window_start, window_done = now, done
                 if full_size is not None and done < full_size:
                     raise self._lost(host, done, full_size)
                 os.fsync(file.fileno())

@@ -49,7 +49,7 @@ from core.sources.errors import (
 from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.file_server import Fault, FileServerState, serve_files
 from tests.fakes.server import FakeServer
-from tests.fakes.silent_server import silent_server
+from tests.fakes.silent_server import TRICKLE_BODY, TRICKLE_HEADERS, silent_server, trickle_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 256 * 1024
@@ -330,6 +330,51 @@ def test_a_server_that_never_answers_is_given_up_within_the_budget(
     ), caught.value.message
 
 
+def test_a_file_sent_one_byte_a_second_is_given_up_within_the_budget_keeping_its_bytes(
+    store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    """Each byte renews the read timeout and is progress of a sort, yet a byte a second is no download:
+    fewer than 16 KiB in the budget's window ends the try, that trickle does not renew the budget, and the
+    bytes received are kept in the .part for a later resume."""
+    with trickle_server(TRICKLE_BODY, content_type="application/octet-stream") as url:
+        engine = _budgeted(store)
+        download_id = engine.enqueue(DownloadRequest(f"{url}/slow.bin", tmp_path))
+        started = time.monotonic()
+        with pytest.raises(ConnectionLostError) as caught:
+            engine.run_one(download_id)
+        elapsed = time.monotonic() - started
+    assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0
+    assert re.fullmatch(
+        r"127\.0\.0\.1 is sending the file too slowly \([1-3] bytes in 2 s\) — gave up after 1 try in "
+        r"[23] s\. Try again later\.",
+        caught.value.message,
+    ), caught.value.message
+    record = engine.get(download_id)
+    assert record.status is DownloadStatus.FAILED
+    assert record.part_path is not None
+    assert record.part_path.read_bytes().strip(b" ") == b""
+    assert record.bytes_done == record.part_path.stat().st_size > 0
+
+
+def test_headers_sent_one_byte_a_second_are_given_up_within_the_budget(
+    store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    with trickle_server(TRICKLE_HEADERS) as url:
+        engine = _budgeted(store, civitai=url)
+        download_id = engine.enqueue(
+            DownloadRequest(f"{url}/slow.bin", tmp_path, source=DownloadSource.CIVITAI)
+        )
+        started = time.monotonic()
+        with pytest.raises(ConnectionLostError) as caught:
+            engine.run_one(download_id)
+        elapsed = time.monotonic() - started
+    assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0
+    assert re.fullmatch(
+        r"Civitai sent its answer too slowly — gave up after 1 try in [23] s\. Try again later\.",
+        caught.value.message,
+    ), caught.value.message
+
+
 def test_retry_after_within_the_budget_is_waited_for_and_announced(
     server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
 ) -> None:
@@ -423,6 +468,19 @@ def test_bytes_arriving_renew_the_tries_and_the_budget(
     path = engine.run_one(engine.enqueue(_request(http, "/choppy.bin", tmp_path, expected_sha256=SHA)))
     assert path.read_bytes() == DATA
     assert len(_gets(http, "/choppy.bin")) == 7
+
+
+def test_a_few_bytes_then_a_drop_every_time_do_not_renew_the_tries(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    """Only a useful amount (16 KiB) renews the count: a host that sends 100 bytes and drops, again and
+    again, is given up on after the tries allowed instead of being retried for ever."""
+    http, state = server
+    state.add("/crumbs.bin", DATA, Fault(cut_after=100, cut_times=1000))
+    engine = _downloader(store, attempts=3, give_up_after_s=BUDGET_S)
+    with pytest.raises(ConnectionLostError, match="gave up after 3 tries"):
+        engine.run_one(engine.enqueue(_request(http, "/crumbs.bin", tmp_path)))
+    assert len(_gets(http, "/crumbs.bin")) == 3
 
 
 def test_hash_mismatch_deletes_the_bad_file(
