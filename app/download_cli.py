@@ -1,16 +1,18 @@
 """The CLI's download commands: ``download TARGET... [--to FOLDER]`` and ``downloads [ACTION] [ID]``.
 
 A download runs in the foreground with a progress bar, through the same ``DownloadService`` as the
-window. One cut off by Ctrl+C or a lost connection keeps its ``.part`` file and continues with
-``downloads resume ID``; one cut off by a crash (the process killed while it ran) is found on the next
-start, shown as interrupted with the bytes on disk, and continued by the next ``download`` or
-``downloads resume``, as the window continues it when it opens.
+window. One stopped by Ctrl+C is paused with its ``.part`` file and continues only with ``downloads
+resume [ID]`` (or Resume in the window); one cut off by a lost connection fails with its bytes and
+continues the same way. One cut off by a crash (the process killed while it ran) is found on the next
+start and shown as interrupted with the bytes on disk; the window continues it when it opens, while a
+``download`` command downloads only what it was asked for and names it with the command that continues it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -94,16 +96,10 @@ def cmd_download(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
         results.append(_finished_json(queued.download_id, finished))
         if not args.json:
             print(_finished_line(finished), file=out)
-    for record in service.interrupted():  # cut off by a crash earlier: continued now, as the window does
-        if record.id in done:
-            continue
-        if not args.json:
-            print(f"Resuming interrupted download #{record.id} ({_name(record)})", file=out)
-        service.resume(record.id)
-        finished = _run(service, record.id)
-        results.append(_finished_json(record.id, finished))
-        if not args.json:
-            print(_finished_line(finished), file=out)
+    if not args.json:  # a command downloads what it was asked for; the others wait to be asked
+        for record in service.interrupted():
+            if record.id not in done:
+                print(_waiting_line(record), file=out)
     if args.json:
         json.dump(results, out, indent=2)
         out.write("\n")
@@ -198,8 +194,35 @@ def _owned_json(owned: AlreadyInLibraryError) -> dict[str, Any]:
 
 
 def _run(service: DownloadService, download_id: int) -> FinishedDownload:
-    with ProgressBar(f"Downloading #{download_id}", unit="B", unit_scale=True) as bar:
-        return service.run(download_id, bar.update)
+    """Run one download in the foreground; Ctrl+C pauses it with its bytes (continued only when asked)."""
+    try:
+        with ProgressBar(f"Downloading #{download_id}", unit="B", unit_scale=True) as bar:
+            return service.run(download_id, bar.update)
+    except KeyboardInterrupt:
+        record = service.mark_stopped(download_id)
+        print(f"\n{_stopped_line(record)}", file=sys.stderr, flush=True)
+        raise
+
+
+def _kept(record: DownloadRecord) -> str:
+    size = record.total or record.expected_size
+    of = f" of {human_size(size)}" if size else ""
+    return f"{human_size(record.bytes_done)}{of} kept"
+
+
+def _stopped_line(record: DownloadRecord) -> str:
+    return (
+        f"Download #{record.id} ({_name(record)}) paused, {_kept(record)}; "
+        f"`downloads resume {record.id}` continues it."
+    )
+
+
+def _waiting_line(record: DownloadRecord) -> str:
+    """An earlier download a crash or a kill cut off: named, not continued (this command has its own)."""
+    return (
+        f"Download #{record.id} ({_name(record)}) was cut off earlier, {_kept(record)}; "
+        f"`downloads resume {record.id}` continues it."
+    )
 
 
 def _finished_line(finished: FinishedDownload) -> str:
@@ -225,6 +248,8 @@ def _record_line(record: DownloadRecord) -> str:
     size = record.total or record.expected_size
     progress = f"{human_size(record.bytes_done)} / {human_size(size) if size else '?'}"
     error = f"  - {record.error}" if record.error else ""
+    if record.status is DownloadStatus.PAUSED and not record.error:
+        error = f"  - stopped by you; `downloads resume {record.id}` continues it"
     name = _name(record)
     return f"{record.id:>5}  {record.status.value:<10} {progress:>20}  {name}{error}"
 

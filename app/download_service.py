@@ -322,6 +322,21 @@ class DownloadService:
         """Mark downloads cut off by a crash as interrupted, with the bytes their ``.part`` holds."""
         return self.downloader.recover_interrupted()
 
+    def mark_stopped(self, download_id: int) -> DownloadRecord:
+        """A download the user stopped (Ctrl+C in a command): paused, with the bytes its ``.part`` holds.
+
+        Paused, not interrupted: only a download whose process died is continued by itself (the window's
+        start); one stopped on purpose waits for ``downloads resume`` or Resume in the window.
+        """
+        record = self.get(download_id)
+        if record.status in (DownloadStatus.QUEUED, DownloadStatus.RUNNING):
+            self.store.set_status(download_id, DownloadStatus.PAUSED)
+        part = record.part_path
+        kept = part.stat().st_size if part is not None and part.is_file() else 0
+        if kept != record.bytes_done:
+            self.store.set_progress(download_id, kept, record.total)
+        return self.get(download_id)
+
     def mark_interrupted(self, download_id: int) -> None:
         """A download stopped because the app is closing (not by the user): continued on the next start."""
         record = self.get(download_id)

@@ -5,7 +5,8 @@ the verified file into the library) is ``app.download_service.DownloadService``'
 This adapter only starts ``service.run`` for queued downloads (up to the concurrency setting) on its own
 ``JobRunner`` and turns the progress reports into queued signals. The queue itself stays in the catalog,
 so pause/resume/cancel/retry are the service's operations, and a restart picks up where the last run
-stopped: downloads cut off by a crash are marked interrupted with their bytes, then continued.
+stopped: downloads cut off by a crash are marked interrupted with their bytes, then continued. A
+download the user stopped (Pause here, Ctrl+C in a command) stays paused until Resume.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class DownloadManager(QObject):
 
     def start(self) -> None:
         """Reads the queue, marks downloads cut off by a crash as interrupted (with the bytes on disk)
-        and continues them with the ones left queued by the last run."""
+        and continues them with the ones left queued by the last run; paused ones stay paused."""
         self.service.recover_interrupted()
         self.refresh()
         self.pump()
@@ -209,7 +210,10 @@ class DownloadManager(QObject):
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stops running downloads and waits for the workers; they continue on the next start."""
         self._closing = True
-        stopped = list(self._running)
+        # Only the ones still downloading: a download the user paused a moment ago (its job not yet
+        # ended) stays paused, it does not become "interrupted" and continue on the next start.
+        paused = {r.id for r in self.service.list() if r.status is DownloadStatus.PAUSED}
+        stopped = [download_id for download_id in self._running if download_id not in paused]
         done = self.jobs.shutdown(timeout_ms)
         for download_id in stopped:
             try:

@@ -76,6 +76,9 @@ def tooltip(record: DownloadRecord) -> str:
     if record.status is DownloadStatus.INTERRUPTED:
         kept = human_size(record.bytes_done) if record.bytes_done else "nothing"
         return f"Atelier stopped while this was downloading; {kept} kept, it continues by itself.\n{where}"
+    if record.status is DownloadStatus.PAUSED and not record.error:
+        kept = human_size(record.bytes_done) if record.bytes_done else "nothing"
+        return f"Stopped by you; {kept} kept, Resume continues it.\n{where}"
     if record.error:
         return f"{record.error}\n{where}"
     return where

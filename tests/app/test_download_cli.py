@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from core.net import host_of
+from core.sizes import human_size
 from tests.app.download_sites import FILE_PATH, VERSION_ID, Sites, kill_mid_download, loopback_sites
+from tests.app.download_stops import stop_mid_download
 from tests.app.main_process import run_main
 from tests.fakes.file_server import Fault
 from tests.fakes.silent_server import silent_server
@@ -395,3 +398,60 @@ def test_a_full_disk_keeps_and_shows_the_bytes_written_and_resumes(tmp_path: Pat
             assert gets[-1]["Range"] == f"bytes={kept}-", "resumed from the kept bytes"
             (record,) = json.loads(run(sites, "downloads", "--json").stdout)
             assert (record["status"], record["bytes_done"]) == ("completed", len(sites.lora))
+
+
+HF_FILE = "hf:someone/pixel-lora/pixel_lora.safetensors"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child")
+def test_a_download_stopped_with_ctrl_c_stays_paused_until_resumed(tmp_path: Path) -> None:
+    with loopback_sites(tmp_path, rank=64) as sites:
+        run(sites, "scan", str(sites.root))
+        part, stderr = stop_mid_download(sites, signal.SIGINT)
+        kept = part.stat().st_size
+        assert 0 < kept < len(sites.lora)
+        assert "Download #1 (pixel_art.safetensors) paused" in stderr
+        assert "`downloads resume 1` continues it" in stderr
+
+        (record,) = json.loads(run(sites, "downloads", "--json").stdout)
+        assert (record["status"], record["bytes_done"]) == ("paused", kept)
+        assert "stopped by you" in run(sites, "downloads").stdout
+
+        # Another download (the slow host still trickles): only what was asked is fetched.
+        sent_before = sites.file_state.sent[FILE_PATH]
+        other = run_main("download", HF_FILE, "--again", env=sites.env, check=True, timeout=30)
+        assert other.stdout.count("Downloaded") == 1
+        assert "pixel_lora.safetensors" in other.stdout
+        assert "pixel_art" not in other.stdout + other.stderr
+        assert sites.file_state.sent[FILE_PATH] == sent_before, "the paused download was not touched"
+        stopped = json.loads(run(sites, "downloads", "--json").stdout)[0]
+        assert (stopped["status"], stopped["bytes_done"]) == ("paused", kept)
+        assert part.stat().st_size == kept
+
+        del sites.file_state.faults[FILE_PATH]
+        resumed = run(sites, "downloads", "resume", "1")
+        assert "Downloaded" in resumed.stdout
+        assert (sites.root / "models" / "Lora" / "pixel_art.safetensors").read_bytes() == sites.lora
+        assert sites.file_state.sent[FILE_PATH] - sent_before == len(sites.lora) - kept
+        statuses = [d["status"] for d in json.loads(run(sites, "downloads", "--json").stdout)]
+        assert statuses == ["completed", "completed"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_download_of_another_file_names_a_crashed_download_without_continuing_it(tmp_path: Path) -> None:
+    with loopback_sites(tmp_path, rank=64) as sites:
+        run(sites, "scan", str(sites.root))
+        part, _ = stop_mid_download(sites, signal.SIGKILL)
+        kept = part.stat().st_size
+        sent_before = sites.file_state.sent[FILE_PATH]
+        other = run_main("download", HF_FILE, "--again", env=sites.env, check=True, timeout=30)
+        assert other.stdout.count("Downloaded") == 1
+        assert (
+            f"Download #1 (pixel_art.safetensors) was cut off earlier, {human_size(kept)} of "
+            f"{human_size(len(sites.lora))} kept; `downloads resume 1` continues it." in other.stdout
+        )
+        assert sites.file_state.sent[FILE_PATH] == sent_before
+        crashed = json.loads(run(sites, "downloads", "--json").stdout)[0]
+        assert (crashed["status"], crashed["bytes_done"]) == ("interrupted", kept)

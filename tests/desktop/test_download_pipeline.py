@@ -1,10 +1,12 @@
 """One download pipeline: the same Civitai file downloaded through the window's adapter (a real Qt event
 loop) and through the CLI lands identically in two profiles: the same place in the library folder, the
 same hashes, the same Civitai links, the same catalog row. And a download killed mid-way by a crash
-shows as interrupted with its bytes on disk when the window opens, then continues by itself."""
+shows as interrupted with its bytes on disk when the window opens, then continues by itself, while one
+the user stopped with Ctrl+C stays paused until Resume."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +20,14 @@ from app.cli import main as cli_main
 from app.context import AppContext
 from app.secrets import TokenStore
 from app.serialize import asset_to_json
+from core.downloads import DownloadStatus
 from core.sizes import human_size
 from desktop.download_manager import DownloadManager
 from desktop.models.downloads_model import DownloadColumn
 from desktop.tabs.downloads_tab import DownloadsTab
-from tests.app.download_sites import VERSION_ID, Sites, kill_mid_download, loopback_sites
+from tests.app.download_sites import FILE_PATH, VERSION_ID, Sites, kill_mid_download, loopback_sites
+from tests.app.download_stops import stop_mid_download
+from tests.fakes.file_server import Fault
 
 TIMEOUT = 15_000
 # What differs between two profiles by construction: ids, the absolute place and the clock.
@@ -144,3 +149,71 @@ def test_a_download_killed_mid_way_shows_interrupted_and_continues_when_the_wind
         finally:
             manager.shutdown()
             context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child")
+def test_a_download_stopped_with_ctrl_c_stays_paused_when_the_window_opens_until_resume(
+    tmp_path: Path, qtbot: QtBot
+) -> None:
+    with loopback_sites(tmp_path, rank=64) as sites:
+        data_dir = tmp_path / "profile"
+        context = AppContext(data_dir, tokens=TokenStore(data_dir, use_keyring=False))
+        context.add_root(sites.root)
+        context.close()
+        part, _ = stop_mid_download(sites, signal.SIGINT)
+        kept = part.stat().st_size
+        sent_before = sites.file_state.sent[FILE_PATH]
+        del sites.file_state.faults[FILE_PATH]  # a fast host: a wrong restart would show at once
+
+        context = AppContext(data_dir, tokens=TokenStore(data_dir, use_keyring=False))
+        manager = DownloadManager(context.downloads, lambda: 2)
+        tab = DownloadsTab(manager)
+        qtbot.addWidget(tab)
+        try:
+            manager.start()
+            (record,) = manager.records()
+            qtbot.wait(500)  # the event loop turns: nothing starts by itself
+            assert not manager.is_running(record.id)
+            assert sites.file_state.sent[FILE_PATH] == sent_before
+            assert part.stat().st_size == kept
+            row = tab.model.row_of(record.id)
+            assert row is not None
+            assert tab.model.index(row, DownloadColumn.STATUS).data() == "Paused"
+            assert tab.model.index(row, DownloadColumn.PROGRESS).data().startswith(f"{human_size(kept)} /")
+            tooltip = tab.model.index(row, DownloadColumn.NAME).data(Qt.ItemDataRole.ToolTipRole)
+            assert "Stopped by you" in tooltip
+            assert tab.summary.text() != "1 active"
+
+            tab.table.selectRow(row)
+            assert tab.resume_button.isEnabled()
+            with qtbot.waitSignal(manager.completed, timeout=TIMEOUT) as completed:
+                qtbot.mouseClick(tab.resume_button, Qt.MouseButton.LeftButton)
+            assert completed.args is not None
+            assert Path(completed.args[1]).read_bytes() == sites.lora
+            assert sites.file_state.sent[FILE_PATH] - sent_before == len(sites.lora) - kept
+        finally:
+            manager.shutdown()
+            context.close()
+
+
+def test_a_download_paused_just_before_the_window_closes_stays_paused(
+    sites: Sites, tmp_path: Path, qtbot: QtBot
+) -> None:
+    sites.file_state.faults[FILE_PATH] = Fault(trickle=(512, 0.05))
+    data_dir = tmp_path / "window-profile"
+    context = AppContext(data_dir, tokens=TokenStore(data_dir, use_keyring=False))
+    context.add_root(sites.root)
+    manager = DownloadManager(context.downloads, lambda: 2)
+    try:
+        manager.start()
+        with qtbot.waitSignal(manager.progressed, timeout=TIMEOUT) as progressed:
+            assert manager.enqueue_target(f"civitai:{VERSION_ID}")
+        assert progressed.args is not None
+        download_id = progressed.args[0]
+        manager.pause(download_id)  # Pause, then close the window before the job has ended
+        assert manager.shutdown()
+        assert context.downloads.get(download_id).status is DownloadStatus.PAUSED
+    finally:
+        manager.shutdown()
+        context.close()
