@@ -64,7 +64,7 @@ RETRY_METHODS = frozenset({"GET", "HEAD", "POST"})  # our POSTs (by-hash lookups
 GIVE_UP_AFTER_S = 24.0
 REFUSED_RETRY_DELAY_S = 0.25
 MIN_TRY_TIMEOUT_S = 1.0  # the shortest timeout a last try within the budget gets
-_DEADLINE_GRACE_S = 0.25
+ANSWER_GRACE_S = 0.25
 
 
 # --- what went wrong with a connection ---------------------------------------------------------------
@@ -446,7 +446,7 @@ class _AtelierAdapter(HTTPAdapter):
         """One try, whose answer must arrive whole within ``seconds``: the headers, and the body too
         unless the caller streams it (a download bounds its body's speed itself)."""
         # A little after the read timeout, so that silence is reported as silence, not as slowness.
-        with _AnswerDeadline(seconds + _DEADLINE_GRACE_S) as deadline:
+        with _AnswerDeadline(seconds + ANSWER_GRACE_S) as deadline:
             try:
                 response = super().send(request, **kwargs)
                 if not kwargs.get("stream"):

@@ -15,6 +15,12 @@ a 429's reset asks, an hour included. This module installs, through the library'
 Those are not ``httpx`` errors, so the library's backoff loop lets them through untouched, and the
 client's ``translate`` passes a ``HuggingFaceError`` on as is. Each try's timeouts are cut to what is left
 of the budget, so a Hub that accepts the connection and never answers is given up on within it too.
+A read timeout counts the silence between two bytes, so a Hub sending a byte a second would never trip
+it: each try's whole answer (headers and body) must also arrive within what is left of the budget. The
+client's connections read through ``_deadline_backend``'s streams, which cut each read's timeout to the try's
+deadline and fail the read past it ("… sent its answer too slowly — gave up after N s"). This reaches
+into the library's connection pool (``HTTPTransport._pool._network_backend``, private in httpx/httpcore):
+where a version lacks it, only the per-read timeout applies.
 
 The same transport keeps the token on the Hub: the library adds the token to its requests, and this
 transport drops the ``Authorization`` header of any request whose origin (scheme, host, port; see
@@ -24,6 +30,7 @@ transport drops the ``Authorization`` header of any request whose origin (scheme
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from collections.abc import Iterator
@@ -33,10 +40,12 @@ from types import ModuleType
 from typing import Any
 
 from core.net import (
+    ANSWER_GRACE_S,
     DEFAULT_TIMEOUT,
     FAILURE_REASONS,
     MIN_TRY_TIMEOUT_S,
     RETRY_STATUSES,
+    AnswerTooSlowError,
     RetryHistory,
     RetryPolicy,
     classify_failure,
@@ -63,6 +72,82 @@ def token_only_to(endpoint: str) -> Iterator[None]:
         yield
     finally:
         _token_origin.reset(reset)
+
+
+_answer_deadline = threading.local()  # .at: when the current try's answer must have arrived (monotonic)
+
+
+def _deadline_backend(http: ModuleType) -> Any:
+    """A network backend of ``http``'s core library whose streams read under ``_answer_deadline``;
+    None if the library has none (then the per-read timeout alone applies)."""
+    try:
+        core = importlib.import_module("httpcore2" if http.__name__ == "httpx2" else "httpcore")
+    except ImportError:  # pragma: no cover - httpx always comes with its core
+        return None
+
+    class DeadlineStream(core.NetworkStream):  # type: ignore[misc, name-defined]
+        """A connection whose every read ends by the current try's deadline."""
+
+        def __init__(self, inner: Any, host: str) -> None:
+            self._inner = inner
+            self._host = host
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            at: float | None = getattr(_answer_deadline, "at", None)
+            if at is None:
+                return bytes(self._inner.read(max_bytes, timeout))
+            left = at - time.monotonic()
+            if left > 0:
+                try:
+                    return bytes(self._inner.read(max_bytes, left if timeout is None else min(timeout, left)))
+                except core.ReadTimeout:
+                    if at - time.monotonic() > 0:
+                        raise  # silence within the deadline: the read timeout's own failure
+            raise AnswerTooSlowError(self._host, getattr(_answer_deadline, "seconds", 0.0))
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self._inner.write(buffer, timeout)
+
+        def close(self) -> None:
+            self._inner.close()
+
+        def start_tls(self, *args: Any, **kwargs: Any) -> Any:
+            return DeadlineStream(self._inner.start_tls(*args, **kwargs), self._host)
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._inner.get_extra_info(info)
+
+    class DeadlineBackend(core.SyncBackend):  # type: ignore[misc, name-defined]
+        def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+            return DeadlineStream(super().connect_tcp(host, port, *args, **kwargs), f"{host}:{port}")
+
+    return DeadlineBackend()
+
+
+def _body_within(http: ModuleType, stream: Any, at: float, seconds: float, host: str) -> Any:
+    """``stream`` (a response body the library reads after the transport returned) read under the
+    try's deadline ``at``; a body too slow to arrive by then ends as ``HfOfflineError``."""
+
+    class DeadlineBody(http.SyncByteStream):  # type: ignore[misc, name-defined]
+        def __iter__(self) -> Iterator[bytes]:
+            chunks = iter(stream)
+            while True:
+                outer = getattr(_answer_deadline, "at", None), getattr(_answer_deadline, "seconds", 0.0)
+                _answer_deadline.at, _answer_deadline.seconds = at, seconds
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
+                except AnswerTooSlowError as exc:
+                    raise HfOfflineError(describe_failure(exc, host)) from None
+                finally:
+                    _answer_deadline.at, _answer_deadline.seconds = outer
+                yield chunk
+
+        def close(self) -> None:
+            stream.close()
+
+    return DeadlineBody()
 
 
 def _token_allowed(url: str) -> bool:
@@ -120,6 +205,10 @@ def _make_transport(http: ModuleType, policy: RetryPolicy) -> Any:
 
         def __init__(self) -> None:
             self._inner = http.HTTPTransport()
+            pool = getattr(self._inner, "_pool", None)
+            backend = _deadline_backend(http)
+            if backend is not None and hasattr(pool, "_network_backend"):
+                pool._network_backend = backend  # type: ignore[union-attr]
 
         def handle_request(self, request: Any) -> Any:
             url = request.url
@@ -134,8 +223,14 @@ def _make_transport(http: ModuleType, policy: RetryPolicy) -> Any:
                 tries += 1
                 left = policy.give_up_after_s - (time.monotonic() - started)
                 request.extensions["timeout"] = _within_budget(timeouts, left)
+                # The whole answer by then; a little after the read timeout, so silence reads as silence.
+                seconds = max(MIN_TRY_TIMEOUT_S, left)
+                at = time.monotonic() + seconds + ANSWER_GRACE_S
+                outer = getattr(_answer_deadline, "at", None), getattr(_answer_deadline, "seconds", 0.0)
+                _answer_deadline.at, _answer_deadline.seconds = at, seconds
                 try:
                     response = self._inner.handle_request(request)
+                    response.stream = _body_within(http, response.stream, at, seconds, host)
                 except (http.TransportError, OSError) as exc:
                     failure = classify_failure(exc)
                     elapsed = time.monotonic() - started
@@ -145,6 +240,8 @@ def _make_transport(http: ModuleType, policy: RetryPolicy) -> Any:
                     reason = FAILURE_REASONS.get(failure, failure.value)
                     wait_announced(WaitNotice(host, wait, reason, tries + 1, policy.retries + 1, False))
                     continue
+                finally:
+                    _answer_deadline.at, _answer_deadline.seconds = outer
                 status = int(response.status_code)
                 if status not in RETRY_STATUSES:
                     return response

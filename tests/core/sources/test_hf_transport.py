@@ -22,7 +22,7 @@ from core.sources.huggingface import HuggingFaceClient
 from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.hub_api import HubHandler, HubState
 from tests.fakes.server import FakeServer, serve
-from tests.fakes.silent_server import silent_server
+from tests.fakes.silent_server import TRICKLE_BODY, TRICKLE_HEADERS, silent_server, trickle_server
 
 FAST = RetryPolicy(retries=3, backoff_factor=0.05, backoff_max=0.05)
 
@@ -113,3 +113,17 @@ def test_the_token_goes_to_the_hub_and_nowhere_else(hub: FakeServer) -> None:
     assert [h.get("authorization") for _m, _p, h in hub.requests] == ["Bearer hf_secret"]
     assert len(other.requests) == 2
     assert all("hf_secret" not in str(h) for _m, _p, h in other.requests)
+
+
+@pytest.mark.parametrize("phase", [TRICKLE_HEADERS, TRICKLE_BODY])
+def test_a_hub_that_answers_one_byte_a_second_is_given_up_within_the_budget(phase: str) -> None:
+    """Each byte renews the read timeout; the try's whole-answer deadline ends the search anyway."""
+    with trickle_server(phase) as url:
+        client = HuggingFaceClient(url, retry_policy=RetryPolicy(retries=3, give_up_after_s=2.5))
+        started = time.monotonic()
+        with pytest.raises(HfOfflineError) as info:
+            client.search_models("lora")
+        elapsed = time.monotonic() - started
+    assert 2.0 < elapsed < 5.0
+    host = url.removeprefix("http://")
+    assert str(info.value) == f"{host} sent its answer too slowly — gave up after 2 s. Try again later."
