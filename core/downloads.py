@@ -553,7 +553,7 @@ class Downloader:
                 digest.reset()
                 raise ConnectionLostError(f"{host} refused to resume the download; starting again.")
             if response.status_code >= 400:
-                body = response.raw.read(64 * 1024, decode_content=True) or b""
+                body = _read_some(response, 64 * 1024, self.retry_rule.give_up_after_s)
                 raise error_for_status(
                     response.status_code,
                     source=host,
@@ -578,7 +578,7 @@ class Downloader:
                 name = self._decide_name(record, response)
                 part = record.target_dir / part_name(name, PART_SUFFIX)
             assert part is not None
-            self._check_content_type(response, name, host)
+            self._check_content_type(response, name, host, self.retry_rule.give_up_after_s)
             if record.expected_size is not None and total is not None and total != record.expected_size:
                 raise WrongSizeError(
                     f"{host} announced {total:,} bytes but the file should have {record.expected_size:,}; "
@@ -621,7 +621,7 @@ class Downloader:
         return name
 
     @staticmethod
-    def _check_content_type(response: requests.Response, name: str, host: str) -> None:
+    def _check_content_type(response: requests.Response, name: str, host: str, within_s: float) -> None:
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type in ("text/html", "application/xhtml+xml"):
             raise HtmlInsteadOfFileError(
@@ -629,7 +629,7 @@ class Downloader:
                 "The file may need an API key (Settings → Accounts) or the link may have expired."
             )
         if content_type == "application/json" and not name.lower().endswith(".json"):
-            body = response.raw.read(4096, decode_content=True) or b""
+            body = _read_some(response, 4096, within_s)
             text = body.decode("utf-8", errors="replace").strip()
             raise UnexpectedContentError(f"{host} sent a JSON message instead of the file: {text[:300]}")
 
@@ -778,6 +778,26 @@ def _reader(response: requests.Response) -> Callable[[int], bytes]:
     if read1 is not None:
         return cast("Callable[[int], bytes]", read1)
     return lambda size: cast("bytes", raw.read(size))
+
+
+def _read_some(response: requests.Response, limit: int, within_s: float) -> bytes:
+    """Up to ``limit`` bytes of a short reply (an error's JSON), as much as arrived within ``within_s``:
+    a reply sent a byte a second must not hold the download for ``limit`` seconds (every byte would
+    renew the read timeout). A connection lost midway ends the reply too: it is only read to explain."""
+    read = _reader(response)
+    deadline = time.monotonic() + within_s
+    blocks: builtins.list[bytes] = []
+    received = 0
+    while received < limit and time.monotonic() < deadline:
+        try:
+            block = read(limit - received)
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError):
+            break
+        if not block:
+            break
+        blocks.append(block)
+        received += len(block)
+    return b"".join(blocks)
 
 
 def _part_size(record: DownloadRecord) -> int:

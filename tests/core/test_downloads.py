@@ -45,6 +45,7 @@ from core.sources.errors import (
     RateLimitedError,
     RemoteError,
     ServerError,
+    UnexpectedContentError,
 )
 from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.file_server import Fault, FileServerState, serve_files
@@ -345,7 +346,7 @@ def test_a_file_sent_one_byte_a_second_is_given_up_within_the_budget_keeping_its
         elapsed = time.monotonic() - started
     assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0
     assert re.fullmatch(
-        r"127\.0\.0\.1 is sending the file too slowly \([1-3] bytes in 2 s\) — gave up after 1 try in "
+        r"127\.0\.0\.1 is sending the file too slowly \([1-4] bytes in [23] s\) — gave up after 1 try in "
         r"[23] s\. Try again later\.",
         caught.value.message,
     ), caught.value.message
@@ -354,6 +355,21 @@ def test_a_file_sent_one_byte_a_second_is_given_up_within_the_budget_keeping_its
     assert record.part_path is not None
     assert record.part_path.read_bytes().strip(b" ") == b""
     assert record.bytes_done == record.part_path.stat().st_size > 0
+
+
+def test_a_json_message_sent_one_byte_a_second_is_explained_within_the_budget(
+    store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    """The short reply read to explain a failure is bounded in time too, not only in size."""
+    with trickle_server(TRICKLE_BODY, content_type="application/json") as url:
+        engine = _budgeted(store)
+        download_id = engine.enqueue(DownloadRequest(f"{url}/model.bin", tmp_path))
+        started = time.monotonic()
+        with pytest.raises(UnexpectedContentError, match=r"^127\.0\.0\.1 sent a JSON message instead"):
+            engine.run_one(download_id)
+        elapsed = time.monotonic() - started
+    assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0
+    assert engine.get(download_id).status is DownloadStatus.FAILED
 
 
 def test_headers_sent_one_byte_a_second_are_given_up_within_the_budget(
