@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+import core.sources.images
 from core.net import (
     ConnectFailure,
     RetryPolicy,
@@ -20,7 +21,7 @@ from core.net import (
     make_session,
 )
 from core.sources.civitai import CivitaiClient
-from core.sources.errors import NetworkError, RateLimitedError, ServerError
+from core.sources.errors import NetworkError, RateLimitedError, RemoteError, ServerError
 from core.sources.images import fetch_image_bytes
 from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.civitai_api import CivitaiState, fake_civitai
@@ -224,3 +225,13 @@ def test_policy_never_waits_past_the_budget() -> None:
     assert policy.after_status(404, None, tries=1, elapsed=0.0) is None
     assert policy.after_failure(ConnectFailure.NAME_LOOKUP, tries=1, elapsed=0.0) is None
     assert policy.after_failure(ConnectFailure.REFUSED, tries=2, elapsed=0.3) is None
+
+
+def test_an_image_sent_a_byte_a_second_is_given_up_by_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every byte renews the read timeout; only a deadline for the whole body ends the wait.
+    monkeypatch.setattr(core.sources.images, "IMAGE_DEADLINE_S", 1.5)
+    with trickle_server(TRICKLE_BODY, content_type="image/png") as url:
+        started = time.monotonic()
+        with pytest.raises(RemoteError, match="sent the preview image too slowly"):
+            fetch_image_bytes(make_session(), f"{url}/cover.png")
+        assert time.monotonic() - started < 4.0
