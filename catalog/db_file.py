@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import enum
 import errno
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from core.formats.model_file import UnreadableFileError
 from core.formats.safe_open import open_regular, special_kind
@@ -122,3 +124,29 @@ def _why(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "a symbolic link that loops back on itself"
     return exc.strerror or str(exc)
+
+
+def schema_written_by_newer(path: Path) -> str | None:
+    """The schema revision of the catalog at ``path`` when no migration of this Atelier knows it (a newer
+    Atelier wrote it); None otherwise, and whenever the question cannot be answered here (no revision
+    table, a locked or damaged file: opening the library says what is wrong then).
+
+    Asked before the window is drawn, with the standard ``sqlite3`` module read-only, so the window never
+    opens empty on a library it cannot read; the revisions known are the migration files' names.
+    """
+    known = {script.name.split("_", 1)[0] for script in _MIGRATIONS.glob("[0-9]*_*.py")}
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+    revision = str(row[0]) if row else None
+    return revision if revision is not None and known and revision not in known else None
+
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"

@@ -31,6 +31,13 @@ class NotACatalogError(CatalogError):
 class SchemaTooNewError(CatalogError):
     """The database was written by a newer Atelier whose schema this version does not know."""
 
+    @classmethod
+    def of_revision(cls, revision: str) -> SchemaTooNewError:
+        return cls(
+            f"This library was last opened by a newer version of Atelier (schema {revision}). "
+            "Update Atelier to open it."
+        )
+
 
 class ReadOnlyCatalogError(CatalogError):
     """A change asked of a catalog opened read-only (its data folder cannot be written)."""

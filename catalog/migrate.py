@@ -119,10 +119,7 @@ def _require_known(script: ScriptDirectory, current: str) -> None:
     try:
         script.get_revision(current)
     except CommandError as error:
-        raise SchemaTooNewError(
-            f"This library was last opened by a newer version of Atelier (schema {current}). "
-            "Update Atelier to open it."
-        ) from error
+        raise SchemaTooNewError.of_revision(current) from error
 
 
 def refuse_foreign(engine: Engine, where: str) -> None:

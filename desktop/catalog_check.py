@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from catalog.db_file import schema_written_by_newer
 from core.errors import AtelierError
 from desktop.dialogs.catalog_problem_dialog import CatalogChoice, CatalogProblemDialog
 from desktop.theme import apply_theme
@@ -26,7 +27,13 @@ if TYPE_CHECKING:
 def catalog_problem(context: AppContext) -> AtelierError | None:
     """What keeps the library from opening; None when the window can go on."""
     if not context.read_only:
-        return context.catalog_problem()
+        problem = context.catalog_problem()
+        if problem is None and (newer := schema_written_by_newer(context.catalog_path)) is not None:
+            # Said now, not after an empty window: opening would refuse it (the CLI says the same).
+            from catalog.errors import SchemaTooNewError  # SQLAlchemy's errors: not before first paint
+
+            return SchemaTooNewError.of_revision(newer)
+        return problem
     try:
         context.library  # noqa: B018 - opened (read-only) now: a refusal must be seen before the window
     except AtelierError as error:

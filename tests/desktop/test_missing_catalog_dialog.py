@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFileSystemModel,
+    QLabel,
     QListView,
     QMessageBox,
     QWidget,
@@ -193,3 +194,32 @@ def test_a_deleted_catalog_is_asked_about_and_a_healthy_one_is_not(
         f"The catalog {catalog} is missing (it was there before). Restore it from a backup, or start a new "
         "empty library."
     ]
+
+
+def test_a_catalog_from_a_newer_atelier_is_said_before_the_window_not_after(
+    qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In a writable folder the window used to open empty with a traceback on stderr; the dialog now says
+    # it first, and quitting leaves the newer catalog exactly as it was.
+    import sqlite3
+
+    data = tmp_path / "newer"
+    Library.open(data / CATALOG).close()
+    with sqlite3.connect(data / CATALOG) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    before = (data / CATALOG).read_bytes()
+    context = AppContext(data, tokens=TokenStore(tmp_path / "tokens", use_keyring=False))
+    seen: list[str] = []
+
+    def read_and_quit(dialog: QWidget) -> None:
+        seen.append(" ".join(label.text() for label in dialog.findChildren(QLabel)))
+        click(dialog.quit_button)  # type: ignore[attr-defined]
+
+    try:
+        when_shown(CatalogProblemDialog, read_and_quit)
+        assert settle_catalog(context) is False
+    finally:
+        context.close()
+    assert "newer version of Atelier (schema 0099)" in seen[0]
+    assert (data / CATALOG).read_bytes() == before
+    assert "newer version of Atelier" in capsys.readouterr().err
