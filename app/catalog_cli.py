@@ -22,7 +22,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     new_catalog = sub.add_parser(
         "new-catalog",
         parents=[common],
-        help="start a new empty library, or restore the catalog from a backup (the old file is kept aside)",
         description="Moves the current catalog file (missing, damaged or not) aside as "
         "catalog.sqlite3.set-aside-<time>, then creates an empty catalog, or a copy of --from.",
     )

@@ -23,7 +23,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     convert = sub.add_parser(
         "convert",
         parents=[common],
-        help="convert a .ckpt/.pt/.pth/.bin to .safetensors (verified; the catalog follows)",
         description=(
             "Writes <stem>.safetensors beside the file with the same tensors and metadata, reads it back "
             "to verify it, catalogs it with the old file's tags, notes, rating and collections. An unsafe "
@@ -79,3 +78,7 @@ def cmd_convert(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
     print(outcome.summary, file=out)
     print(f"New asset {outcome.asset.id}: {outcome.asset.path}", file=out)
     return EXIT_OK
+
+
+# the handlers app.cli runs, by command name (app.cli_registry lists the commands)
+COMMANDS = {"convert": cmd_convert}

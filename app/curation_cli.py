@@ -56,7 +56,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     tag = sub.add_parser(
         "tag",
         parents=[common],
-        help="add, remove or set tags on assets",
         description=(
             "tag ID|PATH... [--add T...] [--remove T...] [--set T... | --clear]; without one, lists the tags"
         ),
@@ -72,7 +71,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     collection = sub.add_parser(
         "collection",
         parents=[common],
-        help="list collections, or add / remove assets of one",
         description="collection [NAME] [--add ID|PATH...] [--remove ID|PATH...] [--list]",
     )
     collection.add_argument("name", nargs="?", help="the collection (none: list every collection)")
@@ -84,7 +82,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     rate = sub.add_parser(
         "rate",
         parents=[common],
-        help="rate assets 0-5 (0: unrated), optionally marking them favorite",
         description="rate ID|PATH... N [--favorite | --no-favorite]",
     )
     rate.add_argument("items", nargs="+", metavar="ID|PATH... N")
@@ -94,7 +91,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     set_cmd = sub.add_parser(
         "set",
         parents=[common],
-        help="set an asset's kind / architecture override, base-model label, trigger words, weight, flags",
     )
     set_cmd.add_argument("targets", nargs="+", metavar="ID|PATH")
     set_cmd.add_argument("--kind", help="override the kind the file was identified as")
@@ -123,7 +119,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     sidecars = sub.add_parser(
         "sidecars",
         parents=[common],
-        help="write your data next to models as A1111 sidecars (<name>.json, <name>.preview.png)",
         description="sidecars write ID|PATH... [--force]",
     )
     sidecars.add_argument("action", choices=["write"])
@@ -133,9 +128,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     sidecars.add_argument("--json", action="store_true")
 
-    deleted = sub.add_parser(
-        "deleted", parents=[common], help="list files you deleted (remembered so a download can warn)"
-    )
+    deleted = sub.add_parser("deleted", parents=[common])
     deleted.add_argument(
         "--forget", nargs="+", type=row_id, default=[], metavar="ID", help="stop remembering"
     )
@@ -312,7 +305,7 @@ def cmd_deleted(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
     return EXIT_OK
 
 
-HANDLERS: dict[str, Handler] = {
+COMMANDS: dict[str, Handler] = {
     name: _usage_errors_exit_2(name, handler)
     for name, handler in {
         "tag": cmd_tag,

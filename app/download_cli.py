@@ -41,9 +41,7 @@ EXPECTED_ERRORS = (RemoteError, DownloadTargetError, TargetError)
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    download = sub.add_parser(
-        "download", parents=[common], help="download from Civitai or Hugging Face into the library"
-    )
+    download = sub.add_parser("download", parents=[common])
     download.add_argument(
         "targets",
         nargs="+",
@@ -61,7 +59,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     download.add_argument("--json", action="store_true")
 
-    queue = sub.add_parser("downloads", parents=[common], help="list, resume or cancel downloads")
+    queue = sub.add_parser("downloads", parents=[common])
     queue.add_argument("action", nargs="?", choices=["list", "resume", "cancel"], default="list")
     queue.add_argument(
         "id",
@@ -272,3 +270,7 @@ def _record_json(record: DownloadRecord) -> dict[str, Any]:
 
 def _name(record: DownloadRecord) -> str:
     return record.file_name or record.suggested_name or record.url
+
+
+# the handlers app.cli runs, by command name (app.cli_registry lists the commands)
+COMMANDS = {"download": cmd_download, "downloads": cmd_downloads}

@@ -17,9 +17,12 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from core.errors import AtelierError
 
-class TargetError(ValueError):
-    """The text is not a download target; the message says what is expected."""
+
+class TargetError(AtelierError, ValueError):
+    """The text is not a download target; the message says what is expected (an expected failure: one
+    line, never a traceback)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     dupes = sub.add_parser(
         "dupes",
         parents=[common],
-        help="list identical files across the library, and resolve them (trash, hard link, symlink)",
         description="Groups of files with the same SHA256 (hard links of one file are one file, never a "
         "duplicate). With --resolve, keeps one file per group and sends the others to the trash or "
         f"replaces them with links; the bytes freed are shown first. Kept by default: {KEEP_RULE}.",

@@ -29,7 +29,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     export = sub.add_parser(
         "export",
         parents=[common],
-        help="write the library list (names, hashes, Civitai/HF links, your tags and notes) to CSV or JSON",
     )
     export.add_argument("file", type=Path, help="the list to write (.csv or .json)")
     export.add_argument("--format", choices=["csv", "json"], help="default: from the file's extension")
@@ -38,7 +37,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     imp = sub.add_parser(
         "import",
         parents=[common],
-        help="match a library list to this library by hash, add its user data, list what is missing",
     )
     imp.add_argument("file", type=Path, help="a list written by `export` (.csv or .json)")
     imp.add_argument(
@@ -142,3 +140,7 @@ def _result_json(result: ImportResult, downloads: list[MissingDownload]) -> dict
         ],
         "message": result.summary(),
     }
+
+
+# the handlers app.cli runs, by command name (app.cli_registry lists the commands)
+COMMANDS = {"export": cmd_export, "import": cmd_import}

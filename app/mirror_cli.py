@@ -37,7 +37,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     mirror = sub.add_parser(
         "mirror",
         parents=[common],
-        help="share the library with A1111/Forge, ComfyUI or InvokeAI (links or copies, kept in sync)",
         description=(
             "mirror --ui comfyui|a1111|invokeai [--mode symlink|hardlink|copy] DEST: make or change a mirror "
             "and sync it; --list; --sync [DEST|ID]; --remove DEST|ID; --comfyui-yaml FILE [--root ID|PATH]; "
@@ -314,3 +313,7 @@ def _read_yaml(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
                 file=out,
             )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+# the handlers app.cli runs, by command name (app.cli_registry lists the commands)
+COMMANDS = {"mirror": cmd_mirror}

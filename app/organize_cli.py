@@ -47,7 +47,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     move = sub.add_parser(
         "move",
         parents=[common],
-        help="move files (with their sidecars and previews) to another folder of the library",
         description="move SRC... DEST: DEST is a folder (end it with / to create it), or a new file name "
         "when one SRC is given. The catalog follows; `atelier undo` moves them back.",
     )
@@ -56,7 +55,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     _conflict_options(move)
     move.add_argument("--json", action="store_true")
 
-    rename = sub.add_parser("rename", parents=[common], help="rename a file with its sidecars and previews")
+    rename = sub.add_parser("rename", parents=[common])
     rename.add_argument("target", metavar="ID|PATH", help="asset id or file path")
     rename.add_argument(
         "name", metavar="NAME", help="the new name (the extension is kept when NAME has none)"
@@ -64,20 +63,18 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     _conflict_options(rename)
     rename.add_argument("--json", action="store_true")
 
-    delete = sub.add_parser(
-        "delete", parents=[common], help="send files with their sidecars and previews to the system trash"
-    )
+    delete = sub.add_parser("delete", parents=[common])
     delete.add_argument("targets", nargs="+", metavar="ID|PATH", help="asset id or file path")
     delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     delete.add_argument("--json", action="store_true")
 
-    undo_cmd = sub.add_parser("undo", parents=[common], help="undo the last move, rename or delete")
+    undo_cmd = sub.add_parser("undo", parents=[common])
     undo_cmd.add_argument(
         "operation", nargs="?", type=row_id, metavar="OPERATION_ID", help="which one (see `atelier history`)"
     )
     undo_cmd.add_argument("--json", action="store_true")
 
-    history = sub.add_parser("history", parents=[common], help="recent moves, renames, deletes and undos")
+    history = sub.add_parser("history", parents=[common])
     history.add_argument("--limit", type=int, default=20, help="how many operations to list (default 20)")
     history.add_argument("--json", action="store_true")
 

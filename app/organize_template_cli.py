@@ -56,7 +56,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     organize = sub.add_parser(
         "organize",
         parents=[common],
-        help="move files into folders named by a template (plan first with --dry-run)",
         description="Move model files (with their sidecars and previews) into the folders a template "
         "names, relative to their library folder.",
         epilog=FIELDS_EPILOG,
@@ -310,3 +309,7 @@ def _result_line(planned: TemplatePlan, result: OperationResult) -> str:
     if planned.plan.conflicts:
         line += f", {_count(len(planned.plan.conflicts), 'conflict')} left in place"
     return line + " (undo with `atelier undo`)"
+
+
+# the handlers app.cli runs, by command name (app.cli_registry lists the commands)
+COMMANDS = {"organize": cmd_organize}

@@ -63,14 +63,13 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     render = sub.add_parser(
         "render",
         parents=[common],
-        help="render a recipe (or replay an image's parameters) and store it in the library",
     )
     _add_recipe_options(render)
     render.add_argument("--batch", type=int, default=1)
     render.add_argument(
         "--infotext", metavar="PNG|TEXT", help="replay the parameters of an image (or A1111 infotext text)"
     )
-    grid = sub.add_parser("grid", parents=[common], help="render an X/Y comparison grid")
+    grid = sub.add_parser("grid", parents=[common])
     _add_recipe_options(grid)
     grid.add_argument(
         "--x", required=True, help="lora:NAME=0,0.5,1 | seed=1,2 | cfg=4,7 | steps=10,20 | checkpoint=a,b"
@@ -328,3 +327,7 @@ def _report(stored: list[StoredRender], paths: list[Path], as_json: bool, out: T
         )
     for warning in stored[0].warnings:
         print(f"  ! {warning}", file=out)
+
+
+# the handlers app.cli runs, by command name (app.cli_registry lists the commands)
+COMMANDS = {"render": cmd_render, "grid": cmd_grid}

@@ -33,7 +33,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     updates = sub.add_parser(
         "updates",
         parents=[common],
-        help="list, download or ignore newer Civitai versions of the library's files",
         description=(
             "updates [ID|PATH...]: the files with a newer version on Civitai (all, or those named); "
             "--check asks Civitai now, --download gets the new versions beside the old files, "
@@ -159,3 +158,7 @@ def update_json(update: AssetUpdate) -> dict[str, Any]:
         "newer_versions": [version.id for version in update.newer],
         "checked_at": update.checked_at.isoformat() if update.checked_at else None,
     }
+
+
+# the handlers app.cli runs, by command name (app.cli_registry lists the commands)
+COMMANDS = {"updates": cmd_updates}

@@ -12,10 +12,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Literal
 
 from catalog.path_text import shown
 from catalog.places import LibraryPlaces, is_under
@@ -26,12 +23,15 @@ from core.formats.reader import read_header
 from core.formats.safe_open import check_regular, read_regular, special_kind, unreadable_reason
 from core.formats.sidecar_info import SidecarInfo
 from core.formats.sidecars import read_sidecars
-from core.formats.tensor_data import read_tensor
 from core.identify import identify
 from core.identify.result import Identification
 from core.jobs import CancelToken
 from core.layouts import MODEL_FILE_SUFFIXES, is_ignored_dir, is_ignored_file
 from core.taxonomy import FileFormat, FileStatus
+
+if TYPE_CHECKING:  # numpy is loaded only when a tensor is read (identification asks for a few)
+    import numpy as np
+    from numpy.typing import NDArray
 
 # Files next to a model that another tool (A1111, Civitai Helper, Stability Matrix, LoRA Manager) wrote.
 SIDECAR_SUFFIXES = (
@@ -461,4 +461,10 @@ def format_from_suffix(path: Path) -> FileFormat:
 def _tensor_reader(header: ModelHeader) -> Callable[[str], NDArray[np.float64]] | None:
     if header.format is not FileFormat.SAFETENSORS:
         return None
-    return lambda name: read_tensor(header, name)
+
+    def read(name: str) -> NDArray[np.float64]:
+        from core.formats.tensor_data import read_tensor
+
+        return read_tensor(header, name)
+
+    return read

@@ -1,0 +1,160 @@
+"""``atelier search``, ``show`` and ``roots``: reading the library (and searching the sites).
+
+A library search or ``show`` opens the catalog and runs one query; the site clients are loaded only when
+the first word of ``search`` names a site (``app.remote_cli``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from app.cli import EXIT_OK, EXIT_USAGE, CliError, Handler
+from app.cli_ids import MAX_ROW_ID, asset_by_id_or_path
+from app.serialize import asset_to_json, root_to_json
+from app.show_text import print_asset
+from catalog.records import AssetQuery, AssetRecord, HiddenFilter
+from core.taxonomy import Architecture, AssetKind, FileStatus
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+
+SEARCH_SOURCES = ("library", "civitai", "hf")
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    search = sub.add_parser(
+        "search",
+        parents=[common],
+        description=(
+            "search [library|civitai|hf] WORDS...: the library unless the first word names a site; "
+            "options may come before, between or after the words"
+        ),
+    )
+    search.add_argument("words", nargs="*", help="[civitai|hf|library] then the words to find")
+    search.add_argument("--kind", action="append", choices=[k.value for k in AssetKind], default=[])
+    search.add_argument("--arch", action="append", choices=[a.value for a in Architecture], default=[])
+    search.add_argument("--tag", action="append", default=[], help="tag filter (repeatable)")
+    search.add_argument(
+        "--hidden",
+        choices=["visible", "all", "only"],
+        default="visible",
+        help="library: files you hid (set --hidden) are left out unless 'all' or 'only'",
+    )
+    search.add_argument(
+        "--type", action="append", default=[], help="Civitai model type: Checkpoint, LoRA, Embedding, ..."
+    )
+    search.add_argument(
+        "--base-model", action="append", default=[], help="Civitai base model, e.g. 'SDXL 1.0'"
+    )
+    search.add_argument(
+        "--sort", help="Civitai: 'Most downloaded', 'Highest rated', 'Newest'; hf: downloads, likes..."
+    )
+    search.add_argument("--period", help="Civitai: AllTime, Year, Month, Week or Day")
+    search.add_argument("--nsfw", action="store_true", help="Civitai: include NSFW results")
+    search.add_argument("--user", help="Civitai creator or Hugging Face author")
+    search.add_argument("--cursor", help="Civitai: the cursor printed by the previous page")
+    search.add_argument("--limit", type=int, default=None, help="results to show (library 100, sites 20)")
+    search.add_argument("--json", action="store_true")
+
+    show = sub.add_parser("show", parents=[common])
+    show.add_argument("target", help="asset id or file path")
+    show.add_argument("--json", action="store_true")
+
+    roots = sub.add_parser("roots", parents=[common])
+    roots.add_argument("--json", action="store_true", help="print one JSON array")
+
+
+def cmd_search(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise CliError("--limit must be at least 1")
+    if args.limit is not None:
+        args.limit = min(args.limit, MAX_ROW_ID)  # "as many as there are": more than SQLite can count
+    words = list(args.words)
+    source = words.pop(0) if words and words[0] in SEARCH_SOURCES else "library"
+    text = " ".join(words)
+    if source == "library":
+        return _search_library(context, args, text, out)
+    from app import remote_cli  # requests and huggingface_hub: only when a site is searched
+
+    try:
+        if source == "civitai":
+            return remote_cli.search_civitai(context, args, text, out)
+        return remote_cli.search_huggingface(context, args, text, out)
+    except remote_cli.SearchOptionError as exc:
+        print(f"atelier search: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _search_library(context: AppContext, args: argparse.Namespace, text: str, out: TextIO) -> int:
+    query = AssetQuery(
+        text=text,
+        kinds=tuple(AssetKind(k) for k in args.kind),
+        architectures=tuple(Architecture(a) for a in args.arch),
+        tags=tuple(args.tag),
+        hidden=HiddenFilter(args.hidden),
+        limit=args.limit or 100,
+    )
+    records = context.library.search(query)
+    if args.json:
+        json.dump([asset_to_json(r) for r in records], out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    for record in records:
+        print(_one_line(record), file=out)
+    total = context.library.count(
+        AssetQuery(
+            text=query.text,
+            kinds=query.kinds,
+            architectures=query.architectures,
+            tags=query.tags,
+            hidden=query.hidden,
+        )
+    )
+    print(f"{len(records)} of {total} shown", file=out)
+    return EXIT_OK
+
+
+def _one_line(record: AssetRecord) -> str:
+    """One search hit; the Civitai name follows the file's own, so a hit found by it explains itself."""
+    name = record.display_name or record.file_name
+    status = "" if record.status is FileStatus.OK else f" [{record.status.value}]"
+    remote = record.remote_model_name
+    civitai = f"  ({remote})" if remote and remote.casefold() != name.casefold() else ""
+    return f"{record.id:>6}  {record.kind.value:<12} {record.architecture.value:<12} {name}{civitai}{status}"
+
+
+def cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    from catalog.examine import sidecar_problems
+
+    library = context.library
+    record = asset_by_id_or_path(library, args.target)
+    data = asset_to_json(record, previews=library.previews(record.id), links=library.remote_links(record.id))
+    # The catalog keeps what sidecars say, not their failures: read them now, so a problem stays in view.
+    data["sidecar_problems"] = list(sidecar_problems(Path(record.path)))
+    if args.json:
+        json.dump(data, out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    print_asset(data, out)
+    return EXIT_OK
+
+
+def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    roots = context.library.roots()
+    if args.json:
+        json.dump([root_to_json(root) for root in roots], out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    if not roots:
+        print("No library folders yet: add one with `atelier scan FOLDER`", file=out)
+    for root in roots:
+        files = "file " if root.file_count == 1 else "files"
+        print(f"{root.id:>4}  {root.layout.value:<16} {root.file_count:>7} {files}  {root.path}", file=out)
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Handler] = {"search": cmd_search, "show": cmd_show, "roots": cmd_roots}
