@@ -87,12 +87,11 @@ _THREES = itertools.repeat(3)  # bytes -> bits is a shift left by 3
 _METADATA_FIRST = re.compile(r'\A\s*\{\s*"__metadata__"\s*:\s*')
 _METADATA_LAST = re.compile(r',\s*"__metadata__"\s*:\s*')
 _METADATA_TOKEN = '"__metadata__"'
-# Things msgspec reads more kindly than serde_json, sent to the strict validator: an escape that may be a
-# lone surrogate, a number with a minus sign (msgspec reads "-0" as 0), Atelier's own TensorInfo field.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# Things Python's json and msgspec read more kindly than serde_json, sent to the strict validator: a lone
+# surrogate (in metadata, once decoded), a number with a minus sign (msgspec reads "-0" as 0).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MINUS_NUMBER = re.compile(r"[\[,:]\s*-")
-_BYTE_SIZE_TOKEN = '"byte_size"'
-_FIELD_TOKENS = tuple(f'"{name}"' for name in _FIELDS)
+_KNOWN_DTYPES = frozenset(SAFETENSORS_DTYPE_BITS)
 
 
 class _FastPathRefusedError(Exception):
@@ -187,10 +186,11 @@ def _parse_json(text: str) -> _Object:
 
 
 def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
-    """Accept a sound header fast, or refuse; never accepts what ``_validate`` would reject."""
-    # Substring tests first: they run at memchr speed, the patterns only when the character is there at all.
-    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
-        raise _FastPathRefusedError
+    """Accept a sound header fast, or refuse; never accepts what ``_validate`` would reject.
+
+    Every check is a substring count or a C-level ``map``/compare pass over all entries: no Python code
+    runs per tensor. Tensors written in offset order (every safetensors writer does) skip the sort.
+    """
     metadata: dict[str, str] = {}
     tensors_json = text
     occurrences = text.count(_METADATA_TOKEN)
@@ -199,52 +199,58 @@ def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], di
     if occurrences == 1:
         metadata, tensors_json = _split_metadata(text)
     # msgspec keeps the last of repeated fields and reads "-0" as 0, where serde refuses both; a \u escape
-    # could spell a field name differently. Such headers, and names that look like fields, go the slow way.
-    if (
-        "\\u" in tensors_json
-        or _BYTE_SIZE_TOKEN in tensors_json
-        or ("-" in tensors_json and _MINUS_NUMBER.search(tensors_json))
-    ):
+    # could spell a field name differently or be a lone surrogate. Such headers go the slow way. Substring
+    # tests first: they run at memchr speed, the pattern only when the character is there at all.
+    if "\\u" in tensors_json or ("-" in tensors_json and _MINUS_NUMBER.search(tensors_json)):
         raise _FastPathRefusedError
     try:
         tensors = _TENSORS.decode(tensors_json)
     except (msgspec.DecodeError, msgspec.ValidationError):
         # Also refuses a header whose metadata sits in the middle: that entry does not decode as a tensor.
         raise _FastPathRefusedError from None
-    count = len(tensors)
-    if any(tensors_json.count(token) != count for token in _FIELD_TOKENS):
-        raise _FastPathRefusedError  # a repeated field or tensor name, or a name spelled like a field
-    # Every check below runs as C-level map/sort passes over all entries, no per-tensor Python code.
-    values = list(tensors.values())
-    maybe_offsets = list(map(_OFFSETS, values))
-    if None in maybe_offsets:
+    # Each entry decoded with a name and the fields dtype and shape, and (checked below) data_offsets: at
+    # least 4 keys, so 4 colons, per tensor. Exactly 4 per tensor in the whole text leaves no room for a
+    # repeated tensor name, a field given twice or an extra field (``byte_size``); a colon inside a name
+    # only adds to the count, whatever whitespace the writer put around it.
+    if tensors_json.count(":") != 4 * len(tensors):
         raise _FastPathRefusedError
-    offsets = cast("list[tuple[int, int]]", maybe_offsets)
-    try:
-        bits = list(map(SAFETENSORS_DTYPE_BITS.__getitem__, map(_DTYPE, values)))
-    except KeyError:
-        raise _FastPathRefusedError from None
+    values = list(tensors.values())
+    offsets = list(map(_OFFSETS, values))
+    if None in offsets:
+        raise _FastPathRefusedError
+    spans = cast("list[tuple[int, int]]", offsets)
     elements = list(map(math.prod, map(_SHAPE, values)))
     if 0 in elements:
         # An empty tensor's shape may still overflow on the way to 0 (serde multiplies left to right).
         raise _FastPathRefusedError
     # With no zero dimension the running product only grows, so a count that matches the span (which lies
     # inside the file) never overflowed: the equality below is the library's overflow check as well.
-    needed_bits = list(map(operator.mul, elements, bits))
-    span_bits = list(
-        map(operator.lshift, map(operator.sub, map(_END, offsets), map(_BEGIN, offsets)), _THREES)
-    )
-    if needed_bits != span_bits:
-        raise _FastPathRefusedError  # a size that does not match its dtype and shape
-    # The spans must tile the data section exactly: each begins where the previous one ends.
-    spans = sorted(offsets)
-    if spans:
-        if spans[0][0] != 0 or spans[-1][1] != data_size:
-            raise _FastPathRefusedError
-        if list(map(_END, spans[:-1])) != list(map(_BEGIN, spans[1:])):
-            raise _FastPathRefusedError
-    elif data_size != 0:
+    dtypes = list(map(_DTYPE, values))
+    kinds = set(dtypes)
+    if not kinds <= _KNOWN_DTYPES:
         raise _FastPathRefusedError
+    flat = list(itertools.chain.from_iterable(spans))  # begin, end, begin, end...
+    begins, ends = flat[::2], flat[1::2]
+    if len(kinds) == 1 and not SAFETENSORS_DTYPE_BITS[dtypes[0]] % 8:
+        # One whole-byte dtype (nearly every file): bytes = elements x item size, compared span by span.
+        item_size = SAFETENSORS_DTYPE_BITS[dtypes[0]] // 8
+        if list(map(item_size.__mul__, elements)) != list(map(operator.sub, ends, begins)):
+            raise _FastPathRefusedError
+    else:
+        needed_bits = list(map(operator.mul, elements, map(SAFETENSORS_DTYPE_BITS.__getitem__, dtypes)))
+        if needed_bits != list(map(operator.lshift, map(operator.sub, ends, begins), _THREES)):
+            raise _FastPathRefusedError  # a size that does not match its dtype and shape
+    # The spans must tile the data section exactly: each begins where the previous one ends. Every span is
+    # at least one byte long here, so spans that tile in header order are also the sorted order.
+    if not spans:
+        if data_size != 0:
+            raise _FastPathRefusedError
+    elif flat[0] != 0 or flat[-1] != data_size or flat[2::2] != flat[1:-1:2]:
+        ordered = sorted(spans)
+        if ordered[0][0] != 0 or ordered[-1][1] != data_size:
+            raise _FastPathRefusedError
+        if list(map(_END, ordered[:-1])) != list(map(_BEGIN, ordered[1:])):
+            raise _FastPathRefusedError
     return tensors, metadata
 
 
@@ -259,6 +265,11 @@ def _split_metadata(text: str) -> tuple[dict[str, str], str]:
     except (json.JSONDecodeError, RecursionError):
         raise _FastPathRefusedError from None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise _FastPathRefusedError
+    # A lone surrogate escape (serde refuses it) decodes to a surrogate code point; a valid pair to one
+    # character beyond the BMP. Metadata is mostly ASCII, which is checked at C speed.
+    strings = "".join(itertools.chain.from_iterable(value.items()))
+    if not strings.isascii() and _SURROGATE.search(strings) is not None:
         raise _FastPathRefusedError
     rest = text[end:].lstrip(" \t\n\r")
     if first is not None:

@@ -3,11 +3,14 @@
 Every LoRA dialect stores per-module tensors whose *last* name components say what they are
 (``.lora_down.weight``, ``.hada_w1_a``, ``.lora_A.weight``, ``.processor.to_q_lora.down.weight``...), so the
 name alone classifies a tensor. Scans run on every LoRA of a library (an SDXL LoRA has ~3000 names), so
-the loop does one string split and one dictionary lookup per name in the common dialects (kohya names
-have no dots before the suffix; PEFT suffixes have one length) and nothing else: shapes are looked up
-afterwards, only for the down-projections, and the searches for the measuring layers (InvokeAI
-``lora_token_vector_length``: cross-attention ``to_k``/``to_v``, text-encoder attention) stop early. Large
-files that are not LoRAs (checkpoints) are turned away by ``may_be_lora`` without a full scan.
+no Python code runs per name in the common case: a few probe names say which endings the file uses, and
+counting each ending in the newline-joined names (C string search) proves that no other kind of name is
+there; the module list is then one C-level filter over the names. Files that defeat this (mixed module
+types, legacy attention-processor names, names outside the known endings) take the name-by-name loop,
+which gives the same scan. Shapes are looked up afterwards, only for the down-projections, and the
+searches for the measuring layers (InvokeAI ``lora_token_vector_length``: cross-attention
+``to_k``/``to_v``, text-encoder attention) stop early. Large files that are not LoRAs (checkpoints) are
+turned away by ``may_be_lora`` without a full scan.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 
 from core.formats.model_file import TensorInfo
 
@@ -200,7 +203,73 @@ def _split(name: str) -> tuple[str, str, bool] | None:
 
 
 def scan_lora(tensors: Mapping[str, TensorInfo]) -> LoraScan:
-    """Classify every name by its trailing token; the loop is kept minimal (see the module docstring)."""
+    """Classify every name by its trailing token: by suffix counts where the file allows, else name by name.
+
+    Both give the same ``LoraScan``; the suffix counts touch each name only inside C string methods.
+    """
+    return _scan_by_suffixes(tensors) or scan_every_name(tensors)
+
+
+def _probe_names(names: list[str]) -> list[str]:
+    """The names ``may_be_lora`` looks at: three runs (start, middle, end), or all of a small file."""
+    if len(names) <= _PRECHECK_RUN * 8:
+        return names
+    middle = len(names) // 2
+    return [*names[:_PRECHECK_RUN], *names[middle : middle + _PRECHECK_RUN], *names[-_PRECHECK_RUN:]]
+
+
+def _scan_by_suffixes(tensors: Mapping[str, TensorInfo]) -> LoraScan | None:
+    """The scan from module prefixes and a few probe names, or None when the file needs ``scan_every_name``.
+
+    The probe names say which name endings (``.lora_down.weight``, ``.alpha``...) the file uses. Counting
+    each ending in the newline-joined names proves, when the counts add up to every name, that each name
+    ends in one of them: no other kind of name exists, so every count, and the module list of the one
+    primary (and one down-projection) ending, is exactly what the name-by-name scan would find. Files that
+    mix primary endings, use legacy attention-processor names or hold names outside these endings (IA3's
+    ``.weight``, a stray ``text_projection``) take the name-by-name scan.
+    """
+    names = list(tensors)
+    endings: dict[str, str] = {}
+    for name in _probe_names(names):
+        found = _split(name)
+        if found is None or found[2]:
+            return None
+        module, token, _ = found
+        endings[name[len(module) :]] = token
+    blob = "\n".join(names) + "\n"
+    if blob.count("\n") != len(names):
+        return None  # a name holding a newline: the counts below would not be per name
+    # No ending is a suffix of another (each is "." + token [+ ".weight"], tokens hold no dot and none ends
+    # in "weight"), so a name is counted at most once, and counts summing to all names mean exactly once.
+    counts = {ending: blob.count(ending + "\n") for ending in endings}
+    if sum(counts.values()) != len(names):
+        return None
+    present = [ending for ending, count in counts.items() if count]
+    primary = [ending for ending in present if endings[ending] in PRIMARY_TOKENS]
+    down = [ending for ending in present if endings[ending] in DOWN_TOKENS]
+    if len(primary) > 1 or len(down) > 1:
+        return None  # entries of two kinds interleave in name order: only the full scan keeps that order
+    scan = LoraScan(tensors)
+    if primary:
+        scan.primary = _entries(names, primary[0], endings[primary[0]])
+        scan.counts[endings[primary[0]]] = counts[primary[0]]
+    if down:
+        scan.down = list(scan.primary) if down == primary else _entries(names, down[0], endings[down[0]])
+    for ending in present:
+        token = endings[ending]
+        if token != "alpha" and token not in PRIMARY_TOKENS | DOWN_TOKENS | UP_TOKENS:
+            scan.counts[token] += counts[ending]
+    return scan
+
+
+def _entries(names: list[str], ending: str, token: str) -> list[Entry]:
+    """(module, token, name) of every name with ``ending``, in name order."""
+    cut = len(ending)
+    return [(name[:-cut], token, name) for name in filter(methodcaller("endswith", ending), names)]
+
+
+def scan_every_name(tensors: Mapping[str, TensorInfo]) -> LoraScan:
+    """Classify every name by its trailing token, one by one; the loop is kept minimal (module docstring)."""
     scan = LoraScan(tensors)
     others: dict[str, int] = {}
     primary, down = scan.primary, scan.down

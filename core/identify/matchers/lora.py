@@ -9,9 +9,12 @@ tools load the file, and explains the naming in the reasons.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+from core.formats.model_file import TensorInfo
 from core.identify.lora_base import lora_architecture
 from core.identify.lora_scan import LoraScan, may_be_lora, scan_lora
-from core.identify.registry import Match, Refusal
+from core.identify.registry import Match, MatchFunction, Refusal
 from core.identify.view import HeaderView
 from core.taxonomy import AssetKind, NetworkType
 
@@ -29,11 +32,21 @@ _ORDER = (
 _SAMPLES = 16
 
 
-def match_lora(view: HeaderView) -> Match | Refusal:
+def lora_matcher(scan: Callable[[Mapping[str, TensorInfo]], LoraScan]) -> MatchFunction:
+    """The LoRA matcher over ``scan``: ``scan_lora`` in the registry, the name-by-name scan in the test that
+    proves both identify every file the same way."""
+
+    def match(view: HeaderView) -> Match | Refusal:
+        return _match(view, scan)
+
+    return match
+
+
+def _match(view: HeaderView, scan_names: Callable[[Mapping[str, TensorInfo]], LoraScan]) -> Match | Refusal:
     refusal = Refusal("no lora_down/lora_A/hada/lokr/diff/oft module keys")
     if not may_be_lora(view.tensors):
         return refusal
-    scan = scan_lora(view.tensors)
+    scan = scan_names(view.tensors)
     modules = _module_counts(scan)
     total = sum(modules.values())
     if total == 0:
@@ -48,6 +61,9 @@ def match_lora(view: HeaderView) -> Match | Refusal:
     if rank is not None:
         details["rank"] = rank
     return Match(AssetKind.LORA, arch, tuple(reasons), network=network, details=details)
+
+
+match_lora = lora_matcher(scan_lora)
 
 
 def _module_counts(scan: LoraScan) -> dict[NetworkType, int]:

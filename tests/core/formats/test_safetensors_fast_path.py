@@ -97,3 +97,72 @@ def test_what_the_fast_path_refuses_gets_the_strict_verdict(
         return
     with pytest.raises(CorruptFileError, match=message):
         sh.read_safetensors_header(path)
+
+
+def _raw_file(path: Path, text: str, data_size: int) -> Path:
+    raw = text.encode("utf-8", "surrogatepass")
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * data_size)
+    return path
+
+
+def _library_accepts(path: Path) -> bool:
+    try:
+        with safe_open(str(path), "numpy") as handle:
+            list(handle.keys())
+    except SafetensorError:
+        return False
+    return True
+
+
+# Headers built to slip past the fast path's counts: each must be refused by it and judged by the strict
+# validator exactly as the safetensors library judges it.
+TRICKY = {
+    # One key loses its colon-after-quote to whitespace while a field is given twice: 4 colons, 4 keys.
+    "repeated field, spaced key": ('{"t":{"dtype" :"U8","shape":[1],"shape":[2],"data_offsets":[0,2]}}', 2),
+    "repeated tensor name": (
+        '{"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+        1,
+    ),
+    "byte_size instead of data_offsets": ('{"t":{"dtype":"U8","shape":[1],"byte_size":1}}', 1),
+    "lone surrogate in metadata": (
+        '{"__metadata__":{"k":"\\ud800"},"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+        1,
+    ),
+    "lone surrogate in a name": ('{"\\udc00":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1),
+    "minus zero": ('{"t":{"dtype":"U8","shape":[-0],"data_offsets":[0,0]}}', 0),
+    "unsorted offsets": (
+        '{"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+        3,
+    ),
+    "unsorted with a gap": (
+        '{"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+        4,
+    ),
+    "mixed dtypes, one wrong": (
+        '{"a":{"dtype":"F4","shape":[4],"data_offsets":[0,2]},"b":{"dtype":"F16","shape":[2],"data_offsets":[2,5]}}',
+        5,
+    ),
+}
+
+
+@pytest.mark.parametrize("label", sorted(TRICKY))
+def test_headers_made_to_fool_the_fast_path_are_judged_as_the_library_judges_them(
+    tmp_path: Path, label: str
+) -> None:
+    text, data_size = TRICKY[label]
+    path = _raw_file(tmp_path / "tricky.safetensors", text, data_size)
+    if label != "unsorted offsets":
+        with pytest.raises(sh._FastPathRefusedError):
+            sh._fast_validate(text, data_size)
+    accepted = True
+    try:
+        sh.read_safetensors_header(path)
+    except CorruptFileError:
+        accepted = False
+    assert accepted == _library_accepts(path)
+
+
+def test_unsorted_offsets_that_tile_are_accepted_by_the_fast_path() -> None:
+    text, data_size = TRICKY["unsorted offsets"]
+    tensors, _ = sh._fast_validate(text, data_size)
+    assert {name: info.data_offsets for name, info in tensors.items()} == {"b": (1, 3), "a": (0, 1)}
