@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.formats import pickle_stream
+from core.formats.containers import PICKLE_FORMATS, SNIFF_BYTES, ZIP_MAGIC
 from core.formats.model_file import CorruptFileError, ModelHeader, UnsafeFileError
 from core.formats.pickle_flatten import flatten_checkpoint
 from core.formats.pickle_limits import short_repr
@@ -44,14 +45,6 @@ from core.formats.torch_tar import is_tar, load_tar
 from core.taxonomy import FileFormat
 
 LEGACY_PROTOCOL = 1001
-SNIFF_BYTES = 1024
-ZIP_MAGIC = b"PK\x03\x04"
-PICKLE_FORMATS: dict[str, FileFormat] = {
-    ".ckpt": FileFormat.CKPT,
-    ".pt": FileFormat.PT,
-    ".pth": FileFormat.PT,
-    ".bin": FileFormat.BIN,
-}
 _FIRST_READ = 1024 * 1024
 
 

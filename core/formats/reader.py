@@ -7,6 +7,8 @@ a pickle is filed under. Pickle content (a torch zip, a tar checkpoint, a bare p
 scanned whatever the name: ``torch.load`` does not look at extensions, so a pickle named ``.safetensors``
 that would run code is ``unsafe``; a harmless one is still reported as not what its name promises.
 Files are opened only through ``safe_open``: a FIFO named ``model.safetensors`` is refused at once.
+The pickle machinery (picklescan, the restricted unpickler, numpy) is imported only when the first bytes
+are not safetensors or GGUF: reading a safetensors header loads none of it.
 """
 
 from __future__ import annotations
@@ -14,14 +16,12 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+from core.formats.containers import PICKLE_FORMATS, SNIFF_BYTES, ZIP_MAGIC
 from core.formats.diffusers_folder import is_diffusers_folder, read_diffusers_folder
 from core.formats.gguf import GGUF_MAGIC, read_gguf_header
 from core.formats.model_file import CorruptFileError, ModelHeader
-from core.formats.pickle_reader import PICKLE_FORMATS, SNIFF_BYTES, ZIP_MAGIC, read_pickle_header
-from core.formats.pickle_stream import looks_like_pickle
 from core.formats.safe_open import open_regular
 from core.formats.safetensors_header import MAX_HEADER_BYTES, read_safetensors_header
-from core.formats.torch_tar import is_tar
 
 MODEL_EXTENSIONS: tuple[str, ...] = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
 SAFETENSORS_EXTENSIONS = (".safetensors", ".sft")
@@ -49,7 +49,7 @@ def read_header(path: Path) -> ModelHeader:
             _refuse_disguised_pickle(path, kind, suffix)
         else:
             try:
-                return read_pickle_header(path)
+                return _read_pickle_header(path)
             except CorruptFileError:
                 if kind != "pickle?":
                     raise
@@ -85,10 +85,17 @@ _LABELS = {
 _PICKLE_KINDS = frozenset({"zip", "tar", "pickle", "pickle?"})
 
 
+def _read_pickle_header(path: Path) -> ModelHeader:
+    """``pickle_reader.read_pickle_header``, imported on first use (see the module docstring)."""
+    from core.formats.pickle_reader import read_pickle_header as read
+
+    return read(path)
+
+
 def _refuse_disguised_pickle(path: Path, kind: str, suffix: str) -> None:
     """A pickle under a name that promises none: unsafe if it would run code, corrupt otherwise."""
     try:
-        read_pickle_header(path)
+        _read_pickle_header(path)
     except CorruptFileError:
         if kind == "pickle?":
             return  # not really a pickle: the extension's own reader explains what the file is
@@ -111,6 +118,9 @@ def _sniff(path: Path) -> tuple[str | None, int]:
         # because a header length such as 0x280 also starts with the byte 0x80.
         if 0 < header_len <= min(MAX_HEADER_BYTES, size - 8) and head[8:9] == b"{":
             return "safetensors", size
+    from core.formats.pickle_stream import looks_like_pickle
+    from core.formats.torch_tar import is_tar
+
     if is_tar(head):
         return "tar", size
     if looks_like_pickle(head):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from operator import attrgetter
 
 from core.formats.model_file import TensorInfo
 from core.taxonomy import Precision
@@ -24,13 +25,14 @@ _FLOAT_PRECISIONS: dict[str, Precision] = {
     "F8_E4M3FNUZ": Precision.FP8,
     "F8_E5M2FNUZ": Precision.FP8,
 }
+_DTYPE = attrgetter("dtype")
 # Element types that are neither weights (integers, booleans) nor quantised blocks.
 _IGNORED = frozenset({"BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64"})
 
 
 def dominant_precision(tensors: Mapping[str, TensorInfo]) -> Precision | None:
     """Precision of the float dtype holding the most elements; None without float weights."""
-    dtypes = {info.dtype for info in tensors.values()}
+    dtypes = set(map(_DTYPE, tensors.values()))  # one C-level pass, no Python code per tensor
     weighted = dtypes - _IGNORED
     if not weighted:
         return None

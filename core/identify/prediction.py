@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from core.identify.view import HeaderView
 from core.taxonomy import Architecture, Prediction
 
@@ -68,6 +66,8 @@ def _markers(view: HeaderView, reasons: list[str]) -> Prediction | None:
 def _probe(view: HeaderView, name: str, reasons: list[str]) -> Prediction | None:
     if view.read_tensor is None or not view.has(name):
         return None
+    import numpy as np  # only here, where a tensor is read: reading headers never loads numpy
+
     try:
         values = np.asarray(view.read_tensor(name), dtype=np.float64)
     except Exception as error:  # the reader is the caller's; a failure must not lose the identification

@@ -11,14 +11,15 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from core.formats.embedded_metadata import EmbeddedMetadata, read_embedded_metadata
 from core.formats.model_file import ModelHeader, TensorInfo
 
-TensorReader = Callable[[str], np.ndarray]
+if TYPE_CHECKING:  # numpy is loaded only when a tensor is actually read
+    import numpy as np
+
+TensorReader = Callable[[str], "np.ndarray"]
 
 # Sorts after every character a tensor name can contain, so ``prefix + _LAST_CHAR`` bounds a prefix range.
 _LAST_CHAR = "\U0010ffff"
