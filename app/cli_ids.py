@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from catalog.errors import NotFoundError
-from catalog.library import Library
-from catalog.records import AssetRecord
+
+if TYPE_CHECKING:
+    from catalog.library import Library
+    from catalog.records import AssetRecord
 
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest INTEGER
 

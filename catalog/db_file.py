@@ -134,7 +134,7 @@ def schema_written_by_newer(path: Path) -> str | None:
     Asked before the window is drawn, with the standard ``sqlite3`` module read-only, so the window never
     opens empty on a library it cannot read; the revisions known are the migration files' names.
     """
-    known = {script.name.split("_", 1)[0] for script in _MIGRATIONS.glob("[0-9]*_*.py")}
+    known = known_revisions()
     try:
         connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=1.0)
     except sqlite3.Error:
@@ -147,6 +147,12 @@ def schema_written_by_newer(path: Path) -> str | None:
         connection.close()
     revision = str(row[0]) if row else None
     return revision if revision is not None and known and revision not in known else None
+
+
+def known_revisions() -> tuple[str, ...]:
+    """The schema revisions this Atelier knows, oldest first: its migration files' names (``0001_...``),
+    read from the folder so that no Alembic is loaded to ask."""
+    return tuple(sorted({script.name.split("_", 1)[0] for script in _MIGRATIONS.glob("[0-9]*_*.py")}))
 
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"

@@ -7,9 +7,12 @@ instead of a stack trace and the CLI can exit non-zero with the same sentence.
 
 from __future__ import annotations
 
-from sqlalchemy import exc as sa_exc
+from typing import TYPE_CHECKING
 
 from core.errors import AtelierError
+
+if TYPE_CHECKING:  # the errors are raised and caught by commands that never load SQLAlchemy
+    from sqlalchemy import exc as sa_exc
 
 
 class CatalogError(AtelierError):
@@ -81,6 +84,8 @@ def translate_db_error(error: sa_exc.DBAPIError) -> CatalogError:
     The mapping reads SQLite's message because the Python driver reports most failures as one
     ``OperationalError`` class; the original exception stays chained as ``__cause__`` for logs.
     """
+    from sqlalchemy import exc as sa_exc
+
     text = str(error.orig) if error.orig is not None else str(error)
     lowered = text.lower()
     if isinstance(error, sa_exc.IntegrityError):

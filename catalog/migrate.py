@@ -9,46 +9,69 @@ Two refusals keep a file that is not this version's catalog untouched: an SQLite
 no Alembic revision belongs to another program and is never migrated into an Atelier catalog, and a
 catalog opened read-only (:func:`require_head`) is never migrated at all: an older schema is reported as
 a migration that is due and cannot run there.
+
+Opening a catalog that is already at this version's schema (nearly every start) asks its revision with
+one query and never imports Alembic: the revisions are the migration files' names (``0001_...``), read
+from the folder, and Alembic is loaded only when a migration is due or a revision is unknown.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine, make_url
 from sqlalchemy import exc as sa_exc
 
 from catalog.db import create_catalog_engine
+from catalog.db_file import known_revisions
 from catalog.errors import MigrationDueError, NotACatalogError, SchemaTooNewError, translate_db_error
+
+if TYPE_CHECKING:  # Alembic (and Mako) load only when a migration is due or a revision is questioned
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _BEGIN_OPTION = {"atelier_begin": "IMMEDIATE"}
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
 def head_revision() -> str:
-    """The revision this version of Atelier writes."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
+    """The revision this version of Atelier writes: the newest migration file's (they are numbered in
+    order, each named after its revision; a test checks that Alembic's chain ends at the same one)."""
+    revisions = known_revisions()
+    if not revisions:
         raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
-    return head
+    return revisions[-1]
+
+
+def recorded_revision(engine: Engine) -> str | None:
+    """The one revision the catalog records, read with one query and no Alembic; None when it records
+    none (a new or foreign database) or several (Alembic then says what is wrong)."""
+    with engine.connect() as connection:
+        table = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).first()
+        if table is None:
+            return None
+        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    return str(rows[0]) if len(rows) == 1 else None
 
 
 def current_revision(engine_or_url: Engine | str) -> str | None:
     """The revision a database is at (None for a new, empty database)."""
     engine, owned = _engine(engine_or_url)
     try:
+        from alembic.runtime.migration import MigrationContext
+
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
@@ -67,9 +90,14 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head", *, backup: bool
         CatalogError: the file is not a database, or cannot be written.
     """
     engine, owned = _engine(engine_or_url)
-    config = alembic_config()
-    script = ScriptDirectory.from_config(config)
     try:
+        if revision == "head" and recorded_revision(engine) == head_revision():
+            return  # nothing due: the usual open, without loading Alembic
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
+        config = alembic_config()
+        script = ScriptDirectory.from_config(config)
         current = current_revision(engine)
         if current is not None:
             _require_known(script, current)
@@ -96,9 +124,13 @@ def require_head(engine: Engine, where: str) -> None:
     ``MigrationDueError`` (an older one did, or it is an empty file) or ``NotACatalogError`` (another
     program's database); driver errors leave as typed catalog errors.
     """
-    script = ScriptDirectory.from_config(alembic_config())
     head = head_revision()
     try:
+        if recorded_revision(engine) == head:
+            return  # at this version's schema: no Alembic needed to say so
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(alembic_config())
         current = current_revision(engine)
         if current is None:
             refuse_foreign(engine, where)
@@ -116,6 +148,8 @@ def require_head(engine: Engine, where: str) -> None:
 
 
 def _require_known(script: ScriptDirectory, current: str) -> None:
+    from alembic.util.exc import CommandError
+
     try:
         script.get_revision(current)
     except CommandError as error:
@@ -127,9 +161,9 @@ def refuse_foreign(engine: Engine, where: str) -> None:
 
     Ask it through a read-only engine before opening the file for writing (the writing engine's first
     connection already switches the file to WAL)."""
+    if recorded_revision(engine) is not None:
+        return
     with engine.connect() as connection:
-        if MigrationContext.configure(connection).get_current_revision() is not None:
-            return
         tables = (
             connection.exec_driver_sql(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 3"

@@ -1,0 +1,134 @@
+"""Benchmark: how long a command takes from the shell, against ``python -c pass`` in the same run.
+
+Each command is run as a user runs it, ``python main.py ...`` in a fresh interpreter (so imports count),
+timed from spawn to exit, interleaved with the baseline so the machine's load weighs on both alike:
+
+* ``main.py --help`` — target <= 5x ``python -c pass``;
+* ``main.py inspect LORA`` on a small real kohya LoRA (SD1, fp16) — target <= 8x;
+* ``main.py search WORD`` and ``main.py show ID`` on a catalog of 10,000 models (``--rows``) — target
+  <= 0.25 s each (their ratio to the baseline is printed too).
+
+``--compare PATH`` runs the same command lines of another checkout (e.g. a ``git worktree`` of an older
+commit) in the same rounds and prints its figures and new/old ratios beside them.
+
+    python -m bench.bench_cli [--rows 10000] [--runs 7] [--compare /tmp/old] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.bench_search import build
+from catalog.library import Library
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"help": 5.0, "inspect": 8.0}  # ratios to `python -c pass`
+TARGET_SECONDS = {"search": 0.25, "show": 0.25}
+
+
+def _write_lora(path: Path) -> Path:
+    """A small kohya LoRA (SD1 text encoder and UNet attention, rank 4, fp16), written by hand."""
+    specs: dict[str, tuple[int, ...]] = {}
+    for block in range(3):
+        for proj, width in (("to_q", 320), ("to_k", 768), ("to_v", 768), ("to_out_0", 320)):
+            name = f"lora_unet_down_blocks_{block}_attentions_0_transformer_blocks_0_attn2_{proj}"
+            specs[f"{name}.lora_down.weight"] = (4, width)
+            specs[f"{name}.lora_up.weight"] = (320, 4)
+            specs[f"{name}.alpha"] = ()
+    for layer in range(12):
+        name = f"lora_te_text_model_encoder_layers_{layer}_self_attn_q_proj"
+        specs[f"{name}.lora_down.weight"] = (4, 768)
+        specs[f"{name}.lora_up.weight"] = (768, 4)
+        specs[f"{name}.alpha"] = ()
+    header: dict[str, object] = {"__metadata__": {"ss_output_name": "bench-lora"}}
+    offset = 0
+    for name, shape in specs.items():
+        size = 2
+        for dim in shape:
+            size *= dim
+        header[name] = {"dtype": "F16", "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + bytes(offset))
+    return path
+
+
+def _seconds(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--compare", type=Path, help="another checkout to time in the same rounds")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="atelier-bench-cli-") as tmp:
+        data_dir = Path(tmp) / "profile"
+        library = Library.open(data_dir / "catalog.sqlite3")
+        _, names = build(library, Path(tmp) / "models", args.rows, seed=1)
+        middle = library.get(args.rows // 2)
+        assert middle is not None, "the catalog has no row in the middle"
+        library.close()
+        (data_dir / "settings.json").write_text(json.dumps({"first_start_done": True}))
+        lora = _write_lora(Path(tmp) / "bench-lora.safetensors")
+        word = names[0].replace("-", " ").replace("_", " ").split()[0]
+        lines = {
+            "help": ["--help"],
+            "inspect": ["--data-dir", str(data_dir), "inspect", str(lora)],
+            "search": ["--data-dir", str(data_dir), "search", word],
+            "show": ["--data-dir", str(data_dir), "show", str(middle.id)],
+        }
+        trees = {"new": ROOT, **({"old": args.compare.resolve()} if args.compare else {})}
+        env_python = [sys.executable]
+        os.environ.pop("ATELIER_DATA_DIR", None)
+        times: dict[str, dict[str, list[float]]] = {tree: {name: [] for name in lines} for tree in trees}
+        baseline: list[float] = []
+        for cwd in trees.values():  # warm the OS caches and the byte-code of both
+            for line in lines.values():
+                _seconds([*env_python, "main.py", *line], cwd)
+        for _ in range(args.runs):
+            baseline.append(_seconds([*env_python, "-c", "pass"], ROOT))
+            for tree, cwd in trees.items():
+                for name, line in lines.items():
+                    times[tree][name].append(_seconds([*env_python, "main.py", *line], cwd))
+
+    base = statistics.median(baseline)
+    result: dict[str, object] = {"rows": args.rows, "runs": args.runs, "python_c_pass_s": round(base, 4)}
+    for tree in trees:
+        result[tree] = {
+            name: {
+                "s": round(statistics.median(values), 4),
+                "ratio": round(statistics.median(values) / base, 2),
+            }
+            for name, values in times[tree].items()
+        }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"python -c pass: {base:.3f} s (median of {args.runs}); catalog of {args.rows} models")
+    for name in lines:
+        new = statistics.median(times["new"][name])
+        target = f"target <= {TARGETS[name]}x" if name in TARGETS else f"target <= {TARGET_SECONDS[name]} s"
+        line = f"{name:8} {new:.3f} s  ratio {new / base:.2f} to python -c pass  ({target})"
+        if "old" in times:
+            old = statistics.median(times["old"][name])
+            line += f"; old {old:.3f} s (ratio {old / base:.2f}), new/old ratio {new / old:.2f}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
