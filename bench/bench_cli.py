@@ -123,11 +123,11 @@ def main() -> None:
     for name in lines:
         new = statistics.median(times["new"][name])
         target = f"target <= {TARGETS[name]}x" if name in TARGETS else f"target <= {TARGET_SECONDS[name]} s"
-        line = f"{name:8} {new:.3f} s  ratio {new / base:.2f} to python -c pass  ({target})"
+        text = f"{name:8} {new:.3f} s  ratio {new / base:.2f} to python -c pass  ({target})"
         if "old" in times:
             old = statistics.median(times["old"][name])
-            line += f"; old {old:.3f} s (ratio {old / base:.2f}), new/old ratio {new / old:.2f}"
-        print(line)
+            text += f"; old {old:.3f} s (ratio {old / base:.2f}), new/old ratio {new / old:.2f}"
+        print(text)
 
 
 if __name__ == "__main__":
