@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from catalog.records import AssetRecord, DeletedFileRecord, PreviewRecord, RemoteLinkRecord, RootRecord
-from core.file_hashes import FileHashes
-from core.formats.sidecar_info import SidecarInfo
-from core.identify.result import Identification
-from core.sources.civitai_facts import example_infotext
-from core.sources.civitai_records import CivitaiImage
 from core.taxonomy import FileFormat, FileStatus
+
+if TYPE_CHECKING:  # the records are only read here; a search or inspect need not load their modules
+    from catalog.records import AssetRecord, DeletedFileRecord, PreviewRecord, RemoteLinkRecord, RootRecord
+    from core.file_hashes import FileHashes
+    from core.formats.sidecar_info import SidecarInfo
+    from core.identify.result import Identification
+    from core.sources.civitai_records import CivitaiImage
 
 HASH_KEYS = ("sha256", "blake3", "crc32", "autov1", "autov2", "autov3")
 
@@ -145,6 +146,8 @@ def civitai_to_json(link: RemoteLinkRecord) -> dict[str, Any]:
 
 def example_to_json(image: CivitaiImage) -> dict[str, Any]:
     """One example image: where it is, how it was made, and its parameters as A1111 infotext."""
+    from core.sources.civitai_facts import example_infotext  # the infotext writer: only for examples
+
     size = image.size
     return {
         "url": image.url,
