@@ -3,7 +3,9 @@
 Builds a catalog in a temporary folder through ``Library.apply_scan_batch`` (realistic file names, tags,
 trigger words, descriptions and a realistic mix of kinds and architectures), then runs a mix of typical
 GUI queries (a typed word, a word with a kind filter, a tag filter, a word with a tag; limit 200 sorted by
-name) and reports p50/p95 against the target (p95 <= 20 ms).
+name) and reports p50/p95 of a page of light rows (``Library.search_rows``: what the grid, the table and a
+listing show) against the target (p95 <= 10 ms). The same page as full records (``Library.search``: tags,
+collections, hashes, remote facts) and as ids alone are timed too, for comparison.
 
 Baseline measured in the same run, through the same engine and unit of work: an indexed point query
 ``SELECT id FROM assets WHERE file_name = ?`` — the cheapest useful query the catalog can answer, so the
@@ -33,7 +35,7 @@ from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout
 
-TARGET_P95_MS = 20.0
+TARGET_P95_MS = 10.0
 BATCH = 500
 
 
@@ -187,8 +189,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         queries = query_mix(rng)
         for query in queries:  # warm the page cache and statement cache, as a running app would be
             library.search(query)
+            library.search_rows(query)
         cycle = iter(queries * (args.runs // len(queries) + 1))
-        search_ms = timed(lambda: library.search(next(cycle)), args.runs)
+        search_ms = timed(lambda: library.search_rows(next(cycle)), args.runs)
+        cycle = iter(queries * (args.runs // len(queries) + 1))
+        records_ms = timed(lambda: library.search(next(cycle)), args.runs)
         cycle = iter(queries * (args.runs // len(queries) + 1))
         ids_ms = timed(lambda: library.search_ids(next(cycle)), args.runs)
 
@@ -205,6 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     p50, p95 = percentile(search_ms, 0.5), percentile(search_ms, 0.95)
     ids_p95 = percentile(ids_ms, 0.95)
+    records_p95 = percentile(records_ms, 0.95)
     base_p95 = percentile(baseline_ms, 0.95)
     figures = {
         "rows": args.rows,
@@ -213,6 +219,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "search_p50_ms": round(p50, 2),
         "search_p95_ms": round(p95, 2),
         "search_ids_p95_ms": round(ids_p95, 2),
+        "search_full_records_p95_ms": round(records_p95, 2),
         "baseline_p95_ms": round(base_p95, 3),
         "ratio_to_target": round(p95 / TARGET_P95_MS, 2),
         "ratio_to_baseline": round(p95 / base_p95, 1),
@@ -223,9 +230,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rate = figures["insert_rows_per_s"]
         print(f"built {args.rows} rows via apply_scan_batch in {insert_s:.2f} s ({rate} rows/s)")
         print(
-            f"search p50 {p50:.1f} ms, p95 {p95:.1f} ms over {args.rows} rows "
+            f"search (page of rows) p50 {p50:.1f} ms, p95 {p95:.1f} ms over {args.rows} rows "
             f"(target <= {TARGET_P95_MS:.0f} ms: ratio {p95 / TARGET_P95_MS:.2f})"
         )
+        print(f"search as full records p95 {records_p95:.1f} ms (ratio {records_p95 / TARGET_P95_MS:.2f})")
         print(f"search_ids p95 {ids_p95:.1f} ms (ratio {ids_p95 / TARGET_P95_MS:.2f})")
         print(
             f"baseline point query p95 {base_p95:.2f} ms; search p95 / baseline p95 = {p95 / base_p95:.1f}x"

@@ -42,6 +42,7 @@ from catalog.orm import ASSETS, AssetTag, Collection, Root, Tag
 from catalog.records import (
     AssetQuery,
     AssetRecord,
+    AssetRow,
     BulkEdit,
     DeletedFileRecord,
     DeletionOrigin,
@@ -182,6 +183,17 @@ class Library:
         with self._db.session_scope() as session:
             rows = session.execute(search.apply_query(session, reading.select_assets(), query)).all()
             return reading.assets_from_rows(session, rows)
+
+    def search_rows(self, query: AssetQuery) -> list[AssetRow]:
+        """The page of ``query`` as light rows (what a grid, a table or a listing shows), in one query."""
+        with self._db.session_scope() as session:
+            rows = session.execute(search.apply_query(session, reading.select_rows(), query)).all()
+            return reading.asset_rows_from(session, rows)
+
+    def get_rows(self, ids: Sequence[int]) -> list[AssetRow]:
+        """Light rows for ``ids`` in the same order (unknown ids skipped): a page of a view's result."""
+        with self._db.session_scope() as session:
+            return reading.asset_rows_by_ids(session, ids)
 
     def search_ids(self, query: AssetQuery) -> list[int]:
         with self._db.session_scope() as session:

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, func, select, type_coerce
+from sqlalchemy import ColumnElement, Row, Select, Text, bindparam, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
 from catalog.labels import COLLECTIONS, TAGS, LabelKind
 from catalog.orm import ASSETS, Preview, RemoteLink, Root, table_of
-from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord, RootRecord
+from catalog.records import AssetRecord, AssetRow, PreviewRecord, RemoteLinkRecord, RootRecord
 from core.file_hashes import FileHashes
 from core.sources.civitai_records import CivitaiImage, RecordError, parse_image
 from core.taxonomy import (
@@ -226,6 +226,103 @@ def asset_by_id(session: Session, asset_id: int) -> AssetRecord | None:
     rows = session.execute(_ASSET_BY_ID, {"asset_id": asset_id}).all()
     records = assets_from_rows(session, rows)
     return records[0] if records else None
+
+
+# -- light rows: what a page shows (grid, table, a listing) --------------------------------------------
+
+# One statement per page: the shown columns and the cover path (a lookup in the partial unique index
+# ``uq_previews_cover``, hence the literal ``is_cover = 1``), with no tags, collections or remote facts.
+_ROW_COVER = (
+    select(_PREVIEWS.c.path)
+    .where(_PREVIEWS.c.asset_id == ASSETS.c.id, _PREVIEWS.c.is_cover == literal_column("1"))
+    .limit(1)
+    .scalar_subquery()
+)
+_ROW_COLUMN_NAMES = (
+    "id",
+    "root_id",
+    "path",
+    "file_name",
+    "size",
+    "kind",
+    "architecture",
+    "format",
+    "status",
+    "network",
+    "status_reason",
+    "missing_since",
+    "display_name",
+    "rating",
+    "favorite",
+    "nsfw",
+    "base_model_label",
+    "added_at",
+    "hidden",
+    "kind_override",
+    "architecture_override",
+)
+ROW_COLUMNS = (
+    *(
+        type_coerce(ASSETS.c[name], Text).label(name) if name in _RAW_COLUMNS else ASSETS.c[name]
+        for name in _ROW_COLUMN_NAMES
+    ),
+    _ROW_COVER.label("cover_path"),
+)
+_ROWS_BY_IDS = select(*ROW_COLUMNS).where(in_id_list(ASSETS.c.id))
+
+
+def select_rows() -> Select[Any]:
+    """The column select of :class:`AssetRow` reads; callers add WHERE / ORDER BY / LIMIT."""
+    return select(*ROW_COLUMNS)
+
+
+def asset_rows_from(session: Session, rows: Sequence[Row[Any]]) -> list[AssetRow]:
+    """Light rows for ``rows`` (from :func:`select_rows`), in the same order."""
+    identified = _identified(session, rows)
+    return [_asset_row(tuple(row), identified.get(row.id)) for row in rows]
+
+
+def asset_rows_by_ids(session: Session, ids: Sequence[int]) -> list[AssetRow]:
+    """Light rows for ``ids`` in the same order; unknown ids are skipped."""
+    if not ids:
+        return []
+    found = {row.id: row for row in session.execute(_ROWS_BY_IDS, id_list(ids))}
+    return asset_rows_from(session, [found[asset_id] for asset_id in ids if asset_id in found])
+
+
+def _asset_row(row: tuple[Any, ...], identified: tuple[str, str] | None) -> AssetRow:
+    (
+        asset_id, root_id, path, file_name, size, kind, architecture, file_format, status, network,
+        status_reason, missing_since, display_name, rating, favorite, nsfw, base_model_label, added_at,
+        hidden, kind_override, architecture_override, cover_path,
+    ) = row  # fmt: skip
+    return AssetRow(
+        id=asset_id,
+        root_id=root_id,
+        path=path,
+        file_name=file_name,
+        size=size,
+        kind=_KINDS[kind],
+        architecture=_ARCHITECTURES[architecture],
+        format=_FORMATS[file_format],
+        status=_STATUSES[status],
+        network=_NETWORKS[network] if network else None,
+        status_reason=_status_reason(status, status_reason, _timestamp(missing_since)),
+        display_name=display_name,
+        rating=rating,
+        favorite=bool(favorite),
+        nsfw=bool(nsfw),
+        base_model_label=base_model_label,
+        cover_path=cover_path,
+        added_at=_timestamp(added_at),
+        hidden=bool(hidden),
+        kind_override=_KINDS.get(kind_override) if kind_override else None,
+        architecture_override=_ARCHITECTURES.get(architecture_override) if architecture_override else None,
+        identified_kind=_KINDS.get(identified[0], AssetKind.UNKNOWN) if identified else None,
+        identified_architecture=_ARCHITECTURES.get(identified[1], Architecture.UNKNOWN)
+        if identified
+        else None,
+    )
 
 
 def root_records(session: Session, root_id: int | None = None) -> list[RootRecord]:

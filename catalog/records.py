@@ -177,6 +177,54 @@ class AssetRecord:
         return tuple(words)
 
 
+@dataclass(frozen=True, slots=True)
+class AssetRow:
+    """What a page of the library shows of one file: a grid tile, a table row, a line of a listing.
+
+    A light sibling of :class:`AssetRecord`, read in one query per page (no tags, collections, hashes,
+    notes or remote facts), so a page of 200 rows costs a fraction of 200 full records. The fields here have
+    the same values as the full record's fields of the same name; the details pane reads the full record
+    (``Library.get``) of the one file it shows.
+    """
+
+    id: int
+    root_id: int | None
+    path: str
+    file_name: str
+    size: int
+    kind: AssetKind  # effective, as on AssetRecord
+    architecture: Architecture
+    format: FileFormat
+    status: FileStatus
+    network: NetworkType | None = None
+    status_reason: str | None = None
+    display_name: str = ""
+    rating: int = 0
+    favorite: bool = False
+    nsfw: bool = False
+    base_model_label: str | None = None
+    cover_path: str | None = None
+    added_at: datetime | None = None
+    hidden: bool = False
+    kind_override: AssetKind | None = None
+    architecture_override: Architecture | None = None
+    identified_kind: AssetKind | None = None
+    identified_architecture: Architecture | None = None
+
+    @property
+    def file_kind(self) -> AssetKind:
+        """What the file itself says it is, whatever the user overrode."""
+        return self.identified_kind if self.identified_kind is not None else self.kind
+
+    @property
+    def file_architecture(self) -> Architecture:
+        return self.identified_architecture if self.identified_architecture is not None else self.architecture
+
+    @property
+    def overridden(self) -> bool:
+        return self.kind_override is not None or self.architecture_override is not None
+
+
 class HiddenFilter(StrEnum):
     """Which files a query shows by their hidden flag: hidden files stay out of the views by default."""
 
