@@ -3,7 +3,10 @@
 Three figures, each a ratio against a baseline measured in the same run:
 
 1. warm switch: applying a change of LoRAs / LoRA weight / embedding / hypernetwork / back to bare
-   (``RenderEngine.prepare``) vs a cold load of the checkpoint. Target <= 0.1x (each switch).
+   (``RenderEngine.prepare``) vs a cold load of the checkpoint measured in the same run. Targets: a
+   LoRA weight change <= 0.03x, "everything back on" with every file cached <= 0.1x, a first LoRA
+   (file read included) <= 0.2x, a first full-UNet LoHa (file read included) <= 0.5x, every other
+   switch <= 0.1x. The LoHa touches every weight of the UNet, convolutions included.
 2. render overhead: ``RenderEngine.render`` vs a bare diffusers call on the same pipeline object with the
    same settings (prompt, steps, CFG, size, seed, scheduler). Target <= 1.05x (median of alternating runs).
 3. peak memory of loading the checkpoint (in a fresh process: peak RSS minus RSS after the imports) vs
@@ -12,7 +15,11 @@ Three figures, each a ratio against a baseline measured in the same run:
 On CUDA (when present) the render comparison uses fp16 at 512x512 and 20 steps; on the CPU a smaller
 render keeps the run short (the ratio is what matters).
 
-    python -m bench.bench_render [--json] [--steps N] [--size PX]
+    python -m bench.bench_render [--json] [--steps N] [--size PX] [--switches-only] [--repeat N]
+
+``--switches-only`` skips the render and memory figures (quicker while iterating on add-ons);
+``--repeat N`` loads the checkpoint and runs the switch sequence N times and reports each switch's
+median ratio, which steadies the figures on a loaded machine.
 """
 
 from __future__ import annotations
@@ -38,6 +45,13 @@ from tests.factory.models import kohya_lora
 from tests.factory.safetensors_writer import write_safetensors
 
 SWITCH_TARGET = 0.1
+# Switches with their own, tighter or looser, target (issue 11); every other switch has SWITCH_TARGET.
+SWITCH_TARGETS = {
+    "add LoRA (first read)": 0.2,
+    "LoRA weight 1.0 -> 0.5": 0.03,
+    "add LoHa (first read)": 0.5,
+    "everything back on (cached files)": 0.1,
+}
 RENDER_TARGET = 1.05
 MEMORY_TARGET = 1.3
 
@@ -163,12 +177,54 @@ def _peak_memory(checkpoint: Path, cache: Path) -> dict[str, float]:
     }
 
 
+def _switch_run(files: dict[str, Path], base: Recipe, cache: Path, device: Any) -> dict[str, Any]:
+    """One cold load and the switch sequence after it, in a fresh engine (each switch's ratio is
+    against this run's own cold load)."""
+    engine = RenderEngine(cache, device=device)
+    started = time.perf_counter()
+    engine.load(files["checkpoint"], Architecture.SD1, None)
+    cold = time.perf_counter() - started
+    switches = []
+    for label, recipe in _switches(files, base):
+        started = time.perf_counter()
+        warnings = engine.prepare(recipe)
+        elapsed = time.perf_counter() - started
+        switches.append(
+            {
+                "switch": label,
+                "seconds": elapsed,
+                "ratio": elapsed / cold,
+                "target": SWITCH_TARGETS.get(label, SWITCH_TARGET),
+                "warnings": len(warnings),
+            }
+        )
+    assert engine.load_count == 1, "a switch reloaded the checkpoint"
+    return {"engine": engine, "cold": cold, "switches": switches}
+
+
+def _median_switches(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged = []
+    for index, first in enumerate(runs[0]["switches"]):
+        column = [run["switches"][index] for run in runs]
+        merged.append(
+            {
+                **first,
+                "seconds": statistics.median(s["seconds"] for s in column),
+                "ratio": statistics.median(s["ratio"] for s in column),
+                "ratios": [s["ratio"] for s in column],
+            }
+        )
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--steps", type=int, default=0, help="render steps (default: 20 on CUDA, 4 on CPU)")
     parser.add_argument("--size", type=int, default=0, help="render size (default: 512 on CUDA, 256 on CPU)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--switches-only", action="store_true", help="skip the render and memory figures")
+    parser.add_argument("--repeat", type=int, default=1, help="load + switch sequences (median ratios)")
     args = parser.parse_args()
     device = choose_device()
     cuda = device.device.startswith("cuda")
@@ -181,47 +237,57 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
         root = Path(tmp)
         files = _files(root)
-        results["memory"] = _peak_memory(files["checkpoint"], root / "cache-probe")
-        engine = RenderEngine(root / "cache", device=device)
-        started = time.perf_counter()
-        engine.load(files["checkpoint"], Architecture.SD1, None)
-        cold = time.perf_counter() - started
+        if not args.switches_only:
+            results["memory"] = _peak_memory(files["checkpoint"], root / "cache-probe")
+        runs: list[dict[str, Any]] = []
+        for _ in range(max(1, args.repeat)):
+            if runs:
+                runs[-1]["engine"].unload()
+                runs[-1]["engine"] = None
+            runs.append(_switch_run(files, base, root / "cache", device))
+        engine = runs[-1]["engine"]
+        cold = statistics.median(run["cold"] for run in runs)
         results["cold_load_s"] = cold
+        results["cold_loads_s"] = [run["cold"] for run in runs]
         results["weights_gb"] = pipeline_bytes(engine.pipeline) / 1024**3
-        switches = []
-        for label, recipe in _switches(files, base):
-            started = time.perf_counter()
-            warnings = engine.prepare(recipe)
-            elapsed = time.perf_counter() - started
-            switches.append(
-                {"switch": label, "seconds": elapsed, "ratio": elapsed / cold, "warnings": len(warnings)}
-            )
+        switches = _median_switches(runs)
         results["switches"] = switches
         results["worst_switch_ratio"] = max(s["ratio"] for s in switches)
-        assert engine.load_count == 1, "a switch reloaded the checkpoint"
-        engine.prepare(base)
-        pipe = engine.pipeline
-        ours, bare = [], []
-        engine.render(base)  # warm-up (first call allocates)
-        for _ in range(args.runs):
-            bare.append(_bare_call(pipe, base, "cpu" if device.device.startswith("mps") else device.device))
-            ours.append(engine.render(base).elapsed)
-        results["render"] = {
-            "steps": steps,
-            "size": size,
-            "ours_s": statistics.median(ours),
-            "bare_s": statistics.median(bare),
-            "ratio": statistics.median(ours) / statistics.median(bare),
-        }
+        results["switches_meeting_target"] = sum(s["ratio"] <= s["target"] for s in switches)
+        if not args.switches_only:
+            engine.prepare(base)
+            pipe = engine.pipeline
+            ours, bare = [], []
+            engine.render(base)  # warm-up (first call allocates)
+            for _ in range(args.runs):
+                bare.append(
+                    _bare_call(pipe, base, "cpu" if device.device.startswith("mps") else device.device)
+                )
+                ours.append(engine.render(base).elapsed)
+            results["render"] = {
+                "steps": steps,
+                "size": size,
+                "ours_s": statistics.median(ours),
+                "bare_s": statistics.median(bare),
+                "ratio": statistics.median(ours) / statistics.median(bare),
+            }
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"device: {results['device']}; cold load {cold:.2f} s of {results['weights_gb']:.2f} GB weights")
+    loads = ", ".join(f"{c:.2f}" for c in results["cold_loads_s"])
+    print(
+        f"device: {results['device']}; cold load {cold:.2f} s (runs: {loads}) of "
+        f"{results['weights_gb']:.2f} GB weights"
+    )
     for s in switches:
+        verdict = "ok" if s["ratio"] <= s["target"] else "MISSED"
         print(
-            f"  {s['switch']:<36} {s['seconds'] * 1000:8.1f} ms  ratio {s['ratio']:.4f}"
-            f" (target <= {SWITCH_TARGET})"
+            f"  {s['switch']:<36} {s['seconds'] * 1000:8.1f} ms  ratio {s['ratio']:.4f} vs cold load"
+            f" (target <= {s['target']}) {verdict}"
         )
+    print(f"switch ratios meeting their target: {results['switches_meeting_target']} of {len(switches)}")
+    if args.switches_only:
+        return
     render = results["render"]
     print(
         f"render {render['size']}px x {render['steps']} steps: ours {render['ours_s']:.2f} s vs bare "

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.render.delta_cache import LayerCache, tensor_bytes
 from core.render.lora_keys import LoraTarget, split_key, target_modules
+from core.render.memory import available_memory_bytes, layer_cache_budget, pipeline_bytes
 from core.render.tensor_files import (
     UnreadableTensorFileError,
     UnsafePickleError,
@@ -398,13 +400,40 @@ def compute_delta(module: NetworkModule, weight: Any, multiplier: float = 1.0) -
 # ------------------------------------------------------------------------------------------------ patching
 
 
-def _is_plain_lora(module: NetworkModule, weight: Any) -> bool:
-    """A kohya/PEFT LoRA or LoCon layer without Tucker or DoRA whose product has the layer's size
-    (not a 4-channel delta for an inpainting ``conv_in``): its merge is one fused ``addmm``."""
-    if module.kind != "lora" or module.dora or "lora_mid" in module.tensors:
-        return False
-    up, down = module.tensors["lora_up"], module.tensors["lora_down"]
-    return int(up.shape[0]) * (int(down.numel()) // int(down.shape[0])) == int(weight.numel())
+@dataclass(slots=True)
+class _Backup:
+    """A layer's original weight and bias, and what is merged into it now.
+
+    On the CPU the original weight *is* the backup: the layer gets a new merged Parameter and the
+    original object is put back on restore, which saves copying every touched weight (a LyCORIS file can
+    touch the whole UNet). On an accelerator the original is copied to the CPU instead, so the backup
+    does not take device memory, and the merge writes into the layer's own tensor.
+
+    ``signature`` names the merged set ((id of network module, multiplier) per item, in order) and
+    ``anchor`` keeps those network modules alive while the merge is live; ``bias_total`` is the summed
+    bias delta of that set (None: the set changes no bias).
+    """
+
+    target: LoraTarget
+    weight: Any
+    bias: Any  # original bias (None if the layer had none)
+    bias_created: bool = False
+    swapped: bool = False
+    signature: tuple[tuple[int, float], ...] = ()
+    anchor: tuple[NetworkModule, ...] = ()
+    bias_total: Any = None
+
+
+def _signature(items: Sequence[tuple[NetworkModule, float]]) -> tuple[tuple[int, float], ...]:
+    return tuple((id(module), float(multiplier)) for module, multiplier in items)
+
+
+def _idle_key(backup: _Backup, signature: tuple[tuple[int, float], ...]) -> tuple[Any, ...]:
+    return ("merged", id(backup.target.module), id(backup.weight), signature)
+
+
+def _delta_key(backup: _Backup, module: NetworkModule) -> tuple[Any, ...]:
+    return ("delta", id(backup.target.module), id(backup.weight), id(module))
 
 
 def _reusable_output(backup: _Backup, param: Any) -> Any:
@@ -418,50 +447,6 @@ def _reusable_output(backup: _Backup, param: Any) -> Any:
     if backup.swapped and param is not backup.weight and param.dtype == torch.float32:
         return param.data
     return None
-
-
-def _merge_plain_loras(base: Any, items: Sequence[tuple[NetworkModule, float]], out: Any) -> Any:
-    """base + Σ factor·(up @ down) in float32, fused: one pass over the layer for each LoRA.
-
-    Equal to summing :func:`compute_delta` results (same factor folding, same products), without the
-    full-size temporaries; written into ``out`` when given.
-    """
-    import torch
-
-    rows = int(base.shape[0])
-    flat = base.reshape(rows, -1)
-    target: Any = None if out is None else out.reshape(rows, -1)
-    for index, (module, multiplier) in enumerate(items):
-        down = module.tensors["lora_down"].to(device=base.device, dtype=torch.float32)
-        up = module.tensors["lora_up"].to(device=base.device, dtype=torch.float32)
-        rank = int(down.shape[0])
-        factor = _scale(module, rank) * multiplier
-        up2, down2 = up.reshape(up.shape[0], -1), down.reshape(rank, -1)
-        if index == 0:
-            if target is None:
-                target = torch.addmm(flat, up2, down2, alpha=factor)
-            else:
-                torch.addmm(flat, up2, down2, alpha=factor, out=target)
-        else:
-            target.addmm_(up2, down2, alpha=factor)
-    return target.reshape(base.shape)
-
-
-@dataclass(slots=True)
-class _Backup:
-    """A layer's original weight and bias.
-
-    On the CPU the original weight *is* the backup: the layer gets a new merged Parameter and the
-    original object is put back on restore, which saves copying every touched weight (a LyCORIS file can
-    touch the whole UNet). On an accelerator the original is copied to the CPU instead, so the backup
-    does not take device memory, and the merge writes into the layer's own tensor.
-    """
-
-    target: LoraTarget
-    weight: Any
-    bias: Any  # original bias (None if the layer had none)
-    bias_created: bool = False
-    swapped: bool = False
 
 
 @dataclass(slots=True)
@@ -519,14 +504,22 @@ def _made_for(network: LoraNetwork) -> str:
 class LoraPatcher:
     """Merges LoRA deltas into one pipeline's UNet and text encoders and restores the originals.
 
-    Originals are copied to the CPU the first time a layer is touched and kept while any applied LoRA
-    targets it; each :meth:`apply` recomputes "original + Σ multiplier·delta" from them.
+    Originals are kept the first time a layer is touched and while any applied LoRA targets it; each
+    :meth:`apply` sets every touched layer to "original + Σ multiplier·unit delta" in float32. Unit
+    deltas and the merged weights of switched-off sets stay in a :class:`LayerCache` within
+    ``cache_budget_bytes`` (default: :func:`~core.render.memory.layer_cache_budget` of the pipeline's
+    weights and the memory available), so a new multiplier is one elementwise pass per layer, switching
+    a set back on puts its merged weights back, and layers whose set did not change are not touched.
+    A fresh merge and a cached one run the same arithmetic, so they give the same bits.
     """
 
-    def __init__(self, pipe: Any) -> None:
+    def __init__(self, pipe: Any, *, cache_budget_bytes: int | None = None) -> None:
         self._pipe = pipe
         self._targets = target_modules(pipe)
         self._backups: dict[int, _Backup] = {}  # id(module) -> originals
+        if cache_budget_bytes is None:
+            cache_budget_bytes = layer_cache_budget(pipeline_bytes(pipe), available_memory_bytes())
+        self.cache = LayerCache(cache_budget_bytes)
 
     @property
     def patched_layers(self) -> int:
@@ -560,13 +553,14 @@ class LoraPatcher:
         return warnings
 
     def restore(self) -> None:
-        """Put back every original weight (and remove biases that merging created)."""
+        """Put back every original weight (and remove biases that merging created); empty the cache."""
         import torch
 
         with torch.no_grad():
             for backup in self._backups.values():
-                self._restore_one(backup)
+                self._restore_one(backup, keep=False)
         self._backups.clear()
+        self.cache.clear()
 
     # ------------------------------------------------------------------------------------------ internals
 
@@ -625,7 +619,7 @@ class LoraPatcher:
 
         with torch.no_grad():
             for key in [key for key in self._backups if key not in plan]:
-                self._restore_one(self._backups.pop(key))
+                self._restore_one(self._backups.pop(key), keep=True)
             for key, items in plan.items():
                 target = targets[key]
                 backup = self._backups.get(key)
@@ -643,29 +637,80 @@ class LoraPatcher:
             return _Backup(target, module.weight, original_bias, swapped=True)
         return _Backup(target, module.weight.detach().to("cpu", copy=True), original_bias)
 
-    @staticmethod
-    def _merge_one(backup: _Backup, items: Sequence[tuple[NetworkModule, float]]) -> None:
+    def _unit_delta(self, backup: _Backup, module: NetworkModule, base: Any) -> tuple[Any, Any]:
+        """(ΔW, Δbias) of ``module`` on this layer at multiplier 1, from the cache or computed (and
+        cached, on the CPU, when the budget allows)."""
+        key = _delta_key(backup, module)
+        cached = self.cache.get(key)
+        if cached is not None:
+            delta, bias = cached
+            return delta.to(base.device), None if bias is None else bias.to(base.device)
+        delta, bias = compute_delta(module, base, 1.0)
+        kept = (delta.to("cpu"), None if bias is None else bias.to("cpu"))
+        self.cache.put(key, kept, tensor_bytes(*kept), anchor=(module, backup.target.module, backup.weight))
+        return delta, bias
+
+    def _merge_one(self, backup: _Backup, items: Sequence[tuple[NetworkModule, float]]) -> None:
         import torch
 
+        signature = _signature(items)
+        if signature == backup.signature:
+            return  # this layer's set and multipliers did not change: its merged weight is current
         module = backup.target.module
         param = module.weight
+        anchor = tuple(network_module for network_module, _ in items)
+        if backup.swapped:
+            idle = self.cache.pop(_idle_key(backup, signature))
+            if idle is not None:  # this set was merged before and switched off: put it back
+                self._stash_live(backup)
+                module.weight, idle_bias = idle
+                backup.signature, backup.anchor, backup.bias_total = signature, anchor, idle_bias
+                self._set_bias(backup, idle_bias)
+                return
         base = backup.weight.to(device=param.device, dtype=torch.float32)
+        out = _reusable_output(backup, param)
+        merged: Any = None
         bias_total: Any = None
-        if all(_is_plain_lora(network_module, base) for network_module, _ in items):
-            merged = _merge_plain_loras(base, items, _reusable_output(backup, param))
-        else:
-            total: Any = None
-            for network_module, multiplier in items:
-                delta, bias = compute_delta(network_module, base, multiplier)
-                total = delta if total is None else total.add_(delta)
-                if bias is not None:
-                    bias_total = bias if bias_total is None else bias_total.add_(bias)
-            merged = total.add_(base)
+        for network_module, multiplier in items:
+            delta, bias = self._unit_delta(backup, network_module, base)
+            if merged is None and out is not None:
+                merged = torch.add(base, delta, alpha=multiplier, out=out.reshape(base.shape))
+            elif merged is None:
+                merged = torch.add(base, delta, alpha=multiplier)
+            else:
+                merged.add_(delta, alpha=multiplier)
+            if bias is not None:
+                bias_total = (
+                    bias * multiplier if bias_total is None else bias_total.add_(bias, alpha=multiplier)
+                )
         if backup.swapped:
             if merged.data_ptr() != param.data_ptr():
                 module.weight = torch.nn.Parameter(merged.to(backup.weight.dtype), requires_grad=False)
         else:
             param.copy_(merged)  # copy_ casts to the layer dtype in the same pass
+        backup.signature, backup.anchor, backup.bias_total = signature, anchor, bias_total
+        self._set_bias(backup, bias_total)
+
+    def _stash_live(self, backup: _Backup) -> None:
+        """Keep the layer's current merged weight as idle in the cache, to be put back if its set
+        returns (CPU layers only: there the merged weight is a tensor of its own)."""
+        module = backup.target.module
+        if not backup.swapped or not backup.signature or module.weight is backup.weight:
+            return
+        self.cache.put(
+            _idle_key(backup, backup.signature),
+            (module.weight, backup.bias_total),
+            tensor_bytes(module.weight, backup.bias_total),
+            anchor=(backup.anchor, module, backup.weight),
+        )
+
+    @staticmethod
+    def _set_bias(backup: _Backup, bias_total: Any) -> None:
+        """Set the layer's bias to original + ``bias_total`` (the original when None)."""
+        import torch
+
+        module = backup.target.module
+        param = module.weight
         if bias_total is None:
             if backup.bias is not None:
                 module.bias.copy_(backup.bias)
@@ -684,9 +729,12 @@ class LoraPatcher:
             original = backup.bias.to(device=param.device, dtype=torch.float32)
             module.bias.copy_((original + bias_total).to(module.bias.dtype))
 
-    @staticmethod
-    def _restore_one(backup: _Backup) -> None:
+    def _restore_one(self, backup: _Backup, *, keep: bool) -> None:
+        """Put the layer's original weight and bias back; with ``keep``, its merged weight stays idle
+        in the cache."""
         module = backup.target.module
+        if keep:
+            self._stash_live(backup)
         if backup.swapped:
             module.weight = backup.weight
         else:
@@ -695,3 +743,4 @@ class LoraPatcher:
             module.bias.copy_(backup.bias)
         elif backup.bias_created:
             module.bias = None
+        backup.signature, backup.anchor, backup.bias_total = (), (), None

@@ -9,7 +9,9 @@ pure arithmetic, kept apart from torch so it can be tested for any GPU size.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 GIB = 1024**3
 # Working memory beyond the weights, per megapixel of output, measured roughly on SD1/SDXL in fp16
@@ -18,6 +20,11 @@ _ACTIVATION_BYTES_PER_MEGAPIXEL = int(1.5 * GIB)
 _VAE_DECODE_BYTES_PER_MEGAPIXEL = int(2.5 * GIB)
 _HEADROOM = 0.9  # leave 10 % for the CUDA context and fragmentation
 _CPU_TILING_MEGAPIXELS = 4.0  # beyond ~2048x2048 the CPU decode alone needs > 10 GB
+# LoRA layer cache (unit deltas and switched-off merged weights, on the CPU): up to twice the weights,
+# which holds a full-UNet LyCORIS plus a LoRA and the merged copies of both, but never more than half
+# of the memory the system has available when the pipeline gets its first LoRA.
+_LAYER_CACHE_WEIGHTS_FACTOR = 2.0
+_LAYER_CACHE_AVAILABLE_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,36 @@ def plan_memory(
     if tiling:
         parts.append("VAE decoded in tiles")
     return MemoryPlan(offload, tiling, "; ".join(parts) or "fits in device memory")
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can still give without swapping (Linux ``MemAvailable``; else half the RAM).
+
+    None when neither can be read.
+    """
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def layer_cache_budget(weights_bytes: int, available_bytes: int | None) -> int:
+    """Bytes the LoRA layer cache may hold for a pipeline of ``weights_bytes``.
+
+    Twice the weights (a full-UNet LyCORIS, a LoRA and their merged copies fit), capped at half of
+    ``available_bytes`` so caching never pushes the system into swap; the cache only trades memory
+    for speed, so a small budget costs recomputation, never a different result.
+    """
+    budget = int(weights_bytes * _LAYER_CACHE_WEIGHTS_FACTOR)
+    if available_bytes is not None:
+        budget = min(budget, int(available_bytes * _LAYER_CACHE_AVAILABLE_SHARE))
+    return max(0, budget)
 
 
 def module_bytes(module: object) -> int:
