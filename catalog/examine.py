@@ -22,11 +22,11 @@ from core.formats.model_file import FormatError, ModelHeader, UnreadableFileErro
 from core.formats.reader import read_header
 from core.formats.safe_open import check_regular, read_regular, special_kind, unreadable_reason
 from core.formats.sidecar_info import SidecarInfo
-from core.formats.sidecars import read_sidecars
+from core.formats.sidecars import read_sidecars, sidecar_names
 from core.identify import identify
 from core.identify.result import Identification
 from core.jobs import CancelToken
-from core.layouts import MODEL_FILE_SUFFIXES, is_ignored_dir, is_ignored_file
+from core.layouts import MODEL_FILE_SUFFIXES, is_ignored_dir, is_ignored_name
 from core.taxonomy import FileFormat, FileStatus
 
 if TYPE_CHECKING:  # numpy is loaded only when a tensor is read (identification asks for a few)
@@ -107,9 +107,25 @@ def walk_root(
     a link that loops or points at nothing - is yielded with ``unreadable`` set to why, so the user sees
     it in the library with the reason instead of it vanishing; nothing here ever opens it.
     """
+    for item in walk_listing(root, cancel, library):
+        yield item if isinstance(item, FoundFile) else found_listed(item)
+
+
+# A regular file named like a model, as the walk lists it: (path, folder, name, stat, the folder's
+# names). Plain strings: a rescan compares most files with the catalog and never builds a ``Path`` or a
+# ``FoundFile`` for them (:func:`found_listed` does, for the files that are read).
+Listed = tuple[str, str, str, os.stat_result, frozenset[str]]
+
+
+def walk_listing(
+    root: Path, cancel: CancelToken | None = None, library: LibraryPlaces | None = None
+) -> Iterator[FoundFile | Listed]:
+    """:func:`walk_root`'s walk: each regular model file as a :data:`Listed`, anything else (a diffusers
+    folder, a path that cannot be opened) as its ``FoundFile``. Same files, same order."""
     walked = [os.path.realpath(root)]  # real folders this walk covers: links into them add nothing
     visited: set[tuple[int, int]] = set()  # (device, inode) of each folder listed: each is listed once
     stack = [root]
+    model_suffixes = MODEL_FILE_SUFFIXES
     while stack:
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -129,11 +145,18 @@ def walk_root(
             if found is not None:
                 yield found
                 continue
+        folder_text = str(folder)
         for entry in entries:
-            path = Path(entry.path)
-            model_named = path.suffix.lower() in MODEL_FILE_SUFFIXES and not is_ignored_file(path, names)
+            name = entry.name
+            dot = name.rfind(".")
+            model_named = (
+                0 < dot < len(name) - 1  # a suffix, as ``Path.suffix`` finds it
+                and name[dot:].lower() in model_suffixes
+                and not is_ignored_name(name, names)
+            )
             try:
                 if entry.is_symlink():
+                    path = Path(entry.path)
                     if model_named:
                         broken = _broken_link(path)
                         if broken is not None:
@@ -146,6 +169,7 @@ def walk_root(
                             stack.append(path)
                         continue
                 elif entry.is_dir(follow_symlinks=False):
+                    path = Path(entry.path)
                     if not is_ignored_dir(path):
                         stack.append(path)
                     continue
@@ -154,11 +178,25 @@ def walk_root(
                 st = entry.stat()
             except OSError:
                 continue
-            kind = special_kind(st.st_mode)
-            if kind is not None:  # a FIFO, socket or device (or a link to one) with a model's name
-                yield _unreadable_file(path, f"{kind}, not a file; it was not opened")
-                continue
-            yield _found_file(path, st, names)
+            if not stat.S_ISREG(st.st_mode):
+                kind = special_kind(st.st_mode)
+                if kind is not None:  # a FIFO, socket or device (or a link to one) with a model's name
+                    yield _unreadable_file(Path(entry.path), f"{kind}, not a file; it was not opened")
+                    continue
+            yield (entry.path, folder_text, name, st, names)
+
+
+def found_listed(item: Listed) -> FoundFile:
+    """The ``FoundFile`` of a file the walk listed: what a reader needs (its sidecars found too)."""
+    path, _folder, _name, st, names = item
+    return _found_file(Path(path), st, names)
+
+
+def listed_sidecar_mtime(item: Listed) -> int:
+    """The newest mtime among the sidecars of a listed file, as its ``FoundFile`` would say it."""
+    _path, folder, name, _st, names = item
+    sidecars = _sidecar_names(name, names)
+    return _sidecar_stats(folder, sidecars)[0] if sidecars else 0
 
 
 def _follow_link(entry: os.DirEntry[str], library: LibraryPlaces | None, walked: list[str]) -> bool:
@@ -240,10 +278,18 @@ def look_at(path: Path) -> FoundFile:
 
 
 def _found_file(path: Path, st: os.stat_result, names: frozenset[str]) -> FoundFile:
-    """A model file with its sidecars, found among ``names`` (its folder's listing)."""
-    stem = path.name[: -len(path.suffix)]
-    sidecars = [stem + suffix for suffix in SIDECAR_SUFFIXES if stem + suffix in names]
-    newest, odd = _sidecar_stats(path.parent, sidecars)
+    """A model file with its sidecars, found among ``names`` (its folder's listing).
+
+    ``siblings`` keeps only the names a sidecar reader may ask about (``sidecar_names``), not the whole
+    listing: a file is sent to a worker process with its siblings, and a folder of thousands of models
+    would otherwise send thousands of names with each of them.
+    """
+    sidecars = _sidecar_names(path.name, names)
+    if not sidecars:
+        return FoundFile(
+            path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino, device=st.st_dev
+        )
+    newest, odd = _sidecar_stats(str(path.parent), sidecars)
     if odd:
         names = names - {name for name, _ in odd}
         sidecars = [name for name in sidecars if name in names]
@@ -253,13 +299,20 @@ def _found_file(path: Path, st: os.stat_result, names: frozenset[str]) -> FoundF
         mtime_ns=st.st_mtime_ns,
         inode=st.st_ino,
         device=st.st_dev,
-        siblings=names if sidecars else None,
+        siblings=frozenset(name for name in sidecar_names(path) if name in names) if sidecars else None,
         sidecar_mtime_ns=newest,
         odd_sidecars=odd,
     )
 
 
-def _sidecar_stats(folder: Path, names: list[str]) -> tuple[int, tuple[tuple[str, str], ...]]:
+def _sidecar_names(name: str, names: frozenset[str]) -> list[str]:
+    """The sidecars among ``names`` of the model file called ``name`` (its stem plus a sidecar suffix)."""
+    dot = name.rfind(".")
+    stem = name[:dot] if 0 < dot < len(name) - 1 else ""  # ``name[: -len(Path.suffix)]``, as it always was
+    return [stem + suffix for suffix in SIDECAR_SUFFIXES if stem + suffix in names]
+
+
+def _sidecar_stats(folder: str, names: list[str]) -> tuple[int, tuple[tuple[str, str], ...]]:
     """The newest mtime among the sidecars ``names``, and those that are no regular file (with why).
 
     One ``stat`` per sidecar, which the rescan check needs anyway; a named pipe called
@@ -268,16 +321,17 @@ def _sidecar_stats(folder: Path, names: list[str]) -> tuple[int, tuple[tuple[str
     newest = 0
     odd: list[tuple[str, str]] = []
     for name in names:
-        path = folder / name
+        path = os.path.join(folder, name)  # noqa: PTH118 - strings: a rescan builds no Path per sidecar
         try:
-            st = path.stat()
+            st = os.stat(path)  # noqa: PTH116
         except OSError as exc:
-            odd.append((name, unreadable_reason(path, exc)))
+            odd.append((name, unreadable_reason(Path(path), exc)))
             continue
-        kind = special_kind(st.st_mode)
-        if kind is not None:
-            odd.append((name, f"{kind}, not a file; it was not opened"))
-            continue
+        if not stat.S_ISREG(st.st_mode):
+            kind = special_kind(st.st_mode)
+            if kind is not None:
+                odd.append((name, f"{kind}, not a file; it was not opened"))
+                continue
         newest = max(newest, st.st_mtime_ns)
     return newest, tuple(odd)
 

@@ -24,10 +24,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 
 from catalog.errors import (
@@ -37,7 +39,16 @@ from catalog.errors import (
     NotACatalogError,
     NotFoundError,
 )
-from catalog.examine import FoundFile, examine, format_from_suffix, walk_root
+from catalog.examine import (
+    FoundFile,
+    Listed,
+    examine,
+    format_from_suffix,
+    found_listed,
+    listed_sidecar_mtime,
+    walk_listing,
+    walk_root,  # noqa: F401 - the scanner's walk, imported from here by callers
+)
 from catalog.library import Library
 from catalog.path_text import shown
 from catalog.places import LibraryPlaces, alias_of, reached_through_link
@@ -49,8 +60,11 @@ from core.taxonomy import FileFormat, FileStatus
 BATCH_SIZE = 500
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
-# Files per task sent to a worker: large enough that inter-process overhead stays small.
-CHUNKSIZE = 16
+# Files per task sent to a worker: large enough that inter-process overhead stays small, small enough
+# that the workers start while the walk is still listing.
+CHUNKSIZE = 32
+# Chunks queued per worker before the walk waits for one: enough to keep it busy while a batch is written.
+IN_FLIGHT_PER_WORKER = 4
 MAX_PROBLEMS_LISTED = 50
 _COUNTS = (
     "roots",
@@ -202,93 +216,70 @@ class Scanner:
         starts = scan_roots(root_path, root.layout) or [root_path]
         # A model folder that is a link into the library (a shared-folder link) is walked where it lies.
         starts = [start for start in starts if not _links_into(start, root_path, library)]
+        walk = _Walk(self, starts, index, library, summary)
         try:
-            found = list(
-                {f.path: f for start in starts for f in walk_root(start, self.cancel, library)}.values()
-            )
-        except CancelledError as exc:
+            self._examine_all(root, walk, summary)
+        except CancelledError as exc:  # cancelled while walking: nothing more is read or written
             raise _CancelledScanError from exc
-        summary.seen = len(found)
-        seen_paths = {str(f.path) for f in found}
-        vanished = {
-            (entry.size, entry.inode): entry
-            for path, entry in index.items()
-            if path not in seen_paths and entry.status is not FileStatus.MISSING
-        }
-        to_examine: list[FoundFile] = []
-        refresh: list[FoundFile] = []
-        devices: list[tuple[int, int]] = []
-        for item in found:
-            known = index.get(str(item.path))
-            if known is None:
-                moved_from = None if item.unreadable else vanished.pop((item.size, item.inode), None)
-                if moved_from is not None and not item.is_folder:
-                    self.library.relocate(
-                        moved_from.id,
-                        str(item.path),
-                        size=item.size,
-                        mtime_ns=item.mtime_ns,
-                        inode=item.inode,
-                        device=item.device,
-                    )
-                    summary.moved += 1
-                    summary.count_health(moved_from.status)  # the same file, its status kept
-                    continue
-                summary.new += 1
-                to_examine.append(item)
-            elif _unchanged(known, item) and _unreadable(known, item):
-                summary.unchanged += 1  # looked at again each scan (a link may work again), opens nothing
-                refresh.append(item)
-            elif _unchanged(known, item):
-                summary.unchanged += 1
-                if known.device != item.device:
-                    devices.append((known.id, item.device))  # cataloged before devices were, or remounted
-                if item.is_folder:
-                    refresh.append(item)  # read again below, and counted there
-                else:
-                    summary.count_health(known.status)  # not reopened: the catalog's status still holds
-            else:
-                summary.changed += 1
-                to_examine.append(item)
-        if devices:
-            self.library.set_devices(devices)
-        self._examine_all(root, to_examine + refresh, summary)
-        gone = [entry.id for entry in vanished.values()]
+        if walk.devices:
+            self.library.set_devices(walk.devices)
+        gone = [entry.id for entry in walk.vanished.values()]
         if gone:
             self.library.mark_missing(gone)
             summary.missing += len(gone)
 
-    def _examine_all(self, root: RootRecord, items: list[FoundFile], summary: ScanSummary) -> None:
-        if self.workers > 1 and len(items) >= self.parallel_threshold:
-            results: Iterable[ScannedFile] = examine_in_workers(items, self.workers, self.examine_file)
+    def _examine_all(self, root: RootRecord, walk: _Walk, summary: ScanSummary) -> None:
+        """Read what the walk finds while it goes on: files go to worker processes as they are found.
+
+        Up to ``parallel_threshold`` files are gathered first: a scan that finds fewer is read without
+        starting a process (pickles excepted, see :func:`_pickles_in_a_worker`).
+        """
+        items = walk.to_examine()
+        first = list(islice(items, self.parallel_threshold))
+        results: Iterable[tuple[FoundFile, ScannedFile]]
+        if self.workers > 1 and len(first) >= self.parallel_threshold:
+            results = _in_workers(chain(first, items), self.workers, self.examine_file)
         elif self.workers > 1:
-            results = _pickles_in_a_worker(items, self.examine_file)
+            results = zip(first, _pickles_in_a_worker(first, self.examine_file), strict=True)
         else:  # workers=1: everything in this process, as asked
-            results = map(self.examine_file, items)
-        self._collect(root, items, results, summary)
+            results = ((item, self.examine_file(item)) for item in chain(first, items))
+        self._collect(root, walk, results, summary)
 
     def _collect(
-        self, root: RootRecord, items: list[FoundFile], results: Iterable[ScannedFile], summary: ScanSummary
+        self,
+        root: RootRecord,
+        walk: _Walk,
+        results: Iterable[tuple[FoundFile, ScannedFile]],
+        summary: ScanSummary,
     ) -> None:
         batch: list[ScannedFile] = []
-        total = len(items)
-        # About a hundred reports per scan: enough for a smooth bar, few enough for queued GUI signals.
-        step = max(1, min(50, total // 100))
-        for done, (item, scanned) in enumerate(zip(items, results, strict=True), start=1):
-            if self.cancel.cancelled:
-                self._flush(root, batch, summary)
-                raise _CancelledScanError
-            summary.count_health(scanned.status)
-            if scanned.status_reason:
-                _add_problem(summary, f"{shown(str(item.path))}: {scanned.status_reason}")
-            for error in scanned.sidecars.errors if scanned.sidecars else ():
-                _add_problem(summary, f"{shown(str(item.path.parent / error))}")
-            batch.append(scanned)
-            if len(batch) >= self.batch_size:
-                self._flush(root, batch, summary)
-                batch = []
-            if done % step == 0 or done == total:
-                self.progress(Progress(done, total, f"Reading {item.path.name}"))
+        # About a hundred reports per scan: enough for a smooth bar, few enough for queued GUI signals;
+        # while the walk goes on the total is not known yet, so the step follows the files sent so far.
+        step = max(1, min(50, walk.sent // 100))
+        done = 0
+        try:
+            for item, scanned in results:
+                done += 1
+                if self.cancel.cancelled:
+                    self._flush(root, batch, summary)
+                    raise _CancelledScanError
+                summary.count_health(scanned.status)
+                if scanned.status_reason:
+                    _add_problem(summary, f"{shown(str(item.path))}: {scanned.status_reason}")
+                for error in scanned.sidecars.errors if scanned.sidecars else ():
+                    _add_problem(summary, f"{shown(str(item.path.parent / error))}")
+                batch.append(scanned)
+                if len(batch) >= self.batch_size:
+                    self._flush(root, batch, summary)
+                    batch = []
+                total = walk.sent if walk.finished else None
+                if total is not None and step == 1:
+                    step = max(1, min(50, total // 100))
+                if done % step == 0 or done == total:
+                    self.progress(Progress(done, total, f"Reading {item.path.name}"))
+        except CancelledError:  # the walk was cancelled: what was read so far is kept
+            self._flush(root, batch, summary)
+            raise
         self._flush(root, batch, summary)
 
     def _flush(self, root: RootRecord, batch: list[ScannedFile], summary: ScanSummary) -> None:
@@ -353,30 +344,62 @@ def _add_problem(summary: ScanSummary, line: str) -> None:
 
 
 def examine_in_workers(
-    items: Sequence[FoundFile], workers: int, examine_file: Callable[[FoundFile], ScannedFile] = examine
+    items: Iterable[FoundFile], workers: int, examine_file: Callable[[FoundFile], ScannedFile] = examine
 ) -> Generator[ScannedFile, None, None]:
     """``examine_file`` of every item, in order, in worker processes; one per item, whatever happens.
 
-    Parsing headers is CPU-bound Python: worker processes use every core while this process writes
-    batches ("spawn": forking a process that runs Qt threads is unsafe). ``examine`` never raises, so a
-    failed task means its process died (killed for memory, a crash in native code): from that chunk
-    on, the files are read again one at a time in a fresh one-worker pool, which finds the file that
-    ends its reader; that file gets :data:`WORKER_DIED` and the scan goes on.
+    ``items`` may be a walk still under way: see :func:`_in_workers`.
     """
-    chunks = [list(items[start : start + CHUNKSIZE]) for start in range(0, len(items), CHUNKSIZE)]
+    for _item, scanned in _in_workers(items, workers, examine_file):
+        yield scanned
+
+
+def _in_workers(
+    items: Iterable[FoundFile], workers: int, examine_file: Callable[[FoundFile], ScannedFile]
+) -> Generator[tuple[FoundFile, ScannedFile], None, None]:
+    """Each item with ``examine_file`` of it, in order, read in worker processes as items arrive.
+
+    Parsing headers is CPU-bound Python: worker processes use every core while this process walks and
+    writes batches ("spawn": forking a process that runs Qt threads is unsafe). Items are sent in chunks
+    of :data:`CHUNKSIZE` as soon as a chunk is full, so the workers start on the first files while the
+    walk is still listing the others; what is ready is handed on at once, and the walk waits only when
+    :data:`IN_FLIGHT_PER_WORKER` chunks per worker are queued.
+
+    ``examine`` never raises, so a failed task means its process died (killed for memory, a crash in
+    native code): from that chunk on, the files are read again one at a time in a fresh one-worker
+    pool, which finds the file that ends its reader; that file gets :data:`WORKER_DIED` and the scan
+    goes on.
+    """
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context)
+    pending: deque[tuple[list[FoundFile], Future[list[ScannedFile]]]] = deque()
+    limit = workers * IN_FLIGHT_PER_WORKER
+    source = iter(items)
+    chunk: list[FoundFile] = []
     try:
-        futures = [pool.submit(_examine_chunk, chunk, examine_file) for chunk in chunks]
-        for position, future in enumerate(futures):
-            try:
-                results = future.result()
-            except Exception:
-                rest = [item for chunk in chunks[position:] for item in chunk]
-                pool.shutdown(wait=False, cancel_futures=True)
-                yield from _examine_one_by_one(rest, examine_file)
+        while True:
+            item = next(source, None)
+            if item is not None:
+                chunk.append(item)
+                if len(chunk) < CHUNKSIZE:
+                    continue
+            if chunk:
+                pending.append((chunk, pool.submit(_examine_chunk, chunk, examine_file)))
+                chunk = []
+            walking = item is not None
+            # Hand on what is ready; wait for a worker only when enough is queued or the walk is over.
+            while pending and (pending[0][1].done() or len(pending) > limit or not walking):
+                sent, future = pending.popleft()
+                try:
+                    results = future.result()
+                except Exception:
+                    rest = [*sent, *(i for queued, _ in pending for i in queued), *source]
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    yield from zip(rest, _examine_one_by_one(rest, examine_file), strict=True)
+                    return
+                yield from zip(sent, results, strict=True)
+            if not walking:
                 return
-            yield from results
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -455,6 +478,117 @@ def worker_died(item: FoundFile, exc: BaseException) -> ScannedFile:
         status_reason=WORKER_DIED.format(why),
         sidecar_mtime_ns=item.sidecar_mtime_ns,
     )
+
+
+class _Walk:
+    """The walk of one root, each file compared with the catalog as it is found.
+
+    ``to_examine`` yields the files to read (new, changed, and those looked at again each scan) while the
+    walk goes on; an unchanged file is counted and dropped from the walk's plain strings, never becoming
+    a ``FoundFile``. A new path whose (size, inode) a cataloged row has may be that row moved: it waits
+    until the walk has seen every path, then takes the row if its old path is gone (as it always did).
+    """
+
+    def __init__(
+        self,
+        scanner: Scanner,
+        starts: list[Path],
+        index: dict[str, IndexedFile],
+        places: LibraryPlaces,
+        summary: ScanSummary,
+    ) -> None:
+        self.scanner = scanner
+        self.starts = starts
+        self.index = index
+        self.places = places
+        self.summary = summary
+        self.sent = 0  # files yielded to read so far
+        self.finished = False  # the walk is over: ``sent`` is the total
+        self.devices: list[tuple[int, int]] = []  # (asset id, st_dev) of unchanged rows to update
+        self.vanished: dict[tuple[int, int], IndexedFile] = {}  # rows whose file is gone, once finished
+
+    def to_examine(self) -> Iterator[FoundFile]:
+        index, summary = self.index, self.summary
+        movable = {(e.size, e.inode) for e in index.values() if e.status is not FileStatus.MISSING}
+        seen: set[str] = set()
+        maybe_moved: list[FoundFile] = []
+        for start in self.starts:
+            for listed in walk_listing(start, self.scanner.cancel, self.places):
+                if isinstance(listed, FoundFile):
+                    item = listed
+                    path = str(item.path)
+                else:
+                    path = listed[0]
+                if path in seen:
+                    continue  # listed again from an overlapping start: the first finding stands
+                seen.add(path)
+                known = index.get(path)
+                if isinstance(listed, tuple):
+                    if known is not None and self._unchanged_listed(known, listed):
+                        continue
+                    item = found_listed(listed)
+                if known is None:
+                    if item.unreadable is None and (item.size, item.inode) in movable:
+                        maybe_moved.append(item)  # decided once every path has been seen
+                        continue
+                    summary.new += 1
+                elif _unchanged(known, item) and _unreadable(known, item):
+                    summary.unchanged += 1  # looked at again each scan (a link may work again), opens nothing
+                elif _unchanged(known, item):
+                    summary.unchanged += 1
+                    if known.device != item.device:
+                        self.devices.append((known.id, item.device))
+                    if not item.is_folder:
+                        summary.count_health(known.status)  # not reopened: the catalog's status holds
+                        continue
+                    # a diffusers folder is read again, and counted when it is
+                else:
+                    summary.changed += 1
+                self.sent += 1
+                yield item
+        summary.seen = len(seen)
+        self.vanished = {
+            (entry.size, entry.inode): entry
+            for path, entry in index.items()
+            if path not in seen and entry.status is not FileStatus.MISSING
+        }
+        for item in maybe_moved:
+            moved_from = self.vanished.pop((item.size, item.inode), None)
+            if moved_from is not None and not item.is_folder:
+                self.scanner.library.relocate(
+                    moved_from.id,
+                    str(item.path),
+                    size=item.size,
+                    mtime_ns=item.mtime_ns,
+                    inode=item.inode,
+                    device=item.device,
+                )
+                summary.moved += 1
+                summary.count_health(moved_from.status)  # the same file, its status kept
+                continue
+            summary.new += 1
+            self.sent += 1
+            yield item
+        self.finished = True
+
+    def _unchanged_listed(self, known: IndexedFile, listed: Listed) -> bool:
+        """The rescan's fast path: a readable cataloged file whose stat and sidecars are as cataloged is
+        counted here, from the walk's strings. False sends it down the full comparison."""
+        st = listed[3]
+        if (
+            known.size != st.st_size
+            or known.mtime_ns != st.st_mtime_ns
+            or known.inode != st.st_ino
+            or known.status is FileStatus.MISSING
+            or known.status is FileStatus.UNREADABLE
+            or listed_sidecar_mtime(listed) > known.sidecar_mtime_ns
+        ):
+            return False
+        self.summary.unchanged += 1
+        if known.device != st.st_dev:
+            self.devices.append((known.id, st.st_dev))  # cataloged before devices were, or remounted
+        self.summary.count_health(known.status)  # not reopened: the catalog's status still holds
+        return True
 
 
 class _CancelledScanError(Exception):

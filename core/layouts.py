@@ -254,17 +254,32 @@ def is_ignored_file(path: Path, names: Collection[str] | None = None) -> bool:
     beside it (a 255-byte model name) simply has none: this never raises.
     """
     name = path.name
+    if names is not None:
+        return is_ignored_name(name, names)
     if not name or name.startswith((".", "~$")):
         return True
     suffix = path.suffix.casefold()
     if suffix in PARTIAL_DOWNLOAD_SUFFIXES or suffix not in MODEL_FILE_SUFFIXES:
         return True
-    if names is not None:
-        return name + ".aria2" in names
     try:
         return os.path.lexists(path.with_name(name + ".aria2"))
     except (OSError, ValueError):  # ENAMETOOLONG, or a NUL that no real name has
         return False
+
+
+def is_ignored_name(name: str, names: Collection[str]) -> bool:
+    """:func:`is_ignored_file` for the entry ``name`` of a folder whose listing is ``names``.
+
+    A walk's form of the check: plain string work on the listing it already holds (no ``Path``, no
+    ``stat``), since an unchanged rescan asks it of every file in the library.
+    """
+    if not name or name.startswith((".", "~$")):
+        return True
+    dot = name.rfind(".")
+    suffix = name[dot:].casefold() if 0 < dot < len(name) - 1 else ""  # what ``Path.suffix`` gives
+    if suffix in PARTIAL_DOWNLOAD_SUFFIXES or suffix not in MODEL_FILE_SUFFIXES:
+        return True
+    return name + ".aria2" in names
 
 
 def is_ignored_dir(path: Path) -> bool:

@@ -18,6 +18,7 @@ from core.layouts import (
     folder_for,
     is_ignored_dir,
     is_ignored_file,
+    is_ignored_name,
     kind_hint_for,
     models_dir,
     scan_roots,
@@ -369,17 +370,26 @@ def test_kind_hint_outside_the_root_is_none(tmp_path: Path) -> None:
         ("README.md", True),
         ("script.py", True),
         ("model", True),
+        ("model.safetensors.", True),
+        (".safetensors", True),
+        (".hidden.safetensors", True),
+        ("~$lock.safetensors", True),
     ],
 )
 def test_is_ignored_file(tmp_path: Path, name: str, ignored: bool) -> None:
     assert is_ignored_file(tmp_path / name) is ignored
+    # The walk's form, on the folder's listing, says the same without a Path or a stat.
+    assert is_ignored_name(name, frozenset({name})) is ignored
+    assert is_ignored_file(tmp_path / name, frozenset({name})) is ignored
 
 
 def test_a_file_with_an_aria2_control_file_is_still_downloading(tmp_path: Path) -> None:
     model = _touch(tmp_path / "model.safetensors")
     assert not is_ignored_file(model)
+    assert not is_ignored_name(model.name, frozenset({model.name}))
     _touch(tmp_path / "model.safetensors.aria2")
     assert is_ignored_file(model)
+    assert is_ignored_name(model.name, frozenset({model.name, "model.safetensors.aria2"}))
 
 
 @pytest.mark.parametrize(
