@@ -18,7 +18,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
+
+import msgspec
 
 from core.formats.strict_json import INT64_MAX, INT64_MIN, JsonRefusedError, load_json
 from core.taxonomy import Architecture, Prediction
@@ -52,7 +55,12 @@ _KOHYA_BASES: tuple[tuple[str, Architecture], ...] = (
 )
 
 _NUMBERS = re.compile(r"\d+")
+# The usual kohya tag table: {"<repeats>_<folder>": {"tag": count}}.
+_TAG_TABLE = msgspec.json.Decoder(dict[str, dict[str, int]])
+_TAG = itemgetter(0)
+_COUNT = itemgetter(1)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +277,12 @@ def _json_object(metadata: Mapping[str, str], key: str, errors: list[str]) -> di
 
 def _training_tags(metadata: Mapping[str, str], errors: list[str]) -> tuple[tuple[str, int], ...]:
     # ss_tag_frequency = {"<repeats>_<folder>": {"tag": count, ...}, ...}; folders are merged.
+    quick = _one_folder_of_counts(metadata.get("ss_tag_frequency"))
+    return quick if quick is not None else _merged_training_tags(metadata, errors)
+
+
+def _merged_training_tags(metadata: Mapping[str, str], errors: list[str]) -> tuple[tuple[str, int], ...]:
+    """Any tag table, read by the strict JSON loader: folders merged, odd counts skipped, errors said."""
     frequency = _json_object(metadata, "ss_tag_frequency", errors)
     if not frequency:
         return ()
@@ -282,6 +296,38 @@ def _training_tags(metadata: Mapping[str, str], errors: list[str]) -> tuple[tupl
             if name and number is not None:
                 merged[name] = min(merged.get(name, 0) + number, INT64_MAX)
     ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(ranked[:TOP_TAGS])
+
+
+def _one_folder_of_counts(raw: object) -> tuple[tuple[str, int], ...] | None:
+    """The training tags of the usual table, one folder of plain counts, decoded in C; None for any other.
+
+    A LoRA's table can hold thousands of tags, and reading it tag by tag in Python cost as much as
+    identifying the file. Only a table the general path would read to the same tags is taken: no
+    surrogate escape (a lone one is refused there), one folder, every count an integer from 0 to
+    2**63 - 1, every tag non-empty and without surrounding whitespace. Anything else returns None and
+    takes the general path,
+    which also says what is wrong with a broken table.
+    """
+    if not isinstance(raw, str) or ("\\u" in raw and _SURROGATE_ESCAPE.search(raw) is not None):
+        return None
+    try:
+        frequency = _TAG_TABLE.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if len(frequency) != 1:
+        return None
+    (folder,) = frequency.values()
+    if not folder:
+        return ()
+    tags = list(folder)
+    if "" in tags or list(map(str.strip, tags)) != tags:
+        return None
+    counts = folder.values()
+    if min(counts) < 0 or max(counts) > INT64_MAX:
+        return None
+    # Highest count first, ties by name: two stable sorts on C-level keys.
+    ranked = sorted(sorted(folder.items(), key=_TAG), key=_COUNT, reverse=True)
     return tuple(ranked[:TOP_TAGS])
 
 

@@ -43,7 +43,7 @@ import os
 import re
 import struct
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 
@@ -214,39 +214,37 @@ def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], di
     # only adds to the count, whatever whitespace the writer put around it.
     if tensors_json.count(":") != 4 * len(tensors):
         raise _FastPathRefusedError
-    values = list(tensors.values())
-    offsets = list(map(_OFFSETS, values))
-    if None in offsets:
-        raise _FastPathRefusedError
-    spans = cast("list[tuple[int, int]]", offsets)
-    elements = list(map(math.prod, map(_SHAPE, values)))
-    if 0 in elements:
-        # An empty tensor's shape may still overflow on the way to 0 (serde multiplies left to right).
-        raise _FastPathRefusedError
-    # With no zero dimension the running product only grows, so a count that matches the span (which lies
-    # inside the file) never overflowed: the equality below is the library's overflow check as well.
-    dtypes = list(map(_DTYPE, values))
-    kinds = set(dtypes)
+    values = tensors.values()
+    try:
+        flat = list(itertools.chain.from_iterable(map(_OFFSETS, values)))  # begin, end, begin, end...
+    except TypeError:  # an entry without data_offsets (None)
+        raise _FastPathRefusedError from None
+    begins, ends = flat[::2], flat[1::2]
+    kinds = set(map(_DTYPE, values))
     if not kinds <= _KNOWN_DTYPES:
         raise _FastPathRefusedError
-    flat = list(itertools.chain.from_iterable(spans))  # begin, end, begin, end...
-    begins, ends = flat[::2], flat[1::2]
-    if len(kinds) == 1 and not SAFETENSORS_DTYPE_BITS[dtypes[0]] % 8:
-        # One whole-byte dtype (nearly every file): bytes = elements x item size, compared span by span.
-        item_size = SAFETENSORS_DTYPE_BITS[dtypes[0]] // 8
-        if list(map(item_size.__mul__, elements)) != list(map(operator.sub, ends, begins)):
-            raise _FastPathRefusedError
+    # Bytes (bits for sub-byte or mixed dtypes) each shape needs, against the bytes its offsets span. The
+    # running product only grows unless a dimension is 0, so a need that matches its span (which lies
+    # inside the file) never overflowed: the equality is the library's overflow check as well. An empty
+    # tensor (a zero need matching a zero span) may still overflow on the way to 0 (serde multiplies left
+    # to right): it goes the slow way.
+    bits = SAFETENSORS_DTYPE_BITS[next(iter(kinds))] if len(kinds) == 1 else 0
+    if bits and not bits % 8:  # one whole-byte dtype: nearly every file
+        needed = list(map((bits // 8).__mul__, map(math.prod, map(_SHAPE, values))))
+        spanned = list(map(operator.sub, ends, begins))
     else:
-        needed_bits = list(map(operator.mul, elements, map(SAFETENSORS_DTYPE_BITS.__getitem__, dtypes)))
-        if needed_bits != list(map(operator.lshift, map(operator.sub, ends, begins), _THREES)):
-            raise _FastPathRefusedError  # a size that does not match its dtype and shape
+        every_bits = map(SAFETENSORS_DTYPE_BITS.__getitem__, map(_DTYPE, values))
+        needed = list(map(operator.mul, map(math.prod, map(_SHAPE, values)), every_bits))
+        spanned = list(map(operator.lshift, map(operator.sub, ends, begins), _THREES))
+    if needed != spanned or 0 in spanned:
+        raise _FastPathRefusedError
     # The spans must tile the data section exactly: each begins where the previous one ends. Every span is
     # at least one byte long here, so spans that tile in header order are also the sorted order.
-    if not spans:
+    if not flat:
         if data_size != 0:
             raise _FastPathRefusedError
     elif flat[0] != 0 or flat[-1] != data_size or flat[2::2] != flat[1:-1:2]:
-        ordered = sorted(spans)
+        ordered = sorted(zip(begins, ends, strict=True))
         if ordered[0][0] != 0 or ordered[-1][1] != data_size:
             raise _FastPathRefusedError
         if list(map(_END, ordered[:-1])) != list(map(_BEGIN, ordered[1:])):

@@ -15,11 +15,12 @@ turned away by ``may_be_lora`` without a full scan.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 
 from core.formats.model_file import TensorInfo
 
@@ -251,10 +252,15 @@ def _scan_by_suffixes(tensors: Mapping[str, TensorInfo]) -> LoraScan | None:
         return None  # entries of two kinds interleave in name order: only the full scan keeps that order
     scan = LoraScan(tensors)
     if primary:
-        scan.primary = _entries(names, primary[0], endings[primary[0]])
+        scan.primary = _entries(names, primary[0], endings[primary[0]], counts[primary[0]])
         scan.counts[endings[primary[0]]] = counts[primary[0]]
     if down:
-        scan.down = list(scan.primary) if down == primary else _entries(names, down[0], endings[down[0]])
+        ending = down[0]
+        scan.down = (
+            list(scan.primary)
+            if down == primary
+            else _entries(names, ending, endings[ending], counts[ending])
+        )
     for ending in present:
         token = endings[ending]
         if token != "alpha" and token not in PRIMARY_TOKENS | DOWN_TOKENS | UP_TOKENS:
@@ -262,10 +268,23 @@ def _scan_by_suffixes(tensors: Mapping[str, TensorInfo]) -> LoraScan | None:
     return scan
 
 
-def _entries(names: list[str], ending: str, token: str) -> list[Entry]:
-    """(module, token, name) of every name with ``ending``, in name order."""
-    cut = len(ending)
-    return [(name[:-cut], token, name) for name in filter(methodcaller("endswith", ending), names)]
+def _entries(names: list[str], ending: str, token: str, count: int) -> list[Entry]:
+    """(module, token, name) of the ``count`` names with ``ending``, in name order.
+
+    Trainers write the same tensors for every module, so these names usually recur with a fixed period
+    (every 3rd name: ``alpha``, ``lora_down``, ``lora_up``): that slice is taken and checked in C. Other
+    files are filtered name by name.
+    """
+    period, remainder = divmod(len(names), count)
+    first = next(index for index, name in enumerate(names) if name.endswith(ending))
+    chosen = names[first::period] if not remainder else []
+    joined = "\n".join(chosen) + "\n"
+    if len(chosen) != count or joined.count(ending + "\n") != count:
+        chosen = [name for name in names if name.endswith(ending)]
+        joined = "\n".join(chosen) + "\n"
+    # Every chosen name ends with the ending and holds no newline: splitting there leaves the modules.
+    modules = joined.split(ending + "\n")[:-1]
+    return list(zip(modules, itertools.repeat(token), chosen))
 
 
 def scan_every_name(tensors: Mapping[str, TensorInfo]) -> LoraScan:

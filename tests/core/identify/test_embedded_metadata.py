@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from core.formats.embedded_metadata import TOP_TAGS, EmbeddedMetadata, read_embedded_metadata
+from core.formats.embedded_metadata import (
+    TOP_TAGS,
+    EmbeddedMetadata,
+    _merged_training_tags,
+    _one_folder_of_counts,
+    read_embedded_metadata,
+)
 from core.taxonomy import Architecture, Prediction
 
 KOHYA = {
@@ -221,3 +227,55 @@ def test_numbers_kept_from_metadata_fit_a_database_column() -> None:
     assert meta.network_alpha is None
     assert meta.training_tags == (("x", 2**63 - 1),)  # the sum is capped, not wrapped; odd counts skipped
     assert meta.errors == ()
+
+
+# Tag tables for the one-folder fast path: each must give the tags (and errors) the strict loader gives.
+TAG_TABLES = {
+    "usual": json.dumps({"10_style": {f"tag{i}": (i * 7) % 50 for i in range(200)}}),
+    "ties by name": json.dumps({"1_x": {"b": 3, "a": 3, "c": 3, "d": 1}}),
+    "zero counts": json.dumps({"1_x": {"a": 0, "b": 0}}),
+    "empty folder": '{"1_x": {}}',
+    "empty table": "{}",
+    "two folders": json.dumps({"1_x": {"a": 1, "b": 2}, "2_y": {"a": 5, " b ": 1}}),
+    "padded tag": json.dumps({"1_x": {" a": 1, "a": 2}}),
+    "empty tag": json.dumps({"1_x": {"": 4, "a": 1}}),
+    "negative": json.dumps({"1_x": {"a": -1, "b": 2}}),
+    "too large": '{"1_x": {"a": 9223372036854775808}}',
+    "past u64": '{"1_x": {"a": 99999999999999999999999}}',
+    "float count": '{"1_x": {"a": 2.0, "b": 1}}',
+    "string count": '{"1_x": {"a": "3"}}',
+    "boolean count": '{"1_x": {"a": true}}',
+    "repeated tag": '{"1_x": {"a": 1, "a": 5}}',
+    "escaped tag": '{"1_x": {"\\u00e9t\\u00e9": 2}}',
+    "lone surrogate": '{"1_x": {"\\ud800": 2}}',
+    "surrogate pair": '{"1_x": {"\\ud83d\\ude00": 2, "a": 1}}',
+    "not json": "{'1_x': {'a': 1}}",
+    "null": "null",
+    "None": "None",
+    "nan": '{"1_x": {"a": NaN}}',
+    "not a folder": '{"1_x": ["a"]}',
+    "whitespace": ' \n{ "1_x" : { "a" : 1 } } \t',
+}
+
+
+@pytest.mark.parametrize("label", sorted(TAG_TABLES))
+def test_tag_tables_read_in_c_give_what_the_strict_loader_gives(label: str) -> None:
+    metadata = {"ss_tag_frequency": TAG_TABLES[label]}
+    quick = _one_folder_of_counts(TAG_TABLES[label])
+    errors: list[str] = []
+    strict = _merged_training_tags(metadata, errors)
+    if quick is not None:
+        assert quick == strict
+        assert errors == []
+    read = read_embedded_metadata(metadata)
+    assert read.training_tags == strict
+    assert list(read.errors) == errors
+
+
+def test_the_usual_tag_table_is_read_in_c() -> None:
+    assert _one_folder_of_counts(TAG_TABLES["usual"]) is not None
+
+
+def test_escaped_accents_are_still_read_in_c() -> None:
+    """kohya writes its table with json.dumps, which escapes every non-ASCII tag."""
+    assert _one_folder_of_counts(TAG_TABLES["escaped tag"]) == (("été", 2),)
