@@ -115,7 +115,6 @@ def open_catalog(catalog: Path, settings: LiveSettings, *, read_only: bool) -> L
         # read as it stands.
         return Library(database)
 
-    from app.organize.engine import recover
     from catalog.migrate import refuse_foreign
 
     if catalog.exists():  # another program's database is refused before anything writes to it
@@ -126,8 +125,11 @@ def open_catalog(catalog: Path, settings: LiveSettings, *, read_only: bool) -> L
             probe.close()
     library = Library.open(catalog)
     # A move, delete or organize cut off by a crash or a kill is completed before anything reads the
-    # catalog (one indexed query when nothing is pending).
-    recover(library)
+    # catalog: one indexed query when nothing is pending, and the organize engine loaded only when some is.
+    if library.applying_operations():
+        from app.organize.engine import recover
+
+        recover(library)
     record_catalog(settings)
     return library
 
