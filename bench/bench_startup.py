@@ -1,8 +1,13 @@
 """Benchmark: time until the Atelier window is on screen, against a bare PySide6 window.
 
 Both are measured the same way, in fresh interpreters (so imports count): from process start until the
-window has been shown and the event loop has processed its first round of events. Atelier opens on a
-catalog of 10,000 models (``--rows``), as a large library would. Target: <= 1.5x the bare window.
+window has been shown and painted. Atelier opens on a catalog of 10,000 models (``--rows``), as a large
+library would. Targets: first paint <= 1.5x the bare window; the models visible <= 0.4 s after it (the
+catalog is opened and read on a job thread once the window is drawn).
+
+Python writes its bytecode cache here as it does on a user's machine: ``PYTHONDONTWRITEBYTECODE`` (set in
+some development shells) is dropped for the timed processes, since it would make every start compile
+Atelier's modules from source while PySide6 is measured from its installed bytecode.
 
     python -m bench.bench_startup [--rows 10000] [--runs 5] [--json]
 """
@@ -25,6 +30,7 @@ from catalog.library import Library
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.5
+TARGET_ROWS_AFTER_PAINT_S = 0.4
 
 BARE = """
 import sys, time
@@ -75,6 +81,7 @@ print(shown, visible[0])
 def _time_process(code: str, *args: str) -> tuple[float, float]:
     """Seconds from spawning the interpreter until the window is drawn, and until its first load ends."""
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.time()
     out = subprocess.run(
         [sys.executable, "-c", code, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
@@ -104,6 +111,7 @@ def main() -> None:
     bare_s = statistics.median(bare)
     ours_s = statistics.median(shown for shown, _ in ours)
     loaded_s = statistics.median(loaded for _, loaded in ours)
+    after_paint_s = statistics.median(loaded - shown for shown, loaded in ours)
     result = {
         "rows": args.rows,
         "bare_window_s": round(bare_s, 3),
@@ -112,6 +120,8 @@ def main() -> None:
         "target_ratio": TARGET_RATIO,
         "atelier_rows_visible_s": round(loaded_s, 3),
         "rows_visible_ratio": round(loaded_s / bare_s, 2),
+        "rows_visible_after_paint_s": round(after_paint_s, 3),
+        "target_rows_after_paint_s": TARGET_ROWS_AFTER_PAINT_S,
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -121,8 +131,9 @@ def main() -> None:
         f"ratio {result['ratio']} (target <= {TARGET_RATIO})"
     )
     print(
-        f"  first {args.rows} models visible after {loaded_s:.3f} s "
-        f"(catalog opened after the window): ratio {result['rows_visible_ratio']} to the bare window"
+        f"  {args.rows} models visible {after_paint_s:.3f} s after the first paint "
+        f"(target <= {TARGET_ROWS_AFTER_PAINT_S} s); {loaded_s:.3f} s from start: "
+        f"ratio {result['rows_visible_ratio']} to the bare window"
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -49,5 +49,5 @@ def run_gui(services: DesktopServices, argv: Sequence[str], *, read_only: str | 
         mark_read_only(window, read_only)
     window.show()
     if read_only is None:  # first-start offer, watching and scanning all write to the catalog
-        QTimer.singleShot(0, window.start_background_work)
+        window.when_ready(window.start_background_work)  # once the rows are shown
     return int(app.exec())

@@ -35,12 +35,13 @@ from PySide6.QtWidgets import (
 
 from app.after_scan import ChainJobs, ChainSteps, LookupRequest, run_chain
 from catalog.path_text import shown
-from catalog.records import AssetQuery, AssetRecord, SortKey, UserDataChanges
+from catalog.records import AssetQuery, AssetRecord, Facets, RootRecord, SortKey, UserDataChanges
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import FileStatus
 from desktop.delegates.sidebar_delegate import SidebarDelegate
 from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
 from desktop.models.asset_table_model import SORT_KEYS, AssetColumn, AssetTableModel
+from desktop.models.library_view import LibraryView, read_library_view
 from desktop.models.sidebar_model import (
     ALL_SCOPE,
     ScopeKind,
@@ -135,7 +136,6 @@ class MainWindow(QMainWindow):
         self.context_menu_sections: list[Callable[[QMenu, list[AssetRecord]], None]] = []
         self._build_views()
         self._build_menus()
-        self._install_features()
         self.status = AppStatusBar(self)
         self.setStatusBar(self.status)
         self.details.copied.connect(self.status.flash)
@@ -147,22 +147,65 @@ class MainWindow(QMainWindow):
         self.files_changed.connect(self._watch_timer.start)
 
         self.set_view_mode(services.settings.view_mode)
+        self._closing = False
+        self._when_ready: list[Callable[[], None]] | None = []  # None once the window is complete
         if load_later:
-            QTimer.singleShot(0, self.reload)
+            # First paint, then the rows (read on a job thread, see desktop.models.library_view), then
+            # the rest: the organizing features, the site tabs and the Compose tab each import a large
+            # part of the app (the catalog's write side, requests, the render service).
+            QTimer.singleShot(0, self._load_first_view)
         else:
             self.reload()
-        if services.remote is not None:
-            # The site tabs import the download engine, requests and the keyring (a quarter second):
-            # with ``load_later`` they are built after the window is drawn and the rows are shown.
-            if load_later:
-                QTimer.singleShot(0, lambda: self._build_remote_tabs(services.remote))
-            else:
-                self._build_remote_tabs(services.remote)
-        if services.render is not None:
-            if load_later:
-                QTimer.singleShot(0, self._build_compose_tab)
-            else:
-                self._build_compose_tab()
+            self._complete()
+
+    def _load_first_view(self) -> None:
+        """Reads the first view off the GUI thread, so the window paints and answers while the catalog
+        opens; shows it, then builds the rest of the window."""
+        query, page_size = self.model.query, self.model.page_size
+        library = self.library
+
+        def read(_progress: ProgressCallback, _cancel: CancelToken) -> LibraryView:
+            return read_library_view(library, query, page_size)
+
+        handle = self.jobs.start("Opening the library", read)
+        handle.signals.finished.connect(self._show_first_view)
+        handle.signals.failed.connect(lambda _message: self._show_first_view(None))
+
+    def _show_first_view(self, view: LibraryView | None) -> None:
+        """Shows the first view (a failed read is done again here, where its error shows as before)."""
+        if self._closing:
+            return
+        if view is None or view.query != self.model.query:  # the user changed the filters meanwhile
+            self.reload()
+        else:
+            self.model.show_result(view.ids, view.update_ids, view.first_page)
+            self.refresh_sidebar(view.facets, view.roots)
+            self.filter_bar.set_tags(view.tags)
+            self._restore_selection(None)
+            self._update_count()
+        QTimer.singleShot(0, self._complete)  # after the rows are painted
+
+    def _complete(self) -> None:
+        """Installs the organizing features, the site tabs and the Compose tab (in the order their menus
+        and tabs appear), then runs what waited for a complete window (``when_ready``)."""
+        if self._closing or self._when_ready is None:
+            return
+        self._install_features()
+        if self.services.remote is not None:
+            self._build_remote_tabs(self.services.remote)
+        if self.services.render is not None:
+            self._build_compose_tab()
+        waiting, self._when_ready = self._when_ready, None
+        for callback in waiting:
+            callback()
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Runs ``callback`` once the window is complete (at once if it is): start-up work that uses the
+        catalog or the features waits for the first view instead of racing it."""
+        if self._when_ready is None:
+            callback()
+        else:
+            self._when_ready.append(callback)
 
     # -- construction -------------------------------------------------------------------------------
 
@@ -675,12 +718,16 @@ class MainWindow(QMainWindow):
             hint = "No models match these filters."
         self.grid.empty_text = self.table.empty_text = hint
 
-    def refresh_sidebar(self) -> None:
-        facets = self.library.facets()
+    def refresh_sidebar(
+        self, facets: Facets | None = None, roots: Sequence[RootRecord] | None = None
+    ) -> None:
+        """Re-reads the sidebar's counts and folders (or shows ``facets`` and ``roots`` read already)."""
+        facets = facets if facets is not None else self.library.facets()
+        roots = roots if roots is not None else self.library.roots()
         self._total = facets.total
         self._syncing_sidebar = True  # re-selecting the scope must not re-apply it
         try:
-            self.sidebar_model.set_facets(facets, list(self.library.roots()))
+            self.sidebar_model.set_facets(facets, list(roots))
             index = self.sidebar_model.find_scope(self._scope)
             if index.isValid():
                 self.sidebar.selectionModel().setCurrentIndex(
@@ -1017,6 +1064,7 @@ class MainWindow(QMainWindow):
     # -- shutdown -----------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self._closing = True
         self.details.save_notes()
         self.stop_watching()
         self._queue.clear()

@@ -137,6 +137,10 @@ class AssetTableModel(QAbstractTableModel):
     def query(self) -> AssetQuery:
         return self._query
 
+    @property
+    def page_size(self) -> int:
+        return self._page_size
+
     def set_query(self, query: AssetQuery) -> None:
         if query != self._query:
             self._query = query
@@ -145,13 +149,23 @@ class AssetTableModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Re-runs the query: after a rescan, an import, or a change that moves rows between filters."""
         ids = list(self._library.search_ids(self._query))
-        updates = frozenset(self._library.update_asset_ids())
+        self.show_result(ids, frozenset(self._library.update_asset_ids()), ())
+
+    def show_result(
+        self, ids: Sequence[int], update_ids: frozenset[int], first_page: Sequence[AssetRecord]
+    ) -> None:
+        """Shows a result read elsewhere (the window's first view, read off the GUI thread) for the current
+        query: its ids, which of them have updates, and the records of its first page."""
         self.beginResetModel()
-        self._ids = ids
-        self._update_ids = updates
-        self._rows = {asset_id: row for row, asset_id in enumerate(ids)}
+        self._ids = list(ids)
+        self._update_ids = update_ids
+        self._rows = {asset_id: row for row, asset_id in enumerate(self._ids)}
         self._pages.clear()
         self._cover_rows.clear()
+        if first_page:
+            self._pages[0] = {record.id: record for record in first_page}
+            for record in first_page:
+                self._index_cover(None, record, self._rows[record.id])
         self.endResetModel()
         self.refreshed.emit()
 

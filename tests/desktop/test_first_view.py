@@ -1,0 +1,170 @@
+"""The window is drawn before the catalog is opened; the first view is read on a job thread.
+
+``MainWindow(load_later=True)`` (what ``run_gui`` makes) paints with no catalog read at all, reads the
+rows, counts, folders and tags off the GUI thread, shows them, and only then installs the organizing
+features, the site tabs and the Compose tab; start-up work (first-start offer, watcher, scan) waits for
+the complete window (``when_ready``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from catalog.library import Library
+from catalog.records import AssetQuery
+from desktop.main_window import MainWindow
+from tests.desktop.conftest import PopulatedLibrary, ServicesFactory, populate
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 15_000
+
+
+class WatchedLibrary:
+    """The real library, noting which thread made each call; job-thread reads can be held back."""
+
+    def __init__(self, library: Library) -> None:
+        self._library = library
+        self.calls: list[tuple[str, bool]] = []  # (method, on the GUI thread)
+        self.job_reads_may_go = threading.Event()
+        self.job_reads_may_go.set()
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._library, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            on_gui = threading.current_thread() is threading.main_thread()
+            if not on_gui:
+                assert self.job_reads_may_go.wait(TIMEOUT / 1000)
+            self.calls.append((name, on_gui))
+            return target(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def watched(populated: PopulatedLibrary) -> WatchedLibrary:
+    return WatchedLibrary(populated.library)
+
+
+@pytest.fixture
+def late_window(
+    watched: WatchedLibrary, make_services: ServicesFactory, qtbot: QtBot
+) -> Iterator[MainWindow]:
+    window = MainWindow(make_services(watched), load_later=True)
+    qtbot.addWidget(window)
+    yield window
+    window.close()
+
+
+def test_the_window_is_drawn_before_any_catalog_read_and_fills_from_a_job_thread(
+    late_window: MainWindow, watched: WatchedLibrary, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    assert watched.calls == [], "nothing is read before the window is on screen"
+    assert late_window.model.rowCount() == 0
+    assert late_window.context_menu_sections == [], "the organizing features come after the rows"
+    late_window.show()
+    qtbot.waitUntil(lambda: late_window.model.rowCount() > 0, timeout=TIMEOUT)
+
+    expected = populated.library.search_ids(AssetQuery())
+    assert list(late_window.model.ids()) == list(expected)
+    first_reads = {name for name, on_gui in watched.calls if not on_gui}
+    assert {"search_ids", "get_many", "facets", "roots", "all_tags", "update_asset_ids"} <= first_reads
+    assert not any(on_gui for name, on_gui in watched.calls if name in ("search_ids", "get_many", "facets"))
+    assert late_window.status.count_label.text(), "the count is shown with the rows"
+    assert late_window._total == populated.library.facets().total
+    # The first page came with the view: showing its rows reads nothing more.
+    before = len(watched.calls)
+    assert late_window.model.index(0, 0).data()
+    assert len(watched.calls) == before
+
+    qtbot.waitUntil(lambda: bool(late_window.context_menu_sections), timeout=TIMEOUT)
+    assert late_window.organize_menu.actions(), "Organize › … is filled once the window is complete"
+
+
+def test_start_up_work_waits_for_the_complete_window(late_window: MainWindow, qtbot: QtBot) -> None:
+    ran: list[tuple[str, int, bool]] = []
+    late_window.when_ready(
+        lambda: ran.append(("first", late_window.model.rowCount(), bool(late_window.context_menu_sections)))
+    )
+    late_window.show()
+    qtbot.waitUntil(lambda: bool(ran), timeout=TIMEOUT)
+    assert ran[0][1] > 0, "after the rows"
+    assert ran[0][2], "after the features"
+    late_window.when_ready(lambda: ran.append(("later", 0, True)))
+    assert ran[-1][0] == "later", "a complete window runs it at once"
+
+
+def test_a_filter_set_while_the_catalog_opens_wins_over_the_first_view(
+    late_window: MainWindow, watched: WatchedLibrary, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    watched.job_reads_may_go.clear()  # the job thread is still "opening the catalog"
+    late_window.show()
+    qtbot.wait(50)
+    late_window.filter_bar.search.setText("pixel")
+    qtbot.waitUntil(lambda: late_window.model.query.text == "pixel", timeout=TIMEOUT)
+    watched.job_reads_may_go.set()
+    qtbot.waitUntil(lambda: bool(late_window.context_menu_sections), timeout=TIMEOUT)
+    wanted = populated.library.search_ids(AssetQuery(text="pixel"))
+    assert 0 < len(wanted) < len(populated.library.search_ids(AssetQuery()))
+    assert list(late_window.model.ids()) == list(wanted)
+
+
+PAINT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from PySide6.QtCore import QTimer
+    from app.context import AppContext
+    from desktop.app import create_application
+    from desktop.launch import build_services
+    from desktop.main_window import MainWindow
+
+    services = build_services(AppContext(sys.argv[1]))
+    app = create_application(["atelier"])
+    window = MainWindow(services, load_later=True)
+    window.show()
+    window.repaint()
+    heavy = {"sqlalchemy", "alembic", "numpy", "huggingface_hub", "requests", "torch"}
+    at_paint = sorted({m.split(".")[0] for m in sys.modules} & heavy)
+    window.when_ready(app.quit)
+    QTimer.singleShot(30_000, app.quit)
+    app.exec()
+    print("at paint", ",".join(at_paint) or "-", "rows", window.model.rowCount())
+    """
+)
+
+
+def test_the_real_window_paints_before_the_catalog_libraries_are_imported(tmp_path: Path) -> None:
+    """Through the app's own services (the catalog opened on first use), in a fresh interpreter."""
+    data = tmp_path / "profile"
+    library = Library.open(data / "catalog.sqlite3")
+    try:
+        populate(library, tmp_path / "models")
+        expected = len(library.search_ids(AssetQuery()))
+    finally:
+        library.close()
+    (data / "settings.json").write_text(json.dumps({"first_start_done": True}))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", PAINT_SCRIPT, str(data)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == f"at paint - rows {expected}", result.stderr
