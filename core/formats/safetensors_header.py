@@ -199,9 +199,12 @@ def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], di
     if occurrences == 1:
         metadata, tensors_json = _split_metadata(text)
     # msgspec keeps the last of repeated fields and reads "-0" as 0, where serde refuses both; a \u escape
-    # could spell a field name differently or be a lone surrogate. Such headers go the slow way. Substring
-    # tests first: they run at memchr speed, the pattern only when the character is there at all.
-    if "\\u" in tensors_json or ("-" in tensors_json and _MINUS_NUMBER.search(tensors_json)):
+    # could spell a field name differently or be a lone surrogate. Such headers go the slow way. Single
+    # characters first: they are found at memchr speed (two-character needles are not), the longer test
+    # or the pattern only when the character is there at all.
+    if ("\\" in tensors_json and "\\u" in tensors_json) or (
+        "-" in tensors_json and _MINUS_NUMBER.search(tensors_json)
+    ):
         raise _FastPathRefusedError
     try:
         tensors = _TENSORS.decode(tensors_json)

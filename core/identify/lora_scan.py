@@ -16,11 +16,12 @@ turned away by ``may_be_lora`` without a full scan.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from core.formats.model_file import TensorInfo
 
@@ -68,6 +69,10 @@ _KOHYA_SUFFIXES = {
 }
 
 Entry = tuple[str, str, str]  # module, token, tensor name
+_MODULE = itemgetter(0)
+_TOKEN = itemgetter(1)
+_NAME = itemgetter(2)
+_SHAPE = attrgetter("shape")
 
 
 @dataclass
@@ -94,21 +99,24 @@ class LoraScan:
 
     def rank(self) -> int | None:
         """The commonest rank among (a sample of) the low-rank modules."""
-        ranked = [entry for entry in self.down if entry[1] in RANK_TOKENS]
+        ranked = self._ranked
         step = max(1, len(ranked) // _RANK_SAMPLE)
         ranks = Counter(shape[0] for _, _, name in ranked[::step] if (shape := self.shape(name)))
         return ranks.most_common(1)[0][0] if ranks else None
 
     def conv3x3(self) -> int:
         """Low-rank down matrices of convolutions with kernels larger than 1x1 (LoCon layers)."""
-        tensors = self.tensors
-        return sum(
-            1
-            for _, token, name in self.down
-            if token in RANK_TOKENS
-            and len(shape := tensors[name].shape) == 4
-            and (shape[2] > 1 or shape[3] > 1)
-        )
+        shapes = list(map(_SHAPE, map(self.tensors.__getitem__, map(_NAME, self._ranked))))
+        convolutions = itertools.compress(
+            shapes, map((4).__eq__, map(len, shapes))
+        )  # few: no Python per layer
+        return sum(1 for shape in convolutions if shape[2] > 1 or shape[3] > 1)
+
+    @cached_property
+    def _ranked(self) -> list[Entry]:
+        """The low-rank down-projections (``lora_down``, ``lora_A``, ``hada_w1_b``), in name order."""
+        down = self.down
+        return list(itertools.compress(down, map(RANK_TOKENS.__contains__, map(_TOKEN, down))))
 
     def hidden(self) -> int | None:
         """The commonest input width: most adapted layers of a transformer read its hidden state."""
@@ -144,10 +152,12 @@ class LoraScan:
     def text_widths(self) -> dict[str, int]:
         """Width of each adapted text encoder: ``te`` (the only one), ``te1`` (CLIP-L), ``te2`` (bigG)."""
         widths: dict[str, int] = {}
-        for module, token, name in self.primary:
-            if "self_attn" not in module or not (
-                "q_proj" in module or "k_proj" in module or "v_proj" in module
-            ):
+        modules = map(_MODULE, self.primary)
+        attention = itertools.compress(
+            self.primary, map(operator.contains, modules, itertools.repeat("self_attn"))
+        )
+        for module, token, name in attention:  # text-encoder attention only: a C-level filter first
+            if not ("q_proj" in module or "k_proj" in module or "v_proj" in module):
                 continue
             bucket = text_encoder_bucket(module)
             if bucket is None or bucket in widths:
