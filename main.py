@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     from app.cli import parse_command_line, run_command, use_safe_output
-    from app.settings import DataDirError, resolve_data_dir
 
     use_safe_output()  # file names that are not UTF-8 print as their bytes, never as a traceback
 
@@ -20,6 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_command_line(args_list)
     if args.command is not None:
         return run_command(args)
+    from app.settings import DataDirError, resolve_data_dir
+
     try:
         resolve_data_dir(getattr(args, "data_dir", None))
     except DataDirError as error:
