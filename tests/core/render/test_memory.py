@@ -61,3 +61,14 @@ def test_module_bytes_counts_parameters_and_buffers() -> None:
     assert module_bytes(object()) == 0
     assert format_bytes(3 * GIB) == "3.0 GB"
     assert format_bytes(350 * 1024**2) == "350 MB"
+
+
+def test_layer_cache_budget_is_twice_the_weights_but_at_most_half_the_free_memory() -> None:
+    from core.render.memory import available_memory_bytes, layer_cache_budget
+
+    assert layer_cache_budget(4 * GIB, 64 * GIB) == 8 * GIB
+    assert layer_cache_budget(4 * GIB, 6 * GIB) == 3 * GIB
+    assert layer_cache_budget(4 * GIB, None) == 8 * GIB
+    assert layer_cache_budget(4 * GIB, 0) == 0
+    available = available_memory_bytes()
+    assert available is None or available > 0
