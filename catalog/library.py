@@ -36,7 +36,7 @@ from catalog import mirrors as mirror_rows
 from catalog.db import CatalogDatabase, utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
-from catalog.migrate import upgrade
+from catalog.migrate import refuse_foreign_file, upgrade
 from catalog.normalize import parse_hash_query
 from catalog.orm import ASSETS, AssetTag, Collection, Root, Tag
 from catalog.records import (
@@ -86,6 +86,7 @@ class Library:
         """Open (or create) the catalog at ``db_path`` and bring its schema up to date."""
         db_path = Path(db_path).expanduser()
         db_path.parent.mkdir(parents=True, exist_ok=True)
+        refuse_foreign_file(db_path)
         database = CatalogDatabase(db_path)
         try:
             upgrade(database.engine)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, make_url
 from sqlalchemy import exc as sa_exc
 
+from catalog import blank_catalog
 from catalog.db import create_catalog_engine
 from catalog.db_file import known_revisions
 from catalog.errors import MigrationDueError, NotACatalogError, SchemaTooNewError, translate_db_error
@@ -93,6 +94,10 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head", *, backup: bool
     try:
         if revision == "head" and recorded_revision(engine) == head_revision():
             return  # nothing due: the usual open, without loading Alembic
+        head = head_revision() if revision == "head" else None
+        empty = head is not None and _has_no_tables(engine)
+        if empty and head is not None and _copy_blank(engine, head):
+            return  # a new catalog: this process already built the blank one
         from alembic import command
         from alembic.script import ScriptDirectory
 
@@ -110,6 +115,8 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head", *, backup: bool
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
             connection.commit()
+        if empty and head is not None:
+            _remember_blank(engine, head)
     except sa_exc.DBAPIError as error:
         raise translate_db_error(error) from error
     finally:
@@ -176,6 +183,62 @@ def refuse_foreign(engine: Engine, where: str) -> None:
             f"The catalog {where} is an SQLite database of another program, not an "
             f"Atelier catalog (it holds tables such as {', '.join(map(str, tables))}); it was left as it is."
         )
+
+
+def refuse_foreign_file(path: Path) -> None:
+    """``refuse_foreign`` for a file not opened yet, asked read-only with the standard library, so another
+    program's database is refused before the catalog's writing engine switches it to WAL (which changes
+    the file's header: "left as it is" must be true to the byte)."""
+    try:
+        if path.stat().st_size == 0:
+            return
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except (OSError, sqlite3.Error):
+        return  # missing or unreadable: the writing engine says what is wrong in its own words
+    try:
+        names = [
+            str(row[0])
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 50"
+            )
+        ]
+    except sqlite3.Error:
+        return  # not a database at all: the writing engine's error names that
+    finally:
+        connection.close()
+    if names and "alembic_version" not in names:
+        raise NotACatalogError(
+            f"The catalog {path} is an SQLite database of another program, not an "
+            f"Atelier catalog (it holds tables such as {', '.join(names[:3])}); it was left as it is."
+        )
+
+
+def _has_no_tables(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1"
+        ).first()
+    return found is None
+
+
+def _copy_blank(engine: Engine, head: str) -> bool:
+    """Fill a new, empty catalog from the blank one this process built (see ``catalog.blank_catalog``)."""
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        return isinstance(driver, sqlite3.Connection) and blank_catalog.copy_into(head, driver)
+    finally:
+        raw.close()
+
+
+def _remember_blank(engine: Engine, head: str) -> None:
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        if isinstance(driver, sqlite3.Connection):
+            blank_catalog.remember(head, driver)
+    finally:
+        raw.close()
 
 
 def _engine(engine_or_url: Engine | str) -> tuple[Engine, bool]:
