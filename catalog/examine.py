@@ -23,8 +23,6 @@ from core.formats.reader import read_header
 from core.formats.safe_open import check_regular, read_regular, special_kind, unreadable_reason
 from core.formats.sidecar_info import SidecarInfo
 from core.formats.sidecars import read_sidecars, sidecar_names
-from core.identify import identify
-from core.identify.result import Identification
 from core.jobs import CancelToken
 from core.layouts import MODEL_FILE_SUFFIXES, is_ignored_dir, is_ignored_name
 from core.taxonomy import FileFormat, FileStatus
@@ -32,6 +30,8 @@ from core.taxonomy import FileFormat, FileStatus
 if TYPE_CHECKING:  # numpy is loaded only when a tensor is read (identification asks for a few)
     import numpy as np
     from numpy.typing import NDArray
+
+    from core.identify.result import Identification
 
 # Files next to a model that another tool (A1111, Civitai Helper, Stability Matrix, LoRA Manager) wrote.
 SIDECAR_SUFFIXES = (
@@ -112,9 +112,9 @@ def walk_root(
 
 
 # A regular file named like a model, as the walk lists it: (path, folder, name, stat, the folder's
-# names). Plain strings: a rescan compares most files with the catalog and never builds a ``Path`` or a
-# ``FoundFile`` for them (:func:`found_listed` does, for the files that are read).
-Listed = tuple[str, str, str, os.stat_result, frozenset[str]]
+# names, whether a sidecar lies beside it). Plain strings: a rescan compares most files with the catalog
+# and never builds a ``Path`` or a ``FoundFile`` for them (:func:`found_listed` does, for those read).
+Listed = tuple[str, str, str, os.stat_result, frozenset[str], bool]
 
 
 def walk_listing(
@@ -146,6 +146,7 @@ def walk_listing(
                 yield found
                 continue
         folder_text = str(folder)
+        stems = _sidecar_stems(names)
         for entry in entries:
             name = entry.name
             dot = name.rfind(".")
@@ -183,20 +184,31 @@ def walk_listing(
                 if kind is not None:  # a FIFO, socket or device (or a link to one) with a model's name
                     yield _unreadable_file(Path(entry.path), f"{kind}, not a file; it was not opened")
                     continue
-            yield (entry.path, folder_text, name, st, names)
+            yield (entry.path, folder_text, name, st, names, name[:dot] in stems)
 
 
 def found_listed(item: Listed) -> FoundFile:
     """The ``FoundFile`` of a file the walk listed: what a reader needs (its sidecars found too)."""
-    path, _folder, _name, st, names = item
+    path, _folder, _name, st, names, _has_sidecars = item
     return _found_file(Path(path), st, names)
 
 
 def listed_sidecar_mtime(item: Listed) -> int:
     """The newest mtime among the sidecars of a listed file, as its ``FoundFile`` would say it."""
-    _path, folder, name, _st, names = item
-    sidecars = _sidecar_names(name, names)
-    return _sidecar_stats(folder, sidecars)[0] if sidecars else 0
+    _path, folder, name, _st, names, has_sidecars = item
+    if not has_sidecars:
+        return 0  # most files: nothing beside them to stat
+    return _sidecar_stats(folder, _sidecar_names(name, names))[0]
+
+
+def _sidecar_stems(names: frozenset[str]) -> set[str]:
+    """The stems that have a sidecar among ``names``: a model named ``stem + suffix`` has one exactly
+    when its stem is here (one pass over the folder instead of a dozen lookups per model)."""
+    stems: set[str] = set()
+    for name in names:
+        if name.endswith(SIDECAR_SUFFIXES):
+            stems.update(name[: -len(suffix)] for suffix in SIDECAR_SUFFIXES if name.endswith(suffix))
+    return stems
 
 
 def _follow_link(entry: os.DirEntry[str], library: LibraryPlaces | None, walked: list[str]) -> bool:
@@ -415,6 +427,8 @@ def read_and_identify(path: Path, *, is_folder: bool = False) -> Reading:
     except Exception as exc:  # one file's failure, whatever it is, is that file's status
         status, reason = status_of_failure(path, exc)
         return Reading(file_format, status, reason)
+    from core.identify import identify  # the matchers: loaded by the first file read, not by `show`
+
     try:
         identification = identify(header, read_tensor=_tensor_reader(header))
     except Exception as exc:  # the header was read; what it holds made identification fail

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core.file_hashes import FileHashes
 from core.identify.result import Identification
@@ -368,9 +368,12 @@ class DeletedFileRecord:
     deleted_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class IndexedFile:
-    """What the scanner needs to know about a cataloged file to decide whether to reopen it."""
+class IndexedFile(NamedTuple):
+    """What the scanner needs to know about a cataloged file to decide whether to reopen it.
+
+    A named tuple: an unchanged rescan builds one per cataloged file, three times cheaper than a frozen
+    dataclass.
+    """
 
     id: int
     path: str
