@@ -13,6 +13,7 @@ are not safetensors or GGUF: reading a safetensors header loads none of it.
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -21,7 +22,11 @@ from core.formats.diffusers_folder import is_diffusers_folder, read_diffusers_fo
 from core.formats.gguf import GGUF_MAGIC, read_gguf_header
 from core.formats.model_file import CorruptFileError, ModelHeader
 from core.formats.safe_open import open_regular
-from core.formats.safetensors_header import MAX_HEADER_BYTES, read_safetensors_header
+from core.formats.safetensors_header import (
+    MAX_HEADER_BYTES,
+    read_open_safetensors_header,
+    read_safetensors_header,
+)
 
 MODEL_EXTENSIONS: tuple[str, ...] = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
 SAFETENSORS_EXTENSIONS = (".safetensors", ".sft")
@@ -42,8 +47,13 @@ def read_header(path: Path) -> ModelHeader:
                 "the folder's config.json names no model class and no model weights lie beside it"
             )
         raise CorruptFileError("the folder is not a diffusers model (no model_index.json or config.json)")
-    kind, size = _sniff(path)
     suffix = path.suffix.lower()
+    with open_regular(path) as fh:
+        head = fh.read(SNIFF_BYTES)
+        size = os.fstat(fh.fileno()).st_size
+        kind = _sniff(head, size)
+        if kind == "safetensors" and suffix != ".gguf":  # the common case: read on from the same open file
+            return read_open_safetensors_header(fh, path, head)
     if kind in _PICKLE_KINDS:
         if suffix in SAFETENSORS_EXTENSIONS or suffix == ".gguf":
             _refuse_disguised_pickle(path, kind, suffix)
@@ -102,27 +112,23 @@ def _refuse_disguised_pickle(path: Path, kind: str, suffix: str) -> None:
     raise CorruptFileError(f"the file is named {suffix} but holds {_LABELS[kind]}; it was not loaded")
 
 
-def _sniff(path: Path) -> tuple[str | None, int]:
-    """The container the first bytes show (safetensors, gguf, zip, tar, pickle, pickle? or None) and the
-    file size."""
-    with open_regular(path) as fh:
-        head = fh.read(SNIFF_BYTES)
-        size = fh.seek(0, 2)
+def _sniff(head: bytes, size: int) -> str | None:
+    """The container the first bytes show: safetensors, gguf, zip, tar, pickle, pickle? or None."""
     if head[:4] == GGUF_MAGIC:
-        return "gguf", size
+        return "gguf"
     if head[:4] == ZIP_MAGIC:
-        return "zip", size
+        return "zip"
     if len(head) >= 9:
         (header_len,) = struct.unpack("<Q", head[:8])
         # A safetensors header is a JSON object right after its length. Checked before the pickle opcode
         # because a header length such as 0x280 also starts with the byte 0x80.
         if 0 < header_len <= min(MAX_HEADER_BYTES, size - 8) and head[8:9] == b"{":
-            return "safetensors", size
+            return "safetensors"
     from core.formats.pickle_stream import looks_like_pickle
     from core.formats.torch_tar import is_tar
 
     if is_tar(head):
-        return "tar", size
+        return "tar"
     if looks_like_pickle(head):
-        return ("pickle" if head[:1] == b"\x80" else "pickle?"), size
-    return None, size
+        return "pickle" if head[:1] == b"\x80" else "pickle?"
+    return None

@@ -43,7 +43,7 @@ import os
 import re
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -105,16 +105,29 @@ def read_safetensors_header(path: Path) -> ModelHeader:
     for a special file or a broken link with the name, ``OSError`` when it cannot be read at all.
     """
     with open_regular(path) as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size == 0:
-            raise CorruptFileError("the file is empty")
-        if size < 8:
-            raise CorruptFileError(
-                f"the file is only {size} bytes long; a safetensors file starts with an 8-byte header length"
-            )
-        (header_len,) = struct.unpack("<Q", fh.read(8))
-        _check_header_length(header_len, size)
-        raw = fh.read(header_len)
+        return read_open_safetensors_header(fh, path)
+
+
+def read_open_safetensors_header(fh: BinaryIO, path: Path, head: bytes = b"") -> ModelHeader:
+    """``read_safetensors_header`` of a file already open, whose first bytes ``head`` were already read.
+
+    The model reader sniffs every file's first bytes to learn its container; going on from the same open
+    file spares a scan a second ``open`` (and its checks) for every safetensors file.
+    """
+    size = os.fstat(fh.fileno()).st_size
+    if size == 0:
+        raise CorruptFileError("the file is empty")
+    if size < 8:
+        raise CorruptFileError(
+            f"the file is only {size} bytes long; a safetensors file starts with an 8-byte header length"
+        )
+    if len(head) < 8:
+        head += fh.read(8 - len(head))
+    (header_len,) = struct.unpack("<Q", head[:8])
+    _check_header_length(header_len, size)
+    raw = head[8 : 8 + header_len]
+    if len(raw) < header_len:
+        raw += fh.read(header_len - len(raw))
     if len(raw) != header_len:
         raise CorruptFileError("the file is truncated: it ends inside the header")
     data_start = 8 + header_len
