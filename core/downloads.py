@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 
+from core.download_body import HashBehind, ReadInto, WriteBehind, body_reader, limit_receive_window
 from core.download_locks import HeldLock, RunLocks
 from core.download_names import choose_file_name, free_path, move_to_free_name, part_name
 from core.download_retries import (
@@ -84,7 +85,7 @@ DEFAULT_CONCURRENCY = 2
 _STORE_EVERY_S = 0.5  # how often bytes_done is written to the store while a download runs
 _REPORT_EVERY_S = 0.1
 _HASH_READ = 4 * MIB
-_MAX_READ = 256 * 1024
+_MAX_BUFFER = 8 * MIB
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)", re.IGNORECASE)
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
@@ -278,11 +279,10 @@ def _size_or(path: Path, fallback: int) -> int:
         return fallback
 
 
-def _write_all(file: BinaryIO, data: bytes) -> None:
-    view = memoryview(data)
+def _write_all(fd: int, view: memoryview) -> None:
     while view:
-        written = file.write(view)
-        if written is None or written <= 0:
+        written = os.write(fd, view)
+        if written <= 0:
             raise OSError(errno.EIO, "write returned no progress")
         view = view[written:]
 
@@ -326,9 +326,9 @@ class Downloader:
         self.locks = locks
         self.store = store
         self.chunk_size = chunk_size
-        # Reads are at most 256 KiB so a pause or cancel is noticed within a fraction of a chunk even on
-        # a slow link; each read is written at once, so a crash loses at most one read.
-        self._read_size = max(16 * 1024, min(chunk_size, _MAX_READ))
+        # Each read returns what has arrived (up to a buffer) and is written at once, so a crash loses no
+        # byte received; buffers of a chunk keep the hand-overs to the hash thread few.
+        self._buffer_size = max(64 * 1024, min(chunk_size, _MAX_BUFFER))
         self.concurrency = max(1, concurrency)
         self.retry_rule = RetryRule(
             max(1, attempts), backoff_s, backoff_max_s, give_up_after_s, read_timeout_s
@@ -646,40 +646,44 @@ class Downloader:
         cancel: CancelToken,
         host: str,
     ) -> int:
-        """Stream the body into ``part``; returns the ``.part`` size. Hash and file grow in lockstep."""
-        done = offset
+        """Stream the body into ``part``; returns the ``.part`` size, which ``digest`` then covers exactly.
+
+        This thread only reads and writes (``core.download_body``): SHA-256 runs in a thread of its own
+        and the disk is made to write behind the download, so the final ``fsync`` has little left to do.
+        """
+        limit_receive_window(response)
+        read = body_reader(response)
         full_size = total  # a 206's total is the whole file's (from Content-Range)
-        # A read timeout counts the silence between bytes, so a byte a second never trips it: each window
-        # of the budget's length must bring MIN_USEFUL_BYTES, or the try ends (bytes kept in the .part).
-        window_s = self.retry_rule.give_up_after_s
-        window_start, window_done = time.monotonic(), done
+        done = offset
         try:
             with open(part, "ab" if append else "wb", buffering=0) as file:
-                read = _reader(response)
-                while True:
-                    cancel.raise_if_cancelled()
+                fd = file.fileno()
+                hasher = HashBehind(digest.sha, self._buffer_size)
+                flusher = WriteBehind(fd)
+                try:
+                    done = self._pump(
+                        read,
+                        fd,
+                        hasher=hasher,
+                        flusher=flusher,
+                        done=done,
+                        full_size=full_size,
+                        meter=meter,
+                        cancel=cancel,
+                        host=host,
+                    )
+                finally:
+                    flusher.close()
                     try:
-                        block = read(self._read_size)
-                    except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
-                        raise self._lost(host, done, full_size) from error
-                    if not block:
-                        break
-                    _write_all(file, block)
-                    digest.sha.update(block)
-                    digest.length += len(block)
-                    done += len(block)
-                    meter.update(done, full_size)
-                    now = time.monotonic()
-                    if now - window_start >= window_s:
-                        if done - window_done < MIN_USEFUL_BYTES:
-                            raise ConnectionLostError(
-                                f"{host} is sending the file too slowly ({done - window_done:,} bytes in "
-                                f"{now - window_start:.0f} s)."
-                            )
-                        window_start, window_done = now, done
+                        hasher.close()
+                    except BaseException:
+                        digest.reset()  # the digest no longer matches the file: catch_up re-reads it
+                        raise
+                    digest.length += hasher.hashed
+                flusher.raise_error()
                 if full_size is not None and done < full_size:
                     raise self._lost(host, done, full_size)
-                os.fsync(file.fileno())
+                os.fsync(fd)
         except OSError as error:
             if _is_disk_full(error):
                 # What the disk holds, not what was counted: a block the disk took only part of is kept too
@@ -692,6 +696,65 @@ class Downloader:
                 ) from error
             raise RemoteError(f"Could not write {part}: {error.strerror or error}") from error
         return done
+
+    def _pump(
+        self,
+        read: ReadInto,
+        fd: int,
+        *,
+        hasher: HashBehind,
+        flusher: WriteBehind,
+        done: int,
+        full_size: int | None,
+        meter: _Meter,
+        cancel: CancelToken,
+        host: str,
+    ) -> int:
+        """Read into the hasher's buffers and write each read at once; returns the bytes now in the file.
+
+        A read returns whatever has arrived, so a pause is noticed within one read even on a slow link,
+        and a filled buffer goes to the hash thread while the next one fills. A read timeout counts the
+        silence between bytes, so a byte a second never trips it: each window of the budget's length must
+        bring MIN_USEFUL_BYTES, or the try ends (the bytes stay in the .part).
+        """
+        window_s = self.retry_rule.give_up_after_s
+        window_start, window_done = time.monotonic(), done
+        index = hasher.take()
+        view = hasher.views[index]
+        filled = 0
+        try:
+            while True:
+                cancel.raise_if_cancelled()
+                if filled == len(view):
+                    hasher.hand_over(index, filled)
+                    index, filled = hasher.take(), 0
+                    view = hasher.views[index]
+                try:
+                    n = read(view[filled:])
+                except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
+                    raise self._lost(host, done, full_size) from error
+                if not n:
+                    return done
+                _write_all(fd, view[filled : filled + n])
+                filled += n
+                done += n
+                flusher.wrote(n)
+                meter.update(done, full_size)
+                now = time.monotonic()
+                if now - window_start >= window_s:
+                    if done - window_done < MIN_USEFUL_BYTES:
+                        raise ConnectionLostError(
+                            f"{host} is sending the file too slowly ({done - window_done:,} bytes in "
+                            f"{now - window_start:.0f} s)."
+                        )
+                    window_start, window_done = now, done
+        finally:
+            # Only bytes that reached the file are hashed: a failed write leaves its block out, and the
+            # next try's catch_up hashes whatever part of it the disk did take.
+            if filled:
+                hasher.hand_over(index, filled)
+            else:
+                hasher.give_back(index)
 
     @staticmethod
     def _lost(host: str, done: int, total: int | None) -> ConnectionLostError:
