@@ -8,6 +8,10 @@ timed from spawn to exit, interleaved with the baseline so the machine's load we
 * ``main.py search WORD`` and ``main.py show ID`` on a catalog of 10,000 models (``--rows``) — target
   <= 0.25 s each (their ratio to the baseline is printed too).
 
+Besides wall-clock time each line gives the CPU time (user + system) of the process: on a machine busy
+with other work the wall-clock time mostly measures the wait for a core, the CPU time much less so, so it
+is the closer estimate of the same command on a quiet machine.
+
 ``--compare PATH`` runs the same command lines of another checkout (e.g. a ``git worktree`` of an older
 commit) in the same rounds and prints its figures and new/old ratios beside them.
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -62,10 +67,14 @@ def _write_lora(path: Path) -> Path:
     return path
 
 
-def _seconds(command: list[str], cwd: Path) -> float:
+def _seconds(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall-clock seconds from spawn to exit, and the CPU seconds (user + system) the process used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -95,8 +104,10 @@ def main() -> None:
         trees = {"new": ROOT, **({"old": args.compare.resolve()} if args.compare else {})}
         env_python = [sys.executable]
         os.environ.pop("ATELIER_DATA_DIR", None)
-        times: dict[str, dict[str, list[float]]] = {tree: {name: [] for name in lines} for tree in trees}
-        baseline: list[float] = []
+        times: dict[str, dict[str, list[tuple[float, float]]]] = {
+            tree: {name: [] for name in lines} for tree in trees
+        }
+        baseline: list[tuple[float, float]] = []
         for cwd in trees.values():  # warm the OS caches and the byte-code of both
             for line in lines.values():
                 _seconds([*env_python, "main.py", *line], cwd)
@@ -106,28 +117,50 @@ def main() -> None:
                 for name, line in lines.items():
                     times[tree][name].append(_seconds([*env_python, "main.py", *line], cwd))
 
-    base = statistics.median(baseline)
-    result: dict[str, object] = {"rows": args.rows, "runs": args.runs, "python_c_pass_s": round(base, 4)}
+    base, base_cpu = _medians(baseline)
+    result: dict[str, object] = {
+        "rows": args.rows,
+        "runs": args.runs,
+        "load_average": os.getloadavg()[0],
+        "python_c_pass_s": round(base, 4),
+        "python_c_pass_cpu_s": round(base_cpu, 4),
+    }
     for tree in trees:
-        result[tree] = {
-            name: {
-                "s": round(statistics.median(values), 4),
-                "ratio": round(statistics.median(values) / base, 2),
+        figures: dict[str, dict[str, float]] = {}
+        for name, values in times[tree].items():
+            wall, cpu = _medians(values)
+            figures[name] = {
+                "s": round(wall, 4),
+                "ratio": round(wall / base, 2),
+                "cpu_s": round(cpu, 4),
+                "cpu_ratio": round(cpu / base_cpu, 2),
             }
-            for name, values in times[tree].items()
-        }
+        result[tree] = figures
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"python -c pass: {base:.3f} s (median of {args.runs}); catalog of {args.rows} models")
+    print(
+        f"python -c pass: {base:.3f} s wall, {base_cpu:.3f} s CPU (medians of {args.runs}); "
+        f"catalog of {args.rows} models; load average {os.getloadavg()[0]:.2f}"
+    )
     for name in lines:
-        new = statistics.median(times["new"][name])
+        wall, cpu = _medians(times["new"][name])
         target = f"target <= {TARGETS[name]}x" if name in TARGETS else f"target <= {TARGET_SECONDS[name]} s"
-        text = f"{name:8} {new:.3f} s  ratio {new / base:.2f} to python -c pass  ({target})"
+        text = (
+            f"{name:8} {wall:.3f} s, ratio {wall / base:.2f} to python -c pass; "
+            f"CPU {cpu:.3f} s, ratio {cpu / base_cpu:.2f}  ({target})"
+        )
         if "old" in times:
-            old = statistics.median(times["old"][name])
-            text += f"; old {old:.3f} s (ratio {old / base:.2f}), new/old ratio {new / old:.2f}"
+            old_wall, old_cpu = _medians(times["old"][name])
+            text += (
+                f"\n         old {old_wall:.3f} s (ratio {old_wall / base:.2f}), CPU {old_cpu:.3f} s; "
+                f"new/old ratio {wall / old_wall:.2f} wall, {cpu / old_cpu:.2f} CPU"
+            )
         print(text)
+
+
+def _medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
 if __name__ == "__main__":
