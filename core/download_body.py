@@ -192,6 +192,7 @@ class WriteBehind:
         self._wake = threading.Event()
         self._stop = False
         self.error: OSError | None = None
+        self.flushes = 0  # how many flushes have completed (the bench and tests read it)
         self._thread = threading.Thread(target=self._run, name="download-writeback", daemon=True)
         self._thread.start()
 
@@ -206,6 +207,7 @@ class WriteBehind:
             raise self.error
 
     def close(self) -> None:
+        """Stop the thread; a flush still pending is left to the caller's final ``fsync``."""
         self._stop = True
         self._wake.set()
         self._thread.join()
@@ -222,3 +224,4 @@ class WriteBehind:
             except OSError as error:
                 self.error = error
                 return
+            self.flushes += 1
