@@ -280,6 +280,8 @@ class Scanner:
         except CancelledError:  # the walk was cancelled: what was read so far is kept
             self._flush(root, batch, summary)
             raise
+        if done and done != total:  # the walk ended after its last file was read: the bar ends full
+            self.progress(Progress(done, done, f"Reading {item.path.name}"))
         self._flush(root, batch, summary)
 
     def _flush(self, root: RootRecord, batch: list[ScannedFile], summary: ScanSummary) -> None:
