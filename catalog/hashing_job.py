@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.library import Library
-from core.hashing import hash_files
+from core.hashing import DEFAULT_WORKERS, hash_files
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 
 
@@ -52,7 +52,7 @@ class HashSummary:
 def hash_pending(
     library: Library,
     *,
-    workers: int = 2,
+    workers: int = DEFAULT_WORKERS,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     limit: int | None = None,

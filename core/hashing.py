@@ -55,6 +55,10 @@ SAFETENSORS_MAX_HEADER = 100_000_000
 # How many chunks may be in flight: one being read, the others being hashed. Two would already overlap
 # the read with hashing; a third absorbs jitter between the hash threads.
 _PIPELINE_BUFFERS = 3
+# Files hashed at once unless the caller says otherwise: one per core (every hash function here releases
+# the GIL on large buffers, so threads put every core to work; measured by bench/bench_hash_many.py), at
+# least two so one file's open and first read overlap another's hashing, at most eight (a disk's queue).
+DEFAULT_WORKERS = max(2, min(8, os.cpu_count() or 2))
 # How often hash_files wakes up to forward progress and notice a cancel while no file finishes.
 _POLL_SECONDS = 0.05
 
@@ -360,14 +364,15 @@ def _hash_pipelined(
 def hash_files(
     paths: Sequence[Path],
     *,
-    workers: int = 2,
+    workers: int = DEFAULT_WORKERS,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Iterator[tuple[Path, FileHashes | OSError]]:
     """Hash several files concurrently, yielding ``(path, hashes)`` in the order they finish.
 
-    Two files at a time keep both the disk and the cores busy when the library is made of many small
-    files (one file's hashing overlaps the next one's open and first read). A file that cannot be read
+    Several files at a time (``DEFAULT_WORKERS``: one per core) keep the disk and every core busy: the
+    hash functions release the GIL, so threads suffice, and one file's hashing overlaps the next one's
+    open and first read. A file that cannot be read
     yields its OSError and the others go on. ``progress`` gets total bytes done / total bytes of all
     files, and is called from the iterating thread only, so a GUI adapter needs no locking. Cancelling
     ``cancel`` (or closing the iterator) stops every running file within a chunk and raises CancelledError.

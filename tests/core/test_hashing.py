@@ -262,6 +262,18 @@ def test_hash_files_hashes_all_and_reports_unreadable_ones(tmp_path: Path) -> No
     assert [r.done for r in reports] == sorted(r.done for r in reports)
 
 
+def test_hash_files_hashes_several_files_at_once(tmp_path: Path) -> None:
+    """With two workers a tiny file listed after a big one is done first: both were being hashed at
+    once (the hash functions release the GIL, so threads put every core to work across files)."""
+    big, small = tmp_path / "big.safetensors", tmp_path / "small.bin"
+    big.write_bytes(_random_bytes(12 * MIB, seed=1))  # over one chunk: the threaded pipeline
+    small.write_bytes(b"tiny embedding")
+    in_order = [path for path, _ in hash_files([big, small], workers=1)]
+    at_once = [path for path, _ in hash_files([big, small], workers=2)]
+    assert in_order == [big, small]
+    assert at_once == [small, big]
+
+
 def test_hash_files_with_nothing_to_do() -> None:
     assert list(hash_files([])) == []
 
