@@ -108,6 +108,9 @@ class ModelHeader:
     extras: Mapping[str, Any] = field(default_factory=dict)
     diffusers: DiffusersInfo | None = None
     data_start: int = 0  # absolute file offset that TensorInfo.data_offsets count from
+    # The set of the tensors' dtypes when the reader already has it (the safetensors reader computes it to
+    # check sizes); None: whoever needs it takes it from ``tensors``.
+    dtypes: frozenset[str] | None = None
 
     def data_offset(self, name: str) -> int | None:
         """Absolute position of a tensor's data in the file, when the container allows random access."""

@@ -135,10 +135,12 @@ def read_open_safetensors_header(fh: BinaryIO, path: Path, head: bytes = b"") ->
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CorruptFileError(f"the header is not valid UTF-8 (byte {exc.start})") from None
+    dtypes: frozenset[str] | None
     try:
-        tensors, metadata = _fast_validate(text, size - data_start)
+        tensors, metadata, dtypes = _fast_validate(text, size - data_start)
     except _FastPathRefusedError:
         tensors, metadata = _validate(_parse_json(text), size - data_start)
+        dtypes = None
     return ModelHeader(
         path=path,
         format=FileFormat.SAFETENSORS,
@@ -146,6 +148,7 @@ def read_open_safetensors_header(fh: BinaryIO, path: Path, head: bytes = b"") ->
         tensors=tensors,
         metadata=metadata,
         data_start=data_start,
+        dtypes=dtypes,
     )
 
 
@@ -198,8 +201,10 @@ def _parse_json(text: str) -> _Object:
     return header
 
 
-def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
+def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str], frozenset[str]]:
     """Accept a sound header fast, or refuse; never accepts what ``_validate`` would reject.
+
+    Returns the tensors, the metadata and the set of dtypes (which the size check needs anyway).
 
     Every check is a substring count or a C-level ``map``/compare pass over all entries: no Python code
     runs per tensor. Tensors written in offset order (every safetensors writer does) skip the sort.
@@ -265,7 +270,7 @@ def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], di
             raise _FastPathRefusedError
         if list(map(_END, ordered[:-1])) != list(map(_BEGIN, ordered[1:])):
             raise _FastPathRefusedError
-    return tensors, metadata
+    return tensors, metadata, frozenset(kinds)
 
 
 def _split_metadata(text: str) -> tuple[dict[str, str], str]:

@@ -31,7 +31,7 @@ def identify(
     outcome = registry.run(view)
     embedded = view.embedded
     metadata = embedded.to_json()
-    precision = dominant_precision(header.tensors)
+    precision = dominant_precision(header.tensors, header.dtypes)
     match = outcome.match
     if match is None:
         return Identification(

@@ -30,9 +30,15 @@ _DTYPE = attrgetter("dtype")
 _IGNORED = frozenset({"BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64"})
 
 
-def dominant_precision(tensors: Mapping[str, TensorInfo]) -> Precision | None:
-    """Precision of the float dtype holding the most elements; None without float weights."""
-    dtypes = set(map(_DTYPE, tensors.values()))  # one C-level pass, no Python code per tensor
+def dominant_precision(
+    tensors: Mapping[str, TensorInfo], dtypes: frozenset[str] | None = None
+) -> Precision | None:
+    """Precision of the float dtype holding the most elements; None without float weights.
+
+    ``dtypes``, the set of the tensors' dtypes when the header reader already has it, spares a pass.
+    """
+    if dtypes is None:
+        dtypes = frozenset(map(_DTYPE, tensors.values()))  # one C-level pass, no Python code per tensor
     weighted = dtypes - _IGNORED
     if not weighted:
         return None

@@ -51,13 +51,17 @@ def test_fast_and_strict_paths_give_the_same_header(tmp_path: Path, where: str) 
     assert dict(header.tensors) == tensors
     assert dict(header.metadata) == metadata
     assert dict(header.metadata) == ({} if where == "absent" else METADATA)
+    # The dtype set the fast path hands to identification is the tensors' own (None from the strict path).
+    assert header.dtypes is None or header.dtypes == {info.dtype for info in header.tensors.values()}
+    assert (header.dtypes is None) == (where == "middle")
 
 
 def test_fast_path_is_taken_for_a_well_formed_header(tmp_path: Path) -> None:
     path = _write(tmp_path / "ok.safetensors", [("__metadata__", {"k": "v"}), *TENSORS.items()])
     raw = path.read_bytes()
     (length,) = struct.unpack("<Q", raw[:8])
-    tensors, metadata = sh._fast_validate(raw[8 : 8 + length].decode(), 18)
+    tensors, metadata, dtypes = sh._fast_validate(raw[8 : 8 + length].decode(), 18)
+    assert dtypes == {"F16", "F32", "BF16"}
     assert set(tensors) == set(TENSORS)
     assert metadata == {"k": "v"}
 
@@ -164,5 +168,5 @@ def test_headers_made_to_fool_the_fast_path_are_judged_as_the_library_judges_the
 
 def test_unsorted_offsets_that_tile_are_accepted_by_the_fast_path() -> None:
     text, data_size = TRICKY["unsorted offsets"]
-    tensors, _ = sh._fast_validate(text, data_size)
+    tensors, _, _ = sh._fast_validate(text, data_size)
     assert {name: info.data_offsets for name, info in tensors.items()} == {"b": (1, 3), "a": (0, 1)}
