@@ -386,7 +386,7 @@ def _in_workers(
                 if len(chunk) < CHUNKSIZE:
                     continue
             if chunk:
-                pending.append((chunk, pool.submit(_examine_chunk, chunk, examine_file)))
+                pending.append((chunk, _submit(pool, chunk, examine_file)))
                 chunk = []
             walking = item is not None
             # Hand on what is ready; wait for a worker only when enough is queued or the walk is over.
@@ -404,6 +404,20 @@ def _in_workers(
                 return
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(
+    pool: ProcessPoolExecutor, chunk: list[FoundFile], examine_file: Callable[[FoundFile], ScannedFile]
+) -> Future[list[ScannedFile]]:
+    """The chunk's task; once a worker has died the pool takes no more, and the chunk's future holds
+    that failure, met in order like any other (the files from the dead worker's chunk on are then
+    read one by one)."""
+    try:
+        return pool.submit(_examine_chunk, chunk, examine_file)
+    except BrokenProcessPool as exc:
+        failed: Future[list[ScannedFile]] = Future()
+        failed.set_exception(exc)
+        return failed
 
 
 def _examine_chunk(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,14 +18,15 @@ import pytest
 from catalog.examine import (
     FoundFile,
     examine,
+    found_at,
     found_listed,
     listed_sidecar_mtime,
     walk_listing,
     walk_root,
 )
 from catalog.library import Library
-from catalog.records import AssetQuery
-from catalog.scanner import Scanner
+from catalog.records import AssetQuery, ScannedFile
+from catalog.scanner import CHUNKSIZE, WORKER_DIED, Scanner, examine_in_workers
 from core.formats.sidecars import read_sidecars
 from core.jobs import Progress
 from core.taxonomy import FileStatus, LibraryLayout
@@ -161,3 +163,42 @@ def test_a_moved_file_keeps_its_row_even_when_found_before_the_walk_ends(
     assert library.get_by_path(root / "z" / "m1.safetensors") is not None
     assert library.count(AssetQuery()) == 6
     assert all(r.status is FileStatus.OK for r in library.search(AssetQuery(limit=None)))
+
+
+def die_and_tell(found: FoundFile) -> ScannedFile:
+    """A reader that ends its process on the "doomed" file, leaving a mark first (runs in a worker)."""
+    if "doomed" in found.path.name:
+        found.path.with_suffix(".died").touch()
+        os._exit(9)
+    return examine(found)
+
+
+@pytest.mark.slow  # starts a worker pool, then a fresh one-worker pool after the death
+@pytest.mark.timeout(120)
+def test_files_found_after_a_worker_died_are_still_read(tmp_path: Path) -> None:
+    """The walk goes on after a worker died: the pool takes no more tasks, and every later file is read
+    one by one, the doomed one marked, as when the death is met before the walk ends."""
+    paths = []
+    for index in range(CHUNKSIZE + 6):
+        name = "doomed.safetensors" if index == 3 else f"m{index:02}.safetensors"
+        paths.append(write_safetensors(tmp_path / name, LORA, seed=index))
+    items = [found_at(path) for path in paths]
+    died = tmp_path / "doomed.died"
+
+    def slow_walk() -> Iterator[FoundFile]:
+        for position, item in enumerate(items):
+            if position == CHUNKSIZE:  # the first chunk is out: wait until its worker has died
+                deadline = time.monotonic() + 90
+                while not died.exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                time.sleep(1.0)
+            assert item is not None
+            yield item
+
+    results = list(examine_in_workers(slow_walk(), 1, die_and_tell))
+
+    assert died.exists()
+    assert [r.path for r in results] == [str(path) for path in paths]
+    assert [r.status for r in results].count(FileStatus.UNSAFE) == 1
+    assert results[3].status_reason == WORKER_DIED.format("killed, or out of memory")
+    assert all(r.status is FileStatus.OK for i, r in enumerate(results) if i != 3)
