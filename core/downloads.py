@@ -8,8 +8,10 @@ Why it is built this way:
   URL and the expected hash survive a crash, and ``resume`` after a restart continues with
   ``Range: bytes=N-``. Bytes are appended only on a ``206`` whose ``Content-Range`` starts at ``N``; a
   ``200`` means the server ignored the range, and the file restarts from zero (FORMATS-AND-APIS A.6, B.4).
-* SHA-256 is computed while bytes arrive; on resume the existing ``.part`` bytes are hashed once first.
-  A multi-GB checkpoint is therefore never read back a second time to verify it.
+* SHA-256 is computed while bytes arrive (in a thread of its own, ``core.download_body``); on resume the
+  existing ``.part`` bytes are hashed once first. A multi-GB checkpoint is therefore never read back a
+  second time to verify it. The disk writes behind the download, and the ``.part`` is ``fsync``-ed before
+  it is renamed, so a file under its real name is a whole file on disk.
 * ``Content-Type: application/json`` is sent because Civitai then answers errors as JSON instead of
   redirecting to an HTML login page, and any HTML or JSON reply where a file was expected is an error.
 * Dropped connections, 5xx and 429 are retried inside :meth:`Downloader.run_one`, each attempt resuming
