@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import PurePath
 
 from catalog.path_text import shown
-from catalog.records import AssetRecord
+from catalog.records import AssetRecord, AssetRow
 from core.sizes import human_size
 from core.sources.site_words import (  # the sites' vocabulary: in core, so the CLI words output alike
     CIVITAI_BASE_MODEL_LABELS,
@@ -123,7 +123,7 @@ def stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating)
 
 
-def display_title(record: AssetRecord) -> str:
+def display_title(record: AssetRecord | AssetRow) -> str:
     """The user's display name, else the file name without its extension (a folder keeps its name).
 
     A file name's bytes that are not UTF-8 become U+FFFD (Qt would drop them: ``bad\\xffname`` read as

@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
 
         self.set_view_mode(services.settings.view_mode)
         self._closing = False
+        self._features_installed = False
         self._when_ready: list[Callable[[], None]] | None = []  # None once the window is complete
         if load_later:
             # First paint, then the rows (read on a job thread, see desktop.models.library_view), then
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
             # part of the app (the catalog's write side, requests, the render service).
             QTimer.singleShot(0, self._load_first_view)
         else:
+            self._install_features()
             self.reload()
             self._complete()
 
@@ -190,7 +192,9 @@ class MainWindow(QMainWindow):
         and tabs appear), then runs what waited for a complete window (``when_ready``)."""
         if self._closing or self._when_ready is None:
             return
-        self._install_features()
+        if not self._features_installed:  # with ``load_later``: after the first view
+            self._install_features()
+            self.sidebar_model.announce_roots()  # the folder tree reads the roots already shown
         if self.services.remote is not None:
             self._build_remote_tabs(self.services.remote)
         if self.services.render is not None:
@@ -668,6 +672,8 @@ class MainWindow(QMainWindow):
         self._apply_query()
 
     def _apply_query(self) -> None:
+        if self._closing:  # a filter bar's pending change after the window closed (its catalog may be too)
+            return
         current_id = self.current_asset_id()
         query = self.build_query()
         if query != self.model.query:
@@ -775,8 +781,7 @@ class MainWindow(QMainWindow):
         return self.model.asset_id(index.row()) if index.isValid() else None
 
     def selected_records(self) -> list[AssetRecord]:
-        rows = sorted({index.row() for index in self.selection.selectedRows()})
-        return [record for record in (self.model.record(row) for row in rows) if record is not None]
+        return self.model.records(sorted({index.row() for index in self.selection.selectedRows()}))
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.details.show_asset(self.model.record(current.row()) if current.isValid() else None)
@@ -798,6 +803,7 @@ class MainWindow(QMainWindow):
         from desktop.organize.template_dialog import install_template
         from desktop.organize.updates_actions import install_updates
 
+        self._features_installed = True
         install_file_actions(self)  # move, rename, delete, undo; sidebar folders and drops
         install_convert(self)  # Convert to safetensors… in the context menu
         install_exchange(self)  # File › Export / Import library list…

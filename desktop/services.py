@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from catalog.records import (
     AssetQuery,
     AssetRecord,
+    AssetRow,
     Facets,
     PreviewRecord,
     RemoteLinkRecord,
@@ -47,6 +48,8 @@ class AssetLibrary(Protocol):
     def get(self, asset_id: int, /) -> AssetRecord | None: ...
 
     def get_many(self, ids: Sequence[int], /) -> Sequence[AssetRecord]: ...
+
+    def get_rows(self, ids: Sequence[int], /) -> Sequence[AssetRow]: ...
 
     def search_ids(self, query: AssetQuery, /) -> Sequence[int]: ...
 

@@ -21,7 +21,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from catalog.records import AssetRecord
+from catalog.records import AssetRow
 from core.taxonomy import FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_BADGES, KIND_COLORS, STATUS_LABELS, display_title, stars
 from desktop.models.asset_table_model import UPDATE_COLOR, AssetRole
@@ -60,7 +60,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
         record = index.data(AssetRole.RECORD)
-        if not isinstance(record, AssetRecord):
+        if not isinstance(record, AssetRow):
             return
         rect: QRect = option.rect
         palette: QPalette = option.palette
@@ -110,7 +110,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self._paint_text(painter, rect, image_rect, record, option)
         painter.restore()
 
-    def _paint_placeholder(self, painter: QPainter, area: QRectF, record: AssetRecord, font: QFont) -> None:
+    def _paint_placeholder(self, painter: QPainter, area: QRectF, record: AssetRow, font: QFont) -> None:
         """A tile per kind for files without a preview: the kind's hue and its short name."""
         color = QColor(KIND_COLORS[record.kind])
         gradient = QLinearGradient(area.topLeft(), area.bottomRight())
@@ -124,7 +124,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.setPen(QColor(255, 255, 255, 200))
         painter.drawText(area, Qt.AlignmentFlag.AlignCenter, KIND_BADGES[record.kind])
 
-    def _paint_badges(self, painter: QPainter, area: QRectF, record: AssetRecord, font: QFont) -> None:
+    def _paint_badges(self, painter: QPainter, area: QRectF, record: AssetRow, font: QFont) -> None:
         small = QFont(font)
         small.setBold(True)
         small.setPixelSize(10)
@@ -171,7 +171,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter: QPainter,
         rect: QRect,
         image_rect: QRectF,
-        record: AssetRecord,
+        record: AssetRow,
         option: QStyleOptionViewItem,
     ) -> None:
         palette: QPalette = option.palette

@@ -1,9 +1,12 @@
 """The library as one Qt table model, shared by the grid and the table view.
 
 A library can hold tens of thousands of files, so the model never loads every record: a search returns
-only ids (``Library.search_ids``), and records are fetched a page at a time with ``get_many`` when a view
-first asks for a row, then kept in a small LRU of pages. Sorting is done by the catalog (the query's sort
-key), not by a proxy, because a proxy would have to read every record to sort them.
+only ids (``Library.search_ids``), and light rows (``catalog.records.AssetRow``: what a tile or a table
+row shows) are fetched a page at a time with ``get_rows`` when a view first asks for a row, then kept in
+a small LRU of pages. The full record of a file (tags, hashes, notes, remote facts) is read when it is
+asked for (``record``: the details pane's current file, the selection a menu acts on). Sorting is done by
+the catalog (the query's sort key), not by a proxy, because a proxy would have to read every record to
+sort them.
 
 The grid (``QListView`` in icon mode) shows column 0 of the same model through ``ThumbnailDelegate``,
 which reads ``AssetRole`` values; sharing one model lets both views share one selection model, so
@@ -15,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import fields
 from enum import IntEnum
 from typing import Any
 
@@ -30,7 +34,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
 from catalog.path_text import shown
-from catalog.records import AssetQuery, AssetRecord, SortKey
+from catalog.records import AssetQuery, AssetRecord, AssetRow, SortKey
 from core.taxonomy import AssetKind, FileStatus
 from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_mime
 from desktop.labels import (
@@ -85,7 +89,7 @@ class AssetRole(IntEnum):
     """Custom roles; the grid delegate and the window read these instead of parsing display text."""
 
     ID = Qt.ItemDataRole.UserRole + 1
-    RECORD = Qt.ItemDataRole.UserRole + 2
+    RECORD = Qt.ItemDataRole.UserRole + 2  # the row's AssetRow (what the views show)
     SORT = Qt.ItemDataRole.UserRole + 3  # a raw, comparable value per column (for a proxy or tests)
     THUMBNAIL = Qt.ItemDataRole.UserRole + 4  # QImage of the cover, None while loading or without cover
     KIND = Qt.ItemDataRole.UserRole + 5  # the AssetKind value: Qt hands str enums back as plain str
@@ -124,7 +128,7 @@ class AssetTableModel(QAbstractTableModel):
         self._query = AssetQuery()
         self._ids: list[int] = []
         self._rows: dict[int, int] = {}
-        self._pages: OrderedDict[int, dict[int, AssetRecord]] = OrderedDict()
+        self._pages: OrderedDict[int, dict[int, AssetRow]] = OrderedDict()
         self._cover_rows: dict[str, set[int]] = {}
         self._kind_icons: dict[AssetKind | None, QIcon] = {}  # None: the update badge
         self._update_ids: frozenset[int] = frozenset()
@@ -152,10 +156,10 @@ class AssetTableModel(QAbstractTableModel):
         self.show_result(ids, frozenset(self._library.update_asset_ids()), ())
 
     def show_result(
-        self, ids: Sequence[int], update_ids: frozenset[int], first_page: Sequence[AssetRecord]
+        self, ids: Sequence[int], update_ids: frozenset[int], first_page: Sequence[AssetRow]
     ) -> None:
         """Shows a result read elsewhere (the window's first view, read off the GUI thread) for the current
-        query: its ids, which of them have updates, and the records of its first page."""
+        query: its ids, which of them have updates, and the rows of its first page."""
         self.beginResetModel()
         self._ids = list(ids)
         self._update_ids = update_ids
@@ -184,19 +188,30 @@ class AssetTableModel(QAbstractTableModel):
     def row_of(self, asset_id: int) -> int | None:
         return self._rows.get(asset_id)
 
-    def record(self, row: int) -> AssetRecord | None:
-        """The record shown in ``row``; None if it vanished from the catalog since the query ran."""
+    def shown(self, row: int) -> AssetRow | None:
+        """What ``row`` shows (from the page cache); None if it left the catalog since the query ran."""
         asset_id = self.asset_id(row)
         if asset_id is None:
             return None
         return self._page(row // self._page_size).get(asset_id)
+
+    def record(self, row: int) -> AssetRecord | None:
+        """The full record of the file in ``row``, read now; None if it vanished from the catalog."""
+        asset_id = self.asset_id(row)
+        return self._library.get(asset_id) if asset_id is not None else None
+
+    def records(self, rows: Sequence[int]) -> list[AssetRecord]:
+        """The full records of ``rows`` in their order, in one read (files gone since are left out)."""
+        ids = [asset_id for asset_id in (self.asset_id(row) for row in rows) if asset_id is not None]
+        return list(self._library.get_many(ids)) if ids else []
 
     def refresh_asset(self, asset_id: int, record: AssetRecord | None = None) -> None:
         """Re-reads one asset (after an edit) and repaints its row without resetting the views."""
         row = self._rows.get(asset_id)
         if row is None:
             return
-        fresh = record if record is not None else self._library.get(asset_id)
+        full = record if record is not None else self._library.get(asset_id)
+        fresh = row_of_record(full) if full is not None else None
         page = self._pages.get(row // self._page_size)
         if page is not None:
             old = page.get(asset_id)
@@ -207,14 +222,14 @@ class AssetTableModel(QAbstractTableModel):
             self._index_cover(old, fresh, row)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(AssetColumn) - 1))
 
-    def _page(self, number: int) -> dict[int, AssetRecord]:
+    def _page(self, number: int) -> dict[int, AssetRow]:
         page = self._pages.get(number)
         if page is not None:
             self._pages.move_to_end(number)
             return page
         start = number * self._page_size
         ids = self._ids[start : start + self._page_size]
-        page = {record.id: record for record in self._library.get_many(ids)}
+        page = {shown.id: shown for shown in self._library.get_rows(ids)}
         self._pages[number] = page
         for record in page.values():
             self._index_cover(None, record, self._rows[record.id])
@@ -224,7 +239,7 @@ class AssetTableModel(QAbstractTableModel):
                 self._index_cover(record, None, self._rows[record.id])
         return page
 
-    def _index_cover(self, old: AssetRecord | None, new: AssetRecord | None, row: int) -> None:
+    def _index_cover(self, old: AssetRow | None, new: AssetRow | None, row: int) -> None:
         """Keeps cover path -> rows current, so a finished thumbnail repaints exactly its rows."""
         if old is not None and old.cover_path:
             rows = self._cover_rows.get(old.cover_path)
@@ -306,7 +321,7 @@ class AssetTableModel(QAbstractTableModel):
             return self._ids[index.row()]
         if role == AssetRole.HAS_UPDATE:
             return self._ids[index.row()] in self._update_ids
-        record = self.record(index.row())
+        record = self.shown(index.row())
         if record is None:
             return None
         column = AssetColumn(index.column())
@@ -391,7 +406,7 @@ class AssetTableModel(QAbstractTableModel):
 OVERRIDE_MARK = "*"
 
 
-def _tooltip(record: AssetRecord, column: AssetColumn) -> str | None:
+def _tooltip(record: AssetRow, column: AssetColumn) -> str | None:
     match column:
         case AssetColumn.NAME:
             return shown(record.path)  # Qt holds text: bytes that are not UTF-8 show as U+FFFD
@@ -407,7 +422,7 @@ def _tooltip(record: AssetRecord, column: AssetColumn) -> str | None:
     return shown(record.status_reason) if record.status_reason else None
 
 
-def _display(record: AssetRecord, column: AssetColumn) -> str:
+def _display(record: AssetRow, column: AssetColumn) -> str:
     match column:
         case AssetColumn.NAME:
             return display_title(record)
@@ -430,7 +445,7 @@ def _display(record: AssetRecord, column: AssetColumn) -> str:
             return STATUS_LABELS[record.status]
 
 
-def _sort_value(record: AssetRecord, column: AssetColumn) -> Any:
+def _sort_value(record: AssetRow, column: AssetColumn) -> Any:
     match column:
         case AssetColumn.NAME:
             return display_title(record).casefold()
@@ -450,7 +465,7 @@ def _sort_value(record: AssetRecord, column: AssetColumn) -> Any:
             return record.status.value
 
 
-def _foreground(record: AssetRecord, column: AssetColumn) -> QBrush | None:
+def _foreground(record: AssetRow, column: AssetColumn) -> QBrush | None:
     """Color only where it carries meaning: problems in red, stars gold, hearts rose."""
     if column is AssetColumn.STATUS and record.status is not FileStatus.OK:
         return QBrush(QColor(PROBLEM_COLOR))
@@ -467,3 +482,11 @@ def _alignment(column: AssetColumn) -> int:
     if column in (AssetColumn.RATING, AssetColumn.FAVORITE):
         return int(Qt.AlignmentFlag.AlignCenter)
     return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+
+_ROW_FIELDS = tuple(field.name for field in fields(AssetRow))
+
+
+def row_of_record(record: AssetRecord) -> AssetRow:
+    """The row of a full record (an edit's result): the same values the catalog's page read gives."""
+    return AssetRow(**{name: getattr(record, name) for name in _ROW_FIELDS})

@@ -14,18 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from catalog.records import AssetQuery, AssetRecord, Facets, RootRecord
+from catalog.records import AssetQuery, AssetRow, Facets, RootRecord
 from desktop.services import AssetLibrary
 
 
 @dataclass(frozen=True, slots=True)
 class LibraryView:
-    """A query's result with its first page of records, and the sidebar's and filter bar's contents."""
+    """A query's result with its first page of rows, and the sidebar's and filter bar's contents."""
 
     query: AssetQuery
     ids: Sequence[int]
     update_ids: frozenset[int]
-    first_page: Sequence[AssetRecord]
+    first_page: Sequence[AssetRow]
     facets: Facets
     roots: Sequence[RootRecord]
     tags: Sequence[str]
@@ -38,7 +38,7 @@ def read_library_view(library: AssetLibrary, query: AssetQuery, page_size: int) 
         query=query,
         ids=ids,
         update_ids=frozenset(library.update_asset_ids()),
-        first_page=list(library.get_many(ids[:page_size])),
+        first_page=list(library.get_rows(ids[:page_size])),
         facets=library.facets(),
         roots=list(library.roots()),
         tags=list(library.all_tags()),

@@ -103,6 +103,11 @@ class SidebarModel(QStandardItemModel):
     def section_index(self, section: Section) -> Any:
         return self.index(int(section), 0)
 
+    def announce_roots(self) -> None:
+        """Emits ``roots_changed`` with the roots shown, for a listener connected after they were set."""
+        if self._roots:
+            self.roots_changed.emit(list(self._roots))
+
     def set_facets(self, facets: Facets, roots: list[RootRecord]) -> None:
         changed = [(r.id, r.path) for r in roots] != [(r.id, r.path) for r in self._roots]
         self._roots = list(roots)

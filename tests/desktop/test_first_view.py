@@ -81,8 +81,8 @@ def test_the_window_is_drawn_before_any_catalog_read_and_fills_from_a_job_thread
     expected = populated.library.search_ids(AssetQuery())
     assert list(late_window.model.ids()) == list(expected)
     first_reads = {name for name, on_gui in watched.calls if not on_gui}
-    assert {"search_ids", "get_many", "facets", "roots", "all_tags", "update_asset_ids"} <= first_reads
-    assert not any(on_gui for name, on_gui in watched.calls if name in ("search_ids", "get_many", "facets"))
+    assert {"search_ids", "get_rows", "facets", "roots", "all_tags", "update_asset_ids"} <= first_reads
+    assert not any(on_gui for name, on_gui in watched.calls if name in ("search_ids", "get_rows", "facets"))
     assert late_window.status.count_label.text(), "the count is shown with the rows"
     assert late_window._total == populated.library.facets().total
     # The first page came with the view: showing its rows reads nothing more.
@@ -92,6 +92,9 @@ def test_the_window_is_drawn_before_any_catalog_read_and_fills_from_a_job_thread
 
     qtbot.waitUntil(lambda: bool(late_window.context_menu_sections), timeout=TIMEOUT)
     assert late_window.organize_menu.actions(), "Organize › … is filled once the window is complete"
+    # The folder tree, read by a feature installed after the roots were shown, still comes.
+    root_id = populated.root.id
+    qtbot.waitUntil(lambda: late_window.sidebar_model.folder_tree(root_id) is not None, timeout=TIMEOUT)
 
 
 def test_start_up_work_waits_for_the_complete_window(late_window: MainWindow, qtbot: QtBot) -> None:

@@ -12,7 +12,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from catalog.library import Library
-from catalog.records import AssetQuery, AssetRecord, SortKey, UserDataChanges
+from catalog.records import AssetQuery, AssetRecord, AssetRow, SortKey, UserDataChanges
 from core.taxonomy import Architecture, AssetKind
 from desktop.models.asset_table_model import AssetColumn, AssetRole, AssetTableModel
 from desktop.models.metadata_model import FULL_TEXT_ROLE, MetadataModel
@@ -22,15 +22,15 @@ from tests.desktop.conftest import PopulatedLibrary
 
 
 class CountingLibrary:
-    """Wraps a real Library and counts ``get_many`` calls, to observe the page cache."""
+    """Wraps a real Library and counts ``get_rows`` calls (a page of rows), to observe the page cache."""
 
     def __init__(self, library: Library) -> None:
         self._library = library
         self.pages_read: list[int] = []
 
-    def get_many(self, ids: Sequence[int]) -> list[AssetRecord]:
+    def get_rows(self, ids: Sequence[int]) -> list[AssetRow]:
         self.pages_read.append(len(ids))
-        return self._library.get_many(ids)
+        return self._library.get_rows(ids)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._library, name)
@@ -66,9 +66,13 @@ def test_rows_show_the_columns_in_words(populated: PopulatedLibrary) -> None:
     assert model.index(favorite, AssetColumn.RATING).data() == "★★★★☆"
     assert model.index(favorite, 0).data(AssetRole.SORT) == "dreamshaper_8"
     assert model.index(favorite, AssetColumn.SIZE).data(AssetRole.SORT) == 2 * 2**30
-    record = model.index(favorite, 0).data(AssetRole.RECORD)
+    shown = model.index(favorite, 0).data(AssetRole.RECORD)
+    assert isinstance(shown, AssetRow)
+    assert shown.kind is AssetKind.CHECKPOINT
+    record = model.record(favorite)  # type: ignore[arg-type]  # the full record, read when asked for
     assert isinstance(record, AssetRecord)
-    assert record.kind is AssetKind.CHECKPOINT
+    assert record.id == shown.id
+    assert record.rating == shown.rating == 4
     assert model.index(favorite, 0).data(AssetRole.KIND) == AssetKind.CHECKPOINT  # Qt hands back the str
     assert model.headerData(AssetColumn.BASE_LABEL, Qt.Orientation.Horizontal) == "Base model"
 
