@@ -221,6 +221,8 @@ class Scanner:
             self._examine_all(root, walk, summary)
         except CancelledError as exc:  # cancelled while walking: nothing more is read or written
             raise _CancelledScanError from exc
+        finally:
+            summary.seen = len(walk.seen)  # all the walk saw, or what it saw before it was cancelled
         if walk.devices:
             self.library.set_devices(walk.devices)
         gone = [entry.id for entry in walk.vanished.values()]
@@ -522,11 +524,12 @@ class _Walk:
         self.finished = False  # the walk is over: ``sent`` is the total
         self.devices: list[tuple[int, int]] = []  # (asset id, st_dev) of unchanged rows to update
         self.vanished: dict[tuple[int, int], IndexedFile] = {}  # rows whose file is gone, once finished
+        self.seen: set[str] = set()  # every path the walk found so far
 
     def to_examine(self) -> Iterator[FoundFile]:
         index, summary = self.index, self.summary
         movable = {(e.size, e.inode) for e in index.values() if e.status is not FileStatus.MISSING}
-        seen: set[str] = set()
+        seen = self.seen
         maybe_moved: list[FoundFile] = []
         for start in self.starts:
             for listed in walk_listing(start, self.scanner.cancel, self.places):
@@ -562,7 +565,6 @@ class _Walk:
                     summary.changed += 1
                 self.sent += 1
                 yield item
-        summary.seen = len(seen)
         self.vanished = {
             (entry.size, entry.inode): entry
             for path, entry in index.items()
