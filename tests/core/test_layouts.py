@@ -372,7 +372,6 @@ def test_kind_hint_outside_the_root_is_none(tmp_path: Path) -> None:
         ("model", True),
         ("model.safetensors.", True),
         (".safetensors", True),
-        (".hidden.safetensors", True),
         ("~$lock.safetensors", True),
     ],
 )
