@@ -9,6 +9,13 @@ The original of every touched weight is kept (on the CPU), so a new set of LoRAs
 deltas", computed in float32 and cast back once: no error accumulates however often sliders move,
 weight 0 is the bare model bit for bit, and a render with merged LoRAs costs the same as without.
 
+Every delta is computed at multiplier 1 (its *unit delta*) and merged as ``W + Σ m·ΔW``. On the CPU the
+unit deltas and the merged weights of switched-off sets are kept in a budgeted
+:class:`~core.render.delta_cache.LayerCache`: a weight change is one elementwise pass per layer instead
+of recomputing the network's products, switching a set back on puts its merged weights back, and
+layers whose LoRAs did not change are not touched. A cached and a fresh merge run the same arithmetic,
+so they are equal bit for bit.
+
 torch/safetensors are imported inside functions only.
 """
 
@@ -424,6 +431,17 @@ class _Backup:
     bias_total: Any = None
 
 
+def _is_plain_loha(module: NetworkModule, weight: Any) -> bool:
+    """A LoHa layer without Tucker factors or DoRA whose product has the layer's size (not a 4-channel
+    delta for an inpainting ``conv_in``)."""
+    t = module.tensors
+    if module.kind != "loha" or module.dora or "hada_t1" in t or "hada_t2" in t:
+        return False
+    return int(t["hada_w1_a"].shape[0]) * (
+        int(t["hada_w1_b"].numel()) // int(t["hada_w1_b"].shape[0])
+    ) == int(weight.numel())
+
+
 def _signature(items: Sequence[tuple[NetworkModule, float]]) -> tuple[tuple[int, float], ...]:
     return tuple((id(module), float(multiplier)) for module, multiplier in items)
 
@@ -505,8 +523,8 @@ class LoraPatcher:
     """Merges LoRA deltas into one pipeline's UNet and text encoders and restores the originals.
 
     Originals are kept the first time a layer is touched and while any applied LoRA targets it; each
-    :meth:`apply` sets every touched layer to "original + Σ multiplier·unit delta" in float32. Unit
-    deltas and the merged weights of switched-off sets stay in a :class:`LayerCache` within
+    :meth:`apply` sets every touched layer to "original + Σ multiplier·unit delta" in float32. On the
+    CPU, unit deltas and the merged weights of switched-off sets stay in a :class:`LayerCache` within
     ``cache_budget_bytes`` (default: :func:`~core.render.memory.layer_cache_budget` of the pipeline's
     weights and the memory available), so a new multiplier is one elementwise pass per layer, switching
     a set back on puts its merged weights back, and layers whose set did not change are not touched.
@@ -520,6 +538,7 @@ class LoraPatcher:
         if cache_budget_bytes is None:
             cache_budget_bytes = layer_cache_budget(pipeline_bytes(pipe), available_memory_bytes())
         self.cache = LayerCache(cache_budget_bytes)
+        self._scratch: Any = None  # a float32 buffer reused by the layers of one merge
 
     @property
     def patched_layers(self) -> int:
@@ -620,13 +639,16 @@ class LoraPatcher:
         with torch.no_grad():
             for key in [key for key in self._backups if key not in plan]:
                 self._restore_one(self._backups.pop(key), keep=True)
-            for key, items in plan.items():
-                target = targets[key]
-                backup = self._backups.get(key)
-                if backup is None:
-                    backup = self._backup(target)
-                    self._backups[key] = backup
-                self._merge_one(backup, items)
+            try:
+                for key, items in plan.items():
+                    target = targets[key]
+                    backup = self._backups.get(key)
+                    if backup is None:
+                        backup = self._backup(target)
+                        self._backups[key] = backup
+                    self._merge_one(backup, items)
+            finally:
+                self._scratch = None
 
     @staticmethod
     def _backup(target: LoraTarget) -> _Backup:
@@ -638,17 +660,46 @@ class LoraPatcher:
         return _Backup(target, module.weight.detach().to("cpu", copy=True), original_bias)
 
     def _unit_delta(self, backup: _Backup, module: NetworkModule, base: Any) -> tuple[Any, Any]:
-        """(ΔW, Δbias) of ``module`` on this layer at multiplier 1, from the cache or computed (and
-        cached, on the CPU, when the budget allows)."""
+        """(ΔW, Δbias) of ``module`` on this layer at multiplier 1, from the cache or computed.
+
+        Only CPU layers cache their deltas (when the budget allows): an accelerator recomputes a delta
+        faster than it could fetch one from the CPU, and its memory is kept for the render.
+        """
         key = _delta_key(backup, module)
-        cached = self.cache.get(key)
+        cached = self.cache.get(key) if backup.swapped else None
         if cached is not None:
-            delta, bias = cached
-            return delta.to(base.device), None if bias is None else bias.to(base.device)
-        delta, bias = compute_delta(module, base, 1.0)
-        kept = (delta.to("cpu"), None if bias is None else bias.to("cpu"))
-        self.cache.put(key, kept, tensor_bytes(*kept), anchor=(module, backup.target.module, backup.weight))
+            return cached  # type: ignore[no-any-return]
+        if _is_plain_loha(module, base):
+            delta, bias = self._loha_unit_delta(module, base), None
+        else:
+            delta, bias = compute_delta(module, base, 1.0)
+        if backup.swapped:
+            anchor = (module, backup.target.module, backup.weight)
+            self.cache.put(key, (delta, bias), tensor_bytes(delta, bias), anchor=anchor)
         return delta, bias
+
+    def _loha_unit_delta(self, module: NetworkModule, base: Any) -> Any:
+        """:func:`compute_delta` of a plain LoHa at multiplier 1 (the same products in the same
+        order), with the second product written into a scratch buffer reused across layers instead
+        of a new full-size tensor per layer: a full-UNet LoHa no longer allocates (and page-faults)
+        its size twice."""
+        import torch
+
+        t = module.tensors
+
+        def get(role: str) -> Any:
+            return t[role].to(device=base.device, dtype=torch.float32)
+
+        w1a, w1b, w2a, w2b = (get(r) for r in ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b"))
+        rank = int(w1b.shape[0])
+        part1 = (w1a * _scale(module, rank)) @ w1b.reshape(rank, -1)
+        count = int(part1.numel())
+        scratch = self._scratch
+        if scratch is None or scratch.device != base.device or int(scratch.numel()) < count:
+            scratch = self._scratch = torch.empty(count, device=base.device, dtype=torch.float32)
+        part2 = scratch[:count].view(part1.shape)
+        torch.mm(w2a, w2b.reshape(int(w2b.shape[0]), -1), out=part2)
+        return part1.mul_(part2).reshape(base.shape)
 
     def _merge_one(self, backup: _Backup, items: Sequence[tuple[NetworkModule, float]]) -> None:
         import torch
