@@ -18,6 +18,7 @@ from typing import Any
 import platformdirs
 
 from core.errors import AtelierError
+from core.hashing import DEFAULT_WORKERS
 
 APP_NAME = "Atelier"
 DATA_DIR_ENV = "ATELIER_DATA_DIR"
@@ -62,7 +63,7 @@ class Settings:
     theme: str = "system"
     thumbnail_size: int = 160
     hash_in_background: bool = True
-    hash_workers: int = 2
+    hash_workers: int = DEFAULT_WORKERS  # one file hashed per core (2 to 8)
     watch_folders: bool = True
     first_start_done: bool = False
     view_mode: str = "grid"

@@ -8,6 +8,10 @@ No test may touch the user's system trash either: deletes go through send2trash,
 ``XDG_DATA_HOME`` once, when it is first imported; it is set here, before any test imports it, to a folder
 of this test process (tests that look inside the trash still give themselves their own, see
 ``tests/app/organize/ops_library.own_trash``).
+
+Torch's CPU kernels run on one thread each: the suite runs one test worker per core, and two workers
+each spinning a thread per core for tiny renders spent half their CPU time waiting on each other
+(measured: a render test's CPU time halves). Set before torch is first imported; children inherit it.
 """
 
 from __future__ import annotations
@@ -28,5 +32,6 @@ def closed_loopback_url() -> str:
 
 
 os.environ.setdefault(CIVITAI_URL_ENV, closed_loopback_url())
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="atelier-tests-xdg-")
