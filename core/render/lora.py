@@ -9,12 +9,12 @@ The original of every touched weight is kept (on the CPU), so a new set of LoRAs
 deltas", computed in float32 and cast back once: no error accumulates however often sliders move,
 weight 0 is the bare model bit for bit, and a render with merged LoRAs costs the same as without.
 
-Every delta is computed at multiplier 1 (its *unit delta*) and merged as ``W + Σ m·ΔW``. On the CPU the
-unit deltas and the merged weights of switched-off sets are kept in a budgeted
-:class:`~core.render.delta_cache.LayerCache`: a weight change is one elementwise pass per layer instead
-of recomputing the network's products, switching a set back on puts its merged weights back, and
-layers whose LoRAs did not change are not touched. A cached and a fresh merge run the same arithmetic,
-so they are equal bit for bit.
+Plain LoRAs merge as one fused ``addmm`` per layer and plain LoHas as an ``addcmul`` of two products
+written into reused scratch buffers, so no full-size temporary is made per layer. On the CPU the merged
+weights of a set that is switched off are kept in a budgeted
+:class:`~core.render.layer_cache.LayerCache` and put back when the same set returns, and layers whose
+LoRAs and multipliers did not change are not touched at all; what is merged is always the same
+arithmetic from the originals, so a set put back is bit for bit the set merged fresh.
 
 torch/safetensors are imported inside functions only.
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.render.delta_cache import LayerCache, tensor_bytes
+from core.render.layer_cache import LayerCache, tensor_bytes
 from core.render.lora_keys import LoraTarget, split_key, target_modules
 from core.render.memory import available_memory_bytes, layer_cache_budget, pipeline_bytes
 from core.render.tensor_files import (
@@ -431,6 +431,15 @@ class _Backup:
     bias_total: Any = None
 
 
+def _is_plain_lora(module: NetworkModule, weight: Any) -> bool:
+    """A kohya/PEFT LoRA or LoCon layer without Tucker or DoRA whose product has the layer's size
+    (not a 4-channel delta for an inpainting ``conv_in``): its merge is one fused ``addmm``."""
+    if module.kind != "lora" or module.dora or "lora_mid" in module.tensors:
+        return False
+    up, down = module.tensors["lora_up"], module.tensors["lora_down"]
+    return int(up.shape[0]) * (int(down.numel()) // int(down.shape[0])) == int(weight.numel())
+
+
 def _is_plain_loha(module: NetworkModule, weight: Any) -> bool:
     """A LoHa layer without Tucker factors or DoRA whose product has the layer's size (not a 4-channel
     delta for an inpainting ``conv_in``)."""
@@ -448,10 +457,6 @@ def _signature(items: Sequence[tuple[NetworkModule, float]]) -> tuple[tuple[int,
 
 def _idle_key(backup: _Backup, signature: tuple[tuple[int, float], ...]) -> tuple[Any, ...]:
     return ("merged", id(backup.target.module), id(backup.weight), signature)
-
-
-def _delta_key(backup: _Backup, module: NetworkModule) -> tuple[Any, ...]:
-    return ("delta", id(backup.target.module), id(backup.weight), id(module))
 
 
 def _reusable_output(backup: _Backup, param: Any) -> Any:
@@ -523,12 +528,10 @@ class LoraPatcher:
     """Merges LoRA deltas into one pipeline's UNet and text encoders and restores the originals.
 
     Originals are kept the first time a layer is touched and while any applied LoRA targets it; each
-    :meth:`apply` sets every touched layer to "original + Σ multiplier·unit delta" in float32. On the
-    CPU, unit deltas and the merged weights of switched-off sets stay in a :class:`LayerCache` within
+    :meth:`apply` sets every touched layer whose set changed to "original + Σ multiplier·delta" in
+    float32. On the CPU the merged weights of switched-off sets stay in a :class:`LayerCache` within
     ``cache_budget_bytes`` (default: :func:`~core.render.memory.layer_cache_budget` of the pipeline's
-    weights and the memory available), so a new multiplier is one elementwise pass per layer, switching
-    a set back on puts its merged weights back, and layers whose set did not change are not touched.
-    A fresh merge and a cached one run the same arithmetic, so they give the same bits.
+    weights and the memory available), so switching a set back on puts its merged weights back.
     """
 
     def __init__(self, pipe: Any, *, cache_budget_bytes: int | None = None) -> None:
@@ -538,7 +541,7 @@ class LoraPatcher:
         if cache_budget_bytes is None:
             cache_budget_bytes = layer_cache_budget(pipeline_bytes(pipe), available_memory_bytes())
         self.cache = LayerCache(cache_budget_bytes)
-        self._scratch: Any = None  # a float32 buffer reused by the layers of one merge
+        self._scratch: Any = None  # two float32 buffers reused by the layers of one merge
 
     @property
     def patched_layers(self) -> int:
@@ -659,47 +662,69 @@ class LoraPatcher:
             return _Backup(target, module.weight, original_bias, swapped=True)
         return _Backup(target, module.weight.detach().to("cpu", copy=True), original_bias)
 
-    def _unit_delta(self, backup: _Backup, module: NetworkModule, base: Any) -> tuple[Any, Any]:
-        """(ΔW, Δbias) of ``module`` on this layer at multiplier 1, from the cache or computed.
-
-        Only CPU layers cache their deltas (when the budget allows): an accelerator recomputes a delta
-        faster than it could fetch one from the CPU, and its memory is kept for the render.
-        """
-        key = _delta_key(backup, module)
-        cached = self.cache.get(key) if backup.swapped else None
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        if _is_plain_loha(module, base):
-            delta, bias = self._loha_unit_delta(module, base), None
-        else:
-            delta, bias = compute_delta(module, base, 1.0)
-        if backup.swapped:
-            anchor = (module, backup.target.module, backup.weight)
-            self.cache.put(key, (delta, bias), tensor_bytes(delta, bias), anchor=anchor)
-        return delta, bias
-
-    def _loha_unit_delta(self, module: NetworkModule, base: Any) -> Any:
-        """:func:`compute_delta` of a plain LoHa at multiplier 1 (the same products in the same
-        order), with the second product written into a scratch buffer reused across layers instead
-        of a new full-size tensor per layer: a full-UNet LoHa no longer allocates (and page-faults)
-        its size twice."""
+    def _scratch_pair(self, count: int, device: Any) -> tuple[Any, Any]:
+        """Two float32 buffers of at least ``count`` values, reused by every layer of one merge."""
         import torch
 
-        t = module.tensors
-
-        def get(role: str) -> Any:
-            return t[role].to(device=base.device, dtype=torch.float32)
-
-        w1a, w1b, w2a, w2b = (get(r) for r in ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b"))
-        rank = int(w1b.shape[0])
-        part1 = (w1a * _scale(module, rank)) @ w1b.reshape(rank, -1)
-        count = int(part1.numel())
         scratch = self._scratch
-        if scratch is None or scratch.device != base.device or int(scratch.numel()) < count:
-            scratch = self._scratch = torch.empty(count, device=base.device, dtype=torch.float32)
-        part2 = scratch[:count].view(part1.shape)
-        torch.mm(w2a, w2b.reshape(int(w2b.shape[0]), -1), out=part2)
-        return part1.mul_(part2).reshape(base.shape)
+        if scratch is None or scratch[0].device != device or int(scratch[0].numel()) < count:
+            scratch = self._scratch = tuple(
+                torch.empty(count, device=device, dtype=torch.float32) for _ in range(2)
+            )
+        return scratch[0][:count], scratch[1][:count]
+
+    def _merged(self, base: Any, items: Sequence[tuple[NetworkModule, float]], out: Any) -> tuple[Any, Any]:
+        """(original + Σ multiplier·ΔW, Σ multiplier·Δbias or None) in float32, into ``out`` if given.
+
+        Plain LoRAs are fused ``addmm`` passes and plain LoHas ``addcmul`` passes of two products
+        written into reused scratch buffers, so neither makes a full-size temporary per layer (a
+        full-UNet LoHa would otherwise allocate, and page-fault, its size several times over); every
+        other type goes through :func:`compute_delta`. The multiplier and alpha/rank ride on a small
+        factor matrix, as in :func:`compute_delta`.
+        """
+        import torch
+
+        rows = int(base.shape[0])
+        flat_base = base.reshape(rows, -1)
+        merged: Any = None if out is None else out.reshape(rows, -1)
+        started = False
+        bias_total: Any = None
+        for module, multiplier in items:
+            t = module.tensors
+
+            def get(role: str, t: Mapping[str, Any] = t) -> Any:
+                return t[role].to(device=base.device, dtype=torch.float32)
+
+            if _is_plain_lora(module, base):
+                down, up = get("lora_down"), get("lora_up")
+                rank = int(down.shape[0])
+                up2, down2 = up.reshape(rows, -1), down.reshape(rank, -1)
+                factor = _scale(module, rank) * multiplier
+                if not started:
+                    merged = torch.addmm(flat_base, up2, down2, alpha=factor, out=merged)
+                else:
+                    merged.addmm_(up2, down2, alpha=factor)
+            elif _is_plain_loha(module, base):
+                w1a, w1b, w2a, w2b = (get(r) for r in ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b"))
+                rank = int(w1b.shape[0])
+                first, second = self._scratch_pair(int(base.numel()), base.device)
+                part1, part2 = first.view(flat_base.shape), second.view(flat_base.shape)
+                torch.mm(w1a * (_scale(module, rank) * multiplier), w1b.reshape(rank, -1), out=part1)
+                torch.mm(w2a, w2b.reshape(int(w2b.shape[0]), -1), out=part2)
+                if not started:
+                    merged = torch.addcmul(flat_base, part1, part2, out=merged)
+                else:
+                    merged.addcmul_(part1, part2)
+            else:
+                delta, bias = compute_delta(module, base, multiplier)
+                if not started:
+                    merged = torch.add(flat_base, delta.reshape(rows, -1), out=merged)
+                else:
+                    merged.add_(delta.reshape(rows, -1))
+                if bias is not None:
+                    bias_total = bias if bias_total is None else bias_total.add_(bias)
+            started = True
+        return merged.reshape(base.shape), bias_total
 
     def _merge_one(self, backup: _Backup, items: Sequence[tuple[NetworkModule, float]]) -> None:
         import torch
@@ -719,21 +744,7 @@ class LoraPatcher:
                 self._set_bias(backup, idle_bias)
                 return
         base = backup.weight.to(device=param.device, dtype=torch.float32)
-        out = _reusable_output(backup, param)
-        merged: Any = None
-        bias_total: Any = None
-        for network_module, multiplier in items:
-            delta, bias = self._unit_delta(backup, network_module, base)
-            if merged is None and out is not None:
-                merged = torch.add(base, delta, alpha=multiplier, out=out.reshape(base.shape))
-            elif merged is None:
-                merged = torch.add(base, delta, alpha=multiplier)
-            else:
-                merged.add_(delta, alpha=multiplier)
-            if bias is not None:
-                bias_total = (
-                    bias * multiplier if bias_total is None else bias_total.add_(bias, alpha=multiplier)
-                )
+        merged, bias_total = self._merged(base, items, _reusable_output(backup, param))
         if backup.swapped:
             if merged.data_ptr() != param.data_ptr():
                 module.weight = torch.nn.Parameter(merged.to(backup.weight.dtype), requires_grad=False)

@@ -20,9 +20,9 @@ _ACTIVATION_BYTES_PER_MEGAPIXEL = int(1.5 * GIB)
 _VAE_DECODE_BYTES_PER_MEGAPIXEL = int(2.5 * GIB)
 _HEADROOM = 0.9  # leave 10 % for the CUDA context and fragmentation
 _CPU_TILING_MEGAPIXELS = 4.0  # beyond ~2048x2048 the CPU decode alone needs > 10 GB
-# LoRA layer cache (unit deltas and switched-off merged weights, on the CPU): up to twice the weights,
-# which holds a full-UNet LyCORIS plus a LoRA and the merged copies of both, but never more than half
-# of the memory the system has available when the pipeline gets its first LoRA.
+# LoRA layer cache (merged weights of switched-off LoRA sets, on the CPU): up to twice the weights, so
+# a full-UNet LyCORIS set and another set fit, but never more than half of the memory the system has
+# available when the pipeline gets its first LoRA.
 _LAYER_CACHE_WEIGHTS_FACTOR = 2.0
 _LAYER_CACHE_AVAILABLE_SHARE = 0.5
 
@@ -93,7 +93,7 @@ def available_memory_bytes() -> int | None:
 def layer_cache_budget(weights_bytes: int, available_bytes: int | None) -> int:
     """Bytes the LoRA layer cache may hold for a pipeline of ``weights_bytes``.
 
-    Twice the weights (a full-UNet LyCORIS, a LoRA and their merged copies fit), capped at half of
+    Twice the weights (the merged copies of a full-UNet LyCORIS set and another set fit), capped at half of
     ``available_bytes`` so caching never pushes the system into swap; the cache only trades memory
     for speed, so a small budget costs recomputation, never a different result.
     """

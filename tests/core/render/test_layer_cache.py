@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from core.render.delta_cache import LayerCache, tensor_bytes
+from core.render.layer_cache import LayerCache, tensor_bytes
 
 
 def _tensor(values: int) -> torch.Tensor:

@@ -1,18 +1,15 @@
-"""Per-layer tensors kept between LoRA merges, within a memory budget, so add-on switches do not recompute.
+"""Merged layer weights kept after their LoRAs are switched off, within a memory budget.
 
-Moving a LoRA slider or switching add-ons back on used to recompute every touched layer's delta from
-the network's factors (a matrix product per layer, two for LoHa): more work than loading the checkpoint
-again when a LyCORIS file touches the whole UNet. :class:`LayerCache` keeps two kinds of tensors:
+Switching a set of LoRAs off and on again used to merge every touched layer again: for a LyCORIS file
+that touches the whole UNet, more work than loading the checkpoint. On the CPU a merged layer is a
+tensor of its own (the original stays as the backup), so when a set is switched off its merged tensors
+can simply be kept: :class:`LayerCache` holds them, keyed by layer and by the exact set (network
+modules and multipliers), and switching the same set back on puts them back without any arithmetic.
 
-- a network module's *unit delta* for one layer (its ΔW at multiplier 1, alpha/rank and DoRA
-  included), so a new multiplier is one elementwise pass ``W + m·ΔW`` instead of a recomputation;
-- a layer's *idle merged weight*: the merged tensor of a set of LoRAs that was switched off, so
-  switching the same set back on puts it back instead of merging again.
-
-Entries are evicted least recently used first when the budget is exceeded; a missing entry is simply
-computed again, so the budget trades memory for speed and never changes a result. Keys hold ``id()``s
-of live objects; each entry keeps those objects referenced (its anchor), so an id cannot be reused by
-another object while the entry exists.
+Entries are evicted least recently used first when the budget is exceeded; a missing entry is merged
+again, so the budget trades memory for speed and never changes a result. Keys hold ``id()``s of live
+objects; each entry keeps those objects referenced (its anchor), so an id cannot be reused by another
+object while the entry exists.
 
 torch is never imported here: entries are handled as ``Any`` with their byte size given by the caller.
 """
