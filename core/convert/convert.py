@@ -21,8 +21,8 @@ from core.convert.safetensors_out import verify_safetensors, write_safetensors
 from core.convert.selection import OutputTensor, select
 from core.convert.torch_tensors import NUMPY_DTYPES, PickledCheckpoint
 from core.download_names import partial_path
+from core.formats.containers import PICKLE_FORMATS
 from core.formats.model_file import CorruptFileError, UnsafeFileError
-from core.formats.pickle_reader import PICKLE_FORMATS
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.taxonomy import AssetKind
 

@@ -23,10 +23,11 @@ from typing import IO, Any
 
 import numpy as np
 
+from core.formats.containers import ZIP_MAGIC
 from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
 from core.formats.model_file import CorruptFileError, ModelHeader
 from core.formats.pickle_flatten import container_items, is_container
-from core.formats.pickle_reader import ZIP_MAGIC, read_pickle_header
+from core.formats.pickle_reader import read_pickle_header
 from core.formats.pickle_stream import LEGACY_MAGIC, MAX_PICKLE_BYTES
 from core.formats.restricted_unpickler import (
     PickledTensor,

@@ -217,7 +217,7 @@ resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 from pathlib import Path
 from core.formats.model_file import CorruptFileError, UnsafeFileError
 from core.formats.reader import read_header
-import core.formats.pickle_reader  # imported on first use by read_header: timed here are refusals, not imports
+import core.formats.pickle_reader  # loaded up front: the timings are of refusals, not imports
 from tests.attack.pickle_corpus import bombs
 work = Path(sys.argv[1])
 
