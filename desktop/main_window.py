@@ -151,6 +151,8 @@ class MainWindow(QMainWindow):
         self._features_installed = False
         self._when_ready: list[Callable[[], None]] | None = []  # None once the window is complete
         if load_later:
+            if services.remote is not None or services.render is not None:
+                self._ensure_tabs()  # the tab bar is there from the first paint: the window does not jump
             # First paint, then the rows (read on a job thread, see desktop.models.library_view), then
             # the rest: the organizing features, the site tabs and the Compose tab each import a large
             # part of the app (the catalog's write side, requests, the render service).

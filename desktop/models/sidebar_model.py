@@ -18,8 +18,8 @@ from enum import Enum, IntEnum
 from pathlib import PurePath
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QStandardItem, QStandardItemModel
 
 from catalog.path_text import shown
 from catalog.records import Facets, RootRecord
@@ -91,10 +91,14 @@ class SidebarModel(QStandardItemModel):
         section_font.setBold(True)
         section_font.setCapitalization(QFont.Capitalization.AllUppercase)
         section_font.setPointSizeF(max(7.0, section_font.pointSizeF() * 0.85))
+        # A heading is as tall as an entry: before the first view fills the sections (the window paints
+        # first), headings without children would otherwise be squeezed to their small font's height.
+        heading_height = QFontMetrics(QFont()).height() + 4
         for section in Section:
             item = QStandardItem(SECTION_TITLES[section])
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             item.setFont(section_font)
+            item.setSizeHint(QSize(-1, heading_height))
             item.setData(True, SidebarRole.IS_SECTION)
             self.appendRow(item)
         self._roots: list[RootRecord] = []

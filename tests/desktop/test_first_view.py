@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtGui import QFontMetrics
 from pytestqt.qtbot import QtBot
 
 from catalog.library import Library
@@ -171,3 +172,43 @@ def test_the_real_window_paints_before_the_catalog_libraries_are_imported(tmp_pa
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == f"at paint - rows {expected}", result.stderr
+
+
+def test_sidebar_headings_have_an_entrys_height_before_the_rows_arrive(
+    late_window: MainWindow, watched: WatchedLibrary, qtbot: QtBot
+) -> None:
+    watched.job_reads_may_go.clear()  # the first view is held back: the window shows headings only
+    late_window.show()
+    qtbot.waitExposed(late_window)
+    sidebar, model = late_window.sidebar, late_window.sidebar_model
+    early = [sidebar.visualRect(model.index(row, 0)).height() for row in range(model.rowCount())]
+    watched.job_reads_may_go.set()
+    qtbot.waitUntil(lambda: late_window.model.rowCount() > 0, timeout=TIMEOUT)
+    first_entry = sidebar.visualRect(model.index(0, 0, model.index(0, 0))).height()
+    later = [sidebar.visualRect(model.index(row, 0)).height() for row in range(model.rowCount())]
+    shown = [row for row, height in enumerate(later) if height > 0]  # an empty section hides its heading
+    assert [early[row] for row in shown] == [later[row] for row in shown], "headings keep their height"
+    assert min(early) >= first_entry - 2, "a heading is about as tall as an entry, not squeezed"
+    line = QFontMetrics(late_window.font()).height()
+    assert min(early) > line, "a heading has room around its text, not its small font's height"
+
+
+def test_the_tab_bar_is_there_from_the_first_paint_and_the_site_tabs_join_it(
+    remote: Any, make_services: ServicesFactory, qtbot: QtBot
+) -> None:
+    window = MainWindow(
+        make_services(remote.library, settings=remote.settings, remote=remote.remote), load_later=True
+    )
+    qtbot.addWidget(window)
+    assert window.tabs is not None
+    assert window.centralWidget() is window.tabs, "the tab bar is drawn at once: no jump when the tabs arrive"
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Library"]
+    window.show()
+    qtbot.waitUntil(lambda: window.tabs is not None and window.tabs.count() == 4, timeout=TIMEOUT)
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "Library",
+        "Civitai",
+        "Hugging Face",
+        "Downloads",
+    ]
+    window.close()
