@@ -103,8 +103,35 @@ class RemoteLinkRecord:
         return None
 
 
+class _Identified:
+    """The user's word over the file's own identification, read the same way from a full record and from
+    a page's light row (both dataclasses below declare these fields)."""
+
+    __slots__ = ()
+    kind: AssetKind
+    architecture: Architecture
+    kind_override: AssetKind | None
+    architecture_override: Architecture | None
+    identified_kind: AssetKind | None
+    identified_architecture: Architecture | None
+
+    @property
+    def file_kind(self) -> AssetKind:
+        """What the file itself says it is, whatever the user overrode."""
+        return self.identified_kind if self.identified_kind is not None else self.kind
+
+    @property
+    def file_architecture(self) -> Architecture:
+        return self.identified_architecture if self.identified_architecture is not None else self.architecture
+
+    @property
+    def overridden(self) -> bool:
+        """Whether the user overrode the kind or the architecture."""
+        return self.kind_override is not None or self.architecture_override is not None
+
+
 @dataclass(frozen=True, slots=True)
-class AssetRecord:
+class AssetRecord(_Identified):
     """One model file (or diffusers folder) in the library with its identification and user data."""
 
     id: int
@@ -152,20 +179,6 @@ class AssetRecord:
     identified_architecture: Architecture | None = None
 
     @property
-    def file_kind(self) -> AssetKind:
-        """What the file itself says it is, whatever the user overrode."""
-        return self.identified_kind if self.identified_kind is not None else self.kind
-
-    @property
-    def file_architecture(self) -> Architecture:
-        return self.identified_architecture if self.identified_architecture is not None else self.architecture
-
-    @property
-    def overridden(self) -> bool:
-        """Whether the user overrode the kind or the architecture."""
-        return self.kind_override is not None or self.architecture_override is not None
-
-    @property
     def all_trigger_words(self) -> tuple[str, ...]:
         """The user's trigger words then the sites' ones, each once: what a prompt should be given."""
         words = list(self.trigger_words)
@@ -178,7 +191,7 @@ class AssetRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class AssetRow:
+class AssetRow(_Identified):
     """What a page of the library shows of one file: a grid tile, a table row, a line of a listing.
 
     A light sibling of :class:`AssetRecord`, read in one query per page (no tags, collections, hashes,
@@ -210,19 +223,6 @@ class AssetRow:
     architecture_override: Architecture | None = None
     identified_kind: AssetKind | None = None
     identified_architecture: Architecture | None = None
-
-    @property
-    def file_kind(self) -> AssetKind:
-        """What the file itself says it is, whatever the user overrode."""
-        return self.identified_kind if self.identified_kind is not None else self.kind
-
-    @property
-    def file_architecture(self) -> Architecture:
-        return self.identified_architecture if self.identified_architecture is not None else self.architecture
-
-    @property
-    def overridden(self) -> bool:
-        return self.kind_override is not None or self.architecture_override is not None
 
 
 class HiddenFilter(StrEnum):
