@@ -18,6 +18,8 @@ from the folder, and Alembic is loaded only when a migration is due or a revisio
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,26 +165,25 @@ def _require_known(script: ScriptDirectory, current: str) -> None:
         raise SchemaTooNewError.of_revision(current) from error
 
 
+_OTHER_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+
+
+def _foreign(where: object, tables: Sequence[str]) -> NotACatalogError:
+    return NotACatalogError(
+        f"The catalog {where} is an SQLite database of another program, not an "
+        f"Atelier catalog (it holds tables such as {', '.join(tables[:3])}); it was left as it is."
+    )
+
+
 def refuse_foreign(engine: Engine, where: str) -> None:
     """An SQLite database with tables but no Alembic revision is another program's: never migrated.
-
-    Ask it through a read-only engine before opening the file for writing (the writing engine's first
-    connection already switches the file to WAL)."""
+    (``Library.open`` asks the file first, read-only: ``refuse_foreign_file``.)"""
     if recorded_revision(engine) is not None:
         return
     with engine.connect() as connection:
-        tables = (
-            connection.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 3"
-            )
-            .scalars()
-            .all()
-        )
+        tables = connection.exec_driver_sql(f"{_OTHER_TABLES} LIMIT 3").scalars().all()
     if tables:
-        raise NotACatalogError(
-            f"The catalog {where} is an SQLite database of another program, not an "
-            f"Atelier catalog (it holds tables such as {', '.join(map(str, tables))}); it was left as it is."
-        )
+        raise _foreign(where, [str(name) for name in tables])
 
 
 def refuse_foreign_file(path: Path) -> None:
@@ -196,49 +197,41 @@ def refuse_foreign_file(path: Path) -> None:
     except (OSError, sqlite3.Error):
         return  # missing or unreadable: the writing engine says what is wrong in its own words
     try:
-        names = [
-            str(row[0])
-            for row in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 50"
-            )
-        ]
+        names = [str(row[0]) for row in connection.execute(f"{_OTHER_TABLES} LIMIT 50")]
     except sqlite3.Error:
         return  # not a database at all: the writing engine's error names that
     finally:
         connection.close()
     if names and "alembic_version" not in names:
-        raise NotACatalogError(
-            f"The catalog {path} is an SQLite database of another program, not an "
-            f"Atelier catalog (it holds tables such as {', '.join(names[:3])}); it was left as it is."
-        )
+        raise _foreign(path, names)
 
 
 def _has_no_tables(engine: Engine) -> bool:
     with engine.connect() as connection:
-        found = connection.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1"
-        ).first()
-    return found is None
+        return connection.exec_driver_sql(f"{_OTHER_TABLES} LIMIT 1").first() is None
+
+
+@contextmanager
+def _sqlite_connection(engine: Engine) -> Iterator[sqlite3.Connection | None]:
+    """The engine's driver connection, for SQLite's backup API (None for another driver)."""
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        yield driver if isinstance(driver, sqlite3.Connection) else None
+    finally:
+        raw.close()
 
 
 def _copy_blank(engine: Engine, head: str) -> bool:
     """Fill a new, empty catalog from the blank one this process built (see ``catalog.blank_catalog``)."""
-    raw = engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        return isinstance(driver, sqlite3.Connection) and blank_catalog.copy_into(head, driver)
-    finally:
-        raw.close()
+    with _sqlite_connection(engine) as connection:
+        return connection is not None and blank_catalog.copy_into(head, connection)
 
 
 def _remember_blank(engine: Engine, head: str) -> None:
-    raw = engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        if isinstance(driver, sqlite3.Connection):
-            blank_catalog.remember(head, driver)
-    finally:
-        raw.close()
+    with _sqlite_connection(engine) as connection:
+        if connection is not None:
+            blank_catalog.remember(head, connection)
 
 
 def _engine(engine_or_url: Engine | str) -> tuple[Engine, bool]:
