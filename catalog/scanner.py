@@ -47,7 +47,6 @@ from catalog.examine import (
     found_listed,
     listed_sidecar_mtime,
     walk_listing,
-    walk_root,  # noqa: F401 - the scanner's walk, imported from here by callers
 )
 from catalog.library import Library
 from catalog.path_text import shown

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from catalog.examine import walk_root
 from catalog.hashing_job import hash_pending
 from catalog.library import Library
 from catalog.records import AssetQuery, UserDataChanges
-from catalog.scanner import Scanner, ScanSummary, walk_root
+from catalog.scanner import Scanner, ScanSummary
 from core.jobs import CancelToken, Progress
 from core.taxonomy import Architecture, AssetKind, FileStatus, LibraryLayout
 from tests.factory.files import tiny_png
