@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
 @contextmanager
-def silent_server() -> Iterator[str]:
-    """``http://127.0.0.1:PORT`` of a server that accepts and stays silent, for the block."""
+def _loopback_server(
+    name: str, on_connection: Callable[[socket.socket, threading.Event], None]
+) -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of a listener that hands each connection to ``on_connection`` (with the
+    event set when the block ends), for the block."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     listener.settimeout(0.05)
-    held: list[socket.socket] = []
     stop = threading.Event()
 
     def accept() -> None:
@@ -31,18 +33,28 @@ def silent_server() -> Iterator[str]:
                 continue
             except OSError:
                 return
-            held.append(connection)  # kept open, never written to
+            on_connection(connection, stop)
 
-    thread = threading.Thread(target=accept, name="silent-server", daemon=True)
+    thread = threading.Thread(target=accept, name=name, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         stop.set()
         thread.join(timeout=5)
-        for connection in held:
-            connection.close()
         listener.close()
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of a server that accepts and stays silent, for the block."""
+    held: list[socket.socket] = []
+    with _loopback_server("silent-server", lambda connection, _stop: held.append(connection)) as url:
+        try:
+            yield url
+        finally:
+            for connection in held:  # kept open, never written to, until the block ends
+                connection.close()
 
 
 TRICKLE_HEADERS = "headers"
@@ -63,14 +75,9 @@ def trickle_server(phase: str, *, content_type: str = "application/json") -> Ite
         opening = (
             f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: 1000000\r\n\r\n".encode()
         )
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    listener.settimeout(0.05)
-    stop = threading.Event()
     threads: list[threading.Thread] = []
 
-    def answer(connection: socket.socket) -> None:
+    def answer(connection: socket.socket, stop: threading.Event) -> None:
         with connection:
             try:
                 connection.recv(65536)
@@ -80,25 +87,14 @@ def trickle_server(phase: str, *, content_type: str = "application/json") -> Ite
             except OSError:
                 return  # the client gave up and closed
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            worker = threading.Thread(target=answer, args=(connection,), name="trickle", daemon=True)
-            worker.start()
-            threads.append(worker)
+    def start(connection: socket.socket, stop: threading.Event) -> None:
+        worker = threading.Thread(target=answer, args=(connection, stop), name="trickle", daemon=True)
+        worker.start()
+        threads.append(worker)
 
-    thread = threading.Thread(target=accept, name="trickle-server", daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with _loopback_server("trickle-server", start) as url:
+            yield url
     finally:
-        stop.set()
-        thread.join(timeout=5)
-        for worker in threads:
+        for worker in threads:  # each ends at its next second: the block's end set the event
             worker.join(timeout=5)
-        listener.close()
