@@ -29,6 +29,7 @@ from catalog.db_file import WAL_SUFFIXES, CatalogFileState, examine_catalog_file
 if TYPE_CHECKING:  # catalog.errors imports SQLAlchemy: loaded only when a catalog is opened or refused
     from catalog.errors import CatalogError
     from catalog.library import Library
+    from catalog.read_connection import CatalogReader
 
 NEW_CATALOG_COMMAND = "atelier new-catalog"
 _COMMAND_HINT = f" with `{NEW_CATALOG_COMMAND}`"
@@ -132,6 +133,22 @@ def open_catalog(catalog: Path, settings: LiveSettings, *, read_only: bool) -> L
         recover(library)
     record_catalog(settings)
     return library
+
+
+def open_catalog_reader(catalog: Path, settings: LiveSettings, *, read_only: bool) -> CatalogReader | None:
+    """The profile's catalog for reading only, through ``sqlite3`` alone (``catalog.read_connection``),
+    after the same checks as :func:`open_catalog`; None when :func:`open_catalog` must open it (no
+    catalog yet, a migration due, another program's database, an interrupted operation...), so every
+    such case keeps its one behaviour and message."""
+    from catalog.read_connection import open_reader
+
+    problem = catalog_problem(catalog, settings, read_only=read_only)
+    if problem is not None:
+        raise problem
+    reader = open_reader(catalog, read_only=read_only)
+    if reader is not None:
+        record_catalog(settings)
+    return reader
 
 
 def record_catalog(settings: LiveSettings) -> None:
@@ -244,7 +261,7 @@ def _copy_catalog(source: Path, target: Path) -> None:
     """Copy an SQLite database page by page (consistent even while another program writes to it)."""
     partial = target.with_name(f".{target.name}.restoring")
     partial.unlink(missing_ok=True)
-    from catalog.db import read_only_uri
+    from catalog.db_file import read_only_uri
 
     reader = sqlite3.connect(read_only_uri(source), uri=True)
     try:

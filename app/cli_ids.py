@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from catalog.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from catalog.library import Library
+    from catalog.read_connection import CatalogReads
     from catalog.records import AssetRecord
 
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest INTEGER
@@ -36,7 +36,7 @@ def row_id(text: str) -> int:
     return value
 
 
-def asset_by_id_or_path(library: Library, target: str) -> AssetRecord:
+def asset_by_id_or_path(library: CatalogReads, target: str) -> AssetRecord:
     """The asset ``target`` names: a row id (unless a file of that name exists here) or a path.
 
     Every command that takes an asset accepts either, the way users copy them from ``search`` or a file
@@ -60,7 +60,7 @@ def asset_by_id_or_path(library: Library, target: str) -> AssetRecord:
     return record
 
 
-def assets_by_ids_or_paths(library: Library, targets: Sequence[str]) -> list[AssetRecord]:
+def assets_by_ids_or_paths(library: CatalogReads, targets: Sequence[str]) -> list[AssetRecord]:
     """:func:`asset_by_id_or_path` for each of ``targets``, in order, each asset once."""
     found: dict[int, AssetRecord] = {}
     for target in targets:

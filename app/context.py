@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from catalog.errors import CatalogError
     from catalog.hashing_job import HashSummary
     from catalog.library import Library
+    from catalog.read_connection import CatalogReads
     from catalog.records import RootRecord
     from catalog.scanner import ScanSummary
     from catalog.watcher import LibraryWatcher, RootsChanged
@@ -103,6 +104,16 @@ class AppContext:
 
         return open_catalog(self.catalog_path, self.settings, read_only=self.read_only)
 
+    @cached_property
+    def reads(self) -> CatalogReads:
+        """The catalog for what only reads (``search``, ``show``, ``roots``, a first view): read with the
+        standard ``sqlite3`` module, without importing SQLAlchemy, where it can be read as it stands; else
+        the :attr:`library` (which creates, migrates, recovers or reports, as always)."""
+        from app.catalog_access import open_catalog_reader
+
+        reader = open_catalog_reader(self.catalog_path, self.settings, read_only=self.read_only)
+        return reader if reader is not None else self.library
+
     def catalog_problem(self) -> CatalogError | None:
         """What keeps the catalog from opening, found from its first bytes (cheap: no SQLAlchemy); None
         when it opens or is made on first use."""
@@ -121,6 +132,9 @@ class AppContext:
         """Set the current catalog file aside and start an empty one, or a copy of ``source`` (a backup)."""
         from app.catalog_access import start_new_catalog
 
+        if "reads" in self.__dict__:
+            self.reads.close()
+            del self.__dict__["reads"]
         if "library" in self.__dict__:
             self.library.close()
             del self.__dict__["library"]
@@ -241,6 +255,9 @@ class AppContext:
         if "downloads" in self.__dict__:
             self.downloads.close()
             del self.__dict__["downloads"]
+        if "reads" in self.__dict__:
+            self.reads.close()
+            del self.__dict__["reads"]
         if "library" in self.__dict__:
             self.library.close()
             del self.__dict__["library"]

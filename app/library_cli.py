@@ -1,7 +1,9 @@
 """``atelier search``, ``show`` and ``roots``: reading the library (and searching the sites).
 
-A library search or ``show`` opens the catalog and runs one query; the site clients are loaded only when
-the first word of ``search`` names a site (``app.remote_cli``).
+A library search, ``show`` and ``roots`` only read: they use ``AppContext.reads``, which reads the catalog
+with the standard ``sqlite3`` module (no SQLAlchemy to import) through the same statements as the
+Library (``catalog.queries``); the site clients are loaded only when the first word of ``search`` names a
+site (``app.remote_cli``).
 """
 
 from __future__ import annotations
@@ -98,14 +100,14 @@ def _search_library(context: AppContext, args: argparse.Namespace, text: str, ou
         hidden=HiddenFilter(args.hidden),
         limit=args.limit or 100,
     )
-    records = context.library.search(query)
+    records = context.reads.search(query)
     if args.json:
         json.dump([asset_to_json(r) for r in records], out, indent=2)
         out.write("\n")
         return EXIT_OK
     for record in records:
         print(_one_line(record), file=out)
-    total = context.library.count(
+    total = context.reads.count(
         AssetQuery(
             text=query.text,
             kinds=query.kinds,
@@ -130,7 +132,7 @@ def _one_line(record: AssetRecord) -> str:
 def cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     from catalog.examine import sidecar_problems
 
-    library = context.library
+    library = context.reads
     record = asset_by_id_or_path(library, args.target)
     data = asset_to_json(record, previews=library.previews(record.id), links=library.remote_links(record.id))
     # The catalog keeps what sidecars say, not their failures: read them now, so a problem stays in view.
@@ -144,7 +146,7 @@ def cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    roots = context.library.roots()
+    roots = context.reads.roots()
     if args.json:
         json.dump([root_to_json(root) for root in roots], out, indent=2)
         out.write("\n")

@@ -47,7 +47,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
-from catalog.db_file import wal_files_present
+from catalog.db_file import read_only_uri
 from catalog.errors import (
     CatalogError,
     DatabaseAccessError,
@@ -55,12 +55,11 @@ from catalog.errors import (
     ReadOnlyCatalogError,
     translate_db_error,
 )
+from catalog.read_connection import READ_PRAGMAS
 
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
 _BEGIN_OPTION = "atelier_begin"
 CHUNK = 500
-MMAP_BYTES = 1 << 30
-CACHE_KIB = 32 * 1024
 T = TypeVar("T")
 
 
@@ -78,17 +77,6 @@ def utc_now() -> datetime:
 
 def sqlite_url(db_path: Path) -> str:
     return f"sqlite:///{db_path}"
-
-
-def read_only_uri(db_path: Path) -> str:
-    """The SQLite URI that reads ``db_path`` without writing anything, in its folder or in the file.
-
-    ``mode=ro`` reads the WAL too, but makes the ``-wal``/``-shm`` files when they are missing (and a
-    read-only connection cannot remove them again); where they are missing, no writer is connected and
-    everything committed is in the database file, which ``immutable=1`` then reads alone, creating nothing.
-    """
-    uri = f"{Path(db_path).absolute().as_uri()}?mode=ro"
-    return uri if wal_files_present(db_path) else f"{uri}&immutable=1"
 
 
 def create_catalog_engine(
@@ -128,9 +116,8 @@ def create_catalog_engine(
                 cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-            cursor.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
-            cursor.execute("PRAGMA temp_store = MEMORY")
+            for pragma in READ_PRAGMAS:
+                cursor.execute(pragma)
         finally:
             cursor.close()
 
@@ -140,6 +127,14 @@ def create_catalog_engine(
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def driver_connection(session: Session) -> sqlite3.Connection:
+    """The ``sqlite3`` connection under ``session``, inside its transaction: what the plain-SQL reads
+    of :mod:`catalog.queries` run on."""
+    connection = session.connection().connection.driver_connection
+    assert isinstance(connection, sqlite3.Connection)
+    return connection
 
 
 class CatalogDatabase:
@@ -187,7 +182,8 @@ class CatalogDatabase:
         try:
             with Session(bind=bind, expire_on_commit=False, autoflush=False) as session, session.begin():
                 yield session
-        except sa_exc.DBAPIError as error:
+        except (sa_exc.DBAPIError, sqlite3.Error) as error:
+            # sqlite3 errors come from the reads run on the driver connection (catalog.queries).
             translated = translate_db_error(error)
             if self._read_only and isinstance(translated, DatabaseAccessError) and "readonly" in str(error):
                 # A write slipped into a read unit of work: the driver's "readonly database" in the words

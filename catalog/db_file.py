@@ -105,6 +105,17 @@ def _size_from_header(header: bytes) -> int | None:
     return page_size * pages
 
 
+def read_only_uri(db_path: Path) -> str:
+    """The SQLite URI that reads ``db_path`` without writing anything, in its folder or in the file.
+
+    ``mode=ro`` reads the WAL too, but makes the ``-wal``/``-shm`` files when they are missing (and a
+    read-only connection cannot remove them again); where they are missing, no writer is connected and
+    everything committed is in the database file, which ``immutable=1`` then reads alone, creating nothing.
+    """
+    uri = f"{Path(db_path).absolute().as_uri()}?mode=ro"
+    return uri if wal_files_present(db_path) else f"{uri}&immutable=1"
+
+
 def wal_files_present(path: Path) -> bool:
     """Whether the catalog's ``-wal`` and ``-shm`` companions both exist (a reader can then use them
     without writing anything; without them a read-only folder can only be read as immutable)."""

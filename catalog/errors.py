@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from core.errors import AtelierError
 
 if TYPE_CHECKING:  # the errors are raised and caught by commands that never load SQLAlchemy
+    import sqlite3
+
     from sqlalchemy import exc as sa_exc
 
 
@@ -78,17 +80,24 @@ class InvalidValueError(CatalogError, ValueError):
     """A value outside its allowed range (a rating of 7); also a ``ValueError`` for plain callers."""
 
 
-def translate_db_error(error: sa_exc.DBAPIError) -> CatalogError:
-    """Map a driver error to the typed error the rest of the app understands.
+def translate_db_error(error: sa_exc.DBAPIError | sqlite3.Error) -> CatalogError:
+    """Map a driver error (as SQLAlchemy wraps it, or straight from ``sqlite3`` for the plain-SQL reads
+    of ``catalog.queries``) to the typed error the rest of the app understands.
 
     The mapping reads SQLite's message because the Python driver reports most failures as one
     ``OperationalError`` class; the original exception stays chained as ``__cause__`` for logs.
     """
-    from sqlalchemy import exc as sa_exc
+    import sqlite3
 
-    text = str(error.orig) if error.orig is not None else str(error)
+    if isinstance(error, sqlite3.Error):
+        text, integrity = str(error), isinstance(error, sqlite3.IntegrityError)
+    else:
+        from sqlalchemy import exc as sa_exc
+
+        text = str(error.orig) if error.orig is not None else str(error)
+        integrity = isinstance(error, sa_exc.IntegrityError)
     lowered = text.lower()
-    if isinstance(error, sa_exc.IntegrityError):
+    if integrity:
         return ConflictError(f"The change conflicts with what is already in the library ({text}).")
     if "database is locked" in lowered or "database table is locked" in lowered:
         return DatabaseLockedError(

@@ -2,8 +2,9 @@
 
 Each method is one unit of work (one short Session, one transaction) and returns frozen records from
 :mod:`catalog.records`, never ORM objects, so any thread may call any method. The methods are thin: the SQL
-lives in small modules by concern (:mod:`catalog.reading`, :mod:`catalog.search`, :mod:`catalog.user_data`,
-:mod:`catalog.scan_writes`, :mod:`catalog.merge`, :mod:`catalog.facets`). Errors leave as
+lives in small modules by concern (:mod:`catalog.queries`: the reads, as plain SQL shared with the light
+:class:`~catalog.read_connection.CatalogReader`; :mod:`catalog.user_data`, :mod:`catalog.scan_writes`,
+:mod:`catalog.merge`, :mod:`catalog.facets`). Errors leave as
 :class:`~catalog.errors.CatalogError` subclasses with a message fit for the user.
 """
 
@@ -22,18 +23,18 @@ from catalog import (
     duplicates,
     journal,
     merge,
+    queries,
     reading,
     remote,
     render_index,
     renders,
     scan_writes,
-    search,
     template_rows,
     user_data,
 )
 from catalog import facets as facets_queries
 from catalog import mirrors as mirror_rows
-from catalog.db import CatalogDatabase, utc_now
+from catalog.db import CatalogDatabase, driver_connection, utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
 from catalog.migrate import refuse_foreign_file, upgrade
@@ -129,15 +130,15 @@ class Library:
                 root_id = root.id
             else:
                 session.execute(update(Root).where(Root.id == root_id).values(layout=layout.value))
-            return reading.root_records(session, root_id)[0]
+            return queries.root_records(driver_connection(session), root_id)[0]
 
     def roots(self) -> list[RootRecord]:
         with self._db.session_scope() as session:
-            return reading.root_records(session)
+            return queries.root_records(driver_connection(session))
 
     def get_root(self, root_id: int) -> RootRecord | None:
         with self._db.session_scope() as session:
-            found = reading.root_records(session, root_id)
+            found = queries.root_records(driver_connection(session), root_id)
             return found[0] if found else None
 
     def remove_root(self, root_id: int) -> None:
@@ -152,18 +153,16 @@ class Library:
 
     def get(self, asset_id: int) -> AssetRecord | None:
         with self._db.session_scope() as session:
-            return reading.asset_by_id(session, asset_id)
+            return queries.record_by_id(driver_connection(session), asset_id)
 
     def get_by_path(self, path: str | Path) -> AssetRecord | None:
         """The asset stored at exactly ``path`` (as the scanner wrote it; no resolving of links)."""
         with self._db.session_scope() as session:
-            rows = session.execute(reading.select_assets().where(ASSETS.c.path == str(path))).all()
-            records = reading.assets_from_rows(session, rows)
-            return records[0] if records else None
+            return queries.record_by_path(driver_connection(session), str(path))
 
     def get_many(self, ids: Sequence[int]) -> list[AssetRecord]:
         with self._db.session_scope() as session:
-            return reading.assets_by_ids(session, ids)
+            return queries.records_by_ids(driver_connection(session), ids)
 
     def find_by_hash(self, value: str) -> list[AssetRecord]:
         """Assets whose SHA256, BLAKE3, AutoV1/V2/V3 or CRC32 is ``value`` (any case; see
@@ -182,28 +181,26 @@ class Library:
 
     def search(self, query: AssetQuery) -> list[AssetRecord]:
         with self._db.session_scope() as session:
-            rows = session.execute(search.apply_query(session, reading.select_assets(), query)).all()
-            return reading.assets_from_rows(session, rows)
+            return queries.search_records(driver_connection(session), query)
 
     def search_rows(self, query: AssetQuery) -> list[AssetRow]:
         """The page of ``query`` as light rows (what a grid, a table or a listing shows), in one query."""
         with self._db.session_scope() as session:
-            rows = session.execute(search.apply_query(session, reading.select_rows(), query)).all()
-            return reading.asset_rows_from(session, rows)
+            return queries.search_rows(driver_connection(session), query)
 
     def get_rows(self, ids: Sequence[int]) -> list[AssetRow]:
         """Light rows for ``ids`` in the same order (unknown ids skipped): a page of a view's result."""
         with self._db.session_scope() as session:
-            return reading.asset_rows_by_ids(session, ids)
+            return queries.rows_by_ids(driver_connection(session), ids)
 
     def search_ids(self, query: AssetQuery) -> list[int]:
         with self._db.session_scope() as session:
-            return list(session.scalars(search.apply_query(session, select(ASSETS.c.id), query)))
+            return queries.search_ids(driver_connection(session), query)
 
     def count(self, query: AssetQuery) -> int:
         """How many assets match ``query`` (its sort and page are ignored)."""
         with self._db.session_scope() as session:
-            return search.count_matches(session, query)
+            return queries.count(driver_connection(session), query)
 
     def facets(self) -> Facets:
         with self._db.session_scope() as session:
@@ -212,11 +209,11 @@ class Library:
     def previews(self, asset_id: int) -> list[PreviewRecord]:
         """Previews of an asset, the cover first."""
         with self._db.session_scope() as session:
-            return reading.preview_records(session, asset_id)
+            return queries.preview_records(driver_connection(session), asset_id)
 
     def remote_links(self, asset_id: int) -> list[RemoteLinkRecord]:
         with self._db.session_scope() as session:
-            return reading.remote_link_records(session, asset_id)
+            return queries.remote_link_records(driver_connection(session), asset_id)
 
     def all_tags(self) -> list[str]:
         """Every tag in use, alphabetically (case-insensitive)."""

@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from catalog.db import CatalogDatabase, read_only_uri
-from catalog.db_file import CatalogFileProblem, CatalogFileState, examine_catalog_file, wal_files_present
+from catalog.db import CatalogDatabase
+from catalog.db_file import (
+    CatalogFileProblem,
+    CatalogFileState,
+    examine_catalog_file,
+    read_only_uri,
+    wal_files_present,
+)
 from catalog.errors import (
     CatalogError,
     ConflictError,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog import search
+from catalog import queries as search_queries
 from catalog.library import Library
 from catalog.records import AssetQuery, SortKey, UserDataChanges
-from catalog.search import fts_match_expression
+from catalog.fts_plan import match_expression
 from core.formats.sidecar_info import SidecarInfo
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from tests.catalog.conftest import hashes_for, scanned
@@ -35,7 +35,7 @@ from tests.catalog.conftest import hashes_for, scanned
     ],
 )
 def test_user_text_becomes_quoted_prefix_phrases(typed: str, expected: str | None) -> None:
-    assert fts_match_expression(typed) == expected
+    assert match_expression(typed) == expected
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def test_every_plan_returns_the_same_pages(
     ]
     expected = [lib.search_ids(query) for query in queries]
     counts = [lib.count(query) for query in queries]
-    monkeypatch.setattr(search, "DRIVING_SET_LIMIT", limit)
+    monkeypatch.setattr(search_queries, "DRIVING_SET_LIMIT", limit)
     assert [lib.search_ids(query) for query in queries] == expected
     assert [lib.count(query) for query in queries] == counts
     assert counts[0] == 80

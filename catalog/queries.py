@@ -1,0 +1,694 @@
+"""The catalog's reads as plain SQL text on a DBAPI connection: the one read path of search, rows and
+records, used by the ORM-backed :class:`~catalog.library.Library` and by the light
+:class:`~catalog.read_connection.CatalogReader` alike.
+
+**Why plain SQL.** A command that only reads (``search``, ``show``, ``roots``) and the window's first
+page should not pay for importing SQLAlchemy (about 0.4 s) to run a few statements. So the statements of
+these reads are written here once, as text with ``:name`` parameters, and run on a driver connection:
+the ``sqlite3`` module runs ``:name`` natively, the Library hands in its engine's own driver connection
+(inside its unit of work), and SQLAlchemy's ``text()`` would run the same text on another dialect. The
+results are therefore the same by construction, whichever door a caller used.
+
+**SQLite-only pieces** are kept in :mod:`catalog.fts_plan` (the FTS5 match expression, the FTS5
+vocabulary the planner reads); everything else here is standard SQL plus ``json_each`` for id lists
+(one JSON parameter instead of hundreds of bound ones).
+
+**Planning** (see :mod:`catalog.fts_plan` for the text part): a page is "the first N matches in sort
+order". Each set-valued filter (the text, a tag, a collection, "has an update") gives a set of ids; the
+smallest set known to hold at most :data:`DRIVING_SET_LIMIT` ids drives the query (``id IN (...)``, read
+then sorted: a few hundred lookups), and every other set is only probed while SQLite walks the index of
+the sort order, which stops after a page: a tag or collection by an ``EXISTS`` primary-key lookup per
+row, the text by ``id + 0 IN (...)`` (which SQLite cannot use to look rows up, so it walks the sort
+index instead). A broad set ("anime" on 75% of 100k assets) read and sorted would cost 60 ms; probed,
+a page costs a few.
+
+**The user's word.** A kind or architecture filter matches the *effective* value, which is what the
+``kind`` / ``architecture`` columns hold (an override the user sets is written there; see
+:func:`catalog.user_data.set_overrides`), so ``ix_assets_facets`` and ``ix_assets_kind_sort_name`` serve
+it. Hidden files are left out unless the query asks for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Protocol
+
+from catalog import fts_plan
+from catalog.normalize import label_key
+from catalog.path_text import from_stored, to_stored
+from catalog.records import (
+    AssetQuery,
+    AssetRecord,
+    AssetRow,
+    HiddenFilter,
+    PreviewRecord,
+    RemoteLinkRecord,
+    RootRecord,
+    SortKey,
+)
+from core.file_hashes import FileHashes
+from core.taxonomy import (
+    Architecture,
+    AssetKind,
+    FileFormat,
+    FileStatus,
+    LibraryLayout,
+    NetworkType,
+    Precision,
+    Prediction,
+    Variant,
+)
+
+# Above this many matches a set is cheaper to probe than to read and sort (measured on 100k assets:
+# reading+sorting costs about 1 us per row, walking the whole name index about 12 ms).
+DRIVING_SET_LIMIT = fts_plan.DRIVING_SET_LIMIT
+
+
+class Cursor(Protocol):
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchone(self) -> Any: ...
+
+
+class DbapiConnection(Protocol):
+    """What these reads need of a connection: ``execute`` with named parameters (``sqlite3``'s shape)."""
+
+    def execute(self, sql: str, parameters: dict[str, Any] = ..., /) -> Any: ...
+
+
+# -- columns -----------------------------------------------------------------------------------------------
+
+# The columns of a full record, in the order _asset_record unpacks them.
+ASSET_COLUMN_NAMES = (
+    "id", "root_id", "path", "file_name", "size", "mtime_ns", "kind", "architecture", "format", "status",
+    "network", "variant", "prediction", "precision", "status_reason", "reasons", "refusals",
+    "sha256", "blake3", "crc32", "autov1", "autov2", "autov3",
+    "display_name", "notes", "rating", "favorite", "nsfw", "trigger_words", "preferred_weight",
+    "base_model_label", "description", "embedded_metadata", "added_at", "updated_at", "missing_since",
+    "hidden", "device", "kind_override", "architecture_override",
+)  # fmt: skip
+_ASSET_SELECT = "SELECT " + ", ".join(f"a.{name}" for name in ASSET_COLUMN_NAMES) + " FROM assets AS a"
+
+# A light row: the shown columns and the cover path (a lookup in the partial unique index
+# ``uq_previews_cover``, hence the literal ``is_cover = 1``), with no tags, collections or remote facts.
+ROW_COLUMN_NAMES = (
+    "id", "root_id", "path", "file_name", "size", "kind", "architecture", "format", "status", "network",
+    "status_reason", "missing_since", "display_name", "rating", "favorite", "nsfw", "base_model_label",
+    "added_at", "hidden", "kind_override", "architecture_override",
+)  # fmt: skip
+_ROW_SELECT = (
+    "SELECT "
+    + ", ".join(f"a.{name}" for name in ROW_COLUMN_NAMES)
+    + ", (SELECT p.path FROM previews AS p WHERE p.asset_id = a.id AND p.is_cover = 1 LIMIT 1)"
+    + " FROM assets AS a"
+)
+_IDS_SELECT = "SELECT a.id FROM assets AS a"
+
+IN_IDS = "IN (SELECT value FROM json_each(:ids))"  # an id list as one JSON parameter (see id_list)
+
+
+def id_list(ids: Iterable[int]) -> dict[str, str]:
+    """The parameters of a statement using :data:`IN_IDS`."""
+    return {"ids": json.dumps(list(ids))}
+
+
+# -- planning: WHERE and ORDER BY of an AssetQuery ---------------------------------------------------------
+
+_PRESENT = tuple(status.value for status in FileStatus if status is not FileStatus.MISSING)
+
+_SORT_COLUMNS: dict[SortKey, tuple[str, ...]] = {
+    SortKey.NAME: ("a.sort_name",),
+    SortKey.ADDED: ("a.added_at",),
+    SortKey.SIZE: ("a.size",),
+    SortKey.RATING: ("a.rating", "a.sort_name"),
+    SortKey.KIND: ("a.kind", "a.sort_name"),
+    SortKey.ARCHITECTURE: ("a.architecture", "a.sort_name"),
+}
+
+# "Has an update": a Civitai link of the asset whose model has a newer version that no present file of
+# the library is linked to, and that the user did not ignore (catalog.updates keeps the same rule).
+_UPDATE_PENDING = """l.site = 'civitai' AND l.version_id IS NOT NULL
+    AND m.site = l.site AND m.model_id = l.model_id
+    AND m.latest_version_id IS NOT NULL AND m.latest_version_id != l.version_id
+    AND (m.ignored_version_id IS NULL OR m.ignored_version_id != m.latest_version_id)
+    AND NOT EXISTS (SELECT 1 FROM remote_links AS ol JOIN assets AS oa ON oa.id = ol.asset_id
+        WHERE ol.site = 'civitai' AND ol.version_id = m.latest_version_id AND oa.status != 'missing')"""
+_WITH_UPDATES = f"SELECT l.asset_id FROM remote_links AS l JOIN model_updates AS m ON {_UPDATE_PENDING}"
+_HAS_UPDATE = (
+    f"EXISTS (SELECT 1 FROM remote_links AS l JOIN model_updates AS m ON {_UPDATE_PENDING}"
+    " WHERE l.asset_id = a.id)"
+)
+
+
+class _Params:
+    """Bound parameters of one statement, named in order (``:p0``, ``:p1``...)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+    def in_list(self, values: Iterable[Any]) -> str:
+        return "(" + ", ".join(self.add(value) for value in values) + ")"
+
+
+class _IdSet:
+    """One set-valued filter: ``ids`` selects its asset ids, ``probe`` tests the row ``a`` without
+    reading the whole set where that is possible; ``size`` is how large the set is known to be, as a
+    (lower, upper) bound, or None when only counting says."""
+
+    def __init__(self, ids: str, probe: str, size: tuple[int, int] | None = None) -> None:
+        self.ids = ids
+        self.probe = probe
+        self.size = size
+
+
+def _id_sets(connection: DbapiConnection, query: AssetQuery, params: _Params) -> list[_IdSet]:
+    sets: list[_IdSet] = []
+    match = fts_plan.match_expression(query.text)
+    if match is not None:
+        hits = f"SELECT rowid FROM asset_fts WHERE asset_fts MATCH {params.add(match)}"
+        sets.append(_IdSet(hits, f"a.id + 0 IN ({hits})", fts_plan.match_size(connection, query.text)))
+    for key in dict.fromkeys(label_key(tag) for tag in query.tags):
+        tag_id = f"(SELECT id FROM tags WHERE key = {params.add(key)})"
+        sets.append(
+            _IdSet(
+                f"SELECT asset_id FROM asset_tags WHERE tag_id = {tag_id}",
+                f"EXISTS (SELECT 1 FROM asset_tags AS t WHERE t.asset_id = a.id AND t.tag_id = {tag_id})",
+            )
+        )
+    if query.collection is not None:
+        collection_id = f"(SELECT id FROM collections WHERE key = {params.add(label_key(query.collection))})"
+        sets.append(
+            _IdSet(
+                f"SELECT asset_id FROM asset_collections WHERE collection_id = {collection_id}",
+                "EXISTS (SELECT 1 FROM asset_collections AS c"
+                f" WHERE c.asset_id = a.id AND c.collection_id = {collection_id})",
+            )
+        )
+    if query.has_update:  # a small set: the files whose model has a newer version not in the library
+        sets.append(_IdSet(_WITH_UPDATES, _HAS_UPDATE))
+    return sets
+
+
+def _scalar_conditions(query: AssetQuery, params: _Params, *, for_count: bool) -> list[str]:
+    """Conditions on the asset's own columns (status, kind, architecture, rating, favorite, root, folder).
+
+    "Not missing" is written two ways. For a page it is ``status != 'missing'``, which no index can search,
+    so SQLite walks the index of the sort order and stops after a page. For a count it is the list of the
+    other statuses: with kinds and architectures as equalities too, SQLite then counts inside
+    ``ix_assets_facets`` (status, kind, architecture, ...) without reading a single table row.
+    """
+    conditions: list[str] = []
+    if query.statuses:
+        conditions.append(f"a.status IN {params.in_list(status.value for status in query.statuses)}")
+    elif for_count:
+        conditions.append(f"a.status IN {params.in_list(_PRESENT)}")
+    else:
+        conditions.append(f"a.status != {params.add(FileStatus.MISSING.value)}")
+    if query.kinds:
+        conditions.append(f"a.kind IN {params.in_list(kind.value for kind in query.kinds)}")
+    if query.architectures:
+        conditions.append(f"a.architecture IN {params.in_list(arch.value for arch in query.architectures)}")
+    if query.hidden is HiddenFilter.VISIBLE:
+        conditions.append("a.hidden IS 0")
+    elif query.hidden is HiddenFilter.ONLY:
+        conditions.append("a.hidden IS 1")
+    if query.min_rating > 0:
+        conditions.append(f"a.rating >= {params.add(query.min_rating)}")
+    if query.favorites_only:
+        conditions.append("a.favorite IS 1")
+    if query.root_id is not None:
+        conditions.append(f"a.root_id = {params.add(query.root_id)}")
+    if query.folder:
+        # Paths inside the folder: their first characters are "folder/", compared exactly (a LIKE would
+        # fold case in SQLite and mix Styles with styles; a range of the index would follow PostgreSQL's
+        # locale collation, which skips punctuation such as the separator). Compared with the stored
+        # text: a folder whose name is not UTF-8 is stored through catalog.path_text.
+        prefix = to_stored(query.folder.rstrip(os.sep) + os.sep)
+        conditions.append(f"substr(a.path, 1, {params.add(len(prefix))}) = {params.add(prefix)}")
+    return conditions
+
+
+def _where(connection: DbapiConnection, query: AssetQuery, params: _Params, *, for_count: bool) -> str:
+    """The full WHERE of ``query``, its id sets split into one driver and probes (module docstring)."""
+    sets = _id_sets(connection, query, params)
+    driver: int | None = None
+    if sets:
+        sizes = [_set_size(connection, id_set, params) for id_set in sets]
+        smallest = min(range(len(sets)), key=sizes.__getitem__)
+        if sizes[smallest] <= DRIVING_SET_LIMIT:
+            driver = smallest
+    conditions = _scalar_conditions(query, params, for_count=for_count and driver is None)
+    for position, id_set in enumerate(sets):
+        if position == driver:
+            conditions.append(f"a.id IN ({id_set.ids})")
+        elif for_count:  # a count visits every row: one pass over the set beats a lookup per row
+            conditions.append(f"a.id + 0 IN ({id_set.ids})")
+        else:
+            conditions.append(id_set.probe)
+    return " WHERE " + " AND ".join(conditions)
+
+
+def _set_size(connection: DbapiConnection, id_set: _IdSet, params: _Params) -> int:
+    """How large a set is, as far as planning needs: known at once where its bounds say on which side of
+    the limit it lies, else counted no further than just past the limit."""
+    if id_set.size is not None:
+        lower, upper = id_set.size
+        if upper <= DRIVING_SET_LIMIT:
+            return upper
+        if lower > DRIVING_SET_LIMIT:
+            return lower
+    capped = f"SELECT count(*) FROM ({id_set.ids} LIMIT {DRIVING_SET_LIMIT + 1})"
+    return int(connection.execute(capped, params.values).fetchone()[0])
+
+
+def _order_by(query: AssetQuery) -> str:
+    """ORDER BY for the sort key; descending reverses the whole order; id breaks ties so pages are stable."""
+    direction = " DESC" if query.descending else " ASC"
+    return " ORDER BY " + ", ".join(column + direction for column in (*_SORT_COLUMNS[query.sort], "a.id"))
+
+
+def _page(query: AssetQuery, params: _Params) -> str:
+    if query.limit is None and not query.offset:
+        return ""
+    limit = params.add(query.limit if query.limit is not None else -1)
+    return f" LIMIT {limit} OFFSET {params.add(query.offset or 0)}"
+
+
+def _search(connection: DbapiConnection, select: str, query: AssetQuery) -> list[Any]:
+    params = _Params()
+    where = _where(connection, query, params, for_count=False)
+    sql = select + where + _order_by(query) + _page(query, params)
+    return list(connection.execute(sql, params.values).fetchall())
+
+
+# -- the reads ---------------------------------------------------------------------------------------------
+
+
+def search_ids(connection: DbapiConnection, query: AssetQuery) -> list[int]:
+    """The ids of ``query``'s page, in its order."""
+    return [row[0] for row in _search(connection, _IDS_SELECT, query)]
+
+
+def search_rows(connection: DbapiConnection, query: AssetQuery) -> list[AssetRow]:
+    """The page of ``query`` as light rows (what a grid, a table or a listing shows), in one query."""
+    return _rows_from(connection, _search(connection, _ROW_SELECT, query))
+
+
+def search_records(connection: DbapiConnection, query: AssetQuery) -> list[AssetRecord]:
+    """The page of ``query`` as full records (tags, collections, hashes, remote facts)."""
+    return records_from(connection, _search(connection, _ASSET_SELECT, query))
+
+
+def count(connection: DbapiConnection, query: AssetQuery) -> int:
+    """How many assets match ``query`` (its sort and page are ignored)."""
+    params = _Params()
+    where = _where(connection, query, params, for_count=True)
+    return int(connection.execute("SELECT count(*) FROM assets AS a" + where, params.values).fetchone()[0])
+
+
+def rows_by_ids(connection: DbapiConnection, ids: Sequence[int]) -> list[AssetRow]:
+    """Light rows for ``ids`` in the same order; unknown ids are skipped."""
+    if not ids:
+        return []
+    found = {row[0]: row for row in connection.execute(f"{_ROW_SELECT} WHERE a.id {IN_IDS}", id_list(ids))}
+    return _rows_from(connection, [found[asset_id] for asset_id in ids if asset_id in found])
+
+
+def records_by_ids(connection: DbapiConnection, ids: Sequence[int]) -> list[AssetRecord]:
+    """Full records for ``ids`` in the same order; unknown ids are skipped."""
+    if not ids:
+        return []
+    found = {row[0]: row for row in connection.execute(f"{_ASSET_SELECT} WHERE a.id {IN_IDS}", id_list(ids))}
+    return records_from(connection, [found[asset_id] for asset_id in ids if asset_id in found])
+
+
+def record_by_id(connection: DbapiConnection, asset_id: int) -> AssetRecord | None:
+    rows = connection.execute(f"{_ASSET_SELECT} WHERE a.id = :asset_id", {"asset_id": asset_id}).fetchall()
+    records = records_from(connection, rows)
+    return records[0] if records else None
+
+
+def record_by_path(connection: DbapiConnection, path: str) -> AssetRecord | None:
+    """The asset stored at exactly ``path`` (as the scanner wrote it; no resolving of links)."""
+    rows = connection.execute(f"{_ASSET_SELECT} WHERE a.path = :path", {"path": to_stored(path)}).fetchall()
+    records = records_from(connection, rows)
+    return records[0] if records else None
+
+
+def root_records(connection: DbapiConnection, root_id: int | None = None) -> list[RootRecord]:
+    """Roots with their number of present (non-missing) files, ordered by path."""
+    only = " AND root_id = :root_id" if root_id is not None else ""
+    params = {"root_id": root_id} if root_id is not None else {}
+    # Counted from the (root_id, status) index alone.
+    present: dict[int, int] = dict(
+        connection.execute(
+            f"SELECT root_id, count(*) FROM assets WHERE status != 'missing'{only} GROUP BY root_id", params
+        ).fetchall()
+    )
+    where = " WHERE id = :root_id" if root_id is not None else ""
+    roots = connection.execute(f"SELECT id, path, layout, added_at FROM roots{where} ORDER BY path", params)
+    return [
+        RootRecord(
+            id=rid,
+            path=from_stored(path),
+            layout=LibraryLayout(layout),
+            added_at=_timestamp(added_at),  # type: ignore[arg-type]  # never NULL
+            file_count=present.get(rid, 0),
+        )
+        for rid, path, layout, added_at in roots.fetchall()
+    ]
+
+
+def preview_records(connection: DbapiConnection, asset_id: int) -> list[PreviewRecord]:
+    """Previews of an asset, the cover first."""
+    rows = connection.execute(
+        "SELECT id, path, source, is_cover, width, height FROM previews WHERE asset_id = :asset_id"
+        " ORDER BY is_cover DESC, id",
+        {"asset_id": asset_id},
+    ).fetchall()
+    return [
+        PreviewRecord(
+            id=pid, path=from_stored(path), source=source, is_cover=bool(cover), width=width, height=height
+        )
+        for pid, path, source, cover, width, height in rows
+    ]
+
+
+_LINK_COLUMNS = (
+    "id, site, model_id, version_id, file_id, model_name, version_name, base_model_label, fetched_at,"
+    " payload, not_found_at, creator, description_html, description_text, tags, trigger_words, nsfw,"
+    " nsfw_level, examples"
+)
+
+
+def remote_link_records(connection: DbapiConnection, asset_id: int) -> list[RemoteLinkRecord]:
+    """The asset's links, real matches first (a remembered "not found" last), each site in id order."""
+    rows = connection.execute(
+        f"SELECT {_LINK_COLUMNS} FROM remote_links WHERE asset_id = :asset_id"
+        " ORDER BY site, version_id IS NULL, id",
+        {"asset_id": asset_id},
+    ).fetchall()
+    return [_link_record(tuple(row)) for row in rows]
+
+
+def _link_record(row: tuple[Any, ...]) -> RemoteLinkRecord:
+    from core.text import html_to_text
+
+    (
+        link_id, site, model_id, version_id, file_id, model_name, version_name, base_model_label,
+        fetched_at, payload, not_found_at, creator, description_html, description_text, tags,
+        trigger_words, nsfw, nsfw_level, examples,
+    ) = row  # fmt: skip
+    return RemoteLinkRecord(
+        id=link_id,
+        site=site,
+        model_id=model_id,
+        version_id=version_id,
+        file_id=file_id,
+        model_name=model_name,
+        version_name=version_name,
+        base_model_label=base_model_label,
+        fetched_at=_timestamp(fetched_at),
+        payload=_json(payload) or {},
+        not_found_at=_timestamp(not_found_at),
+        creator=creator,
+        description_html=description_html,
+        # Rows from before migration 0006 kept only the HTML: render it now.
+        description_text=description_text or html_to_text(description_html),
+        tags=_string_tuple(_json(tags)),
+        trigger_words=_string_tuple(_json(trigger_words)),
+        nsfw=bool(nsfw),
+        nsfw_level=nsfw_level,
+        examples=_examples(_json(examples)),
+    )
+
+
+def _json(raw: str | None) -> Any:
+    return None if raw is None else json.loads(raw)
+
+
+def _string_tuple(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str) and item)
+
+
+def _examples(value: object) -> tuple[Any, ...]:
+    """Stored example images back as records; a malformed entry is skipped, never fatal."""
+    if not isinstance(value, list) or not value:
+        return ()
+    from core.sources.civitai_records import RecordError, parse_image
+
+    images = []
+    for item in value:
+        try:
+            image = parse_image(item)
+        except RecordError:
+            continue
+        if image.url:
+            images.append(image)
+    return tuple(images)
+
+
+# -- building records --------------------------------------------------------------------------------------
+
+# Enum lookups by stored value (a dict lookup is several times cheaper than calling the enum).
+_KINDS = {member.value: member for member in AssetKind}
+_ARCHITECTURES = {member.value: member for member in Architecture}
+_FORMATS = {member.value: member for member in FileFormat}
+_STATUSES = {member.value: member for member in FileStatus}
+_NETWORKS = {member.value: member for member in NetworkType}
+_VARIANTS = {member.value: member for member in Variant}
+_PREDICTIONS = {member.value: member for member in Prediction}
+_PRECISIONS = {member.value: member for member in Precision}
+
+_TAG_NAMES = f"""SELECT l.asset_id, t.name FROM asset_tags AS l JOIN tags AS t ON t.id = l.tag_id
+    WHERE l.asset_id {IN_IDS} ORDER BY l.asset_id, l.position, t.key"""
+_COLLECTION_NAMES = f"""SELECT l.asset_id, c.name FROM asset_collections AS l
+    JOIN collections AS c ON c.id = l.collection_id
+    WHERE l.asset_id {IN_IDS} ORDER BY l.asset_id, l.position, c.key"""
+_COVERS = f"SELECT asset_id, path FROM previews WHERE is_cover AND asset_id {IN_IDS}"
+# The sites' names and trigger words of a page's assets (real matches only, not remembered misses).
+_REMOTE_FACTS = f"""SELECT asset_id, model_name, trigger_words FROM remote_links
+    WHERE asset_id {IN_IDS} AND version_id IS NOT NULL ORDER BY asset_id, site, id"""
+# The file's own kind and architecture, from the stored identification (no identification: unknown).
+_IDENTIFIED = f"""SELECT id, coalesce(json_extract(identification, '$.kind'), 'unknown'),
+    coalesce(json_extract(identification, '$.architecture'), 'unknown') FROM assets WHERE id {IN_IDS}"""
+
+_NO_REMOTE: tuple[str | None, tuple[str, ...]] = (None, ())
+_KIND_OVERRIDE = ASSET_COLUMN_NAMES.index("kind_override")
+_ROW_KIND_OVERRIDE = ROW_COLUMN_NAMES.index("kind_override")
+
+
+def records_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> list[AssetRecord]:
+    """Records for ``rows`` (columns :data:`ASSET_COLUMN_NAMES`), in the same order: one query each for
+    the tags, collections, covers and remote facts of the whole page, however many each asset has."""
+    if not rows:
+        return []
+    ids = id_list(row[0] for row in rows)
+    tags = _names_by_asset(connection, _TAG_NAMES, ids)
+    collections = _names_by_asset(connection, _COLLECTION_NAMES, ids)
+    covers = {asset_id: from_stored(path) for asset_id, path in connection.execute(_COVERS, ids).fetchall()}
+    remote = _remote_facts(connection, ids)
+    identified = _identified(connection, rows, _KIND_OVERRIDE)
+    return [
+        _asset_record(
+            tuple(row),
+            tags.get(row[0], ()),
+            collections.get(row[0], ()),
+            covers.get(row[0]),
+            remote.get(row[0], _NO_REMOTE),
+            identified=identified.get(row[0]),
+        )
+        for row in rows
+    ]
+
+
+def _rows_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> list[AssetRow]:
+    identified = _identified(connection, rows, _ROW_KIND_OVERRIDE)
+    return [_asset_row(tuple(row), identified.get(row[0])) for row in rows]
+
+
+def _identified(
+    connection: DbapiConnection, rows: Sequence[Sequence[Any]], kind_override_at: int
+) -> dict[int, tuple[str, str]]:
+    """What the files the user overrode say they are (``kind`` / ``architecture`` hold the user's word);
+    one query, and only when the page has such a file (they are rare). The architecture override is the
+    column after the kind override in both column lists."""
+    overridden = [
+        row[0] for row in rows if row[kind_override_at] is not None or row[kind_override_at + 1] is not None
+    ]
+    if not overridden:
+        return {}
+    return {
+        asset_id: (kind, arch)
+        for asset_id, kind, arch in connection.execute(_IDENTIFIED, id_list(overridden)).fetchall()
+    }
+
+
+def _names_by_asset(connection: DbapiConnection, sql: str, ids: dict[str, str]) -> dict[int, tuple[str, ...]]:
+    """Tag (or collection) names of each asset, in the user's order."""
+    names: dict[int, list[str]] = defaultdict(list)
+    for asset_id, name in connection.execute(sql, ids).fetchall():
+        names[asset_id].append(name)
+    return {asset_id: tuple(values) for asset_id, values in names.items()}
+
+
+def _remote_facts(
+    connection: DbapiConnection, ids: dict[str, str]
+) -> dict[int, tuple[str | None, tuple[str, ...]]]:
+    """(model name, trigger words) the sites give for each asset of a page, in one query."""
+    names: dict[int, str | None] = {}
+    words: dict[int, list[str]] = defaultdict(list)
+    for asset_id, model_name, raw in connection.execute(_REMOTE_FACTS, ids).fetchall():
+        names.setdefault(asset_id, model_name)
+        for word in _strings(raw):
+            if word not in words[asset_id]:
+                words[asset_id].append(word)
+    return {asset_id: (names[asset_id], tuple(words[asset_id])) for asset_id in names}
+
+
+def _status_reason(status: str, reason: str | None, missing_since: datetime | None) -> str | None:
+    """The reason shown for a status; a missing row says since when (the column keeps its health reason
+    for when the file is found again)."""
+    if status == FileStatus.MISSING.value:
+        since = f" since {missing_since:%Y-%m-%d}" if missing_since else ""
+        return f"The file is no longer at this path (missing{since})."
+    return reason
+
+
+# Decoded values are immutable, and the same texts repeat across a page (identification reasons, the
+# timestamps of one scan batch), so decoding is memoised.
+@lru_cache(maxsize=4096)
+def _strings(raw: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(raw)) if raw and raw != "[]" else ()
+
+
+def _mapping(raw: str | None) -> dict[str, Any]:
+    if not raw or raw in ("{}", "null"):
+        return {}
+    value = json.loads(raw)
+    return value if isinstance(value, dict) else {}
+
+
+@lru_cache(maxsize=4096)
+def _timestamp(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw).replace(tzinfo=UTC) if raw else None
+
+
+def _asset_row(row: tuple[Any, ...], identified: tuple[str, str] | None) -> AssetRow:
+    (
+        asset_id, root_id, path, file_name, size, kind, architecture, file_format, status, network,
+        status_reason, missing_since, display_name, rating, favorite, nsfw, base_model_label, added_at,
+        hidden, kind_override, architecture_override, cover_path,
+    ) = row  # fmt: skip
+    return AssetRow(
+        id=asset_id,
+        root_id=root_id,
+        path=from_stored(path),
+        file_name=from_stored(file_name),
+        size=size,
+        kind=_KINDS[kind],
+        architecture=_ARCHITECTURES[architecture],
+        format=_FORMATS[file_format],
+        status=_STATUSES[status],
+        network=_NETWORKS[network] if network else None,
+        status_reason=_status_reason(status, status_reason, _timestamp(missing_since)),
+        display_name=display_name,
+        rating=rating,
+        favorite=bool(favorite),
+        nsfw=bool(nsfw),
+        base_model_label=base_model_label,
+        cover_path=from_stored(cover_path) if cover_path is not None else None,
+        added_at=_timestamp(added_at),
+        hidden=bool(hidden),
+        kind_override=_KINDS.get(kind_override) if kind_override else None,
+        architecture_override=_ARCHITECTURES.get(architecture_override) if architecture_override else None,
+        identified_kind=_KINDS.get(identified[0], AssetKind.UNKNOWN) if identified else None,
+        identified_architecture=_ARCHITECTURES.get(identified[1], Architecture.UNKNOWN)
+        if identified
+        else None,
+    )
+
+
+def _asset_record(
+    row: tuple[Any, ...],
+    tags: tuple[str, ...],
+    collections: tuple[str, ...],
+    cover: str | None,
+    remote: tuple[str | None, tuple[str, ...]] = _NO_REMOTE,
+    *,
+    identified: tuple[str, str] | None = None,
+) -> AssetRecord:
+    (
+        asset_id, root_id, path, file_name, size, mtime_ns, kind, architecture, file_format, status,
+        network, variant, prediction, precision, status_reason, reasons, refusals,
+        sha256, blake3, crc32, autov1, autov2, autov3,
+        display_name, notes, rating, favorite, nsfw, trigger_words, preferred_weight, base_model_label,
+        description, embedded_metadata, added_at, updated_at, missing_since,
+        hidden, device, kind_override, architecture_override,
+    ) = row  # fmt: skip
+    hashes = None
+    if sha256 and blake3 and crc32 and autov2:
+        hashes = FileHashes(
+            sha256=sha256, blake3=blake3, crc32=crc32, autov1=autov1, autov2=autov2, autov3=autov3
+        )
+    # ``kind`` / ``architecture`` hold the effective values (the user's override when set).
+    user_kind = _KINDS.get(kind_override) if kind_override else None
+    user_architecture = _ARCHITECTURES.get(architecture_override) if architecture_override else None
+    return AssetRecord(
+        id=asset_id,
+        root_id=root_id,
+        path=from_stored(path),
+        file_name=from_stored(file_name),
+        size=size,
+        mtime_ns=mtime_ns,
+        kind=_KINDS[kind],
+        architecture=_ARCHITECTURES[architecture],
+        format=_FORMATS[file_format],
+        status=_STATUSES[status],
+        network=_NETWORKS[network] if network else None,
+        variant=_VARIANTS[variant] if variant else None,
+        prediction=_PREDICTIONS[prediction] if prediction else None,
+        precision=_PRECISIONS[precision] if precision else None,
+        status_reason=_status_reason(status, status_reason, _timestamp(missing_since)),
+        reasons=_strings(reasons),
+        refusals=_strings(refusals),
+        hashes=hashes,
+        display_name=display_name,
+        notes=notes,
+        rating=rating,
+        favorite=bool(favorite),
+        nsfw=bool(nsfw),
+        tags=tags,
+        collections=collections,
+        trigger_words=_strings(trigger_words),
+        preferred_weight=preferred_weight,
+        base_model_label=base_model_label,
+        description=description,
+        embedded_metadata=_mapping(embedded_metadata),
+        cover_path=cover,
+        added_at=_timestamp(added_at),
+        updated_at=_timestamp(updated_at),
+        remote_model_name=remote[0],
+        remote_trigger_words=remote[1],
+        hidden=bool(hidden),
+        device=device or 0,
+        kind_override=user_kind,
+        architecture_override=user_architecture,
+        # The file's own identification, read only where the user overrode it (else it is ``kind``).
+        identified_kind=_KINDS.get(identified[0], AssetKind.UNKNOWN) if identified else None,
+        identified_architecture=_ARCHITECTURES.get(identified[1], Architecture.UNKNOWN)
+        if identified
+        else None,
+    )
