@@ -21,7 +21,7 @@ from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
 from core.render.grid import GridAxisError, parse_axis
-from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
+from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler, split_sampler
 from core.sources.errors import RemoteError
 from core.taxonomy import AssetKind, describe_kind
 
@@ -52,7 +52,10 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cfg", type=float, default=7.0)
     parser.add_argument("--size", type=_size, default=(512, 512), metavar="WxH")
     parser.add_argument(
-        "--sampler", default=Sampler.EULER_A.value, help="as A1111 names it, e.g. 'DPM++ 2M Karras'"
+        "--sampler", default=Sampler.EULER_A.value, help="as A1111 names it, e.g. 'DPM++ 2M' (or 'DPM++ 2M Karras')"
+    )
+    parser.add_argument(
+        "--schedule", default=None, help="A1111's schedule type: Automatic (default), Karras, Exponential, ..."
     )
     parser.add_argument("--clip-skip", type=int, default=1)
     parser.add_argument("--out", type=Path, help="also write the PNG here (a file, or a folder to put it in)")
@@ -120,7 +123,8 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         height=height,
         clip_skip=args.clip_skip,
         batch=getattr(args, "batch", 1),
-        sampler=Sampler.parse(args.sampler),
+        sampler=split_sampler(args.sampler, args.schedule)[0],
+        schedule=split_sampler(args.sampler, args.schedule)[1],
     )
 
 
@@ -196,6 +200,8 @@ def _check_plan(
     With a ``context``, each missing asset that has a hash is looked up on Civitai and the command
     that downloads it is printed under it.
     """
+    if plan.sampler_problem:
+        return _fail(command, plan.sampler_problem, EXIT_USAGE)
     if plan.misplaced:
         for wrong in plan.misplaced:
             line = (

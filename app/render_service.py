@@ -42,6 +42,7 @@ from core.render.grid import (
     with_fixed_seeds,
 )
 from core.render.infotext import format_infotext, recipe_from_infotext
+from core.render.samplers import refusal
 from core.render.phases import is_step
 from core.render.png import read_infotext, save_png
 from core.render.recipe import MAX_SEED, AssetRef, Recipe
@@ -147,9 +148,16 @@ class RenderPlan:
         return self.problem is None
 
     @property
+    def sampler_problem(self) -> str | None:
+        """The refusal of a sampler or schedule type Atelier cannot render (kept by name, never replaced)."""
+        return refusal(self.recipe.sampler, self.recipe.schedule)
+
+    @property
     def problem(self) -> str | None:
         """Why the plan cannot be rendered (None when it can)."""
         checkpoint = self.recipe.checkpoint
+        if self.sampler_problem:
+            return self.sampler_problem
         if self.misplaced:
             return "; ".join(item.message for item in self.misplaced)
         if self.missing:

@@ -39,8 +39,8 @@ from core.render.configs import PIPELINE_CLASSES, config_folder_name, load_singl
 from core.render.devices import DeviceChoice, choose_device
 from core.render.memory import format_bytes, pipeline_bytes, plan_memory
 from core.render.phases import LOADING_CHECKPOINT, loading_checkpoint, step_message
-from core.render.recipe import AssetRef, EmbeddingUse, Recipe, Sampler
-from core.render.samplers import make_scheduler, unavailable_reason
+from core.render.recipe import AssetRef, EmbeddingUse, Recipe
+from core.render.samplers import beta_parameters, make_scheduler, refusal
 from core.taxonomy import Architecture, AssetKind, Prediction, describe_model
 
 SUPPORTED_ARCHITECTURES = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
@@ -108,7 +108,7 @@ class _Loaded:
     base_scheduler_config: dict[str, Any]
     own_vae: Any
     weights_bytes: int
-    sampler: Sampler | None = None
+    sampler: tuple[str, str, tuple[float, float]] | None = None
     vae_key: _FileKey | None = None
     lora_state: tuple[Hashable, ...] = ()
     embedding_state: tuple[Hashable, ...] = ()
@@ -469,9 +469,9 @@ class RenderEngine:
     def supports(self, recipe: Recipe) -> list[str]:
         """Human-readable reasons for what of ``recipe`` render() would refuse (empty: all of it renders)."""
         reasons: list[str] = []
-        sampler_problem = unavailable_reason(recipe.sampler)
+        sampler_problem = refusal(recipe.sampler, recipe.schedule)
         if sampler_problem:
-            reasons.append(f"cannot render: {sampler_problem}")
+            reasons.append(sampler_problem)
         for ref, what in self._addon_refs(recipe):
             if not ref.path:
                 reasons.append(f"{what} {ref.describe()} is not in the library and has no path")
@@ -599,9 +599,16 @@ class RenderEngine:
             entry = self._current
             if entry is None:
                 raise RuntimeError("no checkpoint loaded: call load() first")
-            if recipe.sampler is not entry.sampler:
-                entry.pipe.scheduler = make_scheduler(recipe.sampler, entry.base_scheduler_config)
-                entry.sampler = recipe.sampler
+            wanted = (recipe.sampler, recipe.schedule, beta_parameters(recipe.extra))
+            if wanted != entry.sampler:
+                entry.pipe.scheduler = make_scheduler(
+                    recipe.sampler,
+                    entry.base_scheduler_config,
+                    recipe.schedule,
+                    sdxl=entry.key.architecture is Architecture.SDXL,
+                    beta=wanted[2],
+                )
+                entry.sampler = wanted
             self._apply_vae(entry, recipe, progress)
             self._apply_loras(entry, recipe, progress)
             self._apply_embeddings(entry, recipe, progress)

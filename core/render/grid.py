@@ -21,7 +21,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from PIL import Image, ImageDraw, ImageFont
 
-from core.render.recipe import MAX_CLIP_SKIP, MAX_SEED, MAX_STEPS, AssetRef, LoraUse, Recipe, Sampler
+from core.render.recipe import MAX_CLIP_SKIP, MAX_SEED, MAX_STEPS, AssetRef, LoraUse, Recipe, split_sampler
 
 MAX_AXIS_VALUES = 16
 # A1111 draws random seeds below 2**32 - 1 so they stay reusable in every UI.
@@ -167,10 +167,13 @@ def _normalized_value(kind: AxisKind, value: AxisValue) -> AxisValue:
     if not text:
         raise GridAxisError(f"{kind.value} values must not be empty")
     if kind is AxisKind.SAMPLER:
-        try:
-            return Sampler.parse(text).value
-        except ValueError as error:
-            raise GridAxisError(str(error)) from None
+        from core.render.samplers import refusal  # noqa: PLC0415 - keeps torch-free import cheap
+
+        sampler, schedule = split_sampler(text)
+        problem = refusal(sampler, schedule)
+        if problem:
+            raise GridAxisError(problem)
+        return sampler if schedule == "Automatic" else f"{sampler} {schedule}"
     return text
 
 
@@ -238,7 +241,8 @@ class GridAxis:
             return recipe.replace(steps=int(value))
         if self.kind is AxisKind.CLIP_SKIP:
             return recipe.replace(clip_skip=int(value))
-        return recipe.replace(sampler=Sampler(str(value)))
+        sampler, schedule = split_sampler(str(value))
+        return recipe.replace(sampler=sampler, schedule=schedule)
 
     def same_setting(self, other: GridAxis) -> bool:
         """Whether both axes vary the same thing (a grid with both would overwrite one with the other)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.render.prompt_syntax import find_embedding_tokens, parse_prompt, render_prompt
-from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
+from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, split_sampler
 
 # A1111 modules/infotext_utils.py
 _PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
@@ -88,10 +88,17 @@ def parse_parameters(text: str) -> tuple[str, str, dict[str, str]]:
             in_negative = True
             line = line[len(_NEGATIVE) :].strip()
         (negative if in_negative else prompt).append(line)
-    params: dict[str, str] = {}
-    for key, value in _PARAM.findall(last):
-        params[key.strip()] = unquote(value.strip())
+    params = {key: unquote(value) for key, value in raw_pairs(last)}
     return "\n".join(prompt), "\n".join(negative), params
+
+
+def raw_pairs(line: str) -> list[tuple[str, str]]:
+    """The ``Key: value`` pairs of a parameters line as written (quotes kept), A1111's regex and rules.
+
+    Like A1111, the key is not stripped: "Steps : 20" is a key "Steps " that A1111 does not read as
+    Steps, so neither does Atelier (it is kept verbatim as an unknown key).
+    """
+    return [(key, value) for key, value in _PARAM.findall(line)]
 
 
 def parse_hash_list(text: str) -> dict[str, str]:
@@ -129,6 +136,60 @@ class _Reader:
             return None
 
 
+_SETTINGS: tuple[tuple[str, str, type[int] | type[float]], ...] = (
+    ("Steps", "steps", int),
+    ("CFG scale", "cfg", float),
+    ("Seed", "seed", int),
+    ("Clip skip", "clip_skip", int),
+    ("Batch size", "batch", int),
+)
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    match = _IMAGE_SIZE.match(text.strip()) if text else None
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _valid(field_values: Mapping[str, Any]) -> str | None:
+    """Why ``field_values`` alone make an invalid recipe (None when valid): each field is judged alone."""
+    try:
+        Recipe(**field_values)
+    except (ValueError, TypeError) as error:
+        return str(error)
+    return None
+
+
+def _settings(params: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
+    """The numbers A1111 reads, field by field: one unreadable or out-of-range value costs only itself."""
+    reader = _Reader(params)
+    fields: dict[str, Any] = {}
+    for key, name, kind in _SETTINGS:
+        value = reader.number(key, kind)
+        if value is None:
+            continue
+        problem = _valid({name: value})
+        if problem:
+            warnings.append(f"{key}: {params[key].strip()!r} cannot be used ({problem}); using the default")
+        else:
+            fields[name] = value
+    warnings += reader.warnings
+    # A1111 before 1.0 wrote the hires target as Size and the base as "First pass size" (0x0: derived).
+    first_pass = _size(params.get("First pass size"))
+    raw_size = params.get("Size")
+    size = _size(raw_size)
+    if raw_size and raw_size.strip() and size is None:
+        warnings.append(f"Size: {raw_size!r} is not WIDTHxHEIGHT; using the default")
+    if first_pass and all(first_pass):
+        size = first_pass
+    if size is not None:
+        problem = _valid({"width": size[0], "height": size[1]})
+        if problem:
+            warnings.append(f"Size: {raw_size!r} cannot be used ({problem}); using the default")
+        else:
+            fields["width"], fields["height"] = size
+    return fields
+
+
 def _build(
     prompt_text: str,
     negative_text: str,
@@ -136,7 +197,6 @@ def _build(
     known_embeddings: Iterable[str],
     warnings: list[str],
 ) -> Recipe:
-    reader = _Reader(params)
     positive = parse_prompt(prompt_text)
     negative = parse_prompt(negative_text)
     warnings += positive.warnings
@@ -145,53 +205,42 @@ def _build(
     warnings += negative.warnings
 
     fields: dict[str, Any] = {"prompt": positive.text, "negative_prompt": negative.text}
-    for key, name, kind in (
-        ("Steps", "steps", int),
-        ("CFG scale", "cfg", float),
-        ("Seed", "seed", int),
-        ("Clip skip", "clip_skip", int),
-        ("Batch size", "batch", int),
-    ):
-        value = reader.number(key, kind)
-        if value is not None:
-            fields[name] = value
-    size = params.get("Size")
-    if size:
-        match = _IMAGE_SIZE.match(size.strip())
-        if match:
-            fields["width"], fields["height"] = int(match.group(1)), int(match.group(2))
-        else:
-            warnings.append(f"Size: {size!r} is not WIDTHxHEIGHT; using the default")
-    if params.get("Sampler"):
-        try:
-            fields["sampler"] = Sampler.parse(params["Sampler"], params.get("Schedule type"))
-        except ValueError as error:
-            warnings.append(f"{error}; using the default")
+    fields.update(_settings(params, warnings))
+    if params.get("Sampler", "").strip() or params.get("Schedule type", "").strip():
+        fields["sampler"], fields["schedule"] = split_sampler(
+            params.get("Sampler", "").strip() or "Euler a", params.get("Schedule type")
+        )
 
     model_hash = _clean_hash(params.get("Model hash"))
-    if params.get("Model") or model_hash:
+    if params.get("Model", "").strip() or model_hash:
         fields["checkpoint"] = AssetRef(params.get("Model", ""), hash=model_hash)
     vae_hash = _clean_hash(params.get("VAE hash"))
-    if params.get("VAE") or vae_hash:
+    if params.get("VAE", "").strip() or vae_hash:
         fields["vae"] = AssetRef(params.get("VAE", ""), hash=vae_hash)
 
     lora_hashes = parse_hash_list(params.get("Lora hashes", ""))
     fields["loras"] = tuple(
         LoraUse(
-            AssetRef(use.ref.name, hash=_clean_hash(lora_hashes.get(use.ref.name))),
+            AssetRef(use.ref.name, hash=_clean_hash(lora_hashes.get(use.ref.name.translate(_NO_SEPARATORS)))),
             weight=use.weight,
             text_encoder_weight=use.text_encoder_weight,
         )
         for use in positive.loras
     )
     hypernets = list(positive.hypernetworks)
-    if params.get("Hypernet"):
+    if params.get("Hypernet", "").strip():
+        # A1111 (infotext_utils) appends <hypernet:NAME:STRENGTH> to the prompt when it reads this field.
         name = params["Hypernet"]
+        reader = _Reader(params)
         strength = reader.number("Hypernet strength", float)
+        warnings += reader.warnings
         ref = AssetRef(name, hash=_clean_hash(params.get("Hypernet hash")))
         tagged = [i for i, use in enumerate(hypernets) if use.ref.name == name]
         if tagged:
             hypernets[tagged[0]] = HypernetworkUse(ref, hypernets[tagged[0]].strength)
+            warnings.append(
+                f"Hypernet: {name!r} is also tagged in the prompt; A1111 would apply it twice, Atelier once"
+            )
         else:
             hypernets.append(HypernetworkUse(ref, 1.0 if strength is None else strength))
     fields["hypernetworks"] = tuple(hypernets)
@@ -210,13 +259,7 @@ def _build(
     fields["embeddings"] = tuple(embeddings)
 
     fields["extra"] = {key: value for key, value in params.items() if key not in _CONSUMED}
-    warnings += reader.warnings
-    try:
-        return Recipe(**fields)
-    except ValueError as error:
-        warnings.append(f"{error}; the settings fell back to the defaults")
-        settings = ("steps", "cfg", "seed", "width", "height", "clip_skip", "batch")
-        return Recipe(**{key: value for key, value in fields.items() if key not in settings})
+    return Recipe(**fields)
 
 
 def recipe_from_infotext(text: str, *, known_embeddings: Iterable[str] = ()) -> ParsedInfotext:
@@ -228,6 +271,7 @@ def recipe_from_infotext(text: str, *, known_embeddings: Iterable[str] = ()) -> 
     prompt, negative, params = parse_parameters(text)
     warnings: list[str] = []
     recipe = _build(prompt, negative, params, known_embeddings, warnings)
+    recipe = recipe.replace(source_infotext=text)
     return ParsedInfotext(recipe, prompt, negative, params, tuple(warnings))
 
 
@@ -372,9 +416,108 @@ def _format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+_NO_SEPARATORS = str.maketrans("", "", ":,")
+
+
 def _sanitize(name: str) -> str:
     """A1111 drops ':' and ',' from names inside hash lists, which use them as separators."""
-    return name.replace(":", "").replace(",", "")
+    return name.translate(_NO_SEPARATORS)
+
+
+def _fresh_pairs(
+    recipe: Recipe,
+    *,
+    model_hash: str | None,
+    vae_name: str | None,
+    vae_hash: str | None,
+    lora_hashes: Mapping[str, str] | None,
+    ti_hashes: Mapping[str, str] | None,
+) -> dict[str, str | None]:
+    """The pairs A1111's ``create_infotext`` writes for ``recipe``, in its order (unquoted values)."""
+    checkpoint, vae = recipe.checkpoint, recipe.vae
+    loras = dict(lora_hashes or {})
+    tis = dict(ti_hashes or {})
+    for lora in recipe.loras:
+        if lora.enabled and lora.ref.hash and lora.ref.name not in loras:
+            loras[lora.ref.name] = lora.ref.hash
+    for embedding in recipe.embeddings:
+        if embedding.ref.hash and embedding.ref.name not in tis:
+            tis[embedding.ref.name] = embedding.ref.hash
+    return {
+        "Steps": str(recipe.steps),
+        "Sampler": recipe.sampler,
+        "Schedule type": recipe.schedule,
+        "CFG scale": _format_number(recipe.cfg),
+        "Seed": str(recipe.seed),
+        "Size": f"{recipe.width}x{recipe.height}",
+        "Model hash": model_hash or (checkpoint.hash if checkpoint else None),
+        "Model": checkpoint.name if checkpoint and checkpoint.name else None,
+        "VAE hash": vae_hash or (vae.hash if vae else None),
+        "VAE": vae_name or (vae.name if vae and vae.name else None),
+        "Clip skip": str(recipe.clip_skip) if recipe.clip_skip > 1 else None,
+        "Batch size": str(recipe.batch) if recipe.batch > 1 else None,
+        "Lora hashes": ", ".join(f"{_sanitize(n)}: {h}" for n, h in loras.items()) or None,
+        "TI hashes": ", ".join(f"{_sanitize(n)}: {h}" for n, h in tis.items()) or None,
+    }
+
+
+def _networks(recipe: Recipe) -> tuple[Any, ...]:
+    loras = tuple((u.ref.name, u.weight, u.effective_text_encoder_weight) for u in recipe.loras if u.enabled)
+    return loras, tuple((h.ref.name, h.strength) for h in recipe.hypernetworks)
+
+
+def _same_meaning(
+    key: str, raw: str, recipe: Recipe, source: Recipe, fresh: Mapping[str, str | None]
+) -> bool:
+    """Whether the source's ``key: raw`` still says what ``recipe`` renders (then its bytes are kept)."""
+    value = unquote(raw)
+    if key in ("Sampler", "Schedule type"):
+        return (recipe.sampler, recipe.schedule) == (source.sampler, source.schedule)
+    if key in ("Size", "First pass size"):
+        return (recipe.width, recipe.height) == (source.width, source.height)
+    numeric = {
+        "Steps": "steps",
+        "CFG scale": "cfg",
+        "Seed": "seed",
+        "Clip skip": "clip_skip",
+        "Batch size": "batch",
+    }
+    if key in numeric:
+        return bool(getattr(recipe, numeric[key]) == getattr(source, numeric[key]))
+    if key == "Model":
+        return _ref_name(recipe.checkpoint) == _ref_name(source.checkpoint)
+    if key == "Model hash":
+        return fresh.get(key) in (None, value.strip().lower()) and recipe.checkpoint is not None
+    if key == "VAE":
+        return _ref_name(recipe.vae) == _ref_name(source.vae)
+    if key == "VAE hash":
+        return fresh.get(key) in (None, value.strip().lower()) and recipe.vae is not None
+    if key == "Lora hashes":
+        used = {_sanitize(u.ref.name): u.ref.hash for u in recipe.loras if u.enabled}
+        listed = parse_hash_list(value)
+        return all(name in listed and (h is None or listed[name] == h) for name, h in used.items())
+    if key == "TI hashes":
+        listed = parse_hash_list(value)
+        return all(_sanitize(e.ref.name) in listed for e in recipe.embeddings if e.ref.hash)
+    if key in ("Hypernet", "Hypernet hash", "Hypernet strength"):
+        return _networks(recipe)[1] == _networks(source)[1]
+    if key in _CONSUMED:
+        return fresh.get(key) == value
+    return recipe.extra.get(key) == value
+
+
+def _ref_name(ref: AssetRef | None) -> str | None:
+    return ref.name if ref is not None else None
+
+
+def _written_prompt(recipe: Recipe, source_prompt: str | None, source: Recipe | None) -> str:
+    if source is not None and source_prompt is not None:
+        parsed = parse_prompt(source_prompt)
+        if parsed.text == recipe.prompt and _networks(recipe)[0] == _networks(source)[0]:
+            hypernets_in_prompt = tuple((h.ref.name, h.strength) for h in parsed.hypernetworks)
+            if hypernets_in_prompt == _networks(recipe)[1] or _networks(recipe)[1] == _networks(source)[1]:
+                return source_prompt
+    return render_prompt(recipe)
 
 
 def format_infotext(
@@ -385,47 +528,123 @@ def format_infotext(
     vae_hash: str | None = None,
     lora_hashes: Mapping[str, str] | None = None,
     ti_hashes: Mapping[str, str] | None = None,
-    hypernet_hash: str | None = None,
-    version: str = "Atelier",
+    version: str | None = "Atelier",
 ) -> str:
     """A1111 ``parameters`` text for ``recipe`` (key names, order and quoting as A1111 writes them).
 
-    Hashes not given are taken from the recipe's references. Hypernetworks are written as prompt tags;
-    the first one is also written as ``Hypernet``/``Hypernet hash``/``Hypernet strength``.
+    When the recipe was read from infotext (``source_infotext``), every part that still means what the
+    recipe renders keeps its bytes (key order, quoting, the sampler spelling, unknown keys, hash lists
+    naming LoRAs the prompt does not tag) and only what differs is written anew; ``version`` None keeps
+    the source's Version too, so parse -> write gives the same text. Hypernetworks are written once, as
+    prompt tags: A1111 turns a ``Hypernet:`` field into one more tag, which would apply it twice.
     """
-    checkpoint, vae = recipe.checkpoint, recipe.vae
-    lora_hashes = dict(lora_hashes or {})
-    ti_hashes = dict(ti_hashes or {})
-    for lora in recipe.loras:
-        if lora.enabled and lora.ref.hash and lora.ref.name not in lora_hashes:
-            lora_hashes[lora.ref.name] = lora.ref.hash
-    for embedding in recipe.embeddings:
-        if embedding.ref.hash and embedding.ref.name not in ti_hashes:
-            ti_hashes[embedding.ref.name] = embedding.ref.hash
-    hypernet = recipe.hypernetworks[0] if recipe.hypernetworks else None
+    fresh = _fresh_pairs(
+        recipe,
+        model_hash=model_hash,
+        vae_name=vae_name,
+        vae_hash=vae_hash,
+        lora_hashes=lora_hashes,
+        ti_hashes=ti_hashes,
+    )
+    source = recipe_from_infotext(recipe.source_infotext).recipe if recipe.source_infotext.strip() else None
+    if source is None:
+        pairs: dict[str, str] = {}
+        for key, value in fresh.items():
+            if value is not None:
+                pairs[key] = quote(value)
+        for key, value in recipe.extra.items():
+            if key not in pairs and key not in _CONSUMED:
+                pairs[key] = quote(value)
+        if version:
+            pairs["Version"] = quote(version)
+        line = ", ".join(f"{key}: {value}" for key, value in pairs.items())
+        negative = f"\n{_NEGATIVE} {recipe.negative_prompt}" if recipe.negative_prompt else ""
+        return f"{render_prompt(recipe)}{negative}\n{line}".strip()
 
-    pairs: dict[str, str | None] = {
-        "Steps": str(recipe.steps),
-        "Sampler": recipe.sampler.value,
-        "CFG scale": _format_number(recipe.cfg),
-        "Seed": str(recipe.seed),
-        "Size": f"{recipe.width}x{recipe.height}",
-        "Model hash": model_hash or (checkpoint.hash if checkpoint else None),
-        "Model": checkpoint.name if checkpoint and checkpoint.name else None,
-        "VAE hash": vae_hash or (vae.hash if vae else None),
-        "VAE": vae_name or (vae.name if vae and vae.name else None),
-        "Clip skip": str(recipe.clip_skip) if recipe.clip_skip > 1 else None,
-        "Batch size": str(recipe.batch) if recipe.batch > 1 else None,
-        "Lora hashes": ", ".join(f"{_sanitize(n)}: {h}" for n, h in lora_hashes.items()) or None,
-        "TI hashes": ", ".join(f"{_sanitize(n)}: {h}" for n, h in ti_hashes.items()) or None,
-        "Hypernet": hypernet.ref.name if hypernet else None,
-        "Hypernet hash": (hypernet_hash or hypernet.ref.hash) if hypernet else None,
-        "Hypernet strength": _format_number(hypernet.strength) if hypernet else None,
-    }
+    text = recipe.source_infotext.replace("\r\n", "\n")
+    prompt_raw, negative_raw, line_raw = _sections(text)
+    written: dict[str, str] = {}
+    for key, raw in raw_pairs(line_raw):
+        if key == "Version":
+            if version is None:
+                written[key] = raw
+            continue
+        if _same_meaning(key, raw, recipe, source, fresh):
+            written[key] = raw
+        elif key in ("Hypernet", "Hypernet hash", "Hypernet strength", "First pass size"):
+            continue  # hypernetworks go in the prompt only; the size is written as Size
+        elif key in fresh or key in _CONSUMED:
+            value = fresh.get(key)
+            if value is not None:
+                written[key] = quote(value)
+        elif key in recipe.extra:
+            written[key] = quote(recipe.extra[key])
+    for key, value in fresh.items():  # settings the source did not have
+        if key not in written and value is not None and not _implied(key, recipe, source, written):
+            written[key] = quote(value)
     for key, value in recipe.extra.items():
-        if key not in pairs and key != "Version":
-            pairs[key] = value
-    pairs["Version"] = version or None
-    line = ", ".join(f"{key}: {quote(value)}" for key, value in pairs.items() if value is not None)
-    negative = f"\n{_NEGATIVE} {recipe.negative_prompt}" if recipe.negative_prompt else ""
-    return f"{render_prompt(recipe)}{negative}\n{line}".strip()
+        if key not in written and key != "Version" and key not in _CONSUMED:
+            written[key] = quote(value)
+    if version is not None:
+        written["Version"] = quote(version)
+    elif "Version" in written:
+        written["Version"] = written.pop("Version")
+    ordered = _a1111_order(written, [key for key, _ in raw_pairs(line_raw)])
+    line = ", ".join(f"{key}: {value}" for key, value in ordered.items())
+    prompt = _written_prompt(recipe, prompt_raw, source)
+    if negative_raw is not None and parse_prompt(negative_raw).text == recipe.negative_prompt:
+        negative = f"\n{_NEGATIVE} {negative_raw}"
+    else:
+        negative = f"\n{_NEGATIVE} {recipe.negative_prompt}" if recipe.negative_prompt else ""
+    return f"{prompt}{negative}\n{line}"
+
+
+def _implied(key: str, recipe: Recipe, source: Recipe, written: Mapping[str, str]) -> bool:
+    """Whether the source already says ``key``'s value without writing the key (defaults, old names)."""
+    if key == "Schedule type":
+        return "Sampler" in written and (recipe.sampler, recipe.schedule) == (source.sampler, source.schedule)
+    if key == "Size":
+        return "First pass size" in written
+    return key in ("Clip skip", "Batch size") and getattr(recipe, key.lower().replace(" ", "_")) == getattr(
+        source, key.lower().replace(" ", "_")
+    )
+
+
+def _a1111_order(written: dict[str, str], source_keys: list[str]) -> dict[str, str]:
+    """The source's keys in their order; a key the source lacked goes after its A1111 predecessor."""
+    canonical = ["Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model",
+                 "VAE hash", "VAE", "Clip skip", "Batch size", "Lora hashes", "TI hashes"]  # fmt: skip
+    keys = [key for key in source_keys if key in written]
+    for key in written:
+        if key in keys:
+            continue
+        position = len(keys)
+        if key in canonical:
+            before = canonical[: canonical.index(key)]
+            anchors = [i for i, k in enumerate(keys) if k in before]
+            position = anchors[-1] + 1 if anchors else 0
+        elif "Version" in keys:
+            position = keys.index("Version")
+        keys.insert(position, key)
+    if "Version" in keys:
+        keys.remove("Version")
+        keys.append("Version")
+    return {key: written[key] for key in keys}
+
+
+def _sections(text: str) -> tuple[str, str | None, str]:
+    """(prompt, negative prompt or None, parameters line) exactly as written, by A1111's line rules."""
+    *lines, last = text.strip().split("\n")
+    if len(_PARAM.findall(last)) < 3:
+        lines.append(last)
+        last = ""
+    prompt: list[str] = []
+    negative: list[str] | None = None
+    for line in lines:
+        if negative is None and line.strip().startswith(_NEGATIVE):
+            negative = [line.strip()[len(_NEGATIVE) :].lstrip()]
+        elif negative is not None:
+            negative.append(line)
+        else:
+            prompt.append(line)
+    return "\n".join(prompt), None if negative is None else "\n".join(negative), last

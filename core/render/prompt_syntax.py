@@ -35,63 +35,99 @@ class ParsedPrompt:
     warnings: tuple[str, ...] = ()
 
 
-def _number(value: str, tag: str, warnings: list[str], default: float) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        warnings.append(f"{tag}: {value!r} is not a number; using {default:g}")
-        return default
+def _weight_of(value: str) -> float:
+    """A1111's ``float(value)``, refusing what would render garbage (nan, inf) as well."""
+    number = float(value)  # ValueError for "abc", "0,8"
     if not math.isfinite(number):
-        warnings.append(f"{tag}: {value!r} is not a finite number; using {default:g}")
-        return default
+        raise ValueError(f"could not use {value!r} as a weight (not finite)")
     return number
 
 
-def _tidy(text: str) -> str:
-    """Close the gaps removed tags leave (", ," and double spaces) without touching anything else."""
-    text = re.sub(r",[ \t]*(?:,[ \t]*)+", ", ", text)
-    text = re.sub(r"[ \t]{2,}", " ", text)
-    text = re.sub(r"[ \t]+,", ",", text)
-    lines = [line.strip() for line in text.split("\n")]
-    return "\n".join(lines).strip().strip(",").strip()
+def _arguments(arguments: str) -> tuple[list[str], dict[str, str]]:
+    """A1111's ExtraNetworkParams: split on ':'; an item with exactly one '=' is named; nothing stripped."""
+    positional: list[str] = []
+    named: dict[str, str] = {}
+    for item in arguments.split(":"):
+        parts = item.split("=", 2)
+        if len(parts) == 2:
+            named[parts[0]] = parts[1]
+        else:
+            positional.append(item)
+    return positional, named
+
+
+def _lora(arguments: str) -> tuple[LoraUse, str | None]:
+    """One ``<lora:…>`` as A1111's Lora extension reads it; raises ValueError as its float()/int() do."""
+    positional, named = _arguments(arguments)
+    te = _weight_of(positional[1]) if len(positional) > 1 else 1.0
+    te = _weight_of(named["te"]) if "te" in named else te
+    unet = _weight_of(positional[2]) if len(positional) > 2 else te
+    unet = _weight_of(named["unet"]) if "unet" in named else unet
+    dyn = positional[3] if len(positional) > 3 else named.get("dyn")
+    note = None
+    if dyn is not None:
+        int(dyn)  # A1111 refuses a dyn that is not a whole number
+        note = f"dyn={dyn} (a lower rank for dynamic LoRAs) is kept in the text, but Atelier applies the full rank"
+    use = LoraUse(AssetRef(positional[0]), weight=unet, text_encoder_weight=None if te == unet else te)
+    return use, note
 
 
 def parse_prompt(text: str) -> ParsedPrompt:
-    """Extract the LoRA and hypernetwork tags of an A1111 prompt and return the cleaned text."""
+    """The networks an A1111 prompt's tags ask for, and the text A1111 encodes (tags removed, nothing else).
+
+    As A1111's extra_networks: every ``<word:…>`` tag is removed from the text (replaced by nothing, so
+    commas and spaces around it stay and the same seed gives the same image); the type is matched
+    exactly (``lora``, ``lyco``, ``hypernet``: ``<LORA:…>`` is an unknown type A1111 skips); names keep
+    their spaces. A LoRA tag with a weight that is not a number (``abc``, ``0,8``, ``nan``) makes A1111
+    fail to activate LoRAs for the prompt, so all of its LoRAs are refused, with the reason, never
+    rendered at weight 1.0; the same holds for hypernetworks.
+    """
     loras: list[LoraUse] = []
     hypernetworks: list[HypernetworkUse] = []
     warnings: list[str] = []
+    lora_error: str | None = None
+    hypernet_error: str | None = None
 
     for match in _EXTRA_NETWORK.finditer(text):
-        kind, arguments = match.group(1).lower(), match.group(2)
-        tag = match.group(0)
-        positional: list[str] = []
-        named: dict[str, str] = {}
-        for item in arguments.split(":"):
-            key, equals, value = item.partition("=")
-            if equals:
-                named[key.strip()] = value.strip()
-            else:
-                positional.append(item.strip())
-        name = positional[0] if positional else ""
+        kind, arguments, tag = match.group(1), match.group(2), match.group(0)
         if kind not in _LORA_TYPES | _HYPERNET_TYPES:
-            warnings.append(f"{tag}: unknown extra network type {kind!r}; the tag is ignored")
+            hint = (
+                " (A1111 matches the type exactly, in lower case)"
+                if kind.lower() in _LORA_TYPES | _HYPERNET_TYPES
+                else ""
+            )
+            warnings.append(
+                f"{tag}: unknown extra network type {kind!r}{hint}; A1111 skips the tag, so does Atelier"
+            )
             continue
-        if not name:
-            warnings.append(f"{tag}: the tag names no network; it is ignored")
+        if not arguments.split(":")[0].strip():
+            warnings.append(f"{tag}: the tag names no network (A1111 finds none); it is ignored")
             continue
-        if kind in _LORA_TYPES:
-            te = _number(positional[1], tag, warnings, 1.0) if len(positional) > 1 else 1.0
-            te = _number(named["te"], tag, warnings, te) if "te" in named else te
-            unet = _number(positional[2], tag, warnings, te) if len(positional) > 2 else te
-            unet = _number(named["unet"], tag, warnings, unet) if "unet" in named else unet
-            loras.append(LoraUse(AssetRef(name), weight=unet, text_encoder_weight=None if te == unet else te))
-        else:
-            strength = _number(positional[1], tag, warnings, 1.0) if len(positional) > 1 else 1.0
-            hypernetworks.append(HypernetworkUse(AssetRef(name), strength=strength))
+        try:
+            if kind in _LORA_TYPES:
+                use, note = _lora(arguments)
+                loras.append(use)
+                if note:
+                    warnings.append(f"{tag}: {note}")
+            else:
+                items = arguments.split(":")
+                strength = _weight_of(items[1]) if len(items) > 1 else 1.0
+                hypernetworks.append(HypernetworkUse(AssetRef(items[0]), strength=strength))
+        except ValueError as error:
+            reason = f"{tag}: {error}"
+            if kind in _LORA_TYPES:
+                lora_error = lora_error or reason
+            else:
+                hypernet_error = hypernet_error or reason
+    if lora_error:
+        warnings.append(f"{lora_error}; as in A1111, no LoRA of this prompt is applied")
+        loras = []
+    if hypernet_error:
+        warnings.append(f"{hypernet_error}; as in A1111, no hypernetwork of this prompt is applied")
+        hypernetworks = []
 
     return ParsedPrompt(
-        text=_tidy(_EXTRA_NETWORK.sub("", text)),
+        text=_EXTRA_NETWORK.sub("", text),
         loras=tuple(loras),
         hypernetworks=tuple(hypernetworks),
         warnings=tuple(warnings),
@@ -117,11 +153,15 @@ def hypernetwork_tag(use: HypernetworkUse) -> str:
 def render_prompt(recipe: Recipe) -> str:
     """The prompt with the enabled LoRAs and the hypernetworks written back as tags (for infotext).
 
-    Disabled LoRAs are left out, as they take no part in the image.
+    Tags are joined with a space, not ", ": A1111 removes a tag and encodes what is left, so a comma
+    written with the tag would be one more token than the prompt Atelier rendered. Disabled LoRAs are
+    left out, as they take no part in the image.
     """
     tags = [lora_tag(use) for use in recipe.loras if use.enabled]
     tags += [hypernetwork_tag(use) for use in recipe.hypernetworks]
-    return ", ".join(part for part in (recipe.prompt, *tags) if part)
+    if not tags:
+        return recipe.prompt
+    return " ".join(part for part in (recipe.prompt, *tags) if part)
 
 
 def _token_pattern(name: str) -> re.Pattern[str]:

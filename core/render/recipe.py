@@ -23,59 +23,130 @@ MAX_BATCH = 16
 MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed accepts 64-bit seeds; Civitai shows such seeds too
 
 
-def _normalized_sampler_text(text: str) -> str:
-    """Fold the spellings tools use for one sampler ("DPM++ 2M Karras", "dpmpp_2m_karras") together."""
+AUTOMATIC = "Automatic"
+
+# A1111 1.10 sd_schedulers.py labels, in its order (the value written after "Schedule type:").
+SCHEDULE_TYPES: tuple[str, ...] = (
+    AUTOMATIC,
+    "Uniform",
+    "Karras",
+    "Exponential",
+    "Polyexponential",
+    "SGM Uniform",
+    "KL Optimal",
+    "Align Your Steps",
+    "Simple",
+    "Normal",
+    "DDIM",
+    "Beta",
+)
+# Spellings A1111 also accepts for a schedule (its Scheduler.name and aliases).
+_SCHEDULE_ALIASES = {
+    "automatic": AUTOMATIC,
+    "uniform": "Uniform",
+    "karras": "Karras",
+    "exponential": "Exponential",
+    "polyexponential": "Polyexponential",
+    "sgm_uniform": "SGM Uniform",
+    "sgmuniform": "SGM Uniform",
+    "kl_optimal": "KL Optimal",
+    "align_your_steps": "Align Your Steps",
+    "simple": "Simple",
+    "normal": "Normal",
+    "ddim": "DDIM",
+    "ddim_uniform": "DDIM",
+    "beta": "Beta",
+}
+
+
+def canonical_schedule(text: str) -> str | None:
+    """A1111's label for ``text`` ("karras", "sgm_uniform", "SGM Uniform" -> "SGM Uniform"), or None."""
+    stripped = text.strip()
+    if stripped in SCHEDULE_TYPES:
+        return stripped
+    key = stripped.casefold()
+    for label in SCHEDULE_TYPES:
+        if label.casefold() == key:
+            return label
+    return _SCHEDULE_ALIASES.get(key.replace(" ", "_")) or _SCHEDULE_ALIASES.get(key.replace(" ", ""))
+
+
+def _folded(text: str) -> str:
+    """Fold the spellings tools use for one name ("DPM++ 2M", "dpmpp_2m", "k_dpmpp_2m") together."""
     folded = text.strip().casefold().replace("dpmpp", "dpm++").replace("ancestral", "a")
-    return re.sub(r"[\s_\-]+", "", folded)
+    folded = re.sub(r"[\s_\-]+", "", folded)
+    return folded[1:] if folded.startswith("k") and not folded.startswith("kl") else folded
 
 
 class Sampler(StrEnum):
-    """A sampler named exactly as A1111 writes it in infotext (the names Civitai shows too)."""
+    """The samplers of A1111 1.10 and Forge, named exactly as their infotext writes them.
 
+    A recipe's sampler is plain text, so a name missing here is kept as written; this list is what
+    the board offers and what spellings are folded to. Since A1111 1.9 the schedule is a separate
+    field ("Schedule type"); older names such as "DPM++ 2M Karras" are read as sampler + schedule.
+    """
+
+    DPMPP_2M = "DPM++ 2M"
+    DPMPP_SDE = "DPM++ SDE"
+    DPMPP_2M_SDE = "DPM++ 2M SDE"
+    DPMPP_2M_SDE_HEUN = "DPM++ 2M SDE Heun"
+    DPMPP_2S_A = "DPM++ 2S a"
+    DPMPP_3M_SDE = "DPM++ 3M SDE"
     EULER_A = "Euler a"
     EULER = "Euler"
     LMS = "LMS"
-    LMS_KARRAS = "LMS Karras"
     HEUN = "Heun"
     DPM2 = "DPM2"
     DPM2_A = "DPM2 a"
-    DPM2_KARRAS = "DPM2 Karras"
-    DPM2_A_KARRAS = "DPM2 a Karras"
-    DPMPP_2S_A = "DPM++ 2S a"
-    DPMPP_2S_A_KARRAS = "DPM++ 2S a Karras"
-    DPMPP_2M = "DPM++ 2M"
-    DPMPP_2M_KARRAS = "DPM++ 2M Karras"
-    DPMPP_SDE = "DPM++ SDE"
-    DPMPP_SDE_KARRAS = "DPM++ SDE Karras"
-    DPMPP_2M_SDE = "DPM++ 2M SDE"
-    DPMPP_2M_SDE_KARRAS = "DPM++ 2M SDE Karras"
+    DPM_FAST = "DPM fast"
+    DPM_ADAPTIVE = "DPM adaptive"
+    RESTART = "Restart"
     DDIM = "DDIM"
+    DDIM_CFGPP = "DDIM CFG++"
     PLMS = "PLMS"
     UNIPC = "UniPC"
-
-    @property
-    def karras(self) -> bool:
-        """Whether the sampler uses the Karras sigma schedule."""
-        return self.value.endswith(" Karras")
+    LCM = "LCM"
+    # Forge additions
+    DDPM = "DDPM"
+    DEIS = "DEIS"
+    HEUNPP2 = "HeunPP2"
+    IPNDM = "IPNDM"
+    IPNDM_V = "IPNDM_V"
+    EULER_CFGPP = "Euler CFG++"
+    EULER_A_CFGPP = "Euler a CFG++"
 
     @classmethod
-    def parse(cls, text: str, schedule_type: str | None = None) -> Sampler:
-        """The sampler named by ``text``, forgiving case, spaces and underscores.
+    def known(cls, text: str) -> str | None:
+        """A1111's spelling of the sampler ``text`` names, or None when it is not one of these."""
+        key = _folded(text)
+        for member in cls:
+            if _folded(member.value) == key:
+                return member.value
+        return None
 
-        A1111 1.9+ writes the schedule separately ("Sampler: DPM++ 2M, Schedule type: Karras"); pass that
-        value as ``schedule_type`` to get the combined name older infotext and this enum use. A schedule
-        this enum has no combination for ("Automatic", "Exponential"...) is ignored: the sampler alone is
-        the closest replay. Raises ValueError naming the known samplers for an unknown one.
-        """
-        key = _normalized_sampler_text(text)
-        by_key = {_normalized_sampler_text(member.value): member for member in cls}
-        sampler = by_key.get(key)
-        if sampler is None:
-            known = ", ".join(member.value for member in cls)
-            raise ValueError(f"unknown sampler {text!r}; known samplers: {known}")
-        if schedule_type and _normalized_sampler_text(schedule_type) == "karras" and not sampler.karras:
-            sampler = by_key.get(_normalized_sampler_text(sampler.value + " Karras"), sampler)
-        return sampler
+
+def split_sampler(sampler: str, schedule_type: str | None = None) -> tuple[str, str]:
+    """(sampler, schedule type) as A1111 1.10 reads them from infotext.
+
+    "DPM++ 2M Karras" (A1111 before 1.9) is sampler "DPM++ 2M" with schedule "Karras"; a schedule
+    suffix wins over the ``Schedule type`` field, as in A1111's ``get_sampler_and_scheduler``. Known
+    names are spelled A1111's way; an unknown sampler or schedule is kept exactly as written (so it
+    can be refused by name and written back), never replaced by a default.
+    """
+    text = sampler.strip()
+    schedule = (schedule_type or "").strip()
+    schedule = (canonical_schedule(schedule) or schedule) if schedule else AUTOMATIC
+    known = Sampler.known(text)
+    if known is not None:
+        return known, schedule
+    suffixes = sorted({*SCHEDULE_TYPES[1:], *_SCHEDULE_ALIASES}, key=len, reverse=True)
+    for suffix in suffixes:
+        for sep in (" ", "_"):
+            if text.casefold().endswith(sep + suffix.casefold()):
+                prefix = Sampler.known(text[: -len(suffix) - 1])
+                if prefix is not None:
+                    return prefix, canonical_schedule(suffix) or suffix
+    return text, schedule
 
 
 _HASH = re.compile(r"[0-9a-fA-F]+")
@@ -174,6 +245,10 @@ class Recipe:
     live in ``loras`` and ``hypernetworks``); embedding tokens stay in the text, since that is where they
     act. ``seed`` -1 means "pick one at render time", as in A1111. ``extra`` keeps infotext parameters
     the renderer does not use (hires fix, ADetailer...) so they survive a round trip.
+    ``sampler`` and ``schedule`` are the names A1111 writes ("DPM++ 2M", "Karras"); a name Atelier
+    cannot render is kept as written and refused by name when rendering. ``source_infotext`` is the
+    text the recipe was read from, if any: writing infotext keeps its bytes for every value the recipe
+    still means the same way.
     """
 
     checkpoint: AssetRef | None = None
@@ -190,15 +265,20 @@ class Recipe:
     height: int = 512
     clip_skip: int = 1
     batch: int = 1
-    sampler: Sampler = Sampler.EULER_A
+    sampler: str = Sampler.EULER_A.value
+    schedule: str = "Automatic"
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
+    source_infotext: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         for name in ("loras", "embeddings", "hypernetworks"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
-        if isinstance(self.sampler, str) and not isinstance(self.sampler, Sampler):
-            object.__setattr__(self, "sampler", Sampler.parse(self.sampler))
+        for what in ("sampler", "schedule"):
+            value = str(getattr(self, what)).strip()
+            if not value:
+                raise ValueError(f"{what} must be named")
+            object.__setattr__(self, what, value)
         if not 1 <= self.steps <= MAX_STEPS:
             raise ValueError(f"steps must be between 1 and {MAX_STEPS}, not {self.steps}")
         object.__setattr__(self, "cfg", _finite(self.cfg, "CFG scale"))

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
+from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler, split_sampler
 
-CODEC_VERSION = 1
+# 2: the schedule type is its own field and the infotext a recipe was read from is kept. Version 1
+# ("sampler": "DPM++ 2M Karras") is still read: its sampler is split into sampler + schedule.
+CODEC_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class RecipeCodecError(ValueError):
@@ -51,8 +54,10 @@ def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
         "height": recipe.height,
         "clip_skip": recipe.clip_skip,
         "batch": recipe.batch,
-        "sampler": recipe.sampler.value,
+        "sampler": recipe.sampler,
+        "schedule": recipe.schedule,
         "extra": dict(recipe.extra),
+        "source_infotext": recipe.source_infotext,
     }
 
 
@@ -137,7 +142,7 @@ def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
     if not isinstance(data, Mapping):
         raise RecipeCodecError(f"a stored recipe must be an object, not {type(data).__name__}")
     version = data.get("version")
-    if version != CODEC_VERSION:
+    if version not in READABLE_VERSIONS:
         raise RecipeCodecError(
             f"stored recipe version {version!r} is not readable by this Atelier (it reads version "
             f"{CODEC_VERSION}); a newer Atelier wrote it, or it is not a recipe"
@@ -172,6 +177,9 @@ def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
         extra = read.mapping("extra", optional=True) or {}
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
             raise RecipeCodecError("recipe.extra must map text to text")
+        sampler, schedule = split_sampler(
+            read.text("sampler", Sampler.EULER_A.value), read.text("schedule", "", optional=True)
+        )
         return Recipe(
             checkpoint=_ref_from(read.mapping("checkpoint", optional=True), "recipe.checkpoint."),
             vae=_ref_from(read.mapping("vae", optional=True), "recipe.vae."),
@@ -187,8 +195,10 @@ def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
             height=read.integer("height", 512),
             clip_skip=read.integer("clip_skip", 1),
             batch=read.integer("batch", 1),
-            sampler=Sampler.parse(read.text("sampler", Sampler.EULER_A.value)),
+            sampler=sampler,
+            schedule=schedule,
             extra=dict(extra),
+            source_infotext=read.text("source_infotext", ""),
         )
     except RecipeCodecError:
         raise

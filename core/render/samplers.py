@@ -1,78 +1,101 @@
-"""A1111 sampler names mapped to diffusers schedulers (after diffusers' own A1111 correspondence table).
+"""A1111 samplers and schedule types turned into diffusers schedulers that sample the same noise levels.
 
-Schedulers are always built with ``Scheduler.from_config(checkpoint_config, **overrides)`` so the
-checkpoint's training schedule (betas, prediction type, timestep offset) is kept and only the sampling
-algorithm changes. Some schedulers need optional packages (LMS needs scipy, the SDE sampler torchsde);
-diffusers then exports a placeholder class, which we detect so the user gets a clear error instead of a
-crash mid-render. A1111's "DPM++ 2S a" has no diffusers counterpart and is not offered.
+A recipe names a sampler and a schedule type as A1111 1.10 / Forge write them ("DPM++ 2M" +
+"Karras"). Each runnable sampler maps to a diffusers scheduler class plus config overrides (the solver);
+the schedule decides the sigmas. For the k-diffusion samplers the scheduler is handed the exact sigma
+sequence A1111 computes (:mod:`core.render.sigma_schedules`), through the same hook diffusers uses for
+its own Karras option, so "Exponential", "SGM Uniform", "Beta"... are A1111's, not approximations.
+"Automatic" is the sampler's own default in A1111 1.10 (Karras for DPM++ 2M, Exponential for the SDE
+samplers, the model's uniform timesteps for Euler...). DDIM, PLMS and UniPC are A1111 "timestep"
+samplers: A1111 ignores the schedule type for them, and so does this.
 
-diffusers is imported inside functions only: importing this module must not import torch.
+A name Atelier cannot render (Restart, DPM fast, DPM adaptive, an unknown name...) stays in the recipe
+and is refused by name before anything loads: it is never silently replaced by another sampler.
+Schedulers are built with ``from_config(checkpoint_config, **overrides)`` so the checkpoint's training
+schedule (betas, prediction type) is kept. diffusers is imported inside functions only.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.render.recipe import Sampler
+from core.render.recipe import AUTOMATIC, SCHEDULE_TYPES, Sampler, canonical_schedule
+
+
+class SamplerUnavailableError(ValueError):
+    """The recipe's sampler or schedule cannot be rendered here; the message names it and the choices."""
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerSpec:
-    """A diffusers scheduler class name and the config overrides that make it behave like the sampler."""
+    """How one A1111 sampler is run with diffusers.
+
+    ``default_schedule`` is what "Automatic" means for it in A1111 1.10; None marks a timestep sampler
+    whose schedule A1111 ignores. ``discard_penultimate`` is A1111's option of that name (DPM2, DPM2 a,
+    DPM++ 3M SDE). ``any_sigmas`` schedulers accept any sequence (also KL Optimal's, which ends above
+    zero, and DDIM's, whose length differs from the steps). ``timesteps_only`` schedulers (LCM) take
+    the schedule as the integer timesteps its sigmas fall on, which is how diffusers' LCM is driven.
+    """
 
     class_name: str
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    default_schedule: str | None = "Uniform"
+    discard_penultimate: bool = False
+    any_sigmas: bool = False
+    timesteps_only: bool = False
+    needs: str | None = None
 
 
-_K = {"use_karras_sigmas": True}
-_NOT_K = {"use_karras_sigmas": False}  # a checkpoint config may ship Karras on; the plain name means off
-_2M = {"algorithm_type": "dpmsolver++", "solver_order": 2}  # explicit: checkpoint configs vary
+_2M = {"algorithm_type": "dpmsolver++", "solver_order": 2, "euler_at_final": True}
+_SDE = {**_2M, "algorithm_type": "sde-dpmsolver++"}
 
-SCHEDULERS: dict[Sampler, SchedulerSpec] = {
-    Sampler.EULER_A: SchedulerSpec("EulerAncestralDiscreteScheduler"),
-    Sampler.EULER: SchedulerSpec("EulerDiscreteScheduler", _NOT_K),
-    Sampler.LMS: SchedulerSpec("LMSDiscreteScheduler", _NOT_K),
-    Sampler.LMS_KARRAS: SchedulerSpec("LMSDiscreteScheduler", _K),
-    Sampler.HEUN: SchedulerSpec("HeunDiscreteScheduler", _NOT_K),
-    Sampler.DPM2: SchedulerSpec("KDPM2DiscreteScheduler", _NOT_K),
-    Sampler.DPM2_KARRAS: SchedulerSpec("KDPM2DiscreteScheduler", _K),
-    Sampler.DPM2_A: SchedulerSpec("KDPM2AncestralDiscreteScheduler", _NOT_K),
-    Sampler.DPM2_A_KARRAS: SchedulerSpec("KDPM2AncestralDiscreteScheduler", _K),
-    Sampler.DPMPP_2M: SchedulerSpec("DPMSolverMultistepScheduler", {**_2M, **_NOT_K}),
-    Sampler.DPMPP_2M_KARRAS: SchedulerSpec("DPMSolverMultistepScheduler", {**_2M, **_K}),
-    Sampler.DPMPP_2M_SDE: SchedulerSpec(
-        "DPMSolverMultistepScheduler", {**_2M, "algorithm_type": "sde-dpmsolver++", **_NOT_K}
+SCHEDULERS: dict[str, SchedulerSpec] = {
+    Sampler.DPMPP_2M: SchedulerSpec("DPMSolverMultistepScheduler", _2M, "Karras"),
+    Sampler.DPMPP_SDE: SchedulerSpec("DPMSolverSDEScheduler", {}, "Karras", needs="torchsde"),
+    Sampler.DPMPP_2M_SDE: SchedulerSpec("DPMSolverMultistepScheduler", _SDE, "Exponential"),
+    Sampler.DPMPP_2M_SDE_HEUN: SchedulerSpec(
+        "DPMSolverMultistepScheduler", {**_SDE, "solver_type": "heun"}, "Exponential"
     ),
-    Sampler.DPMPP_2M_SDE_KARRAS: SchedulerSpec(
-        "DPMSolverMultistepScheduler", {**_2M, "algorithm_type": "sde-dpmsolver++", **_K}
+    Sampler.DPMPP_3M_SDE: SchedulerSpec(
+        "DPMSolverMultistepScheduler", {**_SDE, "solver_order": 3}, "Exponential", discard_penultimate=True
     ),
-    Sampler.DDIM: SchedulerSpec("DDIMScheduler"),
-    Sampler.PLMS: SchedulerSpec("PNDMScheduler", {"skip_prk_steps": True}),
-    Sampler.UNIPC: SchedulerSpec("UniPCMultistepScheduler", _NOT_K),
+    Sampler.EULER_A: SchedulerSpec("EulerAncestralDiscreteScheduler", {}, any_sigmas=True),
+    Sampler.EULER: SchedulerSpec("EulerDiscreteScheduler", {}, any_sigmas=True),
+    Sampler.LMS: SchedulerSpec("LMSDiscreteScheduler", {}, needs="scipy"),
+    Sampler.HEUN: SchedulerSpec("HeunDiscreteScheduler", {}),
+    Sampler.DPM2: SchedulerSpec("KDPM2DiscreteScheduler", {}, "Karras", discard_penultimate=True),
+    Sampler.DPM2_A: SchedulerSpec("KDPM2AncestralDiscreteScheduler", {}, "Karras", discard_penultimate=True),
+    Sampler.DDIM: SchedulerSpec("DDIMScheduler", {}, None),
+    Sampler.PLMS: SchedulerSpec("PNDMScheduler", {"skip_prk_steps": True}, None),
+    Sampler.UNIPC: SchedulerSpec("UniPCMultistepScheduler", {"solver_order": 3}, None),
+    Sampler.LCM: SchedulerSpec("LCMScheduler", {}, "Uniform", timesteps_only=True),
+    Sampler.DDPM: SchedulerSpec("DDPMScheduler", {}, None),
 }
 
-# DPM++ SDE is the stochastic DPMSolverSDEScheduler, which needs torchsde; without it the singlestep
-# DPM-Solver++ is the closest deterministic stand-in.
-_SDE = SchedulerSpec("DPMSolverSDEScheduler", _NOT_K)
-_SDE_KARRAS = SchedulerSpec("DPMSolverSDEScheduler", _K)
-_SDE_FALLBACK = SchedulerSpec("DPMSolverSinglestepScheduler", _NOT_K)
-_SDE_FALLBACK_KARRAS = SchedulerSpec("DPMSolverSinglestepScheduler", _K)
+# Known samplers diffusers has no counterpart for, with the reason shown to the user.
+UNRUNNABLE: dict[str, str] = {
+    Sampler.DPMPP_2S_A: "diffusers has no ancestral single-step DPM-Solver++",
+    Sampler.DPM_FAST: "diffusers has no fixed-order DPM-Solver with A1111's step split",
+    Sampler.DPM_ADAPTIVE: "it chooses its own step sizes, which diffusers has no scheduler for",
+    Sampler.RESTART: "diffusers has no Restart sampler",
+    Sampler.DDIM_CFGPP: "diffusers has no CFG++ guidance",
+    Sampler.HEUNPP2: "diffusers has no Heun++ sampler",
+    Sampler.IPNDM: "diffusers' IPNDM scheduler does not run Stable Diffusion checkpoints",
+    Sampler.IPNDM_V: "diffusers has no variable-step IPNDM",
+    Sampler.DEIS: "diffusers' DEIS ends on the last sigma instead of zero",
+    Sampler.EULER_CFGPP: "diffusers has no CFG++ guidance",
+    Sampler.EULER_A_CFGPP: "diffusers has no CFG++ guidance",
+}
+
+# Schedules a fixed-length sigma hook can take: n sigmas above zero, then zero.
+_HOOKABLE = frozenset(SCHEDULE_TYPES) - {AUTOMATIC, "KL Optimal", "DDIM"}
 
 
-def _has_torchsde() -> bool:
-    return importlib.util.find_spec("torchsde") is not None
-
-
-def scheduler_spec(sampler: Sampler) -> SchedulerSpec | None:
-    """The scheduler used for ``sampler``, or None when diffusers has no counterpart."""
-    if sampler is Sampler.DPMPP_SDE:
-        return _SDE if _has_torchsde() else _SDE_FALLBACK
-    if sampler is Sampler.DPMPP_SDE_KARRAS:
-        return _SDE_KARRAS if _has_torchsde() else _SDE_FALLBACK_KARRAS
-    return SCHEDULERS.get(sampler)
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
 def _scheduler_class(class_name: str) -> Any:
@@ -85,34 +108,168 @@ def _scheduler_class(class_name: str) -> Any:
     return cls
 
 
-def unavailable_reason(sampler: Sampler) -> str | None:
-    """Why ``sampler`` cannot be used here (None when it can), for messages and ``supports()``."""
-    spec = scheduler_spec(sampler)
+def effective_schedule(sampler: str, schedule: str) -> str | None:
+    """The schedule A1111 samples ``sampler`` with: "Automatic" resolved; None for timestep samplers."""
+    spec = SCHEDULERS.get(sampler)
+    if spec is None or spec.default_schedule is None:
+        return None
+    label = canonical_schedule(schedule) or schedule
+    return spec.default_schedule if label == AUTOMATIC else label
+
+
+def unavailable_reason(sampler: str, schedule: str = AUTOMATIC) -> str | None:
+    """One line saying why ``sampler`` with ``schedule`` cannot be rendered here, or None when it can."""
+    spec = SCHEDULERS.get(sampler)
     if spec is None:
-        return f"sampler {sampler.value!r} has no diffusers equivalent"
+        why = UNRUNNABLE.get(sampler, "it is not a sampler Atelier knows")
+        return f"Atelier cannot render with sampler {sampler!r} yet ({why})"
+    if spec.needs and not _has(spec.needs):
+        return f"Atelier cannot render with sampler {sampler!r}: it needs the Python package {spec.needs}"
     if _scheduler_class(spec.class_name) is None:
-        needs = "scipy" if spec.class_name.startswith("LMS") else "an optional package"
-        return f"sampler {sampler.value!r} needs {needs} ({spec.class_name} is unavailable)"
+        return f"Atelier cannot render with sampler {sampler!r}: diffusers lacks {spec.class_name}"
+    resolved = effective_schedule(sampler, schedule)
+    label = canonical_schedule(schedule)
+    if label is None:
+        return f"Atelier cannot render with schedule type {schedule!r} (not an A1111 schedule type)"
+    if resolved is not None and resolved not in _HOOKABLE and not spec.any_sigmas:
+        return (
+            f"Atelier cannot render sampler {sampler!r} with schedule type {resolved!r} yet "
+            "(only Euler and Euler a take that sequence)"
+        )
     return None
 
 
-def supported_samplers() -> list[Sampler]:
-    """The samplers that can be used with the installed packages, in A1111's order."""
-    return [sampler for sampler in Sampler if unavailable_reason(sampler) is None]
+def supported_samplers() -> list[str]:
+    """The sampler names that render with the installed packages, in A1111's order."""
+    return [s.value for s in Sampler if unavailable_reason(s.value) is None]
 
 
-def make_scheduler(sampler: Sampler, base_config: Mapping[str, Any]) -> Any:
-    """A new diffusers scheduler for ``sampler`` built from the checkpoint's scheduler config.
+def supported_schedules(sampler: str) -> list[str]:
+    """The schedule types ``sampler`` renders with (all of A1111's for a timestep sampler: it ignores them)."""
+    return [label for label in SCHEDULE_TYPES if unavailable_reason(sampler, label) is None]
 
-    ``base_config`` is ``pipe.scheduler.config`` as loaded with the checkpoint (keep the original: a
-    config of an earlier override would carry e.g. ``algorithm_type`` over). Raises ValueError naming
-    the supported samplers when ``sampler`` cannot be used. Returns a diffusers ``SchedulerMixin``
-    (typed Any: diffusers is not typed).
+
+def refusal(sampler: str, schedule: str = AUTOMATIC) -> str | None:
+    """The user-facing refusal for a recipe: the reason and what to choose instead; None when it renders."""
+    reason = unavailable_reason(sampler, schedule)
+    if reason is None:
+        return None
+    if unavailable_reason(sampler) is None:  # the sampler runs, the schedule does not
+        return f"{reason}; choose one of: {', '.join(supported_schedules(sampler))}"
+    return f"{reason}; choose one of: {', '.join(supported_samplers())}"
+
+
+def beta_parameters(extra: Mapping[str, str]) -> tuple[float, float]:
+    """The Beta schedule's (alpha, beta): A1111 writes them as "Beta schedule alpha/beta"; else 0.6, 0.6."""
+    values = []
+    for key in ("Beta schedule alpha", "Beta schedule beta"):
+        try:
+            value = float(extra.get(key, "0.6"))
+        except ValueError:
+            value = 0.6
+        values.append(value if value > 0 else 0.6)
+    return values[0], values[1]
+
+
+def _sequence_for(
+    spec: SchedulerSpec, schedule: str, *, sdxl: bool, beta: tuple[float, float]
+) -> Callable[[Any, int], Any]:
+    from core.render.sigma_schedules import schedule_sigmas
+
+    def sequence(alphas_cumprod: Any, steps: int) -> Any:
+        return schedule_sigmas(
+            schedule,
+            steps,
+            alphas_cumprod.numpy() if hasattr(alphas_cumprod, "numpy") else alphas_cumprod,
+            sdxl=sdxl,
+            discard_penultimate=spec.discard_penultimate,
+            beta_alpha=beta[0],
+            beta_beta=beta[1],
+        )
+
+    return sequence
+
+
+def _hooked_class(cls: Any, sequence: Callable[[Any, int], Any]) -> Any:
+    """``cls`` whose Karras conversion returns A1111's sigmas (the hook all k-diffusion schedulers share)."""
+
+    def _convert_to_karras(self: Any, in_sigmas: Any, num_inference_steps: int | None = None) -> Any:
+        steps = num_inference_steps or self.num_inference_steps
+        return sequence(self.alphas_cumprod, steps)[:-1].astype("float32")
+
+    return type(cls.__name__, (cls,), {"_convert_to_karras": _convert_to_karras, "__module__": cls.__module__})
+
+
+def _replaced_class(cls: Any, sequence: Callable[[Any, int], Any]) -> Any:
+    """``cls`` (Euler, Euler a) that samples exactly A1111's sequence, whatever its length and last value."""
+    import numpy as np
+    import torch
+
+    from core.render.sigma_schedules import DiscreteModel
+
+    def set_timesteps(self: Any, num_inference_steps: int | None = None, device: Any = None, **kwargs: Any) -> None:
+        cls.set_timesteps(self, num_inference_steps, device=device, **kwargs)
+        sigmas = np.asarray(sequence(self.alphas_cumprod, num_inference_steps), dtype=np.float64)
+        model = DiscreteModel(self.alphas_cumprod.numpy())  # k-diffusion's sigma -> t, as A1111 feeds the UNet
+        timesteps = np.array([model.sigma_to_t(float(s)) for s in sigmas[:-1]], dtype=np.float32)
+        self.num_inference_steps = len(timesteps)
+        self.timesteps = torch.from_numpy(timesteps).to(device=device)
+        self.sigmas = torch.from_numpy(sigmas.astype(np.float32))
+        self._step_index = None
+        self._begin_index = None
+
+    return type(cls.__name__, (cls,), {"set_timesteps": set_timesteps, "__module__": cls.__module__})
+
+
+def _timesteps_class(cls: Any, sequence: Callable[[Any, int], Any]) -> Any:
+    """``cls`` (LCM) stepping through the timesteps of A1111's sigma sequence, rounded as diffusers needs."""
+    from core.render.sigma_schedules import DiscreteModel
+
+    def set_timesteps(self: Any, num_inference_steps: int | None = None, device: Any = None, **kwargs: Any) -> None:
+        model = DiscreteModel(self.alphas_cumprod.numpy())
+        sigmas = sequence(self.alphas_cumprod, num_inference_steps)
+        timesteps = [round(model.sigma_to_t(float(s))) for s in sigmas[:-1]]
+        cls.set_timesteps(self, device=device, timesteps=timesteps)
+
+    return type(cls.__name__, (cls,), {"set_timesteps": set_timesteps, "__module__": cls.__module__})
+
+
+def _accepted(cls: Any, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config keys ``cls`` takes (a checkpoint's config carries keys other schedulers warn about)."""
+    import inspect
+
+    names = set(inspect.signature(cls.__init__).parameters)
+    return {key: value for key, value in config.items() if key in names}
+
+
+def make_scheduler(
+    sampler: str,
+    base_config: Mapping[str, Any],
+    schedule: str = AUTOMATIC,
+    *,
+    sdxl: bool = False,
+    beta: tuple[float, float] = (0.6, 0.6),
+) -> Any:
+    """A new diffusers scheduler sampling like A1111's ``sampler`` with ``schedule``.
+
+    ``base_config`` is the checkpoint's original scheduler config. ``sdxl`` picks Align Your Steps'
+    SDXL sigmas; ``beta`` is the Beta schedule's (alpha, beta). Raises SamplerUnavailableError with a
+    one-line message naming the sampler (or schedule) and the choices when it cannot be rendered.
+    Returns a diffusers ``SchedulerMixin`` (typed Any: diffusers is not typed).
     """
-    reason = unavailable_reason(sampler)
-    spec = scheduler_spec(sampler)
-    if reason is not None or spec is None:
-        names = ", ".join(s.value for s in supported_samplers())
-        raise ValueError(f"{reason}; supported samplers: {names}")
+    problem = refusal(sampler, schedule)
+    if problem is not None:
+        raise SamplerUnavailableError(problem)
+    spec = SCHEDULERS[sampler]
     cls = _scheduler_class(spec.class_name)
-    return cls.from_config(dict(base_config), **spec.overrides)
+    resolved = effective_schedule(sampler, schedule)
+    config = _accepted(cls, base_config)
+    if resolved is None:
+        return cls.from_config(config, **spec.overrides)
+    sequence = _sequence_for(spec, resolved, sdxl=sdxl, beta=beta)
+    if spec.timesteps_only:
+        return _timesteps_class(cls, sequence).from_config(config, **spec.overrides)
+    if spec.any_sigmas:
+        return _replaced_class(cls, sequence).from_config(config, **spec.overrides)
+    overrides = {**spec.overrides, "use_karras_sigmas": True}
+    return _hooked_class(cls, sequence).from_config(config, **overrides)

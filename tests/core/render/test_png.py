@@ -25,7 +25,8 @@ def _recipe() -> Recipe:
         width=512,
         height=768,
         clip_skip=2,
-        sampler=Sampler.DPMPP_2M_KARRAS,
+        sampler=Sampler.DPMPP_2M.value,
+    schedule="Karras",
     )
 
 

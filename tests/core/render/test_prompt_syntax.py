@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.render.prompt_syntax import (
     find_embedding_tokens,
     find_embeddings,
@@ -13,7 +15,8 @@ from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse,
 
 def test_lora_tags_are_extracted_and_the_text_cleaned() -> None:
     parsed = parse_prompt("masterpiece, best quality, <lora:add_detail:0.8>, 1girl, <lora:epiNoiseoffset_v2>")
-    assert parsed.text == "masterpiece, best quality, 1girl"
+    # A1111 replaces each tag by nothing: the commas stay, so the same seed gives the same image.
+    assert parsed.text == "masterpiece, best quality, , 1girl, "
     assert parsed.loras == (LoraUse(AssetRef("add_detail"), 0.8), LoraUse(AssetRef("epiNoiseoffset_v2"), 1.0))
     assert parsed.warnings == ()
 
@@ -27,7 +30,7 @@ def test_two_weights_are_text_encoder_then_unet_as_in_a1111() -> None:
 
 def test_lyco_and_hypernet_tags() -> None:
     parsed = parse_prompt("a castle <lyco:my.loha-v1.5:0.7> <hypernet:anime:0.6> <hypernet:plain>")
-    assert parsed.text == "a castle"
+    assert parsed.text == "a castle   "
     assert parsed.loras == (LoraUse(AssetRef("my.loha-v1.5"), 0.7),)
     assert parsed.hypernetworks == (
         HypernetworkUse(AssetRef("anime"), 0.6),
@@ -35,17 +38,40 @@ def test_lyco_and_hypernet_tags() -> None:
     )
 
 
-def test_name_is_the_first_field_and_bad_tags_warn() -> None:
-    parsed = parse_prompt("x, <lora:name:abc>, <ipadapter:face:1>, <lora::1>")
-    assert parsed.loras == (LoraUse(AssetRef("name"), 1.0),)
-    assert parsed.text == "x"
-    assert len(parsed.warnings) == 3
-    assert "not a number" in parsed.warnings[0]
-    assert "unknown extra network type 'ipadapter'" in parsed.warnings[1]
+def test_unknown_types_and_nameless_tags_are_skipped_with_a_warning() -> None:
+    parsed = parse_prompt("x, <lora:good:0.5>, <ipadapter:face:1>, <lora::1>")
+    assert parsed.loras == (LoraUse(AssetRef("good"), 0.5),)
+    assert parsed.text == "x, , , "
+    assert "unknown extra network type 'ipadapter'" in parsed.warnings[0]
+    assert "names no network" in parsed.warnings[1]
+
+
+@pytest.mark.parametrize("weight", ["abc", "0,8", "nan", "inf"])
+def test_a_bad_weight_refuses_the_prompts_loras_with_the_reason(weight: str) -> None:
+    """A1111's float() fails, activation of the prompt's LoRAs fails: none is applied (never 1.0)."""
+    parsed = parse_prompt(f"x <lora:good:0.5> <lora:bad:{weight}> <hypernet:h:0.3>")
+    assert parsed.loras == ()
+    assert parsed.hypernetworks == (HypernetworkUse(AssetRef("h"), 0.3),)
+    (warning,) = parsed.warnings
+    assert f"<lora:bad:{weight}>" in warning and "no LoRA of this prompt is applied" in warning
+
+
+def test_tag_type_is_matched_exactly_as_a1111_does() -> None:
+    parsed = parse_prompt("x <LORA:add_detail:1> <Lora:y:1>")
+    assert parsed.loras == ()
+    assert len(parsed.warnings) == 2 and "in lower case" in parsed.warnings[0]
+    assert parsed.text == "x  "
+
+
+def test_dyn_is_kept_and_reported_and_named_args_are_not_stripped() -> None:
+    parsed = parse_prompt("<lora:a:0.7:dyn=16> <lora:b:1:te =0.2>")
+    assert [u.weight for u in parsed.loras] == [0.7, 1.0]
+    assert parsed.loras[1].text_encoder_weight is None  # "te " is not A1111's "te"
+    assert "dyn=16" in parsed.warnings[0] and "full rank" in parsed.warnings[0]
 
 
 def test_multiline_prompt_keeps_its_lines() -> None:
-    assert parse_prompt("line one, <lora:a:1>\nline two").text == "line one,\nline two"
+    assert parse_prompt("line one, <lora:a:1>\nline two").text == "line one, \nline two"
 
 
 def test_render_prompt_round_trips() -> None:
@@ -59,9 +85,10 @@ def test_render_prompt_round_trips() -> None:
         hypernetworks=(HypernetworkUse(AssetRef("anime"), 0.6),),
     )
     text = render_prompt(recipe)
-    assert text == "masterpiece, 1girl, <lora:add_detail:0.8>, <lora:style:0.25:0.5>, <hypernet:anime:0.6>"
+    # Joined by spaces: A1111 removes the tags and encodes exactly "masterpiece, 1girl" (plus spaces).
+    assert text == "masterpiece, 1girl <lora:add_detail:0.8> <lora:style:0.25:0.5> <hypernet:anime:0.6>"
     parsed = parse_prompt(text)
-    assert parsed.text == recipe.prompt
+    assert parsed.text.rstrip() == recipe.prompt
     assert parsed.loras == recipe.loras[:2]
     assert parsed.hypernetworks == recipe.hypernetworks
 

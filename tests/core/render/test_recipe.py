@@ -7,35 +7,28 @@ import sys
 
 import pytest
 
-from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
+from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler, split_sampler
 
 
 @pytest.mark.parametrize(
     ("text", "schedule", "expected"),
     [
-        ("Euler a", None, Sampler.EULER_A),
-        ("euler A", None, Sampler.EULER_A),
-        ("Euler", None, Sampler.EULER),
-        ("DPM++ 2M Karras", None, Sampler.DPMPP_2M_KARRAS),
-        ("dpm++ 2m karras", None, Sampler.DPMPP_2M_KARRAS),
-        ("dpmpp_2m_karras", None, Sampler.DPMPP_2M_KARRAS),
-        ("DPM++ 2M", "Karras", Sampler.DPMPP_2M_KARRAS),
-        ("DPM++ 2M Karras", "Karras", Sampler.DPMPP_2M_KARRAS),
-        ("DPM++ 2M", "Automatic", Sampler.DPMPP_2M),
-        ("DPM++ SDE", "Karras", Sampler.DPMPP_SDE_KARRAS),
-        ("DDIM", "Karras", Sampler.DDIM),  # no Karras DDIM: the sampler alone is the closest replay
-        ("UniPC", None, Sampler.UNIPC),
-        ("heun", None, Sampler.HEUN),
-        ("LMS", None, Sampler.LMS),
+        ("Euler a", None, ("Euler a", "Automatic")),
+        ("euler A", None, ("Euler a", "Automatic")),
+        ("DPM++ 2M Karras", None, ("DPM++ 2M", "Karras")),  # A1111 before 1.9
+        ("dpmpp_2m_karras", None, ("DPM++ 2M", "Karras")),
+        ("DPM++ 2M", "Karras", ("DPM++ 2M", "Karras")),  # A1111 1.9+
+        ("DPM++ 2M", "Automatic", ("DPM++ 2M", "Automatic")),
+        ("DPM++ 2M SDE Heun Exponential", None, ("DPM++ 2M SDE Heun", "Exponential")),
+        ("DPM2 a Karras", None, ("DPM2 a", "Karras")),
+        ("Euler", "sgm_uniform", ("Euler", "SGM Uniform")),
+        ("DDIM", "Karras", ("DDIM", "Karras")),  # kept as written: A1111 ignores it for DDIM
+        ("Restart", "Automatic", ("Restart", "Automatic")),  # unrunnable: kept, refused at render
+        ("My Sampler", "Odd", ("My Sampler", "Odd")),
     ],
 )
-def test_sampler_parse_is_lenient(text: str, schedule: str | None, expected: Sampler) -> None:
-    assert Sampler.parse(text, schedule) is expected
-
-
-def test_sampler_parse_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown sampler 'Restart'.*Euler a"):
-        Sampler.parse("Restart")
+def test_split_sampler_reads_a1111_names(text: str, schedule: str | None, expected: tuple[str, str]) -> None:
+    assert split_sampler(text, schedule) == expected
 
 
 def test_defaults_are_a1111s() -> None:
@@ -72,8 +65,12 @@ def test_recipe_is_hashable_frozen_and_normalises_collections() -> None:
         recipe.extra["x"] = "y"  # type: ignore[index]
 
 
-def test_sampler_given_as_text_is_parsed() -> None:
-    assert Recipe(sampler="dpm++ 2m karras").sampler is Sampler.DPMPP_2M_KARRAS  # type: ignore[arg-type]
+def test_sampler_and_schedule_are_kept_as_text() -> None:
+    recipe = Recipe(sampler=" Restart ", schedule="Karras")
+    assert (recipe.sampler, recipe.schedule) == ("Restart", "Karras")
+    assert Recipe().sampler == Sampler.EULER_A.value and Recipe().schedule == "Automatic"
+    with pytest.raises(ValueError, match="sampler must be named"):
+        Recipe(sampler=" ")
 
 
 def test_asset_ref_normalises_and_validates() -> None:

@@ -1,8 +1,15 @@
-"""A1111 sampler names map to the diffusers schedulers of diffusers' correspondence table."""
+"""A1111 samplers and schedule types give diffusers schedulers that sample A1111's own noise levels.
+
+The expected sequences are computed here, in plain Python, from the published formulas (k-diffusion's
+get_sigmas_karras / _exponential / _polyexponential and DiscreteSchedule.t_to_sigma, A1111 1.10's
+sd_schedulers.py), and compared with the sigmas the diffusers scheduler built from the SD1 config that
+Atelier ships actually produces after ``set_timesteps``.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +17,18 @@ from typing import Any
 
 import pytest
 
-from core.render import samplers
 from core.render.configs import RESOURCES_CONFIG_ROOT
-from core.render.recipe import Sampler
-from core.render.samplers import make_scheduler, supported_samplers, unavailable_reason
+from core.render.recipe import SCHEDULE_TYPES, Sampler
+from core.render.samplers import (
+    SamplerUnavailableError,
+    effective_schedule,
+    make_scheduler,
+    refusal,
+    supported_samplers,
+    supported_schedules,
+    unavailable_reason,
+)
+from core.render.sigma_schedules import beta_cdf
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -24,6 +39,201 @@ def sd1_config() -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
+# --- A1111 / k-diffusion, written out independently -----------------------------------------------
+
+
+def _train_sigmas() -> list[float]:
+    """SD1's scaled_linear betas (0.00085..0.012) as k-diffusion's CompVisDenoiser sigmas."""
+    start, end = math.sqrt(0.00085), math.sqrt(0.012)
+    sigmas, product = [], 1.0
+    for i in range(1000):
+        beta = (start + (end - start) * i / 999) ** 2
+        product *= 1 - beta
+        sigmas.append(math.sqrt((1 - product) / product))
+    return sigmas
+
+
+SIGMAS = _train_sigmas()
+SMIN, SMAX = SIGMAS[0], SIGMAS[-1]
+
+
+def _linspace(a: float, b: float, n: int) -> list[float]:
+    return [a] if n == 1 else [a + (b - a) * i / (n - 1) for i in range(n)]
+
+
+def _t_to_sigma(t: float) -> float:
+    low, high = math.floor(t), math.ceil(t)
+    w = t - low
+    return math.exp((1 - w) * math.log(SIGMAS[low]) + w * math.log(SIGMAS[high]))
+
+
+def expected(schedule: str, n: int) -> list[float]:
+    if schedule in ("Uniform", "Normal"):
+        return [_t_to_sigma(t) for t in _linspace(999, 0, n)] + [0.0]
+    if schedule == "SGM Uniform":
+        return [_t_to_sigma(t) for t in _linspace(999, 0, n + 1)[:-1]] + [0.0]
+    if schedule == "Karras":
+        rho = 7.0
+        lo, hi = SMIN ** (1 / rho), SMAX ** (1 / rho)
+        return [(hi + r * (lo - hi)) ** rho for r in _linspace(0, 1, n)] + [0.0]
+    if schedule == "Exponential":
+        return [math.exp(x) for x in _linspace(math.log(SMAX), math.log(SMIN), n)] + [0.0]
+    if schedule == "Polyexponential":  # rho 1: the same curve as Exponential
+        return [math.exp(r * (math.log(SMAX) - math.log(SMIN)) + math.log(SMIN)) for r in _linspace(1, 0, n)] + [0.0]
+    if schedule == "KL Optimal":
+        a_min, a_max = math.atan(SMIN), math.atan(SMAX)
+        return [math.tan(i / n * a_min + (1 - i / n) * a_max) for i in range(n + 1)]
+    if schedule == "Simple":
+        return [SIGMAS[-(1 + int(x * 1000 / n))] for x in range(n)] + [0.0]
+    if schedule == "DDIM":
+        step = max(1000 // n, 1)
+        return [SIGMAS[x] for x in range(1, 1000, step)][::-1] + [0.0]
+    if schedule == "Align Your Steps":
+        base = [14.615, 6.475, 3.861, 2.697, 1.886, 1.396, 0.963, 0.652, 0.399, 0.152, 0.029]
+        if n == len(base):
+            return base + [0.0]
+        logs = [math.log(v) for v in base[::-1]]
+        out = []
+        for x in _linspace(0, 1, n):
+            pos = x * (len(base) - 1)
+            i = min(int(pos), len(base) - 2)
+            out.append(math.exp(logs[i] + (pos - i) * (logs[i + 1] - logs[i])))
+        return out[::-1] + [0.0]
+    if schedule == "Beta":  # quantiles of Beta(0.6, 0.6) by bisection on its CDF
+        def ppf(q: float) -> float:
+            lo, hi = 0.0, 1.0
+            for _ in range(100):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if beta_cdf(mid, 0.6, 0.6) < q else (lo, mid)
+            return lo
+        return [SMIN + ppf(1 - x) * (SMAX - SMIN) for x in _linspace(0, 1, n)] + [0.0]
+    raise AssertionError(schedule)
+
+
+def _distinct(values: list[float]) -> list[float]:
+    """Heun and DPM2 repeat or interleave sigmas; keep the schedule's own points."""
+    out: list[float] = []
+    for value in values:
+        if not out or abs(out[-1] - value) > 1e-6 * max(1.0, value):
+            out.append(value)
+    return out
+
+
+def _close(got: list[float], want: list[float]) -> bool:
+    return len(got) == len(want) and all(abs(g - w) <= 2e-4 * max(1.0, w) for g, w in zip(got, want, strict=True))
+
+
+# --- sequences ------------------------------------------------------------------------------------
+
+SIGMA_SAMPLERS = ["DPM++ 2M", "DPM++ 2M SDE", "DPM++ 2M SDE Heun", "Euler", "Euler a", "Heun"]
+HOOK_SCHEDULES = [s for s in SCHEDULE_TYPES if s not in ("Automatic", "KL Optimal", "DDIM")]
+
+
+@pytest.mark.parametrize("sampler", SIGMA_SAMPLERS)
+@pytest.mark.parametrize("schedule", HOOK_SCHEDULES)
+@pytest.mark.parametrize("steps", [7, 11])
+def test_sigmas_are_a1111s(sampler: str, schedule: str, steps: int, sd1_config: dict[str, Any]) -> None:
+    scheduler = make_scheduler(sampler, sd1_config, schedule)
+    scheduler.set_timesteps(steps)
+    got = [float(v) for v in scheduler.sigmas]
+    if sampler == "Heun":
+        got = _distinct(got)
+    assert _close(got, expected(schedule, steps)), (got, expected(schedule, steps))
+
+
+@pytest.mark.parametrize("schedule", ["KL Optimal", "DDIM"])
+@pytest.mark.parametrize("sampler", ["Euler", "Euler a"])
+def test_euler_takes_sequences_of_any_length_and_end(sampler: str, schedule: str, sd1_config: dict[str, Any]) -> None:
+    scheduler = make_scheduler(sampler, sd1_config, schedule)
+    scheduler.set_timesteps(30)  # DDIM's stride of 33 gives 31 steps in A1111 too
+    want = expected(schedule, 30)
+    assert _close([float(v) for v in scheduler.sigmas], want)
+    assert len(scheduler.timesteps) == len(want) - 1
+
+
+def test_discard_penultimate_sigma_of_dpm2(sd1_config: dict[str, Any]) -> None:
+    """DPM2 schedules one step more and drops the next-to-last sigma, with Karras by default (A1111 1.10)."""
+    scheduler = make_scheduler("DPM2", sd1_config, "Automatic")
+    scheduler.set_timesteps(8)
+    karras9 = expected("Karras", 9)
+    assert _close(_distinct([float(v) for v in scheduler.sigmas])[::1][:1], karras9[:1])
+    main = [float(v) for v in scheduler.sigmas[::2]]  # KDPM2 interleaves its midpoints
+    assert _close(main, karras9[:-2] + karras9[-1:])
+
+
+def test_dpmpp_3m_sde_is_third_order_exponential_without_penultimate(sd1_config: dict[str, Any]) -> None:
+    scheduler = make_scheduler("DPM++ 3M SDE", sd1_config)
+    assert scheduler.config.solver_order == 3 and scheduler.config.algorithm_type == "sde-dpmsolver++"
+    scheduler.set_timesteps(6)
+    exp7 = expected("Exponential", 7)
+    assert _close([float(v) for v in scheduler.sigmas], exp7[:-2] + exp7[-1:])
+
+
+@pytest.mark.parametrize(
+    ("sampler", "automatic"),
+    [("DPM++ 2M", "Karras"), ("DPM++ 2M SDE", "Exponential"), ("DPM++ 3M SDE", "Exponential"),
+     ("DPM2 a", "Karras"), ("Euler a", "Uniform"), ("Euler", "Uniform"), ("Heun", "Uniform"),
+     ("DDIM", None), ("UniPC", None), ("PLMS", None)],
+)  # fmt: skip
+def test_automatic_is_the_samplers_a1111_default(sampler: str, automatic: str | None) -> None:
+    assert effective_schedule(sampler, "Automatic") == automatic
+
+
+def test_ddim_uses_a1111_timesteps_and_ignores_the_schedule(sd1_config: dict[str, Any]) -> None:
+    """A1111's DDIM: timesteps 1, 1+c, ... with c = 1000 // steps; the schedule type does not apply."""
+    for schedule in ("Automatic", "Karras"):
+        scheduler = make_scheduler("DDIM", sd1_config, schedule)
+        scheduler.set_timesteps(7)
+        assert [int(t) for t in scheduler.timesteps] == [853, 711, 569, 427, 285, 143, 1]
+
+
+def test_lcm_steps_through_the_uniform_timesteps(sd1_config: dict[str, Any]) -> None:
+    scheduler = make_scheduler("LCM", sd1_config)
+    scheduler.set_timesteps(4)
+    assert [int(t) for t in scheduler.timesteps] == [999, 666, 333, 0]
+
+
+def test_solver_settings(sd1_config: dict[str, Any]) -> None:
+    heun = make_scheduler("DPM++ 2M SDE Heun", sd1_config)
+    assert (heun.config.algorithm_type, heun.config.solver_type) == ("sde-dpmsolver++", "heun")
+    assert make_scheduler("DPM++ 2M", sd1_config).config.algorithm_type == "dpmsolver++"
+    config = {**sd1_config, "prediction_type": "v_prediction"}
+    assert make_scheduler("Euler a", config).config.prediction_type == "v_prediction"
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sampler", ["Restart", "DPM fast", "DPM adaptive", "DPM++ 2S a", "My Sampler"])
+def test_unrunnable_sampler_is_refused_by_name(sampler: str, sd1_config: dict[str, Any]) -> None:
+    with pytest.raises(SamplerUnavailableError) as info:
+        make_scheduler(sampler, sd1_config)
+    message = str(info.value)
+    assert message.startswith(f"Atelier cannot render with sampler {sampler!r} yet")
+    assert "choose one of: DPM++ 2M" in message and "\n" not in message
+    assert sampler not in supported_samplers()
+
+
+def test_schedule_a_sampler_cannot_take_is_refused_naming_both(sd1_config: dict[str, Any]) -> None:
+    message = refusal("DPM++ 2M", "KL Optimal")
+    assert message is not None and "'DPM++ 2M'" in message and "'KL Optimal'" in message
+    assert "choose one of: Automatic, Uniform, Karras" in message
+    assert refusal("DPM++ 2M", "Sideways") is not None
+    assert "KL Optimal" in supported_schedules("Euler") and "KL Optimal" not in supported_schedules("DPM++ 2M")
+
+
+def test_optional_packages_are_named() -> None:
+    for sampler, package in (("LMS", "scipy"), ("DPM++ SDE", "torchsde")):
+        reason = unavailable_reason(sampler)
+        assert reason is None or package in reason
+
+
+def test_every_known_name_is_either_runnable_or_refused_with_a_reason() -> None:
+    for sampler in Sampler:
+        reason = unavailable_reason(sampler.value)
+        assert reason is None or reason.startswith(f"Atelier cannot render with sampler {sampler.value!r}")
+
+
 def test_importing_render_modules_does_not_import_torch() -> None:
     modules = "core.render.engine, core.render.samplers, core.render.devices, core.render.png"
     code = f"import sys, {modules}; print('torch' in sys.modules, 'diffusers' in sys.modules)"
@@ -31,79 +241,3 @@ def test_importing_render_modules_does_not_import_torch() -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False False"
-
-
-@pytest.mark.parametrize(
-    ("sampler", "class_name", "karras"),
-    [
-        (Sampler.EULER_A, "EulerAncestralDiscreteScheduler", None),
-        (Sampler.EULER, "EulerDiscreteScheduler", False),
-        (Sampler.HEUN, "HeunDiscreteScheduler", False),
-        (Sampler.DPM2, "KDPM2DiscreteScheduler", False),
-        (Sampler.DPM2_KARRAS, "KDPM2DiscreteScheduler", True),
-        (Sampler.DPM2_A, "KDPM2AncestralDiscreteScheduler", False),
-        (Sampler.DPM2_A_KARRAS, "KDPM2AncestralDiscreteScheduler", True),
-        (Sampler.DPMPP_2M, "DPMSolverMultistepScheduler", False),
-        (Sampler.DPMPP_2M_KARRAS, "DPMSolverMultistepScheduler", True),
-        (Sampler.DPMPP_2M_SDE, "DPMSolverMultistepScheduler", False),
-        (Sampler.DPMPP_2M_SDE_KARRAS, "DPMSolverMultistepScheduler", True),
-        (Sampler.DDIM, "DDIMScheduler", None),
-        (Sampler.PLMS, "PNDMScheduler", None),
-        (Sampler.UNIPC, "UniPCMultistepScheduler", False),
-    ],
-)
-def test_sampler_maps_to_scheduler(
-    sampler: Sampler, class_name: str, karras: bool | None, sd1_config: dict[str, Any]
-) -> None:
-    scheduler = make_scheduler(sampler, sd1_config)
-    assert type(scheduler).__name__ == class_name
-    assert scheduler.config.get("use_karras_sigmas") == karras
-    # The checkpoint's training schedule is kept.
-    assert scheduler.config.prediction_type == "epsilon"
-    assert (scheduler.config.beta_start, scheduler.config.beta_end) == (0.00085, 0.012)
-    assert scheduler.config.beta_schedule == "scaled_linear"
-    assert sampler in supported_samplers()
-
-
-def test_sde_samplers_use_torchsde_or_singlestep(sd1_config: dict[str, Any]) -> None:
-    expected = "DPMSolverSDEScheduler" if samplers._has_torchsde() else "DPMSolverSinglestepScheduler"
-    plain = make_scheduler(Sampler.DPMPP_SDE, sd1_config)
-    karras = make_scheduler(Sampler.DPMPP_SDE_KARRAS, sd1_config)
-    assert type(plain).__name__ == type(karras).__name__ == expected
-    assert plain.config.use_karras_sigmas is False
-    assert karras.config.use_karras_sigmas is True
-
-
-def test_sde_2m_uses_sde_algorithm(sd1_config: dict[str, Any]) -> None:
-    assert make_scheduler(Sampler.DPMPP_2M_SDE, sd1_config).config.algorithm_type == "sde-dpmsolver++"
-    assert make_scheduler(Sampler.DPMPP_2M, sd1_config).config.algorithm_type == "dpmsolver++"
-
-
-def test_v_prediction_is_kept(sd1_config: dict[str, Any]) -> None:
-    config = {**sd1_config, "prediction_type": "v_prediction"}
-    assert make_scheduler(Sampler.EULER_A, config).config.prediction_type == "v_prediction"
-
-
-def test_karras_flag_of_base_config_is_reset_for_plain_names(sd1_config: dict[str, Any]) -> None:
-    config = {**sd1_config, "use_karras_sigmas": True}
-    assert make_scheduler(Sampler.DPMPP_2M, config).config.use_karras_sigmas is False
-
-
-@pytest.mark.parametrize("sampler", [Sampler.DPMPP_2S_A, Sampler.DPMPP_2S_A_KARRAS])
-def test_unmapped_sampler_raises_listing_supported(sampler: Sampler, sd1_config: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="supported samplers: Euler a, Euler") as info:
-        make_scheduler(sampler, sd1_config)
-    assert "no diffusers equivalent" in str(info.value)
-    assert sampler not in supported_samplers()
-
-
-def test_lms_needs_scipy(sd1_config: dict[str, Any]) -> None:
-    """LMS is a diffusers placeholder without scipy: a clear error, not a crash while rendering."""
-    for sampler, karras in ((Sampler.LMS, False), (Sampler.LMS_KARRAS, True)):
-        if unavailable_reason(sampler) is None:
-            scheduler = make_scheduler(sampler, sd1_config)
-            assert type(scheduler).__name__ == "LMSDiscreteScheduler"
-            assert scheduler.config.use_karras_sigmas is karras
-        else:
-            with pytest.raises(ValueError, match="needs scipy"):
-                make_scheduler(sampler, sd1_config)
