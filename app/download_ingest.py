@@ -2,9 +2,11 @@
 
 The same steps for the window and the CLI, so one file downloaded by either lands as the same row: the
 library folder holding the file is scanned (the file is identified from its header like any other),
-the file itself is hashed at once (only this file: a download must not start hashing a whole library),
-and the remote facts the download carried (model, version, trigger words, the raw payload) are
-recorded as its match, so no hash lookup on Civitai is needed.
+the file's hashes are recorded at once (only this file: a download must not start hashing a whole
+library), and the remote facts the download carried (model, version, trigger words, the raw payload)
+are recorded as its match, so no hash lookup on Civitai is needed. The hashes are the ones the download
+engine computed while the bytes arrived, so a multi-GB file is not read back from disk; only a file
+that was not downloaded just now (a run that found it already complete) is hashed here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from app.download_requests import match_from_metadata
 from core.downloads import DownloadRecord
+from core.file_hashes import FileHashes
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -24,10 +27,13 @@ if TYPE_CHECKING:
 _INGEST_LOCK = threading.Lock()
 
 
-def ingest_download(context: AppContext, record: DownloadRecord, path: Path) -> AssetRecord | None:
-    """Bring ``path`` (the verified file of ``record``) into the library; None outside every root."""
-    from core.hashing import hash_file
+def ingest_download(
+    context: AppContext, record: DownloadRecord, path: Path, hashes: FileHashes | None = None
+) -> AssetRecord | None:
+    """Bring ``path`` (the verified file of ``record``) into the library; None outside every root.
 
+    ``hashes`` are the file's hashes as the download computed them; without them the file is hashed here.
+    """
     library = context.library
     roots = [root for root in library.roots() if path.is_relative_to(root.path)]
     if not roots:
@@ -40,7 +46,11 @@ def ingest_download(context: AppContext, record: DownloadRecord, path: Path) -> 
             return None
         asset_id = asset.id
         if asset.hashes is None and path.is_file():
-            asset_id = library.set_hashes(asset_id, hash_file(path))  # a moved file keeps its old row
+            if hashes is None:
+                from core.hashing import hash_file
+
+                hashes = hash_file(path)
+            asset_id = library.set_hashes(asset_id, hashes)  # a moved file keeps its old row
         match = match_from_metadata(record.metadata)
         if match is not None:
             library.record_remote_match(asset_id, match)

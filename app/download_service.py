@@ -316,7 +316,8 @@ class DownloadService:
         """Download (or resume) one item and bring the file into the library (the job function)."""
         self.get(download_id)
         path = self.downloader.run_one(download_id, progress, cancel)
-        return FinishedDownload(path, ingest_download(self.context, self.get(download_id), path))
+        hashes = self.downloader.take_file_hashes(download_id)
+        return FinishedDownload(path, ingest_download(self.context, self.get(download_id), path, hashes))
 
     def recover_interrupted(self) -> builtins.list[DownloadRecord]:
         """Mark downloads cut off by a crash as interrupted, with the bytes their ``.part`` holds."""

@@ -7,9 +7,12 @@ Why it is built this way (``core.downloads`` owns the policy: deadlines, resume,
   at once) and is written to the ``.part`` before the next read. A killed process therefore loses no byte
   it had received: what is in the ``.part`` is what the resume offset says, and only bytes the kernel
   still held for the dead socket are fetched again.
-* **SHA-256 in its own thread** (:class:`HashBehind`). hashlib releases the GIL for buffers over 2 KiB, so
-  hashing a filled buffer runs on another core while the next one is read; the reader waits only when
-  every buffer of the ring is still being hashed (back-pressure, bounded memory).
+* **Every hash in threads of their own** (``core.hashing.HashPipeline``: SHA-256, BLAKE3, CRC32 and
+  AutoV3, one thread each). The reader fills the pipeline's buffers; the hash functions release the GIL
+  on large buffers, so hashing a filled buffer runs on another core while the next one is read, and the
+  reader waits only when every buffer of the ring is still being hashed (back-pressure, bounded memory).
+  The SHA-256 verifies the download; the others are the catalog's, so the finished file is never read
+  back to hash it.
 * **Write-behind instead of one huge ``fsync`` at the end** (:class:`WriteBehind`). Every few MiB a
   flusher thread asks the OS to write what has arrived (``fdatasync``), so the disk works while the
   network does and the final ``fsync`` (kept: a file is only called complete once it is on disk) finds
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import queue
 import socket
 import struct
 import threading
@@ -41,12 +43,7 @@ _WINDOW_RATE = 2 * 1024 * MIB
 _MIN_WINDOW = 256 * 1024
 _MAX_CAPPED_WINDOW = 4 * MIB  # above this the kernel's own autotuning is left alone
 _TCP_INFO_RTT_OFFSET = 68  # struct tcp_info: 8 bytes of u8 fields, then 15 u32 before tcpi_rtt (us)
-_HASH_BUFFERS = 4
 WRITE_BEHIND_EVERY = 16 * MIB
-
-
-class _Updatable(Protocol):
-    def update(self, data: memoryview, /) -> object: ...
 
 
 ReadInto = Callable[[memoryview], int]
@@ -121,59 +118,6 @@ def limit_receive_window(response: requests.Response) -> int | None:
         return window
     except OSError:  # a socket option this kernel does not have: the default window is still correct
         return None
-
-
-class HashBehind:
-    """A ring of buffers the reader fills and one thread hashes, in order.
-
-    The reader asks for a free buffer (:meth:`take`), fills it, writes it to disk and hands the written
-    part over (:meth:`hand_over`). :meth:`close` waits until every handed-over byte is hashed, so the
-    digest always covers exactly the bytes written to the ``.part`` when the body ends, fails or is
-    cancelled; an error in the hash thread is raised there.
-    """
-
-    def __init__(self, sha: _Updatable, buffer_size: int, buffers: int = _HASH_BUFFERS) -> None:
-        self._sha = sha
-        self.views = [memoryview(bytearray(buffer_size)) for _ in range(buffers)]
-        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for index in range(buffers):
-            self._free.put(index)
-        self._inbox: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
-        self._error: BaseException | None = None
-        self.hashed = 0
-        self._thread = threading.Thread(target=self._run, name="download-sha256", daemon=True)
-        self._thread.start()
-
-    def take(self) -> int:
-        """The index of a free buffer (waits while every buffer is still being hashed)."""
-        return self._free.get()
-
-    def hand_over(self, index: int, length: int) -> None:
-        """Hash the first ``length`` bytes of buffer ``index`` (already on disk), then free the buffer."""
-        self._inbox.put((index, length))
-
-    def give_back(self, index: int) -> None:
-        """Return a buffer that holds nothing to hash."""
-        self._free.put(index)
-
-    def close(self) -> None:
-        """Wait for every handed-over byte to be hashed; raise what the hash thread met, if anything."""
-        self._inbox.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        while (item := self._inbox.get()) is not None:
-            index, length = item
-            try:
-                if self._error is None:
-                    self._sha.update(self.views[index][:length])
-                    self.hashed += length
-            except BaseException as error:  # raised in the reading thread by close()
-                self._error = error
-            finally:
-                self._free.put(index)
 
 
 class WriteBehind:

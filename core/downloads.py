@@ -8,10 +8,12 @@ Why it is built this way:
   URL and the expected hash survive a crash, and ``resume`` after a restart continues with
   ``Range: bytes=N-``. Bytes are appended only on a ``206`` whose ``Content-Range`` starts at ``N``; a
   ``200`` means the server ignored the range, and the file restarts from zero (FORMATS-AND-APIS A.6, B.4).
-* SHA-256 is computed while bytes arrive (in a thread of its own, ``core.download_body``); on resume the
-  existing ``.part`` bytes are hashed once first. A multi-GB checkpoint is therefore never read back a
-  second time to verify it. The disk writes behind the download, and the ``.part`` is ``fsync``-ed before
-  it is renamed, so a file under its real name is a whole file on disk.
+* SHA-256 and the catalog's other hashes (BLAKE3, CRC32, AutoV1/V2/V3) are computed while bytes arrive
+  (``core.hashing.HashPipeline``, threads of their own; ``core.download_body``); on resume the existing
+  ``.part`` bytes are hashed once first. A multi-GB checkpoint is therefore never read back a second
+  time, neither to verify it nor to catalog it (:meth:`Downloader.take_file_hashes`). The disk writes
+  behind the download, and the ``.part`` is ``fsync``-ed before it is renamed, so a file under its real
+  name is a whole file on disk.
 * ``Content-Type: application/json`` is sent because Civitai then answers errors as JSON instead of
   redirecting to an HTML login page, and any HTML or JSON reply where a file was expected is an error.
 * Dropped connections, 5xx and 429 are retried inside :meth:`Downloader.run_one`, each attempt resuming
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import builtins
 import errno
-import hashlib
 import os
 import re
 import threading
@@ -43,7 +44,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from core.download_body import HashBehind, ReadInto, WriteBehind, body_reader, limit_receive_window
+from core.download_body import ReadInto, WriteBehind, body_reader, limit_receive_window
 from core.download_locks import HeldLock, RunLocks
 from core.download_names import choose_file_name, free_path, move_to_free_name, part_name
 from core.download_retries import (
@@ -54,6 +55,8 @@ from core.download_retries import (
     answering_party,
     site_name,
 )
+from core.file_hashes import FileHashes
+from core.hashing import HashPipeline, HashState, feed_file
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.net import (
     DEFAULT_TIMEOUT,
@@ -87,6 +90,7 @@ DEFAULT_CONCURRENCY = 2
 _STORE_EVERY_S = 0.5  # how often bytes_done is written to the store while a download runs
 _REPORT_EVERY_S = 0.1
 _HASH_READ = 4 * MIB
+_HASH_BUFFERS = 4  # buffers of the hash ring while receiving: one being filled, the others being hashed
 _MAX_BUFFER = 8 * MIB
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)", re.IGNORECASE)
@@ -234,29 +238,26 @@ class _Meter:
 
 @dataclass(slots=True)
 class _Hash:
-    """SHA-256 of the first ``length`` bytes of the ``.part`` file, kept across attempts."""
+    """Every hash of the first ``state.length`` bytes of the ``.part`` file, kept across attempts."""
 
-    sha: Any = field(default_factory=hashlib.sha256)
-    length: int = 0
+    state: HashState = field(default_factory=HashState)
 
     def catch_up(self, part: Path, size: int, cancel: CancelToken) -> None:
         """Hash ``part`` up to ``size`` (the bytes a previous attempt or process wrote), once."""
-        if size < self.length:
-            self.sha, self.length = hashlib.sha256(), 0
-        if size == self.length:
+        if size < self.state.length:
+            self.reset()
+        if size == self.state.length:
             return
-        with open(part, "rb") as file:
-            file.seek(self.length)
-            while self.length < size:
-                cancel.raise_if_cancelled()
-                block = file.read(min(_HASH_READ, size - self.length))
-                if not block:
-                    break
-                self.sha.update(block)
-                self.length += len(block)
+        try:
+            with open(part, "rb", buffering=0) as file:
+                file.seek(self.state.length)
+                feed_file(file, self.state, until=size, cancel=cancel, chunk_size=_HASH_READ)
+        except BaseException:
+            self.reset()  # a cancelled or failed read leaves the lanes' work unfinished
+            raise
 
     def reset(self) -> None:
-        self.sha, self.length = hashlib.sha256(), 0
+        self.state = HashState()
 
 
 def _is_disk_full(error: OSError) -> bool:
@@ -337,6 +338,14 @@ class Downloader:
         )
         self._lock = threading.Lock()
         self._tokens: dict[int, CancelToken] = {}
+        self._file_hashes: dict[int, FileHashes] = {}
+
+    def take_file_hashes(self, download_id: int) -> FileHashes | None:
+        """Every hash of the file the last :meth:`run_one` of ``download_id`` completed, computed while it
+        arrived; handed out once (the caller records them in the catalog). None when that run did not
+        download the file (it was already complete) or it has been taken."""
+        with self._lock:
+            return self._file_hashes.pop(download_id, None)
 
     # -- queue operations -------------------------------------------------------------------------------
 
@@ -412,6 +421,7 @@ class Downloader:
             if download_id in self._tokens:
                 raise RemoteError(f"Download {download_id} is already running.")
             self._tokens[download_id] = token
+            self._file_hashes.pop(download_id, None)
         held: HeldLock | None = None
         try:
             if self.locks is not None:
@@ -660,7 +670,7 @@ class Downloader:
         try:
             with open(part, "ab" if append else "wb", buffering=0) as file:
                 fd = file.fileno()
-                hasher = HashBehind(digest.sha, self._buffer_size)
+                hasher = HashPipeline(digest.state, self._buffer_size, _HASH_BUFFERS)
                 flusher = WriteBehind(fd)
                 try:
                     done = self._pump(
@@ -681,7 +691,6 @@ class Downloader:
                     except BaseException:
                         digest.reset()  # the digest no longer matches the file: catch_up re-reads it
                         raise
-                    digest.length += hasher.hashed
                 flusher.raise_error()
                 if full_size is not None and done < full_size:
                     raise self._lost(host, done, full_size)
@@ -704,7 +713,7 @@ class Downloader:
         read: ReadInto,
         fd: int,
         *,
-        hasher: HashBehind,
+        hasher: HashPipeline,
         flusher: WriteBehind,
         done: int,
         full_size: int | None,
@@ -772,16 +781,19 @@ class Downloader:
             raise WrongSizeError(
                 f"The downloaded file has {done:,} bytes but should have {record.expected_size:,}."
             )
-        actual = digest.sha.hexdigest()
+        actual = digest.state.sha256_hex()
         if record.expected_sha256 and actual.lower() != record.expected_sha256.strip().lower():
             part.unlink(missing_ok=True)
             raise HashMismatchError(
                 f"The downloaded file is damaged or not the expected one: its SHA-256 is {actual.upper()}, "
                 f"the site says {record.expected_sha256.upper()}. It was deleted; try again."
             )
+        hashes = digest.state.finish()
         final = move_to_free_name(part, record.target_dir, name)
         _fsync_dir(record.target_dir)
         self.store.set_completed(record.id, final, done)
+        with self._lock:
+            self._file_hashes[record.id] = hashes
         return final
 
     def run_queue(

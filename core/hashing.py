@@ -11,6 +11,10 @@ header), which is the price of AutoV3 and cannot be shared: the two streams star
 
 AutoV1 and AutoV3's header are picked out of the chunks as they pass, so no second read happens.
 
+The same machinery hashes a download while it arrives (:class:`HashState` fed through a
+:class:`HashPipeline` by ``core.downloads``): the catalog gets every hash of a downloaded file without
+reading it back from disk.
+
 Definitions (see FORMATS-AND-APIS.md section D): AutoV1 = first 8 hex of the SHA-256 of the 64 KiB at
 offset 1 MiB, None for files under 2 MiB; AutoV2 = first 10 hex of the SHA-256; AutoV3 = SHA-256 of the
 bytes after the safetensors header (offset 8 + N to the end, N being the little-endian u64 at offset 0);
@@ -52,6 +56,7 @@ AUTOV1_MIN_FILE_SIZE = 0x200000
 AUTOV3_SHORT_LENGTH = 12
 # safetensors itself refuses headers over 100 MB; anything larger is not a safetensors file.
 SAFETENSORS_MAX_HEADER = 100_000_000
+_HEAD_LENGTH = 9  # a safetensors file's u64 header length and the "{" that opens its JSON header
 # How many chunks may be in flight: one being read, the others being hashed. Two would already overlap
 # the read with hashing; a third absorbs jitter between the hash threads.
 _PIPELINE_BUFFERS = 3
@@ -100,16 +105,17 @@ class _Crc32:
 class _FileScan:
     """Per-file state that is not a streaming hash: the AutoV1 window and the safetensors header.
 
-    Fed every chunk in file order by the reading thread; cheap (it only copies 64 KiB once and looks at
-    the first 9 bytes), so it does not need a lane of its own.
+    Fed every chunk in file order by the thread that hands chunks over; cheap (it copies 64 KiB once and
+    keeps the first 9 bytes), so it needs no lane of its own. The file's size is not needed up front (a
+    download learns it at the end): whether the header fits in the file is decided by
+    :meth:`data_start_within`.
     """
 
-    def __init__(self, file_size: int) -> None:
-        self.file_size = file_size
+    def __init__(self) -> None:
         self.autov1_window = bytearray()
+        self._head = bytearray()  # the first 9 bytes, gathered across chunks however small they come
         # Offset where AutoV3's data section starts, or None while unknown / when not a safetensors file.
         self.data_start: int | None = None
-        self.header_checked = False
 
     def feed(self, offset: int, chunk: memoryview) -> memoryview | None:
         """Record what this chunk holds of the AutoV1 window; return its part in the AutoV3 data section."""
@@ -118,31 +124,37 @@ class _FileScan:
         hi = min(end, AUTOV1_OFFSET + AUTOV1_LENGTH)
         if lo < hi:
             self.autov1_window += chunk[lo - offset : hi - offset]
-        if not self.header_checked:
-            # Chunks are at least MIN_CHUNK_SIZE and read in full, so the first one holds bytes 0..8.
-            self.header_checked = True
-            self.data_start = _safetensors_data_start(bytes(chunk[:9]), self.file_size)
+        if len(self._head) < _HEAD_LENGTH:
+            self._head += chunk[: _HEAD_LENGTH - len(self._head)]
+            if len(self._head) == _HEAD_LENGTH:
+                # A data section starts at 10 at the earliest, so no chunk before this one held any of it.
+                self.data_start = _safetensors_data_start(bytes(self._head))
         if self.data_start is None or end <= self.data_start:
             return None
         return chunk[max(0, self.data_start - offset) :]
 
-    def autov1(self) -> str | None:
-        if self.file_size < AUTOV1_MIN_FILE_SIZE:
+    def data_start_within(self, file_size: int) -> bool:
+        """Whether the file is a safetensors file: a header was found and the file holds all of it."""
+        return self.data_start is not None and self.data_start <= file_size
+
+    def autov1(self, file_size: int) -> str | None:
+        if file_size < AUTOV1_MIN_FILE_SIZE:
             return None
         return hashlib.sha256(self.autov1_window).hexdigest()[:8].upper()
 
 
-def _safetensors_data_start(head: bytes, file_size: int) -> int | None:
+def _safetensors_data_start(head: bytes) -> int | None:
     """Where a safetensors file's data section starts, or None when the file is not a safetensors file.
 
-    Only the container's framing is checked (a sane header length that fits in the file and a header that
-    opens a JSON object): AutoV3 is defined on the framing, and parsing a header of up to 100 MB here would
-    cost more than it tells. ``core.formats`` is where a broken header is diagnosed.
+    Only the container's framing is checked (a sane header length and a header that opens a JSON object;
+    that the header fits in the file is checked once the file's size is known): AutoV3 is defined on the
+    framing, and parsing a header of up to 100 MB here would cost more than it tells. ``core.formats`` is
+    where a broken header is diagnosed.
     """
-    if len(head) < 9 or head[8:9] != b"{":
+    if len(head) < _HEAD_LENGTH or head[8:9] != b"{":
         return None
     header_len = int.from_bytes(head[:8], "little")
-    if header_len < 2 or header_len > SAFETENSORS_MAX_HEADER or 8 + header_len > file_size:
+    if header_len < 2 or header_len > SAFETENSORS_MAX_HEADER:
         return None
     return 8 + header_len
 
@@ -185,50 +197,121 @@ class _Lane(threading.Thread):
                 self._release(index)
 
 
-class _Pipeline:
-    """The ring of buffers shared by the reading thread and the hash lanes.
+class HashState:
+    """Every hash of the first :attr:`length` bytes of a file, fed in file order.
 
-    A buffer goes back to the free queue when the last lane is done with it, so the reader blocks only
-    when every buffer is still being hashed, which is exactly the back-pressure wanted.
+    The state outlives the threads that feed it: :func:`hash_file` fills one from disk, and a download
+    (``core.downloads``) fills one from the network while it writes, then from its ``.part`` file after a
+    restart, and hands the finished :class:`FileHashes` to the catalog, so no byte is read twice. The
+    hashes are the same whatever the chunking: ``tests/core/test_hashing.py`` holds a state fed in odd
+    pieces to :func:`hash_file` of the same bytes.
     """
 
-    def __init__(self, chunk_size: int, hashers: dict[str, _Updatable]) -> None:
-        self.buffers = [bytearray(chunk_size) for _ in range(_PIPELINE_BUFFERS)]
-        self.views = [memoryview(b) for b in self.buffers]
-        self.free: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for index in range(_PIPELINE_BUFFERS):
-            self.free.put(index)
-        self._pending = [0] * _PIPELINE_BUFFERS
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.blake3 = blake3.blake3()
+        self.crc32 = _Crc32()
+        # The AutoV3 stream is always kept: whether the file is a safetensors file is known only once its
+        # first bytes arrive, and the stream gets bytes only past the header of one.
+        self.autov3 = hashlib.sha256()
+        self.scan = _FileScan()
+        self.length = 0
+
+    def lanes(self) -> dict[str, _Updatable]:
+        return {"sha256": self.sha256, "blake3": self.blake3, "crc32": self.crc32, "autov3": self.autov3}
+
+    def split(self, chunk: memoryview) -> dict[str, memoryview | None]:
+        """Account for the next ``chunk`` of the file; returns what each lane must hash of it."""
+        data_part = self.scan.feed(self.length, chunk)
+        self.length += len(chunk)
+        return {"sha256": chunk, "blake3": chunk, "crc32": chunk, "autov3": data_part}
+
+    def update(self, chunk: memoryview) -> None:
+        """Hash the next ``chunk`` in the calling thread (small files: no threads to start)."""
+        lanes = self.lanes()
+        for name, view in self.split(chunk).items():
+            if view is not None:
+                lanes[name].update(view)
+
+    def sha256_hex(self) -> str:
+        """The SHA-256 of the bytes fed so far, lowercase (what a download is verified against)."""
+        return self.sha256.hexdigest()
+
+    def finish(self) -> FileHashes:
+        """Every hash of the bytes fed so far, as a file of exactly that many bytes."""
+        sha256 = self.sha256.hexdigest().upper()
+        is_safetensors = self.scan.data_start_within(self.length)
+        return FileHashes(
+            sha256=sha256,
+            blake3=self.blake3.hexdigest().upper(),
+            crc32=render_crc32(self.crc32.value),
+            autov1=self.scan.autov1(self.length),
+            autov2=sha256[:10],
+            autov3=self.autov3.hexdigest().upper() if is_safetensors else None,
+        )
+
+
+class HashPipeline:
+    """A ring of buffers one thread fills and one thread per hash of a :class:`HashState` consumes.
+
+    The filling thread asks for a free buffer (:meth:`take`), fills it and hands the filled part over
+    (:meth:`hand_over`); a buffer comes back when the last lane is done with it, so the filler waits only
+    when every buffer is still being hashed (back-pressure, bounded memory). The C implementations of all
+    the hashes release the GIL on large buffers, so they run in parallel with each other and with the next
+    fill. :meth:`close` waits until every handed-over byte is hashed (unless ``abandon``: cancel, error)
+    and raises what a lane met, so the state covers exactly the bytes handed over.
+    """
+
+    def __init__(self, state: HashState, buffer_size: int, buffers: int = _PIPELINE_BUFFERS) -> None:
+        self.state = state
+        self.views = [memoryview(bytearray(buffer_size)) for _ in range(buffers)]
+        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(buffers):
+            self._free.put(index)
+        self._pending = [0] * buffers
         self._lock = threading.Lock()
-        self.lanes = {name: _Lane(h, self._release, f"hash-{name}") for name, h in hashers.items()}
-        for lane in self.lanes.values():
+        self._lanes = {name: _Lane(h, self._release, f"hash-{name}") for name, h in state.lanes().items()}
+        for lane in self._lanes.values():
             lane.start()
+
+    def take(self) -> int:
+        """The index of a free buffer (waits while every buffer is still being hashed)."""
+        return self._free.get()
+
+    def hand_over(self, index: int, length: int) -> None:
+        """Hash the first ``length`` bytes of buffer ``index`` (the file's next bytes), then free it."""
+        views = self.state.split(self.views[index][:length])
+        with self._lock:
+            self._pending[index] = len(self._lanes)
+        for name, lane in self._lanes.items():
+            lane.inbox.put((index, views[name]))
+
+    def give_back(self, index: int) -> None:
+        """Return a buffer that holds nothing to hash."""
+        self._free.put(index)
+
+    def raise_lane_error(self) -> None:
+        for lane in self._lanes.values():
+            if lane.error is not None:
+                raise lane.error
+
+    def close(self, *, abandon: bool = False) -> None:
+        """Stop the lanes once they are done and raise what one met; with ``abandon`` (the filler is
+        ending with an error of its own) they skip the chunks still queued and nothing is raised."""
+        for lane in self._lanes.values():
+            lane.stopping = abandon
+            lane.inbox.put(None)
+        for lane in self._lanes.values():
+            lane.join()
+        if not abandon:
+            self.raise_lane_error()
 
     def _release(self, index: int) -> None:
         with self._lock:
             self._pending[index] -= 1
             last = self._pending[index] == 0
         if last:
-            self.free.put(index)
-
-    def dispatch(self, index: int, views: dict[str, memoryview | None]) -> None:
-        with self._lock:
-            self._pending[index] = len(self.lanes)
-        for name, lane in self.lanes.items():
-            lane.inbox.put((index, views[name]))
-
-    def raise_lane_error(self) -> None:
-        for lane in self.lanes.values():
-            if lane.error is not None:
-                raise lane.error
-
-    def close(self, *, abandon: bool) -> None:
-        """Stop the lanes; with ``abandon`` they skip the chunks still queued (cancel, error)."""
-        for lane in self.lanes.values():
-            lane.stopping = abandon
-            lane.inbox.put(None)
-        for lane in self.lanes.values():
-            lane.join()
+            self._free.put(index)
 
 
 def hash_file(
@@ -252,113 +335,71 @@ def hash_file(
         if hasattr(os, "posix_fadvise"):
             # Doubles the kernel's read-ahead on Linux: helps cold reads from disk, costs nothing warm.
             os.posix_fadvise(fileobj.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        state = HashState()
         if file_size <= chunk_size:
             # Small files (embeddings, most sidecar-sized models) are hashed inline: starting threads
             # would cost more than the hashing itself.
-            return _hash_inline(cast("_RawFile", fileobj), file_size, progress, cancel)
-        return _hash_pipelined(cast("_RawFile", fileobj), file_size, chunk_size, progress, cancel)
-
-
-class _WholeFileHashers:
-    """The hashes that see every byte of the file."""
-
-    def __init__(self) -> None:
-        self.sha256 = hashlib.sha256()
-        self.blake3 = blake3.blake3()
-        self.crc32 = _Crc32()
-
-    def lanes(self) -> dict[str, _Updatable]:
-        return {"sha256": self.sha256, "blake3": self.blake3, "crc32": self.crc32}
-
-    def finish(self, scan: _FileScan, autov3: hashlib._Hash | None) -> FileHashes:
-        sha256 = self.sha256.hexdigest().upper()
-        return FileHashes(
-            sha256=sha256,
-            blake3=self.blake3.hexdigest().upper(),
-            crc32=render_crc32(self.crc32.value),
-            autov1=scan.autov1(),
-            autov2=sha256[:10],
-            autov3=autov3.hexdigest().upper() if autov3 is not None else None,
-        )
+            _hash_inline(cast("_RawFile", fileobj), state, file_size, progress, cancel)
+        else:
+            feed_file(
+                cast("_RawFile", fileobj), state, progress=progress, cancel=cancel, chunk_size=chunk_size
+            )
+        return state.finish()
 
 
 def _hash_inline(
     fileobj: _RawFile,
+    state: HashState,
     file_size: int,
     progress: Callable[[int], None] | None,
     cancel: CancelToken | None,
-) -> FileHashes:
-    hashers = _WholeFileHashers()
-    lanes = hashers.lanes().values()
-    scan = _FileScan(file_size)
-    autov3: hashlib._Hash | None = None
+) -> None:
     view = memoryview(bytearray(max(file_size, MIN_CHUNK_SIZE)))
-    done = 0
     while True:
         if cancel is not None:
             cancel.raise_if_cancelled()
         n = _read_full(fileobj, view)
         if not n:
-            break
-        chunk = view[:n]
-        data_part = scan.feed(done, chunk)
-        for hasher in lanes:
-            hasher.update(chunk)
-        if data_part is not None:
-            if autov3 is None:
-                autov3 = hashlib.sha256()
-            autov3.update(data_part)
-        done += n
+            return
+        state.update(view[:n])
         if progress is not None:
-            progress(done)
-    scan.file_size = done
-    if autov3 is None and scan.data_start is not None and scan.data_start <= done:
-        autov3 = hashlib.sha256()  # a safetensors file with an empty data section
-    if scan.data_start is not None and scan.data_start > done:
-        autov3 = None  # the file shrank under us: its header now points past the end
-    return hashers.finish(scan, autov3)
+            progress(state.length)
 
 
-def _hash_pipelined(
+def feed_file(
     fileobj: _RawFile,
-    file_size: int,
-    chunk_size: int,
-    progress: Callable[[int], None] | None,
-    cancel: CancelToken | None,
-) -> FileHashes:
-    hashers = _WholeFileHashers()
-    scan = _FileScan(file_size)
-    # The AutoV3 lane is always started: whether the file is a safetensors file is known only after the
-    # first read, and an idle thread costs nothing.
-    autov3 = hashlib.sha256()
-    pipeline = _Pipeline(chunk_size, {**hashers.lanes(), "autov3": autov3})
-    done = 0
+    state: HashState,
+    *,
+    until: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    cancel: CancelToken | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> None:
+    """Hash ``fileobj`` from its current position into ``state`` (up to ``until`` bytes of the state, or
+    to the end of the file), through a :class:`HashPipeline`: the read of a chunk overlaps the hashing of
+    the ones before it. ``progress``/``cancel`` as in :func:`hash_file`; a cancel leaves ``state`` unusable.
+    """
+    pipeline = HashPipeline(state, chunk_size)
     abandon = True
     try:
-        while True:
+        while until is None or state.length < until:
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            index = pipeline.free.get()
+            index = pipeline.take()
             pipeline.raise_lane_error()
-            n = _read_full(fileobj, pipeline.views[index])
+            view = pipeline.views[index]
+            if until is not None and until - state.length < len(view):
+                view = view[: until - state.length]
+            n = _read_full(fileobj, view)
             if not n:
-                pipeline.free.put(index)
+                pipeline.give_back(index)
                 break
-            chunk = pipeline.views[index][:n]
-            data_part = scan.feed(done, chunk)
-            views: dict[str, memoryview | None] = {"sha256": chunk, "blake3": chunk, "crc32": chunk}
-            views["autov3"] = data_part
-            pipeline.dispatch(index, views)
-            done += n
+            pipeline.hand_over(index, n)
             if progress is not None:
-                progress(done)
+                progress(state.length)
         abandon = False
     finally:
         pipeline.close(abandon=abandon)
-    pipeline.raise_lane_error()
-    scan.file_size = done
-    is_safetensors = scan.data_start is not None and scan.data_start <= done
-    return hashers.finish(scan, autov3 if is_safetensors else None)
 
 
 def hash_files(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from core.hashing import hash_file
 from core.net import host_of
 from core.sizes import human_size
 from tests.app.download_sites import FILE_PATH, VERSION_ID, Sites, kill_mid_download, loopback_sites
@@ -49,6 +50,7 @@ def test_download_from_civitai_lands_identified_and_linked(sites: Sites) -> None
     shown = json.loads(run(sites, "show", str(result["asset_id"]), "--json").stdout)
     assert shown["civitai"]["trigger_words"] == ["pixel art"]
     assert shown["base_model_label"] == "SD 1.5"
+    assert shown["hashes"] == hash_file(path).to_json(), "hashed while downloading: the scan's hashes"
     assert shown["remote_links"][0]["version_id"] == str(VERSION_ID)
     lookups = [p for method, p, _ in sites.civitai.requests if method == "POST"]
     assert lookups == [], "a downloaded file needs no hash lookup"
@@ -117,7 +119,9 @@ def test_a_download_killed_mid_way_is_interrupted_with_its_bytes_and_resumes(tmp
         assert sent == len(sites.lora) - kept, "resumed from the .part, not restarted"
         (record,) = json.loads(run(sites, "downloads", "--json").stdout)
         assert record["status"] == "completed"
-        assert json.loads(run(sites, "show", str(final), "--json").stdout)["remote_links"]
+        shown = json.loads(run(sites, "show", str(final), "--json").stdout)
+        assert shown["remote_links"]
+        assert shown["hashes"] == hash_file(final).to_json(), "the killed run's bytes hashed from the .part"
 
 
 @pytest.mark.slow

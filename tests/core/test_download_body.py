@@ -1,9 +1,10 @@
-"""core.download_body: the read path, the hash thread and the write-behind of a download, on real sockets.
+"""core.download_body: the read path and the write-behind of a download, on real sockets.
 
 The engine's behaviour (resume, verification, errors) is tested in test_downloads.py through these parts;
 here each part is held to what it promises on its own: the direct socket reader and urllib3's path give
-the same bytes, a chunked body still downloads, the receive window of a loopback link is capped, the
-hash covers exactly what was handed over, and errors in the helper threads reach the downloading thread.
+the same bytes, a chunked body still downloads, the receive window of a loopback link is capped, and
+errors in the write-behind thread reach the downloading thread. The hash ring the body is read into is
+``core.hashing.HashPipeline``, tested in tests/core/test_hashing.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from catalog.download_store import SqlDownloadStore
-from core.download_body import HashBehind, WriteBehind, body_reader, limit_receive_window
+from core.download_body import WriteBehind, body_reader, limit_receive_window
 from core.downloads import Downloader, DownloadRequest, DownloadStatus
 from core.net import make_session
 from tests.fakes.file_server import serve_files
@@ -105,36 +106,6 @@ def _drain(response: object) -> int:
     while n := read(view):
         total += n
     return total
-
-
-def test_the_hash_covers_exactly_the_bytes_handed_over_in_order() -> None:
-    sha = hashlib.sha256()
-    behind = HashBehind(sha, 1000, buffers=2)
-    expected = hashlib.sha256()
-    for round_ in range(50):  # more rounds than buffers: each buffer is reused many times
-        index = behind.take()
-        length = 1 + (round_ * 37) % 1000
-        piece = bytes([round_ % 256]) * length
-        behind.views[index][:length] = piece
-        behind.hand_over(index, length)
-        expected.update(piece)
-    behind.give_back(behind.take())  # a buffer that held nothing to hash costs nothing
-    behind.close()
-    assert behind.hashed == sum(1 + (r * 37) % 1000 for r in range(50))
-    assert sha.hexdigest() == expected.hexdigest()
-
-
-class _FailingHash:
-    def update(self, data: memoryview, /) -> None:
-        raise MemoryError("no memory for the hash")
-
-
-def test_an_error_in_the_hash_thread_is_raised_in_the_downloading_thread() -> None:
-    behind = HashBehind(_FailingHash(), 1000, buffers=1)
-    behind.hand_over(behind.take(), 10)
-    behind.take()  # the buffer still comes back: the reader is never left waiting for it
-    with pytest.raises(MemoryError, match="no memory"):
-        behind.close()
 
 
 def _wait_for(condition: Callable[[], bool]) -> None:

@@ -7,9 +7,11 @@ prove resumes use ``Range`` and never fetch the file twice.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -29,6 +31,7 @@ from core.downloads import (
     DownloadSource,
     DownloadStatus,
 )
+from core.hashing import hash_file
 from core.jobs import CancelledError, CancelToken, Progress
 from core.net import host_of, make_session
 from core.site_tokens import SiteToken, TokenPolicy
@@ -122,7 +125,10 @@ def test_plain_download_is_verified_and_recorded(
     assert isinstance(last, DownloadProgress)
     assert (last.done, last.total, last.download_id) == (SIZE, SIZE, download_id)
     assert "MiB" in last.message
+    assert engine.take_file_hashes(download_id) == hash_file(path), "the scan's hashes, without a re-read"
+    assert engine.take_file_hashes(download_id) is None, "handed out once"
     assert engine.run_one(download_id) == path, "a finished download is not fetched again"
+    assert engine.take_file_hashes(download_id) is None, "nothing was downloaded: the caller hashes the file"
     (headers,) = _gets(http, "/files/model.safetensors")
     assert headers["Content-Type"] == "application/json"
     assert "Range" not in headers
@@ -142,6 +148,46 @@ def test_a_cut_connection_is_resumed_with_range(
     start = int(second["Range"].removeprefix("bytes=").rstrip("-"))
     assert cut - CHUNK <= start <= cut
     assert SIZE <= state.total_sent("/cut.bin") <= SIZE + CHUNK
+
+
+def _safetensors(payload: bytes) -> bytes:
+    header = json.dumps({"w": {"dtype": "U8", "shape": [len(payload)], "data_offsets": [0, len(payload)]}})
+    raw = header.encode() + b" " * (-len(header) % 8)
+    return struct.pack("<Q", len(raw)) + raw + payload
+
+
+@pytest.mark.parametrize("stop", ["cut", "pause"])
+def test_a_resumed_download_hands_over_the_hashes_a_scan_would_record(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path, stop: str
+) -> None:
+    """Cut (the same run retries and keeps its hash state) or paused (the next run rebuilds the state
+    from the .part on disk, the AutoV1 window and the safetensors header included): every hash the
+    download hands to the catalog equals core.hashing's of the finished file."""
+    http, state = server
+    data = _safetensors(DATA)
+    fault = Fault(cut_after=1024 * 1024 + 5) if stop == "cut" else Fault(trickle=(64 * 1024, 0.01))
+    state.add("/m.safetensors", data, fault)
+    engine = _downloader(store)
+    download_id = engine.enqueue(_request(http, "/m.safetensors", tmp_path, expected_size=len(data)))
+    if stop == "pause":
+        threading.Timer(0.15, engine.pause, args=(download_id,)).start()
+        with pytest.raises(CancelledError):
+            engine.run_one(download_id)
+        assert 0 < _part_bytes(engine, download_id) < len(data)
+        state.faults.clear()
+        engine.resume(download_id)
+    path = engine.run_one(download_id)
+    assert len(_gets(http, "/m.safetensors")) == 2, "resumed once"
+    hashes = engine.take_file_hashes(download_id)
+    assert hashes == hash_file(path)
+    assert hashes.autov3 is not None, "a safetensors file: its data section's hash too"
+    assert hashes.autov1 is not None
+
+
+def _part_bytes(engine: Downloader, download_id: int) -> int:
+    part = engine.get(download_id).part_path
+    assert part is not None
+    return part.stat().st_size
 
 
 def test_range_ignored_restarts_from_zero(
@@ -714,5 +760,6 @@ def test_sigkill_mid_download_then_resume(
     engine.resume(download_id)
     path = engine.run_one(download_id)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA
+    assert engine.take_file_hashes(download_id) == hash_file(path), "rebuilt from the .part the kill left"
     assert _gets(http, "/kill.bin")[1]["Range"] == f"bytes={kept}-"
     assert SIZE <= state.total_sent("/kill.bin") <= SIZE + CHUNK

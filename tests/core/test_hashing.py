@@ -21,6 +21,9 @@ from core.hashing import (
     AUTOV1_MIN_FILE_SIZE,
     MIN_CHUNK_SIZE,
     FileHashes,
+    HashPipeline,
+    HashState,
+    feed_file,
     hash_file,
     hash_files,
     render_crc32,
@@ -327,3 +330,65 @@ def test_a_named_pipe_swapped_in_for_a_file_is_refused_at_once_not_read(tmp_path
         hash_file(pipe)
     assert isinstance(caught.value, OSError), "hashing's callers handle it as the OSError it also is"
     assert time.monotonic() - started < 1.0
+
+
+# -- the state and the ring a download hashes through ------------------------------------------------------
+
+
+def _fed_in_pieces(data: bytes, sizes: list[int]) -> FileHashes:
+    """``data`` handed to a HashPipeline in pieces of the given sizes (cycled), as a download does."""
+    state = HashState()
+    pipeline = HashPipeline(state, max(sizes), buffers=2)
+    offset, turn = 0, 0
+    while offset < len(data):
+        length = min(sizes[turn % len(sizes)], len(data) - offset)
+        index = pipeline.take()
+        pipeline.views[index][:length] = data[offset : offset + length]
+        pipeline.hand_over(index, length)
+        offset, turn = offset + length, turn + 1
+    pipeline.give_back(pipeline.take())  # a buffer that held nothing to hash costs nothing
+    pipeline.close()
+    assert state.length == len(data)
+    return state.finish()
+
+
+@pytest.mark.parametrize("sizes", [[1, 3, 4, 100_000], [7, 65_536], [MIB]], ids=["tiny-head", "odd", "mib"])
+def test_a_state_fed_in_any_pieces_has_the_hashes_of_the_file(tmp_path: Path, sizes: list[int]) -> None:
+    """The download path (pieces of whatever size the socket gives, a header split across them) and the
+    scan's path (hash_file) record the same hashes for the same bytes."""
+    container, data_start = _safetensors_bytes(_random_bytes(2 * MIB + 999, seed=11), {"k": "v"})
+    plain = _random_bytes(300_000, seed=12)
+    for name, data, start in (("m.safetensors", container, data_start), ("m.ckpt", plain, None)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert _fed_in_pieces(data, sizes) == hash_file(path) == _expected(data, start)
+
+
+class _FailingHash:
+    def update(self, data: memoryview, /) -> None:
+        raise MemoryError("no memory for the hash")
+
+
+def test_an_error_in_a_hash_lane_is_raised_by_close_and_never_blocks_the_filler() -> None:
+    state = HashState()
+    state.blake3 = _FailingHash()  # type: ignore[assignment]
+    pipeline = HashPipeline(state, 1000, buffers=1)
+    pipeline.hand_over(pipeline.take(), 10)
+    pipeline.give_back(pipeline.take())  # the buffer still comes back: the filler is never left waiting
+    with pytest.raises(MemoryError, match="no memory"):
+        pipeline.close()
+
+
+def test_feed_file_continues_a_state_up_to_a_given_length(tmp_path: Path) -> None:
+    """A resumed download rebuilds its state from the bytes already on disk, then goes on from there."""
+    container, data_start = _safetensors_bytes(_random_bytes(3 * MIB, seed=13), {"k": "v"})
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(container)
+    state = HashState()
+    with path.open("rb", buffering=0) as file:
+        feed_file(file, state, until=5, chunk_size=MIN_CHUNK_SIZE)  # a part holding less than the header
+        assert state.length == 5
+        feed_file(file, state, until=MIB + 3, chunk_size=MIN_CHUNK_SIZE)
+        assert state.length == MIB + 3
+        state.update(memoryview(container)[MIB + 3 :])
+    assert state.finish() == _expected(container, data_start)
