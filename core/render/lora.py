@@ -673,7 +673,14 @@ class LoraPatcher:
             )
         return scratch[0][:count], scratch[1][:count]
 
-    def _merged(self, base: Any, items: Sequence[tuple[NetworkModule, float]], out: Any) -> tuple[Any, Any]:
+    def _merged(
+        self,
+        base: Any,
+        items: Sequence[tuple[NetworkModule, float]],
+        out: Any,
+        *,
+        merged_so_far: tuple[Any, Any] | None = None,
+    ) -> tuple[Any, Any]:
         """(original + Σ multiplier·ΔW, Σ multiplier·Δbias or None) in float32, into ``out`` if given.
 
         Plain LoRAs are fused ``addmm`` passes and plain LoHas ``addcmul`` passes of two products
@@ -681,6 +688,10 @@ class LoraPatcher:
         full-UNet LoHa would otherwise allocate, and page-fault, its size several times over); every
         other type goes through :func:`compute_delta`. The multiplier and alpha/rank ride on a small
         factor matrix, as in :func:`compute_delta`.
+
+        ``merged_so_far`` is (float32 weight, bias total) of the items before ``items``, merged by this
+        same method: ``items`` are added to it in place, which is the very arithmetic a merge of the
+        whole list does after those items, so the result is bit for bit the same.
         """
         import torch
 
@@ -689,6 +700,9 @@ class LoraPatcher:
         merged: Any = None if out is None else out.reshape(rows, -1)
         started = False
         bias_total: Any = None
+        if merged_so_far is not None:
+            merged, bias_total = merged_so_far[0].reshape(rows, -1), merged_so_far[1]
+            started = True
         for module, multiplier in items:
             t = module.tensors
 
@@ -744,7 +758,15 @@ class LoraPatcher:
                 self._set_bias(backup, idle_bias)
                 return
         base = backup.weight.to(device=param.device, dtype=torch.float32)
-        merged, bias_total = self._merged(base, items, _reusable_output(backup, param))
+        live = _reusable_output(backup, param)
+        count = len(backup.signature)
+        if live is not None and 0 < count < len(signature) and signature[:count] == backup.signature:
+            # the live merge is this set's beginning (a LoRA was added after the others): add the rest
+            merged, bias_total = self._merged(
+                base, items[count:], None, merged_so_far=(live, backup.bias_total)
+            )
+        else:
+            merged, bias_total = self._merged(base, items, live)
         if backup.swapped:
             if merged.data_ptr() != param.data_ptr():
                 module.weight = torch.nn.Parameter(merged.to(backup.weight.dtype), requires_grad=False)
