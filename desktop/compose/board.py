@@ -136,6 +136,7 @@ class ComposeBoard(QWidget):
         super().__init__(parent)
         self.library = library
         self._extra: dict[str, str] = {}
+        self._source_infotext = ""
         self._files: dict[str, BoardItem] = {}  # dropped files read during this drag, by path
         self.checkpoint = AssetSlot("Checkpoint", "Drop a checkpoint here")
         self.vae = AssetSlot("VAE", "Drop a VAE here (optional; default: the checkpoint's own)")
@@ -348,6 +349,7 @@ class ComposeBoard(QWidget):
             embeddings=self.embeddings.uses(),
             hypernetworks=(hypernetwork,) if hypernetwork is not None else (),
             extra=self._extra,
+            source_infotext=self._source_infotext,
         )
         return self.parameters.apply_to(base)
 
@@ -399,6 +401,7 @@ class ComposeBoard(QWidget):
             dropped = ", ".join(h.ref.name for h in recipe.hypernetworks[1:])
             self.message.emit(f"The board holds one hypernetwork; left out: {dropped}")
         self._extra = dict(recipe.extra)
+        self._source_infotext = recipe.source_infotext  # written back byte for byte where unchanged
         self.parameters.show_recipe(recipe)
         self.changed.emit()
 

@@ -23,7 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.render.recipe import MAX_BATCH, MAX_CLIP_SKIP, MAX_SEED, MAX_SIZE, MAX_STEPS, Recipe, Sampler
+from core.render.recipe import (
+    MAX_BATCH,
+    MAX_CLIP_SKIP,
+    MAX_SEED,
+    MAX_SIZE,
+    MAX_STEPS,
+    SCHEDULE_TYPES,
+    Recipe,
+    Sampler,
+)
 from desktop.compose.prompt_text import append_terms, remove_term
 from desktop.compose.wheel_guard import guard_wheel
 from desktop.resources import icon
@@ -79,8 +88,14 @@ class ParametersForm(QWidget):
         super().__init__(parent)
         self.prompt = _prompt_editor("Prompt (LoRA tags are set in the LoRA stack)")
         self.negative = _prompt_editor("Negative prompt")
+        # Sampler and schedule type apart, as A1111 1.9+ and Forge offer them; a name from pasted
+        # infotext that is not listed (or not runnable) is added as written and refused at Render.
         self.sampler = QComboBox()
+        self.sampler.setObjectName("sampler")
         self.sampler.addItems([sampler.value for sampler in Sampler])
+        self.schedule = QComboBox()
+        self.schedule.setObjectName("schedule")
+        self.schedule.addItems(list(SCHEDULE_TYPES))
         self.steps = QSpinBox()
         self.steps.setRange(1, MAX_STEPS)
         self.cfg = QDoubleSpinBox()
@@ -103,7 +118,7 @@ class ParametersForm(QWidget):
         self.clip_skip = QSpinBox()
         self.clip_skip.setRange(1, MAX_CLIP_SKIP)
         guard_wheel(
-            self.sampler, self.steps, self.cfg, self.width_box, self.height_box, self.batch, self.clip_skip
+            self.sampler, self.schedule, self.steps, self.cfg, self.width_box, self.height_box, self.batch, self.clip_skip
         )
 
         seed_row = QHBoxLayout()
@@ -115,6 +130,7 @@ class ParametersForm(QWidget):
         size_row.addWidget(self.height_box)
         form = QFormLayout()
         form.addRow("Sampler", self.sampler)
+        form.addRow("Schedule type", self.schedule)
         form.addRow("Steps", self.steps)
         form.addRow("CFG scale", self.cfg)
         form.addRow("Seed", seed_row)
@@ -132,6 +148,7 @@ class ParametersForm(QWidget):
         for editor in (self.prompt, self.negative):
             editor.textChanged.connect(self.changed)
         self.sampler.currentTextChanged.connect(lambda _text: self.changed.emit())
+        self.schedule.currentTextChanged.connect(lambda _text: self.changed.emit())
         self.seed.textChanged.connect(lambda _text: self.changed.emit())
         for box in (self.steps, self.width_box, self.height_box, self.batch, self.clip_skip):
             box.valueChanged.connect(lambda _value: self.changed.emit())
@@ -177,7 +194,8 @@ class ParametersForm(QWidget):
         return recipe.replace(
             prompt=self.prompt.toPlainText().strip(),
             negative_prompt=self.negative.toPlainText().strip(),
-            sampler=Sampler(self.sampler.currentText()),
+            sampler=self.sampler.currentText(),
+            schedule=self.schedule.currentText(),
             steps=self.steps.value(),
             cfg=round(self.cfg.value(), 2),
             seed=self.seed_value(),
@@ -191,7 +209,10 @@ class ParametersForm(QWidget):
         """Shows the recipe's texts and settings (its assets are the slots' business)."""
         self.prompt.setPlainText(recipe.prompt)
         self.negative.setPlainText(recipe.negative_prompt)
-        self.sampler.setCurrentText(recipe.sampler.value)
+        for box, name in ((self.sampler, recipe.sampler), (self.schedule, recipe.schedule)):
+            if box.findText(name) < 0:
+                box.addItem(name)  # kept as the infotext says; Render refuses it by name
+            box.setCurrentText(name)
         self.steps.setValue(recipe.steps)
         self.cfg.setValue(min(recipe.cfg, MAX_CFG))
         self.seed.setText(str(recipe.seed))

@@ -242,7 +242,8 @@ def test_a_loaded_recipe_comes_back_unchanged(board: ComposeBoard, populated: Po
         height=832,
         clip_skip=2,
         batch=3,
-        sampler=Sampler.DPMPP_2M_KARRAS,
+        sampler=Sampler.DPMPP_2M.value,
+        schedule="Karras",
         extra={"Hires upscale": "2"},
     )
     board.load_recipe(recipe)

@@ -56,11 +56,12 @@ def test_pasted_parameters_fill_the_board_and_list_what_is_missing(
     tab.set_civitai_search(True)
     assert tab.paste_parameters(INFOTEXT)
     form = tab.board.parameters
-    assert form.prompt.toPlainText() == "a cat, pixel art"
+    assert form.prompt.toPlainText() == "a cat , pixel art"  # A1111 removes the tag only
     assert form.negative.toPlainText() == "blurry, easynegative"
     assert (form.steps.value(), form.cfg.value(), form.seed.text()) == (12, 5.0, "42")
     assert (form.width_box.value(), form.height_box.value(), form.clip_skip.value()) == (64, 96, 2)
-    assert form.sampler.currentText() == Sampler.DPMPP_2M_KARRAS.value
+    assert form.sampler.currentText() == Sampler.DPMPP_2M.value
+    assert form.schedule.currentText() == "Karras"
     (lora,) = tab.board.loras.rows
     assert (lora.ref.name, lora.ref.asset_id, lora.weight.value()) == (
         "pixelArtStyle",
