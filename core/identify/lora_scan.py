@@ -5,11 +5,13 @@ Every LoRA dialect stores per-module tensors whose *last* name components say wh
 name alone classifies a tensor. Scans run on every LoRA of a library (an SDXL LoRA has ~3000 names), so
 no Python code runs per name in the common case: a few probe names say which endings the file uses, and
 counting each ending in the newline-joined names (C string search) proves that no other kind of name is
-there; the module list is then one C-level filter over the names. Files that defeat this (mixed module
-types, legacy attention-processor names, names outside the known endings) take the name-by-name loop,
-which gives the same scan. Shapes are looked up afterwards, only for the down-projections, and the
-searches for the measuring layers (InvokeAI ``lora_token_vector_length``: cross-attention
-``to_k``/``to_v``, text-encoder attention) stop early. Large files that are not LoRAs (checkpoints) are
+there; the module list is then one C-level filter over the names. Trainers write the same tensors for
+every module, so the names usually repeat their endings with a fixed period: then one count over each
+position's slice proves it, a single pass over the names instead of one per ending. Files that defeat
+this (mixed module types, legacy attention-processor names, names outside the known endings) take the
+name-by-name loop, which gives the same scan. Shapes are looked up afterwards, only for the
+down-projections, and the searches for the measuring layers (InvokeAI ``lora_token_vector_length``:
+cross-attention ``to_k``/``to_v``, text-encoder attention) stop early. Large files that are not LoRAs (checkpoints) are
 turned away by ``may_be_lora`` without a full scan.
 """
 
@@ -247,14 +249,18 @@ def _scan_by_suffixes(tensors: Mapping[str, TensorInfo]) -> LoraScan | None:
             return None
         module, token, _ = found
         endings[name[len(module) :]] = token
-    blob = "\n".join(names) + "\n"
-    if blob.count("\n") != len(names):
+    if "\n" in "".join(names):
         return None  # a name holding a newline: the counts below would not be per name
     # No ending is a suffix of another (each is "." + token [+ ".weight"], tokens hold no dot and none ends
     # in "weight"), so a name is counted at most once, and counts summing to all names mean exactly once.
-    counts = {ending: blob.count(ending + "\n") for ending in endings}
-    if sum(counts.values()) != len(names):
-        return None
+    periodic = _periodic_columns(names, endings)
+    if periodic is not None:
+        counts = {ending: len(periodic[ending][0]) for ending in endings}
+    else:
+        blob = "\n".join(names) + "\n"
+        counts = {ending: blob.count(ending + "\n") for ending in endings}
+        if sum(counts.values()) != len(names):
+            return None
     present = [ending for ending, count in counts.items() if count]
     primary = [ending for ending in present if endings[ending] in PRIMARY_TOKENS]
     down = [ending for ending in present if endings[ending] in DOWN_TOKENS]
@@ -262,20 +268,58 @@ def _scan_by_suffixes(tensors: Mapping[str, TensorInfo]) -> LoraScan | None:
         return None  # entries of two kinds interleave in name order: only the full scan keeps that order
     scan = LoraScan(tensors)
     if primary:
-        scan.primary = _entries(names, primary[0], endings[primary[0]], counts[primary[0]])
-        scan.counts[endings[primary[0]]] = counts[primary[0]]
-    if down:
-        ending = down[0]
-        scan.down = (
-            list(scan.primary)
-            if down == primary
+        ending = primary[0]
+        scan.primary = (
+            _split_column(*periodic[ending], ending, endings[ending])
+            if periodic is not None
             else _entries(names, ending, endings[ending], counts[ending])
         )
+        scan.counts[endings[ending]] = counts[ending]
+    if down:
+        ending = down[0]
+        if down == primary:
+            scan.down = list(scan.primary)
+        elif periodic is not None:
+            scan.down = _split_column(*periodic[ending], ending, endings[ending])
+        else:
+            scan.down = _entries(names, ending, endings[ending], counts[ending])
     for ending in present:
         token = endings[ending]
         if token != "alpha" and token not in PRIMARY_TOKENS | DOWN_TOKENS | UP_TOKENS:
             scan.counts[token] += counts[ending]
     return scan
+
+
+def _periodic_columns(names: list[str], endings: dict[str, str]) -> dict[str, tuple[list[str], str]] | None:
+    """For a file whose names repeat one ending per position with a fixed period (every trainer writes
+    the same tensors for every module, e.g. ``alpha``, ``lora_down``, ``lora_up``): each ending's names
+    in order and newline-joined (each ending with a newline); None for any other file.
+
+    The period is the number of endings the probe names use, and the first names must show each of them
+    once. Checking that every name of each position's slice ends with that position's ending, one count
+    over each slice, proves the same as counting every ending over all names (``_scan_by_suffixes``) in
+    one pass over the names instead of one per ending. The caller has checked no name holds a newline.
+    """
+    period = len(endings)
+    if period == 0 or len(names) % period or len(names) < period:
+        return None
+    columns: dict[str, tuple[list[str], str]] = {}
+    for position in range(period):
+        ending = next((ending for ending in endings if names[position].endswith(ending)), None)
+        if ending is None or ending in columns:
+            return None
+        chosen = names[position::period]
+        joined = "\n".join(chosen) + "\n"
+        if joined.count(ending + "\n") != len(chosen):
+            return None
+        columns[ending] = (chosen, joined)
+    return columns
+
+
+def _split_column(chosen: list[str], joined: str, ending: str, token: str) -> list[Entry]:
+    """(module, token, name) of ``chosen``, every one ending with ``ending`` (``_periodic_columns``)."""
+    modules = joined.split(ending + "\n")[:-1]
+    return list(zip(modules, itertools.repeat(token), chosen))
 
 
 def _entries(names: list[str], ending: str, token: str, count: int) -> list[Entry]:

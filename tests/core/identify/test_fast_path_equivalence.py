@@ -17,7 +17,7 @@ import pytest
 
 from core.formats.model_file import ModelHeader, TensorInfo
 from core.identify import identify
-from core.identify.lora_scan import _scan_by_suffixes, scan_every_name, scan_lora
+from core.identify.lora_scan import _periodic_columns, _scan_by_suffixes, scan_every_name, scan_lora
 from core.identify.matchers import DEFAULT_REGISTRY
 from core.identify.matchers.lora import lora_matcher
 from core.identify.registry import MatcherRegistry
@@ -241,3 +241,48 @@ def test_names_the_probes_miss_give_the_same_scan(extra: dict[str, tuple[str, tu
     middle = len(order) // 4  # outside the three probe runs
     order[middle:middle] = list(extra)
     _assert_same(_header({**specs, **extra}, order))
+
+
+def test_kohya_names_take_the_periodic_path() -> None:
+    """Not vacuous: a kohya LoRA's names repeat alpha/lora_down/lora_up, checked one slice per position."""
+    names = sorted(_many_modules())
+    endings = {".alpha": "alpha", ".lora_down.weight": "lora_down", ".lora_up.weight": "lora_up"}
+    columns = _periodic_columns(names, endings)
+    assert columns is not None
+    assert [len(chosen) for chosen, _ in columns.values()] == [200, 200, 200]
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    [
+        "lora_unet_other.alpha",  # the period's up-projection slot holds another module's alpha
+        "lora_unet_other.lora_down.weight",  # a down-projection where an up-projection belongs
+        "lora_unet_x.lora_up.weight\nlora_unet_y.alpha",  # ends like an alpha, holds an up ending inside
+        "lora_unet_x.lora_up.weight\ntail",  # the slot's ending inside the name, not at its end
+        "text_projection.weight",  # no module tensor at all
+        "lora_unet_other.hada_w1_a",  # another algorithm's primary token
+    ],
+    ids=["alpha slot", "down slot", "newline alpha", "newline tail", "stray", "loha"],
+)
+def test_a_name_breaking_the_period_gives_the_same_scan(replacement: str) -> None:
+    """The file keeps its length (so the periodic check runs) but one name, outside the probe runs, is
+    not what its position in the period says: the answer must be the name-by-name scan's."""
+    specs = _many_modules()
+    order = sorted(specs)
+    position = len(order) // 4 + 2  # an up-projection slot, outside the three probe runs
+    assert order[position].endswith(".lora_up.weight")
+    replaced = order[position]
+    order[position] = replacement
+    info = {**specs, replacement: ("F16", (320, 4))}
+    del info[replaced]
+    _assert_same(_header(info, order))
+
+
+def test_modules_written_in_another_order_midway_give_the_same_scan() -> None:
+    """One module's tensors in another order (down, alpha, up) breaks the period without changing counts."""
+    specs = _many_modules()
+    order = sorted(specs)
+    start = (len(order) // 4) // 3 * 3
+    alpha, down, up = order[start : start + 3]
+    order[start : start + 3] = [down, alpha, up]
+    _assert_same(_header(specs, order))
