@@ -11,8 +11,8 @@ position's slice proves it, a single pass over the names instead of one per endi
 this (mixed module types, legacy attention-processor names, names outside the known endings) take the
 name-by-name loop, which gives the same scan. Shapes are looked up afterwards, only for the
 down-projections, and the searches for the measuring layers (InvokeAI ``lora_token_vector_length``:
-cross-attention ``to_k``/``to_v``, text-encoder attention) stop early. Large files that are not LoRAs (checkpoints) are
-turned away by ``may_be_lora`` without a full scan.
+cross-attention ``to_k``/``to_v``, text-encoder attention) stop early. Large files that are not LoRAs
+(checkpoints) are turned away by ``may_be_lora`` without a full scan.
 """
 
 from __future__ import annotations
