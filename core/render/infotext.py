@@ -394,7 +394,8 @@ def recipe_from_civitai_meta(
         for name, (s, _) in hypernets.items()
         if name not in tagged_hn
     ]
-    full_prompt = ", ".join(part for part in (prompt, *extra_tags) if part)
+    # A space, not ", ": A1111 removes the tags and a comma would be one more token than was rendered.
+    full_prompt = " ".join(part for part in (prompt, *extra_tags) if part)
     params["Lora hashes"] = ", ".join(f"{name}: {value}" for name, (_, value) in loras.items() if value)
 
     recipe = _build(full_prompt, negative, params, known_embeddings, warnings)
@@ -495,7 +496,7 @@ def _same_meaning(
     if key == "Lora hashes":
         used = {_sanitize(u.ref.name): u.ref.hash for u in recipe.loras if u.enabled}
         listed = parse_hash_list(value)
-        return all(name in listed and (h is None or listed[name] == h) for name, h in used.items())
+        return all(h is None or listed.get(name) == h for name, h in used.items())
     if key == "TI hashes":
         listed = parse_hash_list(value)
         return all(_sanitize(e.ref.name) in listed for e in recipe.embeddings if e.ref.hash)
@@ -510,9 +511,15 @@ def _ref_name(ref: AssetRef | None) -> str | None:
     return ref.name if ref is not None else None
 
 
+def _as_read(block: str) -> str:
+    """A prompt block as A1111's parser (and so :func:`parse_parameters`) reads it: each line stripped."""
+    return "\n".join(line.strip() for line in block.split("\n"))
+
+
 def _written_prompt(recipe: Recipe, source_prompt: str | None, source: Recipe | None) -> str:
+    """The source's prompt bytes while they still say what the recipe renders; else the recipe's prompt."""
     if source is not None and source_prompt is not None:
-        parsed = parse_prompt(source_prompt)
+        parsed = parse_prompt(_as_read(source_prompt))
         if parsed.text == recipe.prompt and _networks(recipe)[0] == _networks(source)[0]:
             hypernets_in_prompt = tuple((h.ref.name, h.strength) for h in parsed.hypernetworks)
             if hypernets_in_prompt == _networks(recipe)[1] or _networks(recipe)[1] == _networks(source)[1]:
@@ -589,10 +596,13 @@ def format_infotext(
         written["Version"] = quote(version)
     elif "Version" in written:
         written["Version"] = written.pop("Version")
+    prompt = _written_prompt(recipe, prompt_raw, source)
+    if parse_prompt(prompt).hypernetworks:  # A1111 adds a tag per Hypernet field: never both
+        for key in ("Hypernet", "Hypernet hash", "Hypernet strength"):
+            written.pop(key, None)
     ordered = _a1111_order(written, [key for key, _ in raw_pairs(line_raw)])
     line = ", ".join(f"{key}: {value}" for key, value in ordered.items())
-    prompt = _written_prompt(recipe, prompt_raw, source)
-    if negative_raw is not None and parse_prompt(negative_raw).text == recipe.negative_prompt:
+    if negative_raw is not None and parse_prompt(_as_read(negative_raw)).text == recipe.negative_prompt:
         negative = f"\n{_NEGATIVE} {negative_raw}"
     else:
         negative = f"\n{_NEGATIVE} {recipe.negative_prompt}" if recipe.negative_prompt else ""

@@ -16,6 +16,7 @@ from core.jobs import CancelledError, CancelToken, Progress
 from core.render.devices import DeviceChoice, choose_device
 from core.render.engine import RenderEngine, RenderResult, diffusers_clip_skip
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
+from core.render.sigma_schedules import schedule_sigmas
 from core.taxonomy import Architecture
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
@@ -128,6 +129,10 @@ def test_switching_sampler_does_not_reload(engine: RenderEngine) -> None:
     engine.render(BASE.replace(sampler=Sampler.DDIM))
     assert type(engine.pipeline.scheduler).__name__ == "DDIMScheduler"
     assert engine.pipeline.scheduler.config.prediction_type == "epsilon"
+    engine.render(BASE.replace(sampler="Euler", schedule="Exponential"))
+    scheduler = engine.pipeline.scheduler
+    want = schedule_sigmas("Exponential", BASE.steps, scheduler.alphas_cumprod.numpy())
+    assert [round(float(v), 4) for v in scheduler.sigmas] == [round(float(v), 4) for v in want]
     assert engine.load_count == loads == 1
 
 
@@ -167,7 +172,7 @@ def test_supports_lists_what_cannot_render(engine: RenderEngine, tmp_path: Path)
 
 
 def test_unsupported_sampler_raises(engine: RenderEngine) -> None:
-    with pytest.raises(ValueError, match="supported samplers"):
+    with pytest.raises(ValueError, match=r"^Atelier cannot render with sampler 'DPM\+\+ 2S a' yet"):
         engine.render(BASE.replace(sampler=Sampler.DPMPP_2S_A))
 
 

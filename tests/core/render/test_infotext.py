@@ -50,7 +50,7 @@ def test_classic_a1111_infotext() -> None:
     recipe = parsed.recipe
     assert parsed.warnings == ()
     assert parsed.prompt == "masterpiece, best quality, <lora:add_detail:0.8>"
-    assert recipe.prompt == "masterpiece, best quality"
+    assert recipe.prompt == "masterpiece, best quality, "  # A1111 removes the tag only
     assert recipe.negative_prompt == "EasyNegative, worst quality"
     assert (recipe.steps, recipe.cfg, recipe.seed, recipe.width, recipe.height) == (
         25,
@@ -59,7 +59,7 @@ def test_classic_a1111_infotext() -> None:
         512,
         768,
     )
-    assert recipe.sampler is Sampler.DPMPP_2M_KARRAS
+    assert (recipe.sampler, recipe.schedule) == ("DPM++ 2M", "Karras")
     assert recipe.clip_skip == 2
     assert recipe.checkpoint == AssetRef("majicmixRealistic_v7", hash="7c819b6d13")
     assert recipe.vae == AssetRef("vae-ft-mse-840000-ema-pruned.safetensors", hash="735e4c3a44")
@@ -73,8 +73,8 @@ def test_classic_a1111_infotext() -> None:
 def test_newer_infotext_with_schedule_type_and_multiline_texts() -> None:
     parsed = recipe_from_infotext(NEWER)
     recipe = parsed.recipe
-    assert recipe.sampler is Sampler.DPMPP_2M_KARRAS
-    assert recipe.prompt == "score_9, score_8_up, 1girl, solo, looking at viewer,\ncity street, night"
+    assert (recipe.sampler, recipe.schedule) == ("DPM++ 2M", "Karras")
+    assert recipe.prompt == "score_9, score_8_up, 1girl, solo, looking at viewer,\ncity street, night, , "
     assert recipe.negative_prompt == "score_4, score_5, lowres,\nbad anatomy"
     assert (recipe.width, recipe.height, recipe.cfg) == (832, 1216, 5.5)
     assert recipe.loras == (
@@ -90,8 +90,10 @@ def test_newer_infotext_with_schedule_type_and_multiline_texts() -> None:
 
 
 def test_hypernet_infotext_merges_the_tag_and_the_keys() -> None:
-    recipe = recipe_from_infotext(HYPERNET).recipe
+    parsed = recipe_from_infotext(HYPERNET)
+    recipe = parsed.recipe
     assert recipe.hypernetworks == (HypernetworkUse(AssetRef("anime", hash="5a4c3d2e"), 0.6),)
+    assert "A1111 would apply it twice" in parsed.warnings[0]
     assert recipe.checkpoint == AssetRef("animefull-final-pruned", hash="925997e9")
     assert recipe.extra == {"ENSD": "31337"}
 
@@ -121,16 +123,23 @@ def test_prompt_only_text_and_short_last_lines() -> None:
     assert parsed.recipe == Recipe(prompt="a dog")
 
 
-def test_bad_values_warn_and_fall_back() -> None:
+def test_bad_values_cost_only_themselves() -> None:
     text = "a dog\nSteps: many, Sampler: Restart, CFG scale: 7, Seed: 5, Size: big"
     parsed = recipe_from_infotext(text)
     assert parsed.recipe.steps == 20
-    assert parsed.recipe.sampler is Sampler.EULER_A
+    assert parsed.recipe.sampler == "Restart"  # kept by name, refused at render, never Euler a
     assert parsed.recipe.seed == 5
-    assert len(parsed.warnings) == 3
-    out_of_range = recipe_from_infotext("a dog\nSteps: 500, CFG scale: 7, Seed: 5")
-    assert out_of_range.recipe.steps == 20
-    assert "steps must be between" in out_of_range.warnings[0]
+    assert len(parsed.warnings) == 2
+    assert parsed.warnings[0].startswith("Steps:") and parsed.warnings[1].startswith("Size:")
+
+
+def test_one_out_of_range_value_keeps_every_other_number() -> None:
+    parsed = recipe_from_infotext("a dog\nSteps: 200, CFG scale: 4.5, Seed: 77, Size: 500x700, Clip skip: 2")
+    recipe = parsed.recipe
+    assert (recipe.steps, recipe.width, recipe.height) == (20, 512, 512)  # the defaults, for those two only
+    assert (recipe.cfg, recipe.seed, recipe.clip_skip) == (4.5, 77, 2)
+    assert [w.split(":")[0] for w in parsed.warnings] == ["Steps", "Size"]
+    assert "steps must be between" in parsed.warnings[0]
 
 
 def test_quoting_follows_a1111() -> None:
@@ -166,13 +175,19 @@ def test_format_parse_round_trip() -> None:
         height=768,
         clip_skip=2,
         batch=2,
-        sampler=Sampler.DPMPP_SDE_KARRAS,
+        sampler=Sampler.DPMPP_SDE.value,
+        schedule="Karras",
         extra={"Hires upscale": "2", "ADetailer model": "face_yolov8n.pt", "Note": "a, b: c"},
     )
     text = format_infotext(recipe)
     assert "Version: Atelier" in text
     assert 'Note: "a, b: c"' in text
-    assert recipe_from_infotext(text).recipe == recipe
+    assert "Sampler: DPM++ SDE, Schedule type: Karras," in text
+    assert "Hypernet" not in text.splitlines()[-1]  # once, as a prompt tag: A1111 would add a field's tag
+    back = recipe_from_infotext(text).recipe
+    # A1111 writes no hypernetwork hash (its tag is the only record), so the hash is not read back.
+    unhashed = recipe.replace(hypernetworks=(HypernetworkUse(AssetRef("anime"), 0.6),))
+    assert back.replace(prompt=back.prompt.rstrip()) == unhashed
 
 
 def test_format_takes_explicit_hashes() -> None:
@@ -188,12 +203,11 @@ def test_format_takes_explicit_hashes() -> None:
         vae_hash="abcdef0123",
         lora_hashes={"my:lora,x": "111111111111"},
         ti_hashes={"Neg": "222222222222"},
-        hypernet_hash="33333333",
     )
     line = text.splitlines()[-1]
     assert "Model hash: 0123456789, Model: model, VAE hash: abcdef0123, VAE: vae.pt" in line
     assert 'Lora hashes: "mylorax: 111111111111", TI hashes: "Neg: 222222222222"' in line
-    assert "Hypernet: h, Hypernet hash: 33333333, Hypernet strength: 1" in line
+    assert "Hypernet" not in line and text.startswith("<lora:my:lora,x:1> <hypernet:h:1>")
     assert "Negative prompt" not in text
 
 
@@ -229,7 +243,8 @@ def test_civitai_meta() -> None:
     parsed = recipe_from_civitai_meta(CIVITAI_META)
     recipe = parsed.recipe
     classic = recipe_from_infotext(CLASSIC).recipe
-    assert recipe.replace(loras=recipe.loras[:1]) == classic
+    assert recipe.replace(loras=recipe.loras[:1], prompt=classic.prompt) == classic
+    assert recipe.prompt.rstrip() == classic.prompt.rstrip()
     assert recipe.loras[1] == LoraUse(AssetRef("detail_slider"), 1.5)
     assert "version 176425" in parsed.warnings[0]
 
@@ -246,4 +261,4 @@ def test_civitai_meta_minimal_and_schedule() -> None:
     recipe = recipe_from_civitai_meta(meta).recipe
     assert recipe == Recipe(prompt="a cat", cfg=4.5, steps=12, width=768, height=512)
     scheduled = recipe_from_civitai_meta({"sampler": "DPM++ 2M", "scheduler": "karras"}).recipe
-    assert scheduled.sampler is Sampler.DPMPP_2M_KARRAS
+    assert (scheduled.sampler, scheduled.schedule) == ("DPM++ 2M", "Karras")

@@ -34,7 +34,7 @@ def test_split_sampler_reads_a1111_names(text: str, schedule: str | None, expect
 def test_defaults_are_a1111s() -> None:
     recipe = Recipe()
     assert (recipe.steps, recipe.cfg, recipe.width, recipe.height, recipe.seed) == (20, 7.0, 512, 512, -1)
-    assert recipe.sampler is Sampler.EULER_A
+    assert (recipe.sampler, recipe.schedule) == (Sampler.EULER_A.value, "Automatic")
 
 
 @pytest.mark.parametrize(
