@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 from desktop.main_window import MainWindow
 from desktop.resources import icon
 from desktop.services import DesktopServices
-from desktop.theme import apply_theme, follow_system_scheme
+from desktop.theme import apply_style_sheet, apply_theme, follow_system_scheme
 
 
 def create_application(argv: Sequence[str]) -> QApplication:
@@ -37,17 +37,32 @@ def create_application(argv: Sequence[str]) -> QApplication:
     return app
 
 
-def run_gui(services: DesktopServices, argv: Sequence[str], *, read_only: str | None = None) -> int:
-    """Shows the main window and runs the event loop; returns the process exit code."""
+def show_main_window(
+    services: DesktopServices, argv: Sequence[str], *, read_only: str | None = None
+) -> MainWindow:
+    """Builds the main window, styles it and shows it; the rows and the rest follow on the event loop.
+
+    The style sheet is set once the window's widgets exist: set before, Qt matches its rules again for
+    every widget as it is added to its parent (see ``desktop.theme.apply_theme``).
+    """
     app = create_application(argv)
-    apply_theme(app, services.settings.theme)
+    apply_theme(app, services.settings.theme, with_style_sheet=False)
     follow_system_scheme(app)
     window = MainWindow(services, load_later=True)
     if read_only is not None:
         from desktop.read_only import mark_read_only
 
         mark_read_only(window, read_only)
+    apply_style_sheet(app)
     window.show()
     if read_only is None:  # first-start offer, watching and scanning all write to the catalog
         window.when_ready(window.start_background_work)  # once the rows are shown
-    return int(app.exec())
+    return window
+
+
+def run_gui(services: DesktopServices, argv: Sequence[str], *, read_only: str | None = None) -> int:
+    """Shows the main window and runs the event loop; returns the process exit code."""
+    window = show_main_window(services, argv, read_only=read_only)  # kept while the loop runs
+    code = int(create_application(argv).exec())
+    del window
+    return code

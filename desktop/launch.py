@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from catalog.enrich import EnrichSummary
     from catalog.records import RootRecord
     from desktop.compose.service import RenderServiceLike
+    from desktop.main_window import MainWindow
+    from desktop.models.library_view import PageReads
 
 
 class _LibraryOnFirstUse:
@@ -72,6 +74,10 @@ def build_services(context: AppContext) -> DesktopServices:
 
         return look_up_on_civitai(context, request, progress, cancel)
 
+    def page_reads() -> PageReads:
+        # sqlite3 alone where the catalog can be read as it stands: the first page without SQLAlchemy.
+        return context.reads
+
     def sync_mirrors(progress: ProgressCallback, cancel: CancelToken) -> object:
         from app.organize.mirror import sync_mirrors as sync
 
@@ -93,6 +99,7 @@ def build_services(context: AppContext) -> DesktopServices:
         discover_folders=discover_folders,
         add_root=add_root,
         cache_dir=context.cache_dir / "thumbnails",
+        page_reads=page_reads,
     )
     if context.read_only:
         return reading  # no watching, sites, renders or mirror syncs: nothing may write
@@ -106,22 +113,33 @@ def build_services(context: AppContext) -> DesktopServices:
     )
 
 
+def open_window(context: AppContext, argv: list[str]) -> MainWindow | None:
+    """The main window on the context's profile, on screen; None when the user quit instead (the
+    catalog could not be opened and the dialog's choice was to quit). The event loop is not run."""
+    from desktop.app import create_application, show_main_window
+    from desktop.catalog_check import settle_catalog
+
+    create_application(argv)
+    if not settle_catalog(context):
+        return None
+    read_only: str | None = None
+    if context.read_only:
+        from catalog.errors import ReadOnlyCatalogError
+
+        read_only = ReadOnlyCatalogError.for_folder(context.data_dir).message
+    return show_main_window(build_services(context), argv, read_only=read_only)
+
+
 def launch_gui(data_dir: str | Path | None, argv: list[str]) -> int:
     """Open the main window on the given profile; returns the process exit code."""
     from app.context import AppContext
-    from desktop.app import create_application, run_gui
-    from desktop.catalog_check import settle_catalog
+    from desktop.app import create_application
 
     context = AppContext(data_dir)
     try:
-        create_application(argv)
-        if not settle_catalog(context):
+        window = open_window(context, argv)  # kept while the event loop runs
+        if window is None:
             return 1
-        read_only: str | None = None
-        if context.read_only:
-            from catalog.errors import ReadOnlyCatalogError
-
-            read_only = ReadOnlyCatalogError.for_folder(context.data_dir).message
-        return run_gui(build_services(context), argv, read_only=read_only)
+        return int(create_application(argv).exec())
     finally:
         context.close()

@@ -16,7 +16,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QMimeData,
+    QModelIndex,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,15 +43,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.after_scan import ChainJobs, ChainSteps, LookupRequest, run_chain
 from catalog.path_text import shown
 from catalog.records import AssetQuery, AssetRecord, Facets, RootRecord, SortKey, UserDataChanges
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import FileStatus
+from desktop.compose.board_dock import BOARD_WIDTH, BoardDock
 from desktop.delegates.sidebar_delegate import SidebarDelegate
 from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
 from desktop.models.asset_table_model import SORT_KEYS, AssetColumn, AssetTableModel
-from desktop.models.library_view import LibraryView, read_library_view
+from desktop.models.library_view import FirstPage, LibraryCounts, read_counts, read_first_page
 from desktop.models.sidebar_model import (
     ALL_SCOPE,
     ScopeKind,
@@ -56,7 +66,6 @@ from desktop.status_bar import AppStatusBar
 from desktop.theme import apply_theme
 from desktop.thumbnails import ThumbnailCache
 from desktop.widgets.asset_views import AssetGrid, AssetTable
-from desktop.widgets.details_pane import DetailsPane
 from desktop.widgets.drag_tabs import DragSwitchTabWidget
 from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
 from desktop.widgets.library_area import EmptyLibraryPage, LibraryArea, local_files
@@ -64,9 +73,9 @@ from desktop.widgets.sidebar_view import SidebarView
 from desktop.workers import JobFunction, JobHandle, JobRunner
 
 if TYPE_CHECKING:
+    from app.after_scan import ChainSteps
     from app.import_files import InPlacePlan
     from core.downloads import DownloadRecord
-    from desktop.compose.board_panel import BoardDock
     from desktop.compose.compose_tab import ComposeTab
     from desktop.dialogs.first_start_dialog import FirstStartDialog
     from desktop.dialogs.import_files_dialog import ImportFilesDialog
@@ -74,8 +83,10 @@ if TYPE_CHECKING:
     from desktop.tabs.civitai_tab import CivitaiTab
     from desktop.tabs.downloads_tab import DownloadsTab
     from desktop.tabs.huggingface_tab import HuggingFaceTab
+    from desktop.widgets.details_pane import DetailsPane
 
 WATCH_DEBOUNCE_MS = 500
+DETAILS_MIN_WIDTH = 300  # the details pane's own minimum (desktop.widgets.details_pane)
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
 LOOKUP_TITLE = "Civitai lookup"
@@ -134,11 +145,11 @@ class MainWindow(QMainWindow):
         self.import_dialog: ImportFilesDialog | None = None
         # Features add their entries to the library's context menu through these (see _show_context_menu).
         self.context_menu_sections: list[Callable[[QMenu, list[AssetRecord]], None]] = []
+        self._after_first_frame: Callable[[], None] | None = None  # see ``event``
         self._build_views()
         self._build_menus()
         self.status = AppStatusBar(self)
         self.setStatusBar(self.status)
-        self.details.copied.connect(self.status.flash)
 
         self._watch_timer = QTimer(self)
         self._watch_timer.setSingleShot(True)
@@ -153,40 +164,73 @@ class MainWindow(QMainWindow):
         if load_later:
             if services.remote is not None or services.render is not None:
                 self._ensure_tabs()  # the tab bar is there from the first paint: the window does not jump
+            if services.render is not None:
+                self._build_compose_dock()  # and the board's room beside the library
             # First paint, then the rows (read on a job thread, see desktop.models.library_view), then
-            # the rest: the organizing features, the site tabs and the Compose tab each import a large
-            # part of the app (the catalog's write side, requests, the render service).
-            QTimer.singleShot(0, self._load_first_view)
+            # the rest: the details pane, the organizing features, the site tabs and the Compose tab each
+            # import a large part of the app (the catalog's write side, requests, the render service).
+            self._after_first_frame = self._load_first_view
         else:
             self._install_features()
             self.reload()
             self._complete()
 
-    def _load_first_view(self) -> None:
-        """Reads the first view off the GUI thread, so the window paints and answers while the catalog
-        opens; shows it, then builds the rest of the window."""
-        query, page_size = self.model.query, self.model.page_size
-        library = self.library
+    def event(self, event: QEvent) -> bool:
+        """Starts the first view's read once the first frame is drawn: a window is painted on the event
+        loop once it is exposed, after ``show()`` has returned and after any zero-delay timer, and the
+        read's imports on the job thread would hold the interpreter while the frame is drawn."""
+        handled = super().event(event)
+        if event.type() == QEvent.Type.Paint and self._after_first_frame is not None:
+            start, self._after_first_frame = self._after_first_frame, None
+            QTimer.singleShot(0, start)  # once this frame's other widgets are drawn too
+        return handled
 
-        def read(_progress: ProgressCallback, _cancel: CancelToken) -> LibraryView:
-            return read_library_view(library, query, page_size)
+    def _load_first_view(self) -> None:
+        """Reads the first page off the GUI thread, so the window paints and answers while the catalog
+        opens (see ``desktop.models.library_view``); then the counts; then builds the rest."""
+        query, page_size = self.model.query, self.model.page_size
+        page_reads, library = self.services.page_reads, self.library
+
+        def read(_progress: ProgressCallback, _cancel: CancelToken) -> FirstPage:
+            return read_first_page(page_reads() if page_reads is not None else library, query, page_size)
 
         handle = self.jobs.start("Opening the library", read)
-        handle.signals.finished.connect(self._show_first_view)
-        handle.signals.failed.connect(lambda _message: self._show_first_view(None))
+        handle.signals.finished.connect(self._show_first_page)
+        handle.signals.failed.connect(lambda _message: self._show_first_page(None))
 
-    def _show_first_view(self, view: LibraryView | None) -> None:
-        """Shows the first view (a failed read is done again here, where its error shows as before)."""
+    def _show_first_page(self, page: FirstPage | None) -> None:
+        """Shows the first page's rows, then reads the counts (a failed read is done again here, where
+        its error shows as before)."""
         if self._closing:
             return
-        if view is None or view.query != self.model.query:  # the user changed the filters meanwhile
+        if page is None or page.query != self.model.query:  # the user changed the filters meanwhile
+            self.reload()
+            QTimer.singleShot(0, self._complete)  # after the rows are painted
+            return
+        self._total = page.total
+        self.model.show_result(page.ids, frozenset(), page.first_page)
+        self._restore_selection(None)
+        self._update_count(page.roots)
+        library = self.library
+
+        def read(_progress: ProgressCallback, _cancel: CancelToken) -> LibraryCounts:
+            return read_counts(library)
+
+        handle = self.jobs.start("Opening the library", read)
+        handle.signals.finished.connect(lambda counts: self._show_counts(counts, page.roots))
+        handle.signals.failed.connect(lambda _message: self._show_counts(None, page.roots))
+
+    def _show_counts(self, counts: LibraryCounts | None, roots: Sequence[RootRecord]) -> None:
+        """The sidebar's counts, the tags and the update badges of the first view; then the rest."""
+        if self._closing:
+            return
+        if counts is None:
             self.reload()
         else:
-            self.model.show_result(view.ids, view.update_ids, view.first_page)
-            self.refresh_sidebar(view.facets, view.roots)
-            self.filter_bar.set_tags(view.tags)
-            self._restore_selection(None)
-            self._update_count()
+            self.model.show_updates(counts.update_ids)
+            self.refresh_sidebar(counts.facets, roots)
+            self.filter_bar.set_tags(counts.tags)
+            self._update_count(roots)
         QTimer.singleShot(0, self._complete)  # after the rows are painted
 
     def _complete(self) -> None:
@@ -194,6 +238,7 @@ class MainWindow(QMainWindow):
         and tabs appear), then runs what waited for a complete window (``when_ready``)."""
         if self._closing or self._when_ready is None:
             return
+        self.details  # noqa: B018 - made now if nothing has shown a model yet: the window is complete
         if not self._features_installed:  # with ``load_later``: after the first view
             self._install_features()
             self.sidebar_model.announce_roots()  # the folder tree reads the roots already shown
@@ -268,20 +313,45 @@ class MainWindow(QMainWindow):
         center_layout.addWidget(self.filter_bar)  # wraps when narrow: never wider than the window
         center_layout.addWidget(self.views, 1)
 
-        self.details = DetailsPane(self.library, self.services.cache_dir, self)
-        self.details.asset_edited.connect(self._on_asset_edited)
+        # The details pane (a large part of the window's modules) is made on first use; until then an
+        # empty pane of its width holds its place (see ``details``).
+        self._details: DetailsPane | None = None
+        self._details_place = QWidget()
+        self._details_place.setObjectName("detailsContent")
+        self._details_place.setMinimumWidth(DETAILS_MIN_WIDTH)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(center)
-        self.splitter.addWidget(self.details)
+        self.splitter.addWidget(self._details_place)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([220, 760, 380])
         self.setCentralWidget(self.splitter)
+
+    @property
+    def details(self) -> DetailsPane:
+        """The details pane, made the first time it is needed (at the latest once the first view is
+        shown); it takes the place the window kept for it, at the same width."""
+        if self._details is None:
+            from desktop.widgets.details_pane import DetailsPane
+
+            pane = DetailsPane(self.library, self.services.cache_dir, self)
+            pane.asset_edited.connect(self._on_asset_edited)
+            pane.copied.connect(self.status.flash)
+            self._details = pane
+            place = self._details_place
+            self.splitter.replaceWidget(self.splitter.indexOf(place), pane)
+            place.deleteLater()
+        return self._details
+
+    def _show_details(self, record: AssetRecord | None) -> None:
+        """Shows ``record`` in the details pane; nothing to show needs no pane yet."""
+        if record is not None or self._details is not None:
+            self.details.show_asset(record)
 
     def _build_remote_tabs(self, remote: RemoteServices | None) -> None:
         """Library | Civitai | Hugging Face | Downloads; the remote tabs share one image cache and queue."""
@@ -347,12 +417,12 @@ class MainWindow(QMainWindow):
 
         The render service is made when the tab is first shown; the board's visibility is remembered.
         """
-        from desktop.compose.board_panel import BoardDock
         from desktop.compose.compose_tab import ComposeTab
 
         factory = self.services.render
         if factory is None or self.compose_tab is not None:
             return
+        dock = self._build_compose_dock()
         self.compose_tab = ComposeTab(self.library, factory, self.services.cache_dir / "renders")
         self.compose_tab.message.connect(self.status.flash)
         self.compose_tab.cover_changed.connect(self._on_cover_changed)
@@ -365,7 +435,16 @@ class MainWindow(QMainWindow):
         self.details.parameters_requested.connect(self.use_parameters_on_board)
         panel = self.compose_tab.board_panel
         panel.render_requested.connect(lambda: tabs.setCurrentWidget(self.compose_tab))
-        self.compose_dock = BoardDock(panel, self)
+        dock.set_board(panel)
+
+    def _build_compose_dock(self) -> BoardDock:
+        """The board's dock beside the library, its View menu entry (F9) and the tab bar's toggle; made
+        before the first paint when the window is built in steps, so the board's room is there from the
+        first frame and the window does not widen when the Compose tab brings the board."""
+        if self.compose_dock is not None:
+            return self.compose_dock
+        tabs = self._ensure_tabs()
+        self.compose_dock = BoardDock(self)
         self.compose_dock.closed.connect(lambda: self.set_compose_board_visible(False))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.compose_dock)
         if self.services.settings.compose_board_visible:
@@ -390,9 +469,11 @@ class MainWindow(QMainWindow):
         toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tabs.setCornerWidget(toggle, Qt.Corner.TopRightCorner)
         self._sync_compose_dock()
+        return self.compose_dock
 
-    def _make_room_for_the_board(self, width: int = 380) -> None:
-        """Widens the window by the board's width where the screen allows, so the library keeps its room."""
+    def _make_room_for_the_board(self, width: int = BOARD_WIDTH) -> None:
+        """Widens the window by the board's width where the screen allows, so the library keeps its room
+        (before the window is shown: its first frame has this shape)."""
         if self.compose_dock is None:
             return
         screen = self.screen().availableGeometry() if self.screen() is not None else None
@@ -401,13 +482,18 @@ class MainWindow(QMainWindow):
             self.resize(wanted, self.height())
         dock = self.compose_dock
 
+        side, details = 200, 340
+
         def settle() -> None:  # once the new width is laid out: the board its width, the grid the rest
             self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
             sizes = self.splitter.sizes()
             if len(sizes) == 3:
-                side, details = min(sizes[0], 200), min(sizes[2], 340)
-                self.splitter.setSizes([side, sum(sizes) - side - details, details])
+                left, right = min(sizes[0], side), min(sizes[2], details)
+                self.splitter.setSizes([left, sum(sizes) - left - right, right])
 
+        if not self.isVisible():  # the sizes the first layout starts from: its first frame has this shape
+            self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
+            self.splitter.setSizes([side, max(self.width() - width - side - details, 0), details])
         QTimer.singleShot(0, settle)
 
     def set_compose_board_visible(self, visible: bool) -> None:
@@ -485,6 +571,7 @@ class MainWindow(QMainWindow):
             if new_ids or plan.rescan_root_ids:
                 self.rescan([*plan.rescan_root_ids, *new_ids])
             return
+        from app.after_scan import ChainSteps
         from app.import_files import copy_models, plan_copies
 
         settings = self.services.settings
@@ -695,7 +782,7 @@ class MainWindow(QMainWindow):
     def _restore_selection(self, asset_id: int | None) -> None:
         row = self.model.row_of(asset_id) if asset_id is not None else None
         if row is None:
-            self.details.show_asset(None)
+            self._show_details(None)
             return
         self.select_row(row)
 
@@ -717,10 +804,13 @@ class MainWindow(QMainWindow):
             table = self.services.settings.view_mode == "table"
             self.views.setCurrentWidget(self.table if table else self.grid)
 
-    def _update_count(self) -> None:
+    def _update_count(self, roots: Sequence[RootRecord] | None = None) -> None:
+        """The count in the status bar, and the empty library's page while there is no folder (``roots``
+        when they were just read)."""
+        has_roots = bool(roots if roots is not None else self.library.roots())
         self.status.show_count(self.model.rowCount(), self._total)
-        self._show_library_page(bool(self.library.roots()))
-        if not self.library.roots():
+        self._show_library_page(has_roots)
+        if not has_roots:
             hint = "Your library is empty.\nAdd a folder of models with File › Add library folder… (Ctrl+O)."
         else:
             hint = "No models match these filters."
@@ -786,7 +876,7 @@ class MainWindow(QMainWindow):
         return self.model.records(sorted({index.row() for index in self.selection.selectedRows()}))
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.details.show_asset(self.model.record(current.row()) if current.isValid() else None)
+        self._show_details(self.model.record(current.row()) if current.isValid() else None)
 
     def _on_asset_edited(self, record: AssetRecord) -> None:
         self.model.refresh_asset(record.id, record)
@@ -933,6 +1023,8 @@ class MainWindow(QMainWindow):
 
     def _chain(self, steps: ChainSteps) -> JobFunction:
         """The app's after-scan chain over this window's services, as one job (one Cancel stops it)."""
+        from app.after_scan import ChainJobs, run_chain  # the app's jobs: not before the first paint
+
         services = self.services
         jobs = ChainJobs(
             services.scan_roots, services.hash_pending, services.look_up_civitai, services.sync_mirrors
@@ -945,6 +1037,8 @@ class MainWindow(QMainWindow):
 
     def rescan(self, root_ids: Sequence[int] | None = None) -> None:
         """Scan (every folder, or ``root_ids``), then hash and look up what is new, as the settings say."""
+        from app.after_scan import ChainSteps
+
         settings = self.services.settings
         steps = ChainSteps(
             root_ids=tuple(root_ids) if root_ids is not None else None,
@@ -954,6 +1048,8 @@ class MainWindow(QMainWindow):
         self.run_job(SCAN_TITLE, self._chain(steps))
 
     def hash_now(self) -> None:
+        from app.after_scan import ChainSteps
+
         steps = ChainSteps(scan=False, look_up=self.services.settings.auto_lookup_civitai)
         self.run_job(HASH_TITLE, self._chain(steps))
 
@@ -965,6 +1061,8 @@ class MainWindow(QMainWindow):
         if not ids:
             self.status.flash("Select model files to look up (damaged, unsafe or missing files cannot be)")
             return
+        from app.after_scan import ChainSteps, LookupRequest
+
         steps = ChainSteps(scan=False, hash=False, lookup=LookupRequest(asset_ids=ids, force=True))
         self.run_job(LOOKUP_TITLE, self._chain(steps))
 
@@ -1073,7 +1171,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self._closing = True
-        self.details.save_notes()
+        if self._details is not None:
+            self._details.save_notes()
         self.stop_watching()
         self._queue.clear()
         if self.downloads is not None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the clients import requests / huggingface_hub: only when th
     from core.sources.civitai import CivitaiClient
     from core.sources.huggingface import HuggingFaceClient
     from desktop.compose.service import RenderServiceLike
+    from desktop.models.library_view import PageReads
 
 
 class AssetLibrary(Protocol):
@@ -52,6 +53,8 @@ class AssetLibrary(Protocol):
     def get_rows(self, ids: Sequence[int], /) -> Sequence[AssetRow]: ...
 
     def search_ids(self, query: AssetQuery, /) -> Sequence[int]: ...
+
+    def count(self, query: AssetQuery, /) -> int: ...
 
     def facets(self) -> Facets: ...
 
@@ -178,6 +181,8 @@ class DesktopServices:
     - ``remote`` enables the Civitai, Hugging Face and Downloads tabs; ``None`` shows the library only.
     - ``render()`` returns the render service (``app.render_service.RenderService``), made on first call;
       it enables the Compose tab. The service creates its engine (and imports torch) on the first render.
+    - ``page_reads()`` gives what reads the window's first page: a light reader of the catalog (``sqlite3``
+      only) where it can be read as it stands, else the library (``desktop.models.library_view``).
     - ``look_up_civitai(request, progress, cancel)`` looks files up on Civitai (``app.after_scan``);
       the window runs it after hashing and for "Look up on Civitai". ``None`` disables both.
     """
@@ -194,3 +199,4 @@ class DesktopServices:
     render: RenderFactory | None = None
     look_up_civitai: LookUpCivitai | None = None
     sync_mirrors: SyncMirrors | None = None  # the mirrors for other UIs, re-synced after every scan
+    page_reads: Callable[[], PageReads] | None = None

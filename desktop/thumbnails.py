@@ -23,9 +23,6 @@ from stat import S_ISREG
 from PySide6.QtCore import QBuffer, QByteArray, QObject, QRunnable, QSize, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader
 
-from core.formats.model_file import FormatError
-from core.formats.safe_open import read_regular
-
 log = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_ITEMS = 600
@@ -69,6 +66,11 @@ def load_thumbnail(path: Path, size: QSize, cache_dir: Path | None) -> QImage | 
         image = QImage(str(cached))
         if not image.isNull():
             return image
+    # The model-file readers (and msgspec) on this worker thread, when a first preview is read: not
+    # before the window's first paint.
+    from core.formats.model_file import FormatError
+    from core.formats.safe_open import read_regular
+
     try:
         # Read through safe_open (a file swapped for a pipe never blocks this thread), and from memory, so
         # a name that is not UTF-8 needs no QString; Qt's allocation limit refuses decompression bombs.

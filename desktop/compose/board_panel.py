@@ -9,9 +9,8 @@ on release, routes each one by its kind.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QDockWidget,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -102,18 +101,3 @@ class BoardPanel(QWidget):
         else:
             event.ignore()
 
-
-class BoardDock(QDockWidget):
-    """The dock holding the board panel; ``closed`` tells its title-bar close button from a tab hiding it."""
-
-    closed = Signal()
-
-    def __init__(self, panel: BoardPanel, parent: QWidget | None = None) -> None:
-        super().__init__("Compose board", parent)
-        self.setObjectName("composeDock")
-        self.setWidget(panel)
-        self.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        super().closeEvent(event)
-        self.closed.emit()

@@ -175,7 +175,11 @@ class AssetTableModel(QAbstractTableModel):
 
     def refresh_updates(self) -> None:
         """Re-reads which rows have an update (after a check, an ignore or a download) and repaints."""
-        self._update_ids = frozenset(self._library.update_asset_ids())
+        self.show_updates(frozenset(self._library.update_asset_ids()))
+
+    def show_updates(self, update_ids: frozenset[int]) -> None:
+        """Badges the rows in ``update_ids`` (read elsewhere) as having an update, and repaints."""
+        self._update_ids = update_ids
         if self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(AssetColumn) - 1))
 
