@@ -467,24 +467,43 @@ def _networks(recipe: Recipe) -> tuple[Any, ...]:
     return loras, tuple((h.ref.name, h.strength) for h in recipe.hypernetworks)
 
 
+_NUMERIC: dict[str, tuple[str, type[int] | type[float]]] = {
+    "Steps": ("steps", int),
+    "CFG scale": ("cfg", float),
+    "Seed": ("seed", int),
+    "Clip skip": ("clip_skip", int),
+    "Batch size": ("batch", int),
+}
+
+
 def _same_meaning(
-    key: str, raw: str, recipe: Recipe, source: Recipe, fresh: Mapping[str, str | None]
+    key: str,
+    raw: str,
+    recipe: Recipe,
+    *,
+    source: Recipe,
+    fresh: Mapping[str, str | None],
+    params: Mapping[str, str],
 ) -> bool:
-    """Whether the source's ``key: raw`` still says what ``recipe`` renders (then its bytes are kept)."""
+    """Whether the source's ``key: raw`` still says what ``recipe`` renders (then its bytes are kept).
+
+    Settings are compared with the value as written, not as read: a value Atelier could not use
+    ("Steps: 200") is rewritten with what it renders instead.
+    """
     value = unquote(raw)
     if key in ("Sampler", "Schedule type"):
         return (recipe.sampler, recipe.schedule) == (source.sampler, source.schedule)
     if key in ("Size", "First pass size"):
-        return (recipe.width, recipe.height) == (source.width, source.height)
-    numeric = {
-        "Steps": "steps",
-        "CFG scale": "cfg",
-        "Seed": "seed",
-        "Clip skip": "clip_skip",
-        "Batch size": "batch",
-    }
-    if key in numeric:
-        return bool(getattr(recipe, numeric[key]) == getattr(source, numeric[key]))
+        first_pass = _size(params.get("First pass size"))
+        wanted = first_pass if first_pass and all(first_pass) else _size(params.get("Size"))
+        return wanted == (recipe.width, recipe.height)
+    if key in _NUMERIC:
+        name, kind = _NUMERIC[key]
+        try:
+            number = kind(float(value)) if kind is int and "." in value else kind(value)
+        except ValueError:
+            return False  # unreadable: the recipe's value (the default) is written instead
+        return bool(number == getattr(recipe, name))
     if key == "Model":
         return _ref_name(recipe.checkpoint) == _ref_name(source.checkpoint)
     if key == "Model hash":
@@ -570,13 +589,14 @@ def format_infotext(
 
     text = recipe.source_infotext.replace("\r\n", "\n")
     prompt_raw, negative_raw, line_raw = _sections(text)
+    source_params = {key: unquote(raw) for key, raw in raw_pairs(line_raw)}
     written: dict[str, str] = {}
     for key, raw in raw_pairs(line_raw):
         if key == "Version":
             if version is None:
                 written[key] = raw
             continue
-        if _same_meaning(key, raw, recipe, source, fresh):
+        if _same_meaning(key, raw, recipe, source=source, fresh=fresh, params=source_params):
             written[key] = raw
         elif key in ("Hypernet", "Hypernet hash", "Hypernet strength", "First pass size"):
             continue  # hypernetworks go in the prompt only; the size is written as Size
@@ -593,9 +613,7 @@ def format_infotext(
         if key not in written and key != "Version" and key not in _CONSUMED:
             written[key] = quote(value)
     if version is not None:
-        written["Version"] = quote(version)
-    elif "Version" in written:
-        written["Version"] = written.pop("Version")
+        written["Version"] = quote(version)  # where the source had it, else last
     prompt = _written_prompt(recipe, prompt_raw, source)
     if parse_prompt(prompt).hypernetworks:  # A1111 adds a tag per Hypernet field: never both
         for key in ("Hypernet", "Hypernet hash", "Hypernet strength"):
@@ -636,9 +654,6 @@ def _a1111_order(written: dict[str, str], source_keys: list[str]) -> dict[str, s
         elif "Version" in keys:
             position = keys.index("Version")
         keys.insert(position, key)
-    if "Version" in keys:
-        keys.remove("Version")
-        keys.append("Version")
     return {key: written[key] for key in keys}
 
 

@@ -37,9 +37,12 @@ class ParsedPrompt:
 
 def _weight_of(value: str) -> float:
     """A1111's ``float(value)``, refusing what would render garbage (nan, inf) as well."""
-    number = float(value)  # ValueError for "abc", "0,8"
+    try:
+        number = float(value)  # A1111's float(): "abc" and "0,8" fail
+    except ValueError:
+        raise ValueError(f"weight {value!r} is not a number") from None
     if not math.isfinite(number):
-        raise ValueError(f"could not use {value!r} as a weight (not finite)")
+        raise ValueError(f"weight {value!r} is not a finite number")
     return number
 
 
