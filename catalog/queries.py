@@ -9,18 +9,18 @@ the ``sqlite3`` module runs ``:name`` natively, the Library hands in its engine'
 (inside its unit of work), and SQLAlchemy's ``text()`` would run the same text on another dialect. The
 results are therefore the same by construction, whichever door a caller used.
 
-**SQLite-only pieces** are kept in :mod:`catalog.fts_plan` (the FTS5 match expression, the FTS5
-vocabulary the planner reads); everything else here is standard SQL plus ``json_each`` for id lists
-(one JSON parameter instead of hundreds of bound ones).
+**SQLite-only pieces** are kept in :mod:`catalog.fts_match` (the FTS5 query text); everything else here
+is standard SQL plus ``json_each`` for id lists (one JSON parameter instead of hundreds of bound ones).
 
-**Planning** (see :mod:`catalog.fts_plan` for the text part): a page is "the first N matches in sort
-order". Each set-valued filter (the text, a tag, a collection, "has an update") gives a set of ids; the
-smallest set known to hold at most :data:`DRIVING_SET_LIMIT` ids drives the query (``id IN (...)``, read
-then sorted: a few hundred lookups), and every other set is only probed while SQLite walks the index of
-the sort order, which stops after a page: a tag or collection by an ``EXISTS`` primary-key lookup per
-row, the text by ``id + 0 IN (...)`` (which SQLite cannot use to look rows up, so it walks the sort
-index instead). A broad set ("anime" on 75% of 100k assets) read and sorted would cost 60 ms; probed,
-a page costs a few.
+**Planning**: a page is "the first N matches in sort order". Each set-valued filter (the text, a tag, a
+collection, "has an update") gives a set of ids. SQLite cannot know how large an FTS set is and guesses
+badly both ways, so each set is first counted up to :data:`DRIVING_SET_LIMIT` (cheap: the count stops
+there); the smallest set under the limit drives the query (``id IN (...)``, read then sorted: a few
+hundred lookups), and every other set (or all of them, when all are broad) is only probed while SQLite
+walks the index of the sort order, which stops after a page: a tag or collection by an ``EXISTS``
+primary-key lookup per row, the text by ``id + 0 IN (...)`` (which SQLite cannot use to look rows up, so
+it walks the sort index instead). A broad set ("anime" on 75% of 100k assets) read and sorted would
+cost 60 ms; probed, a page costs a few.
 
 **The user's word.** A kind or architecture filter matches the *effective* value, which is what the
 ``kind`` / ``architecture`` columns hold (an override the user sets is written there; see
@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from catalog import fts_plan
+from catalog.fts_match import match_expression, matching_ids
 from catalog.normalize import label_key
 from catalog.path_text import from_stored, to_stored
 from catalog.records import (
@@ -66,13 +66,7 @@ from core.taxonomy import (
 
 # Above this many matches a set is cheaper to probe than to read and sort (measured on 100k assets:
 # reading+sorting costs about 1 us per row, walking the whole name index about 12 ms).
-DRIVING_SET_LIMIT = fts_plan.DRIVING_SET_LIMIT
-
-
-class Cursor(Protocol):
-    def fetchall(self) -> list[Any]: ...
-
-    def fetchone(self) -> Any: ...
+DRIVING_SET_LIMIT = 5000
 
 
 class DbapiConnection(Protocol):
@@ -162,21 +156,20 @@ class _Params:
 
 class _IdSet:
     """One set-valued filter: ``ids`` selects its asset ids, ``probe`` tests the row ``a`` without
-    reading the whole set where that is possible; ``size`` is how large the set is known to be, as a
-    (lower, upper) bound, or None when only counting says."""
+    reading the whole set where that is possible (a tag is one primary-key lookup per row; FTS cannot do
+    that cheaply, so its probe is a membership test against the set)."""
 
-    def __init__(self, ids: str, probe: str, size: tuple[int, int] | None = None) -> None:
+    def __init__(self, ids: str, probe: str) -> None:
         self.ids = ids
         self.probe = probe
-        self.size = size
 
 
-def _id_sets(connection: DbapiConnection, query: AssetQuery, params: _Params) -> list[_IdSet]:
+def _id_sets(query: AssetQuery, params: _Params) -> list[_IdSet]:
     sets: list[_IdSet] = []
-    match = fts_plan.match_expression(query.text)
+    match = match_expression(query.text)
     if match is not None:
-        hits = f"SELECT rowid FROM asset_fts WHERE asset_fts MATCH {params.add(match)}"
-        sets.append(_IdSet(hits, f"a.id + 0 IN ({hits})", fts_plan.match_size(connection, query.text)))
+        hits = matching_ids(params.add(match))
+        sets.append(_IdSet(hits, f"a.id + 0 IN ({hits})"))
     for key in dict.fromkeys(label_key(tag) for tag in query.tags):
         tag_id = f"(SELECT id FROM tags WHERE key = {params.add(key)})"
         sets.append(
@@ -240,10 +233,10 @@ def _scalar_conditions(query: AssetQuery, params: _Params, *, for_count: bool) -
 
 def _where(connection: DbapiConnection, query: AssetQuery, params: _Params, *, for_count: bool) -> str:
     """The full WHERE of ``query``, its id sets split into one driver and probes (module docstring)."""
-    sets = _id_sets(connection, query, params)
+    sets = _id_sets(query, params)
     driver: int | None = None
     if sets:
-        sizes = [_set_size(connection, id_set, params) for id_set in sets]
+        sizes = [_capped_count(connection, id_set, params) for id_set in sets]
         smallest = min(range(len(sets)), key=sizes.__getitem__)
         if sizes[smallest] <= DRIVING_SET_LIMIT:
             driver = smallest
@@ -258,15 +251,8 @@ def _where(connection: DbapiConnection, query: AssetQuery, params: _Params, *, f
     return " WHERE " + " AND ".join(conditions)
 
 
-def _set_size(connection: DbapiConnection, id_set: _IdSet, params: _Params) -> int:
-    """How large a set is, as far as planning needs: known at once where its bounds say on which side of
-    the limit it lies, else counted no further than just past the limit."""
-    if id_set.size is not None:
-        lower, upper = id_set.size
-        if upper <= DRIVING_SET_LIMIT:
-            return upper
-        if lower > DRIVING_SET_LIMIT:
-            return lower
+def _capped_count(connection: DbapiConnection, id_set: _IdSet, params: _Params) -> int:
+    """How many ids the set holds, counting no further than just past the limit."""
     capped = f"SELECT count(*) FROM ({id_set.ids} LIMIT {DRIVING_SET_LIMIT + 1})"
     return int(connection.execute(capped, params.values).fetchone()[0])
 
@@ -477,7 +463,7 @@ _TAG_NAMES = f"""SELECT l.asset_id, t.name FROM asset_tags AS l JOIN tags AS t O
 _COLLECTION_NAMES = f"""SELECT l.asset_id, c.name FROM asset_collections AS l
     JOIN collections AS c ON c.id = l.collection_id
     WHERE l.asset_id {IN_IDS} ORDER BY l.asset_id, l.position, c.key"""
-_COVERS = f"SELECT asset_id, path FROM previews WHERE is_cover AND asset_id {IN_IDS}"
+_COVERS = f"SELECT asset_id, path FROM previews WHERE is_cover = 1 AND asset_id {IN_IDS}"
 # The sites' names and trigger words of a page's assets (real matches only, not remembered misses).
 _REMOTE_FACTS = f"""SELECT asset_id, model_name, trigger_words FROM remote_links
     WHERE asset_id {IN_IDS} AND version_id IS NOT NULL ORDER BY asset_id, site, id"""

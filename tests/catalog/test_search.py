@@ -10,7 +10,7 @@ import pytest
 from catalog import queries as search_queries
 from catalog.library import Library
 from catalog.records import AssetQuery, SortKey, UserDataChanges
-from catalog.fts_plan import match_expression
+from catalog.fts_match import match_expression
 from core.formats.sidecar_info import SidecarInfo
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from tests.catalog.conftest import hashes_for, scanned
