@@ -70,6 +70,14 @@ _KOHYA_SUFFIXES = {
     **{token: token for token in TAIL_TOKENS},
 }
 
+# Module name prefixes of each text encoder: ``te`` (the only one), ``te1`` (CLIP-L), ``te2`` (bigG). No
+# prefix of one encoder starts a name of another ("text_encoder." needs its dot), so each module has one.
+TEXT_ENCODER_PREFIXES = (
+    ("te2", ("lora_te2_", "text_encoder_2.")),
+    ("te1", ("lora_te1_",)),
+    ("te", ("lora_te_", "text_encoder.")),
+)
+
 Entry = tuple[str, str, str]  # module, token, tensor name
 _MODULE = itemgetter(0)
 _TOKEN = itemgetter(1)
@@ -137,9 +145,17 @@ class LoraScan:
 
     @cached_property
     def context_dim(self) -> tuple[int, str] | None:
-        """In-features of the first cross-attention to_k/to_v: the text conditioning width."""
-        for module, _, name in self.down:
-            if "attn2" in module and ("to_k" in module or "to_v" in module):
+        """In-features of the first cross-attention to_k/to_v: the text conditioning width.
+
+        The cross-attention modules are filtered in C first: in an SDXL LoRA hundreds of text-encoder
+        modules come before the first UNet one.
+        """
+        down = self.down
+        cross = itertools.compress(
+            down, map(operator.contains, map(_MODULE, down), itertools.repeat("attn2"))
+        )
+        for module, _, name in cross:
+            if "to_k" in module or "to_v" in module:
                 shape = self.shape(name)
                 if len(shape) >= 2:
                     return shape[1], module
@@ -152,21 +168,27 @@ class LoraScan:
 
     @cached_property
     def text_widths(self) -> dict[str, int]:
-        """Width of each adapted text encoder: ``te`` (the only one), ``te1`` (CLIP-L), ``te2`` (bigG)."""
+        """Width of each adapted text encoder: ``te`` (the only one), ``te1`` (CLIP-L), ``te2`` (bigG).
+
+        Each encoder's width comes from its first q/k/v projection (in name order) that has one. The
+        candidates are filtered in C (text-encoder attention, then each encoder's prefixes), so the Python
+        loop stops at the first projection of each encoder instead of visiting every attention module.
+        """
         widths: dict[str, int] = {}
         modules = map(_MODULE, self.primary)
-        attention = itertools.compress(
-            self.primary, map(operator.contains, modules, itertools.repeat("self_attn"))
+        attention = list(
+            itertools.compress(self.primary, map(operator.contains, modules, itertools.repeat("self_attn")))
         )
-        for module, token, name in attention:  # text-encoder attention only: a C-level filter first
-            if not ("q_proj" in module or "k_proj" in module or "v_proj" in module):
-                continue
-            bucket = text_encoder_bucket(module)
-            if bucket is None or bucket in widths:
-                continue
-            width = self._text_width(module, token, name)
-            if width:
-                widths[bucket] = width
+        attention_modules = list(map(_MODULE, attention))
+        for bucket, prefixes in TEXT_ENCODER_PREFIXES:
+            members = map(operator.methodcaller("startswith", prefixes), attention_modules)
+            for module, token, name in itertools.compress(attention, members):
+                if not ("q_proj" in module or "k_proj" in module or "v_proj" in module):
+                    continue
+                width = self._text_width(module, token, name)
+                if width:
+                    widths[bucket] = width
+                    break
         return widths
 
     def _text_width(self, module: str, token: str, name: str) -> int | None:
@@ -376,17 +398,6 @@ def scan_every_name(tensors: Mapping[str, TensorInfo]) -> LoraScan:
     scan.counts.update(map(itemgetter(1), primary))
     scan.counts.update(others)
     return scan
-
-
-def text_encoder_bucket(module: str) -> str | None:
-    """Which text encoder a module belongs to: ``te`` (the only one), ``te1`` (CLIP-L), ``te2`` (bigG)."""
-    if module.startswith(("lora_te2_", "text_encoder_2.")):
-        return "te2"
-    if module.startswith("lora_te1_"):
-        return "te1"
-    if module.startswith(("lora_te_", "text_encoder.")):
-        return "te"
-    return None
 
 
 def lokr_in_dim(tensors: Mapping[str, TensorInfo], module: str) -> int | None:
