@@ -18,6 +18,7 @@ import pytest
 
 from app.cli import build_parser
 from app.cli_registry import COMMAND_ENTRIES, module_commands
+from tests.app.catalog_profiles import make_profile
 from tests.factory.models import kohya_lora, write_case
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +70,30 @@ def test_a_commands_help_loads_nothing_heavy(command: str, tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"usage: atelier {command}" in result.stdout
     assert not modules & set(HEAVY), f"{command} --help imported {sorted(modules & set(HEAVY))}"
+
+
+@pytest.fixture(scope="module")
+def scanned_profile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A data folder whose catalog ``atelier scan`` made from a real LoRA (at this version's schema)."""
+    return make_profile(tmp_path_factory.mktemp("reading-commands"))
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["search", "pixel"], "pixel-art.safetensors"),
+        (["show", "1"], "file name:         pixel-art.safetensors"),
+        (["roots"], "1 file "),
+    ],
+)
+def test_reading_commands_on_a_real_catalog_load_no_sqlalchemy(
+    command: list[str], expected: str, scanned_profile: tuple[Path, Path]
+) -> None:
+    """search, show and roots read the catalog with sqlite3 alone (catalog.read_connection)."""
+    result, modules = _imported(*command, data_dir=scanned_profile[0])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert expected in result.stdout
+    assert not modules & {"sqlalchemy", "alembic"}, f"{command[0]} imported {sorted(modules & set(HEAVY))}"
 
 
 ONLY_ITS_OWN_MODULE = """
