@@ -89,13 +89,44 @@ print(frames.times[0], frames.times[1])
 )
 
 
-def _time_process(code: str, *args: str) -> tuple[float, float]:
+# A checkout from before ``desktop.launch.open_window`` (``--compare``), opened as its ``run_gui`` did.
+EARLIER = (
+    PROBE
+    + """
+import sys
+from app.context import AppContext
+from desktop.app import create_application
+from desktop.catalog_check import settle_catalog
+from desktop.launch import build_services
+from desktop.main_window import MainWindow
+from desktop.theme import apply_theme, follow_system_scheme
+context = AppContext(sys.argv[1])
+app = create_application(["atelier"])
+assert settle_catalog(context)
+services = build_services(context)
+apply_theme(app, services.settings.theme)
+follow_system_scheme(app)
+window = MainWindow(services, load_later=True)
+window.show()
+window.when_ready(window.start_background_work)
+window.resize(1280, 800)
+frames = Frames(2, lambda drawn: drawn == 0 or window.model.rowCount() > 0)
+app.installEventFilter(frames)
+app.exec()
+assert len(frames.times) == 2, "the catalog was not loaded"
+print(frames.times[0], frames.times[1])
+"""
+)
+
+
+def _time_process(code: str, *args: str, tree: Path = ROOT) -> tuple[float, float]:
     """Seconds from spawning the interpreter until the window is drawn, and until its first load ends."""
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = str(tree)  # that checkout's packages, not the installed ones
     started = time.time()
     out = subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", code, *args], cwd=tree, env=env, check=True, capture_output=True, text=True
     ).stdout
     shown, loaded = (float(x) for x in out.split())
     return shown - started, loaded - started
@@ -112,6 +143,12 @@ def main() -> None:
         help="data folder to open; built with --rows models when it has no catalog yet, kept afterwards "
         "(so old and new code can be timed on the same catalog)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout (from before open_window, e.g. a git worktree of d57d6b2) to time on the "
+        "same catalog, its runs taken in turn with these",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="atelier-bench-start-") as tmp:
@@ -126,8 +163,16 @@ def main() -> None:
             (data_dir / "settings.json").write_text(json.dumps({"first_start_done": True}))
         _time_process(BARE)  # warm the OS caches for both
         _time_process(ATELIER, str(data_dir))
-        bare = [_time_process(BARE)[0] for _ in range(args.runs)]
-        ours = [_time_process(ATELIER, str(data_dir)) for _ in range(args.runs)]
+        if args.compare:
+            _time_process(EARLIER, str(data_dir), tree=args.compare)
+        bare: list[float] = []
+        ours: list[tuple[float, float]] = []
+        earlier: list[tuple[float, float]] = []
+        for _ in range(args.runs):  # in turn, so a change in the machine's load touches each alike
+            bare.append(_time_process(BARE)[0])
+            ours.append(_time_process(ATELIER, str(data_dir)))
+            if args.compare:
+                earlier.append(_time_process(EARLIER, str(data_dir), tree=args.compare))
 
     bare_s = statistics.median(bare)
     ours_s = statistics.median(shown for shown, _ in ours)
@@ -144,6 +189,13 @@ def main() -> None:
         "rows_visible_after_paint_s": round(after_paint_s, 3),
         "target_rows_after_paint_s": TARGET_ROWS_AFTER_PAINT_S,
     }
+    if earlier:
+        result["compared_tree"] = str(args.compare)
+        result["compared_window_s"] = round(statistics.median(shown for shown, _ in earlier), 3)
+        result["compared_ratio"] = round(result["compared_window_s"] / bare_s, 2)
+        result["compared_rows_visible_after_paint_s"] = round(
+            statistics.median(loaded - shown for shown, loaded in earlier), 3
+        )
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -156,6 +208,13 @@ def main() -> None:
         f"(target <= {TARGET_ROWS_AFTER_PAINT_S} s); {loaded_s:.3f} s from start: "
         f"ratio {result['rows_visible_ratio']} to the bare window"
     )
+    if earlier:
+        compared = (
+            f"  {args.compare}: window {result['compared_window_s']:.3f} s, "
+            f"ratio {result['compared_ratio']}; "
+            f"models visible {result['compared_rows_visible_after_paint_s']:.3f} s after its first paint"
+        )
+        print(compared)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from catalog.db_file import schema_written_by_newer
 from core.errors import AtelierError
-from desktop.dialogs.catalog_problem_dialog import CatalogChoice, CatalogProblemDialog
 from desktop.theme import apply_theme
 
 if TYPE_CHECKING:
@@ -42,11 +41,15 @@ def catalog_problem(context: AppContext) -> AtelierError | None:
 
 
 def settle_catalog(context: AppContext) -> bool:
-    """Ask until the catalog can be opened (True) or the user quits (False; the problem is printed)."""
-    from app.catalog_access import without_command_hint
-    from app.messages import user_message
+    """Ask until the catalog can be opened (True) or the user quits (False; the problem is printed).
 
+    The dialog's modules are imported only when something is wrong: a healthy start goes on to the
+    window's first paint without them."""
     while (problem := catalog_problem(context)) is not None:
+        from app.catalog_access import without_command_hint
+        from app.messages import user_message
+        from desktop.dialogs.catalog_problem_dialog import CatalogChoice, CatalogProblemDialog
+
         application = QApplication.instance()
         if isinstance(application, QApplication):  # the dialog looks like the window will
             apply_theme(application, context.settings.theme)

@@ -100,4 +100,3 @@ class BoardPanel(QWidget):
             event.accept()
         else:
             event.ignore()
-

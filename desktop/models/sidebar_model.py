@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QStandardItem, QStandardItemModel
@@ -25,7 +25,9 @@ from catalog.path_text import shown
 from catalog.records import Facets, RootRecord
 from core.taxonomy import Architecture, AssetKind
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
-from desktop.organize.folders import FolderNode
+
+if TYPE_CHECKING:
+    from desktop.organize.folders import FolderNode
 
 
 class ScopeKind(Enum):
@@ -225,6 +227,8 @@ class SidebarModel(QStandardItemModel):
             scope = root_item.data(SidebarRole.SCOPE)
             tree = self._folder_trees.get(scope.value) if isinstance(scope, SidebarScope) else None
             if tree is None or tree.path != root_item.data(SidebarRole.FOLDER_PATH):
+                from desktop.organize.folders import FolderNode  # the organizing features' folder tree
+
                 tree = FolderNode(str(root_item.data(SidebarRole.FOLDER_PATH)), root_item.text())
             _sync_children(root_item, tree.children)
 

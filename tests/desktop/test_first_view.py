@@ -131,43 +131,89 @@ def test_a_filter_set_while_the_catalog_opens_wins_over_the_first_view(
     assert list(late_window.model.ids()) == list(wanted)
 
 
-PAINT_SCRIPT = textwrap.dedent(
+START_SCRIPT = textwrap.dedent(
     """
-    import sys
-    from PySide6.QtCore import QTimer
+    import json, sys
+    from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
     from app.context import AppContext
-    from desktop.app import create_application
-    from desktop.launch import build_services
-    from desktop.main_window import MainWindow
+    from desktop.launch import open_window
 
-    services = build_services(AppContext(sys.argv[1]))
-    app = create_application(["atelier"])
-    window = MainWindow(services, load_later=True)
-    window.show()
-    window.repaint()
-    heavy = {"sqlalchemy", "alembic", "numpy", "huggingface_hub", "requests", "torch"}
-    at_paint = sorted({m.split(".")[0] for m in sys.modules} & heavy)
-    window.when_ready(app.quit)
-    QTimer.singleShot(30_000, app.quit)
+    HEAVY = {
+        "sqlalchemy", "alembic", "numpy", "huggingface_hub", "requests", "torch", "diffusers",
+        "transformers",
+    }
+    LATER = {"desktop.widgets.details_pane", "desktop.compose.compose_tab", "desktop.tabs.civitai_tab"}
+    window = open_window(AppContext(sys.argv[1]), ["atelier"])  # as main.py opens it
+    app = QApplication.instance()
+    seen = {}
+
+    def loaded(names):
+        return sorted(names & ({m.split(".")[0] for m in sys.modules} | set(sys.modules)))
+
+    class FirstFrame(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint and "paint" not in seen:
+                seen["paint"] = loaded(HEAVY) + loaded(LATER)
+            return False
+
+    first_frame = FirstFrame()
+    app.installEventFilter(first_frame)
+
+    def rows_arrived():
+        if window.model.rowCount() and "rows" not in seen:
+            seen["rows"] = [window.model.rowCount(), *loaded(HEAVY)]
+
+    window.model.modelReset.connect(rows_arrived)
+
+    def act():  # what a user does first: open a model, then search
+        seen["complete"] = window.model.rowCount()
+        view = window.current_view()
+        row = window.model.row_of(int(sys.argv[2]))
+        rect = view.visualRect(window.model.index(row, 0))
+        left, plain = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        QTest.mouseDClick(view.viewport(), left, plain, rect.center())
+        record = window.details.record
+        seen["opened"] = [record.id if record else None, window.details.title.text()]
+        QTest.keyClicks(window.filter_bar.search, "pixel")
+        wait_for_search(50)
+
+    def wait_for_search(left):
+        if window.model.query.text == "pixel" or left == 0:
+            seen["search"] = [window.model.query.text, window.model.rowCount()]
+            app.quit()
+        else:
+            QTimer.singleShot(100, lambda: wait_for_search(left - 1))
+
+    window.when_ready(lambda: QTimer.singleShot(0, act))
+    QTimer.singleShot(60_000, app.quit)
     app.exec()
-    print("at paint", ",".join(at_paint) or "-", "rows", window.model.rowCount())
+    print(json.dumps(seen))
     """
 )
 
 
-def test_the_real_window_paints_before_the_catalog_libraries_are_imported(tmp_path: Path) -> None:
-    """Through the app's own services (the catalog opened on first use), in a fresh interpreter."""
+def test_the_real_window_paints_then_shows_rows_without_the_catalog_libraries_and_answers_the_user(
+    tmp_path: Path,
+) -> None:
+    """Through the app's own start (``open_window``, the context's reader and Library), in a fresh
+    interpreter: the first frame needs none of the catalog's, sites' or renderer's libraries nor the
+    details pane or the other tabs; the first rows come without SQLAlchemy; a model opened with a
+    double click shows in the details pane and typing in the search box filters."""
     data = tmp_path / "profile"
     library = Library.open(data / "catalog.sqlite3")
     try:
-        populate(library, tmp_path / "models")
+        populated = populate(library, tmp_path / "models")
         expected = len(library.search_ids(AssetQuery()))
+        pixel = len(library.search_ids(AssetQuery(text="pixel")))
     finally:
         library.close()
+    chosen = populated.ids["dreamshaper_8"]
     (data / "settings.json").write_text(json.dumps({"first_start_done": True}))
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-c", PAINT_SCRIPT, str(data)],
+        [sys.executable, "-c", START_SCRIPT, str(data), str(chosen)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -176,7 +222,13 @@ def test_the_real_window_paints_before_the_catalog_libraries_are_imported(tmp_pa
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == f"at paint - rows {expected}", result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["paint"] == [], "drawn before the catalog, site and render libraries and the later parts"
+    assert seen["rows"] == [expected], "the first rows need no SQLAlchemy"
+    assert seen["complete"] == expected
+    assert seen["opened"] == [chosen, "dreamshaper_8"]
+    assert seen["search"] == ["pixel", pixel]
+    assert 0 < pixel < expected
 
 
 def test_sidebar_headings_have_an_entrys_height_before_the_rows_arrive(
