@@ -21,7 +21,15 @@ from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
 from core.render.grid import GridAxisError, parse_axis
-from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler, split_sampler
+from core.render.recipe import (
+    AssetRef,
+    EmbeddingUse,
+    HypernetworkUse,
+    LoraUse,
+    Recipe,
+    Sampler,
+    split_sampler,
+)
 from core.sources.errors import RemoteError
 from core.taxonomy import AssetKind, describe_kind
 
@@ -52,10 +60,14 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cfg", type=float, default=7.0)
     parser.add_argument("--size", type=_size, default=(512, 512), metavar="WxH")
     parser.add_argument(
-        "--sampler", default=Sampler.EULER_A.value, help="as A1111 names it, e.g. 'DPM++ 2M' (or 'DPM++ 2M Karras')"
+        "--sampler",
+        default=Sampler.EULER_A.value,
+        help="as A1111 names it, e.g. 'DPM++ 2M' (or 'DPM++ 2M Karras')",
     )
     parser.add_argument(
-        "--schedule", default=None, help="A1111's schedule type: Automatic (default), Karras, Exponential, ..."
+        "--schedule",
+        default=None,
+        help="A1111's schedule type: Automatic (default), Karras, Exponential, ...",
     )
     parser.add_argument("--clip-skip", type=int, default=1)
     parser.add_argument("--out", type=Path, help="also write the PNG here (a file, or a folder to put it in)")

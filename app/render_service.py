@@ -42,12 +42,12 @@ from core.render.grid import (
     with_fixed_seeds,
 )
 from core.render.infotext import format_infotext, recipe_from_infotext
-from core.render.samplers import refusal
 from core.render.phases import is_step
 from core.render.png import read_infotext, save_png
 from core.render.recipe import MAX_SEED, AssetRef, Recipe
 from core.render.recipe_codec import recipe_to_dict
 from core.render.resolve import MissingAsset, resolve_recipe
+from core.render.samplers import refusal
 from core.taxonomy import (
     KIND_NOUNS,
     Architecture,

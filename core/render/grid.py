@@ -167,7 +167,7 @@ def _normalized_value(kind: AxisKind, value: AxisValue) -> AxisValue:
     if not text:
         raise GridAxisError(f"{kind.value} values must not be empty")
     if kind is AxisKind.SAMPLER:
-        from core.render.samplers import refusal  # noqa: PLC0415 - keeps torch-free import cheap
+        from core.render.samplers import refusal
 
         sampler, schedule = split_sampler(text)
         problem = refusal(sampler, schedule)

@@ -520,7 +520,7 @@ def _same_meaning(
         listed = parse_hash_list(value)
         return all(_sanitize(e.ref.name) in listed for e in recipe.embeddings if e.ref.hash)
     if key in ("Hypernet", "Hypernet hash", "Hypernet strength"):
-        return _networks(recipe)[1] == _networks(source)[1]
+        return bool(_networks(recipe)[1] == _networks(source)[1])
     if key in _CONSUMED:
         return fresh.get(key) == value
     return recipe.extra.get(key) == value

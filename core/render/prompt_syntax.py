@@ -70,7 +70,9 @@ def _lora(arguments: str) -> tuple[LoraUse, str | None]:
     note = None
     if dyn is not None:
         int(dyn)  # A1111 refuses a dyn that is not a whole number
-        note = f"dyn={dyn} (a lower rank for dynamic LoRAs) is kept in the text, but Atelier applies the full rank"
+        note = (
+            f"dyn={dyn} (a lower rank for dynamic LoRAs) is kept in the text; Atelier applies the full rank"
+        )
     use = LoraUse(AssetRef(positional[0]), weight=unet, text_encoder_weight=None if te == unet else te)
     return use, note
 

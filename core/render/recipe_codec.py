@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler, split_sampler
+from core.render.recipe import (
+    AssetRef,
+    EmbeddingUse,
+    HypernetworkUse,
+    LoraUse,
+    Recipe,
+    Sampler,
+    split_sampler,
+)
 
 # 2: the schedule type is its own field and the infotext a recipe was read from is kept. Version 1
 # ("sampler": "DPM++ 2M Karras") is still read: its sampler is split into sampler + schedule.

@@ -145,7 +145,7 @@ def supported_samplers() -> list[str]:
 
 
 def supported_schedules(sampler: str) -> list[str]:
-    """The schedule types ``sampler`` renders with (all of A1111's for a timestep sampler: it ignores them)."""
+    """The schedule types ``sampler`` renders with (all, for a timestep sampler: A1111 ignores them)."""
     return [label for label in SCHEDULE_TYPES if unavailable_reason(sampler, label) is None]
 
 
@@ -197,7 +197,9 @@ def _hooked_class(cls: Any, sequence: Callable[[Any, int], Any]) -> Any:
         steps = num_inference_steps or self.num_inference_steps
         return sequence(self.alphas_cumprod, steps)[:-1].astype("float32")
 
-    return type(cls.__name__, (cls,), {"_convert_to_karras": _convert_to_karras, "__module__": cls.__module__})
+    return type(
+        cls.__name__, (cls,), {"_convert_to_karras": _convert_to_karras, "__module__": cls.__module__}
+    )
 
 
 def _replaced_class(cls: Any, sequence: Callable[[Any, int], Any]) -> Any:
@@ -207,10 +209,14 @@ def _replaced_class(cls: Any, sequence: Callable[[Any, int], Any]) -> Any:
 
     from core.render.sigma_schedules import DiscreteModel
 
-    def set_timesteps(self: Any, num_inference_steps: int | None = None, device: Any = None, **kwargs: Any) -> None:
+    def set_timesteps(
+        self: Any, num_inference_steps: int | None = None, device: Any = None, **kwargs: Any
+    ) -> None:
         cls.set_timesteps(self, num_inference_steps, device=device, **kwargs)
+        if num_inference_steps is None:  # the caller gave its own sigmas or timesteps
+            return
         sigmas = np.asarray(sequence(self.alphas_cumprod, num_inference_steps), dtype=np.float64)
-        model = DiscreteModel(self.alphas_cumprod.numpy())  # k-diffusion's sigma -> t, as A1111 feeds the UNet
+        model = DiscreteModel(self.alphas_cumprod.numpy())  # k-diffusion's sigma -> t, as A1111 uses
         timesteps = np.array([model.sigma_to_t(float(s)) for s in sigmas[:-1]], dtype=np.float32)
         self.num_inference_steps = len(timesteps)
         self.timesteps = torch.from_numpy(timesteps).to(device=device)
@@ -225,7 +231,12 @@ def _timesteps_class(cls: Any, sequence: Callable[[Any, int], Any]) -> Any:
     """``cls`` (LCM) stepping through the timesteps of A1111's sigma sequence, rounded as diffusers needs."""
     from core.render.sigma_schedules import DiscreteModel
 
-    def set_timesteps(self: Any, num_inference_steps: int | None = None, device: Any = None, **kwargs: Any) -> None:
+    def set_timesteps(
+        self: Any, num_inference_steps: int | None = None, device: Any = None, **kwargs: Any
+    ) -> None:
+        if num_inference_steps is None:  # the caller gave its own timesteps
+            cls.set_timesteps(self, device=device, **kwargs)
+            return
         model = DiscreteModel(self.alphas_cumprod.numpy())
         sigmas = sequence(self.alphas_cumprod, num_inference_steps)
         timesteps = [round(model.sigma_to_t(float(s))) for s in sigmas[:-1]]

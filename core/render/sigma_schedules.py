@@ -100,7 +100,7 @@ def _polyexponential(n: int, model: DiscreteModel, rho: float = 1.0) -> Floats:
 def _kl_optimal(n: int, model: DiscreteModel) -> Floats:
     alpha_min, alpha_max = math.atan(model.sigma_min), math.atan(model.sigma_max)
     i = np.arange(n + 1) / n
-    return np.tan(i * alpha_min + (1.0 - i) * alpha_max)  # type: ignore[no-any-return]
+    return np.tan(i * alpha_min + (1.0 - i) * alpha_max)
 
 
 def _loglinear_interp(values: tuple[float, ...], count: int) -> Floats:

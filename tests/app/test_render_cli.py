@@ -174,3 +174,38 @@ def test_an_unreachable_civitai_still_lists_what_is_missing(
     assert code == 3
     assert stderr.count("Civitai not asked further") == 1
     assert "LoRA 'add_detail' (hash 7c6bd7b7a2ff)" in stderr
+
+
+def test_an_unrunnable_sampler_is_refused_by_name_before_anything_loads(data_dir: Path) -> None:
+    """Through ``main.py``: the sampler stays what the text says and the command names it (no Euler a)."""
+    text = (
+        "a fox\n"
+        "Steps: 2, Sampler: Restart, Schedule type: Karras, CFG scale: 7, Seed: 1, Size: 64x64, "
+        "Model: tiny-sd1"
+    )
+    result = run_main("render", "--infotext", text, data_dir=data_dir, env={"HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 2, result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("atelier render: Atelier cannot render with sampler 'Restart' yet")
+    assert "choose one of: DPM++ 2M" in first
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert not (data_dir / "renders").exists()
+
+
+def test_infotext_schedule_type_is_rendered_and_recorded(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "a red fox, \n"
+        "Steps: 2, Sampler: DPM++ 2M, Schedule type: Exponential, CFG scale: 5, Seed: 3, Size: 64x64, "
+        'Model: tiny-sd1, Template: "a red fox, ", Version: v1.10.1'
+    )
+    code, stdout, stderr = run_cli(
+        capsys, "render", "--data-dir", str(data_dir), "--infotext", text, "--json"
+    )
+    assert code == 0, stderr
+    infotext = json.loads(stdout)["infotext"]
+    assert infotext.startswith("a red fox, \n")  # the comma token is kept
+    assert "Sampler: DPM++ 2M, Schedule type: Exponential, CFG scale: 5, Seed: 3, Size: 64x64" in infotext
+    assert 'Template: "a red fox, "' in infotext

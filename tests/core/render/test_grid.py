@@ -23,7 +23,7 @@ from core.render.grid import (
     with_fixed_seeds,
 )
 from core.render.infotext import format_infotext, recipe_from_infotext
-from core.render.recipe import AssetRef, LoraUse, Recipe, Sampler
+from core.render.recipe import AssetRef, LoraUse, Recipe
 
 BASE = Recipe(
     checkpoint=AssetRef(name="base_model"),

@@ -130,7 +130,8 @@ def test_bad_values_cost_only_themselves() -> None:
     assert parsed.recipe.sampler == "Restart"  # kept by name, refused at render, never Euler a
     assert parsed.recipe.seed == 5
     assert len(parsed.warnings) == 2
-    assert parsed.warnings[0].startswith("Steps:") and parsed.warnings[1].startswith("Size:")
+    assert parsed.warnings[0].startswith("Steps:")
+    assert parsed.warnings[1].startswith("Size:")
 
 
 def test_one_out_of_range_value_keeps_every_other_number() -> None:
@@ -207,7 +208,8 @@ def test_format_takes_explicit_hashes() -> None:
     line = text.splitlines()[-1]
     assert "Model hash: 0123456789, Model: model, VAE hash: abcdef0123, VAE: vae.pt" in line
     assert 'Lora hashes: "mylorax: 111111111111", TI hashes: "Neg: 222222222222"' in line
-    assert "Hypernet" not in line and text.startswith("<lora:my:lora,x:1> <hypernet:h:1>")
+    assert "Hypernet" not in line
+    assert text.startswith("<lora:my:lora,x:1> <hypernet:h:1>")
     assert "Negative prompt" not in text
 
 

@@ -46,7 +46,7 @@ def test_parse_then_write_gives_the_same_bytes(name: str) -> None:
         ("a1111_1.9_out_of_range.txt", "DPM++ SDE", "SGM Uniform", 20, (512, 512), 77),
     ],
 )  # fmt: skip
-def test_settings_are_read_as_a1111_reads_them(
+def test_settings_are_read_as_a1111_reads_them(  # noqa: PLR0917 - one case per parameter row
     name: str, sampler: str, schedule: str, steps: int, size: tuple[int, int], seed: int
 ) -> None:
     recipe = recipe_from_infotext(_text(name)).recipe
@@ -61,9 +61,11 @@ def test_extension_and_odd_keys_are_kept_verbatim_and_in_order() -> None:
     ]  # fmt: skip
     assert recipe.extra["Template"] == "portrait of a knight, {red|blue} cape"  # quoted, commas inside
     assert recipe.extra["Steps "] == "99"  # "Steps :" is not Steps for A1111 either
-    assert recipe.extra["Hires upscaler"] == "" and recipe.steps == 30
+    assert recipe.extra["Hires upscaler"] == ""
+    assert recipe.steps == 30
     adetailer = recipe_from_infotext(_text("a1111_1.5_adetailer_hires.txt")).recipe.extra
-    assert adetailer["ADetailer dilate/erode"] == "4" and adetailer["Hires upscaler"] == "R-ESRGAN 4x+ Anime6B"
+    assert adetailer["ADetailer dilate/erode"] == "4"
+    assert adetailer["Hires upscaler"] == "R-ESRGAN 4x+ Anime6B"
 
 
 def test_comma_tokens_stay_in_the_prompt() -> None:
@@ -76,7 +78,8 @@ def test_an_unrunnable_sampler_is_kept_and_refused_by_name() -> None:
     text = _text("a1111_1.10_restart.txt")
     recipe = recipe_from_infotext(text).recipe
     message = refusal(recipe.sampler, recipe.schedule)
-    assert message is not None and message.startswith("Atelier cannot render with sampler 'Restart' yet")
+    assert message is not None
+    assert message.startswith("Atelier cannot render with sampler 'Restart' yet")
     assert "Sampler: Restart, Schedule type: Karras," in format_infotext(recipe, version=None)
 
 
@@ -95,7 +98,8 @@ def test_bad_prompt_tags_follow_a1111() -> None:
     parsed = recipe_from_infotext(_text("a1111_1.10_bad_tags.txt"))
     assert parsed.recipe.loras == ()  # <lora:bad:0,8> fails A1111's float(): none of the prompt's LoRAs
     assert parsed.recipe.hypernetworks == (HypernetworkUse(AssetRef("anime"), 0.6),)
-    assert any("'LORA'" in w for w in parsed.warnings) and any("'0,8'" in w for w in parsed.warnings)
+    assert any("'LORA'" in w for w in parsed.warnings)
+    assert any("'0,8'" in w for w in parsed.warnings)
 
 
 def test_a_changed_schedule_is_written_as_its_own_field() -> None:

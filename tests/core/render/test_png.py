@@ -26,7 +26,7 @@ def _recipe() -> Recipe:
         height=768,
         clip_skip=2,
         sampler=Sampler.DPMPP_2M.value,
-    schedule="Karras",
+        schedule="Karras",
     )
 
 

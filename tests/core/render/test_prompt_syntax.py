@@ -53,13 +53,15 @@ def test_a_bad_weight_refuses_the_prompts_loras_with_the_reason(weight: str) -> 
     assert parsed.loras == ()
     assert parsed.hypernetworks == (HypernetworkUse(AssetRef("h"), 0.3),)
     (warning,) = parsed.warnings
-    assert f"<lora:bad:{weight}>" in warning and "no LoRA of this prompt is applied" in warning
+    assert f"<lora:bad:{weight}>" in warning
+    assert "no LoRA of this prompt is applied" in warning
 
 
 def test_tag_type_is_matched_exactly_as_a1111_does() -> None:
     parsed = parse_prompt("x <LORA:add_detail:1> <Lora:y:1>")
     assert parsed.loras == ()
-    assert len(parsed.warnings) == 2 and "in lower case" in parsed.warnings[0]
+    assert len(parsed.warnings) == 2
+    assert "in lower case" in parsed.warnings[0]
     assert parsed.text == "x  "
 
 
@@ -67,7 +69,8 @@ def test_dyn_is_kept_and_reported_and_named_args_are_not_stripped() -> None:
     parsed = parse_prompt("<lora:a:0.7:dyn=16> <lora:b:1:te =0.2>")
     assert [u.weight for u in parsed.loras] == [0.7, 1.0]
     assert parsed.loras[1].text_encoder_weight is None  # "te " is not A1111's "te"
-    assert "dyn=16" in parsed.warnings[0] and "full rank" in parsed.warnings[0]
+    assert "dyn=16" in parsed.warnings[0]
+    assert "full rank" in parsed.warnings[0]
 
 
 def test_multiline_prompt_keeps_its_lines() -> None:

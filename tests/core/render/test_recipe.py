@@ -7,7 +7,15 @@ import sys
 
 import pytest
 
-from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler, split_sampler
+from core.render.recipe import (
+    AssetRef,
+    EmbeddingUse,
+    HypernetworkUse,
+    LoraUse,
+    Recipe,
+    Sampler,
+    split_sampler,
+)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +76,8 @@ def test_recipe_is_hashable_frozen_and_normalises_collections() -> None:
 def test_sampler_and_schedule_are_kept_as_text() -> None:
     recipe = Recipe(sampler=" Restart ", schedule="Karras")
     assert (recipe.sampler, recipe.schedule) == ("Restart", "Karras")
-    assert Recipe().sampler == Sampler.EULER_A.value and Recipe().schedule == "Automatic"
+    assert Recipe().sampler == Sampler.EULER_A.value
+    assert Recipe().schedule == "Automatic"
     with pytest.raises(ValueError, match="sampler must be named"):
         Recipe(sampler=" ")
 

@@ -80,9 +80,15 @@ def test_version_1_combined_sampler_migrates_to_sampler_and_schedule() -> None:
 
 
 def test_unrunnable_sampler_and_source_text_survive_storage() -> None:
-    recipe = Recipe(sampler="Restart", schedule="Karras", source_infotext="a\nSteps: 2, Sampler: Restart, Seed: 1")
+    recipe = Recipe(
+        sampler="Restart", schedule="Karras", source_infotext="a\nSteps: 2, Sampler: Restart, Seed: 1"
+    )
     back = recipe_from_dict(json.loads(json.dumps(recipe_to_dict(recipe))))
-    assert (back.sampler, back.schedule, back.source_infotext) == ("Restart", "Karras", recipe.source_infotext)
+    assert (back.sampler, back.schedule, back.source_infotext) == (
+        "Restart",
+        "Karras",
+        recipe.source_infotext,
+    )
 
 
 def test_not_a_mapping_is_refused() -> None:

@@ -7,7 +7,10 @@ from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
 from core.render.recipe import Recipe
+from desktop.compose.compose_tab import ComposeTab
 from desktop.compose.parameters import ParametersForm
+from tests.desktop.compose.test_compose_tab import service, tab  # noqa: F401 - the same fixtures
+from tests.desktop.conftest import PopulatedLibrary
 
 
 def _pick(qtbot: QtBot, box: QComboBox, text: str) -> None:
@@ -40,3 +43,18 @@ def test_a_pasted_name_the_list_lacks_is_shown_as_written(qtbot: QtBot) -> None:
     form.show_recipe(Recipe(sampler="Turbo Sampler", schedule="Karras"))
     assert form.sampler.currentText() == "Turbo Sampler"
     assert form.apply_to(Recipe()).sampler == "Turbo Sampler"  # kept; Render refuses it by name
+
+
+def test_render_refuses_a_pasted_unrunnable_sampler_by_name(
+    tab: ComposeTab,  # noqa: F811 - the fixture imported above
+    populated: PopulatedLibrary,
+    qtbot: QtBot,
+) -> None:
+    tab.add_assets([populated.ids["dreamshaper_8"]])
+    form = tab.board.parameters
+    _pick(qtbot, form.sampler, "Restart")
+    qtbot.mouseClick(tab.render_button, Qt.MouseButton.LeftButton)
+    assert not tab.busy
+    status = tab.status_label.text()
+    assert status.startswith("Cannot render: Atelier cannot render with sampler 'Restart' yet")
+    assert form.sampler.currentText() == "Restart"  # never swapped for Euler a
