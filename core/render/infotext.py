@@ -16,6 +16,7 @@ from typing import Any
 
 from core.render.prompt_syntax import find_embedding_tokens, parse_prompt, render_prompt
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, split_sampler
+from core.render.samplers import effective_schedule
 
 # A1111 modules/infotext_utils.py
 _PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
@@ -190,6 +191,27 @@ def _settings(params: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
     return fields
 
 
+_VERSION = re.compile(r"v(\d+)\.(\d+)")
+
+
+def _pre_schedule_type_default(sampler: str, schedule: str, params: Mapping[str, str]) -> str | None:
+    """The schedule an infotext without "Schedule type" meant, when it differs from 1.10's Automatic.
+
+    Until 1.9 A1111 wrote the schedule into the sampler's name ("DPM++ 2M Karras") and a bare
+    "DPM++ 2M" sampled k-diffusion's uniform schedule; 1.9 made Karras (or Exponential) the Automatic
+    choice of several samplers. A text from before 1.9 (its Version says so, or it has none, as other
+    tools' texts) therefore means Uniform. None when the text is newer or the meaning is the same.
+    """
+    if "Schedule type" in params or schedule != "Automatic":
+        return None
+    version = _VERSION.search(params.get("Version", ""))
+    if version and (int(version.group(1)), int(version.group(2))) >= (1, 9):
+        return None
+    if effective_schedule(sampler, "Automatic") in (None, "Uniform"):
+        return None
+    return "Uniform"
+
+
 def _build(
     prompt_text: str,
     negative_text: str,
@@ -210,6 +232,14 @@ def _build(
         fields["sampler"], fields["schedule"] = split_sampler(
             params.get("Sampler", "").strip() or "Euler a", params.get("Schedule type")
         )
+        old = _pre_schedule_type_default(fields["sampler"], fields["schedule"], params)
+        if old is not None:
+            fields["schedule"] = old
+            warnings.append(
+                f"Sampler: {params['Sampler'].strip()!r} comes without a schedule type, as A1111 wrote it "
+                f"before 1.9, when it sampled with the {old} schedule; that is used (1.9+ would pick "
+                f"{effective_schedule(fields['sampler'], 'Automatic')})"
+            )
 
     model_hash = _clean_hash(params.get("Model hash"))
     if params.get("Model", "").strip() or model_hash:

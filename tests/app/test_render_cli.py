@@ -117,7 +117,8 @@ def test_grid_writes_one_labelled_image(
     ("args", "message"),
     [
         (["--size", "64by64"], "WIDTHxHEIGHT"),
-        (["--sampler", "Warp drive"], "unknown sampler"),
+        (["--sampler", "Warp drive"], "Atelier cannot render with sampler 'Warp drive' yet"),
+        (["--sampler", "Euler", "--schedule", "Sideways"], "schedule type 'Sideways'"),
         (["--steps", "0"], "steps must be between"),
     ],
 )

@@ -161,3 +161,12 @@ def test_civitai_meta_reads_like_the_infotext_it_came_from() -> None:
     assert {"Hires upscale": "2", "Hires upscaler": "4x-AnimeSharp", "Denoising strength": "0.4"}.items() <= (
         recipe.extra.items()
     )
+
+
+def test_a_bare_sampler_from_before_1_9_keeps_its_uniform_schedule() -> None:
+    """Before 1.9 "DPM++ 2M" sampled uniformly (Karras was "DPM++ 2M Karras"); 1.9+ Automatic is Karras."""
+    old = recipe_from_infotext(_text("a1111_1.6_bare_dpmpp_2m.txt"))
+    assert (old.recipe.sampler, old.recipe.schedule) == ("DPM++ 2M", "Uniform")
+    assert "before 1.9" in old.warnings[0]
+    new = recipe_from_infotext(_text("a1111_1.10_api_without_schedule.txt")).recipe
+    assert (new.sampler, new.schedule) == ("DPM++ 2M", "Automatic")
