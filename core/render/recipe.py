@@ -74,7 +74,7 @@ def canonical_schedule(text: str) -> str | None:
 def _folded(text: str) -> str:
     """Fold the spellings tools use for one name ("DPM++ 2M", "dpmpp_2m", "k_dpmpp_2m") together."""
     folded = text.strip().casefold().replace("dpmpp", "dpm++").replace("ancestral", "a")
-    folded = re.sub(r"[\s_\-]+", "", folded)
+    folded = re.sub(r"[\s_\-]+", "", folded).removesuffix("gpu")  # ComfyUI's dpmpp_2m_sde_gpu
     return folded[1:] if folded.startswith("k") and not folded.startswith("kl") else folded
 
 

@@ -18,6 +18,7 @@ schedule (betas, prediction type) is kept. diffusers is imported inside function
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,7 +241,14 @@ def _timesteps_class(cls: Any, sequence: Callable[[Any, int], Any]) -> Any:
         model = DiscreteModel(self.alphas_cumprod.numpy())
         sigmas = sequence(self.alphas_cumprod, num_inference_steps)
         timesteps = [round(model.sigma_to_t(float(s))) for s in sigmas[:-1]]
-        cls.set_timesteps(self, device=device, timesteps=timesteps)
+        # diffusers warns that A1111's timesteps are off its 50-step distillation grid: they are meant to be.
+        logger = logging.getLogger(cls.__module__)
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            cls.set_timesteps(self, device=device, timesteps=timesteps)
+        finally:
+            logger.setLevel(level)
 
     return type(cls.__name__, (cls,), {"set_timesteps": set_timesteps, "__module__": cls.__module__})
 

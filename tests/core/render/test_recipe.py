@@ -33,6 +33,8 @@ from core.render.recipe import (
         ("DDIM", "Karras", ("DDIM", "Karras")),  # kept as written: A1111 ignores it for DDIM
         ("Restart", "Automatic", ("Restart", "Automatic")),  # unrunnable: kept, refused at render
         ("My Sampler", "Odd", ("My Sampler", "Odd")),
+        ("dpmpp_2m_sde_gpu", "karras", ("DPM++ 2M SDE", "Karras")),  # ComfyUI's names
+        ("dpm_2_ancestral", "normal", ("DPM2 a", "Normal")),
     ],
 )
 def test_split_sampler_reads_a1111_names(text: str, schedule: str | None, expected: tuple[str, str]) -> None:
