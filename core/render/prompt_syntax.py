@@ -105,8 +105,15 @@ def parse_prompt(text: str) -> ParsedPrompt:
                 f"{tag}: unknown extra network type {kind!r}{hint}; A1111 skips the tag, so does Atelier"
             )
             continue
-        if not arguments.split(":")[0].strip():
+        name = arguments.split(":")[0]
+        if not name.strip():
             warnings.append(f"{tag}: the tag names no network (A1111 finds none); it is ignored")
+            continue
+        if name != name.strip():
+            warnings.append(
+                f"{tag}: A1111 looks for a network named {name!r}, spaces included, and finds none; "
+                "it is not applied (write the name without the spaces around it)"
+            )
             continue
         try:
             if kind in _LORA_TYPES:

@@ -65,6 +65,14 @@ def test_tag_type_is_matched_exactly_as_a1111_does() -> None:
     assert parsed.text == "x  "
 
 
+def test_spaces_in_names_are_kept_and_around_them_find_nothing_as_in_a1111() -> None:
+    parsed = parse_prompt("x <lora:my style v2:0.5> <lora: padded :1>")
+    assert parsed.loras == (LoraUse(AssetRef("my style v2"), 0.5),)
+    (warning,) = parsed.warnings
+    assert "' padded '" in warning
+    assert "not applied" in warning
+
+
 def test_dyn_is_kept_and_reported_and_named_args_are_not_stripped() -> None:
     parsed = parse_prompt("<lora:a:0.7:dyn=16> <lora:b:1:te =0.2>")
     assert [u.weight for u in parsed.loras] == [0.7, 1.0]
