@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from catalog.library import Library
     from catalog.read_connection import CatalogReads
     from catalog.records import RootRecord
+    from catalog.scan_catalog import ScanCatalog
     from catalog.scanner import ScanSummary
     from catalog.watcher import LibraryWatcher, RootsChanged
     from core.layouts import DiscoveredFolder
@@ -286,7 +287,20 @@ class AppContext:
     ) -> ScanSummary:
         from catalog.scanner import Scanner
 
-        return Scanner(self.library, progress=progress, cancel=cancel).scan(root_ids)
+        return Scanner(self._scan_catalog(), progress=progress, cancel=cancel).scan(root_ids)
+
+    def _scan_catalog(self) -> ScanCatalog:
+        """The library, or, while nothing has opened it yet, a catalog that reads through the light reader
+        and opens the library at a scan's first write: an unchanged rescan never loads SQLAlchemy."""
+        if "library" in self.__dict__:
+            return self.library
+        from catalog.read_connection import CatalogReader
+        from catalog.scan_catalog import WritesOpenTheLibrary
+
+        reads = self.reads
+        if isinstance(reads, CatalogReader):
+            return WritesOpenTheLibrary(reads, lambda: self.library)
+        return self.library
 
     def hash_pending(
         self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None

@@ -56,7 +56,7 @@ def cmd_scan(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
             root_ids.append(root.id)
             if not args.json:
                 print(f"Library folder: {root.path} ({root.layout.value} layout)", file=out)
-    elif not context.library.roots():
+    elif not context.reads.roots():
         raise CliError("no library folders yet: give one, e.g. `atelier scan ~/stable-diffusion-webui`")
 
     steps = ChainSteps(

@@ -215,6 +215,10 @@ class Library:
         with self._db.session_scope() as session:
             return queries.remote_link_records(driver_connection(session), asset_id)
 
+    def has_mirrors(self) -> bool:
+        with self._db.session_scope() as session:
+            return queries.has_mirrors(driver_connection(session))
+
     def all_tags(self) -> list[str]:
         """Every tag in use, alphabetically (case-insensitive)."""
         stmt = select(Tag.name).where(select(AssetTag.tag_id).where(AssetTag.tag_id == Tag.id).exists())
@@ -267,7 +271,7 @@ class Library:
     def file_index(self, root_id: int) -> dict[str, IndexedFile]:
         """Every row of a root (missing ones too) by path, for the scanner's unchanged-file check."""
         with self._db.session_scope() as session:
-            return scan_writes.file_index(session, root_id)
+            return queries.file_index(driver_connection(session), root_id)
 
     def apply_scan_batch(self, root_id: int, files: Sequence[ScannedFile]) -> list[int]:
         """Write a batch of scanned files in one transaction; returns their asset ids in input order.

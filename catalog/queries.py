@@ -46,6 +46,7 @@ from catalog.records import (
     AssetRecord,
     AssetRow,
     HiddenFilter,
+    IndexedFile,
     PreviewRecord,
     RemoteLinkRecord,
     RootRecord,
@@ -353,6 +354,31 @@ def root_records(connection: DbapiConnection, root_id: int | None = None) -> lis
         )
         for rid, path, layout, added_at in roots.fetchall()
     ]
+
+
+_FILE_INDEX = (
+    "SELECT id, path, size, mtime_ns, inode, status, sha256, sidecar_mtime_ns, device FROM assets"
+    " WHERE root_id = :root_id"
+)
+
+
+def file_index(connection: DbapiConnection, root_id: int) -> dict[str, IndexedFile]:
+    """Every row of a root (missing ones too) by path, for the scanner's unchanged-file check: named
+    tuples from one plain query, since an unchanged rescan of a large library is mostly this query."""
+    statuses = _STATUSES
+    index: dict[str, IndexedFile] = {}
+    rows = connection.execute(_FILE_INDEX, {"root_id": root_id}).fetchall()
+    for asset_id, stored, size, mtime_ns, inode, status, sha256, sidecar_mtime, device in rows:
+        path = from_stored(stored)
+        index[path] = IndexedFile(
+            asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime, device
+        )
+    return index
+
+
+def has_mirrors(connection: DbapiConnection) -> bool:
+    """Whether any mirror is set up (a scan then syncs them; without one it loads no mirror code)."""
+    return connection.execute("SELECT 1 FROM mirrors LIMIT 1").fetchone() is not None
 
 
 def preview_records(connection: DbapiConnection, asset_id: int) -> list[PreviewRecord]:

@@ -31,7 +31,15 @@ from typing import Protocol
 
 from catalog import queries
 from catalog.db_file import known_revisions, read_only_uri
-from catalog.records import AssetQuery, AssetRecord, AssetRow, PreviewRecord, RemoteLinkRecord, RootRecord
+from catalog.records import (
+    AssetQuery,
+    AssetRecord,
+    AssetRow,
+    IndexedFile,
+    PreviewRecord,
+    RemoteLinkRecord,
+    RootRecord,
+)
 
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
 MMAP_BYTES = 1 << 30
@@ -75,6 +83,8 @@ class CatalogReads(Protocol):
     def previews(self, asset_id: int) -> list[PreviewRecord]: ...
 
     def remote_links(self, asset_id: int) -> list[RemoteLinkRecord]: ...
+
+    def has_mirrors(self) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -202,6 +212,15 @@ class CatalogReader:
     def remote_links(self, asset_id: int) -> list[RemoteLinkRecord]:
         with self._snapshot() as connection:
             return queries.remote_link_records(connection, asset_id)
+
+    def has_mirrors(self) -> bool:
+        with self._snapshot() as connection:
+            return queries.has_mirrors(connection)
+
+    def file_index(self, root_id: int) -> dict[str, IndexedFile]:
+        """Every row of a root by path (see ``Library.file_index``)."""
+        with self._snapshot() as connection:
+            return queries.file_index(connection, root_id)
 
     def close(self) -> None:
         with self._lock:

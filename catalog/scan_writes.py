@@ -31,7 +31,7 @@ from catalog.labels import COLLECTIONS, TAGS, add_labels, prune
 from catalog.normalize import clean_text, unique_labels
 from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root
 from catalog.path_text import from_stored
-from catalog.records import IndexedFile, ScannedFile
+from catalog.records import ScannedFile
 from catalog.remote import CIVITAI, link_values, match_from_facts
 from catalog.user_data import ensure_covers, reapply_overrides, unique_words
 from core.formats.sidecar_info import SidecarInfo
@@ -63,27 +63,6 @@ class _Known:
 def require_root(session: Session, root_id: int) -> None:
     if session.scalar(select(Root.id).where(Root.id == root_id)) is None:
         raise NotFoundError(f"No library folder with id {root_id} (it may have been removed).")
-
-
-_FILE_INDEX = (
-    "SELECT id, path, size, mtime_ns, inode, status, sha256, sidecar_mtime_ns, device FROM assets"
-    " WHERE root_id = ?"
-)
-_STATUSES = {status.value: status for status in FileStatus}
-
-
-def file_index(session: Session, root_id: int) -> dict[str, IndexedFile]:
-    """Every row of a root by path: plain SQL (no statement to compile, no result processing but the
-    path's, see ``orm.PathText``), since an unchanged rescan of a large library is mostly this query."""
-    rows = session.connection().exec_driver_sql(_FILE_INDEX, (root_id,)).all()
-    statuses = _STATUSES
-    index: dict[str, IndexedFile] = {}
-    for asset_id, stored, size, mtime_ns, inode, status, sha256, sidecar_mtime, device in rows:
-        path = from_stored(stored)
-        index[path] = IndexedFile(
-            asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime, device
-        )
-    return index
 
 
 def apply_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile]) -> list[int]:

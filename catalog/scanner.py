@@ -48,10 +48,10 @@ from catalog.examine import (
     listed_sidecar_mtime,
     walk_listing,
 )
-from catalog.library import Library
 from catalog.path_text import shown
 from catalog.places import LibraryPlaces, alias_of, reached_through_link
 from catalog.records import IndexedFile, RootRecord, ScannedFile
+from catalog.scan_catalog import ScanCatalog
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
 from core.taxonomy import FileFormat, FileStatus
@@ -147,11 +147,12 @@ class ScanSummary:
 
 
 class Scanner:
-    """Scans library roots into a ``Library``; one instance per job."""
+    """Scans library roots into a ``Library`` (or any :class:`~catalog.scan_catalog.ScanCatalog`, such as
+    one that opens the Library at the first write); one instance per job."""
 
     def __init__(
         self,
-        library: Library,
+        library: ScanCatalog,
         *,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,

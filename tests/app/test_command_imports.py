@@ -96,6 +96,15 @@ def test_reading_commands_on_a_real_catalog_load_no_sqlalchemy(
     assert not modules & {"sqlalchemy", "alembic"}, f"{command[0]} imported {sorted(modules & set(HEAVY))}"
 
 
+def test_an_unchanged_rescan_loads_no_sqlalchemy(scanned_profile: tuple[Path, Path]) -> None:
+    """Nothing changed on disk: the scan compares the walk with the catalog through the light reader and
+    never opens the Library (which a new, changed or missing file would)."""
+    result, modules = _imported("scan", "--no-hash", data_dir=scanned_profile[0])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "1 file (0 new, 0 changed, 1 unchanged)" in result.stdout
+    assert not modules & {"sqlalchemy", "alembic"}, f"scan imported {sorted(modules & set(HEAVY))}"
+
+
 ONLY_ITS_OWN_MODULE = """
 import sys
 from app.cli import build_parser
