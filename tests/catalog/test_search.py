@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from catalog import queries as search_queries
+from catalog.fts_match import match_expression
 from catalog.library import Library
 from catalog.records import AssetQuery, SortKey, UserDataChanges
-from catalog.fts_match import match_expression
 from core.formats.sidecar_info import SidecarInfo
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from tests.catalog.conftest import hashes_for, scanned
