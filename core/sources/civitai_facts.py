@@ -18,7 +18,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.render.infotext import quote
 from core.sources.civitai_records import CivitaiImage, CivitaiModel, integer_or_none, parse_image
 
 CIVITAI_WEB = "https://civitai.com"
@@ -190,6 +189,10 @@ def example_infotext(image: CivitaiImage) -> str:
     that knows more than we do loses nothing; structured extras (resource lists, ComfyUI graphs) are
     left out. Empty when the author shared nothing.
     """
+    # The renderer's infotext module (and its prompt parser) loads only when an example is written out,
+    # not whenever sidecars are read (a scan, ``show``).
+    from core.render.infotext import quote
+
     meta = image.meta or {}
     pairs: dict[str, str] = {}
     for key, value in meta.items():
