@@ -112,8 +112,12 @@ def open_reader(
         if not _readable_as_it_stands(connection, read_only=read_only):
             connection.close()
             return None
-    except sqlite3.Error:
+    except sqlite3.Error as error:
         connection.close()
+        if "locked" in str(error).lower():  # the Library would wait for the same writer again: say it now
+            from catalog.errors import translate_db_error
+
+            raise translate_db_error(error) from error
         return None
     return CatalogReader(db_path, connection)
 

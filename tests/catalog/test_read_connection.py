@@ -259,3 +259,21 @@ def test_a_closed_reader_says_so(catalog: Path) -> None:
     reader.close()
     with pytest.raises(LibraryClosedError):
         reader.roots()
+
+
+def test_a_catalog_locked_by_another_program_is_reported_in_the_librarys_words(
+    catalog: Path, tmp_path: Path
+) -> None:
+    from catalog.errors import DatabaseLockedError
+
+    copy = tmp_path / "catalog.sqlite3"
+    shutil.copyfile(catalog, copy)
+    holder = sqlite3.connect(copy, isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseLockedError, match="another Atelier window or program is writing"):
+            open_reader(copy, read_only=False, busy_timeout_ms=50)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
