@@ -22,7 +22,11 @@ the cold library's files (a rescan never opens a file; each link is its own cata
 library is cataloged by a real scan whose reader reads each distinct file once (its links have the
 same bytes: :func:`examine_once`), so the 100,000-file point costs ten thousand reads, not 100,000.
 
-    python -m bench.bench_scan [--files 10000] [--sizes 1000,10000,100000] [--json]
+``--compare PATH`` also runs the rescan command of another checkout (a ``git worktree`` of an older
+commit) on the same catalog, interleaved with this one's, and prints its time and the new/old ratio;
+the commands' CPU seconds are printed too (what they cost on a quiet machine, when a busy one queues).
+
+    python -m bench.bench_scan [--files 10000] [--sizes 1000,10000,100000] [--compare PATH] [--json]
 """
 
 from __future__ import annotations
@@ -150,8 +154,24 @@ def command_seconds(argv: list[str], repeats: int = 3) -> float:
     return best
 
 
-def rescan_figures(size: int, root: Path, data_dir: Path, library: Library) -> dict[str, Any]:
-    """Unchanged rescans of the cataloged ``root``: in process (best of 3) and as a command."""
+def command_cpu_seconds(argvs: dict[str, list[str]], repeats: int = 3) -> dict[str, tuple[float, float]]:
+    """(fastest wall, fastest CPU) seconds of each command line, run in turns so load weighs alike."""
+    best = {name: (float("inf"), float("inf")) for name in argvs}
+    for _ in range(repeats):
+        for name, argv in argvs.items():
+            cpu = cpu_seconds()
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wall, used = time.perf_counter() - started, cpu_seconds() - cpu
+            best[name] = (min(best[name][0], wall), min(best[name][1], used))
+    return best
+
+
+def rescan_figures(
+    size: int, root: Path, data_dir: Path, library: Library, compare: Path | None = None
+) -> dict[str, Any]:
+    """Unchanged rescans of the cataloged ``root``: in process (best of 3) and as a command (this
+    checkout's, and ``compare``'s when given, in turns)."""
     record = next(r for r in library.roots() if Path(r.path) == root)
     best = best_cpu = float("inf")
     unchanged = 0
@@ -162,10 +182,17 @@ def rescan_figures(size: int, root: Path, data_dir: Path, library: Library) -> d
         best = min(best, seconds)
         unchanged = summary.unchanged
     library.close()
-    command = [sys.executable, str(MAIN), "scan", "--no-hash", "--data-dir", str(data_dir)]
-    command_s = command_seconds(command)
+    arguments = ["scan", "--no-hash", "--data-dir", str(data_dir)]
+    commands = {"new": [sys.executable, str(MAIN), *arguments]}
+    if compare is not None:
+        commands["old"] = [sys.executable, str(compare / "main.py"), *arguments]
+    timings = command_cpu_seconds(commands)
+    command_s, command_cpu_s = timings["new"]
     scale = size / 10_000
+    old = {"old_command_s": round(timings["old"][0], 3), "old_command_cpu_s": round(timings["old"][1], 3)}
     return {  # the command's target is for 10,000 files (start-up does not scale with the size)
+        "command_cpu_s": round(command_cpu_s, 3),
+        **(old if compare is not None else {}),
         "files": size,
         "unchanged": unchanged,
         "in_process_s": round(best, 3),
@@ -183,6 +210,7 @@ def main() -> None:
     )
     parser.add_argument("--files", type=int, default=10_000, help="files in the cold-scan library")
     parser.add_argument("--sizes", default="1000,10000,100000", help="library sizes for the rescans")
+    parser.add_argument("--compare", type=Path, help="another checkout whose rescan command is timed too")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size]
@@ -212,7 +240,7 @@ def main() -> None:
         open_library: Library | None = library
         for size in sizes:
             if size == args.files and open_library is not None:
-                rescans.append(rescan_figures(size, root, data_dir, library))
+                rescans.append(rescan_figures(size, root, data_dir, library, args.compare))
                 open_library = None
                 continue
             size_root = tmp / f"rescan-{size}" / "stable-diffusion-webui"
@@ -222,7 +250,7 @@ def main() -> None:
             size_record = size_library.add_root(size_root, LibraryLayout.A1111)
             # Cataloged (every row written by the scan), so that the rescans below find it unchanged.
             Scanner(size_library, workers=1, examine_file=examine_once).scan([size_record.id])
-            rescans.append(rescan_figures(size, size_root, size_data, size_library))
+            rescans.append(rescan_figures(size, size_root, size_data, size_library, args.compare))
         if open_library is not None:
             open_library.close()
 
@@ -275,7 +303,15 @@ def _print(result: dict[str, Any]) -> None:
                 if row["command_vs_target"] is not None
                 else ""
             )
+            + f", CPU {row['command_cpu_s']} s"
         )
+        if "old_command_s" in row:
+            print(
+                f"           old checkout as a command {row['old_command_s']} s, "
+                f"CPU {row['old_command_cpu_s']} s;"
+                f" new/old {row['command_s'] / row['old_command_s']:.2f} wall,"
+                f" {row['command_cpu_s'] / row['old_command_cpu_s']:.2f} CPU"
+            )
 
 
 if __name__ == "__main__":
