@@ -37,7 +37,7 @@ class SchedulerSpec:
     ``default_schedule`` is what "Automatic" means for it in A1111 1.10; None marks a timestep sampler
     whose schedule A1111 ignores. ``discard_penultimate`` is A1111's option of that name (DPM2, DPM2 a,
     DPM++ 3M SDE). ``any_sigmas`` schedulers accept any sequence (also KL Optimal's, which ends above
-    zero, and DDIM's, whose length differs from the steps). ``timesteps_only`` schedulers (LCM) take
+    zero, and DDIM's, whose length differs from the steps). ``timesteps_only`` schedulers (LCM, DDPM) take
     the schedule as the integer timesteps its sigmas fall on, which is how diffusers' LCM is driven.
     """
 
@@ -73,7 +73,7 @@ SCHEDULERS: dict[str, SchedulerSpec] = {
     Sampler.PLMS: SchedulerSpec("PNDMScheduler", {"skip_prk_steps": True}, None),
     Sampler.UNIPC: SchedulerSpec("UniPCMultistepScheduler", {"solver_order": 3}, None),
     Sampler.LCM: SchedulerSpec("LCMScheduler", {}, "Uniform", timesteps_only=True),
-    Sampler.DDPM: SchedulerSpec("DDPMScheduler", {}, None),
+    Sampler.DDPM: SchedulerSpec("DDPMScheduler", {}, "Uniform", timesteps_only=True),
 }
 
 # Known samplers diffusers has no counterpart for, with the reason shown to the user.

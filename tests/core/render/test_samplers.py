@@ -195,8 +195,12 @@ def test_ddim_uses_a1111_timesteps_and_ignores_the_schedule(sd1_config: dict[str
         assert [int(t) for t in scheduler.timesteps] == [853, 711, 569, 427, 285, 143, 1]
 
 
-def test_lcm_steps_through_the_uniform_timesteps(sd1_config: dict[str, Any]) -> None:
-    scheduler = make_scheduler("LCM", sd1_config)
+@pytest.mark.parametrize("sampler", ["LCM", "DDPM"])
+def test_k_diffusion_samplers_run_as_timesteps_step_through_the_schedule(
+    sampler: str, sd1_config: dict[str, Any]
+) -> None:
+    """A1111's LCM and Forge's DDPM sample the schedule's sigmas: here, the timesteps they fall on."""
+    scheduler = make_scheduler(sampler, sd1_config)
     scheduler.set_timesteps(4)
     assert [int(t) for t in scheduler.timesteps] == [999, 666, 333, 0]
 
