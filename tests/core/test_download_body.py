@@ -116,7 +116,7 @@ def _wait_for(condition: Callable[[], bool]) -> None:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fdatasync refuses a pipe on Linux")
 def test_a_failed_flush_is_raised_in_the_writing_thread() -> None:
-    read_end, write_end = os.pipe()  # the flusher's fdatasync fails on it (EINVAL), as a write-back error
+    read_end, write_end = os.pipe()  # the flusher's call fails on it (ESPIPE/EINVAL), as a write-back error
     try:
         behind = WriteBehind(write_end, every=10)
         behind.wrote(11)
