@@ -86,6 +86,7 @@ if TYPE_CHECKING:
     from desktop.widgets.details_pane import DetailsPane
 
 WATCH_DEBOUNCE_MS = 500
+FIRST_FRAME_WAIT_MS = 1000  # how long the first view waits for the window's first frame at most
 DETAILS_MIN_WIDTH = 300  # the details pane's own minimum (desktop.widgets.details_pane)
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
@@ -170,6 +171,8 @@ class MainWindow(QMainWindow):
             # the rest: the details pane, the organizing features, the site tabs and the Compose tab each
             # import a large part of the app (the catalog's write side, requests, the render service).
             self._after_first_frame = self._load_first_view
+            # A window never drawn (started minimized, on another desktop) still loads and scans.
+            QTimer.singleShot(FIRST_FRAME_WAIT_MS, self._after_the_first_frame)
         else:
             self._install_features()
             self.reload()
@@ -181,9 +184,13 @@ class MainWindow(QMainWindow):
         read's imports on the job thread would hold the interpreter while the frame is drawn."""
         handled = super().event(event)
         if event.type() == QEvent.Type.Paint and self._after_first_frame is not None:
-            start, self._after_first_frame = self._after_first_frame, None
-            QTimer.singleShot(0, start)  # once this frame's other widgets are drawn too
+            QTimer.singleShot(0, self._after_the_first_frame)  # once this frame's other widgets are drawn
         return handled
+
+    def _after_the_first_frame(self) -> None:
+        start, self._after_first_frame = self._after_first_frame, None
+        if start is not None:
+            start()
 
     def _load_first_view(self) -> None:
         """Reads the first page off the GUI thread, so the window paints and answers while the catalog

@@ -116,6 +116,16 @@ def test_start_up_work_waits_for_the_complete_window(late_window: MainWindow, qt
     assert ran[-1][0] == "later", "a complete window runs it at once"
 
 
+def test_a_window_that_is_not_drawn_still_loads_its_first_view(
+    late_window: MainWindow, watched: WatchedLibrary, qtbot: QtBot
+) -> None:
+    """The rows wait for the first frame, but not for ever: a window started minimized still fills."""
+    qtbot.wait(200)
+    assert watched.calls == [], "the first frame is waited for"
+    qtbot.waitUntil(lambda: late_window.model.rowCount() > 0, timeout=TIMEOUT)
+    assert not late_window.isVisible()
+
+
 def test_a_filter_set_while_the_catalog_opens_wins_over_the_first_view(
     late_window: MainWindow, watched: WatchedLibrary, populated: PopulatedLibrary, qtbot: QtBot
 ) -> None:
