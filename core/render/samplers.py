@@ -52,6 +52,15 @@ class SchedulerSpec:
 
 _2M = {"algorithm_type": "dpmsolver++", "solver_order": 2, "euler_at_final": True}
 _SDE = {**_2M, "algorithm_type": "sde-dpmsolver++"}
+# A1111's DDIM and PLMS step on ldm's "uniform" discretization: 1, 1 + c, ... with c = 1000 // steps.
+_DDIM_STEPS = {"timestep_spacing": "leading", "steps_offset": 1}
+# A1111's UniPC: order 3, variant bh1, time-uniform from t = 999 to the smallest training sigma.
+_UNIPC = {
+    "solver_order": 3,
+    "solver_type": "bh1",
+    "timestep_spacing": "linspace",
+    "final_sigmas_type": "sigma_min",
+}
 
 SCHEDULERS: dict[str, SchedulerSpec] = {
     Sampler.DPMPP_2M: SchedulerSpec("DPMSolverMultistepScheduler", _2M, "Karras"),
@@ -69,9 +78,9 @@ SCHEDULERS: dict[str, SchedulerSpec] = {
     Sampler.HEUN: SchedulerSpec("HeunDiscreteScheduler", {}),
     Sampler.DPM2: SchedulerSpec("KDPM2DiscreteScheduler", {}, "Karras", discard_penultimate=True),
     Sampler.DPM2_A: SchedulerSpec("KDPM2AncestralDiscreteScheduler", {}, "Karras", discard_penultimate=True),
-    Sampler.DDIM: SchedulerSpec("DDIMScheduler", {}, None),
-    Sampler.PLMS: SchedulerSpec("PNDMScheduler", {"skip_prk_steps": True}, None),
-    Sampler.UNIPC: SchedulerSpec("UniPCMultistepScheduler", {"solver_order": 3}, None),
+    Sampler.DDIM: SchedulerSpec("DDIMScheduler", _DDIM_STEPS, None),
+    Sampler.PLMS: SchedulerSpec("PNDMScheduler", {**_DDIM_STEPS, "skip_prk_steps": True}, None),
+    Sampler.UNIPC: SchedulerSpec("UniPCMultistepScheduler", _UNIPC, None),
     Sampler.LCM: SchedulerSpec("LCMScheduler", {}, "Uniform", timesteps_only=True),
     Sampler.DDPM: SchedulerSpec("DDPMScheduler", {}, "Uniform", timesteps_only=True),
 }

@@ -189,10 +189,23 @@ def test_automatic_is_the_samplers_a1111_default(sampler: str, automatic: str | 
 
 def test_ddim_uses_a1111_timesteps_and_ignores_the_schedule(sd1_config: dict[str, Any]) -> None:
     """A1111's DDIM: timesteps 1, 1+c, ... with c = 1000 // steps; the schedule type does not apply."""
-    for schedule in ("Automatic", "Karras"):
-        scheduler = make_scheduler("DDIM", sd1_config, schedule)
+    trailing = {
+        **sd1_config,
+        "timestep_spacing": "trailing",
+        "steps_offset": 0,
+    }  # whatever the checkpoint says
+    for schedule, config in (("Automatic", sd1_config), ("Karras", sd1_config), ("Automatic", trailing)):
+        scheduler = make_scheduler("DDIM", config, schedule)
         scheduler.set_timesteps(7)
         assert [int(t) for t in scheduler.timesteps] == [853, 711, 569, 427, 285, 143, 1]
+
+
+def test_unipc_is_a1111s_time_uniform_order_3_bh1(sd1_config: dict[str, Any]) -> None:
+    scheduler = make_scheduler("UniPC", sd1_config)
+    assert (scheduler.config.solver_order, scheduler.config.solver_type) == (3, "bh1")
+    scheduler.set_timesteps(7)
+    assert [int(t) for t in scheduler.timesteps] == [round(t) for t in _linspace(999, 0, 8)[:-1]]
+    assert abs(float(scheduler.sigmas[-1]) - SMIN) < 1e-4  # A1111's UniPC stops at t_0 = 1/N, not at 0
 
 
 @pytest.mark.parametrize("sampler", ["LCM", "DDPM"])
