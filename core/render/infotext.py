@@ -9,6 +9,7 @@ them to files is :mod:`core.render.resolve`'s job.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -174,14 +175,10 @@ def _settings(params: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
         else:
             fields[name] = value
     warnings += reader.warnings
-    # A1111 before 1.0 wrote the hires target as Size and the base as "First pass size" (0x0: derived).
-    first_pass = _size(params.get("First pass size"))
     raw_size = params.get("Size")
-    size = _size(raw_size)
-    if raw_size and raw_size.strip() and size is None:
+    if raw_size and raw_size.strip() and _size(raw_size) is None:
         warnings.append(f"Size: {raw_size!r} is not WIDTHxHEIGHT; using the default")
-    if first_pass and all(first_pass):
-        size = first_pass
+    size = _base_size(params)
     if size is not None:
         problem = _valid({"width": size[0], "height": size[1]})
         if problem:
@@ -192,6 +189,22 @@ def _settings(params: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
 
 
 _VERSION = re.compile(r"v(\d+)\.(\d+)")
+
+
+def _base_size(params: Mapping[str, str]) -> tuple[int, int] | None:
+    """The size of the (first) pass, as A1111's restore_old_hires_fix_params reads it.
+
+    Before 1.0, hires fix wrote the final size as Size and the first pass as "First pass size"; 0x0
+    there meant "about 512x512 pixels in Size's proportions, in multiples of 64".
+    """
+    size = _size(params.get("Size"))
+    first_pass = _size(params.get("First pass size"))
+    if first_pass is None or size is None:
+        return size
+    if all(first_pass):
+        return first_pass
+    scale = math.sqrt(512 * 512 / (size[0] * size[1])) if all(size) else 1.0
+    return math.ceil(scale * size[0] / 64) * 64, math.ceil(scale * size[1] / 64) * 64
 
 
 def _pre_schedule_type_default(sampler: str, schedule: str, params: Mapping[str, str]) -> str | None:
@@ -524,9 +537,7 @@ def _same_meaning(
     if key in ("Sampler", "Schedule type"):
         return (recipe.sampler, recipe.schedule) == (source.sampler, source.schedule)
     if key in ("Size", "First pass size"):
-        first_pass = _size(params.get("First pass size"))
-        wanted = first_pass if first_pass and all(first_pass) else _size(params.get("Size"))
-        return wanted == (recipe.width, recipe.height)
+        return _base_size(params) == (recipe.width, recipe.height)
     if key in _NUMERIC:
         name, kind = _NUMERIC[key]
         try:

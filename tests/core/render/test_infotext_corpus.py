@@ -163,6 +163,18 @@ def test_civitai_meta_reads_like_the_infotext_it_came_from() -> None:
     )
 
 
+def test_old_hires_fix_renders_the_first_pass_size() -> None:
+    """A1111 reads "First pass size" + Size as base + hires target; 0x0 means ~512x512 in Size's shape."""
+    parsed = recipe_from_infotext(_text("a1111_2022_first_pass_size.txt"))
+    assert (parsed.recipe.width, parsed.recipe.height) == (512, 512)
+    assert parsed.params["Size"] == "1024x1024"  # the hires target, for the hires pass
+    derived = recipe_from_infotext(
+        "a fox\nSteps: 20, Sampler: Euler a, Seed: 1, Size: 1024x768, Denoising strength: 0.7, "
+        "First pass size: 0x0"
+    ).recipe
+    assert (derived.width, derived.height) == (640, 448)  # ceil(sqrt(512*512/(1024*768)) * w / 64) * 64
+
+
 def test_a_bare_sampler_from_before_1_9_keeps_its_uniform_schedule() -> None:
     """Before 1.9 "DPM++ 2M" sampled uniformly (Karras was "DPM++ 2M Karras"); 1.9+ Automatic is Karras."""
     old = recipe_from_infotext(_text("a1111_1.6_bare_dpmpp_2m.txt"))
