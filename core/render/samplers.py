@@ -128,15 +128,17 @@ def effective_schedule(sampler: str, schedule: str) -> str | None:
 
 
 def unavailable_reason(sampler: str, schedule: str = AUTOMATIC) -> str | None:
-    """One line saying why ``sampler`` with ``schedule`` cannot be rendered here, or None when it can."""
+    """One line saying why ``sampler`` with ``schedule`` cannot be rendered here, or None when it can.
+
+    Decided without importing diffusers (a plan, the CLI's refusal and the board stay light): the only
+    schedulers diffusers leaves out are those whose optional package (``needs``) is missing.
+    """
     spec = SCHEDULERS.get(sampler)
     if spec is None:
         why = UNRUNNABLE.get(sampler, "it is not a sampler Atelier knows")
         return f"Atelier cannot render with sampler {sampler!r} yet ({why})"
     if spec.needs and not _has(spec.needs):
         return f"Atelier cannot render with sampler {sampler!r}: it needs the Python package {spec.needs}"
-    if _scheduler_class(spec.class_name) is None:
-        return f"Atelier cannot render with sampler {sampler!r}: diffusers lacks {spec.class_name}"
     resolved = effective_schedule(sampler, schedule)
     label = canonical_schedule(schedule)
     if label is None:
@@ -290,6 +292,10 @@ def make_scheduler(
         raise SamplerUnavailableError(problem)
     spec = SCHEDULERS[sampler]
     cls = _scheduler_class(spec.class_name)
+    if cls is None:
+        raise SamplerUnavailableError(
+            f"Atelier cannot render with sampler {sampler!r}: diffusers lacks {spec.class_name}"
+        )
     resolved = effective_schedule(sampler, schedule)
     config = _accepted(cls, base_config)
     if resolved is None:

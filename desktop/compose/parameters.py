@@ -7,7 +7,7 @@ edit, not a spin box: seeds go up to 2**64 - 1 and a Qt spin box holds 32 bits.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QRegularExpression, QSize, Signal
+from PySide6.QtCore import QMimeData, QRegularExpression, QSize, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,6 +33,7 @@ from core.render.recipe import (
     Recipe,
     Sampler,
 )
+from core.render.samplers import unavailable_reason
 from desktop.compose.prompt_text import append_terms, remove_term
 from desktop.compose.wheel_guard import guard_wheel
 from desktop.resources import icon
@@ -93,6 +94,10 @@ class ParametersForm(QWidget):
         self.sampler = QComboBox()
         self.sampler.setObjectName("sampler")
         self.sampler.addItems([sampler.value for sampler in Sampler])
+        for index in range(self.sampler.count()):
+            reason = unavailable_reason(self.sampler.itemText(index))
+            if reason:  # offered as in A1111, so a pasted name shows; Render refuses it by name
+                self.sampler.setItemData(index, reason, Qt.ItemDataRole.ToolTipRole)
         self.schedule = QComboBox()
         self.schedule.setObjectName("schedule")
         self.schedule.addItems(list(SCHEDULE_TYPES))
@@ -118,7 +123,14 @@ class ParametersForm(QWidget):
         self.clip_skip = QSpinBox()
         self.clip_skip.setRange(1, MAX_CLIP_SKIP)
         guard_wheel(
-            self.sampler, self.schedule, self.steps, self.cfg, self.width_box, self.height_box, self.batch, self.clip_skip
+            self.sampler,
+            self.schedule,
+            self.steps,
+            self.cfg,
+            self.width_box,
+            self.height_box,
+            self.batch,
+            self.clip_skip,
         )
 
         seed_row = QHBoxLayout()

@@ -265,7 +265,8 @@ def test_every_known_name_is_either_runnable_or_refused_with_a_reason() -> None:
 
 def test_importing_render_modules_does_not_import_torch() -> None:
     modules = "core.render.engine, core.render.samplers, core.render.devices, core.render.png"
-    code = f"import sys, {modules}; print('torch' in sys.modules, 'diffusers' in sys.modules)"
+    checks = "core.render.samplers.refusal('Restart'); core.render.samplers.supported_schedules('DPM++ 2M')"
+    code = f"import sys, {modules}; {checks}; print('torch' in sys.modules, 'diffusers' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout

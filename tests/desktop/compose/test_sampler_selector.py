@@ -37,6 +37,14 @@ def test_sampler_and_schedule_are_chosen_apart(qtbot: QtBot) -> None:
     assert "DPM++ 2M Karras" not in [form.sampler.itemText(i) for i in range(form.sampler.count())]
 
 
+def test_samplers_atelier_cannot_render_say_so_in_their_tooltip(qtbot: QtBot) -> None:
+    form = ParametersForm()
+    qtbot.addWidget(form)
+    tip = form.sampler.itemData(form.sampler.findText("Restart"), Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("Atelier cannot render with sampler 'Restart' yet")
+    assert form.sampler.itemData(form.sampler.findText("DPM++ 2M"), Qt.ItemDataRole.ToolTipRole) is None
+
+
 def test_a_pasted_name_the_list_lacks_is_shown_as_written(qtbot: QtBot) -> None:
     form = ParametersForm()
     qtbot.addWidget(form)
