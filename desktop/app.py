@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -55,6 +55,9 @@ def show_main_window(
         mark_read_only(window, read_only)
     apply_style_sheet(app)
     window.show()
+    # The sheet's paddings and fonts change sizes the layouts had already worked out: lay them out again
+    # now, before the first frame is drawn, so that frame is not redrawn with the status bar taller.
+    QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
     if read_only is None:  # first-start offer, watching and scanning all write to the catalog
         window.when_ready(window.start_background_work)  # once the rows are shown
     return window

@@ -498,10 +498,11 @@ class MainWindow(QMainWindow):
                 left, right = min(sizes[0], side), min(sizes[2], details)
                 self.splitter.setSizes([left, sum(sizes) - left - right, right])
 
-        if not self.isVisible():  # the sizes the first layout starts from: its first frame has this shape
+        if self.isVisible():
+            QTimer.singleShot(0, settle)
+        else:  # the sizes the first layout starts from: the first frame has this shape, and stays so
             self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
             self.splitter.setSizes([side, max(self.width() - width - side - details, 0), details])
-        QTimer.singleShot(0, settle)
 
     def set_compose_board_visible(self, visible: bool) -> None:
         """Shows or hides the docked board (View › Compose board, F9, the tab bar's button); remembered."""

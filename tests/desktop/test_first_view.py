@@ -162,10 +162,20 @@ START_SCRIPT = textwrap.dedent(
     def loaded(names):
         return sorted(names & ({m.split(".")[0] for m in sys.modules} | set(sys.modules)))
 
+    def shape():  # where the window's parts are: the same in the first frame as when complete
+        dock = window.compose_dock
+        return [
+            window.size().toTuple(),
+            window.statusBar().geometry().getRect(),
+            window.splitter.sizes(),
+            dock.geometry().getRect() if dock is not None and dock.isVisible() else None,
+        ]
+
     class FirstFrame(QObject):
         def eventFilter(self, watched, event):
             if event.type() == QEvent.Type.Paint and "paint" not in seen:
                 seen["paint"] = loaded(HEAVY) + loaded(LATER)
+                seen["first shape"] = shape()
             return False
 
     first_frame = FirstFrame()
@@ -179,6 +189,7 @@ START_SCRIPT = textwrap.dedent(
 
     def act():  # what a user does first: open a model, then search
         seen["complete"] = window.model.rowCount()
+        seen["complete shape"] = shape()
         view = window.current_view()
         row = window.model.row_of(int(sys.argv[2]))
         rect = view.visualRect(window.model.index(row, 0))
@@ -236,6 +247,8 @@ def test_the_real_window_paints_then_shows_rows_without_the_catalog_libraries_an
     assert seen["paint"] == [], "drawn before the catalog, site and render libraries and the later parts"
     assert seen["rows"] == [expected], "the first rows need no SQLAlchemy"
     assert seen["complete"] == expected
+    assert seen["first shape"] == seen["complete shape"], "the first frame has the window's final shape"
+    assert seen["first shape"][3] is not None, "with the compose board's room beside the library"
     assert seen["opened"] == [chosen, "dreamshaper_8"]
     assert seen["search"] == ["pixel", pixel]
     assert 0 < pixel < expected
