@@ -17,6 +17,10 @@ render keeps the run short (the ratio is what matters).
 
     python -m bench.bench_render [--json] [--steps N] [--size PX] [--switches-only] [--repeat N]
 
+A fourth, informative figure puts the LoRA weight change next to its floor on this machine: one
+in-place pass (read and write) over as many values as the LoRA changes, in the pipeline's dtype, which
+any merge of a new weight into the pipeline's weights must at least do.
+
 ``--switches-only`` skips the render and memory figures (quicker while iterating on add-ons);
 ``--repeat N`` loads the checkpoint and runs the switch sequence N times and reports each switch's
 median ratio, which steadies the figures on a loaded machine.
@@ -202,6 +206,27 @@ def _switch_run(files: dict[str, Path], base: Recipe, cache: Path, device: Any) 
     return {"engine": engine, "cold": cold, "switches": switches}
 
 
+def _pass_floor(lora: Path, dtype: Any, device: str) -> tuple[float, int]:
+    """(seconds of one in-place pass over as many values as ``lora`` changes, those values' bytes):
+    the least a weight change merged into the weights costs (median of three passes)."""
+    import torch
+
+    from core.render.lora import delta_shape, load_network
+
+    count = sum(delta_shape(module)[1] for module in load_network(lora).modules.values())
+    values = torch.ones(count, dtype=dtype, device=device)
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        values.mul_(1.0)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - started)
+    size = count * values.element_size()
+    del values
+    return statistics.median(times), size
+
+
 def _median_switches(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     merged = []
     for index, first in enumerate(runs[0]["switches"]):
@@ -254,6 +279,8 @@ def main() -> None:
         results["switches"] = switches
         results["worst_switch_ratio"] = max(s["ratio"] for s in switches)
         results["switches_meeting_target"] = sum(s["ratio"] <= s["target"] for s in switches)
+        floor, floor_bytes = _pass_floor(files["lora"], engine.pipeline.unet.dtype, device.device)
+        results["weight_change_floor"] = {"pass_s": floor, "bytes": floor_bytes}
         if not args.switches_only:
             engine.prepare(base)
             pipe = engine.pipeline
@@ -286,6 +313,13 @@ def main() -> None:
             f" (target <= {s['target']}) {verdict}"
         )
     print(f"switch ratios meeting their target: {results['switches_meeting_target']} of {len(switches)}")
+    floor = results["weight_change_floor"]
+    change = next(s for s in switches if s["switch"] == "LoRA weight 1.0 -> 0.5")
+    print(
+        f"floor of a weight change: one in-place pass over the {floor['bytes'] / 1024**3:.2f} GB the LoRA "
+        f"changes takes {floor['pass_s'] * 1000:.1f} ms ({floor['pass_s'] / cold:.4f} of the cold load); "
+        f"the weight change costs {change['seconds'] / floor['pass_s']:.1f} such passes"
+    )
     if args.switches_only:
         return
     render = results["render"]

@@ -13,8 +13,10 @@ Plain LoRAs merge as one fused ``addmm`` per layer and plain LoHas as an ``addcm
 written into reused scratch buffers, so no full-size temporary is made per layer. On the CPU the merged
 weights of a set that is switched off are kept in a budgeted
 :class:`~core.render.layer_cache.LayerCache` and put back when the same set returns, and layers whose
-LoRAs and multipliers did not change are not touched at all; what is merged is always the same
-arithmetic from the originals, so a set put back is bit for bit the set merged fresh.
+LoRAs and multipliers did not change are not touched at all, and a LoRA added after the others is
+merged onto the live weights in place instead of merging the whole set again; what is merged is always
+the same arithmetic from the originals, so a set put back or continued is bit for bit the set merged
+fresh.
 
 torch/safetensors are imported inside functions only.
 """
