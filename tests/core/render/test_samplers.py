@@ -21,6 +21,7 @@ from core.render.configs import RESOURCES_CONFIG_ROOT
 from core.render.recipe import SCHEDULE_TYPES, Sampler
 from core.render.samplers import (
     SamplerUnavailableError,
+    beta_parameters,
     effective_schedule,
     make_scheduler,
     refusal,
@@ -28,7 +29,7 @@ from core.render.samplers import (
     supported_schedules,
     unavailable_reason,
 )
-from core.render.sigma_schedules import beta_cdf
+from core.render.sigma_schedules import beta_cdf, beta_ppf
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -271,3 +272,22 @@ def test_importing_render_modules_does_not_import_torch() -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False False"
+
+
+@pytest.mark.parametrize("x", [0.01, 0.2, 0.5, 0.77, 0.999])
+def test_beta_cdf_matches_closed_forms(x: float) -> None:
+    """The Beta schedule's quantiles need scipy's beta.ppf; ours is checked where the CDF is known exactly."""
+    assert abs(beta_cdf(x, 0.5, 0.5) - 2 / math.pi * math.asin(math.sqrt(x))) < 1e-12
+    assert abs(beta_cdf(x, 1.0, 1.0) - x) < 1e-12
+    assert abs(beta_cdf(x, 2.0, 1.0) - x * x) < 1e-12
+    assert abs(beta_ppf(beta_cdf(x, 0.6, 0.6), 0.6, 0.6) - x) < 1e-9
+
+
+def test_beta_schedule_takes_the_alpha_and_beta_the_infotext_names(sd1_config: dict[str, Any]) -> None:
+    assert beta_parameters({"Beta schedule alpha": "0.5", "Beta schedule beta": "0.7"}) == (0.5, 0.7)
+    assert beta_parameters({"Beta schedule alpha": "x"}) == (0.6, 0.6)
+    scheduler = make_scheduler("Euler", sd1_config, "Beta", beta=(0.5, 0.5))
+    scheduler.set_timesteps(5)
+    quantiles = [math.sin(math.pi / 2 * (1 - i / 4)) ** 2 for i in range(5)]  # arcsine law inverse
+    want = [SMIN + q * (SMAX - SMIN) for q in quantiles] + [0.0]
+    assert _close([float(v) for v in scheduler.sigmas], want)
