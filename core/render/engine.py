@@ -37,6 +37,7 @@ from PIL import Image
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.render.configs import PIPELINE_CLASSES, config_folder_name, load_single_file_pipeline
 from core.render.devices import DeviceChoice, choose_device
+from core.render.hires import HiresTarget, target_size, upscaler_refusal
 from core.render.memory import format_bytes, pipeline_bytes, plan_memory
 from core.render.phases import LOADING_CHECKPOINT, loading_checkpoint, step_message
 from core.render.recipe import AssetRef, EmbeddingUse, Recipe
@@ -469,7 +470,7 @@ class RenderEngine:
     def supports(self, recipe: Recipe) -> list[str]:
         """Human-readable reasons for what of ``recipe`` render() would refuse (empty: all of it renders)."""
         reasons: list[str] = []
-        sampler_problem = refusal(recipe.sampler, recipe.schedule)
+        sampler_problem = refusal(recipe.sampler, recipe.schedule) or upscaler_refusal(recipe.hires)
         if sampler_problem:
             reasons.append(sampler_problem)
         for ref, what in self._addon_refs(recipe):
@@ -644,6 +645,9 @@ class RenderEngine:
                 raise RuntimeError("no checkpoint loaded: call load() first")
             if cancel is not None:
                 cancel.raise_if_cancelled()
+            upscaler_problem = upscaler_refusal(recipe.hires)
+            if upscaler_problem:
+                raise ValueError(upscaler_problem)
             warnings = self.prepare(recipe, progress)
             pipe = entry.pipe
             architecture = entry.key.architecture
@@ -656,12 +660,15 @@ class RenderEngine:
                 torch.Generator(device=generator_device).manual_seed((seed + i) % _SEED_MODULUS)
                 for i in range(recipe.batch)
             ]
+            hires = recipe.hires
+            target = target_size(hires, recipe.width, recipe.height) if hires is not None else None
+            hires_steps = _hires_steps_run(recipe) if hires is not None else 0
             plan = plan_memory(
                 device_kind=device.split(":", 1)[0],
                 device_memory_bytes=int(self.device.memory_gb * 1024**3) if self.device.memory_gb else None,
                 weights_bytes=entry.weights_bytes,
-                width=recipe.width,
-                height=recipe.height,
+                width=target.width if target is not None else recipe.width,
+                height=target.height if target is not None else recipe.height,
                 batch=recipe.batch,
             )
             vae = pipe.vae
@@ -673,13 +680,17 @@ class RenderEngine:
             if preview is not None:
                 from core.render.previews import latents_to_preview
 
+            done_before = 0  # steps of the first pass, once the hires pass runs
+
             def on_step_end(
                 pipeline: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]
             ) -> dict[str, Any]:
                 nonlocal interrupted
                 # Heun/DPM2 run two model evaluations per step; num_timesteps counts what really runs.
-                total = int(getattr(pipeline, "num_timesteps", 0) or recipe.steps)
-                done = min(step + 1, total)
+                this_pass = int(getattr(pipeline, "num_timesteps", 0) or recipe.steps)
+                later = hires_steps if done_before == 0 else 0
+                total = done_before + this_pass + later
+                done = done_before + min(step + 1, this_pass)
                 progress(Progress(done=done, total=total, message=step_message(done, total)))
                 if preview is not None and (done % max(1, preview_every) == 0 or done == total):
                     latents = callback_kwargs.get("latents")
@@ -690,30 +701,106 @@ class RenderEngine:
                     interrupted = True
                 return callback_kwargs
 
+            common: dict[str, Any] = {
+                "prompt": rendered.prompt,
+                "negative_prompt": rendered.negative_prompt or None,
+                "guidance_scale": recipe.cfg,
+                "num_images_per_prompt": recipe.batch,
+                "generator": generators if recipe.batch > 1 else generators[0],
+                "clip_skip": diffusers_clip_skip(recipe.clip_skip),
+                "callback_on_step_end": on_step_end,
+                "callback_on_step_end_tensor_inputs": ["latents"],
+            }
+            latent_first = hires is not None and hires.latent_mode is not None
             started = time.perf_counter()
             output = pipe(
-                prompt=rendered.prompt,
-                negative_prompt=rendered.negative_prompt or None,
                 num_inference_steps=recipe.steps,
-                guidance_scale=recipe.cfg,
                 width=recipe.width,
                 height=recipe.height,
-                num_images_per_prompt=recipe.batch,
-                generator=generators if recipe.batch > 1 else generators[0],
-                clip_skip=diffusers_clip_skip(recipe.clip_skip),
-                callback_on_step_end=on_step_end,
-                callback_on_step_end_tensor_inputs=["latents"],
-                output_type="pil",
+                output_type="latent" if latent_first else "pil",
+                **common,
             )
+            if interrupted:
+                raise CancelledError
+            images = output.images
+            if hires is not None and target is not None:
+                done_before = int(getattr(pipe, "num_timesteps", 0) or recipe.steps)
+                images = self._hires_pass(entry, recipe, images, target, common)
             elapsed = time.perf_counter() - started
             if interrupted:
                 raise CancelledError
             plan_note = (plan.reason,) if plan.vae_tiling else ()
             return RenderResult(
-                images=list(output.images),
+                images=list(images),
                 seed=seed,
                 elapsed=elapsed,
                 device=self.device.describe(),
                 recipe=rendered,
                 warnings=warnings + plan_note,
             )
+
+    def _hires_pass(
+        self, entry: _Loaded, recipe: Recipe, first: Any, target: HiresTarget, common: dict[str, Any]
+    ) -> list[Image.Image]:
+        """A1111's hires fix on the first pass's output: upscale, then img2img at the target size.
+
+        The img2img pipeline is built around the loaded pipeline's own modules (no second model), so
+        the merged LoRAs, embeddings, hypernetworks and the VAE apply to both passes. Like A1111 with
+        ``Hires steps``, the second pass runs exactly that many steps (or the first pass's) at the end
+        of a schedule ``steps / denoising`` long; denoising 0 keeps the upscaled image as it is.
+        """
+        from core.render.upscale import upscale_image, upscale_latents
+
+        hires = recipe.hires
+        assert hires is not None
+        pipe = entry.pipe
+        if hires.latent_mode is not None:
+            cell = int(getattr(pipe, "vae_scale_factor", 8))
+            upscaled: Any = upscale_latents(first, hires, target, cell)
+        else:
+            upscaled = [upscale_image(image, hires, target) for image in first]
+        if hires.denoising <= 0:
+            return _decoded(pipe, upscaled) if hires.latent_mode is not None else list(upscaled)
+        steps = hires.second_pass_steps(recipe.steps)
+        schedule = int(steps / min(hires.denoising, 0.999))
+        result = _img2img(pipe, entry.key.architecture)(
+            image=upscaled,
+            num_inference_steps=schedule,
+            strength=min(1.0, (steps + 0.5) / schedule),
+            output_type="pil",
+            **common,
+        )
+        return list(result.images)
+
+
+def _hires_steps_run(recipe: Recipe) -> int:
+    """The steps the hires pass will run (for the progress total before it starts)."""
+    hires = recipe.hires
+    if hires is None or hires.denoising <= 0:
+        return 0
+    return hires.second_pass_steps(recipe.steps)
+
+
+def _img2img(pipe: Any, architecture: Architecture) -> Any:
+    """The img2img pipeline over ``pipe``'s modules (shared, not copied: nothing is loaded twice)."""
+    import diffusers
+
+    library: Any = diffusers  # untyped upstream
+    img2img: Any
+    if architecture is Architecture.SDXL:
+        watermark = getattr(pipe, "watermark", None) is not None  # as the first pass does
+        img2img = library.StableDiffusionXLImg2ImgPipeline(**pipe.components, add_watermarker=watermark)
+    else:
+        img2img = library.StableDiffusionImg2ImgPipeline(**pipe.components, requires_safety_checker=False)
+    img2img.set_progress_bar_config(disable=True)
+    return img2img
+
+
+def _decoded(pipe: Any, latents: Any) -> list[Image.Image]:
+    """Latents decoded by the pipeline's VAE into images (the upscale without a second pass)."""
+    import torch
+
+    vae = pipe.vae
+    with torch.no_grad():
+        decoded = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+    return list(pipe.image_processor.postprocess(decoded.detach(), output_type="pil"))

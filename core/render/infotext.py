@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.render.hires import HIRES_KEYS, hires_from_params, hires_params
 from core.render.prompt_syntax import find_embedding_tokens, parse_prompt, render_prompt
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, split_sampler
 from core.render.samplers import effective_schedule
@@ -29,7 +30,7 @@ _CONSUMED = frozenset(
     {
         "Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model", "Model hash",
         "VAE", "VAE hash", "Clip skip", "Batch size", "Lora hashes", "TI hashes",
-        "Hypernet", "Hypernet hash", "Hypernet strength", "Version",
+        "Hypernet", "Hypernet hash", "Hypernet strength", "Version", "First pass size", *HIRES_KEYS,
     }
 )  # fmt: skip
 
@@ -301,8 +302,24 @@ def _build(
             embeddings.append(EmbeddingUse(AssetRef(name, hash=_clean_hash(value))))
     fields["embeddings"] = tuple(embeddings)
 
-    fields["extra"] = {key: value for key, value in params.items() if key not in _CONSUMED}
+    hires = hires_from_params(params, warnings)
+    if hires is not None:
+        problem = _valid(
+            {"width": fields.get("width", 512), "height": fields.get("height", 512), "hires": hires}
+        )
+        if problem:
+            warnings.append(f"hires fix cannot be used ({problem}); the first pass alone is rendered")
+        else:
+            fields["hires"] = hires
+    hires_read = "hires" in fields
+    fields["extra"] = {key: value for key, value in params.items() if not _consumed(key, hires_read)}
     return Recipe(**fields)
+
+
+def _consumed(key: str, hires: bool) -> bool:
+    """Whether the recipe holds ``key``'s value; hires keys without hires fix (A1111 needs ``Denoising
+    strength`` with them to turn it on) stay verbatim in ``extra``."""
+    return key in _CONSUMED and (hires or key not in HIRES_KEYS)
 
 
 def recipe_from_infotext(text: str, *, known_embeddings: Iterable[str] = ()) -> ParsedInfotext:
@@ -479,6 +496,7 @@ def _fresh_pairs(
 ) -> dict[str, str | None]:
     """The pairs A1111's ``create_infotext`` writes for ``recipe``, in its order (unquoted values)."""
     checkpoint, vae = recipe.checkpoint, recipe.vae
+    hires = hires_params(recipe.hires)
     loras = dict(lora_hashes or {})
     tis = dict(ti_hashes or {})
     for lora in recipe.loras:
@@ -498,8 +516,13 @@ def _fresh_pairs(
         "Model": checkpoint.name if checkpoint and checkpoint.name else None,
         "VAE hash": vae_hash or (vae.hash if vae else None),
         "VAE": vae_name or (vae.name if vae and vae.name else None),
+        "Denoising strength": hires["Denoising strength"],
         "Clip skip": str(recipe.clip_skip) if recipe.clip_skip > 1 else None,
         "Batch size": str(recipe.batch) if recipe.batch > 1 else None,
+        "Hires upscale": hires["Hires upscale"],
+        "Hires resize": hires["Hires resize"],
+        "Hires steps": hires["Hires steps"],
+        "Hires upscaler": hires["Hires upscaler"],
         "Lora hashes": ", ".join(f"{_sanitize(n)}: {h}" for n, h in loras.items()) or None,
         "TI hashes": ", ".join(f"{_sanitize(n)}: {h}" for n, h in tis.items()) or None,
     }
@@ -537,7 +560,11 @@ def _same_meaning(
     if key in ("Sampler", "Schedule type"):
         return (recipe.sampler, recipe.schedule) == (source.sampler, source.schedule)
     if key in ("Size", "First pass size"):
-        return _base_size(params) == (recipe.width, recipe.height)
+        old_hires = "First pass size" in params and hires_from_params(params, []) != recipe.hires
+        return _base_size(params) == (recipe.width, recipe.height) and not old_hires
+    if key in HIRES_KEYS:
+        same = hires_from_params(params, []) == recipe.hires
+        return same and (recipe.hires is not None or recipe.extra.get(key) == value)
     if key in _NUMERIC:
         name, kind = _NUMERIC[key]
         try:
@@ -620,7 +647,7 @@ def format_infotext(
             if value is not None:
                 pairs[key] = quote(value)
         for key, value in recipe.extra.items():
-            if key not in pairs and key not in _CONSUMED:
+            if key not in pairs and not _consumed(key, recipe.hires is not None):
                 pairs[key] = quote(value)
         if version:
             pairs["Version"] = quote(version)
@@ -651,7 +678,7 @@ def format_infotext(
         if key not in written and value is not None and not _implied(key, recipe, source, written):
             written[key] = quote(value)
     for key, value in recipe.extra.items():
-        if key not in written and key != "Version" and key not in _CONSUMED:
+        if key not in written and key != "Version" and not _consumed(key, recipe.hires is not None):
             written[key] = quote(value)
     if version is not None:
         written["Version"] = quote(version)  # where the source had it, else last
@@ -674,6 +701,8 @@ def _implied(key: str, recipe: Recipe, source: Recipe, written: Mapping[str, str
         return "Sampler" in written and (recipe.sampler, recipe.schedule) == (source.sampler, source.schedule)
     if key == "Size":
         return "First pass size" in written
+    if key in HIRES_KEYS:  # an old text's First pass size + Size already say the hires pass
+        return "First pass size" in written and recipe.hires == source.hires
     return key in ("Clip skip", "Batch size") and getattr(recipe, key.lower().replace(" ", "_")) == getattr(
         source, key.lower().replace(" ", "_")
     )
@@ -682,7 +711,8 @@ def _implied(key: str, recipe: Recipe, source: Recipe, written: Mapping[str, str
 def _a1111_order(written: dict[str, str], source_keys: list[str]) -> dict[str, str]:
     """The source's keys in their order; a key the source lacked goes after its A1111 predecessor."""
     canonical = ["Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model",
-                 "VAE hash", "VAE", "Clip skip", "Batch size", "Lora hashes", "TI hashes"]  # fmt: skip
+                 "VAE hash", "VAE", "Denoising strength", "Clip skip", "Batch size", "Hires upscale",
+                 "Hires resize", "Hires steps", "Hires upscaler", "Lora hashes", "TI hashes"]  # fmt: skip
     keys = [key for key in source_keys if key in written]
     for key in written:
         if key in keys:

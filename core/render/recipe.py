@@ -14,7 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:  # hires.py imports this module's limits; a recipe only holds the value
+    from core.render.hires import HiresFix
 
 MAX_STEPS = 150
 MAX_SIZE = 4096
@@ -243,8 +246,10 @@ class Recipe:
 
     ``prompt`` and ``negative_prompt`` are the texts without ``<lora:…>``/``<hypernet:…>`` tags (those
     live in ``loras`` and ``hypernetworks``); embedding tokens stay in the text, since that is where they
-    act. ``seed`` -1 means "pick one at render time", as in A1111. ``extra`` keeps infotext parameters
-    the renderer does not use (hires fix, ADetailer...) so they survive a round trip.
+    act. ``seed`` -1 means "pick one at render time", as in A1111. ``width``/``height`` are the first
+    pass's size; ``hires`` (A1111's hires fix) upscales and denoises a second time, to its target size.
+    ``extra`` keeps infotext parameters the renderer does not use (ADetailer...) so they survive a round
+    trip.
     ``sampler`` and ``schedule`` are the names A1111 writes ("DPM++ 2M", "Karras"); a name Atelier
     cannot render is kept as written and refused by name when rendering. ``source_infotext`` is the
     text the recipe was read from, if any: writing infotext keeps its bytes for every value the recipe
@@ -267,6 +272,7 @@ class Recipe:
     batch: int = 1
     sampler: str = Sampler.EULER_A.value
     schedule: str = "Automatic"
+    hires: HiresFix | None = None
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
     source_infotext: str = field(default="", compare=False)
 
@@ -293,6 +299,15 @@ class Recipe:
             raise ValueError(f"clip skip must be between 1 and {MAX_CLIP_SKIP}, not {self.clip_skip}")
         if not 1 <= self.batch <= MAX_BATCH:
             raise ValueError(f"batch must be between 1 and {MAX_BATCH}, not {self.batch}")
+        if self.hires is not None:
+            from core.render.hires import target_size
+
+            target = target_size(self.hires, self.width, self.height)
+            if min(target.width, target.height) < 64 or max(target.width, target.height) > MAX_SIZE:
+                raise ValueError(
+                    f"the hires pass's size must be between 64 and {MAX_SIZE}, "
+                    f"not {target.width}x{target.height}"
+                )
 
     def replace(self, **changes: Any) -> Self:
         """A copy with ``changes`` applied (and validated again)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.render.hires import HiresFix
 from core.render.recipe import (
     AssetRef,
     EmbeddingUse,
@@ -32,6 +33,37 @@ class RecipeCodecError(ValueError):
 
 def _ref_to_dict(ref: AssetRef) -> dict[str, Any]:
     return {"name": ref.name, "path": ref.path, "hash": ref.hash, "asset_id": ref.asset_id}
+
+
+def _hires_to_dict(hires: HiresFix | None) -> dict[str, Any] | None:
+    if hires is None:
+        return None
+    return {
+        "upscaler": hires.upscaler,
+        "scale": hires.scale,
+        "resize": list(hires.resize) if hires.resize is not None else None,
+        "steps": hires.steps,
+        "denoising": hires.denoising,
+    }
+
+
+def _hires_from(data: Mapping[str, Any] | None) -> HiresFix | None:
+    """A stored hires fix; recipes stored before hires fix existed have none (the key is absent)."""
+    if data is None:
+        return None
+    read = _Reader(data, "recipe.hires.")
+    resize = data.get("resize")
+    if resize is not None and (
+        not isinstance(resize, list) or len(resize) != 2 or not all(type(v) is int for v in resize)
+    ):
+        raise read._fail("resize", "[width, height]")
+    return HiresFix(
+        upscaler=read.text("upscaler", "Latent"),
+        scale=read.number("scale", 2.0),
+        resize=(resize[0], resize[1]) if resize is not None else None,
+        steps=read.integer("steps", 0),
+        denoising=read.number("denoising", 0.7),
+    )
 
 
 def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
@@ -64,6 +96,7 @@ def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
         "batch": recipe.batch,
         "sampler": recipe.sampler,
         "schedule": recipe.schedule,
+        "hires": _hires_to_dict(recipe.hires),
         "extra": dict(recipe.extra),
         "source_infotext": recipe.source_infotext,
     }
@@ -205,6 +238,7 @@ def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
             batch=read.integer("batch", 1),
             sampler=sampler,
             schedule=schedule,
+            hires=_hires_from(read.mapping("hires", optional=True)),
             extra=dict(extra),
             source_infotext=read.text("source_infotext", ""),
         )

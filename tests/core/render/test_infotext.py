@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.render.hires import HiresFix
 from core.render.infotext import (
     format_infotext,
     parse_hash_list,
@@ -81,12 +82,8 @@ def test_newer_infotext_with_schedule_type_and_multiline_texts() -> None:
         LoraUse(AssetRef("detailed_eyes_xl", hash="8d9ac0e5d0a1"), 0.4, text_encoder_weight=0.6),
         LoraUse(AssetRef("xl_more_art-full_v1", hash="fe3b4816be83"), 0.5),
     )
-    assert recipe.extra == {
-        "Denoising strength": "0.4",
-        "Hires upscale": "1.5",
-        "Hires steps": "10",
-        "Hires upscaler": "4x-UltraSharp",
-    }
+    assert recipe.extra == {}
+    assert recipe.hires == HiresFix("4x-UltraSharp", scale=1.5, steps=10, denoising=0.4)
 
 
 def test_hypernet_infotext_merges_the_tag_and_the_keys() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from core.render.hires import HiresFix
 from core.render.infotext import format_infotext, recipe_from_civitai_meta, recipe_from_infotext
 from core.render.recipe import AssetRef, HypernetworkUse, LoraUse
 from core.render.samplers import refusal
@@ -65,7 +66,9 @@ def test_extension_and_odd_keys_are_kept_verbatim_and_in_order() -> None:
     assert recipe.steps == 30
     adetailer = recipe_from_infotext(_text("a1111_1.5_adetailer_hires.txt")).recipe.extra
     assert adetailer["ADetailer dilate/erode"] == "4"
-    assert adetailer["Hires upscaler"] == "R-ESRGAN 4x+ Anime6B"
+    hires = recipe_from_infotext(_text("a1111_1.5_adetailer_hires.txt")).recipe.hires
+    assert hires is not None
+    assert hires.upscaler == "R-ESRGAN 4x+ Anime6B"
 
 
 def test_comma_tokens_stay_in_the_prompt() -> None:
@@ -158,9 +161,7 @@ def test_civitai_meta_reads_like_the_infotext_it_came_from() -> None:
     assert recipe.prompt.startswith(", green hair")  # the tag's comma stays, as in A1111
     assert recipe.negative_prompt.endswith("easynegative,")
     assert recipe.loras == (LoraUse(AssetRef("setsunaTokage_v10"), 0.6),)
-    assert {"Hires upscale": "2", "Hires upscaler": "4x-AnimeSharp", "Denoising strength": "0.4"}.items() <= (
-        recipe.extra.items()
-    )
+    assert recipe.hires == HiresFix("4x-AnimeSharp", scale=2.0, denoising=0.4)
 
 
 def test_old_hires_fix_renders_the_first_pass_size() -> None:
