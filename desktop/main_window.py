@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QEvent,
     QItemSelectionModel,
     QMimeData,
     QModelIndex,
@@ -65,6 +64,7 @@ from desktop.services import DesktopServices, RemoteServices, Stoppable
 from desktop.status_bar import AppStatusBar
 from desktop.theme import apply_theme
 from desktop.thumbnails import ThumbnailCache
+from desktop.widgets.after_paint import after_next_paint
 from desktop.widgets.asset_views import AssetGrid, AssetTable
 from desktop.widgets.drag_tabs import DragSwitchTabWidget
 from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
@@ -86,7 +86,6 @@ if TYPE_CHECKING:
     from desktop.widgets.details_pane import DetailsPane
 
 WATCH_DEBOUNCE_MS = 500
-FIRST_FRAME_WAIT_MS = 1000  # how long the first view waits for the window's first frame at most
 DETAILS_MIN_WIDTH = 300  # the details pane's own minimum (desktop.widgets.details_pane)
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
@@ -146,7 +145,6 @@ class MainWindow(QMainWindow):
         self.import_dialog: ImportFilesDialog | None = None
         # Features add their entries to the library's context menu through these (see _show_context_menu).
         self.context_menu_sections: list[Callable[[QMenu, list[AssetRecord]], None]] = []
-        self._after_first_frame: Callable[[], None] | None = None  # see ``event``
         self._build_views()
         self._build_menus()
         self.status = AppStatusBar(self)
@@ -170,27 +168,13 @@ class MainWindow(QMainWindow):
             # First paint, then the rows (read on a job thread, see desktop.models.library_view), then
             # the rest: the details pane, the organizing features, the site tabs and the Compose tab each
             # import a large part of the app (the catalog's write side, requests, the render service).
-            self._after_first_frame = self._load_first_view
-            # A window never drawn (started minimized, on another desktop) still loads and scans.
-            QTimer.singleShot(FIRST_FRAME_WAIT_MS, self._after_the_first_frame)
+            # The read waits for the first frame (see desktop.widgets.after_paint); a window that is
+            # never drawn (started minimized, on another desktop) still loads and scans.
+            after_next_paint(self, self._load_first_view)
         else:
             self._install_features()
             self.reload()
             self._complete()
-
-    def event(self, event: QEvent) -> bool:
-        """Starts the first view's read once the first frame is drawn: a window is painted on the event
-        loop once it is exposed, after ``show()`` has returned and after any zero-delay timer, and the
-        read's imports on the job thread would hold the interpreter while the frame is drawn."""
-        handled = super().event(event)
-        if event.type() == QEvent.Type.Paint and self._after_first_frame is not None:
-            QTimer.singleShot(0, self._after_the_first_frame)  # once this frame's other widgets are drawn
-        return handled
-
-    def _after_the_first_frame(self) -> None:
-        start, self._after_first_frame = self._after_first_frame, None
-        if start is not None:
-            start()
 
     def _load_first_view(self) -> None:
         """Reads the first page off the GUI thread, so the window paints and answers while the catalog
@@ -218,14 +202,22 @@ class MainWindow(QMainWindow):
         self.model.show_result(page.ids, frozenset(), page.first_page)
         self._restore_selection(None)
         self._update_count(page.roots)
+        # The Library's imports on the job thread would slow the drawing of these rows: once drawn.
+        after_next_paint(self.current_view().viewport(), lambda: self._load_counts(page.roots))
+
+    def _load_counts(self, roots: Sequence[RootRecord]) -> None:
+        """Reads the sidebar's counts, the tags and the update badges (opening the Library) off the GUI
+        thread."""
+        if self._closing:
+            return
         library = self.library
 
         def read(_progress: ProgressCallback, _cancel: CancelToken) -> LibraryCounts:
             return read_counts(library)
 
         handle = self.jobs.start("Opening the library", read)
-        handle.signals.finished.connect(lambda counts: self._show_counts(counts, page.roots))
-        handle.signals.failed.connect(lambda _message: self._show_counts(None, page.roots))
+        handle.signals.finished.connect(lambda counts: self._show_counts(counts, roots))
+        handle.signals.failed.connect(lambda _message: self._show_counts(None, roots))
 
     def _show_counts(self, counts: LibraryCounts | None, roots: Sequence[RootRecord]) -> None:
         """The sidebar's counts, the tags and the update badges of the first view; then the rest."""

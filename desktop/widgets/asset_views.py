@@ -43,6 +43,9 @@ def _enable_drag_out(view: QAbstractItemView) -> None:
     view.setDefaultDropAction(Qt.DropAction.CopyAction)
 
 
+GRID_LAYOUT_BATCH = 300  # tiles laid out per turn of the event loop: more than a screen holds
+
+
 class AssetGrid(QListView):
     """Tiles painted by ``ThumbnailDelegate``; selecting a tile selects its whole row."""
 
@@ -58,6 +61,10 @@ class AssetGrid(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)  # one sizeHint for all tiles: layout stays fast for big libraries
+        # Laid out a batch at a time between events: the first tiles are drawn at once, not after all
+        # of a large library's (each tile's place is asked of the model through Python).
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(GRID_LAYOUT_BATCH)
         self.setWrapping(True)
         self.setSpacing(6)
         self.setMouseTracking(True)  # hover highlight

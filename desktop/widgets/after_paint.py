@@ -1,0 +1,45 @@
+"""Run something once a widget has been drawn, so work that would slow the drawing waits for it.
+
+A window is painted on the event loop once it is exposed, after ``show()`` returns and after zero-delay
+timers; a view is painted after its delayed item layout. Work started on a job thread in the meantime
+(importing SQLAlchemy, say) holds the interpreter in turns with the GUI thread, and every Python call
+the drawing makes (a delegate's paint, a model's ``data``) waits for its turn: the frame comes late.
+:func:`after_next_paint` starts the work once the frame is drawn instead, or after ``wait_ms`` when
+the widget is not drawn at all (a window started minimized still loads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QWidget
+
+
+class _NextPaint(QObject):
+    """Watches ``widget`` for its next paint event; runs ``callback`` once, right after that frame."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], None], wait_ms: int) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        self._callback: Callable[[], None] | None = callback
+        widget.installEventFilter(self)
+        QTimer.singleShot(wait_ms, self, self._run)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self._widget and event.type() == QEvent.Type.Paint and self._callback is not None:
+            QTimer.singleShot(0, self, self._run)  # once the rest of this frame is drawn too
+        return False
+
+    def _run(self) -> None:
+        callback, self._callback = self._callback, None
+        if callback is None:
+            return
+        self._widget.removeEventFilter(self)
+        self.deleteLater()
+        callback()
+
+
+def after_next_paint(widget: QWidget, callback: Callable[[], None], wait_ms: int = 1000) -> None:
+    """Runs ``callback`` once ``widget`` has next been drawn, or after ``wait_ms`` if it is not."""
+    _NextPaint(widget, callback, wait_ms)
