@@ -84,6 +84,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     render.add_argument(
         "--infotext", metavar="PNG|TEXT", help="replay the parameters of an image (or A1111 infotext text)"
     )
+    render.add_argument(
+        "--plan",
+        action="store_true",
+        help="print what would be rendered (settings, files, hashes, what is missing) and render nothing; "
+        "exits as the render would refuse (3 missing, 2 refused) or 0",
+    )
     grid = sub.add_parser("grid", parents=[common])
     _add_recipe_options(grid)
     grid.add_argument(
@@ -237,11 +243,19 @@ def _check_plan(
     return None
 
 
+def _is_folder(text: str) -> bool:
+    """Whether ``--infotext`` names a folder; a long infotext is no file name at all (ENAMETOOLONG)."""
+    try:
+        return Path(text).expanduser().is_dir()
+    except OSError:
+        return False
+
+
 def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     service = context.render_service
     try:
         if args.infotext:
-            if Path(args.infotext).expanduser().is_dir():
+            if _is_folder(args.infotext):
                 return _fail(
                     "render", f"{args.infotext} is a folder: give --infotext an image or text", EXIT_USAGE
                 )
@@ -254,6 +268,8 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         return _fail("render", user_message(error), EXIT_FAILED)
     except ValueError as error:
         return _fail("render", user_message(error), EXIT_USAGE)
+    if args.plan:
+        return _show_plan(service.with_hashes(plan), args.json, out)
     code = _check_plan("render", plan, context, from_options=not args.infotext)
     if code is not None:
         return code
@@ -292,6 +308,30 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         return _fail("grid", user_message(error), EXIT_FAILED)
     _report([stored], _copy_out(args.out, [stored]), args.json, out)
     return EXIT_OK
+
+
+def _show_plan(plan: RenderPlan, as_json: bool, out: TextIO) -> int:
+    """Print the plan (nothing is loaded or rendered); the exit code says whether it would render."""
+    from app.render_plan_view import plan_document, plan_lines
+
+    if as_json:
+        json.dump(plan_document(plan), out, indent=2)
+        out.write("\n")
+    else:
+        lines = plan_lines(plan)
+        for line in lines:
+            print(line, file=out)
+        problem = plan.problem or ""
+        listed = bool(plan.sampler_problem or plan.misplaced or plan.missing)  # lines above say why
+        print(
+            "Ready to render." if plan.ready else "Would not render" + ("." if listed else f": {problem}"),
+            file=out,
+        )
+    if plan.ready:
+        return EXIT_OK
+    if plan.sampler_problem or plan.misplaced:
+        return EXIT_USAGE
+    return EXIT_MISSING if plan.missing else EXIT_FAILED
 
 
 def _warn(command: str, warnings: tuple[str, ...], quiet: bool) -> None:

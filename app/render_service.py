@@ -41,6 +41,7 @@ from core.render.grid import (
     render_order,
     with_fixed_seeds,
 )
+from core.render.hires import upscaler_refusal
 from core.render.infotext import format_infotext, recipe_from_infotext
 from core.render.phases import is_step
 from core.render.png import read_infotext, save_png
@@ -149,8 +150,9 @@ class RenderPlan:
 
     @property
     def sampler_problem(self) -> str | None:
-        """The refusal of a sampler or schedule type Atelier cannot render (kept by name, never replaced)."""
-        return refusal(self.recipe.sampler, self.recipe.schedule)
+        """The refusal of a sampler, schedule type or hires upscaler Atelier cannot run (kept by name,
+        never replaced)."""
+        return refusal(self.recipe.sampler, self.recipe.schedule) or upscaler_refusal(self.recipe.hires)
 
     @property
     def problem(self) -> str | None:
@@ -570,6 +572,11 @@ class RenderService:
         rendered = result.recipe if result.recipe is not None else plan.recipe.replace(seed=result.seed)
         rendered = self._with_short_hashes(rendered.replace(seed=result.seed))
         return rendered, list(result.images), result.elapsed, result.device, tuple(result.warnings)
+
+    def with_hashes(self, plan: RenderPlan) -> RenderPlan:
+        """``plan`` with each library file's A1111 short hash filled in, as a render would record it
+        (what ``render --plan`` and the board's plan show next to each file)."""
+        return dataclasses.replace(plan, recipe=self._with_short_hashes(plan.recipe))
 
     def _with_short_hashes(self, recipe: Recipe) -> Recipe:
         """``recipe`` with each library asset's ``hash`` set to the short hash A1111 writes for it."""

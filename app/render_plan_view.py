@@ -1,0 +1,145 @@
+"""What a render would do, shown before it runs: ``render --plan`` and the compose board's plan panel.
+
+Both front ends show the same :class:`~app.render_service.RenderPlan` (the recipe resolved against the
+library) through this one module: :func:`plan_document` is the JSON shape ``render --plan --json``
+prints, and :func:`plan_lines` the same facts as the lines the CLI prints and the board shows. Nothing
+here renders or imports torch: a plan is names, files, numbers and the reasons it would be refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.render_service import RenderPlan
+from core.render.hires import target_size, upscaler_refusal
+from core.render.recipe import AssetRef, Recipe
+from core.render.samplers import effective_schedule, refusal
+from core.taxonomy import AssetKind, describe_model
+
+
+def _ref(ref: AssetRef | None) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {"name": ref.name or Path(ref.path or "").stem, "path": ref.path, "hash": ref.hash}
+
+
+def _hires(recipe: Recipe) -> dict[str, Any] | None:
+    hires = recipe.hires
+    if hires is None:
+        return None
+    target = target_size(hires, recipe.width, recipe.height)
+    return {
+        "upscaler": hires.upscaler,
+        "upscale": hires.scale if hires.resize is None else None,
+        "resize": f"{hires.resize[0]}x{hires.resize[1]}" if hires.resize is not None else None,
+        "steps": hires.second_pass_steps(recipe.steps),
+        "hires_steps": hires.steps,
+        "denoising_strength": hires.denoising,
+        "size": f"{target.width}x{target.height}",
+    }
+
+
+def plan_document(plan: RenderPlan) -> dict[str, Any]:
+    """The plan as JSON types: settings, every network with its weights, files, hashes, problems."""
+    recipe = plan.recipe
+    checkpoint = _ref(recipe.checkpoint)
+    if checkpoint is not None and plan.architecture is not None:
+        checkpoint["architecture"] = plan.architecture.value
+    refusals = [
+        text for text in (refusal(recipe.sampler, recipe.schedule), upscaler_refusal(recipe.hires)) if text
+    ]
+    return {
+        "ready": plan.ready,
+        "problem": plan.problem,
+        "prompt": recipe.prompt,
+        "negative_prompt": recipe.negative_prompt,
+        "sampler": recipe.sampler,
+        "schedule": recipe.schedule,
+        "schedule_used": effective_schedule(recipe.sampler, recipe.schedule),
+        "steps": recipe.steps,
+        "cfg": recipe.cfg,
+        "seed": recipe.seed,
+        "size": f"{recipe.width}x{recipe.height}",
+        "clip_skip": recipe.clip_skip,
+        "batch": recipe.batch,
+        "hires": _hires(recipe),
+        "model": checkpoint,
+        "vae": _ref(recipe.vae),
+        "loras": [
+            {
+                **(_ref(use.ref) or {}),
+                "unet_weight": use.weight,
+                "text_encoder_weight": use.effective_text_encoder_weight,
+                "enabled": use.enabled,
+            }
+            for use in recipe.loras
+        ],
+        "embeddings": [{**(_ref(use.ref) or {}), "negative": use.negative} for use in recipe.embeddings],
+        "hypernetworks": [
+            {**(_ref(use.ref) or {}), "strength": use.strength} for use in recipe.hypernetworks
+        ],
+        "missing": [
+            {"kind": item.kind.value, "name": item.name, "hash": item.hash, "message": item.message}
+            for item in plan.missing
+        ],
+        "misplaced": [item.message for item in plan.misplaced],
+        "refusals": refusals,
+        "warnings": list(plan.warnings),
+    }
+
+
+def _named(entry: dict[str, Any]) -> str:
+    """``add_detail [7c6bd7b7a2] (/models/Lora/add_detail.safetensors)``; "not found" without a file."""
+    text = entry["name"] or "?"
+    if entry.get("hash"):
+        text += f" [{entry['hash']}]"
+    return text + (f" ({entry['path']})" if entry.get("path") else " (not found)")
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def plan_lines(plan: RenderPlan) -> list[str]:
+    """The plan as short ``Label: value`` lines, in the order a user checks them."""
+    doc = plan_document(plan)
+    lines: list[str] = []
+    model = doc["model"]
+    if model is not None:
+        kind = describe_model(AssetKind.CHECKPOINT, plan.architecture) if plan.architecture else None
+        lines.append(f"Model: {_named(model)}" + (f", {kind}" if kind else ""))
+    else:
+        lines.append("Model: none chosen")
+    lines.append(f"VAE: {_named(doc['vae'])}" if doc["vae"] else "VAE: the checkpoint's own")
+    schedule = doc["schedule"]
+    if doc["schedule_used"] and doc["schedule_used"] != schedule:
+        schedule += f" ({doc['schedule_used']})"
+    lines.append(
+        f"Sampler: {doc['sampler']}, schedule {schedule}, {doc['steps']} steps, CFG {_number(doc['cfg'])}"
+    )
+    seed = "random" if doc["seed"] == -1 else str(doc["seed"])
+    extras = f", clip skip {doc['clip_skip']}" if doc["clip_skip"] > 1 else ""
+    extras += f", batch {doc['batch']}" if doc["batch"] > 1 else ""
+    lines.append(f"Seed: {seed}, size {doc['size']}{extras}")
+    hires = doc["hires"]
+    if hires is not None:
+        how = f"x{_number(hires['upscale'])}" if hires["resize"] is None else f"to {hires['resize']}"
+        lines.append(
+            f"Hires fix: {hires['upscaler']} {how} -> {hires['size']}, {hires['steps']} steps "
+            f"at denoising {_number(hires['denoising_strength'])}"
+        )
+    for lora in doc["loras"]:
+        weights = f"UNet {_number(lora['unet_weight'])}, TE {_number(lora['text_encoder_weight'])}"
+        off = "" if lora["enabled"] else " (off)"
+        lines.append(f"LoRA: {_named(lora)}, {weights}{off}")
+    for embedding in doc["embeddings"]:
+        side = " (negative)" if embedding["negative"] else ""
+        lines.append(f"Embedding: {_named(embedding)}{side}")
+    for hypernetwork in doc["hypernetworks"]:
+        lines.append(f"Hypernetwork: {_named(hypernetwork)}, strength {_number(hypernetwork['strength'])}")
+    lines += [f"Missing: {item['message']}" for item in doc["missing"]]
+    lines += [f"Wrong slot: {text}" for text in doc["misplaced"]]
+    lines += [f"Refused: {text}" for text in doc["refusals"]]
+    lines += [f"Warning: {text}" for text in doc["warnings"]]
+    return lines
