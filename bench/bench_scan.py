@@ -73,6 +73,21 @@ def bare_header_reads(root: Path) -> int:
     return count
 
 
+def distinct_tables(templates: list[Path]) -> tuple[int, int]:
+    """How many distinct tensor tables (headers without ``__metadata__``) the library holds: (all, LoRAs).
+
+    The copies repeat the templates' headers, so the templates hold every table of the library.
+    """
+    tables: set[tuple[str, bool]] = set()
+    for template in templates:
+        with template.open("rb") as fh:
+            (length,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(length))
+        header.pop("__metadata__", None)
+        tables.add((json.dumps(header, sort_keys=True), "-lora-" in template.name))
+    return len(tables), sum(1 for _, lora in tables if lora)
+
+
 def copy_library(templates: list[Path], source_root: Path, root: Path, count: int) -> list[Path]:
     """``count`` distinct files under ``root``: each a template's header bytes, sparse to its full size.
 
@@ -220,6 +235,7 @@ def main() -> None:
         generate_s, templates = timed(lambda: generate_library(tmp / "templates", min(TEMPLATES, args.files)))
         root = tmp / "cold" / "stable-diffusion-webui"
         copy_s, files = timed(lambda: copy_library(templates, tmp / "templates", root, args.files))
+        tables, lora_tables = distinct_tables(templates)
 
         # Flush the freshly written files and read them once, so the baseline and the scan both run on
         # a warm page cache: "cold" here means files the catalog has never seen, not a cold disk.
@@ -260,6 +276,8 @@ def main() -> None:
         "files": cold.seen,
         "cataloged": cataloged,
         "generate_s": round(generate_s + copy_s, 2),
+        "distinct_tables": tables,
+        "distinct_lora_tables": lora_tables,
         "baseline_header_reads_s": round(baseline_s, 3),
         "baseline_files_per_s": round(baseline_files_per_s, 1),
         "cold_scan_s": round(cold_s, 3),
@@ -280,6 +298,10 @@ def main() -> None:
 
 def _print(result: dict[str, Any]) -> None:
     print(f"generated {result['files']} files in {result['generate_s']} s (load {result['loadavg']:.2f})")
+    print(
+        f"  {result['distinct_tables']} distinct tensor tables (headers without metadata), "
+        f"{result['distinct_lora_tables']} of them LoRAs'"
+    )
     print(
         f"cold scan: {result['cold_files_per_s']} files/s ({result['cold_scan_s']} s); "
         f"target >= {TARGET_FILES_PER_S:.0f} files/s: ratio {result['cold_vs_target']}"

@@ -15,10 +15,10 @@ Flattening rules for nested containers (pickles):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import msgspec
 
@@ -80,6 +80,62 @@ class TensorInfo(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=Tr
     def nbytes(self) -> int:
         offsets = self.data_offsets
         return offsets[1] - offsets[0] if offsets is not None else self.byte_size
+
+
+_Derived = TypeVar("_Derived")
+
+
+class TensorTable(dict[str, TensorInfo]):
+    """A read-only tensor table, shared by every file whose header lists the same tensors.
+
+    LoRAs trained for the same base model, module set, rank and dtype list the same tensors byte for byte;
+    the safetensors reader validates each distinct table once and hands the same ``TensorTable`` to every
+    such file (only ``__metadata__`` differs between them). Being shared, it refuses every change, and it
+    keeps what identification derives from the tensors alone (sorted names, the LoRA module scan) in
+    ``derived``, so that work too is done once per table. A ``dict`` underneath: lookups stay at C speed.
+    """
+
+    __slots__ = ("derived",)
+
+    def __init__(self, tensors: Mapping[str, TensorInfo] | Iterable[tuple[str, TensorInfo]] = ()) -> None:
+        super().__init__(tensors)
+        self.derived: dict[object, Any] = {}
+
+    def derive(self, key: object, compute: Callable[[], _Derived]) -> _Derived:
+        """``compute()`` the first time ``key`` is asked for, the same value afterwards.
+
+        Only for values that are a pure function of the tensors (names, shapes, dtypes), never of a
+        file's metadata, path or size: every file sharing the table gets them.
+        """
+        derived = self.derived
+        if key in derived:
+            value: _Derived = derived[key]
+            return value
+        value = derived[key] = compute()
+        return value
+
+    def _read_only(self, *_args: object, **_kwargs: object) -> NoReturn:
+        raise TypeError("a TensorTable is read-only: it is shared by every file listing these tensors")
+
+    __setitem__ = __delitem__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only
+
+    def __reduce__(self) -> tuple[type[TensorTable], tuple[dict[str, TensorInfo]]]:
+        return (TensorTable, (dict(self),))
+
+    def __copy__(self) -> TensorTable:
+        return self  # read-only: a copy would be the same table
+
+    def __deepcopy__(self, _memo: dict[int, object]) -> TensorTable:
+        return self
+
+
+def derived_from(tensors: Mapping[str, TensorInfo], key: object, compute: Callable[[], _Derived]) -> _Derived:
+    """``compute()``, remembered with ``tensors`` when it is a shared ``TensorTable`` (see there)."""
+    if type(tensors) is TensorTable:
+        return tensors.derive(key, compute)
+    return compute()
 
 
 @dataclass(frozen=True, slots=True)

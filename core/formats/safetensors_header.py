@@ -30,6 +30,11 @@ Real LoRA headers list 800-3,000 tensors, so parsing dominates a scan. Sound fil
 msgspec decodes and type-checks every entry in C, and one tight loop checks sizes and the tiling of the
 data section. Anything the fast path cannot vouch for falls back to the plain-Python validator, which
 applies the library's rules one by one and explains exactly what is wrong.
+
+Most LoRAs of a library share their tensor table byte for byte (same trainer, base model, module set,
+rank and dtype; only ``__metadata__`` differs), and the table's verdict is a pure function of its bytes
+and the data section's size: each accepted table is validated once per process and its read-only
+``TensorTable`` shared (``table_cache``); a file then costs the decoding of its metadata.
 """
 
 from __future__ import annotations
@@ -48,9 +53,10 @@ from typing import Any, BinaryIO
 import msgspec
 
 from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
-from core.formats.model_file import CorruptFileError, ModelHeader, TensorInfo
+from core.formats.model_file import CorruptFileError, ModelHeader, TensorInfo, TensorTable
 from core.formats.safe_open import open_regular
 from core.formats.strict_json import U64_MAX, JsonRefusedError, load_json
+from core.formats.table_cache import TableCache, TableKey, ValidatedTable
 from core.taxonomy import FileFormat
 
 # The safetensors library refuses headers above 100,000,000 bytes (MAX_HEADER_SIZE in its tensor.rs).
@@ -84,14 +90,19 @@ _THREES = itertools.repeat(3)  # bytes -> bits is a shift left by 3
 # Writers (the safetensors library, kohya, diffusers) put the metadata first, a few hand-made ones last;
 # either way it is split off there. Inside a JSON string a quote is escaped, so when '"__metadata__"'
 # occurs exactly once, a match of these patterns is the top-level key itself.
-_METADATA_FIRST = re.compile(r'\A\s*\{\s*"__metadata__"\s*:\s*')
-_METADATA_LAST = re.compile(r',\s*"__metadata__"\s*:\s*')
+_METADATA_FIRST = re.compile(r'\A[ \t\n\r]*\{[ \t\n\r]*"__metadata__"[ \t\n\r]*:[ \t\n\r]*')
+_METADATA_LAST = re.compile(r',[ \t\n\r]*"__metadata__"[ \t\n\r]*:[ \t\n\r]*')
+_JSON_SPACE = " \t\n\r"  # JSON's whitespace; Python's \s also matches form feeds and more, serde does not
 _METADATA_TOKEN = '"__metadata__"'
 # Things Python's json and msgspec read more kindly than serde_json, sent to the strict validator: a lone
 # surrogate (in metadata, once decoded), a number with a minus sign (msgspec reads "-0" as 0).
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MINUS_NUMBER = re.compile(r"[\[,:]\s*-")
 _KNOWN_DTYPES = frozenset(SAFETENSORS_DTYPE_BITS)
+
+
+# Tensor tables accepted in this process (see ``table_cache``): one validation per distinct table.
+_TABLES = TableCache()
 
 
 class _FastPathRefusedError(Exception):
@@ -136,11 +147,12 @@ def read_open_safetensors_header(fh: BinaryIO, path: Path, head: bytes = b"") ->
     except UnicodeDecodeError as exc:
         raise CorruptFileError(f"the header is not valid UTF-8 (byte {exc.start})") from None
     dtypes: frozenset[str] | None
+    tensors: TensorTable
     try:
-        tensors, metadata, dtypes = _fast_validate(text, size - data_start)
+        tensors, metadata, dtypes = _fast_validate(text, size - data_start, raw)
     except _FastPathRefusedError:
-        tensors, metadata = _validate(_parse_json(text), size - data_start)
-        dtypes = None
+        table, metadata = _validate(_parse_json(text), size - data_start)
+        tensors, dtypes = TensorTable(table), None
     return ModelHeader(
         path=path,
         format=FileFormat.SAFETENSORS,
@@ -201,21 +213,75 @@ def _parse_json(text: str) -> _Object:
     return header
 
 
-def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str], frozenset[str]]:
+def _fast_validate(
+    text: str, data_size: int, raw: bytes | None = None
+) -> tuple[TensorTable, dict[str, str], frozenset[str]]:
     """Accept a sound header fast, or refuse; never accepts what ``_validate`` would reject.
 
     Returns the tensors, the metadata and the set of dtypes (which the size check needs anyway).
 
-    Every check is a substring count or a C-level ``map``/compare pass over all entries: no Python code
-    runs per tensor. Tensors written in offset order (every safetensors writer does) skip the sort.
+    The tensor table (the header without its metadata) is validated once per distinct bytes and data size
+    (``table_cache``): every later file with the same table, whatever its metadata, gets the same
+    read-only result. Only the metadata is decoded per file. ``raw`` is ``text``'s UTF-8 bytes.
     """
-    metadata: dict[str, str] = {}
-    tensors_json = text
+    if raw is None:
+        raw = text.encode("utf-8")
+    first = _METADATA_FIRST.match(text)
+    if first is not None:
+        metadata, end = _metadata_value(text, first.end())
+        if _METADATA_TOKEN in text[first.end() : end]:  # a second __metadata__, inside the first
+            raise _FastPathRefusedError
+        rest_at = end if text.isascii() else len(text[:end].encode("utf-8"))
+        key = TableKey("after-metadata", data_size, raw[rest_at : _content_end(raw)])
+        found = _TABLES.get(key)
+        if found is None:
+            rest = text[end:].lstrip(_JSON_SPACE)
+            if rest.startswith(","):
+                tensors_json = "{" + rest[1:]
+            elif rest.startswith("}") and not rest[1:].strip(_JSON_SPACE):
+                tensors_json = "{}"
+            else:
+                raise _FastPathRefusedError
+            if _METADATA_TOKEN in tensors_json:
+                raise _FastPathRefusedError
+            found = _validate_table(tensors_json, data_size)
+            _TABLES.put(key, found)
+        return found.tensors, metadata, found.dtypes
+    key = TableKey("whole", data_size, raw[: _content_end(raw)])
+    found = _TABLES.get(key)
+    if found is not None:  # the same header bytes, accepted before without any metadata
+        return found.tensors, {}, found.dtypes
     occurrences = text.count(_METADATA_TOKEN)
     if occurrences > 1:
         raise _FastPathRefusedError
-    if occurrences == 1:
+    if occurrences == 1:  # metadata last (a few hand-made files): validated per file
         metadata, tensors_json = _split_metadata(text)
+        table = _validate_table(tensors_json, data_size)
+        return table.tensors, metadata, table.dtypes
+    found = _validate_table(text, data_size)
+    _TABLES.put(key, found)
+    return found.tensors, {}, found.dtypes
+
+
+def _content_end(raw: bytes) -> int:
+    """Where the header's JSON ends, before the spaces writers pad it with (to align the data to 8 bytes).
+
+    The padding depends on the metadata's length, and no JSON's meaning on trailing whitespace: tables
+    are keyed without it, or files sharing a table would share it only one time in eight.
+    """
+    tail = raw[-64:]
+    stripped = tail.rstrip(b" \t\n\r")
+    if stripped:
+        return len(raw) - len(tail) + len(stripped)
+    return len(raw.rstrip(b" \t\n\r"))
+
+
+def _validate_table(tensors_json: str, data_size: int) -> ValidatedTable:
+    """Accept the tensors' JSON object (no metadata in it) fast, or refuse.
+
+    Every check is a substring count or a C-level ``map``/compare pass over all entries: no Python code
+    runs per tensor. Tensors written in offset order (every safetensors writer does) skip the sort.
+    """
     # msgspec keeps the last of repeated fields and reads "-0" as 0, where serde refuses both; a \u escape
     # could spell a field name differently or be a lone surrogate. Such headers go the slow way. Single
     # characters first: they are found at memchr speed (two-character needles are not), the longer test
@@ -270,7 +336,7 @@ def _fast_validate(text: str, data_size: int) -> tuple[dict[str, TensorInfo], di
             raise _FastPathRefusedError
         if list(map(_END, ordered[:-1])) != list(map(_BEGIN, ordered[1:])):
             raise _FastPathRefusedError
-    return tensors, metadata, frozenset(kinds)
+    return ValidatedTable(TensorTable(tensors), frozenset(kinds))
 
 
 def _split_metadata(text: str) -> tuple[dict[str, str], str]:
@@ -279,8 +345,23 @@ def _split_metadata(text: str) -> tuple[dict[str, str], str]:
     key = first or _METADATA_LAST.search(text)
     if key is None:
         raise _FastPathRefusedError
+    value, end = _metadata_value(text, key.end())
+    rest = text[end:].lstrip(_JSON_SPACE)
+    if first is not None:
+        if rest.startswith(","):
+            return value, "{" + rest[1:]
+        if rest.startswith("}") and not rest[1:].strip(_JSON_SPACE):
+            return value, "{}"
+        raise _FastPathRefusedError
+    if rest.startswith("}") and not rest[1:].strip(_JSON_SPACE):
+        return value, text[: key.start()] + "}"
+    raise _FastPathRefusedError
+
+
+def _metadata_value(text: str, start: int) -> tuple[dict[str, str], int]:
+    """The metadata object that starts at ``start`` and where it ends, if the fast path can vouch for it."""
     try:
-        value, end = _JSON.raw_decode(text, key.end())
+        value, end = _JSON.raw_decode(text, start)
     except (json.JSONDecodeError, RecursionError):
         raise _FastPathRefusedError from None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -290,16 +371,7 @@ def _split_metadata(text: str) -> tuple[dict[str, str], str]:
     strings = "".join(itertools.chain.from_iterable(value.items()))
     if not strings.isascii() and _SURROGATE.search(strings) is not None:
         raise _FastPathRefusedError
-    rest = text[end:].lstrip(" \t\n\r")
-    if first is not None:
-        if rest.startswith(","):
-            return value, "{" + rest[1:]
-        if rest.startswith("}") and not rest[1:].strip(" \t\n\r"):
-            return value, "{}"
-        raise _FastPathRefusedError
-    if rest.startswith("}") and not rest[1:].strip(" \t\n\r"):
-        return value, text[: key.start()] + "}"
-    raise _FastPathRefusedError
+    return value, end
 
 
 def _validate(header: _Object, data_size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:

@@ -40,8 +40,8 @@ _TEXT_FAMILIES = {768: Architecture.SD1, 1024: Architecture.SD2}
 _ROUTING_SAMPLE = 32
 
 
-def lora_architecture(view: HeaderView, scan: LoraScan) -> tuple[Architecture, list[str]]:
-    """The family a LoRA targets, with the evidence and any metadata disagreement."""
+def tensor_architecture(scan: LoraScan) -> tuple[Architecture, tuple[str, ...]]:
+    """The family the tensors alone say, with the evidence: a pure function of the tensor table."""
     # Routing by block names needs only a sample: a transformer LoRA's modules are nearly all blocks.
     sample = "\n".join(scan.sample(_ROUTING_SAMPLE))
     if any(name in sample for name in _FLUX_NAMES):
@@ -52,6 +52,13 @@ def lora_architecture(view: HeaderView, scan: LoraScan) -> tuple[Architecture, l
         arch, reasons = _dit_by_width(scan)
     else:
         arch, reasons = _sd_family(scan)
+    return arch, tuple(reasons)
+
+
+def with_metadata_hint(
+    view: HeaderView, arch: Architecture, reasons: list[str]
+) -> tuple[Architecture, list[str]]:
+    """``arch`` from the tensors, completed or contradicted by the file's embedded metadata (per file)."""
     hint = view.embedded.architecture_hint()
     if hint is not None:
         claimed, source = hint

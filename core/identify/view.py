@@ -2,8 +2,9 @@
 
 Identification runs on every file of a 10,000-file scan and every matcher asks the same questions ("is
 there a tensor named X?", "does any name start with Y?", "what shape is Z?"). A ``HeaderView`` answers
-them from indexes built lazily, at most once per file, so each matcher costs a few dictionary lookups
-instead of another pass over thousands of names.
+them from indexes built lazily, at most once per file (once per distinct tensor table when the reader
+shares one: ``TensorTable``), so each matcher costs a few dictionary lookups instead of another pass over
+thousands of names.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from core.formats.embedded_metadata import EmbeddedMetadata, read_embedded_metadata
-from core.formats.model_file import ModelHeader, TensorInfo
+from core.formats.model_file import ModelHeader, TensorInfo, derived_from
 
 if TYPE_CHECKING:  # numpy is loaded only when a tensor is actually read
     import numpy as np
@@ -42,11 +43,16 @@ class HeaderView:
     @cached_property
     def first_parts(self) -> frozenset[str]:
         """The first dotted component of every name (``lora_unet_x``, ``model``, ``encoder``...)."""
-        return frozenset(name.partition(".")[0] for name in self.tensors)
+        tensors = self.tensors
+        return derived_from(
+            tensors, "first_parts", lambda: frozenset(name.partition(".")[0] for name in tensors)
+        )
 
     @cached_property
     def sorted_names(self) -> list[str]:
-        return sorted(self.tensors)
+        """Every name in sorted order; shared with the other files of a shared table: never modify it."""
+        tensors = self.tensors
+        return derived_from(tensors, "sorted_names", lambda: sorted(tensors))
 
     def __len__(self) -> int:
         return len(self.tensors)

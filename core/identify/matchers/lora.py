@@ -10,13 +10,14 @@ tools load the file, and explains the naming in the reasons.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from core.formats.model_file import TensorInfo
-from core.identify.lora_base import lora_architecture
+from core.formats.model_file import TensorInfo, derived_from
+from core.identify.lora_base import tensor_architecture, with_metadata_hint
 from core.identify.lora_scan import LoraScan, may_be_lora, scan_lora
 from core.identify.registry import Match, MatchFunction, Refusal
 from core.identify.view import HeaderView
-from core.taxonomy import AssetKind, NetworkType
+from core.taxonomy import Architecture, AssetKind, NetworkType
 
 _KOHYA_PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_", "lora_te3_")
 # Network types in detection order: ties go to the earlier one.
@@ -42,25 +43,53 @@ def lora_matcher(scan: Callable[[Mapping[str, TensorInfo]], LoraScan]) -> MatchF
     return match
 
 
+@dataclass(frozen=True, slots=True)
+class _TensorFindings:
+    """What the tensors alone say about a LoRA: shared by every file with the same tensor table."""
+
+    scan: LoraScan
+    network: NetworkType
+    reasons: tuple[str, ...]  # dialect, modules, network and architecture evidence
+    architecture: Architecture
+    details: Mapping[str, object]
+
+
 def _match(view: HeaderView, scan_names: Callable[[Mapping[str, TensorInfo]], LoraScan]) -> Match | Refusal:
-    refusal = Refusal("no lora_down/lora_A/hada/lokr/diff/oft module keys")
-    if not may_be_lora(view.tensors):
-        return refusal
-    scan = scan_names(view.tensors)
+    tensors = view.tensors
+    # Everything but the metadata hint is a pure function of the tensors: done once per (shared) table.
+    findings = derived_from(tensors, (_match, scan_names), lambda: _tensor_findings(tensors, scan_names))
+    if findings is None:
+        return Refusal("no lora_down/lora_A/hada/lokr/diff/oft module keys")
+    arch, arch_reasons = with_metadata_hint(view, findings.architecture, [])
+    return Match(
+        AssetKind.LORA,
+        arch,
+        (*findings.reasons, *arch_reasons),
+        network=findings.network,
+        details=dict(findings.details),
+    )
+
+
+def _tensor_findings(
+    tensors: Mapping[str, TensorInfo], scan_names: Callable[[Mapping[str, TensorInfo]], LoraScan]
+) -> _TensorFindings | None:
+    if not may_be_lora(tensors):
+        return None
+    scan = scan_names(tensors)
     modules = _module_counts(scan)
     total = sum(modules.values())
     if total == 0:
-        return refusal
+        return None
     network, reasons = _network(scan, modules, total)
     dialect, dialect_reason = _dialect(scan)
     reasons.insert(0, dialect_reason)
-    arch, arch_reasons = lora_architecture(view, scan)
+    arch, arch_reasons = tensor_architecture(scan)
     reasons.extend(arch_reasons)
     details: dict[str, object] = {"lora_format": dialect, "modules": total}
     rank = scan.rank()
     if rank is not None:
         details["rank"] = rank
-    return Match(AssetKind.LORA, arch, tuple(reasons), network=network, details=details)
+    return _TensorFindings(scan, network, tuple(reasons), arch, details)
 
 
 match_lora = lora_matcher(scan_lora)
