@@ -89,29 +89,32 @@ def plan_document(plan: RenderPlan) -> dict[str, Any]:
     }
 
 
-def _named(entry: dict[str, Any]) -> str:
+def _named(entry: dict[str, Any], paths: bool = True) -> str:
     """``add_detail [7c6bd7b7a2] (/models/Lora/add_detail.safetensors)``; "not found" without a file."""
     text = entry["name"] or "?"
     if entry.get("hash"):
         text += f" [{entry['hash']}]"
-    return text + (f" ({entry['path']})" if entry.get("path") else " (not found)")
+    if not entry.get("path"):
+        return text + " (not found)"
+    return text + (f" ({entry['path']})" if paths else "")
 
 
 def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def plan_lines(plan: RenderPlan) -> list[str]:
-    """The plan as short ``Label: value`` lines, in the order a user checks them."""
+def plan_lines(plan: RenderPlan, *, paths: bool = True) -> list[str]:
+    """The plan as short ``Label: value`` lines, in the order a user checks them (``paths`` False
+    leaves the files' paths out, for the narrow board; a file not found still says so)."""
     doc = plan_document(plan)
     lines: list[str] = []
     model = doc["model"]
     if model is not None:
         kind = describe_model(AssetKind.CHECKPOINT, plan.architecture) if plan.architecture else None
-        lines.append(f"Model: {_named(model)}" + (f", {kind}" if kind else ""))
+        lines.append(f"Model: {_named(model, paths)}" + (f", {kind}" if kind else ""))
     else:
         lines.append("Model: none chosen")
-    lines.append(f"VAE: {_named(doc['vae'])}" if doc["vae"] else "VAE: the checkpoint's own")
+    lines.append(f"VAE: {_named(doc['vae'], paths)}" if doc["vae"] else "VAE: the checkpoint's own")
     schedule = doc["schedule"]
     if doc["schedule_used"] and doc["schedule_used"] != schedule:
         schedule += f" ({doc['schedule_used']})"
@@ -132,12 +135,14 @@ def plan_lines(plan: RenderPlan) -> list[str]:
     for lora in doc["loras"]:
         weights = f"UNet {_number(lora['unet_weight'])}, TE {_number(lora['text_encoder_weight'])}"
         off = "" if lora["enabled"] else " (off)"
-        lines.append(f"LoRA: {_named(lora)}, {weights}{off}")
+        lines.append(f"LoRA: {_named(lora, paths)}, {weights}{off}")
     for embedding in doc["embeddings"]:
         side = " (negative)" if embedding["negative"] else ""
-        lines.append(f"Embedding: {_named(embedding)}{side}")
+        lines.append(f"Embedding: {_named(embedding, paths)}{side}")
     for hypernetwork in doc["hypernetworks"]:
-        lines.append(f"Hypernetwork: {_named(hypernetwork)}, strength {_number(hypernetwork['strength'])}")
+        lines.append(
+            f"Hypernetwork: {_named(hypernetwork, paths)}, strength {_number(hypernetwork['strength'])}"
+        )
     lines += [f"Missing: {item['message']}" for item in doc["missing"]]
     lines += [f"Wrong slot: {text}" for text in doc["misplaced"]]
     lines += [f"Refused: {text}" for text in doc["refusals"]]

@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
 
 from desktop.compose.board import ComposeBoard
 from desktop.compose.notices import MissingList
+from desktop.compose.plan_view import PlanView
 
 
 class BoardPanel(QWidget):
-    """Paste / Clear, the missing-asset list, the scrolling board, the drop message and Render."""
+    """Paste / Clear, the missing-asset list, the scrolling board, the drop message, the plan and Render."""
 
     render_requested = Signal()
 
@@ -45,6 +46,7 @@ class BoardPanel(QWidget):
         self.notice.setWordWrap(True)
         self.notice.setProperty("secondary", True)
         self.notice.hide()
+        self.plan = PlanView()
         self.render_button = QPushButton("Render")
         self.render_button.setObjectName("renderButton")
         self.render_button.setToolTip("Render the board (the preview shows in the Compose tab)")
@@ -68,6 +70,7 @@ class BoardPanel(QWidget):
         layout.addWidget(missing)
         layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.notice)
+        layout.addWidget(self.plan)
         layout.addWidget(self.render_button)
         self.setMinimumWidth(280)
 

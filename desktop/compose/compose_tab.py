@@ -11,11 +11,12 @@ loads torch itself on the first render, on the worker.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -45,6 +46,7 @@ from desktop.thumbnails import ThumbnailCache
 from desktop.workers import JobHandle, JobRunner
 
 GALLERY_LIMIT = 200
+PLAN_DELAY_MS = 250  # the plan follows the board a moment after typing stops
 START_HINT = "Drop a checkpoint from the library on the board to start"
 READY_HINT = "Ready: press Render"
 CANCELLING = "Cancelling after the current step…"
@@ -101,6 +103,12 @@ class ComposeTab(QWidget):
         self.paste_button = self.board_panel.paste_button
         self.paste_button.clicked.connect(lambda: self.paste_parameters(None))
         self.clear_button = self.board_panel.clear_button
+        self.plan_view = self.board_panel.plan
+        self._pasted_warnings: tuple[str, tuple[str, ...]] = ("", ())  # (its infotext, parse warnings)
+        self._plan_timer = QTimer(self)
+        self._plan_timer.setSingleShot(True)
+        self._plan_timer.setInterval(PLAN_DELAY_MS)
+        self._plan_timer.timeout.connect(self.refresh_plan)
 
         self.banner = WarningBanner()
         self.banner.confirmed.connect(self._on_confirmed)
@@ -218,8 +226,10 @@ class ComposeTab(QWidget):
         except Exception as exc:  # a user action's boundary: RenderError, OSError, a parse error
             self._say(f"Cannot read these parameters: {exc}")
             return False
+        self._pasted_warnings = (plan.recipe.source_infotext, tuple(plan.warnings))
         self.board.load_recipe(plan.recipe)
         self.missing.show_missing(plan.missing)
+        self.refresh_plan()
         if plan.missing:
             self._say_missing("Parameters pasted; " + _not_in_library(len(plan.missing)))
         else:
@@ -387,6 +397,7 @@ class ComposeTab(QWidget):
         """The start hint goes once a checkpoint is on the board (and comes back when it is removed);
         missing assets the board no longer names leave the list, and the status stops counting them."""
         pruned = self.missing.prune(self._board_names)
+        self._plan_timer.start()
         if self.busy:
             return
         text = self.status_label.text()
@@ -400,6 +411,34 @@ class ComposeTab(QWidget):
             self.status_label.setText(READY_HINT)
         elif not has_checkpoint and text == READY_HINT:
             self.status_label.setText(START_HINT)
+
+    def refresh_plan(self) -> None:
+        """Shows what Render would do with the board now: the plan ``render --plan`` prints.
+
+        ``prepare`` only reads the catalog, so this runs on the GUI thread, a moment after the last
+        change; parse warnings of pasted parameters stay while the board still holds that text.
+        """
+        self._plan_timer.stop()
+        if self.board.checkpoint.ref is None and not self.board.named_refs():
+            self.plan_view.show_lines([START_HINT])
+            return
+        try:
+            recipe = self.board.recipe()
+            plan = self.service.prepare(recipe)
+        except Exception as exc:  # a setting no recipe holds, an unreadable file: the plan says so
+            self.plan_view.show_lines([f"Refused: {exc}"])
+            return
+        from app.render_plan_view import plan_lines
+        from app.render_service import RenderPlan
+
+        if not isinstance(plan, RenderPlan):
+            return  # a stand-in service (tests) has no plan to show
+        text, warnings = self._pasted_warnings
+        if warnings and recipe.source_infotext == text:
+            plan = dataclasses.replace(plan, warnings=tuple(dict.fromkeys((*warnings, *plan.warnings))))
+        with_hashes = getattr(self.service, "with_hashes", None)
+        shown = with_hashes(plan) if with_hashes is not None else plan
+        self.plan_view.show_lines(plan_lines(shown, paths=False))
 
     def _board_names(self, item: MissingLike) -> bool:
         """Whether the board still names the missing ``item`` (by hash, else by name)."""

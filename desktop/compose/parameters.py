@@ -1,4 +1,5 @@
-"""The generation settings of the board: prompt texts, sampler, steps, CFG, seed, size, batch, clip skip.
+"""The generation settings of the board: prompt texts, sampler, steps, CFG, seed, size, batch, clip skip
+and the hires fix.
 
 The limits of each control are the limits ``Recipe`` validates, so a recipe built from the form is
 valid except for a seed typed by hand, which is checked when the recipe is built. The seed is a line
@@ -34,6 +35,7 @@ from core.render.recipe import (
     Sampler,
 )
 from core.render.samplers import unavailable_reason
+from desktop.compose.hires_form import HiresForm
 from desktop.compose.prompt_text import append_terms, remove_term
 from desktop.compose.wheel_guard import guard_wheel
 from desktop.resources import icon
@@ -122,6 +124,7 @@ class ParametersForm(QWidget):
         self.batch.setRange(1, MAX_BATCH)
         self.clip_skip = QSpinBox()
         self.clip_skip.setRange(1, MAX_CLIP_SKIP)
+        self.hires = HiresForm()
         guard_wheel(
             self.sampler,
             self.schedule,
@@ -156,6 +159,7 @@ class ParametersForm(QWidget):
         layout.addWidget(QLabel("<b>Negative prompt</b>"))
         layout.addWidget(self.negative, 1)
         layout.addLayout(form)
+        layout.addWidget(self.hires)
 
         for editor in (self.prompt, self.negative):
             editor.textChanged.connect(self.changed)
@@ -165,6 +169,11 @@ class ParametersForm(QWidget):
         for box in (self.steps, self.width_box, self.height_box, self.batch, self.clip_skip):
             box.valueChanged.connect(lambda _value: self.changed.emit())
         self.cfg.valueChanged.connect(lambda _value: self.changed.emit())
+        self.hires.changed.connect(self.changed)
+        for box in (self.width_box, self.height_box):
+            box.valueChanged.connect(
+                lambda _value: self.hires.set_first_pass(self.width_box.value(), self.height_box.value())
+            )
         self.show_recipe(Recipe())
 
     # -- text ---------------------------------------------------------------------------------------
@@ -215,6 +224,7 @@ class ParametersForm(QWidget):
             height=self.height_box.value(),
             batch=self.batch.value(),
             clip_skip=self.clip_skip.value(),
+            hires=self.hires.hires(),
         )
 
     def show_recipe(self, recipe: Recipe) -> None:
@@ -232,3 +242,4 @@ class ParametersForm(QWidget):
         self.height_box.setValue(recipe.height)
         self.batch.setValue(recipe.batch)
         self.clip_skip.setValue(recipe.clip_skip)
+        self.hires.show_hires(recipe.hires)
