@@ -109,6 +109,7 @@ class ComposeTab(QWidget):
         self._plan_timer.setSingleShot(True)
         self._plan_timer.setInterval(PLAN_DELAY_MS)
         self._plan_timer.timeout.connect(self.refresh_plan)
+        self.plan_view.show_lines([START_HINT])
 
         self.banner = WarningBanner()
         self.banner.confirmed.connect(self._on_confirmed)

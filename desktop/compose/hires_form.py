@@ -83,6 +83,7 @@ class HiresForm(QGroupBox):
         resize_row.addWidget(QLabel("×"))
         resize_row.addWidget(self.resize_height)
         form = QFormLayout(self)
+        form.setContentsMargins(0, 6, 0, 0)  # the labels line up with the settings above
         form.addRow("Upscaler", self.upscaler)
         form.addRow("Upscale by", self.scale)
         form.addRow("Resize to", resize_row)

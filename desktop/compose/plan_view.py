@@ -11,9 +11,10 @@ import html
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 _MARKED = ("Missing:", "Refused:", "Wrong slot:", "Warning:")
+MAX_HEIGHT = 170  # the board above keeps its room; a longer plan scrolls
 
 
 class PlanView(QWidget):
@@ -37,11 +38,17 @@ class PlanView(QWidget):
         self.body.setTextFormat(Qt.TextFormat.RichText)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.lines: list[str] = []
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setMaximumHeight(MAX_HEIGHT)
+        self.scroll.setWidget(self.body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.header, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.body)
+        layout.addWidget(self.scroll)
         self.header.toggled.connect(self._fold)
 
     def show_lines(self, lines: Sequence[str]) -> None:
@@ -51,7 +58,10 @@ class PlanView(QWidget):
             f"<b>{html.escape(line)}</b>" if line.startswith(_MARKED) else html.escape(line) for line in lines
         ]
         self.body.setText("<br>".join(rows))
+        self.scroll.setFixedHeight(
+            min(MAX_HEIGHT, self.body.heightForWidth(self.scroll.viewport().width()) + 2)
+        )
 
     def _fold(self, shown: bool) -> None:
-        self.body.setVisible(shown)
+        self.scroll.setVisible(shown)
         self.header.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
