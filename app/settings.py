@@ -18,7 +18,7 @@ from typing import Any
 import platformdirs
 
 from core.errors import AtelierError
-from core.hashing import DEFAULT_WORKERS
+from core.hash_workers import DEFAULT_WORKERS
 
 APP_NAME = "Atelier"
 DATA_DIR_ENV = "ATELIER_DATA_DIR"

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.library import Library
-from core.hashing import DEFAULT_WORKERS, hash_files
+from core.hash_workers import DEFAULT_WORKERS
+from core.hashing import hash_files
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 
 

@@ -36,6 +36,7 @@ import blake3
 
 from core.file_hashes import FileHashes
 from core.formats.safe_open import open_regular
+from core.hash_workers import DEFAULT_WORKERS
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback
 
 try:  # ISA-L's CRC32 is the same function as zlib's, about 6x faster (PCLMULQDQ); optional.
@@ -60,10 +61,6 @@ _HEAD_LENGTH = 9  # a safetensors file's u64 header length and the "{" that open
 # How many chunks may be in flight: one being read, the others being hashed. Two would already overlap
 # the read with hashing; a third absorbs jitter between the hash threads.
 _PIPELINE_BUFFERS = 3
-# Files hashed at once unless the caller says otherwise: one per core (every hash function here releases
-# the GIL on large buffers, so threads put every core to work; measured by bench/bench_hash_many.py), at
-# least two so one file's open and first read overlap another's hashing, at most eight (a disk's queue).
-DEFAULT_WORKERS = max(2, min(8, os.cpu_count() or 2))
 # How often hash_files wakes up to forward progress and notice a cancel while no file finishes.
 _POLL_SECONDS = 0.05
 
