@@ -40,3 +40,9 @@ def match_expression(text_query: str) -> str | None:
 def matching_ids(parameter: str) -> str:
     """A subquery of the asset ids whose text matches the expression bound as ``parameter``."""
     return f"SELECT rowid FROM asset_fts WHERE asset_fts MATCH {parameter}"
+
+
+def matches_row(parameter: str, row_id: str) -> str:
+    """A condition true when the asset ``row_id`` (SQL) matches the expression bound as ``parameter``:
+    FTS5 seeks that one id in the document lists of the words, reading none of the other matches."""
+    return f"EXISTS (SELECT 1 FROM asset_fts AS f WHERE f.asset_fts MATCH {parameter} AND f.rowid = {row_id})"

@@ -174,6 +174,54 @@ def test_every_plan_returns_the_same_pages(
     assert counts[0] == 80
 
 
+@pytest.mark.parametrize(("limit", "dense"), [(0, 0.0), (0, 2.0), (1_000_000, 0.0)])
+def test_dense_and_sparse_text_probes_return_the_same_pages(
+    lib: Library,
+    *,
+    root_id: int,
+    models_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+    dense: float,
+) -> None:
+    """A broad word probed by an FTS seek per row (``EXISTS ... MATCH``) or by membership in the copied
+    set (``id + 0 IN``) gives the same pages and counts as the default plan: a broad word with a narrow
+    tag, two broad words, a broad word's last page, a word that matches nothing."""
+    files = [
+        scanned(
+            models_dir / f"{'anime_girl' if i % 4 else 'photo'}_{i:03d}.safetensors",
+            kind=AssetKind.LORA if i % 3 else AssetKind.CHECKPOINT,
+            sidecars=SidecarInfo(tags=("anime",) if i % 5 else ("anime", "rare")),
+        )
+        for i in range(150)
+    ]
+    lib.apply_scan_batch(root_id, files)
+    queries = [
+        AssetQuery(text="ani", tags=("rare",), limit=10),
+        AssetQuery(text="anime girl", limit=25),
+        AssetQuery(text="anim", limit=25, offset=140),
+        AssetQuery(text="anime", kinds=(AssetKind.CHECKPOINT,), sort=SortKey.SIZE, descending=True, limit=15),
+        AssetQuery(text="nothingmatches", limit=25),
+        AssetQuery(text="anime", tags=("anime",), limit=40, offset=120),
+    ]
+    expected = [lib.search_ids(query) for query in queries]
+    counts = [lib.count(query) for query in queries]
+    assert counts == [30, 112, 150, 50, 0, 150]  # the tag "anime" is text too: "anim" finds every file
+    assert [len(page) for page in expected] == [10, 25, 10, 15, 0, 30]
+    monkeypatch.setattr(search_queries, "DRIVING_SET_LIMIT", limit)
+    monkeypatch.setattr(search_queries, "DENSE_TEXT_FRACTION", dense)
+    assert [lib.search_ids(query) for query in queries] == expected
+    assert [lib.count(query) for query in queries] == counts
+    # The plan asked for was the one run: a seek per row where every text set counts as dense.
+    statements: list[str] = []
+    with sqlite3.connect(tmp_path / "data" / "catalog.sqlite3") as connection:
+        connection.set_trace_callback(statements.append)
+        assert search_queries.search_ids(connection, queries[1]) == expected[1]
+    seeks = any("f.rowid = a.id" in sql for sql in statements)
+    assert seeks is (limit == 0 and dense == 0.0)
+
+
 class TestIndexFollowsEveryWrite:
     """Each write path must leave the FTS index consistent with the rows."""
 

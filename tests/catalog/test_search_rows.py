@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from catalog.library import Library
+from catalog.queries import ROW_FIELD_ORDER
 from catalog.records import (
     AssetQuery,
     AssetRecord,
@@ -110,3 +111,8 @@ def test_rows_by_id_keep_the_order_asked_and_skip_unknown_ids(varied: Library) -
     assert [row.id for row in rows] == [ids[5], ids[0], ids[3]]
     assert [_shown(row) for row in rows] == [_shown(record) for record in varied.get_many(asked)]
     assert varied.get_rows([]) == []
+
+
+def test_rows_are_built_in_the_order_of_the_row_fields() -> None:
+    """Page rows are built positionally (cheaper per row): the order queries passes must be AssetRow's."""
+    assert tuple(field.name for field in dataclasses.fields(AssetRow)) == ROW_FIELD_ORDER
