@@ -245,7 +245,12 @@ class Scanner:
             results = zip(first, _pickles_in_a_worker(first, self.examine_file), strict=True)
         else:  # workers=1: everything in this process, as asked
             results = ((item, self.examine_file(item)) for item in chain(first, items))
-        self._collect(root, walk, results, summary)
+        try:
+            self._collect(root, walk, results, summary)
+        finally:  # tables this process validated itself (a small scan): not kept for the window's lifetime
+            from core.formats.safetensors_header import forget_validated_tables
+
+            forget_validated_tables()
 
     def _collect(
         self,

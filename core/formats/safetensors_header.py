@@ -105,6 +105,12 @@ _KNOWN_DTYPES = frozenset(SAFETENSORS_DTYPE_BITS)
 _TABLES = TableCache()
 
 
+def forget_validated_tables() -> None:
+    """Let go of the tables this process validated: a long-lived process (the window) calls it after a
+    scan it read itself, so they do not stay in its memory until the next one."""
+    _TABLES.clear()
+
+
 class _FastPathRefusedError(Exception):
     """The fast path cannot vouch for this header; the strict validator decides."""
 
