@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.render_service import RenderPlan
-from core.render.hires import target_size, upscaler_refusal
+from core.render.hires import hires_refusal, target_size
 from core.render.recipe import AssetRef, Recipe
 from core.render.samplers import effective_schedule, refusal
 from core.taxonomy import AssetKind, describe_model
@@ -46,9 +46,7 @@ def plan_document(plan: RenderPlan) -> dict[str, Any]:
     checkpoint = _ref(recipe.checkpoint)
     if checkpoint is not None and plan.architecture is not None:
         checkpoint["architecture"] = plan.architecture.value
-    refusals = [
-        text for text in (refusal(recipe.sampler, recipe.schedule), upscaler_refusal(recipe.hires)) if text
-    ]
+    refusals = [text for text in (refusal(recipe.sampler, recipe.schedule), hires_refusal(recipe)) if text]
     return {
         "ready": plan.ready,
         "problem": plan.problem,

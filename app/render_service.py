@@ -41,7 +41,7 @@ from core.render.grid import (
     render_order,
     with_fixed_seeds,
 )
-from core.render.hires import upscaler_refusal
+from core.render.hires import hires_refusal
 from core.render.infotext import format_infotext, recipe_from_infotext
 from core.render.phases import is_step
 from core.render.png import read_infotext, save_png
@@ -152,7 +152,7 @@ class RenderPlan:
     def sampler_problem(self) -> str | None:
         """The refusal of a sampler, schedule type or hires upscaler Atelier cannot run (kept by name,
         never replaced)."""
-        return refusal(self.recipe.sampler, self.recipe.schedule) or upscaler_refusal(self.recipe.hires)
+        return refusal(self.recipe.sampler, self.recipe.schedule) or hires_refusal(self.recipe)
 
     @property
     def problem(self) -> str | None:

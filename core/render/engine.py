@@ -37,9 +37,10 @@ from PIL import Image
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.render.configs import PIPELINE_CLASSES, config_folder_name, load_single_file_pipeline
 from core.render.devices import DeviceChoice, choose_device
-from core.render.hires import HiresTarget, target_size, upscaler_refusal
+from core.render.hires import HiresTarget, hires_refusal, second_pass, target_size
 from core.render.memory import format_bytes, pipeline_bytes, plan_memory
 from core.render.phases import LOADING_CHECKPOINT, loading_checkpoint, step_message
+from core.render.prompt_syntax import parse_prompt
 from core.render.recipe import AssetRef, EmbeddingUse, Recipe
 from core.render.samplers import beta_parameters, make_scheduler, refusal
 from core.taxonomy import Architecture, AssetKind, Prediction, describe_model
@@ -470,7 +471,7 @@ class RenderEngine:
     def supports(self, recipe: Recipe) -> list[str]:
         """Human-readable reasons for what of ``recipe`` render() would refuse (empty: all of it renders)."""
         reasons: list[str] = []
-        sampler_problem = refusal(recipe.sampler, recipe.schedule) or upscaler_refusal(recipe.hires)
+        sampler_problem = refusal(recipe.sampler, recipe.schedule) or hires_refusal(recipe)
         if sampler_problem:
             reasons.append(sampler_problem)
         for ref, what in self._addon_refs(recipe):
@@ -645,7 +646,7 @@ class RenderEngine:
                 raise RuntimeError("no checkpoint loaded: call load() first")
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            upscaler_problem = upscaler_refusal(recipe.hires)
+            upscaler_problem = hires_refusal(recipe)
             if upscaler_problem:
                 raise ValueError(upscaler_problem)
             warnings = self.prepare(recipe, progress)
@@ -662,7 +663,7 @@ class RenderEngine:
             ]
             hires = recipe.hires
             target = target_size(hires, recipe.width, recipe.height) if hires is not None else None
-            hires_steps = _hires_steps_run(recipe) if hires is not None else 0
+            hires_steps = hires.steps_run(recipe.steps) if hires is not None else 0
             plan = plan_memory(
                 device_kind=device.split(":", 1)[0],
                 device_memory_bytes=int(self.device.memory_gb * 1024**3) if self.device.memory_gb else None,
@@ -747,7 +748,9 @@ class RenderEngine:
         The img2img pipeline is built around the loaded pipeline's own modules (no second model), so
         the merged LoRAs, embeddings, hypernetworks and the VAE apply to both passes. Like A1111 with
         ``Hires steps``, the second pass runs exactly that many steps (or the first pass's) at the end
-        of a schedule ``steps / denoising`` long; denoising 0 keeps the upscaled image as it is.
+        of a schedule ``steps / denoising`` long; denoising 0 keeps the upscaled image as it is. A1111's
+        ``Hires prompt``, ``Hires negative prompt``, ``Hires CFG Scale``, ``Hires sampler`` and ``Hires
+        schedule type`` (kept in ``recipe.extra``) apply to this pass only.
         """
         from core.render.upscale import upscale_image, upscale_latents
 
@@ -763,22 +766,31 @@ class RenderEngine:
             return _decoded(pipe, upscaled) if hires.latent_mode is not None else list(upscaled)
         steps = hires.second_pass_steps(recipe.steps)
         schedule = int(steps / min(hires.denoising, 0.999))
-        result = _img2img(pipe, entry.key.architecture)(
+        img2img = _img2img(pipe, entry.key.architecture)
+        own = second_pass(recipe.extra)
+        settings = dict(common)
+        if own.prompt is not None:  # A1111's Hires prompt: its text (its network tags are not re-applied)
+            settings["prompt"] = parse_prompt(own.prompt).text
+        if own.negative_prompt is not None:
+            settings["negative_prompt"] = parse_prompt(own.negative_prompt).text or None
+        if own.cfg is not None:
+            settings["guidance_scale"] = own.cfg
+        if own.sampler or own.schedule:
+            img2img.scheduler = make_scheduler(
+                own.sampler or recipe.sampler,
+                entry.base_scheduler_config,
+                own.schedule or recipe.schedule,
+                sdxl=entry.key.architecture is Architecture.SDXL,
+                beta=beta_parameters(recipe.extra),
+            )
+        result = img2img(
             image=upscaled,
             num_inference_steps=schedule,
             strength=min(1.0, (steps + 0.5) / schedule),
             output_type="pil",
-            **common,
+            **settings,
         )
         return list(result.images)
-
-
-def _hires_steps_run(recipe: Recipe) -> int:
-    """The steps the hires pass will run (for the progress total before it starts)."""
-    hires = recipe.hires
-    if hires is None or hires.denoising <= 0:
-        return 0
-    return hires.second_pass_steps(recipe.steps)
 
 
 def _img2img(pipe: Any, architecture: Architecture) -> Any:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from core.render.recipe import MAX_SIZE, MAX_STEPS
+from core.render.recipe import MAX_SIZE, MAX_STEPS, Recipe
 
 # A1111 modules/shared_items.py: latent upscale modes, as torch.nn.functional.interpolate arguments.
 LATENT_UPSCALE_MODES: dict[str, tuple[str, bool]] = {
@@ -33,6 +33,7 @@ IMAGE_UPSCALERS: dict[str, str] = {"None": "LANCZOS", "Lanczos": "LANCZOS", "Nea
 UPSCALERS: tuple[str, ...] = (*LATENT_UPSCALE_MODES, *IMAGE_UPSCALERS)
 DEFAULT_UPSCALER = "Latent"  # A1111's shared.latent_upscale_default_mode
 DEFAULT_DENOISING = 0.7  # A1111's txt2img default
+SAME_CHECKPOINT = "Use same checkpoint"
 HIRES_KEYS = ("Denoising strength", "Hires upscale", "Hires resize", "Hires steps", "Hires upscaler")
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 _OPT_F = 8  # pixels per latent cell
@@ -79,15 +80,9 @@ class HiresFix:
         """The steps the second pass runs (A1111: ``hr_second_pass_steps or steps``)."""
         return self.steps or first_pass_steps
 
-    def describe(self, width: int, height: int) -> str:
-        """``'Latent x2 -> 1024x1024, 10 steps at denoising 0.5'`` for plans and tooltips."""
-        target = target_size(self, width, height)
-        size = f"x{self.scale:g}" if self.resize is None else f"to {self.resize[0]}x{self.resize[1]}"
-        steps = f"{self.steps} steps" if self.steps else "the first pass's steps"
-        return (
-            f"{self.upscaler} {size} -> {target.width}x{target.height}, "
-            f"{steps} at denoising {self.denoising:g}"
-        )
+    def steps_run(self, first_pass_steps: int) -> int:
+        """Denoising steps the second pass really runs (none at denoising 0: the upscale is kept)."""
+        return self.second_pass_steps(first_pass_steps) if self.denoising > 0 else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +140,54 @@ def upscaler_refusal(hires: HiresFix | None) -> str | None:
     return (
         f"hires upscaler {hires.upscaler!r} is a model Atelier cannot run; "
         f"choose one of {', '.join(UPSCALERS)}"
+    )
+
+
+def hires_refusal(recipe: Recipe) -> str | None:
+    """Why Atelier cannot run the recipe's hires pass as A1111 would (None when it can): an upscaler
+    model, A1111's ``Hires checkpoint`` (another model for the second pass) or a ``Hires sampler`` it
+    cannot run, each named as written."""
+    if recipe.hires is None:
+        return None
+    problem = upscaler_refusal(recipe.hires)
+    if problem:
+        return problem
+    checkpoint = recipe.extra.get("Hires checkpoint", "").strip()
+    if checkpoint and checkpoint != SAME_CHECKPOINT:
+        return f"Hires checkpoint {checkpoint!r}: Atelier renders both passes with the board's checkpoint"
+    own = second_pass(recipe.extra)
+    if own.sampler or own.schedule:
+        from core.render.samplers import refusal
+
+        return refusal(own.sampler or recipe.sampler, own.schedule or recipe.schedule)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SecondPass:
+    """What A1111 lets the hires pass change (its ``Hires prompt``, ``Hires sampler``... keys);
+    None: as in the first pass."""
+
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    cfg: float | None = None
+    sampler: str | None = None
+    schedule: str | None = None
+
+
+def second_pass(extra: Mapping[str, str]) -> SecondPass:
+    """The second pass's own settings from the keys A1111 1.10 and Forge write when they differ."""
+    cfg_text = extra.get("Hires CFG Scale", "").strip()
+    try:
+        cfg = float(cfg_text) if cfg_text else None
+    except ValueError:
+        cfg = None
+    return SecondPass(
+        prompt=extra.get("Hires prompt") or None,
+        negative_prompt=extra.get("Hires negative prompt") or None,
+        cfg=cfg if cfg is not None and math.isfinite(cfg) and cfg >= 0 else None,
+        sampler=extra.get("Hires sampler", "").strip() or None,
+        schedule=extra.get("Hires schedule type", "").strip() or None,
     )
 
 

@@ -320,7 +320,8 @@ class ComposeTab(QWidget):
 
     def _run_render(self, plan: PlanLike) -> None:
         service, sink = self.service, self._preview_sink()
-        self._steps = plan.recipe.steps
+        hires = plan.recipe.hires
+        self._steps = plan.recipe.steps + (hires.steps_run(plan.recipe.steps) if hires else 0)
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, QImage]:
             stored = service.render(plan, progress=progress, cancel=cancel, preview=sink)

@@ -210,3 +210,25 @@ def test_infotext_schedule_type_is_rendered_and_recorded(
     assert infotext.startswith("a red fox, \n")  # the comma token is kept
     assert "Sampler: DPM++ 2M, Schedule type: Exponential, CFG scale: 5, Seed: 3, Size: 64x64" in infotext
     assert 'Template: "a red fox, "' in infotext
+
+
+def test_an_old_hires_text_renders_its_two_passes_and_says_so(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before A1111 1.0, Size was the final size and First pass size the first pass: both are rendered."""
+    text = (
+        "a red fox\n"
+        "Steps: 2, Sampler: Euler, CFG scale: 5, Seed: 3, Size: 128x128, Model: tiny-sd1, "
+        "Denoising strength: 0.5, First pass size: 64x64"
+    )
+    code, stdout, stderr = run_cli(
+        capsys, "render", "--data-dir", str(data_dir), "--infotext", text, "--json"
+    )
+
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert Image.open(result["path"]).size == (128, 128)
+    # Written back as the text says it: A1111 reads the same two passes from these keys.
+    line = result["infotext"].splitlines()[-1]
+    assert "Seed: 3, Size: 128x128, Model hash: aaaaaaaaaa, Model: tiny-sd1," in line
+    assert "Denoising strength: 0.5, First pass size: 64x64" in line

@@ -73,3 +73,13 @@ def test_an_upscaler_model_atelier_cannot_run_is_refused_by_name(engine: RenderE
     assert engine.supports(recipe)[0].startswith("hires upscaler '4x-UltraSharp' is a model Atelier")
     with pytest.raises(ValueError, match="4x-UltraSharp"):
         engine.render(recipe)
+
+
+def test_a1111s_hires_prompt_and_cfg_change_only_the_second_pass(engine: RenderEngine) -> None:
+    recipe = BASE.replace(hires=HiresFix("Latent", steps=1, denoising=0.6))
+
+    plain = engine.render(recipe).images[0].tobytes()
+    own = engine.render(recipe.with_extra({"Hires prompt": "a dog", "Hires CFG Scale": "3"})).images[0]
+
+    assert own.size == (128, 128)
+    assert own.tobytes() != plain

@@ -10,7 +10,15 @@ import pytest
 import torch
 from PIL import Image
 
-from core.render.hires import HiresFix, hires_from_params, target_size, upscaler_refusal
+from core.render.hires import (
+    HiresFix,
+    SecondPass,
+    hires_from_params,
+    hires_refusal,
+    second_pass,
+    target_size,
+    upscaler_refusal,
+)
 from core.render.infotext import format_infotext, recipe_from_infotext
 from core.render.recipe import Recipe
 from core.render.recipe_codec import recipe_from_dict, recipe_to_dict
@@ -178,3 +186,29 @@ def test_image_upscalers_resize_with_pillow_and_crop() -> None:
     assert nearest.size == (128, 128)
     assert nearest.getpixel((1, 1)) == (255, 0, 0)
     assert cropped.size == (128, 64)
+
+
+def test_the_second_pass_keys_a1111_writes_apply_to_it_alone() -> None:
+    text = MODERN.replace(
+        "Version: v1.10.1",
+        'Hires sampler: Euler, Hires prompt: "a castle, detailed", Hires CFG Scale: 4, Version: v1.10.1',
+    )
+    recipe = recipe_from_infotext(text).recipe
+
+    assert second_pass(recipe.extra) == SecondPass(prompt="a castle, detailed", cfg=4.0, sampler="Euler")
+    assert hires_refusal(recipe) is None
+    assert format_infotext(recipe, version=None) == text  # kept verbatim: they are rendered
+
+
+def test_a_hires_checkpoint_or_an_unrunnable_hires_sampler_is_refused_by_name() -> None:
+    recipe = recipe_from_infotext(MODERN).recipe
+
+    other = recipe.with_extra({"Hires checkpoint": "juggernaut_xl.safetensors [abc]"})
+    assert hires_refusal(other) == (
+        "Hires checkpoint 'juggernaut_xl.safetensors [abc]': Atelier renders both passes with the board's "
+        "checkpoint"
+    )
+    assert hires_refusal(recipe.with_extra({"Hires checkpoint": "Use same checkpoint"})) is None
+    restart = hires_refusal(recipe.with_extra({"Hires sampler": "Restart"}))
+    assert restart is not None
+    assert restart.startswith("Atelier cannot render with sampler 'Restart'")
