@@ -20,6 +20,7 @@ library of thousands of unrelated tables only churns the cache without growing i
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -64,34 +65,41 @@ class ValidatedTable:
 
 
 class TableCache:
-    """A bounded LRU map from ``TableKey`` to ``ValidatedTable`` (see the module docstring)."""
+    """A bounded LRU map from ``TableKey`` to ``ValidatedTable`` (see the module docstring).
+
+    Thread-safe: the window reads headers from a scan's thread and from the detail view at the same time.
+    """
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self.max_bytes = max_bytes
         self.max_entries = max_entries
         self.held_bytes = 0
         self._entries: OrderedDict[TableKey, ValidatedTable] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, key: TableKey) -> ValidatedTable | None:
-        found = self._entries.get(key)
-        if found is not None:
-            self._entries.move_to_end(key)
-        return found
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
 
     def put(self, key: TableKey, table: ValidatedTable) -> None:
         """Remember ``table``; a table larger than the whole budget is not kept."""
         size = len(key.data)
-        if size > self.max_bytes or key in self._entries:
-            return
-        self._entries[key] = table
-        self.held_bytes += size
-        while self.held_bytes > self.max_bytes or len(self._entries) > self.max_entries:
-            evicted, _ = self._entries.popitem(last=False)
-            self.held_bytes -= len(evicted.data)
+        with self._lock:
+            if size > self.max_bytes or key in self._entries:
+                return
+            self._entries[key] = table
+            self.held_bytes += size
+            while self.held_bytes > self.max_bytes or len(self._entries) > self.max_entries:
+                evicted, _ = self._entries.popitem(last=False)
+                self.held_bytes -= len(evicted.data)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self.held_bytes = 0
+        with self._lock:
+            self._entries.clear()
+            self.held_bytes = 0
