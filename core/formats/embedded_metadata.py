@@ -195,7 +195,9 @@ class _Getter:
         value = value.strip()
         if not value or value in ("None", "null", "none"):
             return None
-        if _SURROGATE.search(value):  # not text UTF-8 can store; each lone half becomes U+FFFD
+        # Not text UTF-8 can store; each lone half becomes U+FFFD. ASCII (nearly every value) has none,
+        # and isascii() answers at memory speed where the pattern scans character by character.
+        if not value.isascii() and _SURROGATE.search(value):
             return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         return value
 
