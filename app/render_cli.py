@@ -21,6 +21,7 @@ from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
 from core.render.grid import GridAxisError, parse_axis
+from core.render.hires import DEFAULT_DENOISING, DEFAULT_UPSCALER, UPSCALERS, HiresFix
 from core.render.recipe import (
     AssetRef,
     EmbeddingUse,
@@ -44,6 +45,28 @@ def _size(text: str) -> tuple[int, int]:
     if not sep or not width.strip().isdigit() or not height.strip().isdigit():
         raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 512x768, not {text!r}")
     return int(width), int(height)
+
+
+def _hires_size(text: str) -> tuple[int, int]:
+    """``1024x0``: a hires size may leave one side 0 (the proportions decide it)."""
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.strip().isdigit() or not height.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 1024x1536 or 1024x0, not {text!r}")
+    return int(width), int(height)
+
+
+def _hires_from_args(args: argparse.Namespace) -> HiresFix | None:
+    """The hires fix the options ask for, or None when none of its switches is given."""
+    upscale, resize, upscaler = args.hires_upscale, args.hires_resize, args.hires_upscaler
+    if upscale is None and resize is None and upscaler is None:
+        return None
+    return HiresFix(
+        upscaler=upscaler or DEFAULT_UPSCALER,
+        scale=2.0 if upscale is None else upscale,
+        resize=resize,
+        steps=args.hires_steps,
+        denoising=args.denoising,
+    )
 
 
 def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +93,18 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         help="A1111's schedule type: Automatic (default), Karras, Exponential, ...",
     )
     parser.add_argument("--clip-skip", type=int, default=1)
+    hires = parser.add_argument_group(
+        "hires fix", "a second pass at a larger size, as A1111's; on when any of the first three is given"
+    )
+    hires.add_argument("--hires-upscale", type=float, metavar="FACTOR", help="upscale by (e.g. 2)")
+    hires.add_argument(
+        "--hires-resize", type=_hires_size, metavar="WxH", help="resize to (0: keep proportions)"
+    )
+    hires.add_argument(
+        "--hires-upscaler", metavar="NAME", help=f"one of {', '.join(UPSCALERS)} (default {DEFAULT_UPSCALER})"
+    )
+    hires.add_argument("--hires-steps", type=int, default=0, help="0 (default): as many as --steps")
+    hires.add_argument("--denoising", type=float, default=DEFAULT_DENOISING, help="denoising strength")
     parser.add_argument("--out", type=Path, help="also write the PNG here (a file, or a folder to put it in)")
     parser.add_argument("--json", action="store_true")
 
@@ -143,6 +178,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         batch=getattr(args, "batch", 1),
         sampler=split_sampler(args.sampler, args.schedule)[0],
         schedule=split_sampler(args.sampler, args.schedule)[1],
+        hires=_hires_from_args(args),
     )
 
 

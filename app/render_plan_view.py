@@ -97,6 +97,10 @@ def _named(entry: dict[str, Any], paths: bool = True) -> str:
     return text + (f" ({entry['path']})" if paths else "")
 
 
+def _steps(count: int) -> str:
+    return f"{count} step" if count == 1 else f"{count} steps"
+
+
 def _number(value: float) -> str:
     return f"{value:g}"
 
@@ -127,7 +131,7 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True) -> list[str]:
     if hires is not None:
         how = f"x{_number(hires['upscale'])}" if hires["resize"] is None else f"to {hires['resize']}"
         lines.append(
-            f"Hires fix: {hires['upscaler']} {how} -> {hires['size']}, {hires['steps']} steps "
+            f"Hires fix: {hires['upscaler']} {how} -> {hires['size']}, {_steps(hires['steps'])} "
             f"at denoising {_number(hires['denoising_strength'])}"
         )
     for lora in doc["loras"]:

@@ -232,3 +232,25 @@ def test_an_old_hires_text_renders_its_two_passes_and_says_so(
     line = result["infotext"].splitlines()[-1]
     assert "Seed: 3, Size: 128x128, Model hash: aaaaaaaaaa, Model: tiny-sd1," in line
     assert "Denoising strength: 0.5, First pass size: 64x64" in line
+
+
+def test_hires_options_render_two_passes_and_the_infotext_says_so(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stdout, stderr = run_cli(
+        capsys, "render", "--data-dir", str(data_dir), "--checkpoint", "tiny-sd1", *SETTINGS,
+        "--seed", "4", "--hires-upscale", "2", "--hires-upscaler", "Lanczos", "--hires-steps", "1",
+        "--denoising", "0.5", "--json",
+    )  # fmt: skip
+
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert Image.open(result["path"]).size == (128, 128)
+    line = result["infotext"].splitlines()[-1]
+    assert "Seed: 4, Size: 64x64," in line  # A1111's Size is the first pass
+    assert "Denoising strength: 0.5, Hires upscale: 2, Hires steps: 1, Hires upscaler: Lanczos" in line
+    code, stdout, _ = run_cli(
+        capsys, "render", "--data-dir", str(data_dir), "--infotext", result["path"], "--plan"
+    )
+    assert code == 0
+    assert "Hires fix: Lanczos x2 -> 128x128, 1 step at denoising 0.5" in stdout
