@@ -23,8 +23,10 @@ from core.render.recipe import (
 
 # 2: the schedule type is its own field and the infotext a recipe was read from is kept. Version 1
 # ("sampler": "DPM++ 2M Karras") is still read: its sampler is split into sampler + schedule.
-CODEC_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 3: the hires fix. A recipe without one is still written as version 2, which the Atelier before
+# hires fix reads; one with a hires fix is refused there rather than rendered without its second pass.
+CODEC_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 class RecipeCodecError(ValueError):
@@ -69,7 +71,7 @@ def _hires_from(data: Mapping[str, Any] | None) -> HiresFix | None:
 def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
     """Every field of ``recipe`` as JSON types (str, int, float, bool, None, list, dict)."""
     return {
-        "version": CODEC_VERSION,
+        "version": CODEC_VERSION if recipe.hires is not None else 2,
         "checkpoint": _ref_to_dict(recipe.checkpoint) if recipe.checkpoint else None,
         "vae": _ref_to_dict(recipe.vae) if recipe.vae else None,
         "loras": [

@@ -137,6 +137,7 @@ def test_an_upscaler_model_is_kept_and_refused_by_name() -> None:
 def test_stored_recipes_keep_the_hires_fix() -> None:
     recipe = Recipe(hires=HiresFix("Latent (nearest)", resize=(1024, 0), steps=3, denoising=0.3))
 
+    assert recipe_to_dict(recipe)["version"] == 3  # refused by an Atelier that would drop the second pass
     assert recipe_from_dict(recipe_to_dict(recipe)) == recipe
     old = recipe_to_dict(Recipe())
     del old["hires"]
