@@ -38,17 +38,17 @@ class PlanView(QWidget):
         self.body.setTextFormat(Qt.TextFormat.RichText)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.lines: list[str] = []
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setMaximumHeight(MAX_HEIGHT)
-        self.scroll.setWidget(self.body)
+        self.area = QScrollArea()
+        self.area.setWidgetResizable(True)
+        self.area.setFrameShape(QFrame.Shape.NoFrame)
+        self.area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.area.setMaximumHeight(MAX_HEIGHT)
+        self.area.setWidget(self.body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.header, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.scroll)
+        layout.addWidget(self.area)
         self.header.toggled.connect(self._fold)
 
     def show_lines(self, lines: Sequence[str]) -> None:
@@ -58,10 +58,10 @@ class PlanView(QWidget):
             f"<b>{html.escape(line)}</b>" if line.startswith(_MARKED) else html.escape(line) for line in lines
         ]
         self.body.setText("<br>".join(rows))
-        self.scroll.setFixedHeight(
-            min(MAX_HEIGHT, self.body.heightForWidth(self.scroll.viewport().width()) + 2)
+        self.area.setFixedHeight(
+            min(MAX_HEIGHT, self.body.heightForWidth(self.area.viewport().width()) + 2)
         )
 
     def _fold(self, shown: bool) -> None:
-        self.scroll.setVisible(shown)
+        self.area.setVisible(shown)
         self.header.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)

@@ -107,4 +107,4 @@ def test_the_plan_follows_the_board(
     _type(qtbot, tab.board.parameters.steps, "33")
     qtbot.waitUntil(lambda: any(", 33 steps," in line for line in tab.plan_view.lines))
     qtbot.mouseClick(tab.plan_view.header, Qt.MouseButton.LeftButton)
-    assert not tab.plan_view.scroll.isVisible()
+    assert not tab.plan_view.area.isVisible()
