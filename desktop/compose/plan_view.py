@@ -58,9 +58,7 @@ class PlanView(QWidget):
             f"<b>{html.escape(line)}</b>" if line.startswith(_MARKED) else html.escape(line) for line in lines
         ]
         self.body.setText("<br>".join(rows))
-        self.area.setFixedHeight(
-            min(MAX_HEIGHT, self.body.heightForWidth(self.area.viewport().width()) + 2)
-        )
+        self.area.setFixedHeight(min(MAX_HEIGHT, self.body.heightForWidth(self.area.viewport().width()) + 2))
 
     def _fold(self, shown: bool) -> None:
         self.area.setVisible(shown)
