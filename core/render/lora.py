@@ -31,6 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from core.render.layer_cache import LayerCache, tensor_bytes
+from core.render.lora_dialects import (
+    WEIGHT_DEPENDENT,
+    weight_dependent_delta,
+    weight_dependent_shape,
+)
 from core.render.lora_keys import LoraTarget, split_key, target_modules
 from core.render.memory import available_memory_bytes, layer_cache_budget, pipeline_bytes
 from core.render.tensor_files import (
@@ -42,7 +47,7 @@ from core.render.tensor_files import (
 
 PICKLE_SUFFIXES = (".pt", ".ckpt", ".bin", ".pth")
 
-_UNSUPPORTED_LABELS = {"ia3": "(IA)³", "oft": "OFT/BOFT", "glora": "GLoRA"}
+_UNSUPPORTED_LABELS = {"ia3": "(IA)³", "peft-oft": "PEFT OFT"}
 _PEFT_ROLES = {"lora_A": "lora_down", "lora_B": "lora_up", "lora_magnitude_vector": "dora_scale"}
 _CONTEXT_ARCH = {768: "SD1", 1024: "SD2", 2048: "SDXL"}
 
@@ -63,8 +68,10 @@ class LoraMismatchError(LoraError):
 class NetworkModule:
     """The tensors a network holds for one target layer, by role (``lora_down``, ``hada_w1_a`` ...).
 
-    ``kind`` is "lora" (LoRA/LoCon/PEFT), "loha", "lokr", "full" or "norm"; DoRA is any of these with a
-    ``dora_scale`` role (kohya ``dora_scale`` or PEFT ``lora_magnitude_vector``).
+    ``kind`` is "lora" (LoRA/LoCon/PEFT), "loha", "lokr", "full", "norm", "glora", "oft", "boft" or
+    "set" (a full weight replacement); DoRA is any of these with a ``dora_scale`` role (kohya
+    ``dora_scale`` or PEFT ``lora_magnitude_vector``). A ``diff_b`` beside any type's factors is a
+    bias delta of the same layer.
     """
 
     alias: str
@@ -151,8 +158,9 @@ def _read_pickle(path: Path) -> dict[str, Any]:
     return {str(k): v for k, v in data.items() if isinstance(v, torch.Tensor)}
 
 
-def _detect_kind(roles: set[str]) -> str | None:
-    """Network type of one module from its tensor roles (InvokeAI/A1111 order), None if not a network."""
+def _detect_kind(parts: Mapping[str, Any]) -> str | None:
+    """Network type of one module from its tensors (InvokeAI/A1111 order), None if not a network."""
+    roles = set(parts)
     if {"lora_down", "lora_up"} & roles:
         return "lora"
     if "hada_w1_a" in roles or "hada_w1_b" in roles:
@@ -161,18 +169,30 @@ def _detect_kind(roles: set[str]) -> str | None:
         return "lokr"
     if "diff" in roles:
         return "full"
+    if "set_weight" in roles:
+        return "set"
     if "w_norm" in roles:
         return "norm"
     if "on_input" in roles:
         return "ia3"
-    if {"oft_blocks", "oft_diag", "oft_R"} & roles:
+    if "oft_blocks" in roles:
+        return "boft" if len(parts["oft_blocks"].shape) == 4 else "oft"
+    if "oft_diag" in roles:
         return "oft"
+    if "oft_R" in roles:
+        return "peft-oft"
     if {"a1", "a2", "b1", "b2"} & roles:
         return "glora"
+    if roles - {"alpha"} == {"diff_b"}:
+        return "bias"
     return None
 
 
-_REQUIRED = {"lora": ("lora_down", "lora_up"), "loha": ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b")}
+_REQUIRED = {
+    "lora": ("lora_down", "lora_up"),
+    "loha": ("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b"),
+    "glora": ("a1", "a2", "b1", "b2"),
+}
 
 
 def _check_complete(name: str, alias: str, kind: str, tensors: Mapping[str, Any]) -> None:
@@ -206,7 +226,7 @@ def network_from_tensors(
     modules: dict[str, NetworkModule] = {}
     unsupported: Counter[str] = Counter()
     for alias, parts in grouped.items():
-        kind = _detect_kind(set(parts))
+        kind = _detect_kind(parts)
         if kind is None:
             ignored += [f"{alias}.{role}" for role in parts]
         elif kind in _UNSUPPORTED_LABELS:
@@ -233,9 +253,14 @@ def delta_shape(module: NetworkModule) -> tuple[int, int]:
     """(output rows, element count) of the module's weight delta, from tensor shapes alone.
 
     Lets a whole network be checked against the checkpoint before any weight is touched (and on
-    meta tensors in tests).
+    meta tensors in tests). A count of 0 means "the layer's own size": OFT/BOFT rotate whatever weight
+    they are applied to and a lone ``diff_b`` changes only the bias.
     """
     t = module.tensors
+    if module.kind in WEIGHT_DEPENDENT:
+        return weight_dependent_shape(module.kind, t)
+    if module.kind == "bias":
+        return _shape(t["diff_b"])[0], 0
     if module.kind == "lora":
         up, down = _shape(t["lora_up"]), _shape(t["lora_down"])
         if "lora_mid" in t:
@@ -265,6 +290,8 @@ def _fits(module: NetworkModule, weight_shape: tuple[int, ...]) -> bool:
     rows, count = delta_shape(module)
     if rows != weight_shape[0]:
         return False
+    if count == 0:
+        return True
     total = math.prod(weight_shape)
     # A1111 pads a 4-channel conv_in delta to an inpainting model's 9 input channels.
     inpaint = len(weight_shape) == 4 and weight_shape[1] == 9 and count * 9 == total * 4
@@ -377,8 +404,10 @@ def compute_delta(module: NetworkModule, weight: Any, multiplier: float = 1.0) -
     """(ΔW, Δbias or None) of ``module`` at ``multiplier`` for the float32 ``weight`` it targets.
 
     Follows A1111's ``calc_updown`` + ``finalize_updown``: reshape to the layer, scale by alpha/rank,
-    then DoRA's weight decomposition, then the user's multiplier; the bias delta (``diff_b``/``b_norm``)
-    is scaled by the multiplier only. The result is always a new tensor the caller may modify.
+    then DoRA's weight decomposition, then the user's multiplier; the bias delta (``diff_b``/``b_norm``,
+    also a ``diff_b`` stored beside LoRA/LyCORIS factors) is scaled by the multiplier only. GLoRA, OFT,
+    BOFT and ``set_weight`` read ``weight`` (:mod:`core.render.lora_dialects`). The result is always a
+    new tensor the caller may modify.
     """
     import torch
 
@@ -390,8 +419,15 @@ def compute_delta(module: NetworkModule, weight: Any, multiplier: float = 1.0) -
     if folded:  # alpha/rank and the multiplier ride on a small factor matrix
         factor = _scale(module, _factor_rank(module)) * multiplier
         delta, _, bias = _raw_delta(module, get, factor)
+    elif module.kind in WEIGHT_DEPENDENT:
+        delta, dim = weight_dependent_delta(module.kind, get, module.tensors, weight)
+        bias = None
+    elif module.kind == "bias":
+        delta, dim, bias = torch.zeros_like(weight), None, None
     else:
         delta, dim, bias = _raw_delta(module, get, 1.0)
+    if bias is None and "diff_b" in module.tensors:  # a bias delta stored beside the factors
+        bias = get("diff_b")
     if delta.numel() != weight.numel() and len(shape) == 4 and shape[1] == 9:
         delta = torch.nn.functional.pad(delta.reshape(shape[0], 4, *shape[2:]), (0, 0, 0, 0, 0, 5))
     delta = delta.reshape(shape)
@@ -507,6 +543,8 @@ def _network_width(network: LoraNetwork) -> int | None:
             return int(t["hada_w1_b"].shape[1])
         if module.kind == "full":
             return int(t["diff"].shape[1])
+        if module.kind == "set":
+            return int(t["set_weight"].shape[1])
         if module.kind == "lokr":
             w1 = t["lokr_w1"].shape[1] if "lokr_w1" in t else t["lokr_w1_b"].shape[1]
             w2 = t["lokr_w2"].shape[1] if "lokr_w2" in t else t["lokr_w2_b"].shape[1]
@@ -610,10 +648,16 @@ class LoraPatcher:
             found.append((target, module))
         if not found:
             total = len(use.network.modules)
+            made_for, here = _made_for(use.network), _describe_width(_context_width(self._pipe))
+            if made_for == here:  # the right model, but a naming dialect this table does not hold
+                raise LoraMismatchError(
+                    f"LoRA '{use.label}' names its layers in a way Atelier does not recognise "
+                    f"(e.g. '{missing[0]}'), so none of its {total} layers could be applied."
+                )
             raise LoraMismatchError(
-                f"LoRA '{use.label}' does not fit this checkpoint: made for {_made_for(use.network)} "
+                f"LoRA '{use.label}' does not fit this checkpoint: made for {made_for} "
                 f"layers; none of its {total} layers exist in this checkpoint "
-                f"({_describe_width(_context_width(self._pipe))}, e.g. no '{missing[0]}')."
+                f"({here}, e.g. no '{missing[0]}')."
             )
         return _Match(found, missing)
 
@@ -711,6 +755,7 @@ class LoraPatcher:
             def get(role: str, t: Mapping[str, Any] = t) -> Any:
                 return t[role].to(device=base.device, dtype=torch.float32)
 
+            bias = None
             if _is_plain_lora(module, base):
                 down, up = get("lora_down"), get("lora_up")
                 rank = int(down.shape[0])
@@ -737,8 +782,10 @@ class LoraPatcher:
                     merged = torch.add(flat_base, delta.reshape(rows, -1), out=merged)
                 else:
                     merged.add_(delta.reshape(rows, -1))
-                if bias is not None:
-                    bias_total = bias if bias_total is None else bias_total.add_(bias)
+            if bias is None and "diff_b" in t:  # a bias delta stored beside plain LoRA/LoHa factors
+                bias = get("diff_b").reshape(-1) * multiplier
+            if bias is not None:
+                bias_total = bias if bias_total is None else bias_total.add_(bias)
             started = True
         return merged.reshape(base.shape), bias_total
 

@@ -1,13 +1,15 @@
 """Where each tensor of a LoRA file goes: every naming dialect in the wild -> a module of the pipeline.
 
-LoRA files name their target layers in at least five ways (kohya over diffusers paths, kohya over the
-original LDM/SGM UNet paths, PEFT/diffusers dotted paths, old diffusers ``.lora.down`` and attention
-processor names, with or without the ``text_model`` level of CLIP). kohya flattens dots into
-underscores, which is ambiguous (``transformer_blocks``, ``to_q``), so a key is never split on ``_``;
-instead :func:`target_modules` builds a table of every name a file may use for every real module of the
-loaded pipeline, and a file's key is looked up whole. The LDM<->diffusers block correspondence is read
-from the UNet's own module tree (block count, resnets per block, which blocks have attention), so SD1,
-SD2, SDXL and any UNet of the same family map without hard-coded tables.
+LoRA files name their target layers in many ways (kohya over diffusers paths, kohya over the
+original LDM/SGM UNet paths, PEFT/diffusers dotted paths with or without ``base_model.model.``, old
+diffusers ``.lora.down`` and attention processor names, with or without the ``text_model`` level of
+CLIP, SimpleTuner's ``lycoris_``, kohya OFT's ``oft_unet_``, ComfyUI's ``text_encoders.clip_l.…``).
+kohya flattens dots into underscores, which is ambiguous (``transformer_blocks``, ``to_q``), so a
+key is never split on ``_``; instead :func:`target_modules` builds a table of every name a file may
+use for every real module of the loaded pipeline, and a file's key is looked up whole. The
+LDM<->diffusers block correspondence is read from the UNet's own module tree (block count, resnets
+per block, which blocks have attention), so SD1, SD2, SDXL and any UNet of the same family map
+without hard-coded tables.
 
 torch is never imported here; modules are handled as ``Any``.
 """
@@ -81,6 +83,8 @@ _SUFFIX_ROLES: tuple[tuple[str, str], ...] = tuple(
             ".oft_blocks": "oft_blocks",
             ".oft_diag": "oft_diag",
             ".oft_R": "oft_R",
+            ".rescale": "rescale",
+            ".set_weight": "set_weight",
             ".a1.weight": "a1",
             ".a2.weight": "a2",
             ".b1.weight": "b1",
@@ -212,30 +216,63 @@ def ldm_unet_path(path: str, prefixes: dict[str, tuple[str, bool]]) -> str | Non
 
 
 def _unet_aliases(path: str, ldm: str | None) -> list[str]:
+    """kohya (diffusers and LDM paths), SimpleTuner ``lycoris_``, kohya OFT ``oft_unet_``, diffusers
+    ``unet.``, PEFT ``base_model.model.`` (and the old PEFT script's ``unet.base_model.model.``) and
+    ComfyUI's generic ``diffusion_model.`` names of one UNet module."""
     flat = path.replace(".", "_")
-    names = [f"lora_unet_{flat}", f"unet.{path}", path]
+    names = [
+        f"lora_unet_{flat}",
+        f"unet.{path}",
+        path,
+        f"lycoris_{flat}",
+        f"oft_unet_{flat}",
+        f"base_model.model.{path}",
+        f"unet.base_model.model.{path}",
+    ]
     if ldm is not None:
-        names += [f"lora_unet_{ldm.replace('.', '_')}", f"diffusion_model.{ldm}"]
+        ldm_flat = ldm.replace(".", "_")
+        names += [f"lora_unet_{ldm_flat}", f"diffusion_model.{ldm}", f"oft_unet_{ldm_flat}"]
     return names
 
 
-def _text_aliases(component: str, path: str, kohya_prefixes: tuple[str, ...]) -> list[str]:
+def _text_aliases(
+    component: str, path: str, kohya_prefixes: tuple[str, ...], comfy_name: str | None
+) -> list[str]:
+    """kohya, diffusers, PEFT (first encoder only) and ComfyUI ``text_encoders.<clip>.transformer.``
+    names of one text-encoder module."""
     bare = path.removeprefix("text_model.")
     names: list[str] = []
     for prefix in kohya_prefixes:
         names += [prefix + bare.replace(".", "_"), prefix + "text_model_" + bare.replace(".", "_")]
     names += [f"{component}.{bare}", f"{component}.text_model.{bare}"]
+    # real files name CLIP's layers inside ``text_model`` (older transformers nest them there; the
+    # projection of CLIP-G sits beside it), whatever the loaded model's own nesting is
+    model_path = path if path.startswith("text_projection") else f"text_model.{bare}"
+    if comfy_name is not None:
+        names.append(f"text_encoders.{comfy_name}.transformer.{model_path}")
+    if component == "text_encoder":
+        names += [f"base_model.model.{model_path}", f"base_model.model.{bare}"]
     return names
+
+
+def _comfy_text_names(pipe: Any, is_sdxl: bool) -> dict[str, str]:
+    """ComfyUI's name of each text encoder: SDXL clip_l + clip_g, SD2 clip_h (1024 wide), SD1 clip_l."""
+    if is_sdxl:
+        return {"text_encoder": "clip_l", "text_encoder_2": "clip_g"}
+    width = getattr(getattr(getattr(pipe, "text_encoder", None), "config", None), "hidden_size", None)
+    return {"text_encoder": "clip_h" if width == 1024 else "clip_l"}
 
 
 def target_modules(pipe: Any) -> dict[str, LoraTarget]:
     """Every name a LoRA file may give a module of ``pipe`` -> that module.
 
     Covers the UNet and the text encoder(s) the pipeline has; an SDXL pipeline (two text encoders)
-    takes ``lora_te1_``/``lora_te2_``, SD1/SD2 ``lora_te_`` and OneTrainer's ``lora_te1_``.
+    takes ``lora_te1_``/``lora_te2_``, SD1/SD2 ``lora_te_`` and OneTrainer's ``lora_te1_``; ComfyUI's
+    ``text_encoders.clip_l``/``clip_g``/``clip_h`` names follow the encoders the pipeline has.
     """
     is_sdxl = getattr(pipe, "text_encoder_2", None) is not None
     kohya = _KOHYA_PREFIXES_SDXL if is_sdxl else _KOHYA_PREFIXES_SD
+    comfy = _comfy_text_names(pipe, is_sdxl)
     table: dict[str, LoraTarget] = {}
     for component in COMPONENTS:
         root = getattr(pipe, component, None)
@@ -247,7 +284,7 @@ def target_modules(pipe: Any) -> dict[str, LoraTarget]:
             if component == "unet":
                 aliases = _unet_aliases(path, ldm_unet_path(path, prefixes))
             else:
-                aliases = _text_aliases(component, path, kohya.get(component, ()))
+                aliases = _text_aliases(component, path, kohya.get(component, ()), comfy.get(component))
             for alias in aliases:
                 table.setdefault(alias, target)
     return table
