@@ -206,10 +206,14 @@ def rescan_figures(
     timings = command_cpu_seconds(commands)
     command_s, command_cpu_s = timings["new"]
     scale = size / 10_000
-    old = {"old_command_s": round(timings["old"][0], 3), "old_command_cpu_s": round(timings["old"][1], 3)}
+    old = (
+        {"old_command_s": round(timings["old"][0], 3), "old_command_cpu_s": round(timings["old"][1], 3)}
+        if "old" in timings
+        else {}
+    )
     return {  # the command's target is for 10,000 files (start-up does not scale with the size)
         "command_cpu_s": round(command_cpu_s, 3),
-        **(old if compare is not None else {}),
+        **old,
         "files": size,
         "unchanged": unchanged,
         "in_process_s": round(best, 3),
