@@ -11,7 +11,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QWidget
 
-BOARD_WIDTH = 380  # the board's width beside the library when it is first shown
+BOARD_WIDTH = 400  # the board's width beside the library when it is first shown
 
 
 class _Room(QWidget):
