@@ -585,8 +585,11 @@ class RenderService:
 
         def fill(kind: AssetKind, ref: AssetRef) -> AssetRef:
             record = records.get(ref.asset_id) if ref.asset_id is not None else None
-            value = a1111_short_hash(kind, record) if record is not None else None
-            return dataclasses.replace(ref, hash=value) if value else ref
+            if record is None:
+                return ref
+            # The file used, not the one the text named: a hash read from infotext that matched by file
+            # name belongs to another file and is dropped when the one used is not hashed yet.
+            return dataclasses.replace(ref, hash=a1111_short_hash(kind, record))
 
         return map_refs(recipe, fill)
 

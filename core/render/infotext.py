@@ -574,12 +574,12 @@ def _same_meaning(
         return bool(number == getattr(recipe, name))
     if key == "Model":
         return _ref_name(recipe.checkpoint) == _ref_name(source.checkpoint)
-    if key == "Model hash":
-        return fresh.get(key) in (None, value.strip().lower()) and recipe.checkpoint is not None
+    if key == "Model hash":  # only the hash of the file rendered with (none known: none written)
+        return fresh.get(key) == value.strip().lower()
     if key == "VAE":
         return _ref_name(recipe.vae) == _ref_name(source.vae)
     if key == "VAE hash":
-        return fresh.get(key) in (None, value.strip().lower()) and recipe.vae is not None
+        return fresh.get(key) == value.strip().lower()
     if key == "Lora hashes":
         used = {_sanitize(u.ref.name): u.ref.hash for u in recipe.loras if u.enabled}
         listed = parse_hash_list(value)

@@ -261,3 +261,24 @@ def test_civitai_meta_minimal_and_schedule() -> None:
     assert recipe == Recipe(prompt="a cat", cfg=4.5, steps=12, width=768, height=512)
     scheduled = recipe_from_civitai_meta({"sampler": "DPM++ 2M", "scheduler": "karras"}).recipe
     assert (scheduled.sampler, scheduled.schedule) == ("DPM++ 2M", "Karras")
+
+
+def test_a_model_hash_is_written_only_for_the_file_rendered_with() -> None:
+    text = (
+        "a cat\n"
+        "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, "
+        "Model hash: abcdef1234, Model: tiny"
+    )
+    recipe = recipe_from_infotext(text).recipe
+    assert recipe.checkpoint is not None
+    assert format_infotext(recipe, version=None) == text  # nothing rendered: the same bytes
+
+    # Rendered with a file found by name whose hash is not known (a folder, or not hashed yet): the
+    # text's hash named another file and is not written.
+    unknown = recipe.replace(checkpoint=AssetRef("tiny", hash=None, asset_id=3))
+    assert "Model hash" not in format_infotext(unknown, version=None)
+    assert ", Model: tiny" in format_infotext(unknown, version=None)
+
+    # Rendered with a file whose hash differs: that hash is written.
+    other = recipe.replace(checkpoint=AssetRef("tiny", hash="0123456789", asset_id=3))
+    assert "Model hash: 0123456789, Model: tiny" in format_infotext(other, version=None)
