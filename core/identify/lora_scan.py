@@ -33,7 +33,7 @@ TAIL_TOKENS = frozenset(
         *("alpha", "dora_scale", "lora_magnitude_vector", "on_input", "w_norm", "b_norm"),
         *("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2"),
         *("lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2"),
-        *("diff", "diff_b", "oft_blocks", "oft_diag"),
+        *("diff", "diff_b", "oft_blocks", "oft_diag", "rescale", "set_weight"),
     }
 )
 WEIGHT_TOKENS = frozenset(
@@ -52,10 +52,12 @@ PRIMARY_TOKENS = frozenset(
         "a1",
         "oft_blocks",
         "oft_diag",
+        "set_weight",
     }
 )
-# Matrices whose shape[1] is the module's input width (shape[0] is the rank for the low-rank ones).
-DOWN_TOKENS = frozenset({"lora_down", "lora_A", "hada_w1_b", "diff", "a1"})
+# Matrices whose shape[1] is the module's input width (shape[0] is the rank for the low-rank ones; GLoRA's
+# a1 is (in, rank) in the new LyCORIS layout: ``glora_in_dim``).
+DOWN_TOKENS = frozenset({"lora_down", "lora_A", "hada_w1_b", "diff", "a1", "set_weight"})
 RANK_TOKENS = frozenset({"lora_down", "lora_A", "hada_w1_b"})
 _LEGACY_OWNERS = ("lora", "lora_linear_layer")
 _LEGACY_TOKENS = frozenset({"down", "up"})
@@ -70,12 +72,13 @@ _KOHYA_SUFFIXES = {
     **{token: token for token in TAIL_TOKENS},
 }
 
-# Module name prefixes of each text encoder: ``te`` (the only one), ``te1`` (CLIP-L), ``te2`` (bigG). No
-# prefix of one encoder starts a name of another ("text_encoder." needs its dot), so each module has one.
+# Module name prefixes of each text encoder: ``te`` (the only one), ``te1`` (CLIP-L), ``te2`` (bigG), in
+# kohya, diffusers, ComfyUI (``text_encoders.clip_*.``) and PEFT (``base_model.model.text_model.``) names.
+# No prefix of one encoder starts a name of another ("text_encoder." needs its dot), so each module has one.
 TEXT_ENCODER_PREFIXES = (
-    ("te2", ("lora_te2_", "text_encoder_2.")),
-    ("te1", ("lora_te1_",)),
-    ("te", ("lora_te_", "text_encoder.")),
+    ("te2", ("lora_te2_", "text_encoder_2.", "text_encoders.clip_g.")),
+    ("te1", ("lora_te1_", "text_encoders.clip_l.")),
+    ("te", ("lora_te_", "text_encoder.", "text_encoders.clip_h.", "base_model.model.text_model.")),
 )
 
 Entry = tuple[str, str, str]  # module, token, tensor name
@@ -154,11 +157,11 @@ class LoraScan:
         cross = itertools.compress(
             down, map(operator.contains, map(_MODULE, down), itertools.repeat("attn2"))
         )
-        for module, _, name in cross:
+        for module, token, name in cross:
             if "to_k" in module or "to_v" in module:
-                shape = self.shape(name)
-                if len(shape) >= 2:
-                    return shape[1], module
+                width = glora_in_dim(self.tensors, module) if token == "a1" else _dim(self.shape(name), 1)
+                if width is not None:
+                    return width, module
         for module in self._lokr_modules():
             if "attn2" in module and ("to_k" in module or "to_v" in module):
                 width = lokr_in_dim(self.tensors, module)
@@ -200,7 +203,11 @@ class LoraScan:
             return _dim(self.shape(module + ".weight"), 0)
         if token in ("oft_blocks", "oft_diag"):  # [blocks, size, size] rotates the output width
             shape = self.shape(name)
+            if len(shape) == 4:  # BOFT: [stages, blocks, size, size]
+                return shape[1] * shape[2]
             return shape[0] * shape[1] if len(shape) == 3 else None
+        if token == "a1":
+            return glora_in_dim(self.tensors, module)
         return _dim(self.shape(name), 1)
 
     def _lokr_modules(self) -> list[str]:
@@ -227,6 +234,9 @@ def _split(name: str) -> tuple[str, str, bool] | None:
     module, _, token = name.rpartition(".")
     if token == "weight":
         module, _, token = module.rpartition(".")
+        if token == "default":  # PEFT's adapter name: ``module.lora_A.default.weight``
+            module, _, token = module.rpartition(".")
+            return (module, token, False) if token in WEIGHT_TOKENS else None
         if token in WEIGHT_TOKENS:
             return module, token, False
         if token in _LEGACY_TOKENS:
@@ -409,6 +419,23 @@ def lokr_in_dim(tensors: Mapping[str, TensorInfo], module: str) -> int | None:
             return None
         widths.append(info.shape[1])
     return widths[0] * widths[1]
+
+
+def glora_in_dim(tensors: Mapping[str, TensorInfo], module: str) -> int | None:
+    """Input width of a GLoRA module: a1 is (rank, in) in the old LyCORIS layout, (in, rank) in the new.
+
+    The layouts are told apart as the renderer does (``core.render.lora_dialects.glora_old_layout``):
+    where both readings fit, a2 taller than wide is the old one.
+    """
+    shapes = [tensors.get(f"{module}.{part}.weight") for part in ("a1", "a2", "b1", "b2")]
+    if any(info is None or len(info.shape) < 2 for info in shapes):
+        return None
+    a1, a2, b1, b2 = (info.shape for info in shapes if info is not None)
+    old = b2[1] == b1[0] == a1[0] == a2[1]
+    new = b2[0] == b1[1] == a1[1] == a2[0]
+    if old and new:
+        old = a2[0] >= a2[1]
+    return a1[1] if old else a1[0]
 
 
 def _dim(shape: tuple[int, ...], axis: int) -> int | None:

@@ -19,7 +19,7 @@ from core.identify.registry import Match, MatchFunction, Refusal
 from core.identify.view import HeaderView
 from core.taxonomy import Architecture, AssetKind, NetworkType
 
-_KOHYA_PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_", "lora_te3_")
+_KOHYA_PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_", "lora_te3_", "oft_unet_")
 # Network types in detection order: ties go to the earlier one.
 _ORDER = (
     NetworkType.LORA,
@@ -59,7 +59,7 @@ def _match(view: HeaderView, scan_names: Callable[[Mapping[str, TensorInfo]], Lo
     # Everything but the metadata hint is a pure function of the tensors: done once per (shared) table.
     findings = derived_from(tensors, (_match, scan_names), lambda: _tensor_findings(tensors, scan_names))
     if findings is None:
-        return Refusal("no lora_down/lora_A/hada/lokr/diff/oft module keys")
+        return Refusal("no lora_down/lora_A/hada/lokr/diff/set_weight/oft module keys")
     arch, arch_reasons = with_metadata_hint(view, findings.architecture, [])
     return Match(
         AssetKind.LORA,
@@ -101,7 +101,7 @@ def _module_counts(scan: LoraScan) -> dict[NetworkType, int]:
         NetworkType.LORA: counts["lora_down"] + counts["lora_A"],
         NetworkType.LOHA: counts["hada_w1_a"],
         NetworkType.LOKR: counts["lokr_w1"] + counts["lokr_w1_a"],
-        NetworkType.FULL: counts["diff"],
+        NetworkType.FULL: counts["diff"] + counts["set_weight"],
         NetworkType.IA3: counts["on_input"],
         NetworkType.GLORA: counts["a1"] if counts["b1"] else 0,
         NetworkType.OFT: counts["oft_blocks"] + counts["oft_diag"],
@@ -131,10 +131,18 @@ def _dialect(scan: LoraScan) -> tuple[str, str]:
         return "diffusers_attn_procs", "legacy diffusers attention-processor names (to_q_lora.down)"
     if any(m.startswith("lora_transformer_") for m in sample):
         return "onetrainer", "OneTrainer names (lora_transformer_ + diffusers paths)"
+    if any(m.startswith("lycoris_") for m in sample):
+        return "simpletuner", "SimpleTuner LyCORIS names (lycoris_ + diffusers paths)"
+    if any(m.startswith("text_encoders.") for m in sample):
+        return "comfyui", "ComfyUI names (text_encoders.clip_*.transformer. / diffusion_model.)"
+    if any(m.startswith("oft_unet_") for m in sample):
+        return "kohya", "kohya OFT names (oft_unet_)"
     if any(m.startswith(_KOHYA_PREFIXES) for m in sample):
         return "kohya", "kohya names (lora_unet_/lora_te*_)"
     if any(m.startswith("diffusion_model.") for m in sample):
         return "ai_toolkit", "ai-toolkit names (diffusion_model. + original block paths)"
+    if any(m.startswith(("base_model.model.", "unet.base_model.model.")) for m in sample):
+        return "peft", "PEFT names (base_model.model. + lora_A/lora_B)"
     if scan.counts["lora_A"]:
         return "peft", "PEFT/diffusers names (lora_A/lora_B)"
     return "lycoris", "LyCORIS module keys without a trainer prefix"
