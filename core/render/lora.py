@@ -4,7 +4,9 @@ The renderer keeps one checkpoint loaded while the user changes LoRAs and their 
 never loaded through diffusers/PEFT (which wraps layers and cannot take LoHa/LoKr/DoRA for SD): each
 network's weight delta is computed per target layer with A1111's formulas
 (``extensions-builtin/Lora/network_{lora,hada,lokr,full,norm}.py``, ``network.py`` ``finalize_updown``
-/``calc_scale``/``apply_weight_decompose``) and added to the layer's weight in place, like A1111 does.
+/``calc_scale``/``apply_weight_decompose``) and added to the layer's weight in place, like A1111
+does; GLoRA, OFT, BOFT and ``set_weight``, whose deltas read the layer's own weight, are computed in
+:mod:`core.render.lora_dialects`.
 The original of every touched weight is kept (on the CPU), so a new set of LoRAs is "originals + new
 deltas", computed in float32 and cast back once: no error accumulates however often sliders move,
 weight 0 is the bare model bit for bit, and a render with merged LoRAs costs the same as without.
