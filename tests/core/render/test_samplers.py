@@ -291,3 +291,19 @@ def test_beta_schedule_takes_the_alpha_and_beta_the_infotext_names(sd1_config: d
     quantiles = [math.sin(math.pi / 2 * (1 - i / 4)) ** 2 for i in range(5)]  # arcsine law inverse
     want = [SMIN + q * (SMAX - SMIN) for q in quantiles] + [0.0]
     assert _close([float(v) for v in scheduler.sigmas], want)
+
+
+@pytest.mark.parametrize("sampler", ["DPM++ SDE", "LMS"])
+@pytest.mark.parametrize("steps", [7, 11])
+def test_samplers_with_optional_packages_follow_a1111s_sigmas(
+    sampler: str, steps: int, sd1_config: dict[str, Any]
+) -> None:
+    """LMS (scipy) and DPM++ SDE (torchsde) are project dependencies: they run, on A1111's sequences."""
+    assert unavailable_reason(sampler) is None
+    schedules = [s for s in supported_schedules(sampler) if s in HOOK_SCHEDULES]
+    assert "Karras" in schedules
+    for schedule in schedules:
+        scheduler = make_scheduler(sampler, sd1_config, schedule)
+        scheduler.set_timesteps(steps)
+        got = _distinct([float(v) for v in scheduler.sigmas])
+        assert _close(got, expected(schedule, steps)), (sampler, schedule, got, expected(schedule, steps))
