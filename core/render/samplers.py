@@ -296,6 +296,8 @@ def make_scheduler(
         raise SamplerUnavailableError(
             f"Atelier cannot render with sampler {sampler!r}: diffusers lacks {spec.class_name}"
         )
+    if spec.needs == "torchsde":
+        _quiet_brownian_tree()
     resolved = effective_schedule(sampler, schedule)
     config = _accepted(cls, base_config)
     if resolved is None:
@@ -307,3 +309,12 @@ def make_scheduler(
         return _replaced_class(cls, sequence).from_config(config, **spec.overrides)
     overrides = {**spec.overrides, "use_karras_sigmas": True}
     return _hooked_class(cls, sequence).from_config(config, **overrides)
+
+
+def _quiet_brownian_tree() -> None:
+    """torchsde warns "Should have ta>=t0" when diffusers asks its Brownian tree for a time a float
+    rounding below the tree's start (it clamps and samples correctly): noise for a user's terminal, once
+    per step of every DPM++ SDE render."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Should have ta>=t0", category=UserWarning, module="torchsde")
