@@ -1,6 +1,6 @@
 """The hires fix on a tiny SD1 diffusers folder: two passes, A1111's sizes, upscalers, progress.
 
-Renders are 64 -> 128 with 1-2 steps (well under a second each on a CPU). The upscaling itself is
+Renders are 64 -> 128 with 1-2 steps. The upscaling itself is
 checked without a pipeline in test_hires; here the question is that the engine runs the second pass on
 the loaded modules (no second load) and that what comes out has the target size.
 """
