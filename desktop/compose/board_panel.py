@@ -8,13 +8,12 @@ on release, routes each one by its kind.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -22,42 +21,7 @@ from PySide6.QtWidgets import (
 from desktop.compose.board import ComposeBoard
 from desktop.compose.notices import MissingList
 from desktop.compose.plan_view import PlanView
-
-
-class BoardScrollArea(QScrollArea):
-    """Scrolls the board up and down only, and is never narrower than the board's narrowest layout.
-
-    Horizontal scrolling is off (a board that slides sideways under the pointer is no place to drop
-    things), so without this a font wider than the designer's, or a group of controls opening (the hires
-    fix), would cut the right edge of the board off: the dock grows to the board's minimum width instead.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setWidgetResizable(True)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-    def setWidget(self, widget: QWidget) -> None:  # noqa: N802
-        super().setWidget(widget)
-        widget.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.LayoutRequest:
-            self.updateGeometry()  # the board's minimum width may have changed
-        return super().eventFilter(watched, event)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
-        hint = super().minimumSizeHint()
-        widget = self.widget()
-        if widget is None:
-            return hint
-        needed = (
-            widget.minimumSizeHint().width()
-            + self.verticalScrollBar().sizeHint().width()
-            + 2 * self.frameWidth()
-        )
-        return QSize(max(hint.width(), needed), hint.height())
+from desktop.widgets.vertical_scroll import VerticalScrollArea
 
 
 class BoardPanel(QWidget):
@@ -89,7 +53,7 @@ class BoardPanel(QWidget):
         self.render_button.clicked.connect(self.render_requested)
         board.message.connect(self.show_notice)
 
-        self.scroll_area = BoardScrollArea()
+        self.scroll_area = VerticalScrollArea()
         self.scroll_area.setObjectName("boardScroll")
         self.scroll_area.setWidget(board)
 

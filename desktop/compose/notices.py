@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from desktop.compose.service import MissingLike
 from desktop.labels import kind_label
 from desktop.widgets.trigger_words_view import copy_button
+from desktop.widgets.vertical_scroll import VerticalScrollArea
 from desktop.widgets.wrap_label import WrapLabel
 
 
@@ -137,12 +137,8 @@ class MissingList(QFrame):
         self.rows_layout = QVBoxLayout(self.body)
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
         self.rows_layout.addStretch(1)
-        self.rows_area = QScrollArea()
+        self.rows_area = VerticalScrollArea(self.body)
         self.rows_area.setObjectName("missingScroll")
-        self.rows_area.setWidgetResizable(True)
-        self.rows_area.setFrameShape(QFrame.Shape.NoFrame)
-        self.rows_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.rows_area.setWidget(self.body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 6)
         layout.setSpacing(2)

@@ -11,7 +11,9 @@ import html
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
+
+from desktop.widgets.vertical_scroll import VerticalScrollArea
 
 _MARKED = ("Missing:", "Refused:", "Wrong slot:", "Warning:")
 MAX_HEIGHT = 170  # the board above keeps its room; a longer plan scrolls
@@ -38,12 +40,8 @@ class PlanView(QWidget):
         self.body.setTextFormat(Qt.TextFormat.RichText)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.lines: list[str] = []
-        self.area = QScrollArea()
-        self.area.setWidgetResizable(True)
-        self.area.setFrameShape(QFrame.Shape.NoFrame)
-        self.area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.area = VerticalScrollArea(self.body)
         self.area.setMaximumHeight(MAX_HEIGHT)
-        self.area.setWidget(self.body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
