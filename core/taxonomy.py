@@ -37,6 +37,9 @@ class Architecture(StrEnum):
     SD3 = "sd3"
     FLUX1 = "flux1"
     FLUX2 = "flux2"
+    CHROMA = "chroma"
+    QWEN_IMAGE = "qwen_image"
+    Z_IMAGE = "z_image"
     OTHER = "other"
     UNKNOWN = "unknown"
 
@@ -126,6 +129,9 @@ ARCHITECTURE_NAMES: dict[Architecture, str] = {
     Architecture.SD3: "SD 3",
     Architecture.FLUX1: "FLUX.1",
     Architecture.FLUX2: "FLUX.2",
+    Architecture.CHROMA: "Chroma",
+    Architecture.QWEN_IMAGE: "Qwen-Image",
+    Architecture.Z_IMAGE: "Z-Image",
     Architecture.OTHER: "Other",
     Architecture.UNKNOWN: "Unknown",
 }

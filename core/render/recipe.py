@@ -258,6 +258,9 @@ class Recipe:
 
     checkpoint: AssetRef | None = None
     vae: AssetRef | None = None
+    # Separate text-encoder files (ComfyUI's clip_l / t5xxl / qwen files) for a diffusion-model-only
+    # checkpoint of a family that reads them; empty when the checkpoint carries its own encoders.
+    text_encoders: tuple[AssetRef, ...] = ()
     loras: tuple[LoraUse, ...] = ()
     embeddings: tuple[EmbeddingUse, ...] = ()
     hypernetworks: tuple[HypernetworkUse, ...] = ()
@@ -277,7 +280,7 @@ class Recipe:
     source_infotext: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("loras", "embeddings", "hypernetworks"):
+        for name in ("text_encoders", "loras", "embeddings", "hypernetworks"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
         for what in ("sampler", "schedule"):
