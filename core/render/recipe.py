@@ -24,6 +24,8 @@ MAX_SIZE = 4096
 MAX_CLIP_SKIP = 12
 MAX_BATCH = 16
 MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed accepts 64-bit seeds; Civitai shows such seeds too
+MAX_GUIDANCE = 100.0  # Forge's Distilled CFG Scale slider stops at 30; ComfyUI's FluxGuidance at 100
+MAX_SHIFT = 100.0  # ComfyUI's ModelSamplingSD3 / AuraFlow shift inputs stop at 100
 
 
 AUTOMATIC = "Automatic"
@@ -251,7 +253,9 @@ class Recipe:
     ``extra`` keeps infotext parameters the renderer does not use (ADetailer...) so they survive a round
     trip.
     ``sampler`` and ``schedule`` are the names A1111 writes ("DPM++ 2M", "Karras"); a name Atelier
-    cannot render is kept as written and refused by name when rendering. ``source_infotext`` is the
+    cannot render is kept as written and refused by name when rendering. ``guidance`` and ``shift`` are
+    the flow-matching families' settings (Forge's "Distilled CFG Scale" and "Shift"); None means the
+    model's default, and SD checkpoints ignore them. ``source_infotext`` is the
     text the recipe was read from, if any: writing infotext keeps its bytes for every value the recipe
     still means the same way.
     """
@@ -275,6 +279,12 @@ class Recipe:
     batch: int = 1
     sampler: str = Sampler.EULER_A.value
     schedule: str = "Automatic"
+    # Flux.1 dev's guidance embedding (Forge's "Distilled CFG Scale"); None: the family's default (3.5),
+    # and nothing for a model without one. ``cfg`` stays the true classifier-free guidance scale.
+    guidance: float | None = None
+    # The flow-matching time shift (Forge's "Shift", ComfyUI's ModelSamplingSD3 shift); None: the
+    # model's own (its scheduler config's shift, or its resolution-dependent dynamic shift).
+    shift: float | None = None
     hires: HiresFix | None = None
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
     source_infotext: str = field(default="", compare=False)
@@ -293,6 +303,16 @@ class Recipe:
         object.__setattr__(self, "cfg", _finite(self.cfg, "CFG scale"))
         if self.cfg < 0:
             raise ValueError(f"CFG scale must not be negative, not {self.cfg}")
+        if self.guidance is not None:
+            object.__setattr__(self, "guidance", _finite(self.guidance, "Distilled CFG Scale"))
+            if not 0 <= self.guidance <= MAX_GUIDANCE:
+                raise ValueError(
+                    f"Distilled CFG Scale must be between 0 and {MAX_GUIDANCE:g}, not {self.guidance}"
+                )
+        if self.shift is not None:
+            object.__setattr__(self, "shift", _finite(self.shift, "Shift"))
+            if not 0 < self.shift <= MAX_SHIFT:
+                raise ValueError(f"Shift must be above 0 and at most {MAX_SHIFT:g}, not {self.shift}")
         for what, size in (("width", self.width), ("height", self.height)):
             if not 64 <= size <= MAX_SIZE or size % 8:
                 raise ValueError(f"{what} must be a multiple of 8 between 64 and {MAX_SIZE}, not {size}")
@@ -349,6 +369,7 @@ class Recipe:
     def refs(self) -> tuple[AssetRef, ...]:
         """Every asset the recipe names, checkpoint first."""
         found: list[AssetRef] = [ref for ref in (self.checkpoint, self.vae) if ref is not None]
+        found += self.text_encoders
         found += [lora.ref for lora in self.loras]
         found += [e.ref for e in self.embeddings]
         found += [h.ref for h in self.hypernetworks]

@@ -25,8 +25,11 @@ from core.render.recipe import (
 # ("sampler": "DPM++ 2M Karras") is still read: its sampler is split into sampler + schedule.
 # 3: the hires fix. A recipe without one is still written as version 2, which the Atelier before
 # hires fix reads; one with a hires fix is refused there rather than rendered without its second pass.
-CODEC_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+# 4: the flow-matching families' settings: separate text-encoder files, Distilled CFG Scale (guidance)
+# and Shift. A recipe that uses none of them is still written as version 2 or 3, which older Ateliers
+# read; one that does is refused there rather than rendered without its encoders, guidance or shift.
+CODEC_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 class RecipeCodecError(ValueError):
@@ -68,10 +71,17 @@ def _hires_from(data: Mapping[str, Any] | None) -> HiresFix | None:
     )
 
 
+def _version(recipe: Recipe) -> int:
+    """The oldest version that holds every field ``recipe`` uses (so older Ateliers read what they can)."""
+    if recipe.text_encoders or recipe.guidance is not None or recipe.shift is not None:
+        return 4
+    return 3 if recipe.hires is not None else 2
+
+
 def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
     """Every field of ``recipe`` as JSON types (str, int, float, bool, None, list, dict)."""
-    return {
-        "version": CODEC_VERSION if recipe.hires is not None else 2,
+    data: dict[str, Any] = {
+        "version": _version(recipe),
         "checkpoint": _ref_to_dict(recipe.checkpoint) if recipe.checkpoint else None,
         "vae": _ref_to_dict(recipe.vae) if recipe.vae else None,
         "loras": [
@@ -102,6 +112,11 @@ def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
         "extra": dict(recipe.extra),
         "source_infotext": recipe.source_infotext,
     }
+    if data["version"] >= 4:
+        data["text_encoders"] = [_ref_to_dict(ref) for ref in recipe.text_encoders]
+        data["guidance"] = recipe.guidance
+        data["shift"] = recipe.shift
+    return data
 
 
 class _Reader:
@@ -220,12 +235,17 @@ def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
         extra = read.mapping("extra", optional=True) or {}
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
             raise RecipeCodecError("recipe.extra must map text to text")
+        text_encoders = tuple(
+            _ref_from(item, f"recipe.text_encoders[{i}].")
+            for i, item in enumerate(read.items("text_encoders"))
+        )
         sampler, schedule = split_sampler(
             read.text("sampler", Sampler.EULER_A.value), read.text("schedule", "", optional=True)
         )
         return Recipe(
             checkpoint=_ref_from(read.mapping("checkpoint", optional=True), "recipe.checkpoint."),
             vae=_ref_from(read.mapping("vae", optional=True), "recipe.vae."),
+            text_encoders=tuple(ref for ref in text_encoders if ref is not None),
             loras=loras,
             embeddings=embeddings,
             hypernetworks=hypernetworks,
@@ -240,6 +260,8 @@ def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
             batch=read.integer("batch", 1),
             sampler=sampler,
             schedule=schedule,
+            guidance=read.number("guidance", optional=True),
+            shift=read.number("shift", optional=True),
             hires=_hires_from(read.mapping("hires", optional=True)),
             extra=dict(extra),
             source_infotext=read.text("source_infotext", ""),

@@ -59,11 +59,35 @@ def test_defaults_are_a1111s() -> None:
         ({"seed": -2}, "seed must be -1"),
         ({"clip_skip": 0}, "clip skip"),
         ({"batch": 0}, "batch"),
+        ({"guidance": -0.5}, "Distilled CFG Scale must be between 0 and 100, not -0.5"),
+        ({"guidance": float("inf")}, "Distilled CFG Scale must be a finite number"),
+        ({"shift": 0.0}, "Shift must be above 0 and at most 100, not 0.0"),
+        ({"shift": 101}, "Shift must be above 0 and at most 100"),
+        ({"shift": float("nan")}, "Shift must be a finite number"),
     ],
 )
 def test_invalid_settings_raise_clear_errors(changes: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Recipe(**changes)  # type: ignore[arg-type]
+
+
+def test_flow_settings_default_to_the_models_own_and_are_kept_as_floats() -> None:
+    assert (Recipe().guidance, Recipe().shift) == (None, None)
+    recipe = Recipe(guidance=3, shift=3)
+    assert (recipe.guidance, recipe.shift) == (3.0, 3.0)
+    assert isinstance(recipe.guidance, float)
+    assert isinstance(recipe.shift, float)
+    assert Recipe(guidance=0).guidance == 0.0  # 0 is a setting (no guidance embedding strength), not "unset"
+
+
+def test_refs_name_the_separate_text_encoders_after_the_vae() -> None:
+    recipe = Recipe(
+        checkpoint=AssetRef("flux1-dev"),
+        vae=AssetRef("ae"),
+        text_encoders=(AssetRef("clip_l"), AssetRef("t5xxl_fp16")),
+        loras=(LoraUse(AssetRef("detail")),),
+    )
+    assert [ref.name for ref in recipe.refs()] == ["flux1-dev", "ae", "clip_l", "t5xxl_fp16", "detail"]
 
 
 def test_recipe_is_hashable_frozen_and_normalises_collections() -> None:

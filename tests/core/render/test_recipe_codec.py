@@ -94,3 +94,68 @@ def test_unrunnable_sampler_and_source_text_survive_storage() -> None:
 def test_not_a_mapping_is_refused() -> None:
     with pytest.raises(RecipeCodecError, match="must be an object"):
         recipe_from_dict([1, 2])  # type: ignore[arg-type]
+
+
+FLUX = Recipe(
+    checkpoint=AssetRef("flux1-dev-fp8", path="/models/unet/flux1-dev-fp8.safetensors", asset_id=9),
+    vae=AssetRef("ae", path="/models/vae/ae.safetensors", asset_id=10),
+    text_encoders=(
+        AssetRef("clip_l", path="/models/text_encoders/clip_l.safetensors", asset_id=11),
+        AssetRef("t5xxl_fp16", hash="6e480b09fa"),
+    ),
+    prompt="a lighthouse at dusk",
+    steps=20,
+    cfg=1.0,
+    width=1024,
+    height=1024,
+    sampler="Euler",
+    schedule="Simple",
+    guidance=3.5,
+    shift=1.15,
+)
+
+
+def test_flow_settings_round_trip_as_version_4() -> None:
+    data = recipe_to_dict(FLUX)
+    assert data["version"] == 4
+    back = recipe_from_dict(json.loads(json.dumps(data)))
+    assert back == FLUX
+    assert back.text_encoders == FLUX.text_encoders
+    assert (back.guidance, back.shift) == (3.5, 1.15)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"guidance": 3.5}, {"shift": 3.0}, {"text_encoders": (AssetRef("clip_l"),)}],
+    ids=["guidance", "shift", "text encoder"],
+)
+def test_each_flow_setting_alone_needs_version_4(change: dict[str, object]) -> None:
+    assert recipe_to_dict(Recipe(**change))["version"] == 4  # type: ignore[arg-type]
+
+
+def test_a_recipe_without_flow_settings_stays_readable_by_older_ateliers() -> None:
+    data = recipe_to_dict(Recipe())
+    assert data["version"] == 2
+    assert not {"text_encoders", "guidance", "shift"} & set(data)
+
+
+def test_older_versions_read_without_flow_settings() -> None:
+    for version in (1, 2, 3):
+        old = {**recipe_to_dict(Recipe()), "version": version}
+        recipe = recipe_from_dict(old)
+        assert (recipe.text_encoders, recipe.guidance, recipe.shift) == ((), None, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"guidance": "3.5"}, "recipe.guidance must be a number"),
+        ({"shift": 0}, "Shift must be above 0"),
+        ({"guidance": -1}, "Distilled CFG Scale must be between 0 and 100"),
+        ({"text_encoders": [{"name": 1}]}, r"recipe.text_encoders\[0\].name must be text"),
+        ({"text_encoders": "clip_l"}, "recipe.text_encoders must be a list of objects"),
+    ],
+)
+def test_bad_flow_fields_are_named(change: dict[str, object], message: str) -> None:
+    with pytest.raises(RecipeCodecError, match=message):
+        recipe_from_dict({**recipe_to_dict(FLUX), **change})
