@@ -40,6 +40,24 @@ class Architecture(StrEnum):
     CHROMA = "chroma"
     QWEN_IMAGE = "qwen_image"
     Z_IMAGE = "z_image"
+    STABLE_CASCADE = "stable_cascade"
+    FLUX3 = "flux3"
+    KREA2 = "krea2"
+    QWEN_IMAGE_2 = "qwen_image_2"
+    LUMINA2 = "lumina2"
+    SANA = "sana"
+    PIXART = "pixart"
+    AURAFLOW = "auraflow"
+    HIDREAM = "hidream"
+    COSMOS = "cosmos"
+    ANIMA = "anima"
+    ERNIE_IMAGE = "ernie_image"
+    WAN = "wan"
+    HUNYUAN_VIDEO = "hunyuan_video"
+    LTX_VIDEO = "ltx_video"
+    LTX2 = "ltx2"
+    MOCHI = "mochi"
+    MINIMAX_H3 = "minimax_h3"
     OTHER = "other"
     UNKNOWN = "unknown"
 
@@ -132,6 +150,24 @@ ARCHITECTURE_NAMES: dict[Architecture, str] = {
     Architecture.CHROMA: "Chroma",
     Architecture.QWEN_IMAGE: "Qwen-Image",
     Architecture.Z_IMAGE: "Z-Image",
+    Architecture.STABLE_CASCADE: "Stable Cascade",
+    Architecture.FLUX3: "FLUX.3",
+    Architecture.KREA2: "Krea 2",
+    Architecture.QWEN_IMAGE_2: "Qwen-Image 2",
+    Architecture.LUMINA2: "Lumina Image 2.0",
+    Architecture.SANA: "Sana",
+    Architecture.PIXART: "PixArt",
+    Architecture.AURAFLOW: "AuraFlow",
+    Architecture.HIDREAM: "HiDream-I1",
+    Architecture.COSMOS: "Cosmos",
+    Architecture.ANIMA: "Anima",
+    Architecture.ERNIE_IMAGE: "ERNIE-Image",
+    Architecture.WAN: "Wan",
+    Architecture.HUNYUAN_VIDEO: "Hunyuan Video",
+    Architecture.LTX_VIDEO: "LTX-Video",
+    Architecture.LTX2: "LTX-2",
+    Architecture.MOCHI: "Mochi 1",
+    Architecture.MINIMAX_H3: "MiniMax-H3",
     Architecture.OTHER: "Other",
     Architecture.UNKNOWN: "Unknown",
 }

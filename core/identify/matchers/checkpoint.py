@@ -1,4 +1,5 @@
-"""Main models: SD1/SD2/SDXL/refiner UNets, SD3 and Flux transformers, bundled or alone.
+"""Main models: SD1/SD2/SDXL/refiner UNets, SD3 and Flux transformers and every family of the
+vocabulary table (``table.py``), bundled or alone.
 
 A checkpoint is recognised by its denoiser, never by its VAE or text encoder (a VAE-only file also has
 ``first_stage_model.*`` keys). The UNet family comes from the cross-attention width (``families.py``);
@@ -17,6 +18,7 @@ from core.identify.families import (
     unet_variant,
 )
 from core.identify.matchers.dit import match_flux, match_flux_diffusers, match_sd3
+from core.identify.matchers.table import match_table
 from core.identify.prediction import unet_prediction
 from core.identify.registry import Match, Refusal
 from core.identify.view import HeaderView
@@ -60,7 +62,8 @@ def match_checkpoint(view: HeaderView) -> Match | Refusal:
         facts = ldm_unet_facts(view, prefix)
         if facts is not None:
             return _unet_match(view, facts, prefix, bundled)
-    for dit in (match_flux, match_sd3, match_flux_diffusers):
+    # The table's families first: Chroma and Flux.3 carry Flux-style blocks the Flux rule would claim.
+    for dit in (match_table, match_flux, match_sd3, match_flux_diffusers):
         found = dit(view, bundled)
         if found is not None:
             return found
@@ -69,7 +72,7 @@ def match_checkpoint(view: HeaderView) -> Match | Refusal:
         return _unet_match(view, facts, "", bundled)
     return Refusal(
         "no UNet or diffusion-transformer keys (model.diffusion_model.*, input_blocks.*, double_blocks.*, "
-        "joint_blocks.*, diffusers conv_in + down_blocks.*)"
+        "joint_blocks.*, diffusers conv_in + down_blocks.*, or any family signature of the vocabulary table)"
     )
 
 

@@ -1,0 +1,119 @@
+"""Checkpoints of every family in the vocabulary table, by their rows' signatures and shapes.
+
+One generic rule over ``vocabulary.CHECKPOINT_ROWS``: the first row one of whose key signatures is fully
+present (under a bare, ``model.diffusion_model.`` or ``net.`` prefix) names the family; the row's
+measurements (hidden width, input channels, text width) go into the details and reasons, and its variant
+rules name the variant. The signature keys of every row and prefix are spelled out once, at import, so a
+header costs one dictionary lookup per key and nothing per tensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.identify.families import components_reason
+from core.identify.registry import Match
+from core.identify.view import HeaderView
+from core.identify.vocabulary import CHECKPOINT_ROWS, DENOISER_PREFIXES, ArchitectureRow, Measure
+from core.taxonomy import Architecture, AssetKind
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """One row's signature spelled with one prefix: every key must be present, none of ``excludes``."""
+
+    row: ArchitectureRow
+    prefix: str
+    keys: tuple[str, ...]
+    excludes: tuple[str, ...]
+
+
+def _probes() -> tuple[_Probe, ...]:
+    probes: list[_Probe] = []
+    for row in CHECKPOINT_ROWS:
+        assert row.checkpoint is not None
+        for signature in row.checkpoint.signatures:
+            for prefix in DENOISER_PREFIXES:
+                keys = tuple(prefix + key for key in signature)
+                excludes = tuple(prefix + key for key in row.checkpoint.excludes)
+                probes.append(_Probe(row, prefix, keys, excludes))
+    return tuple(probes)
+
+
+_PROBES = _probes()
+# The first key of each probe, for a quick "could any row match" test: most headers hold none of them.
+_FIRST_KEYS = frozenset(probe.keys[0] for probe in _PROBES)
+
+
+def match_table(view: HeaderView, components: list[str]) -> Match | None:
+    """The checkpoint match of the first table row whose signature the header carries, else None."""
+    tensors = view.tensors
+    if not any(key in tensors for key in _FIRST_KEYS):
+        return None
+    for probe in _PROBES:
+        if all(key in tensors for key in probe.keys) and not any(key in tensors for key in probe.excludes):
+            return _match(view, probe, components)
+    return None
+
+
+def _measure(view: HeaderView, prefix: str, measures: tuple[Measure, ...]) -> tuple[int | None, str]:
+    for key, axis in measures:
+        value = view.dim(prefix + key, axis)
+        if value is not None:
+            return value, prefix + key
+    return None, ""
+
+
+def _match(view: HeaderView, probe: _Probe, components: list[str]) -> Match:
+    row, prefix = probe.row, probe.prefix
+    spec = row.checkpoint
+    assert spec is not None
+    arch = row.architecture
+    reasons = [f"{' + '.join(probe.keys)} present => {arch.value} ({row.name})"]
+    details: dict[str, object] = {"components": ["transformer", *components]}
+    width, width_key = _measure(view, prefix, spec.width)
+    in_channels, in_key = _measure(view, prefix, spec.in_channels)
+    text_width, text_key = _measure(view, prefix, spec.text_width)
+    if width is not None:
+        details["hidden_size"] = width
+        size = spec.widths.get(width)
+        if size:
+            details["model_size"] = size
+            reasons.append(f"{width_key}: hidden size {width} => {size}")
+        elif size is not None:
+            reasons.append(f"{width_key}: hidden size {width}, as released")
+        elif spec.widths:
+            released = ", ".join(str(w) for w in spec.widths)
+            reasons.append(f"{width_key}: hidden size {width}, not a released size ({released})")
+        else:
+            reasons.append(f"{width_key}: hidden size {width}")
+    if in_channels is not None:
+        details["in_channels"] = in_channels
+        reasons.append(f"{in_key}: {in_channels} input channels")
+    if text_width is not None:
+        details["text_width"] = text_width
+        reasons.append(f"{text_key}: text conditioning width {text_width}")
+    for rule in spec.variants:
+        if (
+            (rule.width is None or rule.width == width)
+            and (rule.in_channels is None or rule.in_channels == in_channels)
+            and (rule.text_width is None or rule.text_width == text_width)
+            and (rule.present is None or view.has(prefix + rule.present))
+            and (rule.absent is None or not view.has(prefix + rule.absent))
+        ):
+            details["model_variant"] = rule.label
+            reasons.append(f"variant {rule.label}")
+            break
+    if row.text_encoders:
+        details["text_encoders"] = list(row.text_encoders)
+    if row.vae:
+        details["vae"] = row.vae
+    if prefix == "net.":
+        reasons.append("net. prefix (NVIDIA's layout)")
+    reasons.append(components_reason("transformer", components))
+    return Match(AssetKind.CHECKPOINT, arch, tuple(reasons), details=details)
+
+
+def row_architectures() -> tuple[Architecture, ...]:
+    """The families this matcher can name (for tests and the docs)."""
+    return tuple(row.architecture for row in CHECKPOINT_ROWS)
