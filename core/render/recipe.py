@@ -119,6 +119,9 @@ class Sampler(StrEnum):
     IPNDM_V = "IPNDM_V"
     EULER_CFGPP = "Euler CFG++"
     EULER_A_CFGPP = "Euler a CFG++"
+    # Forge's Flux samplers (an add-on Forge loads at start; offered for Flux)
+    FLUX_REALISTIC = "[Forge] Flux Realistic"
+    FLUX_REALISTIC_SLOW = "[Forge] Flux Realistic (Slow)"
 
     @classmethod
     def known(cls, text: str) -> str | None:

@@ -13,17 +13,28 @@ A name Atelier cannot render (Restart, DPM fast, DPM adaptive, an unknown name..
 and is refused by name before anything loads: it is never silently replaced by another sampler.
 Schedulers are built with ``from_config(checkpoint_config, **overrides)`` so the checkpoint's training
 schedule (betas, prediction type) is kept. diffusers is imported inside functions only.
+
+Flow-matching checkpoints (Flux, SD3.5, Qwen-Image, Z-Image, Chroma: a scheduler config whose
+``_class_name`` is a FlowMatch scheduler, or that predicts flow) sample in flow time. Forge renders them
+with the same names: "Euler" + "Simple" is what diffusers' own pipelines do, and every A1111 schedule
+type but Align Your Steps is the same function over the model's flow sigma table
+(:class:`core.render.sigma_schedules.FlowModel`), shifted by the recipe's Shift or the model's own
+(its config's ``shift``, or the resolution-dependent ``mu`` the pipeline computes). Euler runs on
+diffusers' FlowMatchEulerDiscreteScheduler, Heun on FlowMatchHeunDiscreteScheduler, DPM++ 2M on
+DPMSolverMultistepScheduler in its flow-prediction form; the rest are refused by name for such a model.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.render.recipe import AUTOMATIC, SCHEDULE_TYPES, Sampler, canonical_schedule
+from core.taxonomy import Architecture
 
 
 class SamplerUnavailableError(ValueError):
@@ -98,10 +109,113 @@ UNRUNNABLE: dict[str, str] = {
     Sampler.DEIS: "diffusers' DEIS ends on the last sigma instead of zero",
     Sampler.EULER_CFGPP: "diffusers has no CFG++ guidance",
     Sampler.EULER_A_CFGPP: "diffusers has no CFG++ guidance",
+    Sampler.FLUX_REALISTIC: "Forge ships it only as a compiled add-on whose steps are not published",
+    Sampler.FLUX_REALISTIC_SLOW: "Forge ships it only as a compiled add-on whose steps are not published",
 }
 
 # Schedules a fixed-length sigma hook can take: n sigmas above zero, then zero.
 _HOOKABLE = frozenset(SCHEDULE_TYPES) - {AUTOMATIC, "KL Optimal", "DDIM"}
+
+# --- flow-matching models ---------------------------------------------------------------------------
+
+# Scheduler classes whose config marks a checkpoint as flow-matching (what its pipeline ships with).
+FLOW_SCHEDULER_CLASSES = frozenset(
+    {"FlowMatchEulerDiscreteScheduler", "FlowMatchHeunDiscreteScheduler", "FlowMatchLCMScheduler"}
+)
+# The families whose checkpoints are flow-matching, for refusing a sampler before anything loads.
+FLOW_ARCHITECTURES = frozenset(
+    {Architecture.SD3, Architecture.FLUX1, Architecture.FLUX2, Architecture.CHROMA, Architecture.QWEN_IMAGE,
+     Architecture.Z_IMAGE}
+)  # fmt: skip
+# Forge's and ComfyUI's sigma table for the Flux family (resolution-shifted models) has 10,000 points.
+FLUX_TABLE_POINTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSpec:
+    """How one A1111 sampler runs a flow-matching model; ``default_schedule`` is what Automatic means.
+
+    A1111's Automatic for Euler and Heun is the model's uniform timesteps; for a flow model that is
+    "Simple" (evenly spaced flow time, shifted: what diffusers' pipelines, Forge's Flux preset and
+    ComfyUI's default do). DPM++ 2M keeps its Karras.
+    """
+
+    class_name: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    default_schedule: str = "Simple"
+
+
+FLOW_SCHEDULERS: dict[str, FlowSpec] = {
+    Sampler.EULER: FlowSpec("FlowMatchEulerDiscreteScheduler"),
+    Sampler.HEUN: FlowSpec("FlowMatchHeunDiscreteScheduler"),
+    Sampler.DPMPP_2M: FlowSpec(
+        "DPMSolverMultistepScheduler",
+        {
+            **_2M,
+            "use_flow_sigmas": True,
+            "prediction_type": "flow_prediction",
+            "final_sigmas_type": "zero",
+        },
+        "Karras",
+    ),
+}
+
+_NO_SEEDED_NOISE = (
+    "diffusers' flow-matching pipelines give the scheduler no seeded generator, so the noise it adds at "
+    "each step would not follow the seed"
+)
+_NOISE_PREDICTION = "it is made for noise-predicting checkpoints; diffusers has no flow-matching form of it"
+# Why a sampler that renders SD is refused for a flow-matching model.
+FLOW_UNRUNNABLE: dict[str, str] = {
+    Sampler.EULER_A: _NO_SEEDED_NOISE,
+    Sampler.DPMPP_SDE: _NO_SEEDED_NOISE,
+    Sampler.DPMPP_2M_SDE: _NO_SEEDED_NOISE,
+    Sampler.DPMPP_2M_SDE_HEUN: _NO_SEEDED_NOISE,
+    Sampler.DPMPP_3M_SDE: _NO_SEEDED_NOISE,
+    Sampler.DPM2_A: _NO_SEEDED_NOISE,
+    Sampler.DDPM: _NO_SEEDED_NOISE,
+    Sampler.LMS: _NOISE_PREDICTION,
+    Sampler.DPM2: _NOISE_PREDICTION,
+    Sampler.DDIM: _NOISE_PREDICTION,
+    Sampler.PLMS: _NOISE_PREDICTION,
+    Sampler.UNIPC: "A1111's UniPC steps on a noise-predicting model's timesteps",
+    Sampler.LCM: "it is for LCM-distilled SD checkpoints",
+}
+# Schedules a flow model takes (Align Your Steps is NVIDIA's SD1/SDXL sigmas).
+_FLOW_SCHEDULES = frozenset(SCHEDULE_TYPES) - {AUTOMATIC, "Align Your Steps"}
+
+
+def is_flow_config(config: Mapping[str, Any]) -> bool:
+    """Whether a pipeline's scheduler config is flow-matching (decided from the config, not the family)."""
+    return (
+        config.get("_class_name") in FLOW_SCHEDULER_CLASSES
+        or config.get("prediction_type") == "flow_prediction"
+        or bool(config.get("use_flow_sigmas"))
+    )
+
+
+def flow_shift(config: Mapping[str, Any], shift: float | None = None, mu: float | None = None) -> float:
+    """The time shift ``s`` a flow model samples with: the recipe's, else the model's own.
+
+    A config with ``use_dynamic_shifting`` (Flux, Chroma, Qwen-Image) shifts by resolution: its pipeline
+    computes ``mu`` from the image's token count and the curve is ``s = exp(mu)`` (``s = mu`` for the
+    "linear" time-shift type). Without ``mu`` such a model gets its largest shift (``max_shift``: Forge's
+    fixed Flux shift, and diffusers' at 1024x1024). Otherwise the config's ``shift`` (SD3.5: 3).
+    """
+    if shift is not None:
+        return float(shift)
+    if config.get("use_dynamic_shifting"):
+        value = float(mu) if mu is not None else float(config.get("max_shift") or 1.15)
+        return value if config.get("time_shift_type") == "linear" else math.exp(value)
+    return float(config.get("shift") or 1.0)
+
+
+def flow_table_points(config: Mapping[str, Any]) -> int:
+    """The size of the flow model's sigma table: Flux's 10,000 for resolution-shifted models, else the
+    training timesteps (1,000), as Forge's and ComfyUI's model samplings build them."""
+    if config.get("use_dynamic_shifting"):
+        return FLUX_TABLE_POINTS
+    return int(config.get("num_train_timesteps") or 1000)
 
 
 def _has(module: str) -> bool:
@@ -118,21 +232,48 @@ def _scheduler_class(class_name: str) -> Any:
     return cls
 
 
-def effective_schedule(sampler: str, schedule: str) -> str | None:
-    """The schedule A1111 samples ``sampler`` with: "Automatic" resolved; None for timestep samplers."""
+def effective_schedule(sampler: str, schedule: str, *, flow: bool = False) -> str | None:
+    """The schedule A1111 samples ``sampler`` with: "Automatic" resolved; None for timestep samplers.
+
+    ``flow``: for a flow-matching model (see :class:`FlowSpec` for what Automatic means there).
+    """
+    label = canonical_schedule(schedule) or schedule
+    if flow:
+        flow_spec = FLOW_SCHEDULERS.get(sampler)
+        if flow_spec is None:
+            return None
+        return flow_spec.default_schedule if label == AUTOMATIC else label
     spec = SCHEDULERS.get(sampler)
     if spec is None or spec.default_schedule is None:
         return None
-    label = canonical_schedule(schedule) or schedule
     return spec.default_schedule if label == AUTOMATIC else label
 
 
-def unavailable_reason(sampler: str, schedule: str = AUTOMATIC) -> str | None:
+def _flow_unavailable_reason(sampler: str, schedule: str) -> str | None:
+    if sampler not in FLOW_SCHEDULERS:
+        why = FLOW_UNRUNNABLE.get(sampler) or UNRUNNABLE.get(sampler, "it is not a sampler Atelier knows")
+        return f"Atelier cannot render a flow-matching model with sampler {sampler!r} ({why})"
+    label = canonical_schedule(schedule)
+    if label is None:
+        return f"Atelier cannot render with schedule type {schedule!r} (not an A1111 schedule type)"
+    resolved = effective_schedule(sampler, label, flow=True)
+    if resolved not in _FLOW_SCHEDULES:
+        return (
+            f"Atelier cannot render a flow-matching model with schedule type {resolved!r} "
+            "(its sigmas are NVIDIA's for SD1 and SDXL)"
+        )
+    return None
+
+
+def unavailable_reason(sampler: str, schedule: str = AUTOMATIC, *, flow: bool = False) -> str | None:
     """One line saying why ``sampler`` with ``schedule`` cannot be rendered here, or None when it can.
 
     Decided without importing diffusers (a plan, the CLI's refusal and the board stay light): the only
-    schedulers diffusers leaves out are those whose optional package (``needs``) is missing.
+    schedulers diffusers leaves out are those whose optional package (``needs``) is missing. ``flow``:
+    for a flow-matching model (Flux, SD3.5, Qwen-Image, Z-Image, Chroma), which runs fewer samplers.
     """
+    if flow:
+        return _flow_unavailable_reason(sampler, schedule)
     spec = SCHEDULERS.get(sampler)
     if spec is None:
         why = UNRUNNABLE.get(sampler, "it is not a sampler Atelier knows")
@@ -151,24 +292,29 @@ def unavailable_reason(sampler: str, schedule: str = AUTOMATIC) -> str | None:
     return None
 
 
-def supported_samplers() -> list[str]:
-    """The sampler names that render with the installed packages, in A1111's order."""
-    return [s.value for s in Sampler if unavailable_reason(s.value) is None]
+def supported_samplers(*, flow: bool = False) -> list[str]:
+    """The sampler names that render with the installed packages, in A1111's order (``flow``: for a
+    flow-matching model)."""
+    return [s.value for s in Sampler if unavailable_reason(s.value, flow=flow) is None]
 
 
-def supported_schedules(sampler: str) -> list[str]:
+def supported_schedules(sampler: str, *, flow: bool = False) -> list[str]:
     """The schedule types ``sampler`` renders with (all, for a timestep sampler: A1111 ignores them)."""
-    return [label for label in SCHEDULE_TYPES if unavailable_reason(sampler, label) is None]
+    return [label for label in SCHEDULE_TYPES if unavailable_reason(sampler, label, flow=flow) is None]
 
 
-def refusal(sampler: str, schedule: str = AUTOMATIC) -> str | None:
-    """The user-facing refusal for a recipe: the reason and what to choose instead; None when it renders."""
-    reason = unavailable_reason(sampler, schedule)
+def refusal(sampler: str, schedule: str = AUTOMATIC, *, flow: bool = False) -> str | None:
+    """The user-facing refusal for a recipe: the reason and what to choose instead; None when it renders.
+
+    ``flow``: the checkpoint is flow-matching (its architecture is in :data:`FLOW_ARCHITECTURES`, or its
+    scheduler config says so: :func:`is_flow_config`).
+    """
+    reason = unavailable_reason(sampler, schedule, flow=flow)
     if reason is None:
         return None
-    if unavailable_reason(sampler) is None:  # the sampler runs, the schedule does not
-        return f"{reason}; choose one of: {', '.join(supported_schedules(sampler))}"
-    return f"{reason}; choose one of: {', '.join(supported_samplers())}"
+    if unavailable_reason(sampler, flow=flow) is None:  # the sampler runs, the schedule does not
+        return f"{reason}; choose one of: {', '.join(supported_schedules(sampler, flow=flow))}"
+    return f"{reason}; choose one of: {', '.join(supported_samplers(flow=flow))}"
 
 
 def beta_parameters(extra: Mapping[str, str]) -> tuple[float, float]:
@@ -279,6 +425,7 @@ def make_scheduler(
     *,
     sdxl: bool = False,
     beta: tuple[float, float] = (0.6, 0.6),
+    shift: float | None = None,
 ) -> Any:
     """A new diffusers scheduler sampling like A1111's ``sampler`` with ``schedule``.
 
@@ -286,7 +433,17 @@ def make_scheduler(
     SDXL sigmas; ``beta`` is the Beta schedule's (alpha, beta). Raises SamplerUnavailableError with a
     one-line message naming the sampler (or schedule) and the choices when it cannot be rendered.
     Returns a diffusers ``SchedulerMixin`` (typed Any: diffusers is not typed).
+
+    When ``base_config`` is a flow-matching one (:func:`is_flow_config`: Flux, SD3.5, Qwen-Image,
+    Z-Image, Chroma), the scheduler samples flow time: ``shift`` is the recipe's Shift (Forge's "Shift",
+    the static ``s`` of ``s*u / (1 + (s - 1)*u)``); None keeps the model's own, the config's ``shift`` or,
+    for a config with dynamic shifting, the ``mu`` the pipeline passes to ``set_timesteps`` for the
+    image's size. The scheduler takes the pipeline's ``set_timesteps(sigmas=..., mu=...)`` call: the
+    pipeline's default sigmas only give the step count; the schedule type decides the sigmas. SD
+    configs ignore ``shift``.
     """
+    if is_flow_config(base_config):
+        return _make_flow_scheduler(sampler, base_config, schedule, beta=beta, shift=shift)
     problem = refusal(sampler, schedule)
     if problem is not None:
         raise SamplerUnavailableError(problem)
@@ -318,3 +475,96 @@ def _quiet_brownian_tree() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message="Should have ta>=t0", category=UserWarning, module="torchsde")
+
+
+def _make_flow_scheduler(
+    sampler: str,
+    base_config: Mapping[str, Any],
+    schedule: str,
+    *,
+    beta: tuple[float, float],
+    shift: float | None,
+) -> Any:
+    problem = refusal(sampler, schedule, flow=True)
+    if problem is not None:
+        raise SamplerUnavailableError(problem)
+    spec = FLOW_SCHEDULERS[sampler]
+    cls = _scheduler_class(spec.class_name)
+    if cls is None:
+        raise SamplerUnavailableError(
+            f"Atelier cannot render with sampler {sampler!r}: diffusers lacks {spec.class_name}"
+        )
+    resolved = effective_schedule(sampler, schedule, flow=True)
+    assert resolved is not None  # refusal() passed
+    config = dict(base_config)
+
+    def sequence(steps: int, mu: float | None) -> Any:
+        from core.render.sigma_schedules import FlowModel, model_sigmas
+
+        model = FlowModel(flow_shift(config, shift, mu), flow_table_points(config))
+        return model_sigmas(resolved, steps, model, beta_alpha=beta[0], beta_beta=beta[1])
+
+    flow_class = _flow_class(cls, sequence)
+    return flow_class.from_config(_accepted(cls, config), **spec.overrides)
+
+
+def _flow_class(cls: Any, sequence: Callable[[int, float | None], Any]) -> Any:
+    """``cls`` stepping through ``sequence``'s flow sigmas, whatever its ``set_timesteps`` was asked.
+
+    diffusers' flow pipelines call ``set_timesteps(sigmas=<their default linspace>, mu=<shift for the
+    size>)`` (SD3: ``set_timesteps(steps)``): the step count and ``mu`` are taken from the call, the
+    sigmas from the schedule type. Timesteps are flow time x ``num_train_timesteps`` as float, as the
+    FlowMatch schedulers give them to the transformer.
+    """
+    import numpy as np
+    import torch
+
+    def set_timesteps(
+        self: Any,
+        num_inference_steps: int | None = None,
+        device: Any = None,
+        *,
+        sigmas: Any = None,
+        mu: float | None = None,
+        timesteps: Any = None,
+        **_: Any,
+    ) -> None:
+        steps = num_inference_steps or len(sigmas if sigmas is not None else timesteps)
+        values = np.asarray(sequence(int(steps), mu), dtype=np.float64)
+        flow_sigmas = torch.from_numpy(values.astype(np.float32))
+        times = flow_sigmas[:-1] * float(self.config.num_train_timesteps)
+        self.num_inference_steps = len(times)
+        if cls.__name__ == "FlowMatchHeunDiscreteScheduler":  # every sigma but the ends is evaluated twice
+            self.timesteps = torch.cat([times[:1], times[1:].repeat_interleave(2)]).to(device=device)
+            middle = flow_sigmas[1:-1].repeat_interleave(2)
+            self.sigmas = torch.cat([flow_sigmas[:1], middle, flow_sigmas[-1:]]).to(device=device)
+            self.prev_derivative = None
+            self.dt = None
+        elif cls.__name__ == "DPMSolverMultistepScheduler":
+            self.timesteps = times.to(device=device)
+            self.sigmas = flow_sigmas
+            self.model_outputs = [None] * self.config.solver_order
+            self.lower_order_nums = 0
+        else:
+            self.timesteps = times.to(device=device)
+            self.sigmas = flow_sigmas.to(device=device)
+        self._step_index = None
+        self._begin_index = None
+
+    namespace: dict[str, Any] = {"set_timesteps": set_timesteps, "__module__": cls.__module__}
+    if not hasattr(cls, "scale_noise"):
+        namespace["scale_noise"] = _scale_noise
+    return type(cls.__name__, (cls,), namespace)
+
+
+def _scale_noise(self: Any, sample: Any, timestep: Any, noise: Any = None) -> Any:
+    """Flow matching's forward process ``sigma*noise + (1 - sigma)*sample`` (what an img2img flow
+    pipeline asks of its scheduler; DPM-Solver has only the noise-prediction ``add_noise``)."""
+    times = self.timesteps.to(sample.device)
+    if self.begin_index is not None:
+        index = self.begin_index
+    else:
+        wanted = timestep.flatten()[0] if hasattr(timestep, "flatten") else timestep
+        index = int((times - wanted).abs().argmin())
+    sigma = self.sigmas[index].to(device=sample.device, dtype=sample.dtype)
+    return sigma * noise + (1.0 - sigma) * sample

@@ -9,6 +9,14 @@ sequence A1111 would sample (see :mod:`core.render.samplers`). numpy only: no to
 The "inner model" of A1111 is k-diffusion's discrete denoiser: its sigmas are
 ``sqrt((1 - alphas_cumprod) / alphas_cumprod)`` for t = 0..999, ``t_to_sigma`` interpolates log-sigma
 linearly between integer timesteps, and ``sigma_min`` / ``sigma_max`` are the first and last of them.
+
+Flow-matching models (Flux, SD3.5, Qwen-Image, Z-Image, Chroma) have no betas: their "sigma" is flow
+time, from 1 (pure noise) to 0, bent by a shift ``s``: ``sigma(u) = s*u / (1 + (s - 1)*u)``. Forge and
+ComfyUI give such a model a table of sigmas at u = k/N (k = 1..N; N = 10,000 for the Flux family's
+resolution-shifted models, 1,000 for SD3's fixed shift) and run the same schedule functions over it:
+:class:`FlowModel` is that table, so "Simple", "Karras", "Beta"... mean for a flow model what they mean
+in Forge and ComfyUI. Normal and SGM Uniform space the timesteps evenly in unshifted flow time and shift
+them, as ComfyUI's ``ModelSamplingDiscreteFlow`` / ``ModelSamplingFlux`` (and Forge's SD3.5) do.
 """
 
 from __future__ import annotations
@@ -21,7 +29,14 @@ import numpy.typing as npt
 
 from core.render.recipe import AUTOMATIC, SCHEDULE_TYPES, canonical_schedule
 
-__all__ = ["AUTOMATIC", "SCHEDULE_TYPES", "canonical_schedule", "schedule_sigmas"]
+__all__ = [
+    "AUTOMATIC",
+    "SCHEDULE_TYPES",
+    "FlowModel",
+    "canonical_schedule",
+    "model_sigmas",
+    "schedule_sigmas",
+]
 
 Floats = npt.NDArray[np.float64]
 
@@ -65,6 +80,44 @@ class DiscreteModel:
         w = float(np.clip((low_v - log_sigma) / (low_v - high_v), 0.0, 1.0))
         return (1.0 - w) * low + w * high
 
+    def timestep(self, sigma: float) -> float:
+        """The model's timestep for ``sigma``, as the Normal and SGM Uniform schedules space them."""
+        return self.sigma_to_t(sigma)
+
+    def sigma_at(self, timesteps: npt.ArrayLike) -> Floats:
+        """The sigmas at ``timesteps`` (the inverse of :meth:`timestep`)."""
+        return self.t_to_sigma(timesteps)
+
+
+def time_shift(shift: float, u: npt.ArrayLike) -> Floats:
+    """Flow time ``u`` shifted by ``shift``: SD3's ``s*u / (1 + (s - 1)*u)``.
+
+    Flux's resolution-dependent ``exp(mu) / (exp(mu) + 1/u - 1)`` is the same curve with s = exp(mu).
+    """
+    values = np.asarray(u, dtype=np.float64)
+    return shift * values / (1.0 + (shift - 1.0) * values)
+
+
+class FlowModel(DiscreteModel):
+    """A flow-matching model's sigma table as Forge and ComfyUI build it: ``time_shift(s, k/N)``, k = 1..N.
+
+    Table lookups (Uniform, Simple, DDIM, sigma_min/max) work as for a discrete model; a timestep is the
+    unshifted flow time itself, so Normal and SGM Uniform shift evenly spaced flow times.
+    """
+
+    def __init__(self, shift: float, points: int = 1000) -> None:
+        if not shift > 0 or points < 2:
+            raise ValueError(f"a flow model needs a positive shift and a table, not {shift!r}, {points!r}")
+        self.shift = float(shift)
+        self.sigmas = time_shift(self.shift, np.arange(1, points + 1, dtype=np.float64) / points)
+        self.log_sigmas = np.log(self.sigmas)
+
+    def timestep(self, sigma: float) -> float:
+        return float(sigma)
+
+    def sigma_at(self, timesteps: npt.ArrayLike) -> Floats:
+        return time_shift(self.shift, timesteps)
+
 
 def _append_zero(values: npt.ArrayLike) -> Floats:
     return np.append(np.asarray(values, dtype=np.float64), 0.0)
@@ -76,9 +129,9 @@ def _uniform(n: int, model: DiscreteModel) -> Floats:
 
 
 def _normal(n: int, model: DiscreteModel, *, sgm: bool = False) -> Floats:
-    start, end = model.sigma_to_t(model.sigma_max), model.sigma_to_t(model.sigma_min)
+    start, end = model.timestep(model.sigma_max), model.timestep(model.sigma_min)
     t = np.linspace(start, end, n + 1)[:-1] if sgm else np.linspace(start, end, n)
-    return _append_zero(model.t_to_sigma(t))
+    return _append_zero(model.sigma_at(t))
 
 
 def _karras(n: int, model: DiscreteModel, rho: float = 7.0) -> Floats:
@@ -200,7 +253,32 @@ def schedule_sigmas(
     ``discard_penultimate`` is A1111's option of DPM2, DPM2 a and DPM++ 3M SDE: one more step is
     scheduled and the next-to-last sigma dropped. Raises ValueError for an unknown schedule.
     """
-    model = DiscreteModel(alphas_cumprod)
+    return model_sigmas(
+        schedule,
+        steps,
+        DiscreteModel(alphas_cumprod),
+        sdxl=sdxl,
+        discard_penultimate=discard_penultimate,
+        beta_alpha=beta_alpha,
+        beta_beta=beta_beta,
+    )
+
+
+def model_sigmas(
+    schedule: str,
+    steps: int,
+    model: DiscreteModel,
+    *,
+    sdxl: bool = False,
+    discard_penultimate: bool = False,
+    beta_alpha: float = BETA_ALPHA,
+    beta_beta: float = BETA_BETA,
+) -> Floats:
+    """:func:`schedule_sigmas` over any model's table: a checkpoint's :class:`DiscreteModel` or a
+    :class:`FlowModel`. Align Your Steps is NVIDIA's sigmas for SD1/SDXL, meaningless in flow time: a
+    flow model refuses it (ValueError)."""
+    if isinstance(model, FlowModel) and schedule == "Align Your Steps":
+        raise ValueError("Align Your Steps has sigmas for SD1 and SDXL only, not for flow-matching models")
     n = steps + 1 if discard_penultimate else steps
     functions: dict[str, Callable[[], Floats]] = {
         "Uniform": lambda: _uniform(n, model),
