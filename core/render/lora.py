@@ -1,4 +1,9 @@
-"""LoRA and LyCORIS networks merged into a loaded pipeline's weights, and taken out again exactly.
+"""LoRA and LyCORIS networks applied to a loaded pipeline, and taken out again exactly.
+
+Plain LoRA/LoCon layers whose low-rank path is cheap next to the layer (on the CPU: see
+:mod:`core.render.lora_unfused`) are not merged at all: a forward hook adds ``scale·up(down(x))`` to
+the layer's output, so a first LoRA costs its file read and a weight change costs nothing but a new
+scale. Every other layer is merged as described below.
 
 The renderer keeps one checkpoint loaded while the user changes LoRAs and their weights, so LoRAs are
 never loaded through diffusers/PEFT (which wraps layers and cannot take LoHa/LoKr/DoRA for SD): each
@@ -38,7 +43,15 @@ from core.render.lora_dialects import (
     weight_dependent_delta,
     weight_dependent_shape,
 )
-from core.render.lora_keys import LoraTarget, split_key, target_modules
+from core.render.lora_keys import DENOISERS, LoraTarget, split_key, target_modules
+from core.render.lora_layouts import convert_original_layouts
+from core.render.lora_unfused import (
+    LayerAdapters,
+    LowRank,
+    can_run_unfused,
+    low_rank_factors,
+    prefers_unfused,
+)
 from core.render.memory import available_memory_bytes, layer_cache_budget, pipeline_bytes
 from core.render.tensor_files import (
     UnreadableTensorFileError,
@@ -216,6 +229,7 @@ def network_from_tensors(
     Raises :class:`LoraFormatError` when nothing in it is a network Atelier can apply (naming the
     unsupported type when that is the reason) or when a layer lacks one of its factors.
     """
+    tensors = convert_original_layouts(tensors)  # Flux/SD3/Z-Image original names -> diffusers modules
     grouped: dict[str, dict[str, Any]] = {}
     ignored: list[str] = []
     for key, tensor in tensors.items():
@@ -576,10 +590,18 @@ class LoraPatcher:
     weights and the memory available), so switching a set back on puts its merged weights back.
     """
 
-    def __init__(self, pipe: Any, *, cache_budget_bytes: int | None = None) -> None:
+    def __init__(
+        self, pipe: Any, *, cache_budget_bytes: int | None = None, unfused: bool | None = None
+    ) -> None:
         self._pipe = pipe
         self._targets = target_modules(pipe)
         self._backups: dict[int, _Backup] = {}  # id(module) -> originals
+        # Plain LoRA layers applied beside the layer (core.render.lora_unfused): None lets
+        # prefers_unfused decide per layer, True runs every plain LoRA layer unfused, False merges all.
+        self._unfused = unfused
+        self._adapters: dict[int, LayerAdapters] = {}  # id(module) -> its forward hook
+        # (id(network module), id(layer)) -> (network module, layer, down, up) in the layer's dtype
+        self._factors: dict[tuple[int, int], tuple[NetworkModule, Any, Any, Any]] = {}
         if cache_budget_bytes is None:
             cache_budget_bytes = layer_cache_budget(pipeline_bytes(pipe), available_memory_bytes())
         self.cache = LayerCache(cache_budget_bytes)
@@ -587,7 +609,13 @@ class LoraPatcher:
 
     @property
     def patched_layers(self) -> int:
-        return len(self._backups)
+        """Layers a LoRA changes now, merged or unfused."""
+        return len(self._backups.keys() | self._adapters.keys())
+
+    @property
+    def unfused_layers(self) -> int:
+        """Layers whose LoRAs run beside the layer (their weights are untouched)."""
+        return sum(1 for adapters in self._adapters.values() if adapters.paths)
 
     def apply(self, uses: Sequence[LoraApplication]) -> list[str]:
         """Replace the merged LoRAs by ``uses``; returns warnings for the user.
@@ -605,21 +633,28 @@ class LoraPatcher:
                 match = self._match(use)
                 warnings += self._warnings(use, match)
                 for target, module in match.found:
-                    weight = use.unet_weight if target.component == "unet" else use.text_encoder_weight
+                    weight = use.unet_weight if target.component in DENOISERS else use.text_encoder_weight
                     if weight == 0:
                         continue
                     targets[id(target.module)] = target
                     plan.setdefault(id(target.module), []).append((module, float(weight)))
-            self._merge(plan, targets)
+            merged, unfused = self._split(plan, targets)
+            self._merge(merged, targets)
+            self._attach(unfused, targets)
         except BaseException:
             self.restore()
             raise
         return warnings
 
     def restore(self) -> None:
-        """Put back every original weight (and remove biases that merging created); empty the cache."""
+        """Put back every original weight (and remove biases that merging created), remove every
+        unfused LoRA's hook; empty the cache."""
         import torch
 
+        for adapters in self._adapters.values():
+            adapters.remove()
+        self._adapters.clear()
+        self._factors.clear()
         with torch.no_grad():
             for backup in self._backups.values():
                 self._restore_one(backup, keep=False)
@@ -681,6 +716,60 @@ class LoraPatcher:
                 f"(e.g. '{network.ignored_keys[0]}')."
             )
         return notes
+
+    def _runs_unfused(self, module: NetworkModule, layer: Any) -> bool:
+        """Whether this LoRA layer is applied beside ``layer`` instead of merged into its weight."""
+        if self._unfused is False or "diff_b" in module.tensors or not can_run_unfused(layer):
+            return False
+        if not _is_plain_lora(module, layer.weight):
+            return False
+        up, rank = module.tensors["lora_up"], int(module.tensors["lora_down"].shape[0])
+        if int(up.numel()) != int(up.shape[0]) * rank:
+            return False
+        return True if self._unfused else prefers_unfused(layer, rank)
+
+    def _split(
+        self, plan: Mapping[int, list[tuple[NetworkModule, float]]], targets: Mapping[int, LoraTarget]
+    ) -> tuple[dict[int, list[tuple[NetworkModule, float]]], dict[int, list[LowRank]]]:
+        """(items merged into weights, low-rank paths run unfused) per layer, in the plan's order."""
+        import torch
+
+        merged: dict[int, list[tuple[NetworkModule, float]]] = {}
+        unfused: dict[int, list[LowRank]] = {}
+        used: set[tuple[int, int]] = set()
+        with torch.no_grad():
+            for key, items in plan.items():
+                layer = targets[key].module
+                for module, multiplier in items:
+                    if not self._runs_unfused(module, layer):
+                        merged.setdefault(key, []).append((module, multiplier))
+                        continue
+                    factor_key = (id(module), key)
+                    cached = self._factors.get(factor_key)
+                    if cached is None:
+                        down, up = low_rank_factors(
+                            layer, module.tensors["lora_down"], module.tensors["lora_up"]
+                        )
+                        cached = self._factors[factor_key] = (module, layer, down, up)
+                    used.add(factor_key)
+                    rank = int(cached[2].shape[0])
+                    unfused.setdefault(key, []).append(
+                        LowRank(cached[2], cached[3], _scale(module, rank) * multiplier)
+                    )
+        for factor_key in [k for k in self._factors if k not in used]:
+            del self._factors[factor_key]  # only the factors of the LoRAs in use are kept
+        return merged, unfused
+
+    def _attach(self, unfused: Mapping[int, list[LowRank]], targets: Mapping[int, LoraTarget]) -> None:
+        """Give each layer its unfused LoRAs' paths (a hook installed once), remove the other hooks."""
+        for key in [key for key in self._adapters if key not in unfused]:
+            self._adapters.pop(key).remove()
+        for key, paths in unfused.items():
+            adapters = self._adapters.get(key)
+            if adapters is None:
+                adapters = self._adapters[key] = LayerAdapters(targets[key].module)
+            adapters.paths = paths
+            adapters.install()
 
     def _merge(
         self, plan: Mapping[int, list[tuple[NetworkModule, float]]], targets: Mapping[int, LoraTarget]
