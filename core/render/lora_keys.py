@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 COMPONENTS = ("unet", "text_encoder", "text_encoder_2")
+# the denoiser of a pipeline (its LoRA weight is the "UNet" multiplier): an SD UNet or a DiT transformer
+DENOISERS = ("unet", "transformer")
+# a DiT pipeline's adaptable components (Flux.1: CLIP-L + T5; SD3.5: CLIP-L + CLIP-G + T5; Chroma: T5;
+# Qwen-Image: Qwen2.5-VL; Z-Image: Qwen3)
+TRANSFORMER_COMPONENTS = ("transformer", "text_encoder", "text_encoder_2", "text_encoder_3")
 
 # kohya/LyCORIS prefix(es) per component; SDXL names its encoders te1/te2, SD1/SD2 "te" (OneTrainer: te1).
 _KOHYA_PREFIXES_SD = {"unet": ("lora_unet_",), "text_encoder": ("lora_te_", "lora_te1_")}
@@ -103,7 +108,7 @@ _ATTN_PROC = re.compile(
 class LoraTarget:
     """One adaptable module of the loaded pipeline.
 
-    ``component`` is the pipeline attribute ("unet", "text_encoder", "text_encoder_2"), ``path`` the
+    ``component`` is the pipeline attribute ("unet", "transformer", "text_encoder", ...), ``path`` the
     dotted module path inside it as torch names it, ``module`` the live ``torch.nn.Module``.
     """
 
@@ -263,13 +268,102 @@ def _comfy_text_names(pipe: Any, is_sdxl: bool) -> dict[str, str]:
     return {"text_encoder": "clip_h" if width == 1024 else "clip_l"}
 
 
+def _transformer_aliases(path: str) -> list[str]:
+    """diffusers/PEFT (``transformer.``, with or without ``base_model.model.``), ai-toolkit/ComfyUI
+    (``diffusion_model.``), kohya/musubi (``lora_unet_``), OneTrainer (``lora_transformer_``),
+    SimpleTuner/LyCORIS (``lycoris_``) and bare names of one DiT transformer module in diffusers
+    naming. Original-layout names (Flux ``double_blocks``, SD3 ``joint_blocks``, Z-Image ``qkv``) are
+    renamed to these by :mod:`core.render.lora_layouts` when the file is read."""
+    flat = path.replace(".", "_")
+    return [
+        f"transformer.{path}",
+        path,
+        f"diffusion_model.{path}",
+        f"base_model.model.{path}",
+        f"transformer.base_model.model.{path}",
+        f"lora_unet_{flat}",
+        f"lora_transformer_{flat}",
+        f"lycoris_{flat}",
+        f"lycoris_transformer_{flat}",
+    ]
+
+
+def _encoder_kind(encoder: Any) -> str:
+    """ "clip", "t5" or "other" (an LLM encoder: Qwen2.5-VL, Qwen3) from the model's config."""
+    model_type = str(getattr(getattr(encoder, "config", None), "model_type", ""))
+    if model_type.startswith("clip"):
+        return "clip"
+    return "t5" if model_type.startswith(("t5", "umt5")) else "other"
+
+
+def _dit_encoder_names(pipe: Any) -> dict[str, tuple[tuple[str, ...], str | None, str]]:
+    """component -> (kohya prefixes, ComfyUI name, kind) of a DiT pipeline's text encoders.
+
+    sd-scripts names Flux's CLIP-L ``lora_te1_`` and T5 ``lora_te3_`` (OneTrainer ``lora_te2_``); SD3's
+    CLIP-L, CLIP-G and T5 are ``lora_te1_``/``lora_te2_``/``lora_te3_``, ComfyUI's ``clip_l``/``clip_g``/
+    ``t5xxl``. LLM encoders (Qwen-Image, Z-Image) are named by diffusers/PEFT paths only.
+    """
+    names: dict[str, tuple[tuple[str, ...], str | None, str]] = {}
+    clips = 0
+    for component in TRANSFORMER_COMPONENTS[1:]:
+        encoder = getattr(pipe, component, None)
+        if encoder is None:
+            continue
+        kind = _encoder_kind(encoder)
+        if kind == "clip":
+            clips += 1
+            names[component] = (
+                ("lora_te1_", "lora_te_") if clips == 1 else ("lora_te2_",),
+                "clip_l" if clips == 1 else "clip_g",
+                kind,
+            )
+        elif kind == "t5":
+            kohya = ("lora_te3_",) if clips != 1 else ("lora_te3_", "lora_te2_")
+            names[component] = (kohya, "t5xxl", kind)
+        else:
+            names[component] = ((), None, kind)
+    return names
+
+
+def _plain_text_aliases(
+    component: str, path: str, kohya_prefixes: tuple[str, ...], comfy_name: str | None
+) -> list[str]:
+    """Names of one module of a T5 or LLM text encoder (no ``text_model`` level)."""
+    names = [f"{component}.{path}"] + [prefix + path.replace(".", "_") for prefix in kohya_prefixes]
+    if comfy_name is not None:
+        names.append(f"text_encoders.{comfy_name}.transformer.{path}")
+    return names
+
+
+def _transformer_table(pipe: Any) -> dict[str, LoraTarget]:
+    table: dict[str, LoraTarget] = {}
+    for path, module in _weighted_modules(pipe.transformer):
+        target = LoraTarget("transformer", path, module)
+        for alias in _transformer_aliases(path):
+            table.setdefault(alias, target)
+    for component, (kohya, comfy, kind) in _dit_encoder_names(pipe).items():
+        for path, module in _weighted_modules(getattr(pipe, component)):
+            target = LoraTarget(component, path, module)
+            if kind == "clip":
+                aliases = _text_aliases(component, path, kohya, comfy)
+            else:
+                aliases = _plain_text_aliases(component, path, kohya, comfy)
+            for alias in aliases:
+                table.setdefault(alias, target)
+    return table
+
+
 def target_modules(pipe: Any) -> dict[str, LoraTarget]:
     """Every name a LoRA file may give a module of ``pipe`` -> that module.
 
     Covers the UNet and the text encoder(s) the pipeline has; an SDXL pipeline (two text encoders)
     takes ``lora_te1_``/``lora_te2_``, SD1/SD2 ``lora_te_`` and OneTrainer's ``lora_te1_``; ComfyUI's
-    ``text_encoders.clip_l``/``clip_g``/``clip_h`` names follow the encoders the pipeline has.
+    ``text_encoders.clip_l``/``clip_g``/``clip_h`` names follow the encoders the pipeline has. A
+    pipeline with a ``transformer`` (Flux.1, Chroma, SD3.5, Qwen-Image, Z-Image) maps the transformer's
+    diffusers names in every dialect and its text encoders by their kind (CLIP, T5, LLM).
     """
+    if getattr(pipe, "transformer", None) is not None:
+        return _transformer_table(pipe)
     is_sdxl = getattr(pipe, "text_encoder_2", None) is not None
     kohya = _KOHYA_PREFIXES_SDXL if is_sdxl else _KOHYA_PREFIXES_SD
     comfy = _comfy_text_names(pipe, is_sdxl)
