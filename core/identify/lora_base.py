@@ -5,11 +5,16 @@ only fills the gap when the tensors cannot, and a disagreement is recorded, beca
 conversions and merges that change what a file is.
 
 Rules, strongest first:
+- the vocabulary table's LoRA fingerprints (``vocabulary.LORA_ROWS``): a family's module names AND its
+  hidden width must agree; names of a family with a width none of its models has give ``other`` with the
+  nearest family in the reasons, never a wrong family. SD UNet LoRAs skip this (their names say UNet);
 - transformer names: ``double_blocks``/``single_blocks``/``single_transformer_blocks`` => Flux, split
   Flux.1/Flux.2 by width (``dit.py`` explains why the text width matters); ``joint_blocks`` => SD3;
 - UNet cross-attention ``to_k``/``to_v`` in-features (InvokeAI ``lora_token_vector_length``): 768 SD1,
   1024 SD2, 2048 SDXL, 1280 SDXL refiner;
-- text-encoder widths: a second encoder (``lora_te2_``/``text_encoder_2.``) => SDXL (768 + 1280 = 2048);
+- text-encoder widths (only for CLIP text encoders, and only when the rest of the file is an SD UNet or
+  absent: an LLM encoder of 1024 beside a transformer is not SD2): a second encoder
+  (``lora_te2_``/``text_encoder_2.``) => SDXL (768 + 1280 = 2048);
   a single one 768 => SD1, 1024 => SD2;
 - names alone: kohya UNet names in SGM paths (``input_blocks``...) are only written for SDXL, and a
   ``transformer_blocks`` index >= 2 exists only in SDXL (InvokeAI ``_state_dict_looks_like_sdxl_unet_lora``).
@@ -18,10 +23,12 @@ Rules, strongest first:
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from core.identify.families import CONTEXT_DIM_FAMILIES
-from core.identify.lora_scan import LoraScan
+from core.identify.lora_scan import TEXT_ENCODER_PREFIXES, LoraScan, lokr_in_dim
 from core.identify.view import HeaderView
+from core.identify.vocabulary import LORA_ROWS
 from core.taxonomy import Architecture
 
 _FLUX_NAMES = ("double_blocks", "single_blocks", "single_transformer_blocks")
@@ -37,6 +44,9 @@ _DEEP_TRANSFORMER = re.compile(
     r"(?:down|up|mid)_?blocks?[._]\d*[._]?attentions[._]\d+[._]transformer_blocks[._](?:[2-9]|\d\d)"
 )
 _TEXT_FAMILIES = {768: Architecture.SD1, 1024: Architecture.SD2}
+# Module names only an SD UNet has (kohya underscores or diffusers dots, compared with dots as underscores).
+_UNET_NAMES = ("down_blocks", "up_blocks", "mid_block", "input_blocks", "output_blocks", "middle_block")
+_CLIP_NAMES = ("text_model", "encoder_layers")
 _ROUTING_SAMPLE = 32
 
 
@@ -44,6 +54,16 @@ def tensor_architecture(scan: LoraScan) -> tuple[Architecture, tuple[str, ...]]:
     """The family the tensors alone say, with the evidence: a pure function of the tensor table."""
     # Routing by block names needs only a sample: a transformer LoRA's modules are nearly all blocks.
     sample = "\n".join(scan.sample(_ROUTING_SAMPLE))
+    # UNet names hold no dots, so the raw sample answers for an SD LoRA without building the full list.
+    unet = any(name in sample for name in _UNET_NAMES)
+    names = ""
+    if not unet:
+        names = scan.module_blob().replace(".", "_")
+        unet = any(name in names for name in _UNET_NAMES)
+    if not unet:
+        found = _table_family(scan, names)
+        if found is not None:
+            return found[0], tuple(found[1])
     if any(name in sample for name in _FLUX_NAMES):
         arch, reasons = _flux_family(scan, scan.module_blob())
     elif "joint_blocks" in sample:
@@ -51,8 +71,57 @@ def tensor_architecture(scan: LoraScan) -> tuple[Architecture, tuple[str, ...]]:
     elif sample.startswith(("transformer.", "lora_transformer_")) or "\ntransformer." in sample:
         arch, reasons = _dit_by_width(scan)
     else:
-        arch, reasons = _sd_family(scan)
+        arch, reasons = _sd_family(scan, names, unet)
     return arch, tuple(reasons)
+
+
+def _denoiser_width(scan: LoraScan) -> int | None:
+    """The commonest input width of the adapted layers outside the text encoders."""
+    text = tuple(prefix for _, prefixes in TEXT_ENCODER_PREFIXES for prefix in prefixes)
+    widths = Counter(
+        shape[1]
+        for module, _, name in scan.down
+        if not module.startswith(text) and len(shape := scan.shape(name)) >= 2
+    )
+    if not widths:  # LoKr has no down-projection: its Kronecker factors' widths multiply
+        found = (
+            lokr_in_dim(scan.tensors, module) for module in scan.lokr_modules() if not module.startswith(text)
+        )
+        widths = Counter(width for width in found if width)
+    return widths.most_common(1)[0][0] if widths else None
+
+
+def _table_family(scan: LoraScan, names: str) -> tuple[Architecture, list[str]] | None:
+    """The first table row whose module names and hidden width both fit; ``other`` when names fit a row
+    but the width fits none; None when no row's names are there (the older rules decide)."""
+    candidates = [
+        row
+        for row in LORA_ROWS
+        if row.lora is not None
+        and any(marker in names for marker in row.lora.markers)
+        and not any(exclude in names for exclude in row.lora.excludes)
+    ]
+    if not candidates:
+        return None
+    width = _denoiser_width(scan)
+    for row in candidates:
+        assert row.lora is not None
+        if width is not None and width in row.lora.widths:
+            markers = [marker for marker in row.lora.markers if marker in names]
+            reasons = [f"{', '.join(markers)} modules => {row.name} names"]
+            size = row.lora.widths[width]
+            reasons.append(f"hidden size {width}{f' ({size})' if size else ''} => {row.architecture.value}")
+            if row.lora.note:
+                reasons.append(row.lora.note)
+            return row.architecture, reasons
+    nearest = candidates[0]
+    assert nearest.lora is not None
+    known = ", ".join(str(w) for w in nearest.lora.widths)
+    return Architecture.OTHER, [
+        f"module names like {nearest.name} ({', '.join(m for m in nearest.lora.markers if m in names)}), "
+        f"but hidden size {width} is none of its models' ({known}): "
+        f"nearest match {nearest.architecture.value}"
+    ]
 
 
 def with_metadata_hint(
@@ -110,7 +179,7 @@ def _dit_by_width(scan: LoraScan) -> tuple[Architecture, list[str]]:
     return Architecture.OTHER, reasons
 
 
-def _sd_family(scan: LoraScan) -> tuple[Architecture, list[str]]:
+def _sd_family(scan: LoraScan, names: str, unet: bool) -> tuple[Architecture, list[str]]:
     reasons: list[str] = []
     arch: Architecture | None = None
     if scan.context_dim is not None:
@@ -120,6 +189,12 @@ def _sd_family(scan: LoraScan) -> tuple[Architecture, list[str]]:
         if arch is None:
             return Architecture.OTHER, reasons
     text_arch, text_reason = _text_family(scan)
+    if text_arch is not None and arch is None and not _clip_decides(scan, names or scan.module_blob(), unet):
+        reasons.append(
+            f"{text_reason.replace(' =>', ' would say', 1)}, but the text encoder is not CLIP or the other "
+            "modules are not an SD UNet: one width alone decides nothing"
+        )
+        return Architecture.OTHER, reasons
     if text_arch is not None and arch is None:
         arch = text_arch
         reasons.append(text_reason)
@@ -138,6 +213,16 @@ def _sd_family(scan: LoraScan) -> tuple[Architecture, list[str]]:
         reasons.append("no cross-attention or text-encoder module to measure")
         return Architecture.UNKNOWN, reasons
     return arch, reasons
+
+
+def _clip_decides(scan: LoraScan, names: str, unet: bool) -> bool:
+    """A text-encoder width may name an SD family only for a CLIP encoder beside an SD UNet (or alone)."""
+    if not any(name in names for name in _CLIP_NAMES):
+        return False
+    if unet:
+        return True
+    text = tuple(prefix for _, prefixes in TEXT_ENCODER_PREFIXES for prefix in prefixes)
+    return all(module.startswith(text) for module, _, _ in scan.primary)
 
 
 def _text_family(scan: LoraScan) -> tuple[Architecture | None, str]:

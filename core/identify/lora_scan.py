@@ -210,6 +210,10 @@ class LoraScan:
             return glora_in_dim(self.tensors, module)
         return _dim(self.shape(name), 1)
 
+    def lokr_modules(self) -> list[str]:
+        """The modules adapted by LoKr (``lokr_w1`` or its factored ``lokr_w1_a``)."""
+        return self._lokr_modules()
+
     def _lokr_modules(self) -> list[str]:
         return [module for module, token, _ in self.primary if token in ("lokr_w1", "lokr_w1_a")]
 

@@ -72,6 +72,7 @@ class LoraSpec:
     markers: tuple[str, ...]
     widths: Mapping[int, str]
     note: str = ""
+    excludes: tuple[str, ...] = ()  # fragments of other families that share a marker
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +294,10 @@ ROWS: tuple[ArchitectureRow, ...] = (
             text_width=(("txt_in.text_norm.weight", 0),),
             widths={4096: "2.1"},
         ),
-        lora=LoraSpec(markers=("img_mod", "txt_mlp", "img_mlp"), widths={4096: "2.1"}),
+        lora=LoraSpec(
+            markers=("img_mod_1", "txt_mod_1", "img_mlp_net", "txt_mlp_net", "img_mlp_gate_up"),
+            widths={4096: "2.1"},
+        ),
         text_encoders=("qwen3_vl_8b",),
         vae="qwen_image_21_vae",
         civitai=(("Qwen 2", "Qwen 2"),),
@@ -310,7 +314,10 @@ ROWS: tuple[ArchitectureRow, ...] = (
             text_width=(("txt_in.weight", 1),),
             widths={3072: "20B"},
         ),
-        lora=LoraSpec(markers=("img_mod", "txt_mlp", "img_mlp"), widths={3072: ""}),
+        lora=LoraSpec(
+            markers=("img_mod_1", "txt_mod_1", "img_mlp_net", "txt_mlp_net", "img_mlp_gate_up"),
+            widths={3072: ""},
+        ),
         text_encoders=("qwen25_vl_7b",),
         vae="qwen_image_vae",
         civitai=(("Qwen", "Qwen-Image"),),
@@ -596,7 +603,9 @@ ROWS: tuple[ArchitectureRow, ...] = (
             widths={2048: "2B", 4096: "13B"},
         ),
         lora=LoraSpec(
-            markers=("transformer_blocks_0_attn1", "transformer_blocks_27_"), widths={2048: "2B", 4096: "13B"}
+            markers=("transformer_blocks_0_attn1", "transformer_blocks_27_"),
+            widths={2048: "2B", 4096: "13B"},
+            excludes=("norm1_linear_1", "conv_inverted", "add_q_proj"),
         ),
         text_encoders=("t5xxl",),
         vae="ltx_video_vae",
