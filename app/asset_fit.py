@@ -9,6 +9,7 @@ known family (``other``, ``unknown``) cannot be said to conflict.
 
 from __future__ import annotations
 
+from core.identify.vocabulary import SHORT_NAMES
 from core.taxonomy import Architecture, AssetKind
 
 JUDGED_CHECKPOINTS = {Architecture.SD1: "SD1", Architecture.SD2: "SD2", Architecture.SDXL: "SDXL"}
@@ -20,13 +21,7 @@ KIND_NAMES = {
 }
 _SAME_LATENTS = {Architecture.SD1, Architecture.SD2}
 _UNDECIDED = {Architecture.OTHER, Architecture.UNKNOWN}
-_SHORT_NAMES = {
-    **JUDGED_CHECKPOINTS,
-    Architecture.SDXL_REFINER: "SDXL refiner",
-    Architecture.SD3: "SD3",
-    Architecture.FLUX1: "FLUX.1",
-    Architecture.FLUX2: "FLUX.2",
-}
+_SHORT_NAMES = {**SHORT_NAMES, **JUDGED_CHECKPOINTS}  # every family of the vocabulary table
 
 
 def conflicts(kind: AssetKind, architecture: Architecture | None, checkpoint: Architecture | None) -> bool:

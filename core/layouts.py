@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from core.identify.vocabulary import INVOKEAI_BASE_OF
 from core.taxonomy import Architecture, AssetKind, LibraryLayout
 
 MODEL_FILE_SUFFIXES: frozenset[str] = frozenset(
@@ -175,17 +176,8 @@ INVOKEAI_TYPES: Mapping[str, AssetKind] = MappingProxyType(
         "qwen3_encoder": AssetKind.TEXT_ENCODER,
     }
 )
-_INVOKEAI_BASE_OF: Mapping[Architecture, str] = MappingProxyType(
-    {
-        Architecture.SD1: "sd-1",
-        Architecture.SD2: "sd-2",
-        Architecture.SDXL: "sdxl",
-        Architecture.SDXL_REFINER: "sdxl-refiner",
-        Architecture.SD3: "sd-3",
-        Architecture.FLUX1: "flux",
-        Architecture.FLUX2: "flux2",
-    }
-)
+# The InvokeAI base folder of each family (one row per family in the vocabulary table).
+_INVOKEAI_BASE_OF: Mapping[Architecture, str] = INVOKEAI_BASE_OF
 
 
 def _invokeai_folders() -> dict[AssetKind, tuple[str, ...]]:

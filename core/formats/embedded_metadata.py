@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from core.formats.strict_json import INT64_MAX, INT64_MIN, JsonRefusedError, load_json
+from core.identify.vocabulary import KOHYA_BASE_PREFIXES, MODELSPEC_PREFIXES
 from core.taxonomy import Architecture, Prediction
 
 # How many merged training tags are kept: enough to show "what it was trained on", small enough to store.
@@ -31,28 +32,10 @@ TOP_TAGS = 30
 
 _HASH_KEYS = ("sshs_model_hash", "sshs_legacy_hash", "modelspec.hash_sha256")
 
-# modelspec.architecture prefixes (library/sai_model_spec.py), longest first so "-xl-" wins over "-v1".
-_MODELSPEC_ARCHITECTURES: tuple[tuple[str, Architecture], ...] = (
-    ("stable-diffusion-xl-v1-refiner", Architecture.SDXL_REFINER),
-    ("stable-diffusion-xl", Architecture.SDXL),
-    ("stable-diffusion-v2", Architecture.SD2),
-    ("stable-diffusion-v1", Architecture.SD1),
-    ("stable-diffusion-3", Architecture.SD3),
-    ("flux-2", Architecture.FLUX2),
-    ("flux.2", Architecture.FLUX2),
-    ("flux-1", Architecture.FLUX1),
-    ("flux.1", Architecture.FLUX1),
-)
-
-# ss_base_model_version values written by sd-scripts (sd_v1, sd_v2, sdxl_base_v1-0, sd3, flux1...).
-_KOHYA_BASES: tuple[tuple[str, Architecture], ...] = (
-    ("sdxl", Architecture.SDXL),
-    ("sd_v2", Architecture.SD2),
-    ("sd_v1", Architecture.SD1),
-    ("sd3", Architecture.SD3),
-    ("flux2", Architecture.FLUX2),
-    ("flux", Architecture.FLUX1),
-)
+# modelspec.architecture and ss_base_model_version prefixes (sai_model_spec.py, sd-scripts), longest first
+# so "-xl-v1-refiner" wins over "-xl" and "flux2" over "flux": one row per family in the vocabulary table.
+_MODELSPEC_ARCHITECTURES: tuple[tuple[str, Architecture], ...] = MODELSPEC_PREFIXES
+_KOHYA_BASES: tuple[tuple[str, Architecture], ...] = KOHYA_BASE_PREFIXES
 
 _NUMBERS = re.compile(r"\d+")
 # The usual kohya tag table: {"<repeats>_<folder>": {"tag": count}}.

@@ -8,6 +8,8 @@ and turns them back into the API's with :func:`site_value`.
 
 from __future__ import annotations
 
+from core.identify.vocabulary import CIVITAI_LABELS
+
 CIVITAI_TYPE_LABELS: dict[str, str] = {
     "Checkpoint": "Checkpoint",
     "LORA": "LoRA",
@@ -28,23 +30,8 @@ CIVITAI_TYPE_LABELS: dict[str, str] = {
     "Other": "Other",
 }
 
-CIVITAI_BASE_MODEL_LABELS: dict[str, str] = {
-    "SD 1.4": "SD 1.4",
-    "SD 1.5": "SD 1.5",
-    "SD 2.0": "SD 2.0",
-    "SD 2.1": "SD 2.1",
-    "SDXL 1.0": "SDXL 1.0",
-    "SDXL Turbo": "SDXL Turbo",
-    "SDXL Lightning": "SDXL Lightning",
-    "Pony": "Pony Diffusion",
-    "Illustrious": "Illustrious",
-    "NoobAI": "NoobAI",
-    "SD 3": "SD 3",
-    "SD 3.5": "SD 3.5",
-    "Flux.1 D": "Flux.1 Dev",
-    "Flux.1 S": "Flux.1 Schnell",
-    "Other": "Other",
-}
+# Civitai baseModel values -> the window's words: every label a family of the vocabulary table claims.
+CIVITAI_BASE_MODEL_LABELS: dict[str, str] = {**CIVITAI_LABELS, "Other": "Other"}
 
 CIVITAI_SORT_LABELS: dict[str, str] = {
     "Highest Rated": "Highest rated",
