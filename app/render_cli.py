@@ -72,6 +72,14 @@ def _hires_from_args(args: argparse.Namespace) -> HiresFix | None:
 def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="checkpoint name, alias, hash or path")
     parser.add_argument("--vae", help="VAE name or path (default: the checkpoint's own)")
+    parser.add_argument(
+        "--text-encoder",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a separate text-encoder file (clip_l, clip_g, t5xxl) for a Flux.1/SD3.5/Chroma model "
+        "stored without its own; repeatable",
+    )
     parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]", help="repeatable")
     parser.add_argument("--embedding", action="append", default=[], metavar="NAME", help="repeatable")
     parser.add_argument("--negative-embedding", action="append", default=[], metavar="NAME")
@@ -164,6 +172,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     return Recipe(
         checkpoint=_ref(args.checkpoint) if args.checkpoint else None,
         vae=_ref(args.vae) if args.vae else None,
+        text_encoders=tuple(_ref(name) for name in getattr(args, "text_encoder", [])),
         loras=loras,
         embeddings=embeddings,
         hypernetworks=hypernetworks,
@@ -233,6 +242,7 @@ class _CivitaiOffers:
 _FLAGS = {
     AssetKind.CHECKPOINT: "--checkpoint",
     AssetKind.VAE: "--vae",
+    AssetKind.TEXT_ENCODER: "--text-encoder",
     AssetKind.LORA: "--lora",
     AssetKind.EMBEDDING: "--embedding",
     AssetKind.HYPERNETWORK: "--hypernetwork",

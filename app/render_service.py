@@ -33,6 +33,8 @@ from catalog.records import AssetRecord, NewRender, RenderAssetLink, RenderKind,
 from catalog.render_index import LibraryAssetIndex
 from core.errors import AtelierError
 from core.jobs import CancelledError, Progress, ProgressCallback, no_progress
+from core.render.families import family_of
+from core.render.family_rules import family_refusal
 from core.render.grid import (
     GridAxis,
     compose_grid,
@@ -66,7 +68,14 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 PreviewCallback = Callable[[Image.Image, int, int], None]
-RENDERABLE = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
+RENDERABLE = (
+    Architecture.SD1,
+    Architecture.SD2,
+    Architecture.SDXL,
+    Architecture.FLUX1,
+    Architecture.CHROMA,
+    Architecture.SD3,
+)
 _SEED_MODULUS = MAX_SEED + 1
 _DIRECT = -1  # placeholder asset id of a file given by path outside the library (resolution skips it)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -78,7 +87,7 @@ _LABELS = {
     AssetKind.EMBEDDING: "Embedding",
     AssetKind.HYPERNETWORK: "Hypernetwork",
 }
-RENDERABLE_NAMES = "SD 1.x, SD 2.x and SDXL"
+RENDERABLE_NAMES = "SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1 and Chroma"
 # UNets trained for another task take extra input channels a text-to-image render does not provide.
 _TASK_VARIANTS = {Variant.INPAINT: "inpainting", Variant.PIX2PIX: "instruct-pix2pix", Variant.DEPTH: "depth"}
 
@@ -171,6 +180,11 @@ class RenderPlan:
         if self.architecture not in RENDERABLE:
             found = describe_model(AssetKind.CHECKPOINT, self.architecture)
             return f"{checkpoint.describe()} is {found}; Atelier renders {RENDERABLE_NAMES} checkpoints"
+        family = family_of(self.architecture)
+        if family is not None:
+            refused = family_refusal(family, self.recipe)
+            if refused:
+                return refused
         if self.variant in _TASK_VARIANTS:
             found = describe_model(AssetKind.CHECKPOINT, self.architecture)
             return (
@@ -199,6 +213,7 @@ def map_refs(recipe: Recipe, change: Callable[[AssetKind, AssetRef], AssetRef]) 
     return recipe.replace(
         checkpoint=change(AssetKind.CHECKPOINT, recipe.checkpoint) if recipe.checkpoint else None,
         vae=change(AssetKind.VAE, recipe.vae) if recipe.vae else None,
+        text_encoders=tuple(change(AssetKind.TEXT_ENCODER, ref) for ref in recipe.text_encoders),
         loras=tuple(dataclasses.replace(u, ref=change(AssetKind.LORA, u.ref)) for u in recipe.loras),
         embeddings=tuple(
             dataclasses.replace(u, ref=change(AssetKind.EMBEDDING, u.ref)) for u in recipe.embeddings
@@ -560,7 +575,16 @@ class RenderService:
         assert plan.architecture is not None
         engine = self.engine()
         try:
-            engine.load(Path(checkpoint.path), plan.architecture, plan.prediction, progress=progress)
+            family = family_of(plan.architecture)
+            recipe = plan.recipe
+            engine.load(
+                Path(checkpoint.path),
+                plan.architecture,
+                plan.prediction,
+                progress=progress,
+                text_encoders=[Path(ref.path) for ref in recipe.text_encoders if ref.path],
+                vae=Path(recipe.vae.path) if family is not None and recipe.vae and recipe.vae.path else None,
+            )
             result = engine.render(plan.recipe, progress=progress, cancel=cancel, preview=preview)
         except CancelledError:
             raise
@@ -673,6 +697,7 @@ def _slots(recipe: Recipe) -> list[tuple[AssetKind, AssetRef]]:
         slots.append((AssetKind.CHECKPOINT, recipe.checkpoint))
     if recipe.vae is not None:
         slots.append((AssetKind.VAE, recipe.vae))
+    slots += [(AssetKind.TEXT_ENCODER, ref) for ref in recipe.text_encoders]
     slots += [(AssetKind.LORA, use.ref) for use in recipe.loras]
     slots += [(AssetKind.EMBEDDING, use.ref) for use in recipe.embeddings]
     slots += [(AssetKind.HYPERNETWORK, use.ref) for use in recipe.hypernetworks]

@@ -12,7 +12,6 @@ not import torch (the library part of the app works without the renderer stack).
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -101,11 +100,10 @@ def load_single_file_pipeline(
 
     ``dtype`` is a ``torch.dtype`` (``None`` keeps float32); ``components`` override pipeline components
     (e.g. ``vae=``). The safety checker is never loaded: single files do not carry one and the app shows
-    users their own local renders. ``HF_HUB_OFFLINE`` is set for the process when unset, as a second
-    guard behind ``local_files_only=True`` (huggingface_hub reads it at import, so it only helps when
-    the Hub libraries were not imported yet; the local ``config=`` folder is what keeps us offline).
+    users their own local renders. ``local_files_only=True`` and the local ``config=``
+    folder keep the load offline (``HF_HUB_OFFLINE`` is left alone: a tokenizer no package ships is
+    fetched once from the Hub, see :func:`core.render.tokenizer.hub_tokenizer_dir`).
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     folder = config_folder_name(architecture, prediction)
     config_dir = config_dir_for(architecture, prediction, cache_dir, config_root=config_root)
     pipeline_cls = _pipeline_class(folder)

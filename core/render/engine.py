@@ -37,6 +37,8 @@ from PIL import Image
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.render.configs import PIPELINE_CLASSES, config_folder_name, load_single_file_pipeline
 from core.render.devices import DeviceChoice, choose_device
+from core.render.families import FAMILIES, Family, family_of
+from core.render.family_rules import family_guidance, family_refusal
 from core.render.hires import HiresTarget, hires_refusal, second_pass, target_size
 from core.render.memory import format_bytes, pipeline_bytes, plan_memory
 from core.render.phases import LOADING_CHECKPOINT, loading_checkpoint, step_message
@@ -45,7 +47,8 @@ from core.render.recipe import AssetRef, EmbeddingUse, Recipe
 from core.render.samplers import beta_parameters, make_scheduler, refusal
 from core.taxonomy import Architecture, AssetKind, Prediction, describe_model
 
-SUPPORTED_ARCHITECTURES = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
+UNET_ARCHITECTURES = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
+SUPPORTED_ARCHITECTURES = (*UNET_ARCHITECTURES, *FAMILIES)
 _SEED_MODULUS = 2**64
 _FILE_CACHE_SIZE = 24  # parsed add-on files kept (LoRAs are 10-200 MB each on the CPU)
 
@@ -92,9 +95,14 @@ class _FileKey:
 
 @dataclass(frozen=True, slots=True)
 class _LoadedKey:
+    """What a loaded pipeline was built from: the checkpoint and, for a transformer family whose
+    checkpoint lacks them, the separate text-encoder files and VAE (they are part of the model then)."""
+
     file: _FileKey
     architecture: Architecture
     prediction: Prediction | None
+    text_encoders: tuple[_FileKey, ...] = ()
+    vae: _FileKey | None = None
 
     @property
     def path(self) -> Path:
@@ -335,8 +343,14 @@ class RenderEngine:
         prediction: Prediction | None,
         *,
         progress: ProgressCallback = no_progress,
+        text_encoders: Iterable[Path] = (),
+        vae: Path | None = None,
     ) -> None:
         """Make ``checkpoint`` (a single file or a diffusers folder) the current model.
+
+        For Flux.1, Chroma, SD3.5 (:mod:`core.render.families`) ``text_encoders`` are separate encoder
+        files (``clip_l``, ``t5xxl``...) and ``vae`` a VAE file, for a checkpoint that lacks its own;
+        they are part of what is loaded. SD checkpoints ignore them (their VAE is swapped per render).
 
         A no-op when that same file is loaded already — "same" means the same resolved path, modification
         time, size, architecture and prediction, so a file replaced on disk is reloaded. Without memory
@@ -352,7 +366,16 @@ class RenderEngine:
         if architecture not in SUPPORTED_ARCHITECTURES:
             names = ", ".join(a.value for a in SUPPORTED_ARCHITECTURES)
             raise ValueError(f"cannot render {architecture.value!r} checkpoints; supported: {names}")
+        family = family_of(architecture)
         key = _LoadedKey(_FileKey.of(checkpoint), architecture, prediction)
+        if family is not None:
+            key = _LoadedKey(
+                key.file,
+                architecture,
+                None,
+                tuple(_FileKey.of(path) for path in text_encoders),
+                _FileKey.of(vae) if vae is not None else None,
+            )
         with self._lock:
             if key in self._loaded:
                 self._loaded.move_to_end(key)
@@ -371,6 +394,7 @@ class RenderEngine:
                 base_scheduler_config=dict(pipe.scheduler.config),
                 own_vae=pipe.vae,
                 weights_bytes=pipeline_bytes(pipe),
+                vae_key=key.vae,
             )
             self._loaded[key] = entry
             self.load_count += 1
@@ -386,8 +410,11 @@ class RenderEngine:
 
         choice = self.device
         dtype = getattr(torch, choice.dtype_name)
+        family = family_of(key.architecture)
         with component_progress(progress, loading_checkpoint, extra_steps=1) as components:
-            if key.path.is_dir():
+            if family is not None:
+                pipe = self._read_family(family, key, dtype, progress)
+            elif key.path.is_dir():
                 pipe = self._read_diffusers_folder(key, dtype)
             else:
                 pipe = load_single_file_pipeline(
@@ -405,8 +432,8 @@ class RenderEngine:
             device_kind=choice.device.split(":", 1)[0],
             device_memory_bytes=int(choice.memory_gb * 1024**3) if choice.memory_gb else None,
             weights_bytes=pipeline_bytes(pipe),
-            width=1024 if key.architecture is Architecture.SDXL else 512,
-            height=1024 if key.architecture is Architecture.SDXL else 512,
+            width=512 if key.architecture in (Architecture.SD1, Architecture.SD2) else 1024,
+            height=512 if key.architecture in (Architecture.SD1, Architecture.SD2) else 1024,
         )
         if plan.offload:
             pipe.enable_model_cpu_offload(device=choice.device)
@@ -418,12 +445,27 @@ class RenderEngine:
         progress(Progress(total, total, LOADING_CHECKPOINT))
         return pipe
 
-    def _read_diffusers_folder(self, key: _LoadedKey, dtype: Any) -> Any:
-        import os
+    def _read_family(self, family: Family, key: _LoadedKey, dtype: Any, progress: ProgressCallback) -> Any:
+        from core.render.configs import RESOURCES_CONFIG_ROOT
+        from core.render.family_loader import FamilyFiles, load_family_pipeline
 
+        files = FamilyFiles(
+            key.path,
+            tuple(encoder.path for encoder in key.text_encoders),
+            key.vae.path if key.vae is not None else None,
+        )
+        return load_family_pipeline(
+            family,
+            files,
+            cache_dir=self.cache_dir,
+            config_root=RESOURCES_CONFIG_ROOT,
+            dtype=dtype,
+            notify=lambda message: progress(Progress(0, None, message)),
+        )
+
+    def _read_diffusers_folder(self, key: _LoadedKey, dtype: Any) -> Any:
         import diffusers
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         folder = config_folder_name(key.architecture, key.prediction)
         pipeline_cls = getattr(diffusers, PIPELINE_CLASSES[folder])
         kwargs: dict[str, Any] = {"local_files_only": True, "dtype": dtype}
@@ -601,8 +643,16 @@ class RenderEngine:
             entry = self._current
             if entry is None:
                 raise RuntimeError("no checkpoint loaded: call load() first")
+            family = family_of(entry.key.architecture)
+            if family is not None:
+                refused = family_refusal(family, recipe)
+                if refused:
+                    raise ValueError(refused)
             wanted = (recipe.sampler, recipe.schedule, beta_parameters(recipe.extra))
-            if wanted != entry.sampler:
+            if family is not None and wanted != entry.sampler:
+                entry.pipe.scheduler = _flow_scheduler(family, recipe, entry.base_scheduler_config)
+                entry.sampler = wanted
+            elif wanted != entry.sampler:
                 entry.pipe.scheduler = make_scheduler(
                     recipe.sampler,
                     entry.base_scheduler_config,
@@ -693,7 +743,11 @@ class RenderEngine:
                 total = done_before + this_pass + later
                 done = done_before + min(step + 1, this_pass)
                 progress(Progress(done=done, total=total, message=step_message(done, total)))
-                if preview is not None and (done % max(1, preview_every) == 0 or done == total):
+                if (
+                    preview is not None
+                    and family_of(architecture) is None  # packed transformer latents: no cheap preview
+                    and (done % max(1, preview_every) == 0 or done == total)
+                ):
                     latents = callback_kwargs.get("latents")
                     if latents is not None:
                         preview(latents_to_preview(latents[:1], architecture)[0], done, total)
@@ -702,6 +756,18 @@ class RenderEngine:
                     interrupted = True
                 return callback_kwargs
 
+            family = family_of(architecture)
+            if family is not None:
+                return self._render_family(
+                    entry,
+                    family,
+                    recipe=recipe,
+                    rendered=rendered,
+                    generators=generators,
+                    on_step_end=on_step_end,
+                    warnings=warnings,
+                    interrupted_flag=lambda: interrupted,
+                )
             common: dict[str, Any] = {
                 "prompt": rendered.prompt,
                 "negative_prompt": rendered.negative_prompt or None,
@@ -739,6 +805,48 @@ class RenderEngine:
                 recipe=rendered,
                 warnings=warnings + plan_note,
             )
+
+    def _render_family(
+        self,
+        entry: _Loaded,
+        family: Family,
+        *,
+        recipe: Recipe,
+        rendered: Recipe,
+        generators: list[Any],
+        on_step_end: Callable[..., dict[str, Any]],
+        warnings: tuple[str, ...],
+        interrupted_flag: Callable[[], bool],
+    ) -> RenderResult:
+        """A txt2img render on a transformer family's pipeline, with its own guidance arguments."""
+        settings = {
+            "cfg": recipe.cfg,
+            "guidance": family_guidance(family, recipe),
+            "negative_prompt": rendered.negative_prompt,
+        }
+        started = time.perf_counter()
+        output = entry.pipe(
+            prompt=rendered.prompt,
+            num_inference_steps=recipe.steps,
+            width=recipe.width,
+            height=recipe.height,
+            num_images_per_prompt=recipe.batch,
+            generator=generators if recipe.batch > 1 else generators[0],
+            callback_on_step_end=on_step_end,
+            callback_on_step_end_tensor_inputs=["latents"],
+            output_type="pil",
+            **family.arguments(settings),
+        )
+        if interrupted_flag():
+            raise CancelledError
+        return RenderResult(
+            images=list(output.images),
+            seed=rendered.seed,
+            elapsed=time.perf_counter() - started,
+            device=self.device.describe(),
+            recipe=rendered,
+            warnings=warnings,
+        )
 
     def _hires_pass(
         self, entry: _Loaded, recipe: Recipe, first: Any, target: HiresTarget, common: dict[str, Any]
@@ -791,6 +899,30 @@ class RenderEngine:
             **settings,
         )
         return list(result.images)
+
+
+def _flow_scheduler(family: Family, recipe: Recipe, base: dict[str, Any]) -> Any:
+    """The flow-matching scheduler for ``recipe`` on a transformer family.
+
+    :func:`core.render.samplers.make_scheduler` decides when it builds a flow-matching scheduler from
+    the family's config; a sampler it can only build as a noise-prediction scheduler would sample the
+    wrong process and is refused by name. Euler (A1111's default for these models in Forge) with the
+    "Automatic"/"Simple" schedule is the family's own scheduler.
+    """
+    import diffusers
+
+    library: Any = diffusers
+    if recipe.sampler == "Euler" and recipe.schedule in ("Automatic", "Simple"):
+        return library.FlowMatchEulerDiscreteScheduler.from_config(base)
+    scheduler = make_scheduler(
+        recipe.sampler, base, recipe.schedule, sdxl=False, beta=beta_parameters(recipe.extra)
+    )
+    if not type(scheduler).__name__.startswith("FlowMatch"):
+        raise ValueError(
+            f"sampler {recipe.sampler!r} with schedule {recipe.schedule!r} is not available for "
+            f"{family.label}: use Euler (schedule Simple)"
+        )
+    return scheduler
 
 
 def _img2img(pipe: Any, architecture: Architecture) -> Any:

@@ -23,6 +23,7 @@ _LABELS = {
     AssetKind.LORA: "LoRA",
     AssetKind.EMBEDDING: "Embedding",
     AssetKind.HYPERNETWORK: "Hypernetwork",
+    AssetKind.TEXT_ENCODER: "Text encoder",
 }
 
 
@@ -189,6 +190,7 @@ def resolve_recipe(recipe: Recipe, index: AssetIndex) -> ResolvedRecipe:
         architecture = chosen.architecture if chosen else None
     if recipe.vae is not None:
         vae = resolve(AssetKind.VAE, recipe.vae, architecture)
+    text_encoders = tuple(resolve(AssetKind.TEXT_ENCODER, ref, None) for ref in recipe.text_encoders)
     loras = tuple(
         dataclasses.replace(use, ref=resolve(AssetKind.LORA, use.ref, architecture)) for use in recipe.loras
     )
@@ -201,7 +203,12 @@ def resolve_recipe(recipe: Recipe, index: AssetIndex) -> ResolvedRecipe:
         for use in recipe.hypernetworks
     )
     resolved = recipe.replace(
-        checkpoint=checkpoint, vae=vae, loras=loras, embeddings=embeddings, hypernetworks=hypernetworks
+        checkpoint=checkpoint,
+        vae=vae,
+        text_encoders=text_encoders,
+        loras=loras,
+        embeddings=embeddings,
+        hypernetworks=hypernetworks,
     )
     missing = tuple(_missing(r) for r in resolutions if r.candidate is None and r.how != "already resolved")
     return ResolvedRecipe(resolved, tuple(resolutions), missing)

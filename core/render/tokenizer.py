@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -199,3 +200,62 @@ def ensure_tokenizers(config_root: Path, cache_dir: Path) -> Path:
     finally:
         shutil.rmtree(build, ignore_errors=True)
     return target
+
+
+class TokenizerUnavailableError(RuntimeError):
+    """A tokenizer is neither cached nor fetchable; the message is one line saying what to do."""
+
+
+def hub_tokenizer_dir(repo: str, subfolder: str, *, notify: Callable[[str], None] | None = None) -> Path:
+    """The local folder of a tokenizer no package ships (T5's, Qwen's): from the Hugging Face cache, or
+    fetched into it once (only the tokenizer's files, a few MB) so later renders run offline.
+
+    ``HF_ENDPOINT`` is honoured (a mirror, or the tests' loopback Hub); ``notify`` hears a one-line
+    message before anything is downloaded. Raises :class:`TokenizerUnavailableError` when the files are
+    not cached and cannot be fetched (no network, ``HF_HUB_OFFLINE``), with the repository named.
+    """
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    patterns = [f"{subfolder}/*"]
+    endpoint = os.environ.get("HF_ENDPOINT") or None
+    cache = _hub_cache()
+    try:
+        root = snapshot_download(repo, allow_patterns=patterns, local_files_only=True, cache_dir=cache)
+        if (Path(root) / subfolder).is_dir():
+            return Path(root) / subfolder
+    except LocalEntryNotFoundError:
+        pass
+    where = f"{repo}/{subfolder}"
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in (
+        "1",
+        "true",
+        "yes",
+    ):
+        raise TokenizerUnavailableError(
+            f"the tokenizer {where} is not in the Hugging Face cache and HF_HUB_OFFLINE is set: "
+            "render once with network access (it is fetched once, a few MB)"
+        )
+    if notify is not None:
+        notify(f"Fetching the tokenizer {where} from the Hugging Face Hub (once, a few MB)…")
+    try:
+        root = snapshot_download(repo, allow_patterns=patterns, endpoint=endpoint, cache_dir=cache)
+    except Exception as error:  # network errors come in many types; the user needs one line
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TokenizerUnavailableError(
+            f"the tokenizer {where} is not cached and could not be fetched ({reason}); "
+            "connect to the network once, or set HF_ENDPOINT to a reachable mirror"
+        ) from error
+    folder = Path(root) / subfolder
+    if not folder.is_dir():
+        raise TokenizerUnavailableError(f"{repo} has no {subfolder} folder: cannot tokenize prompts for it")
+    return folder
+
+
+def _hub_cache() -> str | None:
+    """The Hub cache folder as the environment names it now (huggingface_hub reads it only at import)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return str(Path(os.environ["HF_HOME"]) / "hub")
+    return None

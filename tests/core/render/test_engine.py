@@ -183,8 +183,8 @@ def test_render_without_load_raises(tmp_path: Path) -> None:
 
 def test_unsupported_architecture_is_refused(tmp_path: Path, checkpoint: Path) -> None:
     engine = RenderEngine(tmp_path, device=CPU)
-    with pytest.raises(ValueError, match="flux"):
-        engine.load(checkpoint, Architecture.FLUX1, None)
+    with pytest.raises(ValueError, match="cannot render 'flux2' checkpoints"):
+        engine.load(checkpoint, Architecture.FLUX2, None)
     assert engine.load_count == 0
 
 

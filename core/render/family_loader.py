@@ -1,0 +1,383 @@
+"""Builds a transformer family's pipeline (Flux.1, Chroma, SD3.5...) from the files users actually have.
+
+One path for every layout:
+
+- a full checkpoint: ``model.diffusion_model.*`` plus ``text_encoders.<slot>.*`` and ``vae.*`` inside;
+- a diffusion-model-only file (BFL/ComfyUI or diffusers names) plus separate text-encoder files
+  (``clip_l``, ``t5xxl``...) and a VAE file;
+- a diffusers folder (``model_index.json``), whose components separate files may replace.
+
+Each part of the file(s) is read once, fp8 tensors (``float8_e4m3fn``/``e5m2``) are upcast to the
+compute dtype, and each component is built from the bundled config (:mod:`core.render.configs`' folder)
+with the depths and widths read off the tensors (:mod:`core.render.family_shapes`). The transformer and
+VAE go through diffusers' own single-file converters; text encoders are filled by name. Nothing
+touches the network except a tokenizer no package ships, fetched once (:func:`hub_tokenizer_dir`).
+
+torch, diffusers and transformers are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.render.families import EncoderSlot, Family
+from core.render.family_shapes import ENCODER_SHAPES, TRANSFORMER_SHAPES, autoencoder, encoder_width
+from core.render.tokenizer import ensure_tokenizers, hub_tokenizer_dir
+
+log = logging.getLogger(__name__)
+
+_FP8 = ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz")
+
+
+class FamilyLoadError(ValueError):
+    """The files cannot make this family's pipeline; the message says which file and what is missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyFiles:
+    """The files one render of a family loads: the checkpoint, separate encoders, a separate VAE."""
+
+    checkpoint: Path
+    text_encoders: tuple[Path, ...] = ()
+    vae: Path | None = None
+
+
+def tensor_names(path: Path) -> frozenset[str]:
+    """Every tensor name in a ``.safetensors`` file (header only)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt", device="cpu") as handle:
+        return frozenset(handle.keys())
+
+
+def _read(path: Path, wanted: Callable[[str], str | None], dtype: Any) -> dict[str, Any]:
+    """The tensors of ``path`` whose names ``wanted`` maps to a new name (None: skip), fp8 upcast."""
+    if path.suffix.lower() not in (".safetensors", ".sft"):
+        from core.render.tensor_files import load_pickle
+
+        loaded = load_pickle(path)
+        state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else {}
+        items: Iterable[tuple[str, Any]] = state.items()
+        return {new: _upcast(t, dtype) for name, t in items if (new := wanted(name)) is not None}
+    from safetensors import safe_open
+
+    found: dict[str, Any] = {}
+    with safe_open(str(path), framework="pt", device="cpu") as handle:
+        for name in handle.keys():  # noqa: SIM118 - not a dict
+            new = wanted(name)
+            if new is not None:
+                found[new] = _upcast(handle.get_tensor(name), dtype)
+    return found
+
+
+def _upcast(tensor: Any, dtype: Any) -> Any:
+    """fp8 weights (ComfyUI's ``*_fp8_e4m3fn`` files) become the compute dtype; others stay as stored."""
+    return tensor.to(dtype) if str(tensor.dtype).removeprefix("torch.") in _FP8 else tensor
+
+
+def _strip_prefix(prefixes: Sequence[str]) -> Callable[[str], str | None]:
+    def strip(name: str) -> str | None:
+        for prefix in prefixes:
+            if name.startswith(prefix):
+                return name[len(prefix) :]
+        return None
+
+    return strip
+
+
+def _partition(family: Family, names: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """Which prefixes of a checkpoint hold which part: 'transformer', 'vae' and each encoder slot.
+
+    A file without ``model.diffusion_model.`` is a diffusion-model-only file: every tensor not under
+    a known encoder/VAE prefix is the transformer's (the prefix "" stands for that).
+    """
+    parts: dict[str, tuple[str, ...]] = {}
+    for slot in family.encoders:
+        present = tuple(p for p in slot.prefixes if any(n.startswith(p) for n in names))
+        if present:
+            parts[slot.name] = present[:1]
+    vae = tuple(p for p in family.vae_prefixes if any(n.startswith(p) for n in names))
+    if vae:
+        parts["vae"] = vae[:1]
+    transformer = tuple(p for p in family.transformer_prefixes if any(n.startswith(p) for n in names))
+    parts["transformer"] = transformer[:1] or ("",)
+    return parts
+
+
+def _transformer_reader(family: Family, parts: Mapping[str, tuple[str, ...]]) -> Callable[[str], str | None]:
+    prefix = parts["transformer"][0]
+    others = tuple(p for key, value in parts.items() if key != "transformer" for p in value)
+    others += tuple(p for slot in family.encoders for p in slot.prefixes) + family.vae_prefixes
+
+    def read(name: str) -> str | None:
+        if prefix:
+            return name[len(prefix) :] if name.startswith(prefix) else None
+        return None if name.startswith(others) else name
+
+    return read
+
+
+def _config(folder: Path, component: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    path = folder / component / "config.json"
+    config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    config.update(overrides)
+    return config
+
+
+def _shapes(state: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(tensor.shape) for name, tensor in state.items()}
+
+
+def build_transformer(family: Family, state: dict[str, Any], folder: Path, dtype: Any) -> Any:
+    """The family's transformer from a state dict in original or diffusers names (diffusers converts)."""
+    import diffusers
+
+    library: Any = diffusers
+    cls = getattr(library, family.transformer_class)
+    overrides = TRANSFORMER_SHAPES[family.transformer_class](_shapes(state))
+    return cls.from_single_file(
+        state,
+        config=str(folder),
+        subfolder="transformer",
+        torch_dtype=dtype,
+        local_files_only=True,
+        **overrides,
+    )
+
+
+def build_vae(state: dict[str, Any], folder: Path, dtype: Any) -> Any:
+    """An ``AutoencoderKL`` (ldm or diffusers names) with the family's scaling and shift factors."""
+    from diffusers import AutoencoderKL
+
+    overrides = autoencoder(_shapes(state))
+    return AutoencoderKL.from_single_file(
+        state, config=str(folder), subfolder="vae", torch_dtype=dtype, local_files_only=True, **overrides
+    )
+
+
+def build_text_encoder(slot: EncoderSlot, state: dict[str, Any], folder: Path, dtype: Any) -> Any:
+    """A transformers text encoder filled from ``state`` by name, whatever prefix the file used.
+
+    The model is created on the meta device and the file's tensors are assigned (no second copy of a
+    9 GB T5). ``text_model.`` is optional on both sides (transformers 5 flattened CLIPTextModel).
+    Raises :class:`FamilyLoadError` when the file does not hold this encoder.
+    """
+    import torch
+    import transformers
+
+    library: Any = transformers
+    cls = getattr(library, slot.model_class)
+    base = json.loads((folder / slot.component / "config.json").read_text(encoding="utf-8"))
+    base.update(ENCODER_SHAPES[slot.kind](_shapes(state)))
+    config = cls.config_class.from_dict(base)
+    with torch.device("meta"):
+        model = cls(config)
+    expected = {name.removeprefix("text_model."): name for name in model.state_dict()}
+    named: dict[str, Any] = {}
+    for name, tensor in state.items():
+        key = expected.get(name.removeprefix("text_model."))
+        if key is not None:
+            named[key] = tensor.to(dtype) if tensor.is_floating_point() else tensor
+    missing = [name for name in expected.values() if name not in named]
+    if "shared.weight" in named and "encoder.embed_tokens.weight" in missing:  # T5 ties them
+        named["encoder.embed_tokens.weight"] = named["shared.weight"]
+        missing.remove("encoder.embed_tokens.weight")
+    if "text_projection.weight" in missing and slot.model_class.endswith("WithProjection"):
+        hidden = int(config.hidden_size)
+        named["text_projection.weight"] = torch.eye(config.projection_dim, hidden, dtype=dtype)
+        missing.remove("text_projection.weight")
+    if len(missing) > len(expected) // 2 or not named:
+        raise FamilyLoadError(
+            f"no {slot.name} text encoder found ({len(missing)} of its {len(expected)} tensors missing)"
+        )
+    model.load_state_dict(named, strict=False, assign=True)
+    for name in missing:
+        owner_name, _, attr = name.rpartition(".")
+        owner = model.get_submodule(owner_name) if owner_name else model
+        setattr(owner, attr, torch.nn.Parameter(torch.zeros(getattr(owner, attr).shape, dtype=dtype)))
+    if missing:
+        log.warning("%s text encoder lacks %d tensors, zero-filled: %s", slot.name, len(missing), missing[:5])
+    for buffer_owner in model.modules():  # non-persistent buffers (CLIP's position ids) are still meta
+        for buffer_name, buffer in list(buffer_owner.named_buffers(recurse=False)):
+            if not buffer.is_meta:
+                continue
+            if buffer_name != "position_ids":
+                raise FamilyLoadError(f"{slot.name}: buffer {buffer_name} could not be initialised")
+            positions = torch.arange(buffer.shape[-1]).expand(tuple(buffer.shape))
+            buffer_owner.register_buffer(buffer_name, positions, persistent=False)
+    return model.eval()
+
+
+def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path]:
+    """Which separate file fills which encoder slot, by what the file holds (never by its name).
+
+    T5 files carry ``encoder.block.*``; CLIP files ``encoder.layers.*``; several CLIP slots take the
+    CLIP files narrowest first (CLIP-L is 768 wide, CLIP-G 1280). Raises :class:`FamilyLoadError` for
+    a file that is no text encoder or one too many of a kind.
+    """
+    by_kind: dict[str, list[tuple[int, Path]]] = {}
+    for path in files:
+        names = tensor_names(path) if path.suffix.lower() in (".safetensors", ".sft") else frozenset()
+        shapes = _header_shapes(path) if names else {}
+        stripped = {_encoder_key(name): shape for name, shape in shapes.items()}
+        kind = next((k for k in ENCODER_SHAPES if ENCODER_SHAPES[k](stripped)), None)
+        if kind is None:
+            raise FamilyLoadError(f"{path.name} is not a CLIP or T5 text encoder file")
+        by_kind.setdefault(kind, []).append((encoder_width(kind, stripped), path))
+    matched: dict[str, Path] = {}
+    for kind, found in by_kind.items():
+        slots = [slot for slot in family.encoders if slot.kind == kind]
+        if len(found) > len(slots):
+            names = ", ".join(path.name for _, path in found)
+            raise FamilyLoadError(
+                f"{family.label} takes {len(slots)} {kind.upper()} encoder(s), given {names}"
+            )
+        for slot, (_, path) in zip(slots, sorted(found, key=lambda item: item[0]), strict=False):
+            matched[slot.name] = path
+    return matched
+
+
+def _encoder_key(name: str) -> str:
+    """A text-encoder tensor name without the wrappers files put around it."""
+    for prefix in ("transformer.", "model."):
+        name = name.removeprefix(prefix)
+    return name.removeprefix("text_model.")
+
+
+def _header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt", device="cpu") as handle:
+        return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+
+
+def _tokenizer(slot: EncoderSlot, folder: Path, notify: Callable[[str], None] | None) -> Any:
+    import transformers
+
+    library: Any = transformers
+    if slot.tokenizer is None:
+        return library.CLIPTokenizer.from_pretrained(
+            str(folder / slot.tokenizer_component), local_files_only=True
+        )
+    source = hub_tokenizer_dir(slot.tokenizer.repo, slot.tokenizer.subfolder, notify=notify)
+    return getattr(library, slot.tokenizer.tokenizer_class).from_pretrained(
+        str(source), local_files_only=True
+    )
+
+
+def load_family_pipeline(
+    family: Family,
+    files: FamilyFiles,
+    *,
+    cache_dir: Path,
+    config_root: Path,
+    dtype: Any,
+    notify: Callable[[str], None] | None = None,
+) -> Any:
+    """The family's pipeline from ``files`` (see the module docstring), on the CPU in ``dtype``."""
+    import diffusers
+
+    library: Any = diffusers
+    pipeline_cls = getattr(library, family.pipeline_class)
+    encoder_files = match_encoder_files(family, files.text_encoders)
+    if files.checkpoint.is_dir():
+        return _load_folder(
+            family,
+            files,
+            pipeline_cls,
+            encoder_files=encoder_files,
+            cache_dir=cache_dir,
+            config_root=config_root,
+            dtype=dtype,
+        )
+    names = tensor_names(files.checkpoint)
+    root = ensure_tokenizers(config_root, cache_dir)
+    folder = root / family.folder_for(names)
+    parts = _partition(family, names)
+    components: dict[str, Any] = {}
+    transformer_state = _read(files.checkpoint, _transformer_reader(family, parts), dtype)
+    if not transformer_state:
+        raise FamilyLoadError(f"{files.checkpoint.name} holds no {family.label} diffusion model")
+    components["transformer"] = build_transformer(family, transformer_state, folder, dtype)
+    del transformer_state
+    for slot in family.encoders:
+        if slot.name in encoder_files:
+            state = _read(encoder_files[slot.name], _encoder_reader(), dtype)
+            source = encoder_files[slot.name].name
+        elif slot.name in parts:
+            state = _read(files.checkpoint, _strip_prefix(parts[slot.name]), dtype)
+            source = files.checkpoint.name
+        else:
+            raise FamilyLoadError(_missing_encoder(family, slot, files.checkpoint))
+        try:
+            components[slot.component] = build_text_encoder(slot, state, folder, dtype)
+        except FamilyLoadError as error:
+            raise FamilyLoadError(f"{source}: {error}") from error
+        components[slot.tokenizer_component] = _tokenizer(slot, folder, notify)
+    if files.vae is not None:
+        vae_state = _read(files.vae, _vae_reader(family), dtype)
+    elif "vae" in parts:
+        vae_state = _read(files.checkpoint, _strip_prefix(parts["vae"]), dtype)
+    else:
+        raise FamilyLoadError(
+            f"{files.checkpoint.name} is a {family.label} diffusion model without a VAE: choose a VAE file "
+            "(ae.safetensors for Flux.1 and Chroma)"
+        )
+    components["vae"] = build_vae(vae_state, folder, dtype)
+    components["scheduler"] = library.FlowMatchEulerDiscreteScheduler.from_pretrained(
+        str(folder / "scheduler"), local_files_only=True
+    )
+    return pipeline_cls(**components)
+
+
+def _encoder_reader() -> Callable[[str], str | None]:
+    """A separate text-encoder file: every tensor, wrappers (``transformer.``, ``model.``) removed."""
+    return _encoder_key
+
+
+def _vae_reader(family: Family) -> Callable[[str], str | None]:
+    def read(name: str) -> str | None:
+        for prefix in family.vae_prefixes:
+            if name.startswith(prefix):
+                return name[len(prefix) :]
+        return name
+
+    return read
+
+
+def _missing_encoder(family: Family, slot: EncoderSlot, checkpoint: Path) -> str:
+    wanted = ", ".join(s.name for s in family.encoders)
+    return (
+        f"{checkpoint.name} is a {family.label} diffusion model without its text encoders: choose the "
+        f"text-encoder files ({wanted}); {slot.name} is missing"
+    )
+
+
+def _load_folder(
+    family: Family,
+    files: FamilyFiles,
+    pipeline_cls: Any,
+    *,
+    encoder_files: Mapping[str, Path],
+    cache_dir: Path,
+    config_root: Path,
+    dtype: Any,
+) -> Any:
+    """A diffusers folder; separate encoder or VAE files given with it replace its own."""
+    overrides: dict[str, Any] = {}
+    if encoder_files or files.vae is not None:
+        folder = ensure_tokenizers(config_root, cache_dir) / family.default_folder
+        for slot in family.encoders:
+            if slot.name in encoder_files:
+                state = _read(encoder_files[slot.name], _encoder_reader(), dtype)
+                overrides[slot.component] = build_text_encoder(slot, state, folder, dtype)
+        if files.vae is not None:
+            overrides["vae"] = build_vae(_read(files.vae, _vae_reader(family), dtype), folder, dtype)
+    return pipeline_cls.from_pretrained(
+        str(files.checkpoint), dtype=dtype, local_files_only=True, **overrides
+    )

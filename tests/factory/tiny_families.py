@@ -1,0 +1,264 @@
+"""Tiny Flux.1 / Chroma / SD3.5 models with seeded random weights, written in the layouts users store.
+
+Each family's parts (transformer, text encoders, VAE) are real diffusers/transformers classes at widths
+of 32-64 (diffusers' own tiny test configs as a guide), so a 64x64 render with 2 steps takes a fraction
+of a second on a CPU. ``write_*`` functions save them as a user has them:
+
+- ``full``: one checkpoint, ``model.diffusion_model.*``, ``text_encoders.<slot>.transformer.*``, ``vae.*``;
+- ``split``: a diffusion-model-only file, one file per text encoder (``clip_l``...) and ``ae.safetensors``;
+- a diffusers folder (``save_pretrained`` with the tokenizers).
+
+The transformer is written with diffusers' tensor names: diffusers' BFL converters assume Flux's real
+3072 width, so the BFL layout is checked at real size on meta tensors instead (test_family_keyspaces).
+The T5 tokenizer is generated (a small unigram vocabulary) and served by the loopback Hub.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.render.families import T5_TOKENIZER
+from tests.fakes.hub_api import HubState
+
+T5_VOCAB = 64
+
+
+def _seeded(module: Any, seed: int) -> Any:
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.2)
+    return module.eval()
+
+
+def tiny_clip(seed: int, hidden: int = 32, projection: bool = False) -> Any:
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    config = CLIPTextConfig(
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=2,
+        num_attention_heads=1,
+        vocab_size=49408,
+        max_position_embeddings=77,
+        projection_dim=hidden,
+        bos_token_id=0,
+        eos_token_id=2,
+        pad_token_id=1,
+    )
+    cls = CLIPTextModelWithProjection if projection else CLIPTextModel
+    return _seeded(cls(config), seed)
+
+
+def tiny_t5(seed: int) -> Any:
+    from transformers import T5Config, T5EncoderModel
+
+    config = T5Config(
+        d_model=32,
+        d_ff=64,
+        d_kv=16,
+        num_layers=2,
+        num_heads=2,
+        vocab_size=T5_VOCAB,
+        feed_forward_proj="gated-gelu",
+        relative_attention_num_buckets=32,
+        is_encoder_decoder=False,
+    )
+    return _seeded(T5EncoderModel(config), seed)
+
+
+def tiny_vae(seed: int) -> Any:
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL(
+        block_out_channels=(32, 32),
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        latent_channels=16,
+        layers_per_block=1,
+        norm_num_groups=32,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+        scaling_factor=0.3611,
+        shift_factor=0.1159,
+    )
+    return _seeded(vae, seed)
+
+
+def tiny_flux_transformer(seed: int, *, guidance: bool = True) -> Any:
+    from diffusers import FluxTransformer2DModel
+
+    model = FluxTransformer2DModel(
+        patch_size=1,
+        in_channels=64,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=32,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        pooled_projection_dim=32,
+        guidance_embeds=guidance,
+        axes_dims_rope=[4, 14, 14],
+    )
+    return _seeded(model, seed)
+
+
+def t5_tokenizer_files() -> dict[str, bytes]:
+    """A small T5 (unigram) tokenizer's files, as the Hub folder ``tokenizer_2/`` holds them."""
+    import tempfile
+
+    from transformers import T5TokenizerFast
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    words = [
+        "a",
+        "cat",
+        "dog",
+        "red",
+        "blue",
+        "photo",
+        "of",
+        "the",
+        "on",
+        "in",
+        "tree",
+        "house",
+        "sky",
+        "sun",
+        "night",
+        "big",
+        "small",
+    ]
+    pieces += [(f"▁{word}", -1.0 - i / 10) for i, word in enumerate(words)]
+    pieces += [(chr(c), -5.0) for c in range(ord("a"), ord("z") + 1)]
+    pieces += [("▁", -4.0)]
+    pieces = pieces[:T5_VOCAB]
+    tokenizer = T5TokenizerFast(vocab=pieces, extra_ids=0)
+    with tempfile.TemporaryDirectory() as folder:
+        tokenizer.save_pretrained(folder)
+        return {
+            f"{T5_TOKENIZER.subfolder}/{path.name}": path.read_bytes()
+            for path in Path(folder).iterdir()
+            if path.is_file()
+        }
+
+
+def add_tokenizer_repo(state: HubState) -> None:
+    """Serve the tiny T5 tokenizer as the repository the renderer fetches it from."""
+    state.add({"id": T5_TOKENIZER.repo, "sha": "1" * 40, "siblings": []}, t5_tokenizer_files())
+
+
+def _save(path: Path, tensors: dict[str, Any]) -> Path:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({name: tensor.contiguous() for name, tensor in tensors.items()}, str(path))
+    return path
+
+
+def _prefixed(prefix: str, state: dict[str, Any]) -> dict[str, Any]:
+    return {prefix + name: tensor for name, tensor in state.items()}
+
+
+def _clip_file_state(model: Any) -> dict[str, Any]:
+    """A CLIP state dict as ComfyUI's clip_l files name it (``text_model.`` kept or added)."""
+    state = model.state_dict()
+    return {name if name.startswith(("text_model.", "text_projection")) else f"text_model.{name}": t
+            for name, t in state.items()}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FluxParts:
+    transformer: Any
+    clip_l: Any
+    t5: Any
+    vae: Any
+
+
+def flux_parts(seed: int = 0, *, guidance: bool = True) -> FluxParts:
+    return FluxParts(
+        tiny_flux_transformer(seed, guidance=guidance),
+        tiny_clip(seed + 1),
+        tiny_t5(seed + 2),
+        tiny_vae(seed + 3),
+    )
+
+
+def write_flux_full(path: Path, parts: FluxParts) -> Path:
+    """One Flux checkpoint with everything inside (ComfyUI's ``flux1-dev-fp8.safetensors`` layout)."""
+    tensors = _prefixed("model.diffusion_model.", parts.transformer.state_dict())
+    tensors |= _prefixed("text_encoders.clip_l.transformer.", _clip_file_state(parts.clip_l))
+    tensors |= _prefixed("text_encoders.t5xxl.transformer.", parts.t5.state_dict())
+    tensors |= _prefixed("vae.", parts.vae.state_dict())
+    tensors.pop("text_encoders.t5xxl.transformer.encoder.embed_tokens.weight", None)
+    return _save(path, tensors)
+
+
+@dataclass(frozen=True)
+class SplitFiles:
+    checkpoint: Path
+    text_encoders: tuple[Path, ...]
+    vae: Path
+
+
+def write_flux_split(folder: Path, parts: FluxParts, *, fp8: bool = False) -> SplitFiles:
+    """A diffusion-model-only file, ``clip_l``/``t5xxl`` files and ``ae.safetensors``.
+
+    ``fp8`` stores the transformer in float8_e4m3fn, as ComfyUI's ``*-fp8`` files do.
+    """
+    import torch
+
+    transformer = parts.transformer.state_dict()
+    if fp8:
+        transformer = {name: tensor.to(torch.float8_e4m3fn) for name, tensor in transformer.items()}
+    t5 = dict(parts.t5.state_dict())
+    t5.pop("encoder.embed_tokens.weight", None)
+    return SplitFiles(
+        _save(folder / "flux-tiny-transformer.safetensors", transformer),
+        (
+            _save(folder / "t5xxl_tiny.safetensors", t5),
+            _save(folder / "clip_l_tiny.safetensors", _clip_file_state(parts.clip_l)),
+        ),
+        _save(folder / "ae_tiny.safetensors", parts.vae.state_dict()),
+    )
+
+
+def write_flux_folder(folder: Path, parts: FluxParts, cache_dir: Path) -> Path:
+    """The same model as a diffusers folder (tokenizers included, as on the Hub)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline
+    from transformers import CLIPTokenizer, T5TokenizerFast
+
+    from core.render.configs import RESOURCES_CONFIG_ROOT
+    from core.render.tokenizer import ensure_tokenizers
+
+    root = ensure_tokenizers(RESOURCES_CONFIG_ROOT, cache_dir)
+    config = "flux1" if parts.transformer.config.guidance_embeds else "flux1_schnell"
+    scheduler = FlowMatchEulerDiscreteScheduler.from_pretrained(str(root / config / "scheduler"))
+    with_t5 = Path(folder.parent / f".{folder.name}-t5")
+    for name, data in t5_tokenizer_files().items():
+        target = with_t5 / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    pipe = FluxPipeline(
+        scheduler=scheduler,
+        vae=parts.vae,
+        text_encoder=parts.clip_l,
+        tokenizer=CLIPTokenizer.from_pretrained(str(root / config / "tokenizer")),
+        text_encoder_2=parts.t5,
+        tokenizer_2=T5TokenizerFast.from_pretrained(str(with_t5 / T5_TOKENIZER.subfolder)),
+        transformer=parts.transformer,
+    )
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+def json_bytes(value: Any) -> bytes:
+    buffer = io.StringIO()
+    json.dump(value, buffer)
+    return buffer.getvalue().encode()
