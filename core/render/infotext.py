@@ -4,6 +4,11 @@ Parsing follows A1111's ``parse_generation_parameters`` (same regex, same multi-
 A1111 reads, this reads; writing follows ``create_infotext`` (key names, order and quoting) so A1111,
 Civitai and other tools read our PNGs back. Names come out as unresolved :class:`AssetRef`; matching
 them to files is :mod:`core.render.resolve`'s job.
+
+Forge's keys for the flow-matching families are read and written too: ``Distilled CFG Scale`` (Flux
+dev's guidance; ComfyUI savers write ``Guidance``), ``Shift``, and ``Module 1``, ``Module 2``... naming
+the VAE and text-encoder files Forge loaded beside a diffusion-model-only checkpoint (file stems, in
+the user's order; a VAE is told from an encoder by its name, see :func:`module_role`).
 """
 
 from __future__ import annotations
@@ -31,8 +36,35 @@ _CONSUMED = frozenset(
         "Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model", "Model hash",
         "VAE", "VAE hash", "Clip skip", "Batch size", "Lora hashes", "TI hashes",
         "Hypernet", "Hypernet hash", "Hypernet strength", "Version", "First pass size", *HIRES_KEYS,
+        "Distilled CFG Scale", "Guidance", "Shift",
     }
 )  # fmt: skip
+_MODULE = re.compile(r"^Module (\d+)$")
+# File stems of VAEs as Forge lists its modules: BFL's "ae" (Flux, Chroma, Z-Image) and "*vae*".
+_VAE_STEM = re.compile(r"(?i)^(ae|flux_?ae)([_.\-].*)?$|vae")
+
+
+def module_role(name: str) -> str:
+    """ "vae" or "text_encoder": what a Forge ``Module N`` file is, from its name.
+
+    Forge's modules are the VAE and text-encoder files of its "VAE / Text Encoder" choice, named by
+    file stem with nothing saying which is which; a VAE's stem is ``ae`` (BFL's Flux VAE) or holds
+    ``vae`` (``sdxl_vae``, ``qwen_image_vae``), every other file is a text encoder (``clip_l``,
+    ``t5xxl_fp16``, ``qwen_2.5_vl_7b``...).
+    """
+    return "vae" if _VAE_STEM.search(name.strip()) else "text_encoder"
+
+
+def _is_module_key(key: str) -> bool:
+    return _MODULE.match(key) is not None
+
+
+def _module_names(params: Mapping[str, str]) -> list[str]:
+    """The ``Module N`` values in N's order (Forge numbers them from 1 in the order they were chosen)."""
+    numbered = [
+        (int(m.group(1)), value.strip()) for key, value in params.items() if (m := _MODULE.match(key))
+    ]
+    return [value for _, value in sorted(numbered) if value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +177,11 @@ _SETTINGS: tuple[tuple[str, str, type[int] | type[float]], ...] = (
     ("Seed", "seed", int),
     ("Clip skip", "clip_skip", int),
     ("Batch size", "batch", int),
+    ("Distilled CFG Scale", "guidance", float),
+    ("Shift", "shift", float),
 )
+# Other tools' names for a setting, read when A1111/Forge's own key is absent.
+_ALIASES = {"Guidance": "Distilled CFG Scale"}
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -164,6 +200,7 @@ def _valid(field_values: Mapping[str, Any]) -> str | None:
 
 def _settings(params: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
     """The numbers A1111 reads, field by field: one unreadable or out-of-range value costs only itself."""
+    params = {**{own: params[alias] for alias, own in _ALIASES.items() if alias in params}, **params}
     reader = _Reader(params)
     fields: dict[str, Any] = {}
     for key, name, kind in _SETTINGS:
@@ -259,8 +296,18 @@ def _build(
     if params.get("Model", "").strip() or model_hash:
         fields["checkpoint"] = AssetRef(params.get("Model", ""), hash=model_hash)
     vae_hash = _clean_hash(params.get("VAE hash"))
-    if params.get("VAE", "").strip() or vae_hash:
-        fields["vae"] = AssetRef(params.get("VAE", ""), hash=vae_hash)
+    vae_name = params.get("VAE", "")
+    encoders: list[AssetRef] = []
+    for name in _module_names(params):
+        if module_role(name) == "text_encoder":
+            encoders.append(AssetRef(name))
+        elif not vae_name.strip():
+            vae_name = name
+        elif name != vae_name.strip():
+            warnings.append(f"Module {name!r} is a second VAE ({vae_name.strip()!r} is used); it is ignored")
+    fields["text_encoders"] = tuple(encoders)
+    if vae_name.strip() or vae_hash:
+        fields["vae"] = AssetRef(vae_name, hash=vae_hash)
 
     lora_hashes = parse_hash_list(params.get("Lora hashes", ""))
     fields["loras"] = tuple(
@@ -319,7 +366,7 @@ def _build(
 def _consumed(key: str, hires: bool) -> bool:
     """Whether the recipe holds ``key``'s value; hires keys without hires fix (A1111 needs ``Denoising
     strength`` with them to turn it on) stay verbatim in ``extra``."""
-    return key in _CONSUMED and (hires or key not in HIRES_KEYS)
+    return (key in _CONSUMED and (hires or key not in HIRES_KEYS)) or _is_module_key(key)
 
 
 def recipe_from_infotext(text: str, *, known_embeddings: Iterable[str] = ()) -> ParsedInfotext:
@@ -505,17 +552,21 @@ def _fresh_pairs(
     for embedding in recipe.embeddings:
         if embedding.ref.hash and embedding.ref.name not in tis:
             tis[embedding.ref.name] = embedding.ref.hash
-    return {
+    vae_label = vae_name or (vae.name if vae and vae.name else None)
+    modules = _modules(recipe, vae_label)
+    pairs: dict[str, str | None] = {
         "Steps": str(recipe.steps),
         "Sampler": recipe.sampler,
         "Schedule type": recipe.schedule,
         "CFG scale": _format_number(recipe.cfg),
+        "Distilled CFG Scale": _format_number(recipe.guidance) if recipe.guidance is not None else None,
+        "Shift": _format_number(recipe.shift) if recipe.shift is not None else None,
         "Seed": str(recipe.seed),
         "Size": f"{recipe.width}x{recipe.height}",
         "Model hash": model_hash or (checkpoint.hash if checkpoint else None),
         "Model": checkpoint.name if checkpoint and checkpoint.name else None,
         "VAE hash": vae_hash or (vae.hash if vae else None),
-        "VAE": vae_name or (vae.name if vae and vae.name else None),
+        "VAE": None if modules else vae_label,
         "Denoising strength": hires["Denoising strength"],
         "Clip skip": str(recipe.clip_skip) if recipe.clip_skip > 1 else None,
         "Batch size": str(recipe.batch) if recipe.batch > 1 else None,
@@ -526,6 +577,19 @@ def _fresh_pairs(
         "Lora hashes": ", ".join(f"{_sanitize(n)}: {h}" for n, h in loras.items()) or None,
         "TI hashes": ", ".join(f"{_sanitize(n)}: {h}" for n, h in tis.items()) or None,
     }
+    pairs.update({f"Module {i}": name for i, name in enumerate(modules, start=1)})
+    return pairs
+
+
+def _modules(recipe: Recipe, vae_label: str | None) -> list[str]:
+    """Forge's ``Module N`` list for a recipe with separate text encoders: the VAE, then the encoders.
+
+    A recipe without them (an SD checkpoint, a full Flux checkpoint) names its VAE as A1111 does.
+    """
+    if not recipe.text_encoders:
+        return []
+    names = [vae_label] if vae_label else []
+    return names + [ref.name for ref in recipe.text_encoders if ref.name]
 
 
 def _networks(recipe: Recipe) -> tuple[Any, ...]:
@@ -539,6 +603,9 @@ _NUMERIC: dict[str, tuple[str, type[int] | type[float]]] = {
     "Seed": ("seed", int),
     "Clip skip": ("clip_skip", int),
     "Batch size": ("batch", int),
+    "Distilled CFG Scale": ("guidance", float),
+    "Guidance": ("guidance", float),
+    "Shift": ("shift", float),
 }
 
 
@@ -572,6 +639,10 @@ def _same_meaning(
         except ValueError:
             return False  # unreadable: the recipe's value (the default) is written instead
         return bool(number == getattr(recipe, name))
+    if key == "Guidance" and "Distilled CFG Scale" in params:
+        return False  # Forge's own key says it; the other tool's copy is dropped when they disagree
+    if _is_module_key(key):
+        return _module_refs(recipe) == _module_refs(source)
     if key == "Model":
         return _ref_name(recipe.checkpoint) == _ref_name(source.checkpoint)
     if key == "Model hash":  # only the hash of the file rendered with (none known: none written)
@@ -596,6 +667,11 @@ def _same_meaning(
 
 def _ref_name(ref: AssetRef | None) -> str | None:
     return ref.name if ref is not None else None
+
+
+def _module_refs(recipe: Recipe) -> tuple[str | None, tuple[str, ...]]:
+    """What a text's ``Module N`` keys say: the VAE's name and the text encoders' names."""
+    return _ref_name(recipe.vae), tuple(ref.name for ref in recipe.text_encoders)
 
 
 def _as_read(block: str) -> str:
@@ -644,13 +720,16 @@ def format_infotext(
     if source is None:
         pairs: dict[str, str] = {}
         for key, value in fresh.items():
-            if value is not None:
+            if value is not None and not _is_module_key(key):
                 pairs[key] = quote(value)
         for key, value in recipe.extra.items():
             if key not in pairs and not _consumed(key, recipe.hires is not None):
                 pairs[key] = quote(value)
         if version:
             pairs["Version"] = quote(version)
+        for key, value in fresh.items():  # Forge writes its modules last, after Version
+            if value is not None and _is_module_key(key):
+                pairs[key] = quote(value)
         line = ", ".join(f"{key}: {value}" for key, value in pairs.items())
         negative = f"\n{_NEGATIVE} {recipe.negative_prompt}" if recipe.negative_prompt else ""
         return f"{render_prompt(recipe)}{negative}\n{line}".strip()
@@ -666,15 +745,20 @@ def format_infotext(
             continue
         if _same_meaning(key, raw, recipe, source=source, fresh=fresh, params=source_params):
             written[key] = raw
-        elif key in ("Hypernet", "Hypernet hash", "Hypernet strength", "First pass size"):
+        elif key in ("Hypernet", "Hypernet hash", "Hypernet strength", "First pass size", "Guidance"):
             continue  # hypernetworks go in the prompt only; the size is written as Size
+        elif _is_module_key(key):
+            continue  # the modules changed: written anew below, all of them
         elif key in fresh or key in _CONSUMED:
             value = fresh.get(key)
             if value is not None:
                 written[key] = quote(value)
         elif key in recipe.extra:
             written[key] = quote(recipe.extra[key])
+    modules_kept = any(_is_module_key(key) for key in written)
     for key, value in fresh.items():  # settings the source did not have
+        if _is_module_key(key) and modules_kept:
+            continue  # the source's modules still say what is rendered
         if key not in written and value is not None and not _implied(key, recipe, source, written):
             written[key] = quote(value)
     for key, value in recipe.extra.items():
@@ -697,6 +781,10 @@ def format_infotext(
 
 def _implied(key: str, recipe: Recipe, source: Recipe, written: Mapping[str, str]) -> bool:
     """Whether the source already says ``key``'s value without writing the key (defaults, old names)."""
+    if key == "VAE" and any(_is_module_key(k) for k in written):
+        return _ref_name(recipe.vae) == _ref_name(source.vae)  # a Module names it, as Forge writes it
+    if key == "Distilled CFG Scale" and "Guidance" in written:
+        return True
     if key == "Schedule type":
         return "Sampler" in written and (recipe.sampler, recipe.schedule) == (source.sampler, source.schedule)
     if key == "Size":
@@ -710,15 +798,18 @@ def _implied(key: str, recipe: Recipe, source: Recipe, written: Mapping[str, str
 
 def _a1111_order(written: dict[str, str], source_keys: list[str]) -> dict[str, str]:
     """The source's keys in their order; a key the source lacked goes after its A1111 predecessor."""
-    canonical = ["Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model",
+    canonical = ["Steps", "Sampler", "Schedule type", "CFG scale", "Distilled CFG Scale", "Shift", "Seed",
+                 "Size", "Model hash", "Model",
                  "VAE hash", "VAE", "Denoising strength", "Clip skip", "Batch size", "Hires upscale",
                  "Hires resize", "Hires steps", "Hires upscaler", "Lora hashes", "TI hashes"]  # fmt: skip
     keys = [key for key in source_keys if key in written]
-    for key in written:
+    for key in sorted(written, key=_is_module_key):  # modules last
         if key in keys:
             continue
         position = len(keys)
-        if key in canonical:
+        if _is_module_key(key):
+            pass  # Forge writes its modules last, after Version
+        elif key in canonical:
             before = canonical[: canonical.index(key)]
             anchors = [i for i, k in enumerate(keys) if k in before]
             position = anchors[-1] + 1 if anchors else 0
