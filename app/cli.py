@@ -13,9 +13,7 @@ command (every command known by name only), then that command's own arguments.
 from __future__ import annotations
 
 import argparse
-import codecs
 import importlib
-import io
 import json
 import os
 import sys
@@ -101,32 +99,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().print_help(sys.stderr)
         return EXIT_USAGE
     return run_command(args)
-
-
-def _name_bytes_or_backslash(error: UnicodeError) -> tuple[str | bytes, int]:
-    """Encoding error handler for printed text: a file name's undecodable bytes go out as those bytes
-    (what ``ls`` shows, and what a shell passes back to ``show``); any other unencodable character as a
-    backslash escape. Printing a name never fails."""
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    chunk = error.object[error.start : error.end]
-    if all(0xDC80 <= ord(char) <= 0xDCFF for char in chunk):
-        return bytes(ord(char) - 0xDC00 for char in chunk), error.end
-    return codecs.backslashreplace_errors(error)
-
-
-codecs.register_error("atelier.names", _name_bytes_or_backslash)
-
-
-def use_safe_output() -> None:
-    """Make stdout and stderr print any file name: once, before a command prints anything.
-
-    Python decodes file names that are not UTF-8 with lone surrogates, which no encoding accepts;
-    without this ``search`` or ``show`` of such a file would end in a traceback.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="atelier.names")
 
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:

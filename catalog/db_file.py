@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from core.formats.model_file import UnreadableFileError
+from core.formats.errors import UnreadableFileError
 from core.formats.safe_open import open_regular, special_kind
 
 SQLITE_MAGIC = b"SQLite format 3\x00"

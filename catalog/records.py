@@ -12,6 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+# A search of the library lives in catalog.asset_query (light to import); named here too, re-exported.
+from catalog.asset_query import AssetQuery as AssetQuery  # noqa: PLC0414
+from catalog.asset_query import HiddenFilter as HiddenFilter  # noqa: PLC0414
+from catalog.asset_query import SortKey as SortKey  # noqa: PLC0414
 from core.file_hashes import FileHashes
 from core.identify.result import Identification
 from core.taxonomy import (
@@ -223,51 +227,6 @@ class AssetRow(_Identified):
     architecture_override: Architecture | None = None
     identified_kind: AssetKind | None = None
     identified_architecture: Architecture | None = None
-
-
-class HiddenFilter(StrEnum):
-    """Which files a query shows by their hidden flag: hidden files stay out of the views by default."""
-
-    VISIBLE = "visible"
-    ALL = "all"
-    ONLY = "only"
-
-
-class SortKey(StrEnum):
-    NAME = "name"
-    ADDED = "added"
-    SIZE = "size"
-    RATING = "rating"
-    KIND = "kind"
-    ARCHITECTURE = "architecture"
-
-
-@dataclass(frozen=True, slots=True)
-class AssetQuery:
-    """A search of the library. Empty fields do not filter.
-
-    ``text`` is matched with FTS5 over display name, file name, tags, trigger words, notes and
-    descriptions (prefix match per word, so typing "pix" finds "pixel art"). ``kinds`` and
-    ``architectures`` match the effective values (the user's override when set). Hidden files are left out
-    unless ``hidden`` says otherwise.
-    """
-
-    text: str = ""
-    kinds: tuple[AssetKind, ...] = ()
-    architectures: tuple[Architecture, ...] = ()
-    tags: tuple[str, ...] = ()  # all must match
-    collection: str | None = None
-    min_rating: int = 0
-    favorites_only: bool = False
-    statuses: tuple[FileStatus, ...] = ()  # empty = every status except MISSING
-    root_id: int | None = None
-    folder: str | None = None  # only files at or below this folder (a sub-folder of a root, in the sidebar)
-    hidden: HiddenFilter = HiddenFilter.VISIBLE
-    has_update: bool = False  # only files with a newer Civitai version (catalog.updates)
-    sort: SortKey = SortKey.NAME
-    descending: bool = False
-    limit: int | None = None
-    offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)

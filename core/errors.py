@@ -2,7 +2,7 @@
 
 Each layer has its own branch (``core.sources.errors.RemoteError`` for sites and downloads,
 ``catalog.errors.CatalogError`` for the library database, ``app.render_service.RenderError`` for renders,
-``core.formats.model_file.FormatError`` for unreadable model files), and every branch derives from this
+``core.formats.errors.FormatError`` for unreadable model files), and every branch derives from this
 class, so a front end needs one ``except AtelierError`` and one mapping (``app.messages.user_message``)
 to turn any expected failure into the one line it shows, instead of a traceback.
 """

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from catalog.path_text import shown
-from catalog.records import AssetRecord, AssetRow
 from core.sizes import human_size
 from core.sources.site_words import (  # the sites' vocabulary: in core, so the CLI words output alike
     CIVITAI_BASE_MODEL_LABELS,
@@ -31,6 +31,9 @@ from core.taxonomy import (
     FileStatus,
     NetworkType,
 )
+
+if TYPE_CHECKING:
+    from catalog.records import AssetRecord, AssetRow
 
 __all__ = [  # the sites' words are re-exported: the views import every label from here
     "ARCHITECTURE_LABELS",

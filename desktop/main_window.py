@@ -42,8 +42,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catalog.asset_query import AssetQuery, SortKey
 from catalog.path_text import shown
-from catalog.records import AssetQuery, AssetRecord, Facets, RootRecord, SortKey, UserDataChanges
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import FileStatus
 from desktop.compose.board_dock import BOARD_WIDTH, BoardDock
@@ -75,6 +75,7 @@ from desktop.workers import JobFunction, JobHandle, JobRunner
 if TYPE_CHECKING:
     from app.after_scan import ChainSteps
     from app.import_files import InPlacePlan
+    from catalog.records import AssetRecord, Facets, RootRecord  # read after the first frame
     from core.downloads import DownloadRecord
     from desktop.compose.compose_tab import ComposeTab
     from desktop.dialogs.first_start_dialog import FirstStartDialog
@@ -945,6 +946,8 @@ class MainWindow(QMainWindow):
         menu.popup(view.viewport().mapToGlobal(position))
 
     def _set_favorite(self, records: Sequence[AssetRecord], favorite: bool) -> None:
+        from catalog.records import UserDataChanges
+
         for record in records:
             updated = self.library.update_user_data(record.id, UserDataChanges(favorite=favorite))
             self.model.refresh_asset(record.id, updated)

@@ -16,23 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from catalog.records import (
-    AssetQuery,
-    AssetRecord,
-    AssetRow,
-    Facets,
-    PreviewRecord,
-    RemoteLinkRecord,
-    RemoteMatch,
-    RootRecord,
-    UserDataChanges,
-)
 from core.jobs import CancelToken, ProgressCallback
 
 if TYPE_CHECKING:  # the clients import requests / huggingface_hub: only when the tabs are used
     from app.after_scan import LookupRequest
     from app.download_service import DownloadService
+    from catalog.asset_query import AssetQuery
     from catalog.enrich import EnrichSummary
+    from catalog.records import (  # the records are read after the first frame, off the GUI thread
+        AssetRecord,
+        AssetRow,
+        Facets,
+        PreviewRecord,
+        RemoteLinkRecord,
+        RemoteMatch,
+        RootRecord,
+        UserDataChanges,
+    )
     from core.sources.civitai import CivitaiClient
     from core.sources.huggingface import HuggingFaceClient
     from desktop.compose.service import RenderServiceLike
@@ -158,7 +158,7 @@ class Stoppable(Protocol):
 ScanRoots = Callable[[Sequence[int] | None, ProgressCallback, CancelToken], object]
 HashPending = Callable[[ProgressCallback, CancelToken], object]
 DiscoverFolders = Callable[[], list[tuple[Path, str]]]
-AddRoot = Callable[[Path], RootRecord]
+AddRoot = Callable[[Path], "RootRecord"]
 StartWatching = Callable[[Callable[[], None]], Stoppable]
 RenderFactory = Callable[[], "RenderServiceLike"]
 LookUpCivitai = Callable[["LookupRequest", ProgressCallback, CancelToken], "EnrichSummary"]

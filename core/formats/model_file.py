@@ -22,37 +22,12 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import msgspec
 
-from core.errors import AtelierError
+# The error family lives in core.formats.errors (light to import); named here too, as it always was.
+from core.formats.errors import CorruptFileError as CorruptFileError  # noqa: PLC0414
+from core.formats.errors import FormatError as FormatError  # noqa: PLC0414
+from core.formats.errors import UnreadableFileError as UnreadableFileError  # noqa: PLC0414
+from core.formats.errors import UnsafeFileError as UnsafeFileError  # noqa: PLC0414
 from core.taxonomy import FileFormat
-
-
-class FormatError(AtelierError):
-    """Base class: a file could not be read as a model. ``reason`` (= ``message``) is shown as is."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class CorruptFileError(FormatError):
-    """The file is damaged or is not what its extension claims (truncated, bad header, ...)."""
-
-
-class UnreadableFileError(FormatError, OSError):
-    """The path is there but was not opened: no permission, a special file (named pipe, socket, device)
-    with a model's name, a link loop or a link to nothing. Such a file is ``unreadable``, never "corrupt".
-
-    Also an ``OSError``: to code that only reads bytes (hashing, copying a preview) it is one more reason a
-    file cannot be read, and its existing ``except OSError`` handles it with this reason as the message."""
-
-
-class UnsafeFileError(FormatError):
-    """A pickle would import something outside the allow-list; it is never loaded."""
-
-    def __init__(self, reason: str, offending_globals: tuple[str, ...]) -> None:
-        super().__init__(reason)
-        self.offending_globals = offending_globals
-
 
 _Count = Annotated[int, msgspec.Meta(ge=0)]
 

@@ -8,6 +8,8 @@ library of thousands of files costs no widgets. Thumbnails arrive as ``QImage`` 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
@@ -21,10 +23,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from catalog.records import AssetRow
 from core.taxonomy import FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_BADGES, KIND_COLORS, STATUS_LABELS, display_title, stars
 from desktop.models.asset_table_model import UPDATE_COLOR, AssetRole
+
+if TYPE_CHECKING:  # the rows are read after the first frame, off the GUI thread
+    from catalog.records import AssetRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -59,8 +63,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         return QSize(image.width() + 2 * MARGIN, image.height() + text_height + 2 * MARGIN)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
-        record = index.data(AssetRole.RECORD)
-        if not isinstance(record, AssetRow):
+        record: AssetRow | None = index.data(AssetRole.RECORD)  # None: a row that left the catalog
+        if record is None:
             return
         rect: QRect = option.rect
         palette: QPalette = option.palette

@@ -18,9 +18,8 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import fields
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -33,8 +32,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
+from catalog.asset_query import AssetQuery, SortKey
 from catalog.path_text import shown
-from catalog.records import AssetQuery, AssetRecord, AssetRow, SortKey
 from core.taxonomy import AssetKind, FileStatus
 from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_mime
 from desktop.labels import (
@@ -49,6 +48,9 @@ from desktop.labels import (
 )
 from desktop.services import AssetLibrary
 from desktop.thumbnails import ThumbnailCache
+
+if TYPE_CHECKING:  # the rows are read after the first frame, off the GUI thread (catalog.read_connection)
+    from catalog.records import AssetRecord, AssetRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -491,9 +493,8 @@ def _alignment(column: AssetColumn) -> int:
     return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
 
-_ROW_FIELDS = tuple(field.name for field in fields(AssetRow))
-
-
 def row_of_record(record: AssetRecord) -> AssetRow:
     """The row of a full record (an edit's result): the same values the catalog's page read gives."""
-    return AssetRow(**{name: getattr(record, name) for name in _ROW_FIELDS})
+    from catalog.records import AssetRow
+
+    return AssetRow(**{field.name: getattr(record, field.name) for field in dataclasses.fields(AssetRow)})

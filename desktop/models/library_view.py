@@ -19,10 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from catalog.records import AssetQuery, AssetRow, Facets, RootRecord
+from catalog.asset_query import AssetQuery
 from desktop.services import AssetLibrary
+
+if TYPE_CHECKING:  # read on the job thread, after the first frame
+    from catalog.records import AssetRow, Facets, RootRecord
 
 
 class PageReads(Protocol):

@@ -22,11 +22,11 @@ from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QStandardItem, QStandardItemModel
 
 from catalog.path_text import shown
-from catalog.records import Facets, RootRecord
 from core.taxonomy import Architecture, AssetKind
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
 
 if TYPE_CHECKING:
+    from catalog.records import Facets, RootRecord
     from desktop.organize.folders import FolderNode
 
 

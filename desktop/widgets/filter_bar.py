@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catalog.records import HiddenFilter, SortKey
+from catalog.asset_query import HiddenFilter, SortKey
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
 from desktop.resources import icon

@@ -1,0 +1,58 @@
+"""A search of the library (``AssetQuery``) and its choices (``SortKey``, ``HiddenFilter``), alone.
+
+Apart from ``catalog.records`` because the window builds its first query before its first frame, while
+the records (a score of frozen dataclasses, costly to create) are only needed once rows are read, off the
+GUI thread. ``catalog.records`` names these too: either import works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.taxonomy import Architecture, AssetKind, FileStatus
+
+
+class HiddenFilter(StrEnum):
+    """Which files a query shows by their hidden flag: hidden files stay out of the views by default."""
+
+    VISIBLE = "visible"
+    ALL = "all"
+    ONLY = "only"
+
+
+class SortKey(StrEnum):
+    NAME = "name"
+    ADDED = "added"
+    SIZE = "size"
+    RATING = "rating"
+    KIND = "kind"
+    ARCHITECTURE = "architecture"
+
+
+@dataclass(frozen=True, slots=True)
+class AssetQuery:
+    """A search of the library. Empty fields do not filter.
+
+    ``text`` is matched with FTS5 over display name, file name, tags, trigger words, notes and
+    descriptions (prefix match per word, so typing "pix" finds "pixel art"). ``kinds`` and
+    ``architectures`` match the effective values (the user's override when set). Hidden files are left out
+    unless ``hidden`` says otherwise.
+    """
+
+    text: str = ""
+    kinds: tuple[AssetKind, ...] = ()
+    architectures: tuple[Architecture, ...] = ()
+    tags: tuple[str, ...] = ()  # all must match
+    collection: str | None = None
+    min_rating: int = 0
+    favorites_only: bool = False
+    statuses: tuple[FileStatus, ...] = ()  # empty = every status except MISSING
+    root_id: int | None = None
+    folder: str | None = None  # only files at or below this folder (a sub-folder of a root, in the sidebar)
+    hidden: HiddenFilter = HiddenFilter.VISIBLE
+    has_update: bool = False  # only files with a newer Civitai version (catalog.updates)
+    sort: SortKey = SortKey.NAME
+    descending: bool = False
+    limit: int | None = None
+    offset: int = 0
