@@ -696,7 +696,7 @@ class EncoderRow:
 
 ENCODERS: tuple[EncoderRow, ...] = (
     EncoderRow("clip_l", "CLIP-L", "clip", 768),
-    EncoderRow("clip_g", "CLIP-G (OpenCLIP bigG)", "clip", 1280),
+    EncoderRow("clip_g", "CLIP-G (OpenCLIP bigG)", "openclip", 1280),
     EncoderRow("openclip_bigg", "OpenCLIP bigG", "openclip", 1280),
     EncoderRow("openclip_h", "OpenCLIP ViT-H", "openclip", 1024),
     EncoderRow("t5xxl", "T5-XXL", "t5", 4096),
@@ -749,8 +749,12 @@ VAES: tuple[VaeRow, ...] = (
 
 
 def users_of_encoder(encoder_id: str) -> tuple[Architecture, ...]:
-    """The families whose rows list ``encoder_id`` among their text encoders, in table order."""
-    return _ENCODER_USERS.get(encoder_id, ())
+    """The families whose rows list ``encoder_id``, or an encoder a header cannot tell from it (same kind
+    of network, same width: Llama 3.1 8B and LLaVA-Llama-3 8B), in table order."""
+    row = ENCODER_OF.get(encoder_id)
+    twins = [e.id for e in ENCODERS if row and (e.family, e.width) == (row.family, row.width)] or [encoder_id]
+    found = {arch for twin in twins for arch in _ENCODER_USERS.get(twin, ())}
+    return tuple(arch for arch in _ROW_ORDER if arch in found)
 
 
 def users_of_vae(vae_id: str) -> tuple[Architecture, ...]:
@@ -767,6 +771,7 @@ def _users(attribute: str) -> dict[str, tuple[Architecture, ...]]:
 
 
 _ENCODER_USERS = _users("text_encoders")
+_ROW_ORDER = tuple(row.architecture for row in ROWS)
 _VAE_USERS = _users("vae")
 
 

@@ -21,6 +21,7 @@ from core.identify.families import (
 )
 from core.identify.registry import Match, Refusal
 from core.identify.view import HeaderView
+from core.identify.vocabulary import ENCODERS, users_of_encoder
 from core.taxonomy import Architecture, AssetKind
 
 _CLIP_WIDTHS = {768: "clip_l", 1024: "openclip_h", 1280: "openclip_bigg"}
@@ -166,19 +167,69 @@ def match_text_encoder(view: HeaderView) -> Match | Refusal:
     t5 = view.find_suffix("encoder.block.0.layer.0.SelfAttention.q.weight")
     if t5 is not None:
         width = view.dim(t5, 1) or 0
-        name = "t5xxl" if width == 4096 else f"t5_{width}"
-        found.append((name, f"{t5}: T5 encoder, d_model {width}"))
+        # UMT5 gives every layer its own relative position bias; T5 only the first.
+        bias = t5.replace("block.0.", "block.1.").replace(".q.weight", ".relative_attention_bias.weight")
+        if view.has(bias):
+            name = {4096: "umt5_xxl", 2048: "umt5_xl"}.get(width, f"umt5_{width}")
+            found.append((name, f"{t5}: UMT5 encoder (a position bias in every layer), d_model {width}"))
+        else:
+            name = "t5xxl" if width == 4096 else f"t5_{width}"
+            found.append((name, f"{t5}: T5 encoder, d_model {width}"))
     openclip = view.find_suffix("transformer.resblocks.0.attn.in_proj_weight")
     if openclip is not None and not openclip.startswith("visual.") and clip is None:
         width = view.dim(openclip, 1) or 0
         found.append(
             (_CLIP_WIDTHS.get(width, f"openclip_{width}"), f"{openclip}: OpenCLIP text, width {width}")
         )
-    if view.has("model.embed_tokens.weight") and view.has_prefix("model.layers.0."):
-        width = view.dim("model.embed_tokens.weight", 1) or 0
-        found.append((f"llm_{width}", f"decoder-only language model (hidden {width}) used as a text encoder"))
+    llm = _language_model(view)
+    if llm is not None:
+        found.append(llm)
     if not found:
-        return Refusal("no text_model.encoder / T5 encoder.block / OpenCLIP transformer keys")
-    reasons = (*(why for _, why in found), f"text {_SHARED}")
-    details = {"encoders": [name for name, _ in found]}
+        return Refusal("no text_model.encoder / T5 encoder.block / OpenCLIP transformer / LLM layers keys")
+    names = [name for name, _ in found]
+    order = list(Architecture)
+    users = sorted({arch for name in names for arch in users_of_encoder(name)}, key=order.index)
+    details: dict[str, object] = {"encoders": names, "encoder": names[0]}
+    if users:
+        details["used_by"] = [arch.value for arch in users]
+    if len(users) == 1:
+        only = f"only {users[0].value} uses {names[0]} => {users[0].value}"
+        return Match(AssetKind.TEXT_ENCODER, users[0], (*(why for _, why in found), only), details=details)
+    used = f" (used by {', '.join(arch.value for arch in users)})" if users else ""
+    reasons = (*(why for _, why in found), f"text {_SHARED}{used}")
     return Match(AssetKind.TEXT_ENCODER, Architecture.UNKNOWN, reasons, details=details)
+
+
+# Where a decoder-only LLM's layers sit: bare, under model., or inside a vision-language wrapper.
+_LLM_PREFIXES = ("model.", "", "model.language_model.", "language_model.model.")
+_MISTRAL_VOCAB = 131072
+
+
+def _language_model(view: HeaderView) -> tuple[str, str] | None:
+    """(encoder id, reason) of a decoder-only LLM stored as a text encoder (Qwen, Gemma, Llama, Mistral).
+
+    The kind of network shows in its layers: Gemma has pre-feed-forward norms, Qwen3 normalises q
+    (``q_norm``), Qwen2 gives q_proj a bias, Llama and Mistral have none of these (their vocabularies
+    differ: 128256 vs 131072). The width then names the model (``vocabulary.ENCODERS``).
+    """
+    prefix = next((p for p in _LLM_PREFIXES if view.has(p + "embed_tokens.weight")), None)
+    if prefix is None or not view.has_prefix(prefix + "layers.0."):
+        return None
+    shape = view.shape(prefix + "embed_tokens.weight") or (0, 0)
+    vocab, width = shape[0], shape[-1]
+    layer = prefix + "layers.0."
+    if view.has(layer + "pre_feedforward_layernorm.weight"):
+        family = "gemma"
+    elif view.has(layer + "self_attn.q_norm.weight"):
+        family = "qwen3_vl" if view.has_prefix("visual.") or view.has_prefix("model.visual.") else "qwen3"
+    elif view.has(layer + "self_attn.q_proj.bias"):
+        family = "qwen2"
+    else:
+        family = "mistral" if vocab == _MISTRAL_VOCAB else "llama"
+    rows = [row for row in ENCODERS if row.family == family and row.width == width]
+    encoder = rows[0].id if rows else f"{family}_{width}"
+    what = rows[0].name if rows else f"a {family} model"
+    return (
+        encoder,
+        f"{prefix}embed_tokens + layers: decoder-only LLM, hidden {width}, vocabulary {vocab} => {what}",
+    )
