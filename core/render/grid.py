@@ -21,7 +21,17 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from PIL import Image, ImageDraw, ImageFont
 
-from core.render.recipe import MAX_CLIP_SKIP, MAX_SEED, MAX_STEPS, AssetRef, LoraUse, Recipe, split_sampler
+from core.render.recipe import (
+    MAX_CLIP_SKIP,
+    MAX_GUIDANCE,
+    MAX_SEED,
+    MAX_SHIFT,
+    MAX_STEPS,
+    AssetRef,
+    LoraUse,
+    Recipe,
+    split_sampler,
+)
 
 MAX_AXIS_VALUES = 16
 # A1111 draws random seeds below 2**32 - 1 so they stay reusable in every UI.
@@ -34,7 +44,9 @@ _FAILED_TEXT = (60, 60, 60)
 
 ACCEPTED_FORMS = (
     "lora:NAME=0,0.5,1 | seed=1,2,3 (or -1 for random) | cfg=4,7,10 | steps=10,20,30 | "
-    "checkpoint=dreamshaper_8,realisticVision | sampler=Euler a,DPM++ 2M Karras | clip-skip=1,2; "
+    "checkpoint=dreamshaper_8,realisticVision | sampler=Euler a,DPM++ 2M Karras | clip-skip=1,2 | "
+    "guidance=2.5,3.5 (Distilled CFG Scale) | shift=1,3,6 | vae=ae,None | "
+    "text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn (swaps that encoder); "
     "numbers may also be ranges: 4-10 (every 1), 4-10 (+2) (step 2), 10-30 [3] (3 evenly spaced values)"
 )
 
@@ -51,6 +63,10 @@ class AxisKind(StrEnum):
     STEPS = "steps"
     SAMPLER = "sampler"
     CLIP_SKIP = "clip-skip"
+    GUIDANCE = "guidance"
+    SHIFT = "shift"
+    VAE = "vae"
+    TEXT_ENCODER = "text-encoder"
 
 
 class GridAxisError(ValueError):
@@ -72,6 +88,14 @@ _KIND_ALIASES: dict[str, AxisKind] = {
     "steps": AxisKind.STEPS,
     "sampler": AxisKind.SAMPLER,
     "clipskip": AxisKind.CLIP_SKIP,
+    "guidance": AxisKind.GUIDANCE,
+    "distilledcfg": AxisKind.GUIDANCE,
+    "distilledcfgscale": AxisKind.GUIDANCE,
+    "shift": AxisKind.SHIFT,
+    "vae": AxisKind.VAE,
+    "textencoder": AxisKind.TEXT_ENCODER,
+    "te": AxisKind.TEXT_ENCODER,
+    "clip": AxisKind.TEXT_ENCODER,
 }
 
 # The names A1111's X/Y/Z plot script gives its axis types, written into the grid's infotext.
@@ -85,10 +109,18 @@ _A1111_TYPES: dict[AxisKind, str] = {
     AxisKind.STEPS: "Steps",
     AxisKind.SAMPLER: "Sampler",
     AxisKind.CLIP_SKIP: "Clip skip",
+    AxisKind.GUIDANCE: "Distilled CFG Scale",  # Forge's axis
+    AxisKind.SHIFT: "Shift",
+    AxisKind.VAE: "VAE",
+    AxisKind.TEXT_ENCODER: "Text encoder",
 }
+# Axes that name which item of the recipe they vary (lora:NAME=, text-encoder:NAME=).
+_TARGETED = frozenset({AxisKind.LORA_WEIGHT, AxisKind.TEXT_ENCODER})
+# A VAE axis value meaning "the checkpoint's own VAE" (A1111's VAE axis says "None" too).
+_OWN_VAE = "None"
 
 _INTEGER_KINDS = frozenset({AxisKind.SEED, AxisKind.STEPS, AxisKind.CLIP_SKIP})
-_FLOAT_KINDS = frozenset({AxisKind.CFG, AxisKind.LORA_WEIGHT})
+_FLOAT_KINDS = frozenset({AxisKind.CFG, AxisKind.LORA_WEIGHT, AxisKind.GUIDANCE, AxisKind.SHIFT})
 _CHECKPOINT_HASH = re.compile(r"^(?P<name>.*?)\s*\[(?P<hash>[0-9a-fA-F]{8,64})\]$")
 
 
@@ -163,6 +195,20 @@ def _normalized_value(kind: AxisKind, value: AxisValue) -> AxisValue:
         return cfg
     if kind is AxisKind.LORA_WEIGHT:
         return _number(value, kind)
+    if kind is AxisKind.GUIDANCE:
+        guidance = _number(value, kind)
+        if not 0 <= guidance <= MAX_GUIDANCE:
+            raise GridAxisError(
+                f"guidance values must be between 0 and {MAX_GUIDANCE:g}, not {format_number(guidance)}"
+            )
+        return guidance
+    if kind is AxisKind.SHIFT:
+        shift = _number(value, kind)
+        if not 0 < shift <= MAX_SHIFT:
+            raise GridAxisError(
+                f"shift values must be above 0 and at most {MAX_SHIFT:g}, not {format_number(shift)}"
+            )
+        return shift
     text = str(value).strip()
     if not text:
         raise GridAxisError(f"{kind.value} values must not be empty")
@@ -204,8 +250,16 @@ class GridAxis:
         if kind is AxisKind.LORA_WEIGHT:
             if not target:
                 raise GridAxisError("a LoRA weight axis needs the LoRA's name, as in lora:add_detail=0,0.5,1")
+        elif kind is AxisKind.TEXT_ENCODER:
+            if not target:
+                raise GridAxisError(
+                    "a text-encoder axis needs the encoder it swaps, as in "
+                    "text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn"
+                )
         elif target is not None:
-            raise GridAxisError(f"only LoRA weight axes name a target; the {kind.value} axis got {target!r}")
+            raise GridAxisError(
+                f"only LoRA weight and text-encoder axes name a target; the {kind.value} axis got {target!r}"
+            )
         object.__setattr__(self, "target", target)
 
     def label(self, value: AxisValue) -> str:
@@ -222,6 +276,14 @@ class GridAxis:
         if self.kind is AxisKind.CLIP_SKIP:
             return f"clip skip {value}"
         if self.kind is AxisKind.CHECKPOINT:
+            return _checkpoint_ref(str(value)).name
+        if self.kind is AxisKind.GUIDANCE:
+            return f"Distilled CFG {format_number(float(value))}"
+        if self.kind is AxisKind.SHIFT:
+            return f"shift {format_number(float(value))}"
+        if self.kind is AxisKind.VAE:
+            return "own VAE" if value == _OWN_VAE else _checkpoint_ref(str(value)).name
+        if self.kind is AxisKind.TEXT_ENCODER:
             return _checkpoint_ref(str(value)).name
         return str(value)
 
@@ -241,6 +303,15 @@ class GridAxis:
             return recipe.replace(steps=int(value))
         if self.kind is AxisKind.CLIP_SKIP:
             return recipe.replace(clip_skip=int(value))
+        if self.kind is AxisKind.GUIDANCE:
+            return recipe.replace(guidance=float(value))
+        if self.kind is AxisKind.SHIFT:
+            return recipe.replace(shift=float(value))
+        if self.kind is AxisKind.VAE:
+            return recipe.replace(vae=None if value == _OWN_VAE else _checkpoint_ref(str(value)))
+        if self.kind is AxisKind.TEXT_ENCODER:
+            assert self.target is not None  # enforced in __post_init__
+            return _with_text_encoder(recipe, self.target, _checkpoint_ref(str(value)))
         sampler, schedule = split_sampler(str(value))
         return recipe.replace(sampler=sampler, schedule=schedule)
 
@@ -248,7 +319,7 @@ class GridAxis:
         """Whether both axes vary the same thing (a grid with both would overwrite one with the other)."""
         if self.kind is not other.kind:
             return False
-        if self.kind is AxisKind.LORA_WEIGHT:
+        if self.kind in _TARGETED:
             return (self.target or "").casefold() == (other.target or "").casefold()
         return True
 
@@ -267,6 +338,21 @@ def _with_lora_weight(recipe: Recipe, target: str, weight: float) -> Recipe:
         return recipe.replace(loras=(*loras, LoraUse(AssetRef(name=target), weight=weight)))
     loras[index] = dataclasses.replace(loras[index], weight=weight, enabled=True)
     return recipe.replace(loras=tuple(loras))
+
+
+def _with_text_encoder(recipe: Recipe, target: str, ref: AssetRef) -> Recipe:
+    """Swap the recipe's text encoder named ``target`` for ``ref`` (order kept), or add ``ref``.
+
+    A diffusion-model-only checkpoint reads each encoder from its own file; the axis compares files for
+    one encoder (t5xxl in fp16 or fp8, say) and leaves the others as they are.
+    """
+    encoders = list(recipe.text_encoders)
+    folded = target.casefold()
+    index = next((i for i, enc in enumerate(encoders) if enc.name.casefold() == folded), None)
+    if index is None:
+        return recipe.replace(text_encoders=(*encoders, ref))
+    encoders[index] = ref
+    return recipe.replace(text_encoders=tuple(encoders))
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -320,8 +406,11 @@ def parse_axis(text: str) -> GridAxis:
     """An axis from its one-line form, as typed in the CLI or the grid dialog.
 
     Forms: ``lora:NAME=0,0.5,1``, ``seed=1,2,3``, ``cfg=4,7,10``, ``steps=10,20,30``,
-    ``checkpoint=a,b``, ``sampler=Euler a,DPM++ 2M``, ``clip-skip=1,2``; numeric values may be A1111
-    ranges (``4-10 (+2)``, ``10-30 [3]``). Raises GridAxisError (a ValueError) naming these forms.
+    ``checkpoint=a,b``, ``sampler=Euler a,DPM++ 2M``, ``clip-skip=1,2``, and for the flow-matching
+    families ``guidance=2.5,3.5`` (Forge's Distilled CFG Scale), ``shift=1,3``, ``vae=ae,None`` (None:
+    the checkpoint's own) and ``text-encoder:NAME=file1,file2`` (swaps the encoder NAME); numeric values
+    may be A1111 ranges (``4-10 (+2)``, ``10-30 [3]``). Raises GridAxisError (a ValueError) naming these
+    forms.
     """
     key, sep, rest = text.partition("=")
     if not sep:
@@ -346,9 +435,15 @@ def parse_axis(text: str) -> GridAxis:
             f"grid axis {text!r} needs the LoRA's name, as in lora:add_detail=0,0.5,1; "
             f"accepted forms: {ACCEPTED_FORMS}"
         )
-    if kind is not AxisKind.LORA_WEIGHT and target is not None:
+    if kind is AxisKind.TEXT_ENCODER and target is None:
         raise GridAxisError(
-            f"grid axis {text!r}: only 'lora:NAME=' takes a name; accepted forms: {ACCEPTED_FORMS}"
+            f"grid axis {text!r} needs the text encoder it swaps, as in "
+            f"text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn; accepted forms: {ACCEPTED_FORMS}"
+        )
+    if kind not in _TARGETED and target is not None:
+        raise GridAxisError(
+            f"grid axis {text!r}: only 'lora:NAME=' and 'text-encoder:NAME=' take a name; "
+            f"accepted forms: {ACCEPTED_FORMS}"
         )
     items = _split_values(rest)
     if not items or any(not item for item in items):
@@ -421,15 +516,18 @@ def render_order(cells: Sequence[Sequence[Recipe]]) -> list[tuple[int, int]]:
     """(row, column) of every cell, cells sharing a checkpoint adjacent, row-major within a checkpoint.
 
     The engine reloads the whole pipeline when the checkpoint changes (seconds to tens of seconds), so a
-    checkpoint axis on Y must not become one reload per cell. Checkpoints keep their first-seen order.
+    checkpoint axis on Y must not become one reload per cell. Separate text-encoder files (billions of
+    parameters for a T5 or a Qwen encoder) are grouped the same way, within a checkpoint. Checkpoints
+    keep their first-seen order.
     """
-    groups: dict[tuple[str, str | None, str | None] | None, list[tuple[int, int]]] = {}
+    groups: dict[object, dict[object, list[tuple[int, int]]]] = {}
     for row_index, row in enumerate(cells):
         for column_index, recipe in enumerate(row):
             ref = recipe.checkpoint
-            key = (ref.name, ref.path, ref.hash) if ref is not None else None
-            groups.setdefault(key, []).append((row_index, column_index))
-    return [coordinates for group in groups.values() for coordinates in group]
+            checkpoint = (ref.name, ref.path, ref.hash) if ref is not None else None
+            encoders = tuple((enc.name, enc.path, enc.hash) for enc in recipe.text_encoders)
+            groups.setdefault(checkpoint, {}).setdefault(encoders, []).append((row_index, column_index))
+    return [cell for by_encoders in groups.values() for group in by_encoders.values() for cell in group]
 
 
 def grid_infotext_extra(

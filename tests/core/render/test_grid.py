@@ -87,7 +87,10 @@ def test_parse_axis_forms(text: str, kind: AxisKind, values: tuple[object, ...],
         ("seed=-2", "-1 (random)"),
         ("lora=0,1", "needs the LoRA's name"),
         ("lora:=0,1", "names no LoRA"),
-        ("seed:x=1,2", "only 'lora:NAME=' takes a name"),
+        ("seed:x=1,2", "only 'lora:NAME=' and 'text-encoder:NAME=' take a name"),
+        ("guidance=-1", "guidance values must be between 0 and 100, not -1"),
+        ("shift=0", "shift values must be above 0 and at most 100, not 0"),
+        ("text-encoder=t5xxl_fp16", "needs the text encoder it swaps"),
         ("cfg=", "empty value"),
         ("cfg=4,,7", "empty value"),
         ("seed=1-100", "at most 16"),
@@ -119,7 +122,7 @@ def test_axis_validation_on_construction() -> None:
         GridAxis(AxisKind.CFG, ("abc",))
     with pytest.raises(GridAxisError, match="finite"):
         GridAxis(AxisKind.LORA_WEIGHT, (float("nan"),), "x")
-    with pytest.raises(GridAxisError, match="only LoRA weight axes name a target"):
+    with pytest.raises(GridAxisError, match="only LoRA weight and text-encoder axes name a target"):
         GridAxis(AxisKind.CFG, (7,), "x")
     with pytest.raises(GridAxisError, match="numbers"):
         GridAxis(AxisKind.STEPS, (True,))
@@ -195,6 +198,10 @@ def test_checkpoint_apply_names_paths_and_hashes() -> None:
         ("steps=30", 30, "steps", 30),
         ("clip-skip=2", 2, "clip_skip", 2),
         ("sampler=DPM++ 2M Karras", "DPM++ 2M Karras", "sampler", "DPM++ 2M"),
+        ("guidance=2.5", 2.5, "guidance", 2.5),
+        ("distilled-cfg-scale=4", 4, "guidance", 4.0),
+        ("shift=3", 3, "shift", 3.0),
+        ("vae=ae", "ae", "vae", AssetRef("ae")),
     ],
 )
 def test_other_axes_replace_only_their_field(text: str, value: object, field: str, expected: object) -> None:
@@ -382,3 +389,83 @@ def test_grid_module_does_not_import_torch() -> None:
     code = "import sys, core.render.grid; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# --- flow-matching families -----------------------------------------------------------------------------
+
+FLUX = Recipe(
+    checkpoint=AssetRef("flux1-dev-fp8"),
+    vae=AssetRef("ae"),
+    text_encoders=(AssetRef("clip_l"), AssetRef("t5xxl_fp16")),
+    sampler="Euler",
+    schedule="Simple",
+    cfg=1.0,
+    guidance=3.5,
+    seed=5,
+)
+
+
+def test_guidance_and_shift_axes_vary_flux_settings_and_label_them_as_forge() -> None:
+    x, y = parse_axis("guidance=2-4 [3]"), parse_axis("shift=1,3.16")
+    cells = grid_recipes(FLUX, x, y)
+    assert [[(c.guidance, c.shift) for c in row] for row in cells] == [
+        [(2.0, 1.0), (3.0, 1.0), (4.0, 1.0)],
+        [(2.0, 3.16), (3.0, 3.16), (4.0, 3.16)],
+    ]
+    assert all(c.replace(guidance=3.5, shift=None) == FLUX for row in cells for c in row)
+    assert [x.label(v) for v in x.values] == ["Distilled CFG 2", "Distilled CFG 3", "Distilled CFG 4"]
+    assert y.label(3.16) == "shift 3.16"
+    assert grid_infotext_extra(x, y) == {
+        "X Type": "Distilled CFG Scale",
+        "X Values": "2, 3, 4",
+        "Y Type": "Shift",
+        "Y Values": "1, 3.16",
+    }
+
+
+def test_vae_axis_swaps_the_file_or_goes_back_to_the_checkpoints_own() -> None:
+    axis = parse_axis("vae=ae,/models/vae/flux_vae_alt.safetensors,None")
+    cells = grid_recipes(FLUX, axis)[0]
+    assert [c.vae for c in cells] == [
+        AssetRef("ae"),
+        AssetRef("flux_vae_alt", path="/models/vae/flux_vae_alt.safetensors"),
+        None,
+    ]
+    assert [axis.label(v) for v in axis.values] == ["ae", "flux_vae_alt", "own VAE"]
+
+
+def test_text_encoder_axis_swaps_one_encoder_and_keeps_the_others() -> None:
+    axis = parse_axis("text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn")
+    assert axis.target == "t5xxl_fp16"
+    cells = grid_recipes(FLUX, axis)[0]
+    assert [[e.name for e in c.text_encoders] for c in cells] == [
+        ["clip_l", "t5xxl_fp16"],
+        ["clip_l", "t5xxl_fp8_e4m3fn"],
+    ]
+    added = parse_axis("te:clip_g=clip_g").apply(FLUX, "clip_g")
+    assert [e.name for e in added.text_encoders] == ["clip_l", "t5xxl_fp16", "clip_g"]
+    assert grid_infotext_extra(axis)["X Type"] == "Text encoder"
+    with pytest.raises(GridAxisError, match="both grid axes vary the text-encoder"):
+        grid_recipes(FLUX, axis, parse_axis("text-encoder:T5XXL_FP16=a,b"))
+    assert grid_recipes(FLUX, axis, parse_axis("text-encoder:clip_l=clip_l,clip_l_alt"))
+
+
+def test_render_order_loads_each_text_encoder_file_once_per_checkpoint() -> None:
+    x = parse_axis("text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn")
+    y = parse_axis("seed=1,2")
+    cells = grid_recipes(FLUX, x, y)
+    order = render_order(cells)
+    encoders = [cells[r][c].text_encoders[1].name for r, c in order]
+    assert encoders == ["t5xxl_fp16", "t5xxl_fp16", "t5xxl_fp8_e4m3fn", "t5xxl_fp8_e4m3fn"]
+    # checkpoints stay adjacent even when their encoders differ between cells
+    mixed = grid_recipes(FLUX, parse_axis("checkpoint=a,b"), parse_axis("text-encoder:clip_l=clip_l,clip_x"))
+    names = [mixed[r][c].checkpoint.name for r, c in render_order(mixed)]  # type: ignore[union-attr]
+    assert names == ["a", "a", "b", "b"]
+
+
+def test_flow_settings_in_a_grid_cell_survive_infotext() -> None:
+    cell = grid_recipes(FLUX, parse_axis("guidance=2.5"))[0][0]
+    text = format_infotext(cell.with_extra(grid_infotext_extra(parse_axis("guidance=2.5"))))
+    back = recipe_from_infotext(text).recipe
+    assert (back.guidance, back.vae, back.text_encoders) == (2.5, FLUX.vae, FLUX.text_encoders)
+    assert back.extra["X Type"] == "Distilled CFG Scale"
