@@ -381,3 +381,72 @@ def _load_folder(
     return pipeline_cls.from_pretrained(
         str(files.checkpoint), dtype=dtype, local_files_only=True, **overrides
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyGaps:
+    """What a conversion left out: model tensors no file tensor filled, file tensors nothing used."""
+
+    missing: tuple[str, ...]
+    unexpected: tuple[str, ...]
+
+
+def conversion_gaps(family: Family, checkpoint: Mapping[str, Any], config_root: Path) -> dict[str, KeyGaps]:
+    """Convert a whole checkpoint's tensors (meta tensors suffice) the way a load does, per component.
+
+    For the transformer and VAE this runs diffusers' own single-file converters against models built
+    on the meta device from the bundled config with the file's depths and widths; for text encoders
+    the name matching of :func:`build_text_encoder`. Nothing real-sized is allocated, so real layouts
+    (Flux.1's 12 B transformer) are checked in milliseconds.
+    """
+    import diffusers
+    from diffusers.loaders.single_file_model import SINGLE_FILE_LOADABLE_CLASSES
+    from accelerate import init_empty_weights
+
+    library: Any = diffusers
+    names = frozenset(checkpoint)
+    folder = config_root / family.folder_for(names)
+    parts = _partition(family, names)
+    gaps: dict[str, KeyGaps] = {}
+    read = _transformer_reader(family, parts)
+    transformer = {new: t for name, t in checkpoint.items() if (new := read(name)) is not None}
+    cls = getattr(library, family.transformer_class)
+    config = _config(folder, "transformer", TRANSFORMER_SHAPES[family.transformer_class](_shapes(transformer)))
+    gaps["transformer"] = _gaps(cls, config, transformer, SINGLE_FILE_LOADABLE_CLASSES, init_empty_weights)
+    if "vae" in parts:
+        vae = {n: t for name, t in checkpoint.items() if (n := _strip_prefix(parts["vae"])(name)) is not None}
+        vae_config = _config(folder, "vae", autoencoder(_shapes(vae)))
+        gaps["vae"] = _gaps(library.AutoencoderKL, vae_config, vae, SINGLE_FILE_LOADABLE_CLASSES, init_empty_weights)
+    for slot in family.encoders:
+        if slot.name in parts:
+            strip = _strip_prefix(parts[slot.name])
+            state = {n: t for name, t in checkpoint.items() if (n := strip(name)) is not None}
+            gaps[slot.name] = _encoder_gaps(slot, state, folder)
+    return gaps
+
+
+def _gaps(cls: Any, config: dict[str, Any], state: dict[str, Any], table: Any, empty: Any) -> KeyGaps:
+    with empty():
+        model = cls.from_config(config)
+    expected = set(model.state_dict())
+    convert = table[cls.__name__]["checkpoint_mapping_fn"]
+    converted = convert(checkpoint=dict(state), config=config) if not expected <= set(state) else state
+    return KeyGaps(tuple(sorted(expected - set(converted))), tuple(sorted(set(converted) - expected)))
+
+
+def _encoder_gaps(slot: EncoderSlot, state: dict[str, Any], folder: Path) -> KeyGaps:
+    import torch
+    import transformers
+
+    library: Any = transformers
+    cls = getattr(library, slot.model_class)
+    base = json.loads((folder / slot.component / "config.json").read_text(encoding="utf-8"))
+    base.update(ENCODER_SHAPES[slot.kind](_shapes(state)))
+    with torch.device("meta"):
+        model = cls(cls.config_class.from_dict(base))
+    expected = {name.removeprefix("text_model."): name for name in model.state_dict()}
+    found = {name.removeprefix("text_model.") for name in state}
+    optional = {"encoder.embed_tokens.weight", "text_projection.weight"}
+    missing = tuple(sorted(expected[n] for n in set(expected) - found if n not in optional))
+    unexpected = tuple(sorted(n for n in found - set(expected) if not n.endswith("logit_scale")))
+    return KeyGaps(missing, unexpected)
