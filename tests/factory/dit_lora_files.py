@@ -506,3 +506,21 @@ def xlabs(layers: list[FusedLayer]) -> dict[str, torch.Tensor]:
         out[f"{names[layer.original]}.down.weight"] = layer.factors["down"]
         out[f"{names[layer.original]}.up.weight"] = layer.factors["up"]
     return out
+
+
+def musubi(layers: list[FusedLayer]) -> dict[str, torch.Tensor]:
+    """musubi-tuner (Qwen-Image, Z-Image): kohya roles over flattened diffusers names,
+    ``lora_unet_transformer_blocks_0_attn_to_q.lora_down.weight`` (alpha folded in)."""
+    out: dict[str, torch.Tensor] = {}
+    for path, f in split_per_module(layers):
+        name = "lora_unet_" + path.replace(".", "_")
+        out |= {f"{name}.lora_down.weight": f["down"], f"{name}.lora_up.weight": f["up"]}
+    return out
+
+
+DOT_ROLES = {"down": ".lora.down.weight", "up": ".lora.up.weight", "alpha": ".alpha"}
+
+
+def comfy_dot(layers: list[FusedLayer]) -> dict[str, torch.Tensor]:
+    """ComfyUI's Z-Image export: ``diffusion_model.layers.0.attention.qkv.lora.down.weight`` + ``.alpha``."""
+    return _named(layers, lambda n: "diffusion_model." + n, DOT_ROLES)

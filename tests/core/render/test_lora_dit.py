@@ -47,6 +47,8 @@ DIALECTS: dict[str, tuple[Callable[[list[FusedLayer]], list[FusedLayer]], Writer
     "diffusers": (files.with_lora, files.diffusers_peft),
     "peft-default": (files.with_lora, _peft_default),
     "onetrainer": (files.with_lora, files.onetrainer),
+    "musubi": (files.with_lora, files.musubi),
+    "comfy-dot": (files.with_lora, files.comfy_dot),
     "loha": (files.with_loha, files.kohya),
     "lokr-aligned": (_lokr(4), files.kohya),
 }
