@@ -49,6 +49,7 @@ from core.render.lora_unfused import (
     LayerAdapters,
     LowRank,
     can_run_unfused,
+    execution_device_type,
     low_rank_factors,
     prefers_unfused,
 )
@@ -602,6 +603,7 @@ class LoraPatcher:
         self._adapters: dict[int, LayerAdapters] = {}  # id(module) -> its forward hook
         # (id(network module), id(layer)) -> (network module, layer, down, up) in the layer's dtype
         self._factors: dict[tuple[int, int], tuple[NetworkModule, Any, Any, Any]] = {}
+        self._device_type: str | None = None  # where the pipeline runs, read at each apply
         if cache_budget_bytes is None:
             cache_budget_bytes = layer_cache_budget(pipeline_bytes(pipe), available_memory_bytes())
         self.cache = LayerCache(cache_budget_bytes)
@@ -726,7 +728,7 @@ class LoraPatcher:
         up, rank = module.tensors["lora_up"], int(module.tensors["lora_down"].shape[0])
         if int(up.numel()) != int(up.shape[0]) * rank:
             return False
-        return True if self._unfused else prefers_unfused(layer, rank)
+        return True if self._unfused else prefers_unfused(layer, rank, self._device_type)
 
     def _split(
         self, plan: Mapping[int, list[tuple[NetworkModule, float]]], targets: Mapping[int, LoraTarget]
@@ -737,6 +739,7 @@ class LoraPatcher:
         merged: dict[int, list[tuple[NetworkModule, float]]] = {}
         unfused: dict[int, list[LowRank]] = {}
         used: set[tuple[int, int]] = set()
+        self._device_type = execution_device_type(self._pipe)
         with torch.no_grad():
             for key, items in plan.items():
                 layer = targets[key].module

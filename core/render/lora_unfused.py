@@ -66,11 +66,23 @@ def low_rank_extra(rank: int, weight_shape: tuple[int, ...]) -> float:
     return rank * (inner + out) / (inner * out)
 
 
-def prefers_unfused(layer: Any, rank: int) -> bool:
+def execution_device_type(pipe: Any) -> str | None:
+    """Where ``pipe``'s forward passes run ("cpu", "cuda", "mps"), offload included: with model CPU
+    offload the weights sit on the CPU between steps but run on the GPU. None when ``pipe`` does not
+    say (not a diffusers pipeline): then each layer's own device is used."""
+    try:
+        device = getattr(pipe, "_execution_device", None)
+    except (AttributeError, RuntimeError, StopIteration):
+        return None
+    return None if device is None else str(getattr(device, "type", device)).split(":", 1)[0]
+
+
+def prefers_unfused(layer: Any, rank: int, device_type: str | None = None) -> bool:
     """Whether a rank-``rank`` LoRA on ``layer`` is better applied beside it than merged into it:
-    a plain ``Linear``/``Conv2d`` on the CPU whose low-rank path costs at most
-    :data:`UNFUSED_MAX_EXTRA` of the layer."""
-    if _is_linear_or_conv(layer) is None or layer.weight.device.type != "cpu":
+    a plain ``Linear``/``Conv2d`` that runs on the CPU (``device_type``, else where its weight is)
+    whose low-rank path costs at most :data:`UNFUSED_MAX_EXTRA` of the layer."""
+    runs_on = device_type or layer.weight.device.type
+    if _is_linear_or_conv(layer) is None or runs_on != "cpu" or layer.weight.device.type != "cpu":
         return False
     return low_rank_extra(rank, tuple(int(d) for d in layer.weight.shape)) <= UNFUSED_MAX_EXTRA
 

@@ -22,7 +22,7 @@ import torch
 
 from core.render.lora import LoraApplication, LoraMismatchError, LoraNetwork, LoraPatcher, load_network
 from core.render.lora_keys import target_modules
-from core.render.lora_unfused import low_rank_extra, prefers_unfused
+from core.render.lora_unfused import execution_device_type, low_rank_extra, prefers_unfused
 from tests.core.render.test_lora import (
     CONV3,
     _assert_unchanged,
@@ -101,7 +101,7 @@ def _hooked(pipe: Any) -> int:
     )
 
 
-def _probe(layer: torch.nn.Module, seed: int) -> torch.Tensor:
+def _probe(layer: Any, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     if isinstance(layer, torch.nn.Conv2d):
         return torch.randn(2, layer.in_channels, 6, 6, generator=g)
@@ -181,10 +181,10 @@ def test_a_weight_change_is_a_new_scale_not_a_pass_over_the_weights(
     patcher = LoraPatcher(pipe, unfused=True)
     made.append(patcher)
     patcher.apply([_use(network, 1.0, 1.0)])
-    weights = {name: p for name, p in pipe.unet.named_parameters()}
+    weights = {name: id(p) for name, p in pipe.unet.named_parameters()}
     factors = {key: (down.data_ptr(), up.data_ptr()) for key, (_, _, down, up) in patcher._factors.items()}
     patcher.apply([_use(network, 0.5, 0.25)])
-    assert {name: p for name, p in pipe.unet.named_parameters()} == weights  # the same tensors
+    assert {name: id(p) for name, p in pipe.unet.named_parameters()} == weights  # the same tensors
     # the converted factors were kept: nothing of the file was read or converted again
     assert {key: (down.data_ptr(), up.data_ptr()) for key, (_, _, down, up) in patcher._factors.items()} == (
         factors
@@ -264,3 +264,11 @@ def test_the_automatic_choice_runs_cheap_low_rank_paths_unfused_on_the_cpu() -> 
     assert not prefers_unfused(torch.nn.GroupNorm(4, 32), 1)
     assert not prefers_unfused(torch.nn.Conv2d(320, 320, 3, groups=2), 1)
     assert not prefers_unfused(torch.nn.Linear(1280, 1280, device="meta"), 8)  # not on the CPU
+    # model CPU offload: the weights wait on the CPU but the layer runs on the GPU, where merging wins
+    assert not prefers_unfused(wide, 8, "cuda")
+    assert prefers_unfused(wide, 8, "cpu")
+
+
+def test_the_pipeline_says_where_it_runs(pipe: Any) -> None:
+    assert execution_device_type(pipe) == "cpu"
+    assert execution_device_type(object()) is None
