@@ -13,15 +13,6 @@ from typing import TYPE_CHECKING
 
 from catalog.path_text import shown
 from core.sizes import human_size
-from core.sources.site_words import (  # the sites' vocabulary: in core, so the CLI words output alike
-    CIVITAI_BASE_MODEL_LABELS,
-    CIVITAI_FORMAT_LABELS,
-    CIVITAI_PERIOD_LABELS,
-    CIVITAI_SORT_LABELS,
-    CIVITAI_TYPE_LABELS,
-    HF_SORT_LABELS,
-    site_label,
-)
 from core.taxonomy import (
     ARCHITECTURE_NAMES,
     KIND_WORDS,
@@ -35,14 +26,11 @@ from core.taxonomy import (
 if TYPE_CHECKING:
     from catalog.records import AssetRecord, AssetRow
 
-__all__ = [  # the sites' words are re-exported: the views import every label from here
+# The sites' words (Civitai's types and base models, the sorts) are core.sources.site_words', shared with
+# the CLI; the site tabs import them from there. Not from here: they come with the architecture vocabulary
+# table, which the library's first frame does without.
+__all__ = [
     "ARCHITECTURE_LABELS",
-    "CIVITAI_BASE_MODEL_LABELS",
-    "CIVITAI_FORMAT_LABELS",
-    "CIVITAI_PERIOD_LABELS",
-    "CIVITAI_SORT_LABELS",
-    "CIVITAI_TYPE_LABELS",
-    "HF_SORT_LABELS",
     "KIND_BADGES",
     "KIND_COLORS",
     "KIND_LABELS",
@@ -52,7 +40,6 @@ __all__ = [  # the sites' words are re-exported: the views import every label fr
     "human_size",
     "kind_label",
     "precision_label",
-    "site_label",
     "stars",
 ]
 

@@ -21,8 +21,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from core.sources.civitai_records import CivitaiModel
+from core.sources.site_words import CIVITAI_BASE_MODEL_LABELS, CIVITAI_TYPE_LABELS, site_label
 from desktop.delegates.thumbnail_delegate import crop_to_fill
-from desktop.labels import CIVITAI_BASE_MODEL_LABELS, CIVITAI_TYPE_LABELS, site_label
 from desktop.models.civitai_results_model import CivitaiRole
 
 AnyIndex = QModelIndex | QPersistentModelIndex

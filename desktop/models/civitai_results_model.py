@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor
 
 from core.jobs import CancelToken, ProgressCallback
 from core.sources.civitai_records import CivitaiModel, CivitaiSearchPage
-from desktop.labels import CIVITAI_TYPE_LABELS, site_label
+from core.sources.site_words import CIVITAI_TYPE_LABELS, site_label
 from desktop.remote_images import RemoteImageCache
 from desktop.services import AssetLibrary
 from desktop.workers import JobRunner

@@ -39,15 +39,15 @@ from app.download_paths import (
 from app.download_requests import civitai_request
 from core.net import host_of
 from core.sources.civitai_records import CivitaiFile, CivitaiModel, CivitaiVersion
-from desktop.delegates.remote_tile_delegate import RemoteTileDelegate
-from desktop.download_manager import DownloadManager
-from desktop.labels import (
+from core.sources.site_words import (
     CIVITAI_BASE_MODEL_LABELS,
     CIVITAI_PERIOD_LABELS,
     CIVITAI_SORT_LABELS,
     CIVITAI_TYPE_LABELS,
     site_label,
 )
+from desktop.delegates.remote_tile_delegate import RemoteTileDelegate
+from desktop.download_manager import DownloadManager
 from desktop.models.civitai_results_model import CivitaiQuery, CivitaiResultsModel, CivitaiRole
 from desktop.remote_images import RemoteImageCache
 from desktop.services import AssetLibrary, RemoteServices

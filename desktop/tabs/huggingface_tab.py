@@ -34,8 +34,8 @@ from app.download_requests import hf_request
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.net import host_of
 from core.sources.hf_records import HfFile, HfModelDetail, HfModelSummary
+from core.sources.site_words import HF_SORT_LABELS, site_label
 from desktop.download_manager import DownloadManager
-from desktop.labels import HF_SORT_LABELS, site_label
 from desktop.models.hf_files_model import HfColumn, HfFileRow, HfFilesModel
 from desktop.models.hf_results_model import SUMMARY_ROLE, HfResultsModel
 from desktop.services import AssetLibrary, RemoteServices

@@ -41,13 +41,13 @@ from core.jobs import CancelToken, ProgressCallback
 from core.sizes import human_size as core_human_size
 from core.sources.civitai_records import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
 from core.sources.errors import NotFoundError
-from desktop.labels import (
+from core.sources.site_words import (
     CIVITAI_BASE_MODEL_LABELS,
     CIVITAI_FORMAT_LABELS,
     CIVITAI_TYPE_LABELS,
-    precision_label,
     site_label,
 )
+from desktop.labels import precision_label
 from desktop.remote_images import RemoteImageCache
 from desktop.resources import icon
 from desktop.services import AssetLibrary
