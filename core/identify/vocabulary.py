@@ -722,13 +722,20 @@ ENCODER_OF: Mapping[str, EncoderRow] = MappingProxyType({row.id: row for row in 
 
 @dataclass(frozen=True, slots=True)
 class VaeRow:
-    """An autoencoder layout: its latent channels and the tensor that marks its naming (if any)."""
+    """An autoencoder layout: its latent channels, and for the non-SD layouts the key that marks them and
+    the tensor whose input width is the latent channel count (``marker``/``latent``, bare names)."""
 
     id: str
     name: str
     latent_channels: int
-    marker: str | None = None  # a bare key only this layout has; None = the SD-style encoder/decoder
+    marker: str | None = None  # None = the SD-style encoder/decoder (``vae.py`` decides those)
+    latent: Measure | None = None
+    also_for: tuple[Architecture, ...] = ()  # families using it beyond their row's main ``vae``
 
+
+_WAN_MARK = "decoder.middle.0.residual.0.gamma"
+_CAUSAL_MARK = "decoder.conv_in.conv.weight"
+_CAUSAL_LATENT = ("decoder.conv_in.conv.weight", 1)
 
 VAES: tuple[VaeRow, ...] = (
     VaeRow("sd_vae", "SD VAE", 4),
@@ -736,16 +743,31 @@ VAES: tuple[VaeRow, ...] = (
     VaeRow("sd3_vae", "SD3 VAE", 16),
     VaeRow("flux_vae", "FLUX.1 AE", 16),
     VaeRow("flux2_vae", "FLUX.2 AE", 32),
-    VaeRow("dc_ae", "DC-AE (deep compression)", 32, marker="decoder.stages.1.op_list.0.main.conv.conv.bias"),
-    VaeRow("wan_vae", "Wan 2.1 VAE", 16, marker="decoder.middle.0.residual.0.gamma"),
-    VaeRow("wan22_vae", "Wan 2.2 VAE", 48, marker="decoder.middle.0.residual.0.gamma"),
-    VaeRow("qwen_image_vae", "Qwen-Image VAE", 16, marker="decoder.middle.0.residual.0.gamma"),
+    VaeRow(
+        "dc_ae",
+        "DC-AE (deep compression)",
+        32,
+        marker="decoder.stages.1.op_list.0.main.conv.conv.bias",
+        latent=("decoder.project_in.main.conv.weight", 1),
+    ),
+    VaeRow("wan_vae", "Wan 2.1 VAE", 16, marker=_WAN_MARK, latent=("decoder.conv1.weight", 1)),
+    VaeRow(
+        "wan22_vae",
+        "Wan 2.2 VAE",
+        48,
+        marker=_WAN_MARK,
+        latent=("decoder.conv1.weight", 1),
+        also_for=(Architecture.WAN,),  # Wan 2.2 TI2V-5B
+    ),
+    VaeRow("qwen_image_vae", "Qwen-Image VAE", 16, marker=_WAN_MARK, latent=("decoder.conv1.weight", 1)),
     VaeRow("qwen_image_21_vae", "Qwen-Image 2.1 VAE", 0),
-    VaeRow("hunyuan_video_vae", "Hunyuan Video VAE", 16, marker="decoder.conv_in.conv.weight"),
-    VaeRow("ltx_video_vae", "LTX-Video VAE", 128, marker="decoder.conv_in.conv.weight"),
-    VaeRow("ltx2_vae", "LTX-2 VAE", 128, marker="decoder.conv_in.conv.weight"),
+    VaeRow("hunyuan_video_vae", "Hunyuan Video VAE", 16, marker=_CAUSAL_MARK, latent=_CAUSAL_LATENT),
+    VaeRow("ltx_video_vae", "LTX-Video VAE", 128, marker=_CAUSAL_MARK, latent=_CAUSAL_LATENT),
+    VaeRow("ltx2_vae", "LTX-2 VAE", 128, marker=_CAUSAL_MARK, latent=_CAUSAL_LATENT),
     VaeRow("mochi_vae", "Mochi VAE", 12),
 )
+VAE_OF: Mapping[str, VaeRow] = MappingProxyType({row.id: row for row in VAES})
+VAE_MARKERS: tuple[str, ...] = tuple(dict.fromkeys(row.marker for row in VAES if row.marker))
 
 
 def users_of_encoder(encoder_id: str) -> tuple[Architecture, ...]:
@@ -758,7 +780,10 @@ def users_of_encoder(encoder_id: str) -> tuple[Architecture, ...]:
 
 
 def users_of_vae(vae_id: str) -> tuple[Architecture, ...]:
-    return _VAE_USERS.get(vae_id, ())
+    """The families that decode with ``vae_id``, in table order."""
+    row = VAE_OF.get(vae_id)
+    found = {*_VAE_USERS.get(vae_id, ()), *(row.also_for if row else ())}
+    return tuple(arch for arch in _ROW_ORDER if arch in found)
 
 
 def _users(attribute: str) -> dict[str, tuple[Architecture, ...]]:
