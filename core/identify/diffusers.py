@@ -3,9 +3,11 @@
 A pipeline folder names its class in ``model_index.json``, and that class is what decides the family: a
 ``StableDiffusionPipeline`` is SD whatever its widths (a tiny or distilled SD has a cross-attention width
 no released model has, and is still rendered as SD), a ``StableDiffusionXLPipeline`` is SDXL, a
-``FluxPipeline`` Flux. The component configs (reference C.3) only refine it: the UNet's
-``cross_attention_dim`` tells SD1 (768) from SD2 (1024), ``in_channels`` gives the variant, the scheduler's
-``prediction_type`` the prediction. A pipeline class this table does not know falls back to the widths.
+``FluxPipeline`` Flux; the classes of the newer families (``QwenImagePipeline``, ``WanPipeline``...) are
+rows of the vocabulary table (``ArchitectureRow.diffusers``). The component configs (reference C.3) only
+refine it: the UNet's ``cross_attention_dim`` tells SD1 (768) from SD2 (1024), ``in_channels`` gives the
+variant, the scheduler's ``prediction_type`` the prediction. A pipeline class this table does not know
+falls back to the widths.
 
 A single-component folder (a VAE, a UNet, a ControlNet, a text encoder) has no ``model_index.json``; its
 ``config.json`` says what it is: ``_class_name`` for diffusers models, ``architectures`` / ``model_type``
@@ -23,6 +25,7 @@ from core.identify.families import ADM_FAMILIES, CONTEXT_DIM_FAMILIES, UNET_VARI
 from core.identify.matchers.dit import FLUX2_CONTEXT_DIMS
 from core.identify.registry import Match, Refusal
 from core.identify.view import HeaderView
+from core.identify.vocabulary import architecture_of_diffusers_class
 from core.taxonomy import Architecture, AssetKind, Prediction, Variant
 
 _PREDICTIONS = {"epsilon": Prediction.EPS, "v_prediction": Prediction.V}
@@ -124,6 +127,8 @@ def _pipeline(info: DiffusersInfo) -> Match | Refusal:
     pipeline = str(info.model_index.get("_class_name", ""))
     reasons = [f"model_index.json: {pipeline or 'no _class_name'}"]
     family = PIPELINE_FAMILIES.get(pipeline)
+    if family is None and (table := architecture_of_diffusers_class(pipeline)) is not None:
+        family = _Family(table)
     prediction, prediction_reason = _prediction(info.configs.get("scheduler", {}))
     found: Match | None
     if "unet" in info.configs:
@@ -230,7 +235,7 @@ def _component(class_name: str, config: Mapping[str, Any], info: DiffusersInfo) 
         component = Match(
             found.kind, found.architecture, tuple(reasons), variant=found.variant, details=details
         )
-    elif class_name in _TRANSFORMER_CLASSES:
+    elif class_name in _TRANSFORMER_CLASSES or architecture_of_diffusers_class(class_name) is not None:
         found = _transformer({**config, "_class_name": class_name}, reasons)
         component = Match(
             found.kind,
@@ -344,7 +349,10 @@ def _transformer(config: Mapping[str, Any], reasons: list[str]) -> Match:
         if isinstance(joint, int) and joint in FLUX2_CONTEXT_DIMS:
             details["flux_variant"] = FLUX2_CONTEXT_DIMS[joint]
     else:
-        arch = Architecture.OTHER
+        arch = architecture_of_diffusers_class(class_name) or Architecture.OTHER
+        for key in ("num_layers", "in_channels", "joint_attention_dim", "text_dim", "cap_feat_dim"):
+            if isinstance(config.get(key), int):
+                details[key] = config[key]
     reasons.append(f"transformer {class_name or '(unnamed)'} => {arch.value}")
     return Match(AssetKind.CHECKPOINT, arch, tuple(reasons), variant=variant, details=details)
 

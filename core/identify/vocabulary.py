@@ -88,6 +88,7 @@ class ArchitectureRow:
     modelspec: tuple[str, ...] = ()  # modelspec.architecture prefixes (lower case)
     kohya_bases: tuple[str, ...] = ()  # ss_base_model_version prefixes (lower case)
     invokeai_base: str | None = None
+    diffusers: tuple[str, ...] = ()  # prefixes of its diffusers pipeline and model class names
 
     @property
     def name(self) -> str:
@@ -181,6 +182,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         text_encoders=("openclip_bigg",),
         civitai=(("Stable Cascade", "Stable Cascade"),),
         modelspec=("stable-cascade",),
+        diffusers=("StableCascade",),
     ),
     ArchitectureRow(
         Architecture.SD3,
@@ -219,6 +221,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("Chroma", "Chroma"),),
         modelspec=("chroma",),
         kohya_bases=("chroma",),
+        diffusers=("Chroma",),
     ),
     ArchitectureRow(
         Architecture.FLUX3,
@@ -236,6 +239,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         vae="flux2_vae",
         modelspec=("flux-3", "flux.3"),
         kohya_bases=("flux3",),
+        diffusers=("Flux3",),
     ),
     ArchitectureRow(
         Architecture.FLUX1,
@@ -283,6 +287,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("Krea 2", "Krea 2"),),
         modelspec=("krea-2", "krea2"),
         kohya_bases=("krea2",),
+        diffusers=("Krea2",),
     ),
     ArchitectureRow(
         Architecture.QWEN_IMAGE_2,
@@ -303,6 +308,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("Qwen 2", "Qwen 2"),),
         modelspec=("qwen-image-2",),
         kohya_bases=("qwen_image_2",),
+        diffusers=("QwenImage21",),
     ),
     ArchitectureRow(
         Architecture.QWEN_IMAGE,
@@ -324,6 +330,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         modelspec=("qwen-image",),
         kohya_bases=("qwen_image", "qwen-image"),
         invokeai_base="qwen-image",
+        diffusers=("QwenImage",),
     ),
     ArchitectureRow(
         Architecture.Z_IMAGE,
@@ -351,6 +358,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         modelspec=("z-image",),
         kohya_bases=("z_image", "z-image", "zimage"),
         invokeai_base="z-image",
+        diffusers=("ZImage",),
     ),
     ArchitectureRow(
         Architecture.LUMINA2,
@@ -377,6 +385,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("Lumina", "Lumina"),),
         modelspec=("lumina-2", "lumina2"),
         kohya_bases=("lumina",),
+        diffusers=("Lumina2",),
     ),
     ArchitectureRow(
         Architecture.SANA,
@@ -394,6 +403,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         text_encoders=("gemma2_2b",),
         vae="dc_ae",
         modelspec=("sana",),
+        diffusers=("SanaPipeline", "SanaPAG", "SanaSprint", "SanaControlNet", "SanaTransformer2DModel"),
     ),
     ArchitectureRow(
         Architecture.AURAFLOW,
@@ -419,6 +429,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         vae="sdxl_vae",
         civitai=(("AuraFlow", "AuraFlow"), ("Pony V7", "Pony V7")),
         modelspec=("auraflow",),
+        diffusers=("AuraFlow",),
     ),
     ArchitectureRow(
         Architecture.HIDREAM,
@@ -434,6 +445,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("HiDream", "HiDream"),),
         modelspec=("hidream",),
         kohya_bases=("hidream",),
+        diffusers=("HiDreamImage",),
     ),
     ArchitectureRow(
         Architecture.ANIMA,
@@ -458,6 +470,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("Anima", "Anima"),),
         modelspec=("anima",),
         kohya_bases=("anima",),
+        diffusers=("AnimaModularPipeline", "AnimaPipeline"),
     ),
     ArchitectureRow(
         Architecture.COSMOS,
@@ -493,6 +506,13 @@ ROWS: tuple[ArchitectureRow, ...] = (
         text_encoders=("t5_11b",),
         vae="wan_vae",
         modelspec=("cosmos",),
+        diffusers=(
+            "CosmosTextToWorld",
+            "CosmosVideoToWorld",
+            "Cosmos2TextToImage",
+            "Cosmos2VideoToWorld",
+            "CosmosTransformer3DModel",
+        ),
     ),
     ArchitectureRow(
         Architecture.WAN,
@@ -538,6 +558,15 @@ ROWS: tuple[ArchitectureRow, ...] = (
         ),
         modelspec=("wan",),
         kohya_bases=("wan",),
+        diffusers=(
+            "WanPipeline",
+            "WanImageToVideo",
+            "WanVACE",
+            "WanAnimate",
+            "WanVideoToVideo",
+            "WanTransformer3DModel",
+            "Wan22",
+        ),
     ),
     ArchitectureRow(
         Architecture.HUNYUAN_VIDEO,
@@ -565,6 +594,12 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("Hunyuan Video", "Hunyuan Video"),),
         modelspec=("hunyuan-video",),
         kohya_bases=("hunyuan_video", "hunyuan-video"),
+        diffusers=(
+            "HunyuanVideoPipeline",
+            "HunyuanVideoImageToVideo",
+            "HunyuanVideoFramepack",
+            "HunyuanVideoTransformer3DModel",
+        ),
     ),
     ArchitectureRow(
         Architecture.LTX2,
@@ -587,6 +622,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("LTXV2", "LTX-2"), ("LTXV 2.3", "LTX-2.3")),
         modelspec=("ltx-2", "ltx2"),
         kohya_bases=("ltx2", "ltx-2"),
+        diffusers=("LTX2",),
     ),
     ArchitectureRow(
         Architecture.LTX_VIDEO,
@@ -612,6 +648,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("LTXV", "LTX-Video"),),
         modelspec=("ltx-video", "ltxv"),
         kohya_bases=("ltx_video", "ltxv"),
+        diffusers=("LTXPipeline", "LTXCondition", "LTXImageToVideo", "LTXI2V", "LTXVideoTransformer3DModel"),
     ),
     ArchitectureRow(
         Architecture.MOCHI,
@@ -631,6 +668,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         vae="mochi_vae",
         civitai=(("Mochi", "Mochi"),),
         modelspec=("mochi",),
+        diffusers=("Mochi",),
     ),
     ArchitectureRow(
         Architecture.ERNIE_IMAGE,
@@ -649,6 +687,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         vae="flux2_vae",
         civitai=(("Ernie", "ERNIE-Image"),),
         modelspec=("ernie",),
+        diffusers=("ErnieImage",),
     ),
     ArchitectureRow(
         Architecture.MINIMAX_H3,
@@ -658,6 +697,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
             signatures=(_sig("token_refiner.blocks.0.attn.qkv_proj.weight"),),
             width=(("token_refiner.blocks.0.attn.qkv_proj.weight", 1),),
         ),
+        diffusers=("MiniMaxH3",),
     ),
     ArchitectureRow(
         Architecture.PIXART,
@@ -673,6 +713,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         vae="sdxl_vae",
         civitai=(("PixArt a", "PixArt α"), ("PixArt E", "PixArt Σ")),
         modelspec=("pixart",),
+        diffusers=("PixArt",),
     ),
 )
 
@@ -834,4 +875,15 @@ KOHYA_BASE_PREFIXES: tuple[tuple[str, Architecture], ...] = _prefix_table("kohya
 INVOKEAI_BASE_OF: Mapping[Architecture, str] = MappingProxyType(
     {row.architecture: row.invokeai_base for row in ROWS if row.invokeai_base}
 )
+_DIFFUSERS_PREFIXES = sorted(
+    ((prefix, row.architecture) for row in ROWS for prefix in row.diffusers), key=lambda pair: -len(pair[0])
+)
+
+
+def architecture_of_diffusers_class(class_name: str) -> Architecture | None:
+    """The family of a diffusers pipeline or model class ("QwenImageEditPlusPipeline" -> Qwen-Image),
+    by the longest class-name prefix a row claims; None for a class no row claims."""
+    return next((arch for prefix, arch in _DIFFUSERS_PREFIXES if class_name.startswith(prefix)), None)
+
+
 SHORT_NAMES: Mapping[Architecture, str] = MappingProxyType({row.architecture: row.short_name for row in ROWS})
