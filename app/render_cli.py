@@ -14,7 +14,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.context import AppContext
 from app.messages import user_message
@@ -33,6 +33,9 @@ from core.render.recipe import (
 )
 from core.sources.errors import RemoteError
 from core.taxonomy import AssetKind, describe_kind
+
+if TYPE_CHECKING:
+    from core.render.memory import Placement
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -314,11 +317,14 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         return _fail("render", user_message(error), EXIT_FAILED)
     except ValueError as error:
         return _fail("render", user_message(error), EXIT_USAGE)
+    placement = service.placement(plan) if plan.ready else None
     if args.plan:
-        return _show_plan(service.with_hashes(plan), args.json, out)
+        return _show_plan(service.with_hashes(plan), args.json, out, placement)
     code = _check_plan("render", plan, context, from_options=not args.infotext)
     if code is not None:
         return code
+    if placement is not None and not placement.runnable:
+        return _fail("render", f"this machine cannot run the model: {placement.reason}", EXIT_FAILED)
     _warn("render", plan.warnings, args.json)
     try:
         with ProgressBar("Rendering", phased=True) as bar:
@@ -356,25 +362,32 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _show_plan(plan: RenderPlan, as_json: bool, out: TextIO) -> int:
+def _show_plan(plan: RenderPlan, as_json: bool, out: TextIO, placement: Placement | None = None) -> int:
     """Print the plan (nothing is loaded or rendered); the exit code says whether it would render."""
     from app.render_plan_view import plan_document, plan_lines
 
     if as_json:
-        json.dump(plan_document(plan), out, indent=2)
+        json.dump(plan_document(plan, placement), out, indent=2)
         out.write("\n")
     else:
-        lines = plan_lines(plan)
+        lines = plan_lines(plan, placement=placement)
         for line in lines:
             print(line, file=out)
         problem = plan.problem or ""
         listed = bool(plan.sampler_problem or plan.misplaced or plan.missing)  # lines above say why
-        print(
-            "Ready to render." if plan.ready else "Would not render" + ("." if listed else f": {problem}"),
-            file=out,
-        )
-    if plan.ready:
+        if placement is not None and not placement.runnable:
+            print("Would not render on this machine.", file=out)
+        else:
+            print(
+                "Ready to render."
+                if plan.ready
+                else "Would not render" + ("." if listed else f": {problem}"),
+                file=out,
+            )
+    if plan.ready and (placement is None or placement.runnable):
         return EXIT_OK
+    if plan.ready:
+        return EXIT_FAILED
     if plan.sampler_problem or plan.misplaced:
         return EXIT_USAGE
     return EXIT_MISSING if plan.missing else EXIT_FAILED

@@ -9,13 +9,17 @@ here renders or imports torch: a plan is names, files, numbers and the reasons i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.render_service import RenderPlan
+from core.render.families import encoder_slot_names
 from core.render.hires import hires_refusal, target_size
 from core.render.recipe import AssetRef, Recipe
 from core.render.samplers import effective_schedule, refusal
 from core.taxonomy import AssetKind, describe_model
+
+if TYPE_CHECKING:
+    from core.render.memory import Placement
 
 
 def _ref(ref: AssetRef | None) -> dict[str, Any] | None:
@@ -40,8 +44,10 @@ def _hires(recipe: Recipe) -> dict[str, Any] | None:
     }
 
 
-def plan_document(plan: RenderPlan) -> dict[str, Any]:
-    """The plan as JSON types: settings, every network with its weights, files, hashes, problems."""
+def plan_document(plan: RenderPlan, placement: Placement | None = None) -> dict[str, Any]:
+    """The plan as JSON types: settings, every network with its weights, files, hashes, problems, and
+    (for Flux.1/SD3.5/Chroma) how this machine would hold the model: ``memory`` with the mode
+    (gpu, model_offload, sequential_offload, cpu, cannot_run), the reason and the byte counts."""
     recipe = plan.recipe
     checkpoint = _ref(recipe.checkpoint)
     if checkpoint is not None and plan.architecture is not None:
@@ -64,6 +70,9 @@ def plan_document(plan: RenderPlan) -> dict[str, Any]:
         "hires": _hires(recipe),
         "model": checkpoint,
         "vae": _ref(recipe.vae),
+        "text_encoders": [_ref(ref) for ref in recipe.text_encoders],
+        "text_encoder_slots": list(encoder_slot_names(plan.architecture)),
+        "memory": placement.as_dict() if placement is not None else None,
         "loras": [
             {
                 **(_ref(use.ref) or {}),
@@ -105,10 +114,10 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def plan_lines(plan: RenderPlan, *, paths: bool = True) -> list[str]:
+def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | None = None) -> list[str]:
     """The plan as short ``Label: value`` lines, in the order a user checks them (``paths`` False
     leaves the files' paths out, for the narrow board; a file not found still says so)."""
-    doc = plan_document(plan)
+    doc = plan_document(plan, placement)
     lines: list[str] = []
     model = doc["model"]
     if model is not None:
@@ -117,6 +126,21 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True) -> list[str]:
     else:
         lines.append("Model: none chosen")
     lines.append(f"VAE: {_named(doc['vae'], paths)}" if doc["vae"] else "VAE: the checkpoint's own")
+    if doc["text_encoder_slots"]:
+        given = [_named(entry, paths) for entry in doc["text_encoders"] if entry is not None]
+        wanted = ", ".join(doc["text_encoder_slots"])
+        lines.append(
+            f"Text encoders: {', '.join(given)}"
+            if given
+            else f"Text encoders ({wanted}): "
+            + ("none chosen" if plan.parts_problem else "the checkpoint's own")
+        )
+    memory = doc["memory"]
+    if memory is not None:
+        if memory["runnable"]:
+            lines.append(f"Memory: {memory['mode'].replace('_', ' ')}; {memory['reason']}")
+        else:
+            lines.append(f"Cannot run here: {memory['reason']}")
     schedule = doc["schedule"]
     if doc["schedule_used"] and doc["schedule_used"] != schedule:
         schedule += f" ({doc['schedule_used']})"

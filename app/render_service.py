@@ -65,6 +65,7 @@ from core.taxonomy import (
 if TYPE_CHECKING:
     from core.jobs import CancelToken
     from core.render.engine import RenderEngine
+    from core.render.memory import Placement
 
 _log = logging.getLogger(__name__)
 PreviewCallback = Callable[[Image.Image, int, int], None]
@@ -151,6 +152,7 @@ class RenderPlan:
     warnings: tuple[str, ...]
     variant: Variant | None = None  # the checkpoint's (inpaint and pix2pix UNets take other inputs)
     misplaced: tuple[MisplacedAsset, ...] = ()  # files of another kind than their slot: never loaded
+    parts_problem: str | None = None  # a Flux/SD3.5/Chroma model file without encoders/VAE, none given
 
     @property
     def ready(self) -> bool:
@@ -182,7 +184,7 @@ class RenderPlan:
             return f"{checkpoint.describe()} is {found}; Atelier renders {RENDERABLE_NAMES} checkpoints"
         family = family_of(self.architecture)
         if family is not None:
-            refused = family_refusal(family, self.recipe)
+            refused = family_refusal(family, self.recipe) or self.parts_problem
             if refused:
                 return refused
         if self.variant in _TASK_VARIANTS:
@@ -347,8 +349,16 @@ class RenderService:
         warnings += self._mismatches(final, facts, architecture)
         if self._engine is not None and not misplaced:
             warnings += self._engine.supports(final)
+        parts = _missing_parts(final, architecture)
         return RenderPlan(
-            final, architecture, prediction, missing, tuple(dict.fromkeys(warnings)), variant, misplaced
+            final,
+            architecture,
+            prediction,
+            missing,
+            tuple(dict.fromkeys(warnings)),
+            variant,
+            misplaced,
+            parts,
         )
 
     @staticmethod
@@ -423,6 +433,38 @@ class RenderService:
                 f"the checkpoint is {checkpoint_name}"
             )
         return found
+
+    def placement(self, plan: RenderPlan) -> Placement | None:
+        """How this machine would hold the plan's model (full GPU, model or sequential offload), or that
+        it cannot, with the numbers — before anything loads. None for SD checkpoints (their own plan
+        decides offload at load) and unresolved plans. Chooses the device, so it imports torch.
+
+        The weights are estimated from the files' sizes (the checkpoint, separate encoders, the VAE);
+        fp8 files count twice, as they are upcast to 16 bits on load.
+        """
+        family = family_of(plan.architecture)
+        checkpoint = plan.recipe.checkpoint
+        if family is None or checkpoint is None or not checkpoint.path:
+            return None
+        from core.render.devices import free_memory_bytes
+        from core.render.memory import available_memory_bytes, plan_placement
+
+        recipe = plan.recipe
+        paths = [Path(checkpoint.path), *(Path(ref.path) for ref in recipe.text_encoders if ref.path)]
+        if recipe.vae is not None and recipe.vae.path:
+            paths.append(Path(recipe.vae.path))
+        sizes = [_weights_size(path) for path in paths]
+        choice = self.engine().device
+        return plan_placement(
+            device_kind=choice.device.split(":", 1)[0],
+            device_free_bytes=free_memory_bytes(choice),
+            ram_available_bytes=available_memory_bytes(),
+            weights_bytes=sum(sizes),
+            largest_component_bytes=max(sizes, default=0),
+            width=recipe.width,
+            height=recipe.height,
+            batch=recipe.batch,
+        )
 
     def plan_from_infotext(self, text_or_png: str | Path) -> RenderPlan:
         """A plan from A1111 infotext, or from an image that carries it (PNG, JPEG, WebP).
@@ -724,6 +766,46 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
     except (FormatError, OSError) as error:
         raise RenderError(f"cannot use {path}: {error}") from error
     return _FileFacts(found.kind, found.architecture, found.prediction, variant=found.variant)
+
+
+def _missing_parts(recipe: Recipe, architecture: Architecture | None) -> str | None:
+    """What a transformer family's checkpoint lacks for a render (its text encoders or VAE, when the
+    file is a diffusion model only and the recipe names none), read from the file's header."""
+    family = family_of(architecture)
+    checkpoint = recipe.checkpoint
+    if family is None or checkpoint is None or not checkpoint.path or Path(checkpoint.path).is_dir():
+        return None
+    from core.formats.model_file import FormatError
+    from core.formats.reader import read_header
+
+    try:
+        names = list(read_header(Path(checkpoint.path)).tensors)
+    except (FormatError, OSError):
+        return None
+    name = checkpoint.name or Path(checkpoint.path).stem
+    has_encoders = any(name_.startswith(slot.prefixes) for slot in family.encoders for name_ in names)
+    if not has_encoders and not recipe.text_encoders:
+        wanted = ", ".join(slot.name for slot in family.encoders)
+        return (
+            f"{name} is a {family.label} diffusion model without its text encoders: choose the "
+            f"text-encoder files ({wanted}) with --text-encoder or on the board"
+        )
+    if recipe.vae is None and not any(name_.startswith(family.vae_prefixes) for name_ in names):
+        return f"{name} is a {family.label} diffusion model without a VAE: choose a VAE file (ae.safetensors)"
+    return None
+
+
+def _weights_size(path: Path) -> int:
+    """Bytes a model file's weights take once loaded for rendering (fp8 doubles to 16 bits)."""
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*.safetensors"))
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    if "fp8" in path.name.lower() or "float8" in path.name.lower():
+        return size * 2
+    return size
 
 
 def _cell_progress(

@@ -101,3 +101,16 @@ def choose_device(prefer: str | None = None) -> DeviceChoice:
 def describe(choice: DeviceChoice | None = None) -> str:
     """A one-line description of ``choice`` (of the automatic choice when None)."""
     return (choice or choose_device()).describe()
+
+
+def free_memory_bytes(choice: DeviceChoice) -> int | None:
+    """Free memory on the accelerator now (CUDA's own count); None on the CPU, MPS or when unknown."""
+    if not choice.device.startswith("cuda"):
+        return None
+    import torch
+
+    try:
+        free, _total = torch.cuda.mem_get_info(torch.device(choice.device))
+    except (RuntimeError, AssertionError):
+        return None
+    return int(free)

@@ -40,7 +40,18 @@ from core.render.devices import DeviceChoice, choose_device
 from core.render.families import FAMILIES, Family, family_of
 from core.render.family_rules import family_guidance, family_refusal
 from core.render.hires import HiresTarget, hires_refusal, second_pass, target_size
-from core.render.memory import format_bytes, pipeline_bytes, plan_memory
+from core.render.memory import (
+    CPU_ONLY,
+    GPU,
+    MODEL_OFFLOAD,
+    SEQUENTIAL_OFFLOAD,
+    Placement,
+    component_bytes,
+    format_bytes,
+    pipeline_bytes,
+    plan_memory,
+    plan_placement,
+)
 from core.render.phases import LOADING_CHECKPOINT, loading_checkpoint, step_message
 from core.render.prompt_syntax import parse_prompt
 from core.render.recipe import AssetRef, EmbeddingUse, Recipe
@@ -281,6 +292,7 @@ class RenderEngine:
         self._files = _FileCache()
         self.load_count = 0  # how many times a checkpoint was actually read (for tests and diagnostics)
         self.last_memory_plan = ""
+        self.last_placement: Placement | None = None  # how the current transformer model was placed
 
     # --- device and state ---------------------------------------------------------------------------
 
@@ -428,21 +440,46 @@ class RenderEngine:
         placed, total = components.components, components.components + 1
         target = choice.device.split(":", 1)[0].upper()
         progress(Progress(placed, total, loading_checkpoint(f"placing the weights on the {target}")))
-        plan = plan_memory(
-            device_kind=choice.device.split(":", 1)[0],
-            device_memory_bytes=int(choice.memory_gb * 1024**3) if choice.memory_gb else None,
-            weights_bytes=pipeline_bytes(pipe),
-            width=512 if key.architecture in (Architecture.SD1, Architecture.SD2) else 1024,
-            height=512 if key.architecture in (Architecture.SD1, Architecture.SD2) else 1024,
-        )
-        if plan.offload:
-            pipe.enable_model_cpu_offload(device=choice.device)
+        if family is not None:
+            pipe = self._place(pipe, choice)
         else:
-            pipe = pipe.to(choice.device)
-        self.last_memory_plan = plan.reason if plan.offload else ""
+            plan = plan_memory(
+                device_kind=choice.device.split(":", 1)[0],
+                device_memory_bytes=int(choice.memory_gb * 1024**3) if choice.memory_gb else None,
+                weights_bytes=pipeline_bytes(pipe),
+                width=1024 if key.architecture is Architecture.SDXL else 512,
+                height=1024 if key.architecture is Architecture.SDXL else 512,
+            )
+            if plan.offload:
+                pipe.enable_model_cpu_offload(device=choice.device)
+            else:
+                pipe = pipe.to(choice.device)
+            self.last_memory_plan = plan.reason if plan.offload else ""
         pipe.set_progress_bar_config(disable=True)
         _patch_clip_skip(pipe)
         progress(Progress(total, total, LOADING_CHECKPOINT))
+        return pipe
+
+    def _place(self, pipe: Any, choice: DeviceChoice) -> Any:
+        """Full GPU, model offload or sequential offload by free VRAM (:func:`plan_placement`)."""
+        from core.render.devices import free_memory_bytes
+
+        sizes = component_bytes(pipe)
+        placement = plan_placement(
+            device_kind=choice.device.split(":", 1)[0],
+            device_free_bytes=free_memory_bytes(choice),
+            ram_available_bytes=None,  # the weights are in RAM already
+            weights_bytes=sum(sizes.values()),
+            largest_component_bytes=max(sizes.values(), default=0),
+        )
+        self.last_placement = placement
+        self.last_memory_plan = placement.reason if placement.mode not in (GPU, CPU_ONLY) else ""
+        if placement.mode == MODEL_OFFLOAD:
+            pipe.enable_model_cpu_offload(device=choice.device)
+        elif placement.mode == SEQUENTIAL_OFFLOAD:
+            pipe.enable_sequential_cpu_offload(device=choice.device)
+        else:
+            pipe = pipe.to(choice.device)
         return pipe
 
     def _read_family(self, family: Family, key: _LoadedKey, dtype: Any, progress: ProgressCallback) -> Any:

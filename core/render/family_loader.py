@@ -233,9 +233,9 @@ def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path
     for kind, found in by_kind.items():
         slots = [slot for slot in family.encoders if slot.kind == kind]
         if len(found) > len(slots):
-            names = ", ".join(path.name for _, path in found)
+            given = ", ".join(path.name for _, path in found)
             raise FamilyLoadError(
-                f"{family.label} takes {len(slots)} {kind.upper()} encoder(s), given {names}"
+                f"{family.label} takes {len(slots)} {kind.upper()} encoder(s), given {given}"
             )
         for slot, (_, path) in zip(slots, sorted(found, key=lambda item: item[0]), strict=False):
             matched[slot.name] = path
@@ -400,8 +400,8 @@ def conversion_gaps(family: Family, checkpoint: Mapping[str, Any], config_root: 
     (Flux.1's 12 B transformer) are checked in milliseconds.
     """
     import diffusers
-    from diffusers.loaders.single_file_model import SINGLE_FILE_LOADABLE_CLASSES
     from accelerate import init_empty_weights
+    from diffusers.loaders.single_file_model import SINGLE_FILE_LOADABLE_CLASSES
 
     library: Any = diffusers
     names = frozenset(checkpoint)
@@ -411,12 +411,16 @@ def conversion_gaps(family: Family, checkpoint: Mapping[str, Any], config_root: 
     read = _transformer_reader(family, parts)
     transformer = {new: t for name, t in checkpoint.items() if (new := read(name)) is not None}
     cls = getattr(library, family.transformer_class)
-    config = _config(folder, "transformer", TRANSFORMER_SHAPES[family.transformer_class](_shapes(transformer)))
+    config = _config(
+        folder, "transformer", TRANSFORMER_SHAPES[family.transformer_class](_shapes(transformer))
+    )
     gaps["transformer"] = _gaps(cls, config, transformer, SINGLE_FILE_LOADABLE_CLASSES, init_empty_weights)
     if "vae" in parts:
         vae = {n: t for name, t in checkpoint.items() if (n := _strip_prefix(parts["vae"])(name)) is not None}
         vae_config = _config(folder, "vae", autoencoder(_shapes(vae)))
-        gaps["vae"] = _gaps(library.AutoencoderKL, vae_config, vae, SINGLE_FILE_LOADABLE_CLASSES, init_empty_weights)
+        gaps["vae"] = _gaps(
+            library.AutoencoderKL, vae_config, vae, SINGLE_FILE_LOADABLE_CLASSES, init_empty_weights
+        )
     for slot in family.encoders:
         if slot.name in parts:
             strip = _strip_prefix(parts[slot.name])

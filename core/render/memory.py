@@ -123,3 +123,121 @@ def format_bytes(count: float) -> str:
     if count >= GIB:
         return f"{count / GIB:.1f} GB"
     return f"{count / 1024**2:.0f} MB"
+
+
+# --- where the weights live: the whole model on the GPU, offloaded, or not at all ----------------------
+
+GPU = "gpu"
+MODEL_OFFLOAD = "model_offload"
+SEQUENTIAL_OFFLOAD = "sequential_offload"
+CPU_ONLY = "cpu"
+CANNOT_RUN = "cannot_run"
+# With sequential offload only one layer and the activations are on the GPU: ~1 GB covers the largest
+# layer of every released model at fp16/bf16 (a Flux.1 double block is 0.7 GB).
+_SEQUENTIAL_RESIDENT_BYTES = 1 * GIB
+_RAM_HEADROOM = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """How a model's weights are placed for rendering, and why, in numbers the board and
+    ``render --plan`` show. ``mode`` is one of ``gpu``, ``model_offload`` (each component moves to the
+    GPU while it runs), ``sequential_offload`` (layer by layer: slow, but needs ~1 GB of VRAM),
+    ``cpu``, or ``cannot_run`` (``reason`` then says what is short, by how much)."""
+
+    mode: str
+    reason: str
+    weights_bytes: int
+    largest_component_bytes: int
+    device_free_bytes: int | None
+    ram_available_bytes: int | None
+
+    @property
+    def runnable(self) -> bool:
+        return self.mode != CANNOT_RUN
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "reason": self.reason,
+            "weights_bytes": self.weights_bytes,
+            "largest_component_bytes": self.largest_component_bytes,
+            "device_free_bytes": self.device_free_bytes,
+            "ram_available_bytes": self.ram_available_bytes,
+            "runnable": self.runnable,
+        }
+
+
+def plan_placement(
+    *,
+    device_kind: str,
+    device_free_bytes: int | None,
+    ram_available_bytes: int | None,
+    weights_bytes: int,
+    largest_component_bytes: int,
+    width: int = 1024,
+    height: int = 1024,
+    batch: int = 1,
+) -> Placement:
+    """Choose full GPU, model offload or sequential offload by free VRAM against the weights' size.
+
+    The weights must fit in RAM for any offload (they wait there between uses), and in RAM for the
+    CPU; when even sequential offload cannot run, the placement says so with the numbers, before
+    anything is loaded. Unknown free memory (None) is taken as enough: guessing wrong costs an
+    out-of-memory error the renderer reports, while refusing wrongly would block a machine that works.
+    """
+    activations = int(width * height * batch / 1_000_000 * _ACTIVATION_BYTES_PER_MEGAPIXEL)
+
+    def placed(mode: str, reason: str) -> Placement:
+        return Placement(
+            mode, reason, weights_bytes, largest_component_bytes, device_free_bytes, ram_available_bytes
+        )
+
+    ram = ram_available_bytes * _RAM_HEADROOM if ram_available_bytes is not None else None
+    short_of_ram = ram is not None and weights_bytes > ram
+    if device_kind != "cuda" or device_free_bytes is None:
+        if device_kind == "cpu" and short_of_ram:
+            assert ram_available_bytes is not None
+            return placed(
+                CANNOT_RUN,
+                f"the weights take {format_bytes(weights_bytes)} but only "
+                f"{format_bytes(ram_available_bytes)} of memory is available",
+            )
+        where = "CPU" if device_kind == "cpu" else device_kind.upper()
+        return placed(
+            CPU_ONLY if device_kind == "cpu" else GPU, f"weights {format_bytes(weights_bytes)} on the {where}"
+        )
+    budget = device_free_bytes * _HEADROOM
+    free = format_bytes(device_free_bytes)
+    if weights_bytes + activations <= budget:
+        return placed(GPU, f"weights {format_bytes(weights_bytes)} fit in {free} of free VRAM")
+    if short_of_ram:
+        assert ram_available_bytes is not None
+        return placed(
+            CANNOT_RUN,
+            f"the weights take {format_bytes(weights_bytes)}: more than the {free} of free VRAM, and "
+            f"offloading needs them in RAM, where only {format_bytes(ram_available_bytes)} is available",
+        )
+    if largest_component_bytes + activations <= budget:
+        return placed(
+            MODEL_OFFLOAD,
+            f"weights {format_bytes(weights_bytes)} exceed {free} of free VRAM; the largest component "
+            f"({format_bytes(largest_component_bytes)}) fits: components move to the GPU as they run",
+        )
+    if _SEQUENTIAL_RESIDENT_BYTES + activations <= budget:
+        return placed(
+            SEQUENTIAL_OFFLOAD,
+            f"the largest component ({format_bytes(largest_component_bytes)}) exceeds {free} of free "
+            "VRAM: layers move to the GPU one at a time (slow)",
+        )
+    return placed(
+        CANNOT_RUN,
+        f"{free} of free VRAM cannot hold even one layer and the activations of a "
+        f"{width}x{height} image ({format_bytes(_SEQUENTIAL_RESIDENT_BYTES + activations)} needed)",
+    )
+
+
+def component_bytes(pipe: object) -> dict[str, int]:
+    """Bytes of each torch component of a pipeline, by component name."""
+    components = getattr(pipe, "components", {}) or {}
+    return {name: module_bytes(module) for name, module in components.items() if module_bytes(module)}
