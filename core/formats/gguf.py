@@ -145,7 +145,8 @@ class _Parser:
                 metadata[key] = value if isinstance(value, str) else _as_json(value)
         records = [self._tensor_record() for _ in range(tensor_count)]
         data_start = _align(self.pos, alignment)
-        return metadata, _tensors(records, data_start, alignment, self.size), data_start
+        tensors = _original_shapes(_tensors(records, data_start, alignment, self.size), metadata)
+        return metadata, tensors, data_start
 
     def _tensor_record(self) -> tuple[str, tuple[int, ...], int, int]:
         name = self._string()
@@ -282,4 +283,28 @@ def _tensors(
     for (_, previous_end, previous), (begin, _, name) in itertools.pairwise(spans):
         if begin < previous_end:
             raise CorruptFileError(f"tensor {name!r} overlaps tensor {previous!r}")
+    return tensors
+
+
+# ComfyUI-GGUF (city96) stores tensors of more than GGML_MAX_DIMS dimensions (Wan's and Hunyuan Video's
+# 5-D patch embeddings) flattened, with their real torch shape in this metadata key.
+_ORIG_SHAPE = "comfy.gguf.orig_shape."
+
+
+def _original_shapes(tensors: dict[str, TensorInfo], metadata: dict[str, str]) -> dict[str, TensorInfo]:
+    """``tensors`` with the shapes ComfyUI-GGUF recorded for flattened tensors, where they hold the same
+    number of elements (a recorded shape that does not is a defect of the file)."""
+    for key, value in metadata.items():
+        if not key.startswith(_ORIG_SHAPE):
+            continue
+        name = key[len(_ORIG_SHAPE) :]
+        info = tensors.get(name)
+        if info is None:
+            continue
+        shape = json.loads(value)
+        if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+            raise CorruptFileError(f"{key} is not a list of dimensions")
+        if math.prod(shape) != math.prod(info.shape):
+            raise CorruptFileError(f"{key} {shape} does not hold the {math.prod(info.shape)} elements stored")
+        tensors[name] = TensorInfo(dtype=info.dtype, shape=tuple(shape), data_offsets=info.data_offsets)
     return tensors
