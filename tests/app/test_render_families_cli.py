@@ -1,0 +1,74 @@
+"""``main.py render --plan`` on Flux.1 files in their real layouts (header-true, sparse: nothing is read
+but the header): a diffusion-model-only file is refused until its text encoders are named, separate
+clip_l/t5xxl/VAE files are shown, and the memory placement says what this machine can do with them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.app.main_process import run_main
+from tests.factory.keyspaces import keyspace
+from tests.factory.safetensors_writer import write_safetensors
+
+PARTS = (
+    ("clip_l", "text_encoders.clip_l.transformer.", "clip_l.safetensors"),
+    ("t5xxl", "text_encoders.t5xxl.transformer.", "t5xxl_fp16.safetensors"),
+    ("vae", "vae.", "ae.safetensors"),
+)
+
+
+@pytest.fixture(scope="module")
+def flux_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("flux-real")
+    files = {
+        "transformer": write_safetensors(
+            root / "flux1-dev.safetensors", keyspace("flux-flux", components=("diffuser",), dtype="BF16")
+        )
+    }
+    for component, prefix, name in PARTS:
+        specs = keyspace("flux-flux", components=(component,), dtype="F16")
+        files[component] = write_safetensors(
+            root / name, {k.removeprefix(prefix): v for k, v in specs.items()}
+        )
+    return files
+
+
+def test_a_diffusion_model_alone_is_refused_naming_the_encoder_slots(
+    flux_files: dict[str, Path], tmp_path: Path
+) -> None:
+    result = run_main(
+        "render", "--plan", "--checkpoint", str(flux_files["transformer"]), "--sampler", "Euler",
+        data_dir=tmp_path / "data", env={"HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert "a FLUX.1 checkpoint" in result.stdout
+    assert "Text encoders (clip_l, t5xxl): none chosen" in result.stdout
+    assert (
+        "Would not render: flux1-dev is a Flux.1 diffusion model without its text encoders: choose the "
+        "text-encoder files (clip_l, t5xxl) with --text-encoder or on the board"
+    ) in result.stdout
+    assert result.returncode != 0
+
+
+def test_separate_files_are_planned_with_their_memory_placement(
+    flux_files: dict[str, Path], tmp_path: Path
+) -> None:
+    result = run_main(
+        "render", "--plan", "--json", "--checkpoint", str(flux_files["transformer"]),
+        "--text-encoder", str(flux_files["clip_l"]), "--text-encoder", str(flux_files["t5xxl"]),
+        "--vae", str(flux_files["vae"]), "--sampler", "Euler", "--size", "1024x1024",
+        data_dir=tmp_path / "data", env={"HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    document = json.loads(result.stdout)
+    assert document["problem"] is None
+    assert [entry["name"] for entry in document["text_encoders"]] == ["clip_l", "t5xxl_fp16"]
+    assert document["text_encoder_slots"] == ["clip_l", "t5xxl"]
+    memory = document["memory"]
+    sizes = sum(path.stat().st_size for path in flux_files.values())
+    assert memory["weights_bytes"] == sizes
+    assert memory["largest_component_bytes"] == flux_files["transformer"].stat().st_size
+    assert memory["mode"] in {"cpu", "cannot_run", "gpu", "model_offload", "sequential_offload"}
+    assert memory["reason"]
+    assert result.returncode == (0 if memory["runnable"] else 1)
