@@ -505,7 +505,8 @@ def _make_flow_scheduler(
         return model_sigmas(resolved, steps, model, beta_alpha=beta[0], beta_beta=beta[1])
 
     flow_class = _flow_class(cls, sequence)
-    return flow_class.from_config(_accepted(cls, config), **spec.overrides)
+    # _class_name keeps the scheduler's own config saying what it is (and, with prediction_type, flow).
+    return flow_class.from_config({**_accepted(cls, config), "_class_name": cls.__name__}, **spec.overrides)
 
 
 def _flow_class(cls: Any, sequence: Callable[[int, float | None], Any]) -> Any:
