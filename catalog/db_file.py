@@ -162,8 +162,11 @@ def schema_written_by_newer(path: Path) -> str | None:
 
 def known_revisions() -> tuple[str, ...]:
     """The schema revisions this Atelier knows, oldest first: its migration files' names (``0001_...``),
-    read from the folder so that no Alembic is loaded to ask."""
-    return tuple(sorted({script.name.split("_", 1)[0] for script in _MIGRATIONS.glob("[0-9]*_*.py")}))
+    read from the folder so that no Alembic is loaded to ask (a listing, not a glob: asked before the
+    window's first frame, which a glob's pattern compilation would delay)."""
+    names = (script.name for script in _MIGRATIONS.iterdir())
+    scripts = (name for name in names if "0" <= name[0] <= "9" and name.endswith(".py"))
+    return tuple(sorted({name.split("_", 1)[0] for name in scripts if "_" in name[1:-3]}))
 
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"

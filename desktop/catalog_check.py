@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from catalog.db_file import schema_written_by_newer
 from core.errors import AtelierError
@@ -46,6 +46,8 @@ def settle_catalog(context: AppContext) -> bool:
     The dialog's modules are imported only when something is wrong: a healthy start goes on to the
     window's first paint without them."""
     while (problem := catalog_problem(context)) is not None:
+        from PySide6.QtWidgets import QMessageBox
+
         from app.catalog_access import without_command_hint
         from app.messages import user_message
         from desktop.dialogs.catalog_problem_dialog import CatalogChoice, CatalogProblemDialog

@@ -18,22 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QItemSelectionModel,
-    QMimeData,
     QModelIndex,
     QSize,
     Qt,
     QTimer,
-    QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QFileDialog,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -73,6 +69,8 @@ from desktop.widgets.sidebar_view import SidebarView
 from desktop.workers import JobFunction, JobHandle, JobRunner
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QMimeData
+
     from app.after_scan import ChainSteps
     from app.import_files import InPlacePlan
     from catalog.records import AssetRecord, Facets, RootRecord  # read after the first frame
@@ -390,6 +388,8 @@ class MainWindow(QMainWindow):
         self.downloads_tab.message.connect(self.status.flash)
 
         def add_folder_for_downloads() -> None:  # the Downloads tab's "Choose folder…"
+            from PySide6.QtWidgets import QFileDialog
+
             chosen = QFileDialog.getExistingDirectory(self, "Add a library folder to download into")
             if chosen:
                 self.add_folder(Path(chosen))
@@ -957,6 +957,9 @@ class MainWindow(QMainWindow):
             self.details.show_asset(self.library.get(current))
 
     def _open_folder(self, path: str) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
         target = Path(path)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(target if target.is_dir() else target.parent)))
 
@@ -1092,6 +1095,8 @@ class MainWindow(QMainWindow):
     # -- folders, settings, watching ----------------------------------------------------------------
 
     def choose_and_add_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog  # the dialogs' classes: not before the first frame
+
         chosen = QFileDialog.getExistingDirectory(self, "Add a library folder")
         if chosen:
             self.add_folder(Path(chosen))
@@ -1108,6 +1113,8 @@ class MainWindow(QMainWindow):
         try:
             root = self.services.add_root(path)
         except (OSError, ValueError) as exc:
+            from PySide6.QtWidgets import QMessageBox
+
             QMessageBox.warning(self, "Cannot add folder", f"{path}\n\n{exc}")
             return None
         if scan:
@@ -1163,6 +1170,8 @@ class MainWindow(QMainWindow):
         self.rescan()
 
     def show_about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.about(
             self,
             "About Atelier",

@@ -13,15 +13,17 @@ skips decoding entirely and an edited preview never shows stale.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
 from stat import S_ISREG
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QBuffer, QByteArray, QObject, QRunnable, QSize, QThreadPool, Signal
-from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtCore import QObject, QRunnable, QSize, QThreadPool, Signal
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ MAX_PREVIEW_BYTES = 64 * 1024 * 1024  # a preview image is a few MB; more is not
 
 def _cache_key(path: Path, size: QSize) -> str | None:
     """Content address of one thumbnail; None when the source file is gone."""
+    import hashlib  # with the first thumbnail (on a pool thread), not before the window's first frame
+
     try:
         stat = path.stat()
         resolved = path.resolve()
@@ -58,6 +62,10 @@ def load_thumbnail(path: Path, size: QSize, cache_dir: Path | None) -> QImage | 
     Returns None when the file cannot be decoded (missing, not an image); the caller shows the kind's
     placeholder tile instead.
     """
+    # The decoding classes with the first thumbnail, not before the window's first frame.
+    from PySide6.QtCore import QBuffer, QByteArray
+    from PySide6.QtGui import QImage, QImageReader
+
     key = _cache_key(path, size)
     if key is None:
         return None

