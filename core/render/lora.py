@@ -44,7 +44,7 @@ from core.render.lora_dialects import (
     weight_dependent_shape,
 )
 from core.render.lora_keys import DENOISERS, LoraTarget, split_key, target_modules
-from core.render.lora_layouts import convert_original_layouts
+from core.render.lora_layouts import convert_lora_tensors
 from core.render.lora_unfused import (
     LayerAdapters,
     LowRank,
@@ -230,7 +230,7 @@ def network_from_tensors(
     Raises :class:`LoraFormatError` when nothing in it is a network Atelier can apply (naming the
     unsupported type when that is the reason) or when a layer lacks one of its factors.
     """
-    tensors = convert_original_layouts(tensors)  # Flux/SD3/Z-Image original names -> diffusers modules
+    tensors = convert_lora_tensors(tensors, metadata or {})  # PEFT config alphas, DiT original names
     grouped: dict[str, dict[str, Any]] = {}
     ignored: list[str] = []
     for key, tensor in tensors.items():

@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.render.lora_adapter_config import with_adapter_alphas
 from core.render.lora_keys import split_key
 
 _PREFIXES = (
@@ -195,6 +196,13 @@ def detect_original_family(keys: list[str]) -> str | None:
         if any(tell.match(flat) for flat in flats):
             return family
     return None
+
+
+def convert_lora_tensors(tensors: Mapping[str, Any], metadata: Mapping[str, str]) -> Mapping[str, Any]:
+    """Every rewrite a LoRA file's tensors need before they are grouped by layer: the alphas of
+    diffusers' saved PEFT config (:mod:`core.render.lora_adapter_config`), then the original-layout
+    DiT names (:func:`convert_original_layouts`)."""
+    return convert_original_layouts(with_adapter_alphas(tensors, metadata))
 
 
 def convert_original_layouts(tensors: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -19,12 +19,13 @@ import copy
 import logging
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
-from core.render.lora import LoraApplication, LoraPatcher, network_from_tensors
+from core.render.lora import LoraApplication, LoraPatcher, load_network, network_from_tensors
 from tests.factory import dit_lora_files as files
 from tests.factory.dit_lora_files import FusedLayer
 
@@ -112,3 +113,51 @@ def test_atelier_merges_what_diffusers_fuses(pipes: dict[str, Any], case: str) -
     assert changed == [key for key in mine if not torch.equal(mine[key], before[key])]
     for key in mine:
         torch.testing.assert_close(mine[key], other[key], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("rslora", [False, True])
+def test_a_diffusers_saved_lora_is_scaled_by_its_saved_peft_config(
+    pipes: dict[str, Any], rslora: bool, tmp_path: Path
+) -> None:
+    """diffusers keeps alpha in the file's ``lora_adapter_metadata`` (lora_alpha, alpha_pattern, rsLoRA),
+    not in tensors: the file written by diffusers' own ``save_lora_weights`` merges as it fuses it."""
+    from peft import LoraConfig
+
+    base = pipes["flux"]
+    layers = files.with_lora(files.LAYERS["flux"](), alpha=None)
+    tensors = files.diffusers_peft(layers, prefix="")
+    config = LoraConfig(
+        r=4, lora_alpha=8, alpha_pattern={"attn.to_q": 2.0}, use_rslora=rslora, target_modules=["to_q"]
+    ).to_dict()
+    config = {key: sorted(value) if isinstance(value, set) else value for key, value in config.items()}
+    type(base).save_lora_weights(
+        tmp_path,
+        transformer_lora_layers={key: value.clone() for key, value in tensors.items()},
+        transformer_lora_adapter_metadata=config,
+    )
+    path = next(tmp_path.glob("*.safetensors"))
+    ours, theirs = copy.deepcopy(base), copy.deepcopy(base)
+    theirs.load_lora_weights(str(path))
+    theirs.fuse_lora(components=["transformer"], lora_scale=1.0)
+    theirs.unload_lora_weights()
+    assert LoraPatcher(ours, unfused=False).apply([LoraApplication(load_network(path), 1.0, 1.0, "x")]) == []
+
+    before, mine, other = (
+        base.transformer.state_dict(),
+        ours.transformer.state_dict(),
+        theirs.transformer.state_dict(),
+    )
+    assert sum(not torch.equal(other[key], before[key]) for key in mine) == 20
+    for key in mine:
+        torch.testing.assert_close(mine[key], other[key], rtol=0, atol=1e-6)
+    q = "transformer_blocks.0.attn.to_q.weight"
+    k = "transformer_blocks.0.attn.to_k.weight"
+    # PEFT: lora_alpha / r, or lora_alpha / √r with rsLoRA (r = 4, √r = 2)
+    scale_q, scale_k = (2.0 / 4, 8.0 / 4) if not rslora else (2.0 / 2, 8.0 / 2)
+    delta = files.expected_deltas(files.with_lora(files.LAYERS["flux"](), alpha=None))
+    torch.testing.assert_close(
+        mine[q], before[q] + scale_q * delta["transformer_blocks.0.attn.to_q"], rtol=0, atol=1e-6
+    )
+    torch.testing.assert_close(
+        mine[k], before[k] + scale_k * delta["transformer_blocks.0.attn.to_k"], rtol=0, atol=1e-6
+    )
