@@ -245,6 +245,14 @@ def _base_size(params: Mapping[str, str]) -> tuple[int, int] | None:
     return math.ceil(scale * size[0] / 64) * 64, math.ceil(scale * size[1] / 64) * 64
 
 
+def _comfyui_default_schedule(schedule: str, params: Mapping[str, str]) -> str | None:
+    """ "Normal" for a ComfyUI saver's bare sampler name: the savers join ``sampler_scheduler`` except for
+    ComfyUI's default scheduler, ``normal``, which they leave out ("euler" is euler + normal)."""
+    if "Schedule type" in params or schedule != "Automatic":
+        return None
+    return "Normal" if params.get("Version", "").strip().casefold().startswith("comfyui") else None
+
+
 def _pre_schedule_type_default(sampler: str, schedule: str, params: Mapping[str, str]) -> str | None:
     """The schedule an infotext without "Schedule type" meant, when it differs from 1.10's Automatic.
 
@@ -283,8 +291,11 @@ def _build(
         fields["sampler"], fields["schedule"] = split_sampler(
             params.get("Sampler", "").strip() or "Euler a", params.get("Schedule type")
         )
+        comfyui = _comfyui_default_schedule(fields["schedule"], params)
         old = _pre_schedule_type_default(fields["sampler"], fields["schedule"], params)
-        if old is not None:
+        if comfyui is not None:
+            fields["schedule"] = comfyui
+        elif old is not None:
             fields["schedule"] = old
             warnings.append(
                 f"Sampler: {params['Sampler'].strip()!r} comes without a schedule type, as A1111 wrote it "

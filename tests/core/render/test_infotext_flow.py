@@ -183,3 +183,16 @@ def test_a_second_vae_module_is_reported() -> None:
     )
     assert parsed.recipe.vae == AssetRef("ae")
     assert parsed.warnings == ("Module 'sdxl_vae' is a second VAE ('ae' is used); it is ignored",)
+
+
+def test_a_comfyui_bare_sampler_means_comfyuis_normal_scheduler() -> None:
+    text = (
+        "a fox\nSteps: 20, Sampler: euler, CFG scale: 1.0, Guidance: 3.5, Seed: 8, Size: 1024x1024, "
+        "Version: ComfyUI"
+    )
+    parsed = recipe_from_infotext(text)
+    assert (parsed.recipe.sampler, parsed.recipe.schedule) == ("Euler", "Normal")
+    assert parsed.warnings == ()
+    assert format_infotext(parsed.recipe, version=None) == text  # "Normal" is what the text already says
+    joined = recipe_from_infotext(text.replace("Sampler: euler,", "Sampler: dpmpp_2m_beta,")).recipe
+    assert (joined.sampler, joined.schedule) == ("DPM++ 2M", "Beta")
