@@ -582,13 +582,17 @@ def _made_for(network: LoraNetwork) -> str:
 
 
 class LoraPatcher:
-    """Merges LoRA deltas into one pipeline's UNet and text encoders and restores the originals.
+    """Applies LoRAs to one pipeline's UNet (or transformer) and text encoders; restores the originals.
 
-    Originals are kept the first time a layer is touched and while any applied LoRA targets it; each
-    :meth:`apply` sets every touched layer whose set changed to "original + Σ multiplier·delta" in
-    float32. On the CPU the merged weights of switched-off sets stay in a :class:`LayerCache` within
-    ``cache_budget_bytes`` (default: :func:`~core.render.memory.layer_cache_budget` of the pipeline's
-    weights and the memory available), so switching a set back on puts its merged weights back.
+    Plain LoRA layers run unfused where :func:`~core.render.lora_unfused.prefers_unfused` says so
+    (``unfused=None``; True runs every plain LoRA layer unfused, False merges everything): a forward
+    hook per layer adds their low-rank paths, their weights are never touched, and a new multiplier
+    is a new scale. The rest is merged: originals are kept the first time a layer is touched and
+    while any applied LoRA targets it; each :meth:`apply` sets every touched layer whose set changed
+    to "original + Σ multiplier·delta" in float32. On the CPU the merged weights of switched-off sets
+    stay in a :class:`LayerCache` within ``cache_budget_bytes`` (default:
+    :func:`~core.render.memory.layer_cache_budget` of the pipeline's weights and the memory
+    available), so switching a set back on puts its merged weights back.
     """
 
     def __init__(
