@@ -16,8 +16,9 @@ schedule (betas, prediction type) is kept. diffusers is imported inside function
 
 Flow-matching checkpoints (Flux, SD3.5, Qwen-Image, Z-Image, Chroma: a scheduler config whose
 ``_class_name`` is a FlowMatch scheduler, or that predicts flow) sample in flow time. Forge renders them
-with the same names: "Euler" + "Simple" is what diffusers' own pipelines do, and every A1111 schedule
-type but Align Your Steps is the same function over the model's flow sigma table
+with the same names: "Euler" + "Simple" is what diffusers' own pipelines do (exactly when the steps
+divide the model's sigma table, else within its 1/10,000), and every A1111 schedule type but Align
+Your Steps is the same function as in Forge over the model's flow sigma table
 (:class:`core.render.sigma_schedules.FlowModel`), shifted by the recipe's Shift or the model's own
 (its config's ``shift``, or the resolution-dependent ``mu`` the pipeline computes). Euler runs on
 diffusers' FlowMatchEulerDiscreteScheduler, Heun on FlowMatchHeunDiscreteScheduler, DPM++ 2M on
