@@ -1,7 +1,8 @@
 """A finished download enters the library: scanned, hashed and linked to the page it came from.
 
 The same steps for the window and the CLI, so one file downloaded by either lands as the same row: the
-library folder holding the file is scanned (the file is identified from its header like any other),
+file is scanned into the library folder holding it (identified from its header like any other; the rest
+of the folder is not walked again),
 the file's hashes are recorded at once (only this file: a download must not start hashing a whole
 library), and the remote facts the download carried (model, version, trigger words, the raw payload)
 are recorded as its match, so no hash lookup on Civitai is needed. The hashes are the ones the download
@@ -40,7 +41,10 @@ def ingest_download(
         return None
     root = max(roots, key=lambda r: len(r.path))  # the innermost, should roots ever nest
     with _INGEST_LOCK:
-        context.scan([root.id])
+        from catalog.scanner import Scanner
+
+        # Only this file is read: the rest of the folder is as the last scan left it.
+        Scanner(library).scan_files(root, [path])
         asset = library.get_by_path(path)
         if asset is None:
             return None

@@ -44,6 +44,7 @@ from catalog.examine import (
     Listed,
     examine,
     format_from_suffix,
+    found_at,
     found_listed,
     listed_sidecar_mtime,
     walk_listing,
@@ -184,6 +185,42 @@ class Scanner:
                 break
         return total
 
+    def scan_files(self, root: RootRecord, paths: Sequence[Path]) -> ScanSummary:
+        """Catalog only ``paths``, files the app itself just put under ``root`` (a finished download).
+
+        Each is compared with the catalog and read as a full scan would read it (pickles in a worker
+        process), but nothing else of the root is walked or opened, and nothing is marked missing: a
+        download into a library of thousands of files reads one header, not the library.
+        """
+        started = time.perf_counter()
+        summary = ScanSummary(roots=1)
+        index = self.library.file_index(root.id)
+        items: list[FoundFile] = []
+        for path in paths:
+            found = found_at(path)
+            if found is None:
+                summary.problems.append(f"{shown(str(path))}: no model file or diffusers folder here")
+                continue
+            summary.seen += 1
+            known = index.get(str(found.path))
+            if known is None:
+                summary.new += 1
+            elif _unchanged(known, found) and not found.is_folder and not _unreadable(known, found):
+                summary.unchanged += 1
+                summary.count_health(known.status)
+                continue
+            else:
+                summary.changed += 1
+            items.append(found)
+        results = zip(items, _pickles_in_a_worker(items, self.examine_file), strict=True)
+        batch: list[ScannedFile] = []
+        for item, scanned in results:
+            self._note(summary, item, scanned)
+            batch.append(scanned)
+        self._flush(root, batch, summary)
+        summary.elapsed_s = time.perf_counter() - started
+        return summary
+
     def scan_root(self, root: RootRecord) -> ScanSummary:
         started = time.perf_counter()
         summary = ScanSummary(roots=1)
@@ -270,11 +307,7 @@ class Scanner:
                 if self.cancel.cancelled:
                     self._flush(root, batch, summary)
                     raise _CancelledScanError
-                summary.count_health(scanned.status)
-                if scanned.status_reason:
-                    _add_problem(summary, f"{shown(str(item.path))}: {scanned.status_reason}")
-                for error in scanned.sidecars.errors if scanned.sidecars else ():
-                    _add_problem(summary, f"{shown(str(item.path.parent / error))}")
+                self._note(summary, item, scanned)
                 batch.append(scanned)
                 if len(batch) >= self.batch_size:
                     self._flush(root, batch, summary)
@@ -290,6 +323,15 @@ class Scanner:
         if done and done != total:  # the walk ended after its last file was read: the bar ends full
             self.progress(Progress(done, done, f"Reading {item.path.name}"))
         self._flush(root, batch, summary)
+
+    @staticmethod
+    def _note(summary: ScanSummary, item: FoundFile, scanned: ScannedFile) -> None:
+        """Count a file just read under its status, and list what went wrong with it or its sidecars."""
+        summary.count_health(scanned.status)
+        if scanned.status_reason:
+            _add_problem(summary, f"{shown(str(item.path))}: {scanned.status_reason}")
+        for error in scanned.sidecars.errors if scanned.sidecars else ():
+            _add_problem(summary, f"{shown(str(item.path.parent / error))}")
 
     def _flush(self, root: RootRecord, batch: list[ScannedFile], summary: ScanSummary) -> None:
         """Write a batch in one transaction; a batch the catalog refuses is written file by file.
