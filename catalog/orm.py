@@ -142,6 +142,12 @@ class Asset(Base):
         Index("ix_assets_kind_sort_name", "kind", "sort_name"),
         Index("ix_assets_architecture_sort_name", "architecture", "sort_name"),
         Index("ix_assets_rating_sort_name", "rating", "sort_name"),
+        # A search page driven by a set of ids filters and sorts them here, never in the wide rows (0010).
+        Index(
+            "ix_assets_page",
+            *("id", "status", "hidden", "kind", "architecture", "rating", "favorite", "root_id", "size"),
+            *("added_at", "sort_name"),
+        ),
         # (device, inode) names one file: hard links, symlinks and bind mounts of it are never duplicates.
         Index("ix_assets_device_inode", "device", "inode"),
         # The few hidden files, so counts that leave them out subtract them instead of reading every row.

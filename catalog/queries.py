@@ -79,6 +79,9 @@ DRIVING_SET_LIMIT = 5000
 # A text set matching at least this share of the ids it spans is probed by an FTS5 seek per row (module
 # docstring: "A dense text set").
 DENSE_TEXT_FRACTION = 0.6
+# The covering index of driven pages and counts (migration 0010): every column a filter or a sort of a
+# page reads except the folder's path, led by the id.
+PAGE_INDEX = "ix_assets_page"
 
 
 class DbapiConnection(Protocol):
@@ -113,7 +116,6 @@ _ROW_SELECT = (
     + ", (SELECT p.path FROM previews AS p WHERE p.asset_id = a.id AND p.is_cover = 1 LIMIT 1)"
     + " FROM assets AS a"
 )
-_IDS_SELECT = "SELECT a.id FROM assets AS a"
 
 IN_IDS = "IN (SELECT value FROM json_each(:ids))"  # an id list as one JSON parameter (see id_list)
 
@@ -246,8 +248,14 @@ def _scalar_conditions(query: AssetQuery, params: _Params, *, for_count: bool) -
     return conditions
 
 
-def _where(connection: DbapiConnection, query: AssetQuery, params: _Params, *, for_count: bool) -> str:
-    """The full WHERE of ``query``, its id sets split into one driver and probes (module docstring)."""
+def _plan(
+    connection: DbapiConnection, query: AssetQuery, params: _Params, *, for_count: bool
+) -> tuple[str, str]:
+    """FROM and WHERE of ``query``: its id sets split into one driver and probes (module docstring).
+
+    A driven statement reads the assets through :data:`PAGE_INDEX` (named, as SQLite would look the
+    driver's ids up in the table itself): every filter and sort column is in that index, so the driver's
+    few thousand ids are filtered and sorted without reading one wide table row."""
     sets = _id_sets(query, params)
     driver: int | None = None
     sizes = [_capped_count(connection, id_set, params) for id_set in sets]
@@ -265,7 +273,8 @@ def _where(connection: DbapiConnection, query: AssetQuery, params: _Params, *, f
             conditions.append(id_set.dense_probe)
         else:
             conditions.append(id_set.probe)
-    return " WHERE " + " AND ".join(conditions)
+    source = f"assets AS a INDEXED BY {PAGE_INDEX}" if driver is not None else "assets AS a"
+    return source, " WHERE " + " AND ".join(conditions)
 
 
 def _capped_count(connection: DbapiConnection, id_set: _IdSet, params: _Params) -> tuple[int, float]:
@@ -292,11 +301,13 @@ def _page(query: AssetQuery, params: _Params) -> str:
     return f" LIMIT {limit} OFFSET {params.add(query.offset or 0)}"
 
 
-def _search(connection: DbapiConnection, select: str, query: AssetQuery) -> list[Any]:
+def _page_ids(connection: DbapiConnection, query: AssetQuery) -> list[int]:
+    """The ids of ``query``'s page, in its order: the first of the two steps of every page (the second
+    reads the columns shown for these ids alone, instead of carrying them through the filter and sort)."""
     params = _Params()
-    where = _where(connection, query, params, for_count=False)
-    sql = select + where + _order_by(query) + _page(query, params)
-    return list(connection.execute(sql, params.values).fetchall())
+    source, where = _plan(connection, query, params, for_count=False)
+    sql = f"SELECT a.id FROM {source}{where}{_order_by(query)}{_page(query, params)}"
+    return [row[0] for row in connection.execute(sql, params.values).fetchall()]
 
 
 # -- the reads ---------------------------------------------------------------------------------------------
@@ -304,24 +315,24 @@ def _search(connection: DbapiConnection, select: str, query: AssetQuery) -> list
 
 def search_ids(connection: DbapiConnection, query: AssetQuery) -> list[int]:
     """The ids of ``query``'s page, in its order."""
-    return [row[0] for row in _search(connection, _IDS_SELECT, query)]
+    return _page_ids(connection, query)
 
 
 def search_rows(connection: DbapiConnection, query: AssetQuery) -> list[AssetRow]:
-    """The page of ``query`` as light rows (what a grid, a table or a listing shows), in one query."""
-    return _rows_from(connection, _search(connection, _ROW_SELECT, query))
+    """The page of ``query`` as light rows (what a grid, a table or a listing shows)."""
+    return rows_by_ids(connection, _page_ids(connection, query))
 
 
 def search_records(connection: DbapiConnection, query: AssetQuery) -> list[AssetRecord]:
     """The page of ``query`` as full records (tags, collections, hashes, remote facts)."""
-    return records_from(connection, _search(connection, _ASSET_SELECT, query))
+    return records_by_ids(connection, _page_ids(connection, query))
 
 
 def count(connection: DbapiConnection, query: AssetQuery) -> int:
     """How many assets match ``query`` (its sort and page are ignored)."""
     params = _Params()
-    where = _where(connection, query, params, for_count=True)
-    return int(connection.execute("SELECT count(*) FROM assets AS a" + where, params.values).fetchone()[0])
+    source, where = _plan(connection, query, params, for_count=True)
+    return int(connection.execute(f"SELECT count(*) FROM {source}{where}", params.values).fetchone()[0])
 
 
 def rows_by_ids(connection: DbapiConnection, ids: Sequence[int]) -> list[AssetRow]:
