@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.asset_fit import conflicts, fit_problem
+from app.asset_fit import conflicts, encoder_slots, fit_problem
 from core.taxonomy import Architecture, AssetKind
 
 
@@ -29,12 +29,74 @@ def test_a_known_family_the_renderer_cannot_load_still_conflicts() -> None:
         "FLUX.1 LoRA — does not fit this SDXL checkpoint"
     )
     assert conflicts(AssetKind.HYPERNETWORK, Architecture.SD3, Architecture.SD1)
+    assert fit_problem(AssetKind.LORA, Architecture.WAN, Architecture.QWEN_IMAGE) == (
+        "Wan LoRA — does not fit this Qwen-Image checkpoint"
+    )
+
+
+def test_the_new_families_judge_their_loras() -> None:
+    assert fit_problem(AssetKind.LORA, Architecture.SDXL, Architecture.FLUX1) == (
+        "SDXL LoRA — does not fit this FLUX.1 checkpoint"
+    )
+    assert fit_problem(AssetKind.LORA, Architecture.FLUX1, Architecture.CHROMA) == (
+        "FLUX.1 LoRA — does not fit this Chroma checkpoint"
+    )
+    for family in (Architecture.FLUX1, Architecture.SD3, Architecture.QWEN_IMAGE, Architecture.Z_IMAGE):
+        assert fit_problem(AssetKind.LORA, family, family) is None
+
+
+def test_families_sharing_an_autoencoder_share_vaes() -> None:
+    # Chroma and Z-Image decode with Flux.1's AE; SD3.5's 16-channel VAE is another latent space.
+    assert fit_problem(AssetKind.VAE, Architecture.FLUX1, Architecture.CHROMA) is None
+    assert fit_problem(AssetKind.VAE, Architecture.FLUX1, Architecture.Z_IMAGE) is None
+    assert fit_problem(AssetKind.VAE, Architecture.SD3, Architecture.FLUX1) == (
+        "SD3 VAE — does not fit this FLUX.1 checkpoint"
+    )
+    # Wan 2.1's and Qwen-Image's causal VAE are one layout: a header cannot tell them apart.
+    assert fit_problem(AssetKind.VAE, Architecture.WAN, Architecture.QWEN_IMAGE) is None
+    assert fit_problem(AssetKind.VAE, Architecture.SDXL, Architecture.QWEN_IMAGE) == (
+        "SDXL VAE — does not fit this Qwen-Image checkpoint"
+    )
+
+
+def test_text_encoders_fit_the_families_that_list_them() -> None:
+    # A shared encoder (architecture unknown) is judged by the encoder its record names.
+    unknown = Architecture.UNKNOWN
+    assert fit_problem(AssetKind.TEXT_ENCODER, unknown, Architecture.FLUX1, "clip_l") is None
+    assert fit_problem(AssetKind.TEXT_ENCODER, unknown, Architecture.SD3, "t5xxl") is None
+    assert fit_problem(AssetKind.TEXT_ENCODER, unknown, Architecture.QWEN_IMAGE, "t5xxl") == (
+        "T5-XXL text encoder — does not fit this Qwen-Image checkpoint"
+    )
+    assert fit_problem(AssetKind.TEXT_ENCODER, unknown, Architecture.FLUX1, "qwen3_4b") == (
+        "Qwen3 4B text encoder — does not fit this FLUX.1 checkpoint"
+    )
+    assert fit_problem(AssetKind.TEXT_ENCODER, unknown, Architecture.Z_IMAGE, "qwen3_4b") is None
+    # An encoder only one family uses carries that family, which decides without the encoder's name.
+    assert fit_problem(AssetKind.TEXT_ENCODER, Architecture.QWEN_IMAGE, Architecture.FLUX1) == (
+        "Qwen-Image text encoder — does not fit this FLUX.1 checkpoint"
+    )
+    assert fit_problem(AssetKind.TEXT_ENCODER, Architecture.QWEN_IMAGE, Architecture.QWEN_IMAGE) is None
+    # An encoder of no known name or family (a tiny test file, a new model) cannot be judged.
+    assert fit_problem(AssetKind.TEXT_ENCODER, unknown, Architecture.FLUX1, "clip_32") is None
+
+
+def test_encoder_slots_come_from_the_vocabulary_table() -> None:
+    def ids(architecture: Architecture) -> list[str]:
+        return [row.id for row in encoder_slots(architecture)]
+
+    assert ids(Architecture.FLUX1) == ["clip_l", "t5xxl"]
+    assert ids(Architecture.SD3) == ["clip_l", "clip_g", "t5xxl"]
+    assert ids(Architecture.CHROMA) == ["t5xxl"]
+    assert ids(Architecture.QWEN_IMAGE) == ["qwen25_vl_7b"]
+    assert ids(Architecture.Z_IMAGE) == ["qwen3_4b"]
+    assert ids(Architecture.SDXL) == []  # SD checkpoints always carry their encoders
+    assert ids(Architecture.WAN) == []  # not a family the board renders
 
 
 def test_unknown_families_and_missing_checkpoints_are_not_judged() -> None:
     assert fit_problem(AssetKind.LORA, Architecture.OTHER, Architecture.SDXL) is None
     assert fit_problem(AssetKind.LORA, Architecture.UNKNOWN, Architecture.SD1) is None
-    assert fit_problem(AssetKind.LORA, Architecture.SD1, Architecture.FLUX1) is None  # not rendered
+    assert fit_problem(AssetKind.LORA, Architecture.SD1, Architecture.WAN) is None  # not rendered
     assert fit_problem(AssetKind.LORA, Architecture.SD1, None) is None
     assert fit_problem(AssetKind.LORA, None, Architecture.SD1) is None
     assert fit_problem(AssetKind.CHECKPOINT, Architecture.SD1, Architecture.SDXL) is None
