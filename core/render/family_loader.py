@@ -75,9 +75,19 @@ def _read(path: Path, wanted: Callable[[str], str | None], dtype: Any) -> dict[s
     return found
 
 
+_ALIGNMENT = 64  # bytes: CPU kernels pick their vector path by the data's alignment
+
+
 def _upcast(tensor: Any, dtype: Any) -> Any:
-    """fp8 weights (ComfyUI's ``*_fp8_e4m3fn`` files) become the compute dtype; others stay as stored."""
-    return tensor.to(dtype) if str(tensor.dtype).removeprefix("torch.") in _FP8 else tensor
+    """fp8 weights (ComfyUI's ``*_fp8_e4m3fn`` files) become the compute dtype; others stay as stored.
+
+    A tensor whose data is not 64-byte aligned (safetensors aligns to 8) is copied: CPU matmuls take
+    another vector path on misaligned data and round differently, so the same weights stored at other
+    offsets (a full checkpoint vs. the separate files) would not give the same image.
+    """
+    if str(tensor.dtype).removeprefix("torch.") in _FP8:
+        return tensor.to(dtype)
+    return tensor.clone() if tensor.data_ptr() % _ALIGNMENT else tensor
 
 
 def _strip_prefix(prefixes: Sequence[str]) -> Callable[[str], str | None]:

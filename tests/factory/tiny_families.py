@@ -262,3 +262,93 @@ def json_bytes(value: Any) -> bytes:
     buffer = io.StringIO()
     json.dump(value, buffer)
     return buffer.getvalue().encode()
+
+
+def tiny_chroma_transformer(seed: int) -> Any:
+    from diffusers import ChromaTransformer2DModel
+
+    model = ChromaTransformer2DModel(
+        patch_size=1,
+        in_channels=64,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=32,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        axes_dims_rope=[4, 14, 14],
+        approximator_num_channels=8,
+        approximator_hidden_dim=32,
+        approximator_layers=1,
+    )
+    return _seeded(model, seed)
+
+
+def tiny_sd3_transformer(seed: int) -> Any:
+    from diffusers import SD3Transformer2DModel
+
+    model = SD3Transformer2DModel(
+        sample_size=32,
+        patch_size=1,
+        in_channels=16,
+        num_layers=2,
+        attention_head_dim=8,
+        num_attention_heads=4,
+        caption_projection_dim=32,
+        joint_attention_dim=32,
+        pooled_projection_dim=80,  # CLIP-L 32 + CLIP-G 48, pooled and concatenated
+        out_channels=16,
+        pos_embed_max_size=64,
+        qk_norm="rms_norm",
+        dual_attention_layers=(0,),
+    )
+    return _seeded(model, seed)
+
+
+@dataclass(frozen=True)
+class FamilyModel:
+    """A tiny model of one family: its transformer, VAE and text encoders by slot name."""
+
+    transformer: Any
+    vae: Any
+    encoders: dict[str, Any]
+
+
+def chroma_model(seed: int = 0) -> FamilyModel:
+    return FamilyModel(tiny_chroma_transformer(seed), tiny_vae(seed + 3), {"t5xxl": tiny_t5(seed + 2)})
+
+
+def sd3_model(seed: int = 0) -> FamilyModel:
+    encoders = {
+        "clip_l": tiny_clip(seed + 1, 32, projection=True),
+        "clip_g": tiny_clip(seed + 4, 48, projection=True),
+        "t5xxl": tiny_t5(seed + 2),
+    }
+    return FamilyModel(tiny_sd3_transformer(seed), tiny_vae(seed + 3), encoders)
+
+
+def _encoder_state(name: str, model: Any) -> dict[str, Any]:
+    state = _clip_file_state(model) if name.startswith("clip") else dict(model.state_dict())
+    state.pop("encoder.embed_tokens.weight", None)
+    return state
+
+
+def write_full(path: Path, model: FamilyModel) -> Path:
+    """A full checkpoint of any family (ComfyUI's prefixes)."""
+    tensors = _prefixed("model.diffusion_model.", model.transformer.state_dict())
+    for name, encoder in model.encoders.items():
+        tensors |= _prefixed(f"text_encoders.{name}.transformer.", _encoder_state(name, encoder))
+    tensors |= _prefixed("vae.", model.vae.state_dict())
+    return _save(path, tensors)
+
+
+def write_split(folder: Path, model: FamilyModel) -> SplitFiles:
+    """A diffusion-model-only file, one file per text encoder (named for its slot) and a VAE file."""
+    encoders = tuple(
+        _save(folder / f"{name}_tiny.safetensors", _encoder_state(name, encoder))
+        for name, encoder in reversed(model.encoders.items())
+    )
+    return SplitFiles(
+        _save(folder / "transformer-tiny.safetensors", model.transformer.state_dict()),
+        encoders,
+        _save(folder / "vae-tiny.safetensors", model.vae.state_dict()),
+    )
