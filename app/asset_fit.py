@@ -109,8 +109,6 @@ def fit_problem(
     Qwen-Image checkpoint"``), or None when it fits or cannot be judged."""
     if architecture is None or checkpoint is None or not conflicts(kind, architecture, checkpoint, encoder):
         return None
-    if kind is AssetKind.TEXT_ENCODER and encoder in ENCODER_OF:
-        what = ENCODER_OF[encoder].name
-    else:
-        what = _SHORT_NAMES.get(architecture, architecture.value)
+    row = ENCODER_OF.get(encoder or "") if kind is AssetKind.TEXT_ENCODER else None
+    what = row.name if row is not None else _SHORT_NAMES.get(architecture, architecture.value)
     return f"{what} {KIND_NAMES[kind]} — does not fit this {JUDGED_CHECKPOINTS[checkpoint]} checkpoint"
