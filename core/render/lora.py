@@ -43,6 +43,7 @@ from core.render.lora_dialects import (
     weight_dependent_delta,
     weight_dependent_shape,
 )
+from core.render.lora_family import family_conflict
 from core.render.lora_keys import DENOISERS, LoraTarget, split_key, target_modules
 from core.render.lora_layouts import convert_lora_tensors
 from core.render.lora_unfused import (
@@ -670,6 +671,9 @@ class LoraPatcher:
     # ------------------------------------------------------------------------------------------ internals
 
     def _match(self, use: LoraApplication) -> _Match:
+        conflict = family_conflict(use.network.modules, self._pipe)  # e.g. a Qwen-Image LoRA on Flux
+        if conflict is not None:
+            raise LoraMismatchError(f"LoRA '{use.label}' does not fit this checkpoint: {conflict}.")
         found: list[tuple[LoraTarget, NetworkModule]] = []
         missing: list[str] = []
         for alias, module in use.network.modules.items():

@@ -107,19 +107,21 @@ def tiny_chroma_pipeline(seed: int = 0) -> Any:
     from diffusers import ChromaPipeline, ChromaTransformer2DModel
 
     torch.manual_seed(seed)
-    transformer = ChromaTransformer2DModel(
-        patch_size=1,
-        in_channels=4,
-        num_layers=1,
-        num_single_layers=1,
-        attention_head_dim=16,
-        num_attention_heads=2,
-        joint_attention_dim=32,
-        axes_dims_rope=[4, 4, 8],
-        approximator_num_channels=8,
-        approximator_hidden_dim=32,
-        approximator_layers=1,
-    )
+    with warnings.catch_warnings():  # diffusers' own FluxPosEmbed deprecation, raised inside Chroma
+        warnings.simplefilter("ignore", FutureWarning)
+        transformer = ChromaTransformer2DModel(
+            patch_size=1,
+            in_channels=4,
+            num_layers=1,
+            num_single_layers=1,
+            attention_head_dim=16,
+            num_attention_heads=2,
+            joint_attention_dim=32,
+            axes_dims_rope=[4, 4, 8],
+            approximator_num_channels=8,
+            approximator_hidden_dim=32,
+            approximator_layers=1,
+        )
     return ChromaPipeline(
         scheduler=None, vae=None, text_encoder=_t5(seed), tokenizer=None, transformer=transformer.eval()
     )

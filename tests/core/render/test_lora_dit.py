@@ -12,6 +12,7 @@ then hold ``W + multiplier·ΔW`` where ΔW is cut out of the fused layer's prod
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from core.render.lora import LoraApplication, LoraMismatchError, LoraPatcher, lo
 from core.render.lora_keys import target_modules
 from tests.factory import dit_lora_files as files
 from tests.factory.dit_lora_files import FusedLayer
+from tests.factory.tiny_pipeline import tiny_sd1_pipeline
 
 FAMILIES = ("flux", "chroma", "sd3", "qwen", "zimage")
 Writer = Callable[[list[FusedLayer]], dict[str, torch.Tensor]]
@@ -248,18 +250,64 @@ def test_sd3_names_its_three_text_encoders_as_kohya_and_comfyui_do(pipes: dict[s
     )
 
 
+LABELS = {"flux": "Flux.1", "chroma": "Chroma", "sd3": "SD3/SD3.5", "qwen": "Qwen-Image", "zimage": "Z-Image"}
+
+
 @pytest.mark.parametrize(
-    ("lora_family", "pipe_family"), [("flux", "sd3"), ("qwen", "flux"), ("sd3", "zimage"), ("zimage", "qwen")]
+    ("lora_family", "pipe_family"),
+    [
+        ("flux", "sd3"),
+        ("qwen", "flux"),
+        ("sd3", "zimage"),
+        ("zimage", "qwen"),
+        ("chroma", "qwen"),
+        ("sd3", "chroma"),
+    ],
 )
-def test_a_lora_of_another_family_is_refused(
-    pipes: dict[str, Any], lora_family: str, pipe_family: str, tmp_path: Path
+@pytest.mark.parametrize("writer", [files.kohya, files.diffusers_peft])
+def test_a_lora_of_another_family_is_refused_with_both_families_named(
+    pipes: dict[str, Any], lora_family: str, pipe_family: str, writer: Writer, tmp_path: Path
 ) -> None:
     pipe = pipes[pipe_family]
     before = _snapshot(pipe)
-    path = _save(tmp_path, files.kohya(files.with_lora(files.LAYERS[lora_family]())))
-    with pytest.raises(LoraMismatchError, match="does not fit this checkpoint"):
+    path = _save(tmp_path, writer(files.with_lora(files.LAYERS[lora_family]())))
+    wanted = f"made for {LABELS[lora_family]}, and this checkpoint is {LABELS[pipe_family]}"
+    with pytest.raises(LoraMismatchError, match=re.escape(wanted)):
         _apply(pipe, path, 1.0)
     assert all(torch.equal(before[k], v) for k, v in _current(pipe).items())
+
+
+def test_sd_and_dit_loras_are_refused_on_each_other(
+    pipes: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    sd1 = tiny_sd1_pipeline(tmp_path_factory.mktemp("tokenizers"))
+    flux_lora = _save(tmp_path, files.kohya(files.with_lora(files.flux_layers())), "flux")
+    with pytest.raises(
+        LoraMismatchError, match=re.escape("made for Flux.1, and this checkpoint is Stable Diffusion")
+    ):
+        _apply(sd1, flux_lora, 1.0)
+    sd_name = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"
+    sd_lora = _save(
+        tmp_path,
+        {f"{sd_name}.lora_down.weight": torch.zeros(2, 32), f"{sd_name}.lora_up.weight": torch.zeros(32, 2)},
+        "sd",
+    )
+    with pytest.raises(
+        LoraMismatchError, match=re.escape("made for Stable Diffusion (SD1/SD2/SDXL), and this")
+    ):
+        _apply(pipes["flux"], sd_lora, 1.0)
+
+
+def test_flux_and_chroma_loras_go_on_each_other_with_the_missing_layers_named(
+    pipes: dict[str, Any], tmp_path: Path
+) -> None:
+    """Chroma is Flux.1's blocks without the modulation linears: ComfyUI and Forge apply either's
+    LoRAs to the other, and so does Atelier, saying which layers it skipped."""
+    path = _save(tmp_path, files.kohya(files.with_lora(files.flux_layers())))
+    patcher, warnings = _apply(pipes["chroma"], path, 1.0)
+    patcher.restore()
+    assert len(warnings) == 1
+    assert "4 of 20 layers do not exist in this checkpoint" in warnings[0]
 
 
 def test_unknown_layers_beside_known_ones_are_named_in_a_warning(
