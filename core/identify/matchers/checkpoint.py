@@ -17,7 +17,7 @@ from core.identify.families import (
     unet_family,
     unet_variant,
 )
-from core.identify.matchers.dit import match_flux, match_flux_diffusers, match_sd3
+from core.identify.matchers.dit import match_flux, match_flux_diffusers, match_sd3, row_details
 from core.identify.matchers.table import match_table
 from core.identify.prediction import unet_prediction
 from core.identify.registry import Match, Refusal
@@ -85,7 +85,7 @@ def _unet_match(view: HeaderView, facts: UNetFacts, prefix: str, bundled: list[s
     reasons.extend(_text_encoder_reasons(view, arch))
     prediction, prediction_reasons = unet_prediction(view, prefix, arch)
     reasons.extend(prediction_reasons)
-    details: dict[str, object] = {"components": ["unet", *bundled]}
+    details: dict[str, object] = {"components": ["unet", *bundled], **row_details(arch)}
     if view.has("edm_mean") and view.has("edm_std"):
         reasons.append("edm_mean/edm_std keys => Playground v2.5 (EDM)")
         details["edm"] = "playground-v2.5"

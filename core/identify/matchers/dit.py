@@ -12,6 +12,7 @@ from __future__ import annotations
 from core.identify.families import components_reason
 from core.identify.registry import Match
 from core.identify.view import HeaderView
+from core.identify.vocabulary import ROW_OF
 from core.taxonomy import Architecture, AssetKind, Variant
 
 FLUX_SIGNATURE = "double_blocks.0.img_attn.norm.key_norm.scale"
@@ -103,6 +104,11 @@ def _flux(
             f"({', '.join(str(d) for d in FLUX2_CONTEXT_DIMS)})"
         )
     reasons.append(components_reason("transformer", components))
+    if context_dim is not None:
+        details["text_width"] = context_dim
+    if img_in is not None:
+        details["in_channels"] = img_in
+    details.update(row_details(arch))
     return Match(AssetKind.CHECKPOINT, arch, tuple(reasons), variant=variant, details=details)
 
 
@@ -130,4 +136,18 @@ def match_sd3(view: HeaderView, components: list[str]) -> Match | None:
         details["sd3_variant"] = sd3_variant
         reasons.append(f"block count / pos_embed size => {sd3_variant}")
     reasons.append(components_reason("transformer", components))
+    if hidden:
+        details["hidden_size"] = hidden
+    details.update(row_details(Architecture.SD3))
     return Match(AssetKind.CHECKPOINT, Architecture.SD3, tuple(reasons), details=details)
+
+
+def row_details(arch: Architecture) -> dict[str, object]:
+    """The text encoders and VAE the vocabulary table lists for ``arch`` (what a board slot expects)."""
+    row = ROW_OF.get(arch)
+    if row is None:
+        return {}
+    details: dict[str, object] = {"text_encoders": list(row.text_encoders)} if row.text_encoders else {}
+    if row.vae:
+        details["vae"] = row.vae
+    return details
