@@ -324,3 +324,28 @@ def test_unknown_layers_beside_known_ones_are_named_in_a_warning(
     assert len(warnings) == 1
     assert "1 of 4 layers do not exist" in warnings[0]
     assert "transformer_blocks.7.attn.to_out.0" in warnings[0]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_loras_run_beside_the_transformer_layers_as_they_merge(
+    pipes: dict[str, Any], family: str, tmp_path: Path
+) -> None:
+    """With LoRAs run unfused (a forward hook per layer instead of a merge), every split module's output
+    equals its layer with the fused rows merged; the weights themselves stay untouched."""
+    pipe = pipes[family]
+    layers = files.with_lora(files.LAYERS[family]())
+    network = load_network(_save(tmp_path, files.kohya(layers)))
+    before = _snapshot(pipe)
+    patcher = LoraPatcher(pipe, unfused=True)
+    try:
+        patcher.apply([LoraApplication(network, 0.6, 1.0, "x")])
+        assert patcher.unfused_layers == sum(len(layer.targets) for layer in layers)
+        assert all(torch.equal(before[k], v) for k, v in _current(pipe).items())
+        generator = torch.Generator().manual_seed(9)
+        for path, delta in files.expected_deltas(layers).items():
+            module = pipe.transformer.get_submodule(path)
+            x = torch.randn(3, module.in_features, generator=generator)
+            wanted = torch.nn.functional.linear(x, module.weight + 0.6 * delta, module.bias)
+            torch.testing.assert_close(module(x), wanted, rtol=0, atol=1e-5)
+    finally:
+        patcher.restore()
