@@ -18,11 +18,13 @@ from pathlib import Path, PurePath
 from PySide6.QtCore import QMimeData, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from app.asset_fit import fit_problem
+from app.asset_fit import SEPARATE_PARTS, encoder_id, fit_problem
 from app.import_files import NotAModelError, examine_path
 from catalog.records import AssetRecord
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, NetworkType
+from desktop.compose.chooser import LibraryChooser
+from desktop.compose.encoder_slots import PlacedEncoder, TextEncoderSlots
 from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_from_mime
 from desktop.compose.parameters import ParametersForm
 from desktop.compose.slots import (
@@ -40,6 +42,7 @@ from desktop.services import AssetLibrary
 BOARD_KINDS = (
     AssetKind.CHECKPOINT,
     AssetKind.VAE,
+    AssetKind.TEXT_ENCODER,
     AssetKind.LORA,
     AssetKind.EMBEDDING,
     AssetKind.HYPERNETWORK,
@@ -76,7 +79,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 class BoardItem:
     """One thing to put on the board, from a library record or read from a file's header.
 
-    ``refusal`` says why it cannot go on the board (unsafe, corrupt, a kind no slot takes).
+    ``refusal`` says why it cannot go on the board (unsafe, corrupt, a kind no slot takes). ``encoder``
+    is the text encoder a text-encoder file holds (``clip_l``); ``components`` what a checkpoint file
+    carries besides its denoiser (``vae``, ``text encoder``; None when identification did not say).
     """
 
     ref: AssetRef
@@ -86,6 +91,13 @@ class BoardItem:
     trigger_words: tuple[str, ...] = ()
     weight: float = 1.0
     refusal: str | None = None
+    encoder: str | None = None
+    components: tuple[str, ...] | None = None
+
+
+def _components(metadata: object) -> tuple[str, ...] | None:
+    values = metadata.get("components") if isinstance(metadata, dict) else None
+    return tuple(str(value) for value in values) if isinstance(values, list) else None
 
 
 def item_from_record(record: AssetRecord) -> BoardItem:
@@ -99,6 +111,8 @@ def item_from_record(record: AssetRecord) -> BoardItem:
         record.all_trigger_words,  # the user's, then Civitai's
         weight,
         _refusal(ref.name, record.kind, record.status, record.status_reason),
+        encoder_id(record.embedded_metadata),
+        _components(dict(record.embedded_metadata)),
     )
 
 
@@ -112,7 +126,7 @@ def _refusal(name: str, kind: AssetKind, status: FileStatus, reason: str | None)
     return None
 
 
-_TAKES = "checkpoints, VAEs, LoRAs, embeddings and hypernetworks"
+_TAKES = "checkpoints, VAEs, text encoders, LoRAs, embeddings and hypernetworks"
 
 
 def _a(noun: str) -> str:
@@ -126,7 +140,12 @@ def looks_negative(name: str) -> bool:
 
 
 class ComposeBoard(QWidget):
-    """Checkpoint, VAE, LoRA stack, embeddings, hypernetwork and the settings form."""
+    """Checkpoint, VAE, text encoders, LoRA stack, embeddings, hypernetwork and the settings form.
+
+    The checkpoint decides what else the board shows: a Flux.1, SD3.5, Chroma, Qwen-Image or Z-Image
+    checkpoint gets its family's text-encoder slots, the VAE slot says whether the checkpoint carries
+    its own, and the form shows Distilled CFG Scale and Shift where the family uses them.
+    """
 
     message = Signal(str)
     changed = Signal()
@@ -138,8 +157,11 @@ class ComposeBoard(QWidget):
         self._extra: dict[str, str] = {}
         self._source_infotext = ""
         self._files: dict[str, BoardItem] = {}  # dropped files read during this drag, by path
+        self._components: tuple[str, ...] | None = None  # what the checkpoint file carries
         self.checkpoint = AssetSlot("Checkpoint", "Drop a checkpoint here")
-        self.vae = AssetSlot("VAE", "Drop a VAE here (optional; default: the checkpoint's own)")
+        self.vae = AssetSlot("VAE", _VAE_HINT, choosable=True)
+        self.text_encoders = TextEncoderSlots()
+        self.chooser = LibraryChooser(library, self)
         self.loras = LoraStack()
         self.embeddings = EmbeddingList()
         self.hypernetwork = HypernetworkSlot()
@@ -147,13 +169,24 @@ class ComposeBoard(QWidget):
         self.slots: dict[AssetKind, SlotFrame] = {
             AssetKind.CHECKPOINT: self.checkpoint,
             AssetKind.VAE: self.vae,
+            AssetKind.TEXT_ENCODER: self.text_encoders,
             AssetKind.LORA: self.loras,
             AssetKind.EMBEDDING: self.embeddings,
             AssetKind.HYPERNETWORK: self.hypernetwork,
         }
 
-        for slot in (self.checkpoint, self.vae, self.loras, self.embeddings, self.hypernetwork):
+        for slot in (
+            self.checkpoint,
+            self.vae,
+            self.text_encoders,
+            self.loras,
+            self.embeddings,
+            self.hypernetwork,
+        ):
             slot.changed.connect(self.changed)
+        self.vae.choose_requested.connect(lambda: self.choose(AssetKind.VAE))
+        self.text_encoders.choose_requested.connect(lambda slot: self.choose(AssetKind.TEXT_ENCODER, slot.id))
+        self.chooser.chosen.connect(self._on_chosen)
         self.loras.trigger_requested.connect(self.insert_trigger_words)
         self.embeddings.side_changed.connect(self._on_embedding_side)
         self.embeddings.removed.connect(self._on_embedding_removed)
@@ -162,7 +195,14 @@ class ComposeBoard(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.checkpoint, self.vae, self.loras, self.embeddings, self.hypernetwork):
+        for widget in (
+            self.checkpoint,
+            self.vae,
+            self.text_encoders,
+            self.loras,
+            self.embeddings,
+            self.hypernetwork,
+        ):
             layout.addWidget(widget)
         layout.addWidget(self.parameters, 1)
 
@@ -270,11 +310,15 @@ class ComposeBoard(QWidget):
         ref, name, arch = item.ref, item.ref.name, item.architecture
         match item.kind:
             case AssetKind.CHECKPOINT:
+                self._components = item.components
                 self.checkpoint.set_ref(ref, item.detail, arch)
                 text = f"Checkpoint: {name}"
             case AssetKind.VAE:
                 self.vae.set_ref(ref, item.detail, arch)
                 text = f"VAE: {name}"
+            case AssetKind.TEXT_ENCODER:
+                placed = PlacedEncoder(ref, item.encoder, arch, item.detail)
+                text = f"Text encoder ({self.text_encoders.place(placed)}): {name}"
             case AssetKind.LORA:
                 self.loras.add(LoraUse(ref, weight=item.weight), item.trigger_words, item.detail, arch)
                 text = f"Added LoRA {name} to the stack"
@@ -284,8 +328,22 @@ class ComposeBoard(QWidget):
                 use = HypernetworkUse(ref, self.hypernetwork.strength.value())
                 self.hypernetwork.set_use(use, item.detail, arch)
                 text = f"Hypernetwork: {name}"
-        problem = fit_problem(item.kind, arch, self.checkpoint.architecture)
+        problem = fit_problem(item.kind, arch, self.checkpoint.architecture, item.encoder)
         return f"{text} ({problem})" if problem else text
+
+    # -- choosing from the library ------------------------------------------------------------------
+
+    def choose(self, kind: AssetKind, encoder: str | None = None) -> None:
+        """Opens the chooser of library files for the VAE or a text-encoder slot, fitting ones first."""
+        checkpoint = self.checkpoint.architecture if self.checkpoint.ref is not None else None
+        button = self.vae.choose_button
+        if encoder is not None:
+            row = self.text_encoders.row_for(encoder)
+            button = row.choose_button if row is not None else button
+        self.chooser.open(kind, checkpoint, encoder, button)
+
+    def _on_chosen(self, record: AssetRecord) -> None:
+        self._say([self.add_record(record)])
 
     def add_embedding(self, ref: AssetRef, negative: bool, architecture: Architecture | None = None) -> str:
         """Adds the embedding and writes its token into the prompt (or the negative prompt)."""
@@ -316,10 +374,22 @@ class ComposeBoard(QWidget):
 
     # -- fit ----------------------------------------------------------------------------------------
 
+    def _show_parts(self, checkpoint: Architecture | None) -> None:
+        """The text-encoder slots, the VAE slot's hint and the family's fields for ``checkpoint``."""
+        components = self._components if self.checkpoint.ref is not None else None
+        parts = checkpoint in SEPARATE_PARTS
+        encoders = None if components is None else any("text" in c for c in components)
+        self.text_encoders.set_checkpoint(checkpoint if parts else None, encoders)
+        vae = None if components is None or not parts else "vae" in components
+        self.vae.set_hint(_VAE_HINT if vae is None else _VAE_BUNDLED if vae else _VAE_NEEDED)
+        self.parameters.set_family(checkpoint)
+
     def mark_misfits(self) -> list[str]:
-        """Marks every row that does not fit the checkpoint's family; returns the marks shown."""
+        """Shows the checkpoint family's parts, marks every row that does not fit its family; returns
+        the marks shown."""
         checkpoint = self.checkpoint.architecture if self.checkpoint.ref is not None else None
-        marks: list[str] = []
+        self._show_parts(checkpoint)
+        marks: list[str] = list(self.text_encoders.problems())
 
         def mark(kind: AssetKind, architecture: Architecture | None, badge: FitBadge) -> None:
             problem = fit_problem(kind, architecture, checkpoint)
@@ -345,6 +415,7 @@ class ComposeBoard(QWidget):
         base = Recipe(
             checkpoint=self.checkpoint.ref,
             vae=self.vae.ref,
+            text_encoders=self.text_encoders.refs(),
             loras=self.loras.uses(),
             embeddings=self.embeddings.uses(),
             hypernetworks=(hypernetwork,) if hypernetwork is not None else (),
@@ -356,6 +427,7 @@ class ComposeBoard(QWidget):
     def named_refs(self) -> tuple[AssetRef, ...]:
         """Every asset the board names now (placed or only named by pasted parameters)."""
         refs = [ref for ref in (self.checkpoint.ref, self.vae.ref) if ref is not None]
+        refs += self.text_encoders.refs()
         refs += [use.ref for use in self.loras.uses()]
         refs += [use.ref for use in self.embeddings.uses()]
         hypernetwork = self.hypernetwork.use()
@@ -384,8 +456,18 @@ class ComposeBoard(QWidget):
             record = record_of(ref)
             return record.architecture if record is not None else None
 
+        checkpoint_record = record_of(recipe.checkpoint)
+        self._components = (
+            _components(dict(checkpoint_record.embedded_metadata)) if checkpoint_record is not None else None
+        )
         self.checkpoint.set_ref(recipe.checkpoint, detail(recipe.checkpoint), arch(recipe.checkpoint))
         self.vae.set_ref(recipe.vae, detail(recipe.vae), arch(recipe.vae))
+        placed = []
+        for ref in recipe.text_encoders:
+            record = record_of(ref)
+            encoder = encoder_id(record.embedded_metadata) if record is not None else None
+            placed.append(PlacedEncoder(ref, encoder, arch(ref), detail(ref)))
+        self.text_encoders.set_placed(placed)
         self.loras.clear()
         for use in recipe.loras:
             record = record_of(use.ref)
@@ -409,6 +491,11 @@ class ComposeBoard(QWidget):
         self.load_recipe(Recipe())
 
 
+_VAE_HINT = "Drop a VAE here (optional; default: the checkpoint's own)"
+_VAE_BUNDLED = "from the checkpoint (drop a VAE here to replace it)"
+_VAE_NEEDED = "needed: this checkpoint has no VAE; drop one here (ae.safetensors) or choose one"
+
+
 def _local_paths(mime: QMimeData) -> list[Path]:
     """The local files a drag from a file manager carries (``text/uri-list`` of file URLs)."""
     if not mime.hasUrls():
@@ -428,4 +515,7 @@ def _item_from_file(path: Path) -> BoardItem:
     detail = _detail(kind, architecture, network, "file outside the library")
     triggers = tuple(ident.trigger_words) if ident is not None else ()
     refusal = _refusal(name, kind, scanned.status, scanned.status_reason)
-    return BoardItem(ref, kind, architecture, detail, triggers, 1.0, refusal)
+    metadata = dict(ident.metadata) if ident is not None else {}
+    return BoardItem(
+        ref, kind, architecture, detail, triggers, 1.0, refusal, encoder_id(metadata), _components(metadata)
+    )

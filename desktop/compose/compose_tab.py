@@ -35,6 +35,7 @@ from catalog.records import RenderRecord
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.render.phases import is_step
 from core.render.recipe import Recipe
+from core.render.samplers import FLOW_ARCHITECTURES
 from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard
 from desktop.compose.board_panel import BoardPanel
 from desktop.compose.gallery import THUMBNAIL_SIZE, GalleryView, RendersModel
@@ -109,6 +110,7 @@ class ComposeTab(QWidget):
         self._plan_timer.setSingleShot(True)
         self._plan_timer.setInterval(PLAN_DELAY_MS)
         self._plan_timer.timeout.connect(self.refresh_plan)
+        self._plan_generation = 0  # counts the plans shown: a late memory line joins only its own
         self.plan_view.show_lines([START_HINT])
 
         self.banner = WarningBanner()
@@ -441,6 +443,27 @@ class ComposeTab(QWidget):
         with_hashes = getattr(self.service, "with_hashes", None)
         shown = with_hashes(plan) if with_hashes is not None else plan
         self.plan_view.show_lines(plan_lines(shown, paths=False))
+        self._plan_generation += 1
+        self._place(shown, self._plan_generation)
+
+    def _place(self, plan: Any, generation: int) -> None:
+        """Adds the memory line (full GPU, model offload, sequential offload or cannot run, with the
+        numbers) to the plan of a Flux.1/SD3.5/Chroma model. Choosing the device loads torch, so the
+        service is asked on a worker; a plan the board has moved on from since is not updated."""
+        placement_of = getattr(self.service, "placement", None)
+        if placement_of is None or plan.architecture not in FLOW_ARCHITECTURES:
+            return
+        from app.render_plan_view import plan_lines
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> Any:
+            return placement_of(plan)
+
+        def show(placement: Any) -> None:
+            if placement is not None and generation == self._plan_generation:
+                self.plan_view.show_lines(plan_lines(plan, paths=False, placement=placement))
+
+        handle = self.jobs.start("Memory plan", job)
+        handle.signals.finished.connect(show)
 
     def _board_names(self, item: MissingLike) -> bool:
         """Whether the board still names the missing ``item`` (by hash, else by name)."""
@@ -561,4 +584,6 @@ def _not_in_library(count: int) -> str:
 
 
 def _varies_checkpoint(axes: tuple[Any, Any]) -> bool:
+    """Whether an axis names the checkpoints itself (the board may then hold none; a text-encoder or
+    VAE axis still needs the board's checkpoint, and the grid's cells already reload per file)."""
     return any(axis is not None and str(axis.kind) == "checkpoint" for axis in axes)

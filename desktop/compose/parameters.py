@@ -1,9 +1,12 @@
 """The generation settings of the board: prompt texts, sampler, steps, CFG, seed, size, batch, clip skip
-and the hires fix.
+and the hires fix; for flow-matching checkpoints (Flux.1, SD3.5, Chroma, Qwen-Image, Z-Image) Shift, and
+for Flux.1 Forge's Distilled CFG Scale.
 
 The limits of each control are the limits ``Recipe`` validates, so a recipe built from the form is
 valid except for a seed typed by hand, which is checked when the recipe is built. The seed is a line
-edit, not a spin box: seeds go up to 2**64 - 1 and a Qt spin box holds 32 bits.
+edit, not a spin box: seeds go up to 2**64 - 1 and a Qt spin box holds 32 bits. Distilled CFG Scale and
+Shift rest at their lowest step to mean "the model's own" (``None`` in the recipe), as Forge leaves them
+out of the infotext; a flow checkpoint's sampler and schedule lists are those it renders with.
 """
 
 from __future__ import annotations
@@ -24,17 +27,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.render.families import family_of
 from core.render.recipe import (
     MAX_BATCH,
     MAX_CLIP_SKIP,
+    MAX_GUIDANCE,
     MAX_SEED,
+    MAX_SHIFT,
     MAX_SIZE,
     MAX_STEPS,
     SCHEDULE_TYPES,
     Recipe,
     Sampler,
 )
-from core.render.samplers import unavailable_reason
+from core.render.samplers import (
+    FLOW_ARCHITECTURES,
+    supported_samplers,
+    supported_schedules,
+    unavailable_reason,
+)
+from core.taxonomy import Architecture
 from desktop.compose.hires_form import HiresForm
 from desktop.compose.prompt_text import append_terms, remove_term
 from desktop.compose.wheel_guard import guard_wheel
@@ -43,6 +55,8 @@ from desktop.resources import icon
 SIZE_STEP = 8
 MIN_SIZE = 64
 MAX_CFG = 30.0
+GUIDANCE_UNSET = -0.1  # the spin box's lowest step: "the model's default" (Recipe.guidance None)
+SHIFT_UNSET = 0.0  # Shift must be above 0: its lowest step means the model's own (Recipe.shift None)
 
 
 class ParameterError(ValueError):
@@ -124,6 +138,24 @@ class ParametersForm(QWidget):
         self.batch.setRange(1, MAX_BATCH)
         self.clip_skip = QSpinBox()
         self.clip_skip.setRange(1, MAX_CLIP_SKIP)
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setObjectName("distilledCfg")
+        self.guidance.setRange(GUIDANCE_UNSET, MAX_GUIDANCE)
+        self.guidance.setSingleStep(0.1)
+        self.guidance.setDecimals(1)
+        self.guidance.setToolTip(
+            "Forge's Distilled CFG Scale: the guidance Flux.1 dev was distilled with (3.5 by default); "
+            "CFG scale above 1 with a negative prompt adds real classifier-free guidance"
+        )
+        self.shift = QDoubleSpinBox()
+        self.shift.setObjectName("shift")
+        self.shift.setRange(SHIFT_UNSET, MAX_SHIFT)
+        self.shift.setSingleStep(0.5)
+        self.shift.setDecimals(2)
+        self.shift.setSpecialValueText("model's own")
+        self.shift.setToolTip("The flow-matching time shift (Forge's Shift); lowest = the model's own")
+        self._family: Architecture | None = None
+        self._flow = False
         self.hires = HiresForm()
         guard_wheel(
             self.sampler,
@@ -134,6 +166,8 @@ class ParametersForm(QWidget):
             self.height_box,
             self.batch,
             self.clip_skip,
+            self.guidance,
+            self.shift,
         )
 
         seed_row = QHBoxLayout()
@@ -148,10 +182,13 @@ class ParametersForm(QWidget):
         form.addRow("Schedule type", self.schedule)
         form.addRow("Steps", self.steps)
         form.addRow("CFG scale", self.cfg)
+        form.addRow("Distilled CFG Scale", self.guidance)
+        form.addRow("Shift", self.shift)
         form.addRow("Seed", seed_row)
         form.addRow("Size", size_row)
         form.addRow("Batch", self.batch)
         form.addRow("Clip skip", self.clip_skip)
+        self.form = form
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>Prompt</b>"))
@@ -169,12 +206,81 @@ class ParametersForm(QWidget):
         for box in (self.steps, self.width_box, self.height_box, self.batch, self.clip_skip):
             box.valueChanged.connect(lambda _value: self.changed.emit())
         self.cfg.valueChanged.connect(lambda _value: self.changed.emit())
+        self.guidance.valueChanged.connect(lambda _value: self.changed.emit())
+        self.shift.valueChanged.connect(lambda _value: self.changed.emit())
+        self.sampler.currentTextChanged.connect(lambda _text: self._offer_schedules())
         self.hires.changed.connect(self.changed)
         for box in (self.width_box, self.height_box):
             box.valueChanged.connect(
                 lambda _value: self.hires.set_first_pass(self.width_box.value(), self.height_box.value())
             )
         self.show_recipe(Recipe())
+        self._show_family_rows()
+
+    # -- the checkpoint's family --------------------------------------------------------------------
+
+    def set_family(self, architecture: Architecture | None) -> None:
+        """Shows the fields and sampler lists of ``architecture``'s family (None: no checkpoint)."""
+        if architecture == self._family:
+            return
+        self._family = architecture
+        flow = architecture in FLOW_ARCHITECTURES
+        if flow != self._flow:
+            self._flow = flow
+            self._offer_samplers()
+        self._show_family_rows()
+
+    @property
+    def flow(self) -> bool:
+        """Whether the checkpoint is flow-matching (Shift applies; fewer samplers run)."""
+        return self._flow
+
+    @property
+    def guided(self) -> bool:
+        """Whether the checkpoint takes a distilled guidance (Flux.1)."""
+        family = family_of(self._family)
+        return family is not None and family.default_guidance is not None
+
+    def _show_family_rows(self) -> None:
+        family = family_of(self._family)
+        default = family.default_guidance if family is not None else None
+        self.guidance.setSpecialValueText(f"default ({default:g})" if default is not None else "default")
+        self.form.setRowVisible(self.guidance, self.guided)
+        self.form.setRowVisible(self.shift, self._flow)
+
+    def _offer_samplers(self) -> None:
+        """The sampler list of the family: every A1111 sampler for SD (the unavailable ones say why),
+        only those that render a flow model for a flow checkpoint; the current choice is kept."""
+        current = self.sampler.currentText()
+        self.sampler.blockSignals(True)
+        self.sampler.clear()
+        names = supported_samplers(flow=True) if self._flow else [sampler.value for sampler in Sampler]
+        self.sampler.addItems(names)
+        for index in range(self.sampler.count()):
+            reason = unavailable_reason(self.sampler.itemText(index), flow=self._flow)
+            if reason:  # offered as in A1111, so a pasted name shows; Render refuses it by name
+                self.sampler.setItemData(index, reason, Qt.ItemDataRole.ToolTipRole)
+        if current and self.sampler.findText(current) < 0:
+            self.sampler.addItem(current)  # kept as chosen; the plan says why it cannot render
+        self.sampler.setCurrentText(current)
+        self.sampler.blockSignals(False)
+        self._offer_schedules()
+
+    def _offer_schedules(self) -> None:
+        """The schedule types of the sampler: all of A1111's for SD, those it renders for a flow model."""
+        current = self.schedule.currentText()
+        names = (
+            supported_schedules(self.sampler.currentText(), flow=True) if self._flow else list(SCHEDULE_TYPES)
+        )
+        if current and current not in names:
+            names.append(current)
+        if [self.schedule.itemText(i) for i in range(self.schedule.count())] == names:
+            return
+        self.schedule.blockSignals(True)
+        self.schedule.clear()
+        self.schedule.addItems(names)
+        self.schedule.setCurrentText(current)
+        self.schedule.blockSignals(False)
 
     # -- text ---------------------------------------------------------------------------------------
 
@@ -225,7 +331,17 @@ class ParametersForm(QWidget):
             batch=self.batch.value(),
             clip_skip=self.clip_skip.value(),
             hires=self.hires.hires(),
+            guidance=self._guidance() if self.guided else None,
+            shift=self._shift() if self._flow else None,
         )
+
+    def _guidance(self) -> float | None:
+        value = round(self.guidance.value(), 1)
+        return None if value <= GUIDANCE_UNSET else value
+
+    def _shift(self) -> float | None:
+        value = round(self.shift.value(), 2)
+        return None if value <= SHIFT_UNSET else value
 
     def show_recipe(self, recipe: Recipe) -> None:
         """Shows the recipe's texts and settings (its assets are the slots' business)."""
@@ -242,4 +358,6 @@ class ParametersForm(QWidget):
         self.height_box.setValue(recipe.height)
         self.batch.setValue(recipe.batch)
         self.clip_skip.setValue(recipe.clip_skip)
+        self.guidance.setValue(GUIDANCE_UNSET if recipe.guidance is None else recipe.guidance)
+        self.shift.setValue(SHIFT_UNSET if recipe.shift is None else recipe.shift)
         self.hires.show_hires(recipe.hires)

@@ -33,7 +33,7 @@ WEIGHT_STEP = 0.05
 _TICKS_PER_UNIT = round(1 / WEIGHT_STEP)
 
 
-def _restyle(widget: QWidget) -> None:
+def restyle(widget: QWidget) -> None:
     """Re-applies the style sheet after a dynamic property used by it changed."""
     widget.style().unpolish(widget)
     widget.style().polish(widget)
@@ -78,7 +78,7 @@ class SlotFrame(QFrame):
     def set_drop_highlight(self, on: bool) -> None:
         if self.drop_highlighted != on:
             self.setProperty("dropTarget", on)
-            _restyle(self)
+            restyle(self)
 
 
 class WeightControl(QWidget):
@@ -145,7 +145,7 @@ class WeightControl(QWidget):
         self.value_changed.emit(self.value())
 
 
-def _tool_button(text: str, tip: str) -> QToolButton:
+def tool_button(text: str, tip: str) -> QToolButton:
     button = QToolButton()
     button.setText(text)
     button.setToolTip(tip)
@@ -153,7 +153,7 @@ def _tool_button(text: str, tip: str) -> QToolButton:
     return button
 
 
-def _ref_label(ref: AssetRef) -> str:
+def ref_label(ref: AssetRef) -> str:
     if ref.asset_id is not None:
         return ref.name
     if ref.path:
@@ -165,8 +165,11 @@ class AssetSlot(SlotFrame):
     """A slot for one asset (checkpoint, VAE): its name, or a hint to drop one, and a clear button."""
 
     changed = Signal()
+    choose_requested = Signal()  # the "…" button: choose a file from the library (``choosable`` slots)
 
-    def __init__(self, title: str, hint: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, title: str, hint: str, parent: QWidget | None = None, *, choosable: bool = False
+    ) -> None:
         super().__init__(parent)
         self.title = title
         self._hint = hint
@@ -179,11 +182,15 @@ class AssetSlot(SlotFrame):
         self.detail_label.setWordWrap(True)
         self.detail_label.setProperty("secondary", True)
         self.fit_badge = FitBadge()
-        self.clear_button = _tool_button("✕", f"Remove the {title.lower()}")
+        self.clear_button = tool_button("✕", f"Remove the {title.lower()}")
         self.clear_button.clicked.connect(self.clear)
+        self.choose_button = tool_button("…", f"Choose a {title} from the library")
+        self.choose_button.clicked.connect(self.choose_requested)
+        self.choose_button.setVisible(choosable)
         header = QHBoxLayout()
         header.addWidget(self.caption)
         header.addStretch(1)
+        header.addWidget(self.choose_button)
         header.addWidget(self.clear_button)
         self.body = QVBoxLayout(self)
         self.body.addLayout(header)
@@ -210,11 +217,17 @@ class AssetSlot(SlotFrame):
     def clear(self) -> None:
         self.set_ref(None)
 
+    def set_hint(self, hint: str) -> None:
+        """What the empty slot says (the VAE slot: "from the checkpoint", or that one is needed)."""
+        if hint != self._hint:
+            self._hint = hint
+            self._refresh()
+
     def _refresh(self) -> None:
         ref = self._ref
-        self.name_label.setText(self._hint if ref is None else _ref_label(ref))
+        self.name_label.setText(self._hint if ref is None else ref_label(ref))
         self.name_label.setProperty("secondary", ref is None)
-        _restyle(self.name_label)  # the hint is grey, a placed model's name is not
+        restyle(self.name_label)  # the hint is grey, a placed model's name is not
         self.detail_label.setVisible(ref is not None and bool(self.detail_label.text()))
         self.clear_button.setEnabled(ref is not None)
         if ref is None:
@@ -273,19 +286,19 @@ class LoraRow(QFrame):
         self.enabled.setChecked(use.enabled)
         self.enabled.setToolTip("Use this LoRA in the render")
         self.enabled.toggled.connect(lambda _on: self.changed.emit())
-        self.name_label = ElidedLabel(_ref_label(use.ref), Qt.TextElideMode.ElideRight)
+        self.name_label = ElidedLabel(ref_label(use.ref), Qt.TextElideMode.ElideRight)
         self.name_label.setToolTip("\n".join(filter(None, (use.ref.name, detail, use.ref.path))))
         self.fit_badge = FitBadge()
         self.weight = WeightControl(-2.0, 2.0, use.weight, spin_minimum=-10.0, spin_maximum=10.0)
         self.weight.value_changed.connect(lambda _value: self.changed.emit())
-        self.trigger_button = _tool_button("T+", "")
+        self.trigger_button = tool_button("T+", "")
         if trigger_words:
             self.trigger_button.setToolTip("Insert the trigger words: " + ", ".join(trigger_words))
         else:
             self.trigger_button.setToolTip("This LoRA has no known trigger words")
         self.trigger_button.setEnabled(bool(trigger_words))
         self.trigger_button.clicked.connect(lambda: self.trigger_requested.emit(self.trigger_words))
-        self.remove_button = _tool_button("✕", "Remove this LoRA")
+        self.remove_button = tool_button("✕", "Remove this LoRA")
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
         top = QHBoxLayout()
         top.addWidget(self.enabled)
@@ -408,7 +421,7 @@ class EmbeddingRow(QFrame):
         self.ref = use.ref
         self.architecture = architecture
         self._negative = use.negative
-        self.name_label = ElidedLabel(_ref_label(use.ref), Qt.TextElideMode.ElideRight)
+        self.name_label = ElidedLabel(ref_label(use.ref), Qt.TextElideMode.ElideRight)
         self.name_label.setToolTip("\n".join(filter(None, (use.ref.name, use.ref.path))))
         self.fit_badge = FitBadge()
         self.side = QComboBox()
@@ -417,7 +430,7 @@ class EmbeddingRow(QFrame):
         self.side.setToolTip("Where the embedding's token is written")
         self.side.currentTextChanged.connect(self._on_side)
         guard_wheel(self.side)
-        self.remove_button = _tool_button("✕", "Remove this embedding and its token")
+        self.remove_button = tool_button("✕", "Remove this embedding and its token")
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
         top = QHBoxLayout()
         top.addWidget(self.name_label, 1)
