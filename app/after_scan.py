@@ -6,6 +6,11 @@ works on what the previous one left (the lookup asks about files that now have a
 plain job functions (``ChainJobs``): ``context_jobs`` binds them to an ``AppContext``, the window gets
 them from its ``DesktopServices``.
 
+When a step wrote (a scan found new, changed, moved or missing files, hashing recorded hashes, the lookup
+asked Civitai), the chain ends by merging the search index (``ChainJobs.merge_search_index``): each write
+leaves the index a segment more, and a search that checks one row at a time seeks every segment. An
+unchanged rescan skips it and so never opens the library for writing.
+
 The lookup is a background nicety, so it never fails the chain: an unreachable Civitai (offline, a wrong
 address) ends the lookup quietly with one line in the summary, records nothing, and the same files are
 asked again next time. This module imports neither the catalog nor the network: the window imports it
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.messages import user_message
-from core.jobs import CancelToken, ProgressCallback, no_progress
+from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -57,17 +62,20 @@ ScanStep = Callable[[Sequence[int] | None, ProgressCallback, CancelToken], objec
 HashStep = Callable[[ProgressCallback, CancelToken], object]
 LookupStep = Callable[[LookupRequest, ProgressCallback, CancelToken], "EnrichSummary"]
 MirrorStep = Callable[[ProgressCallback, CancelToken], object]
+SearchIndexStep = Callable[[ProgressCallback, CancelToken], object]
 
 
 @dataclass(frozen=True, slots=True)
 class ChainJobs:
     """The step functions; ``look_up`` None (no Civitai configured) skips the lookup. ``sync_mirrors``
-    brings the mirrors for other UIs up to date after a scan or hash (which may have moved files)."""
+    brings the mirrors for other UIs up to date after a scan or hash (which may have moved files);
+    ``merge_search_index`` merges the search index after a run that wrote (None: a read-only library)."""
 
     scan: ScanStep
     hash: HashStep
     look_up: LookupStep | None = None
     sync_mirrors: MirrorStep | None = None
+    merge_search_index: SearchIndexStep | None = None
 
 
 @dataclass
@@ -167,7 +175,28 @@ def run_chain(
         summary.cancelled = cancel.cancelled
     if (steps.scan or steps.hash) and jobs.sync_mirrors is not None and not cancel.cancelled:
         summary.mirrored = jobs.sync_mirrors(progress, cancel)
+    if jobs.merge_search_index is not None and _wrote(summary) and not cancel.cancelled:
+        progress(Progress(0, None, "Tidying the search index"))
+        jobs.merge_search_index(progress, cancel)
     return summary
+
+
+# The counts of each step's summary that say it wrote to the catalog (duck-typed: this module imports
+# neither the scanner nor the hashing job).
+_WRITES = {
+    "scanned": ("new", "changed", "moved", "missing"),
+    "hashed": ("hashed", "moved"),
+    "looked_up": ("matched", "not_found"),
+}
+
+
+def _wrote(summary: ChainSummary) -> bool:
+    """Whether a step of the run may have changed the searchable text (and so the search index)."""
+    for step, counts in _WRITES.items():
+        result = getattr(summary, step)
+        if result is not None and any(getattr(result, count, 0) for count in counts):
+            return True
+    return False
 
 
 # -- the steps, bound to a context ------------------------------------------------------------------
@@ -196,6 +225,14 @@ def look_up_on_civitai(
     )
 
 
+def merge_search_index(
+    context: AppContext, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+) -> bool:
+    """The chain's last step: merge the search index of ``context``'s library (see the module docstring);
+    whether anything was merged."""
+    return context.library.merge_search_index(cancel)
+
+
 def context_jobs(context: AppContext) -> ChainJobs:
     """The chain's steps working on ``context``'s library, with its Civitai session and settings."""
 
@@ -208,6 +245,9 @@ def context_jobs(context: AppContext) -> ChainJobs:
     def look_up(request: LookupRequest, progress: ProgressCallback, cancel: CancelToken) -> EnrichSummary:
         return look_up_on_civitai(context, request, progress, cancel)
 
+    def merge_index(progress: ProgressCallback, cancel: CancelToken) -> object:
+        return merge_search_index(context, progress, cancel)
+
     def sync_mirrors(progress: ProgressCallback, cancel: CancelToken) -> object:
         if not context.reads.has_mirrors():  # nothing to sync: the mirror code (0.7 s to load) stays unloaded
             return None
@@ -215,7 +255,13 @@ def context_jobs(context: AppContext) -> ChainJobs:
 
         return sync_mirrors(context.library, progress, cancel)
 
-    return ChainJobs(scan=scan, hash=hash_files, look_up=look_up, sync_mirrors=sync_mirrors)
+    return ChainJobs(
+        scan=scan,
+        hash=hash_files,
+        look_up=look_up,
+        sync_mirrors=sync_mirrors,
+        merge_search_index=None if context.read_only else merge_index,
+    )
 
 
 def auto_lookup(context: AppContext) -> bool:

@@ -152,6 +152,7 @@ def _with_progress_bars(jobs: ChainJobs) -> ChainJobs:
         hash=hash_files,
         look_up=look_up_files if look_up is not None else None,
         sync_mirrors=jobs.sync_mirrors,
+        merge_search_index=jobs.merge_search_index,
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import delete, or_, select, update
 from catalog import (
     deleted_files,
     duplicates,
+    fts_match,
     journal,
     merge,
     queries,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # update checks load the Civitai parsers only when used
 
     from catalog.exchange import ExchangeItem
     from catalog.updates import AssetUpdate, ModelUpdateState
+    from core.jobs import CancelToken
     from core.sources.civitai_updates import ModelVersions
 
 RENDERS_FOLDER = "renders"
@@ -218,6 +220,19 @@ class Library:
     def has_mirrors(self) -> bool:
         with self._db.session_scope() as session:
             return queries.has_mirrors(driver_connection(session))
+
+    def merge_search_index(self, cancel: CancelToken | None = None) -> bool:
+        """Merge the search index into one segment (searches that check a row at a time then seek one
+        place), a bounded step per write transaction so a waiting writer waits one step at most; stops
+        early when ``cancel`` is set. Whether anything was merged (nothing, at no cost, when no write
+        touched the text since the last merge)."""
+        merged = False
+        while cancel is None or not cancel.cancelled:
+            with self._db.session_scope(write=True) as session:
+                if not fts_match.merge_step(driver_connection(session)):
+                    break
+            merged = True
+        return merged
 
     def all_tags(self) -> list[str]:
         """Every tag in use, alphabetically (case-insensitive)."""

@@ -83,6 +83,11 @@ def build_services(context: AppContext) -> DesktopServices:
 
         return sync(context.library, progress, cancel)
 
+    def merge_search_index(progress: ProgressCallback, cancel: CancelToken) -> object:
+        from app.after_scan import merge_search_index as merge
+
+        return merge(context, progress, cancel)
+
     remote = RemoteServices(
         civitai=context.civitai,
         huggingface=context.huggingface,
@@ -110,6 +115,7 @@ def build_services(context: AppContext) -> DesktopServices:
         render=render_service,
         look_up_civitai=look_up_civitai,
         sync_mirrors=sync_mirrors,
+        merge_search_index=merge_search_index,
     )
 
 

@@ -1033,7 +1033,11 @@ class MainWindow(QMainWindow):
 
         services = self.services
         jobs = ChainJobs(
-            services.scan_roots, services.hash_pending, services.look_up_civitai, services.sync_mirrors
+            services.scan_roots,
+            services.hash_pending,
+            services.look_up_civitai,
+            services.sync_mirrors,
+            services.merge_search_index,
         )
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> object:

@@ -163,6 +163,7 @@ StartWatching = Callable[[Callable[[], None]], Stoppable]
 RenderFactory = Callable[[], "RenderServiceLike"]
 LookUpCivitai = Callable[["LookupRequest", ProgressCallback, CancelToken], "EnrichSummary"]
 SyncMirrors = Callable[[ProgressCallback, CancelToken], object]
+MergeSearchIndex = Callable[[ProgressCallback, CancelToken], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,4 +200,5 @@ class DesktopServices:
     render: RenderFactory | None = None
     look_up_civitai: LookUpCivitai | None = None
     sync_mirrors: SyncMirrors | None = None  # the mirrors for other UIs, re-synced after every scan
+    merge_search_index: MergeSearchIndex | None = None  # the search index merged after a scan that wrote
     page_reads: Callable[[], PageReads] | None = None
