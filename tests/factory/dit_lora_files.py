@@ -526,3 +526,20 @@ DOT_ROLES = {"down": ".lora.down.weight", "up": ".lora.up.weight", "alpha": ".al
 def comfy_dot(layers: list[FusedLayer]) -> dict[str, torch.Tensor]:
     """ComfyUI's Z-Image export: ``diffusion_model.layers.0.attention.qkv.lora.down.weight`` + ``.alpha``."""
     return _named(layers, lambda n: "diffusion_model." + n, DOT_ROLES)
+
+
+def lycoris_lokr(layers: list[FusedLayer]) -> dict[str, torch.Tensor]:
+    """SimpleTuner / LyCORIS on a diffusers model: ``lycoris_<flattened diffusers path>.lokr_w1`` per
+    split module. Each module's rows of ``kron(w1, w2)`` are ``kron`` of its rows of ``w1`` (the
+    layers given must split on whole ``w2`` bands); final-modulation layers are left out."""
+    out: dict[str, torch.Tensor] = {}
+    for layer in layers:
+        if layer.swap:
+            continue
+        band = layer.factors["lokr_w2_a"].shape[0]
+        for target in layer.targets:
+            start, end = target.rows or (0, layer.out_features)
+            name = "lycoris_" + target.path.replace(".", "_")
+            out[f"{name}.lokr_w1"] = layer.factors["lokr_w1"][start // band : end // band].clone()
+            out |= {f"{name}.{role}": layer.factors[role] for role in ("lokr_w2_a", "lokr_w2_b", "alpha")}
+    return out

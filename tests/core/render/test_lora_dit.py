@@ -38,6 +38,13 @@ def _lokr(band: int) -> Callable[[list[FusedLayer]], list[FusedLayer]]:
     return make
 
 
+def _lokr_unswapped(band: int) -> Callable[[list[FusedLayer]], list[FusedLayer]]:
+    def make(layers: list[FusedLayer]) -> list[FusedLayer]:
+        return _lokr(band)([layer for layer in layers if not layer.swap])
+
+    return make
+
+
 def _peft_default(layers: list[FusedLayer]) -> dict[str, torch.Tensor]:
     return files.diffusers_peft(layers, default=True)
 
@@ -53,6 +60,7 @@ DIALECTS: dict[str, tuple[Callable[[list[FusedLayer]], list[FusedLayer]], Writer
     "comfy-dot": (files.with_lora, files.comfy_dot),
     "loha": (files.with_loha, files.kohya),
     "lokr-aligned": (_lokr(4), files.kohya),
+    "lycoris-lokr": (_lokr_unswapped(4), files.lycoris_lokr),
 }
 
 
