@@ -4,7 +4,11 @@
 worker repeats for every file: ``read_and_identify`` (sniff the container, read and fully validate the
 safetensors header, identify the file). Kinds: an SD1 and an SDXL kohya LoRA (the real module sets kohya
 trains, with ``ss_*`` metadata and a tag frequency table), an SD1 and an SDXL single-file checkpoint
-(the real key spaces), written as sparse files of real size and layout.
+(the real key spaces), written as sparse files of real size and layout, and a Qwen-Image LoRA in
+ai-toolkit names (all 60 blocks, the modules ai-toolkit trains), which the vocabulary table's LoRA rule
+names (issue 13: new families must not make the scan slower; that kind has no ratio target, its reading
+of every module name costs more than a parse, and it is compared with the same line of an older checkout:
+at dcde5cc, before the table, the same file took 6.3 ms and came out ``unknown``; with it, 4.1 ms, named).
 
 Baseline measured in the same run on the same bytes: a bare ``json.loads`` of the header, which is what
 merely parsing the header costs and validates nothing. Per kind it prints the milliseconds of the header
@@ -39,7 +43,39 @@ from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import TensorSpec, write_safetensors
 
 TARGET_RATIO = 1.5
-KINDS = ("sd1-lora", "sdxl-lora", "sd1-checkpoint", "sdxl-checkpoint")
+TARGET_KINDS = ("sd1-lora", "sdxl-lora", "sd1-checkpoint", "sdxl-checkpoint")  # issue 11's target
+KINDS = (*TARGET_KINDS, "qwen-lora")
+_QWEN_MODULES = (
+    *(
+        f"attn.{name}"
+        for name in ("to_q", "to_k", "to_v", "to_out.0", "add_q_proj", "add_k_proj", "add_v_proj")
+    ),
+    "attn.to_add_out",
+    "img_mlp.net.0.proj",
+    "img_mlp.net.2",
+    "txt_mlp.net.0.proj",
+    "txt_mlp.net.2",
+    "img_mod.1",
+    "txt_mod.1",
+)
+
+
+def _qwen_lora_specs() -> dict[str, TensorSpec]:
+    """A rank-16 Qwen-Image LoRA as ai-toolkit writes it (diffusion_model. + lora_A/lora_B)."""
+    widths = {
+        "img_mlp.net.2": (12288, 3072),
+        "txt_mlp.net.2": (12288, 3072),
+        "img_mlp.net.0.proj": (3072, 12288),
+    }
+    widths |= {"txt_mlp.net.0.proj": (3072, 12288), "img_mod.1": (3072, 18432), "txt_mod.1": (3072, 18432)}
+    specs: dict[str, TensorSpec] = {}
+    for block in range(60):
+        for module in _QWEN_MODULES:
+            fan_in, fan_out = widths.get(module, (3072, 3072))
+            name = f"diffusion_model.transformer_blocks.{block}.{module}"
+            specs[f"{name}.lora_A.weight"] = ("BF16", (16, fan_in))
+            specs[f"{name}.lora_B.weight"] = ("BF16", (fan_out, 16))
+    return specs
 
 
 def _metadata(family: str) -> dict[str, str]:
@@ -63,6 +99,7 @@ def write_kinds(root: Path) -> dict[str, Path]:
         "sdxl-lora": (kohya_lora_specs("sdxl"), _metadata("sdxl")),
         "sd1-checkpoint": (keyspace("sd1-ldm", dtype="F16"), None),
         "sdxl-checkpoint": (keyspace("sdxl-sgm", dtype="F16"), None),
+        "qwen-lora": (_qwen_lora_specs(), None),
     }
     return {
         kind: write_safetensors(root / f"{kind}.safetensors", tensors, metadata=metadata)
@@ -144,10 +181,14 @@ def main() -> None:
             f"{row['both']:9.3f}"
         )
     for kind, row in figures.items():
-        verdict = "met" if row["ratio"] <= TARGET_RATIO else "NOT met"
+        if kind in TARGET_KINDS:
+            verdict = "met" if row["ratio"] <= TARGET_RATIO else "NOT met"
+            target = f"target <= {TARGET_RATIO}, {verdict}"
+        else:
+            target = "no target: compare with the same line of an older checkout"
         print(
             f"ratio {kind}: (header + identify, new table) / json.loads = {row['ratio']:.2f} "
-            f"(target <= {TARGET_RATIO}, {verdict}); a seen table: {row['ratio_seen_table']:.2f}"
+            f"({target}); a seen table: {row['ratio_seen_table']:.2f}"
         )
 
 

@@ -47,6 +47,8 @@ _TEXT_FAMILIES = {768: Architecture.SD1, 1024: Architecture.SD2}
 # Module names only an SD UNet has (kohya underscores or diffusers dots, compared with dots as underscores).
 _UNET_NAMES = ("down_blocks", "up_blocks", "mid_block", "input_blocks", "output_blocks", "middle_block")
 _CLIP_NAMES = ("text_model", "encoder_layers")
+_TEXT_PREFIXES = tuple(prefix for _, prefixes in TEXT_ENCODER_PREFIXES for prefix in prefixes)
+_WIDTH_SAMPLE = 256
 _ROUTING_SAMPLE = 32
 
 
@@ -55,15 +57,17 @@ def tensor_architecture(scan: LoraScan) -> tuple[Architecture, tuple[str, ...]]:
     # Routing by block names needs only a sample: a transformer LoRA's modules are nearly all blocks.
     sample = "\n".join(scan.sample(_ROUTING_SAMPLE))
     # UNet names hold no dots, so the raw sample answers for an SD LoRA without building the full list.
+    # The table's markers are looked for in the sample first (a family's block names fill its LoRAs), and in
+    # every module name only when the sample shows none (a rare marker: Chroma's distilled_guidance_layer).
     unet = any(name in sample for name in _UNET_NAMES)
     names = ""
-    if not unet:
+    found = None if unet else _table_family(scan, sample.replace(".", "_"))
+    if found is None and not unet:
         names = scan.module_blob().replace(".", "_")
         unet = any(name in names for name in _UNET_NAMES)
-    if not unet:
-        found = _table_family(scan, names)
-        if found is not None:
-            return found[0], tuple(found[1])
+        found = None if unet else _table_family(scan, names)
+    if found is not None:
+        return found[0], tuple(found[1])
     if any(name in sample for name in _FLUX_NAMES):
         arch, reasons = _flux_family(scan, scan.module_blob())
     elif "joint_blocks" in sample:
@@ -77,10 +81,11 @@ def tensor_architecture(scan: LoraScan) -> tuple[Architecture, tuple[str, ...]]:
 
 def _denoiser_width(scan: LoraScan) -> int | None:
     """The commonest input width of the adapted layers outside the text encoders."""
-    text = tuple(prefix for _, prefixes in TEXT_ENCODER_PREFIXES for prefix in prefixes)
+    text = _TEXT_PREFIXES
+    down = scan.down[:: max(1, len(scan.down) // _WIDTH_SAMPLE)]  # an even sample: widths repeat per block
     widths = Counter(
         shape[1]
-        for module, _, name in scan.down
+        for module, _, name in down
         if not module.startswith(text) and len(shape := scan.shape(name)) >= 2
     )
     if not widths:  # LoKr has no down-projection: its Kronecker factors' widths multiply
@@ -221,8 +226,7 @@ def _clip_decides(scan: LoraScan, names: str, unet: bool) -> bool:
         return False
     if unet:
         return True
-    text = tuple(prefix for _, prefixes in TEXT_ENCODER_PREFIXES for prefix in prefixes)
-    return all(module.startswith(text) for module, _, _ in scan.primary)
+    return all(module.startswith(_TEXT_PREFIXES) for module, _, _ in scan.primary)
 
 
 def _text_family(scan: LoraScan) -> tuple[Architecture | None, str]:
