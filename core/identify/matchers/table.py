@@ -69,6 +69,7 @@ def _match(view: HeaderView, probe: _Probe, components: list[str]) -> Match:
     spec = row.checkpoint
     assert spec is not None
     arch = row.architecture
+    components = _bundled(view, prefix, components)
     reasons = [f"{' + '.join(probe.keys)} present => {arch.value} ({row.name})"]
     details: dict[str, object] = {"components": ["transformer", *components]}
     width, width_key = _measure(view, prefix, spec.width)
@@ -112,6 +113,25 @@ def _match(view: HeaderView, probe: _Probe, components: list[str]) -> Match:
         reasons.append("net. prefix (NVIDIA's layout)")
     reasons.append(components_reason("transformer", components))
     return Match(AssetKind.CHECKPOINT, arch, tuple(reasons), details=details)
+
+
+# ComfyUI's all-in-one checkpoints of these families keep each part under its own prefix, whatever the
+# encoder (``text_encoders.qwen25_7b.``, ``text_encoders.umt5xxl.``) or VAE layout (``vae.decoder.conv1``).
+_BUNDLED_PREFIXES = (
+    ("vae", ("vae.", "first_stage_model.")),
+    ("text encoder", ("text_encoders.", "conditioner.")),
+)
+
+
+def _bundled(view: HeaderView, prefix: str, components: list[str]) -> list[str]:
+    """``components`` plus the parts found under the all-in-one prefixes (only for a prefixed denoiser)."""
+    if not prefix:
+        return components
+    found = list(components)
+    for part, prefixes in _BUNDLED_PREFIXES:
+        if part not in found and any(view.has_prefix(p) for p in prefixes):
+            found.append(part)
+    return found
 
 
 def row_architectures() -> tuple[Architecture, ...]:

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from core.identify.vocabulary import CHECKPOINT_ROWS
-from core.taxonomy import Architecture, AssetKind
+from core.taxonomy import Architecture, AssetKind, Precision
 from tests.core.identify.support import identify_case, reasons_text
 from tests.factory.keyspaces import keyspace
 from tests.factory.models import ModelCase
@@ -135,3 +135,23 @@ def test_unreleased_width_is_said_not_hidden() -> None:
     result = identify_case(ModelCase("tiny-z", specs))
     assert result.architecture is Architecture.Z_IMAGE
     assert "not a released size" in reasons_text(result)
+
+
+def test_all_in_one_checkpoint_names_its_bundled_parts() -> None:
+    """ComfyUI's all-in-one Z-Image checkpoint: the denoiser, the Qwen3 encoder and the Flux AE together."""
+    specs = {"model.diffusion_model." + key: spec for key, spec in keyspace("z_image-comfyui").items()}
+    specs["text_encoders.qwen3_4b.transformer.model.embed_tokens.weight"] = ("BF16", (151936, 2560))
+    specs["vae.decoder.conv_in.weight"] = ("BF16", (512, 16, 3, 3))
+    result = identify_case(ModelCase("z-aio", specs))
+    assert result.architecture is Architecture.Z_IMAGE
+    assert result.metadata["components"] == ["transformer", "vae", "text encoder"]
+
+
+def test_fp8_checkpoint_is_named_and_its_precision_said() -> None:
+    """ComfyUI's fp8 files keep every name; the scaled ones add a marker and per-layer scales."""
+    specs = dict(keyspace("qwen_image-comfyui", dtype="F8_E4M3"))
+    specs["scaled_fp8"] = ("F8_E4M3", (0,))
+    specs["transformer_blocks.0.attn.to_q.scale_weight"] = ("F32", (1,))
+    result = identify_case(ModelCase("qwen-fp8", specs))
+    assert result.architecture is Architecture.QWEN_IMAGE
+    assert result.precision is Precision.FP8
