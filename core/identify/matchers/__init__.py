@@ -3,7 +3,8 @@
 Why this order: a diffusers folder is decided by its configs; LoRA keys name the layers they patch, so
 they would otherwise look like parts of a UNet or transformer; IP-Adapters and ControlNets carry UNet-like
 blocks; a checkpoint bundles a VAE and text encoders, so it must be recognised before them; the
-single-tensor embedding form is the weakest evidence and comes late.
+single-tensor embedding form is the weakest evidence and comes late; a transformer of no family in the
+table is only called ``other`` (with its nearest family) after every kind has declined it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from core.identify.matchers.others import (
     match_text_encoder,
     match_upscaler,
 )
+from core.identify.matchers.table import match_unlisted_denoiser
 from core.identify.matchers.vae import match_vae
 from core.identify.registry import MatcherRegistry
 
@@ -37,6 +39,7 @@ def default_registry() -> MatcherRegistry:
     registry.register("upscaler", 30, match_upscaler)
     registry.register("clip_vision", 20, match_clip_vision)
     registry.register("text_encoder", 10, match_text_encoder)
+    registry.register("unlisted_denoiser", 5, match_unlisted_denoiser)
     return registry
 
 

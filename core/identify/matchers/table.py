@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.identify.families import components_reason
-from core.identify.registry import Match
+from core.identify.registry import Match, Refusal
 from core.identify.view import HeaderView
 from core.identify.vocabulary import CHECKPOINT_ROWS, DENOISER_PREFIXES, ArchitectureRow, Measure
 from core.taxonomy import Architecture, AssetKind
@@ -137,3 +137,50 @@ def _bundled(view: HeaderView, prefix: str, components: list[str]) -> list[str]:
 def row_architectures() -> tuple[Architecture, ...]:
     """The families this matcher can name (for tests and the docs)."""
     return tuple(row.architecture for row in CHECKPOINT_ROWS)
+
+
+# -- a denoiser of no family in the table -----------------------------------------------------------------
+
+_MIN_DENOISER_TENSORS = 100
+_BLOCK_PARTS = frozenset(
+    {"blocks", "layers", "transformer_blocks", "double_blocks", "single_blocks", "joint_blocks"}
+)
+
+
+def _row_parts() -> tuple[tuple[ArchitectureRow, frozenset[str]], ...]:
+    """Each checkpoint row's top-level name parts (``txt_in``, ``transformer_blocks``...), from its keys."""
+    rows = []
+    for row in CHECKPOINT_ROWS:
+        spec = row.checkpoint
+        assert spec is not None
+        keys = [key for signature in spec.signatures for key in signature]
+        keys += [key for key, _ in (*spec.width, *spec.in_channels, *spec.text_width)]
+        rows.append((row, frozenset(key.partition(".")[0] for key in keys)))
+    return tuple(rows)
+
+
+_ROW_PARTS = _row_parts()
+
+
+def match_unlisted_denoiser(view: HeaderView) -> Match | Refusal:
+    """A diffusion transformer the table has no row for: ``other``, with the row whose top-level names
+    overlap its own the most as the nearest match (never that row's family: its signature is missing).
+
+    Runs last, after every kind has declined, so it can only turn an ``unknown`` into an ``other``.
+    """
+    if len(view) < _MIN_DENOISER_TENSORS:
+        return Refusal(f"fewer than {_MIN_DENOISER_TENSORS} tensors: not a denoiser")
+    prefix = next((p for p in DENOISER_PREFIXES[1:] if view.has_prefix(p)), "")
+    parts = frozenset(
+        name[len(prefix) :].partition(".")[0] for name in view.with_prefix(prefix) if name.startswith(prefix)
+    )
+    if not parts & _BLOCK_PARTS:
+        return Refusal("no transformer blocks (blocks.*, layers.*, transformer_blocks.*...)")
+    scored = [(len(parts & row_parts) / len(parts | row_parts), row) for row, row_parts in _ROW_PARTS]
+    score, nearest = max(scored, key=lambda pair: pair[0])
+    reasons = (
+        f"transformer blocks ({', '.join(sorted(parts & _BLOCK_PARTS))}) but no family's signature keys",
+        f"nearest match {nearest.architecture.value} ({nearest.name}): {score:.0%} of the top-level names",
+    )
+    details = {"nearest_architecture": nearest.architecture.value, "components": ["transformer"]}
+    return Match(AssetKind.CHECKPOINT, Architecture.OTHER, reasons, details=details)

@@ -155,3 +155,21 @@ def test_fp8_checkpoint_is_named_and_its_precision_said() -> None:
     result = identify_case(ModelCase("qwen-fp8", specs))
     assert result.architecture is Architecture.QWEN_IMAGE
     assert result.precision is Precision.FP8
+
+
+def test_transformer_of_no_family_is_other_with_its_nearest_match() -> None:
+    """HunyuanDiT has no row (diffusers cannot load it from one file): ``other``, never a wrong family."""
+    specs: dict[str, tuple[str, tuple[int, ...]]] = {
+        "x_embedder.proj.weight": ("BF16", (1408, 4, 2, 2)),
+        "t_embedder.mlp.0.weight": ("BF16", (1408, 256)),
+        "pooler.q_proj.weight": ("BF16", (1024, 1024)),
+        "mlp_t5.0.weight": ("BF16", (8192, 2048)),
+        "final_layer.linear.weight": ("BF16", (32, 1408)),
+    }
+    for block in range(40):
+        for part in ("attn1.Wqkv", "attn1.out_proj", "attn2.q_proj", "attn2.kv_proj", "mlp.fc1"):
+            specs[f"blocks.{block}.{part}.weight"] = ("BF16", (1408, 1408))
+    result = identify_case(ModelCase("hunyuan-dit", specs))
+    assert (result.kind, result.architecture) == (AssetKind.CHECKPOINT, Architecture.OTHER), result.refusals
+    assert "nearest match" in reasons_text(result)
+    assert result.metadata["nearest_architecture"] in {row.architecture.value for row in CHECKPOINT_ROWS}

@@ -41,6 +41,7 @@ def test_registry_order() -> None:
         "upscaler",
         "clip_vision",
         "text_encoder",
+        "unlisted_denoiser",
     ]
 
 
