@@ -43,7 +43,7 @@ from core.render.lora_dialects import (
     weight_dependent_delta,
     weight_dependent_shape,
 )
-from core.render.lora_family import family_conflict
+from core.render.lora_family import LABELS, family_conflict, lora_family, pipeline_family
 from core.render.lora_keys import DENOISERS, LoraTarget, split_key, target_modules
 from core.render.lora_layouts import convert_lora_tensors
 from core.render.lora_unfused import (
@@ -549,6 +549,12 @@ def _describe_width(width: int | None) -> str:
     return f"{name} ({width}-wide cross-attention)" if name else f"a UNet with {width}-wide cross-attention"
 
 
+def _describe_checkpoint(pipe: Any) -> str:
+    """The loaded model's family for messages: a DiT family by name, an SD UNet by its width."""
+    family = pipeline_family(pipe)
+    return LABELS[family] if family not in (None, "sd") else _describe_width(_context_width(pipe))
+
+
 def _network_width(network: LoraNetwork) -> int | None:
     """Cross-attention width a LoRA was trained for, from an ``attn2.to_k`` layer's input size."""
     for alias, module in network.modules.items():
@@ -571,6 +577,9 @@ def _network_width(network: LoraNetwork) -> int | None:
 
 
 def _made_for(network: LoraNetwork) -> str:
+    family = lora_family(network.modules)  # a DiT family by its layer names (core.render.lora_family)
+    if family not in (None, "sd"):
+        return LABELS[family]
     width = _network_width(network)
     if width is not None:
         return _describe_width(width)
@@ -683,7 +692,7 @@ class LoraPatcher:
                 continue
             if not _fits(module, target.weight_shape):
                 rows, count = delta_shape(module)
-                made_for, here = _made_for(use.network), _describe_width(_context_width(self._pipe))
+                made_for, here = _made_for(use.network), _describe_checkpoint(self._pipe)
                 cause = (
                     f"made for {made_for} layers, but the checkpoint is {here}. " if made_for != here else ""
                 )
@@ -695,7 +704,7 @@ class LoraPatcher:
             found.append((target, module))
         if not found:
             total = len(use.network.modules)
-            made_for, here = _made_for(use.network), _describe_width(_context_width(self._pipe))
+            made_for, here = _made_for(use.network), _describe_checkpoint(self._pipe)
             if made_for == here:  # the right model, but a naming dialect this table does not hold
                 raise LoraMismatchError(
                     f"LoRA '{use.label}' names its layers in a way Atelier does not recognise "

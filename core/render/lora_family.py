@@ -48,7 +48,7 @@ _PREFIXES = (
 _TELLS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("sd", re.compile(r"^(down_blocks|up_blocks|mid_block|input_blocks|output_blocks|middle_block)_\d")),
     ("chroma", re.compile(r"^distilled_guidance_layer_")),
-    ("flux", re.compile(r"^(single_transformer_blocks_\d+_|time_text_embed_guidance_embedder_)")),
+    ("flux", re.compile(r"^(single_transformer_blocks_\d+_|time_text_embed_guidance_embedder_|x_embedder$)")),
     ("qwen", re.compile(r"^(transformer_blocks_\d+_(img_mod|txt_mod|img_mlp|txt_mlp)_|img_in$|txt_in$)")),
     ("sd3", re.compile(r"^(transformer_blocks_\d+_attn2_|pos_embed_proj$)")),
     (

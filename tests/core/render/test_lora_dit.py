@@ -357,3 +357,21 @@ def test_loras_run_beside_the_transformer_layers_as_they_merge(
             torch.testing.assert_close(module(x), wanted, rtol=0, atol=1e-5)
     finally:
         patcher.restore()
+
+
+def test_a_flux_control_lora_says_which_layer_does_not_fit(pipes: dict[str, Any], tmp_path: Path) -> None:
+    """BFL's Canny/Depth LoRAs widen ``img_in`` for the control image (and replace the qk-norm scales):
+    on a plain Flux.1 checkpoint the message names the layer, not a wrong family."""
+    layers = files.with_lora(files.flux_layers()[:1])
+    tensors = {key.removeprefix("diffusion_model."): value for key, value in files.comfy(layers).items()}
+    tensors |= {
+        "img_in.lora_A.weight": torch.zeros(2, 8),  # 2 × the checkpoint's 4 latent channels
+        "img_in.lora_B.weight": torch.zeros(32, 2),
+        "double_blocks.0.img_attn.norm.query_norm.scale": torch.ones(16),
+    }
+    with pytest.raises(LoraMismatchError) as error:
+        _apply(pipes["flux"], _save(tmp_path, tensors), 1.0)
+    message = str(error.value)
+    assert "Layer 'transformer.x_embedder' is (32, 4) here" in message
+    assert "made for" not in message
+    assert "unknown" not in message
