@@ -44,7 +44,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from catalog.fts_match import match_expression, matches_row, matching_ids
 from catalog.normalize import label_key
@@ -146,7 +146,10 @@ _UPDATE_PENDING = """l.site = 'civitai' AND l.version_id IS NOT NULL
     AND (m.ignored_version_id IS NULL OR m.ignored_version_id != m.latest_version_id)
     AND NOT EXISTS (SELECT 1 FROM remote_links AS ol JOIN assets AS oa ON oa.id = ol.asset_id
         WHERE ol.site = 'civitai' AND ol.version_id = m.latest_version_id AND oa.status != 'missing')"""
-_WITH_UPDATES = f"SELECT l.asset_id FROM remote_links AS l JOIN model_updates AS m ON {_UPDATE_PENDING}"
+# DISTINCT: a driving set walks each id once (an asset may have several links).
+_WITH_UPDATES = (
+    f"SELECT DISTINCT l.asset_id FROM remote_links AS l JOIN model_updates AS m ON {_UPDATE_PENDING}"
+)
 _HAS_UPDATE = (
     f"EXISTS (SELECT 1 FROM remote_links AS l JOIN model_updates AS m ON {_UPDATE_PENDING}"
     " WHERE l.asset_id = a.id)"
@@ -248,14 +251,25 @@ def _scalar_conditions(query: AssetQuery, params: _Params, *, for_count: bool) -
     return conditions
 
 
-def _plan(
-    connection: DbapiConnection, query: AssetQuery, params: _Params, *, for_count: bool
-) -> tuple[str, str]:
-    """FROM and WHERE of ``query``: its id sets split into one driver and probes (module docstring).
+class _Plan(NamedTuple):
+    """A planned statement's parts: ``SELECT`` comes after ``head``, ``tables`` after ``FROM``."""
 
-    A driven statement reads the assets through :data:`PAGE_INDEX` (named, as SQLite would look the
-    driver's ids up in the table itself): every filter and sort column is in that index, so the driver's
-    few thousand ids are filtered and sorted without reading one wide table row."""
+    head: str
+    tables: str
+    where: str
+
+    def select(self, columns: str) -> str:
+        return f"{self.head}SELECT {columns} FROM {self.tables}{self.where}"
+
+
+def _plan(connection: DbapiConnection, query: AssetQuery, params: _Params, *, for_count: bool) -> _Plan:
+    """The parts of a statement over ``query``'s assets: its id sets split into one driver and probes
+    (module docstring).
+
+    A driven statement walks the driver's ids (``WITH d``, each id once) and looks each up in
+    :data:`PAGE_INDEX` (named: SQLite would look it up in the table itself), which holds every filter and
+    sort column, so a few thousand ids are filtered and sorted without reading one wide table row. The
+    join, unlike ``a.id IN (...)``, needs no temporary copy of the ids (12 to 20% of a driven page)."""
     sets = _id_sets(query, params)
     driver: int | None = None
     sizes = [_capped_count(connection, id_set, params) for id_set in sets]
@@ -266,15 +280,18 @@ def _plan(
     conditions = _scalar_conditions(query, params, for_count=for_count and driver is None)
     for position, id_set in enumerate(sets):
         if position == driver:
-            conditions.append(f"a.id IN ({id_set.ids})")
-        elif for_count:  # a count visits every row: one pass over the set beats a lookup per row
+            continue
+        if for_count:  # a count visits every row: one pass over the set beats a lookup per row
             conditions.append(f"a.id + 0 IN ({id_set.ids})")
         elif id_set.dense_probe is not None and sizes[position][1] >= DENSE_TEXT_FRACTION:
             conditions.append(id_set.dense_probe)
         else:
             conditions.append(id_set.probe)
-    source = f"assets AS a INDEXED BY {PAGE_INDEX}" if driver is not None else "assets AS a"
-    return source, " WHERE " + " AND ".join(conditions)
+    where = " WHERE " + " AND ".join(conditions)
+    if driver is None:
+        return _Plan("", "assets AS a", where)
+    driven = f"d CROSS JOIN assets AS a INDEXED BY {PAGE_INDEX} ON a.id = d.id"
+    return _Plan(f"WITH d(id) AS ({sets[driver].ids}) ", driven, where)
 
 
 def _capped_count(connection: DbapiConnection, id_set: _IdSet, params: _Params) -> tuple[int, float]:
@@ -305,8 +322,8 @@ def _page_ids(connection: DbapiConnection, query: AssetQuery) -> list[int]:
     """The ids of ``query``'s page, in its order: the first of the two steps of every page (the second
     reads the columns shown for these ids alone, instead of carrying them through the filter and sort)."""
     params = _Params()
-    source, where = _plan(connection, query, params, for_count=False)
-    sql = f"SELECT a.id FROM {source}{where}{_order_by(query)}{_page(query, params)}"
+    plan = _plan(connection, query, params, for_count=False)
+    sql = plan.select("a.id") + _order_by(query) + _page(query, params)
     return [row[0] for row in connection.execute(sql, params.values).fetchall()]
 
 
@@ -331,8 +348,8 @@ def search_records(connection: DbapiConnection, query: AssetQuery) -> list[Asset
 def count(connection: DbapiConnection, query: AssetQuery) -> int:
     """How many assets match ``query`` (its sort and page are ignored)."""
     params = _Params()
-    source, where = _plan(connection, query, params, for_count=True)
-    return int(connection.execute(f"SELECT count(*) FROM {source}{where}", params.values).fetchone()[0])
+    sql = _plan(connection, query, params, for_count=True).select("count(*)")
+    return int(connection.execute(sql, params.values).fetchone()[0])
 
 
 def rows_by_ids(connection: DbapiConnection, ids: Sequence[int]) -> list[AssetRow]:
