@@ -56,6 +56,7 @@ SIZE_STEP = 8
 MIN_SIZE = 64
 MAX_CFG = 30.0
 GUIDANCE_UNSET = -0.1  # the spin box's lowest step: "the model's default" (Recipe.guidance None)
+FLOW_DEFAULT_SAMPLER = "Euler"  # what Forge and ComfyUI use for Flux; a pasted sampler is kept as written
 SHIFT_UNSET = 0.0  # Shift must be above 0: its lowest step means the model's own (Recipe.shift None)
 
 
@@ -260,7 +261,9 @@ class ParametersForm(QWidget):
             reason = unavailable_reason(self.sampler.itemText(index), flow=self._flow)
             if reason:  # offered as in A1111, so a pasted name shows; Render refuses it by name
                 self.sampler.setItemData(index, reason, Qt.ItemDataRole.ToolTipRole)
-        if current and self.sampler.findText(current) < 0:
+        if self._flow and current not in names:
+            current = FLOW_DEFAULT_SAMPLER  # SD's default Euler a does not run a flow model
+        elif current and self.sampler.findText(current) < 0:
             self.sampler.addItem(current)  # kept as chosen; the plan says why it cannot render
         self.sampler.setCurrentText(current)
         self.sampler.blockSignals(False)
