@@ -15,7 +15,7 @@ from app.render_service import RenderPlan
 from core.render.families import encoder_slot_names
 from core.render.hires import hires_refusal, target_size
 from core.render.recipe import AssetRef, Recipe
-from core.render.samplers import effective_schedule, refusal
+from core.render.samplers import FLOW_ARCHITECTURES, effective_schedule, refusal
 from core.taxonomy import AssetKind, describe_model
 
 if TYPE_CHECKING:
@@ -52,7 +52,10 @@ def plan_document(plan: RenderPlan, placement: Placement | None = None) -> dict[
     checkpoint = _ref(recipe.checkpoint)
     if checkpoint is not None and plan.architecture is not None:
         checkpoint["architecture"] = plan.architecture.value
-    refusals = [text for text in (refusal(recipe.sampler, recipe.schedule), hires_refusal(recipe)) if text]
+    flow = plan.architecture in FLOW_ARCHITECTURES
+    refusals = [
+        text for text in (refusal(recipe.sampler, recipe.schedule, flow=flow), hires_refusal(recipe)) if text
+    ]
     return {
         "ready": plan.ready,
         "problem": plan.problem,
@@ -60,7 +63,7 @@ def plan_document(plan: RenderPlan, placement: Placement | None = None) -> dict[
         "negative_prompt": recipe.negative_prompt,
         "sampler": recipe.sampler,
         "schedule": recipe.schedule,
-        "schedule_used": effective_schedule(recipe.sampler, recipe.schedule),
+        "schedule_used": effective_schedule(recipe.sampler, recipe.schedule, flow=flow),
         "steps": recipe.steps,
         "cfg": recipe.cfg,
         "seed": recipe.seed,

@@ -50,7 +50,7 @@ from core.render.png import read_infotext, save_png
 from core.render.recipe import MAX_SEED, AssetRef, Recipe
 from core.render.recipe_codec import recipe_to_dict
 from core.render.resolve import MissingAsset, resolve_recipe
-from core.render.samplers import refusal
+from core.render.samplers import FLOW_ARCHITECTURES, refusal
 from core.taxonomy import (
     KIND_NOUNS,
     Architecture,
@@ -163,7 +163,8 @@ class RenderPlan:
     def sampler_problem(self) -> str | None:
         """The refusal of a sampler, schedule type or hires upscaler Atelier cannot run (kept by name,
         never replaced)."""
-        return refusal(self.recipe.sampler, self.recipe.schedule) or hires_refusal(self.recipe)
+        flow = self.architecture in FLOW_ARCHITECTURES
+        return refusal(self.recipe.sampler, self.recipe.schedule, flow=flow) or hires_refusal(self.recipe)
 
     @property
     def problem(self) -> str | None:

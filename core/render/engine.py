@@ -129,7 +129,7 @@ class _Loaded:
     base_scheduler_config: dict[str, Any]
     own_vae: Any
     weights_bytes: int
-    sampler: tuple[str, str, tuple[float, float]] | None = None
+    sampler: tuple[str, str, tuple[float, float], float | None] | None = None
     vae_key: _FileKey | None = None
     lora_state: tuple[Hashable, ...] = ()
     embedding_state: tuple[Hashable, ...] = ()
@@ -550,7 +550,9 @@ class RenderEngine:
     def supports(self, recipe: Recipe) -> list[str]:
         """Human-readable reasons for what of ``recipe`` render() would refuse (empty: all of it renders)."""
         reasons: list[str] = []
-        sampler_problem = refusal(recipe.sampler, recipe.schedule) or hires_refusal(recipe)
+        current = self._current
+        flow = current is not None and family_of(current.key.architecture) is not None
+        sampler_problem = refusal(recipe.sampler, recipe.schedule, flow=flow) or hires_refusal(recipe)
         if sampler_problem:
             reasons.append(sampler_problem)
         for ref, what in self._addon_refs(recipe):
@@ -685,9 +687,16 @@ class RenderEngine:
                 refused = family_refusal(family, recipe)
                 if refused:
                     raise ValueError(refused)
-            wanted = (recipe.sampler, recipe.schedule, beta_parameters(recipe.extra))
+            wanted = (recipe.sampler, recipe.schedule, beta_parameters(recipe.extra), recipe.shift)
             if family is not None and wanted != entry.sampler:
-                entry.pipe.scheduler = _flow_scheduler(family, recipe, entry.base_scheduler_config)
+                # Flow-matching configs get flow schedulers (Euler, Heun, DPM++ 2M; the rest refused).
+                entry.pipe.scheduler = make_scheduler(
+                    recipe.sampler,
+                    entry.base_scheduler_config,
+                    recipe.schedule,
+                    beta=wanted[2],
+                    shift=recipe.shift,
+                )
                 entry.sampler = wanted
             elif wanted != entry.sampler:
                 entry.pipe.scheduler = make_scheduler(
@@ -936,30 +945,6 @@ class RenderEngine:
             **settings,
         )
         return list(result.images)
-
-
-def _flow_scheduler(family: Family, recipe: Recipe, base: dict[str, Any]) -> Any:
-    """The flow-matching scheduler for ``recipe`` on a transformer family.
-
-    :func:`core.render.samplers.make_scheduler` decides when it builds a flow-matching scheduler from
-    the family's config; a sampler it can only build as a noise-prediction scheduler would sample the
-    wrong process and is refused by name. Euler (A1111's default for these models in Forge) with the
-    "Automatic"/"Simple" schedule is the family's own scheduler.
-    """
-    import diffusers
-
-    library: Any = diffusers
-    if recipe.sampler == "Euler" and recipe.schedule in ("Automatic", "Simple"):
-        return library.FlowMatchEulerDiscreteScheduler.from_config(base)
-    scheduler = make_scheduler(
-        recipe.sampler, base, recipe.schedule, sdxl=False, beta=beta_parameters(recipe.extra)
-    )
-    if not type(scheduler).__name__.startswith("FlowMatch"):
-        raise ValueError(
-            f"sampler {recipe.sampler!r} with schedule {recipe.schedule!r} is not available for "
-            f"{family.label}: use Euler (schedule Simple)"
-        )
-    return scheduler
 
 
 def _img2img(pipe: Any, architecture: Architecture) -> Any:

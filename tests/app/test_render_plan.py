@@ -14,6 +14,7 @@ import pytest
 from app.render_service import RenderService
 from catalog.library import Library
 from core.render.recipe import AssetRef, LoraUse, Recipe
+from core.taxonomy import Architecture
 from tests.factory.diffusers_configs import write_pipeline
 from tests.factory.safetensors_writer import write_safetensors
 
@@ -47,19 +48,26 @@ def test_a_checkpoint_of_no_known_family_is_refused_in_words(service: RenderServ
     plan = service.prepare(Recipe(checkpoint=AssetRef("odd", path=str(folder)), prompt="x"))
 
     assert plan.problem == (
-        "'odd' is a checkpoint of unknown architecture; Atelier renders SD 1.x, SD 2.x and SDXL checkpoints"
+        "'odd' is a checkpoint of unknown architecture; "
+        "Atelier renders SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1 and Chroma checkpoints"
     )
 
 
-def test_a_flux_pipeline_is_named_as_such(service: RenderService, tmp_path: Path) -> None:
+def test_a_flux_pipeline_is_planned_with_the_flow_samplers(service: RenderService, tmp_path: Path) -> None:
     folder = write_pipeline(
         tmp_path / "flux", "FluxPipeline", transformer={"_class_name": "FluxTransformer2DModel"}
     )
 
     plan = service.prepare(Recipe(checkpoint=AssetRef("flux", path=str(folder)), prompt="x"))
 
+    assert plan.architecture is Architecture.FLUX1
     assert plan.problem is not None
-    assert plan.problem.startswith("'flux' is a FLUX.1 checkpoint;")
+    assert "flow-matching model with sampler 'Euler a'" in plan.problem
+    assert plan.problem.endswith("choose one of: DPM++ 2M, Euler, Heun")
+    euler = service.prepare(
+        Recipe(checkpoint=AssetRef("flux", path=str(folder)), prompt="x", sampler="Euler")
+    )
+    assert euler.ready
 
 
 def test_an_inpainting_pipeline_is_refused_before_loading(service: RenderService, tmp_path: Path) -> None:

@@ -136,8 +136,13 @@ def test_embeddings_and_other_samplers_are_refused_by_name(files: dict[str, obje
     embedding = EmbeddingUse(AssetRef("easynegative", path=str(files["full"])))
     with pytest.raises(ValueError, match=r"Flux\.1 takes no textual-inversion embeddings"):
         engine.render(_recipe(embeddings=(embedding,)))
-    with pytest.raises(ValueError, match=r"'DPM\+\+ 2M' .* is not available for Flux\.1: use Euler"):
-        engine.render(_recipe(sampler="DPM++ 2M"))
+    with pytest.raises(
+        ValueError,
+        match=r"flow-matching model with sampler 'Euler a'.*choose one of: DPM\+\+ 2M, Euler, Heun",
+    ):
+        engine.render(_recipe(sampler="Euler a"))
+    shifted = _pixels(engine, _recipe(shift=6.0))
+    assert not np.array_equal(shifted, _pixels(engine, _recipe()))  # the recipe's Shift reaches the scheduler
 
 
 def test_a_missing_tokenizer_without_network_is_one_line(
