@@ -13,7 +13,8 @@ file into ``transformer.<diffusers module>`` entries, splitting every delta by i
 * LoHa: the rows of ``hada_w1_a`` and ``hada_w2_a`` (the Hadamard product is row by row);
 * LoKr: ``kron(w1, w2)`` has ``rows(w1)`` bands of ``rows(w2)`` rows, so when every part is a whole
   number of bands the rows of ``w1`` (or ``w1_a``) are split; otherwise each part gets its rows of the
-  full delta, alpha/rank applied, as a ``diff``;
+  full delta, alpha/rank applied, as a ``diff`` in the file's dtype (the price: a fused layer's full
+  size per layer in memory while the LoRA is loaded, e.g. 130 MB per Flux single block in bf16);
 * full deltas (``diff``, ``diff_b``) and per-row DoRA magnitudes: their rows.
 
 The final-layer modulation of Flux/SD3 (``final_layer.adaLN_modulation.1``) stores (shift, scale)
@@ -45,6 +46,7 @@ _PREFIXES = (
     "transformer.",
     "lora_unet_",
     "lycoris_",
+    "lora_transformer_",
 )
 
 # how a fused module's output rows are cut: "one" (a plain rename), "thirds" (q, k, v),
@@ -385,4 +387,5 @@ def _lokr_delta(roles: Mapping[str, Any]) -> Any:
         scale = float(roles["scale"].item())
     elif dim is not None and "alpha" in roles:
         scale = float(roles["alpha"].item()) / dim
-    return torch.kron(w1, w2) * scale
+    # kept in the file's own dtype: a fused Flux linear1 is 21504 x 3072 values per block
+    return (torch.kron(w1, w2) * scale).to(roles["lokr_w2" if "lokr_w2" in roles else "lokr_w2_a"].dtype)

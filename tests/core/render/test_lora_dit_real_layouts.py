@@ -23,6 +23,7 @@ import torch
 
 from core.render.lora import delta_shape, network_from_tensors
 from core.render.lora_keys import target_modules
+from tests.factory import family_loras
 from tests.factory.keyspaces import keyspace, keyspace_components
 
 
@@ -131,3 +132,29 @@ def test_every_real_layer_reaches_a_module_of_the_right_shape(
             path for path, m in model.named_modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)
         }
         assert layers - reached == set()
+
+
+# identification's LoRA fixtures (tests/factory/family_loras.py: real module names and widths per
+# family, in the dialects it tells apart) -> the key list whose full-size transformer they adapt
+IDENTIFIED = {"chroma": "chroma-comfyui", "qwen_image": "qwen_image-comfyui", "z_image": "z_image-comfyui"}
+
+
+@pytest.mark.parametrize("dialect", family_loras.DIALECTS)
+@pytest.mark.parametrize("family", list(IDENTIFIED))
+def test_loras_identification_names_reach_the_full_size_transformer(
+    transformers: dict[str, Any], family: str, dialect: str
+) -> None:
+    """The LoRAs identification calls Chroma, Qwen-Image or Z-Image (kohya, ai-toolkit, PEFT,
+    OneTrainer, LyCORIS LoKr) apply to that family's full-size diffusers transformer, every layer."""
+    case = family_loras.family_lora(family, dialect)
+    tensors = {
+        key: torch.ones(()) if not shape else torch.empty(shape, dtype=torch.bfloat16, device="meta")
+        for key, (_dtype, shape) in case.specs.items()
+    }
+    table = target_modules(SimpleNamespace(transformer=transformers[IDENTIFIED[family]]))
+    network = network_from_tensors(case.name, tensors)
+    assert network.ignored_keys == ()
+    assert [alias for alias in network.modules if alias not in table] == []
+    for alias, module in network.modules.items():
+        shape = table[alias].weight_shape
+        assert delta_shape(module) == (shape[0], math.prod(shape)), alias
