@@ -9,26 +9,36 @@ the ``sqlite3`` module runs ``:name`` natively, the Library hands in its engine'
 (inside its unit of work), and SQLAlchemy's ``text()`` would run the same text on another dialect. The
 results are therefore the same by construction, whichever door a caller used.
 
-**SQLite-only pieces** are kept in :mod:`catalog.fts_match` (the FTS5 query text); everything else here
-is standard SQL plus ``json_each`` for id lists (one JSON parameter instead of hundreds of bound ones).
+**SQLite-only pieces** are kept in :mod:`catalog.fts_match` (the FTS5 query text), plus the name of the
+page index a driven statement reads (``INDEXED BY``, below); everything else here is standard SQL plus
+``json_each`` for id lists (one JSON parameter instead of hundreds of bound ones).
+
+**A page in two steps.** The first statement finds the page's ids (filters, sort, offset and limit); the
+second reads the columns the page shows for those ids alone. Sorting carries an id and its sort key
+instead of a wide row, and the wide rows (about 1.8 kB each) are read for the 200 shown, not for the
+thousands a filter looked at.
 
 **Planning**: a page is "the first N matches in sort order". Each set-valued filter (the text, a tag, a
 collection, "has an update") gives a set of ids. SQLite cannot know how large an FTS set is and guesses
 badly both ways, so each set is first counted up to :data:`DRIVING_SET_LIMIT` (cheap: the count stops
-there); the smallest set under the limit drives the query (``id IN (...)``, read then sorted: a few
-hundred lookups), and every other set (or all of them, when all are broad) is only probed while SQLite
-walks the index of the sort order, which stops after a page: a tag or collection by an ``EXISTS``
-primary-key lookup per row, the text by ``id + 0 IN (...)`` (which SQLite cannot use to look rows up, so
-it walks the sort index instead). A broad set ("anime" on 75% of 100k assets) read and sorted would
-cost 60 ms; probed, a page costs a few.
+there); the smallest set under the limit drives the query: its ids are walked (``WITH d``) and each is
+looked up in :data:`PAGE_INDEX` (led by the id, holding every column a filter or a sort key reads), so
+filtering and sorting a few thousand ids never reads a table row (on 100k assets a set of 4,300 ids costs
+about 4 ms: about 1 us an id, most of it the index lookup). Every other set (or all of them, when all are
+broad) is only probed while SQLite walks the index of the sort order, which stops after a page: a tag or
+collection by an ``EXISTS`` primary-key lookup per row, the text by ``id + 0 IN (...)`` (which SQLite
+cannot use to look rows up, so it walks the sort index instead). A broad set ("anime" on 75% of 100k
+assets) read and sorted would cost 60 ms; probed, a page costs a few.
 
 **A dense text set** is probed row by row instead: ``id + 0 IN (...)`` first copies the whole set into a
-temporary index (about 0.2 us a match: 16 ms for "anime"'s 75k), while ``EXISTS (... MATCH ... AND rowid =
-a.id)`` lets FTS5 seek the one row in its document lists (about 30 us a probe on a scanned, unmerged index).
-A page needs about ``page / density`` probes, so the seek wins above :data:`DENSE_TEXT_FRACTION` (measured
-on 100k assets: 7.9 against 16.6 ms at 75%, even at 59%, 2.5 times slower at 11%). The density comes with
-the capped count (FTS5 yields ids in ascending order, so the ids the count ran over tell how spread its
-first matches are), at no extra query.
+temporary index (about 0.26 us a match: 10 ms for "pixel"'s 40k), while ``EXISTS (... MATCH ... AND rowid
+= a.id)`` lets FTS5 seek the one row in its document lists (about 15 us for each row of the page, divided
+by the density: 3 ms for a page of 200 rows of "anime" at 75%, on an index merged into one segment, which
+the after-scan chain keeps it; see :mod:`catalog.fts_match`). So the seek wins when ``rows / density``
+seeks cost less than copying ``density x ids`` matches (:data:`SEEK_COST`): on 100k assets from a density
+of about a third for a page of 200, on 1M from a tenth, on 10k never. The density comes with the capped
+count (FTS5 yields ids in ascending order, so the ids the count ran over tell how spread its first
+matches are), at no extra query; the ids are the catalog's highest id (one index lookup).
 
 **The user's word.** A kind or architecture filter matches the *effective* value, which is what the
 ``kind`` / ``architecture`` columns hold (an override the user sets is written there; see
@@ -76,9 +86,12 @@ from core.taxonomy import (
 # Above this many matches a set is cheaper to probe than to read and sort (measured on 100k assets:
 # reading+sorting costs about 1 us per row, walking the whole name index about 12 ms).
 DRIVING_SET_LIMIT = 5000
-# A text set matching at least this share of the ids it spans is probed by an FTS5 seek per row (module
-# docstring: "A dense text set").
-DENSE_TEXT_FRACTION = 0.6
+# An FTS5 seek of one row costs about as much as copying this many matches of a set (module docstring:
+# "A dense text set"; measured on 100k assets with a merged index: 15 us against 0.26 us).
+SEEK_COST = 60
+# A text set matching at least this share of the ids it spans is always probed by a seek per row (a page
+# then needs few more seeks than rows, however large the library).
+DENSE_TEXT_FRACTION = 0.9
 # The covering index of driven pages and counts (migration 0010): every column a filter or a sort of a
 # page reads except the folder's path, led by the id.
 PAGE_INDEX = "ix_assets_page"
@@ -283,7 +296,7 @@ def _plan(connection: DbapiConnection, query: AssetQuery, params: _Params, *, fo
             continue
         if for_count:  # a count visits every row: one pass over the set beats a lookup per row
             conditions.append(f"a.id + 0 IN ({id_set.ids})")
-        elif id_set.dense_probe is not None and sizes[position][1] >= DENSE_TEXT_FRACTION:
+        elif id_set.dense_probe is not None and _seek_rows(connection, query, *sizes[position]):
             conditions.append(id_set.dense_probe)
         else:
             conditions.append(id_set.probe)
@@ -303,6 +316,17 @@ def _capped_count(connection: DbapiConnection, id_set: _IdSet, params: _Params) 
     )
     found, first, last = connection.execute(capped, params.values).fetchone()
     return int(found), (found / (last - first + 1) if found else 0.0)
+
+
+def _seek_rows(connection: DbapiConnection, query: AssetQuery, found: int, density: float) -> bool:
+    """Whether a text set of this density is cheaper sought row by row than copied (module docstring)."""
+    if density >= DENSE_TEXT_FRACTION:
+        return True
+    if density <= 0 or query.limit is None:
+        return False
+    rows = (query.offset or 0) + query.limit
+    highest = connection.execute("SELECT max(id) FROM assets").fetchone()[0] or 0
+    return SEEK_COST * rows / density < density * max(highest, found)
 
 
 def _order_by(query: AssetQuery) -> str:
