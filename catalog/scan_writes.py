@@ -30,7 +30,7 @@ from catalog.db import chunks, utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, add_labels, prune
 from catalog.normalize import clean_text, unique_labels
-from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root
+from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root, UTCDateTime
 from catalog.path_text import from_stored
 from catalog.records import ScannedFile
 from catalog.remote import CIVITAI, link_values, match_from_facts
@@ -170,11 +170,28 @@ def _update_assets(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def _tuples(session: Session, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     dialect = session.get_bind().dialect
-    convert = [(name, _bind_processor(dialect, name)) for name in columns]
+    convert = [(name, _per_batch(name, _bind_processor(dialect, name))) for name in columns]
     return [
         tuple([row[name] if process is None else process(row[name]) for name, process in convert])
         for row in rows
     ]
+
+
+def _per_batch(name: str, process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """``process``, run once per distinct value for a time column: every row of a batch carries the
+    same ``now`` (two or three conversions per row otherwise)."""
+    if process is None or not isinstance(ASSETS.c[name].type, UTCDateTime):
+        return process
+    last_in: Any = object()
+    last_out: Any = None
+
+    def convert(value: Any) -> Any:
+        nonlocal last_in, last_out
+        if value is not last_in:  # the reference kept in ``last_in`` keeps the identity test sound
+            last_in, last_out = value, process(value)
+        return last_out
+
+    return convert
 
 
 _PROCESSORS: WeakKeyDictionary[Dialect, dict[str, Any]] = WeakKeyDictionary()
