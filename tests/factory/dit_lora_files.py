@@ -224,24 +224,26 @@ QKV = ("attn.to_q", "attn.to_k", "attn.to_v")
 ADD_QKV = ("attn.add_q_proj", "attn.add_k_proj", "attn.add_v_proj")
 
 
-def flux_layers(chroma: bool = False) -> list[FusedLayer]:
-    """Layers of a Flux.1 LoRA in BFL naming (Chroma: no modulation linears, an approximator)."""
+def flux_layers(chroma: bool = False, hidden: int = H, text_width: int = 32) -> list[FusedLayer]:
+    """Layers of a Flux.1 LoRA in BFL naming (Chroma: no modulation linears, an approximator) for a
+    transformer ``hidden`` wide whose text input is ``text_width`` wide."""
+    H = hidden  # noqa: N806 - the width every shape below is written in
     d, s = "transformer_blocks.0", "single_transformer_blocks.0"
     layers = [
-        FusedLayer("double_blocks.0.img_attn.qkv", _qkv(d, QKV), H, 3 * H),
-        FusedLayer("double_blocks.0.txt_attn.qkv", _qkv(d, ADD_QKV), H, 3 * H),
+        FusedLayer("double_blocks.0.img_attn.qkv", _qkv(d, QKV, H), H, 3 * H),
+        FusedLayer("double_blocks.0.txt_attn.qkv", _qkv(d, ADD_QKV, H), H, 3 * H),
         FusedLayer("double_blocks.0.img_attn.proj", [Target(f"{d}.attn.to_out.0")], H, H),
         FusedLayer("double_blocks.0.txt_attn.proj", [Target(f"{d}.attn.to_add_out")], H, H),
         FusedLayer("double_blocks.0.img_mlp.0", [Target(f"{d}.ff.net.0.proj")], H, 4 * H),
         FusedLayer("double_blocks.0.txt_mlp.2", [Target(f"{d}.ff_context.net.2")], 4 * H, H),
         FusedLayer(
             "single_blocks.0.linear1",
-            [*_qkv(s, QKV), Target(f"{s}.proj_mlp", (3 * H, 7 * H))],
+            [*_qkv(s, QKV, H), Target(f"{s}.proj_mlp", (3 * H, 7 * H))],
             H,
             7 * H,
         ),
         FusedLayer("single_blocks.0.linear2", [Target(f"{s}.proj_out")], 5 * H, H),
-        FusedLayer("txt_in", [Target("context_embedder")], 32, H),
+        FusedLayer("txt_in", [Target("context_embedder")], text_width, H),
     ]
     if chroma:
         layers.append(
