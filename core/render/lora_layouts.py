@@ -15,7 +15,9 @@ file into ``transformer.<diffusers module>`` entries, splitting every delta by i
   number of bands the rows of ``w1`` (or ``w1_a``) are split; otherwise each part gets its rows of the
   full delta, alpha/rank applied, as a ``diff`` in the file's dtype (the price: a fused layer's full
   size per layer in memory while the LoRA is loaded, e.g. 130 MB per Flux single block in bf16);
-* full deltas (``diff``, ``diff_b``) and per-row DoRA magnitudes: their rows.
+* full deltas (``diff``, ``diff_b``) and per-row DoRA magnitudes (LyCORIS, PEFT): their rows. A
+  DoRA normalised per input column (kohya) spans all the fused rows and cannot be split: such a layer
+  keeps its name and is reported as skipped.
 
 The final-layer modulation of Flux/SD3 (``final_layer.adaLN_modulation.1``) stores (shift, scale)
 where diffusers' ``norm_out.linear`` wants (scale, shift): the two row halves are swapped, as
@@ -283,6 +285,8 @@ def _convert_module(
         return _convert_lokr(targets, sizes, parts, swap)
     if len(targets) > 1 and not roles.keys() <= (_ROW_ROLES | _MAGNITUDE_ROLES | _SHARED_ROLES):
         return None  # a network type whose delta cannot be cut by rows (OFT, GLoRA...)
+    if len(targets) > 1 and any(_first_dim(roles[role]) != rows for role in _MAGNITUDE_ROLES & roles.keys()):
+        return None  # DoRA normalised per input column over all the fused rows: not separable
     out: dict[str, Any] = {}
     for role, (suffix, tensor) in parts.items():
         by_rows = role in _ROW_ROLES or (role in _MAGNITUDE_ROLES and _first_dim(tensor) == rows)

@@ -375,3 +375,45 @@ def test_a_flux_control_lora_says_which_layer_does_not_fit(pipes: dict[str, Any]
     assert "Layer 'transformer.x_embedder' is (32, 4) here" in message
     assert "made for" not in message
     assert "unknown" not in message
+
+
+def test_dora_splits_by_rows_when_its_magnitude_is_per_row(pipes: dict[str, Any], tmp_path: Path) -> None:
+    """A per-output-row DoRA magnitude (PEFT ``lora_magnitude_vector``, LyCORIS ``wd_on_out``) on a
+    fused qkv is row by row, so q, k and v each get (W + ΔW)·m/‖W + ΔW‖ of their rows; a per-input
+    one (kohya ``dora_scale`` (1, in)) normalises across the fused rows, so that layer is skipped and
+    said so."""
+    pipe = pipes["flux"]
+    qkv, proj = files.with_lora(files.flux_layers()[:1] + files.flux_layers()[2:3])
+    generator = torch.Generator().manual_seed(4)
+    magnitude = torch.rand(3 * files.H, generator=generator) + 0.5
+    tensors = files.comfy([qkv]) | {
+        "diffusion_model.double_blocks.0.img_attn.qkv.lora_magnitude_vector": magnitude
+    }
+    before = _snapshot(pipe)
+    patcher, warnings = _apply(pipe, _save(tmp_path, tensors, "row"), 1.0)
+    try:
+        assert warnings == []
+        after = _current(pipe)
+        delta = files.fused_delta(qkv)
+        for target in qkv.targets:
+            assert target.rows is not None
+            start, end = target.rows
+            key = f"transformer.{target.path}.weight"
+            merged = before[key] + delta[start:end]
+            wanted = merged * (magnitude[start:end] / merged.norm(dim=1))[:, None]
+            torch.testing.assert_close(after[key], wanted, rtol=0, atol=2e-6)
+    finally:
+        patcher.restore()
+
+    column = files.kohya([qkv, proj])
+    column |= {
+        "lora_unet_double_blocks_0_img_attn_qkv.dora_scale": torch.rand(1, files.H, generator=generator)
+        + 0.5,
+        "lora_unet_double_blocks_0_img_attn_proj.dora_scale": torch.rand(1, files.H, generator=generator)
+        + 0.5,
+    }
+    patcher, warnings = _apply(pipe, _save(tmp_path, column, "column"), 1.0)
+    patcher.restore()
+    assert len(warnings) == 1
+    assert "1 of 2 layers do not exist" in warnings[0]
+    assert "double_blocks_0_img_attn_qkv" in warnings[0]
