@@ -70,7 +70,7 @@ def pipes() -> dict[str, Any]:
 
 
 def _snapshot(pipe: Any) -> dict[str, torch.Tensor]:
-    out = {}
+    out: dict[str, torch.Tensor] = {}
     for component in ("transformer", "text_encoder", "text_encoder_2", "text_encoder_3"):
         module = getattr(pipe, component, None)
         if module is not None:
