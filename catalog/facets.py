@@ -23,6 +23,12 @@ from core.taxonomy import Architecture, AssetKind, FileStatus
 _MISSING = FileStatus.MISSING.value
 _PROBLEMS = {FileStatus.CORRUPT.value, FileStatus.UNSAFE.value, FileStatus.UNREADABLE.value, _MISSING}
 _A = ASSETS.c
+# The hidden files' groups, from their partial index (named: SQLite, knowing nothing of how few they are,
+# would rather walk ix_assets_facets in GROUP BY order and test every row: 78 ms on 100k assets).
+_GROUPED = "status, kind, architecture, root_id, favorite"
+_HIDDEN_GROUPS = (
+    f"SELECT {_GROUPED}, count(*) FROM assets INDEXED BY ix_assets_hidden WHERE hidden GROUP BY {_GROUPED}"
+)
 
 
 def facets(session: Session) -> Facets:
@@ -30,7 +36,7 @@ def facets(session: Session) -> Facets:
     partial index ``ix_assets_hidden``, are subtracted), problems count whether hidden or not."""
     columns = (_A.status, _A.kind, _A.architecture, _A.root_id, _A.favorite)
     groups = session.execute(select(*columns, func.count()).group_by(*columns)).all()
-    hidden = session.execute(select(*columns, func.count()).where(_A.hidden).group_by(*columns)).all()
+    hidden = session.execute(text(_HIDDEN_GROUPS)).all()
     total = favorites = problems = 0
     by_kind: Counter[AssetKind] = Counter()
     by_architecture: Counter[Architecture] = Counter()

@@ -138,7 +138,9 @@ class Asset(Base):
         CheckConstraint("rating BETWEEN 0 AND 5", name="rating"),
         Index("ix_assets_root_id_status", "root_id", "status"),
         # Covers the sidebar counts and filter-only counts, so they never read the (wide) table rows.
-        Index("ix_assets_facets", "status", "kind", "architecture", "root_id", "favorite", "rating"),
+        Index(
+            "ix_assets_facets", *("status", "kind", "architecture", "root_id", "favorite", "rating", "hidden")
+        ),
         Index("ix_assets_kind_sort_name", "kind", "sort_name"),
         Index("ix_assets_architecture_sort_name", "architecture", "sort_name"),
         Index("ix_assets_rating_sort_name", "rating", "sort_name"),
