@@ -33,12 +33,12 @@ assets) read and sorted would cost 60 ms; probed, a page costs a few.
 **A dense text set** is probed row by row instead: ``id + 0 IN (...)`` first copies the whole set into a
 temporary index (about 0.26 us a match: 10 ms for "pixel"'s 40k), while ``EXISTS (... MATCH ... AND rowid
 = a.id)`` lets FTS5 seek the one row in its document lists (about 15 us for each row of the page, divided
-by the density: 3 ms for a page of 200 rows of "anime" at 75%, on an index merged into one segment, which
+by the density: 3 ms for a page of 200 rows of "anime" at 75%, on an index merged into one segment, as
 the after-scan chain keeps it; see :mod:`catalog.fts_match`). So the seek wins when ``rows / density``
 seeks cost less than copying ``density x ids`` matches (:data:`SEEK_COST`): on 100k assets from a density
 of about a third for a page of 200, on 1M from a tenth, on 10k never. The density comes with the capped
 count (FTS5 yields ids in ascending order, so the ids the count ran over tell how spread its first
-matches are), at no extra query; the ids are the catalog's highest id (one index lookup).
+matches are), at no extra query; the library's size is taken as its highest id (one index lookup).
 
 **The user's word.** A kind or architecture filter matches the *effective* value, which is what the
 ``kind`` / ``architecture`` columns hold (an override the user sets is written there; see
