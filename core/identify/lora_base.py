@@ -61,13 +61,23 @@ def tensor_architecture(scan: LoraScan) -> tuple[Architecture, tuple[str, ...]]:
     # every module name only when the sample shows none (a rare marker: Chroma's distilled_guidance_layer).
     unet = any(name in sample for name in _UNET_NAMES)
     names = ""
-    found = None if unet else _table_family(scan, sample.replace(".", "_"))
+    found, nearest = (None, None) if unet else _table_family(scan, sample.replace(".", "_"))
     if found is None and not unet:
         names = scan.module_blob().replace(".", "_")
         unet = any(name in names for name in _UNET_NAMES)
-        found = None if unet else _table_family(scan, names)
+        if not unet:
+            found, nearest_in_all = _table_family(scan, names)
+            nearest = nearest or nearest_in_all
     if found is not None:
         return found[0], tuple(found[1])
+    arch, reasons = _older_rules(scan, sample, names, unet)
+    if nearest is not None and arch in (Architecture.OTHER, Architecture.UNKNOWN):
+        return Architecture.OTHER, (*reasons, nearest)
+    return arch, tuple(reasons)
+
+
+def _older_rules(scan: LoraScan, sample: str, names: str, unet: bool) -> tuple[Architecture, list[str]]:
+    """Flux.1/Flux.2, SD3 and the SD UNet families, by their own measurements."""
     if any(name in sample for name in _FLUX_NAMES):
         arch, reasons = _flux_family(scan, scan.module_blob())
     elif "joint_blocks" in sample:
@@ -76,7 +86,7 @@ def tensor_architecture(scan: LoraScan) -> tuple[Architecture, tuple[str, ...]]:
         arch, reasons = _dit_by_width(scan)
     else:
         arch, reasons = _sd_family(scan, names, unet)
-    return arch, tuple(reasons)
+    return arch, reasons
 
 
 def _denoiser_width(scan: LoraScan) -> int | None:
@@ -96,9 +106,10 @@ def _denoiser_width(scan: LoraScan) -> int | None:
     return widths.most_common(1)[0][0] if widths else None
 
 
-def _table_family(scan: LoraScan, names: str) -> tuple[Architecture, list[str]] | None:
-    """The first table row whose module names and hidden width both fit; ``other`` when names fit a row
-    but the width fits none; None when no row's names are there (the older rules decide)."""
+def _table_family(scan: LoraScan, names: str) -> tuple[tuple[Architecture, list[str]] | None, str | None]:
+    """The first table row whose module names and hidden width both fit, with the evidence; else None and,
+    when some row's names were there but no width fit, the reason naming the nearest row (the older
+    rules may still know the file: Flux.2 dev shares Hunyuan Video's single-block count)."""
     candidates = [
         row
         for row in LORA_ROWS
@@ -107,7 +118,7 @@ def _table_family(scan: LoraScan, names: str) -> tuple[Architecture, list[str]] 
         and not any(exclude in names for exclude in row.lora.excludes)
     ]
     if not candidates:
-        return None
+        return None, None
     width = _denoiser_width(scan)
     for row in candidates:
         assert row.lora is not None
@@ -118,15 +129,15 @@ def _table_family(scan: LoraScan, names: str) -> tuple[Architecture, list[str]] 
             reasons.append(f"hidden size {width}{f' ({size})' if size else ''} => {row.architecture.value}")
             if row.lora.note:
                 reasons.append(row.lora.note)
-            return row.architecture, reasons
+            return (row.architecture, reasons), None
     nearest = candidates[0]
     assert nearest.lora is not None
     known = ", ".join(str(w) for w in nearest.lora.widths)
-    return Architecture.OTHER, [
-        f"module names like {nearest.name} ({', '.join(m for m in nearest.lora.markers if m in names)}), "
-        f"but hidden size {width} is none of its models' ({known}): "
-        f"nearest match {nearest.architecture.value}"
-    ]
+    seen = ", ".join(m for m in nearest.lora.markers if m in names)
+    return None, (
+        f"module names like {nearest.name} ({seen}), but hidden size {width} is none of its models' "
+        f"({known}): nearest match {nearest.architecture.value}"
+    )
 
 
 def with_metadata_hint(

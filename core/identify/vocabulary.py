@@ -281,7 +281,9 @@ ROWS: tuple[ArchitectureRow, ...] = (
             text_width=(("txtfusion.projector.weight", 1),),
             widths={6144: ""},
         ),
-        lora=LoraSpec(markers=("attn_wq", "attn_wk", "txtfusion"), widths={6144: ""}),
+        lora=LoraSpec(
+            markers=("attn_wq", "attn_wk", "txtfusion", "text_fusion_", "attn_to_gate"), widths={6144: ""}
+        ),
         text_encoders=("qwen3_vl_4b",),
         vae="qwen_image_vae",
         civitai=(("Krea 2", "Krea 2"),),
@@ -300,7 +302,14 @@ ROWS: tuple[ArchitectureRow, ...] = (
             widths={4096: "2.1"},
         ),
         lora=LoraSpec(
-            markers=("img_mod_1", "txt_mod_1", "img_mlp_net", "txt_mlp_net", "img_mlp_gate_up"),
+            markers=(
+                "img_mod_1",
+                "txt_mod_1",
+                "img_mlp_net",
+                "txt_mlp_net",
+                "img_mlp_gate_up",
+                "img_mlp_gate_layer",
+            ),
             widths={4096: "2.1"},
         ),
         text_encoders=("qwen3_vl_8b",),
@@ -321,7 +330,14 @@ ROWS: tuple[ArchitectureRow, ...] = (
             widths={3072: "20B"},
         ),
         lora=LoraSpec(
-            markers=("img_mod_1", "txt_mod_1", "img_mlp_net", "txt_mlp_net", "img_mlp_gate_up"),
+            markers=(
+                "img_mod_1",
+                "txt_mod_1",
+                "img_mlp_net",
+                "txt_mlp_net",
+                "img_mlp_gate_up",
+                "img_mlp_gate_layer",
+            ),
             widths={3072: ""},
         ),
         text_encoders=("qwen25_vl_7b",),
@@ -399,7 +415,10 @@ ROWS: tuple[ArchitectureRow, ...] = (
             widths={2240: "1.6B", 1152: "600M", 2048: "4.8B"},
             variants=(VariantRule("pixart-layout", in_channels=4),),
         ),
-        lora=LoraSpec(markers=("inverted_conv", "conv_inverted"), widths={2240: "1.6B", 1152: "600M"}),
+        lora=LoraSpec(
+            markers=("inverted_conv", "conv_inverted", "attn1_to_q"),
+            widths={2240: "1.6B"},  # 600M (1152) shares PixArt's width: such LoRAs stay other
+        ),
         text_encoders=("gemma2_2b",),
         vae="dc_ae",
         modelspec=("sana",),
@@ -461,7 +480,13 @@ ROWS: tuple[ArchitectureRow, ...] = (
             widths={2048: "2B"},
         ),
         lora=LoraSpec(
-            markers=("llm_adapter", "mlp_layer1", "self_attn_output_proj", "adaln_modulation_self_attn"),
+            markers=(
+                "llm_adapter",
+                "mlp_layer1",
+                "self_attn_output_proj",
+                "adaln_modulation_self_attn",
+                "norm1_linear_1",
+            ),
             widths={2048: "2B"},
             note="Cosmos-Predict2 2B layout; Anima is the 2B fine-tune LoRAs are trained for",
         ),
@@ -500,7 +525,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
             ),
         ),
         lora=LoraSpec(
-            markers=("mlp_layer1", "self_attn_output_proj", "adaln_modulation_self_attn"),
+            markers=("mlp_layer1", "self_attn_output_proj", "adaln_modulation_self_attn", "norm1_linear_1"),
             widths={5120: "14B", 4096: "7B"},
         ),
         text_encoders=("t5_11b",),
@@ -586,7 +611,15 @@ ROWS: tuple[ArchitectureRow, ...] = (
             variants=(VariantRule("t2v", in_channels=16), VariantRule("i2v", in_channels=33)),
         ),
         lora=LoraSpec(
-            markers=("individual_token_refiner", "img_mod_linear", "img_mlp_fc1", "double_blocks_19_"),
+            markers=(
+                "individual_token_refiner",
+                "token_refiner_refiner_blocks",
+                "img_mod_linear",
+                "img_mlp_fc1",
+                "double_blocks_19_",
+                "single_blocks_39_",
+                "single_transformer_blocks_39_",
+            ),
             widths={3072: ""},
         ),
         text_encoders=("llava_llama3_8b", "clip_l"),
@@ -615,7 +648,8 @@ ROWS: tuple[ArchitectureRow, ...] = (
             widths={4096: "19B"},
         ),
         lora=LoraSpec(
-            markers=("audio_attn", "audio_ff", "audio_to_video", "video_to_audio"), widths={4096: ""}
+            markers=("audio_attn", "audio_ff", "audio_to_video", "video_to_audio"),
+            widths={4096: "", 2048: ""},
         ),
         text_encoders=("gemma3_12b",),
         vae="ltx2_vae",
@@ -639,7 +673,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
             widths={2048: "2B", 4096: "13B"},
         ),
         lora=LoraSpec(
-            markers=("transformer_blocks_0_attn1", "transformer_blocks_27_"),
+            markers=("transformer_blocks_0_attn1",),
             widths={2048: "2B", 4096: "13B"},
             excludes=("norm1_linear_1", "conv_inverted", "add_q_proj"),
         ),
@@ -663,7 +697,10 @@ ROWS: tuple[ArchitectureRow, ...] = (
             in_channels=(("x_embedder.proj.weight", 1), ("patch_embed.proj.weight", 1)),
             widths={3072: "10B"},
         ),
-        lora=LoraSpec(markers=("qkv_x", "mlp_x", "mlp_y", "proj_x"), widths={3072: ""}),
+        lora=LoraSpec(
+            markers=("qkv_x", "mlp_x", "mlp_y", "proj_x", "attn1_add_q_proj", "norm1_context_linear_1"),
+            widths={3072: ""},
+        ),
         text_encoders=("t5xxl",),
         vae="mochi_vae",
         civitai=(("Mochi", "Mochi"),),
