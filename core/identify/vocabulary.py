@@ -276,9 +276,9 @@ ROWS: tuple[ArchitectureRow, ...] = (
         Architecture.KREA2,
         "Krea 2",
         checkpoint=CheckpointSpec(
-            signatures=(_sig("txtfusion.projector.weight"),),
-            width=(("blocks.0.attn.wq.weight", 0),),
-            text_width=(("txtfusion.projector.weight", 1),),
+            signatures=(_sig("txtfusion.projector.weight"), _sig("text_fusion.projector.weight")),
+            width=(("blocks.0.attn.wq.weight", 0), ("transformer_blocks.0.attn.to_q.weight", 0)),
+            text_width=(("txtfusion.projector.weight", 1), ("text_fusion.projector.weight", 1)),
             widths={6144: ""},
         ),
         lora=LoraSpec(
@@ -513,15 +513,18 @@ ROWS: tuple[ArchitectureRow, ...] = (
                     "blocks.block1.blocks.0.block.attn.to_q.0.weight",
                     "extra_pos_embedder.pos_emb_h",
                 ),
+                _sig("time_embed.t_embedder.linear_1.weight", "patch_embed.proj.weight"),
             ),
-            width=(("x_embedder.proj.1.weight", 0),),
-            in_channels=(("x_embedder.proj.1.weight", 1),),
+            width=(("x_embedder.proj.1.weight", 0), ("patch_embed.proj.weight", 0)),
+            in_channels=(("x_embedder.proj.1.weight", 1), ("patch_embed.proj.weight", 1)),
             widths={2048: "2B", 4096: "7B", 5120: "14B"},
             variants=(
                 VariantRule("predict2-t2i", in_channels=68, present="blocks.0.self_attn.q_proj.weight"),
                 VariantRule("predict2-v2w", in_channels=72, present="blocks.0.self_attn.q_proj.weight"),
-                VariantRule("1.0-t2w", in_channels=68),
-                VariantRule("1.0-v2w", in_channels=72),
+                VariantRule("1.0-t2w", in_channels=68, present="extra_pos_embedder.pos_emb_h"),
+                VariantRule("1.0-v2w", in_channels=72, present="extra_pos_embedder.pos_emb_h"),
+                VariantRule("1.0-t2w", in_channels=68, present="learnable_pos_embed.pos_emb_h"),
+                VariantRule("1.0-v2w", in_channels=72, present="learnable_pos_embed.pos_emb_h"),
             ),
         ),
         lora=LoraSpec(
@@ -642,9 +645,10 @@ ROWS: tuple[ArchitectureRow, ...] = (
             signatures=(
                 _sig("av_ca_a2v_gate_adaln_single.emb.timestep_embedder.linear_1.weight"),
                 _sig("audio_patchify_proj.weight"),
+                _sig("audio_proj_in.weight", "proj_in.weight"),
             ),
-            width=(("patchify_proj.weight", 0),),
-            in_channels=(("patchify_proj.weight", 1),),
+            width=(("patchify_proj.weight", 0), ("proj_in.weight", 0)),
+            in_channels=(("patchify_proj.weight", 1), ("proj_in.weight", 1)),
             widths={4096: "19B"},
         ),
         lora=LoraSpec(

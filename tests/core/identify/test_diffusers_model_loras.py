@@ -1,4 +1,4 @@
-"""diffusers/PEFT LoRAs over every Linear layer of each family's own diffusers model (real default sizes).
+"""Files in each family's diffusers names: its transformer alone, and PEFT LoRAs over every Linear layer.
 
 The module names and widths come from diffusers itself: each transformer class is built on the meta
 device (no memory, no weights) with its default config, which is the released model's for these classes,
@@ -49,4 +49,18 @@ def test_peft_lora_over_the_diffusers_model(class_name: str) -> None:
             specs[f"transformer.{name}.lora_B.weight"] = ("BF16", (module.out_features, 16))
     result = identify_case(ModelCase(class_name, specs))
     assert result.kind is AssetKind.LORA
+    assert result.architecture is CLASSES[class_name], reasons_text(result)
+
+
+@pytest.mark.parametrize("class_name", sorted(CLASSES))
+def test_diffusers_named_transformer_file(class_name: str) -> None:
+    """``transformer/diffusion_pytorch_model.safetensors`` of each family: every name and shape of the
+    diffusers model (meta device, default config), identified from the header alone."""
+    torch = pytest.importorskip("torch")
+    diffusers = pytest.importorskip("diffusers")
+    with torch.device("meta"):
+        model = getattr(diffusers, class_name)()
+    specs: dict[str, TensorSpec] = {name: ("BF16", tuple(t.shape)) for name, t in model.state_dict().items()}
+    result = identify_case(ModelCase(class_name, specs))
+    assert result.kind is AssetKind.CHECKPOINT
     assert result.architecture is CLASSES[class_name], reasons_text(result)
