@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from app.asset_fit import conflicts
+from app.asset_fit import conflicts, encoder_id
 from app.messages import user_message
 from catalog.errors import CatalogError
 from catalog.library import Library
 from catalog.records import AssetRecord, NewRender, RenderAssetLink, RenderKind, RenderRecord, RenderRole
 from catalog.render_index import LibraryAssetIndex
 from core.errors import AtelierError
+from core.identify.vocabulary import ENCODER_OF
 from core.jobs import CancelledError, Progress, ProgressCallback, no_progress
 from core.render.families import family_of
 from core.render.family_rules import family_refusal
@@ -425,9 +426,17 @@ class RenderService:
         slots += [(AssetKind.LORA, use.ref) for use in recipe.loras if use.enabled]
         slots += [(AssetKind.EMBEDDING, use.ref) for use in recipe.embeddings]
         slots += [(AssetKind.HYPERNETWORK, use.ref) for use in recipe.hypernetworks]
+        slots += [(AssetKind.TEXT_ENCODER, ref) for ref in recipe.text_encoders]
         for kind, ref in slots:
             fact = facts.get(ref.path or "")
-            if fact is None or not conflicts(kind, fact.architecture, architecture):
+            record = fact.record if fact is not None else None
+            encoder = encoder_id(record.embedded_metadata) if record is not None else None
+            if fact is None or not conflicts(kind, fact.architecture, architecture, encoder):
+                continue
+            if kind is AssetKind.TEXT_ENCODER:
+                held = ENCODER_OF.get(encoder or "")
+                what = f"holds {held.name}" if held else f"is {describe_model(kind, fact.architecture)}"
+                found.append(f"Text encoder {ref.name!r} {what}; the checkpoint is {checkpoint_name}")
                 continue
             found.append(
                 f"{_LABELS[kind]} {ref.name!r} is {describe_model(kind, fact.architecture)}; "

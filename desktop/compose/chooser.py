@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 from app.asset_fit import encoder_id, encoder_slots, fit_problem
 from catalog.asset_query import AssetQuery
 from catalog.records import AssetRecord
+from core.identify.vocabulary import ENCODER_OF
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from desktop.compose.encoder_slots import slot_for
 from desktop.labels import ARCHITECTURE_LABELS
@@ -32,9 +33,17 @@ class Choice:
 
     @property
     def label(self) -> str:
+        """``t5xxl_fp16.safetensors (T5-XXL)``, ``ae.safetensors (FLUX.1)``, or the name and the problem."""
         name = self.record.display_name or self.record.file_name
-        family = ARCHITECTURE_LABELS.get(self.record.architecture, self.record.architecture.value)
-        return f"{name} — {self.problem}" if self.problem else f"{name} ({family})"
+        if self.problem:
+            return f"{name} — {self.problem}"
+        encoder = ENCODER_OF.get(encoder_id(self.record.embedded_metadata) or "")
+        if encoder is not None:
+            return f"{name} ({encoder.name})"
+        architecture = self.record.architecture
+        if architecture in (Architecture.OTHER, Architecture.UNKNOWN):
+            return name
+        return f"{name} ({ARCHITECTURE_LABELS.get(architecture, architecture.value)})"
 
 
 def library_choices(

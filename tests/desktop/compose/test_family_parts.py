@@ -214,7 +214,7 @@ def test_the_chooser_offers_fitting_files_first(board: ComposeBoard, library: Li
     assert menu is not None
     assert menu.isVisible()
     entries = [action.text() for action in menu.actions()]
-    assert entries[0].startswith("t5xxl_fp16.safetensors")
+    assert entries[0] == "t5xxl_fp16.safetensors (T5-XXL)"
     assert entries[1] == "Other families"  # the section
     assert any(text.startswith("clip_l.safetensors — holds clip_l, not t5xxl") for text in entries)
     assert any(
@@ -280,6 +280,15 @@ def test_the_plan_names_the_encoders_and_where_the_model_would_run(
     )
     memory = next(line for line in tab.plan_view.lines if line.startswith(("Memory:", "Cannot run here:")))
     assert "GB" in memory or "GiB" in memory or "MB" in memory  # the numbers behind the choice
+
+    # An encoder of another family: the board marks it, the plan (the render service) warns by the
+    # same rule before Render.
+    _add(tab.board, library, "qwen_3_4b")
+    tab.refresh_plan()
+    assert (
+        "Warning: Text encoder 'qwen_3_4b' holds Qwen3 4B; the checkpoint is a FLUX.1 checkpoint"
+        in tab.plan_view.lines
+    )
 
 
 def test_a_forge_flux_infotext_fills_the_slots(tab: ComposeTab) -> None:
