@@ -328,6 +328,7 @@ def load_family_pipeline(
             components[slot.component] = build_text_encoder(slot, state, folder, dtype)
         except FamilyLoadError as error:
             raise FamilyLoadError(f"{source}: {error}") from error
+        _check_text_width(family, slot, components, source)
         components[slot.tokenizer_component] = _tokenizer(slot, folder, notify)
     if files.vae is not None:
         vae_state = _read(files.vae, _vae_reader(family), dtype)
@@ -342,7 +343,20 @@ def load_family_pipeline(
     components["scheduler"] = library.FlowMatchEulerDiscreteScheduler.from_pretrained(
         str(folder / "scheduler"), local_files_only=True
     )
-    return pipeline_cls(**components)
+    return _aligned(pipeline_cls(**components))
+
+
+def _check_text_width(family: Family, slot: EncoderSlot, components: Mapping[str, Any], source: str) -> None:
+    """A T5 of another width than the transformer reads would fail deep inside the first step."""
+    if slot.kind != "t5":
+        return
+    wanted = getattr(components["transformer"].config, "joint_attention_dim", None)
+    width = getattr(components[slot.component].config, "d_model", None)
+    if wanted is not None and width is not None and wanted != width:
+        raise FamilyLoadError(
+            f"{source} is a {width}-wide T5 text encoder; this {family.label} model reads {wanted}-wide "
+            f"text: choose the T5 it was trained with ({slot.name})"
+        )
 
 
 def _encoder_reader() -> Callable[[str], str | None]:
@@ -388,9 +402,24 @@ def _load_folder(
                 overrides[slot.component] = build_text_encoder(slot, state, folder, dtype)
         if files.vae is not None:
             overrides["vae"] = build_vae(_read(files.vae, _vae_reader(family), dtype), folder, dtype)
-    return pipeline_cls.from_pretrained(
+    pipe = pipeline_cls.from_pretrained(
         str(files.checkpoint), dtype=dtype, local_files_only=True, **overrides
     )
+    return _aligned(pipe)
+
+
+def _aligned(pipe: Any) -> Any:
+    """``pipe`` with every weight at a 64-byte aligned address (see :func:`_upcast`): whichever layout
+    the weights came from, the CPU runs the same kernels on them and the image is the same."""
+    import torch
+
+    for module in pipe.components.values():
+        if not isinstance(module, torch.nn.Module):
+            continue
+        for tensor in [*module.parameters(), *module.buffers()]:
+            if tensor.data_ptr() % _ALIGNMENT:
+                tensor.data = tensor.data.clone()
+    return pipe
 
 
 @dataclass(frozen=True, slots=True)

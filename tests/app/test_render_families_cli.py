@@ -72,3 +72,41 @@ def test_separate_files_are_planned_with_their_memory_placement(
     assert memory["mode"] in {"cpu", "cannot_run", "gpu", "model_offload", "sequential_offload"}
     assert memory["reason"]
     assert result.returncode == (0 if memory["runnable"] else 1)
+
+
+@pytest.mark.slow
+def test_scan_then_render_a_tiny_flux_from_its_split_files(tmp_path: Path) -> None:
+    """As a user would: scan a folder of a diffusion-model-only Flux file, clip_l, t5xxl and ae files,
+    then ``render`` by their library names; the T5 tokenizer comes once from the (loopback) Hub."""
+    from PIL import Image
+
+    from tests.factory.tiny_families import add_tokenizer_repo, flux_parts, write_flux_split
+    from tests.fakes.hub_api import HubHandler, HubState
+    from tests.fakes.server import serve
+
+    models = tmp_path / "models"
+    write_flux_split(models, flux_parts(0))
+    data = tmp_path / "data"
+    offline = {"ATELIER_CIVITAI_URL": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "1"}
+    run_main("scan", str(models), data_dir=data, env=offline, check=True)
+    listed = run_main("search", "", data_dir=data, env=offline, check=True).stdout
+    assert any("flux1" in line and "flux-tiny-transformer" in line for line in listed.splitlines())
+    state = HubState()
+    add_tokenizer_repo(state)
+    with serve(HubHandler, state) as hub:
+        hub_env = {"HF_ENDPOINT": hub.base_url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": None}
+        result = run_main(
+            "render", "--checkpoint", "flux-tiny-transformer", "--text-encoder", "clip_l_tiny",
+            "--text-encoder", "t5xxl_tiny", "--vae", "ae_tiny", "--sampler", "Euler", "--steps", "2",
+            "--size", "64x64", "--seed", "5", "--cfg", "1", "--prompt", "a red cat", "--json",
+            data_dir=data, env=hub_env,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    stored = json.loads(result.stdout)
+    path = Path(stored["path"] if "path" in stored else stored["images"][0]["path"])
+    image = Image.open(path)
+    assert image.size == (64, 64)
+    infotext = str(image.info["parameters"])
+    assert "Sampler: Euler" in infotext
+    assert "Model: flux-tiny-transformer" in infotext
+    assert "t5xxl_tiny" in infotext

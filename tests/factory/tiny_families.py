@@ -56,11 +56,13 @@ def tiny_clip(seed: int, hidden: int = 32, projection: bool = False) -> Any:
     return _seeded(cls(config), seed)
 
 
-def tiny_t5(seed: int) -> Any:
+def tiny_t5(seed: int, d_model: int = 32) -> Any:
+    """A 2-layer T5 encoder; ``d_model`` 4096 is T5-XXL's width (what identification reads), still tiny:
+    its attention and feed-forward stay 32-64 wide."""
     from transformers import T5Config, T5EncoderModel
 
     config = T5Config(
-        d_model=32,
+        d_model=d_model,
         d_ff=64,
         d_kv=16,
         num_layers=2,
@@ -91,6 +93,9 @@ def tiny_vae(seed: int) -> Any:
     return _seeded(vae, seed)
 
 
+TEXT_WIDTH = 4096  # T5-XXL's width: the text input width identification recognises Flux.1 and Chroma by
+
+
 def tiny_flux_transformer(seed: int, *, guidance: bool = True) -> Any:
     from diffusers import FluxTransformer2DModel
 
@@ -101,7 +106,7 @@ def tiny_flux_transformer(seed: int, *, guidance: bool = True) -> Any:
         num_single_layers=1,
         attention_head_dim=32,
         num_attention_heads=2,
-        joint_attention_dim=32,
+        joint_attention_dim=TEXT_WIDTH,
         pooled_projection_dim=32,
         guidance_embeds=guidance,
         axes_dims_rope=[4, 14, 14],
@@ -182,12 +187,8 @@ class FluxParts:
 
 
 def flux_parts(seed: int = 0, *, guidance: bool = True) -> FluxParts:
-    return FluxParts(
-        tiny_flux_transformer(seed, guidance=guidance),
-        tiny_clip(seed + 1),
-        tiny_t5(seed + 2),
-        tiny_vae(seed + 3),
-    )
+    transformer = tiny_flux_transformer(seed, guidance=guidance)
+    return FluxParts(transformer, tiny_clip(seed + 1), tiny_t5(seed + 2, TEXT_WIDTH), tiny_vae(seed + 3))
 
 
 def write_flux_full(path: Path, parts: FluxParts) -> Path:
