@@ -318,7 +318,8 @@ class ComposeBoard(QWidget):
                 text = f"VAE: {name}"
             case AssetKind.TEXT_ENCODER:
                 placed = PlacedEncoder(ref, item.encoder, arch, item.detail)
-                text = f"Text encoder ({self.text_encoders.place(placed)}): {name}"
+                slot = self.text_encoders.place(placed)
+                text = f"Text encoder ({slot}): {name}" if slot else f"Text encoder: {name}"
             case AssetKind.LORA:
                 self.loras.add(LoraUse(ref, weight=item.weight), item.trigger_words, item.detail, arch)
                 text = f"Added LoRA {name} to the stack"

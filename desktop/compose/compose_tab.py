@@ -442,7 +442,7 @@ class ComposeTab(QWidget):
             plan = dataclasses.replace(plan, warnings=tuple(dict.fromkeys((*warnings, *plan.warnings))))
         with_hashes = getattr(self.service, "with_hashes", None)
         shown = with_hashes(plan) if with_hashes is not None else plan
-        self.plan_view.show_lines(plan_lines(shown, paths=False))
+        self.plan_view.show_lines([*plan_lines(shown, paths=False), *_unlisted_problem(shown)])
         self._plan_generation += 1
         self._place(shown, self._plan_generation)
 
@@ -460,7 +460,8 @@ class ComposeTab(QWidget):
 
         def show(placement: Any) -> None:
             if placement is not None and generation == self._plan_generation:
-                self.plan_view.show_lines(plan_lines(plan, paths=False, placement=placement))
+                lines = plan_lines(plan, paths=False, placement=placement)
+                self.plan_view.show_lines([*lines, *_unlisted_problem(plan)])
 
         handle = self.jobs.start("Memory plan", job)
         handle.signals.finished.connect(show)
@@ -581,6 +582,15 @@ class ComposeTab(QWidget):
 
 def _not_in_library(count: int) -> str:
     return f"{count} asset{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} not in the library"
+
+
+def _unlisted_problem(plan: Any) -> list[str]:
+    """Why Render would refuse the plan, when no line of the plan says it already (a checkpoint of a
+    family Atelier does not render, a diffusion model without its text encoders or VAE, a family's
+    refusal of embeddings or the hires fix); sampler refusals, missing and misplaced files have lines."""
+    if plan.sampler_problem or plan.missing or plan.misplaced or not plan.problem:
+        return []
+    return [f"Refused: {plan.problem}"]
 
 
 def _varies_checkpoint(axes: tuple[Any, Any]) -> bool:

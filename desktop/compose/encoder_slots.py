@@ -157,8 +157,9 @@ class TextEncoderSlots(SlotFrame):
         self.slots = encoder_slots(architecture)
         self._rebuild()
 
-    def place(self, placed: PlacedEncoder) -> str:
-        """Puts ``placed`` in its slot (replacing what was there); returns the slot's name."""
+    def place(self, placed: PlacedEncoder) -> str | None:
+        """Puts ``placed`` in its slot (replacing what was there); returns the slot's name, or None
+        when no slot of the checkpoint's family takes it (it is shown apart)."""
         filled = self._assignment()
         candidates = slot_for(placed.encoder, self.slots)
         target = next((i for i in candidates if filled[i] is None), candidates[0] if candidates else None)
@@ -167,7 +168,7 @@ class TextEncoderSlots(SlotFrame):
         self.placed = [p for p in self.placed if p.ref != placed.ref] + [placed]
         self._rebuild()
         self.changed.emit()
-        return self.slots[target].id if target is not None else "text encoders"
+        return self.slots[target].id if target is not None else None
 
     def remove(self, placed: PlacedEncoder) -> None:
         self.placed = [p for p in self.placed if p is not placed]

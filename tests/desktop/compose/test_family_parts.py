@@ -180,8 +180,7 @@ def test_encoders_vaes_and_loras_of_another_family_are_marked(board: ComposeBoar
 
     messages = _add(board, library, "t5xxl_fp16", "qwen_2.5_vl_7b", "sdxl_style")
     assert messages == [
-        "Text encoder (text encoders): t5xxl_fp16 "
-        "(T5-XXL text encoder — does not fit this Qwen-Image checkpoint)",
+        "Text encoder: t5xxl_fp16 (T5-XXL text encoder — does not fit this Qwen-Image checkpoint)",
         "Text encoder (qwen25_vl_7b): qwen_2.5_vl_7b",
         "Added LoRA sdxl_style to the stack (SDXL LoRA — does not fit this Qwen-Image checkpoint)",
     ]
@@ -270,6 +269,10 @@ def test_the_plan_names_the_encoders_and_where_the_model_would_run(
     _add(tab.board, library, "flux1-dev-fp8")
     tab.refresh_plan()
     assert any(line.startswith("Text encoders (clip_l, t5xxl): none chosen") for line in tab.plan_view.lines)
+    assert tab.plan_view.lines[-1] == (
+        "Refused: flux1-dev-fp8 is a Flux.1 diffusion model without its text encoders: choose the "
+        "text-encoder files (clip_l, t5xxl) with --text-encoder or on the board"
+    )
 
     _add(tab.board, library, "clip_l", "t5xxl_fp16", "ae")
     tab.refresh_plan()
