@@ -60,13 +60,17 @@ def test_ensure_tokenizers_completes_every_tokenizer_and_reuses_the_copy(
 ) -> None:
     folders = sorted(p.parent for p in config_tree.rglob("tokenizer_config.json"))
     assert [f.relative_to(config_tree).as_posix() for f in folders] == [
+        "flux1/tokenizer",
+        "flux1_schnell/tokenizer",
         "sd1/tokenizer",
         "sd2/tokenizer",
         "sd2_v/tokenizer",
+        "sd3/tokenizer",
+        "sd3/tokenizer_2",
         "sdxl/tokenizer",
         "sdxl/tokenizer_2",
         "sdxl_refiner/tokenizer_2",
-    ]
+    ]  # CLIP tokenizers only: T5's comes from the Hub (hub_tokenizer_dir)
     for folder in folders:
         assert (folder / "vocab.json").is_file()
         assert (folder / "merges.txt").is_file()
@@ -121,3 +125,42 @@ def test_padding_token_per_tokenizer(config_tree: Path, folder: str, pad_id: int
     assert len(ids) == 77
     assert ids[:4] == [49406, 320, 2368, 49407]
     assert set(ids[4:]) == {pad_id}
+
+
+def test_a_hub_tokenizer_is_fetched_once_then_read_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """T5's tokenizer (no package ships it) comes from HF_ENDPOINT once, into the Hub cache; then the
+    same call answers from the cache with the Hub gone, and says nothing."""
+    from tests.factory.tiny_families import add_tokenizer_repo
+    from tests.fakes.hub_api import HubHandler, HubState
+    from tests.fakes.server import serve
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    heard: list[str] = []
+    state = HubState()
+    add_tokenizer_repo(state)
+    with serve(HubHandler, state) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+        folder = tok.hub_tokenizer_dir("black-forest-labs/FLUX.1-schnell", "tokenizer_2", notify=heard.append)
+    assert (folder / "tokenizer.json").is_file()
+    assert heard == [
+        "Fetching the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 from the Hugging Face Hub "
+        "(once, a few MB)…"
+    ]
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    again = tok.hub_tokenizer_dir("black-forest-labs/FLUX.1-schnell", "tokenizer_2", notify=heard.append)
+    assert again == folder
+    assert len(heard) == 1
+
+
+def test_a_missing_hub_tokenizer_offline_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(tok.TokenizerUnavailableError) as caught:
+        tok.hub_tokenizer_dir("black-forest-labs/FLUX.1-schnell", "tokenizer_2")
+    assert str(caught.value) == (
+        "the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 is not in the Hugging Face cache and "
+        "HF_HUB_OFFLINE is set: render once with network access (it is fetched once, a few MB)"
+    )
