@@ -156,3 +156,29 @@ def test_a_missing_tokenizer_without_network_is_one_line(
     message = str(caught.value)
     assert "\n" not in message
     assert "black-forest-labs/FLUX.1-schnell/tokenizer_2 is not cached and could not be fetched" in message
+
+
+def test_a_lora_reaches_the_transformer_without_reloading(files: dict[str, object], tmp_path: Path) -> None:
+    """A PEFT-named Flux LoRA changes the render; weight 0 and switching it off give the bare image,
+    and none of it reloads the model (the LoRA machinery is core.render.lora's, applied by the engine
+    to the pipeline's transformer)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from core.render.recipe import LoraUse
+
+    generator = torch.Generator().manual_seed(1)
+    tensors = {}
+    for layer in ("transformer_blocks.0.attn.to_q", "single_transformer_blocks.0.attn.to_v"):
+        tensors[f"transformer.{layer}.lora_A.weight"] = torch.randn(4, 64, generator=generator)
+        tensors[f"transformer.{layer}.lora_B.weight"] = torch.randn(64, 4, generator=generator)
+    save_file(tensors, str(tmp_path / "flux-lora.safetensors"))
+    lora = AssetRef("flux-lora", path=str(tmp_path / "flux-lora.safetensors"))
+    engine = RenderEngine(tmp_path / "cache", CPU)
+    engine.load(Path(str(files["full"])), Architecture.FLUX1, None)
+    bare = _pixels(engine, _recipe())
+    with_lora = _pixels(engine, _recipe(loras=(LoraUse(lora, 1.0),)))
+    assert np.abs(bare - with_lora).max() > 20
+    assert np.array_equal(bare, _pixels(engine, _recipe(loras=(LoraUse(lora, 0.0),))))
+    assert np.array_equal(bare, _pixels(engine, _recipe()))
+    assert engine.load_count == 1
