@@ -56,6 +56,7 @@ SIZE_STEP = 8
 MIN_SIZE = 64
 MAX_CFG = 30.0
 GUIDANCE_UNSET = -0.1  # the spin box's lowest step: "the model's default" (Recipe.guidance None)
+FLUX_CFG = 1.0  # Forge's CFG scale for Flux.1: only its distilled guidance steers
 FLOW_DEFAULT_SAMPLER = "Euler"  # what Forge and ComfyUI use for Flux; a pasted sampler is kept as written
 SHIFT_UNSET = 0.0  # Shift must be above 0: its lowest step means the model's own (Recipe.shift None)
 
@@ -224,11 +225,19 @@ class ParametersForm(QWidget):
         """Shows the fields and sampler lists of ``architecture``'s family (None: no checkpoint)."""
         if architecture == self._family:
             return
+        was_guided = self.guided
         self._family = architecture
         flow = architecture in FLOW_ARCHITECTURES
         if flow != self._flow:
             self._flow = flow
             self._offer_samplers()
+        # Flux.1 is guided by its distilled guidance: CFG 1 (no real CFG) as Forge's Flux preset sets
+        # it; an SD default left on the board would double the steps' cost. A CFG the user chose stays.
+        default_cfg = Recipe().cfg
+        if self.guided and not was_guided and self.cfg.value() == default_cfg:
+            self.cfg.setValue(FLUX_CFG)
+        elif was_guided and not self.guided and self.cfg.value() == FLUX_CFG:
+            self.cfg.setValue(default_cfg)
         self._show_family_rows()
 
     @property

@@ -133,6 +133,7 @@ def test_a_flux_diffusion_model_shows_the_encoder_and_vae_slots_it_needs(
     # Only what renders a flow model is offered; the board's Euler a (SD's default) becomes Euler.
     assert [sampler.itemText(i) for i in range(sampler.count())] == supported_samplers(flow=True)
     assert sampler.currentText() == "Euler"
+    assert board.parameters.cfg.value() == 1.0  # Forge's Flux CFG: only the distilled guidance steers
 
     messages = _add(board, library, "t5xxl_fp16", "clip_l", "ae")
     assert messages[:2] == ["Text encoder (t5xxl): t5xxl_fp16", "Text encoder (clip_l): clip_l"]
@@ -150,6 +151,7 @@ def test_a_flux_diffusion_model_shows_the_encoder_and_vae_slots_it_needs(
     assert [caption for caption, _ in _slots(board)] == ["Text encoder", "Text encoder"]
     assert not _visible(board, board.parameters.guidance)
     assert not _visible(board, board.parameters.shift)
+    assert board.parameters.cfg.value() == 7.0
 
 
 def test_full_checkpoints_take_their_parts_from_themselves(board: ComposeBoard, library: Library) -> None:
