@@ -60,3 +60,24 @@ def test_shapes_give_the_reference_configs() -> None:
     config = sd3_transformer(sd3)
     assert config["num_attention_heads"] * config["attention_head_dim"] == config["caption_projection_dim"]
     assert config["joint_attention_dim"] == 4096
+
+
+def test_every_family_row_has_its_bundled_configs() -> None:
+    """Each family's config folders name its pipeline and transformer classes and hold every component
+    it builds; tokenizer folders are CLIP's only (the rest come from the Hub)."""
+    import json
+
+    for family in FAMILIES.values():
+        for folder_name in family.folders.values():
+            folder = RESOURCES_CONFIG_ROOT / folder_name
+            index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+            assert index["_class_name"] == family.pipeline_class
+            assert index["transformer"] == ["diffusers", family.transformer_class]
+            for component in ("transformer", "vae"):
+                assert (folder / component / "config.json").is_file()
+            assert (folder / "scheduler" / "scheduler_config.json").is_file()
+            for slot in family.encoders:
+                assert index[slot.component][1] == slot.model_class
+                assert (folder / slot.component / "config.json").is_file()
+                has_tokenizer = (folder / slot.tokenizer_component / "tokenizer_config.json").is_file()
+                assert has_tokenizer == (slot.tokenizer is None), (folder_name, slot.name)
