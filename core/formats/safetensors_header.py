@@ -94,6 +94,9 @@ _METADATA_FIRST = re.compile(r'\A[ \t\n\r]*\{[ \t\n\r]*"__metadata__"[ \t\n\r]*:
 _METADATA_LAST = re.compile(r',[ \t\n\r]*"__metadata__"[ \t\n\r]*:[ \t\n\r]*')
 _JSON_SPACE = " \t\n\r"  # JSON's whitespace; Python's \s also matches form feeds and more, serde does not
 _METADATA_TOKEN = '"__metadata__"'
+_METADATA_FIRST_BYTES = re.compile(_METADATA_FIRST.pattern.encode("ascii"))
+# How many held table lengths a header's last bytes are tried against before it is decoded in full.
+_MAX_LENGTH_TRIES = 8
 # Things Python's json and msgspec read more kindly than serde_json, sent to the strict validator: a lone
 # surrogate (in metadata, once decoded), a number with a minus sign (msgspec reads "-0" as 0).
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -148,17 +151,21 @@ def read_open_safetensors_header(fh: BinaryIO, path: Path, head: bytes = b"") ->
     if len(raw) != header_len:
         raise CorruptFileError("the file is truncated: it ends inside the header")
     data_start = 8 + header_len
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CorruptFileError(f"the header is not valid UTF-8 (byte {exc.start})") from None
     dtypes: frozenset[str] | None
     tensors: TensorTable
-    try:
-        tensors, metadata, dtypes = _fast_validate(text, size - data_start, raw)
-    except _FastPathRefusedError:
-        table, metadata = _validate(_parse_json(text), size - data_start)
-        tensors, dtypes = TensorTable(table), None
+    known = _known_table(raw, size - data_start)
+    if known is not None:
+        tensors, metadata, dtypes = known
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CorruptFileError(f"the header is not valid UTF-8 (byte {exc.start})") from None
+        try:
+            tensors, metadata, dtypes = _fast_validate(text, size - data_start, raw)
+        except _FastPathRefusedError:
+            table, metadata = _validate(_parse_json(text), size - data_start)
+            tensors, dtypes = TensorTable(table), None
     return ModelHeader(
         path=path,
         format=FileFormat.SAFETENSORS,
@@ -267,6 +274,50 @@ def _fast_validate(
     found = _validate_table(text, data_size)
     _TABLES.put(key, found)
     return found.tensors, {}, found.dtypes
+
+
+def _known_table(raw: bytes, data_size: int) -> tuple[TensorTable, dict[str, str], frozenset[str]] | None:
+    """``_fast_validate``'s answer for a header whose table this process already accepted, found without
+    decoding the table's bytes; None when it is not such a header (the caller then decodes it all).
+
+    A table is most of a header (400 KiB of an SDXL LoRA's), and decoding it as UTF-8 only to learn
+    where the metadata ends cost more than the rest of the read. So the file's last bytes are tried
+    against the tables held for its data size (``TableCache.lengths``): on a hit only the metadata
+    before them is decoded and parsed, and it must end exactly where the table begins, just as the
+    full path would have found it. The answer is then the full path's: the table's bytes are those of
+    a header that decoded and was accepted before, the metadata went through the same checks, and
+    UTF-8 text followed by UTF-8 text is UTF-8 text.
+    """
+    end = _content_end(raw)
+    whole = (
+        _TABLES.get(TableKey("whole", data_size, raw[:end])) if _TABLES.lengths("whole", data_size) else None
+    )
+    if whole is not None:  # stored only for headers without any metadata token: as the full path finds
+        return whole.tensors, {}, whole.dtypes
+    if not _METADATA_FIRST_BYTES.match(raw):
+        return None
+    for length in _TABLES.lengths("after-metadata", data_size)[:_MAX_LENGTH_TRIES]:
+        start = end - length
+        if start <= len(_METADATA_TOKEN):
+            continue
+        found = _TABLES.get(TableKey("after-metadata", data_size, raw[start:end]))
+        if found is None:
+            continue
+        try:
+            prefix = raw[:start].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        first = _METADATA_FIRST.match(prefix)
+        if first is None:
+            return None
+        try:
+            metadata, value_end = _metadata_value(prefix, first.end())
+        except _FastPathRefusedError:
+            return None
+        if value_end != len(prefix) or _METADATA_TOKEN in prefix[first.end() : value_end]:
+            return None
+        return found.tensors, metadata, found.dtypes
+    return None
 
 
 def _content_end(raw: bytes) -> int:

@@ -12,6 +12,11 @@ collision to fear. Hashing 400 KiB per file would cost as much as a memcmp-free 
 hashes a strided sample of its bytes (plus its length and data size): equal keys hash alike, and keys
 that only differ between samples just share a hash bucket and are told apart by the full comparison.
 
+A hit costs one full comparison: the entry keeps the key it was stored under, and moving it to the
+recent end goes by that very object (an identity match, no second ``memcmp``). The cache also knows
+the lengths of the tables it holds for each (form, data size): a reader that has not yet found where a
+file's metadata ends can try the file's last bytes against those lengths (:meth:`TableCache.lengths`).
+
 The cache is bounded, least recently used first out, by the total bytes of the tables it holds and by
 their number: a table's decoded Python objects take a few times its JSON size (an SDXL LoRA's 400 KiB
 table is ~1.6 MB of entries), so the default 24 MiB of tables costs a worker about 100 MB at most, and a
@@ -74,7 +79,10 @@ class TableCache:
         self.max_bytes = max_bytes
         self.max_entries = max_entries
         self.held_bytes = 0
-        self._entries: OrderedDict[TableKey, ValidatedTable] = OrderedDict()
+        # Each value keeps the key object it was stored under: see ``get``.
+        self._entries: OrderedDict[TableKey, tuple[TableKey, ValidatedTable]] = OrderedDict()
+        # (form, data size) -> {table length: how many held}: the lengths a file's table may have.
+        self._lengths: dict[tuple[str, int], dict[int, int]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -83,9 +91,17 @@ class TableCache:
     def get(self, key: TableKey) -> ValidatedTable | None:
         with self._lock:
             found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
+            if found is None:
+                return None
+            stored, table = found
+            self._entries.move_to_end(stored)  # the stored object itself: found by identity, no memcmp
+            return table
+
+    def lengths(self, form: str, data_size: int) -> tuple[int, ...]:
+        """The lengths of the tables held for ``form`` and ``data_size``, longest first."""
+        with self._lock:
+            held = self._lengths.get((form, data_size))
+            return tuple(sorted(held, reverse=True)) if held else ()
 
     def put(self, key: TableKey, table: ValidatedTable) -> None:
         """Remember ``table``; a table larger than the whole budget is not kept."""
@@ -93,13 +109,28 @@ class TableCache:
         with self._lock:
             if size > self.max_bytes or key in self._entries:
                 return
-            self._entries[key] = table
+            self._entries[key] = (key, table)
             self.held_bytes += size
+            held = self._lengths.setdefault((key.form, key.data_size), {})
+            held[size] = held.get(size, 0) + 1
             while self.held_bytes > self.max_bytes or len(self._entries) > self.max_entries:
                 evicted, _ = self._entries.popitem(last=False)
                 self.held_bytes -= len(evicted.data)
+                self._forget_length(evicted)
+
+    def _forget_length(self, key: TableKey) -> None:
+        group = (key.form, key.data_size)
+        held = self._lengths[group]
+        size = len(key.data)
+        if held[size] == 1:
+            del held[size]
+            if not held:
+                del self._lengths[group]
+        else:
+            held[size] -= 1
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._lengths.clear()
             self.held_bytes = 0
