@@ -193,7 +193,10 @@ def _read_json(path: Path, label: str) -> dict[str, Any]:
     except OSError as exc:
         raise CorruptFileError(f"{label} cannot be read: {exc.strerror or exc}") from None
     try:
-        value = load_json(raw)
+        # transformers writes a tokenizer's "no limit" ``model_max_length`` as an integer past 64 bits
+        # (T5's is 1000000000000000019884624838656): kept as text, it does not make a sound folder
+        # corrupt. Model configs keep refusing such numbers: identification reads them as sizes.
+        value = load_json(raw, large_integers_as_text=path.name == "tokenizer_config.json")
     except JsonRefusedError as exc:
         raise CorruptFileError(f"{label} {exc.reason}") from None
     if not isinstance(value, dict):

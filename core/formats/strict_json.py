@@ -30,6 +30,8 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 U64_MAX = 2**64 - 1
 DEFAULT_MAX_DEPTH = 100
+# Past this many digits an integer kept as text is no config value but a hostile file (2**128 has 39).
+_MAX_TEXT_INTEGER_DIGITS = 40
 # A JSON escape that may start or end a UTF-16 surrogate pair; only then are strings searched for a lone one.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -44,6 +46,7 @@ def load_json(
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
     wide_integers: bool = False,
+    large_integers_as_text: bool = False,
     object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
 ) -> Any:
     """Parse untrusted JSON text (bytes are read as UTF-8, a leading byte-order mark is allowed).
@@ -56,6 +59,12 @@ def load_json(
     integers up to 2**64 - 1 stay integers, larger ones become floats, ``-0`` is the float ``-0.0``; this
     is what lets a safetensors header be judged exactly as the library judges it. Callers that store what
     they read leave it off.
+
+    ``large_integers_as_text`` keeps an integer outside the 64-bit signed range as its decimal text
+    instead of refusing the file: a config's "practically unlimited" value (transformers writes T5's
+    tokenizer ``model_max_length`` as ``1000000000000000019884624838656``) is a fact about the
+    component, not a sign of a broken file, and as text it can still be stored and shown. Integers of
+    more than 40 digits are still refused.
     """
     if isinstance(data, bytes):
         try:
@@ -67,7 +76,9 @@ def load_json(
     try:
         value = json.loads(
             text,
-            parse_int=_wide_integer if wide_integers else _integer,
+            parse_int=(
+                _wide_integer if wide_integers else _integer_or_text if large_integers_as_text else _integer
+            ),
             parse_float=_float,
             parse_constant=_constant,
             object_pairs_hook=object_pairs_hook,
@@ -92,6 +103,17 @@ def _integer(literal: str) -> int:
     if not INT64_MIN <= number <= INT64_MAX:
         raise JsonRefusedError(f"holds the integer {literal}, too large to store")
     return number
+
+
+def _integer_or_text(literal: str) -> int | str:
+    """An integer SQLite can store, or its decimal text when it cannot (never refused)."""
+    digits = len(literal.lstrip("-"))
+    if digits > _MAX_TEXT_INTEGER_DIGITS:
+        raise JsonRefusedError(f"holds an integer of {digits:,} digits, too large to store")
+    if digits > 20:
+        return literal
+    number = int(literal)
+    return number if INT64_MIN <= number <= INT64_MAX else literal
 
 
 def _wide_integer(literal: str) -> int | float:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -255,3 +256,49 @@ def test_hostile_numbers_in_a_config_are_a_specific_corrupt_reason(
         read_header(root)
 
     assert caught.value.reason == f"unet/config.json {reason}"
+
+
+# What transformers writes for T5's tokenizer in a Flux.1 folder (black-forest-labs/FLUX.1-dev,
+# tokenizer_2/tokenizer_config.json): "no limit" as an integer of 31 digits.
+T5_MODEL_MAX_LENGTH = "1000000000000000019884624838656"
+
+
+def _flux_shaped_folder(root: Path) -> Path:
+    """A pipeline folder laid out as FLUX.1-dev's: CLIP and T5 encoders, their tokenizers, T5's config
+    holding the 31-digit ``model_max_length`` exactly as the real file writes it."""
+    root = write_diffusers_pipeline(root)
+    index = json.loads((root / "model_index.json").read_text())
+    index["_class_name"] = "FluxPipeline"
+    index["text_encoder_2"] = ["transformers", "T5EncoderModel"]
+    index["tokenizer_2"] = ["transformers", "T5TokenizerFast"]
+    (root / "model_index.json").write_text(json.dumps(index))
+    (root / "tokenizer_2").mkdir()
+    (root / "tokenizer_2" / "tokenizer_config.json").write_text(
+        '{"additional_special_tokens": [], "clean_up_tokenization_spaces": true, "eos_token": "</s>",'
+        f' "extra_ids": 100, "legacy": true, "model_max_length": {T5_MODEL_MAX_LENGTH},'
+        ' "pad_token": "<pad>", "sp_model_kwargs": {}, "tokenizer_class": "T5Tokenizer",'
+        ' "unk_token": "<unk>"}'
+    )
+    return root
+
+
+def test_a_t5_tokenizer_with_a_31_digit_max_length_is_read_not_corrupt(tmp_path: Path) -> None:
+    root = _flux_shaped_folder(tmp_path / "FLUX.1-dev")
+
+    info = read_header(root).diffusers
+
+    assert info is not None
+    # Kept as its text: SQLite stores integers up to 2**63 - 1 only.
+    assert info.configs["tokenizer_2"]["model_max_length"] == T5_MODEL_MAX_LENGTH
+    assert info.configs["tokenizer_2"]["extra_ids"] == 100
+    assert json.loads(json.dumps(info.configs))  # nothing in it that a JSON column refuses
+
+
+def test_a_huge_integer_in_a_model_config_is_still_corrupt(tmp_path: Path) -> None:
+    root = _flux_shaped_folder(tmp_path / "FLUX.1-dev")
+    (root / "unet" / "config.json").write_text(f'{{"cross_attention_dim": {T5_MODEL_MAX_LENGTH}}}')
+
+    with pytest.raises(CorruptFileError) as caught:
+        read_header(root)
+
+    assert caught.value.reason == "unet/config.json holds an integer of 31 digits, too large to store"

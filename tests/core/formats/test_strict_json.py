@@ -97,3 +97,19 @@ class _Record:
 )
 def test_unstorable_numbers_are_named(record: object, problem: str | None) -> None:
     assert unstorable_number(record) == problem
+
+
+def test_large_integers_can_be_kept_as_text_up_to_forty_digits() -> None:
+    text = '{"model_max_length": 1000000000000000019884624838656, "small": 77, "edge": -9223372036854775809}'
+
+    value = load_json(text, large_integers_as_text=True)
+
+    assert value == {
+        "model_max_length": "1000000000000000019884624838656",
+        "small": 77,
+        "edge": "-9223372036854775809",
+    }
+    with pytest.raises(JsonRefusedError, match="too large to store"):
+        load_json(text)
+    with pytest.raises(JsonRefusedError, match="an integer of 41 digits, too large to store"):
+        load_json('{"a": 1' + "0" * 40 + "}", large_integers_as_text=True)
