@@ -19,8 +19,8 @@ from catalog.places import LibraryPlaces, is_under
 from catalog.records import ScannedFile
 from core.formats.diffusers_folder import looks_like_diffusers, names_model_class
 from core.formats.model_file import FormatError, ModelHeader, UnreadableFileError, UnsafeFileError
-from core.formats.reader import read_header
-from core.formats.safe_open import check_regular, read_regular, special_kind, unreadable_reason
+from core.formats.reader import read_file_header, read_header
+from core.formats.safe_open import read_regular, special_kind, unreadable_reason
 from core.formats.sidecar_info import SidecarInfo
 from core.formats.sidecars import read_sidecars, sidecar_names
 from core.jobs import CancelToken
@@ -189,7 +189,11 @@ def walk_listing(
 
 def found_listed(item: Listed) -> FoundFile:
     """The ``FoundFile`` of a file the walk listed: what a reader needs (its sidecars found too)."""
-    path, _folder, _name, st, names, _has_sidecars = item
+    path, _folder, _name, st, names, has_sidecars = item
+    if not has_sidecars:  # most files: the walk saw no sidecar beside them, so none is looked for
+        return FoundFile(
+            path=Path(path), size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino, device=st.st_dev
+        )
     return _found_file(Path(path), st, names)
 
 
@@ -421,9 +425,8 @@ def read_and_identify(path: Path, *, is_folder: bool = False) -> Reading:
     """
     file_format = FileFormat.DIFFUSERS if is_folder else format_from_suffix(path)
     try:
-        if not is_folder:
-            check_regular(path)  # a FIFO, socket or device named like a model is never opened
-        header = read_header(path)
+        # A FIFO, socket or device named like a model is never opened (one stat, then one open).
+        header = read_header(path) if is_folder else read_file_header(path)
     except Exception as exc:  # one file's failure, whatever it is, is that file's status
         status, reason = status_of_failure(path, exc)
         return Reading(file_format, status, reason)

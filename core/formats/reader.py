@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 from core.formats.containers import PICKLE_FORMATS, SNIFF_BYTES, ZIP_MAGIC
 from core.formats.diffusers_folder import is_diffusers_folder, read_diffusers_folder
 from core.formats.gguf import GGUF_MAGIC, read_gguf_header
 from core.formats.model_file import CorruptFileError, ModelHeader
-from core.formats.safe_open import open_regular
+from core.formats.safe_open import open_file, open_regular
 from core.formats.safetensors_header import (
     MAX_HEADER_BYTES,
     read_open_safetensors_header,
@@ -47,13 +48,28 @@ def read_header(path: Path) -> ModelHeader:
                 "the folder's config.json names no model class and no model weights lie beside it"
             )
         raise CorruptFileError("the folder is not a diffusers model (no model_index.json or config.json)")
+    fh = open_regular(path)
+    return _read_file(path, fh, os.fstat(fh.fileno()).st_size)
+
+
+def read_file_header(path: Path) -> ModelHeader:
+    """``read_header`` of a path a scan found as a file, with one ``stat`` and one ``open`` for the lot.
+
+    A path that is no regular file (a folder, a special file, a link to nothing, a file gone since the
+    walk) raises ``UnreadableFileError`` with ``check_regular``'s reason; nothing else is opened.
+    """
+    fh, st = open_file(path)
+    return _read_file(path, fh, st.st_size)
+
+
+def _read_file(path: Path, fh: BinaryIO, size: int) -> ModelHeader:
+    """The header of the regular file open as ``fh`` (closed here), ``size`` bytes long."""
     suffix = path.suffix.lower()
-    with open_regular(path) as fh:
+    with fh:
         head = fh.read(SNIFF_BYTES)
-        size = os.fstat(fh.fileno()).st_size
         kind = _sniff(head, size)
         if kind == "safetensors" and suffix != ".gguf":  # the common case: read on from the same open file
-            return read_open_safetensors_header(fh, path, head)
+            return read_open_safetensors_header(fh, path, head, size)
     if kind in _PICKLE_KINDS:
         if suffix in SAFETENSORS_EXTENSIONS or suffix == ".gguf":
             _refuse_disguised_pickle(path, kind, suffix)

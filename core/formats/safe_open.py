@@ -75,20 +75,50 @@ def open_regular(path: Path, *, buffering: int = -1) -> BinaryIO:
     and missing permissions; a plain missing file raises ``FileNotFoundError`` as ``open`` would, because
     callers already treat a file that vanished between the walk and the read as gone.
     """
-    if not (path.exists() or path.is_symlink()):
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    check_regular(path)
+    try:
+        st = path.stat()
+    except ValueError:  # a NUL in the name: no such file, as ``Path.exists`` says
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path)) from None
+    except OSError as exc:
+        if exc.errno not in _NOTHING_THERE:
+            raise  # a permission refused on the way, as ``Path.exists`` raises it
+        if not path.is_symlink():
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path)) from None
+        raise UnreadableFileError(unreadable_reason(path, exc)) from None
+    return _open_checked(path, st, buffering)[0]
+
+
+def open_file(path: Path, *, buffering: int = -1) -> tuple[BinaryIO, os.stat_result]:
+    """Open a path found as a file (a scan's): one ``stat``, one ``open``, one ``fstat``.
+
+    Unlike :func:`open_regular`, anything but a regular file - a folder, a path that is gone - raises
+    ``UnreadableFileError`` with :func:`check_regular`'s reason. Returns the open file and the ``fstat``
+    of its descriptor (its size, read once).
+    """
+    return _open_checked(path, check_regular(path), buffering)
+
+
+# The errnos ``Path.exists`` reads as "nothing there" (pathlib's _IGNORED_ERRNOS).
+_NOTHING_THERE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+
+
+def _open_checked(path: Path, st: os.stat_result, buffering: int) -> tuple[BinaryIO, os.stat_result]:
+    """Open ``path``, whose ``stat`` was ``st``, if that and its open descriptor are a regular file."""
+    kind = special_kind(st.st_mode)
+    if kind is not None:
+        raise UnreadableFileError(f"{kind}, not a file; it was not opened")
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
         raise UnreadableFileError(unreadable_reason(path, exc)) from None
     try:
-        kind = special_kind(os.fstat(fd).st_mode)
+        opened = os.fstat(fd)
+        kind = special_kind(opened.st_mode)
         if kind is not None:  # swapped after the check
             raise UnreadableFileError(f"{kind}, not a file; it was not opened")
         if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb", buffering=buffering)
+        return os.fdopen(fd, "rb", buffering=buffering), opened
     except BaseException:
         os.close(fd)
         raise

@@ -128,13 +128,17 @@ def read_safetensors_header(path: Path) -> ModelHeader:
         return read_open_safetensors_header(fh, path)
 
 
-def read_open_safetensors_header(fh: BinaryIO, path: Path, head: bytes = b"") -> ModelHeader:
+def read_open_safetensors_header(
+    fh: BinaryIO, path: Path, head: bytes = b"", size: int | None = None
+) -> ModelHeader:
     """``read_safetensors_header`` of a file already open, whose first bytes ``head`` were already read.
 
     The model reader sniffs every file's first bytes to learn its container; going on from the same open
-    file spares a scan a second ``open`` (and its checks) for every safetensors file.
+    file spares a scan a second ``open`` (and its checks) for every safetensors file. ``size`` is the
+    file's, when the caller has its ``fstat`` already.
     """
-    size = os.fstat(fh.fileno()).st_size
+    if size is None:
+        size = os.fstat(fh.fileno()).st_size
     if size == 0:
         raise CorruptFileError("the file is empty")
     if size < 8:
