@@ -37,6 +37,8 @@ class EncoderSlot:
     is recognised (``clip`` or ``t5``); several CLIP slots are told apart by width, narrowest first
     (CLIP-L before CLIP-G). ``prefixes`` are where the encoder's tensors sit inside a full checkpoint.
     ``tokenizer`` is None when the bundled config folder holds the tokenizer (CLIP's, derived offline).
+    ``width`` is the released encoder's hidden width (CLIP-L 768, CLIP-G 1280): a lone separate file
+    of a kind with several slots goes to the slot of its width, so a clip_g file replaces CLIP-G.
     """
 
     name: str
@@ -46,6 +48,7 @@ class EncoderSlot:
     tokenizer_component: str
     prefixes: tuple[str, ...]
     tokenizer: HubTokenizer | None = None
+    width: int = 0
 
 
 T5_TOKENIZER = HubTokenizer("black-forest-labs/FLUX.1-schnell", "tokenizer_2", "T5TokenizerFast")
@@ -57,6 +60,7 @@ _CLIP_L = EncoderSlot(
     "CLIPTextModel",
     "tokenizer",
     ("text_encoders.clip_l.transformer.", "text_encoders.clip_l."),
+    width=768,
 )
 _T5 = EncoderSlot(
     "t5xxl",
@@ -66,6 +70,7 @@ _T5 = EncoderSlot(
     "tokenizer_2",
     ("text_encoders.t5xxl.transformer.", "text_encoders.t5xxl."),
     T5_TOKENIZER,
+    width=4096,
 )
 
 
@@ -173,6 +178,7 @@ FAMILIES: dict[Architecture, Family] = {
                 "CLIPTextModelWithProjection",
                 "tokenizer",
                 _CLIP_L.prefixes,
+                width=768,
             ),
             EncoderSlot(
                 "clip_g",
@@ -181,6 +187,7 @@ FAMILIES: dict[Architecture, Family] = {
                 "CLIPTextModelWithProjection",
                 "tokenizer_2",
                 ("text_encoders.clip_g.transformer.", "text_encoders.clip_g."),
+                width=1280,
             ),
             EncoderSlot(
                 "t5xxl", "t5", "text_encoder_3", "T5EncoderModel", "tokenizer_3", _T5.prefixes, T5_TOKENIZER

@@ -226,9 +226,11 @@ def build_text_encoder(slot: EncoderSlot, state: dict[str, Any], folder: Path, d
 def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path]:
     """Which separate file fills which encoder slot, by what the file holds (never by its name).
 
-    T5 files carry ``encoder.block.*``; CLIP files ``encoder.layers.*``; several CLIP slots take the
-    CLIP files narrowest first (CLIP-L is 768 wide, CLIP-G 1280). Raises :class:`FamilyLoadError` for
-    a file that is no text encoder or one too many of a kind.
+    T5 files carry ``encoder.block.*``; CLIP files ``encoder.layers.*``. Within a kind, a file whose
+    width is a slot's released width (CLIP-L 768, CLIP-G 1280) takes that slot; the other files fill the
+    remaining slots narrowest first, or, when fewer files than slots are left, each goes to the slot of
+    the nearest width (see :func:`_assign_by_width`). Raises :class:`FamilyLoadError` for a file that is
+    no text encoder, one too many of a kind, or two files for one slot.
     """
     by_kind: dict[str, list[tuple[int, Path]]] = {}
     for path in files:
@@ -247,9 +249,43 @@ def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path
             raise FamilyLoadError(
                 f"{family.label} takes {len(slots)} {kind.upper()} encoder(s), given {given}"
             )
-        for slot, (_, path) in zip(slots, sorted(found, key=lambda item: item[0]), strict=False):
-            matched[slot.name] = path
+        matched |= _assign_by_width(family, slots, found)
     return matched
+
+
+def _assign_by_width(
+    family: Family, slots: Sequence[EncoderSlot], found: Sequence[tuple[int, Path]]
+) -> dict[str, Path]:
+    """Slot name -> file for the files of one kind, by the width each file holds (see
+    :func:`match_encoder_files`): a lone CLIP-G file never lands in the CLIP-L slot."""
+    matched: dict[str, Path] = {}
+    left = sorted(found, key=lambda item: item[0])
+    for width, path in list(left):
+        slot = next((s for s in slots if s.width == width and s.name not in matched), None)
+        if slot is not None:
+            matched[slot.name] = path
+            left.remove((width, path))
+    for width, path in left:
+        taken = next((s for s in slots if s.width == width), None)
+        if taken is not None:
+            _refuse_two(family, taken, matched[taken.name], path)
+    free = [slot for slot in slots if slot.name not in matched]
+    if len(left) == len(free):
+        for slot, (_, path) in zip(free, left, strict=True):
+            matched[slot.name] = path
+        return matched
+    for width, path in left:
+        slot = min(free, key=lambda s: abs(s.width - width))
+        if slot.name in matched:
+            _refuse_two(family, slot, matched[slot.name], path)
+        matched[slot.name] = path
+    return matched
+
+
+def _refuse_two(family: Family, slot: EncoderSlot, first: Path, second: Path) -> None:
+    raise FamilyLoadError(
+        f"{first.name} and {second.name} are both {family.label}'s {slot.name} text encoder: choose one"
+    )
 
 
 def _encoder_key(name: str) -> str:
