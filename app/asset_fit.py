@@ -3,7 +3,9 @@ two phrasings.
 
 The compose board marks its rows with ``fit_problem`` while the user drops them (before anything is
 rendered), and the render service warns with the same rule (``conflicts``) before a render. A LoRA, an
-embedding or a hypernetwork must be made for the checkpoint's family. A VAE only conflicts across latent
+embedding or a hypernetwork must be made for the checkpoint's family; a LoRA may also be made for a family
+whose row says it shares LoRAs with it (``loras_shared``: Flux.1 and Chroma), the fact the renderer's
+refusal reads too, so the board never marks a LoRA the renderer applies. A VAE only conflicts across latent
 spaces: families whose vocabulary rows name the same autoencoder share it (SD2 uses SD1's VAE; Chroma and
 Z-Image decode with Flux.1's AE), and two layouts a header cannot tell apart are one latent space. A text
 encoder fits the families whose rows list it (CLIP-L fits SD1, SDXL, SD3.5 and Flux.1; Qwen2.5-VL only
@@ -20,7 +22,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.identify.vocabulary import ENCODER_OF, ROWS, SHORT_NAMES, VAE_OF, EncoderRow, users_of_encoder
+from core.identify.vocabulary import (
+    ENCODER_OF,
+    ROWS,
+    SHORT_NAMES,
+    VAE_OF,
+    EncoderRow,
+    loras_shared,
+    users_of_encoder,
+)
 from core.taxonomy import Architecture, AssetKind
 
 # The families stored as a diffusion model plus separate text-encoder files and a VAE: their board
@@ -93,6 +103,8 @@ def conflicts(
         return not _encoder_fits(encoder, architecture, checkpoint)
     if architecture in _UNDECIDED or architecture is checkpoint:
         return False
+    if kind is AssetKind.LORA:
+        return not loras_shared(architecture, checkpoint)
     if kind is AssetKind.VAE:
         space = _latent_space(checkpoint)
         return space is None or space != _latent_space(architecture)

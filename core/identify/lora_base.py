@@ -28,7 +28,7 @@ from collections import Counter
 from core.identify.families import CONTEXT_DIM_FAMILIES
 from core.identify.lora_scan import TEXT_ENCODER_PREFIXES, LoraScan, lokr_in_dim
 from core.identify.view import HeaderView
-from core.identify.vocabulary import LORA_ROWS
+from core.identify.vocabulary import LORA_ROWS, ArchitectureRow
 from core.taxonomy import Architecture
 
 _FLUX_NAMES = ("double_blocks", "single_blocks", "single_transformer_blocks")
@@ -44,6 +44,11 @@ _DEEP_TRANSFORMER = re.compile(
     r"(?:down|up|mid)_?blocks?[._]\d*[._]?attentions[._]\d+[._]transformer_blocks[._](?:[2-9]|\d\d)"
 )
 _TEXT_FAMILIES = {768: Architecture.SD1, 1024: Architecture.SD2}
+# SD3 by names alone: SAI's joint blocks, or in diffusers naming MMDiT-X's second attention (SD3.5 medium)
+# inside transformer blocks and the positional embedding projection no other family adapts.
+_SD3_NAMES = ("joint_blocks", "pos_embed_proj")
+_MMDIT_X = re.compile(r"transformer_blocks_\d+_attn2_")
+UNET_FAMILIES = (Architecture.SD1, Architecture.SD2, Architecture.SDXL, Architecture.SDXL_REFINER)
 # Module names only an SD UNet has (kohya underscores or diffusers dots, compared with dots as underscores).
 _UNET_NAMES = ("down_blocks", "up_blocks", "mid_block", "input_blocks", "output_blocks", "middle_block")
 _CLIP_NAMES = ("text_model", "encoder_layers")
@@ -76,6 +81,29 @@ def tensor_architecture(scan: LoraScan) -> tuple[Architecture, tuple[str, ...]]:
     return arch, tuple(reasons)
 
 
+def named_architectures(scan: LoraScan) -> tuple[Architecture, ...]:
+    """The families whose LoRA module names the file carries, its widths unchecked, in table order.
+
+    ``tensor_architecture`` names a family only when names and width agree; this is its name half, for a
+    reader that measures the widths itself: the renderer holds the loaded model, whose layers check every
+    width of the LoRA, and needs only to know whose names a LoRA of an unreleased width (a tiny or pruned
+    model) carries. Several families share names (Qwen-Image and Qwen-Image 2, Z-Image and Lumina 2: only
+    the width tells them apart), so all of them are returned; an SD UNet's names give the UNet families.
+    """
+    names = scan.module_blob().replace(".", "_")
+    if any(name in names for name in _UNET_NAMES):
+        return UNET_FAMILIES
+    table = tuple(row.architecture for row in _named_rows(names))
+    if table:
+        return table
+    if any(name in names for name in _FLUX_NAMES):
+        flux2 = any(name in names for name in _FLUX2_NAMES)
+        return (Architecture.FLUX2,) if flux2 else (Architecture.FLUX1,)
+    if any(name in names for name in _SD3_NAMES) or _MMDIT_X.search(names):
+        return (Architecture.SD3,)
+    return ()
+
+
 def _older_rules(scan: LoraScan, sample: str, names: str, unet: bool) -> tuple[Architecture, list[str]]:
     """Flux.1/Flux.2, SD3 and the SD UNet families, by their own measurements."""
     if any(name in sample for name in _FLUX_NAMES):
@@ -106,17 +134,22 @@ def _denoiser_width(scan: LoraScan) -> int | None:
     return widths.most_common(1)[0][0] if widths else None
 
 
-def _table_family(scan: LoraScan, names: str) -> tuple[tuple[Architecture, list[str]] | None, str | None]:
-    """The first table row whose module names and hidden width both fit, with the evidence; else None and,
-    when some row's names were there but no width fit, the reason naming the nearest row (the older
-    rules may still know the file: Flux.2 dev shares Hunyuan Video's single-block count)."""
-    candidates = [
+def _named_rows(names: str) -> list[ArchitectureRow]:
+    """The table rows whose LoRA markers are in ``names`` (underscore form) and none of their excludes."""
+    return [
         row
         for row in LORA_ROWS
         if row.lora is not None
         and any(marker in names for marker in row.lora.markers)
         and not any(exclude in names for exclude in row.lora.excludes)
     ]
+
+
+def _table_family(scan: LoraScan, names: str) -> tuple[tuple[Architecture, list[str]] | None, str | None]:
+    """The first table row whose module names and hidden width both fit, with the evidence; else None and,
+    when some row's names were there but no width fit, the reason naming the nearest row (the older
+    rules may still know the file: Flux.2 dev shares Hunyuan Video's single-block count)."""
+    candidates = _named_rows(names)
     if not candidates:
         return None, None
     width = _denoiser_width(scan)

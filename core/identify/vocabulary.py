@@ -89,6 +89,10 @@ class ArchitectureRow:
     kohya_bases: tuple[str, ...] = ()  # ss_base_model_version prefixes (lower case)
     invokeai_base: str | None = None
     diffusers: tuple[str, ...] = ()  # prefixes of its diffusers pipeline and model class names
+    # Families whose LoRAs go on this family's checkpoints too (the same block names and widths: Chroma is
+    # Flux.1's blocks without the modulation linears, and ComfyUI and Forge apply either's LoRAs to the
+    # other). Read both ways by ``loras_shared``, for the board's fit marks and the renderer's refusal.
+    shares_loras_with: tuple[Architecture, ...] = ()
 
     @property
     def name(self) -> str:
@@ -200,6 +204,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         modelspec=("stable-diffusion-3",),
         kohya_bases=("sd3",),
         invokeai_base="sd-3",
+        diffusers=("SD3Transformer2DModel",),  # its pipelines are named in core.identify.diffusers
     ),
     ArchitectureRow(
         Architecture.CHROMA,
@@ -222,6 +227,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         modelspec=("chroma",),
         kohya_bases=("chroma",),
         diffusers=("Chroma",),
+        shares_loras_with=(Architecture.FLUX1,),
     ),
     ArchitectureRow(
         Architecture.FLUX3,
@@ -255,6 +261,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         modelspec=("flux-1", "flux.1"),
         kohya_bases=("flux",),
         invokeai_base="flux",
+        diffusers=("FluxTransformer2DModel",),  # its pipelines are named in core.identify.diffusers
     ),
     ArchitectureRow(
         Architecture.FLUX2,
@@ -271,6 +278,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         modelspec=("flux-2", "flux.2"),
         kohya_bases=("flux2",),
         invokeai_base="flux2",
+        diffusers=("Flux2Transformer2DModel",),
     ),
     ArchitectureRow(
         Architecture.KREA2,
@@ -859,6 +867,18 @@ def users_of_encoder(encoder_id: str) -> tuple[Architecture, ...]:
     twins = [e.id for e in ENCODERS if row and (e.family, e.width) == (row.family, row.width)] or [encoder_id]
     found = {arch for twin in twins for arch in _ENCODER_USERS.get(twin, ())}
     return tuple(arch for arch in _ROW_ORDER if arch in found)
+
+
+def loras_shared(lora: Architecture, checkpoint: Architecture) -> bool:
+    """Whether a LoRA made for ``lora`` goes on a ``checkpoint`` of that family: the same family, or rows
+    that say they share LoRAs (``ArchitectureRow.shares_loras_with``, either way round)."""
+    if lora is checkpoint:
+        return True
+    mine, theirs = ROW_OF.get(lora), ROW_OF.get(checkpoint)
+    return bool(
+        (mine is not None and checkpoint in mine.shares_loras_with)
+        or (theirs is not None and lora in theirs.shares_loras_with)
+    )
 
 
 def users_of_vae(vae_id: str) -> tuple[Architecture, ...]:

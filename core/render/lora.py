@@ -43,7 +43,7 @@ from core.render.lora_dialects import (
     weight_dependent_delta,
     weight_dependent_shape,
 )
-from core.render.lora_family import LABELS, family_conflict, lora_family, pipeline_family
+from core.render.lora_family import checkpoint_label, family_conflict, lora_architectures, made_for_label
 from core.render.lora_keys import DENOISERS, LoraTarget, split_key, target_modules
 from core.render.lora_layouts import convert_lora_tensors
 from core.render.lora_unfused import (
@@ -61,6 +61,7 @@ from core.render.tensor_files import (
     load_pickle,
     read_safetensors,
 )
+from core.taxonomy import Architecture
 
 PICKLE_SUFFIXES = (".pt", ".ckpt", ".bin", ".pth")
 
@@ -109,6 +110,7 @@ class LoraNetwork:
     unsupported: Mapping[str, int] = field(default_factory=dict)  # type label -> layers skipped
     ignored_keys: tuple[str, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
+    families: tuple[Architecture, ...] = ()  # made for, as core.identify reads the stored tensors
 
     @property
     def kinds(self) -> dict[str, int]:
@@ -231,6 +233,7 @@ def network_from_tensors(
     Raises :class:`LoraFormatError` when nothing in it is a network Atelier can apply (naming the
     unsupported type when that is the reason) or when a layer lacks one of its factors.
     """
+    families = lora_architectures(tensors)  # the file's own names, before they are converted
     tensors = convert_lora_tensors(tensors, metadata or {})  # PEFT config alphas, DiT original names
     grouped: dict[str, dict[str, Any]] = {}
     ignored: list[str] = []
@@ -257,7 +260,7 @@ def network_from_tensors(
             types = ", ".join(sorted(unsupported))
             raise LoraFormatError(f"LoRA '{name}' is a {types} network, which Atelier cannot apply yet")
         raise LoraFormatError(f"'{name}' contains no LoRA/LyCORIS tensors (is it a LoRA file?)")
-    return LoraNetwork(name, modules, dict(unsupported), tuple(ignored), dict(metadata or {}))
+    return LoraNetwork(name, modules, dict(unsupported), tuple(ignored), dict(metadata or {}), families)
 
 
 # ------------------------------------------------------------------------------------------------ shapes
@@ -551,8 +554,8 @@ def _describe_width(width: int | None) -> str:
 
 def _describe_checkpoint(pipe: Any) -> str:
     """The loaded model's family for messages: a DiT family by name, an SD UNet by its width."""
-    family = pipeline_family(pipe)
-    return LABELS[family] if family not in (None, "sd") else _describe_width(_context_width(pipe))
+    label = checkpoint_label(pipe)  # a transformer family, as core.identify names it
+    return label if label is not None else _describe_width(_context_width(pipe))
 
 
 def _network_width(network: LoraNetwork) -> int | None:
@@ -577,9 +580,9 @@ def _network_width(network: LoraNetwork) -> int | None:
 
 
 def _made_for(network: LoraNetwork) -> str:
-    family = lora_family(network.modules)  # a DiT family by its layer names (core.render.lora_family)
-    if family not in (None, "sd"):
-        return LABELS[family]
+    label = made_for_label(network.families)  # a transformer family, identified by core.identify
+    if label is not None:
+        return label
     width = _network_width(network)
     if width is not None:
         return _describe_width(width)
@@ -680,7 +683,7 @@ class LoraPatcher:
     # ------------------------------------------------------------------------------------------ internals
 
     def _match(self, use: LoraApplication) -> _Match:
-        conflict = family_conflict(use.network.modules, self._pipe)  # e.g. a Qwen-Image LoRA on Flux
+        conflict = family_conflict(use.network.families, self._pipe)  # e.g. a Qwen-Image LoRA on Flux
         if conflict is not None:
             raise LoraMismatchError(f"LoRA '{use.label}' does not fit this checkpoint: {conflict}.")
         found: list[tuple[LoraTarget, NetworkModule]] = []

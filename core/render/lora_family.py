@@ -1,103 +1,111 @@
-"""Which model family a LoRA's layer names belong to, so a LoRA of another family is refused by name.
+"""Which family a LoRA and a loaded checkpoint belong to, as the catalog says: a LoRA of another family
+is refused by name ("made for Qwen-Image, and this checkpoint is FLUX.1").
 
 Shapes alone cannot do it for DiTs: Flux.1, Qwen-Image and SD3.5 large all have 3072- or near-wide
-attention projections named ``transformer_blocks.N.attn.to_q`` in diffusers naming, so a Qwen-Image
-LoRA would merge into a Flux checkpoint's matching layers and skip the rest. Each family has layer
-names no other has (Flux's ``single_transformer_blocks``, Qwen-Image's ``img_mod``/``img_mlp``,
-SD3's MMDiT-X ``attn2`` and ``pos_embed``, Z-Image's ``layers.N.feed_forward``/refiners, Chroma's
-``distilled_guidance_layer``, an SD UNet's ``down_blocks``/``input_blocks``); a LoRA whose names point
-to one family is checked against the loaded pipeline's (its transformer's or UNet's class). Names
-that point nowhere or to several families decide nothing, and the shape checks apply as before.
-Flux.1 and Chroma share their blocks, so their LoRAs go on each other's checkpoints (the layers one
-lacks are reported as skipped), as in ComfyUI and Forge.
+attention projections named ``transformer_blocks.N.attn.to_q`` in diffusers naming, so a Qwen-Image LoRA
+would merge into a Flux checkpoint's matching layers and skip the rest.
+
+This module holds no rule of its own. The LoRA is identified by ``core.identify`` from the tensor names
+and shapes as the file stores them, once when it is loaded (the ``LoraScan`` the library's scanner builds
+from the file header, built here from the tensors in memory: no second read): the
+vocabulary table's fingerprints (names and width) when they name a family, else the families whose names
+it carries (``named_architectures``: the loaded model's layers check the widths). The checkpoint's family
+is its transformer's diffusers class, looked up in the same table; any UNet is one of the SD families,
+whose LoRAs are told apart by their layer widths (the shape checks in ``core.render.lora``, which word
+those mismatches themselves). Which families share LoRAs is a table fact
+(``ArchitectureRow.shares_loras_with``): Flux.1 and Chroma LoRAs go on each other's checkpoints, as in
+ComfyUI and Forge, and the compose board reads the same fact. Text-encoder layers decide nothing here.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
-LABELS = {
-    "sd": "Stable Diffusion (SD1/SD2/SDXL)",
-    "flux": "Flux.1",
-    "chroma": "Chroma",
-    "sd3": "SD3/SD3.5",
-    "qwen": "Qwen-Image",
-    "zimage": "Z-Image",
+from core.formats.model_file import TensorInfo
+from core.identify.families import CONTEXT_DIM_FAMILIES
+from core.identify.lora_base import UNET_FAMILIES, named_architectures, tensor_architecture
+from core.identify.lora_scan import TEXT_ENCODER_PREFIXES, scan_lora
+from core.identify.vocabulary import architecture_of_diffusers_class, loras_shared
+from core.taxonomy import ARCHITECTURE_NAMES, Architecture
+
+# How the renderer's messages name the families it loads (the UNet families as one: their own mismatches
+# are worded by layer width); any other family by its ARCHITECTURE_NAMES name.
+_LABELS = {
+    **dict.fromkeys(UNET_FAMILIES, "Stable Diffusion (SD1/SD2/SDXL)"),
+    Architecture.FLUX1: "Flux.1",
+    Architecture.SD3: "SD3/SD3.5",
 }
-_COMPATIBLE = {"flux": "flux", "chroma": "flux"}  # families whose LoRAs share one layout
-_PIPE_FAMILIES = {
-    "FluxTransformer2DModel": "flux",
-    "ChromaTransformer2DModel": "chroma",
-    "SD3Transformer2DModel": "sd3",
-    "QwenImageTransformer2DModel": "qwen",
-    "ZImageTransformer2DModel": "zimage",
-}
-_PREFIXES = (
-    "model.diffusion_model.",
-    "diffusion_model.",
-    "base_model.model.",
-    "transformer.",
-    "unet.",
-    "lora_unet_",
-    "lora_transformer_",
-    "lycoris_",
-    "oft_unet_",
+_TEXT_PREFIXES = (
+    *(prefix for _, prefixes in TEXT_ENCODER_PREFIXES for prefix in prefixes),
+    "lora_te",
+    "text_encoder",
+    "lycoris_te",
 )
-_TELLS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("sd", re.compile(r"^(down_blocks|up_blocks|mid_block|input_blocks|output_blocks|middle_block)_\d")),
-    ("chroma", re.compile(r"^distilled_guidance_layer_")),
-    ("flux", re.compile(r"^(single_transformer_blocks_\d+_|time_text_embed_guidance_embedder_|x_embedder$)")),
-    ("qwen", re.compile(r"^(transformer_blocks_\d+_(img_mod|txt_mod|img_mlp|txt_mlp)_|img_in$|txt_in$)")),
-    ("sd3", re.compile(r"^(transformer_blocks_\d+_attn2_|pos_embed_proj$)")),
-    (
-        "zimage",
-        re.compile(
-            r"(layers|noise_refiner|context_refiner)_\d+_(attention|feed_forward|adaLN)|all_x_embedder"
-        ),
-    ),
-)
+_UNDECIDED = (Architecture.OTHER, Architecture.UNKNOWN)
 
 
-def _flat(alias: str) -> str | None:
-    """The alias without its dialect prefix, dots flattened; None for text-encoder names."""
-    if alias.startswith(("lora_te", "text_encoder", "text_encoders.", "lycoris_te")):
-        return None
-    for prefix in _PREFIXES:
-        if alias.startswith(prefix):
-            return alias[len(prefix) :].replace(".", "_")
-    return alias.replace(".", "_")
+def label(architecture: Architecture) -> str:
+    """How a refusal names a family ("Flux.1", "Qwen-Image")."""
+    return _LABELS.get(architecture) or ARCHITECTURE_NAMES[architecture]
 
 
-def lora_family(aliases: Iterable[str]) -> str | None:
-    """The family the layer names tell ("sd", "flux", "chroma", "sd3", "qwen", "zimage"), or None when
-    they tell none or contradict each other (Chroma's names beside Flux's are Chroma)."""
-    told: set[str] = set()
-    for alias in aliases:
-        flat = _flat(alias)
-        if flat is None:
-            continue
-        told |= {family for family, tell in _TELLS if tell.match(flat)}
-    if told == {"chroma", "flux"}:
-        return "chroma"
-    return told.pop() if len(told) == 1 else None
+def lora_architectures(tensors: Mapping[str, Any]) -> tuple[Architecture, ...]:
+    """The families a LoRA's tensors (name -> tensor, as stored in the file) were made for, as
+    ``core.identify`` reads its denoiser layers: one family, several sharing its names, or none."""
+    infos = {
+        name: TensorInfo("F32", tuple(int(d) for d in tensor.shape))
+        for name, tensor in tensors.items()
+        if not name.startswith(_TEXT_PREFIXES) and hasattr(tensor, "shape")
+    }
+    if not infos:
+        return ()
+    scan = scan_lora(infos)
+    found, _ = tensor_architecture(scan)
+    return (found,) if found not in _UNDECIDED else named_architectures(scan)
 
 
-def pipeline_family(pipe: Any) -> str | None:
-    """The family of a loaded pipeline, from its transformer's class (any UNet is "sd")."""
+def pipeline_architecture(pipe: Any) -> Architecture | None:
+    """The loaded checkpoint's family: its transformer's class in the vocabulary table; a UNet's family
+    by its cross-attention width (SD1 standing for a UNet of another width)."""
     transformer = getattr(pipe, "transformer", None)
     if transformer is not None:
-        return _PIPE_FAMILIES.get(type(transformer).__name__)
-    return "sd" if getattr(pipe, "unet", None) is not None else None
+        return architecture_of_diffusers_class(type(transformer).__name__)
+    unet = getattr(pipe, "unet", None)
+    if unet is None:
+        return None
+    width = getattr(getattr(unet, "config", None), "cross_attention_dim", None)
+    if isinstance(width, list | tuple):
+        width = width[0]
+    return CONTEXT_DIM_FAMILIES.get(width, Architecture.SD1) if isinstance(width, int) else Architecture.SD1
 
 
-def family_conflict(aliases: Iterable[str], pipe: Any) -> str | None:
-    """ "made for X, and this checkpoint is Y" when a LoRA's names belong to another family than the
-    pipeline's, else None (same family, compatible, or either unknown)."""
-    mine, theirs = lora_family(aliases), pipeline_family(pipe)
-    if mine is None or theirs is None or mine == theirs:
+def made_for_label(families: tuple[Architecture, ...]) -> str | None:
+    """ "Qwen-Image" (or "Z-Image or Lumina Image 2.0" when only the names speak) for a LoRA of a
+    transformer family; None for an SD UNet LoRA or one no family claims (its widths describe it)."""
+    if not families or families[0] in UNET_FAMILIES:
         return None
-    if _COMPATIBLE.get(mine, mine) == _COMPATIBLE.get(theirs, theirs):
+    return " or ".join(dict.fromkeys(label(family) for family in families))
+
+
+def checkpoint_label(pipe: Any) -> str | None:
+    """The loaded transformer's family for messages; None for a UNet (its width describes it)."""
+    family = pipeline_architecture(pipe)
+    return None if family is None or family in UNET_FAMILIES else label(family)
+
+
+def _fits(lora: Architecture, checkpoint: Architecture) -> bool:
+    if lora in UNET_FAMILIES and checkpoint in UNET_FAMILIES:
+        return True  # the layer widths decide, and the shape checks name both widths
+    return loras_shared(lora, checkpoint)
+
+
+def family_conflict(families: tuple[Architecture, ...], pipe: Any) -> str | None:
+    """ "it was made for X, and this checkpoint is Y" when a LoRA made for ``families``
+    (``lora_architectures``) belongs to another family than the pipeline's (and not one sharing its
+    LoRAs), else None (it fits, or either side is unknown)."""
+    checkpoint = pipeline_architecture(pipe)
+    if not families or checkpoint is None or any(_fits(family, checkpoint) for family in families):
         return None
-    return f"it was made for {LABELS[mine]}, and this checkpoint is {LABELS[theirs]}"
+    mine = " or ".join(dict.fromkeys(label(family) for family in families))
+    return f"it was made for {mine}, and this checkpoint is {label(checkpoint)}"

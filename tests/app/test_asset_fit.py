@@ -38,11 +38,20 @@ def test_the_new_families_judge_their_loras() -> None:
     assert fit_problem(AssetKind.LORA, Architecture.SDXL, Architecture.FLUX1) == (
         "SDXL LoRA — does not fit this FLUX.1 checkpoint"
     )
-    assert fit_problem(AssetKind.LORA, Architecture.FLUX1, Architecture.CHROMA) == (
-        "FLUX.1 LoRA — does not fit this Chroma checkpoint"
+    assert fit_problem(AssetKind.LORA, Architecture.QWEN_IMAGE, Architecture.CHROMA) == (
+        "Qwen-Image LoRA — does not fit this Chroma checkpoint"
     )
     for family in (Architecture.FLUX1, Architecture.SD3, Architecture.QWEN_IMAGE, Architecture.Z_IMAGE):
         assert fit_problem(AssetKind.LORA, family, family) is None
+
+
+def test_flux_and_chroma_loras_fit_each_other_as_the_renderer_applies_them() -> None:
+    # The vocabulary rows say Chroma shares Flux.1's LoRAs; the renderer's refusal reads the same fact.
+    assert fit_problem(AssetKind.LORA, Architecture.FLUX1, Architecture.CHROMA) is None
+    assert fit_problem(AssetKind.LORA, Architecture.CHROMA, Architecture.FLUX1) is None
+    assert fit_problem(AssetKind.EMBEDDING, Architecture.FLUX1, Architecture.CHROMA) == (
+        "FLUX.1 embedding — does not fit this Chroma checkpoint"
+    )
 
 
 def test_families_sharing_an_autoencoder_share_vaes() -> None:

@@ -259,6 +259,9 @@ def test_sd3_names_its_three_text_encoders_as_kohya_and_comfyui_do(pipes: dict[s
 
 
 LABELS = {"flux": "Flux.1", "chroma": "Chroma", "sd3": "SD3/SD3.5", "qwen": "Qwen-Image", "zimage": "Z-Image"}
+# At these tiny widths only the names speak, and Qwen-Image 2 and Lumina 2 LoRAs carry the same names as
+# Qwen-Image's and Z-Image's (core.identify.lora_base.named_architectures): the message names both.
+NAMED = {**LABELS, "qwen": "Qwen-Image 2 or Qwen-Image", "zimage": "Z-Image or Lumina Image 2.0"}
 
 
 @pytest.mark.parametrize(
@@ -279,10 +282,32 @@ def test_a_lora_of_another_family_is_refused_with_both_families_named(
     pipe = pipes[pipe_family]
     before = _snapshot(pipe)
     path = _save(tmp_path, writer(files.with_lora(files.LAYERS[lora_family]())))
-    wanted = f"made for {LABELS[lora_family]}, and this checkpoint is {LABELS[pipe_family]}"
+    wanted = f"made for {NAMED[lora_family]}, and this checkpoint is {LABELS[pipe_family]}"
     with pytest.raises(LoraMismatchError, match=re.escape(wanted)):
         _apply(pipe, path, 1.0)
     assert all(torch.equal(before[k], v) for k, v in _current(pipe).items())
+
+
+RELEASED = {  # names, a width only that family's released models have, the checkpoint it is put on
+    "Qwen-Image": (("transformer_blocks.0.img_mod.1", "transformer_blocks.0.attn.to_q"), 3072, "flux"),
+    "Z-Image": (("layers.0.feed_forward.w1", "layers.0.attention.out"), 3840, "qwen"),
+}
+
+
+@pytest.mark.parametrize("made_for", sorted(RELEASED))
+def test_a_lora_of_a_released_width_is_refused_naming_the_one_family_the_catalog_identifies(
+    pipes: dict[str, Any], made_for: str, tmp_path: Path
+) -> None:
+    """Names and width together name one family, as the library's scanner does (Qwen-Image 2 reads 4096,
+    Lumina 2 2304), so the refusal names only it."""
+    names, width, pipe_family = RELEASED[made_for]
+    tensors: dict[str, torch.Tensor] = {}
+    for name in names:
+        tensors[f"diffusion_model.{name}.lora_A.weight"] = torch.zeros(1, width)
+        tensors[f"diffusion_model.{name}.lora_B.weight"] = torch.zeros(8, 1)
+    wanted = f"made for {made_for}, and this checkpoint is {LABELS[pipe_family]}."
+    with pytest.raises(LoraMismatchError, match=re.escape(wanted)):
+        _apply(pipes[pipe_family], _save(tmp_path, tensors), 1.0)
 
 
 def test_sd_and_dit_loras_are_refused_on_each_other(
