@@ -768,19 +768,22 @@ class LoraPatcher:
                         merged.setdefault(key, []).append((module, multiplier))
                         continue
                     factor_key = (id(module), key)
-                    cached = self._factors.get(factor_key)
+                    cached = self._factors.get(factor_key) or self.cache.pop(("factors", *factor_key))
                     if cached is None:
                         down, up = low_rank_factors(
                             layer, module.tensors["lora_down"], module.tensors["lora_up"]
                         )
-                        cached = self._factors[factor_key] = (module, layer, down, up)
+                        cached = (module, layer, down, up)
+                    self._factors[factor_key] = cached
                     used.add(factor_key)
                     rank = int(cached[2].shape[0])
                     unfused.setdefault(key, []).append(
                         LowRank(cached[2], cached[3], _scale(module, rank) * multiplier)
                     )
         for factor_key in [k for k in self._factors if k not in used]:
-            del self._factors[factor_key]  # only the factors of the LoRAs in use are kept
+            # a LoRA switched off: its converted factors wait in the budgeted cache for its return
+            entry = self._factors.pop(factor_key)
+            self.cache.put(("factors", *factor_key), entry, tensor_bytes(entry[2], entry[3]), anchor=entry)
         return merged, unfused
 
     def _attach(self, unfused: Mapping[int, list[LowRank]], targets: Mapping[int, LoraTarget]) -> None:

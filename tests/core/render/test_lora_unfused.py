@@ -192,6 +192,26 @@ def test_a_weight_change_is_a_new_scale_not_a_pass_over_the_weights(
     _assert_close(_outputs(pipe), _fresh_outputs(reference, [_use(network, 0.5, 0.25)]), "0.5/0.25")
 
 
+@pytest.mark.parametrize("budget", [None, 0])
+def test_a_lora_switched_off_and_on_again_reuses_its_factors_from_the_cache(
+    pipe: Any, networks: dict[str, LoraNetwork], made: list[LoraPatcher], budget: int | None
+) -> None:
+    patcher = LoraPatcher(pipe, unfused=True, cache_budget_bytes=budget)
+    made.append(patcher)
+    patcher.apply([_use(networks["lora"])])
+    first = {key: down.data_ptr() for key, (_, _, down, _) in patcher._factors.items()}
+    patcher.apply([])
+    assert patcher._factors == {}
+    assert patcher.cache.bytes_used <= patcher.cache.budget_bytes
+    patcher.apply([_use(networks["lora"], 0.5, 0.5)])
+    again = {key: down.data_ptr() for key, (_, _, down, _) in patcher._factors.items()}
+    assert again.keys() == first.keys()
+    if budget is None:
+        assert again == first  # put back from the cache, not converted again
+    else:
+        assert patcher.cache.bytes_used == 0  # nothing fits a zero budget: converted again
+
+
 def test_a_random_walk_of_switches_mixing_unfused_and_merged_layers_equals_fresh_merges(
     pipe: Any,
     reference: Any,
