@@ -11,6 +11,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -423,21 +424,26 @@ def read_and_identify(path: Path, *, is_folder: bool = False) -> Reading:
     file that is no regular file is never opened. Nothing raises (but ``KeyboardInterrupt``): a reader
     that meets something it did not expect says so on the file, and the scan goes on to the next one.
     """
-    file_format = FileFormat.DIFFUSERS if is_folder else format_from_suffix(path)
     try:
         # A FIFO, socket or device named like a model is never opened (one stat, then one open).
         header = read_header(path) if is_folder else read_file_header(path)
     except Exception as exc:  # one file's failure, whatever it is, is that file's status
         status, reason = status_of_failure(path, exc)
-        return Reading(file_format, status, reason)
-    from core.identify import identify  # the matchers: loaded by the first file read, not by `show`
-
+        return Reading(FileFormat.DIFFUSERS if is_folder else format_from_suffix(path), status, reason)
     try:
-        identification = identify(header, read_tensor=_tensor_reader(header))
+        identification = _identify()(header, read_tensor=_tensor_reader(header))
     except Exception as exc:  # the header was read; what it holds made identification fail
         status, reason = status_of_failure(path, exc, step="identify")
         return Reading(header.format, status, reason)
     return Reading(header.format, FileStatus.OK, None, identification)
+
+
+@cache
+def _identify() -> Callable[..., Identification]:
+    """``core.identify.identify``: the matchers are loaded by the first file read, not by ``show``."""
+    from core.identify import identify
+
+    return identify
 
 
 def status_of_failure(
