@@ -9,6 +9,7 @@ with their hashes, so they can be fetched with ``atelier download``); nothing is
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import shutil
@@ -20,6 +21,7 @@ from app.context import AppContext
 from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
+from core.render.families import family_of
 from core.render.grid import GridAxisError, parse_axis
 from core.render.hires import DEFAULT_DENOISING, DEFAULT_UPSCALER, UPSCALERS, HiresFix
 from core.render.recipe import (
@@ -31,11 +33,16 @@ from core.render.recipe import (
     Sampler,
     split_sampler,
 )
+from core.render.samplers import FLOW_ARCHITECTURES
 from core.sources.errors import RemoteError
-from core.taxonomy import AssetKind, describe_kind
+from core.taxonomy import Architecture, AssetKind, describe_kind
 
 if TYPE_CHECKING:
     from core.render.memory import Placement
+
+# A flow-matching model's sampler when none is named (Forge's and ComfyUI's for Flux; the board's too).
+FLOW_DEFAULT_SAMPLER = Sampler.EULER
+FLUX_CFG = 1.0  # Forge's Flux preset: no real CFG, the distilled guidance steers
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -91,12 +98,18 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--negative", default="", help="negative prompt")
     parser.add_argument("--seed", type=int, default=-1, help="-1 (default) picks one")
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--cfg", type=float, default=7.0)
+    parser.add_argument(
+        "--cfg",
+        type=float,
+        default=None,
+        help="CFG scale (default 7; 1 for Flux.1, as Forge's Flux preset: its distilled guidance steers)",
+    )
     parser.add_argument("--size", type=_size, default=(512, 512), metavar="WxH")
     parser.add_argument(
         "--sampler",
-        default=Sampler.EULER_A.value,
-        help="as A1111 names it, e.g. 'DPM++ 2M' (or 'DPM++ 2M Karras')",
+        default=None,
+        help="as A1111 names it, e.g. 'DPM++ 2M' (or 'DPM++ 2M Karras'); default Euler a, or Euler for a "
+        "flow-matching model (Flux.1, SD3.5, Chroma) as Forge uses",
     )
     parser.add_argument(
         "--schedule",
@@ -183,15 +196,30 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         negative_prompt=args.negative,
         seed=args.seed,
         steps=args.steps,
-        cfg=args.cfg,
+        cfg=Recipe().cfg if args.cfg is None else args.cfg,
         width=width,
         height=height,
         clip_skip=args.clip_skip,
         batch=getattr(args, "batch", 1),
-        sampler=split_sampler(args.sampler, args.schedule)[0],
-        schedule=split_sampler(args.sampler, args.schedule)[1],
+        sampler=split_sampler(args.sampler or Sampler.EULER_A.value, args.schedule)[0],
+        schedule=split_sampler(args.sampler or Sampler.EULER_A.value, args.schedule)[1],
         hires=_hires_from_args(args),
     )
+
+
+def with_family_defaults(
+    recipe: Recipe, architecture: Architecture | None, args: argparse.Namespace
+) -> Recipe:
+    """``recipe`` with the checkpoint family's defaults for what the user left unset, as Forge and the
+    board choose them: Euler (schedule Automatic: Simple) for a flow-matching model, whose samplers do
+    not include SD's Euler a; CFG 1 for Flux.1, steered by its distilled guidance (3.5 for dev, the
+    family's default when none is given). A sampler the user named is kept, and refused by name."""
+    if args.sampler is None and architecture in FLOW_ARCHITECTURES:
+        recipe = recipe.replace(sampler=FLOW_DEFAULT_SAMPLER.value)
+    family = family_of(architecture)
+    if args.cfg is None and family is not None and family.default_guidance is not None:
+        recipe = recipe.replace(cfg=FLUX_CFG)
+    return recipe
 
 
 def _fail(command: str, message: str, code: int) -> int:
@@ -259,6 +287,17 @@ def misplaced_line(item: MisplacedAsset) -> str:
     return text + (f" (use {flag} {shlex.quote(item.use_as)})" if flag else "")
 
 
+def cli_problem(plan: RenderPlan) -> str | None:
+    """Why the plan cannot render, said the command line's way: a diffusion model without its text
+    encoders or VAE names the option that gives them (the service says it for every front end)."""
+    problem = plan.problem
+    if problem is None or problem != plan.parts_problem:
+        return problem
+    if not plan.own_text_encoders and not plan.recipe.text_encoders:
+        return f"{problem} with --text-encoder NAME, once for each"
+    return f"{problem} with --vae NAME"
+
+
 def _check_plan(
     command: str, plan: RenderPlan, context: AppContext | None = None, *, from_options: bool = True
 ) -> int | None:
@@ -287,8 +326,9 @@ def _check_plan(
             if offer:
                 print(f"    on Civitai: {offer}", file=sys.stderr)
         return EXIT_MISSING
-    if plan.problem is not None:
-        return _fail(command, f"cannot render: {plan.problem}", EXIT_FAILED)
+    problem = cli_problem(plan)
+    if problem is not None:
+        return _fail(command, f"cannot render: {problem}", EXIT_FAILED)
     return None
 
 
@@ -313,6 +353,9 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
             if not args.checkpoint:
                 return _fail("render", "give --checkpoint (or --infotext to replay an image)", EXIT_USAGE)
             plan = service.prepare(recipe_from_args(args))
+            plan = dataclasses.replace(
+                plan, recipe=with_family_defaults(plan.recipe, plan.architecture, args)
+            )
     except RenderError as error:
         return _fail("render", user_message(error), EXIT_FAILED)
     except ValueError as error:
@@ -344,8 +387,11 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         x = parse_axis(args.x)
         y = parse_axis(args.y) if args.y else None
         base = recipe_from_args(args)
+        base = with_family_defaults(base, service.prepare(base).architecture, args)
     except (GridAxisError, ValueError) as error:
         return _fail("grid", user_message(error), EXIT_USAGE)
+    except RenderError as error:
+        return _fail("grid", user_message(error), EXIT_FAILED)
     code = _check_plan("grid", service.prepare(base), context)
     if code is not None:
         return code
@@ -373,7 +419,7 @@ def _show_plan(plan: RenderPlan, as_json: bool, out: TextIO, placement: Placemen
         lines = plan_lines(plan, placement=placement)
         for line in lines:
             print(line, file=out)
-        problem = plan.problem or ""
+        problem = cli_problem(plan) or ""
         listed = bool(plan.sampler_problem or plan.misplaced or plan.missing)  # lines above say why
         if placement is not None and not placement.runnable:
             print("Would not render on this machine.", file=out)

@@ -128,7 +128,10 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
         lines.append(f"Model: {_named(model, paths)}" + (f", {kind}" if kind else ""))
     else:
         lines.append("Model: none chosen")
-    lines.append(f"VAE: {_named(doc['vae'], paths)}" if doc["vae"] else "VAE: the checkpoint's own")
+    if doc["vae"]:
+        lines.append(f"VAE: {_named(doc['vae'], paths)}")
+    else:
+        lines.append("VAE: the checkpoint's own" if plan.own_vae else "VAE: needed, none chosen")
     if doc["text_encoder_slots"]:
         given = [_named(entry, paths) for entry in doc["text_encoders"] if entry is not None]
         wanted = ", ".join(doc["text_encoder_slots"])
@@ -136,7 +139,7 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
             f"Text encoders: {', '.join(given)}"
             if given
             else f"Text encoders ({wanted}): "
-            + ("none chosen" if plan.parts_problem else "the checkpoint's own")
+            + ("the checkpoint's own" if plan.own_text_encoders else "needed, none chosen")
         )
     memory = doc["memory"]
     if memory is not None:

@@ -154,6 +154,9 @@ class RenderPlan:
     variant: Variant | None = None  # the checkpoint's (inpaint and pix2pix UNets take other inputs)
     misplaced: tuple[MisplacedAsset, ...] = ()  # files of another kind than their slot: never loaded
     parts_problem: str | None = None  # a Flux/SD3.5/Chroma model file without encoders/VAE, none given
+    # Whether the checkpoint file holds its own text encoders / VAE (False: a diffusion model only).
+    own_text_encoders: bool = True
+    own_vae: bool = True
 
     @property
     def ready(self) -> bool:
@@ -238,6 +241,8 @@ def asset_links(recipe: Recipe) -> list[RenderAssetLink]:
 
     add(recipe.checkpoint, RenderRole.CHECKPOINT)
     add(recipe.vae, RenderRole.VAE)
+    for encoder in recipe.text_encoders:
+        add(encoder, RenderRole.TEXT_ENCODER)
     for lora in recipe.loras:
         if lora.enabled:
             add(lora.ref, RenderRole.LORA, lora.weight)
@@ -351,7 +356,7 @@ class RenderService:
         warnings += self._mismatches(final, facts, architecture)
         if self._engine is not None and not misplaced:
             warnings += self._engine.supports(final)
-        parts = _missing_parts(final, architecture)
+        parts = _own_parts(final, architecture)
         return RenderPlan(
             final,
             architecture,
@@ -360,7 +365,9 @@ class RenderService:
             tuple(dict.fromkeys(warnings)),
             variant,
             misplaced,
-            parts,
+            parts.problem,
+            own_text_encoders=parts.text_encoders,
+            own_vae=parts.vae,
         )
 
     @staticmethod
@@ -450,7 +457,7 @@ class RenderService:
         decides offload at load) and unresolved plans. Chooses the device, so it imports torch.
 
         The weights are estimated from the files' sizes (the checkpoint, separate encoders, the VAE);
-        fp8 files count twice, as they are upcast to 16 bits on load.
+        fp8 tensors, found by their dtype in the header, count twice, as they are upcast to 16 bits.
         """
         family = family_of(plan.architecture)
         checkpoint = plan.recipe.checkpoint
@@ -778,44 +785,74 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
     return _FileFacts(found.kind, found.architecture, found.prediction, variant=found.variant)
 
 
-def _missing_parts(recipe: Recipe, architecture: Architecture | None) -> str | None:
-    """What a transformer family's checkpoint lacks for a render (its text encoders or VAE, when the
-    file is a diffusion model only and the recipe names none), read from the file's header."""
+@dataclass(frozen=True, slots=True)
+class _OwnParts:
+    """Whether a checkpoint file holds its own text encoders and VAE (False: a diffusion model only),
+    and why the recipe cannot render it when it lacks one the recipe does not name either."""
+
+    text_encoders: bool = True
+    vae: bool = True
+    problem: str | None = None
+
+
+def _own_parts(recipe: Recipe, architecture: Architecture | None) -> _OwnParts:
+    """What a transformer family's checkpoint holds besides its diffusion model, read from the file's
+    header, and what it lacks for a render (its text encoders or VAE, when the recipe names none).
+
+    The problem is worded for every front end ("choose its text encoders (clip_l, t5xxl)"): the CLI
+    adds its option, the board has its slots in view."""
     family = family_of(architecture)
     checkpoint = recipe.checkpoint
     if family is None or checkpoint is None or not checkpoint.path or Path(checkpoint.path).is_dir():
-        return None
+        return _OwnParts()
     from core.formats.model_file import FormatError
     from core.formats.reader import read_header
 
     try:
         names = list(read_header(Path(checkpoint.path)).tensors)
     except (FormatError, OSError):
-        return None
+        return _OwnParts()
     name = checkpoint.name or Path(checkpoint.path).stem
     has_encoders = any(name_.startswith(slot.prefixes) for slot in family.encoders for name_ in names)
+    has_vae = any(name_.startswith(family.vae_prefixes) for name_ in names)
+    problem: str | None = None
     if not has_encoders and not recipe.text_encoders:
         wanted = ", ".join(slot.name for slot in family.encoders)
-        return (
-            f"{name} is a {family.label} diffusion model without its text encoders: choose the "
-            f"text-encoder files ({wanted}) with --text-encoder or on the board"
+        problem = (
+            f"{name} is a {family.label} diffusion model without its text encoders: "
+            f"choose its text encoders ({wanted})"
         )
-    if recipe.vae is None and not any(name_.startswith(family.vae_prefixes) for name_ in names):
-        return f"{name} is a {family.label} diffusion model without a VAE: choose a VAE file (ae.safetensors)"
-    return None
+    elif recipe.vae is None and not has_vae:
+        problem = (
+            f"{name} is a {family.label} diffusion model without a VAE: choose a VAE file (ae.safetensors)"
+        )
+    return _OwnParts(has_encoders, has_vae, problem)
 
 
 def _weights_size(path: Path) -> int:
-    """Bytes a model file's weights take once loaded for rendering (fp8 doubles to 16 bits)."""
+    """Bytes a model file's (or diffusers folder's) weights take once loaded for rendering: its size,
+    plus once more each fp8 tensor's bytes, as fp8 weights are upcast to 16 bits on load. Judged by
+    each tensor's dtype in the header (``F8_E4M3``, ``F8_E5M2``), never by the file's name: a
+    "flux1-dev-fp8" holding bf16 must not count double, and an fp8 file's bf16 norms do not double."""
     try:
-        if path.is_dir():
-            return sum(p.stat().st_size for p in path.rglob("*.safetensors"))
-        size = path.stat().st_size
+        files = sorted(path.rglob("*.safetensors")) if path.is_dir() else [path]
+        return sum(file.stat().st_size + _fp8_bytes(file) for file in files)
     except OSError:
         return 0
-    if "fp8" in path.name.lower() or "float8" in path.name.lower():
-        return size * 2
-    return size
+
+
+def _fp8_bytes(path: Path) -> int:
+    """The bytes of a safetensors file's fp8 tensors (0 for other formats or an unreadable header)."""
+    if path.suffix.lower() not in (".safetensors", ".sft"):
+        return 0
+    from core.formats.model_file import FormatError
+    from core.formats.reader import read_header
+
+    try:
+        tensors = read_header(path).tensors
+    except (FormatError, OSError):
+        return 0
+    return sum(tensor.nbytes for tensor in tensors.values() if tensor.dtype.startswith("F8_"))
 
 
 def _cell_progress(

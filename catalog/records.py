@@ -392,6 +392,7 @@ class RenderRole(StrEnum):
 
     CHECKPOINT = "checkpoint"
     VAE = "vae"
+    TEXT_ENCODER = "text_encoder"  # a separate clip_l / t5xxl file of a Flux.1, SD3.5 or Chroma render
     LORA = "lora"
     EMBEDDING = "embedding"
     HYPERNETWORK = "hypernetwork"

@@ -44,12 +44,25 @@ def test_a_diffusion_model_alone_is_refused_naming_the_encoder_slots(
         data_dir=tmp_path / "data", env={"HF_HUB_OFFLINE": "1"},
     )  # fmt: skip
     assert "a FLUX.1 checkpoint" in result.stdout
-    assert "Text encoders (clip_l, t5xxl): none chosen" in result.stdout
+    assert "Text encoders (clip_l, t5xxl): needed, none chosen" in result.stdout
+    assert "VAE: needed, none chosen" in result.stdout  # the file holds no VAE: never "the checkpoint's own"
     assert (
-        "Would not render: flux1-dev is a Flux.1 diffusion model without its text encoders: choose the "
-        "text-encoder files (clip_l, t5xxl) with --text-encoder or on the board"
+        "Would not render: flux1-dev is a Flux.1 diffusion model without its text encoders: choose its "
+        "text encoders (clip_l, t5xxl) with --text-encoder NAME, once for each"
     ) in result.stdout
     assert result.returncode != 0
+
+    # Encoders given, no VAE: the CLI names --vae.
+    result = run_main(
+        "render", "--checkpoint", str(flux_files["transformer"]), "--sampler", "Euler",
+        "--text-encoder", str(flux_files["clip_l"]), "--text-encoder", str(flux_files["t5xxl"]),
+        data_dir=tmp_path / "data", env={"HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert result.stderr.strip().splitlines()[-1] == (
+        "atelier render: cannot render: flux1-dev is a Flux.1 diffusion model without a VAE: "
+        "choose a VAE file (ae.safetensors) with --vae NAME"
+    )
+    assert result.returncode == 1
 
 
 def test_separate_files_are_planned_with_their_memory_placement(
@@ -110,3 +123,11 @@ def test_scan_then_render_a_tiny_flux_from_its_split_files(tmp_path: Path) -> No
     assert "Sampler: Euler" in infotext
     assert "Model: flux-tiny-transformer" in infotext
     assert "t5xxl_tiny" in infotext
+    from catalog.library import Library
+    from catalog.records import RenderRole
+
+    with Library.open(data / "catalog.sqlite3") as library:
+        (render,) = library.renders()
+        encoders = [link.asset_id for link in render.assets if link.role is RenderRole.TEXT_ENCODER]
+        names = {record.file_name for record in library.get_many(encoders)}
+    assert names == {"clip_l_tiny.safetensors", "t5xxl_tiny.safetensors"}

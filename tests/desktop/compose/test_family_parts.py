@@ -270,10 +270,11 @@ def test_the_plan_names_the_encoders_and_where_the_model_would_run(
 ) -> None:
     _add(tab.board, library, "flux1-dev-fp8")
     tab.refresh_plan()
-    assert any(line.startswith("Text encoders (clip_l, t5xxl): none chosen") for line in tab.plan_view.lines)
+    assert "Text encoders (clip_l, t5xxl): needed, none chosen" in tab.plan_view.lines
+    # The board's way: its slots are in view, so no command-line option is named.
     assert tab.plan_view.lines[-1] == (
-        "Refused: flux1-dev-fp8 is a Flux.1 diffusion model without its text encoders: choose the "
-        "text-encoder files (clip_l, t5xxl) with --text-encoder or on the board"
+        "Refused: flux1-dev-fp8 is a Flux.1 diffusion model without its text encoders: "
+        "choose its text encoders (clip_l, t5xxl)"
     )
 
     _add(tab.board, library, "clip_l", "t5xxl_fp16", "ae")

@@ -1,0 +1,119 @@
+"""``main.py render`` on a Flux.1 model the way a user types it, without ``--sampler`` or ``--cfg``: the
+family's defaults (Euler + Simple, CFG 1, distilled guidance 3.5), as Forge and the board choose them;
+what the user names is kept (an unsupported sampler refused by name). And the plan's memory estimate
+counts fp8 weights by the dtype the header says, not by the file's name.
+
+The files are header-true Flux.1 layouts (sparse: only headers are read), so nothing renders here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.factory.keyspaces import keyspace
+from tests.factory.safetensors_writer import write_safetensors
+
+PARTS = (
+    ("clip_l", "text_encoders.clip_l.transformer.", "clip_l.safetensors"),
+    ("t5xxl", "text_encoders.t5xxl.transformer.", "t5xxl_fp16.safetensors"),
+    ("vae", "vae.", "ae.safetensors"),
+)
+
+
+@pytest.fixture(scope="module")
+def flux_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("flux-defaults")
+    diffuser = keyspace("flux-flux", components=("diffuser",), dtype="BF16")
+    # fp8 as ComfyUI stores it: the big matrices in F8_E4M3, the norms and biases in BF16.
+    fp8 = {
+        name: ("F8_E4M3" if len(shape) == 2 else dtype, shape) for name, (dtype, shape) in diffuser.items()
+    }
+    files = {
+        "bf16": write_safetensors(root / "flux1-dev.safetensors", diffuser),
+        "fp8": write_safetensors(root / "flux1-dev-e4m3.safetensors", fp8),
+        # Named fp8 by its uploader, but it holds bf16: the name must not double its size.
+        "bf16_named_fp8": write_safetensors(root / "flux1-dev-fp8.safetensors", diffuser),
+    }
+    for component, prefix, name in PARTS:
+        specs = keyspace("flux-flux", components=(component,), dtype="F16")
+        files[component] = write_safetensors(
+            root / name, {k.removeprefix(prefix): v for k, v in specs.items()}
+        )
+    return files
+
+
+def _plan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, files: dict[str, Path], model: str, *extra: str
+) -> tuple[int, dict[str, object], str]:
+    code = main(
+        [
+            "--data-dir", str(tmp_path / "data"), "render", "--plan", "--json",
+            "--checkpoint", str(files[model]),
+            "--text-encoder", str(files["clip_l"]), "--text-encoder", str(files["t5xxl"]),
+            "--vae", str(files["vae"]), "--size", "1024x1024", *extra,
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def test_a_flux_model_without_sampler_or_cfg_gets_the_family_defaults(
+    flux_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, document, _ = _plan(capsys, tmp_path, flux_files, "bf16")
+
+    assert document["problem"] is None, document["problem"]
+    assert (document["sampler"], document["schedule_used"], document["cfg"]) == ("Euler", "Simple", 1.0)
+    assert code in (0, 1)  # 1 only when this machine cannot hold the model (memory says why)
+
+
+def test_a_chosen_sampler_and_cfg_are_kept_and_an_unsupported_sampler_refused_by_name(
+    flux_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, document, _ = _plan(capsys, tmp_path, flux_files, "bf16", "--sampler", "DPM++ 2M", "--cfg", "3.5")
+    assert (document["sampler"], document["cfg"], document["problem"]) == ("DPM++ 2M", 3.5, None)
+
+    code, document, _ = _plan(capsys, tmp_path, flux_files, "bf16", "--sampler", "Euler a")
+    assert code == 2
+    assert document["sampler"] == "Euler a"
+    assert "flow-matching model with sampler 'Euler a'" in str(document["problem"])
+
+    # Rendering (not only planning) refuses it the same way, before anything loads.
+    code = main(
+        [
+            "--data-dir", str(tmp_path / "data"), "render", "--checkpoint", str(flux_files["bf16"]),
+            "--text-encoder", str(flux_files["clip_l"]), "--text-encoder", str(flux_files["t5xxl"]),
+            "--vae", str(flux_files["vae"]), "--sampler", "Euler a",
+        ]
+    )  # fmt: skip
+    assert code == 2
+    assert "with sampler 'Euler a'" in capsys.readouterr().err
+
+
+def test_fp8_weights_count_twice_by_their_dtype_not_the_file_name(
+    flux_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parts = sum(flux_files[name].stat().st_size for name in ("clip_l", "t5xxl", "vae"))
+    matrices = keyspace("flux-flux", components=("diffuser",), dtype="BF16").values()
+    fp8_bytes = sum(_numel(shape) for _, shape in matrices if len(shape) == 2)
+
+    _, named, _ = _plan(capsys, tmp_path, flux_files, "bf16_named_fp8")
+    _, real, _ = _plan(capsys, tmp_path, flux_files, "fp8")
+
+    named_memory, real_memory = named["memory"], real["memory"]
+    assert isinstance(named_memory, dict)
+    assert isinstance(real_memory, dict)
+    assert named_memory["weights_bytes"] == flux_files["bf16_named_fp8"].stat().st_size + parts
+    # Each F8_E4M3 byte becomes two once upcast to 16 bits; the BF16 norms stay as they are.
+    assert real_memory["weights_bytes"] == flux_files["fp8"].stat().st_size + fp8_bytes + parts
+    assert real_memory["largest_component_bytes"] == flux_files["fp8"].stat().st_size + fp8_bytes
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    count = 1
+    for size in shape:
+        count *= size
+    return count
