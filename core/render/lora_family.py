@@ -54,7 +54,7 @@ def lora_architectures(tensors: Mapping[str, Any]) -> tuple[Architecture, ...]:
     """The families a LoRA's tensors (name -> tensor, as stored in the file) were made for, as
     ``core.identify`` reads its denoiser layers: one family, several sharing its names, or none."""
     infos = {
-        name: TensorInfo("F32", tuple(int(d) for d in tensor.shape))
+        name: TensorInfo("F32", tuple(tensor.shape))  # torch.Size holds ints
         for name, tensor in tensors.items()
         if not name.startswith(_TEXT_PREFIXES) and hasattr(tensor, "shape")
     }
