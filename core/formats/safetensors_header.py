@@ -149,9 +149,11 @@ def read_open_safetensors_header(
         head += fh.read(8 - len(head))
     (header_len,) = struct.unpack("<Q", head[:8])
     _check_header_length(header_len, size)
-    raw = head[8 : 8 + header_len]
-    if len(raw) < header_len:
-        raw += fh.read(header_len - len(raw))
+    if len(head) >= 8 + header_len:
+        raw = head[8 : 8 + header_len]
+    else:  # read whole from the file, not glued onto the sniffed bytes: one copy of a 400 KiB header
+        fh.seek(8)
+        raw = fh.read(header_len)
     if len(raw) != header_len:
         raise CorruptFileError("the file is truncated: it ends inside the header")
     data_start = 8 + header_len
