@@ -52,6 +52,8 @@ class EncoderSlot:
 
 
 T5_TOKENIZER = HubTokenizer("black-forest-labs/FLUX.1-schnell", "tokenizer_2", "T5TokenizerFast")
+# Z-Image's Qwen3 tokenizer with its chat template (the pipeline wraps the prompt as a chat turn).
+Z_IMAGE_TOKENIZER = HubTokenizer("Tongyi-MAI/Z-Image-Turbo", "tokenizer", "AutoTokenizer")
 
 _CLIP_L = EncoderSlot(
     "clip_l",
@@ -191,6 +193,27 @@ FAMILIES: dict[Architecture, Family] = {
             ),
             EncoderSlot(
                 "t5xxl", "t5", "text_encoder_3", "T5EncoderModel", "tokenizer_3", _T5.prefixes, T5_TOKENIZER
+            ),
+        ),
+        arguments=_cfg_arguments,
+    ),
+    Architecture.Z_IMAGE: Family(
+        architecture=Architecture.Z_IMAGE,
+        label="Z-Image",
+        pipeline_class="ZImagePipeline",
+        transformer_class="ZImageTransformer2DModel",
+        folders={"default": "z_image"},
+        variant=_only,
+        encoders=(
+            EncoderSlot(
+                "qwen_3_4b",
+                "qwen3",
+                "text_encoder",
+                "Qwen3Model",
+                "tokenizer",
+                ("text_encoders.qwen3_4b.transformer.", "text_encoders.qwen3_4b."),
+                Z_IMAGE_TOKENIZER,
+                width=2560,
             ),
         ),
         arguments=_cfg_arguments,

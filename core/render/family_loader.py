@@ -100,6 +100,17 @@ def _strip_prefix(prefixes: Sequence[str]) -> Callable[[str], str | None]:
     return strip
 
 
+def _checkpoint_encoder(prefixes: Sequence[str]) -> Callable[[str], str | None]:
+    """An encoder inside a full checkpoint: its prefix and the file's wrappers (``model.``) removed."""
+    strip = _strip_prefix(prefixes)
+
+    def read(name: str) -> str | None:
+        inner = strip(name)
+        return _encoder_key(inner) if inner is not None else None
+
+    return read
+
+
 def _partition(family: Family, names: frozenset[str]) -> dict[str, tuple[str, ...]]:
     """Which prefixes of a checkpoint hold which part: 'transformer', 'vae' and each encoder slot.
 
@@ -212,6 +223,11 @@ def build_text_encoder(slot: EncoderSlot, state: dict[str, Any], folder: Path, d
         setattr(owner, attr, torch.nn.Parameter(torch.zeros(getattr(owner, attr).shape, dtype=dtype)))
     if missing:
         log.warning("%s text encoder lacks %d tensors, zero-filled: %s", slot.name, len(missing), missing[:5])
+    for owner_name, owner in list(model.named_modules()):  # a rotary table is computed, not stored
+        if type(owner).__name__.endswith("RotaryEmbedding") and any(b.is_meta for b in owner.buffers()):
+            parent_name, _, attr = owner_name.rpartition(".")
+            parent = model.get_submodule(parent_name) if parent_name else model
+            setattr(parent, attr, type(owner)(config=config))
     for buffer_owner in model.modules():  # non-persistent buffers (CLIP's position ids) are still meta
         for buffer_name, buffer in list(buffer_owner.named_buffers(recurse=False)):
             if not buffer.is_meta:
@@ -239,7 +255,8 @@ def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path
         stripped = {_encoder_key(name): shape for name, shape in shapes.items()}
         kind = next((k for k in ENCODER_SHAPES if ENCODER_SHAPES[k](stripped)), None)
         if kind is None:
-            raise FamilyLoadError(f"{path.name} is not a CLIP or T5 text encoder file")
+            kinds = " or ".join(sorted({slot.kind.upper() for slot in family.encoders}))
+            raise FamilyLoadError(f"{path.name} is not a {kinds} text encoder file")
         by_kind.setdefault(kind, []).append((encoder_width(kind, stripped), path))
     matched: dict[str, Path] = {}
     for kind, found in by_kind.items():
@@ -356,7 +373,7 @@ def load_family_pipeline(
             state = _read(encoder_files[slot.name], _encoder_reader(), dtype)
             source = encoder_files[slot.name].name
         elif slot.name in parts:
-            state = _read(files.checkpoint, _strip_prefix(parts[slot.name]), dtype)
+            state = _read(files.checkpoint, _checkpoint_encoder(parts[slot.name]), dtype)
             source = files.checkpoint.name
         else:
             raise FamilyLoadError(_missing_encoder(family, slot, files.checkpoint))
@@ -383,15 +400,19 @@ def load_family_pipeline(
 
 
 def _check_text_width(family: Family, slot: EncoderSlot, components: Mapping[str, Any], source: str) -> None:
-    """A T5 of another width than the transformer reads would fail deep inside the first step."""
-    if slot.kind != "t5":
+    """A T5 or Qwen encoder of another width than the transformer reads would fail deep inside the
+    first step (CLIP widths are checked by the pooled projection, differently per family)."""
+    reads = {"t5": ("joint_attention_dim", "d_model"), "qwen3": ("cap_feat_dim", "hidden_size")}
+    if slot.kind not in reads:
         return
-    wanted = getattr(components["transformer"].config, "joint_attention_dim", None)
-    width = getattr(components[slot.component].config, "d_model", None)
+    wanted_key, width_key = reads[slot.kind]
+    wanted = getattr(components["transformer"].config, wanted_key, None)
+    width = getattr(components[slot.component].config, width_key, None)
     if wanted is not None and width is not None and wanted != width:
+        name = {"t5": "T5", "qwen3": "Qwen3"}[slot.kind]
         raise FamilyLoadError(
-            f"{source} is a {width}-wide T5 text encoder; this {family.label} model reads {wanted}-wide "
-            f"text: choose the T5 it was trained with ({slot.name})"
+            f"{source} is a {width}-wide {name} text encoder; this {family.label} model reads "
+            f"{wanted}-wide text: choose the {name} it was trained with ({slot.name})"
         )
 
 
@@ -498,7 +519,7 @@ def conversion_gaps(family: Family, checkpoint: Mapping[str, Any], config_root: 
         )
     for slot in family.encoders:
         if slot.name in parts:
-            strip = _strip_prefix(parts[slot.name])
+            strip = _checkpoint_encoder(parts[slot.name])
             state = {n: t for name, t in checkpoint.items() if (n := strip(name)) is not None}
             gaps[slot.name] = _encoder_gaps(slot, state, folder)
     return gaps

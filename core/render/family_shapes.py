@@ -192,12 +192,62 @@ def t5_encoder(shapes: Shapes) -> dict[str, Any]:
     return config
 
 
+def z_image_transformer(shapes: Shapes) -> dict[str, Any]:
+    """ZImageTransformer2DModel entries from ComfyUI (``x_embedder``, fused ``qkv``) or diffusers names.
+
+    Heads are ``dim / head_dim`` (the q-norm is one head wide); the rotary axes keep Z-Image's split of
+    the head width (32, 48, 48 of 128) scaled to other widths.
+    """
+    image_in = _first(shapes, "x_embedder.weight", "all_x_embedder.2-1.weight")
+    caption = _first(shapes, "cap_embedder.1.weight")
+    head = _first(shapes, "layers.0.attention.q_norm.weight", "layers.0.attention.norm_q.weight")
+    if image_in is None or caption is None or head is None:
+        return {}
+    dim, head_dim = int(image_in[0]), int(head[0])
+    side = head_dim * 3 // 8 // 2 * 2
+    return {
+        "dim": dim,
+        "in_channels": int(image_in[1]) // 4,  # a 2x2 patch of the latent channels
+        "cap_feat_dim": int(caption[1]),
+        "n_heads": dim // head_dim,
+        "n_kv_heads": dim // head_dim,
+        "n_layers": _count(shapes, r"layers\.(\d+)\."),
+        "n_refiner_layers": _count(shapes, r"noise_refiner\.(\d+)\."),
+        "axes_dims": [head_dim - 2 * side, side, side],
+    }
+
+
+def qwen_text(shapes: Shapes) -> dict[str, Any]:
+    """Qwen3 config entries (Z-Image's text encoder); a Qwen3 carries per-head q/k norms, Qwen2 does not."""
+    tokens = _first(shapes, "embed_tokens.weight")
+    head = _first(shapes, "layers.0.self_attn.q_norm.weight")
+    query = _first(shapes, "layers.0.self_attn.q_proj.weight")
+    key = _first(shapes, "layers.0.self_attn.k_proj.weight")
+    if tokens is None or head is None or query is None or key is None:
+        return {}
+    head_dim = int(head[0])
+    config: dict[str, Any] = {
+        "vocab_size": int(tokens[0]),
+        "hidden_size": int(tokens[1]),
+        "head_dim": head_dim,
+        "num_attention_heads": int(query[0]) // head_dim,
+        "num_key_value_heads": int(key[0]) // head_dim,
+        "num_hidden_layers": _count(shapes, r"layers\.(\d+)\."),
+    }
+    config["max_window_layers"] = config["num_hidden_layers"]
+    feed = _first(shapes, "layers.0.mlp.gate_proj.weight")
+    if feed is not None:
+        config["intermediate_size"] = int(feed[0])
+    return config
+
+
 TRANSFORMER_SHAPES = {
     "FluxTransformer2DModel": flux_transformer,
     "ChromaTransformer2DModel": flux_transformer,
     "SD3Transformer2DModel": sd3_transformer,
+    "ZImageTransformer2DModel": z_image_transformer,
 }
-ENCODER_SHAPES = {"clip": clip_text, "t5": t5_encoder}
+ENCODER_SHAPES = {"clip": clip_text, "t5": t5_encoder, "qwen3": qwen_text}
 
 
 def encoder_width(kind: str, shapes: Shapes) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.render.families import T5_TOKENIZER
+from core.render.families import T5_TOKENIZER, Z_IMAGE_TOKENIZER
 from tests.fakes.hub_api import HubState
 
 T5_VOCAB = 64
@@ -155,8 +155,47 @@ def t5_tokenizer_files() -> dict[str, bytes]:
 
 
 def add_tokenizer_repo(state: HubState) -> None:
-    """Serve the tiny T5 tokenizer as the repository the renderer fetches it from."""
+    """Serve the tiny T5 and Qwen tokenizers as the repositories the renderer fetches them from."""
     state.add({"id": T5_TOKENIZER.repo, "sha": "1" * 40, "siblings": []}, t5_tokenizer_files())
+    state.add({"id": Z_IMAGE_TOKENIZER.repo, "sha": "2" * 40, "siblings": []}, qwen_tokenizer_files())
+
+
+QWEN_VOCAB = 320
+# Qwen3's chat template, reduced to what ZImagePipeline uses (one user turn, generation prompt).
+QWEN_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def qwen_tokenizer_files() -> dict[str, bytes]:
+    """A small byte-level BPE tokenizer with Qwen's chat tokens and template, as ``tokenizer/`` on the Hub."""
+    import tempfile
+
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=QWEN_VOCAB,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    backend.train_from_iterator(["a red cat on a blue house", "a photo of the sky at night"] * 4, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    tokenizer.chat_template = QWEN_CHAT_TEMPLATE
+    with tempfile.TemporaryDirectory() as folder:
+        tokenizer.save_pretrained(folder)
+        return {
+            f"{Z_IMAGE_TOKENIZER.subfolder}/{path.name}": path.read_bytes()
+            for path in Path(folder).iterdir()
+            if path.is_file()
+        }
 
 
 def _save(path: Path, tensors: dict[str, Any]) -> Path:
@@ -327,17 +366,30 @@ def sd3_model(seed: int = 0) -> FamilyModel:
     return FamilyModel(tiny_sd3_transformer(seed), tiny_vae(seed + 3), encoders)
 
 
+# ComfyUI's name for an encoder inside a full checkpoint, where it differs from its file's stem.
+_CHECKPOINT_NAMES = {"qwen_3_4b": "qwen3_4b"}
+
+
 def _encoder_state(name: str, model: Any) -> dict[str, Any]:
-    state = _clip_file_state(model) if name.startswith("clip") else dict(model.state_dict())
+    if name.startswith("clip"):
+        return _clip_file_state(model)
+    if name.startswith("qwen"):  # ComfyUI's qwen_3_4b files keep Qwen3ForCausalLM's ``model.`` prefix
+        return _prefixed("model.", model.state_dict())
+    state = dict(model.state_dict())
     state.pop("encoder.embed_tokens.weight", None)
     return state
 
 
-def write_full(path: Path, model: FamilyModel) -> Path:
-    """A full checkpoint of any family (ComfyUI's prefixes)."""
-    tensors = _prefixed("model.diffusion_model.", model.transformer.state_dict())
+def write_full(path: Path, model: FamilyModel, *, original_names: bool = False) -> Path:
+    """A full checkpoint of any family (ComfyUI's prefixes); ``original_names`` writes a Z-Image
+    transformer in its original names, as ComfyUI saves it."""
+    transformer = dict(model.transformer.state_dict())
+    if original_names:
+        transformer = z_image_original_names(transformer)
+    tensors = _prefixed("model.diffusion_model.", transformer)
     for name, encoder in model.encoders.items():
-        tensors |= _prefixed(f"text_encoders.{name}.transformer.", _encoder_state(name, encoder))
+        stored = _CHECKPOINT_NAMES.get(name, name)
+        tensors |= _prefixed(f"text_encoders.{stored}.transformer.", _encoder_state(name, encoder))
     tensors |= _prefixed("vae.", model.vae.state_dict())
     return _save(path, tensors)
 
@@ -353,3 +405,73 @@ def write_split(folder: Path, model: FamilyModel) -> SplitFiles:
         encoders,
         _save(folder / "vae-tiny.safetensors", model.vae.state_dict()),
     )
+
+
+def tiny_qwen3(seed: int, hidden: int = 32) -> Any:
+    """A 2-layer Qwen3 (Z-Image's text encoder class) with per-head q/k norms, 16-wide heads."""
+    from transformers import Qwen3Config, Qwen3Model
+
+    config = Qwen3Config(
+        vocab_size=QWEN_VOCAB,
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        max_position_embeddings=1024,
+        max_window_layers=2,
+    )
+    return _seeded(Qwen3Model(config), seed)
+
+
+def tiny_z_image_transformer(seed: int, caption_width: int = 32) -> Any:
+    from diffusers import ZImageTransformer2DModel
+
+    model = ZImageTransformer2DModel(
+        all_patch_size=(2,),
+        all_f_patch_size=(1,),
+        in_channels=16,
+        dim=32,
+        n_layers=1,
+        n_refiner_layers=1,
+        n_heads=2,
+        n_kv_heads=2,
+        cap_feat_dim=caption_width,
+        axes_dims=[4, 6, 6],
+        axes_lens=[256, 64, 64],
+    )
+    return _seeded(model, seed)
+
+
+def z_image_model(seed: int = 0) -> FamilyModel:
+    return FamilyModel(
+        tiny_z_image_transformer(seed), tiny_vae(seed + 3), {"qwen_3_4b": tiny_qwen3(seed + 2)}
+    )
+
+
+def z_image_original_names(state: dict[str, Any]) -> dict[str, Any]:
+    """A diffusers Z-Image transformer state in the original (ComfyUI) names: fused ``qkv``,
+    ``x_embedder``/``final_layer``, ``q_norm``/``k_norm``, ``attention.out`` (what users download)."""
+    import torch
+
+    renames = {
+        "all_x_embedder.2-1.": "x_embedder.",
+        "all_final_layer.2-1.": "final_layer.",
+        ".attention.to_out.0.": ".attention.out.",
+        ".attention.norm_q.": ".attention.q_norm.",
+        ".attention.norm_k.": ".attention.k_norm.",
+    }
+    original: dict[str, Any] = {}
+    for name, tensor in state.items():
+        if ".attention.to_k." in name or ".attention.to_v." in name:
+            continue
+        if ".attention.to_q.weight" in name:
+            parts = [state[name.replace("to_q", part)] for part in ("to_q", "to_k", "to_v")]
+            original[name.replace("to_q.weight", "qkv.weight")] = torch.cat(parts, dim=0)
+            continue
+        renamed = name
+        for old, new in renames.items():
+            renamed = renamed.replace(old, new)
+        original[renamed] = tensor
+    return original

@@ -1,0 +1,89 @@
+"""Z-Image renders through the family loader: a full ComfyUI checkpoint (original tensor names, fused
+``qkv``), the split files (diffusion model, ComfyUI's ``qwen_3_4b`` Qwen3 file, the Flux VAE) and a
+diffusers folder give the same image for the same seed; the Qwen tokenizer is fetched once from the Hub."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.render.devices import DeviceChoice
+from core.render.engine import CheckpointLoadError, RenderEngine
+from core.render.recipe import Recipe
+from core.taxonomy import Architecture
+from tests.factory.tiny_families import (
+    add_tokenizer_repo,
+    tiny_qwen3,
+    write_full,
+    write_split,
+    z_image_model,
+)
+from tests.fakes.hub_api import HubHandler, HubState
+from tests.fakes.server import FakeServer, serve
+
+CPU = DeviceChoice("cpu", "float32", "tests")
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[FakeServer]:
+    state = HubState()
+    add_tokenizer_repo(state)
+    with serve(HubHandler, state) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def hub_env(
+    hub: FakeServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+
+def _pixels(engine: RenderEngine, **changes: object) -> np.ndarray:
+    recipe = Recipe(
+        prompt="a red cat",
+        negative_prompt="blue",
+        seed=3,
+        steps=2,
+        width=64,
+        height=64,
+        cfg=2.0,
+        sampler="Euler",
+    )
+    return np.asarray(engine.render(recipe.replace(**changes)).images[0], dtype=np.int16)  # type: ignore[arg-type]
+
+
+def test_full_checkpoint_and_split_files_render_the_same_image(tmp_path: Path) -> None:
+    model = z_image_model()
+    full = write_full(tmp_path / "z_image_full.safetensors", model, original_names=True)
+    split = write_split(tmp_path / "split", model)
+    engine = RenderEngine(tmp_path / "cache", CPU)
+    engine.load(full, Architecture.Z_IMAGE, None)
+    from_full = _pixels(engine)
+    assert from_full.std() > 5
+    assert np.array_equal(from_full, _pixels(engine))
+    assert not np.array_equal(from_full, _pixels(engine, seed=4))
+    engine.load(
+        split.checkpoint, Architecture.Z_IMAGE, None, text_encoders=split.text_encoders, vae=split.vae
+    )
+    assert np.array_equal(from_full, _pixels(engine))
+
+
+def test_a_qwen3_of_another_width_is_refused_in_one_line(tmp_path: Path) -> None:
+    model = z_image_model()
+    split = write_split(tmp_path / "split", model)
+    wide = write_split(
+        tmp_path / "wide", type(model)(model.transformer, model.vae, {"qwen_3_4b": tiny_qwen3(5, 64)})
+    )
+    engine = RenderEngine(tmp_path / "cache", CPU)
+    with pytest.raises(
+        CheckpointLoadError, match="64-wide Qwen3 text encoder; this Z-Image model reads 32-wide"
+    ):
+        engine.load(
+            split.checkpoint, Architecture.Z_IMAGE, None, text_encoders=wide.text_encoders, vae=split.vae
+        )
