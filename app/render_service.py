@@ -457,20 +457,32 @@ class RenderService:
         decides offload at load) and unresolved plans. Chooses the device, so it imports torch.
 
         The weights are estimated from the files' sizes (the checkpoint, separate encoders, the VAE);
-        fp8 tensors, found by their dtype in the header, count twice, as they are upcast to 16 bits.
+        fp8 tensors, found by their dtype in the header, count twice, as they are upcast to 16 bits,
+        and a full checkpoint's own encoders or VAE do not count where separate files replace them.
         """
         family = family_of(plan.architecture)
         checkpoint = plan.recipe.checkpoint
         if family is None or checkpoint is None or not checkpoint.path:
             return None
         from core.render.devices import free_memory_bytes
+        from core.render.family_loader import FamilyLoadError, match_encoder_files
         from core.render.memory import available_memory_bytes, plan_placement
 
         recipe = plan.recipe
-        paths = [Path(checkpoint.path), *(Path(ref.path) for ref in recipe.text_encoders if ref.path)]
+        encoders = [Path(ref.path) for ref in recipe.text_encoders if ref.path]
+        parts = list(encoders)
+        # The checkpoint's own encoders and VAE are not loaded where separate files take their place.
+        try:
+            replaced = match_encoder_files(family, encoders)
+        except (FamilyLoadError, OSError):
+            replaced = {}
+        unused = tuple(
+            prefix for slot in family.encoders if slot.name in replaced for prefix in slot.prefixes
+        )
         if recipe.vae is not None and recipe.vae.path:
-            paths.append(Path(recipe.vae.path))
-        sizes = [_weights_size(path) for path in paths]
+            parts.append(Path(recipe.vae.path))
+            unused += family.vae_prefixes
+        sizes = [_weights_size(Path(checkpoint.path), unused), *(_weights_size(path) for path in parts)]
         choice = self.engine().device
         return plan_placement(
             device_kind=choice.device.split(":", 1)[0],
@@ -829,20 +841,22 @@ def _own_parts(recipe: Recipe, architecture: Architecture | None) -> _OwnParts:
     return _OwnParts(has_encoders, has_vae, problem)
 
 
-def _weights_size(path: Path) -> int:
+def _weights_size(path: Path, unused: tuple[str, ...] = ()) -> int:
     """Bytes a model file's (or diffusers folder's) weights take once loaded for rendering: its size,
-    plus once more each fp8 tensor's bytes, as fp8 weights are upcast to 16 bits on load. Judged by
-    each tensor's dtype in the header (``F8_E4M3``, ``F8_E5M2``), never by the file's name: a
+    less the tensors named under ``unused`` prefixes (parts replaced by separate files), plus once
+    more each kept fp8 tensor's bytes, as fp8 weights are upcast to 16 bits on load. Judged by each
+    tensor's dtype in the header (``F8_E4M3``, ``F8_E5M2``), never by the file's name: a
     "flux1-dev-fp8" holding bf16 must not count double, and an fp8 file's bf16 norms do not double."""
     try:
         files = sorted(path.rglob("*.safetensors")) if path.is_dir() else [path]
-        return sum(file.stat().st_size + _fp8_bytes(file) for file in files)
+        return sum(file.stat().st_size + _loaded_bytes_change(file, unused) for file in files)
     except OSError:
         return 0
 
 
-def _fp8_bytes(path: Path) -> int:
-    """The bytes of a safetensors file's fp8 tensors (0 for other formats or an unreadable header)."""
+def _loaded_bytes_change(path: Path, unused: tuple[str, ...]) -> int:
+    """How loading changes a safetensors file's size: fp8 tensors' bytes once more, ``unused`` tensors'
+    bytes less (0 for other formats or an unreadable header)."""
     if path.suffix.lower() not in (".safetensors", ".sft"):
         return 0
     from core.formats.model_file import FormatError
@@ -852,7 +866,13 @@ def _fp8_bytes(path: Path) -> int:
         tensors = read_header(path).tensors
     except (FormatError, OSError):
         return 0
-    return sum(tensor.nbytes for tensor in tensors.values() if tensor.dtype.startswith("F8_"))
+    change = 0
+    for name, tensor in tensors.items():
+        if unused and name.startswith(unused):
+            change -= tensor.nbytes
+        elif tensor.dtype.startswith("F8_"):
+            change += tensor.nbytes
+    return change
 
 
 def _cell_progress(

@@ -36,6 +36,16 @@ def flux_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "fp8": write_safetensors(root / "flux1-dev-e4m3.safetensors", fp8),
         # Named fp8 by its uploader, but it holds bf16: the name must not double its size.
         "bf16_named_fp8": write_safetensors(root / "flux1-dev-fp8.safetensors", diffuser),
+        # A full fp8 checkpoint (its own T5 in fp8 too, CLIP and VAE in BF16), as Comfy-Org ships one.
+        "full_fp8": write_safetensors(
+            root / "flux1-dev-fp8-full.safetensors",
+            {
+                name: ("F8_E4M3" if len(shape) == 2 and not name.startswith("vae.") else dtype, shape)
+                for name, (dtype, shape) in keyspace("flux-flux", dtype="BF16").items()
+                if not name.startswith("text_encoders.clip_l.")
+            }
+            | keyspace("flux-flux", components=("clip_l",), dtype="BF16"),
+        ),
     }
     for component, prefix, name in PARTS:
         specs = keyspace("flux-flux", components=(component,), dtype="F16")
@@ -110,6 +120,29 @@ def test_fp8_weights_count_twice_by_their_dtype_not_the_file_name(
     # Each F8_E4M3 byte becomes two once upcast to 16 bits; the BF16 norms stay as they are.
     assert real_memory["weights_bytes"] == flux_files["fp8"].stat().st_size + fp8_bytes + parts
     assert real_memory["largest_component_bytes"] == flux_files["fp8"].stat().st_size + fp8_bytes
+
+
+def test_a_full_checkpoints_own_encoders_and_vae_do_not_count_when_separate_files_replace_them(
+    flux_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parts = sum(flux_files[name].stat().st_size for name in ("clip_l", "t5xxl", "vae"))
+    matrices = keyspace("flux-flux", components=("diffuser",), dtype="BF16").values()
+    transformer_fp8 = sum(_numel(shape) for _, shape in matrices if len(shape) == 2)
+    replaced = keyspace("flux-flux", components=("clip_l", "t5xxl", "vae"), dtype="BF16")
+    replaced_bytes = sum(
+        _numel(shape)
+        * (1 if len(shape) == 2 and not name.startswith(("vae.", "text_encoders.clip_l.")) else 2)
+        for name, (_, shape) in replaced.items()
+    )
+
+    _, document, _ = _plan(capsys, tmp_path, flux_files, "full_fp8")
+
+    memory = document["memory"]
+    assert isinstance(memory, dict)
+    # flux1-dev-fp8 (17 GB) + clip_l + t5xxl_fp16 + ae: its transformer at 16 bits and the separate
+    # files, not its own T5/CLIP/VAE as well (~34 GB for the real files, not ~46).
+    checkpoint = flux_files["full_fp8"].stat().st_size - replaced_bytes + transformer_fp8
+    assert memory["weights_bytes"] == checkpoint + parts
 
 
 def _numel(shape: tuple[int, ...]) -> int:
