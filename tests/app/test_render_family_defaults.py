@@ -80,6 +80,18 @@ def test_a_flux_model_without_sampler_or_cfg_gets_the_family_defaults(
     assert code in (0, 1)  # 1 only when this machine cannot hold the model (memory says why)
 
 
+def test_an_sd_checkpoint_keeps_a1111s_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    checkpoint = write_safetensors(tmp_path / "sd15.safetensors", keyspace("sd1-ldm"))
+
+    main(
+        ["--data-dir", str(tmp_path / "data"), "render", "--plan", "--json", "--checkpoint", str(checkpoint)]
+    )
+    document = json.loads(capsys.readouterr().out)
+
+    assert document["model"]["architecture"] == "sd1"
+    assert (document["sampler"], document["cfg"], document["problem"]) == ("Euler a", 7.0, None)
+
+
 def test_a_chosen_sampler_and_cfg_are_kept_and_an_unsupported_sampler_refused_by_name(
     flux_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
