@@ -145,3 +145,23 @@ def test_cases_are_valid_json_where_they_should_be() -> None:
     """The cases that should read are JSON the standard library reads as a header with metadata first."""
     header = json.loads(CASES["plain metadata"])
     assert next(iter(header)) == "__metadata__"
+
+
+def test_the_cache_knows_the_lengths_it_holds_and_forgets_those_it_let_go() -> None:
+    from core.formats.model_file import TensorTable
+    from core.formats.table_cache import TableCache, TableKey, ValidatedTable
+
+    cache = TableCache(max_bytes=10**6, max_entries=2)
+    table = ValidatedTable(TensorTable(), frozenset())
+    cache.put(TableKey("after-metadata", 5, b"x" * 10), table)
+    cache.put(TableKey("after-metadata", 5, b"y" * 30), table)
+    assert cache.lengths("after-metadata", 5) == (30, 10)
+    assert cache.lengths("after-metadata", 6) == cache.lengths("whole", 5) == ()
+
+    assert cache.get(TableKey("after-metadata", 5, b"x" * 10)) is table  # now the most recent
+    cache.put(TableKey("whole", 5, b"z" * 20), table)  # evicts the least recent: the 30-byte table
+
+    assert cache.lengths("after-metadata", 5) == (10,)
+    assert cache.lengths("whole", 5) == (20,)
+    cache.clear()
+    assert cache.lengths("after-metadata", 5) == ()
