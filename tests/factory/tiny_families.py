@@ -421,6 +421,7 @@ def tiny_qwen3(seed: int, hidden: int = 32) -> Any:
         head_dim=16,
         max_position_embeddings=1024,
         max_window_layers=2,
+        rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},  # Qwen3-4B's, as bundled
     )
     return _seeded(Qwen3Model(config), seed)
 
@@ -475,3 +476,29 @@ def z_image_original_names(state: dict[str, Any]) -> dict[str, Any]:
             renamed = renamed.replace(old, new)
         original[renamed] = tensor
     return original
+
+
+def write_z_image_folder(folder: Path, model: FamilyModel, cache_dir: Path) -> Path:
+    """The same Z-Image model as a diffusers folder (tokenizer included, as on the Hub)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, ZImagePipeline
+    from transformers import AutoTokenizer
+
+    from core.render.configs import RESOURCES_CONFIG_ROOT
+
+    scheduler = FlowMatchEulerDiscreteScheduler.from_pretrained(
+        str(RESOURCES_CONFIG_ROOT / "z_image" / "scheduler")
+    )
+    tokenizer_dir = cache_dir / "qwen-tokenizer"
+    for name, data in qwen_tokenizer_files().items():
+        target = tokenizer_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    pipe = ZImagePipeline(
+        scheduler=scheduler,
+        vae=model.vae,
+        text_encoder=model.encoders["qwen_3_4b"],
+        tokenizer=AutoTokenizer.from_pretrained(str(tokenizer_dir / Z_IMAGE_TOKENIZER.subfolder)),
+        transformer=model.transformer,
+    )
+    pipe.save_pretrained(str(folder))
+    return folder

@@ -19,6 +19,7 @@ from tests.factory.tiny_families import (
     tiny_qwen3,
     write_full,
     write_split,
+    write_z_image_folder,
     z_image_model,
 )
 from tests.fakes.hub_api import HubHandler, HubState
@@ -71,6 +72,9 @@ def test_full_checkpoint_and_split_files_render_the_same_image(tmp_path: Path) -
     engine.load(
         split.checkpoint, Architecture.Z_IMAGE, None, text_encoders=split.text_encoders, vae=split.vae
     )
+    assert np.array_equal(from_full, _pixels(engine))
+    folder = write_z_image_folder(tmp_path / "Z-Image-tiny", model, tmp_path / "work")
+    engine.load(folder, Architecture.Z_IMAGE, None)
     assert np.array_equal(from_full, _pixels(engine))
 
 
