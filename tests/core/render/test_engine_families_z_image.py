@@ -91,3 +91,38 @@ def test_a_qwen3_of_another_width_is_refused_in_one_line(tmp_path: Path) -> None
         engine.load(
             split.checkpoint, Architecture.Z_IMAGE, None, text_encoders=wide.text_encoders, vae=split.vae
         )
+
+
+@pytest.mark.parametrize(
+    ("dialect", "layers"),
+    [
+        ("transformer.", {"layers.0.attention.to_q": (32, 32), "layers.0.feed_forward.w1": (32, 85)}),
+        ("diffusion_model.", {"layers.0.attention.qkv": (32, 96), "noise_refiner.0.attention.out": (32, 32)}),
+    ],
+)
+def test_a_lora_changes_the_image_and_weight_0_is_the_bare_model(
+    tmp_path: Path, dialect: str, layers: dict[str, tuple[int, int]]
+) -> None:
+    """A Z-Image LoRA in diffusers/PEFT names or in ComfyUI's original names (fused ``qkv``) reaches the
+    transformer; weight 0 and switching it off give the bare image without reloading."""
+    import torch
+    from safetensors.torch import save_file
+
+    from core.render.recipe import AssetRef, LoraUse
+
+    generator = torch.Generator().manual_seed(1)
+    tensors = {}
+    for layer, (width_in, width_out) in layers.items():
+        tensors[f"{dialect}{layer}.lora_A.weight"] = torch.randn(4, width_in, generator=generator)
+        tensors[f"{dialect}{layer}.lora_B.weight"] = torch.randn(width_out, 4, generator=generator)
+    save_file(tensors, str(tmp_path / "z-lora.safetensors"))
+    lora = AssetRef("z-lora", path=str(tmp_path / "z-lora.safetensors"))
+    full = write_full(tmp_path / "z_image_full.safetensors", z_image_model(), original_names=True)
+    engine = RenderEngine(tmp_path / "cache", CPU)
+    engine.load(full, Architecture.Z_IMAGE, None)
+    bare = _pixels(engine)
+    with_lora = _pixels(engine, loras=(LoraUse(lora, 1.0),))
+    assert np.abs(bare - with_lora).max() > 20
+    assert np.array_equal(bare, _pixels(engine, loras=(LoraUse(lora, 0.0),)))
+    assert np.array_equal(bare, _pixels(engine))
+    assert engine.load_count == 1
