@@ -77,6 +77,7 @@ RENDERABLE = (
     Architecture.FLUX1,
     Architecture.CHROMA,
     Architecture.SD3,
+    Architecture.Z_IMAGE,
 )
 _SEED_MODULUS = MAX_SEED + 1
 _DIRECT = -1  # placeholder asset id of a file given by path outside the library (resolution skips it)
@@ -89,7 +90,7 @@ _LABELS = {
     AssetKind.EMBEDDING: "Embedding",
     AssetKind.HYPERNETWORK: "Hypernetwork",
 }
-RENDERABLE_NAMES = "SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1 and Chroma"
+RENDERABLE_NAMES = "SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1, Chroma and Z-Image"
 # UNets trained for another task take extra input channels a text-to-image render does not provide.
 _TASK_VARIANTS = {Variant.INPAINT: "inpainting", Variant.PIX2PIX: "instruct-pix2pix", Variant.DEPTH: "depth"}
 

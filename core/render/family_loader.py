@@ -390,7 +390,7 @@ def load_family_pipeline(
     else:
         raise FamilyLoadError(
             f"{files.checkpoint.name} is a {family.label} diffusion model without a VAE: choose a VAE file "
-            "(ae.safetensors for Flux.1 and Chroma)"
+            "(ae.safetensors for Flux.1, Chroma and Z-Image)"
         )
     components["vae"] = build_vae(vae_state, folder, dtype)
     components["scheduler"] = library.FlowMatchEulerDiscreteScheduler.from_pretrained(
