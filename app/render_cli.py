@@ -87,8 +87,8 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="a separate text-encoder file (clip_l, clip_g, t5xxl) for a Flux.1/SD3.5/Chroma model "
-        "stored without its own; repeatable",
+        help="a separate text-encoder file (clip_l, clip_g, t5xxl, qwen_3_4b) for a Flux.1, SD3.5, "
+        "Chroma or Z-Image model stored without its own; repeatable",
     )
     parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]", help="repeatable")
     parser.add_argument("--embedding", action="append", default=[], metavar="NAME", help="repeatable")
@@ -109,7 +109,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         "--sampler",
         default=None,
         help="as A1111 names it, e.g. 'DPM++ 2M' (or 'DPM++ 2M Karras'); default Euler a, or Euler for a "
-        "flow-matching model (Flux.1, SD3.5, Chroma) as Forge uses",
+        "flow-matching model (Flux.1, SD3.5, Chroma, Z-Image) as Forge uses",
     )
     parser.add_argument(
         "--schedule",
