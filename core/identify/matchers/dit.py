@@ -47,16 +47,28 @@ def match_flux(view: HeaderView, components: list[str]) -> Match | None:
 
 
 def match_flux_diffusers(view: HeaderView, components: list[str]) -> Match | None:
-    """A Flux transformer saved with diffusers names (``x_embedder``, ``single_transformer_blocks``)."""
-    if not (view.has("x_embedder.weight") and view.has_prefix("single_transformer_blocks.")):
+    """A Flux transformer saved with diffusers names (``x_embedder``, ``single_transformer_blocks``), bare
+    or under a full checkpoint's ``model.diffusion_model.`` (as ComfyUI-style all-in-one files keep it).
+    """
+    prefix = next(
+        (
+            p
+            for p in DIT_PREFIXES
+            if view.has(p + "x_embedder.weight") and view.has_prefix(p + "single_transformer_blocks.")
+        ),
+        None,
+    )
+    if prefix is None:
         return None
-    reasons = ["x_embedder + single_transformer_blocks => Flux transformer in diffusers naming"]
+    reasons = [
+        f"{prefix}x_embedder + {prefix}single_transformer_blocks => Flux transformer in diffusers naming"
+    ]
     return _flux(
         view,
-        context_dim=view.dim("context_embedder.weight", 1),
+        context_dim=view.dim(prefix + "context_embedder.weight", 1),
         context_key="context_embedder",
-        img_in=view.dim("x_embedder.weight", 1),
-        guidance=view.has_prefix("time_text_embed.guidance_embedder."),
+        img_in=view.dim(prefix + "x_embedder.weight", 1),
+        guidance=view.has_prefix(prefix + "time_text_embed.guidance_embedder."),
         reasons=reasons,
         components=components,
     )
@@ -120,14 +132,16 @@ def match_sd3(view: HeaderView, components: list[str]) -> Match | None:
         hidden = view.dim(prefix + "x_embedder.proj.weight", 0)
         pos = view.dim(prefix + "pos_embed", 1)
         large = view.has(prefix + "joint_blocks.37.x_block.mlp.fc1.weight")
-    elif view.has("pos_embed.proj.weight") and view.has("context_embedder.weight"):
-        if not view.has_prefix("transformer_blocks.0."):
-            return None
-        reasons = ["pos_embed.proj + context_embedder + transformer_blocks => SD3 in diffusers naming"]
-        hidden = view.dim("pos_embed.proj.weight", 0)
-        pos, large = None, view.has_prefix("transformer_blocks.37.")
     else:
-        return None
+        prefix = next((p for p in DIT_PREFIXES if _sd3_diffusers(view, p)), None)
+        if prefix is None:
+            return None
+        reasons = [
+            f"{prefix}pos_embed.proj + {prefix}context_embedder + {prefix}transformer_blocks "
+            "=> SD3 in diffusers naming"
+        ]
+        hidden = view.dim(prefix + "pos_embed.proj.weight", 0)
+        pos, large = None, view.has_prefix(prefix + "transformer_blocks.37.")
     details: dict[str, object] = {"components": ["transformer", *components]}
     if hidden:
         reasons.append(f"hidden size {hidden} => depth {hidden // 64}")
@@ -140,6 +154,15 @@ def match_sd3(view: HeaderView, components: list[str]) -> Match | None:
         details["hidden_size"] = hidden
     details.update(row_details(Architecture.SD3))
     return Match(AssetKind.CHECKPOINT, Architecture.SD3, tuple(reasons), details=details)
+
+
+def _sd3_diffusers(view: HeaderView, prefix: str) -> bool:
+    """SD3's diffusers names under ``prefix``: a patch embedder, a context embedder and joint blocks."""
+    return (
+        view.has(prefix + "pos_embed.proj.weight")
+        and view.has(prefix + "context_embedder.weight")
+        and view.has_prefix(prefix + "transformer_blocks.0.")
+    )
 
 
 def row_details(arch: Architecture) -> dict[str, object]:
