@@ -66,6 +66,7 @@ from core.taxonomy import (
 if TYPE_CHECKING:
     from core.jobs import CancelToken
     from core.render.engine import RenderEngine
+    from core.render.families import Family
     from core.render.memory import Placement
 
 _log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ RENDERABLE = (
     Architecture.CHROMA,
     Architecture.SD3,
     Architecture.Z_IMAGE,
+    Architecture.QWEN_IMAGE,
 )
 _SEED_MODULUS = MAX_SEED + 1
 _DIRECT = -1  # placeholder asset id of a file given by path outside the library (resolution skips it)
@@ -90,7 +92,7 @@ _LABELS = {
     AssetKind.EMBEDDING: "Embedding",
     AssetKind.HYPERNETWORK: "Hypernetwork",
 }
-RENDERABLE_NAMES = "SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1, Chroma and Z-Image"
+RENDERABLE_NAMES = "SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1, Chroma, Z-Image and Qwen-Image"
 # UNets trained for another task take extra input channels a text-to-image render does not provide.
 _TASK_VARIANTS = {Variant.INPAINT: "inpainting", Variant.PIX2PIX: "instruct-pix2pix", Variant.DEPTH: "depth"}
 
@@ -155,6 +157,8 @@ class RenderPlan:
     variant: Variant | None = None  # the checkpoint's (inpaint and pix2pix UNets take other inputs)
     misplaced: tuple[MisplacedAsset, ...] = ()  # files of another kind than their slot: never loaded
     parts_problem: str | None = None  # a Flux/SD3.5/Chroma model file without encoders/VAE, none given
+    # A LoRA of another family than a transformer checkpoint's (the render refuses it by name).
+    lora_problem: str | None = None
     # Whether the checkpoint file holds its own text encoders / VAE (False: a diffusion model only).
     own_text_encoders: bool = True
     own_vae: bool = True
@@ -179,6 +183,8 @@ class RenderPlan:
             return self.sampler_problem
         if self.misplaced:
             return "; ".join(item.message for item in self.misplaced)
+        if self.lora_problem:
+            return self.lora_problem
         if self.missing:
             return "; ".join(item.message for item in self.missing)
         if checkpoint is None:
@@ -354,7 +360,12 @@ class RenderService:
             fact = facts.get(checkpoint.path)
             if fact is not None and fact.kind is AssetKind.CHECKPOINT:
                 architecture, prediction, variant = fact.architecture, fact.prediction, fact.variant
-        warnings += self._mismatches(final, facts, architecture)
+        lora_problem = _lora_family_problem(final, facts, architecture)
+        warnings += [
+            warning
+            for warning in self._mismatches(final, facts, architecture)
+            if lora_problem is None or not warning.startswith("LoRA ")
+        ]
         if self._engine is not None and not misplaced:
             warnings += self._engine.supports(final)
         parts = _own_parts(final, architecture)
@@ -369,6 +380,7 @@ class RenderService:
             parts.problem,
             own_text_encoders=parts.text_encoders,
             own_vae=parts.vae,
+            lora_problem=lora_problem,
         )
 
     @staticmethod
@@ -798,6 +810,29 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
     return _FileFacts(found.kind, found.architecture, found.prediction, variant=found.variant)
 
 
+def _lora_family_problem(
+    recipe: Recipe, facts: dict[str, _FileFacts], architecture: Architecture | None
+) -> str | None:
+    """The refusal the render would give a LoRA of another family on a transformer checkpoint (a
+    Qwen-Image LoRA on Flux.1), worded as the render words it; SD checkpoints keep their warnings (their
+    LoRAs are judged by layer width when they load). Disabled LoRAs are never loaded: not judged."""
+    if family_of(architecture) is None or architecture is None:
+        return None
+    from core.render.lora_family import label
+
+    refused: list[str] = []
+    for use in recipe.loras:
+        fact = facts.get(use.ref.path or "") if use.enabled else None
+        if fact is None or not conflicts(AssetKind.LORA, fact.architecture, architecture):
+            continue
+        name = use.ref.name or Path(use.ref.path or "").stem
+        refused.append(
+            f"LoRA '{name}' does not fit this checkpoint: it was made for {label(fact.architecture)}, "
+            f"and this checkpoint is {label(architecture)}"
+        )
+    return "; ".join(refused) or None
+
+
 @dataclass(frozen=True, slots=True)
 class _OwnParts:
     """Whether a checkpoint file holds its own text encoders and VAE (False: a diffusion model only),
@@ -829,17 +864,45 @@ def _own_parts(recipe: Recipe, architecture: Architecture | None) -> _OwnParts:
     has_encoders = any(name_.startswith(slot.prefixes) for slot in family.encoders for name_ in names)
     has_vae = any(name_.startswith(family.vae_prefixes) for name_ in names)
     problem: str | None = None
+    wanted = ", ".join(slot.name for slot in family.encoders)
     if not has_encoders and not recipe.text_encoders:
-        wanted = ", ".join(slot.name for slot in family.encoders)
         problem = (
             f"{name} is a {family.label} diffusion model without its text encoders: "
             f"choose its text encoders ({wanted})"
         )
-    elif recipe.vae is None and not has_vae:
+    elif recipe.text_encoders:
+        problem = _encoder_slots_problem(family, recipe, names, name)
+    if problem is None and recipe.vae is None and not has_vae:
         problem = (
             f"{name} is a {family.label} diffusion model without a VAE: choose a VAE file (ae.safetensors)"
         )
     return _OwnParts(has_encoders, has_vae, problem)
+
+
+def _encoder_slots_problem(family: Family, recipe: Recipe, names: list[str], name: str) -> str | None:
+    """Which encoder slots neither the checkpoint nor the chosen files fill, matched as the loader
+    matches them (by what each file holds), so the plan refuses what the render would refuse."""
+    from core.render.family_loader import FamilyLoadError, match_encoder_files
+
+    files = [Path(ref.path) for ref in recipe.text_encoders if ref.path]
+    try:
+        matched = match_encoder_files(family, files)
+    except FamilyLoadError as error:
+        return str(error)
+    except OSError as error:
+        return f"cannot read a text-encoder file: {error}"
+    missing = [
+        slot.name
+        for slot in family.encoders
+        if slot.name not in matched and not any(key.startswith(slot.prefixes) for key in names)
+    ]
+    if not missing:
+        return None
+    wanted = ", ".join(slot.name for slot in family.encoders)
+    return (
+        f"{name} is a {family.label} diffusion model without its text encoders: choose the "
+        f"text-encoder files ({wanted}); {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+    )
 
 
 def _weights_size(path: Path, unused: tuple[str, ...] = ()) -> int:

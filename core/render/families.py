@@ -54,6 +54,8 @@ class EncoderSlot:
 T5_TOKENIZER = HubTokenizer("black-forest-labs/FLUX.1-schnell", "tokenizer_2", "T5TokenizerFast")
 # Z-Image's Qwen3 tokenizer with its chat template (the pipeline wraps the prompt as a chat turn).
 Z_IMAGE_TOKENIZER = HubTokenizer("Tongyi-MAI/Z-Image-Turbo", "tokenizer", "AutoTokenizer")
+# Qwen-Image's Qwen2 tokenizer (the pipeline writes its own prompt template around the prompt).
+QWEN_IMAGE_TOKENIZER = HubTokenizer("Qwen/Qwen-Image", "tokenizer", "AutoTokenizer")
 
 _CLIP_L = EncoderSlot(
     "clip_l",
@@ -91,6 +93,14 @@ def _cfg_arguments(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {"guidance_scale": settings["cfg"], "negative_prompt": settings["negative_prompt"] or None}
 
 
+def _true_cfg_arguments(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Qwen-Image guides with ``true_cfg_scale`` and runs the negative pass only when given a negative
+    prompt: above CFG 1 an empty negative prompt is a blank one, as ComfyUI's empty negative is."""
+    if settings["cfg"] <= 1:
+        return {"true_cfg_scale": 1.0}
+    return {"true_cfg_scale": settings["cfg"], "negative_prompt": settings["negative_prompt"] or " "}
+
+
 @dataclass(frozen=True, slots=True)
 class Family:
     """One renderable transformer family (see the module docstring).
@@ -98,6 +108,7 @@ class Family:
     ``folders`` maps a variant to its bundled config folder; ``variant`` picks it from the checkpoint's
     tensor names (Flux.1 dev carries ``guidance_in``, schnell does not). ``default_guidance`` is the
     distilled guidance a recipe without one renders with (None: the family has no such input).
+    ``vae_class`` is the diffusers autoencoder the family decodes with.
     """
 
     architecture: Architecture
@@ -110,6 +121,7 @@ class Family:
     arguments: Callable[[Mapping[str, Any]], dict[str, Any]]
     transformer_prefixes: tuple[str, ...] = ("model.diffusion_model.",)
     vae_prefixes: tuple[str, ...] = ("vae.", "first_stage_model.")
+    vae_class: str = "AutoencoderKL"
     default_guidance: float | None = None
     embeddings: bool = False
     hypernetworks: bool = False
@@ -217,6 +229,28 @@ FAMILIES: dict[Architecture, Family] = {
             ),
         ),
         arguments=_cfg_arguments,
+    ),
+    Architecture.QWEN_IMAGE: Family(
+        architecture=Architecture.QWEN_IMAGE,
+        label="Qwen-Image",
+        pipeline_class="QwenImagePipeline",
+        transformer_class="QwenImageTransformer2DModel",
+        folders={"default": "qwen_image"},
+        variant=_only,
+        encoders=(
+            EncoderSlot(
+                "qwen_2.5_vl_7b",
+                "qwen2_5_vl",
+                "text_encoder",
+                "Qwen2_5_VLForConditionalGeneration",
+                "tokenizer",
+                ("text_encoders.qwen25_7b.transformer.", "text_encoders.qwen25_7b."),
+                QWEN_IMAGE_TOKENIZER,
+                width=3584,
+            ),
+        ),
+        arguments=_true_cfg_arguments,
+        vae_class="AutoencoderKLQwenImage",
     ),
 }
 

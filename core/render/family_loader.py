@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from core.render.families import EncoderSlot, Family
-from core.render.family_shapes import ENCODER_SHAPES, TRANSFORMER_SHAPES, autoencoder, encoder_width
+from core.render.family_shapes import (
+    ENCODER_SHAPES,
+    TRANSFORMER_SHAPES,
+    autoencoder,
+    encoder_width,
+    qwen_image_vae,
+)
 from core.render.tokenizer import ensure_tokenizers, hub_tokenizer_dir
 
 log = logging.getLogger(__name__)
@@ -171,14 +177,47 @@ def build_transformer(family: Family, state: dict[str, Any], folder: Path, dtype
     )
 
 
-def build_vae(state: dict[str, Any], folder: Path, dtype: Any) -> Any:
-    """An ``AutoencoderKL`` (ldm or diffusers names) with the family's scaling and shift factors."""
-    from diffusers import AutoencoderKL
+def build_vae(state: dict[str, Any], folder: Path, dtype: Any, vae_class: str = "AutoencoderKL") -> Any:
+    """The family's autoencoder: an ``AutoencoderKL`` (ldm or diffusers names) with the family's scaling
+    and shift factors, or Qwen-Image's video VAE (Wan-style names, as ComfyUI's ``qwen_image_vae``)."""
+    import diffusers
 
+    if vae_class == "AutoencoderKLQwenImage":
+        return _qwen_image_vae(state, folder, dtype)
     overrides = autoencoder(_shapes(state))
-    return AutoencoderKL.from_single_file(
+    return diffusers.AutoencoderKL.from_single_file(
         state, config=str(folder), subfolder="vae", torch_dtype=dtype, local_files_only=True, **overrides
     )
+
+
+def _qwen_image_vae(state: dict[str, Any], folder: Path, dtype: Any) -> Any:
+    """diffusers 0.42 has no single-file loader for ``AutoencoderKLQwenImage``; its layout is the Wan 2.1
+    VAE's, so diffusers' Wan VAE name mapping converts ComfyUI's file (diffusers names pass unchanged)."""
+    model, converted = _qwen_image_vae_on_meta(state, folder)
+    expected = set(model.state_dict())
+    missing, unexpected = expected - set(converted), set(converted) - expected
+    if missing or unexpected:
+        raise FamilyLoadError(
+            f"not a Qwen-Image VAE ({len(missing)} tensors missing, {len(unexpected)} unexpected): "
+            "choose qwen_image_vae.safetensors"
+        )
+    model.load_state_dict({k: v.to(dtype) for k, v in converted.items()}, assign=True)
+    return model.eval()
+
+
+def _qwen_image_vae_on_meta(state: Mapping[str, Any], folder: Path) -> tuple[Any, dict[str, Any]]:
+    """The state in diffusers' names and an empty ``AutoencoderKLQwenImage`` of its widths and depth."""
+    import diffusers
+    import torch
+    from diffusers.loaders import single_file_utils
+
+    library: Any = diffusers
+    convert: Any = single_file_utils.convert_wan_vae_to_diffusers
+    converted: dict[str, Any] = convert(dict(state))
+    config = _config(folder, "vae", qwen_image_vae(_shapes(converted)))
+    with torch.device("meta"):
+        model = library.AutoencoderKLQwenImage.from_config(config)
+    return model, converted
 
 
 def build_text_encoder(slot: EncoderSlot, state: dict[str, Any], folder: Path, dtype: Any) -> Any:
@@ -194,14 +233,13 @@ def build_text_encoder(slot: EncoderSlot, state: dict[str, Any], folder: Path, d
     library: Any = transformers
     cls = getattr(library, slot.model_class)
     base = json.loads((folder / slot.component / "config.json").read_text(encoding="utf-8"))
-    base.update(ENCODER_SHAPES[slot.kind](_shapes(state)))
-    config = cls.config_class.from_dict(base)
+    config = cls.config_class.from_dict(_merged(base, ENCODER_SHAPES[slot.kind](_shapes(state))))
     with torch.device("meta"):
         model = cls(config)
-    expected = {name.removeprefix("text_model."): name for name in model.state_dict()}
+    expected = {_encoder_key(name): name for name in model.state_dict()}
     named: dict[str, Any] = {}
     for name, tensor in state.items():
-        key = expected.get(name.removeprefix("text_model."))
+        key = expected.get(_encoder_key(name))
         if key is not None:
             named[key] = tensor.to(dtype) if tensor.is_floating_point() else tensor
     missing = [name for name in expected.values() if name not in named]
@@ -227,7 +265,7 @@ def build_text_encoder(slot: EncoderSlot, state: dict[str, Any], folder: Path, d
         if type(owner).__name__.endswith("RotaryEmbedding") and any(b.is_meta for b in owner.buffers()):
             parent_name, _, attr = owner_name.rpartition(".")
             parent = model.get_submodule(parent_name) if parent_name else model
-            setattr(parent, attr, type(owner)(config=config))
+            setattr(parent, attr, type(owner)(config=getattr(owner, "config", config)))
     for buffer_owner in model.modules():  # non-persistent buffers (CLIP's position ids) are still meta
         for buffer_name, buffer in list(buffer_owner.named_buffers(recurse=False)):
             if not buffer.is_meta:
@@ -237,6 +275,17 @@ def build_text_encoder(slot: EncoderSlot, state: dict[str, Any], folder: Path, d
             positions = torch.arange(buffer.shape[-1]).expand(tuple(buffer.shape))
             buffer_owner.register_buffer(buffer_name, positions, persistent=False)
     return model.eval()
+
+
+def _merged(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` applied; nested configs (Qwen2.5-VL's ``text_config``) entry by entry."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path]:
@@ -307,7 +356,7 @@ def _refuse_two(family: Family, slot: EncoderSlot, first: Path, second: Path) ->
 
 def _encoder_key(name: str) -> str:
     """A text-encoder tensor name without the wrappers files put around it."""
-    for prefix in ("transformer.", "model."):
+    for prefix in ("transformer.", "model.", "language_model."):
         name = name.removeprefix(prefix)
     return name.removeprefix("text_model.")
 
@@ -390,9 +439,12 @@ def load_family_pipeline(
     else:
         raise FamilyLoadError(
             f"{files.checkpoint.name} is a {family.label} diffusion model without a VAE: choose a VAE file "
-            "(ae.safetensors for Flux.1, Chroma and Z-Image)"
+            "(ae.safetensors for Flux.1, Chroma and Z-Image, qwen_image_vae.safetensors for Qwen-Image)"
         )
-    components["vae"] = build_vae(vae_state, folder, dtype)
+    try:
+        components["vae"] = build_vae(vae_state, folder, dtype, family.vae_class)
+    except FamilyLoadError as error:
+        raise FamilyLoadError(f"{(files.vae or files.checkpoint).name}: {error}") from error
     components["scheduler"] = library.FlowMatchEulerDiscreteScheduler.from_pretrained(
         str(folder / "scheduler"), local_files_only=True
     )
@@ -402,14 +454,19 @@ def load_family_pipeline(
 def _check_text_width(family: Family, slot: EncoderSlot, components: Mapping[str, Any], source: str) -> None:
     """A T5 or Qwen encoder of another width than the transformer reads would fail deep inside the
     first step (CLIP widths are checked by the pooled projection, differently per family)."""
-    reads = {"t5": ("joint_attention_dim", "d_model"), "qwen3": ("cap_feat_dim", "hidden_size")}
+    reads = {
+        "t5": ("joint_attention_dim", "d_model"),
+        "qwen3": ("cap_feat_dim", "hidden_size"),
+        "qwen2_5_vl": ("joint_attention_dim", "hidden_size"),
+    }
     if slot.kind not in reads:
         return
     wanted_key, width_key = reads[slot.kind]
     wanted = getattr(components["transformer"].config, wanted_key, None)
-    width = getattr(components[slot.component].config, width_key, None)
+    encoder_config = components[slot.component].config
+    width = getattr(getattr(encoder_config, "text_config", encoder_config), width_key, None)
     if wanted is not None and width is not None and wanted != width:
-        name = {"t5": "T5", "qwen3": "Qwen3"}[slot.kind]
+        name = {"t5": "T5", "qwen3": "Qwen3", "qwen2_5_vl": "Qwen2.5-VL"}[slot.kind]
         raise FamilyLoadError(
             f"{source} is a {width}-wide {name} text encoder; this {family.label} model reads "
             f"{wanted}-wide text: choose the {name} it was trained with ({slot.name})"
@@ -458,7 +515,8 @@ def _load_folder(
                 state = _read(encoder_files[slot.name], _encoder_reader(), dtype)
                 overrides[slot.component] = build_text_encoder(slot, state, folder, dtype)
         if files.vae is not None:
-            overrides["vae"] = build_vae(_read(files.vae, _vae_reader(family), dtype), folder, dtype)
+            vae_state = _read(files.vae, _vae_reader(family), dtype)
+            overrides["vae"] = build_vae(vae_state, folder, dtype, family.vae_class)
     pipe = pipeline_cls.from_pretrained(
         str(files.checkpoint), dtype=dtype, local_files_only=True, **overrides
     )
@@ -511,7 +569,10 @@ def conversion_gaps(family: Family, checkpoint: Mapping[str, Any], config_root: 
         folder, "transformer", TRANSFORMER_SHAPES[family.transformer_class](_shapes(transformer))
     )
     gaps["transformer"] = _gaps(cls, config, transformer, SINGLE_FILE_LOADABLE_CLASSES, init_empty_weights)
-    if "vae" in parts:
+    if "vae" in parts and family.vae_class == "AutoencoderKLQwenImage":
+        vae = {n: t for name, t in checkpoint.items() if (n := _strip_prefix(parts["vae"])(name)) is not None}
+        gaps["vae"] = _qwen_image_vae_gaps(vae, folder)
+    elif "vae" in parts:
         vae = {n: t for name, t in checkpoint.items() if (n := _strip_prefix(parts["vae"])(name)) is not None}
         vae_config = _config(folder, "vae", autoencoder(_shapes(vae)))
         gaps["vae"] = _gaps(
@@ -523,6 +584,13 @@ def conversion_gaps(family: Family, checkpoint: Mapping[str, Any], config_root: 
             state = {n: t for name, t in checkpoint.items() if (n := strip(name)) is not None}
             gaps[slot.name] = _encoder_gaps(slot, state, folder)
     return gaps
+
+
+def _qwen_image_vae_gaps(state: Mapping[str, Any], folder: Path) -> KeyGaps:
+    """What converting a Qwen-Image VAE state (Wan-style or diffusers names) leaves out."""
+    model, converted = _qwen_image_vae_on_meta(state, folder)
+    expected = set(model.state_dict())
+    return KeyGaps(tuple(sorted(expected - set(converted))), tuple(sorted(set(converted) - expected)))
 
 
 def _gaps(cls: Any, config: dict[str, Any], state: dict[str, Any], table: Any, empty: Any) -> KeyGaps:
@@ -541,11 +609,11 @@ def _encoder_gaps(slot: EncoderSlot, state: dict[str, Any], folder: Path) -> Key
     library: Any = transformers
     cls = getattr(library, slot.model_class)
     base = json.loads((folder / slot.component / "config.json").read_text(encoding="utf-8"))
-    base.update(ENCODER_SHAPES[slot.kind](_shapes(state)))
+    base = _merged(base, ENCODER_SHAPES[slot.kind](_shapes(state)))
     with torch.device("meta"):
         model = cls(cls.config_class.from_dict(base))
-    expected = {name.removeprefix("text_model."): name for name in model.state_dict()}
-    found = {name.removeprefix("text_model.") for name in state}
+    expected = {_encoder_key(name): name for name in model.state_dict()}
+    found = {_encoder_key(name) for name in state}
     optional = {"encoder.embed_tokens.weight", "text_projection.weight"}
     missing = tuple(sorted(expected[n] for n in set(expected) - found if n not in optional))
     unexpected = tuple(sorted(n for n in found - set(expected) if not n.endswith("logit_scale")))

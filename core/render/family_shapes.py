@@ -241,16 +241,95 @@ def qwen_text(shapes: Shapes) -> dict[str, Any]:
     return config
 
 
+def qwen_image_transformer(shapes: Shapes) -> dict[str, Any]:
+    """QwenImageTransformer2DModel entries (ComfyUI's file stores diffusers' names, prefixed)."""
+    image_in = _first(shapes, "img_in.weight")
+    text_in = _first(shapes, "txt_in.weight")
+    head = _first(shapes, "transformer_blocks.0.attn.norm_q.weight")
+    if image_in is None or text_in is None or head is None:
+        return {}
+    inner, head_dim = int(image_in[0]), int(head[0])
+    config: dict[str, Any] = {
+        "in_channels": int(image_in[1]),
+        "joint_attention_dim": int(text_in[1]),
+        "attention_head_dim": head_dim,
+        "num_attention_heads": inner // head_dim,
+        "num_layers": _count(shapes, r"transformer_blocks\.(\d+)\."),
+        "axes_dims_rope": _rope_axes(head_dim),
+    }
+    final = _first(shapes, "proj_out.weight")
+    if final is not None:
+        config["out_channels"] = int(final[0]) // 4  # a 2x2 patch of the latent channels
+    return config
+
+
+def qwen_vl_text(shapes: Shapes) -> dict[str, Any]:
+    """Qwen2.5-VL entries (Qwen-Image's encoder), nested as its config is: ``text_config`` from the
+    language model (names without ``model.``/``language_model.``), ``vision_config`` from ``visual.*``.
+
+    Qwen2 has biased q/k/v projections and no q/k norms (which tells it from Qwen3); every released
+    Qwen2.5 size uses 128-wide heads, and the vision tower 80-wide ones.
+    """
+    tokens = _first(shapes, "embed_tokens.weight")
+    query = _first(shapes, "layers.0.self_attn.q_proj.weight")
+    key = _first(shapes, "layers.0.self_attn.k_proj.weight")
+    if tokens is None or query is None or key is None or "layers.0.self_attn.q_proj.bias" not in shapes:
+        return {}
+    if "layers.0.self_attn.q_norm.weight" in shapes:
+        return {}
+    text: dict[str, Any] = {
+        "vocab_size": int(tokens[0]),
+        "hidden_size": int(tokens[1]),
+        "num_attention_heads": int(query[0]) // 128,
+        "num_key_value_heads": int(key[0]) // 128,
+        "num_hidden_layers": _count(shapes, r"layers\.(\d+)\."),
+    }
+    text["max_window_layers"] = text["num_hidden_layers"]
+    text["layer_types"] = ["full_attention"] * text["num_hidden_layers"]
+    feed = _first(shapes, "layers.0.mlp.gate_proj.weight")
+    if feed is not None:
+        text["intermediate_size"] = int(feed[0])
+    config: dict[str, Any] = {"text_config": text}
+    patch = _first(shapes, "visual.patch_embed.proj.weight")
+    if patch is not None:
+        vision: dict[str, Any] = {
+            "hidden_size": int(patch[0]),
+            "num_heads": max(1, int(patch[0]) // 80),
+            "depth": _count(shapes, r"visual\.blocks\.(\d+)\."),
+        }
+        vision_feed = _first(shapes, "visual.blocks.0.mlp.gate_proj.weight")
+        if vision_feed is not None:
+            vision["intermediate_size"] = int(vision_feed[0])
+        merged = _first(shapes, "visual.merger.mlp.2.weight")
+        if merged is not None:
+            vision["out_hidden_size"] = int(merged[0])
+        config["vision_config"] = vision
+    return config
+
+
+def qwen_image_vae(shapes: Shapes) -> dict[str, Any]:
+    """AutoencoderKLQwenImage entries from diffusers names (a Wan-style file is converted first):
+    the base width, the latent channels and the residual blocks per level (4 levels, 3 downsamples)."""
+    first = _first(shapes, "encoder.conv_in.weight")
+    latent = _first(shapes, "decoder.conv_in.weight")
+    if first is None or latent is None:
+        return {}
+    blocks = _count(shapes, r"encoder\.down_blocks\.(\d+)\.")
+    return {"base_dim": int(first[0]), "z_dim": int(latent[1]), "num_res_blocks": max(1, (blocks - 3) // 4)}
+
+
 TRANSFORMER_SHAPES = {
     "FluxTransformer2DModel": flux_transformer,
     "ChromaTransformer2DModel": flux_transformer,
     "SD3Transformer2DModel": sd3_transformer,
     "ZImageTransformer2DModel": z_image_transformer,
+    "QwenImageTransformer2DModel": qwen_image_transformer,
 }
-ENCODER_SHAPES = {"clip": clip_text, "t5": t5_encoder, "qwen3": qwen_text}
+ENCODER_SHAPES = {"clip": clip_text, "t5": t5_encoder, "qwen3": qwen_text, "qwen2_5_vl": qwen_vl_text}
 
 
 def encoder_width(kind: str, shapes: Shapes) -> int:
     """The hidden width of a text encoder's tensors (orders CLIP-L before CLIP-G); 0 when unknown."""
     config = ENCODER_SHAPES[kind](shapes)
+    config = config.get("text_config", config)
     return int(config.get("hidden_size") or config.get("d_model") or 0)

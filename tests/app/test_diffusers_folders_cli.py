@@ -104,7 +104,7 @@ def test_a_checkpoint_of_no_known_family_is_refused_in_words(library: tuple[Path
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "atelier render: cannot render: 'tiny-unet' is a checkpoint of unknown architecture; "
-        "Atelier renders SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1, Chroma and Z-Image checkpoints"
+        "Atelier renders SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1, Chroma, Z-Image and Qwen-Image checkpoints"
     )
 
 

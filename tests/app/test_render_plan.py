@@ -49,7 +49,7 @@ def test_a_checkpoint_of_no_known_family_is_refused_in_words(service: RenderServ
 
     assert plan.problem == (
         "'odd' is a checkpoint of unknown architecture; "
-        "Atelier renders SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1, Chroma and Z-Image checkpoints"
+        "Atelier renders SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1, Chroma, Z-Image and Qwen-Image checkpoints"
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.render.families import T5_TOKENIZER, Z_IMAGE_TOKENIZER
+from core.render.families import QWEN_IMAGE_TOKENIZER, T5_TOKENIZER, Z_IMAGE_TOKENIZER
 from tests.fakes.hub_api import HubState
 
 T5_VOCAB = 64
@@ -158,6 +158,7 @@ def add_tokenizer_repo(state: HubState) -> None:
     """Serve the tiny T5 and Qwen tokenizers as the repositories the renderer fetches them from."""
     state.add({"id": T5_TOKENIZER.repo, "sha": "1" * 40, "siblings": []}, t5_tokenizer_files())
     state.add({"id": Z_IMAGE_TOKENIZER.repo, "sha": "2" * 40, "siblings": []}, qwen_tokenizer_files())
+    state.add({"id": QWEN_IMAGE_TOKENIZER.repo, "sha": "3" * 40, "siblings": []}, qwen_tokenizer_files())
 
 
 QWEN_VOCAB = 320
@@ -367,12 +368,14 @@ def sd3_model(seed: int = 0) -> FamilyModel:
 
 
 # ComfyUI's name for an encoder inside a full checkpoint, where it differs from its file's stem.
-_CHECKPOINT_NAMES = {"qwen_3_4b": "qwen3_4b"}
+_CHECKPOINT_NAMES = {"qwen_3_4b": "qwen3_4b", "qwen_2.5_vl_7b": "qwen25_7b"}
 
 
 def _encoder_state(name: str, model: Any) -> dict[str, Any]:
     if name.startswith("clip"):
         return _clip_file_state(model)
+    if name.startswith("qwen_2.5"):  # ComfyUI's qwen_2.5_vl_7b: ``model.layers.*``, ``visual.*``
+        return qwen_vl_comfyui_names(model.state_dict())
     if name.startswith("qwen"):  # ComfyUI's qwen_3_4b files keep Qwen3ForCausalLM's ``model.`` prefix
         return _prefixed("model.", model.state_dict())
     state = dict(model.state_dict())
@@ -502,3 +505,163 @@ def write_z_image_folder(folder: Path, model: FamilyModel, cache_dir: Path) -> P
     )
     pipe.save_pretrained(str(folder))
     return folder
+
+
+def tiny_qwen_vl(seed: int, hidden: int = 256) -> Any:
+    """A 2-layer Qwen2.5-VL (Qwen-Image's encoder class) with 128-wide heads, as every Qwen2.5 has, and a
+    1-block 160-wide vision tower (two 80-wide heads, as the released tower's)."""
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    config = Qwen2_5_VLConfig(
+        text_config={
+            "vocab_size": QWEN_VOCAB,
+            "hidden_size": hidden,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": hidden // 128,
+            "num_key_value_heads": 1,
+            "max_window_layers": 2,
+            "rms_norm_eps": 1e-6,  # Qwen2.5-VL-7B's, as bundled
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 1000000.0,
+                "mrope_section": [16, 24, 24],
+            },
+            "bos_token_id": 0,
+            "eos_token_id": 2,
+        },
+        vision_config={
+            "depth": 1,
+            "hidden_size": 160,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "out_hidden_size": hidden,
+            "fullatt_block_indexes": [0],
+        },
+        image_token_id=QWEN_VOCAB - 1,
+        video_token_id=QWEN_VOCAB - 2,
+        vision_start_token_id=QWEN_VOCAB - 3,
+        vision_end_token_id=QWEN_VOCAB - 4,
+        tie_word_embeddings=False,
+    )
+    return _seeded(Qwen2_5_VLForConditionalGeneration(config), seed)
+
+
+def qwen_vl_comfyui_names(state: dict[str, Any]) -> dict[str, Any]:
+    """A transformers 5 Qwen2.5-VL state in ComfyUI's names (``model.layers.*``, ``visual.*``)."""
+    return {
+        name.replace("model.language_model.", "model.", 1).replace("model.visual.", "visual.", 1): tensor
+        for name, tensor in state.items()
+    }
+
+
+def tiny_qwen_image_transformer(seed: int, text_width: int = 256) -> Any:
+    from diffusers import QwenImageTransformer2DModel
+
+    model = QwenImageTransformer2DModel(
+        patch_size=2,
+        in_channels=64,
+        out_channels=16,
+        num_layers=1,
+        attention_head_dim=32,
+        num_attention_heads=2,
+        joint_attention_dim=text_width,
+        axes_dims_rope=(4, 14, 14),
+    )
+    return _seeded(model, seed)
+
+
+def tiny_qwen_image_vae(seed: int) -> Any:
+    """Qwen-Image's VAE at 8 channels wide (the real one is 96) with the released latents and levels."""
+    from diffusers import AutoencoderKLQwenImage
+
+    from core.render.configs import RESOURCES_CONFIG_ROOT
+
+    config = json.loads((RESOURCES_CONFIG_ROOT / "qwen_image" / "vae" / "config.json").read_text())
+    config.update(base_dim=8, num_res_blocks=1)
+    return _seeded(AutoencoderKLQwenImage.from_config(config), seed)
+
+
+def qwen_image_model(seed: int = 0) -> FamilyModel:
+    return FamilyModel(
+        tiny_qwen_image_transformer(seed),
+        tiny_qwen_image_vae(seed + 3),
+        {"qwen_2.5_vl_7b": tiny_qwen_vl(seed + 2)},
+    )
+
+
+def write_qwen_image_folder(folder: Path, model: FamilyModel, cache_dir: Path) -> Path:
+    """The same Qwen-Image model as a diffusers folder (tokenizer included, as on the Hub)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, QwenImagePipeline
+    from transformers import AutoTokenizer
+
+    from core.render.configs import RESOURCES_CONFIG_ROOT
+
+    scheduler = FlowMatchEulerDiscreteScheduler.from_pretrained(
+        str(RESOURCES_CONFIG_ROOT / "qwen_image" / "scheduler")
+    )
+    tokenizer_dir = cache_dir / "qwen-image-tokenizer"
+    for name, data in qwen_tokenizer_files().items():
+        target = tokenizer_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    pipe = QwenImagePipeline(
+        scheduler=scheduler,
+        vae=model.vae,
+        text_encoder=model.encoders["qwen_2.5_vl_7b"],
+        tokenizer=AutoTokenizer.from_pretrained(str(tokenizer_dir / QWEN_IMAGE_TOKENIZER.subfolder)),
+        transformer=model.transformer,
+    )
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+_WAN_RESIDUAL = {
+    "norm1.": "residual.0.",
+    "conv1.": "residual.2.",
+    "norm2.": "residual.3.",
+    "conv2.": "residual.6.",
+}
+
+
+def _wan_residual(name: str) -> str:
+    for new, old in _WAN_RESIDUAL.items():
+        if name.startswith(new):
+            return old + name[len(new) :]
+    return name.replace("conv_shortcut.", "shortcut.", 1)
+
+
+def qwen_image_vae_wan_names(state: dict[str, Any]) -> dict[str, Any]:
+    """A diffusers ``AutoencoderKLQwenImage`` state (2 residual blocks per level, as released) in the
+    original Wan 2.1 names ComfyUI's ``qwen_image_vae.safetensors`` uses (``downsamples``, ``middle``,
+    ``head``, ``upsamples`` with 3 residual blocks and one resample per level)."""
+    import re
+
+    renamed: dict[str, Any] = {}
+    for name, tensor in state.items():
+        side, _, rest = name.partition(".")
+        if side not in ("encoder", "decoder"):
+            renamed[{"quant_conv": "conv1", "post_quant_conv": "conv2"}[side] + "." + rest] = tensor
+            continue
+        if rest.startswith("conv_in."):
+            new = "conv1." + rest[len("conv_in.") :]
+        elif rest.startswith("norm_out."):
+            new = "head.0." + rest[len("norm_out.") :]
+        elif rest.startswith("conv_out."):
+            new = "head.2." + rest[len("conv_out.") :]
+        elif match := re.match(r"mid_block\.resnets\.(\d)\.(.*)", rest):
+            new = f"middle.{2 * int(match.group(1))}." + _wan_residual(match.group(2))
+        elif match := re.match(r"mid_block\.attentions\.0\.(.*)", rest):
+            new = "middle.1." + match.group(1)
+        elif match := re.match(r"down_blocks\.(\d+)\.(.*)", rest):
+            new = f"downsamples.{match.group(1)}." + _wan_residual(match.group(2))
+        elif match := re.match(r"up_blocks\.(\d+)\.resnets\.(\d+)\.(.*)", rest):
+            new = f"upsamples.{4 * int(match.group(1)) + int(match.group(2))}." + _wan_residual(
+                match.group(3)
+            )
+        elif match := re.match(r"up_blocks\.(\d+)\.upsamplers\.0\.(.*)", rest):
+            new = f"upsamples.{4 * int(match.group(1)) + 3}." + match.group(2)
+        else:
+            raise ValueError(f"no Wan name for {name}")
+        renamed[f"{side}.{new}"] = tensor
+    return renamed

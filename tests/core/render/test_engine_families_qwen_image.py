@@ -1,0 +1,132 @@
+"""Qwen-Image renders through the family loader: a full ComfyUI checkpoint, the split files (diffusion
+model, ComfyUI's ``qwen_2.5_vl_7b`` Qwen2.5-VL file in its own names, the Qwen-Image VAE) and a diffusers
+folder give the same image for the same seed; the Qwen tokenizer is fetched once from the Hub; a LoRA
+changes the image and weight 0 is the bare model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.render.devices import DeviceChoice
+from core.render.engine import CheckpointLoadError, RenderEngine
+from core.render.recipe import Recipe
+from core.taxonomy import Architecture
+from tests.factory.tiny_families import (
+    add_tokenizer_repo,
+    qwen_image_model,
+    tiny_qwen_vl,
+    write_full,
+    write_qwen_image_folder,
+    write_split,
+)
+from tests.fakes.hub_api import HubHandler, HubState
+from tests.fakes.server import FakeServer, serve
+
+CPU = DeviceChoice("cpu", "float32", "tests")
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[FakeServer]:
+    state = HubState()
+    add_tokenizer_repo(state)
+    with serve(HubHandler, state) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def hub_env(
+    hub: FakeServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+
+def _pixels(engine: RenderEngine, **changes: object) -> np.ndarray:
+    recipe = Recipe(
+        prompt="a red cat",
+        negative_prompt="blue",
+        seed=3,
+        steps=2,
+        width=64,
+        height=64,
+        cfg=2.0,
+        sampler="Euler",
+    )
+    return np.asarray(engine.render(recipe.replace(**changes)).images[0], dtype=np.int16)  # type: ignore[arg-type]
+
+
+def test_full_checkpoint_and_split_files_render_the_same_image(tmp_path: Path) -> None:
+    model = qwen_image_model()
+    full = write_full(tmp_path / "qwen_image_full.safetensors", model)
+    split = write_split(tmp_path / "split", model)
+    engine = RenderEngine(tmp_path / "cache", CPU)
+    engine.load(full, Architecture.QWEN_IMAGE, None)
+    from_full = _pixels(engine)
+    assert from_full.std() > 5
+    assert np.array_equal(from_full, _pixels(engine))
+    assert not np.array_equal(from_full, _pixels(engine, seed=4))
+    engine.load(
+        split.checkpoint, Architecture.QWEN_IMAGE, None, text_encoders=split.text_encoders, vae=split.vae
+    )
+    assert np.array_equal(from_full, _pixels(engine))
+    folder = write_qwen_image_folder(tmp_path / "Qwen-Image-tiny", model, tmp_path / "work")
+    engine.load(folder, Architecture.QWEN_IMAGE, None)
+    assert np.array_equal(from_full, _pixels(engine))
+
+
+def test_a_qwen_vl_of_another_width_is_refused_in_one_line(tmp_path: Path) -> None:
+    model = qwen_image_model()
+    split = write_split(tmp_path / "split", model)
+    wide = write_split(
+        tmp_path / "wide", type(model)(model.transformer, model.vae, {"qwen_2.5_vl_7b": tiny_qwen_vl(5, 128)})
+    )
+    engine = RenderEngine(tmp_path / "cache", CPU)
+    with pytest.raises(
+        CheckpointLoadError, match=r"128-wide Qwen2\.5-VL text encoder; this Qwen-Image model reads 256-wide"
+    ):
+        engine.load(
+            split.checkpoint, Architecture.QWEN_IMAGE, None, text_encoders=wide.text_encoders, vae=split.vae
+        )
+
+
+@pytest.mark.parametrize(
+    ("dialect", "layers"),
+    [
+        (
+            "transformer.",
+            {"transformer_blocks.0.attn.to_q": (64, 64), "transformer_blocks.0.img_mlp.net.2": (256, 64)},
+        ),
+        ("diffusion_model.", {"transformer_blocks.0.attn.add_q_proj": (64, 64), "img_in": (64, 64)}),
+    ],
+)
+def test_a_lora_changes_the_image_and_weight_0_is_the_bare_model(
+    tmp_path: Path, dialect: str, layers: dict[str, tuple[int, int]]
+) -> None:
+    """A Qwen-Image LoRA in diffusers/PEFT names or ComfyUI/ai-toolkit's ``diffusion_model.`` names reaches
+    the transformer; weight 0 and switching it off give the bare image without reloading."""
+    import torch
+    from safetensors.torch import save_file
+
+    from core.render.recipe import AssetRef, LoraUse
+
+    generator = torch.Generator().manual_seed(1)
+    tensors = {}
+    for layer, (width_in, width_out) in layers.items():
+        tensors[f"{dialect}{layer}.lora_A.weight"] = torch.randn(4, width_in, generator=generator)
+        tensors[f"{dialect}{layer}.lora_B.weight"] = torch.randn(width_out, 4, generator=generator)
+    save_file(tensors, str(tmp_path / "q-lora.safetensors"))
+    lora = AssetRef("q-lora", path=str(tmp_path / "q-lora.safetensors"))
+    full = write_full(tmp_path / "qwen_image_full.safetensors", qwen_image_model())
+    engine = RenderEngine(tmp_path / "cache", CPU)
+    engine.load(full, Architecture.QWEN_IMAGE, None)
+    bare = _pixels(engine)
+    with_lora = _pixels(engine, loras=(LoraUse(lora, 1.0),))
+    assert np.abs(bare - with_lora).max() > 20
+    assert np.array_equal(bare, _pixels(engine, loras=(LoraUse(lora, 0.0),)))
+    assert np.array_equal(bare, _pixels(engine))
+    assert engine.load_count == 1
