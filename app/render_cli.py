@@ -295,6 +295,8 @@ def cli_problem(plan: RenderPlan) -> str | None:
         return problem
     if not plan.own_text_encoders and not plan.recipe.text_encoders:
         return f"{problem} with --text-encoder NAME, once for each"
+    if "without its text encoders" in problem:  # some slots filled, others named as missing
+        return f"{problem} (add it with --text-encoder NAME)"
     return f"{problem} with --vae NAME"
 
 
@@ -326,6 +328,8 @@ def _check_plan(
             if offer:
                 print(f"    on Civitai: {offer}", file=sys.stderr)
         return EXIT_MISSING
+    if plan.lora_problem and plan.problem == plan.lora_problem:
+        return _fail(command, f"cannot render: {plan.lora_problem}", EXIT_USAGE)
     problem = cli_problem(plan)
     if problem is not None:
         return _fail(command, f"cannot render: {problem}", EXIT_FAILED)
@@ -434,7 +438,7 @@ def _show_plan(plan: RenderPlan, as_json: bool, out: TextIO, placement: Placemen
         return EXIT_OK
     if plan.ready:
         return EXIT_FAILED
-    if plan.sampler_problem or plan.misplaced:
+    if plan.sampler_problem or plan.misplaced or plan.problem == plan.lora_problem:
         return EXIT_USAGE
     return EXIT_MISSING if plan.missing else EXIT_FAILED
 

@@ -1,0 +1,111 @@
+"""``render --plan`` refuses, before anything loads, what the render itself would refuse: a Flux.1
+diffusion model given only one of its two text encoders (the slots are matched as the loader matches
+them, by what each file holds), and a LoRA of another family (a Qwen-Image or Z-Image LoRA on Flux.1),
+named with both families and exiting 2 like the other refusals. Header-true sparse files: nothing but the
+header is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.factory.family_loras import family_lora
+from tests.factory.keyspaces import keyspace
+from tests.factory.safetensors_writer import write_safetensors
+
+PARTS = (
+    ("clip_l", "text_encoders.clip_l.transformer.", "clip_l.safetensors"),
+    ("t5xxl", "text_encoders.t5xxl.transformer.", "t5xxl_fp16.safetensors"),
+    ("vae", "vae.", "ae.safetensors"),
+)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("flux-refusals")
+    found = {
+        "transformer": write_safetensors(
+            root / "flux1-dev.safetensors", keyspace("flux-flux", components=("diffuser",), dtype="BF16")
+        ),
+        "full": write_safetensors(root / "flux1-dev-full.safetensors", keyspace("flux-flux", dtype="BF16")),
+    }
+    for component, prefix, name in PARTS:
+        specs = keyspace("flux-flux", components=(component,), dtype="F16")
+        found[component] = write_safetensors(
+            root / name, {k.removeprefix(prefix): v for k, v in specs.items()}
+        )
+    for family in ("qwen_image", "z_image", "chroma"):
+        case = family_lora(family, "ai_toolkit")
+        found[f"{family}_lora"] = write_safetensors(root / f"{family}_style.safetensors", dict(case.specs))
+    return found
+
+
+def _plan(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main(["--data-dir", str(tmp_path / "data"), "render", "--plan", "--sampler", "Euler", *args])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_one_text_encoder_of_two_is_refused_naming_the_missing_slot(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = _plan(
+        tmp_path, capsys, "--checkpoint", str(files["transformer"]),
+        "--text-encoder", str(files["clip_l"]), "--vae", str(files["vae"]),
+    )  # fmt: skip
+
+    assert lines[-1] == (
+        "Would not render: flux1-dev is a Flux.1 diffusion model without its text encoders: choose the "
+        "text-encoder files (clip_l, t5xxl); t5xxl is missing (add it with --text-encoder NAME)"
+    )
+    assert code == 1
+
+    # The T5 alone: the CLIP slot is the one named.
+    code, lines = _plan(
+        tmp_path, capsys, "--checkpoint", str(files["transformer"]),
+        "--text-encoder", str(files["t5xxl"]), "--vae", str(files["vae"]),
+    )  # fmt: skip
+    assert lines[-1].endswith("; clip_l is missing (add it with --text-encoder NAME)")
+    assert code == 1
+
+
+def test_both_encoders_or_a_full_checkpoint_are_ready(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = _plan(
+        tmp_path, capsys, "--checkpoint", str(files["transformer"]), "--text-encoder", str(files["t5xxl"]),
+        "--text-encoder", str(files["clip_l"]), "--vae", str(files["vae"]),
+    )  # fmt: skip
+    assert lines[-1] in ("Ready to render.", "Would not render on this machine.")
+    assert code in (0, 1)
+
+    # A full checkpoint's own T5 fills the slot a separate CLIP file does not.
+    _, lines = _plan(
+        tmp_path, capsys, "--checkpoint", str(files["full"]), "--text-encoder", str(files["clip_l"])
+    )
+    assert lines[-1] in ("Ready to render.", "Would not render on this machine.")
+
+
+@pytest.mark.parametrize(("family", "label"), [("qwen_image", "Qwen-Image"), ("z_image", "Z-Image")])
+def test_a_lora_of_another_family_is_refused_with_both_families_named(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], family: str, label: str
+) -> None:
+    code, lines = _plan(
+        tmp_path, capsys, "--checkpoint", str(files["full"]), "--lora", f"{files[f'{family}_lora']}:0.8"
+    )
+
+    assert lines[-1] == (
+        f"Would not render: LoRA '{family}_style' does not fit this checkpoint: it was made for {label}, "
+        "and this checkpoint is Flux.1"
+    )
+    assert code == 2
+
+
+def test_a_chroma_lora_on_flux_is_ready(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, lines = _plan(
+        tmp_path, capsys, "--checkpoint", str(files["full"]), "--lora", f"{files['chroma_lora']}:0.8"
+    )
+    assert lines[-1] in ("Ready to render.", "Would not render on this machine.")
