@@ -27,7 +27,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "copy-catalog",
         parents=[common],
         description="Copies every row of a catalog (ids kept, one transaction) into another catalog: an "
-        "SQLite file or a PostgreSQL server. A target that already holds a library is refused unless --replace.",
+        "SQLite file or a PostgreSQL server. A target that already holds a library is refused unless "
+        "--replace.",
     )
     copy.add_argument(
         "--to", dest="target", required=True, metavar="URL", help="postgresql://user@host/db or a file"

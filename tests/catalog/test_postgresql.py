@@ -20,14 +20,13 @@ from catalog.library import Library
 from catalog.migrate import head_revision, recorded_revision, upgrade
 from catalog.records import AssetQuery, UserDataChanges
 from tests.catalog.conftest import hashes_for, scanned
-from tests.catalog.pg_fixtures import pg, pg_url  # noqa: F401 - fixtures
 from tests.pg_server import PgServer
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def server_engine(pg_url: str) -> Iterator[Engine]:  # noqa: F811 - the fixture above
+def server_engine(pg_url: str) -> Iterator[Engine]:
     location = parse(pg_url)
     assert location.url is not None
     engine = create_server_engine(location.url)
@@ -49,9 +48,10 @@ def test_migrations_reach_head_and_triggers_keep_the_search_index(server_engine:
         connection.execute(text("INSERT INTO roots (path, layout, added_at) VALUES ('/m', 'flat', now())"))
         connection.execute(
             text(
-                "INSERT INTO assets (root_id, path, file_name, size, mtime_ns, format, kind, architecture, status,"
-                " added_at, updated_at, display_name, trigger_words) VALUES (1, '/m/pixel_art_v2.safetensors',"
-                " 'pixel_art_v2.safetensors', 5000000000, 1733000000000000000, 'safetensors', 'lora', 'sdxl',"
+                "INSERT INTO assets (root_id, path, file_name, size, mtime_ns, format, kind, architecture,"
+                " status, added_at, updated_at, display_name, trigger_words)"
+                " VALUES (1, '/m/pixel_art_v2.safetensors', 'pixel_art_v2.safetensors', 5000000000,"
+                " 1733000000000000000, 'safetensors', 'lora', 'sdxl',"
                 " 'ok', now(), now(), 'Café', '[\"pxl style\"]')"
             )
         )
@@ -63,8 +63,8 @@ def test_migrations_reach_head_and_triggers_keep_the_search_index(server_engine:
         connection.execute(text("UPDATE tags SET name = 'Manga' WHERE id = 1"))
         connection.execute(
             text(
-                "INSERT INTO remote_links (asset_id, site, model_id, version_id, model_name, payload, fetched_at)"
-                " VALUES (1, 'civitai', 7, 8, 'Retro Sprites', '{}', now())"
+                "INSERT INTO remote_links (asset_id, site, model_id, version_id, model_name, payload,"
+                " fetched_at) VALUES (1, 'civitai', 7, 8, 'Retro Sprites', '{}', now())"
             )
         )
         found = connection.execute(
@@ -96,7 +96,9 @@ def test_a_catalog_copied_into_postgresql_and_back_is_the_same(tmp_path: Path, s
     original = _sqlite_library(tmp_path, "a")
     source = create_catalog_engine(original.path)
     report = copy_catalog(source, server_engine)
-    assert report.rows["assets"] == 2 and report.rows["tags"] == 2 and report.rows["asset_collections"] == 1
+    assert report.rows["assets"] == 2
+    assert report.rows["tags"] == 2
+    assert report.rows["asset_collections"] == 1
     assert _words(server_engine, 1).startswith("pixel art safetensors")
 
     back_path = tmp_path / "b" / "catalog.sqlite3"
@@ -158,7 +160,8 @@ def test_a_client_killed_inside_a_write_leaves_nothing_half_written(
         cwd=REPO,
         env=os.environ.copy(),
     )
-    assert child.stdout is not None and child.stdout.readline().strip() == "inside"
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "inside"
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=10)
     with server_engine.connect() as connection:
@@ -166,14 +169,15 @@ def test_a_client_killed_inside_a_write_leaves_nothing_half_written(
     assert [tuple(row) for row in rows] == [("/kept", "flat")]
 
 
-def test_the_server_asks_for_the_password_the_url_leaves_out(pg: PgServer) -> None:  # noqa: F811
+def test_the_server_asks_for_the_password_the_url_leaves_out(pg: PgServer) -> None:
     """A URL without the password reaches the server only with the stored one (what --catalog does)."""
     from catalog.catalog_url import split_password, with_password
 
     location = parse(pg.url())
     assert location.url is not None
     bare, password = split_password(location.url)
-    assert password == pg.password and pg.password not in str(parse(pg.url()))
+    assert password == pg.password
+    assert pg.password not in str(parse(pg.url()))
     store = {f"database:{pg.user}@{pg.host}:{pg.port}/postgres": password}
     engine = create_server_engine(with_password(bare, store.get))
     with engine.connect() as connection:

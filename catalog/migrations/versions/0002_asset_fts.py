@@ -20,7 +20,8 @@ document lists of every word starting with the prefix on each query (20 ms for "
 
 PostgreSQL has no FTS5: there ``asset_fts`` is a plain table with the same columns keyed by ``rowid`` (the
 asset's id), plus ``words`` (the columns' text lower-cased, accents removed: what ``remove_diacritics``
-does, punctuation and underscores as spaces, like ``unicode61``) and ``document`` (its ``tsvector``, ``simple`` configuration: no stemming and no stop words, like
+does, punctuation and underscores as spaces, like ``unicode61``) and ``document`` (its ``tsvector``,
+``simple`` configuration: no stemming and no stop words, like
 ``unicode61``), with a GIN index on each (``document`` for words, ``words`` with ``pg_trgm`` for the
 prefix and substring matches FTS5's prefix indexes answer). The same triggers keep it right, written as
 PL/pgSQL functions over one refresh function.
@@ -99,7 +100,10 @@ TRIGGERS = {
 }
 
 
-_PG_WORDS = "coalesce((SELECT string_agg(j, ' ') FROM json_array_elements_text(CASE WHEN json_typeof({col}) = 'array' THEN {col} ELSE '[]'::json END) j), '')"
+_PG_WORDS = (
+    "coalesce((SELECT string_agg(j, ' ') FROM json_array_elements_text("
+    "CASE WHEN json_typeof({col}) = 'array' THEN {col} ELSE '[]'::json END) j), '')"
+)
 
 PG_FUNCTIONS = ("asset_fts_refresh", "asset_fts_on_asset", "asset_fts_on_asset_tag", "asset_fts_on_tag")
 PG_UPGRADE = (
@@ -125,8 +129,11 @@ PG_UPGRADE = (
                        {_PG_WORDS.format(col="a.trigger_words")},
                        a.notes,
                        coalesce(a.description, '')
-                  FROM assets a WHERE a.id = ANY (ids)) AS d ({COLUMNS.replace("display_name", "rowid, display_name", 1)})
-          CROSS JOIN LATERAL (SELECT trim(regexp_replace(lower(unaccent(concat_ws(' ', {COLUMNS}))), '[^[:alnum:]]+', ' ', 'g')) AS words) AS w;
+                  FROM assets a WHERE a.id = ANY (ids)) AS d (rowid, {COLUMNS})
+          CROSS JOIN LATERAL (
+              SELECT trim(regexp_replace(lower(unaccent(concat_ws(' ', {COLUMNS}))),
+                                         '[^[:alnum:]]+', ' ', 'g'))
+                     AS words) AS w;
     END $$""",
     """CREATE FUNCTION asset_fts_on_asset() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -144,16 +151,19 @@ PG_UPGRADE = (
         PERFORM asset_fts_refresh(ARRAY(SELECT asset_id FROM asset_tags WHERE tag_id = NEW.id));
         RETURN NULL;
     END $$""",
-    "CREATE TRIGGER asset_fts_after_insert AFTER INSERT ON assets FOR EACH ROW EXECUTE FUNCTION asset_fts_on_asset()",
+    """CREATE TRIGGER asset_fts_after_insert AFTER INSERT ON assets
+        FOR EACH ROW EXECUTE FUNCTION asset_fts_on_asset()""",
     """CREATE TRIGGER asset_fts_after_update
         AFTER UPDATE OF display_name, file_name, trigger_words, notes, description ON assets FOR EACH ROW
-        WHEN (old.display_name IS DISTINCT FROM new.display_name OR old.file_name IS DISTINCT FROM new.file_name
+        WHEN (old.display_name IS DISTINCT FROM new.display_name
+              OR old.file_name IS DISTINCT FROM new.file_name
               OR old.trigger_words::text IS DISTINCT FROM new.trigger_words::text
               OR old.notes IS DISTINCT FROM new.notes OR old.description IS DISTINCT FROM new.description)
         EXECUTE FUNCTION asset_fts_on_asset()""",
     """CREATE TRIGGER asset_fts_after_tag_change AFTER INSERT OR DELETE OR UPDATE OF asset_id, tag_id
         ON asset_tags FOR EACH ROW EXECUTE FUNCTION asset_fts_on_asset_tag()""",
-    "CREATE TRIGGER asset_fts_after_tag_rename AFTER UPDATE OF name ON tags FOR EACH ROW EXECUTE FUNCTION asset_fts_on_tag()",
+    """CREATE TRIGGER asset_fts_after_tag_rename AFTER UPDATE OF name ON tags
+        FOR EACH ROW EXECUTE FUNCTION asset_fts_on_tag()""",
     "SELECT asset_fts_refresh(ARRAY(SELECT id FROM assets))",
 )
 

@@ -211,8 +211,12 @@ def _drop_index_and_triggers(names: list[str]) -> None:
     op.execute("DROP TABLE IF EXISTS asset_fts")
 
 
-_PG_WORDS = "coalesce((SELECT string_agg(j, ' ') FROM json_array_elements_text(CASE WHEN json_typeof({col}) = 'array' THEN {col} ELSE '[]'::json END) j), '')"
-PG_REFRESH = f"""CREATE OR REPLACE FUNCTION asset_fts_refresh(ids INTEGER[]) RETURNS void LANGUAGE plpgsql AS $$
+_PG_WORDS = (
+    "coalesce((SELECT string_agg(j, ' ') FROM json_array_elements_text("
+    "CASE WHEN json_typeof({col}) = 'array' THEN {col} ELSE '[]'::json END) j), '')"
+)
+PG_REFRESH = f"""
+    CREATE OR REPLACE FUNCTION asset_fts_refresh(ids INTEGER[]) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
         DELETE FROM asset_fts WHERE rowid = ANY (ids);
         INSERT INTO asset_fts (rowid, {COLUMNS}, words, document)
@@ -231,7 +235,10 @@ PG_REFRESH = f"""CREATE OR REPLACE FUNCTION asset_fts_refresh(ids INTEGER[]) RET
                                   coalesce(l.description_text, l.description_html, ''), ' ')
                            FROM remote_links l WHERE l.asset_id = a.id), '')
                   FROM assets a WHERE a.id = ANY (ids)) AS d (rowid, {COLUMNS})
-          CROSS JOIN LATERAL (SELECT trim(regexp_replace(lower(unaccent(concat_ws(' ', {COLUMNS}))), '[^[:alnum:]]+', ' ', 'g')) AS words) AS w;
+          CROSS JOIN LATERAL (
+              SELECT trim(regexp_replace(lower(unaccent(concat_ws(' ', {COLUMNS}))),
+                                         '[^[:alnum:]]+', ' ', 'g'))
+                     AS words) AS w;
     END $$"""
 PG_UPGRADE = (
     "ALTER TABLE asset_fts ADD COLUMN remote TEXT NOT NULL DEFAULT ''",

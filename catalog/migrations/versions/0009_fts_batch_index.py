@@ -72,7 +72,10 @@ PAUSABLE_INSERT_TRIGGER = f"""
     END"""
 
 
-_PG_WORDS = "coalesce((SELECT string_agg(j, ' ') FROM json_array_elements_text(CASE WHEN json_typeof({col}) = 'array' THEN {col} ELSE '[]'::json END) j), '')"
+_PG_WORDS = (
+    "coalesce((SELECT string_agg(j, ' ') FROM json_array_elements_text("
+    "CASE WHEN json_typeof({col}) = 'array' THEN {col} ELSE '[]'::json END) j), '')"
+)
 PG_UPGRADE = (
     f"""CREATE VIEW asset_fts_document (rowid, {COLUMNS}) AS
         SELECT a.id, a.display_name, a.file_name,
@@ -96,7 +99,10 @@ PG_UPGRADE = (
         INSERT INTO asset_fts (rowid, {COLUMNS}, words, document)
         SELECT d.*, w.words, to_tsvector('simple', w.words)
           FROM asset_fts_document d
-          CROSS JOIN LATERAL (SELECT trim(regexp_replace(lower(unaccent(concat_ws(' ', {COLUMNS}))), '[^[:alnum:]]+', ' ', 'g')) AS words) AS w
+          CROSS JOIN LATERAL (
+              SELECT trim(regexp_replace(lower(unaccent(concat_ws(' ', {COLUMNS}))),
+                                         '[^[:alnum:]]+', ' ', 'g'))
+                     AS words) AS w
          WHERE d.rowid = ANY (ids);
     END $$""",
     """CREATE OR REPLACE FUNCTION asset_fts_on_asset() RETURNS trigger LANGUAGE plpgsql AS $$
