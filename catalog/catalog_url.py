@@ -17,8 +17,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError
 
 from catalog.errors import CatalogError
@@ -120,10 +121,20 @@ def create_server_engine(url: URL, *, pool_size: int = 4) -> Engine:
     """An engine for a PostgreSQL catalog: UTC sessions (the catalog's one clock), a statement timeout
     nobody reaches in normal use so a stuck lock becomes an error instead of a hang, and pooled
     connections checked before use (a server restarted overnight must not fail the morning's first click)."""
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=8,
         pool_pre_ping=True,
         connect_args={"options": "-c timezone=UTC -c lock_timeout=15000", "connect_timeout": 10},
     )
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _portable(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> Any:
+        from catalog.pg_reads import hints_removed
+
+        return hints_removed(statement), parameters
+
+    return engine

@@ -34,7 +34,8 @@ from catalog.user_data import ensure_covers
 # user put into a row is counted in SQL (rating, favorite, notes, edited fields, tags, collections).
 _DUPLICATE_SQL = """
     SELECT a.id, a.path, a.root_id, r.path, r.layout, a.mtime_ns, a.kind, a.added_at,
-           (a.rating != 0) + (a.favorite != 0) + (a.notes != '')
+           (CASE WHEN a.rating != 0 THEN 1 ELSE 0 END) + (CASE WHEN a.favorite THEN 1 ELSE 0 END)
+           + (CASE WHEN a.notes != '' THEN 1 ELSE 0 END)
            + coalesce(json_array_length(a.edited_fields), 0)
            + (SELECT count(*) FROM asset_tags t WHERE t.asset_id = a.id)
            + (SELECT count(*) FROM asset_collections c WHERE c.asset_id = a.id),

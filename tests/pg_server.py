@@ -50,19 +50,20 @@ class PgServer:
         secret = f":{self.password}" if with_password else ""
         return f"postgresql+psycopg://{self.user}{secret}@{self.host}:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
-        """A new, empty database; its URL (with the password)."""
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template``; its URL (with the password)."""
         import psycopg
 
         with psycopg.connect(self._dsn("postgres"), autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            copy = f' TEMPLATE "{template}"' if template else ""
+            connection.execute(f'CREATE DATABASE "{name}"{copy}'.encode())
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
         import psycopg
 
         with psycopg.connect(self._dsn("postgres"), autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
     def _dsn(self, database: str) -> str:
         return (
