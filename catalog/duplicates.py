@@ -346,41 +346,41 @@ def merge_user_data(
         params = {**ids, **{f"d{i}": d for i, d in enumerate(chunk)}}
         session.execute(
             text(
-                "INSERT OR IGNORE INTO asset_tags (asset_id, tag_id, position) "
+                "INSERT INTO asset_tags (asset_id, tag_id, position) "
                 "SELECT :keep, tag_id, 1000 + position FROM asset_tags "
-                f"WHERE asset_id IN ({marks})"
+                f"WHERE asset_id IN ({marks}) ON CONFLICT DO NOTHING"
             ),
             params,
         )
         session.execute(
             text(
-                "INSERT OR IGNORE INTO asset_collections (asset_id, collection_id, position) "
+                "INSERT INTO asset_collections (asset_id, collection_id, position) "
                 "SELECT :keep, collection_id, position FROM asset_collections "
-                f"WHERE asset_id IN ({marks})"
+                f"WHERE asset_id IN ({marks}) ON CONFLICT DO NOTHING"
             ),
             params,
         )
         session.execute(
             text(
-                "INSERT OR IGNORE INTO previews (asset_id, path, source, is_cover, width, height, added_at) "
-                "SELECT :keep, path, source, 0, width, height, added_at FROM previews "
-                f"WHERE asset_id IN ({marks}) AND source != 'sidecar'"
+                "INSERT INTO previews (asset_id, path, source, is_cover, width, height, added_at) "
+                "SELECT :keep, path, source, false, width, height, added_at FROM previews "
+                f"WHERE asset_id IN ({marks}) AND source != 'sidecar' ON CONFLICT DO NOTHING"
             ),
             params,
         )
         for old, new in (adopt or {}).items():
             session.execute(
                 text(
-                    "INSERT OR IGNORE INTO previews (asset_id, path, source, is_cover, width, height, "
-                    "added_at) SELECT :keep, :new, source, 0, width, height, added_at FROM previews "
-                    f"WHERE asset_id IN ({marks}) AND path = :old LIMIT 1"
+                    "INSERT INTO previews (asset_id, path, source, is_cover, width, height, "
+                    "added_at) SELECT :keep, :new, source, false, width, height, added_at FROM previews "
+                    f"WHERE asset_id IN ({marks}) AND path = :old LIMIT 1 ON CONFLICT DO NOTHING"
                 ),
                 {**params, "old": old, "new": new},
             )
         if not session.scalar(text("SELECT 1 FROM previews WHERE asset_id = :keep AND is_cover"), ids):
             session.execute(
                 text(
-                    "UPDATE previews SET is_cover = 1 WHERE id = (SELECT min(k.id) FROM previews k "
+                    "UPDATE previews SET is_cover = true WHERE id = (SELECT min(k.id) FROM previews k "
                     "JOIN previews d ON d.path = k.path AND d.is_cover "
                     f"WHERE k.asset_id = :keep AND d.asset_id IN ({marks}))"
                 ),

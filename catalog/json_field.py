@@ -62,6 +62,6 @@ def _stored_sqlite(element: stored_text, compiler: SQLCompiler, **kw: Any) -> st
 def _stored_postgresql(element: stored_text, compiler: SQLCompiler, **kw: Any) -> str:
     (column,) = list(element.clauses)
     text = compiler.process(column, **kw)
-    if isinstance(column.type, JSON | DateTime):
+    if issubclass(column.type._type_affinity or type(None), JSON | DateTime):  # decorated types too
         return f"CAST({text} AS text)"
     return text
