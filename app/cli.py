@@ -24,7 +24,6 @@ from app.cli_registry import COMMAND_ENTRIES, command_entry
 from app.command_access import refuse_if_read_only
 from app.interrupts import EXIT_INTERRUPTED, ctrl_c_handling
 from app.messages import user_message
-from app.settings import DataDirError
 from core.errors import AtelierError
 from core.waits import WaitNotice, waits_reported_to
 
@@ -51,6 +50,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--data-dir",
         default=argparse.SUPPRESS,
         help="where the catalog and settings live (default: $ATELIER_DATA_DIR or the platform's data dir)",
+    )
+    common.add_argument(
+        "--catalog",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="the catalog on a PostgreSQL server, postgresql://user@host/db (default: $ATELIER_CATALOG_URL, "
+        "else the data dir's file); a password given here is kept with your other secrets",
     )
     parser = argparse.ArgumentParser(
         prog="atelier",
@@ -107,8 +113,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     handler = command_handler(args.command)
     try:
-        context = AppContext(getattr(args, "data_dir", None))
-    except DataDirError as exc:
+        context = AppContext(getattr(args, "data_dir", None), catalog=getattr(args, "catalog", None))
+    except AtelierError as exc:  # a data dir that cannot be used, a catalog URL that names no database
         print(f"atelier {args.command}: {user_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
     try:

@@ -102,6 +102,11 @@ COMMAND_ENTRIES: Final[tuple[CommandEntry, ...]] = (
         "app.catalog_cli",
         "start a new empty library, or restore the catalog from a backup (the old file is kept aside)",
     ),
+    CommandEntry(
+        "copy-catalog",
+        "app.catalog_copy_cli",
+        "copy the whole catalog into another database (a PostgreSQL server for a team, or back into a file)",
+    ),
     CommandEntry("roots", _LIBRARY, "list library folders"),
     CommandEntry("hash", _SCAN, "hash files that have no hashes yet"),
 )

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from app.catalog_access import NewCatalog
     from app.download_service import DownloadService
     from app.render_service import RenderService
+    from catalog.catalog_url import CatalogLocation
     from catalog.enrich import EnrichSummary
     from catalog.errors import CatalogError
     from catalog.hashing_job import HashSummary
@@ -84,10 +85,24 @@ class AppContext:
     touched); by default the profile's ``TokenStore`` is used.
     """
 
-    def __init__(self, data_dir: str | Path | None = None, *, tokens: TokenStore | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        *,
+        tokens: TokenStore | None = None,
+        catalog: str | None = None,
+    ) -> None:
         from app.catalog_access import data_folder_read_only
 
         self.data_dir = resolve_data_dir(data_dir)
+        # A catalog on a server (--catalog / ATELIER_CATALOG_URL), else the data dir's file; SQLAlchemy is
+        # imported for it only when one is named.
+        self.server_catalog: CatalogLocation | None = None
+        named = catalog or os.environ.get("ATELIER_CATALOG_URL")
+        if named:
+            from catalog.catalog_url import parse
+
+            self.server_catalog = parse(named)
         self.catalog_path = self.data_dir / CATALOG_FILE
         # Two access() calls: asked once, so a command and the window agree for their whole run.
         self.read_only = data_folder_read_only(self.data_dir, self.catalog_path)
@@ -103,6 +118,10 @@ class AppContext:
         there and is now missing or unreadable raises its ``CatalogError`` (never replaced)."""
         from app.catalog_access import open_catalog
 
+        if self.server_catalog is not None:
+            from app.server_catalog import open_server_catalog
+
+            return open_server_catalog(self.server_catalog, self.tokens, self.data_dir)
         return open_catalog(self.catalog_path, self.settings, read_only=self.read_only)
 
     @cached_property
@@ -112,6 +131,8 @@ class AppContext:
         the :attr:`library` (which creates, migrates, recovers or reports, as always)."""
         from app.catalog_access import open_catalog_reader
 
+        if self.server_catalog is not None:
+            return self.library
         reader = open_catalog_reader(self.catalog_path, self.settings, read_only=self.read_only)
         return reader if reader is not None else self.library
 
@@ -120,6 +141,8 @@ class AppContext:
         when it opens or is made on first use."""
         from app.catalog_access import catalog_problem
 
+        if self.server_catalog is not None:
+            return None  # a server says what is wrong when the library opens
         return catalog_problem(self.catalog_path, self.settings, read_only=self.read_only)
 
     def refuse_changes(self) -> None:

@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 SERVICE = "Atelier"
 SITES = ("civitai", "huggingface")
 ENV_VARS = {"civitai": "ATELIER_CIVITAI_TOKEN", "huggingface": "HF_TOKEN"}
+# A catalog server's password is kept under "database:<user>@<host>:<port>/<name>" (see
+# catalog.catalog_url.secret_key), beside the site tokens and with the same care.
+DATABASE_PREFIX = "database:"
 
 
 class _Keyring(Protocol):
@@ -69,7 +72,7 @@ class TokenStore:
 
     def get(self, site: str) -> str | None:
         _check(site)
-        from_env = os.environ.get(ENV_VARS[site])
+        from_env = os.environ.get(ENV_VARS[site]) if site in ENV_VARS else None
         if from_env:
             return from_env
         if self._keyring is not None:
@@ -135,5 +138,5 @@ class TokenStore:
 
 
 def _check(site: str) -> None:
-    if site not in SITES:
+    if site not in SITES and not site.startswith(DATABASE_PREFIX):
         raise ValueError(f"unknown site {site!r}; expected one of {', '.join(SITES)}")

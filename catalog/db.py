@@ -29,6 +29,21 @@ it is immutable; creating them would be a write in a folder that must stay as it
 not sent (it would try to write), ``query_only`` refuses any write at the driver, and a write unit of work
 fails at once with :class:`~catalog.errors.ReadOnlyCatalogError`, the one sentence the CLI and the window
 show.
+
+**On a PostgreSQL server** (:meth:`CatalogDatabase.on_server`, see :mod:`catalog.catalog_url`) the same
+units of work run on an engine of that server, with SQLite's guarantees kept:
+
+* one writer at a time, like SQLite's write lock: a write unit of work first takes a transaction-scoped
+  advisory lock (``pg_advisory_xact_lock``), so two machines scanning the same folder never insert the same
+  file twice and a read-then-write unit of work (ids allocated up front, tag positions) is never
+  interleaved with another writer. Readers never wait: they see the last committed state (PostgreSQL's
+  MVCC does what WAL does for SQLite). A write waits for the lock as SQLite waits for its busy timeout,
+  and the server's ``lock_timeout`` turns a stuck one into an error;
+* no lost update between machines: an edit writes only the fields the user changed (an ``UPDATE`` of
+  those columns, :mod:`catalog.user_data`), under the lock above, so two machines editing the same asset
+  each keep their own fields and the same field ends with the last write (last write wins per field);
+* a client killed inside a write leaves nothing: the server rolls its transaction back when the
+  connection drops.
 """
 
 from __future__ import annotations
@@ -41,7 +56,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -131,10 +146,18 @@ def create_catalog_engine(
 
 def driver_connection(session: Session) -> sqlite3.Connection:
     """The ``sqlite3`` connection under ``session``, inside its transaction: what the plain-SQL reads
-    of :mod:`catalog.queries` run on."""
+    of :mod:`catalog.queries` run on (on PostgreSQL, the psycopg connection in the same shape:
+    :class:`catalog.pg_reads.PgReadConnection`)."""
     connection = session.connection().connection.driver_connection
-    assert isinstance(connection, sqlite3.Connection)
-    return connection
+    if isinstance(connection, sqlite3.Connection):
+        return connection
+    from catalog.pg_reads import PgReadConnection
+
+    return PgReadConnection(connection)  # type: ignore[arg-type, return-value]  # the same reads' shape
+
+
+# One key for the catalog's write lock on a server (any constant: the catalog owns its database).
+WRITE_LOCK_KEY = 0x41544C52
 
 
 class CatalogDatabase:
@@ -149,6 +172,25 @@ class CatalogDatabase:
         self._write_engine = self._engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._closed = False
         self._lock = threading.Lock()
+        self._server_name: str | None = None
+
+    @classmethod
+    def on_server(cls, engine: Engine, data_dir: Path, name: str) -> CatalogDatabase:
+        """A catalog on a database server (``engine``); ``data_dir`` keeps this machine's files (renders),
+        ``name`` is the server as messages show it (password masked)."""
+        database = cls.__new__(cls)
+        database._path = data_dir / "catalog.server"
+        database._read_only = False
+        database._engine = engine
+        database._write_engine = engine.execution_options()
+        database._closed = False
+        database._lock = threading.Lock()
+        database._server_name = name
+        return database
+
+    @property
+    def on_a_server(self) -> bool:
+        return self._server_name is not None
 
     @property
     def path(self) -> Path:
@@ -181,6 +223,8 @@ class CatalogDatabase:
         bind = self._write_engine if write else self._engine
         try:
             with Session(bind=bind, expire_on_commit=False, autoflush=False) as session, session.begin():
+                if write and self._server_name is not None:
+                    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
                 yield session
         except (sa_exc.DBAPIError, sqlite3.Error) as error:
             # sqlite3 errors come from the reads run on the driver connection (catalog.queries).

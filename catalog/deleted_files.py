@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from catalog.json_field import as_integer, json_field
 from catalog.orm import Asset, DeletedFile, OrganizeOperation, OrganizeStep, RemoteLink
 from catalog.records import DeletedFileRecord, DeletionOrigin
 from core.taxonomy import AssetKind
@@ -65,7 +66,7 @@ def deletion_origins(session: Session, ids: Sequence[int]) -> dict[int, Deletion
     made by another tool, or before the journal existed, has none."""
     if not ids:
         return {}
-    deleted_id = func.json_extract(OrganizeStep.detail, "$.deleted_file_id")
+    deleted_id = as_integer(json_field(OrganizeStep.detail, "$.deleted_file_id"))
     rows = session.execute(
         select(
             OrganizeStep.detail, OrganizeStep.operation_id, OrganizeOperation.state, OrganizeOperation.label

@@ -34,7 +34,8 @@ from catalog.user_data import ensure_covers
 # user put into a row is counted in SQL (rating, favorite, notes, edited fields, tags, collections).
 _DUPLICATE_SQL = """
     SELECT a.id, a.path, a.root_id, r.path, r.layout, a.mtime_ns, a.kind, a.added_at,
-           (a.rating != 0) + (a.favorite != 0) + (a.notes != '')
+           (CASE WHEN a.rating != 0 THEN 1 ELSE 0 END) + (CASE WHEN a.favorite THEN 1 ELSE 0 END)
+           + (CASE WHEN a.notes != '' THEN 1 ELSE 0 END)
            + coalesce(json_array_length(a.edited_fields), 0)
            + (SELECT count(*) FROM asset_tags t WHERE t.asset_id = a.id)
            + (SELECT count(*) FROM asset_collections c WHERE c.asset_id = a.id),
@@ -345,41 +346,41 @@ def merge_user_data(
         params = {**ids, **{f"d{i}": d for i, d in enumerate(chunk)}}
         session.execute(
             text(
-                "INSERT OR IGNORE INTO asset_tags (asset_id, tag_id, position) "
+                "INSERT INTO asset_tags (asset_id, tag_id, position) "
                 "SELECT :keep, tag_id, 1000 + position FROM asset_tags "
-                f"WHERE asset_id IN ({marks})"
+                f"WHERE asset_id IN ({marks}) ON CONFLICT DO NOTHING"
             ),
             params,
         )
         session.execute(
             text(
-                "INSERT OR IGNORE INTO asset_collections (asset_id, collection_id, position) "
+                "INSERT INTO asset_collections (asset_id, collection_id, position) "
                 "SELECT :keep, collection_id, position FROM asset_collections "
-                f"WHERE asset_id IN ({marks})"
+                f"WHERE asset_id IN ({marks}) ON CONFLICT DO NOTHING"
             ),
             params,
         )
         session.execute(
             text(
-                "INSERT OR IGNORE INTO previews (asset_id, path, source, is_cover, width, height, added_at) "
-                "SELECT :keep, path, source, 0, width, height, added_at FROM previews "
-                f"WHERE asset_id IN ({marks}) AND source != 'sidecar'"
+                "INSERT INTO previews (asset_id, path, source, is_cover, width, height, added_at) "
+                "SELECT :keep, path, source, false, width, height, added_at FROM previews "
+                f"WHERE asset_id IN ({marks}) AND source != 'sidecar' ON CONFLICT DO NOTHING"
             ),
             params,
         )
         for old, new in (adopt or {}).items():
             session.execute(
                 text(
-                    "INSERT OR IGNORE INTO previews (asset_id, path, source, is_cover, width, height, "
-                    "added_at) SELECT :keep, :new, source, 0, width, height, added_at FROM previews "
-                    f"WHERE asset_id IN ({marks}) AND path = :old LIMIT 1"
+                    "INSERT INTO previews (asset_id, path, source, is_cover, width, height, "
+                    "added_at) SELECT :keep, :new, source, false, width, height, added_at FROM previews "
+                    f"WHERE asset_id IN ({marks}) AND path = :old LIMIT 1 ON CONFLICT DO NOTHING"
                 ),
                 {**params, "old": old, "new": new},
             )
         if not session.scalar(text("SELECT 1 FROM previews WHERE asset_id = :keep AND is_cover"), ids):
             session.execute(
                 text(
-                    "UPDATE previews SET is_cover = 1 WHERE id = (SELECT min(k.id) FROM previews k "
+                    "UPDATE previews SET is_cover = true WHERE id = (SELECT min(k.id) FROM previews k "
                     "JOIN previews d ON d.path = k.path AND d.is_cover "
                     f"WHERE k.asset_id = :keep AND d.asset_id IN ({marks}))"
                 ),

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.db import chunks, utc_now
@@ -425,7 +425,7 @@ def operation_records(
     session: Session, *, limit: int | None = 20, operation_id: int | None = None
 ) -> list[OperationRecord]:
     """Operations newest first (or the one ``operation_id``), with their step counts."""
-    done = func.sum(func.iif(OrganizeStep.state == DONE, 1, 0))
+    done = func.sum(case((OrganizeStep.state == DONE, 1), else_=0))
     counts = (
         select(OrganizeStep.operation_id, func.count().label("steps"), done.label("done"))
         .group_by(OrganizeStep.operation_id)

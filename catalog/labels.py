@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, exists, insert, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from catalog.db import chunks, utc_now
+from catalog.dialect_insert import insert_for
 from catalog.normalize import label_key
 from catalog.orm import AssetCollection, AssetTag, Collection, Tag
 
@@ -49,7 +49,7 @@ def label_ids(session: Session, kind: LabelKind, names: Iterable[str]) -> dict[s
     if missing:
         stamp = {kind.created_column: utc_now()} if kind.created_column else {}
         rows = [{"name": wanted[key], "key": key, **stamp} for key in missing]
-        session.execute(sqlite_insert(kind.label).on_conflict_do_nothing(index_elements=["key"]), rows)
+        session.execute(insert_for(session)(kind.label).on_conflict_do_nothing(index_elements=["key"]), rows)
         found.update(_existing(session, kind, missing))
     return found
 
@@ -77,7 +77,7 @@ def add_labels(session: Session, kind: LabelKind, names_by_asset: Mapping[int, S
         for position, name in enumerate(names)
     ]
     if rows:
-        session.execute(sqlite_insert(kind.link).on_conflict_do_nothing(), rows)
+        session.execute(insert_for(session)(kind.link).on_conflict_do_nothing(), rows)
 
 
 def prune(session: Session, kind: LabelKind, label_ids_to_check: Iterable[int] | None = None) -> None:

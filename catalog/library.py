@@ -69,6 +69,8 @@ from core.taxonomy import AssetKind, LibraryLayout
 if TYPE_CHECKING:  # update checks load the Civitai parsers only when used
     from datetime import datetime
 
+    from sqlalchemy import Engine
+
     from catalog.exchange import ExchangeItem
     from catalog.updates import AssetUpdate, ModelUpdateState
     from core.jobs import CancelToken
@@ -93,6 +95,18 @@ class Library:
         database = CatalogDatabase(db_path)
         try:
             upgrade(database.engine)
+        except BaseException:
+            database.close()
+            raise
+        return cls(database)
+
+    @classmethod
+    def on_server(cls, engine: Engine, data_dir: Path, name: str) -> Library:
+        """Open (or create) the catalog on a database server and bring its schema up to date; ``data_dir``
+        keeps this machine's own files (renders), ``name`` the server as messages show it."""
+        database = CatalogDatabase.on_server(engine, Path(data_dir).expanduser(), name)
+        try:
+            upgrade(engine, backup=False)
         except BaseException:
             database.close()
             raise
@@ -227,6 +241,8 @@ class Library:
         early when ``cancel`` is set. Whether anything was merged (nothing, at no cost, when no write
         touched the text since the last merge)."""
         merged = False
+        if self._db.on_a_server:
+            return merged  # PostgreSQL's GIN index has no segments to merge
         while cancel is None or not cancel.cancelled:
             with self._db.session_scope(write=True) as session:
                 if not fts_match.merge_step(driver_connection(session)):

@@ -60,9 +60,12 @@ def recorded_revision(engine: Engine) -> str | None:
     """The one revision the catalog records, read with one query and no Alembic; None when it records
     none (a new or foreign database) or several (Alembic then says what is wrong)."""
     with engine.connect() as connection:
-        table = connection.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-        ).first()
+        if engine.dialect.name != "sqlite":
+            table = connection.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar()
+        else:
+            table = connection.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).first()
         if table is None:
             return None
         rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
@@ -180,6 +183,16 @@ def refuse_foreign(engine: Engine, where: str) -> None:
     (``Library.open`` asks the file first, read-only: ``refuse_foreign_file``.)"""
     if recorded_revision(engine) is not None:
         return
+    if engine.dialect.name != "sqlite":
+        from sqlalchemy import inspect
+
+        names = inspect(engine).get_table_names()
+        if names:
+            raise NotACatalogError(
+                f"The catalog {where} is a database with tables of another program (such as "
+                f"{', '.join(sorted(names)[:3])}), not an Atelier catalog; it was left as it is."
+            )
+        return
     with engine.connect() as connection:
         tables = connection.exec_driver_sql(f"{_OTHER_TABLES} LIMIT 3").scalars().all()
     if tables:
@@ -207,6 +220,10 @@ def refuse_foreign_file(path: Path) -> None:
 
 
 def _has_no_tables(engine: Engine) -> bool:
+    if engine.dialect.name != "sqlite":
+        from sqlalchemy import inspect
+
+        return not inspect(engine).get_table_names()
     with engine.connect() as connection:
         return connection.exec_driver_sql(f"{_OTHER_TABLES} LIMIT 1").first() is None
 
@@ -247,8 +264,8 @@ def _engine(engine_or_url: Engine | str) -> tuple[Engine, bool]:
 def _backup(engine: Engine, suffix: str) -> None:
     """Copy the database with SQLite's online backup (consistent even with the WAL in use)."""
     database = engine.url.database
-    if not database:
-        return
+    if not database or engine.dialect.name != "sqlite":
+        return  # a server's catalog is backed up by the server's own tools (pg_dump), not by Atelier
     source_path = Path(database)
     target_path = source_path.with_name(f"{source_path.name}.{suffix}.bak")
     source = sqlite3.connect(source_path)

@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session
 
 from catalog import queries
 from catalog.db import driver_connection
+from catalog.json_field import stored_text
 from catalog.orm import ASSETS
 from catalog.records import AssetRecord
 
 # Every column as its stored value (paths as stored, JSON and timestamps as text): queries decodes them.
-ASSET_COLUMNS = tuple(type_coerce(ASSETS.c[name], Text).label(name) for name in queries.ASSET_COLUMN_NAMES)
+ASSET_COLUMNS = tuple(
+    type_coerce(stored_text(ASSETS.c[name]), Text).label(name) for name in queries.ASSET_COLUMN_NAMES
+)
 
 
 def in_id_list(column: Any) -> ColumnElement[bool]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from catalog.json_field import json_field
 from catalog.orm import ASSETS, RemoteLink
 from catalog.reading import id_list, in_id_list
 from core.render.resolve import Candidate
@@ -50,7 +51,7 @@ def _like_escape(text: str) -> str:
 
 
 def _alias_column(key: str) -> ColumnElement[Any]:
-    return func.json_extract(ASSETS.c.embedded_metadata, f"$.{key}")
+    return json_field(ASSETS.c.embedded_metadata, f"$.{key}")
 
 
 def _select_candidates() -> Select[Any]:

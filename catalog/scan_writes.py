@@ -23,10 +23,10 @@ from weakref import WeakKeyDictionary
 
 import msgspec
 from sqlalchemy import JSON, Dialect, bindparam, delete, insert, select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from catalog.db import chunks, utc_now
+from catalog.dialect_insert import insert_for
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, add_labels, prune
 from catalog.normalize import clean_text, unique_labels
@@ -80,16 +80,15 @@ def apply_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile
     # Sidecar tags of new assets are linked *before* the asset rows exist (foreign keys are checked at
     # commit): the FTS trigger of each asset insert then indexes its tags at once, instead of the tag
     # trigger re-indexing the asset once per tag, which made first scans three times slower.
-    session.execute(text("PRAGMA defer_foreign_keys = ON"))
-    add_labels(
-        session,
-        TAGS,
-        {
-            ids[scanned.path]: unique_labels(scanned.sidecars.tags)
-            for scanned in new_files
-            if scanned.sidecars and scanned.sidecars.tags
-        },
-    )
+    new_tags = {
+        ids[scanned.path]: unique_labels(scanned.sidecars.tags)
+        for scanned in new_files
+        if scanned.sidecars and scanned.sidecars.tags
+    }
+    on_server = session.get_bind().dialect.name == "postgresql"
+    if not on_server:  # PostgreSQL checks foreign keys at once: its tags are linked after the rows
+        session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        add_labels(session, TAGS, new_tags)
     if new_files:
         rows = [
             {
@@ -102,6 +101,8 @@ def apply_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile
             for scanned in new_files
         ]
         _insert_indexed(session, rows)
+    if on_server:
+        add_labels(session, TAGS, new_tags)
 
     changed_rows = []
     for path, scanned in latest.items():
@@ -129,6 +130,10 @@ _INDEX_ID_RANGE = text(
     f"INSERT INTO asset_fts ({FTS_COLUMNS}) SELECT {FTS_COLUMNS} FROM asset_fts_document "
     "WHERE rowid BETWEEN :first AND :last"
 )
+# PostgreSQL's index rows carry their words and tsvector too: built by its refresh function (0002, 0009).
+_INDEX_ID_RANGE_PG = text(
+    "SELECT asset_fts_refresh(ARRAY(SELECT id FROM assets WHERE id BETWEEN :first AND :last))"
+)
 
 
 def _insert_indexed(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -141,7 +146,8 @@ def _insert_indexed(session: Session, rows: list[dict[str, Any]]) -> None:
     ids = [row["id"] for row in rows]
     session.execute(_PAUSE_INDEXING)
     _insert_assets(session, rows)
-    session.execute(_INDEX_ID_RANGE, {"first": min(ids), "last": max(ids)})
+    index = _INDEX_ID_RANGE_PG if session.get_bind().dialect.name == "postgresql" else _INDEX_ID_RANGE
+    session.execute(index, {"first": min(ids), "last": max(ids)})
     session.execute(_RESUME_INDEXING)
 
 
@@ -153,7 +159,7 @@ def _insert_assets(session: Session, rows: list[dict[str, Any]]) -> None:
     dictionaries halves the Python cost of a first scan's writes.
     """
     columns = tuple(rows[0])
-    placeholders = ", ".join("?" * len(columns))
+    placeholders = ", ".join([_placeholder(session)] * len(columns))
     sql = f"INSERT INTO assets ({', '.join(columns)}) VALUES ({placeholders})"
     session.connection().exec_driver_sql(sql, _tuples(session, columns, rows))
 
@@ -164,8 +170,14 @@ def _update_assets(session: Session, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         groups.setdefault(tuple(name for name in row if name != "id"), []).append(row)
     for columns, group in groups.items():
-        sql = f"UPDATE assets SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?"
+        mark = _placeholder(session)
+        sql = f"UPDATE assets SET {', '.join(f'{name} = {mark}' for name in columns)} WHERE id = {mark}"
         session.connection().exec_driver_sql(sql, _tuples(session, (*columns, "id"), group))
+
+
+def _placeholder(session: Session) -> str:
+    """The driver's positional parameter: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return "%s" if session.get_bind().dialect.name == "postgresql" else "?"
 
 
 def _tuples(session: Session, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -226,6 +238,7 @@ _LAST_ASSET_ID = text(
     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'assets'), 0), "
     "coalesce((SELECT max(id) FROM assets), 0))"
 )
+_NEXT_ASSET_IDS = text("SELECT nextval(pg_get_serial_sequence('assets', 'id')) FROM generate_series(1, :n)")
 
 
 def _allocate_ids(session: Session, paths: Sequence[str]) -> dict[str, int]:
@@ -237,6 +250,10 @@ def _allocate_ids(session: Session, paths: Sequence[str]) -> dict[str, int]:
     """
     if not paths:
         return {}
+    if session.get_bind().dialect.name == "postgresql":
+        # The serial's sequence, asked for the whole run at once (one writer at a time: see catalog.db).
+        taken = session.scalars(_NEXT_ASSET_IDS, {"n": len(paths)}).all()
+        return dict(zip(paths, sorted(taken), strict=True))
     last: int = session.scalar(_LAST_ASSET_ID) or 0
     return {path: last + offset for offset, path in enumerate(paths, start=1)}
 
@@ -488,7 +505,7 @@ def _import_sidecar_links(
             links.append(civitai_link_values(asset_id, sidecar.civitai))
     add_labels(session, TAGS, new_tags)
     if previews:
-        session.execute(sqlite_insert(Preview).on_conflict_do_nothing(), previews)
+        session.execute(insert_for(session)(Preview).on_conflict_do_nothing(), previews)
         ensure_covers(session, list({row["asset_id"] for row in previews}))
     if links:
         session.execute(insert(RemoteLink), links)

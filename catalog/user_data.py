@@ -12,12 +12,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.db import chunks, utc_now
+from catalog.dialect_insert import insert_for
 from catalog.errors import InvalidValueError, NotFoundError
+from catalog.json_field import json_field
 from catalog.labels import COLLECTIONS, TAGS, set_asset_labels
 from catalog.normalize import clean_label, clean_text, label_key, unique_labels
 from catalog.orm import Asset, Preview
@@ -147,8 +148,8 @@ def set_overrides(session: Session, asset_id: int, overrides: Overrides) -> None
     require_asset(session, asset_id)
     identified = session.execute(
         select(
-            func.coalesce(func.json_extract(Asset.identification, "$.kind"), "unknown"),
-            func.coalesce(func.json_extract(Asset.identification, "$.architecture"), "unknown"),
+            func.coalesce(json_field(Asset.identification, "$.kind"), "unknown"),
+            func.coalesce(json_field(Asset.identification, "$.architecture"), "unknown"),
             Asset.kind_override,
             Asset.architecture_override,
         ).where(Asset.id == asset_id)
@@ -203,7 +204,7 @@ def add_preview(
 ) -> PreviewRecord:
     """Add (or update, when the asset already has this path) one preview; see ``Library.add_preview``."""
     require_asset(session, asset_id)
-    insert_stmt = sqlite_insert(Preview).values(
+    insert_stmt = insert_for(session)(Preview).values(
         asset_id=asset_id,
         path=path,
         source=source,
@@ -259,6 +260,6 @@ def ensure_covers(session: Session, asset_ids: Sequence[int]) -> None:
             select(func.min(Preview.id))
             .where(Preview.asset_id.in_(chunk))
             .group_by(Preview.asset_id)
-            .having(func.max(Preview.is_cover) == 0)
+            .having(func.max(case((Preview.is_cover, 1), else_=0)) == 0)
         )
         session.execute(update(Preview).where(Preview.id.in_(firsts)).values(is_cover=True))

@@ -35,3 +35,6 @@ os.environ.setdefault(CIVITAI_URL_ENV, closed_loopback_url())
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="atelier-tests-xdg-")
+
+# The throwaway PostgreSQL server fixtures (pg, pg_url): any test may ask for them.
+pytest_plugins = ["tests.pg_fixtures"]

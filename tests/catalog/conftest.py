@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,18 @@ def hashes_for(seed: str, *, lower: bool = False) -> FileHashes:
 
 
 @pytest.fixture
-def lib(tmp_path: Path) -> Iterator[Library]:
-    library = Library.open(tmp_path / "data" / "catalog.sqlite3")
+def lib(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Library]:
+    """The library under test: an SQLite file, or with ``ATELIER_TEST_CATALOG=postgresql`` a fresh
+    database on the throwaway PostgreSQL server (``tests.pg_fixtures``)."""
+    if os.environ.get("ATELIER_TEST_CATALOG") == "postgresql":
+        url: str = request.getfixturevalue("pg_catalog_url")
+        from catalog.catalog_url import create_server_engine, parse
+
+        location = parse(url)
+        assert location.url is not None
+        library = Library.on_server(create_server_engine(location.url), tmp_path / "data", str(location))
+    else:
+        library = Library.open(tmp_path / "data" / "catalog.sqlite3")
     yield library
     library.close()
 

@@ -21,7 +21,19 @@ SORT_NAME_SQL = "lower(coalesce(nullif(display_name, ''), file_name))"
 HASH_COLUMNS = ("sha256", "blake3", "crc32", "autov1", "autov2", "autov3")
 
 
+# PostgreSQL (a team's catalog, see catalog.catalog_url) needs a few spellings of its own, chosen here so the
+# SQLite schema stays exactly as it was: 64-bit sizes and nanosecond times (SQLite's INTEGER is always 64
+# bits, PostgreSQL's is 32), boolean defaults as booleans, a stored generated column (PostgreSQL 15 has no
+# virtual ones) and the partial indexes' conditions in its own words.
+BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _on_postgresql() -> bool:
+    return bool(op.get_bind().dialect.name == "postgresql")
+
+
 def upgrade() -> None:
+    pg = _on_postgresql()
     op.create_table(
         "roots",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -37,9 +49,9 @@ def upgrade() -> None:
         sa.Column("root_id", sa.Integer(), nullable=True),
         sa.Column("path", sa.Text(), nullable=False),
         sa.Column("file_name", sa.Text(), nullable=False),
-        sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("mtime_ns", sa.Integer(), nullable=False),
-        sa.Column("inode", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("size", BIG, nullable=False),
+        sa.Column("mtime_ns", BIG, nullable=False),
+        sa.Column("inode", BIG, server_default=sa.text("0"), nullable=False),
         sa.Column("format", sa.String(16), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("architecture", sa.String(32), nullable=False),
@@ -67,14 +79,14 @@ def upgrade() -> None:
         sa.Column("display_name", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("notes", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("rating", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("favorite", sa.Boolean(), server_default=sa.text("0"), nullable=False),
-        sa.Column("nsfw", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("favorite", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("nsfw", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("preferred_weight", sa.Float(), nullable=True),
         sa.Column("base_model_label", sa.Text(), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("trigger_words", sa.JSON(), server_default=sa.text("'[]'"), nullable=False),
         sa.Column("edited_fields", sa.JSON(), server_default=sa.text("'[]'"), nullable=False),
-        sa.Column("sort_name", sa.Text(), sa.Computed(SORT_NAME_SQL, persisted=False), nullable=False),
+        sa.Column("sort_name", sa.Text(), sa.Computed(SORT_NAME_SQL, persisted=pg), nullable=False),
         sa.CheckConstraint("status IN ('ok', 'corrupt', 'unsafe', 'missing')", name="ck_assets_status"),
         sa.CheckConstraint("rating BETWEEN 0 AND 5", name="ck_assets_rating"),
         sa.ForeignKeyConstraint(
@@ -96,6 +108,7 @@ def upgrade() -> None:
         "assets",
         ["size", "id"],
         sqlite_where=sa.text("sha256 IS NULL AND status = 'ok'"),
+        postgresql_where=sa.text("sha256 IS NULL AND status = 'ok'"),
     )
     for column in ("file_name", "size", "added_at", "sort_name", *HASH_COLUMNS):
         op.create_index(f"ix_assets_{column}", "assets", [column])
@@ -158,7 +171,7 @@ def upgrade() -> None:
         sa.Column("asset_id", sa.Integer(), nullable=False),
         sa.Column("path", sa.Text(), nullable=False),
         sa.Column("source", sa.String(16), nullable=False),
-        sa.Column("is_cover", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("is_cover", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("width", sa.Integer(), nullable=True),
         sa.Column("height", sa.Integer(), nullable=True),
         sa.Column("added_at", sa.DateTime(), nullable=False),
@@ -169,7 +182,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("asset_id", "path", name="uq_previews_asset_id_path"),
     )
     op.create_index(
-        "uq_previews_cover", "previews", ["asset_id"], unique=True, sqlite_where=sa.text("is_cover = 1")
+        "uq_previews_cover",
+        "previews",
+        ["asset_id"],
+        unique=True,
+        sqlite_where=sa.text("is_cover = 1"),
+        postgresql_where=sa.text("is_cover"),
     )
 
     op.create_table(

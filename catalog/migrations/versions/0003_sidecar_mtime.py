@@ -18,11 +18,14 @@ down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+# 64 bits on PostgreSQL (sizes and nanosecond times; SQLite's INTEGER already is).
+BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 # Plain ALTER TABLE (SQLite >= 3.35), not Alembic's batch mode: batch mode copies the table, which
 # SQLite refuses for the generated ``sort_name`` column.
 def upgrade() -> None:
-    op.add_column("assets", sa.Column("sidecar_mtime_ns", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("assets", sa.Column("sidecar_mtime_ns", BIG, nullable=False, server_default="0"))
 
 
 def downgrade() -> None:

@@ -17,6 +17,9 @@ down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+# 64 bits on PostgreSQL (sizes and nanosecond times; SQLite's INTEGER already is).
+BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -28,12 +31,12 @@ def upgrade() -> None:
         sa.Column("target_dir", sa.Text(), nullable=False),
         sa.Column("file_name", sa.Text(), nullable=True),
         sa.Column("suggested_name", sa.Text(), nullable=True),
-        sa.Column("expected_size", sa.Integer(), nullable=True),
+        sa.Column("expected_size", BIG, nullable=True),
         sa.Column("expected_sha256", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("bytes_done", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("total", sa.Integer(), nullable=True),
+        sa.Column("bytes_done", BIG, server_default=sa.text("0"), nullable=False),
+        sa.Column("total", BIG, nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("completed_path", sa.Text(), nullable=True),

@@ -18,6 +18,10 @@ The full-text index gains a ``remote`` column (model and version names, creator,
 description text of every link), kept in sync by triggers on ``remote_links`` like the others. FTS5 tables
 cannot gain columns, so the index is rebuilt.
 
+On PostgreSQL (see 0002) the index table gains the column in place and the refresh function is replaced;
+there are no rows to backfill or take back there (a PostgreSQL catalog is always created at a revision
+that already has these columns), so only the schema steps run.
+
 Migrations are frozen history: never import catalog.orm here.
 """
 
@@ -152,7 +156,7 @@ def _new_link_columns() -> tuple[sa.Column[Any], ...]:
         sa.Column("description_text", sa.Text(), nullable=True),
         sa.Column("tags", sa.JSON(), server_default=sa.text("'[]'"), nullable=False),
         sa.Column("trigger_words", sa.JSON(), server_default=sa.text("'[]'"), nullable=False),
-        sa.Column("nsfw", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("nsfw", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("nsfw_level", sa.Integer(), nullable=True),
         sa.Column("examples", sa.JSON(), server_default=sa.text("'[]'"), nullable=False),
     )
@@ -207,9 +211,57 @@ def _drop_index_and_triggers(names: list[str]) -> None:
     op.execute("DROP TABLE IF EXISTS asset_fts")
 
 
+_PG_WORDS = (
+    "coalesce((SELECT string_agg(j, ' ') FROM json_array_elements_text("
+    "CASE WHEN json_typeof({col}) = 'array' THEN {col} ELSE '[]'::json END) j), '')"
+)
+PG_REFRESH = f"""
+    CREATE OR REPLACE FUNCTION asset_fts_refresh(ids INTEGER[]) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM asset_fts WHERE rowid = ANY (ids);
+        INSERT INTO asset_fts (rowid, {COLUMNS}, words, document)
+        SELECT d.*, w.words, to_tsvector('simple', w.words)
+          FROM (SELECT a.id, a.display_name, a.file_name,
+                       coalesce((SELECT string_agg(t.name, ' ')
+                                   FROM asset_tags x JOIN tags t ON t.id = x.tag_id
+                                  WHERE x.asset_id = a.id), ''),
+                       {_PG_WORDS.format(col="a.trigger_words")},
+                       a.notes,
+                       coalesce(a.description, ''),
+                       coalesce((SELECT string_agg(
+                                  coalesce(l.model_name, '') || ' ' || coalesce(l.version_name, '') || ' ' ||
+                                  coalesce(l.creator, '') || ' ' || {_PG_WORDS.format(col="l.trigger_words")}
+                                  || ' ' || {_PG_WORDS.format(col="l.tags")} || ' ' ||
+                                  coalesce(l.description_text, l.description_html, ''), ' ')
+                           FROM remote_links l WHERE l.asset_id = a.id), '')
+                  FROM assets a WHERE a.id = ANY (ids)) AS d (rowid, {COLUMNS})
+          CROSS JOIN LATERAL (
+              SELECT trim(regexp_replace(lower(unaccent(concat_ws(' ', {COLUMNS}))),
+                                         '[^[:alnum:]]+', ' ', 'g'))
+                     AS words) AS w;
+    END $$"""
+PG_UPGRADE = (
+    "ALTER TABLE asset_fts ADD COLUMN remote TEXT NOT NULL DEFAULT ''",
+    PG_REFRESH,
+    """CREATE FUNCTION asset_fts_on_link() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM asset_fts_refresh(ARRAY[OLD.asset_id]); END IF;
+        IF TG_OP IN ('UPDATE', 'INSERT') THEN PERFORM asset_fts_refresh(ARRAY[NEW.asset_id]); END IF;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER asset_fts_after_link_change AFTER INSERT OR DELETE OR UPDATE ON remote_links
+        FOR EACH ROW EXECUTE FUNCTION asset_fts_on_link()""",
+    "SELECT asset_fts_refresh(ARRAY(SELECT id FROM assets))",
+)
+
+
 def upgrade() -> None:
     for column in _new_link_columns():
         op.add_column("remote_links", column)
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in PG_UPGRADE:
+            op.execute(statement)
+        return
     op.execute(BACKFILL)
     for statement in UNSEED:
         op.execute(statement)
@@ -221,6 +273,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        raise NotImplementedError("a PostgreSQL catalog is never taken below the revision it was created at")
     _drop_index_and_triggers([*_asset_triggers(remote=True), *LINK_TRIGGERS])
     op.execute(f"CREATE VIRTUAL TABLE asset_fts USING fts5({OLD_COLUMNS}, {FTS_OPTIONS})")
     for sql in _asset_triggers(remote=False).values():

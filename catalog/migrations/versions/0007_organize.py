@@ -31,11 +31,14 @@ down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+# 64 bits on PostgreSQL (sizes and nanosecond times; SQLite's INTEGER already is).
+BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
     # Plain ALTER TABLE, not batch mode: batch mode copies the table, which SQLite refuses for the generated
     # ``sort_name`` column (see 0003).
-    op.add_column("assets", sa.Column("device", sa.Integer(), server_default="0", nullable=False))
+    op.add_column("assets", sa.Column("device", BIG, server_default="0", nullable=False))
     op.add_column("assets", sa.Column("hidden", sa.Boolean(), server_default="0", nullable=False))
     op.add_column("assets", sa.Column("kind_override", sa.String(length=32), nullable=True))
     op.add_column("assets", sa.Column("architecture_override", sa.String(length=32), nullable=True))
@@ -46,6 +49,7 @@ def upgrade() -> None:
         ["kind", "architecture", "status"],
         unique=False,
         sqlite_where=sa.text("hidden"),
+        postgresql_where=sa.text("hidden"),
     )
 
     op.create_table(
@@ -108,9 +112,9 @@ def upgrade() -> None:
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("asset_id", sa.Integer(), nullable=True),
         sa.Column("mode", sa.String(length=16), nullable=False),
-        sa.Column("size", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("mtime_ns", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("inode", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("size", BIG, server_default=sa.text("0"), nullable=False),
+        sa.Column("mtime_ns", BIG, server_default=sa.text("0"), nullable=False),
+        sa.Column("inode", BIG, server_default=sa.text("0"), nullable=False),
         sa.ForeignKeyConstraint(
             ["mirror_id"],
             ["mirrors.id"],
@@ -141,7 +145,7 @@ def upgrade() -> None:
         sa.Column("path", sa.Text(), nullable=False),
         sa.Column("file_name", sa.Text(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("size", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("size", BIG, server_default=sa.text("0"), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=True),
         sa.Column("site", sa.String(length=16), nullable=True),
         sa.Column("model_id", sa.Text(), nullable=True),

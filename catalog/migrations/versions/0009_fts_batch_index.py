@@ -20,6 +20,10 @@ fails rolls it back with everything else).
 so the batch writer and the trigger build it from one definition. SQLite flattens the view: a
 ``WHERE rowid`` on it is a primary-key lookup on ``assets``.
 
+On PostgreSQL (see 0002) the view and the pause table are the same; the refresh function reads the view,
+and the insert trigger's function returns early while the pause row exists (a second batch writer waits on
+the pause row's key until the first commits).
+
 Migrations are frozen history: never import catalog.orm here.
 """
 
@@ -68,7 +72,53 @@ PAUSABLE_INSERT_TRIGGER = f"""
     END"""
 
 
+_PG_WORDS = (
+    "coalesce((SELECT string_agg(j, ' ') FROM json_array_elements_text("
+    "CASE WHEN json_typeof({col}) = 'array' THEN {col} ELSE '[]'::json END) j), '')"
+)
+PG_UPGRADE = (
+    f"""CREATE VIEW asset_fts_document (rowid, {COLUMNS}) AS
+        SELECT a.id, a.display_name, a.file_name,
+               coalesce((SELECT string_agg(t.name, ' ')
+                           FROM asset_tags x JOIN tags t ON t.id = x.tag_id
+                          WHERE x.asset_id = a.id), ''),
+               {_PG_WORDS.format(col="a.trigger_words")},
+               a.notes,
+               coalesce(a.description, ''),
+               coalesce((SELECT string_agg(
+                                  coalesce(l.model_name, '') || ' ' || coalesce(l.version_name, '') || ' ' ||
+                                  coalesce(l.creator, '') || ' ' || {_PG_WORDS.format(col="l.trigger_words")}
+                                  || ' ' || {_PG_WORDS.format(col="l.tags")} || ' ' ||
+                                  coalesce(l.description_text, l.description_html, ''), ' ')
+                           FROM remote_links l WHERE l.asset_id = a.id), '')
+          FROM assets a""",
+    PAUSE_TABLE,
+    f"""CREATE OR REPLACE FUNCTION asset_fts_refresh(ids INTEGER[]) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM asset_fts WHERE rowid = ANY (ids);
+        INSERT INTO asset_fts (rowid, {COLUMNS}, words, document)
+        SELECT d.*, w.words, to_tsvector('simple', w.words)
+          FROM asset_fts_document d
+          CROSS JOIN LATERAL (
+              SELECT trim(regexp_replace(lower(unaccent(concat_ws(' ', {COLUMNS}))),
+                                         '[^[:alnum:]]+', ' ', 'g'))
+                     AS words) AS w
+         WHERE d.rowid = ANY (ids);
+    END $$""",
+    """CREATE OR REPLACE FUNCTION asset_fts_on_asset() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM asset_fts_paused) THEN RETURN NULL; END IF;
+        PERFORM asset_fts_refresh(ARRAY[NEW.id]);
+        RETURN NULL;
+    END $$""",
+)
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in PG_UPGRADE:
+            op.execute(statement)
+        return
     op.execute(DOCUMENT_VIEW)
     op.execute(PAUSE_TABLE)
     op.execute("DROP TRIGGER IF EXISTS asset_fts_after_insert")

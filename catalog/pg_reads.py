@@ -1,0 +1,98 @@
+"""The catalog's plain-SQL reads (:mod:`catalog.queries`) on a PostgreSQL catalog.
+
+:mod:`catalog.queries` writes its statements once, for a DBAPI connection with ``:name`` parameters that
+returns SQLite's plain values (text times, JSON as text, 0/1 flags). :class:`PgReadConnection` gives a
+psycopg connection that shape, so both databases answer through the same statements and the same row
+parsers, and the answers are the same by construction:
+
+* the few SQLite spellings the reads use are rewritten to PostgreSQL's (:func:`to_postgresql`): an id list
+  as ``json_each(:ids)``, ``json_extract(col, '$.key')``, 0/1 compared with a boolean column, ``LIMIT -1``,
+  the ``INDEXED BY`` hint (PostgreSQL plans on its own), SQLite's ``CROSS JOIN ... ON``;
+* a typed word, an FTS5 ``MATCH`` of quoted prefix phrases (:mod:`catalog.fts_match`), becomes the same
+  phrases as a ``tsquery`` over the ``document`` column migration 0002 gives PostgreSQL's ``asset_fts``
+  (``"add detail"* "pix"*`` -> ``'add' <-> 'detail':* & 'pix':*``), lower-cased and unaccented by the
+  server the way the document was;
+* the cursor's loaders return times and JSON as text, so the row parsers see what SQLite returns.
+
+The connection is the one under the caller's SQLAlchemy session, inside its transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+from psycopg.types.string import TextLoader
+
+_PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_MATCH = re.compile(r"\b(\w+\.)?asset_fts MATCH :(\w+)")
+_PHRASE = re.compile(r'"([^"]*)"\*')
+_REWRITES = (
+    (
+        re.compile(r"SELECT value FROM json_each\(:(\w+)\)"),
+        r"SELECT value::bigint FROM json_array_elements_text(CAST(:\1 AS json)) AS ids(value)",
+    ),
+    (re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)"), r"(\1 ->> '\2')"),
+    (re.compile(r"\b((?:\w+\.)?(?:hidden|favorite|nsfw|is_cover))\s+(?:IS|=)\s+1\b"), r"\1 = true"),
+    (re.compile(r"\b((?:\w+\.)?(?:hidden|favorite|nsfw|is_cover))\s+(?:IS|=)\s+0\b"), r"\1 = false"),
+    (re.compile(r"\bLIMIT :(\w+)"), r"LIMIT nullif(CAST(:\1 AS bigint), -1)"),
+    (re.compile(r"\s+INDEXED BY \w+"), ""),
+    (re.compile(r"\bCROSS JOIN (\w+ AS \w+) ON\b"), r"JOIN \1 ON"),
+)
+_ID_LIST = re.compile(r"json_each\((%\(\w+\)s)(?:::VARCHAR)?\) AS (\w+)")
+_BOUND_LIMIT = re.compile(r"\bLIMIT %\((\w+)\)s")
+_TEXT_TYPES = ("json", "jsonb", "timestamp", "timestamptz")
+
+
+def tsquery(fts5_expression: str) -> str:
+    """An FTS5 expression of quoted prefix phrases as the equivalent ``tsquery`` text (words joined by
+    ``<->``, the last one a prefix, phrases ANDed). The words are alphanumeric runs, so quoting them is
+    enough to keep any operator out."""
+    phrases = []
+    for phrase in _PHRASE.findall(fts5_expression):
+        words = phrase.split()
+        if words:
+            phrases.append(" <-> ".join(f"'{word}'" for word in words) + ":*")
+    return " & ".join(phrases) if phrases else "''"
+
+
+def hints_removed(sql: str) -> str:
+    """``sql`` (an engine's statement on PostgreSQL) without SQLite's spellings that reach it through
+    SQLAlchemy ``text()``: the planner hint ``INDEXED BY`` and 0/1 compared with a boolean column."""
+    for pattern, replacement in (*_REWRITES[2:4], _REWRITES[5]):
+        sql = pattern.sub(replacement, sql)
+    sql = _ID_LIST.sub(
+        r"(SELECT value::bigint AS value FROM json_array_elements_text(CAST(\1 AS json)) AS ids(value))"
+        r" AS \2",
+        sql,
+    )  # an id list bound as one JSON array (catalog.reading.in_id_list)
+    return _BOUND_LIMIT.sub(r"LIMIT nullif(%(\1)s, -1)", sql)  # SQLite's "no limit" is LIMIT -1
+
+
+def to_postgresql(sql: str, parameters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``sql`` (SQLite's spelling, ``:name`` parameters) as psycopg runs it on PostgreSQL."""
+    values = dict(parameters)
+    for name in {match.group(2) for match in _MATCH.finditer(sql)}:
+        values[name] = tsquery(str(values[name]))
+    sql = _MATCH.sub(r"\1document @@ to_tsquery('simple', lower(unaccent(CAST(:\2 AS text))))", sql)
+    for pattern, replacement in _REWRITES:
+        sql = pattern.sub(replacement, sql)
+    sql = sql.replace("%", "%%")
+    return _PLACEHOLDER.sub(r"%(\1)s", sql), values
+
+
+class PgReadConnection:
+    """A psycopg connection in the shape :mod:`catalog.queries` reads through (``execute`` returns a
+    cursor with ``fetchone``/``fetchall`` and plain values)."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: dict[str, Any] | None = None, /) -> psycopg.Cursor[Any]:
+        cursor = self._connection.cursor()
+        for name in _TEXT_TYPES:
+            cursor.adapters.register_loader(name, TextLoader)
+        statement, values = to_postgresql(sql, parameters or {})
+        cursor.execute(statement.encode(), values)
+        return cursor
