@@ -104,6 +104,22 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="CFG scale (default 7; 1 for Flux.1, as Forge's Flux preset: its distilled guidance steers)",
     )
+    parser.add_argument(
+        "--distilled-cfg",
+        type=float,
+        default=None,
+        metavar="X",
+        help="Forge's Distilled CFG Scale: the guidance a distilled model was trained with; used by "
+        "Flux.1 dev (default 3.5), ignored by other families",
+    )
+    parser.add_argument(
+        "--shift",
+        type=float,
+        default=None,
+        metavar="X",
+        help="Forge's Shift, the flow-matching time shift (Flux.1, SD3.5, Chroma, Z-Image, Qwen-Image); "
+        "default: the model's own",
+    )
     parser.add_argument("--size", type=_size, default=(512, 512), metavar="WxH")
     parser.add_argument(
         "--sampler",
@@ -141,7 +157,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     _add_recipe_options(render)
     render.add_argument("--batch", type=int, default=1)
     render.add_argument(
-        "--infotext", metavar="PNG|TEXT", help="replay the parameters of an image (or A1111 infotext text)"
+        "--infotext",
+        metavar="IMAGE|@FILE|TEXT",
+        help="replay generation parameters: an image's (a .png/.jpg/.webp path: its parameters), a text "
+        "file's (@FILE, or a path to an existing .txt file, as Forge and A1111 save them), or the "
+        "infotext text itself",
     )
     render.add_argument(
         "--plan",
@@ -204,6 +224,8 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         sampler=split_sampler(args.sampler or Sampler.EULER_A.value, args.schedule)[0],
         schedule=split_sampler(args.sampler or Sampler.EULER_A.value, args.schedule)[1],
         hires=_hires_from_args(args),
+        guidance=getattr(args, "distilled_cfg", None),
+        shift=getattr(args, "shift", None),
     )
 
 
@@ -336,6 +358,28 @@ def _check_plan(
     return None
 
 
+def infotext_source(value: str) -> str:
+    """What ``--infotext`` replays: ``@FILE`` or the path of an existing ``.txt`` file gives that file's
+    text; anything else (an image path, or the infotext itself) is passed on as given. Raises ValueError
+    for an ``@FILE`` that cannot be read."""
+    named = value[1:] if value.startswith("@") else value
+    path: Path | None = None
+    if value.startswith("@"):
+        path = Path(named).expanduser()
+        if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+            return str(path)  # an image: its parameters chunk, read as for a bare image path
+    elif "\n" not in value and len(value) < 4096 and value.lower().endswith(".txt"):
+        candidate = Path(value).expanduser()
+        path = candidate if candidate.is_file() else None
+    if path is None:
+        return value
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ValueError(f"cannot read the infotext file {path}: {reason}") from error
+
+
 def _is_folder(text: str) -> bool:
     """Whether ``--infotext`` names a folder; a long infotext is no file name at all (ENAMETOOLONG)."""
     try:
@@ -352,7 +396,7 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
                 return _fail(
                     "render", f"{args.infotext} is a folder: give --infotext an image or text", EXIT_USAGE
                 )
-            plan = service.plan_from_infotext(args.infotext)
+            plan = service.plan_from_infotext(infotext_source(args.infotext))
         else:
             if not args.checkpoint:
                 return _fail("render", "give --checkpoint (or --infotext to replay an image)", EXIT_USAGE)

@@ -66,6 +66,8 @@ def plan_document(plan: RenderPlan, placement: Placement | None = None) -> dict[
         "schedule_used": effective_schedule(recipe.sampler, recipe.schedule, flow=flow),
         "steps": recipe.steps,
         "cfg": recipe.cfg,
+        "distilled_cfg": recipe.guidance,  # None: the family's default (Flux.1 dev 3.5)
+        "shift": recipe.shift,  # None: the model's own
         "seed": recipe.seed,
         "size": f"{recipe.width}x{recipe.height}",
         "clip_skip": recipe.clip_skip,
@@ -150,8 +152,14 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
     schedule = doc["schedule"]
     if doc["schedule_used"] and doc["schedule_used"] != schedule:
         schedule += f" ({doc['schedule_used']})"
+    guided = ""
+    if doc["distilled_cfg"] is not None:
+        guided += f", Distilled CFG {_number(doc['distilled_cfg'])}"
+    if doc["shift"] is not None:
+        guided += f", Shift {_number(doc['shift'])}"
     lines.append(
         f"Sampler: {doc['sampler']}, schedule {schedule}, {doc['steps']} steps, CFG {_number(doc['cfg'])}"
+        + guided
     )
     seed = "random" if doc["seed"] == -1 else str(doc["seed"])
     extras = f", clip skip {doc['clip_skip']}" if doc["clip_skip"] > 1 else ""

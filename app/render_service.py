@@ -14,6 +14,7 @@ stored in the catalog linked to each asset it used.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import random
 import threading
@@ -35,7 +36,7 @@ from core.errors import AtelierError
 from core.identify.vocabulary import ENCODER_OF
 from core.jobs import CancelledError, Progress, ProgressCallback, no_progress
 from core.render.families import family_of
-from core.render.family_rules import family_refusal
+from core.render.family_rules import family_guidance, family_refusal
 from core.render.grid import (
     GridAxis,
     compose_grid,
@@ -678,6 +679,9 @@ class RenderService:
             _log.exception("render failed")
             raise RenderError(f"the render failed: {user_message(error)}") from error
         rendered = result.recipe if result.recipe is not None else plan.recipe.replace(seed=result.seed)
+        if family is not None and rendered.guidance is None and _takes_guidance(Path(checkpoint.path)):
+            # The infotext says what steered the image (Forge writes "Distilled CFG Scale: 3.5").
+            rendered = rendered.replace(guidance=family_guidance(family, rendered))
         rendered = self._with_short_hashes(rendered.replace(seed=result.seed))
         return rendered, list(result.images), result.elapsed, result.device, tuple(result.warnings)
 
@@ -808,6 +812,22 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
     except (FormatError, OSError) as error:
         raise RenderError(f"cannot use {path}: {error}") from error
     return _FileFacts(found.kind, found.architecture, found.prediction, variant=found.variant)
+
+
+def _takes_guidance(checkpoint: Path) -> bool:
+    """Whether a transformer checkpoint has a distilled-guidance input (Flux.1 dev's ``guidance_in``;
+    schnell has none), read from its header or its diffusers folder's transformer config."""
+    from core.formats.model_file import FormatError
+    from core.formats.reader import read_header
+
+    try:
+        if checkpoint.is_dir():
+            config = json.loads((checkpoint / "transformer" / "config.json").read_text(encoding="utf-8"))
+            return bool(config.get("guidance_embeds", False))
+        names = read_header(checkpoint).tensors
+    except (FormatError, OSError, ValueError):
+        return False
+    return any("guidance_in." in name or "guidance_embedder." in name for name in names)
 
 
 def _lora_family_problem(

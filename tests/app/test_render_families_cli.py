@@ -123,6 +123,8 @@ def test_scan_then_render_a_tiny_flux_from_its_split_files(tmp_path: Path) -> No
     assert "Sampler: Euler" in infotext
     assert "Model: flux-tiny-transformer" in infotext
     assert "t5xxl_tiny" in infotext
+    # Flux.1 dev at the default: the infotext says what steered it, as the board's render writes it.
+    assert "Distilled CFG Scale: 3.5" in infotext
     from catalog.library import Library
     from catalog.records import RenderRole
 

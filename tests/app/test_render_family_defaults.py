@@ -162,3 +162,29 @@ def _numel(shape: tuple[int, ...]) -> int:
     for size in shape:
         count *= size
     return count
+
+
+def test_distilled_cfg_and_shift_are_options_of_render_and_grid(
+    flux_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, document, _ = _plan(capsys, tmp_path, flux_files, "bf16", "--distilled-cfg", "2.5", "--shift", "3")
+    assert (document["distilled_cfg"], document["shift"], document["problem"]) == (2.5, 3.0, None)
+
+    _, document, _ = _plan(capsys, tmp_path, flux_files, "bf16")
+    assert (document["distilled_cfg"], document["shift"]) == (None, None)  # the model's own
+
+    # A value out of range is one line, exit 2, before anything loads.
+    code = main(
+        [
+            "--data-dir", str(tmp_path / "data"), "grid", "--checkpoint", str(flux_files["bf16"]),
+            "--x", "seed=1,2", "--shift", "0",
+        ]
+    )  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err.strip() == ("atelier grid: Shift must be above 0 and at most 100, not 0.0")
+    with pytest.raises(SystemExit):
+        main(["render", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--distilled-cfg X Forge's Distilled CFG Scale" in help_text
+    assert "used by Flux.1 dev (default 3.5)" in help_text
+    assert "--shift X Forge's Shift" in help_text
