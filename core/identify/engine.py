@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from core.formats.model_file import ModelHeader
 from core.identify.matchers import DEFAULT_REGISTRY
+from core.identify.matchers.table import unknown_reasons
 from core.identify.precision import dominant_precision
 from core.identify.registry import MatcherRegistry
 from core.identify.result import Identification
@@ -39,6 +40,7 @@ def identify(
             architecture=Architecture.UNKNOWN,
             format=header.format,
             precision=precision,
+            reasons=unknown_reasons(view, len(outcome.refusals)),
             refusals=outcome.refusals,
             trigger_words=embedded.trigger_phrases,
             metadata=metadata,

@@ -162,6 +162,28 @@ def _row_parts() -> tuple[tuple[ArchitectureRow, frozenset[str]], ...]:
 _ROW_PARTS = _row_parts()
 
 
+def _top_level_parts(view: HeaderView) -> frozenset[str]:
+    """The first name part of every tensor, past a full checkpoint's or NVIDIA's denoiser prefix."""
+    prefix = next((p for p in DENOISER_PREFIXES[1:] if view.has_prefix(p)), "")
+    return frozenset(
+        name[len(prefix) :].partition(".")[0] for name in view.with_prefix(prefix) if name.startswith(prefix)
+    )
+
+
+def _is_block_part(part: str) -> bool:
+    """``blocks``, ``transformer_blocks``... and made-up spellings of the same (``dit_layers``)."""
+    return part in _BLOCK_PARTS or part.endswith(("_blocks", "_layers"))
+
+
+def _nearest_row(parts: frozenset[str]) -> tuple[float, ArchitectureRow, frozenset[str]]:
+    """The row sharing the largest share of top-level names with ``parts``, that share, and the names."""
+    scored = [
+        (len(parts & row_parts) / len(parts | row_parts), row, parts & row_parts)
+        for row, row_parts in _ROW_PARTS
+    ]
+    return max(scored, key=lambda scored_row: scored_row[0])
+
+
 def match_unlisted_denoiser(view: HeaderView) -> Match | Refusal:
     """A diffusion transformer the table has no row for: ``other``, with the row whose top-level names
     overlap its own the most as the nearest match (never that row's family: its signature is missing).
@@ -170,17 +192,42 @@ def match_unlisted_denoiser(view: HeaderView) -> Match | Refusal:
     """
     if len(view) < _MIN_DENOISER_TENSORS:
         return Refusal(f"fewer than {_MIN_DENOISER_TENSORS} tensors: not a denoiser")
-    prefix = next((p for p in DENOISER_PREFIXES[1:] if view.has_prefix(p)), "")
-    parts = frozenset(
-        name[len(prefix) :].partition(".")[0] for name in view.with_prefix(prefix) if name.startswith(prefix)
-    )
-    if not parts & _BLOCK_PARTS:
+    parts = _top_level_parts(view)
+    blocks = sorted(part for part in parts if _is_block_part(part))
+    if not blocks:
         return Refusal("no transformer blocks (blocks.*, layers.*, transformer_blocks.*...)")
-    scored = [(len(parts & row_parts) / len(parts | row_parts), row) for row, row_parts in _ROW_PARTS]
-    score, nearest = max(scored, key=lambda pair: pair[0])
+    score, nearest, _ = _nearest_row(parts)
     reasons = (
-        f"transformer blocks ({', '.join(sorted(parts & _BLOCK_PARTS))}) but no family's signature keys",
+        f"transformer blocks ({', '.join(blocks)}) but no family's signature keys",
         f"nearest match {nearest.architecture.value} ({nearest.name}): {score:.0%} of the top-level names",
     )
     details = {"nearest_architecture": nearest.architecture.value, "components": ["transformer"]}
     return Match(AssetKind.CHECKPOINT, Architecture.OTHER, reasons, details=details)
+
+
+def unknown_reasons(view: HeaderView, declined: int) -> tuple[str, ...]:
+    """Why a file is ``unknown``: what was looked for, and the nearest family when any name is shared.
+
+    Every kind's matcher declined (its line in ``refusals`` says what it looked for); the nearest row is
+    reported for the user's orientation only, never as the family.
+    """
+    if len(view) == 0:
+        return ("the file holds no tensors", f"none of Atelier's {declined} checks can match it")
+    parts = _top_level_parts(view)
+    reasons = [
+        f"{len(view)} tensors under {len(parts)} top-level names ({', '.join(sorted(parts)[:6])}"
+        f"{', ...' if len(parts) > 6 else ''}): none of Atelier's {declined} checks "
+        "(LoRA, checkpoint, VAE, text encoder, ...) found its keys; each refusal says what it looked for"
+    ]
+    blocks = sorted(part for part in parts if _is_block_part(part))
+    if blocks:
+        reasons.append(f"transformer-like blocks ({', '.join(blocks)}) but no family's signature keys")
+    score, nearest, shared = _nearest_row(parts)
+    if score > 0:
+        reasons.append(
+            f"nearest match {nearest.architecture.value} ({nearest.name}): shares "
+            f"{', '.join(sorted(shared))} ({score:.0%} of the top-level names), too little to name the family"
+        )
+    else:
+        reasons.append("no top-level name in common with any family of the vocabulary table")
+    return tuple(reasons)

@@ -23,7 +23,7 @@ def test_random_keys_are_unknown_with_every_refusal() -> None:
     result = identify_case(models.random_keys())
     assert result.kind is AssetKind.UNKNOWN
     assert result.architecture is Architecture.UNKNOWN
-    assert result.reasons == ()
+    assert f"none of Atelier's {len(MATCHER_NAMES)} checks" in result.reasons[0]  # never an empty why
     assert [refusal.split(":", 1)[0] for refusal in result.refusals] == MATCHER_NAMES
     assert all(refusal.split(": ", 1)[1] for refusal in result.refusals)
 
@@ -51,6 +51,7 @@ def test_empty_file() -> None:
     assert result.kind is AssetKind.UNKNOWN
     assert result.precision is None
     assert len(result.refusals) == len(MATCHER_NAMES)
+    assert result.reasons[0] == "the file holds no tensors"
 
 
 def test_unknown_still_summarises_metadata() -> None:
@@ -121,3 +122,29 @@ def test_json_round_trip(case: models.ModelCase) -> None:
     result = identify_case(case)
     data = json.loads(json.dumps(result.to_json()))
     assert Identification.from_json(data) == result
+
+
+def test_a_made_up_dit_is_unknown_with_what_was_looked_for_and_its_nearest_family() -> None:
+    """Too few tensors for the unlisted-denoiser rule (``other``), yet the user is told why: its names,
+    its block-like part and the table row it shares the most names with (never that row's family)."""
+    specs: dict[str, tuple[str, tuple[int, ...]]] = {
+        "patch_embed.proj.weight": ("BF16", (1152, 4, 2, 2)),
+        "t_embedder.mlp.0.weight": ("BF16", (1152, 256)),
+        "y_embedder.embedding_table.weight": ("BF16", (1001, 1152)),
+    }
+    for block in range(24):
+        for part in ("attn.qkv.weight", "adaLN_modulation.1.weight", "mlp.fc1.weight"):
+            specs[f"dit_layers.{block}.{part}"] = ("BF16", (3456, 1152))
+    result = identify_case(models.ModelCase("mystery-dit", specs))
+    assert (result.kind, result.architecture) == (AssetKind.UNKNOWN, Architecture.UNKNOWN)
+    assert result.reasons[0].startswith("75 tensors under 4 top-level names (dit_layers, patch_embed, ")
+    assert "transformer-like blocks (dit_layers) but no family's signature keys" in result.reasons
+    nearest = result.reasons[-1]
+    assert nearest.startswith("nearest match ")
+    assert "too little to name the family" in nearest
+    assert "unlisted_denoiser: fewer than 100 tensors: not a denoiser" in result.refusals
+
+
+def test_keys_sharing_no_family_name_say_so() -> None:
+    result = identify_case(models.random_keys())
+    assert result.reasons[-1] == "no top-level name in common with any family of the vocabulary table"
