@@ -775,7 +775,7 @@ class RenderEngine:
                 vae.disable_tiling()
             interrupted = False
             if preview is not None:
-                from core.render.previews import latents_to_preview
+                from core.render.previews import has_preview, latents_to_preview
 
             done_before = 0  # steps of the first pass, once the hires pass runs
 
@@ -791,12 +791,20 @@ class RenderEngine:
                 progress(Progress(done=done, total=total, message=step_message(done, total)))
                 if (
                     preview is not None
-                    and family_of(architecture) is None  # packed transformer latents: no cheap preview
+                    and has_preview(architecture)
                     and (done % max(1, preview_every) == 0 or done == total)
                 ):
                     latents = callback_kwargs.get("latents")
                     if latents is not None:
-                        preview(latents_to_preview(latents[:1], architecture)[0], done, total)
+                        # Packed (Flux-style) latents unpack with the render's size, as the pipeline does.
+                        image = latents_to_preview(
+                            latents[:1],
+                            architecture,
+                            width=recipe.width,
+                            height=recipe.height,
+                            vae_scale=int(getattr(pipeline, "vae_scale_factor", 8)),
+                        )[0]
+                        preview(image, done, total)
                 if cancel is not None and cancel.cancelled:
                     pipeline._interrupt = True
                     interrupted = True

@@ -93,8 +93,8 @@ def test_nan_latents_give_grey_not_garbage() -> None:
 
 
 def test_refusals() -> None:
-    with pytest.raises(PreviewUnavailableError, match="no cheap live preview for flux1"):
-        latents_to_preview(torch.zeros(1, 16, 8, 8), Architecture.FLUX1)
+    with pytest.raises(PreviewUnavailableError, match="no cheap live preview for qwen_image_2"):
+        latents_to_preview(torch.zeros(1, 16, 8, 8), Architecture.QWEN_IMAGE_2)
     with pytest.raises(PreviewUnavailableError, match=r"\(batch, 4, height, width\), got \(1, 16, 8, 8\)"):
         latents_to_preview(torch.zeros(1, 16, 8, 8), Architecture.SD1)
     with pytest.raises(PreviewUnavailableError, match="got"):
