@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 # A flow-matching model's sampler when none is named (Forge's and ComfyUI's for Flux; the board's too).
 FLOW_DEFAULT_SAMPLER = Sampler.EULER
-FLUX_CFG = 1.0  # Forge's Flux preset: no real CFG, the distilled guidance steers
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -102,7 +101,8 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         "--cfg",
         type=float,
         default=None,
-        help="CFG scale (default 7; 1 for Flux.1, as Forge's Flux preset: its distilled guidance steers)",
+        help="CFG scale (default 7; 1 for Flux.1, as Forge's Flux preset: its distilled guidance steers, "
+        "and for Z-Image, whose released Turbo model is distilled to run without CFG)",
     )
     parser.add_argument(
         "--distilled-cfg",
@@ -234,13 +234,14 @@ def with_family_defaults(
 ) -> Recipe:
     """``recipe`` with the checkpoint family's defaults for what the user left unset, as Forge and the
     board choose them: Euler (schedule Automatic: Simple) for a flow-matching model, whose samplers do
-    not include SD's Euler a; CFG 1 for Flux.1, steered by its distilled guidance (3.5 for dev, the
-    family's default when none is given). A sampler the user named is kept, and refused by name."""
+    not include SD's Euler a; the family's CFG (``Family.default_cfg``: 1 for Flux.1, steered by its
+    distilled guidance, and for the distilled Z-Image Turbo). A sampler the user named is kept, and
+    refused by name."""
     if args.sampler is None and architecture in FLOW_ARCHITECTURES:
         recipe = recipe.replace(sampler=FLOW_DEFAULT_SAMPLER.value)
     family = family_of(architecture)
-    if args.cfg is None and family is not None and family.default_guidance is not None:
-        recipe = recipe.replace(cfg=FLUX_CFG)
+    if args.cfg is None and family is not None and family.default_cfg is not None:
+        recipe = recipe.replace(cfg=family.default_cfg)
     return recipe
 
 

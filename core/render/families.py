@@ -123,6 +123,7 @@ class Family:
     vae_prefixes: tuple[str, ...] = ("vae.", "first_stage_model.")
     vae_class: str = "AutoencoderKL"
     default_guidance: float | None = None
+    default_cfg: float | None = None  # the CFG scale a render without one uses (None: A1111's 7)
     embeddings: bool = False
     hypernetworks: bool = False
     notes: tuple[str, ...] = field(default=())
@@ -156,6 +157,7 @@ FAMILIES: dict[Architecture, Family] = {
         encoders=(_CLIP_L, _T5),
         arguments=_flux_arguments,
         default_guidance=3.5,
+        default_cfg=1.0,  # Forge's Flux preset: its distilled guidance steers, not CFG
     ),
     Architecture.CHROMA: Family(
         architecture=Architecture.CHROMA,
@@ -229,6 +231,7 @@ FAMILIES: dict[Architecture, Family] = {
             ),
         ),
         arguments=_cfg_arguments,
+        default_cfg=1.0,  # Z-Image Turbo (the released model, Civitai's "ZImageTurbo") is distilled: no CFG
     ),
     Architecture.QWEN_IMAGE: Family(
         architecture=Architecture.QWEN_IMAGE,

@@ -56,9 +56,14 @@ SIZE_STEP = 8
 MIN_SIZE = 64
 MAX_CFG = 30.0
 GUIDANCE_UNSET = -0.1  # the spin box's lowest step: "the model's default" (Recipe.guidance None)
-FLUX_CFG = 1.0  # Forge's CFG scale for Flux.1: only its distilled guidance steers
 FLOW_DEFAULT_SAMPLER = "Euler"  # what Forge and ComfyUI use for Flux; a pasted sampler is kept as written
 SHIFT_UNSET = 0.0  # Shift must be above 0: its lowest step means the model's own (Recipe.shift None)
+
+
+def _family_cfg(architecture: Architecture | None) -> float:
+    """The CFG scale a checkpoint's family renders with by default (A1111's 7 for SD)."""
+    family = family_of(architecture)
+    return family.default_cfg if family is not None and family.default_cfg is not None else Recipe().cfg
 
 
 class ParameterError(ValueError):
@@ -225,19 +230,17 @@ class ParametersForm(QWidget):
         """Shows the fields and sampler lists of ``architecture``'s family (None: no checkpoint)."""
         if architecture == self._family:
             return
-        was_guided = self.guided
+        was_cfg = _family_cfg(self._family)
         self._family = architecture
         flow = architecture in FLOW_ARCHITECTURES
         if flow != self._flow:
             self._flow = flow
             self._offer_samplers()
-        # Flux.1 is guided by its distilled guidance: CFG 1 (no real CFG) as Forge's Flux preset sets
-        # it; an SD default left on the board would double the steps' cost. A CFG the user chose stays.
-        default_cfg = Recipe().cfg
-        if self.guided and not was_guided and self.cfg.value() == default_cfg:
-            self.cfg.setValue(FLUX_CFG)
-        elif was_guided and not self.guided and self.cfg.value() == FLUX_CFG:
-            self.cfg.setValue(default_cfg)
+        # The family's own CFG (Family.default_cfg: 1 for Flux.1, steered by its distilled guidance, and
+        # for the distilled Z-Image Turbo); an SD default left on the board would double the steps' cost.
+        # A CFG the user chose stays.
+        if self.cfg.value() == was_cfg:
+            self.cfg.setValue(_family_cfg(architecture))
         self._show_family_rows()
 
     @property

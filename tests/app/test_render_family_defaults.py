@@ -188,3 +188,29 @@ def test_distilled_cfg_and_shift_are_options_of_render_and_grid(
     assert "--distilled-cfg X Forge's Distilled CFG Scale" in help_text
     assert "used by Flux.1 dev (default 3.5)" in help_text
     assert "--shift X Forge's Shift" in help_text
+
+
+def test_z_image_renders_at_cfg_1_by_default_and_keeps_a_chosen_cfg(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Z-Image Turbo (the released model, Civitai's "ZImageTurbo") is distilled: CFG 1, as the board."""
+    checkpoint = write_safetensors(
+        tmp_path / "z_image_turbo.safetensors", keyspace("z_image-comfyui", dtype="BF16")
+    )
+    command = [
+        "--data-dir",
+        str(tmp_path / "data"),
+        "render",
+        "--plan",
+        "--json",
+        "--checkpoint",
+        str(checkpoint),
+    ]
+
+    main(command)
+    document = json.loads(capsys.readouterr().out)
+    assert document["model"]["architecture"] == "z_image"
+    assert (document["sampler"], document["cfg"]) == ("Euler", 1.0)
+
+    main([*command, "--cfg", "4"])
+    assert json.loads(capsys.readouterr().out)["cfg"] == 4.0
