@@ -107,6 +107,10 @@ def asset_to_json(
     # the user's override.
     data["identified_kind"] = record.file_kind.value
     data["identified_architecture"] = record.file_architecture.value
+    # A Civitai label naming another family than the file's is said beside it, never silently shown.
+    from core.sources.site_words import base_model_conflict
+
+    data["base_model_warning"] = base_model_conflict(record.base_model_label, record.file_architecture)
     if previews is not None:
         data["previews"] = [_plain(asdict(p)) for p in previews]
     if links is not None:

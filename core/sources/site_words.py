@@ -8,7 +8,8 @@ and turns them back into the API's with :func:`site_value`.
 
 from __future__ import annotations
 
-from core.identify.vocabulary import CIVITAI_LABELS
+from core.identify.vocabulary import CIVITAI_LABELS, architecture_of_base_model, loras_shared
+from core.taxonomy import ARCHITECTURE_NAMES, Architecture
 
 CIVITAI_TYPE_LABELS: dict[str, str] = {
     "Checkpoint": "Checkpoint",
@@ -80,3 +81,27 @@ def site_value(labels: dict[str, str], text: str) -> str | None:
         if wanted in (value.casefold(), label.casefold()):
             return value
     return None
+
+
+def base_model_conflict(label: str | None, architecture: Architecture) -> str | None:
+    """One line when a Civitai base-model ``label`` names another family than the file's own
+    (``"Civitai says Flux.1 D; the file is SDXL"``), else None.
+
+    Why: the label comes from whoever uploaded the file (or its ``.civitai.info``) and is shown beside the
+    identification; a wrong one must not pass silently. Only two known, different families conflict: an
+    unknown label ("Other", a new one), a file of no named family, or families whose LoRAs go on each
+    other's checkpoints (Chroma and Flux.1) say nothing.
+    """
+    claimed = architecture_of_base_model(label)
+    if (
+        claimed is None
+        or claimed is architecture
+        or architecture in (Architecture.OTHER, Architecture.UNKNOWN)
+    ):
+        return None
+    if loras_shared(claimed, architecture) or {claimed, architecture} == {
+        Architecture.SDXL,
+        Architecture.SDXL_REFINER,
+    }:
+        return None
+    return f"Civitai says {label}; the file is {ARCHITECTURE_NAMES[architecture]}"

@@ -503,8 +503,12 @@ class DetailsPane(QScrollArea):
         self.preferred_weight.setVisible(False)  # edited in "Your trigger words and weight"
 
     def _show_identification(self, record: AssetRecord) -> None:
-        if record.reasons:
-            self.reasons.setText("\n".join(f"• {reason}" for reason in record.reasons))
+        from core.sources.site_words import base_model_conflict
+
+        conflict = base_model_conflict(record.base_model_label, record.file_architecture)
+        if record.reasons or conflict:
+            warning = [f"⚠ {conflict}"] if conflict else []
+            self.reasons.setText("\n".join([*warning, *(f"• {reason}" for reason in record.reasons)]))
         elif record.kind is AssetKind.UNKNOWN:
             self.reasons.setText("No matcher recognised this file.")
         else:

@@ -137,4 +137,4 @@ def test_every_table_signature_under_the_checkpoint_prefix_beats_bundled_encoder
         result = identify(to_header(ModelCase(row.architecture.value, specs)))
         assert result.kind is AssetKind.CHECKPOINT, (signature, result.reasons)
         assert result.architecture is row.architecture, (signature, result.reasons)
-        assert "text encoder" in result.metadata["components"]  # type: ignore[operator]
+        assert "text encoder" in result.metadata["components"]
