@@ -397,6 +397,13 @@ def write_full(path: Path, model: FamilyModel, *, original_names: bool = False) 
     return _save(path, tensors)
 
 
+def _vae_file_state(vae: Any) -> dict[str, Any]:
+    """A separate VAE file as users have it: Qwen-Image's in the Wan 2.1 names of ComfyUI's file."""
+    if type(vae).__name__ == "AutoencoderKLQwenImage":
+        return qwen_image_vae_wan_names(vae.state_dict())
+    return dict(vae.state_dict())
+
+
 def write_split(folder: Path, model: FamilyModel) -> SplitFiles:
     """A diffusion-model-only file, one file per text encoder (named for its slot) and a VAE file."""
     encoders = tuple(
@@ -406,7 +413,7 @@ def write_split(folder: Path, model: FamilyModel) -> SplitFiles:
     return SplitFiles(
         _save(folder / "transformer-tiny.safetensors", model.transformer.state_dict()),
         encoders,
-        _save(folder / "vae-tiny.safetensors", model.vae.state_dict()),
+        _save(folder / "vae-tiny.safetensors", _vae_file_state(model.vae)),
     )
 
 
@@ -572,13 +579,14 @@ def tiny_qwen_image_transformer(seed: int, text_width: int = 256) -> Any:
 
 
 def tiny_qwen_image_vae(seed: int) -> Any:
-    """Qwen-Image's VAE at 8 channels wide (the real one is 96) with the released latents and levels."""
+    """Qwen-Image's VAE 8 channels wide (the real one is 96) with the released latents, levels and
+    residual blocks (the Wan 2.1 names ComfyUI uses only exist for 2 blocks per level)."""
     from diffusers import AutoencoderKLQwenImage
 
     from core.render.configs import RESOURCES_CONFIG_ROOT
 
     config = json.loads((RESOURCES_CONFIG_ROOT / "qwen_image" / "vae" / "config.json").read_text())
-    config.update(base_dim=8, num_res_blocks=1)
+    config.update(base_dim=8)
     return _seeded(AutoencoderKLQwenImage.from_config(config), seed)
 
 

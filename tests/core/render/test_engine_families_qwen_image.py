@@ -13,6 +13,7 @@ import pytest
 
 from core.render.devices import DeviceChoice
 from core.render.engine import CheckpointLoadError, RenderEngine
+from core.render.family_loader import tensor_names
 from core.render.recipe import Recipe
 from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
@@ -64,6 +65,7 @@ def test_full_checkpoint_and_split_files_render_the_same_image(tmp_path: Path) -
     model = qwen_image_model()
     full = write_full(tmp_path / "qwen_image_full.safetensors", model)
     split = write_split(tmp_path / "split", model)
+    assert "decoder.upsamples.3.resample.1.weight" in tensor_names(split.vae)  # ComfyUI's Wan names
     engine = RenderEngine(tmp_path / "cache", CPU)
     engine.load(full, Architecture.QWEN_IMAGE, None)
     from_full = _pixels(engine)
@@ -102,13 +104,18 @@ def test_a_qwen_vl_of_another_width_is_refused_in_one_line(tmp_path: Path) -> No
             {"transformer_blocks.0.attn.to_q": (64, 64), "transformer_blocks.0.img_mlp.net.2": (256, 64)},
         ),
         ("diffusion_model.", {"transformer_blocks.0.attn.add_q_proj": (64, 64), "img_in": (64, 64)}),
+        (
+            "lora_unet_",
+            {"transformer_blocks_0_attn_to_k": (64, 64), "transformer_blocks_0_img_mlp_net_2": (256, 64)},
+        ),
     ],
 )
 def test_a_lora_changes_the_image_and_weight_0_is_the_bare_model(
     tmp_path: Path, dialect: str, layers: dict[str, tuple[int, int]]
 ) -> None:
-    """A Qwen-Image LoRA in diffusers/PEFT names or ComfyUI/ai-toolkit's ``diffusion_model.`` names reaches
-    the transformer; weight 0 and switching it off give the bare image without reloading."""
+    """A Qwen-Image LoRA in diffusers/PEFT names, ComfyUI/ai-toolkit's ``diffusion_model.`` names or
+    musubi-tuner/kohya's ``lora_unet_`` names reaches the transformer; weight 0 and switching it off
+    give the bare image without reloading."""
     import torch
     from safetensors.torch import save_file
 
@@ -117,8 +124,11 @@ def test_a_lora_changes_the_image_and_weight_0_is_the_bare_model(
     generator = torch.Generator().manual_seed(1)
     tensors = {}
     for layer, (width_in, width_out) in layers.items():
-        tensors[f"{dialect}{layer}.lora_A.weight"] = torch.randn(4, width_in, generator=generator)
-        tensors[f"{dialect}{layer}.lora_B.weight"] = torch.randn(width_out, 4, generator=generator)
+        down, up = ("lora_down", "lora_up") if dialect == "lora_unet_" else ("lora_A", "lora_B")
+        tensors[f"{dialect}{layer}.{down}.weight"] = torch.randn(4, width_in, generator=generator)
+        tensors[f"{dialect}{layer}.{up}.weight"] = torch.randn(width_out, 4, generator=generator)
+        if dialect == "lora_unet_":  # musubi-tuner and kohya write an alpha per layer
+            tensors[f"{dialect}{layer}.alpha"] = torch.tensor(4.0)
     save_file(tensors, str(tmp_path / "q-lora.safetensors"))
     lora = AssetRef("q-lora", path=str(tmp_path / "q-lora.safetensors"))
     full = write_full(tmp_path / "qwen_image_full.safetensors", qwen_image_model())
