@@ -254,6 +254,7 @@ FAMILIES: dict[Architecture, Family] = {
         ),
         arguments=_true_cfg_arguments,
         vae_class="AutoencoderKLQwenImage",
+        default_cfg=4.0,  # Qwen-Image's own (its model card's and diffusers' true_cfg_scale)
     ),
 }
 
