@@ -14,6 +14,7 @@ import json
 import shlex
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -21,6 +22,7 @@ from app.context import AppContext
 from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
+from core.jobs import Progress
 from core.render.families import family_of
 from core.render.grid import GridAxisError, parse_axis
 from core.render.hires import DEFAULT_DENOISING, DEFAULT_UPSCALER, UPSCALERS, HiresFix
@@ -34,6 +36,7 @@ from core.render.recipe import (
     split_sampler,
 )
 from core.render.samplers import FLOW_ARCHITECTURES
+from core.render.tokenizer import FETCH_NOTICE
 from core.sources.errors import RemoteError
 from core.taxonomy import Architecture, AssetKind, describe_kind
 
@@ -420,7 +423,7 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     _warn("render", plan.warnings, args.json)
     try:
         with ProgressBar("Rendering", phased=True) as bar:
-            stored = service.render(plan, progress=bar.update)
+            stored = service.render(plan, progress=_with_notices("render", bar.update))
     except RenderError as error:
         return _fail("render", user_message(error), EXIT_FAILED)
     copies = _copy_out(args.out, stored)
@@ -446,7 +449,7 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         return code
     try:
         with ProgressBar("Rendering grid", phased=True) as bar:
-            stored = service.render_grid(base, x, y, progress=bar.update)
+            stored = service.render_grid(base, x, y, progress=_with_notices("grid", bar.update))
     except GridAxisError as error:
         return _fail("grid", user_message(error), EXIT_USAGE)
     except RenderError as error:
@@ -486,6 +489,18 @@ def _show_plan(plan: RenderPlan, as_json: bool, out: TextIO, placement: Placemen
     if plan.sampler_problem or plan.misplaced or plan.problem == plan.lora_problem:
         return EXIT_USAGE
     return EXIT_MISSING if plan.missing else EXIT_FAILED
+
+
+def _with_notices(command: str, update: Callable[[Progress], None]) -> Callable[[Progress], None]:
+    """``update`` that also prints, as its own line, a notice the user must see even when no bar is
+    drawn (stderr not a terminal): the one-time fetch of a tokenizer from the Hub."""
+
+    def report(progress: Progress) -> None:
+        if progress.message.startswith(FETCH_NOTICE):
+            print(f"atelier {command}: {progress.message}", file=sys.stderr, flush=True)
+        update(progress)
+
+    return report
 
 
 def _warn(command: str, warnings: tuple[str, ...], quiet: bool) -> None:

@@ -78,6 +78,8 @@ def plan_document(plan: RenderPlan, placement: Placement | None = None) -> dict[
         "text_encoders": [_ref(ref) for ref in recipe.text_encoders],
         "text_encoder_slots": list(encoder_slot_names(plan.architecture)),
         "memory": placement.as_dict() if placement is not None else None,
+        "tokenizers_to_fetch": list(plan.tokenizers_to_fetch),
+        "tokenizer_endpoint": plan.tokenizer_endpoint,
         "loras": [
             {
                 **(_ref(use.ref) or {}),
@@ -149,6 +151,8 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
             lines.append(f"Memory: {memory['mode'].replace('_', ' ')}; {memory['reason']}")
         else:
             lines.append(f"Cannot run here: {memory['reason']}")
+    for where in doc["tokenizers_to_fetch"]:
+        lines.append(f"Tokenizer {where}: will be fetched once from {doc['tokenizer_endpoint']}")
     schedule = doc["schedule"]
     if doc["schedule_used"] and doc["schedule_used"] != schedule:
         schedule += f" ({doc['schedule_used']})"

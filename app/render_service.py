@@ -160,6 +160,10 @@ class RenderPlan:
     parts_problem: str | None = None  # a Flux/SD3.5/Chroma model file without encoders/VAE, none given
     # A LoRA of another family than a transformer checkpoint's (the render refuses it by name).
     lora_problem: str | None = None
+    # Tokenizers no package ships and the Hugging Face cache lacks ("repo/subfolder"): the render fetches
+    # them once from ``tokenizer_endpoint`` before it loads.
+    tokenizers_to_fetch: tuple[str, ...] = ()
+    tokenizer_endpoint: str | None = None
     # Whether the checkpoint file holds its own text encoders / VAE (False: a diffusion model only).
     own_text_encoders: bool = True
     own_vae: bool = True
@@ -382,6 +386,7 @@ class RenderService:
             own_text_encoders=parts.text_encoders,
             own_vae=parts.vae,
             lora_problem=lora_problem,
+            **_tokenizers_to_fetch(final, architecture),
         )
 
     @staticmethod
@@ -812,6 +817,26 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
     except (FormatError, OSError) as error:
         raise RenderError(f"cannot use {path}: {error}") from error
     return _FileFacts(found.kind, found.architecture, found.prediction, variant=found.variant)
+
+
+def _tokenizers_to_fetch(recipe: Recipe, architecture: Architecture | None) -> dict[str, Any]:
+    """The plan's note of tokenizers the render will fetch once (a single-file transformer checkpoint
+    whose family's tokenizer is not in the Hugging Face cache), and from where; empty when none."""
+    family = family_of(architecture)
+    checkpoint = recipe.checkpoint
+    if family is None or checkpoint is None or not checkpoint.path or Path(checkpoint.path).is_dir():
+        return {}
+    from core.render.tokenizer import cached_hub_tokenizer_dir, hub_endpoint
+
+    wanted = [slot.tokenizer for slot in family.encoders if slot.tokenizer is not None]
+    missing = tuple(
+        f"{hub.repo}/{hub.subfolder}"
+        for hub in wanted
+        if cached_hub_tokenizer_dir(hub.repo, hub.subfolder) is None
+    )
+    if not missing:
+        return {}
+    return {"tokenizers_to_fetch": tuple(dict.fromkeys(missing)), "tokenizer_endpoint": hub_endpoint()}
 
 
 def _takes_guidance(checkpoint: Path) -> bool:

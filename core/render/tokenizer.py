@@ -17,10 +17,12 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BPE_FILE_NAME = "bpe_simple_vocab_16e6.txt.gz"
 BPE_SHA256 = "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a"
@@ -202,6 +204,10 @@ def ensure_tokenizers(config_root: Path, cache_dir: Path) -> Path:
     return target
 
 
+FETCH_NOTICE = "Fetching the tokenizer"  # how the one-line notice before a fetch starts
+CONNECT_TIMEOUT_S = 4.0  # one short try at the Hub before fetching: no network fails at once
+
+
 class TokenizerUnavailableError(RuntimeError):
     """A tokenizer is neither cached nor fetchable; the message is one line saying what to do."""
 
@@ -214,30 +220,28 @@ def hub_tokenizer_dir(repo: str, subfolder: str, *, notify: Callable[[str], None
     message before anything is downloaded. Raises :class:`TokenizerUnavailableError` when the files are
     not cached and cannot be fetched (no network, ``HF_HUB_OFFLINE``), with the repository named.
     """
-    from huggingface_hub import constants, snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
+    from huggingface_hub import snapshot_download
 
     patterns = [f"{subfolder}/*"]
     endpoint = os.environ.get("HF_ENDPOINT") or None
     cache = _hub_cache()
-    try:
-        root = snapshot_download(repo, allow_patterns=patterns, local_files_only=True, cache_dir=cache)
-        if (Path(root) / subfolder).is_dir():
-            return Path(root) / subfolder
-    except LocalEntryNotFoundError:
-        pass
+    cached = cached_hub_tokenizer_dir(repo, subfolder)
+    if cached is not None:
+        return cached
     where = f"{repo}/{subfolder}"
-    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in (
-        "1",
-        "true",
-        "yes",
-    ):
+    if hub_offline():
         raise TokenizerUnavailableError(
             f"the tokenizer {where} is not in the Hugging Face cache and HF_HUB_OFFLINE is set: "
             "render once with network access (it is fetched once, a few MB)"
         )
     if notify is not None:
-        notify(f"Fetching the tokenizer {where} from the Hugging Face Hub (once, a few MB)…")
+        notify(f"{FETCH_NOTICE} {where} from {hub_endpoint()} (once, a few MB)…")
+    unreachable = _unreachable(hub_endpoint())
+    if unreachable is not None:  # one short try, not the Hub client's long retry loop
+        raise TokenizerUnavailableError(
+            f"the tokenizer {where} is not cached and could not be fetched ({unreachable}); "
+            "connect to the network once, or set HF_ENDPOINT to a reachable mirror"
+        )
     try:
         root = snapshot_download(repo, allow_patterns=patterns, endpoint=endpoint, cache_dir=cache)
     except Exception as error:  # network errors come in many types; the user needs one line
@@ -250,6 +254,54 @@ def hub_tokenizer_dir(repo: str, subfolder: str, *, notify: Callable[[str], None
     if not folder.is_dir():
         raise TokenizerUnavailableError(f"{repo} has no {subfolder} folder: cannot tokenize prompts for it")
     return folder
+
+
+def cached_hub_tokenizer_dir(repo: str, subfolder: str) -> Path | None:
+    """The tokenizer's folder in the Hugging Face cache, or None when it was never fetched (no network)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        root = snapshot_download(
+            repo, allow_patterns=[f"{subfolder}/*"], local_files_only=True, cache_dir=_hub_cache()
+        )
+    except LocalEntryNotFoundError:
+        return None
+    folder = Path(root) / subfolder
+    return folder if folder.is_dir() else None
+
+
+def hub_endpoint() -> str:
+    """Where a tokenizer is fetched from: ``HF_ENDPOINT`` (a mirror, the tests' loopback Hub) or the Hub."""
+    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+
+
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` forbids fetching (read now, not at huggingface_hub's import)."""
+    from huggingface_hub import constants
+
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    return bool(constants.HF_HUB_OFFLINE) or flag
+
+
+def _unreachable(endpoint: str, timeout: float = CONNECT_TIMEOUT_S) -> str | None:
+    """Why ``endpoint`` cannot be reached in one short TCP connect (None: it answers, or a proxy is set
+    and decides). Without it, the Hub client retries an unreachable host for about 40 seconds."""
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")):
+        return None
+    parsed = urlsplit(endpoint)
+    host = parsed.hostname
+    if not host:
+        return f"{endpoint} is not a URL"
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as error:
+        reason = (
+            error.strerror or type(error).__name__ if not isinstance(error, TimeoutError) else "timed out"
+        )
+        return f"{host}:{port} unreachable: {reason}"
 
 
 def _hub_cache() -> str | None:

@@ -115,6 +115,11 @@ def test_scan_then_render_a_tiny_flux_from_its_split_files(tmp_path: Path) -> No
             data_dir=data, env=hub_env,
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    # The one-time fetch is said on the command line, even with no progress bar drawn.
+    assert (
+        "atelier render: Fetching the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 from "
+        f"{hub.base_url} (once, a few MB)…"
+    ) in result.stderr
     stored = json.loads(result.stdout)
     path = Path(stored["path"] if "path" in stored else stored["images"][0]["path"])
     image = Image.open(path)

@@ -109,3 +109,20 @@ def test_a_chroma_lora_on_flux_is_ready(
         tmp_path, capsys, "--checkpoint", str(files["full"]), "--lora", f"{files['chroma_lora']}:0.8"
     )
     assert lines[-1] in ("Ready to render.", "Would not render on this machine.")
+
+
+def test_the_plan_says_a_tokenizer_will_be_fetched_once_when_not_cached(
+    files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty Hub cache
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+
+    _, lines = _plan(tmp_path, capsys, "--checkpoint", str(files["full"]))
+
+    assert (
+        "Tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2: will be fetched once from http://127.0.0.1:9"
+        in lines
+    )

@@ -146,7 +146,7 @@ def test_a_hub_tokenizer_is_fetched_once_then_read_offline(
         folder = tok.hub_tokenizer_dir("black-forest-labs/FLUX.1-schnell", "tokenizer_2", notify=heard.append)
     assert (folder / "tokenizer.json").is_file()
     assert heard == [
-        "Fetching the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 from the Hugging Face Hub "
+        f"Fetching the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 from {hub.base_url} "
         "(once, a few MB)…"
     ]
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
@@ -164,3 +164,29 @@ def test_a_missing_hub_tokenizer_offline_is_one_line(tmp_path: Path, monkeypatch
         "the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 is not in the Hugging Face cache and "
         "HF_HUB_OFFLINE is set: render once with network access (it is fetched once, a few MB)"
     )
+
+
+def test_an_unreachable_hub_fails_at_once_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No network: one short connect (not the Hub client's ~40 s of retries), after the notice."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    heard: list[str] = []
+
+    with pytest.raises(tok.TokenizerUnavailableError) as caught:
+        tok.hub_tokenizer_dir("black-forest-labs/FLUX.1-schnell", "tokenizer_2", notify=heard.append)
+
+    message = str(caught.value)
+    assert message.startswith(
+        "the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 is not cached and could not be fetched "
+        "(127.0.0.1:9 unreachable: "
+    )
+    assert message.endswith("connect to the network once, or set HF_ENDPOINT to a reachable mirror")
+    assert "\n" not in message
+    assert heard == [
+        "Fetching the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 from http://127.0.0.1:9 "
+        "(once, a few MB)…"
+    ]
+    assert tok.cached_hub_tokenizer_dir("black-forest-labs/FLUX.1-schnell", "tokenizer_2") is None
