@@ -171,7 +171,8 @@ def _top_level_parts(view: HeaderView) -> frozenset[str]:
 
 
 def _is_block_part(part: str) -> bool:
-    """``blocks``, ``transformer_blocks``... and made-up spellings of the same (``dit_layers``)."""
+    """``blocks``, ``transformer_blocks``... and made-up spellings of the same (``dit_layers``), for the
+    reasons of an unknown file only."""
     return part in _BLOCK_PARTS or part.endswith(("_blocks", "_layers"))
 
 
@@ -193,7 +194,8 @@ def match_unlisted_denoiser(view: HeaderView) -> Match | Refusal:
     if len(view) < _MIN_DENOISER_TENSORS:
         return Refusal(f"fewer than {_MIN_DENOISER_TENSORS} tensors: not a denoiser")
     parts = _top_level_parts(view)
-    blocks = sorted(part for part in parts if _is_block_part(part))
+    # Only the block names real denoisers use: a made-up ``dit_layers`` is told in the unknown's reasons.
+    blocks = sorted(parts & _BLOCK_PARTS)
     if not blocks:
         return Refusal("no transformer blocks (blocks.*, layers.*, transformer_blocks.*...)")
     score, nearest, _ = _nearest_row(parts)
