@@ -26,6 +26,7 @@ _FLUX1_IMG_IN: dict[int, tuple[Variant | None, str]] = {
     384: (Variant.INPAINT, "img_in in-features 384 (latent + mask) => Flux.1 Fill (inpaint)"),
     128: (None, "img_in in-features 128 => Flux.1 Depth or Canny (structure-conditioned)"),
 }
+_DIFFUSERS_NAMES = ("x_embedder", "time_text_embed.guidance_embedder")
 _SD3_POS_EMBED = {36864: "sd3-medium", 147456: "sd3.5-medium"}
 
 
@@ -86,22 +87,24 @@ def _flux(
 ) -> Match:
     details: dict[str, object] = {"components": ["transformer", *components]}
     variant: Variant | None = None
+    # The reasons name the tensors as this file spells them (BFL's or diffusers' names).
+    img_key, guidance_key = ("img_in", "guidance_in") if context_key == "txt_in" else _DIFFUSERS_NAMES
     if context_dim == T5_XXL_WIDTH or (context_dim is None and img_in in (64, 384)):
         arch = Architecture.FLUX1
         if context_dim is not None:
             reasons.append(f"{context_key} in-features {context_dim} (T5-XXL) => flux1")
         else:
-            reasons.append(f"no {context_key}; img_in in-features {img_in} => flux1")
+            reasons.append(f"no {context_key}; {img_key} in-features {img_in} => flux1")
         flux_variant = "dev" if guidance else "schnell"
         reasons.append(
-            "guidance_in present => Flux.1 dev (guidance-distilled)"
+            f"{guidance_key} present => Flux.1 dev (guidance-distilled)"
             if guidance
-            else "no guidance_in => Flux.1 schnell (timestep-distilled)"
+            else f"no {guidance_key} => Flux.1 schnell (timestep-distilled)"
         )
         details["flux_variant"] = flux_variant
         if img_in in _FLUX1_IMG_IN:
             variant, why = _FLUX1_IMG_IN[img_in]
-            reasons.append(why)
+            reasons.append(why.replace("img_in", img_key))
     elif context_dim in FLUX2_CONTEXT_DIMS:
         arch = Architecture.FLUX2
         name = FLUX2_CONTEXT_DIMS[context_dim]

@@ -123,6 +123,9 @@ def test_flux_guidance_embedder_under_the_prefix_names_dev() -> None:
     dev = identify(to_header(ModelCase("dev", CASES["flux1-dev-with-encoders"][0])))
     schnell = identify(to_header(ModelCase("schnell", CASES["flux1-schnell-vae-only"][0])))
     assert (dev.metadata["flux_variant"], schnell.metadata["flux_variant"]) == ("dev", "schnell")
+    # The reasons name the tensors as the file spells them.
+    assert "time_text_embed.guidance_embedder present => Flux.1 dev (guidance-distilled)" in dev.reasons
+    assert "x_embedder in-features 64 => normal" in schnell.reasons
 
 
 @pytest.mark.parametrize("row", CHECKPOINT_ROWS, ids=lambda row: row.architecture.value)
