@@ -142,6 +142,29 @@ def _component_configs(root: Path, model_index: Mapping[str, Any]) -> dict[str, 
     return configs
 
 
+def components_without_weights(root: Path) -> list[str]:
+    """The model components of a pipeline folder whose subfolder has a ``config.json`` but no weight file.
+
+    Such a folder (configs downloaded without their weights, or a download cut short) is cataloged as
+    what its configs say, but cannot be loaded: the renderer names the components before diffusers
+    tries, instead of failing inside it with its own message. Tokenizers and schedulers carry no weights
+    and have no ``config.json``, so they are never listed.
+    """
+    try:
+        model_index = _read_json(root / MODEL_INDEX, MODEL_INDEX)
+    except FormatError:
+        return []
+    missing: list[str] = []
+    for name, spec in model_index.items():
+        folder = root / name
+        if name.startswith("_") or not _is_component_spec(spec) or not (folder / "config.json").is_file():
+            continue
+        names = (entry.name.lower() for entry in folder.iterdir() if entry.is_file())
+        if not any(entry.endswith(WEIGHT_EXTENSIONS) for entry in names):
+            missing.append(name)
+    return sorted(missing)
+
+
 def _is_component_spec(spec: object) -> bool:
     return isinstance(spec, list) and len(spec) == 2 and all(isinstance(part, str) for part in spec)
 

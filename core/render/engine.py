@@ -423,6 +423,15 @@ class RenderEngine:
         choice = self.device
         dtype = getattr(torch, choice.dtype_name)
         family = family_of(key.architecture)
+        if key.path.is_dir():
+            from core.formats.diffusers_folder import components_without_weights
+
+            missing = components_without_weights(key.path)
+            if missing:
+                raise ValueError(
+                    f"its {' and '.join(missing)} folder{'s hold' if len(missing) > 1 else ' holds'} a "
+                    "config but no weights: download the missing weight files into it"
+                )
         with component_progress(progress, loading_checkpoint, extra_steps=1) as components:
             if family is not None:
                 pipe = self._read_family(family, key, dtype, progress)

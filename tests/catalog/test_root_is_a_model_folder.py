@@ -38,7 +38,8 @@ def test_a_pipeline_folder_added_as_root_is_one_checkpoint(tmp_path: Path) -> No
 
 
 def test_a_pipeline_root_is_found_by_name_for_a_render(tmp_path: Path) -> None:
-    """The render resolves ``--checkpoint flux_dev`` to the root itself (and says why it cannot render)."""
+    """The render resolves ``--checkpoint flux_dev`` to the root itself, and a folder holding configs but
+    no weights is refused in one line naming the component whose weights are missing."""
     folder = write_pipeline(
         tmp_path / "flux_dev", "FluxPipeline", transformer={"_class_name": "FluxTransformer2DModel"}
     )
@@ -49,7 +50,12 @@ def test_a_pipeline_root_is_found_by_name_for_a_render(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "not in the library" not in result.stderr
-    assert result.stderr.startswith("atelier render: cannot render: 'flux_dev' is a FLUX.1 checkpoint;")
+    assert result.stderr.startswith("atelier render: ")
+    assert "cannot load flux_dev as a FLUX.1 checkpoint" in result.stderr
+    assert "folders hold a config but no weights" in result.stderr
+    assert "text_encoder" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 def test_a_config_only_component_root_is_one_model(tmp_path: Path) -> None:
