@@ -8,8 +8,8 @@ creates. Password authentication (SCRAM) is on for TCP, so the tests exercise th
 take; the password is known only to this process.
 
 Where the binaries are missing the tests that need them are skipped with the reason, unless
-``ATELIER_REQUIRE_POSTGRES=1`` (set by ``.ci/run``; ``scripts/test.sh`` installs the server when run as root): then a missing
-server is an error, so CI can never pass without running them.
+``ATELIER_REQUIRE_POSTGRES=1`` (set by ``.ci/run``; ``scripts/test.sh`` installs the server when run
+as root): then a missing server is an error, so CI can never pass without running them.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ cache, then renders run offline; without it and without a network the error is o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,33 +19,16 @@ from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
     FluxParts,
     SplitFiles,
-    add_tokenizer_repo,
     flux_parts,
     write_flux_folder,
     write_flux_full,
     write_flux_split,
 )
-from tests.fakes.hub_api import HubHandler, HubState
-from tests.fakes.server import FakeServer, serve
 
 CPU = DeviceChoice("cpu", "float32", "tests")
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[FakeServer]:
-    state = HubState()
-    add_tokenizer_repo(state)
-    with serve(HubHandler, state) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def hub_env(
-    hub: FakeServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+pytestmark = pytest.mark.usefixtures("family_hub_env")
 
 
 @pytest.fixture(scope="module")

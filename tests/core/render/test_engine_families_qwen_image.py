@@ -5,7 +5,6 @@ changes the image and weight 0 is the bare model."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,34 +16,17 @@ from core.render.family_loader import tensor_names
 from core.render.recipe import Recipe
 from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
-    add_tokenizer_repo,
     qwen_image_model,
     tiny_qwen_vl,
     write_full,
     write_qwen_image_folder,
     write_split,
 )
-from tests.fakes.hub_api import HubHandler, HubState
-from tests.fakes.server import FakeServer, serve
 
 CPU = DeviceChoice("cpu", "float32", "tests")
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[FakeServer]:
-    state = HubState()
-    add_tokenizer_repo(state)
-    with serve(HubHandler, state) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def hub_env(
-    hub: FakeServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+pytestmark = pytest.mark.usefixtures("family_hub_env")
 
 
 def _pixels(engine: RenderEngine, **changes: object) -> np.ndarray:

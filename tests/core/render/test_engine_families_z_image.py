@@ -4,7 +4,6 @@ diffusers folder give the same image for the same seed; the Qwen tokenizer is fe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,34 +14,17 @@ from core.render.engine import CheckpointLoadError, RenderEngine
 from core.render.recipe import Recipe
 from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
-    add_tokenizer_repo,
     tiny_qwen3,
     write_full,
     write_split,
     write_z_image_folder,
     z_image_model,
 )
-from tests.fakes.hub_api import HubHandler, HubState
-from tests.fakes.server import FakeServer, serve
 
 CPU = DeviceChoice("cpu", "float32", "tests")
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[FakeServer]:
-    state = HubState()
-    add_tokenizer_repo(state)
-    with serve(HubHandler, state) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def hub_env(
-    hub: FakeServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+pytestmark = pytest.mark.usefixtures("family_hub_env")
 
 
 def _pixels(engine: RenderEngine, **changes: object) -> np.ndarray:

@@ -9,7 +9,6 @@ BFL naming and diffusers' naming (``tests/factory/dit_lora_files.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,29 +21,13 @@ from core.render.engine import RenderEngine
 from core.render.recipe import AssetRef, LoraUse, Recipe
 from core.taxonomy import Architecture
 from tests.factory import dit_lora_files as loras
-from tests.factory.tiny_families import TEXT_WIDTH, add_tokenizer_repo, flux_parts, write_flux_full
-from tests.fakes.hub_api import HubHandler, HubState
-from tests.fakes.server import FakeServer, serve
+from tests.factory.tiny_families import TEXT_WIDTH, flux_parts, write_flux_full
 
 CPU = DeviceChoice("cpu", "float32", "tests")
 HIDDEN = 64  # the tiny Flux.1's width (2 heads of 32)
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[FakeServer]:
-    state = HubState()
-    add_tokenizer_repo(state)
-    with serve(HubHandler, state) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def hub_env(
-    hub: FakeServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+pytestmark = pytest.mark.usefixtures("family_hub_env")
 
 
 @pytest.fixture(scope="module")
