@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.render.families import QWEN_IMAGE_TOKENIZER, T5_TOKENIZER, Z_IMAGE_TOKENIZER
+from core.render.recipe import Recipe
 from tests.fakes.hub_api import HubState
 
 T5_VOCAB = 64
@@ -673,3 +674,21 @@ def qwen_image_vae_wan_names(state: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"no Wan name for {name}")
         renamed[f"{side}.{new}"] = tensor
     return renamed
+
+
+def flow_pixels(engine: Any, cfg: float, **changes: Any) -> Any:
+    """The first image of a 2-step 64 px render of a fixed prompt (seed 3, Euler) with ``changes``, as
+    int16 pixels, so tests compare layouts and LoRAs of a tiny family on the same recipe."""
+    import numpy as np
+
+    recipe = Recipe(
+        prompt="a red cat",
+        negative_prompt="blue",
+        seed=3,
+        steps=2,
+        width=64,
+        height=64,
+        cfg=cfg,
+        sampler="Euler",
+    )
+    return np.asarray(engine.render(recipe.replace(**changes)).images[0], dtype=np.int16)

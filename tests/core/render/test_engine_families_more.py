@@ -12,11 +12,11 @@ import pytest
 
 from core.render.devices import DeviceChoice
 from core.render.engine import RenderEngine
-from core.render.recipe import Recipe
 from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
     FamilyModel,
     chroma_model,
+    flow_pixels,
     sd3_model,
     write_full,
     write_split,
@@ -29,17 +29,7 @@ pytestmark = pytest.mark.usefixtures("family_hub_env")
 
 
 def _pixels(engine: RenderEngine, **changes: object) -> np.ndarray:
-    recipe = Recipe(
-        prompt="a red cat",
-        negative_prompt="blue",
-        seed=3,
-        steps=2,
-        width=64,
-        height=64,
-        cfg=4.0,
-        sampler="Euler",
-    )
-    return np.asarray(engine.render(recipe.replace(**changes)).images[0], dtype=np.int16)  # type: ignore[arg-type]
+    return flow_pixels(engine, 4.0, **changes)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ import pytest
 from core.render.devices import DeviceChoice
 from core.render.engine import CheckpointLoadError, RenderEngine
 from core.render.family_loader import tensor_names
-from core.render.recipe import Recipe
 from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
+    flow_pixels,
     qwen_image_model,
     tiny_qwen_vl,
     write_full,
@@ -30,17 +30,7 @@ pytestmark = pytest.mark.usefixtures("family_hub_env")
 
 
 def _pixels(engine: RenderEngine, **changes: object) -> np.ndarray:
-    recipe = Recipe(
-        prompt="a red cat",
-        negative_prompt="blue",
-        seed=3,
-        steps=2,
-        width=64,
-        height=64,
-        cfg=2.0,
-        sampler="Euler",
-    )
-    return np.asarray(engine.render(recipe.replace(**changes)).images[0], dtype=np.int16)  # type: ignore[arg-type]
+    return flow_pixels(engine, 2.0, **changes)  # type: ignore[no-any-return]
 
 
 def test_full_checkpoint_and_split_files_render_the_same_image(tmp_path: Path) -> None:

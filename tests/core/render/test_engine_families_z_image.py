@@ -11,9 +11,9 @@ import pytest
 
 from core.render.devices import DeviceChoice
 from core.render.engine import CheckpointLoadError, RenderEngine
-from core.render.recipe import Recipe
 from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
+    flow_pixels,
     tiny_qwen3,
     write_full,
     write_split,
@@ -28,17 +28,7 @@ pytestmark = pytest.mark.usefixtures("family_hub_env")
 
 
 def _pixels(engine: RenderEngine, **changes: object) -> np.ndarray:
-    recipe = Recipe(
-        prompt="a red cat",
-        negative_prompt="blue",
-        seed=3,
-        steps=2,
-        width=64,
-        height=64,
-        cfg=2.0,
-        sampler="Euler",
-    )
-    return np.asarray(engine.render(recipe.replace(**changes)).images[0], dtype=np.int16)  # type: ignore[arg-type]
+    return flow_pixels(engine, 2.0, **changes)  # type: ignore[no-any-return]
 
 
 def test_full_checkpoint_and_split_files_render_the_same_image(tmp_path: Path) -> None:
