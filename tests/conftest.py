@@ -16,7 +16,9 @@ each spinning a thread per core for tiny renders spent half their CPU time waiti
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import tempfile
 
@@ -35,6 +37,8 @@ os.environ.setdefault(CIVITAI_URL_ENV, closed_loopback_url())
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="atelier-tests-xdg-")
+# Removed when this test process ends, so runs do not pile folders up in the temp directory.
+atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], True)
 
 # The throwaway PostgreSQL server fixtures (pg, pg_url): any test may ask for them.
 pytest_plugins = ["tests.pg_fixtures"]
