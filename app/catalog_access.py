@@ -29,6 +29,7 @@ from catalog.db_file import WAL_SUFFIXES, CatalogFileState, examine_catalog_file
 if TYPE_CHECKING:  # catalog.errors imports SQLAlchemy: loaded only when a catalog is opened or refused
     from catalog.errors import CatalogError
     from catalog.library import Library
+    from catalog.machine_paths import Machine
     from catalog.read_connection import CatalogReader
 
 NEW_CATALOG_COMMAND = "atelier new-catalog"
@@ -92,7 +93,9 @@ def catalog_problem(catalog: Path, settings: LiveSettings, *, read_only: bool) -
     return error(f"{problem.sentence}. It was left as it is: {_RESTORE} (which moves it aside).")
 
 
-def open_catalog(catalog: Path, settings: LiveSettings, *, read_only: bool) -> Library:
+def open_catalog(
+    catalog: Path, settings: LiveSettings, *, read_only: bool, machine: Machine | None = None
+) -> Library:
     """The profile's library: checked first, then opened read-only or migrated and recovered.
 
     A new catalog, or an existing one first opened by this version, is recorded in the settings, so
@@ -114,7 +117,7 @@ def open_catalog(catalog: Path, settings: LiveSettings, *, read_only: bool) -> L
             raise
         # A move cut off by a crash is completed by the next writable start; until then the catalog is
         # read as it stands.
-        return Library(database)
+        return Library(database, machine)
 
     from catalog.migrate import refuse_foreign
 
@@ -124,7 +127,7 @@ def open_catalog(catalog: Path, settings: LiveSettings, *, read_only: bool) -> L
             refuse_foreign(probe.engine, str(catalog))
         finally:
             probe.close()
-    library = Library.open(catalog)
+    library = Library.open(catalog, machine)
     # A move, delete or organize cut off by a crash or a kill is completed before anything reads the
     # catalog: one indexed query when nothing is pending, and the organize engine loaded only when some is.
     if library.applying_operations():
@@ -135,7 +138,9 @@ def open_catalog(catalog: Path, settings: LiveSettings, *, read_only: bool) -> L
     return library
 
 
-def open_catalog_reader(catalog: Path, settings: LiveSettings, *, read_only: bool) -> CatalogReader | None:
+def open_catalog_reader(
+    catalog: Path, settings: LiveSettings, *, read_only: bool, machine_id: str | None = None
+) -> CatalogReader | None:
     """The profile's catalog for reading only, through ``sqlite3`` alone (``catalog.read_connection``),
     after the same checks as :func:`open_catalog`; None when :func:`open_catalog` must open it (no
     catalog yet, a migration due, another program's database, an interrupted operation...), so every
@@ -145,7 +150,7 @@ def open_catalog_reader(catalog: Path, settings: LiveSettings, *, read_only: boo
     problem = catalog_problem(catalog, settings, read_only=read_only)
     if problem is not None:
         raise problem
-    reader = open_reader(catalog, read_only=read_only)
+    reader = open_reader(catalog, read_only=read_only, machine_id=machine_id)
     if reader is not None:
         record_catalog(settings)
     return reader

@@ -26,7 +26,7 @@ READING: dict[str, Callable[[argparse.Namespace], bool]] = {
     "inspect": _always,  # no catalog at all
     "search": _always,  # the library, Civitai or Hugging Face
     "show": _always,
-    "roots": _always,
+    "roots": lambda args: args.action == "list",
     "history": _always,
     "export": _always,  # writes the list where the user says, never the data folder
     "dupes": lambda args: args.resolve is None,

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from catalog.errors import CatalogError
     from catalog.hashing_job import HashSummary
     from catalog.library import Library
+    from catalog.machine_paths import Machine
     from catalog.read_connection import CatalogReads
     from catalog.records import RootRecord
     from catalog.scan_catalog import ScanCatalog
@@ -121,8 +122,15 @@ class AppContext:
         if self.server_catalog is not None:
             from app.server_catalog import open_server_catalog
 
-            return open_server_catalog(self.server_catalog, self.tokens, self.data_dir)
-        return open_catalog(self.catalog_path, self.settings, read_only=self.read_only)
+            return open_server_catalog(self.server_catalog, self.tokens, self.data_dir, self.machine)
+        return open_catalog(self.catalog_path, self.settings, read_only=self.read_only, machine=self.machine)
+
+    @cached_property
+    def machine(self) -> Machine:
+        """This profile's machine in a shared catalog (its id made on first use; see ``app.machine``)."""
+        from app.machine import this_machine
+
+        return this_machine(self.settings, self.data_dir)
 
     @cached_property
     def reads(self) -> CatalogReads:
@@ -133,7 +141,9 @@ class AppContext:
 
         if self.server_catalog is not None:
             return self.library
-        reader = open_catalog_reader(self.catalog_path, self.settings, read_only=self.read_only)
+        reader = open_catalog_reader(
+            self.catalog_path, self.settings, read_only=self.read_only, machine_id=self.machine.id
+        )
         return reader if reader is not None else self.library
 
     def catalog_problem(self) -> CatalogError | None:
@@ -287,12 +297,15 @@ class AppContext:
             del self.__dict__["library"]
 
     # jobs -------------------------------------------------------------------------------------------
-    def add_root(self, path: Path, layout: LibraryLayout | None = None) -> RootRecord:
+    def add_root(
+        self, path: Path, layout: LibraryLayout | None = None, *, name: str | None = None
+    ) -> RootRecord:
         """Add a library folder, detecting its layout (A1111, ComfyUI, ...) unless given.
 
         Library folders never overlap: a file under two of them would move between them on every scan
         and count twice. A folder inside one, or holding some, is refused (``OverlappingRootError``);
-        adding a library folder again returns it.
+        adding a library folder again returns it. ``name``: how every machine sharing the catalog calls it
+        (default: the folder's own name).
         """
         from core.layouts import detect_layout
 
@@ -300,7 +313,7 @@ class AppContext:
         if not resolved.is_dir():
             raise NotADirectoryError(f"not a folder: {resolved}")
         refuse_overlap(resolved, [Path(root.path) for root in self.library.roots()])
-        return self.library.add_root(resolved, layout or detect_layout(resolved))
+        return self.library.add_root(resolved, layout or detect_layout(resolved), name=name)
 
     def scan(
         self,

@@ -1,9 +1,14 @@
-"""``atelier search``, ``show`` and ``roots``: reading the library (and searching the sites).
+"""``atelier search``, ``show`` and ``roots``: reading the library (and searching the sites), and naming
+and mapping its folders.
 
 A library search, ``show`` and ``roots`` only read: they use ``AppContext.reads``, which reads the catalog
 with the standard ``sqlite3`` module (no SQLAlchemy to import) through the same statements as the
 Library (``catalog.queries``); the site clients are loaded only when the first word of ``search`` names a
 site (``app.remote_cli``).
+
+``roots add PATH [--name NAME]``, ``roots map NAME PATH`` and ``roots unmap NAME`` change the library's
+folders: a catalog shared by several machines (on a server, or one file on shared storage) knows each
+folder by its name, and each machine says where it reaches the folder (``catalog.machine_paths``).
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from app.cli import EXIT_OK, EXIT_USAGE, CliError, Handler
 from app.cli_ids import MAX_ROW_ID, asset_by_id_or_path
 from app.serialize import asset_to_json, root_to_json
 from app.show_text import print_asset
-from catalog.records import AssetQuery, AssetRecord, HiddenFilter
-from core.taxonomy import Architecture, AssetKind, FileStatus
+from catalog.records import AssetQuery, AssetRecord, HiddenFilter, RootPlaces
+from core.taxonomy import Architecture, AssetKind, FileStatus, LibraryLayout
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -66,8 +71,22 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     show.add_argument("target", help="asset id or file path")
     show.add_argument("--json", action="store_true")
 
-    roots = sub.add_parser("roots", parents=[common])
-    roots.add_argument("--json", action="store_true", help="print one JSON array")
+    roots = sub.add_parser(
+        "roots",
+        parents=[common],
+        description=(
+            "roots: list the library folders (names, this machine's path, other machines' paths); "
+            "roots add PATH [--name NAME]; roots map NAME PATH: where this machine reaches a shared folder; "
+            "roots unmap NAME"
+        ),
+    )
+    roots.add_argument("action", nargs="?", choices=ROOTS_ACTIONS, default="list")
+    roots.add_argument("words", nargs="*", help="add: PATH; map: NAME PATH; unmap: NAME")
+    roots.add_argument("--name", help="add: the folder's name (default: its own name)")
+    roots.add_argument(
+        "--layout", choices=[layout.value for layout in LibraryLayout], help="add: force the folder layout"
+    )
+    roots.add_argument("--json", action="store_true", help="print JSON")
 
 
 def cmd_search(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
@@ -145,18 +164,75 @@ def cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+ROOTS_ACTIONS = ("list", "add", "map", "unmap")
+_ROOTS_WORDS = {"list": (), "add": ("PATH",), "map": ("NAME", "PATH"), "unmap": ("NAME",)}
+
+
 def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    roots = context.reads.roots()
+    wanted = _ROOTS_WORDS[args.action]
+    if len(args.words) != len(wanted):
+        given = " ".join(wanted) or "nothing more"
+        return _usage(f"roots {args.action} takes {given} (see `atelier roots --help`)")
+    if args.action != "add" and (args.name or args.layout):
+        return _usage(f"--name and --layout go with `roots add`, not `roots {args.action}`")
+    if args.action == "list":
+        return _list_roots(context, args, out)
+    if args.action == "add":
+        layout = LibraryLayout(args.layout) if args.layout else None
+        root = context.add_root(Path(args.words[0]), layout, name=args.name)
+        verb = "Library folder"
+    elif args.action == "map":
+        root = context.library.map_root(args.words[0], Path(args.words[1]))
+        verb = "On this machine"
+    else:
+        root = context.library.unmap_root(args.words[0])
+        verb = "On this machine, back at its stored path:"
     if args.json:
-        json.dump([root_to_json(root) for root in roots], out, indent=2)
+        json.dump(root_to_json(root), out, indent=2)
+        out.write("\n")
+    else:
+        print(f"{verb} {root.name!r} is {root.path}", file=out)
+    return EXIT_OK
+
+
+def _usage(message: str) -> int:
+    print(f"atelier roots: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _list_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    places = context.reads.root_places()
+    if args.json:
+        json.dump([root_to_json(place.root, place) for place in places], out, indent=2)
         out.write("\n")
         return EXIT_OK
-    if not roots:
+    if not places:
         print("No library folders yet: add one with `atelier scan FOLDER`", file=out)
-    for root in roots:
+    for place in places:
+        root = place.root
         files = "file " if root.file_count == 1 else "files"
-        print(f"{root.id:>4}  {root.layout.value:<16} {root.file_count:>7} {files}  {root.path}", file=out)
+        line = (
+            f"{root.id:>4}  {root.name:<16} {root.layout.value:<16} {root.file_count:>7} {files}  {root.path}"
+        )
+        print(line + _where_else(place), file=out)
     return EXIT_OK
+
+
+def _where_else(place: RootPlaces) -> str:
+    """What a listing adds after this machine's path: the stored path when this machine reaches the folder
+    elsewhere, the other machines' paths, and how to map a folder this machine cannot find."""
+    root = place.root
+    notes = []
+    if root.canonical_path != root.path:
+        notes.append(f"stored as {root.canonical_path}")
+    notes += [f"{folder.machine_name}: {folder.path}" for folder in place.elsewhere]
+    if not Path(root.path).is_dir():
+        notes.append(f"not found on this machine: `atelier roots map {_quoted(root.name)} PATH`")
+    return f"  ({'; '.join(notes)})" if notes else ""
+
+
+def _quoted(name: str) -> str:
+    return name if name.replace("-", "").replace("_", "").isalnum() else json.dumps(name)
 
 
 COMMANDS: dict[str, Handler] = {"search": cmd_search, "show": cmd_show, "roots": cmd_roots}

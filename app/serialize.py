@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 from core.taxonomy import FileFormat, FileStatus
 
 if TYPE_CHECKING:  # the records are only read here; a search or inspect need not load their modules
-    from catalog.records import AssetRecord, DeletedFileRecord, PreviewRecord, RemoteLinkRecord, RootRecord
+    from catalog.records import (
+        AssetRecord,
+        DeletedFileRecord,
+        PreviewRecord,
+        RemoteLinkRecord,
+        RootPlaces,
+        RootRecord,
+    )
     from core.file_hashes import FileHashes
     from core.formats.sidecar_info import SidecarInfo
     from core.identify.result import Identification
@@ -83,15 +90,24 @@ def sidecar_to_json(info: SidecarInfo) -> dict[str, Any]:
     return _plain(data)  # type: ignore[no-any-return]
 
 
-def root_to_json(root: RootRecord) -> dict[str, Any]:
-    """The object ``roots --json`` prints for one library folder."""
-    return {
+def root_to_json(root: RootRecord, places: RootPlaces | None = None) -> dict[str, Any]:
+    """The object ``roots --json`` prints for one library folder: ``path`` is this machine's,
+    ``canonical_path`` the one the catalog stores, ``machines`` each machine's own path (with ``places``)."""
+    data: dict[str, Any] = {
         "id": root.id,
+        "name": root.name,
         "path": root.path,
+        "canonical_path": root.canonical_path,
         "layout": root.layout.value,
         "file_count": root.file_count,
         "added_at": root.added_at.isoformat(),
     }
+    if places is not None:
+        data["machines"] = [
+            {"id": f.machine_id, "name": f.machine_name, "path": f.path, "this_machine": f.this_machine}
+            for f in places.folders
+        ]
+    return data
 
 
 def asset_to_json(

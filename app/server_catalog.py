@@ -16,9 +16,12 @@ if TYPE_CHECKING:
 
     from app.secrets import TokenStore
     from catalog.library import Library
+    from catalog.machine_paths import Machine
 
 
-def open_server_catalog(location: CatalogLocation, tokens: TokenStore, data_dir: Path) -> Library:
+def open_server_catalog(
+    location: CatalogLocation, tokens: TokenStore, data_dir: Path, machine: Machine | None = None
+) -> Library:
     from sqlalchemy import exc as sa_exc
 
     from catalog.catalog_url import create_server_engine, secret_key, split_password, with_password
@@ -30,7 +33,7 @@ def open_server_catalog(location: CatalogLocation, tokens: TokenStore, data_dir:
     url = location.url if password is not None else with_password(bare, tokens.get)
     engine = create_server_engine(url)
     try:
-        library = Library.on_server(engine, data_dir, str(location))
+        library = Library.on_server(engine, data_dir, str(location), machine)
     except (sa_exc.DBAPIError, CatalogError) as error:
         engine.dispose()
         cause = error.orig if isinstance(error, sa_exc.DBAPIError) else error

@@ -86,6 +86,9 @@ class Settings:
     # When this data folder's catalog was first created (ISO time): a catalog that is then missing was
     # deleted or moved, and is reported instead of being silently replaced by an empty one.
     catalog_created_at: str = ""
+    # This machine's id in a shared catalog (a UUID made on first use, see app.machine): each machine
+    # records its own path for a shared library folder under it.
+    machine_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> Settings:

@@ -62,6 +62,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
+from catalog import machine_paths
 from catalog.db_file import read_only_uri
 from catalog.errors import (
     CatalogError,
@@ -173,6 +174,8 @@ class CatalogDatabase:
         self._closed = False
         self._lock = threading.Lock()
         self._server_name: str | None = None
+        # This machine's id, whose folders for shared roots each unit of work translates (machine_paths).
+        self.machine_id: str | None = None
 
     @classmethod
     def on_server(cls, engine: Engine, data_dir: Path, name: str) -> CatalogDatabase:
@@ -186,6 +189,7 @@ class CatalogDatabase:
         database._closed = False
         database._lock = threading.Lock()
         database._server_name = name
+        database.machine_id = None
         return database
 
     @property
@@ -225,7 +229,10 @@ class CatalogDatabase:
             with Session(bind=bind, expire_on_commit=False, autoflush=False) as session, session.begin():
                 if write and self._server_name is not None:
                     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
-                yield session
+                # This machine's paths for the shared roots, read in the transaction's own snapshot.
+                paths = machine_paths.load(driver_connection(session), self.machine_id)
+                with machine_paths.in_effect(paths):
+                    yield session
         except (sa_exc.DBAPIError, sqlite3.Error) as error:
             # sqlite3 errors come from the reads run on the driver connection (catalog.queries).
             translated = translate_db_error(error)

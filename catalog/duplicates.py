@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from catalog.db import chunks, utc_now
 from catalog.labels import COLLECTIONS, TAGS, prune
+from catalog.machine_paths import read_path, write_path
 from catalog.orm import Asset
-from catalog.path_text import from_stored
 from catalog.user_data import ensure_covers
 
 # One query: the SHA256 index finds the duplicated hashes, then only their rows are read. How much the
@@ -151,12 +151,11 @@ def duplicates_of(session: Session, asset_id: int) -> DuplicateGroup | None:
 
 
 def _duplicate_path(row: Sequence[Any]) -> DuplicatePath:
-    """A row of the raw duplicate query; a path that is not UTF-8 comes back from its stored text."""
+    """A row of the raw duplicate query; paths come back from their stored text as this machine's paths
+    (a name that is not UTF-8, a shared root mapped here: catalog.machine_paths)."""
     found = DuplicatePath._make(row)
-    if found.path.isascii() and (found.root_path or "").isascii():
-        return found
-    root_path = from_stored(found.root_path) if found.root_path is not None else None
-    return found._replace(path=from_stored(found.path), root_path=root_path)
+    root_path = read_path(found.root_path) if found.root_path is not None else None
+    return found._replace(path=read_path(found.path), root_path=root_path)
 
 
 def _groups(rows: Sequence[Any]) -> list[DuplicateGroup]:
@@ -246,7 +245,7 @@ def near_duplicate_hints(session: Session) -> list[NearDuplicateHint]:
     hints: list[NearDuplicateHint] = []
     tensors: dict[str, list[HintFile]] = defaultdict(list)
     for autov3, asset_id, path, size, sha256 in session.execute(_SAME_TENSORS):
-        tensors[autov3].append(HintFile(asset_id, from_stored(path), size, sha256))
+        tensors[autov3].append(HintFile(asset_id, read_path(path), size, sha256))
     for autov3, files in tensors.items():
         label = f"Same tensors, other metadata (AutoV3 {autov3[:10]})"
         hints.append(NearDuplicateHint("same_tensors", autov3, label, _one_per_content(files)))
@@ -260,7 +259,7 @@ def near_duplicate_hints(session: Session) -> list[NearDuplicateHint]:
                 version_id,
                 model_name,
                 version_name,
-                HintFile(asset_id, from_stored(path), size, sha256, version_name),
+                HintFile(asset_id, read_path(path), size, sha256, version_name),
             )
         )
     for model_id, entries in models.items():
@@ -375,7 +374,7 @@ def merge_user_data(
                     "added_at) SELECT :keep, :new, source, false, width, height, added_at FROM previews "
                     f"WHERE asset_id IN ({marks}) AND path = :old LIMIT 1 ON CONFLICT DO NOTHING"
                 ),
-                {**params, "old": old, "new": new},
+                {**params, "old": write_path(old), "new": write_path(new)},  # text(): untyped binds
             )
         if not session.scalar(text("SELECT 1 FROM previews WHERE asset_id = :keep AND is_cover"), ids):
             session.execute(

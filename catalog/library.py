@@ -10,13 +10,14 @@ lives in small modules by concern (:mod:`catalog.queries`: the reads, as plain S
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select
 
 from catalog import (
     deleted_files,
@@ -30,14 +31,16 @@ from catalog import (
     render_index,
     renders,
     scan_writes,
+    shared_roots,
     template_rows,
     user_data,
 )
 from catalog import facets as facets_queries
 from catalog import mirrors as mirror_rows
 from catalog.db import CatalogDatabase, driver_connection, utc_now
-from catalog.errors import NotFoundError
+from catalog.errors import CatalogError, NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
+from catalog.machine_paths import Machine
 from catalog.migrate import refuse_foreign_file, upgrade
 from catalog.normalize import parse_hash_query
 from catalog.orm import ASSETS, AssetTag, Collection, Root, Tag
@@ -56,6 +59,7 @@ from catalog.records import (
     RemoteLinkRecord,
     RemoteMatch,
     RenderRecord,
+    RootPlaces,
     RootRecord,
     ScannedFile,
     UserDataChanges,
@@ -82,12 +86,16 @@ RENDERS_FOLDER = "renders"
 class Library:
     """An open catalog database. Create with :meth:`open`; safe to share between threads."""
 
-    def __init__(self, database: CatalogDatabase) -> None:
-        """Wrap an already migrated database (tests use this to pass a short busy timeout)."""
+    def __init__(self, database: CatalogDatabase, machine: Machine | None = None) -> None:
+        """Wrap an already migrated database (tests use this to pass a short busy timeout). ``machine``:
+        this computer, whose own paths for shared library folders the catalog reads and writes
+        (:mod:`catalog.machine_paths`); without one, paths are read as stored."""
         self._db = database
+        self._machine = machine
+        database.machine_id = machine.id if machine is not None else None
 
     @classmethod
-    def open(cls, db_path: Path) -> Library:
+    def open(cls, db_path: Path, machine: Machine | None = None) -> Library:
         """Open (or create) the catalog at ``db_path`` and bring its schema up to date."""
         db_path = Path(db_path).expanduser()
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,10 +106,10 @@ class Library:
         except BaseException:
             database.close()
             raise
-        return cls(database)
+        return cls(database, machine)
 
     @classmethod
-    def on_server(cls, engine: Engine, data_dir: Path, name: str) -> Library:
+    def on_server(cls, engine: Engine, data_dir: Path, name: str, machine: Machine | None = None) -> Library:
         """Open (or create) the catalog on a database server and bring its schema up to date; ``data_dir``
         keeps this machine's own files (renders), ``name`` the server as messages show it."""
         database = CatalogDatabase.on_server(engine, Path(data_dir).expanduser(), name)
@@ -110,7 +118,7 @@ class Library:
         except BaseException:
             database.close()
             raise
-        return cls(database)
+        return cls(database, machine)
 
     def close(self) -> None:
         self._db.close()
@@ -134,19 +142,73 @@ class Library:
 
     # -- roots ------------------------------------------------------------------------------------------
 
-    def add_root(self, path: Path, layout: LibraryLayout = LibraryLayout.FLAT) -> RootRecord:
-        """Add a library folder; adding the same resolved folder again returns it, ``layout`` updated."""
+    @property
+    def machine(self) -> Machine | None:
+        """This computer as the catalog knows it (None: opened without one; paths are read as stored)."""
+        return self._machine
+
+    def add_root(
+        self, path: Path, layout: LibraryLayout = LibraryLayout.FLAT, *, name: str | None = None
+    ) -> RootRecord:
+        """Add a library folder; adding the same resolved folder again returns it, ``layout`` updated (and
+        its name, when ``name`` is given). A folder added without a name is named after itself.
+
+        Raises:
+            ConflictError: another folder already has that name.
+            InvalidValueError: an empty name, or one with control characters.
+        """
         resolved = str(Path(path).expanduser().resolve())
         with self._db.session_scope(write=True) as session:
-            root_id = session.scalar(select(Root.id).where(Root.path == resolved))
-            if root_id is None:
-                root = Root(path=resolved, layout=layout.value, added_at=utc_now())
-                session.add(root)
-                session.flush()
-                root_id = root.id
-            else:
-                session.execute(update(Root).where(Root.id == root_id).values(layout=layout.value))
+            root_id = shared_roots.add_root(session, resolved, layout, name=name, machine=self._machine)
             return queries.root_records(driver_connection(session), root_id)[0]
+
+    def map_root(self, name: str, path: Path) -> RootRecord:
+        """Record where this machine reaches the shared library folder called ``name``: from now on its
+        files are read here at ``path`` and what this machine writes under ``path`` is stored canonical.
+
+        ``path`` is taken as written (made absolute, links not resolved: a mount point is what the machine
+        sees).
+
+        Raises:
+            NotFoundError: no folder has that name, or ``path`` is not a folder on this machine.
+            ConflictError: ``path`` is inside or around another library folder on this machine.
+        """
+        machine = self._require_machine()
+        local = os.path.normpath(Path(path).expanduser().absolute())
+        if not Path(local).is_dir():
+            what = "is not a folder" if Path(local).exists() else "does not exist"
+            raise NotFoundError(
+                f"{local} {what} on this machine: give the folder where the shared one is mounted."
+            )
+        with self._db.session_scope(write=True) as session:
+            root_id = shared_roots.map_root(session, name, local, machine)
+        root = self.get_root(root_id)  # a new unit of work: read with the new map
+        assert root is not None
+        return root
+
+    def unmap_root(self, name: str) -> RootRecord:
+        """Forget this machine's own path for the folder called ``name``.
+
+        Raises:
+            NotFoundError: no folder has that name, or this machine has no path of its own for it.
+        """
+        machine = self._require_machine()
+        with self._db.session_scope(write=True) as session:
+            root_id = shared_roots.unmap_root(session, name, machine)
+        root = self.get_root(root_id)
+        assert root is not None
+        return root
+
+    def root_places(self) -> list[RootPlaces]:
+        """Every library folder with each machine's own path for it (this machine's first)."""
+        machine_id = self._machine.id if self._machine is not None else None
+        with self._db.session_scope() as session:
+            return queries.root_places(driver_connection(session), machine_id)
+
+    def _require_machine(self) -> Machine:
+        if self._machine is None:
+            raise CatalogError("This library was opened without a machine id: its folders cannot be mapped.")
+        return self._machine
 
     def roots(self) -> list[RootRecord]:
         with self._db.session_scope() as session:

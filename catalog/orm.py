@@ -52,6 +52,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from catalog.path_text import from_stored, to_stored
+from catalog.shared_path import SharedPath
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -119,14 +120,40 @@ class Base(DeclarativeBase):
 
 
 class Root(Base):
-    """A library folder the user added."""
+    """A library folder the user added. ``path`` is canonical: the folder on the machine that added it;
+    other machines reach it at their own path (``root_paths``, migration 0012, :mod:`catalog.machine_paths`).
+    ``name`` is how every machine calls it (unique; always set by the catalog's writes)."""
 
     __tablename__ = "roots"
+    __table_args__ = (Index("uq_roots_name", "name", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(PathText, unique=True)
+    path: Mapped[str] = mapped_column(SharedPath, unique=True)
     layout: Mapped[str] = mapped_column(String(32))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    name: Mapped[str | None] = mapped_column(Text)
+
+
+class MachineRow(Base):
+    """A machine that maps library folders: its id (a UUID from its settings) and its host name."""
+
+    __tablename__ = "machines"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RootPath(Base):
+    """Where one machine reaches a library folder. ``path`` is that machine's own text, never
+    translated (PathText, not SharedPath): it is one side of the translation."""
+
+    __tablename__ = "root_paths"
+    __table_args__ = (UniqueConstraint("machine", "path"),)
+
+    root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"), primary_key=True)
+    machine: Mapped[str] = mapped_column(String(36), primary_key=True)
+    path: Mapped[str] = mapped_column(PathText)
 
 
 class Asset(Base):
@@ -166,7 +193,7 @@ class Asset(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     root_id: Mapped[int | None] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(PathText, unique=True)
+    path: Mapped[str] = mapped_column(SharedPath, unique=True)
     # Indexed: A1111 prompts name LoRAs and embeddings by file name (<lora:name:0.8>).
     file_name: Mapped[str] = mapped_column(PathText, index=True)
     size: Mapped[int] = mapped_column(Integer, index=True)
@@ -287,7 +314,7 @@ class Preview(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(PathText)
+    path: Mapped[str] = mapped_column(SharedPath)
     source: Mapped[str] = mapped_column(String(16))
     is_cover: Mapped[bool] = mapped_column(Boolean, server_default=text("0"))
     width: Mapped[int | None] = mapped_column(Integer)
@@ -343,7 +370,7 @@ class DownloadRow(Base):
     url: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))
     remote_ids: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
-    target_dir: Mapped[str] = mapped_column(PathText)
+    target_dir: Mapped[str] = mapped_column(SharedPath)
     file_name: Mapped[str | None] = mapped_column(Text)
     suggested_name: Mapped[str | None] = mapped_column(Text)
     expected_size: Mapped[int | None] = mapped_column(Integer)
@@ -354,7 +381,7 @@ class DownloadRow(Base):
     total: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    completed_path: Mapped[str | None] = mapped_column(PathText)
+    completed_path: Mapped[str | None] = mapped_column(SharedPath)
     headers: Mapped[dict[str, str]] = mapped_column(JSON, server_default=text("'{}'"))
     # ``metadata`` is reserved on declarative classes, hence the trailing underscore.
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, server_default=text("'{}'"))
@@ -376,7 +403,7 @@ class Render(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    path: Mapped[str] = mapped_column(PathText)
+    path: Mapped[str] = mapped_column(SharedPath)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     seed: Mapped[str] = mapped_column(String(20))
@@ -443,8 +470,8 @@ class OrganizeStep(Base):
     operation_id: Mapped[int] = mapped_column(ForeignKey("organize_operations.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(16))
-    source: Mapped[str] = mapped_column(PathText)
-    target: Mapped[str] = mapped_column(PathText, server_default=text("''"))
+    source: Mapped[str] = mapped_column(SharedPath)
+    target: Mapped[str] = mapped_column(SharedPath, server_default=text("''"))
     asset_id: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
@@ -458,7 +485,7 @@ class Mirror(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ui: Mapped[str] = mapped_column(String(16))
     mode: Mapped[str] = mapped_column(String(16))
-    target: Mapped[str] = mapped_column(PathText, unique=True)
+    target: Mapped[str] = mapped_column(SharedPath, unique=True)
     kinds: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     collections: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -476,8 +503,8 @@ class MirrorEntry(Base):
     __tablename__ = "mirror_entries"
 
     mirror_id: Mapped[int] = mapped_column(ForeignKey("mirrors.id", ondelete="CASCADE"), primary_key=True)
-    path: Mapped[str] = mapped_column(PathText, primary_key=True)
-    source: Mapped[str] = mapped_column(PathText)
+    path: Mapped[str] = mapped_column(SharedPath, primary_key=True)
+    source: Mapped[str] = mapped_column(SharedPath)
     asset_id: Mapped[int | None] = mapped_column(Integer)
     mode: Mapped[str] = mapped_column(String(16))
     size: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -509,7 +536,7 @@ class DeletedFile(Base):
     __table_args__ = (Index("ix_deleted_files_site_version_id", "site", "version_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(PathText)
+    path: Mapped[str] = mapped_column(SharedPath)
     file_name: Mapped[str] = mapped_column(PathText)
     kind: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -57,16 +57,19 @@ from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
 from catalog.fts_match import match_expression, matches_row, matching_ids
+from catalog.machine_paths import read_path, write_path
 from catalog.normalize import label_key
-from catalog.path_text import from_stored, to_stored
+from catalog.path_text import from_stored
 from catalog.records import (
     AssetQuery,
     AssetRecord,
     AssetRow,
     HiddenFilter,
     IndexedFile,
+    MachineFolder,
     PreviewRecord,
     RemoteLinkRecord,
+    RootPlaces,
     RootRecord,
     SortKey,
 )
@@ -265,8 +268,9 @@ def _scalar_conditions(query: AssetQuery, params: _Params, *, for_count: bool) -
         # Paths inside the folder: their first characters are "folder/", compared exactly (a LIKE would
         # fold case in SQLite and mix Styles with styles; a range of the index would follow PostgreSQL's
         # locale collation, which skips punctuation such as the separator). Compared with the stored
-        # text: a folder whose name is not UTF-8 is stored through catalog.path_text.
-        prefix = to_stored(query.folder.rstrip(os.sep) + os.sep)
+        # text: a folder whose name is not UTF-8 is stored through catalog.path_text, and a folder of a
+        # shared root as its canonical path (catalog.machine_paths).
+        prefix = write_path(query.folder.rstrip(os.sep) + os.sep)
         conditions.append(f"substr(a.path, 1, {params.add(len(prefix))}) = {params.add(prefix)}")
     return conditions
 
@@ -408,7 +412,7 @@ def record_by_id(connection: DbapiConnection, asset_id: int) -> AssetRecord | No
 
 def record_by_path(connection: DbapiConnection, path: str) -> AssetRecord | None:
     """The asset stored at exactly ``path`` (as the scanner wrote it; no resolving of links)."""
-    rows = connection.execute(f"{_ASSET_SELECT} WHERE a.path = :path", {"path": to_stored(path)}).fetchall()
+    rows = connection.execute(f"{_ASSET_SELECT} WHERE a.path = :path", {"path": write_path(path)}).fetchall()
     records = records_from(connection, rows)
     return records[0] if records else None
 
@@ -424,16 +428,40 @@ def root_records(connection: DbapiConnection, root_id: int | None = None) -> lis
         ).fetchall()
     )
     where = " WHERE id = :root_id" if root_id is not None else ""
-    roots = connection.execute(f"SELECT id, path, layout, added_at FROM roots{where} ORDER BY path", params)
+    roots = connection.execute(
+        f"SELECT id, path, layout, added_at, name FROM roots{where} ORDER BY path", params
+    )
     return [
         RootRecord(
             id=rid,
-            path=from_stored(path),
+            path=read_path(path),
             layout=LibraryLayout(layout),
             added_at=_timestamp(added_at),  # type: ignore[arg-type]  # never NULL
             file_count=present.get(rid, 0),
+            name=name or "",
+            canonical_path=from_stored(path),
         )
-        for rid, path, layout, added_at in roots.fetchall()
+        for rid, path, layout, added_at, name in roots.fetchall()
+    ]
+
+
+_FOLDERS = (
+    "SELECT p.root_id, p.machine, coalesce(m.name, p.machine), p.path FROM root_paths AS p"
+    " LEFT JOIN machines AS m ON m.id = p.machine"
+)
+
+
+def root_places(connection: DbapiConnection, machine_id: str | None) -> list[RootPlaces]:
+    """Every library folder with each machine's own path for it (this machine's first, then by machine
+    name). Those paths are each machine's own text, never translated."""
+    folders: dict[int, list[MachineFolder]] = defaultdict(list)
+    for root_id, machine, machine_name, path in connection.execute(_FOLDERS).fetchall():
+        folders[root_id].append(
+            MachineFolder(machine, machine_name, from_stored(path), machine == machine_id)
+        )
+    return [
+        RootPlaces(root, tuple(sorted(folders[root.id], key=lambda f: (not f.this_machine, f.machine_name))))
+        for root in root_records(connection)
     ]
 
 
@@ -450,7 +478,7 @@ def file_index(connection: DbapiConnection, root_id: int) -> dict[str, IndexedFi
     index: dict[str, IndexedFile] = {}
     rows = connection.execute(_FILE_INDEX, {"root_id": root_id}).fetchall()
     for asset_id, stored, size, mtime_ns, inode, status, sha256, sidecar_mtime, device in rows:
-        path = from_stored(stored)
+        path = read_path(stored)
         index[path] = IndexedFile(
             asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime, device
         )
@@ -471,7 +499,7 @@ def preview_records(connection: DbapiConnection, asset_id: int) -> list[PreviewR
     ).fetchall()
     return [
         PreviewRecord(
-            id=pid, path=from_stored(path), source=source, is_cover=bool(cover), width=width, height=height
+            id=pid, path=read_path(path), source=source, is_cover=bool(cover), width=width, height=height
         )
         for pid, path, source, cover, width, height in rows
     ]
@@ -592,7 +620,7 @@ def records_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> 
     ids = id_list(row[0] for row in rows)
     tags = _names_by_asset(connection, _TAG_NAMES, ids)
     collections = _names_by_asset(connection, _COLLECTION_NAMES, ids)
-    covers = {asset_id: from_stored(path) for asset_id, path in connection.execute(_COVERS, ids).fetchall()}
+    covers = {asset_id: read_path(path) for asset_id, path in connection.execute(_COVERS, ids).fetchall()}
     remote = _remote_facts(connection, ids)
     identified = _identified(connection, rows, _KIND_OVERRIDE)
     return [
@@ -634,7 +662,7 @@ def _rows_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> li
             AssetRow(
                 asset_id,
                 root_id,
-                path if path.isascii() else from_stored(path),
+                read_path(path),
                 file_name if file_name.isascii() else from_stored(file_name),
                 size,
                 kinds[kind],
@@ -650,7 +678,7 @@ def _rows_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> li
                 bool(favorite),
                 bool(nsfw),
                 base_model_label,
-                from_stored(cover_path) if cover_path is not None else None,
+                read_path(cover_path) if cover_path is not None else None,
                 timestamp(added_at),
                 bool(hidden),
                 kinds.get(kind_override) if kind_override else None,
@@ -757,7 +785,7 @@ def _asset_record(
     return AssetRecord(
         id=asset_id,
         root_id=root_id,
-        path=from_stored(path),
+        path=read_path(path),
         file_name=from_stored(file_name),
         size=size,
         mtime_ns=mtime_ns,

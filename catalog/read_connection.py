@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from catalog import queries
+from catalog import machine_paths, queries
 from catalog.db_file import known_revisions, read_only_uri
 from catalog.records import (
     AssetQuery,
@@ -38,6 +38,7 @@ from catalog.records import (
     IndexedFile,
     PreviewRecord,
     RemoteLinkRecord,
+    RootPlaces,
     RootRecord,
 )
 
@@ -80,6 +81,8 @@ class CatalogReads(Protocol):
 
     def get_root(self, root_id: int) -> RootRecord | None: ...
 
+    def root_places(self) -> list[RootPlaces]: ...
+
     def previews(self, asset_id: int) -> list[PreviewRecord]: ...
 
     def remote_links(self, asset_id: int) -> list[RemoteLinkRecord]: ...
@@ -90,10 +93,15 @@ class CatalogReads(Protocol):
 
 
 def open_reader(
-    db_path: Path, *, read_only: bool, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    db_path: Path,
+    *,
+    read_only: bool,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    machine_id: str | None = None,
 ) -> CatalogReader | None:
     """A reader of the catalog at ``db_path``, or None when it must be opened by ``Library.open`` (see the
-    module docstring). ``read_only``: the data folder cannot be written."""
+    module docstring). ``read_only``: the data folder cannot be written; ``machine_id``: this machine, whose
+    folders for shared roots the reads give (:mod:`catalog.machine_paths`)."""
     if not db_path.is_file():
         return None  # no catalog yet: Library.open makes it
     timeout_s = busy_timeout_ms / 1000
@@ -119,7 +127,7 @@ def open_reader(
 
             raise translate_db_error(error) from error
         return None
-    return CatalogReader(db_path, connection)
+    return CatalogReader(db_path, connection, machine_id)
 
 
 def _readable_as_it_stands(connection: sqlite3.Connection, *, read_only: bool) -> bool:
@@ -139,10 +147,11 @@ class CatalogReader:
     Errors leave as the :class:`~catalog.errors.CatalogError` subclasses the Library raises, with the
     same words."""
 
-    def __init__(self, db_path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, db_path: Path, connection: sqlite3.Connection, machine_id: str | None = None) -> None:
         self._path = db_path
         self._connection: sqlite3.Connection | None = connection
         self._lock = threading.Lock()
+        self._machine_id = machine_id
 
     @property
     def path(self) -> Path:
@@ -160,7 +169,9 @@ class CatalogReader:
             try:
                 connection.execute("BEGIN")
                 try:
-                    yield connection
+                    # This machine's folders for shared roots, as the Library's units of work read them.
+                    with machine_paths.in_effect(machine_paths.load(connection, self._machine_id)):
+                        yield connection
                 finally:
                     connection.execute("COMMIT")
             except sqlite3.Error as error:
@@ -203,6 +214,11 @@ class CatalogReader:
     def roots(self) -> list[RootRecord]:
         with self._snapshot() as connection:
             return queries.root_records(connection)
+
+    def root_places(self) -> list[RootPlaces]:
+        """Every library folder with each machine's own path for it (see ``Library.root_places``)."""
+        with self._snapshot() as connection:
+            return queries.root_places(connection, self._machine_id)
 
     def get_root(self, root_id: int) -> RootRecord | None:
         with self._snapshot() as connection:

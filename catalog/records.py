@@ -39,13 +39,44 @@ HUGGING_FACE_WEB = "https://huggingface.co"
 
 @dataclass(frozen=True, slots=True)
 class RootRecord:
-    """A library folder the user added."""
+    """A library folder the user added. ``path`` is where this machine reaches it (its own path for a
+    shared folder it mapped, see :mod:`catalog.machine_paths`); ``canonical_path`` is the path the catalog
+    stores, the folder on the machine that added it; ``name`` is how every machine calls it."""
 
     id: int
     path: str
     layout: LibraryLayout
     added_at: datetime
     file_count: int = 0
+    name: str = ""
+    canonical_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MachineFolder:
+    """Where one machine reaches a library folder (``root_paths``)."""
+
+    machine_id: str
+    machine_name: str
+    path: str
+    this_machine: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RootPlaces:
+    """A library folder with every machine's own path for it (this machine's first)."""
+
+    root: RootRecord
+    folders: tuple[MachineFolder, ...]
+
+    @property
+    def here(self) -> str | None:
+        """This machine's own path for the folder, None when it recorded none."""
+        return next((folder.path for folder in self.folders if folder.this_machine), None)
+
+    @property
+    def elsewhere(self) -> tuple[MachineFolder, ...]:
+        return tuple(folder for folder in self.folders if not folder.this_machine)
 
 
 @dataclass(frozen=True, slots=True)

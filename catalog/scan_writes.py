@@ -29,9 +29,9 @@ from catalog.db import chunks, utc_now
 from catalog.dialect_insert import insert_for
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, add_labels, prune
+from catalog.machine_paths import read_path
 from catalog.normalize import clean_text, unique_labels
 from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root, UTCDateTime
-from catalog.path_text import from_stored
 from catalog.records import ScannedFile
 from catalog.remote import CIVITAI, link_values, match_from_facts
 from catalog.user_data import ensure_covers, reapply_overrides, unique_words
@@ -314,7 +314,7 @@ def unhashed(session: Session, limit: int | None) -> list[tuple[int, str, int]]:
     # Walks the small partial index of unhashed files, already in size order (see orm.UNHASHED_FROM).
     stmt = text(f"SELECT id, path, size FROM {UNHASHED_FROM} ORDER BY size, id LIMIT :limit")
     rows = session.execute(stmt, {"limit": -1 if limit is None else limit})
-    return [(asset_id, from_stored(path), size) for asset_id, path, size in rows]
+    return [(asset_id, read_path(path), size) for asset_id, path, size in rows]
 
 
 def remove_assets(session: Session, asset_ids: Sequence[int]) -> None:

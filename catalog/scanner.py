@@ -254,6 +254,10 @@ class Scanner:
         # A model folder that is a link into the library (a shared-folder link) is walked where it lies.
         starts = [start for start in starts if not _links_into(start, root_path, library)]
         walk = _Walk(self, starts, index, library, summary)
+        # A folder this machine reaches at its own path (shared storage, catalog.machine_paths): the rows'
+        # devices are the machine's that added the folder, and are filled here only where unknown, so two
+        # machines never rewrite each other's on every rescan.
+        walk.own_devices = root.path == (root.canonical_path or root.path)
         try:
             self._examine_all(root, walk, summary)
         except CancelledError as exc:  # cancelled while walking: nothing more is read or written
@@ -586,6 +590,7 @@ class _Walk:
         self.devices: list[tuple[int, int]] = []  # (asset id, st_dev) of unchanged rows to update
         self.vanished: dict[tuple[int, int], IndexedFile] = {}  # rows whose file is gone, once finished
         self.seen: set[str] = set()  # every path the walk found so far
+        self.own_devices = True  # record a changed st_dev (else only an unknown one; see Scanner._scan)
 
     def to_examine(self) -> Iterator[FoundFile]:
         index, summary = self.index, self.summary
@@ -616,7 +621,7 @@ class _Walk:
                     summary.unchanged += 1  # looked at again each scan (a link may work again), opens nothing
                 elif _unchanged(known, item):
                     summary.unchanged += 1
-                    if known.device != item.device:
+                    if known.device != item.device and (self.own_devices or not known.device):
                         self.devices.append((known.id, item.device))
                     if not item.is_folder:
                         summary.count_health(known.status)  # not reopened: the catalog's status holds
@@ -657,14 +662,14 @@ class _Walk:
         if (
             known.size != st.st_size
             or known.mtime_ns != st.st_mtime_ns
-            or known.inode != st.st_ino
+            or not _same_inode(known, st.st_ino, st.st_dev)
             or known.status is FileStatus.MISSING
             or known.status is FileStatus.UNREADABLE
             or listed_sidecar_mtime(listed) > known.sidecar_mtime_ns
         ):
             return False
         self.summary.unchanged += 1
-        if known.device != st.st_dev:
+        if known.device != st.st_dev and (self.own_devices or not known.device):
             self.devices.append((known.id, st.st_dev))  # cataloged before devices were, or remounted
         self.summary.count_health(known.status)  # not reopened: the catalog's status still holds
         return True
@@ -688,4 +693,14 @@ def _unchanged(known: IndexedFile, item: FoundFile) -> bool:
         return False
     if item.sidecar_mtime_ns > known.sidecar_mtime_ns:
         return False  # a sidecar appeared or changed next to it: read them (hashes are kept)
-    return (known.size, known.mtime_ns, known.inode) == item.stat_key
+    return (known.size, known.mtime_ns) == (item.size, item.mtime_ns) and _same_inode(
+        known, item.inode, item.device
+    )
+
+
+def _same_inode(known: IndexedFile, inode: int, device: int) -> bool:
+    """Whether the row's inode says nothing against the file being the one cataloged. Inode numbers are
+    per file system, and per machine on shared storage (an SMB or NFS mount numbers files its own way): one
+    is compared only where the row's device is this file's or not known yet. Size and modification time
+    decide for a file another machine cataloged, so a shared file is never read or hashed again."""
+    return known.inode == inode or known.device not in (0, device)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from catalog.machine_paths import read_path
 from catalog.path_text import from_stored
 from core.taxonomy import Architecture, AssetKind, FileFormat, NetworkType
 
@@ -147,7 +148,7 @@ def template_rows(session: Session, scope: TemplateScope) -> list[TemplateRow]:
             TemplateRow(  # positional: a third cheaper than keywords, on every row of the library
                 asset_id,
                 root_id,
-                from_stored(path),  # raw SQL reads the stored text of a name that is not UTF-8
+                read_path(path),  # raw SQL: the stored text as this machine's path (machine_paths)
                 from_stored(file_name),
                 file_format == _DIFFUSERS,
                 _KINDS.get(kind, AssetKind.UNKNOWN),
@@ -176,4 +177,4 @@ def template_rows(session: Session, scope: TemplateScope) -> list[TemplateRow]:
 
 def cataloged_paths(session: Session) -> set[str]:
     """Every path the catalog has a row at, missing files included: a move must not land on one."""
-    return {path for (path,) in session.execute(_PATHS)}
+    return {read_path(path) for (path,) in session.execute(_PATHS)}

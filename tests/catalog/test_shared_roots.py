@@ -1,0 +1,236 @@
+"""Two machines, one catalog, one model store reached at a different path on each (catalog.machine_paths).
+
+Each test runs on a real PostgreSQL server (two Library objects with their own engines, as two Ateliers)
+and on one SQLite file opened twice. Machine A reaches the store at its real folder; machine B at a
+symlink to it, a second path to the same files as a mount of a NAS would be.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from catalog.catalog_url import create_server_engine, parse
+from catalog.errors import ConflictError, InvalidValueError, NotFoundError
+from catalog.hashing_job import hash_pending
+from catalog.library import Library
+from catalog.machine_paths import Machine
+from catalog.records import AssetQuery, UserDataChanges
+from catalog.scanner import Scanner
+from tests.factory.safetensors_writer import write_safetensors
+
+A = Machine("0a0a0a0a-0000-4000-8000-00000000000a", "studio-a")
+B = Machine("0b0b0b0b-0000-4000-8000-00000000000b", "studio-b")
+FILES = ("style.safetensors", "Lora/detail.safetensors", "Lora/ink.safetensors")
+
+Opener = Callable[[Machine], Library]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_as(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the shared catalog as a machine (each call its own Library, own engine)."""
+    opened: list[Library] = []
+    url = request.getfixturevalue("pg_catalog_url") if request.param == "postgresql" else None
+
+    def open_as_machine(machine: Machine) -> Library:
+        if url is None:
+            library = Library.open(tmp_path / "shared" / "catalog.sqlite3", machine)
+        else:
+            location = parse(url)
+            assert location.url is not None
+            engine = create_server_engine(location.url)
+            library = Library.on_server(engine, tmp_path / machine.name, str(location), machine)
+        opened.append(library)
+        return library
+
+    yield open_as_machine
+    for library in opened:
+        library.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    folder = tmp_path / "nas" / "sd"
+    for seed, name in enumerate(FILES):
+        write_safetensors(folder / name, {"w": ("F16", (8, 8))}, seed=seed)
+    return folder
+
+
+@pytest.fixture
+def mount(tmp_path: Path, store: Path) -> Path:
+    """Machine B's path to the store."""
+    link = tmp_path / "mnt" / "models"
+    link.parent.mkdir()
+    link.symlink_to(store, target_is_directory=True)
+    return link
+
+
+def _scan(library: Library) -> tuple[int, int, int]:
+    summary = Scanner(library, workers=1).scan()
+    assert not summary.problems, summary.problems
+    return summary.new, summary.changed, summary.unchanged
+
+
+def _paths(library: Library) -> dict[int, str]:
+    return {row.id: row.path for row in library.search_rows(AssetQuery())}
+
+
+@pytest.fixture
+def scanned_on_a(open_as: Opener, store: Path) -> Library:
+    a = open_as(A)
+    a.add_root(store, name="NAS models")
+    assert _scan(a) == (3, 0, 0)
+    assert hash_pending(a, workers=1).hashed == 3
+    return a
+
+
+def test_a_file_hashed_on_one_machine_is_never_read_hashed_or_looked_up_on_another(
+    scanned_on_a: Library, open_as: Opener, store: Path, mount: Path
+) -> None:
+    a = scanned_on_a
+    a.record_remote_misses([asset_id for asset_id in _paths(a)])  # A looked them up: Civitai has none
+    b = open_as(B)
+    [before] = b.roots()
+    assert before.path == str(store), "not mapped yet: B sees the stored path"
+
+    root = b.map_root("nas MODELS", mount)  # the name in any case
+
+    assert (root.name, root.path, root.canonical_path) == ("NAS models", str(mount), str(store))
+    assert _scan(b) == (0, 0, 3), "every file known: none is read again"
+    assert hash_pending(b, workers=1).hashed == 0
+    assert b.lookup_candidates() == []
+    on_a, on_b = _paths(a), _paths(b)
+    assert on_a.keys() == on_b.keys(), "the same rows"
+    assert on_b == {asset_id: path.replace(str(store), str(mount)) for asset_id, path in on_a.items()}
+    record = b.get(next(iter(on_b)))
+    assert record is not None and record.hashes is not None
+    assert b.get_by_path(mount / "Lora" / "ink.safetensors") is not None
+    assert b.search_ids(AssetQuery(folder=str(mount / "Lora"))) == a.search_ids(
+        AssetQuery(folder=str(store / "Lora"))
+    )
+    assert a.file_index(root.id).keys() == {str(store / name) for name in FILES}
+    assert b.file_index(root.id).keys() == {str(mount / name) for name in FILES}
+
+
+def test_what_one_machine_writes_the_other_reads_at_its_own_paths(
+    scanned_on_a: Library, open_as: Opener, store: Path, mount: Path
+) -> None:
+    a = scanned_on_a
+    b = open_as(B)
+    b.map_root("NAS models", mount)
+    asset = b.get_by_path(mount / "style.safetensors")
+    assert asset is not None
+
+    b.update_user_data(asset.id, UserDataChanges(notes="ink wash", tags=["style"], rating=4))
+    b.add_preview(asset.id, str(mount / "style.preview.png"), "custom")
+
+    seen = a.get(asset.id)
+    assert seen is not None
+    assert (seen.notes, seen.tags, seen.rating) == ("ink wash", ("style",), 4)
+    assert seen.path == str(store / "style.safetensors")
+    assert seen.cover_path == str(store / "style.preview.png")
+    assert [preview.path for preview in b.previews(asset.id)] == [str(mount / "style.preview.png")]
+
+
+def test_a_file_moved_on_one_machine_shows_moved_on_the_other(
+    scanned_on_a: Library, open_as: Opener, store: Path, mount: Path
+) -> None:
+    a = scanned_on_a
+    b = open_as(B)
+    b.map_root("NAS models", mount)
+    asset = b.get_by_path(mount / "Lora" / "ink.safetensors")
+    assert asset is not None
+    b.update_user_data(asset.id, UserDataChanges(notes="keep me"))
+
+    (mount / "Lora" / "ink.safetensors").rename(mount / "ink-v2.safetensors")
+    _scan(b)
+    hash_pending(b, workers=1)
+
+    moved = a.get(asset.id)
+    assert moved is not None
+    assert moved.path == str(store / "ink-v2.safetensors"), "the same row, at A's path of its new place"
+    assert moved.notes == "keep me"
+    assert _scan(a) == (0, 0, 3)
+
+
+def test_scanning_from_both_machines_at_once_neither_duplicates_nor_loses_rows(
+    open_as: Opener, store: Path, mount: Path
+) -> None:
+    for number in range(40):
+        write_safetensors(
+            store / "many" / f"m{number:02}.safetensors", {"w": ("F16", (4, 4))}, seed=100 + number
+        )
+    a, b = open_as(A), open_as(B)
+    a.add_root(store, name="NAS models")
+    b.map_root("NAS models", mount)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def scan(library: Library) -> None:
+        barrier.wait()
+        try:
+            Scanner(library, workers=1, batch_size=5).scan()
+        except BaseException as error:  # reported in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=scan, args=(library,)) for library in (a, b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+
+    on_a = _paths(a)
+    assert len(on_a) == len(FILES) + 40
+    assert sorted(on_a.values()) == sorted(str(store / path) for path in _files_below(store))
+    assert _scan(a) == (0, 0, len(on_a))
+    assert _scan(b) == (0, 0, len(on_a))
+
+
+def _files_below(folder: Path) -> list[str]:
+    return [os.path.relpath(path, folder) for path in folder.rglob("*.safetensors")]
+
+
+def test_names_and_mappings_are_refused_in_one_clear_sentence(
+    scanned_on_a: Library, open_as: Opener, store: Path, mount: Path, tmp_path: Path
+) -> None:
+    a = scanned_on_a
+    b = open_as(B)
+    other = tmp_path / "other"
+    other.mkdir()
+    a.add_root(other)
+
+    with pytest.raises(NotFoundError, match=r"No library folder is named 'Nope' \(the library's folders: "):
+        b.map_root("Nope", mount)
+    with pytest.raises(NotFoundError, match="does not exist on this machine"):
+        b.map_root("NAS models", tmp_path / "not-mounted")
+    with pytest.raises(ConflictError, match=r"is inside the library folder 'other'"):
+        b.map_root("NAS models", other)
+    with pytest.raises(ConflictError, match="already named 'NAS models'"):
+        a.add_root(other, name="nas models")
+    with pytest.raises(InvalidValueError, match="cannot be empty"):
+        a.add_root(other, name="  ")
+    with pytest.raises(NotFoundError, match="no path of its own"):
+        b.unmap_root("NAS models")
+    assert [root.name for root in a.roots()] == ["NAS models", "other"]
+
+
+def test_every_machine_lists_each_machines_path(
+    scanned_on_a: Library, open_as: Opener, store: Path, mount: Path
+) -> None:
+    b = open_as(B)
+    b.map_root("NAS models", mount)
+
+    [place] = b.root_places()
+    assert place.here == str(mount)
+    assert [(f.machine_name, f.path) for f in place.elsewhere] == [("studio-a", str(store))]
+    [place_a] = scanned_on_a.root_places()
+    assert place_a.here == str(store)
+
+    unmapped = b.unmap_root("NAS models")
+    assert unmapped.path == str(store), "back at the stored path"
+    assert b.get_by_path(store / "style.safetensors") is not None
