@@ -8,10 +8,13 @@ One path for every layout:
 - a diffusers folder (``model_index.json``), whose components separate files may replace.
 
 Each part of the file(s) is read once, fp8 tensors (``float8_e4m3fn``/``e5m2``) are upcast to the
-compute dtype, and each component is built from the bundled config (:mod:`core.render.configs`' folder)
-with the depths and widths read off the tensors (:mod:`core.render.family_shapes`). The transformer and
-VAE go through diffusers' own single-file converters; text encoders are filled by name. Nothing
-touches the network except a tokenizer no package ships, fetched once (:func:`hub_tokenizer_dir`).
+compute dtype, a GGUF transformer (city96's ``flux1-dev-Q8_0.gguf``: a diffusion-model-only file in the
+same names) keeps its quantized tensors, which diffusers' GGUF layers dequantize as they run
+(:mod:`core.render.gguf_files`), and each component is built from the bundled config
+(:mod:`core.render.configs`' folder) with the depths and widths read off the tensors
+(:mod:`core.render.family_shapes`). The transformer and VAE go through diffusers' own single-file
+converters; text encoders are filled by name. Nothing touches the network except a tokenizer no package
+ships, fetched once (:func:`hub_tokenizer_dir`).
 
 torch, diffusers and transformers are imported inside functions only.
 """
@@ -32,6 +35,14 @@ from core.render.family_shapes import (
     autoencoder,
     encoder_width,
     qwen_image_vae,
+)
+from core.render.gguf_files import (
+    dequantize_outside_layers,
+    gguf_tensor_names,
+    is_gguf,
+    is_quantized_state,
+    logical_shape,
+    read_gguf,
 )
 from core.render.tokenizer import ensure_tokenizers, hub_tokenizer_dir
 
@@ -54,15 +65,25 @@ class FamilyFiles:
 
 
 def tensor_names(path: Path) -> frozenset[str]:
-    """Every tensor name in a ``.safetensors`` file (header only)."""
+    """Every tensor name in a ``.safetensors`` or ``.gguf`` file (header only)."""
+    if is_gguf(path):
+        return gguf_tensor_names(path)
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt", device="cpu") as handle:
         return frozenset(handle.keys())
 
 
-def _read(path: Path, wanted: Callable[[str], str | None], dtype: Any) -> dict[str, Any]:
-    """The tensors of ``path`` whose names ``wanted`` maps to a new name (None: skip), fp8 upcast."""
+def _read(
+    path: Path, wanted: Callable[[str], str | None], dtype: Any, *, keep_quantized: bool = False
+) -> dict[str, Any]:
+    """The tensors of ``path`` whose names ``wanted`` maps to a new name (None: skip), fp8 upcast.
+
+    A GGUF file's quantized tensors stay quantized with ``keep_quantized`` (the transformer, built with
+    diffusers' GGUF layers); any other part of a GGUF file is dequantized to ``dtype`` here.
+    """
+    if is_gguf(path):
+        return read_gguf(path, wanted, dtype, keep_quantized=keep_quantized)
     if path.suffix.lower() not in (".safetensors", ".sft"):
         from core.render.tensor_files import load_pickle
 
@@ -157,17 +178,22 @@ def _config(folder: Path, component: str, overrides: Mapping[str, Any]) -> dict[
 
 
 def _shapes(state: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
-    return {name: tuple(tensor.shape) for name, tensor in state.items()}
+    """Each tensor's shape as the model sees it (a GGUF-quantized tensor's, not its bytes')."""
+    return {name: logical_shape(tensor) for name, tensor in state.items()}
 
 
 def build_transformer(family: Family, state: dict[str, Any], folder: Path, dtype: Any) -> Any:
-    """The family's transformer from a state dict in original or diffusers names (diffusers converts)."""
+    """The family's transformer from a state dict in original or diffusers names (diffusers converts);
+    a state holding GGUF-quantized tensors gets diffusers' GGUF layers, computing in ``dtype``."""
     import diffusers
 
     library: Any = diffusers
     cls = getattr(library, family.transformer_class)
-    overrides = TRANSFORMER_SHAPES[family.transformer_class](_shapes(state))
-    return cls.from_single_file(
+    overrides: dict[str, Any] = TRANSFORMER_SHAPES[family.transformer_class](_shapes(state))
+    quantized = is_quantized_state(state)
+    if quantized:
+        overrides["quantization_config"] = library.GGUFQuantizationConfig(compute_dtype=dtype)
+    model = cls.from_single_file(
         state,
         config=str(folder),
         subfolder="transformer",
@@ -175,6 +201,9 @@ def build_transformer(family: Family, state: dict[str, Any], folder: Path, dtype
         local_files_only=True,
         **overrides,
     )
+    if quantized:
+        dequantize_outside_layers(model, dtype)
+    return model
 
 
 def build_vae(state: dict[str, Any], folder: Path, dtype: Any, vae_class: str = "AutoencoderKL") -> Any:
@@ -412,7 +441,9 @@ def load_family_pipeline(
     folder = root / family.folder_for(names)
     parts = _partition(family, names)
     components: dict[str, Any] = {}
-    transformer_state = _read(files.checkpoint, _transformer_reader(family, parts), dtype)
+    transformer_state = _read(
+        files.checkpoint, _transformer_reader(family, parts), dtype, keep_quantized=True
+    )
     if not transformer_state:
         raise FamilyLoadError(f"{files.checkpoint.name} holds no {family.label} diffusion model")
     components["transformer"] = build_transformer(family, transformer_state, folder, dtype)
@@ -532,7 +563,7 @@ def _aligned(pipe: Any) -> Any:
         if not isinstance(module, torch.nn.Module):
             continue
         for tensor in [*module.parameters(), *module.buffers()]:
-            if tensor.data_ptr() % _ALIGNMENT:
+            if tensor.data_ptr() % _ALIGNMENT and not hasattr(tensor, "quant_type"):  # GGUF: read whole
                 tensor.data = tensor.data.clone()
     return pipe
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.render.gguf_files import compute_dtype, dequantized, is_quantized, is_quantized_layer, logical_shape
 from core.render.layer_cache import LayerCache, tensor_bytes
 from core.render.lora_dialects import (
     WEIGHT_DEPENDENT,
@@ -496,7 +497,7 @@ def _is_plain_lora(module: NetworkModule, weight: Any) -> bool:
     if module.kind != "lora" or module.dora or "lora_mid" in module.tensors:
         return False
     up, down = module.tensors["lora_up"], module.tensors["lora_down"]
-    return int(up.shape[0]) * (int(down.numel()) // int(down.shape[0])) == int(weight.numel())
+    return int(up.shape[0]) * (int(down.numel()) // int(down.shape[0])) == math.prod(logical_shape(weight))
 
 
 def _is_plain_loha(module: NetworkModule, weight: Any) -> bool:
@@ -507,7 +508,7 @@ def _is_plain_loha(module: NetworkModule, weight: Any) -> bool:
         return False
     return int(t["hada_w1_a"].shape[0]) * (
         int(t["hada_w1_b"].numel()) // int(t["hada_w1_b"].shape[0])
-    ) == int(weight.numel())
+    ) == math.prod(logical_shape(weight))
 
 
 def _signature(items: Sequence[tuple[NetworkModule, float]]) -> tuple[tuple[int, float], ...]:
@@ -740,15 +741,21 @@ class LoraPatcher:
         return notes
 
     def _runs_unfused(self, module: NetworkModule, layer: Any) -> bool:
-        """Whether this LoRA layer is applied beside ``layer`` instead of merged into its weight."""
-        if self._unfused is False or "diff_b" in module.tensors or not can_run_unfused(layer):
+        """Whether this LoRA layer is applied beside ``layer`` instead of merged into its weight (always,
+        for a plain LoRA on a GGUF-quantized layer)."""
+        quantized = is_quantized_layer(layer)
+        if (
+            (self._unfused is False and not quantized)
+            or "diff_b" in module.tensors
+            or not can_run_unfused(layer)
+        ):
             return False
         if not _is_plain_lora(module, layer.weight):
             return False
         up, rank = module.tensors["lora_up"], int(module.tensors["lora_down"].shape[0])
         if int(up.numel()) != int(up.shape[0]) * rank:
             return False
-        return True if self._unfused else prefers_unfused(layer, rank, self._device_type)
+        return True if self._unfused or quantized else prefers_unfused(layer, rank, self._device_type)
 
     def _split(
         self, plan: Mapping[int, list[tuple[NetworkModule, float]]], targets: Mapping[int, LoraTarget]
@@ -821,7 +828,8 @@ class LoraPatcher:
         module = target.module
         bias = getattr(module, "bias", None)
         original_bias = None if bias is None else bias.detach().to("cpu", copy=True)
-        if module.weight.device.type == "cpu":
+        if module.weight.device.type == "cpu" or is_quantized(module.weight):
+            # a GGUF layer's quantized weight is kept as it is: the merge runs on a dequantized copy
             return _Backup(target, module.weight, original_bias, swapped=True)
         return _Backup(target, module.weight.detach().to("cpu", copy=True), original_bias)
 
@@ -923,7 +931,7 @@ class LoraPatcher:
                 backup.signature, backup.anchor, backup.bias_total = signature, anchor, idle_bias
                 self._set_bias(backup, idle_bias)
                 return
-        base = backup.weight.to(device=param.device, dtype=torch.float32)
+        base = dequantized(backup.weight, torch.float32, param.device)
         live = _reusable_output(backup, param)
         count = len(backup.signature)
         if live is not None and 0 < count < len(signature) and signature[:count] == backup.signature:
@@ -935,7 +943,8 @@ class LoraPatcher:
             merged, bias_total = self._merged(base, items, live)
         if backup.swapped:
             if merged.data_ptr() != param.data_ptr():
-                module.weight = torch.nn.Parameter(merged.to(backup.weight.dtype), requires_grad=False)
+                dtype = compute_dtype(module) if is_quantized(backup.weight) else backup.weight.dtype
+                module.weight = torch.nn.Parameter(merged.to(dtype), requires_grad=False)
         else:
             param.copy_(merged)  # copy_ casts to the layer dtype in the same pass
         backup.signature, backup.anchor, backup.bias_total = signature, anchor, bias_total

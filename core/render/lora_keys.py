@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.render.gguf_files import logical_shape
+
 COMPONENTS = ("unet", "text_encoder", "text_encoder_2")
 # the denoiser of a pipeline (its LoRA weight is the "UNet" multiplier): an SD UNet or a DiT transformer
 DENOISERS = ("unet", "transformer")
@@ -118,7 +120,7 @@ class LoraTarget:
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.module.weight.shape)
+        return logical_shape(self.module.weight)  # a GGUF layer's stored shape counts bytes
 
     def describe(self) -> str:
         return f"{self.component}.{self.path}"

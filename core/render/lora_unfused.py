@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.render.gguf_files import compute_dtype, is_quantized_layer, logical_shape
+
 # The low-rank path may add at most this share of a layer's own multiply-adds (5 %: a rank-8 LoRA on
 # SD1's narrowest 320-wide attention projections; linear layers are a part of a render's work, so the
 # whole render slows down by less).
@@ -45,7 +47,7 @@ class LowRank:
 def _is_linear_or_conv(layer: Any) -> str | None:
     import torch
 
-    if type(layer) is torch.nn.Linear:
+    if type(layer) is torch.nn.Linear or (isinstance(layer, torch.nn.Linear) and is_quantized_layer(layer)):
         return "linear"
     if (
         type(layer) is torch.nn.Conv2d
@@ -80,7 +82,11 @@ def execution_device_type(pipe: Any) -> str | None:
 def prefers_unfused(layer: Any, rank: int, device_type: str | None = None) -> bool:
     """Whether a rank-``rank`` LoRA on ``layer`` is better applied beside it than merged into it:
     a plain ``Linear``/``Conv2d`` that runs on the CPU (``device_type``, else where its weight is)
-    whose low-rank path costs at most :data:`UNFUSED_MAX_EXTRA` of the layer."""
+    whose low-rank path costs at most :data:`UNFUSED_MAX_EXTRA` of the layer. A GGUF-quantized layer
+    always runs its LoRAs beside it, wherever it runs: its weight is quantized bytes, not numbers to add to.
+    """
+    if is_quantized_layer(layer):
+        return True
     runs_on = device_type or layer.weight.device.type
     if _is_linear_or_conv(layer) is None or runs_on != "cpu" or layer.weight.device.type != "cpu":
         return False
@@ -93,11 +99,12 @@ def can_run_unfused(layer: Any) -> bool:
 
 
 def low_rank_factors(layer: Any, down: Any, up: Any) -> tuple[Any, Any]:
-    """``down``/``up`` of a LoRA file reshaped for ``layer`` and cast to its dtype and device."""
+    """``down``/``up`` of a LoRA file reshaped for ``layer`` and cast to the dtype it computes in (a GGUF
+    layer's compute dtype) and its device."""
     weight = layer.weight
-    rank = int(down.shape[0])
-    down = down.to(device=weight.device, dtype=weight.dtype).reshape(rank, *weight.shape[1:])
-    up = up.to(device=weight.device, dtype=weight.dtype).reshape(int(weight.shape[0]), rank)
+    rank, shape, dtype = int(down.shape[0]), logical_shape(weight), compute_dtype(layer)
+    down = down.to(device=weight.device, dtype=dtype).reshape(rank, *shape[1:])
+    up = up.to(device=weight.device, dtype=dtype).reshape(shape[0], rank)
     if weight.dim() == 4:
         up = up.reshape(*up.shape, 1, 1)
     return down.contiguous(), up.contiguous()
