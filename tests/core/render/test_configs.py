@@ -285,11 +285,9 @@ def test_sdxl_real_layout_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert _param_count(pipe.unet) == 2_567_463_684
     assert _param_count(pipe.text_encoder) == 123_060_480
     assert _param_count(pipe.text_encoder_2) == 694_659_840
-    # One small denoising step through both text encoders, the text-time conditioning and the UNet
-    # (latents out: an fp16 VAE decode of zero weights on the CPU adds time and nothing to check).
-    output = pipe("a photo of a cat", num_inference_steps=1, height=64, width=64, output_type="latent")
-    latents = output.images
-    assert tuple(latents.shape) == (1, 4, 8, 8)
+    # No denoising step here: through the full-size fp16 UNet on a CPU it cost 60% of this test (~20 s
+    # quiet) and checks nothing the tiny SDXL renders (both text encoders, text-time conditioning) and
+    # the SD1 real-layout step above do not.
 
 
 def test_refiner_config_builds_the_refiner_network() -> None:
