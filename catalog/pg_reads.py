@@ -11,7 +11,8 @@ parsers, and the answers are the same by construction:
 * a typed word, an FTS5 ``MATCH`` of quoted prefix phrases (:mod:`catalog.fts_match`), becomes the same
   phrases as a ``tsquery`` over the ``document`` column migration 0002 gives PostgreSQL's ``asset_fts``
   (``"add detail"* "pix"*`` -> ``'add' <-> 'detail':* & 'pix':*``), lower-cased and unaccented by the
-  server the way the document was;
+  server the way the document was (once per statement, :func:`to_postgresql`);
+* a probe of a set :mod:`catalog.queries` chose not to read whole stays a probe (:func:`probes_kept`);
 * the cursor's loaders return times and JSON as text, so the row parsers see what SQLite returns.
 
 The connection is the one under the caller's SQLAlchemy session, inside its transaction.
@@ -70,12 +71,46 @@ def hints_removed(sql: str) -> str:
     return _BOUND_LIMIT.sub(r"LIMIT nullif(%(\1)s, -1)", sql)  # SQLite's "no limit" is LIMIT -1
 
 
+_PROBE = "EXISTS (SELECT 1 FROM "
+_NEGATED = re.compile(r"\bNOT\s+$")
+
+
+def probes_kept(sql: str) -> str:
+    """``sql`` with each ``EXISTS (...)`` probe (not ``NOT EXISTS``) ended by ``OFFSET 0``, which keeps
+    PostgreSQL from turning it into a join.
+
+    :mod:`catalog.queries` plans a page itself: a set of ids it counted as broad (a tag on most of the
+    library) is only probed, one index lookup per row, while the walk in sort order stops after a page.
+    PostgreSQL would otherwise pull the probe up into a semi-join and, estimating the tag's rows
+    without knowing the tag (its id comes from a subquery), read and sort every tagged asset: 86 ms
+    instead of 9 for "anime" on 75% of 20,000 assets. A subquery with an ``OFFSET`` is never pulled up,
+    and ``OFFSET 0`` changes no answer.
+    """
+    parts: list[str] = []
+    start = 0
+    while (found := sql.find(_PROBE, start)) >= 0:
+        depth, end = 0, found + len("EXISTS ")
+        for end in range(found + len("EXISTS "), len(sql)):
+            depth += {"(": 1, ")": -1}.get(sql[end], 0)
+            if depth == 0:
+                break
+        negated = _NEGATED.search(sql, 0, found) is not None
+        parts.append(sql[start:end] if negated else sql[start:end] + " OFFSET 0")
+        start = end
+    parts.append(sql[start:])
+    return "".join(parts)
+
+
 def to_postgresql(sql: str, parameters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``sql`` (SQLite's spelling, ``:name`` parameters) as psycopg runs it on PostgreSQL."""
     values = dict(parameters)
+    sql = probes_kept(sql)
     for name in {match.group(2) for match in _MATCH.finditer(sql)}:
         values[name] = tsquery(str(values[name]))
-    sql = _MATCH.sub(r"\1document @@ to_tsquery('simple', lower(unaccent(CAST(:\2 AS text))))", sql)
+    # The query in a subquery: computed once per statement. Written inline, PostgreSQL would call
+    # unaccent (a STABLE function, so never folded to a constant) again for every row it rechecks (a
+    # prefix match is always rechecked): 9 ms instead of 0.4 for "mecha"'s 474 rows.
+    sql = _MATCH.sub(r"\1document @@ (SELECT to_tsquery('simple', lower(unaccent(CAST(:\2 AS text)))))", sql)
     for pattern, replacement in _REWRITES:
         sql = pattern.sub(replacement, sql)
     sql = sql.replace("%", "%%")

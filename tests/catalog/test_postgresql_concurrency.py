@@ -1,5 +1,5 @@
-"""Two machines on one PostgreSQL catalog: each is its own Library (own engine, own connections) on the
-same database, run at once from threads, as two Ateliers would be."""
+"""Several machines on one PostgreSQL catalog: each is its own Library (own engine, own connections) on the
+same database, run at once from threads, as several Ateliers would be."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from catalog.catalog_url import create_server_engine, parse
 from catalog.db import WRITE_LOCK_KEY
 from catalog.library import Library
-from catalog.records import AssetQuery, UserDataChanges
+from catalog.records import AssetQuery, BulkEdit, UserDataChanges
 from tests.catalog.conftest import scanned
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,6 +105,46 @@ def test_two_machines_scanning_one_folder_at_once_write_each_file_once(
     assert found["one"] == found["two"]  # both name each file by the same row
     assert first.count(AssetQuery()) == 60
     assert sorted(first.search_ids(AssetQuery(text="safetensors"))) == sorted(found["one"])
+
+
+def test_four_machines_editing_the_same_assets_lose_nothing_and_the_last_write_wins(
+    pg_catalog_url: str, tmp_path: Path
+) -> None:
+    clients = [_open(pg_catalog_url, tmp_path / f"machine{number}") for number in range(4)]
+    try:
+        root = clients[0].add_root(tmp_path / "models").id
+        files = [scanned(tmp_path / "models" / f"{n}.safetensors", inode=n + 1) for n in range(2)]
+        assets = clients[0].apply_scan_batch(root, files)
+        rounds = 2
+        # Every machine tags, rates and annotates every asset, in its own order, all at once.
+        wrote: dict[tuple[int, str], dict[int, object]] = {}
+
+        def edits(number: int, library: Library) -> Callable[[], None]:
+            def job() -> None:
+                for step in range(rounds):
+                    for asset in assets[number % 2 :] + assets[: number % 2]:
+                        library.bulk_edit([asset], BulkEdit(add_tags=(f"m{number}-{step}",)))
+                        rating, notes = (number + step) % 5 + 1, f"machine {number} step {step}"
+                        library.update_user_data(asset, UserDataChanges(rating=rating, notes=notes))
+                        wrote.setdefault((asset, "rating"), {})[number] = rating
+                        wrote.setdefault((asset, "notes"), {})[number] = notes
+
+            return job
+
+        _at_once(*(edits(number, library) for number, library in enumerate(clients)))  # no error reached one
+        every_tag = {f"m{number}-{step}" for number in range(4) for step in range(rounds)}
+        for library in clients:
+            for record in library.get_many(assets):
+                assert set(record.tags) == every_tag  # no tag added by one machine was lost
+                # Each field holds a machine's last write to it, never one it overwrote itself.
+                assert record.rating in wrote[(record.id, "rating")].values()
+                assert record.notes in wrote[(record.id, "notes")].values()
+        for number, library in enumerate(clients):  # one after the other: the last write wins
+            library.update_user_data(assets[0], UserDataChanges(notes=f"last from {number}"))
+        assert all(library.get(assets[0]).notes == "last from 3" for library in clients)  # type: ignore[union-attr]
+    finally:
+        for library in clients:
+            library.close()
 
 
 WRITER = """

@@ -1,0 +1,62 @@
+"""The catalog's reads on PostgreSQL (:mod:`catalog.pg_reads`) run the plan :mod:`catalog.queries` chose: a
+broad tag stays a probe per row of the walk in sort order, and the typed word becomes one query computed
+once per statement. The answers themselves are the SQLite ones (tests/catalog/test_search*.py run on both
+backends); these tests hold the two choices that make a page fast on a server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from catalog import queries
+from catalog.catalog_url import create_server_engine, parse
+from catalog.db import driver_connection
+from catalog.library import Library
+from catalog.pg_reads import probes_kept
+from catalog.records import AssetQuery, BulkEdit
+from tests.catalog.conftest import scanned
+
+
+def test_a_probe_ends_with_offset_0_and_a_negated_one_is_left_alone() -> None:
+    sql = (
+        "SELECT a.id FROM assets AS a WHERE a.status != :p1 AND EXISTS (SELECT 1 FROM asset_tags AS t"
+        " WHERE t.asset_id = a.id AND t.tag_id = (SELECT id FROM tags WHERE key = :p0))"
+        " AND NOT EXISTS (SELECT 1 FROM remote_links AS l WHERE (l.asset_id = a.id)) ORDER BY a.sort_name"
+    )
+    assert probes_kept(sql) == sql.replace(":p0))", ":p0) OFFSET 0)")
+
+
+@pytest.fixture
+def library(pg_catalog_url: str, tmp_path: Path) -> Iterator[Library]:
+    location = parse(pg_catalog_url)
+    assert location.url is not None
+    opened = Library.on_server(create_server_engine(location.url), tmp_path / "data", str(location))
+    yield opened
+    opened.close()
+
+
+def _plan(library: Library, query: AssetQuery) -> str:
+    """PostgreSQL's plan of the page statement of ``query``, planned and run as the Library runs it."""
+    with library._db.session_scope() as session:
+        reads = driver_connection(session)
+        params = queries._Params()
+        page = queries._plan(reads, query, params, for_count=False)
+        sql = "EXPLAIN " + page.select("a.id") + queries._order_by(query) + queries._page(query, params)
+        return "\n".join(row[0] for row in reads.execute(sql, params.values).fetchall())
+
+
+def test_a_broad_tag_is_probed_row_by_row_and_a_word_is_computed_once(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "DRIVING_SET_LIMIT", 10)  # 40 tagged files count as a broad set
+    root = library.add_root(tmp_path / "models").id
+    files = [scanned(tmp_path / "models" / f"pixel-{n}.safetensors", inode=n + 1) for n in range(40)]
+    assets = library.apply_scan_batch(root, files)
+    library.bulk_edit(assets, BulkEdit(add_tags=("anime",)))
+    tag_plan = _plan(library, AssetQuery(tags=("anime",), limit=10))
+    assert "SubPlan" in tag_plan  # the EXISTS probe, not a join reading every tagged asset
+    word_plan = _plan(library, AssetQuery(text="pix", limit=10))
+    assert "InitPlan" in word_plan  # the typed word's query, computed once for the statement
+    assert "unaccent" not in word_plan  # and not again for each row
