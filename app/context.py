@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from app.download_service import DownloadService
     from app.render_service import RenderService
     from catalog.catalog_url import CatalogLocation
+    from catalog.change_feed import ChangeFeed, ChangesCallback, StateCallback
     from catalog.enrich import EnrichSummary
     from catalog.errors import CatalogError
     from catalog.hashing_job import HashSummary
@@ -352,6 +353,11 @@ class AppContext:
 
         known = {Path(root.path) for root in self.library.roots()}
         return [found for found in discover_model_folders() if found.path not in known]
+
+    def change_feed(self, on_change: ChangesCallback, on_state: StateCallback | None = None) -> ChangeFeed:
+        """Starts following what other processes and machines commit to the catalog (``on_change`` gets
+        each batch from the feed's thread; see :mod:`catalog.change_feed`); ``stop()`` the result."""
+        return self.library.follow_changes(on_change, on_state)
 
     def watch(self, on_change: RootsChanged) -> LibraryWatcher:
         """Start watching every root; ``on_change`` gets the ids of roots whose files changed."""

@@ -75,6 +75,7 @@ if TYPE_CHECKING:  # update checks load the Civitai parsers only when used
 
     from sqlalchemy import Engine
 
+    from catalog.change_feed import ChangeFeed, ChangesCallback, StateCallback
     from catalog.exchange import ExchangeItem
     from catalog.updates import AssetUpdate, ModelUpdateState
     from core.jobs import CancelToken
@@ -139,6 +140,19 @@ class Library:
     def renders_dir(self) -> Path:
         """Where render images live: ``renders/`` next to the catalog file (in the data dir)."""
         return self._db.path.parent / RENDERS_FOLDER
+
+    def follow_changes(self, on_change: ChangesCallback, on_state: StateCallback | None = None) -> ChangeFeed:
+        """Starts reporting the changes other processes and machines commit to this catalog (LISTEN on a
+        server, a poll of the file otherwise; see :mod:`catalog.change_feed`); ``stop()`` the result."""
+        from catalog.change_feed import FileChangeFeed, ServerChangeFeed
+
+        feed: FileChangeFeed | ServerChangeFeed
+        if self._db.on_a_server:
+            feed = ServerChangeFeed(self._db.engine, on_change, on_state)
+        else:
+            feed = FileChangeFeed(self._db.path, on_change, on_state)
+        feed.start()
+        return feed
 
     # -- roots ------------------------------------------------------------------------------------------
 

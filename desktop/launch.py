@@ -105,6 +105,7 @@ def build_services(context: AppContext) -> DesktopServices:
         add_root=add_root,
         cache_dir=context.cache_dir / "thumbnails",
         page_reads=page_reads,
+        follow_changes=context.change_feed,  # read-only too: others' changes still show
     )
     if context.read_only:
         return reading  # no watching, sites, renders or mirror syncs: nothing may write

@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from desktop.dialogs.first_start_dialog import FirstStartDialog
     from desktop.dialogs.import_files_dialog import ImportFilesDialog
     from desktop.download_manager import DownloadManager
+    from desktop.live_changes import LiveChanges
     from desktop.tabs.civitai_tab import CivitaiTab
     from desktop.tabs.downloads_tab import DownloadsTab
     from desktop.tabs.huggingface_tab import HuggingFaceTab
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
         self._queue: deque[tuple[str, JobFunction]] = deque()
         self._current_job: JobHandle | None = None
         self._watcher: Stoppable | None = None
+        self.live_changes: LiveChanges | None = None  # others' changes to the catalog, shown as they come
         self._root_scope: int | None = None
         self._collection_scope: str | None = None
         self._folder_scope: str | None = None  # a sidebar sub-folder (desktop.organize's folder tree)
@@ -244,6 +246,10 @@ class MainWindow(QMainWindow):
             self._build_remote_tabs(self.services.remote)
         if self.services.render is not None:
             self._build_compose_tab()
+        if self.services.follow_changes is not None:
+            from desktop.live_changes import LiveChanges
+
+            self.live_changes = LiveChanges(self, self.services.follow_changes)
         waiting, self._when_ready = self._when_ready, None
         for callback in waiting:
             callback()
@@ -1190,6 +1196,8 @@ class MainWindow(QMainWindow):
         if self._details is not None:
             self._details.save_notes()
         self.stop_watching()
+        if self.live_changes is not None:
+            self.live_changes.stop()
         self._queue.clear()
         if self.downloads is not None:
             self.downloads.shutdown()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the clients import requests / huggingface_hub: only when th
     from app.after_scan import LookupRequest
     from app.download_service import DownloadService
     from catalog.asset_query import AssetQuery
+    from catalog.change_feed import Changes
     from catalog.enrich import EnrichSummary
     from catalog.records import (  # the records are read after the first frame, off the GUI thread
         AssetRecord,
@@ -164,6 +165,8 @@ RenderFactory = Callable[[], "RenderServiceLike"]
 LookUpCivitai = Callable[["LookupRequest", ProgressCallback, CancelToken], "EnrichSummary"]
 SyncMirrors = Callable[[ProgressCallback, CancelToken], object]
 MergeSearchIndex = Callable[[ProgressCallback, CancelToken], object]
+# follow(on_change, on_state): the catalog's change feed (catalog.change_feed), calling back from its thread.
+FollowChanges = Callable[[Callable[["Changes"], None], Callable[[str | None], None]], Stoppable]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,8 @@ class DesktopServices:
       only) where it can be read as it stands, else the library (``desktop.models.library_view``).
     - ``look_up_civitai(request, progress, cancel)`` looks files up on Civitai (``app.after_scan``);
       the window runs it after hashing and for "Look up on Civitai". ``None`` disables both.
+    - ``follow_changes(on_change, on_state)`` starts the catalog's change feed, so what other machines
+      and processes commit shows in the window (``desktop.live_changes``). ``None``: no live updates.
     """
 
     library: AssetLibrary
@@ -202,3 +207,4 @@ class DesktopServices:
     sync_mirrors: SyncMirrors | None = None  # the mirrors for other UIs, re-synced after every scan
     merge_search_index: MergeSearchIndex | None = None  # the search index merged after a scan that wrote
     page_reads: Callable[[], PageReads] | None = None
+    follow_changes: FollowChanges | None = None

@@ -166,3 +166,20 @@ def stop(server: PgServer) -> None:
         capture_output=True,
     )
     shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+
+
+def restart(server: PgServer) -> None:
+    """Stops the server (every client is cut off, as when a server goes away) and starts it
+    again on the same port and data with the options it was started with (``pg_ctl restart``)."""
+    subprocess.run(
+        _as_server_user(
+            [
+                str(server.bin_dir / "pg_ctl"),
+                *("-D", str(server.data_dir), "-l", str(server.data_dir.parent / "log")),
+                *("-m", "fast", "-w", "restart"),
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    _wait_ready(server)

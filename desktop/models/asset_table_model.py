@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -228,6 +228,39 @@ class AssetTableModel(QAbstractTableModel):
                 page[asset_id] = fresh
             self._index_cover(old, fresh, row)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(AssetColumn) - 1))
+
+    def follow_changes(self, asset_ids: Collection[int] | None) -> bool:
+        """Shows what another process or machine changed (``desktop.live_changes``) without resetting the
+        views where it can: the query is run again, and while it gives the same rows in the same order only
+        the rows read so far among ``asset_ids`` (None: all of them) are read again, and only those that
+        differ are repainted, so a change this window already shows repaints nothing. Returns True when
+        the rows themselves changed (added, removed, reordered): the model was reset, and the caller puts
+        the selection and the scroll position back."""
+        ids = list(self._library.search_ids(self._query))
+        update_ids = frozenset(self._library.update_asset_ids())
+        if ids != self._ids:
+            self.show_result(ids, update_ids, ())
+            return True
+        if update_ids != self._update_ids:
+            self.show_updates(update_ids)
+        cached = {asset_id: page for page in self._pages.values() for asset_id in page}
+        wanted = [asset_id for asset_id in (cached if asset_ids is None else asset_ids) if asset_id in cached]
+        if not wanted:
+            return False
+        fresh = {row.id: row for row in self._library.get_rows(wanted)}
+        for asset_id in wanted:
+            page, new = cached[asset_id], fresh.get(asset_id)
+            old = page.get(asset_id)
+            if new == old:
+                continue
+            row = self._rows[asset_id]
+            if new is None:
+                page.pop(asset_id, None)
+            else:
+                page[asset_id] = new
+            self._index_cover(old, new, row)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(AssetColumn) - 1))
+        return False
 
     def _page(self, number: int) -> dict[int, AssetRow]:
         page = self._pages.get(number)
