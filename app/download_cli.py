@@ -101,7 +101,7 @@ def cmd_download(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
     if args.json:
         json.dump(results, out, indent=2)
         out.write("\n")
-    return EXIT_OK
+    return _wait_for_disk(service, "download")
 
 
 def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
@@ -125,7 +125,7 @@ def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) ->
                 print(complete, file=out)
                 continue
             print(_finished_line(_run(service, download_id)), file=out)
-        return EXIT_OK
+        return _wait_for_disk(service, "downloads")
     records = service.list()
     if args.json:
         json.dump([_record_json(r) for r in records], out, indent=2)
@@ -136,6 +136,19 @@ def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) ->
         if not records:
             print("No downloads yet.", file=out)
     return EXIT_OK
+
+
+def _wait_for_disk(service: DownloadService, command: str) -> int:
+    """The exit join: a finished file's last flush runs behind the download (``core.download_flush``);
+    the command ends once it is done, saying so on stderr when that takes over a second."""
+
+    def say(line: str) -> None:
+        print(f"atelier {command}: {line}", file=sys.stderr, flush=True)
+
+    failures = service.finish_writes(say)
+    for failure in failures:
+        say(failure)
+    return EXIT_FAILED if failures else EXIT_OK
 
 
 def _stopped_ids(service: DownloadService) -> list[int]:

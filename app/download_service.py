@@ -14,6 +14,7 @@ a download queued by either is seen, resumed or cancelled by the other.
 from __future__ import annotations
 
 import builtins
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -157,7 +158,21 @@ class DownloadService:
             locks=RunLocks(self.context.data_dir / LOCKS_FOLDER),
         )
 
+    def finish_writes(self, say: Callable[[str], None]) -> builtins.list[str]:
+        """Wait until every finished download is on disk (``core.download_flush``): the exit join.
+
+        ``say`` gets one line when that takes over a second; returns one line per file the disk failed
+        to write (empty when all is well).
+        """
+        if "downloader" not in self.__dict__:
+            return []  # nothing was downloaded by this process
+        return self.downloader.final_flush.wait_all(say)
+
     def close(self) -> None:
+        """Wait for the finished downloads' last flush (saying so on stderr after a second), then close
+        the queue. The command and the window each call this when they end."""
+        for failure in self.finish_writes(_say_on_stderr):
+            _say_on_stderr(failure)
         if "store" in self.__dict__:
             self.store.close()
 
@@ -378,6 +393,10 @@ class DownloadService:
     def retry(self, download_id: int) -> None:
         self.get(download_id)
         self.downloader.retry(download_id)
+
+
+def _say_on_stderr(line: str) -> None:
+    print(f"atelier: {line}", file=sys.stderr, flush=True)
 
 
 def _choose_file(version: CivitaiVersion, file_id: int | None) -> CivitaiFile:

@@ -13,12 +13,12 @@ Why it is built this way (``core.downloads`` owns the policy: deadlines, resume,
   reader waits only when every buffer of the ring is still being hashed (back-pressure, bounded memory).
   The SHA-256 verifies the download; the others are the catalog's, so the finished file is never read
   back to hash it.
-* **Write-behind instead of one huge ``fsync`` at the end** (:class:`WriteBehind`). Every few MiB a
-  flusher thread has the disk start writing what has arrived (:func:`start_writeback`), so the disk works
-  while the network does and the final ``fsync`` (kept: a file is only called complete once it is on
-  disk) finds little left to write, and the page cache never holds gigabytes of dirty pages. Where the
-  disk is slower than the link (loopback), the disk sets the pace: a durable download cannot end sooner
-  than the disk can write its bytes (``bench/bench_download.py`` prints that floor beside curl).
+* **Write-behind instead of one huge ``fsync`` at the end** (:class:`WriteBehind`). Every 16 MiB, and
+  at least once a second while bytes arrive, a flusher thread has the disk write what has arrived
+  (:func:`start_writeback`), so the disk works while the network does, the page cache never holds
+  gigabytes of dirty pages, and a power loss costs only the last second or so of a ``.part``. The
+  writing thread never waits for it: it only bumps a counter. The last flush of a finished file (its
+  bytes and its new name) is ``core.download_flush``'s, behind the caller too.
 * **A small receive window on low-latency links** (:func:`limit_receive_window`). On loopback or a LAN the
   kernel would let several MiB pile up in the socket that a killed process never reads (and a resume must
   fetch again); a window of a few round trips at full speed is all such a link needs. Links with a real
@@ -47,6 +47,7 @@ _MIN_WINDOW = 256 * 1024
 _MAX_CAPPED_WINDOW = 4 * MIB  # above this the kernel's own autotuning is left alone
 _TCP_INFO_RTT_OFFSET = 68  # struct tcp_info: 8 bytes of u8 fields, then 15 u32 before tcpi_rtt (us)
 WRITE_BEHIND_EVERY = 16 * MIB
+WRITE_BEHIND_INTERVAL_S = 1.0  # a slow download is pushed to disk at least this often
 
 
 ReadInto = Callable[[memoryview], int]
@@ -124,18 +125,23 @@ def limit_receive_window(response: requests.Response) -> int | None:
 
 
 class WriteBehind:
-    """Has the disk write a growing file while it grows: a thread starts its writeback every few MiB.
+    """Has the disk write a growing file while it grows: a thread flushes it every ``every`` bytes, and
+    every ``interval_s`` seconds while anything new was written.
 
     :meth:`wrote` is called by the writer after each write (cheap: a counter, and a wake-up every
-    ``every`` bytes). :meth:`close` stops the thread; :meth:`raise_error` re-raises a failed flush in the
-    writing thread: on Linux a write-back error is reported once per file description, so the final
-    ``fsync`` might not see an error the flusher already consumed.
+    ``every`` bytes); the writer never waits for the flusher. :meth:`close` stops the thread;
+    :meth:`raise_error` re-raises a failed flush in the writing thread: on Linux a write-back error is
+    reported once per file description, so a later flush might not see an error this one consumed.
     """
 
-    def __init__(self, fd: int, every: int = WRITE_BEHIND_EVERY) -> None:
+    def __init__(
+        self, fd: int, every: int = WRITE_BEHIND_EVERY, interval_s: float = WRITE_BEHIND_INTERVAL_S
+    ) -> None:
         self._fd = fd
         self._every = every
-        self._since = 0
+        self._interval_s = interval_s
+        self._written = 0  # bytes written so far (only the writer adds to it)
+        self._next_wake = every
         self._wake = threading.Event()
         self._stop = False
         self.error: OSError | None = None
@@ -144,9 +150,9 @@ class WriteBehind:
         self._thread.start()
 
     def wrote(self, n: int) -> None:
-        self._since += n
-        if self._since >= self._every:
-            self._since = 0
+        self._written += n
+        if self._written >= self._next_wake:
+            self._next_wake = self._written + self._every
             self._wake.set()
 
     def raise_error(self) -> None:
@@ -154,23 +160,28 @@ class WriteBehind:
             raise self.error
 
     def close(self) -> None:
-        """Stop the thread; a flush still pending is left to the caller's final ``fsync``."""
+        """Stop the thread (after the flush it is in, if any); what is left is the final flush's."""
         self._stop = True
         self._wake.set()
         self._thread.join()
 
     def _run(self) -> None:
         flush = start_writeback()
+        flushed = 0
         while True:
-            self._wake.wait()
+            self._wake.wait(self._interval_s)
             self._wake.clear()
             if self._stop:
                 return
+            written = self._written
+            if written == flushed:
+                continue  # nothing new since the last flush (a stalled link)
             try:
                 flush(self._fd)
             except OSError as error:
                 self.error = error
                 return
+            flushed = written
             self.flushes += 1
 
 
@@ -187,7 +198,8 @@ def start_writeback() -> Callable[[int], None]:
     without ``fdatasync``'s journal commit and disk-cache flush each time (measured: ``fdatasync`` every
     16 MiB made the same 512 MiB take 1.9 s to reach the disk instead of 1.4-1.5 s with one ``fsync``).
     Waiting for the previous round keeps the dirty pages to about what arrives during one round. The
-    final ``fsync`` stays the integrity check. Elsewhere (or without the call) ``fdatasync``/``fsync``.
+    final ``fdatasync`` (``core.download_flush``) makes the file durable. Elsewhere (or without the call)
+    ``fdatasync``/``fsync``.
     """
     sync_file_range = _libc_sync_file_range()
     if sync_file_range is None:

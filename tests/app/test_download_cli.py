@@ -20,6 +20,7 @@ from tests.app.download_sites import FILE_PATH, VERSION_ID, Sites, kill_mid_down
 from tests.app.download_stops import stop_mid_download
 from tests.app.main_process import run_main
 from tests.fakes.file_server import Fault
+from tests.page_cache import observes_writeback, page_counts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +48,21 @@ def test_download_from_civitai_lands_identified_and_linked(sites: Sites) -> None
     assert lookups == [], "a downloaded file needs no hash lookup"
     listed = json.loads(run(sites, "downloads", "--json").stdout)
     assert [(d["status"], d["completed_path"]) for d in listed] == [("completed", str(path))]
+
+
+def test_the_command_ends_once_the_downloaded_file_is_on_disk(sites: Sites) -> None:
+    """The final flush runs behind the download (core.download_flush); the command's exit joins it, so
+    when ``download`` returns no page of the file waits in memory (the kernel's count, not ours)."""
+    if not observes_writeback(sites.root):
+        pytest.skip("this filesystem or kernel does not show which pages wait for the disk (cachestat)")
+
+    command = ["download", f"civitai:{VERSION_ID}", "--to", str(sites.root), "--json"]
+    (result,) = json.loads(run(sites, *command).stdout)
+
+    path = Path(result["path"])
+    counts = page_counts(path)
+    assert counts.on_disk, f"the command ended before its file was on disk: {counts}"
+    assert path.read_bytes() == sites.lora
 
 
 def test_download_from_hugging_face(sites: Sites) -> None:
