@@ -152,7 +152,8 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
         else:
             lines.append(f"Cannot run here: {memory['reason']}")
     for where in doc["tokenizers_to_fetch"]:
-        lines.append(f"Tokenizer {where}: will be fetched once from {doc['tokenizer_endpoint']}")
+        fetch = "cannot be fetched now" if plan.tokenizer_problem else "will be fetched once"
+        lines.append(f"Tokenizer {where}: {fetch} from {doc['tokenizer_endpoint']}")
     schedule = doc["schedule"]
     if doc["schedule_used"] and doc["schedule_used"] != schedule:
         schedule += f" ({doc['schedule_used']})"

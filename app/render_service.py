@@ -164,6 +164,8 @@ class RenderPlan:
     # them once from ``tokenizer_endpoint`` before it loads.
     tokenizers_to_fetch: tuple[str, ...] = ()
     tokenizer_endpoint: str | None = None
+    # Why those tokenizers cannot be fetched now (HF_HUB_OFFLINE, the endpoint down): the render would fail.
+    tokenizer_problem: str | None = None
     # Whether the checkpoint file holds its own text encoders / VAE (False: a diffusion model only).
     own_text_encoders: bool = True
     own_vae: bool = True
@@ -201,7 +203,7 @@ class RenderPlan:
             return f"{checkpoint.describe()} is {found}; Atelier renders {RENDERABLE_NAMES} checkpoints"
         family = family_of(self.architecture)
         if family is not None:
-            refused = family_refusal(family, self.recipe) or self.parts_problem
+            refused = family_refusal(family, self.recipe) or self.parts_problem or self.tokenizer_problem
             if refused:
                 return refused
         if self.variant in _TASK_VARIANTS:
@@ -821,12 +823,13 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
 
 def _tokenizers_to_fetch(recipe: Recipe, architecture: Architecture | None) -> dict[str, Any]:
     """The plan's note of tokenizers the render will fetch once (a single-file transformer checkpoint
-    whose family's tokenizer is not in the Hugging Face cache), and from where; empty when none."""
+    whose family's tokenizer is not in the Hugging Face cache), from where, and why it cannot be now
+    (offline, the endpoint down); empty when none."""
     family = family_of(architecture)
     checkpoint = recipe.checkpoint
     if family is None or checkpoint is None or not checkpoint.path or Path(checkpoint.path).is_dir():
         return {}
-    from core.render.tokenizer import cached_hub_tokenizer_dir, hub_endpoint
+    from core.render.tokenizer import cached_hub_tokenizer_dir, fetch_refusal, hub_endpoint
 
     wanted = [slot.tokenizer for slot in family.encoders if slot.tokenizer is not None]
     missing = tuple(
@@ -836,7 +839,12 @@ def _tokenizers_to_fetch(recipe: Recipe, architecture: Architecture | None) -> d
     )
     if not missing:
         return {}
-    return {"tokenizers_to_fetch": tuple(dict.fromkeys(missing)), "tokenizer_endpoint": hub_endpoint()}
+    unique = tuple(dict.fromkeys(missing))
+    return {
+        "tokenizers_to_fetch": unique,
+        "tokenizer_endpoint": hub_endpoint(),
+        "tokenizer_problem": fetch_refusal(unique),
+    }
 
 
 def _takes_guidance(checkpoint: Path) -> bool:

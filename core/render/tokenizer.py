@@ -19,7 +19,8 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -254,6 +255,45 @@ def hub_tokenizer_dir(repo: str, subfolder: str, *, notify: Callable[[str], None
     if not folder.is_dir():
         raise TokenizerUnavailableError(f"{repo} has no {subfolder} folder: cannot tokenize prompts for it")
     return folder
+
+
+_PROBE_TTL_S = 15.0  # a plan reuses one connect to the endpoint this long (the board plans on every change)
+_probes: dict[str, tuple[float, str | None]] = {}
+
+
+def fetch_refusal(missing: Sequence[str]) -> str | None:
+    """Why tokenizers the Hub cache lacks (``repo/subfolder``) cannot be fetched now, in one line for a
+    render plan, said before anything loads: ``HF_HUB_OFFLINE`` is set, or the endpoint does not answer
+    one short connect. None when there is nothing to fetch or the endpoint answers.
+    """
+    if not missing:
+        return None
+    endpoint = hub_endpoint()
+    names = ", ".join(missing)
+    what = (
+        f"the tokenizer {names} must be fetched once from {endpoint} and cannot be now"
+        if len(missing) == 1
+        else f"the tokenizers {names} must be fetched once from {endpoint} and cannot be now"
+    )
+    if hub_offline():
+        return f"{what} (HF_HUB_OFFLINE is set): render once with network access"
+    unreachable = _probe(endpoint)
+    if unreachable is not None:
+        return (
+            f"{what} ({unreachable}): connect to the network once, or set HF_ENDPOINT to a reachable mirror"
+        )
+    return None
+
+
+def _probe(endpoint: str) -> str | None:
+    """:func:`_unreachable` for ``endpoint``, remembered for :data:`_PROBE_TTL_S` seconds."""
+    now = time.monotonic()
+    probed = _probes.get(endpoint)
+    if probed is not None and now - probed[0] < _PROBE_TTL_S:
+        return probed[1]
+    result = _unreachable(endpoint)
+    _probes[endpoint] = (time.monotonic(), result)
+    return result
 
 
 def cached_hub_tokenizer_dir(repo: str, subfolder: str) -> Path | None:

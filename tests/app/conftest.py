@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.app.download_sites import Sites, loopback_sites
+from tests.fakes.hub_api import HubHandler, HubState
+from tests.fakes.server import FakeServer, serve
 
 
 @pytest.fixture
@@ -15,3 +17,19 @@ def sites(tmp_path: Path) -> Iterator[Sites]:
     """A loopback Civitai, Hugging Face and file host, and the environment that points main.py at them."""
     with loopback_sites(tmp_path) as made:
         yield made
+
+
+@pytest.fixture(scope="module")
+def _answering_hub() -> Iterator[FakeServer]:
+    with serve(HubHandler, HubState()) as server:
+        yield server
+
+
+@pytest.fixture
+def hub_up(_answering_hub: FakeServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """A loopback Hub that answers (HF_ENDPOINT) and an empty Hub cache: a transformer family's render
+    plan says its tokenizer will be fetched once, and is ready. Returns the Hub's address."""
+    monkeypatch.setenv("HF_ENDPOINT", _answering_hub.base_url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    return _answering_hub.base_url

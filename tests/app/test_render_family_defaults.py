@@ -16,6 +16,9 @@ from app.cli import main
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
 
+# The tokenizer a family's render fetches once must be fetchable for its plan to be ready.
+pytestmark = pytest.mark.usefixtures("hub_up")
+
 PARTS = (
     ("clip_l", "text_encoders.clip_l.transformer.", "clip_l.safetensors"),
     ("t5xxl", "text_encoders.t5xxl.transformer.", "t5xxl_fp16.safetensors"),

@@ -12,6 +12,9 @@ from app.cli import main
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
 
+# The tokenizer a family's render fetches once must be fetchable for its plan to be ready.
+pytestmark = pytest.mark.usefixtures("hub_up")
+
 
 @pytest.fixture(scope="module")
 def flux(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

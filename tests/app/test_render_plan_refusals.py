@@ -15,6 +15,9 @@ from tests.factory.family_loras import family_lora
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
 
+# The tokenizer a family's render fetches once must be fetchable for its plan to be ready.
+pytestmark = pytest.mark.usefixtures("hub_up")
+
 PARTS = (
     ("clip_l", "text_encoders.clip_l.transformer.", "clip_l.safetensors"),
     ("t5xxl", "text_encoders.t5xxl.transformer.", "t5xxl_fp16.safetensors"),
@@ -112,17 +115,46 @@ def test_a_chroma_lora_on_flux_is_ready(
 
 
 def test_the_plan_says_a_tokenizer_will_be_fetched_once_when_not_cached(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], hub_up: str
+) -> None:
+    _, lines = _plan(tmp_path, capsys, "--checkpoint", str(files["full"]))  # an empty Hub cache
+
+    assert (
+        f"Tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2: will be fetched once from {hub_up}" in lines
+    )
+    assert lines[-1] in ("Ready to render.", "Would not render on this machine.")
+
+
+def test_a_tokenizer_that_cannot_be_fetched_now_is_said_before_rendering(
     files: dict[str, Path],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty Hub cache
-    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    """Not cached and the Hub down (a loopback Hub that stopped), or HF_HUB_OFFLINE: the plan is not
+    ready and says so in one line, instead of 'Ready' and a failure once the render starts loading."""
+    from tests.fakes.hub_api import HubHandler, HubState
+    from tests.fakes.server import serve
 
-    _, lines = _plan(tmp_path, capsys, "--checkpoint", str(files["full"]))
-
+    with serve(HubHandler, HubState()) as hub:
+        down = hub.base_url
+    monkeypatch.setenv("HF_ENDPOINT", down)
+    code, lines = _plan(tmp_path, capsys, "--checkpoint", str(files["full"]))
+    port = down.rsplit(":", 1)[1]
     assert (
-        "Tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2: will be fetched once from http://127.0.0.1:9"
-        in lines
+        f"Tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2: cannot be fetched now from {down}" in lines
     )
+    assert lines[-1] == (
+        "Would not render: the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 must be fetched once "
+        f"from {down} and cannot be now (127.0.0.1:{port} unreachable: Connection refused): connect to the "
+        "network once, or set HF_ENDPOINT to a reachable mirror"
+    )
+    assert code != 0
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code, lines = _plan(tmp_path, capsys, "--checkpoint", str(files["full"]))
+    assert lines[-1] == (
+        "Would not render: the tokenizer black-forest-labs/FLUX.1-schnell/tokenizer_2 must be fetched once "
+        f"from {down} and cannot be now (HF_HUB_OFFLINE is set): render once with network access"
+    )
+    assert code != 0
