@@ -18,6 +18,7 @@ from catalog.asset_query import HiddenFilter as HiddenFilter  # noqa: PLC0414
 from catalog.asset_query import SortKey as SortKey  # noqa: PLC0414
 from core.file_hashes import FileHashes
 from core.identify.result import Identification
+from core.positional_pickle import pickled_by_position
 from core.taxonomy import (
     Architecture,
     AssetKind,
@@ -376,6 +377,7 @@ class IndexedFile(NamedTuple):
     device: int = 0  # st_dev (0: not known yet); (device, inode) names one file
 
 
+@pickled_by_position  # crosses the scan's process boundary for every file read
 @dataclass(frozen=True, slots=True)
 class ScannedFile:
     """The scanner's finding for one new or changed file, written to the catalog in batches.

@@ -56,7 +56,7 @@ from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
 from core.formats.model_file import CorruptFileError, ModelHeader, TensorInfo, TensorTable
 from core.formats.safe_open import open_regular
 from core.formats.strict_json import U64_MAX, JsonRefusedError, load_json
-from core.formats.table_cache import TableCache, TableKey, ValidatedTable
+from core.formats.table_cache import TableCache, TableSpan, ValidatedTable
 from core.taxonomy import FileFormat
 
 # The safetensors library refuses headers above 100,000,000 bytes (MAX_HEADER_SIZE in its tensor.rs).
@@ -251,8 +251,8 @@ def _fast_validate(
         if _METADATA_TOKEN in text[first.end() : end]:  # a second __metadata__, inside the first
             raise _FastPathRefusedError
         rest_at = end if text.isascii() else len(text[:end].encode("utf-8"))
-        key = TableKey("after-metadata", data_size, raw[rest_at : _content_end(raw)])
-        found = _TABLES.get(key)
+        span = TableSpan("after-metadata", data_size, raw, rest_at, _content_end(raw))
+        found = _TABLES.get(span)
         if found is None:
             rest = text[end:].lstrip(_JSON_SPACE)
             if rest.startswith(","):
@@ -264,10 +264,10 @@ def _fast_validate(
             if _METADATA_TOKEN in tensors_json:
                 raise _FastPathRefusedError
             found = _validate_table(tensors_json, data_size)
-            _TABLES.put(key, found)
+            _TABLES.put(span.key(), found)
         return found.tensors, metadata, found.dtypes
-    key = TableKey("whole", data_size, raw[: _content_end(raw)])
-    found = _TABLES.get(key)
+    span = TableSpan("whole", data_size, raw, 0, _content_end(raw))
+    found = _TABLES.get(span)
     if found is not None:  # the same header bytes, accepted before without any metadata
         return found.tensors, {}, found.dtypes
     occurrences = text.count(_METADATA_TOKEN)
@@ -278,7 +278,7 @@ def _fast_validate(
         table = _validate_table(tensors_json, data_size)
         return table.tensors, metadata, table.dtypes
     found = _validate_table(text, data_size)
-    _TABLES.put(key, found)
+    _TABLES.put(span.key(), found)
     return found.tensors, {}, found.dtypes
 
 
@@ -296,7 +296,9 @@ def _known_table(raw: bytes, data_size: int) -> tuple[TensorTable, dict[str, str
     """
     end = _content_end(raw)
     whole = (
-        _TABLES.get(TableKey("whole", data_size, raw[:end])) if _TABLES.lengths("whole", data_size) else None
+        _TABLES.get(TableSpan("whole", data_size, raw, 0, end))
+        if _TABLES.lengths("whole", data_size)
+        else None
     )
     if whole is not None:  # stored only for headers without any metadata token: as the full path finds
         return whole.tensors, {}, whole.dtypes
@@ -306,7 +308,7 @@ def _known_table(raw: bytes, data_size: int) -> tuple[TensorTable, dict[str, str
         start = end - length
         if start <= len(_METADATA_TOKEN):
             continue
-        found = _TABLES.get(TableKey("after-metadata", data_size, raw[start:end]))
+        found = _TABLES.get(TableSpan("after-metadata", data_size, raw, start, end))
         if found is None:
             continue
         try:

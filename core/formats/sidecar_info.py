@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.positional_pickle import pickled_by_position
+
 if TYPE_CHECKING:  # a sidecar record only carries the facts; parsing them is core.formats.sidecars' job
     from core.sources.civitai_facts import CivitaiFacts
 
 
+@pickled_by_position  # a scan's worker sends one back for every file with sidecars
 @dataclass(frozen=True, slots=True)
 class SidecarInfo:
     """The merged content of every sidecar found next to one model file.

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.positional_pickle import pickled_by_position
 from core.taxonomy import (
     Architecture,
     AssetKind,
@@ -21,6 +22,7 @@ from core.taxonomy import (
 )
 
 
+@pickled_by_position  # a scan's worker sends one back for every file it reads
 @dataclass(frozen=True, slots=True)
 class Identification:
     """Kind, architecture and details of one model file, with the evidence.

@@ -13,7 +13,7 @@ import pytest
 
 from core.formats import safetensors_header as sh
 from core.formats.model_file import CorruptFileError, TensorInfo, TensorTable
-from core.formats.table_cache import TableCache, TableKey, ValidatedTable
+from core.formats.table_cache import TableCache, TableKey, TableSpan, ValidatedTable
 
 TENSORS: dict[str, dict[str, object]] = {
     "lora_unet_a.lora_down.weight": {"dtype": "F16", "shape": [4, 8], "data_offsets": [0, 64]},
@@ -191,3 +191,31 @@ def test_a_form_feed_before_the_header_is_refused_as_the_library_refuses_it(tmp_
     path = tmp_path / "ff.safetensors"
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0")
     assert _refusal(path).startswith("the header ")
+
+
+def test_a_span_of_a_header_finds_the_key_of_the_same_bytes_and_only_that() -> None:
+    table = bytes(range(256)) * 8
+    raw = b'{"__metadata__":{"k":"v"},' + table + b"   "
+    start, end = raw.index(table), raw.index(table) + len(table)
+    span = TableSpan("after-metadata", 5, raw, start, end)
+    key = TableKey("after-metadata", 5, table)
+    assert hash(span) == hash(key)
+    assert span == key
+    assert key == span
+    assert span.key() == key
+    assert span.key().data == table
+    cache = TableCache()
+    cache.put(key, _table(len(table)))
+    assert cache.get(span) is not None
+
+    twin = bytearray(raw)
+    twin[start + 1] ^= 1  # outside what the hash samples: told apart by the full comparison
+    other = TableSpan("after-metadata", 5, bytes(twin), start, end)
+    assert hash(other) == hash(key)
+    assert cache.get(other) is None
+    assert cache.get(TableSpan("after-metadata", 6, raw, start, end)) is None
+    assert cache.get(TableSpan("whole", 5, raw, start, end)) is None
+    assert cache.get(TableSpan("after-metadata", 5, raw, start, end - 1)) is None
+    assert cache.get(TableSpan("after-metadata", 5, raw, start + 1, end)) is None
+    # A span that ends before it starts is empty, as the slice would be.
+    assert TableSpan("whole", 0, raw, 9, 3) == TableKey("whole", 0, b"")
