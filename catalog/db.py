@@ -179,8 +179,10 @@ class CatalogDatabase:
         self._closed = False
         self._lock = threading.Lock()
         self._server_name: str | None = None
-        # This machine's id, whose folders for shared roots each unit of work translates (machine_paths).
+        # This machine's id, whose folders for shared roots each unit of work translates (machine_paths),
+        # and its map: read by the first unit of work, and again after forget_machine_paths().
         self.machine_id: str | None = None
+        self._machine_paths: machine_paths.PathMap | None = None
 
     @classmethod
     def on_server(cls, engine: Engine, data_dir: Path, name: str) -> CatalogDatabase:
@@ -197,6 +199,7 @@ class CatalogDatabase:
         database._lock = threading.Lock()
         database._server_name = name
         database.machine_id = None
+        database._machine_paths = None
         return database
 
     @property
@@ -236,8 +239,10 @@ class CatalogDatabase:
             with Session(bind=bind, expire_on_commit=False, autoflush=False) as session, session.begin():
                 if write and self._server_name is not None:
                     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
-                # This machine's paths for the shared roots, read in the transaction's own snapshot.
-                paths = machine_paths.load(driver_connection(session), self.machine_id)
+                paths = self._machine_paths
+                if paths is None:  # this machine's folders for the shared roots, read once (see forget...)
+                    paths = machine_paths.load(driver_connection(session), self.machine_id)
+                    self._machine_paths = paths
                 with machine_paths.in_effect(paths):
                     yield session
         except (sa_exc.DBAPIError, sqlite3.Error) as error:
@@ -250,6 +255,12 @@ class CatalogDatabase:
             raise translated from error
         except sa_exc.SQLAlchemyError as error:
             raise CatalogError(f"The library database reported an error: {error}") from error
+
+    def forget_machine_paths(self) -> None:
+        """Read this machine's folders for the shared roots again at the next unit of work: the Library
+        calls it when it maps, adds or removes a folder, and before every listing of the folders (a scan
+        starts with one), so a folder another process of this profile mapped is followed from then on."""
+        self._machine_paths = None
 
     def close(self) -> None:
         """Dispose of the pool; later calls raise :class:`~catalog.errors.LibraryClosedError`."""

@@ -174,7 +174,10 @@ class Library:
         resolved = str(Path(path).expanduser().resolve())
         with self._db.session_scope(write=True) as session:
             root_id = shared_roots.add_root(session, resolved, layout, name=name, machine=self._machine)
-            return queries.root_records(driver_connection(session), root_id)[0]
+        self._db.forget_machine_paths()
+        root = self.get_root(root_id)
+        assert root is not None
+        return root
 
     def map_root(self, name: str, path: Path) -> RootRecord:
         """Record where this machine reaches the shared library folder called ``name``: from now on its
@@ -196,6 +199,7 @@ class Library:
             )
         with self._db.session_scope(write=True) as session:
             root_id = shared_roots.map_root(session, name, local, machine)
+        self._db.forget_machine_paths()
         root = self.get_root(root_id)  # a new unit of work: read with the new map
         assert root is not None
         return root
@@ -209,6 +213,7 @@ class Library:
         machine = self._require_machine()
         with self._db.session_scope(write=True) as session:
             root_id = shared_roots.unmap_root(session, name, machine)
+        self._db.forget_machine_paths()
         root = self.get_root(root_id)
         assert root is not None
         return root
@@ -216,6 +221,7 @@ class Library:
     def root_places(self) -> list[RootPlaces]:
         """Every library folder with each machine's own path for it (this machine's first)."""
         machine_id = self._machine.id if self._machine is not None else None
+        self._db.forget_machine_paths()
         with self._db.session_scope() as session:
             return queries.root_places(driver_connection(session), machine_id)
 
@@ -225,6 +231,9 @@ class Library:
         return self._machine
 
     def roots(self) -> list[RootRecord]:
+        """Every library folder at this machine's path for it (this machine's folders for the shared roots
+        are read afresh: a scan starts here, so a folder another process mapped is followed)."""
+        self._db.forget_machine_paths()
         with self._db.session_scope() as session:
             return queries.root_records(driver_connection(session))
 
@@ -240,6 +249,7 @@ class Library:
             session.execute(delete(Root).where(Root.id == root_id))
             prune(session, TAGS)
             prune(session, COLLECTIONS)
+        self._db.forget_machine_paths()
 
     # -- reading ----------------------------------------------------------------------------------------
 

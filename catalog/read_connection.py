@@ -152,6 +152,7 @@ class CatalogReader:
         self._connection: sqlite3.Connection | None = connection
         self._lock = threading.Lock()
         self._machine_id = machine_id
+        self._machine_paths: machine_paths.PathMap | None = None  # read once, again by root listings
 
     @property
     def path(self) -> Path:
@@ -170,7 +171,9 @@ class CatalogReader:
                 connection.execute("BEGIN")
                 try:
                     # This machine's folders for shared roots, as the Library's units of work read them.
-                    with machine_paths.in_effect(machine_paths.load(connection, self._machine_id)):
+                    if self._machine_paths is None:
+                        self._machine_paths = machine_paths.load(connection, self._machine_id)
+                    with machine_paths.in_effect(self._machine_paths):
                         yield connection
                 finally:
                     connection.execute("COMMIT")
@@ -212,11 +215,13 @@ class CatalogReader:
             return queries.rows_by_ids(connection, ids)
 
     def roots(self) -> list[RootRecord]:
+        self._machine_paths = None  # a listing reads this machine's folders afresh (see Library.roots)
         with self._snapshot() as connection:
             return queries.root_records(connection)
 
     def root_places(self) -> list[RootPlaces]:
         """Every library folder with each machine's own path for it (see ``Library.root_places``)."""
+        self._machine_paths = None
         with self._snapshot() as connection:
             return queries.root_places(connection, self._machine_id)
 

@@ -92,7 +92,7 @@ def test_a_file_hashed_on_one_machine_is_never_read_hashed_or_looked_up_on_anoth
     scanned_on_a: Library, open_as: Opener, store: Path, mount: Path
 ) -> None:
     a = scanned_on_a
-    a.record_remote_misses([asset_id for asset_id in _paths(a)])  # A looked them up: Civitai has none
+    a.record_remote_misses(list(_paths(a)))  # A looked them up: Civitai has none
     b = open_as(B)
     [before] = b.roots()
     assert before.path == str(store), "not mapped yet: B sees the stored path"
@@ -107,7 +107,8 @@ def test_a_file_hashed_on_one_machine_is_never_read_hashed_or_looked_up_on_anoth
     assert on_a.keys() == on_b.keys(), "the same rows"
     assert on_b == {asset_id: path.replace(str(store), str(mount)) for asset_id, path in on_a.items()}
     record = b.get(next(iter(on_b)))
-    assert record is not None and record.hashes is not None
+    assert record is not None
+    assert record.hashes is not None
     assert b.get_by_path(mount / "Lora" / "ink.safetensors") is not None
     assert b.search_ids(AssetQuery(folder=str(mount / "Lora"))) == a.search_ids(
         AssetQuery(folder=str(store / "Lora"))
@@ -125,7 +126,7 @@ def test_what_one_machine_writes_the_other_reads_at_its_own_paths(
     asset = b.get_by_path(mount / "style.safetensors")
     assert asset is not None
 
-    b.update_user_data(asset.id, UserDataChanges(notes="ink wash", tags=["style"], rating=4))
+    b.update_user_data(asset.id, UserDataChanges(notes="ink wash", tags=("style",), rating=4))
     b.add_preview(asset.id, str(mount / "style.preview.png"), "custom")
 
     seen = a.get(asset.id)
@@ -234,3 +235,55 @@ def test_every_machine_lists_each_machines_path(
     unmapped = b.unmap_root("NAS models")
     assert unmapped.path == str(store), "back at the stored path"
     assert b.get_by_path(store / "style.safetensors") is not None
+
+
+def test_a_file_another_machine_cataloged_is_known_by_size_and_time_whatever_its_inode_here() -> None:
+    """An SMB or NFS mount numbers files its own way: a row's inode is compared only on the device that
+    recorded it (or where no device was recorded yet), so a shared file is never read again."""
+    from catalog.examine import FoundFile
+    from catalog.records import IndexedFile
+    from catalog.scanner import _unchanged
+    from core.taxonomy import FileStatus
+
+    cataloged = IndexedFile(
+        1, "/b/sd/a.safetensors", 100, 5_000, inode=77, status=FileStatus.OK, sha256="AB", device=9
+    )
+    here = Path("/b/sd/a.safetensors")
+    assert _unchanged(cataloged, FoundFile(here, 100, 5_000, inode=123, device=42)), "another machine's inode"
+    assert not _unchanged(cataloged, FoundFile(here, 100, 5_000, inode=123, device=9)), (
+        "replaced on this disk"
+    )
+    assert not _unchanged(cataloged, FoundFile(here, 101, 5_000, inode=77, device=42)), "other content"
+    unknown_device = cataloged._replace(device=0)
+    assert not _unchanged(unknown_device, FoundFile(here, 100, 5_000, inode=123, device=42))
+
+
+def test_folders_of_an_older_catalog_are_named_after_themselves(tmp_path: Path) -> None:
+    """Migration 0012 names existing folders by their last path component, unique in the order added."""
+    import sqlite3
+
+    from alembic import command
+
+    from catalog.db import create_catalog_engine
+    from catalog.migrate import alembic_config, upgrade
+
+    path = tmp_path / "old.sqlite3"
+    Library.open(path).close()
+    engine = create_catalog_engine(path)
+    try:
+        config = alembic_config()
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0011")
+            connection.commit()
+        with sqlite3.connect(path) as raw:
+            raw.executemany(
+                "INSERT INTO roots (id, path, layout, added_at) VALUES (?, ?, 'flat', '2026-01-01 00:00:00')",
+                [(1, "/data/Lora"), (2, "/nas/lora/"), (3, "/"), (4, "/mnt/x/caf\U0010f8e9")],
+            )
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    with Library.open(path) as library:
+        names = [(root.id, root.name) for root in library.roots()]
+    assert sorted(names) == [(1, "Lora"), (2, "lora 2"), (3, "library"), (4, "caf\ufffd")]
