@@ -27,7 +27,7 @@ Free of SQLAlchemy: the light ``sqlite3`` reader (:mod:`catalog.read_connection`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -165,6 +165,20 @@ def read_path(stored: str) -> str:
     paths = _ACTIVE.get()
     path = stored if stored.isascii() else from_stored(stored)
     return paths.to_local(path) if paths.pairs else path
+
+
+def _as_text(stored: str) -> str:
+    return stored if stored.isascii() else from_stored(stored)
+
+
+def path_reader() -> Callable[[str], str]:
+    """:func:`read_path` for the many rows of one read: the unit of work's map looked up once, and no
+    translation at all where this machine maps nothing."""
+    paths = _ACTIVE.get()
+    if not paths.pairs:
+        return _as_text
+    to_local = paths.to_local
+    return lambda stored: to_local(_as_text(stored))
 
 
 def write_path(local: str) -> str:

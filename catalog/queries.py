@@ -57,7 +57,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
 from catalog.fts_match import match_expression, matches_row, matching_ids
-from catalog.machine_paths import read_path, write_path
+from catalog.machine_paths import path_reader, read_path, write_path
 from catalog.normalize import label_key
 from catalog.path_text import from_stored
 from catalog.records import (
@@ -477,8 +477,9 @@ def file_index(connection: DbapiConnection, root_id: int) -> dict[str, IndexedFi
     statuses = _STATUSES
     index: dict[str, IndexedFile] = {}
     rows = connection.execute(_FILE_INDEX, {"root_id": root_id}).fetchall()
+    local = path_reader()
     for asset_id, stored, size, mtime_ns, inode, status, sha256, sidecar_mtime, device in rows:
-        path = read_path(stored)
+        path = local(stored)
         index[path] = IndexedFile(
             asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime, device
         )
@@ -651,6 +652,7 @@ def _rows_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> li
     identified = _identified(connection, rows, _ROW_KIND_OVERRIDE)
     kinds, architectures, formats, statuses, networks = _KINDS, _ARCHITECTURES, _FORMATS, _STATUSES, _NETWORKS
     timestamp = _timestamp
+    local = path_reader()
     built: list[AssetRow] = []
     for (
         asset_id, root_id, path, file_name, size, kind, architecture, file_format, status, network,
@@ -662,7 +664,7 @@ def _rows_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> li
             AssetRow(
                 asset_id,
                 root_id,
-                read_path(path),
+                local(path),
                 file_name if file_name.isascii() else from_stored(file_name),
                 size,
                 kinds[kind],
@@ -678,7 +680,7 @@ def _rows_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> li
                 bool(favorite),
                 bool(nsfw),
                 base_model_label,
-                read_path(cover_path) if cover_path is not None else None,
+                local(cover_path) if cover_path is not None else None,
                 timestamp(added_at),
                 bool(hidden),
                 kinds.get(kind_override) if kind_override else None,

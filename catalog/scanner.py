@@ -246,7 +246,9 @@ class Scanner:
 
     def _scan(self, root: RootRecord, root_path: Path, summary: ScanSummary) -> None:
         if not root_path.is_dir():
-            summary.problems.append(f"{root_path}: folder not found (is the drive connected?)")
+            summary.problems.append(
+                f"{root_path}: folder not found (is the drive connected?{_map_hint(root)})"
+            )
             # An unplugged drive must not turn a whole library into "missing": leave it as it was.
             return
         all_roots = self.library.roots()
@@ -710,6 +712,15 @@ def _unchanged(known: IndexedFile, item: FoundFile) -> bool:
     return (known.size, known.mtime_ns) == (item.size, item.mtime_ns) and _same_inode(
         known, item.inode, item.device
     )
+
+
+def _map_hint(root: RootRecord) -> str:
+    """For a folder this machine reaches at its stored path (maybe another machine's): how to say where
+    it is here (catalog.machine_paths)."""
+    if not root.name or root.path != (root.canonical_path or root.path):
+        return ""
+    name = root.name if root.name.isidentifier() else f'"{root.name}"'
+    return f" If it is mounted elsewhere on this machine: atelier roots map {name} PATH"
 
 
 def _same_inode(known: IndexedFile, inode: int, device: int) -> bool:

@@ -287,3 +287,21 @@ def test_folders_of_an_older_catalog_are_named_after_themselves(tmp_path: Path) 
     with Library.open(path) as library:
         names = [(root.id, root.name) for root in library.roots()]
     assert sorted(names) == [(1, "Lora"), (2, "lora 2"), (3, "library"), (4, "caf\ufffd")]
+
+
+def test_a_folder_not_at_its_stored_path_here_says_how_to_map_it_and_loses_nothing(
+    scanned_on_a: Library, open_as: Opener, store: Path, tmp_path: Path
+) -> None:
+    b = open_as(B)
+    elsewhere = tmp_path / "mounted-elsewhere"
+    store.rename(elsewhere)  # on B the store is not where A has it
+
+    summary = Scanner(b, workers=1).scan()
+
+    assert summary.problems == [
+        f"{store}: folder not found (is the drive connected? If it is mounted elsewhere on this machine: "
+        'atelier roots map "NAS models" PATH)'
+    ]
+    assert len(_paths(b)) == 3, "nothing marked missing"
+    b.map_root("NAS models", elsewhere)
+    assert _scan(b) == (0, 0, 3)
