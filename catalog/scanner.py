@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -436,12 +437,18 @@ def _in_workers(
     walk is still listing the others; what is ready is handed on at once, and the walk waits only when
     ``in_flight`` chunks are queued (:data:`IN_FLIGHT_PER_WORKER` per worker unless said).
 
+    Starting the workers waits for the fork server to import the readers, a few tenths of a second in
+    which this process used to wait too: they are started on a thread (:func:`_start_workers`), and
+    until they are up this process reads the chunks itself, as a small scan does (never a pickle, and
+    only with ``examine``: a caller's own reader always runs in the workers).
+
     ``examine`` never raises, so a failed task means its process died (killed for memory, a crash in
     native code): from that chunk on, the files are read again one at a time in a fresh one-worker
     pool, which finds the file that ends its reader; that file gets :data:`WORKER_DIED` and the scan
     goes on.
     """
     pool = ProcessPoolExecutor(workers, mp_context=worker_context())
+    starting = _start_workers(pool, workers) if examine_file is examine else None
     pending: deque[tuple[list[FoundFile], Future[list[ScannedFile]]]] = deque()
     limit = in_flight if in_flight is not None else workers * IN_FLIGHT_PER_WORKER
     source = iter(items)
@@ -454,7 +461,10 @@ def _in_workers(
                 if len(chunk) < CHUNKSIZE:
                     continue
             if chunk:
-                pending.append((chunk, _submit(pool, chunk, examine_file)))
+                if starting is not None and starting.is_alive() and not any(map(_is_pickle, chunk)):
+                    pending.append((chunk, _read_here(chunk)))  # the workers are still starting
+                else:
+                    pending.append((chunk, _submit(pool, chunk, examine_file)))
                 chunk = []
             walking = item is not None
             # Hand on what is ready; wait for a worker only when enough is queued or the walk is over.
@@ -472,6 +482,33 @@ def _in_workers(
                 return
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_workers(pool: ProcessPoolExecutor, workers: int) -> threading.Thread:
+    """Start the pool's processes on a thread, which ends once they are up.
+
+    The pool starts a process per task submitted while it has fewer than ``workers``, and the first
+    one waits for the fork server; a no-op task per worker starts them all. A pool that cannot start
+    (or is shut down meanwhile) is met by the first real task, as it always was.
+    """
+
+    def start() -> None:
+        try:
+            for _ in range(workers):
+                pool.submit(int)
+        except Exception:  # the scan's own submit meets the same failure and handles it
+            return
+
+    thread = threading.Thread(target=start, name="scan-workers-start", daemon=True)
+    thread.start()
+    return thread
+
+
+def _read_here(chunk: list[FoundFile]) -> Future[list[ScannedFile]]:
+    """The chunk read in this process, as a finished task (``examine`` turns every failure into a status)."""
+    done: Future[list[ScannedFile]] = Future()
+    done.set_result([examine(item) for item in chunk])
+    return done
 
 
 def worker_context() -> multiprocessing.context.BaseContext:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,3 +204,49 @@ def test_files_found_after_a_worker_died_are_still_read(tmp_path: Path) -> None:
     assert [r.status for r in results].count(FileStatus.UNSAFE) == 1
     assert results[3].status_reason == WORKER_DIED.format("killed, or out of memory")
     assert all(r.status is FileStatus.OK for i, r in enumerate(results) if i != 3)
+
+
+OTHER_LORA = {  # another table, of another data size: rank 8
+    name: (dtype, tuple(8 if dim == 4 else dim for dim in shape)) for name, (dtype, shape) in LORA.items()
+}
+
+
+@pytest.mark.timeout(120)
+def test_files_read_here_while_the_workers_start_read_as_the_workers_read_them(tmp_path: Path) -> None:
+    """Until the worker processes are up this process reads the chunks itself; later chunks go to the
+    workers. Either way a file's finding is the one an in-process read gives."""
+    from catalog.scanner import _in_workers
+    from core.formats import safetensors_header as sh
+
+    first = [write_safetensors(tmp_path / f"a{i:02}.safetensors", LORA, seed=i) for i in range(CHUNKSIZE)]
+    (tmp_path / "a01.json").write_text(json.dumps({"activation text": "one"}))
+    later = [write_safetensors(tmp_path / f"b{i:02}.safetensors", OTHER_LORA, seed=i) for i in range(40)]
+    items = [found_at(path) for path in [*first, *later]]
+
+    def walk_waiting_for_the_workers() -> Iterator[FoundFile]:
+        for position, item in enumerate(items):
+            if position == CHUNKSIZE:  # the first chunk is out: wait until the workers are up
+                deadline = time.monotonic() + 90
+                while time.monotonic() < deadline and any(
+                    thread.name == "scan-workers-start" for thread in threading.enumerate()
+                ):
+                    time.sleep(0.02)
+            assert item is not None
+            yield item
+
+    sh.forget_validated_tables()
+    try:
+        results = [scanned for _item, scanned in _in_workers(walk_waiting_for_the_workers(), 2, examine)]
+        here, elsewhere = (_tables_held(sh, path) for path in (first[0], later[0]))
+    finally:
+        sh.forget_validated_tables()
+    assert here  # the first chunk's table was validated in this process
+    assert not elsewhere  # the later files' table only in the workers
+    assert results == [examine(item) for item in items if item is not None]
+    assert results[1].sidecars is not None
+
+
+def _tables_held(sh: Any, path: Path) -> tuple[int, ...]:
+    """The lengths of the tables this process holds for files of ``path``'s data size."""
+    data_size = path.stat().st_size - 8 - int.from_bytes(path.read_bytes()[:8], "little")
+    return sh._TABLES.lengths("whole", data_size) + sh._TABLES.lengths("after-metadata", data_size)
