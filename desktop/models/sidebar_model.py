@@ -135,7 +135,8 @@ class SidebarModel(QStandardItemModel):
             [
                 (
                     SidebarScope(ScopeKind.ROOT, root.id),
-                    shown(PurePath(root.path).name or root.path),
+                    # The folder's name, the one every machine sharing the catalog knows it by.
+                    shown(root.name or PurePath(root.path).name or root.path),
                     facets.by_root.get(root.id, 0),
                     root.path,
                 )
