@@ -95,8 +95,8 @@ class FinalFlush:
         """
         if not self.wait(say_after_s):
             files = self._pending_count()
-            what = "the finished download" if files == 1 else f"{files} finished downloads"
-            say(f"writing the last {human_size(self.pending_bytes())} of {what} to disk before exiting...")
+            what = "the downloaded file" if files == 1 else f"{files} downloaded files"
+            say(f"waiting for the disk to store {what} ({human_size(self.pending_bytes())})...")
             self.wait()
         with self._lock:
             failures, self._failures = self._failures, []

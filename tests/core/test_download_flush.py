@@ -80,7 +80,7 @@ def test_the_exit_join_says_one_line_while_the_disk_is_still_writing(disk: Path)
     failures = flush.wait_all(said.append, say_after_s=0.0)  # the disk needs longer than no time at all
 
     assert failures == []
-    assert said == ["writing the last 16.0 MiB of 2 finished downloads to disk before exiting..."]
+    assert said == ["waiting for the disk to store 2 downloaded files (16.0 MiB)..."]
     assert flush.completed == files
     assert all(page_counts(path).on_disk for path in files)
     assert flush.wait_all(said.append, say_after_s=0.0) == [], "nothing left to write..."
