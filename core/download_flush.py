@@ -53,7 +53,7 @@ class FinalFlush:
         self._busy: _Pending | None = None
         self._worker: threading.Thread | None = None
         self._failures: list[str] = []
-        self.completed: list[Path] = []  # the files made durable, in order (tests and the bench read it)
+        self.completed: list[Path] = []  # the files made durable, in order (the tests read it)
 
     def open(self, part: Path) -> int:
         """A descriptor of ``part`` to hand over once it is renamed (see the module's docstring)."""
@@ -71,11 +71,11 @@ class FinalFlush:
                 self._worker = threading.Thread(target=self._run, name="download-final-flush", daemon=False)
                 self._worker.start()
 
-    def pending_bytes(self) -> int:
-        """The size of the files still waiting for (or in) their final flush."""
+    def _pending(self) -> tuple[int, int]:
+        """How many files wait for (or are in) their final flush, and their size in bytes."""
         with self._lock:
-            waiting = sum(item.size for item in self._queue)
-            return waiting + (self._busy.size if self._busy is not None else 0)
+            items = [*self._queue, *([self._busy] if self._busy is not None else [])]
+        return len(items), sum(item.size for item in items)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until every file handed over is durable; False when ``timeout`` ran out first."""
@@ -93,18 +93,14 @@ class FinalFlush:
 
         Returns the failures met since the last call, one line each (empty when every file is on disk).
         """
+        files, size = self._pending()  # what the exit found to wait for
         if not self.wait(say_after_s):
-            files = self._pending_count()
             what = "the downloaded file" if files == 1 else f"{files} downloaded files"
-            say(f"waiting for the disk to store {what} ({human_size(self.pending_bytes())})...")
+            say(f"waiting for the disk to store {what} ({human_size(size)})...")
             self.wait()
         with self._lock:
             failures, self._failures = self._failures, []
         return failures
-
-    def _pending_count(self) -> int:
-        with self._lock:
-            return len(self._queue) + (self._busy is not None)
 
     def _run(self) -> None:
         while True:
