@@ -44,8 +44,8 @@ def test_inspect_names_each_factory_full_file_a_checkpoint_of_its_family(
 
 
 def test_scanned_full_files_are_accepted_by_the_render_plan(
-    library: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+    library: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], hub_up: str
+) -> None:  # hub_up: their tokenizers can be fetched once
     data_dir = str(tmp_path / "data")
     assert (
         main(["scan", "--data-dir", data_dir, "--layout", "flat", "--no-hash", "--no-lookup", str(library)])
