@@ -56,6 +56,9 @@ class CheckpointSpec:
     widths: Mapping[int, str] = field(default_factory=dict)  # released hidden sizes -> size name
     variants: tuple[VariantRule, ...] = ()
     excludes: tuple[str, ...] = ()
+    # What no header can tell about this family's files (variants trained to the same layout), and what
+    # does: said among the reasons, so a file is never given a variant its header cannot show.
+    not_in_header: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +368,11 @@ ROWS: tuple[ArchitectureRow, ...] = (
             in_channels=(("x_embedder.weight", 1), ("all_x_embedder.2-1.weight", 1)),
             text_width=(("cap_embedder.1.weight", 1),),
             widths={3840: "6B"},
+            # diffusers' model-type inference calls every such file "z-image-turbo"; it cannot know either.
+            not_in_header=(
+                "Base or Turbo is not in the header (both are this same layout): the Civitai base model "
+                "(ZImageTurbo or ZImageBase) says which"
+            ),
         ),
         lora=LoraSpec(
             markers=(

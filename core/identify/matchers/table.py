@@ -105,6 +105,8 @@ def _match(view: HeaderView, probe: _Probe, components: list[str]) -> Match:
             details["model_variant"] = rule.label
             reasons.append(f"variant {rule.label}")
             break
+    if spec.not_in_header:
+        reasons.append(spec.not_in_header)
     if row.text_encoders:
         details["text_encoders"] = list(row.text_encoders)
     if row.vae:

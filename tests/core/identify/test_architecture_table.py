@@ -173,3 +173,21 @@ def test_transformer_of_no_family_is_other_with_its_nearest_match() -> None:
     assert (result.kind, result.architecture) == (AssetKind.CHECKPOINT, Architecture.OTHER), result.refusals
     assert "nearest match" in reasons_text(result)
     assert result.metadata["nearest_architecture"] in {row.architecture.value for row in CHECKPOINT_ROWS}
+
+
+def test_z_image_base_and_turbo_are_not_told_apart_from_the_header() -> None:
+    """Base and Turbo share the layout: the file is Z-Image, with no variant, and the reasons say the
+    Civitai base model decides (its labels name Z-Image, so they never conflict with the file)."""
+    from core.identify.vocabulary import architecture_of_base_model
+    from core.sources.site_words import base_model_conflict
+
+    result = identify_case(ModelCase("z_image_turbo_bf16", keyspace("z_image-comfyui")))
+    assert result.architecture is Architecture.Z_IMAGE
+    assert "model_variant" not in result.metadata
+    assert (
+        "Base or Turbo is not in the header (both are this same layout): the Civitai base model "
+        "(ZImageTurbo or ZImageBase) says which"
+    ) in result.reasons
+    for label in ("ZImageTurbo", "ZImageBase"):
+        assert architecture_of_base_model(label) is Architecture.Z_IMAGE
+        assert base_model_conflict(label, Architecture.Z_IMAGE) is None
