@@ -328,6 +328,12 @@ def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path
     """
     by_kind: dict[str, list[tuple[int, Path]]] = {}
     for path in files:
+        if is_gguf(path):  # llama.cpp names (enc.blk.0.attn_q), which diffusers' GGUF loader does not map
+            kinds = " or ".join(sorted({slot.kind.upper() for slot in family.encoders}))
+            raise FamilyLoadError(
+                f"{path.name} is a GGUF text encoder: Atelier reads GGUF diffusion models only; choose "
+                f"the .safetensors {kinds} file"
+            )
         names = tensor_names(path) if path.suffix.lower() in (".safetensors", ".sft") else frozenset()
         shapes = _header_shapes(path) if names else {}
         stripped = {_encoder_key(name): shape for name, shape in shapes.items()}

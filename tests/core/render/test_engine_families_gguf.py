@@ -190,3 +190,24 @@ def test_other_families_render_a_q8_0_gguf_transformer_like_its_dequantized_valu
     _load(engine, values, split, architecture)
     assert np.abs(from_gguf - flow_pixels(engine, cfg)).max() <= 1
     assert from_gguf.std() > 5
+
+
+def test_a_gguf_text_encoder_is_refused_in_one_line(flux: dict[str, Any], tmp_path: Path) -> None:
+    """city96's t5xxl GGUF files use llama.cpp's names, which no loader here maps: said, not a traceback."""
+    split = flux["split"]
+    t5_gguf = write_gguf(tmp_path / "t5-v1_1-xxl-encoder-Q8_0.gguf", {"enc.blk.0.attn_q.weight": _t5_like()},
+                         arch="t5encoder", quantize=True)  # fmt: skip
+    engine = RenderEngine(tmp_path / "cache", CPU)
+    with pytest.raises(ValueError) as caught:
+        engine.load(flux["q8"], Architecture.FLUX1, None, text_encoders=(split.text_encoders[1], t5_gguf),
+                    vae=split.vae)  # fmt: skip
+    assert str(caught.value).endswith(
+        "t5-v1_1-xxl-encoder-Q8_0.gguf is a GGUF text encoder: Atelier reads GGUF diffusion models only; "
+        "choose the .safetensors CLIP or T5 file"
+    )
+
+
+def _t5_like() -> Any:
+    import torch
+
+    return torch.zeros(64, 64)
