@@ -257,8 +257,9 @@ def hub_tokenizer_dir(repo: str, subfolder: str, *, notify: Callable[[str], None
     return folder
 
 
-_PROBE_TTL_S = 15.0  # a plan reuses one connect to the endpoint this long (the board plans on every change)
-_probes: dict[str, tuple[float, str | None]] = {}
+_PROBE_TTL_S = 15.0  # an endpoint that made a probe wait is not probed again this long
+_SLOW_PROBE_S = 0.5  # a probe answered faster (connection refused, no such host) is simply redone
+_probes: dict[str, tuple[float, str]] = {}
 
 
 def fetch_refusal(missing: Sequence[str]) -> str | None:
@@ -286,13 +287,18 @@ def fetch_refusal(missing: Sequence[str]) -> str | None:
 
 
 def _probe(endpoint: str) -> str | None:
-    """:func:`_unreachable` for ``endpoint``, remembered for :data:`_PROBE_TTL_S` seconds."""
-    now = time.monotonic()
-    probed = _probes.get(endpoint)
-    if probed is not None and now - probed[0] < _PROBE_TTL_S:
-        return probed[1]
+    """:func:`_unreachable` for ``endpoint``. An endpoint that made the probe wait (a dropped connection
+    times out after seconds) is remembered as down for :data:`_PROBE_TTL_S` seconds, so a board that
+    plans on every change does not wait on it each time; a quick answer is never remembered."""
+    started = time.monotonic()
+    down = _probes.get(endpoint)
+    if down is not None and started - down[0] < _PROBE_TTL_S:
+        return down[1]
     result = _unreachable(endpoint)
-    _probes[endpoint] = (time.monotonic(), result)
+    if result is not None and time.monotonic() - started >= _SLOW_PROBE_S:
+        _probes[endpoint] = (started, result)
+    else:
+        _probes.pop(endpoint, None)
     return result
 
 

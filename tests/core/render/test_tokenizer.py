@@ -190,3 +190,29 @@ def test_an_unreachable_hub_fails_at_once_in_one_line(
         "(once, a few MB)…"
     ]
     assert tok.cached_hub_tokenizer_dir("black-forest-labs/FLUX.1-schnell", "tokenizer_2") is None
+
+
+def test_fetch_refusal_says_why_a_tokenizer_cannot_be_fetched_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render plan's line: nothing to fetch or an answering endpoint is no refusal; HF_HUB_OFFLINE
+    or an endpoint that refuses the connection is one line naming the tokenizer and what to do."""
+    from core.render.tokenizer import fetch_refusal
+    from tests.fakes.hub_api import HubHandler, HubState
+    from tests.fakes.server import serve
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    wanted = ("black-forest-labs/FLUX.1-schnell/tokenizer_2",)
+    with serve(HubHandler, HubState()) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+        assert fetch_refusal(()) is None
+        assert fetch_refusal(wanted) is None
+    refusal = fetch_refusal(wanted)
+    assert refusal is not None
+    assert refusal.startswith(
+        f"the tokenizer {wanted[0]} must be fetched once from {hub.base_url} and cannot be now (127.0.0.1:"
+    )
+    assert refusal.endswith("connect to the network once, or set HF_ENDPOINT to a reachable mirror")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert fetch_refusal((*wanted, "Qwen/Qwen-Image/tokenizer")) == (
+        f"the tokenizers {wanted[0]}, Qwen/Qwen-Image/tokenizer must be fetched once from {hub.base_url} "
+        "and cannot be now (HF_HUB_OFFLINE is set): render once with network access"
+    )
