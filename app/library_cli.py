@@ -186,7 +186,7 @@ def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
         verb = "On this machine"
     else:
         root = context.library.unmap_root(args.words[0])
-        verb = "On this machine, back at its stored path:"
+        verb = "No longer mapped on this machine (map it again to scan it here):"
     if args.json:
         json.dump(root_to_json(root), out, indent=2)
         out.write("\n")
@@ -226,7 +226,9 @@ def _where_else(place: RootPlaces) -> str:
     if root.canonical_path != root.path:
         notes.append(f"stored as {root.canonical_path}")
     notes += [f"{folder.machine_name}: {folder.path}" for folder in place.elsewhere]
-    if not Path(root.path).is_dir():
+    if not root.placed_here:
+        notes.append(f"not mapped on this machine: `atelier roots map {_quoted(root.name)} PATH`")
+    elif not Path(root.path).is_dir():
         notes.append(f"not found on this machine: `atelier roots map {_quoted(root.name)} PATH`")
     return f"  ({'; '.join(notes)})" if notes else ""
 

@@ -109,11 +109,14 @@ def _translate(path: str, pairs: tuple[tuple[_Prefix, _Prefix], ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PathMap:
-    """This machine's folders for the shared roots: pairs of (canonical path, local path)."""
+    """This machine's folders for the shared roots: pairs of (canonical path, local path); and
+    ``unplaced``, the roots another machine added and this one never placed (its scans leave them alone:
+    the stored path may be another folder here)."""
 
     pairs: tuple[tuple[str, str], ...] = ()
     _to_local: tuple[tuple[_Prefix, _Prefix], ...] = ()
     _to_canonical: tuple[tuple[_Prefix, _Prefix], ...] = ()
+    unplaced: frozenset[int] = frozenset()
 
     @classmethod
     def of(
@@ -187,9 +190,9 @@ def write_path(local: str) -> str:
     return to_stored(paths.to_canonical(local) if paths.pairs else local)
 
 
-_THIS_MACHINE = (
-    "SELECT r.path, p.path FROM root_paths AS p JOIN roots AS r ON r.id = p.root_id"
-    " WHERE p.machine = :machine"
+_PLACES = (
+    "SELECT p.root_id, CASE WHEN p.machine = :machine THEN 1 ELSE 0 END, r.path, p.path"
+    " FROM root_paths AS p JOIN roots AS r ON r.id = p.root_id"
 )
 
 
@@ -198,7 +201,14 @@ def load(connection: _Reads, machine_id: str | None) -> PathMap:
     machine). Raw text, never translated: these are the two sides of the translation."""
     if not machine_id:
         return IDENTITY
-    rows = connection.execute(_THIS_MACHINE, {"machine": machine_id}).fetchall()
+    rows = connection.execute(_PLACES, {"machine": machine_id}).fetchall()
     if not rows:
         return IDENTITY
-    return PathMap.of([(from_stored(canonical), from_stored(local)) for canonical, local in rows])
+    mine = [(from_stored(canonical), from_stored(local)) for _root, here, canonical, local in rows if here]
+    placed_here = {root_id for root_id, here, _c, _l in rows if here}
+    # Added by another machine (its row is the stored path itself) and never placed by this one. A folder
+    # of an older catalog has no rows: every machine reaches it at its stored path, as before.
+    added_elsewhere = {root_id for root_id, here, canonical, local in rows if not here and canonical == local}
+    unplaced = frozenset(added_elsewhere - placed_here)
+    paths = PathMap.of(mine)
+    return PathMap(paths.pairs, paths._to_local, paths._to_canonical, unplaced) if unplaced else paths

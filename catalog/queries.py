@@ -57,7 +57,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
 from catalog.fts_match import match_expression, matches_row, matching_ids
-from catalog.machine_paths import path_reader, read_path, write_path
+from catalog.machine_paths import active, path_reader, read_path, write_path
 from catalog.normalize import label_key
 from catalog.path_text import from_stored
 from catalog.records import (
@@ -431,6 +431,7 @@ def root_records(connection: DbapiConnection, root_id: int | None = None) -> lis
     roots = connection.execute(
         f"SELECT id, path, layout, added_at, name FROM roots{where} ORDER BY path", params
     )
+    unplaced = active().unplaced
     return [
         RootRecord(
             id=rid,
@@ -440,6 +441,7 @@ def root_records(connection: DbapiConnection, root_id: int | None = None) -> lis
             file_count=present.get(rid, 0),
             name=name or "",
             canonical_path=from_stored(path),
+            placed_here=rid not in unplaced,
         )
         for rid, path, layout, added_at, name in roots.fetchall()
     ]

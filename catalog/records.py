@@ -51,6 +51,8 @@ class RootRecord:
     file_count: int = 0
     name: str = ""
     canonical_path: str = ""
+    # False: other machines said where they reach the folder and this one never did (``roots map``).
+    placed_here: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from catalog.db import chunks, utc_now
 from catalog.dialect_insert import insert_for
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, add_labels, prune
-from catalog.machine_paths import read_path
+from catalog.machine_paths import active, read_path
 from catalog.normalize import clean_text, unique_labels
 from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root, UTCDateTime
 from catalog.records import ScannedFile
@@ -312,9 +312,13 @@ def set_devices(session: Session, devices: Sequence[tuple[int, int]]) -> None:
 
 def unhashed(session: Session, limit: int | None) -> list[tuple[int, str, int]]:
     # Walks the small partial index of unhashed files, already in size order (see orm.UNHASHED_FROM).
-    stmt = text(f"SELECT id, path, size FROM {UNHASHED_FROM} ORDER BY size, id LIMIT :limit")
+    stmt = text(f"SELECT id, path, size, root_id FROM {UNHASHED_FROM} ORDER BY size, id LIMIT :limit")
     rows = session.execute(stmt, {"limit": -1 if limit is None else limit})
-    return [(asset_id, read_path(path), size) for asset_id, path, size in rows]
+    # A folder another machine added and this one never placed: its stored path may hold other files here.
+    unplaced = active().unplaced
+    return [
+        (asset_id, read_path(path), size) for asset_id, path, size, root_id in rows if root_id not in unplaced
+    ]
 
 
 def remove_assets(session: Session, asset_ids: Sequence[int]) -> None:

@@ -246,6 +246,13 @@ class Scanner:
         return summary
 
     def _scan(self, root: RootRecord, root_path: Path, summary: ScanSummary) -> None:
+        if not root.placed_here:
+            # Another machine's folder this one never placed: its stored path may be another folder here.
+            summary.problems.append(
+                f"{root.name}: a folder other machines share ({root_path}); say where this machine reaches "
+                f"it first: atelier roots map {_quoted_name(root.name)} PATH"
+            )
+            return
         if not root_path.is_dir():
             summary.problems.append(
                 f"{root_path}: folder not found (is the drive connected?{_map_hint(root)})"
@@ -756,8 +763,11 @@ def _map_hint(root: RootRecord) -> str:
     it is here (catalog.machine_paths)."""
     if not root.name or root.path != (root.canonical_path or root.path):
         return ""
-    name = root.name if root.name.isidentifier() else f'"{root.name}"'
-    return f" If it is mounted elsewhere on this machine: atelier roots map {name} PATH"
+    return f" If it is mounted elsewhere on this machine: atelier roots map {_quoted_name(root.name)} PATH"
+
+
+def _quoted_name(name: str) -> str:
+    return name if name.isidentifier() else f'"{name}"'
 
 
 def _same_inode(known: IndexedFile, inode: int, device: int) -> bool:

@@ -52,6 +52,12 @@ def test_a_second_machine_maps_the_shared_folder_and_rehashes_nothing(
     assert code == 0
     assert "Hashed 3 files" in out + err
 
+    code, out, _ = on("b", "roots")
+    assert out.rstrip().endswith(
+        f"  {store}  ({host_name()}: {store}; not mapped on this machine: `atelier roots map NAS PATH`)"
+    )
+    code, out, err = on("b", "scan")
+    assert "say where this machine reaches it first: atelier roots map NAS PATH" in out + err
     code, out, err = on("b", "roots", "map", "nas", str(mount))
     assert (code, err) == (0, ""), err
     assert out == f"On this machine 'NAS' is {mount}\n"

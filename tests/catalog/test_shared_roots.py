@@ -96,6 +96,7 @@ def test_a_file_hashed_on_one_machine_is_never_read_hashed_or_looked_up_on_anoth
     b = open_as(B)
     [before] = b.roots()
     assert before.path == str(store), "not mapped yet: B sees the stored path"
+    assert not before.placed_here, "A added it: B scans it once B says where it is"
 
     root = b.map_root("nas MODELS", mount)  # the name in any case
 
@@ -234,6 +235,7 @@ def test_every_machine_lists_each_machines_path(
 
     unmapped = b.unmap_root("NAS models")
     assert unmapped.path == str(store), "back at the stored path"
+    assert not unmapped.placed_here
     assert b.get_by_path(store / "style.safetensors") is not None
 
 
@@ -289,19 +291,44 @@ def test_folders_of_an_older_catalog_are_named_after_themselves(tmp_path: Path) 
     assert sorted(names) == [(1, "Lora"), (2, "lora 2"), (3, "library"), (4, "caf\ufffd")]
 
 
-def test_a_folder_not_at_its_stored_path_here_says_how_to_map_it_and_loses_nothing(
-    scanned_on_a: Library, open_as: Opener, store: Path, tmp_path: Path
+def test_a_folder_another_machine_added_is_left_alone_until_this_one_maps_it(
+    open_as: Opener, store: Path, tmp_path: Path
 ) -> None:
-    b = open_as(B)
+    """The stored path may be another folder on this machine: walking it would mark the shared files
+    missing and add this machine's own files to the shared folder, hashing there would hash other bytes."""
+    a, b = open_as(A), open_as(B)
+    a.add_root(store, name="NAS models")
+    assert _scan(a) == (3, 0, 0)
+    assert len(a.unhashed()) == 3
+    assert b.unhashed() == []
     elsewhere = tmp_path / "mounted-elsewhere"
-    store.rename(elsewhere)  # on B the store is not where A has it
+    store.rename(elsewhere)
+    store.mkdir()
+    write_safetensors(store / "b-only.safetensors", {"w": ("F16", (4, 4))}, seed=99)  # B's own, unrelated
 
     summary = Scanner(b, workers=1).scan()
+
+    assert summary.problems == [
+        f"NAS models: a folder other machines share ({store}); say where this machine reaches it first: "
+        'atelier roots map "NAS models" PATH'
+    ]
+    assert len(_paths(b)) == 3, "nothing marked missing, nothing added"
+    b.map_root("NAS models", elsewhere)
+    assert _scan(b) == (0, 0, 3)
+    assert sorted(path for _id, path, _size in b.unhashed()) == sorted(
+        str(elsewhere / name) for name in FILES
+    )
+
+
+def test_a_folder_not_found_at_its_path_says_how_to_map_it_and_loses_nothing(
+    scanned_on_a: Library, store: Path, tmp_path: Path
+) -> None:
+    store.rename(tmp_path / "unplugged")
+
+    summary = Scanner(scanned_on_a, workers=1).scan()
 
     assert summary.problems == [
         f"{store}: folder not found (is the drive connected? If it is mounted elsewhere on this machine: "
         'atelier roots map "NAS models" PATH)'
     ]
-    assert len(_paths(b)) == 3, "nothing marked missing"
-    b.map_root("NAS models", elsewhere)
-    assert _scan(b) == (0, 0, 3)
+    assert len(_paths(scanned_on_a)) == 3
