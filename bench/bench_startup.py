@@ -11,7 +11,13 @@ Python writes its bytecode cache here as it does on a user's machine: ``PYTHONDO
 some development shells) is dropped for the timed processes, since it would make every start compile
 Atelier's modules from source while PySide6 is measured from its installed bytecode.
 
+A checkout of another commit is timed the same way, in turn with this one, with ``--compare TREE``; where
+its catalog schema differs (a migration added since), ``--compare-profile DIR`` gives it its own data folder
+(built by that checkout with ``--profile DIR``, the same models from the same seed), since a checkout
+refuses a catalog written by a newer one.
+
     python -m bench.bench_startup [--rows 10000] [--runs 5] [--json] [--profile DIR] [--compare TREE]
+        [--compare-profile DIR]
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.5
 TARGET_ROWS_AFTER_PAINT_S = 0.4
+START_TIMEOUT_S = 120  # a start that shows a dialog (a catalog it cannot open) would wait for ever
 
 # Both scripts time the first frame the same way: a window's paint happens on the event loop once the
 # window is exposed (``show()`` and ``repaint()`` return before anything is drawn), so the time is taken
@@ -106,9 +113,22 @@ def _time_process(code: str, *args: str, tree: Path = ROOT) -> tuple[float, floa
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = str(tree)  # that checkout's packages, not the installed ones
     started = time.time()
-    out = subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=tree, env=env, check=True, capture_output=True, text=True
-    ).stdout
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            cwd=tree,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+        ).stdout
+    except subprocess.TimeoutExpired:  # a dialog waits for an answer: the catalog could not be opened
+        raise SystemExit(
+            f"bench_startup: {tree} did not show its rows within {START_TIMEOUT_S} s "
+            f"({' '.join(args) or 'the bare window'}): a catalog it cannot open, such as one a newer "
+            "checkout migrated? (see --compare-profile)"
+        ) from None
     shown, loaded, cpu = (float(x) for x in out.split())
     return shown - started, loaded - started, cpu
 
@@ -130,6 +150,12 @@ def main() -> None:
         help="another checkout (a git worktree of an earlier commit: its main.main is timed the same way) "
         "to time on the same catalog, its runs taken in turn with these; it must know the catalog's schema",
     )
+    parser.add_argument(
+        "--compare-profile",
+        type=Path,
+        help="the data folder the --compare checkout opens (default: the same as --profile); one it "
+        "built itself where the two checkouts' catalog schemas differ",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="atelier-bench-start-") as tmp:
@@ -144,8 +170,9 @@ def main() -> None:
             (data_dir / "settings.json").write_text(json.dumps({"first_start_done": True}))
         _time_process(BARE)  # warm the OS caches for both
         _time_process(ATELIER, str(data_dir))
+        compared_dir = args.compare_profile or data_dir
         if args.compare:
-            _time_process(ATELIER, str(data_dir), tree=args.compare)
+            _time_process(ATELIER, str(compared_dir), tree=args.compare)
         bare: list[tuple[float, float, float]] = []
         ours: list[tuple[float, float, float]] = []
         earlier: list[tuple[float, float, float]] = []
@@ -153,7 +180,7 @@ def main() -> None:
             bare.append(_time_process(BARE))
             ours.append(_time_process(ATELIER, str(data_dir)))
             if args.compare:
-                earlier.append(_time_process(ATELIER, str(data_dir), tree=args.compare))
+                earlier.append(_time_process(ATELIER, str(compared_dir), tree=args.compare))
 
     bare_s = statistics.median(shown for shown, _, _ in bare)
     bare_cpu_s = statistics.median(cpu for _, _, cpu in bare)

@@ -46,7 +46,6 @@ from desktop.compose.board_dock import BOARD_WIDTH, BoardDock
 from desktop.delegates.sidebar_delegate import SidebarDelegate
 from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
 from desktop.models.asset_table_model import SORT_KEYS, AssetColumn, AssetTableModel
-from desktop.models.library_view import FirstPage, LibraryCounts, read_counts, read_first_page
 from desktop.models.sidebar_model import (
     ALL_SCOPE,
     ScopeKind,
@@ -64,7 +63,7 @@ from desktop.widgets.after_paint import after_next_paint
 from desktop.widgets.asset_views import AssetGrid, AssetTable
 from desktop.widgets.drag_tabs import DragSwitchTabWidget
 from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
-from desktop.widgets.library_area import EmptyLibraryPage, LibraryArea, local_files
+from desktop.widgets.library_area import LibraryArea, local_files
 from desktop.widgets.sidebar_view import SidebarView
 from desktop.workers import JobFunction, JobHandle, JobRunner
 
@@ -80,10 +79,12 @@ if TYPE_CHECKING:
     from desktop.dialogs.import_files_dialog import ImportFilesDialog
     from desktop.download_manager import DownloadManager
     from desktop.live_changes import LiveChanges
+    from desktop.models.library_view import FirstPage, LibraryCounts
     from desktop.tabs.civitai_tab import CivitaiTab
     from desktop.tabs.downloads_tab import DownloadsTab
     from desktop.tabs.huggingface_tab import HuggingFaceTab
     from desktop.widgets.details_pane import DetailsPane
+    from desktop.widgets.library_area import EmptyLibraryPage
 
 WATCH_DEBOUNCE_MS = 500
 DETAILS_MIN_WIDTH = 300  # the details pane's own minimum (desktop.widgets.details_pane)
@@ -180,6 +181,8 @@ class MainWindow(QMainWindow):
     def _load_first_view(self) -> None:
         """Reads the first page off the GUI thread, so the window paints and answers while the catalog
         opens (see ``desktop.models.library_view``); then the counts; then builds the rest."""
+        from desktop.models.library_view import read_first_page  # the catalog's reads: once drawn
+
         query, page_size = self.model.query, self.model.page_size
         page_reads, library = self.services.page_reads, self.library
 
@@ -211,6 +214,8 @@ class MainWindow(QMainWindow):
         thread."""
         if self._closing:
             return
+        from desktop.models.library_view import read_counts
+
         library = self.library
 
         def read(_progress: ProgressCallback, _cancel: CancelToken) -> LibraryCounts:
@@ -301,12 +306,11 @@ class MainWindow(QMainWindow):
             view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             view.customContextMenuRequested.connect(self._show_context_menu)
 
-        self.empty_library = EmptyLibraryPage()
-        self.empty_library.add_folder_requested.connect(self.choose_and_add_folder)
+        # The empty library's page joins these views when a library without folders is first shown.
+        self._empty_library: EmptyLibraryPage | None = None
         self.views = QStackedWidget()
         self.views.addWidget(self.grid)
         self.views.addWidget(self.table)
-        self.views.addWidget(self.empty_library)
 
         # Files dropped from a file manager anywhere on the filter bar and views join the library.
         center = self.library_area = LibraryArea()
@@ -335,6 +339,23 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([220, 760, 380])
         self.setCentralWidget(self.splitter)
+
+    @property
+    def empty_library(self) -> EmptyLibraryPage:
+        """The page shown instead of the views while the library has no folder ("Add library folder…"),
+        made the first time a library without folders is shown: a library with folders never needs it,
+        so the window's first frame is drawn without it."""
+        if self._empty_library is None:
+            from desktop.widgets.library_area import EmptyLibraryPage
+
+            page = EmptyLibraryPage()
+            page.add_folder_requested.connect(self.choose_and_add_folder)
+            self.views.addWidget(page)
+            self._empty_library = page
+        return self._empty_library
+
+    def _empty_library_shown(self) -> bool:
+        return self._empty_library is not None and self.views.currentWidget() is self._empty_library
 
     @property
     def details(self) -> DetailsPane:
@@ -807,7 +828,7 @@ class MainWindow(QMainWindow):
         """The empty-library page (with its "Add library folder…" button) while there is no folder."""
         if not has_roots:
             self.views.setCurrentWidget(self.empty_library)
-        elif self.views.currentWidget() is self.empty_library:
+        elif self._empty_library_shown():
             table = self.services.settings.view_mode == "table"
             self.views.setCurrentWidget(self.table if table else self.grid)
 
@@ -979,7 +1000,7 @@ class MainWindow(QMainWindow):
 
     def set_view_mode(self, mode: str) -> None:
         mode = "table" if mode == "table" else "grid"
-        if self.views.currentWidget() is not self.empty_library:  # the placeholder stays until a folder
+        if not self._empty_library_shown():  # the placeholder stays until a folder
             self.views.setCurrentWidget(self.table if mode == "table" else self.grid)
         self.filter_bar.set_view_mode(mode)
         self.grid_action.setChecked(mode == "grid")

@@ -154,7 +154,10 @@ START_SCRIPT = textwrap.dedent(
         "sqlalchemy", "alembic", "numpy", "huggingface_hub", "requests", "torch", "diffusers",
         "transformers",
     }
-    LATER = {"desktop.widgets.details_pane", "desktop.compose.compose_tab", "desktop.tabs.civitai_tab"}
+    LATER = {
+        "desktop.widgets.details_pane", "desktop.compose.compose_tab", "desktop.tabs.civitai_tab",
+        "desktop.models.library_view",  # the first page's read: started once the frame is drawn
+    }
     window = open_window(AppContext(sys.argv[1]), ["atelier"])  # as main.py opens it
     app = QApplication.instance()
     seen = {}
