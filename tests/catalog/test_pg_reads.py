@@ -19,13 +19,18 @@ from catalog.records import AssetQuery, BulkEdit
 from tests.catalog.conftest import scanned
 
 
-def test_a_probe_ends_with_offset_0_and_a_negated_one_is_left_alone() -> None:
-    sql = (
-        "SELECT a.id FROM assets AS a WHERE a.status != :p1 AND EXISTS (SELECT 1 FROM asset_tags AS t"
+def test_probes_stay_probes_and_answer_the_same() -> None:
+    tag = (
+        "EXISTS (SELECT 1 FROM asset_tags AS t"
         " WHERE t.asset_id = a.id AND t.tag_id = (SELECT id FROM tags WHERE key = :p0))"
-        " AND NOT EXISTS (SELECT 1 FROM remote_links AS l WHERE (l.asset_id = a.id)) ORDER BY a.sort_name"
     )
-    assert probes_kept(sql) == sql.replace(":p0))", ":p0) OFFSET 0)")
+    word = "a.id + 0 IN (SELECT rowid FROM asset_fts WHERE asset_fts MATCH :p2)"
+    negated = "NOT EXISTS (SELECT 1 FROM remote_links AS l WHERE (l.asset_id = a.id))"
+    sql = f"SELECT a.id FROM assets AS a WHERE a.status != :p1 AND {tag} AND {word} AND {negated} ORDER BY 1"
+    assert probes_kept(sql) == (
+        f"SELECT a.id FROM assets AS a WHERE a.status != :p1 AND {tag[:-1]} OFFSET 0) AND (({word}) IS TRUE)"
+        f" AND {negated} ORDER BY 1"
+    )
 
 
 @pytest.fixture
@@ -47,16 +52,19 @@ def _plan(library: Library, query: AssetQuery) -> str:
         return "\n".join(row[0] for row in reads.execute(sql, params.values).fetchall())
 
 
-def test_a_broad_tag_is_probed_row_by_row_and_a_word_is_computed_once(
+def test_a_broad_tag_or_word_is_probed_row_by_row_and_a_word_is_computed_once(
     library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(queries, "DRIVING_SET_LIMIT", 10)  # 40 tagged files count as a broad set
     root = library.add_root(tmp_path / "models").id
-    files = [scanned(tmp_path / "models" / f"pixel-{n}.safetensors", inode=n + 1) for n in range(40)]
+    names = [f"{'pixel' if n % 2 else 'anime'}-{n}" for n in range(40)]
+    models = tmp_path / "models"
+    files = [scanned(models / f"{name}.safetensors", inode=n + 1) for n, name in enumerate(names)]
     assets = library.apply_scan_batch(root, files)
     library.bulk_edit(assets, BulkEdit(add_tags=("anime",)))
     tag_plan = _plan(library, AssetQuery(tags=("anime",), limit=10))
     assert "SubPlan" in tag_plan  # the EXISTS probe, not a join reading every tagged asset
-    word_plan = _plan(library, AssetQuery(text="pix", limit=10))
+    word_plan = _plan(library, AssetQuery(text="pix", limit=10))  # every other file: hashed, then probed
+    assert "hashed SubPlan" in word_plan
     assert "InitPlan" in word_plan  # the typed word's query, computed once for the statement
     assert "unaccent" not in word_plan  # and not again for each row
