@@ -260,35 +260,41 @@ def test_a_file_another_machine_cataloged_is_known_by_size_and_time_whatever_its
     assert not _unchanged(unknown_device, FoundFile(here, 100, 5_000, inode=123, device=42))
 
 
-def test_folders_of_an_older_catalog_are_named_after_themselves(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_folders_of_an_older_catalog_are_named_after_themselves(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """Migration 0012 names existing folders by their last path component, unique in the order added."""
-    import sqlite3
-
-    from alembic import command
+    from sqlalchemy import text
 
     from catalog.db import create_catalog_engine
-    from catalog.migrate import alembic_config, upgrade
+    from catalog.migrate import upgrade
 
-    path = tmp_path / "old.sqlite3"
-    Library.open(path).close()
-    engine = create_catalog_engine(path)
+    if backend == "postgresql":
+        location = parse(request.getfixturevalue("pg_url"))
+        assert location.url is not None
+        engine = create_server_engine(location.url)
+    else:
+        engine = create_catalog_engine(tmp_path / "old.sqlite3")
     try:
-        config = alembic_config()
+        upgrade(engine, "0011", backup=False)
+        with engine.begin() as connection:
+            for root_id, path in [
+                (1, "/data/Lora"),
+                (2, "/nas/lora/"),
+                (3, "/"),
+                (4, "/mnt/x/caf\U0010f8e9"),
+            ]:
+                connection.execute(
+                    text("INSERT INTO roots (id, path, layout, added_at) VALUES (:id, :path, 'flat', :at)"),
+                    {"id": root_id, "path": path, "at": "2026-01-01 00:00:00"},
+                )
+        upgrade(engine, backup=False)
         with engine.connect() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0011")
-            connection.commit()
-        with sqlite3.connect(path) as raw:
-            raw.executemany(
-                "INSERT INTO roots (id, path, layout, added_at) VALUES (?, ?, 'flat', '2026-01-01 00:00:00')",
-                [(1, "/data/Lora"), (2, "/nas/lora/"), (3, "/"), (4, "/mnt/x/caf\U0010f8e9")],
-            )
-        upgrade(engine)
+            names = connection.execute(text("SELECT id, name FROM roots ORDER BY id")).all()
     finally:
         engine.dispose()
-    with Library.open(path) as library:
-        names = [(root.id, root.name) for root in library.roots()]
-    assert sorted(names) == [(1, "Lora"), (2, "lora 2"), (3, "library"), (4, "caf\ufffd")]
+    assert [tuple(row) for row in names] == [(1, "Lora"), (2, "lora 2"), (3, "library"), (4, "caf\ufffd")]
 
 
 def test_a_folder_another_machine_added_is_left_alone_until_this_one_maps_it(
