@@ -70,23 +70,29 @@ class _Prefix:
 
     folder: str
     windows: bool
+    below: str  # the folder with its separator: what every path below it starts with
 
     @classmethod
     def of(cls, folder: str) -> _Prefix:
         folder = _trimmed(folder)
-        return cls(folder, is_windows_path(folder))
+        windows = is_windows_path(folder)
+        below = folder if folder.endswith(("/", "\\")) else folder + ("\\" if windows else "/")
+        return cls(folder, windows, below)
 
     def rest(self, path: str) -> str | None:
         """What follows the folder in ``path`` (empty or starting with a separator), None when ``path``
         is not the folder or below it. Windows folders compare without case and take either separator."""
+        if path.startswith(self.below):
+            return path[len(self.folder) :]
+        if path == self.folder:
+            return ""
+        if not self.windows:
+            return None
         size = len(self.folder)
-        head = path[:size]
-        if head != self.folder and not (self.windows and head.casefold() == self.folder.casefold()):
+        if path[:size].casefold() != self.folder.casefold():
             return None
         rest = path[size:]
-        if not rest or self.folder.endswith(("/", "\\")):
-            return rest
-        if rest[0] == "/" or (self.windows and rest[0] == "\\"):
+        if not rest or self.folder.endswith(("/", "\\")) or rest[0] in "/\\":
             return rest
         return None
 
@@ -94,7 +100,7 @@ class _Prefix:
         """This folder followed by ``rest`` written with the other side's separators."""
         if source_windows != self.windows:
             rest = rest.replace("\\", "/") if source_windows else rest.replace("/", "\\")
-        if self.folder.endswith(("/", "\\")):
+        if self.below == self.folder:  # a filesystem's top ("/", "Z:\\"): it ends with its separator
             rest = rest.lstrip("/\\")
         return self.folder + rest
 
@@ -170,18 +176,15 @@ def read_path(stored: str) -> str:
     return paths.to_local(path) if paths.pairs else path
 
 
-def _as_text(stored: str) -> str:
-    return stored if stored.isascii() else from_stored(stored)
-
-
-def path_reader() -> Callable[[str], str]:
-    """:func:`read_path` for the many rows of one read: the unit of work's map looked up once, and no
-    translation at all where this machine maps nothing."""
+def path_reader() -> Callable[[str], str] | None:
+    """:func:`read_path` for the many rows of one read, the unit of work's map looked up once; None where
+    this machine maps nothing (the caller then only decodes: ``stored if stored.isascii() else
+    from_stored(stored)``, inline, as every row of a page or a rescan pays for it)."""
     paths = _ACTIVE.get()
     if not paths.pairs:
-        return _as_text
-    to_local = paths.to_local
-    return lambda stored: to_local(_as_text(stored))
+        return None
+    pairs = paths._to_local
+    return lambda stored: _translate(stored if stored.isascii() else from_stored(stored), pairs)
 
 
 def write_path(local: str) -> str:

@@ -481,7 +481,9 @@ def file_index(connection: DbapiConnection, root_id: int) -> dict[str, IndexedFi
     rows = connection.execute(_FILE_INDEX, {"root_id": root_id}).fetchall()
     local = path_reader()
     for asset_id, stored, size, mtime_ns, inode, status, sha256, sidecar_mtime, device in rows:
-        path = local(stored)
+        path = stored if stored.isascii() else from_stored(stored)
+        if local is not None:  # a folder this machine reaches at its own path
+            path = local(stored)
         index[path] = IndexedFile(
             asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime, device
         )
@@ -666,7 +668,7 @@ def _rows_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> li
             AssetRow(
                 asset_id,
                 root_id,
-                local(path),
+                (path if path.isascii() else from_stored(path)) if local is None else local(path),
                 file_name if file_name.isascii() else from_stored(file_name),
                 size,
                 kinds[kind],
@@ -682,7 +684,7 @@ def _rows_from(connection: DbapiConnection, rows: Sequence[Sequence[Any]]) -> li
                 bool(favorite),
                 bool(nsfw),
                 base_model_label,
-                local(cover_path) if cover_path is not None else None,
+                (read_path(cover_path) if cover_path is not None else None),
                 timestamp(added_at),
                 bool(hidden),
                 kinds.get(kind_override) if kind_override else None,
