@@ -360,9 +360,10 @@ class AppContext:
         return self.library.follow_changes(on_change, on_state)
 
     def watch(self, on_change: RootsChanged) -> LibraryWatcher:
-        """Start watching every root; ``on_change`` gets the ids of roots whose files changed."""
+        """Start watching every root this machine reaches (not a shared one it has not mapped: its stored
+        path may be another folder here); ``on_change`` gets the ids of roots whose files changed."""
         from catalog.watcher import LibraryWatcher
 
         watcher = LibraryWatcher(on_change)
-        watcher.start({root.id: Path(root.path) for root in self.library.roots()})
+        watcher.start({root.id: Path(root.path) for root in self.library.roots() if root.placed_here})
         return watcher
