@@ -107,7 +107,11 @@ COMMAND_ENTRIES: Final[tuple[CommandEntry, ...]] = (
         "app.catalog_copy_cli",
         "copy the whole catalog into another database (a PostgreSQL server for a team, or back into a file)",
     ),
-    CommandEntry("roots", _LIBRARY, "list library folders"),
+    CommandEntry(
+        "roots",
+        _LIBRARY,
+        "list library folders; roots add PATH --name NAME; roots map NAME PATH (shared storage)",
+    ),
     CommandEntry("hash", _SCAN, "hash files that have no hashes yet"),
 )
 
