@@ -393,10 +393,13 @@ def merge_user_data(
                 "SELECT :keep, site, model_id, version_id, file_id, model_name, version_name, "
                 "base_model_label, payload, fetched_at, not_found_at, creator, description_html, "
                 "description_text, tags, trigger_words, nsfw, nsfw_level, examples FROM remote_links "
+                # One link per site the kept row lacks: the dropped rows' first found link of that site
+                # (min(id), a form both SQLite and PostgreSQL take).
+                "WHERE id IN (SELECT min(id) FROM remote_links "
                 f"WHERE asset_id IN ({marks}) AND (model_id IS NOT NULL OR version_id IS NOT NULL) "
                 "AND site NOT IN (SELECT site FROM remote_links WHERE asset_id = :keep "
                 "AND (model_id IS NOT NULL OR version_id IS NOT NULL)) "
-                "GROUP BY site"
+                "GROUP BY site)"
             ),
             params,
         )

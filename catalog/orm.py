@@ -32,6 +32,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Computed,
@@ -53,6 +54,11 @@ from sqlalchemy.types import TypeDecorator
 
 from catalog.path_text import from_stored, to_stored
 from catalog.shared_path import SharedPath
+
+# Sizes, byte counts, nanosecond times and inode/device numbers pass 2**31: BIGINT on PostgreSQL (as the
+# migrations create them; an Integer column would bind them as int4 and overflow), INTEGER on SQLite, where
+# every integer is 64-bit and the type name decides the row id alias.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -196,13 +202,13 @@ class Asset(Base):
     path: Mapped[str] = mapped_column(SharedPath, unique=True)
     # Indexed: A1111 prompts name LoRAs and embeddings by file name (<lora:name:0.8>).
     file_name: Mapped[str] = mapped_column(PathText, index=True)
-    size: Mapped[int] = mapped_column(Integer, index=True)
-    mtime_ns: Mapped[int] = mapped_column(Integer)
-    inode: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    size: Mapped[int] = mapped_column(BigInt, index=True)
+    mtime_ns: Mapped[int] = mapped_column(BigInt)
+    inode: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
     # st_dev of the file (0: not known yet, filled by the next scan); see ix_assets_device_inode.
-    device: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    device: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
     # Newest mtime of the sidecars read last time: a newer one means the sidecars must be read again.
-    sidecar_mtime_ns: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    sidecar_mtime_ns: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
     format: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     architecture: Mapped[str] = mapped_column(String(32))
@@ -373,12 +379,12 @@ class DownloadRow(Base):
     target_dir: Mapped[str] = mapped_column(SharedPath)
     file_name: Mapped[str | None] = mapped_column(Text)
     suggested_name: Mapped[str | None] = mapped_column(Text)
-    expected_size: Mapped[int | None] = mapped_column(Integer)
+    expected_size: Mapped[int | None] = mapped_column(BigInt)
     expected_sha256: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
-    bytes_done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    total: Mapped[int | None] = mapped_column(Integer)
+    bytes_done: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
+    total: Mapped[int | None] = mapped_column(BigInt)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_path: Mapped[str | None] = mapped_column(SharedPath)
@@ -507,9 +513,9 @@ class MirrorEntry(Base):
     source: Mapped[str] = mapped_column(SharedPath)
     asset_id: Mapped[int | None] = mapped_column(Integer)
     mode: Mapped[str] = mapped_column(String(16))
-    size: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    mtime_ns: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    inode: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    size: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
+    mtime_ns: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
+    inode: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
 
 
 class ModelUpdate(Base):
@@ -539,7 +545,7 @@ class DeletedFile(Base):
     path: Mapped[str] = mapped_column(SharedPath)
     file_name: Mapped[str] = mapped_column(PathText)
     kind: Mapped[str] = mapped_column(String(32))
-    size: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    size: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     site: Mapped[str | None] = mapped_column(String(16))
     model_id: Mapped[str | None] = mapped_column(Text)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, literal_column, select
+from sqlalchemy import Row, case, delete, insert, select
 from sqlalchemy.orm import Session
 
 from catalog.db import utc_now
@@ -47,6 +47,16 @@ def _unique_links(links: Sequence[RenderAssetLink]) -> list[RenderAssetLink]:
     for link in links:
         seen.setdefault((link.asset_id, RenderRole(link.role)), link)
     return list(seen.values())
+
+
+# Links read back in the recipe's order of parts (checkpoint, VAE, text encoders, LoRAs, embeddings,
+# hypernetworks), then by asset id: an order both backends give from real columns (PostgreSQL has no
+# rowid), so the gallery's "Use as preview of ..." menu lists the checkpoint first on either.
+_ROLE_ORDER = case(
+    {role.value: rank for rank, role in enumerate(RenderRole)},
+    value=RENDER_ASSETS.c.role,
+    else_=len(RenderRole),
+)
 
 
 def _validate(render: NewRender) -> None:
@@ -137,7 +147,7 @@ def render_records(
     link_rows = session.execute(
         select(RENDER_ASSETS)
         .where(in_id_list(RENDER_ASSETS.c.render_id))
-        .order_by(literal_column("render_assets.rowid")),
+        .order_by(RENDER_ASSETS.c.render_id, _ROLE_ORDER, RENDER_ASSETS.c.asset_id),
         id_list(ids),
     ).all()
     for link in link_rows:

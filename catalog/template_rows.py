@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import Integer, Text, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from catalog.machine_paths import read_path
@@ -64,13 +64,17 @@ class TemplateScope:
     root_ids: tuple[int, ...] = ()
 
 
+# Which assets: the ids bound as one JSON array (a whole library's worth stays one parameter; on
+# PostgreSQL catalog.pg_reads turns ``json_each(:ids) AS ids`` into its own spelling), the few kinds and
+# roots as expanding IN lists (both databases take them as they are).
 _SCOPE = """
     SELECT id FROM assets
     WHERE status != 'missing'
-      AND (:all_ids OR id IN (SELECT value FROM json_each(:ids)))
-      AND (:all_kinds OR coalesce(kind_override, kind) IN (SELECT value FROM json_each(:kinds)))
-      AND (:all_roots OR root_id IN (SELECT value FROM json_each(:roots)))
+      AND (:all_ids OR id IN (SELECT ids.value FROM json_each(:ids) AS ids))
+      AND (:all_kinds OR coalesce(kind_override, kind) IN :kinds)
+      AND (:all_roots OR root_id IN :roots)
 """
+_LISTS = (bindparam("kinds", type_=Text, expanding=True), bindparam("roots", type_=Integer, expanding=True))
 _ASSETS = text(
     f"""
     SELECT id, root_id, path, file_name, format, coalesce(kind_override, kind),
@@ -78,31 +82,49 @@ _ASSETS = text(
            base_model_label, sha256, autov2
     FROM assets WHERE id IN ({_SCOPE}) ORDER BY path
     """
-)
-# SQLite's bare columns: with min() the other columns come from the row holding the minimum.
-_LINKS = text(
-    f"""
-    SELECT asset_id, site, model_id, version_id, model_name, version_name, base_model_label, creator,
-           json_extract(tags, '$[0]'), min(CASE site WHEN 'civitai' THEN 0 ELSE 1 END * 1000000000 + id)
-    FROM remote_links
-    WHERE (version_id IS NOT NULL OR model_id IS NOT NULL) AND asset_id IN ({_SCOPE})
-    GROUP BY asset_id
-    """
-)
-_FIRST_TAG = text(
-    f"""
-    SELECT link.asset_id, label.name, min(link.position)
-    FROM asset_tags AS link JOIN tags AS label ON label.id = link.tag_id
-    WHERE link.asset_id IN ({_SCOPE}) GROUP BY link.asset_id
-    """
-)
-_FIRST_COLLECTION = text(
-    f"""
-    SELECT link.asset_id, label.name, min(link.position)
-    FROM asset_collections AS link JOIN collections AS label ON label.id = link.collection_id
-    WHERE link.asset_id IN ({_SCOPE}) GROUP BY link.asset_id
-    """
-)
+).bindparams(*_LISTS)
+# The first element of a link's tags when it is text; each database spells it its own way.
+_FIRST_REMOTE_TAG = {
+    "sqlite": "CASE WHEN json_type(tags, '$[0]') = 'text' THEN json_extract(tags, '$[0]') END",
+    "postgresql": "CASE WHEN json_typeof(tags -> 0) = 'string' THEN tags ->> 0 END",
+}
+
+
+def _links(dialect: str) -> TextClause:
+    """Each asset's first found link (Civitai's before Hugging Face's, then the oldest), ranked by a
+    window function: one pass, and the same answer on SQLite and PostgreSQL."""
+    return text(
+        f"""
+        SELECT asset_id, site, model_id, version_id, model_name, version_name, base_model_label, creator,
+               first_tag
+        FROM (SELECT asset_id, site, model_id, version_id, model_name, version_name, base_model_label,
+                     creator, {_FIRST_REMOTE_TAG[dialect]} AS first_tag,
+                     row_number() OVER (PARTITION BY asset_id
+                                        ORDER BY CASE site WHEN 'civitai' THEN 0 ELSE 1 END, id) AS rank
+              FROM remote_links
+              WHERE (version_id IS NOT NULL OR model_id IS NOT NULL) AND asset_id IN ({_SCOPE})) AS ranked
+        WHERE rank = 1
+        """
+    ).bindparams(*_LISTS)
+
+
+def _first_label(links: str, labels: str, label_id: str) -> TextClause:
+    """Each asset's first tag or collection (the lowest position), ranked the same way."""
+    return text(
+        f"""
+        SELECT asset_id, name
+        FROM (SELECT link.asset_id, label.name,
+                     row_number() OVER (PARTITION BY link.asset_id ORDER BY link.position, label.name)
+                         AS rank
+              FROM {links} AS link JOIN {labels} AS label ON label.id = link.{label_id}
+              WHERE link.asset_id IN ({_SCOPE})) AS ranked
+        WHERE rank = 1
+        """
+    ).bindparams(*_LISTS)
+
+
+_FIRST_TAG = _first_label("asset_tags", "tags", "tag_id")
+_FIRST_COLLECTION = _first_label("asset_collections", "collections", "collection_id")
 _PATHS = text("SELECT path FROM assets")
 
 
@@ -111,18 +133,19 @@ def _scope_parameters(scope: TemplateScope) -> dict[str, object]:
         "all_ids": scope.asset_ids is None,
         "ids": json.dumps(list(scope.asset_ids or ())),
         "all_kinds": not scope.kinds,
-        "kinds": json.dumps([kind.value for kind in scope.kinds]),
+        "kinds": [kind.value for kind in scope.kinds],
         "all_roots": not scope.root_ids,
-        "roots": json.dumps(list(scope.root_ids)),
+        "roots": list(scope.root_ids),
     }
 
 
 def template_rows(session: Session, scope: TemplateScope) -> list[TemplateRow]:
     """The files in ``scope`` (missing ones left out), ordered by path."""
     parameters = _scope_parameters(scope)
-    links = {row[0]: row[1:9] for row in session.execute(_LINKS, parameters)}
-    tags = {asset_id: name for asset_id, name, _ in session.execute(_FIRST_TAG, parameters)}
-    collections = {asset_id: name for asset_id, name, _ in session.execute(_FIRST_COLLECTION, parameters)}
+    dialect = session.get_bind().dialect.name
+    links = {row[0]: row[1:9] for row in session.execute(_links(dialect), parameters)}
+    tags: dict[int, str] = dict(session.execute(_FIRST_TAG, parameters).tuples().all())
+    collections: dict[int, str] = dict(session.execute(_FIRST_COLLECTION, parameters).tuples().all())
     rows: list[TemplateRow] = []
     no_link = (None,) * 8
     for (

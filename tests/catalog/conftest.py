@@ -1,4 +1,5 @@
-"""Fixtures and record factories for the catalog tests (real SQLite files under ``tmp_path``)."""
+"""Fixtures and record factories for the catalog tests: real SQLite files under ``tmp_path``, and real
+PostgreSQL databases on a throwaway server (``lib`` on both for the files in BOTH_BACKENDS)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from catalog.library import Library
 from catalog.records import ScannedFile
@@ -85,11 +87,67 @@ def hashes_for(seed: str, *, lower: bool = False) -> FileHashes:
     )
 
 
+SERVER_ENV = "ATELIER_TEST_CATALOG"
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+
+# The files whose tests run on both catalogs in every run, CI included (issue 14: the catalog suite on
+# SQLite and a real PostgreSQL server). They reach the catalog only through the Library API, which both
+# backends answer the same, and between them exercise most of it (records, search, the user's data, scan
+# batches, the journal, remote links, curation, duplicates, renders, downloads) at a small cost: a fresh
+# server catalog is a copy of a template database (pg_fixtures.pg_catalog_url, ~50 ms). The other files
+# run on SQLite, or all of them on the server with ATELIER_TEST_CATALOG=postgresql.
+BOTH_BACKENDS = frozenset(
+    {
+        "test_library.py",
+        "test_search.py",
+        "test_user_data.py",
+        "test_scan_api.py",
+        "test_scan_fts.py",
+        "test_journal.py",
+        "test_remote.py",
+        "test_curation.py",
+        "test_duplicates.py",
+        "test_renders.py",
+        "test_render_index.py",
+        "test_fts_merge.py",
+        "test_template_rows.py",
+        "test_updates.py",
+        "test_enrich.py",
+        "test_odd_names.py",
+        "test_search_rows.py",
+        "test_search_folder.py",
+        "test_scanner_links.py",
+    }
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The ``lib`` of a file in BOTH_BACKENDS is one test on each catalog (``[sqlite]``, ``[postgresql]``);
+    a test marked ``sqlite_only`` (it reads SQLite's own files or FTS5 internals) stays on SQLite."""
+    if "catalog_backend" not in metafunc.fixturenames or os.environ.get(SERVER_ENV) == POSTGRESQL:
+        return
+    if Path(metafunc.definition.path).name not in BOTH_BACKENDS:
+        return
+    sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    metafunc.parametrize("catalog_backend", [SQLITE] if sqlite_only else [SQLITE, POSTGRESQL])
+
+
 @pytest.fixture
-def lib(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Library]:
-    """The library under test: an SQLite file, or with ``ATELIER_TEST_CATALOG=postgresql`` a fresh
-    database on the throwaway PostgreSQL server (``tests.pg_fixtures``)."""
-    if os.environ.get("ATELIER_TEST_CATALOG") == "postgresql":
+def catalog_backend() -> str:
+    """Which catalog ``lib`` is on: SQLite, or the server for the whole suite with
+    ``ATELIER_TEST_CATALOG=postgresql`` (parametrized over both for BOTH_BACKENDS)."""
+    return POSTGRESQL if os.environ.get(SERVER_ENV) == POSTGRESQL else SQLITE
+
+
+@pytest.fixture
+def lib(tmp_path: Path, request: pytest.FixtureRequest, catalog_backend: str) -> Iterator[Library]:
+    """The library under test: an SQLite file, or a fresh database on the throwaway PostgreSQL server
+    (``tests.pg_fixtures``: skipped with the reason where no server can be started, unless
+    ``ATELIER_REQUIRE_POSTGRES=1``)."""
+    if catalog_backend == POSTGRESQL:
+        marker = request.node.get_closest_marker("sqlite_only")
+        if marker is not None:
+            pytest.skip(f"SQLite only: {marker.args[0] if marker.args else 'reads the SQLite file itself'}")
         url: str = request.getfixturevalue("pg_catalog_url")
         from catalog.catalog_url import create_server_engine, parse
 
@@ -100,6 +158,21 @@ def lib(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Library]:
         library = Library.open(tmp_path / "data" / "catalog.sqlite3")
     yield library
     library.close()
+
+
+def on_server(lib: Library) -> bool:
+    """Whether ``lib`` is the PostgreSQL catalog (for the few checks only one database can make)."""
+    return lib._db.on_a_server
+
+
+def catalog_rows(
+    lib: Library, sql: str, parameters: Mapping[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Rows of plain SQL run on ``lib``'s own database, outside the Library (SQLite or the server):
+    how a test looks at what was stored, or writes as another program would, on either catalog."""
+    with lib._db.engine.begin() as connection:
+        result = connection.execute(text(sql), dict(parameters or {}))
+        return [tuple(row) for row in result] if result.returns_rows else []
 
 
 @pytest.fixture

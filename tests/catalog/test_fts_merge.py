@@ -1,5 +1,6 @@
 """Merging the search index: every write leaves FTS5 a segment more; ``merge_step`` merges them back into
-one in bounded steps, ``Library.merge_search_index`` runs the steps, and searches find the same files."""
+one in bounded steps, ``Library.merge_search_index`` runs the steps, and searches find the same files.
+PostgreSQL's GIN index has no segments: on a server the merge has nothing to do and changes nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from catalog.library import Library
 from catalog.records import AssetQuery, SortKey, UserDataChanges
 from core.formats.sidecar_info import SidecarInfo
 from core.jobs import CancelToken
-from tests.catalog.conftest import scanned
+from tests.catalog.conftest import on_server, scanned
+
+FTS5_ONLY = pytest.mark.sqlite_only("FTS5 segments; PostgreSQL's GIN index has none")
 
 QUERIES = [
     AssetQuery(text="pixel"),
@@ -62,6 +65,7 @@ def _integrity_check(path: Path) -> None:
         connection.execute("INSERT INTO asset_fts(asset_fts, rank) VALUES ('integrity-check', 1)")
 
 
+@FTS5_ONLY
 def test_merging_changes_no_result_and_a_second_merge_has_nothing_to_do(
     lib: Library, written: list[int]
 ) -> None:
@@ -73,6 +77,7 @@ def test_merging_changes_no_result_and_a_second_merge_has_nothing_to_do(
     _integrity_check(lib.path)
 
 
+@FTS5_ONLY
 def test_a_merge_runs_in_bounded_steps(
     lib: Library, written: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,6 +90,7 @@ def test_a_merge_runs_in_bounded_steps(
     _integrity_check(lib.path)
 
 
+@FTS5_ONLY
 def test_a_write_after_a_merge_makes_work_again(lib: Library, written: list[int]) -> None:
     lib.merge_search_index()
     lib.update_user_data(written[3], UserDataChanges(tags=("freshly tagged",)))
@@ -92,8 +98,20 @@ def test_a_write_after_a_merge_makes_work_again(lib: Library, written: list[int]
     assert lib.search_ids(AssetQuery(text="freshly")) == [written[3]]
 
 
+@FTS5_ONLY
 def test_a_cancelled_merge_stops_before_its_first_step(lib: Library, written: list[int]) -> None:
     cancel = CancelToken()
     cancel.cancel()
     assert lib.merge_search_index(cancel) is False
     assert _merge_all(lib.path) >= 1  # the work was left for the next merge
+
+
+def test_a_merge_changes_no_result_on_either_catalog(lib: Library, written: list[int]) -> None:
+    before = [(lib.search_ids(query), lib.count(query)) for query in QUERIES]
+    assert [count for _, count in before] == [28, 24, 8, 12, 10]
+    assert lib.merge_search_index() is not on_server(lib)  # SQLite merges its segments; a server has none
+    assert lib.merge_search_index() is False
+    assert [(lib.search_ids(query), lib.count(query)) for query in QUERIES] == before
+    lib.update_user_data(written[3], UserDataChanges(tags=("freshly tagged",)))
+    lib.merge_search_index()
+    assert lib.search_ids(AssetQuery(text="freshly")) == [written[3]]

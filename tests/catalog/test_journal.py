@@ -4,7 +4,6 @@ same asset), and the crash leftovers found by one indexed query."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from catalog.errors import CatalogError
 from catalog.journal import APPLYING, DONE, FAILED, PENDING, FileState, NewStep
 from catalog.library import Library
 from catalog.records import RemoteMatch, UserDataChanges
-from tests.catalog.conftest import hashes_for, scanned
+from tests.catalog.conftest import catalog_rows, hashes_for, scanned
 
 
 def _asset(lib: Library, root_id: int, path: Path) -> int:
@@ -128,8 +127,7 @@ def test_a_trashed_asset_is_remembered_and_restored_as_it_was(
     assert after.remote_model_name == "Model"
     assert after.cover_path == str(models_dir / "lora.preview.png")
     assert [(link.model_id, link.version_id) for link in lib.remote_links(asset_id)] == [("10", "20")]
-    with sqlite3.connect(lib.path) as db:  # restored: no longer remembered as deleted
-        assert db.execute("SELECT count(*) FROM deleted_files").fetchone() == (0,)
+    assert catalog_rows(lib, "SELECT count(*) FROM deleted_files") == [(0,)]  # no longer remembered
 
 
 def test_a_restored_file_of_another_size_is_hashed_again(

@@ -13,7 +13,7 @@ from catalog.library import Library
 from catalog.migrate import current_revision, head_revision, upgrade
 from catalog.records import NewRender, RenderAssetLink, RenderKind, RenderRole
 from core.taxonomy import AssetKind
-from tests.catalog.conftest import scanned
+from tests.catalog.conftest import catalog_rows, scanned
 
 RECIPE = {"version": 1, "prompt": "a red fox", "seed": 7}
 
@@ -94,17 +94,16 @@ def test_a_render_is_stored_with_its_links_and_read_back(lib: Library, assets: t
     )
     assert stored.assets == links[:2]
     assert lib.get_render(stored.id) == stored
-    with sqlite3.connect(lib.path) as connection:
-        (raw_path,) = connection.execute("SELECT path FROM renders").fetchone()
-    assert raw_path == "2026/fox.png", "images in the renders folder are stored relative to it"
+    assert catalog_rows(lib, "SELECT path FROM renders") == [("2026/fox.png",)], (
+        "images in the renders folder are stored relative to it"
+    )
 
 
 def test_an_image_outside_the_renders_folder_is_stored_absolute(lib: Library, tmp_path: Path) -> None:
     image = _image(tmp_path / "elsewhere" / "out.png")
     stored = lib.add_render(_new(image))
-    with sqlite3.connect(lib.path) as connection:
-        (raw_path,) = connection.execute("SELECT path FROM renders").fetchone()
-    assert raw_path == str(image) == stored.path
+    assert catalog_rows(lib, "SELECT path FROM renders") == [(str(image),)]
+    assert stored.path == str(image)
 
 
 def test_renders_are_newest_first_and_filter_by_asset(lib: Library, assets: tuple[int, int]) -> None:
@@ -127,6 +126,35 @@ def test_renders_are_newest_first_and_filter_by_asset(lib: Library, assets: tupl
     assert [r.id for r in lib.renders(limit=1, offset=1)] == [second.id]
     assert grid.grid_axes == {"x": {"kind": "seed", "values": [1, 2]}}
     assert lib.get_render(9999) is None
+
+
+def test_links_come_back_in_the_recipes_order_of_parts(lib: Library, root_id: int, models_dir: Path) -> None:
+    """Checkpoint, VAE, LoRAs, embeddings: the order the gallery's menu lists them, on either catalog,
+    whatever order the links were given in."""
+    lora, vae, embedding, checkpoint = lib.apply_scan_batch(
+        root_id,
+        [
+            scanned(models_dir / f"{name}.safetensors", kind=kind, inode=number)
+            for number, (name, kind) in enumerate(
+                [
+                    ("ink", AssetKind.LORA),
+                    ("vae", AssetKind.VAE),
+                    ("emb", AssetKind.EMBEDDING),
+                    ("base", AssetKind.CHECKPOINT),
+                ]
+            )
+        ],
+    )
+    given = (
+        RenderAssetLink(embedding, RenderRole.EMBEDDING),
+        RenderAssetLink(lora, RenderRole.LORA, 0.6),
+        RenderAssetLink(vae, RenderRole.VAE),
+        RenderAssetLink(checkpoint, RenderRole.CHECKPOINT),
+    )
+    stored = lib.add_render(_new(_image(lib.renders_dir / "parts.png"), *given))
+    expected = (given[3], given[2], given[1], given[0])
+    assert stored.assets == expected
+    assert lib.renders(asset_id=lora)[0].assets == expected
 
 
 def test_forgetting_an_asset_drops_its_links_not_the_render(lib: Library, assets: tuple[int, int]) -> None:
@@ -167,8 +195,7 @@ def test_deleting_a_render_removes_its_row_links_and_file(lib: Library, assets: 
 
     assert not image.exists()
     assert lib.renders(asset_id=checkpoint) == []
-    with sqlite3.connect(lib.path) as connection:
-        assert connection.execute("SELECT count(*) FROM render_assets").fetchone() == (0,)
+    assert catalog_rows(lib, "SELECT count(*) FROM render_assets") == [(0,)]
     with pytest.raises(NotFoundError):
         lib.delete_render(stored.id)
 

@@ -7,7 +7,6 @@ checks that search finds them and that the index holds exactly the documents the
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from catalog.records import AssetQuery, UserDataChanges
 from catalog.scanner import Scanner
 from core.formats.sidecar_info import SidecarInfo
 from core.sources.civitai_facts import CivitaiFacts
-from tests.catalog.conftest import scanned
+from tests.catalog.conftest import catalog_rows, scanned
 from tests.catalog.test_scanner import write_lora
 
 DOCUMENT_COLUMNS = "rowid, display_name, file_name, tags, trigger_words, notes, description, remote"
@@ -30,12 +29,10 @@ def found(lib: Library, text: str) -> list[int]:
 
 def assert_index_is_exact(lib: Library) -> None:
     """The index holds one document per asset, each as the view builds it now, and is not paused."""
-    with sqlite3.connect(lib.path) as db:
-        indexed = db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM asset_fts ORDER BY rowid").fetchall()
-        documents = db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM asset_fts_document ORDER BY rowid").fetchall()
-        paused = db.execute("SELECT count(*) FROM asset_fts_paused").fetchone()
+    indexed = catalog_rows(lib, f"SELECT {DOCUMENT_COLUMNS} FROM asset_fts ORDER BY rowid")
+    documents = catalog_rows(lib, f"SELECT {DOCUMENT_COLUMNS} FROM asset_fts_document ORDER BY rowid")
     assert indexed == documents
-    assert paused == (0,)
+    assert catalog_rows(lib, "SELECT count(*) FROM asset_fts_paused") == [(0,)]
 
 
 def test_a_scan_batch_indexes_names_tags_words_and_sidecar_links(
@@ -95,18 +92,18 @@ def test_a_real_scan_of_files_on_disk_is_searchable(lib: Library, root_id: int, 
 def test_a_batch_the_catalog_refuses_leaves_the_trigger_working(
     lib: Library, root_id: int, models_dir: Path
 ) -> None:
-    too_big = scanned(models_dir / "huge.safetensors", size=2**70)  # SQLite refuses the integer
+    too_big = scanned(models_dir / "huge.safetensors", size=2**70)  # no database takes the integer
     with pytest.raises(Exception):  # noqa: B017 - the driver's overflow, whatever its type
         lib.apply_scan_batch(root_id, [too_big])
 
-    with sqlite3.connect(lib.path) as db:  # another path inserting a row: the trigger indexes it
-        db.execute(
-            """INSERT INTO assets (root_id, path, file_name, size, mtime_ns, format, kind, architecture,
-                                   status, added_at, updated_at)
-               VALUES (?, ?, 'plain_sql_insert.safetensors', 1, 1, 'safetensors', 'lora', 'sdxl', 'ok',
-                       '2026-12-06 00:00:00', '2026-12-06 00:00:00')""",
-            (root_id, str(models_dir / "plain_sql_insert.safetensors")),
-        )
+    catalog_rows(  # another path inserting a row: the trigger indexes it
+        lib,
+        """INSERT INTO assets (root_id, path, file_name, size, mtime_ns, format, kind, architecture,
+                               status, added_at, updated_at)
+           VALUES (:root, :path, 'plain_sql_insert.safetensors', 1, 1, 'safetensors', 'lora', 'sdxl', 'ok',
+                   '2026-12-06 00:00:00', '2026-12-06 00:00:00')""",
+        {"root": root_id, "path": str(models_dir / "plain_sql_insert.safetensors")},
+    )
     assert len(found(lib, "plain_sql_insert")) == 1
     assert found(lib, "huge") == []
     assert_index_is_exact(lib)
