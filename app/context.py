@@ -97,20 +97,19 @@ class AppContext:
         from app.catalog_access import data_folder_read_only
 
         self.data_dir = resolve_data_dir(data_dir)
-        # A catalog on a server (--catalog / ATELIER_CATALOG_URL), else the data dir's file; SQLAlchemy is
-        # imported for it only when one is named.
-        self.server_catalog: CatalogLocation | None = None
-        named = catalog or os.environ.get("ATELIER_CATALOG_URL")
-        if named:
-            from catalog.catalog_url import parse
-
-            self.server_catalog = parse(named)
         self.catalog_path = self.data_dir / CATALOG_FILE
         # Two access() calls: asked once, so a command and the window agree for their whole run.
         self.read_only = data_folder_read_only(self.data_dir, self.catalog_path)
         self.settings_store = SettingsStore(self.data_dir)
         self.settings = LiveSettings(self.settings_store, read_only=self.read_only)
         self.tokens = tokens if tokens is not None else TokenStore(self.data_dir)
+        # A catalog on a server (--catalog, ATELIER_CATALOG_URL, the catalog_url setting), else the data
+        # dir's file; SQLAlchemy is imported for it only when one is named.
+        self.server_catalog: CatalogLocation | None = None
+        if catalog or os.environ.get("ATELIER_CATALOG_URL") or self.settings.catalog_url:
+            from app.server_catalog import catalog_location
+
+            self.server_catalog = catalog_location(catalog, self.settings, self.tokens)
         self._lock = threading.Lock()
         self._civitai_session: tuple[str | None, requests.Session] | None = None
 

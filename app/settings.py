@@ -89,6 +89,10 @@ class Settings:
     # This machine's id in a shared catalog (a UUID made on first use, see app.machine): each machine
     # records its own path for a shared library folder under it.
     machine_id: str = ""
+    # The catalog on a PostgreSQL server (postgresql://user@host:5432/atelier), for a library shared by
+    # several machines; empty: the data folder's SQLite file. Never holds the password (app.secrets does;
+    # see app.server_catalog). --catalog and ATELIER_CATALOG_URL win over it.
+    catalog_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> Settings:
@@ -163,6 +167,7 @@ def _sanitised(settings: Settings) -> Settings:
         civitai_base_url=base_url,
         hf_endpoint=settings.hf_endpoint.strip().rstrip("/"),
         render_device=settings.render_device.strip(),
+        catalog_url=str(settings.catalog_url).strip(),
         render_keep_checkpoints_gb=keep_gb,
     )
 

@@ -99,6 +99,7 @@ class DesktopSettings(Protocol):
     compose_board_visible: bool
     auto_lookup_civitai: bool  # after hashing, look files without a Civitai link up (quiet offline)
     check_updates_daily: bool  # after start, check Civitai-linked files for newer versions (once a day)
+    catalog_url: str  # the catalog on a PostgreSQL server from the next start; empty: the data folder's file
 
     def save(self) -> None: ...
 

@@ -1,5 +1,10 @@
-"""Settings: library folders, thumbnails, background hashing and Civitai lookup, watching, theme; and,
-when the remote tabs are enabled, a "Sites" page (see ``desktop.dialogs.sites_page``).
+"""Settings: library folders, thumbnails, background hashing and Civitai lookup, watching, theme, the
+catalog on a server; and, when the remote tabs are enabled, a "Sites" page (``desktop.dialogs.sites_page``).
+
+The catalog field takes a PostgreSQL URL (a library shared by several machines) or nothing (this
+computer's catalog file); it applies from the next start. A password typed into it goes to the secrets
+(``app.server_catalog.catalog_url_to_save``), never to ``settings.json``; a URL that names no server is
+said under the field and the dialog stays open.
 
 Values are read from and written to the injected ``DesktopSettings`` (``save`` persists them). Folder
 changes are not applied by the dialog: it reports ``added_paths`` and ``removed_root_ids`` and the
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -23,6 +29,8 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -37,6 +45,9 @@ from catalog.records import RootRecord
 from desktop.dialogs.first_start_dialog import LAYOUT_NAMES
 from desktop.dialogs.sites_page import SitesPage
 from desktop.services import DesktopSettings, RemoteServices
+
+if TYPE_CHECKING:
+    from app.server_catalog import SecretKeeper  # imports SQLAlchemy: only where a URL is saved
 
 THEME_CHOICES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 ROOT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -60,12 +71,14 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         remote: RemoteServices | None = None,
+        secrets: SecretKeeper | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
         self._settings = settings
         self._removed: list[int] = []
+        self._secrets = secrets if secrets is not None else remote.tokens if remote is not None else None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(18, 16, 18, 14)
         self.pages = QTabWidget()
@@ -169,11 +182,58 @@ class SettingsDialog(QDialog):
         )
         render_form.addRow("Keep checkpoints loaded", self.keep_checkpoints)
         layout.addWidget(renderer)
+        layout.addWidget(self._catalog_box(settings.catalog_url))
 
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         outer.addWidget(box)
+
+    def _catalog_box(self, current: str) -> QGroupBox:
+        box = QGroupBox("Catalog")
+        form = QFormLayout(box)
+        self.catalog_url = QLineEdit(current)
+        self.catalog_url.setPlaceholderText("empty: this computer's catalog file")
+        self.catalog_url.setToolTip(
+            "A PostgreSQL server shared by several machines: postgresql://user@host:5432/atelier"
+        )
+        self.catalog_url.setClearButtonEnabled(True)
+        self.catalog_url.setMinimumWidth(360)
+        self.catalog_url.setEnabled(self._secrets is not None)  # none: a read-only data folder
+        form.addRow("Catalog on a server", self.catalog_url)
+        note = QLabel(
+            "Used from the next start; --catalog and ATELIER_CATALOG_URL win over it. A password typed "
+            "here is kept with your tokens, never in the settings file."
+        )
+        note.setWordWrap(True)
+        note.setObjectName("hint")
+        form.addRow("", note)
+        self.catalog_error = QLabel()
+        self.catalog_error.setWordWrap(True)
+        self.catalog_error.setStyleSheet("color: #c0392b;")
+        self.catalog_error.hide()
+        form.addRow("", self.catalog_error)
+        return box
+
+    def _save_catalog_url(self) -> bool:
+        """Puts the typed catalog URL in the settings (its password in the secrets); False, with the
+        reason under the field, when it names no server."""
+        typed = self.catalog_url.text().strip()
+        if self._secrets is None or typed == self._settings.catalog_url:
+            return True
+        from app.server_catalog import catalog_url_to_save
+        from core.errors import AtelierError
+
+        try:
+            self._settings.catalog_url = catalog_url_to_save(typed, self._secrets)
+        except AtelierError as error:
+            self.catalog_error.setText(str(error))
+            self.catalog_error.show()
+            self.pages.setCurrentIndex(0)
+            self.catalog_url.setFocus()
+            return False
+        self.catalog_url.setText(self._settings.catalog_url)
+        return True
 
     # -- folders ------------------------------------------------------------------------------------
 
@@ -223,6 +283,8 @@ class SettingsDialog(QDialog):
         return text
 
     def accept(self) -> None:
+        if not self._save_catalog_url():
+            return
         self._settings.thumbnail_size = self.thumbnail_size.value()
         self._settings.hash_in_background = self.hash_in_background.isChecked()
         self._settings.hash_workers = self.hash_workers.value()

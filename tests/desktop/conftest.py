@@ -48,6 +48,7 @@ class FakeSettings:
     check_updates_daily: bool = False
     render_device: str = ""
     render_keep_checkpoints_gb: float = 0.0
+    catalog_url: str = ""
     saves: int = 0
 
     def save(self) -> None:
