@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     window_only, data_dir = window_start(args_list)
+    catalog: str | None = None  # --catalog URL: the window opens the server's catalog, as commands do
     if not window_only:
         from app.cli import parse_command_line, run_command
 
@@ -45,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is not None:
             return run_command(args)
         data_dir = getattr(args, "data_dir", None)
+        catalog = getattr(args, "catalog", None)
     from app.settings import DataDirError, resolve_data_dir
 
     try:
@@ -55,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The GUI is imported only when needed, so headless commands never load Qt.
     from desktop.launch import launch_gui
 
-    return launch_gui(data_dir, [sys.argv[0], *args_list])
+    return launch_gui(data_dir, [sys.argv[0], *args_list], catalog=catalog)
 
 
 if __name__ == "__main__":

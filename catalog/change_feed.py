@@ -16,9 +16,10 @@ thread):
   window already shows what it wrote itself. A lost server is reported through ``on_state`` and retried
   with a growing pause; once back, a batch with ``unknown`` set says that what changed meanwhile is not
   known (notifications sent while nobody listened are gone).
-- :class:`FileChangeFeed` polls ``PRAGMA data_version`` on its own read-only SQLite connection every
-  ``interval_s`` (1 s): the number changes when any other connection, in this process or another, has
-  committed. SQLite does not say what changed, so the batch is ``unknown``.
+- :class:`FileChangeFeed` polls ``PRAGMA data_version`` on its own read-only SQLite connection, and the
+  size and time of the catalog and its write-ahead log, every ``interval_s`` (1 s): they change when any
+  other connection, in this process or another, has committed. SQLite does not say what changed, so the
+  batch is ``unknown``.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ class ServerChangeFeed(_Wakeable):
         if name is None:
             from catalog.catalog_url import masked
 
-            name = masked(engine.url)
+            name = masked(engine.url.set(drivername="postgresql"))  # as the user writes it
         self._name = name
         self._coalesce_s = coalesce_s
         self._own_pids: set[int] = set()
@@ -207,9 +208,7 @@ class ServerChangeFeed(_Wakeable):
                     self._connection = self._connect()
                 except (psycopg.Error, OSError) as error:  # the server is retried until the feed stops
                     if not was_lost:
-                        self._report(
-                            f"Lost the live updates from {self._name}: {self._reason(error)}; retrying"
-                        )
+                        self._report(self._lost_message(error))
                         was_lost = True
                     self.wait(RETRY_PAUSES_S[min(failures, len(RETRY_PAUSES_S) - 1)])
                     failures += 1
@@ -223,7 +222,7 @@ class ServerChangeFeed(_Wakeable):
                 self._listen(self._connection)
             except (psycopg.Error, OSError) as error:  # a lost connection is retried, never raised
                 if not self.stopping:
-                    self._report(f"Lost the live updates from {self._name}: {self._reason(error)}; retrying")
+                    self._report(self._lost_message(error))
                     was_lost = True
             finally:
                 self._close_connection()
@@ -286,11 +285,13 @@ class ServerChangeFeed(_Wakeable):
         if self._on_state is not None:
             self._on_state(problem)
 
-    def _reason(self, error: BaseException) -> str:
+    def _lost_message(self, error: BaseException) -> str:
+        """One line: which server, the driver's reason (any password masked), and that it is retried."""
         from catalog.catalog_url import mask_in
 
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        return mask_in(first, self._engine.url.password)
+        reason = mask_in(first.removeprefix("consuming input failed: "), self._engine.url.password)
+        return f"Live updates from {self._name} stopped ({reason}); trying again"
 
 
 class FileChangeFeed(_Wakeable):
@@ -311,17 +312,31 @@ class FileChangeFeed(_Wakeable):
         self._interval_s = interval_s
         self._connection: sqlite3.Connection | None = None
         # Read now, on the caller's thread: a commit made right after the feed is started is reported.
-        self._version: int | None = self._read_version()
+        self._version: tuple[int, ...] | None = self._read_version()
 
-    def _read_version(self) -> int | None:
+    def _read_version(self) -> tuple[int, ...] | None:
+        """What changes with every commit: ``PRAGMA data_version``, and the size and time of the catalog
+        file and of its write-ahead log (a commit appends to the log, a checkpoint writes the file). The
+        count alone was seen to stop moving in the window's process once its light reader
+        (``catalog.read_connection``) had read; the log's size and time move with every commit."""
         try:
             if self._connection is None:
                 uri = f"{self._path.resolve().as_uri()}?mode=ro"
                 self._connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+            # fetchall: a statement left unfinished would keep its read open, and the count with it.
+            ((version,),) = self._connection.execute("PRAGMA data_version").fetchall()
         except sqlite3.Error:
             self._close_connection()
             return None
+        marks = [int(version)]
+        for suffix in ("", "-wal"):
+            try:
+                status = self._path.with_name(self._path.name + suffix).stat()
+            except OSError:  # no log while nobody has the catalog open
+                marks += [0, 0]
+            else:
+                marks += [status.st_mtime_ns, status.st_size]
+        return tuple(marks)
 
     def run(self) -> None:
         problem = False

@@ -15,6 +15,7 @@ parts, which would all write.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -137,12 +138,18 @@ def open_window(context: AppContext, argv: list[str]) -> MainWindow | None:
     return show_main_window(build_services(context), argv, read_only=read_only)
 
 
-def launch_gui(data_dir: str | Path | None, argv: list[str]) -> int:
-    """Open the main window on the given profile; returns the process exit code."""
+def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | None = None) -> int:
+    """Open the main window on the given profile (and ``catalog``, a server's URL, when given); returns
+    the process exit code."""
     from app.context import AppContext
+    from core.errors import AtelierError
     from desktop.app import create_application
 
-    context = AppContext(data_dir)
+    try:
+        context = AppContext(data_dir, catalog=catalog)
+    except AtelierError as error:  # a catalog URL that names no database Atelier can use
+        print(f"atelier: {error}", file=sys.stderr)
+        return 2
     try:
         window = open_window(context, argv)  # kept while the event loop runs
         if window is None:

@@ -188,7 +188,7 @@ def test_the_feed_survives_a_server_restart_and_says_so(
         pg_server.restart(pg)
         problem = heard.states.get(timeout=10)
         assert problem is not None
-        assert "Lost the live updates" in problem
+        assert "Live updates from postgresql://" in problem
         assert pg.password not in problem
         assert heard.states.get(timeout=10) is None  # back
         heard.until(Changes(unknown=True), timeout=5)  # what changed meanwhile is not known
@@ -266,3 +266,34 @@ def test_a_command_in_another_process_reaches_an_open_feed_on_sqlite(tmp_path: P
     finally:
         feed.stop()
         library.close()
+
+
+def test_every_commit_of_another_process_is_heard_while_this_process_reads_too(tmp_path: Path) -> None:
+    """The window reads its first page through the light reader (``AppContext.reads``) before the feed
+    starts: each later commit of another process must be heard, not only the first."""
+    from app.context import AppContext
+    from catalog.asset_query import AssetQuery
+
+    data = tmp_path / "data"
+    with Library.open(data / "catalog.sqlite3") as library:
+        root = library.add_root(tmp_path / "models").id
+        (asset,) = library.apply_scan_batch(root, [scanned(tmp_path / "models" / "a.safetensors")])
+    context = AppContext(data)
+    heard = Heard()
+    write = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()"
+    try:
+        assert list(context.reads.search_ids(AssetQuery())) == [asset]
+        feed = context.change_feed(heard.batches.put, heard.states.put)
+        try:
+            for rating in (1, 2):
+                sql = f"UPDATE assets SET rating = {rating} WHERE id = {asset}"
+                subprocess.run(
+                    [sys.executable, "-c", write, str(context.catalog_path), sql], check=True, timeout=30
+                )
+                heard.until(Changes(unknown=True), timeout=3)
+                assert list(context.reads.search_ids(AssetQuery(min_rating=rating))) == [asset]
+            assert heard.states.empty()
+        finally:
+            feed.stop()
+    finally:
+        context.close()
