@@ -12,7 +12,9 @@ parsers, and the answers are the same by construction:
   phrases as a ``tsquery`` over the ``document`` column migration 0002 gives PostgreSQL's ``asset_fts``
   (``"add detail"* "pix"*`` -> ``'add' <-> 'detail':* & 'pix':*``), lower-cased and unaccented by the
   server the way the document was (once per statement, :func:`to_postgresql`);
-* a probe of a set :mod:`catalog.queries` chose not to read whole stays a probe (:func:`probes_kept`);
+* the set :mod:`catalog.queries` chose to drive a page is read first (``MATERIALIZED``), and a probe of
+  a set it chose not to read whole stays a probe (:func:`probes_kept`): PostgreSQL cannot know how many
+  files a tag or a word matches before it runs the subquery, the catalog's own capped count does;
 * the cursor's loaders return times and JSON as text, so the row parsers see what SQLite returns.
 
 The connection is the one under the caller's SQLAlchemy session, inside its transaction.
@@ -40,6 +42,11 @@ _REWRITES = (
     (re.compile(r"\bLIMIT :(\w+)"), r"LIMIT nullif(CAST(:\1 AS bigint), -1)"),
     (re.compile(r"\s+INDEXED BY \w+"), ""),
     (re.compile(r"\bCROSS JOIN (\w+ AS \w+) ON\b"), r"JOIN \1 ON"),
+    # The set catalog.queries chose to drive a page (counted small) is read first, as on SQLite: inlined,
+    # PostgreSQL would guess its size without knowing the tag (a subquery) and may walk the whole
+    # library in name order looking for a rare tag's files instead (440 ms instead of 13 for "ink"'s
+    # 883 files among 100,000).
+    (re.compile(r"\bWITH d\(id\) AS \("), "WITH d(id) AS MATERIALIZED ("),
 )
 _ID_LIST = re.compile(r"json_each\((%\(\w+\)s)(?:::VARCHAR)?\) AS (\w+)")
 _BOUND_LIMIT = re.compile(r"\bLIMIT %\((\w+)\)s")

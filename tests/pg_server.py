@@ -84,8 +84,9 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command]
 
 
-def start(bin_dir: Path) -> PgServer:
-    """Create and start a cluster; the caller stops it with :func:`stop`."""
+def start(bin_dir: Path, *, shared_buffers: str = "32MB") -> PgServer:
+    """Create and start a cluster; the caller stops it with :func:`stop`. The tests' cluster keeps a small
+    buffer cache; a benchmark asks for PostgreSQL's own default (128MB), as a packaged server has."""
     base = Path(tempfile.mkdtemp(prefix="atelier-pg-"))
     data_dir = base / "data"
     password = secrets.token_urlsafe(16)
@@ -119,7 +120,7 @@ def start(bin_dir: Path) -> PgServer:
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={base} "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60 "
-        "-c shared_buffers=32MB"
+        f"-c shared_buffers={shared_buffers}"
     )
     subprocess.run(
         _as_server_user(
