@@ -2,7 +2,8 @@
 
 A throwaway PostgreSQL server is started for the run (``tests.pg_server``: the distribution's binaries, a
 fresh cluster on 127.0.0.1 with PostgreSQL's default 128MB buffer cache, stopped and deleted at the end),
-so both databases share the machine, its load and its page cache. Three measurements (issue 14, deliverable 6):
+so both databases share the machine, its load and its page cache. Three measurements (issue 14,
+deliverable 6):
 
 1. **Search p95 over a 100,000-row catalog** (``--rows``). The catalog is built once in SQLite by
    ``bench.bench_search``'s builder (its realistic names, tags, trigger words and descriptions, its search
