@@ -23,7 +23,7 @@ from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
 from core.jobs import Progress
-from core.render.families import family_of
+from core.render.families import family_of, family_preset
 from core.render.grid import GridAxisError, parse_axis
 from core.render.hires import DEFAULT_DENOISING, DEFAULT_UPSCALER, UPSCALERS, HiresFix
 from core.render.recipe import (
@@ -38,7 +38,7 @@ from core.render.recipe import (
 from core.render.samplers import FLOW_ARCHITECTURES
 from core.render.tokenizer import FETCH_NOTICE
 from core.sources.errors import RemoteError
-from core.taxonomy import Architecture, AssetKind, describe_kind
+from core.taxonomy import AssetKind, describe_kind
 
 if TYPE_CHECKING:
     from core.render.memory import Placement
@@ -99,7 +99,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt", default="")
     parser.add_argument("--negative", default="", help="negative prompt")
     parser.add_argument("--seed", type=int, default=-1, help="-1 (default) picks one")
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="sampling steps (default 20; Z-Image: 8 for Turbo, 28 for Base, by its Civitai base model)",
+    )
     parser.add_argument(
         "--cfg",
         type=float,
@@ -218,7 +223,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         prompt=args.prompt,
         negative_prompt=args.negative,
         seed=args.seed,
-        steps=args.steps,
+        steps=Recipe().steps if args.steps is None else args.steps,
         cfg=Recipe().cfg if args.cfg is None else args.cfg,
         width=width,
         height=height,
@@ -232,20 +237,29 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     )
 
 
-def with_family_defaults(
-    recipe: Recipe, architecture: Architecture | None, args: argparse.Namespace
-) -> Recipe:
-    """``recipe`` with the checkpoint family's defaults for what the user left unset, as Forge and the
+def with_family_defaults(plan: RenderPlan, args: argparse.Namespace) -> RenderPlan:
+    """``plan`` with the checkpoint family's defaults for what the user left unset, as Forge and the
     board choose them: Euler (schedule Automatic: Simple) for a flow-matching model, whose samplers do
     not include SD's Euler a; the family's CFG (``Family.default_cfg``: 1 for Flux.1, steered by its
-    distilled guidance, and for the distilled Z-Image Turbo). A sampler the user named is kept, and
+    distilled guidance, and for the distilled Z-Image Turbo). A family whose variants share one layout
+    (Z-Image Turbo and Base) takes the CFG and steps of the variant the checkpoint's base-model label
+    names, and the plan says which it assumed without one. A sampler the user named is kept, and
     refused by name."""
+    recipe, architecture = plan.recipe, plan.architecture
     if args.sampler is None and architecture in FLOW_ARCHITECTURES:
         recipe = recipe.replace(sampler=FLOW_DEFAULT_SAMPLER.value)
     family = family_of(architecture)
     if args.cfg is None and family is not None and family.default_cfg is not None:
         recipe = recipe.replace(cfg=family.default_cfg)
-    return recipe
+    preset, note = family_preset(family, plan.base_model_label)
+    if preset is not None:
+        recipe = recipe.replace(
+            cfg=preset.cfg if args.cfg is None else recipe.cfg,
+            steps=preset.steps if args.steps is None else recipe.steps,
+        )
+    if args.cfg is not None and args.steps is not None:
+        note = None  # nothing was assumed
+    return dataclasses.replace(plan, recipe=recipe, defaults_note=note)
 
 
 def _fail(command: str, message: str, code: int) -> int:
@@ -404,10 +418,7 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         else:
             if not args.checkpoint:
                 return _fail("render", "give --checkpoint (or --infotext to replay an image)", EXIT_USAGE)
-            plan = service.prepare(recipe_from_args(args))
-            plan = dataclasses.replace(
-                plan, recipe=with_family_defaults(plan.recipe, plan.architecture, args)
-            )
+            plan = with_family_defaults(service.prepare(recipe_from_args(args)), args)
     except RenderError as error:
         return _fail("render", user_message(error), EXIT_FAILED)
     except ValueError as error:
@@ -420,7 +431,7 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         return code
     if placement is not None and not placement.runnable:
         return _fail("render", f"this machine cannot run the model: {placement.reason}", EXIT_FAILED)
-    _warn("render", plan.warnings, args.json)
+    _warn("render", plan.warnings + ((plan.defaults_note,) if plan.defaults_note else ()), args.json)
     try:
         with ProgressBar("Rendering", phased=True) as bar:
             stored = service.render(plan, progress=_with_notices("render", bar.update))
@@ -439,7 +450,7 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         x = parse_axis(args.x)
         y = parse_axis(args.y) if args.y else None
         base = recipe_from_args(args)
-        base = with_family_defaults(base, service.prepare(base).architecture, args)
+        base = with_family_defaults(service.prepare(base), args).recipe
     except (GridAxisError, ValueError) as error:
         return _fail("grid", user_message(error), EXIT_USAGE)
     except RenderError as error:

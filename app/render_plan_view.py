@@ -100,6 +100,8 @@ def plan_document(plan: RenderPlan, placement: Placement | None = None) -> dict[
         "misplaced": [item.message for item in plan.misplaced],
         "refusals": refusals,
         "warnings": list(plan.warnings),
+        "base_model": plan.base_model_label,
+        "defaults_note": plan.defaults_note,  # which variant's defaults were assumed, when no label says
     }
 
 
@@ -166,6 +168,8 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
         f"Sampler: {doc['sampler']}, schedule {schedule}, {doc['steps']} steps, CFG {_number(doc['cfg'])}"
         + guided
     )
+    if doc["defaults_note"]:
+        lines.append(f"Defaults: {doc['defaults_note']}")
     seed = "random" if doc["seed"] == -1 else str(doc["seed"])
     extras = f", clip skip {doc['clip_skip']}" if doc["clip_skip"] > 1 else ""
     extras += f", batch {doc['batch']}" if doc["batch"] > 1 else ""

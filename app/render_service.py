@@ -169,6 +169,10 @@ class RenderPlan:
     # Whether the checkpoint file holds its own text encoders / VAE (False: a diffusion model only).
     own_text_encoders: bool = True
     own_vae: bool = True
+    # The checkpoint's base-model label (Civitai's or the user's): picks the defaults of a family's
+    # variant the header cannot tell (Z-Image Turbo or Base); ``defaults_note`` says when one was assumed.
+    base_model_label: str | None = None
+    defaults_note: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -361,12 +365,14 @@ class RenderService:
         architecture: Architecture | None = None
         prediction: Prediction | None = None
         variant: Variant | None = None
+        base_model_label: str | None = None
         warnings: list[str] = list(resolved.notes)
         checkpoint = final.checkpoint
         if checkpoint is not None and checkpoint.path is not None:
             fact = facts.get(checkpoint.path)
             if fact is not None and fact.kind is AssetKind.CHECKPOINT:
                 architecture, prediction, variant = fact.architecture, fact.prediction, fact.variant
+                base_model_label = fact.record.base_model_label if fact.record is not None else None
         lora_problem = _lora_family_problem(final, facts, architecture)
         warnings += [
             warning
@@ -388,6 +394,7 @@ class RenderService:
             own_text_encoders=parts.text_encoders,
             own_vae=parts.vae,
             lora_problem=lora_problem,
+            base_model_label=base_model_label,
             **_tokenizers_to_fetch(final, architecture),
         )
 

@@ -102,6 +102,18 @@ def _true_cfg_arguments(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Preset:
+    """The settings one released variant of a family renders best with, when the header cannot tell the
+    variants apart (Z-Image Turbo and Base have the same tensors): ``labels`` are the Civitai base-model
+    labels naming it; ``cfg`` and ``steps`` are its model card's."""
+
+    name: str
+    labels: tuple[str, ...]
+    cfg: float
+    steps: int
+
+
+@dataclass(frozen=True, slots=True)
 class Family:
     """One renderable transformer family (see the module docstring).
 
@@ -127,6 +139,8 @@ class Family:
     embeddings: bool = False
     hypernetworks: bool = False
     notes: tuple[str, ...] = field(default=())
+    # Variants only a Civitai base-model label tells apart; the first is assumed without a label.
+    presets: tuple[Preset, ...] = ()
 
     def folder_for(self, tensor_names: frozenset[str]) -> str:
         """The bundled config folder for a checkpoint holding ``tensor_names``."""
@@ -232,6 +246,12 @@ FAMILIES: dict[Architecture, Family] = {
         ),
         arguments=_cfg_arguments,
         default_cfg=1.0,  # Z-Image Turbo (the released model, Civitai's "ZImageTurbo") is distilled: no CFG
+        presets=(
+            # Distilled: 8 steps without CFG (its model card: 9 scheduler steps, 8 model calls, CFG 0).
+            Preset("Z-Image Turbo", ("ZImageTurbo",), cfg=1.0, steps=8),
+            # The undistilled model: CFG 3-5 and 28-50 steps on its model card; the low end for previews.
+            Preset("Z-Image Base", ("ZImageBase",), cfg=4.0, steps=28),
+        ),
     ),
     Architecture.QWEN_IMAGE: Family(
         architecture=Architecture.QWEN_IMAGE,
@@ -262,6 +282,24 @@ FAMILIES: dict[Architecture, Family] = {
 def family_of(architecture: Architecture | None) -> Family | None:
     """The transformer family rendering ``architecture``, or None (UNet families and the rest)."""
     return FAMILIES.get(architecture) if architecture is not None else None
+
+
+def family_preset(family: Family | None, base_model_label: str | None) -> tuple[Preset | None, str | None]:
+    """The preset of the variant ``base_model_label`` (a Civitai base-model label) names, and a line
+    saying which was assumed when the label names none of them (None for a family without presets)."""
+    if family is None or not family.presets:
+        return None, None
+    wanted = (base_model_label or "").strip().casefold()
+    for preset in family.presets:
+        if wanted in (label.casefold() for label in preset.labels):
+            return preset, None
+    assumed = family.presets[0]
+    labels = " or ".join(label for variant in family.presets for label in variant.labels)
+    said = f"base model {base_model_label!r}" if base_model_label else "no Civitai base model"
+    return assumed, (
+        f"{family.label} variant not known ({said}; {labels} says which): "
+        f"{assumed.name}'s defaults, CFG {assumed.cfg:g} and {assumed.steps} steps"
+    )
 
 
 def encoder_slot_names(architecture: Architecture | None) -> tuple[str, ...]:
