@@ -8,9 +8,10 @@ One path for every layout:
 - a diffusers folder (``model_index.json``), whose components separate files may replace.
 
 Each part of the file(s) is read once, fp8 tensors (``float8_e4m3fn``/``e5m2``) are upcast to the
-compute dtype, a GGUF transformer (city96's ``flux1-dev-Q8_0.gguf``: a diffusion-model-only file in the
-same names) keeps its quantized tensors, which diffusers' GGUF layers dequantize as they run
-(:mod:`core.render.gguf_files`), and each component is built from the bundled config
+compute dtype (a "scaled" fp8 file's weights, such as ComfyUI's ``t5xxl_fp8_e4m3fn_scaled``, multiplied
+by their ``scale_weight`` first), a GGUF transformer (city96's ``flux1-dev-Q8_0.gguf``: a
+diffusion-model-only file in the same names) keeps its quantized tensors, which diffusers' GGUF layers
+dequantize as they run (:mod:`core.render.gguf_files`), and each component is built from the bundled config
 (:mod:`core.render.configs`' folder) with the depths and widths read off the tensors
 (:mod:`core.render.family_shapes`). The transformer and VAE go through diffusers' own single-file
 converters; text encoders are filled by name. Nothing touches the network except a tokenizer no package
@@ -95,11 +96,37 @@ def _read(
 
     found: dict[str, Any] = {}
     with safe_open(str(path), framework="pt", device="cpu") as handle:
-        for name in handle.keys():  # noqa: SIM118 - not a dict
+        names = list(handle.keys())
+        scales = {
+            name.removesuffix(".scale_weight"): name for name in names if name.endswith(".scale_weight")
+        }
+        for name in names:
+            if _is_scale_entry(name):
+                continue
             new = wanted(name)
-            if new is not None:
-                found[new] = _upcast(handle.get_tensor(name), dtype)
+            if new is None:
+                continue
+            tensor = handle.get_tensor(name)
+            scale = scales.get(name.removesuffix(".weight")) if name.endswith(".weight") else None
+            if scale is not None:
+                tensor = _descaled(tensor, handle.get_tensor(scale), dtype)
+            found[new] = _upcast(tensor, dtype)
     return found
+
+
+def _is_scale_entry(name: str) -> bool:
+    """The bookkeeping of ComfyUI's "scaled" fp8 files (``t5xxl_fp8_e4m3fn_scaled``): the ``scaled_fp8``
+    marker, each linear's ``scale_weight`` (read with its weight) and ``scale_input`` (used only by fp8
+    matrix products, which an upcast model does not run). None of them is a parameter of the model."""
+    return name.rpartition(".")[2] in ("scaled_fp8", "scale_weight", "scale_input")
+
+
+def _descaled(weight: Any, scale: Any, dtype: Any) -> Any:
+    """A scaled fp8 weight as the model's: the stored fp8 values times their scale (ComfyUI's
+    ``scale_weight``, one per tensor or per row), computed in float32 and then stored in ``dtype``."""
+    import torch
+
+    return (weight.to(torch.float32) * scale.to(torch.float32)).to(dtype)
 
 
 _ALIGNMENT = 64  # bytes: CPU kernels pick their vector path by the data's alignment

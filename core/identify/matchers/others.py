@@ -186,7 +186,12 @@ def match_text_encoder(view: HeaderView) -> Match | Refusal:
         found.append(llm)
     if not found:
         return Refusal("no text_model.encoder / T5 encoder.block / OpenCLIP transformer / LLM layers keys")
-    names = [name for name, _ in found]
+    scale = view.find_suffix(".scale_weight")
+    if scale is not None:  # ComfyUI's *_fp8_e4m3fn_scaled files
+        found.append(
+            ("", f"{scale}: scaled fp8, each weight stored with its scale (loaded as weight x scale)")
+        )
+    names = [name for name, _ in found if name]
     order = list(Architecture)
     users = sorted({arch for name in names for arch in users_of_encoder(name)}, key=order.index)
     details: dict[str, object] = {"encoders": names, "encoder": names[0]}
