@@ -200,8 +200,9 @@ def plan_placement(
             assert ram_available_bytes is not None
             return placed(
                 CANNOT_RUN,
-                f"the weights take {format_bytes(weights_bytes)} but only "
-                f"{format_bytes(ram_available_bytes)} of memory is available",
+                f"the weights take {format_bytes(weights_bytes)}, more than the "
+                f"{format_bytes(int(ram))} they may use of the {format_bytes(ram_available_bytes)} of "
+                "memory available (the render itself needs the rest)",
             )
         where = "CPU" if device_kind == "cpu" else device_kind.upper()
         return placed(
@@ -216,7 +217,8 @@ def plan_placement(
         return placed(
             CANNOT_RUN,
             f"the weights take {format_bytes(weights_bytes)}: more than the {free} of free VRAM, and "
-            f"offloading needs them in RAM, where only {format_bytes(ram_available_bytes)} is available",
+            f"offloading needs them in RAM, where they may use {format_bytes(int(ram or 0))} of the "
+            f"{format_bytes(ram_available_bytes)} available (the render itself needs the rest)",
         )
     if largest_component_bytes + activations <= budget:
         return placed(

@@ -47,7 +47,23 @@ def test_offload_needs_the_weights_in_ram_and_says_so_with_numbers() -> None:
     assert not placement.runnable
     assert "31.4 GB" in placement.reason
     assert "12.0 GB of free VRAM" in placement.reason
-    assert "16.0 GB is available" in placement.reason
+    assert "14.4 GB of the 16.0 GB available" in placement.reason
+
+
+def test_a_refusal_never_names_less_weight_than_memory_without_saying_why() -> None:
+    """The tester's case: 21.2 GB of weights, 21.6 GB available: refused, and the line says why."""
+    placement = plan_placement(
+        device_kind="cpu",
+        device_free_bytes=None,
+        ram_available_bytes=int(21.6 * GB),
+        weights_bytes=int(21.2 * GB),
+        largest_component_bytes=12 * GB,
+    )
+    assert placement.mode == CANNOT_RUN
+    assert placement.reason == (
+        "the weights take 21.2 GB, more than the 19.4 GB they may use of the 21.6 GB of memory "
+        "available (the render itself needs the rest)"
+    )
 
 
 def test_cpu_runs_what_fits_in_ram() -> None:
