@@ -201,7 +201,7 @@ def plan_placement(
             return placed(
                 CANNOT_RUN,
                 f"the weights take {format_bytes(weights_bytes)}, more than the "
-                f"{format_bytes(int(ram))} they may use of the {format_bytes(ram_available_bytes)} of "
+                f"{format_bytes(int(ram or 0))} they may use of the {format_bytes(ram_available_bytes)} of "
                 "memory available (the render itself needs the rest)",
             )
         where = "CPU" if device_kind == "cpu" else device_kind.upper()
