@@ -43,10 +43,19 @@ def open_server_catalog(
         engine.dispose()
         cause = error.orig if isinstance(error, sa_exc.DBAPIError) else error
         reason = mask_in(str(cause).strip().splitlines()[0], password, url.password)
+        if "password authentication failed" in reason or "no password supplied" in reason:
+            reason += f"; give the password once as {_with_password_placeholder(location)}"
         raise DatabaseAccessError(f"The catalog {location} could not be opened: {reason}") from None
     if password is not None:
         tokens.set(secret_key(bare), password)
     return library
+
+
+def _with_password_placeholder(location: CatalogLocation) -> str:
+    """``location`` as the user would write it with its password: postgresql://USER:PASSWORD@HOST/DB."""
+    assert location.url is not None
+    shown = location.url.set(drivername="postgresql", username=location.url.username or "USER")
+    return shown.set(password="PASSWORD").render_as_string(hide_password=False)
 
 
 def catalog_location(
@@ -66,7 +75,7 @@ def catalog_location(
     if location.url is None:
         where = "The catalog_url setting" if from_setting else "A catalog URL"
         raise CatalogUrlError(
-            f"{where} names the file {location.path}: a catalog URL is a PostgreSQL server "
+            f"{where} names the file {mask_in(str(location.path))}: a catalog URL is a PostgreSQL server "
             "(postgresql://user@host:5432/atelier); the SQLite catalog is the data folder's own, chosen "
             "with --data-dir"
         )

@@ -2,7 +2,8 @@
 
 The location is given as a URL: ``--catalog``, else ``ATELIER_CATALOG_URL``, else the data dir's
 ``catalog.sqlite3``. A PostgreSQL URL is ``postgresql://user@host:port/database`` (``postgresql+psycopg``
-is accepted and meant: psycopg 3 is the driver).
+is accepted and meant: psycopg 3 is the driver; so is libpq's short ``postgres://``, and its
+``?password=`` query form, whose password is treated like one written as ``user:password@``).
 
 The password never travels with the location once the user has given it: :func:`split_password` takes it
 out of a URL so the caller can keep it with the other secrets (``app.secrets.TokenStore`` under
@@ -48,8 +49,18 @@ class CatalogLocation:
         return str(self.path) if self.url is None else masked(self.url)
 
 
+_SERVER_SCHEMES = ("postgresql", "postgres")  # libpq takes both; postgres:// is its short form
+_SCHEME_WITHOUT_SLASHES = re.compile(r"^\s*(postgres(?:ql)?(?:\+\w+)?):(?!//)", re.IGNORECASE)
+EXAMPLE = "postgresql://user:password@host:5432/atelier"
+
+
 def parse(text: str) -> CatalogLocation:
-    """``text`` as a catalog location: a path, ``sqlite:///path`` or a PostgreSQL URL."""
+    """``text`` as a catalog location: a path, ``sqlite:///path`` or a PostgreSQL URL.
+
+    Raises :class:`CatalogUrlError` (one line, password masked) for a URL that cannot be read: a port that
+    is not a number, an unclosed ``[`` IPv6 host, ``postgresql:/`` with one slash."""
+    if _SCHEME_WITHOUT_SLASHES.match(text):
+        raise CatalogUrlError(f"The catalog URL {mask_in(text)} is not a URL: write {EXAMPLE}")
     if "://" not in text:
         return CatalogLocation(Path(text).expanduser(), None)
     try:
@@ -57,43 +68,68 @@ def parse(text: str) -> CatalogLocation:
     except ArgumentError as error:
         raise CatalogUrlError(
             f"The catalog URL {mask_in(text)} is not a URL: {mask_in(str(error))}"
-        ) from error
+        ) from None
+    except ValueError:  # make_url's int(port): "notaport", "x5", or the ":1" of an unclosed "[::1"
+        raise CatalogUrlError(
+            f"The catalog URL {mask_in(text)} has no readable host and port: the port is a number and an "
+            f"IPv6 host is written in brackets, [::1]:5432 ({EXAMPLE})"
+        ) from None
     backend = url.get_backend_name()
     if backend == "sqlite":
         if not url.database:
             raise CatalogUrlError("An SQLite catalog URL needs a file: sqlite:////path/to/catalog.sqlite3")
         return CatalogLocation(Path(url.database).expanduser(), None)
-    if backend != "postgresql":
+    if backend not in _SERVER_SCHEMES:
         raise CatalogUrlError(
             f"Atelier keeps its catalog in SQLite or PostgreSQL, not {backend}: "
             "use postgresql://user@host:port/database"
         )
+    url = _query_password_moved(url.set(drivername=POSTGRESQL_DRIVER))
     if not url.host or not url.database:
         raise CatalogUrlError(
             f"The catalog URL {masked(url)} needs a host and a database name: postgresql://user@host:5432/atelier"
         )
-    return CatalogLocation(None, url.set(drivername=POSTGRESQL_DRIVER))
+    return CatalogLocation(None, url)
+
+
+def _query_password_moved(url: URL) -> URL:
+    """``url`` with libpq's ``?password=`` form moved into the URL's password, so it is kept with the
+    secrets and masked like one written as ``user:password@``."""
+    if "password" not in url.query:
+        return url
+    given = url.query["password"]
+    password = given if isinstance(given, str) else given[-1]
+    url = url.difference_update_query(["password"])
+    return url if url.password is not None else url.set(password=password)
 
 
 def masked(url: URL | str) -> str:
-    """The URL as it may be shown: the password, if any, as ``***``."""
+    """The URL as it may be shown, as the user writes it (``postgresql://``, not the driver's
+    ``postgresql+psycopg://``), with the password, if any, as ``***``."""
     if isinstance(url, str):
         return mask_in(url)
-    return url.render_as_string(hide_password=True)
+    if url.drivername == POSTGRESQL_DRIVER:
+        url = url.set(drivername="postgresql")
+    return mask_in(url.render_as_string(hide_password=True))
 
 
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
-_PASSWORD_IN_DSN = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+# a malformed URL (postgresql:/anna:secret@host): whatever follows a name and ":" up to the last "@"
+_PASSWORD_BEFORE_AT = re.compile(r"((?:^|[\s/'\"(])[^\s:/@'\"]+:)(?!/)(\S*)(@)")
+_PASSWORD_IN_QUERY = re.compile(r"([?&]password=)([^&\s#'\"]*)", re.IGNORECASE)
+_PASSWORD_IN_DSN = re.compile(r"((?<![?&\w])password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
 def mask_in(text: str, *secrets: str | None) -> str:
-    """``text`` with every password hidden: in URLs, in ``password=...`` DSN pairs and any of ``secrets``."""
-    text = _PASSWORD_IN_URL.sub(rf"\g<1>{MASK}\g<3>", text)
-    text = _PASSWORD_IN_DSN.sub(rf"\g<1>{MASK}", text)
+    """``text`` with every password hidden: in URLs (``user:password@``, also in a malformed URL, and
+    ``?password=``), in ``password=...`` DSN pairs and any of ``secrets``."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)
-    return text
+    text = _PASSWORD_IN_URL.sub(rf"\g<1>{MASK}\g<3>", text)
+    text = _PASSWORD_BEFORE_AT.sub(rf"\g<1>{MASK}\g<3>", text)
+    text = _PASSWORD_IN_QUERY.sub(rf"\g<1>{MASK}", text)
+    return _PASSWORD_IN_DSN.sub(rf"\g<1>{MASK}", text)
 
 
 def secret_key(url: URL) -> str:

@@ -23,7 +23,7 @@ def test_a_path_or_sqlite_url_is_a_file_and_postgresql_uses_psycopg() -> None:
     location = parse("postgresql://anna:s3cr%40t@nas:5433/atelier")
     assert location.url is not None
     assert location.url.drivername == "postgresql+psycopg"
-    assert str(location) == "postgresql+psycopg://anna:***@nas:5433/atelier"
+    assert str(location) == "postgresql://anna:***@nas:5433/atelier"  # as the user writes it
 
 
 def test_the_password_is_split_off_stored_by_server_and_put_back() -> None:
@@ -44,6 +44,10 @@ def test_the_password_is_split_off_stored_by_server_and_put_back() -> None:
         "connection to postgresql://anna:hunter2@nas/db failed",
         "dsn: host=nas user=anna password=hunter2 dbname=db",
         "dsn: password='hunter2' host=nas",
+        "postgresql:/anna:hunter2@nas",
+        "postgresql:anna:hunter2@nas/db",
+        "postgresql://anna@nas/db?password=hunter2&sslmode=disable",
+        "postgresql://anna:hunt@er2@nas/db",
     ],
 )
 def test_passwords_are_masked_in_driver_messages(text: str) -> None:
