@@ -32,4 +32,9 @@ def hub_up(_answering_hub: FakeServer, monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("HF_ENDPOINT", _answering_hub.base_url)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import: a test module that imported it while offline
+    # (test_render_cli's fixture) leaves the constant True for every later test of this process.
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     return _answering_hub.base_url
