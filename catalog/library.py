@@ -422,6 +422,17 @@ class Library:
         with self._db.session_scope() as session:
             return scan_writes.unhashed(session, limit)
 
+    def still_unhashed(self, asset_ids: Sequence[int]) -> set[int]:
+        """Those of ``asset_ids`` still to hash now: another machine sharing the catalog (or another
+        process) may have hashed some since :meth:`unhashed` listed them."""
+        if not asset_ids:
+            return set()
+        stmt = select(ASSETS.c.id).where(
+            ASSETS.c.id.in_(list(asset_ids)), ASSETS.c.sha256.is_(None), ASSETS.c.status == "ok"
+        )
+        with self._db.session_scope() as session:
+            return set(session.scalars(stmt))
+
     def set_hashes(self, asset_id: int, hashes: FileHashes) -> int:
         """Store a file's hashes; returns the id that holds them afterwards.
 

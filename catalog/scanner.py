@@ -68,6 +68,10 @@ CHUNKSIZE = 32
 # chunks on top (``Scanner.in_flight``), so the workers stay busy while this process writes a batch.
 IN_FLIGHT_PER_WORKER = 4
 MAX_PROBLEMS_LISTED = 50
+# A scan that finds most of a root's files gone marks none missing (see _looks_unreachable): more than
+# this share of the files it listed present, and more than this many files.
+UNREACHABLE_SHARE = 0.5
+UNREACHABLE_MIN = 20
 _COUNTS = (
     "roots",
     "seen",
@@ -288,7 +292,12 @@ class Scanner:
         if walk.devices:
             self.library.set_devices(walk.devices)
         gone = [entry.id for entry in walk.vanished.values()]
-        if gone:
+        absent = _looks_unreachable(root_path, len(gone), index)
+        if absent:
+            # An unmounted share (its mount point is an empty folder) or a folder mapped to the wrong place
+            # must not turn the library into "missing" for every machine sharing it: leave it as it was.
+            summary.problems.append(f"{root_path}: {absent}; nothing was marked missing.{_map_hint(root)}")
+        elif gone:
             self.library.mark_missing(gone)
             summary.missing += len(gone)
 
@@ -756,6 +765,37 @@ def _unchanged(known: IndexedFile, item: FoundFile) -> bool:
     return (known.size, known.mtime_ns) == (item.size, item.mtime_ns) and _same_inode(
         known, item.inode, item.device
     )
+
+
+def _looks_unreachable(root_path: Path, gone: int, index: dict[str, IndexedFile]) -> str:
+    """Why the ``gone`` files of a root should not be marked missing (empty: they should).
+
+    A folder whose drive or share is not mounted is an empty folder (its mount point); a folder mapped to
+    the wrong place holds other files. Either way most of what the catalog lists is "gone", which a
+    person deleting models never does by accident. So none is marked missing when the folder is empty,
+    or when more than :data:`UNREACHABLE_SHARE` of the files listed present and more than
+    :data:`UNREACHABLE_MIN` of them are gone. Deleting a few files (or a whole small folder of them) is
+    still seen as such.
+    """
+    if not gone:
+        return ""
+    listed = sum(entry.status is not FileStatus.MISSING for entry in index.values())
+    try:
+        with os.scandir(root_path) as entries:
+            empty = next(entries, None) is None
+    except OSError:
+        empty = False
+    if empty:
+        return (
+            f"the folder is empty but the catalog lists {listed} file{'s' if listed != 1 else ''} in it "
+            "(is the drive or share mounted?)"
+        )
+    if gone > UNREACHABLE_MIN and gone > UNREACHABLE_SHARE * listed:
+        return (
+            f"{gone} of the {listed} files the catalog lists in it are not there (is the drive or share "
+            "mounted, and mapped to the right folder?)"
+        )
+    return ""
 
 
 def _map_hint(root: RootRecord) -> str:

@@ -13,6 +13,7 @@ Rules, each checked before anything is written (one unit of work, one transactio
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from typing import Any
@@ -24,6 +25,7 @@ from catalog import queries
 from catalog.db import driver_connection, utc_now
 from catalog.dialect_insert import insert_for
 from catalog.errors import ConflictError, InvalidValueError, NotFoundError
+from catalog.known_folder import recognise
 from catalog.machine_paths import Machine
 from catalog.orm import MachineRow, Root, RootPath
 from catalog.places import is_under
@@ -113,6 +115,8 @@ def add_root(
     layout, and its name when ``name`` is given. Returns its id."""
     wanted = clean_name(name) if name is not None else None
     root_id = session.scalar(select(Root.id).where(Root.path == path))
+    if root_id is None and machine is not None:
+        _refuse_known_folder(session, path, machine)
     if root_id is None:
         if wanted is not None:
             _require_free(session, wanted, None)
@@ -136,15 +140,34 @@ def add_root(
     return root_id
 
 
+def _refuse_known_folder(session: Session, path: str, machine: Machine) -> None:
+    """Refuse to add, as a new folder, a shared folder this machine reaches at a path of its own (see
+    :mod:`catalog.known_folder`): its files would be cataloged and hashed a second time."""
+    known = recognise(driver_connection(session), path, machine.id)
+    if known is not None:
+        raise ConflictError(
+            f"{path} is the shared library folder {known.name!r} ({known.evidence}): map it on this "
+            f"machine instead: atelier roots map {quoted(known.name)} {quoted(path)}"
+        )
+
+
+def quoted(word: str) -> str:
+    """A folder's name or path as typed in a shell command (in double quotes when it needs them)."""
+    return word if re.fullmatch(r"[\w./:@+-]+", word) else f'"{word}"'
+
+
 def map_root(session: Session, name: str, path: str, machine: Machine) -> int:
     """Record that ``machine`` reaches the folder called ``name`` at ``path`` (an existing folder there,
     checked by the caller). Returns the folder's id."""
     root_id = root_named(session, name)
+    real = os.path.realpath(path)  # a link into another folder is that folder
     for other in queries.root_records(driver_connection(session)):
         if other.id == root_id:
             continue
-        if is_under(path, other.path) or is_under(other.path, path):
-            where = "is inside" if is_under(path, other.path) else "holds"
+        other_real = os.path.realpath(other.path)
+        inside = is_under(path, other.path) or is_under(real, other_real)
+        if inside or is_under(other.path, path) or is_under(other_real, real):
+            where = "is inside" if inside else "holds"
             raise ConflictError(
                 f"{path} {where} the library folder {other.name!r} ({other.path}) on this machine: "
                 "map each shared folder to its own place."
