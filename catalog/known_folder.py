@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from catalog.errors import ConflictError
 from catalog.machine_paths import PathMap
 from catalog.path_text import from_stored, to_stored
 
@@ -33,6 +34,11 @@ SHARE = 0.8
 
 class _Reads(Protocol):
     def execute(self, sql: str, parameters: dict[str, Any] = ..., /) -> Any: ...
+
+
+class KnownSharedFolderError(ConflictError, ValueError):
+    """A folder given to add is a shared folder the library already has: it is to be mapped, not added.
+    Also a ``ValueError`` (a wrong folder given), as the window's "add folder" refuses the others."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from catalog import queries
 from catalog.db import driver_connection, utc_now
 from catalog.dialect_insert import insert_for
 from catalog.errors import ConflictError, InvalidValueError, NotFoundError
-from catalog.known_folder import recognise
+from catalog.known_folder import KnownSharedFolderError, recognise
 from catalog.machine_paths import Machine
 from catalog.orm import MachineRow, Root, RootPath
 from catalog.places import is_under
@@ -145,7 +145,7 @@ def _refuse_known_folder(session: Session, path: str, machine: Machine) -> None:
     :mod:`catalog.known_folder`): its files would be cataloged and hashed a second time."""
     known = recognise(driver_connection(session), path, machine.id)
     if known is not None:
-        raise ConflictError(
+        raise KnownSharedFolderError(
             f"{path} is the shared library folder {known.name!r} ({known.evidence}): map it on this "
             f"machine instead: atelier roots map {quoted(known.name)} {quoted(path)}"
         )
