@@ -5,8 +5,9 @@ A rescan of an unchanged library must cost one directory walk and one catalog qu
 identified and written in batches, each batch one transaction, so an interrupted scan leaves the catalog
 consistent and the next scan simply continues. A file that vanished is marked missing (its user data is
 kept), unless the root's folder is empty or most of its files are gone: an unmounted drive or share, or a
-shared folder mapped to the wrong place, marks nothing missing (``_looks_unreachable``); one that reappears elsewhere with the same (size, inode) is a move and keeps its row. Moves the
-stat cannot see (copies, moves across disks) are recognised later by hash, in ``Library.set_hashes``.
+shared folder mapped to the wrong place, marks nothing missing (``_looks_unreachable``). A file that
+reappears elsewhere with the same (size, inode) is a move and keeps its row. Moves the stat cannot see
+(copies, moves across disks) are recognised later by hash, in ``Library.set_hashes``.
 
 Diffusers folders are the exception to "never opened": they are identified from a few small JSON
 configs, which costs about what the walk already spent summing their sizes, so every scan identifies
