@@ -13,6 +13,10 @@ device and inode mean nothing across machines), but the catalog holds enough to 
   A copy made without keeping times never matches; one kept with ``cp -a`` / ``rsync -a`` does, and is
   the same library for every purpose the catalog has (same files, same hashes).
 
+A folder that holds the shared one (the parent of a mount) or lies inside it is recognised by its first
+model files: a cataloged file of the same size and time at the same place below the shared folder says
+where that folder is here, and the files there are then checked as above.
+
 Only folders another machine added and this one never placed are candidates: a machine's own folders
 (and every folder of a one-machine library) are never compared, so a backup copy beside one's library is
 still a folder of its own.
@@ -20,6 +24,9 @@ still a folder of its own.
 
 from __future__ import annotations
 
+import os
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +37,9 @@ from catalog.path_text import from_stored, to_stored
 
 SAMPLE = 50
 SHARE = 0.8
+PROBES = 20
+PROBE_FOLDERS = 2000
+MODEL_SUFFIXES = frozenset((".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft"))
 
 
 class _Reads(Protocol):
@@ -48,6 +58,7 @@ class KnownFolder:
     root_id: int
     name: str
     evidence: str  # "studio-a reaches it at this path" / "48 of 50 of its files are here"
+    folder: str  # where this machine reaches it: the folder given, or one inside or around it
 
 
 _UNPLACED = (
@@ -69,24 +80,87 @@ _SAMPLE_ROWS = (
 
 def recognise(connection: _Reads, path: str, machine_id: str) -> KnownFolder | None:
     """The shared folder that ``path`` (this machine's absolute path, not yet a library folder) already
-    is, or None. Raw stored text is compared: call outside the machine's path translation."""
+    is, holds or lies in, or None. Raw stored text is compared: call outside the machine's path
+    translation."""
     stored = to_stored(path)
-    candidates = connection.execute(_UNPLACED, {"machine": machine_id}).fetchall()
-    for root_id, name, _canonical in candidates:
+    candidates = {
+        int(root_id): (str(name), from_stored(str(canonical)))
+        for root_id, name, canonical in connection.execute(_UNPLACED, {"machine": machine_id}).fetchall()
+    }
+    if not candidates:
+        return None
+    for root_id, (name, _canonical) in candidates.items():
         for other_path, machine_name in connection.execute(_OTHERS_PATHS, {"root": root_id}).fetchall():
             if other_path == stored:
-                return KnownFolder(int(root_id), str(name), f"{machine_name} reaches it at this same path")
-    for root_id, name, canonical in candidates:
-        rows = connection.execute(_SAMPLE_ROWS, {"root": root_id}).fetchall()
-        if not rows:
-            continue
-        here = PathMap.of([(from_stored(str(canonical)), path)])
-        present = sum(_same_file(here.to_local(from_stored(str(p))), size, mtime) for p, size, mtime in rows)
-        if present >= SHARE * len(rows):
-            return KnownFolder(
-                int(root_id), str(name), f"{present} of {len(rows)} of its files are here, same size and time"
-            )
+                return KnownFolder(root_id, name, f"{machine_name} reaches it at this same path", path)
+    for root_id, (name, canonical) in candidates.items():
+        evidence = _files_there(connection, root_id, canonical, path)
+        if evidence:
+            return KnownFolder(root_id, name, evidence, path)
+    # The folder may hold the shared one (a parent of the mount) or lie inside it (one of its subfolders):
+    # where the first model files found below it are cataloged tells where the shared folder would be.
+    for (root_id, folder), _count in _placed_by_files(connection, candidates, path).most_common(2):
+        name, canonical = candidates[root_id]
+        evidence = _files_there(connection, root_id, canonical, folder)
+        if evidence:
+            return KnownFolder(root_id, name, evidence, folder)
     return None
+
+
+def _files_there(connection: _Reads, root_id: int, canonical: str, folder: str) -> str:
+    """Why the shared folder ``root_id`` is at ``folder`` on this machine (empty: it is not)."""
+    rows = connection.execute(_SAMPLE_ROWS, {"root": root_id}).fetchall()
+    if not rows:
+        return ""
+    here = PathMap.of([(canonical, folder)])
+    present = sum(_same_file(here.to_local(from_stored(str(p))), size, mtime) for p, size, mtime in rows)
+    if present < SHARE * len(rows):
+        return ""
+    return f"{present} of {len(rows)} of its files are here, same size and time"
+
+
+def _placed_by_files(
+    connection: _Reads, candidates: dict[int, tuple[str, str]], path: str
+) -> Counter[tuple[int, str]]:
+    """For the first :data:`PROBES` model files below ``path``: the (shared folder, folder on this
+    machine) that a cataloged file of the same size and time, at the same place below it, implies."""
+    ids = ", ".join(str(root_id) for root_id in candidates)
+    sql = (
+        f"SELECT root_id, path FROM assets WHERE size = :size AND mtime_ns = :mtime_ns AND root_id IN ({ids})"
+    )
+    places: Counter[tuple[int, str]] = Counter()
+    for local, size, mtime_ns in _model_files(path):
+        local_parts = Path(local).parts
+        for root_id, row_path in connection.execute(sql, {"size": size, "mtime_ns": mtime_ns}).fetchall():
+            canonical = candidates[int(root_id)][1]
+            rest = from_stored(str(row_path))[len(canonical) :]
+            below = [part for part in re.split(r"[\\/]", rest) if part]
+            if below and len(below) < len(local_parts) and list(local_parts[-len(below) :]) == below:
+                places[(int(root_id), str(Path(*local_parts[: -len(below)])))] += 1
+    return places
+
+
+def _model_files(path: str) -> list[tuple[str, int, int]]:
+    """Up to :data:`PROBES` model files below ``path`` (path, size, mtime_ns), looking into at most
+    :data:`PROBE_FOLDERS` folders (a parent of a large tree is not walked whole)."""
+    found: list[tuple[str, int, int]] = []
+    folders = 0
+    for folder, subfolders, files in os.walk(path):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        folders += 1
+        for name in sorted(files):
+            if Path(name).suffix.lower() not in MODEL_SUFFIXES:
+                continue
+            try:
+                found_stat = (Path(folder) / name).stat()
+            except OSError:
+                continue
+            found.append((str(Path(folder) / name), found_stat.st_size, found_stat.st_mtime_ns))
+            if len(found) >= PROBES:
+                return found
+        if folders >= PROBE_FOLDERS:
+            break
+    return found
 
 
 def _same_file(path: str, size: int, mtime_ns: int) -> bool:

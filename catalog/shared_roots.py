@@ -144,11 +144,14 @@ def _refuse_known_folder(session: Session, path: str, machine: Machine) -> None:
     """Refuse to add, as a new folder, a shared folder this machine reaches at a path of its own (see
     :mod:`catalog.known_folder`): its files would be cataloged and hashed a second time."""
     known = recognise(driver_connection(session), path, machine.id)
-    if known is not None:
-        raise KnownSharedFolderError(
-            f"{path} is the shared library folder {known.name!r} ({known.evidence}): map it on this "
-            f"machine instead: atelier roots map {quoted(known.name)} {quoted(path)}"
-        )
+    if known is None:
+        return
+    relation = "is" if known.folder == path else "holds" if is_under(known.folder, path) else "is inside"
+    where = "" if known.folder == path else f", here at {known.folder}"
+    raise KnownSharedFolderError(
+        f"{path} {relation} the shared library folder {known.name!r}{where} ({known.evidence}): map it on "
+        f"this machine instead: atelier roots map {quoted(known.name)} {quoted(known.folder)}"
+    )
 
 
 def quoted(word: str) -> str:

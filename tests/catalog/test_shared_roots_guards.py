@@ -122,6 +122,29 @@ def test_the_path_another_machine_recorded_for_the_folder_is_recognised(
     assert [root.name for root in c.roots()] == ["NAS models"]
 
 
+def test_a_folder_holding_the_shared_one_or_inside_it_is_refused_and_names_the_shared_folder(
+    scanned_on_a: Library, open_as: Opener, store: Path, tmp_path: Path
+) -> None:
+    mount = _share(store, tmp_path / "mnt" / "B" / "share" / "sd")
+    (tmp_path / "mnt" / "B" / "notes").mkdir()
+    b = open_as(B)
+
+    with pytest.raises(ConflictError) as holds:
+        b.add_root(mount.parent)
+    with pytest.raises(ConflictError) as inside:
+        b.add_root(mount / "Lora")
+
+    evidence = f"({COUNT} of {COUNT} of its files are here, same size and time)"
+    assert str(holds.value) == (
+        f"{mount.parent} holds the shared library folder 'NAS models', here at {mount} {evidence}: map it "
+        f'on this machine instead: atelier roots map "NAS models" {mount}'
+    )
+    assert str(inside.value).startswith(
+        f"{mount / 'Lora'} is inside the shared library folder 'NAS models', here at {mount} {evidence}"
+    )
+    assert [root.name for root in b.roots()] == ["NAS models"]
+
+
 def test_other_files_and_this_machines_own_copies_are_folders_of_their_own(
     scanned_on_a: Library, open_as: Opener, store: Path, tmp_path: Path
 ) -> None:
