@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.app.main_process import MAIN, ROOT, main_env, run_main
+from tests.app.in_process import run_in_process as run_main
+from tests.app.main_process import MAIN, ROOT, main_env
 from tests.app.organize.template_library import linked_lora, write_embedding
 
 TEMPLATE = "{kind}/{architecture}/{creator}"
