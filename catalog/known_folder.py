@@ -8,7 +8,7 @@ device and inode mean nothing across machines), but the catalog holds enough to 
 
 * **the path another machine recorded for it**: two machines mounting the share at one path;
 * **its files**: the folder holds, at the same place relative to it, the files the catalog lists for the
-  shared folder with the same size and the same modification time to the nanosecond. Up to
+  shared folder with the same size and the same modification time (within :data:`TIME_SLACK_NS`). Up to
   :data:`SAMPLE` of the folder's present rows are looked at; :data:`SHARE` of them or more must be there.
   A copy made without keeping times never matches; one kept with ``cp -a`` / ``rsync -a`` does, and is
   the same library for every purpose the catalog has (same files, same hashes).
@@ -38,6 +38,9 @@ from catalog.path_text import from_stored, to_stored
 SAMPLE = 50
 SHARE = 0.8
 PROBES = 20
+# Times agree within two seconds: a share's file system may keep them coarser than the machine that
+# cataloged the files saw them (FAT keeps 2 s, SMB 100 ns).
+TIME_SLACK_NS = 2_000_000_000
 PROBE_FOLDERS = 2000
 MODEL_SUFFIXES = frozenset((".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft"))
 
@@ -126,12 +129,15 @@ def _placed_by_files(
     machine) that a cataloged file of the same size and time, at the same place below it, implies."""
     ids = ", ".join(str(root_id) for root_id in candidates)
     sql = (
-        f"SELECT root_id, path FROM assets WHERE size = :size AND mtime_ns = :mtime_ns AND root_id IN ({ids})"
+        "SELECT root_id, path FROM assets WHERE size = :size AND mtime_ns BETWEEN :low AND :high"
+        f" AND root_id IN ({ids})"
     )
     places: Counter[tuple[int, str]] = Counter()
     for local, size, mtime_ns in _model_files(path):
         local_parts = Path(local).parts
-        for root_id, row_path in connection.execute(sql, {"size": size, "mtime_ns": mtime_ns}).fetchall():
+        for root_id, row_path in connection.execute(
+            sql, {"size": size, "low": mtime_ns - TIME_SLACK_NS, "high": mtime_ns + TIME_SLACK_NS}
+        ).fetchall():
             canonical = candidates[int(root_id)][1]
             rest = from_stored(str(row_path))[len(canonical) :]
             below = [part for part in re.split(r"[\\/]", rest) if part]
@@ -168,4 +174,4 @@ def _same_file(path: str, size: int, mtime_ns: int) -> bool:
         found = Path(path).stat()
     except (OSError, ValueError):
         return False
-    return found.st_size == size and found.st_mtime_ns == mtime_ns
+    return found.st_size == size and abs(found.st_mtime_ns - mtime_ns) <= TIME_SLACK_NS

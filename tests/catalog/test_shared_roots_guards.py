@@ -9,6 +9,7 @@ same files with the same times (what a bind mount or a NAS share shows), made wi
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -150,7 +151,8 @@ def test_other_files_and_this_machines_own_copies_are_folders_of_their_own(
 ) -> None:
     retimed = _share(store, tmp_path / "copy-without-times")
     for path in retimed.rglob("*.safetensors"):
-        path.touch()  # a plain copy: new modification times
+        an_hour_later = path.stat().st_mtime_ns + 3600 * 10**9
+        os.utime(path, ns=(an_hour_later, an_hour_later))  # a plain copy, made later: other times
     backup = _share(store, tmp_path / "backup")  # A's own backup, times kept
     b = open_as(B)
 
