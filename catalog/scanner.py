@@ -74,6 +74,9 @@ MAX_PROBLEMS_LISTED = 50
 # this share of the files it listed present, and more than this many files.
 UNREACHABLE_SHARE = 0.5
 UNREACHABLE_MIN = 20
+# ... or its folder is empty and it listed at least this many files there (a folder of one or two models
+# emptied by hand is a deletion: a Downloads folder whose only model was deleted).
+UNREACHABLE_EMPTY_MIN = 5
 _COUNTS = (
     "roots",
     "seen",
@@ -774,10 +777,10 @@ def _looks_unreachable(root_path: Path, gone: int, index: dict[str, IndexedFile]
 
     A folder whose drive or share is not mounted is an empty folder (its mount point); a folder mapped to
     the wrong place holds other files. Either way most of what the catalog lists is "gone", which a
-    person deleting models never does by accident. So none is marked missing when the folder is empty,
-    or when more than :data:`UNREACHABLE_SHARE` of the files listed present and more than
-    :data:`UNREACHABLE_MIN` of them are gone. Deleting a few files (or a whole small folder of them) is
-    still seen as such.
+    person deleting models never does by accident. So none is marked missing when the folder is empty
+    while the catalog listed :data:`UNREACHABLE_EMPTY_MIN` files or more in it, or when more than
+    :data:`UNREACHABLE_SHARE` of the files listed present and more than :data:`UNREACHABLE_MIN` of them
+    are gone. Deleting a few files (or emptying a folder of one or two) is still seen as such.
     """
     if not gone:
         return ""
@@ -787,7 +790,7 @@ def _looks_unreachable(root_path: Path, gone: int, index: dict[str, IndexedFile]
             empty = next(entries, None) is None
     except OSError:
         empty = False
-    if empty:
+    if empty and listed >= UNREACHABLE_EMPTY_MIN:
         return (
             f"the folder is empty but the catalog lists {listed} file{'s' if listed != 1 else ''} in it "
             "(is the drive or share mounted?)"

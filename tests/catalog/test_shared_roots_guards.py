@@ -257,3 +257,18 @@ def test_a_file_another_machine_hashed_meanwhile_is_not_hashed_again(
     assert a.unhashed() == []
     assert b.unhashed() == []
     assert len(a.search_rows(AssetQuery())) == COUNT
+
+
+def test_a_small_folder_emptied_by_hand_is_a_deletion(open_as: Opener, tmp_path: Path) -> None:
+    downloads = tmp_path / "Downloads"
+    for number in range(2):
+        write_safetensors(downloads / f"d{number}.safetensors", {"w": ("F16", (4, 4))}, seed=700 + number)
+    a = open_as(A)
+    a.add_root(downloads)
+    Scanner(a, workers=1).scan()
+    for path in downloads.iterdir():
+        path.unlink()
+
+    summary = Scanner(a, workers=1).scan()
+
+    assert (summary.missing, summary.problems) == (2, [])
