@@ -1,4 +1,5 @@
-"""``move``, ``rename``, ``delete``, ``undo`` and ``history`` through ``main.py``, as a user runs them:
+"""``move``, ``rename``, ``delete``, ``undo`` and ``history`` through the CLI's entry point (in this process;
+the terminal prompt through ``main.py``), as a user runs them:
 the catalog follows (``show``), conflicts are listed and nothing is overwritten, deletes need a yes and
 land in the (test's own) trash, undo brings the user's data back, errors are one line."""
 
@@ -13,7 +14,7 @@ import pytest
 
 from catalog.library import Library
 from catalog.records import UserDataChanges
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.app.organize.ops_library import digest, linked_lora
 from tests.app.organize.test_engine_moves import read_only
 
