@@ -20,10 +20,13 @@ import shutil
 import socket
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 BPE_FILE_NAME = "bpe_simple_vocab_16e6.txt.gz"
 BPE_SHA256 = "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a"
@@ -205,6 +208,7 @@ def ensure_tokenizers(config_root: Path, cache_dir: Path) -> Path:
     return target
 
 
+DEFAULT_ENDPOINT = "https://huggingface.co"
 FETCH_NOTICE = "Fetching the tokenizer"  # how the one-line notice before a fetch starts
 CONNECT_TIMEOUT_S = 4.0  # one short try at the Hub before fetching: no network fails at once
 
@@ -219,7 +223,8 @@ def hub_tokenizer_dir(repo: str, subfolder: str, *, notify: Callable[[str], None
 
     ``HF_ENDPOINT`` is honoured (a mirror, or the tests' loopback Hub); ``notify`` hears a one-line
     message before anything is downloaded. Raises :class:`TokenizerUnavailableError` when the files are
-    not cached and cannot be fetched (no network, ``HF_HUB_OFFLINE``), with the repository named.
+    not cached and cannot be fetched (no network, ``HF_HUB_OFFLINE``, a mirror without the repository),
+    with the repository named.
     """
     from huggingface_hub import snapshot_download
 
@@ -243,6 +248,11 @@ def hub_tokenizer_dir(repo: str, subfolder: str, *, notify: Callable[[str], None
             f"the tokenizer {where} is not cached and could not be fetched ({unreachable}); "
             "connect to the network once, or set HF_ENDPOINT to a reachable mirror"
         )
+    absent = endpoint_lacks(repo, subfolder)
+    if absent is not None:  # a mirror without the repository: said as such, not as a Hub client error
+        raise TokenizerUnavailableError(
+            f"the tokenizer {where} is not cached and could not be fetched ({absent.reason}); {absent.advice}"
+        )
     try:
         root = snapshot_download(repo, allow_patterns=patterns, endpoint=endpoint, cache_dir=cache)
     except Exception as error:  # network errors come in many types; the user needs one line
@@ -264,8 +274,10 @@ _probes: dict[str, tuple[float, str]] = {}
 
 def fetch_refusal(missing: Sequence[str]) -> str | None:
     """Why tokenizers the Hub cache lacks (``repo/subfolder``) cannot be fetched now, in one line for a
-    render plan, said before anything loads: ``HF_HUB_OFFLINE`` is set, or the endpoint does not answer
-    one short connect. None when there is nothing to fetch or the endpoint answers.
+    render plan, said before anything loads: ``HF_HUB_OFFLINE`` is set, the endpoint does not answer
+    one short connect, or it answers but does not hold the repository (a mirror that lacks it; see
+    :func:`endpoint_lacks`), named with the endpoint. None when there is nothing to fetch or the
+    endpoint holds every tokenizer.
     """
     if not missing:
         return None
@@ -283,6 +295,9 @@ def fetch_refusal(missing: Sequence[str]) -> str | None:
         return (
             f"{what} ({unreachable}): connect to the network once, or set HF_ENDPOINT to a reachable mirror"
         )
+    absent = [found for where in missing if (found := endpoint_lacks(*split_tokenizer_name(where)))]
+    if absent:
+        return f"{what} ({'; '.join(a.reason for a in absent)}): {absent[0].advice}"
     return None
 
 
@@ -302,6 +317,121 @@ def _probe(endpoint: str) -> str | None:
     return result
 
 
+PROBE_FILE = "tokenizer_config.json"  # every tokenizer folder transformers reads holds it
+_PRESENT_TTL_S = 300.0  # a repository the endpoint holds is not asked about again this long
+_MAX_REDIRECTS = 5
+# A HEAD's answer: (status, the Hub's X-Error-Code, None), or (None, "", why) when none came.
+_Answer = tuple[int | None, str, str | None]
+_presence: dict[tuple[str, str, str], tuple[float, float, Absence | None]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Absence:
+    """Why an endpoint that answers cannot give a tokenizer: ``reason`` names the endpoint and the
+    repository (for the parentheses of a refusal), ``advice`` says what to do."""
+
+    reason: str
+    advice: str
+
+
+def split_tokenizer_name(where: str) -> tuple[str, str]:
+    """``('Qwen/Qwen-Image', 'tokenizer')`` for ``'Qwen/Qwen-Image/tokenizer'`` (a plan's name for it)."""
+    owner, name, subfolder = where.split("/", 2)
+    return f"{owner}/{name}", subfolder
+
+
+def endpoint_lacks(repo: str, subfolder: str) -> Absence | None:
+    """Why the Hub endpoint (``HF_ENDPOINT``, a mirror) cannot give ``repo``'s tokenizer, from one HEAD of
+    ``/{repo}/resolve/main/{subfolder}/tokenizer_config.json`` with a short timeout; None when it holds
+    it. A mirror that lacks the repository answers the plan before the render would fail on it.
+
+    Answers are remembered as the reachability probe's are: a present file for minutes, a refusal for
+    :data:`_PROBE_TTL_S` seconds (a board plans on every change), a transport failure only when it
+    made the check wait."""
+    endpoint = hub_endpoint()
+    key = (endpoint, repo, subfolder)
+    started = time.monotonic()
+    remembered = _presence.get(key)
+    if remembered is not None and started - remembered[0] < remembered[1]:
+        return remembered[2]
+    answer = _head(f"{endpoint}/{repo}/resolve/main/{subfolder}/{PROBE_FILE}")
+    status = answer[0]
+    absence = None if status is not None and status < 400 else _absence(endpoint, repo, subfolder, answer)
+    if absence is None:
+        _presence[key] = (started, _PRESENT_TTL_S, None)
+    elif status is not None or time.monotonic() - started >= _SLOW_PROBE_S:
+        _presence[key] = (started, _PROBE_TTL_S, absence)
+    else:
+        _presence.pop(key, None)
+    return absence
+
+
+def _absence(endpoint: str, repo: str, subfolder: str, answer: _Answer) -> Absence:
+    """The one-line reason and advice for a HEAD that did not find the tokenizer's file."""
+    status, code, failure = answer
+    mirror = bool(os.environ.get("HF_ENDPOINT")) and endpoint != DEFAULT_ENDPOINT
+    where = f"the mirror {endpoint}" if mirror else endpoint
+    elsewhere = (
+        f"set HF_ENDPOINT to a mirror that holds {repo}, or unset it to fetch from {DEFAULT_ENDPOINT}"
+        if mirror
+        else f"set HF_ENDPOINT to a mirror that holds {repo}"
+    )
+    if status is None:
+        return Absence(f"{where} did not answer for {repo}: {failure}", "try again, or " + elsewhere)
+    if code == "GatedRepo":
+        return Absence(
+            f"{repo} is gated on {where}", f"accept its terms on the Hub and set HF_TOKEN, or {elsewhere}"
+        )
+    if code == "EntryNotFound":
+        return Absence(f"{where} has no {subfolder}/{PROBE_FILE} in {repo}", elsewhere)
+    if code == "RevisionNotFound":
+        return Absence(f"{where} has no main revision of {repo}", elsewhere)
+    if status == 404 or code == "RepoNotFound":  # the Hub says 401 RepoNotFound for a missing repository
+        return Absence(f"{where} has no repository {repo}", elsewhere)
+    return Absence(f"{where} answers HTTP {status} for {repo}", "try again later, or " + elsewhere)
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    """Hands a redirect back instead of following it: urllib would follow a HEAD with a GET."""
+
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
+
+
+def _head(url: str) -> _Answer:
+    """(status, the Hub's X-Error-Code, None) for a HEAD of ``url``, or (None, '', why) when no answer
+    came. A redirect to the same host (a renamed repository, the Hub's resolve cache) is followed with
+    HEAD; one to another host (a CDN serving the file) means the file is there."""
+    from huggingface_hub.utils._headers import build_hf_headers
+
+    opener = urllib.request.build_opener(_KeepRedirects)
+    headers = build_hf_headers()  # the user agent and token the fetch itself would send
+    for _ in range(_MAX_REDIRECTS):
+        request = urllib.request.Request(url, method="HEAD", headers=headers)
+        try:
+            with opener.open(request, timeout=CONNECT_TIMEOUT_S) as answer:
+                return int(answer.status), "", None
+        except urllib.error.HTTPError as error:
+            status, location = error.code, error.headers.get("Location")
+            code = error.headers.get("X-Error-Code", "")
+            error.close()
+            if not 300 <= status < 400 or not location:
+                return status, code, None
+            target = urljoin(url, location)
+            if urlsplit(target).netloc != urlsplit(url).netloc:
+                return status, code, None
+            url = target
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "reason", error)
+            text = (
+                "timed out"
+                if isinstance(reason, TimeoutError)
+                else str(reason).strip() or type(error).__name__
+            )
+            return None, "", text
+    return None, "", f"more than {_MAX_REDIRECTS} redirects"
+
+
 def cached_hub_tokenizer_dir(repo: str, subfolder: str) -> Path | None:
     """The tokenizer's folder in the Hugging Face cache, or None when it was never fetched (no network)."""
     from huggingface_hub import snapshot_download
@@ -319,7 +449,7 @@ def cached_hub_tokenizer_dir(repo: str, subfolder: str) -> Path | None:
 
 def hub_endpoint() -> str:
     """Where a tokenizer is fetched from: ``HF_ENDPOINT`` (a mirror, the tests' loopback Hub) or the Hub."""
-    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
 def hub_offline() -> bool:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.app.download_sites import Sites, loopback_sites
 from tests.fakes.hub_api import HubHandler, HubState
+from tests.fakes.hub_tokenizers import list_family_tokenizers
 from tests.fakes.server import FakeServer, serve
 
 
@@ -21,14 +22,15 @@ def sites(tmp_path: Path) -> Iterator[Sites]:
 
 @pytest.fixture(scope="module")
 def _answering_hub() -> Iterator[FakeServer]:
-    with serve(HubHandler, HubState()) as server:
+    with serve(HubHandler, list_family_tokenizers(HubState())) as server:
         yield server
 
 
 @pytest.fixture
 def hub_up(_answering_hub: FakeServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """A loopback Hub that answers (HF_ENDPOINT) and an empty Hub cache: a transformer family's render
-    plan says its tokenizer will be fetched once, and is ready. Returns the Hub's address."""
+    """A loopback Hub that answers (HF_ENDPOINT) and holds the families' tokenizer repositories (listed,
+    not served), and an empty Hub cache: a transformer family's render plan says its tokenizer will be
+    fetched once, and is ready. Returns the Hub's address."""
     monkeypatch.setenv("HF_ENDPOINT", _answering_hub.base_url)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

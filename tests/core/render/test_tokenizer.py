@@ -197,11 +197,12 @@ def test_fetch_refusal_says_why_a_tokenizer_cannot_be_fetched_now(monkeypatch: p
     or an endpoint that refuses the connection is one line naming the tokenizer and what to do."""
     from core.render.tokenizer import fetch_refusal
     from tests.fakes.hub_api import HubHandler, HubState
+    from tests.fakes.hub_tokenizers import list_family_tokenizers
     from tests.fakes.server import serve
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     wanted = ("black-forest-labs/FLUX.1-schnell/tokenizer_2",)
-    with serve(HubHandler, HubState()) as hub:
+    with serve(HubHandler, list_family_tokenizers(HubState())) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
         assert fetch_refusal(()) is None
         assert fetch_refusal(wanted) is None
