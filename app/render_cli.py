@@ -9,7 +9,6 @@ with their hashes, so they can be fetched with ``atelier download``); nothing is
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shlex
 import shutil
@@ -19,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.context import AppContext
+from app.family_defaults import with_family_defaults as apply_family_defaults
 from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
 from core.jobs import Progress
-from core.render.families import family_of, family_preset
 from core.render.grid import GridAxisError, parse_axis
 from core.render.hires import DEFAULT_DENOISING, DEFAULT_UPSCALER, UPSCALERS, HiresFix
 from core.render.recipe import (
@@ -35,16 +34,12 @@ from core.render.recipe import (
     Sampler,
     split_sampler,
 )
-from core.render.samplers import FLOW_ARCHITECTURES
 from core.render.tokenizer import FETCH_NOTICE
 from core.sources.errors import RemoteError
 from core.taxonomy import AssetKind, describe_kind
 
 if TYPE_CHECKING:
     from core.render.memory import Placement
-
-# A flow-matching model's sampler when none is named (Forge's and ComfyUI's for Flux; the board's too).
-FLOW_DEFAULT_SAMPLER = Sampler.EULER
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -238,28 +233,16 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
 
 
 def with_family_defaults(plan: RenderPlan, args: argparse.Namespace) -> RenderPlan:
-    """``plan`` with the checkpoint family's defaults for what the user left unset, as Forge and the
-    board choose them: Euler (schedule Automatic: Simple) for a flow-matching model, whose samplers do
-    not include SD's Euler a; the family's CFG (``Family.default_cfg``: 1 for Flux.1, steered by its
-    distilled guidance, and for the distilled Z-Image Turbo). A family whose variants share one layout
-    (Z-Image Turbo and Base) takes the CFG and steps of the variant the checkpoint's base-model label
-    names, and the plan says which it assumed without one. A sampler the user named is kept, and
-    refused by name."""
-    recipe, architecture = plan.recipe, plan.architecture
-    if args.sampler is None and architecture in FLOW_ARCHITECTURES:
-        recipe = recipe.replace(sampler=FLOW_DEFAULT_SAMPLER.value)
-    family = family_of(architecture)
-    if args.cfg is None and family is not None and family.default_cfg is not None:
-        recipe = recipe.replace(cfg=family.default_cfg)
-    preset, note = family_preset(family, plan.base_model_label)
-    if preset is not None:
-        recipe = recipe.replace(
-            cfg=preset.cfg if args.cfg is None else recipe.cfg,
-            steps=preset.steps if args.steps is None else recipe.steps,
-        )
-    if args.cfg is not None and args.steps is not None:
-        note = None  # nothing was assumed
-    return dataclasses.replace(plan, recipe=recipe, defaults_note=note)
+    """``plan`` with the checkpoint's defaults (:func:`app.family_defaults.with_family_defaults`, the
+    board's rule too) for what the user left unset: Euler for a flow-matching model, the family's CFG,
+    and a Z-Image variant's CFG and steps by the checkpoint's base-model label, with the plan's note of
+    what was assumed. A sampler the user named is kept, and refused by name."""
+    return apply_family_defaults(
+        plan,
+        sampler_given=args.sampler is not None,
+        cfg_given=args.cfg is not None,
+        steps_given=args.steps is not None,
+    )
 
 
 def _fail(command: str, message: str, code: int) -> int:

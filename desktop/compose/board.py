@@ -93,6 +93,7 @@ class BoardItem:
     refusal: str | None = None
     encoder: str | None = None
     components: tuple[str, ...] | None = None
+    base_model_label: str | None = None  # Civitai's or the user's; picks a Z-Image variant's defaults
 
 
 def _components(metadata: object) -> tuple[str, ...] | None:
@@ -113,6 +114,7 @@ def item_from_record(record: AssetRecord) -> BoardItem:
         _refusal(ref.name, record.kind, record.status, record.status_reason),
         encoder_id(record.embedded_metadata),
         _components(dict(record.embedded_metadata)),
+        record.base_model_label,
     )
 
 
@@ -158,6 +160,7 @@ class ComposeBoard(QWidget):
         self._source_infotext = ""
         self._files: dict[str, BoardItem] = {}  # dropped files read during this drag, by path
         self._components: tuple[str, ...] | None = None  # what the checkpoint file carries
+        self._checkpoint_label: str | None = None  # its base-model label: the defaults of its variant
         self.checkpoint = AssetSlot("Checkpoint", "Drop a checkpoint here")
         self.vae = AssetSlot("VAE", _VAE_HINT, choosable=True)
         self.text_encoders = TextEncoderSlots()
@@ -311,6 +314,7 @@ class ComposeBoard(QWidget):
         match item.kind:
             case AssetKind.CHECKPOINT:
                 self._components = item.components
+                self._checkpoint_label = item.base_model_label
                 self.checkpoint.set_ref(ref, item.detail, arch)
                 text = f"Checkpoint: {name}"
             case AssetKind.VAE:
@@ -383,7 +387,8 @@ class ComposeBoard(QWidget):
         self.text_encoders.set_checkpoint(checkpoint if parts else None, encoders)
         vae = None if components is None or not parts else "vae" in components
         self.vae.set_hint(_VAE_HINT if vae is None else _VAE_BUNDLED if vae else _VAE_NEEDED)
-        self.parameters.set_family(checkpoint)
+        label = self._checkpoint_label if self.checkpoint.ref is not None else None
+        self.parameters.set_family(checkpoint, label)
 
     def mark_misfits(self) -> list[str]:
         """Shows the checkpoint family's parts, marks every row that does not fit its family; returns
@@ -436,11 +441,13 @@ class ComposeBoard(QWidget):
             refs.append(hypernetwork.ref)
         return tuple(refs)
 
-    def load_recipe(self, recipe: Recipe) -> None:
+    def load_recipe(self, recipe: Recipe, *, chosen: bool = True) -> None:
         """Replaces the board with ``recipe`` (from pasted infotext or a stored render).
 
         Embedding tokens are already in the recipe's texts, so they are not inserted again; LoRAs found
-        in the library get their trigger words back from the catalog.
+        in the library get their trigger words back from the catalog. ``chosen``: its CFG and steps are
+        the user's and stay when the checkpoint changes (False: the blank board, which follows the
+        checkpoint's defaults).
         """
         records = {
             r.id: r for r in self.library.get_many([ref.asset_id for ref in recipe.refs() if ref.asset_id])
@@ -461,6 +468,7 @@ class ComposeBoard(QWidget):
         self._components = (
             _components(dict(checkpoint_record.embedded_metadata)) if checkpoint_record is not None else None
         )
+        self._checkpoint_label = checkpoint_record.base_model_label if checkpoint_record is not None else None
         self.checkpoint.set_ref(recipe.checkpoint, detail(recipe.checkpoint), arch(recipe.checkpoint))
         self.vae.set_ref(recipe.vae, detail(recipe.vae), arch(recipe.vae))
         placed = []
@@ -485,11 +493,11 @@ class ComposeBoard(QWidget):
             self.message.emit(f"The board holds one hypernetwork; left out: {dropped}")
         self._extra = dict(recipe.extra)
         self._source_infotext = recipe.source_infotext  # written back byte for byte where unchanged
-        self.parameters.show_recipe(recipe)
+        self.parameters.show_recipe(recipe, chosen=chosen)
         self.changed.emit()
 
     def clear(self) -> None:
-        self.load_recipe(Recipe())
+        self.load_recipe(Recipe(), chosen=False)
 
 
 _VAE_HINT = "Drop a VAE here (optional; default: the checkpoint's own)"

@@ -440,6 +440,8 @@ class ComposeTab(QWidget):
         text, warnings = self._pasted_warnings
         if warnings and recipe.source_infotext == text:
             plan = dataclasses.replace(plan, warnings=tuple(dict.fromkeys((*warnings, *plan.warnings))))
+        # Which Z-Image variant's CFG and steps the form assumed (the "Defaults:" line render --plan prints).
+        plan = dataclasses.replace(plan, defaults_note=self.board.parameters.defaults_note)
         with_hashes = getattr(self.service, "with_hashes", None)
         shown = with_hashes(plan) if with_hashes is not None else plan
         self.plan_view.show_lines([*plan_lines(shown, paths=False), *_unlisted_problem(shown)])

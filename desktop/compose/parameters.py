@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.family_defaults import family_defaults
 from core.render.families import family_of
 from core.render.recipe import (
     MAX_BATCH,
@@ -58,12 +59,6 @@ MAX_CFG = 30.0
 GUIDANCE_UNSET = -0.1  # the spin box's lowest step: "the model's default" (Recipe.guidance None)
 FLOW_DEFAULT_SAMPLER = "Euler"  # what Forge and ComfyUI use for Flux; a pasted sampler is kept as written
 SHIFT_UNSET = 0.0  # Shift must be above 0: its lowest step means the model's own (Recipe.shift None)
-
-
-def _family_cfg(architecture: Architecture | None) -> float:
-    """The CFG scale a checkpoint's family renders with by default (A1111's 7 for SD)."""
-    family = family_of(architecture)
-    return family.default_cfg if family is not None and family.default_cfg is not None else Recipe().cfg
 
 
 class ParameterError(ValueError):
@@ -162,6 +157,11 @@ class ParametersForm(QWidget):
         self.shift.setSpecialValueText("model's own")
         self.shift.setToolTip("The flow-matching time shift (Forge's Shift); lowest = the model's own")
         self._family: Architecture | None = None
+        self._label: str | None = None  # the checkpoint's base-model label (picks a Z-Image variant)
+        self._defaults = family_defaults(None, None)
+        # CFG and steps the user chose (typed, or brought by pasted parameters): no default replaces them.
+        self._chosen: set[str] = set()
+        self._filling = False  # the form itself is setting values: they are not the user's
         self._flow = False
         self.hires = HiresForm()
         guard_wheel(
@@ -213,6 +213,8 @@ class ParametersForm(QWidget):
         for box in (self.steps, self.width_box, self.height_box, self.batch, self.clip_skip):
             box.valueChanged.connect(lambda _value: self.changed.emit())
         self.cfg.valueChanged.connect(lambda _value: self.changed.emit())
+        self.cfg.valueChanged.connect(lambda _value: self._mark_chosen("cfg"))
+        self.steps.valueChanged.connect(lambda _value: self._mark_chosen("steps"))
         self.guidance.valueChanged.connect(lambda _value: self.changed.emit())
         self.shift.valueChanged.connect(lambda _value: self.changed.emit())
         self.sampler.currentTextChanged.connect(lambda _text: self._offer_schedules())
@@ -221,27 +223,47 @@ class ParametersForm(QWidget):
             box.valueChanged.connect(
                 lambda _value: self.hires.set_first_pass(self.width_box.value(), self.height_box.value())
             )
-        self.show_recipe(Recipe())
+        self.show_recipe(Recipe(), chosen=False)
         self._show_family_rows()
 
     # -- the checkpoint's family --------------------------------------------------------------------
 
-    def set_family(self, architecture: Architecture | None) -> None:
-        """Shows the fields and sampler lists of ``architecture``'s family (None: no checkpoint)."""
-        if architecture == self._family:
+    def set_family(self, architecture: Architecture | None, base_model_label: str | None = None) -> None:
+        """Shows the fields and sampler lists of ``architecture``'s family (None: no checkpoint), and
+        puts the checkpoint's defaults (:func:`app.family_defaults.family_defaults`, the CLI's rule) in
+        the CFG and steps the user has not chosen: the family's CFG (1 for Flux.1, steered by its
+        distilled guidance), a Z-Image variant's CFG and steps by its base-model label (``ZImageBase``:
+        CFG 4, 28 steps; Turbo's 1 and 8 without one); an SD default left on the board would double a
+        distilled model's cost. A value the user typed or pasted stays."""
+        if (architecture, base_model_label) == (self._family, self._label):
             return
-        was_cfg = _family_cfg(self._family)
-        self._family = architecture
+        self._family, self._label = architecture, base_model_label
+        self._defaults = family_defaults(architecture, base_model_label)
         flow = architecture in FLOW_ARCHITECTURES
         if flow != self._flow:
             self._flow = flow
             self._offer_samplers()
-        # The family's own CFG (Family.default_cfg: 1 for Flux.1, steered by its distilled guidance, and
-        # for the distilled Z-Image Turbo); an SD default left on the board would double the steps' cost.
-        # A CFG the user chose stays.
-        if self.cfg.value() == was_cfg:
-            self.cfg.setValue(_family_cfg(architecture))
+        self._filling = True
+        try:
+            if "cfg" not in self._chosen:
+                self.cfg.setValue(self._defaults.cfg)
+            if "steps" not in self._chosen:
+                self.steps.setValue(self._defaults.steps)
+        finally:
+            self._filling = False
         self._show_family_rows()
+
+    @property
+    def defaults_note(self) -> str | None:
+        """The plan's line of which variant's defaults the board assumed, while CFG or steps are still
+        the assumed ones (None when the label said, or the user chose both)."""
+        return self._defaults.note_unless(
+            cfg_given="cfg" in self._chosen, steps_given="steps" in self._chosen
+        )
+
+    def _mark_chosen(self, field: str) -> None:
+        if not self._filling:
+            self._chosen.add(field)
 
     @property
     def flow(self) -> bool:
@@ -358,8 +380,18 @@ class ParametersForm(QWidget):
         value = round(self.shift.value(), 2)
         return None if value <= SHIFT_UNSET else value
 
-    def show_recipe(self, recipe: Recipe) -> None:
-        """Shows the recipe's texts and settings (its assets are the slots' business)."""
+    def show_recipe(self, recipe: Recipe, *, chosen: bool = True) -> None:
+        """Shows the recipe's texts and settings (its assets are the slots' business). ``chosen``: the
+        recipe is the user's (pasted parameters, a stored render), so its CFG and steps are kept when the
+        checkpoint changes; False for the blank board, whose values follow the checkpoint's defaults."""
+        self._filling = True
+        try:
+            self._show_recipe(recipe)
+        finally:
+            self._filling = False
+        self._chosen = {"cfg", "steps"} if chosen else set()
+
+    def _show_recipe(self, recipe: Recipe) -> None:
         self.prompt.setPlainText(recipe.prompt)
         self.negative.setPlainText(recipe.negative_prompt)
         for box, name in ((self.sampler, recipe.sampler), (self.schedule, recipe.schedule)):
