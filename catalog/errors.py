@@ -29,6 +29,11 @@ class DatabaseAccessError(CatalogError):
     """The database file cannot be opened, read or written (permissions, missing folder, full disk)."""
 
 
+class CatalogUnreachableError(DatabaseAccessError):
+    """The catalog's server cannot be reached (stopped, restarting, the network gone): nothing was
+    written, and the same change may simply be made again once the server is back."""
+
+
 class NotACatalogError(CatalogError):
     """The file exists but is not an SQLite database, or is damaged."""
 
@@ -97,6 +102,8 @@ def translate_db_error(error: sa_exc.DBAPIError | sqlite3.Error) -> CatalogError
         text = str(error.orig) if error.orig is not None else str(error)
         integrity = isinstance(error, sa_exc.IntegrityError)
     lowered = text.lower()
+    if any(sign in lowered for sign in _UNREACHABLE_SIGNS):
+        return CatalogUnreachableError(f"The catalog server cannot be reached ({_connection_reason(text)})")
     if integrity:
         return ConflictError(f"The change conflicts with what is already in the library ({text}).")
     if "database is locked" in lowered or "database table is locked" in lowered:
@@ -114,3 +121,26 @@ def translate_db_error(error: sa_exc.DBAPIError | sqlite3.Error) -> CatalogError
             f"The library database cannot be written ({text}). Check the folder's permissions and free space."
         )
     return CatalogError(f"The library database reported an error: {text}")
+
+
+# What libpq (psycopg) says when there is no server to talk to, or it went away mid-session.
+_UNREACHABLE_SIGNS = (
+    "connection refused",
+    "could not connect",
+    "connection failed",
+    "server closed the connection",
+    "terminating connection due to administrator command",
+    "the connection is closed",
+    "the connection is lost",
+    "no connection to the server",
+    "connection timeout expired",
+    "could not translate host name",
+    "could not receive data from server",
+    "could not send data to server",
+)
+
+
+def _connection_reason(text: str) -> str:
+    """The driver's reason in a few words: "Connection refused", not the host/port preamble and hints."""
+    first = text.strip().splitlines()[0] if text.strip() else "no answer"
+    return first.rsplit("failed: ", 1)[-1].strip() or first

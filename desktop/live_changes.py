@@ -129,3 +129,4 @@ class LiveChanges(QObject):
         elif self._lost:
             self._lost = False
             self._window.status.flash("Live updates are back")
+            self._window.details.retry_unsaved()  # notes the catalog refused while it was away

@@ -974,9 +974,14 @@ class MainWindow(QMainWindow):
 
     def _set_favorite(self, records: Sequence[AssetRecord], favorite: bool) -> None:
         from catalog.records import UserDataChanges
+        from core.errors import AtelierError
 
         for record in records:
-            updated = self.library.update_user_data(record.id, UserDataChanges(favorite=favorite))
+            try:
+                updated = self.library.update_user_data(record.id, UserDataChanges(favorite=favorite))
+            except AtelierError as error:  # the catalog's server unreachable: say so, show what it holds
+                self.status.flash(f"Not saved: {str(error).rstrip('.')}.")
+                return
             self.model.refresh_asset(record.id, updated)
         self.refresh_sidebar()
         current = self.current_asset_id()

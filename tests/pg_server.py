@@ -14,13 +14,16 @@ as root): then a missing server is an error, so CI can never pass without runnin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,3 +187,33 @@ def restart(server: PgServer) -> None:
         capture_output=True,
     )
     _wait_ready(server)
+
+
+@contextlib.contextmanager
+def stopped(server: PgServer) -> Iterator[None]:
+    """The server stopped for the block (every client cut off, new connections refused, as when a team's
+    server goes down), then started again on the same port with the same data and options."""
+    opts = shlex.split((server.data_dir / "postmaster.opts").read_text())
+    options = shlex.join(opts[1:][2:] if opts[1:2] == ["-D"] else opts[1:])  # postgres's own arguments
+    subprocess.run(
+        _as_server_user(
+            [str(server.bin_dir / "pg_ctl"), "-D", str(server.data_dir), "-m", "fast", "-w", "stop"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield
+    finally:
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(server.bin_dir / "pg_ctl"),
+                    *("-D", str(server.data_dir), "-l", str(server.data_dir.parent / "log")),
+                    *("-o", options, "-w", "start"),
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        _wait_ready(server)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 from catalog.path_text import shown
 from catalog.places import is_under
 from catalog.records import AssetRecord, RootRecord
+from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback
 from core.organize.companions import companion_files
 from core.organize.plan import Conflict, MovePlan
@@ -449,7 +450,11 @@ class FileActions(QObject):
         (window-modal, not blocking), and nothing happens when they cancel."""
         from app.organize.engine import plan_in_library
 
-        plan = plan_in_library(self.library, requests)
+        try:
+            plan = plan_in_library(self.library, requests)
+        except AtelierError as error:  # the catalog's server unreachable: nothing was moved
+            self.window.status.flash(f"Nothing {verb}d: {str(error).rstrip('.')}.")
+            return
         if not plan.conflicts:
             then(plan)
             return

@@ -197,6 +197,7 @@ class IdentityEditor(QWidget):
         try:
             record = self._library.set_overrides(self._record.id, overrides)
         except AtelierError as exc:
+            self.show_for(self._record, self._civitai_label)  # back to what the catalog holds
             self.failed.emit(str(exc))
             return
         self.show_for(record, self._civitai_label)
@@ -229,6 +230,7 @@ class UsageEditor(QWidget):
     """The user's own trigger words and preferred weight (what A1111's sidecar calls activation text)."""
 
     edited = Signal(object)  # AssetRecord
+    failed = Signal(str)  # a change the catalog did not save, in one line
 
     def __init__(self, library: CurationLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -284,7 +286,14 @@ class UsageEditor(QWidget):
     def _apply(self, changes: UserDataChanges) -> None:
         if self._record is None:
             return
-        self._record = self._library.update_user_data(self._record.id, changes)
+        try:
+            self._record = self._library.update_user_data(self._record.id, changes)
+        except AtelierError as exc:  # not saved (the catalog's server unreachable...): show what it holds
+            self.trigger_words.set_words(self._record.trigger_words)
+            weight = self._record.preferred_weight
+            self.weight.setText(f"{weight:g}" if weight is not None else "")
+            self.failed.emit(str(exc))
+            return
         self.edited.emit(self._record)
 
 

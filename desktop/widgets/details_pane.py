@@ -15,7 +15,7 @@ the internet wraps or elides, so no name, path, tag or prompt can push the pane 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from catalog.path_text import shown
 from catalog.records import AssetRecord, RemoteLinkRecord, UserDataChanges
+from core.errors import AtelierError
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus
 from desktop.labels import (
     ARCHITECTURE_LABELS,
@@ -125,6 +126,9 @@ class DetailsPane(QScrollArea):
         self.setMinimumWidth(300)
         self._library = library
         self._record: AssetRecord | None = None
+        # Notes the catalog refused (its server unreachable), by asset: shown again in the field and
+        # written with the next change that succeeds, when live updates are back, or on the next refresh.
+        self._unsaved_notes: dict[int, str] = {}
         self._previews = ThumbnailCache(cache_dir, PREVIEW_SIZE, self)
         self._previews.loaded.connect(self._on_preview_loaded)
         self._notes_timer = QTimer(self)
@@ -184,6 +188,13 @@ class DetailsPane(QScrollArea):
         self.update_section = UpdateSection()  # a newer Civitai version (desktop.organize.updates_actions)
         layout.addWidget(self.update_section)
 
+        # One line when an edit was not saved (the catalog's server unreachable, a read-only folder):
+        # the editors show what the catalog holds again, typed notes stay (see _unsaved_notes).
+        self.save_problem = WrapLabel(selectable=True)
+        self.save_problem.setObjectName("warning")
+        self.save_problem.hide()
+        layout.addWidget(self.save_problem)
+
         rating_row = QHBoxLayout()
         self.rating = RatingWidget()
         self.rating.rating_changed.connect(lambda value: self._apply(UserDataChanges(rating=value)))
@@ -224,6 +235,7 @@ class DetailsPane(QScrollArea):
         layout.addWidget(_section("Your trigger words and weight"))
         self.usage = UsageEditor(cast("CurationLibrary", self._library))
         self.usage.edited.connect(self._on_curation_edited)
+        self.usage.failed.connect(self._show_not_saved)
         layout.addWidget(self.usage)
 
         self.description_title = _section("Description")
@@ -248,7 +260,7 @@ class DetailsPane(QScrollArea):
         layout.addWidget(_section("Identification"))
         self.identity = IdentityEditor(cast("CurationLibrary", self._library))
         self.identity.edited.connect(self._on_curation_edited)
-        self.identity.failed.connect(self.copied)
+        self.identity.failed.connect(self._show_not_saved)
         layout.addWidget(self.identity)
         self.reasons = WrapLabel(selectable=True)
         layout.addWidget(self.reasons)
@@ -384,6 +396,10 @@ class DetailsPane(QScrollArea):
         if not same_asset:
             # Another model starts at its title; the same one refreshed after an edit stays where it was.
             self.verticalScrollBar().setValue(0)
+            if not self._unsaved_notes:
+                self.save_problem.hide()  # it spoke of the file shown before
+        elif record.id in self._unsaved_notes:
+            self.save_notes()  # the catalog answered (a refresh read it): try the kept notes again
 
     def _show_page(self, index: int) -> None:
         """Shows the placeholder (0) or the details (1); the hidden page is ignored when sizing, so the
@@ -470,6 +486,13 @@ class DetailsPane(QScrollArea):
         def editable(widget: QWidget) -> bool:
             return not (keep_focused and widget.hasFocus())
 
+        self._fill_editors(record, editable)
+        self.tags.set_completions(self._library.all_tags())
+        self.collections.set_completions(self._library.all_collections())
+
+    def _fill_editors(self, record: AssetRecord, editable: Callable[[QWidget], bool]) -> None:
+        """The user-data editors set to ``record`` without reading the catalog (it may be unreachable);
+        notes the catalog refused stay as typed."""
         self.rating.set_rating(record.rating)
         self.favorite.blockSignals(True)
         self.favorite.setChecked(record.favorite)
@@ -480,13 +503,12 @@ class DetailsPane(QScrollArea):
             self.display_name.setText(record.display_name)
         if editable(self.tags):
             self.tags.set_words(record.tags)
-        self.tags.set_completions(self._library.all_tags())
         if editable(self.collections):
             self.collections.set_words(record.collections)
-        self.collections.set_completions(self._library.all_collections())
-        if editable(self.notes):
+        notes = self._unsaved_notes.get(record.id, record.notes)
+        if editable(self.notes) and self.notes.toPlainText() != notes:
             self.notes.blockSignals(True)
-            self.notes.setPlainText(record.notes)
+            self.notes.setPlainText(notes)
             self.notes.blockSignals(False)
 
     def _show_description(self, record: AssetRecord) -> None:
@@ -566,13 +588,55 @@ class DetailsPane(QScrollArea):
 
     # -- editing ------------------------------------------------------------------------------------
 
-    def _apply(self, changes: UserDataChanges) -> None:
+    def _apply(self, changes: UserDataChanges) -> bool:
+        """Writes ``changes``; False when the catalog refused them (its server unreachable, a read-only
+        folder): one line says the change was not saved and why, and the editors show what the catalog
+        holds again, so the pane never claims a value the grid and the catalog do not have."""
         if self._record is None:
-            return
-        record = self._library.update_user_data(self._record.id, changes)
+            return False
+        try:
+            record = self._library.update_user_data(self._record.id, changes)
+        except AtelierError as error:
+            # back to what the catalog holds; notes being typed are left alone (save_notes keeps them)
+            self._fill_editors(self._record, lambda widget: widget is not self.notes)
+            self._show_not_saved(str(error))
+            return False
         self._record = record
         self.title.setText(display_title(record))
+        self.save_problem.hide()
         self.asset_edited.emit(record)
+        if changes.notes is None:
+            self._save_unsaved_notes()  # the catalog answers again: the notes it refused go with it
+        return True
+
+    def _show_not_saved(self, reason: str) -> None:
+        """The one line about a refused edit, in the pane and in the status bar."""
+        line = f"Not saved: {reason.rstrip('.')}."
+        if self._unsaved_notes:
+            line += " Your notes are kept here and saved once the catalog answers again."
+        self.save_problem.setText(line)
+        self.save_problem.show()
+        self.copied.emit(line)
+
+    def _save_unsaved_notes(self) -> None:
+        """Writes the notes the catalog refused earlier (this file's and others'), now that it answered."""
+        for asset_id, text in list(self._unsaved_notes.items()):
+            try:
+                saved = self._library.update_user_data(asset_id, UserDataChanges(notes=text))
+            except AtelierError as error:
+                self._show_not_saved(str(error))
+                return
+            del self._unsaved_notes[asset_id]
+            if self._record is not None and self._record.id == asset_id:
+                self._record = saved
+            self.asset_edited.emit(saved)
+
+    def retry_unsaved(self) -> None:
+        """Writes the notes the catalog refused, if any (live updates say its server is back)."""
+        if self._unsaved_notes:
+            self._save_unsaved_notes()
+            if not self._unsaved_notes:
+                self.save_problem.hide()
 
     def _on_curation_edited(self, record: AssetRecord) -> None:
         """An override, the trigger words, the weight or the cover changed: show it and tell the window."""
@@ -610,10 +674,19 @@ class DetailsPane(QScrollArea):
         return self._record is not None and self.notes.toPlainText() != self._record.notes
 
     def save_notes(self) -> None:
-        """Writes the notes now if they changed (debounce expiry, focus-out, switching files)."""
+        """Writes the notes now if they changed (debounce expiry, focus-out, switching files); notes the
+        catalog refuses are kept (``_unsaved_notes``) rather than lost."""
         self._notes_timer.stop()
-        if self._notes_dirty():
-            self._apply(UserDataChanges(notes=self.notes.toPlainText()))
+        if self._record is None:
+            return
+        text = self.notes.toPlainText()
+        if text == self._record.notes:
+            self._unsaved_notes.pop(self._record.id, None)
+            return
+        asset_id = self._record.id
+        self._unsaved_notes[asset_id] = text  # before writing: a refusal keeps them
+        if self._apply(UserDataChanges(notes=text)):
+            self._unsaved_notes.pop(asset_id, None)
 
     # -- actions ------------------------------------------------------------------------------------
 

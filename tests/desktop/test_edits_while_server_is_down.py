@@ -1,0 +1,143 @@
+"""Edits in the details pane while the catalog's PostgreSQL server is down: a real window on a real
+server, stopped in the middle of the test, edited with real clicks and keys.
+
+Every refused edit (rating, favorite, tags, collections, display name, trigger words) says in one line
+that it was not saved and why, the editors go back to what the catalog holds (the grid never changed),
+typed notes are kept, marked unsaved, and written with the first edit once the server is back; nothing
+raises (pytest-qt fails a test on any exception escaping a Qt slot)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from pytestqt.qtbot import QtBot
+
+from app.context import AppContext
+from app.secrets import TokenStore
+from catalog.catalog_url import create_server_engine, parse, secret_key, split_password
+from catalog.library import Library
+from desktop.launch import open_window
+from desktop.main_window import MainWindow
+from desktop.models.asset_table_model import AssetRole
+from desktop.widgets.rating_widget import STAR_GAP, STAR_SIZE
+from tests import pg_server
+from tests.desktop.conftest import PopulatedLibrary, populate
+
+NOT_SAVED = "Not saved: The catalog server cannot be reached (Connection refused)."
+
+
+@pytest.fixture
+def on_server(
+    pg_catalog_url: str, tmp_path: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[MainWindow, PopulatedLibrary]]:
+    """The window as ``main.py`` opens it on the server (the catalog_url setting, the password kept with
+    the secrets), showing the desktop tests' seven files; and the server's catalog on its own engine."""
+    monkeypatch.delenv("ATELIER_CATALOG_URL", raising=False)
+    location = parse(pg_catalog_url)
+    assert location.url is not None
+    other = Library.on_server(create_server_engine(location.url), tmp_path / "seed", str(location))
+    populated = populate(other, tmp_path / "models")
+    bare, password = split_password(location.url)
+    data = tmp_path / "profile"
+    data.mkdir()
+    setting = {"first_start_done": True, "catalog_url": bare.render_as_string(hide_password=False)}
+    (data / "settings.json").write_text(json.dumps(setting))
+    TokenStore(data, use_keyring=False).set(secret_key(bare), password)
+    context = AppContext(data, tokens=TokenStore(data, use_keyring=False))
+    window = open_window(context, ["atelier"])
+    assert window is not None
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 7, timeout=10000)
+    try:
+        yield window, populated
+    finally:
+        window.close()
+        context.close()
+        other.close()
+
+
+def _star(number: int) -> QPoint:
+    return QPoint(2 + (number - 1) * (STAR_SIZE + STAR_GAP) + STAR_SIZE // 2, 2 + STAR_SIZE // 2)
+
+
+def _type_into(qtbot: QtBot, field: object, text: str) -> None:
+    field.setFocus()  # type: ignore[attr-defined]
+    field.selectAll()  # type: ignore[attr-defined]
+    qtbot.keyClicks(field, text)
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+
+
+@pytest.mark.timeout(90)
+def test_edits_refused_by_a_stopped_server_are_said_reverted_and_notes_kept(
+    qtbot: QtBot, on_server: tuple[MainWindow, PopulatedLibrary], pg: pg_server.PgServer
+) -> None:
+    window, populated = on_server
+    asset_id = populated.ids["pixelArtStyle"]
+    row = window.model.row_of(asset_id)
+    assert row is not None
+    window.select_row(row)
+    details = window.details
+    qtbot.waitUntil(lambda: details.record is not None and details.record.id == asset_id, timeout=5000)
+    before = details.record
+    assert before is not None
+    assert before.tags == ("style",)
+
+    def grid_row() -> tuple[int, bool, str]:  # what the grid shows, read from its model (not the server)
+        shown = window.model.index(row, 0).data(AssetRole.RECORD)
+        return shown.rating, shown.favorite, shown.display_name
+
+    def refused() -> None:
+        assert details.save_problem.isVisible()
+        assert details.save_problem.text().startswith(NOT_SAVED)
+        assert len(details.save_problem.text().splitlines()) == 1
+        assert details.record == before  # what the catalog holds, as the grid shows it
+        assert grid_row() == (before.rating, before.favorite, before.display_name)
+
+    with pg_server.stopped(pg):
+        qtbot.mouseClick(details.rating, Qt.MouseButton.LeftButton, pos=_star(4))
+        refused()
+        assert details.rating.rating() == before.rating
+
+        qtbot.mouseClick(details.favorite, Qt.MouseButton.LeftButton)
+        refused()
+        assert details.favorite.isChecked() is before.favorite
+
+        _type_into(qtbot, details.tags, "style, studio")
+        refused()
+        assert details.tags.words() == ("style",)
+
+        _type_into(qtbot, details.collections, "portfolio")
+        refused()
+        assert details.collections.words() == before.collections
+
+        _type_into(qtbot, details.display_name, "Pixel Sprites")
+        refused()
+        assert details.display_name.text() == before.display_name
+
+        _type_into(qtbot, details.usage.trigger_words, "sprite sheet")
+        refused()
+        assert details.usage.trigger_words.words() == before.trigger_words
+
+        details.notes.setFocus()
+        qtbot.keyClicks(details.notes, "works best at 0.8")
+        details.tags.setFocus()  # leaving the notes writes them
+        qtbot.waitUntil(lambda: details.save_problem.text().startswith(NOT_SAVED), timeout=3000)
+        refused()
+        assert "Your notes are kept here" in details.save_problem.text()
+        assert details.notes.toPlainText() == "works best at 0.8"  # the user's typing is not lost
+        assert window.status.flashed().startswith(NOT_SAVED)
+
+    # The server is back: the next edit is saved, and the kept notes with it.
+    qtbot.mouseClick(details.rating, Qt.MouseButton.LeftButton, pos=_star(5))
+    qtbot.waitUntil(details.save_problem.isHidden, timeout=5000)
+    stored = populated.library.get(asset_id)
+    assert stored is not None
+    assert stored.rating == 5
+    assert stored.notes == "works best at 0.8"
+    assert stored.tags == ("style",)
+    assert details.notes.toPlainText() == "works best at 0.8"
+    qtbot.waitUntil(lambda: grid_row()[0] == 5, timeout=3000)
