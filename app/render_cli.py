@@ -320,7 +320,9 @@ def cli_problem(plan: RenderPlan) -> str | None:
         return f"{problem} with --text-encoder NAME, once for each"
     if "without its text encoders" in problem:  # some slots filled, others named as missing
         return f"{problem} (add it with --text-encoder NAME)"
-    return f"{problem} with --vae NAME"
+    if "without a VAE" in problem:
+        return f"{problem} with --vae NAME"
+    return problem  # a chosen file that is not what its slot needs: the line names the file already
 
 
 def _check_plan(

@@ -45,6 +45,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return found
 
 
+def _t5_specs() -> dict[str, tuple[str, tuple[int, ...]]]:
+    specs = keyspace("flux-flux", components=("t5xxl",), dtype="F16")
+    return {k.removeprefix("text_encoders.t5xxl.transformer."): v for k, v in specs.items()}
+
+
 def _plan(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
     code = main(["--data-dir", str(tmp_path / "data"), "render", "--plan", "--sampler", "Euler", *args])
     return code, capsys.readouterr().out.splitlines()
@@ -71,6 +76,29 @@ def test_one_text_encoder_of_two_is_refused_naming_the_missing_slot(
     )  # fmt: skip
     assert lines[-1].endswith("; clip_l is missing (add it with --text-encoder NAME)")
     assert code == 1
+
+
+def test_a_file_that_is_no_text_encoder_is_named_and_only_a_missing_vae_points_at_vae(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t5_part = dict(list(_t5_specs().items())[:3])  # three T5 tensors: no encoder to load
+    partial = write_safetensors(tmp_path / "t5xxl_partial.safetensors", t5_part)
+    code, lines = _plan(
+        tmp_path, capsys, "--checkpoint", str(files["transformer"]),
+        "--text-encoder", str(files["clip_l"]), "--text-encoder", str(partial), "--vae", str(files["vae"]),
+    )  # fmt: skip
+    assert code == 1
+    assert lines[-1] == "Would not render: t5xxl_partial.safetensors is not a CLIP or T5 text encoder file"
+
+    code, lines = _plan(
+        tmp_path, capsys, "--checkpoint", str(files["transformer"]),
+        "--text-encoder", str(files["clip_l"]), "--text-encoder", str(files["t5xxl"]),
+    )  # fmt: skip
+    assert code == 1
+    assert lines[-1] == (
+        "Would not render: flux1-dev is a Flux.1 diffusion model without a VAE: choose a VAE file "
+        "(ae.safetensors) with --vae NAME"
+    )
 
 
 def test_both_encoders_or_a_full_checkpoint_are_ready(
