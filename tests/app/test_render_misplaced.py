@@ -1,7 +1,9 @@
 """A file named in the wrong slot (a LoRA as ``--checkpoint``, a checkpoint as ``--lora``…) is refused
 in one line before anything loads, and a checkpoint diffusers cannot build is one line, not a traceback.
 
-Everything runs through ``main.py`` in a child process, as a user runs it, on small generated files.
+The refusals run through the CLI's entry point in this process (a ``main.py`` child per refusal cost a
+second of start-up each); the checkpoint diffusers cannot build runs through ``main.py`` in a child
+process, as a user runs it, so its one line is the whole process's stderr. All on small generated files.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.in_process import run_in_process
 from tests.app.main_process import run_main
 from tests.factory.models import emb_params_embedding, kohya_lora, sd1_checkpoint, write_case
 from tests.factory.safetensors_writer import write_safetensors
@@ -49,7 +52,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     write_vae(models / "my_vae.safetensors")
     write_case(emb_params_embedding(), models).rename(models / "easynegative.safetensors")
     data = tmp_path_factory.mktemp("data")
-    run_main("scan", str(models), data_dir=data, env=OFFLINE, check=True)
+    run_in_process("scan", str(models), data_dir=data, env=OFFLINE, check=True)
     return data, models
 
 
@@ -84,7 +87,7 @@ def test_a_file_in_the_wrong_slot_is_refused_in_one_line(
     data, models = library
     given = [arg.format(models=models) for arg in args]
 
-    result = run_main("render", *given, "--prompt", "x", data_dir=data, env=OFFLINE)
+    result = run_in_process("render", *given, "--prompt", "x", data_dir=data, env=OFFLINE)
 
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [f"atelier render: {line}"]
@@ -97,7 +100,7 @@ def test_a_lora_outside_the_library_given_as_checkpoint_is_refused(
     data, _ = library
     lora = write_case(kohya_lora("sd1", rank=1, text=False), tmp_path)
 
-    result = run_main("render", "--checkpoint", str(lora), "--prompt", "x", data_dir=data, env=OFFLINE)
+    result = run_in_process("render", "--checkpoint", str(lora), "--prompt", "x", data_dir=data, env=OFFLINE)
 
     assert result.returncode == 2
     assert result.stderr.strip() == (
@@ -136,7 +139,7 @@ def test_infotext_naming_a_lora_as_its_model_is_refused_without_naming_options(
     data, _ = library
     text = "a fox\nSteps: 2, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x64, Model: add_detail"
 
-    result = run_main("render", "--infotext", text, data_dir=data, env=OFFLINE)
+    result = run_in_process("render", "--infotext", text, data_dir=data, env=OFFLINE)
 
     assert result.returncode == 2
     assert result.stderr.strip() == "atelier render: add_detail is a LoRA, not a checkpoint"
@@ -147,7 +150,9 @@ def test_a_file_of_unknown_kind_given_as_checkpoint_says_so(
 ) -> None:
     odd = write_safetensors(tmp_path / "oddkeys.safetensors", {"foo.bar": ("F32", (2, 2))})
 
-    result = run_main("render", "--checkpoint", str(odd), "--prompt", "x", data_dir=library[0], env=OFFLINE)
+    result = run_in_process(
+        "render", "--checkpoint", str(odd), "--prompt", "x", data_dir=library[0], env=OFFLINE
+    )
 
     assert result.returncode == 2
     assert result.stderr.strip() == (
