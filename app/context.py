@@ -155,6 +155,13 @@ class AppContext:
             return None  # a server says what is wrong when the library opens
         return catalog_problem(self.catalog_path, self.settings, read_only=self.read_only)
 
+    def use_local_catalog(self) -> None:
+        """Open the data folder's own catalog file for the rest of this run instead of the server's (the
+        window offers it when the server cannot be reached); the setting naming the server stays."""
+        self.server_catalog = None
+        for opened in ("reads", "library"):
+            self.__dict__.pop(opened, None)
+
     def refuse_changes(self) -> None:
         """Raise the read-only refusal when this data folder cannot be written (before a change starts)."""
         if self.read_only:

@@ -41,7 +41,11 @@ def open_server_catalog(
         library = Library.on_server(engine, data_dir, str(location), machine)
     except (sa_exc.DBAPIError, CatalogError) as error:
         engine.dispose()
-        cause = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+        cause: BaseException = error
+        if isinstance(error, CatalogError) and isinstance(error.__cause__, sa_exc.DBAPIError):
+            cause = error.__cause__  # the driver's own words, not the catalog's wrapping of them
+        if isinstance(cause, sa_exc.DBAPIError) and cause.orig is not None:
+            cause = cause.orig
         reason = mask_in(str(cause).strip().splitlines()[0], password, url.password)
         if "password authentication failed" in reason or "no password supplied" in reason:
             reason += f"; give the password once as {_with_password_placeholder(location)}"

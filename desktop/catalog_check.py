@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def catalog_problem(context: AppContext) -> AtelierError | None:
     """What keeps the library from opening; None when the window can go on."""
-    if not context.read_only:
+    if not context.read_only and context.server_catalog is None:
         problem = context.catalog_problem()
         if problem is None and (newer := schema_written_by_newer(context.catalog_path)) is not None:
             # Said now, not after an empty window: opening would refuse it (the CLI says the same).
@@ -34,7 +34,9 @@ def catalog_problem(context: AppContext) -> AtelierError | None:
             return SchemaTooNewError.of_revision(newer)
         return problem
     try:
-        context.library  # noqa: B018 - opened (read-only) now: a refusal must be seen before the window
+        # Opened now (read-only, or on a server): a refusal must be seen before the window, not as an
+        # empty window and a traceback.
+        context.library  # noqa: B018
     except AtelierError as error:
         return error
     return None
@@ -56,6 +58,12 @@ def settle_catalog(context: AppContext) -> bool:
         if isinstance(application, QApplication):  # the dialog looks like the window will
             apply_theme(application, context.settings.theme)
         message = user_message(problem)
+        if context.server_catalog is not None:
+            if not offer_local_catalog(message):
+                print(f"atelier: {message}", file=sys.stderr)
+                return False
+            context.use_local_catalog()
+            continue
         dialog = CatalogProblemDialog(
             without_command_hint(message), context.data_dir, can_change=not context.read_only
         )
@@ -69,3 +77,23 @@ def settle_catalog(context: AppContext) -> bool:
         except (AtelierError, OSError) as error:
             QMessageBox.warning(None, "The catalog was not changed", user_message(error))
     return True
+
+
+LOCAL_CATALOG_BUTTON = "Open this computer's catalog"
+
+
+def offer_local_catalog(message: str) -> bool:
+    """The server's catalog cannot be opened (``message`` says why): True when the user opens this
+    computer's own catalog for this run instead, False to quit. The server stays in the settings."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Warning, "Atelier", message)
+    box.setInformativeText(
+        "This computer's own catalog can be opened for now; the server stays in Settings › Catalog on a "
+        "server (or --catalog / ATELIER_CATALOG_URL) for the next start."
+    )
+    local = box.addButton(LOCAL_CATALOG_BUTTON, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(local)
+    box.exec()
+    return box.clickedButton() is local
