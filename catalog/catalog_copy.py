@@ -97,11 +97,13 @@ def copy_catalog(
     return CopyReport(copied)
 
 
-# PostgreSQL's row triggers that keep the search index (migrations 0002 and 0006), by table.
+# PostgreSQL's triggers that keep the search index (migrations 0002, 0006 and 0013), by table.
 _SEARCH_TRIGGERS = (
     ("assets", "asset_fts_after_insert"),
     ("assets", "asset_fts_after_update"),
-    ("asset_tags", "asset_fts_after_tag_change"),
+    ("asset_tags", "asset_fts_after_tags_insert"),
+    ("asset_tags", "asset_fts_after_tags_update"),
+    ("asset_tags", "asset_fts_after_tags_delete"),
     ("tags", "asset_fts_after_tag_rename"),
     ("remote_links", "asset_fts_after_link_change"),
 )

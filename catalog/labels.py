@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from catalog.db import chunks, utc_now
@@ -55,17 +55,30 @@ def label_ids(session: Session, kind: LabelKind, names: Iterable[str]) -> dict[s
 
 
 def set_asset_labels(session: Session, kind: LabelKind, asset_id: int, names: Sequence[str]) -> None:
-    """Replace the labels of one asset by ``names`` (already normalised), in that order."""
+    """Replace the labels of one asset by ``names`` (already normalised), in that order.
+
+    One statement deletes the links to labels no longer named, one inserts the new links and gives the
+    kept ones their new position: a server catalog rebuilds the asset's search document once per
+    statement that changes its labels, and not for a new order alone (migration 0013), so adding a tag
+    to a file with 20 is one rebuild, not 41 (a delete of all, then an insert per row)."""
     previous = set(session.scalars(select(kind.link_label_id).where(kind.link.asset_id == asset_id)).all())
-    session.execute(delete(kind.link).where(kind.link.asset_id == asset_id))
     ids = label_ids(session, kind, names)
+    gone = previous - set(ids.values())
+    if gone:
+        session.execute(delete(kind.link).where(kind.link.asset_id == asset_id, kind.link_label_id.in_(gone)))
     rows = [
         {"asset_id": asset_id, kind.link_label_id.key: ids[label_key(name)], "position": position}
         for position, name in enumerate(names)
     ]
     if rows:
-        session.execute(insert(kind.link), rows)
-    prune(session, kind, previous - set(ids.values()))
+        links = insert_for(session)(kind.link).values(rows)
+        session.execute(
+            links.on_conflict_do_update(
+                index_elements=[kind.link.asset_id, kind.link_label_id],
+                set_={"position": links.excluded.position},
+            )
+        )
+    prune(session, kind, gone)
 
 
 def add_labels(session: Session, kind: LabelKind, names_by_asset: Mapping[int, Sequence[str]]) -> None:

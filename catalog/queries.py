@@ -338,7 +338,8 @@ def _seek_rows(connection: DbapiConnection, query: AssetQuery, found: int, densi
         return False
     rows = (query.offset or 0) + query.limit
     highest = connection.execute("SELECT max(id) FROM assets").fetchone()[0] or 0
-    return SEEK_COST * rows / density < density * max(highest, found)
+    seek_cost = getattr(connection, "seek_cost", SEEK_COST)  # a server's own (catalog.pg_reads)
+    return seek_cost * rows / density < density * max(highest, found)
 
 
 def _order_by(query: AssetQuery) -> str:

@@ -15,7 +15,7 @@ from catalog.catalog_url import create_server_engine, parse
 from catalog.db import driver_connection
 from catalog.library import Library
 from catalog.pg_reads import probes_kept
-from catalog.records import AssetQuery, BulkEdit
+from catalog.records import AssetQuery, BulkEdit, UserDataChanges
 from tests.catalog.conftest import scanned
 
 
@@ -68,3 +68,30 @@ def test_a_broad_tag_or_word_is_probed_row_by_row_and_a_word_is_computed_once(
     assert "hashed SubPlan" in word_plan
     assert "InitPlan" in word_plan  # the typed word's query, computed once for the statement
     assert "unaccent" not in word_plan  # and not again for each row
+
+
+def test_a_typed_word_is_matched_in_the_narrow_table_kept_in_step_with_every_edit(
+    library: Library, tmp_path: Path
+) -> None:
+    """The statement reads ``asset_fts_documents`` (ids and documents only, migration 0013), and every
+    write that rebuilds a search document (a new file, a tag, a note, a removed file) rebuilds it there."""
+    root = library.add_root(tmp_path / "models").id
+    models = tmp_path / "models"
+    first, second = library.apply_scan_batch(
+        root,
+        [scanned(models / "pixel-art.safetensors", inode=1), scanned(models / "ink.safetensors", inode=2)],
+    )
+    assert "asset_fts_documents" in _plan(library, AssetQuery(text="pix", limit=10))
+    assert [row.id for row in library.search_rows(AssetQuery(text="pix"))] == [first]
+    library.bulk_edit([second], BulkEdit(add_tags=("pixelated",)))
+    library.update_user_data(first, UserDataChanges(notes="watercolor wash"))
+    assert [row.id for row in library.search_rows(AssetQuery(text="pix"))] == [second, first]  # by name
+    assert [row.id for row in library.search_rows(AssetQuery(text="watercol"))] == [first]
+    library.bulk_edit([second], BulkEdit(remove_tags=("pixelated",)))
+    assert [row.id for row in library.search_rows(AssetQuery(text="pixelated"))] == []
+    with library._db.session_scope() as session:
+        documents = driver_connection(session).execute(
+            "SELECT d.rowid FROM asset_fts_documents AS d JOIN asset_fts AS f ON f.rowid = d.rowid"
+            " AND f.document = d.document ORDER BY 1"
+        )
+        assert [row[0] for row in documents.fetchall()] == [first, second]  # one each, the same as asset_fts
