@@ -904,7 +904,14 @@ class MainWindow(QMainWindow):
         return self.model.records(sorted({index.row() for index in self.selection.selectedRows()}))
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self._show_details(self.model.record(current.row()) if current.isValid() else None)
+        from core.errors import AtelierError
+
+        try:
+            record = self.model.record(current.row()) if current.isValid() else None
+        except AtelierError as error:  # the catalog's server unreachable: the pane keeps what it shows
+            self.status.flash(f"{str(error).rstrip('.')}: the details show once it answers again.")
+            return
+        self._show_details(record)
 
     def _on_asset_edited(self, record: AssetRecord) -> None:
         self.model.refresh_asset(record.id, record)

@@ -147,7 +147,10 @@ class FileActions(QObject):
         return [record for record in records if record.status is not FileStatus.MISSING]
 
     def _sync_enabled(self) -> None:
-        records = self.window.selected_records()
+        try:
+            records = self.window.selected_records()
+        except AtelierError:  # the catalog's server unreachable: the actions stay as they were
+            return
         usable = self._usable(records)
         self.rename_action.setEnabled(len(usable) == 1 and len(records) == 1)
         self.move_action.setEnabled(bool(usable))

@@ -131,6 +131,14 @@ def test_edits_refused_by_a_stopped_server_are_said_reverted_and_notes_kept(
         assert details.notes.toPlainText() == "works best at 0.8"  # the user's typing is not lost
         assert window.status.flashed().startswith(NOT_SAVED)
 
+        other = window.model.row_of(populated.ids["dreamshaper_8"])
+        assert other is not None
+        tile = window.current_view().visualRect(window.model.index(other, 0)).center()
+        qtbot.mouseClick(window.current_view().viewport(), Qt.MouseButton.LeftButton, pos=tile)
+        assert window.current_asset_id() == populated.ids["dreamshaper_8"]
+        assert "cannot be reached" in window.status.flashed()
+        assert details.record == before  # the pane cannot read the other file, so it stays put
+
     # The server is back: the next edit is saved, and the kept notes with it.
     qtbot.mouseClick(details.rating, Qt.MouseButton.LeftButton, pos=_star(5))
     qtbot.waitUntil(details.save_problem.isHidden, timeout=5000)
