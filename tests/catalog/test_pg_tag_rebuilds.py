@@ -121,3 +121,37 @@ def test_moving_a_tag_to_another_file_rebuilds_both(library: Library, tmp_path: 
     assert _tags_document(library, first) == ""
     assert _tags_document(library, second) == "lineart"
     assert [row.id for row in library.search_rows(AssetQuery(text="lineart"))] == [second]
+
+
+def test_the_migration_goes_down_to_the_per_row_trigger_and_up_again(
+    pg_catalog_url: str, tmp_path: Path
+) -> None:
+    from alembic import command
+
+    from catalog.migrate import alembic_config, current_revision, upgrade
+
+    location = parse(pg_catalog_url)
+    assert location.url is not None
+    engine = create_server_engine(location.url)
+    try:
+        config = alembic_config()
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0012")
+            connection.commit()
+            triggers = connection.execute(
+                text(
+                    "SELECT tgname FROM pg_trigger"
+                    " WHERE tgrelid = 'asset_tags'::regclass AND tgname LIKE 'asset_fts%'"
+                )
+            ).scalars()
+            assert list(triggers) == ["asset_fts_after_tag_change"]
+            assert connection.execute(text("SELECT to_regclass('asset_fts_documents')")).scalar() is None
+        upgrade(engine, backup=False)
+        assert current_revision(engine) == "0013"
+    finally:
+        engine.dispose()
+    with Library.on_server(create_server_engine(location.url), tmp_path / "data", str(location)) as library:
+        (asset,) = _assets(library, tmp_path, 1)
+        library.update_user_data(asset, UserDataChanges(tags=("gouache",)))
+        assert [row.id for row in library.search_rows(AssetQuery(text="gouac"))] == [asset]
