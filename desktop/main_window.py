@@ -941,8 +941,14 @@ class MainWindow(QMainWindow):
         install_duplicates(self)  # Organize › Find duplicates… (keep one, trash or link the others)
 
     def _show_context_menu(self, position: Any) -> None:
+        from core.errors import AtelierError
+
         view = self.current_view()
-        records = self.selected_records()
+        try:
+            records = self.selected_records()
+        except AtelierError as error:  # the catalog's server unreachable: no menu of actions that would fail
+            self.status.flash(f"{str(error).rstrip('.')}: nothing can be done to the files until it answers.")
+            return
         if not records:
             return
         menu = QMenu(self)

@@ -251,10 +251,14 @@ class FileActions(QObject):
         self, records: Sequence[AssetRecord] | None = None, start: str | None = None
     ) -> None:
         """A folder chooser that starts in the files' folder, with the library roots as its places."""
-        chosen = self._usable(records if records is not None else self.window.selected_records())
+        chosen = self._usable(records if records is not None else self._selected("moved"))
         if not chosen:
             return
-        roots = self.library.roots()
+        try:
+            roots = self.library.roots()
+        except AtelierError as error:
+            self.window.status.flash(f"Nothing moved: {str(error).rstrip('.')}.")
+            return
         dialog = QFileDialog(self.window, f"Move {_what(chosen)} to")
         dialog.setObjectName("moveToDialog")
         dialog.setFileMode(QFileDialog.FileMode.Directory)
@@ -323,7 +327,7 @@ class FileActions(QObject):
     # -- rename -----------------------------------------------------------------------------------------
 
     def rename_current(self) -> None:
-        records = self._usable(self.window.selected_records())
+        records = self._usable(self._selected("renamed"))
         current = self.window.current_asset_id()
         record = next((r for r in records if r.id == current), records[0] if len(records) == 1 else None)
         if record is not None and len(records) == 1:
@@ -354,7 +358,16 @@ class FileActions(QObject):
     # -- delete -----------------------------------------------------------------------------------------
 
     def delete_selection(self) -> None:
-        self.delete(self.window.selected_records())
+        self.delete(self._selected("deleted"))
+
+    def _selected(self, verb: str) -> list[AssetRecord]:
+        """The selected files as the catalog holds them; none, said in the status bar, when it cannot be
+        read (its server unreachable)."""
+        try:
+            return self.window.selected_records()
+        except AtelierError as error:
+            self.window.status.flash(f"Nothing {verb}: {str(error).rstrip('.')}.")
+            return []
 
     def delete(self, records: Sequence[AssetRecord]) -> None:
         """Confirms (files, sidecars, size), then moves them to the system trash."""
