@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.in_process import run_in_process
 from tests.app.main_process import run_main
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
@@ -39,7 +40,7 @@ def flux_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_a_diffusion_model_alone_is_refused_naming_the_encoder_slots(
     flux_files: dict[str, Path], tmp_path: Path
 ) -> None:
-    result = run_main(
+    result = run_in_process(
         "render", "--plan", "--checkpoint", str(flux_files["transformer"]), "--sampler", "Euler",
         data_dir=tmp_path / "data", env={"HF_HUB_OFFLINE": "1"},
     )  # fmt: skip
@@ -53,7 +54,7 @@ def test_a_diffusion_model_alone_is_refused_naming_the_encoder_slots(
     assert result.returncode != 0
 
     # Encoders given, no VAE: the CLI names --vae.
-    result = run_main(
+    result = run_in_process(
         "render", "--checkpoint", str(flux_files["transformer"]), "--sampler", "Euler",
         "--text-encoder", str(flux_files["clip_l"]), "--text-encoder", str(flux_files["t5xxl"]),
         data_dir=tmp_path / "data", env={"HF_HUB_OFFLINE": "1"},
@@ -68,7 +69,7 @@ def test_a_diffusion_model_alone_is_refused_naming_the_encoder_slots(
 def test_separate_files_are_planned_with_their_memory_placement(
     flux_files: dict[str, Path], tmp_path: Path, hub_up: str
 ) -> None:
-    result = run_main(
+    result = run_in_process(
         "render", "--plan", "--json", "--checkpoint", str(flux_files["transformer"]),
         "--text-encoder", str(flux_files["clip_l"]), "--text-encoder", str(flux_files["t5xxl"]),
         "--vae", str(flux_files["vae"]), "--sampler", "Euler", "--size", "1024x1024",
@@ -101,8 +102,8 @@ def test_scan_then_render_a_tiny_flux_from_its_split_files(tmp_path: Path) -> No
     write_flux_split(models, flux_parts(0))
     data = tmp_path / "data"
     offline = {"ATELIER_CIVITAI_URL": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "1"}
-    run_main("scan", str(models), data_dir=data, env=offline, check=True)
-    listed = run_main("search", "", data_dir=data, env=offline, check=True).stdout
+    run_in_process("scan", str(models), data_dir=data, env=offline, check=True)
+    listed = run_in_process("search", "", data_dir=data, env=offline, check=True).stdout
     assert any("flux1" in line and "flux-tiny-transformer" in line for line in listed.splitlines())
     state = HubState()
     add_tokenizer_repo(state)
