@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.in_process import run_in_process
 from tests.app.main_process import run_main
 
 
@@ -41,8 +42,8 @@ def test_scan_then_render_a_q8_0_gguf_flux_with_a_lora(tmp_path: Path) -> None:
     )
     data = tmp_path / "data"
     offline = {"ATELIER_CIVITAI_URL": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "1"}
-    run_main("scan", str(models), data_dir=data, env=offline, check=True)
-    listed = run_main("search", "", data_dir=data, env=offline, check=True).stdout
+    run_in_process("scan", str(models), data_dir=data, env=offline, check=True)
+    listed = run_in_process("search", "", data_dir=data, env=offline, check=True).stdout
     assert any("flux1" in line and "flux1-tiny-Q8_0.gguf" in line for line in listed.splitlines())
     state = HubState()
     add_tokenizer_repo(state)
