@@ -1,6 +1,7 @@
-"""``atelier dupes`` through main.py on real files: a copy, a hard link and a symlink of one LoRA; listing
-(text and --json), the refusal without a terminal, hard-link resolution (one inode afterwards, no group
-left), --keep by path, and trash resolution (the test's own trash) undone with ``atelier undo``."""
+"""``atelier dupes`` through the CLI's entry point (in this process) on real files: a copy, a hard link
+and a symlink of one LoRA; listing (text and --json), the refusal without a terminal, hard-link resolution
+(one inode afterwards, no group left), --keep by path, and trash resolution (the test's own trash) undone
+with ``atelier undo``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from catalog.library import Library
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.app.organize.template_library import linked_lora
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX links")
