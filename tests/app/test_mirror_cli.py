@@ -1,4 +1,4 @@
-"""``atelier mirror`` through main.py, as a user runs it."""
+"""``atelier mirror`` through the CLI's entry point (in this process), as a user runs it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.app.organize.mirror_library import a1111_install
 
 
