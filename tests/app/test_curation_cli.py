@@ -1,5 +1,6 @@
-"""``tag``, ``collection``, ``rate``, ``set``, ``sidecars write`` and ``deleted`` through ``main.py``, on real
-files in a real library folder; the sidecars written are read back by a real rescan into a new library."""
+"""``tag``, ``collection``, ``rate``, ``set``, ``sidecars write`` and ``deleted`` through the CLI's entry
+point (in this process), on real files in a real library folder; the sidecars written are read back by a
+real rescan into a new library."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.factory.safetensors_writer import write_safetensors
 
 LORA = {
