@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from catalog.catalog_url import create_server_engine, parse
 from catalog.library import Library
+from catalog.machine_paths import Machine
 from catalog.records import ScannedFile
 from core.file_hashes import FileHashes
 from core.formats.sidecar_info import SidecarInfo
@@ -149,8 +151,6 @@ def lib(tmp_path: Path, request: pytest.FixtureRequest, catalog_backend: str) ->
         if marker is not None:
             pytest.skip(f"SQLite only: {marker.args[0] if marker.args else 'reads the SQLite file itself'}")
         url: str = request.getfixturevalue("pg_catalog_url")
-        from catalog.catalog_url import create_server_engine, parse
-
         location = parse(url)
         assert location.url is not None
         library = Library.on_server(create_server_engine(location.url), tmp_path / "data", str(location))
@@ -185,3 +185,27 @@ def models_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def root_id(lib: Library, models_dir: Path) -> int:
     return lib.add_root(models_dir, LibraryLayout.A1111).id
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_as(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Machine], Library]]:
+    """Opens one shared catalog as a machine (:mod:`tests.catalog.shared_machines`), each call its own
+    Library and engine, as two Ateliers on two computers: on a real PostgreSQL server and on one SQLite
+    file opened twice."""
+    opened: list[Library] = []
+    url = request.getfixturevalue("pg_catalog_url") if request.param == "postgresql" else None
+
+    def open_as_machine(machine: Machine) -> Library:
+        if url is None:
+            library = Library.open(tmp_path / "shared" / "catalog.sqlite3", machine)
+        else:
+            location = parse(url)
+            assert location.url is not None
+            engine = create_server_engine(location.url)
+            library = Library.on_server(engine, tmp_path / machine.name, str(location), machine)
+        opened.append(library)
+        return library
+
+    yield open_as_machine
+    for library in opened:
+        library.close()

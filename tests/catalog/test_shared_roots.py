@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,38 +17,12 @@ from catalog.catalog_url import create_server_engine, parse
 from catalog.errors import ConflictError, InvalidValueError, NotFoundError
 from catalog.hashing_job import hash_pending
 from catalog.library import Library
-from catalog.machine_paths import Machine
 from catalog.records import AssetQuery, UserDataChanges
 from catalog.scanner import Scanner
+from tests.catalog.shared_machines import A, B, Opener
 from tests.factory.safetensors_writer import write_safetensors
 
-A = Machine("0a0a0a0a-0000-4000-8000-00000000000a", "studio-a")
-B = Machine("0b0b0b0b-0000-4000-8000-00000000000b", "studio-b")
 FILES = ("style.safetensors", "Lora/detail.safetensors", "Lora/ink.safetensors")
-
-Opener = Callable[[Machine], Library]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def open_as(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    """Opens the shared catalog as a machine (each call its own Library, own engine)."""
-    opened: list[Library] = []
-    url = request.getfixturevalue("pg_catalog_url") if request.param == "postgresql" else None
-
-    def open_as_machine(machine: Machine) -> Library:
-        if url is None:
-            library = Library.open(tmp_path / "shared" / "catalog.sqlite3", machine)
-        else:
-            location = parse(url)
-            assert location.url is not None
-            engine = create_server_engine(location.url)
-            library = Library.on_server(engine, tmp_path / machine.name, str(location), machine)
-        opened.append(library)
-        return library
-
-    yield open_as_machine
-    for library in opened:
-        library.close()
 
 
 @pytest.fixture

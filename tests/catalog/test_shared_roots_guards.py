@@ -11,49 +11,21 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from catalog.catalog_url import create_server_engine, parse
 from catalog.errors import ConflictError
 from catalog.hashing_job import hash_pending
 from catalog.library import Library
-from catalog.machine_paths import Machine
 from catalog.records import AssetQuery
 from catalog.scanner import Scanner
 from core.jobs import Progress
 from core.taxonomy import FileStatus
+from tests.catalog.shared_machines import A, B, C, Opener
 from tests.factory.safetensors_writer import write_safetensors
 
-A = Machine("0a0a0a0a-0000-4000-8000-00000000000a", "studio-a")
-B = Machine("0b0b0b0b-0000-4000-8000-00000000000b", "studio-b")
-C = Machine("0c0c0c0c-0000-4000-8000-00000000000c", "studio-c")
 COUNT = 24  # more than the scanner's UNREACHABLE_MIN
-
-Opener = Callable[[Machine], Library]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def open_as(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    opened: list[Library] = []
-    url = request.getfixturevalue("pg_catalog_url") if request.param == "postgresql" else None
-
-    def open_as_machine(machine: Machine) -> Library:
-        if url is None:
-            library = Library.open(tmp_path / "shared" / "catalog.sqlite3", machine)
-        else:
-            location = parse(url)
-            assert location.url is not None
-            engine = create_server_engine(location.url)
-            library = Library.on_server(engine, tmp_path / machine.name, str(location), machine)
-        opened.append(library)
-        return library
-
-    yield open_as_machine
-    for library in opened:
-        library.close()
 
 
 @pytest.fixture
