@@ -1,5 +1,5 @@
-"""One-line refusals of ``move``, ``rename`` and ``history`` through ``main.py``: what is wrong and what
-to do, nothing moved; with ``--json`` the error is also a JSON object on stdout."""
+"""One-line refusals of ``move``, ``rename`` and ``history`` in this process: what is wrong and what to
+do, nothing moved; with ``--json`` the error is also a JSON object on stdout."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.app.organize.test_organize_cli import cli
 
 __all__ = ["cli"]  # the fixture, shared with the other organize CLI tests
