@@ -144,8 +144,8 @@ def template_rows(session: Session, scope: TemplateScope) -> list[TemplateRow]:
     parameters = _scope_parameters(scope)
     dialect = session.get_bind().dialect.name
     links = {row[0]: row[1:9] for row in session.execute(_links(dialect), parameters)}
-    tags: dict[int, str] = dict(session.execute(_FIRST_TAG, parameters).tuples().all())
-    collections: dict[int, str] = dict(session.execute(_FIRST_COLLECTION, parameters).tuples().all())
+    tags: dict[int, str] = {row[0]: row[1] for row in session.execute(_FIRST_TAG, parameters)}
+    collections: dict[int, str] = {row[0]: row[1] for row in session.execute(_FIRST_COLLECTION, parameters)}
     rows: list[TemplateRow] = []
     no_link = (None,) * 8
     for (
