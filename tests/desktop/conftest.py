@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QColor, QImage
+from pytestqt.qtbot import QtBot
 
 from catalog.library import Library
 from catalog.records import RootRecord, ScannedFile, UserDataChanges
@@ -27,6 +28,7 @@ from core.taxonomy import (
     NetworkType,
     Precision,
 )
+from desktop.main_window import MainWindow
 from desktop.services import DesktopServices
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -228,3 +230,21 @@ def remote(populated: PopulatedLibrary, tmp_path: Path, monkeypatch: pytest.Monk
         monkeypatch.delenv(name, raising=False)
     with remote_env(populated.library, tmp_path) as env:
         yield env
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot) -> Iterator[Callable[[DesktopServices], MainWindow]]:
+    """Opens the real main window on the given services, shown and exposed; closed after the test."""
+    windows: list[MainWindow] = []
+
+    def opener(services: DesktopServices) -> MainWindow:
+        window = MainWindow(services)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield opener
+    for window in windows:
+        window.close()

@@ -27,23 +27,6 @@ from tests.desktop.conftest import FakeSettings, PopulatedLibrary, ServicesFacto
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def open_window(qtbot: QtBot) -> Iterator[Callable[[DesktopServices], MainWindow]]:
-    windows: list[MainWindow] = []
-
-    def opener(services: DesktopServices) -> MainWindow:
-        window = MainWindow(services)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        windows.append(window)
-        return window
-
-    yield opener
-    for window in windows:
-        window.close()
-
-
 def _select(window: MainWindow, asset_id: int) -> None:
     row = window.model.row_of(asset_id)
     assert row is not None

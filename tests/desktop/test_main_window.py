@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -23,23 +23,6 @@ from desktop.services import DesktopServices
 from desktop.widgets.filter_bar import StatusFilter
 from desktop.widgets.rating_widget import STAR_GAP, STAR_SIZE
 from tests.desktop.conftest import FakeSettings, PopulatedLibrary, ServicesFactory
-
-
-@pytest.fixture
-def open_window(qtbot: QtBot) -> Iterator[Callable[[DesktopServices], MainWindow]]:
-    windows: list[MainWindow] = []
-
-    def opener(services: DesktopServices) -> MainWindow:
-        window = MainWindow(services)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        windows.append(window)
-        return window
-
-    yield opener
-    for window in windows:
-        window.close()
 
 
 @pytest.fixture
