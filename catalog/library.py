@@ -103,7 +103,7 @@ class Library:
         refuse_foreign_file(db_path)
         database = CatalogDatabase(db_path)
         try:
-            upgrade(database.engine)
+            upgrade(database.engine, machine_id=machine.id if machine is not None else None)
         except BaseException:
             database.close()
             raise
@@ -115,7 +115,7 @@ class Library:
         keeps this machine's own files (renders), ``name`` the server as messages show it."""
         database = CatalogDatabase.on_server(engine, Path(data_dir).expanduser(), name)
         try:
-            upgrade(engine, backup=False)
+            upgrade(engine, backup=False, machine_id=machine.id if machine is not None else None)
         except BaseException:
             database.close()
             raise

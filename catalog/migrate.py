@@ -85,8 +85,11 @@ def current_revision(engine_or_url: Engine | str) -> str | None:
             engine.dispose()
 
 
-def upgrade(engine_or_url: Engine | str, revision: str = "head", *, backup: bool = True) -> None:
-    """Bring the database to ``revision`` (default: the newest) in one transaction.
+def upgrade(
+    engine_or_url: Engine | str, revision: str = "head", *, backup: bool = True, machine_id: str | None = None
+) -> None:
+    """Bring the database to ``revision`` (default: the newest) in one transaction. ``machine_id``: the
+    machine running the upgrade, for a migration that gives it rows no machine owned yet (0014: mirrors).
 
     All pending migrations run in one write transaction, so an interrupted upgrade leaves the database at
     its old revision rather than half-migrated.
@@ -118,6 +121,7 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head", *, backup: bool
             _backup(engine, f"before-{target.revision}")
         with engine.execution_options(**_BEGIN_OPTION).connect() as connection:
             config.attributes["connection"] = connection
+            config.attributes["machine_id"] = machine_id
             command.upgrade(config, revision)
             connection.commit()
         if empty and head is not None:

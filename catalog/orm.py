@@ -484,14 +484,19 @@ class OrganizeStep(Base):
 
 
 class Mirror(Base):
-    """A folder the library is shared into, in another UI's layout (``ui``: a1111, comfyui, invokeai)."""
+    """A folder the library is shared into, in another UI's layout (``ui``: a1111, comfyui, invokeai), on
+    the machine that made it."""
 
     __tablename__ = "mirrors"
+    __table_args__ = (UniqueConstraint("machine", "target"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ui: Mapped[str] = mapped_column(String(16))
     mode: Mapped[str] = mapped_column(String(16))
-    target: Mapped[str] = mapped_column(SharedPath, unique=True)
+    target: Mapped[str] = mapped_column(SharedPath)
+    # The machine that made it (migration 0014): a mirror is a folder on one computer. None: made by a
+    # catalog opened without a machine; the first machine that saves or syncs it takes it.
+    machine: Mapped[str | None] = mapped_column(String(36))
     kinds: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     collections: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
