@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from app.render_service import RenderService
     from catalog.catalog_url import CatalogLocation
     from catalog.change_feed import ChangeFeed, ChangesCallback, StateCallback
+    from catalog.download_store import SqlDownloadStore
     from catalog.enrich import EnrichSummary
     from catalog.errors import CatalogError
     from catalog.hashing_job import HashSummary
@@ -135,12 +136,18 @@ class AppContext:
     @cached_property
     def reads(self) -> CatalogReads:
         """The catalog for what only reads (``search``, ``show``, ``roots``, a first view): read with the
-        standard ``sqlite3`` module, without importing SQLAlchemy, where it can be read as it stands; else
-        the :attr:`library` (which creates, migrates, recovers or reports, as always)."""
+        standard ``sqlite3`` module (psycopg on a server), without importing SQLAlchemy, where it can be
+        read as it stands; else the :attr:`library` (which creates, migrates, recovers or reports, as
+        always)."""
         from app.catalog_access import open_catalog_reader
 
         if self.server_catalog is not None:
-            return self.library
+            if "library" in self.__dict__:  # opened already (the window's start): no second connection
+                return self.library
+            from app.server_catalog import open_server_reader
+
+            on_server = open_server_reader(self.server_catalog, self.tokens, self.data_dir, self.machine.id)
+            return on_server if on_server is not None else self.library
         reader = open_catalog_reader(
             self.catalog_path, self.settings, read_only=self.read_only, machine_id=self.machine.id
         )
@@ -243,6 +250,16 @@ class AppContext:
 
         return fetch_image_bytes(self.civitai_session(), url)
 
+    def open_download_queue(self) -> SqlDownloadStore:
+        """The download queue: in the catalog file; with a catalog on a server, in this machine's own queue
+        file (``catalog.download_store``), after the server's catalog is opened as before."""
+        from catalog.download_store import SqlDownloadStore
+
+        library = self.library
+        if self.server_catalog is not None:
+            return SqlDownloadStore.open_queue_file(self.data_dir, read_only=self.read_only)
+        return SqlDownloadStore.open(library.path, read_only=self.read_only)
+
     @cached_property
     def downloads(self) -> DownloadService:
         """The one download pipeline (queue, per-site auth, engine, ingest) of this profile."""
@@ -335,7 +352,7 @@ class AppContext:
     def _scan_catalog(self) -> ScanCatalog:
         """The library, or, while nothing has opened it yet, a catalog that reads through the light reader
         and opens the library at a scan's first write: an unchanged rescan never loads SQLAlchemy."""
-        if "library" in self.__dict__:
+        if "library" in self.__dict__ or self.server_catalog is not None:  # a server's scan: the Library
             return self.library
         from catalog.read_connection import CatalogReader
         from catalog.scan_catalog import WritesOpenTheLibrary

@@ -11,17 +11,31 @@ start) hand it to the secrets and keep the URL without it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from catalog.catalog_url import CATALOG_URL_ENV, CatalogLocation, CatalogUrlError, mask_in, parse
+from catalog.catalog_url import (
+    CATALOG_URL_ENV,
+    CatalogLocation,
+    CatalogUrlError,
+    ServerAddress,
+    mask_in,
+    parse,
+    secret_key,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from app.live_settings import LiveSettings
     from app.secrets import TokenStore
+    from catalog.errors import DatabaseAccessError
     from catalog.library import Library
     from catalog.machine_paths import Machine
+    from catalog.pg_reader import ServerCatalogReader
+
+# What Library.path answers on a server (a name: nothing is stored under it; see catalog.db).
+SERVER_CATALOG_NAME = "catalog.server"
 
 
 def open_server_catalog(
@@ -29,8 +43,8 @@ def open_server_catalog(
 ) -> Library:
     from sqlalchemy import exc as sa_exc
 
-    from catalog.catalog_url import create_server_engine, secret_key, split_password, with_password
-    from catalog.errors import CatalogError, DatabaseAccessError
+    from catalog.catalog_url import create_server_engine, split_password, with_password
+    from catalog.errors import CatalogError
     from catalog.library import Library
 
     assert location.url is not None
@@ -46,20 +60,52 @@ def open_server_catalog(
             cause = error.__cause__  # the driver's own words, not the catalog's wrapping of them
         if isinstance(cause, sa_exc.DBAPIError) and cause.orig is not None:
             cause = cause.orig
-        reason = mask_in(str(cause).strip().splitlines()[0], password, url.password)
-        if "password authentication failed" in reason or "no password supplied" in reason:
-            reason += f"; give the password once as {_with_password_placeholder(location)}"
-        raise DatabaseAccessError(f"The catalog {location} could not be opened: {reason}") from None
+        raise _not_opened(location, str(cause), password, url.password) from None
     if password is not None:
         tokens.set(secret_key(bare), password)
     return library
 
 
+def open_server_reader(
+    location: CatalogLocation, tokens: TokenStore, data_dir: Path, machine_id: str | None = None
+) -> ServerCatalogReader | None:
+    """The server's catalog for reading only, through psycopg alone (``catalog.pg_reader``: no SQLAlchemy,
+    no Alembic), with the password given in the URL or kept in the secrets; None when
+    :func:`open_server_catalog` must open it (a migration due, a new or foreign database...). A refused
+    connection is the same one line as there; a password given in the URL is kept once the server took it."""
+    from catalog.pg_reader import ServerConnectError
+    from catalog.pg_reader import open_server_reader as open_reader
+
+    server = location.server
+    assert server is not None
+    given = server.password
+    password = given if given is not None else (tokens.get(secret_key(server)) or None)
+    try:
+        reader = open_reader(server, password, name=data_dir / SERVER_CATALOG_NAME, machine_id=machine_id)
+    except ServerConnectError as error:
+        raise _not_opened(location, error.reason, given, password) from None
+    if reader is not None and given is not None:
+        tokens.set(secret_key(server), given)
+    return reader
+
+
+def _not_opened(location: CatalogLocation, driver_says: str, *secrets: str | None) -> DatabaseAccessError:
+    """The one line a refused server is: the driver's first line, passwords masked, and how to give the
+    password when it was the password."""
+    from catalog.errors import DatabaseAccessError
+
+    lines = driver_says.strip().splitlines()
+    reason = mask_in(lines[0] if lines else "no answer", *secrets)
+    if "password authentication failed" in reason or "no password supplied" in reason:
+        reason += f"; give the password once as {_with_password_placeholder(location)}"
+    return DatabaseAccessError(f"The catalog {location} could not be opened: {reason}")
+
+
 def _with_password_placeholder(location: CatalogLocation) -> str:
     """``location`` as the user would write it with its password: postgresql://USER:PASSWORD@HOST/DB."""
-    assert location.url is not None
-    shown = location.url.set(drivername="postgresql", username=location.url.username or "USER")
-    return shown.set(password="PASSWORD").render_as_string(hide_password=False)
+    assert location.server is not None
+    shown = replace(location.server, username=location.server.username or "USER", password="PASSWORD")
+    return shown.render(hide_password=False)
 
 
 def catalog_location(
@@ -76,14 +122,14 @@ def catalog_location(
     if not named:
         return None
     location = parse(named)
-    if location.url is None:
+    if location.server is None:
         where = "The catalog_url setting" if from_setting else "A catalog URL"
         raise CatalogUrlError(
             f"{where} names the file {mask_in(str(location.path))}: a catalog URL is a PostgreSQL server "
             "(postgresql://user@host:5432/atelier); the SQLite catalog is the data folder's own, chosen "
             "with --data-dir"
         )
-    if from_setting and location.url.password is not None:
+    if from_setting and location.server.password is not None:
         settings.catalog_url = catalog_url_to_save(named, tokens)
         settings.save()
     return location
@@ -99,18 +145,16 @@ def catalog_url_to_save(text: str, tokens: SecretKeeper) -> str:
     """What the ``catalog_url`` setting keeps for ``text``: the URL without its password, which goes to
     the secrets now; empty for empty (this computer's catalog file). Raises ``CatalogUrlError`` for text
     that names no PostgreSQL server."""
-    from catalog.catalog_url import secret_key, split_password
-
     text = text.strip()
     if not text:
         return ""
     location = parse(text)
-    if location.url is None:
+    if location.server is None:
         raise CatalogUrlError(
             f"{mask_in(text)} is not a server: write postgresql://user@host:5432/atelier, or leave the "
             "field empty for this computer's catalog file"
         )
-    bare, password = split_password(location.url)
-    if password is not None:
-        tokens.set(secret_key(bare), password)
-    return bare.set(drivername="postgresql").render_as_string(hide_password=False)
+    server: ServerAddress = location.server
+    if server.password is not None:
+        tokens.set(secret_key(server), server.password)
+    return replace(server, password=None).render(hide_password=False)

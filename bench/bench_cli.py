@@ -6,7 +6,11 @@ timed from spawn to exit, interleaved with the baseline so the machine's load we
 * ``main.py --help`` — target <= 5x ``python -c pass``;
 * ``main.py inspect LORA`` on a small real kohya LoRA (SD1, fp16) — target <= 8x;
 * ``main.py search WORD`` and ``main.py show ID`` on a catalog of 10,000 models (``--rows``) — target
-  <= 0.25 s each (their ratio to the baseline is printed too).
+  <= 0.25 s each (their ratio to the baseline is printed too);
+* with ``--server``, the same ``search`` and ``show`` on the same catalog copied into a PostgreSQL server
+  (``--catalog postgresql://...``, a throwaway cluster of ``tests.pg_server`` started for the run, the
+  password given once and read from the profile's secrets as a user's run reads it) — the same target,
+  <= 0.25 s each (``server-search``, ``server-show``).
 
 Besides wall-clock time each line gives the CPU time (user + system) of the process: on a machine busy
 with other work the wall-clock time mostly measures the wait for a core, the CPU time much less so, so it
@@ -15,7 +19,7 @@ is the closer estimate of the same command on a quiet machine.
 ``--compare PATH`` runs the same command lines of another checkout (e.g. a ``git worktree`` of an older
 commit) in the same rounds and prints its figures and new/old ratios beside them.
 
-    python -m bench.bench_cli [--rows 10000] [--runs 7] [--compare /tmp/old] [--json]
+    python -m bench.bench_cli [--rows 10000] [--runs 7] [--server] [--compare /tmp/old] [--json]
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from bench.bench_search import build
@@ -36,7 +43,7 @@ from catalog.library import Library
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"help": 5.0, "inspect": 8.0}  # ratios to `python -c pass`
-TARGET_SECONDS = {"search": 0.25, "show": 0.25}
+TARGET_SECONDS = {"search": 0.25, "show": 0.25, "server-search": 0.25, "server-show": 0.25}
 
 
 def _write_lora(path: Path) -> Path:
@@ -71,10 +78,45 @@ def _seconds(command: list[str], cwd: Path) -> tuple[float, float]:
     """Wall-clock seconds from spawn to exit, and the CPU seconds (user + system) the process used."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(
+        command, check=False, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[1:])} failed ({done.returncode}): {done.stderr.strip()}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+@contextmanager
+def _server_catalog(catalog: Path, data_dir: Path) -> Iterator[str]:
+    """``catalog`` copied into a database of a throwaway PostgreSQL server; yields its URL without the
+    password, which the profile ``data_dir`` keeps in its secrets (as ``--catalog`` with the password
+    once leaves it)."""
+    from app.secrets import TokenStore
+    from catalog.catalog_copy import copy_catalog
+    from catalog.catalog_url import create_server_engine, parse, secret_key, split_password
+    from catalog.db import create_catalog_engine
+    from tests import pg_server
+
+    bin_dir = pg_server.find_bin_dir()
+    if bin_dir is None:
+        raise SystemExit("--server: PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+    cluster = pg_server.start(bin_dir, shared_buffers="128MB")
+    try:
+        location = parse(cluster.create_database(f"cli_{uuid.uuid4().hex[:8]}"))
+        assert location.url is not None
+        source, target = create_catalog_engine(catalog), create_server_engine(location.url)
+        copy_catalog(source, target)
+        source.dispose()
+        target.dispose()
+        bare, password = split_password(location.url)
+        assert password is not None
+        TokenStore(data_dir, use_keyring=False).set(secret_key(bare), password)
+        (data_dir / "settings.json").write_text(json.dumps({"first_start_done": True}))
+        yield bare.set(drivername="postgresql").render_as_string(hide_password=False)
+    finally:
+        pg_server.stop(cluster)
 
 
 def main() -> None:
@@ -82,10 +124,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--compare", type=Path, help="another checkout to time in the same rounds")
+    parser.add_argument("--server", action="store_true", help="also time search and show on PostgreSQL")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="atelier-bench-cli-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="atelier-bench-cli-") as tmp, ExitStack() as stack:
         data_dir = Path(tmp) / "profile"
         library = Library.open(data_dir / "catalog.sqlite3")
         _, names = build(library, Path(tmp) / "models", args.rows, seed=1)
@@ -101,9 +144,16 @@ def main() -> None:
             "search": ["--data-dir", str(data_dir), "search", word],
             "show": ["--data-dir", str(data_dir), "show", str(middle.id)],
         }
+        if args.server:
+            server_dir = Path(tmp) / "server-profile"
+            url = stack.enter_context(_server_catalog(data_dir / "catalog.sqlite3", server_dir))
+            on_server = ["--data-dir", str(server_dir), "--catalog", url]
+            lines["server-search"] = [*on_server, "search", word]
+            lines["server-show"] = [*on_server, "show", str(middle.id)]
         trees = {"new": ROOT, **({"old": args.compare.resolve()} if args.compare else {})}
         env_python = [sys.executable]
-        os.environ.pop("ATELIER_DATA_DIR", None)
+        for name in ("ATELIER_DATA_DIR", "ATELIER_CATALOG_URL"):
+            os.environ.pop(name, None)
         times: dict[str, dict[str, list[tuple[float, float]]]] = {
             tree: {name: [] for name in lines} for tree in trees
         }

@@ -17,17 +17,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import URL, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qsl, quote, quote_plus, unquote
 
 from catalog.errors import CatalogError
+
+if TYPE_CHECKING:  # a command that only reads a server's catalog never loads SQLAlchemy (catalog.pg_reader)
+    from sqlalchemy import URL, Engine
 
 CATALOG_URL_ENV = "ATELIER_CATALOG_URL"
 POSTGRESQL_DRIVER = "postgresql+psycopg"
 MASK = "***"
+# Every connection to a catalog server: UTC sessions and a lock timeout (create_server_engine), a bounded
+# wait for a server that does not answer.
+CONNECT_ARGS: dict[str, Any] = {"options": "-c timezone=UTC -c lock_timeout=15000", "connect_timeout": 10}
 
 
 class CatalogUrlError(CatalogError, ValueError):
@@ -35,23 +40,113 @@ class CatalogUrlError(CatalogError, ValueError):
 
 
 @dataclass(frozen=True)
+class ServerAddress:
+    """A PostgreSQL server as its URL names it, read without SQLAlchemy: what a light reader needs to
+    connect (:mod:`catalog.pg_reader`) and what messages show. ``query`` holds the URL's other options
+    (``sslmode=require``...), a repeated one as a tuple, as SQLAlchemy's ``URL.query`` holds them."""
+
+    username: str | None
+    password: str | None
+    host: str
+    port: int | None
+    database: str | None
+    query: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+
+    def render(self, *, hide_password: bool = True) -> str:
+        """The URL as the user writes it (``postgresql://``), each part quoted as SQLAlchemy's
+        ``render_as_string`` quotes it (an empty host or no database is left out)."""
+        text = "postgresql://"
+        if self.username is not None:
+            text += quote(self.username, safe=" +")
+            if self.password is not None:
+                text += ":" + (MASK if hide_password else quote(self.password, safe=" +"))
+            text += "@"
+        if self.host:
+            text += f"[{self.host}]" if ":" in self.host else self.host
+        if self.port is not None:
+            text += f":{self.port}"
+        if self.database is not None:
+            text += "/" + quote(self.database, safe=" +/")
+        if self.query:
+            text += "?" + "&".join(
+                f"{quote_plus(key)}={quote_plus(value)}"
+                for key, given in sorted(self.query)
+                for value in ((given,) if isinstance(given, str) else given)
+            )
+        return text
+
+
+class _UrlParts(Protocol):
+    """What names a server: a :class:`ServerAddress` or SQLAlchemy's ``URL`` alike."""
+
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def database(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
 class CatalogLocation:
-    """A parsed catalog location: a file (``path``) or a server (``url``, without its password)."""
+    """A parsed catalog location: a file (``path``) or a server (``server``; its SQLAlchemy ``url``, made
+    on first use, is what engines are built from)."""
 
     path: Path | None
-    url: URL | None
+    server: ServerAddress | None = None
 
     @property
     def on_server(self) -> bool:
-        return self.url is not None
+        return self.server is not None
+
+    @cached_property
+    def url(self) -> URL | None:
+        """The server as SQLAlchemy's URL (driver ``postgresql+psycopg``), None for a file."""
+        if self.server is None:
+            return None
+        from sqlalchemy import URL
+
+        server = self.server
+        return URL.create(
+            POSTGRESQL_DRIVER,
+            username=server.username,
+            password=server.password,
+            host=server.host,
+            port=server.port,
+            database=server.database,
+            query=dict(server.query),
+        )
 
     def __str__(self) -> str:
-        return str(self.path) if self.url is None else masked(self.url)
+        return str(self.path) if self.server is None else masked(self.server)
 
 
 _SERVER_SCHEMES = ("postgresql", "postgres")  # libpq takes both; postgres:// is its short form
 _SCHEME_WITHOUT_SLASHES = re.compile(r"^\s*(postgres(?:ql)?(?:\+\w+)?):(?!//)", re.IGNORECASE)
 EXAMPLE = "postgresql://user:password@host:5432/atelier"
+# The grammar of SQLAlchemy's make_url (RFC 1738 style), so a URL means here what it meant when SQLAlchemy
+# read it (tests/catalog/test_catalog_url.py checks both readings agree).
+_URL = re.compile(
+    r"""
+        (?P<name>[\w\+]+)://
+        (?:
+            (?P<username>[^:/]*)
+            (?::(?P<password>[^@]*))?
+        @)?
+        (?:
+            (?:
+                \[(?P<ipv6host>[^/\?]+)\] |
+                (?P<ipv4host>[^/:\?]+)
+            )?
+            (?::(?P<port>[^/\?]*))?
+        )?
+        (?:/(?P<database>[^\?]*))?
+        (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
 
 
 def parse(text: str) -> CatalogLocation:
@@ -63,51 +158,60 @@ def parse(text: str) -> CatalogLocation:
         raise CatalogUrlError(f"The catalog URL {mask_in(text)} is not a URL: write {EXAMPLE}")
     if "://" not in text:
         return CatalogLocation(Path(text).expanduser(), None)
+    found = _URL.match(text)
+    if found is None:
+        raise CatalogUrlError(f"The catalog URL {mask_in(text)} is not a URL: write {EXAMPLE}")
+    parts = found.groupdict()
     try:
-        url = make_url(text)
-    except ArgumentError as error:
-        raise CatalogUrlError(
-            f"The catalog URL {mask_in(text)} is not a URL: {mask_in(str(error))}"
-        ) from None
-    except ValueError:  # make_url's int(port): "notaport", "x5", or the ":1" of an unclosed "[::1"
+        port = int(parts["port"]) if parts["port"] is not None else None
+    except ValueError:  # "notaport", "x5", or the ":1" of an unclosed "[::1"
         raise CatalogUrlError(
             f"The catalog URL {mask_in(text)} has no readable host and port: the port is a number and an "
             f"IPv6 host is written in brackets, [::1]:5432 ({EXAMPLE})"
         ) from None
-    backend = url.get_backend_name()
+    username, password, database = (
+        None if parts[name] is None else unquote(parts[name]) for name in ("username", "password", "database")
+    )
+    backend = parts["name"].split("+", 1)[0]
     if backend == "sqlite":
-        if not url.database:
+        if not database:
             raise CatalogUrlError("An SQLite catalog URL needs a file: sqlite:////path/to/catalog.sqlite3")
-        return CatalogLocation(Path(url.database).expanduser(), None)
+        return CatalogLocation(Path(database).expanduser(), None)
     if backend not in _SERVER_SCHEMES:
         raise CatalogUrlError(
             f"Atelier keeps its catalog in SQLite or PostgreSQL, not {backend}: "
             "use postgresql://user@host:port/database"
         )
-    url = _query_password_moved(url.set(drivername=POSTGRESQL_DRIVER))
-    if not url.host or not url.database:
+    query = _query(parts["query"])
+    if "password" in dict(query):  # libpq's ?password= form: kept and masked like user:password@
+        given = dict(query)["password"]
+        password = password if password is not None else (given if isinstance(given, str) else given[-1])
+        query = tuple(item for item in query if item[0] != "password")
+    host = parts["ipv4host"] or parts["ipv6host"]
+    if not host or not database:
+        shown = masked(ServerAddress(username, password, host or "", port, database, query))
         raise CatalogUrlError(
-            f"The catalog URL {masked(url)} needs a host and a database name: postgresql://user@host:5432/atelier"
+            f"The catalog URL {shown} needs a host and a database name: postgresql://user@host:5432/atelier"
         )
-    return CatalogLocation(None, url)
+    return CatalogLocation(None, ServerAddress(username, password, host, port, database, query))
 
 
-def _query_password_moved(url: URL) -> URL:
-    """``url`` with libpq's ``?password=`` form moved into the URL's password, so it is kept with the
-    secrets and masked like one written as ``user:password@``."""
-    if "password" not in url.query:
-        return url
-    given = url.query["password"]
-    password = given if isinstance(given, str) else given[-1]
-    url = url.difference_update_query(["password"])
-    return url if url.password is not None else url.set(password=password)
+def _query(text: str | None) -> tuple[tuple[str, str | tuple[str, ...]], ...]:
+    """The URL's options as SQLAlchemy reads them: a key given twice holds a tuple of its values."""
+    values: dict[str, str | tuple[str, ...]] = {}
+    for key, value in parse_qsl(text or ""):
+        held = values.get(key)
+        values[key] = value if held is None else (*((held,) if isinstance(held, str) else held), value)
+    return tuple(values.items())
 
 
-def masked(url: URL | str) -> str:
+def masked(url: URL | ServerAddress | str) -> str:
     """The URL as it may be shown, as the user writes it (``postgresql://``, not the driver's
     ``postgresql+psycopg://``), with the password, if any, as ``***``."""
     if isinstance(url, str):
         return mask_in(url)
+    if isinstance(url, ServerAddress):
+        return mask_in(url.render())
     if url.drivername == POSTGRESQL_DRIVER:
         url = url.set(drivername="postgresql")
     return mask_in(url.render_as_string(hide_password=True))
@@ -132,7 +236,7 @@ def mask_in(text: str, *secrets: str | None) -> str:
     return _PASSWORD_IN_DSN.sub(rf"\g<1>{MASK}", text)
 
 
-def secret_key(url: URL) -> str:
+def secret_key(url: _UrlParts) -> str:
     """The name the password of ``url`` is kept under with the other secrets."""
     return f"database:{url.username or ''}@{url.host}:{url.port or 5432}/{url.database}"
 
@@ -157,12 +261,14 @@ def create_server_engine(url: URL, *, pool_size: int = 4) -> Engine:
     """An engine for a PostgreSQL catalog: UTC sessions (the catalog's one clock), a statement timeout
     nobody reaches in normal use so a stuck lock becomes an error instead of a hang, and pooled
     connections checked before use (a server restarted overnight must not fail the morning's first click)."""
+    from sqlalchemy import create_engine, event
+
     engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=8,
         pool_pre_ping=True,
-        connect_args={"options": "-c timezone=UTC -c lock_timeout=15000", "connect_timeout": 10},
+        connect_args=dict(CONNECT_ARGS),
     )
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)

@@ -85,9 +85,10 @@ class InvalidValueError(CatalogError, ValueError):
     """A value outside its allowed range (a rating of 7); also a ``ValueError`` for plain callers."""
 
 
-def translate_db_error(error: sa_exc.DBAPIError | sqlite3.Error) -> CatalogError:
-    """Map a driver error (as SQLAlchemy wraps it, or straight from ``sqlite3`` for the plain-SQL reads
-    of ``catalog.queries``) to the typed error the rest of the app understands.
+def translate_db_error(error: sa_exc.DBAPIError | sqlite3.Error | Exception) -> CatalogError:
+    """Map a driver error (as SQLAlchemy wraps it, or straight from ``sqlite3`` or psycopg for the
+    plain-SQL reads of ``catalog.queries`` by the light readers) to the typed error the rest of the app
+    understands.
 
     The mapping reads SQLite's message because the Python driver reports most failures as one
     ``OperationalError`` class; the original exception stays chained as ``__cause__`` for logs.
@@ -96,6 +97,9 @@ def translate_db_error(error: sa_exc.DBAPIError | sqlite3.Error) -> CatalogError
 
     if isinstance(error, sqlite3.Error):
         text, integrity = str(error), isinstance(error, sqlite3.IntegrityError)
+    elif not hasattr(error, "orig"):  # a driver's own error (psycopg, catalog.pg_reader): no SQLAlchemy
+        text = str(error)
+        integrity = any(kind.__name__ == "IntegrityError" for kind in type(error).__mro__)
     else:
         from sqlalchemy import exc as sa_exc
 
