@@ -137,7 +137,7 @@ class DownloadService:
     # parts, built on first use ----------------------------------------------------------------------
     @cached_property
     def store(self) -> SqlDownloadStore:
-        return SqlDownloadStore.open(self.context.library.path, read_only=self.context.read_only)
+        return self.context.open_download_queue()
 
     @cached_property
     def session(self) -> requests.Session:

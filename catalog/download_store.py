@@ -1,23 +1,37 @@
-"""The download queue in the catalog database (implements :class:`core.downloads.DownloadStore`).
+"""The download queue (implements :class:`core.downloads.DownloadStore`): in the catalog database, or,
+for a catalog on a server, in this machine's own queue file.
 
-The queue lives next to the library it feeds: one file to back up, and a finished download's remote
-payload (``metadata``) is at hand when the file is added to the library. Each method is one short unit of
-work, so the engine's worker threads and the GUI can call it concurrently (see :mod:`catalog.db`).
+With an SQLite catalog the queue lives next to the library it feeds: one file to back up, and a finished
+download's remote payload (``metadata``) is at hand when the file is added to the library. A catalog on a
+PostgreSQL server is shared by machines while each downloads into its own folders, so the queue stays on
+the machine: ``download-queue.sqlite3`` in the data folder (:meth:`SqlDownloadStore.open_queue_file`),
+which holds the ``downloads`` table and nothing else. Earlier versions kept it in a whole empty catalog
+named ``catalog.server``; the first start carries that file's queue over (queued, paused, failed and
+finished downloads alike) and removes the old file only once the new one holds every row.
 
-Request headers are stored without credentials: tokens stay on the HTTP session (and in the keyring).
+Each method is one short unit of work, so the engine's worker threads and the GUI can call it
+concurrently (see :mod:`catalog.db`). Request headers are stored without credentials: tokens stay on the
+HTTP session (and in the keyring).
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 
-from catalog.db import CatalogDatabase, utc_now
+from catalog.db import CatalogDatabase, create_catalog_engine, utc_now
+from catalog.db_file import WAL_SUFFIXES
 from catalog.migrate import upgrade
 from catalog.orm import DownloadRow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+
 from core.downloads import (
     DownloadRecord,
     DownloadRequest,
@@ -25,6 +39,14 @@ from core.downloads import (
     DownloadStatus,
     strip_secrets,
 )
+
+QUEUE_FILE = "download-queue.sqlite3"
+# Where versions before the queue file kept a server catalog's queue: a whole, otherwise empty, catalog.
+FORMER_QUEUE_FILE = "catalog.server"
+# The queue file's layout, in SQLite's user_version: the downloads table as the catalog's migrations leave
+# it (a test compares the two, so a migration changing the table cannot forget this file).
+QUEUE_FILE_VERSION = 1
+_COLUMNS = tuple(column.name for column in DownloadRow.__table__.columns)
 
 
 def _record(row: DownloadRow) -> DownloadRecord:
@@ -64,6 +86,24 @@ class SqlDownloadStore:
         if not read_only:
             upgrade(database.engine)
         return cls(database)
+
+    @classmethod
+    def open_queue_file(cls, data_dir: Path, *, read_only: bool = False) -> SqlDownloadStore:
+        """The queue of a machine whose catalog is on a server: ``data_dir/download-queue.sqlite3``, made on
+        first use with the queue of a former ``catalog.server`` file (module docstring). In a read-only
+        data folder the files are only read: the former file while no queue file was made."""
+        path = data_dir / QUEUE_FILE
+        former = data_dir / FORMER_QUEUE_FILE
+        if read_only:
+            shown = former if former.is_file() and not path.exists() else path
+            return cls(CatalogDatabase(shown, read_only=True))
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            _make_queue_file(path, former if former.is_file() else None)
+        if former.is_file() and _holds_every_download_of(path, former):
+            for name in (former, *(former.with_name(former.name + suffix) for suffix in WAL_SUFFIXES)):
+                name.unlink(missing_ok=True)
+        return cls(CatalogDatabase(path))
 
     def close(self) -> None:
         self._db.close()
@@ -135,3 +175,78 @@ class SqlDownloadStore:
             row = session.get(DownloadRow, download_id)
             if row is not None:
                 session.delete(row)
+
+
+def _make_queue_file(path: Path, former: Path | None) -> None:
+    """Create the queue file at ``path`` whole or not at all: built beside it, with the rows of ``former``
+    (a ``catalog.server`` file) copied in, synced, then renamed into place."""
+    partial = path.with_name(f".{path.name}.making")
+    for leftover in (partial, *(partial.with_name(partial.name + suffix) for suffix in WAL_SUFFIXES)):
+        leftover.unlink(missing_ok=True)  # a start cut off while making it: made again from the start
+    engine = create_catalog_engine(partial)
+    try:
+        cast("Table", DownloadRow.__table__).create(engine)
+    finally:
+        engine.dispose()
+    connection = sqlite3.connect(partial, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode = DELETE")  # one file to sync and rename (WAL once opened)
+        connection.execute(f"PRAGMA user_version = {QUEUE_FILE_VERSION}")
+        if former is not None:
+            _carry_over(connection, former)
+    finally:
+        connection.close()
+    with partial.open("rb") as written:
+        os.fsync(written.fileno())
+    partial.replace(path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself survives a power cut before the former file is removed
+    finally:
+        os.close(folder)
+
+
+def _carry_over(connection: sqlite3.Connection, former: Path) -> None:
+    """Copy every download of ``former`` into the queue being made, in one transaction (the columns both
+    have: the queue's table is the catalog's). A former file SQLite cannot read is left for the user, whole
+    (:func:`_holds_every_download_of` then keeps it)."""
+    try:
+        connection.execute("ATTACH DATABASE ? AS former", (str(former),))
+    except sqlite3.Error:
+        return
+    try:
+        found = {row[1] for row in connection.execute("PRAGMA former.table_info(downloads)")}
+        columns = ", ".join(f'"{name}"' for name in _COLUMNS if name in found)
+        if found:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                f"INSERT INTO downloads ({columns}) SELECT {columns} FROM former.downloads ORDER BY id"
+            )
+            connection.execute("COMMIT")
+    except sqlite3.DatabaseError:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+    finally:
+        connection.execute("DETACH DATABASE former")
+
+
+def _holds_every_download_of(path: Path, former: Path) -> bool:
+    """Whether the queue file has every download of ``former`` (then the former file may go): asked
+    again at each start while the former file is there, so a start cut off between making the queue file
+    and removing the old one finishes the job, and a former file that could not be read is kept."""
+    connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    try:
+        connection.execute("ATTACH DATABASE ? AS former", (f"{former.absolute().as_uri()}?mode=ro",))
+        has_table = connection.execute(
+            "SELECT 1 FROM former.sqlite_master WHERE type = 'table' AND name = 'downloads'"
+        ).fetchone()
+        if has_table is None:  # an empty file holds no queue; one with other tables is not ours to remove
+            return connection.execute("SELECT 1 FROM former.sqlite_master LIMIT 1").fetchone() is None
+        missing = connection.execute(
+            "SELECT 1 FROM former.downloads WHERE id NOT IN (SELECT id FROM main.downloads) LIMIT 1"
+        ).fetchone()
+        return missing is None
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
