@@ -6,9 +6,10 @@ with the standard ``sqlite3`` module (no SQLAlchemy to import) through the same 
 Library (``catalog.queries``); the site clients are loaded only when the first word of ``search`` names a
 site (``app.remote_cli``).
 
-``roots add PATH [--name NAME]``, ``roots map NAME PATH`` and ``roots unmap NAME`` change the library's
-folders: a catalog shared by several machines (on a server, or one file on shared storage) knows each
-folder by its name, and each machine says where it reaches the folder (``catalog.machine_paths``).
+``roots add PATH [--name NAME]``, ``roots map NAME PATH [--force]`` and ``roots unmap NAME`` change the
+library's folders: a catalog shared by several machines (on a server, or one file on shared storage)
+knows each folder by its name, and each machine says where it reaches the folder
+(``catalog.machine_paths``; a folder holding none of its files is refused unless ``--force``).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         description=(
             "roots: list the library folders (names, this machine's path, other machines' paths); "
-            "roots add PATH [--name NAME]; roots map NAME PATH: where this machine reaches a shared folder; "
+            "roots add PATH [--name NAME]; roots map NAME PATH [--force]: where this machine reaches a "
+            "shared folder (refused where none of its files is, unless --force); "
             "roots unmap NAME"
         ),
     )
@@ -85,6 +87,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     roots.add_argument("--name", help="add: the folder's name (default: its own name)")
     roots.add_argument(
         "--layout", choices=[layout.value for layout in LibraryLayout], help="add: force the folder layout"
+    )
+    roots.add_argument(
+        "--force",
+        action="store_true",
+        help="map: even to a folder that holds none of the shared folder's files (a share not mounted yet)",
     )
     roots.add_argument("--json", action="store_true", help="print JSON")
 
@@ -175,6 +182,8 @@ def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
         return _usage(f"roots {args.action} takes {given} (see `atelier roots --help`)")
     if args.action != "add" and (args.name or args.layout):
         return _usage(f"--name and --layout go with `roots add`, not `roots {args.action}`")
+    if args.action != "map" and args.force:
+        return _usage(f"--force goes with `roots map`, not `roots {args.action}`")
     if args.action == "list":
         return _list_roots(context, args, out)
     if args.action == "add":
@@ -182,7 +191,7 @@ def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
         root = context.add_root(Path(args.words[0]), layout, name=args.name)
         verb = "Library folder"
     elif args.action == "map":
-        root = context.library.map_root(args.words[0], Path(args.words[1]))
+        root = context.library.map_root(args.words[0], Path(args.words[1]), force=args.force)
         verb = "On this machine"
     else:
         root = context.library.unmap_root(args.words[0])

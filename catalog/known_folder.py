@@ -20,13 +20,22 @@ where that folder is here, and the files there are then checked as above.
 Only folders another machine added and this one never placed are candidates: a machine's own folders
 (and every folder of a one-machine library) are never compared, so a backup copy beside one's library is
 still a folder of its own.
+
+The other way round, a machine that **maps** a shared folder to the wrong place (``roots map NAS
+/wrong/dir``) would catalog that folder's own files into the shared one. :func:`require_its_files`
+refuses such a folder when none of the first :data:`MAP_SAMPLE` files the catalog lists in the shared
+folder is there (same place below it, same size), unless the user insists (``force``: the share is not
+mounted yet); and a scan of a folder this machine reaches through a mapping catalogs nothing while none
+of them is there (:func:`any_present`, called by ``catalog.scanner``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +45,8 @@ from catalog.machine_paths import PathMap
 from catalog.path_text import from_stored, to_stored
 
 SAMPLE = 50
+# Files looked for where a machine maps a shared folder (and where a scan of a mapped folder starts).
+MAP_SAMPLE = 20
 SHARE = 0.8
 PROBES = 20
 # Times agree within two seconds: a share's file system may keep them coarser than the machine that
@@ -49,9 +60,29 @@ class _Reads(Protocol):
     def execute(self, sql: str, parameters: dict[str, Any] = ..., /) -> Any: ...
 
 
+class NotTheSharedFolderError(ConflictError, ValueError):
+    """A folder given as where this machine reaches a shared folder holds none of the files the catalog
+    lists in it: mapped, its own files would be cataloged into the shared folder. Also a ``ValueError``
+    (a wrong folder given), as :class:`KnownSharedFolderError`. ``folder``, ``name`` and ``sampled``: what
+    a front end needs to offer mapping it anyway (``force=True``)."""
+
+    def __init__(self, message: str, *, folder: str, name: str, sampled: int) -> None:
+        super().__init__(message)
+        self.folder = folder
+        self.name = name
+        self.sampled = sampled
+
+
 class KnownSharedFolderError(ConflictError, ValueError):
     """A folder given to add is a shared folder the library already has: it is to be mapped, not added.
-    Also a ``ValueError`` (a wrong folder given), as the window's "add folder" refuses the others."""
+    Also a ``ValueError`` (a wrong folder given), as the window's "add folder" refuses the others.
+    ``name`` and ``folder``: the shared folder and where it is on this machine, for a front end to offer
+    mapping it there."""
+
+    def __init__(self, message: str, *, name: str = "", folder: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+        self.folder = folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +100,10 @@ _UNPLACED = (
     " WHERE EXISTS (SELECT 1 FROM root_paths AS p WHERE p.root_id = r.id)"
     " AND NOT EXISTS (SELECT 1 FROM root_paths AS p WHERE p.root_id = r.id AND p.machine = :machine)"
     " ORDER BY r.id"
+)
+_MAP_SAMPLE_ROWS = (
+    "SELECT path, size, format FROM assets WHERE root_id = :root AND status <> 'missing'"
+    f" ORDER BY id LIMIT {MAP_SAMPLE}"
 )
 _OTHERS_PATHS = (
     "SELECT p.path, COALESCE(m.name, p.machine) FROM root_paths AS p"
@@ -108,6 +143,58 @@ def recognise(connection: _Reads, path: str, machine_id: str) -> KnownFolder | N
         if evidence:
             return KnownFolder(root_id, name, evidence, folder)
     return None
+
+
+def require_its_files(connection: _Reads, root_id: int, name: str, canonical: str, folder: str) -> None:
+    """Refuse ``folder`` as this machine's place for the shared folder ``root_id`` when it holds none of
+    the :data:`MAP_SAMPLE` files the catalog lists first in it (at the same place below it, of the same
+    size; a folder model only has to be there). A shared folder with no file yet maps anywhere. Times are
+    not compared: a share may show them otherwise, and one known file is enough. Raw stored text is read:
+    call outside the machine's path translation.
+
+    Raises:
+        NotTheSharedFolderError: none of the files is there (the message says how many were looked for).
+    """
+    rows = connection.execute(_MAP_SAMPLE_ROWS, {"root": root_id}).fetchall()
+    if not rows:
+        return
+    here = PathMap.of([(canonical, folder)])
+    places = (
+        (here.to_local(from_stored(str(path))), int(size), fmt == "diffusers") for path, size, fmt in rows
+    )
+    if any_present(places):
+        return
+    try:
+        empty = not any(True for _entry in os.scandir(folder))
+    except OSError:
+        empty = False
+    files = f"{len(rows)} known file{'s' if len(rows) != 1 else ''}"
+    why = (
+        f"{folder} is empty, but the shared folder {name!r} has files (is the share mounted?)"
+        if empty
+        else f"{folder} does not hold the files of the shared folder {name!r}: none of {files} is there"
+    )
+    raise NotTheSharedFolderError(
+        f"{why}. Check the path, or map it anyway with --force (a scan adds nothing while none of its "
+        "files is there).",
+        folder=folder,
+        name=name,
+        sampled=len(rows),
+    )
+
+
+def any_present(places: Iterable[tuple[str, int, bool | None]]) -> bool:
+    """Whether one of ``places`` (this machine's path, size, whether it is a folder model: None, not
+    known) is there: a file of that size, or a folder where a folder model may be. Stops at the first."""
+    for path, size, is_folder in places:
+        try:
+            found = Path(path).stat()
+        except (OSError, ValueError):
+            continue
+        folder = stat.S_ISDIR(found.st_mode)
+        if (folder and is_folder is not False) or (not folder and not is_folder and found.st_size == size):
+            return True
+    return False
 
 
 def _files_there(connection: _Reads, root_id: int, canonical: str, folder: str) -> str:

@@ -179,16 +179,18 @@ class Library:
         assert root is not None
         return root
 
-    def map_root(self, name: str, path: Path) -> RootRecord:
+    def map_root(self, name: str, path: Path, *, force: bool = False) -> RootRecord:
         """Record where this machine reaches the shared library folder called ``name``: from now on its
         files are read here at ``path`` and what this machine writes under ``path`` is stored canonical.
 
         ``path`` is taken as written (made absolute, links not resolved: a mount point is what the machine
-        sees).
+        sees). A folder that has files in the catalog is mapped only to a folder that holds at least one
+        of them (same place, same size), unless ``force`` (the user is sure: the share is not mounted yet).
 
         Raises:
             NotFoundError: no folder has that name, or ``path`` is not a folder on this machine.
             ConflictError: ``path`` is inside or around another library folder on this machine.
+            NotTheSharedFolderError: (a ConflictError) none of the folder's known files is at ``path``.
         """
         machine = self._require_machine()
         local = os.path.normpath(Path(path).expanduser().absolute())
@@ -198,7 +200,7 @@ class Library:
                 f"{local} {what} on this machine: give the folder where the shared one is mounted."
             )
         with self._db.session_scope(write=True) as session:
-            root_id = shared_roots.map_root(session, name, local, machine)
+            root_id = shared_roots.map_root(session, name, local, machine, force=force)
         self._db.forget_machine_paths()
         root = self.get_root(root_id)  # a new unit of work: read with the new map
         assert root is not None
@@ -224,6 +226,10 @@ class Library:
         self._db.forget_machine_paths()
         with self._db.session_scope() as session:
             return queries.root_places(driver_connection(session), machine_id)
+
+    @property
+    def _machine_id(self) -> str | None:
+        return self._machine.id if self._machine is not None else None
 
     def _require_machine(self) -> Machine:
         if self._machine is None:
@@ -319,7 +325,7 @@ class Library:
 
     def has_mirrors(self) -> bool:
         with self._db.session_scope() as session:
-            return queries.has_mirrors(driver_connection(session))
+            return queries.has_mirrors(driver_connection(session), self._machine_id)
 
     def merge_search_index(self, cancel: CancelToken | None = None) -> bool:
         """Merge the search index into one segment (searches that check a row at a time then seek one
@@ -721,18 +727,19 @@ class Library:
     # -- organize: mirrors (catalog.mirrors) ----------------------------------------------------------------
 
     def mirrors(self) -> list[mirror_rows.MirrorRecord]:
-        """Every mirror, oldest first, with its last sync's report and how many entries it holds."""
+        """This machine's mirrors, oldest first, with their last sync's report and entry counts (a mirror is a
+        folder on the machine that made it: see :mod:`catalog.mirrors`)."""
         with self._db.session_scope() as session:
-            return mirror_rows.mirrors(session)
+            return mirror_rows.mirrors(session, self._machine_id)
 
     def mirror(self, mirror_id: int) -> mirror_rows.MirrorRecord:
-        """Raises NotFoundError when there is no such mirror."""
+        """Raises NotFoundError when there is no such mirror, or it is another machine's."""
         with self._db.session_scope() as session:
-            return mirror_rows.mirror(session, mirror_id)
+            return mirror_rows.mirror(session, mirror_id, self._machine_id)
 
     def mirror_at(self, target: Path) -> mirror_rows.MirrorRecord | None:
         with self._db.session_scope() as session:
-            return mirror_rows.mirror_at(session, target)
+            return mirror_rows.mirror_at(session, target, self._machine_id)
 
     def save_mirror(
         self,
@@ -746,13 +753,19 @@ class Library:
         """Create the mirror at ``target`` or change the one there (its entries stay recorded)."""
         with self._db.session_scope(write=True) as session:
             return mirror_rows.save_mirror(
-                session, ui=ui, mode=mode, target=target, kinds=kinds, collections=collections
+                session,
+                ui=ui,
+                mode=mode,
+                target=target,
+                kinds=kinds,
+                collections=collections,
+                machine=self._machine,
             )
 
     def delete_mirror(self, mirror_id: int) -> None:
         """Forget a mirror and its entries' records (the caller removed the entries first)."""
         with self._db.session_scope(write=True) as session:
-            mirror_rows.delete_mirror(session, mirror_id)
+            mirror_rows.delete_mirror(session, mirror_id, self._machine_id)
 
     def mirror_entries(self, mirror_id: int) -> list[RecordedEntry]:
         with self._db.session_scope() as session:
@@ -777,7 +790,7 @@ class Library:
 
     def finish_mirror_sync(self, mirror_id: int, report: dict[str, Any]) -> None:
         with self._db.session_scope(write=True) as session:
-            mirror_rows.finish_sync(session, mirror_id, report)
+            mirror_rows.finish_sync(session, mirror_id, report, self._machine_id)
 
     def mirror_shared_files(
         self, kinds: Sequence[AssetKind] = (), collections: Sequence[str] = ()

@@ -5,6 +5,12 @@ library files a mirror shares.
 removes nothing that has no row here (see ``core.organize.mirror_plan.is_ours``). A row is written
 *before* the entry is created on disk (with the identity the entry will have), so a crash in between
 leaves a row whose entry is missing, which the next sync makes again, never an entry nobody owns.
+
+A mirror is a folder on one computer, so it belongs to the machine that made it (``mirrors.machine``,
+migration 0014): on a catalog several machines share, each lists, finds, changes and syncs only its own
+mirrors (``machine_id`` below: this machine; None, a catalog opened without a machine: every mirror). A
+mirror without a machine (made by a catalog opened without one) is listed by every machine and taken by
+the first one that saves or syncs it. Two machines may each have a mirror at the same path.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from catalog import shared_roots
 from catalog.db import utc_now
 from catalog.errors import NotFoundError
+from catalog.machine_paths import Machine
 from catalog.normalize import label_key
-from catalog.orm import ASSETS, AssetCollection, Collection, Mirror, MirrorEntry, Preview, Root
+from catalog.orm import ASSETS, AssetCollection, Collection, MachineRow, Mirror, MirrorEntry, Preview, Root
 from core.organize.mirror_plan import FileIdentity, MirrorMode, MirrorUI, RecordedEntry
 from core.taxonomy import Architecture, AssetKind, LibraryLayout
 
@@ -77,21 +85,42 @@ def _counts(session: Session) -> dict[int, int]:
     return {int(row[0]): int(row[1]) for row in session.execute(stmt).all()}
 
 
-def mirrors(session: Session) -> list[MirrorRecord]:
+def _mine(machine_id: str | None) -> ColumnElement[bool]:
+    """The mirrors ``machine_id`` may see: its own and those no machine took yet (all without a machine)."""
+    if machine_id is None:
+        return true()
+    return or_(Mirror.machine == machine_id, Mirror.machine.is_(None))
+
+
+def mirrors(session: Session, machine_id: str | None) -> list[MirrorRecord]:
     counts = _counts(session)
-    rows = session.scalars(select(Mirror).order_by(Mirror.id))
+    rows = session.scalars(select(Mirror).where(_mine(machine_id)).order_by(Mirror.id))
     return [_record(row, counts.get(row.id, 0)) for row in rows]
 
 
-def mirror(session: Session, mirror_id: int) -> MirrorRecord:
+def mirror(session: Session, mirror_id: int, machine_id: str | None) -> MirrorRecord:
+    """The mirror ``mirror_id`` of this machine; NotFoundError names the machine a mirror of another
+    machine is on (its folder is there, not here)."""
     row = session.get(Mirror, mirror_id)
     if row is None:
         raise NotFoundError(f"no mirror with id {mirror_id} (see `atelier mirror --list`)")
+    if machine_id is not None and row.machine not in (None, machine_id):
+        owner = session.scalar(select(MachineRow.name).where(MachineRow.id == row.machine))
+        raise NotFoundError(
+            f"mirror {mirror_id} is a folder on another computer ({owner or 'another machine'}): only that "
+            "machine lists, syncs or removes it (see `atelier mirror --list` for this machine's mirrors)"
+        )
     return _record(row, _counts(session).get(mirror_id, 0))
 
 
-def mirror_at(session: Session, target: Path) -> MirrorRecord | None:
-    row = session.scalar(select(Mirror).where(Mirror.target == str(target)))
+def _row_at(session: Session, target: Path, machine_id: str | None) -> Mirror | None:
+    """This machine's mirror at ``target`` (its own before one no machine took)."""
+    stmt = select(Mirror).where(Mirror.target == str(target), _mine(machine_id))
+    return session.scalars(stmt.order_by(Mirror.machine.is_(None), Mirror.id)).first()
+
+
+def mirror_at(session: Session, target: Path, machine_id: str | None) -> MirrorRecord | None:
+    row = _row_at(session, target, machine_id)
     return None if row is None else _record(row, _counts(session).get(row.id, 0))
 
 
@@ -103,33 +132,48 @@ def save_mirror(
     target: Path,
     kinds: Sequence[AssetKind],
     collections: Sequence[str],
+    machine: Machine | None,
 ) -> MirrorRecord:
-    """Create the mirror at ``target``, or change the UI, mode and selection of the one there."""
-    row = session.scalar(select(Mirror).where(Mirror.target == str(target)))
-    values = {
+    """Create this machine's mirror at ``target``, or change the UI, mode and selection of the one there
+    (a mirror no machine took becomes this machine's). The machine is recorded by name too, so another
+    machine's refusal says where the mirror is."""
+    machine_id = machine.id if machine is not None else None
+    if machine is not None:
+        shared_roots.register(session, machine)
+    row = _row_at(session, target, machine_id)
+    values: dict[str, Any] = {
         "ui": ui.value,
         "mode": mode.value,
         "kinds": [k.value for k in kinds],
         "collections": list(collections),
     }
     if row is None:
-        row = Mirror(target=str(target), created_at=utc_now(), **values)
+        row = Mirror(target=str(target), created_at=utc_now(), machine=machine_id, **values)
         session.add(row)
         session.flush()
     else:
+        if row.machine is None:
+            values["machine"] = machine_id
         for key, value in values.items():
             setattr(row, key, value)
         session.flush()
     return _record(row, _counts(session).get(row.id, 0))
 
 
-def delete_mirror(session: Session, mirror_id: int) -> None:
+def delete_mirror(session: Session, mirror_id: int, machine_id: str | None) -> None:
+    mirror(session, mirror_id, machine_id)  # another machine's mirror is refused, not deleted
     session.execute(delete(MirrorEntry).where(MirrorEntry.mirror_id == mirror_id))
     session.execute(delete(Mirror).where(Mirror.id == mirror_id))
 
 
-def finish_sync(session: Session, mirror_id: int, report: dict[str, Any]) -> None:
-    session.execute(update(Mirror).where(Mirror.id == mirror_id).values(synced_at=utc_now(), report=report))
+def finish_sync(session: Session, mirror_id: int, report: dict[str, Any], machine_id: str | None) -> None:
+    """Keep the report of a sync; a mirror no machine took becomes the syncing machine's."""
+    owner = func.coalesce(Mirror.machine, machine_id) if machine_id is not None else Mirror.machine
+    session.execute(
+        update(Mirror)
+        .where(Mirror.id == mirror_id, _mine(machine_id))
+        .values(synced_at=utc_now(), report=report, machine=owner)
+    )
 
 
 # -- entries -------------------------------------------------------------------------------------------

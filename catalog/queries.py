@@ -491,9 +491,13 @@ def file_index(connection: DbapiConnection, root_id: int) -> dict[str, IndexedFi
     return index
 
 
-def has_mirrors(connection: DbapiConnection) -> bool:
-    """Whether any mirror is set up (a scan then syncs them; without one it loads no mirror code)."""
-    return connection.execute("SELECT 1 FROM mirrors LIMIT 1").fetchone() is not None
+def has_mirrors(connection: DbapiConnection, machine_id: str | None = None) -> bool:
+    """Whether this machine has a mirror set up (a scan then syncs them; without one it loads no mirror
+    code). Another machine's mirrors are folders there (``catalog.mirrors``)."""
+    if machine_id is None:
+        return connection.execute("SELECT 1 FROM mirrors LIMIT 1").fetchone() is not None
+    sql = "SELECT 1 FROM mirrors WHERE machine = :machine OR machine IS NULL LIMIT 1"
+    return connection.execute(sql, {"machine": machine_id}).fetchone() is not None
 
 
 def preview_records(connection: DbapiConnection, asset_id: int) -> list[PreviewRecord]:

@@ -52,6 +52,7 @@ from catalog.examine import (
     listed_sidecar_mtime,
     walk_listing,
 )
+from catalog.known_folder import MAP_SAMPLE, any_present
 from catalog.path_text import shown
 from catalog.places import LibraryPlaces, alias_of, reached_through_link
 from catalog.records import IndexedFile, RootRecord, ScannedFile
@@ -278,6 +279,11 @@ class Scanner:
             return
         self.progress(Progress(0, None, f"Looking for models in {root_path}…"))
         index = self.library.file_index(root.id)
+        elsewhere = _not_its_files(root, root_path, index)
+        if elsewhere:
+            # A shared folder mapped to the wrong place: its own files must not join the shared library.
+            summary.problems.append(f"{root_path}: {elsewhere}; nothing was cataloged or marked missing.")
+            return
         library = LibraryPlaces.of(r.path for r in all_roots)
         # Only the layout's model folders are walked (not an install's venv, outputs or custom nodes).
         starts = scan_roots(root_path, root.layout) or [root_path]
@@ -801,6 +807,30 @@ def _looks_unreachable(root_path: Path, gone: int, index: dict[str, IndexedFile]
             "mounted, and mapped to the right folder?)"
         )
     return ""
+
+
+def _not_its_files(root: RootRecord, root_path: Path, index: dict[str, IndexedFile]) -> str:
+    """Why a shared folder this machine reaches through a mapping (``roots map``) is not scanned here
+    (empty: it is): its folder holds files, but none of the first files the catalog lists in it. It was
+    mapped to the wrong place (or forced while the share was away, and the folder filled since). An empty
+    folder is left to :func:`_looks_unreachable` (an unmounted share, nothing to catalog)."""
+    if root.path == (root.canonical_path or root.path):
+        return ""
+    listed = [entry for entry in index.values() if entry.status is not FileStatus.MISSING]
+    known = listed[:: max(1, len(listed) // MAP_SAMPLE)][:MAP_SAMPLE]  # spread over the folder
+    if not known or any_present((entry.path, entry.size, None) for entry in known):
+        return ""
+    try:
+        with os.scandir(root_path) as entries:
+            if next(entries, None) is None:
+                return ""
+    except OSError:
+        return ""
+    files = f"{len(known)} file{'s' if len(known) != 1 else ''}"
+    return (
+        f"none of {files} the catalog lists in the shared folder {root.name!r} is here (is the share "
+        f"mounted, and mapped to the right folder? atelier roots map {_quoted_name(root.name)} PATH)"
+    )
 
 
 def _map_hint(root: RootRecord) -> str:

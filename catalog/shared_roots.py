@@ -7,7 +7,9 @@ Rules, each checked before anything is written (one unit of work, one transactio
   typing it); a folder added without a name is named after its last path component, made unique with
   " 2", " 3"...;
 * a machine maps a folder to one existing folder of its own, never inside or around another library
-  folder as this machine reaches it (a file would then belong to two folders, as ``scan`` refuses);
+  folder as this machine reaches it (a file would then belong to two folders, as ``scan`` refuses), and
+  to one that holds the folder's files when it has some (``catalog.known_folder.require_its_files``; a
+  user sure of the path, a share not mounted yet, says ``force``);
 * the machine that adds a folder records its own path too, so a listing names every machine's path.
 """
 
@@ -25,9 +27,10 @@ from catalog import queries
 from catalog.db import driver_connection, utc_now
 from catalog.dialect_insert import insert_for
 from catalog.errors import ConflictError, InvalidValueError, NotFoundError
-from catalog.known_folder import KnownSharedFolderError, recognise
+from catalog.known_folder import KnownSharedFolderError, recognise, require_its_files
 from catalog.machine_paths import Machine
 from catalog.orm import MachineRow, Root, RootPath
+from catalog.path_text import from_stored
 from catalog.places import is_under
 from core.taxonomy import LibraryLayout
 
@@ -150,7 +153,9 @@ def _refuse_known_folder(session: Session, path: str, machine: Machine) -> None:
     where = "" if known.folder == path else f", here at {known.folder}"
     raise KnownSharedFolderError(
         f"{path} {relation} the shared library folder {known.name!r}{where} ({known.evidence}): map it on "
-        f"this machine instead: atelier roots map {quoted(known.name)} {quoted(known.folder)}"
+        f"this machine instead: atelier roots map {quoted(known.name)} {quoted(known.folder)}",
+        name=known.name,
+        folder=known.folder,
     )
 
 
@@ -159,9 +164,10 @@ def quoted(word: str) -> str:
     return word if re.fullmatch(r"[\w./:@+-]+", word) else f'"{word}"'
 
 
-def map_root(session: Session, name: str, path: str, machine: Machine) -> int:
+def map_root(session: Session, name: str, path: str, machine: Machine, *, force: bool = False) -> int:
     """Record that ``machine`` reaches the folder called ``name`` at ``path`` (an existing folder there,
-    checked by the caller). Returns the folder's id."""
+    checked by the caller). Unless ``force``, ``path`` must hold at least one of the files the catalog
+    lists in the folder (:func:`catalog.known_folder.require_its_files`). Returns the folder's id."""
     root_id = root_named(session, name)
     real = os.path.realpath(path)  # a link into another folder is that folder
     for other in queries.root_records(driver_connection(session)):
@@ -175,6 +181,10 @@ def map_root(session: Session, name: str, path: str, machine: Machine) -> int:
                 f"{path} {where} the library folder {other.name!r} ({other.path}) on this machine: "
                 "map each shared folder to its own place."
             )
+    if not force:
+        connection = driver_connection(session)
+        stored = connection.execute("SELECT name, path FROM roots WHERE id = :id", {"id": root_id}).fetchone()
+        require_its_files(connection, root_id, str(stored[0]), from_stored(str(stored[1])), path)
     _record_path(session, root_id, machine, path)
     return root_id
 

@@ -53,7 +53,7 @@ def test_a_shared_folder_scanned_at_another_path_is_refused_and_an_unmounted_sha
 
     mount_point = tmp_path / "mnt" / "B" / "unmounted"
     mount_point.mkdir()
-    assert on("b", "roots", "map", "sd", str(mount_point))[0] == 0
+    assert on("b", "roots", "map", "sd", str(mount_point), "--force")[0] == 0  # empty: refused unless forced
     code, out, err = on("b", "scan", "--no-hash")
     assert code == 0, "a scan that found its folder empty has not failed: it says so, as for a folder gone"
     assert out.splitlines()[1:] == [

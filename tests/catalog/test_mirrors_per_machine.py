@@ -3,7 +3,7 @@ shared by two machines each lists, syncs and changes only its own, on SQLite and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,10 +11,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from catalog.catalog_url import create_server_engine, parse
+from catalog.errors import NotFoundError
 from catalog.library import Library
 from catalog.machine_paths import Machine
 from catalog.migrate import alembic_config, current_revision, head_revision, upgrade
-from tests.catalog.shared_machines import A, B
+from catalog.mirrors import MirrorRecord
+from core.organize.mirror_plan import MirrorMode, MirrorUI, RecordedEntry
+from tests.catalog.conftest import catalog_rows
+from tests.catalog.shared_machines import A, B, Opener
 
 # -- the migration --------------------------------------------------------------------------------------
 
@@ -151,4 +155,58 @@ def test_two_machines_may_have_a_mirror_at_the_same_path_and_going_down_keeps_th
     assert _run(engine, "SELECT id, machine FROM mirrors") == [(7, A.id)]
 
 
-Opener = Callable[[Machine], Library]
+# -- each machine its own mirrors -----------------------------------------------------------------------
+
+
+def _mirror(library: Library, target: Path) -> MirrorRecord:
+    return library.save_mirror(ui=MirrorUI.COMFYUI, mode=MirrorMode.SYMLINK, target=target)
+
+
+def _entry(folder: Path, name: str) -> RecordedEntry:
+    return RecordedEntry(folder / name, folder / "src" / name, None, MirrorMode.SYMLINK, 10, 1, 2)
+
+
+def test_a_machine_lists_finds_and_changes_only_its_own_mirrors(open_as: Opener, tmp_path: Path) -> None:
+    a, b = open_as(A), open_as(B)
+    made = _mirror(a, tmp_path / "a-comfy")
+    a.record_mirror_entries(made.id, [_entry(tmp_path / "a-comfy", "x.safetensors")])
+    assert [m.id for m in a.mirrors()] == [made.id]
+    assert a.has_mirrors()
+    assert b.mirrors() == []
+    assert not b.has_mirrors()
+    assert b.mirror_at(tmp_path / "a-comfy") is None
+    with pytest.raises(
+        NotFoundError, match=f"mirror {made.id} is a folder on another computer \\(studio-a\\)"
+    ):
+        b.mirror(made.id)
+    with pytest.raises(NotFoundError, match="another computer"):
+        b.delete_mirror(made.id)
+    b.finish_mirror_sync(made.id, {"added": 99})  # not B's: nothing is written
+    kept = a.mirror(made.id)
+    assert (kept.synced_at, kept.report, kept.entry_count) == (None, {}, 1)
+
+
+def test_two_machines_each_keep_a_mirror_at_the_same_path(open_as: Opener, tmp_path: Path) -> None:
+    a, b = open_as(A), open_as(B)
+    target = tmp_path / "home" / "studio" / "ComfyUI" / "models"  # the same path on both computers
+    of_a = _mirror(a, target)
+    of_b = b.save_mirror(ui=MirrorUI.A1111, mode=MirrorMode.COPY, target=target)
+    assert of_a.id != of_b.id
+    assert (a.mirror_at(target), b.mirror_at(target)) == (a.mirror(of_a.id), b.mirror(of_b.id))
+    assert a.mirror(of_a.id).ui is MirrorUI.COMFYUI  # B's save changed its own mirror, not A's
+    changed = b.save_mirror(ui=MirrorUI.INVOKEAI, mode=MirrorMode.COPY, target=target)
+    assert changed.id == of_b.id
+    assert a.mirror(of_a.id).ui is MirrorUI.COMFYUI
+
+
+def test_a_mirror_made_without_a_machine_is_taken_by_the_first_machine_that_syncs_it(
+    open_as: Opener, tmp_path: Path
+) -> None:
+    a, b = open_as(A), open_as(B)
+    made = _mirror(a, tmp_path / "old-comfy")
+    catalog_rows(a, "UPDATE mirrors SET machine = NULL")  # as a catalog opened without a machine made it
+    assert [m.id for m in a.mirrors()] == [made.id] == [m.id for m in b.mirrors()]
+    b.finish_mirror_sync(made.id, {"added": 1})
+    assert [m.id for m in b.mirrors()] == [made.id]
+    assert a.mirrors() == []
+    assert catalog_rows(a, "SELECT machine FROM mirrors") == [(B.id,)]

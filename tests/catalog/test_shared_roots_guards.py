@@ -141,7 +141,7 @@ def test_an_unmounted_share_marks_nothing_missing_for_anyone(
     mount_point = tmp_path / "mnt" / "empty"
     mount_point.mkdir(parents=True)
     b = open_as(B)
-    b.map_root("NAS models", mount_point)
+    b.map_root("NAS models", mount_point, force=True)  # an empty folder is refused unless forced
 
     summary = Scanner(b, workers=1).scan()
 
@@ -153,22 +153,22 @@ def test_an_unmounted_share_marks_nothing_missing_for_anyone(
     assert _statuses(scanned_on_a) == {FileStatus.OK: COUNT}
 
 
-def test_a_wrong_mapping_marks_nothing_missing(
+def test_a_wrong_mapping_marks_nothing_missing_and_catalogs_nothing(
     scanned_on_a: Library, open_as: Opener, tmp_path: Path
 ) -> None:
     wrong = tmp_path / "other-share"
     write_safetensors(wrong / "unrelated.safetensors", {"w": ("F16", (4, 4))}, seed=500)
     b = open_as(B)
-    b.map_root("NAS models", wrong)
+    b.map_root("NAS models", wrong, force=True)  # refused unless forced (test_shared_mapping_guard.py)
 
     summary = Scanner(b, workers=1).scan()
 
     assert summary.problems == [
-        f"{wrong}: {COUNT} of the {COUNT} files the catalog lists in it are not there (is the drive or "
-        "share mounted, and mapped to the right folder?); nothing was marked missing."
+        f"{wrong}: none of 20 files the catalog lists in the shared folder 'NAS models' is here (is the "
+        'share mounted, and mapped to the right folder? atelier roots map "NAS models" PATH); nothing was '
+        "cataloged or marked missing."
     ]
-    # The folder's own file is cataloged (the guard looks at what is gone, not at what is there).
-    assert _statuses(scanned_on_a) == {FileStatus.OK: COUNT + 1}
+    assert _statuses(scanned_on_a) == {FileStatus.OK: COUNT}  # the folder's own file is not cataloged
 
 
 def test_deleting_files_still_marks_them_missing_and_an_emptied_removable_disk_does_not(
