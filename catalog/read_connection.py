@@ -31,6 +31,7 @@ from typing import Protocol
 
 from catalog import machine_paths, queries
 from catalog.db_file import known_revisions, read_only_uri
+from catalog.queries import DbapiConnection
 from catalog.records import (
     AssetQuery,
     AssetRecord,
@@ -145,9 +146,18 @@ def _readable_as_it_stands(connection: sqlite3.Connection, *, read_only: bool) -
 class CatalogReader:
     """The catalog read through one ``sqlite3`` connection; any thread may call it (reads take turns).
     Errors leave as the :class:`~catalog.errors.CatalogError` subclasses the Library raises, with the
-    same words."""
+    same words.
 
-    def __init__(self, db_path: Path, connection: sqlite3.Connection, machine_id: str | None = None) -> None:
+    A catalog on a PostgreSQL server is read the same way by :class:`catalog.pg_reader.ServerCatalogReader`,
+    which reads through its psycopg connection in the shape these reads run on, without a transaction, as
+    the Library reads there (see ``catalog.db``)."""
+
+    # The driver's errors, which leave as catalog errors (translate_db_error).
+    driver_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+
+    def __init__(
+        self, db_path: Path, connection: sqlite3.Connection | None, machine_id: str | None = None
+    ) -> None:
         self._path = db_path
         self._connection: sqlite3.Connection | None = connection
         self._lock = threading.Lock()
@@ -159,25 +169,32 @@ class CatalogReader:
         return self._path
 
     @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction (one snapshot of the catalog); driver errors as catalog errors."""
-        with self._lock:
-            connection = self._connection
-            if connection is None:
-                from catalog.errors import LibraryClosedError
+    def _transaction(self) -> Iterator[DbapiConnection]:
+        """The connection the reads run on, inside one read transaction (one snapshot of the catalog)."""
+        connection = self._connection
+        if connection is None:
+            from catalog.errors import LibraryClosedError
 
-                raise LibraryClosedError("The library has been closed.")
+            raise LibraryClosedError("The library has been closed.")
+        connection.execute("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[DbapiConnection]:
+        """One read unit of work, with this machine's folders for shared roots in effect; driver errors
+        as catalog errors."""
+        with self._lock:
             try:
-                connection.execute("BEGIN")
-                try:
+                with self._transaction() as connection:
                     # This machine's folders for shared roots, as the Library's units of work read them.
                     if self._machine_paths is None:
                         self._machine_paths = machine_paths.load(connection, self._machine_id)
                     with machine_paths.in_effect(self._machine_paths):
                         yield connection
-                finally:
-                    connection.execute("COMMIT")
-            except sqlite3.Error as error:
+            except self.driver_errors as error:
                 from catalog.errors import translate_db_error
 
                 raise translate_db_error(error) from error
