@@ -1,8 +1,9 @@
 """API tokens for Civitai and Hugging Face: never in the catalog, never in settings.json, never logged.
 
 Resolution order: the environment (``ATELIER_CIVITAI_TOKEN``, ``HF_TOKEN``) so scripts and tests can pass
-them without touching the user's store; then the OS keyring when a real backend is available; then a
-``tokens.json`` in the data dir that only the user can read (mode 0600), for systems without a keyring.
+them without touching the user's store; then a ``tokens.json`` in the data dir that only the user can read
+(mode 0600), which holds a token only when no keyring could take it; then the OS keyring when a real
+backend is available (where tokens are stored when it is).
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ class TokenStore:
         from_env = os.environ.get(ENV_VARS[site]) if site in ENV_VARS else None
         if from_env:
             return from_env
+        # The file holds a token only while no keyring could take it (set() moves one to the keyring and
+        # out of the file), so it is asked first: where it answers, the keyring (0.1 s to load, a
+        # command's whole budget on a catalog server) is never loaded.
+        in_file = self._read_file().get(site)
+        if in_file:
+            return in_file
         if self._keyring is not None:
             try:
                 value = self._keyring.get_password(SERVICE, site)
@@ -83,7 +90,7 @@ class TokenStore:
             else:
                 if value:
                     return str(value)
-        return self._read_file().get(site) or None
+        return None
 
     def set(self, site: str, token: str | None) -> None:
         """Store (or with None/empty, forget) the token of ``site``."""

@@ -1,7 +1,7 @@
 """``search``, ``show`` and ``roots`` on a catalog on a PostgreSQL server read it with psycopg alone
-(``catalog.pg_reader``): no SQLAlchemy, no Alembic, the same records as the Library, the password from
-the secrets, and the same one-line refusals; a catalog that is not at this version's schema is still
-opened (and migrated) by the Library."""
+(``catalog.pg_reader``): no SQLAlchemy, no Alembic (nor the keyring, when the password is in the
+profile's file), the same records as the Library, the password from the secrets, and the same one-line
+refusals; a catalog that is not at this version's schema is still opened (and migrated) by the Library."""
 
 from __future__ import annotations
 
@@ -34,7 +34,11 @@ def _seeded(tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]) -> Pat
     for name in ("pixel_art_style", "ink_sketch"):
         write_raw_safetensors(models / f"{name}.safetensors", header, bytes(8))
     data = tmp_path / "data"
-    code = main(["--data-dir", str(data), "--catalog", url, "scan", str(models), "--no-hash"])
+    location = parse(url)
+    assert location.server is not None
+    # Kept in the profile's file (as on a machine without a keyring), so no test writes to a real keyring.
+    TokenStore(data, use_keyring=False).set(secret_key(location.server), location.server.password)
+    code = main(["--data-dir", str(data), "--catalog", _bare(url), "scan", str(models), "--no-hash"])
     assert code == 0, capsys.readouterr()
     capsys.readouterr()
     return data
@@ -76,6 +80,7 @@ def test_search_and_show_on_a_server_load_neither_sqlalchemy_nor_alembic(
     assert "1 of 1 shown" in result.stdout
     assert "psycopg" in modules, "the server was not read"
     assert not modules & set(HEAVY), f"search imported {sorted(modules & set(HEAVY))}"
+    assert "keyring" not in modules, "the password kept in the profile's file is read without the keyring"
 
     asset_id = result.stdout.split()[0]
     result, modules = _imported(*on_server, "show", asset_id)
