@@ -4,6 +4,11 @@ Read here for the "Deleted files" view, for "forget" (the user no longer minds),
 pipeline's one refusal rule: a download whose Civitai version or SHA256 matches a remembered deletion is
 refused unless the user asks again.
 
+On a catalog several machines share, a deletion's paths are stored canonical (``path`` is a
+:class:`~catalog.shared_path.SharedPath` column, the journal step's detail goes through
+:mod:`catalog.step_paths`), so each machine reads them at its own paths and can undo a delete another
+machine made in a shared folder (``app.organize.shared_steps`` says what stands in the way).
+
 A deletion stops counting while the file is back: when a library file that is not missing has the same
 SHA256, or is linked to the same Civitai (or Hugging Face) version (a convert wrote the same bytes, an
 undo brought it back, the user downloaded it again with ``--again``), the row is neither listed nor a
@@ -17,6 +22,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from catalog import step_paths
 from catalog.json_field import as_integer, json_field
 from catalog.orm import Asset, DeletedFile, OrganizeOperation, OrganizeStep, RemoteLink
 from catalog.records import DeletedFileRecord, DeletionOrigin
@@ -82,7 +88,8 @@ def deletion_origins(session: Session, ids: Sequence[int]) -> dict[int, Deletion
     ).all()
     counts = {int(row[0]): int(row[1]) for row in counted}
     origins: dict[int, DeletionOrigin] = {}
-    for detail, operation_id, state, label in rows:
+    for stored, operation_id, state, label in rows:
+        detail = step_paths.local(stored)  # where this machine reaches the trashed files
         entries = detail.get("trashed") or []
         origins[int(detail["deleted_file_id"])] = DeletionOrigin(
             deleted_file_id=int(detail["deleted_file_id"]),

@@ -14,7 +14,9 @@ its steps are ``organize_steps`` rows. The rules that make a crash at any moment
 A trashed asset's row is removed, but everything about it (the row, tags, collections, previews, remote
 links, render links) is kept in the step's ``detail["snapshot"]``, so an undo puts back the very same
 asset, id and user data included, and a ``deleted_files`` row remembers the file (hash, Civitai ids and
-names) for whoever offers it again.
+names) for whoever offers it again. The paths a step's detail holds are stored canonical and read as this
+machine's (:mod:`catalog.step_paths`), as its ``source`` and ``target`` columns are, so another machine
+sharing the catalog can undo it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from catalog import step_paths
 from catalog.db import chunks, utc_now
 from catalog.duplicates import merge_user_data, unmerge_user_data
 from catalog.labels import COLLECTIONS, TAGS, add_labels
@@ -139,7 +142,7 @@ def begin_operation(
                     "target": step.target,
                     "asset_id": step.asset_id,
                     "state": PENDING,
-                    "detail": dict(step.detail),
+                    "detail": step_paths.shared(step.detail),
                 }
                 for seq, step in enumerate(steps)
             ],
@@ -161,7 +164,7 @@ def step_records(session: Session, operation_id: int) -> list[StepRecord]:
             target=row.target,
             asset_id=row.asset_id,
             state=row.state,
-            detail=dict(row.detail or {}),
+            detail=step_paths.local(row.detail or {}),
         )
         for row in rows
     ]
@@ -172,7 +175,7 @@ def set_step(session: Session, step_id: int, state: str, detail: Mapping[str, An
     values: dict[str, Any] = {"state": state}
     if detail:
         current = session.scalar(select(OrganizeStep.detail).where(OrganizeStep.id == step_id)) or {}
-        values["detail"] = {**current, **detail}
+        values["detail"] = {**current, **step_paths.shared(detail)}
     session.execute(update(OrganizeStep).where(OrganizeStep.id == step_id).values(**values))
 
 

@@ -26,6 +26,7 @@ from app.interrupts import report_stopped, stoppable
 from app.messages import user_message
 from app.organize.fileops import same_file
 from app.organize.oplock import operation_lock
+from app.organize.shared_steps import DELETED_ON, refuse_unmapped
 from app.organize.steps import LINK_ACTIONS, move_back, run_step
 from app.organize.trash import restorable
 from catalog.journal import (
@@ -297,6 +298,7 @@ def undo_steps(library: Library, operation_id: int | None = None) -> tuple[Opera
     reverse = [_reverse(step) for step in reversed(done)]
     if any(step.action == "restore" for step in reverse) and not restorable():
         raise OrganizeError("undo of a delete is not available on this system: restore it from the trash")
+    refuse_unmapped(library, reverse)  # a shared folder this machine never mapped (app.organize.shared_steps)
     return target, reverse
 
 
@@ -627,6 +629,7 @@ def _reverse(step: StepRecord) -> NewStep:
         detail["trashed"] = step.detail.get("trashed", [])
         detail["companions"] = step.detail.get("companions", [])
         detail["snapshot"] = step.detail.get("snapshot")
+        detail[DELETED_ON] = step.detail.get(DELETED_ON)
         if "merged" in step.detail:  # a duplicate: the kept file gives back its user data
             detail["merged"] = step.detail["merged"]
         return NewStep("restore", step.source, step.source, step.asset_id, detail)

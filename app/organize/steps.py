@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.organize.fileops import move_path, same_file, settle_move, sha256_of, tree_size
+from app.organize.shared_steps import DELETED_ON, deleting_machine, out_of_reach
 from app.organize.trash import TrashedFile, locate, restorable, restore, send_to_trash
 from catalog.journal import FileState, MovedStep, StepRecord
 from catalog.library import Library
@@ -136,7 +137,13 @@ def _trash(library: Library, step: StepRecord, *, resume: bool) -> int:
                     continue
         raise
     library.record_step_trashed(
-        step.id, step.asset_id, {"trashed": [entry.to_json() for entry in trashed], "bytes": freed}
+        step.id,
+        step.asset_id,
+        {
+            "trashed": [entry.to_json() for entry in trashed],
+            "bytes": freed,
+            DELETED_ON: deleting_machine(library),  # whose trash holds the files (app.organize.shared_steps)
+        },
     )
     return freed
 
@@ -149,6 +156,9 @@ def _restore(library: Library, step: StepRecord, *, resume: bool) -> None:
         try:
             _restore_one(entry, resume=resume)
         except (OSError, OrganizeError) as exc:
+            elsewhere = out_of_reach(library, Path(entry.original).name, step.detail)
+            if index == 0 and elsewhere is not None and not os.path.lexists(entry.original):
+                raise OrganizeError(elsewhere) from exc
             if index == 0:
                 raise
             left.append(f"{entry.original}: {exc}")
