@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from catalog.catalog_url import (
     CATALOG_URL_ENV,
+    SERVER_CATALOG_NAME,
     CatalogLocation,
     CatalogUrlError,
     ServerAddress,
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
     from catalog.library import Library
     from catalog.machine_paths import Machine
     from catalog.pg_reader import ServerCatalogReader
-
-# What Library.path answers on a server (a name: nothing is stored under it; see catalog.db).
-SERVER_CATALOG_NAME = "catalog.server"
 
 
 def open_server_catalog(

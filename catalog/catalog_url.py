@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # a command that only reads a server's catalog never loads SQ
     from sqlalchemy import URL, Engine
 
 CATALOG_URL_ENV = "ATELIER_CATALOG_URL"
+# What a catalog on a server answers as its ``path`` (``Library.path``): a name in the machine's data
+# folder, beside which this machine's own files go (renders, the organize lock); no file is kept under it.
+SERVER_CATALOG_NAME = "catalog.server"
 POSTGRESQL_DRIVER = "postgresql+psycopg"
 MASK = "***"
 # Every connection to a catalog server: UTC sessions and a lock timeout (create_server_engine), a bounded

@@ -67,6 +67,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from catalog import machine_paths
+from catalog.catalog_url import SERVER_CATALOG_NAME
 from catalog.db_file import read_only_uri
 from catalog.errors import (
     CatalogError,
@@ -189,7 +190,7 @@ class CatalogDatabase:
         """A catalog on a database server (``engine``); ``data_dir`` keeps this machine's files (renders),
         ``name`` is the server as messages show it (password masked)."""
         database = cls.__new__(cls)
-        database._path = data_dir / "catalog.server"
+        database._path = data_dir / SERVER_CATALOG_NAME
         database._read_only = False
         database._engine = engine
         database._write_engine = engine.execution_options()
