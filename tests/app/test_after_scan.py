@@ -1,4 +1,5 @@
-"""The after-scan chain (scan → hash → look up on Civitai) on real files against the loopback Civitai."""
+"""The after-scan chain (scan → hash → look up on Civitai) on real files against the loopback Civitai; the
+``scan`` command through the CLI's entry point, in this process (:mod:`tests.app.in_process`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from app.after_scan import ChainSteps, LookupRequest, context_jobs, run_chain
 from app.context import AppContext
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process
 from tests.conftest import CIVITAI_URL_ENV, closed_loopback_url
 from tests.factory.safetensors_writer import write_safetensors
 from tests.fakes.civitai_api import CivitaiState, fake_civitai, load_payload
@@ -149,7 +150,7 @@ def _selection(asset_id: int) -> ChainSteps:
 
 def _main(*args: str, data_dir: Path, civitai_url: str) -> subprocess.CompletedProcess[str]:
     env = {CIVITAI_URL_ENV: civitai_url, "ATELIER_CIVITAI_TOKEN": None}
-    return run_main(*args, data_dir=data_dir, env=env, timeout=60)
+    return run_in_process(*args, data_dir=data_dir, env=env)
 
 
 def test_cli_scan_looks_new_files_up(models: Path, tmp_path: Path, civitai: FakeServer) -> None:

@@ -1,5 +1,8 @@
 """User errors on the command line end in one line on stderr, never a traceback: ids beyond any row,
-a data folder that is a file, a closed pipe, paths that are folders or no models at all."""
+a data folder that is a file, a closed pipe, paths that are folders or no models at all.
+
+The commands run through the CLI's entry point in this process (:mod:`tests.app.in_process`); the window's
+start (``main.py`` without a command) and a pipe closed under a real process run ``main.py`` itself."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.in_process import run_in_process
 from tests.app.main_process import MAIN, ROOT, main_env, run_main
 from tests.factory.models import kohya_lora, write_case
 
@@ -26,12 +30,12 @@ def one_line(stderr: str) -> str:
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
-    run_main("roots", data_dir=folder, check=True)
+    run_in_process("roots", data_dir=folder, check=True)
     return folder
 
 
 def test_show_an_id_beyond_sqlite_is_no_such_asset(data: Path) -> None:
-    result = run_main("show", HUGE, data_dir=data)
+    result = run_in_process("show", HUGE, data_dir=data)
 
     assert result.returncode == 1
     assert (
@@ -41,7 +45,7 @@ def test_show_an_id_beyond_sqlite_is_no_such_asset(data: Path) -> None:
 
 
 def test_downloads_resume_an_id_beyond_sqlite_is_a_usage_error(data: Path) -> None:
-    result = run_main("downloads", "resume", HUGE, data_dir=data)
+    result = run_in_process("downloads", "resume", HUGE, data_dir=data)
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -49,7 +53,7 @@ def test_downloads_resume_an_id_beyond_sqlite_is_a_usage_error(data: Path) -> No
 
 
 def test_search_with_a_huge_limit_shows_everything(data: Path) -> None:
-    result = run_main("search", "--limit", HUGE, "anything", data_dir=data, check=True)
+    result = run_in_process("search", "--limit", HUGE, "anything", data_dir=data, check=True)
 
     assert result.stdout.strip() == "0 of 0 shown"
 
@@ -61,7 +65,7 @@ def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path, where: str) -> No
     args = ["--data-dir", str(afile), "roots"] if where == "--data-dir" else ["roots"]
     env = {"ATELIER_DATA_DIR": str(afile)} if where == "ATELIER_DATA_DIR" else {}
 
-    result = run_main(*args, env=env)
+    result = run_in_process(*args, env=env)
 
     assert result.returncode == 2
     assert one_line(result.stderr) == (
@@ -87,7 +91,7 @@ def test_show_into_a_closed_pipe_is_quiet(data: Path, tmp_path: Path) -> None:
     models = tmp_path / "models"
     models.mkdir()
     write_case(kohya_lora("sd1", rank=1, text=False), models)
-    run_main("scan", "--no-hash", str(models), data_dir=data, check=True)
+    run_in_process("scan", "--no-hash", str(models), data_dir=data, check=True)
     child = subprocess.Popen(
         [sys.executable, str(MAIN), "show", "1"],
         stdout=subprocess.PIPE,
@@ -111,7 +115,7 @@ def test_inspect_turns_away_a_plain_folder_and_a_sidecar(tmp_path: Path) -> None
     info = tmp_path / "add_detail.civitai.info"
     info.write_text('{"id": 1}')
 
-    result = run_main("inspect", str(folder), str(info))
+    result = run_in_process("inspect", str(folder), str(info))
 
     assert result.returncode == 1
     assert "corrupt" not in result.stdout + result.stderr
@@ -123,7 +127,7 @@ def test_inspect_turns_away_a_plain_folder_and_a_sidecar(tmp_path: Path) -> None
 
 
 def test_render_infotext_that_is_a_folder_is_a_usage_error(data: Path, tmp_path: Path) -> None:
-    result = run_main("render", "--infotext", str(tmp_path), data_dir=data)
+    result = run_in_process("render", "--infotext", str(tmp_path), data_dir=data)
 
     assert result.returncode == 2
     assert (
@@ -134,10 +138,10 @@ def test_render_infotext_that_is_a_folder_is_a_usage_error(data: Path, tmp_path:
 def test_roots_lists_library_folders_as_json(data: Path, tmp_path: Path) -> None:
     models = tmp_path / "models"
     write_case(kohya_lora("sd1", rank=1, text=False), models)
-    empty = run_main("roots", data_dir=data, check=True)
-    run_main("scan", "--no-hash", str(models), data_dir=data, check=True)
+    empty = run_in_process("roots", data_dir=data, check=True)
+    run_in_process("scan", "--no-hash", str(models), data_dir=data, check=True)
 
-    listed = json.loads(run_main("roots", "--json", data_dir=data, check=True).stdout)
+    listed = json.loads(run_in_process("roots", "--json", data_dir=data, check=True).stdout)
 
     assert empty.stdout == "No library folders yet: add one with `atelier scan FOLDER`\n"
     assert [(root["id"], root["path"], root["layout"], root["file_count"]) for root in listed] == [

@@ -1,4 +1,5 @@
-"""``python main.py convert`` as a user runs it: real pickles, a real catalog, one line for a refusal."""
+"""``atelier convert`` through the CLI's entry point (in this process): real pickles, a real catalog, one line
+for a refusal."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import safetensors.torch
 import torch
 
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.factory.files import save_torch, write_malicious_torch
 
 

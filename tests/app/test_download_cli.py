@@ -1,4 +1,9 @@
-"""``download`` and ``downloads`` run as a user runs them, against loopback Civitai, Hub and file servers."""
+"""``download`` and ``downloads`` run as a user runs them, against loopback Civitai, Hub and file servers.
+
+The commands run through the CLI's entry point in this process (:mod:`tests.app.in_process`: the same
+arguments, environment, exit code and output, without a second of start-up per command); a download
+killed or stopped with Ctrl+C mid-way runs in a real ``main.py`` child (:mod:`tests.app.download_sites`,
+:mod:`tests.app.download_stops`), as the signal is the point there."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from core.hashing import hash_file
 from core.sizes import human_size
 from tests.app.download_sites import FILE_PATH, VERSION_ID, Sites, kill_mid_download, loopback_sites
 from tests.app.download_stops import stop_mid_download
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process
 from tests.fakes.file_server import Fault
 from tests.page_cache import observes_writeback, page_counts
 
@@ -26,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(sites: Sites, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_main(*args, env=sites.env, check=check)
+    return run_in_process(*args, env=sites.env, check=check)
 
 
 def test_download_from_civitai_lands_identified_and_linked(sites: Sites) -> None:
@@ -262,7 +267,7 @@ def test_a_version_you_deleted_is_not_downloaded_again_without_again(sites: Site
     env = {**sites.env, "XDG_DATA_HOME": str(tmp_path / "xdg")}
 
     def run_env(*args: str) -> subprocess.CompletedProcess[str]:
-        return run_main(*args, env=env, check=True)
+        return run_in_process(*args, env=env, check=True)
 
     run_env("scan", str(sites.root))
     (first,) = json.loads(run_env("download", f"civitai:{VERSION_ID}", "--json").stdout)
@@ -362,7 +367,7 @@ def test_a_download_stopped_with_ctrl_c_stays_paused_until_resumed(tmp_path: Pat
 
         # Another download (the slow host still trickles): only what was asked is fetched.
         sent_before = sites.file_state.sent[FILE_PATH]
-        other = run_main("download", HF_FILE, "--again", env=sites.env, check=True, timeout=30)
+        other = run(sites, "download", HF_FILE, "--again")
         assert other.stdout.count("Downloaded") == 1
         assert "pixel_lora.safetensors" in other.stdout
         assert "pixel_art" not in other.stdout + other.stderr
@@ -388,7 +393,7 @@ def test_a_download_of_another_file_names_a_crashed_download_without_continuing_
         part, _ = stop_mid_download(sites, signal.SIGKILL)
         kept = part.stat().st_size
         sent_before = sites.file_state.sent[FILE_PATH]
-        other = run_main("download", HF_FILE, "--again", env=sites.env, check=True, timeout=30)
+        other = run(sites, "download", HF_FILE, "--again")
         assert other.stdout.count("Downloaded") == 1
         assert (
             f"Download #1 (pixel_art.safetensors) was cut off earlier, {human_size(kept)} of "

@@ -2,7 +2,8 @@
 
 Two data dirs stand for two machines. The first has an embedding (with the user's tags, notes, rating)
 and a LoRA downloaded from the loopback Civitai; the second has only a copy of the embedding, with an
-edit of its own that the import must keep.
+edit of its own that the import must keep. The commands run through the CLI's entry point in this process
+(:mod:`tests.app.in_process`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from app.context import AppContext
 from catalog.records import UserDataChanges
 from tests.app.download_sites import VERSION_ID, Sites, loopback_sites
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process
 from tests.factory.safetensors_writer import write_safetensors
 
 
@@ -29,7 +30,7 @@ def sites(tmp_path: Path) -> Iterator[Sites]:
 
 
 def run(sites: Sites, data: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_main(*args, env=sites.env, data_dir=data, check=check)
+    return run_in_process(*args, env=sites.env, data_dir=data, check=check)
 
 
 def _second_machine(tmp_path: Path, embedding: Path) -> Path:

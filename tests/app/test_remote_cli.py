@@ -1,4 +1,5 @@
-"""``search civitai|hf`` and ``enrich`` run as a user runs them, against loopback Civitai and Hub servers."""
+"""``search civitai|hf`` and ``enrich`` run as a user runs them, against loopback Civitai and Hub servers
+(through the CLI's entry point, in this process: :mod:`tests.app.in_process`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process
 from tests.factory.safetensors_writer import write_safetensors
 from tests.fakes.civitai_api import CivitaiState, fake_civitai, load_payload
 from tests.fakes.hub_api import HubHandler, HubState
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_main(*args, env=env, check=check)
+    return run_in_process(*args, env=env, check=check)
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""``updates`` as a user runs it: check, list, download beside the old file, ignore; offline is one line."""
+"""``updates`` as a user runs it: check, list, download beside the old file, ignore; offline is one line.
+
+The commands run through the CLI's entry point in this process (:mod:`tests.app.in_process`)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.download_sites import VERSION_ID, Sites, loopback_sites
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process
 from tests.app.update_sites import publish_version
 from tests.conftest import closed_loopback_url
 
@@ -22,7 +24,7 @@ def sites(tmp_path: Path) -> Iterator[Sites]:
 
 
 def run(sites: Sites, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_main(*args, env=sites.env, check=check)
+    return run_in_process(*args, env=sites.env, check=check)
 
 
 def old_version_in(sites: Sites, folder: Path) -> dict[str, object]:
@@ -34,7 +36,6 @@ def old_version_in(sites: Sites, folder: Path) -> dict[str, object]:
     return dict(result)
 
 
-@pytest.mark.slow  # seven runs of main.py
 def test_check_lists_the_update_then_downloads_it_beside_the_old_file(sites: Sites, tmp_path: Path) -> None:
     styles = sites.root / "models" / "Lora" / "styles"
     old = old_version_in(sites, styles)
@@ -72,7 +73,6 @@ def test_check_lists_the_update_then_downloads_it_beside_the_old_file(sites: Sit
     assert json.loads(run(sites, "updates", "--json").stdout) == []
 
 
-@pytest.mark.slow  # seven runs of main.py
 def test_an_ignored_update_stays_hidden_until_a_newer_version(sites: Sites, tmp_path: Path) -> None:
     old = old_version_in(sites, sites.root / "models" / "Lora")
     publish_version(sites, tmp_path, 910003, name="v2", published="2024-05-01T10:00:00.000Z")
@@ -96,7 +96,9 @@ def test_an_ignored_update_stays_hidden_until_a_newer_version(sites: Sites, tmp_
 def test_unreachable_civitai_is_one_line_and_exit_1(sites: Sites) -> None:
     old_version_in(sites, sites.root / "models" / "Lora")
 
-    failed = run_main("updates", "--check", env={**sites.env, "ATELIER_CIVITAI_URL": closed_loopback_url()})
+    failed = run_in_process(
+        "updates", "--check", env={**sites.env, "ATELIER_CIVITAI_URL": closed_loopback_url()}
+    )
 
     assert failed.returncode == 1
     assert failed.stderr.startswith("atelier updates: Cannot reach 127.0.0.1")

@@ -7,6 +7,7 @@ fault switches, a log of requests) lives on the server object so a test can chan
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,15 @@ class FakeServer(ThreadingHTTPServer):
     def base_url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A request that broke off (the client went away mid-answer) is told on the test process's own
+        stderr, never in what a command run in this process (``tests.app.in_process``) captured: the
+        server stands for another machine, whose messages a user's terminal does not show."""
+        import traceback
+
+        print(f"fake server: a request from {client_address} broke off:", file=sys.__stderr__)
+        traceback.print_exc(file=sys.__stderr__)
 
 
 class FakeHandler(BaseHTTPRequestHandler):
