@@ -7,8 +7,9 @@ adds each site's token for that site's configured origin only (``app.site_keys``
 enters the library (``app.download_ingest``).
 
 The window adds only a Qt adapter (``desktop.download_manager``) that calls :meth:`DownloadService.run`
-on worker threads; the CLI calls the same methods in the foreground. The queue lives in the catalog, so
-a download queued by either is seen, resumed or cancelled by the other.
+on worker threads; the CLI calls the same methods in the foreground. The queue lives in the catalog (with
+a catalog on a server, in this machine's ``download-queue.sqlite3``: ``catalog.download_store``), so a
+download queued by either is seen, resumed or cancelled by the other.
 """
 
 from __future__ import annotations

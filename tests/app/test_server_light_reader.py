@@ -182,3 +182,33 @@ def test_a_refused_connection_is_the_same_line_as_the_librarys(
         assert "Connection refused" in message
     assert wrong.server is not None
     assert tokens.get(secret_key(wrong.server)) is None, "a refused password is never kept"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postgresql://anna:pw@nas:5433/atelier",
+        "postgresql://nas/atelier?sslmode=require&application_name=atelier",
+        "postgresql://a%40b@[::1]/db%2Fx",
+    ],
+)
+def test_the_light_reader_connects_with_what_the_engine_would(text: str) -> None:
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    from catalog.catalog_url import CONNECT_ARGS
+    from catalog.pg_reader import connection_parameters
+
+    location = parse(text)
+    assert location.server is not None
+    assert location.url is not None
+    _, expected = PGDialect_psycopg().create_connect_args(location.url)
+    expected.pop("context", None)  # SQLAlchemy's own type adapters; the reader brings its own
+    assert connection_parameters(location.server, location.server.password) == {**expected, **CONNECT_ARGS}
+
+
+def test_several_hosts_are_left_to_the_engine() -> None:
+    from catalog.pg_reader import connection_parameters
+
+    location = parse("postgresql://anna@nas/atelier?host=a&host=b")
+    assert location.server is not None
+    assert connection_parameters(location.server, None) is None
