@@ -132,7 +132,8 @@ def _sync(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     library = context.library
     mirrors = [find_mirror(library, args.dest)] if args.dest else library.mirrors()
     if not mirrors:
-        raise MirrorUsageError("no mirrors yet: make one with `atelier mirror --ui comfyui DEST`")
+        where = " on this machine" if library.mirrors_elsewhere() else ""  # others list their own
+        raise MirrorUsageError(f"no mirrors{where} yet: make one with `atelier mirror --ui comfyui DEST`")
     return _sync_and_print(context, mirrors, args, out)
 
 
@@ -177,8 +178,13 @@ def _list(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         _emit(out, [_mirror_json(m) for m in mirrors])
         return EXIT_OK
+    others = context.library.mirrors_elsewhere()
     if not mirrors:
-        print("No mirrors yet: make one with `atelier mirror --ui comfyui|a1111|invokeai DEST`", file=out)
+        where = " on this machine" if others else ""
+        print(
+            f"No mirrors{where} yet: make one with `atelier mirror --ui comfyui|a1111|invokeai DEST`",
+            file=out,
+        )
     for m in mirrors:
         what = (
             ", ".join([k.value for k in m.kinds] + [f"collection {c}" for c in m.collections]) or "everything"
@@ -188,6 +194,13 @@ def _list(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
             f"{m.id:>4}  {m.ui.label:<13} {m.mode.value:<8} {m.entry_count:>6} entries  {m.target}", file=out
         )
         print(f"      {what}; {synced}: {m.report.get('message', '')}", file=out)
+    if others:
+        counts = ", ".join(f"{count} on {name}" for name, count in others)
+        print(
+            f"Mirrors of other machines sharing this catalog ({counts}): each machine lists and syncs "
+            "its own",
+            file=out,
+        )
     return EXIT_OK
 
 

@@ -732,6 +732,11 @@ class Library:
         with self._db.session_scope() as session:
             return mirror_rows.mirrors(session, self._machine_id)
 
+    def mirrors_elsewhere(self) -> list[tuple[str, int]]:
+        """(machine name, mirror count) of the other machines sharing this catalog that have mirrors."""
+        with self._db.session_scope() as session:
+            return mirror_rows.elsewhere(session, self._machine_id)
+
     def mirror(self, mirror_id: int) -> mirror_rows.MirrorRecord:
         """Raises NotFoundError when there is no such mirror, or it is another machine's."""
         with self._db.session_scope() as session:

@@ -98,6 +98,23 @@ def mirrors(session: Session, machine_id: str | None) -> list[MirrorRecord]:
     return [_record(row, counts.get(row.id, 0)) for row in rows]
 
 
+def elsewhere(session: Session, machine_id: str | None) -> list[tuple[str, int]]:
+    """How many mirrors each other machine sharing the catalog has, by its name (none without a machine):
+    a listing says they exist, since they are not this machine's to list."""
+    if machine_id is None:
+        return []
+    name = func.coalesce(MachineRow.name, Mirror.machine)
+    stmt = (
+        select(name, func.count())
+        .select_from(Mirror)
+        .outerjoin(MachineRow, MachineRow.id == Mirror.machine)
+        .where(Mirror.machine.is_not(None), Mirror.machine != machine_id)
+        .group_by(name)
+        .order_by(name)
+    )
+    return [(str(row[0]), int(row[1])) for row in session.execute(stmt).all()]
+
+
 def mirror(session: Session, mirror_id: int, machine_id: str | None) -> MirrorRecord:
     """The mirror ``mirror_id`` of this machine; NotFoundError names the machine a mirror of another
     machine is on (its folder is there, not here)."""
