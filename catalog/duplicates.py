@@ -145,7 +145,11 @@ def duplicate_groups(session: Session) -> list[DuplicateGroup]:
 
 def duplicates_of(session: Session, asset_id: int) -> DuplicateGroup | None:
     """The group of the file of ``asset_id``, or None when it has no duplicate."""
-    rows = session.connection().exec_driver_sql(_ONE_HASH_SQL, (asset_id,)).fetchall()
+    connection = session.connection()
+    # The driver's own placeholder: SQLite's ``?``, psycopg's ``%s`` (the context menu asks this of a file
+    # on a catalog server too).
+    sql = _ONE_HASH_SQL if connection.dialect.paramstyle == "qmark" else _ONE_HASH_SQL.replace("?", "%s")
+    rows = connection.exec_driver_sql(sql, (asset_id,)).fetchall()
     groups = _groups(rows)
     return groups[0] if groups else None
 

@@ -927,6 +927,7 @@ class MainWindow(QMainWindow):
         from desktop.organize.exchange_dialogs import install_exchange
         from desktop.organize.file_actions import install_file_actions
         from desktop.organize.mirror_dialog import install_mirrors
+        from desktop.organize.shared_folders import install_shared_folders
         from desktop.organize.template_dialog import install_template
         from desktop.organize.updates_actions import install_updates
 
@@ -938,6 +939,7 @@ class MainWindow(QMainWindow):
         install_curation(self)  # Edit N files…, Hide, Write sidecars, Library › Deleted files…
         install_template(self)  # Organize › Organize by template…, and in the context menu
         install_mirrors(self)  # Organize › Share with other apps… (mirrors, ComfyUI yaml)
+        install_shared_folders(self)  # the sidebar's Map on this computer… / Unmap (shared folders)
         install_duplicates(self)  # Organize › Find duplicates… (keep one, trash or link the others)
 
     def _show_context_menu(self, position: Any) -> None:
@@ -947,7 +949,9 @@ class MainWindow(QMainWindow):
         try:
             records = self.selected_records()
         except AtelierError as error:  # the catalog's server unreachable: no menu of actions that would fail
-            self.status.flash(f"{str(error).rstrip('.')}: nothing can be done to the files until it answers.")
+            from desktop.catalog_guard import not_available
+
+            self.status.flash(not_available(error))
             return
         if not records:
             return
@@ -1161,10 +1165,10 @@ class MainWindow(QMainWindow):
     def _add_root(self, path: Path, scan: bool) -> int | None:
         try:
             root = self.services.add_root(path)
-        except (OSError, ValueError) as exc:
-            from PySide6.QtWidgets import QMessageBox
+        except (OSError, ValueError) as exc:  # a shared folder not mapped here: its box offers to map it
+            from desktop.organize.shared_folders import show_add_refusal
 
-            QMessageBox.warning(self, "Cannot add folder", f"{path}\n\n{exc}")
+            show_add_refusal(self, path, exc)
             return None
         if scan:
             self.rescan([root.id])

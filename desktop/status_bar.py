@@ -16,6 +16,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
 
 from core.jobs import Progress
+from desktop.catalog_guard import guard_catalog_calls
 from desktop.widgets.elided_label import ElidedLabel
 from desktop.workers import JobHandle
 
@@ -65,6 +66,8 @@ def job_text(title: str, message: str) -> str:
 class AppStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # An action refused by a catalog server that does not answer is said here, in one line.
+        guard_catalog_calls(self)
         self.setSizeGripEnabled(False)
         self.count_label = QLabel()
         self.count_label.setContentsMargins(8, 0, 8, 0)

@@ -50,7 +50,8 @@ class SidebarDelegate(QStyledItemDelegate):
                 area, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), count_text
             )
             area.setRight(area.right() - metrics.horizontalAdvance(count_text) - COUNT_GAP)
-        if index.data(SidebarRole.IS_SECTION):
+        if index.data(SidebarRole.IS_SECTION) or (index.data(SidebarRole.NOT_HERE) and not selected):
+            # Headings, and a shared folder not mapped on this computer (in italics: see SidebarModel).
             section_color = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.setPen(section_color)
         else:

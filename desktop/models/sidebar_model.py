@@ -9,6 +9,11 @@ Each library root in Folders holds the tree of its sub-folders (``set_folders``,
 ``desktop.organize.folders``); every root and folder carries its path in ``SidebarRole.FOLDER_PATH``,
 which makes it a place to drop library rows on (the files move there); selecting a sub-folder shows the
 files at or below it (``ScopeKind.FOLDER``).
+
+A shared root this computer has not mapped yet (other computers reach it; ``RootRecord.placed_here`` is
+False) is listed in italics and greyed (``SidebarRole.NOT_HERE``), with no path and no folder tree: the
+path the catalog stores is another computer's, so it is neither a drop target nor a place to move to.
+Right-clicking it offers "Map on this computer…" (``desktop.organize.shared_folders``).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class SidebarRole(IntEnum):
     COUNT = Qt.ItemDataRole.UserRole + 2  # int, drawn right-aligned by the sidebar delegate
     IS_SECTION = Qt.ItemDataRole.UserRole + 3
     FOLDER_PATH = Qt.ItemDataRole.UserRole + 4  # str: a root's or sub-folder's path (a drop target)
+    NOT_HERE = Qt.ItemDataRole.UserRole + 5  # bool: a shared root this computer has not mapped yet
 
 
 class Section(IntEnum):
@@ -80,6 +86,10 @@ SECTION_TITLES: dict[Section, str] = {
 ALL_SCOPE = SidebarScope(ScopeKind.ALL)
 
 _Entry = tuple[SidebarScope, str, int, str]  # scope, label, count, tooltip
+NOT_HERE_TIP = (
+    "{name}: a library folder other computers share ({path} on theirs); this computer has not said where "
+    "it reaches it. Right-click › Map on this computer…"
+)
 
 
 class SidebarModel(QStandardItemModel):
@@ -115,7 +125,9 @@ class SidebarModel(QStandardItemModel):
             self.roots_changed.emit(list(self._roots))
 
     def set_facets(self, facets: Facets, roots: list[RootRecord]) -> None:
-        changed = [(r.id, r.path) for r in roots] != [(r.id, r.path) for r in self._roots]
+        changed = [(r.id, r.path, r.placed_here) for r in roots] != [
+            (r.id, r.path, r.placed_here) for r in self._roots
+        ]
         self._roots = list(roots)
         self._fill(
             Section.LIBRARY,
@@ -143,6 +155,7 @@ class SidebarModel(QStandardItemModel):
                 for root in roots
             ],
         )
+        self._mark_roots_not_here(roots)
         self._attach_folders()
         if changed:
             self.roots_changed.emit(list(roots))
@@ -181,6 +194,30 @@ class SidebarModel(QStandardItemModel):
                 for name, count in sorted(facets.collections.items(), key=lambda item: item[0].casefold())
             ],
         )
+
+    def root(self, root_id: int) -> RootRecord | None:
+        """The root shown with ``root_id`` (as last read), None when the sidebar does not list it."""
+        return next((root for root in self._roots if root.id == root_id), None)
+
+    def _mark_roots_not_here(self, roots: list[RootRecord]) -> None:
+        """A shared root this computer has not mapped: greyed, in italics, with no path (see the module)."""
+        section = self.item(int(Section.FOLDERS))
+        for row, root in enumerate(roots):
+            item = section.child(row)
+            not_here = not root.placed_here
+            if bool(item.data(SidebarRole.NOT_HERE)) == not_here and not not_here:
+                continue
+            item.setData(not_here, SidebarRole.NOT_HERE)
+            font = item.font()
+            font.setItalic(not_here)
+            item.setFont(font)
+            if not_here:
+                item.setData("", SidebarRole.FOLDER_PATH)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
+                item.setToolTip(NOT_HERE_TIP.format(name=shown(root.name), path=shown(root.path)))
+            else:
+                item.setData(root.path, SidebarRole.FOLDER_PATH)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDropEnabled)
 
     def _fill(self, section: Section, entries: list[_Entry]) -> None:
         parent = self.item(int(section))
@@ -227,6 +264,9 @@ class SidebarModel(QStandardItemModel):
             root_item = section.child(row)
             scope = root_item.data(SidebarRole.SCOPE)
             tree = self._folder_trees.get(scope.value) if isinstance(scope, SidebarScope) else None
+            if root_item.data(SidebarRole.NOT_HERE):  # another computer's path: no folders to show here
+                _sync_children(root_item, ())
+                continue
             if tree is None or tree.path != root_item.data(SidebarRole.FOLDER_PATH):
                 from desktop.organize.folders import FolderNode  # the organizing features' folder tree
 

@@ -177,7 +177,8 @@ class FileActions(QObject):
 
     def _read_folders(self, roots: Sequence[RootRecord] | None = None) -> None:
         listed = roots if roots is not None else self.library.roots()
-        self.folders.request([(root.id, root.path) for root in listed])
+        # A shared root not mapped here has another computer's path: nothing of it to read on this one.
+        self.folders.request([(root.id, root.path) for root in listed if root.placed_here])
 
     def _on_job_ended(self, title: str) -> None:
         self._titles.discard(title)
@@ -217,6 +218,8 @@ class FileActions(QObject):
         choose.triggered.connect(lambda _checked=False: self.choose_folder_and_move(records))
         menu.addSeparator()
         for root in self.library.roots():
+            if not root.placed_here:  # a shared root not mapped here: its path is another computer's
+                continue
             tree = self.window.sidebar_model.folder_tree(root.id) or FolderNode(
                 root.path, Path(root.path).name or root.path
             )

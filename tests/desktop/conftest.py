@@ -248,3 +248,40 @@ def open_window(qtbot: QtBot) -> Iterator[Callable[[DesktopServices], MainWindow
     yield opener
     for window in windows:
         window.close()
+
+
+@pytest.fixture
+def on_server(
+    pg_catalog_url: str, tmp_path: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[MainWindow, PopulatedLibrary]]:
+    """The window as ``main.py`` opens it on the server (the catalog_url setting, the password kept with
+    the secrets), showing the desktop tests' seven files; and the server's catalog on its own engine."""
+    import json
+
+    from app.context import AppContext
+    from app.secrets import TokenStore
+    from catalog.catalog_url import create_server_engine, parse, secret_key, split_password
+    from desktop.launch import open_window as launch_window
+
+    monkeypatch.delenv("ATELIER_CATALOG_URL", raising=False)
+    location = parse(pg_catalog_url)
+    assert location.url is not None
+    other = Library.on_server(create_server_engine(location.url), tmp_path / "seed", str(location))
+    populated = populate(other, tmp_path / "models")
+    bare, password = split_password(location.url)
+    data = tmp_path / "profile"
+    data.mkdir()
+    setting = {"first_start_done": True, "catalog_url": bare.render_as_string(hide_password=False)}
+    (data / "settings.json").write_text(json.dumps(setting))
+    TokenStore(data, use_keyring=False).set(secret_key(bare), password)
+    context = AppContext(data, tokens=TokenStore(data, use_keyring=False))
+    window = launch_window(context, ["atelier"])
+    assert window is not None
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 7, timeout=10000)
+    try:
+        yield window, populated
+    finally:
+        window.close()
+        context.close()
+        other.close()

@@ -8,56 +8,17 @@ raises (pytest-qt fails a test on any exception escaping a Qt slot)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
-from app.context import AppContext
-from app.secrets import TokenStore
-from catalog.catalog_url import create_server_engine, parse, secret_key, split_password
-from catalog.library import Library
-from desktop.launch import open_window
 from desktop.main_window import MainWindow
 from desktop.models.asset_table_model import AssetRole
 from desktop.widgets.rating_widget import STAR_GAP, STAR_SIZE
 from tests import pg_server
-from tests.desktop.conftest import PopulatedLibrary, populate
+from tests.desktop.conftest import PopulatedLibrary
 
 NOT_SAVED = "Not saved: The catalog server cannot be reached (Connection refused)."
-
-
-@pytest.fixture
-def on_server(
-    pg_catalog_url: str, tmp_path: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[MainWindow, PopulatedLibrary]]:
-    """The window as ``main.py`` opens it on the server (the catalog_url setting, the password kept with
-    the secrets), showing the desktop tests' seven files; and the server's catalog on its own engine."""
-    monkeypatch.delenv("ATELIER_CATALOG_URL", raising=False)
-    location = parse(pg_catalog_url)
-    assert location.url is not None
-    other = Library.on_server(create_server_engine(location.url), tmp_path / "seed", str(location))
-    populated = populate(other, tmp_path / "models")
-    bare, password = split_password(location.url)
-    data = tmp_path / "profile"
-    data.mkdir()
-    setting = {"first_start_done": True, "catalog_url": bare.render_as_string(hide_password=False)}
-    (data / "settings.json").write_text(json.dumps(setting))
-    TokenStore(data, use_keyring=False).set(secret_key(bare), password)
-    context = AppContext(data, tokens=TokenStore(data, use_keyring=False))
-    window = open_window(context, ["atelier"])
-    assert window is not None
-    qtbot.addWidget(window)
-    qtbot.waitUntil(lambda: window.model.rowCount() == 7, timeout=10000)
-    try:
-        yield window, populated
-    finally:
-        window.close()
-        context.close()
-        other.close()
 
 
 def _star(number: int) -> QPoint:
