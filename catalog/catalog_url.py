@@ -10,6 +10,10 @@ out of a URL so the caller can keep it with the other secrets (``app.secrets.Tok
 :func:`secret_key`), and :func:`with_password` puts the stored one back only when the engine is built.
 Every text a user or a log may see is built by :func:`masked` (``postgresql://user:***@host/db``), and
 :func:`mask_in` scrubs a driver's own message, which may quote the DSN, before it is shown.
+
+A URL is read without SQLAlchemy (:class:`ServerAddress`, by SQLAlchemy's own URL grammar), so a command
+that only reads a server's catalog (``catalog.pg_reader``) never loads it; ``CatalogLocation.url``, the
+SQLAlchemy URL engines are built from, is made from the same parts on first use.
 """
 
 from __future__ import annotations
