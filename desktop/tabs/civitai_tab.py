@@ -196,6 +196,7 @@ class CivitaiTab(QWidget):
         self.page = CivitaiModelPage(remote.civitai, library, images)
         self.page.download_requested.connect(self.download)
         self.page.failed.connect(self.message)
+        self.page.notice.connect(self.message)
         self.page.copied.connect(lambda text: self.message.emit(f"Copied “{text}”"))
         self.page.setMinimumWidth(PAGE_MIN_WIDTH)
 

@@ -79,10 +79,19 @@ def split_tags(text: str) -> list[str]:
 
 def fetch_repository(
     client: Any, library: AssetLibrary, repo_id: str
-) -> tuple[HfModelDetail, list[HfFileRow]]:
+) -> tuple[HfModelDetail, list[HfFileRow], str]:
+    """The repository from the Hub, its files marked when the library has them, and "" (or the
+    "Not available: …" line when the catalog did not answer: the files are shown, none marked)."""
+    from catalog.errors import CatalogUnreachableError
+
     detail: HfModelDetail = client.model_info(repo_id)
-    rows = [HfFileRow(f, bool(f.sha256 and library.find_by_hash(f.sha256))) for f in detail.files]
-    return detail, rows
+    try:
+        rows = [HfFileRow(f, bool(f.sha256 and library.find_by_hash(f.sha256))) for f in detail.files]
+    except CatalogUnreachableError as error:
+        from desktop.catalog_guard import not_available
+
+        return detail, [HfFileRow(f) for f in detail.files], not_available(error)
+    return detail, rows, ""
 
 
 class HuggingFaceTab(QWidget):
@@ -243,7 +252,9 @@ class HuggingFaceTab(QWidget):
         generation = self._generation
         client, library = self.remote.huggingface, self.library
 
-        def job(_progress: ProgressCallback, _cancel: CancelToken) -> tuple[HfModelDetail, list[HfFileRow]]:
+        def job(
+            _progress: ProgressCallback, _cancel: CancelToken
+        ) -> tuple[HfModelDetail, list[HfFileRow], str]:
             return fetch_repository(client(), library, repo_id)
 
         self._repo_id = repo_id
@@ -269,10 +280,10 @@ class HuggingFaceTab(QWidget):
         if self._repo_id:
             self.open_repository(self._repo_id)
 
-    def _on_repository(self, generation: int, result: tuple[HfModelDetail, list[HfFileRow]]) -> None:
+    def _on_repository(self, generation: int, result: tuple[HfModelDetail, list[HfFileRow], str]) -> None:
         if generation != self._generation:
             return
-        detail, rows = result
+        detail, rows, library_unknown = result
         self._detail = detail
         self.repo_stack.setCurrentIndex(1)
         self.repo_title.setText(detail.repo_id)
@@ -293,6 +304,8 @@ class HuggingFaceTab(QWidget):
                 button = self._download_button(row)
                 self.files.setIndexWidget(self.files_model.index(number, HfColumn.DOWNLOAD), button)
         self.repository_loaded.emit(detail.repo_id)
+        if library_unknown:  # which files the library has is not known: said in the status bar
+            self.message.emit(library_unknown)
 
     def _download_button(self, row: HfFileRow) -> QPushButton:
         """ "Download", or a disabled "In library" naming the file the library has (no second copy)."""

@@ -71,6 +71,9 @@ class ModelDetails:
     model: CivitaiModel
     owned_sha256: frozenset[str] = field(default_factory=frozenset)
     owned_paths: Mapping[str, str] = field(default_factory=dict)  # SHA-256 -> the library's file
+    # The "Not available: …" line when the catalog (its server) did not answer: what the library has of
+    # the model is not known, the model is shown all the same.
+    library_unknown: str = ""
 
     def owns(self, file: CivitaiFile) -> bool:
         return file.sha256 is not None and file.sha256.upper() in self.owned_sha256
@@ -92,13 +95,22 @@ class ModelDetails:
 
 
 def fetch_details(client: Any, library: AssetLibrary, model_id: int) -> ModelDetails:
+    """The model from Civitai and what the library has of it; a catalog that does not answer leaves the
+    second unknown (``library_unknown`` says so) instead of hiding the site's answer."""
+    from catalog.errors import CatalogUnreachableError
+
     model = client.get_model(model_id)
     owned: dict[str, str] = {}
-    for version in model.versions:
-        for file in version.files:
-            found = library.find_by_hash(file.sha256) if file.sha256 else []
-            if file.sha256 and found:
-                owned[file.sha256.upper()] = found[0].path
+    try:
+        for version in model.versions:
+            for file in version.files:
+                found = library.find_by_hash(file.sha256) if file.sha256 else []
+                if file.sha256 and found:
+                    owned[file.sha256.upper()] = found[0].path
+    except CatalogUnreachableError as error:
+        from desktop.catalog_guard import not_available
+
+        return ModelDetails(model, library_unknown=not_available(error))
     return ModelDetails(model, frozenset(owned), owned)
 
 
@@ -144,6 +156,7 @@ class CivitaiModelPage(QWidget):
     loaded = Signal()
     failed = Signal(str)
     copied = Signal(str)
+    notice = Signal(str)  # a line for the status bar (the library's copies could not be asked)
 
     def __init__(
         self,
@@ -322,6 +335,8 @@ class CivitaiModelPage(QWidget):
             return
         self.set_details(details)
         self.loaded.emit()
+        if details.library_unknown:
+            self.notice.emit(details.library_unknown)
 
     def set_details(self, details: ModelDetails) -> None:
         self._details = details
@@ -373,7 +388,7 @@ class CivitaiModelPage(QWidget):
                 human_size(file.size_bytes),
                 site_label(CIVITAI_FORMAT_LABELS, file.format),
                 precision_label(file.fp),
-                "✓ In library" if details.owns(file) else "",
+                "?" if details.library_unknown else "✓ In library" if details.owns(file) else "",
             )
             for column, value in enumerate(values):
                 self.files.setItem(row, column, QTableWidgetItem(value))

@@ -209,7 +209,12 @@ class IdentityEditor(QWidget):
         text = " ".join(self.base_label.text().split())
         if text == (self._record.base_model_label or ""):
             return
-        record = self._library.update_user_data(self._record.id, UserDataChanges(base_model_label=text))
+        try:
+            record = self._library.update_user_data(self._record.id, UserDataChanges(base_model_label=text))
+        except AtelierError as exc:  # not saved (the catalog's server unreachable...): show what it holds
+            self.base_label.setText(self._record.base_model_label or "")
+            self.failed.emit(str(exc))
+            return
         self.show_for(record, self._civitai_label)
         self.edited.emit(record)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,6 +257,15 @@ def on_server(
 ) -> Iterator[tuple[MainWindow, PopulatedLibrary]]:
     """The window as ``main.py`` opens it on the server (the catalog_url setting, the password kept with
     the secrets), showing the desktop tests' seven files; and the server's catalog on its own engine."""
+    with window_on_server(pg_catalog_url, tmp_path, qtbot, monkeypatch) as opened:
+        yield opened
+
+
+@contextmanager
+def window_on_server(
+    url: str, tmp_path: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, **settings: object
+) -> Iterator[tuple[MainWindow, PopulatedLibrary]]:
+    """``on_server``'s window, with more ``settings`` (the sites' loopback addresses...)."""
     import json
 
     from app.context import AppContext
@@ -264,14 +274,18 @@ def on_server(
     from desktop.launch import open_window as launch_window
 
     monkeypatch.delenv("ATELIER_CATALOG_URL", raising=False)
-    location = parse(pg_catalog_url)
+    location = parse(url)
     assert location.url is not None
     other = Library.on_server(create_server_engine(location.url), tmp_path / "seed", str(location))
     populated = populate(other, tmp_path / "models")
     bare, password = split_password(location.url)
     data = tmp_path / "profile"
     data.mkdir()
-    setting = {"first_start_done": True, "catalog_url": bare.render_as_string(hide_password=False)}
+    setting = {
+        "first_start_done": True,
+        "catalog_url": bare.render_as_string(hide_password=False),
+        **settings,
+    }
     (data / "settings.json").write_text(json.dumps(setting))
     TokenStore(data, use_keyring=False).set(secret_key(bare), password)
     context = AppContext(data, tokens=TokenStore(data, use_keyring=False))

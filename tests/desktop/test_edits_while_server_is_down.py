@@ -1,10 +1,10 @@
 """Edits in the details pane while the catalog's PostgreSQL server is down: a real window on a real
 server, stopped in the middle of the test, edited with real clicks and keys.
 
-Every refused edit (rating, favorite, tags, collections, display name, trigger words) says in one line
-that it was not saved and why, the editors go back to what the catalog holds (the grid never changed),
-typed notes are kept, marked unsaved, and written with the first edit once the server is back; nothing
-raises (pytest-qt fails a test on any exception escaping a Qt slot)."""
+Every refused edit (rating, favorite, tags, collections, display name, trigger words, base model) says in
+one line that it was not saved and why, the editors go back to what the catalog holds (the grid never
+changed), typed notes are kept, marked unsaved, and written with the first edit once the server is back;
+nothing raises (pytest-qt fails a test on any exception escaping a Qt slot)."""
 
 from __future__ import annotations
 
@@ -82,6 +82,10 @@ def test_edits_refused_by_a_stopped_server_are_said_reverted_and_notes_kept(
         _type_into(qtbot, details.usage.trigger_words, "sprite sheet")
         refused()
         assert details.usage.trigger_words.words() == before.trigger_words
+
+        _type_into(qtbot, details.identity.base_label, "Pony")
+        refused()
+        assert details.identity.base_label.text() == (before.base_model_label or "")
 
         details.notes.setFocus()
         qtbot.keyClicks(details.notes, "works best at 0.8")

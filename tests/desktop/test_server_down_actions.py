@@ -11,6 +11,7 @@ placeholders)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,13 @@ from PySide6.QtWidgets import QApplication, QDialog, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.main_window import MainWindow
+from desktop.widgets.civitai_model_page import FILE_COLUMNS
 from tests import pg_server
-from tests.desktop.conftest import PopulatedLibrary
+from tests.desktop.conftest import PopulatedLibrary, window_on_server
+from tests.desktop.remote_support import HF_LORA_REPO, LORA_MODEL_ID, lora_bytes
+from tests.fakes.civitai_api import CivitaiState, fake_civitai
+from tests.fakes.hub_api import HubHandler, HubState
+from tests.fakes.server import serve
 
 UNREACHABLE = "The catalog server cannot be reached (Connection refused)"
 NOT_AVAILABLE = (
@@ -207,3 +213,64 @@ def test_the_right_click_menu_of_a_hashed_file_on_a_server_offers_its_actions(
     menu.close()
     assert "Open containing folder" in texts
     assert "Write sidecars" in texts
+
+
+@pytest.fixture
+def sites_on_server(
+    pg_catalog_url: str, tmp_path: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MainWindow]:
+    """``on_server``'s window with its Civitai and Hugging Face tabs on loopback sites."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_TOKEN", "HF_ENDPOINT", "ATELIER_CIVITAI_TOKEN", "ATELIER_CIVITAI_URL"):
+        monkeypatch.delenv(name, raising=False)
+    hub_state = HubState()
+    hub_state.add(
+        {"id": HF_LORA_REPO, "sha": "b" * 40, "tags": ["lora"]},
+        contents={"pixel_lora.safetensors": lora_bytes(tmp_path / "factory")},
+    )
+    with (
+        fake_civitai(CivitaiState.from_reference()) as civitai,
+        serve(HubHandler, hub_state) as hub,
+        window_on_server(
+            pg_catalog_url,
+            tmp_path,
+            qtbot,
+            monkeypatch,
+            civitai_base_url=civitai.base_url,
+            hf_endpoint=hub.base_url,
+            auto_lookup_civitai=False,
+        ) as (window, _populated),
+    ):
+        yield window
+
+
+@pytest.mark.timeout(90)
+def test_the_sites_answer_while_the_catalog_server_does_not(
+    qtbot: QtBot, sites_on_server: MainWindow, pg: pg_server.PgServer
+) -> None:
+    window = sites_on_server
+    _wait_complete(qtbot, window)
+    hub_tab, civitai_tab = window.huggingface_tab, window.civitai_tab
+    assert hub_tab is not None
+    assert civitai_tab is not None
+    with pg_server.stopped(pg):
+        # A Hugging Face repository: its files are listed, none marked as in the library (not known).
+        with qtbot.waitSignal(hub_tab.repository_loaded, timeout=10000):
+            hub_tab.open_repository(HF_LORA_REPO)
+        assert hub_tab.repo_stack.currentIndex() == 1
+        assert hub_tab.files_model.rowCount() >= 1
+        qtbot.waitUntil(lambda: window.status.flashed() == NOT_AVAILABLE, timeout=3000)
+
+        # A Civitai model: shown, its files' "In library" unknown ("?").
+        window.status.flash("")
+        page = civitai_tab.page
+        with qtbot.waitSignal(page.loaded, timeout=10000):
+            page.show_model(LORA_MODEL_ID)
+        assert page.files.rowCount() >= 1
+        assert page.files.item(0, FILE_COLUMNS.index("In library")).text() == "?"
+        qtbot.waitUntil(lambda: window.status.flashed() == NOT_AVAILABLE, timeout=3000)
+
+    # The server is back: the same model says which files the library has ("" or "✓ In library").
+    with qtbot.waitSignal(page.loaded, timeout=10000):
+        page.show_model(LORA_MODEL_ID)
+    assert page.files.item(0, FILE_COLUMNS.index("In library")).text() != "?"
