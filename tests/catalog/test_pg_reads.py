@@ -66,22 +66,23 @@ def test_a_broad_tag_or_word_is_probed_row_by_row_and_a_word_is_computed_once(
     assert "SubPlan" in tag_plan  # the EXISTS probe, not a join reading every tagged asset
     word_plan = _plan(library, AssetQuery(text="pix", limit=10))  # every other file: hashed, then probed
     assert "hashed SubPlan" in word_plan
-    assert "InitPlan" in word_plan  # the typed word's query, computed once for the statement
-    assert "unaccent" not in word_plan  # and not again for each row
+    assert "asset_fts_words" in word_plan  # the typed word: a range of the word index (migration 0015)
+    assert "unaccent" not in word_plan  # its lexeme computed once, before the statement, not per row
 
 
 def test_a_typed_word_is_matched_in_the_narrow_table_kept_in_step_with_every_edit(
     library: Library, tmp_path: Path
 ) -> None:
-    """The statement reads ``asset_fts_documents`` (ids and documents only, migration 0013), and every
-    write that rebuilds a search document (a new file, a tag, a note, a removed file) rebuilds it there."""
+    """The statement reads the word index ``asset_fts_words`` (migration 0015), kept beside the narrow
+    ``asset_fts_documents`` (ids and documents only, migration 0013): every write that rebuilds a search
+    document (a new file, a tag, a note, a removed file) rebuilds it in both."""
     root = library.add_root(tmp_path / "models").id
     models = tmp_path / "models"
     first, second = library.apply_scan_batch(
         root,
         [scanned(models / "pixel-art.safetensors", inode=1), scanned(models / "ink.safetensors", inode=2)],
     )
-    assert "asset_fts_documents" in _plan(library, AssetQuery(text="pix", limit=10))
+    assert "asset_fts_words" in _plan(library, AssetQuery(text="pix", limit=10))
     assert [row.id for row in library.search_rows(AssetQuery(text="pix"))] == [first]
     library.bulk_edit([second], BulkEdit(add_tags=("pixelated",)))
     library.update_user_data(first, UserDataChanges(notes="watercolor wash"))
