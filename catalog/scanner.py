@@ -57,6 +57,7 @@ from catalog.path_text import shown
 from catalog.places import LibraryPlaces, alias_of, reached_through_link
 from catalog.records import IndexedFile, RootRecord, ScannedFile
 from catalog.scan_catalog import ScanCatalog
+from catalog.scan_worker import PRELOAD, examine_chunk
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
 from core.taxonomy import FileFormat, FileStatus
@@ -542,15 +543,16 @@ def worker_context() -> multiprocessing.context.BaseContext:
     """How scan workers start: forked from a fork server where the system has one, else spawned.
 
     Forking this process is unsafe (it may run Qt and catalog threads). A fork server is a fresh,
-    single-threaded process started once per app run that has imported the readers: each worker is
-    forked from it in milliseconds instead of a new interpreter importing them again (a quarter of a
+    single-threaded process started once per app run that has imported what a worker runs (the readers
+    and matchers, :data:`catalog.scan_worker.PRELOAD`, not this module): each worker is forked from it in
+    milliseconds instead of a new interpreter importing them again (a quarter of a
     second of CPU per worker, per scan). A worker is still a process of its own: one that dies costs
     the file it was reading, as before.
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__, "core.identify"])
+    context.set_forkserver_preload(PRELOAD)
     return context
 
 
@@ -561,17 +563,11 @@ def _submit(
     that failure, met in order like any other (the files from the dead worker's chunk on are then
     read one by one)."""
     try:
-        return pool.submit(_examine_chunk, chunk, examine_file)
+        return pool.submit(examine_chunk, chunk, examine_file)
     except BrokenProcessPool as exc:
         failed: Future[list[ScannedFile]] = Future()
         failed.set_exception(exc)
         return failed
-
-
-def _examine_chunk(
-    chunk: list[FoundFile], examine_file: Callable[[FoundFile], ScannedFile]
-) -> list[ScannedFile]:
-    return [examine_file(item) for item in chunk]
 
 
 def _examine_one_by_one(

@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -77,19 +78,10 @@ class EmbeddedMetadata:
 
     def architecture_hint(self) -> tuple[Architecture, str] | None:
         """The family the metadata claims, with the key that says so; None when it claims nothing."""
-        if self.architecture:
-            lowered = self.architecture.lower()
-            for prefix, arch in _MODELSPEC_ARCHITECTURES:
-                if lowered.startswith(prefix):
-                    return arch, f"modelspec.architecture={self.architecture}"
-        if self.base_model_version:
-            lowered = self.base_model_version.lower()
-            for prefix, arch in _KOHYA_BASES:
-                if lowered.startswith(prefix):
-                    return arch, f"ss_base_model_version={self.base_model_version}"
-        if self.v2 is True:
-            return Architecture.SD2, "ss_v2=True"
-        return None
+        architecture, version = self.architecture, self.base_model_version
+        if len(architecture or "") <= _HINT_CACHED_CHARS and len(version or "") <= _HINT_CACHED_CHARS:
+            return _remembered_hint(architecture, version, self.v2)
+        return _architecture_hint(architecture, version, self.v2)
 
     def to_json(self) -> dict[str, Any]:
         """Only the fields that are set, as JSON-able values (for ``Identification.metadata``)."""
@@ -129,60 +121,114 @@ class EmbeddedMetadata:
         return out
 
 
+def _architecture_hint(
+    architecture: str | None, base_model_version: str | None, v2: bool | None
+) -> tuple[Architecture, str] | None:
+    """``EmbeddedMetadata.architecture_hint``; :func:`_remembered_hint` remembers it for short values."""
+    if architecture:
+        lowered = architecture.lower()
+        for prefix, arch in _MODELSPEC_ARCHITECTURES:
+            if lowered.startswith(prefix):
+                return arch, f"modelspec.architecture={architecture}"
+    if base_model_version:
+        lowered = base_model_version.lower()
+        for prefix, arch in _KOHYA_BASES:
+            if lowered.startswith(prefix):
+                return arch, f"ss_base_model_version={base_model_version}"
+    if v2 is True:
+        return Architecture.SD2, "ss_v2=True"
+    return None
+
+
+# A library's files repeat a few of these values thousands of times, and each answer tries dozens of
+# prefixes: answers are remembered, for values of ordinary length (a hostile file's megabyte-long "version"
+# is answered, not kept).
+_HINT_CACHED_CHARS = 200
+_remembered_hint = lru_cache(maxsize=256)(_architecture_hint)
+
+
 def read_embedded_metadata(metadata: Mapping[str, str]) -> EmbeddedMetadata:
     """Summarise a safetensors ``__metadata__`` map; never raises on malformed values."""
     if not metadata:
         return EmbeddedMetadata()
     errors: list[str] = []
-    get = _Getter(metadata)
+    text = _texts(metadata).get
     network_args = _json_object(metadata, "ss_network_args", errors)
-    prediction = _prediction(get.text("modelspec.prediction_type"), get.text("ss_v_parameterization"))
+    prediction = _prediction(text("modelspec.prediction_type"), text("ss_v_parameterization"))
     return EmbeddedMetadata(
-        title=get.text("modelspec.title") or get.text("ss_output_name"),
-        description=get.text("modelspec.description"),
-        author=get.text("modelspec.author"),
-        license=get.text("modelspec.license"),
-        date=get.text("modelspec.date"),
-        architecture=get.text("modelspec.architecture"),
-        implementation=get.text("modelspec.implementation"),
-        trigger_phrases=_split_list(get.text("modelspec.trigger_phrase")),
-        resolution=_resolution(get.text("modelspec.resolution") or get.text("ss_resolution")),
-        thumbnail=get.text("modelspec.thumbnail"),
-        tags=_split_list(get.text("modelspec.tags")),
+        title=text("modelspec.title") or text("ss_output_name"),
+        description=text("modelspec.description"),
+        author=text("modelspec.author"),
+        license=text("modelspec.license"),
+        date=text("modelspec.date"),
+        architecture=text("modelspec.architecture"),
+        implementation=text("modelspec.implementation"),
+        trigger_phrases=_split_list(text("modelspec.trigger_phrase")),
+        resolution=_resolution(text("modelspec.resolution") or text("ss_resolution")),
+        thumbnail=text("modelspec.thumbnail"),
+        tags=_split_list(text("modelspec.tags")),
         training_tags=_training_tags(metadata, errors),
-        base_model_version=get.text("ss_base_model_version"),
-        v2=_bool(get.text("ss_v2")),
-        sd_model_name=get.text("ss_sd_model_name"),
-        network_module=get.text("ss_network_module"),
-        network_dim=_int(get.text("ss_network_dim")),
-        network_alpha=_float(get.text("ss_network_alpha")),
+        base_model_version=text("ss_base_model_version"),
+        v2=_bool(text("ss_v2")),
+        sd_model_name=text("ss_sd_model_name"),
+        network_module=text("ss_network_module"),
+        network_dim=_int(text("ss_network_dim")),
+        network_alpha=_float(text("ss_network_alpha")),
         network_args=network_args or {},
-        output_name=get.text("ss_output_name"),
+        output_name=text("ss_output_name"),
         prediction=prediction[0] if prediction else None,
         prediction_source=prediction[1] if prediction else None,
-        hashes={key: value for key in _HASH_KEYS if (value := get.text(key))},
+        hashes={key: value for key in _HASH_KEYS if (value := text(key))},
         errors=tuple(errors),
     )
 
 
-class _Getter:
-    """String values with the placeholders trainers write for "nothing" ("", "None", "null") removed."""
+# Every key read as text above: only those a file has are cleaned (a handful), not all of them per file.
+_TEXT_KEYS = frozenset(
+    {
+        "modelspec.prediction_type",
+        "ss_v_parameterization",
+        "modelspec.title",
+        "ss_output_name",
+        "modelspec.description",
+        "modelspec.author",
+        "modelspec.license",
+        "modelspec.date",
+        "modelspec.architecture",
+        "modelspec.implementation",
+        "modelspec.trigger_phrase",
+        "modelspec.resolution",
+        "ss_resolution",
+        "modelspec.thumbnail",
+        "modelspec.tags",
+        "ss_base_model_version",
+        "ss_v2",
+        "ss_sd_model_name",
+        "ss_network_module",
+        "ss_network_dim",
+        "ss_network_alpha",
+        *_HASH_KEYS,
+    }
+)
 
-    def __init__(self, metadata: Mapping[str, str]) -> None:
-        self._metadata = metadata
 
-    def text(self, key: str) -> str | None:
-        value = self._metadata.get(key)
-        if not isinstance(value, str):
-            return None
-        value = value.strip()
-        if not value or value in ("None", "null", "none"):
-            return None
-        # Not text UTF-8 can store; each lone half becomes U+FFFD. ASCII (nearly every value) has none,
-        # and isascii() answers at memory speed where the pattern scans character by character.
-        if not value.isascii() and _SURROGATE.search(value):
-            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-        return value
+def _texts(metadata: Mapping[str, str]) -> dict[str, str]:
+    """The :data:`_TEXT_KEYS` the file has, read by :func:`_text`; absent ones and "nothing" left out."""
+    return {key: value for key in metadata.keys() & _TEXT_KEYS if (value := _text(metadata[key])) is not None}
+
+
+def _text(value: object) -> str | None:
+    """A string value with the placeholders trainers write for "nothing" ("", "None", "null") removed."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or value in ("None", "null", "none"):
+        return None
+    # Not text UTF-8 can store; each lone half becomes U+FFFD. ASCII (nearly every value) has none,
+    # and isascii() answers at memory speed where the pattern scans character by character.
+    if not value.isascii() and _SURROGATE.search(value):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
 
 
 def _split_list(value: str | None) -> tuple[str, ...]:

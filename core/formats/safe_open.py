@@ -18,9 +18,8 @@ from typing import BinaryIO
 
 from core.formats.errors import UnreadableFileError
 
-_OPEN_FLAGS = (
-    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 _SPECIAL = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISSOCK, "a socket"),
@@ -32,10 +31,12 @@ _SPECIAL = (
 
 def special_kind(mode: int) -> str | None:
     """What a non-regular file is, in words ("a named pipe (FIFO)"); None for a regular file."""
+    if stat.S_ISREG(mode):  # nearly every call: one test instead of the five below
+        return None
     for test, words in _SPECIAL:
         if test(mode):
             return words
-    return None if stat.S_ISREG(mode) else "not a regular file"
+    return "not a regular file"
 
 
 def unreadable_reason(path: Path, exc: OSError) -> str:
@@ -95,7 +96,8 @@ def open_file(path: Path, *, buffering: int = -1) -> tuple[BinaryIO, os.stat_res
     ``UnreadableFileError`` with :func:`check_regular`'s reason. Returns the open file and the ``fstat``
     of its descriptor (its size, read once).
     """
-    return _open_checked(path, check_regular(path), buffering)
+    check_regular(path)
+    return _open_verified(path, buffering)
 
 
 # The errnos ``Path.exists`` reads as "nothing there" (pathlib's _IGNORED_ERRNOS).
@@ -107,6 +109,11 @@ def _open_checked(path: Path, st: os.stat_result, buffering: int) -> tuple[Binar
     kind = special_kind(st.st_mode)
     if kind is not None:
         raise UnreadableFileError(f"{kind}, not a file; it was not opened")
+    return _open_verified(path, buffering)
+
+
+def _open_verified(path: Path, buffering: int) -> tuple[BinaryIO, os.stat_result]:
+    """Open ``path``, whose ``stat`` said a regular file, if its open descriptor is one too."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
@@ -116,9 +123,9 @@ def _open_checked(path: Path, st: os.stat_result, buffering: int) -> tuple[Binar
         kind = special_kind(opened.st_mode)
         if kind is not None:  # swapped after the check
             raise UnreadableFileError(f"{kind}, not a file; it was not opened")
-        if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):
+        if _NONBLOCK:
             os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb", buffering=buffering), opened
+        return open(fd, "rb", buffering=buffering), opened
     except BaseException:
         os.close(fd)
         raise

@@ -14,6 +14,7 @@ with all of them in the details (the Wan 2.1 and Qwen-Image VAEs share every sha
 
 from __future__ import annotations
 
+from core.formats.model_file import derived_from
 from core.identify.registry import Match, Refusal
 from core.identify.view import HeaderView
 from core.identify.vocabulary import VAE_MARKERS, VAES, users_of_vae
@@ -52,9 +53,7 @@ def match_vae(view: HeaderView) -> Match | Refusal:
     )
     if prefix is None:
         return Refusal("no encoder.conv_in/decoder.conv_in (optionally first_stage_model./vae. prefixed)")
-    parts = tuple(prefix + part for part in _PARTS)
-    leftovers = sum(1 for name in view.tensors if name.startswith(_LEFTOVERS))
-    stray = sum(1 for name in view.tensors if not name.startswith(parts) and not name.startswith(_LEFTOVERS))
+    leftovers, stray = derived_from(view.tensors, ("vae_strays", prefix), lambda: _strays(view, prefix))
     if stray > _STRAY_SHARE * len(view):
         return Refusal(f"{stray} of {len(view)} tensors lie outside an autoencoder")
     reasons = [f"autoencoder keys ({prefix or 'bare '}encoder/decoder)"]
@@ -105,6 +104,14 @@ def _family(view: HeaderView, prefix: str, channels: int | None) -> tuple[Archit
     if channels == 32:
         return Architecture.FLUX2, ["32 latent channels => flux2 autoencoder"]
     return Architecture.OTHER, [f"{channels} latent channels: no known family"]
+
+
+def _strays(view: HeaderView, prefix: str) -> tuple[int, int]:
+    """(training leftovers, names outside the autoencoder): a pass over every name, once per shared table."""
+    parts = tuple(prefix + part for part in _PARTS)
+    leftovers = sum(1 for name in view.tensors if name.startswith(_LEFTOVERS))
+    stray = sum(1 for name in view.tensors if not name.startswith(parts) and not name.startswith(_LEFTOVERS))
+    return leftovers, stray
 
 
 def _table_vae(view: HeaderView) -> Match | None:
