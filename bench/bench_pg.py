@@ -15,6 +15,10 @@ deliverable 6):
    ``sqlite3`` reader (``catalog.read_connection``; ``Library.search_rows`` is timed too), on PostgreSQL
    ``Library.search_rows`` (the app opens the Library there). Every query's rows must be the same on both
    (printed: results identical). Target: PostgreSQL p95 <= 2x SQLite p95 (the reader the app picks).
+   Beside it, what the server's search index costs a write (no target; printed so that a faster search
+   is never bought with slow writes unseen): the documents of 10,000 new files built as a scan's batch
+   builds them, and a tag added to a file, each with the word index of migration 0015 and without it
+   (its triggers switched off inside a transaction that is rolled back).
 2. **An unchanged rescan of 10,000 files** (``--files``): ``bench.bench_scan``'s generated library (real
    headers, sparse files), cataloged by a real scan on each backend (the cold scans' times are printed),
    then rescanned unchanged with ``Scanner.scan`` on each (best of 3, in turns). Target: PostgreSQL <= 2x
@@ -92,6 +96,54 @@ def _settle(url: Any) -> None:
         connection.execute(b"VACUUM ANALYZE")
 
 
+# The word index's triggers (migration 0015), switched off to time the upkeep without them.
+WORD_TRIGGERS = ("asset_fts_words_after_documents_insert", "asset_fts_words_after_documents_delete")
+UPKEEP_FILES = 10_000
+
+
+def upkeep_figures(url: Any, rows: int, repeats: int = 3) -> dict[str, Any]:
+    """What the search index costs a write on the server, with the word index (migration 0015) and
+    without it (its triggers off), in turns, each in a transaction rolled back: the documents of
+    :data:`UPKEEP_FILES` files built as a scan's batch builds them (``asset_fts_refresh`` over files with
+    no document yet), and a tag added to one file (the statement trigger rebuilding its document). Medians
+    in ms."""
+    import psycopg
+
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    last = min(rows, UPKEEP_FILES)
+    batch = (
+        f"DELETE FROM asset_fts_documents WHERE rowid <= {last}; DELETE FROM asset_fts WHERE rowid <= {last}",
+        f"SELECT asset_fts_refresh(ARRAY(SELECT id FROM assets WHERE id <= {last}))",
+    )
+    tag = (
+        "SELECT 1",
+        "INSERT INTO asset_tags (asset_id, tag_id, position)"
+        " SELECT 1, t.id, 99 FROM tags AS t WHERE NOT EXISTS"
+        " (SELECT 1 FROM asset_tags AS x WHERE x.asset_id = 1 AND x.tag_id = t.id) ORDER BY t.id LIMIT 1",
+    )
+    samples: dict[tuple[str, bool], list[float]] = {}
+    with psycopg.connect(dsn) as connection:
+        for _ in range(repeats):
+            for name, (setup, timed) in (("batch", batch), ("tag", tag)):
+                for words in (True, False):
+                    if not words:
+                        for trigger in WORD_TRIGGERS:
+                            connection.execute(
+                                f"ALTER TABLE asset_fts_documents DISABLE TRIGGER {trigger}".encode()
+                            )
+                    connection.execute(setup.encode())
+                    began = time.perf_counter()
+                    connection.execute(timed.encode())
+                    samples.setdefault((name, words), []).append((time.perf_counter() - began) * 1000)
+                    connection.rollback()
+    median = {key: round(percentile(values, 0.5), 1) for key, values in samples.items()}
+    return {
+        "files": last,
+        "batch_ms": {"with_word_index": median[("batch", True)], "without": median[("batch", False)]},
+        "tag_ms": {"with_word_index": median[("tag", True)], "without": median[("tag", False)]},
+    }
+
+
 def search_figures(tmp: Path, server: Server, rows: int, runs: int, seed: int) -> dict[str, Any]:
     from bench.bench_search import MIX_KINDS, build, query_mix
     from catalog.catalog_copy import copy_catalog
@@ -117,6 +169,7 @@ def search_figures(tmp: Path, server: Server, rows: int, runs: int, seed: int) -
     source.dispose()
     target.dispose()
     _settle(location.url)
+    upkeep = upkeep_figures(location.url, rows)
     on_server = _server_library(url, tmp / "search" / "pg-data")
 
     reader = open_reader(sqlite_path, read_only=False)
@@ -161,6 +214,7 @@ def search_figures(tmp: Path, server: Server, rows: int, runs: int, seed: int) -
         },
         "ratio": round(p95["postgresql"] / p95["sqlite_reader"], 2),
         "ratio_same_api": round(p95["postgresql"] / p95["sqlite_library"], 2),
+        "index_upkeep": upkeep,
     }
 
 
@@ -370,6 +424,13 @@ def _print(figures: dict[str, Any]) -> None:
     print(
         f"ratio search p95 PostgreSQL / SQLite: {search['ratio']:.2f} (target <= {TARGET_RATIO:g}; "
         f"{search['ratio_same_api']:.2f} against SQLite's Library.search_rows)"
+    )
+    upkeep = search["index_upkeep"]
+    batch, tag = upkeep["batch_ms"], upkeep["tag_ms"]
+    print(
+        f"search index upkeep on the server (median, rolled back): {upkeep['files']} new files' documents "
+        f"{batch['with_word_index']:.0f} ms ({batch['without']:.0f} ms without the word index), a tag added "
+        f"to a file {tag['with_word_index']:.1f} ms ({tag['without']:.1f} ms without)"
     )
     cold = rescan["cold_scan_s"]
     print(

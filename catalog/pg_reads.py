@@ -14,8 +14,8 @@ parsers, and the answers are the same by construction:
   server the way the document was (once per statement, :func:`to_postgresql`), matched in
   ``asset_fts_documents``, the narrow copy of the documents migration 0013 keeps; the set of files a word
   matches (``SELECT rowid ... MATCH``: the set a page is driven by, probed with, or counted from) is read
-  from the word index instead wherever that gives the same answer (:mod:`catalog.pg_word_match`: typed
-  words of one token each, nearly every search), a range of a btree rather than a row per match;
+  from the word index instead wherever that gives the same answer (:mod:`catalog.pg_word_match`: one
+  typed word, nearly every search), a range of a btree rather than a row per match;
 * the set :mod:`catalog.queries` chose to drive a page is read first (``MATERIALIZED``), and a probe of
   a set it chose not to read whole stays a probe (:func:`probes_kept`): PostgreSQL cannot know how many
   files a tag or a word matches before it runs the subquery, the catalog's own capped count does;
@@ -27,7 +27,7 @@ The connection is the one under the caller's SQLAlchemy session, inside its tran
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -125,22 +125,24 @@ def probes_kept(sql: str) -> str:
     return "".join(parts)
 
 
-Ranges = Callable[[Sequence[str]], "pg_word_match.WordRanges | None"]
+WordOf = Callable[[str], "pg_word_match.Word | None"]
 
 
-def _word_sets(sql: str, values: dict[str, Any], ranges_of: Ranges) -> str:
+def _word_sets(sql: str, values: dict[str, Any], word_of: WordOf) -> str:
     """``sql`` with each set of a typed word's matches read from the word index where it gives the same
     answer (:mod:`catalog.pg_word_match`); the rest is left to the documents."""
 
     def word_set(found: re.Match[str]) -> str:
-        typed = pg_word_match.tokens(str(values[found.group(1)]))
-        ranges = None if typed is None else ranges_of(typed)
-        counted = found.group(2) is not None
-        if ranges is None or not pg_word_match.read_from_words(ranges, counted=counted):
+        token = pg_word_match.single_token(str(values[found.group(1)]))
+        word = None if token is None else word_of(token)
+        if word is None:
             return found.group()
+        counted = found.group(2) is not None
+        if counted and word.common:
+            return pg_word_match.counted_in_id_order(word.lexeme)
         # A set tested with IN needs no duplicates taken out first (the test hashes it once anyway).
         tested = sql.endswith(" IN (", 0, found.start())
-        ids = pg_word_match.matching_ids(ranges.lexemes, ordered=counted, distinct=not tested)
+        ids = pg_word_match.matching_ids(word.lexeme, ordered=counted, distinct=not tested)
         if sql.endswith(_DRIVER, 0, found.start()):
             # The set drives the page (catalog.queries counted it small): each of its ids is looked up in
             # the page index. Knowing the word's statistics, PostgreSQL would guess a few thousand ids
@@ -154,15 +156,15 @@ def _word_sets(sql: str, values: dict[str, Any], ranges_of: Ranges) -> str:
 
 
 def to_postgresql(
-    sql: str, parameters: dict[str, Any], ranges_of: Ranges | None = None
+    sql: str, parameters: dict[str, Any], word_of: WordOf | None = None
 ) -> tuple[str, dict[str, Any]]:
-    """``sql`` (SQLite's spelling, ``:name`` parameters) as psycopg runs it on PostgreSQL. ``ranges_of``
-    gives the typed tokens' ranges of the word index (:meth:`catalog.pg_word_match.WordLexemes.ranges`);
+    """``sql`` (SQLite's spelling, ``:name`` parameters) as psycopg runs it on PostgreSQL. ``word_of``
+    gives a typed token as the word index knows it (:meth:`catalog.pg_word_match.WordLexemes.word`);
     without it, every typed word is matched against the documents."""
     values = dict(parameters)
     sql = probes_kept(sql)
-    if ranges_of is not None:
-        sql = _word_sets(sql, values, ranges_of)
+    if word_of is not None:
+        sql = _word_sets(sql, values, word_of)
     for name in {match.group(2) for match in _MATCH.finditer(sql)}:
         values[name] = tsquery(str(values[name]))
     if _MATCH.search(sql):  # the matched rows are read from the narrow table (module docstring)
@@ -182,10 +184,13 @@ class PgReadConnection:
     cursor with ``fetchone``/``fetchall`` and plain values)."""
 
     # What one row's seek of a typed word's matches costs, in matches copied (catalog.queries.SEEK_COST is
-    # SQLite's 60): here a primary-key lookup in asset_fts_documents and one document's match against
-    # about 1.4 us a match read into the hashed set. Measured on 100,000 assets: "anime" (a 0.13 density)
-    # sought row by row 22-28 ms a page, hashed 95-125; "man" (0.05) about even.
-    seek_cost = 3
+    # SQLite's 60): here a primary-key lookup in asset_fts_documents and one document's match (3 to 5 us)
+    # against an entry of the word index read into the hashed set (0.1 to 0.2 us; it was 1.4 us a match
+    # read from the documents before migration 0015, and this cost 3). On 100,000 assets a page of 200
+    # rows is then sought from a density of about 0.22: "anime" (0.85) and "pixel" (0.4) are sought,
+    # "iso" (0.09: 8,600 entries hashed instead of 4,200 rows sought, 60 ms against 51 on a loaded
+    # machine) and "man" (0.1) hashed.
+    seek_cost = 25
 
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self._connection = connection
@@ -195,6 +200,6 @@ class PgReadConnection:
         cursor = self._connection.cursor()
         for name in _TEXT_TYPES:
             cursor.adapters.register_loader(name, TextLoader)
-        statement, values = to_postgresql(sql, parameters or {}, self._words.ranges)
+        statement, values = to_postgresql(sql, parameters or {}, self._words.word)
         cursor.execute(statement.encode(), values)
         return cursor

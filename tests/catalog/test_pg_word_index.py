@@ -93,34 +93,44 @@ def test_typed_words_find_the_same_files_through_the_word_index_as_through_the_d
     read_from_words: list[str] = []
     matching_ids = pg_word_match.matching_ids
 
-    def recorded(lexemes: Any, **options: Any) -> str:
-        read_from_words.extend(lexemes)
-        return matching_ids(lexemes, **options)
+    def recorded(lexeme: str, **options: Any) -> str:
+        read_from_words.append(lexeme)
+        return matching_ids(lexeme, **options)
 
     monkeypatch.setattr(pg_word_match, "matching_ids", recorded)
     through_words = {typed: library.search_ids(AssetQuery(text=typed)) for typed in TYPED}
     assert {"caf", "pix", "sdxl1", "ukiyo", "1girl", "x100", "strasse"} <= set(read_from_words)
 
-    monkeypatch.setattr(pg_word_match.WordLexemes, "ranges", lambda self, typed: None)  # the documents only
+    monkeypatch.setattr(pg_word_match.WordLexemes, "word", lambda self, token: None)  # the documents only
     through_documents = {typed: library.search_ids(AssetQuery(text=typed)) for typed in TYPED}
     assert through_words == through_documents
     assert sum(bool(found) for found in through_documents.values()) > len(TYPED) * 3 // 4  # not all empty
 
 
+@pytest.mark.parametrize("count_limit", [3, 10**6], ids=["common", "rare"])
 def test_a_word_is_found_by_its_prefix_only_and_common_words_still_agree(
-    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count_limit: int
 ) -> None:
     """A range of the index is a prefix, never a substring or a neighbour in sort order ("pixel" is not
-    found by "ixel", "pixem" finds nothing); and a word the index counts as common (the GIN index
-    answers its count) or several words give the same pages as the documents do."""
-    monkeypatch.setattr(pg_word_match, "COUNT_LIMIT", 3)  # "pix" starts more than 3 words: common
+    found by "ixel", "pixem" finds only itself); and whether a word counts as common (its count walks the
+    documents in id order) or not, the pages and counts are the documents' own."""
+    monkeypatch.setattr(pg_word_match, "COUNT_LIMIT", count_limit)
+    walked: list[str] = []
+    counted_in_id_order = pg_word_match.counted_in_id_order
+
+    def recorded(lexeme: str) -> str:
+        walked.append(lexeme)
+        return counted_in_id_order(lexeme)
+
+    monkeypatch.setattr(pg_word_match, "counted_in_id_order", recorded)
     names = (*(f"pixel {n} {'art' if n % 2 else 'sprite'}" for n in range(12)), "pixem", "apixel")
     ids = _add_files(library, tmp_path / "models", names)
     assert library.search_ids(AssetQuery(text="ixel")) == []
     assert library.search_ids(AssetQuery(text="pixem")) == [ids[names.index("pixem")]]
     queries = [AssetQuery(text=typed, limit=5) for typed in ("pix", "pixel art", "art pix", "pixe spr")]
     through_words = [library.search_ids(query) for query in queries]
-    monkeypatch.setattr(pg_word_match.WordLexemes, "ranges", lambda self, typed: None)
+    assert ("pix" in walked) is (count_limit == 3)
+    monkeypatch.setattr(pg_word_match.WordLexemes, "word", lambda self, token: None)
     assert through_words == [library.search_ids(query) for query in queries]
     assert [library.count(query) for query in queries] == [13, 6, 6, 6]
 
