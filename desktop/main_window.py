@@ -244,6 +244,7 @@ class MainWindow(QMainWindow):
         if self._closing or self._when_ready is None:
             return
         self.details  # noqa: B018 - made now if nothing has shown a model yet: the window is complete
+        self.grid, self.table  # noqa: B018 - and the library view the first frame did not show
         if not self._features_installed:  # with ``load_later``: after the first view
             self._install_features()
             self.sidebar_model.announce_roots()  # the folder tree reads the roots already shown
@@ -293,24 +294,17 @@ class MainWindow(QMainWindow):
         self.filter_bar.view_mode_changed.connect(self.set_view_mode)
         self.filter_bar.sort_changed.connect(self._on_sort_chosen)
 
-        self.table = AssetTable(self.model)
-        self.table.horizontalHeader().sortIndicatorChanged.connect(self._on_sort_indicator_changed)
-        self.table.setSortingEnabled(True)
-        self.grid = AssetGrid(self.model, self.delegate)
         # One selection model for both views: switching views keeps the selection and current row.
-        self.grid.setSelectionModel(self.table.selectionModel())
-        self.selection = self.table.selectionModel()
+        self.selection = QItemSelectionModel(self.model, self)
         self.selection.currentChanged.connect(self._on_current_changed)
-
-        for view in (self.grid, self.table):
-            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-            view.customContextMenuRequested.connect(self._show_context_menu)
-
-        # The empty library's page joins these views when a library without folders is first shown.
+        # The grid and the table are made when first needed (see ``grid`` and ``table``): the first frame
+        # draws the one the settings show (``set_view_mode``), the other is made once the window is
+        # complete. The empty library's page joins them when a library without folders is first shown.
+        self._grid: AssetGrid | None = None
+        self._table: AssetTable | None = None
+        self._empty_text = ""
         self._empty_library: EmptyLibraryPage | None = None
         self.views = QStackedWidget()
-        self.views.addWidget(self.grid)
-        self.views.addWidget(self.table)
 
         # Files dropped from a file manager anywhere on the filter bar and views join the library.
         center = self.library_area = LibraryArea()
@@ -339,6 +333,41 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([220, 760, 380])
         self.setCentralWidget(self.splitter)
+
+    @property
+    def grid(self) -> AssetGrid:
+        """The library's grid of tiles, made the first time it is needed."""
+        if self._grid is None:
+            self._grid = AssetGrid(self.model, self.delegate)
+            self._add_view(self._grid)
+        return self._grid
+
+    @property
+    def table(self) -> AssetTable:
+        """The library's table, made the first time it is needed; its header shows the sort chosen
+        before it was made (the grid's sort is the same query)."""
+        if self._table is None:
+            table = AssetTable(self.model)
+            header = table.horizontalHeader()
+            order = (
+                Qt.SortOrder.DescendingOrder if self.model.query.descending else Qt.SortOrder.AscendingOrder
+            )
+            header.setSortIndicator(self.model.sort_column(), order)
+            header.sortIndicatorChanged.connect(self._on_sort_indicator_changed)
+            table.setSortingEnabled(True)  # sorts by the indicator: the query it already is, not run again
+            self._table = table
+            self._add_view(table)
+        return self._table
+
+    def _add_view(self, view: AssetGrid | AssetTable) -> None:
+        """A library view joins the stack: the shared selection, the context menu, the empty hint."""
+        own = view.selectionModel()
+        view.setSelectionModel(self.selection)
+        own.deleteLater()
+        view.empty_text = self._empty_text
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._show_context_menu)
+        self.views.addWidget(view)
 
     @property
     def empty_library(self) -> EmptyLibraryPage:
@@ -842,7 +871,10 @@ class MainWindow(QMainWindow):
             hint = "Your library is empty.\nAdd a folder of models with File › Add library folder… (Ctrl+O)."
         else:
             hint = "No models match these filters."
-        self.grid.empty_text = self.table.empty_text = hint
+        self._empty_text = hint
+        for view in (self._grid, self._table):
+            if view is not None:
+                view.empty_text = hint
 
     def refresh_sidebar(
         self, facets: Facets | None = None, roots: Sequence[RootRecord] | None = None
@@ -1015,7 +1047,7 @@ class MainWindow(QMainWindow):
     # -- views --------------------------------------------------------------------------------------
 
     def view_mode(self) -> str:
-        return "table" if self.views.currentWidget() is self.table else "grid"
+        return "table" if self._table is not None and self.views.currentWidget() is self._table else "grid"
 
     def current_view(self) -> QAbstractItemView:
         return self.table if self.view_mode() == "table" else self.grid
@@ -1041,7 +1073,7 @@ class MainWindow(QMainWindow):
             descending = order == Qt.SortOrder.DescendingOrder
             self.filter_bar.set_sort(SORT_KEYS[AssetColumn(column)], descending)  # the grid's sort too
             return
-        header = self.table.horizontalHeader()
+        header = self.table.horizontalHeader()  # the table sent this: it exists
         header.blockSignals(True)
         sort_order = (
             Qt.SortOrder.DescendingOrder if self.model.query.descending else Qt.SortOrder.AscendingOrder
@@ -1052,7 +1084,9 @@ class MainWindow(QMainWindow):
     def _on_sort_chosen(self, key: SortKey, descending: bool) -> None:
         """The filter bar's sort (the grid has no header) sorts the same query; the header shows it."""
         self.model.set_query(replace(self.model.query, sort=key, descending=descending))
-        header = self.table.horizontalHeader()
+        if self._table is None:  # it shows the query's sort when it is made
+            return
+        header = self._table.horizontalHeader()
         header.blockSignals(True)
         order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
         header.setSortIndicator(self.model.sort_column(), order)  # -1 (no column) for Date added
