@@ -6,6 +6,7 @@ without a build step; the project's package data ships them alongside the code.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
@@ -20,6 +21,19 @@ def icon(name: str) -> QIcon:
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 
+_SHEET_IMAGE = re.compile(r"url\(icons:([^)]+)\)")
+
+
 def style_sheet() -> str:
+    """``resources/style.qss``, its images (written ``url(icons:NAME.svg)``) given by their absolute path
+    in ``resources/icons``: found from any working folder without a Qt search path (``QDir``, whose types
+    PySide would make at start-up for that one call)."""
     path = RESOURCES_DIR / "style.qss"
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    if not path.is_file():
+        return ""
+
+    def absolute(match: re.Match[str]) -> str:
+        image = (ICONS_DIR / match.group(1)).as_posix().replace("\\", "\\\\").replace('"', '\\"')
+        return f'url("{image}")'
+
+    return _SHEET_IMAGE.sub(absolute, path.read_text(encoding="utf-8"))

@@ -8,11 +8,11 @@ app runs.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDir, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from desktop.resources import ICONS_DIR, style_sheet
+from desktop.resources import style_sheet
 
 ACCENT = QColor("#6d5dfc")
 THEMES = ("system", "light", "dark")
@@ -96,9 +96,7 @@ def apply_theme(app: QApplication, theme: str, *, with_style_sheet: bool = True)
 
 
 def apply_style_sheet(app: QApplication) -> None:
-    """The app's style sheet (``resources/style.qss``), set once."""
-    # The sheet names its images ``url(icons:chevron-up.svg)``: found in resources/icons from any cwd.
-    QDir.setSearchPaths("icons", [str(ICONS_DIR)])
+    """The app's style sheet (``resources/style.qss``, its images by absolute path), set once."""
     sheet = style_sheet()
     if app.styleSheet() != sheet:
         app.setStyleSheet(sheet)
