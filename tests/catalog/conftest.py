@@ -1,5 +1,5 @@
 """Fixtures and record factories for the catalog tests: real SQLite files under ``tmp_path``, and real
-PostgreSQL databases on a throwaway server (``lib`` on both for the files in BOTH_BACKENDS)."""
+PostgreSQL databases on a throwaway server (``lib``: every test that uses it runs on both)."""
 
 from __future__ import annotations
 
@@ -92,53 +92,37 @@ def hashes_for(seed: str, *, lower: bool = False) -> FileHashes:
 SERVER_ENV = "ATELIER_TEST_CATALOG"
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 
-# The files whose tests run on both catalogs in every run, CI included (issue 14: the catalog suite on
-# SQLite and a real PostgreSQL server). They reach the catalog only through the Library API, which both
-# backends answer the same, and between them exercise most of it (records, search, the user's data, scan
-# batches, the journal, remote links, curation, duplicates, renders, downloads) at a small cost: a fresh
-# server catalog is a copy of a template database (pg_fixtures.pg_catalog_url, ~50 ms). The other files
-# run on SQLite, or all of them on the server with ATELIER_TEST_CATALOG=postgresql.
-BOTH_BACKENDS = frozenset(
-    {
-        "test_library.py",
-        "test_search.py",
-        "test_user_data.py",
-        "test_scan_api.py",
-        "test_scan_fts.py",
-        "test_journal.py",
-        "test_remote.py",
-        "test_curation.py",
-        "test_duplicates.py",
-        "test_renders.py",
-        "test_render_index.py",
-        "test_fts_merge.py",
-        "test_template_rows.py",
-        "test_updates.py",
-        "test_enrich.py",
-        "test_odd_names.py",
-        "test_search_rows.py",
-        "test_search_folder.py",
-        "test_scanner_links.py",
-    }
-)
+
+def chosen_backends() -> list[str]:
+    """The catalogs ``lib`` runs on: both in every run, CI included (issue 14: the whole catalog suite on
+    SQLite and a real PostgreSQL server); ``ATELIER_TEST_CATALOG=sqlite`` or ``=postgresql`` runs one of
+    them only (a quicker run while working on one backend)."""
+    chosen = os.environ.get(SERVER_ENV, "").strip().lower()
+    if chosen in (SQLITE, POSTGRESQL):
+        return [chosen]
+    if chosen:
+        raise pytest.UsageError(f"{SERVER_ENV} is {chosen!r}: give {SQLITE!r} or {POSTGRESQL!r}")
+    return [SQLITE, POSTGRESQL]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """The ``lib`` of a file in BOTH_BACKENDS is one test on each catalog (``[sqlite]``, ``[postgresql]``);
-    a test marked ``sqlite_only`` (it reads SQLite's own files or FTS5 internals) stays on SQLite."""
-    if "catalog_backend" not in metafunc.fixturenames or os.environ.get(SERVER_ENV) == POSTGRESQL:
+    """Every test of the catalog suite that uses ``lib`` is one test on each catalog (``[sqlite]``,
+    ``[postgresql]``): they reach the catalog through the Library API, which both backends answer the same,
+    and a fresh server catalog is a copy of a template database (``pg_fixtures.pg_catalog_url``, ~50 ms).
+    A test marked ``sqlite_only`` (it reads SQLite's own file or FTS5 internals) stays on SQLite; its
+    server side is proven by a twin (tests/catalog/test_postgresql*.py, test_pg_*.py)."""
+    if "catalog_backend" not in metafunc.fixturenames:
         return
-    if Path(metafunc.definition.path).name not in BOTH_BACKENDS:
-        return
-    sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
-    metafunc.parametrize("catalog_backend", [SQLITE] if sqlite_only else [SQLITE, POSTGRESQL])
+    backends = chosen_backends()
+    if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+        backends = [backend for backend in backends if backend == SQLITE]
+    metafunc.parametrize("catalog_backend", backends)
 
 
 @pytest.fixture
 def catalog_backend() -> str:
-    """Which catalog ``lib`` is on: SQLite, or the server for the whole suite with
-    ``ATELIER_TEST_CATALOG=postgresql`` (parametrized over both for BOTH_BACKENDS)."""
-    return POSTGRESQL if os.environ.get(SERVER_ENV) == POSTGRESQL else SQLITE
+    """Which catalog ``lib`` is on (parametrized by :func:`pytest_generate_tests`)."""
+    raise AssertionError("catalog_backend is parametrized for every test that uses it")
 
 
 @pytest.fixture
@@ -147,9 +131,6 @@ def lib(tmp_path: Path, request: pytest.FixtureRequest, catalog_backend: str) ->
     (``tests.pg_fixtures``: skipped with the reason where no server can be started, unless
     ``ATELIER_REQUIRE_POSTGRES=1``)."""
     if catalog_backend == POSTGRESQL:
-        marker = request.node.get_closest_marker("sqlite_only")
-        if marker is not None:
-            pytest.skip(f"SQLite only: {marker.args[0] if marker.args else 'reads the SQLite file itself'}")
         url: str = request.getfixturevalue("pg_catalog_url")
         location = parse(url)
         assert location.url is not None

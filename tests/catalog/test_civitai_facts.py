@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,10 +24,9 @@ from tests.factory.models import kohya_lora, write_case
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    lib = Library.open(tmp_path / "data" / "catalog.sqlite3")
-    yield lib
-    lib.close()
+def library(lib: Library) -> Library:
+    """The catalog under test: on SQLite and on the PostgreSQL server (``lib``, tests/catalog/conftest.py)."""
+    return lib
 
 
 @pytest.fixture

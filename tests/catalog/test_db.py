@@ -1,4 +1,5 @@
-"""The engine, its unit of work, concurrency and typed errors, on real SQLite files."""
+"""The engine, its unit of work, concurrency and typed errors, on real SQLite files; the Library's threads
+and its closing on the PostgreSQL server too (``lib``)."""
 
 from __future__ import annotations
 
@@ -90,8 +91,10 @@ def test_a_write_unit_takes_the_write_lock_up_front_and_reports_a_lock_as_a_type
     assert isinstance(DatabaseLockedError("x"), CatalogError)
 
 
-def test_a_writer_thread_and_a_reading_thread_never_see_database_is_locked(tmp_path: Path) -> None:
-    library = Library.open(tmp_path / "c.db")
+def test_a_writer_thread_and_a_reading_thread_never_see_database_is_locked(
+    lib: Library, tmp_path: Path
+) -> None:
+    library = lib  # SQLite (WAL, one writer) and the server (row locks) alike
     root = library.add_root(tmp_path / "models")
     errors: list[BaseException] = []
     done = threading.Event()
@@ -130,8 +133,8 @@ def test_a_writer_thread_and_a_reading_thread_never_see_database_is_locked(tmp_p
     library.close()
 
 
-def test_calls_after_close_raise_a_typed_error(tmp_path: Path) -> None:
-    library = Library.open(tmp_path / "c.db")
+def test_calls_after_close_raise_a_typed_error(lib: Library) -> None:
+    library = lib
     library.close()
     library.close()  # closing twice is harmless
     with pytest.raises(LibraryClosedError):

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.hashing_job import hash_pending
@@ -69,25 +69,27 @@ def test_names_are_shown_with_a_replacement_character() -> None:
     assert shown("Änderung.safetensors") == "Änderung.safetensors"
 
 
-@settings(max_examples=20, deadline=None, database=None, derandomize=True)
+@settings(
+    max_examples=20,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # one catalog, a fresh folder per example
+)
 @given(st.lists(NAME_BYTES, min_size=1, max_size=5, unique=True))
 def test_the_catalog_stores_and_finds_any_byte_name(
-    tmp_path_factory: pytest.TempPathFactory, names: list[bytes]
+    lib: Library, tmp_path_factory: pytest.TempPathFactory, names: list[bytes]
 ) -> None:
     folder = tmp_path_factory.mktemp("names")
-    lib = Library.open(folder / "catalog.sqlite3")
-    try:
-        root = lib.add_root(folder, LibraryLayout.FLAT)
-        paths = [os.fsdecode(os.fsencode(folder) + b"/" + name + b".safetensors") for name in names]
-        ids = lib.apply_scan_batch(root.id, [scanned(path) for path in paths])
-        for asset_id, path in zip(ids, paths, strict=True):
-            record = lib.get(asset_id)
-            assert record is not None
-            assert record.path == path
-            assert lib.get_by_path(path) == record
-        assert set(lib.file_index(root.id)) == set(paths)
-    finally:
-        lib.close()
+    root = lib.add_root(folder, LibraryLayout.FLAT)
+    paths = [os.fsdecode(os.fsencode(folder) + b"/" + name + b".safetensors") for name in names]
+    ids = lib.apply_scan_batch(root.id, [scanned(path) for path in paths])
+    for asset_id, path in zip(ids, paths, strict=True):
+        record = lib.get(asset_id)
+        assert record is not None
+        assert record.path == path
+        assert lib.get_by_path(path) == record
+    assert set(lib.file_index(root.id)) == set(paths)
 
 
 @pytest.mark.timeout(60)

@@ -1,6 +1,7 @@
 """A library folder that is itself a diffusers pipeline (or one component) is cataloged as that one model,
 as it would be one folder further down; an install whose own ``config.json`` names no model class is
-still walked. Run through ``main.py`` as a user adds the folder they downloaded."""
+still walked. Run through the CLI's entry point (in this process: :mod:`tests.app.in_process`) as a user
+adds the folder they downloaded."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.factory.diffusers_configs import write_json, write_pipeline
 from tests.factory.models import kohya_lora, write_case
 

@@ -46,10 +46,9 @@ LORA = {
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    lib = Library.open(tmp_path / "data" / "catalog.sqlite3")
-    yield lib
-    lib.close()
+def library(lib: Library) -> Library:
+    """The catalog under test: on SQLite and on the PostgreSQL server (``lib``, tests/catalog/conftest.py)."""
+    return lib
 
 
 def _mixed_folder(folder: Path, count: int = 12) -> None:

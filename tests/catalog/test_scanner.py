@@ -5,7 +5,6 @@ import os
 import pickle
 import shutil
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,10 +58,9 @@ def write_embedding(path: Path) -> Path:
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    lib = Library.open(tmp_path / "data" / "catalog.sqlite3")
-    yield lib
-    lib.close()
+def library(lib: Library) -> Library:
+    """The catalog under test: on SQLite and on the PostgreSQL server (``lib``, tests/catalog/conftest.py)."""
+    return lib
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ its user data."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,9 @@ from tests.factory.diffusers_configs import write_pipeline
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    with Library.open(tmp_path / "data" / "catalog.sqlite3") as opened:
-        yield opened
+def library(lib: Library) -> Library:
+    """The catalog under test: on SQLite and on the PostgreSQL server (``lib``, tests/catalog/conftest.py)."""
+    return lib
 
 
 def test_a_rescan_corrects_a_folder_identified_by_an_older_version(library: Library, tmp_path: Path) -> None:
