@@ -137,8 +137,8 @@ class CurationActions:
             return
         try:
             updated = self.library.bulk_edit([r.id for r in records], edit)
-        except AtelierError as exc:
-            self.window.status.flash(str(exc))
+        except AtelierError as exc:  # the catalog's server unreachable...: nothing of it was written
+            self.window.status.flash(f"Not saved: {str(exc).rstrip('.')}.")
             return
         window = self.window
         if edit.hidden is not None:

@@ -124,8 +124,8 @@ class UpdateActions(QObject):
             return
         try:
             update = self.service.ignore(asset_id)
-        except AtelierError as exc:
-            self.window.status.flash(str(exc))
+        except AtelierError as exc:  # the catalog's server unreachable, or no update to ignore
+            self.window.status.flash(f"Not saved: {str(exc).rstrip('.')}.")
             return
         self.window.status.flash(f"Ignoring {update.newest.name} of {update.model_name}")
         self._refresh()

@@ -274,3 +274,26 @@ def test_the_sites_answer_while_the_catalog_server_does_not(
     with qtbot.waitSignal(page.loaded, timeout=10000):
         page.show_model(LORA_MODEL_ID)
     assert page.files.item(0, FILE_COLUMNS.index("In library")).text() != "?"
+
+
+@pytest.mark.timeout(90)
+def test_an_edit_dialog_opened_before_the_server_stopped_says_its_change_was_not_saved(
+    qtbot: QtBot, on_server: tuple[MainWindow, PopulatedLibrary], pg: pg_server.PgServer
+) -> None:
+    window, populated = on_server
+    _wait_complete(qtbot, window)
+    asset_id = populated.ids["easynegative"]
+    _select(qtbot, window, asset_id)
+    edit = next((m, a) for m, a in _menu_items(window) if a.text() == "&Edit selected files…")
+    _choose(qtbot, window, *edit)
+    curation = window.curation_actions  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: curation.dialog is not None and curation.dialog.isVisible(), timeout=3000)
+    dialog = curation.dialog
+    with pg_server.stopped(pg):
+        qtbot.mouseClick(dialog.favorite, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dialog.findChild(QWidget, "applyBulkEdit"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.status.flashed() == f"Not saved: {UNREACHABLE}.", timeout=3000)
+
+    record = populated.library.get(asset_id)
+    assert record is not None
+    assert record.favorite is False
