@@ -27,8 +27,6 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
-from catalog.errors import CatalogUnreachableError
-
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
 
 
@@ -55,6 +53,8 @@ class _CatalogGuard:
     def __call__(
         self, kind: type[BaseException], error: BaseException, trace: TracebackType | None
     ) -> object:
+        from catalog.errors import CatalogUnreachableError  # not before the window's first frame
+
         if isinstance(error, CatalogUnreachableError):
             place = self._shown_place()
             if place is not None:

@@ -109,6 +109,27 @@ def _browse_to(qtbot: QtBot, window: MainWindow, dialog: MapFolderDialog, folder
     assert dialog.path_edit.text() == str(folder)
 
 
+def _move_targets(qtbot: QtBot, window: MainWindow) -> list[str]:
+    """The "Move to" submenu of the right-click menu on the first row."""
+    view = window.current_view()
+    viewport = view.viewport()
+    pos = view.visualRect(window.model.index(0, 0)).center()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mousePress(viewport, Qt.MouseButton.RightButton, pos=pos)
+    QApplication.sendEvent(
+        viewport, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, viewport.mapToGlobal(pos))
+    )
+    qtbot.mouseRelease(viewport, Qt.MouseButton.RightButton, pos=pos)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=3000)
+    menu = QApplication.activePopupWidget()
+    assert isinstance(menu, QMenu)
+    move_to = menu.findChild(QMenu, "moveToMenu")
+    assert move_to is not None
+    texts = [a.text() for a in move_to.actions() if not a.isSeparator()]
+    menu.close()
+    return texts
+
+
 def _row_paths(window: MainWindow) -> set[str]:
     return {Path(window.model.record(row).path).parent.as_posix() for row in range(window.model.rowCount())}
 
@@ -124,6 +145,7 @@ def test_a_shared_folder_is_mapped_from_the_sidebar_and_the_window_follows(
     assert entry.data(SidebarRole.FOLDER_PATH) == ""  # another computer's path: no drop target
     assert "Map on this computer" in entry.data(Qt.ItemDataRole.ToolTipRole)
     assert _row_paths(window) == {populated.root_dir.as_posix()}  # as the catalog stores them
+    assert _move_targets(qtbot, window) == ["Choose folder…"]  # not another computer's path
 
     dialog = _open_dialog(qtbot, window, root_id)
     wrong = tmp_path / "elsewhere"
@@ -151,6 +173,7 @@ def test_a_shared_folder_is_mapped_from_the_sidebar_and_the_window_follows(
     assert _row_paths(window) == {here.as_posix()}
     assert f"is at {here} on this computer" in window.status.flashed()
     assert window.library.roots()[0].path == str(here)
+    assert _move_targets(qtbot, window)[1:] == [here.name]  # files can be moved into it now
 
     # Unmap on this computer: back to not mapped here.
     qtbot.waitUntil(lambda: window.current_job is None, timeout=10000)  # the scan of the mapped folder
