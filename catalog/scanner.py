@@ -57,7 +57,8 @@ from catalog.path_text import shown
 from catalog.places import LibraryPlaces, alias_of, reached_through_link
 from catalog.records import IndexedFile, RootRecord, ScannedFile
 from catalog.scan_catalog import ScanCatalog
-from catalog.scan_worker import PRELOAD, examine_chunk
+from catalog.scan_worker import PRELOAD, Queued, as_found, examine_chunk, path_text
+from catalog.stat_match import empty_shared_folder, same_mtime, shared_with_others
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
 from core.taxonomy import FileFormat, FileStatus
@@ -294,7 +295,8 @@ class Scanner:
         # A folder this machine reaches at its own path (shared storage, catalog.machine_paths): the rows'
         # devices are the machine's that added the folder, and are filled here only where unknown, so two
         # machines never rewrite each other's on every rescan.
-        walk.own_devices = root.path == (root.canonical_path or root.path)
+        walk.shared = shared_with_others(self.library, root)  # inode/device: hints (catalog.stat_match)
+        walk.own_devices = root.path == (root.canonical_path or root.path) and not walk.shared
         try:
             self._examine_all(root, walk, summary)
         except CancelledError as exc:  # cancelled while walking: nothing more is read or written
@@ -304,7 +306,9 @@ class Scanner:
         if walk.devices:
             self.library.set_devices(walk.devices)
         gone = [entry.id for entry in walk.vanished.values()]
-        absent = _looks_unreachable(root_path, len(gone), index)
+        absent = _looks_unreachable(root_path, len(gone), index) or empty_shared_folder(
+            root_path, len(gone), index, walk.shared
+        )
         if absent:
             # An unmounted share (its mount point is an empty folder) or a folder mapped to the wrong place
             # must not turn the library into "missing" for every machine sharing it: leave it as it was.
@@ -321,13 +325,14 @@ class Scanner:
         """
         items = walk.to_examine()
         first = list(islice(items, self.parallel_threshold))
-        results: Iterable[tuple[FoundFile, ScannedFile]]
+        results: Iterable[tuple[Queued, ScannedFile]]
         if self.workers > 1 and len(first) >= self.parallel_threshold:
             results = _in_workers(chain(first, items), self.workers, self.examine_file, self.in_flight)
         elif self.workers > 1:
-            results = zip(first, _pickles_in_a_worker(first, self.examine_file), strict=True)
+            found = [as_found(item) for item in first]
+            results = zip(found, _pickles_in_a_worker(found, self.examine_file), strict=True)
         else:  # workers=1: everything in this process, as asked
-            results = ((item, self.examine_file(item)) for item in chain(first, items))
+            results = ((item, self.examine_file(item)) for item in map(as_found, chain(first, items)))
         try:
             self._collect(root, walk, results, summary)
         finally:  # tables this process validated itself (a small scan): not kept for the window's lifetime
@@ -339,7 +344,7 @@ class Scanner:
         self,
         root: RootRecord,
         walk: _Walk,
-        results: Iterable[tuple[FoundFile, ScannedFile]],
+        results: Iterable[tuple[Queued, ScannedFile]],
         summary: ScanSummary,
     ) -> None:
         batch: list[ScannedFile] = []
@@ -362,22 +367,22 @@ class Scanner:
                 if total is not None and step == 1:
                     step = max(1, min(50, total // 100))
                 if done % step == 0 or done == total:
-                    self.progress(Progress(done, total, f"Reading {item.path.name}"))
+                    self.progress(Progress(done, total, f"Reading {_name(item)}"))
         except CancelledError:  # the walk was cancelled: what was read so far is kept
             self._flush(root, batch, summary)
             raise
         if done and done != total:  # the walk ended after its last file was read: the bar ends full
-            self.progress(Progress(done, done, f"Reading {item.path.name}"))
+            self.progress(Progress(done, done, f"Reading {_name(item)}"))
         self._flush(root, batch, summary)
 
     @staticmethod
-    def _note(summary: ScanSummary, item: FoundFile, scanned: ScannedFile) -> None:
+    def _note(summary: ScanSummary, item: Queued, scanned: ScannedFile) -> None:
         """Count a file just read under its status, and list what went wrong with it or its sidecars."""
         summary.count_health(scanned.status)
         if scanned.status_reason:
-            _add_problem(summary, f"{shown(str(item.path))}: {scanned.status_reason}")
+            _add_problem(summary, f"{shown(path_text(item))}: {scanned.status_reason}")
         for error in scanned.sidecars.errors if scanned.sidecars else ():
-            _add_problem(summary, f"{shown(str(item.path.parent / error))}")
+            _add_problem(summary, f"{shown(str(as_found(item).path.parent / error))}")
 
     def _flush(self, root: RootRecord, batch: list[ScannedFile], summary: ScanSummary) -> None:
         """Write a batch in one transaction; a batch the catalog refuses is written file by file.
@@ -452,11 +457,11 @@ def examine_in_workers(
 
 
 def _in_workers(
-    items: Iterable[FoundFile],
+    items: Iterable[Queued],
     workers: int,
     examine_file: Callable[[FoundFile], ScannedFile],
     in_flight: int | None = None,
-) -> Generator[tuple[FoundFile, ScannedFile], None, None]:
+) -> Generator[tuple[Queued, ScannedFile], None, None]:
     """Each item with ``examine_file`` of it, in order, read in worker processes as items arrive.
 
     Parsing headers is CPU-bound Python: worker processes use every core while this process walks and
@@ -477,10 +482,10 @@ def _in_workers(
     """
     pool = ProcessPoolExecutor(workers, mp_context=worker_context())
     starting = _start_workers(pool, workers) if examine_file is examine else None
-    pending: deque[tuple[list[FoundFile], Future[list[ScannedFile]]]] = deque()
+    pending: deque[tuple[list[Queued], Future[list[ScannedFile]]]] = deque()
     limit = in_flight if in_flight is not None else workers * IN_FLIGHT_PER_WORKER
     source = iter(items)
-    chunk: list[FoundFile] = []
+    chunk: list[Queued] = []
     try:
         while True:
             item = next(source, None)
@@ -501,7 +506,9 @@ def _in_workers(
                 try:
                     results = future.result()
                 except Exception:
-                    rest = [*sent, *(i for queued, _ in pending for i in queued), *source]
+                    rest = list(
+                        map(as_found, [*sent, *(i for queued, _ in pending for i in queued), *source])
+                    )
                     pool.shutdown(wait=False, cancel_futures=True)
                     yield from zip(rest, _examine_one_by_one(rest, examine_file), strict=True)
                     return
@@ -532,10 +539,10 @@ def _start_workers(pool: ProcessPoolExecutor, workers: int) -> threading.Thread:
     return thread
 
 
-def _read_here(chunk: list[FoundFile]) -> Future[list[ScannedFile]]:
+def _read_here(chunk: list[Queued]) -> Future[list[ScannedFile]]:
     """The chunk read in this process, as a finished task (``examine`` turns every failure into a status)."""
     done: Future[list[ScannedFile]] = Future()
-    done.set_result([examine(item) for item in chunk])
+    done.set_result([examine(as_found(item)) for item in chunk])
     return done
 
 
@@ -557,7 +564,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
 
 def _submit(
-    pool: ProcessPoolExecutor, chunk: list[FoundFile], examine_file: Callable[[FoundFile], ScannedFile]
+    pool: ProcessPoolExecutor, chunk: list[Queued], examine_file: Callable[[FoundFile], ScannedFile]
 ) -> Future[list[ScannedFile]]:
     """The chunk's task; once a worker has died the pool takes no more, and the chunk's future holds
     that failure, met in order like any other (the files from the dead worker's chunk on are then
@@ -616,8 +623,17 @@ def _pickles_in_a_worker(
         from_worker.close()
 
 
-def _is_pickle(item: FoundFile) -> bool:
+def _is_pickle(item: Queued) -> bool:
+    if not isinstance(item, FoundFile):  # a plain file: ``Path.suffix`` of its name, from the text
+        name = os.path.basename(item[0])  # noqa: PTH119 - no Path per file
+        dot = name.rfind(".")
+        return 0 < dot < len(name) - 1 and name[dot:].lower() in PICKLE_SUFFIXES
     return not item.is_folder and item.unreadable is None and item.path.suffix.lower() in PICKLE_SUFFIXES
+
+
+def _name(item: Queued) -> str:
+    """``Path.name`` of a queued file."""
+    return item.path.name if isinstance(item, FoundFile) else os.path.basename(item[0])  # noqa: PTH119
 
 
 WORKER_DIED = "reading it ended the process that read it ({}); it may exhaust memory or crash other loaders"
@@ -644,8 +660,10 @@ class _Walk:
 
     ``to_examine`` yields the files to read (new, changed, and those looked at again each scan) while the
     walk goes on; an unchanged file is counted and dropped from the walk's plain strings, never becoming
-    a ``FoundFile``. A new path whose (size, inode) a cataloged row has may be that row moved: it waits
-    until the walk has seen every path, then takes the row if its old path is gone (as it always did).
+    a ``FoundFile``, and a new file without sidecars is yielded as a ``PlainFile`` tuple (its
+    ``FoundFile`` is built by the worker that reads it: :mod:`catalog.scan_worker`). A new path whose
+    (size, inode) a cataloged row has may be that row moved: it waits until the walk has seen every
+    path, then takes the row if its old path is gone (as it always did).
     """
 
     def __init__(
@@ -667,8 +685,9 @@ class _Walk:
         self.vanished: dict[tuple[int, int], IndexedFile] = {}  # rows whose file is gone, once finished
         self.seen: set[str] = set()  # every path the walk found so far
         self.own_devices = True  # record a changed st_dev (else only an unknown one; see Scanner._scan)
+        self.shared = False  # a folder other machines use: their inode numbers are not this machine's
 
-    def to_examine(self) -> Iterator[FoundFile]:
+    def to_examine(self) -> Iterator[Queued]:
         index, summary = self.index, self.summary
         movable = {(e.size, e.inode) for e in index.values() if e.status is not FileStatus.MISSING}
         seen = self.seen
@@ -687,15 +706,21 @@ class _Walk:
                 if isinstance(listed, tuple):
                     if known is not None and self._unchanged_listed(known, listed):
                         continue
+                    st = listed[3]
+                    if known is None and not listed[5] and (st.st_size, st.st_ino) not in movable:
+                        summary.new += 1  # a new plain file (most of a first scan): handed on as text
+                        self.sent += 1
+                        yield (path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+                        continue
                     item = found_listed(listed)
                 if known is None:
                     if item.unreadable is None and (item.size, item.inode) in movable:
                         maybe_moved.append(item)  # decided once every path has been seen
                         continue
                     summary.new += 1
-                elif _unchanged(known, item) and _unreadable(known, item):
+                elif _unchanged(known, item, self.shared) and _unreadable(known, item):
                     summary.unchanged += 1  # looked at again each scan (a link may work again), opens nothing
-                elif _unchanged(known, item):
+                elif _unchanged(known, item, self.shared):
                     summary.unchanged += 1
                     if known.device != item.device and (self.own_devices or not known.device):
                         self.devices.append((known.id, item.device))
@@ -737,8 +762,8 @@ class _Walk:
         st = listed[3]
         if (
             known.size != st.st_size
-            or known.mtime_ns != st.st_mtime_ns
-            or not _same_inode(known, st.st_ino, st.st_dev)
+            or (known.mtime_ns != st.st_mtime_ns and not same_mtime(known.mtime_ns, st.st_mtime_ns))
+            or not (self.shared or _same_inode(known, st.st_ino, st.st_dev))
             or known.status is FileStatus.MISSING
             or known.status is FileStatus.UNREADABLE
             or listed_sidecar_mtime(listed) > known.sidecar_mtime_ns
@@ -764,13 +789,15 @@ def _unreadable(known: IndexedFile, item: FoundFile) -> bool:
     return known.status is FileStatus.UNREADABLE or item.unreadable is not None
 
 
-def _unchanged(known: IndexedFile, item: FoundFile) -> bool:
+def _unchanged(known: IndexedFile, item: FoundFile, shared: bool = False) -> bool:
     if known.status is FileStatus.MISSING:
         return False
     if item.sidecar_mtime_ns > known.sidecar_mtime_ns:
         return False  # a sidecar appeared or changed next to it: read them (hashes are kept)
-    return (known.size, known.mtime_ns) == (item.size, item.mtime_ns) and _same_inode(
-        known, item.inode, item.device
+    return (
+        known.size == item.size
+        and same_mtime(known.mtime_ns, item.mtime_ns)
+        and (shared or _same_inode(known, item.inode, item.device))
     )
 
 

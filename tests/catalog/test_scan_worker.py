@@ -14,14 +14,26 @@ from pathlib import Path
 
 import pytest
 
-from catalog.examine import examine, walk_root
+from catalog.examine import FoundFile, examine, found_listed, walk_listing, walk_root
+from catalog.library import Library
+from catalog.records import AssetQuery
+from catalog.scan_worker import as_found, examine_chunk, path_text
 from catalog.scan_writes import identification_json
-from catalog.scanner import examine_in_workers
+from catalog.scanner import Scanner, examine_in_workers
 from core.formats.model_file import ModelHeader, TensorInfo
 from core.identify import identify
 from core.identify.result import Identification
-from core.taxonomy import Architecture, AssetKind, FileFormat, NetworkType, Precision, Prediction, Variant
-from tests.catalog.worker_probe import modules_seen
+from core.taxonomy import (
+    Architecture,
+    AssetKind,
+    FileFormat,
+    LibraryLayout,
+    NetworkType,
+    Precision,
+    Prediction,
+    Variant,
+)
+from tests.catalog.worker_probe import examined, modules_seen
 from tests.factory.safetensors_writer import write_safetensors
 
 LORA = {
@@ -91,3 +103,52 @@ def test_stored_identification_is_to_json_without_metadata_in_the_same_order(tmp
         assert list(stored or ()) == list(_without_metadata(ident))  # key order: the stored JSON text
         assert json.dumps(stored) == json.dumps(_without_metadata(ident))
     assert identification_json(None) is None
+
+
+def test_a_plain_file_is_found_in_the_worker_as_the_walk_would_have_found_it(tmp_path: Path) -> None:
+    """A new file without sidecars travels as text; the worker's ``FoundFile`` is ``found_listed``'s."""
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    write_safetensors(folder / "plain.safetensors", LORA)
+    write_safetensors(folder / "ink.safetensors", LORA)
+    (folder / "ink.json").write_text(json.dumps({"activation text": "inkwash"}))
+    plain = 0
+    for listed in walk_listing(folder):
+        assert not isinstance(listed, FoundFile)
+        path, _folder, _name, st, _names, has_sidecars = listed
+        if has_sidecars:
+            continue
+        plain += 1
+        queued = (path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+        found = as_found(queued)
+        assert found == found_listed(listed)
+        assert type(found.path) is type(found_listed(listed).path)
+        assert path_text(queued) == path_text(found) == path
+        assert examine_chunk([queued], examine) == examine_chunk([found], examine) == [examine(found)]
+    assert plain == 1
+
+
+def test_a_scan_in_workers_catalogs_plain_files_and_files_with_sidecars_alike(tmp_path: Path) -> None:
+    """The same findings whether the files were read in worker processes or in the scan's own process."""
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    for index in range(6):
+        write_safetensors(folder / f"lora{index}.safetensors", LORA, metadata={"ss_output_name": f"n{index}"})
+    (folder / "lora1.json").write_text(json.dumps({"activation text": "inkwash", "notes": "n"}))
+    (folder / "broken.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    seen: dict[int, dict[str, tuple[object, ...]]] = {}
+    for workers in (1, 2):
+        library = Library.open(tmp_path / f"catalog{workers}.sqlite3")
+        root = library.add_root(folder, LibraryLayout.FLAT)
+        scanner = Scanner(library, workers=workers, parallel_threshold=2, examine_file=examined)
+        summary = scanner.scan([root.id])
+        assert (summary.new, summary.corrupt) == (7, 1)
+        assert any("broken.safetensors" in line for line in summary.problems)
+        assets = library.search(AssetQuery())
+        seen[workers] = {
+            Path(asset.path).name: (asset.kind, asset.status, asset.status_reason, asset.trigger_words)
+            for asset in assets
+        }
+        library.close()
+    assert seen[1] == seen[2]
+    assert seen[2]["lora1.safetensors"][3] == ("inkwash",)

@@ -19,3 +19,9 @@ def modules_seen(found: FoundFile) -> ScannedFile:
     """The file's finding, its ``status_reason`` replaced by which :data:`WATCHED` modules were loaded."""
     loaded = {name: name in sys.modules for name in WATCHED}
     return replace(examine(found), status_reason=json.dumps(loaded))
+
+
+def examined(found: FoundFile) -> ScannedFile:
+    """``examine`` under another name: a scan always reads with a caller's own reader in its workers
+    (it reads with ``examine`` itself while they start), so a test using this one reaches them."""
+    return examine(found)
