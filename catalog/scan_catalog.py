@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from catalog.records import IndexedFile, RootRecord, ScannedFile
+from catalog.records import IndexedFile, RootPlaces, RootRecord, ScannedFile
 
 if TYPE_CHECKING:
     from catalog.library import Library
@@ -65,6 +65,10 @@ class WritesOpenTheLibrary:
 
     def file_index(self, root_id: int) -> dict[str, IndexedFile]:
         return self._source().file_index(root_id)
+
+    def root_places(self) -> list[RootPlaces]:
+        """Each machine's path for every folder (``catalog.stat_match.shared_with_others`` asks)."""
+        return self._reader.root_places()
 
     def apply_scan_batch(self, root_id: int, files: Sequence[ScannedFile]) -> list[int]:
         if not files:
