@@ -27,7 +27,12 @@ from catalog import queries
 from catalog.db import driver_connection, utc_now
 from catalog.dialect_insert import insert_for
 from catalog.errors import ConflictError, InvalidValueError, NotFoundError
-from catalog.known_folder import KnownSharedFolderError, recognise, require_its_files
+from catalog.known_folder import (
+    KnownSharedFolderError,
+    NotTheSharedFolderError,
+    recognise,
+    require_its_files,
+)
 from catalog.machine_paths import Machine
 from catalog.orm import MachineRow, Root, RootPath
 from catalog.path_text import from_stored
@@ -133,14 +138,41 @@ def add_root(
         session.flush()
         root_id = root.id
     else:
-        values: dict[str, Any] = {"layout": layout.value}
+        values: dict[str, Any] = {}
+        if _may_set_layout(session, root_id, path, machine):
+            values["layout"] = layout.value
         if wanted is not None:
             _require_free(session, wanted, root_id)
             values["name"] = wanted
-        session.execute(update(Root).where(Root.id == root_id).values(**values))
+        if values:
+            session.execute(update(Root).where(Root.id == root_id).values(**values))
     if machine is not None:
         _record_path(session, root_id, machine, path)
     return root_id
+
+
+def _may_set_layout(session: Session, root_id: int, path: str, machine: Machine | None) -> bool:
+    """Whether adding (or scanning) an existing folder at ``path`` may set its layout from what is there.
+
+    A folder other machines use has one layout for all of them: the one its files are laid out in. A
+    machine whose folder does not hold those files (mapped to the wrong place with ``--force``, a share not
+    mounted: an empty folder reads as a flat layout) would change it for everyone, and downloads on the
+    other machines would land in the wrong sub-folder. So the layout of a shared folder follows only a
+    folder that holds its files (:func:`catalog.known_folder.require_its_files`); a machine's own folder
+    follows whatever is there, as it always did.
+    """
+    if machine is None:
+        return True
+    others = select(RootPath.machine).where(RootPath.root_id == root_id, RootPath.machine != machine.id)
+    if session.execute(others.limit(1)).first() is None:
+        return True
+    connection = driver_connection(session)
+    stored = connection.execute("SELECT name, path FROM roots WHERE id = :id", {"id": root_id}).fetchone()
+    try:
+        require_its_files(connection, root_id, str(stored[0]), from_stored(str(stored[1])), path)
+    except NotTheSharedFolderError:
+        return False
+    return True
 
 
 def _refuse_known_folder(session: Session, path: str, machine: Machine) -> None:
