@@ -119,7 +119,8 @@ def _run_chain(context: AppContext, steps: ChainSteps, args: argparse.Namespace,
     mirrored = summary.mirrored
     if mirrored is not None and getattr(mirrored, "reports", None):
         result["mirrors"] = [report.to_json() for report in getattr(mirrored, "reports", [])]
-        if not args.json and (getattr(mirrored, "changed", 0) + getattr(mirrored, "failed", 0)) > 0:
+        held = any(getattr(report, "held", None) for report in getattr(mirrored, "reports", []))
+        if not args.json and (held or getattr(mirrored, "changed", 0) + getattr(mirrored, "failed", 0) > 0):
             print(mirrored, file=out)
     if args.json:
         json.dump(result, out, indent=2)

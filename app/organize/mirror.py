@@ -34,8 +34,10 @@ from typing import Any
 
 from app.messages import user_message
 from app.organize.mirror_fingerprint import mirror_fingerprint
+from app.organize.mirror_reach import HeldFolders, entries_kept, out_of_reach, without_wrong_mappings
 from catalog.library import Library
 from catalog.mirrors import MirrorRecord, SharedFile
+from catalog.records import RootRecord
 from core.download_names import partial_path
 from core.errors import AtelierError
 from core.formats.sidecars import sidecar_stem
@@ -103,6 +105,8 @@ class MirrorReport:
     # The digest of what this sync read (``app.organize.mirror_fingerprint``), kept only when it found
     # nothing to do and nothing to report: the next sync with the same digest skips planning.
     fingerprint: str = ""
+    # Library folders whose files this sync left as they are, out of reach here (app.organize.mirror_reach)
+    held: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -136,6 +140,8 @@ class MirrorReport:
             parts.append(f"{len(self.failed)} failed ({self.failed[0]})")
         if self.fallback:
             parts.append(self.fallback)
+        if self.held:
+            parts.append(f"left as they were: the files of {'; the files of '.join(self.held)}")
         if self.state == "cancelled":
             parts.append("cancelled")
         return f"{head}: {', '.join(parts)}"
@@ -161,7 +167,7 @@ class MirrorsSummary:
     def __str__(self) -> str:
         if not self.reports:
             return "No mirrors"
-        changed = [r for r in self.reports if r.changed or r.failed or r.state != "ok"]
+        changed = [r for r in self.reports if r.changed or r.failed or r.held or r.state != "ok"]
         if not changed:
             return f"{len(self.reports)} mirror{'s' if len(self.reports) > 1 else ''} up to date"
         return "; ".join(str(report) for report in changed)
@@ -311,13 +317,16 @@ class MirrorApplier:
             self._library.finish_mirror_sync(mirror.id, report.to_json())
             return report
         accepted = _accepted_modes(mirror)
+        library_roots = self._library.roots()
+        held = out_of_reach(library_roots)
         fingerprint = mirror_fingerprint(self._library, mirror, accepted)
-        if fingerprint == mirror.report.get("fingerprint"):
+        if not held and fingerprint == mirror.report.get("fingerprint"):
             unchanged = _unchanged(mirror, report, fingerprint)  # a verified empty plan, same inputs
             self._library.finish_mirror_sync(mirror.id, unchanged.to_json())
             return unchanged
-        layout = self._layout(mirror)
-        recorded = self._library.mirror_entries(mirror.id)
+        layout = self._layout(mirror, held, library_roots)
+        recorded = entries_kept(held, self._library.mirror_entries(mirror.id))
+        report.held = held.lines()
         folders = _Folders(mirror.target, roots)
         unsafe: dict[Path, str] = {}
         paths = {e.path for e in layout.entries} | {e.path for e in recorded}
@@ -333,7 +342,7 @@ class MirrorApplier:
         # user's files where entries would go, folders left alone, failures (skipping a kind the UI has
         # no folder for, or a folder model, depends on the catalog alone).
         settled = not report.not_ours and not report.failed and len(report.skipped) == len(layout.skipped)
-        if plan.changes == 0 and report.state == "ok" and settled:
+        if plan.changes == 0 and report.state == "ok" and settled and not held:
             report.fingerprint = fingerprint
         self._library.finish_mirror_sync(mirror.id, report.to_json())
         return report
@@ -372,8 +381,10 @@ class MirrorApplier:
 
     # -- what the mirror should hold --
 
-    def _layout(self, mirror: MirrorRecord) -> MirrorLayout:
-        shared = self._library.mirror_shared_files(mirror.kinds, mirror.collections)
+    def _layout(self, mirror: MirrorRecord, held: HeldFolders, roots: Sequence[RootRecord]) -> MirrorLayout:
+        shared = without_wrong_mappings(
+            held, roots, self._library.mirror_shared_files(mirror.kinds, mirror.collections)
+        )
         layout = mirror.ui.layout
         own_folders: dict[tuple[AssetKind, Architecture], Path | None] = {}
 
