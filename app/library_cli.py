@@ -161,8 +161,21 @@ def cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     library = context.reads
     record = asset_by_id_or_path(library, args.target)
     data = asset_to_json(record, previews=library.previews(record.id), links=library.remote_links(record.id))
-    # The catalog keeps what sidecars say, not their failures: read them now, so a problem stays in view.
-    data["sidecar_problems"] = list(sidecar_problems(Path(record.path)))
+    unmapped = next((r for r in library.roots() if r.id == record.root_id and not r.placed_here), None)
+    if unmapped is not None:  # its paths are another machine's: none is shown as this machine's
+        here = (
+            f"not mapped on this machine (the shared folder {unmapped.name!r}: "
+            f"atelier roots map {_quoted(unmapped.name)} PATH)"
+        )
+        shown: dict[str, Any] = {}
+        for key, value in data.items():  # in the place of the path, in JSON and text alike
+            shown.update(
+                {"path": None, "path_here": here, "stored_path": value} if key == "path" else {key: value}
+            )
+        data = {**shown, "cover_path": None, "previews": []}
+    else:
+        # The catalog keeps what sidecars say, not their failures: read them now, so a problem stays in view.
+        data["sidecar_problems"] = list(sidecar_problems(Path(record.path)))
     if args.json:
         json.dump(data, out, indent=2)
         out.write("\n")

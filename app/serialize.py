@@ -102,6 +102,10 @@ def root_to_json(root: RootRecord, places: RootPlaces | None = None) -> dict[str
         "file_count": root.file_count,
         "added_at": root.added_at.isoformat(),
     }
+    if not root.placed_here:  # the stored path is another machine's: not this machine's "path"
+        data["path"] = None
+        name = root.name if root.name.isidentifier() else repr(root.name)
+        data["not_here"] = f"not mapped on this machine: atelier roots map {name} PATH"
     if places is not None:
         data["machines"] = [
             {"id": f.machine_id, "name": f.machine_name, "path": f.path, "this_machine": f.this_machine}
