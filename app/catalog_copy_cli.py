@@ -1,9 +1,10 @@
 """``atelier copy-catalog --to URL [--from URL] [--replace]``: copy the whole catalog into another database.
 
 The way a library moves onto a team's PostgreSQL server (``--to postgresql://user@host/atelier``) and back
-into a file (``--from postgresql://... --to /path/catalog.sqlite3``). ``--from`` defaults to this profile's
-catalog file. A password given in a URL is stored with the other secrets (see ``app.secrets``) and never
-printed: every message names a server as ``postgresql://user:***@host/db``. The copy itself is
+into a file (``--from postgresql://... --to /path/catalog.sqlite3``). ``--from`` defaults to the catalog
+the command runs on: the server of ``--catalog`` (or the setting), else this profile's catalog file. A
+password given in a URL is stored with the other secrets (see ``app.secrets``) and never printed: every
+message names a server as ``postgresql://user:***@host/db``. The copy itself is
 :func:`catalog.catalog_copy.copy_catalog` (one transaction, ids kept, a filled target refused).
 """
 
@@ -33,7 +34,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     copy.add_argument(
         "--to", dest="target", required=True, metavar="URL", help="postgresql://user@host/db or a file"
     )
-    copy.add_argument("--from", dest="source", metavar="URL", help="default: this profile's catalog file")
+    copy.add_argument(
+        "--from",
+        dest="source",
+        metavar="URL",
+        help="default: the catalog this command runs on (--catalog, else this profile's file)",
+    )
     copy.add_argument(
         "--replace",
         action="store_true",
@@ -66,8 +72,17 @@ def cmd_copy_catalog(context: AppContext, args: argparse.Namespace, out: TextIO)
     from catalog.catalog_url import mask_in, parse
     from catalog.errors import CatalogError
 
-    source = parse(args.source) if args.source else parse(str(context.catalog_path))
+    # Without --from: the catalog this command runs on (--catalog, ATELIER_CATALOG_URL, the setting), else
+    # the data folder's file.
+    if args.source:
+        source = parse(args.source)
+    elif context.server_catalog is not None:
+        source = context.server_catalog
+    else:
+        source = parse(str(context.catalog_path))
     target = parse(args.target)
+    if source.path is not None and not source.path.is_file():  # never made here, empty, to copy from
+        raise CatalogError(f"There is no catalog at {source.path} to copy from: give one with --from.")
     given: dict[str, str] = {}
     source_engine, target_engine = _engine(context, source, given), _engine(context, target, given)
     try:
