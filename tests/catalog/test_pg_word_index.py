@@ -16,6 +16,7 @@ from catalog import pg_word_match
 from catalog.catalog_copy import copy_catalog
 from catalog.catalog_url import create_server_engine, parse
 from catalog.db import create_catalog_engine
+from catalog.labels import TAGS, set_asset_labels
 from catalog.library import Library
 from catalog.records import AssetQuery, BulkEdit, UserDataChanges
 from tests.catalog.conftest import scanned
@@ -151,6 +152,32 @@ def test_the_word_index_follows_every_write_of_a_search_document(library: Librar
     library.remove_assets([second])  # its document goes by its foreign key; its words with it
     assert _out_of_step(library) == (0, 0)
     assert library.search_ids(AssetQuery(text="gouache")) == []
+
+
+def test_a_tag_edit_writes_only_the_words_that_changed(library: Library, tmp_path: Path) -> None:
+    """A refresh updates a document in place and only when it changed (migration 0015), so the word index
+    is written only where the words changed, not the file's every word deleted and inserted again."""
+    (asset,) = _add_files(library, tmp_path / "models", ("anime girl portrait with many words",))
+    library.update_user_data(asset, UserDataChanges(tags=("ink", "sumi")))
+
+    def words_after(labels: list[str]) -> dict[str, str]:
+        """The file's words, each with the transaction that wrote it, after its tags are set to ``labels``."""
+        with library._db.session_scope(write=True) as session:
+            set_asset_labels(session, TAGS, asset, labels)
+        with library._db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT word, xmin::text FROM asset_fts_words WHERE asset_id = :a"), {"a": asset}
+            )
+            return {str(word): str(xmin) for word, xmin in rows.all()}
+
+    before = words_after(["ink", "sumi"])
+    added = words_after(["ink", "sumi", "gouache"])
+    assert set(added) - set(before) == {"gouache"}
+    assert {word: added[word] for word in before} == before  # none written again
+    assert words_after(["gouache", "sumi", "ink"]) == added  # the same tags in another order: nothing
+    assert set(words_after(["ink"])) == set(before) - {"sumi"}
+    assert _out_of_step(library) == (0, 0)
+    assert library.search_ids(AssetQuery(text="gouac")) == []
 
 
 def test_the_migration_fills_the_index_and_takes_it_away_again(library: Library, tmp_path: Path) -> None:

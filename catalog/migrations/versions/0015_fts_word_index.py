@@ -18,9 +18,9 @@ index alone (about 60 pages for the same 10,858 files). ``catalog.pg_word_match`
 
 The table follows ``asset_fts_documents`` through statement-level triggers, whoever writes the documents:
 ``asset_fts_refresh`` (a new file, an edit, a tag, a Civitai lookup), ``copy-catalog``'s rebuild, and the
-removal of a file (its document goes by its foreign key's cascade). A refresh replaces a document (a
-delete, then an insert), so its words are deleted and inserted again in two statements; an update of a
-document (no writer does one today) replaces only the words that changed.
+removal of a file (its document goes by its foreign key's cascade). The refresh now updates a document in
+place, and only when it changed (it deleted and inserted it), so an edit replaces only the words that
+changed: a tag added to a file is one word inserted, not its every word deleted and inserted again.
 
 The words are deleted through the primary key, one look-up per word. A trigger's statements are planned
 once per session and kept: planned for a first statement of a thousand documents, a later one-document
@@ -76,6 +76,41 @@ _UPDATE = f"""
         {_PAIRS.format(table="added")} EXCEPT {_PAIRS.format(table="removed")};
         RETURN NULL;
     END $$"""
+_FTS_COLUMNS = "display_name, file_name, tags, trigger_words, notes, description, remote"
+_BUILT = f"""
+        INSERT INTO asset_fts (rowid, {_FTS_COLUMNS}, words, document)
+        SELECT d.*, w.words, to_tsvector('simple', w.words)
+          FROM asset_fts_document d
+          CROSS JOIN LATERAL (
+              SELECT trim(regexp_replace(lower(unaccent(concat_ws(' ', {_FTS_COLUMNS}))),
+                                         '[^[:alnum:]]+', ' ', 'g'))
+                     AS words) AS w
+         WHERE d.rowid = ANY (ids)
+        RETURNING rowid, document"""
+# Migration 0013's refresh, except that a document is replaced in place, and only when it changed: the
+# update trigger then replaces only the words that changed (a tag added: one word, not the file's every
+# word deleted and inserted again), and an unchanged document costs its indexes nothing. A file whose
+# asset is gone (nothing rebuilt for it) loses its document, as before.
+_REFRESH = f"""
+    CREATE OR REPLACE FUNCTION asset_fts_refresh(ids INTEGER[]) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM asset_fts WHERE rowid = ANY (ids);
+        WITH built AS ({_BUILT})
+        INSERT INTO asset_fts_documents (rowid, document) SELECT rowid, document FROM built
+        ON CONFLICT (rowid) DO UPDATE SET document = EXCLUDED.document
+         WHERE asset_fts_documents.document IS DISTINCT FROM EXCLUDED.document;
+        DELETE FROM asset_fts_documents AS o
+         WHERE o.rowid = ANY (ids) AND NOT EXISTS (SELECT 1 FROM asset_fts AS f WHERE f.rowid = o.rowid);
+    END $$"""
+# Migration 0013's refresh, as it was.
+_OLD_REFRESH = f"""
+    CREATE OR REPLACE FUNCTION asset_fts_refresh(ids INTEGER[]) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM asset_fts WHERE rowid = ANY (ids);
+        DELETE FROM asset_fts_documents WHERE rowid = ANY (ids);
+        WITH built AS ({_BUILT})
+        INSERT INTO asset_fts_documents (rowid, document) SELECT rowid, document FROM built;
+    END $$"""
 _TRANSITIONS = {
     "insert": "NEW TABLE AS added",
     "delete": "OLD TABLE AS removed",
@@ -99,6 +134,7 @@ UPGRADE = (
         f" FOR EACH STATEMENT EXECUTE FUNCTION asset_fts_words_on_documents_{operation}()"
         for operation, transitions in _TRANSITIONS.items()
     ),
+    _REFRESH,
 )
 
 
@@ -118,3 +154,4 @@ def downgrade() -> None:
         )
         op.execute(f"DROP FUNCTION IF EXISTS asset_fts_words_on_documents_{operation}()")
     op.execute("DROP TABLE IF EXISTS asset_fts_words")
+    op.execute(_OLD_REFRESH)
