@@ -97,7 +97,9 @@ def _settle(url: Any) -> None:
 
 
 # The word index's triggers (migration 0015), switched off to time the upkeep without them.
-WORD_TRIGGERS = ("asset_fts_words_after_documents_insert", "asset_fts_words_after_documents_delete")
+WORD_TRIGGERS = tuple(
+    f"asset_fts_words_after_documents_{operation}" for operation in ("insert", "update", "delete")
+)
 UPKEEP_FILES = 10_000
 
 
