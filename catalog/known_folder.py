@@ -105,6 +105,7 @@ _MAP_SAMPLE_ROWS = (
     "SELECT path, size, format FROM assets WHERE root_id = :root AND status <> 'missing'"
     f" ORDER BY id LIMIT {MAP_SAMPLE}"
 )
+_PRESENT_COUNT = "SELECT count(*) FROM assets WHERE root_id = :root AND status <> 'missing'"
 _OTHERS_PATHS = (
     "SELECT p.path, COALESCE(m.name, p.machine) FROM root_paths AS p"
     " LEFT JOIN machines AS m ON m.id = p.machine WHERE p.root_id = :root"
@@ -168,7 +169,12 @@ def require_its_files(connection: _Reads, root_id: int, name: str, canonical: st
         empty = not any(True for _entry in os.scandir(folder))
     except OSError:
         empty = False
-    files = f"{len(rows)} known file{'s' if len(rows) != 1 else ''}"
+    total = int(connection.execute(_PRESENT_COUNT, {"root": root_id}).fetchone()[0])
+    files = (
+        f"the {len(rows)} checked (of {total})"
+        if total > len(rows)
+        else f"{len(rows)} known file{'s' if len(rows) != 1 else ''}"
+    )
     why = (
         f"{folder} is empty, but the shared folder {name!r} has files (is the share mounted?)"
         if empty

@@ -53,9 +53,9 @@ def test_a_wrong_folder_is_refused_forced_and_then_catalogs_nothing(
     code, out, err = on("b", "roots", "map", "NAS", str(wrong))
     assert code == EXIT_FAILED
     assert err.splitlines() == [
-        f"atelier roots: {wrong} does not hold the files of the shared folder 'NAS': none of 20 known files "
-        "is there. Check the path, or map it anyway with --force (a scan adds nothing while none of its "
-        "files is there)."
+        f"atelier roots: {wrong} does not hold the files of the shared folder 'NAS': none of the 20 checked "
+        f"(of {COUNT}) is there. Check the path, or map it anyway with --force (a scan adds nothing while "
+        "none of its files is there)."
     ]
     code, out, _ = on("b", "roots", "--json")
     (folder,) = json.loads(out)

@@ -59,9 +59,9 @@ def test_mapping_a_folder_without_the_shared_files_is_refused_and_nothing_is_rec
     with pytest.raises(NotTheSharedFolderError) as refused:
         b.map_root("NAS", wrong)
     assert str(refused.value) == (
-        f"{wrong} does not hold the files of the shared folder 'NAS': none of {MAP_SAMPLE} known files is "
-        "there. Check the path, or map it anyway with --force (a scan adds nothing while none of its files "
-        "is there)."
+        f"{wrong} does not hold the files of the shared folder 'NAS': none of the {MAP_SAMPLE} checked (of "
+        f"{COUNT}) is there. Check the path, or map it anyway with --force (a scan adds nothing while none "
+        "of its files is there)."
     )
     assert isinstance(refused.value, ConflictError)
     assert (refused.value.folder, refused.value.name, refused.value.sampled) == (
