@@ -2,31 +2,28 @@
 
 A checkpoint, a ControlNet and an IP-Adapter all reveal their family through the same number, the width of
 the text conditioning their cross-attention reads (CLIP-L 768 -> SD1, OpenCLIP ViT-H 1024 -> SD2, CLIP-L +
-bigG 2048 -> SDXL, bigG alone 1280 -> SDXL refiner). The tables live here once so the matchers cannot
-drift apart (sources: InvokeAI ``configs/main.py``, ComfyUI ``supported_models.py``).
+bigG 2048 -> SDXL, bigG alone 1280 -> SDXL refiner). The widths are data of the vocabulary table's rows; the
+maps are built from them here once so the matchers cannot drift apart (sources: InvokeAI
+``configs/main.py``, ComfyUI ``supported_models.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.identify.view import HeaderView
+from core.identify.vocabulary import width_families
 from core.taxonomy import Architecture, Variant
 
-CONTEXT_DIM_FAMILIES: dict[int, Architecture] = {
-    768: Architecture.SD1,
-    1024: Architecture.SD2,
-    2048: Architecture.SDXL,
-    1280: Architecture.SDXL_REFINER,
-}
+# The widths are the SD rows' data (``vocabulary.MeasuredSpec``, rule ``sd_unet``); only the rule is here.
+CONTEXT_DIM_FAMILIES: Mapping[int, Architecture] = width_families("sd_unet", "context_widths")
 # Textual-inversion vectors live in one text encoder's token space (bigG alone means SDXL's second one).
-TOKEN_DIM_FAMILIES: dict[int, Architecture] = {
-    768: Architecture.SD1,
-    1024: Architecture.SD2,
-    1280: Architecture.SDXL,
-}
+TOKEN_DIM_FAMILIES: Mapping[int, Architecture] = width_families("sd_unet", "token_widths")
 # ``label_emb`` / ``add_embedding`` input width: SDXL's pooled bigG + size/crop conditioning.
-ADM_FAMILIES: dict[int, Architecture] = {2816: Architecture.SDXL, 2560: Architecture.SDXL_REFINER}
+ADM_FAMILIES: Mapping[int, Architecture] = width_families("sd_unet", "adm_widths")
+# A CLIP text encoder adapted alone (no UNet names to measure): its width.
+TEXT_ENCODER_FAMILIES: Mapping[int, Architecture] = width_families("sd_unet", "text_encoder_widths")
 
 UNET_VARIANTS: dict[int, Variant] = {
     4: Variant.NORMAL,

@@ -25,25 +25,27 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from core.identify.families import CONTEXT_DIM_FAMILIES
+from core.identify.families import CONTEXT_DIM_FAMILIES, TEXT_ENCODER_FAMILIES
 from core.identify.lora_scan import TEXT_ENCODER_PREFIXES, LoraScan, lokr_in_dim
 from core.identify.view import HeaderView
-from core.identify.vocabulary import LORA_ROWS, ArchitectureRow
+from core.identify.vocabulary import LORA_ROWS, ArchitectureRow, measured_spec
 from core.taxonomy import Architecture
 
 _FLUX_NAMES = ("double_blocks", "single_blocks", "single_transformer_blocks")
 _FLUX2_NAMES = ("double_stream_modulation", "single_stream_modulation", "to_qkv_mlp_proj")
-_FLUX1_HIDDEN = 3072
-_FLUX2_HIDDEN = {4096: "klein-9b", 6144: "dev"}
+
+
+# The hidden sizes each family's LoRAs read are its row's data (``vocabulary.MeasuredSpec.lora_widths``).
+_FLUX1_HIDDEN = next(iter(measured_spec(Architecture.FLUX1).lora_widths))
+_FLUX2_HIDDEN = measured_spec(Architecture.FLUX2).lora_widths
 # Fused single-block input layer out-features (3 x hidden + MLP): Flux.1 GELU MLP vs Flux.2 SwiGLU MLP.
 _FLUX1_LINEAR1 = 21504
 _FLUX2_LINEAR1 = 27648
-_SD3_HIDDEN = {1536: "sd3-medium / sd3.5-medium", 2432: "sd3.5-large"}
+_SD3_HIDDEN = measured_spec(Architecture.SD3).lora_widths
 _SGM_UNET = re.compile(r"lora_unet_(?:input_blocks|output_blocks|middle_block)_")
 _DEEP_TRANSFORMER = re.compile(
     r"(?:down|up|mid)_?blocks?[._]\d*[._]?attentions[._]\d+[._]transformer_blocks[._](?:[2-9]|\d\d)"
 )
-_TEXT_FAMILIES = {768: Architecture.SD1, 1024: Architecture.SD2}
 # SD3 by names alone: SAI's joint blocks, or in diffusers naming MMDiT-X's second attention (SD3.5 medium)
 # inside transformer blocks and the positional embedding projection no other family adapts.
 _SD3_NAMES = ("joint_blocks", "pos_embed_proj")
@@ -196,7 +198,7 @@ def _flux_family(scan: LoraScan, blob: str) -> tuple[Architecture, list[str]]:
         reasons.append("Flux.2-only layer names (shared stream modulation / fused qkv+mlp) => flux2")
         return Architecture.FLUX2, reasons
     hidden = scan.hidden()
-    if hidden in _FLUX2_HIDDEN:
+    if hidden is not None and hidden in _FLUX2_HIDDEN:
         reasons.append(f"hidden size {hidden} => flux2 ({_FLUX2_HIDDEN[hidden]})")
         return Architecture.FLUX2, reasons
     fused = scan.out_features("linear1")
@@ -211,7 +213,7 @@ def _flux_family(scan: LoraScan, blob: str) -> tuple[Architecture, list[str]]:
     if hidden is None:
         reasons.append("no measurable layer width; Flux.1 block naming => flux1")
         return Architecture.FLUX1, reasons
-    reasons.append(f"hidden size {hidden} matches neither Flux.1 (3072) nor Flux.2")
+    reasons.append(f"hidden size {hidden} matches neither Flux.1 ({_FLUX1_HIDDEN}) nor Flux.2")
     return Architecture.OTHER, reasons
 
 
@@ -221,7 +223,7 @@ def _dit_by_width(scan: LoraScan) -> tuple[Architecture, list[str]]:
     if hidden == _FLUX1_HIDDEN:
         reasons.append(f"hidden size {hidden} => flux1")
         return Architecture.FLUX1, reasons
-    if hidden in _SD3_HIDDEN:
+    if hidden is not None and hidden in _SD3_HIDDEN:
         reasons.append(f"hidden size {hidden} => sd3 ({_SD3_HIDDEN[hidden]})")
         return Architecture.SD3, reasons
     reasons.append(f"hidden size {hidden} matches no known transformer family")
@@ -282,7 +284,7 @@ def _text_family(scan: LoraScan) -> tuple[Architecture | None, str]:
             return Architecture.SDXL, f"text encoder widths {first} + {widths['te2']} = {total} => sdxl"
         return Architecture.SDXL, f"second text encoder (OpenCLIP bigG, width {widths['te2']}) => sdxl"
     width = widths.get("te") or widths.get("te1")
-    family = _TEXT_FAMILIES.get(width or 0)
+    family = TEXT_ENCODER_FAMILIES.get(width or 0)
     if family is None:
         return None, ""
     return family, f"text encoder width {width} => {family.value}"

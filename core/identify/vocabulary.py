@@ -8,10 +8,14 @@ matchers (``matchers/table.py`` for checkpoints, ``lora_base.py`` for LoRAs, ``m
 ``matchers/vae.py`` for encoders and VAEs) are generic over these rows, so a new architecture is a new row
 and a test, not new code.
 
-SD1/SD2/SDXL/refiner, SD3 and Flux.1/Flux.2 checkpoints are decided by the measurements in
-``families.py`` (cross-attention width) and ``matchers/dit.py`` (text-embedder width); their rows carry
-everything else (names, labels, encoders, LoRA words). Facts: /work/shared/reference/ARCHITECTURES.md,
-diffusers 0.42 ``single_file_utils.py`` and ``lora_conversion_utils.py``, Civitai ``basemodel.constants``.
+SD1/SD2/SDXL/refiner, SD3 and Flux.1/Flux.2 share one layout per group (an SD UNet, an MMDiT, Flux blocks), so
+no key signature tells them apart: one measurement does. Their rows carry those values as data
+(:class:`MeasuredSpec`: the text-conditioning widths, vector-conditioning widths, token widths, LoRA hidden
+widths and position-table sizes that name each family), and the shared rules that take the measurements
+(``families.py`` for SD UNets, ``matchers/dit.py`` for Flux and SD3, ``lora_base.py`` for their LoRAs) read
+them from here, so a new UNet or Flux-style family is a row too. Facts:
+/work/shared/reference/ARCHITECTURES.md, diffusers 0.42 ``single_file_utils.py`` and
+``lora_conversion_utils.py``, Civitai ``basemodel.constants``.
 """
 
 from __future__ import annotations
@@ -62,6 +66,29 @@ class CheckpointSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class MeasuredSpec:
+    """The values that name a family whose layout it shares with others, read by one shared rule.
+
+    ``rule`` names the layout (``sd_unet``: an SD-style UNet; ``flux``: Flux double/single blocks;
+    ``mmdit``: SD3's joint blocks), and the widths are what that rule measures: ``context_widths`` the text
+    conditioning the denoiser reads (an SD UNet's cross-attention ``to_k`` in-features, Flux's ``txt_in``),
+    each with the size or variant it means ("" none); ``adm_widths`` an SD UNet's vector conditioning
+    (``label_emb`` in-features); ``token_widths`` the width of a textual-inversion vector for it;
+    ``text_encoder_widths`` the widths of a CLIP text encoder a LoRA adapts for it alone;
+    ``lora_widths`` the hidden sizes its transformer LoRAs read; ``position_sizes`` the size of a
+    position table (SD3's ``pos_embed``) with the model it means.
+    """
+
+    rule: str
+    context_widths: Mapping[int, str] = field(default_factory=dict)
+    adm_widths: tuple[int, ...] = ()
+    token_widths: tuple[int, ...] = ()
+    text_encoder_widths: tuple[int, ...] = ()
+    lora_widths: Mapping[int, str] = field(default_factory=dict)
+    position_sizes: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class LoraSpec:
     """How a family's LoRAs look once the dialect prefix is set aside.
 
@@ -84,6 +111,7 @@ class ArchitectureRow:
     short_name: str  # in tight phrases: "SDXL LoRA — does not fit ..."
     video: bool = False
     checkpoint: CheckpointSpec | None = None
+    measured: MeasuredSpec | None = None  # a family told from others of its layout by a measurement
     lora: LoraSpec | None = None
     text_encoders: tuple[str, ...] = ()  # ids of ENCODERS
     vae: str | None = None  # id of VAES
@@ -115,6 +143,9 @@ ROWS: tuple[ArchitectureRow, ...] = (
     ArchitectureRow(
         Architecture.SD1,
         "SD1",
+        measured=MeasuredSpec(
+            "sd_unet", context_widths={768: ""}, token_widths=(768,), text_encoder_widths=(768,)
+        ),
         text_encoders=("clip_l",),
         vae="sd_vae",
         civitai=(
@@ -130,6 +161,9 @@ ROWS: tuple[ArchitectureRow, ...] = (
     ArchitectureRow(
         Architecture.SD2,
         "SD2",
+        measured=MeasuredSpec(
+            "sd_unet", context_widths={1024: ""}, token_widths=(1024,), text_encoder_widths=(1024,)
+        ),
         text_encoders=("openclip_h",),
         vae="sd_vae",
         civitai=(
@@ -146,6 +180,8 @@ ROWS: tuple[ArchitectureRow, ...] = (
     ArchitectureRow(
         Architecture.SDXL,
         "SDXL",
+        # The second text encoder (bigG) alone holds its token vectors' second half: 1280 wide.
+        measured=MeasuredSpec("sd_unet", context_widths={2048: ""}, adm_widths=(2816,), token_widths=(1280,)),
         text_encoders=("clip_l", "openclip_bigg"),
         vae="sdxl_vae",
         civitai=(
@@ -168,6 +204,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
     ArchitectureRow(
         Architecture.SDXL_REFINER,
         "SDXL refiner",
+        measured=MeasuredSpec("sd_unet", context_widths={1280: ""}, adm_widths=(2560,)),
         text_encoders=("openclip_bigg",),
         vae="sdxl_vae",
         modelspec=("stable-diffusion-xl-v1-refiner",),
@@ -194,6 +231,11 @@ ROWS: tuple[ArchitectureRow, ...] = (
     ArchitectureRow(
         Architecture.SD3,
         "SD3",
+        measured=MeasuredSpec(
+            "mmdit",
+            lora_widths={1536: "sd3-medium / sd3.5-medium", 2432: "sd3.5-large"},
+            position_sizes={36864: "sd3-medium", 147456: "sd3.5-medium"},
+        ),
         lora=None,  # decided in lora_base (joint_blocks, widths 1536/2432)
         text_encoders=("clip_l", "clip_g", "t5xxl"),
         vae="sd3_vae",
@@ -253,6 +295,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
     ArchitectureRow(
         Architecture.FLUX1,
         "FLUX.1",
+        measured=MeasuredSpec("flux", context_widths={4096: ""}, lora_widths={3072: ""}),
         text_encoders=("clip_l", "t5xxl"),
         vae="flux_vae",
         civitai=(
@@ -269,6 +312,11 @@ ROWS: tuple[ArchitectureRow, ...] = (
     ArchitectureRow(
         Architecture.FLUX2,
         "FLUX.2",
+        measured=MeasuredSpec(
+            "flux",
+            context_widths={7680: "klein-4b", 12288: "klein-9b", 15360: "dev"},
+            lora_widths={4096: "klein-9b", 6144: "dev"},
+        ),
         text_encoders=("mistral3_small", "qwen3_4b", "qwen3_8b"),
         vae="flux2_vae",
         civitai=(
@@ -777,6 +825,33 @@ ROWS: tuple[ArchitectureRow, ...] = (
 ROW_OF: Mapping[Architecture, ArchitectureRow] = MappingProxyType({row.architecture: row for row in ROWS})
 CHECKPOINT_ROWS: tuple[ArchitectureRow, ...] = tuple(row for row in ROWS if row.checkpoint is not None)
 LORA_ROWS: tuple[ArchitectureRow, ...] = tuple(row for row in ROWS if row.lora is not None)
+MEASURED_ROWS: tuple[ArchitectureRow, ...] = tuple(row for row in ROWS if row.measured is not None)
+
+
+def measured_rows(rule: str) -> tuple[tuple[ArchitectureRow, MeasuredSpec], ...]:
+    """The rows a shared rule (``sd_unet``, ``flux``, ``mmdit``) tells apart, each with its values."""
+    return tuple(
+        (row, row.measured) for row in MEASURED_ROWS if row.measured is not None and row.measured.rule == rule
+    )
+
+
+def measured_spec(arch: Architecture) -> MeasuredSpec:
+    """The measured values of ``arch``'s row (for the shared rules that read one family's values)."""
+    spec = ROW_OF[arch].measured
+    if spec is None:
+        raise KeyError(f"the {arch.value} row has no measured values")
+    return spec
+
+
+def width_families(rule: str, attribute: str) -> Mapping[int, Architecture]:
+    """Each width a rule's rows list under ``attribute`` (``context_widths``, ``adm_widths``...) -> its
+    family; a width two rows claim is a mistake in the table (checked at import)."""
+    found: dict[int, Architecture] = {}
+    for row, spec in measured_rows(rule):
+        for width in getattr(spec, attribute):
+            assert width not in found, f"{attribute} {width} listed for two {rule} families"
+            found[width] = row.architecture
+    return MappingProxyType(found)
 
 
 # -- text encoders and VAEs -----------------------------------------------------------------------------

@@ -9,25 +9,29 @@ rather than guessed. ``img_in`` cannot decide it alone: Flux.1 Depth/Canny also 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core.identify.families import components_reason
 from core.identify.registry import Match
 from core.identify.view import HeaderView
-from core.identify.vocabulary import ROW_OF
+from core.identify.vocabulary import ROW_OF, measured_spec
 from core.taxonomy import Architecture, AssetKind, Variant
 
 FLUX_SIGNATURE = "double_blocks.0.img_attn.norm.key_norm.scale"
 SD3_SIGNATURE = "joint_blocks.0.context_block.attn.qkv.weight"
 DIT_PREFIXES = ("model.diffusion_model.", "")
 
-T5_XXL_WIDTH = 4096
-FLUX2_CONTEXT_DIMS: dict[int, str] = {7680: "klein-4b", 12288: "klein-9b", 15360: "dev"}
+# What ``txt_in`` reads names the family: the Flux rows' data (``vocabulary.MeasuredSpec.context_widths``).
+_FLUX1_CONTEXT_DIMS = measured_spec(Architecture.FLUX1).context_widths
+T5_XXL_WIDTH = next(iter(_FLUX1_CONTEXT_DIMS))
+FLUX2_CONTEXT_DIMS: Mapping[int, str] = measured_spec(Architecture.FLUX2).context_widths
 _FLUX1_IMG_IN: dict[int, tuple[Variant | None, str]] = {
     64: (Variant.NORMAL, "img_in in-features 64 => normal"),
     384: (Variant.INPAINT, "img_in in-features 384 (latent + mask) => Flux.1 Fill (inpaint)"),
     128: (None, "img_in in-features 128 => Flux.1 Depth or Canny (structure-conditioned)"),
 }
 _DIFFUSERS_NAMES = ("x_embedder", "time_text_embed.guidance_embedder")
-_SD3_POS_EMBED = {36864: "sd3-medium", 147456: "sd3.5-medium"}
+_SD3_POS_EMBED = measured_spec(Architecture.SD3).position_sizes
 
 
 def match_flux(view: HeaderView, components: list[str]) -> Match | None:
@@ -89,7 +93,7 @@ def _flux(
     variant: Variant | None = None
     # The reasons name the tensors as this file spells them (BFL's or diffusers' names).
     img_key, guidance_key = ("img_in", "guidance_in") if context_key == "txt_in" else _DIFFUSERS_NAMES
-    if context_dim == T5_XXL_WIDTH or (context_dim is None and img_in in (64, 384)):
+    if context_dim in _FLUX1_CONTEXT_DIMS or (context_dim is None and img_in in (64, 384)):
         arch = Architecture.FLUX1
         if context_dim is not None:
             reasons.append(f"{context_key} in-features {context_dim} (T5-XXL) => flux1")
@@ -105,7 +109,7 @@ def _flux(
         if img_in in _FLUX1_IMG_IN:
             variant, why = _FLUX1_IMG_IN[img_in]
             reasons.append(why.replace("img_in", img_key))
-    elif context_dim in FLUX2_CONTEXT_DIMS:
+    elif context_dim is not None and context_dim in FLUX2_CONTEXT_DIMS:
         arch = Architecture.FLUX2
         name = FLUX2_CONTEXT_DIMS[context_dim]
         reasons.append(f"{context_key} in-features {context_dim} (LLM text encoder) => flux2 ({name})")
@@ -115,7 +119,8 @@ def _flux(
     else:
         arch = Architecture.OTHER
         reasons.append(
-            f"{context_key} in-features {context_dim} matches neither Flux.1 (4096) nor Flux.2 "
+            f"{context_key} in-features {context_dim} matches neither Flux.1 "
+            f"({', '.join(str(d) for d in _FLUX1_CONTEXT_DIMS)}) nor Flux.2 "
             f"({', '.join(str(d) for d in FLUX2_CONTEXT_DIMS)})"
         )
     reasons.append(components_reason("transformer", components))

@@ -11,6 +11,9 @@ from core.identify.vocabulary import (
     VAE_OF,
     architecture_of_base_model,
     architecture_of_diffusers_class,
+    measured_rows,
+    measured_spec,
+    width_families,
 )
 from core.sources.site_words import CIVITAI_BASE_MODEL_LABELS
 from core.taxonomy import ARCHITECTURE_NAMES, Architecture
@@ -92,3 +95,73 @@ def test_diffusers_class_prefixes_do_not_catch_neighbours() -> None:
     assert architecture_of_diffusers_class("AnimateDiffPipeline") is None
     assert architecture_of_diffusers_class("HunyuanVideo15Pipeline") is None
     assert architecture_of_diffusers_class("QwenImage21Pipeline") is Architecture.QWEN_IMAGE_2
+
+
+def test_the_sd_unet_widths_are_the_rows_data() -> None:
+    """SD1/SD2/SDXL/refiner share one UNet layout: the widths that tell them apart are rows of the table
+    (``MeasuredSpec``), and the maps every matcher reads are built from those rows alone."""
+    from core.identify.families import (
+        ADM_FAMILIES,
+        CONTEXT_DIM_FAMILIES,
+        TEXT_ENCODER_FAMILIES,
+        TOKEN_DIM_FAMILIES,
+    )
+
+    assert dict(CONTEXT_DIM_FAMILIES) == {
+        768: Architecture.SD1,
+        1024: Architecture.SD2,
+        2048: Architecture.SDXL,
+        1280: Architecture.SDXL_REFINER,
+    }
+    assert dict(ADM_FAMILIES) == {2816: Architecture.SDXL, 2560: Architecture.SDXL_REFINER}
+    assert dict(TOKEN_DIM_FAMILIES) == {
+        768: Architecture.SD1,
+        1024: Architecture.SD2,
+        1280: Architecture.SDXL,
+    }
+    assert dict(TEXT_ENCODER_FAMILIES) == {768: Architecture.SD1, 1024: Architecture.SD2}
+    for width, arch in CONTEXT_DIM_FAMILIES.items():
+        spec = measured_spec(arch)
+        assert spec.rule == "sd_unet"
+        assert width in spec.context_widths
+
+
+def test_flux_and_sd3_values_are_the_rows_data() -> None:
+    """Flux.1 and Flux.2 share their blocks; what ``txt_in`` reads and their LoRAs' widths are row data."""
+    from core.identify.lora_base import _FLUX1_HIDDEN, _FLUX2_HIDDEN, _SD3_HIDDEN
+    from core.identify.matchers.dit import _SD3_POS_EMBED, FLUX2_CONTEXT_DIMS, T5_XXL_WIDTH
+
+    assert T5_XXL_WIDTH == 4096
+    assert measured_spec(Architecture.FLUX1).context_widths == {4096: ""}
+    assert FLUX2_CONTEXT_DIMS == {7680: "klein-4b", 12288: "klein-9b", 15360: "dev"}
+    assert _FLUX1_HIDDEN == 3072
+    assert _FLUX2_HIDDEN == {4096: "klein-9b", 6144: "dev"}
+    assert measured_spec(Architecture.SD3).lora_widths == _SD3_HIDDEN
+    assert _SD3_POS_EMBED == {36864: "sd3-medium", 147456: "sd3.5-medium"}
+
+
+MEASURED_WIDTHS = ("context_widths", "adm_widths", "token_widths", "text_encoder_widths", "lora_widths")
+
+
+def test_no_width_names_two_families_of_one_rule() -> None:
+    """A width two rows of one rule claimed would make the family a matter of row order: refused."""
+    for rule in ("sd_unet", "flux", "mmdit"):
+        rows = measured_rows(rule)
+        assert rows, rule
+        for attribute in (
+            "context_widths",
+            "adm_widths",
+            "token_widths",
+            "text_encoder_widths",
+            "lora_widths",
+        ):
+            claimed = [width for _, spec in rows for width in getattr(spec, attribute)]
+            assert len(claimed) == len(set(claimed)), (rule, attribute)
+            assert set(width_families(rule, attribute)) == set(claimed)
+
+
+def test_measured_families_have_no_signature_of_their_own() -> None:
+    """A measured row is told apart by its rule's measurement, never by a signature another row shares."""
+    for row in ROWS:
+        if row.measured is not None:
+            assert row.checkpoint is None, row.architecture
