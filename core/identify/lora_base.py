@@ -42,6 +42,14 @@ _FLUX2_HIDDEN = measured_spec(Architecture.FLUX2).lora_widths
 _FLUX1_LINEAR1 = 21504
 _FLUX2_LINEAR1 = 27648
 _SD3_HIDDEN = measured_spec(Architecture.SD3).lora_widths
+_FLUX1_DEPTH = measured_spec(Architecture.FLUX1).depth or 0
+# A generic block list right after the dialect prefix: ``transformer_blocks.N.`` / ``blocks_N_`` (never
+# ``single_transformer_blocks`` or ``double_blocks``, whose own names say the family).
+_GENERIC_BLOCK = re.compile(
+    r"^(?:lora_unet_|lora_transformer_|lycoris_|diffusion_model[._]|transformer[._]|base_model[._]model[._])?"
+    r"(transformer_blocks|blocks)[._](\d+)[._]",
+    re.MULTILINE,
+)
 _SGM_UNET = re.compile(r"lora_unet_(?:input_blocks|output_blocks|middle_block)_")
 _DEEP_TRANSFORMER = re.compile(
     r"(?:down|up|mid)_?blocks?[._]\d*[._]?attentions[._]\d+[._]transformer_blocks[._](?:[2-9]|\d\d)"
@@ -108,10 +116,13 @@ def named_architectures(scan: LoraScan) -> tuple[Architecture, ...]:
 
 def _older_rules(scan: LoraScan, sample: str, names: str, unet: bool) -> tuple[Architecture, list[str]]:
     """Flux.1/Flux.2, SD3 and the SD UNet families, by their own measurements."""
+    by_depth = None if unet else _family_by_depth(scan)
     if any(name in sample for name in _FLUX_NAMES):
         arch, reasons = _flux_family(scan, scan.module_blob())
     elif "joint_blocks" in sample:
         arch, reasons = Architecture.SD3, ["joint_blocks modules => sd3 (MMDiT)"]
+    elif by_depth is not None:
+        arch, reasons = by_depth
     elif sample.startswith(("transformer.", "lora_transformer_")) or "\ntransformer." in sample:
         arch, reasons = _dit_by_width(scan)
     else:
@@ -217,9 +228,48 @@ def _flux_family(scan: LoraScan, blob: str) -> tuple[Architecture, list[str]]:
     return Architecture.OTHER, reasons
 
 
+def _block_depth(blob: str) -> tuple[str, int] | None:
+    """The one generic block list the modules sit in and how many blocks it has (its deepest index + 1);
+    None when there is none, or two."""
+    deepest: dict[str, int] = {}
+    for match in _GENERIC_BLOCK.finditer(blob):
+        kind, index = match.group(1), int(match.group(2))
+        deepest[kind] = max(deepest.get(kind, 0), index + 1)
+    return next(iter(deepest.items())) if len(deepest) == 1 else None
+
+
+def _family_by_depth(scan: LoraScan) -> tuple[Architecture, list[str]] | None:
+    """A LoRA of generically named blocks only (attention layers: ``transformer_blocks.N.attn.to_q``), told
+    by the table's block counts: the family whose block list, block count and hidden width all agree."""
+    found = _block_depth(scan.module_blob())
+    if found is None:
+        return None
+    kind, depth = found
+    width = _denoiser_width(scan)
+    if width is None:
+        return None
+    for row in LORA_ROWS:
+        spec = row.lora
+        if spec is not None and spec.blocks == kind and spec.depths.get(width) == depth:
+            size = spec.widths.get(width) or ""
+            return row.architecture, [
+                f"{kind} 0-{depth - 1} modules, no family's own layer names",
+                f"{depth} blocks of hidden size {width}{f' ({size})' if size else ''} => "
+                f"{row.architecture.value} (block count and width agree)",
+            ]
+    return None
+
+
 def _dit_by_width(scan: LoraScan) -> tuple[Architecture, list[str]]:
     hidden = scan.hidden()
     reasons = ["diffusion-transformer modules (transformer_blocks) without UNet names"]
+    found = _block_depth(scan.module_blob())
+    if hidden == _FLUX1_HIDDEN and found is not None and found[1] > _FLUX1_DEPTH:
+        reasons.append(
+            f"hidden size {hidden} as Flux.1's, but {found[0]} 0-{found[1] - 1}: Flux.1 has "
+            f"{_FLUX1_DEPTH}; the two measurements disagree"
+        )
+        return Architecture.OTHER, reasons
     if hidden == _FLUX1_HIDDEN:
         reasons.append(f"hidden size {hidden} => flux1")
         return Architecture.FLUX1, reasons

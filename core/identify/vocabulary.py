@@ -76,7 +76,8 @@ class MeasuredSpec:
     (``label_emb`` in-features); ``token_widths`` the width of a textual-inversion vector for it;
     ``text_encoder_widths`` the widths of a CLIP text encoder a LoRA adapts for it alone;
     ``lora_widths`` the hidden sizes its transformer LoRAs read; ``position_sizes`` the size of a
-    position table (SD3's ``pos_embed``) with the model it means.
+    position table (SD3's ``pos_embed``) with the model it means; ``depth`` its number of (double)
+    transformer blocks, which a LoRA of more blocks contradicts.
     """
 
     rule: str
@@ -86,6 +87,7 @@ class MeasuredSpec:
     text_encoder_widths: tuple[int, ...] = ()
     lora_widths: Mapping[int, str] = field(default_factory=dict)
     position_sizes: Mapping[int, str] = field(default_factory=dict)
+    depth: int | None = None  # how many (double) transformer blocks its denoiser has
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,11 @@ class LoraSpec:
     widths: Mapping[int, str]
     note: str = ""
     excludes: tuple[str, ...] = ()  # fragments of other families that share a marker
+    # A LoRA of attention layers only carries none of the markers, just ``transformer_blocks.N.attn.to_q``
+    # or ``blocks.N.self_attn.q`` as many families name them: the block list's name (underscore form) and
+    # how many blocks each released width has tell it then, the count and the width agreeing.
+    blocks: str = ""
+    depths: Mapping[int, int] = field(default_factory=dict)  # hidden width -> number of blocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +302,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
     ArchitectureRow(
         Architecture.FLUX1,
         "FLUX.1",
-        measured=MeasuredSpec("flux", context_widths={4096: ""}, lora_widths={3072: ""}),
+        measured=MeasuredSpec("flux", context_widths={4096: ""}, lora_widths={3072: ""}, depth=19),
         text_encoders=("clip_l", "t5xxl"),
         vae="flux_vae",
         civitai=(
@@ -370,6 +377,8 @@ ROWS: tuple[ArchitectureRow, ...] = (
                 "img_mlp_gate_layer",
             ),
             widths={4096: "2.1"},
+            blocks="transformer_blocks",
+            depths={4096: 32},
         ),
         text_encoders=("qwen3_vl_8b",),
         vae="qwen_image_21_vae",
@@ -398,6 +407,8 @@ ROWS: tuple[ArchitectureRow, ...] = (
                 "img_mlp_gate_layer",
             ),
             widths={3072: ""},
+            blocks="transformer_blocks",
+            depths={3072: 60},
         ),
         text_encoders=("qwen25_vl_7b",),
         vae="qwen_image_vae",
@@ -631,7 +642,12 @@ ROWS: tuple[ArchitectureRow, ...] = (
                 VariantRule("t2v", in_channels=16),
             ),
         ),
-        lora=LoraSpec(markers=("_ffn_", "cross_attn_k_img"), widths={1536: "1.3B", 5120: "14B", 3072: "5B"}),
+        lora=LoraSpec(
+            markers=("_ffn_", "cross_attn_k_img"),
+            widths={1536: "1.3B", 5120: "14B", 3072: "5B"},
+            blocks="blocks",
+            depths={1536: 30, 5120: 40, 3072: 30},
+        ),
         text_encoders=("umt5_xxl",),
         vae="wan_vae",
         civitai=(

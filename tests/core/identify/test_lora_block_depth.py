@@ -1,0 +1,71 @@
+"""LoRAs of attention layers only: no family's own layer names, just ``transformer_blocks.N.attn.to_q`` or
+``blocks.N.self_attn.q``. The block count and the hidden width, both rows of the vocabulary table, must
+agree to name the family; one alone names nothing (the tester's Qwen-Image LoRA came out Flux.1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.taxonomy import Architecture, AssetKind
+from tests.core.identify.support import identify_case, reasons_text
+from tests.factory.family_loras import DIALECTS, Module, _blocks, _module, family_lora
+from tests.factory.models import ModelCase
+
+
+def _attention(template: str, width: int, blocks: int) -> tuple[Module, ...]:
+    names = tuple((f"{template}.{part}", width, width) for part in ("to_q", "to_k", "to_v"))
+    return _blocks(names, tuple(range(blocks)))
+
+
+QWEN_ATTENTION = _attention("transformer_blocks.{i}.attn", 3072, 60)
+
+
+def _diffusers_lora(modules: tuple[Module, ...]) -> ModelCase:
+    """As diffusers' own trainers save a transformer LoRA: ``transformer.`` + ``lora_A``/``lora_B``."""
+    specs = {}
+    for name, fan_in, fan_out in modules:
+        specs.update(_module(f"transformer.{name}", "ai_toolkit", fan_in, fan_out, 4))
+    return ModelCase("diffusers-lora", specs)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_qwen_image_attention_lora_is_qwen_image_in_every_dialect(dialect: str) -> None:
+    result = identify_case(family_lora("qwen_image", dialect, modules=QWEN_ATTENTION))
+    assert result.kind is AssetKind.LORA
+    assert result.architecture is Architecture.QWEN_IMAGE, reasons_text(result)
+    assert "60 blocks of hidden size 3072" in reasons_text(result)
+
+
+def test_the_diffusers_trainers_qwen_image_lora_is_not_flux() -> None:
+    result = identify_case(_diffusers_lora(QWEN_ATTENTION))
+    assert result.architecture is Architecture.QWEN_IMAGE, reasons_text(result)
+
+
+@pytest.mark.parametrize(("width", "blocks"), [(1536, 30), (5120, 40), (3072, 30)])
+@pytest.mark.parametrize("dialect", ["kohya", "ai_toolkit"])
+def test_a_wan_self_attention_lora_is_wan(width: int, blocks: int, dialect: str) -> None:
+    modules = _blocks(
+        tuple((f"blocks.{{i}}.self_attn.{part}", width, width) for part in "qkvo"), tuple(range(blocks))
+    )
+    result = identify_case(family_lora("wan", dialect, modules=modules))
+    assert result.architecture is Architecture.WAN, reasons_text(result)
+
+
+def test_flux_attention_lora_of_19_blocks_stays_flux() -> None:
+    result = identify_case(_diffusers_lora(_attention("transformer_blocks.{i}.attn", 3072, 19)))
+    assert result.architecture is Architecture.FLUX1, reasons_text(result)
+
+
+def test_flux_width_with_more_blocks_than_flux_has_is_other() -> None:
+    """3072 wide like Flux.1, but 40 blocks: no family has that pair, so no family is named."""
+    result = identify_case(_diffusers_lora(_attention("transformer_blocks.{i}.attn", 3072, 40)))
+    assert result.architecture is Architecture.OTHER, reasons_text(result)
+    assert "the two measurements disagree" in reasons_text(result)
+
+
+def test_a_block_count_without_its_width_names_nothing() -> None:
+    """60 blocks as Qwen-Image, but 2048 wide: neither measurement alone decides."""
+    result = identify_case(
+        family_lora("qwen_image", "kohya", modules=_attention("transformer_blocks.{i}.attn", 2048, 60))
+    )
+    assert result.architecture is not Architecture.QWEN_IMAGE, reasons_text(result)
