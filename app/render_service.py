@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import random
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -510,8 +511,12 @@ class RenderService:
         if recipe.vae is not None and recipe.vae.path:
             parts.append(Path(recipe.vae.path))
             unused += family.vae_prefixes
-        sizes = [_weights_size(Path(checkpoint.path), unused), *(_weights_size(path) for path in parts)]
         choice = self.engine().device
+        width = 4 if choice.dtype_name == "float32" else 2
+        sizes = [
+            _weights_size(Path(checkpoint.path), unused, width),
+            *(_weights_size(path, bytes_per_weight=width) for path in parts),
+        ]
         return plan_placement(
             device_kind=choice.device.split(":", 1)[0],
             device_free_bytes=free_memory_bytes(choice),
@@ -965,38 +970,42 @@ def _encoder_slots_problem(family: Family, recipe: Recipe, names: list[str], nam
     )
 
 
-def _weights_size(path: Path, unused: tuple[str, ...] = ()) -> int:
-    """Bytes a model file's (or diffusers folder's) weights take once loaded for rendering: its size,
-    less the tensors named under ``unused`` prefixes (parts replaced by separate files), plus once
-    more each kept fp8 tensor's bytes, as fp8 weights are upcast to 16 bits on load. Judged by each
-    tensor's dtype in the header (``F8_E4M3``, ``F8_E5M2``), never by the file's name: a
-    "flux1-dev-fp8" holding bf16 must not count double, and an fp8 file's bf16 norms do not double."""
+def _weights_size(path: Path, unused: tuple[str, ...] = (), bytes_per_weight: int = 2) -> int:
+    """Bytes a model file's (or diffusers folder's) weights take once loaded for rendering.
+
+    A safetensors file's floating-point tensors are loaded in the render's precision, whatever the file
+    stores: ``bytes_per_weight`` each (2 for fp16/bf16 on a GPU; 4 on the CPU, which renders in fp32, so a
+    bf16 file takes twice its size there and an fp8 one four times). Judged by each tensor's dtype in the
+    header, never by the file's name. Tensors under ``unused`` prefixes (parts replaced by separate files)
+    are not counted. Other formats (GGUF, whose quantized layers stay quantized) count as their size."""
     try:
         files = sorted(path.rglob("*.safetensors")) if path.is_dir() else [path]
-        return sum(file.stat().st_size + _loaded_bytes_change(file, unused) for file in files)
+        return sum(_loaded_bytes(file, unused, bytes_per_weight) for file in files)
     except OSError:
         return 0
 
 
-def _loaded_bytes_change(path: Path, unused: tuple[str, ...]) -> int:
-    """How loading changes a safetensors file's size: fp8 tensors' bytes once more, ``unused`` tensors'
-    bytes less (0 for other formats or an unreadable header)."""
+def _loaded_bytes(path: Path, unused: tuple[str, ...], bytes_per_weight: int) -> int:
+    """One file's bytes once loaded (its size for other formats or an unreadable header)."""
+    size = path.stat().st_size
     if path.suffix.lower() not in (".safetensors", ".sft"):
-        return 0
+        return size
     from core.formats.model_file import FormatError
     from core.formats.reader import read_header
 
     try:
         tensors = read_header(path).tensors
     except (FormatError, OSError):
-        return 0
-    change = 0
+        return size
+    loaded = 0
     for name, tensor in tensors.items():
         if unused and name.startswith(unused):
-            change -= tensor.nbytes
-        elif tensor.dtype.startswith("F8_"):
-            change += tensor.nbytes
-    return change
+            continue
+        if tensor.dtype.startswith(("F", "BF")):  # F8_*, F16, BF16, F32, F64: cast to the render's dtype
+            loaded += math.prod(tensor.shape) * bytes_per_weight
+        else:
+            loaded += tensor.nbytes
+    return loaded
 
 
 def _cell_progress(

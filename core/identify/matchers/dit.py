@@ -118,10 +118,14 @@ def _flux(
             variant = Variant.NORMAL
     else:
         arch = Architecture.OTHER
+        measured = (
+            f"{context_key} in-features {context_dim}"
+            if context_dim is not None
+            else f"no {context_key}, and {img_key} in-features {img_in}"
+        )
         reasons.append(
-            f"{context_key} in-features {context_dim} matches neither Flux.1 "
-            f"({', '.join(str(d) for d in _FLUX1_CONTEXT_DIMS)}) nor Flux.2 "
-            f"({', '.join(str(d) for d in FLUX2_CONTEXT_DIMS)})"
+            f"{measured} matches neither Flux.1 ({', '.join(str(d) for d in _FLUX1_CONTEXT_DIMS)}) "
+            f"nor Flux.2 ({', '.join(str(d) for d in FLUX2_CONTEXT_DIMS)})"
         )
     reasons.append(components_reason("transformer", components))
     if context_dim is not None:
