@@ -483,7 +483,8 @@ ROWS: tuple[ArchitectureRow, ...] = (
         "Sana",
         checkpoint=CheckpointSpec(
             signatures=(_sig("blocks.0.cross_attn.q_linear.weight"), _sig("caption_norm.weight")),
-            excludes=("pos_embed",),
+            # PixArt's blocks share the names; its position table or its plain MLP (Sana's is a conv GLU)
+            excludes=("pos_embed", "blocks.0.mlp.fc1.weight"),
             width=(("x_embedder.proj.weight", 0), ("patch_embed.proj.weight", 0)),
             in_channels=(("x_embedder.proj.weight", 1), ("patch_embed.proj.weight", 1)),
             text_width=(("y_embedder.y_proj.fc1.weight", 1), ("caption_projection.linear_1.weight", 1)),
@@ -824,7 +825,11 @@ ROWS: tuple[ArchitectureRow, ...] = (
         Architecture.PIXART,
         "PixArt",
         checkpoint=CheckpointSpec(
-            signatures=(_sig("blocks.0.cross_attn.q_linear.weight", "pos_embed"),),
+            # PixArt-Σ 1024 files need not carry the (fixed) position table: the plain MLP tells them too.
+            signatures=(
+                _sig("blocks.0.cross_attn.q_linear.weight", "pos_embed"),
+                _sig("blocks.0.cross_attn.q_linear.weight", "blocks.0.mlp.fc1.weight"),
+            ),
             width=(("x_embedder.proj.weight", 0),),
             in_channels=(("x_embedder.proj.weight", 1),),
             text_width=(("y_embedder.y_proj.fc1.weight", 1),),

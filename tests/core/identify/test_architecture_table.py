@@ -191,3 +191,11 @@ def test_z_image_base_and_turbo_are_not_told_apart_from_the_header() -> None:
     for label in ("ZImageTurbo", "ZImageBase"):
         assert architecture_of_base_model(label) is Architecture.Z_IMAGE
         assert base_model_conflict(label, Architecture.Z_IMAGE) is None
+
+
+def test_pixart_sigma_without_its_position_table_is_pixart_not_sana() -> None:
+    """PixArt-Σ 1024 files may leave out the fixed ``pos_embed``; their plain MLP (``mlp.fc1``, where Sana
+    has a convolutional GLU) still says PixArt (the tester's file came out Sana, variant "pixart-layout")."""
+    specs = {name: spec for name, spec in keyspace("pixart-original").items() if name != "pos_embed"}
+    result = identify_case(ModelCase("pixart-sigma-no-pos", specs))
+    assert result.architecture is Architecture.PIXART, reasons_text(result)
