@@ -932,14 +932,14 @@ def _own_parts(recipe: Recipe, architecture: Architecture | None) -> _OwnParts:
     wanted = ", ".join(slot.name for slot in family.encoders)
     if not has_encoders and not recipe.text_encoders:
         problem = (
-            f"{name} is a {family.label} diffusion model without its text encoders: "
+            f"{name} is {family.a_label} diffusion model without its text encoders: "
             f"choose its text encoders ({wanted})"
         )
     elif recipe.text_encoders:
         problem = _encoder_slots_problem(family, recipe, names, name)
     if problem is None and recipe.vae is None and not has_vae:
         problem = (
-            f"{name} is a {family.label} diffusion model without a VAE: choose a VAE file (ae.safetensors)"
+            f"{name} is {family.a_label} diffusion model without a VAE: choose a VAE file (ae.safetensors)"
         )
     return _OwnParts(has_encoders, has_vae, problem)
 
@@ -965,7 +965,7 @@ def _encoder_slots_problem(family: Family, recipe: Recipe, names: list[str], nam
         return None
     wanted = ", ".join(slot.name for slot in family.encoders)
     return (
-        f"{name} is a {family.label} diffusion model without its text encoders: choose the "
+        f"{name} is {family.a_label} diffusion model without its text encoders: choose the "
         f"text-encoder files ({wanted}); {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
     )
 

@@ -192,18 +192,19 @@ def describe_model(kind: AssetKind, architecture: Architecture | None) -> str:
     "a checkpoint of unknown architecture", "a model of unknown architecture"."""
     noun = KIND_NOUNS[kind]
     if architecture is None or architecture in (Architecture.OTHER, Architecture.UNKNOWN):
-        return f"{_article(noun)} {noun} of unknown architecture"
+        return f"{article(noun)} {noun} of unknown architecture"
     name = ARCHITECTURE_NAMES[architecture]
-    return f"{_article(name)} {name} {noun}"
+    return f"{article(name)} {name} {noun}"
 
 
 def describe_kind(kind: AssetKind) -> str:
     """ "a VAE", "an embedding", "a model": the kind alone, with its article."""
     noun = KIND_NOUNS[kind]
-    return f"{_article(noun)} {noun}"
+    return f"{article(noun)} {noun}"
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
+    """ "a" or "an" before ``word`` as it is read aloud: "an SD 3.5", "a FLUX.1", "an embedding"."""
     # Acronyms read letter by letter take "an" when their first letter sounds like a vowel (an SD, an
     # IP-Adapter); words take it when they start with a vowel (an embedding, an upscaler).
     if word[:2].isupper() and not word.startswith(("FLUX", "VAE")):

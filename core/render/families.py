@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.taxonomy import Architecture
+from core.taxonomy import Architecture, article
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +141,11 @@ class Family:
     notes: tuple[str, ...] = field(default=())
     # Variants only a Civitai base-model label tells apart; the first is assumed without a label.
     presets: tuple[Preset, ...] = ()
+
+    @property
+    def a_label(self) -> str:
+        """The label with its article, for sentences: "a Flux.1", "an SD 3.5"."""
+        return f"{article(self.label)} {self.label}"
 
     def folder_for(self, tensor_names: frozenset[str]) -> str:
         """The bundled config folder for a checkpoint holding ``tensor_names``."""

@@ -374,9 +374,16 @@ def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path
         slots = [slot for slot in family.encoders if slot.kind == kind]
         if len(found) > len(slots):
             given = ", ".join(path.name for _, path in found)
-            raise FamilyLoadError(
-                f"{family.label} takes {len(slots)} {kind.upper()} encoder(s), given {given}"
+            takes = (
+                f"one {kind.upper()} text encoder"
+                if len(slots) == 1
+                else (
+                    f"{len(slots)} {kind.upper()} text encoders"
+                    if slots
+                    else f"no {kind.upper()} text encoder"
+                )
             )
+            raise FamilyLoadError(f"{family.label} takes {takes}; given {given}")
         matched |= _assign_by_width(family, slots, found)
     return matched
 
@@ -502,7 +509,7 @@ def load_family_pipeline(
         vae_state = _read(files.checkpoint, _strip_prefix(parts["vae"]), dtype)
     else:
         raise FamilyLoadError(
-            f"{files.checkpoint.name} is a {family.label} diffusion model without a VAE: choose a VAE file "
+            f"{files.checkpoint.name} is {family.a_label} diffusion model without a VAE: choose a VAE file "
             "(ae.safetensors for Flux.1, Chroma and Z-Image, qwen_image_vae.safetensors for Qwen-Image)"
         )
     try:
@@ -555,7 +562,7 @@ def _vae_reader(family: Family) -> Callable[[str], str | None]:
 def _missing_encoder(family: Family, slot: EncoderSlot, checkpoint: Path) -> str:
     wanted = ", ".join(s.name for s in family.encoders)
     return (
-        f"{checkpoint.name} is a {family.label} diffusion model without its text encoders: choose the "
+        f"{checkpoint.name} is {family.a_label} diffusion model without its text encoders: choose the "
         f"text-encoder files ({wanted}); {slot.name} is missing"
     )
 
