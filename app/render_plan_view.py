@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.render_service import RenderPlan
-from core.render.families import encoder_slot_names
+from core.render.families import encoder_slot_names, family_of
+from core.render.family_rules import family_guidance
 from core.render.hires import hires_refusal, target_size
 from core.render.recipe import AssetRef, Recipe
 from core.render.samplers import FLOW_ARCHITECTURES, effective_schedule, refusal
@@ -67,6 +68,7 @@ def plan_document(plan: RenderPlan, placement: Placement | None = None) -> dict[
         "steps": recipe.steps,
         "cfg": recipe.cfg,
         "distilled_cfg": recipe.guidance,  # None: the family's default (Flux.1 dev 3.5)
+        "distilled_cfg_used": _guidance_used(plan, recipe),  # what the render will use; None: no such input
         "shift": recipe.shift,  # None: the model's own
         "seed": recipe.seed,
         "size": f"{recipe.width}x{recipe.height}",
@@ -162,6 +164,8 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
     guided = ""
     if doc["distilled_cfg"] is not None:
         guided += f", Distilled CFG {_number(doc['distilled_cfg'])}"
+    elif doc["distilled_cfg_used"] is not None:
+        guided += f", Distilled CFG {_number(doc['distilled_cfg_used'])} (the model's default)"
     if doc["shift"] is not None:
         guided += f", Shift {_number(doc['shift'])}"
     lines.append(
@@ -197,3 +201,10 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
     lines += [f"Refused: {text}" for text in doc["refusals"]]
     lines += [f"Warning: {text}" for text in doc["warnings"]]
     return lines
+
+
+def _guidance_used(plan: RenderPlan, recipe: Recipe) -> float | None:
+    """The distilled guidance the render will use (the recipe's or the family's default), for the plan to
+    say even when the user typed none; None for a family without that input."""
+    family = family_of(plan.architecture)
+    return family_guidance(family, recipe) if family is not None else None

@@ -179,6 +179,12 @@ def test_distilled_cfg_and_shift_are_options_of_render_and_grid(
 
     _, document, _ = _plan(capsys, tmp_path, flux_files, "bf16")
     assert (document["distilled_cfg"], document["shift"]) == (None, None)  # the model's own
+    assert document["distilled_cfg_used"] == 3.5  # Flux.1 dev's, which the plan says it will use
+
+    main(["--data-dir", str(tmp_path / "data"), "render", "--plan", "--checkpoint", str(flux_files["bf16"]),
+          "--text-encoder", str(flux_files["clip_l"]), "--text-encoder", str(flux_files["t5xxl"]),
+          "--vae", str(flux_files["vae"])])  # fmt: skip
+    assert "Distilled CFG 3.5 (the model's default)" in capsys.readouterr().out
 
     # A value out of range is one line, exit 2, before anything loads.
     code = main(
