@@ -26,7 +26,7 @@ from app.interrupts import report_stopped, stoppable
 from app.messages import user_message
 from app.organize.fileops import same_file
 from app.organize.oplock import operation_lock
-from app.organize.shared_steps import DELETED_ON, refuse_unmapped
+from app.organize.shared_steps import DELETED_ON, refuse_trash_elsewhere, refuse_unmapped
 from app.organize.steps import LINK_ACTIONS, move_back, run_step
 from app.organize.trash import restorable
 from catalog.journal import (
@@ -299,6 +299,7 @@ def undo_steps(library: Library, operation_id: int | None = None) -> tuple[Opera
     if any(step.action == "restore" for step in reverse) and not restorable():
         raise OrganizeError("undo of a delete is not available on this system: restore it from the trash")
     refuse_unmapped(library, reverse)  # a shared folder this machine never mapped (app.organize.shared_steps)
+    refuse_trash_elsewhere(library, reverse)  # a file in another machine's own trash
     return target, reverse
 
 

@@ -8,11 +8,13 @@ is said in one line instead of a file looked for in the wrong place:
   another folder (:func:`refuse_unmapped` names ``roots map``);
 * the file went to a trash this machine cannot reach: A's home trash (a share's own ``.Trash-<uid>`` is
   reached through the share by every machine). The delete records the machine that made it
-  (:func:`deleting_machine`), so the refusal names it (:func:`out_of_reach`).
+  (:func:`deleting_machine`), so the refusal names it (:func:`out_of_reach`), before the undo runs
+  (:func:`refuse_trash_elsewhere`: nothing done, nothing recorded).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,22 @@ def refuse_unmapped(library: Library, steps: Sequence[NewStep]) -> None:
                     f"machine: say where it is here (atelier roots map {quoted(root.name)} PATH), then undo "
                     "again"
                 )
+
+
+def refuse_trash_elsewhere(library: Library, steps: Sequence[NewStep]) -> None:
+    """Refuse, before anything is run or recorded, an undo whose deleted file is in a trash only the
+    machine that deleted it reaches (:func:`out_of_reach`): one line, no operation in the history."""
+    for step in steps:
+        listed = step.detail.get("trashed") or () if step.action == "restore" else ()
+        if not listed:
+            continue
+        first = listed[0]
+        trashed, original = str(first.get("trashed") or ""), str(first.get("original") or step.source)
+        if (trashed and os.path.lexists(trashed)) or os.path.lexists(original):
+            continue
+        elsewhere = out_of_reach(library, Path(original).name, step.detail)
+        if elsewhere is not None:
+            raise OrganizeError(elsewhere)
 
 
 def deleting_machine(library: Library) -> dict[str, str] | None:

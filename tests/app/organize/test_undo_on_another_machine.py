@@ -139,14 +139,13 @@ def test_a_file_in_a_trash_only_a_reaches_is_refused_with_as_name(
     b = open_as(B)
     b.map_root("NAS", mount, force=True)  # the share holds only the companions here: nothing known
 
-    result = undo(b, operation)
+    history = b.recent_operations(10)
+    with pytest.raises(OrganizeError) as refused:
+        undo(b, operation)
 
-    assert result.done == 0
-    assert result.failed == (
-        (
-            str(mount / "detail_tweaker.safetensors"),
-            "detail_tweaker.safetensors is not in a trash this machine can reach: it was deleted on "
-            "studio-a, whose trash holds it; undo it there (or restore it from that trash)",
-        ),
+    assert str(refused.value) == (
+        "detail_tweaker.safetensors is not in a trash this machine can reach: it was deleted on "
+        "studio-a, whose trash holds it; undo it there (or restore it from that trash)"
     )
+    assert b.recent_operations(10) == history, "refused before anything ran: no failed undo recorded"
     assert b.get(asset_id) is None
