@@ -132,8 +132,14 @@ def _sync(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     library = context.library
     mirrors = [find_mirror(library, args.dest)] if args.dest else library.mirrors()
     if not mirrors:
-        where = " on this machine" if library.mirrors_elsewhere() else ""  # others list their own
-        raise MirrorUsageError(f"no mirrors{where} yet: make one with `atelier mirror --ui comfyui DEST`")
+        others = library.mirrors_elsewhere()  # each machine lists and syncs its own
+        if others:
+            counts = ", ".join(f"{count} on {name}" for name, count in others)
+            raise MirrorUsageError(
+                "no mirrors on this machine yet (other machines sharing this catalog have their own: "
+                f"{counts}; each syncs its own): make one with `atelier mirror --ui comfyui DEST`"
+            )
+        raise MirrorUsageError("no mirrors yet: make one with `atelier mirror --ui comfyui DEST`")
     return _sync_and_print(context, mirrors, args, out)
 
 

@@ -70,7 +70,10 @@ def test_each_machine_lists_and_syncs_only_its_own_mirrors(
     code, _, err = on("b", "mirror", "--sync")  # B has none to sync
     assert (code, err.splitlines()) == (
         EXIT_FAILED,
-        ["atelier mirror: no mirrors on this machine yet: make one with `atelier mirror --ui comfyui DEST`"],
+        [
+            "atelier mirror: no mirrors on this machine yet (other machines sharing this catalog have their "
+            f"own: 1 on {host_name()}; each syncs its own): make one with `atelier mirror --ui comfyui DEST`"
+        ],
     )
     assert json.loads(on("a", "mirror", "--list", "--json")[1]) == [mirror]  # untouched by B
     assert (tmp_path / "a" / "ComfyUI" / "models" / "loras" / "detail_tweaker.safetensors").is_symlink()
