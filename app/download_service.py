@@ -179,7 +179,9 @@ class DownloadService:
 
     # where downloads go -----------------------------------------------------------------------------
     def roots(self) -> builtins.list[RootRecord]:
-        return list(self.context.library.roots())
+        """The library folders a download can go to: those this machine reaches (a shared folder it has
+        not mapped is left out: its stored path is another machine's)."""
+        return [root for root in self.context.library.roots() if root.placed_here]
 
     def default_root(self) -> RootRecord:
         """The download folder of the settings, else the first library folder added."""

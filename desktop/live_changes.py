@@ -125,8 +125,8 @@ class LiveChanges(QObject):
             return
         if problem is not None:
             self._lost = True
-            self._window.status.flash(problem)
+            self._window.status.catalog_lost(problem)  # marked at the bar's right edge until it is back
         elif self._lost:
             self._lost = False
-            self._window.status.flash("Live updates are back")
+            self._window.status.catalog_back()  # said, and a job's line left by the outage replaced
             self._window.details.retry_unsaved()  # notes the catalog refused while it was away

@@ -1209,10 +1209,19 @@ class MainWindow(QMainWindow):
         return root.id
 
     def open_settings(self) -> None:
+        from catalog.errors import CatalogUnreachableError
+        from desktop.catalog_guard import not_available
         from desktop.dialogs.settings_dialog import SettingsDialog
 
+        # Settings live in settings.json: they open and save while the catalog's server is down (the
+        # catalog field is the way to this computer's own catalog then); only the folders say why not.
+        roots: list[RootRecord] | None
+        try:
+            roots, problem = list(self.library.roots()), ""
+        except CatalogUnreachableError as error:
+            roots, problem = None, not_available(error)
         dialog = SettingsDialog(
-            self.services.settings, list(self.library.roots()), self, remote=self.services.remote
+            self.services.settings, roots, self, remote=self.services.remote, folders_problem=problem
         )
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             self.apply_settings(dialog.added_paths(), dialog.removed_root_ids())
@@ -1234,7 +1243,13 @@ class MainWindow(QMainWindow):
             if self._root_scope in removed:
                 self.apply_scope(ALL_SCOPE)
             self.reload()
-        self.restart_watching()
+        if added or removed or settings.watch_folders != (self._watcher is not None):
+            from catalog.errors import CatalogUnreachableError
+
+            try:
+                self.restart_watching()
+            except CatalogUnreachableError:  # the settings are saved; the folders are not readable now
+                self.status.flash("Settings saved; the folders are watched once the catalog server answers")
         if new_ids:
             self.rescan(new_ids)
         if self.downloads_tab is not None:

@@ -21,6 +21,11 @@ from desktop.widgets.elided_label import ElidedLabel
 from desktop.workers import JobHandle
 
 FLASH_MS = 4000
+# A catalog that answers again after it did not: said longer than a notice, and it replaces a job's line
+# that the unreachable catalog left (stale from then on).
+CATALOG_BACK = "The catalog answers again; live updates are back"
+CATALOG_BACK_MS = 10_000
+CATALOG_LOST = "Live updates paused: the catalog does not answer"
 
 
 _PROGRESS_RANGE_MAX = 2**31 - 1
@@ -63,6 +68,15 @@ def job_text(title: str, message: str) -> str:
     return f"{title}: {message}"
 
 
+def _unreachable(error: BaseException | None) -> bool:
+    """``error`` is the catalog not answering (its server down): a line that is stale once it answers."""
+    if error is None:
+        return False
+    from catalog.errors import CatalogUnreachableError  # only once a job failed: not before the first frame
+
+    return isinstance(error, CatalogUnreachableError)
+
+
 class AppStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +100,14 @@ class AppStatusBar(QStatusBar):
         self._flash_timer = QTimer(self)
         self._flash_timer.setSingleShot(True)
         self._flash_timer.timeout.connect(self._end_flash)
+        # While the catalog does not answer (its server is down), said at the right edge until it does.
+        self.catalog_state = QLabel(CATALOG_LOST)
+        self.catalog_state.setObjectName("catalogState")
+        self.catalog_state.setContentsMargins(8, 0, 8, 0)
+        self.catalog_state.setStyleSheet("color: #c0392b;")
+        self.catalog_state.hide()
+        self.addPermanentWidget(self.catalog_state)
+        self._line_left_by_lost_catalog = False  # the job line says the catalog could not be reached
         self.progress = QProgressBar()
         self.progress.setFixedWidth(180)
         self.progress.setTextVisible(False)
@@ -108,15 +130,37 @@ class AppStatusBar(QStatusBar):
         else:
             self.count_label.setText(f"{shown} of {total} {noun}")
 
-    def flash(self, message: str) -> None:
-        """Shows ``message`` for a few seconds in the message place (a board or download notice)."""
+    def flash(self, message: str, duration_ms: int | None = None) -> None:
+        """Shows ``message`` for a few seconds (``duration_ms``, else ``FLASH_MS``) in the message place
+        (a board or download notice)."""
         if not message:
             self._end_flash()
             return
         self.flash_label.setText(message)
         self.job_label.hide()
         self.flash_label.show()
-        self._flash_timer.start(FLASH_MS)
+        self._flash_timer.start(FLASH_MS if duration_ms is None else duration_ms)
+
+    # -- the catalog's own state (``desktop.live_changes`` follows it) ------------------------------
+
+    def catalog_lost(self, problem: str) -> None:
+        """The catalog stopped answering (``problem``: the feed's one line, also the marker's tooltip):
+        said now, and at the right edge until :meth:`catalog_back`."""
+        self.catalog_state.setToolTip(problem)
+        self.catalog_state.show()
+        self.flash(problem)
+
+    def catalog_back(self) -> None:
+        """The catalog answers again: the marker goes, and the reconnection is said where the eye is;
+        a job's line about the catalog not answering is stale now and replaced by it."""
+        self.catalog_state.hide()
+        if self._handle is None and self._line_left_by_lost_catalog:
+            self.job_label.setText(CATALOG_BACK)
+            self._line_left_by_lost_catalog = False
+        self.flash(CATALOG_BACK, CATALOG_BACK_MS)
+
+    def catalog_is_lost(self) -> bool:
+        return not self.catalog_state.isHidden()
 
     def _end_flash(self) -> None:
         self._flash_timer.stop()
@@ -141,7 +185,9 @@ class AppStatusBar(QStatusBar):
             lambda result: self._ended(handle, f"{handle.title}: {result}" if result is not None else "")
         )
         handle.signals.failed.connect(
-            lambda message: self._ended(handle, f"{handle.title} failed: {message}")
+            lambda message: self._ended(
+                handle, f"{handle.title} failed: {message}", catalog_lost=_unreachable(handle.error)
+            )
         )
         handle.signals.cancelled.connect(lambda: self._ended(handle, f"{handle.title} cancelled"))
 
@@ -158,10 +204,11 @@ class AppStatusBar(QStatusBar):
         text = progress.message or (f"{progress.done} of {progress.total}" if progress.total else "")
         self.job_label.setText(job_text(self._handle.title, text))
 
-    def _ended(self, handle: JobHandle, message: str) -> None:
+    def _ended(self, handle: JobHandle, message: str, *, catalog_lost: bool = False) -> None:
         if handle is not self._handle:
             return
         self._handle = None
+        self._line_left_by_lost_catalog = catalog_lost
         self._set_busy(False)
         self.job_label.set_elide_mode(Qt.TextElideMode.ElideRight, at_words=True)  # a summary: whole words
         self.job_label.setText(message or f"{handle.title} finished")

@@ -56,6 +56,9 @@ class JobHandle:
         self.title = title
         self.signals = signals
         self.token = token
+        # Why the job failed (set on its thread before ``failed`` is emitted), None while it has not: the
+        # status bar knows a line left by a catalog that did not answer, to replace once it answers.
+        self.error: BaseException | None = None
         self._done = threading.Event()
 
     def cancel(self) -> None:
@@ -107,6 +110,7 @@ class _JobRunnable(QRunnable):
                 log.info("%s: %s", self._handle.title, user_message(exc))
             else:
                 log.exception("job %r failed", self._handle.title)
+            self._handle.error = exc
             signals.failed.emit(user_message(exc))
         else:
             if token.cancelled:

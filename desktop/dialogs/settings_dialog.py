@@ -67,12 +67,16 @@ class SettingsDialog(QDialog):
     def __init__(
         self,
         settings: DesktopSettings,
-        roots: Sequence[RootRecord],
+        roots: Sequence[RootRecord] | None,
         parent: QWidget | None = None,
         *,
         remote: RemoteServices | None = None,
         secrets: SecretKeeper | None = None,
+        folders_problem: str = "",
     ) -> None:
+        """``roots`` None: the library folders cannot be read now (the catalog's server does not answer);
+        ``folders_problem`` says so in the folders box, whose buttons are off, and every setting kept in
+        settings.json (the catalog field first: the way to this computer's own catalog) still saves."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
@@ -96,7 +100,7 @@ class SettingsDialog(QDialog):
         folders_layout = QVBoxLayout(folders_box)
         self.folders = QListWidget()
         self.folders.setAlternatingRowColors(True)
-        for root in roots:
+        for root in roots or ():
             item = QListWidgetItem(
                 f"{root.path}    —  {LAYOUT_NAMES.get(root.layout.value, root.layout.value)}"
             )
@@ -114,6 +118,15 @@ class SettingsDialog(QDialog):
         buttons_row.addWidget(self.remove_folder_button)
         buttons_row.addStretch(1)
         folders_layout.addLayout(buttons_row)
+        self.folders_problem = QLabel(folders_problem)
+        self.folders_problem.setObjectName("foldersProblem")
+        self.folders_problem.setWordWrap(True)
+        self.folders_problem.setStyleSheet("color: #c0392b;")
+        self.folders_problem.setVisible(roots is None)
+        folders_layout.addWidget(self.folders_problem)
+        if roots is None:
+            for widget in (self.folders, self.add_folder_button, self.remove_folder_button):
+                widget.setEnabled(False)
         layout.addWidget(folders_box)
 
         general = QGroupBox("Preferences")

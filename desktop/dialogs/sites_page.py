@@ -27,6 +27,8 @@ CIVITAI_HOSTS = (("https://civitai.com", "civitai.com"), ("https://civitai.red",
 CUSTOM = "custom"
 NSFW_CHOICES = ((1, "PG"), (2, "PG-13"), (4, "R"), (8, "X"), (16, "XXX"))
 MAX_CONCURRENCY = 6
+# Said where the library folders would be chosen while the catalog cannot be read (its server is down).
+UNREAD_FOLDERS = "The library folders cannot be read now: the catalog does not answer"
 
 
 class TokenField(QWidget):
@@ -52,11 +54,14 @@ class TokenField(QWidget):
 
 
 class SitesPage(QWidget):
+    """``roots``: the library folders to offer as the download folder; None when the catalog cannot be
+    read now (its server does not answer): the download folder setting is then shown and kept as is."""
+
     def __init__(
         self,
         settings: RemoteSettings,
         tokens: TokenKeeper,
-        roots: Sequence[RootRecord],
+        roots: Sequence[RootRecord] | None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -107,13 +112,19 @@ class SitesPage(QWidget):
         form.addRow("Downloads at once", self.concurrency)
         self.download_root = QComboBox()
         self.download_root.addItem("The first library folder added", "")
-        for root in roots:
-            self.download_root.addItem(root.path, root.path)
-        self.download_root.setCurrentIndex(max(0, self.download_root.findData(settings.download_root)))
+        for root in roots or ():
+            if root.placed_here:  # a shared folder not mapped here: its path is another machine's
+                self.download_root.addItem(root.path, root.path)
         self.download_root.setToolTip(
             "Where downloads go unless you choose another folder on the Downloads tab; "
             "each file goes to the folder for its kind (models/Lora, embeddings…) inside it"
         )
+        if roots is None:  # the library folders cannot be read now: the setting is kept as it is
+            if settings.download_root:
+                self.download_root.addItem(settings.download_root, settings.download_root)
+            self.download_root.setEnabled(False)
+            self.download_root.setToolTip(UNREAD_FOLDERS)
+        self.download_root.setCurrentIndex(max(0, self.download_root.findData(settings.download_root)))
         form.addRow("Download folder", self.download_root)
         self.subfolder = QLineEdit(settings.download_subfolder)
         self.subfolder.setPlaceholderText("optional, e.g. {base_model} or {base_model}/{model_name}")

@@ -158,7 +158,10 @@ class FileActions(QObject):
 
     def _refresh_undo_if_shown(self) -> None:
         if self.window.isVisible():
-            self.refresh_undo()
+            try:
+                self.refresh_undo()
+            except AtelierError:  # the catalog's server unreachable: opening the Edit menu asks again
+                return
 
     def refresh_undo(self) -> None:
         """ "Undo <what the newest undoable operation did>", or a disabled "Undo" when there is none."""

@@ -62,6 +62,9 @@ class DownloadsTab(QWidget):
         self.manager = manager
         self.model = DownloadsModel(self)
         self._picked: str | None = None  # a folder the user picked in the combo (else the default)
+        self._default: str | None = None  # where downloads go by default, and why (read by refresh_roots)
+        self._reason = ""
+        self._unreadable = ""  # why the folders could not be read last time (the catalog's one line)
 
         self.target_field = QLineEdit()
         self.target_field.setPlaceholderText(PLACEHOLDER)
@@ -143,13 +146,21 @@ class DownloadsTab(QWidget):
 
     def refresh_roots(self) -> None:
         """Lists the library folders, keeping a folder the user picked, else choosing the default one
-        (so a new download folder in the settings shows at once), then "Choose folder…"."""
+        (so a new download folder in the settings shows at once), then "Choose folder…".
+
+        The folders are read once here (the combo's changes only re-word the line under it). A catalog
+        that cannot be read now (its server does not answer) leaves the folders read last in place and
+        says why under them: this runs from ``showEvent``, where nothing may raise."""
         service = self.manager.service
         try:
             roots = service.roots()
-            default = service.default_root().path if roots else None
-        except AtelierError:
-            roots, default = [], None
+            self._default = service.default_root().path if roots else None
+            self._reason = service.default_root_reason() if roots else ""
+        except AtelierError as exc:
+            self._unreadable = str(exc).rstrip(".")
+            self._update_root_hint()
+            return
+        self._unreadable = ""
         self.root_combo.blockSignals(True)
         self.root_combo.clear()
         for root in roots:
@@ -158,7 +169,7 @@ class DownloadsTab(QWidget):
         tip = "Add a library folder and download into it"
         self.root_combo.setItemData(self.root_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         picked = self.root_combo.findData(self._picked) if self._picked else -1
-        index = picked if picked >= 0 else self.root_combo.findData(default)
+        index = picked if picked >= 0 else self.root_combo.findData(self._default)
         self.root_combo.setCurrentIndex(index if roots else -1)
         self.root_combo.blockSignals(False)
         self._update_root_hint()
@@ -185,21 +196,15 @@ class DownloadsTab(QWidget):
             self._picked = self.root_combo.itemData(index)
 
     def _update_root_hint(self) -> None:
-        service = self.manager.service
-        if not service.roots():
-            self.root_hint.setText("")  # the feedback line says what to do, once
-            return
-        try:
-            reason = service.default_root_reason()
-            default = service.default_root().path
-        except AtelierError as exc:
-            reason, default = str(exc), None
-        if default is None:
-            self.root_hint.setText(reason)
-        elif self.root_combo.currentData() == default:
-            self.root_hint.setText(f"Into {default}: {reason}.")
+        """The line under the field: where a download goes and why, from the folders read last."""
+        if self._unreadable:
+            self.root_hint.setText(f"{self._unreadable}: the folders listed are the ones read before.")
+        elif self._default is None:
+            self.root_hint.setText("")  # no library folder: the feedback line says what to do, once
+        elif self.root_combo.currentData() == self._default:
+            self.root_hint.setText(f"Into {shown(self._default)}: {self._reason}.")
         else:
-            self.root_hint.setText(f"Into the folder chosen above (by default: {reason}).")
+            self.root_hint.setText(f"Into the folder chosen above (by default: {self._reason}).")
 
     def download(self) -> None:
         """Queues the pasted target into the chosen folder; a bad one gets one line under the field."""
@@ -208,8 +213,8 @@ class DownloadsTab(QWidget):
             self._say("Paste a Civitai or Hugging Face link first.", error=True)
             return
         chosen = self.root_combo.currentData()
-        if chosen in (None, _CHOOSE) and not self.manager.service.roots():
-            self._say(NO_FOLDER_TEXT, error=True)
+        if chosen in (None, _CHOOSE) and self._default is None:  # no library folder (as read last)
+            self._say(f"{self._unreadable}." if self._unreadable else NO_FOLDER_TEXT, error=True)
             return
         if self.manager.enqueue_target(text, Path(chosen) if chosen not in (None, _CHOOSE) else None):
             self.download_button.setEnabled(False)
