@@ -38,6 +38,9 @@ def _resize_box(label: str) -> QSpinBox:
     return box
 
 
+TOOLTIP = "Render at the size above, upscale, then denoise again at the larger size (A1111)"
+
+
 class HiresForm(QGroupBox):
     """A checkable "Hires fix" group; :meth:`hires` reads it, :meth:`show_hires` fills it."""
 
@@ -48,7 +51,8 @@ class HiresForm(QGroupBox):
         self.setObjectName("hiresFix")
         self.setCheckable(True)
         self.setChecked(False)
-        self.setToolTip("Render at the size above, upscale, then denoise again at the larger size (A1111)")
+        self.setToolTip(TOOLTIP)
+        self._wanted = False  # on as the user or the pasted parameters left it (while it is unavailable too)
         self.upscaler = QComboBox()
         self.upscaler.setObjectName("hiresUpscaler")
         self.upscaler.addItems(list(UPSCALERS))
@@ -91,7 +95,7 @@ class HiresForm(QGroupBox):
         form.addRow("Denoising", self.denoising)
         form.addRow(self.target)
 
-        self.toggled.connect(lambda _on: self.changed.emit())
+        self.toggled.connect(self._on_toggled)
         self.upscaler.currentTextChanged.connect(lambda _text: self.changed.emit())
         for box in (self.resize_width, self.resize_height, self.steps):
             box.valueChanged.connect(lambda _value: self.changed.emit())
@@ -101,9 +105,25 @@ class HiresForm(QGroupBox):
         self.first_pass = (512, 512)
         self._sync()
 
+    def _on_toggled(self, on: bool) -> None:
+        if self.isEnabled():
+            self._wanted = on
+        self.changed.emit()
+
+    def set_unavailable(self, reason: str | None) -> None:
+        """Greys the group out for a checkpoint family the hires fix does not render (``reason`` says
+        why, in its title and tooltip) and leaves it out of the recipe; None offers it again, on if it
+        was. Its values are kept either way."""
+        if (reason is None) == self.isEnabled():
+            return
+        self.setEnabled(reason is None)
+        self.setTitle("Hires fix" if reason is None else "Hires fix (not for this checkpoint)")
+        self.setToolTip(TOOLTIP if reason is None else reason)
+        self.setChecked(self._wanted and reason is None)
+
     def hires(self) -> HiresFix | None:
-        """The hires fix the controls describe, or None when it is off."""
-        if not self.isChecked():
+        """The hires fix the controls describe, or None when it is off (or unavailable)."""
+        if not self.isChecked() or not self.isEnabled():
             return None
         resize = (self.resize_width.value(), self.resize_height.value())
         return HiresFix(
@@ -115,8 +135,10 @@ class HiresForm(QGroupBox):
         )
 
     def show_hires(self, hires: HiresFix | None) -> None:
-        """Shows ``hires`` (None: off, the other controls keep their values for the next time)."""
-        self.setChecked(hires is not None)
+        """Shows ``hires`` (None: off, the other controls keep their values for the next time); while
+        unavailable it stays off, and comes on with a checkpoint it renders for."""
+        self._wanted = hires is not None
+        self.setChecked(self._wanted and self.isEnabled())
         if hires is not None:
             if self.upscaler.findText(hires.upscaler) < 0:
                 self.upscaler.addItem(hires.upscaler)  # as the parameters say; Render refuses it by name

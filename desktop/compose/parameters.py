@@ -277,11 +277,19 @@ class ParametersForm(QWidget):
         return family is not None and family.default_guidance is not None
 
     def _show_family_rows(self) -> None:
+        """The rows that apply to the checkpoint's family: Distilled CFG Scale (Flux.1), Shift (flow
+        models); Clip skip and the hires fix only for the UNet families (SD 1.x/2.x, SDXL): a transformer
+        family's render takes neither (it refuses the hires fix by name), so Clip skip is hidden and the
+        hires group greyed out saying why, and the recipe leaves both out."""
         family = family_of(self._family)
         default = family.default_guidance if family is not None else None
         self.guidance.setSpecialValueText(f"default ({default:g})" if default is not None else "default")
         self.form.setRowVisible(self.guidance, self.guided)
         self.form.setRowVisible(self.shift, self._flow)
+        self.form.setRowVisible(self.clip_skip, family is None)
+        self.hires.set_unavailable(
+            None if family is None else f"The hires fix is not available for {family.label} yet"
+        )
 
     def _offer_samplers(self) -> None:
         """The sampler list of the family: every A1111 sampler for SD (the unavailable ones say why),
@@ -366,7 +374,7 @@ class ParametersForm(QWidget):
             width=self.width_box.value(),
             height=self.height_box.value(),
             batch=self.batch.value(),
-            clip_skip=self.clip_skip.value(),
+            clip_skip=self.clip_skip.value() if family_of(self._family) is None else 1,
             hires=self.hires.hires(),
             guidance=self._guidance() if self.guided else None,
             shift=self._shift() if self._flow else None,
