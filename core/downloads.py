@@ -267,12 +267,6 @@ class _Meter:
             self._last_store = now
             self._store.set_progress(self._id, done, total)
 
-    def hashing_for_the_library(self, size: int) -> None:
-        """Say that the file is complete and verified, and its catalog hashes are being read back: the
-        pause at 100% a machine whose cores the download filled must explain (``hash_dropped_lanes``)."""
-        message = f"{size / MIB:.0f} MiB verified; hashing for library"  # the terminal bar shows 40 chars
-        self._progress(DownloadProgress(size, size, message, self._id, 0.0, None))
-
 
 @dataclass(slots=True)
 class _Hash:
@@ -590,7 +584,7 @@ class Downloader:
                 if whole is not None and int(whole.group(1)) == offset:
                     # A previous attempt got every byte but not the end of the reply: verify and finish.
                     digest.catch_up(part, offset, cancel)
-                    return self._finish(record, record.file_name, part, offset, digest, meter)
+                    return self._finish(record, record.file_name, part, offset, digest)
                 part.unlink(missing_ok=True)  # our .part is longer than the file: start again
                 digest.reset()
                 raise ConnectionLostError(f"{host} refused to resume the download; starting again.")
@@ -643,7 +637,7 @@ class Downloader:
                 host=host,
             )
         meter.update(done, total, force=True)
-        return self._finish(record, name, part, done, digest, meter)
+        return self._finish(record, name, part, done, digest)
 
     def _answering_party(self, budget: RetryBudget, url: str) -> str:
         """The site when ``url`` is on its configured origin (the session's token policy knows it), else
@@ -805,9 +799,7 @@ class Downloader:
             "(the server sent fewer bytes than it announced)."
         )
 
-    def _finish(  # noqa: PLR0917
-        self, record: DownloadRecord, name: str, part: Path, done: int, digest: _Hash, meter: _Meter
-    ) -> Path:
+    def _finish(self, record: DownloadRecord, name: str, part: Path, done: int, digest: _Hash) -> Path:
         if record.expected_size is not None and done != record.expected_size:
             part.unlink(missing_ok=True)
             raise WrongSizeError(
@@ -833,8 +825,6 @@ class Downloader:
             raise
         self.final_flush.hand_over(fd, final)  # the file and its name reach the disk behind the caller
         self.store.set_completed(record.id, final, done)
-        if rehash is not None:
-            meter.hashing_for_the_library(done)
         hashes = self._catalog_hashes(digest.state, rehash)
         if hashes is not None:
             with self._lock:
