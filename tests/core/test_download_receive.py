@@ -95,26 +95,6 @@ def test_trailing_lanes_that_fall_behind_are_dropped_and_hashed_from_the_file(
     assert state.finish() == hash_file(path)
 
 
-def test_a_file_shorter_than_what_was_hashed_is_refused_for_the_dropped_lanes(
-    tmp_path: Path, gate: threading.Event
-) -> None:
-    """The dropped lanes are hashed from the very bytes the state was fed; a file cut short since (the
-    disk lost its tail) is an OSError, and the state is left without those hashes (the caller hashes the
-    file anew)."""
-    data = _safetensors(2 * MIB)
-    state = HashState()
-    state.blake3 = _Gated(state.blake3, gate)  # type: ignore[assignment]
-    pipeline = HashPipeline(state, 128 * 1024, buffers=3, trailing=CATALOG_LANES)
-    _feed(pipeline, data, 128 * 1024)
-    pipeline.close()
-    assert "blake3" in state.dropped
-    path = tmp_path / "short.safetensors"
-    path.write_bytes(data[: MIB + 1])
-    with path.open("rb", buffering=0) as file, pytest.raises(OSError, match="not the 2,0"):
-        hash_dropped_lanes(file, state, chunk_size=64 * 1024)
-    assert "blake3" in state.dropped
-
-
 def test_a_trailing_lane_one_buffer_behind_is_waited_for(gate: threading.Event) -> None:
     """One buffer held by a trailing lane alone is jitter between lanes on cores of their own: the filler
     waits for it rather than dropping a lane that keeps up."""
