@@ -10,11 +10,9 @@ Why it is built this way (``core.downloads`` owns the policy: deadlines, resume,
 * **Every hash in threads of their own** (``core.hashing.HashPipeline``: SHA-256, BLAKE3, CRC32 and
   AutoV3, one thread each). The reader fills the pipeline's buffers; the hash functions release the GIL
   on large buffers, so hashing a filled buffer runs on another core while the next one is read, and the
-  reader waits only when every buffer of the ring is still being hashed by the SHA-256 (back-pressure,
-  bounded memory). The SHA-256 verifies the download; the others are the catalog's and trail at the
-  lowest OS priority: where they cannot keep up (the download fills the machine's cores) they are
-  dropped rather than slowing it, and computed from the verified file in the page cache right after
-  (``core.downloads``); elsewhere the finished file is never read back to hash it.
+  reader waits only when every buffer of the ring is still being hashed (back-pressure, bounded memory).
+  The SHA-256 verifies the download; the others are the catalog's, so the finished file is never read
+  back to hash it.
 * **Write-behind instead of one huge ``fsync`` at the end** (:class:`WriteBehind`). Every 16 MiB, and
   at least once a second while bytes arrive, a flusher thread has the disk write what has arrived
   (:func:`start_writeback`), so the disk works while the network does, the page cache never holds

@@ -10,14 +10,8 @@ Why it is built this way:
   ``200`` means the server ignored the range, and the file restarts from zero (FORMATS-AND-APIS A.6, B.4).
 * SHA-256 and the catalog's other hashes (BLAKE3, CRC32, AutoV1/V2/V3) are computed while bytes arrive
   (``core.hashing.HashPipeline``, threads of their own; ``core.download_body``); on resume the existing
-  ``.part`` bytes are hashed once first. The download waits only for the SHA-256 it is verified
-  against: the catalog's BLAKE3, CRC32 and AutoV3 trail at the lowest OS priority and, where the
-  machine cannot keep them up with the link (a 2-core machine on loopback or a fast LAN: the download
-  itself fills its cores), they are dropped and computed from the verified file in the page cache right
-  after it is renamed and marked completed, before :meth:`Downloader.run_one` returns
-  (``core.hashing.hash_dropped_lanes``). Where cores are to spare or the link is slower than hashing
-  (any internet download), they keep up and a multi-GB checkpoint is never read back, neither to
-  verify it nor to catalog it (:meth:`Downloader.take_file_hashes`).
+  ``.part`` bytes are hashed once first. A multi-GB checkpoint is therefore never read back a second
+  time, neither to verify it nor to catalog it (:meth:`Downloader.take_file_hashes`).
 * Nothing waits for the disk. The disk writes behind the download (``core.download_body.WriteBehind``:
   a flusher thread pushes what has arrived every 16 MiB or every second), and a verified ``.part`` is
   renamed into place at once; its last flush (``fdatasync`` of the file, then ``fsync`` of its folder)
@@ -88,7 +82,7 @@ from core.download_retries import (
     site_name,
 )
 from core.file_hashes import FileHashes
-from core.hashing import CATALOG_LANES, HashPipeline, HashState, feed_file, hash_dropped_lanes
+from core.hashing import HashPipeline, HashState, feed_file
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.net import (
     DEFAULT_TIMEOUT,
@@ -365,9 +359,8 @@ class Downloader:
 
     def take_file_hashes(self, download_id: int) -> FileHashes | None:
         """Every hash of the file the last :meth:`run_one` of ``download_id`` completed, computed while it
-        arrived (the catalog's dropped lanes from the verified file right after); handed out once (the
-        caller records them in the catalog). None when that run did not download the file (it was
-        already complete), reading the file back for a dropped lane failed, or it has been taken."""
+        arrived; handed out once (the caller records them in the catalog). None when that run did not
+        download the file (it was already complete) or it has been taken."""
         with self._lock:
             return self._file_hashes.pop(download_id, None)
 
@@ -695,7 +688,7 @@ class Downloader:
         try:
             with open(part, "ab" if append else "wb", buffering=0) as file:
                 fd = file.fileno()
-                hasher = HashPipeline(digest.state, self._buffer_size, _HASH_BUFFERS, trailing=CATALOG_LANES)
+                hasher = HashPipeline(digest.state, self._buffer_size, _HASH_BUFFERS)
                 flusher = WriteBehind(fd)
                 try:
                     done = self._pump(
@@ -812,38 +805,18 @@ class Downloader:
                 f"The downloaded file is damaged or not the expected one: its SHA-256 is {actual.upper()}, "
                 f"the site says {record.expected_sha256.upper()}. It was deleted; try again."
             )
+        hashes = digest.state.finish()
         fd = self.final_flush.open(part)
-        # The catalog's hashes the download dropped are read back through a descriptor of the verified
-        # file opened before the rename: the bytes that were verified, wherever the library moves it.
-        rehash = os.open(part, os.O_RDONLY) if digest.state.dropped else None
         try:
             final = move_to_free_name(part, record.target_dir, name)
         except BaseException:
             os.close(fd)
-            if rehash is not None:
-                os.close(rehash)
             raise
         self.final_flush.hand_over(fd, final)  # the file and its name reach the disk behind the caller
         self.store.set_completed(record.id, final, done)
-        hashes = self._catalog_hashes(digest.state, rehash)
-        if hashes is not None:
-            with self._lock:
-                self._file_hashes[record.id] = hashes
+        with self._lock:
+            self._file_hashes[record.id] = hashes
         return final
-
-    @staticmethod
-    def _catalog_hashes(state: HashState, rehash: int | None) -> FileHashes | None:
-        """Every hash of the verified file: the state's, after hashing from ``rehash`` (the file, in the
-        page cache) the lanes the download dropped. None when that read fails: the download is complete
-        all the same, and whoever catalogs the file hashes it (``take_file_hashes``)."""
-        if rehash is None:
-            return state.finish()
-        try:
-            with open(rehash, "rb", buffering=0) as file:
-                hash_dropped_lanes(file, state, chunk_size=_HASH_READ)
-        except OSError:
-            return None
-        return state.finish()
 
     def run_queue(
         self,

@@ -13,10 +13,7 @@ AutoV1 and AutoV3's header are picked out of the chunks as they pass, so no seco
 
 The same machinery hashes a download while it arrives (:class:`HashState` fed through a
 :class:`HashPipeline` by ``core.downloads``): the catalog gets every hash of a downloaded file without
-reading it back from disk. A download waits only for the SHA-256 it is verified against; the catalog's
-lanes trail (``trailing``) and, where the machine's cores cannot keep them up with the link, are dropped
-and hashed from the finished file instead (:func:`hash_dropped_lanes`): on a 2-core machine two SHA-256
-streams, BLAKE3 and the receiving itself cost more CPU than a fast link leaves.
+reading it back from disk.
 
 Definitions (see FORMATS-AND-APIS.md section D): AutoV1 = first 8 hex of the SHA-256 of the 64 KiB at
 offset 1 MiB, None for files under 2 MiB; AutoV2 = first 10 hex of the SHA-256; AutoV3 = SHA-256 of the
@@ -26,14 +23,11 @@ CRC32 = zlib's CRC-32 with its 4 bytes rendered little-endian, as Civitai does. 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import queue
-import sys
 import threading
-from collections import deque
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, cast
@@ -69,11 +63,6 @@ _HEAD_LENGTH = 9  # a safetensors file's u64 header length and the "{" that open
 _PIPELINE_BUFFERS = 3
 # How often hash_files wakes up to forward progress and notice a cancel while no file finishes.
 _POLL_SECONDS = 0.05
-# A trailing lane is dropped once this many buffers wait for it alone (one would be mere jitter between
-# lanes running side by side on cores of their own).
-_DROP_BEHIND_BUFFERS = 2
-# The OS priority (nice) of a trailing lane's thread: it gets the CPU the download leaves idle.
-_TRAILING_NICE = 19
 
 
 def short_autov3(autov3: str) -> str:
@@ -183,51 +172,26 @@ def _read_full(fileobj: _RawFile, view: memoryview) -> int:
 
 
 class _Lane(threading.Thread):
-    """One hash fed by a queue of chunks; each chunk it finishes is reported back to the pipeline.
+    """One hash fed by a queue of chunks; each chunk it finishes is reported back to the pipeline."""
 
-    A ``trailing`` lane runs at the lowest OS priority (Linux: a thread's own nice value), so it hashes
-    with the CPU the rest of the work leaves idle. Once :attr:`dropped`, it skips whatever is still
-    queued: its hash has been taken away from it (:meth:`HashState.drop`) and is recomputed from the file.
-    """
-
-    def __init__(
-        self, name: str, hasher: _Updatable, release: Callable[[int, str], None], *, trailing: bool = False
-    ) -> None:
-        super().__init__(name=f"hash-{name}", daemon=True)
-        self.lane = name
+    def __init__(self, hasher: _Updatable, release: Callable[[int], None], name: str) -> None:
+        super().__init__(name=name, daemon=True)
         self.hasher = hasher
-        self.trailing = trailing
         self.inbox: queue.SimpleQueue[tuple[int, memoryview | None] | None] = queue.SimpleQueue()
         self._release = release
         self.error: BaseException | None = None
         self.stopping = False
-        self.dropped = False
 
     def run(self) -> None:
-        if self.trailing:
-            _lower_thread_priority()
         while (item := self.inbox.get()) is not None:
             index, view = item
             try:
-                if view is not None and self.error is None and not self.stopping and not self.dropped:
+                if view is not None and self.error is None and not self.stopping:
                     self.hasher.update(view)
             except BaseException as exc:  # handed to the reading thread, re-raised there
                 self.error = exc
             finally:
-                self._release(index, self.lane)
-
-
-def _lower_thread_priority() -> None:
-    """Give the calling thread the lowest CPU priority (Linux: threads have a nice value of their own).
-
-    Elsewhere ``setpriority`` takes a process id, and a thread id could name another process: nothing is
-    done there, and a trailing lane simply competes for the CPU like any thread.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    # A sandbox that forbids it leaves the lane at normal priority, which is still correct.
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _TRAILING_NICE)
+                self._release(index)
 
 
 class HashState:
@@ -249,17 +213,9 @@ class HashState:
         self.autov3 = hashlib.sha256()
         self.scan = _FileScan()
         self.length = 0
-        # Lanes a download dropped because the machine could not keep them up with the link: their hash
-        # restarts from the file's first byte (:func:`hash_dropped_lanes`); no pipeline feeds them.
-        self.dropped: set[str] = set()
 
     def lanes(self) -> dict[str, _Updatable]:
         return {"sha256": self.sha256, "blake3": self.blake3, "crc32": self.crc32, "autov3": self.autov3}
-
-    def drop(self, lane: str) -> None:
-        """Stop feeding ``lane``: a fresh hash takes its place, to be computed from the whole file."""
-        setattr(self, lane, _FRESH[lane]())
-        self.dropped.add(lane)
 
     def split(self, chunk: memoryview) -> dict[str, memoryview | None]:
         """Account for the next ``chunk`` of the file; returns what each lane must hash of it."""
@@ -280,8 +236,6 @@ class HashState:
 
     def finish(self) -> FileHashes:
         """Every hash of the bytes fed so far, as a file of exactly that many bytes."""
-        if self.dropped:
-            raise RuntimeError(f"hash_dropped_lanes must hash {sorted(self.dropped)} first")
         sha256 = self.sha256.hexdigest().upper()
         is_safetensors = self.scan.data_start_within(self.length)
         return FileHashes(
@@ -294,18 +248,6 @@ class HashState:
         )
 
 
-# The lanes only the catalog needs: a download is verified against the SHA-256 alone, so it may let these
-# trail behind (``HashPipeline``'s ``trailing``).
-CATALOG_LANES = frozenset({"blake3", "crc32", "autov3"})
-
-_FRESH: dict[str, Callable[[], _Updatable]] = {
-    "sha256": hashlib.sha256,
-    "blake3": blake3.blake3,
-    "crc32": _Crc32,
-    "autov3": hashlib.sha256,
-}
-
-
 class HashPipeline:
     """A ring of buffers one thread fills and one thread per hash of a :class:`HashState` consumes.
 
@@ -315,125 +257,58 @@ class HashPipeline:
     the hashes release the GIL on large buffers, so they run in parallel with each other and with the next
     fill. :meth:`close` waits until every handed-over byte is hashed (unless ``abandon``: cancel, error)
     and raises what a lane met, so the state covers exactly the bytes handed over.
-
-    ``trailing`` lanes (a download's catalog hashes) never hold the filler back: they run at the lowest
-    OS priority, and when ``_DROP_BEHIND_BUFFERS`` buffers wait for trailing lanes alone, those lanes are
-    dropped (:meth:`HashState.drop`) and their buffers given back at once. Where cores are to spare (or
-    the link is slower than hashing) they keep up and nothing changes; on a machine whose cores the
-    download itself fills, the download runs at the pace of its required lanes (the SHA-256 it is verified
-    against) and the dropped hashes are computed from the finished file (:func:`hash_dropped_lanes`).
-    Lanes the state had already dropped are not fed at all.
     """
 
-    def __init__(
-        self,
-        state: HashState,
-        buffer_size: int,
-        buffers: int = _PIPELINE_BUFFERS,
-        *,
-        trailing: Collection[str] = (),
-    ) -> None:
+    def __init__(self, state: HashState, buffer_size: int, buffers: int = _PIPELINE_BUFFERS) -> None:
         self.state = state
         self.views = [memoryview(bytearray(buffer_size)) for _ in range(buffers)]
-        self._free: deque[int] = deque(range(buffers))
-        self._holders: list[set[str]] = [set() for _ in range(buffers)]
-        self._changed = threading.Condition(threading.Lock())
-        self._threads = [
-            _Lane(name, hasher, self._release, trailing=name in trailing)
-            for name, hasher in state.lanes().items()
-            if name not in state.dropped
-        ]
-        self._lanes = {lane.lane: lane for lane in self._threads}  # the lanes still fed
-        self._trailing = frozenset(trailing)
-        for lane in self._threads:
+        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(buffers):
+            self._free.put(index)
+        self._pending = [0] * buffers
+        self._lock = threading.Lock()
+        self._lanes = {name: _Lane(h, self._release, f"hash-{name}") for name, h in state.lanes().items()}
+        for lane in self._lanes.values():
             lane.start()
 
     def take(self) -> int:
         """The index of a free buffer (waits while every buffer is still being hashed)."""
-        with self._changed:
-            while not self._free:
-                if not self._drop_lagging():
-                    self._changed.wait()
-            return self._free.popleft()
+        return self._free.get()
 
     def hand_over(self, index: int, length: int) -> None:
         """Hash the first ``length`` bytes of buffer ``index`` (the file's next bytes), then free it."""
         views = self.state.split(self.views[index][:length])
-        with self._changed:
-            lanes = list(self._lanes.values())
-            self._holders[index] = {lane.lane for lane in lanes}
-            if not lanes:
-                self._free.append(index)
-                self._changed.notify()
-        for lane in lanes:
-            lane.inbox.put((index, views[lane.lane]))
+        with self._lock:
+            self._pending[index] = len(self._lanes)
+        for name, lane in self._lanes.items():
+            lane.inbox.put((index, views[name]))
 
     def give_back(self, index: int) -> None:
         """Return a buffer that holds nothing to hash."""
-        with self._changed:
-            self._free.append(index)
-            self._changed.notify()
+        self._free.put(index)
 
     def raise_lane_error(self) -> None:
-        for lane in self._threads:
-            if lane.error is not None and not lane.dropped:
+        for lane in self._lanes.values():
+            if lane.error is not None:
                 raise lane.error
 
     def close(self, *, abandon: bool = False) -> None:
         """Stop the lanes once they are done and raise what one met; with ``abandon`` (the filler is
         ending with an error of its own) they skip the chunks still queued and nothing is raised."""
-        for lane in self._threads:
+        for lane in self._lanes.values():
             lane.stopping = abandon
             lane.inbox.put(None)
-        for lane in self._threads:
-            if not lane.dropped:  # a dropped lane's hash is not used: it ends on its own, unwaited
-                lane.join()
+        for lane in self._lanes.values():
+            lane.join()
         if not abandon:
             self.raise_lane_error()
 
-    def _release(self, index: int, lane: str) -> None:
-        with self._changed:
-            holders = self._holders[index]
-            if lane in holders:  # a dropped lane's buffers were given back when it was dropped
-                holders.remove(lane)
-                if not holders:
-                    self._free.append(index)
-                if not holders or holders <= self._trailing:  # free, or the filler may drop a lane
-                    self._changed.notify()
-
-    def _drop_lagging(self) -> bool:
-        """Drop the trailing lanes that alone hold ``_DROP_BEHIND_BUFFERS`` buffers (lock held); True
-        when that freed a buffer."""
-        waiting_for_trailing = [h for h in self._holders if h and h <= self._trailing]
-        if len(waiting_for_trailing) < min(_DROP_BEHIND_BUFFERS, len(self.views)):
-            return False
-        behind = set().union(*waiting_for_trailing)
-        for name in behind:
-            self._lanes.pop(name).dropped = True
-            self.state.drop(name)
-        for index, holders in enumerate(self._holders):
-            if holders & behind:
-                holders.difference_update(behind)
-                if not holders:
-                    self._free.append(index)
-        return bool(self._free)
-
-
-def hash_dropped_lanes(fileobj: _RawFile, state: HashState, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
-    """Hash the lanes ``state`` dropped from ``fileobj`` (read from its first byte up to ``state.length``:
-    the file the state was fed), so :meth:`HashState.finish` has every hash again. The other lanes are
-    not touched; the dropped ones run in parallel, at normal priority (nothing else is waiting on the CPU
-    for this file any more)."""
-    if not state.dropped:
-        return
-    redo = HashState()
-    redo.dropped = set(redo.lanes()) - state.dropped  # only the dropped lanes run
-    feed_file(fileobj, redo, until=state.length, chunk_size=chunk_size)
-    if redo.length != state.length:
-        raise OSError(f"the file holds {redo.length:,} bytes, not the {state.length:,} it was fed")
-    for lane in state.dropped:
-        setattr(state, lane, getattr(redo, lane))
-    state.dropped.clear()
+    def _release(self, index: int) -> None:
+        with self._lock:
+            self._pending[index] -= 1
+            last = self._pending[index] == 0
+        if last:
+            self._free.put(index)
 
 
 def hash_file(
