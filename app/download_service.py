@@ -183,6 +183,11 @@ class DownloadService:
         not mapped is left out: its stored path is another machine's)."""
         return [root for root in self.context.library.roots() if root.placed_here]
 
+    def unmapped_roots(self) -> builtins.list[RootRecord]:
+        """The shared library folders this machine has not mapped yet: once mapped, a download can go
+        there (the window says so when no other folder is there to download into)."""
+        return [root for root in self.context.library.roots() if not root.placed_here]
+
     def default_root(self) -> RootRecord:
         """The download folder of the settings, else the first library folder added."""
         try:

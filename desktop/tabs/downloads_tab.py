@@ -48,6 +48,11 @@ NO_FOLDER_TEXT = (
     "No library folder to download into yet: pick “Choose folder…” beside “into”, "
     "or File › Add library folder…"
 )
+# No folder of this computer, but shared folders another computer added: mapping one is the way.
+UNMAPPED_TEXT = (
+    "No library folder on this computer yet: right-click a shared folder in the sidebar › "
+    "Map on this computer…, or pick “Choose folder…” beside “into”"
+)
 
 
 class DownloadsTab(QWidget):
@@ -65,6 +70,7 @@ class DownloadsTab(QWidget):
         self._default: str | None = None  # where downloads go by default, and why (read by refresh_roots)
         self._reason = ""
         self._unreadable = ""  # why the folders could not be read last time (the catalog's one line)
+        self._no_folder = NO_FOLDER_TEXT  # what to do while there is no folder to download into
 
         self.target_field = QLineEdit()
         self.target_field.setPlaceholderText(PLACEHOLDER)
@@ -156,6 +162,7 @@ class DownloadsTab(QWidget):
             roots = service.roots()
             self._default = service.default_root().path if roots else None
             self._reason = service.default_root_reason() if roots else ""
+            unmapped = not roots and bool(service.unmapped_roots())
         except AtelierError as exc:
             self._unreadable = str(exc).rstrip(".")
             self._update_root_hint()
@@ -173,8 +180,9 @@ class DownloadsTab(QWidget):
         self.root_combo.setCurrentIndex(index if roots else -1)
         self.root_combo.blockSignals(False)
         self._update_root_hint()
-        if not roots and not self.feedback.text():
-            self._say(NO_FOLDER_TEXT)
+        self._no_folder = UNMAPPED_TEXT if unmapped else NO_FOLDER_TEXT
+        if self.feedback.text() in ("", NO_FOLDER_TEXT, UNMAPPED_TEXT):  # what to do, while it applies
+            self._say("" if roots else self._no_folder)
 
     def settings_changed(self) -> None:
         """The settings were saved: the download folder they name is the choice again."""
@@ -185,7 +193,7 @@ class DownloadsTab(QWidget):
         """Selects ``path`` (a library folder just added through "Choose folder…")."""
         self._picked = path
         self.refresh_roots()
-        if self.root_combo.findData(path) >= 0 and self.feedback.text() == NO_FOLDER_TEXT:
+        if self.root_combo.findData(path) >= 0 and self.feedback.text() in (NO_FOLDER_TEXT, UNMAPPED_TEXT):
             self._say("")
 
     def _on_root_activated(self, index: int) -> None:
@@ -214,7 +222,7 @@ class DownloadsTab(QWidget):
             return
         chosen = self.root_combo.currentData()
         if chosen in (None, _CHOOSE) and self._default is None:  # no library folder (as read last)
-            self._say(f"{self._unreadable}." if self._unreadable else NO_FOLDER_TEXT, error=True)
+            self._say(f"{self._unreadable}." if self._unreadable else self._no_folder, error=True)
             return
         if self.manager.enqueue_target(text, Path(chosen) if chosen not in (None, _CHOOSE) else None):
             self.download_button.setEnabled(False)

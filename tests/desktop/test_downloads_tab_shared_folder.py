@@ -20,7 +20,7 @@ from catalog.library import Library
 from catalog.machine_paths import Machine
 from core.taxonomy import LibraryLayout
 from desktop.download_manager import DownloadManager
-from desktop.tabs.downloads_tab import CHOOSE_FOLDER, NO_FOLDER_TEXT, DownloadsTab
+from desktop.tabs.downloads_tab import CHOOSE_FOLDER, UNMAPPED_TEXT, DownloadsTab
 
 A = Machine("0a0a0a0a-0000-4000-8000-00000000000a", "studio-a")
 
@@ -56,7 +56,7 @@ def test_a_shared_folder_is_offered_at_this_computers_own_path(
     qtbot.waitExposed(tab)
     assert _offered(tab) == [CHOOSE_FOLDER]  # A's path is not a folder of this computer
     assert str(folder_on_a) not in tab.root_hint.text()
-    assert tab.feedback.text() == NO_FOLDER_TEXT
+    assert tab.feedback.text() == UNMAPPED_TEXT  # mapping the shared folder is the way
     assert context.downloads.roots() == []
 
     here = tmp_path / "mnt" / "models"
@@ -69,3 +69,4 @@ def test_a_shared_folder_is_offered_at_this_computers_own_path(
     assert tab.root_hint.text().startswith(f"Into {here}: ")
     assert str(folder_on_a) not in tab.root_hint.text()
     assert context.downloads.default_root().path == str(here)
+    assert tab.feedback.text() == ""
