@@ -101,8 +101,11 @@ class SettingsDialog(QDialog):
         self.folders = QListWidget()
         self.folders.setAlternatingRowColors(True)
         for root in roots or ():
+            layout_name = LAYOUT_NAMES.get(root.layout.value, root.layout.value)
             item = QListWidgetItem(
-                f"{root.path}    —  {LAYOUT_NAMES.get(root.layout.value, root.layout.value)}"
+                f"{root.path}    —  {layout_name}"
+                if root.placed_here  # else its path is another computer's: said as such
+                else f"{root.name}    —  not mapped on this computer (elsewhere: {root.path})"
             )
             item.setData(ROOT_ID_ROLE, root.id)
             item.setToolTip(root.path)

@@ -4,7 +4,8 @@ is this computer's own path, never the other computer's.
 A catalog shared by two computers (one SQLite file opened as each, as on shared storage): computer A
 added the library folder; this profile is computer B. Until B says where it reaches the folder, the
 tab does not offer it (its stored path is A's); once B maps it, the tab and the line under it say B's
-path. Shown through the tab's real ``showEvent`` (the folders are read when it is shown)."""
+path. Shown through the tab's real ``showEvent`` (the folders are read when it is shown). The Settings
+folder list names the folder B has not mapped as such, not by A's path alone."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from app.secrets import TokenStore
 from catalog.library import Library
 from catalog.machine_paths import Machine
 from core.taxonomy import LibraryLayout
+from desktop.dialogs.settings_dialog import SettingsDialog
+from desktop.dialogs.sites_page import SitesPage
 from desktop.download_manager import DownloadManager
 from desktop.tabs.downloads_tab import CHOOSE_FOLDER, UNMAPPED_TEXT, DownloadsTab
 
@@ -70,3 +73,18 @@ def test_a_shared_folder_is_offered_at_this_computers_own_path(
     assert str(folder_on_a) not in tab.root_hint.text()
     assert context.downloads.default_root().path == str(here)
     assert tab.feedback.text() == ""
+
+
+def test_the_settings_folder_list_says_a_shared_folder_is_not_mapped_here(
+    on_b: tuple[AppContext, DownloadsTab, Path], qtbot: QtBot
+) -> None:
+    context, _tab, folder_on_a = on_b
+    dialog = SettingsDialog(context.settings, context.library.roots())
+    qtbot.addWidget(dialog)
+    assert [dialog.folders.item(row).text() for row in range(dialog.folders.count())] == [
+        f"models    —  not mapped on this computer (elsewhere: {folder_on_a})"
+    ]
+    sites = SitesPage(context.settings, context.tokens, context.library.roots())
+    qtbot.addWidget(sites)
+    offered = [sites.download_root.itemText(i) for i in range(sites.download_root.count())]
+    assert offered == ["The first library folder added"]  # not A's path as a download folder here
