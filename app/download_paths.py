@@ -79,7 +79,13 @@ def kind_for_civitai(model_type: str | None, file_type: str | None = None) -> As
 
 
 def kind_for_hf(repo_id: str, tags: Iterable[str], path: str) -> AssetKind:
-    """A best guess from the repository's tags and the file's path; the scanner identifies the file later."""
+    """A best guess from the file's own name first, then the repository's tags and names; the scanner
+    identifies the file later. The file's name comes first: a repository of LoRAs ("someone/loras") that
+    also holds a VAE must not send ``slow_vae.safetensors`` to the LoRA folder."""
+    name = path.lower().rsplit("/", 1)[-1]
+    for words, kind in _NAME_KINDS:
+        if any(word in name for word in words):
+            return kind
     tag_set = {t.lower() for t in tags}
     lowered = f"{repo_id}/{path}".lower()
     if "lora" in tag_set or "lora" in lowered:
@@ -88,9 +94,19 @@ def kind_for_hf(repo_id: str, tags: Iterable[str], path: str) -> AssetKind:
         return AssetKind.EMBEDDING
     if "controlnet" in tag_set or "controlnet" in lowered:
         return AssetKind.CONTROLNET
-    if "vae" in lowered.split("/")[-1] or path.lower().startswith("vae/"):
+    if path.lower().startswith("vae/"):
         return AssetKind.VAE
     return AssetKind.CHECKPOINT
+
+
+# Words of a file's own name that say its kind, most specific first ("lora" before "vae": a LoRA trained
+# on a VAE-decoded style is still a LoRA).
+_NAME_KINDS: tuple[tuple[tuple[str, ...], AssetKind], ...] = (
+    (("lora", "locon", "lycoris"), AssetKind.LORA),
+    (("controlnet", "control_"), AssetKind.CONTROLNET),
+    (("vae",), AssetKind.VAE),
+    (("embedding",), AssetKind.EMBEDDING),
+)
 
 
 def _first_added(roots: Sequence[RootRecord]) -> RootRecord:

@@ -55,6 +55,9 @@ def test_kind_for_hf() -> None:
     assert kind_for_hf("a/b", ["lora"], "x.safetensors") is AssetKind.LORA
     assert kind_for_hf("a/sdxl-vae", [], "sdxl_vae.safetensors") is AssetKind.VAE
     assert kind_for_hf("a/controlnet-canny", [], "model.safetensors") is AssetKind.CONTROLNET
+    # The file's own name before the repository's: a VAE in a repository of LoRAs goes to the VAE folder.
+    assert kind_for_hf("tester/loras", ["lora"], "loras/slow_vae.safetensors") is AssetKind.VAE
+    assert kind_for_hf("tester/vae-loras", [], "detail_lora.safetensors") is AssetKind.LORA
     assert (
         kind_for_hf("stabilityai/sdxl", ["diffusers"], "sd_xl_base_1.0.safetensors") is AssetKind.CHECKPOINT
     )
