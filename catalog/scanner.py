@@ -849,7 +849,11 @@ def _not_its_files(root: RootRecord, root_path: Path, index: dict[str, IndexedFi
                 return ""
     except OSError:
         return ""
-    files = f"{len(known)} file{'s' if len(known) != 1 else ''}"
+    files = (
+        f"the {len(known)} checked of the {len(listed)} files"
+        if len(listed) > len(known)
+        else f"{len(known)} file{'s' if len(known) != 1 else ''}"
+    )
     return (
         f"none of {files} the catalog lists in the shared folder {root.name!r} is here (is the share "
         f"mounted, and mapped to the right folder? atelier roots map {_quoted_name(root.name)} PATH)"

@@ -68,7 +68,8 @@ def test_a_wrong_folder_is_refused_forced_and_then_catalogs_nothing(
     code, out, err = on("b", "scan", "--no-hash")
     assert code == EXIT_OK
     assert (
-        f"  ! {wrong}: none of 20 files the catalog lists in the shared folder 'NAS' is here (is the share "
+        f"  ! {wrong}: none of the 20 checked of the {COUNT} files the catalog lists in the shared folder "
+        "'NAS' is here (is the share "
         "mounted, and mapped to the right folder? atelier roots map NAS PATH); nothing was cataloged or "
         "marked missing."
     ) in out.splitlines()

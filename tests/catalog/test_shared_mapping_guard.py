@@ -125,7 +125,8 @@ def test_a_forced_wrong_mapping_catalogs_nothing_until_the_share_is_there(
 
     assert (summary.new, summary.missing) == (0, 0)
     assert summary.problems == [
-        f"{wrong}: none of {MAP_SAMPLE} files the catalog lists in the shared folder 'NAS' is here (is the "
+        f"{wrong}: none of the {MAP_SAMPLE} checked of the 24 files the catalog lists in the shared "
+        "folder 'NAS' is here (is the "
         "share mounted, and mapped to the right folder? atelier roots map NAS PATH); nothing was cataloged "
         "or marked missing."
     ]

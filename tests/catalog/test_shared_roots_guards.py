@@ -164,7 +164,8 @@ def test_a_wrong_mapping_marks_nothing_missing_and_catalogs_nothing(
     summary = Scanner(b, workers=1).scan()
 
     assert summary.problems == [
-        f"{wrong}: none of 20 files the catalog lists in the shared folder 'NAS models' is here (is the "
+        f"{wrong}: none of the 20 checked of the 24 files the catalog lists in the shared folder "
+        "'NAS models' is here (is the "
         'share mounted, and mapped to the right folder? atelier roots map "NAS models" PATH); nothing was '
         "cataloged or marked missing."
     ]
