@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import main
 from tests.app.download_sites import Sites, loopback_sites
+from tests.app.machines_on_server import Run
 from tests.fakes.hub_api import HubHandler, HubState
 from tests.fakes.hub_tokenizers import list_family_tokenizers
 from tests.fakes.server import FakeServer, serve
@@ -40,3 +42,15 @@ def hub_up(_answering_hub: FakeServer, monkeypatch: pytest.MonkeyPatch, tmp_path
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     return _answering_hub.base_url
+
+
+@pytest.fixture
+def on(tmp_path: Path, pg_catalog_url: str, capsys: pytest.CaptureFixture[str]) -> Run:
+    """Runs ``atelier ARGS`` as machine ``a`` or ``b`` on one server catalog: (exit code, out, err)."""
+
+    def run(machine: str, *argv: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", str(tmp_path / machine), "--catalog", pg_catalog_url, *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

@@ -19,6 +19,7 @@ import pytest
 from app.cli import build_parser
 from app.cli_registry import COMMAND_ENTRIES, module_commands
 from tests.app.catalog_profiles import make_profile
+from tests.app.imports_of import imports_of
 from tests.factory.models import kohya_lora, write_case
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,22 +27,8 @@ HEAVY = ("sqlalchemy", "alembic", "huggingface_hub", "numpy", "torch", "PySide6"
 
 
 def _imported(*args: str, data_dir: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run ``main.py ARGS`` with ``-X importtime``; its result and the top-level packages it imported."""
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "main.py", "--data-dir", str(data_dir), *args],
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    modules = {
-        line.rsplit("|", 1)[1].strip().split(".")[0]
-        for line in result.stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
-    assert "app" in modules, "importtime printed nothing: the check would see nothing"
-    return result, modules
+    """``main.py --data-dir DATA_DIR ARGS``: its result and the top-level packages it imported."""
+    return imports_of("--data-dir", str(data_dir), *args)
 
 
 def test_help_lists_every_command_and_loads_nothing_heavy(tmp_path: Path) -> None:

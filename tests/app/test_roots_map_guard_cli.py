@@ -10,36 +10,21 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from app.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from app.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from tests.app.machines_on_server import Run
+from tests.catalog.shared_machines import write_store
 from tests.factory.safetensors_writer import write_safetensors
 
 COUNT = 24
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def on(tmp_path: Path, pg_catalog_url: str, capsys: pytest.CaptureFixture[str]) -> Run:
-    """Runs ``atelier ARGS`` as machine ``a`` or ``b`` on the shared catalog: (exit code, out, err)."""
-
-    def run(machine: str, *argv: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(tmp_path / machine), "--catalog", pg_catalog_url, *argv])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    folder = tmp_path / "nas" / "sd"
-    for number in range(COUNT):
-        write_safetensors(folder / "Lora" / f"l{number:02}.safetensors", {"w": ("F16", (4, 4))}, seed=number)
-    return folder
+    return write_store(tmp_path / "nas" / "sd", COUNT)
 
 
 def test_a_wrong_folder_is_refused_forced_and_then_catalogs_nothing(

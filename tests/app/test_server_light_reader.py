@@ -5,8 +5,6 @@ refusals; a catalog that is not at this version's schema is still opened (and mi
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,9 +18,9 @@ from catalog.errors import CatalogError
 from catalog.library import Library
 from catalog.pg_reader import ServerCatalogReader
 from catalog.records import AssetQuery
+from tests.app.imports_of import imports_of
 from tests.factory.files import write_raw_safetensors
 
-ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("sqlalchemy", "alembic")
 
 
@@ -50,31 +48,13 @@ def _bare(url: str) -> str:
     return split_password(location.url)[0].set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _imported(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "main.py", *args],
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    modules = {
-        line.rsplit("|", 1)[1].strip().split(".")[0]
-        for line in result.stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
-    assert "app" in modules, "importtime printed nothing: the check would see nothing"
-    return result, modules
-
-
 def test_search_and_show_on_a_server_load_neither_sqlalchemy_nor_alembic(
     tmp_path: Path, pg_catalog_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = _seeded(tmp_path, pg_catalog_url, capsys)
     on_server = ["--data-dir", str(data), "--catalog", _bare(pg_catalog_url)]  # the password: the secrets'
 
-    result, modules = _imported(*on_server, "search", "pixel")
+    result, modules = imports_of(*on_server, "search", "pixel")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "pixel_art_style" in result.stdout
     assert "1 of 1 shown" in result.stdout
@@ -83,7 +63,7 @@ def test_search_and_show_on_a_server_load_neither_sqlalchemy_nor_alembic(
     assert "keyring" not in modules, "the password kept in the profile's file is read without the keyring"
 
     asset_id = result.stdout.split()[0]
-    result, modules = _imported(*on_server, "show", asset_id)
+    result, modules = imports_of(*on_server, "show", asset_id)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "pixel_art_style.safetensors" in result.stdout
     assert not modules & set(HEAVY), f"show imported {sorted(modules & set(HEAVY))}"

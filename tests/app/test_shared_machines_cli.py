@@ -8,28 +8,14 @@ B reaches A's store ``nas/sd`` through ``mnt/b/sd``, a link to it (a share mount
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from app.cli import EXIT_FAILED, EXIT_OK, main
+from app.cli import EXIT_FAILED, EXIT_OK
 from app.machine import host_name
+from tests.app.machines_on_server import Run
 from tests.app.organize.ops_library import linked_lora, own_trash
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def on(tmp_path: Path, pg_catalog_url: str, capsys: pytest.CaptureFixture[str]) -> Run:
-    """Runs ``atelier ARGS`` as machine ``a`` or ``b``: (exit code, out, err)."""
-
-    def run(machine: str, *argv: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(tmp_path / machine), "--catalog", pg_catalog_url, *argv])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture

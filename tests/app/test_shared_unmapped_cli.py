@@ -6,25 +6,11 @@ two machines) on one catalog on a PostgreSQL server, through the CLI in the test
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from app.cli import EXIT_OK, main
+from app.cli import EXIT_OK
+from tests.app.machines_on_server import Run
 from tests.app.organize.ops_library import linked_lora
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def on(tmp_path: Path, pg_catalog_url: str, capsys: pytest.CaptureFixture[str]) -> Run:
-    def run(machine: str, *argv: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(tmp_path / machine), "--catalog", pg_catalog_url, *argv])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 def test_a_machine_that_has_not_mapped_a_folder_shows_no_other_machines_path_as_its_own(

@@ -18,7 +18,7 @@ from catalog.known_folder import MAP_SAMPLE, NotTheSharedFolderError
 from catalog.library import Library
 from catalog.records import AssetQuery
 from catalog.scanner import Scanner
-from tests.catalog.shared_machines import A, B, Opener
+from tests.catalog.shared_machines import A, B, Opener, write_store
 from tests.factory.safetensors_writer import write_safetensors
 
 COUNT = 24  # more than the sample looked at (MAP_SAMPLE)
@@ -26,10 +26,7 @@ COUNT = 24  # more than the sample looked at (MAP_SAMPLE)
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    folder = tmp_path / "nas" / "sd"
-    for number in range(COUNT):
-        write_safetensors(folder / "Lora" / f"l{number:02}.safetensors", {"w": ("F16", (4, 4))}, seed=number)
-    return folder
+    return write_store(tmp_path / "nas" / "sd", COUNT)
 
 
 @pytest.fixture

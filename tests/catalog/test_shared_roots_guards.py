@@ -22,7 +22,7 @@ from catalog.records import AssetQuery
 from catalog.scanner import Scanner
 from core.jobs import Progress
 from core.taxonomy import FileStatus
-from tests.catalog.shared_machines import A, B, C, Opener
+from tests.catalog.shared_machines import A, B, C, Opener, write_store
 from tests.factory.safetensors_writer import write_safetensors
 
 COUNT = 24  # more than the scanner's UNREACHABLE_MIN
@@ -30,10 +30,7 @@ COUNT = 24  # more than the scanner's UNREACHABLE_MIN
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    folder = tmp_path / "nas" / "sd"
-    for number in range(COUNT):
-        write_safetensors(folder / "Lora" / f"l{number:02}.safetensors", {"w": ("F16", (4, 4))}, seed=number)
-    return folder
+    return write_store(tmp_path / "nas" / "sd", COUNT)
 
 
 @pytest.fixture
