@@ -1,11 +1,15 @@
 """Benchmark: a render through Atelier's engine vs a bare diffusers call, per transformer family.
 
-For Flux.1, Chroma and SD3.5, a tiny model (tests/factory/tiny_families.py: the real pipeline classes
-at widths of 32-64) is written as a full checkpoint and loaded by ``RenderEngine``; then
-``RenderEngine.render`` and a bare call of the same pipeline object with the same arguments (prompt,
-steps, size, guidance, seed, the same scheduler) alternate, and the median of their times is compared.
-Target: ratio <= 1.05 (the engine adds bookkeeping, never work). Both run in this process, on this
-machine's device, in the same conditions; the T5 tokenizer is served by the tests' loopback Hub.
+For Flux.1, Chroma, SD3.5, Z-Image and Qwen-Image, a tiny model (tests/factory/tiny_families.py: the
+real pipeline classes at widths of 32-256) is written as a full checkpoint and loaded by
+``RenderEngine``; then ``RenderEngine.render`` and a bare call of the same pipeline object alternate, and
+the median of their times is compared. The bare call gets exactly what the engine passes: the prompt,
+steps, size and seed, the scheduler the engine set (with its shift), and the family's own guidance
+arguments (Flux.1's distilled guidance, CFG with a negative prompt for Chroma, SD3.5 and Z-Image,
+``true_cfg_scale`` for Qwen-Image), at each family's default CFG (1 for Flux.1 and Z-Image Turbo, whose
+defaults skip the negative pass; 4 for the others). Target: ratio <= 1.05 (the engine adds bookkeeping,
+never work). Both run in this process, on this machine's device, in the same conditions; the T5 and Qwen
+tokenizers are served by the tests' loopback Hub.
 
     python -m bench.bench_render_families [--repeat N] [--steps N] [--size PX] [--threads N] [--json]
 """
@@ -33,8 +37,10 @@ from tests.factory.tiny_families import (
     add_tokenizer_repo,
     chroma_model,
     flux_parts,
+    qwen_image_model,
     sd3_model,
     write_full,
+    z_image_model,
 )
 from tests.fakes.hub_api import HubHandler, HubState
 from tests.fakes.server import serve
@@ -49,7 +55,10 @@ BUILDERS: dict[Architecture, Callable[[], FamilyModel]] = {
     Architecture.FLUX1: _flux,
     Architecture.CHROMA: chroma_model,
     Architecture.SD3: sd3_model,
+    Architecture.Z_IMAGE: z_image_model,
+    Architecture.QWEN_IMAGE: qwen_image_model,
 }
+DEFAULT_CFG = 4.0  # the CFG of a family without a default of its own (Chroma, SD3.5)
 
 
 def _bare(engine: RenderEngine, architecture: Architecture, recipe: Recipe) -> Callable[[], Any]:
@@ -102,14 +111,15 @@ def run(repeat: int, steps: int, size: int) -> list[dict[str, Any]]:
         for architecture, build in BUILDERS.items():
             checkpoint = write_full(Path(folder) / f"{architecture.value}.safetensors", build())
             engine.load(checkpoint, architecture, None)
+            cfg = FAMILIES[architecture].default_cfg or DEFAULT_CFG
             recipe = Recipe(
                 prompt="a red cat on a tree",
-                negative_prompt="blue" if architecture is not Architecture.FLUX1 else "",
+                negative_prompt="blue" if cfg > 1 else "",
                 seed=11,
                 steps=steps,
                 width=size,
                 height=size,
-                cfg=1.0 if architecture is Architecture.FLUX1 else 4.0,
+                cfg=cfg,
                 sampler="Euler",
             )
             engine.render(recipe)  # applies the sampler once, as a first render does
@@ -119,6 +129,7 @@ def run(repeat: int, steps: int, size: int) -> list[dict[str, Any]]:
             results.append(
                 {
                     "family": architecture.value,
+                    "cfg": cfg,
                     "ours_s": ours,
                     "bare_s": bare,
                     "ratio": ours / bare,
@@ -147,8 +158,9 @@ def main() -> None:
         return
     for row in results:
         print(
-            f"{row['family']:>8}: engine {row['ours_s'] * 1000:7.1f} ms, bare diffusers "
-            f"{row['bare_s'] * 1000:7.1f} ms -> ratio {row['ratio']:.3f} (target <= {row['target']})"
+            f"{row['family']:>10} (CFG {row['cfg']:g}): engine {row['ours_s'] * 1000:7.1f} ms, "
+            f"bare diffusers {row['bare_s'] * 1000:7.1f} ms -> ratio {row['ratio']:.3f} "
+            f"(target <= {row['target']})"
         )
 
 
