@@ -38,14 +38,18 @@ the T5 tokenizer, which no package ships, is served by a loopback Hub on 127.0.0
 a fresh ``HF_HOME``), as the tests do, so the run needs no network. Its vocabulary is small; the prompt is
 padded to T5's 512 tokens either way, so the work is the same.
 
-On a lent GPU machine (``device`` tool) its image lacks diffusers and the catalog's packages (checked
-2026-12: pure-Python or cp312 wheels, 12 MB together). Once, here, in the repository root::
+On a lent GPU machine (``device`` tool): its image (Python 3.12, torch, transformers, accelerate,
+safetensors, huggingface_hub, PyYAML) lacks diffusers, the catalog's packages and openai-clip (whose CLIP
+BPE file the offline CLIP tokenizers are derived from). Carry them as wheels, 13 MB together (checked
+2026-12; openai-clip is a source package: ``pip wheel`` builds its pure-Python wheel). Once, here, in the
+repository root::
 
     echo /.whl/ >> .git/info/exclude
     python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         -d .whl diffusers==0.42.1 SQLAlchemy==2.1.9 alembic==1.20.1 Mako==1.4.3 msgspec==0.23.0 \
         isal==1.9.1 platformdirs==4.14.9 importlib_metadata
+    python -m pip wheel -q --no-deps -w .whl openai-clip==1.0.1
 
 then one ``run`` with ``carry: [".whl"]`` and ``timeout_s`` 600 (about 5 minutes on an H100 for both
 families; ``--family sdxl`` or ``--family flux1`` runs one)::
