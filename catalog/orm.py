@@ -68,6 +68,16 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# The columns a search page's filters read while it walks a sort order (catalog.queries), carried by the
+# sort orders' indexes on a server (migration 0016).
+PAGE_FILTER_COLUMNS = ("id", "status", "hidden", "kind", "architecture", "rating", "favorite", "root_id")
+
+
+def sort_index_include(*key: str) -> list[str]:
+    """The page's filter columns an index keyed by ``key`` carries beside it on a server."""
+    return [column for column in PAGE_FILTER_COLUMNS if column not in key]
+
+
 # Expression of the generated ``assets.sort_name`` column; the migrations use the same text.
 SORT_NAME_SQL = "lower(coalesce(nullif(display_name, ''), file_name))"
 # The condition of the partial index of files still to hash. Queries name the index (INDEXED BY) and repeat
@@ -174,9 +184,24 @@ class Asset(Base):
         Index(
             "ix_assets_facets", *("status", "kind", "architecture", "root_id", "favorite", "rating", "hidden")
         ),
-        Index("ix_assets_kind_sort_name", "kind", "sort_name"),
-        Index("ix_assets_architecture_sort_name", "architecture", "sort_name"),
-        Index("ix_assets_rating_sort_name", "rating", "sort_name"),
+        # The sort orders' indexes; on a server each carries the columns a page's filters read, so a
+        # page walked in sort order reads the index alone (migration 0016).
+        Index("ix_assets_sort_name", "sort_name", postgresql_include=sort_index_include("sort_name")),
+        Index("ix_assets_added_at", "added_at", postgresql_include=sort_index_include("added_at")),
+        Index("ix_assets_size", "size", postgresql_include=sort_index_include("size")),
+        Index("ix_assets_kind_sort_name", "kind", "sort_name", postgresql_include=sort_index_include("kind")),
+        Index(
+            "ix_assets_architecture_sort_name",
+            "architecture",
+            "sort_name",
+            postgresql_include=sort_index_include("architecture"),
+        ),
+        Index(
+            "ix_assets_rating_sort_name",
+            "rating",
+            "sort_name",
+            postgresql_include=sort_index_include("rating"),
+        ),
         # A search page driven by a set of ids filters and sorts them here, never in the wide rows (0010).
         Index(
             "ix_assets_page",
@@ -202,7 +227,7 @@ class Asset(Base):
     path: Mapped[str] = mapped_column(SharedPath, unique=True)
     # Indexed: A1111 prompts name LoRAs and embeddings by file name (<lora:name:0.8>).
     file_name: Mapped[str] = mapped_column(PathText, index=True)
-    size: Mapped[int] = mapped_column(BigInt, index=True)
+    size: Mapped[int] = mapped_column(BigInt)
     mtime_ns: Mapped[int] = mapped_column(BigInt)
     inode: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
     # st_dev of the file (0: not known yet, filled by the next scan); see ix_assets_device_inode.
@@ -234,7 +259,7 @@ class Asset(Base):
     autov3: Mapped[str | None] = mapped_column(String(64), index=True)
     hashed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     missing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -254,7 +279,7 @@ class Asset(Base):
     kind_override: Mapped[str | None] = mapped_column(String(32))
     architecture_override: Mapped[str | None] = mapped_column(String(32))
 
-    sort_name: Mapped[str] = mapped_column(Text, Computed(SORT_NAME_SQL, persisted=False), index=True)
+    sort_name: Mapped[str] = mapped_column(Text, Computed(SORT_NAME_SQL, persisted=False))
 
 
 def table_of(model: type[Base]) -> Table:

@@ -6,6 +6,7 @@ backends); these tests hold the two choices that make a page fast on a server.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ from catalog import queries
 from catalog.catalog_url import create_server_engine, parse
 from catalog.db import driver_connection
 from catalog.library import Library
-from catalog.pg_reads import probes_kept
-from catalog.records import AssetQuery, BulkEdit, UserDataChanges
+from catalog.pg_reads import PgReadConnection, probes_kept
+from catalog.records import AssetQuery, BulkEdit, SortKey, UserDataChanges
+from core.taxonomy import Architecture, AssetKind, FileStatus
 from tests.catalog.conftest import scanned
 
 
@@ -96,3 +98,46 @@ def test_a_typed_word_is_matched_in_the_narrow_table_kept_in_step_with_every_edi
             " AND f.document = d.document ORDER BY 1"
         )
         assert [row[0] for row in documents.fetchall()] == [first, second]  # one each, the same as asset_fts
+
+
+def test_a_word_on_many_files_is_walked_in_the_covering_sort_index_with_the_answers_of_look_ups(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typed word on a third of the files is found by walking each sort order's index alone (migration
+    0016 carries the filters' columns in it) and testing each row against the word's set, not by looking
+    each of its files up; every page, in every order and with a tag beside it, is the one the look-ups
+    give."""
+    models = tmp_path / "models"
+    root = library.add_root(models).id
+    files = [
+        scanned(
+            models / f"{('pixel', 'ink', 'noir')[n % 3]}-{n:03d}.safetensors",
+            size=1000 + n % 7,
+            inode=n + 1,
+            kind=(AssetKind.LORA, AssetKind.CHECKPOINT)[n % 2],
+            architecture=(Architecture.SDXL, Architecture.SD1, Architecture.FLUX1)[n % 5 % 3],
+            status=FileStatus.MISSING if n % 13 == 0 else FileStatus.OK,
+        )
+        for n in range(600)
+    ]
+    assets = library.apply_scan_batch(root, files)
+    library.bulk_edit(assets[::4], BulkEdit(add_tags=("style",)))
+    library.update_user_data(assets[3], UserDataChanges(rating=5))
+    with library._db.engine.connect() as connection:  # what a server's autovacuum does after a scan
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE assets")
+    word = AssetQuery(text="pix", limit=20)
+    plan = _plan(library, word)
+    assert "Index Only Scan using ix_assets_sort_name" in plan and "hashed SubPlan" in plan
+    assert "CTE d" not in plan  # not driven: no look-up of each file
+    pages: dict[str, list[list[int]]] = {}
+    for cost in (PgReadConnection.driven_id_cost, None):  # walked where it pays, then always looked up
+        monkeypatch.setattr(PgReadConnection, "driven_id_cost", cost)
+        pages[str(cost)] = [
+            [row.id for row in library.search_rows(replace(word, sort=sort, descending=descending, **extra))]
+            for sort in SortKey
+            for descending in (False, True)
+            for extra in ({}, {"tags": ("style",)}, {"offset": 40}, {"kinds": (AssetKind.LORA,)})
+        ]
+    walked, looked_up = pages.values()
+    assert walked == looked_up
+    assert all(len(page) == 20 for page in walked[:1]) and len({tuple(page) for page in walked}) > 10
