@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,3 +184,24 @@ def test_the_server_asks_for_the_password_the_url_leaves_out(pg: PgServer) -> No
     with engine.connect() as connection:
         assert connection.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()
+
+
+def test_connections_idle_past_a_server_restart_are_replaced_before_use(
+    pg: PgServer, pg_catalog_url: str, tmp_path: Path
+) -> None:
+    """Pooled connections are checked before use once idle (catalog.catalog_url.IDLE_BEFORE_PING_S): the
+    first search and the first edit after the server restarted overnight answer, on new connections."""
+    from catalog import catalog_url
+    from tests import pg_server
+
+    location = parse(pg_catalog_url)
+    assert location.url is not None
+    models = tmp_path / "models"
+    with Library.on_server(create_server_engine(location.url), tmp_path / "data", str(location)) as library:
+        root = library.add_root(models).id
+        (asset,) = library.apply_scan_batch(root, [scanned(models / "pixel.safetensors")])
+        assert [row.id for row in library.search_rows(AssetQuery(text="pix"))] == [asset]
+        pg_server.restart(pg)  # every connection in the pool is cut off
+        time.sleep(catalog_url.IDLE_BEFORE_PING_S + 0.1)
+        assert [row.id for row in library.search_rows(AssetQuery(text="pix"))] == [asset]
+        assert library.update_user_data(asset, UserDataChanges(rating=3)).rating == 3
