@@ -299,7 +299,8 @@ def build_text_encoder(slot: EncoderSlot, state: dict[str, Any], folder: Path, d
         if key is not None:
             named[key] = tensor.to(dtype) if tensor.is_floating_point() else tensor
     missing = [name for name in expected.values() if name not in named]
-    if "shared.weight" in named and "encoder.embed_tokens.weight" in missing:  # T5 ties them
+    tied = "shared.weight" in named and "encoder.embed_tokens.weight" in missing  # T5 ties them
+    if tied:
         named["encoder.embed_tokens.weight"] = named["shared.weight"]
         missing.remove("encoder.embed_tokens.weight")
     if "text_projection.weight" in missing and slot.model_class.endswith("WithProjection"):
@@ -311,6 +312,11 @@ def build_text_encoder(slot: EncoderSlot, state: dict[str, Any], folder: Path, d
             f"no {slot.name} text encoder found ({len(missing)} of its {len(expected)} tensors missing)"
         )
     model.load_state_dict(named, strict=False, assign=True)
+    if tied:
+        # Assigned under two names, the one tensor became two Parameters: counted twice by the memory
+        # plan and copied apart by a later .to() (a second 263 MB embedding for T5-XXL in bf16). One
+        # Parameter for both, as transformers' own tied model holds it.
+        model.get_submodule("encoder.embed_tokens").weight = model.get_submodule("shared").weight
     for name in missing:
         owner_name, _, attr = name.rpartition(".")
         owner = model.get_submodule(owner_name) if owner_name else model

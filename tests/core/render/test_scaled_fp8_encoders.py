@@ -108,3 +108,23 @@ def test_a_scaled_fp8_t5xxl_is_named_the_t5xxl_encoder_it_is() -> None:
     assert result.metadata["encoder"] == "t5xxl"
     assert result.precision is Precision.FP8
     assert "scaled fp8" in reasons_text(result)
+
+
+def test_a_t5_file_without_its_tied_embedding_loads_one_embedding_for_both_names(tmp_path: Path) -> None:
+    """ComfyUI's t5xxl files store ``shared.weight`` alone; the encoder's ``embed_tokens`` is the same
+    matrix. Loaded, both names hold one Parameter, so the memory plan counts it once and moving the
+    encoder to another device or dtype keeps one copy (263 MB for T5-XXL in bf16)."""
+    import torch
+
+    parts = flux_parts(0)
+    split = write_flux_split(tmp_path / "split", parts)
+    state = {n: t for n, t in parts.t5.state_dict().items() if n != "encoder.embed_tokens.weight"}
+    t5 = _save(tmp_path / "t5xxl_fp16.safetensors", state)
+    engine = RenderEngine(tmp_path / "cache", CPU)
+    engine.load(
+        split.checkpoint, Architecture.FLUX1, None, text_encoders=(t5, split.text_encoders[1]), vae=split.vae
+    )
+    encoder = engine.pipeline.text_encoder_2
+    assert encoder.encoder.embed_tokens.weight is encoder.shared.weight
+    encoder.to(dtype=torch.float64)
+    assert encoder.encoder.embed_tokens.weight.data_ptr() == encoder.shared.weight.data_ptr()
