@@ -418,13 +418,18 @@ def _page(query: AssetQuery, params: _Params) -> str:
     return f" LIMIT {limit} OFFSET {params.add(query.offset or 0)}"
 
 
+def _page_statement(connection: DbapiConnection, query: AssetQuery) -> tuple[str, dict[str, Any]]:
+    """The statement of the ids of ``query``'s page, in its order, and its parameters."""
+    params = _Params()
+    plan = _plan(connection, query, params, for_count=False)
+    return plan.select("a.id") + _order_by(query) + _page(query, params), params.values
+
+
 def _page_ids(connection: DbapiConnection, query: AssetQuery) -> list[int]:
     """The ids of ``query``'s page, in its order: the first of the two steps of every page (the second
     reads the columns shown for these ids alone, instead of carrying them through the filter and sort)."""
-    params = _Params()
-    plan = _plan(connection, query, params, for_count=False)
-    sql = plan.select("a.id") + _order_by(query) + _page(query, params)
-    return [row[0] for row in connection.execute(sql, params.values).fetchall()]
+    sql, values = _page_statement(connection, query)
+    return [row[0] for row in connection.execute(sql, values).fetchall()]
 
 
 # -- the reads ---------------------------------------------------------------------------------------------
@@ -436,8 +441,17 @@ def search_ids(connection: DbapiConnection, query: AssetQuery) -> list[int]:
 
 
 def search_rows(connection: DbapiConnection, query: AssetQuery) -> list[AssetRow]:
-    """The page of ``query`` as light rows (what a grid, a table or a listing shows)."""
-    return rows_by_ids(connection, _page_ids(connection, query))
+    """The page of ``query`` as light rows (what a grid, a table or a listing shows).
+
+    A connection that reads a page's ids and then their rows in one statement (``page_in_one_statement``:
+    a server, where each statement is a round trip) gets the rows joined to the page's ids in their
+    order; SQLite runs the two steps, as its statements cost no trip."""
+    if not getattr(connection, "page_in_one_statement", False):
+        return rows_by_ids(connection, _page_ids(connection, query))
+    page, values = _page_statement(connection, query)
+    in_page = f"JOIN unnest(ARRAY({page})) WITH ORDINALITY AS page(id, n) ON a.id = page.id"
+    sql = f"{_ROW_SELECT} {in_page} ORDER BY page.n"
+    return _rows_from(connection, connection.execute(sql, values).fetchall())
 
 
 def search_records(connection: DbapiConnection, query: AssetQuery) -> list[AssetRecord]:
