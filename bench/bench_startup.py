@@ -13,8 +13,16 @@ building Atelier's window, and on meeting Qt's private classes (a combo box's po
 button) PySide made every Python type it had left for later (~130 enums, 20-35 ms): costs no user's
 start pays, the bare window's the second one only.
 
+Atelier's modules are imported where ``main.main`` imports them (the probe steps in where the window is
+opened); until 2026-12-06 the probe imported them itself before calling ``main.main``, which put them
+before anything ``main`` does first (such as pausing the cycle collector for the start).
+
 Targets: first paint <= 1.5x the bare window; the models visible <= 0.4 s after it (the catalog is opened
 and read on a job thread once the window is drawn).
+
+Seconds depend on the machine's load (2 cores shared by several processes make every ratio wander);
+``--instructions`` also counts, under valgrind's callgrind, the instructions each start executes until
+its first frame, one run each: the same figure on a busy machine as on a quiet one.
 
 Python writes its bytecode cache here as it does on a user's machine: ``PYTHONDONTWRITEBYTECODE`` (set in
 some development shells) is dropped for the timed processes, since it would make every start compile
@@ -26,7 +34,7 @@ its catalog schema differs (a migration added since), ``--compare-profile DIR`` 
 refuses a catalog written by a newer one.
 
     python -m bench.bench_startup [--rows 10000] [--runs 5] [--json] [--profile DIR] [--compare TREE]
-        [--compare-profile DIR]
+        [--compare-profile DIR] [--instructions]
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,7 +62,11 @@ START_TIMEOUT_S = 120  # a start that shows a dialog (a catalog it cannot open) 
 # then its children) has been drawn. The probe watches the widgets it times, not the application: it is
 # installed on the window by the event loop's first event (posted before the window is made), so it adds
 # nothing to the building of either window (see the module's docstring).
-PROBE = """
+FIRST_FRAME_ONLY = "ATELIER_BENCH_FIRST_FRAME_ONLY"  # set: the probed process ends at its first frame
+PROBE = (
+    f"FIRST_FRAME_ONLY = {FIRST_FRAME_ONLY!r}\n"
+    + """
+import os
 import time
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -81,11 +94,14 @@ class Frames(QObject):
         self.cpu.append(time.process_time())
         self.pending = False
         self.watched.removeEventFilter(self)
+        if os.environ.get(FIRST_FRAME_ONLY):  # counted to the first frame: nothing after it
+            os._exit(0)
         if len(self.times) == len(self.targets):
             QApplication.instance().quit()
         else:
             self.watch_next()
 """
+)
 
 BARE = (
     PROBE
@@ -102,27 +118,38 @@ print(frames.times[0], frames.times[0], frames.cpu[0])
 """
 )
 
-# Atelier as ``python main.py --data-dir DIR`` starts it: ``main.main`` reads the command line, opens the
-# window and runs the event loop, which the probe ends once the rows are drawn. The probe makes the
-# application itself (the app's own ``create_application``, as ``main`` would) only so that its first
-# event is posted before the window is made; ``main`` then finds it made.
+# Atelier as ``python main.py --data-dir DIR`` starts it: ``main.main`` reads the command line, imports
+# the window's modules, opens the window and runs the event loop, which the probe ends once the rows are
+# drawn. The probe steps in where the window is opened (``desktop.launch.open_window``, once the modules
+# are imported and the application made, as in ``main``'s own order) only to post its first event before
+# the window is made; until 2026-12-06 it imported the window's modules itself, before ``main.main``.
 ATELIER = (
     PROBE
     + """
 import sys
-from desktop.app import create_application
-from desktop.main_window import MainWindow
+import desktop.launch
 import main
 
-app = create_application(["atelier"])
-def window():
-    return next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
-frames = Frames([
-    (window, lambda: True),  # the first frame
-    (lambda: window().current_view().viewport(), lambda: window().model.rowCount() > 0),  # its rows
-])
+frames = None
+open_window = desktop.launch.open_window
+
+def probed_open_window(context, argv):
+    global frames
+    from desktop.app import create_application
+    from desktop.main_window import MainWindow
+
+    app = create_application(argv)
+    def window():
+        return next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+    frames = Frames([
+        (window, lambda: True),  # the first frame
+        (lambda: window().current_view().viewport(), lambda: window().model.rowCount() > 0),  # its rows
+    ])
+    return open_window(context, argv)
+
+desktop.launch.open_window = probed_open_window
 code = main.main(["--data-dir", sys.argv[1]])
-assert code == 0 and len(frames.times) == 2, "the catalog was not loaded"
+assert code == 0 and frames is not None and len(frames.times) == 2, "the catalog was not loaded"
 assert "torch" not in sys.modules, "the window must start without torch"
 print(frames.times[0], frames.times[1], frames.cpu[0])
 """
@@ -156,6 +183,28 @@ def _time_process(code: str, *args: str, tree: Path = ROOT) -> tuple[float, floa
     return shown - started, loaded - started, cpu
 
 
+def _instructions(code: str, *args: str, tree: Path = ROOT) -> int:
+    """Instructions the process executes from its start to its window's first frame, counted by
+    valgrind's callgrind: the same on a busy machine as on a quiet one (where several processes share
+    the cores, seconds say more about the others than about the start)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = str(tree)
+    env[FIRST_FRAME_ONLY] = "1"
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("bench_startup: --instructions needs valgrind (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory(prefix="atelier-bench-callgrind-") as tmp:
+        command = [valgrind, "--tool=callgrind", f"--callgrind-out-file={tmp}/out", sys.executable, "-c"]
+        done = subprocess.run(
+            [*command, code, *args], check=False, cwd=tree, env=env, capture_output=True, text=True
+        )
+    counted = [line for line in done.stderr.splitlines() if "Collected :" in line]
+    if done.returncode != 0 or not counted:
+        raise SystemExit(f"bench_startup: valgrind did not count {tree}'s start:\n{done.stderr[-2000:]}")
+    return int(counted[-1].rsplit(":", 1)[1].replace(",", "").strip())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000)
@@ -178,6 +227,12 @@ def main() -> None:
         type=Path,
         help="the data folder the --compare checkout opens (default: the same as --profile); one it "
         "built itself where the two checkouts' catalog schemas differ",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the instructions each start executes to its first frame (valgrind's callgrind, "
+        "one run each, about a minute): a ratio that the machine's load does not move",
     )
     args = parser.parse_args()
 
@@ -204,6 +259,13 @@ def main() -> None:
             ours.append(_time_process(ATELIER, str(data_dir)))
             if args.compare:
                 earlier.append(_time_process(ATELIER, str(compared_dir), tree=args.compare))
+
+        counts: dict[str, int] = {}
+        if args.instructions:
+            counts["bare"] = _instructions(BARE)
+            counts["atelier"] = _instructions(ATELIER, str(data_dir))
+            if args.compare:
+                counts["compared"] = _instructions(ATELIER, str(compared_dir), tree=args.compare)
 
     bare_s = statistics.median(shown for shown, _, _ in bare)
     bare_cpu_s = statistics.median(cpu for _, _, cpu in bare)
@@ -234,6 +296,13 @@ def main() -> None:
         )
         compared_cpu_s = statistics.median(cpu for _, _, cpu in earlier)
         result["compared_cpu_ratio"] = round(compared_cpu_s / bare_cpu_s, 2)
+    if counts:
+        result["bare_window_instructions"] = counts["bare"]
+        result["atelier_window_instructions"] = counts["atelier"]
+        result["instructions_ratio"] = round(counts["atelier"] / counts["bare"], 2)
+        if "compared" in counts:
+            result["compared_window_instructions"] = counts["compared"]
+            result["compared_instructions_ratio"] = round(counts["compared"] / counts["bare"], 2)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -250,12 +319,19 @@ def main() -> None:
         f"  CPU time to the first frame: Atelier {ours_cpu_s:.3f} s vs bare {bare_cpu_s:.3f} s; "
         f"ratio {result['cpu_ratio']}"
     )
+    if counts:
+        print(
+            f"  instructions to the first frame: Atelier {counts['atelier']:,} vs bare {counts['bare']:,}; "
+            f"ratio {result['instructions_ratio']}"
+        )
     if earlier:
         compared = (
             f"  {args.compare}: window {result['compared_window_s']:.3f} s, "
             f"ratio {result['compared_ratio']} (CPU {result['compared_cpu_ratio']}); "
             f"models visible {result['compared_rows_visible_after_paint_s']:.3f} s after its first paint"
         )
+        if "compared" in counts:
+            compared += f"; instructions ratio {result['compared_instructions_ratio']}"
         print(compared)
 
 

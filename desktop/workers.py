@@ -19,14 +19,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
-from app.messages import user_message
 from core.errors import AtelierError
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback
-from core.waits import WaitNotice, waits_reported_to
+
+if TYPE_CHECKING:
+    from core.waits import WaitNotice
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,10 @@ class _JobRunnable(QRunnable):
         self._handle.signals.progressed.emit(Progress(0, None, notice.text()))
 
     def run(self) -> None:
+        # Imported by the first job, on its thread: not before the window's first frame.
+        from app.messages import user_message
+        from core.waits import waits_reported_to
+
         signals = self._handle.signals
         token = self._handle.token
         try:
