@@ -200,6 +200,18 @@ class Scanner:
         return total
 
     @property
+    def pool_size(self) -> int:
+        """Worker processes a large scan starts: ``workers`` less one when this process reads too.
+
+        With ``examine``, this process reads a chunk itself whenever the workers have enough queued
+        (:func:`_in_workers`), so it counts as one of the ``workers`` readers: on two cores, one worker
+        process and this one, each with a core of its own, instead of three processes taking turns on
+        two cores (and every file's bytes and findings crossing between them). A caller's own reader
+        runs only in worker processes: ``workers`` of them.
+        """
+        return self.workers - 1 if self.examine_file is examine else self.workers
+
+    @property
     def in_flight(self) -> int:
         """Chunks sent to the workers before the walk waits for one to come back.
 
@@ -207,7 +219,7 @@ class Scanner:
         new to the workers: with only a few chunks each queued they ran dry halfway through every
         write and a core stood idle. Queuing a batch's worth of files more keeps both busy.
         """
-        return self.workers * IN_FLIGHT_PER_WORKER + -(-self.batch_size // CHUNKSIZE)
+        return self.pool_size * IN_FLIGHT_PER_WORKER + -(-self.batch_size // CHUNKSIZE)
 
     def scan_files(self, root: RootRecord, paths: Sequence[Path]) -> ScanSummary:
         """Catalog only ``paths``, files the app itself just put under ``root`` (a finished download).
@@ -327,7 +339,7 @@ class Scanner:
         first = list(islice(items, self.parallel_threshold))
         results: Iterable[tuple[Queued, ScannedFile]]
         if self.workers > 1 and len(first) >= self.parallel_threshold:
-            results = _in_workers(chain(first, items), self.workers, self.examine_file, self.in_flight)
+            results = _in_workers(chain(first, items), self.pool_size, self.examine_file, self.in_flight)
         elif self.workers > 1:
             found = [as_found(item) for item in first]
             results = zip(found, _pickles_in_a_worker(found, self.examine_file), strict=True)
@@ -473,7 +485,10 @@ def _in_workers(
     Starting the workers waits for the fork server to import the readers, a few tenths of a second in
     which this process used to wait too: they are started on a thread (:func:`_start_workers`), and
     until they are up this process reads the chunks itself, as a small scan does (never a pickle, and
-    only with ``examine``: a caller's own reader always runs in the workers).
+    only with ``examine``: a caller's own reader always runs in the workers). Once they are up, it
+    reads a chunk itself whenever ``in_flight`` chunks are queued for them, instead of waiting for one:
+    the scan's own work (walking, collecting, writing) and the workers' then share the cores without a
+    process waiting while another has more than it can do (:attr:`Scanner.pool_size`).
 
     ``examine`` never raises, so a failed task means its process died (killed for memory, a crash in
     native code): from that chunk on, the files are read again one at a time in a fresh one-worker
@@ -484,6 +499,9 @@ def _in_workers(
     starting = _start_workers(pool, workers) if examine_file is examine else None
     pending: deque[tuple[list[Queued], Future[list[ScannedFile]]]] = deque()
     limit = in_flight if in_flight is not None else workers * IN_FLIGHT_PER_WORKER
+    # With ``examine``, this process reads a chunk itself instead of waiting while the workers have
+    # ``limit`` chunks to read: up to ``limit`` more chunks may then wait behind a slow one.
+    most = 2 * limit if examine_file is examine else limit
     source = iter(items)
     chunk: list[Queued] = []
     try:
@@ -494,14 +512,21 @@ def _in_workers(
                 if len(chunk) < CHUNKSIZE:
                     continue
             if chunk:
-                if starting is not None and starting.is_alive() and not any(map(_is_pickle, chunk)):
-                    pending.append((chunk, _read_here(chunk)))  # the workers are still starting
+                if (
+                    starting is not None
+                    and not any(map(_is_pickle, chunk))
+                    and (starting.is_alive() or _queued(pending) >= limit)
+                ):
+                    # The workers are still starting, or have enough to read: this process reads the
+                    # chunk instead of waiting (the file's bytes and findings then cross no process).
+                    pending.append((chunk, _read_here(chunk)))
                 else:
                     pending.append((chunk, _submit(pool, chunk, examine_file)))
                 chunk = []
             walking = item is not None
-            # Hand on what is ready; wait for a worker only when enough is queued or the walk is over.
-            while pending and (pending[0][1].done() or len(pending) > limit or not walking):
+            # Hand on what is ready; wait for a worker only when enough is queued (and this process
+            # may not read on) or the walk is over.
+            while pending and (pending[0][1].done() or len(pending) > most or not walking):
                 sent, future = pending.popleft()
                 try:
                     results = future.result()
@@ -517,6 +542,11 @@ def _in_workers(
                 return
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _queued(pending: deque[tuple[list[Queued], Future[list[ScannedFile]]]]) -> int:
+    """How many of the chunks sent on are not read yet (those read here are read at once)."""
+    return sum(not future.done() for _chunk, future in pending)
 
 
 def _start_workers(pool: ProcessPoolExecutor, workers: int) -> threading.Thread:
