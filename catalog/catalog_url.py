@@ -19,6 +19,7 @@ SQLAlchemy URL engines are built from, is made from the same parts on first use.
 from __future__ import annotations
 
 import re
+import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -265,6 +266,16 @@ def with_password(url: URL, lookup: Callable[[str], str | None]) -> URL:
     return url if not stored else url.set(password=stored)
 
 
+def _has_unread_input(dbapi_connection: Any) -> bool:
+    """Whether an idle connection's socket has something to read (an idle one has nothing to wait for:
+    what is there is the server saying goodbye, or closing), asked of the socket without a round trip."""
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):  # closed already
+        return True
+    return bool(readable)
+
+
 # A pooled connection idle this long is checked before use (create_server_engine).
 IDLE_BEFORE_PING_S = 1.0
 _CHECKED_IN_AT = "atelier_checked_in_at"
@@ -286,10 +297,13 @@ def create_server_engine(url: URL, *, pool_size: int = 4) -> Engine:
     @event.listens_for(engine, "checkout")
     def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         # SQLAlchemy's pre-ping checks every checkout: a round trip more for each unit of work, a fifth of
-        # a search page on a server. A connection back in the pool for under a second was just answering;
-        # one idle longer is checked, and a dead one replaced (the pool retries on DisconnectionError).
+        # a search page on a server. A connection back in the pool for under a second was just answering,
+        # and a server that went away since then has said so on its socket (a stopping server sends each
+        # client "terminating connection" and closes it): such a connection, or one idle longer, is
+        # checked with a round trip, and a dead one replaced (the pool retries on DisconnectionError).
         idle_since = record.info.get(_CHECKED_IN_AT)
-        if idle_since is not None and time.monotonic() - idle_since < IDLE_BEFORE_PING_S:
+        recent = idle_since is not None and time.monotonic() - idle_since < IDLE_BEFORE_PING_S
+        if recent and not _has_unread_input(dbapi_connection):
             return
         try:
             dbapi_connection.execute("SELECT 1").fetchall()

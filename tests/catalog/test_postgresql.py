@@ -186,11 +186,13 @@ def test_the_server_asks_for_the_password_the_url_leaves_out(pg: PgServer) -> No
     engine.dispose()
 
 
-def test_connections_idle_past_a_server_restart_are_replaced_before_use(
-    pg: PgServer, pg_catalog_url: str, tmp_path: Path
+@pytest.mark.parametrize("idle", ["idle past the threshold", "used a moment ago"])
+def test_connections_cut_off_by_a_server_restart_are_replaced_before_use(
+    pg: PgServer, pg_catalog_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, idle: str
 ) -> None:
-    """Pooled connections are checked before use once idle (catalog.catalog_url.IDLE_BEFORE_PING_S): the
-    first search and the first edit after the server restarted overnight answer, on new connections."""
+    """Pooled connections are checked before use once idle (catalog.catalog_url.IDLE_BEFORE_PING_S), and
+    at once when the server said goodbye on their socket: the first search and the first edit after the
+    server restarted answer, on new connections."""
     from catalog import catalog_url
     from tests import pg_server
 
@@ -202,6 +204,9 @@ def test_connections_idle_past_a_server_restart_are_replaced_before_use(
         (asset,) = library.apply_scan_batch(root, [scanned(models / "pixel.safetensors")])
         assert [row.id for row in library.search_rows(AssetQuery(text="pix"))] == [asset]
         pg_server.restart(pg)  # every connection in the pool is cut off
-        time.sleep(catalog_url.IDLE_BEFORE_PING_S + 0.1)
+        if idle == "used a moment ago":
+            monkeypatch.setattr(catalog_url, "IDLE_BEFORE_PING_S", 10**9)
+        else:
+            time.sleep(catalog_url.IDLE_BEFORE_PING_S + 0.1)
         assert [row.id for row in library.search_rows(AssetQuery(text="pix"))] == [asset]
         assert library.update_user_data(asset, UserDataChanges(rating=3)).rating == 3
