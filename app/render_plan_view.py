@@ -107,13 +107,14 @@ def plan_document(plan: RenderPlan, placement: Placement | None = None) -> dict[
     }
 
 
-def _named(entry: dict[str, Any], paths: bool = True) -> str:
-    """``add_detail [7c6bd7b7a2] (/models/Lora/add_detail.safetensors)``; "not found" without a file."""
+def _named(entry: dict[str, Any], paths: bool = True, misplaced: frozenset[str] = frozenset()) -> str:
+    """``add_detail [7c6bd7b7a2] (/models/Lora/add_detail.safetensors)``; "not found" without a file, and
+    "wrong kind" for a file that exists but is another kind than its slot (``misplaced`` names them)."""
     text = entry["name"] or "?"
     if entry.get("hash"):
         text += f" [{entry['hash']}]"
     if not entry.get("path"):
-        return text + " (not found)"
+        return text + (" (wrong kind: see below)" if entry["name"] in misplaced else " (not found)")
     return text + (f" ({entry['path']})" if paths else "")
 
 
@@ -129,19 +130,20 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
     """The plan as short ``Label: value`` lines, in the order a user checks them (``paths`` False
     leaves the files' paths out, for the narrow board; a file not found still says so)."""
     doc = plan_document(plan, placement)
+    wrong = frozenset(item.name for item in plan.misplaced)
     lines: list[str] = []
     model = doc["model"]
     if model is not None:
         kind = describe_model(AssetKind.CHECKPOINT, plan.architecture) if plan.architecture else None
-        lines.append(f"Model: {_named(model, paths)}" + (f", {kind}" if kind else ""))
+        lines.append(f"Model: {_named(model, paths, wrong)}" + (f", {kind}" if kind else ""))
     else:
         lines.append("Model: none chosen")
     if doc["vae"]:
-        lines.append(f"VAE: {_named(doc['vae'], paths)}")
+        lines.append(f"VAE: {_named(doc['vae'], paths, wrong)}")
     else:
         lines.append("VAE: the checkpoint's own" if plan.own_vae else "VAE: needed, none chosen")
     if doc["text_encoder_slots"]:
-        given = [_named(entry, paths) for entry in doc["text_encoders"] if entry is not None]
+        given = [_named(entry, paths, wrong) for entry in doc["text_encoders"] if entry is not None]
         wanted = ", ".join(doc["text_encoder_slots"])
         lines.append(
             f"Text encoders: {', '.join(given)}"
@@ -188,13 +190,14 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
     for lora in doc["loras"]:
         weights = f"UNet {_number(lora['unet_weight'])}, TE {_number(lora['text_encoder_weight'])}"
         off = "" if lora["enabled"] else " (off)"
-        lines.append(f"LoRA: {_named(lora, paths)}, {weights}{off}")
+        lines.append(f"LoRA: {_named(lora, paths, wrong)}, {weights}{off}")
     for embedding in doc["embeddings"]:
         side = " (negative)" if embedding["negative"] else ""
-        lines.append(f"Embedding: {_named(embedding, paths)}{side}")
+        lines.append(f"Embedding: {_named(embedding, paths, wrong)}{side}")
     for hypernetwork in doc["hypernetworks"]:
         lines.append(
-            f"Hypernetwork: {_named(hypernetwork, paths)}, strength {_number(hypernetwork['strength'])}"
+            f"Hypernetwork: {_named(hypernetwork, paths, wrong)}, "
+            f"strength {_number(hypernetwork['strength'])}"
         )
     lines += [f"Missing: {item['message']}" for item in doc["missing"]]
     lines += [f"Wrong slot: {text}" for text in doc["misplaced"]]
