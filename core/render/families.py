@@ -294,9 +294,10 @@ def family_preset(family: Family | None, base_model_label: str | None) -> tuple[
     saying which was assumed when the label names none of them (None for a family without presets)."""
     if family is None or not family.presets:
         return None, None
-    wanted = (base_model_label or "").strip().casefold()
+    # Civitai clients spell labels loosely ("Z Image Turbo", "ZImageTurbo"): compared without spaces or case.
+    wanted = "".join((base_model_label or "").split()).casefold()
     for preset in family.presets:
-        if wanted in (label.casefold() for label in preset.labels):
+        if wanted in ("".join(label.split()).casefold() for label in preset.labels):
             return preset, None
     assumed = family.presets[0]
     labels = " or ".join(label for variant in family.presets for label in variant.labels)
