@@ -9,7 +9,11 @@ receives its batches on the GUI thread and refreshes what the window shows:
   repaints those that differ; when rows were added, removed or reordered it resets the model, and the
   selection, the current row and the scroll position are put back here;
 - the details pane follows its file when that changed (an editor being typed in is left alone);
-- the sidebar's counts and the tag list.
+- the sidebar's counts and the tag list;
+- a library folder added or removed elsewhere (a first ``main.py scan FOLDER`` while the window shows the
+  empty library's page) reloads the whole view, puts the rows in the page's place (or the page back) and
+  restarts the watcher on the folders. On a server the feed names the folder; on SQLite it cannot, so the
+  folders read after each batch are compared with those the window shows.
 
 A change this window made itself is never shown twice: on a server the feed leaves out its own
 connections' writes, and on SQLite (where the feed only says "something changed") what is already shown
@@ -73,8 +77,14 @@ class LiveChanges(QObject):
 
     def apply(self, changes: Changes) -> None:
         """Refreshes the rows, the details pane and the sidebar for ``changes`` (see the module docstring)."""
+        from desktop.models.sidebar_model import folder_places
+
         window = self._window
-        if changes.root_ids:  # a library folder added, renamed or removed elsewhere: the whole view
+        roots = window.library.roots()
+        if changes.root_ids or folder_places(roots) != folder_places(window.sidebar_model.roots()):
+            # A library folder added, moved or removed elsewhere (SQLite's feed cannot say so: the folders
+            # are compared): the whole view, the empty library's page or the rows in its place, and the
+            # watcher on the folders.
             window.reload()
             window.restart_watching()
             return
@@ -89,7 +99,7 @@ class LiveChanges(QObject):
             record = window.library.get(current_id)
             if record != window.details.record:
                 window.details.show_asset(record)
-        facets, roots = window.library.facets(), window.library.roots()
+        facets = window.library.facets()
         window.refresh_sidebar(facets, roots)
         window.filter_bar.set_tags(window.library.all_tags())
         window.status.show_count(window.model.rowCount(), facets.total)

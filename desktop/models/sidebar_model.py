@@ -31,6 +31,8 @@ from core.taxonomy import Architecture, AssetKind
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from catalog.records import Facets, RootRecord
     from desktop.organize.folders import FolderNode
 
@@ -92,6 +94,12 @@ NOT_HERE_TIP = (
 )
 
 
+def folder_places(roots: Sequence[RootRecord]) -> list[tuple[int, str, bool]]:
+    """What of the library folders the views and the watcher depend on: which folders, where this computer
+    reaches them, and whether it does (names and file counts are only shown)."""
+    return [(root.id, root.path, root.placed_here) for root in roots]
+
+
 class SidebarModel(QStandardItemModel):
     """Fixed sections whose children are rebuilt from ``Facets`` and the library roots."""
 
@@ -124,10 +132,12 @@ class SidebarModel(QStandardItemModel):
         if self._roots:
             self.roots_changed.emit(list(self._roots))
 
+    def roots(self) -> list[RootRecord]:
+        """The library folders shown, as last given to :meth:`set_facets`."""
+        return list(self._roots)
+
     def set_facets(self, facets: Facets, roots: list[RootRecord]) -> None:
-        changed = [(r.id, r.path, r.placed_here) for r in roots] != [
-            (r.id, r.path, r.placed_here) for r in self._roots
-        ]
+        changed = folder_places(roots) != folder_places(self._roots)
         self._roots = list(roots)
         self._fill(
             Section.LIBRARY,
