@@ -17,20 +17,26 @@ receives its batches on the GUI thread and refreshes what the window shows:
 
 A change this window made itself is never shown twice: on a server the feed leaves out its own
 connections' writes, and on SQLite (where the feed only says "something changed") what is already shown
-compares equal and nothing is repainted. While a job of this window runs (a scan writes batch after batch)
-changes wait: the window reloads when the job ends, and the waiting changes are compared after that.
+compares equal and nothing is repainted. While a job of this window runs (a scan writes batch after batch,
+then hashing writes file after file) changes are shown at most every ``DURING_JOB_S`` seconds, so the files
+a first scan identifies appear while their hashes are still computed (minutes for a large folder) rather
+than when the whole job ends; the window reloads when the job ends, and what still waits is compared after
+that.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, QTimer, Signal
 
 if TYPE_CHECKING:
     from catalog.change_feed import Changes
     from desktop.main_window import MainWindow
     from desktop.services import FollowChanges, Stoppable
+
+DURING_JOB_S = 2.0  # while this window's own job writes: one refresh per this many seconds at most
 
 
 class LiveChanges(QObject):
@@ -45,6 +51,10 @@ class LiveChanges(QObject):
         self._waiting: list[Changes] = []
         self._stopped = False
         self._lost = False
+        self._during_job = QTimer(self)  # the next refresh while a job of this window runs
+        self._during_job.setSingleShot(True)
+        self._during_job.timeout.connect(self._apply_during_job)
+        self._applied_at = -DURING_JOB_S  # time.monotonic() of the last refresh
         self.arrived.connect(self._on_arrived)
         self.state_changed.connect(self._on_state_changed)
         window.job_ended.connect(self._after_job)
@@ -52,6 +62,7 @@ class LiveChanges(QObject):
 
     def stop(self) -> None:
         self._stopped = True
+        self._during_job.stop()
         if self._feed is not None:
             self._feed.stop()
             self._feed = None
@@ -64,6 +75,13 @@ class LiveChanges(QObject):
         self._waiting.append(changes)
         if self._window.current_job is None:
             self._apply_waiting()
+        elif not self._during_job.isActive():  # the first batch of a job at once, then one per interval
+            wait = self._applied_at + DURING_JOB_S - time.monotonic()
+            self._during_job.start(max(0, int(wait * 1000)))
+
+    def _apply_during_job(self) -> None:
+        if not self._stopped and self._waiting:
+            self._apply_waiting()
 
     def _after_job(self, _title: str) -> None:
         if not self._stopped and self._waiting and self._window.current_job is None:
@@ -72,6 +90,8 @@ class LiveChanges(QObject):
     def _apply_waiting(self) -> None:
         from catalog.change_feed import merge
 
+        self._during_job.stop()
+        self._applied_at = time.monotonic()
         changes, self._waiting = merge(self._waiting), []
         self.apply(changes)
 

@@ -1,4 +1,5 @@
-"""The window that shows the empty library's page leaves it when a command adds the first folder.
+"""The window that shows the empty library's page leaves it when a command adds the first folder, and the
+files a scan identifies show while the scan's job still hashes them.
 
 Why: a new user opens Atelier (or starts a new empty library after a lost catalog), then runs
 ``main.py scan FOLDER`` in a terminal. The SQLite change feed only says "something changed", so the window
@@ -7,13 +8,17 @@ hint stops saying the library is empty, and the new folder is watched (and the p
 command removes the last folder). Before, only the sidebar followed and the page stayed "Your library is
 empty" until a filter changed.
 
-The other client is real: a second Library on the same catalog file, scanned by the Scanner the ``scan``
-command runs, over real safetensors files.
+The same holds for a folder added in the window: the job that scans it goes on to hash the new files
+(minutes for a folder of real models), and the rows must not wait for the whole job.
+
+The scans are real: the Scanner the ``scan`` command runs, over real safetensors files, in a second
+Library on the same catalog file (the command) or in the window's own job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,7 @@ from pytestqt.qtbot import QtBot
 
 from catalog.library import Library
 from catalog.scanner import Scanner
+from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import LibraryLayout
 from desktop.main_window import MainWindow
 from desktop.services import DesktopServices
@@ -37,6 +43,14 @@ class _Watcher:
 
     def stop(self) -> None:
         self.stopped = True
+
+
+def _models_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    write_case(emb_params_embedding(768), folder)  # an SD 1.x and an SD 2.x embedding: small, real files
+    write_case(emb_params_embedding(1024), folder)
+    return folder
 
 
 @pytest.fixture
@@ -68,10 +82,7 @@ def test_a_command_scanning_the_first_folder_replaces_the_empty_library_page_and
     assert window.views.currentWidget() is window.empty_library
     assert watchers == []  # no folder, nothing to watch
 
-    folder = tmp_path / "models"
-    folder.mkdir()
-    write_case(emb_params_embedding(768), folder)  # an SD 1.x and an SD 2.x embedding: small, real files
-    write_case(emb_params_embedding(1024), folder)
+    folder = _models_folder(tmp_path)
     command = Library.open(empty_library.path)  # ``main.py scan FOLDER`` in a terminal
     try:
         root = command.add_root(folder, LibraryLayout.FLAT)
@@ -88,3 +99,44 @@ def test_a_command_scanning_the_first_folder_replaces_the_empty_library_page_and
         assert [watcher.stopped for watcher in watchers] == [True]  # no folder left to watch
     finally:
         command.close()
+
+
+def test_the_files_a_scan_in_the_window_identifies_show_while_its_job_still_hashes(
+    qtbot: QtBot,
+    empty_library: Library,
+    make_services: ServicesFactory,
+    open_window: Callable[[DesktopServices], MainWindow],
+    tmp_path: Path,
+) -> None:
+    hashing, hashed = threading.Event(), threading.Event()
+
+    def scan(root_ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
+        return Scanner(empty_library, progress=progress, cancel=cancel, workers=1).scan(root_ids)
+
+    def hash_pending(_progress: ProgressCallback, cancel: CancelToken) -> str:
+        hashing.set()  # large files: hashing takes its time, until the test lets it end
+        while not hashed.wait(0.02) and not cancel.cancelled:
+            pass
+        return "Hashed 2 files"
+
+    window = open_window(
+        make_services(
+            empty_library,
+            follow_changes=empty_library.follow_changes,
+            settings=FakeSettings(hash_in_background=True),
+            scan_roots=scan,
+            hash_pending=hash_pending,
+        )
+    )
+    qtbot.waitUntil(lambda: window.live_changes is not None, timeout=3000)
+    try:
+        window.add_folder(_models_folder(tmp_path))  # what File › Add library folder… does once chosen
+        assert window.views.currentWidget() is window.grid
+
+        qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=4000)
+        assert hashing.is_set()
+        assert window.current_job is not None  # still hashing: the rows did not wait for the job's end
+    finally:
+        hashed.set()
+    qtbot.waitUntil(lambda: window.current_job is None, timeout=3000)
+    assert window.model.rowCount() == 2
