@@ -18,10 +18,11 @@ receives its batches on the GUI thread and refreshes what the window shows:
 A change this window made itself is never shown twice: on a server the feed leaves out its own
 connections' writes, and on SQLite (where the feed only says "something changed") what is already shown
 compares equal and nothing is repainted. While a job of this window runs (a scan writes batch after batch,
-then hashing writes file after file) changes are shown at most every ``DURING_JOB_S`` seconds, so the files
-a first scan identifies appear while their hashes are still computed (minutes for a large folder) rather
-than when the whole job ends; the window reloads when the job ends, and what still waits is compared after
-that.
+then hashing writes file after file) changes are shown at most every ``DURING_JOB_S`` seconds (longer
+when a refresh itself takes long on a large library: refreshing then takes at most a tenth of the GUI
+thread's time), so the files a first scan identifies appear while their hashes are still computed (minutes
+for a large folder) rather than when the whole job ends; the window reloads when the job ends, and what
+still waits is compared after that.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from desktop.services import FollowChanges, Stoppable
 
 DURING_JOB_S = 2.0  # while this window's own job writes: one refresh per this many seconds at most
+REFRESH_SHARE = 0.1  # ... and per refresh time / this share, so a slow refresh cannot freeze the window
 
 
 class LiveChanges(QObject):
@@ -54,7 +56,7 @@ class LiveChanges(QObject):
         self._during_job = QTimer(self)  # the next refresh while a job of this window runs
         self._during_job.setSingleShot(True)
         self._during_job.timeout.connect(self._apply_during_job)
-        self._applied_at = -DURING_JOB_S  # time.monotonic() of the last refresh
+        self._next_at = 0.0  # time.monotonic() from which a job's next refresh may run
         self.arrived.connect(self._on_arrived)
         self.state_changed.connect(self._on_state_changed)
         window.job_ended.connect(self._after_job)
@@ -76,7 +78,7 @@ class LiveChanges(QObject):
         if self._window.current_job is None:
             self._apply_waiting()
         elif not self._during_job.isActive():  # the first batch of a job at once, then one per interval
-            wait = self._applied_at + DURING_JOB_S - time.monotonic()
+            wait = self._next_at - time.monotonic()
             self._during_job.start(max(0, int(wait * 1000)))
 
     def _apply_during_job(self) -> None:
@@ -91,9 +93,11 @@ class LiveChanges(QObject):
         from catalog.change_feed import merge
 
         self._during_job.stop()
-        self._applied_at = time.monotonic()
+        started = time.monotonic()
         changes, self._waiting = merge(self._waiting), []
         self.apply(changes)
+        ended = time.monotonic()
+        self._next_at = started + max(DURING_JOB_S, (ended - started) / REFRESH_SHARE)
 
     def apply(self, changes: Changes) -> None:
         """Refreshes the rows, the details pane and the sidebar for ``changes`` (see the module docstring)."""
