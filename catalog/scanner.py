@@ -527,6 +527,8 @@ def _in_workers(
             # Hand on what is ready; wait for a worker only when enough is queued (and this process
             # may not read on) or the walk is over.
             while pending and (pending[0][1].done() or len(pending) > most or not walking):
+                if not walking and starting is not None and _read_back_here(pending, workers):
+                    continue  # the walk is over: the chunks no worker has begun are read here too
                 sent, future = pending.popleft()
                 try:
                     results = future.result()
@@ -542,6 +544,25 @@ def _in_workers(
                 return
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _read_back_here(pending: deque[tuple[list[Queued], Future[list[ScannedFile]]]], workers: int) -> bool:
+    """Read here the last chunk sent on that no worker has begun (never a pickle); False if none.
+
+    Once the walk is over this process would only wait while the workers read what is queued for
+    them: taking chunks back from the end of the queue (a task not yet handed to a worker can be
+    cancelled) ends the scan when the workers' current chunks end, instead of a queue's worth later.
+    The first ``workers + 1`` chunks are left to the workers: the pool hands that many on at once
+    (one running in each worker, one waiting), so they are theirs already.
+    """
+    if pending[0][1].done():
+        return False  # the first chunk is ready: hand it on first
+    for index in range(len(pending) - 1, workers, -1):
+        chunk, future = pending[index]
+        if not future.done() and not any(map(_is_pickle, chunk)) and future.cancel():
+            pending[index] = (chunk, _read_here(chunk))
+            return True
+    return False
 
 
 def _queued(pending: deque[tuple[list[Queued], Future[list[ScannedFile]]]]) -> int:

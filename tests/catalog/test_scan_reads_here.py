@@ -48,11 +48,19 @@ def test_the_scan_counts_itself_as_a_reader_only_with_its_own_reader(lib: Librar
 
 
 @pytest.mark.timeout(120)
-def test_chunks_read_here_while_the_worker_is_busy_are_found_as_the_worker_finds_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "in_flight",
+    [
+        pytest.param(1, id="while-walking"),  # the worker holds a chunk: the next is read here
+        pytest.param(100, id="after-the-walk"),  # all sent on: the ones no worker began are taken back
+    ],
+)
+def test_chunks_read_here_are_found_as_the_worker_finds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_flight: int
 ) -> None:
-    """Once the worker is up and holds a chunk, the next is read here; every finding is the in-process
-    one, in the walk's order, and a pickle among them is still read by the worker."""
+    """Once the worker is up, chunks are read here while it holds one (or, once the walk is over, those
+    it has not begun); every finding is the in-process one, in the walk's order, and a pickle among them
+    is still read by the worker."""
     first = [write_safetensors(tmp_path / f"a{i:03}.safetensors", LORA, seed=i) for i in range(CHUNKSIZE)]
     later = [
         write_safetensors(tmp_path / f"b{i:03}.safetensors", OTHER_LORA, seed=i) for i in range(8 * CHUNKSIZE)
@@ -83,11 +91,12 @@ def test_chunks_read_here_while_the_worker_is_busy_are_found_as_the_worker_finds
 
     sh.forget_validated_tables()
     try:
-        results = [scanned for _item, scanned in _in_workers(walk_waiting_for_the_worker(), 1, examine, 1)]
+        walk = walk_waiting_for_the_worker()
+        results = [scanned for _item, scanned in _in_workers(walk, 1, examine, in_flight)]
         held = _tables_held(later[-1])
     finally:
         sh.forget_validated_tables()
-    assert read_here, "no chunk was read here while the worker held one"
+    assert read_here, "no chunk was read here"
     assert held  # the later files' table was validated in this process too
     assert all(str(item.path) != str(pickle) for chunk in read_here for item in chunk)
     assert results == [examine(item) for item in items if item is not None]
