@@ -27,7 +27,7 @@ from core.formats.sidecar_info import SidecarInfo
 from core.formats.sidecars import read_sidecars, sidecar_names
 from core.jobs import CancelToken
 from core.layouts import MODEL_FILE_SUFFIXES, is_ignored_dir, is_ignored_name
-from core.taxonomy import FileFormat, FileStatus
+from core.taxonomy import AssetKind, FileFormat, FileStatus
 
 if TYPE_CHECKING:  # numpy is loaded only when a tensor is read (identification asks for a few)
     import numpy as np
@@ -497,6 +497,7 @@ def examine(found: FoundFile) -> ScannedFile:
         reading = Reading(file_format, FileStatus.UNREADABLE, found.unreadable)
     else:
         reading = read_and_identify(found.path, is_folder=found.is_folder)
+    sidecars = _sidecars_of(found)
     return ScannedFile(
         path=str(found.path),
         size=found.size,
@@ -506,10 +507,23 @@ def examine(found: FoundFile) -> ScannedFile:
         format=reading.format,
         status=reading.status,
         status_reason=reading.reason,
-        identification=reading.identification,
-        sidecars=_sidecars_of(found),
+        identification=_with_label(reading.identification, sidecars),
+        sidecars=sidecars,
         sidecar_mtime_ns=found.sidecar_mtime_ns,
     )
+
+
+def _with_label(identification: Identification | None, sidecars: SidecarInfo | None) -> Identification | None:
+    """The identification completed by the Civitai base-model label of the sidecars, where the tensors
+    leave a LoRA's family open and the label agrees with them (``core.identify.labels``)."""
+    if identification is None or sidecars is None or identification.kind is not AssetKind.LORA:
+        return identification
+    label = sidecars.base_model_label or (sidecars.civitai.base_model if sidecars.civitai else None)
+    if not label:
+        return identification
+    from core.identify.labels import with_base_model_label
+
+    return with_base_model_label(identification, label)
 
 
 def _sidecars_of(found: FoundFile) -> SidecarInfo | None:

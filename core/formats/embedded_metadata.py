@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 
 from core.formats.strict_json import INT64_MAX, INT64_MIN, JsonRefusedError, load_json
-from core.identify.vocabulary import KOHYA_BASE_PREFIXES, MODELSPEC_PREFIXES
+from core.identify.vocabulary import KOHYA_BASE_PREFIXES, KOHYA_NETWORK_MODULES, MODELSPEC_PREFIXES
 from core.taxonomy import Architecture, Prediction
 
 # How many merged training tags are kept: enough to show "what it was trained on", small enough to store.
@@ -78,10 +78,10 @@ class EmbeddedMetadata:
 
     def architecture_hint(self) -> tuple[Architecture, str] | None:
         """The family the metadata claims, with the key that says so; None when it claims nothing."""
-        architecture, version = self.architecture, self.base_model_version
-        if len(architecture or "") <= _HINT_CACHED_CHARS and len(version or "") <= _HINT_CACHED_CHARS:
-            return _remembered_hint(architecture, version, self.v2)
-        return _architecture_hint(architecture, version, self.v2)
+        architecture, version, network = self.architecture, self.base_model_version, self.network_module
+        if max(len(architecture or ""), len(version or ""), len(network or "")) <= _HINT_CACHED_CHARS:
+            return _remembered_hint(architecture, version, self.v2, network)
+        return _architecture_hint(architecture, version, self.v2, network)
 
     def to_json(self) -> dict[str, Any]:
         """Only the fields that are set, as JSON-able values (for ``Identification.metadata``)."""
@@ -122,7 +122,10 @@ class EmbeddedMetadata:
 
 
 def _architecture_hint(
-    architecture: str | None, base_model_version: str | None, v2: bool | None
+    architecture: str | None,
+    base_model_version: str | None,
+    v2: bool | None,
+    network_module: str | None = None,
 ) -> tuple[Architecture, str] | None:
     """``EmbeddedMetadata.architecture_hint``; :func:`_remembered_hint` remembers it for short values."""
     if architecture:
@@ -135,6 +138,10 @@ def _architecture_hint(
         for prefix, arch in _KOHYA_BASES:
             if lowered.startswith(prefix):
                 return arch, f"ss_base_model_version={base_model_version}"
+    # A family's own sd-scripts network (``networks.lora_flux``) says which training script wrote the file.
+    by_network = KOHYA_NETWORK_MODULES.get(network_module or "")
+    if by_network is not None:
+        return by_network, f"ss_network_module={network_module}"
     if v2 is True:
         return Architecture.SD2, "ss_v2=True"
     return None

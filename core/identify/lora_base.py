@@ -15,15 +15,21 @@ Rules, strongest first:
 - text-encoder widths (only for CLIP text encoders, and only when the rest of the file is an SD UNet or
   absent: an LLM encoder of 1024 beside a transformer is not SD2): a second encoder
   (``lora_te2_``/``text_encoder_2.``) => SDXL (768 + 1280 = 2048);
-  a single one 768 => SD1, 1024 => SD2;
+  a single one 768 => SD1, 1024 => SD2; but kohya's ``lora_te1_`` (the first of two or three encoders:
+  SDXL, Flux.1, SD3; SD1 writes ``lora_te_``) alone is never SD1: SDXL, unless the metadata names Flux.1
+  or SD3 (``metadata_choices``);
 - names alone: kohya UNet names in SGM paths (``input_blocks``...) are only written for SDXL, and a
   ``transformer_blocks`` index >= 2 exists only in SDXL (InvokeAI ``_state_dict_looks_like_sdxl_unet_lora``).
 """
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections import Counter
+from itertools import repeat
+from operator import itemgetter
 
 from core.identify.families import CONTEXT_DIM_FAMILIES, TEXT_ENCODER_FAMILIES
 from core.identify.lora_scan import TEXT_ENCODER_PREFIXES, LoraScan, lokr_in_dim
@@ -46,7 +52,10 @@ _FLUX1_DEPTH = measured_spec(Architecture.FLUX1).depth or 0
 # A generic block list right after the dialect prefix: ``transformer_blocks.N.`` / ``blocks_N_`` (never
 # ``single_transformer_blocks`` or ``double_blocks``, whose own names say the family).
 _GENERIC_BLOCK = re.compile(
-    r"^(?:lora_unet_|lora_transformer_|lycoris_|diffusion_model[._]|transformer[._]|base_model[._]model[._])?"
+    # ``transformer_`` is a prefix only when no ``blocks`` list follows it: a bare diffusers name
+    # (``transformer_blocks.0.attn.to_q``, no ``transformer.`` before it) is the block list itself.
+    r"^(?:lora_unet_|lora_transformer_|lycoris_|diffusion_model[._]|transformer\.|transformer_(?!blocks[._]\d)"
+    r"|base_model[._]model[._])?"
     r"(transformer_blocks|blocks)[._](\d+)[._]",
     re.MULTILINE,
 )
@@ -62,8 +71,20 @@ UNET_FAMILIES = (Architecture.SD1, Architecture.SD2, Architecture.SDXL, Architec
 # Module names only an SD UNet has (kohya underscores or diffusers dots, compared with dots as underscores).
 _UNET_NAMES = ("down_blocks", "up_blocks", "mid_block", "input_blocks", "output_blocks", "middle_block")
 _CLIP_NAMES = ("text_model", "encoder_layers")
+# Names that start a diffusion transformer's modules: diffusers' ``transformer.`` prefix (or OneTrainer's),
+# or a PEFT file saved from the transformer itself, whose names start at its block list.
+_DIT_STARTS = ("transformer.", "lora_transformer_", "transformer_blocks.")
 _TEXT_PREFIXES = tuple(prefix for _, prefixes in TEXT_ENCODER_PREFIXES for prefix in prefixes)
 _WIDTH_SAMPLE = 256
+_SELF_ATTENTION = "self_attn"  # kohya's ``self_attn_q`` and diffusers' ``self_attn.q`` alike
+_ADAPTER = "adapter"
+_MODULE = itemgetter(0)
+# kohya sd-scripts name the first of several text encoders (CLIP-L, 768 wide) ``lora_te1_``: its SDXL, Flux.1
+# and SD3 networks do (``sdxl_train_network``, ``lora_flux``, ``lora_sd3``); SD1/SD2 LoRAs say ``lora_te_``. A
+# LoRA of that encoder alone fits each of them: SDXL, the commonest, unless its metadata names another.
+KOHYA_TE1 = "lora_te1_"
+KOHYA_TE1_FAMILIES = (Architecture.SDXL, Architecture.FLUX1, Architecture.SD3)
+_CLIP_L_WIDTH = 768
 _ROUTING_SAMPLE = 32
 
 
@@ -123,7 +144,7 @@ def _older_rules(scan: LoraScan, sample: str, names: str, unet: bool) -> tuple[A
         arch, reasons = Architecture.SD3, ["joint_blocks modules => sd3 (MMDiT)"]
     elif by_depth is not None:
         arch, reasons = by_depth
-    elif sample.startswith(("transformer.", "lora_transformer_")) or "\ntransformer." in sample:
+    elif sample.startswith(_DIT_STARTS) or any(f"\n{start}" in sample for start in _DIT_STARTS):
         arch, reasons = _dit_by_width(scan)
     else:
         arch, reasons = _sd_family(scan, names, unet)
@@ -131,14 +152,30 @@ def _older_rules(scan: LoraScan, sample: str, names: str, unet: bool) -> tuple[A
 
 
 def _denoiser_width(scan: LoraScan) -> int | None:
-    """The commonest input width of the adapted layers outside the text encoders."""
+    """The hidden width: the commonest input width of the adapted self-attention layers, which read the
+    hidden state; the commonest of all layers outside the text encoders when none is self-attention.
+
+    Self-attention first because a LoRA may adapt more layers that read other widths than its own blocks:
+    an Anima LoRA's cross-attention keys read the 1024-wide text and its LLM adapter is 1024 wide, beside
+    2048-wide self-attention (an adapter's own self-attention does not count).
+    """
     text = _TEXT_PREFIXES
     down = scan.down[:: max(1, len(scan.down) // _WIDTH_SAMPLE)]  # an even sample: widths repeat per block
-    widths = Counter(
-        shape[1]
-        for module, _, name in down
-        if not module.startswith(text) and len(shape := scan.shape(name)) >= 2
-    )
+    # The self-attention entries are filtered in C: most transformer LoRAs (Flux, Qwen-Image) have none.
+    own = [
+        entry
+        for entry in itertools.compress(
+            down, map(operator.contains, map(_MODULE, down), repeat(_SELF_ATTENTION))
+        )
+        if _ADAPTER not in entry[0] and not entry[0].startswith(text)
+    ]
+    widths = Counter(shape[1] for _, _, name in own if len(shape := scan.shape(name)) >= 2)
+    if not widths:
+        widths = Counter(
+            shape[1]
+            for module, _, name in down
+            if not module.startswith(text) and len(shape := scan.shape(name)) >= 2
+        )
     if not widths:  # LoKr has no down-projection: its Kronecker factors' widths multiply
         found = (
             lokr_in_dim(scan.tensors, module) for module in scan.lokr_modules() if not module.startswith(text)
@@ -186,15 +223,36 @@ def _table_family(scan: LoraScan, names: str) -> tuple[tuple[Architecture, list[
     )
 
 
+def metadata_choices(scan: LoraScan, arch: Architecture) -> tuple[Architecture, ...]:
+    """The families the tensors leave open when they said ``arch``, for the metadata to choose among;
+    () when the tensors decide alone. Today one case: a kohya LoRA of the ``lora_te1_`` encoder only."""
+    if arch is not Architecture.SDXL or scan.context_dim is not None or set(scan.text_widths) != {"te1"}:
+        return ()
+    return KOHYA_TE1_FAMILIES if _kohya_te1_only(scan) else ()
+
+
+def _kohya_te1_only(scan: LoraScan) -> bool:
+    """Every module is kohya's first text encoder (``lora_te1_``): no UNet, transformer or other encoder."""
+    blob = scan.module_blob()
+    return blob.startswith(KOHYA_TE1) and blob.count("\n") + 1 == blob.count(KOHYA_TE1)
+
+
 def with_metadata_hint(
-    view: HeaderView, arch: Architecture, reasons: list[str]
+    view: HeaderView, arch: Architecture, reasons: list[str], choices: tuple[Architecture, ...] = ()
 ) -> tuple[Architecture, list[str]]:
-    """``arch`` from the tensors, completed or contradicted by the file's embedded metadata (per file)."""
+    """``arch`` from the tensors, completed or contradicted by the file's embedded metadata (per file).
+
+    ``choices`` are the families the tensors allow when they cannot tell them apart (``metadata_choices``):
+    metadata naming one of them decides."""
     hint = view.embedded.architecture_hint()
     if hint is not None:
         claimed, source = hint
         if arch is Architecture.UNKNOWN:
             reasons.append(f"metadata {source} => {claimed.value} (the tensors cannot tell)")
+            arch = claimed
+        elif claimed is not arch and claimed in choices:
+            allowed = ", ".join(choice.value for choice in choices)
+            reasons.append(f"metadata {source} => {claimed.value} (the tensors allow {allowed})")
             arch = claimed
         elif claimed is arch:
             reasons.append(f"metadata agrees ({source})")
@@ -327,6 +385,14 @@ def _clip_decides(scan: LoraScan, names: str, unet: bool) -> bool:
 
 def _text_family(scan: LoraScan) -> tuple[Architecture | None, str]:
     widths = scan.text_widths
+    if set(widths) == {"te1"} and _kohya_te1_only(scan):
+        if widths["te1"] != _CLIP_L_WIDTH:
+            return None, ""
+        allowed = ", ".join(family.value for family in KOHYA_TE1_FAMILIES)
+        return Architecture.SDXL, (
+            f"only kohya's lora_te1_ text encoder (CLIP-L, width {widths['te1']}): the first of two or three "
+            f"encoders ({allowed}; SD1 LoRAs write lora_te_) => sdxl, unless the metadata names another"
+        )
     if "te2" in widths:
         first = widths.get("te1") or widths.get("te") or 0
         total = first + widths["te2"]

@@ -125,6 +125,9 @@ class ArchitectureRow:
     civitai: tuple[tuple[str, str], ...] = ()  # (baseModel value, how the window shows it)
     modelspec: tuple[str, ...] = ()  # modelspec.architecture prefixes (lower case)
     kohya_bases: tuple[str, ...] = ()  # ss_base_model_version prefixes (lower case)
+    # ss_network_module values of the kohya sd-scripts network written only for this family's training
+    # script (``networks.lora_flux``): names the family when the file says no base model version.
+    kohya_networks: tuple[str, ...] = ()
     invokeai_base: str | None = None
     diffusers: tuple[str, ...] = ()  # prefixes of its diffusers pipeline and model class names
     # Families whose LoRAs go on this family's checkpoints too (the same block names and widths: Chroma is
@@ -255,6 +258,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         ),
         modelspec=("stable-diffusion-3",),
         kohya_bases=("sd3",),
+        kohya_networks=("networks.lora_sd3",),
         invokeai_base="sd-3",
         diffusers=("SD3Transformer2DModel",),  # its pipelines are named in core.identify.diffusers
     ),
@@ -313,6 +317,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         ),
         modelspec=("flux-1", "flux.1"),
         kohya_bases=("flux",),
+        kohya_networks=("networks.lora_flux",),
         invokeai_base="flux",
         diffusers=("FluxTransformer2DModel",),  # its pipelines are named in core.identify.diffusers
     ),
@@ -476,6 +481,7 @@ ROWS: tuple[ArchitectureRow, ...] = (
         civitai=(("Lumina", "Lumina"),),
         modelspec=("lumina-2", "lumina2"),
         kohya_bases=("lumina",),
+        kohya_networks=("networks.lora_lumina",),
         diffusers=("Lumina2",),
     ),
     ArchitectureRow(
@@ -1037,6 +1043,9 @@ def _prefix_table(attribute: str) -> tuple[tuple[str, Architecture], ...]:
 
 MODELSPEC_PREFIXES: tuple[tuple[str, Architecture], ...] = _prefix_table("modelspec")
 KOHYA_BASE_PREFIXES: tuple[tuple[str, Architecture], ...] = _prefix_table("kohya_bases")
+KOHYA_NETWORK_MODULES: Mapping[str, Architecture] = MappingProxyType(
+    {module: row.architecture for row in ROWS for module in row.kohya_networks}
+)
 INVOKEAI_BASE_OF: Mapping[Architecture, str] = MappingProxyType(
     {row.architecture: row.invokeai_base for row in ROWS if row.invokeai_base}
 )

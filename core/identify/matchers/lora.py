@@ -13,7 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from core.formats.model_file import TensorInfo, derived_from
-from core.identify.lora_base import tensor_architecture, with_metadata_hint
+from core.identify.lora_base import (
+    metadata_choices,
+    named_architectures,
+    tensor_architecture,
+    with_metadata_hint,
+)
 from core.identify.lora_scan import LoraScan, may_be_lora, scan_lora
 from core.identify.registry import Match, MatchFunction, Refusal
 from core.identify.view import HeaderView
@@ -31,6 +36,7 @@ _ORDER = (
     NetworkType.OFT,
 )
 _SAMPLES = 16
+NAMED_FAMILIES = "families_named"  # detail key: see ``_tensor_findings``
 
 
 def lora_matcher(scan: Callable[[Mapping[str, TensorInfo]], LoraScan]) -> MatchFunction:
@@ -52,6 +58,7 @@ class _TensorFindings:
     reasons: tuple[str, ...]  # dialect, modules, network and architecture evidence
     architecture: Architecture
     details: Mapping[str, object]
+    choices: tuple[Architecture, ...]  # families the metadata may choose among (``metadata_choices``)
 
 
 def _match(view: HeaderView, scan_names: Callable[[Mapping[str, TensorInfo]], LoraScan]) -> Match | Refusal:
@@ -60,7 +67,7 @@ def _match(view: HeaderView, scan_names: Callable[[Mapping[str, TensorInfo]], Lo
     findings = derived_from(tensors, (_match, scan_names), lambda: _tensor_findings(tensors, scan_names))
     if findings is None:
         return Refusal("no lora_down/lora_A/hada/lokr/diff/set_weight/oft module keys")
-    arch, arch_reasons = with_metadata_hint(view, findings.architecture, [])
+    arch, arch_reasons = with_metadata_hint(view, findings.architecture, [], findings.choices)
     return Match(
         AssetKind.LORA,
         arch,
@@ -86,10 +93,16 @@ def _tensor_findings(
     arch, arch_reasons = tensor_architecture(scan)
     reasons.extend(arch_reasons)
     details: dict[str, object] = {"lora_format": dialect, "modules": total}
+    if arch in (Architecture.OTHER, Architecture.UNKNOWN):
+        # The families whose layer names it carries, widths unchecked: what a base-model label may
+        # choose among (``core.identify.labels``) when the measurements named none.
+        named = named_architectures(scan)
+        if named:
+            details[NAMED_FAMILIES] = [family.value for family in named]
     rank = scan.rank()
     if rank is not None:
         details["rank"] = rank
-    return _TensorFindings(scan, network, tuple(reasons), arch, details)
+    return _TensorFindings(scan, network, tuple(reasons), arch, details, metadata_choices(scan, arch))
 
 
 match_lora = lora_matcher(scan_lora)

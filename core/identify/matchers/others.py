@@ -22,7 +22,7 @@ from core.identify.families import (
 from core.identify.registry import Match, Refusal
 from core.identify.view import HeaderView
 from core.identify.vocabulary import ENCODERS, users_of_encoder
-from core.taxonomy import Architecture, AssetKind
+from core.taxonomy import Architecture, AssetKind, FileFormat
 
 _CLIP_WIDTHS = {768: "clip_l", 1024: "openclip_h", 1280: "openclip_bigg"}
 _VISION_WIDTHS = {768: "ViT-B", 1024: "ViT-L/14", 1280: "ViT-H/14", 1664: "ViT-bigG/14"}
@@ -160,6 +160,9 @@ def match_clip_vision(view: HeaderView) -> Match | Refusal:
 
 def match_text_encoder(view: HeaderView) -> Match | Refusal:
     found: list[tuple[str, str]] = []
+    gguf = _gguf_encoder(view) if view.header.format is FileFormat.GGUF else None
+    if gguf is not None:
+        found.append(gguf)
     clip = view.find_suffix("text_model.embeddings.token_embedding.weight")
     if clip is not None:
         width = view.dim(clip, 1) or 0
@@ -203,6 +206,53 @@ def match_text_encoder(view: HeaderView) -> Match | Refusal:
     used = f" (used by {', '.join(arch.value for arch in users)})" if users else ""
     reasons = (*(why for _, why in found), f"text {_SHARED}{used}")
     return Match(AssetKind.TEXT_ENCODER, Architecture.UNKNOWN, reasons, details=details)
+
+
+# llama.cpp's ``general.architecture`` of the networks stored as GGUF text encoders (city96's
+# ``t5-v1_1-xxl-encoder-Q8_0.gguf`` and ``umt5-xxl-encoder``, the Qwen, Llama and Gemma GGUFs ComfyUI-GGUF
+# loads as encoders) -> the network kind of ``vocabulary.ENCODERS``.
+_GGUF_ARCHITECTURES = {
+    "t5encoder": "t5",
+    "t5": "t5",
+    "umt5": "umt5",
+    "qwen2": "qwen2",
+    "qwen2vl": "qwen2",
+    "qwen3": "qwen3",
+    "qwen3vl": "qwen3_vl",
+    "llama": "llama",
+    "gemma": "gemma",
+    "gemma2": "gemma",
+    "gemma3": "gemma",
+}
+# llama.cpp's names of the first layer's query projection: T5's encoder blocks, a decoder-only LLM's blocks.
+_GGUF_FIRST_LAYER = ("enc.blk.0.attn_q.weight", "blk.0.attn_q.weight")
+
+
+def _gguf_encoder(view: HeaderView) -> tuple[str, str] | None:
+    """(encoder id, reason) of a text encoder stored as GGUF in llama.cpp's names, else None.
+
+    ``general.architecture`` names the network, ``token_embd`` holds its vocabulary and width, and the
+    layers confirm it: ``enc.blk.N`` for T5 (UMT5 gives every block its own position bias,
+    ``enc.blk.1.attn_rel_b``), ``blk.N`` for a decoder-only LLM.
+    """
+    arch = view.metadata.get("general.architecture", "")
+    family = _GGUF_ARCHITECTURES.get(arch)
+    layer = view.first_present(_GGUF_FIRST_LAYER)
+    shape = view.shape("token_embd.weight")
+    if family is None or layer is None or not shape or len(shape) != 2:
+        return None
+    vocab, width = shape
+    if family == "t5" and view.has("enc.blk.1.attn_rel_b.weight"):
+        family = "umt5"
+    if family == "llama" and vocab == _MISTRAL_VOCAB:
+        family = "mistral"
+    rows = [row for row in ENCODERS if row.family == family and row.width == width]
+    encoder = rows[0].id if rows else f"{family}_{width}"
+    what = rows[0].name if rows else f"a {family} model of width {width}"
+    return encoder, (
+        f"GGUF general.architecture={arch}, token_embd + {layer.partition('0.')[0]}N (llama.cpp names): "
+        f"width {width}, vocabulary {vocab} => {what} text encoder"
+    )
 
 
 # Where a decoder-only LLM's layers sit: bare, under model., or inside a vision-language wrapper.

@@ -4,12 +4,17 @@ agree to name the family; one alone names nothing (the tester's Qwen-Image LoRA 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from core.formats.reader import read_header
+from core.identify import identify
 from core.taxonomy import Architecture, AssetKind
 from tests.core.identify.support import identify_case, reasons_text
 from tests.factory.family_loras import DIALECTS, Module, _blocks, _module, family_lora
 from tests.factory.models import ModelCase
+from tests.factory.safetensors_writer import TensorSpec, write_safetensors
 
 
 def _attention(template: str, width: int, blocks: int) -> tuple[Module, ...]:
@@ -69,3 +74,39 @@ def test_a_block_count_without_its_width_names_nothing() -> None:
         family_lora("qwen_image", "kohya", modules=_attention("transformer_blocks.{i}.attn", 2048, 60))
     )
     assert result.architecture is not Architecture.QWEN_IMAGE, reasons_text(result)
+
+
+# A PEFT LoRA saved from the transformer itself has no ``transformer.`` prefix: its names start at the
+# block list (``transformer_blocks.0.attn.to_q.lora_A.default.weight``; the tester's files, real layouts).
+_QWEN_ADDED = ("add_q_proj", "add_k_proj", "add_v_proj", "to_add_out")
+
+
+def _bare_attention_file(
+    tmp_path: Path, blocks: int, width: int, *, suffix: str = ".weight", added: bool = False
+) -> Path:
+    parts = ("to_q", "to_k", "to_v", "to_out.0", *(_QWEN_ADDED if added else ()))
+    specs: dict[str, TensorSpec] = {}
+    for i in range(blocks):
+        for part in parts:
+            module = f"transformer_blocks.{i}.attn.{part}"
+            specs[f"{module}.lora_A{suffix}"] = ("BF16", (16, width))
+            specs[f"{module}.lora_B{suffix}"] = ("BF16", (width, 16))
+    return write_safetensors(tmp_path / "bare.safetensors", specs)
+
+
+@pytest.mark.parametrize(
+    ("layout", "arch"),
+    [
+        ((60, 3072, ".default.weight", False), Architecture.QWEN_IMAGE),
+        ((60, 3072, ".weight", True), Architecture.QWEN_IMAGE),
+        ((19, 3072, ".weight", False), Architecture.FLUX1),
+        ((24, 1536, ".weight", False), Architecture.SD3),
+    ],
+)
+def test_bare_diffusers_names_are_told_like_prefixed_ones(
+    tmp_path: Path, layout: tuple[int, int, str, bool], arch: Architecture
+) -> None:
+    blocks, width, suffix, added = layout
+    result = identify(read_header(_bare_attention_file(tmp_path, blocks, width, suffix=suffix, added=added)))
+    assert result.kind is AssetKind.LORA
+    assert result.architecture is arch, reasons_text(result)

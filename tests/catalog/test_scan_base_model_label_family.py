@@ -1,0 +1,59 @@
+"""A Civitai base-model label fills in the family of a LoRA its tensors leave open, when it agrees.
+
+A LoRA with Qwen-Image's layer names but a width no released Qwen-Image has (a pruned or tiny model) is
+``other`` with Qwen-Image as its nearest match; beside a ``.civitai.info`` saying "Qwen", the scan files
+it as Qwen-Image and says why. A label that names another family than the names allow ("Flux.1 D") is
+not taken, and a LoRA the tensors name is never changed by a label.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from catalog.library import Library
+from catalog.scanner import Scanner
+from core.taxonomy import Architecture, LibraryLayout
+from tests.factory.civitai_info import civitai_helper_payload, write_civitai_helper_info
+from tests.factory.safetensors_writer import TensorSpec, write_safetensors
+
+
+def _qwen_names_lora(width: int) -> dict[str, TensorSpec]:
+    specs: dict[str, TensorSpec] = {}
+    for i in range(4):
+        for part in ("img_mlp.net.0.proj", "txt_mlp.net.0.proj", "attn.to_q"):
+            module = f"diffusion_model.transformer_blocks.{i}.{part}"
+            specs[f"{module}.lora_A.weight"] = ("BF16", (4, width))
+            specs[f"{module}.lora_B.weight"] = ("BF16", (width, 4))
+    return specs
+
+
+def _scan(tmp_path: Path, width: int, label: str | None) -> tuple[Architecture, tuple[str, ...]]:
+    root = tmp_path / "loras"
+    lora = write_safetensors(root / "style.safetensors", _qwen_names_lora(width))
+    if label is not None:
+        write_civitai_helper_info(lora, civitai_helper_payload(base_model=label))
+    with Library.open(tmp_path / "data" / "catalog.sqlite3") as library:
+        library.add_root(root, LibraryLayout.FLAT)
+        Scanner(library, workers=1).scan()
+        record = library.get_by_path(lora)
+        assert record is not None
+        return record.file_architecture, record.reasons
+
+
+def test_an_agreeing_label_fills_in_the_family_the_names_allow(tmp_path: Path) -> None:
+    arch, reasons = _scan(tmp_path, 64, "Qwen")
+    assert arch is Architecture.QWEN_IMAGE, reasons
+    assert any("Civitai base model 'Qwen' => qwen_image" in reason for reason in reasons), reasons
+
+
+@pytest.mark.parametrize("label", [None, "Flux.1 D"])
+def test_without_an_agreeing_label_it_stays_other(tmp_path: Path, label: str | None) -> None:
+    arch, reasons = _scan(tmp_path, 64, label)
+    assert arch is Architecture.OTHER, reasons
+
+
+def test_a_label_never_changes_what_the_tensors_decided(tmp_path: Path) -> None:
+    arch, reasons = _scan(tmp_path, 3072, "Flux.1 D")
+    assert arch is Architecture.QWEN_IMAGE, reasons
