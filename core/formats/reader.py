@@ -18,7 +18,7 @@ import struct
 from pathlib import Path
 from typing import BinaryIO
 
-from core.formats.containers import PICKLE_FORMATS, SNIFF_BYTES, ZIP_MAGIC
+from core.formats.containers import PICKLE_FORMATS, SNIFF_BYTES, ZIP_MAGIC, text_instead_of_model
 from core.formats.diffusers_folder import is_diffusers_folder, read_diffusers_folder
 from core.formats.gguf import GGUF_MAGIC, read_gguf_header
 from core.formats.model_file import CorruptFileError, ModelHeader
@@ -94,6 +94,9 @@ def _read_file(path: Path, fh: BinaryIO, size: int) -> ModelHeader:
         return read_gguf_header(path)
     if size == 0:
         raise CorruptFileError("the file is empty")
+    text = text_instead_of_model(head, plain=False)  # an HTML page, a JSON error, a Git LFS pointer
+    if text is not None:
+        raise CorruptFileError(text)
     if suffix in PICKLE_FORMATS:
         raise CorruptFileError(f"the {suffix} file is neither a torch checkpoint nor safetensors data")
     raise CorruptFileError("the file is not in a known model format")

@@ -52,6 +52,7 @@ from typing import Any, BinaryIO
 
 import msgspec
 
+from core.formats.containers import SNIFF_BYTES, text_instead_of_model
 from core.formats.dtypes import SAFETENSORS_DTYPE_BITS
 from core.formats.model_file import CorruptFileError, ModelHeader, TensorInfo, TensorTable
 from core.formats.safe_open import open_regular
@@ -148,6 +149,8 @@ def read_open_safetensors_header(
     if len(head) < 8:
         head += fh.read(8 - len(head))
     (header_len,) = struct.unpack("<Q", head[:8])
+    if not 0 < header_len <= min(MAX_HEADER_BYTES, size - 8):
+        _refuse_text(fh, head)
     _check_header_length(header_len, size)
     if len(head) >= 8 + header_len:
         raw = head[8 : 8 + header_len]
@@ -181,6 +184,17 @@ def read_open_safetensors_header(
         data_start=data_start,
         dtypes=dtypes,
     )
+
+
+def _refuse_text(fh: BinaryIO, head: bytes) -> None:
+    """A file whose 8 first bytes are no header length: said as the text it is (an HTML error page saved
+    under the model's name), when it is text; else the header-length check words it."""
+    if len(head) < SNIFF_BYTES:
+        fh.seek(0)
+        head = fh.read(SNIFF_BYTES)
+    text = text_instead_of_model(head, "a safetensors file")
+    if text is not None:
+        raise CorruptFileError(text)
 
 
 def _check_header_length(header_len: int, size: int) -> None:
