@@ -10,7 +10,14 @@ spaces: families whose vocabulary rows name the same autoencoder share it (SD2 u
 Z-Image decode with Flux.1's AE), and two layouts a header cannot tell apart are one latent space. A text
 encoder fits the families whose rows list it (CLIP-L fits SD1, SDXL, SD3.5 and Flux.1; Qwen2.5-VL only
 Qwen-Image); when its catalog record names the encoder (``encoder``, e.g. ``t5xxl``) that decides,
-otherwise only an encoder a single family uses (and so carries that family) can conflict.
+otherwise only an encoder a single family uses (and so carries that family) can conflict. A VAE's record
+says which autoencoder layouts its header matches (``held``, see :func:`held_part`): a layout of another
+latent space than the checkpoint's (a Qwen-Image/Wan VAE on Flux.1, Flux.1's 16-channel AE on SDXL) cannot
+decode it at all, which the render service refuses before loading (:func:`vae_refusal`).
+
+A LoRA is judged by the families the renderer reads from its tensors (:func:`lora_families`, the same
+function the renderer calls when it loads the file), so a LoRA the library calls ``other`` is marked and
+refused exactly as the render refuses it.
 
 Only checkpoints the renderer can load (or the board has slots for) are judged, and an asset of no known
 family (``other``, ``unknown``) cannot be said to conflict. The board's text-encoder slots come from the
@@ -19,7 +26,9 @@ same table: :func:`encoder_slots` lists what a diffusion-model-only file of a fa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from core.identify.vocabulary import (
@@ -27,11 +36,13 @@ from core.identify.vocabulary import (
     ROWS,
     SHORT_NAMES,
     VAE_OF,
+    VAES,
     EncoderRow,
+    VaeRow,
     loras_shared,
     users_of_encoder,
 )
-from core.taxonomy import Architecture, AssetKind
+from core.taxonomy import Architecture, AssetKind, article
 
 # The families stored as a diffusion model plus separate text-encoder files and a VAE: their board
 # shows a slot per text encoder (and the VAE slot says whether the checkpoint carries its own).
@@ -56,6 +67,16 @@ KIND_NAMES = {
     AssetKind.TEXT_ENCODER: "text encoder",
 }
 _UNDECIDED = {Architecture.OTHER, Architecture.UNKNOWN}
+# The kinds identification names encoders of unreleased widths by (``t5_32``, ``qwen3_32``).
+_ENCODER_KINDS = {
+    "t5": "T5",
+    "umt5": "UMT5",
+    "clip": "CLIP",
+    "clip_vision": "CLIP vision",
+    "openclip": "OpenCLIP",
+    "qwen2": "Qwen2.5-VL",
+    "qwen3": "Qwen3",
+}
 _SHORT_NAMES = {**SHORT_NAMES, **JUDGED_CHECKPOINTS}  # every family of the vocabulary table
 _ROW_OF = {row.architecture: row for row in ROWS}
 
@@ -67,10 +88,128 @@ def encoder_slots(checkpoint: Architecture | None) -> tuple[EncoderRow, ...]:
     return tuple(ENCODER_OF[name] for name in row.text_encoders if name in ENCODER_OF) if row else ()
 
 
+def encoder_name(encoder: str) -> str:
+    """How messages name an encoder id: the table's name ("T5-XXL", "Qwen3 4B"), or for a width no
+    released model has the kind and width ("T5, 32 wide" for ``t5_32``)."""
+    row = ENCODER_OF.get(encoder)
+    if row is not None:
+        return row.name
+    kind, _, width = encoder.rpartition("_")
+    if kind and width.isdigit():
+        return f"{_ENCODER_KINDS.get(kind, kind)}, {width} wide"
+    return encoder
+
+
 def encoder_id(metadata: Mapping[str, Any]) -> str | None:
     """The encoder a text-encoder file holds (``clip_l``, ``t5xxl``...), as identification recorded it."""
     value = metadata.get("encoder")
     return value if isinstance(value, str) and value else None
+
+
+def held_part(kind: AssetKind, metadata: Mapping[str, Any]) -> str | None:
+    """What a text encoder or a VAE file holds, as identification recorded it: the encoder's id
+    (``t5xxl``), or the autoencoder layouts a VAE's header matches joined by ``+`` (``wan_vae+qwen_image_vae``
+    for the Wan-style layout, ``sd3_vae+flux_vae`` for an SD-style 16-channel AE); None when not recorded."""
+    if kind is AssetKind.TEXT_ENCODER:
+        return encoder_id(metadata)
+    if kind is not AssetKind.VAE:
+        return None
+    ids = metadata.get("vae")
+    if isinstance(ids, list) and all(isinstance(item, str) for item in ids) and ids:
+        return "+".join(ids)
+    channels = metadata.get("latent_channels")
+    if isinstance(channels, int) and not isinstance(channels, bool):
+        rows = [row.id for row in VAES if row.marker is None and row.latent_channels == channels]
+        return "+".join(rows) or None
+    return None
+
+
+def _vae_rows(held: str | None) -> tuple[VaeRow, ...]:
+    return tuple(VAE_OF[item] for item in (held or "").split("+") if item in VAE_OF)
+
+
+def _checkpoint_vae(checkpoint: Architecture) -> VaeRow | None:
+    row = _ROW_OF.get(checkpoint)
+    return VAE_OF.get(row.vae) if row is not None and row.vae else None
+
+
+def vae_names(held: str | None) -> str | None:
+    """``"Wan 2.1 VAE / Qwen-Image VAE"`` for the layouts a VAE file matches; None when unknown."""
+    rows = _vae_rows(held)
+    return " / ".join(row.name for row in rows) if rows else None
+
+
+def vae_cannot_decode(held: str | None, checkpoint: Architecture | None) -> bool:
+    """Whether a VAE holding the layouts ``held`` cannot decode a ``checkpoint``'s latents at all: its
+    layout (SD-style or a marked one such as Wan's) or its latent channels differ from every layout the
+    header allows. Unknown layouts or families are never refused."""
+    rows = _vae_rows(held)
+    wanted = _checkpoint_vae(checkpoint) if checkpoint is not None else None
+    if not rows or wanted is None or checkpoint not in JUDGED_CHECKPOINTS:
+        return False
+    return all((row.marker, row.latent_channels) != (wanted.marker, wanted.latent_channels) for row in rows)
+
+
+def vae_refusal(name: str, held: str | None, checkpoint: Architecture | None) -> str | None:
+    """``"VAE 'qwen_image_vae' is a Wan 2.1 VAE / Qwen-Image VAE (16 latent channels); a FLUX.1
+    checkpoint decodes with a FLUX.1 AE (16 latent channels): choose that VAE"`` when the VAE cannot
+    decode the checkpoint's latents (:func:`vae_cannot_decode`), else None."""
+    if checkpoint is None or not vae_cannot_decode(held, checkpoint):
+        return None
+    rows = _vae_rows(held)
+    wanted = _checkpoint_vae(checkpoint)
+    assert wanted is not None  # vae_cannot_decode checked it
+    channels = "/".join(str(c) for c in dict.fromkeys(row.latent_channels for row in rows))
+    shown = vae_names(held) or ""
+    family = JUDGED_CHECKPOINTS[checkpoint]
+    return (
+        f"VAE '{name}' is {article(shown)} {shown} ({channels} latent channels); {article(family)} {family} "
+        f"checkpoint decodes with {article(wanted.name)} {wanted.name} ({wanted.latent_channels} latent "
+        f"channels): choose {article(wanted.name)} {wanted.name}"
+    )
+
+
+def lora_families(path: str | None, architecture: Architecture | None) -> tuple[Architecture, ...]:
+    """The families the renderer will hold a LoRA file to: read from its denoiser tensors by
+    :func:`core.render.lora_family.lora_architectures`, the function the renderer calls when it loads the
+    file (so a LoRA the library calls ``other`` is judged as the render judges it). Falls back to the
+    catalog's ``architecture`` for a file that cannot be read or carries no denoiser layers."""
+    fallback = (architecture,) if architecture is not None and architecture not in _UNDECIDED else ()
+    if not path:
+        return fallback
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return fallback
+    return _lora_families_of(path, stat.st_mtime_ns, stat.st_size) or fallback
+
+
+@functools.lru_cache(maxsize=256)
+def _lora_families_of(path: str, _mtime_ns: int, _size: int) -> tuple[Architecture, ...]:
+    """Cached per file version: the board judges its rows on every change."""
+    from core.formats.model_file import FormatError
+    from core.formats.reader import read_header
+    from core.render.lora_family import lora_architectures
+
+    try:
+        header = read_header(Path(path))
+    except (FormatError, OSError, ValueError):
+        return ()
+    return lora_architectures(header.tensors)
+
+
+def lora_refusal(
+    name: str, families: tuple[Architecture, ...], checkpoint: Architecture | None
+) -> str | None:
+    """The renderer's refusal of a LoRA made for ``families`` on a ``checkpoint`` of another family
+    (``"LoRA 'x' does not fit this checkpoint: it was made for Flux.1, and this checkpoint is ..."``), in
+    the renderer's own words (:func:`core.render.lora_family.conflict_between`); None when it may load."""
+    if checkpoint is None or checkpoint not in JUDGED_CHECKPOINTS:
+        return None
+    from core.render.lora_family import conflict_between
+
+    conflict = conflict_between(families, checkpoint)
+    return f"LoRA '{name}' does not fit this checkpoint: {conflict}" if conflict else None
 
 
 def _latent_space(architecture: Architecture) -> tuple[object, ...] | None:
@@ -96,11 +235,14 @@ def conflicts(
     encoder: str | None = None,
 ) -> bool:
     """True when an asset of ``kind`` made for ``architecture`` cannot work with a ``checkpoint``
-    (``encoder``: for a text encoder, which one the file holds, when known)."""
+    (``encoder``: what the file holds, :func:`held_part` — for a text encoder which one, for a VAE its
+    layouts — when known)."""
     if kind not in KIND_NAMES or architecture is None or checkpoint not in JUDGED_CHECKPOINTS:
         return False
     if kind is AssetKind.TEXT_ENCODER:
         return not _encoder_fits(encoder, architecture, checkpoint)
+    if kind is AssetKind.VAE and vae_cannot_decode(encoder, checkpoint):
+        return True
     if architecture in _UNDECIDED or architecture is checkpoint:
         return False
     if kind is AssetKind.LORA:
@@ -123,4 +265,20 @@ def fit_problem(
         return None
     row = ENCODER_OF.get(encoder or "") if kind is AssetKind.TEXT_ENCODER else None
     what = row.name if row is not None else _SHORT_NAMES.get(architecture, architecture.value)
+    if kind is AssetKind.VAE and vae_cannot_decode(encoder, checkpoint):
+        return f"{vae_names(encoder)} — does not fit this {JUDGED_CHECKPOINTS[checkpoint]} checkpoint"
     return f"{what} {KIND_NAMES[kind]} — does not fit this {JUDGED_CHECKPOINTS[checkpoint]} checkpoint"
+
+
+def lora_fit_problem(
+    path: str | None, architecture: Architecture | None, checkpoint: Architecture | None
+) -> str | None:
+    """The board's mark of a LoRA row: judged by the families the renderer reads from the file
+    (:func:`lora_families`), worded as :func:`fit_problem` words it."""
+    families = lora_families(path, architecture)
+    if not families or checkpoint not in JUDGED_CHECKPOINTS:
+        return None
+    for family in families:
+        if not conflicts(AssetKind.LORA, family, checkpoint):
+            return None
+    return fit_problem(AssetKind.LORA, families[0], checkpoint)

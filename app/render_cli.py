@@ -84,8 +84,8 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="a separate text-encoder file (clip_l, clip_g, t5xxl, qwen_3_4b) for a Flux.1, SD3.5, "
-        "Chroma or Z-Image model stored without its own; repeatable",
+        help="a separate text-encoder file (clip_l, clip_g, t5xxl, qwen_3_4b, qwen_2.5_vl_7b) for a Flux.1, "
+        "SD3.5, Chroma, Z-Image or Qwen-Image model stored without its own; repeatable",
     )
     parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]", help="repeatable")
     parser.add_argument("--embedding", action="append", default=[], metavar="NAME", help="repeatable")
@@ -175,7 +175,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     grid = sub.add_parser("grid", parents=[common])
     _add_recipe_options(grid)
     grid.add_argument(
-        "--x", required=True, help="lora:NAME=0,0.5,1 | seed=1,2 | cfg=4,7 | steps=10,20 | checkpoint=a,b"
+        "--x",
+        required=True,
+        help="lora:NAME=0,0.5,1 | seed=1,2 | cfg=4,7 | steps=10,20 | checkpoint=a,b | sampler=Euler,DPM++ 2M "
+        "| clip-skip=1,2 | guidance=2.5,3.5 (Distilled CFG) | shift=1,3 | vae=ae,None | "
+        "text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn",
     )
     grid.add_argument("--y", help="a second axis, same forms as --x")
 
@@ -423,7 +427,7 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     except RenderError as error:
         return _fail("render", user_message(error), EXIT_FAILED)
     copies = _copy_out(args.out, stored)
-    _report(stored, copies, args.json, out)
+    _report(stored, copies, args.json, out, noted=plan.warnings)
     return EXIT_OK
 
 
@@ -534,7 +538,11 @@ def _item_json(item: StoredRender, path: Path) -> dict[str, Any]:
     }
 
 
-def _report(stored: list[StoredRender], paths: list[Path], as_json: bool, out: TextIO) -> None:
+def _report(
+    stored: list[StoredRender], paths: list[Path], as_json: bool, out: TextIO, noted: tuple[str, ...] = ()
+) -> None:
+    """The saved images and the render's warnings, less those already noted before it ran (``noted``):
+    each is said once."""
     items = [_item_json(item, path) for item, path in zip(stored, paths, strict=True)]
     if as_json:
         document = dict(items[0])
@@ -549,7 +557,8 @@ def _report(stored: list[StoredRender], paths: list[Path], as_json: bool, out: T
             file=out,
         )
     for warning in stored[0].warnings:
-        print(f"  ! {warning}", file=out)
+        if warning not in noted:
+            print(f"  ! {warning}", file=out)
 
 
 # the handlers app.cli runs, by command name (app.cli_registry lists the commands)

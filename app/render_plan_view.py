@@ -164,7 +164,7 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
     if doc["schedule_used"] and doc["schedule_used"] != schedule:
         schedule += f" ({doc['schedule_used']})"
     guided = ""
-    if doc["distilled_cfg"] is not None:
+    if doc["distilled_cfg"] is not None and doc["distilled_cfg_used"] is not None:
         guided += f", Distilled CFG {_number(doc['distilled_cfg'])}"
     elif doc["distilled_cfg_used"] is not None:
         guided += f", Distilled CFG {_number(doc['distilled_cfg_used'])} (the model's default)"
@@ -177,7 +177,9 @@ def plan_lines(plan: RenderPlan, *, paths: bool = True, placement: Placement | N
     if doc["defaults_note"]:
         lines.append(f"Defaults: {doc['defaults_note']}")
     seed = "random" if doc["seed"] == -1 else str(doc["seed"])
-    extras = f", clip skip {doc['clip_skip']}" if doc["clip_skip"] > 1 else ""
+    # A transformer family ignores clip skip (the plan warns): only an SD render shows it.
+    shown_skip = doc["clip_skip"] > 1 and family_of(plan.architecture) is None
+    extras = f", clip skip {doc['clip_skip']}" if shown_skip else ""
     extras += f", batch {doc['batch']}" if doc["batch"] > 1 else ""
     lines.append(f"Seed: {seed}, size {doc['size']}{extras}")
     hires = doc["hires"]
@@ -210,4 +212,6 @@ def _guidance_used(plan: RenderPlan, recipe: Recipe) -> float | None:
     """The distilled guidance the render will use (the recipe's or the family's default), for the plan to
     say even when the user typed none; None for a family without that input."""
     family = family_of(plan.architecture)
-    return family_guidance(family, recipe) if family is not None else None
+    if family is None or plan.takes_guidance is False:
+        return None  # Flux.1 schnell: no distilled-guidance input (the plan warns when one is typed)
+    return family_guidance(family, recipe)

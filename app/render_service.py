@@ -19,7 +19,7 @@ import logging
 import math
 import random
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from app.asset_fit import conflicts, encoder_id
+from app.asset_fit import conflicts, held_part, lora_families, lora_refusal, vae_refusal
 from app.messages import user_message
 from catalog.errors import CatalogError
 from catalog.library import Library
@@ -37,7 +37,7 @@ from core.errors import AtelierError
 from core.identify.vocabulary import ENCODER_OF
 from core.jobs import CancelledError, Progress, ProgressCallback, no_progress
 from core.render.families import family_of
-from core.render.family_rules import family_guidance, family_refusal
+from core.render.family_rules import effective_settings, family_refusal, ignored_settings
 from core.render.grid import (
     GridAxis,
     compose_grid,
@@ -145,6 +145,12 @@ class _FileFacts:
     prediction: Prediction | None = None
     record: AssetRecord | None = None
     variant: Variant | None = None
+    # What identification recorded beyond the family (a text encoder's id, a VAE's layouts and channels).
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def held(self) -> str | None:
+        """What the file holds for the fit rule (:func:`app.asset_fit.held_part`)."""
+        return held_part(self.kind, self.metadata)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +165,11 @@ class RenderPlan:
     variant: Variant | None = None  # the checkpoint's (inpaint and pix2pix UNets take other inputs)
     misplaced: tuple[MisplacedAsset, ...] = ()  # files of another kind than their slot: never loaded
     parts_problem: str | None = None  # a Flux/SD3.5/Chroma model file without encoders/VAE, none given
-    # A LoRA of another family than a transformer checkpoint's (the render refuses it by name).
+    # A LoRA of another family than the checkpoint's (the render refuses it by name).
     lora_problem: str | None = None
+    # A part that cannot work with the checkpoint, known from the headers (a VAE of another latent space,
+    # a text encoder of another family or width, a diffusers folder without a component it lists).
+    fit_problem: str | None = None
     # Tokenizers no package ships and the Hugging Face cache lacks ("repo/subfolder"): the render fetches
     # them once from ``tokenizer_endpoint`` before it loads.
     tokenizers_to_fetch: tuple[str, ...] = ()
@@ -174,6 +183,9 @@ class RenderPlan:
     # variant the header cannot tell (Z-Image Turbo or Base); ``defaults_note`` says when one was assumed.
     base_model_label: str | None = None
     defaults_note: str | None = None
+    # Whether the checkpoint has a distilled-guidance input (Flux.1 dev: True; schnell: False; None for
+    # families without one): the plan shows and the infotext writes Distilled CFG only where it does.
+    takes_guidance: bool | None = None
 
     @property
     def ready(self) -> bool:
@@ -197,6 +209,8 @@ class RenderPlan:
             return "; ".join(item.message for item in self.misplaced)
         if self.lora_problem:
             return self.lora_problem
+        if self.fit_problem:
+            return self.fit_problem
         if self.missing:
             return "; ".join(item.message for item in self.missing)
         if checkpoint is None:
@@ -375,13 +389,23 @@ class RenderService:
                 architecture, prediction, variant = fact.architecture, fact.prediction, fact.variant
                 base_model_label = fact.record.base_model_label if fact.record is not None else None
         lora_problem = _lora_family_problem(final, facts, architecture)
+        fit = _parts_fit_problem(final, facts, architecture)
         warnings += [
             warning
             for warning in self._mismatches(final, facts, architecture)
-            if lora_problem is None or not warning.startswith("LoRA ")
+            if (lora_problem is None or not warning.startswith("LoRA "))
+            and (fit is None or not warning.startswith(("VAE ", "Text encoder ")))
         ]
         if self._engine is not None and not misplaced:
             warnings += self._engine.supports(final)
+        family = family_of(architecture)
+        takes_guidance = (
+            _takes_guidance(Path(checkpoint.path))
+            if family is not None and family.default_guidance is not None and checkpoint and checkpoint.path
+            else None
+        )
+        if family is not None:
+            warnings += ignored_settings(family, final, takes_guidance=bool(takes_guidance))
         parts = _own_parts(final, architecture)
         return RenderPlan(
             final,
@@ -395,7 +419,9 @@ class RenderService:
             own_text_encoders=parts.text_encoders,
             own_vae=parts.vae,
             lora_problem=lora_problem,
+            fit_problem=fit,
             base_model_label=base_model_label,
+            takes_guidance=takes_guidance,
             **_tokenizers_to_fetch(final, architecture),
         )
 
@@ -446,7 +472,12 @@ class RenderService:
         ids = [ref.asset_id for ref in recipe.refs() if ref.asset_id is not None and ref.asset_id > 0]
         for record in self.library.get_many(sorted(set(ids))):
             facts[record.path] = _FileFacts(
-                record.kind, record.architecture, record.prediction, record, record.variant
+                record.kind,
+                record.architecture,
+                record.prediction,
+                record,
+                record.variant,
+                dict(record.embedded_metadata),
             )
         return facts
 
@@ -465,8 +496,7 @@ class RenderService:
         slots += [(AssetKind.TEXT_ENCODER, ref) for ref in recipe.text_encoders]
         for kind, ref in slots:
             fact = facts.get(ref.path or "")
-            record = fact.record if fact is not None else None
-            encoder = encoder_id(record.embedded_metadata) if record is not None else None
+            encoder = fact.held() if fact is not None else None
             if fact is None or not conflicts(kind, fact.architecture, architecture, encoder):
                 continue
             if kind is AssetKind.TEXT_ENCODER:
@@ -698,9 +728,11 @@ class RenderService:
             _log.exception("render failed")
             raise RenderError(f"the render failed: {user_message(error)}") from error
         rendered = result.recipe if result.recipe is not None else plan.recipe.replace(seed=result.seed)
-        if family is not None and rendered.guidance is None and _takes_guidance(Path(checkpoint.path)):
-            # The infotext says what steered the image (Forge writes "Distilled CFG Scale: 3.5").
-            rendered = rendered.replace(guidance=family_guidance(family, rendered))
+        if family is not None:
+            # The infotext says only what steered the image (Forge writes "Distilled CFG Scale: 3.5" for
+            # Flux.1 dev, none for schnell, and no clip skip the render did not apply).
+            takes = plan.takes_guidance if plan.takes_guidance is not None else False
+            rendered = effective_settings(family, rendered, takes_guidance=takes)
         rendered = self._with_short_hashes(rendered.replace(seed=result.seed))
         return rendered, list(result.images), result.elapsed, result.device, tuple(result.warnings)
 
@@ -830,7 +862,9 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
         found = identify(header, read_tensor=reader)
     except (FormatError, OSError) as error:
         raise RenderError(f"cannot use {path}: {error}") from error
-    return _FileFacts(found.kind, found.architecture, found.prediction, variant=found.variant)
+    return _FileFacts(
+        found.kind, found.architecture, found.prediction, variant=found.variant, metadata=dict(found.metadata)
+    )
 
 
 def _tokenizers_to_fetch(recipe: Recipe, architecture: Architecture | None) -> dict[str, Any]:
@@ -878,24 +912,113 @@ def _takes_guidance(checkpoint: Path) -> bool:
 def _lora_family_problem(
     recipe: Recipe, facts: dict[str, _FileFacts], architecture: Architecture | None
 ) -> str | None:
-    """The refusal the render would give a LoRA of another family on a transformer checkpoint (a
-    Qwen-Image LoRA on Flux.1), worded as the render words it; SD checkpoints keep their warnings (their
-    LoRAs are judged by layer width when they load). Disabled LoRAs are never loaded: not judged."""
-    if family_of(architecture) is None or architecture is None:
+    """The refusal the render would give a LoRA of another family (a Qwen-Image LoRA on Flux.1, a Flux.1
+    LoRA on SDXL), in the renderer's words and judged by the families the renderer reads from the file's
+    tensors (:func:`app.asset_fit.lora_families`). SD LoRAs on SD checkpoints keep their warnings (their
+    layer widths are judged when they load). Disabled LoRAs are never loaded: not judged."""
+    if architecture not in RENDERABLE:
         return None
-    from core.render.lora_family import label
-
     refused: list[str] = []
     for use in recipe.loras:
         fact = facts.get(use.ref.path or "") if use.enabled else None
-        if fact is None or not conflicts(AssetKind.LORA, fact.architecture, architecture):
+        if fact is None or fact.kind is not AssetKind.LORA:
             continue
         name = use.ref.name or Path(use.ref.path or "").stem
-        refused.append(
-            f"LoRA '{name}' does not fit this checkpoint: it was made for {label(fact.architecture)}, "
-            f"and this checkpoint is {label(architecture)}"
-        )
+        problem = lora_refusal(name, lora_families(use.ref.path, fact.architecture), architecture)
+        if problem:
+            refused.append(problem)
     return "; ".join(refused) or None
+
+
+def _parts_fit_problem(
+    recipe: Recipe, facts: dict[str, _FileFacts], architecture: Architecture | None
+) -> str | None:
+    """What the render would refuse after loading, known from the headers and the catalog: a VAE that
+    cannot decode the checkpoint's latents, a text encoder of another family (a Wan UMT5 in Flux.1's T5
+    slot, as a Qwen3 there is refused) or width, a diffusers folder without a component it lists."""
+    if architecture not in RENDERABLE:
+        return None
+    vae = recipe.vae
+    fact = facts.get(vae.path or "") if vae is not None else None
+    if vae is not None and fact is not None and fact.kind is AssetKind.VAE:
+        refused = vae_refusal(vae.name or Path(vae.path or "").stem, fact.held(), architecture)
+        if refused:
+            return refused
+    family = family_of(architecture)
+    if family is None:
+        return None
+    for ref in recipe.text_encoders:
+        fact = facts.get(ref.path or "")
+        held = fact.held() if fact is not None and fact.kind is AssetKind.TEXT_ENCODER else None
+        row = ENCODER_OF.get(held or "")
+        if (
+            fact is not None
+            and row is not None
+            and conflicts(AssetKind.TEXT_ENCODER, fact.architecture, architecture, held)
+        ):
+            # Worded as the loader refuses an encoder kind the family has no slot for (a Qwen3 on Flux.1).
+            given = Path(ref.path).name if ref.path else ref.name
+            return f"{family.label} takes no {row.name} text encoder; given {given}"
+    return _folder_problem(recipe, family) or _text_width_problem(recipe, family)
+
+
+def _text_width_problem(recipe: Recipe, family: Family) -> str | None:
+    """A separate T5/Qwen file of another width than the checkpoint's transformer reads (header only)."""
+    checkpoint = recipe.checkpoint
+    files = [Path(ref.path) for ref in recipe.text_encoders if ref.path]
+    if checkpoint is None or not checkpoint.path or not files:
+        return None
+    from core.render.family_loader import FamilyLoadError, match_encoder_files, text_width_problem
+
+    try:
+        matched = match_encoder_files(family, files)
+    except (FamilyLoadError, OSError):
+        return None  # _own_parts words that refusal
+    return text_width_problem(family, Path(checkpoint.path), matched)
+
+
+def _folder_problem(recipe: Recipe, family: Family) -> str | None:
+    """A diffusers folder without a component its ``model_index.json`` lists (a download that stopped
+    after the transformer): diffusers would stop on the first one missing; the plan names them all.
+    Components replaced by separate files (a text encoder, the VAE) are not needed from the folder."""
+    checkpoint = recipe.checkpoint
+    folder = Path(checkpoint.path) if checkpoint is not None and checkpoint.path else None
+    if folder is None or not folder.is_dir():
+        return None
+    try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(index, dict):
+        return None
+    from core.render.family_loader import FamilyLoadError, match_encoder_files
+
+    try:
+        replaced = set(match_encoder_files(family, [Path(r.path) for r in recipe.text_encoders if r.path]))
+    except (FamilyLoadError, OSError):
+        replaced = set()
+    given = {slot.component for slot in family.encoders if slot.name in replaced}
+    if recipe.vae is not None and recipe.vae.path:
+        given.add("vae")
+    missing = [
+        component
+        for component, value in index.items()
+        if not component.startswith("_")
+        and isinstance(value, list)
+        and len(value) == 2
+        and value[0] is not None
+        and component not in given
+        and not (folder / component).is_dir()
+    ]
+    if not missing:
+        return None
+    name = checkpoint.name if checkpoint is not None and checkpoint.name else folder.name
+    folders = ", ".join(f"{component}/" for component in missing)
+    return (
+        f"{name} is a diffusers folder without {folders} (its model_index.json lists "
+        f"{'it' if len(missing) == 1 else 'them'}): download the missing "
+        f"{'folder' if len(missing) == 1 else 'folders'} into {folder}"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,20 @@ from core.render.tokenizer import ensure_tokenizers, hub_tokenizer_dir
 log = logging.getLogger(__name__)
 
 _FP8 = ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz")
+
+
+# How messages name each kind of text encoder (never the internal kind names).
+ENCODER_KIND_NAMES = {"clip": "CLIP", "t5": "T5", "qwen3": "Qwen3", "qwen2_5_vl": "Qwen2.5-VL"}
+# The transformer config entry holding the width of text it reads, and the encoder config's width entry.
+_TEXT_WIDTH_KEYS = {
+    "t5": ("joint_attention_dim", "d_model"),
+    "qwen3": ("cap_feat_dim", "hidden_size"),
+    "qwen2_5_vl": ("joint_attention_dim", "hidden_size"),
+}
+
+
+def _kinds_named(family: Family) -> str:
+    return " or ".join(sorted({ENCODER_KIND_NAMES.get(slot.kind, slot.kind) for slot in family.encoders}))
 
 
 class FamilyLoadError(ValueError):
@@ -362,7 +377,7 @@ def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path
     by_kind: dict[str, list[tuple[int, Path]]] = {}
     for path in files:
         if is_gguf(path):  # llama.cpp names (enc.blk.0.attn_q), which diffusers' GGUF loader does not map
-            kinds = " or ".join(sorted({slot.kind.upper() for slot in family.encoders}))
+            kinds = _kinds_named(family)
             raise FamilyLoadError(
                 f"{path.name} is a GGUF text encoder: Atelier reads GGUF diffusion models only; choose "
                 f"the .safetensors {kinds} file"
@@ -372,22 +387,18 @@ def match_encoder_files(family: Family, files: Sequence[Path]) -> dict[str, Path
         stripped = {_encoder_key(name): shape for name, shape in shapes.items()}
         kind = next((k for k in ENCODER_SHAPES if ENCODER_SHAPES[k](stripped)), None)
         if kind is None:
-            kinds = " or ".join(sorted({slot.kind.upper() for slot in family.encoders}))
-            raise FamilyLoadError(f"{path.name} is not a {kinds} text encoder file")
+            raise FamilyLoadError(f"{path.name} is not a {_kinds_named(family)} text encoder file")
         by_kind.setdefault(kind, []).append((encoder_width(kind, stripped), path))
     matched: dict[str, Path] = {}
     for kind, found in by_kind.items():
         slots = [slot for slot in family.encoders if slot.kind == kind]
         if len(found) > len(slots):
             given = ", ".join(path.name for _, path in found)
+            named = ENCODER_KIND_NAMES.get(kind, kind)
             takes = (
-                f"one {kind.upper()} text encoder"
+                f"one {named} text encoder"
                 if len(slots) == 1
-                else (
-                    f"{len(slots)} {kind.upper()} text encoders"
-                    if slots
-                    else f"no {kind.upper()} text encoder"
-                )
+                else (f"{len(slots)} {named} text encoders" if slots else f"no {named} text encoder")
             )
             raise FamilyLoadError(f"{family.label} takes {takes}; given {given}")
         matched |= _assign_by_width(family, slots, found)
@@ -437,10 +448,47 @@ def _encoder_key(name: str) -> str:
 
 
 def _header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    from safetensors import safe_open
+    """Tensor shapes from the safetensors header (no tensor read, no torch: the render plan calls it)."""
+    from core.formats.reader import read_header
 
-    with safe_open(str(path), framework="pt", device="cpu") as handle:
-        return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    return {name: tuple(info.shape) for name, info in read_header(path).tensors.items()}
+
+
+def text_width_problem(family: Family, checkpoint: Path, encoder_files: Mapping[str, Path]) -> str | None:
+    """The refusal :func:`_check_text_width` gives after loading, read from the headers before it: a
+    separate T5/Qwen encoder file of another width than the text the checkpoint's transformer reads
+    (a 32-wide T5 with a Flux.1 that reads 4096-wide text). None when they agree or cannot be read
+    (a diffusers folder or a GGUF transformer are judged when they load)."""
+    if checkpoint.is_dir() or is_gguf(checkpoint) or not encoder_files:
+        return None
+    try:
+        shapes = _header_shapes(checkpoint)
+    except (OSError, ValueError):
+        return None
+    read = _transformer_reader(family, _partition(family, frozenset(shapes)))
+    inner = {key: shape for name, shape in shapes.items() if (key := read(name)) is not None}
+    config = TRANSFORMER_SHAPES[family.transformer_class](inner)
+    for slot in family.encoders:
+        path = encoder_files.get(slot.name)
+        if path is None or slot.kind not in _TEXT_WIDTH_KEYS:
+            continue
+        wanted = config.get(_TEXT_WIDTH_KEYS[slot.kind][0])
+        try:
+            stripped = {_encoder_key(name): shape for name, shape in _header_shapes(path).items()}
+        except (OSError, ValueError):
+            continue
+        width = encoder_width(slot.kind, stripped)
+        if isinstance(wanted, int) and width and wanted != width:
+            return _width_refusal(family, slot, path.name, width, wanted)
+    return None
+
+
+def _width_refusal(family: Family, slot: EncoderSlot, source: str, width: int, wanted: int) -> str:
+    name = ENCODER_KIND_NAMES[slot.kind]
+    return (
+        f"{source} is a {width}-wide {name} text encoder; this {family.label} model reads "
+        f"{wanted}-wide text: choose the {name} it was trained with ({slot.name})"
+    )
 
 
 def _tokenizer(slot: EncoderSlot, folder: Path, notify: Callable[[str], None] | None) -> Any:
@@ -466,7 +514,31 @@ def load_family_pipeline(
     dtype: Any,
     notify: Callable[[str], None] | None = None,
 ) -> Any:
-    """The family's pipeline from ``files`` (see the module docstring), on the CPU in ``dtype``."""
+    """The family's pipeline from ``files`` (see the module docstring), on the CPU in ``dtype``.
+
+    diffusers 0.42's own Chroma transformer builds ``FluxPosEmbed`` from the module it deprecates, which
+    warns on every load; that FutureWarning (diffusers' business, nothing a user can act on) is silenced
+    for this call only, every other warning untouched."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_POS_EMBED_DEPRECATION, category=FutureWarning)
+        return _load_family_pipeline(
+            family, files, cache_dir=cache_dir, config_root=config_root, dtype=dtype, notify=notify
+        )
+
+
+# Matched from the start of the message (diffusers prefixes "`FluxPosEmbed` is deprecated and ...").
+_POS_EMBED_DEPRECATION = r".*Importing and using `FluxPosEmbed` from `diffusers\.models\.embeddings`"
+
+
+def _load_family_pipeline(
+    family: Family,
+    files: FamilyFiles,
+    *,
+    cache_dir: Path,
+    config_root: Path,
+    dtype: Any,
+    notify: Callable[[str], None] | None = None,
+) -> Any:
     import diffusers
 
     library: Any = diffusers
@@ -531,23 +603,14 @@ def load_family_pipeline(
 def _check_text_width(family: Family, slot: EncoderSlot, components: Mapping[str, Any], source: str) -> None:
     """A T5 or Qwen encoder of another width than the transformer reads would fail deep inside the
     first step (CLIP widths are checked by the pooled projection, differently per family)."""
-    reads = {
-        "t5": ("joint_attention_dim", "d_model"),
-        "qwen3": ("cap_feat_dim", "hidden_size"),
-        "qwen2_5_vl": ("joint_attention_dim", "hidden_size"),
-    }
-    if slot.kind not in reads:
+    if slot.kind not in _TEXT_WIDTH_KEYS:
         return
-    wanted_key, width_key = reads[slot.kind]
+    wanted_key, width_key = _TEXT_WIDTH_KEYS[slot.kind]
     wanted = getattr(components["transformer"].config, wanted_key, None)
     encoder_config = components[slot.component].config
     width = getattr(getattr(encoder_config, "text_config", encoder_config), width_key, None)
     if wanted is not None and width is not None and wanted != width:
-        name = {"t5": "T5", "qwen3": "Qwen3", "qwen2_5_vl": "Qwen2.5-VL"}[slot.kind]
-        raise FamilyLoadError(
-            f"{source} is a {width}-wide {name} text encoder; this {family.label} model reads "
-            f"{wanted}-wide text: choose the {name} it was trained with ({slot.name})"
-        )
+        raise FamilyLoadError(_width_refusal(family, slot, source, width, wanted))
 
 
 def _encoder_reader() -> Callable[[str], str | None]:

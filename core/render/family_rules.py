@@ -26,6 +26,30 @@ def family_guidance(family: Family, recipe: Recipe) -> float | None:
     return float(value) if value is not None else family.default_guidance
 
 
+def ignored_settings(family: Family, recipe: Recipe, *, takes_guidance: bool) -> tuple[str, ...]:
+    """The settings of ``recipe`` a render of ``family`` does not use, one sentence each: clip skip
+    (the transformer families' pipelines take none) and a distilled guidance typed for a model without
+    that input (Flux.1 schnell has no ``guidance_in`` layers). The infotext leaves them out
+    (:func:`effective_settings`), as Forge writes only what steered the image."""
+    notes: list[str] = []
+    if recipe.clip_skip > 1:
+        notes.append(f"clip skip {recipe.clip_skip} is ignored: {family.label} renders without clip skip")
+    guidance = getattr(recipe, "guidance", None)
+    if guidance is not None and (family.default_guidance is None or not takes_guidance):
+        notes.append(
+            f"Distilled CFG {guidance:g} is ignored: this {family.label} model has no distilled-guidance "
+            "input"
+        )
+    return tuple(notes)
+
+
+def effective_settings(family: Family, recipe: Recipe, *, takes_guidance: bool) -> Recipe:
+    """``recipe`` as a render of ``family`` uses it, for its infotext: no clip skip, and the distilled
+    guidance only where the model takes one (the recipe's, else the family's default)."""
+    guidance = family_guidance(family, recipe) if takes_guidance else None
+    return recipe.replace(clip_skip=1, guidance=guidance)
+
+
 def family_refusal(family: Family, recipe: Recipe) -> str | None:
     """Why ``recipe`` cannot render on ``family`` (add-ons it has no place for), or None."""
     if recipe.embeddings and not family.embeddings:

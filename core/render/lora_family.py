@@ -105,7 +105,13 @@ def family_conflict(families: tuple[Architecture, ...], pipe: Any) -> str | None
     (``lora_architectures``) belongs to another family than the pipeline's (and not one sharing its
     LoRAs), else None (it fits, or either side is unknown)."""
     checkpoint = pipeline_architecture(pipe)
-    if not families or checkpoint is None or any(_fits(family, checkpoint) for family in families):
+    return conflict_between(families, checkpoint) if checkpoint is not None else None
+
+
+def conflict_between(families: tuple[Architecture, ...], checkpoint: Architecture) -> str | None:
+    """:func:`family_conflict` for a checkpoint's family known without loading it (the render plan and
+    the compose board, from the catalog): the one rule, so the plan refuses what the render refuses."""
+    if not families or any(_fits(family, checkpoint) for family in families):
         return None
     mine = " or ".join(dict.fromkeys(label(family) for family in families))
     return f"it was made for {mine}, and this checkpoint is {label(checkpoint)}"

@@ -118,8 +118,23 @@ _RULES: tuple[tuple[str, Callable[[Candidate, str], bool]], ...] = (
 )
 
 
-def _pick(candidates: Sequence[Candidate], architecture: Architecture | None) -> tuple[Candidate, str | None]:
-    """The candidate to use among equals: the one made for the checkpoint's architecture, else the first."""
+def _named(candidates: Sequence[Candidate], names: Sequence[str]) -> Sequence[Candidate]:
+    """Among files found by hash (identical copies), those the reference's name also names: infotext
+    that says ``VAE: ae`` means ae.safetensors, not an identical zimage_vae.safetensors beside it."""
+    for name in names:
+        for _how, rule in _RULES:
+            found = [c for c in candidates if rule(c, name)]
+            if found:
+                return found
+    return candidates
+
+
+def _pick(
+    candidates: Sequence[Candidate], architecture: Architecture | None, names: Sequence[str] = ()
+) -> tuple[Candidate, str | None]:
+    """The candidate to use among equals: the one the reference names, else the one made for the
+    checkpoint's architecture, else the first (saying how many matched)."""
+    candidates = _named(candidates, names) if len(candidates) > 1 else candidates
     if len(candidates) == 1:
         return candidates[0], None
     matching = [c for c in candidates if architecture is not None and c.architecture is architecture]
@@ -135,15 +150,15 @@ def _resolve_one(
     if ref.asset_id is not None and ref.path is not None:
         return Resolution(kind, ref, None, "already resolved")
     hash_note = None
-    if ref.hash:
-        found = [c for c in index.by_hash(ref.hash) if c.kind is kind]
-        if found:
-            chosen, note = _pick(found, architecture)
-            return Resolution(kind, ref, chosen, "hash", note)
-        hash_note = f"no file has hash {ref.hash}"
     names = [n for n in dict.fromkeys((ref.name, _bare_name(ref.name))) if n]
     if ref.path:
         names.append(_bare_name(ref.path))
+    if ref.hash:
+        found = [c for c in index.by_hash(ref.hash) if c.kind is kind]
+        if found:
+            chosen, note = _pick(found, architecture, names)
+            return Resolution(kind, ref, chosen, "hash", note)
+        hash_note = f"no file has hash {ref.hash}"
     for name in names:
         candidates = list(index.by_name(kind, name))
         for how, rule in _RULES:

@@ -18,7 +18,7 @@ from pathlib import Path, PurePath
 from PySide6.QtCore import QMimeData, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from app.asset_fit import SEPARATE_PARTS, encoder_id, fit_problem
+from app.asset_fit import SEPARATE_PARTS, fit_problem, held_part, lora_fit_problem
 from app.import_files import NotAModelError, examine_path
 from catalog.records import AssetRecord
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe
@@ -91,7 +91,7 @@ class BoardItem:
     trigger_words: tuple[str, ...] = ()
     weight: float = 1.0
     refusal: str | None = None
-    encoder: str | None = None
+    encoder: str | None = None  # what a text encoder or VAE file holds (app.asset_fit.held_part)
     components: tuple[str, ...] | None = None
     base_model_label: str | None = None  # Civitai's or the user's; picks a Z-Image variant's defaults
 
@@ -112,7 +112,7 @@ def item_from_record(record: AssetRecord) -> BoardItem:
         record.all_trigger_words,  # the user's, then Civitai's
         weight,
         _refusal(ref.name, record.kind, record.status, record.status_reason),
-        encoder_id(record.embedded_metadata),
+        held_part(record.kind, record.embedded_metadata),
         _components(dict(record.embedded_metadata)),
         record.base_model_label,
     )
@@ -318,7 +318,7 @@ class ComposeBoard(QWidget):
                 self.checkpoint.set_ref(ref, item.detail, arch)
                 text = f"Checkpoint: {name}"
             case AssetKind.VAE:
-                self.vae.set_ref(ref, item.detail, arch)
+                self.vae.set_ref(ref, item.detail, arch, item.encoder)
                 text = f"VAE: {name}"
             case AssetKind.TEXT_ENCODER:
                 placed = PlacedEncoder(ref, item.encoder, arch, item.detail)
@@ -333,7 +333,12 @@ class ComposeBoard(QWidget):
                 use = HypernetworkUse(ref, self.hypernetwork.strength.value())
                 self.hypernetwork.set_use(use, item.detail, arch)
                 text = f"Hypernetwork: {name}"
-        problem = fit_problem(item.kind, arch, self.checkpoint.architecture, item.encoder)
+        checkpoint = self.checkpoint.architecture
+        problem = (
+            lora_fit_problem(ref.path, arch, checkpoint)
+            if item.kind is AssetKind.LORA
+            else fit_problem(item.kind, arch, checkpoint, item.encoder)
+        )
         return f"{text} ({problem})" if problem else text
 
     # -- choosing from the library ------------------------------------------------------------------
@@ -397,18 +402,24 @@ class ComposeBoard(QWidget):
         self._show_parts(checkpoint)
         marks: list[str] = list(self.text_encoders.problems())
 
-        def mark(kind: AssetKind, architecture: Architecture | None, badge: FitBadge) -> None:
-            problem = fit_problem(kind, architecture, checkpoint)
+        def mark(
+            kind: AssetKind, architecture: Architecture | None, badge: FitBadge, held: str | None = None
+        ) -> None:
+            problem = fit_problem(kind, architecture, checkpoint, held)
+            show(problem, badge)
+
+        def show(problem: str | None, badge: FitBadge) -> None:
             badge.show_problem(problem)
             if problem:
                 marks.append(problem)
 
         if self.vae.ref is not None:
-            mark(AssetKind.VAE, self.vae.architecture, self.vae.fit_badge)
+            mark(AssetKind.VAE, self.vae.architecture, self.vae.fit_badge, self.vae.held)
         if self.hypernetwork.ref is not None:
             mark(AssetKind.HYPERNETWORK, self.hypernetwork.architecture, self.hypernetwork.fit_badge)
         for row in self.loras.rows:
-            mark(AssetKind.LORA, row.architecture, row.fit_badge)
+            # Judged by the families the renderer reads from the file, as the render refuses it.
+            show(lora_fit_problem(row.ref.path, row.architecture, checkpoint), row.fit_badge)
         for embedding in self.embeddings.rows:
             mark(AssetKind.EMBEDDING, embedding.architecture, embedding.fit_badge)
         return marks
@@ -470,11 +481,13 @@ class ComposeBoard(QWidget):
         )
         self._checkpoint_label = checkpoint_record.base_model_label if checkpoint_record is not None else None
         self.checkpoint.set_ref(recipe.checkpoint, detail(recipe.checkpoint), arch(recipe.checkpoint))
-        self.vae.set_ref(recipe.vae, detail(recipe.vae), arch(recipe.vae))
+        vae_record = record_of(recipe.vae)
+        vae_held = held_part(AssetKind.VAE, vae_record.embedded_metadata) if vae_record is not None else None
+        self.vae.set_ref(recipe.vae, detail(recipe.vae), arch(recipe.vae), vae_held)
         placed = []
         for ref in recipe.text_encoders:
             record = record_of(ref)
-            encoder = encoder_id(record.embedded_metadata) if record is not None else None
+            encoder = held_part(AssetKind.TEXT_ENCODER, record.embedded_metadata) if record else None
             placed.append(PlacedEncoder(ref, encoder, arch(ref), detail(ref)))
         self.text_encoders.set_placed(placed)
         self.loras.clear()
@@ -526,5 +539,13 @@ def _item_from_file(path: Path) -> BoardItem:
     refusal = _refusal(name, kind, scanned.status, scanned.status_reason)
     metadata = dict(ident.metadata) if ident is not None else {}
     return BoardItem(
-        ref, kind, architecture, detail, triggers, 1.0, refusal, encoder_id(metadata), _components(metadata)
+        ref,
+        kind,
+        architecture,
+        detail,
+        triggers,
+        1.0,
+        refusal,
+        held_part(kind, metadata),
+        _components(metadata),
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QPoint, Signal
 from PySide6.QtWidgets import QMenu, QWidget
 
-from app.asset_fit import encoder_id, encoder_slots, fit_problem
+from app.asset_fit import encoder_id, encoder_name, encoder_slots, fit_problem, held_part
 from catalog.asset_query import AssetQuery
 from catalog.records import AssetRecord
 from core.identify.vocabulary import ENCODER_OF
@@ -57,15 +57,16 @@ def library_choices(
     for record in library.get_many(list(ids)):
         if record.status is not FileStatus.OK:
             continue
-        held = encoder_id(record.embedded_metadata)
+        held = held_part(kind, record.embedded_metadata)
         problem = fit_problem(kind, record.architecture, checkpoint, held)
         if (
             problem is None
             and wanted is not None
             and held is not None
+            and encoder is not None
             and wanted not in slot_for(held, slots)
         ):
-            problem = f"holds {held}, not {encoder}"
+            problem = f"holds {encoder_name(held)}, not {encoder_name(encoder)}"
         choices.append(Choice(record, problem))
     return sorted(choices, key=lambda c: (c.problem is not None, c.label.casefold()))
 

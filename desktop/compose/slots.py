@@ -175,6 +175,7 @@ class AssetSlot(SlotFrame):
         self._hint = hint
         self._ref: AssetRef | None = None
         self.architecture: Architecture | None = None
+        self.held: str | None = None  # what the file holds (a VAE's layouts): app.asset_fit.held_part
         self.caption = QLabel(f"<b>{title}</b>")
         self.name_label = QLabel(hint)
         self.name_label.setWordWrap(True)
@@ -204,10 +205,15 @@ class AssetSlot(SlotFrame):
         return self._ref
 
     def set_ref(
-        self, ref: AssetRef | None, detail: str = "", architecture: Architecture | None = None
+        self,
+        ref: AssetRef | None,
+        detail: str = "",
+        architecture: Architecture | None = None,
+        held: str | None = None,
     ) -> None:
         self._ref = ref
         self.architecture = architecture if ref is not None else None
+        self.held = held if ref is not None else None
         self.detail_label.setText(detail)
         if ref is not None and ref.path:
             self.name_label.setToolTip(shown(ref.path))

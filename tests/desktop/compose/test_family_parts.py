@@ -217,7 +217,8 @@ def test_the_chooser_offers_fitting_files_first(board: ComposeBoard, library: Li
     entries = [action.text() for action in menu.actions()]
     assert entries[0] == "t5xxl_fp16.safetensors (T5-XXL)"
     assert entries[1] == "Other families"  # the section
-    assert any(text.startswith("clip_l.safetensors — holds clip_l, not t5xxl") for text in entries)
+    # Encoders named as users know them, never by internal ids ("holds clip_l, not t5xxl").
+    assert any(text.startswith("clip_l.safetensors — holds CLIP-L, not T5-XXL") for text in entries)
     assert any(
         text.startswith("qwen_2.5_vl_7b.safetensors — Qwen2.5-VL 7B text encoder — does not fit this FLUX.1")
         for text in entries
@@ -287,13 +288,12 @@ def test_the_plan_names_the_encoders_and_where_the_model_would_run(
     memory = next(line for line in tab.plan_view.lines if line.startswith(("Memory:", "Cannot run here:")))
     assert "GB" in memory or "GiB" in memory or "MB" in memory  # the numbers behind the choice
 
-    # An encoder of another family: the board marks it, the plan (the render service) warns by the
-    # same rule before Render.
+    # An encoder of another family: the board marks it, the plan (the render service) refuses it by the
+    # same rule before Render, as the loader refuses it.
     _add(tab.board, library, "qwen_3_4b")
     tab.refresh_plan()
-    assert (
-        "Warning: Text encoder 'qwen_3_4b' holds Qwen3 4B; the checkpoint is a FLUX.1 checkpoint"
-        in tab.plan_view.lines
+    assert tab.plan_view.lines[-1] == (
+        "Refused: Flux.1 takes no Qwen3 4B text encoder; given qwen_3_4b.safetensors"
     )
 
 
