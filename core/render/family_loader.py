@@ -448,10 +448,16 @@ def _encoder_key(name: str) -> str:
 
 
 def _header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """Tensor shapes from the safetensors header (no tensor read, no torch: the render plan calls it)."""
+    """Tensor shapes from the safetensors header (no tensor read, no torch: the render plan calls it);
+    a file that is no model file is refused by name (:class:`FamilyLoadError`)."""
+    from core.formats.errors import FormatError
     from core.formats.reader import read_header
 
-    return {name: tuple(info.shape) for name, info in read_header(path).tensors.items()}
+    try:
+        tensors = read_header(path).tensors
+    except FormatError as error:
+        raise FamilyLoadError(f"{path.name}: {error.reason}") from error
+    return {name: tuple(info.shape) for name, info in tensors.items()}
 
 
 def text_width_problem(family: Family, checkpoint: Path, encoder_files: Mapping[str, Path]) -> str | None:

@@ -111,6 +111,22 @@ def test_ambiguity_prefers_the_checkpoints_architecture() -> None:
     assert result.notes == ()
 
 
+def test_identical_files_found_by_hash_prefer_the_one_the_text_names() -> None:
+    # Four byte-identical VAEs (ComfyUI users keep ae.safetensors under several names): infotext that
+    # says "VAE: ae" with their shared hash means ae.safetensors, without a "4 files match" warning.
+    index = FakeIndex()
+    for number, stem in enumerate(("chroma_vae", "sd3.5_vae", "zimage_vae", "ae"), start=1):
+        index.add(candidate(number, stem, AssetKind.VAE, Architecture.OTHER), "748930BB0A11")
+    result = resolve_recipe(Recipe(vae=AssetRef("ae", hash="748930bb0a")), index)
+    assert result.recipe.vae is not None
+    assert result.recipe.vae.asset_id == 4
+    assert result.notes == ()
+    # A name none of them has: the first, saying how many matched.
+    result = resolve_recipe(Recipe(vae=AssetRef("flux_vae", hash="748930bb0a")), index)
+    assert result.recipe.vae is not None
+    assert result.notes == ("4 files match; using /models/chroma_vae.safetensors",)
+
+
 def test_kind_must_match() -> None:
     index = FakeIndex()
     index.add(candidate(1, "EasyNegative", AssetKind.LORA), "C74B4E810B29")
