@@ -3,8 +3,10 @@
 The way a library moves onto a team's PostgreSQL server (``--to postgresql://user@host/atelier``) and back
 into a file (``--from postgresql://... --to /path/catalog.sqlite3``). ``--from`` defaults to the catalog
 the command runs on: the server of ``--catalog`` (or the setting), else this profile's catalog file. A
-password given in a URL is stored with the other secrets (see ``app.secrets``) and never printed: every
-message names a server as ``postgresql://user:***@host/db``. The copy itself is
+password given in a URL is stored with the other secrets (see ``app.secrets``) once the server accepted
+it, as every command keeps it, and never printed: every message names a server as
+``postgresql://user:***@host/db``. A source written by an older Atelier is migrated first where it can
+be written (a file keeps its backup, as on any open). The copy itself is
 :func:`catalog.catalog_copy.copy_catalog` (one transaction, ids kept, a filled target refused).
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -48,21 +51,41 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     copy.add_argument("--json", action="store_true")
 
 
-def _engine(context: AppContext, location: CatalogLocation, given: dict[str, str]) -> Engine:
-    from app.secrets import TokenStore
-    from catalog.catalog_url import create_server_engine, secret_key, split_password, with_password
-    from catalog.db import create_catalog_engine
-
+def _engine(context: AppContext, location: CatalogLocation, *, read_only: bool = False) -> Engine:
+    """An engine on ``location``: a file's (its folder made unless ``read_only``), or a server's connected
+    once (see :func:`app.server_catalog.connected_server_engine`: a refused connection is the line every
+    command gives, and a password given in the URL is kept once the server took it, whatever the copy
+    does next)."""
     if location.url is None:
+        from catalog.db import create_catalog_engine
+
         assert location.path is not None
-        location.path.parent.mkdir(parents=True, exist_ok=True)
-        return create_catalog_engine(location.path)
-    store: TokenStore = context.tokens
-    bare, password = split_password(location.url)
-    if password is not None:
-        given[secret_key(bare)] = password  # kept with the other secrets once the server accepted it
-        return create_server_engine(location.url)
-    return create_server_engine(with_password(bare, store.get))
+        if not read_only:
+            location.path.parent.mkdir(parents=True, exist_ok=True)
+        return create_catalog_engine(location.path, read_only=read_only)
+    from app.server_catalog import connected_server_engine
+
+    return connected_server_engine(location, context.tokens)
+
+
+def _source_engine(context: AppContext, location: CatalogLocation) -> Engine:
+    """The source, migrated first when an older Atelier wrote it, as any command opening it does (a file
+    gets its backup beside it). A file in a folder Atelier cannot write is opened read-only and left as
+    it is: the copy then says it needs an update that cannot run there."""
+    from app.catalog_access import data_folder_read_only
+    from catalog.migrate import upgrade
+
+    read_only = location.path is not None and data_folder_read_only(location.path.parent, location.path)
+    engine = _engine(context, location, read_only=read_only)
+    if read_only:
+        return engine
+    try:
+        # The machine migration 0014 gives the mirrors no machine owned yet: this one, as on any open.
+        upgrade(engine, backup=location.path is not None, machine_id=context.machine.id)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def cmd_copy_catalog(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
@@ -83,25 +106,23 @@ def cmd_copy_catalog(context: AppContext, args: argparse.Namespace, out: TextIO)
     target = parse(args.target)
     if source.path is not None and not source.path.is_file():  # never made here, empty, to copy from
         raise CatalogError(f"There is no catalog at {source.path} to copy from: give one with --from.")
-    given: dict[str, str] = {}
-    source_engine, target_engine = _engine(context, source, given), _engine(context, target, given)
-    try:
-        report = copy_catalog(
-            source_engine,
-            target_engine,
-            replace=args.replace,
-            source_name=str(source),
-            target_name=str(target),
-        )
-    except sa_exc.DBAPIError as error:
-        # The driver's own words may quote the connection string: masked before anyone sees them.
-        first_line = str(error.orig or error).strip().splitlines()[0]
-        raise CatalogError(f"The catalog {target} could not be written: {mask_in(first_line)}") from None
-    finally:
-        source_engine.dispose()
-        target_engine.dispose()
-    for key, password in given.items():
-        context.tokens.set(key, password)
+    with ExitStack() as engines:
+        target_engine = _engine(context, target)  # first: its password is kept whatever comes next
+        engines.callback(target_engine.dispose)
+        source_engine = _source_engine(context, source)
+        engines.callback(source_engine.dispose)
+        try:
+            report = copy_catalog(
+                source_engine,
+                target_engine,
+                replace=args.replace,
+                source_name=str(source),
+                target_name=str(target),
+            )
+        except sa_exc.DBAPIError as error:
+            # The driver's own words may quote the connection string: masked before anyone sees them.
+            first_line = str(error.orig or error).strip().splitlines()[0]
+            raise CatalogError(f"The catalog {target} could not be written: {mask_in(first_line)}") from None
     if args.json:
         json.dump({"from": str(source), "to": str(target), "rows": report.rows}, out, indent=2)
         out.write("\n")

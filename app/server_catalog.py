@@ -10,6 +10,7 @@ start) hand it to the secrets and keep the URL without it.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
@@ -28,12 +29,28 @@ from catalog.catalog_url import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from sqlalchemy import Engine
+
     from app.live_settings import LiveSettings
     from app.secrets import TokenStore
     from catalog.errors import DatabaseAccessError
     from catalog.library import Library
     from catalog.machine_paths import Machine
     from catalog.pg_reader import ServerCatalogReader
+
+
+def _not_a_cleanup_after_an_error(record: logging.LogRecord) -> bool:
+    """Drop psycopg's warning that closing a batch failed after the batch itself did ("error ignored
+    terminating <psycopg.Pipeline [BAD]>: server closed the connection unexpectedly", three lines when
+    the server goes away during a many-row write): psycopg logs it inside ``executemany`` before the
+    batch's own error reaches the command, which then says it in its one line."""
+    return not (record.name.startswith("psycopg") and str(record.msg).startswith("error ignored terminating"))
+
+
+# On the handler, as ``app.interrupts`` does: the CLI configures no logging, so psycopg's warnings reach
+# stderr through lastResort; a window's log file (if one is configured) still gets the record.
+if logging.lastResort is not None:
+    logging.lastResort.addFilter(_not_a_cleanup_after_an_error)
 
 
 def open_server_catalog(
@@ -62,6 +79,32 @@ def open_server_catalog(
     if password is not None:
         tokens.set(secret_key(bare), password)
     return library
+
+
+def connected_server_engine(location: CatalogLocation, tokens: TokenStore) -> Engine:
+    """An engine on ``location``'s server for a command that works on the database itself
+    (``copy-catalog``), connected once now: a refused connection is the one line every command gives
+    (with how to give the password when it was the password), and a password given in the URL is kept
+    with the secrets as soon as the server took it, whatever the command does next (as
+    :func:`open_server_catalog` keeps it)."""
+    from sqlalchemy import exc as sa_exc
+
+    from catalog.catalog_url import create_server_engine, split_password, with_password
+
+    assert location.url is not None
+    bare, password = split_password(location.url)
+    url = location.url if password is not None else with_password(bare, tokens.get)
+    engine = create_server_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except sa_exc.DBAPIError as error:
+        engine.dispose()
+        said = str(error.orig if error.orig is not None else error)
+        raise _not_opened(location, said, password, url.password) from None
+    if password is not None:
+        tokens.set(secret_key(bare), password)
+    return engine
 
 
 def open_server_reader(

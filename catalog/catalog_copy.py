@@ -6,7 +6,7 @@ line up), in one transaction on the target (an interrupted copy leaves the targe
 id sequences reset past the copied ids (a new row after the copy never collides with a copied one), and the
 search index rebuilt by the target's own triggers (it is derived data: each database keeps it in its own
 form, FTS5 or ``tsvector``). The target is brought to this version's schema first; the source must already
-be at it (open it once with this Atelier).
+be at it (``atelier copy-catalog`` migrates it first where it can be written).
 
 A target that already holds a library is refused unless ``replace=True``: then its rows are deleted in the
 same transaction as the copy, so it holds either its old library or the new one, never a mix.
