@@ -24,7 +24,7 @@ from app.cli import EXIT_OK, EXIT_USAGE, CliError, Handler
 from app.cli_ids import MAX_ROW_ID, asset_by_id_or_path
 from app.serialize import asset_to_json, root_to_json
 from app.show_text import print_asset
-from catalog.records import AssetQuery, AssetRecord, HiddenFilter, RootPlaces
+from catalog.records import AssetQuery, AssetRecord, HiddenFilter, RootPlaces, RootRecord
 from core.taxonomy import Architecture, AssetKind, FileStatus, LibraryLayout
 
 if TYPE_CHECKING:
@@ -128,7 +128,12 @@ def _search_library(context: AppContext, args: argparse.Namespace, text: str, ou
     )
     records = context.reads.search(query)
     if args.json:
-        json.dump([asset_to_json(r) for r in records], out, indent=2)
+        unmapped = {root.id: root for root in context.reads.roots() if not root.placed_here}
+        shown = [
+            _not_here(asset_to_json(r), unmapped[r.root_id]) if r.root_id in unmapped else asset_to_json(r)
+            for r in records
+        ]
+        json.dump(shown, out, indent=2)
         out.write("\n")
         return EXIT_OK
     for record in records:
@@ -155,6 +160,25 @@ def _one_line(record: AssetRecord) -> str:
     return f"{record.id:>6}  {record.kind.value:<12} {record.architecture.value:<12} {name}{civitai}{status}"
 
 
+def _not_here(data: dict[str, Any], root: RootRecord) -> dict[str, Any]:
+    """An asset of a shared folder this machine has not mapped (``show`` and ``search --json`` alike): its
+    paths are another machine's, so none is given as this machine's: ``path`` is null, ``path_here`` says
+    how to map the folder, the catalog's path is ``stored_path``, and no cover or preview path is given."""
+    here = (
+        f"not mapped on this machine (the shared folder {root.name!r}: "
+        f"atelier roots map {_quoted(root.name)} PATH)"
+    )
+    shown: dict[str, Any] = {}
+    for key, value in data.items():  # in the place of the path, in JSON and text alike
+        shown.update(
+            {"path": None, "path_here": here, "stored_path": value} if key == "path" else {key: value}
+        )
+    shown["cover_path"] = None
+    if "previews" in shown:
+        shown["previews"] = []
+    return shown
+
+
 def cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     from catalog.examine import sidecar_problems
 
@@ -162,17 +186,8 @@ def cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     record = asset_by_id_or_path(library, args.target)
     data = asset_to_json(record, previews=library.previews(record.id), links=library.remote_links(record.id))
     unmapped = next((r for r in library.roots() if r.id == record.root_id and not r.placed_here), None)
-    if unmapped is not None:  # its paths are another machine's: none is shown as this machine's
-        here = (
-            f"not mapped on this machine (the shared folder {unmapped.name!r}: "
-            f"atelier roots map {_quoted(unmapped.name)} PATH)"
-        )
-        shown: dict[str, Any] = {}
-        for key, value in data.items():  # in the place of the path, in JSON and text alike
-            shown.update(
-                {"path": None, "path_here": here, "stored_path": value} if key == "path" else {key: value}
-            )
-        data = {**shown, "cover_path": None, "previews": []}
+    if unmapped is not None:
+        data = _not_here(data, unmapped)
     else:
         # The catalog keeps what sidecars say, not their failures: read them now, so a problem stays in view.
         data["sidecar_problems"] = list(sidecar_problems(Path(record.path)))

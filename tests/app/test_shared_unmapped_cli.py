@@ -46,3 +46,28 @@ def test_a_machine_that_has_not_mapped_a_folder_shows_no_other_machines_path_as_
         in out
     )
     assert not any(path.is_symlink() for path in (tmp_path / "b" / "forge").rglob("*"))
+
+
+def test_search_json_gives_no_other_machines_path_on_a_machine_that_has_not_mapped_the_folder(
+    on: Run, tmp_path: Path
+) -> None:
+    store = tmp_path / "nas" / "sd"
+    linked_lora(store)
+    assert on("a", "roots", "add", str(store), "--name", "NAS")[0] == EXIT_OK
+    assert on("a", "scan", "--no-hash")[0] == EXIT_OK
+    (on_a,) = json.loads(on("a", "search", "--json")[1])
+
+    (on_b,) = json.loads(on("b", "search", "--json")[1])
+
+    assert on_b["id"] == on_a["id"]
+    assert (on_b["path"], on_b["cover_path"]) == (None, None)
+    assert (
+        on_b["path_here"]
+        == "not mapped on this machine (the shared folder 'NAS': atelier roots map NAS PATH)"
+    )
+    assert on_b["stored_path"] == on_a["path"]
+    assert str(store) not in json.dumps({k: v for k, v in on_b.items() if k != "stored_path"})
+    (listed,) = json.loads(on("b", "roots", "--json")[1])
+    assert listed["path"] is None
+    # Each machine's own path stays listed under its machine's name, as `roots` lists them.
+    assert [(m["path"], m["this_machine"]) for m in listed["machines"]] == [(str(store), False)]
