@@ -106,6 +106,10 @@ _HEX_HASH = re.compile(r"[0-9A-Fa-f]{8,64}")  # a missing asset's hash (AutoV2, 
 class MainWindow(QMainWindow):
     files_changed = Signal()  # emitted from the watcher's thread; delivered queued on the GUI thread
     job_ended = Signal(str)  # title of the job that just ended (for tests and the job queue)
+    # A job's scan step has written its files (emitted from the job's thread, delivered queued): the rows
+    # show before the job goes on to hash them. On a server the change feed leaves out this window's own
+    # writes, so it would not show them until the whole job ends.
+    scan_step_done = Signal()
 
     def __init__(
         self, services: DesktopServices, parent: QWidget | None = None, *, load_later: bool = False
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
         self._watch_timer.setInterval(WATCH_DEBOUNCE_MS)
         self._watch_timer.timeout.connect(self._on_files_changed_settled)
         self.files_changed.connect(self._watch_timer.start)
+        self.scan_step_done.connect(self.reload)
 
         self.set_view_mode(services.settings.view_mode)
         self._closing = False
@@ -1115,8 +1120,17 @@ class MainWindow(QMainWindow):
         from app.after_scan import ChainJobs, run_chain  # the app's jobs: not before the first paint
 
         services = self.services
+        scan_roots = services.scan_roots
+
+        def scan_then_show(
+            root_ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken
+        ) -> object:
+            summary = scan_roots(root_ids, progress, cancel)
+            self.scan_step_done.emit()
+            return summary
+
         jobs = ChainJobs(
-            services.scan_roots,
+            scan_then_show,
             services.hash_pending,
             services.look_up_civitai,
             services.sync_mirrors,

@@ -140,3 +140,57 @@ def test_the_files_a_scan_in_the_window_identifies_show_while_its_job_still_hash
         hashed.set()
     qtbot.waitUntil(lambda: window.current_job is None, timeout=3000)
     assert window.model.rowCount() == 2
+
+
+@pytest.fixture
+def empty_server_library(pg_catalog_url: str, tmp_path: Path) -> Iterator[Library]:
+    from catalog.catalog_url import create_server_engine, parse
+
+    location = parse(pg_catalog_url)
+    assert location.url is not None
+    library = Library.on_server(create_server_engine(location.url), tmp_path / "data", str(location))
+    try:
+        yield library
+    finally:
+        library.close()
+
+
+def test_on_a_server_the_files_a_scan_in_the_window_writes_show_before_its_job_hashes_them(
+    qtbot: QtBot,
+    empty_server_library: Library,
+    make_services: ServicesFactory,
+    open_window: Callable[[DesktopServices], MainWindow],
+    tmp_path: Path,
+) -> None:
+    """On a server the change feed leaves out the window's own writes: the rows come from the end of the
+    job's scan step (MainWindow.scan_step_done), not from the end of the whole job."""
+    library = empty_server_library
+    hashing, hashed = threading.Event(), threading.Event()
+
+    def scan(root_ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
+        return Scanner(library, progress=progress, cancel=cancel, workers=1).scan(root_ids)
+
+    def hash_pending(_progress: ProgressCallback, cancel: CancelToken) -> str:
+        hashing.set()
+        while not hashed.wait(0.02) and not cancel.cancelled:
+            pass
+        return "Hashed 2 files"
+
+    window = open_window(
+        make_services(
+            library,
+            follow_changes=library.follow_changes,
+            settings=FakeSettings(hash_in_background=True),
+            scan_roots=scan,
+            hash_pending=hash_pending,
+        )
+    )
+    try:
+        window.add_folder(_models_folder(tmp_path))
+        qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=6000)
+        assert hashing.is_set()
+        assert window.current_job is not None  # still hashing
+    finally:
+        hashed.set()
+    qtbot.waitUntil(lambda: window.current_job is None, timeout=5000)
+    assert window.model.rowCount() == 2
