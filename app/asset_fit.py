@@ -90,13 +90,13 @@ def encoder_slots(checkpoint: Architecture | None) -> tuple[EncoderRow, ...]:
 
 def encoder_name(encoder: str) -> str:
     """How messages name an encoder id: the table's name ("T5-XXL", "Qwen3 4B"), or for a width no
-    released model has the kind and width ("T5, 32 wide" for ``t5_32``)."""
+    released model has the width and kind ("32-wide T5" for ``t5_32``)."""
     row = ENCODER_OF.get(encoder)
     if row is not None:
         return row.name
     kind, _, width = encoder.rpartition("_")
     if kind and width.isdigit():
-        return f"{_ENCODER_KINDS.get(kind, kind)}, {width} wide"
+        return f"{width}-wide {_ENCODER_KINDS.get(kind, kind)}"
     return encoder
 
 

@@ -394,7 +394,7 @@ class RenderService:
             warning
             for warning in self._mismatches(final, facts, architecture)
             if (lora_problem is None or not warning.startswith("LoRA "))
-            and (fit is None or not warning.startswith(("VAE ", "Text encoder ")))
+            and (fit is None or not warning.startswith("VAE " if fit.startswith("VAE ") else "Text encoder "))
         ]
         if self._engine is not None and not misplaced:
             warnings += self._engine.supports(final)

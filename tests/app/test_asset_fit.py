@@ -109,3 +109,36 @@ def test_unknown_families_and_missing_checkpoints_are_not_judged() -> None:
     assert fit_problem(AssetKind.LORA, Architecture.SD1, None) is None
     assert fit_problem(AssetKind.LORA, None, Architecture.SD1) is None
     assert fit_problem(AssetKind.CHECKPOINT, Architecture.SD1, Architecture.SDXL) is None
+
+
+def test_a_vae_is_judged_by_the_layouts_its_header_matches() -> None:
+    from app.asset_fit import held_part, vae_cannot_decode
+
+    wan = held_part(AssetKind.VAE, {"vae": ["wan_vae", "qwen_image_vae"], "latent_channels": 16})
+    ae = held_part(AssetKind.VAE, {"vae_naming": "diffusers", "latent_channels": 16})
+    sd = held_part(AssetKind.VAE, {"latent_channels": 4})
+    assert (wan, ae, sd) == ("wan_vae+qwen_image_vae", "sd3_vae+flux_vae", "sd_vae+sdxl_vae")
+    # The library may call these files "other" or "unknown": the layout still decides.
+    assert fit_problem(AssetKind.VAE, Architecture.UNKNOWN, Architecture.FLUX1, wan) == (
+        "Wan 2.1 VAE / Qwen-Image VAE — does not fit this FLUX.1 checkpoint"
+    )
+    assert fit_problem(AssetKind.VAE, Architecture.OTHER, Architecture.SDXL, ae) == (
+        "SD3 VAE / FLUX.1 AE — does not fit this SDXL checkpoint"
+    )
+    assert vae_cannot_decode(ae, Architecture.QWEN_IMAGE)
+    for checkpoint in (Architecture.FLUX1, Architecture.CHROMA, Architecture.Z_IMAGE, Architecture.SD3):
+        assert fit_problem(AssetKind.VAE, Architecture.OTHER, checkpoint, ae) is None
+    assert fit_problem(AssetKind.VAE, Architecture.UNKNOWN, Architecture.QWEN_IMAGE, wan) is None
+    assert fit_problem(AssetKind.VAE, Architecture.SD1, Architecture.SD2, sd) is None
+
+
+def test_encoders_are_named_as_users_know_them() -> None:
+    from app.asset_fit import encoder_name
+
+    assert [encoder_name(e) for e in ("t5xxl", "qwen3_4b", "t5_32", "qwen2_256", "clip_48")] == [
+        "T5-XXL",
+        "Qwen3 4B",
+        "32-wide T5",
+        "256-wide Qwen2.5-VL",
+        "48-wide CLIP",
+    ]
