@@ -27,6 +27,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 _DETAIL_LINES = 10
+MIRRORED_KINDS = tuple(kind.value for kind in AssetKind if kind is not AssetKind.UNKNOWN)
 
 
 class MirrorUsageError(AtelierError):
@@ -52,7 +53,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="symlink (default), hardlink or copy; falls back in that order where the disk refuses links",
     )
     mirror.add_argument(
-        "--kinds", nargs="+", choices=[k.value for k in AssetKind if k is not AssetKind.UNKNOWN], default=[]
+        "--kinds",
+        nargs="+",
+        metavar="KIND",
+        default=[],
+        help=f"only these kinds, separated by spaces or commas ({', '.join(MIRRORED_KINDS)}); DEST may come "
+        "before --kinds or after its kinds",
     )
     mirror.add_argument("--collection", action="append", default=[], help="only this collection (repeatable)")
     mirror.add_argument("--list", action="store_true", help="list the mirrors and their last sync")
@@ -70,6 +76,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_mirror(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    args.kinds = _kinds_and_dest(args)
     wanted = [
         name
         for name, given in (
@@ -102,6 +109,45 @@ def cmd_mirror(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     return _create(context, args, out)
 
 
+def _kinds_and_dest(args: argparse.Namespace) -> list[AssetKind]:
+    """The kinds ``--kinds`` names, as ``mirror --ui comfyui --kinds checkpoint lora DEST`` means them.
+
+    argparse gives ``--kinds`` every word after it, DEST included when it comes last; a last word that is
+    no kind is therefore DEST when none came before (``args.dest`` is set to it). A word close to a kind's
+    name is taken as that kind mistyped, never as a folder to fill. Commas also separate kinds
+    (``--kinds checkpoint,lora``)."""
+    words: list[str] = list(args.kinds)
+    if words and args.dest is None and not _names_kinds(words[-1]) and not _close_kinds(words[-1]):
+        args.dest = words.pop()
+    kinds: list[AssetKind] = []
+    for word in (part.strip() for given in words for part in given.split(",")):
+        if word in MIRRORED_KINDS:
+            kinds.append(AssetKind(word))
+        elif word:
+            close = _close_kinds(word)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise MirrorUsageError(
+                f"--kinds: {word!r} is not a kind ({hint}choose from {', '.join(MIRRORED_KINDS)}; "
+                "give DEST before --kinds if it is the folder)"
+            )
+    return kinds
+
+
+def _names_kinds(word: str) -> bool:
+    return all(part.strip() in MIRRORED_KINDS for part in word.split(",") if part.strip())
+
+
+def _close_kinds(word: str) -> list[str]:
+    from difflib import get_close_matches
+
+    return [
+        match
+        for part in word.split(",")
+        if part.strip() and part.strip() not in MIRRORED_KINDS
+        for match in get_close_matches(part.strip(), MIRRORED_KINDS, n=1, cutoff=0.75)
+    ]
+
+
 def _emit(out: TextIO, data: object) -> None:
     json.dump(data, out, indent=2, ensure_ascii=False)
     out.write("\n")
@@ -120,7 +166,7 @@ def _create(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         MirrorUI(args.ui),
         mode,
         Path(args.dest),
-        kinds=[AssetKind(k) for k in args.kinds],
+        kinds=args.kinds,
         collections=args.collection,
     )
     return _sync_and_print(context, [mirror], args, out)

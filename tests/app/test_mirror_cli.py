@@ -102,3 +102,35 @@ def test_comfyui_yaml_written_for_a_root_and_read_back_as_roots(tmp_path: Path) 
     run_main("mirror", "--read-comfyui-yaml", str(yaml_file), "--add-roots", data_dir=other_data, check=True)
     roots = json.loads(run_main("roots", "--json", data_dir=other_data, check=True).stdout)
     assert [(r["path"], r["layout"]) for r in roots] == [(str(webui), "a1111")]
+
+
+def test_kinds_take_spaces_or_commas_with_dest_before_or_after(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    webui = a1111_install(tmp_path / "webui")  # two LoRAs and an embedding
+    run_main("scan", str(webui), "--no-hash", data_dir=data, check=True)
+    lines = {
+        "dest last": ("--ui", "comfyui", "--kinds", "checkpoint", "lora", str(tmp_path / "last"), "--json"),
+        "dest first": (str(tmp_path / "first"), "--ui", "comfyui", "--kinds", "checkpoint", "lora", "--json"),
+        "commas": ("--ui", "comfyui", "--kinds", "checkpoint,lora", str(tmp_path / "commas"), "--json"),
+    }
+    for name, argv in lines.items():
+        made = run_main("mirror", *argv, data_dir=data)
+        assert made.returncode == 0, (name, made.stderr)
+        (report,) = json.loads(made.stdout)
+        assert report["added"] == 4, name  # the two LoRAs, pixel's preview and notes; not the embedding
+    listed = json.loads(run_main("mirror", "--list", "--json", data_dir=data, check=True).stdout)
+    assert sorted((Path(m["target"]).name, m["kinds"]) for m in listed) == [
+        (name, ["checkpoint", "lora"]) for name in ("commas", "first", "last")
+    ]
+    assert (tmp_path / "last/models/loras/pixel.safetensors").is_symlink()
+    assert not (tmp_path / "last/models/embeddings").exists()
+
+    # A kind mistyped last is said, never taken as the folder to fill.
+    typo = run_main("mirror", "--ui", "comfyui", "--kinds", "checkpoint", "lorra", data_dir=data)
+    assert typo.returncode != 0
+    assert typo.stderr.count("\n") == 1
+    assert "'lorra' is not a kind (did you mean lora?" in typo.stderr
+    assert not (Path.cwd() / "lorra").exists()
+    help_text = run_main("mirror", "--help", data_dir=data).stdout
+    assert "--kinds KIND [KIND ...]" in help_text
+    assert "separated by spaces or commas" in " ".join(help_text.split())
