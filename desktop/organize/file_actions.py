@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -223,10 +224,10 @@ class FileActions(QObject):
         for root in self.library.roots():
             if not root.placed_here:  # a shared root not mapped here: its path is another computer's
                 continue
-            tree = self.window.sidebar_model.folder_tree(root.id) or FolderNode(
-                root.path, Path(root.path).name or root.path
-            )
-            self._add_folder_entry(menu, tree, records, MENU_DEPTH)
+            # Named as the sidebar names it: a shared folder by its name (NAS), not its path's last part.
+            name = root.name or Path(root.path).name or root.path
+            tree = self.window.sidebar_model.folder_tree(root.id) or FolderNode(root.path, name)
+            self._add_folder_entry(menu, replace(tree, name=name), records, MENU_DEPTH)
 
     def _add_folder_entry(
         self, menu: QMenu, node: FolderNode, records: list[AssetRecord], depth: int

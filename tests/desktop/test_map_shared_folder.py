@@ -220,3 +220,27 @@ def test_adding_the_shared_folder_as_a_new_one_offers_to_map_it(
     assert [(r.id, r.path, r.placed_here) for r in roots] == [(populated.root.id, str(here), True)]
     section = window.sidebar_model.section_index(Section.FOLDERS)
     assert window.sidebar_model.rowCount(section) == 1  # one folder, not a second copy of it
+
+
+def test_move_to_names_a_shared_folder_by_its_name_not_its_path(
+    tmp_path: Path,
+    make_services: Callable[..., DesktopServices],
+    open_window: Callable[[DesktopServices], MainWindow],
+    qtbot: QtBot,
+) -> None:
+    """Computer A added ``models``; computer B reaches it at ``mnt/sd``: its "Move to" menu names the
+    folder "models", as the sidebar does, not "sd"."""
+    catalog = tmp_path / "shared" / "catalog.sqlite3"
+    with Library.open(catalog, A) as on_a:
+        populated = populate(on_a, tmp_path / "models")
+    here = tmp_path / "mnt" / "sd"
+    shutil.copytree(populated.root_dir, here)
+    on_b = Library.open(catalog, B)
+    on_b.map_root(populated.root.name, here)
+    window = open_window(make_services(on_b, add_root=on_b.add_root))
+    try:
+        assert populated.root.name == "models"
+        assert _move_targets(qtbot, window) == ["Choose folder…", "models"]
+    finally:
+        window.close()
+        on_b.close()
