@@ -4,13 +4,15 @@ The check is the context's own (``AppContext.catalog_problem``): one ``stat`` an
 healthy library opens as fast as before. In a read-only data folder the catalog is opened here, before
 the window, because nothing can be repaired there and a schema that would need an update must be said
 before an empty window is shown. When something is wrong, ``CatalogProblemDialog`` offers a backup, a
-new empty library or quitting, and this loop carries the choice out through the context (which moves
-the old file aside) until the catalog opens or the user quits.
+new empty library or quitting (a server's catalog: trying again, this computer's own catalog or
+quitting), and this loop carries the choice out through the context (which moves the old file aside)
+until the catalog opens or the user quits.
 """
 
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
@@ -59,11 +61,13 @@ def settle_catalog(context: AppContext) -> bool:
             apply_theme(application, context.settings.theme)
         message = user_message(problem)
         if context.server_catalog is not None:
-            if not offer_local_catalog(message):
+            choice = ask_about_the_server(message)
+            if choice is ServerChoice.QUIT:
                 print(f"atelier: {message}", file=sys.stderr)
                 return False
-            context.use_local_catalog()
-            continue
+            if choice is ServerChoice.LOCAL:
+                context.use_local_catalog()
+            continue  # Try again: the next round connects to the server anew
         dialog = CatalogProblemDialog(
             without_command_hint(message), context.data_dir, can_change=not context.read_only
         )
@@ -80,20 +84,34 @@ def settle_catalog(context: AppContext) -> bool:
 
 
 LOCAL_CATALOG_BUTTON = "Open this computer's catalog"
+TRY_AGAIN_BUTTON = "Try again"
 
 
-def offer_local_catalog(message: str) -> bool:
-    """The server's catalog cannot be opened (``message`` says why): True when the user opens this
-    computer's own catalog for this run instead, False to quit. The server stays in the settings."""
+class ServerChoice(Enum):
+    """What the user chose when the server's catalog could not be opened before the window."""
+
+    TRY_AGAIN = "try again"  # connect again (the server was restarting, the network coming back)
+    LOCAL = "local"  # this computer's own catalog file for this run
+    QUIT = "quit"
+
+
+def ask_about_the_server(message: str) -> ServerChoice:
+    """The server's catalog cannot be opened (``message`` says why): try it again (the default: a server
+    being restarted answers a moment later), open this computer's own catalog for this run, or quit. The
+    server stays in the settings whatever the choice."""
     from PySide6.QtWidgets import QMessageBox
 
     box = QMessageBox(QMessageBox.Icon.Warning, "Atelier", message)
     box.setInformativeText(
-        "This computer's own catalog can be opened for now; the server stays in Settings › Catalog on a "
-        "server (or --catalog / ATELIER_CATALOG_URL) for the next start."
+        "Try again once the server answers, or open this computer's own catalog for now; the server stays "
+        "in Settings › Catalog on a server (or --catalog / ATELIER_CATALOG_URL) for the next start."
     )
+    again = box.addButton(TRY_AGAIN_BUTTON, QMessageBox.ButtonRole.ActionRole)
     local = box.addButton(LOCAL_CATALOG_BUTTON, QMessageBox.ButtonRole.AcceptRole)
     box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(local)
+    box.setDefaultButton(again)
     box.exec()
-    return box.clickedButton() is local
+    clicked = box.clickedButton()
+    if clicked is again:
+        return ServerChoice.TRY_AGAIN
+    return ServerChoice.LOCAL if clicked is local else ServerChoice.QUIT

@@ -1,7 +1,8 @@
 """The real window on a catalog on a PostgreSQL server, opened as ``main.py`` opens it (the catalog_url
 setting, the password in the TokenStore): the library shows, typing searches the server, a rating and
 tags given with real clicks and keys are in the server's catalog for another machine to read; a server
-that cannot be reached is said before the window, which offers this computer's own catalog or quitting."""
+that cannot be reached is said before the window, which offers trying again (the window opens once the
+server answers), this computer's own catalog or quitting."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from app.secrets import TokenStore
 from catalog.catalog_url import create_server_engine, parse, secret_key, split_password
 from catalog.library import Library
 from catalog.records import AssetQuery
-from desktop.catalog_check import LOCAL_CATALOG_BUTTON
+from desktop.catalog_check import LOCAL_CATALOG_BUTTON, TRY_AGAIN_BUTTON
 from desktop.launch import open_window
 from desktop.main_window import MainWindow
 from desktop.widgets.rating_widget import STAR_GAP, STAR_SIZE
+from tests import pg_server
 from tests.conftest import closed_loopback_url
 from tests.desktop.conftest import PopulatedLibrary, populate
 
@@ -140,6 +142,55 @@ def test_an_unreachable_server_offers_this_computers_catalog(
         qtbot.waitUntil(lambda: shown.model.rowCount() == 7, timeout=10000)
         assert context.server_catalog is None
         assert json.loads((data / "settings.json").read_text())["catalog_url"] == url  # kept for next time
+    finally:
+        if shown is not None:
+            shown.close()
+        context.close()
+
+
+def test_try_again_opens_the_window_once_the_server_answers(
+    qtbot: QtBot,
+    server: tuple[str, PopulatedLibrary],
+    pg: pg_server.PgServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ATELIER_CATALOG_URL", raising=False)
+    data = Path(server[0])
+    down = pg_server.stopped(pg)
+    down.__enter__()
+    asked: list[list[str]] = []
+
+    def answer(round_: int) -> None:
+        """Try again while the server is still down, then once it answers again."""
+        boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+        if not boxes:
+            QTimer.singleShot(50, lambda: answer(round_))
+            return
+        (box,) = boxes
+        asked.append([b.text() for b in box.buttons()])
+        assert box.defaultButton().text() == TRY_AGAIN_BUTTON
+        if round_ == 2:
+            down.__exit__(None, None, None)  # the server is back
+        (again,) = [b for b in box.buttons() if b.text() == TRY_AGAIN_BUTTON]
+        qtbot.mouseClick(again, Qt.MouseButton.LeftButton)
+        if round_ == 1:
+            QTimer.singleShot(50, lambda: answer(2))
+
+    QTimer.singleShot(50, lambda: answer(1))
+    context = AppContext(data, tokens=TokenStore(data, use_keyring=False))
+    shown: MainWindow | None = None
+    try:
+        shown = open_window(context, ["atelier"])
+    finally:
+        if len(asked) < 2:
+            down.__exit__(None, None, None)
+    try:
+        assert shown is not None
+        qtbot.addWidget(shown)
+        assert len(asked) == 2  # asked again while it was down; the second try opened the window
+        assert sorted(asked[0]) == sorted([TRY_AGAIN_BUTTON, LOCAL_CATALOG_BUTTON, "Quit"])
+        qtbot.waitUntil(lambda: shown.model.rowCount() == 7, timeout=10000)
+        assert context.server_catalog is not None  # the server's catalog, not this computer's
     finally:
         if shown is not None:
             shown.close()
