@@ -36,6 +36,10 @@ _PROGRESS_RANGE_MAX = 2**31 - 1
 _TALLEST_LINE = "像素 Ég_y"
 
 
+# The tallest sample line's height per font (QFont.key()), for MessageLabel._line_height.
+_SAMPLE_HEIGHTS: dict[str, int] = {}
+
+
 class MessageLabel(ElidedLabel):
     """The status bar's message place: an elided line tall enough for any script a file name may use."""
 
@@ -47,12 +51,17 @@ class MessageLabel(ElidedLabel):
 
     def _line_height(self) -> int:
         metrics = self.fontMetrics()
-        tallest = max(
-            metrics.height(),
-            metrics.boundingRect(_TALLEST_LINE).height(),
-            metrics.boundingRect(self.text()).height(),
-        )
-        return tallest + 2
+        # The sample's height depends on the font alone: measured once per font, not in every layout
+        # pass (the start's layouts asked about 90 times before the first frame).
+        key = self.font().key()
+        sample = _SAMPLE_HEIGHTS.get(key)
+        if sample is None:
+            sample = _SAMPLE_HEIGHTS[key] = max(
+                metrics.height(), metrics.boundingRect(_TALLEST_LINE).height()
+            )
+        text = self.text()
+        own = metrics.boundingRect(text).height() if text else 0
+        return max(sample, own) + 2
 
     def setText(self, text: str) -> None:  # noqa: N802
         super().setText(text)
