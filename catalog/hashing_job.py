@@ -2,10 +2,15 @@
 
 Hashes are expensive (a 6 GB checkpoint takes seconds), so the scan records files at once and this job
 fills in SHA256/BLAKE3/CRC32/AutoV1-3 afterwards, smallest files first so most of a library becomes
-searchable by hash quickly. Files are hashed in rounds of one per worker; right before each round the
-rows are read again, and a file another machine sharing the catalog hashed meanwhile is left alone (two
-machines scanning one store at once each hash about half of its new files, not all of them twice).
-A file that changed between the scan and the hash is skipped (the next scan
+searchable by hash quickly. Files are hashed in rounds of one per worker; right before each round the job
+claims the round's files still to hash (:mod:`catalog.hash_claims`) and leaves alone those another job
+holds or has hashed meanwhile: two machines scanning one store at once each hash about half of its new
+files, not all of them twice. At the end the files other jobs held are looked at again: those still
+unhashed whose claim expired (a job that was killed) are hashed here; those still claimed are left to the
+job hashing them.
+
+A file that is not the one cataloged (changed between the scan and the hash: another size or time; or
+another file at that place, where a machine maps a shared folder to an old copy) is skipped (the next scan
 sees the change and queues it again); a file stored under a missing row's hash is a move, merged by the
 library.
 """
@@ -13,17 +18,23 @@ library.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.errors import CatalogError
 from catalog.library import Library
+from catalog.stat_match import same_mtime
 from core.hash_workers import DEFAULT_WORKERS
 from core.hashing import hash_files
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 
 # A round of hashing holds at least this many bytes (and one file per worker): see _rounds.
 ROUND_BYTES = 64 * 2**20
+# A claim on a round's files holds this long, plus the time to read them at CLAIM_RATE bytes a second.
+CLAIM_MIN_S = 120
+CLAIM_RATE = 20 * 2**20
 
 
 @dataclass
@@ -32,6 +43,8 @@ class HashSummary:
     moved: int = 0
     skipped: int = 0
     elsewhere: int = 0  # hashed by another machine (or process) sharing the catalog since the job began
+    claimed: int = 0  # being hashed by another machine's job when this one ended (left to it)
+    gone: int = 0  # not found where the catalog lists them (deleted since the scan, or a share not here)
     failed: int = 0
     bytes: int = 0
     elapsed_s: float = 0.0
@@ -39,7 +52,8 @@ class HashSummary:
     problems: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        if not (self.hashed or self.failed or self.skipped or self.elsewhere or self.cancelled):
+        counts = (self.hashed, self.failed, self.skipped, self.gone, self.elsewhere, self.claimed)
+        if not (any(counts) or self.cancelled):
             return "Every file is already hashed"
         verb = "Hashing cancelled after" if self.cancelled else "Hashed"
         rate = self.bytes / self.elapsed_s / 2**20 if self.elapsed_s > 0 else 0.0
@@ -48,7 +62,9 @@ class HashSummary:
             for n, label in (
                 (self.moved, "recognised as moved"),
                 (self.skipped, "changed meanwhile"),
+                (self.gone, "not found"),
                 (self.elsewhere, "hashed by another machine meanwhile"),
+                (self.claimed, "being hashed by another machine"),
                 (self.failed, "unreadable"),
             )
             if n
@@ -93,35 +109,78 @@ def hash_pending(
             )
         )
 
+    job = uuid.uuid4().hex
+    held_elsewhere: list[Path] = []  # files another job had claimed when their round came
+
+    def hash_round(claimed: dict[int, int], paths: list[Path]) -> None:
+        """Hash the ``claimed`` files of ``paths``: each only while it is the file cataloged."""
+        same: list[Path] = []
+        for path in paths:
+            asset_id, size = by_path[path]
+            if asset_id not in claimed:
+                continue
+            found = _cataloged(path, size, claimed[asset_id])
+            summary.gone += found is None
+            summary.skipped += found is False
+            if found:
+                same.append(path)
+        for path, result in hash_files(same, workers=workers, progress=report, cancel=cancel):
+            asset_id, expected_size = by_path[path]
+            if isinstance(result, OSError):
+                summary.failed += 1
+                summary.problems.append(f"{path}: {result.strerror or result}")
+                continue
+            if not _cataloged(path, expected_size, claimed[asset_id]):
+                summary.skipped += 1
+                continue
+            surviving_id = library.set_hashes(asset_id, result)
+            summary.moved += surviving_id != asset_id
+            summary.hashed += 1
+            summary.bytes += expected_size
+
     try:
         for round_paths in _rounds(list(by_path), by_path, workers, round_bytes):
-            # Right before each round: a machine sharing the catalog may have hashed some meanwhile.
-            still = library.still_unhashed([by_path[path][0] for path in round_paths])
-            summary.elsewhere += sum(by_path[path][0] not in still for path in round_paths)
-            for path, result in hash_files(
-                [path for path in round_paths if by_path[path][0] in still],
-                workers=workers,
-                progress=report,
-                cancel=cancel,
-            ):
-                asset_id, expected_size = by_path[path]
-                if isinstance(result, OSError):
-                    summary.failed += 1
-                    summary.problems.append(f"{path}: {result.strerror or result}")
-                    continue
-                if not _still_same_size(path, expected_size):
-                    summary.skipped += 1
-                    continue
-                surviving_id = library.set_hashes(asset_id, result)
-                summary.moved += surviving_id != asset_id
-                summary.hashed += 1
-                summary.bytes += expected_size
-            done_before += sum(by_path[path][1] for path in round_paths)
+            # Right before each round: claim its files still to hash that no other job holds (a machine
+            # sharing the catalog may have hashed some meanwhile, or be hashing them now).
+            round_size = sum(by_path[path][1] for path in round_paths)
+            mine = library.claim_for_hashing(
+                [by_path[path][0] for path in round_paths], job, claim_seconds(round_size)
+            )
+            held_elsewhere += [path for path in round_paths if by_path[path][0] not in mine]
+            hash_round(mine, round_paths)
+            done_before += sum(by_path[path][1] for path in round_paths if by_path[path][0] in mine)
+        # The files other jobs held: hashed by now, still being hashed, or left by a job that was killed
+        # (its claims have expired: this job takes them over).
+        still = library.still_unhashed([by_path[path][0] for path in held_elsewhere])
+        summary.elsewhere += sum(by_path[path][0] not in still for path in held_elsewhere)
+        left = [path for path in held_elsewhere if by_path[path][0] in still]
+        mine = library.claim_for_hashing(
+            [by_path[path][0] for path in left], job, claim_seconds(sum(by_path[p][1] for p in left))
+        )
+        summary.claimed += sum(by_path[path][0] not in mine for path in left)
+        done_before += sum(by_path[path][1] for path in held_elsewhere if by_path[path][0] not in mine)
+        hash_round(mine, left)
     except CancelledError:
         summary.cancelled = True
+    finally:
+        _release(library, job)
     summary.elapsed_s = time.perf_counter() - started
     progress(Progress(summary.bytes, total_bytes, str(summary)))
     return summary
+
+
+def claim_seconds(size: int) -> int:
+    """How long a claim on files of ``size`` bytes holds: long enough to read them from a slow share,
+    short enough that the files of a job that was killed are taken over the same day."""
+    return CLAIM_MIN_S + size // CLAIM_RATE
+
+
+def _release(library: Library, job: str) -> None:
+    """End the job's claims; a catalog that cannot be reached now lets them expire instead."""
+    try:
+        library.release_hash_claims(job)
+    except CatalogError:
+        return
 
 
 def _rounds(
@@ -142,8 +201,13 @@ def _rounds(
         yield current
 
 
-def _still_same_size(path: Path, size: int) -> bool:
+def _cataloged(path: Path, size: int, mtime_ns: int) -> bool | None:
+    """Whether ``path`` is still the file the catalog lists: its size and modification time (at the
+    precision either side saw it, :func:`catalog.stat_match.same_mtime`); None: nothing is there. Another
+    file there (changed since the scan, or a folder mapped to an old copy of a shared store) is not hashed
+    into its row."""
     try:
-        return path.stat().st_size == size
+        found = path.stat()
     except OSError:
-        return False
+        return None
+    return found.st_size == size and same_mtime(mtime_ns, found.st_mtime_ns)

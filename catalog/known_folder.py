@@ -15,7 +15,10 @@ device and inode mean nothing across machines), but the catalog holds enough to 
 
 A folder that holds the shared one (the parent of a mount) or lies inside it is recognised by its first
 model files: a cataloged file of the same size and time at the same place below the shared folder says
-where that folder is here, and the files there are then checked as above.
+where that folder is here, and the files there are then checked as above. Those first files may be
+another folder's (a folder of one's own beside the mount, sorting first): the folders below it are then
+looked through for one holding what the shared folder holds at its top (``Lora``...), checked the same
+way, so a parent is refused whatever else it holds.
 
 Only folders another machine added and this one never placed are candidates: a machine's own folders
 (and every folder of a one-machine library) are never compared, so a backup copy beside one's library is
@@ -34,8 +37,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,6 +56,9 @@ PROBES = 20
 # cataloged the files saw them (FAT keeps 2 s, SMB 100 ns).
 TIME_SLACK_NS = 2_000_000_000
 PROBE_FOLDERS = 2000
+# How deep below a folder a shared folder is looked for, and how many places that may hold it are checked.
+PROBE_DEPTH = 6
+PROBE_CHECKS = 20
 MODEL_SUFFIXES = frozenset((".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft"))
 
 
@@ -143,7 +149,9 @@ def recognise(connection: _Reads, path: str, machine_id: str) -> KnownFolder | N
         evidence = _files_there(connection, root_id, canonical, folder)
         if evidence:
             return KnownFolder(root_id, name, evidence, folder)
-    return None
+    # The first model files below it may be another folder's (a parent holding the share and a folder of
+    # its own that sorts first): the shared folder's own places, looked for in the folders below it.
+    return _placed_by_known_paths(connection, candidates, path)
 
 
 def require_its_files(connection: _Reads, root_id: int, name: str, canonical: str, folder: str) -> None:
@@ -237,6 +245,68 @@ def _placed_by_files(
             if below and len(below) < len(local_parts) and list(local_parts[-len(below) :]) == below:
                 places[(int(root_id), str(Path(*local_parts[: -len(below)])))] += 1
     return places
+
+
+def _placed_by_known_paths(
+    connection: _Reads, candidates: dict[int, tuple[str, str]], path: str
+) -> KnownFolder | None:
+    """The shared folder found in a folder below ``path`` that holds what it holds at its top (the first
+    part of where its sampled files are, such as ``Lora``) and then passes :func:`_files_there`.
+
+    Bounded work: the folders below ``path`` are listed breadth first (a share is usually near the top
+    of what holds it), at most :data:`PROBE_FOLDERS` of them and :data:`PROBE_DEPTH` deep, and at most
+    :data:`PROBE_CHECKS` places are checked file by file; no file is opened.
+    """
+    tops: dict[int, set[str]] = {}
+    for root_id, (_name, canonical) in candidates.items():
+        rows = connection.execute(_SAMPLE_ROWS, {"root": root_id}).fetchall()
+        parts = (_below(canonical, from_stored(str(row[0]))) for row in rows)
+        tops[root_id] = {below[0] for below in parts if below}
+    if not any(tops.values()):
+        return None
+    checks = 0
+    for folder, names in _folders_below(path):
+        for root_id, top in tops.items():
+            if not top or top.isdisjoint(names):
+                continue
+            name, canonical = candidates[root_id]
+            evidence = _files_there(connection, root_id, canonical, folder)
+            if evidence:
+                return KnownFolder(root_id, name, evidence, folder)
+            checks += 1
+            if checks >= PROBE_CHECKS:
+                return None
+    return None
+
+
+def _below(canonical: str, stored_path: str) -> list[str]:
+    """The parts of ``stored_path`` below the folder ``canonical`` (either separator)."""
+    return [part for part in re.split(r"[\\/]", stored_path[len(canonical) :]) if part]
+
+
+def _folders_below(path: str) -> Iterator[tuple[str, set[str]]]:
+    """Each folder below ``path`` (not itself; links to folders followed, hidden ones skipped) with the
+    names it holds, breadth first, within :data:`PROBE_FOLDERS` and :data:`PROBE_DEPTH`."""
+    queue: deque[tuple[str, int]] = deque([(path, 0)])
+    listed = 0
+    while queue and listed < PROBE_FOLDERS:
+        folder, depth = queue.popleft()
+        try:
+            with os.scandir(folder) as entries:
+                found = list(entries)
+        except OSError:
+            continue
+        listed += 1
+        if depth:
+            yield folder, {entry.name for entry in found}
+        if depth >= PROBE_DEPTH:
+            continue
+        for entry in sorted(found, key=lambda entry: entry.name):
+            try:
+                if entry.is_dir() and not entry.name.startswith("."):
+                    queue.append((entry.path, depth + 1))
+            except OSError:
+                continue
 
 
 def _model_files(path: str) -> list[tuple[str, int, int]]:

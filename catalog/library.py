@@ -23,6 +23,7 @@ from catalog import (
     deleted_files,
     duplicates,
     fts_match,
+    hash_claims,
     journal,
     merge,
     queries,
@@ -64,6 +65,7 @@ from catalog.records import (
     ScannedFile,
     UserDataChanges,
 )
+from catalog.scan_catalog import BatchWritten
 from catalog.template_rows import TemplateRow, TemplateScope
 from core.file_hashes import FileHashes
 from core.organize.mirror_plan import MirrorMode, MirrorUI, RecordedEntry
@@ -402,10 +404,15 @@ class Library:
         New paths are inserted; known ones updated (a changed size or mtime clears the stored hashes, a
         missing row becomes present). Sidecar data fills only empty user fields the user never edited.
         """
+        return self.write_scan_batch(root_id, files).ids
+
+    def write_scan_batch(self, root_id: int, files: Sequence[ScannedFile]) -> BatchWritten:
+        """:meth:`apply_scan_batch`, also saying which files were cataloged already (a scan counts as
+        new only the rows it created)."""
         if not files:
-            return []
+            return BatchWritten([], frozenset())
         with self._db.session_scope(write=True) as session:
-            return scan_writes.apply_scan_batch(session, root_id, files)
+            return scan_writes.write_scan_batch(session, root_id, files)
 
     def mark_missing(self, asset_ids: Sequence[int]) -> None:
         """Flag files that are gone from disk; their user data stays for when they come back."""
@@ -438,6 +445,21 @@ class Library:
         )
         with self._db.session_scope() as session:
             return set(session.scalars(stmt))
+
+    def claim_for_hashing(self, asset_ids: Sequence[int], job: str, seconds: int) -> dict[int, int]:
+        """Claim for the hashing job ``job`` those of ``asset_ids`` still to hash that no other job (on
+        this machine or another) holds, for ``seconds``; returns those claimed with their files' cataloged
+        modification times (``catalog.hash_claims``)."""
+        if not asset_ids:
+            return {}
+        machine = self._machine.id if self._machine is not None else ""
+        with self._db.session_scope(write=True) as session:
+            return hash_claims.claim(session, asset_ids, job=job, machine=machine, seconds=seconds)
+
+    def release_hash_claims(self, job: str) -> None:
+        """End the claims of the hashing job ``job``."""
+        with self._db.session_scope(write=True) as session:
+            hash_claims.release(session, job)
 
     def set_hashes(self, asset_id: int, hashes: FileHashes) -> int:
         """Store a file's hashes; returns the id that holds them afterwards.

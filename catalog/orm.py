@@ -583,3 +583,17 @@ class DeletedFile(Base):
     model_name: Mapped[str | None] = mapped_column(Text)
     version_name: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HashClaim(Base):
+    """A file a hashing job is about to hash (``catalog.hash_claims``), so that two machines sharing a
+    catalog hash different files; the claim ends at ``expires_s`` (seconds, the catalog's clock)."""
+
+    __tablename__ = "hash_claims"
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    job: Mapped[str] = mapped_column(String(32), index=True)
+    machine: Mapped[str] = mapped_column(String(36))
+    expires_s: Mapped[int] = mapped_column(BigInt)

@@ -11,6 +11,7 @@ moved or missing files are written exactly as before, by the same code.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from catalog.records import IndexedFile, RootPlaces, RootRecord, ScannedFile
@@ -18,6 +19,17 @@ from catalog.records import IndexedFile, RootPlaces, RootRecord, ScannedFile
 if TYPE_CHECKING:
     from catalog.library import Library
     from catalog.read_connection import CatalogReader
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWritten:
+    """What writing a batch of scanned files did: ``ids``, each file's asset id in input order, and
+    ``existed``, the paths that were cataloged already when the batch was written (updated, not
+    created: on a shared catalog another machine's scan may have created a row since this scan read the
+    catalog, and this scan then has not added it)."""
+
+    ids: list[int]
+    existed: frozenset[str]
 
 
 class ScanCatalog(Protocol):
@@ -28,6 +40,8 @@ class ScanCatalog(Protocol):
     def file_index(self, root_id: int) -> dict[str, IndexedFile]: ...
 
     def apply_scan_batch(self, root_id: int, files: Sequence[ScannedFile]) -> list[int]: ...
+
+    def write_scan_batch(self, root_id: int, files: Sequence[ScannedFile]) -> BatchWritten: ...
 
     def mark_missing(self, asset_ids: Sequence[int]) -> None: ...
 
@@ -74,6 +88,11 @@ class WritesOpenTheLibrary:
         if not files:
             return []
         return self._writer().apply_scan_batch(root_id, files)
+
+    def write_scan_batch(self, root_id: int, files: Sequence[ScannedFile]) -> BatchWritten:
+        if not files:
+            return BatchWritten([], frozenset())
+        return self._writer().write_scan_batch(root_id, files)
 
     def mark_missing(self, asset_ids: Sequence[int]) -> None:
         if asset_ids:

@@ -36,6 +36,7 @@ from catalog.normalize import clean_text, unique_labels
 from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root, UTCDateTime
 from catalog.records import ScannedFile
 from catalog.remote import CIVITAI, link_values, match_from_facts
+from catalog.scan_catalog import BatchWritten
 from catalog.user_data import ensure_covers, reapply_overrides, unique_words
 from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
@@ -79,6 +80,11 @@ def require_root(session: Session, root_id: int) -> None:
 
 def apply_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile]) -> list[int]:
     """Insert or update ``files`` under ``root_id``; returns their asset ids in input order."""
+    return write_scan_batch(session, root_id, files).ids
+
+
+def write_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile]) -> BatchWritten:
+    """Insert or update ``files`` under ``root_id``: :func:`apply_scan_batch`, saying which were there."""
     require_root(session, root_id)
     now = utc_now()
     latest: dict[str, ScannedFile] = {}
@@ -130,7 +136,7 @@ def apply_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile
         reapply_overrides(session, [values["id"] for values in changed_rows])  # the user's word stays
 
     _import_sidecar_links(session, latest, ids, known)
-    return [ids[scanned.path] for scanned in files]
+    return BatchWritten([ids[scanned.path] for scanned in files], frozenset(known))
 
 
 # The columns of ``asset_fts`` and of the view ``asset_fts_document`` that builds them (migration 0009).

@@ -5,7 +5,9 @@ A rescan of an unchanged library must cost one directory walk and one catalog qu
 identified and written in batches, each batch one transaction, so an interrupted scan leaves the catalog
 consistent and the next scan simply continues. A file that vanished is marked missing (its user data is
 kept), unless the root's folder is empty or most of its files are gone: an unmounted drive or share, or a
-shared folder mapped to the wrong place, marks nothing missing (``_looks_unreachable``). A file that
+shared folder mapped to the wrong place, marks nothing missing (``_looks_unreachable``); a shared folder
+where most of a sample of its files are not is not scanned at all, so what its folder here holds never
+overwrites the rows every machine reads (``catalog.stat_match.mostly_not_here``). A file that
 reappears elsewhere with the same (size, inode) is a move and keeps its row. Moves the stat cannot see
 (copies, moves across disks) are recognised later by hash, in ``Library.set_hashes``.
 
@@ -58,7 +60,7 @@ from catalog.places import LibraryPlaces, alias_of, reached_through_link
 from catalog.records import IndexedFile, RootRecord, ScannedFile
 from catalog.scan_catalog import ScanCatalog
 from catalog.scan_worker import PRELOAD, Queued, as_found, examine_chunk, path_text
-from catalog.stat_match import empty_shared_folder, same_mtime, shared_with_others
+from catalog.stat_match import empty_shared_folder, mostly_not_here, same_mtime, shared_with_others
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
 from core.taxonomy import FileFormat, FileStatus
@@ -184,6 +186,7 @@ class Scanner:
         self.parallel_threshold = parallel_threshold
         # What reads one file; a module-level function, since worker processes receive it by name.
         self.examine_file = examine_file
+        self._listed: dict[str, IndexedFile] = {}  # the catalog's files of the root being scanned, as read
 
     def scan(self, root_ids: Sequence[int] | None = None) -> ScanSummary:
         """Scan the given roots (all when None). A cancelled scan keeps what it already wrote."""
@@ -230,7 +233,7 @@ class Scanner:
         """
         started = time.perf_counter()
         summary = ScanSummary(roots=1)
-        index = self.library.file_index(root.id)
+        index = self._listed = self.library.file_index(root.id)
         items: list[FoundFile] = []
         for path in paths:
             found = found_at(path)
@@ -292,8 +295,11 @@ class Scanner:
             )
             return
         self.progress(Progress(0, None, f"Looking for models in {root_path}…"))
-        index = self.library.file_index(root.id)
-        elsewhere = _not_its_files(root, root_path, index)
+        index = self._listed = self.library.file_index(root.id)
+        shared = shared_with_others(self.library, root)  # inode/device: hints (catalog.stat_match)
+        elsewhere = _not_its_files(root, root_path, index) or mostly_not_here(
+            root_path, index, shared, f"atelier roots map {_quoted_name(root.name)} PATH"
+        )
         if elsewhere:
             # A shared folder mapped to the wrong place: its own files must not join the shared library.
             summary.problems.append(f"{root_path}: {elsewhere}; nothing was cataloged or marked missing.")
@@ -307,7 +313,7 @@ class Scanner:
         # A folder this machine reaches at its own path (shared storage, catalog.machine_paths): the rows'
         # devices are the machine's that added the folder, and are filled here only where unknown, so two
         # machines never rewrite each other's on every rescan.
-        walk.shared = shared_with_others(self.library, root)  # inode/device: hints (catalog.stat_match)
+        walk.shared = shared
         walk.own_devices = root.path == (root.canonical_path or root.path) and not walk.shared
         try:
             self._examine_all(root, walk, summary)
@@ -406,14 +412,20 @@ class Scanner:
         if not batch:
             return
         try:
-            self.library.apply_scan_batch(root.id, batch)
-            return
+            written = self.library.write_scan_batch(root.id, batch)
         except _DATABASE_DOWN:
             raise
         except Exception:  # one row's value, found by writing the rows one by one
             if len(batch) == 1:
                 self._write_minimal(root, batch[0], summary)
                 return
+        else:
+            # Files this scan found new that another machine's scan cataloged meanwhile (a shared catalog):
+            # updated, not added by this scan, so not counted as its new files.
+            meanwhile = sum(path not in self._listed for path in written.existed)
+            summary.new -= meanwhile
+            summary.unchanged += meanwhile
+            return
         for scanned in batch:
             self._flush(root, [scanned], summary)
 

@@ -19,18 +19,27 @@ alike:
   both anyway (a move another machine made is found by hash, as a copy is).
 
 Also here: :func:`empty_shared_folder`, why a shared folder that is empty here marks nothing missing
-whatever the number of its files (a share not mounted on this machine, for every machine sharing it).
+whatever the number of its files (a share not mounted on this machine, for every machine sharing it), and
+:func:`mostly_not_here`, why a shared folder where most of its files are not is not scanned at all (mapped
+to an old copy, or to another folder: what it holds would overwrite the rows every machine reads).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from catalog.records import IndexedFile, RootPlaces, RootRecord
 from core.taxonomy import FileStatus
 
+# A shared folder is not scanned here when more than this share of the files sampled from it are not here
+# (same place, same size) and that many of all its files would be gone (catalog.scanner's own thresholds
+# for "marks nothing missing").
+NOT_HERE_SHARE = 0.5
+NOT_HERE_MIN = 20
+NOT_HERE_SAMPLE = 50
 _SECOND = 1_000_000_000
 _TICK = 100  # Windows' FILETIME unit, in ns
 
@@ -86,3 +95,47 @@ def empty_shared_folder(root_path: Path, gone: int, index: dict[str, IndexedFile
         f"the shared folder is empty here but the catalog lists {files} in it (is the share mounted on "
         "this machine?)"
     )
+
+
+def mostly_not_here(root_path: Path, index: dict[str, IndexedFile], shared: bool, map_command: str) -> str:
+    """Why a shared folder is not scanned on this machine at all (empty: it is scanned).
+
+    Most of the files the catalog lists in it are not here: the machine maps it to the wrong folder (an
+    old copy with a few of the same files, another store). Scanned, the files that are here would be
+    written as "changed" over the rows every machine reads (and rehashed, then written back by the next
+    machine's scan, on every scan), and the others' own files added as new rows. So nothing is written:
+    :data:`NOT_HERE_SAMPLE` files spread over the folder are looked for (same place, same size: a folder
+    model as a folder), and the folder is refused when more than :data:`NOT_HERE_SHARE` of them are not
+    there and that share of all its files is more than :data:`NOT_HERE_MIN`. An empty folder is left to
+    :func:`empty_shared_folder` (nothing to write there). ``map_command``: how to map it elsewhere.
+    """
+    if not shared:
+        return ""
+    listed = [entry for entry in index.values() if entry.status is not FileStatus.MISSING]
+    sample = listed[:: max(1, len(listed) // NOT_HERE_SAMPLE)][:NOT_HERE_SAMPLE]
+    absent = sum(not _there(entry) for entry in sample)
+    if (
+        not sample
+        or absent <= NOT_HERE_SHARE * len(sample)
+        or absent * len(listed) <= NOT_HERE_MIN * len(sample)
+    ):
+        return ""
+    try:
+        with os.scandir(root_path) as entries:
+            if next(entries, None) is None:
+                return ""
+    except OSError:
+        return ""
+    return (
+        f"{absent} of {len(sample)} files checked of the {len(listed)} the catalog lists in this shared "
+        f"folder are not here (is the share mapped to the right folder? {map_command})"
+    )
+
+
+def _there(entry: IndexedFile) -> bool:
+    """Whether the cataloged ``entry`` is here: a file of its size, or a folder (a diffusers model)."""
+    try:
+        found = os.stat(entry.path)  # noqa: PTH116 - one call per sampled file
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISDIR(found.st_mode) or found.st_size == entry.size

@@ -10,7 +10,9 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
 
+from catalog.catalog_url import create_server_engine, parse
 from catalog.db import create_catalog_engine, sqlite_url
 from catalog.library import Library
 from catalog.migrate import alembic_config, current_revision, head_revision, upgrade
@@ -18,7 +20,7 @@ from catalog.orm import Base
 from catalog.records import AssetQuery
 from core.taxonomy import AssetKind, FileStatus, LibraryLayout
 
-HEAD = "0016"  # the newest migration
+HEAD = "0017"  # the newest migration
 
 
 def _not_fts(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -122,3 +124,34 @@ def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
 def test_upgrade_needs_a_file_database(bad_url: str) -> None:
     with pytest.raises(ValueError, match="not a file database"):
         upgrade(bad_url)
+
+
+@pytest.mark.parametrize("server", ["sqlite", "postgresql"])
+def test_0017_adds_the_hash_claims_and_a_downgrade_takes_them_away(
+    server: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if server == "postgresql":
+        location = parse(request.getfixturevalue("pg_url"))
+        assert location.url is not None
+        engine = create_server_engine(location.url)
+    else:
+        engine = create_catalog_engine(tmp_path / "c.db")
+    try:
+        upgrade(engine, "0016", backup=False)
+        assert "hash_claims" not in inspect(engine).get_table_names()
+        upgrade(engine, backup=False)
+        assert [column["name"] for column in inspect(engine).get_columns("hash_claims")] == [
+            "asset_id",
+            "job",
+            "machine",
+            "expires_s",
+        ]
+        config = alembic_config()
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0016")
+            connection.commit()
+        assert current_revision(engine) == "0016"
+        assert "hash_claims" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

@@ -1,6 +1,6 @@
 """What keeps a shared library whole when a machine reaches it wrongly: a shared folder added again under
 this machine's path (catalog.known_folder), a share not mounted or mapped to the wrong folder (the
-scanner's missing guard), and two machines hashing the same new files (catalog.hashing_job's rounds).
+scanner's missing guard), and two machines hashing the same new files (catalog.hashing_job's claims).
 
 Each test runs on a real PostgreSQL server (two Library objects with their own engines, as two Ateliers)
 and on one SQLite file opened twice. Machine B reaches A's store through a second real folder holding the
@@ -115,6 +115,27 @@ def test_a_folder_holding_the_shared_one_or_inside_it_is_refused_and_names_the_s
     assert [root.name for root in b.roots()] == ["NAS models"]
 
 
+def test_a_parent_holding_the_shared_folder_beside_more_models_of_its_own_is_refused(
+    scanned_on_a: Library, open_as: Opener, store: Path, tmp_path: Path
+) -> None:
+    parent = tmp_path / "p"
+    for number in range(25):  # more than the first model files looked at, in a folder that sorts first
+        write_safetensors(
+            parent / "aaa" / "Lora" / f"zz{number}.safetensors", {"w": ("F16", (8,))}, seed=900 + number
+        )
+    mount = _share(store, parent / "share" / "sd")  # two levels down
+    b = open_as(B)
+
+    with pytest.raises(ConflictError) as holds:
+        b.add_root(parent)
+
+    assert str(holds.value).startswith(
+        f"{parent} holds the shared library folder 'NAS models', here at {mount} ({COUNT} of {COUNT} of its "
+        "files are here, same size and time): map it on this machine instead"
+    )
+    assert [root.name for root in b.roots()] == ["NAS models"]
+
+
 def test_other_files_and_this_machines_own_copies_are_folders_of_their_own(
     scanned_on_a: Library, open_as: Opener, store: Path, tmp_path: Path
 ) -> None:
@@ -213,15 +234,17 @@ def test_a_file_another_machine_hashed_meanwhile_is_not_hashed_again(
     a.add_root(store, name="NAS models")
     b.map_root("NAS models", _share(store, tmp_path / "mnt" / "B" / "sd"))
     assert Scanner(a, workers=1).scan().new == COUNT
-    on_a: list[int] = []
+    on_a: list[str] = []
 
     def a_hashes_everything_meanwhile(_progress: Progress) -> None:
-        if not on_a:  # B is hashing its first file: A hashes them all in the meantime
-            on_a.append(hash_pending(a, workers=1).hashed)
+        if not on_a:  # B is hashing its first file: A hashes all the others in the meantime
+            on_a.append(str(hash_pending(a, workers=1)))
 
     on_b = hash_pending(b, workers=1, round_bytes=0, progress=a_hashes_everything_meanwhile)
 
-    assert on_a == [COUNT]
+    assert len(on_a) == 1
+    assert on_a[0].startswith(f"Hashed {COUNT - 1} files")
+    assert on_a[0].endswith("(1 being hashed by another machine)"), "the file B claimed is left to B"
     assert (on_b.hashed, on_b.elsewhere) == (1, COUNT - 1), "only the file B had begun"
     assert "23 hashed by another machine meanwhile" in str(on_b)
     assert a.unhashed() == []
