@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,15 @@ class _Loaded:
     hypernetwork_state: tuple[Hashable, ...] = ()
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     patchers: dict[str, Any] = field(default_factory=dict)
+
+
+def _names_a_separate_file(error: BaseException, text_encoders: Sequence[Path], vae: Path | None) -> bool:
+    """Whether a family loader's refusal starts with a separate encoder or VAE file's name (the file at
+    fault), so the user is not told the checkpoint failed."""
+    from core.render.family_loader import FamilyLoadError
+
+    names = [path.name for path in (*text_encoders, *((vae,) if vae is not None else ()))]
+    return isinstance(error, FamilyLoadError) and any(str(error).startswith(name) for name in names)
 
 
 class CheckpointLoadError(ValueError):
@@ -379,13 +388,14 @@ class RenderEngine:
             names = ", ".join(a.value for a in SUPPORTED_ARCHITECTURES)
             raise ValueError(f"cannot render {architecture.value!r} checkpoints; supported: {names}")
         family = family_of(architecture)
+        encoder_files = tuple(text_encoders)
         key = _LoadedKey(_FileKey.of(checkpoint), architecture, prediction)
         if family is not None:
             key = _LoadedKey(
                 key.file,
                 architecture,
                 None,
-                tuple(_FileKey.of(path) for path in text_encoders),
+                tuple(_FileKey.of(path) for path in encoder_files),
                 _FileKey.of(vae) if vae is not None else None,
             )
         with self._lock:
@@ -399,6 +409,8 @@ class RenderEngine:
             except CancelledError:
                 raise
             except Exception as error:  # the load boundary: diffusers raises many types for a bad file
+                if _names_a_separate_file(error, encoder_files, vae):
+                    raise  # already one line naming the encoder or VAE file at fault, not the checkpoint
                 raise CheckpointLoadError(checkpoint, architecture, error) from error
             entry = _Loaded(
                 key=key,

@@ -600,6 +600,16 @@ def _load_family_pipeline(
         components["vae"] = build_vae(vae_state, folder, dtype, family.vae_class)
     except FamilyLoadError as error:
         raise FamilyLoadError(f"{(files.vae or files.checkpoint).name}: {error}") from error
+    except Exception as error:  # diffusers' converters raise many types for a file of another layout
+        if files.vae is None:
+            raise
+        # The separate VAE file is at fault, never the checkpoint the engine would otherwise name.
+        reason = next(
+            (line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__
+        )
+        raise FamilyLoadError(
+            f"{files.vae.name} is not a VAE {family.a_label} model decodes with ({reason})"
+        ) from error
     components["scheduler"] = library.FlowMatchEulerDiscreteScheduler.from_pretrained(
         str(folder / "scheduler"), local_files_only=True
     )

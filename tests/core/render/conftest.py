@@ -31,3 +31,8 @@ def family_hub_env(
     monkeypatch.setenv("HF_ENDPOINT", family_hub.base_url)
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import: a test that imported it offline (a CLI run
+    # with HF_HUB_OFFLINE=1 in this process) would leave it True for these tests.
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)

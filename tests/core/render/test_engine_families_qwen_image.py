@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from core.render.devices import DeviceChoice
-from core.render.engine import CheckpointLoadError, RenderEngine
-from core.render.family_loader import tensor_names
+from core.render.engine import RenderEngine
+from core.render.family_loader import FamilyLoadError, tensor_names
 from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
     flow_pixels,
@@ -60,8 +60,10 @@ def test_a_qwen_vl_of_another_width_is_refused_in_one_line(tmp_path: Path) -> No
         tmp_path / "wide", type(model)(model.transformer, model.vae, {"qwen_2.5_vl_7b": tiny_qwen_vl(5, 128)})
     )
     engine = RenderEngine(tmp_path / "cache", CPU)
+    # Refused naming the encoder file at fault, not as a checkpoint that cannot load.
     with pytest.raises(
-        CheckpointLoadError, match=r"128-wide Qwen2\.5-VL text encoder; this Qwen-Image model reads 256-wide"
+        FamilyLoadError,
+        match=r"^qwen_2\.5_vl_7b\S* is a 128-wide Qwen2\.5-VL text encoder; this Qwen-Image model",
     ):
         engine.load(
             split.checkpoint, Architecture.QWEN_IMAGE, None, text_encoders=wide.text_encoders, vae=split.vae

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from core.render.devices import DeviceChoice
-from core.render.engine import CheckpointLoadError, RenderEngine
+from core.render.engine import RenderEngine
+from core.render.family_loader import FamilyLoadError
 from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
     flow_pixels,
@@ -57,9 +58,7 @@ def test_a_qwen3_of_another_width_is_refused_in_one_line(tmp_path: Path) -> None
         tmp_path / "wide", type(model)(model.transformer, model.vae, {"qwen_3_4b": tiny_qwen3(5, 64)})
     )
     engine = RenderEngine(tmp_path / "cache", CPU)
-    with pytest.raises(
-        CheckpointLoadError, match="64-wide Qwen3 text encoder; this Z-Image model reads 32-wide"
-    ):
+    with pytest.raises(FamilyLoadError, match="64-wide Qwen3 text encoder; this Z-Image model reads 32-wide"):
         engine.load(
             split.checkpoint, Architecture.Z_IMAGE, None, text_encoders=wide.text_encoders, vae=split.vae
         )
