@@ -127,7 +127,8 @@ def test_a_word_on_many_files_is_walked_in_the_covering_sort_index_with_the_answ
         connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE assets")
     word = AssetQuery(text="pix", limit=20)
     plan = _plan(library, word)
-    assert "Index Only Scan using ix_assets_sort_name" in plan and "hashed SubPlan" in plan
+    assert "Index Only Scan using ix_assets_sort_name" in plan
+    assert "hashed SubPlan" in plan
     assert "CTE d" not in plan  # not driven: no look-up of each file
     pages: dict[str, list[list[int]]] = {}
     for cost in (PgReadConnection.driven_id_cost, None):  # walked where it pays, then always looked up
@@ -140,4 +141,5 @@ def test_a_word_on_many_files_is_walked_in_the_covering_sort_index_with_the_answ
         ]
     walked, looked_up = pages.values()
     assert walked == looked_up
-    assert all(len(page) == 20 for page in walked[:1]) and len({tuple(page) for page in walked}) > 10
+    assert len(walked[0]) == 20
+    assert len({tuple(page) for page in walked}) > 10  # the orders, tags and offsets gave other pages
