@@ -233,11 +233,12 @@ def merge_search_index(
     return context.library.merge_search_index(cancel)
 
 
-def context_jobs(context: AppContext) -> ChainJobs:
-    """The chain's steps working on ``context``'s library, with its Civitai session and settings."""
+def context_jobs(context: AppContext, *, files_gone: bool = False) -> ChainJobs:
+    """The chain's steps working on ``context``'s library, with its Civitai session and settings;
+    ``files_gone``: the scan takes the files a folder lacks as deleted (``scan --force``)."""
 
     def scan(root_ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
-        return context.scan(root_ids, progress=progress, cancel=cancel)
+        return context.scan(root_ids, progress=progress, cancel=cancel, files_gone=files_gone)
 
     def hash_files(progress: ProgressCallback, cancel: CancelToken) -> object:
         return context.hash_pending(progress=progress, cancel=cancel)

@@ -344,10 +344,15 @@ class AppContext:
         root_ids: Sequence[int] | None = None,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        *,
+        files_gone: bool = False,
     ) -> ScanSummary:
+        """Scan the roots (all when None); ``files_gone``: the files a folder lacks were deleted, even
+        most of them (``scan --force``; catalog.scanner.Scanner.files_gone)."""
         from catalog.scanner import Scanner
 
-        return Scanner(self._scan_catalog(), progress=progress, cancel=cancel).scan(root_ids)
+        scanner = Scanner(self._scan_catalog(), progress=progress, cancel=cancel, files_gone=files_gone)
+        return scanner.scan(root_ids)
 
     def _scan_catalog(self) -> ScanCatalog:
         """The library, or, while nothing has opened it yet, a catalog that reads through the light reader

@@ -32,6 +32,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not look new files up on Civitai after hashing (see the auto_lookup_civitai setting)",
     )
+    scan.add_argument(
+        "--force",
+        action="store_true",
+        help="the files a folder lacks were deleted, even most of them: mark them missing and catalog what "
+        "is there (without it such a folder is left as it was: an unmounted share or a wrong mapping)",
+    )
     scan.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     enrich_cmd = sub.add_parser("enrich", parents=[common])
@@ -98,14 +104,18 @@ COMMANDS: dict[str, Handler] = {"scan": cmd_scan, "hash": cmd_hash, "enrich": cm
 
 def _run_chain(context: AppContext, steps: ChainSteps, args: argparse.Namespace, out: TextIO) -> int:
     """The after-scan chain with a progress bar per step; prints each step's summary (or one JSON)."""
-    summary = run_chain(_with_progress_bars(context_jobs(context)), steps)
+    jobs = context_jobs(context, files_gone=bool(getattr(args, "force", False)) and steps.scan)
+    summary = run_chain(_with_progress_bars(jobs), steps)
     result: dict[str, Any] = {}
     if summary.scanned is not None:
         result["scan"] = _summary_json(summary.scanned)
         if not args.json:
             print(summary.scanned, file=out)
-            for problem in getattr(summary.scanned, "problems", ()):
+            problems = list(getattr(summary.scanned, "problems", ()))
+            for problem in problems:
                 print(f"  ! {problem}", file=out)
+            if any(_left_as_it_was(problem) for problem in problems):
+                print(GONE_HINT, file=out)
     if summary.hashed is not None:
         result["hash"] = _summary_json(summary.hashed)
         if not args.json:
@@ -127,6 +137,21 @@ def _run_chain(context: AppContext, steps: ChainSteps, args: argparse.Namespace,
         out.write("\n")
     hash_failed = getattr(summary.hashed, "failed", 0) if summary.scanned is None else 0
     return EXIT_FAILED if hash_failed else EXIT_OK
+
+
+# Under a folder left as it was because most of its files are gone (catalog.scanner.LEFT_AS_IT_WAS).
+GONE_HINT = (
+    "  If those files were deleted: atelier scan FOLDER --force marks them missing"
+    " and catalogs what is there."
+)
+
+
+def _left_as_it_was(problem: str) -> bool:
+    """A folder left as it was because most of its files are gone; not an empty one, which is far more
+    likely an unmounted share than a deletion (the line says so)."""
+    from catalog.scanner import LEFT_AS_IT_WAS
+
+    return "is empty" not in problem and any(ending in problem for ending in LEFT_AS_IT_WAS)
 
 
 def _with_progress_bars(jobs: ChainJobs) -> ChainJobs:

@@ -78,6 +78,9 @@ MAX_PROBLEMS_LISTED = 50
 # A scan that finds most of a root's files gone marks none missing (see _looks_unreachable): more than
 # this share of the files it listed present, and more than this many files.
 UNREACHABLE_SHARE = 0.5
+# How a problem line ends when a folder most of whose files are gone was left as it was (Scanner.files_gone:
+# ``scan PATH --force`` takes them as deleted; the scan command says so under such a line).
+LEFT_AS_IT_WAS = ("nothing was marked missing.", "nothing was cataloged or marked missing.")
 UNREACHABLE_MIN = 20
 # ... or its folder is empty and it listed at least this many files there (a folder of one or two models
 # emptied by hand is a deletion: a Downloads folder whose only model was deleted).
@@ -177,8 +180,13 @@ class Scanner:
         workers: int | None = None,
         parallel_threshold: int = PARALLEL_THRESHOLD,
         examine_file: Callable[[FoundFile], ScannedFile] = examine,
+        files_gone: bool = False,
     ) -> None:
         self.library = library
+        # The user says the files a folder lacks were deleted (``scan --force``): a folder most of whose
+        # files are gone is scanned and they are marked missing, instead of being left as it was, as an
+        # unmounted share or a folder mapped to the wrong place must be.
+        self.files_gone = files_gone
         self.progress = progress
         self.cancel = cancel or CancelToken()
         self.batch_size = batch_size
@@ -297,12 +305,16 @@ class Scanner:
         self.progress(Progress(0, None, f"Looking for models in {root_path}…"))
         index = self._listed = self.library.file_index(root.id)
         shared = shared_with_others(self.library, root)  # inode/device: hints (catalog.stat_match)
-        elsewhere = _not_its_files(root, root_path, index) or mostly_not_here(
-            root_path, index, shared, f"atelier roots map {_quoted_name(root.name)} PATH"
+        elsewhere = _not_its_files(root, root_path, index) or (
+            ""
+            if self.files_gone
+            else mostly_not_here(
+                root_path, index, shared, f"atelier roots map {_quoted_name(root.name)} PATH"
+            )
         )
         if elsewhere:
             # A shared folder mapped to the wrong place: its own files must not join the shared library.
-            summary.problems.append(f"{root_path}: {elsewhere}; nothing was cataloged or marked missing.")
+            summary.problems.append(f"{root_path}: {elsewhere}; {LEFT_AS_IT_WAS[1]}")
             return
         library = LibraryPlaces.of(r.path for r in all_roots)
         # Only the layout's model folders are walked (not an install's venv, outputs or custom nodes).
@@ -324,13 +336,16 @@ class Scanner:
         if walk.devices:
             self.library.set_devices(walk.devices)
         gone = [entry.id for entry in walk.vanished.values()]
-        absent = _looks_unreachable(root_path, len(gone), index) or empty_shared_folder(
-            root_path, len(gone), index, walk.shared
+        absent = (
+            ""
+            if self.files_gone
+            else _looks_unreachable(root_path, len(gone), index)
+            or empty_shared_folder(root_path, len(gone), index, walk.shared)
         )
         if absent:
             # An unmounted share (its mount point is an empty folder) or a folder mapped to the wrong place
             # must not turn the library into "missing" for every machine sharing it: leave it as it was.
-            summary.problems.append(f"{root_path}: {absent}; nothing was marked missing.{_map_hint(root)}")
+            summary.problems.append(f"{root_path}: {absent}; {LEFT_AS_IT_WAS[0]}{_map_hint(root)}")
         elif gone:
             self.library.mark_missing(gone)
             summary.missing += len(gone)

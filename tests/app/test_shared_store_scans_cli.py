@@ -20,6 +20,7 @@ from tests.catalog.shared_machines import write_store
 from tests.factory.safetensors_writer import write_safetensors
 
 COUNT = 30
+GONE = 25  # most of the store, and more than the few files a deletion is always taken for
 
 
 @pytest.fixture
@@ -84,3 +85,35 @@ def test_a_store_mapped_to_an_old_copy_writes_nothing_and_leaves_the_other_machi
     assert json.loads(on("a", "search", "--json")[1]) == rows_before
     code, out, _ = on("a", "scan", "--no-hash")
     assert "(0 new, 0 changed, 30 unchanged)" in out
+
+
+def test_files_really_deleted_from_a_shared_folder_are_marked_missing_when_the_scan_is_told_so(
+    on: Run, store: Path, tmp_path: Path
+) -> None:
+    """Most of a folder another machine shares, deleted on the machine that added it, looks like a wrong
+    mapping, so a scan leaves it as it was and says how to take the files as deleted: ``scan FOLDER --force``
+    marks them missing (their tags and notes kept) and catalogs a file new since."""
+    shutil.copytree(store, tmp_path / "b" / "sd", copy_function=shutil.copy2)
+    assert on("b", "roots", "map", "NAS", str(tmp_path / "b" / "sd"))[0] == EXIT_OK
+    models = sorted(store.rglob("*.safetensors"))
+    for path in models[: GONE]:
+        path.unlink()
+    write_safetensors(store / "Lora" / "brand_new.safetensors", {"w": ("F16", (8,))}, seed=1234)
+
+    code, out, _ = on("a", "scan", "--no-hash", "--no-lookup")
+    assert code == EXIT_OK
+    assert out.splitlines()[-1] == (
+        "  If those files were deleted: atelier scan FOLDER --force marks them missing"
+        " and catalogs what is there."
+    )
+    rows = json.loads(on("a", "search", "--json")[1])
+    assert len(rows) == COUNT  # left as it was: nothing missing, nothing new
+
+    code, out, _ = on("a", "scan", str(store), "--force", "--no-hash", "--no-lookup")
+    assert code == EXIT_OK
+    assert "If those files were deleted" not in out
+    assert "1 new" in out
+    assert f"{GONE} missing" in out
+    present = json.loads(on("a", "search", "--json")[1])
+    assert len(present) == COUNT - GONE + 1
+    assert "brand_new.safetensors" in {Path(row["path"]).name for row in present}
