@@ -96,7 +96,7 @@ def test_files_really_deleted_from_a_shared_folder_are_marked_missing_when_the_s
     shutil.copytree(store, tmp_path / "b" / "sd", copy_function=shutil.copy2)
     assert on("b", "roots", "map", "NAS", str(tmp_path / "b" / "sd"))[0] == EXIT_OK
     models = sorted(store.rglob("*.safetensors"))
-    for path in models[: GONE]:
+    for path in models[:GONE]:
         path.unlink()
     write_safetensors(store / "Lora" / "brand_new.safetensors", {"w": ("F16", (8,))}, seed=1234)
 
