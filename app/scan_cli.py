@@ -111,10 +111,9 @@ def _run_chain(context: AppContext, steps: ChainSteps, args: argparse.Namespace,
         result["scan"] = _summary_json(summary.scanned)
         if not args.json:
             print(summary.scanned, file=out)
-            problems = list(getattr(summary.scanned, "problems", ()))
-            for problem in problems:
+            for problem in getattr(summary.scanned, "problems", ()):
                 print(f"  ! {problem}", file=out)
-            if any(_left_as_it_was(problem) for problem in problems):
+            if getattr(summary.scanned, "left_as_they_were", ()):
                 print(GONE_HINT, file=out)
     if summary.hashed is not None:
         result["hash"] = _summary_json(summary.hashed)
@@ -139,19 +138,11 @@ def _run_chain(context: AppContext, steps: ChainSteps, args: argparse.Namespace,
     return EXIT_FAILED if hash_failed else EXIT_OK
 
 
-# Under a folder left as it was because most of its files are gone (catalog.scanner.LEFT_AS_IT_WAS).
+# Under a folder left as it was because most of its files are gone (ScanSummary.left_as_they_were).
 GONE_HINT = (
     "  If those files were deleted: atelier scan FOLDER --force marks them missing"
     " and catalogs what is there."
 )
-
-
-def _left_as_it_was(problem: str) -> bool:
-    """A folder left as it was because most of its files are gone; not an empty one, which is far more
-    likely an unmounted share than a deletion (the line says so)."""
-    from catalog.scanner import LEFT_AS_IT_WAS
-
-    return "is empty" not in problem and any(ending in problem for ending in LEFT_AS_IT_WAS)
 
 
 def _with_progress_bars(jobs: ChainJobs) -> ChainJobs:

@@ -60,7 +60,13 @@ from catalog.places import LibraryPlaces, alias_of, reached_through_link
 from catalog.records import IndexedFile, RootRecord, ScannedFile
 from catalog.scan_catalog import ScanCatalog
 from catalog.scan_worker import PRELOAD, Queued, as_found, examine_chunk, path_text
-from catalog.stat_match import empty_shared_folder, mostly_not_here, same_mtime, shared_with_others
+from catalog.stat_match import (
+    empty_shared_folder,
+    holds_nothing,
+    mostly_not_here,
+    same_mtime,
+    shared_with_others,
+)
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
 from core.taxonomy import FileFormat, FileStatus
@@ -78,9 +84,6 @@ MAX_PROBLEMS_LISTED = 50
 # A scan that finds most of a root's files gone marks none missing (see _looks_unreachable): more than
 # this share of the files it listed present, and more than this many files.
 UNREACHABLE_SHARE = 0.5
-# How a problem line ends when a folder most of whose files are gone was left as it was (Scanner.files_gone:
-# ``scan PATH --force`` takes them as deleted; the scan command says so under such a line).
-LEFT_AS_IT_WAS = ("nothing was marked missing.", "nothing was cataloged or marked missing.")
 UNREACHABLE_MIN = 20
 # ... or its folder is empty and it listed at least this many files there (a folder of one or two models
 # emptied by hand is a deletion: a Downloads folder whose only model was deleted).
@@ -123,6 +126,9 @@ class ScanSummary:
     unreadable: int = 0
     elapsed_s: float = 0.0
     problems: list[str] = field(default_factory=list)
+    # Folders left as they were because most of their files are not there (not empty ones: those are
+    # unmounted shares): ``scan FOLDER --force`` takes the files as deleted (Scanner.files_gone).
+    left_as_they_were: list[str] = field(default_factory=list)
     cancelled: bool = False
 
     def merge(self, other: ScanSummary) -> None:
@@ -130,6 +136,7 @@ class ScanSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.elapsed_s += other.elapsed_s
         self.problems.extend(other.problems[: MAX_PROBLEMS_LISTED - len(self.problems)])
+        self.left_as_they_were.extend(other.left_as_they_were)
         self.cancelled = self.cancelled or other.cancelled
 
     def __str__(self) -> str:
@@ -314,7 +321,8 @@ class Scanner:
         )
         if elsewhere:
             # A shared folder mapped to the wrong place: its own files must not join the shared library.
-            summary.problems.append(f"{root_path}: {elsewhere}; {LEFT_AS_IT_WAS[1]}")
+            summary.problems.append(f"{root_path}: {elsewhere}; nothing was cataloged or marked missing.")
+            summary.left_as_they_were.append(str(root_path))
             return
         library = LibraryPlaces.of(r.path for r in all_roots)
         # Only the layout's model folders are walked (not an install's venv, outputs or custom nodes).
@@ -345,7 +353,9 @@ class Scanner:
         if absent:
             # An unmounted share (its mount point is an empty folder) or a folder mapped to the wrong place
             # must not turn the library into "missing" for every machine sharing it: leave it as it was.
-            summary.problems.append(f"{root_path}: {absent}; {LEFT_AS_IT_WAS[0]}{_map_hint(root)}")
+            summary.problems.append(f"{root_path}: {absent}; nothing was marked missing.{_map_hint(root)}")
+            if holds_nothing(root_path) is False:
+                summary.left_as_they_were.append(str(root_path))
         elif gone:
             self.library.mark_missing(gone)
             summary.missing += len(gone)
@@ -892,11 +902,7 @@ def _looks_unreachable(root_path: Path, gone: int, index: dict[str, IndexedFile]
     if not gone:
         return ""
     listed = sum(entry.status is not FileStatus.MISSING for entry in index.values())
-    try:
-        with os.scandir(root_path) as entries:
-            empty = next(entries, None) is None
-    except OSError:
-        empty = False
+    empty = holds_nothing(root_path) is True
     if empty and listed >= UNREACHABLE_EMPTY_MIN:
         return (
             f"the folder is empty but the catalog lists {listed} file{'s' if listed != 1 else ''} in it "
@@ -921,11 +927,7 @@ def _not_its_files(root: RootRecord, root_path: Path, index: dict[str, IndexedFi
     known = listed[:: max(1, len(listed) // MAP_SAMPLE)][:MAP_SAMPLE]  # spread over the folder
     if not known or any_present((entry.path, entry.size, None) for entry in known):
         return ""
-    try:
-        with os.scandir(root_path) as entries:
-            if next(entries, None) is None:
-                return ""
-    except OSError:
+    if holds_nothing(root_path) is not False:
         return ""
     files = (
         f"the {len(known)} checked of the {len(listed)} files"

@@ -75,19 +75,23 @@ def shared_with_others(catalog: object, root: RootRecord) -> bool:
     return any(place.root.id == root.id and place.elsewhere for place in places())
 
 
+def holds_nothing(folder: Path) -> bool | None:
+    """Whether ``folder`` has no entry at all (an unmounted share's mount point), None when it cannot be
+    listed: the guards below read an empty folder as "not mounted", never as "every file deleted"."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return None
+
+
 def empty_shared_folder(root_path: Path, gone: int, index: dict[str, IndexedFile], shared: bool) -> str:
     """Why none of the ``gone`` files of a shared folder is marked missing (empty: no such reason): the
     folder is empty here while the catalog lists files in it. On one machine a folder of one or two
     models emptied by hand is a deletion; a shared folder empty on one machine is a share not mounted
     there, and marking its files missing would mark them missing for every machine (and empty their
     mirrors)."""
-    if not shared or not gone:
-        return ""
-    try:
-        with os.scandir(root_path) as entries:
-            if next(entries, None) is not None:
-                return ""
-    except OSError:
+    if not shared or not gone or holds_nothing(root_path) is not True:
         return ""
     listed = sum(entry.status is not FileStatus.MISSING for entry in index.values())
     files = f"{listed} file{'s' if listed != 1 else ''}"
@@ -120,11 +124,7 @@ def mostly_not_here(root_path: Path, index: dict[str, IndexedFile], shared: bool
         or absent * len(listed) <= NOT_HERE_MIN * len(sample)
     ):
         return ""
-    try:
-        with os.scandir(root_path) as entries:
-            if next(entries, None) is None:
-                return ""
-    except OSError:
+    if holds_nothing(root_path) is not False:
         return ""
     return (
         f"{absent} of {len(sample)} files checked of the {len(listed)} the catalog lists in this shared "
