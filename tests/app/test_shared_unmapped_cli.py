@@ -8,18 +8,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from app.cli import EXIT_OK
 from tests.app.machines_on_server import Run
 from tests.app.organize.ops_library import linked_lora
 
 
-def test_a_machine_that_has_not_mapped_a_folder_shows_no_other_machines_path_as_its_own(
-    on: Run, tmp_path: Path
-) -> None:
-    store = tmp_path / "nas" / "sd"
-    linked_lora(store)
-    assert on("a", "roots", "add", str(store), "--name", "NAS")[0] == EXIT_OK
+@pytest.fixture
+def store(on: Run, tmp_path: Path) -> Path:
+    """A store with one linked LoRA, added and scanned by machine A as NAS; B has not mapped it."""
+    folder = tmp_path / "nas" / "sd"
+    linked_lora(folder)
+    assert on("a", "roots", "add", str(folder), "--name", "NAS")[0] == EXIT_OK
     assert on("a", "scan", "--no-hash")[0] == EXIT_OK
+    return folder
+
+
+def test_a_machine_that_has_not_mapped_a_folder_shows_no_other_machines_path_as_its_own(
+    on: Run, store: Path, tmp_path: Path
+) -> None:
 
     (listed,) = json.loads(on("b", "roots", "--json")[1])
     assert listed["path"] is None
@@ -49,12 +57,8 @@ def test_a_machine_that_has_not_mapped_a_folder_shows_no_other_machines_path_as_
 
 
 def test_search_json_gives_no_other_machines_path_on_a_machine_that_has_not_mapped_the_folder(
-    on: Run, tmp_path: Path
+    on: Run, store: Path
 ) -> None:
-    store = tmp_path / "nas" / "sd"
-    linked_lora(store)
-    assert on("a", "roots", "add", str(store), "--name", "NAS")[0] == EXIT_OK
-    assert on("a", "scan", "--no-hash")[0] == EXIT_OK
     (on_a,) = json.loads(on("a", "search", "--json")[1])
 
     (on_b,) = json.loads(on("b", "search", "--json")[1])

@@ -101,6 +101,39 @@ def test_a_command_scanning_the_first_folder_replaces_the_empty_library_page_and
         command.close()
 
 
+class _HeldHashing:
+    """A window whose scan step is the real Scanner over ``library`` and whose hashing step holds until the
+    test releases it (large files: hashing takes its time): ``hashing`` is set once it started,
+    ``hashed`` ends it."""
+
+    def __init__(
+        self,
+        library: Library,
+        make_services: ServicesFactory,
+        open_window: Callable[[DesktopServices], MainWindow],
+    ) -> None:
+        self.hashing, self.hashed = threading.Event(), threading.Event()
+
+        def scan(root_ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
+            return Scanner(library, progress=progress, cancel=cancel, workers=1).scan(root_ids)
+
+        def hash_pending(_progress: ProgressCallback, cancel: CancelToken) -> str:
+            self.hashing.set()
+            while not self.hashed.wait(0.02) and not cancel.cancelled:
+                pass
+            return "Hashed 2 files"
+
+        self.window = open_window(
+            make_services(
+                library,
+                follow_changes=library.follow_changes,
+                settings=FakeSettings(hash_in_background=True),
+                scan_roots=scan,
+                hash_pending=hash_pending,
+            )
+        )
+
+
 def test_the_files_a_scan_in_the_window_identifies_show_while_its_job_still_hashes(
     qtbot: QtBot,
     empty_library: Library,
@@ -108,36 +141,18 @@ def test_the_files_a_scan_in_the_window_identifies_show_while_its_job_still_hash
     open_window: Callable[[DesktopServices], MainWindow],
     tmp_path: Path,
 ) -> None:
-    hashing, hashed = threading.Event(), threading.Event()
-
-    def scan(root_ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
-        return Scanner(empty_library, progress=progress, cancel=cancel, workers=1).scan(root_ids)
-
-    def hash_pending(_progress: ProgressCallback, cancel: CancelToken) -> str:
-        hashing.set()  # large files: hashing takes its time, until the test lets it end
-        while not hashed.wait(0.02) and not cancel.cancelled:
-            pass
-        return "Hashed 2 files"
-
-    window = open_window(
-        make_services(
-            empty_library,
-            follow_changes=empty_library.follow_changes,
-            settings=FakeSettings(hash_in_background=True),
-            scan_roots=scan,
-            hash_pending=hash_pending,
-        )
-    )
+    held = _HeldHashing(empty_library, make_services, open_window)
+    window = held.window
     qtbot.waitUntil(lambda: window.live_changes is not None, timeout=3000)
     try:
         window.add_folder(_models_folder(tmp_path))  # what File › Add library folder… does once chosen
         assert window.views.currentWidget() is window.grid
 
         qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=4000)
-        assert hashing.is_set()
+        assert held.hashing.is_set()
         assert window.current_job is not None  # still hashing: the rows did not wait for the job's end
     finally:
-        hashed.set()
+        held.hashed.set()
     qtbot.waitUntil(lambda: window.current_job is None, timeout=3000)
     assert window.model.rowCount() == 2
 
@@ -164,33 +179,14 @@ def test_on_a_server_the_files_a_scan_in_the_window_writes_show_before_its_job_h
 ) -> None:
     """On a server the change feed leaves out the window's own writes: the rows come from the end of the
     job's scan step (MainWindow.scan_step_done), not from the end of the whole job."""
-    library = empty_server_library
-    hashing, hashed = threading.Event(), threading.Event()
-
-    def scan(root_ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
-        return Scanner(library, progress=progress, cancel=cancel, workers=1).scan(root_ids)
-
-    def hash_pending(_progress: ProgressCallback, cancel: CancelToken) -> str:
-        hashing.set()
-        while not hashed.wait(0.02) and not cancel.cancelled:
-            pass
-        return "Hashed 2 files"
-
-    window = open_window(
-        make_services(
-            library,
-            follow_changes=library.follow_changes,
-            settings=FakeSettings(hash_in_background=True),
-            scan_roots=scan,
-            hash_pending=hash_pending,
-        )
-    )
+    held = _HeldHashing(empty_server_library, make_services, open_window)
+    window = held.window
     try:
         window.add_folder(_models_folder(tmp_path))
         qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=6000)
-        assert hashing.is_set()
+        assert held.hashing.is_set()
         assert window.current_job is not None  # still hashing
     finally:
-        hashed.set()
+        held.hashed.set()
     qtbot.waitUntil(lambda: window.current_job is None, timeout=5000)
     assert window.model.rowCount() == 2
