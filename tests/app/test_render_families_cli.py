@@ -11,14 +11,9 @@ import pytest
 
 from tests.app.in_process import run_in_process
 from tests.app.main_process import run_main
+from tests.factory.flux_part_files import write_flux_parts
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
-
-PARTS = (
-    ("clip_l", "text_encoders.clip_l.transformer.", "clip_l.safetensors"),
-    ("t5xxl", "text_encoders.t5xxl.transformer.", "t5xxl_fp16.safetensors"),
-    ("vae", "vae.", "ae.safetensors"),
-)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +24,7 @@ def flux_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             root / "flux1-dev.safetensors", keyspace("flux-flux", components=("diffuser",), dtype="BF16")
         )
     }
-    for component, prefix, name in PARTS:
-        specs = keyspace("flux-flux", components=(component,), dtype="F16")
-        files[component] = write_safetensors(
-            root / name, {k.removeprefix(prefix): v for k, v in specs.items()}
-        )
+    files |= write_flux_parts(root)
     return files
 
 

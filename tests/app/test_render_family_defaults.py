@@ -13,17 +13,12 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from tests.factory.flux_part_files import write_flux_parts
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
 
 # The tokenizer a family's render fetches once must be fetchable for its plan to be ready.
 pytestmark = pytest.mark.usefixtures("hub_up")
-
-PARTS = (
-    ("clip_l", "text_encoders.clip_l.transformer.", "clip_l.safetensors"),
-    ("t5xxl", "text_encoders.t5xxl.transformer.", "t5xxl_fp16.safetensors"),
-    ("vae", "vae.", "ae.safetensors"),
-)
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +45,7 @@ def flux_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             | keyspace("flux-flux", components=("clip_l",), dtype="BF16"),
         ),
     }
-    for component, prefix, name in PARTS:
-        specs = keyspace("flux-flux", components=(component,), dtype="F16")
-        files[component] = write_safetensors(
-            root / name, {k.removeprefix(prefix): v for k, v in specs.items()}
-        )
+    files |= write_flux_parts(root)
     return files
 
 

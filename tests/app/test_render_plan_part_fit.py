@@ -17,17 +17,12 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from tests.factory.flux_part_files import part_specs, write_flux_parts
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
 
 # The tokenizer a family's render fetches once must be fetchable for its plan to be ready.
 pytestmark = pytest.mark.usefixtures("hub_up")
-
-PARTS = (
-    ("clip_l", "text_encoders.clip_l.transformer.", "clip_l.safetensors"),
-    ("t5xxl", "text_encoders.t5xxl.transformer.", "t5xxl_fp16.safetensors"),
-    ("vae", "vae.", "ae.safetensors"),
-)
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +38,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "full": write_safetensors(root / "flux1-dev-full.safetensors", keyspace("flux-flux", dtype="BF16")),
         "sdxl": write_safetensors(root / "sdxl_base.safetensors", keyspace("sdxl-sgm", dtype="F16")),
     }
-    for component, prefix, name in PARTS:
-        specs = keyspace("flux-flux", components=(component,), dtype="F16")
-        found[component] = write_safetensors(
-            root / name, {k.removeprefix(prefix): v for k, v in specs.items()}
-        )
-    t5 = {
-        k.removeprefix("text_encoders.t5xxl.transformer."): v
-        for k, v in keyspace("flux-flux", components=("t5xxl",), dtype="F16").items()
-    }
+    found |= write_flux_parts(root)
+    t5 = part_specs("t5xxl")
     # UMT5 (Wan's encoder): T5's layout with a position bias in every layer.
     bias = t5["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]
     umt5 = {**t5, "encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight": bias}

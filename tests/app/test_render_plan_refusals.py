@@ -12,17 +12,12 @@ import pytest
 
 from app.cli import main
 from tests.factory.family_loras import family_lora
+from tests.factory.flux_part_files import part_specs, write_flux_parts
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
 
 # The tokenizer a family's render fetches once must be fetchable for its plan to be ready.
 pytestmark = pytest.mark.usefixtures("hub_up")
-
-PARTS = (
-    ("clip_l", "text_encoders.clip_l.transformer.", "clip_l.safetensors"),
-    ("t5xxl", "text_encoders.t5xxl.transformer.", "t5xxl_fp16.safetensors"),
-    ("vae", "vae.", "ae.safetensors"),
-)
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +29,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ),
         "full": write_safetensors(root / "flux1-dev-full.safetensors", keyspace("flux-flux", dtype="BF16")),
     }
-    for component, prefix, name in PARTS:
-        specs = keyspace("flux-flux", components=(component,), dtype="F16")
-        found[component] = write_safetensors(
-            root / name, {k.removeprefix(prefix): v for k, v in specs.items()}
-        )
+    found |= write_flux_parts(root)
     for family in ("qwen_image", "z_image", "chroma"):
         case = family_lora(family, "ai_toolkit")
         found[f"{family}_lora"] = write_safetensors(root / f"{family}_style.safetensors", dict(case.specs))
     return found
-
-
-def _t5_specs() -> dict[str, tuple[str, tuple[int, ...]]]:
-    specs = keyspace("flux-flux", components=("t5xxl",), dtype="F16")
-    return {k.removeprefix("text_encoders.t5xxl.transformer."): v for k, v in specs.items()}
 
 
 def _plan(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
@@ -81,7 +67,7 @@ def test_one_text_encoder_of_two_is_refused_naming_the_missing_slot(
 def test_a_file_that_is_no_text_encoder_is_named_and_only_a_missing_vae_points_at_vae(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    t5_part = dict(list(_t5_specs().items())[:3])  # three T5 tensors: no encoder to load
+    t5_part = dict(list(part_specs("t5xxl").items())[:3])  # three T5 tensors: no encoder to load
     partial = write_safetensors(tmp_path / "t5xxl_partial.safetensors", t5_part)
     code, lines = _plan(
         tmp_path, capsys, "--checkpoint", str(files["transformer"]),
