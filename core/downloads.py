@@ -8,10 +8,13 @@ Why it is built this way:
   URL and the expected hash survive a crash, and ``resume`` after a restart continues with
   ``Range: bytes=N-``. Bytes are appended only on a ``206`` whose ``Content-Range`` starts at ``N``; a
   ``200`` means the server ignored the range, and the file restarts from zero (FORMATS-AND-APIS A.6, B.4).
-* SHA-256 and the catalog's other hashes (BLAKE3, CRC32, AutoV1/V2/V3) are computed while bytes arrive
-  (``core.hashing.HashPipeline``, threads of their own; ``core.download_body``); on resume the existing
-  ``.part`` bytes are hashed once first. A multi-GB checkpoint is therefore never read back a second
-  time, neither to verify it nor to catalog it (:meth:`Downloader.take_file_hashes`).
+* The SHA-256 that verifies the file is computed while bytes arrive (``core.hashing.HashPipeline``, a
+  thread of its own fed from the receive buffers; ``core.download_body``); on resume the existing
+  ``.part`` bytes are hashed once first. The catalog's other hashes (BLAKE3, CRC32, AutoV1/V3) follow
+  the file as it is written, at the lowest CPU priority, and are finished behind the caller once the file
+  is renamed (``core.download_catalog_hashes``): they never hold the download up, and a multi-GB
+  checkpoint is still never read back from disk, neither to verify it nor to catalog it
+  (:meth:`Downloader.take_file_hashes`).
 * Nothing waits for the disk. The disk writes behind the download (``core.download_body.WriteBehind``:
   a flusher thread pushes what has arrived every 16 MiB or every second), and a verified ``.part`` is
   renamed into place at once; its last flush (``fdatasync`` of the file, then ``fsync`` of its folder)
@@ -70,6 +73,7 @@ import requests
 import urllib3
 
 from core.download_body import ReadInto, WriteBehind, body_reader, limit_receive_window
+from core.download_catalog_hashes import CatalogHashes, Follower
 from core.download_flush import FinalFlush
 from core.download_locks import HeldLock, RunLocks
 from core.download_names import choose_file_name, free_path, move_to_free_name, part_name
@@ -82,7 +86,7 @@ from core.download_retries import (
     site_name,
 )
 from core.file_hashes import FileHashes
-from core.hashing import HashPipeline, HashState, feed_file
+from core.hashing import VERIFY_LANES, HashPipeline, HashState, feed_file
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.net import (
     DEFAULT_TIMEOUT,
@@ -262,11 +266,17 @@ class _Meter:
             self._store.set_progress(self._id, done, total)
 
 
+def _verify_state() -> HashState:
+    return HashState(VERIFY_LANES)
+
+
 @dataclass(slots=True)
 class _Hash:
-    """Every hash of the first ``state.length`` bytes of the ``.part`` file, kept across attempts."""
+    """The hashes of the ``.part`` file, kept across attempts: the verifying SHA-256 of its first
+    ``state.length`` bytes, and the catalog's hashes as far as they have followed it."""
 
-    state: HashState = field(default_factory=HashState)
+    state: HashState = field(default_factory=_verify_state)
+    catalog: CatalogHashes = field(default_factory=CatalogHashes)
 
     def catch_up(self, part: Path, size: int, cancel: CancelToken) -> None:
         """Hash ``part`` up to ``size`` (the bytes a previous attempt or process wrote), once."""
@@ -283,7 +293,8 @@ class _Hash:
             raise
 
     def reset(self) -> None:
-        self.state = HashState()
+        self.state = _verify_state()
+        self.catalog.reset()
 
 
 def _is_disk_full(error: OSError) -> bool:
@@ -353,16 +364,23 @@ class Downloader:
         )
         self._lock = threading.Lock()
         self._tokens: dict[int, CancelToken] = {}
-        self._file_hashes: dict[int, FileHashes] = {}
+        self._file_hashes: dict[int, Future[FileHashes]] = {}
         # Finished files are made durable here, behind the caller; the app waits for it before it exits.
         self.final_flush = FinalFlush()
 
     def take_file_hashes(self, download_id: int) -> FileHashes | None:
         """Every hash of the file the last :meth:`run_one` of ``download_id`` completed, computed while it
-        arrived; handed out once (the caller records them in the catalog). None when that run did not
-        download the file (it was already complete) or it has been taken."""
+        arrived and finished behind :meth:`run_one` (this waits for that); handed out once (the caller
+        records them in the catalog). None when that run did not download the file (it was already
+        complete), they have been taken, or the file could not be read back (the caller hashes it)."""
         with self._lock:
-            return self._file_hashes.pop(download_id, None)
+            pending = self._file_hashes.pop(download_id, None)
+        if pending is None:
+            return None
+        try:
+            return pending.result()
+        except OSError:
+            return None
 
     # -- queue operations -------------------------------------------------------------------------------
 
@@ -677,9 +695,10 @@ class Downloader:
     ) -> int:
         """Stream the body into ``part``; returns the ``.part`` size, which ``digest`` then covers exactly.
 
-        This thread only reads and writes (``core.download_body``): every hash runs in a thread of its own
-        and the disk writes behind the download; nothing here waits for the disk (the final flush is
-        :class:`~core.download_flush.FinalFlush`'s, after the rename).
+        This thread only reads and writes (``core.download_body``): the SHA-256 runs in a thread of its own,
+        the catalog's hashes follow the file (``core.download_catalog_hashes``) and the disk writes behind
+        the download; nothing here waits for the disk (the final flush is
+        :class:`~core.download_flush.FinalFlush`'s, after the rename) or for the catalog's hashes.
         """
         limit_receive_window(response)
         read = body_reader(response)
@@ -690,12 +709,14 @@ class Downloader:
                 fd = file.fileno()
                 hasher = HashPipeline(digest.state, self._buffer_size, _HASH_BUFFERS)
                 flusher = WriteBehind(fd)
+                follower = digest.catalog.follow(part, done)
                 try:
                     done = self._pump(
                         read,
                         fd,
                         hasher=hasher,
                         flusher=flusher,
+                        follower=follower,
                         done=done,
                         full_size=full_size,
                         meter=meter,
@@ -703,6 +724,7 @@ class Downloader:
                         host=host,
                     )
                 finally:
+                    follower.stop()  # settled by whoever continues its hashes: the next try, the finisher
                     flusher.close()
                     try:
                         hasher.close()
@@ -732,6 +754,7 @@ class Downloader:
         *,
         hasher: HashPipeline,
         flusher: WriteBehind,
+        follower: Follower,
         done: int,
         full_size: int | None,
         meter: _Meter,
@@ -767,6 +790,7 @@ class Downloader:
                 filled += n
                 done += n
                 flusher.wrote(n)
+                follower.wrote(done)
                 meter.update(done, full_size)
                 now = time.monotonic()
                 if now - window_start >= window_s:
@@ -805,14 +829,21 @@ class Downloader:
                 f"The downloaded file is damaged or not the expected one: its SHA-256 is {actual.upper()}, "
                 f"the site says {record.expected_sha256.upper()}. It was deleted; try again."
             )
-        hashes = digest.state.finish()
         fd = self.final_flush.open(part)
+        try:
+            hashes_fd = os.open(part, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except BaseException:
+            os.close(fd)
+            raise
         try:
             final = move_to_free_name(part, record.target_dir, name)
         except BaseException:
             os.close(fd)
+            os.close(hashes_fd)
             raise
         self.final_flush.hand_over(fd, final)  # the file and its name reach the disk behind the caller
+        # The catalog's hashes are finished behind the caller too, from the same page-cache bytes.
+        hashes = digest.catalog.finish_behind(hashes_fd, done, actual)
         self.store.set_completed(record.id, final, done)
         with self._lock:
             self._file_hashes[record.id] = hashes

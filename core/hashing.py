@@ -11,9 +11,11 @@ header), which is the price of AutoV3 and cannot be shared: the two streams star
 
 AutoV1 and AutoV3's header are picked out of the chunks as they pass, so no second read happens.
 
-The same machinery hashes a download while it arrives (:class:`HashState` fed through a
-:class:`HashPipeline` by ``core.downloads``): the catalog gets every hash of a downloaded file without
-reading it back from disk.
+The same machinery hashes a download while it arrives, in two states of some lanes each: the SHA-256
+that verifies it (:data:`VERIFY_LANES`, fed from the receive buffers by ``core.downloads``) and the
+catalog's others (:data:`CATALOG_LANES`, fed from the file behind the writer by
+``core.download_catalog_hashes``): the catalog gets every hash of a downloaded file without reading it
+back from disk, and the download never waits for hashes it does not need to be verified.
 
 Definitions (see FORMATS-AND-APIS.md section D): AutoV1 = first 8 hex of the SHA-256 of the 64 KiB at
 offset 1 MiB, None for files under 2 MiB; AutoV2 = first 10 hex of the SHA-256; AutoV3 = SHA-256 of the
@@ -58,6 +60,11 @@ AUTOV3_SHORT_LENGTH = 12
 # safetensors itself refuses headers over 100 MB; anything larger is not a safetensors file.
 SAFETENSORS_MAX_HEADER = 100_000_000
 _HEAD_LENGTH = 9  # a safetensors file's u64 header length and the "{" that opens its JSON header
+# The hash lanes a state can run. A download verifies with the SHA-256 alone while bytes arrive and
+# computes the catalog's others from the file behind it (``core.download_catalog_hashes``).
+ALL_LANES = frozenset({"sha256", "blake3", "crc32", "autov3"})
+VERIFY_LANES = frozenset({"sha256"})
+CATALOG_LANES = ALL_LANES - VERIFY_LANES
 # How many chunks may be in flight: one being read, the others being hashed. Two would already overlap
 # the read with hashing; a third absorbs jitter between the hash threads.
 _PIPELINE_BUFFERS = 3
@@ -198,13 +205,18 @@ class HashState:
     """Every hash of the first :attr:`length` bytes of a file, fed in file order.
 
     The state outlives the threads that feed it: :func:`hash_file` fills one from disk, and a download
-    (``core.downloads``) fills one from the network while it writes, then from its ``.part`` file after a
-    restart, and hands the finished :class:`FileHashes` to the catalog, so no byte is read twice. The
+    (``core.downloads``) fills two (``lanes``: its verifying SHA-256, the catalog's others) from the
+    network and its ``.part`` file, and hands the finished :class:`FileHashes` to the catalog, so no byte
+    is read from disk twice. The
     hashes are the same whatever the chunking: ``tests/core/test_hashing.py`` holds a state fed in odd
     pieces to :func:`hash_file` of the same bytes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lanes: frozenset[str] = ALL_LANES) -> None:
+        unknown = lanes - ALL_LANES
+        if unknown or not lanes:
+            raise ValueError(f"hash lanes must be some of {sorted(ALL_LANES)}, got {sorted(lanes)}")
+        self.wanted = lanes
         self.sha256 = hashlib.sha256()
         self.blake3 = blake3.blake3()
         self.crc32 = _Crc32()
@@ -215,13 +227,20 @@ class HashState:
         self.length = 0
 
     def lanes(self) -> dict[str, _Updatable]:
-        return {"sha256": self.sha256, "blake3": self.blake3, "crc32": self.crc32, "autov3": self.autov3}
+        every: dict[str, _Updatable] = {
+            "sha256": self.sha256,
+            "blake3": self.blake3,
+            "crc32": self.crc32,
+            "autov3": self.autov3,
+        }
+        return {name: hasher for name, hasher in every.items() if name in self.wanted}
 
     def split(self, chunk: memoryview) -> dict[str, memoryview | None]:
-        """Account for the next ``chunk`` of the file; returns what each lane must hash of it."""
+        """Account for the next ``chunk`` of the file; returns what each of this state's lanes must hash."""
         data_part = self.scan.feed(self.length, chunk)
         self.length += len(chunk)
-        return {"sha256": chunk, "blake3": chunk, "crc32": chunk, "autov3": data_part}
+        every = {"sha256": chunk, "blake3": chunk, "crc32": chunk, "autov3": data_part}
+        return {name: view for name, view in every.items() if name in self.wanted}
 
     def update(self, chunk: memoryview) -> None:
         """Hash the next ``chunk`` in the calling thread (small files: no threads to start)."""
@@ -232,11 +251,21 @@ class HashState:
 
     def sha256_hex(self) -> str:
         """The SHA-256 of the bytes fed so far, lowercase (what a download is verified against)."""
+        if "sha256" not in self.wanted:
+            raise ValueError("this hash state does not compute the SHA-256")
         return self.sha256.hexdigest()
 
-    def finish(self) -> FileHashes:
-        """Every hash of the bytes fed so far, as a file of exactly that many bytes."""
-        sha256 = self.sha256.hexdigest().upper()
+    def finish(self, sha256: str | None = None) -> FileHashes:
+        """Every hash of the bytes fed so far, as a file of exactly that many bytes.
+
+        A state without the SHA-256 lane (a download's catalog hashes, :data:`CATALOG_LANES`) is given the
+        SHA-256 of the same bytes, computed by the state that verified them.
+        """
+        if ALL_LANES - self.wanted - {"sha256"}:
+            raise ValueError(f"this hash state computes only {sorted(self.wanted)}")
+        if sha256 is None:
+            sha256 = self.sha256_hex()
+        sha256 = sha256.upper()
         is_safetensors = self.scan.data_start_within(self.length)
         return FileHashes(
             sha256=sha256,

@@ -196,9 +196,11 @@ def test_range_ignored_restarts_from_zero(
     http, state = server
     state.add("/norange.bin", DATA, Fault(cut_after=1_000_000, ignore_range=True))
     engine = _downloader(store)
-    path = engine.run_one(engine.enqueue(_request(http, "/norange.bin", tmp_path, expected_sha256=SHA)))
+    download_id = engine.enqueue(_request(http, "/norange.bin", tmp_path, expected_sha256=SHA))
+    path = engine.run_one(download_id)
     assert path.read_bytes() == DATA
     assert "Range" in _gets(http, "/norange.bin")[1]
+    assert engine.take_file_hashes(download_id) == hash_file(path), "the catalog hashes restarted too"
 
 
 def test_wrong_content_length_is_retried_then_explained(

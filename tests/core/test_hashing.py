@@ -19,7 +19,9 @@ import pytest
 
 from core.hashing import (
     AUTOV1_MIN_FILE_SIZE,
+    CATALOG_LANES,
     MIN_CHUNK_SIZE,
+    VERIFY_LANES,
     FileHashes,
     HashPipeline,
     HashState,
@@ -392,3 +394,28 @@ def test_feed_file_continues_a_state_up_to_a_given_length(tmp_path: Path) -> Non
         assert state.length == MIB + 3
         state.update(memoryview(container)[MIB + 3 :])
     assert state.finish() == _expected(container, data_start)
+
+
+def test_a_state_of_some_lanes_computes_only_those_and_finishes_with_the_verified_sha256() -> None:
+    """A download verifies with the SHA-256 lane alone and computes the others in another state; the
+    two finish into the same record as one state of every lane."""
+    container, data_start = _safetensors_bytes(_random_bytes(2 * MIB + 9, seed=5), {"k": "v"})
+    verify, catalog = HashState(VERIFY_LANES), HashState(CATALOG_LANES)
+    assert set(verify.lanes()) == {"sha256"}
+    assert set(catalog.lanes()) == {"blake3", "crc32", "autov3"}
+    for state in (verify, catalog):
+        feed_pieces = HashPipeline(state, 100_000, buffers=2)
+        for start in range(0, len(container), 100_000):
+            index = feed_pieces.take()
+            piece = container[start : start + 100_000]
+            feed_pieces.views[index][: len(piece)] = piece
+            feed_pieces.hand_over(index, len(piece))
+        feed_pieces.close()
+    assert catalog.finish(verify.sha256_hex()) == _expected(container, data_start)
+    assert catalog.sha256.hexdigest() == hashlib.sha256(b"").hexdigest(), "the SHA-256 was not computed"
+    with pytest.raises(ValueError, match="does not compute the SHA-256"):
+        catalog.finish()
+    with pytest.raises(ValueError, match="computes only"):
+        verify.finish()
+    with pytest.raises(ValueError, match="must be some of"):
+        HashState(frozenset({"md5"}))
