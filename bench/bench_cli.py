@@ -14,7 +14,8 @@ timed from spawn to exit, interleaved with the baseline so the machine's load we
 
 Besides wall-clock time each line gives the CPU time (user + system) of the process: on a machine busy
 with other work the wall-clock time mostly measures the wait for a core, the CPU time much less so, so it
-is the closer estimate of the same command on a quiet machine.
+is the closer estimate of the same command on a quiet machine. Python writes its bytecode cache as on a
+user's machine (``bench.user_env``), and an untimed round warms it first.
 
 ``--compare PATH`` runs the same command lines of another checkout (e.g. a ``git worktree`` of an older
 commit) in the same rounds and prints its figures and new/old ratios beside them.
@@ -39,6 +40,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from bench.bench_search import build
+from bench.user_env import user_env
 from catalog.library import Library
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +81,13 @@ def _seconds(command: list[str], cwd: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        command, check=False, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command,
+        check=False,
+        cwd=cwd,
+        env=user_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     wall = time.perf_counter() - started
     if done.returncode != 0:
