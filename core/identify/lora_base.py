@@ -49,6 +49,9 @@ _FLUX1_LINEAR1 = 21504
 _FLUX2_LINEAR1 = 27648
 _SD3_HIDDEN = measured_spec(Architecture.SD3).lora_widths
 _FLUX1_DEPTH = measured_spec(Architecture.FLUX1).depth or 0
+_FLUX1_BLOCKS = "transformer_blocks"  # Flux.1's double blocks in diffusers naming
+# Layer names of Flux.1's double blocks that no other family's ``transformer_blocks`` carry.
+_FLUX1_DOUBLE_NAMES = ("ff_context", "norm1_context")
 # A generic block list right after the dialect prefix: ``transformer_blocks.N.`` / ``blocks_N_`` (never
 # ``single_transformer_blocks`` or ``double_blocks``, whose own names say the family).
 _GENERIC_BLOCK = re.compile(
@@ -127,6 +130,9 @@ def named_architectures(scan: LoraScan) -> tuple[Architecture, ...]:
     table = tuple(row.architecture for row in _named_rows(names))
     if table:
         return table
+    shared = _partial_block_families(scan)
+    if shared:
+        return shared
     if any(name in names for name in _FLUX_NAMES):
         flux2 = any(name in names for name in _FLUX2_NAMES)
         return (Architecture.FLUX2,) if flux2 else (Architecture.FLUX1,)
@@ -225,7 +231,11 @@ def _table_family(scan: LoraScan, names: str) -> tuple[tuple[Architecture, list[
 
 def metadata_choices(scan: LoraScan, arch: Architecture) -> tuple[Architecture, ...]:
     """The families the tensors leave open when they said ``arch``, for the metadata to choose among;
-    () when the tensors decide alone. Today one case: a kohya LoRA of the ``lora_te1_`` encoder only."""
+    () when the tensors decide alone. Two cases: a kohya LoRA of the ``lora_te1_`` encoder only, and
+    attention layers of fewer blocks than either family sharing their names and width has
+    (:func:`_partial_block_families`)."""
+    if arch is Architecture.OTHER:
+        return _partial_block_families(scan)
     if arch is not Architecture.SDXL or scan.context_dim is not None or set(scan.text_widths) != {"te1"}:
         return ()
     return KOHYA_TE1_FAMILIES if _kohya_te1_only(scan) else ()
@@ -318,6 +328,29 @@ def _family_by_depth(scan: LoraScan) -> tuple[Architecture, list[str]] | None:
     return None
 
 
+def _partial_block_families(scan: LoraScan) -> tuple[Architecture, ...]:
+    """The families a LoRA of some generically named blocks may be for, when more than one fits: its block
+    list, hidden width and block count fit Flux.1's double blocks (diffusers' ``transformer_blocks``, 19
+    of 3072) and the first blocks of a table family's list of the same name and width (Qwen-Image's 60),
+    and no Flux.1-only layer name decides. An attention LoRA of Flux.1's double blocks and one of
+    Qwen-Image's first 19 blocks have the same names and shapes: only the metadata or a site's label can
+    tell them apart. () when one family fits or none does."""
+    blob = scan.module_blob()
+    found = _block_depth(blob)
+    if found is None or any(name in blob for name in _FLUX1_DOUBLE_NAMES):
+        return ()
+    kind, depth = found
+    width = scan.hidden()
+    if kind != _FLUX1_BLOCKS or width != _FLUX1_HIDDEN or depth > _FLUX1_DEPTH:
+        return ()
+    deeper = tuple(
+        row.architecture
+        for row in LORA_ROWS
+        if row.lora is not None and row.lora.blocks == kind and depth <= row.lora.depths.get(width, 0)
+    )
+    return (Architecture.FLUX1, *deeper) if deeper else ()
+
+
 def _dit_by_width(scan: LoraScan) -> tuple[Architecture, list[str]]:
     hidden = scan.hidden()
     reasons = ["diffusion-transformer modules (transformer_blocks) without UNet names"]
@@ -326,6 +359,14 @@ def _dit_by_width(scan: LoraScan) -> tuple[Architecture, list[str]]:
         reasons.append(
             f"hidden size {hidden} as Flux.1's, but {found[0]} 0-{found[1] - 1}: Flux.1 has "
             f"{_FLUX1_DEPTH}; the two measurements disagree"
+        )
+        return Architecture.OTHER, reasons
+    shared = _partial_block_families(scan)
+    if shared and found is not None:
+        families = " and ".join(family.value for family in shared)
+        reasons.append(
+            f"hidden size {hidden}, {found[0]} 0-{found[1] - 1} and no family's own layer names: fits "
+            f"{families} alike (a LoRA of some blocks); the metadata or a site's label decides"
         )
         return Architecture.OTHER, reasons
     if hidden == _FLUX1_HIDDEN:

@@ -57,3 +57,34 @@ def test_without_an_agreeing_label_it_stays_other(tmp_path: Path, label: str | N
 def test_a_label_never_changes_what_the_tensors_decided(tmp_path: Path) -> None:
     arch, reasons = _scan(tmp_path, 3072, "Flux.1 D")
     assert arch is Architecture.QWEN_IMAGE, reasons
+
+
+def _attention_of_blocks(blocks: int) -> dict[str, TensorSpec]:
+    """Attention layers of ``blocks`` 3072-wide ``transformer_blocks`` in diffusers naming: Flux.1's double
+    blocks and Qwen-Image's first blocks alike (the verification round's Qwen-Image LoRA was called Flux.1)."""
+    specs: dict[str, TensorSpec] = {}
+    for i in range(blocks):
+        for part in ("to_q", "to_k", "to_v", "to_out.0"):
+            module = f"transformer.transformer_blocks.{i}.attn.{part}"
+            specs[f"{module}.lora_A.weight"] = ("BF16", (8, 3072))
+            specs[f"{module}.lora_B.weight"] = ("BF16", (3072, 8))
+    return specs
+
+
+@pytest.mark.parametrize(
+    ("label", "arch"),
+    [("Qwen", Architecture.QWEN_IMAGE), ("Flux.1 D", Architecture.FLUX1), (None, Architecture.OTHER)],
+)
+def test_a_label_decides_a_lora_of_blocks_two_families_share(
+    tmp_path: Path, label: str | None, arch: Architecture
+) -> None:
+    root = tmp_path / "loras"
+    lora = write_safetensors(root / "partial.safetensors", _attention_of_blocks(16))
+    if label is not None:
+        write_civitai_helper_info(lora, civitai_helper_payload(base_model=label))
+    with Library.open(tmp_path / "data" / "catalog.sqlite3") as library:
+        library.add_root(root, LibraryLayout.FLAT)
+        Scanner(library, workers=1).scan()
+        record = library.get_by_path(lora)
+        assert record is not None
+        assert record.file_architecture is arch, record.reasons

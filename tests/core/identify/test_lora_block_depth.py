@@ -10,6 +10,7 @@ import pytest
 
 from core.formats.reader import read_header
 from core.identify import identify
+from core.identify.matchers.lora import NAMED_FAMILIES
 from core.taxonomy import Architecture, AssetKind
 from tests.core.identify.support import identify_case, reasons_text
 from tests.factory.family_loras import DIALECTS, Module, _blocks, _module, family_lora
@@ -56,8 +57,35 @@ def test_a_wan_self_attention_lora_is_wan(width: int, blocks: int, dialect: str)
     assert result.architecture is Architecture.WAN, reasons_text(result)
 
 
-def test_flux_attention_lora_of_19_blocks_stays_flux() -> None:
+def test_attention_of_19_blocks_3072_wide_is_left_to_the_metadata_between_flux_and_qwen_image() -> None:
+    """Flux.1's 19 double blocks and Qwen-Image's first 19 of 60 read alike in diffusers naming: the
+    family stays open, with both named for a label or the metadata to choose (never a wrong family)."""
     result = identify_case(_diffusers_lora(_attention("transformer_blocks.{i}.attn", 3072, 19)))
+    assert result.architecture is Architecture.OTHER, reasons_text(result)
+    assert "fits flux1 and qwen_image alike" in reasons_text(result)
+    assert result.metadata[NAMED_FAMILIES] == ["flux1", "qwen_image"]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "arch"),
+    [
+        ({"modelspec.architecture": "qwen-image/lora"}, Architecture.QWEN_IMAGE),
+        ({"ss_base_model_version": "flux1"}, Architecture.FLUX1),
+    ],
+)
+def test_the_metadata_decides_a_lora_of_some_blocks(metadata: dict[str, str], arch: Architecture) -> None:
+    case = _diffusers_lora(_attention("transformer_blocks.{i}.attn", 3072, 12))
+    result = identify_case(ModelCase(case.name, case.specs, metadata=metadata))
+    assert result.architecture is arch, reasons_text(result)
+
+
+def test_a_flux_double_block_lora_with_its_own_layer_names_is_flux() -> None:
+    """``ff_context`` (the text stream's feed-forward) exists only in Flux.1's double blocks."""
+    modules = (
+        *_attention("transformer_blocks.{i}.attn", 3072, 19),
+        *_blocks((("transformer_blocks.{i}.ff_context.net.0.proj", 3072, 12288),), tuple(range(19))),
+    )
+    result = identify_case(_diffusers_lora(modules))
     assert result.architecture is Architecture.FLUX1, reasons_text(result)
 
 
@@ -99,7 +127,7 @@ def _bare_attention_file(
     [
         ((60, 3072, ".default.weight", False), Architecture.QWEN_IMAGE),
         ((60, 3072, ".weight", True), Architecture.QWEN_IMAGE),
-        ((19, 3072, ".weight", False), Architecture.FLUX1),
+        ((19, 3072, ".weight", False), Architecture.OTHER),  # Flux.1's double blocks or Qwen-Image's first
         ((24, 1536, ".weight", False), Architecture.SD3),
     ],
 )
