@@ -7,8 +7,8 @@ made the receiver wait whenever the link was faster than the CPU could hash: 1 G
 1.26 s with every hash in step against curl's 0.89 s on the 2-core dev machine, 0.8-0.9 s with the
 SHA-256 alone (a second SHA-256 stream for AutoV3, BLAKE3 and CRC32 cost 0.68 s of CPU per GiB). So:
 
-* **While bytes arrive**, a :class:`Follower` thread reads what the receiver has written (``pread`` of
-  the ``.part``: the pages were just written, so they come from the page cache) and feeds
+* **While bytes arrive**, a :class:`Follower` thread reads what the receiver has written (its own
+  handle on the ``.part``: the pages were just written, so they come from the page cache) and feeds
   :data:`~core.hashing.CATALOG_LANES` through a :class:`~core.hashing.HashPipeline`. It and its hash
   threads run at the lowest CPU priority (Linux: nice 19, per thread), so on a saturated CPU they take
   only what the receiver and the SHA-256 leave; on a real link, slower than hashing, they keep pace and
@@ -69,7 +69,7 @@ class Follower(threading.Thread):
     def __init__(self, state: HashState, part: Path, written: int) -> None:
         super().__init__(name="download-catalog-hashes-follower", daemon=True)
         self.state = state
-        self._fd = os.open(part, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._file = open(part, "rb", buffering=0)  # noqa: SIM115 - the thread closes it when it ends
         self._written = written
         self._next_wake = written + _WAKE_EVERY
         self._wake = threading.Event()
@@ -100,7 +100,7 @@ class Follower(threading.Thread):
             pipeline = HashPipeline(self.state, _READ_SIZE, _BUFFERS)
         except BaseException as error:  # threads could not start: the finisher does the work
             self.error = error
-            os.close(self._fd)
+            self._file.close()
             return
         abandon = True
         try:
@@ -113,7 +113,7 @@ class Follower(threading.Thread):
                 pipeline.close(abandon=abandon)
             except BaseException as error:
                 self.error = self.error or error
-            os.close(self._fd)
+            self._file.close()
 
     def _follow(self, pipeline: HashPipeline) -> None:
         state = self.state
@@ -128,8 +128,9 @@ class Follower(threading.Thread):
             view = pipeline.views[index]
             if left < len(view):
                 view = view[:left]
-            n = os.preadv(self._fd, [view], state.length)
-            if n <= 0:  # the file is shorter than the writer said: leave the rest to the finisher
+            self._file.seek(state.length)  # this thread is the handle's only reader
+            n = self._file.readinto(view)
+            if not n:  # the file is shorter than the writer said: leave the rest to the finisher
                 pipeline.give_back(index)
                 return
             pipeline.hand_over(index, n)
