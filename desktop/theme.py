@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QApplication
 from desktop.resources import style_sheet
 
 ACCENT = QColor("#6d5dfc")
+FUSION = "fusion"
+IN_FUSION = "atelier_in_fusion"  # the application's property: its style is Fusion already
 THEMES = ("system", "light", "dark")
 
 
@@ -87,12 +89,21 @@ def apply_theme(app: QApplication, theme: str, *, with_style_sheet: bool = True)
     building the main window three times slower; built first and styled once, the window appears sooner
     and looks the same (``desktop.app.open_main_window``).
     """
-    if app.style().name().lower() != "fusion":  # setting it again would polish every widget again
-        app.setStyle("Fusion")
+    use_fusion(app)
     app.setPalette(_palette(is_dark(theme)))
     app.setProperty("atelier_theme", theme)
     if with_style_sheet:
         apply_style_sheet(app)
+
+
+def use_fusion(app: QApplication) -> None:
+    """Puts an application made elsewhere (tests, embedding) in the Fusion style, once; Atelier's own is
+    made in it (``desktop.app.create_application``), without asking for its style from Python."""
+    if app.property(IN_FUSION):
+        return
+    if app.style().name().lower() != FUSION:  # setting it again would polish every widget again
+        app.setStyle(FUSION)
+    app.setProperty(IN_FUSION, True)
 
 
 def apply_style_sheet(app: QApplication) -> None:

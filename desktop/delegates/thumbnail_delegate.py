@@ -19,7 +19,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPalette,
 )
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from core.taxonomy import FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_BADGES, KIND_COLORS, STATUS_LABELS, display_title, stars
@@ -68,6 +68,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
             return
         rect: QRect = option.rect
         palette: QPalette = option.palette
+        # The style's classes once a tile is drawn: the window's first frame has none (see
+        # desktop.delegates.sidebar_delegate).
+        from PySide6.QtWidgets import QStyle
+
         state = option.state
         selected = bool(state & QStyle.StateFlag.State_Selected)
         hovered = bool(state & QStyle.StateFlag.State_MouseOver)
