@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -69,6 +69,7 @@ from desktop.workers import JobFunction, JobHandle, JobRunner
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QKeySequence  # the shortcuts' class: with the menus' entries (_fill_menus)
 
     from app.after_scan import ChainSteps
     from app.import_files import InPlacePlan
@@ -176,9 +177,12 @@ class MainWindow(QMainWindow):
             # the rest: the details pane, the organizing features, the site tabs and the Compose tab each
             # import a large part of the app (the catalog's write side, requests, the render service).
             # The read waits for the first frame (see desktop.widgets.after_paint); a window that is
-            # never drawn (started minimized, on another desktop) still loads and scans.
+            # never drawn (started minimized, on another desktop) still loads and scans. The menus'
+            # entries come with that frame too (see ``_build_menus``).
+            after_next_paint(self, self._fill_menus)
             after_next_paint(self, self._load_first_view)
         else:
+            self._fill_menus()
             self._install_features()
             self.reload()
             self._complete()
@@ -248,6 +252,7 @@ class MainWindow(QMainWindow):
         and tabs appear), then runs what waited for a complete window (``when_ready``)."""
         if self._closing or self._when_ready is None:
             return
+        self._fill_menus()  # the features add theirs after them (done at the first frame, unless never drawn)
         self.details  # noqa: B018 - made now if nothing has shown a model yet: the window is complete
         self.grid, self.table  # noqa: B018 - and the library view the first frame did not show
         if not self._features_installed:  # with ``load_later``: after the first view
@@ -513,17 +518,13 @@ class MainWindow(QMainWindow):
         self.compose_board_action = self._action(
             "Compose &board",
             lambda: self.set_compose_board_visible(self.compose_board_action.isChecked()),
-            QKeySequence("F9"),
-            "board",
+            icon_name="board",  # F9 and the View menu's entry come with the menus' entries
         )
         self.compose_board_action.setCheckable(True)
         self.compose_board_action.setToolTip("Show the compose board beside the library (F9)")
         self.compose_board_action.setChecked(self.services.settings.compose_board_visible)
-        view_menu = next(
-            (m for m in self.send_to_compose_action.associatedObjects() if isinstance(m, QMenu)), None
-        )
-        if view_menu is not None:
-            view_menu.insertAction(self.send_to_compose_action, self.compose_board_action)
+        if self._menus_filled:
+            self._add_board_to_view_menu()
         toggle = QToolButton()
         toggle.setObjectName("composeBoardToggle")
         toggle.setDefaultAction(self.compose_board_action)
@@ -531,6 +532,13 @@ class MainWindow(QMainWindow):
         tabs.setCornerWidget(toggle, Qt.Corner.TopRightCorner)
         self._sync_compose_dock()
         return self.compose_dock
+
+    def _add_board_to_view_menu(self) -> None:
+        """View › Compose board (F9), before "Send to compose board"."""
+        from PySide6.QtGui import QKeySequence
+
+        self.compose_board_action.setShortcut(QKeySequence("F9"))
+        self.view_menu.insertAction(self.send_to_compose_action, self.compose_board_action)
 
     def _make_room_for_the_board(self, width: int = BOARD_WIDTH) -> None:
         """Widens the window by the board's width where the screen allows, so the library keeps its room
@@ -679,8 +687,27 @@ class MainWindow(QMainWindow):
         self.status.flash(f"Added {Path(path).name} to the library")
 
     def _build_menus(self) -> None:
+        """The menu bar's menus, their titles in the first frame; their entries, with their shortcuts and
+        icons, come with the first frame (``_fill_menus``), so PySide's key sequences and the icons of
+        hidden entries do not delay it."""
         menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
+        self.file_menu = menu.addMenu("&File")
+        self.edit_menu = menu.addMenu("&Edit")
+        self.library_menu = menu.addMenu("&Library")
+        self.organize_menu = menu.addMenu("&Organize")
+        self.view_menu = menu.addMenu("&View")
+        self.help_menu = menu.addMenu("&Help")
+        self._menus_filled = False
+
+    def _fill_menus(self) -> None:
+        """The menus' entries (once): File, Library, View and Help; the organizing features add theirs to
+        Edit, Library and Organize once the window is complete."""
+        if self._menus_filled:
+            return
+        self._menus_filled = True
+        from PySide6.QtGui import QKeySequence
+
+        file_menu = self.file_menu
         self.add_folder_action = self._action(
             "&Add library folder…", self.choose_and_add_folder, QKeySequence.StandardKey.Open, "folder-plus"
         )
@@ -698,9 +725,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
-        self.edit_menu = menu.addMenu("&Edit")
-        library_menu = menu.addMenu("&Library")
-        self.library_menu = library_menu
+        library_menu = self.library_menu
         self.look_up_action = self._action(
             "&Look up on Civitai", self.look_up_selection, QKeySequence("Ctrl+Shift+L"), "search"
         )
@@ -713,8 +738,7 @@ class MainWindow(QMainWindow):
         library_menu.addSeparator()
         library_menu.addAction(self.look_up_action)
 
-        self.organize_menu = menu.addMenu("&Organize")
-        view_menu = menu.addMenu("&View")
+        view_menu = self.view_menu
         self.grid_action = self._action(
             "&Grid", lambda: self.set_view_mode("grid"), QKeySequence("Ctrl+1"), "grid"
         )
@@ -724,6 +748,8 @@ class MainWindow(QMainWindow):
         for action in (self.grid_action, self.table_action):
             action.setCheckable(True)
             view_menu.addAction(action)
+        self.grid_action.setChecked(self.view_mode() == "grid")
+        self.table_action.setChecked(self.view_mode() == "table")
         view_menu.addSeparator()
         self.find_action = self._action("&Find", self.filter_bar.focus_search, QKeySequence.StandardKey.Find)
         view_menu.addAction(self.find_action)
@@ -731,10 +757,12 @@ class MainWindow(QMainWindow):
         self.send_to_compose_action = self._action(
             "Send to &compose board", self.send_to_compose, QKeySequence("Ctrl+Shift+B")
         )
-        self.send_to_compose_action.setEnabled(False)  # until the Compose tab exists
+        self.send_to_compose_action.setEnabled(self.compose_tab is not None)  # once the Compose tab exists
         view_menu.addAction(self.send_to_compose_action)
+        if self.compose_dock is not None:
+            self._add_board_to_view_menu()
 
-        help_menu = menu.addMenu("&Help")
+        help_menu = self.help_menu
         self.about_action = self._action("&About Atelier", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         help_menu.addAction(self.about_action)
@@ -1062,8 +1090,9 @@ class MainWindow(QMainWindow):
         if not self._empty_library_shown():  # the placeholder stays until a folder
             self.views.setCurrentWidget(self.table if mode == "table" else self.grid)
         self.filter_bar.set_view_mode(mode)
-        self.grid_action.setChecked(mode == "grid")
-        self.table_action.setChecked(mode == "table")
+        if self._menus_filled:
+            self.grid_action.setChecked(mode == "grid")
+            self.table_action.setChecked(mode == "table")
         current = self.selection.currentIndex()
         if current.isValid():
             self.current_view().scrollTo(current)

@@ -88,3 +88,36 @@ def test_a_sort_chosen_before_the_table_exists_is_the_one_it_shows(
     assert window.model.query.sort is SortKey.SIZE, "not sorted again by the table's default"
     assert window.model.query.descending
     assert list(window.model.ids()) == ids
+
+
+def test_the_menus_are_in_the_first_frame_and_their_entries_work_once_it_is_drawn(
+    start_window: StartWindow, qtbot: QtBot
+) -> None:
+    window, ready = start_window("grid")
+    titles = [action.text() for action in window.menuBar().actions()]
+    assert titles == ["&File", "&Edit", "&Library", "&Organize", "&View", "&Help"]
+
+    # The entries come with the first frame: opened by a click on the menu bar, File lists them.
+    qtbot.waitUntil(lambda: bool(window.file_menu.actions()), timeout=TIMEOUT)
+    bar = window.menuBar()
+    qtbot.mouseClick(
+        bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(window.file_menu.menuAction()).center()
+    )
+    qtbot.waitUntil(window.file_menu.isVisible, timeout=TIMEOUT)
+    entries = [action.text() for action in window.file_menu.actions() if not action.isSeparator()]
+    assert entries[0] == "&Add library folder…"
+    assert entries[-1] == "&Quit"
+    window.file_menu.close()
+
+    # Their shortcuts work: Ctrl+2 shows the table, Ctrl+1 the grid again, their View entries checked.
+    qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=TIMEOUT)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=TIMEOUT)  # a window's shortcuts work while it is active
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.view_mode() == "table"
+    assert window.table_action.isChecked()
+    assert not window.grid_action.isChecked()
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.view_mode() == "grid"
+    assert window.grid_action.isChecked()
+    qtbot.waitUntil(lambda: bool(ready), timeout=TIMEOUT)

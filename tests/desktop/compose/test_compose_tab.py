@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.render_service import RenderService
@@ -152,6 +153,36 @@ def test_the_window_has_a_compose_tab_fed_from_the_library(
     assert window.tabs.currentWidget() is window.compose_tab
     assert window.compose_dock.isVisible()
     assert "checkpoint" in window.compose_tab.status_label.text()
+    window.close()
+
+
+def test_a_window_built_in_steps_has_the_board_in_its_view_menu_and_on_f9(
+    populated: PopulatedLibrary, make_services: ServicesFactory, service: RenderService, qtbot: QtBot
+) -> None:
+    """The board's toggle is in the first frame; its View entry and F9 come with the menus' entries."""
+    window = MainWindow(make_services(populated.library, render=lambda: service), load_later=True)
+    qtbot.addWidget(window)
+    ready: list[bool] = []
+    window.when_ready(lambda: ready.append(True))
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: bool(ready), timeout=15_000)
+    view_entries = [action.text() for action in window.view_menu.actions() if not action.isSeparator()]
+    assert view_entries[-2:] == ["Compose &board", "Send to &compose board"]
+    assert window.send_to_compose_action.isEnabled()  # the Compose tab is there
+    assert window.compose_dock is not None
+    assert window.compose_board_action.shortcut().toString() == "F9"
+    visible = window.compose_board_action.isChecked()
+    toggle = window.findChild(QToolButton, "composeBoardToggle")
+    assert toggle is not None
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    assert window.compose_board_action.isChecked() is not visible
+    assert window.compose_dock.isVisible() is not visible
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=15_000)  # a window's shortcuts work while it is active
+    qtbot.keyClick(window, Qt.Key.Key_F9)
+    assert window.compose_board_action.isChecked() is visible
+    assert window.compose_dock.isVisible() is visible
     window.close()
 
 
