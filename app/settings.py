@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from core.errors import AtelierError
 from core.hash_workers import DEFAULT_WORKERS
 
@@ -42,6 +40,8 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path:
     elif os.environ.get(DATA_DIR_ENV):
         found = Path(os.environ[DATA_DIR_ENV]).expanduser().resolve()
     else:
+        import platformdirs  # the default folder's place alone: a start given its folder goes without it
+
         found = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
     for part in (found, *found.parents):
         if part.exists():
