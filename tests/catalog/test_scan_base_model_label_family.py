@@ -61,7 +61,7 @@ def test_a_label_never_changes_what_the_tensors_decided(tmp_path: Path) -> None:
 
 def _attention_of_blocks(blocks: int) -> dict[str, TensorSpec]:
     """Attention layers of ``blocks`` 3072-wide ``transformer_blocks`` in diffusers naming: Flux.1's double
-    blocks and Qwen-Image's first blocks alike (the verification round's Qwen-Image LoRA was called Flux.1)."""
+    blocks and Qwen-Image's first blocks alike (a verification round's Qwen-Image LoRA was called Flux.1)."""
     specs: dict[str, TensorSpec] = {}
     for i in range(blocks):
         for part in ("to_q", "to_k", "to_v", "to_out.0"):
