@@ -153,12 +153,15 @@ def _wait_for_disk(service: DownloadService, command: str) -> int:
 
 def _stopped_ids(service: DownloadService) -> list[int]:
     """Downloads ``resume`` continues: interrupted, paused, and failed ones with bytes kept on disk
-    (a full disk, a site that gave up: "free some space and resume" must mean this command)."""
+    (a full disk, a site that gave up: "free some space and resume" must mean this command), and
+    completed ones whose file a stop kept out of the library."""
     stopped = (DownloadStatus.INTERRUPTED, DownloadStatus.PAUSED)
     return [
         record.id
         for record in service.list()
-        if record.status in stopped or (record.status is DownloadStatus.FAILED and record.bytes_done > 0)
+        if record.status in stopped
+        or (record.status is DownloadStatus.FAILED and record.bytes_done > 0)
+        or service.needs_library_entry(record)
     ]
 
 
@@ -208,11 +211,15 @@ def _run(service: DownloadService, download_id: int) -> FinishedDownload:
     """Run one download in the foreground; Ctrl+C pauses it with its bytes (continued only when asked)."""
     try:
         with ProgressBar(f"Downloading #{download_id}", unit="B", unit_scale=True) as bar:
-            return service.run(download_id, bar.update)
+            finished = service.run(download_id, bar.update)
     except KeyboardInterrupt:
         record = service.mark_stopped(download_id)
-        print(f"\n{_stopped_line(record)}", file=sys.stderr, flush=True)
+        print(f"\n{_stopped_line(service, record)}", file=sys.stderr, flush=True)
         raise
+    if finished.stop_asked:  # Ctrl+C while the finished file entered the library: it did; stop now
+        print(_finished_line(finished), file=sys.stderr, flush=True)
+        raise KeyboardInterrupt
+    return finished
 
 
 def _kept(record: DownloadRecord) -> str:
@@ -221,7 +228,12 @@ def _kept(record: DownloadRecord) -> str:
     return f"{human_size(record.bytes_done)}{of} kept"
 
 
-def _stopped_line(record: DownloadRecord) -> str:
+def _stopped_line(service: DownloadService, record: DownloadRecord) -> str:
+    if service.needs_library_entry(record):
+        return (
+            f"Download #{record.id} ({_name(record)}) is complete in {record.completed_path} but was not "
+            f"added to the library; `downloads resume {record.id}` adds it (nothing is downloaded again)."
+        )
     return (
         f"Download #{record.id} ({_name(record)}) paused, {_kept(record)}; "
         f"`downloads resume {record.id}` continues it."

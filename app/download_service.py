@@ -26,6 +26,7 @@ from app.download_ingest import ingest_download
 from app.download_paths import NoDownloadRootError, choose_root, describe_default_root
 from app.download_requests import civitai_request, hf_request
 from app.download_targets import CivitaiTarget, HfTarget, Target, parse_target
+from app.interrupts import stoppable
 from app.site_keys import download_tokens
 from catalog.download_store import SqlDownloadStore
 from catalog.records import AssetRecord, DeletedFileRecord, RootRecord
@@ -109,6 +110,8 @@ class DownloadCompleteError(DownloadTargetError):
 class FinishedDownload:
     path: Path
     asset: AssetRecord | None
+    # Ctrl+C was pressed while the finished file entered the library: it did; the command stops after it.
+    stop_asked: bool = False
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,8 @@ class DownloadService:
             self._refuse_owned(request.expected_sha256, civitai_version)
         for record in self.store.list():
             same = record.url == request.url and record.target_dir == request.target_dir
+            if same and self.needs_library_entry(record):
+                return record.id  # downloaded before, never added: run() adds it, nothing is fetched
             if same and record.status in _REUSABLE:
                 self.downloader.resume(record.id)
                 return record.id
@@ -336,11 +341,27 @@ class DownloadService:
     def run(
         self, download_id: int, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
     ) -> FinishedDownload:
-        """Download (or resume) one item and bring the file into the library (the job function)."""
+        """Download (or resume) one item and bring the file into the library (the job function).
+
+        Once the file is complete under its name, a first Ctrl+C in a command no longer stops anything
+        here: the file enters the library (its catalog hashes finish, its row is written) and the result
+        says the user asked to stop, for the command to stop after it. Stopped in between, the download
+        would be complete on disk but missing from the library (``needs_library_entry``).
+        """
         self.get(download_id)
         path = self.downloader.run_one(download_id, progress, cancel)
-        hashes = self.downloader.take_file_hashes(download_id)
-        return FinishedDownload(path, ingest_download(self.context, self.get(download_id), path, hashes))
+        with stoppable(CancelToken()) as finishing:
+            hashes = self.downloader.take_file_hashes(download_id)
+            asset = ingest_download(self.context, self.get(download_id), path, hashes)
+        return FinishedDownload(path, asset, stop_asked=finishing.cancelled)
+
+    def needs_library_entry(self, record: DownloadRecord) -> bool:
+        """A completed download whose file is on disk but not in the library (the process was stopped
+        between the two): running it again (:meth:`run`) adds the file without fetching a byte."""
+        path = record.completed_path
+        if record.status is not DownloadStatus.COMPLETED or path is None or not path.is_file():
+            return False
+        return self.context.library.get_by_path(path) is None
 
     def recover_interrupted(self) -> builtins.list[DownloadRecord]:
         """Mark downloads cut off by a crash as interrupted, with the bytes their ``.part`` holds."""
@@ -353,6 +374,8 @@ class DownloadService:
         start); one stopped on purpose waits for ``downloads resume`` or Resume in the window.
         """
         record = self.get(download_id)
+        if record.status is DownloadStatus.COMPLETED:
+            return record  # finished before the stop: its file and byte count stay as they are
         if record.status in (DownloadStatus.QUEUED, DownloadStatus.RUNNING):
             self.store.set_status(download_id, DownloadStatus.PAUSED)
         part = record.part_path
@@ -389,7 +412,10 @@ class DownloadService:
         self.downloader.cancel(download_id)
 
     def resume(self, download_id: int) -> None:
-        """Continue a stopped download; a completed one is refused with where its file is."""
+        """Continue a stopped download; a completed one is refused with where its file is, unless its
+        file is not in the library yet (then :meth:`run` adds it)."""
+        if self.needs_library_entry(self.get(download_id)):
+            return
         self._refuse_completed(download_id)
         self.downloader.resume(download_id)
 

@@ -74,6 +74,24 @@ class DownloadManager(QObject):
         self.service.recover_interrupted()
         self.refresh()
         self.pump()
+        self._add_files_kept_out()
+
+    def _add_files_kept_out(self) -> None:
+        """Completed downloads whose file never entered the library (the app was stopped between the
+        two) are added now, in a job: nothing is fetched again, the file is hashed and linked to its page."""
+        service = self.service
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> int:
+            kept_out = [record for record in service.list() if service.needs_library_entry(record)]
+            for record in kept_out:
+                try:
+                    service.run(record.id)
+                except AtelierError:  # the file vanished or cannot be read: the row says completed
+                    continue
+            return len(kept_out)
+
+        handle = self.jobs.start("Add downloaded files to the library", job)
+        handle.signals.finished.connect(lambda added: self.refresh() if added else None)
 
     # -- queue --------------------------------------------------------------------------------------
 

@@ -402,3 +402,50 @@ def test_a_download_of_another_file_names_a_crashed_download_without_continuing_
         assert sites.file_state.sent[FILE_PATH] == sent_before
         crashed = json.loads(run(sites, "downloads", "--json").stdout)[0]
         assert (crashed["status"], crashed["bytes_done"]) == ("interrupted", kept)
+
+
+def _complete_outside_the_library(sites: Sites, monkeypatch: pytest.MonkeyPatch) -> tuple[int, Path]:
+    """The state a stop between the rename and the library entry leaves (a kill, a second Ctrl+C): the
+    engine alone completes the download, nothing records the file in the catalog."""
+    from app.context import AppContext
+    from app.secrets import TokenStore
+
+    for name, value in sites.env.items():
+        monkeypatch.setenv(name, value)
+    data_dir = Path(sites.env["ATELIER_DATA_DIR"])
+    context = AppContext(data_dir, tokens=TokenStore(data_dir.parent / "tokens", use_keyring=False))
+    try:
+        service = context.downloads
+        queued = service.enqueue(service.parse_target(f"civitai:{VERSION_ID}"))
+        path = service.downloader.run_one(queued.download_id)
+        assert service.needs_library_entry(service.get(queued.download_id))
+        stopped = service.mark_stopped(queued.download_id)  # what the CLI's Ctrl+C handler records
+        assert (stopped.status.value, stopped.bytes_done) == ("completed", len(sites.lora))
+    finally:
+        context.close()
+    return queued.download_id, path
+
+
+@pytest.mark.parametrize("how", ["downloads resume", "download again"])
+def test_a_completed_download_kept_out_of_the_library_is_added_without_fetching_it_again(
+    sites: Sites, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    run(sites, "scan", str(sites.root))
+    download_id, path = _complete_outside_the_library(sites, monkeypatch)
+    assert json.loads(run(sites, "search", "--json").stdout) == []
+    sent_before = sites.file_state.sent[FILE_PATH]
+
+    if how == "downloads resume":
+        result = run(sites, "downloads", "resume")
+    else:
+        result = run(sites, "download", f"civitai:{VERSION_ID}")
+
+    assert "Downloaded" in result.stdout, result.stdout + result.stderr
+    assert sites.file_state.sent[FILE_PATH] == sent_before, "not a byte fetched again"
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name], "no second copy"
+    shown = json.loads(run(sites, "show", str(path), "--json").stdout)
+    assert shown["hashes"] == hash_file(path).to_json()
+    assert shown["remote_links"][0]["version_id"] == str(VERSION_ID), "linked to its page as a download is"
+    (record,) = json.loads(run(sites, "downloads", "--json").stdout)
+    expected = (download_id, "completed", len(sites.lora))
+    assert (record["id"], record["status"], record["bytes_done"]) == expected

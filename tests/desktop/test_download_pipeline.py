@@ -217,3 +217,39 @@ def test_a_download_paused_just_before_the_window_closes_stays_paused(
     finally:
         manager.shutdown()
         context.close()
+
+
+def test_a_completed_download_the_library_never_got_is_added_when_the_window_opens(
+    sites: Sites, tmp_path: Path, qtbot: QtBot
+) -> None:
+    """The app stopped between the file's rename and its library entry: the next start adds the file
+    with its Civitai link, without fetching it again or making a second copy."""
+    data_dir = tmp_path / "profile"
+    context = AppContext(data_dir, tokens=TokenStore(data_dir, use_keyring=False))
+    context.add_root(sites.root)
+    service = context.downloads
+    queued = service.enqueue(service.parse_target(f"civitai:{VERSION_ID}"))
+    path = service.downloader.run_one(queued.download_id)  # the engine alone: complete, not cataloged
+    context.close()
+    sent_before = sites.file_state.sent[FILE_PATH]
+
+    context = AppContext(data_dir, tokens=TokenStore(data_dir, use_keyring=False))
+    manager = DownloadManager(context.downloads, lambda: 2)
+    try:
+        assert context.library.get_by_path(path) is None
+        manager.start()
+
+        def linked() -> bool:  # the last step of bringing it in: its page's link
+            asset = context.library.get_by_path(path)
+            return asset is not None and bool(list(context.library.remote_links(asset.id)))
+
+        qtbot.waitUntil(linked, timeout=TIMEOUT)
+        asset = context.library.get_by_path(path)
+        assert asset is not None
+        assert asset.hashes is not None
+        assert [link.version_id for link in context.library.remote_links(asset.id)] == [str(VERSION_ID)]
+        assert sites.file_state.sent[FILE_PATH] == sent_before, "nothing fetched again"
+        assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    finally:
+        manager.shutdown()
+        context.close()
