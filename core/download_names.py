@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -169,12 +169,25 @@ def free_path(directory: Path, name: str, *, also_free: Iterable[str] = ()) -> P
         candidate = _numbered(name, number)
 
 
-def move_to_free_name(source: Path, directory: Path, name: str) -> Path:
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:
+        return False
+
+
+def move_to_free_name(
+    source: Path, directory: Path, name: str, named: Callable[[Path], None] | None = None
+) -> Path:
     """Move ``source`` to ``directory / name`` (or ``name (1)``...) without ever overwriting a file.
 
     ``os.link`` fails instead of replacing an existing file, so a file that appears at the chosen name
     between the check and the move is never lost: the next free name is taken. Filesystems without
     hard links (FAT, some network shares) fall back to a checked ``os.replace``.
+
+    ``named(path)`` is called once the file has its new name and, with hard links, before ``source``
+    goes: a record of where the file is (the download queue's) is then written while both names exist,
+    so a process killed at any point leaves the file findable by its old name or by the record.
     """
     number = 0
     while True:
@@ -182,13 +195,19 @@ def move_to_free_name(source: Path, directory: Path, name: str) -> Path:
         try:
             os.link(source, candidate)
         except FileExistsError:
-            number += 1
-            continue
+            if not _same_file(source, candidate):
+                number += 1
+                continue
+            # Linked there by a process killed before it removed ``source``: the move is that link.
         except OSError:
             if candidate.exists():
                 number += 1
                 continue
             source.replace(candidate)
+            if named is not None:
+                named(candidate)
             return candidate
+        if named is not None:
+            named(candidate)
         source.unlink()
         return candidate

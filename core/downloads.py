@@ -509,6 +509,9 @@ class Downloader:
         """
         recovered: builtins.list[DownloadRecord] = []
         for record in self.store.list():
+            if record.status is DownloadStatus.COMPLETED:
+                _drop_leftover_part(record)
+                continue
             if record.status is not DownloadStatus.RUNNING or self._is_running_here(record.id):
                 continue
             if self.locks is not None and self.locks.is_held(record.id):
@@ -836,7 +839,12 @@ class Downloader:
             os.close(fd)
             raise
         try:
-            final = move_to_free_name(part, record.target_dir, name)
+            # Completed in the queue while the file has both names: a kill at any point leaves either a
+            # running download with its whole .part (verified and renamed again on resume) or a completed
+            # one whose file is where the queue says (a leftover .part is removed by recover_interrupted).
+            final = move_to_free_name(
+                part, record.target_dir, name, lambda path: self.store.set_completed(record.id, path, done)
+            )
         except BaseException:
             os.close(fd)
             os.close(hashes_fd)
@@ -844,7 +852,6 @@ class Downloader:
         self.final_flush.hand_over(fd, final)  # the file and its name reach the disk behind the caller
         # The catalog's hashes are finished behind the caller too, from the same page-cache bytes.
         hashes = digest.catalog.finish_behind(hashes_fd, done, actual)
-        self.store.set_completed(record.id, final, done)
         with self._lock:
             self._file_hashes[record.id] = hashes
         return final
@@ -928,6 +935,19 @@ def _read_some(response: requests.Response, limit: int, within_s: float) -> byte
         blocks.append(block)
         received += len(block)
     return b"".join(blocks)
+
+
+def _drop_leftover_part(record: DownloadRecord) -> None:
+    """Remove the ``.part`` name a process killed in the middle of the rename left beside a completed
+    file: the same file under its old name (a hard link), never a file of its own."""
+    part, final = record.part_path, record.completed_path
+    if part is None or final is None:
+        return
+    try:
+        if part.samefile(final):
+            part.unlink()
+    except OSError:  # no .part (the usual case) or no final file: nothing of ours to remove
+        return
 
 
 def _part_size(record: DownloadRecord) -> int:

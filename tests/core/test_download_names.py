@@ -101,6 +101,41 @@ def test_moving_into_place_never_overwrites(tmp_path: Path) -> None:
     assert not part.exists()
 
 
+def test_the_new_name_is_announced_while_both_names_hold_the_file(tmp_path: Path) -> None:
+    """The queue records where the file is before the old name goes: a kill at any point leaves the
+    file under a name someone knows."""
+    from core.download_names import move_to_free_name
+
+    part = tmp_path / "model.safetensors.part"
+    part.write_bytes(b"ours")
+    seen: list[tuple[bool, bool]] = []
+
+    final = move_to_free_name(
+        part, tmp_path, "model.safetensors", lambda path: seen.append((part.exists(), path.exists()))
+    )
+
+    assert seen == [(True, True)]
+    assert final.read_bytes() == b"ours"
+    assert not part.exists()
+
+
+def test_a_link_left_by_a_killed_move_is_taken_as_the_move(tmp_path: Path) -> None:
+    """A process killed after linking the file to its name but before removing the ``.part``: moving the
+    ``.part`` again ends at that name, never at a second copy ``model (1)``."""
+    import os
+
+    from core.download_names import move_to_free_name
+
+    part = tmp_path / "model.safetensors.part"
+    part.write_bytes(b"ours")
+    os.link(part, tmp_path / "model.safetensors")
+
+    final = move_to_free_name(part, tmp_path, "model.safetensors")
+
+    assert final == tmp_path / "model.safetensors"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]
+
+
 def test_a_partial_name_never_passes_the_file_systems_limit(tmp_path: Path) -> None:
     """255 bytes is the most a name may have: ``name.part`` for a 255-byte name is shortened, the same
     way every time (a restart finds it again), and two long names never share a partial file."""

@@ -765,3 +765,35 @@ def test_sigkill_mid_download_then_resume(
     assert engine.take_file_hashes(download_id) == hash_file(path), "rebuilt from the .part the kill left"
     assert _gets(http, "/kill.bin")[1]["Range"] == f"bytes={kept}-"
     assert SIZE <= state.total_sent("/kill.bin") <= SIZE + CHUNK
+
+
+def test_a_kill_in_the_middle_of_the_rename_leaves_one_file_known_to_the_queue(
+    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
+) -> None:
+    """Killed after the queue says completed but before the ``.part`` name went: the next start removes
+    that leftover name (the same file). Killed after the link but before the queue knew: the resume
+    finds every byte in the ``.part``, verifies it and ends at the same name, not at a copy."""
+    http, state = server
+    state.add("/m.bin", DATA)
+    engine = _downloader(store)
+    models = tmp_path / "models"
+    download_id = engine.enqueue(_request(http, "/m.bin", models, expected_sha256=SHA))
+    final = engine.run_one(download_id)
+    part = engine.get(download_id).part_path
+    assert part is not None
+    os.link(final, part)  # completed in the queue, the old name still there
+
+    engine.recover_interrupted()
+
+    assert not part.exists()
+    assert final.read_bytes() == DATA
+
+    os.link(final, part)  # linked, the queue not yet told: it still says running
+    store.set_status(download_id, DownloadStatus.RUNNING)
+    (recovered,) = engine.recover_interrupted()
+    assert (recovered.status, recovered.bytes_done) == (DownloadStatus.INTERRUPTED, SIZE)
+    engine.resume(download_id)
+
+    assert engine.run_one(download_id) == final
+    assert sorted(p.name for p in models.iterdir()) == [final.name]
+    assert engine.get(download_id).status is DownloadStatus.COMPLETED
