@@ -6,7 +6,7 @@ a painted bar costs nothing when it is off screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -34,6 +34,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.progress = max(0, value)
         bar.text = str(index.data()) if value < 0 else f"{value}%  {index.data()}"
         bar.textVisible = True
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter  # the option's default (left) leaves it at the top
         bar.state = option.state
         style = option.widget.style() if option.widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
