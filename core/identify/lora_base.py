@@ -10,6 +10,10 @@ Rules, strongest first:
   nearest family in the reasons, never a wrong family. SD UNet LoRAs skip this (their names say UNet);
 - transformer names: ``double_blocks``/``single_blocks``/``single_transformer_blocks`` => Flux, split
   Flux.1/Flux.2 by width (``dit.py`` explains why the text width matters); ``joint_blocks`` => SD3;
+- a generic block list (``transformer_blocks.N``, ``blocks.N``) with no family's own layer names: the
+  family whose list of that name and width has exactly that many blocks; else every family whose list is
+  at least as deep as the deepest block adapted (Flux.1's 19 double blocks, Qwen-Image's 60: blocks 20-59
+  are Qwen-Image's alone, blocks 0-18 either's, left to the metadata or a site's label);
 - UNet cross-attention ``to_k``/``to_v`` in-features (InvokeAI ``lora_token_vector_length``): 768 SD1,
   1024 SD2, 2048 SDXL, 1280 SDXL refiner;
 - text-encoder widths (only for CLIP text encoders, and only when the rest of the file is an SD UNet or
@@ -30,6 +34,7 @@ import re
 from collections import Counter
 from itertools import repeat
 from operator import itemgetter
+from typing import NamedTuple
 
 from core.identify.families import CONTEXT_DIM_FAMILIES, TEXT_ENCODER_FAMILIES
 from core.identify.lora_scan import TEXT_ENCODER_PREFIXES, LoraScan, lokr_in_dim
@@ -52,6 +57,10 @@ _FLUX1_DEPTH = measured_spec(Architecture.FLUX1).depth or 0
 _FLUX1_BLOCKS = "transformer_blocks"  # Flux.1's double blocks in diffusers naming
 # Layer names of Flux.1's double blocks that no other family's ``transformer_blocks`` carry.
 _FLUX1_DOUBLE_NAMES = ("ff_context", "norm1_context")
+# Flux.1's double blocks and the table's ``transformer_blocks`` lists (Qwen-Image's) name their attention
+# ``attn``; ``attn1``/``attn2`` in that list is another family's (Mochi's, LTX-Video's), whose depth says
+# nothing about theirs.
+_NUMBERED_ATTENTION = re.compile(r"transformer_blocks[._]\d+[._]attn[12][._]")
 # A generic block list right after the dialect prefix: ``transformer_blocks.N.`` / ``blocks_N_`` (never
 # ``single_transformer_blocks`` or ``double_blocks``, whose own names say the family).
 _GENERIC_BLOCK = re.compile(
@@ -76,7 +85,9 @@ _UNET_NAMES = ("down_blocks", "up_blocks", "mid_block", "input_blocks", "output_
 _CLIP_NAMES = ("text_model", "encoder_layers")
 # Names that start a diffusion transformer's modules: diffusers' ``transformer.`` prefix (or OneTrainer's),
 # or a PEFT file saved from the transformer itself, whose names start at its block list.
-_DIT_STARTS = ("transformer.", "lora_transformer_", "transformer_blocks.")
+# kohya's and musubi's ``lora_unet_transformer_blocks_`` too: an SD UNet's kohya names start at its own block
+# lists (``lora_unet_down_blocks_``, ``lora_unet_input_blocks_``...), never at ``transformer_blocks``.
+_DIT_STARTS = ("transformer.", "lora_transformer_", "transformer_blocks.", "lora_unet_transformer_blocks_")
 _TEXT_PREFIXES = tuple(prefix for _, prefixes in TEXT_ENCODER_PREFIXES for prefix in prefixes)
 _WIDTH_SAMPLE = 256
 _SELF_ATTENTION = "self_attn"  # kohya's ``self_attn_q`` and diffusers' ``self_attn.q`` alike
@@ -232,10 +243,11 @@ def _table_family(scan: LoraScan, names: str) -> tuple[tuple[Architecture, list[
 def metadata_choices(scan: LoraScan, arch: Architecture) -> tuple[Architecture, ...]:
     """The families the tensors leave open when they said ``arch``, for the metadata to choose among;
     () when the tensors decide alone. Two cases: a kohya LoRA of the ``lora_te1_`` encoder only, and
-    attention layers of fewer blocks than either family sharing their names and width has
+    attention layers of no deeper a block than several families sharing their names and width have
     (:func:`_partial_block_families`)."""
     if arch is Architecture.OTHER:
-        return _partial_block_families(scan)
+        families = _partial_block_families(scan)
+        return families if len(families) > 1 else ()
     if arch is not Architecture.SDXL or scan.context_dim is not None or set(scan.text_widths) != {"te1"}:
         return ()
     return KOHYA_TE1_FAMILIES if _kohya_te1_only(scan) else ()
@@ -296,14 +308,32 @@ def _flux_family(scan: LoraScan, blob: str) -> tuple[Architecture, list[str]]:
     return Architecture.OTHER, reasons
 
 
-def _block_depth(blob: str) -> tuple[str, int] | None:
-    """The one generic block list the modules sit in and how many blocks it has (its deepest index + 1);
-    None when there is none, or two."""
+class _BlockList(NamedTuple):
+    """The generic block list a LoRA's modules sit in: its name, the lowest block index adapted, and the
+    blocks the model must have at least (the highest index + 1)."""
+
+    kind: str
+    first: int
+    depth: int
+
+    def span(self) -> str:
+        """The blocks adapted as the reasons say them: ``transformer_blocks 40-45``."""
+        return f"{self.kind} {self.first}-{self.depth - 1}"
+
+
+def _block_depth(blob: str) -> _BlockList | None:
+    """The one generic block list the modules sit in, with its lowest and deepest index; None when there
+    is none, or two."""
+    lowest: dict[str, int] = {}
     deepest: dict[str, int] = {}
     for match in _GENERIC_BLOCK.finditer(blob):
         kind, index = match.group(1), int(match.group(2))
+        lowest[kind] = min(lowest.get(kind, index), index)
         deepest[kind] = max(deepest.get(kind, 0), index + 1)
-    return next(iter(deepest.items())) if len(deepest) == 1 else None
+    if len(deepest) != 1:
+        return None
+    kind, depth = next(iter(deepest.items()))
+    return _BlockList(kind, lowest[kind], depth)
 
 
 def _family_by_depth(scan: LoraScan) -> tuple[Architecture, list[str]] | None:
@@ -312,7 +342,7 @@ def _family_by_depth(scan: LoraScan) -> tuple[Architecture, list[str]] | None:
     found = _block_depth(scan.module_blob())
     if found is None:
         return None
-    kind, depth = found
+    kind, _, depth = found
     width = _denoiser_width(scan)
     if width is None:
         return None
@@ -321,7 +351,7 @@ def _family_by_depth(scan: LoraScan) -> tuple[Architecture, list[str]] | None:
         if spec is not None and spec.blocks == kind and spec.depths.get(width) == depth:
             size = spec.widths.get(width) or ""
             return row.architecture, [
-                f"{kind} 0-{depth - 1} modules, no family's own layer names",
+                f"{found.span()} modules, no family's own layer names",
                 f"{depth} blocks of hidden size {width}{f' ({size})' if size else ''} => "
                 f"{row.architecture.value} (block count and width agree)",
             ]
@@ -329,44 +359,65 @@ def _family_by_depth(scan: LoraScan) -> tuple[Architecture, list[str]] | None:
 
 
 def _partial_block_families(scan: LoraScan) -> tuple[Architecture, ...]:
-    """The families a LoRA of some generically named blocks may be for, when more than one fits: its block
-    list, hidden width and block count fit Flux.1's double blocks (diffusers' ``transformer_blocks``, 19
-    of 3072) and the first blocks of a table family's list of the same name and width (Qwen-Image's 60),
-    and no Flux.1-only layer name decides. An attention LoRA of Flux.1's double blocks and one of
-    Qwen-Image's first 19 blocks have the same names and shapes: only the metadata or a site's label can
-    tell them apart. () when one family fits or none does."""
+    """The families a LoRA of some generically named blocks may be for: every family whose block list of
+    that name and hidden width is at least as deep as the deepest block adapted. Flux.1's double blocks
+    (diffusers' ``transformer_blocks``, 19 of 3072) and the table's lists (Qwen-Image's 60 of 3072...).
+
+    An attention LoRA of Flux.1's double blocks and one of Qwen-Image's first 19 blocks have the same
+    names and shapes: both are returned, for the metadata or a site's label to choose; one of blocks 20-59
+    fits Qwen-Image alone. A Flux.1-only layer name (``ff_context``) leaves Flux.1 alone; () when no
+    family's list is that deep (or there is no single generic block list)."""
     blob = scan.module_blob()
     found = _block_depth(blob)
-    if found is None or any(name in blob for name in _FLUX1_DOUBLE_NAMES):
+    if found is None:
         return ()
-    kind, depth = found
+    if found.kind == _FLUX1_BLOCKS and _NUMBERED_ATTENTION.search(blob):
+        return ()
     width = scan.hidden()
-    if kind != _FLUX1_BLOCKS or width != _FLUX1_HIDDEN or depth > _FLUX1_DEPTH:
-        return ()
-    deeper = tuple(
+    flux1 = found.kind == _FLUX1_BLOCKS and width == _FLUX1_HIDDEN and found.depth <= _FLUX1_DEPTH
+    if any(name in blob for name in _FLUX1_DOUBLE_NAMES):
+        return (Architecture.FLUX1,) if flux1 else ()
+    deep_enough = tuple(
         row.architecture
         for row in LORA_ROWS
-        if row.lora is not None and row.lora.blocks == kind and depth <= row.lora.depths.get(width, 0)
+        if row.lora is not None
+        and row.lora.blocks == found.kind
+        and width is not None
+        and found.depth <= row.lora.depths.get(width, 0)
     )
-    return (Architecture.FLUX1, *deeper) if deeper else ()
+    return (Architecture.FLUX1, *deep_enough) if flux1 else deep_enough
 
 
 def _dit_by_width(scan: LoraScan) -> tuple[Architecture, list[str]]:
     hidden = scan.hidden()
     reasons = ["diffusion-transformer modules (transformer_blocks) without UNet names"]
-    found = _block_depth(scan.module_blob())
-    if hidden == _FLUX1_HIDDEN and found is not None and found[1] > _FLUX1_DEPTH:
+    blob = scan.module_blob()
+    found = _block_depth(blob)
+    families = _partial_block_families(scan) if found is not None else ()
+    if found is not None and len(families) == 1 and families != (Architecture.FLUX1,):
+        family = families[0].value
         reasons.append(
-            f"hidden size {hidden} as Flux.1's, but {found[0]} 0-{found[1] - 1}: Flux.1 has "
-            f"{_FLUX1_DEPTH}; the two measurements disagree"
+            f"hidden size {hidden}, {found.span()} and no family's own layer names: only {family} has "
+            f"{found.depth} or more {found.kind} of that width => {family} (a LoRA of some of its blocks)"
+        )
+        return families[0], reasons
+    if found is not None and len(families) > 1:
+        named = " and ".join(family.value for family in families)
+        reasons.append(
+            f"hidden size {hidden}, {found.span()} and no family's own layer names: fits "
+            f"{named} alike (a LoRA of some blocks); the metadata or a site's label decides"
         )
         return Architecture.OTHER, reasons
-    shared = _partial_block_families(scan)
-    if shared and found is not None:
-        families = " and ".join(family.value for family in shared)
+    if hidden == _FLUX1_HIDDEN and _NUMBERED_ATTENTION.search(blob):
         reasons.append(
-            f"hidden size {hidden}, {found[0]} 0-{found[1] - 1} and no family's own layer names: fits "
-            f"{families} alike (a LoRA of some blocks); the metadata or a site's label decides"
+            f"hidden size {hidden} as Flux.1's, but attention named attn1/attn2 in transformer_blocks "
+            "(Flux.1's is attn): the names and the width disagree"
+        )
+        return Architecture.OTHER, reasons
+    if hidden == _FLUX1_HIDDEN and found is not None and found.depth > _FLUX1_DEPTH:
+        reasons.append(
+            f"hidden size {hidden} as Flux.1's, but {found.span()}: Flux.1 has {_FLUX1_DEPTH} and no "
+            "family of that width has that many; the two measurements disagree"
         )
         return Architecture.OTHER, reasons
     if hidden == _FLUX1_HIDDEN:

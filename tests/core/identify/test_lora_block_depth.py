@@ -89,11 +89,82 @@ def test_a_flux_double_block_lora_with_its_own_layer_names_is_flux() -> None:
     assert result.architecture is Architecture.FLUX1, reasons_text(result)
 
 
-def test_flux_width_with_more_blocks_than_flux_has_is_other() -> None:
-    """3072 wide like Flux.1, but 40 blocks: no family has that pair, so no family is named."""
+def test_flux_width_with_more_blocks_than_flux_has_is_qwen_image() -> None:
+    """3072 wide like Flux.1, but 40 blocks: Flux.1 has 19 double blocks, so only Qwen-Image's 60 hold
+    them (a LoRA of some of its blocks)."""
     result = identify_case(_diffusers_lora(_attention("transformer_blocks.{i}.attn", 3072, 40)))
+    assert result.architecture is Architecture.QWEN_IMAGE, reasons_text(result)
+    assert "transformer_blocks 0-39" in reasons_text(result)
+    assert "a LoRA of some of its blocks" in reasons_text(result)
+    assert NAMED_FAMILIES not in result.metadata
+
+
+def _later_attention(first: int, last: int) -> tuple[Module, ...]:
+    names = tuple((f"transformer_blocks.{{i}}.attn.{part}", 3072, 3072) for part in ("to_q", "to_k", "to_v"))
+    return _blocks(names, tuple(range(first, last + 1)))
+
+
+def test_a_lora_of_later_blocks_only_is_qwen_image_and_says_which_blocks() -> None:
+    """Blocks 40-45 only: the deepest index says 46 blocks at least, which only Qwen-Image has; the
+    reasons name the blocks the file adapts, not 0-45."""
+    result = identify_case(_diffusers_lora(_later_attention(40, 45)))
+    assert result.architecture is Architecture.QWEN_IMAGE, reasons_text(result)
+    assert "transformer_blocks 40-45" in reasons_text(result)
+    assert "blocks 0-45" not in reasons_text(result)
+
+
+def test_the_qwen_image_metadata_agrees_with_a_lora_of_its_later_blocks() -> None:
+    case = _diffusers_lora(_later_attention(20, 58))
+    result = identify_case(
+        ModelCase(case.name, case.specs, metadata={"modelspec.architecture": "qwen-image/lora"})
+    )
+    assert result.architecture is Architecture.QWEN_IMAGE, reasons_text(result)
+    assert "metadata agrees" in reasons_text(result)
+
+
+def test_flux_width_with_more_blocks_than_any_family_has_is_other() -> None:
+    """3072 wide like Flux.1, but 61 blocks: Flux.1 has 19 and Qwen-Image 60, so no family is named."""
+    result = identify_case(_diffusers_lora(_attention("transformer_blocks.{i}.attn", 3072, 61)))
     assert result.architecture is Architecture.OTHER, reasons_text(result)
     assert "the two measurements disagree" in reasons_text(result)
+    assert NAMED_FAMILIES not in result.metadata
+
+
+@pytest.mark.parametrize("blocks", [12, 40])
+def test_numbered_attention_3072_wide_is_neither_flux_nor_qwen_image(blocks: int) -> None:
+    """``attn1`` in ``transformer_blocks`` (Mochi's 48 blocks of 3072, LTX-Video's) is neither Flux.1's
+    nor Qwen-Image's ``attn``: their block counts say nothing about it."""
+    result = identify_case(_diffusers_lora(_attention("transformer_blocks.{i}.attn1", 3072, blocks)))
+    assert result.architecture is Architecture.OTHER, reasons_text(result)
+    named = result.metadata.get(NAMED_FAMILIES, [])
+    assert not {"flux1", "qwen_image"} & set(named), named
+
+
+def _kohya_attention(blocks: int) -> ModelCase:
+    """kohya's and musubi's naming: ``lora_unet_transformer_blocks_N_attn_to_q`` with ``lora_down``/
+    ``lora_up`` and ``alpha`` (the tester's 19- and 30-block files came out unknown)."""
+    specs: dict[str, TensorSpec] = {}
+    for i in range(blocks):
+        for part in ("to_q", "to_k", "to_v", "to_out_0"):
+            module = f"lora_unet_transformer_blocks_{i}_attn_{part}"
+            specs[f"{module}.lora_down.weight"] = ("BF16", (8, 3072))
+            specs[f"{module}.lora_up.weight"] = ("BF16", (3072, 8))
+            specs[f"{module}.alpha"] = ("F32", ())
+    return ModelCase("kohya-lora", specs)
+
+
+def test_kohya_attention_of_19_blocks_is_left_between_flux_and_qwen_image() -> None:
+    result = identify_case(_kohya_attention(19))
+    assert result.kind is AssetKind.LORA
+    assert result.architecture is Architecture.OTHER, reasons_text(result)
+    assert result.metadata[NAMED_FAMILIES] == ["flux1", "qwen_image"]
+
+
+@pytest.mark.parametrize("blocks", [30, 60])
+def test_kohya_attention_of_more_blocks_than_flux_has_is_qwen_image(blocks: int) -> None:
+    result = identify_case(_kohya_attention(blocks))
+    assert result.kind is AssetKind.LORA
+    assert result.architecture is Architecture.QWEN_IMAGE, reasons_text(result)
 
 
 def test_a_block_count_without_its_width_names_nothing() -> None:

@@ -32,3 +32,12 @@ def test_the_same_blocks_with_a_flux_only_layer_are_flux() -> None:
 
 def test_more_blocks_than_flux_has_are_qwen_image() -> None:
     assert lora_architectures(_attention(60, 3072)) == (Architecture.QWEN_IMAGE,)
+
+
+def test_attention_of_more_blocks_than_flux_has_but_not_all_of_qwen_images_is_qwen_image() -> None:
+    """40 blocks 3072 wide: more than Flux.1's 19, within Qwen-Image's 60 (a LoRA of some of its blocks)."""
+    assert lora_architectures(_attention(40, 3072)) == (Architecture.QWEN_IMAGE,)
+
+
+def test_more_blocks_than_any_family_has_fit_none() -> None:
+    assert lora_architectures(_attention(61, 3072)) == ()
