@@ -19,6 +19,7 @@ from catalog.db import utc_now
 from catalog.errors import NotFoundError
 from catalog.labels import COLLECTIONS, TAGS, prune
 from catalog.orm import Asset, AssetCollection, AssetTag, Preview, RemoteLink
+from catalog.remote import complete_families
 from catalog.user_data import ensure_covers, reapply_overrides
 from core.file_hashes import FileHashes
 from core.taxonomy import FileStatus
@@ -120,6 +121,7 @@ def _merge(session: Session, *, keep: int, drop: int, hashes: dict[str, Any]) ->
     session.execute(delete(Asset).where(Asset.id == drop))
     session.execute(update(Asset).where(Asset.id == keep).values(**values))
     reapply_overrides(session, [keep])  # the surviving row keeps the user's kind / architecture
+    complete_families(session, [keep])  # and its Civitai match's label where it decided a family
     prune(session, TAGS)
     prune(session, COLLECTIONS)
 

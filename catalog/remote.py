@@ -9,6 +9,8 @@ Rules that keep user data safe:
   the user never edited them (the same rule as sidecar import); the site's description and trigger words
   are never copied into the user's;
 - a match refreshes the link row with the new facts and payload;
+- a match's base-model label completes a LoRA's family only where its tensors left it open and the label
+  names one of the families they allow, as a sidecar's label does at scan time (:func:`complete_families`);
 - a miss ("not found on Civitai") is remembered with its date so the file is asked about again only
   after a while, and it never replaces a link that holds real data;
 - a failed request records nothing at all (the caller simply does not call in here).
@@ -23,16 +25,19 @@ from typing import Any
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session
 
+from catalog.db import chunks
+from catalog.json_field import json_field
 from catalog.labels import TAGS, add_labels
 from catalog.normalize import clean_text, unique_labels
 from catalog.orm import Asset, AssetTag, RemoteLink
 from catalog.records import RemoteMatch
 from catalog.user_data import unique_words
 from core.sources.civitai_facts import CivitaiFacts
-from core.taxonomy import FileStatus
+from core.taxonomy import Architecture, AssetKind, FileStatus
 from core.text import html_to_text
 
 CIVITAI = "civitai"
+_OPEN = (Architecture.OTHER.value, Architecture.UNKNOWN.value)
 
 
 def match_from_facts(facts: CivitaiFacts) -> RemoteMatch:
@@ -120,6 +125,60 @@ def record_match(session: Session, asset_id: int, match: RemoteMatch, now: datet
     else:
         session.execute(update(RemoteLink).where(RemoteLink.id == link_id).values(**values))
     _fill_user_fields(session, asset_id, match)
+    session.flush()  # the new link row, which complete_families reads (the sessions do not autoflush)
+    complete_families(session, [asset_id])
+
+
+def complete_families(session: Session, asset_ids: Sequence[int]) -> None:
+    """Where a LoRA's tensors left its family open (``other``/``unknown``), the base-model label of its
+    Civitai match ("Qwen") decides by the rule a sidecar's label follows at scan time
+    (``core.identify.labels.with_base_model_label``): only a family its layer names allow, with the reason
+    said. The stored identification takes it, and ``architecture`` too unless the user overrode it.
+
+    Run after a lookup recorded a match and after a rescan rewrote a file's identification (a sidecar
+    changed beside it), so the lookup's answer is not lost to the next scan."""
+    for chunk in chunks(sorted(set(asset_ids))):
+        rows = session.execute(
+            select(
+                Asset.id,
+                Asset.identification,
+                Asset.embedded_metadata,
+                Asset.architecture_override,
+                RemoteLink.base_model_label,
+            )
+            .join(RemoteLink, RemoteLink.asset_id == Asset.id)
+            .where(
+                Asset.id.in_(chunk),
+                json_field(Asset.identification, "$.kind") == AssetKind.LORA.value,
+                json_field(Asset.identification, "$.architecture").in_(_OPEN),
+                RemoteLink.site == CIVITAI,
+                RemoteLink.version_id.is_not(None),
+                RemoteLink.base_model_label.is_not(None),
+            )
+            .order_by(Asset.id, RemoteLink.id)
+        ).all()
+        if not rows:
+            continue
+        from core.identify.labels import with_base_model_label  # the identification stack, only when needed
+        from core.identify.result import Identification
+
+        done: set[int] = set()
+        for asset_id, stored, metadata, override, label in rows:
+            if asset_id in done:
+                continue
+            done.add(asset_id)
+            identification = Identification.from_json({**stored, "metadata": metadata or {}})
+            completed = with_base_model_label(identification, label)
+            if completed is identification:
+                continue
+            family = completed.architecture.value
+            values: dict[str, Any] = {
+                "identification": {**stored, "architecture": family, "reasons": list(completed.reasons)},
+                "reasons": list(completed.reasons),
+            }
+            if override is None:
+                values["architecture"] = family
+            session.execute(update(Asset).where(Asset.id == asset_id).values(**values))
 
 
 def record_misses(session: Session, asset_ids: Sequence[int], site: str, now: datetime) -> None:

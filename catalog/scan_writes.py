@@ -35,7 +35,7 @@ from catalog.machine_paths import active, read_path
 from catalog.normalize import clean_text, unique_labels
 from catalog.orm import ASSETS, UNHASHED_FROM, Asset, AssetTag, Preview, RemoteLink, Root, UTCDateTime
 from catalog.records import ScannedFile
-from catalog.remote import CIVITAI, link_values, match_from_facts
+from catalog.remote import CIVITAI, complete_families, link_values, match_from_facts
 from catalog.scan_catalog import BatchWritten
 from catalog.user_data import ensure_covers, reapply_overrides, unique_words
 from core.formats.sidecar_info import SidecarInfo
@@ -133,7 +133,9 @@ def write_scan_batch(session: Session, root_id: int, files: Sequence[ScannedFile
         changed_rows.append(values)
     if changed_rows:
         _update_assets(session, changed_rows)
-        reapply_overrides(session, [values["id"] for values in changed_rows])  # the user's word stays
+        rewritten = [values["id"] for values in changed_rows]
+        reapply_overrides(session, rewritten)  # the user's word stays
+        complete_families(session, rewritten)  # and a Civitai lookup's label where it decided a family
 
     _import_sidecar_links(session, latest, ids, known)
     return BatchWritten([ids[scanned.path] for scanned in files], frozenset(known))

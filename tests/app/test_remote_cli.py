@@ -258,3 +258,70 @@ def test_a_hub_address_that_is_not_a_hub_is_named(tmp_path: Path, answer: str, d
         f"atelier search: The Hugging Face address in Settings ({other.base_url}) does not answer like the "
         f"Hugging Face Hub ({detail}) — check it\n"
     )
+
+
+def _attention_lora(path: Path, blocks: int) -> Path:
+    """Attention layers of ``blocks`` 3072-wide ``transformer_blocks`` (diffusers naming): Flux.1's double
+    blocks and Qwen-Image's first blocks alike, so the tensors leave the family open."""
+    specs: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for i in range(blocks):
+        for part in ("to_q", "to_k", "to_v"):
+            module = f"transformer.transformer_blocks.{i}.attn.{part}"
+            specs[f"{module}.lora_A.weight"] = ("BF16", (4, 3072))
+            specs[f"{module}.lora_B.weight"] = ("BF16", (3072, 4))
+    return write_safetensors(path, specs, seed=7)
+
+
+def test_a_civitai_match_decides_the_family_the_tensors_left_open(tmp_path: Path) -> None:
+    """The lookup's "Qwen" decides a LoRA of some blocks as a ``.civitai.info`` sidecar's label does
+    (the tester's finding: only the sidecar did), and a rescan that reads a new sidecar keeps it."""
+    lora = _attention_lora(tmp_path / "webui/models/Lora/partial.safetensors", 16)
+    env = _env(tmp_path)
+    run("scan", str(tmp_path / "webui"), env=env)
+    before = json.loads(run("show", str(lora), "--json", env=env).stdout)
+    assert before["architecture"] == "other", before["reasons"]
+
+    model: dict[str, Any] = copy.deepcopy(load_payload("04_models_modelId.json"))
+    version = model["modelVersions"][0]
+    version["files"][0]["hashes"] = {"SHA256": before["hashes"]["sha256"]}
+    version["baseModel"] = "Qwen"
+    version["images"] = []
+    state = CivitaiState()
+    state.add_model(model)
+    with fake_civitai(state) as server:
+        env["ATELIER_CIVITAI_URL"] = server.base_url
+        summary = json.loads(run("enrich", "--json", env=env).stdout)
+    shown = json.loads(run("show", str(lora), "--json", env=env).stdout)
+    found = json.loads(run("search", "--arch", "qwen_image", "--json", env=env).stdout)
+
+    assert summary["matched"] == 1
+    assert shown["architecture"] == "qwen_image", shown["reasons"]
+    assert "Civitai base model 'Qwen' => qwen_image" in shown["reasons"][-1]
+    assert [item["path"] for item in found] == [str(lora)]
+
+    # A1111's sidecar appears beside it: the file is read and identified again, the match's label kept.
+    lora.with_suffix(".json").write_text(json.dumps({"description": "a note"}), encoding="utf-8")
+    run("scan", str(tmp_path / "webui"), env=env)
+    rescanned = json.loads(run("show", str(lora), "--json", env=env).stdout)
+    assert rescanned["description"] == "a note", "the sidecar was read"
+    assert rescanned["architecture"] == "qwen_image", rescanned["reasons"]
+
+
+def test_a_civitai_match_never_changes_what_the_tensors_decided(tmp_path: Path) -> None:
+    """40 blocks: only Qwen-Image has that many; a "Flux.1 D" label stays a label."""
+    lora = _attention_lora(tmp_path / "webui/models/Lora/deep.safetensors", 40)
+    env = _env(tmp_path)
+    run("scan", str(tmp_path / "webui"), env=env)
+    before = json.loads(run("show", str(lora), "--json", env=env).stdout)
+    model: dict[str, Any] = copy.deepcopy(load_payload("04_models_modelId.json"))
+    version = model["modelVersions"][0]
+    version["files"][0]["hashes"] = {"SHA256": before["hashes"]["sha256"]}
+    version["baseModel"] = "Flux.1 D"
+    version["images"] = []
+    state = CivitaiState()
+    state.add_model(model)
+    with fake_civitai(state) as server:
+        env["ATELIER_CIVITAI_URL"] = server.base_url
+        run("enrich", "--json", env=env)
+    shown = json.loads(run("show", str(lora), "--json", env=env).stdout)
+    assert (before["architecture"], shown["architecture"]) == ("qwen_image", "qwen_image"), shown["reasons"]
