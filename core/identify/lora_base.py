@@ -338,9 +338,11 @@ def _block_depth(blob: str) -> _BlockList | None:
 
 def _family_by_depth(scan: LoraScan) -> tuple[Architecture, list[str]] | None:
     """A LoRA of generically named blocks only (attention layers: ``transformer_blocks.N.attn.to_q``), told
-    by the table's block counts: the family whose block list, block count and hidden width all agree."""
+    by the table's block counts: the family whose block list, block count and hidden width all agree,
+    unless a family with a deeper list of the same name and width fits too (all 20 of Hunyuan Video's
+    double blocks read as the first 20 of Qwen-Image's 60): then ``_dit_by_width`` names both."""
     found = _block_depth(scan.module_blob())
-    if found is None:
+    if found is None or len(_partial_block_families(scan)) > 1:
         return None
     kind, _, depth = found
     width = _denoiser_width(scan)
@@ -402,7 +404,8 @@ def _dit_by_width(scan: LoraScan) -> tuple[Architecture, list[str]]:
         )
         return families[0], reasons
     if found is not None and len(families) > 1:
-        named = " and ".join(family.value for family in families)
+        values = [family.value for family in families]
+        named = f"{', '.join(values[:-1])} and {values[-1]}"
         reasons.append(
             f"hidden size {hidden}, {found.span()} and no family's own layer names: fits "
             f"{named} alike (a LoRA of some blocks); the metadata or a site's label decides"

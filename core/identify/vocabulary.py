@@ -711,6 +711,9 @@ ROWS: tuple[ArchitectureRow, ...] = (
                 "single_transformer_blocks_39_",
             ),
             widths={3072: ""},
+            # diffusers' double-stream blocks: 20 of 3072, named and shaped as Flux.1's and Qwen-Image's
+            blocks="transformer_blocks",
+            depths={3072: 20},
         ),
         text_encoders=("llava_llama3_8b", "clip_l"),
         vae="hunyuan_video_vae",

@@ -62,8 +62,8 @@ def test_attention_of_19_blocks_3072_wide_is_left_to_the_metadata_between_flux_a
     family stays open, with both named for a label or the metadata to choose (never a wrong family)."""
     result = identify_case(_diffusers_lora(_attention("transformer_blocks.{i}.attn", 3072, 19)))
     assert result.architecture is Architecture.OTHER, reasons_text(result)
-    assert "fits flux1 and qwen_image alike" in reasons_text(result)
-    assert result.metadata[NAMED_FAMILIES] == ["flux1", "qwen_image"]
+    assert "fits flux1, qwen_image and hunyuan_video alike" in reasons_text(result)
+    assert result.metadata[NAMED_FAMILIES] == ["flux1", "qwen_image", "hunyuan_video"]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_kohya_attention_of_19_blocks_is_left_between_flux_and_qwen_image() -> N
     result = identify_case(_kohya_attention(19))
     assert result.kind is AssetKind.LORA
     assert result.architecture is Architecture.OTHER, reasons_text(result)
-    assert result.metadata[NAMED_FAMILIES] == ["flux1", "qwen_image"]
+    assert result.metadata[NAMED_FAMILIES] == ["flux1", "qwen_image", "hunyuan_video"]
 
 
 @pytest.mark.parametrize("blocks", [30, 60])
@@ -209,3 +209,15 @@ def test_bare_diffusers_names_are_told_like_prefixed_ones(
     result = identify(read_header(_bare_attention_file(tmp_path, blocks, width, suffix=suffix, added=added)))
     assert result.kind is AssetKind.LORA
     assert result.architecture is arch, reasons_text(result)
+
+
+def test_all_20_of_hunyuan_videos_double_blocks_are_left_between_it_and_qwen_image() -> None:
+    """Hunyuan Video's 20 double blocks in diffusers naming read as Qwen-Image's first 20: both named,
+    never one of them from the count alone; the file's metadata decides."""
+    case = _diffusers_lora(_attention("transformer_blocks.{i}.attn", 3072, 20))
+    result = identify_case(case)
+    assert result.architecture is Architecture.OTHER, reasons_text(result)
+    assert result.metadata[NAMED_FAMILIES] == ["qwen_image", "hunyuan_video"]
+    metadata = {"ss_base_model_version": "hunyuan_video"}
+    hinted = identify_case(ModelCase(case.name, case.specs, metadata=metadata))
+    assert hinted.architecture is Architecture.HUNYUAN_VIDEO, reasons_text(hinted)

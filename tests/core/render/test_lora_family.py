@@ -22,7 +22,16 @@ def _attention(blocks: int, width: int, *extra: str) -> dict[str, torch.Tensor]:
 def test_attention_of_blocks_flux_and_qwen_image_share_fits_either() -> None:
     """19 blocks 3072 wide: Flux.1's double blocks or Qwen-Image's first 19; the loaded model's layers
     check the rest, so the renderer takes it on either and refuses it on the others."""
-    assert lora_architectures(_attention(19, 3072)) == (Architecture.FLUX1, Architecture.QWEN_IMAGE)
+    assert lora_architectures(_attention(19, 3072)) == (
+        Architecture.FLUX1,
+        Architecture.QWEN_IMAGE,
+        Architecture.HUNYUAN_VIDEO,
+    )
+
+
+def test_all_of_hunyuan_videos_double_blocks_fit_it_and_qwen_image() -> None:
+    """20 blocks 3072 wide: Hunyuan Video's double blocks, or Qwen-Image's first 20 of 60."""
+    assert lora_architectures(_attention(20, 3072)) == (Architecture.QWEN_IMAGE, Architecture.HUNYUAN_VIDEO)
 
 
 def test_the_same_blocks_with_a_flux_only_layer_are_flux() -> None:
