@@ -272,6 +272,21 @@ def _attention_lora(path: Path, blocks: int) -> Path:
     return write_safetensors(path, specs, seed=7)
 
 
+def _enrich_with_label(env: dict[str, str], sha256: str, base_model: str) -> dict[str, Any]:
+    """``enrich`` against a loopback Civitai whose one version holds the file, labelled ``base_model``."""
+    model: dict[str, Any] = copy.deepcopy(load_payload("04_models_modelId.json"))
+    version = model["modelVersions"][0]
+    version["files"][0]["hashes"] = {"SHA256": sha256}
+    version["baseModel"] = base_model
+    version["images"] = []
+    state = CivitaiState()
+    state.add_model(model)
+    with fake_civitai(state) as server:
+        env["ATELIER_CIVITAI_URL"] = server.base_url
+        summary: dict[str, Any] = json.loads(run("enrich", "--json", env=env).stdout)
+    return summary
+
+
 def test_a_civitai_match_decides_the_family_the_tensors_left_open(tmp_path: Path) -> None:
     """The lookup's "Qwen" decides a LoRA of some blocks as a ``.civitai.info`` sidecar's label does
     (the tester's finding: only the sidecar did), and a rescan that reads a new sidecar keeps it."""
@@ -281,16 +296,7 @@ def test_a_civitai_match_decides_the_family_the_tensors_left_open(tmp_path: Path
     before = json.loads(run("show", str(lora), "--json", env=env).stdout)
     assert before["architecture"] == "other", before["reasons"]
 
-    model: dict[str, Any] = copy.deepcopy(load_payload("04_models_modelId.json"))
-    version = model["modelVersions"][0]
-    version["files"][0]["hashes"] = {"SHA256": before["hashes"]["sha256"]}
-    version["baseModel"] = "Qwen"
-    version["images"] = []
-    state = CivitaiState()
-    state.add_model(model)
-    with fake_civitai(state) as server:
-        env["ATELIER_CIVITAI_URL"] = server.base_url
-        summary = json.loads(run("enrich", "--json", env=env).stdout)
+    summary = _enrich_with_label(env, before["hashes"]["sha256"], "Qwen")
     shown = json.loads(run("show", str(lora), "--json", env=env).stdout)
     found = json.loads(run("search", "--arch", "qwen_image", "--json", env=env).stdout)
 
@@ -313,15 +319,6 @@ def test_a_civitai_match_never_changes_what_the_tensors_decided(tmp_path: Path) 
     env = _env(tmp_path)
     run("scan", str(tmp_path / "webui"), env=env)
     before = json.loads(run("show", str(lora), "--json", env=env).stdout)
-    model: dict[str, Any] = copy.deepcopy(load_payload("04_models_modelId.json"))
-    version = model["modelVersions"][0]
-    version["files"][0]["hashes"] = {"SHA256": before["hashes"]["sha256"]}
-    version["baseModel"] = "Flux.1 D"
-    version["images"] = []
-    state = CivitaiState()
-    state.add_model(model)
-    with fake_civitai(state) as server:
-        env["ATELIER_CIVITAI_URL"] = server.base_url
-        run("enrich", "--json", env=env)
+    _enrich_with_label(env, before["hashes"]["sha256"], "Flux.1 D")
     shown = json.loads(run("show", str(lora), "--json", env=env).stdout)
     assert (before["architecture"], shown["architecture"]) == ("qwen_image", "qwen_image"), shown["reasons"]

@@ -30,8 +30,16 @@ def _qwen_names_lora(width: int) -> dict[str, TensorSpec]:
 
 
 def _scan(tmp_path: Path, width: int, label: str | None) -> tuple[Architecture, tuple[str, ...]]:
+    return _scan_lora(tmp_path, _qwen_names_lora(width), label)
+
+
+def _scan_lora(
+    tmp_path: Path, specs: dict[str, TensorSpec], label: str | None
+) -> tuple[Architecture, tuple[str, ...]]:
+    """The family and reasons the scan records for a LoRA of ``specs``, beside a ``.civitai.info`` sidecar
+    labelled ``label`` (none for None)."""
     root = tmp_path / "loras"
-    lora = write_safetensors(root / "style.safetensors", _qwen_names_lora(width))
+    lora = write_safetensors(root / "style.safetensors", specs)
     if label is not None:
         write_civitai_helper_info(lora, civitai_helper_payload(base_model=label))
     with Library.open(tmp_path / "data" / "catalog.sqlite3") as library:
@@ -78,13 +86,5 @@ def _attention_of_blocks(blocks: int) -> dict[str, TensorSpec]:
 def test_a_label_decides_a_lora_of_blocks_two_families_share(
     tmp_path: Path, label: str | None, arch: Architecture
 ) -> None:
-    root = tmp_path / "loras"
-    lora = write_safetensors(root / "partial.safetensors", _attention_of_blocks(16))
-    if label is not None:
-        write_civitai_helper_info(lora, civitai_helper_payload(base_model=label))
-    with Library.open(tmp_path / "data" / "catalog.sqlite3") as library:
-        library.add_root(root, LibraryLayout.FLAT)
-        Scanner(library, workers=1).scan()
-        record = library.get_by_path(lora)
-        assert record is not None
-        assert record.file_architecture is arch, record.reasons
+    found, reasons = _scan_lora(tmp_path, _attention_of_blocks(16), label)
+    assert found is arch, reasons
