@@ -91,7 +91,11 @@ class DownloadManager(QObject):
             return len(kept_out)
 
         handle = self.jobs.start("Add downloaded files to the library", job)
-        handle.signals.finished.connect(lambda added: self.refresh() if added else None)
+        handle.signals.finished.connect(self._on_files_added)
+
+    def _on_files_added(self, added: int) -> None:
+        if added and not self._closing:  # a window closing meanwhile has closed the queue's catalog
+            self.refresh()
 
     # -- queue --------------------------------------------------------------------------------------
 
