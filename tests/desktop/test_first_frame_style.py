@@ -8,13 +8,10 @@ own delegate. Checked in a fresh interpreter, since the test session has long us
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.desktop.fresh_process import last_line_of
 
 SCRIPT = textwrap.dedent(
     """
@@ -67,22 +64,6 @@ SCRIPT = textwrap.dedent(
 
 def test_the_first_frame_is_drawn_without_qstyle_in_fusion(tmp_path: Path) -> None:
     # A desktop asking for another style (as KDE or GNOME may) still gets Fusion.
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "PYTHONPATH": str(ROOT),
-        "QT_STYLE_OVERRIDE": "windows",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    last = result.stdout.strip().splitlines()[-1]
+    last = last_line_of(SCRIPT, str(tmp_path), env={"QT_STYLE_OVERRIDE": "windows"})
     # The rows (drawn with the style's classes, once the first frame is on screen) show as before.
-    assert last == "qstyle False style fusion rows 7", result.stdout + result.stderr
+    assert last == "qstyle False style fusion rows 7", last

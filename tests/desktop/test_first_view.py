@@ -9,9 +9,6 @@ the complete window (``when_ready``).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -26,8 +23,8 @@ from catalog.library import Library
 from catalog.records import AssetQuery
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import PopulatedLibrary, ServicesFactory, populate
+from tests.desktop.fresh_process import last_line_of
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 15_000
 
 
@@ -235,18 +232,7 @@ def test_the_real_window_paints_then_shows_rows_without_the_catalog_libraries_an
         library.close()
     chosen = populated.ids["dreamshaper_8"]
     (data / "settings.json").write_text(json.dumps({"first_start_done": True}))
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-c", START_SCRIPT, str(data), str(chosen)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = json.loads(last_line_of(START_SCRIPT, str(data), str(chosen), timeout=90))
     assert seen["paint"] == [], "drawn before the catalog, site and render libraries and the later parts"
     assert seen["rows"] == [expected], "the first rows need no SQLAlchemy"
     assert seen["complete"] == expected

@@ -14,8 +14,7 @@ import textwrap
 from pathlib import Path
 
 from catalog.library import Library
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.desktop.fresh_process import ROOT, last_line_of
 
 SCRIPT = textwrap.dedent(
     """
@@ -64,19 +63,8 @@ SCRIPT = textwrap.dedent(
 
 
 def test_the_window_opens_without_torch(tmp_path: Path) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    last = result.stdout.strip().splitlines()[-1]
-    assert last == "rows 7 scans 1 code 0 heavy -", result.stdout + result.stderr
+    last = last_line_of(SCRIPT, str(tmp_path))
+    assert last == "rows 7 scans 1 code 0 heavy -", last
 
 
 def test_the_window_modules_import_no_network_or_database_library() -> None:
