@@ -16,7 +16,8 @@ SHA-256 alone (a second SHA-256 stream for AutoV3, BLAKE3 and CRC32 cost 0.68 s 
 * **Once the file is verified and renamed**, :meth:`CatalogHashes.finish_behind` hashes what the follower
   had not reached, at normal priority, in a thread of its own (a new thread starts at its creator's
   priority; a niced thread cannot lower its nice value again without privileges), through a descriptor
-  opened before the rename. The caller gets a future (``Downloader.take_file_hashes`` waits for it), so
+  opened before the rename (on Windows, which renames no open file, the follower is stopped first and
+  the descriptor opened by the new name just after). The caller gets a future (``Downloader.take_file_hashes`` waits for it), so
   the file is still read from the page cache, never from disk a second time.
 * **A try that ends early** (a lost connection, a pause) stops the follower after the chunk it is on: its
   state then covers exactly the bytes it hashed, and the next try's follower continues from there,
@@ -145,7 +146,7 @@ class CatalogHashes:
 
     def follow(self, part: Path, written: int) -> Follower:
         """Start following ``part``, which holds ``written`` bytes now and grows as the writer says."""
-        self._settle()
+        self.settle()
         if written < self.state.length:  # the .part lost bytes this state has hashed: start it again
             self.state = HashState(CATALOG_LANES)
         self._follower = Follower(self.state, part, written)
@@ -154,7 +155,7 @@ class CatalogHashes:
 
     def reset(self) -> None:
         """Forget every byte hashed (the download starts again from its first byte)."""
-        self._settle()
+        self.settle()
         self.state = HashState(CATALOG_LANES)
 
     def finish_behind(self, fd: int, size: int, sha256: str) -> Future[FileHashes]:
@@ -181,7 +182,9 @@ class CatalogHashes:
         threading.Thread(target=finish, name="download-catalog-hashes", daemon=True).start()
         return future
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
+        """Stop the follower, if one runs, once its chunks are hashed; its handle on the file is closed
+        when this returns (a move on Windows needs every handle closed)."""
         if self._follower is not None:
             if not self._follower.settle():
                 self.state = HashState(CATALOG_LANES)

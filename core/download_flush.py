@@ -9,7 +9,9 @@ Why it is built this way:
   usually the last second or so of bytes; where the link outruns the disk (loopback, a fast LAN) it is
   the disk's backlog, and that is exactly the wait this moves off the caller.
 * The file is flushed through a descriptor opened *before* the rename: it names the inode, so a file the
-  library moves or renames right after still gets flushed, and no path is looked up again.
+  library moves or renames right after still gets flushed, and no path is looked up again. On Windows,
+  which renames no file a handle has open, it is opened by the new name just after
+  (``core.downloads.OPEN_HANDLES_BLOCK_MOVES``).
 * The flushing thread is started when there is work and ends when the queue is empty; it is not a daemon,
   so even a process that never calls :meth:`FinalFlush.wait_all` does not end before its flushes are
   done (the interpreter joins non-daemon threads at exit). The app still calls :meth:`wait_all` at exit

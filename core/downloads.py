@@ -86,6 +86,7 @@ from core.download_retries import (
     site_name,
 )
 from core.file_hashes import FileHashes
+from core.formats.safe_open import READ_BYTES
 from core.hashing import VERIFY_LANES, HashPipeline, HashState, feed_file
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.net import (
@@ -264,6 +265,13 @@ class _Meter:
         if force or now - self._last_store >= _STORE_EVERY_S:
             self._last_store = now
             self._store.set_progress(self._id, done, total)
+
+
+# Windows refuses to remove or rename a file while another handle has it open without FILE_SHARE_DELETE,
+# which no handle Python opens has: there every handle on the ``.part`` (the catalog follower's too) is
+# closed before the move, and the final flush's and catalog hashes' descriptors are opened by the file's
+# new name. Elsewhere they are opened before the move, so they name the file whatever its name is after.
+OPEN_HANDLES_BLOCK_MOVES = os.name == "nt"
 
 
 def _verify_state() -> HashState:
@@ -526,28 +534,33 @@ class Downloader:
         digest = _Hash()
         first = self.get(download_id)
         budget = self.retry_rule.start(site_name(first.source, first.url))
-        while True:
-            cancel.raise_if_cancelled()
-            record = self.get(download_id)
-            had = _part_size(record)
-            try:
-                return self._attempt(record, digest, meter, cancel, budget)
-            except RemoteError as error:
-                budget.progressed(_part_size(self.get(download_id)) - had)
-                wait = budget.wait_after(error)
-                if wait is None:
-                    raise budget.give_up(error) from error
-                asked = isinstance(error, RateLimitedError) and error.retry_after_s is not None
-                notice = WaitNotice(
-                    budget.answered_by,
-                    wait,
-                    budget.reason(error),
-                    budget.tries + 1,
-                    self.retry_rule.attempts,
-                    asked,
-                )
-                announce_wait(notice)
-                _sleep(wait, cancel)
+        try:
+            while True:
+                cancel.raise_if_cancelled()
+                record = self.get(download_id)
+                had = _part_size(record)
+                try:
+                    return self._attempt(record, digest, meter, cancel, budget)
+                except RemoteError as error:
+                    budget.progressed(_part_size(self.get(download_id)) - had)
+                    wait = budget.wait_after(error)
+                    if wait is None:
+                        raise budget.give_up(error) from error
+                    asked = isinstance(error, RateLimitedError) and error.retry_after_s is not None
+                    notice = WaitNotice(
+                        budget.answered_by,
+                        wait,
+                        budget.reason(error),
+                        budget.tries + 1,
+                        self.retry_rule.attempts,
+                        asked,
+                    )
+                    announce_wait(notice)
+                    _sleep(wait, cancel)
+        finally:
+            # A try that ended early leaves its follower stopping, not stopped: its handle on the .part is
+            # closed here, before the caller keeps or deletes the file (Windows removes no open file).
+            digest.catalog.settle()
 
     def _request(self, record: DownloadRecord, offset: int, budget: RetryBudget) -> requests.Response:
         headers = dict(record.headers)
@@ -599,8 +612,8 @@ class Downloader:
                     # A previous attempt got every byte but not the end of the reply: verify and finish.
                     digest.catch_up(part, offset, cancel)
                     return self._finish(record, record.file_name, part, offset, digest)
+                digest.reset()  # first: the follower's handle closes (Windows removes no open file)
                 part.unlink(missing_ok=True)  # our .part is longer than the file: start again
-                digest.reset()
                 raise ConnectionLostError(f"{host} refused to resume the download; starting again.")
             if response.status_code >= 400:
                 body = _read_some(response, 64 * 1024, self.retry_rule.give_up_after_s)
@@ -617,9 +630,9 @@ class Downloader:
             if offset and response.status_code == 206:
                 match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
                 if match is None or int(match.group(1)) != offset:
+                    digest.reset()
                     if part is not None:
                         part.unlink(missing_ok=True)
-                    digest.reset()
                     raise ConnectionLostError(f"{host} sent the wrong part of the file; starting again.")
                 append = True
                 total = int(match.group(3)) if match.group(3) != "*" else None
@@ -821,40 +834,56 @@ class Downloader:
 
     def _finish(self, record: DownloadRecord, name: str, part: Path, done: int, digest: _Hash) -> Path:
         if record.expected_size is not None and done != record.expected_size:
+            digest.catalog.settle()
             part.unlink(missing_ok=True)
             raise WrongSizeError(
                 f"The downloaded file has {done:,} bytes but should have {record.expected_size:,}."
             )
         actual = digest.state.sha256_hex()
         if record.expected_sha256 and actual.lower() != record.expected_sha256.strip().lower():
+            digest.catalog.settle()
             part.unlink(missing_ok=True)
             raise HashMismatchError(
                 f"The downloaded file is damaged or not the expected one: its SHA-256 is {actual.upper()}, "
                 f"the site says {record.expected_sha256.upper()}. It was deleted; try again."
             )
-        fd = self.final_flush.open(part)
-        try:
-            hashes_fd = os.open(part, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except BaseException:
-            os.close(fd)
-            raise
-        try:
-            # Completed in the queue while the file has both names: a kill at any point leaves either a
-            # running download with its whole .part (verified and renamed again on resume) or a completed
-            # one whose file is where the queue says (a leftover .part is removed by recover_interrupted).
-            final = move_to_free_name(
-                part, record.target_dir, name, lambda path: self.store.set_completed(record.id, path, done)
-            )
-        except BaseException:
-            os.close(fd)
-            os.close(hashes_fd)
-            raise
+        if OPEN_HANDLES_BLOCK_MOVES:
+            digest.catalog.settle()  # the follower's handle on the .part is closed before the move
+            final = self._move_into_place(record, part, name, done)
+            fd, hashes_fd = self._open_finished(final)
+        else:  # opened before the move: they name the file whatever its name becomes after
+            fd, hashes_fd = self._open_finished(part)
+            try:
+                final = self._move_into_place(record, part, name, done)
+            except BaseException:
+                os.close(fd)
+                os.close(hashes_fd)
+                raise
         self.final_flush.hand_over(fd, final)  # the file and its name reach the disk behind the caller
         # The catalog's hashes are finished behind the caller too, from the same page-cache bytes.
         hashes = digest.catalog.finish_behind(hashes_fd, done, actual)
         with self._lock:
             self._file_hashes[record.id] = hashes
         return final
+
+    def _move_into_place(self, record: DownloadRecord, part: Path, name: str, done: int) -> Path:
+        """The verified ``part`` gets its name in the target folder (a free one: never over a file).
+
+        Completed in the queue while the file has both names: a kill at any point leaves either a running
+        download with its whole .part (verified and renamed again on resume) or a completed one whose file
+        is where the queue says (a leftover .part is removed by recover_interrupted)."""
+        return move_to_free_name(
+            part, record.target_dir, name, lambda path: self.store.set_completed(record.id, path, done)
+        )
+
+    def _open_finished(self, path: Path) -> tuple[int, int]:
+        """Descriptors of the finished file for its final flush and for its catalog hashes."""
+        fd = self.final_flush.open(path)
+        try:
+            return fd, os.open(path, READ_BYTES)
+        except BaseException:
+            os.close(fd)
+            raise
 
     def run_queue(
         self,

@@ -19,7 +19,12 @@ from typing import BinaryIO
 from core.formats.errors import UnreadableFileError
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-_OPEN_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+# How a file's bytes are opened for reading by descriptor. ``O_BINARY`` matters on Windows: a descriptor
+# from ``os.open`` without it is in the C runtime's text mode there, whose reads turn CR LF into LF and
+# stop at the first 0x1A byte, so headers would be misread and every hash wrong (``open()`` by name adds
+# it itself; ``tempfile`` adds it the same way). Elsewhere it is 0.
+READ_BYTES = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = READ_BYTES | _NONBLOCK | getattr(os, "O_NOCTTY", 0)
 _SPECIAL = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISSOCK, "a socket"),

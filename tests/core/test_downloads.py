@@ -17,13 +17,14 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from catalog.download_store import SqlDownloadStore
+from core.download_catalog_hashes import Follower
 from core.downloads import (
     Downloader,
     DownloadProgress,
@@ -797,3 +798,123 @@ def test_a_kill_in_the_middle_of_the_rename_leaves_one_file_known_to_the_queue(
     assert engine.run_one(download_id) == final
     assert sorted(p.name for p in models.iterdir()) == [final.name]
     assert engine.get(download_id).status is DownloadStatus.COMPLETED
+
+
+class _OpenAtRemoval:
+    """Records, whenever the file at ``path`` is linked elsewhere or removed, the descriptors this process
+    still has open on it: Windows refuses to remove or rename a file any handle has open."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, path_of: Callable[[], Path | None]) -> None:
+        self.seen: list[tuple[str, list[str]]] = []
+        self._path_of = path_of
+        link, unlink = os.link, os.unlink
+
+        def watched_link(source: object, target: object, *args: object, **kwargs: object) -> None:
+            self._look("link", source)
+            link(source, target, *args, **kwargs)  # type: ignore[arg-type]
+
+        def watched_unlink(path: object, *args: object, **kwargs: object) -> None:
+            self._look("unlink", path)
+            unlink(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "link", watched_link)
+        monkeypatch.setattr(os, "unlink", watched_unlink)
+
+    def _look(self, what: str, path: object) -> None:
+        watched = self._path_of()
+        if watched is None or Path(str(path)) != watched or not watched.exists():
+            return
+        holders = []
+        for fd in Path("/proc/self/fd").iterdir():
+            try:
+                if fd.readlink() == watched:
+                    holders.append(fd.name)
+            except OSError:
+                continue
+        self.seen.append((what, holders))
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="lists descriptors via /proc")
+
+
+@needs_proc
+@pytest.mark.parametrize("handles_block_moves", [True, False], ids=["windows-order", "posix-order"])
+def test_a_finished_part_is_moved_with_no_handle_open_where_windows_needs_that(
+    server: tuple[FakeServer, FileServerState],
+    store: SqlDownloadStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    handles_block_moves: bool,
+) -> None:
+    """Where open handles block a move (Windows), the follower's, the flush's and the catalog hashes'
+    handles on the ``.part`` are all closed before it is linked to its name and removed, and the hashes
+    handed to the catalog are still exact, after a cut connection too (the follower of the first try
+    kept its state); elsewhere the descriptors opened before the move are what hold it."""
+    monkeypatch.setattr("core.downloads.OPEN_HANDLES_BLOCK_MOVES", handles_block_moves)
+    http, state = server
+    data = _safetensors(DATA)
+    state.add("/w.safetensors", data, Fault(cut_after=1024 * 1024 + 5))
+    engine = _downloader(store)
+    download_id = engine.enqueue(_request(http, "/w.safetensors", tmp_path, expected_size=len(data)))
+    watch = _OpenAtRemoval(monkeypatch, lambda: engine.get(download_id).part_path)
+    path = engine.run_one(download_id)
+    assert [what for what, _ in watch.seen] == ["link", "unlink"]
+    if handles_block_moves:
+        assert watch.seen == [("link", []), ("unlink", [])], "no handle open on the .part as it moves"
+    else:
+        assert all(holders for _, holders in watch.seen), "POSIX: the descriptors opened before the move"
+    assert engine.take_file_hashes(download_id) == hash_file(path)
+    assert path.read_bytes() == data
+
+
+def _slow_followers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each catalog follower, once its try has ended, holds its handle 0.3 s longer (a slow disk's last
+    read): what is removed after the try must wait for it, not race it."""
+    follow = Follower._follow
+
+    def slow_follow(self: Follower, pipeline: object) -> None:
+        follow(self, pipeline)  # type: ignore[arg-type]
+        time.sleep(0.3)
+
+    monkeypatch.setattr(Follower, "_follow", slow_follow)
+
+
+@needs_proc
+def test_a_cancelled_download_closes_every_handle_before_its_part_is_deleted(
+    server: tuple[FakeServer, FileServerState],
+    store: SqlDownloadStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The follower of a try that ended is stopped, and joined, before the ``.part`` goes: Windows
+    would refuse to delete a file it still reads."""
+    http, state = server
+    state.add("/c.bin", DATA, Fault(trickle=(64 * 1024, 0.01)))
+    engine = _downloader(store)
+    download_id = engine.enqueue(_request(http, "/c.bin", tmp_path / "o"))
+    part = tmp_path / "o" / "c.bin.part"
+    _slow_followers(monkeypatch)
+    watch = _OpenAtRemoval(monkeypatch, lambda: part)
+    threading.Timer(0.3, engine.cancel, args=(download_id,)).start()
+    with pytest.raises(CancelledError):
+        engine.run_one(download_id)
+    assert watch.seen == [("unlink", [])]
+    assert not part.exists()
+
+
+@needs_proc
+def test_a_damaged_download_closes_every_handle_before_it_is_deleted(
+    server: tuple[FakeServer, FileServerState],
+    store: SqlDownloadStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    http, state = server
+    state.add("/d.bin", DATA)
+    engine = _downloader(store)
+    download_id = engine.enqueue(_request(http, "/d.bin", tmp_path / "o", expected_sha256="0" * 64))
+    _slow_followers(monkeypatch)
+    watch = _OpenAtRemoval(monkeypatch, lambda: engine.get(download_id).part_path)
+    with pytest.raises(HashMismatchError):
+        engine.run_one(download_id)
+    assert watch.seen == [("unlink", [])]
