@@ -128,5 +128,6 @@ def kill_mid_download(sites: Sites, data_dir: Path, *, at_least: int = 16 * 1024
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
+    sites.file_state.wait_until_sent(FILE_PATH)  # the killed connection's last writes count before, not after
     del sites.file_state.faults[FILE_PATH]
     return part

@@ -47,8 +47,5 @@ def stop_mid_download(sites: Sites, stop: signal.Signals, *, at_least: int = 16 
     if stop is signal.SIGINT:
         assert process.returncode == 130, stderr
     # The server's count settles once it notices the connection is gone (a block may be in flight).
-    settled = -1
-    while settled != sites.file_state.sent[FILE_PATH]:
-        settled = sites.file_state.sent[FILE_PATH]
-        time.sleep(0.3)
+    sites.file_state.wait_until_sent(FILE_PATH)
     return part, stderr

@@ -51,6 +51,7 @@ class FileServerState:
     faults: dict[str, Fault] = field(default_factory=dict)
     sent: dict[str, int] = field(default_factory=dict)  # body bytes written per path
     hits: dict[str, int] = field(default_factory=dict)  # GETs per path
+    sending: dict[str, int] = field(default_factory=dict)  # bodies of each path being written right now
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, path: str, data: bytes | Path, fault: Fault | None = None) -> str:
@@ -62,6 +63,18 @@ class FileServerState:
     def total_sent(self, path: str) -> int:
         with self.lock:
             return self.sent.get(path, 0)
+
+    def wait_until_sent(self, path: str, within_s: float = 10.0) -> None:
+        """Wait until no body of ``path`` is being written: a client killed mid-body leaves its handler
+        writing until the socket refuses, and what it writes meanwhile counts in :attr:`sent`."""
+        deadline = time.monotonic() + within_s
+        while True:
+            with self.lock:
+                if not self.sending.get(path):
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server is still sending {path} after {within_s} s")
+            time.sleep(0.01)
 
 
 class FileHandler(FakeHandler):
@@ -128,6 +141,8 @@ class FileHandler(FakeHandler):
             limit = min(limit, fault.cut_after)
         block = fault.trickle[0] if fault.trickle else 1024 * 1024
         position = start
+        with state.lock:
+            state.sending[path] = state.sending.get(path, 0) + 1
         try:
             with self._reader(data) as read:
                 while position < start + limit:
@@ -141,6 +156,9 @@ class FileHandler(FakeHandler):
                         time.sleep(fault.trickle[1])
         except (BrokenPipeError, ConnectionResetError):
             pass
+        finally:
+            with state.lock:
+                state.sending[path] -= 1
         if cut or fault.extra_length:
             self.close_connection = True
 
