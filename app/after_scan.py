@@ -184,7 +184,7 @@ def run_chain(
 # The counts of each step's summary that say it wrote to the catalog (duck-typed: this module imports
 # neither the scanner nor the hashing job).
 _WRITES = {
-    "scanned": ("new", "changed", "moved", "missing"),
+    "scanned": ("new", "changed", "reidentified", "moved", "missing"),
     "hashed": ("hashed", "moved"),
     "looked_up": ("matched", "not_found"),
 }

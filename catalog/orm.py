@@ -234,6 +234,8 @@ class Asset(Base):
     device: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
     # Newest mtime of the sidecars read last time: a newer one means the sidecars must be read again.
     sidecar_mtime_ns: Mapped[int] = mapped_column(BigInt, server_default=text("0"))
+    # The identification rules' version that read the file (core.identify.rules_version; 0: older ones).
+    identified_with: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     format: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     architecture: Mapped[str] = mapped_column(String(32))

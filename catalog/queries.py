@@ -546,7 +546,8 @@ def root_places(connection: DbapiConnection, machine_id: str | None) -> list[Roo
 
 
 _FILE_INDEX = (
-    "SELECT id, path, size, mtime_ns, inode, status, sha256, sidecar_mtime_ns, device FROM assets"
+    "SELECT id, path, size, mtime_ns, inode, status, sha256, sidecar_mtime_ns, device, identified_with"
+    " FROM assets"
     " WHERE root_id = :root_id"
 )
 
@@ -558,12 +559,12 @@ def file_index(connection: DbapiConnection, root_id: int) -> dict[str, IndexedFi
     index: dict[str, IndexedFile] = {}
     rows = connection.execute(_FILE_INDEX, {"root_id": root_id}).fetchall()
     local = path_reader()
-    for asset_id, stored, size, mtime_ns, inode, status, sha256, sidecar_mtime, device in rows:
+    for asset_id, stored, size, mtime_ns, inode, status, sha256, sidecar_mtime, device, rules in rows:
         path = stored if stored.isascii() else from_stored(stored)
         if local is not None:  # a folder this machine reaches at its own path
             path = local(stored)
         index[path] = IndexedFile(
-            asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime, device
+            asset_id, path, size, mtime_ns, inode, statuses[status], sha256, sidecar_mtime, device, rules
         )
     return index
 

@@ -377,6 +377,7 @@ class IndexedFile(NamedTuple):
     sha256: str | None
     sidecar_mtime_ns: int = 0
     device: int = 0  # st_dev (0: not known yet); (device, inode) names one file
+    identified_with: int = 0  # the identification rules' version that read it (core.identify.rules_version)
 
 
 @pickled_by_position  # crosses the scan's process boundary for every file read

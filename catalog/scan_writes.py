@@ -40,6 +40,7 @@ from catalog.scan_catalog import BatchWritten
 from catalog.user_data import ensure_covers, reapply_overrides, unique_words
 from core.formats.sidecar_info import SidecarInfo
 from core.identify.result import Identification
+from core.identify.rules_version import RULES_VERSION
 from core.sources.civitai_facts import CivitaiFacts
 from core.taxonomy import (
     Architecture,
@@ -389,6 +390,7 @@ def _scan_values(scanned: ScannedFile, now: datetime) -> dict[str, Any]:
         "inode": scanned.inode,
         "device": scanned.device,
         "sidecar_mtime_ns": scanned.sidecar_mtime_ns,
+        "identified_with": RULES_VERSION,  # what these rules made of it (a corrupt file too: not read again)
         "format": value(scanned.format),
         "kind": value(ident.kind if ident else AssetKind.UNKNOWN),
         "architecture": value(ident.architecture if ident else Architecture.UNKNOWN),

@@ -67,6 +67,7 @@ from catalog.stat_match import (
     same_mtime,
     shared_with_others,
 )
+from core.identify.rules_version import RULES_VERSION
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
 from core.taxonomy import FileFormat, FileStatus
@@ -94,6 +95,7 @@ _COUNTS = (
     "new",
     "changed",
     "unchanged",
+    "reidentified",
     "moved",
     "missing",
     "corrupt",
@@ -119,6 +121,7 @@ class ScanSummary:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
+    reidentified: int = 0  # unchanged files read again: older identification rules had read them
     moved: int = 0
     missing: int = 0
     corrupt: int = 0
@@ -146,7 +149,13 @@ class ScanSummary:
         """
         parts = [f"{self.new} new", f"{self.changed} changed", f"{self.unchanged} unchanged"]
         parts += [
-            f"{count} {label}" for count, label in ((self.moved, "moved"), (self.missing, "missing")) if count
+            f"{count} {label}"
+            for count, label in (
+                (self.reidentified, "re-identified (newer rules)"),
+                (self.moved, "moved"),
+                (self.missing, "missing"),
+            )
+            if count
         ]
         health = [
             f"{count} {label}"
@@ -808,6 +817,8 @@ class _Walk:
                     summary.new += 1
                 elif _unchanged(known, item, self.shared) and _unreadable(known, item):
                     summary.unchanged += 1  # looked at again each scan (a link may work again), opens nothing
+                elif _unchanged(known, item, self.shared) and known.identified_with < RULES_VERSION:
+                    summary.reidentified += 1  # read again: older rules identified it
                 elif _unchanged(known, item, self.shared):
                     summary.unchanged += 1
                     if known.device != item.device and (self.own_devices or not known.device):
@@ -854,6 +865,7 @@ class _Walk:
             or not (self.shared or _same_inode(known, st.st_ino, st.st_dev))
             or known.status is FileStatus.MISSING
             or known.status is FileStatus.UNREADABLE
+            or known.identified_with < RULES_VERSION
             or listed_sidecar_mtime(listed) > known.sidecar_mtime_ns
         ):
             return False
