@@ -17,8 +17,9 @@ SHA-256 alone (a second SHA-256 stream for AutoV3, BLAKE3 and CRC32 cost 0.68 s 
   had not reached, at normal priority, in a thread of its own (a new thread starts at its creator's
   priority; a niced thread cannot lower its nice value again without privileges), through a descriptor
   opened before the rename (on Windows, which renames no open file, the follower is stopped first and
-  the descriptor opened by the new name just after). The caller gets a future (``Downloader.take_file_hashes`` waits for it), so
-  the file is still read from the page cache, never from disk a second time.
+  the descriptor opened by the new name just after). The caller gets a future
+  (``Downloader.take_file_hashes`` waits for it), so the file is still read from the page cache, never
+  from disk a second time.
 * **A try that ends early** (a lost connection, a pause) stops the follower after the chunk it is on: its
   state then covers exactly the bytes it hashed, and the next try's follower continues from there,
   reading the ``.part``. A follower that failed (a read error) leaves a state that no longer matches the
