@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from catalog.errors import CatalogError
 from catalog.migrate import require_head, upgrade
 from catalog.orm import Base
+from core.wording import counted
 
 BATCH = 1000
 # Derived or private to a database: rebuilt by the target's triggers, or Alembic's own bookkeeping.
@@ -57,8 +58,15 @@ class CopyReport:
         return sum(self.rows.values())
 
     def __str__(self) -> str:
-        parts = ", ".join(f"{count} {table}" for table, count in self.rows.items() if count)
-        return f"Copied {self.total} rows ({parts or 'an empty library'})."
+        """``Copied 7 rows (3 assets, 1 mirror, 1 root, 2 tags).``"""
+        parts = ", ".join(_rows_of(table, count) for table, count in self.rows.items() if count)
+        return f"Copied {counted(self.total, 'row')} ({parts or 'an empty library'})."
+
+
+def _rows_of(table: str, count: int) -> str:
+    """A table's rows in words: "1 mirror", "3 asset tags" (every table's name is a plural in "s")."""
+    words = table.replace("_", " ")
+    return counted(count, words.removesuffix("s"), words)
 
 
 def copy_catalog(
