@@ -9,7 +9,7 @@ says which rule chose it, so a download never lands somewhere unexpected.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from catalog.path_text import shown
-from core.downloads import DownloadStatus
+from core.downloads import DownloadRecord, DownloadStatus
 from core.errors import AtelierError
 from core.jobs import Progress
 from desktop.delegates.progress_delegate import ProgressDelegate
@@ -71,6 +71,8 @@ class DownloadsTab(QWidget):
         self._reason = ""
         self._unreadable = ""  # why the folders could not be read last time (the catalog's one line)
         self._no_folder = NO_FOLDER_TEXT  # what to do while there is no folder to download into
+        # The download the feedback line speaks of ("Downloading into …") while it runs, and that text.
+        self._said_for: tuple[int, str] | None = None
 
         self.target_field = QLineEdit()
         self.target_field.setPlaceholderText(PLACEHOLDER)
@@ -228,10 +230,11 @@ class DownloadsTab(QWidget):
             self.download_button.setEnabled(False)
             self._say(f"Looking up {text}…")
 
-    def _on_target_queued(self, _download_id: int, where: str) -> None:
+    def _on_target_queued(self, download_id: int, where: str) -> None:
         self.download_button.setEnabled(True)
         self.target_field.clear()
         self._say(where)
+        self._said_for = (download_id, where)
         self.message.emit(where)
         self.refresh_roots()  # a new folder may have been added
 
@@ -272,6 +275,23 @@ class DownloadsTab(QWidget):
         self.summary.setText(f"{count} active" if count else "")
         self.active_count_changed.emit(count)
         self._update_buttons()
+        self._follow_the_download_said(records)
+
+    def _follow_the_download_said(self, records: Sequence[DownloadRecord]) -> None:
+        """ "Downloading into …" holds while that download runs; once it ends the line says where its
+        file is, or clears (a failed, paused or cancelled one says why in its row), unless the user has
+        been told something else since."""
+        if self._said_for is None:
+            return
+        download_id, said = self._said_for
+        record = next((r for r in records if r.id == download_id), None)
+        if record is not None and record.status in ACTIVE:
+            return
+        self._said_for = None
+        if self.feedback.text() == said:
+            done = record is not None and record.status is DownloadStatus.COMPLETED
+            path = record.completed_path if done and record is not None else None
+            self._say(f"Downloaded {path.name} into {shown(str(path.parent))}" if path is not None else "")
 
     def _on_progressed(self, download_id: int, progress: Progress) -> None:
         self.model.update_progress(download_id, progress)

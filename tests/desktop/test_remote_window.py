@@ -246,7 +246,11 @@ def test_downloads_tab_takes_a_pasted_link_into_the_chosen_folder(
     assert completed.args is not None
     lora_folder = Path(remote.a1111_root.path) / "models" / "Lora"
     assert Path(completed.args[1]) == lora_folder / "sd_xl_turbo_lora_v1.safetensors"
-    assert tab.feedback.text() == f"Downloading into {lora_folder}"
+    # Said while it runs; once done, the line says where the file is (it no longer says "Downloading").
+    qtbot.waitUntil(
+        lambda: tab.feedback.text() == f"Downloaded sd_xl_turbo_lora_v1.safetensors into {lora_folder}",
+        timeout=TIMEOUT,
+    )
     assert tab.target_field.text() == ""
     assert tab.queue_view.currentWidget() is tab.table
 
