@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from catalog.sqlite_uri import sqlite_uri
+
 if TYPE_CHECKING:
     import psycopg
     from sqlalchemy import Engine
@@ -321,7 +323,7 @@ class FileChangeFeed(_Wakeable):
         (``catalog.read_connection``) had read; the log's size and time move with every commit."""
         try:
             if self._connection is None:
-                uri = f"{self._path.resolve().as_uri()}?mode=ro"
+                uri = sqlite_uri(self._path, mode="ro")
                 self._connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
             # fetchall: a statement left unfinished would keep its read open, and the count with it.
             ((version,),) = self._connection.execute("PRAGMA data_version").fetchall()

@@ -62,7 +62,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
@@ -97,7 +97,9 @@ def utc_now() -> datetime:
 
 
 def sqlite_url(db_path: Path) -> str:
-    return f"sqlite:///{db_path}"
+    """The SQLAlchemy URL of the catalog file at ``db_path``, its name escaped: written bare, a ``?`` in a
+    folder name would start the URL's query and ``%20`` be read as a space (another file opened, or made)."""
+    return URL.create("sqlite", database=str(db_path)).render_as_string(hide_password=False)
 
 
 def create_catalog_engine(

@@ -16,8 +16,8 @@ import errno
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
+from catalog.sqlite_uri import sqlite_uri
 from core.formats.errors import UnreadableFileError
 from core.formats.safe_open import open_regular, special_kind
 
@@ -112,8 +112,7 @@ def read_only_uri(db_path: Path) -> str:
     read-only connection cannot remove them again); where they are missing, no writer is connected and
     everything committed is in the database file, which ``immutable=1`` then reads alone, creating nothing.
     """
-    uri = f"{Path(db_path).absolute().as_uri()}?mode=ro"
-    return uri if wal_files_present(db_path) else f"{uri}&immutable=1"
+    return sqlite_uri(db_path, mode="ro", immutable=not wal_files_present(db_path))
 
 
 def wal_files_present(path: Path) -> bool:
@@ -147,7 +146,7 @@ def schema_written_by_newer(path: Path) -> str | None:
     """
     known = known_revisions()
     try:
-        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=1.0)
+        connection = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=1.0)
     except sqlite3.Error:
         return None
     try:

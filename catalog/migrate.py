@@ -30,6 +30,7 @@ from catalog import blank_catalog
 from catalog.db import create_catalog_engine
 from catalog.db_file import known_revisions
 from catalog.errors import MigrationDueError, NotACatalogError, SchemaTooNewError, translate_db_error
+from catalog.sqlite_uri import sqlite_uri
 
 if TYPE_CHECKING:  # Alembic (and Mako) load only when a migration is due or a revision is questioned
     from alembic.config import Config
@@ -210,7 +211,7 @@ def refuse_foreign_file(path: Path) -> None:
     try:
         if path.stat().st_size == 0:
             return
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        connection = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True)
     except (OSError, sqlite3.Error):
         return  # missing or unreadable: the writing engine says what is wrong in its own words
     try:

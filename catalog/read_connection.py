@@ -42,6 +42,7 @@ from catalog.records import (
     RootPlaces,
     RootRecord,
 )
+from catalog.sqlite_uri import sqlite_uri
 
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
 MMAP_BYTES = 1 << 30
@@ -107,7 +108,7 @@ def open_reader(
         return None  # no catalog yet: Library.open makes it
     timeout_s = busy_timeout_ms / 1000
     try:
-        uri = read_only_uri(db_path) if read_only else f"{db_path.absolute().as_uri()}?mode=rw"
+        uri = read_only_uri(db_path) if read_only else sqlite_uri(db_path, mode="rw")
         # Any thread may read (one at a time: CatalogReader holds a lock around each read).
         connection = sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False)
     except sqlite3.Error:
