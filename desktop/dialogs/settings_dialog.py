@@ -45,6 +45,7 @@ from catalog.records import RootRecord
 from desktop.dialogs.first_start_dialog import LAYOUT_NAMES
 from desktop.dialogs.sites_page import SitesPage
 from desktop.services import DesktopSettings, RemoteServices
+from desktop.widgets.page_scroll import ScrollingPage, open_at_full_height
 
 if TYPE_CHECKING:
     from app.server_catalog import SecretKeeper  # imports SQLAlchemy: only where a URL is saved
@@ -86,14 +87,18 @@ class SettingsDialog(QDialog):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(18, 16, 18, 14)
         self.pages = QTabWidget()
-        general_page = QWidget()
-        layout = QVBoxLayout(general_page)
+        general_page = ScrollingPage()  # scrolls on a small screen rather than squeezing its rows
+        layout = QVBoxLayout(general_page.page)
         layout.setSpacing(12)
         self.pages.addTab(general_page, "General")
         self.sites: SitesPage | None = None
         if remote is not None:
             self.sites = SitesPage(remote.settings, remote.tokens, roots)
-            self.pages.addTab(self.sites, "Sites")
+            sites_page = ScrollingPage()
+            sites_layout = QVBoxLayout(sites_page.page)
+            sites_layout.setContentsMargins(0, 0, 0, 0)
+            sites_layout.addWidget(self.sites)
+            self.pages.addTab(sites_page, "Sites")
         outer.addWidget(self.pages)
 
         folders_box = QGroupBox("Library folders")
@@ -204,6 +209,7 @@ class SettingsDialog(QDialog):
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         outer.addWidget(box)
+        open_at_full_height(self)  # before it is shown: centred on the window at this size
 
     def _catalog_box(self, current: str) -> QGroupBox:
         box = QGroupBox("Catalog")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QScrollArea
 from pytestqt.qtbot import QtBot
 
 from desktop.dialogs.first_start_dialog import FirstStartDialog
 from desktop.dialogs.settings_dialog import SettingsDialog
+from desktop.theme import apply_theme
 from tests.desktop.conftest import FakeSettings, PopulatedLibrary
 
 
@@ -99,3 +101,30 @@ def test_settings_folder_changes_are_reported(
     dialog.remove_folder_button.click()
     assert dialog.removed_root_ids() == [populated.root.id]
     assert dialog.folders.count() == 1
+
+
+def test_settings_rows_keep_their_height_where_the_screen_is_too_short_for_the_dialog(
+    qtbot: QtBot, qapp: QApplication
+) -> None:
+    """Qt opens a dialog at most two thirds of the screen high and lays its rows out between their
+    minimum and preferred heights: Settings' spin boxes lost their arrows and its combo boxes their
+    text. Its pages scroll instead, every field at its preferred height, the dialog within the screen."""
+    apply_theme(qapp, "light")  # the app's style sheet: its paddings are part of each field's height
+    dialog = SettingsDialog(FakeSettings(), [])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    screen = dialog.screen().availableGeometry()
+    assert dialog.frameGeometry().height() <= screen.height()
+    fields = [*dialog.findChildren(QAbstractSpinBox), *dialog.findChildren(QComboBox)]
+    assert len(fields) >= 5
+    squeezed = [
+        (type(f).__name__, f.height(), f.sizeHint().height())
+        for f in fields
+        if f.height() < f.sizeHint().height()
+    ]
+    assert squeezed == []
+    page = dialog.pages.currentWidget()
+    assert isinstance(page, QScrollArea)
+    if screen.height() < dialog.sizeHint().height():
+        assert page.verticalScrollBar().maximum() > 0, "what does not fit scrolls"
