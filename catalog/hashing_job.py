@@ -43,7 +43,7 @@ class HashSummary:
     moved: int = 0
     skipped: int = 0
     elsewhere: int = 0  # hashed by another machine (or process) sharing the catalog since the job began
-    claimed: int = 0  # being hashed by another machine's job when this one ended (left to it)
+    claimed: int = 0  # being hashed by another job (a window, a command, another machine): left to it
     gone: int = 0  # not found where the catalog lists them (deleted since the scan, or a share not here)
     failed: int = 0
     bytes: int = 0
@@ -64,7 +64,7 @@ class HashSummary:
                 (self.skipped, "changed meanwhile"),
                 (self.gone, "not found"),
                 (self.elsewhere, "hashed by another machine meanwhile"),
-                (self.claimed, "being hashed by another machine"),
+                (self.claimed, "being hashed by another Atelier"),
                 (self.failed, "unreadable"),
             )
             if n

@@ -90,7 +90,7 @@ def test_a_killed_jobs_claims_expire_and_its_files_are_taken_over_and_live_ones_
     on_b = hash_pending(b, workers=1)
 
     assert (on_b.hashed, on_b.claimed, on_b.elsewhere) == (COUNT - 10, 10, 0)
-    assert "10 being hashed by another machine" in str(on_b)
+    assert "10 being hashed by another Atelier" in str(on_b)
     assert sorted(asset_id for asset_id, _path, _size in b.unhashed()) == sorted(held)
     a.release_hash_claims("alive-job")  # A's job ended without hashing them (cancelled)
     assert hash_pending(b, workers=1).hashed == 10

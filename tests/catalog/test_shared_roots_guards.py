@@ -244,7 +244,7 @@ def test_a_file_another_machine_hashed_meanwhile_is_not_hashed_again(
 
     assert len(on_a) == 1
     assert on_a[0].startswith(f"Hashed {COUNT - 1} files")
-    assert on_a[0].endswith("(1 being hashed by another machine)"), "the file B claimed is left to B"
+    assert on_a[0].endswith("(1 being hashed by another Atelier)"), "the file B claimed is left to B"
     assert (on_b.hashed, on_b.elsewhere) == (1, COUNT - 1), "only the file B had begun"
     assert "23 hashed by another machine meanwhile" in str(on_b)
     assert a.unhashed() == []
