@@ -9,9 +9,13 @@ pure arithmetic, kept apart from torch so it can be tested for any GPU size.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 GIB = 1024**3
 # Working memory beyond the weights, per megapixel of output, measured roughly on SD1/SDXL in fp16
@@ -25,6 +29,8 @@ _CPU_TILING_MEGAPIXELS = 4.0  # beyond ~2048x2048 the CPU decode alone needs > 1
 # available when the pipeline gets its first LoRA.
 _LAYER_CACHE_WEIGHTS_FACTOR = 2.0
 _LAYER_CACHE_AVAILABLE_SHARE = 0.5
+# Windows has neither /proc/meminfo nor os.sysconf: its available memory is asked of kernel32.
+WINDOWS = os.name == "nt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +80,13 @@ def plan_memory(
 
 
 def available_memory_bytes() -> int | None:
-    """Memory the system can still give without swapping (Linux ``MemAvailable``; else half the RAM).
+    """Memory the system can still give without swapping: Linux ``MemAvailable``, Windows ``ullAvailPhys``
+    (standby and free pages, the same measure); elsewhere (macOS) half the RAM.
 
-    None when neither can be read.
+    None when none can be read.
     """
+    if WINDOWS:
+        return _windows_available_bytes()
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -88,6 +97,40 @@ def available_memory_bytes() -> int | None:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (AttributeError, OSError, ValueError):
         return None
+
+
+class MemoryStatusEx(ctypes.Structure):
+    """Win32 ``MEMORYSTATUSEX`` (sysinfoapi.h): two DWORDs, then seven 64-bit byte counts; 64 bytes.
+    A DWORD is written ``c_uint32``, not ``c_ulong`` (64 bits on Linux): the layout is checked anywhere."""
+
+    _fields_ = [
+        ("dwLength", ctypes.c_uint32),
+        ("dwMemoryLoad", ctypes.c_uint32),
+        ("ullTotalPhys", ctypes.c_uint64),
+        ("ullAvailPhys", ctypes.c_uint64),
+        ("ullTotalPageFile", ctypes.c_uint64),
+        ("ullAvailPageFile", ctypes.c_uint64),
+        ("ullTotalVirtual", ctypes.c_uint64),
+        ("ullAvailVirtual", ctypes.c_uint64),
+        ("ullAvailExtendedVirtual", ctypes.c_uint64),
+    ]
+
+
+def _windows_available_bytes() -> int | None:
+    status = MemoryStatusEx(dwLength=ctypes.sizeof(MemoryStatusEx))  # the call fails unless it is set
+    try:
+        succeeded = _global_memory_status_ex()(ctypes.pointer(status))
+    except (AttributeError, OSError):
+        return None
+    return int(status.ullAvailPhys) if succeeded else None
+
+
+def _global_memory_status_ex() -> Callable[[Any], int]:
+    """kernel32's ``GlobalMemoryStatusEx``."""
+    if sys.platform != "win32":  # ctypes has no windll elsewhere (and mypy checks the rest for Windows)
+        raise OSError("GlobalMemoryStatusEx is a Windows function")
+    function: Callable[[Any], int] = ctypes.windll.kernel32.GlobalMemoryStatusEx
+    return function
 
 
 def layer_cache_budget(weights_bytes: int, available_bytes: int | None) -> int:

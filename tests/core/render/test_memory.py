@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from core.render.memory import GIB, format_bytes, module_bytes, plan_memory
@@ -72,3 +73,63 @@ def test_layer_cache_budget_is_twice_the_weights_but_at_most_half_the_free_memor
     assert layer_cache_budget(4 * GIB, 0) == 0
     available = available_memory_bytes()
     assert available is None or available > 0
+
+
+def test_the_available_memory_here_is_a_real_share_of_the_ram() -> None:
+    import os
+
+    from core.render.memory import available_memory_bytes
+
+    available = available_memory_bytes()
+    assert available is not None, "Linux says it in /proc/meminfo"
+    assert 0 < available <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_memorystatusex_is_laid_out_as_windows_documents_it() -> None:
+    """sysinfoapi.h: DWORD dwLength, DWORD dwMemoryLoad, then seven DWORDLONG counts; 64 bytes, which
+    GlobalMemoryStatusEx checks in dwLength before it fills anything."""
+    import ctypes
+
+    from core.render.memory import MemoryStatusEx
+
+    assert ctypes.sizeof(MemoryStatusEx) == 64
+    assert MemoryStatusEx.dwMemoryLoad.offset == 4
+    assert MemoryStatusEx.ullTotalPhys.offset == 8
+    assert MemoryStatusEx.ullAvailPhys.offset == 16
+    assert MemoryStatusEx.ullAvailExtendedVirtual.offset == 56
+
+
+def test_on_windows_the_available_memory_is_asked_of_kernel32_and_caps_the_layer_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows has no /proc/meminfo and no os.sysconf: without GlobalMemoryStatusEx the budget was
+    uncapped (twice the weights, whatever the RAM)."""
+    import ctypes
+
+    from core.render import memory
+
+    asked: list[int] = []
+
+    def global_memory_status_ex(pointer: ctypes._Pointer[memory.MemoryStatusEx]) -> int:
+        asked.append(pointer.contents.dwLength)
+        pointer.contents.ullTotalPhys = 16 * GIB
+        pointer.contents.ullAvailPhys = 6 * GIB
+        return 1
+
+    monkeypatch.setattr(memory, "WINDOWS", True)
+    monkeypatch.setattr(memory, "_global_memory_status_ex", lambda: global_memory_status_ex)
+    assert memory.available_memory_bytes() == 6 * GIB
+    assert asked == [64]
+    assert memory.layer_cache_budget(7 * GIB, memory.available_memory_bytes()) == 3 * GIB
+
+    monkeypatch.setattr(memory, "_global_memory_status_ex", lambda: lambda _pointer: 0)  # the call failed
+    assert memory.available_memory_bytes() is None
+
+
+def test_the_windows_branch_off_windows_says_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.render import memory
+
+    monkeypatch.setattr(memory, "WINDOWS", True)
+    assert memory.available_memory_bytes() is None
