@@ -71,6 +71,7 @@ from core.identify.rules_version import RULES_VERSION
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
 from core.taxonomy import FileFormat, FileStatus
+from core.wording import counted
 
 BATCH_SIZE = 500
 # Below this many files, starting worker processes costs more than it saves.
@@ -91,6 +92,7 @@ UNREACHABLE_MIN = 20
 UNREACHABLE_EMPTY_MIN = 5
 _COUNTS = (
     "roots",
+    "not_here",
     "seen",
     "new",
     "changed",
@@ -117,6 +119,9 @@ class ScanSummary:
     """What a scan did, for the progress bar's final message and the CLI summary."""
 
     roots: int = 0
+    not_here: int = (
+        0  # of those, folders this computer does not reach (unmapped, not found): left as they were
+    )
     seen: int = 0
     new: int = 0
     changed: int = 0
@@ -167,7 +172,11 @@ class ScanSummary:
             if count
         ]
         counts = ", ".join(parts) + ("; " + ", ".join(health) if health else "")
-        roots = f"{self.roots} folder" + ("" if self.roots == 1 else "s")
+        roots = counted(self.roots - self.not_here, "folder")
+        if self.not_here == 1:
+            roots += " (1 left as it was: its files are not here)"
+        elif self.not_here:
+            roots += f" ({self.not_here} left as they were: their files are not here)"
         verb = "Scan cancelled after" if self.cancelled else "Scanned"
         files = f"{self.seen} file" + ("" if self.seen == 1 else "s")
         return f"{verb} {roots}: {files} ({counts}) in {self.elapsed_s:.1f} s"
@@ -303,11 +312,13 @@ class Scanner:
                 f"{root.name}: a folder other machines share ({root_path}); say where this machine reaches "
                 f"it first: atelier roots map {_quoted_name(root.name)} PATH"
             )
+            summary.not_here += 1
             return
         if not root_path.is_dir():
             summary.problems.append(
                 f"{root_path}: folder not found (is the drive connected?{_map_hint(root)})"
             )
+            summary.not_here += 1
             # An unplugged drive must not turn a whole library into "missing": leave it as it was.
             return
         all_roots = self.library.roots()
@@ -332,6 +343,7 @@ class Scanner:
             # A shared folder mapped to the wrong place: its own files must not join the shared library.
             summary.problems.append(f"{root_path}: {elsewhere}; nothing was cataloged or marked missing.")
             summary.left_as_they_were.append(str(root_path))
+            summary.not_here += 1
             return
         library = LibraryPlaces.of(r.path for r in all_roots)
         # Only the layout's model folders are walked (not an install's venv, outputs or custom nodes).

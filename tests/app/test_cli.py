@@ -149,3 +149,17 @@ def test_data_dir_option_overrides_the_environment(library_folder: Path, tmp_pat
     run("--data-dir", str(flag_dir), "scan", str(library_folder), "--no-hash", data_dir=env_dir)
     assert (flag_dir / "catalog.sqlite3").exists()
     assert not env_dir.exists()
+
+
+def test_a_scan_whose_folder_is_not_there_says_it_scanned_none(library_folder: Path, tmp_path: Path) -> None:
+    """An unplugged drive: the folder is left as it was, and the summary does not claim it was scanned."""
+    data_dir = tmp_path / "profile"
+    run("scan", str(library_folder), "--no-hash", data_dir=data_dir)
+    library_folder.rename(tmp_path / "unplugged")
+
+    out = run("scan", "--no-hash", data_dir=data_dir).stdout
+
+    assert "Scanned 0 folders (1 left as it was: its files are not here): 0 files" in out
+    assert f"  ! {library_folder.resolve()}: folder not found (is the drive connected?" in out
+    statuses = {item["status"] for item in json.loads(run("search", "--json", data_dir=data_dir).stdout)}
+    assert statuses == {"ok", "corrupt"}, "nothing was marked missing"
