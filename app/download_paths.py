@@ -15,6 +15,7 @@ from pathlib import Path
 from catalog.records import RootRecord
 from core.errors import AtelierError
 from core.layouts import folder_for
+from core.organize.template import sanitize_name
 from core.taxonomy import AssetKind
 
 CIVITAI_TYPES: tuple[str, ...] = (
@@ -64,7 +65,6 @@ NO_ROOT_MESSAGE = (
     "No library folder to download into yet: add one first (File › Add library folder… in the window; "
     "`scan FOLDER` or `download … --to FOLDER` on the command line)."
 )
-_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
 
 class NoDownloadRootError(AtelierError):
@@ -144,7 +144,9 @@ def describe_default_root(roots: Sequence[RootRecord], preferred: str) -> str:
 
 
 def _clean(part: str) -> str:
-    return _UNSAFE.sub("_", part).strip(" .") or "_"
+    """One folder name every file system takes (no reserved name like ``CON``, at most 255 bytes), as an
+    organize template makes it; never hidden (a leading dot), never empty."""
+    return sanitize_name(part.lstrip(" .")) or "_"
 
 
 def expand_subfolder(template: str, values: dict[str, str | None]) -> Path | None:

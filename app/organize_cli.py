@@ -34,6 +34,7 @@ from catalog.journal import OperationRecord
 from catalog.records import AssetRecord
 from core.formats.reader import MODEL_EXTENSIONS
 from core.organize.errors import OrganizeError
+from core.organize.names import name_refusal
 from core.organize.plan import MAX_NAME_BYTES, REASON_TOO_LONG, Conflict, MovePlan
 from core.sizes import human_size
 
@@ -211,12 +212,12 @@ def _absolute(path: Path) -> Path:
 
 
 def _new_name(source: Path, name: str) -> str:
-    """``name`` for ``source``: refused when it is a path; the model's extension kept when it has none."""
+    """``name`` for ``source``: refused when it is a path or not a name the disk keeps as typed
+    (:func:`core.organize.names.name_refusal`); the model's extension kept when it has none."""
     name = name.strip()
-    if not name or name in {".", ".."} or "/" in name or os.sep in name:
-        raise OrganizeError(
-            f"{name!r} is not a file name: to move a file to another folder, use `atelier move`"
-        )
+    refusal = name_refusal(name, how_to_move="use `atelier move`")
+    if refusal is not None:
+        raise OrganizeError(refusal)
     suffix = source.suffix if source.suffix.lower() in MODEL_EXTENSIONS else ""
     given = Path(name).suffix.lower()
     if suffix and given in MODEL_EXTENSIONS and given != suffix.lower():

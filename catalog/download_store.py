@@ -32,6 +32,7 @@ from catalog.orm import DownloadRow
 if TYPE_CHECKING:
     from sqlalchemy import Table
 
+from core.download_flush import fsync_folder
 from core.downloads import (
     DownloadRecord,
     DownloadRequest,
@@ -199,11 +200,7 @@ def _make_queue_file(path: Path, former: Path | None) -> None:
     with partial.open("rb") as written:
         os.fsync(written.fileno())
     partial.replace(path)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)  # the rename itself survives a power cut before the former file is removed
-    finally:
-        os.close(folder)
+    fsync_folder(path.parent)  # the rename itself survives a power cut before the former file is removed
 
 
 def _carry_over(connection: sqlite3.Connection, former: Path) -> None:

@@ -11,37 +11,11 @@ One small lock file per download id in a folder of the data dir (never in the us
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(file: IO[bytes]) -> bool:
-        try:
-            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(file: IO[bytes]) -> None:
-        file.seek(0)
-        msvcrt.locking(file.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(file: IO[bytes]) -> bool:
-        try:
-            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(file: IO[bytes]) -> None:
-        fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+from core.file_locks import try_lock, unlock
 
 
 class HeldLock:
@@ -52,7 +26,7 @@ class HeldLock:
 
     def release(self) -> None:
         if self._file is not None:
-            _unlock(self._file)
+            unlock(self._file)
             self._file.close()
             self._file = None
 
@@ -78,7 +52,7 @@ class RunLocks:
     def acquire(self, download_id: int) -> HeldLock | None:
         """The lock, or None when another process (or another run here) holds it."""
         file = self._open(download_id)
-        if _try_lock(file):
+        if try_lock(file):
             return HeldLock(file)
         file.close()
         return None

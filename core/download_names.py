@@ -22,16 +22,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from core.windows_names import FORBIDDEN_CHARACTERS, is_reserved_name
+
 FALLBACK_NAME = "download"
 MAX_NAME_BYTES = 200  # well below the 255-byte limit of ext4/NTFS, leaving room for " (12).part"
 NAME_MAX_BYTES = 255  # ext4, btrfs, XFS, APFS; NTFS counts UTF-16 units, never fewer
 _MAX_SUFFIX_CHARS = 16
-_WINDOWS_RESERVED = frozenset(
-    {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
-)
 _EXTENDED = re.compile(r"filename\*\s*=\s*([\w!#$%&+^`{}~-]*)'[^']*'([^;]+)", re.IGNORECASE)
 _PLAIN = re.compile(r'(?:^|;)\s*filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))', re.IGNORECASE)
-_FORBIDDEN_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 
 
 def file_name_from_content_disposition(value: str | None) -> str | None:
@@ -105,12 +103,12 @@ def partial_path(target: Path, suffix: str, *, hidden: bool = False) -> Path:
 def _clean(raw: str) -> str:
     name = unicodedata.normalize("NFC", raw)
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _FORBIDDEN_CHARS.sub("_", name)
+    name = FORBIDDEN_CHARACTERS.sub("_", name)
     # No hidden files and no "..": scans skip dot-files, and trailing dots/spaces are stripped by Windows.
     name = name.strip().strip(". ")
     if not name:
         return ""
-    if name.split(".", 1)[0].strip().upper() in _WINDOWS_RESERVED:
+    if is_reserved_name(name):
         name = f"_{name}"
     return _truncate_keeping_suffix(name)
 

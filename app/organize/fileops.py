@@ -1,9 +1,7 @@
 """Moving one file or folder without ever overwriting or losing anything, on one disk or across two.
 
-* Same file system: an atomic rename that refuses an existing target. Linux's ``renameat2`` with
-  ``RENAME_NOREPLACE`` does exactly that; where it is missing (another OS, an old kernel, a file system
-  that does not support the flag) a file is hard-linked to its target (``link`` fails on an existing
-  name) and then unlinked, and a folder is renamed after an existence check.
+* Same file system: a rename that refuses an existing target (:func:`core.no_overwrite.rename_no_replace`:
+  atomic on Windows and Linux, a hard link then an unlink elsewhere).
 * Across file systems (``EXDEV``): the bytes are copied to ``<target>.atelier-part``, flushed to disk,
   read back and compared (SHA256) with the catalog's hash or, when the catalog has none, with the hash of
   the source taken while copying; only then is the copy renamed into place and the source removed.
@@ -15,38 +13,19 @@ but the source not yet removed), it finishes the move, or raises when it cannot 
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import hashlib
 import os
 import shutil
 import stat
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from core.download_names import partial_path
+from core.no_overwrite import rename_no_replace
 from core.organize.errors import OrganizeError, TargetExistsError
 
 PART_SUFFIX = ".atelier-part"
 CHUNK = 1 << 20
-_AT_FDCWD = -100
-_RENAME_NOREPLACE = 1
-_NOT_SUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
-
-
-def _load_renameat2() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        function: Callable[..., int] = libc.renameat2
-    except (OSError, AttributeError):
-        return None
-    return function
-
-
-_RENAMEAT2 = _load_renameat2()
 
 
 def part_path(target: Path) -> Path:
@@ -129,29 +108,10 @@ def _same_bytes(copy: Path, source: Path, expected: str | None) -> bool:
 
 
 def _rename_no_replace(source: Path, target: Path) -> None:
-    if _RENAMEAT2 is not None:
-        result = _RENAMEAT2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE)
-        if result == 0:
-            return
-        code = ctypes.get_errno()
-        if code == errno.EEXIST:
-            raise TargetExistsError(f"{target} already exists: nothing was overwritten")
-        if code not in _NOT_SUPPORTED:
-            raise OSError(code, os.strerror(code), str(source), None, str(target))
-    if not source.is_dir() or source.is_symlink():
-        try:
-            os.link(source, target, follow_symlinks=False)
-        except FileExistsError:
-            raise TargetExistsError(f"{target} already exists: nothing was overwritten") from None
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-                raise
-        else:
-            source.unlink()
-            return
-    if os.path.lexists(target):
-        raise TargetExistsError(f"{target} already exists: nothing was overwritten")
-    source.rename(target)
+    try:
+        rename_no_replace(source, target)
+    except FileExistsError:
+        raise TargetExistsError(f"{target} already exists: nothing was overwritten") from None
 
 
 def _copy_across(source: Path, target: Path, expected_sha256: str | None) -> None:

@@ -3,9 +3,9 @@
 An operation left ``applying`` in the journal is either a crash's leftover (to recover) or one running
 right now in the window while the CLI starts (to leave alone). The running one holds an exclusive lock
 on ``<catalog>.organize.lock`` for its whole life; recovery only acts when it can take that lock, and the
-kernel releases it when a process dies, even by SIGKILL. ``flock`` locks belong to an open file, so two
-threads of one process exclude each other too. Where ``fcntl`` is missing (Windows) operations are not
-serialized across processes.
+operating system releases it when a process dies, even by SIGKILL. The lock is
+:mod:`core.file_locks`' (``flock`` on POSIX, ``msvcrt.locking`` on Windows): it belongs to an open
+file, so two threads of one process exclude each other too.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from core.file_locks import try_lock, unlock, wait_for_lock
 
 
 def lock_path(catalog_path: Path) -> Path:
@@ -30,20 +27,15 @@ def operation_lock(
 ) -> Iterator[bool]:
     """Hold the library's operation lock; yields False (without waiting) when ``blocking`` is off and
     another operation holds it. ``on_wait`` is called once before waiting for another operation."""
-    if fcntl is None:  # pragma: no cover - Windows
-        yield True
-        return
-    with lock_path(catalog_path).open("a") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with lock_path(catalog_path).open("a+b") as handle:  # kept open, never truncated, while held
+        if not try_lock(handle):
             if not blocking:
                 yield False
                 return
             if on_wait is not None:
                 on_wait()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            wait_for_lock(handle)
         try:
             yield True
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            unlock(handle)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from app.organize.trash import TrashedFile, locate, restorable, restore, send_to
 from catalog.journal import FileState, MovedStep, StepRecord
 from catalog.library import Library
 from core.organize.errors import OrganizeError
+
+WINDOWS = sys.platform == "win32"  # tests set it to read Windows' refusals on Linux
+_ERROR_PRIVILEGE_NOT_HELD = 1314  # a symbolic link outside Developer Mode, for a user not an administrator
 
 LINK_ACTIONS = ("hardlink", "symlink")
 
@@ -236,7 +240,15 @@ def _link_refusal(exc: OSError, action: str, copy: Path, kept: Path) -> str:
     kind = "hard link" if action == "hardlink" else "symbolic link"
     if exc.errno == errno.EXDEV:
         return f"a hard link cannot join {copy.parent} and {kept.parent}: they are on different disks"
-    if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+    if WINDOWS and getattr(exc, "winerror", None) == _ERROR_PRIVILEGE_NOT_HELD:
+        return (
+            "Windows makes symbolic links only in Developer Mode or for an administrator: "
+            "use a hard link, keep the copy, or send it to the trash"
+        )
+    refused = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
+    if WINDOWS:
+        refused.add(errno.EINVAL)  # FAT32, exFAT and many shares answer CreateHardLinkW so
+    if exc.errno in refused:
         return f"the file system of {copy.parent} refuses a {kind}: keep the copy, or send it to the trash"
     return f"cannot make a {kind} at {copy}: {exc.strerror or exc}"
 

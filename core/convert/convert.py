@@ -9,8 +9,6 @@ never touched (trashing it is the caller's decision, made after this returns).
 
 from __future__ import annotations
 
-import errno
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from core.download_names import partial_path
 from core.formats.containers import PICKLE_FORMATS
 from core.formats.model_file import CorruptFileError, UnsafeFileError
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
+from core.no_overwrite import rename_no_replace
 from core.taxonomy import AssetKind
 
 PART_SUFFIX = ".atelier-part"
@@ -136,18 +135,9 @@ def to_half(raw: bytes, dtype: str, name: str) -> bytes:
 def _publish(part: Path, target: Path) -> None:
     """Give the verified file its name without ever replacing a file of that name."""
     try:
-        os.link(part, target)
+        rename_no_replace(part, target)
     except FileExistsError:
         raise ConvertError(f"{target.name} appeared while converting; it was left untouched") from None
-    except OSError as exc:
-        if exc.errno not in {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}:
-            raise
-        # A file system without hard links (FAT, some network shares): check, then rename.
-        if target.exists():
-            raise ConvertError(f"{target.name} appeared while converting; it was left untouched") from None
-        part.rename(target)
-        return
-    part.unlink()
 
 
 __all__ = [

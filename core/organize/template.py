@@ -39,6 +39,7 @@ from types import MappingProxyType
 from core.organize.errors import OrganizeError
 from core.sources.site_words import CIVITAI_BASE_MODEL_LABELS, site_label
 from core.taxonomy import ARCHITECTURE_NAMES, KIND_WORDS, Architecture, AssetKind, NetworkType
+from core.windows_names import FORBIDDEN_CHARACTERS, is_reserved_name
 
 MAX_NAME_BYTES = 255
 # Room kept after a renamed file's stem for the companions that travel with it: ``<stem>.metadata.json``
@@ -93,10 +94,6 @@ FIELDS: Mapping[str, str] = MappingProxyType(
 )
 _FILE_NAME_FIELDS = frozenset({"file_name", "ext"})
 _MULTI_LEVEL = frozenset({"folder", "kind_folder"})  # values whose own "/" make folders
-_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-_RESERVED = frozenset(
-    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-)
 # Stands for the own separators of ``{folder}`` and ``{kind_folder}`` until a rendered part is split.
 _FOLDER_BREAK = "\x00"
 
@@ -301,9 +298,9 @@ def _field_text(multi_level: bool, value: str, default: str) -> str:
     become ``_``), except ``{folder}``'s and ``{kind_folder}``'s own; empty: the default."""
     value = value.strip()
     if multi_level:
-        value = _FOLDER_BREAK.join(_FORBIDDEN.sub("_", part) for part in value.split("/"))
+        value = _FOLDER_BREAK.join(FORBIDDEN_CHARACTERS.sub("_", part) for part in value.split("/"))
     else:
-        value = _FORBIDDEN.sub("_", value)
+        value = FORBIDDEN_CHARACTERS.sub("_", value)
     return value if value.strip(" .") else default
 
 
@@ -318,12 +315,12 @@ def sanitize_name(text: str, *, suffix: str = "") -> str:
 
 @lru_cache(maxsize=65536)  # a plan over 10,000 files makes the same few folder names again and again
 def _sanitized(text: str, suffix: str) -> str:
-    name = _FORBIDDEN.sub("_", unicodedata.normalize("NFC", text)).strip().rstrip(". ")
+    name = FORBIDDEN_CHARACTERS.sub("_", unicodedata.normalize("NFC", text)).strip().rstrip(". ")
     if suffix:
-        suffix = _FORBIDDEN.sub("_", unicodedata.normalize("NFC", suffix)).strip(". ")
+        suffix = FORBIDDEN_CHARACTERS.sub("_", unicodedata.normalize("NFC", suffix)).strip(". ")
     if not name:
         return ""
-    if name.split(".", 1)[0].rstrip(" ").upper() in _RESERVED:
+    if is_reserved_name(name):
         first, dot, rest = name.partition(".")
         name = f"{first.rstrip()}_{dot}{rest}"
     tail = f".{suffix}" if suffix else ""

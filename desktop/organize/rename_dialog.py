@@ -21,19 +21,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.organize.names import name_refusal
+
 MAX_NAME_BYTES = 255  # ext4, btrfs, XFS, APFS, NTFS (in UTF-16 units, which is never fewer)
 
 
 def name_problem(name: str, folder: Path, current: str) -> str | None:
     """Why ``name`` cannot replace ``current`` in ``folder``, in one line; None when it can."""
-    if not name.strip():
-        return "Type a name."
-    if "/" in name or (os.sep != "/" and os.sep in name):
-        return "A name cannot contain “/”: to move the file, use Move to… or drag it onto a folder."
-    if "\0" in name:
-        return "A name cannot contain a null character."
-    if name in (".", ".."):
-        return f"“{name}” is not a file name."
+    refusal = name_refusal(name, how_to_move="use Move to… or drag it onto a folder")
+    if refusal is not None:
+        return f"{refusal[0].upper()}{refusal[1:]}."
     size = len(name.encode("utf-8", "surrogateescape"))
     if size > MAX_NAME_BYTES:
         return f"The name is too long: {size} bytes, at most {MAX_NAME_BYTES}."

@@ -63,6 +63,18 @@ def test_kind_for_hf() -> None:
     )
 
 
+def test_subfolders_from_site_data_are_names_windows_takes() -> None:
+    template = "{base_model}/{model_name}"
+    assert expand_subfolder(template, {"base_model": "SDXL 1.0", "model_name": "CON"}) == Path(
+        "SDXL 1.0", "CON_"
+    )
+    assert expand_subfolder(template, {"base_model": "aux.v2", "model_name": "ok"}) == Path("aux_.v2", "ok")
+    long = expand_subfolder("{model_name}", {"model_name": "é" * 300})
+    assert long is not None
+    assert len(long.name.encode()) <= 255
+    assert expand_subfolder(template, {"base_model": ". .", "model_name": ".hidden. "}) == Path("_", "hidden")
+
+
 def test_folders_follow_the_layout_and_template(tmp_path: Path) -> None:
     a1111 = _root(tmp_path / "webui", LibraryLayout.A1111)
     comfy = _root(tmp_path / "comfy", LibraryLayout.COMFYUI, 2)

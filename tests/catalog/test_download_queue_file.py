@@ -5,6 +5,7 @@ download is in the new one."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from app.cli import main
 from app.context import AppContext
 from app.secrets import TokenStore
+from catalog import download_store
 from catalog.download_store import FORMER_QUEUE_FILE, QUEUE_FILE, QUEUE_FILE_VERSION, SqlDownloadStore
 from catalog.library import Library
 from core.downloads import DownloadRecord, DownloadRequest, DownloadSource, DownloadStatus
@@ -80,6 +82,27 @@ def test_the_queue_file_holds_the_downloads_table_laid_out_as_the_catalogs(tmp_p
     # A migration that changes the catalog's downloads table must change the queue file's too.
     assert _layout(queue) == _layout(tmp_path / "catalog.sqlite3")
     assert not (tmp_path / "data" / FORMER_QUEUE_FILE).exists()
+
+
+def test_a_system_that_cannot_open_folders_makes_the_queue_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows refuses ``os.open`` on a folder (PermissionError): the queue is still made, its folder
+    flushed through the one guarded ``fsync_folder``."""
+    real_open = os.open
+    flushed: list[Path] = []
+
+    def windows_open(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        if Path(path).is_dir():
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", windows_open)
+    monkeypatch.setattr(download_store, "fsync_folder", flushed.append)
+    SqlDownloadStore.open_queue_file(tmp_path / "data").close()
+
+    assert (tmp_path / "data" / QUEUE_FILE).is_file()
+    assert flushed == [tmp_path / "data"]
 
 
 def test_a_former_catalog_server_queue_is_carried_over_and_the_old_file_removed(tmp_path: Path) -> None:

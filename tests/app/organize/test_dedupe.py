@@ -4,6 +4,7 @@ and undo; the user's data of the removed rows ends on the kept row."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from app.organize import steps
 from app.organize.dedupe import apply_dedupe, default_keep, plan_dedupe
 from app.organize.engine import undo
 from catalog.library import Library
@@ -297,3 +299,28 @@ def test_a_sidecar_the_kept_file_has_goes_to_the_trash_with_the_copy(
     assert (trash / "files" / "detail_tweaker (1).preview.png").exists()
     assert not kept.with_name("detail_tweaker.preview.png").exists()
     assert kept.with_name("detail_tweaker.preview.jpg").read_bytes() == b"the kept file's own preview"
+
+
+@pytest.mark.parametrize(
+    ("windows", "said"),
+    [(True, "refuses a hard link: keep the copy"), (False, "cannot make a hard link at")],
+    ids=["windows", "elsewhere"],
+)
+def test_a_drive_refusing_hard_links_with_einval_is_said_so_on_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, windows: bool, said: str
+) -> None:
+    library, lora, loose, _twin = _library(tmp_path)
+    bytes_before = digest(loose)
+    plan = plan_dedupe(library.duplicate_groups(), "hardlink", keep=[_id(library, lora)])
+
+    def fat_refusal(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EINVAL, "Incorrect function")  # CreateHardLinkW on FAT32 or exFAT
+
+    monkeypatch.setattr(steps, "WINDOWS", windows)
+    monkeypatch.setattr(os, "link", fat_refusal)
+    result = apply_dedupe(library, plan)
+
+    assert result.done == 0
+    assert result.failed
+    assert all(said in reason for _path, reason in result.failed), result.failed
+    assert digest(loose) == bytes_before

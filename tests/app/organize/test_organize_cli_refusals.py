@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from core.organize import names
 from tests.app.in_process import run_in_process as run_main
 from tests.app.organize.test_organize_cli import cli
 
@@ -94,3 +97,25 @@ def test_a_move_says_which_symlink_of_the_user_now_dangles(cli: dict[str, Any]) 
         in result.stdout
     )
     assert link.is_symlink()  # the user's link is theirs: reported, not changed
+
+
+def test_on_windows_a_name_windows_would_not_keep_is_refused_in_one_line(
+    cli: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first: Path = cli["first"]
+    monkeypatch.setattr(names, "WINDOWS_NAME_RULES", True)
+
+    for typed, said in (
+        ("a:b", 'Windows does not allow “:” in a name (nor any of < > : " | ? * or control characters)'),
+        ("aux", "Windows keeps “aux” for a device, with any extension: choose another name"),
+        ("detail v2.", "Windows drops a dot or space at the end of a name: remove it"),
+    ):
+        result = _run(cli, "rename", str(first), typed)
+        assert result.returncode == 1
+        assert _lines(result.stderr) == [f"atelier rename: {said}"], typed
+    assert first.exists()
+
+    monkeypatch.setattr(names, "WINDOWS_NAME_RULES", False)
+    renamed = _run(cli, "rename", str(first), "a:b")  # an ordinary name on Linux
+    assert renamed.returncode == 0, renamed.stderr
+    assert first.with_name("a:b.safetensors").exists()

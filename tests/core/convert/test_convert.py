@@ -15,12 +15,15 @@ from core.convert.safetensors_out import verify_safetensors, write_safetensors
 from core.convert.selection import OutputTensor
 from core.jobs import CancelledError, CancelToken, Progress
 from core.taxonomy import AssetKind
+from tests.core.test_no_overwrite import windows_on_fat
 from tests.factory.files import (
     save_torch,
     write_a1111_embedding,
     write_a1111_hypernetwork,
     write_malicious_torch,
 )
+
+__all__ = ["windows_on_fat"]  # the fixture, shared with the Windows move tests
 
 
 def _state_dict() -> OrderedDict[str, torch.Tensor]:
@@ -144,6 +147,16 @@ def test_an_existing_target_is_never_replaced(tmp_path: Path) -> None:
     with pytest.raises(ConvertError, match="already exists"):
         convert_to_safetensors(source)
     assert (tmp_path / "model.safetensors").read_bytes() == b"mine"
+
+
+@pytest.mark.usefixtures("windows_on_fat")
+def test_on_windows_a_drive_without_hard_links_gets_its_converted_file(tmp_path: Path) -> None:
+    source = _checkpoint(tmp_path / "model.ckpt")
+
+    result = convert_to_safetensors(source)
+
+    assert set(safetensors.torch.load_file(result.target)) == set(_state_dict())
+    assert not (tmp_path / ("model.safetensors" + PART_SUFFIX)).exists()
 
 
 def test_cancel_leaves_no_partial_file(tmp_path: Path) -> None:

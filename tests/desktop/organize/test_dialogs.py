@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
+from core.organize import names
 from core.organize.plan import REASON_EXISTS, REASON_INSIDE, Conflict
 from desktop.organize.conflict_dialog import ConflictChoice, ConflictDialog
 from desktop.organize.delete_dialog import DeleteDialog, DeletedItem, delete_summary
@@ -30,6 +32,27 @@ def test_name_problems_are_said_in_one_line(tmp_path: Path) -> None:
     )
     assert name_problem("mine.safetensors", tmp_path, "mine.safetensors") is None
     assert name_problem("ñandú lora (v2).safetensors", tmp_path, "mine.safetensors") is None
+
+
+def test_on_windows_a_name_windows_would_change_or_refuse_is_said_while_typing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(names, "WINDOWS_NAME_RULES", True)
+    current = "mine.safetensors"
+    assert name_problem("a:b.safetensors", tmp_path, current) == (
+        'Windows does not allow “:” in a name (nor any of < > : " | ? * or control characters).'
+    )
+    assert name_problem("CON.safetensors", tmp_path, current) == (
+        "Windows keeps “CON” for a device, with any extension: choose another name."
+    )
+    assert name_problem("mine.safetensors.", tmp_path, current) == (
+        "Windows drops a dot or space at the end of a name: remove it."
+    )
+    assert name_problem("a\\b.safetensors", tmp_path, current) == (
+        "A name cannot contain “\\”: to move the file, use Move to… or drag it onto a folder."
+    )
+    monkeypatch.setattr(names, "WINDOWS_NAME_RULES", False)
+    assert name_problem("a:b.safetensors", tmp_path, current) is None  # an ordinary name on Linux
 
 
 def test_stem_selection() -> None:

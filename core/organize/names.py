@@ -1,0 +1,51 @@
+"""Whether a name a user typed for a rename can be the file's name, and why not in one line.
+
+The rename dialog and ``atelier rename``/``move`` ask the same question and answer it here (the length
+is checked by each: the dialog while typing, the CLI's plan with the extension it adds). A name is never
+empty, a path, or ``.``/``..``. On Windows it must also be a name Windows keeps as typed: the characters
+``<>:"|?*`` and control characters are refused by the disk, a reserved name (``CON``, ``nul.txt``) opens
+a device, and a trailing dot or space is silently dropped, so the catalog would record a name the file
+does not have. Elsewhere those are ordinary names (``:`` in a name is common on Linux) and stay allowed;
+names Atelier makes itself avoid them everywhere (:mod:`core.windows_names`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from core.windows_names import FORBIDDEN_CHARACTERS, is_reserved_name
+
+WINDOWS_NAME_RULES = os.name == "nt"  # tests set it to check Windows' rules on Linux
+
+
+def name_refusal(name: str, *, how_to_move: str) -> str | None:
+    """Why ``name`` cannot be a file or folder name here, as a clause ("a name cannot contain …", no
+    final period: the dialog makes it a sentence, the CLI prints it after ``atelier rename:``); None when
+    it can. ``how_to_move`` says how the caller's user moves a file instead (a name with ``/`` is a path).
+    """
+    if not name.strip():
+        return "type a name"
+    if "/" in name or (WINDOWS_NAME_RULES and "\\" in name):
+        separator = "/" if "/" in name else "\\"
+        return f"a name cannot contain “{separator}”: to move the file, {how_to_move}"
+    if "\0" in name:
+        return "a name cannot contain a null character"
+    if name in (".", ".."):
+        return f"“{name}” is not a file name"
+    return _windows_refusal(name) if WINDOWS_NAME_RULES else None
+
+
+def _windows_refusal(name: str) -> str | None:
+    forbidden = FORBIDDEN_CHARACTERS.search(name)
+    if forbidden is not None:
+        character = forbidden.group()
+        shown = (
+            f"“{character}”" if character.isprintable() else f"the control character {ord(character):#04x}"
+        )
+        return f'Windows does not allow {shown} in a name (nor any of < > : " | ? * or control characters)'
+    if is_reserved_name(name):
+        device = name.split(".", 1)[0].rstrip(" ")
+        return f"Windows keeps “{device}” for a device, with any extension: choose another name"
+    if name.endswith((" ", ".")):
+        return "Windows drops a dot or space at the end of a name: remove it"
+    return None
