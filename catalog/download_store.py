@@ -28,6 +28,7 @@ from catalog.db import CatalogDatabase, create_catalog_engine, utc_now
 from catalog.db_file import WAL_SUFFIXES
 from catalog.migrate import upgrade
 from catalog.orm import DownloadRow
+from catalog.sqlite_uri import sqlite_uri
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -231,9 +232,9 @@ def _holds_every_download_of(path: Path, former: Path) -> bool:
     """Whether the queue file has every download of ``former`` (then the former file may go): asked
     again at each start while the former file is there, so a start cut off between making the queue file
     and removing the old one finishes the job, and a former file that could not be read is kept."""
-    connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    connection = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True)
     try:
-        connection.execute("ATTACH DATABASE ? AS former", (f"{former.absolute().as_uri()}?mode=ro",))
+        connection.execute("ATTACH DATABASE ? AS former", (sqlite_uri(former, mode="ro"),))
         has_table = connection.execute(
             "SELECT 1 FROM former.sqlite_master WHERE type = 'table' AND name = 'downloads'"
         ).fetchone()

@@ -13,12 +13,14 @@ import pytest
 from catalog.change_feed import FileChangeFeed
 from catalog.db import CatalogDatabase
 from catalog.db_file import read_only_uri, schema_written_by_newer
+from catalog.download_store import FORMER_QUEUE_FILE, SqlDownloadStore
 from catalog.errors import NotACatalogError
 from catalog.library import Library
 from catalog.migrate import refuse_foreign_file, require_head
 from catalog.read_connection import open_reader
 from catalog.records import AssetQuery, UserDataChanges
 from catalog.sqlite_uri import sqlite_uri
+from core.downloads import DownloadRequest, DownloadSource
 from core.taxonomy import FileStatus
 from tests.catalog.conftest import scanned
 
@@ -154,3 +156,22 @@ def test_the_change_feed_reads_it_and_hears_a_commit(odd_catalog: Path) -> None:
 
 def _all() -> AssetQuery:
     return AssetQuery(statuses=tuple(FileStatus))
+
+
+def test_a_former_download_queue_in_an_odd_folder_is_carried_over_and_removed(tmp_path: Path) -> None:
+    """The queue file's check that it holds every download of the former file (ATTACH by URI) reads both."""
+    data = tmp_path / ODD
+    data.mkdir()
+    former = SqlDownloadStore.open(data / FORMER_QUEUE_FILE)
+    try:
+        former.add(DownloadRequest("https://civitai.com/api/download/models/1", data, DownloadSource.CIVITAI))
+        before = former.list()
+    finally:
+        former.close()
+    assert sorted(p.name for p in data.iterdir()) == [FORMER_QUEUE_FILE]
+    store = SqlDownloadStore.open_queue_file(data)
+    try:
+        assert store.list() == before
+    finally:
+        store.close()
+    assert not (data / FORMER_QUEUE_FILE).exists(), "the queue file was read as holding every download"
