@@ -56,6 +56,7 @@ from core.render.phases import LOADING_CHECKPOINT, loading_checkpoint, step_mess
 from core.render.prompt_syntax import parse_prompt
 from core.render.recipe import AssetRef, EmbeddingUse, Recipe
 from core.render.samplers import beta_parameters, make_scheduler, refusal
+from core.render.tensor_files import own_cpu_weights
 from core.taxonomy import Architecture, AssetKind, Prediction, describe_model
 
 UNET_ARCHITECTURES = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
@@ -472,9 +473,11 @@ class RenderEngine:
                 height=1024 if key.architecture is Architecture.SDXL else 512,
             )
             if plan.offload:
+                own_cpu_weights(pipe.components.values())
                 pipe.enable_model_cpu_offload(device=choice.device)
             else:
                 pipe = pipe.to(choice.device)
+                own_cpu_weights(pipe.components.values())
             self.last_memory_plan = plan.reason if plan.offload else ""
         pipe.set_progress_bar_config(disable=True)
         _patch_clip_skip(pipe)
@@ -496,11 +499,14 @@ class RenderEngine:
         self.last_placement = placement
         self.last_memory_plan = placement.reason if placement.mode not in (GPU, CPU_ONLY) else ""
         if placement.mode == MODEL_OFFLOAD:
+            own_cpu_weights(pipe.components.values())
             pipe.enable_model_cpu_offload(device=choice.device)
         elif placement.mode == SEQUENTIAL_OFFLOAD:
+            own_cpu_weights(pipe.components.values())
             pipe.enable_sequential_cpu_offload(device=choice.device)
         else:
             pipe = pipe.to(choice.device)
+            own_cpu_weights(pipe.components.values())
         return pipe
 
     def _read_family(self, family: Family, key: _LoadedKey, dtype: Any, progress: ProgressCallback) -> Any:

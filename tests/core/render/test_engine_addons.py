@@ -17,11 +17,13 @@ import torch
 from PIL import Image
 
 from core.jobs import Progress
+from core.render import tensor_files
 from core.render.devices import DeviceChoice
 from core.render.engine import RenderEngine, RenderResult, embedding_token, with_embedding_tokens
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe
 from core.taxonomy import Architecture
 from tests.factory.ldm_vae import tiny_vae, write_ldm_vae
+from tests.factory.mapped_files import mapped_among
 from tests.factory.tiny_pipeline import SD1_CONTEXT, tiny_sd1_folder
 
 pytestmark = pytest.mark.slow
@@ -247,3 +249,29 @@ def test_loading_reports_each_component_then_add_ons_then_steps(
     again: list[Progress] = []
     engine.load(files["checkpoint"], Architecture.SD1, None, progress=again.append)
     assert again == []  # already loaded: nothing to report
+
+
+def test_rendering_leaves_no_add_on_file_mapped(engine: RenderEngine, files: dict[str, Path]) -> None:
+    # Windows cannot move, trash or replace a file while it is mapped, and the engine keeps parsed
+    # add-ons (and a swapped VAE) for later renders.
+    recipe = BASE.replace(
+        prompt="a photo of my-style",
+        vae=_ref(files, "vae"),
+        loras=(LoraUse(_ref(files, "lora"), 0.8),),
+        embeddings=(EmbeddingUse(_ref(files, "embedding")),),
+    )
+    engine.render(recipe)
+    assert mapped_among([files["vae"], files["lora"], files["embedding"]]) == []
+
+
+def test_on_windows_a_loaded_checkpoint_is_not_left_mapped(
+    offline: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpoint = tiny_sd1_folder(tmp_path / "tiny-sd1", tmp_path / "cache", seed=1)
+    weights = sorted(checkpoint.rglob("*.safetensors"))
+    assert weights
+    monkeypatch.setattr(tensor_files, "MAPPED_FILES_ARE_LOCKED", True)
+    engine = RenderEngine(tmp_path / "engine-cache", device=CPU)
+    engine.load(checkpoint, Architecture.SD1, None)
+    assert mapped_among(weights) == []
+    assert len(engine.render(BASE).images) == 1

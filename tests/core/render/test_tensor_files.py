@@ -8,13 +8,16 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from core.render import tensor_files
 from core.render.tensor_files import (
     UnreadableTensorFileError,
     UnsafePickleError,
     load_pickle,
+    own_cpu_weights,
     read_safetensors,
 )
 from tests.factory.files import write_malicious_torch
+from tests.factory.mapped_files import mapped_among
 
 
 def test_safetensors_tensors_and_metadata(tmp_path: Path) -> None:
@@ -54,3 +57,43 @@ def test_garbage_is_unreadable_and_a_missing_path_stays_an_os_error(tmp_path: Pa
         load_pickle(tmp_path / "junk.pt")
     with pytest.raises(OSError):
         load_pickle(tmp_path / "absent.pt")
+
+
+def test_safetensors_are_read_into_memory_not_left_mapped(tmp_path: Path) -> None:
+    # Windows cannot move or delete a file while a tensor is mapped from it.
+    path = tmp_path / "lora.safetensors"
+    save_file({"a": torch.arange(4096.0), "b": torch.ones(64, 64)}, str(path))
+    tensors, _ = read_safetensors(path)
+    assert mapped_among([path]) == []
+    assert torch.equal(tensors["b"], torch.ones(64, 64))
+
+
+def _mapped_module(path: Path) -> torch.nn.Module:
+    """A module whose weights are mapped from ``path``, as diffusers leaves a loaded checkpoint."""
+    from safetensors.torch import load_file
+
+    save_file({"weight": torch.randn(8, 16), "bias": torch.randn(8)}, str(path))
+    module = torch.nn.Linear(16, 8)
+    module.load_state_dict(load_file(str(path)), assign=True)
+    assert mapped_among([path]) == [path.resolve()]
+    return module
+
+
+def test_on_windows_model_weights_left_on_the_cpu_are_copied_out_of_their_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tensor_files, "MAPPED_FILES_ARE_LOCKED", True)
+    module = _mapped_module(tmp_path / "checkpoint.safetensors")
+    weight, expected = module.weight, module.weight.detach().clone()
+    own_cpu_weights([module, "a tokenizer", None])
+    assert mapped_among([tmp_path / "checkpoint.safetensors"]) == []
+    assert module.weight is weight  # the same Parameter (hooks and tied weights keep pointing at it)
+    assert torch.equal(module.weight.detach(), expected)
+
+
+def test_elsewhere_loaded_weights_are_not_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tensor_files, "MAPPED_FILES_ARE_LOCKED", False)
+    module = _mapped_module(tmp_path / "checkpoint.safetensors")
+    pointer = module.weight.data_ptr()
+    own_cpu_weights([module])
+    assert module.weight.data_ptr() == pointer
