@@ -44,6 +44,7 @@ from catalog.records import AssetRecord, UserDataChanges
 from core.download_names import partial_path
 from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback, no_progress
+from core.replace_file import replace_file
 from core.taxonomy import FileStatus
 from core.wording import counted
 
@@ -199,7 +200,7 @@ def export_library(library: Library, path: Path, fmt: str | None = None) -> Expo
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        part.replace(path)
+        replace_file(part, path)
     except BaseException:
         part.unlink(missing_ok=True)
         raise

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.errors import AtelierError
 from core.hash_workers import DEFAULT_WORKERS
+from core.replace_file import replace_file
 
 APP_NAME = "Atelier"
 DATA_DIR_ENV = "ATELIER_DATA_DIR"
@@ -117,7 +118,7 @@ class SettingsStore:
             # A damaged settings file must not stop the app; keep a copy so nothing is lost.
             backup = self.path.with_suffix(".json.bad")
             with contextlib.suppress(OSError):  # unreadable and immovable (a folder...): defaults it is
-                self.path.replace(backup)
+                replace_file(self.path, backup)
             return Settings()
         if not isinstance(raw, dict):
             return Settings()
@@ -138,7 +139,7 @@ class SettingsStore:
                 json.dump(data, fh, indent=2, sort_keys=True)
                 fh.flush()
                 os.fsync(fh.fileno())
-            Path(tmp).replace(self.path)
+            replace_file(Path(tmp), self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -22,6 +22,7 @@ from catalog.library import Library
 from catalog.records import RemoteMatch
 from catalog.remote import match_from_facts
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.replace_file import replace_file
 from core.sources.civitai_facts import CivitaiFacts, facts_from_version
 from core.sources.civitai_records import CivitaiImage, CivitaiModel, CivitaiVersion
 from core.sources.errors import NetworkError, RateLimitedError, RemoteError
@@ -196,7 +197,7 @@ class CoverFetcher:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(path.suffix + ".part")
             tmp.write_bytes(data)
-            tmp.replace(path)
+            replace_file(tmp, path)
         library.add_preview(asset_id, str(path), "civitai", width=image.width, height=image.height)
         return 1
 

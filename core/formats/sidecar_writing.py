@@ -24,6 +24,7 @@ from typing import IO, Any
 from core.formats.model_file import UnreadableFileError
 from core.formats.safe_open import read_regular
 from core.formats.strict_json import JsonRefusedError, load_json
+from core.replace_file import replace_file
 from core.taxonomy import Architecture
 
 # The same cap as for reading sidecars during a scan.
@@ -122,7 +123,7 @@ def _write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         except OSError:
             mode = 0o644
         tmp.chmod(mode)
-        tmp.replace(path)
+        replace_file(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

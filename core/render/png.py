@@ -15,6 +15,8 @@ from pathlib import Path
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from core.replace_file import replace_file
+
 PARAMETERS_KEY = "parameters"
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
@@ -23,7 +25,7 @@ _USER_COMMENT = 0x9286
 def save_png(image: Image.Image, path: Path, infotext: str) -> Path:
     """Write ``image`` as PNG to ``path`` with ``infotext`` in the ``parameters`` text chunk.
 
-    The file is written to a temporary sibling and moved into place with ``os.replace``, so a crash or a
+    The file is written to a temporary sibling and moved into place with ``replace_file``, so a crash or a
     full disk never leaves a truncated image where the library (or a file watcher) would pick it up.
     Returns ``path``.
     """
@@ -38,7 +40,7 @@ def save_png(image: Image.Image, path: Path, infotext: str) -> Path:
             image.save(fh, format="PNG", pnginfo=info)
             fh.flush()
             os.fsync(fh.fileno())
-        tmp.replace(path)
+        replace_file(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

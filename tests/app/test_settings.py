@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import DATA_DIR_ENV, Settings, SettingsStore, resolve_data_dir
+from core import replace_file
 
 
 def test_explicit_data_dir_wins_over_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,3 +86,27 @@ def test_remote_settings_are_validated(tmp_path: Path) -> None:
     assert loaded.hf_endpoint == "http://127.0.0.1:9"
     (tmp_path / "settings.json").write_text(json.dumps({"civitai_base_url": "https://civitai.red/"}))
     assert SettingsStore(tmp_path).load().civitai_base_url == "https://civitai.red"
+
+
+def test_on_windows_a_save_waits_out_a_scanner_holding_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Antivirus and the search indexer open a just-written file for a moment; os.replace onto it then
+    # fails with PermissionError on Windows.
+    store = SettingsStore(tmp_path)
+    store.save(Settings(theme="dark"))
+    real, refused = Path.replace, []
+
+    def held_twice(source: Path, target: Path) -> Path:
+        if len(refused) < 2:
+            refused.append(target)
+            raise PermissionError(13, "The process cannot access the file", str(target))
+        return real(source, target)
+
+    monkeypatch.setattr(replace_file, "SCANNERS_HOLD_FILES", True)
+    monkeypatch.setattr(replace_file.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(Path, "replace", held_twice)
+    store.save(Settings(theme="light"))
+    assert len(refused) == 2
+    assert store.load().theme == "light"
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
