@@ -50,8 +50,12 @@ def test_on_windows_a_file_moves_where_hard_links_are_refused(tmp_path: Path) ->
     assert not source.exists()
 
 
-@pytest.mark.usefixtures("windows_on_fat")
-def test_on_windows_an_existing_target_is_never_replaced(tmp_path: Path) -> None:
+@pytest.mark.parametrize("platform", ["windows on FAT", "here"])
+def test_an_existing_target_is_never_replaced(
+    tmp_path: Path, request: pytest.FixtureRequest, platform: str
+) -> None:
+    if platform == "windows on FAT":
+        request.getfixturevalue("windows_on_fat")
     source, target = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
     source.write_bytes(b"new")
     target.write_bytes(b"kept")
@@ -72,14 +76,3 @@ def test_on_windows_a_folder_moves_whole(tmp_path: Path) -> None:
 
     assert (tmp_path / "moved" / "unet" / "weights.bin").read_bytes() == b"w"
     assert not source.exists()
-
-
-def test_elsewhere_an_existing_target_is_never_replaced(tmp_path: Path) -> None:
-    source, target = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
-    source.write_bytes(b"new")
-    target.write_bytes(b"kept")
-
-    with pytest.raises(FileExistsError):
-        rename_no_replace(source, target)
-
-    assert (source.read_bytes(), target.read_bytes()) == (b"new", b"kept")
