@@ -6,12 +6,14 @@ LoRAs, embeddings, hypernetworks and VAEs all arrive as ``.safetensors`` or as t
 or call anything beyond tensors and plain values is refused rather than executed. Each caller turns the
 two errors here into its own typed error with a message about *its* kind of file.
 
-No tensor handed out here stays backed by its file: Windows refuses to delete, move, rename over or
-replace a file while any part of it is memory-mapped, and the engine keeps what these files hold for
-many renders (its file cache, a swapped-in VAE), so a user could not organize, dedupe or trash a LoRA
-they had rendered with. The model parts that diffusers and the family loader read themselves (multi-GB
-checkpoints, text encoders) stay mapped where that is harmless and are copied on Windows only, once they
-are loaded (:func:`own_cpu_weights`).
+On Windows no tensor handed out here stays backed by its file: Windows refuses to delete, move, rename
+over or replace a file while any part of it is memory-mapped, and the engine keeps what these files hold
+for many renders (its file cache of 24 add-ons, a swapped-in VAE), so a user could not organize, dedupe
+or trash a LoRA they had rendered with. Elsewhere the tensors stay mapped: a mapped file can be moved or
+deleted there, and its pages are page cache the system may drop, while copies would be private memory
+(24 cached SDXL LoRAs: several GB). The model parts that diffusers and the family loader read themselves
+(multi-GB checkpoints, text encoders) are treated the same way, once they are loaded
+(:func:`own_cpu_weights`).
 """
 
 from __future__ import annotations
@@ -68,12 +70,13 @@ def load_pickle(path: Path, *, allowed: Sequence[Any] = ()) -> Any:
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """Every tensor (on the CPU, stored dtype) and the ``__metadata__`` of a ``.safetensors`` file,
-    held in memory, not mapped from the file (see the module docstring: the file stays free to move).
+    """Every tensor (on the CPU, stored dtype) and the ``__metadata__`` of a ``.safetensors`` file; on
+    Windows held in memory, not mapped from the file (see the module docstring: the file stays free to
+    move).
 
-    Each tensor is copied out of the mapping on its own rather than the whole file read into bytes and
-    parsed: that holds one copy of the tensors at a time instead of two (a 100 MB LoRA: 97 MB of private
-    memory at the peak against 196 MB) and was no slower (measured 40-80 ms against 100-190 ms).
+    There each tensor is copied out of the mapping on its own rather than the whole file read into bytes
+    and parsed: that holds one copy of the tensors at a time instead of two (a 100 MB LoRA: 97 MB of
+    private memory at the peak against 196 MB) and was no slower (measured 40-80 ms against 100-190 ms).
 
     Raises :class:`UnreadableTensorFileError` for a damaged file or an unreadable path.
     """
@@ -82,7 +85,11 @@ def read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             metadata = dict(handle.metadata() or {})
-            tensors = {key: handle.get_tensor(key).clone() for key in handle.keys()}  # noqa: SIM118
+            names = handle.keys()
+            if MAPPED_FILES_ARE_LOCKED:
+                tensors = {key: handle.get_tensor(key).clone() for key in names}
+            else:
+                tensors = {key: handle.get_tensor(key) for key in names}
     except Exception as error:  # SafetensorError, OSError, ValueError depending on the defect
         raise UnreadableTensorFileError(str(error)) from error
     return tensors, metadata

@@ -8,6 +8,7 @@ for bit, files are parsed once, and the checkpoint is read once.
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -251,17 +252,24 @@ def test_loading_reports_each_component_then_add_ons_then_steps(
     assert again == []  # already loaded: nothing to report
 
 
-def test_rendering_leaves_no_add_on_file_mapped(engine: RenderEngine, files: dict[str, Path]) -> None:
+def test_on_windows_rendering_leaves_no_add_on_file_mapped(
+    offline: None, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Windows cannot move, trash or replace a file while it is mapped, and the engine keeps parsed
-    # add-ons (and a swapped VAE) for later renders.
+    # add-ons (and a swapped VAE) for later renders. Copies of the files, read by an engine of its own:
+    # the module's engine keeps its own reads of the originals (mapped, as off Windows).
+    monkeypatch.setattr(tensor_files, "MAPPED_FILES_ARE_LOCKED", True)
+    own = {key: Path(shutil.copy(files[key], tmp_path)) for key in ("vae", "lora", "embedding")}
+    engine = RenderEngine(tmp_path / "engine-cache", device=CPU)
+    engine.load(files["checkpoint"], Architecture.SD1, None)
     recipe = BASE.replace(
         prompt="a photo of my-style",
-        vae=_ref(files, "vae"),
-        loras=(LoraUse(_ref(files, "lora"), 0.8),),
-        embeddings=(EmbeddingUse(_ref(files, "embedding")),),
+        vae=_ref(own, "vae"),
+        loras=(LoraUse(_ref(own, "lora"), 0.8),),
+        embeddings=(EmbeddingUse(_ref(own, "embedding")),),
     )
     engine.render(recipe)
-    assert mapped_among([files["vae"], files["lora"], files["embedding"]]) == []
+    assert mapped_among(list(own.values())) == []
 
 
 def test_on_windows_a_loaded_checkpoint_is_not_left_mapped(
