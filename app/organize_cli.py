@@ -35,7 +35,7 @@ from catalog.records import AssetRecord
 from core.formats.reader import MODEL_EXTENSIONS
 from core.organize.errors import OrganizeError
 from core.organize.names import name_refusal
-from core.organize.plan import MAX_NAME_BYTES, REASON_TOO_LONG, Conflict, MovePlan
+from core.organize.plan import MAX_NAME_BYTES, REASON_TOO_LONG, TOO_LONG_REASONS, Conflict, MovePlan
 from core.sizes import human_size
 
 EXIT_OK = 0
@@ -226,7 +226,7 @@ def _new_name(source: Path, name: str) -> str:
 
 
 def _apply(context: AppContext, plan: MovePlan, kind: str, args: argparse.Namespace, out: TextIO) -> int:
-    too_long = [conflict for conflict in plan.conflicts if conflict.code == REASON_TOO_LONG]
+    too_long = [conflict for conflict in plan.conflicts if conflict.code in TOO_LONG_REASONS]
     if too_long and len(too_long) == len(plan.conflicts) and not args.skip_conflicts:
         raise OrganizeError(_too_long_line(too_long[0]))  # not a conflict: no option helps but a shorter name
     if plan.conflicts and not args.skip_conflicts:
@@ -280,6 +280,8 @@ def _apply(context: AppContext, plan: MovePlan, kind: str, args: argparse.Namesp
 
 
 def _too_long_line(conflict: Conflict) -> str:
+    if conflict.code != REASON_TOO_LONG:
+        return conflict.reason  # a full path too long for Windows: the reason says how to lift it
     size = len(os.fsencode(conflict.target.name))
     if size > MAX_NAME_BYTES:
         return f"the name is longer than {MAX_NAME_BYTES} bytes ({size}): shorten it"

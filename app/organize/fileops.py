@@ -23,8 +23,9 @@ from pathlib import Path
 from core.download_names import partial_path
 from core.no_overwrite import rename_no_replace
 from core.organize.errors import OrganizeError, TargetExistsError
+from core.organize.plan import MOVE_PART_SUFFIX
 
-PART_SUFFIX = ".atelier-part"
+PART_SUFFIX = MOVE_PART_SUFFIX  # the planner counts it in a path's length, so it is named there
 CHUNK = 1 << 20
 
 

@@ -7,9 +7,11 @@ and lets a caller add what the catalog knows (a row still remembered at a path).
 
 A conflict is: a target that already exists (and is not the file itself: a case-only rename on a
 case-insensitive disk is not a conflict), two sources going to one target, a companion whose target exists,
-a folder moved into itself, or a name longer than a file system allows (255 bytes, companions included:
-``<stem>.preview.png`` is longer than ``<stem>.safetensors``). With ``rename_conflicts`` a taken name
-becomes ``name (2).ext``, ``name (3).ext``, ... instead.
+a folder moved into itself, a name longer than a file system allows (255 bytes, companions included:
+``<stem>.preview.png`` is longer than ``<stem>.safetensors``), or, on Windows without long paths, a full
+path longer than Windows allows (``core.windows_paths``; the ``.atelier-part`` copy a move across disks
+writes first counted). With ``rename_conflicts`` a taken name becomes ``name (2).ext``, ``name (3).ext``,
+... instead; a name or path too long stays a conflict (a number only makes it longer).
 """
 
 from __future__ import annotations
@@ -21,14 +23,20 @@ from pathlib import Path
 
 from core.formats.reader import MODEL_EXTENSIONS
 from core.organize.companions import companion_files, companion_target
+from core.windows_paths import HOW_TO_LIFT, PathLimits, path_length, path_limits
 
 MAX_NAME_BYTES = 255
 MAX_NUMBERED = 999
+# A move across disks copies to ``<target>.atelier-part`` first (``app.organize.fileops``): the longest
+# path a move writes, so the one a path-length check counts.
+MOVE_PART_SUFFIX = ".atelier-part"
 
 REASON_EXISTS = "exists"
 REASON_TAKEN = "taken"
 REASON_INSIDE = "inside"
 REASON_TOO_LONG = "too_long"
+REASON_PATH_TOO_LONG = "path_too_long"
+TOO_LONG_REASONS = (REASON_TOO_LONG, REASON_PATH_TOO_LONG)  # no option helps but a shorter name or path
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,27 @@ def name_too_long(path: Path, limit: int = MAX_NAME_BYTES) -> bool:
     return len(os.fsencode(path.name)) > limit
 
 
+def path_too_long(pairs: Iterable[tuple[Path, Path]], limits: PathLimits) -> str | None:
+    """Why the targets of a move's pairs (the model first) pass ``limits``, or None: each counted with
+    ``.atelier-part`` after it, as a move across disks writes it; a model that is a folder (a diffusers
+    pipeline: no model extension) against the folder limit. Their folder needs no check of its own: a
+    file in it is at least 15 characters longer, more than the 12 a folder must leave.
+
+    A length comparison per file, so a plan of thousands of moves costs no more on Windows."""
+    for index, (_, target) in enumerate(pairs):
+        folder = index == 0 and target.suffix.lower() not in MODEL_EXTENSIONS
+        limit = limits.folder if folder else limits.file
+        length = path_length(str(target)) + len(MOVE_PART_SUFFIX)
+        if length > limit:
+            return (
+                f"its path would be {length} characters long ({target.name}{MOVE_PART_SUFFIX}, the copy a "
+                f"move writes first), more than the {limit} Windows allows"
+                f"{' for a folder' if folder else ''}: {HOW_TO_LIFT}, or use a shorter folder, name "
+                "or template"
+            )
+    return None
+
+
 def numbered(target: Path, number: int) -> Path:
     """``target`` with `` (number)`` before its model extension (a folder: at the end of its name)."""
     suffix = target.suffix if target.suffix.lower() in MODEL_EXTENSIONS else ""
@@ -110,6 +139,7 @@ def plan_moves(
     conflicts: list[Conflict] = []
     unchanged: list[int] = []
     claimed: set[str] = set()
+    limits = path_limits()
 
     for asset_id, source, target in requests:
         if source == target:
@@ -126,14 +156,14 @@ def plan_moves(
         number = 1
         while True:
             pairs = [(source, attempt), *((c, companion_target(c, source, attempt)) for c in found)]
-            problem = _problem(pairs, claimed, exists, same_file)
+            problem = _problem(pairs, claimed, exists, same_file, limits)
             if problem is None:
                 claimed.update(str(to).casefold() for _, to in pairs)
                 moves.append(PlannedMove(asset_id, source, attempt, tuple(pairs[1:])))
                 break
             code, reason = problem
             number += 1
-            if not rename_conflicts or code == REASON_TOO_LONG or number > MAX_NUMBERED:
+            if not rename_conflicts or code in TOO_LONG_REASONS or number > MAX_NUMBERED:
                 conflicts.append(Conflict(asset_id, source, target, reason, code))
                 break
             attempt = numbered(target, number)
@@ -145,11 +175,16 @@ def _problem(
     claimed: set[str],
     exists: Callable[[Path], bool],
     same_file: Callable[[Path, Path], bool],
+    limits: PathLimits | None = None,
 ) -> tuple[str, str] | None:
     """Why these (source, target) pairs cannot move together, or None."""
     for _, target in pairs:
         if name_too_long(target):
             return REASON_TOO_LONG, f"the name {target.name!r} is longer than {MAX_NAME_BYTES} bytes"
+    if limits is not None:
+        reason = path_too_long(pairs, limits)
+        if reason is not None:
+            return REASON_PATH_TOO_LONG, reason
     for source, target in pairs:
         if str(target).casefold() in claimed:
             return REASON_TAKEN, f"another file of this operation goes to {target}"
