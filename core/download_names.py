@@ -10,6 +10,10 @@ Names are kept to ``MAX_NAME_BYTES`` (200) although file systems allow 255 bytes
 what Atelier and other tools put next to a model under the same stem (``name (12)``, ``.part``,
 ``.civitai.info``, ``.preview.png``). :func:`part_name` never exceeds the 255-byte limit whatever name it
 is given: a name too long for its suffix gets a shortened, deterministic partial name.
+
+On Windows without long paths the whole path is limited too (``core.windows_paths``): :func:`free_path`
+refuses a name whose ``.part`` would pass it, before the folder or the ``.part`` is created, rather than
+let the download fail with WinError 3/206 once the server has answered.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from core.windows_names import FORBIDDEN_CHARACTERS, is_reserved_name
+from core.windows_paths import HOW_TO_LIFT, path_length, path_limits
 
 FALLBACK_NAME = "download"
 MAX_NAME_BYTES = 200  # well below the 255-byte limit of ext4/NTFS, leaving room for " (12).part"
@@ -154,17 +159,51 @@ def free_path(directory: Path, name: str, *, also_free: Iterable[str] = ()) -> P
 
     ``also_free`` are suffixes whose companions (``part_name(candidate, suffix)``) must be free too
     (``.part``), so a new download never adopts an unrelated ``.part`` file left by another program.
+
+    Raises:
+        PathTooLongError: on Windows without long paths, ``directory`` or the chosen name or one of its
+            companions would pass the longest path Windows allows (see :func:`refuse_too_long`).
     """
     suffixes = tuple(also_free)
     candidate = name
     number = 0
     while True:
         path = directory / candidate
-        companions = (directory / part_name(candidate, s) for s in suffixes)
+        companions = [directory / part_name(candidate, s) for s in suffixes]
         if not path.exists() and not any(companion.exists() for companion in companions):
+            refuse_too_long(directory, [path, *companions])
             return path
         number += 1
         candidate = _numbered(name, number)
+
+
+def refuse_too_long(directory: Path, files: Iterable[Path]) -> None:
+    """Raise ``PathTooLongError`` when ``directory`` (if it is still to be created) or one of ``files``
+    would pass the longest path this system allows (``core.windows_paths``); nothing elsewhere.
+
+    The message names the longest file (the ``.part``), its length, the limit and how to lift it, because
+    the download otherwise fails with a bare WinError 3/206 when the ``.part`` is created."""
+    limits = path_limits()
+    if limits is None:
+        return
+    lift = HOW_TO_LIFT[:1].upper() + HOW_TO_LIFT[1:]
+    shorter = "or choose a shorter download folder or subfolder template (Settings › Sites)."
+    folder_length = path_length(str(directory))
+    if folder_length > limits.folder and not directory.is_dir():
+        from core.sources.errors import PathTooLongError  # the remote errors load requests: only now
+
+        raise PathTooLongError(
+            f"Cannot create the download folder {directory}: its path would be {folder_length} characters, "
+            f"more than the {limits.folder} Windows allows for a folder. {lift}, {shorter}"
+        )
+    length, longest = max(((path_length(str(file)), file) for file in files), default=(0, directory))
+    if length > limits.file:
+        from core.sources.errors import PathTooLongError
+
+        raise PathTooLongError(
+            f"Cannot download into {directory}: the path of {longest.name} would be {length} characters, "
+            f"more than the {limits.file} Windows allows. {lift}, {shorter}"
+        )
 
 
 def _same_file(one: Path, other: Path) -> bool:

@@ -678,8 +678,9 @@ class Downloader:
             [u for u in (response.url, record.url) if u],
             record.suggested_name,
         )
-        record.target_dir.mkdir(parents=True, exist_ok=True)
+        # The name first: free_path refuses a path too long for Windows before the folder is created.
         name = free_path(record.target_dir, raw_name, also_free=(PART_SUFFIX,)).name
+        record.target_dir.mkdir(parents=True, exist_ok=True)
         self.store.set_file_name(record.id, name)
         return name
 

@@ -105,6 +105,11 @@ class DiskFullError(RemoteError):
     """ENOSPC/EFBIG while writing a download; the ``.part`` file is kept so it resumes after cleanup."""
 
 
+class PathTooLongError(RemoteError):
+    """The download's ``.part`` or folder would pass the longest path Windows allows (``core.windows_paths``):
+    refused before anything is written, and never retried (only a shorter folder or long paths help)."""
+
+
 class ConnectionLostError(NetworkError):
     """The connection dropped or timed out mid-download; resuming from the ``.part`` file usually works."""
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core import windows_paths
 from core.download_names import (
     FALLBACK_NAME,
     MAX_NAME_BYTES,
@@ -18,6 +19,7 @@ from core.download_names import (
     part_name,
     sanitize_file_name,
 )
+from core.sources.errors import PathTooLongError
 
 
 @pytest.mark.parametrize(
@@ -173,3 +175,56 @@ def test_partial_paths_stay_within_the_name_limit_and_are_stable(tmp_path: Path)
     assert partial == partial_path(long_name, ".atelier-part", hidden=True), "the same name on every run"
     undecodable = tmp_path / ("\udcff" * 250 + ".bin")
     assert len(os.fsencode(partial_path(undecodable, ".atelier-part").name)) <= 255
+
+
+def _take_windows_limits(monkeypatch: pytest.MonkeyPatch, long_paths_setting: int | None = None) -> None:
+    monkeypatch.setattr(windows_paths, "WINDOWS", True)
+    monkeypatch.setattr(windows_paths, "read_long_paths_setting", lambda: long_paths_setting)
+
+
+def _folder_of_length(base: Path, length: int) -> Path:
+    folder = str(base)
+    while len(folder) < length:
+        folder += "/" + "d" * min(100, length - len(folder) - 1)
+    return Path(folder)
+
+
+def test_on_windows_a_part_path_past_max_path_is_refused_before_anything_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _take_windows_limits(monkeypatch)
+    name = "detail_tweaker.safetensors"
+    folder = _folder_of_length(tmp_path, 259 - len(name) - len(".part") - 1)  # the .part: exactly 259
+    assert free_path(folder, name, also_free=(".part",)) == folder / name
+    deeper = _folder_of_length(tmp_path, len(str(folder)) + 1)
+    with pytest.raises(PathTooLongError) as refused:
+        free_path(deeper, name, also_free=(".part",))
+    assert refused.value.message == (
+        f"Cannot download into {deeper}: the path of {name}.part would be 260 characters, more than the "
+        "259 Windows allows. Enable long paths in Windows (LongPathsEnabled), or choose a shorter download "
+        "folder or subfolder template (Settings › Sites)."
+    )
+    assert not refused.value.retryable
+    assert not deeper.exists()
+
+
+def test_on_windows_a_download_folder_past_the_folder_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _take_windows_limits(monkeypatch)
+    folder = _folder_of_length(tmp_path, 248)  # CreateDirectory takes 247 characters at most
+    with pytest.raises(PathTooLongError, match="more than the 247 Windows allows for a folder"):
+        free_path(folder, "x.pt", also_free=(".part",))  # x.pt.part: 258 characters, a file would fit
+    folder.mkdir(parents=True)  # made by a program that handles long paths: files in it still fit
+    assert free_path(folder, "x.pt", also_free=(".part",)) == folder / "x.pt"
+
+
+def test_with_long_paths_enabled_or_off_windows_deep_downloads_are_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder_of_length(tmp_path, 400)
+    _take_windows_limits(monkeypatch, long_paths_setting=1)
+    assert free_path(folder, "m.safetensors", also_free=(".part",)) == folder / "m.safetensors"
+    monkeypatch.setattr(windows_paths, "WINDOWS", False)
+    monkeypatch.setattr(windows_paths, "read_long_paths_setting", lambda: None)
+    assert free_path(folder, "m.safetensors", also_free=(".part",)) == folder / "m.safetensors"
