@@ -62,8 +62,9 @@ class SidebarDelegate(QStyledItemDelegate):
                 area, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), count_text
             )
             area.setRight(area.right() - metrics.horizontalAdvance(count_text) - COUNT_GAP)
-        if index.data(SidebarRole.NOT_HERE) and not selected:
-            # A shared folder not mapped on this computer (in italics: see SidebarModel), muted as headings.
+        if (index.data(SidebarRole.NOT_HERE) or index.data(SidebarRole.NOT_FOUND)) and not selected:
+            # A shared folder not mapped on this computer, or a folder not there now (in italics: see
+            # SidebarModel), muted as headings.
             section_color = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.setPen(section_color)
         else:

@@ -14,6 +14,10 @@ A shared root this computer has not mapped yet (other computers reach it; ``Root
 False) is listed in italics and greyed (``SidebarRole.NOT_HERE``), with no path and no folder tree: the
 path the catalog stores is another computer's, so it is neither a drop target nor a place to move to.
 Right-clicking it offers "Map on this computer…" (``desktop.organize.shared_folders``).
+
+A root whose folder is not there when its tree is read (a drive not connected: scans leave its files as
+they were) is greyed and in italics too (``SidebarRole.NOT_FOUND``), with a tooltip that says so, and is
+no drop target until its folder is back (the tree is read again after every scan or move).
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ class SidebarRole(IntEnum):
     IS_SECTION = Qt.ItemDataRole.UserRole + 3
     FOLDER_PATH = Qt.ItemDataRole.UserRole + 4  # str: a root's or sub-folder's path (a drop target)
     NOT_HERE = Qt.ItemDataRole.UserRole + 5  # bool: a shared root this computer has not mapped yet
+    NOT_FOUND = Qt.ItemDataRole.UserRole + 6  # bool: a root whose folder is not there (a drive unplugged)
 
 
 class Section(IntEnum):
@@ -88,6 +93,10 @@ SECTION_TITLES: dict[Section, str] = {
 ALL_SCOPE = SidebarScope(ScopeKind.ALL)
 
 _Entry = tuple[SidebarScope, str, int, str]  # scope, label, count, tooltip
+NOT_FOUND_TIP = (
+    "{path}: folder not found. Is the drive connected? Its models stay in the library as they were; "
+    "scan again once it is back"
+)
 NOT_HERE_TIP = (
     "{name}: a library folder other computers share ({path} on theirs); this computer has not said where "
     "it reaches it. Right-click › Map on this computer…"
@@ -277,6 +286,8 @@ class SidebarModel(QStandardItemModel):
             if root_item.data(SidebarRole.NOT_HERE):  # another computer's path: no folders to show here
                 _sync_children(root_item, ())
                 continue
+            if tree is not None and tree.path == root_item.data(SidebarRole.FOLDER_PATH):
+                _mark_not_found(root_item, tree.missing)
             if tree is None or tree.path != root_item.data(SidebarRole.FOLDER_PATH):
                 from desktop.organize.folders import FolderNode  # the organizing features' folder tree
 
@@ -316,6 +327,25 @@ def _folder_item(node: FolderNode) -> QStandardItem:
     item.setToolTip(f"{shown(node.path)}\nDrop models here to move them into this folder")
     _sync_children(item, node.children)
     return item
+
+
+def _mark_not_found(item: QStandardItem, missing: bool) -> None:
+    """A root whose folder is not there: greyed and in italics, no drop target, a tooltip saying why."""
+    path = str(item.data(SidebarRole.FOLDER_PATH))
+    if missing:  # every time: a refresh of the counts writes the path back as the tooltip
+        item.setToolTip(NOT_FOUND_TIP.format(path=shown(path)))
+    if bool(item.data(SidebarRole.NOT_FOUND)) == missing:
+        return
+    item.setData(missing, SidebarRole.NOT_FOUND)
+    font = item.font()
+    font.setItalic(missing)
+    item.setFont(font)
+    if not missing:
+        item.setToolTip(shown(path))
+    if missing:
+        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)
+    else:
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsDropEnabled)
 
 
 def _sync_children(item: QStandardItem, nodes: tuple[FolderNode, ...]) -> None:

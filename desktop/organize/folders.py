@@ -26,11 +26,13 @@ _MODEL_FOLDER_MARKER = "model_index.json"  # a diffusers pipeline folder is one 
 
 @dataclass(frozen=True, slots=True)
 class FolderNode:
-    """One folder and the folders in it, sorted by name (case-insensitively)."""
+    """One folder and the folders in it, sorted by name (case-insensitively); ``missing`` when the
+    folder is not there (a library folder on a drive that is not connected)."""
 
     path: str
     name: str
     children: tuple[FolderNode, ...] = ()
+    missing: bool = False
 
     def walk(self) -> list[FolderNode]:
         """This folder's descendants, depth first (not this folder itself)."""
@@ -75,7 +77,10 @@ def folder_tree(root: str, *, max_depth: int = MAX_DEPTH, max_folders: int = MAX
             children.append(build(entry.path, entry.name, depth + 1))
         return FolderNode(path, name, tuple(children))
 
-    return build(root, Path(root).name or root, 0)
+    folder = Path(root)
+    if not folder.is_dir():
+        return FolderNode(root, folder.name or root, missing=True)
+    return build(root, folder.name or root, 0)
 
 
 class _Walk(QRunnable):
