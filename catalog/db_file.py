@@ -7,15 +7,26 @@ written over, so the opener looks first: this module reads the path's type and t
 header (through ``core.formats.safe_open``, so a named pipe at that path cannot block) and says in
 words what is wrong. It imports no SQLAlchemy and costs one ``stat`` and one small read, so the window
 can ask before it is drawn.
+
+The header is read through a descriptor that stays open for the life of the process (POSIX): closing any
+descriptor of a file drops every POSIX advisory lock the process holds on that file, SQLite's included.
+A process that checked its catalog again while its own connections were open (the window does, on the
+thread that opens the library once its first view is drawn) dropped their locks that way; the next
+command to close its connection then took itself for the last one and deleted the write-ahead log the
+window was still writing to: its later writes were lost and the catalog's indexes damaged. Windows locks
+per handle, so there the descriptor is closed as usual.
 """
 
 from __future__ import annotations
 
 import enum
 import errno
+import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from catalog.sqlite_uri import sqlite_uri
 from core.formats.errors import UnreadableFileError
@@ -24,6 +35,12 @@ from core.formats.safe_open import open_regular, special_kind
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_BYTES = 100
 WAL_SUFFIXES = ("-wal", "-shm")
+# Closing a descriptor drops the process's POSIX locks on the file (see the module docstring); Windows
+# locks per handle.
+CLOSING_DROPS_LOCKS = os.name == "posix"
+_HEADER_READERS: dict[tuple[int, int], BinaryIO] = {}  # (st_dev, st_ino) -> a descriptor never closed
+_KEPT: list[BinaryIO] = []  # every descriptor opened here, never closed (POSIX)
+_HEADER_READERS_LOCK = threading.Lock()
 
 
 class CatalogFileState(enum.Enum):
@@ -70,8 +87,7 @@ def examine_catalog_file(path: Path) -> CatalogFileProblem | None:
     if st.st_size == 0:
         return problem(CatalogFileState.EMPTY, "is an empty file (0 bytes)")
     try:
-        with open_regular(path) as handle:
-            header = handle.read(HEADER_BYTES)
+        header = _read_header(path, st)
     except UnreadableFileError as exc:
         return problem(CatalogFileState.UNREADABLE, f"cannot be read: {exc.reason}")
     except OSError as exc:
@@ -87,6 +103,23 @@ def examine_catalog_file(path: Path) -> CatalogFileProblem | None:
             CatalogFileState.TRUNCATED, f"is truncated ({st.st_size:,} of its {expected:,} bytes are there)"
         )
     return None
+
+
+def _read_header(path: Path, st: os.stat_result) -> bytes:
+    """The file's first :data:`HEADER_BYTES`, read without ever closing a descriptor of it where that
+    would drop this process's SQLite locks (one descriptor per file, kept; a file replaced since has
+    another inode, so another descriptor)."""
+    if not CLOSING_DROPS_LOCKS:
+        with open_regular(path) as handle:
+            return handle.read(HEADER_BYTES)
+    with _HEADER_READERS_LOCK:
+        kept = _HEADER_READERS.get((st.st_dev, st.st_ino))
+        if kept is None:
+            kept = open_regular(path, buffering=0)
+            opened = os.fstat(kept.fileno())  # the file opened (it may have been replaced since stat)
+            _KEPT.append(kept)  # kept even where a descriptor of that file was kept already
+            _HEADER_READERS.setdefault((opened.st_dev, opened.st_ino), kept)
+        return os.pread(kept.fileno(), HEADER_BYTES, 0)
 
 
 def _size_from_header(header: bytes) -> int | None:
