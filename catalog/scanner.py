@@ -375,8 +375,11 @@ class Scanner:
             # An unmounted share (its mount point is an empty folder) or a folder mapped to the wrong place
             # must not turn the library into "missing" for every machine sharing it: leave it as it was.
             summary.problems.append(f"{root_path}: {absent}; nothing was marked missing.{_map_hint(root)}")
-            if holds_nothing(root_path) is False:
+            empty = holds_nothing(root_path)
+            if empty is False:
                 summary.left_as_they_were.append(str(root_path))
+            elif empty:  # an unmounted drive or share: its files are not here, as for a folder not found
+                summary.not_here += 1
         elif gone:
             self.library.mark_missing(gone)
             summary.missing += len(gone)

@@ -163,3 +163,21 @@ def test_a_scan_whose_folder_is_not_there_says_it_scanned_none(library_folder: P
     assert f"  ! {library_folder.resolve()}: folder not found (is the drive connected?" in out
     statuses = {item["status"] for item in json.loads(run("search", "--json", data_dir=data_dir).stdout)}
     assert statuses == {"ok", "corrupt"}, "nothing was marked missing"
+
+
+def test_a_scan_of_an_empty_mount_point_says_it_scanned_none(tmp_path: Path) -> None:
+    """A drive not mounted leaves its mount point: an empty folder where the catalog lists files."""
+    mount = tmp_path / "mnt" / "models"
+    mount.mkdir(parents=True)
+    for number in range(6):
+        write_safetensors(mount / f"lora{number}.safetensors", {"w": ("F16", (8,))}, seed=number)
+    data_dir = tmp_path / "profile"
+    run("scan", str(mount), "--no-hash", data_dir=data_dir)
+    for model in mount.iterdir():
+        model.rename(tmp_path / model.name)  # unmounted: the folder stays, empty
+
+    out = run("scan", "--no-hash", data_dir=data_dir).stdout
+
+    assert "Scanned 0 folders (1 left as it was: its files are not here): 0 files" in out
+    statuses = {item["status"] for item in json.loads(run("search", "--json", data_dir=data_dir).stdout)}
+    assert statuses == {"ok"}, "nothing was marked missing"
