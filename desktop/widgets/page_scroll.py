@@ -5,12 +5,18 @@ minimum and preferred heights. A tall page (Settings: folders, preferences, rend
 form rows squeezed below their size hints on a 1000-pixel screen, where spin boxes lose their arrows and
 combo boxes their text. Here the page never gets less than its size hint (it scrolls on a screen too
 small for it), and :func:`open_at_full_height` gives the dialog its preferred size within the screen.
+
+A page that scrolls must not let the mouse wheel change a field it passes over: a spin box or combo box
+takes wheel events, so scrolling the page stopped on the first one under the pointer and changed its
+value (Settings' "Keep checkpoints loaded" went from "only the current one" to "1 GB"). Such fields take
+the wheel only once the user has clicked or tabbed into them; until then it scrolls the page.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
 
 from desktop.widgets.vertical_scroll import VerticalScrollArea
 
@@ -31,6 +37,25 @@ class ScrollingPage(VerticalScrollArea):
     def __init__(self) -> None:
         self.page = _WholePage()
         super().__init__(self.page)
+        self._fields_guarded = False
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        if not self._fields_guarded:  # the page is built by now: its fields leave the wheel to the page
+            self._fields_guarded = True
+            for field in [*self.page.findChildren(QAbstractSpinBox), *self.page.findChildren(QComboBox)]:
+                field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel alone gives it no focus
+                field.installEventFilter(self)
+        super().showEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if (
+            event.type() == QEvent.Type.Wheel
+            and isinstance(watched, QAbstractSpinBox | QComboBox)
+            and not watched.hasFocus()
+        ):
+            QCoreApplication.sendEvent(self.verticalScrollBar(), event)  # the page scrolls instead
+            return True
+        return super().eventFilter(watched, event)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         hint = self.page.sizeHint()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QScrollArea
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.dialogs.first_start_dialog import FirstStartDialog
@@ -128,3 +130,53 @@ def test_settings_rows_keep_their_height_where_the_screen_is_too_short_for_the_d
     assert isinstance(page, QScrollArea)
     if screen.height() < dialog.sizeHint().height():
         assert page.verticalScrollBar().maximum() > 0, "what does not fit scrolls"
+
+
+def _wheel(widget: QWidget, steps: int) -> None:
+    """One notch of a mouse wheel per step over the middle of ``widget``, as Qt delivers it."""
+    at = QPointF(widget.rect().center())
+    for _ in range(abs(steps)):
+        delta = QPoint(0, -120 if steps > 0 else 120)
+        event = QWheelEvent(
+            at,
+            QPointF(widget.mapToGlobal(at.toPoint())),
+            QPoint(),
+            delta,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_scrolls_the_settings_page_over_a_field_until_the_field_is_clicked(
+    qtbot: QtBot, qapp: QApplication
+) -> None:
+    """A page that scrolls stopped on the first spin box under the pointer and changed its value."""
+    apply_theme(qapp, "light")
+    dialog = SettingsDialog(FakeSettings(), [])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    page = dialog.pages.currentWidget()
+    assert isinstance(page, QScrollArea)
+    bar = page.verticalScrollBar()
+    if bar.maximum() == 0:
+        pytest.skip("this screen shows the whole page: nothing to scroll")
+    field = dialog.keep_checkpoints
+    page.ensureWidgetVisible(field)
+    bar.setValue(bar.minimum())
+    before = field.value()
+
+    _wheel(field, 1)  # down, over the field: the page scrolls, the field keeps its value
+    assert field.value() == before
+    assert bar.value() > bar.minimum()
+
+    page.ensureWidgetVisible(field)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
+    qtbot.mouseClick(field.lineEdit(), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(field.hasFocus, timeout=3000)
+    _wheel(field, -1)  # up, the field chosen: the wheel is the field's
+    assert field.value() != before
