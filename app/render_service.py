@@ -363,10 +363,12 @@ class RenderService:
         """Resolve ``recipe`` against the library and say what is missing or will not fit.
 
         References with a ``path`` to an existing file are used as given: a library file at that path
-        keeps its catalog identity, any other file is identified on the spot. Never imports torch.
+        keeps its catalog identity, any other file is identified on the spot. A reference to a library
+        file takes the path the catalog has now (the file may have been moved or renamed since the board
+        or a stored render named it, by this window or another program). Never imports torch.
         """
         direct: dict[str, _FileFacts] = {}
-        given = map_refs(recipe, lambda kind, ref: self._accept_path(kind, ref, direct))
+        given = map_refs(self._current_paths(recipe), lambda kind, ref: self._accept_path(kind, ref, direct))
         index = LibraryAssetIndex(self.library)
         resolved = resolve_recipe(given, index)
         final = map_refs(
@@ -452,6 +454,19 @@ class RenderService:
                     )
                     break
         return tuple(dict.fromkeys(found))
+
+    def _current_paths(self, recipe: Recipe) -> Recipe:
+        """``recipe`` with each library file's path as the catalog has it now."""
+        ids = sorted({ref.asset_id for ref in recipe.refs() if ref.asset_id is not None and ref.asset_id > 0})
+        if not ids:
+            return recipe
+        paths = {record.id: record.path for record in self.library.get_many(ids)}
+
+        def current(_kind: AssetKind, ref: AssetRef) -> AssetRef:
+            path = paths.get(ref.asset_id) if ref.asset_id is not None else None
+            return ref if path is None or path == ref.path else dataclasses.replace(ref, path=path)
+
+        return map_refs(recipe, current)
 
     def _accept_path(self, kind: AssetKind, ref: AssetRef, direct: dict[str, _FileFacts]) -> AssetRef:
         if ref.path is None or ref.asset_id is not None:

@@ -23,6 +23,7 @@ from core.render.recipe import AssetRef, LoraUse, Recipe
 from core.render.recipe_codec import recipe_from_dict
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, LibraryLayout, Prediction
 from tests.factory.safetensors_writer import write_safetensors
+from tests.factory.tiny_pipeline import SD1_CONTEXT
 
 pytestmark = pytest.mark.slow
 
@@ -363,3 +364,39 @@ def test_a_render_reports_loading_the_checkpoint_before_any_step(
         (1, 2, "Step 1 of 2"),
         (2, 2, "Step 2 of 2"),
     ]
+
+
+def test_a_library_file_moved_since_the_board_named_it_renders_from_where_it_is_now(
+    service: RenderService, library: Library, tmp_path: Path
+) -> None:
+    """The board keeps the path a LoRA had when it was dropped; another program (``main.py move``) or
+    the window moved it since: the render uses the catalog's path, not the old one."""
+    root = library.roots()[0]
+    attention = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"  # fits tiny-sd1
+    old = write_safetensors(
+        Path(root.path) / "pixel.safetensors",
+        {
+            f"{attention}.lora_down.weight": ("F32", (4, SD1_CONTEXT)),
+            f"{attention}.lora_up.weight": ("F32", (SD1_CONTEXT, 4)),
+            f"{attention}.alpha": ("F32", ()),
+        },
+        seed=3,
+    )
+    lora_id = catalog_file(library, root.id, old, AssetKind.LORA, Architecture.SD1, inode=old.stat().st_ino)
+    recipe = base_recipe(loras=(LoraUse(AssetRef("pixel", path=str(old), asset_id=lora_id), 0.8),))
+    new = Path(root.path) / "styles" / "pixel.safetensors"
+    new.parent.mkdir()
+    old.rename(new)
+    moved = new.stat()
+    library.relocate(lora_id, str(new), size=moved.st_size, mtime_ns=moved.st_mtime_ns, inode=moved.st_ino)
+
+    plan = service.prepare(recipe)
+
+    (use,) = plan.recipe.loras
+    assert (use.ref.path, use.ref.asset_id) == (str(new), lora_id)
+    assert plan.ready, plan.problem or plan.missing
+    assert not [w for w in plan.warnings if "pixel" in w]
+    (stored,) = service.render(plan)
+    (rendered,) = stored.recipe.loras
+    assert rendered.ref.path == str(new)
+    assert "pixel" in stored.infotext
