@@ -359,12 +359,17 @@ def _operation(
     cancel: CancelToken | None,
     undo_of: int | None = None,
 ) -> OperationResult:
+    waited: list[bool] = []
+
     def waiting() -> None:
+        waited.append(True)
         if progress is not None:
             progress(Progress(0, None, "Waiting for another move, delete or organize to finish"))
 
     token = cancel if cancel is not None else CancelToken()
     with operation_lock(library.path, on_wait=waiting), stoppable(token):
+        if waited:
+            _refuse_a_plan_overtaken(steps)
         operation_id, records = library.begin_operation(kind, label, steps, undo_of=undo_of)
         result = _run(
             library,
@@ -379,6 +384,23 @@ def _operation(
     if result.cancelled:
         report_stopped(stopped_line(result, len(steps)))
     return result
+
+
+# The steps that start from a file where it is now (a restore starts from the trash, not its source).
+_FROM_A_FILE = frozenset({"move", "trash", *LINK_ACTIONS})
+
+
+def _refuse_a_plan_overtaken(steps: Sequence[NewStep]) -> None:
+    """After waiting for another operation: a plan whose files that one moved, renamed or deleted
+    meanwhile is refused whole, before anything is journaled or touched, rather than run step by step
+    into "missing" failures (two organizes of the same files, from the window and a command)."""
+    gone = [step for step in steps if step.action in _FROM_A_FILE and not os.path.lexists(step.source)]
+    if gone:
+        raise OrganizeError(
+            f"another move, delete or organize changed these files while this one waited "
+            f"({len(gone)} of {len(steps)} are no longer where they were planned from, such as "
+            f"{gone[0].source}); nothing was done: preview it again"
+        )
 
 
 def stopped_line(result: OperationResult, total: int) -> str:

@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.organize.engine import apply_moves, plan_in_library, recent_operations, undo
+from app.organize.oplock import operation_lock
 from catalog.journal import DONE, FAILED, SKIPPED, UNDONE
 from catalog.records import UserDataChanges
 from catalog.scanner import Scanner
@@ -445,3 +447,42 @@ def test_undo_of_a_named_operation_and_what_cannot_be_undone(tmp_path: Path) -> 
         undo(library, 999)
     undo(library)  # the newest that can be: the second move
     assert second.exists()
+
+
+def test_a_move_planned_before_another_moved_its_files_is_refused_after_waiting(tmp_path: Path) -> None:
+    """Two organizes of the same files (the window and a command): the second waits for the first and,
+    its files moved meanwhile, is refused with one line before anything is journaled or touched, rather
+    than run into "missing" failures and a failed history entry."""
+    root = tmp_path / "models"
+    model = linked_lora(root / "incoming")
+    (root / "loras").mkdir()
+    (root / "other").mkdir()
+    library = open_library(tmp_path / "data", root)
+    asset = library.get_by_path(model)
+    assert asset is not None
+    plan = plan_in_library(library, [(asset.id, model, root / "loras" / model.name)])
+    outcome: list[BaseException | object] = []
+    waiting = threading.Event()
+
+    def second() -> None:
+        progress = lambda p: waiting.set() if "Waiting" in p.message else None  # noqa: E731
+        try:
+            outcome.append(apply_moves(library, plan, progress=progress))
+        except BaseException as error:
+            outcome.append(error)
+
+    with operation_lock(library.path):  # the first organize holds it...
+        worker = threading.Thread(target=second)
+        worker.start()
+        assert waiting.wait(10), "the second operation waits for the first"
+        first = plan_in_library(library, [(asset.id, model, root / "other" / model.name)])
+        for move in first.moves:  # ...and moves the files (as its own steps would)
+            move.source.rename(move.target)
+    worker.join(10)
+
+    (refused,) = outcome
+    assert isinstance(refused, OrganizeError)
+    assert "while this one waited" in str(refused)
+    assert "preview it again" in str(refused)
+    assert recent_operations(library) == [], "nothing journaled, no failed entry"
+    assert not any((root / "loras").iterdir()), "nothing touched"
