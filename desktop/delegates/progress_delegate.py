@@ -35,6 +35,6 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.text = str(index.data()) if value < 0 else f"{value}%  {index.data()}"
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter  # the option's default (left) leaves it at the top
-        bar.state = option.state
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal  # without it Qt draws it upright
         style = option.widget.style() if option.widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
