@@ -717,6 +717,8 @@ class MainWindow(QMainWindow):
             "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences, "settings"
         )
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        if self.settings_action.shortcut().isEmpty():  # no platform binding (most Linux desktops)
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         file_menu.addAction(self.add_folder_action)

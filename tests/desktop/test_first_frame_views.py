@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from catalog.asset_query import SortKey
+from desktop.dialogs.settings_dialog import SettingsDialog
 from desktop.main_window import MainWindow
 from desktop.models.asset_table_model import AssetColumn
 from tests.desktop.conftest import FakeSettings, PopulatedLibrary, ServicesFactory
@@ -121,3 +123,17 @@ def test_the_menus_are_in_the_first_frame_and_their_entries_work_once_it_is_draw
     assert window.view_mode() == "grid"
     assert window.grid_action.isChecked()
     qtbot.waitUntil(lambda: bool(ready), timeout=TIMEOUT)
+
+    # Settings has a shortcut on every desktop: the platform's, else Ctrl+, (Linux desktops have none).
+    opened: list[SettingsDialog] = []
+
+    def close_settings() -> None:
+        dialog = next(
+            w for w in QApplication.topLevelWidgets() if isinstance(w, SettingsDialog) and w.isVisible()
+        )
+        opened.append(dialog)
+        dialog.reject()
+
+    QTimer.singleShot(300, close_settings)
+    qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bool(opened), timeout=TIMEOUT)
