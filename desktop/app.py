@@ -65,6 +65,7 @@ def show_main_window(
     # The sheet's paddings and fonts change sizes the layouts had already worked out: lay them out again
     # now, before the first frame is drawn, so that frame is not redrawn with the status bar taller.
     QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+    window.take_its_first_size()  # laid out: its minimum is known (a screen smaller than that)
     if read_only is None:  # first-start offer, watching and scanning all write to the catalog
         window.when_ready(window.start_background_work)  # once the rows are shown
     return window

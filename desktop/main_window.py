@@ -88,6 +88,7 @@ if TYPE_CHECKING:
     from desktop.widgets.library_area import EmptyLibraryPage
 
 WATCH_DEBOUNCE_MS = 500
+WINDOW_FRAME_ALLOWANCE = QSize(16, 48)  # a window manager's borders and title bar, outside the window
 DETAILS_MIN_WIDTH = 300  # the details pane's own minimum (desktop.widgets.details_pane)
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
         self.library = services.library
         self.setWindowTitle("Atelier")
         self.setWindowIcon(icon("app"))
-        self.resize(1360, 860)
+        self.resize(self._within_the_screen(QSize(1360, 860)))
 
         self.jobs = JobRunner(self)
         self._queue: deque[tuple[str, JobFunction]] = deque()
@@ -540,13 +541,26 @@ class MainWindow(QMainWindow):
         self.compose_board_action.setShortcut(QKeySequence("F9"))
         self.view_menu.insertAction(self.send_to_compose_action, self.compose_board_action)
 
+    def take_its_first_size(self) -> None:
+        """Before the first frame, once styled: never smaller than the layout needs (on a screen smaller
+        than that, Qt would otherwise widen the window after its first frame)."""
+        self.resize(self.size().expandedTo(self.minimumSizeHint()))
+
+    def _within_the_screen(self, wanted: QSize) -> QSize:
+        """``wanted``, no larger than the screen's free area with room for the window's frame: on a
+        1366x768 or 1280x720 laptop screen the window opened taller and wider than the screen, its status
+        bar and the board's Render button out of reach."""
+        screen = self.screen()
+        if screen is None:
+            return wanted
+        return wanted.boundedTo(screen.availableGeometry().size() - WINDOW_FRAME_ALLOWANCE)
+
     def _make_room_for_the_board(self, width: int = BOARD_WIDTH) -> None:
         """Widens the window by the board's width where the screen allows, so the library keeps its room
         (before the window is shown: its first frame has this shape)."""
         if self.compose_dock is None:
             return
-        screen = self.screen().availableGeometry() if self.screen() is not None else None
-        wanted = self.width() + width if screen is None else min(screen.width(), self.width() + width)
+        wanted = self._within_the_screen(QSize(self.width() + width, self.height())).width()
         if not self.isMaximized() and wanted > self.width():
             self.resize(wanted, self.height())
         dock = self.compose_dock

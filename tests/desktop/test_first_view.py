@@ -281,3 +281,53 @@ def test_the_tab_bar_is_there_from_the_first_paint_and_the_site_tabs_join_it(
         "Downloads",
     ]
     window.close()
+
+
+SCREEN_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    from app.context import AppContext
+    from desktop.launch import open_window
+
+    window = open_window(AppContext(sys.argv[1]), ["atelier"])
+    app = QApplication.instance()
+
+    def report():
+        screen = window.screen().availableGeometry()
+        bar = window.statusBar()
+        print(json.dumps({
+            "screen": [screen.width(), screen.height()],
+            "window": [window.x(), window.y(), window.width(), window.height()],
+            "status bar bottom": bar.mapTo(window, bar.rect().bottomLeft()).y(),
+            "board shown": window.compose_dock is not None and window.compose_dock.isVisible(),
+        }))
+        app.quit()
+
+    window.when_ready(lambda: QTimer.singleShot(300, report))
+    app.exec()
+    """
+)
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (1280, 720)])
+def test_on_a_laptop_screen_the_window_opens_within_it(tmp_path: Path, screen: tuple[int, int]) -> None:
+    """It opened at 1360x860 plus the board's 400 whatever the screen: on 1366x768 and 1280x720 its
+    status bar and the board's Render button were below the screen's edge."""
+    data = tmp_path / "profile"
+    library = Library.open(data / "catalog.sqlite3")
+    try:
+        populate(library, tmp_path / "models")
+    finally:
+        library.close()
+    (data / "settings.json").write_text(json.dumps({"first_start_done": True}))
+
+    seen = json.loads(last_line_of(SCREEN_SCRIPT, str(data), timeout=90, screen=screen))
+
+    width, height = seen["screen"]
+    x, y, shown_width, shown_height = seen["window"]
+    assert seen["board shown"], "with the compose board, as the settings say"
+    assert x + shown_width <= width
+    assert y + shown_height <= height - 32, "room left for a title bar"
+    assert seen["status bar bottom"] < shown_height
