@@ -253,3 +253,37 @@ def test_a_completed_download_the_library_never_got_is_added_when_the_window_ope
     finally:
         manager.shutdown()
         context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_download_whose_command_was_killed_while_the_window_was_open_is_continued_when_asked_again(
+    tmp_path: Path, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window opened first; a ``download`` command was killed mid-way, leaving its row "running"
+    with no process behind it. Asking the window for the same file continues it (it sat at
+    "Downloading 36%" with nothing fetched until Cancel and Retry)."""
+    with loopback_sites(tmp_path, rank=64) as sites:
+        for name, value in sites.env.items():
+            monkeypatch.setenv(name, value)
+        data_dir = Path(sites.env["ATELIER_DATA_DIR"])
+        context = AppContext(data_dir, tokens=TokenStore(data_dir, use_keyring=False))
+        context.add_root(sites.root)
+        manager = DownloadManager(context.downloads, lambda: 2)
+        try:
+            manager.start()
+            part = kill_mid_download(sites, data_dir)
+            (record,) = context.downloads.list()
+            assert record.status is DownloadStatus.RUNNING  # as the killed command left it
+            kept = part.stat().st_size
+            sent_before = sites.file_state.sent[FILE_PATH]
+
+            with qtbot.waitSignal(manager.completed, timeout=TIMEOUT) as completed:
+                assert manager.enqueue_target(f"civitai:{VERSION_ID}")
+            assert completed.args is not None
+            assert completed.args[0].id == record.id, "the same download, continued"
+            assert Path(completed.args[1]).read_bytes() == sites.lora
+            assert sites.file_state.sent[FILE_PATH] - sent_before == len(sites.lora) - kept
+        finally:
+            manager.shutdown()
+            context.close()
