@@ -15,9 +15,10 @@ False) is listed in italics and greyed (``SidebarRole.NOT_HERE``), with no path 
 path the catalog stores is another computer's, so it is neither a drop target nor a place to move to.
 Right-clicking it offers "Map on this computer…" (``desktop.organize.shared_folders``).
 
-A root whose folder is not there when its tree is read (a drive not connected: scans leave its files as
-they were) is greyed and in italics too (``SidebarRole.NOT_FOUND``), with a tooltip that says so, and is
-no drop target until its folder is back (the tree is read again after every scan or move).
+A root whose folder is not there when its tree is read (a drive not connected), or is there but empty
+while the catalog lists files in it (the mount point of a drive or share not mounted), is greyed and in
+italics too (``SidebarRole.NOT_FOUND``: scans leave its files as they were), with a tooltip that says
+which, and is no drop target until its files are back (the tree is read again after every scan or move).
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ _Entry = tuple[SidebarScope, str, int, str]  # scope, label, count, tooltip
 NOT_FOUND_TIP = (
     "{path}: folder not found. Is the drive connected? Its models stay in the library as they were; "
     "scan again once it is back"
+)
+EMPTIED_TIP = (
+    "{path}: the folder is empty here. Is the drive or share mounted? Its models stay in the library as "
+    "they were; scan again once it is back"
 )
 NOT_HERE_TIP = (
     "{name}: a library folder other computers share ({path} on theirs); this computer has not said where "
@@ -287,7 +292,9 @@ class SidebarModel(QStandardItemModel):
                 _sync_children(root_item, ())
                 continue
             if tree is not None and tree.path == root_item.data(SidebarRole.FOLDER_PATH):
-                _mark_not_found(root_item, tree.missing)
+                # An empty folder the catalog lists files in: a drive or share not mounted there.
+                emptied = tree.empty and bool(root_item.data(SidebarRole.COUNT))
+                _mark_not_found(root_item, NOT_FOUND_TIP if tree.missing else EMPTIED_TIP if emptied else "")
             if tree is None or tree.path != root_item.data(SidebarRole.FOLDER_PATH):
                 from desktop.organize.folders import FolderNode  # the organizing features' folder tree
 
@@ -329,11 +336,13 @@ def _folder_item(node: FolderNode) -> QStandardItem:
     return item
 
 
-def _mark_not_found(item: QStandardItem, missing: bool) -> None:
-    """A root whose folder is not there: greyed and in italics, no drop target, a tooltip saying why."""
+def _mark_not_found(item: QStandardItem, why: str) -> None:
+    """A root whose files are not there (``why``: the tooltip's words; "" when they are): greyed and in
+    italics, no drop target, a tooltip saying why."""
+    missing = bool(why)
     path = str(item.data(SidebarRole.FOLDER_PATH))
     if missing:  # every time: a refresh of the counts writes the path back as the tooltip
-        item.setToolTip(NOT_FOUND_TIP.format(path=shown(path)))
+        item.setToolTip(why.format(path=shown(path)))
     if bool(item.data(SidebarRole.NOT_FOUND)) == missing:
         return
     item.setData(missing, SidebarRole.NOT_FOUND)

@@ -27,12 +27,14 @@ _MODEL_FOLDER_MARKER = "model_index.json"  # a diffusers pipeline folder is one 
 @dataclass(frozen=True, slots=True)
 class FolderNode:
     """One folder and the folders in it, sorted by name (case-insensitively); ``missing`` when the
-    folder is not there (a library folder on a drive that is not connected)."""
+    folder is not there (a library folder on a drive that is not connected), ``empty`` when it holds
+    nothing at all (the mount point of a drive or share that is not mounted, or a folder emptied)."""
 
     path: str
     name: str
     children: tuple[FolderNode, ...] = ()
     missing: bool = False
+    empty: bool = False
 
     def walk(self) -> list[FolderNode]:
         """This folder's descendants, depth first (not this folder itself)."""
@@ -80,7 +82,18 @@ def folder_tree(root: str, *, max_depth: int = MAX_DEPTH, max_folders: int = MAX
     folder = Path(root)
     if not folder.is_dir():
         return FolderNode(root, folder.name or root, missing=True)
-    return build(root, folder.name or root, 0)
+    tree = build(root, folder.name or root, 0)
+    if not tree.children and _holds_nothing(root):
+        return FolderNode(tree.path, tree.name, empty=True)
+    return tree
+
+
+def _holds_nothing(path: str) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 class _Walk(QRunnable):

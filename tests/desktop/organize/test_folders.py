@@ -56,3 +56,26 @@ def test_a_library_folder_that_is_not_there_is_marked_until_it_is_back(
     assert entry.data(Qt.ItemDataRole.ToolTipRole) == str(folder)
     assert not entry.data(Qt.ItemDataRole.FontRole).italic()
     assert entry.flags() & Qt.ItemFlag.ItemIsDropEnabled
+
+
+def test_a_library_folder_left_empty_is_marked_as_an_unmounted_drive(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, tmp_path: Path
+) -> None:
+    """A drive not mounted leaves its mount point: the folder is there, empty, and the catalog still
+    lists its files (the scan leaves them as they were)."""
+    root_id, folder = populated.root.id, populated.root_dir
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for entry in list(folder.iterdir()):
+        entry.rename(aside / entry.name)
+    _scan(window, qtbot)
+    qtbot.waitUntil(lambda: bool(_root_entry(window, root_id).data(SidebarRole.NOT_FOUND)), timeout=5000)
+    assert "the folder is empty here. Is the drive or share mounted?" in _root_entry(window, root_id).data(
+        Qt.ItemDataRole.ToolTipRole
+    )
+    assert window.model.rowCount() > 0, "its files stay in the library"
+
+    for entry in list(aside.iterdir()):
+        entry.rename(folder / entry.name)
+    _scan(window, qtbot)
+    qtbot.waitUntil(lambda: not _root_entry(window, root_id).data(SidebarRole.NOT_FOUND), timeout=5000)
