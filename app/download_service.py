@@ -291,18 +291,19 @@ class DownloadService:
             version = (request.remote_ids or {}).get("version_id")
             civitai_version = str(version) if request.source is DownloadSource.CIVITAI and version else None
             self._refuse_owned(request.expected_sha256, civitai_version)
-        # A download left "running" by a process that died (killed, or stopped with SIGTERM) is
-        # interrupted, so asking for the file again continues it instead of waiting on nobody.
-        self.downloader.recover_interrupted()
         for record in self.store.list():
             same = record.url == request.url and record.target_dir == request.target_dir
             if same and self.needs_library_entry(record):
                 return record.id  # downloaded before, never added: run() adds it, nothing is fetched
+            if same and record.status is DownloadStatus.RUNNING:
+                # Left "running" by a process that died (killed, stopped with SIGTERM): interrupted and
+                # continued here; one a live window or command holds is left to it.
+                if record.id in {found.id for found in self.downloader.recover_interrupted()}:
+                    self.downloader.resume(record.id)
+                return record.id
             if same and record.status in _REUSABLE:
                 self.downloader.resume(record.id)
                 return record.id
-            if same and record.status is DownloadStatus.RUNNING:
-                return record.id  # a live window or command is downloading it now
         return self.store.add(request)
 
     def _civitai_builder(self, target: CivitaiTarget) -> RequestBuilder:

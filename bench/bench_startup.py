@@ -51,6 +51,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.user_env import user_env
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.5
 TARGET_ROWS_AFTER_PAINT_S = 0.4
@@ -171,6 +173,12 @@ def _platform() -> str:
     return chosen if chosen not in ("", "offscreen") else offscreen_platform(*DESKTOP_SCREEN)
 
 
+def _start_env(tree: Path) -> dict[str, str]:
+    """A timed start's environment: a user's (``bench.user_env``), the screen of :func:`_platform`, and
+    that checkout's packages rather than the installed ones."""
+    return {**user_env(), "QT_QPA_PLATFORM": _platform(), "PYTHONPATH": str(tree)}
+
+
 def _data_home(data_dir: Path, home: Path) -> str:
     """A data home whose default Atelier folder (``$XDG_DATA_HOME/Atelier``, platformdirs on Linux) is
     ``data_dir``: the start is timed as a user's plain ``python main.py`` finds its catalog, the default
@@ -183,9 +191,7 @@ def _data_home(data_dir: Path, home: Path) -> str:
 def _time_process(code: str, *args: str, tree: Path = ROOT) -> tuple[float, float, float]:
     """Seconds from spawning the interpreter until the window is drawn and until its first load ends,
     and the CPU seconds the process had used when its first frame was drawn."""
-    env = {**os.environ, "QT_QPA_PLATFORM": _platform()}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = str(tree)  # that checkout's packages, not the installed ones
+    env = _start_env(tree)
     started = time.time()
     try:
         out = subprocess.run(
@@ -211,10 +217,7 @@ def _instructions(code: str, *args: str, tree: Path = ROOT) -> int:
     """Instructions the process executes from its start to its window's first frame, counted by
     valgrind's callgrind: the same on a busy machine as on a quiet one (where several processes share
     the cores, seconds say more about the others than about the start)."""
-    env = {**os.environ, "QT_QPA_PLATFORM": _platform()}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = str(tree)
-    env[FIRST_FRAME_ONLY] = "1"
+    env = {**_start_env(tree), FIRST_FRAME_ONLY: "1"}
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise SystemExit("bench_startup: --instructions needs valgrind (apt-get install valgrind)")

@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from catalog.records import AssetRecord, RootRecord
+from catalog.stat_match import holds_nothing
 from core.layouts import kind_hint_for
 from core.taxonomy import AssetKind, describe_kind
 
@@ -83,17 +84,9 @@ def folder_tree(root: str, *, max_depth: int = MAX_DEPTH, max_folders: int = MAX
     if not folder.is_dir():
         return FolderNode(root, folder.name or root, missing=True)
     tree = build(root, folder.name or root, 0)
-    if not tree.children and _holds_nothing(root):
+    if not tree.children and holds_nothing(folder):
         return FolderNode(tree.path, tree.name, empty=True)
     return tree
-
-
-def _holds_nothing(path: str) -> bool:
-    try:
-        with os.scandir(path) as entries:
-            return next(entries, None) is None
-    except OSError:
-        return False
 
 
 class _Walk(QRunnable):

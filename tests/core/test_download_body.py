@@ -14,7 +14,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,13 +44,6 @@ class _ChunkedHandler(FakeHandler):
             piece = view[start : start + 100_000]
             self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
         self.wfile.write(b"0\r\n\r\n")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlDownloadStore]:
-    store = SqlDownloadStore.open(tmp_path / "catalog.db")
-    yield store
-    store.close()
 
 
 def _read_all(url: str, buffer_size: int) -> bytes:

@@ -11,7 +11,6 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,13 +33,6 @@ def disk(tmp_path: Path) -> Path:
     if not observes_writeback(tmp_path):
         pytest.skip("this filesystem or kernel does not show which pages wait for the disk (cachestat)")
     return tmp_path
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlDownloadStore]:
-    store = SqlDownloadStore.open(tmp_path / "catalog.db")
-    yield store
-    store.close()
 
 
 def _dirty_file(path: Path, size: int) -> Path:

@@ -30,13 +30,6 @@ def server() -> Iterator[tuple[FakeServer, FileServerState]]:
         yield pair
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlDownloadStore]:
-    store = SqlDownloadStore.open(tmp_path / "catalog.db")
-    yield store
-    store.close()
-
-
 def _deep_folder(base: Path) -> Path:
     """A folder of 230 characters: it can be made, but NAME's .part in it is 289 characters long."""
     folder = str(base / "models" / "Lora")

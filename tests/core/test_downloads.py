@@ -69,13 +69,6 @@ def server() -> Iterator[tuple[FakeServer, FileServerState]]:
         yield pair
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlDownloadStore]:
-    store = SqlDownloadStore.open(tmp_path / "catalog.db")
-    yield store
-    store.close()
-
-
 def _downloader(store: SqlDownloadStore, *, civitai: str | None = None, **kwargs: object) -> Downloader:
     """An engine whose session knows Civitai at ``civitai`` (a base URL), as the app's does."""
     options: dict[str, object] = {"chunk_size": CHUNK, "backoff_s": 0.01, "attempts": 3}
