@@ -20,9 +20,11 @@ TAIL = len("/LoRA/SD 1.x/OedoSoldier/detail_tweaker.safetensors.atelier-part")
 
 def _library(tmp_path: Path, *, root_length: int) -> tuple[Path, dict[str, str]]:
     root = str(tmp_path / "models")
-    while len(root) < root_length:
-        root += "/" + "Stable Diffusion Models " * 4
-        root = root[:root_length].rstrip(" /")
+    # Folders of "Stable-Diffusion-Models" up to exactly root_length characters (cutting a name with
+    # spaces and stripping them could leave it short again, for ever, with some tmp_path lengths).
+    while root_length - len(root) > 1:
+        root += "/" + "Stable-Diffusion-Models"[: root_length - len(root) - 1]
+    root += "x" * (root_length - len(root))  # one character short: the last name takes it
     model = linked_lora(Path(root) / "incoming")
     env = {"ATELIER_DATA_DIR": str(tmp_path / "data"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
     run_main("scan", root, "--no-hash", env=env, check=True)
