@@ -196,10 +196,9 @@ def finish_sync(session: Session, mirror_id: int, report: dict[str, Any], machin
 # -- entries -------------------------------------------------------------------------------------------
 
 
-def entries(session: Session, mirror_id: int) -> list[RecordedEntry]:
-    """Read as plain rows, not ORM objects: every sync reads all of them (thousands), most of the time to
-    find nothing changed."""
-    stmt = (
+def _entries_statement(mirror_id: int) -> Select[str, str, int | None, str, int, int, int]:
+    """A mirror's recorded entries, in path order: read whole by a sync and compared by the quick check."""
+    return (
         select(
             MirrorEntry.path,
             MirrorEntry.source,
@@ -212,6 +211,12 @@ def entries(session: Session, mirror_id: int) -> list[RecordedEntry]:
         .where(MirrorEntry.mirror_id == mirror_id)
         .order_by(MirrorEntry.path)
     )
+
+
+def entries(session: Session, mirror_id: int) -> list[RecordedEntry]:
+    """Read as plain rows, not ORM objects: every sync reads all of them (thousands), most of the time to
+    find nothing changed."""
+    stmt = _entries_statement(mirror_id)
     modes = {mode.value: mode for mode in MirrorMode}
     return [
         RecordedEntry(Path(path), Path(source), asset_id, modes[mode], size, mtime_ns, inode)
@@ -225,19 +230,7 @@ def state_rows(
     """The catalog's side of a mirror as plain rows, for a cheap "nothing changed" check: the files it
     shares (as :func:`shared_files` reads them), the entries recorded in it, and the library folders."""
     shared = [tuple(row) for row in session.execute(_shared_statement(kinds, collections)).all()]
-    stmt = (
-        select(
-            MirrorEntry.path,
-            MirrorEntry.source,
-            MirrorEntry.asset_id,
-            MirrorEntry.mode,
-            MirrorEntry.size,
-            MirrorEntry.mtime_ns,
-            MirrorEntry.inode,
-        )
-        .where(MirrorEntry.mirror_id == mirror_id)
-        .order_by(MirrorEntry.path)
-    )
+    stmt = _entries_statement(mirror_id)
     recorded = [tuple(row) for row in session.execute(stmt).all()]
     roots = [tuple(row) for row in session.execute(select(Root.path, Root.layout).order_by(Root.path)).all()]
     return shared, recorded, roots

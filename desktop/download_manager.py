@@ -116,6 +116,24 @@ class DownloadManager(QObject):
         self.pump()
         return download_id
 
+    def enqueue_from_site(
+        self, build: Callable[[], DownloadRequest], name: str, tell: Callable[[str], None]
+    ) -> int | None:
+        """Queues the request a site tab builds for the file it shows (``build`` picks the library folder,
+        which may fail); returns the download id, or None after telling the user why nothing was queued:
+        no folder to put it in, or the file already in the library (added since the page was shown)."""
+        from app.download_paths import NoDownloadRootError
+        from app.download_service import AlreadyInLibraryError  # the service loads on first use
+
+        try:
+            request = build()
+            download_id = self.enqueue(request)
+        except (NoDownloadRootError, AlreadyInLibraryError) as refused:
+            tell(str(refused))
+            return None
+        tell(f"Downloading {name} to {request.target_dir}")
+        return download_id
+
     def enqueue_target(self, text: str, to: Path | None = None) -> bool:
         """Queue a pasted link or ``civitai:``/``hf:`` target into ``to`` (None: the default folder).
 

@@ -34,7 +34,6 @@ from app.download_paths import (
     CIVITAI_PERIODS,
     CIVITAI_SORTS,
     CIVITAI_TYPES,
-    NoDownloadRootError,
 )
 from app.download_requests import civitai_request
 from core.net import host_of
@@ -330,8 +329,8 @@ class CivitaiTab(QWidget):
         """Queues ``file``; returns the download id, or None when there is nowhere to put it."""
         settings = self.remote.settings
         url = file.download_url or self.remote.civitai().download_url(version.id, file.id, version=version)
-        try:
-            request = civitai_request(
+        return self.manager.enqueue_from_site(
+            lambda: civitai_request(
                 model,
                 version,
                 file,
@@ -339,19 +338,10 @@ class CivitaiTab(QWidget):
                 roots=self.library.roots(),
                 preferred_root=settings.download_root,
                 subfolder=settings.download_subfolder,
-            )
-        except NoDownloadRootError as exc:
-            self.message.emit(str(exc))
-            return None
-        from app.download_service import AlreadyInLibraryError  # the service loads on first use
-
-        try:
-            download_id = self.manager.enqueue(request)
-        except AlreadyInLibraryError as owned:  # added since the page was shown
-            self.message.emit(str(owned))
-            return None
-        self.message.emit(f"Downloading {file.name} to {request.target_dir}")
-        return download_id
+            ),
+            file.name,
+            self.message.emit,
+        )
 
     def shutdown(self) -> None:
         self.model.shutdown()

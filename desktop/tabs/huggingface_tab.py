@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.download_paths import NoDownloadRootError
 from app.download_requests import hf_request
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.net import host_of
@@ -329,27 +328,18 @@ class HuggingFaceTab(QWidget):
             return None
         settings = self.remote.settings
         url = self.remote.huggingface().file_url(detail.repo_id, file.path, revision=detail.sha or "main")
-        try:
-            request = hf_request(
+        return self.manager.enqueue_from_site(
+            lambda: hf_request(
                 detail,
                 file,
                 url,
                 roots=self.library.roots(),
                 preferred_root=settings.download_root,
                 subfolder=settings.download_subfolder,
-            )
-        except NoDownloadRootError as exc:
-            self.message.emit(str(exc))
-            return None
-        from app.download_service import AlreadyInLibraryError  # the service loads on first use
-
-        try:
-            download_id = self.manager.enqueue(request)
-        except AlreadyInLibraryError as owned:  # added since the page was shown
-            self.message.emit(str(owned))
-            return None
-        self.message.emit(f"Downloading {file.name} to {request.target_dir}")
-        return download_id
+            ),
+            file.name,
+            self.message.emit,
+        )
 
     def shutdown(self) -> None:
         self.jobs.shutdown(2000)
