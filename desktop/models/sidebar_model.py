@@ -1,7 +1,8 @@
 """The sidebar's tree: where to look in the library, each entry with its count.
 
 Sections (Library, Folders, Kinds, Architectures, Tags, Collections) are fixed top-level rows; their
-entries carry a ``SidebarScope`` that the window turns into filters. Counts come from ``Library.facets``
+entries carry a ``SidebarScope`` that the window turns into filters. A collection is also a place to drop
+library rows on (they join it; see ``desktop.widgets.sidebar_view``). Counts come from ``Library.facets``
 in one query. ``set_facets`` updates entries in place when a section's entries are unchanged (only the
 counts moved), so a refresh after an edit keeps the user's selection and expansion in the tree.
 
@@ -102,6 +103,7 @@ EMPTIED_TIP = (
     "{path}: the folder is empty here. Is the drive or share mounted? Its models stay in the library as "
     "they were; scan again once it is back"
 )
+COLLECTION_TIP = "{name}\nDrop models here to add them to this collection"
 NOT_HERE_TIP = (
     "{name}: a library folder other computers share ({path} on theirs); this computer has not said where "
     "it reaches it. Right-click › Map on this computer…"
@@ -214,7 +216,7 @@ class SidebarModel(QStandardItemModel):
         self._fill(
             Section.COLLECTIONS,
             [
-                (SidebarScope(ScopeKind.COLLECTION, name), name, count, "")
+                (SidebarScope(ScopeKind.COLLECTION, name), name, count, COLLECTION_TIP.format(name=name))
                 for name, count in sorted(facets.collections.items(), key=lambda item: item[0].casefold())
             ],
         )
@@ -265,6 +267,8 @@ class SidebarModel(QStandardItemModel):
                 child.setData(tooltip, SidebarRole.FOLDER_PATH)
             else:
                 flags |= Qt.ItemFlag.ItemNeverHasChildren
+            if scope.kind is ScopeKind.COLLECTION:
+                flags |= Qt.ItemFlag.ItemIsDropEnabled  # library rows dropped on it join it
             child.setFlags(flags)
             child.setData(scope, SidebarRole.SCOPE)
             child.setData(count, SidebarRole.COUNT)

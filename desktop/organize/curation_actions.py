@@ -1,10 +1,11 @@
 """Curation in the window: "Edit N files…" (the bulk edit dialog), Hide / Show, "Write sidecars" in the
-context menu and the Library menu, and Library › Deleted files….
+context menu and the Library menu, Library › Deleted files…, and the collection entries
+(``desktop.organize.collections_menu``: "Add to collection ▸", drops on a sidebar collection).
 
 The work is the Library's (``bulk_edit``, one transaction) and ``app.sidecar_writer``'s; this module opens
 the dialogs, asks before a different preview next to a model is replaced, and refreshes the rows, the
-sidebar and the details pane afterwards. A change of the hidden flag re-runs the query, since hidden files
-leave (or join) the view.
+sidebar and the details pane afterwards. A change of the hidden flag, or a removal from the collection the
+view shows, re-runs the query, since those files leave (or join) the view.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.sidecar_writer import PreviewOutcome, SidecarLibrary, write_many
 from catalog.records import AssetRecord, BulkEdit
 from core.errors import AtelierError
 from desktop.organize.bulk_edit_dialog import BulkEditDialog
+from desktop.organize.collections_menu import CollectionActions
 from desktop.organize.deleted_files_dialog import DeletedFilesDialog
 
 if TYPE_CHECKING:
@@ -27,10 +29,11 @@ if TYPE_CHECKING:
 
 
 def install_curation(window: MainWindow) -> CurationActions:
-    """Adds the bulk edit, hide and write-sidecars actions (Library menu and context menu) and
-    Library › Deleted files…."""
+    """Adds the bulk edit, hide and write-sidecars actions (Library menu and context menu),
+    Library › Deleted files…, and the collection entries (context menu, sidebar drops)."""
     actions = CurationActions(window)
     window.curation_actions = actions  # type: ignore[attr-defined]
+    window.collection_actions = actions.collections  # type: ignore[attr-defined]
     return actions
 
 
@@ -90,6 +93,7 @@ class CurationActions:
         for action in (self.edit_action, self.sidecars_action, self.deleted_action):
             menu.addAction(action)
         window.context_menu_sections.append(self.add_context_section)
+        self.collections = CollectionActions(window, self)
 
     # -- context menu ---------------------------------------------------------------------------------
 
@@ -98,6 +102,7 @@ class CurationActions:
         edit = menu.addAction(f"Edit {count} files…" if count > 1 else "Edit…")
         edit.setObjectName("contextBulkEdit")
         edit.triggered.connect(lambda _checked=False: self.edit(records))
+        self.collections.add_context_entries(menu, records)
         hide = not all(r.hidden for r in records)
         toggle = menu.addAction("Hide" if hide else "Show again (unhide)")
         toggle.setToolTip(
@@ -132,7 +137,9 @@ class CurationActions:
         self.dialog = dialog
         return dialog
 
-    def apply(self, records: Sequence[AssetRecord], edit: BulkEdit) -> None:
+    def apply(self, records: Sequence[AssetRecord], edit: BulkEdit, said: str = "") -> None:
+        """Applies ``edit`` to ``records`` and refreshes what shows them; ``said``: the status bar's line
+        (else "Edited N files")."""
         if edit.is_empty or not records:
             return
         try:
@@ -141,8 +148,9 @@ class CurationActions:
             self.window.status.flash(f"Not saved: {str(exc).rstrip('.')}.")
             return
         window = self.window
-        if edit.hidden is not None:
-            window.reload()  # hidden files leave the view (or come back into it)
+        shown = window.model.query.collection
+        if edit.hidden is not None or (shown is not None and edit.remove_collections):
+            window.reload()  # hidden files (or those taken out of the collection shown) leave the view
         else:
             for record in updated:
                 window.model.refresh_asset(record.id, record)
@@ -152,7 +160,7 @@ class CurationActions:
             if current is not None and any(r.id == current for r in updated):
                 window.details.show_asset(self.library.get(current))
         count = len(updated)
-        window.status.flash(f"Edited {count} file{'s' if count != 1 else ''}")
+        window.status.flash(said or f"Edited {count} file{'s' if count != 1 else ''}")
 
     def write_sidecars(self, records: Sequence[AssetRecord]) -> None:
         if not records:

@@ -1,10 +1,13 @@
-"""The sidebar's tree view: library rows dragged onto a root or a folder move there.
+"""The sidebar's tree view: library rows dragged onto a root or a folder move there; onto a collection,
+they join it.
 
 A drag of library rows (``ASSET_IDS_MIME``) is accepted only over an entry with a folder path
-(``SidebarRole.FOLDER_PATH``: a root or one of its folders); that entry is highlighted while the drag
-rests on it (the delegate paints ``drop_target``), and a collapsed folder opens after a short rest so a
-deeper folder can be reached. The view only reports the drop (``assets_dropped``); moving the files,
-asking about conflicts and refreshing are the organize feature's job.
+(``SidebarRole.FOLDER_PATH``: a root or one of its folders) or over a collection; elsewhere the drag shows
+the refusal cursor. The entry is highlighted while the drag rests on it (the delegate paints
+``drop_target``), and a collapsed folder opens after a short rest so a deeper folder can be reached. The
+view only reports the drop (``assets_dropped`` for a folder, ``assets_dropped_on_collection`` for a
+collection); moving the files, asking about conflicts, adding to the collection and refreshing are the
+organize features' job.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDro
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
 from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_from_mime
-from desktop.models.sidebar_model import SidebarRole
+from desktop.models.sidebar_model import ScopeKind, SidebarRole, SidebarScope
 
 AUTO_EXPAND_MS = 700
 
 
 class SidebarView(QTreeView):
     assets_dropped = Signal(list, str)  # asset ids, the folder they were dropped on
+    assets_dropped_on_collection = Signal(list, str)  # asset ids, the collection they were dropped on
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,10 +39,19 @@ class SidebarView(QTreeView):
         """The entry a drag of library rows rests on (invalid when none)."""
         return self._drop_target
 
-    def _folder_at(self, event: QDragMoveEvent | QDropEvent) -> tuple[QModelIndex, str]:
+    def _target_at(self, event: QDragMoveEvent | QDropEvent) -> tuple[QModelIndex, str, str]:
+        """The entry under the drag that takes library rows, with its folder path or its collection's
+        name (the other one ""); an invalid index where the entry takes nothing."""
         index = self.indexAt(event.position().toPoint())
-        path = index.data(SidebarRole.FOLDER_PATH) if index.isValid() else None
-        return (index, path) if isinstance(path, str) and path else (QModelIndex(), "")
+        if not index.isValid():
+            return QModelIndex(), "", ""
+        path = index.data(SidebarRole.FOLDER_PATH)
+        if isinstance(path, str) and path:
+            return index, path, ""
+        scope = index.data(SidebarRole.SCOPE)
+        if isinstance(scope, SidebarScope) and scope.kind is ScopeKind.COLLECTION:
+            return index, "", str(scope.value)
+        return QModelIndex(), "", ""
 
     def _set_drop_target(self, index: QModelIndex) -> None:
         if QPersistentModelIndex(index) == self._drop_target:
@@ -60,15 +73,14 @@ class SidebarView(QTreeView):
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
         self.setState(QAbstractItemView.State.DraggingState)  # what opens a folder the drag rests on
-        index, _path = self._folder_at(event)
-        self._set_drop_target(index)
+        self._set_drop_target(self._target_at(event)[0])
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
         if not event.mimeData().hasFormat(ASSET_IDS_MIME):
             event.ignore()
             return
         super().dragMoveEvent(event)  # auto-scroll and auto-expand of the hovered folder
-        index, _path = self._folder_at(event)
+        index = self._target_at(event)[0]
         self._set_drop_target(index)
         if index.isValid():
             event.setDropAction(Qt.DropAction.CopyAction)  # the view keeps its rows; the files move
@@ -84,11 +96,14 @@ class SidebarView(QTreeView):
         self._set_drop_target(QModelIndex())
         self.stopAutoScroll()
         self.setState(QAbstractItemView.State.NoState)
-        index, path = self._folder_at(event)
+        index, path, collection = self._target_at(event)
         ids = asset_ids_from_mime(event.mimeData())
         if not index.isValid() or not ids:
             event.ignore()
             return
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
-        self.assets_dropped.emit(ids, path)
+        if path:
+            self.assets_dropped.emit(ids, path)
+        else:
+            self.assets_dropped_on_collection.emit(ids, collection)

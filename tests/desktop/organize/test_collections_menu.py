@@ -1,0 +1,146 @@
+"""Collections within reach in the real window: library rows dragged onto a collection in the sidebar
+join it (a real QDrag from the grid, see ``tests.desktop.compose.conftest``), and the context menu's
+"Add to collection ▸" (each collection, "New collection…") and "Remove from collection NAME", clicked."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QInputDialog, QLineEdit
+from pytestqt.qtbot import QtBot
+
+from catalog.records import BulkEdit
+from desktop.main_window import MainWindow
+from desktop.models.sidebar_model import ScopeKind, Section, SidebarRole, SidebarScope
+from tests.desktop.compose.test_real_drag import Stop, drag_rows
+from tests.desktop.conftest import PopulatedLibrary
+from tests.desktop.organize.test_file_actions import (
+    click_menu_item,
+    hover_menu_item,
+    menu_action,
+    names,
+    open_context_menu,
+)
+
+PICKS = "My SD1 picks"
+
+
+def _members(populated: PopulatedLibrary, name: str = PICKS) -> set[str]:
+    return {
+        record.file_name
+        for record in populated.library.get_many(list(populated.ids.values()))
+        if name in record.collections
+    }
+
+
+def _collection(window: MainWindow, name: str = PICKS) -> QModelIndex:
+    index = window.sidebar_model.find_scope(SidebarScope(ScopeKind.COLLECTION, name))
+    assert index.isValid(), name
+    window.sidebar.scrollTo(index)
+    return index
+
+
+@pytest.fixture
+def picks(window: MainWindow, populated: PopulatedLibrary) -> QModelIndex:
+    """A collection holding dreamshaper_8, listed in the sidebar."""
+    populated.library.bulk_edit([populated.ids["dreamshaper_8"]], BulkEdit(add_collections=(PICKS,)))
+    window.refresh_sidebar()
+    return _collection(window)
+
+
+@pytest.mark.real_drag
+def test_rows_dropped_on_a_sidebar_collection_join_it(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, picks: QModelIndex
+) -> None:
+    sidebar = window.sidebar
+    seen: dict[str, object] = {}
+
+    def cursor() -> Qt.CursorShape | None:
+        override = QGuiApplication.overrideCursor()  # what the drag shows the user
+        return override.shape() if override is not None else None
+
+    def over_kinds() -> None:
+        seen["kinds"] = (QPersistentModelIndex(sidebar.drop_target), cursor())
+
+    def over_picks() -> None:
+        seen["picks"] = (QPersistentModelIndex(sidebar.drop_target), cursor())
+
+    kinds = sidebar.visualRect(window.sidebar_model.section_index(Section.KINDS)).center()
+    rows = [window.model.row_of(populated.ids[name]) for name in ("easynegative", "animeLineart")]
+    drag_rows(
+        window.grid,
+        [row for row in rows if row is not None],
+        [
+            Stop(sidebar.viewport(), kinds, check=over_kinds),  # takes nothing: the refusal cursor
+            Stop(sidebar.viewport(), sidebar.visualRect(picks).center(), check=over_picks),
+        ],
+    )
+    target, shape = seen["kinds"]  # type: ignore[misc]
+    assert not target.isValid()
+    assert shape == Qt.CursorShape.ForbiddenCursor
+    target, shape = seen["picks"]  # type: ignore[misc]
+    assert target == QPersistentModelIndex(picks)  # lit while hovered
+    assert shape == Qt.CursorShape.DragCopyCursor  # and the drop is accepted
+    qtbot.waitUntil(lambda: len(_members(populated)) == 3, timeout=3000)
+    assert _members(populated) == {"dreamshaper_8.safetensors", "easynegative.pt", "animeLineart.safetensors"}
+    assert window.status.flashed() == f"Added 2 files to “{PICKS}”"
+    assert _collection(window).data(SidebarRole.COUNT) == 3  # the sidebar's count follows
+    for name in ("easynegative.pt", "animeLineart.safetensors"):
+        assert (populated.root_dir / name).is_file()  # joined the collection, not moved
+
+    # Dropped again: said, nothing changed.
+    row = window.model.row_of(populated.ids["easynegative"])
+    assert row is not None
+    drag_rows(
+        window.grid, [row], [Stop(sidebar.viewport(), sidebar.visualRect(_collection(window)).center())]
+    )
+    qtbot.waitUntil(lambda: "already" in window.status.flashed(), timeout=3000)
+    assert window.status.flashed() == f"“easynegative.pt” is already in “{PICKS}”"
+
+
+def test_the_context_menu_adds_to_a_collection_a_new_one_and_removes_from_the_one_shown(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, picks: QModelIndex
+) -> None:
+    ids = populated.ids
+    menu = open_context_menu(qtbot, window, ids["easynegative"])
+    assert "Remove from collection" not in " ".join(a.text() for a in menu.actions())  # the view: all
+    hover_menu_item(menu, "Add to collection")
+    submenu = menu_action(menu, "Add to collection").menu()
+    qtbot.waitUntil(submenu.isVisible, timeout=3000)
+    assert [a.text() for a in submenu.actions() if not a.isSeparator()] == [PICKS, "New collection…"]
+    click_menu_item(qtbot, submenu, PICKS)
+    qtbot.waitUntil(lambda: "easynegative.pt" in _members(populated), timeout=3000)
+    assert window.status.flashed() == f"Added “easynegative.pt” to “{PICKS}”"
+
+    # New collection…: a name typed, Enter.
+    menu = open_context_menu(qtbot, window, ids["animeLineart"])
+    hover_menu_item(menu, "Add to collection")
+    submenu = menu_action(menu, "Add to collection").menu()
+    qtbot.waitUntil(submenu.isVisible, timeout=3000)
+    assert menu_action(submenu, PICKS).isEnabled()  # not in it yet: offered
+    click_menu_item(qtbot, submenu, "New collection…")
+    qtbot.waitUntil(lambda: isinstance(window.collection_actions.name_dialog, QInputDialog), timeout=3000)  # type: ignore[attr-defined]
+    dialog = window.collection_actions.name_dialog  # type: ignore[attr-defined]
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    field = dialog.findChild(QLineEdit)
+    assert field is not None
+    QTest.keyClicks(field, "Line art")
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: _members(populated, "Line art") == {"animeLineart.safetensors"}, timeout=3000)
+    assert window.status.flashed() == "Added “animeLineart.safetensors” to “Line art”"
+    assert _collection(window, "Line art").data(SidebarRole.COUNT) == 1  # a new sidebar entry
+
+    # The view scoped to the collection (a click on it): its rows can be taken out of it.
+    sidebar = window.sidebar
+    QTest.mouseClick(
+        sidebar.viewport(), Qt.MouseButton.LeftButton, pos=sidebar.visualRect(_collection(window)).center()
+    )
+    qtbot.waitUntil(lambda: names(window) == {"dreamshaper_8", "easynegative"}, timeout=3000)
+    menu = open_context_menu(qtbot, window, ids["easynegative"])
+    click_menu_item(qtbot, menu, f"Remove from collection “{PICKS}”")
+    qtbot.waitUntil(lambda: names(window) == {"dreamshaper_8"}, timeout=3000)  # it left the view
+    assert _members(populated) == {"dreamshaper_8.safetensors"}
+    assert window.status.flashed() == f"Removed “easynegative.pt” from “{PICKS}”"
+    assert _collection(window).data(SidebarRole.COUNT) == 1
