@@ -2,7 +2,8 @@
 
 Every change goes through the organize engine (``app.organize.engine``), which journals it, moves the
 sidecars and previews with the model and updates the catalog in the same step; this module only asks the
-user (the folder, the new name, the confirmation, the conflicts), plans with ``core.organize.plan`` so
+user (the folder, the new name, the confirmation, a move into a folder its app reads another kind of
+model from, the conflicts), plans with ``core.organize.plan`` so
 conflicts are answered before anything moves, then runs the engine as a window job: off the GUI thread,
 with progress and Cancel in the status bar, the views and the sidebar refreshed when it ends, and a
 failure said in one line.
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox
 
 from catalog.path_text import shown
 from catalog.places import is_under
@@ -87,6 +88,7 @@ class FileActions(QObject):
         self.delete_dialog: DeleteDialog | None = None
         self.history_dialog: HistoryDialog | None = None
         self.conflict_dialog: ConflictDialog | None = None
+        self.kind_dialog: QMessageBox | None = None  # "will not load a LoRA from embeddings": move anyway?
         self._titles: set[str] = set()  # titles of this module's jobs not yet ended (run_job dedupes)
         self._outcomes: dict[str, str] = {}  # a finished job's title -> its one-line outcome
 
@@ -307,8 +309,6 @@ class FileActions(QObject):
         requests = [(r.id, Path(r.path), folder / Path(r.path).name) for r in records]
         root = self.root_of(folder)
         warning = kind_folder_warning(records, folder, root) if root is not None else None
-        if warning is not None:
-            self.window.status.flash(warning)  # before: while a conflict is asked, or the move runs
 
         def apply(plan: MovePlan) -> None:
             if plan.is_empty:
@@ -320,11 +320,38 @@ class FileActions(QObject):
             skipped = len(plan.conflicts)  # the user's "Skip": said, not silently dropped
             if skipped:
                 done += f"; {skipped} left where {'it was' if skipped == 1 else 'they were'}"
-            if warning is not None:
-                done += f"; note: {warning.replace('{', '{{').replace('}', '}}')}"
             self._run(f"Moving {names} to {folder.name}", done, self._apply(plan, "move", label))
 
-        self._resolve(requests, "move", apply)
+        if warning is None:
+            self._resolve(requests, "move", apply)
+        else:  # asked before anything moves: a note afterwards was gone with the watcher's next rescan
+            self._confirm_kind_folder(
+                _what(records), folder, warning, lambda: self._resolve(requests, "move", apply)
+            )
+
+    def _confirm_kind_folder(self, what: str, folder: Path, warning: str, then: Callable[[], None]) -> None:
+        """ "AUTOMATIC1111 will not load a LoRA from models/embeddings": Move anyway (``then``) or Cancel
+        (window-modal, not blocking). Never a refusal: a user may sort files their own way."""
+        dialog = QMessageBox(self.window)
+        dialog.setObjectName("kindFolderDialog")
+        dialog.setIcon(QMessageBox.Icon.Warning)
+        dialog.setWindowTitle("Move to a folder of another kind?")
+        dialog.setText(f"Move {what} to {folder.name or folder}?")
+        dialog.setInformativeText(f"{warning[0].upper()}{warning[1:]}.")
+        move = dialog.addButton("Move anyway", QMessageBox.ButtonRole.AcceptRole)
+        dialog.addButton(QMessageBox.StandardButton.Cancel)
+        dialog.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.kind_dialog = dialog
+
+        def answered(_result: int) -> None:
+            self.kind_dialog = None
+            dialog.deleteLater()
+            if dialog.clickedButton() is move:
+                then()
+
+        dialog.finished.connect(answered)
+        dialog.finished.connect(self._give_keys_back)
+        dialog.open()
 
     def _on_assets_dropped(self, ids: list[int], folder: str) -> None:
         """A drop of library rows on a sidebar folder; asked after the drag has ended (not inside it)."""

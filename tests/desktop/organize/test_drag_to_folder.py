@@ -4,8 +4,11 @@ for why these run on the ``minimal`` platform)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from desktop.main_window import MainWindow
@@ -113,3 +116,40 @@ def test_a_drag_resting_on_a_closed_folder_opens_it(
         )
     assert seen["opened"]
     assert (root / "styles" / "easynegative.pt").is_file()
+
+
+def test_rows_dropped_on_a_folder_of_another_kind_are_asked_about_first(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, tmp_path: Path
+) -> None:
+    """A LoRA dropped on AUTOMATIC1111's embeddings folder: asked before it moves (Move anyway)."""
+    from core.taxonomy import LibraryLayout
+    from desktop.organize.file_actions import FileActions
+
+    webui = tmp_path / "stable-diffusion-webui"
+    embeddings = webui / "embeddings"
+    embeddings.mkdir(parents=True)
+    a1111 = populated.library.add_root(webui, LibraryLayout.A1111)
+    window.refresh_sidebar()
+    qtbot.waitUntil(lambda: window.sidebar_model.folder_tree(a1111.id) is not None, timeout=5000)
+    actions = window.file_actions  # type: ignore[attr-defined]
+    assert isinstance(actions, FileActions)
+    sidebar = window.sidebar
+    target = _shown(window, str(embeddings))
+    drag_rows(
+        window.grid,
+        [_row(window, populated.ids["animeLineart"])],
+        [Stop(sidebar.viewport(), sidebar.visualRect(target).center())],
+    )
+    qtbot.waitUntil(lambda: actions.kind_dialog is not None, timeout=3000)
+    dialog = actions.kind_dialog
+    assert dialog is not None
+    assert dialog.informativeText() == (
+        "AUTOMATIC1111 will not load a LoRA from embeddings (it reads an embedding there)."
+    )
+    source = populated.root_dir / "animeLineart.safetensors"
+    assert source.is_file()  # nothing moved while asked
+    move = next(b for b in dialog.buttons() if b.text() == "Move anyway")
+    with qtbot.waitSignal(window.job_ended, timeout=10000):
+        QTest.mouseClick(move, Qt.MouseButton.LeftButton)
+    assert (embeddings / "animeLineart.safetensors").is_file()
+    assert not source.exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QMenu, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.main_window import MainWindow
@@ -434,36 +434,78 @@ def test_ctrl_z_works_at_once_after_the_delete_dialog_closed(
     assert (root / "sdxl_vae.safetensors").exists()
 
 
-def test_a_lora_moved_into_the_hypernetworks_folder_of_a1111_is_hinted(
+def kind_dialog(qtbot: QtBot, window: MainWindow) -> QMessageBox:
+    qtbot.waitUntil(lambda: actions(window).kind_dialog is not None, timeout=2000)
+    dialog = actions(window).kind_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    return dialog
+
+
+def click_button(dialog: QMessageBox, text: str) -> None:
+    button = next(b for b in dialog.buttons() if b.text().replace("&", "") == text)
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_a_lora_moved_into_the_hypernetworks_folder_of_a1111_is_asked_first(
     qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, tmp_path: Path
 ) -> None:
+    """Asked before anything moves (a note afterwards was replaced by the watcher's rescan within
+    seconds): Cancel leaves the file, Move anyway moves it; a file into its own kind's folder is not asked."""
     from core.taxonomy import LibraryLayout
 
     webui = tmp_path / "stable-diffusion-webui"
     hypernetworks = webui / "models" / "hypernetworks"
     hypernetworks.mkdir(parents=True)
     (webui / "models" / "Lora").mkdir()
-    populated.library.add_root(webui, LibraryLayout.A1111)
+    a1111 = populated.library.add_root(webui, LibraryLayout.A1111)
+    window.refresh_sidebar()
+    qtbot.waitUntil(lambda: window.sidebar_model.folder_tree(a1111.id) is not None, timeout=5000)
+    source = populated.root_dir / "pixelArtStyle.safetensors"
+    hint = "AUTOMATIC1111 will not load a LoRA from models/hypernetworks (it reads a hypernetwork there)."
+
+    # The context menu's Move to › stable-diffusion-webui › models › hypernetworks, clicked.
+    menu = open_context_menu(qtbot, window, populated.ids["pixelArtStyle"])
+    hover_menu_item(menu, "Move to")
+    move_to = menu_action(menu, "Move to").menu()
+    qtbot.waitUntil(move_to.isVisible, timeout=3000)
+    hover_menu_item(move_to, "stable-diffusion-webui")
+    webui_menu = menu_action(move_to, "stable-diffusion-webui").menu()
+    qtbot.waitUntil(webui_menu.isVisible, timeout=3000)
+    hover_menu_item(webui_menu, "models")
+    models_menu = menu_action(webui_menu, "models").menu()
+    qtbot.waitUntil(models_menu.isVisible, timeout=3000)
+    click_menu_item(qtbot, models_menu, "hypernetworks")
+    dialog = kind_dialog(qtbot, window)
+    assert dialog.informativeText() == hint
+    assert source.is_file()  # nothing moved while asked
+    click_button(dialog, "Cancel")
+    qtbot.waitUntil(lambda: actions(window).kind_dialog is None, timeout=2000)
+    qtbot.wait(100)
+    assert window.current_job is None
+    assert source.is_file()  # cancelled: left as it was
+    assert not (hypernetworks / source.name).exists()
+
     lora = populated.library.get(populated.ids["pixelArtStyle"])
     assert lora is not None
-    hint = "AUTOMATIC1111 will not load a LoRA from models/hypernetworks (it reads a hypernetwork there)"
-
+    actions(window).move([lora], hypernetworks)
+    dialog = kind_dialog(qtbot, window)
     with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
-        actions(window).move([lora], hypernetworks)
-        assert window.status.flashed() == hint  # before: said while the move runs
-
+        click_button(dialog, "Move anyway")
     assert (hypernetworks / "pixelArtStyle.safetensors").is_file()  # a hint, never a refusal
-    assert window.status.flashed().endswith(f"moved 1 file; note: {hint}")  # and after, with the outcome
+    assert window.status.flashed().endswith("moved 1 file")
 
     vae = populated.library.get(populated.ids["sdxl_vae"])
     assert vae is not None
-    with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
-        actions(window).move([vae], webui / "models" / "Lora")
-    assert window.status.flashed().endswith(
-        "moved 1 file; note: AUTOMATIC1111 will not load a VAE from models/Lora (it reads a LoRA there)"
+    actions(window).move([vae], webui / "models" / "Lora")
+    assert kind_dialog(qtbot, window).informativeText() == (
+        "AUTOMATIC1111 will not load a VAE from models/Lora (it reads a LoRA there)."
     )
+    click_button(actions(window).kind_dialog, "Cancel")  # type: ignore[arg-type]
     moved = populated.library.get(populated.ids["pixelArtStyle"])
     assert moved is not None
     with qtbot.waitSignal(window.job_ended, timeout=JOB_MS):
-        actions(window).move([moved], webui / "models" / "Lora")
-    assert window.status.flashed().endswith("moved 1 file")  # its own folder: nothing to say
+        actions(window).move([moved], webui / "models" / "Lora")  # its own folder: nothing to ask
+    assert actions(window).kind_dialog is None
+    assert window.status.flashed().endswith("moved 1 file")
+    assert (populated.root_dir / "sdxl_vae.safetensors").is_file()
