@@ -1,8 +1,9 @@
 """The bar above the library view: search-as-you-type, the structural filters, the sort, the view toggle.
 
 Typing re-queries the catalog, so keystrokes are debounced (~150 ms) and a burst of typing costs one
-query; combo changes apply at once. The bar owns a ``FilterState`` and emits it whole, so the window
-combines it with the sidebar's scope in one place (``MainWindow._query``).
+query; combo changes apply at once, and so does Esc in the search field, which clears it. The bar owns a
+``FilterState`` and emits it whole, so the window combines it with the sidebar's scope in one place
+(``MainWindow._query``).
 
 The sort (a key and an order toggle) lives here too, so the grid can be sorted: the table's header sorts
 the same catalog query, and the window keeps both showing the same choice (``set_sort`` does not emit).
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -97,6 +99,25 @@ class FilterState:
     has_update: bool = False  # only files with a newer Civitai version
 
 
+class SearchField(QLineEdit):
+    """The search line edit; Esc clears it (``cleared``), as search fields do, where a plain line edit
+    lets the key go by and the filter stays. An empty field lets Esc go on to its parents."""
+
+    cleared = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if (
+            event.key() == Qt.Key.Key_Escape
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+            and self.text()
+        ):
+            self.clear()
+            self.cleared.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
 class FilterBar(QWidget):
     """Search field, filter combos and the grid/table toggle."""
 
@@ -113,7 +134,7 @@ class FilterBar(QWidget):
         layout = FlowLayout(self, spacing=6)
         layout.setContentsMargins(10, 8, 10, 8)
 
-        self.search = QLineEdit(self)
+        self.search = SearchField(self)
         self.search.setObjectName("searchField")
         self.search.setPlaceholderText("Search models…")
         self.search.setToolTip("Searches names, tags, trigger words, notes and descriptions (Ctrl+F)")
@@ -190,6 +211,7 @@ class FilterBar(QWidget):
         self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit)
         self.search.textChanged.connect(self._debounce.start)
+        self.search.cleared.connect(self._apply_now)
         self._state = FilterState()
 
     def _combo(self, all_label: str, entries: Sequence[tuple[str, object]]) -> QComboBox:
@@ -325,6 +347,11 @@ class FilterBar(QWidget):
 
     def _on_view_toggled(self, _grid_checked: bool) -> None:
         self.view_mode_changed.emit(self.view_mode())
+
+    def _apply_now(self) -> None:
+        """The search's change applied without waiting for more typing (Esc cleared it)."""
+        self._debounce.stop()
+        self._emit()
 
     def _emit(self) -> None:
         state = self.state()

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from core.taxonomy import Architecture, AssetKind
+from desktop.main_window import MainWindow
+from desktop.services import DesktopServices
 from desktop.widgets.filter_bar import FilterBar, FilterState, StatusFilter
+from tests.desktop.conftest import PopulatedLibrary, ServicesFactory
+
+WindowOpener = Callable[[DesktopServices], MainWindow]
 
 
 def test_typing_is_debounced_into_one_change(qtbot: QtBot) -> None:
@@ -67,3 +77,38 @@ def test_view_toggle(qtbot: QtBot) -> None:
         bar.table_button.click()
     assert changed.args == ["table"]
     assert bar.view_mode() == "table"
+
+
+def test_escape_in_the_search_field_clears_it_and_its_filter_at_once(
+    qtbot: QtBot, populated: PopulatedLibrary, make_services: ServicesFactory, open_window: WindowOpener
+) -> None:
+    """Esc, as in other search fields: the text goes, and so does the filter it applied (no debounce)."""
+    window = open_window(make_services(populated.library))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 7, timeout=5000)
+    search = window.filter_bar.search
+    window.filter_bar.focus_search()
+    qtbot.keyClicks(search, "pixel")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=3000)
+
+    qtbot.keyClick(search, Qt.Key.Key_Escape)
+    assert search.text() == ""
+    assert window.model.query.text == ""  # applied at once, not after the typing pause
+    assert window.model.rowCount() == 7
+    assert search.hasFocus()  # the user can type the next search
+
+
+def test_escape_in_an_empty_search_field_goes_on_to_its_parents(qtbot: QtBot) -> None:
+    seen: list[int] = []
+
+    class Parent(QWidget):
+        def keyPressEvent(self, event: QKeyEvent) -> None:
+            seen.append(event.key())
+
+    parent = Parent()
+    bar = FilterBar(parent)
+    qtbot.addWidget(parent)
+    states: list[FilterState] = []
+    bar.filters_changed.connect(states.append)
+    qtbot.keyClick(bar.search, Qt.Key.Key_Escape)
+    assert seen == [Qt.Key.Key_Escape]  # a dialog holding the bar still closes on Esc
+    assert states == []  # and nothing changed
