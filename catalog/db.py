@@ -250,7 +250,7 @@ class CatalogDatabase:
                     yield session
         except (sa_exc.DBAPIError, sqlite3.Error) as error:
             # sqlite3 errors come from the reads run on the driver connection (catalog.queries).
-            translated = translate_db_error(error)
+            translated = translate_db_error(error, None if self.on_a_server else self._path.parent)
             if self._read_only and isinstance(translated, DatabaseAccessError) and "readonly" in str(error):
                 # A write slipped into a read unit of work: the driver's "readonly database" in the words
                 # every other refusal uses.

@@ -7,9 +7,12 @@ instead of a stack trace and the CLI can exit non-zero with the same sentence.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import AtelierError
+from core.sizes import human_size
 
 if TYPE_CHECKING:  # the errors are raised and caught by commands that never load SQLAlchemy
     import sqlite3
@@ -85,10 +88,13 @@ class InvalidValueError(CatalogError, ValueError):
     """A value outside its allowed range (a rating of 7); also a ``ValueError`` for plain callers."""
 
 
-def translate_db_error(error: sa_exc.DBAPIError | sqlite3.Error | Exception) -> CatalogError:
+def translate_db_error(
+    error: sa_exc.DBAPIError | sqlite3.Error | Exception, folder: Path | None = None
+) -> CatalogError:
     """Map a driver error (as SQLAlchemy wraps it, or straight from ``sqlite3`` or psycopg for the
     plain-SQL reads of ``catalog.queries`` by the light readers) to the typed error the rest of the app
-    understands.
+    understands. ``folder``: the catalog file's folder, named with its free space when the file cannot
+    be written (a full disk shows as "database or disk is full" or, at connect, "disk I/O error").
 
     The mapping reads SQLite's message because the Python driver reports most failures as one
     ``OperationalError`` class; the original exception stays chained as ``__cause__`` for logs.
@@ -121,10 +127,25 @@ def translate_db_error(error: sa_exc.DBAPIError | sqlite3.Error | Exception) -> 
             "Restore a backup or choose another data folder."
         )
     if "unable to open" in lowered or "readonly" in lowered or "disk i/o" in lowered or "full" in lowered:
-        return DatabaseAccessError(
+        return DatabaseAccessError(_cannot_write(text, folder))
+    return CatalogError(f"The library database reported an error: {text}")
+
+
+def _cannot_write(text: str, folder: Path | None) -> str:
+    """The one line for a catalog file that cannot be written: where, and how much room is left there, so
+    a full disk is told apart from a permission problem without a second command."""
+    if folder is None:
+        return (
             f"The library database cannot be written ({text}). Check the folder's permissions and free space."
         )
-    return CatalogError(f"The library database reported an error: {text}")
+    try:
+        room = f"{human_size(shutil.disk_usage(folder).free)} free there"
+    except OSError:
+        room = "its free space cannot be read"
+    return (
+        f"The library database in {folder} cannot be written ({text}; {room}). "
+        "Free some space on that disk or check the folder's permissions, then try again."
+    )
 
 
 # What libpq (psycopg) says when there is no server to talk to, or it went away mid-session.

@@ -127,8 +127,8 @@ def upgrade(
             connection.commit()
         if empty and head is not None:
             _remember_blank(engine, head)
-    except sa_exc.DBAPIError as error:
-        raise translate_db_error(error) from error
+    except (sa_exc.DBAPIError, sqlite3.Error) as error:
+        raise translate_db_error(error, _folder(engine, engine.url.database)) from error
     finally:
         if owned:
             engine.dispose()
@@ -155,8 +155,8 @@ def require_head(engine: Engine, where: str) -> None:
                 f"The catalog {where} has no tables yet and cannot be set up here (its folder is read-only)."
             )
         _require_known(script, current)
-    except sa_exc.DBAPIError as error:
-        raise translate_db_error(error) from error
+    except (sa_exc.DBAPIError, sqlite3.Error) as error:
+        raise translate_db_error(error, _folder(engine, where)) from error
     if current != head:
         raise MigrationDueError(
             f"The catalog {where} needs an update to this version of Atelier (schema {current} to {head}), "
@@ -185,7 +185,23 @@ def _foreign(where: object, tables: Sequence[str]) -> NotACatalogError:
 
 def refuse_foreign(engine: Engine, where: str) -> None:
     """An SQLite database with tables but no Alembic revision is another program's: never migrated.
-    (``Library.open`` asks the file first, read-only: ``refuse_foreign_file``.)"""
+    (``Library.open`` asks the file first, read-only: ``refuse_foreign_file``.) Driver errors leave as
+    typed catalog errors: this is the first read of a catalog, where a full disk is met first."""
+    try:
+        _refuse_foreign(engine, where)
+    except (sa_exc.DBAPIError, sqlite3.Error) as error:
+        raise translate_db_error(error, _folder(engine, where)) from error
+
+
+def _folder(engine: Engine, database: str | None) -> Path | None:
+    """The folder of a catalog file, for the messages of :func:`~catalog.errors.translate_db_error`
+    (None on a server, or when ``database`` names no file)."""
+    if engine.dialect.name != "sqlite" or not database or not Path(database).is_absolute():
+        return None
+    return Path(database).parent
+
+
+def _refuse_foreign(engine: Engine, where: str) -> None:
     if recorded_revision(engine) is not None:
         return
     if engine.dialect.name != "sqlite":
@@ -280,5 +296,11 @@ def _backup(engine: Engine, suffix: str) -> None:
             source.backup(target)
         finally:
             target.close()
+    except BaseException:
+        # A copy cut short (a full disk, Ctrl+C) is no backup: left there it would pass for one, and the
+        # next open, which makes the backup again before migrating, would meet it half-written.
+        for path in (target_path, target_path.with_name(f"{target_path.name}-journal")):
+            path.unlink(missing_ok=True)
+        raise
     finally:
         source.close()
