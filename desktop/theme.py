@@ -17,6 +17,7 @@ from desktop.resources import style_sheet
 ACCENT = QColor("#6d5dfc")
 FUSION = "fusion"
 IN_FUSION = "atelier_in_fusion"  # the application's property: its style is Fusion already
+FOLLOWS_SCHEME = "atelier_follows_scheme"  # the application's property: follow_system_scheme is connected
 THEMES = ("system", "light", "dark")
 
 
@@ -78,6 +79,11 @@ def is_dark(theme: str) -> bool:
         return True
     if theme == "light":
         return False
+    return desktop_is_dark()
+
+
+def desktop_is_dark() -> bool:
+    """Whether the desktop's color scheme is dark (what "system" follows)."""
     return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
@@ -90,10 +96,30 @@ def apply_theme(app: QApplication, theme: str, *, with_style_sheet: bool = True)
     and looks the same (``desktop.app.open_main_window``).
     """
     use_fusion(app)
-    app.setPalette(_palette(is_dark(theme)))
     app.setProperty("atelier_theme", theme)
+    _set_palette(app, _palette(is_dark(theme)))
     if with_style_sheet:
         apply_style_sheet(app)
+
+
+def _set_palette(app: QApplication, palette: QPalette) -> None:
+    """Gives every widget ``palette``, also the ones the style sheet has already styled.
+
+    Qt's style sheet style gives each widget it polishes a palette of its own, copied from the
+    application's palette of that moment (the sheet's ``palette(mid)`` and ``background`` are resolved
+    into it). Those widgets then keep the old colors when the application's palette changes: switching
+    the theme at run time left the status bar, the dock titles and most labels with the old theme's
+    text on the new theme's background. Taking the sheet off first gives each widget its inherited
+    palette back; set again, the sheet styles them from the new palette.
+    """
+    if app.palette() == palette:
+        return  # the same theme again (settings saved unchanged): nothing to repolish
+    sheet = app.styleSheet()
+    if sheet:
+        app.setStyleSheet("")
+    app.setPalette(palette)
+    if sheet:
+        app.setStyleSheet(sheet)
 
 
 def use_fusion(app: QApplication) -> None:
@@ -114,10 +140,14 @@ def apply_style_sheet(app: QApplication) -> None:
 
 
 def follow_system_scheme(app: QApplication) -> None:
-    """Re-applies the palette when the desktop switches light/dark and the theme is "system"."""
+    """Re-applies the theme when the desktop switches light/dark and the theme is "system"; once per
+    application (a second call would apply it twice on each switch)."""
+    if app.property(FOLLOWS_SCHEME):
+        return
 
     def on_changed(_scheme: Qt.ColorScheme) -> None:
         if app.property("atelier_theme") == "system":
             apply_theme(app, "system")
 
     QGuiApplication.styleHints().colorSchemeChanged.connect(on_changed)
+    app.setProperty(FOLLOWS_SCHEME, True)

@@ -110,6 +110,20 @@ def _clear_layout(layout: QLayout) -> None:
             widget.deleteLater()
 
 
+class _Pages(QStackedWidget):
+    """The placeholder and the details, as tall as the page shown.
+
+    QStackedLayout asks every page for its height at a width, the hidden ones too, whatever their size
+    policy; the placeholder's word wrap makes the scroll area ask, so the placeholder was put in the
+    height of the long details page, at the bottom of a scroll range. It happened whenever the sheet
+    styled the pane again (at start, or switching the theme) and came and went with timing.
+    """
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        page = self.currentWidget()
+        return page.heightForWidth(width) if page is not None else -1
+
+
 class DetailsPane(QScrollArea):
     """Shows one asset; ``show_asset(None)`` shows the empty state."""
 
@@ -136,7 +150,7 @@ class DetailsPane(QScrollArea):
         self._notes_timer.setInterval(NOTES_SAVE_DELAY_MS)
         self._notes_timer.timeout.connect(self.save_notes)
 
-        self._stack = QStackedWidget()
+        self._stack = _Pages()
         self._stack.setObjectName("detailsContent")
         empty = QLabel("Select a model to see its details")
         empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
