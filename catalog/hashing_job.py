@@ -103,11 +103,8 @@ def hash_pending(
     done_before = 0  # bytes of the rounds finished (hashed here or elsewhere)
 
     def report(p: Progress) -> None:
-        progress(
-            Progress(
-                done_before + p.done, total_bytes, f"Hashing {summary.hashed + 1} of {len(pending)} files"
-            )
-        )
+        on_file = min(summary.hashed + 1, len(pending))  # the file being read; the bar counts bytes
+        progress(Progress(done_before + p.done, total_bytes, f"Hashing file {on_file} of {len(pending)}"))
 
     job = uuid.uuid4().hex
     held_elsewhere: list[Path] = []  # files another job had claimed when their round came

@@ -77,6 +77,18 @@ def job_text(title: str, message: str) -> str:
     return f"{title}: {message}"
 
 
+def done_percent(progress: Progress) -> int:
+    """How far the bar is, in whole percent, said in the text beside it.
+
+    A job's words may count other things than its bar: hashing says which file it is on ("file 12 of
+    12") while its bar counts bytes, so the last, largest file read "12 of 12" beside a bar at 45%. With
+    the bar's own percentage in the text, the two always agree. Rounded down: 100% only when done.
+    """
+    if not progress.total:
+        return 0
+    return max(0, min(100, progress.done * 100 // progress.total))
+
+
 def _unreachable(error: BaseException | None) -> bool:
     """``error`` is the catalog not answering (its server down): a line that is stale once it answers."""
     if error is None:
@@ -211,6 +223,8 @@ class AppStatusBar(QStatusBar):
         else:
             self.progress.setRange(0, 0)
         text = progress.message or (f"{progress.done} of {progress.total}" if progress.total else "")
+        if progress.total and "%" not in text:
+            text = f"{text} ({done_percent(progress)}%)"
         self.job_label.setText(job_text(self._handle.title, text))
 
     def _ended(self, handle: JobHandle, message: str, *, catalog_lost: bool = False) -> None:

@@ -37,8 +37,8 @@ def test_a_message_that_names_its_job_is_not_prefixed_twice(qtbot: QtBot) -> Non
     qtbot.addWidget(bar)
     signals = JobSignals()
     bar.track(JobHandle("Hashing", signals, CancelToken()))
-    signals.progressed.emit(Progress(done=10, total=12, message="Hashing 10 of 12 files"))
-    assert bar.job_label.text() == "Hashing 10 of 12 files"
+    signals.progressed.emit(Progress(done=10, total=12, message="Hashing file 10 of 12"))
+    assert bar.job_label.text() == "Hashing file 10 of 12 (83%)"
     signals.progressed.emit(Progress(done=0, total=None, message="civitai.com asked us to wait 10 s…"))
     assert bar.job_label.text() == "Hashing: civitai.com asked us to wait 10 s…"
 
@@ -62,8 +62,44 @@ def test_hashing_reports_files_once(qtbot: QtBot, tmp_path: Path) -> None:
     hash_pending(library, progress=reports.append, workers=1)
     for report in reports:  # delivered on the GUI thread, as JobRunner does
         signals.progressed.emit(report)
-    assert "Hashing 2 of 2 files" in seen
+    assert "Hashing file 2 of 2 (100%)" in seen
     assert not any(text.startswith("Hashing: Hashing") for text in seen)
+
+
+def test_the_text_says_how_far_the_bar_is_when_the_files_are_of_unequal_size(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The real hashing job: its text counts files, its bar bytes. With a small file and a large one, the
+    first file done is a sliver of the bar; the text's percentage says so instead of "1 of 2" reading as
+    half done (the tester saw "Hashing 12 of 12 files" beside a bar at 45%)."""
+    library = Library.open(tmp_path / "library.db")
+    root = tmp_path / "models"
+    root.mkdir()
+    write_case(kohya_lora("sd1", rank=1), root / "a_small")
+    write_case(kohya_lora("sdxl", rank=32), root / "b_large")
+    record = library.add_root(root, LibraryLayout.FLAT)
+    Scanner(library).scan([record.id])
+    bar = AppStatusBar()
+    qtbot.addWidget(bar)
+    signals = JobSignals()
+    bar.track(JobHandle("Hashing", signals, CancelToken()))
+    shown: list[tuple[str, int]] = []
+
+    def seen(_progress: Progress) -> None:
+        at = bar.progress.value() * 100 // bar.progress.maximum()
+        shown.append((bar.job_label.text(), at))
+
+    signals.progressed.connect(seen)
+    reports: list[Progress] = []
+    hash_pending(library, progress=reports.append, workers=1)
+    for report in reports:  # delivered on the GUI thread, as JobRunner does
+        signals.progressed.emit(report)
+    assert shown, "the job reported progress"
+    for text, at in shown:
+        assert text.endswith(f"({at}%)"), (text, at)
+    first_done = shown[0]
+    assert first_done[0].startswith("Hashing file 1 of 2")
+    assert first_done[1] < 20  # the small file: a sliver of the bytes, and the text says so
 
 
 def test_a_flashed_message_is_shown_beside_the_count_and_fades(qtbot: QtBot) -> None:
