@@ -24,7 +24,7 @@ from app.cli_registry import COMMAND_ENTRIES, command_entry
 from app.command_access import refuse_if_read_only
 from app.interrupts import EXIT_INTERRUPTED, ctrl_c_handling
 from app.messages import user_message
-from core.errors import AtelierError
+from core.errors import AtelierError, UsageError
 from core.waits import WaitNotice, waits_reported_to
 
 if TYPE_CHECKING:
@@ -134,6 +134,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         # The reader went away (``show 3 | head``): stop quietly, as command-line tools do.
         silence_stdout()
         return EXIT_BROKEN_PIPE
+    except UsageError as exc:  # asked in a way the user corrects (README: exit 2, as a wrong option)
+        return _report_error(args, out, user_message(exc), EXIT_USAGE)
     except (AtelierError, OSError) as exc:
         # Every expected failure (remote, catalog, render, a download target, a file) is one line, never a
         # traceback.

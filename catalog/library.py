@@ -11,7 +11,8 @@ lives in small modules by concern (:mod:`catalog.queries`: the reads, as plain S
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -65,8 +66,10 @@ from catalog.records import (
     ScannedFile,
     UserDataChanges,
 )
+from catalog.root_guard import refuse_unfit_root
 from catalog.scan_catalog import BatchWritten
 from catalog.template_rows import TemplateRow, TemplateScope
+from core.download_locks import RunLocks
 from core.file_hashes import FileHashes
 from core.organize.mirror_plan import MirrorMode, MirrorUI, RecordedEntry
 from core.render.resolve import Candidate
@@ -84,6 +87,7 @@ if TYPE_CHECKING:  # update checks load the Civitai parsers only when used
     from core.sources.civitai_updates import ModelVersions
 
 RENDERS_FOLDER = "renders"
+HASH_JOB_LOCKS_FOLDER = "hash-job-locks"  # in the data folder: see Library.running_hash_job
 
 
 class Library:
@@ -172,8 +176,10 @@ class Library:
         Raises:
             ConflictError: another folder already has that name.
             InvalidValueError: an empty name, or one with control characters.
+            NotALibraryFolderError: the disk's root, the home folder itself, a system folder (root_guard).
         """
         resolved = str(Path(path).expanduser().resolve())
+        refuse_unfit_root(Path(resolved))
         with self._db.session_scope(write=True) as session:
             root_id = shared_roots.add_root(session, resolved, layout, name=name, machine=self._machine)
         self._db.forget_machine_paths()
@@ -449,12 +455,51 @@ class Library:
     def claim_for_hashing(self, asset_ids: Sequence[int], job: str, seconds: int) -> dict[int, int]:
         """Claim for the hashing job ``job`` those of ``asset_ids`` still to hash that no other job (on
         this machine or another) holds, for ``seconds``; returns those claimed with their files' cataloged
-        modification times (``catalog.hash_claims``)."""
+        modification times (``catalog.hash_claims``). The claims of this machine's jobs whose process
+        died (see :meth:`running_hash_job`) are taken over at once."""
         if not asset_ids:
             return {}
         machine = self._machine.id if self._machine is not None else ""
         with self._db.session_scope(write=True) as session:
-            return hash_claims.claim(session, asset_ids, job=job, machine=machine, seconds=seconds)
+            return hash_claims.claim(
+                session, asset_ids, job=job, machine=machine, seconds=seconds, ended_here=self._hash_job_ended
+            )
+
+    @contextmanager
+    def running_hash_job(self, job: str) -> Iterator[None]:
+        """Hold the hashing job ``job``'s lock while it runs: a lock that the operating system drops with
+        this process, so the next job on this machine knows its claims are no one's once it was killed.
+        A lock folder that cannot be written leaves the claims to expire by time."""
+        try:
+            held = self._hash_job_locks.acquire(job)
+        except OSError:
+            held = None
+        try:
+            yield
+        finally:
+            if held is not None:
+                held.release()
+                with suppress(OSError):
+                    self._hash_job_locks.discard(job)
+
+    def _hash_job_ended(self, job: str) -> bool:
+        """Whether this machine's hashing job ``job`` has ended: no live process holds its lock (False
+        when that cannot be told: its claims expire by time)."""
+        try:
+            held = self._hash_job_locks.acquire(job)
+        except OSError:
+            return False
+        if held is None:
+            return False
+        held.release()
+        with suppress(OSError):
+            self._hash_job_locks.discard(job)
+        return True
+
+    @property
+    def _hash_job_locks(self) -> RunLocks:
+        """This data folder's hashing-job locks (one data folder is one machine: ``app.machine``)."""
+        return RunLocks(self._db.path.parent / HASH_JOB_LOCKS_FOLDER)
 
     def release_hash_claims(self, job: str) -> None:
         """End the claims of the hashing job ``job``."""

@@ -19,3 +19,8 @@ class AtelierError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class UsageError(AtelierError):
+    """A request the user corrects by asking differently (a folder that cannot be a library folder, a
+    value out of range): the command line exits 2 for it, as for a wrong option (README, Command line)."""
