@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from catalog.asset_query import SortKey
 from core.errors import AtelierError
 from core.hash_workers import DEFAULT_WORKERS
 from core.replace_file import replace_file
@@ -69,6 +70,13 @@ class Settings:
     first_start_done: bool = False
     view_mode: str = "grid"
     compose_board_visible: bool = True  # the compose board docked beside the library (View › Compose board)
+    # The window as the user left it: Qt's saveGeometry (size, place, maximized) in base64, the library
+    # tab's splitter (sidebar, library, details) and the board's width; empty or 0: the first start's.
+    window_geometry: str = ""
+    library_splitter: tuple[int, ...] = ()
+    board_width: int = 0
+    sort_key: str = SortKey.NAME.value
+    sort_descending: bool = False
     # Remote sites. Tokens are not settings: see app.secrets.
     civitai_base_url: str = "https://civitai.com"  # or https://civitai.red, or a mirror
     hf_endpoint: str = ""  # empty: $HF_ENDPOINT, else https://huggingface.co
@@ -151,6 +159,12 @@ def _sanitised(settings: Settings) -> Settings:
     size = min(512, max(64, int(settings.thumbnail_size)))
     workers = min(8, max(1, int(settings.hash_workers)))
     view = settings.view_mode if settings.view_mode in ("grid", "table") else "grid"
+    splitter = settings.library_splitter
+    if not isinstance(splitter, list | tuple) or not all(_is_width(size) for size in splitter):
+        splitter = ()
+    geometry = settings.window_geometry if isinstance(settings.window_geometry, str) else ""
+    board_width = settings.board_width if _is_width(settings.board_width) else 0
+    sort_key = settings.sort_key if settings.sort_key in {key.value for key in SortKey} else "name"
     nsfw = settings.nsfw_max_level if settings.nsfw_max_level in NSFW_LEVELS else 1
     concurrency = min(6, max(1, int(settings.download_concurrency)))
     keep_gb = min(MAX_KEEP_CHECKPOINTS_GB, max(0.0, float(settings.render_keep_checkpoints_gb)))
@@ -163,6 +177,11 @@ def _sanitised(settings: Settings) -> Settings:
         thumbnail_size=size,
         hash_workers=workers,
         view_mode=view,
+        window_geometry=geometry,
+        library_splitter=tuple(splitter),
+        board_width=board_width,
+        sort_key=sort_key,
+        sort_descending=bool(settings.sort_descending),
         nsfw_max_level=nsfw,
         download_concurrency=concurrency,
         civitai_base_url=base_url,
@@ -171,6 +190,11 @@ def _sanitised(settings: Settings) -> Settings:
         catalog_url=str(settings.catalog_url).strip(),
         render_keep_checkpoints_gb=keep_gb,
     )
+
+
+def _is_width(value: object) -> bool:
+    """A width in pixels as a hand-edited file may hold one (not a bool, a float or a negative)."""
+    return type(value) is int and value > 0
 
 
 def civitai_base_url(setting: str) -> str:

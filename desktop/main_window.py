@@ -9,6 +9,7 @@ the window is shown and usable before any scan finishes.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
+    QByteArray,
     QItemSelectionModel,
     QModelIndex,
     QSize,
@@ -90,6 +92,11 @@ if TYPE_CHECKING:
 WATCH_DEBOUNCE_MS = 500
 WINDOW_FRAME_ALLOWANCE = QSize(16, 48)  # a window manager's borders and title bar, outside the window
 DETAILS_MIN_WIDTH = 300  # the details pane's own minimum (desktop.widgets.details_pane)
+SIDEBAR_MIN_WIDTH = 150
+SIDE_WIDTH, DETAILS_WIDTH = 200, 340  # the sidebar's and the details pane's first widths beside the board
+# The library tab's width (the window's, less the board) below which both start at their minimums
+# instead: on a 1366x768 or 1280x720 laptop the library keeps two columns of tiles.
+ROOMY_LIBRARY_TAB = 1100
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
 LOOKUP_TITLE = "Civitai lookup"
@@ -142,6 +149,10 @@ class MainWindow(QMainWindow):
         self.delegate = ThumbnailDelegate(services.settings.thumbnail_size, self)
         self.thumbnails = ThumbnailCache(services.cache_dir, self.delegate.image_size(), self)
         self.model = AssetTableModel(self.library, self.thumbnails, self)
+        settings = services.settings  # the sort the user left: the first read sorts so
+        self.model.start_with(
+            replace(self.model.query, sort=SortKey(settings.sort_key), descending=settings.sort_descending)
+        )
 
         self.tabs: QTabWidget | None = None
         self.downloads: DownloadManager | None = None
@@ -154,6 +165,7 @@ class MainWindow(QMainWindow):
         # Features add their entries to the library's context menu through these (see _show_context_menu).
         self.context_menu_sections: list[Callable[[QMenu, list[AssetRecord]], None]] = []
         self._build_views()
+        self.filter_bar.set_sort(self.model.query.sort, self.model.query.descending)
         self._build_menus()
         self.status = AppStatusBar(self)
         self.setStatusBar(self.status)
@@ -187,6 +199,7 @@ class MainWindow(QMainWindow):
             self._install_features()
             self.reload()
             self._complete()
+        self._restore_shape()
 
     def _load_first_view(self) -> None:
         """Reads the first page off the GUI thread, so the window paints and answers while the catalog
@@ -291,7 +304,7 @@ class MainWindow(QMainWindow):
         self.sidebar.setIndentation(12)
         self.sidebar.setUniformRowHeights(True)
         self.sidebar.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.sidebar.setMinimumWidth(150)
+        self.sidebar.setMinimumWidth(SIDEBAR_MIN_WIDTH)
         self.sidebar.selectionModel().currentChanged.connect(self._on_sidebar_current_changed)
         self.sidebar.collapsed.connect(
             lambda index: None if index.parent().isValid() else self._collapsed_sections.add(index.row())
@@ -378,6 +391,8 @@ class MainWindow(QMainWindow):
         view.empty_text = self._empty_text
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._show_context_menu)
+        view.doubleClicked.connect(lambda _index: self.send_to_compose())
+        view.enter_pressed.connect(self.send_to_compose)
         self.views.addWidget(view)
 
     @property
@@ -564,8 +579,7 @@ class MainWindow(QMainWindow):
         if not self.isMaximized() and wanted > self.width():
             self.resize(wanted, self.height())
         dock = self.compose_dock
-
-        side, details = 200, 340
+        side, details = self._side_panes_beside(width)
 
         def settle() -> None:  # once the new width is laid out: the board its width, the grid the rest
             self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
@@ -579,6 +593,56 @@ class MainWindow(QMainWindow):
         else:  # the sizes the first layout starts from: the first frame has this shape, and stays so
             self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
             self.splitter.setSizes([side, max(self.width() - width - side - details, 0), details])
+
+    def _side_panes_beside(self, board_width: int) -> tuple[int, int]:
+        """The sidebar's and the details pane's widths beside a board ``board_width`` wide: their own
+        widths where the window has room, their minimums where it has not (on a 1280x720 screen the
+        library got 300 px, one column of tiles)."""
+        if self.width() - board_width >= ROOMY_LIBRARY_TAB:
+            return SIDE_WIDTH, DETAILS_WIDTH
+        return SIDEBAR_MIN_WIDTH, DETAILS_MIN_WIDTH
+
+    def _restore_shape(self) -> None:
+        """The window as the user left it (size, place, maximized; the panes' and the board's widths),
+        kept within this screen: a window left on a larger monitor still fits this one. Before the
+        window is shown, so its first frame has this shape."""
+        settings = self.services.settings
+        if settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(settings.window_geometry.encode("ascii")))
+            self._keep_within_the_screen()
+        if len(settings.library_splitter) == self.splitter.count() and all(settings.library_splitter):
+            self.splitter.setSizes(list(settings.library_splitter))
+        if settings.board_width and self.compose_dock is not None:
+            self.resizeDocks([self.compose_dock], [settings.board_width], Qt.Orientation.Horizontal)
+
+    def _keep_within_the_screen(self) -> None:
+        """A restored window no larger than this screen's free area and placed on it."""
+        screen = self.screen()
+        if screen is None or self.isMaximized():
+            return
+        free = screen.availableGeometry()
+        size = self._within_the_screen(self.size())
+        if size != self.size():
+            self.resize(size)
+        room = free.size() - size - WINDOW_FRAME_ALLOWANCE
+        x = min(max(self.x(), free.x()), free.x() + max(room.width(), 0))
+        y = min(max(self.y(), free.y()), free.y() + max(room.height(), 0))
+        if (x, y) != (self.x(), self.y()):
+            self.move(x, y)
+
+    def _remember_shape(self) -> None:
+        """Saves the window's shape and the library's sort for the next start (see ``_restore_shape``)."""
+        settings = self.services.settings
+        settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        sizes = self.splitter.sizes()
+        if all(sizes):  # a splitter never laid out has no sizes worth keeping
+            settings.library_splitter = tuple(sizes)
+        if self.compose_dock is not None and self.compose_dock.isVisible():
+            settings.board_width = self.compose_dock.width()
+        settings.sort_key = self.model.query.sort.value
+        settings.sort_descending = self.model.query.descending
+        with contextlib.suppress(OSError):  # a full or vanished disk: the window closes all the same
+            settings.save()
 
     def set_compose_board_visible(self, visible: bool) -> None:
         """Shows or hides the docked board (View › Compose board, F9, the tab bar's button); remembered."""
@@ -877,16 +941,22 @@ class MainWindow(QMainWindow):
             self._update_count()
 
     def reload(self) -> None:
-        """Re-reads the result and the sidebar counts (after a scan, hashing or a folder change)."""
+        """Re-reads the result and the sidebar counts (after a scan, hashing or a folder change).
+
+        The current file stays current; one that is gone (deleted, moved out of the view) hands its
+        place to the row that took it, the next one, as a file manager does after a delete."""
+        current = self.selection.currentIndex()
         current_id = self.current_asset_id()
         self.model.refresh()
         self.refresh_sidebar()
         self.filter_bar.set_tags(self.library.all_tags())
-        self._restore_selection(current_id)
+        self._restore_selection(current_id, current.row() if current.isValid() else None)
         self._update_count()
 
-    def _restore_selection(self, asset_id: int | None) -> None:
+    def _restore_selection(self, asset_id: int | None, row_if_gone: int | None = None) -> None:
         row = self.model.row_of(asset_id) if asset_id is not None else None
+        if row is None and row_if_gone is not None and self.model.rowCount() > 0:
+            row = min(row_if_gone, self.model.rowCount() - 1)
         if row is None:
             self._show_details(None)
             return
@@ -1343,6 +1413,8 @@ class MainWindow(QMainWindow):
     # -- shutdown -----------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self._closing:
+            self._remember_shape()
         self._closing = True
         if self._details is not None:
             self._details.save_notes()

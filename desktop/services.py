@@ -101,6 +101,11 @@ class DesktopSettings(Protocol):
     watch_folders: bool
     view_mode: str
     compose_board_visible: bool
+    window_geometry: str  # the window as last closed (Qt's saveGeometry, base64); empty: never closed
+    library_splitter: tuple[int, ...]  # the sidebar's, library's and details pane's widths, as left
+    board_width: int  # the compose board's width as left; 0: its first width
+    sort_key: str  # the library's sort (catalog.asset_query.SortKey's value) and its direction
+    sort_descending: bool
     auto_lookup_civitai: bool  # after hashing, look files without a Civitai link up (quiet offline)
     check_updates_daily: bool  # after start, check Civitai-linked files for newer versions (once a day)
     catalog_url: str  # the catalog on a PostgreSQL server from the next start; empty: the data folder's file

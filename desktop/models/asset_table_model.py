@@ -148,6 +148,11 @@ class AssetTableModel(QAbstractTableModel):
     def page_size(self) -> int:
         return self._page_size
 
+    def start_with(self, query: AssetQuery) -> None:
+        """The query the first read runs (the sort the user left), set without reading: a window's
+        first page is read off the GUI thread once it is drawn."""
+        self._query = query
+
     def set_query(self, query: AssetQuery) -> None:
         if query != self._query:
             self._query = query

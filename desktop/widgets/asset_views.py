@@ -1,13 +1,15 @@
 """The two views of the library, grid and table, configured once and able to say why they are empty.
 
 Both show the same ``AssetTableModel``; an empty view gets a centred hint instead of a blank area,
-because "no results" and "no library folders yet" need different next steps from the user.
+because "no results" and "no library folders yet" need different next steps from the user. Both say
+when Enter is pressed on their rows (``enter_pressed``): the window does with it what a double-click
+does, rather than Qt's ``activated``, which some desktops send on a single click.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QShowEvent
+from PySide6.QtCore import QEvent, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QTableView, QWidget
 
 from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
@@ -36,6 +38,16 @@ def _paint_empty_hint(view: QAbstractItemView, text: str) -> None:
     painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), text)
 
 
+def _is_enter(view: QAbstractItemView, event: QKeyEvent) -> bool:
+    """Return or Enter on a current row, with no modifier other than the keypad's."""
+    modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return (
+        event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        and modifiers == Qt.KeyboardModifier.NoModifier
+        and view.currentIndex().isValid()
+    )
+
+
 def _enable_drag_out(view: QAbstractItemView) -> None:
     """Rows can be dragged out (onto the compose board) but nothing is dropped into the library views."""
     view.setDragEnabled(True)
@@ -48,6 +60,8 @@ GRID_LAYOUT_BATCH = 300  # tiles laid out per turn of the event loop: more than 
 
 class AssetGrid(QListView):
     """Tiles painted by ``ThumbnailDelegate``; selecting a tile selects its whole row."""
+
+    enter_pressed = Signal()
 
     def __init__(
         self, model: AssetTableModel, delegate: ThumbnailDelegate, parent: QWidget | None = None
@@ -74,6 +88,13 @@ class AssetGrid(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         _enable_drag_out(self)
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if _is_enter(self, event):
+            event.accept()
+            self.enter_pressed.emit()
+            return
+        super().keyPressEvent(event)
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
         if self.model() is not None and self.model().rowCount() == 0 and self.empty_text:
@@ -86,6 +107,8 @@ class AssetTable(QTableView):
     Name has priority over the other columns: it takes the room the other columns leave (never less
     than ``NAME_MIN_WIDTH``) until the user resizes it by hand, after which the width they chose stays.
     """
+
+    enter_pressed = Signal()
 
     def __init__(self, model: AssetTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,6 +175,13 @@ class AssetTable(QTableView):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
         self.fit_name_column()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if _is_enter(self, event):
+            event.accept()
+            self.enter_pressed.emit()
+            return
+        super().keyPressEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)

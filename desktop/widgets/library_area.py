@@ -21,6 +21,9 @@ from PySide6.QtWidgets import (
 
 from desktop.resources import icon
 
+TEXT_WIDTH = 440  # the empty library's explanation wraps within this width...
+TEXT_MIN_WIDTH = 220  # ...and within this one where the library pane is narrow
+
 
 def local_files(mime: QMimeData) -> list[Path]:
     """The local paths a file manager's drag carries (``text/uri-list``); none for other drags."""
@@ -97,21 +100,29 @@ class EmptyLibraryPage(QWidget):
             "Add the folder where your models live (an AUTOMATIC1111, Forge, ComfyUI or InvokeAI models "
             "folder, or any folder of .safetensors files). Atelier catalogs them where they are."
         )
+        # Wrapped within TEXT_WIDTH, and narrower with the pane: fixed at 440 px it set the window's
+        # minimum width beyond a 1280x720 screen (sidebar, details pane and compose board beside it).
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setFixedWidth(440)
-        text.setMinimumHeight(text.heightForWidth(440))  # centred in the layout, it would be cut off
+        text.setMinimumWidth(TEXT_MIN_WIDTH)
+        text.setMaximumWidth(TEXT_WIDTH)
+        # As tall as its narrowest wrapping: centred in the layout, it would be cut off.
+        text.setMinimumHeight(text.heightForWidth(TEXT_MIN_WIDTH))
         self.add_button = QPushButton(icon("folder-plus"), "Add library folder…")
         self.add_button.setDefault(True)
         self.add_button.clicked.connect(self.add_folder_requested)
         hint = QLabel("…or drop model files or folders here from your file manager.")
         hint.setProperty("secondary", True)
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
+        hint.setMinimumWidth(TEXT_MIN_WIDTH)
+        hint.setMaximumWidth(TEXT_WIDTH)
+        hint.setMinimumHeight(hint.heightForWidth(TEXT_MIN_WIDTH))
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(picture)
         layout.addWidget(title)
-        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(text)  # the pane's width up to TEXT_WIDTH, centred (no alignment: not its hint's)
         layout.addSpacing(8)
         layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(hint)

@@ -110,3 +110,41 @@ def test_on_windows_a_save_waits_out_a_scanner_holding_the_file(
     assert len(refused) == 2
     assert store.load().theme == "light"
     assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+
+
+def test_the_window_shape_and_sort_are_kept_and_an_older_file_still_loads(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"view_mode": "table", "compose_board_visible": False})
+    )
+    older = store.load()  # written before these settings existed: their defaults, nothing else lost
+    assert (older.view_mode, older.compose_board_visible) == ("table", False)
+    assert (older.window_geometry, older.library_splitter, older.board_width) == ("", (), 0)
+    assert (older.sort_key, older.sort_descending) == ("name", False)
+
+    left = older.with_changes(
+        window_geometry="AdnQywADAAA=",
+        library_splitter=(180, 700, 320),
+        board_width=420,
+        sort_key="size",
+        sort_descending=True,
+    )
+    store.save(left)
+    assert store.load() == left
+
+
+def test_hand_edited_window_settings_fall_back_to_the_defaults(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text(
+        json.dumps(
+            {
+                "window_geometry": 12,
+                "library_splitter": [200, "wide", 300],
+                "board_width": -5,
+                "sort_key": "colour",
+                "sort_descending": 1,
+            }
+        )
+    )
+    loaded = SettingsStore(tmp_path).load()
+    assert (loaded.window_geometry, loaded.library_splitter, loaded.board_width) == ("", (), 0)
+    assert (loaded.sort_key, loaded.sort_descending) == ("name", True)

@@ -47,6 +47,11 @@ class FakeSettings:
     watch_folders: bool = False
     view_mode: str = "grid"
     compose_board_visible: bool = True
+    window_geometry: str = ""
+    library_splitter: tuple[int, ...] = ()
+    board_width: int = 0
+    sort_key: str = "name"
+    sort_descending: bool = False
     auto_lookup_civitai: bool = True
     check_updates_daily: bool = False
     render_device: str = ""

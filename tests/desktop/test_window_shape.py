@@ -1,0 +1,155 @@
+"""The window's shape across starts and screens, in fresh processes on offscreen screens of a real size:
+reopened as the user left it (size, place, panes, board, sort), within a smaller screen, and a first
+start that fits a 1280x720 or 1366x768 laptop screen with the compose board's Render button on it."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog.library import Library
+from tests.desktop.conftest import populate
+from tests.desktop.fresh_process import DESKTOP_SCREEN, last_line_of
+
+SHAPE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+    from app.context import AppContext
+    from desktop.launch import open_window
+
+    window = open_window(AppContext(sys.argv[1]), ["atelier"])
+    app = QApplication.instance()
+
+    def shape():
+        screen = window.screen().availableGeometry()
+        dock = window.compose_dock
+        board = dock.widget() if dock is not None else None
+        return {
+            "screen": [screen.width(), screen.height()],
+            "window": [window.x(), window.y(), window.width(), window.height()],
+            "splitter": window.splitter.sizes(),
+            "board": dock.width() if dock is not None and dock.isVisible() else None,
+            "render right": (
+                board.mapTo(window, board.rect().topRight()).x() if board is not None else None
+            ),
+            "sort": [window.model.query.sort.value, window.model.query.descending],
+            "sort shown": [window.filter_bar.sort.currentText(), window.filter_bar.order.isChecked()],
+        }
+
+    def leave():
+        window.resize(1300, 800)
+        window.move(50, 40)
+        QTest.qWait(100)
+        window.splitter.setSizes([180, 10_000, 320])
+        # The user's sort: "Size", then the order button, with the mouse.
+        sort = window.filter_bar.sort
+        sort.setCurrentIndex(sort.findData("size"))
+        QTest.mouseClick(window.filter_bar.order, Qt.MouseButton.LeftButton)
+        QTest.qWait(100)
+        left = shape()
+        window.close()
+        print(json.dumps(left))
+        app.quit()
+
+    def report():
+        print(json.dumps(shape()))
+        app.quit()
+
+    action = leave if sys.argv[2] == "leave" else report
+    window.when_ready(lambda: QTimer.singleShot(300, action))
+    app.exec()
+    """
+)
+
+
+def _profile(tmp_path: Path, *, with_library: bool) -> Path:
+    data = tmp_path / "profile"
+    library = Library.open(data / "catalog.sqlite3")
+    try:
+        if with_library:
+            populate(library, tmp_path / "models")
+    finally:
+        library.close()
+    (data / "settings.json").write_text(json.dumps({"first_start_done": True}))
+    return data
+
+
+def _run(data: Path, action: str, screen: tuple[int, int] = DESKTOP_SCREEN) -> dict[str, Any]:
+    return dict(json.loads(last_line_of(SHAPE_SCRIPT, str(data), action, timeout=90, screen=screen)))
+
+
+def test_the_window_reopens_as_the_user_left_it(tmp_path: Path) -> None:
+    """It came back 1584x860 sorted by Name whatever the user had left (settings.json kept neither)."""
+    data = _profile(tmp_path, with_library=True)
+    left = _run(data, "leave")
+    assert left["window"][2:] == [1300, 800]
+    assert left["sort"] == ["size", True]
+
+    again = _run(data, "report")
+
+    assert again["window"] == left["window"], "the same size, at the same place"
+    assert again["splitter"] == left["splitter"], "the sidebar, library and details as wide as left"
+    assert again["board"] == left["board"]
+    assert again["sort"] == ["size", True], "the rows sorted as left"
+    assert again["sort shown"] == ["Sort: Size", True], "and the filter bar says so"
+    settings = json.loads((data / "settings.json").read_text())
+    assert settings["first_start_done"] is True, "the other settings kept"
+
+
+def test_a_window_left_on_a_larger_screen_opens_within_a_smaller_one(tmp_path: Path) -> None:
+    data = _profile(tmp_path, with_library=True)
+    _run(data, "leave")
+    settings = json.loads((data / "settings.json").read_text())
+    settings["window_geometry"] = ""  # rewritten below from a window left at 1800x1000 on 1920x1080
+    (data / "settings.json").write_text(json.dumps(settings))
+    big = _run(data, "report")  # no geometry: the first start's shape, the screen's size
+    assert big["window"][2] > 1300
+
+    script_leave_big = SHAPE_SCRIPT.replace("window.resize(1300, 800)", "window.resize(1800, 1000)")
+    json.loads(last_line_of(script_leave_big, str(data), "leave", timeout=90, screen=DESKTOP_SCREEN))
+
+    small = _run(data, "report", screen=(1280, 720))
+    width, height = small["screen"]
+    x, y, shown_width, shown_height = small["window"]
+    assert x >= 0
+    assert x + shown_width <= width
+    assert y >= 0
+    assert y + shown_height <= height - 32, "room left for a title bar"
+    assert small["render right"] is not None
+    assert small["render right"] <= width
+    assert small["sort"][0] == "size"
+
+
+@pytest.mark.parametrize("screen", [(1280, 720), (1366, 768)])
+def test_a_first_start_with_an_empty_library_fits_a_laptop_screen(
+    tmp_path: Path, screen: tuple[int, int]
+) -> None:
+    """Empty library, board shown: the window opened 1315 px wide with a 1315 minimum on a 1280x720
+    screen (the empty page's 440 px text, the sidebar, the details pane and the board side by side),
+    the board's buttons and Render off the screen."""
+    data = _profile(tmp_path, with_library=False)
+    seen = _run(data, "report", screen=screen)
+    width, height = seen["screen"]
+    x, _y, shown_width, shown_height = seen["window"]
+    assert seen["board"] is not None, "with the compose board, as on any first start"
+    assert x + shown_width <= width
+    assert shown_height <= height - 32
+    assert seen["render right"] <= x + shown_width
+
+
+def test_on_a_1280x720_screen_the_library_gets_two_columns_of_tiles(tmp_path: Path) -> None:
+    """The library pane got ~300 px beside the board, the sidebar and the details pane: one column of
+    tiles. The sidebar and the details pane start at their minimums on such a screen."""
+    data = _profile(tmp_path, with_library=True)
+    seen = _run(data, "report", screen=(1280, 720))
+    _side, library, details = seen["splitter"]
+    tile = 160 + 2 * 6  # the default tile and the grid's spacing on both sides
+    assert library >= 2 * tile + 20, f"two columns and a scroll bar: {seen['splitter']}"
+    assert details >= 300, "the details pane keeps the width its fields need"
