@@ -264,6 +264,17 @@ def map_refs(recipe: Recipe, change: Callable[[AssetKind, AssetRef], AssetRef]) 
     )
 
 
+def _found_only(recipe: Recipe) -> Recipe:
+    """``recipe`` without the add-ons resolving found no file for: the plan lists them as missing
+    already, and the engine's "is not in the library and has no path" would say the same twice."""
+    return recipe.replace(
+        vae=recipe.vae if recipe.vae is None or recipe.vae.path else None,
+        loras=tuple(use for use in recipe.loras if use.ref.path),
+        embeddings=tuple(use for use in recipe.embeddings if use.ref.path),
+        hypernetworks=tuple(use for use in recipe.hypernetworks if use.ref.path),
+    )
+
+
 def asset_links(recipe: Recipe) -> list[RenderAssetLink]:
     """The catalog links of every library asset ``recipe`` uses (disabled LoRAs excluded)."""
     links: list[RenderAssetLink] = []
@@ -399,7 +410,7 @@ class RenderService:
             and (fit is None or not warning.startswith("VAE " if fit.startswith("VAE ") else "Text encoder "))
         ]
         if self._engine is not None and not misplaced:
-            warnings += self._engine.supports(final)
+            warnings += self._engine.supports(_found_only(final))
         family = family_of(architecture)
         takes_guidance = (
             _takes_guidance(Path(checkpoint.path))

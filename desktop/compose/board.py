@@ -11,6 +11,7 @@ marked on the board as soon as it is there, and again whenever the checkpoint ch
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -25,7 +26,7 @@ from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse,
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, NetworkType
 from desktop.compose.chooser import LibraryChooser
 from desktop.compose.encoder_slots import PlacedEncoder, TextEncoderSlots
-from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_from_mime
+from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_from_mime, render_id_from_mime
 from desktop.compose.parameters import ParametersForm
 from desktop.compose.slots import (
     AssetSlot,
@@ -152,6 +153,7 @@ class ComposeBoard(QWidget):
     message = Signal(str)
     changed = Signal()
     image_dropped = Signal(str)  # an image dropped on the board: paste its parameters
+    render_dropped = Signal(int)  # a render dragged from the gallery: load its recipe
 
     def __init__(self, library: AssetLibrary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -212,8 +214,9 @@ class ComposeBoard(QWidget):
     # -- drops (the board panel delivers them; see desktop.compose.board_panel) -----------------------
 
     def accepts(self, mime: QMimeData) -> bool:
-        """Whether a drag carries something for the board: library rows, model files or an image."""
-        if mime.hasFormat(ASSET_IDS_MIME):
+        """Whether a drag carries something for the board: library rows, model files, an image or a render
+        from the gallery."""
+        if mime.hasFormat(ASSET_IDS_MIME) or render_id_from_mime(mime) is not None:
             return True
         return bool(_local_paths(mime))
 
@@ -235,6 +238,10 @@ class ComposeBoard(QWidget):
         """Puts what ``mime`` carries on the board; returns whether anything was taken."""
         self.clear_drop_targets()
         try:
+            render_id = render_id_from_mime(mime)
+            if render_id is not None:
+                self.render_dropped.emit(render_id)
+                return True
             if mime.hasFormat(ASSET_IDS_MIME):
                 return bool(self.add_asset_ids(asset_ids_from_mime(mime)))
             paths = _local_paths(mime)
@@ -511,6 +518,35 @@ class ComposeBoard(QWidget):
 
     def clear(self) -> None:
         self.load_recipe(Recipe(), chosen=False)
+
+    def follow_catalog(self) -> bool:
+        """Gives the board's library files the names and paths the catalog has now, after a rename or a
+        move; returns whether any changed. An embedding keeps its name: it is the token the prompt holds,
+        and A1111 reads it from the text."""
+        try:
+            recipe = self.recipe()
+        except ValueError:  # a half-typed setting: the next change of the library tries again
+            return False
+        ids = [ref.asset_id for ref in recipe.refs() if ref.asset_id is not None]
+        if not ids:
+            return False
+        records = {record.id: record for record in self.library.get_many(ids)}
+
+        def current(kind: AssetKind, ref: AssetRef) -> AssetRef:
+            record = records.get(ref.asset_id) if ref.asset_id is not None else None
+            if record is None:
+                return ref
+            fresh = asset_ref(record)
+            name = ref.name if kind is AssetKind.EMBEDDING else fresh.name
+            return dataclasses.replace(ref, name=name, path=fresh.path)
+
+        from app.render_service import map_refs  # loaded by the plan already; not at the window's start
+
+        updated = map_refs(recipe, current)
+        if updated == recipe:
+            return False
+        self.load_recipe(updated)
+        return True
 
 
 _VAE_HINT = "Drop a VAE here (optional; default: the checkpoint's own)"

@@ -41,6 +41,7 @@ class BoardPanel(QWidget):
         )
         self.clear_button = QPushButton("Clear board")
         self.clear_button.clicked.connect(board.clear)
+        self.clear_button.clicked.connect(lambda: self.show_notice(""))
         self.notice = QLabel()
         self.notice.setObjectName("boardNotice")
         self.notice.setWordWrap(True)
@@ -52,6 +53,8 @@ class BoardPanel(QWidget):
         self.render_button.setToolTip("Render the board (the preview shows in the Compose tab)")
         self.render_button.clicked.connect(self.render_requested)
         board.message.connect(self.show_notice)
+        self._notice_about: tuple[tuple[str, str | None, int | None], ...] = ()  # the files it was said of
+        board.changed.connect(self._on_board_changed)
 
         self.scroll_area = VerticalScrollArea()
         self.scroll_area.setObjectName("boardScroll")
@@ -75,6 +78,17 @@ class BoardPanel(QWidget):
         self.notice.setText(text)
         self.notice.setToolTip(text)
         self.notice.setVisible(bool(text))
+        self._notice_about = self._files_on_board()
+
+    def _files_on_board(self) -> tuple[tuple[str, str | None, int | None], ...]:
+        return tuple((ref.name, ref.path, ref.asset_id) for ref in self.board.named_refs())
+
+    def _on_board_changed(self) -> None:
+        """The notice goes once the board's files are no longer those it was said about ("Added LoRA x"
+        after x was removed, the board cleared or replaced by a recipe); a weight or a setting edited
+        keeps it, so the board does not move under the pointer while the user edits."""
+        if self.notice.text() and self._files_on_board() != self._notice_about:
+            self.show_notice("")
 
     # -- drops anywhere on the panel ----------------------------------------------------------------
 

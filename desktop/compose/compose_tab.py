@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -38,6 +38,7 @@ from core.render.recipe import Recipe
 from core.render.samplers import FLOW_ARCHITECTURES
 from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard
 from desktop.compose.board_panel import BoardPanel
+from desktop.compose.board_state import BoardKeeper, board_file_of, read_board, without_gone_files
 from desktop.compose.gallery import THUMBNAIL_SIZE, GalleryView, RendersModel
 from desktop.compose.images import ImageView, pil_to_qimage
 from desktop.compose.notices import MissingList, WarningBanner, missing_sentence
@@ -77,7 +78,11 @@ class ComposeTab(QWidget):
         service_factory: ServiceFactory,
         cache_dir: Path,
         parent: QWidget | None = None,
+        *,
+        board_file: Path | None = None,
     ) -> None:
+        """``board_file``: where the board is kept across restarts (default: the library's data folder,
+        see ``desktop.compose.board_state``)."""
         super().__init__(parent)
         self.library = library
         self._service_factory = service_factory
@@ -88,6 +93,7 @@ class ComposeTab(QWidget):
         self._missing_status = ""  # the status line said about the missing list, while it is shown
         self._steps = 0  # denoising steps of the running single render (0: a grid, or none)
         self._cancelling = False
+        self._previewed: tuple[int, int] | None = None  # step, total of the running render's last preview
         self._gallery_loaded = False
         self.jobs = JobRunner(self, max_threads=2)
         self._bridge = _PreviewBridge(self)
@@ -96,6 +102,7 @@ class ComposeTab(QWidget):
         self.board = ComposeBoard(library)
         self.board.message.connect(self.message)
         self.board.image_dropped.connect(self.paste_parameters)
+        self.board.render_dropped.connect(self.load_dropped_render)
         self.board.changed.connect(self._on_board_changed)
         self.missing = MissingList()
         self.missing.find_requested.connect(self.find_on_civitai)
@@ -151,6 +158,10 @@ class ComposeTab(QWidget):
         self.infotext.setMaximumHeight(140)
 
         self._build_layout()
+        path = board_file if board_file is not None else board_file_of(library)
+        self.board_keeper = BoardKeeper(self.board, path, self) if path is not None else None
+        self._restore_board()
+        QTimer.singleShot(0, self._follow_window)
 
     def _build_layout(self) -> None:
         controls = QHBoxLayout()
@@ -229,6 +240,7 @@ class ComposeTab(QWidget):
         except Exception as exc:  # a user action's boundary: RenderError, OSError, a parse error
             self._say(f"Cannot read these parameters: {exc}")
             return False
+        self.board_panel.show_notice("")  # it spoke of the board being replaced
         self._pasted_warnings = (plan.recipe.source_infotext, tuple(plan.warnings))
         self.board.load_recipe(plan.recipe)
         self.missing.show_missing(plan.missing)
@@ -348,14 +360,15 @@ class ComposeTab(QWidget):
         self._job = handle
         self._finished_ok = False
         self._cancelling = False
+        self._previewed = None
         self._set_busy(True)
         self.progress.setRange(0, 0)  # busy until the first step (loading the checkpoint)
         self.progress.setFormat("%v / %m")
         self._say(f"{title}…")
         handle.signals.progressed.connect(self._on_progress)
         handle.signals.finished.connect(self._on_finished)
-        handle.signals.failed.connect(lambda text: self._say(f"Render failed: {text}"))
-        handle.signals.cancelled.connect(lambda: self._say("Render cancelled"))
+        handle.signals.failed.connect(lambda text: self._on_unfinished("failed", f"Render failed: {text}"))
+        handle.signals.cancelled.connect(lambda: self._on_unfinished("cancelled", "Render cancelled"))
         handle.signals.ended.connect(self._on_ended)
 
     def cancel(self) -> None:
@@ -478,8 +491,22 @@ class ComposeTab(QWidget):
                 return True
         return False
 
+    def _on_unfinished(self, what: str, status: str) -> None:
+        """A cancelled or failed render: once its own preview replaced the last render's image, the
+        parameters box says so instead of showing that render's infotext under this one's picture."""
+        self._say(status)
+        if self._previewed is not None:
+            self.gallery.setCurrentIndex(QModelIndex())  # a click on the last render shows it again
+            self.gallery.clearSelection()
+            step, total = self._previewed
+            self.infotext.setPlainText(
+                f"Render {what} at step {step} of {total}: this preview was not stored. "
+                "Select a render in the gallery to see its parameters."
+            )
+
     def _on_preview(self, image: QImage, step: int, total: int) -> None:
         self.preview.set_image(image)
+        self._previewed = (step, total)
         self.progress.setFormat("%v / %m")  # denoising steps now, whatever was loading before
         if total:
             self.progress.setRange(0, total)
@@ -563,9 +590,53 @@ class ComposeTab(QWidget):
         except ValueError:
             self.paste_parameters(record.infotext)  # an older or foreign record: its infotext will do
             return
-        self.board.load_recipe(recipe)
-        self.missing.show_missing(self.service.prepare(recipe).missing)
+        self._put_on_board(recipe)
         self._say("Loaded the render's recipe into the board")
+
+    def load_dropped_render(self, render_id: int) -> None:
+        """A render dragged from the gallery onto the board: its recipe, as "Load recipe into board"."""
+        row = self.gallery_model.row_of(render_id)
+        record = self.gallery_model.record(row) if row is not None else None
+        if record is None:
+            self._say("That render is no longer in the gallery")
+            return
+        self.load_render_recipe(record)
+
+    def _put_on_board(self, recipe: Recipe) -> Sequence[MissingLike]:
+        """Replaces the board with ``recipe`` and lists the files it names that the library lacks."""
+        self._pasted_warnings = ("", ())
+        self.board_panel.show_notice("")  # it spoke of the board being replaced
+        self.board.load_recipe(recipe)
+        missing = self.service.prepare(recipe).missing if recipe.refs() else ()
+        self.missing.show_missing(missing)
+        return missing
+
+    def _restore_board(self) -> None:
+        """The board as it was left at the last quit (see ``desktop.compose.board_state``); files that
+        left the library since are listed as missing, as a dropped PNG's are."""
+        if self.board_keeper is None:
+            return
+        try:
+            recipe = read_board(self.board_keeper.path)
+        except Exception as exc:  # a hand-edited or newer file: the board starts empty and says why
+            self._say(f"The board saved at the last quit could not be read ({exc}); it starts empty")
+            return
+        if recipe is None:
+            return
+        missing = self._put_on_board(without_gone_files(recipe, self.library))
+        if missing:
+            self._say_missing("Board restored; " + _not_in_library(len(missing)))
+
+    def _follow_window(self) -> None:
+        """The board follows renames and moves made in the window (F2, Move to, Undo, a rescan): each runs
+        as a job, and the window says when a job ends."""
+        ended = getattr(self.window(), "job_ended", None)
+        if ended is not None:
+            ended.connect(self._on_window_job_ended)
+
+    def _on_window_job_ended(self, _title: str) -> None:
+        if self.board.follow_catalog():
+            self.refresh_plan()
 
     # -- misc ---------------------------------------------------------------------------------------
 
@@ -579,6 +650,8 @@ class ComposeTab(QWidget):
         self._say(text)
 
     def shutdown(self) -> None:
+        if self.board_keeper is not None:
+            self.board_keeper.flush()
         self.jobs.shutdown()
 
 

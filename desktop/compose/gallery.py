@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QMimeData,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -23,10 +24,19 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QIcon, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
+from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QIcon, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from catalog.records import RenderRecord
+from desktop.compose.mime import RENDER_ID_MIME, render_id_mime
 from desktop.services import AssetLibrary
 from desktop.thumbnails import ThumbnailCache
 
@@ -34,6 +44,27 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMBNAIL_SIZE = QSize(112, 112)
 CELL_SIZE = QSize(THUMBNAIL_SIZE.width() + 16, THUMBNAIL_SIZE.height() + 44)  # the thumbnail and two lines
+
+
+def _untinted_icon(pixmap: QPixmap) -> QIcon:
+    """The thumbnail as it is in every state: Qt's Selected mode would wash it in the selection colour,
+    and a render is judged by its colours (the selection shows as a frame, see ``_FramedSelection``)."""
+    icon = QIcon()
+    for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected, QIcon.Mode.Active):
+        icon.addPixmap(pixmap, mode)
+    return icon
+
+
+class _FramedSelection(QStyledItemDelegate):
+    """Draws the selected render's cell with a frame in the selection colour around its untinted image."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        super().paint(painter, option, index)
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.save()
+            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), 3))
+            painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
+            painter.restore()
 
 
 def _blank_icon() -> QIcon:
@@ -102,9 +133,23 @@ class RendersModel(QAbstractListModel):
             fitted = image.scaled(
                 THUMBNAIL_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
             )
-            icon = QIcon(QPixmap.fromImage(fitted))
+            icon = _untinted_icon(QPixmap.fromImage(fitted))
             self._icons[path] = icon
         return icon
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        """Renders can be dragged: onto the board, they load their recipe."""
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [RENDER_ID_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
+        """The first dragged render's id (the board takes one recipe)."""
+        records = [self.record(index.row()) for index in indexes if index.isValid()]
+        first = next((record for record in records if record is not None), None)
+        return render_id_mime(first.id) if first is not None else QMimeData()
 
     def _on_thumbnail(self, path: str) -> None:
         self._icons.pop(path, None)
@@ -135,6 +180,10 @@ class GalleryView(QListView):
         # A fixed cell: portrait and landscape renders sit in the same square, neither one stretched.
         self.setGridSize(CELL_SIZE)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setItemDelegate(_FramedSelection(self))
+        self.setDragEnabled(True)  # onto the board: the render's recipe, as "Load recipe into board"
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from PySide6.QtCore import QByteArray, QMimeData
 
 ASSET_IDS_MIME = "application/x-atelier-asset-ids"
+RENDER_ID_MIME = "application/x-atelier-render-id"  # a stored render dragged from the gallery
 
 
 def asset_ids_mime(ids: Iterable[int]) -> QMimeData:
@@ -33,3 +34,18 @@ def asset_ids_from_mime(mime: QMimeData) -> list[int]:
     if not isinstance(value, list):
         return []
     return [item for item in value if isinstance(item, int) and not isinstance(item, bool)]
+
+
+def render_id_mime(render_id: int) -> QMimeData:
+    """Mime data carrying one stored render's id: dropped on the board, its recipe is loaded."""
+    mime = QMimeData()
+    mime.setData(RENDER_ID_MIME, QByteArray(str(int(render_id)).encode("ascii")))
+    return mime
+
+
+def render_id_from_mime(mime: QMimeData) -> int | None:
+    """The render id in ``mime``; None when it carries none or is malformed."""
+    if not mime.hasFormat(RENDER_ID_MIME):
+        return None
+    text = bytes(mime.data(RENDER_ID_MIME).data()).decode("ascii", errors="replace")
+    return int(text) if text.isdigit() else None

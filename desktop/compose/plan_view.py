@@ -17,6 +17,7 @@ from desktop.widgets.vertical_scroll import VerticalScrollArea
 
 _MARKED = ("Missing:", "Refused:", "Wrong slot:", "Warning:")
 MAX_HEIGHT = 170  # the board above keeps its room; a longer plan scrolls
+PLAN_LINES = 8  # the room the plan keeps, whatever it says now (a usual plan is 5 to 8 lines)
 
 
 class PlanView(QWidget):
@@ -39,6 +40,7 @@ class PlanView(QWidget):
         self.body.setWordWrap(True)
         self.body.setTextFormat(Qt.TextFormat.RichText)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # short: at the top
         self.lines: list[str] = []
         self.area = VerticalScrollArea(self.body)
         self.area.setMaximumHeight(MAX_HEIGHT)
@@ -47,6 +49,7 @@ class PlanView(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.header, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.area)
+        self.area.setFixedHeight(self._room())
         self.header.toggled.connect(self._fold)
 
     def show_lines(self, lines: Sequence[str]) -> None:
@@ -56,7 +59,12 @@ class PlanView(QWidget):
             f"<b>{html.escape(line)}</b>" if line.startswith(_MARKED) else html.escape(line) for line in lines
         ]
         self.body.setText("<br>".join(rows))
-        self.area.setFixedHeight(min(MAX_HEIGHT, self.body.heightForWidth(self.area.viewport().width()) + 2))
+
+    def _room(self) -> int:
+        """The plan's height: a fixed number of lines, not its text's. A plan that grew or shrank with
+        its text (a setting committed re-wraps a line) moved the board above it while the user edited,
+        so the next click landed on another field; a longer plan scrolls inside this room."""
+        return min(MAX_HEIGHT, self.body.fontMetrics().lineSpacing() * PLAN_LINES + 4)
 
     def _fold(self, shown: bool) -> None:
         self.area.setVisible(shown)

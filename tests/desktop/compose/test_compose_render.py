@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.render_service import RenderService
@@ -162,3 +163,31 @@ def test_cancel_stops_the_render_within_a_step(tab: ComposeTab, checkpoint_id: i
     assert tab.progress.value() < 40
     tab.refresh_gallery()
     assert tab.gallery_model.rowCount() == 0
+
+
+def test_after_a_cancelled_render_the_parameters_box_does_not_show_the_last_render(
+    tab: ComposeTab, checkpoint_id: int, qtbot: QtBot
+) -> None:
+    """The preview shows the cancelled render's last step: the box under it must not go on showing the
+    previous render's infotext (3 steps, 64x64) as if it described that picture."""
+    tab.add_assets([checkpoint_id])
+    _set_small(tab, steps=2, seed=1)
+    with qtbot.waitSignal(tab.render_finished, timeout=TIMEOUT):
+        qtbot.mouseClick(tab.render_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.busy, timeout=TIMEOUT)
+    finished = tab.infotext.toPlainText()
+    assert "Steps: 2" in finished
+    _set_small(tab, steps=40, seed=2)
+    seen: list[int] = []
+
+    def on_preview(step: int, _total: int) -> None:
+        seen.append(step)
+        tab.cancel()
+
+    tab.preview_updated.connect(on_preview)
+    qtbot.mouseClick(tab.render_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(seen) and not tab.busy, timeout=TIMEOUT)
+    assert tab.status_label.text() == "Render cancelled"
+    shown = tab.infotext.toPlainText()
+    assert "Steps: 2" not in shown
+    assert shown.startswith(f"Render cancelled at step {seen[-1]} of 40")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QIcon, QPalette
 from pytestqt.qtbot import QtBot
 
 from catalog.records import RenderKind, RenderRecord
@@ -60,3 +60,32 @@ def test_thumbnails_keep_their_aspect_ratio(
     for row in (0, 1):
         rect = view.visualRect(model.index(row, 0))
         assert rect.height() >= THUMBNAIL_SIZE.height()
+
+
+def test_the_selected_render_is_framed_not_tinted(
+    tmp_path: Path, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    """Qt's Selected icon mode washed the chosen render in the selection colour (its pixels unchanged):
+    a render is judged by its colours, so it shows as it is, with a frame in the selection colour."""
+    color = QColor("#cc3333")
+    image = write_png(tmp_path / "red.png", 128, 128, color.name())
+    cache = ThumbnailCache(tmp_path / "cache", THUMBNAIL_SIZE)
+    model = RendersModel(cache)
+    view = GalleryView(model, populated.library)
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    model.set_records([_record(1, image, 128, 128)])
+    loaded: set[str] = set()
+    cache.loaded.connect(loaded.add)
+    model.data(model.index(0, 0), Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: len(loaded) == 1, timeout=5000)
+    rect = view.visualRect(model.index(0, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.selectionModel().isSelected(model.index(0, 0))
+    shot = view.viewport().grab().toImage()
+    middle = QPoint(rect.center().x(), rect.top() + 8 + THUMBNAIL_SIZE.height() // 2)
+    assert shot.pixelColor(middle).name() == color.name()  # the render's own colour, untinted
+    highlight = view.palette().color(QPalette.ColorRole.Highlight)
+    assert shot.pixelColor(QPoint(rect.center().x(), rect.top() + 2)).name() == highlight.name()  # the frame

@@ -308,3 +308,45 @@ def test_files_dropped_on_the_board_are_used_directly_and_a_png_fills_it(
     form = board.parameters
     assert form.prompt.toPlainText() == "a lighthouse at dusk"
     assert (form.steps.value(), form.seed.text()) == (14, "7")
+
+
+def test_a_render_dragged_from_the_gallery_loads_its_recipe_on_the_board(
+    window: MainWindow, populated: PopulatedLibrary
+) -> None:
+    """The same as its "Load recipe into board": the stored recipe, exactly (LoRA weight, steps, seed)."""
+    from catalog.records import NewRender
+    from core.render.recipe import LoraUse, Recipe
+    from core.render.recipe_codec import recipe_to_dict
+    from desktop.compose.board import asset_ref
+
+    library, ids = populated.library, populated.ids
+    checkpoint, lora = library.get(ids["dreamshaper_8"]), library.get(ids["animeLineart"])
+    assert checkpoint is not None
+    assert lora is not None
+    recipe = Recipe(
+        checkpoint=asset_ref(checkpoint),
+        loras=(LoraUse(asset_ref(lora), weight=0.45),),
+        prompt="a lighthouse",
+        steps=33,
+        seed=777,
+    )
+    library.renders_dir.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 64), (20, 120, 200)).save(library.renders_dir / "r1.png")
+    library.add_render(NewRender(path="r1.png", width=64, height=64, seed=777, recipe=recipe_to_dict(recipe)))
+    tab = window.compose_tab
+    assert tab is not None
+    assert window.tabs is not None
+    window.tabs.setCurrentWidget(tab)
+    tab.refresh_gallery()
+    assert tab.gallery_model.rowCount() == 1
+    board = tab.board
+    assert board.checkpoint.ref is None
+
+    drag_rows(tab.gallery, [0], [Stop(board.checkpoint, _center(board.checkpoint))])
+
+    loaded = board.recipe()
+    assert loaded.checkpoint is not None
+    assert loaded.checkpoint.asset_id == ids["dreamshaper_8"]
+    assert [(use.ref.asset_id, use.weight) for use in loaded.loras] == [(ids["animeLineart"], 0.45)]
+    assert (loaded.prompt, loaded.steps, loaded.seed) == ("a lighthouse", 33, 777)
+    assert tab.status_label.text() == "Loaded the render's recipe into the board"
