@@ -112,7 +112,7 @@ COMMAND_ENTRIES: Final[tuple[CommandEntry, ...]] = (
         _LIBRARY,
         "list library folders; roots add PATH --name NAME; roots map NAME PATH (shared storage)",
     ),
-    CommandEntry("hash", _SCAN, "hash files that have no hashes yet"),
+    CommandEntry("hash", _SCAN, "hash files that have no hashes yet, then look them up on Civitai"),
 )
 
 _BY_NAME: Final[dict[str, CommandEntry]] = {entry.name: entry for entry in COMMAND_ENTRIES}

@@ -45,7 +45,17 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     enrich_cmd.add_argument("--no-covers", action="store_true", help="do not fetch cover images")
     enrich_cmd.add_argument("--json", action="store_true")
 
-    hash_cmd = sub.add_parser("hash", parents=[common])
+    hash_cmd = sub.add_parser(
+        "hash",
+        parents=[common],
+        description="Hash the cataloged files that have no hashes yet, then look them up on Civitai by hash "
+        "(unless --no-lookup or the auto_lookup_civitai setting is off).",
+    )
+    hash_cmd.add_argument(
+        "--no-lookup",
+        action="store_true",
+        help="do not look the hashed files up on Civitai (see the auto_lookup_civitai setting)",
+    )
     hash_cmd.add_argument("--json", action="store_true")
 
 
@@ -74,7 +84,7 @@ def cmd_scan(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_hash(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    steps = ChainSteps(scan=False, look_up=context.load_settings().auto_lookup_civitai)
+    steps = ChainSteps(scan=False, look_up=not args.no_lookup and context.load_settings().auto_lookup_civitai)
     return _run_chain(context, steps, args, out)
 
 

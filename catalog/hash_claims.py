@@ -3,8 +3,12 @@
 A hashing job (:func:`catalog.hashing_job.hash_pending`) claims a few files right before it hashes them
 and leaves alone those another job holds; claims are rows of ``hash_claims`` (migration 0017): the job, its
 machine and the time the claim ends, by the catalog's clock (machines' own clocks may differ). A killed
-job's claims simply expire and its files are taken over. Claims only share the work: a file hashed by two
-jobs anyway gets the same hashes twice, and every write stays correct without them.
+job's claims expire and its files are taken over. On the machine that ran it they are taken over at once:
+a job holds a lock that the operating system drops with its process (``Library.running_hash_job``), so a
+job of this machine whose lock is free has ended (``kill -9``, a crash) and its claims are no one's; the
+next ``hash`` used to skip its files as "being hashed by another Atelier" for minutes. Other machines'
+jobs cannot be asked and keep the expiry. Claims only share the work: a file hashed by two jobs anyway
+gets the same hashes twice, and every write stays correct without them.
 
 Claims are written in a write unit of work, which the catalog serialises (``BEGIN IMMEDIATE`` on SQLite,
 an advisory lock on PostgreSQL): two jobs never claim the same file at once.
@@ -12,7 +16,7 @@ an advisory lock on PostgreSQL): two jobs never claim the same file at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete, insert, or_, select, text
 from sqlalchemy.orm import Session
@@ -26,13 +30,20 @@ _NOW = {
 
 
 def claim(
-    session: Session, asset_ids: Sequence[int], *, job: str, machine: str, seconds: int
+    session: Session,
+    asset_ids: Sequence[int],
+    *,
+    job: str,
+    machine: str,
+    seconds: int,
+    ended_here: Callable[[str], bool] | None = None,
 ) -> dict[int, int]:
     """Claim for ``job`` those of ``asset_ids`` still to hash that no other job holds (a claim that has
-    expired is no one's), for ``seconds``; returns the ids claimed, each with the modification time the
-    catalog has for its file (the job hashes only that file: one of the same size and another time at
-    that place is another file, such as an old copy where a machine maps the folder wrongly). The job's
-    earlier claims end: a job holds only the files it is about to hash."""
+    expired is no one's, nor is one of a job of ``machine`` that ``ended_here`` says has ended), for
+    ``seconds``; returns the ids claimed, each with the modification time the catalog has for its file
+    (the job hashes only that file: one of the same size and another time at that place is another
+    file, such as an old copy where a machine maps the folder wrongly). The job's earlier claims end: a
+    job holds only the files it is about to hash."""
     ids = list(dict.fromkeys(asset_ids))
     if not ids:
         return {}
@@ -40,6 +51,11 @@ def claim(
     claims = table_of(HashClaim)
     # Expired claims are no one's (a killed job's): the table holds only the files being hashed now.
     session.execute(delete(claims).where(or_(claims.c.expires_s <= now, claims.c.job == job)))
+    if machine and ended_here is not None:
+        jobs_here = session.scalars(select(claims.c.job).where(claims.c.machine == machine).distinct())
+        ended = [other for other in jobs_here if ended_here(other)]
+        if ended:
+            session.execute(delete(claims).where(claims.c.job.in_(ended)))
     held = set(session.scalars(select(claims.c.asset_id).where(claims.c.asset_id.in_(ids))))
     to_hash = select(ASSETS.c.id, ASSETS.c.mtime_ns).where(
         ASSETS.c.id.in_(ids), ASSETS.c.sha256.is_(None), ASSETS.c.status == "ok"

@@ -6,8 +6,8 @@ searchable by hash quickly. Files are hashed in rounds of one per worker; right 
 claims the round's files still to hash (:mod:`catalog.hash_claims`) and leaves alone those another job
 holds or has hashed meanwhile: two machines scanning one store at once each hash about half of its new
 files, not all of them twice. At the end the files other jobs held are looked at again: those still
-unhashed whose claim expired (a job that was killed) are hashed here; those still claimed are left to the
-job hashing them.
+unhashed whose claim expired (a job that was killed; on this machine, at once: ``catalog.hash_claims``)
+are hashed here; those still claimed are left to the job hashing them.
 
 A file that is not the one cataloged (changed between the scan and the hash: another size or time; or
 another file at that place, where a machine maps a shared folder to an old copy) is skipped (the next scan
@@ -29,6 +29,7 @@ from catalog.stat_match import same_mtime
 from core.hash_workers import DEFAULT_WORKERS
 from core.hashing import hash_files
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
+from core.sizes import human_size
 
 # A round of hashing holds at least this many bytes (and one file per worker): see _rounds.
 ROUND_BYTES = 64 * 2**20
@@ -42,7 +43,7 @@ class HashSummary:
     hashed: int = 0
     moved: int = 0
     skipped: int = 0
-    elsewhere: int = 0  # hashed by another machine (or process) sharing the catalog since the job began
+    elsewhere: int = 0  # hashed by another Atelier (a process here or another machine) since the job began
     claimed: int = 0  # being hashed by another job (a window, a command, another machine): left to it
     gone: int = 0  # not found where the catalog lists them (deleted since the scan, or a share not here)
     failed: int = 0
@@ -56,14 +57,13 @@ class HashSummary:
         if not (any(counts) or self.cancelled):
             return "Every file is already hashed"
         verb = "Hashing cancelled after" if self.cancelled else "Hashed"
-        rate = self.bytes / self.elapsed_s / 2**20 if self.elapsed_s > 0 else 0.0
         extra = [
             f"{n} {label}"
             for n, label in (
                 (self.moved, "recognised as moved"),
                 (self.skipped, "changed meanwhile"),
                 (self.gone, "not found"),
-                (self.elsewhere, "hashed by another machine meanwhile"),
+                (self.elsewhere, "hashed by another Atelier meanwhile"),
                 (self.claimed, "being hashed by another Atelier"),
                 (self.failed, "unreadable"),
             )
@@ -71,7 +71,15 @@ class HashSummary:
         ]
         tail = f" ({', '.join(extra)})" if extra else ""
         files = "file" if self.hashed == 1 else "files"
-        return f"{verb} {self.hashed} {files}, {self.bytes / 2**30:.2f} GiB at {rate:.0f} MiB/s{tail}"
+        return f"{verb} {self.hashed} {files}{self._amount()}{tail}"
+
+    def _amount(self) -> str:
+        """``, 18.0 KiB at 2.1 MiB/s``: in the unit that fits (a few small files are not "0.00 GiB at 0
+        MiB/s"); nothing when nothing was read."""
+        if not self.bytes:
+            return ""
+        rate = f" at {human_size(self.bytes / self.elapsed_s)}/s" if self.elapsed_s > 0 else ""
+        return f", {human_size(self.bytes)}{rate}"
 
 
 def hash_pending(
@@ -106,7 +114,7 @@ def hash_pending(
         on_file = min(summary.hashed + 1, len(pending))  # the file being read; the bar counts bytes
         progress(Progress(done_before + p.done, total_bytes, f"Hashing file {on_file} of {len(pending)}"))
 
-    job = uuid.uuid4().hex
+    job = uuid.uuid4().hex  # its claims' owner; its lock tells this machine's next job it is alive
     held_elsewhere: list[Path] = []  # files another job had claimed when their round came
 
     def hash_round(claimed: dict[int, int], paths: list[Path]) -> None:
@@ -135,32 +143,33 @@ def hash_pending(
             summary.hashed += 1
             summary.bytes += expected_size
 
-    try:
-        for round_paths in _rounds(list(by_path), by_path, workers, round_bytes):
-            # Right before each round: claim its files still to hash that no other job holds (a machine
-            # sharing the catalog may have hashed some meanwhile, or be hashing them now).
-            round_size = sum(by_path[path][1] for path in round_paths)
+    with library.running_hash_job(job):
+        try:
+            for round_paths in _rounds(list(by_path), by_path, workers, round_bytes):
+                # Right before each round: claim its files still to hash that no other job holds (a machine
+                # sharing the catalog may have hashed some meanwhile, or be hashing them now).
+                round_size = sum(by_path[path][1] for path in round_paths)
+                mine = library.claim_for_hashing(
+                    [by_path[path][0] for path in round_paths], job, claim_seconds(round_size)
+                )
+                held_elsewhere += [path for path in round_paths if by_path[path][0] not in mine]
+                hash_round(mine, round_paths)
+                done_before += sum(by_path[path][1] for path in round_paths if by_path[path][0] in mine)
+            # The files other jobs held: hashed by now, still being hashed, or left by a job that was killed
+            # (its claims have expired, or its process on this machine is gone: this job takes them over).
+            still = library.still_unhashed([by_path[path][0] for path in held_elsewhere])
+            summary.elsewhere += sum(by_path[path][0] not in still for path in held_elsewhere)
+            left = [path for path in held_elsewhere if by_path[path][0] in still]
             mine = library.claim_for_hashing(
-                [by_path[path][0] for path in round_paths], job, claim_seconds(round_size)
+                [by_path[path][0] for path in left], job, claim_seconds(sum(by_path[p][1] for p in left))
             )
-            held_elsewhere += [path for path in round_paths if by_path[path][0] not in mine]
-            hash_round(mine, round_paths)
-            done_before += sum(by_path[path][1] for path in round_paths if by_path[path][0] in mine)
-        # The files other jobs held: hashed by now, still being hashed, or left by a job that was killed
-        # (its claims have expired: this job takes them over).
-        still = library.still_unhashed([by_path[path][0] for path in held_elsewhere])
-        summary.elsewhere += sum(by_path[path][0] not in still for path in held_elsewhere)
-        left = [path for path in held_elsewhere if by_path[path][0] in still]
-        mine = library.claim_for_hashing(
-            [by_path[path][0] for path in left], job, claim_seconds(sum(by_path[p][1] for p in left))
-        )
-        summary.claimed += sum(by_path[path][0] not in mine for path in left)
-        done_before += sum(by_path[path][1] for path in held_elsewhere if by_path[path][0] not in mine)
-        hash_round(mine, left)
-    except CancelledError:
-        summary.cancelled = True
-    finally:
-        _release(library, job)
+            summary.claimed += sum(by_path[path][0] not in mine for path in left)
+            done_before += sum(by_path[path][1] for path in held_elsewhere if by_path[path][0] not in mine)
+            hash_round(mine, left)
+        except CancelledError:
+            summary.cancelled = True
+        finally:
+            _release(library, job)
     summary.elapsed_s = time.perf_counter() - started
     progress(Progress(summary.bytes, total_bytes, str(summary)))
     return summary

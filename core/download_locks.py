@@ -7,6 +7,8 @@ interrupted and resumed, or two processes would write the same ``.part`` file. A
 operating system drops with its process answers exactly that question, with no heartbeat to wait for.
 
 One small lock file per download id in a folder of the data dir (never in the user's model folders).
+A hashing job holds one the same way, under its job id (``catalog.hash_claims``: a claim of a job whose
+process died is taken over at once on the machine that ran it).
 """
 
 from __future__ import annotations
@@ -40,27 +42,32 @@ class HeldLock:
 
 
 class RunLocks:
-    """The lock files of one profile's download queue (``<data dir>/download-locks/<id>.lock``)."""
+    """The lock files of one profile's download queue (``<data dir>/download-locks/<id>.lock``), or of
+    another kind of job, each under its own key."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def _open(self, download_id: int) -> IO[bytes]:
+    def _open(self, key: int | str) -> IO[bytes]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        return open(self.directory / f"{download_id}.lock", "a+b")  # kept open while the lock is held
+        return open(self.directory / f"{key}.lock", "a+b")  # kept open while the lock is held
 
-    def acquire(self, download_id: int) -> HeldLock | None:
+    def acquire(self, key: int | str) -> HeldLock | None:
         """The lock, or None when another process (or another run here) holds it."""
-        file = self._open(download_id)
+        file = self._open(key)
         if try_lock(file):
             return HeldLock(file)
         file.close()
         return None
 
-    def is_held(self, download_id: int) -> bool:
-        """Whether some live process runs ``download_id`` now (this one included)."""
-        held = self.acquire(download_id)
+    def is_held(self, key: int | str) -> bool:
+        """Whether some live process runs ``key`` (a download id) now (this one included)."""
+        held = self.acquire(key)
         if held is None:
             return True
         held.release()
         return False
+
+    def discard(self, key: int | str) -> None:
+        """Remove the lock file of a key that is used once (a hashing job's) when its job has ended."""
+        (self.directory / f"{key}.lock").unlink(missing_ok=True)

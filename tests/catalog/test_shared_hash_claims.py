@@ -1,6 +1,6 @@
 """Two machines hashing the same new files at once share them (catalog.hash_claims, migration 0017): each
 claims the files of a round before hashing them and leaves those the other holds; a claim of a job that
-was killed expires and its files are taken over.
+was killed expires and its files are taken over (at once on the machine that ran it).
 
 Each test runs on a real PostgreSQL server (two Library objects with their own engines, as two Ateliers)
 and on one SQLite file opened twice; both machines reach the store at the same path (a share mounted at
@@ -84,14 +84,33 @@ def test_a_killed_jobs_claims_expire_and_its_files_are_taken_over_and_live_ones_
     a, b = machines
     ids = [asset_id for asset_id, _path, _size in a.unhashed()]
     held = ids[:10]
-    assert set(a.claim_for_hashing(held, "alive-job", 600)) == set(held)  # A is hashing these right now
-    assert set(a.claim_for_hashing(ids[10:], "killed-job", -1)) == set(ids[10:])  # ended with A's crash
+    with a.running_hash_job("alive-job"):  # A is hashing these right now
+        assert set(a.claim_for_hashing(held, "alive-job", 600)) == set(held)
+        assert set(a.claim_for_hashing(ids[10:], "killed-job", -1)) == set(ids[10:])  # ended with A's crash
 
-    on_b = hash_pending(b, workers=1)
+        on_b = hash_pending(b, workers=1)
 
-    assert (on_b.hashed, on_b.claimed, on_b.elsewhere) == (COUNT - 10, 10, 0)
-    assert "10 being hashed by another Atelier" in str(on_b)
-    assert sorted(asset_id for asset_id, _path, _size in b.unhashed()) == sorted(held)
-    a.release_hash_claims("alive-job")  # A's job ended without hashing them (cancelled)
+        assert (on_b.hashed, on_b.claimed, on_b.elsewhere) == (COUNT - 10, 10, 0)
+        assert "10 being hashed by another Atelier" in str(on_b)
+        assert sorted(asset_id for asset_id, _path, _size in b.unhashed()) == sorted(held)
+        a.release_hash_claims("alive-job")  # A's job ended without hashing them (cancelled)
     assert hash_pending(b, workers=1).hashed == 10
     assert b.unhashed() == []
+
+
+def test_a_job_whose_process_died_is_taken_over_at_once_on_its_machine_and_left_to_expire_elsewhere(
+    machines: tuple[Library, Library],
+) -> None:
+    """A's job claimed ten files for ten minutes and its process was killed: its lock (held while a job
+    runs, dropped by the operating system with the process) is free. B cannot tell a job on A is gone and
+    leaves the files until the claim expires; A's next job takes them over at once."""
+    a, b = machines
+    ids = [asset_id for asset_id, _path, _size in a.unhashed()]
+    assert set(a.claim_for_hashing(ids[:10], "killed-job", 600)) == set(ids[:10])  # no lock: its process died
+
+    on_b = hash_pending(b, workers=1, limit=20)
+    assert (on_b.hashed, on_b.claimed) == (10, 10), str(on_b)
+
+    on_a = hash_pending(a, workers=1)
+    assert (on_a.hashed, on_a.claimed) == (COUNT - 10, 0), str(on_a)  # the killed job's ten among them
+    assert a.unhashed() == []

@@ -246,7 +246,7 @@ def test_a_file_another_machine_hashed_meanwhile_is_not_hashed_again(
     assert on_a[0].startswith(f"Hashed {COUNT - 1} files")
     assert on_a[0].endswith("(1 being hashed by another Atelier)"), "the file B claimed is left to B"
     assert (on_b.hashed, on_b.elsewhere) == (1, COUNT - 1), "only the file B had begun"
-    assert "23 hashed by another machine meanwhile" in str(on_b)
+    assert "23 hashed by another Atelier meanwhile" in str(on_b)
     assert a.unhashed() == []
     assert b.unhashed() == []
     assert len(a.search_rows(AssetQuery())) == COUNT
