@@ -82,29 +82,6 @@ def refuse_overlap(folder: Path, roots: Sequence[Path]) -> None:
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 
 
-def _file_identity(path: Path) -> tuple[int, int] | None:
-    """What tells one file at ``path`` from the next one put there (None: nothing is there)."""
-    try:
-        found = path.stat()
-    except OSError:
-        return None
-    return found.st_ino, found.st_mtime_ns
-
-
-def _say_if_settings_were_damaged(settings_file: Path, damaged_copy_before: tuple[int, int] | None) -> None:
-    """One line on stderr when loading the settings has just moved a damaged ``settings.json`` aside
-    (``SettingsStore.load`` keeps it as ``settings.json.bad`` and goes on with the defaults): a silent
-    reset looked like lost settings. Said once: the next start finds no damaged file."""
-    damaged_copy = settings_file.with_suffix(".json.bad")
-    if _file_identity(damaged_copy) in (None, damaged_copy_before):
-        return
-    print(
-        f"{settings_file} could not be read: it was moved to {damaged_copy} and the default settings are "
-        "used (copy back what you need from it)",
-        file=sys.stderr,
-    )
-
-
 class AppContext:
     """Settings, tokens, the library, the site clients, the download queue and the jobs, for one data dir.
 
@@ -126,9 +103,9 @@ class AppContext:
         # Two access() calls: asked once, so a command and the window agree for their whole run.
         self.read_only = data_folder_read_only(self.data_dir, self.catalog_path)
         self.settings_store = SettingsStore(self.data_dir)
-        damaged_copy = _file_identity(self.settings_store.path.with_suffix(".json.bad"))
         self.settings = LiveSettings(self.settings_store, read_only=self.read_only)
-        _say_if_settings_were_damaged(self.settings_store.path, damaged_copy)
+        for problem in self.settings_store.problems():  # a damaged file moved aside, values not used
+            print(problem, file=sys.stderr)
         self.tokens = tokens if tokens is not None else TokenStore(self.data_dir)
         # A catalog on a server (--catalog, ATELIER_CATALOG_URL, the catalog_url setting), else the data
         # dir's file; SQLAlchemy is imported for it only when one is named.

@@ -116,6 +116,10 @@ class SettingsStore:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.path = data_dir / self.FILE_NAME
+        # Values the last load could not use (wrong type), by key: the defaults stand in for them, and
+        # the caller says so once (a hand-edited file must not stop every command with a traceback).
+        self.ignored: dict[str, object] = {}
+        self.moved_aside: Path | None = None  # where the last load moved a damaged file (None: it did not)
 
     def load(self) -> Settings:
         try:
@@ -127,14 +131,33 @@ class SettingsStore:
             backup = self.path.with_suffix(".json.bad")
             with contextlib.suppress(OSError):  # unreadable and immovable (a folder...): defaults it is
                 replace_file(self.path, backup)
+                self.moved_aside = backup
             return Settings()
         if not isinstance(raw, dict):
             return Settings()
         known = {f.name for f in fields(Settings)} - {"extra"}
         values = {k: v for k, v in raw.items() if k in known}
         extra = {k: v for k, v in raw.items() if k not in known}
-        settings = Settings(**values, extra=extra)
-        return _sanitised(settings)
+        self.ignored = {k: v for k, v in values.items() if not _fits(v, getattr(_DEFAULTS, k))}
+        usable: dict[str, Any] = {
+            k: bool(v) if isinstance(getattr(_DEFAULTS, k), bool) else v
+            for k, v in values.items()
+            if k not in self.ignored
+        }
+        return _sanitised(Settings(**usable, extra=extra))
+
+    def problems(self) -> list[str]:
+        """What the last load could not use, as lines to tell the user: a silent reset looked like lost
+        settings. Said once: the next load finds no damaged file, and a value is ignored until fixed."""
+        lines = []
+        if self.moved_aside is not None:
+            lines.append(
+                f"{self.path} could not be read: it was moved to {self.moved_aside} and the default settings "
+                "are used (copy back what you need from it)"
+            )
+        if self.ignored:
+            lines.append(ignored_settings_line(self.path, self.ignored))
+        return lines
 
     def save(self, settings: Settings) -> None:
         data = asdict(settings)
@@ -151,6 +174,31 @@ class SettingsStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+_DEFAULTS = Settings()
+
+
+def _fits(value: object, default: object) -> bool:
+    """Whether a value read from the file has the type of the setting's default (a number where a number
+    is meant: an int also for a float; never a bool for a number; 0 or 1 for a yes/no)."""
+    if isinstance(default, bool):
+        return isinstance(value, bool) or (type(value) is int and value in (0, 1))
+    if isinstance(default, int):
+        return type(value) is int
+    if isinstance(default, float):
+        return type(value) in (int, float)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, tuple):
+        return isinstance(value, list | tuple)
+    return True
+
+
+def ignored_settings_line(path: Path, ignored: dict[str, object]) -> str:
+    """The one line that says which values of ``settings.json`` were not used, and what stands instead."""
+    names = ", ".join(f"{key}={json.dumps(value)}" for key, value in ignored.items())
+    return f"{path}: ignored {names} (not the right kind of value); the defaults are used instead"
 
 
 def _sanitised(settings: Settings) -> Settings:
