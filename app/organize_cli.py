@@ -125,7 +125,8 @@ def cmd_delete(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     else:
         print(
             f"Sent {result.done} {_noun(result.done)} to the trash ({human_size(result.freed_bytes)}, "
-            f"{result.freed_bytes} bytes, sidecars included). Undo with `atelier undo`.",
+            f"{result.freed_bytes} bytes, sidecars included)."
+            + (" Undo with `atelier undo`." if result.done else ""),  # nothing done: nothing to undo
             file=out,
         )
         _print_failures(result, out)

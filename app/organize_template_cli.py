@@ -308,7 +308,7 @@ def _result_line(planned: TemplatePlan, result: OperationResult) -> str:
         line += f", {len(result.failed):,} failed"
     if planned.plan.conflicts:
         line += f", {_count(len(planned.plan.conflicts), 'conflict')} left in place"
-    return line + " (undo with `atelier undo`)"
+    return line + (" (undo with `atelier undo`)" if result.done else "")  # nothing done: nothing to undo
 
 
 # the handlers app.cli runs, by command name (app.cli_registry lists the commands)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from app.interrupts import report_stopped, stoppable
 from app.messages import user_message
-from app.organize.fileops import same_file
+from app.organize.fileops import read_only_file_system, same_file
 from app.organize.oplock import operation_lock
 from app.organize.shared_steps import DELETED_ON, refuse_trash_elsewhere, refuse_unmapped
 from app.organize.steps import LINK_ACTIONS, move_back, run_step
@@ -370,6 +370,7 @@ def _operation(
     with operation_lock(library.path, on_wait=waiting), stoppable(token):
         if waited:
             _refuse_a_plan_overtaken(steps)
+        _refuse_a_read_only_disk(steps, kind)
         operation_id, records = library.begin_operation(kind, label, steps, undo_of=undo_of)
         result = _run(
             library,
@@ -401,6 +402,35 @@ def _refuse_a_plan_overtaken(steps: Sequence[NewStep]) -> None:
             f"({len(gone)} of {len(steps)} are no longer where they were planned from, such as "
             f"{gone[0].source}); nothing was done: preview it again"
         )
+
+
+def _refuse_a_read_only_disk(steps: Sequence[NewStep], kind: str) -> None:
+    """A plan every step of which would change a folder on a read-only file system (a share mounted
+    read-only, a write-protected card) is refused whole, before it is journaled: run, it would fail file
+    by file, say "moved 0 files" with an undo that has nothing to undo, and leave a failed operation in
+    the history for each try. A plan only some of whose files are there runs; those fail with the same
+    words (``app.organize.trash``, ``app.messages``)."""
+    if not steps:
+        return
+    read_only = [step for step in steps if any(read_only_file_system(folder) for folder in _changed(step))]
+    if len(read_only) == len(steps):
+        folder = next(folder for folder in _changed(read_only[0]) if read_only_file_system(folder))
+        raise OrganizeError(
+            f"{folder} is on a read-only file system: nothing was {_DONE_WORD.get(kind, 'changed')}. "
+            "Mount it writable (or copy the files to a writable library folder) and try again"
+        )
+
+
+_DONE_WORD = {"delete": "deleted", "move": "moved", "organize": "moved", "rename": "renamed", UNDO: "undone"}
+
+
+def _changed(step: NewStep) -> list[Path]:
+    """The folders whose entries a step adds or removes: the source's (a move, a trash) and the target's
+    (a move, a link, a restore)."""
+    folders = [Path(step.source).parent] if step.action in _FROM_A_FILE else []
+    if step.target:
+        folders.append(Path(step.target).parent)
+    return folders
 
 
 def stopped_line(result: OperationResult, total: int) -> str:

@@ -104,6 +104,23 @@ def settle_move(source: Path, target: Path, *, expected_sha256: str | None = Non
         raise OrganizeError(f"{source} is missing and {target} was never written")
 
 
+def read_only_file_system(folder: Path) -> bool:
+    """Whether ``folder`` (or, when it is not there yet, the nearest folder above it that is) is on a file
+    system mounted read-only, where no file can be added, renamed or removed whatever its permissions.
+    False where the system cannot say (Windows has no ``statvfs``; a read-only volume then fails at the
+    first write, with its own words)."""
+    if not hasattr(os, "statvfs"):
+        return False
+    current = folder
+    while True:
+        try:
+            return bool(os.statvfs(current).f_flag & os.ST_RDONLY)
+        except OSError:
+            if current.parent == current:
+                return False
+            current = current.parent
+
+
 def _same_bytes(copy: Path, source: Path, expected: str | None) -> bool:
     return sha256_of(copy) == (expected.upper() if expected else sha256_of(source))
 

@@ -51,6 +51,10 @@ def send_to_trash(path: Path) -> TrashedFile | None:
     """Send ``path`` (a file or folder) to the system trash; returns where it went when that is knowable."""
     from send2trash import send2trash
 
+    from app.organize.fileops import read_only_file_system
+
+    if read_only_file_system(path.parent):  # send2trash would say "Permission denied", a wrong lead
+        raise OrganizeError(f"{path} is on a read-only file system: mount it writable to delete it")
     send2trash(str(path))
     return locate(path) if restorable() else None
 
