@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+
+from app.cli_arguments import user_path
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -26,7 +27,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "catalog.sqlite3.set-aside-<time>, then creates an empty catalog, or a copy of --from.",
     )
     new_catalog.add_argument(
-        "--from", dest="source", type=Path, metavar="BACKUP", help="an Atelier catalog file to copy in"
+        "--from", dest="source", type=user_path, metavar="BACKUP", help="an Atelier catalog file to copy in"
     )
     new_catalog.add_argument("--json", action="store_true")
 

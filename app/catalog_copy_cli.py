@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -21,9 +22,11 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from app.context import AppContext
-    from catalog.catalog_url import CatalogLocation
+    from catalog.catalog_url import CatalogLocation, ServerAddress
 
 EXIT_OK = 0
+EXIT_USAGE = 2
+POSTGRESQL_PORT = 5432  # a server URL without a port names this one
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -106,6 +109,13 @@ def cmd_copy_catalog(context: AppContext, args: argparse.Namespace, out: TextIO)
     target = parse(args.target)
     if source.path is not None and not source.path.is_file():  # never made here, empty, to copy from
         raise CatalogError(f"There is no catalog at {source.path} to copy from: give one with --from.")
+    if _same_catalog(source, target):  # a copy onto itself: with --replace it would read what it deletes
+        print(
+            f"atelier copy-catalog: the source and the target are the same catalog ({target}): nothing to "
+            "copy; give --to another file or server (--from says what to copy, default: this catalog)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     with ExitStack() as engines:
         target_engine = _engine(context, target)  # first: its password is kept whatever comes next
         engines.callback(target_engine.dispose)
@@ -129,6 +139,22 @@ def cmd_copy_catalog(context: AppContext, args: argparse.Namespace, out: TextIO)
     else:
         print(f"{report} From {source} to {target}.", file=out)
     return EXIT_OK
+
+
+def _same_catalog(source: CatalogLocation, target: CatalogLocation) -> bool:
+    """Whether both name one database: one file (however its path is written, links followed), or one
+    database of one server (whoever connects to it)."""
+    if source.path is not None and target.path is not None:
+        if source.path.exists() and target.path.exists():
+            return source.path.samefile(target.path)
+        return source.path.resolve() == target.path.resolve()
+    if source.server is not None and target.server is not None:
+        return _database_of(source.server) == _database_of(target.server)
+    return False
+
+
+def _database_of(server: ServerAddress) -> tuple[str, int, str | None]:
+    return (server.host.casefold(), server.port or POSTGRESQL_PORT, server.database)
 
 
 COMMANDS = {"copy-catalog": cmd_copy_catalog}

@@ -15,7 +15,7 @@ from catalog.errors import NotFoundError
 
 if TYPE_CHECKING:
     from catalog.read_connection import CatalogReads
-    from catalog.records import AssetRecord
+    from catalog.records import AssetRecord, RootRecord
 
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest INTEGER
 
@@ -67,3 +67,21 @@ def assets_by_ids_or_paths(library: CatalogReads, targets: Sequence[str]) -> lis
         record = asset_by_id_or_path(library, target)
         found.setdefault(record.id, record)
     return list(found.values())
+
+
+def root_by_id_name_or_path(roots: Sequence[RootRecord], target: str) -> RootRecord | None:
+    """The library folder ``target`` names, as ``roots`` lists it: its id (unless a folder of that name
+    exists here), its name (case does not matter) or its path (``~``, relative and links resolved; this
+    machine's path or the one the catalog stores). None when it names none; each command says so its way."""
+    text = target.strip()
+    if text.isdigit() and not Path(text).exists():
+        return next((root for root in roots if is_row_id(int(text)) and root.id == int(text)), None)
+    wanted = " ".join(text.split()).casefold()  # as the catalog compares names (catalog.shared_roots)
+    named = next((root for root in roots if root.name and root.name.casefold() == wanted), None)
+    if named is not None:
+        return named
+    try:
+        resolved = str(Path(text).expanduser().resolve())
+    except (OSError, RuntimeError):  # a link loop names no folder
+        return None
+    return next((root for root in roots if resolved in (root.path, root.canonical_path)), None)

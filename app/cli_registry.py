@@ -110,7 +110,8 @@ COMMAND_ENTRIES: Final[tuple[CommandEntry, ...]] = (
     CommandEntry(
         "roots",
         _LIBRARY,
-        "list library folders; roots add PATH --name NAME; roots map NAME PATH (shared storage)",
+        "list library folders; roots add PATH --name NAME; roots map NAME PATH (shared storage); "
+        "roots remove NAME",
     ),
     CommandEntry("hash", _SCAN, "hash files that have no hashes yet, then look them up on Civitai"),
 )

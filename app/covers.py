@@ -72,8 +72,17 @@ def cover_from_image(library: CoverLibrary, asset_id: int, image_path: Path) -> 
         raise CoverError(f"{name}: {exc.reason}") from None
     except Image.DecompressionBombError:
         raise CoverError(f"{name} has far too many pixels to be a cover (a decompression bomb?)") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise CoverError(f"{name} is not an image Atelier can read ({exc.__class__.__name__})") from None
+    except UnidentifiedImageError:
+        raise CoverError(
+            f"{name} is not an image Atelier can read: choose a picture (PNG, JPEG, WebP...)"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:  # the file could not be read, not decoded
+            from app.messages import user_message
+
+            raise CoverError(user_message(exc)) from None
+        # Pillow's own words for a damaged image name its internals: said plainly instead.
+        raise CoverError(f"{name} is a damaged image Atelier cannot read: choose another picture") from None
     image.thumbnail((MAX_COVER_SIDE, MAX_COVER_SIDE))
     digest = hashlib.sha1(image.tobytes(), usedforsecurity=False).hexdigest()[:12]
     folder = covers_dir(library)

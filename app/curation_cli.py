@@ -13,9 +13,9 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
+from app.cli_arguments import user_path
 from app.cli_ids import assets_by_ids_or_paths, row_id
 from app.context import AppContext
 from app.covers import cover_from_image
@@ -104,7 +104,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     set_cmd.add_argument("--nsfw", action=argparse.BooleanOptionalAction, default=None)
     set_cmd.add_argument("--hidden", action=argparse.BooleanOptionalAction, default=None)
     set_cmd.add_argument("--favorite", action=argparse.BooleanOptionalAction, default=None)
-    set_cmd.add_argument("--cover", type=Path, metavar="IMAGE", help="make this picture the cover")
+    set_cmd.add_argument("--cover", type=user_path, metavar="IMAGE", help="make this picture the cover")
     set_cmd.add_argument(
         "--reset-overrides", action="store_true", help="back to the kind and architecture the file says"
     )

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from app.cli_arguments import user_path
 from app.confirm import ask
 from app.context import AppContext
 from app.progress_bar import ProgressBar
@@ -30,7 +30,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "export",
         parents=[common],
     )
-    export.add_argument("file", type=Path, help="the list to write (.csv or .json)")
+    export.add_argument("file", type=user_path, help="the list to write (.csv or .json)")
     export.add_argument("--format", choices=["csv", "json"], help="default: from the file's extension")
     export.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -38,7 +38,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "import",
         parents=[common],
     )
-    imp.add_argument("file", type=Path, help="a list written by `export` (.csv or .json)")
+    imp.add_argument("file", type=user_path, help="a list written by `export` (.csv or .json)")
     imp.add_argument(
         "--download-missing",
         action="store_true",
@@ -46,7 +46,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     imp.add_argument(
         "--to",
-        type=Path,
+        type=user_path,
         help="library folder to download the missing files into, each into its kind's folder there (as "
         "`download --to`); default: the download folder of the settings, else the first library folder",
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli import EXIT_FAILED, EXIT_OK, Handler
+from app.cli_arguments import user_path
 from app.serialize import inspection_to_json
 from catalog.examine import examine, look_at
 from core.formats.diffusers_folder import looks_like_diffusers
@@ -33,7 +34,7 @@ _INFO_SIDECARS = (".civitai.info", ".cm-info.json", ".metadata.json")
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     inspect = sub.add_parser("inspect", parents=[common])
-    inspect.add_argument("paths", nargs="+", type=Path)
+    inspect.add_argument("paths", nargs="+", type=user_path)
     inspect.add_argument("--json", action="store_true", help="print one JSON array")
     inspect.add_argument("--hash", action="store_true", help="also compute every hash")
 

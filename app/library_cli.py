@@ -6,10 +6,12 @@ with the standard ``sqlite3`` module (no SQLAlchemy to import) through the same 
 Library (``catalog.queries``); the site clients are loaded only when the first word of ``search`` names a
 site (``app.remote_cli``).
 
-``roots add PATH [--name NAME]``, ``roots map NAME PATH [--force]`` and ``roots unmap NAME`` change the
-library's folders: a catalog shared by several machines (on a server, or one file on shared storage)
-knows each folder by its name, and each machine says where it reaches the folder
-(``catalog.machine_paths``; a folder holding none of its files is refused unless ``--force``).
+``roots add PATH [--name NAME]``, ``roots map NAME PATH [--force]``, ``roots unmap NAME`` and
+``roots remove NAME|PATH [--yes]`` change the library's folders (removing one forgets its files' rows, as
+the window's Settings › Library folders does; the files stay on disk). A catalog shared by several
+machines (on a server, or one file on shared storage) knows each folder by its name, and each machine
+says where it reaches the folder (``catalog.machine_paths``; a folder holding none of its files is refused
+unless ``--force``).
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from app.cli import EXIT_OK, EXIT_USAGE, CliError, Handler
-from app.cli_ids import MAX_ROW_ID, asset_by_id_or_path
+from app.cli import EXIT_OK, EXIT_USAGE, Handler
+from app.cli_arguments import count
+from app.cli_ids import asset_by_id_or_path, root_by_id_name_or_path
 from app.serialize import asset_to_json, root_to_json
 from app.show_text import print_asset
+from catalog.errors import NotFoundError
 from catalog.records import AssetQuery, AssetRecord, HiddenFilter, RootPlaces, RootRecord
+from core.shell_words import shell_word
 from core.taxonomy import Architecture, AssetKind, FileStatus, LibraryLayout
+from core.wording import counted
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -65,7 +71,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     search.add_argument("--nsfw", action="store_true", help="Civitai: include NSFW results")
     search.add_argument("--user", help="Civitai creator or Hugging Face author")
     search.add_argument("--cursor", help="Civitai: the cursor printed by the previous page")
-    search.add_argument("--limit", type=int, default=None, help="results to show (library 100, sites 20)")
+    search.add_argument("--limit", type=count, default=None, help="results to show (library 100, sites 20)")
     search.add_argument("--json", action="store_true")
 
     show = sub.add_parser("show", parents=[common])
@@ -83,7 +89,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         ),
     )
     roots.add_argument("action", nargs="?", choices=ROOTS_ACTIONS, default="list")
-    roots.add_argument("words", nargs="*", help="add: PATH; map: NAME PATH; unmap: NAME")
+    roots.add_argument("words", nargs="*", help="add: PATH; map: NAME PATH; unmap: NAME; remove: NAME|PATH")
     roots.add_argument("--name", help="add: the folder's name (default: its own name)")
     roots.add_argument(
         "--layout", choices=[layout.value for layout in LibraryLayout], help="add: force the folder layout"
@@ -93,14 +99,16 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="map: even to a folder that holds none of the shared folder's files (a share not mounted yet)",
     )
+    roots.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="remove: do not ask for confirmation (needed without a terminal)",
+    )
     roots.add_argument("--json", action="store_true", help="print JSON")
 
 
 def cmd_search(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    if args.limit is not None and args.limit < 1:
-        raise CliError("--limit must be at least 1")
-    if args.limit is not None:
-        args.limit = min(args.limit, MAX_ROW_ID)  # "as many as there are": more than SQLite can count
     words = list(args.words)
     source = words.pop(0) if words and words[0] in SEARCH_SOURCES else "library"
     text = " ".join(words)
@@ -166,7 +174,7 @@ def _not_here(data: dict[str, Any], root: RootRecord) -> dict[str, Any]:
     how to map the folder, the catalog's path is ``stored_path``, and no cover or preview path is given."""
     here = (
         f"not mapped on this machine (the shared folder {root.name!r}: "
-        f"atelier roots map {_quoted(root.name)} PATH)"
+        f"atelier roots map {shell_word(root.name)} PATH)"
     )
     shown: dict[str, Any] = {}
     for key, value in data.items():  # in the place of the path, in JSON and text alike
@@ -199,8 +207,14 @@ def cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-ROOTS_ACTIONS = ("list", "add", "map", "unmap")
-_ROOTS_WORDS = {"list": (), "add": ("PATH",), "map": ("NAME", "PATH"), "unmap": ("NAME",)}
+ROOTS_ACTIONS = ("list", "add", "map", "unmap", "remove")
+_ROOTS_WORDS = {
+    "list": (),
+    "add": ("PATH",),
+    "map": ("NAME", "PATH"),
+    "unmap": ("NAME",),
+    "remove": ("NAME|PATH",),
+}
 
 
 def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
@@ -212,8 +226,12 @@ def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
         return _usage(f"--name and --layout go with `roots add`, not `roots {args.action}`")
     if args.action != "map" and args.force:
         return _usage(f"--force goes with `roots map`, not `roots {args.action}`")
+    if args.action != "remove" and args.yes:
+        return _usage(f"--yes goes with `roots remove`, not `roots {args.action}`")
     if args.action == "list":
         return _list_roots(context, args, out)
+    if args.action == "remove":
+        return _remove_root(context, args, out)
     if args.action == "add":
         layout = LibraryLayout(args.layout) if args.layout else None
         root = context.add_root(Path(args.words[0]), layout, name=args.name)
@@ -229,6 +247,41 @@ def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
         out.write("\n")
     else:
         print(f"{verb} {root.name!r} is {root.path}", file=out)
+    return EXIT_OK
+
+
+def _remove_root(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
+    """Forget a library folder and its files' rows, as the window's Settings › Library folders does (the
+    files on disk stay as they are; scanning the folder again brings them back, without your tags)."""
+    from app.confirm import ask
+
+    roots = context.library.roots()
+    root = root_by_id_name_or_path(roots, args.words[0])
+    if root is None:
+        listed = ", ".join(repr(r.name) for r in roots) or "none yet"
+        raise NotFoundError(
+            f"No library folder is named {args.words[0]!r} or is at that path "
+            f"(the library's folders: {listed})."
+        )
+    files = counted(root.file_count, "file")
+    question = (
+        f"Remove the library folder {root.name!r} ({root.path}) and its {files} from the catalog? "
+        "The files stay on disk; your tags and notes on them are forgotten."
+    )
+    refusal = f"not removing the library folder {root.name!r} ({files} in the catalog) without confirmation"
+    if not ask(question, yes=args.yes, refusal=refusal):
+        print("Nothing was removed.", file=out)
+        return EXIT_OK
+    context.library.remove_root(root.id)
+    if args.json:
+        json.dump({**root_to_json(root), "removed": True}, out, indent=2)
+        out.write("\n")
+    else:
+        print(
+            f"Removed the library folder {root.name!r} ({root.path}): its {files} left the catalog; "
+            "the files on disk are untouched.",
+            file=out,
+        )
     return EXIT_OK
 
 
@@ -264,14 +317,10 @@ def _where_else(place: RootPlaces) -> str:
         notes.append(f"stored as {root.canonical_path}")
     notes += [f"{folder.machine_name}: {folder.path}" for folder in place.elsewhere]
     if not root.placed_here:
-        notes.append(f"not mapped on this machine: `atelier roots map {_quoted(root.name)} PATH`")
+        notes.append(f"not mapped on this machine: `atelier roots map {shell_word(root.name)} PATH`")
     elif not Path(root.path).is_dir():
-        notes.append(f"not found on this machine: `atelier roots map {_quoted(root.name)} PATH`")
+        notes.append(f"not found on this machine: `atelier roots map {shell_word(root.name)} PATH`")
     return f"  ({'; '.join(notes)})" if notes else ""
-
-
-def _quoted(name: str) -> str:
-    return name if name.replace("-", "").replace("_", "").isalnum() else json.dumps(name)
 
 
 COMMANDS: dict[str, Handler] = {"search": cmd_search, "show": cmd_show, "roots": cmd_roots}

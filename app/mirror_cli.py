@@ -287,21 +287,16 @@ def _remove(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _write_yaml(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
-    from app.cli_ids import is_row_id
+    from app.cli_ids import root_by_id_name_or_path
     from app.organize.comfyui_yaml import write_section
 
     roots = context.library.roots()
     chosen = []
     for text in args.root:
-        stripped = text.strip()
-        by_id = [
-            r for r in roots if stripped.isdigit() and is_row_id(int(stripped)) and r.id == int(stripped)
-        ]
-        real = Path(stripped).expanduser().resolve()
-        found = by_id or [r for r in roots if Path(r.path) == real]
-        if not found:
+        found = root_by_id_name_or_path(roots, text)
+        if found is None:
             raise MirrorUsageError(f"no library folder {text!r} (see `atelier roots`)")
-        chosen.append(found[0])
+        chosen.append(found)
     if not chosen:
         if not roots:
             raise MirrorUsageError("no library folders yet: add one with `atelier scan FOLDER`")

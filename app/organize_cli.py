@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.cli_arguments import count
 from app.cli_ids import asset_by_id_or_path, assets_by_ids_or_paths, row_id
 from app.confirm import ask
 from app.context import AppContext
@@ -76,7 +77,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     undo_cmd.add_argument("--json", action="store_true")
 
     history = sub.add_parser("history", parents=[common])
-    history.add_argument("--limit", type=int, default=20, help="how many operations to list (default 20)")
+    history.add_argument("--limit", type=count, default=20, help="how many operations to list (default 20)")
     history.add_argument("--json", action="store_true")
 
 
@@ -151,8 +152,6 @@ def cmd_undo(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_history(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     library = context.library
-    if args.limit < 1:
-        raise OrganizeError(f"--limit is how many operations to list: 1 or more, not {args.limit}")
     operations = recent_operations(library, args.limit)
     next_undo = undoable_operation(library)
     if args.json:

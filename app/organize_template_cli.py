@@ -16,16 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from app.cli_ids import assets_by_ids_or_paths, is_row_id
+from app.cli_ids import assets_by_ids_or_paths, root_by_id_name_or_path
 from app.confirm import ask
 from app.context import AppContext
 from app.progress_bar import ProgressBar
 from core.errors import AtelierError
 from core.organize.plan import REASON_EXISTS, REASON_TAKEN
-from core.organize.template import DEFAULT_TEMPLATE, fields_help
+from core.organize.template import DEFAULT_TEMPLATE, FIELDS, fields_help
 from core.taxonomy import AssetKind
 
 if TYPE_CHECKING:
@@ -71,14 +70,14 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     organize.add_argument("--dry-run", action="store_true", help="show the plan, move nothing")
     organize.add_argument(
-        "--root", help="the library folder (id or path) files go into; default: each file's own"
+        "--root", help="the library folder (id, name or path) files go into; default: each file's own"
     )
     organize.add_argument(
         "--from",
         dest="from_roots",
         action="append",
         default=[],
-        help="only files of this library folder (id or path; repeatable)",
+        help="only files of this library folder (id, name or path; repeatable)",
     )
     organize.add_argument(
         "--kind",
@@ -108,7 +107,11 @@ def cmd_organize(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
     from app.organize.template_plan import TemplateScope, plan_template
 
     if args.fields:
-        print(fields_help(), file=out)
+        if args.json:  # each field with what it holds, as --fields prints them
+            json.dump([{"field": name, "description": text} for name, text in FIELDS.items()], out, indent=2)
+            out.write("\n")
+        else:
+            print(fields_help(), file=out)
         return EXIT_OK
     library = context.library  # opening it completes or rolls back an operation a kill cut off
     template = args.template or str(context.settings.organize_template) or DEFAULT_TEMPLATE
@@ -214,13 +217,8 @@ def _apply(library: Library, planned: TemplatePlan) -> OperationResult:
 
 
 def _root(roots: list[RootRecord], text: str) -> RootRecord:
-    """The library folder ``text`` names: its id (as ``roots`` lists it) or its path."""
-    wanted = text.strip()
-    if wanted.isdigit() and not Path(wanted).exists():
-        found = next((r for r in roots if is_row_id(int(wanted)) and r.id == int(wanted)), None)
-    else:
-        path = str(Path(wanted).expanduser().resolve())
-        found = next((r for r in roots if r.path == path), None)
+    """The library folder ``text`` names: its id (as ``roots`` lists it), its name or its path."""
+    found = root_by_id_name_or_path(roots, text)
     if found is None:
         raise OrganizeOptionError(f"{text!r} is not a library folder (see `atelier roots`)")
     return found

@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.after_scan import ChainJobs, ChainSteps, LookupRequest, context_jobs, lookup_line, run_chain
 from app.cli import EXIT_FAILED, EXIT_OK, CliError, Handler
+from app.cli_arguments import user_path
 from app.progress_bar import ProgressBar
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import LibraryLayout
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     scan = sub.add_parser("scan", parents=[common])
-    scan.add_argument("roots", nargs="*", type=Path, help="folders to add (default: rescan every root)")
+    scan.add_argument("roots", nargs="*", type=user_path, help="folders to add (default: rescan every root)")
     scan.add_argument(
         "--layout", choices=[layout.value for layout in LibraryLayout], help="force the folder layout"
     )

@@ -690,7 +690,8 @@ class Downloader:
         if content_type in ("text/html", "application/xhtml+xml"):
             raise HtmlInsteadOfFileError(
                 f"{host} sent an HTML page (a login page?) instead of the file. "
-                "The file may need an API key (Settings → Accounts) or the link may have expired."
+                "The file may need an API key (Settings › Sites, or ATELIER_CIVITAI_TOKEN / HF_TOKEN) "
+                "or the link may have expired."
             )
         if content_type == "application/json" and not name.lower().endswith(".json"):
             body = _read_some(response, 4096, within_s)

@@ -47,6 +47,7 @@ from core.layouts import MODEL_FILE_SUFFIXES
 from core.organize.companions import companion_files, companions_among
 from core.organize.errors import OrganizeError
 from core.organize.plan import MovePlan, plan_moves
+from core.shell_words import shell_word
 
 _log = logging.getLogger(__name__)
 UNDO = "undo"
@@ -141,7 +142,8 @@ def apply_moves(
                 f"the folder {outside[0]} does not exist (and is not inside a library folder)"
             )
         raise OrganizeError(
-            f"{outside[0]} is outside every library folder: add it first with `atelier scan {outside[0]}`"
+            f"{outside[0]} is outside every library folder: add it first with "
+            f"`atelier scan {shell_word(str(outside[0]))}`"
         )
     steps = move_steps(library, plan)
     return _operation(

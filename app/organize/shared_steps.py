@@ -22,8 +22,8 @@ from typing import Any
 from catalog.journal import NewStep
 from catalog.library import Library
 from catalog.places import is_under
-from catalog.shared_roots import quoted
 from core.organize.errors import OrganizeError
+from core.shell_words import shell_word
 
 DELETED_ON = "deleted_on"
 
@@ -39,8 +39,8 @@ def refuse_unmapped(library: Library, steps: Sequence[NewStep]) -> None:
             if root is not None:
                 raise OrganizeError(
                     f"{Path(path).name} is in the shared folder {root.name!r}, which is not mapped on this "
-                    f"machine: say where it is here (atelier roots map {quoted(root.name)} PATH), then undo "
-                    "again"
+                    "machine: say where it is here "
+                    f"(atelier roots map {shell_word(root.name)} PATH), then undo again"
                 )
 
 

@@ -159,10 +159,10 @@ def test_other_commands_still_refuse_stray_words(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "unrecognized arguments: stray" in result.stderr
-    # roots takes an action now (list, add, map, unmap): a stray word is an unknown action.
+    # roots takes an action now (list, add, map, unmap, remove): a stray word is an unknown action.
     result = run("roots", "stray", env=_env(tmp_path), check=False)
     assert result.returncode == 2
-    assert "invalid choice: 'stray' (choose from 'list', 'add', 'map', 'unmap')" in result.stderr
+    assert "invalid choice: 'stray' (choose from 'list', 'add', 'map', 'unmap', 'remove')" in result.stderr
 
 
 def test_enrich_finds_a_scanned_file_on_civitai(tmp_path: Path) -> None:

@@ -289,7 +289,7 @@ def test_a_folder_another_machine_added_is_left_alone_until_this_one_maps_it(
 
     assert summary.problems == [
         f"NAS models: a folder other machines share ({store}); say where this machine reaches it first: "
-        'atelier roots map "NAS models" PATH'
+        "atelier roots map 'NAS models' PATH"
     ]
     assert len(_paths(b)) == 3, "nothing marked missing, nothing added"
     b.map_root("NAS models", elsewhere)
@@ -308,6 +308,6 @@ def test_a_folder_not_found_at_its_path_says_how_to_map_it_and_loses_nothing(
 
     assert summary.problems == [
         f"{store}: folder not found (is the drive connected? If it is mounted elsewhere on this machine: "
-        'atelier roots map "NAS models" PATH)'
+        "atelier roots map 'NAS models' PATH)"
     ]
     assert len(_paths(scanned_on_a)) == 3

@@ -72,7 +72,7 @@ def test_adding_a_shared_folder_at_this_machines_path_is_refused_and_names_roots
 
     assert str(refused.value) == (
         f"{mount} is the shared library folder 'NAS models' ({COUNT - 2} of {COUNT} of its files are "
-        f'here, same size and time): map it on this machine instead: atelier roots map "NAS models" {mount}'
+        f"here, same size and time): map it on this machine instead: atelier roots map 'NAS models' {mount}"
     )
     assert [root.name for root in b.roots()] == ["NAS models"], "no second folder"
     assert b.map_root("NAS models", mount).path == str(mount), "the way the message says works"
@@ -107,7 +107,7 @@ def test_a_folder_holding_the_shared_one_or_inside_it_is_refused_and_names_the_s
     evidence = f"({COUNT} of {COUNT} of its files are here, same size and time)"
     assert str(holds.value) == (
         f"{mount.parent} holds the shared library folder 'NAS models', here at {mount} {evidence}: map it "
-        f'on this machine instead: atelier roots map "NAS models" {mount}'
+        f"on this machine instead: atelier roots map 'NAS models' {mount}"
     )
     assert str(inside.value).startswith(
         f"{mount / 'Lora'} is inside the shared library folder 'NAS models', here at {mount} {evidence}"
@@ -184,7 +184,7 @@ def test_a_wrong_mapping_marks_nothing_missing_and_catalogs_nothing(
     assert summary.problems == [
         f"{wrong}: none of the 20 checked of the 24 files the catalog lists in the shared folder "
         "'NAS models' is here (is the "
-        'share mounted, and mapped to the right folder? atelier roots map "NAS models" PATH); nothing was '
+        "share mounted, and mapped to the right folder? atelier roots map 'NAS models' PATH); nothing was "
         "cataloged or marked missing."
     ]
     assert _statuses(scanned_on_a) == {FileStatus.OK: COUNT}  # the folder's own file is not cataloged
@@ -205,7 +205,7 @@ def test_deleting_files_still_marks_them_missing_and_an_emptied_removable_disk_d
     assert summary.problems == [
         f"{store}: the folder is empty but the catalog lists {COUNT - 5} files in it (is the drive or share "
         "mounted?); nothing was marked missing. If it is mounted elsewhere on this machine: "
-        'atelier roots map "NAS models" PATH'
+        "atelier roots map 'NAS models' PATH"
     ]
     assert _statuses(scanned_on_a) == {FileStatus.OK: COUNT - 5, FileStatus.MISSING: 5}
 

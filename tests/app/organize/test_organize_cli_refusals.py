@@ -65,22 +65,23 @@ def test_moving_into_a_folder_that_does_not_exist_says_so(cli: dict[str, Any], t
     assert "scan" not in result.stderr
 
 
-def test_history_refuses_a_limit_below_one(cli: dict[str, Any]) -> None:
+def test_history_refuses_a_limit_below_one_as_a_usage_error(cli: dict[str, Any]) -> None:
     result = _run(cli, "history", "--limit", "-1")
 
-    assert result.returncode == 1
-    assert _lines(result.stderr) == [
-        "atelier history: --limit is how many operations to list: 1 or more, not -1"
-    ]
+    assert result.returncode == 2
+    assert (
+        _lines(result.stderr)[-1]
+        == "atelier history: error: argument --limit: a whole number from 1 up, not -1"
+    )
 
 
 def test_an_error_with_json_is_also_a_json_object_on_stdout(cli: dict[str, Any]) -> None:
-    result = _run(cli, "history", "--limit", "0", "--json")
+    result = _run(cli, "undo", "424242", "--json")
 
     assert result.returncode == 1
-    message = "--limit is how many operations to list: 1 or more, not 0"
+    message = "no operation 424242 (see `atelier history`)"
     assert json.loads(result.stdout) == {"error": message, "exit_code": 1}
-    assert _lines(result.stderr) == [f"atelier history: {message}"]
+    assert _lines(result.stderr) == [f"atelier undo: {message}"]
 
 
 def test_a_move_says_which_symlink_of_the_user_now_dangles(cli: dict[str, Any]) -> None:
