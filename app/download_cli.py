@@ -45,7 +45,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     download.add_argument(
         "targets",
         nargs="+",
-        help="civitai:VERSION[:FILE], a Civitai model/download URL, or hf:ORG/NAME[@REV]/PATH",
+        help="civitai:VERSION[:FILE], a Civitai model/download URL, hf:ORG/NAME[@REV]/PATH, or a file's "
+        "hash as the render plan and A1111 infotext show it (AutoV2, AutoV3, SHA-256...: found on Civitai)",
     )
     download.add_argument(
         "--again",

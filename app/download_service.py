@@ -308,7 +308,12 @@ class DownloadService:
 
     def _civitai_builder(self, target: CivitaiTarget) -> RequestBuilder:
         client = self.context.civitai()
-        if target.version_id is None:
+        if target.file_hash is not None:
+            found = client.version_by_hash(target.file_hash)
+            if found is None or found.model_id is None:
+                raise DownloadTargetError(f"Civitai has no file with the hash {target.file_hash}")
+            version, model = found, client.get_model(found.model_id)
+        elif target.version_id is None:
             if target.model_id is None:
                 raise DownloadTargetError("no Civitai version or model given")
             model = client.get_model(target.model_id)
@@ -320,7 +325,7 @@ class DownloadService:
             if version.model_id is None:
                 raise DownloadTargetError(f"Civitai version {version.id} names no model")
             model = client.get_model(version.model_id)
-        file = _choose_file(version, target.file_id)
+        file = _hashed_file(version, target.file_hash) or _choose_file(version, target.file_id)
         url = file.download_url or client.download_url(version.id, file.id, version=version)
         subfolder = str(self.context.settings.download_subfolder)
         return RequestBuilder(
@@ -435,6 +440,15 @@ class DownloadService:
 
 def _say_on_stderr(line: str) -> None:
     print(f"atelier: {line}", file=sys.stderr, flush=True)
+
+
+def _hashed_file(version: CivitaiVersion, file_hash: str | None) -> CivitaiFile | None:
+    """The file of ``version`` with this hash (of any kind Civitai lists), when one has it: a version
+    found by a file's hash may offer others (a pruned copy, a config) beside it."""
+    if file_hash is None:
+        return None
+    wanted = file_hash.upper()
+    return next((f for f in version.files if wanted in (h.upper() for h in f.hashes.values())), None)
 
 
 def _choose_file(version: CivitaiVersion, file_id: int | None) -> CivitaiFile:

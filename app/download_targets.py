@@ -1,6 +1,8 @@
 """What ``download`` accepts, parsed without touching the network.
 
 - ``civitai:VERSION_ID`` or ``civitai:VERSION_ID:FILE_ID``
+- a file's hash as A1111 infotext and the render plan show it (AutoV2 ``1a2b3c4d5e``, AutoV3, AutoV1,
+  CRC32, SHA-256 or BLAKE3): the Civitai version whose file has it (``GET /model-versions/by-hash``)
 - a Civitai page or download URL on any Civitai host or mirror:
   ``https://civitai.com/models/4201/name?modelVersionId=130072``, ``https://civitai.red/models/4201``
   (its newest version), ``https://civitai.com/api/download/models/130072``
@@ -27,9 +29,10 @@ class TargetError(AtelierError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CivitaiTarget:
-    version_id: int | None  # None: the model's newest version
+    version_id: int | None  # None: the model's newest version, or the version ``file_hash`` finds
     model_id: int | None = None
     file_id: int | None = None
+    file_hash: str | None = None  # upper-case hex; Civitai finds the version by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,11 @@ _MODEL_PAGE = re.compile(r"^/models/(\d+)(?:/[^/]*)?/?$")
 _DOWNLOAD = re.compile(r"^/api/download/models/(\d+)/?$")
 _EXPECTED = (
     "expected civitai:VERSION_ID[:FILE_ID], a Civitai model or download URL, a Hugging Face file URL, "
-    "or hf:ORG/NAME[@REV]/PATH"
+    "hf:ORG/NAME[@REV]/PATH, or a file hash (10 hex digits as A1111 shows it, or a SHA-256)"
 )
+# The hashes Civitai looks files up by, by length: CRC32 and AutoV1 (8), AutoV2 (10), AutoV3 (12),
+# SHA-256 and BLAKE3 (64). A version id is no hash: it needs ``civitai:`` before it.
+_FILE_HASH = re.compile(r"^(?:[0-9A-Fa-f]{8}|[0-9A-Fa-f]{10}|[0-9A-Fa-f]{12}|[0-9A-Fa-f]{64})$")
 HF_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
 _HF_FILE = re.compile(r"^/([^/]+)/([^/]+)/(?:blob|resolve)/([^/]+)/(.+)$")
 _HF_REPO = re.compile(r"^/([^/]+)/([^/]+)(?:/(?:tree|blob|resolve)(?:/.*)?)?/?$")
@@ -66,6 +72,8 @@ def parse_target(text: str, *, hf_endpoint: str | None = None) -> Target:
         if hf_path is not None and (on_hub or _HF_FILE.match(hf_path)):
             return _hf_url(text, hf_path)
         return _civitai_url(text)
+    if _FILE_HASH.match(text):
+        return CivitaiTarget(version_id=None, file_hash=text.upper())
     raise TargetError(f"{text!r}: {_EXPECTED}")
 
 

@@ -1,7 +1,8 @@
 """Loopback Civitai, Hugging Face and file servers offering one small LoRA, for the download tests.
 
 One Civitai model (910001) whose version 910002 has one file, ``pixel_art.safetensors``, a real kohya
-LoRA served by the file server with its true size and SHA-256; the same bytes as a file of the Hub
+LoRA served by the file server with its true size, SHA-256 and AutoV2 (found by either through
+``GET /api/v1/model-versions/by-hash/{hash}``); the same bytes as a file of the Hub
 repository ``someone/pixel-lora``. ``env`` points a ``main.py`` subprocess (or ``AppContext``) at them.
 """
 
@@ -59,10 +60,11 @@ def _civitai_state(lora: bytes, file_url: str) -> CivitaiState:
     version = model["modelVersions"][0]
     version.update(id=VERSION_ID, modelId=910001, baseModel="SD 1.5", trainedWords=["pixel art"], images=[])
     file = version["files"][0]
+    sha256 = hashlib.sha256(lora).hexdigest().upper()
     file.update(
         name="pixel_art.safetensors",
         sizeKB=len(lora) / 1024,
-        hashes={"SHA256": hashlib.sha256(lora).hexdigest().upper()},
+        hashes={"SHA256": sha256, "AutoV2": sha256[:10]},  # AutoV2: as A1111 infotext names a file
         downloadUrl=file_url,
         primary=True,
     )

@@ -7,6 +7,7 @@ killed or stopped with Ctrl+C mid-way runs in a real ``main.py`` child (:mod:`te
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -110,6 +111,35 @@ def test_targets_are_checked_before_anything_is_fetched(sites: Sites) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+@pytest.mark.parametrize("kind", ["AutoV2", "SHA-256"])
+def test_a_file_hash_downloads_the_civitai_file_that_has_it(sites: Sites, kind: str) -> None:
+    """The render plan says a missing file "can be downloaded from Civitai by its hash": ``download
+    HASH`` does, with the hash as the plan (AutoV2, lower-case as A1111 writes it) or a site shows it."""
+    run(sites, "scan", str(sites.root))
+    sha256 = hashlib.sha256(sites.lora).hexdigest()
+    digest = sha256[:10] if kind == "AutoV2" else sha256
+
+    (result,) = json.loads(run(sites, "download", digest, "--json").stdout)
+
+    path = Path(result["path"])
+    assert path == sites.root / "models" / "Lora" / "pixel_art.safetensors"
+    assert path.read_bytes() == sites.lora
+    shown = json.loads(run(sites, "show", str(result["asset_id"]), "--json").stdout)
+    assert shown["remote_links"][0]["version_id"] == str(VERSION_ID)
+    asked = [p for method, p, _ in sites.civitai.requests if method == "GET" and "by-hash" in p]
+    assert asked == [f"/api/v1/model-versions/by-hash/{digest.upper()}"]
+
+
+def test_a_hash_civitai_does_not_know_ends_in_one_line(sites: Sites) -> None:
+    run(sites, "scan", str(sites.root))
+    result = run(sites, "download", "0123456789", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "atelier download: Civitai has no file with the hash 0123456789"
+    ], result.stderr
+    assert sorted(p.name for p in sites.root.joinpath("models").iterdir()) == ["Stable-diffusion"]
+
+
 def test_a_download_killed_mid_way_is_interrupted_with_its_bytes_and_resumes(tmp_path: Path) -> None:
     with loopback_sites(tmp_path, rank=64) as sites:
         run(sites, "scan", str(sites.root))

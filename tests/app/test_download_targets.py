@@ -22,6 +22,10 @@ from app.download_targets import CivitaiTarget, HfTarget, TargetError, parse_tar
             HfTarget("stabilityai/sdxl-turbo", "unet/diffusion_pytorch_model.fp16.safetensors"),
         ),
         ("hf:org/name@v1.0/model.safetensors", HfTarget("org/name", "model.safetensors", "v1.0")),
+        # a file's hash, as the render plan and A1111 infotext show it: found on Civitai
+        ("1a2b3c4d5e", CivitaiTarget(version_id=None, file_hash="1A2B3C4D5E")),
+        ("0123456789", CivitaiTarget(version_id=None, file_hash="0123456789")),
+        ("ab" * 32, CivitaiTarget(version_id=None, file_hash="AB" * 32)),
     ],
 )
 def test_targets(text: str, expected: object) -> None:
@@ -39,6 +43,9 @@ def test_targets(text: str, expected: object) -> None:
         "hf:org/name/",
         "hf:org/name/../../etc/passwd",
         "model.safetensors",
+        "1a2b3c4d5",  # 9 hex digits: no hash Civitai knows is that long
+        "1a2b3c4d5g",
+        "130072",  # a version id needs civitai: before it
     ],
 )
 def test_bad_targets_say_what_is_expected(text: str) -> None:
