@@ -2,16 +2,18 @@
 
 Assets are named as in the library (file name, display name, alias, or a hash) or given as paths. Every
 image is stored in the library's renders folder and gallery; ``--out`` writes a copy where the user wants
-it. Exit codes: 0 rendered, 1 the render failed, 2 bad options, 3 assets are missing (listed on stderr
-with their hashes, so they can be fetched with ``atelier download``); nothing is rendered then.
+it, never over an existing file unless ``--overwrite`` asks (:mod:`app.render_out`). Exit codes: 0
+rendered, 1 the render failed, 2 bad options, 3 assets are missing (listed on stderr with their hashes,
+so they can be fetched with ``atelier download``); nothing is rendered then.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import shlex
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +23,7 @@ from app.context import AppContext
 from app.family_defaults import with_family_defaults as apply_family_defaults
 from app.messages import user_message
 from app.progress_bar import ProgressBar
+from app.render_out import OutError, check_out, copy_out
 from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
 from core.jobs import Progress
 from core.render.grid import GridAxisError, parse_axis
@@ -45,6 +48,14 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_MISSING = 3
+
+
+def _let_sizes_start_with_minus(parser: argparse.ArgumentParser) -> None:
+    """``--size -64x64`` reaches :func:`_size`, which refuses it as a size, instead of argparse's
+    "expected one argument": argparse takes a word starting with '-' for an option unless it looks like
+    a negative number, and a negative size is typed like one."""
+    matcher = parser._negative_number_matcher
+    parser._negative_number_matcher = re.compile(rf"{matcher.pattern}|^-\d[\d.]*[xX]")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -148,7 +159,18 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     )
     hires.add_argument("--hires-steps", type=int, default=0, help="0 (default): as many as --steps")
     hires.add_argument("--denoising", type=float, default=DEFAULT_DENOISING, help="denoising strength")
-    parser.add_argument("--out", type=Path, help="also write the PNG here (a file, or a folder to put it in)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="also write the PNG here: a new file, or a folder to put it in (under a free name); an "
+        "existing file is refused",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="let --out FILE replace an existing PNG (never a file of the library, a gallery image or a "
+        "file that is not a PNG)",
+    )
     parser.add_argument("--json", action="store_true")
 
 
@@ -158,6 +180,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
     )
     _add_recipe_options(render)
+    _let_sizes_start_with_minus(render)
     render.add_argument("--batch", type=int, default=1)
     render.add_argument(
         "--infotext",
@@ -174,6 +197,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     grid = sub.add_parser("grid", parents=[common])
     _add_recipe_options(grid)
+    _let_sizes_start_with_minus(grid)
     grid.add_argument(
         "--x",
         required=True,
@@ -192,15 +216,44 @@ def _ref(value: str) -> AssetRef:
     return AssetRef(value)
 
 
+def _number(text: str) -> float | None:
+    """``text`` as a finite number, or None (``abc``, ``nan`` and ``inf`` are no weight)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _weighted(value: str) -> tuple[AssetRef, float]:
-    """``NAME:0.8`` -> (ref, 0.8); a value without a number after its last colon has weight 1."""
+    """``NAME:0.8`` -> (ref, 0.8); a value without a number after its last colon is a name (one may
+    contain ':') with weight 1: :func:`bad_weight` refuses it when the library has no such name."""
     name, sep, weight = value.rpartition(":")
-    if sep:
-        try:
-            return _ref(name), float(weight)
-        except ValueError:
-            pass
+    number = _number(weight) if sep else None
+    if number is not None:
+        return _ref(name), number
     return _ref(value), 1.0
+
+
+def bad_weight(args: argparse.Namespace, plan: RenderPlan) -> str | None:
+    """Why a ``--lora NAME:W`` or ``--hypernetwork NAME:S`` given is a usage error, or None: a value
+    whose part after its last colon is no number, and that names no file as a whole, has a bad weight
+    (``detail:abc``), not a missing LoRA; a name with a colon that the library has stays a name."""
+    missing = {(item.kind, item.name) for item in plan.missing}
+    options = (
+        ("--lora", AssetKind.LORA, "LoRA", "weight", args.lora),
+        ("--hypernetwork", AssetKind.HYPERNETWORK, "hypernetwork", "strength", args.hypernetwork),
+    )
+    for flag, kind, label, what, values in options:
+        for value in values:
+            name, sep, weight = value.rpartition(":")
+            if sep and _number(weight) is None and (kind, value) in missing:
+                given = f"{weight!r} is not a {what}" if weight else f"no {what} follows the ':'"
+                return (
+                    f"{flag} {value}: {given} (a number, e.g. {name}:0.8), and the library has no "
+                    f"{label} named {value!r}"
+                )
+    return None
 
 
 def recipe_from_args(args: argparse.Namespace) -> Recipe:
@@ -412,6 +465,9 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         return _fail("render", user_message(error), EXIT_FAILED)
     except ValueError as error:
         return _fail("render", user_message(error), EXIT_USAGE)
+    weight_problem = None if args.infotext else bad_weight(args, plan)
+    if weight_problem is not None:
+        return _fail("render", weight_problem, EXIT_USAGE)
     placement = service.placement(plan) if plan.ready else None
     if args.plan:
         return _show_plan(service.with_hashes(plan), args.json, out, placement)
@@ -420,13 +476,17 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         return code
     if placement is not None and not placement.runnable:
         return _fail("render", f"this machine cannot run the model: {placement.reason}", EXIT_FAILED)
+    try:
+        check_out(args.out, plan.recipe.batch, context.library, overwrite=args.overwrite)
+    except OutError as error:
+        return _fail("render", f"{error}; nothing rendered", EXIT_USAGE)
     _warn("render", plan.warnings + ((plan.defaults_note,) if plan.defaults_note else ()), args.json)
     try:
         with ProgressBar("Rendering", phased=True) as bar:
             stored = service.render(plan, progress=_with_notices("render", bar.update))
     except RenderError as error:
         return _fail("render", user_message(error), EXIT_FAILED)
-    copies = _copy_out(args.out, stored)
+    copies = copy_out(args.out, [item.path for item in stored], context.library, overwrite=args.overwrite)
     _report(stored, copies, args.json, out, noted=plan.warnings)
     return EXIT_OK
 
@@ -444,9 +504,17 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         return _fail("grid", user_message(error), EXIT_USAGE)
     except RenderError as error:
         return _fail("grid", user_message(error), EXIT_FAILED)
-    code = _check_plan("grid", service.prepare(base), context)
+    plan = service.prepare(base)
+    weight_problem = bad_weight(args, plan)
+    if weight_problem is not None:
+        return _fail("grid", weight_problem, EXIT_USAGE)
+    code = _check_plan("grid", plan, context)
     if code is not None:
         return code
+    try:
+        check_out(args.out, 1, context.library, overwrite=args.overwrite)
+    except OutError as error:
+        return _fail("grid", f"{error}; nothing rendered", EXIT_USAGE)
     try:
         with ProgressBar("Rendering grid", phased=True) as bar:
             stored = service.render_grid(base, x, y, progress=_with_notices("grid", bar.update))
@@ -456,7 +524,8 @@ def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         if error.missing:
             return _check_plan("grid", RenderPlan(base, None, None, error.missing, ())) or EXIT_MISSING
         return _fail("grid", user_message(error), EXIT_FAILED)
-    _report([stored], _copy_out(args.out, [stored]), args.json, out)
+    copies = copy_out(args.out, [stored.path], context.library, overwrite=args.overwrite)
+    _report([stored], copies, args.json, out)
     return EXIT_OK
 
 
@@ -507,22 +576,6 @@ def _warn(command: str, warnings: tuple[str, ...], quiet: bool) -> None:
     if not quiet:
         for warning in warnings:
             print(f"atelier {command}: note: {warning}", file=sys.stderr)
-
-
-def _copy_out(target: Path | None, stored: list[StoredRender]) -> list[Path]:
-    """Copy each image to ``--out`` (``name-1.png``, ``name-2.png``... for a batch)."""
-    if target is None:
-        return [item.path for item in stored]
-    target = target.expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    copies: list[Path] = []
-    if target.is_dir():  # --out FOLDER: the images keep their library names inside it
-        return [Path(shutil.copyfile(item.path, target / item.path.name)) for item in stored]
-    for index, item in enumerate(stored):
-        path = target if index == 0 else target.with_name(f"{target.stem}-{index}{target.suffix or '.png'}")
-        shutil.copyfile(item.path, path)
-        copies.append(path)
-    return copies
 
 
 def _item_json(item: StoredRender, path: Path) -> dict[str, Any]:
