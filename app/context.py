@@ -75,7 +75,8 @@ def refuse_overlap(folder: Path, roots: Sequence[Path]) -> None:
     if inner:
         raise OverlappingRootError(
             f"{folder} holds the library folder{'s' if len(inner) > 1 else ''} {', '.join(inner)}: "
-            "remove them first (Settings › Library folders), or rescan them instead"
+            "remove them first (Settings › Library folders, or `atelier roots remove NAME`), or rescan them "
+            "instead"
         )
 
 

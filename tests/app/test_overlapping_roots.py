@@ -42,6 +42,7 @@ def test_a_folder_holding_library_folders_is_refused(tmp_path: Path) -> None:
 
     assert above.returncode == 1
     assert f"{outer} holds the library folders {outer / 'checkpoints'}, {outer / 'loras'}" in above.stderr
+    assert "remove them first (Settings › Library folders, or `atelier roots remove NAME`)" in above.stderr
     listed = run_main("roots", env=env).stdout
     assert str(outer / "loras") in listed
     assert f"{outer}\n" not in listed
