@@ -12,7 +12,13 @@ Which file is kept by default (the user can choose any other):
 1. a file lying in the folder for its kind (a LoRA under ``models/Lora``, a checkpoint under
    ``models/Stable-diffusion``…) before one that is misfiled or loose;
 2. then the file the user put the most into (rating, favorite, notes, tags, collections, edits);
-3. then the oldest in the library (added first).
+3. then the oldest file (modified first: the date ``dupes`` lists beside each file), then the one added to
+   the library first.
+
+A hard link makes the copy the kept file itself, permissions and owner included: a copy whose own differ
+is refused for ``hardlink`` (the line says so: make them alike, or use symlink or trash), so linking never
+opens a private file to others or locks a shared one. An undo of a link (hard or symbolic) gives each copy
+back its own permissions, and its owner where the user may (root).
 
 Sidecars (trash only): a copy's ``.civitai.info``, ``.json``, preview… of a kind the kept file lacks is
 moved beside the kept file, renamed to its stem, instead of going to the trash with the copy: the UIs that
@@ -26,6 +32,7 @@ trash once the trash is emptied. A hard link cannot join two disks: such a copy 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,7 +54,7 @@ from core.taxonomy import AssetKind, LibraryLayout
 
 Mode = Literal["trash", "hardlink", "symlink"]
 MODES: tuple[Mode, ...] = ("trash", "hardlink", "symlink")
-KEEP_RULE = "in the folder for its kind, then most user data, then oldest in the library"
+KEEP_RULE = "in the folder for its kind, then most user data, then the oldest file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +193,11 @@ class DedupeResult:
 def default_keep(group: DuplicateGroup) -> DuplicateFile:
     """The file kept unless the user chooses another (the rule in the module docstring)."""
 
-    def rank(item: DuplicateFile) -> tuple[int, int, str, int]:
+    def rank(item: DuplicateFile) -> tuple[int, int, int, str, int]:
         return (
             0 if any(_in_kind_folder(p.path, p.root_path, p.root_layout, p.kind) for p in item.paths) else 1,
             -sum(p.user_data for p in item.paths),
+            min(p.mtime_ns for p in item.paths),  # the oldest file, by the date the list shows
             min(p.added_at for p in item.paths),
             min(item.asset_ids),
         )
@@ -291,6 +299,25 @@ def _refusal(
         return "already the same file as the kept one (a link): nothing to free"
     if mode == "hardlink" and copy_stat.st_dev != kept_stat.st_dev:
         return f"on another disk than {kept.path}: a hard link cannot cross disks (use symlink or trash)"
+    if mode == "hardlink":
+        return _other_permissions(copy_stat, kept_stat, kept.path)
+    return None
+
+
+def _other_permissions(copy: os.stat_result, kept: os.stat_result, kept_path: str) -> str | None:
+    """A hard link is one file: the copy would take the kept file's permissions and owner, so a copy
+    whose own differ (readable by others where the kept one is private, or the reverse) is not linked."""
+    own, theirs = stat.S_IMODE(copy.st_mode), stat.S_IMODE(kept.st_mode)
+    if own != theirs:
+        return (
+            f"its permissions ({own:03o}) differ from those of {kept_path} ({theirs:03o}): a hard link would "
+            "give it the kept file's; make them alike (chmod), or use symlink or trash"
+        )
+    if (copy.st_uid, copy.st_gid) != (kept.st_uid, kept.st_gid):
+        return (
+            f"its owner differs from that of {kept_path}: a hard link would give it the kept file's owner; "
+            "make them alike (chown), or use symlink or trash"
+        )
     return None
 
 

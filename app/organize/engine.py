@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -261,7 +262,21 @@ def link_step(
     if copy_sha.upper() != kept_sha.upper() or copy.size != kept.size:
         raise OrganizeError(f"{copy.file_name} and {kept.file_name} differ: only identical files are linked")
     own = {"size": copy.size, "mtime_ns": copy.mtime_ns, "sha256": copy_sha, "mode": mode}
+    own.update(_owner(copy.path))
     return NewStep(mode, copy.path, kept.path, copy.id, {**own, **(detail or {})})
+
+
+# A copy's own permissions and owner, kept in its link step: the link has the kept file's, and the undo
+# gives the copy back its own (app.organize.steps._unlink).
+PERMISSIONS = ("permissions", "uid", "gid")
+
+
+def _owner(path: str) -> dict[str, int]:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return {}  # the step itself says the file is missing
+    return {"permissions": stat.S_IMODE(info.st_mode), "uid": info.st_uid, "gid": info.st_gid}
 
 
 def run_operation(
@@ -690,7 +705,8 @@ def _reverse(step: StepRecord) -> NewStep:
         return NewStep("restore", step.source, step.source, step.asset_id, detail)
     if step.action in LINK_ACTIONS:
         detail.update(sha256=step.detail.get("sha256"), mode=step.action)
-        for key in ("snapshot", "merged"):  # a duplicate's row and user data come back (catalog.journal)
+        # A duplicate's row and user data come back (catalog.journal), the copy with its own permissions.
+        for key in ("snapshot", "merged", *PERMISSIONS):
             if key in step.detail:
                 detail[key] = step.detail[key]
         return NewStep("unlink", step.source, step.target, step.asset_id, detail)

@@ -9,6 +9,7 @@ goes on with the next step.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -253,6 +254,20 @@ def _link_refusal(exc: OSError, action: str, copy: Path, kept: Path) -> str:
     return f"cannot make a {kind} at {copy}: {exc.strerror or exc}"
 
 
+def _give_back_permissions(copy: Path, detail: Mapping[str, Any]) -> None:
+    """The copy made by an undo has the kept file's permissions (``copy2``); the file it stands for had
+    its own, recorded in the link step: its mode always, its owner where this user may give it (root).
+    A step journaled before permissions were recorded leaves the copy as made."""
+    permissions = detail.get("permissions")
+    if permissions is None:
+        return
+    uid, gid = detail.get("uid"), detail.get("gid")
+    if hasattr(os, "chown") and uid is not None and gid is not None:
+        with contextlib.suppress(OSError):  # only root may give a file away: the mode still comes back
+            os.chown(copy, int(uid), int(gid))
+    copy.chmod(int(permissions))
+
+
 def _unlink(library: Library, step: StepRecord, *, resume: bool) -> None:
     """Undo of a link: the link becomes a real copy of the kept file again (verified)."""
     copy, kept = Path(step.source), Path(step.target)
@@ -268,5 +283,6 @@ def _unlink(library: Library, step: StepRecord, *, resume: bool) -> None:
     if expected and sha256_of(temp) != str(expected).upper():
         temp.unlink()
         raise OrganizeError(f"the copy of {kept} read back different: {copy} stays a link")
+    _give_back_permissions(temp, step.detail)
     temp.replace(copy)
     library.record_step_linked(step.id, step.asset_id, file_state(copy))
