@@ -185,10 +185,37 @@ def move_steps(library: Library, plan: MovePlan) -> list[NewStep]:
             {
                 "companions": [[str(a), str(b)] for a, b in move.companions],
                 "sha256": hashes.get(move.asset_id) if move.asset_id is not None else None,
+                NEW_FOLDERS: _new_folders(move.target),
             },
         )
         for move in plan.moves
     ]
+
+
+# The folders a move makes for its target (none of them there when it was planned): its undo removes
+# those the move back leaves empty, and only those (an organize by template makes hundreds).
+NEW_FOLDERS = "new_folders"
+
+
+def _new_folders(target: Path) -> list[str]:
+    """The folders above ``target`` that are not there yet, deepest first."""
+    missing: list[str] = []
+    folder = target.parent
+    while not os.path.lexists(folder) and folder.parent != folder:
+        missing.append(str(folder))
+        folder = folder.parent
+    return missing
+
+
+def _remove_new_folders(steps: Sequence[NewStep]) -> None:
+    """After an undo: each folder its moves had made, deepest first, when the move back left it empty
+    (``rmdir`` removes nothing else: a file the user put there since keeps it)."""
+    folders = {folder for step in steps for folder in step.detail.get(NEW_FOLDERS, ())}
+    for folder in sorted(folders, key=lambda name: len(Path(name).parts), reverse=True):
+        try:
+            Path(folder).rmdir()
+        except OSError:
+            continue  # not empty (a file failed to go back, or was added), or already gone
 
 
 def delete_steps(library: Library, asset_ids: Sequence[int], *, companions: bool = True) -> list[NewStep]:
@@ -305,7 +332,9 @@ def undo(
     the trash with their catalog data, links become copies again. Each finished step is reversed once."""
     target, reverse = undo_steps(library, operation_id)
     label = f"Undo: {target.label or target.kind}"
-    return _operation(library, UNDO, label, reverse, progress=progress, cancel=cancel, undo_of=target.id)
+    result = _operation(library, UNDO, label, reverse, progress=progress, cancel=cancel, undo_of=target.id)
+    _remove_new_folders(reverse)
+    return result
 
 
 def undo_steps(library: Library, operation_id: int | None = None) -> tuple[OperationRecord, list[NewStep]]:
@@ -694,6 +723,7 @@ def _reverse(step: StepRecord) -> NewStep:
     if step.action == "move":
         detail["companions"] = [[b, a] for a, b in step.detail.get("companions", ())]
         detail["sha256"] = step.detail.get("sha256")
+        detail[NEW_FOLDERS] = step.detail.get(NEW_FOLDERS, [])  # the folders the move made, for undo
         return NewStep("move", step.target, step.source, step.asset_id, detail)
     if step.action == "trash":
         detail["trashed"] = step.detail.get("trashed", [])
