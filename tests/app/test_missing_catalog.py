@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from app.machine import ID_FILE
 from tests.app.catalog_profiles import CATALOG, copy_profile, make_profile
 from tests.app.main_process import run_main
 from tests.app.restricted_process import without_root_rights
@@ -168,7 +169,7 @@ def test_new_catalog_from_a_file_that_is_no_catalog_changes_nothing(data: Path, 
 
     assert line.startswith(f"The catalog {not_a_catalog} is not an Atelier catalog")
     assert (data / CATALOG).read_bytes() == before
-    assert sorted(path.name for path in data.iterdir()) == [CATALOG, "settings.json"]
+    assert sorted(path.name for path in data.iterdir()) == sorted([CATALOG, ID_FILE, "settings.json"])
 
 
 def test_another_programs_database_at_the_catalog_path_is_left_byte_for_byte(tmp_path: Path) -> None:
