@@ -121,6 +121,13 @@ def upgrade(
         if backup and current is not None and target is not None and current != target.revision:
             _backup(engine, f"before-{target.revision}")
         with engine.execution_options(**_BEGIN_OPTION).connect() as connection:
+            # Begun here, before Alembic sees the connection: Alembic leaves a transaction it finds open
+            # to its owner, but on a connection with none it commits after EACH migration where DDL is not
+            # transactional in its eyes (SQLite), so a second process starting at once read a half-built
+            # catalog (0006, 0011...) and ran the rest again ("duplicate column name"). Begun first, the
+            # write lock (BEGIN IMMEDIATE) is held from the revision read to the one commit below: the
+            # next process waits, then finds the catalog at its revision.
+            connection.begin()
             config.attributes["connection"] = connection
             config.attributes["machine_id"] = machine_id
             command.upgrade(config, revision)
