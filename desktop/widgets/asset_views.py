@@ -8,7 +8,7 @@ does, rather than Qt's ``activated``, which some desktops send on a single click
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QRect, Qt, Signal, SignalInstance
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QTableView, QWidget
 
@@ -31,6 +31,9 @@ NAME_MIN_WIDTH = 220
 
 
 def _paint_empty_hint(view: QAbstractItemView, text: str) -> None:
+    """The view's hint, centred, while it has no rows (its model empty) and a hint to give."""
+    if view.model() is None or view.model().rowCount() != 0 or not text:
+        return
     painter = QPainter(view.viewport())
     color = QColor(view.palette().color(QPalette.ColorRole.PlaceholderText))
     painter.setPen(color)
@@ -38,14 +41,19 @@ def _paint_empty_hint(view: QAbstractItemView, text: str) -> None:
     painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), text)
 
 
-def _is_enter(view: QAbstractItemView, event: QKeyEvent) -> bool:
-    """Return or Enter on a current row, with no modifier other than the keypad's."""
+def _answered_enter(view: QAbstractItemView, event: QKeyEvent, enter_pressed: SignalInstance) -> bool:
+    """Emits ``enter_pressed`` for Return or Enter on a current row, with no modifier other than the
+    keypad's; whether it did (else the view handles the key as usual)."""
     modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-    return (
-        event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        and modifiers == Qt.KeyboardModifier.NoModifier
-        and view.currentIndex().isValid()
-    )
+    if (
+        event.key() not in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        or modifiers != Qt.KeyboardModifier.NoModifier
+        or not view.currentIndex().isValid()
+    ):
+        return False
+    event.accept()
+    enter_pressed.emit()
+    return True
 
 
 def _enable_drag_out(view: QAbstractItemView) -> None:
@@ -89,16 +97,12 @@ class AssetGrid(QListView):
         _enable_drag_out(self)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if _is_enter(self, event):
-            event.accept()
-            self.enter_pressed.emit()
-            return
-        super().keyPressEvent(event)
+        if not _answered_enter(self, event, self.enter_pressed):
+            super().keyPressEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
-        if self.model() is not None and self.model().rowCount() == 0 and self.empty_text:
-            _paint_empty_hint(self, self.empty_text)
+        _paint_empty_hint(self, self.empty_text)
 
 
 class AssetTable(QTableView):
@@ -177,13 +181,9 @@ class AssetTable(QTableView):
         self.fit_name_column()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if _is_enter(self, event):
-            event.accept()
-            self.enter_pressed.emit()
-            return
-        super().keyPressEvent(event)
+        if not _answered_enter(self, event, self.enter_pressed):
+            super().keyPressEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
-        if self.model() is not None and self.model().rowCount() == 0 and self.empty_text:
-            _paint_empty_hint(self, self.empty_text)
+        _paint_empty_hint(self, self.empty_text)
