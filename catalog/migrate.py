@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Connection, Engine, make_url
 from sqlalchemy import exc as sa_exc
 
 from catalog import blank_catalog
@@ -61,15 +61,19 @@ def recorded_revision(engine: Engine) -> str | None:
     """The one revision the catalog records, read with one query and no Alembic; None when it records
     none (a new or foreign database) or several (Alembic then says what is wrong)."""
     with engine.connect() as connection:
-        if engine.dialect.name != "sqlite":
-            table = connection.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar()
-        else:
-            table = connection.exec_driver_sql(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-            ).first()
-        if table is None:
-            return None
-        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+        return _recorded_on(connection)
+
+
+def _recorded_on(connection: Connection) -> str | None:
+    if connection.dialect.name != "sqlite":
+        table = connection.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar()
+    else:
+        table = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).first()
+    if table is None:
+        return None
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
     return str(rows[0]) if len(rows) == 1 else None
 
 
@@ -108,26 +112,31 @@ def upgrade(
         if empty and head is not None and _copy_blank(engine, head):
             return  # a new catalog: this process already built the blank one
         from alembic import command
+        from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
         config = alembic_config()
         script = ScriptDirectory.from_config(config)
-        current = current_revision(engine)
-        if current is not None:
-            _require_known(script, current)
-        else:
-            refuse_foreign(engine, engine.url.database or "file")
-        target = script.get_revision(revision)
-        if backup and current is not None and target is not None and current != target.revision:
-            _backup(engine, f"before-{target.revision}")
         with engine.execution_options(**_BEGIN_OPTION).connect() as connection:
-            # Begun here, before Alembic sees the connection: Alembic leaves a transaction it finds open
-            # to its owner, but on a connection with none it commits after EACH migration where DDL is not
-            # transactional in its eyes (SQLite), so a second process starting at once read a half-built
-            # catalog (0006, 0011...) and ran the rest again ("duplicate column name"). Begun first, the
-            # write lock (BEGIN IMMEDIATE) is held from the revision read to the one commit below: the
-            # next process waits, then finds the catalog at its revision.
+            # Begun here, before anything is read or Alembic sees the connection: the write lock (BEGIN
+            # IMMEDIATE) is held from the revision read to the one commit below, so a second process
+            # starting at once waits, then finds the catalog built. Read before the lock, its revision
+            # and its tables could come from either side of another process's commit ("another
+            # program's database", or migrations run twice); and Alembic, on a connection it finds
+            # without a transaction where DDL is not transactional in its eyes (SQLite), commits after
+            # EACH migration, so other processes read a half-built catalog (0006, 0011...).
             connection.begin()
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current is not None:
+                _require_known(script, current)
+            else:
+                _refuse_foreign_tables(connection, engine.url.database or "file")
+            target = script.get_revision(revision)
+            if target is not None and current == target.revision:
+                connection.rollback()
+                return  # another process brought it here while this one waited for the lock
+            if backup and current is not None and target is not None:
+                _backup(engine, f"before-{target.revision}")
             config.attributes["connection"] = connection
             config.attributes["machine_id"] = machine_id
             command.upgrade(config, revision)
@@ -209,20 +218,25 @@ def _folder(engine: Engine, database: str | None) -> Path | None:
 
 
 def _refuse_foreign(engine: Engine, where: str) -> None:
-    if recorded_revision(engine) is not None:
-        return
-    if engine.dialect.name != "sqlite":
+    with engine.connect() as connection:  # one transaction: the revision and the tables read together
+        if _recorded_on(connection) is None:
+            _refuse_foreign_tables(connection, where)
+
+
+def _refuse_foreign_tables(connection: Connection, where: str) -> None:
+    """``refuse_foreign`` on a connection that has read no revision: any table at all is another
+    program's (read inside the caller's transaction, so on the same side of other processes' commits)."""
+    if connection.dialect.name != "sqlite":
         from sqlalchemy import inspect
 
-        names = inspect(engine).get_table_names()
+        names = inspect(connection).get_table_names()
         if names:
             raise NotACatalogError(
                 f"The catalog {where} is a database with tables of another program (such as "
                 f"{', '.join(sorted(names)[:3])}), not an Atelier catalog; it was left as it is."
             )
         return
-    with engine.connect() as connection:
-        tables = connection.exec_driver_sql(f"{_OTHER_TABLES} LIMIT 3").scalars().all()
+    tables = connection.exec_driver_sql(f"{_OTHER_TABLES} LIMIT 3").scalars().all()
     if tables:
         raise _foreign(where, [str(name) for name in tables])
 
