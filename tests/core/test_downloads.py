@@ -576,7 +576,17 @@ def test_pause_keeps_the_part_and_resume_continues(
     state.add("/p.bin", DATA, Fault(trickle=(64 * 1024, 0.01)))
     engine = _downloader(store)
     download_id = engine.enqueue(_request(http, "/p.bin", tmp_path, expected_sha256=SHA))
-    threading.Timer(0.15, engine.pause, args=(download_id,)).start()
+
+    def pause_once_bytes_are_kept() -> None:  # not after a fixed delay: on a loaded machine the
+        deadline = time.monotonic() + 60  # download may not have written a byte by then
+        while time.monotonic() < deadline:
+            part = engine.get(download_id).part_path
+            if part is not None and part.exists() and part.stat().st_size > 0:
+                break
+            time.sleep(0.01)
+        engine.pause(download_id)
+
+    threading.Thread(target=pause_once_bytes_are_kept, daemon=True).start()
     with pytest.raises(CancelledError):
         engine.run_one(download_id)
     record = engine.get(download_id)
