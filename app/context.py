@@ -335,11 +335,13 @@ class AppContext:
         adding a library folder again returns it. ``name``: how every machine sharing the catalog calls it
         (default: the folder's own name).
         """
+        from catalog.root_guard import refuse_unfit_root
         from core.layouts import detect_layout
 
         resolved = path.expanduser().resolve()
         if not resolved.is_dir():
             raise NotADirectoryError(f"not a folder: {resolved}")
+        refuse_unfit_root(resolved)  # first: "/" holds every library folder, and is no folder to offer
         refuse_overlap(resolved, [Path(root.path) for root in self.library.roots()])
         return self.library.add_root(resolved, layout or detect_layout(resolved), name=name)
 

@@ -127,14 +127,9 @@ class SettingsStore:
         except FileNotFoundError:
             return Settings()
         except (OSError, ValueError):
-            # A damaged settings file must not stop the app; keep a copy so nothing is lost.
-            backup = self.path.with_suffix(".json.bad")
-            with contextlib.suppress(OSError):  # unreadable and immovable (a folder...): defaults it is
-                replace_file(self.path, backup)
-                self.moved_aside = backup
-            return Settings()
-        if not isinstance(raw, dict):
-            return Settings()
+            return self._set_aside()
+        if not isinstance(raw, dict):  # JSON, but not settings ([1, 2], a string...): damaged all the same
+            return self._set_aside()
         known = {f.name for f in fields(Settings)} - {"extra"}
         values = {k: v for k, v in raw.items() if k in known}
         extra = {k: v for k, v in raw.items() if k not in known}
@@ -145,6 +140,14 @@ class SettingsStore:
             if k not in self.ignored
         }
         return _sanitised(Settings(**usable, extra=extra))
+
+    def _set_aside(self) -> Settings:
+        """A damaged settings file must not stop the app: the defaults, and a copy so nothing is lost."""
+        backup = self.path.with_suffix(".json.bad")
+        with contextlib.suppress(OSError):  # unreadable and immovable (a folder...): defaults it is
+            replace_file(self.path, backup)
+            self.moved_aside = backup
+        return Settings()
 
     def problems(self) -> list[str]:
         """What the last load could not use, as lines to tell the user: a silent reset looked like lost

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from app.settings import Settings, SettingsStore
 from tests.app.main_process import run_main
 
@@ -52,3 +54,20 @@ def test_the_values_of_the_right_kind_are_used(tmp_path: Path) -> None:
     assert settings.hash_workers == type_defaults.hash_workers
     assert settings.watch_folders is True  # a word is not a yes/no: the default stands
     assert store.ignored == {"hash_workers": "abc", "watch_folders": "no"}
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '"dark"', "null"])
+def test_json_that_is_not_settings_is_set_aside_and_said(tmp_path: Path, content: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    settings_file = data / "settings.json"
+    settings_file.write_text(content, encoding="utf-8")
+
+    result = run_main("roots", data_dir=data)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == (
+        f"{settings_file} could not be read: it was moved to {data / 'settings.json.bad'} and the default "
+        "settings are used (copy back what you need from it)"
+    )
+    assert (data / "settings.json.bad").read_text(encoding="utf-8") == content

@@ -48,6 +48,12 @@ def test_scan_and_roots_add_refuse_the_disk_root_the_home_folder_and_system_fold
     run_main("scan", str(home / "models"), "--no-hash", env=env, check=True)
     assert _roots(env) == [str(home / "models")]
 
+    # With a library folder in the catalog, "/" holds it: still refused as the disk's root (exit 2), not
+    # sent to "remove them first", advice that would only lead to this refusal.
+    _refused(run_main("scan", "/", "--no-hash", env=env), "scan", "/", "the root of the file system")
+    _refused(run_main("roots", "add", "/", env=env), "roots", "/", "the root of the file system")
+    assert _roots(env) == [str(home / "models")]
+
 
 def test_download_to_the_home_folder_is_refused_before_anything_is_fetched(sites: Sites, home: Path) -> None:
     env = {**sites.env, "HOME": str(home)}
