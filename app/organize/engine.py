@@ -735,8 +735,9 @@ def _reverse(step: StepRecord) -> NewStep:
         return NewStep("restore", step.source, step.source, step.asset_id, detail)
     if step.action in LINK_ACTIONS:
         detail.update(sha256=step.detail.get("sha256"), mode=step.action)
-        # A duplicate's row and user data come back (catalog.journal), the copy with its own permissions.
-        for key in ("snapshot", "merged", *PERMISSIONS):
+        # A duplicate's row and user data come back (catalog.journal), the copy with its own permissions
+        # and date (its date decides which copy a later `dupes` keeps: the oldest).
+        for key in ("snapshot", "merged", "mtime_ns", *PERMISSIONS):
             if key in step.detail:
                 detail[key] = step.detail[key]
         return NewStep("unlink", step.source, step.target, step.asset_id, detail)

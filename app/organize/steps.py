@@ -254,10 +254,13 @@ def _link_refusal(exc: OSError, action: str, copy: Path, kept: Path) -> str:
     return f"cannot make a {kind} at {copy}: {exc.strerror or exc}"
 
 
-def _give_back_permissions(copy: Path, detail: Mapping[str, Any]) -> None:
-    """The copy made by an undo has the kept file's permissions (``copy2``); the file it stands for had
-    its own, recorded in the link step: its mode always, its owner where this user may give it (root).
-    A step journaled before permissions were recorded leaves the copy as made."""
+def _give_back_own_attributes(copy: Path, detail: Mapping[str, Any]) -> None:
+    """The copy made by an undo has the kept file's permissions and date (``copy2``); the file it stands
+    for had its own, recorded in the link step: its modification time, its mode, its owner where this
+    user may give it (root). A step journaled before they were recorded leaves the copy as made."""
+    mtime_ns = detail.get("mtime_ns")
+    if isinstance(mtime_ns, int):
+        os.utime(copy, ns=(copy.stat().st_atime_ns, mtime_ns))
     permissions = detail.get("permissions")
     if permissions is None:
         return
@@ -283,6 +286,6 @@ def _unlink(library: Library, step: StepRecord, *, resume: bool) -> None:
     if expected and sha256_of(temp) != str(expected).upper():
         temp.unlink()
         raise OrganizeError(f"the copy of {kept} read back different: {copy} stays a link")
-    _give_back_permissions(temp, step.detail)
+    _give_back_own_attributes(temp, step.detail)
     temp.replace(copy)
     library.record_step_linked(step.id, step.asset_id, file_state(copy))

@@ -94,3 +94,26 @@ def test_the_oldest_file_is_kept_whatever_was_scanned_first(tmp_path: Path) -> N
     assert json.loads(resolved.stdout)["plan"]["groups"][0]["keep"]["path"] == str(second)
     assert second.is_file()
     assert not first.exists()
+
+
+@pytest.mark.parametrize("resolution", ["hardlink", "symlink"])
+def test_undo_of_a_link_gives_each_copy_its_own_date_back(tmp_path: Path, resolution: str) -> None:
+    """The undo's copy is made from the kept file (``copy2``: its date too); the copy's own date decides
+    which file a later ``dupes`` keeps (the oldest), so it must come back as it was."""
+    env, first, second = _copies(tmp_path)
+    os.utime(first, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))  # the older: kept
+    os.utime(second, ns=(1_800_000_000_000_000_000, 1_800_000_000_123_456_789))
+    _scan(env, first.parent, second.parent)
+    run_main("dupes", "--resolve", resolution, "--yes", env=env, check=True)
+    assert second.stat().st_ino == first.stat().st_ino or second.is_symlink()
+
+    run_main("undo", env=env, check=True)
+
+    assert not second.is_symlink()
+    assert second.stat().st_ino != first.stat().st_ino
+    assert (first.stat().st_mtime_ns, second.stat().st_mtime_ns) == (
+        1_700_000_000_000_000_000,
+        1_800_000_000_123_456_789,
+    )
+    (group,) = json.loads(run_main("dupes", "--json", env=env, check=True).stdout)["groups"]
+    assert [item["path"] for item in group["files"] if item["keep"]] == [str(first)]
