@@ -520,33 +520,66 @@ class ComposeBoard(QWidget):
         self.load_recipe(Recipe(), chosen=False)
 
     def follow_catalog(self) -> bool:
-        """Gives the board's library files the names and paths the catalog has now, after a rename or a
-        move; returns whether any changed. An embedding keeps its name: it is the token the prompt holds,
-        and A1111 reads it from the text."""
+        """Gives the board's library files the names and paths the catalog has now (after a rename or a
+        move), and names a file that is gone (removed, marked missing by a scan, or no longer on disk)
+        by its name and hash only, so its slot, the plan and the missing list say so before Render;
+        returns whether anything changed."""
         try:
             recipe = self.recipe()
         except ValueError:  # a half-typed setting: the next change of the library tries again
             return False
-        ids = [ref.asset_id for ref in recipe.refs() if ref.asset_id is not None]
-        if not ids:
-            return False
-        records = {record.id: record for record in self.library.get_many(ids)}
-
-        def current(kind: AssetKind, ref: AssetRef) -> AssetRef:
-            record = records.get(ref.asset_id) if ref.asset_id is not None else None
-            if record is None:
-                return ref
-            fresh = asset_ref(record)
-            name = ref.name if kind is AssetKind.EMBEDDING else fresh.name
-            return dataclasses.replace(ref, name=name, path=fresh.path)
-
-        from app.render_service import map_refs  # loaded by the plan already; not at the window's start
-
-        updated = map_refs(recipe, current)
+        updated = as_catalog_has_it(recipe, self.library)
         if updated == recipe:
             return False
         self.load_recipe(updated)
         return True
+
+
+def file_is_there(record: AssetRecord) -> bool:
+    """Whether the catalog's file is usable as the board names it: a scan has not marked it missing
+    and it is on disk (a file deleted or moved while the window was closed is found gone before the
+    start scan has marked it)."""
+    return record.status is not FileStatus.MISSING and Path(record.path).exists()
+
+
+def as_catalog_has_it(recipe: Recipe, library: AssetLibrary) -> Recipe:
+    """``recipe`` with each library file as the catalog has it now: a renamed or moved one under its
+    current name and path; one that left the library or its disk named by name and hash only, as
+    pasted parameters name them, so the board, the plan and the missing list say it is missing instead
+    of trusting an id and a path that lead nowhere; and a file named only that way which the library
+    has now (a scan found it moved, a download fetched it) placed again. An embedding keeps its name:
+    it is the token the prompt holds, and A1111 reads it from the text."""
+    ids = sorted({ref.asset_id for ref in recipe.refs() if ref.asset_id is not None})
+    records = {record.id: record for record in library.get_many(ids)} if ids else {}
+
+    def placed(kind: AssetKind, ref: AssetRef, record: AssetRecord) -> AssetRef:
+        fresh = asset_ref(record)
+        name = ref.name if kind is AssetKind.EMBEDDING else fresh.name
+        return dataclasses.replace(ref, name=name, path=fresh.path, asset_id=record.id)
+
+    def current(kind: AssetKind, ref: AssetRef) -> AssetRef:
+        if ref.asset_id is None:
+            found = _found_again(kind, ref, library)
+            return placed(kind, ref, found) if found is not None else ref
+        record = records.get(ref.asset_id)
+        if record is None or not file_is_there(record):
+            kept = ref.path if ref.path is not None and Path(ref.path).exists() else None  # used by path
+            return dataclasses.replace(ref, asset_id=None, path=kept)
+        return placed(kind, ref, record)
+
+    from app.render_service import map_refs  # loaded by the plan already; not at the window's start
+
+    return map_refs(recipe, current)
+
+
+def _found_again(kind: AssetKind, ref: AssetRef, library: AssetLibrary) -> AssetRecord | None:
+    """The library file of ``kind`` with the hash of a reference named by name and hash only (a file
+    outside the library, named by path, stays as it is); the one of the same name among copies."""
+    if ref.path is not None or not ref.hash:
+        return None
+    found = [r for r in library.find_by_hash(ref.hash) if r.kind is kind and file_is_there(r)]
+    named = [r for r in found if asset_ref(r).name == ref.name]
+    return next(iter(named or found), None)
 
 
 _VAE_HINT = "Drop a VAE here (optional; default: the checkpoint's own)"

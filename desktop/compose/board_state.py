@@ -9,18 +9,15 @@ recipe into board" and a restart restore the same way.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
 from core.formats.sidecar_writing import read_json_object, write_json_atomic
-from core.render.recipe import AssetRef, Recipe
+from core.render.recipe import Recipe
 from core.render.recipe_codec import recipe_from_dict, recipe_to_dict
-from core.taxonomy import AssetKind
 from desktop.compose.board import ComposeBoard
-from desktop.services import AssetLibrary
 
 BOARD_FILE = "compose_board.json"
 SAVE_DELAY_MS = 600  # after the last change: a burst of typing is one write
@@ -43,26 +40,6 @@ def read_board(path: Path) -> Recipe | None:
     if not isinstance(recipe, dict):
         raise ValueError(f"{path.name} holds no recipe")
     return recipe_from_dict(recipe)
-
-
-def without_gone_files(recipe: Recipe, library: AssetLibrary) -> Recipe:
-    """``recipe`` with the library files that left the library since it was saved named by name and
-    hash only, as pasted parameters name them: resolving then finds the file again (rescanned under a new
-    id, say) or lists it as missing, instead of trusting an id and a path that lead nowhere."""
-    ids = sorted({ref.asset_id for ref in recipe.refs() if ref.asset_id is not None})
-    if not ids:
-        return recipe
-    present = {record.id for record in library.get_many(ids)}
-
-    def current(_kind: AssetKind, ref: AssetRef) -> AssetRef:
-        if ref.asset_id is None or ref.asset_id in present:
-            return ref
-        path = ref.path if ref.path is not None and Path(ref.path).exists() else None
-        return dataclasses.replace(ref, asset_id=None, path=path)
-
-    from app.render_service import map_refs  # the service's module: loaded for the plan anyway
-
-    return map_refs(recipe, current)
 
 
 class BoardKeeper(QObject):

@@ -36,10 +36,11 @@ from core.jobs import CancelToken, Progress, ProgressCallback
 from core.render.phases import is_step
 from core.render.recipe import Recipe
 from core.render.samplers import FLOW_ARCHITECTURES
-from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard
+from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard, as_catalog_has_it
 from desktop.compose.board_panel import BoardPanel
-from desktop.compose.board_state import BoardKeeper, board_file_of, read_board, without_gone_files
+from desktop.compose.board_state import BoardKeeper, board_file_of, read_board
 from desktop.compose.gallery import THUMBNAIL_SIZE, GalleryView, RendersModel
+from desktop.compose.gone_files import with_gone_files_missing
 from desktop.compose.images import ImageView, pil_to_qimage
 from desktop.compose.notices import MissingList, WarningBanner, missing_sentence
 from desktop.compose.service import MissingLike, PlanLike, RenderServiceLike
@@ -207,6 +208,12 @@ class ComposeTab(QWidget):
             self._service = self._service_factory()
         return self._service
 
+    def _prepare(self, recipe: Recipe) -> PlanLike:
+        """The service's plan of ``recipe``, with library files gone from the disk since the last scan
+        listed as missing (see ``desktop.compose.gone_files``)."""
+        plan: PlanLike = with_gone_files_missing(self.service.prepare(recipe))
+        return plan
+
     def set_civitai_search(self, available: bool) -> None:
         """Whether missing assets get a "Find on Civitai" button (the Civitai tab exists)."""
         self.missing.can_search = available
@@ -236,7 +243,7 @@ class ComposeTab(QWidget):
         elif isinstance(source, str) and source.lower().endswith(IMAGE_SUFFIXES) and Path(source).is_file():
             source = Path(source)
         try:
-            plan: PlanLike = self.service.plan_from_infotext(source)
+            plan: PlanLike = with_gone_files_missing(self.service.plan_from_infotext(source))
         except Exception as exc:  # a user action's boundary: RenderError, OSError, a parse error
             self._say(f"Cannot read these parameters: {exc}")
             return False
@@ -278,7 +285,7 @@ class ComposeTab(QWidget):
             self._say(str(exc))
             return
         try:
-            plan: PlanLike = self.service.prepare(recipe)
+            plan: PlanLike = self._prepare(recipe)
         except Exception as exc:  # a user action's boundary: an unreadable file given by path...
             self._say(f"Cannot prepare the render: {exc}")
             return
@@ -441,7 +448,7 @@ class ComposeTab(QWidget):
             return
         try:
             recipe = self.board.recipe()
-            plan = self.service.prepare(recipe)
+            plan = self._prepare(recipe)
         except Exception as exc:  # a setting no recipe holds, an unreadable file: the plan says so
             self.plan_view.show_lines([f"Refused: {exc}"])
             return
@@ -607,13 +614,13 @@ class ComposeTab(QWidget):
         self._pasted_warnings = ("", ())
         self.board_panel.show_notice("")  # it spoke of the board being replaced
         self.board.load_recipe(recipe)
-        missing = self.service.prepare(recipe).missing if recipe.refs() else ()
+        missing = self._prepare(recipe).missing if recipe.refs() else ()
         self.missing.show_missing(missing)
         return missing
 
     def _restore_board(self) -> None:
         """The board as it was left at the last quit (see ``desktop.compose.board_state``); files that
-        left the library since are listed as missing, as a dropped PNG's are."""
+        left the library or the disk since are listed as missing, as a dropped PNG's are."""
         if self.board_keeper is None:
             return
         try:
@@ -623,7 +630,7 @@ class ComposeTab(QWidget):
             return
         if recipe is None:
             return
-        missing = self._put_on_board(without_gone_files(recipe, self.library))
+        missing = self._put_on_board(as_catalog_has_it(recipe, self.library))
         if missing:
             self._say_missing("Board restored; " + _not_in_library(len(missing)))
 
@@ -635,8 +642,25 @@ class ComposeTab(QWidget):
             ended.connect(self._on_window_job_ended)
 
     def _on_window_job_ended(self, _title: str) -> None:
-        if self.board.follow_catalog():
-            self.refresh_plan()
+        """After a rename, a move, a removal, a download or a scan (the one at start too): the board
+        names files as the catalog has them now, and the missing list follows at once: a file a scan
+        found gone is listed (not first when Render refuses it), one found again leaves the list."""
+        if not self.board.follow_catalog():
+            return
+        self.refresh_plan()
+        try:
+            missing = self._prepare(self.board.recipe()).missing
+        except Exception:  # a half-typed setting, an unreadable file: the plan already says so
+            return
+        listed = self.status_label.text() == self._missing_status
+        self.missing.show_missing(missing)
+        if self.busy:
+            return
+        if missing:
+            self._say_missing(_not_in_library(len(missing)).capitalize())
+        elif self._missing_status and listed:
+            self._missing_status = ""
+            self.status_label.setText(READY_HINT if self.board.checkpoint.ref is not None else START_HINT)
 
     # -- misc ---------------------------------------------------------------------------------------
 

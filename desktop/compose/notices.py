@@ -92,14 +92,9 @@ class MissingRow(QWidget):
         super().__init__(parent)
         self.item = item
         self.label = WrapLabel(missing_text(item), selectable=True)
-        by_what = "its hash" if item.hash else "its name"
-        self.label.setToolTip(
-            f"{missing_text(item)} is not in the library"
-            + (f"; Find on Civitai looks it up by {by_what}" if can_search else "")
-        )
         self.find_button = QPushButton("Find on Civitai")
+        by_what = "its hash" if item.hash else "its name"
         self.find_button.setToolTip(f"Search Civitai for this {kind_label(item.kind)} by {by_what}")
-        self.find_button.setVisible(can_search)
         self.copy_button = copy_button("Copy the hash" if item.hash else "Copy the name")
         self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(item.hash or item.name))
         layout = QHBoxLayout(self)
@@ -107,6 +102,16 @@ class MissingRow(QWidget):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.find_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.set_can_search(can_search)
+
+    def set_can_search(self, can_search: bool) -> None:
+        """Shows "Find on Civitai" (and says so in the tooltip) when the Civitai tab exists."""
+        by_what = "its hash" if self.item.hash else "its name"
+        self.label.setToolTip(
+            f"{missing_text(self.item)} is not in the library"
+            + (f"; Find on Civitai looks it up by {by_what}" if can_search else "")
+        )
+        self.find_button.setVisible(can_search)
 
 
 class MissingList(QFrame):
@@ -124,7 +129,7 @@ class MissingList(QFrame):
         self.setObjectName("missingList")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.rows: list[MissingRow] = []
-        self.can_search = False
+        self._can_search = False
         self.toggle = QToolButton()
         self.toggle.setObjectName("missingToggle")
         self.toggle.setCheckable(True)
@@ -147,6 +152,19 @@ class MissingList(QFrame):
         self.hide()
 
     @property
+    def can_search(self) -> bool:
+        """Whether rows offer "Find on Civitai" (the Civitai tab exists)."""
+        return self._can_search
+
+    @can_search.setter
+    def can_search(self, available: bool) -> None:
+        """Rows already listed follow too: the board restored at start is listed before the window
+        has built its Civitai tab."""
+        self._can_search = available
+        for row in self.rows:
+            row.set_can_search(available)
+
+    @property
     def items(self) -> list[MissingLike]:
         return [row.item for row in self.rows]
 
@@ -161,6 +179,7 @@ class MissingList(QFrame):
             row.find_button.clicked.connect(lambda _checked=False, q=query: self.find_requested.emit(q))
             self.rows.append(row)
             self.rows_layout.insertWidget(self.rows_layout.count() - 1, row)
+            row.show()  # now, not at the next event: the list's height below counts only shown rows
         self.toggle.setChecked(True)
         self._update()
 
