@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from catalog.library import Library
 from core.download_names import free_path
+from core.formats.sidecar_writing import write_png_atomic
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -130,13 +130,8 @@ def _write_new(image: Path, path: Path) -> Path:
 
 
 def _replace(image: Path, path: Path) -> None:
-    """``--overwrite``: the new image takes ``path``'s place at once (a copy beside it, then renamed), so
-    the old one is never half replaced."""
-    handle, temporary = tempfile.mkstemp(prefix=".atelier-", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as writer, image.open("rb") as reader:
-            shutil.copyfileobj(reader, writer)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """``--overwrite``: the new image takes ``path``'s place at once (``write_png_atomic``: a copy beside
+    it, synced, with the replaced file's permissions, then renamed), so the old one is never half
+    replaced."""
+    with image.open("rb") as reader:
+        write_png_atomic(path, lambda writer: shutil.copyfileobj(reader, writer))

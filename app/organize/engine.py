@@ -458,13 +458,14 @@ def _refuse_a_read_only_disk(steps: Sequence[NewStep], kind: str) -> None:
     words (``app.organize.trash``, ``app.messages``)."""
     if not steps:
         return
-    read_only = [step for step in steps if any(read_only_file_system(folder) for folder in _changed(step))]
-    if len(read_only) == len(steps):
-        folder = next(folder for folder in _changed(read_only[0]) if read_only_file_system(folder))
-        raise OrganizeError(
-            f"{folder} is on a read-only file system: nothing was {_DONE_WORD.get(kind, 'changed')}. "
-            "Mount it writable (or copy the files to a writable library folder) and try again"
-        )
+    # Stops at the first step with a writable folder: usually the first (one or two statvfs calls).
+    if not all(any(read_only_file_system(folder) for folder in _changed(step)) for step in steps):
+        return
+    folder = next(folder for folder in _changed(steps[0]) if read_only_file_system(folder))
+    raise OrganizeError(
+        f"{folder} is on a read-only file system: nothing was {_DONE_WORD.get(kind, 'changed')}. "
+        "Mount it writable (or copy the files to a writable library folder) and try again"
+    )
 
 
 _DONE_WORD = {"delete": "deleted", "move": "moved", "organize": "moved", "rename": "renamed", UNDO: "undone"}

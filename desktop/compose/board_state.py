@@ -59,11 +59,6 @@ class BoardKeeper(QObject):
         if app is not None:
             app.aboutToQuit.connect(self.flush)
 
-    @property
-    def pending(self) -> bool:
-        """Whether a change waits to be written."""
-        return self._dirty
-
     def _on_changed(self) -> None:
         self._dirty = True
         self._timer.start()

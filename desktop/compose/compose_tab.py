@@ -79,11 +79,7 @@ class ComposeTab(QWidget):
         service_factory: ServiceFactory,
         cache_dir: Path,
         parent: QWidget | None = None,
-        *,
-        board_file: Path | None = None,
     ) -> None:
-        """``board_file``: where the board is kept across restarts (default: the library's data folder,
-        see ``desktop.compose.board_state``)."""
         super().__init__(parent)
         self.library = library
         self._service_factory = service_factory
@@ -159,7 +155,7 @@ class ComposeTab(QWidget):
         self.infotext.setMaximumHeight(140)
 
         self._build_layout()
-        path = board_file if board_file is not None else board_file_of(library)
+        path = board_file_of(library)  # kept across restarts in the library's data folder
         self.board_keeper = BoardKeeper(self.board, path, self) if path is not None else None
         self._restore_board()
         QTimer.singleShot(0, self._follow_window)
@@ -436,8 +432,9 @@ class ComposeTab(QWidget):
         elif not has_checkpoint and text == READY_HINT:
             self.status_label.setText(START_HINT)
 
-    def refresh_plan(self) -> None:
-        """Shows what Render would do with the board now: the plan ``render --plan`` prints.
+    def refresh_plan(self) -> PlanLike | None:
+        """Shows what Render would do with the board now: the plan ``render --plan`` prints; returns the
+        plan prepared (None when the board names nothing or the recipe was refused).
 
         ``prepare`` only reads the catalog, so this runs on the GUI thread, a moment after the last
         change; parse warnings of pasted parameters stay while the board still holds that text.
@@ -445,18 +442,18 @@ class ComposeTab(QWidget):
         self._plan_timer.stop()
         if self.board.checkpoint.ref is None and not self.board.named_refs():
             self.plan_view.show_lines([START_HINT])
-            return
+            return None
         try:
             recipe = self.board.recipe()
-            plan = self._prepare(recipe)
+            prepared = plan = self._prepare(recipe)
         except Exception as exc:  # a setting no recipe holds, an unreadable file: the plan says so
             self.plan_view.show_lines([f"Refused: {exc}"])
-            return
+            return None
         from app.render_plan_view import plan_lines
         from app.render_service import RenderPlan
 
         if not isinstance(plan, RenderPlan):
-            return  # a stand-in service (tests) has no plan to show
+            return prepared  # a stand-in service (tests) has no plan to show
         text, warnings = self._pasted_warnings
         if warnings and recipe.source_infotext == text:
             plan = dataclasses.replace(plan, warnings=tuple(dict.fromkeys((*warnings, *plan.warnings))))
@@ -467,6 +464,7 @@ class ComposeTab(QWidget):
         self.plan_view.show_lines([*plan_lines(shown, paths=False), *_unlisted_problem(shown)])
         self._plan_generation += 1
         self._place(shown, self._plan_generation)
+        return prepared
 
     def _place(self, plan: Any, generation: int) -> None:
         """Adds the memory line (full GPU, model offload, sequential offload or cannot run, with the
@@ -647,11 +645,8 @@ class ComposeTab(QWidget):
         found gone is listed (not first when Render refuses it), one found again leaves the list."""
         if not self.board.follow_catalog():
             return
-        self.refresh_plan()
-        try:
-            missing = self._prepare(self.board.recipe()).missing
-        except Exception:  # a half-typed setting, an unreadable file: the plan already says so
-            return
+        plan = self.refresh_plan()
+        missing = plan.missing if plan is not None else ()
         listed = self.status_label.text() == self._missing_status
         self.missing.show_missing(missing)
         if self.busy:

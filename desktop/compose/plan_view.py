@@ -43,7 +43,6 @@ class PlanView(QWidget):
         self.body.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # short: at the top
         self.lines: list[str] = []
         self.area = VerticalScrollArea(self.body)
-        self.area.setMaximumHeight(MAX_HEIGHT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)

@@ -295,14 +295,12 @@ class SidebarModel(QStandardItemModel):
             if root_item.data(SidebarRole.NOT_HERE):  # another computer's path: no folders to show here
                 _sync_children(root_item, ())
                 continue
-            if tree is not None and tree.path == root_item.data(SidebarRole.FOLDER_PATH):
-                # An empty folder the catalog lists files in: a drive or share not mounted there.
-                emptied = tree.empty and bool(root_item.data(SidebarRole.COUNT))
-                _mark_not_found(root_item, NOT_FOUND_TIP if tree.missing else EMPTIED_TIP if emptied else "")
             if tree is None or tree.path != root_item.data(SidebarRole.FOLDER_PATH):
-                from desktop.organize.folders import FolderNode  # the organizing features' folder tree
-
-                tree = FolderNode(str(root_item.data(SidebarRole.FOLDER_PATH)), root_item.text())
+                _sync_children(root_item, ())  # not read yet, or read for an older path
+                continue
+            # An empty folder the catalog lists files in: a drive or share not mounted there.
+            emptied = tree.empty and bool(root_item.data(SidebarRole.COUNT))
+            _mark_not_found(root_item, NOT_FOUND_TIP if tree.missing else EMPTIED_TIP if emptied else "")
             _sync_children(root_item, tree.children)
 
     def find_scope(self, scope: SidebarScope) -> Any:

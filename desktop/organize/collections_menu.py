@@ -19,17 +19,13 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu
 from catalog.normalize import label_key
 from catalog.records import AssetRecord, BulkEdit
 from core.errors import AtelierError
-from core.wording import counted
+from desktop.organize.file_actions import what_files
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
     from desktop.organize.curation_actions import CurationActions
 
 MENU_COLLECTIONS = 30  # listed in the submenu; "New collection…" (a name typed) reaches any other
-
-
-def _what(records: Sequence[AssetRecord]) -> str:
-    return f"“{records[0].file_name}”" if len(records) == 1 else counted(len(records), "file")
 
 
 def _holds(record: AssetRecord, name: str) -> bool:
@@ -76,7 +72,7 @@ class CollectionActions(QObject):
         dialog = QInputDialog(self.window)
         dialog.setObjectName("newCollectionDialog")
         dialog.setWindowTitle("New collection")
-        dialog.setLabelText(f"Add {_what(records)} to a new collection named:")
+        dialog.setLabelText(f"Add {what_files(records)} to a new collection named:")
         dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
         dialog.setOkButtonText("Add")
         self.name_dialog = dialog
@@ -100,12 +96,12 @@ class CollectionActions(QObject):
             return
         already = [r for r in records if _holds(r, name)]
         if len(already) == len(records):
-            what = _what(records)
+            what = what_files(records)
             verb = "is" if len(records) == 1 else "are all"
             self.window.status.flash(f"{what} {verb} already in “{name}”")
             return
         joining = [r for r in records if not _holds(r, name)]
-        said = f"Added {_what(joining)} to “{name}”"
+        said = f"Added {what_files(joining)} to “{name}”"
         if already:
             said += f" ({len(already)} already in it)"
         self.curation.apply(joining, BulkEdit(add_collections=(name,)), said=said)
@@ -114,7 +110,9 @@ class CollectionActions(QObject):
         members = [r for r in records if _holds(r, name)]
         if members:
             self.curation.apply(
-                members, BulkEdit(remove_collections=(name,)), said=f"Removed {_what(members)} from “{name}”"
+                members,
+                BulkEdit(remove_collections=(name,)),
+                said=f"Removed {what_files(members)} from “{name}”",
             )
 
     def _on_dropped(self, ids: list[int], name: str) -> None:

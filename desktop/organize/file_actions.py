@@ -56,7 +56,8 @@ def install_file_actions(window: MainWindow) -> FileActions:
     return actions
 
 
-def _what(records: Sequence[AssetRecord]) -> str:
+def what_files(records: Sequence[AssetRecord]) -> str:
+    """“name.safetensors” for one file, "3 files" for more: how messages and titles name a selection."""
     return f"“{records[0].file_name}”" if len(records) == 1 else counted(len(records), "file")
 
 
@@ -268,7 +269,7 @@ class FileActions(QObject):
         except AtelierError as error:
             self.window.status.flash(f"Nothing moved: {str(error).rstrip('.')}.")
             return
-        dialog = QFileDialog(self.window, f"Move {_what(chosen)} to")
+        dialog = QFileDialog(self.window, f"Move {what_files(chosen)} to")
         dialog.setObjectName("moveToDialog")
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
@@ -326,7 +327,7 @@ class FileActions(QObject):
             self._resolve(requests, "move", apply)
         else:  # asked before anything moves: a note afterwards was gone with the watcher's next rescan
             self._confirm_kind_folder(
-                _what(records), folder, warning, lambda: self._resolve(requests, "move", apply)
+                what_files(records), folder, warning, lambda: self._resolve(requests, "move", apply)
             )
 
     def _confirm_kind_folder(self, what: str, folder: Path, warning: str, then: Callable[[], None]) -> None:
@@ -411,11 +412,11 @@ class FileActions(QObject):
         dialog = DeleteDialog(items, self.window)
         self.delete_dialog = dialog
         ids = [record.id for record in records]
-        title = f"Deleting {_what(records)}"
+        title = f"Deleting {what_files(records)}"
 
         def confirmed() -> None:
             self.delete_dialog = None
-            label = f"Delete {_what(records)}"  # history and Undo name the file(s)
+            label = f"Delete {what_files(records)}"  # history and Undo name the file(s)
             self._run(title, "moved {files} to the trash", self._delete_job(ids, label))
 
         dialog.accepted.connect(confirmed)
