@@ -379,14 +379,17 @@ class RenderService:
         or a stored render named it, by this window or another program). Never imports torch.
         """
         direct: dict[str, _FileFacts] = {}
-        given = map_refs(self._current_paths(recipe), lambda kind, ref: self._accept_path(kind, ref, direct))
+        read: dict[int, AssetRecord] = {}  # the catalog rows read for the paths, used again for the facts
+        given = map_refs(
+            self._current_paths(recipe, read), lambda kind, ref: self._accept_path(kind, ref, direct)
+        )
         index = LibraryAssetIndex(self.library)
         resolved = resolve_recipe(given, index)
         final = map_refs(
             resolved.recipe,
             lambda _kind, ref: dataclasses.replace(ref, asset_id=None) if ref.asset_id == _DIRECT else ref,
         )
-        facts = self._facts(final, direct)
+        facts = self._facts(final, direct, read)
         misplaced = self._misplaced(final, facts, resolved.missing, index)
         misplaced_names = {(item.slot, item.name) for item in misplaced}
         missing = tuple(item for item in resolved.missing if (item.kind, item.name) not in misplaced_names)
@@ -466,12 +469,14 @@ class RenderService:
                     break
         return tuple(dict.fromkeys(found))
 
-    def _current_paths(self, recipe: Recipe) -> Recipe:
-        """``recipe`` with each library file's path as the catalog has it now."""
+    def _current_paths(self, recipe: Recipe, read: dict[int, AssetRecord]) -> Recipe:
+        """``recipe`` with each library file's path as the catalog has it now; the rows read go into
+        ``read``."""
         ids = sorted({ref.asset_id for ref in recipe.refs() if ref.asset_id is not None and ref.asset_id > 0})
         if not ids:
             return recipe
-        paths = {record.id: record.path for record in self.library.get_many(ids)}
+        read.update((record.id, record) for record in self.library.get_many(ids))
+        paths = {asset_id: record.path for asset_id, record in read.items()}
 
         def current(_kind: AssetKind, ref: AssetRef) -> AssetRef:
             path = paths.get(ref.asset_id) if ref.asset_id is not None else None
@@ -492,11 +497,17 @@ class RenderService:
         direct[str(resolved)] = _identify(resolved, kind)
         return dataclasses.replace(ref, path=str(resolved), asset_id=_DIRECT, name=ref.name or resolved.stem)
 
-    def _facts(self, recipe: Recipe, direct: dict[str, _FileFacts]) -> dict[str, _FileFacts]:
-        """Kind and architecture of every file the recipe uses, by path."""
+    def _facts(
+        self, recipe: Recipe, direct: dict[str, _FileFacts], read: dict[int, AssetRecord]
+    ) -> dict[str, _FileFacts]:
+        """Kind and architecture of every file the recipe uses, by path (rows ``read`` already are not
+        read again: those the resolver found since are)."""
         facts = dict(direct)
-        ids = [ref.asset_id for ref in recipe.refs() if ref.asset_id is not None and ref.asset_id > 0]
-        for record in self.library.get_many(sorted(set(ids))):
+        ids = {ref.asset_id for ref in recipe.refs() if ref.asset_id is not None and ref.asset_id > 0}
+        unread = sorted(ids - read.keys())
+        records = [read[asset_id] for asset_id in sorted(ids & read.keys())]
+        records += self.library.get_many(unread) if unread else []
+        for record in records:
             facts[record.path] = _FileFacts(
                 record.kind,
                 record.architecture,
