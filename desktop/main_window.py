@@ -509,6 +509,7 @@ class MainWindow(QMainWindow):
         self.compose_tab.message.connect(self.status.flash)
         self.compose_tab.cover_changed.connect(self._on_cover_changed)
         self.compose_tab.find_on_civitai.connect(self.find_on_civitai)
+        self.job_ended.connect(self.compose_tab.on_window_job_ended)  # the board follows renames, moves
         self.compose_tab.set_civitai_search(self.civitai_tab is not None)
         tabs = self._ensure_tabs()
         tabs.insertTab(1, self.compose_tab, "Compose")

@@ -158,7 +158,6 @@ class ComposeTab(QWidget):
         path = board_file_of(library)  # kept across restarts in the library's data folder
         self.board_keeper = BoardKeeper(self.board, path, self) if path is not None else None
         self._restore_board()
-        QTimer.singleShot(0, self._follow_window)
 
     def _build_layout(self) -> None:
         controls = QHBoxLayout()
@@ -632,15 +631,9 @@ class ComposeTab(QWidget):
         if missing:
             self._say_missing("Board restored; " + _not_in_library(len(missing)))
 
-    def _follow_window(self) -> None:
-        """The board follows renames and moves made in the window (F2, Move to, Undo, a rescan): each runs
-        as a job, and the window says when a job ends."""
-        ended = getattr(self.window(), "job_ended", None)
-        if ended is not None:
-            ended.connect(self._on_window_job_ended)
-
-    def _on_window_job_ended(self, _title: str) -> None:
-        """After a rename, a move, a removal, a download or a scan (the one at start too): the board
+    def on_window_job_ended(self, _title: str) -> None:
+        """The window's ``job_ended``. After a rename, a move, a removal, a download or a scan (the one at
+        start too; F2, Move to, Undo and a rescan each run as a window job): the board
         names files as the catalog has them now, and the missing list follows at once: a file a scan
         found gone is listed (not first when Render refuses it), one found again leaves the list."""
         if not self.board.follow_catalog():
