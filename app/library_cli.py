@@ -29,7 +29,7 @@ from app.serialize import asset_to_json, root_to_json
 from app.show_text import print_asset
 from catalog.errors import NotFoundError
 from catalog.records import AssetQuery, AssetRecord, HiddenFilter, RootPlaces, RootRecord
-from core.shell_words import shell_word
+from core.shell_words import map_command
 from core.taxonomy import Architecture, AssetKind, FileStatus, LibraryLayout
 from core.wording import counted
 
@@ -172,10 +172,7 @@ def _not_here(data: dict[str, Any], root: RootRecord) -> dict[str, Any]:
     """An asset of a shared folder this machine has not mapped (``show`` and ``search --json`` alike): its
     paths are another machine's, so none is given as this machine's: ``path`` is null, ``path_here`` says
     how to map the folder, the catalog's path is ``stored_path``, and no cover or preview path is given."""
-    here = (
-        f"not mapped on this machine (the shared folder {root.name!r}: "
-        f"atelier roots map {shell_word(root.name)} PATH)"
-    )
+    here = f"not mapped on this machine (the shared folder {root.name!r}: {map_command(root.name)})"
     shown: dict[str, Any] = {}
     for key, value in data.items():  # in the place of the path, in JSON and text alike
         shown.update(
@@ -317,9 +314,9 @@ def _where_else(place: RootPlaces) -> str:
         notes.append(f"stored as {root.canonical_path}")
     notes += [f"{folder.machine_name}: {folder.path}" for folder in place.elsewhere]
     if not root.placed_here:
-        notes.append(f"not mapped on this machine: `atelier roots map {shell_word(root.name)} PATH`")
+        notes.append(f"not mapped on this machine: `{map_command(root.name)}`")
     elif not Path(root.path).is_dir():
-        notes.append(f"not found on this machine: `atelier roots map {shell_word(root.name)} PATH`")
+        notes.append(f"not found on this machine: `{map_command(root.name)}`")
     return f"  ({'; '.join(notes)})" if notes else ""
 
 

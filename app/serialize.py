@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.shell_words import shell_word
+from core.shell_words import map_command
 from core.taxonomy import FileFormat, FileStatus
 
 if TYPE_CHECKING:  # the records are only read here; a search or inspect need not load their modules
@@ -105,7 +105,7 @@ def root_to_json(root: RootRecord, places: RootPlaces | None = None) -> dict[str
     }
     if not root.placed_here:  # the stored path is another machine's: not this machine's "path"
         data["path"] = None
-        data["not_here"] = f"not mapped on this machine: atelier roots map {shell_word(root.name)} PATH"
+        data["not_here"] = f"not mapped on this machine: {map_command(root.name)}"
     if places is not None:
         data["machines"] = [
             {"id": f.machine_id, "name": f.machine_name, "path": f.path, "this_machine": f.this_machine}

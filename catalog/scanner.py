@@ -70,7 +70,7 @@ from catalog.stat_match import (
 from core.identify.rules_version import RULES_VERSION
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.layouts import scan_roots
-from core.shell_words import shell_word
+from core.shell_words import map_command
 from core.taxonomy import FileFormat, FileStatus
 from core.wording import counted
 
@@ -311,7 +311,7 @@ class Scanner:
             # Another machine's folder this one never placed: its stored path may be another folder here.
             summary.problems.append(
                 f"{root.name}: a folder other machines share ({root_path}); say where this machine reaches "
-                f"it first: atelier roots map {shell_word(root.name)} PATH"
+                f"it first: {map_command(root.name)}"
             )
             summary.not_here += 1
             return
@@ -334,9 +334,7 @@ class Scanner:
         index = self._listed = self.library.file_index(root.id)
         shared = shared_with_others(self.library, root)  # inode/device: hints (catalog.stat_match)
         elsewhere = _not_its_files(root, root_path, index) or (
-            ""
-            if self.files_gone
-            else mostly_not_here(root_path, index, shared, f"atelier roots map {shell_word(root.name)} PATH")
+            "" if self.files_gone else mostly_not_here(root_path, index, shared, map_command(root.name))
         )
         if elsewhere:
             # A shared folder mapped to the wrong place: its own files must not join the shared library.
@@ -962,7 +960,7 @@ def _not_its_files(root: RootRecord, root_path: Path, index: dict[str, IndexedFi
     )
     return (
         f"none of {files} the catalog lists in the shared folder {root.name!r} is here (is the share "
-        f"mounted, and mapped to the right folder? atelier roots map {shell_word(root.name)} PATH)"
+        f"mounted, and mapped to the right folder? {map_command(root.name)})"
     )
 
 
@@ -971,7 +969,7 @@ def _map_hint(root: RootRecord) -> str:
     it is here (catalog.machine_paths)."""
     if not root.name or root.path != (root.canonical_path or root.path):
         return ""
-    return f" If it is mounted elsewhere on this machine: atelier roots map {shell_word(root.name)} PATH"
+    return f" If it is mounted elsewhere on this machine: {map_command(root.name)}"
 
 
 def _same_inode(known: IndexedFile, inode: int, device: int) -> bool:

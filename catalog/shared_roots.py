@@ -37,7 +37,7 @@ from catalog.machine_paths import Machine
 from catalog.orm import MachineRow, Root, RootPath
 from catalog.path_text import from_stored
 from catalog.places import is_under
-from core.shell_words import shell_word
+from core.shell_words import map_command, shell_word
 from core.taxonomy import LibraryLayout
 
 MAX_NAME = 100
@@ -186,7 +186,7 @@ def _refuse_known_folder(session: Session, path: str, machine: Machine) -> None:
     where = "" if known.folder == path else f", here at {known.folder}"
     raise KnownSharedFolderError(
         f"{path} {relation} the shared library folder {known.name!r}{where} ({known.evidence}): map it on "
-        f"this machine instead: atelier roots map {shell_word(known.name)} {shell_word(known.folder)}",
+        f"this machine instead: {map_command(known.name, shell_word(known.folder))}",
         name=known.name,
         folder=known.folder,
     )

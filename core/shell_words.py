@@ -22,3 +22,9 @@ def shell_word(text: str) -> str:
 
         return list2cmdline([text])
     return shlex.quote(text)
+
+
+def map_command(name: str, path: str = "PATH") -> str:
+    """The command that maps a shared library folder on this machine, as messages suggest it (``NAME``
+    for a folder the catalog has no name for)."""
+    return f"atelier roots map {shell_word(name) if name else 'NAME'} {path}"

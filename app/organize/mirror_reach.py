@@ -27,18 +27,13 @@ from catalog.known_folder import MAP_SAMPLE, any_present
 from catalog.mirrors import SharedFile
 from catalog.records import RootRecord
 from core.organize.mirror_plan import RecordedEntry
-from core.shell_words import shell_word
+from core.shell_words import map_command
 
 NOT_MAPPED = "not mapped on this machine"
 
 
 def _label(root: RootRecord) -> str:
     return repr(root.name) if root.name else str(root.path)
-
-
-def _name_word(root: RootRecord) -> str:
-    """The folder's name as the suggested ``roots map`` command takes it (NAME for a folder with none)."""
-    return shell_word(root.name) if root.name else "NAME"
 
 
 @dataclass
@@ -70,7 +65,7 @@ def out_of_reach(roots: Sequence[RootRecord]) -> HeldFolders:
     held = HeldFolders()
     for root in roots:
         if not root.placed_here:
-            held.hold(root.path, f"{_label(root)} ({NOT_MAPPED}: atelier roots map {_name_word(root)} PATH)")
+            held.hold(root.path, f"{_label(root)} ({NOT_MAPPED}: {map_command(root.name)})")
             continue
         if not root.file_count:
             continue
@@ -108,7 +103,7 @@ def without_wrong_mappings(
             held.hold(
                 folder,
                 f"{_label(mapped[folder])} (none of its files is in {folder}: mapped to the wrong folder? "
-                f"atelier roots map {_name_word(mapped[folder])} PATH)",
+                f"{map_command(mapped[folder].name)})",
             )
     if not held:
         return list(shared)

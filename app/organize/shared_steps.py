@@ -23,7 +23,7 @@ from catalog.journal import NewStep
 from catalog.library import Library
 from catalog.places import is_under
 from core.organize.errors import OrganizeError
-from core.shell_words import shell_word
+from core.shell_words import map_command
 
 DELETED_ON = "deleted_on"
 
@@ -40,7 +40,7 @@ def refuse_unmapped(library: Library, steps: Sequence[NewStep]) -> None:
                 raise OrganizeError(
                     f"{Path(path).name} is in the shared folder {root.name!r}, which is not mapped on this "
                     "machine: say where it is here "
-                    f"(atelier roots map {shell_word(root.name)} PATH), then undo again"
+                    f"({map_command(root.name)}), then undo again"
                 )
 
 
