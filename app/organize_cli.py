@@ -35,7 +35,7 @@ from catalog.journal import OperationRecord
 from catalog.records import AssetRecord
 from core.formats.reader import MODEL_EXTENSIONS
 from core.organize.errors import OrganizeError
-from core.organize.names import name_refusal
+from core.organize.names import name_refusal, with_model_extension
 from core.organize.plan import MAX_NAME_BYTES, REASON_TOO_LONG, TOO_LONG_REASONS, Conflict, MovePlan
 from core.sizes import human_size
 
@@ -222,7 +222,7 @@ def _new_name(source: Path, name: str) -> str:
     given = Path(name).suffix.lower()
     if suffix and given in MODEL_EXTENSIONS and given != suffix.lower():
         raise OrganizeError(f"{name} would not be a {given} file: keep {suffix} (see `atelier convert`)")
-    return name if not suffix or given == suffix.lower() else name + suffix
+    return with_model_extension(source.name, name)
 
 
 def _apply(context: AppContext, plan: MovePlan, kind: str, args: argparse.Namespace, out: TextIO) -> int:

@@ -12,7 +12,9 @@ names Atelier makes itself avoid them everywhere (:mod:`core.windows_names`).
 from __future__ import annotations
 
 import os
+from pathlib import PurePath
 
+from core.formats.reader import MODEL_EXTENSIONS
 from core.windows_names import FORBIDDEN_CHARACTERS, is_reserved_name
 
 WINDOWS_NAME_RULES = os.name == "nt"  # tests set it to check Windows' rules on Linux
@@ -49,3 +51,14 @@ def _windows_refusal(name: str) -> str | None:
     if name.endswith((" ", ".")):
         return "Windows drops a dot or space at the end of a name: remove it"
     return None
+
+
+def with_model_extension(current: str, typed: str) -> str:
+    """The name a rename gives the file now called ``current``: ``typed``, with the model's extension
+    added when the user left it out (``detail`` for ``detail.safetensors``). Without it the file is no
+    model to Atelier, A1111 or ComfyUI: it dropped out of the library at the next scan. A name with
+    another model extension is left as typed for the caller to refuse (converting is not renaming)."""
+    suffix = PurePath(current).suffix
+    if suffix.lower() not in MODEL_EXTENSIONS or PurePath(typed).suffix.lower() in MODEL_EXTENSIONS:
+        return typed
+    return typed + suffix

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.organize.names import name_refusal
+from core.organize.names import name_refusal, with_model_extension
 
 MAX_NAME_BYTES = 255  # ext4, btrfs, XFS, APFS, NTFS (in UTF-16 units, which is never fewer)
 
@@ -117,19 +117,26 @@ class RenameDialog(QDialog):
         self._validate()
 
     def new_name(self) -> str:
-        return self.field.text()
+        """The name typed, with the model's extension when it was left out (as ``atelier rename``)."""
+        typed = self.field.text()
+        return typed if self._is_folder else with_model_extension(self._path.name, typed)
 
     def _problem(self) -> str | None:
-        return name_problem(self.field.text(), self._path.parent, self._path.name)
+        problem = name_problem(self.field.text(), self._path.parent, self._path.name)
+        if problem is None and self.new_name() != self.field.text():  # the name the file will have
+            problem = name_problem(self.new_name(), self._path.parent, self._path.name)
+        return problem
 
     def _validate(self) -> None:
         problem = self._problem()
         self.problem.setText(problem or "")
         self.problem.setVisible(problem is not None)
-        warning = None if problem else extension_warning(self.field.text(), self._path.name, self._is_folder)
+        warning = None if problem else extension_warning(self.new_name(), self._path.name, self._is_folder)
+        if warning is None and not problem and self.new_name() != self.field.text():
+            warning = f"It keeps its {Path(self._path.name).suffix} extension: {self.new_name()}"
         self.warning.setText(warning or "")
         self.warning.setVisible(warning is not None)
-        self.rename_button.setEnabled(problem is None and self.field.text() != self._path.name)
+        self.rename_button.setEnabled(problem is None and self.new_name() != self._path.name)
 
     def _accept_if_valid(self) -> None:
         """Enter in the field presses Rename even when it is off: accept only a usable new name."""

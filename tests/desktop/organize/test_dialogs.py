@@ -164,3 +164,29 @@ def test_conflict_dialog_for_all_and_cancel(qtbot: QtBot, tmp_path: Path) -> Non
     with qtbot.waitSignal(dialog.finished, timeout=2000) as finished:
         qtbot.keyClick(dialog.all_choice, Qt.Key.Key_Escape)
     assert finished.args == [QDialog.DialogCode.Rejected]
+
+
+def test_a_model_renamed_without_its_extension_keeps_it(qtbot: QtBot, tmp_path: Path) -> None:
+    """Ctrl+A and a new name (the extension typed away): the file keeps .safetensors, as ``atelier
+    rename`` does; renamed to a bare ``detail`` it was no model any more and left the library."""
+    model = tmp_path / "sd1-lora-unet.safetensors"
+    model.write_bytes(b"x")
+    (tmp_path / "taken.safetensors").write_bytes(b"x")
+    dialog = RenameDialog(model)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClick(dialog.field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(dialog.field, "taken")
+    assert (
+        dialog.problem.text() == "“taken.safetensors” already exists in this folder."
+    )  # the name it would get
+    dialog.field.selectAll()
+    qtbot.keyClicks(dialog.field, "sd1-lora-unet")
+    assert not dialog.rename_button.isEnabled()  # the same name once the extension is kept
+    dialog.field.selectAll()
+    qtbot.keyClicks(dialog.field, "detail_renamed")
+    assert dialog.warning.text() == "It keeps its .safetensors extension: detail_renamed.safetensors"
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(dialog.field, Qt.Key.Key_Return)
+    assert dialog.new_name() == "detail_renamed.safetensors"
