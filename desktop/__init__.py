@@ -1,5 +1,5 @@
 """PySide6 user interface: windows, Qt item models, delegates and workers."""
 
-from desktop.pyside_sources import read_sources_quickly
+from desktop.pyside_imports import without_feature_imports
 
-read_sources_quickly()  # before the window's modules are imported (see desktop.pyside_sources)
+without_feature_imports()  # before the window's modules are imported (see desktop.pyside_imports)
