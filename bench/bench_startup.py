@@ -33,8 +33,11 @@ its catalog schema differs (a migration added since), ``--compare-profile DIR`` 
 (built by that checkout with ``--profile DIR``, the same models from the same seed), since a checkout
 refuses a catalog written by a newer one.
 
+``--replica`` also times ``bench.startup_replica``: the first frame's widgets in stock PySide6, without any
+of Atelier's code, which tells what a window of these widgets costs from what Atelier's own code adds.
+
     python -m bench.bench_startup [--rows 10000] [--runs 5] [--json] [--profile DIR] [--compare TREE]
-        [--compare-profile DIR] [--instructions]
+        [--compare-profile DIR] [--instructions] [--replica]
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.startup_replica import REPLICA_WINDOW
 from bench.user_env import user_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +123,8 @@ app.exec()
 print(frames.times[0], frames.times[0], frames.cpu[0])
 """
 )
+
+REPLICA = PROBE + REPLICA_WINDOW  # the first frame's widgets in stock PySide6 (bench.startup_replica)
 
 # Atelier as ``python main.py`` starts it on a catalog in its default place (argv[1] is the data home
 # whose ``Atelier`` folder it is): ``main.main`` reads the command line, finds that folder, imports
@@ -261,6 +267,12 @@ def main() -> None:
         help="also count the instructions each start executes to its first frame (valgrind's callgrind, "
         "one run each, about a minute): a ratio that the machine's load does not move",
     )
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="also time a window of the first frame's widgets built from stock PySide6, without Atelier's "
+        "code (bench.startup_replica): what these widgets cost, apart from what Atelier adds",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="atelier-bench-start-") as tmp:
@@ -282,9 +294,14 @@ def main() -> None:
         bare: list[tuple[float, float, float]] = []
         ours: list[tuple[float, float, float]] = []
         earlier: list[tuple[float, float, float]] = []
+        replica: list[tuple[float, float, float]] = []
+        if args.replica:
+            _time_process(REPLICA)
         for _ in range(args.runs):  # in turn, so a change in the machine's load touches each alike
             bare.append(_time_process(BARE))
             ours.append(_time_process(ATELIER, home))
+            if args.replica:
+                replica.append(_time_process(REPLICA))
             if args.compare:
                 earlier.append(_time_process(ATELIER, compared_home, tree=args.compare))
 
@@ -292,6 +309,8 @@ def main() -> None:
         if args.instructions:
             counts["bare"] = _instructions(BARE)
             counts["atelier"] = _instructions(ATELIER, home)
+            if args.replica:
+                counts["replica"] = _instructions(REPLICA)
             if args.compare:
                 counts["compared"] = _instructions(ATELIER, compared_home, tree=args.compare)
 
@@ -324,10 +343,20 @@ def main() -> None:
         )
         compared_cpu_s = statistics.median(cpu for _, _, cpu in earlier)
         result["compared_cpu_ratio"] = round(compared_cpu_s / bare_cpu_s, 2)
+    if replica:
+        replica_s = statistics.median(shown for shown, _, _ in replica)
+        result["replica_window_s"] = round(replica_s, 3)
+        result["replica_ratio"] = round(replica_s / bare_s, 2)
+        result["atelier_to_replica_ratio"] = round(ours_s / replica_s, 2)
+        result["replica_cpu_ratio"] = round(statistics.median(cpu for _, _, cpu in replica) / bare_cpu_s, 2)
     if counts:
         result["bare_window_instructions"] = counts["bare"]
         result["atelier_window_instructions"] = counts["atelier"]
         result["instructions_ratio"] = round(counts["atelier"] / counts["bare"], 2)
+        if "replica" in counts:
+            result["replica_window_instructions"] = counts["replica"]
+            result["replica_instructions_ratio"] = round(counts["replica"] / counts["bare"], 2)
+            result["atelier_to_replica_instructions_ratio"] = round(counts["atelier"] / counts["replica"], 2)
         if "compared" in counts:
             result["compared_window_instructions"] = counts["compared"]
             result["compared_instructions_ratio"] = round(counts["compared"] / counts["bare"], 2)
@@ -352,6 +381,19 @@ def main() -> None:
             f"  instructions to the first frame: Atelier {counts['atelier']:,} vs bare {counts['bare']:,}; "
             f"ratio {result['instructions_ratio']}"
         )
+    if replica:
+        line = (
+            f"  the same widgets in stock PySide6 (bench.startup_replica): "
+            f"{result['replica_window_s']:.3f} s, "
+            f"ratio {result['replica_ratio']} to the bare window (CPU {result['replica_cpu_ratio']}); "
+            f"Atelier {result['atelier_to_replica_ratio']}x the replica"
+        )
+        if "replica" in counts:
+            line += (
+                f"; instructions {counts['replica']:,}, ratio {result['replica_instructions_ratio']} "
+                f"(Atelier {result['atelier_to_replica_instructions_ratio']}x)"
+            )
+        print(line)
     if earlier:
         compared = (
             f"  {args.compare}: window {result['compared_window_s']:.3f} s, "
