@@ -75,9 +75,16 @@ HASH_NAMES = ("SHA256", "BLAKE3", "CRC32", "AutoV1", "AutoV2", "AutoV3")
 
 
 class _NotesEdit(QPlainTextEdit):
-    """A plain text editor that reports losing focus, the moment to save what was typed."""
+    """A plain text editor that reports losing focus, the moment to save what was typed.
+
+    Tab moves on to the next control, as in the pane's other fields: a Tab typed into the notes would
+    keep a keyboard user in them for good."""
 
     focus_left = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
 
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
         super().focusOutEvent(event)
@@ -138,6 +145,9 @@ class DetailsPane(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setMinimumWidth(300)
+        # The scroll area itself is no Tab stop: it would take one after the grid and draw nothing for
+        # it; Tab goes straight to the pane's first control (the scroll area still follows focus).
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._library = library
         self._record: AssetRecord | None = None
         # Notes the catalog refused (its server unreachable), by asset: shown again in the field and
@@ -353,6 +363,7 @@ class DetailsPane(QScrollArea):
         self.metadata.setShowGrid(False)
         self.metadata.setAlternatingRowColors(True)
         self.metadata.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        self.metadata.setTabKeyNavigation(False)  # arrows move through cells; Tab leaves the table
         self.metadata.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.metadata.setVerticalScrollMode(QTableView.ScrollMode.ScrollPerPixel)
         layout.addWidget(self.metadata)
