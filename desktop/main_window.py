@@ -1172,6 +1172,20 @@ class MainWindow(QMainWindow):
     def current_view(self) -> QAbstractItemView:
         return self.table if self.view_mode() == "table" else self.grid
 
+    def give_keys_back(self, _result: int = 0) -> None:
+        """After one of the window's dialogs closed (OK or Esc): the window active again and its view
+        focused, so Ctrl+Z, Del or F2 work at once, without a click first (no window manager hands the
+        activation back on some desktops, Xvfb among them). Connect it to a dialog's ``finished``;
+        deferred until the dialog is really gone."""
+
+        def focus_view() -> None:
+            if not self.isVisible() or QApplication.activeModalWidget() is not None:
+                return  # another dialog followed (a conflict after a rename): it keeps the keys
+            self.activateWindow()
+            self.current_view().setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+        QTimer.singleShot(0, self, focus_view)
+
     def set_view_mode(self, mode: str) -> None:
         mode = "table" if mode == "table" else "grid"
         if not self._empty_library_shown():  # the placeholder stays until a folder

@@ -85,6 +85,7 @@ class CollectionActions(QObject):
         dialog.textValueSelected.connect(chosen)
         dialog.finished.connect(lambda _result: setattr(self, "name_dialog", None))
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
         return dialog
 

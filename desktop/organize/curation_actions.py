@@ -133,6 +133,7 @@ class CurationActions:
         )
         dialog.accepted.connect(lambda: self.apply(fresh, dialog.edit()))
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self.window.give_keys_back)  # F2, Del at once after OK or Esc
         dialog.open()
         self.dialog = dialog
         return dialog
@@ -174,6 +175,7 @@ class CurationActions:
     def show_deleted(self) -> DeletedFilesDialog:
         dialog = DeletedFilesDialog(self.library, self.window)
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self.window.give_keys_back)
         file_actions = getattr(self.window, "file_actions", None)
         if file_actions is not None:  # Restore is the undo of the delete, run as a window job
             dialog.restore_requested.connect(file_actions.undo)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from catalog.path_text import shown
 from catalog.places import is_under
@@ -288,7 +288,7 @@ class FileActions(QObject):
 
         dialog.fileSelected.connect(chosen_folder)
         dialog.finished.connect(dialog.deleteLater)
-        dialog.finished.connect(self._give_keys_back)
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
 
     def root_of(self, folder: Path) -> RootRecord | None:
@@ -351,7 +351,7 @@ class FileActions(QObject):
                 then()
 
         dialog.finished.connect(answered)
-        dialog.finished.connect(self._give_keys_back)
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
 
     def _on_assets_dropped(self, ids: list[int], folder: str) -> None:
@@ -387,7 +387,7 @@ class FileActions(QObject):
         dialog.accepted.connect(renamed)
         dialog.rejected.connect(lambda: setattr(self, "rename_dialog", None))
         dialog.finished.connect(dialog.deleteLater)
-        dialog.finished.connect(self._give_keys_back)
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
 
     # -- delete -----------------------------------------------------------------------------------------
@@ -422,7 +422,7 @@ class FileActions(QObject):
         dialog.accepted.connect(confirmed)
         dialog.rejected.connect(lambda: setattr(self, "delete_dialog", None))
         dialog.finished.connect(dialog.deleteLater)
-        dialog.finished.connect(self._give_keys_back)
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
 
     def _delete_job(
@@ -436,20 +436,6 @@ class FileActions(QObject):
             return delete_assets(library, ids, label=label, progress=progress, cancel=cancel)
 
         return job
-
-    def _give_keys_back(self, _result: int = 0) -> None:
-        """After a dialog of ours closed: the window active again and its view focused, so Ctrl+Z, Del
-        or F2 work at once, without a click first (no window manager hands the activation back on
-        some desktops, Xvfb among them). Deferred until the dialog is really gone."""
-
-        def focus_view() -> None:
-            window = self.window
-            if not window.isVisible() or QApplication.activeModalWidget() is not None:
-                return  # another dialog followed (a conflict after a rename): it keeps the keys
-            window.activateWindow()
-            window.current_view().setFocus(Qt.FocusReason.ActiveWindowFocusReason)
-
-        QTimer.singleShot(0, self, focus_view)
 
     # -- undo and history -------------------------------------------------------------------------------
 
@@ -526,7 +512,7 @@ class FileActions(QObject):
 
         dialog.accepted.connect(answered)
         dialog.finished.connect(closed)
-        dialog.finished.connect(self._give_keys_back)
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
 
     def _apply(

@@ -423,3 +423,30 @@ def test_a_wheel_over_the_kind_does_not_override_it(
     assert record is not None
     assert record.kind_override is None
     assert kind.currentText() == "LoRA (file)"
+
+
+def test_f2_works_at_once_after_the_bulk_edit_dialog_is_closed_with_esc(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary
+) -> None:
+    """The outside tester pressed Ctrl+E, then Esc, then F2: nothing happened until he clicked the grid
+    (no window manager hands the activation back on Xvfb). The view has the keys again at once."""
+    grid = window.grid
+    row = window.model.row_of(populated.ids["sdxl_vae"])
+    assert row is not None
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    QTest.mouseClick(
+        grid.viewport(), Qt.MouseButton.LeftButton, pos=grid.visualRect(window.model.index(row, 0)).center()
+    )
+    qtbot.waitUntil(grid.hasFocus, timeout=2000)
+    QTest.keyClick(grid, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    dialog = curation(window).dialog
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=2000)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=2000)
+
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is grid, timeout=2000)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_F2)
+    files = window.file_actions  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: files.rename_dialog is not None, timeout=2000)
+    files.rename_dialog.reject()
