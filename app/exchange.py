@@ -16,7 +16,11 @@ the short hash), and merges the user data in without ever overwriting an edit ma
 * tags, collections and trigger words are *merged* (this library's first, the list's new ones after);
 * display name, notes, base-model label, preferred weight and rating are filled only where this library
   has none (an empty name, no notes, unrated...);
-* favorite and NSFW are set when the list sets them, never cleared.
+* favorite and NSFW are set when the list sets them, never cleared;
+* the user's kind / architecture override (its own columns: ``kind`` and ``architecture`` are the
+  effective values) is set only where this library has none;
+* the Civitai model/version and Hugging Face links are recorded only where this file has no link to that
+  site yet, so ``updates`` knows the file's model without an online lookup first.
 
 So importing twice changes nothing the second time, and a list from an older backup cannot undo today's
 edits. Rows matching no file here are *missing*; those with a Civitai version id or a Hugging Face
@@ -40,12 +44,12 @@ from typing import TYPE_CHECKING, Any
 
 from catalog.exchange import ExchangeItem
 from catalog.library import Library
-from catalog.records import AssetRecord, UserDataChanges
+from catalog.records import AssetRecord, Overrides, RemoteMatch, UserDataChanges
 from core.download_names import partial_path
 from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.replace_file import replace_file
-from core.taxonomy import FileStatus
+from core.taxonomy import Architecture, AssetKind, FileStatus
 from core.wording import counted
 
 if TYPE_CHECKING:
@@ -98,6 +102,9 @@ class ListEntry:
     trigger_words: tuple[str, ...] = ()
     preferred_weight: float | None = None
     base_model_label: str | None = None
+    # The user's word over the file's identification (``kind`` / ``architecture`` hold the effective value).
+    kind_override: str | None = None
+    architecture_override: str | None = None
     path: str = ""  # where it was on the exporting machine (informational)
 
     @property
@@ -155,6 +162,8 @@ def entry_from_item(item: ExchangeItem) -> ListEntry:
         trigger_words=asset.trigger_words,
         preferred_weight=asset.preferred_weight,
         base_model_label=asset.base_model_label,
+        kind_override=asset.kind_override.value if asset.kind_override else None,
+        architecture_override=asset.architecture_override.value if asset.architecture_override else None,
         path=asset.path,
     )
 
@@ -377,26 +386,55 @@ def _typed(key: str, value: object, where: str) -> object:
     try:
         if key in _TUPLE_FIELDS:
             if not isinstance(value, list | tuple):
-                raise ValueError("a list")
+                raise ValueError
             return tuple(str(item).strip() for item in value if str(item).strip())
         if key in {"favorite", "nsfw"}:
             return bool(value)
         if key in {"rating", "size"}:
-            number = int(str(value))
-            if key == "rating" and not 0 <= number <= 5:
-                raise ValueError("a rating from 0 to 5")
-            return number
+            return _whole_number(key, value)
         if key == "preferred_weight":
             weight = float(str(value))
             if not math.isfinite(weight):
-                raise ValueError("a number")
+                raise ValueError
             return weight
         if key in {"display_name", "notes", "kind", "architecture", "format", "path"}:
             return str(value)
+        if key in _OVERRIDES:
+            text = str(value).strip()
+            if text and text not in _OVERRIDES[key]:
+                raise ValueError
+            return text or None
         text = str(value).strip()
         return (text.upper() if key in _HASH_FIELDS else text) or None
-    except ValueError as exc:
-        raise ExchangeError(f"{where}: {key} should be {exc}, not {value!r}") from None
+    except ValueError:
+        raise ExchangeError(f"{where}: {key} must be {_EXPECTED.get(key, 'text')}, not {value!r}") from None
+
+
+_EXPECTED = {
+    "tags": "a list",
+    "collections": "a list",
+    "trigger_words": "a list",
+    "rating": "a whole number from 0 to 5",
+    "size": "a whole number",
+    "preferred_weight": "a number",
+    "kind_override": "one of " + ", ".join(kind.value for kind in AssetKind),
+    "architecture_override": "one of " + ", ".join(arch.value for arch in Architecture),
+}
+_OVERRIDES = {
+    "kind_override": frozenset(kind.value for kind in AssetKind),
+    "architecture_override": frozenset(arch.value for arch in Architecture),
+}
+"""What each typed column holds, in the words of the message that refuses a cell."""
+
+
+def _whole_number(key: str, value: object) -> int:
+    """A rating or size cell as an int; ValueError for ``abc``, ``2.5``, ``true`` or a rating over 5."""
+    if isinstance(value, bool) or not re.fullmatch(r"[+-]?\d+", str(value).strip()):
+        raise ValueError
+    number = int(str(value))
+    if number < 0 or (key == "rating" and number > 5):
+        raise ValueError
+    return number
 
 
 _HASH_FIELDS = frozenset({"sha256", "autov2", "autov1", "autov3", "blake3", "crc32"})
@@ -414,24 +452,40 @@ class Matched:
 
 @dataclass(frozen=True, slots=True)
 class ImportPlan:
-    """Which rows of a list match files here, which are missing, and which of those can be downloaded."""
+    """Which rows of a list match files here, which are missing, and which of those can be downloaded.
+
+    ``matched`` holds one entry per matching row; ``missing`` one per missing *file* (the first of the
+    rows that share its SHA256), so ``rows`` (every row of the list) is what the counts are out of, and
+    ``repeated`` (rows whose SHA256 an earlier row already has: copies on the other machine) is said apart.
+    """
 
     matched: tuple[Matched, ...]
     missing: tuple[ListEntry, ...]
     unhashed_here: int = 0
+    rows: int = 0
+    repeated: int = 0
 
     @property
     def downloadable(self) -> tuple[ListEntry, ...]:
         return tuple(entry for entry in self.missing if entry.download_target is not None)
 
     def summary(self) -> str:
-        total = len(self.matched) + len(self.missing)
-        verb = "is" if total == 1 else "are"
-        line = f"{len(self.matched):,} of {counted(total, 'file')} in the list {verb} in this library"
+        rows = max(self.rows, len(self.matched) + len(self.missing))
+        matched = len(self.matched)
+        verb = "is" if matched == 1 else "are"
+        line = f"{matched:,} of {counted(rows, 'row')} in the list {verb} in this library"
+        files_here = len({asset_id for match in self.matched for asset_id in match.asset_ids})
+        if files_here != matched:
+            line += f" ({counted(files_here, 'file')} here)"
         if self.missing:
             line += (
-                f"; {len(self.missing)} missing, {len(self.downloadable)} of them can be downloaded "
-                "from Civitai or Hugging Face"
+                f"; {counted(len(self.missing), 'file')} missing, {len(self.downloadable):,} of them can be "
+                "downloaded from Civitai or Hugging Face"
+            )
+        if self.repeated:
+            line += (
+                f"; {counted(self.repeated, 'row')} {'repeats' if self.repeated == 1 else 'repeat'} "
+                "a file listed above (a copy on the other machine)"
             )
         if self.unhashed_here:
             files = "1 file here is" if self.unhashed_here == 1 else f"{self.unhashed_here} files here are"
@@ -464,21 +518,27 @@ def plan_import(library: Library, entries: Iterable[ListEntry]) -> ImportPlan:
             by_v2.setdefault(hashes.autov2.upper(), []).append(asset.id)
     matched: list[Matched] = []
     missing: list[ListEntry] = []
-    missing_shas: set[str] = set()
+    listed_shas: set[str] = set()
+    rows = repeated = 0
     for entry in entries:
+        rows += 1
         sha = (entry.sha256 or "").upper()
         v2 = (entry.autov2 or sha[:10]).upper()
         name_key = (entry.file_name.casefold(), entry.size) if entry.size is not None else None
+        seen = bool(sha) and sha in listed_shas
+        repeated += seen
+        listed_shas.add(sha)
         if sha and sha in by_sha:
             matched.append(Matched(entry, tuple(by_sha[sha]), "sha256"))
         elif v2 and v2 in by_v2:
             matched.append(Matched(entry, tuple(by_v2[v2]), "autov2"))
         elif not v2 and name_key is not None and name_key in by_name:
             matched.append(Matched(entry, tuple(by_name[name_key]), "name and size"))
-        elif not sha or sha not in missing_shas:  # copies and links of one file: one file to fetch
-            missing_shas.add(sha)
+        elif not seen:  # copies and links of one file: one file to fetch
             missing.append(entry)
-    return ImportPlan(matched=tuple(matched), missing=tuple(missing), unhashed_here=unhashed)
+    return ImportPlan(
+        matched=tuple(matched), missing=tuple(missing), unhashed_here=unhashed, rows=rows, repeated=repeated
+    )
 
 
 def merged_changes(asset: AssetRecord, entry: ListEntry) -> UserDataChanges | None:
@@ -521,22 +581,85 @@ class ImportResult:
     updated: tuple[int, ...]  # asset ids whose user data changed
 
     def summary(self) -> str:
-        return f"{self.plan.summary()}; user data added to {len(self.updated)} of them"
+        return f"{self.plan.summary()}; user data added to {counted(len(self.updated), 'file')} here"
 
     def __str__(self) -> str:  # what the window's status bar shows when the import job ends
         return self.summary()
 
 
 def apply_import(library: Library, plan: ImportPlan) -> ImportResult:
-    """Merge each matched row's user data into its files (every copy of the file gets it)."""
+    """Merge each matched row's user data, overrides and links into its files (every copy gets them)."""
     updated: list[int] = []
     for match in plan.matched:
         for asset in library.get_many(match.asset_ids):
+            changed = False
             changes = merged_changes(asset, match.entry)
             if changes is not None:
                 library.update_user_data(asset.id, changes)
+                changed = True
+            overrides = merged_overrides(asset, match.entry)
+            if overrides is not None:
+                library.set_overrides(asset.id, overrides)
+                changed = True
+            changed |= _add_links(library, asset.id, match.entry)
+            if changed:
                 updated.append(asset.id)
     return ImportResult(plan=plan, updated=tuple(updated))
+
+
+def merged_overrides(asset: AssetRecord, entry: ListEntry) -> Overrides | None:
+    """The list's kind / architecture override where this library has none and it differs from what
+    the file says here; None when nothing (the user's overrides here always stay)."""
+    kind = entry.kind_override if asset.kind_override is None else None
+    architecture = entry.architecture_override if asset.architecture_override is None else None
+    overrides = Overrides(
+        kind=AssetKind(kind) if kind and kind != asset.file_kind.value else None,
+        architecture=Architecture(architecture)
+        if architecture and architecture != asset.file_architecture.value
+        else None,
+    )
+    return None if overrides == Overrides() else overrides
+
+
+def list_links(entry: ListEntry) -> list[RemoteMatch]:
+    """The Civitai and Hugging Face links a row carries (ids and names only: an enrich adds the rest)."""
+    links: list[RemoteMatch] = []
+    model_id, version_id = entry.civitai_model_id, entry.civitai_version_id
+    if (model_id or "").isdigit() or (version_id or "").isdigit():
+        links.append(
+            RemoteMatch(
+                site="civitai",
+                model_id=model_id if (model_id or "").isdigit() else None,
+                version_id=version_id if (version_id or "").isdigit() else None,
+                file_id=entry.civitai_file_id if (entry.civitai_file_id or "").isdigit() else None,
+                model_name=entry.civitai_model_name,
+                version_name=entry.civitai_version_name,
+            )
+        )
+    if entry.hf_repo and entry.hf_file:
+        links.append(
+            RemoteMatch(
+                site="huggingface",
+                model_id=entry.hf_repo,
+                version_id=entry.hf_revision,
+                file_id=entry.hf_file,
+            )
+        )
+    return links
+
+
+def _add_links(library: Library, asset_id: int, entry: ListEntry) -> bool:
+    """Record the row's links to sites this file has no found link to yet; True when one was added."""
+    links = list_links(entry)
+    if not links:
+        return False
+    linked = {link.site for link in library.remote_links(asset_id) if link.found}
+    added = False
+    for match in links:
+        if match.site not in linked:
+            library.record_remote_match(asset_id, match)
+            added = True
+    return added
 
 
 def import_list(library: Library, path: Path) -> ImportResult:
@@ -636,3 +759,6 @@ def apply_to_downloaded(library: Library, entry: ListEntry, asset_id: int) -> No
         changes = merged_changes(asset, entry)
         if changes is not None:
             library.update_user_data(asset.id, changes)
+        overrides = merged_overrides(asset, entry)
+        if overrides is not None:
+            library.set_overrides(asset.id, overrides)

@@ -118,7 +118,7 @@ def test_a_damaged_row_is_named_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
     path.write_text("file_name,rating\nx.safetensors,9\n", encoding="utf-8")
     with pytest.raises(
-        ExchangeError, match=r"list\.csv, line 2: rating should be a rating from 0 to 5, not '9'"
+        ExchangeError, match=r"list\.csv, line 2: rating must be a whole number from 0 to 5, not '9'"
     ):
         read_list(path)
 
@@ -188,7 +188,10 @@ def test_copies_and_links_of_one_missing_file_are_missing_once(context: AppConte
 
     assert [entry.file_name for entry in plan.missing] == ["lora.safetensors", "other.safetensors"]
     assert len(plan.downloadable) == 1
-    assert "2 missing" in plan.summary()
+    assert plan.summary() == (
+        "0 of 4 rows in the list are in this library; 2 files missing, 1 of them can be downloaded from "
+        "Civitai or Hugging Face; 2 rows repeat a file listed above (a copy on the other machine)"
+    )
 
 
 @pytest.mark.parametrize(

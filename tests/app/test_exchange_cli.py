@@ -141,8 +141,8 @@ def test_csv_round_trip_and_the_offer_to_download(
 
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        "1 of 2 files in the list are in this library; 1 missing, 1 of them can be downloaded from "
-        "Civitai or Hugging Face; user data added to 1 of them"
+        "1 of 2 rows in the list is in this library; 1 file missing, 1 of them can be downloaded from "
+        "Civitai or Hugging Face; user data added to 1 file here"
     )
     assert lines[1].startswith(f"  missing: pixel_art.safetensors  (civitai:{VERSION_ID}:")
     assert lines[2] == "Add --download-missing to download the 1 that have a link."
@@ -203,3 +203,89 @@ def test_download_missing_into_a_chosen_library_folder_uses_its_kind_folder(
     assert download["error"] is None
     assert Path(download["path"]) == webui / "models" / "Lora" / "pixel_art.safetensors"
     assert list(plain.iterdir()) == []
+
+
+def test_a_bad_whole_number_cell_is_named_in_plain_words(sites: Sites, tmp_path: Path) -> None:
+    """``size`` or ``rating`` that is no whole number: one line with the column and the value as typed,
+    not Python's ``invalid literal for int()`` text."""
+    cases = {"abc": "size must be a whole number, not 'abc'", "2.5": None}
+    listing = tmp_path / "v.csv"
+    listing.write_text(f"file_name,sha256,size\nx.safetensors,{'AB' * 32},abc\n", encoding="utf-8")
+    result = run(sites, tmp_path / "data", "import", str(listing), check=False)
+    assert result.returncode == 1
+    assert result.stderr == f"atelier import: v.csv, line 2: {cases['abc']}\n"
+
+    listing.write_text("file_name,rating\nx.safetensors,2.5\n", encoding="utf-8")
+    result = run(sites, tmp_path / "data", "import", str(listing), check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "atelier import: v.csv, line 2: rating must be a whole number from 0 to 5, not '2.5'\n"
+    )
+
+
+def test_the_counts_are_of_rows_and_repeated_rows_are_said_apart(sites: Sites, tmp_path: Path) -> None:
+    """A list of 7 rows against a library holding 3 of its files: the rows are counted (each once, the
+    total is every row), the files they match here and the rows repeating a file of the list said apart."""
+    folder = tmp_path / "plain"
+    files = [
+        write_safetensors(folder / f"m{n}.safetensors", {"w": ("F32", (4, 4 + n))}, seed=n) for n in range(3)
+    ]
+    data = tmp_path / "data"
+    run(sites, data, "scan", str(folder), "--no-lookup")
+    shas = [hashlib.sha256(path.read_bytes()).hexdigest() for path in files]
+    gone = "CD" * 32
+    rows = [
+        ("m0.safetensors", shas[0]),
+        ("m0-copy-there.safetensors", shas[0]),  # a copy on the other machine: matched, repeated
+        ("m1.safetensors", shas[1]),
+        ("m2.safetensors", shas[2]),
+        ("gone.safetensors", gone),
+        ("gone-copy.safetensors", gone),  # missing, repeated: one file to fetch
+        ("other.safetensors", "EF" * 32),
+    ]
+    listing = tmp_path / "list.csv"
+    listing.write_text(
+        "file_name,sha256\n" + "".join(f"{name},{sha}\n" for name, sha in rows), encoding="utf-8"
+    )
+
+    result = run(sites, data, "import", str(listing))
+
+    assert result.stdout.splitlines()[0] == (
+        "4 of 7 rows in the list are in this library (3 files here); 2 files missing, 0 of them can be "
+        "downloaded from Civitai or Hugging Face; 2 rows repeat a file listed above (a copy on the other "
+        "machine); user data added to 0 files here"
+    )
+
+
+@pytest.mark.slow
+def test_a_matched_import_carries_the_links_and_the_architecture_override_over(
+    sites: Sites, tmp_path: Path, first_machine: tuple[Path, Path]
+) -> None:
+    """The list's Civitai ids become this file's link (``updates`` knows its model without a lookup) and
+    its architecture override is set where this library has none; one made here stays."""
+    data_a, _ = first_machine
+    lora_a = str(sites.root / "models" / "Lora" / "pixel_art.safetensors")
+    run(sites, data_a, "set", lora_a, "--arch", "sdxl")
+    listing = tmp_path / "library.csv"
+    run(sites, data_a, "export", str(listing))
+    data_b = tmp_path / "data-b"
+    lora_dir = tmp_path / "machine-b" / "loras"
+    lora_dir.mkdir(parents=True)
+    (lora_dir / "pixel_art.safetensors").write_bytes(sites.lora)
+    (lora_dir / "mine.safetensors").write_bytes(sites.lora)
+    run(sites, data_b, "scan", str(lora_dir), "--no-lookup")
+    run(sites, data_b, "set", str(lora_dir / "mine.safetensors"), "--arch", "sd2")
+
+    result = run(sites, data_b, "import", str(listing))
+
+    assert "user data added to 2 files here" in result.stdout
+    shown = json.loads(run(sites, data_b, "show", str(lora_dir / "pixel_art.safetensors"), "--json").stdout)
+    assert shown["architecture_override"] == "sdxl"
+    assert shown["architecture"] == "sdxl"
+    (link,) = shown["remote_links"]
+    assert (link["site"], link["version_id"], link["model_id"]) == ("civitai", str(VERSION_ID), "910001")
+    mine = json.loads(run(sites, data_b, "show", str(lora_dir / "mine.safetensors"), "--json").stdout)
+    assert mine["architecture_override"] == "sd2"  # the user's word here is kept
+    assert [link["model_id"] for link in mine["remote_links"]] == ["910001"]
+    again = run(sites, data_b, "import", str(listing))
+    assert "user data added to 0 files here" in again.stdout  # importing twice changes nothing

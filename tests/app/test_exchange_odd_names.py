@@ -79,7 +79,7 @@ def test_export_and_import_give_back_the_exact_path(
     # Into the same library: both rows are matched (by hash) to the files they came from.
     back = run("import", str(target), data_dir=data)
     assert back.returncode == 0, back.stderr
-    assert b"2 of 2 files in the list are in this library" in back.stdout
+    assert b"2 of 2 rows in the list are in this library" in back.stdout
     # Into an empty one: the odd name is listed as missing, as its bytes, without a traceback.
     elsewhere = run("import", str(target), "--json", data_dir=tmp_path / "empty")
     assert elsewhere.returncode == 0, elsewhere.stderr

@@ -183,9 +183,9 @@ def test_import_shows_matched_and_missing_and_downloads_the_missing(
     dialog = actions.import_dialog
     assert dialog is not None
     assert dialog.summary.text() == (
-        "1 of 3 files in the list are in this library; 2 missing, 1 of them can be downloaded from Civitai "
-        "or Hugging Face (5 files here are not hashed yet, so could not match: hash them first); "
-        "user data added to 1 of them"
+        "1 of 3 rows in the list is in this library; 2 files missing, 1 of them can be downloaded from "
+        "Civitai or Hugging Face (5 files here are not hashed yet, so could not match: hash them first); "
+        "user data added to 1 file here"
     )
     rows = [dialog.missing.topLevelItem(i).text(2) for i in range(dialog.missing.topLevelItemCount())]
     assert rows == [f"civitai:{LORA_VERSION_ID}:{LORA_FILE_ID}", "no Civitai or Hugging Face link"]
