@@ -4,7 +4,8 @@
   base model, what changed), from the last check, checking first when there was none today;
 * ``--check`` asks Civitai now (100 models per request);
 * ``--download`` downloads the new versions beside the old files (all, or the files named);
-* ``--ignore ID|PATH`` forgets the update of the files named until a still newer version appears.
+* ``--ignore ID|PATH`` forgets the update of the named files' models (it is remembered per model, so
+  every file of the model stops showing it) until a still newer version appears.
 
 The work is ``app.updates.UpdateService``'s, the same the window uses; an unreachable Civitai ends in
 one line and exit 1 (the CLI's error handling).
@@ -23,6 +24,7 @@ from app.updates import CheckSummary, NoUpdateError, UpdateService
 from catalog.updates import AssetUpdate
 from core.sizes import human_size
 from core.sources.civitai_updates import VersionInfo
+from core.wording import counted
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -36,7 +38,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         description=(
             "updates [ID|PATH...]: the files with a newer version on Civitai (all, or those named); "
             "--check asks Civitai now, --download gets the new versions beside the old files, "
-            "--ignore hides an update until a still newer version appears"
+            "--ignore hides an update (for every file of the named files' models) until a still newer "
+            "version appears"
         ),
     )
     updates.add_argument("targets", nargs="*", help="asset ids or file paths (default: every file)")
@@ -45,7 +48,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     action = updates.add_mutually_exclusive_group()
     action.add_argument("--download", action="store_true", help="download the new versions beside the old")
-    action.add_argument("--ignore", action="store_true", help="ignore the update of the files named")
+    action.add_argument(
+        "--ignore",
+        action="store_true",
+        help="ignore the update of the named files' models (every file of each model)",
+    )
     updates.add_argument("--json", action="store_true")
 
 
@@ -83,20 +90,57 @@ def _check(service: UpdateService, *, force: bool) -> CheckSummary | None:
 
 
 def _ignore(service: UpdateService, asset_ids: list[int], args: argparse.Namespace, out: TextIO) -> int:
-    ignored = [service.ignore(asset_id) for asset_id in asset_ids]
+    """Ignore the newest version of each named file's model, and say which files that covers.
+
+    "Ignore" is remembered per Civitai model (``catalog.updates``), so it hides the update of every file
+    of that model, not only the one named; the lines list them all. Two files named of one model are one
+    ignore, not an error for the second.
+    """
+    before = service.available()
+    ignored: list[AssetUpdate] = []
+    done: set[int] = set()
+    for asset_id in asset_ids:
+        model = next((update.model_id for update in before if update.asset_id == asset_id), None)
+        if model is not None and model in done:
+            continue
+        update = service.ignore(asset_id)
+        done.add(update.model_id)
+        ignored.append(update)
+    covered = {
+        update.model_id: [other for other in before if other.model_id == update.model_id] or [update]
+        for update in ignored
+    }
     if args.json:
-        json.dump([update_json(update) for update in ignored], out, indent=2)
+        data = [
+            {**update_json(update), "ignored_for": [other.asset_id for other in covered[update.model_id]]}
+            for update in ignored
+        ]
+        json.dump(data, out, indent=2)
         out.write("\n")
         return EXIT_OK
     for update in ignored:
-        print(f"Ignoring {update.newest.name} of {update.model_name} for {update.path}", file=out)
+        files = covered[update.model_id]
+        print(
+            f"Ignoring {update.newest.name} of {update.model_name} for every file of that model "
+            f"({counted(len(files), 'file')}; a still newer version shows again):",
+            file=out,
+        )
+        for other in files:
+            print(f"  #{other.asset_id}  {other.path}", file=out)
     return EXIT_OK
 
 
 def _download(service: UpdateService, found: list[AssetUpdate], args: argparse.Namespace, out: TextIO) -> int:
     results: list[dict[str, Any]] = []
     if not found and not args.json:
-        print("Nothing to download: no file named has an update.", file=out)
+        print(
+            "Nothing to download: none of the files named has an update; `atelier updates` lists those "
+            "that have one (`--download` without files gets them all)."
+            if args.targets
+            else "Nothing to download: no file of the library has an update (ignored ones left out); "
+            "`atelier updates --check` asks Civitai again.",
+            file=out,
+        )
     for update in found:
         with ProgressBar(f"Downloading {update.newest.name}", unit="B", unit_scale=True) as bar:
             finished = service.download_beside(update.asset_id, bar.update)

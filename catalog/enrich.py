@@ -27,6 +27,7 @@ from core.sources.civitai_facts import CivitaiFacts, facts_from_version
 from core.sources.civitai_records import CivitaiImage, CivitaiModel, CivitaiVersion
 from core.sources.errors import NetworkError, RateLimitedError, RemoteError
 from core.taxonomy import FileStatus
+from core.wording import counted
 
 BATCH = 100  # the by-hash endpoint's limit
 SITE = "civitai"
@@ -66,7 +67,8 @@ class EnrichSummary:
         parts = [f"{self.matched} found", f"{self.not_found} not on Civitai"]
         if self.failed:
             parts.append(f"{self.failed} not checked (request failed)")
-        return f"{verb} {self.looked_up} files on Civitai in {self.requests} requests: {', '.join(parts)}"
+        looked_up, requests = counted(self.looked_up, "file"), counted(self.requests, "request")
+        return f"{verb} {looked_up} on Civitai in {requests}: {', '.join(parts)}"
 
 
 def match_from_version(

@@ -43,6 +43,7 @@ from core.sources.errors import (
     UnexpectedResponseError,
     error_for_status,
 )
+from core.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class CivitaiClient:
         for start in range(0, len(unique), IDS_BATCH_SIZE):
             chunk = unique[start : start + IDS_BATCH_SIZE]
             params = [("ids", ",".join(str(i) for i in chunk)), ("limit", str(len(chunk))), ("nsfw", "true")]
-            what = f"{len(chunk)} models"
+            what = counted(len(chunk), "model")
             data = self._request("GET", "/models", what, params=params, listing=True)
             page = self._parse(parse_search_page, data, what, listing="/models")
             yield chunk, {model.id: model for model in page.items}
@@ -169,7 +170,7 @@ class CivitaiClient:
         found: dict[str, CivitaiVersion] = {}
         for start in range(0, len(wanted), HASH_BATCH_SIZE):
             batch = wanted[start : start + HASH_BATCH_SIZE]
-            what = f"{len(batch)} file hashes"
+            what = counted(len(batch), "file hash", "file hashes")
             data = self._request("POST", "/model-versions/by-hash", what, body=batch, listing=True)
             requested = set(batch)
             for version in self._parse(parse_versions, data, what, listing="/model-versions/by-hash"):

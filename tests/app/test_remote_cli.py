@@ -199,6 +199,7 @@ def test_enrich_finds_a_scanned_file_on_civitai(tmp_path: Path) -> None:
         listed = run("search", "civitai", env=env).stdout
 
     assert (summary["matched"], summary["requests"]) == (1, 1)
+    assert summary["message"] == "Looked up 1 file on Civitai in 1 request: 1 found, 0 not on Civitai"
     assert shown["civitai"]["trigger_words"] == ["pixel art"]
     assert shown["remote_links"][0]["version_id"] == str(version["id"])
     assert "[in library]" in listed

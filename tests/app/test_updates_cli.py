@@ -15,6 +15,7 @@ from tests.app.download_sites import VERSION_ID, Sites, loopback_sites
 from tests.app.in_process import run_in_process
 from tests.app.update_sites import publish_version
 from tests.conftest import closed_loopback_url
+from tests.fakes.server import FakeHandler, serve
 
 
 @pytest.fixture
@@ -104,3 +105,69 @@ def test_unreachable_civitai_is_one_line_and_exit_1(sites: Sites) -> None:
     assert failed.stderr.startswith("atelier updates: Cannot reach 127.0.0.1")
     assert len(failed.stderr.strip().splitlines()) == 1
     assert "Traceback" not in failed.stderr
+
+
+def test_ignore_says_it_covers_every_file_of_the_model(sites: Sites, tmp_path: Path) -> None:
+    """ "Ignore" is remembered per Civitai model: the line names every file of the model it hides the
+    update of, not only the one named; naming two files of one model is one ignore, not an error."""
+    old = old_version_in(sites, sites.root / "models" / "Lora")
+    copy_dir = sites.root / "models" / "Lora" / "copies"
+    copy_dir.mkdir()
+    twin = copy_dir / "pixel_art_copy.safetensors"
+    twin.write_bytes(Path(str(old["path"])).read_bytes())
+    run(sites, "scan", str(sites.root))  # the copy is found on Civitai by its hash: the same model
+    publish_version(sites, tmp_path, 910003, name="v2", published="2024-05-01T10:00:00.000Z")
+    listed = json.loads(run(sites, "updates", "--check", "--json").stdout)
+    ids = sorted(update["asset_id"] for update in listed)
+    assert len(ids) == 2
+
+    ignored = run(sites, "updates", "--ignore", str(old["asset_id"]), str(twin))
+
+    lines = ignored.stdout.splitlines()
+    assert lines[0] == (
+        "Ignoring v2 of SynthwavePunk for every file of that model (2 files; a still newer version "
+        "shows again):"
+    )
+    twin_id = next(asset_id for asset_id in ids if asset_id != old["asset_id"])
+    assert sorted(lines[1:]) == sorted([f"  #{old['asset_id']}  {old['path']}", f"  #{twin_id}  {twin}"])
+    assert json.loads(run(sites, "updates", "--json").stdout) == []
+
+
+def test_download_with_nothing_to_get_says_what_to_do(sites: Sites) -> None:
+    old = old_version_in(sites, sites.root / "models" / "Lora")
+    run(sites, "updates", "--check")
+    run(sites, "updates", "--ignore", str(old["asset_id"]))  # its one update (V3 Alpha) ignored
+
+    everything = run(sites, "updates", "--download")
+    named = run(sites, "updates", "--download", str(old["asset_id"]))
+
+    assert everything.stdout.splitlines()[-1] == (
+        "Nothing to download: no file of the library has an update (ignored ones left out); "
+        "`atelier updates --check` asks Civitai again."
+    )
+    assert named.stdout.splitlines()[-1] == (
+        "Nothing to download: none of the files named has an update; `atelier updates` lists those that "
+        "have one (`--download` without files gets them all)."
+    )
+
+
+def test_a_web_page_instead_of_data_counts_the_models_in_words(sites: Sites) -> None:
+    """Civitai's address answering with an HTML page (a login or browser check): "1 model", not "1 models"."""
+    old_version_in(sites, sites.root / "models" / "Lora")
+
+    class PageHandler(FakeHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><html><body>Just a moment...</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serve(PageHandler) as page:
+        failed = run_in_process("updates", "--check", env={**sites.env, "ATELIER_CIVITAI_URL": page.base_url})
+
+    assert failed.returncode == 1
+    assert failed.stderr.startswith(
+        "atelier updates: Civitai answered 1 model with a web page instead of data."
+    )
