@@ -499,7 +499,8 @@ class Downloader:
             raise
         except RemoteError as error:
             self.store.set_status(download_id, DownloadStatus.FAILED, error.message)
-            self._store_part_size(self.get(download_id))
+            if not isinstance(error, HashMismatchError):  # that one deleted its whole file: the row
+                self._store_part_size(self.get(download_id))  # keeps the bytes that came, not 0
             raise
 
     def _store_part_size(self, record: DownloadRecord) -> None:
@@ -845,9 +846,12 @@ class Downloader:
         if record.expected_sha256 and actual.lower() != record.expected_sha256.strip().lower():
             digest.catalog.settle()
             part.unlink(missing_ok=True)
+            self.store.set_progress(record.id, done, record.total)  # the row shows what came
             raise HashMismatchError(
-                f"The downloaded file is damaged or not the expected one: its SHA-256 is {actual.upper()}, "
-                f"the site says {record.expected_sha256.upper()}. It was deleted; try again."
+                f"The file {site_name(record.source, record.url)} serves does not match the SHA-256 it "
+                "publishes, so it was deleted: downloading it again would most likely get the same "
+                "file; tell the uploader, or choose another version. "
+                f"(SHA-256 {actual.upper()}; the site says {record.expected_sha256.upper()})"
             )
         if OPEN_HANDLES_BLOCK_MOVES:
             digest.catalog.settle()  # the follower's handle on the .part is closed before the move

@@ -12,7 +12,7 @@ download the user stopped (Pause here, Ctrl+C in a command) stays paused until R
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 ACTIVE = (DownloadStatus.QUEUED, DownloadStatus.RUNNING, DownloadStatus.INTERRUPTED)
 # Started by the pump: queued ones, and the ones a crash cut off (they continue by themselves).
 STARTABLE = (DownloadStatus.QUEUED, DownloadStatus.INTERRUPTED)
+# Over for good until the user acts: what "Remove from list" and "Clear finished" may forget.
+FINISHED = (DownloadStatus.COMPLETED, DownloadStatus.FAILED, DownloadStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,15 @@ class DownloadManager(QObject):
 
     def retry(self, download_id: int) -> None:
         self._act(self.service.retry, download_id)
+
+    def forget(self, download_ids: Sequence[int]) -> None:
+        """Removes finished downloads from the queue (their files stay where they are); a running or
+        paused one is kept: it has a .part that only Cancel deletes."""
+        finished = {r.id for r in self.service.list() if r.status in FINISHED}
+        for download_id in download_ids:
+            if download_id in finished and download_id not in self._running:
+                self.service.store.delete(download_id)
+        self.refresh()
 
     def _act(self, action: Callable[[int], None], download_id: int) -> None:
         try:

@@ -478,6 +478,7 @@ class MainWindow(QMainWindow):
                 downloads_tab.choose_root(str(Path(chosen).resolve()))
 
         self.downloads_tab.choose_folder_requested.connect(add_folder_for_downloads)
+        self.downloads_tab.show_in_library_requested.connect(lambda path: self.show_in_library(Path(path)))
         self.downloads.start()  # downloads queued or cut off by a crash before the last exit continue
 
     def _ensure_tabs(self) -> QTabWidget:
@@ -1156,6 +1157,25 @@ class MainWindow(QMainWindow):
         current = self.current_asset_id()
         if current is not None and any(r.id == current for r in records):
             self.details.show_asset(self.library.get(current))
+
+    def show_in_library(self, path: Path) -> None:
+        """The Library tab with the file at ``path`` selected (a finished download): the filters that
+        hide it are reset to All models first; a file not in the catalog is said in the status bar."""
+        record = self.library.get_by_path(path)
+        if record is None:
+            self.status.flash(f"{path.name} is not in the library (yet): Library › Rescan adds it")
+            return
+        if self.tabs is not None:
+            self.tabs.setCurrentWidget(self.splitter)
+        if self.model.row_of(record.id) is None:
+            self.filter_bar.set_state(FilterState())
+            self.apply_scope(ALL_SCOPE)
+        row = self.model.row_of(record.id)
+        if row is None:  # hidden, or its kind or status kept out of every view
+            self.status.flash(f"{path.name} is in the library but hidden by the filters")
+            return
+        self.select_row(row)
+        self.current_view().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _open_folder(self, path: str) -> None:
         from PySide6.QtCore import QUrl

@@ -141,7 +141,11 @@ class DownloadsModel(QAbstractTableModel):
             return live.done, live.total
         return record.bytes_done, record.total or record.expected_size
 
-    def percent(self, record: DownloadRecord) -> int:
+    def percent(self, record: DownloadRecord) -> int | None:
+        """The bar's percentage; None draws no bar: a cancelled download's .part is deleted, so the
+        bytes it had are gone and a bar would say otherwise."""
+        if record.status is DownloadStatus.CANCELLED:
+            return None
         if record.status is DownloadStatus.COMPLETED:
             return 100
         done, total = self._done_total(record)
@@ -168,6 +172,8 @@ class DownloadsModel(QAbstractTableModel):
             case DownloadColumn.NAME:
                 return record.file_name or record.suggested_name or record.url
             case DownloadColumn.PROGRESS:
+                if record.status is DownloadStatus.CANCELLED:
+                    return "Cancelled: nothing kept; Retry starts over"
                 done, total = self._done_total(record)
                 return f"{human_size(done)} / {human_size(total)}" if total else human_size(done)
             case DownloadColumn.SPEED:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QStackedWidget,
@@ -34,7 +35,7 @@ from core.downloads import DownloadRecord, DownloadStatus
 from core.errors import AtelierError
 from core.jobs import Progress
 from desktop.delegates.progress_delegate import ProgressDelegate
-from desktop.download_manager import ACTIVE, DownloadManager
+from desktop.download_manager import ACTIVE, FINISHED, DownloadManager
 from desktop.models.downloads_model import DownloadColumn, DownloadsModel
 
 EMPTY_TEXT = (
@@ -61,6 +62,7 @@ class DownloadsTab(QWidget):
     active_count_changed = Signal(int)
     message = Signal(str)  # for the status bar
     choose_folder_requested = Signal()  # "Choose folder…" picked: the window adds a library folder
+    show_in_library_requested = Signal(str)  # a completed download's file: the window selects it
 
     def __init__(self, manager: DownloadManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,6 +113,10 @@ class DownloadsTab(QWidget):
         header.setSectionResizeMode(DownloadColumn.NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(DownloadColumn.ERROR, QHeaderView.ResizeMode.Stretch)
         header.resizeSection(DownloadColumn.PROGRESS, 220)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_context_menu)
+        self.table.doubleClicked.connect(self._on_double_clicked)
+        self.context_menu: QMenu | None = None  # the one open now (tests drive it)
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setEnabled(False)
         self.empty_label.setWordWrap(True)
@@ -123,6 +129,9 @@ class DownloadsTab(QWidget):
         self.resume_button = QPushButton("Resume")
         self.cancel_button = QPushButton("Cancel")
         self.retry_button = QPushButton("Retry")
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.setToolTip("Remove completed, failed and cancelled downloads from the list")
+        self.clear_button.clicked.connect(self.clear_finished)
         self.pause_button.clicked.connect(lambda: self._each(manager.pause))
         self.resume_button.clicked.connect(lambda: self._each(manager.resume))
         self.cancel_button.clicked.connect(lambda: self._each(manager.cancel))
@@ -133,6 +142,7 @@ class DownloadsTab(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.summary)
+        buttons.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
         layout.addLayout(field_row)
         layout.addWidget(self.feedback)
@@ -310,3 +320,73 @@ class DownloadsTab(QWidget):
         self.resume_button.setEnabled(bool(statuses & {DownloadStatus.PAUSED, DownloadStatus.INTERRUPTED}))
         self.cancel_button.setEnabled(bool(statuses & (active | stopped)))
         self.retry_button.setEnabled(bool(statuses & {DownloadStatus.FAILED, DownloadStatus.CANCELLED}))
+        self.clear_button.setEnabled(any(r.status in FINISHED for r in self.manager.records()))
+
+    # -- the rows' menu and double-click ------------------------------------------------------------
+
+    def _records_at(self, row: int) -> list[DownloadRecord]:
+        """The rows a menu opened on ``row`` acts on: the selection when the row is in it, else the row
+        alone (selected first, as a file manager does)."""
+        if row not in {index.row() for index in self.table.selectionModel().selectedRows()}:
+            self.table.selectRow(row)
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [record for record in (self.model.record(r) for r in rows) if record is not None]
+
+    def _show_context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        records = self._records_at(index.row()) if index.isValid() else []
+        menu = QMenu(self)
+        completed = next((r for r in records if _file_of(r) is not None), None)
+        show = menu.addAction("Show in library")
+        show.setEnabled(completed is not None and len(records) == 1)
+        show.triggered.connect(lambda _checked=False: self.show_in_library(completed))
+        where = menu.addAction("Open folder")
+        where.setEnabled(len(records) == 1)
+        where.triggered.connect(lambda _checked=False: self.open_folder(records[0]))
+        menu.addSeparator()
+        finished = [r for r in records if r.status in FINISHED]
+        remove = menu.addAction("Remove from list")
+        remove.setToolTip("Forget these downloads here; their files stay where they are")
+        remove.setEnabled(bool(finished))
+        remove.triggered.connect(lambda _checked=False: self.manager.forget([r.id for r in finished]))
+        clear = menu.addAction("Clear finished")
+        clear.setEnabled(self.clear_button.isEnabled())
+        clear.triggered.connect(lambda _checked=False: self.clear_finished())
+        self.context_menu = menu
+        menu.aboutToHide.connect(lambda: setattr(self, "context_menu", None))
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _on_double_clicked(self, index: QModelIndex) -> None:
+        record = self.model.record(index.row())
+        if record is not None and _file_of(record) is not None:
+            self.show_in_library(record)
+        elif record is not None:
+            self.message.emit(f"{_name_of(record)} is not downloaded yet: nothing to show in the library")
+
+    def show_in_library(self, record: DownloadRecord | None) -> None:
+        path = _file_of(record) if record is not None else None
+        if path is not None:
+            self.show_in_library_requested.emit(str(path))
+
+    def open_folder(self, record: DownloadRecord) -> None:
+        """The folder of the downloaded file, else the folder the download goes into."""
+        path = _file_of(record)
+        folder = path.parent if path is not None else record.target_dir
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.message.emit(f"Could not open {shown(str(folder))}: no file manager answered")
+
+    def clear_finished(self) -> None:
+        """Forgets the completed, failed and cancelled rows; the downloaded files stay."""
+        finished = [r.id for r in self.manager.records() if r.status in FINISHED]
+        self.manager.forget(finished)
+        self.message.emit(f"Cleared {len(finished)} finished download{'s' if len(finished) != 1 else ''}")
+
+
+def _name_of(record: DownloadRecord) -> str:
+    return record.file_name or record.suggested_name or record.url
+
+
+def _file_of(record: DownloadRecord) -> Path | None:
+    """The downloaded file of a completed download (None before it completed)."""
+    done = record.status is DownloadStatus.COMPLETED
+    return record.completed_path if done and record.completed_path is not None else None
