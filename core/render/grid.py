@@ -165,10 +165,23 @@ def _number(value: AxisValue, kind: AxisKind) -> float:
 
 
 def _integer(value: AxisValue, kind: AxisKind) -> int:
+    """A whole-number value; one typed as digits is read exactly (a float would make 99999999999999999999
+    into 100000000000000000000), one like ``1e3`` or ``10.0`` through :func:`_number`."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     number = _number(value, kind)
     if not number.is_integer():
         raise GridAxisError(f"{kind.value} values must be whole numbers, not {value!r}")
     return int(number)
+
+
+def _typed(value: AxisValue) -> str:
+    """The value as the user typed it, for a message (not the number it was read as)."""
+    if isinstance(value, str):
+        return value.strip()
+    return format_number(value) if isinstance(value, float) else str(value)
 
 
 def _normalized_value(kind: AxisKind, value: AxisValue) -> AxisValue:
@@ -176,17 +189,21 @@ def _normalized_value(kind: AxisKind, value: AxisValue) -> AxisValue:
     if kind is AxisKind.SEED:
         seed = _integer(value, kind)
         if not -1 <= seed <= MAX_SEED:
-            raise GridAxisError(f"seed values must be -1 (random) or between 0 and {MAX_SEED}, not {seed}")
+            raise GridAxisError(
+                f"seed values must be -1 (random) or between 0 and {MAX_SEED}, not {_typed(value)}"
+            )
         return seed
     if kind is AxisKind.STEPS:
         steps = _integer(value, kind)
         if not 1 <= steps <= MAX_STEPS:
-            raise GridAxisError(f"steps values must be between 1 and {MAX_STEPS}, not {steps}")
+            raise GridAxisError(f"steps values must be between 1 and {MAX_STEPS}, not {_typed(value)}")
         return steps
     if kind is AxisKind.CLIP_SKIP:
         skip = _integer(value, kind)
         if not 1 <= skip <= MAX_CLIP_SKIP:
-            raise GridAxisError(f"clip-skip values must be between 1 and {MAX_CLIP_SKIP}, not {skip}")
+            raise GridAxisError(
+                f"clip-skip values must be between 1 and {MAX_CLIP_SKIP}, not {_typed(value)}"
+            )
         return skip
     if kind is AxisKind.CFG:
         cfg = _number(value, kind)

@@ -254,3 +254,31 @@ def test_hires_options_render_two_passes_and_the_infotext_says_so(
     )
     assert code == 0
     assert "Hires fix: Lanczos x2 -> 128x128, 1 step at denoising 0.5" in stdout
+
+
+@pytest.mark.parametrize(
+    ("axis", "message"),
+    [
+        ("seed=99999999999999999999", "not 99999999999999999999"),
+        ("seed=-2", "not -2"),
+        ("steps=1000000000000000000001", "steps values must be between 1 and"),
+    ],
+)
+def test_a_grid_seed_out_of_range_is_echoed_as_typed(data_dir: Path, axis: str, message: str) -> None:
+    """Through ``main.py``: a whole-number axis value is read exactly, not through a float (which made
+    99999999999999999999 into 100000000000000000000 in the message); exit 2, one line, nothing rendered."""
+    result = run_main(
+        "grid",
+        "--checkpoint",
+        "tiny-sd1",
+        *SETTINGS,
+        "--x",
+        axis,
+        data_dir=data_dir,
+        env={"HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert message in line
+    assert line.endswith(axis.partition("=")[2])
+    assert not (data_dir / "renders").exists()
