@@ -7,17 +7,32 @@ empty, a path, or ``.``/``..``. On Windows it must also be a name Windows keeps 
 a device, and a trailing dot or space is silently dropped, so the catalog would record a name the file
 does not have. Elsewhere those are ordinary names (``:`` in a name is common on Linux) and stay allowed;
 names Atelier makes itself avoid them everywhere (:mod:`core.windows_names`).
+
+A name or folder a scan skips is refused everywhere: a hidden one (a leading ``.``, which A1111 and ComfyUI
+skip as well) or an environment's or cache's folder (``venv``, ``node_modules``: :data:`core.layouts.
+IGNORED_DIR_NAMES`). The file would be on disk but gone from the library at the next scan, marked
+missing. :func:`refuse_skipped_targets` asks it of a move's whole destination inside its library folder.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import PurePath
+from collections.abc import Iterable
+from pathlib import Path, PurePath
 
+from core.errors import UsageError
 from core.formats.reader import MODEL_EXTENSIONS
+from core.layouts import is_ignored_dir
+from core.organize.errors import OrganizeError
 from core.windows_names import FORBIDDEN_CHARACTERS, is_reserved_name
 
 WINDOWS_NAME_RULES = os.name == "nt"  # tests set it to check Windows' rules on Linux
+SKIPPED_BY_SCANS = "scans (and A1111 and ComfyUI) skip hidden files and folders"
+
+
+class NameRefusedError(OrganizeError, UsageError):
+    """A name or destination the user typed that cannot hold a library file: asked differently, it works
+    (the CLI exits 2, as for a wrong option)."""
 
 
 def name_refusal(name: str, *, how_to_move: str) -> str | None:
@@ -34,7 +49,44 @@ def name_refusal(name: str, *, how_to_move: str) -> str | None:
         return "a name cannot contain a null character"
     if name in (".", ".."):
         return f"“{name}” is not a file name"
+    if name.startswith("."):
+        return f"“{name}” would be hidden: {SKIPPED_BY_SCANS}, so it would leave the library"
     return _windows_refusal(name) if WINDOWS_NAME_RULES else None
+
+
+def skipped_target_refusal(target: Path, roots: Iterable[Path]) -> str | None:
+    """Why a file moved to ``target`` would drop out of the library: a folder between its library folder
+    (the deepest of ``roots`` holding it) and it that scans skip, or a hidden file name; None when the
+    next scan finds it. A target outside every library folder is the engine's to refuse."""
+    root = max((r for r in roots if target.is_relative_to(r)), key=lambda r: len(r.parts), default=None)
+    if root is None:
+        return None
+    folder = root
+    for part in target.relative_to(root).parent.parts:
+        folder = folder / part
+        if part.startswith("."):
+            return (
+                f"{folder} is hidden: {SKIPPED_BY_SCANS}, so the file would leave the library: "
+                "choose another folder"
+            )
+        if is_ignored_dir(folder):
+            return (
+                f"scans skip {folder} (environments, caches and trash are not searched for models), "
+                "so the file would leave the library: choose another folder"
+            )
+    if target.name.startswith("."):
+        return name_refusal(target.name, how_to_move="")
+    return None
+
+
+def refuse_skipped_targets(targets: Iterable[Path], roots: Iterable[Path]) -> None:
+    """Raise :class:`NameRefusedError` for the first target :func:`skipped_target_refusal` refuses, before
+    anything moves."""
+    roots = list(roots)
+    for target in targets:
+        refusal = skipped_target_refusal(target, roots)
+        if refusal is not None:
+            raise NameRefusedError(refusal)
 
 
 def _windows_refusal(name: str) -> str | None:

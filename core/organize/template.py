@@ -15,7 +15,10 @@ Rules, as the ``organize --fields`` help states them:
   (``{kind}/{model_name} {version_name}.{ext}``). A file never loses its extension; a diffusers folder
   has none.
 * Each part is made a name every file system takes (Windows included): NFC Unicode; control characters
-  and ``<>:"/\\|?*`` become ``_``; spaces around it and dots at its end go; the reserved Windows names
+  and ``<>:"/\\|?*`` become ``_``; spaces around it and dots at either end go (a leading dot would hide
+  it: scans, A1111 and ComfyUI skip hidden files and folders, so the file would drop out of the library;
+  a template that writes one itself is refused); a folder named as those scans skip (``venv``,
+  ``node_modules``) gets a ``_``; the reserved Windows names
   (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without an extension) get a ``_``; a folder name is cut to
   255 bytes of UTF-8 and a file stem so that the stem plus its longest companion suffix fits 255 bytes
   (``<stem>.metadata.json`` must fit as well as ``<stem>.safetensors``), never inside a character.
@@ -34,8 +37,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
+from pathlib import Path
 from types import MappingProxyType
 
+from core.errors import UsageError
+from core.layouts import is_ignored_dir
 from core.organize.errors import OrganizeError
 from core.sources.site_words import CIVITAI_BASE_MODEL_LABELS, site_label
 from core.taxonomy import ARCHITECTURE_NAMES, KIND_WORDS, Architecture, AssetKind, NetworkType
@@ -98,8 +104,9 @@ _MULTI_LEVEL = frozenset({"folder", "kind_folder"})  # values whose own "/" make
 _FOLDER_BREAK = "\x00"
 
 
-class TemplateError(OrganizeError):
-    """A template that cannot be used; the message names the field or character that is wrong."""
+class TemplateError(OrganizeError, UsageError):
+    """A template that cannot be used; the message names the field or character that is wrong. The
+    user writes it differently: the CLI exits 2, as for any other wrong option."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +187,7 @@ class Template:
         for tokens in self.folders:
             text = _render(tokens, facts)
             for piece in text.split(_FOLDER_BREAK) if _FOLDER_BREAK in text else (text,):
-                name = _sanitized(piece, "")
+                name = _folder_name(piece)
                 if name:
                     parts.append(name)
         parts.append(self._file_name(facts))
@@ -195,7 +202,7 @@ class Template:
         stem = rendered[: -len(ext) - 1] if ext and rendered.endswith("." + ext) else rendered
         suffix = ext
         name = sanitize_name(stem, suffix=suffix)
-        return name if name and not name.startswith(".") else facts.file_name
+        return name or facts.file_name
 
 
 def parse_template(text: str) -> Template:
@@ -246,6 +253,11 @@ def parse_template(text: str) -> Template:
         if all(isinstance(token, str) for token in part) and "".join(map(str, part)).strip() in (".", ".."):
             raise TemplateError(
                 "the template may not use '.' or '..' as a folder: it stays in the library folder"
+            )
+        if isinstance(part[0], str) and part[0].strip().startswith("."):
+            raise TemplateError(
+                f"the template's part {part[0].strip()!r} starts with '.': scans (and A1111 and ComfyUI) "
+                "skip hidden files and folders, so the files would leave the library"
             )
     last = tokens[-1] if tokens else ()
     names_file = any(isinstance(t, _Field) and t.name in _FILE_NAME_FIELDS for t in last)
@@ -313,9 +325,17 @@ def sanitize_name(text: str, *, suffix: str = "") -> str:
     return _sanitized(text, suffix)
 
 
+@lru_cache(maxsize=65536)
+def _folder_name(text: str) -> str:
+    """``text`` as a folder name a scan enters: sanitized, and ``_`` added to a name scans skip
+    (``venv``, ``node_modules``: environments and caches), as to a Windows device name."""
+    name = _sanitized(text, "")
+    return f"{name}_" if name and is_ignored_dir(Path(name)) else name
+
+
 @lru_cache(maxsize=65536)  # a plan over 10,000 files makes the same few folder names again and again
 def _sanitized(text: str, suffix: str) -> str:
-    name = FORBIDDEN_CHARACTERS.sub("_", unicodedata.normalize("NFC", text)).strip().rstrip(". ")
+    name = FORBIDDEN_CHARACTERS.sub("_", unicodedata.normalize("NFC", text)).strip().strip(". ")
     if suffix:
         suffix = FORBIDDEN_CHARACTERS.sub("_", unicodedata.normalize("NFC", suffix)).strip(". ")
     if not name:

@@ -180,20 +180,45 @@ def test_on_a_terminal_it_asks_first(tmp_path: Path) -> None:
 
 def test_user_errors_are_one_line(tmp_path: Path) -> None:
     _root, env = _library(tmp_path)
-    for args, message in (
+    for args, message, code in (
         (
             ("--template", "{kind}/{creater}"),
             "unknown field {creater} in the template (did you mean {creator}?)",
+            2,
         ),
-        (("--template", "{kind", "--dry-run"), "the template has a '{' without its '}'"),
-        (("--root", "77", "--dry-run"), "'77' is not a library folder (see `atelier roots`)"),
-        (("nope.safetensors", "--dry-run"), "no asset with id or path 'nope.safetensors'"),
+        (("--template", "{nosuch}"), "unknown field {nosuch} in the template", 2),
+        (("--template", "{kind", "--dry-run"), "the template has a '{' without its '}'", 2),
+        (("--template", "/etc/{kind}", "--yes"), "the template '/etc/{kind}' is an absolute path", 2),
+        (("--template", "..", "--yes"), "the template may not use '.' or '..' as a folder", 2),
+        (("--template", "{kind}/.old", "--yes"), "the template's part '.old' starts with '.'", 2),
+        (("--root", "77", "--dry-run"), "'77' is not a library folder (see `atelier roots`)", 1),
+        (("nope.safetensors", "--dry-run"), "no asset with id or path 'nope.safetensors'", 1),
     ):
         result = run_main("organize", *args, env=env)
-        assert result.returncode == 1, result.stderr
+        assert result.returncode == code, (args, result.stderr)  # a bad template is a usage mistake: 2
         assert message in result.stderr
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_names_from_the_catalog_never_hide_a_file_from_the_next_scan(tmp_path: Path) -> None:
+    """A display name starting with "." made a hidden folder: the next scan skipped it, marked the file
+    missing and it left the library while still on disk. The leading dots are dropped."""
+    root, env = _library(tmp_path)
+    first, second = root / "e1.safetensors", root / "e2.safetensors"
+    run_main("set", str(first), "--name", ".hack style", env=env, check=True)
+    run_main("set", str(second), "--name", "../../../escape", env=env, check=True)
+    template = "{kind}/{model_name}/{model_name}.{ext}"
+
+    run_main("organize", str(first), str(second), "--template", template, "--yes", env=env, check=True)
+    run_main("scan", env=env, check=True)
+
+    hack = root / "Embedding" / "hack style" / "hack style.safetensors"
+    escape = root / "Embedding" / "_.._.._escape" / "_.._.._escape.safetensors"
+    for path in (hack, escape):
+        shown = json.loads(run_main("show", str(path), "--json", env=env, check=True).stdout)
+        assert (shown["path"], shown["status"]) == (str(path), "ok")
+    assert not [path for path in root.rglob("*") if path.name.startswith(".")]
 
 
 def test_fields_are_documented(tmp_path: Path) -> None:

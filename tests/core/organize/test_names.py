@@ -3,10 +3,13 @@ through ``WINDOWS_NAME_RULES``): its forbidden characters, device names and a tr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from core.errors import UsageError
 from core.organize import names
-from core.organize.names import name_refusal
+from core.organize.names import NameRefusedError, name_refusal, refuse_skipped_targets, skipped_target_refusal
 
 
 def _refusal(name: str) -> str | None:
@@ -58,5 +61,38 @@ def test_elsewhere_they_are_ordinary_names(monkeypatch: pytest.MonkeyPatch, name
 
 def test_on_windows_near_misses_of_device_names_are_fine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(names, "WINDOWS_NAME_RULES", True)
-    for name in ("COM10.safetensors", "console.safetensors", "my CON.safetensors", ".hidden", "a.b.c"):
+    for name in ("COM10.safetensors", "console.safetensors", "my CON.safetensors", "a.b.c"):
         assert _refusal(name) is None, name
+
+
+@pytest.mark.parametrize("windows", [False, True], ids=["linux", "windows"])
+def test_a_hidden_name_is_refused_everywhere(monkeypatch: pytest.MonkeyPatch, windows: bool) -> None:
+    """A name starting with "." hides the file: the next scan skipped it, marked it missing, and it left
+    the library while still on disk."""
+    monkeypatch.setattr(names, "WINDOWS_NAME_RULES", windows)
+    assert _refusal(".dotname") == (
+        "“.dotname” would be hidden: scans (and A1111 and ComfyUI) skip hidden files and folders, "
+        "so it would leave the library"
+    )
+    assert _refusal("...x.safetensors") is not None
+
+
+def test_a_move_into_a_folder_scans_skip_is_refused(tmp_path: Path) -> None:
+    root, other = tmp_path / "models", tmp_path / "models" / "Lora" / "nested root"
+    roots = [root, other]
+    assert skipped_target_refusal(root / "Lora" / "sub dir" / "x.safetensors", roots) is None
+    hidden = skipped_target_refusal(root / "Lora" / ".hidden" / "deeper" / "x.safetensors", roots)
+    assert hidden == (
+        f"{root / 'Lora' / '.hidden'} is hidden: scans (and A1111 and ComfyUI) skip hidden files and "
+        "folders, so the file would leave the library: choose another folder"
+    )
+    skipped = skipped_target_refusal(root / "node_modules" / "x.safetensors", roots)
+    assert skipped is not None
+    assert skipped.startswith(f"scans skip {root / 'node_modules'} ")
+    assert skipped_target_refusal(root / "Lora" / ".x.safetensors", roots) is not None
+    # the library folder itself may be hidden: only what lies inside it counts
+    assert skipped_target_refusal(tmp_path / ".models" / "x.safetensors", [tmp_path / ".models"]) is None
+    assert skipped_target_refusal(tmp_path / "elsewhere" / ".x" / "y.pt", roots) is None  # the engine's
+    with pytest.raises(NameRefusedError, match="is hidden") as refused:
+        refuse_skipped_targets([root / "a.pt", other / ".b" / "c.pt"], roots)
+    assert isinstance(refused.value, UsageError)  # exit 2: the user asks again differently

@@ -91,6 +91,28 @@ def test_names_are_made_safe_for_windows_and_linux() -> None:
     assert sanitize_name("COM10") == "COM10"
 
 
+def test_no_name_a_template_makes_is_one_scans_skip() -> None:
+    """A value starting with "." made a hidden folder or file: the next scan skipped it and the file left
+    the library while still on disk. Leading dots go; a folder named as scans skip gets a ``_``."""
+    dotted = TemplateFacts(
+        file_name="x.safetensors",
+        kind="LoRA",
+        model_name=".hack style",
+        creator="../../../escape",
+        tag="venv",
+    )
+    assert render("{kind}/{model_name}/{creator}/{tag}", dotted) == (
+        "LoRA/hack style/_.._.._escape/venv_/x.safetensors"
+    )
+    assert render("{kind}/{model_name}.{ext}", dotted) == "LoRA/hack style.safetensors"
+    assert render("{kind}/{tag|.x}", TemplateFacts(file_name="x.pt")) == "x/x.pt"
+    assert sanitize_name(". .profile") == "profile"
+    assert sanitize_name("...", suffix="pt") == ""
+    for typed in ("{kind}/.old", ".{kind}", "{kind}/.{file_name}.{ext}", "{kind}/..."):
+        with pytest.raises(TemplateError, match="skip hidden files and folders"):
+            parse_template(typed)
+
+
 def test_unicode_is_nfc_and_long_names_are_cut_by_bytes_keeping_the_extension() -> None:
     decomposed = "Cafe\u0301"
     assert sanitize_name(decomposed) == "Caf\u00e9"
