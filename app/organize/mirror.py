@@ -101,7 +101,11 @@ class MirrorReport:
     # The folders inside the mirror Atelier made for its entries (carried from sync to sync): only these
     # are removed with the mirror, and only when empty.
     created_folders: list[str] = field(default_factory=list)
-    folders_removed: int = 0
+    folders_removed: int = 0  # of those, left empty by this sync (or removal) and removed
+    # Entries Atelier made that the user changed since (an edited copy, a replaced link): theirs now, kept
+    # and no longer synced. Carried from sync to sync while they are there, so every sync says so, not
+    # only the one that found them (often the silent sync after a rename).
+    changed_kept: list[str] = field(default_factory=list)
     # The digest of what this sync read (``app.organize.mirror_fingerprint``), kept only when it found
     # nothing to do and nothing to report: the next sync with the same digest skips planning.
     fingerprint: str = ""
@@ -130,6 +134,10 @@ class MirrorReport:
         else:
             parts = [f"{self.added} added", f"{self.updated} updated", f"{self.removed} removed"]
             parts.append(f"{self.kept} up to date")
+            if self.folders_removed:
+                parts.append(f"{counted(self.folders_removed, 'empty folder')} removed")
+            if self.changed_kept:
+                parts.append(_changed_kept_words(self.changed_kept))
         if self.not_ours:
             parts.append(f"{len(self.not_ours)} not made by Atelier left alone")
         if self.clashes:
@@ -145,6 +153,19 @@ class MirrorReport:
         if self.state == "cancelled":
             parts.append("cancelled")
         return f"{head}: {', '.join(parts)}"
+
+
+def _changed_kept_words(paths: Sequence[str]) -> str:
+    """The report's words for entries the user changed: kept as theirs, no longer following the library."""
+    if len(paths) == 1:
+        return (
+            f"kept {paths[0]} as yours: changed since Atelier made it, it no longer follows the library "
+            "(delete it if you do not need it)"
+        )
+    return (
+        f"kept {len(paths)} entries changed since Atelier made them as yours, no longer following the "
+        f"library ({paths[0]}, …; delete those you do not need)"
+    )
 
 
 @dataclass
@@ -324,6 +345,7 @@ class MirrorApplier:
             unchanged = _unchanged(mirror, report, fingerprint)  # a verified empty plan, same inputs
             self._library.finish_mirror_sync(mirror.id, unchanged.to_json())
             return unchanged
+        carried = _changed_kept(mirror)
         layout = self._layout(mirror, held, library_roots)
         recorded = entries_kept(held, self._library.mirror_entries(mirror.id))
         report.held = held.lines()
@@ -337,7 +359,12 @@ class MirrorApplier:
         disk = {path: _lstat(path) for path in paths}
         plan = plan_sync(layout, recorded, disk, accepted_modes=accepted, unsafe_folders=unsafe)
         self._apply(mirror, plan, report, progress=progress, cancel=cancel or CancelToken())
+        # Folders made for entries that moved or went (a renamed sub-folder, another UI's layout): removed
+        # once empty; rmdir refuses one holding anything, so a file of the user's keeps its folder.
+        report.folders_removed = _remove_empty(Path(f) for f in report.created_folders)
         report.created_folders = [f for f in dict.fromkeys(report.created_folders) if Path(f).is_dir()]
+        stepped = {str(step.path) for step in plan.steps}  # a path the plan saw is reported by its step
+        report.changed_kept.extend(path for path in carried if path not in stepped)
         # Trusted next time only when nothing depended on disk state the fingerprint does not cover: the
         # user's files where entries would go, folders left alone, failures (skipping a kind the UI has
         # no folder for, or a folder model, depends on the catalog alone).
@@ -370,6 +397,7 @@ class MirrorApplier:
         made = [Path(folder) for folder in _made(mirror)]
         report.folders_removed = _remove_empty(made)
         used = {entry.path.parent for entry in entries} | set(made)
+        used |= {Path(path).parent for path in _changed_kept(mirror)}  # the user's now: listed as such
         listed = {line.split(": ", 1)[0] for line in report.not_ours}
         for folder in sorted(used, key=str):
             if folders.problem(folder) is None:
@@ -446,9 +474,11 @@ class MirrorApplier:
             forget.append(step.path)
             report.forgotten += 1
         elif step.action is SyncAction.NOT_OURS:
-            report.not_ours.append(f"{step.path}: {step.reason}")
-            if step.recorded is not None:  # the user's now: stop tracking it
+            if step.recorded is not None:  # one of ours the user changed: theirs now, no longer tracked
+                report.changed_kept.append(str(step.path))
                 forget.append(step.path)
+            else:
+                report.not_ours.append(f"{step.path}: {step.reason}")
         elif step.action is SyncAction.REMOVE:
             assert step.recorded is not None
             if self._unlink(step.recorded, report, forget):
@@ -643,8 +673,14 @@ def _unchanged(mirror: MirrorRecord, report: MirrorReport, fingerprint: str) -> 
     report.skipped = list(previous.get("skipped") or [])
     report.fallback = str(previous.get("fallback") or "")
     report.used_mode = str(previous.get("used_mode") or mirror.mode.value)
+    report.changed_kept = _changed_kept(mirror)
     report.fingerprint = fingerprint
     return report
+
+
+def _changed_kept(mirror: MirrorRecord) -> list[str]:
+    """The entries the user changed that the last report listed and that are still there."""
+    return [path for path in mirror.report.get("changed_kept") or [] if os.path.lexists(path)]
 
 
 def _made(mirror: MirrorRecord) -> list[str]:

@@ -192,7 +192,11 @@ def test_an_entry_the_user_replaced_is_left_alone_by_later_syncs(tmp_path: Path,
     entry.write_bytes(b"replaced by the user")
     report = MirrorApplier(library).sync(library.mirror(mirror.id))
     assert entry.read_bytes() == b"replaced by the user"
-    assert report.not_ours
+    assert report.changed_kept == [str(entry)]
+    assert f"kept {entry} as yours: changed since Atelier made it" in str(report)
+    again = MirrorApplier(library).sync(library.mirror(mirror.id))  # now the user's file in the way
+    assert again.not_ours == [f"{entry}: a file Atelier did not make"]
+    assert again.changed_kept == []
     MirrorApplier(library).remove(library.mirror(mirror.id))
     assert entry.read_bytes() == b"replaced by the user"
 
