@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from catalog.catalog_url import CatalogLocation
     from catalog.change_feed import ChangeFeed, ChangesCallback, StateCallback
     from catalog.download_store import SqlDownloadStore
-    from catalog.enrich import EnrichSummary
+    from catalog.enrich import CoverFetcher, EnrichSummary
     from catalog.errors import CatalogError
     from catalog.hashing_job import HashSummary
     from catalog.library import Library
@@ -282,27 +282,29 @@ class AppContext:
     ) -> EnrichSummary:
         """Look up hashed files (or only ``asset_ids``) on Civitai and store what is found (see
         catalog.enrich); ``app.after_scan`` decides when."""
-        from catalog.enrich import CoverFetcher, enrich
-        from core.sources.images import fetch_image_bytes
+        from catalog.enrich import enrich
 
-        session = self.civitai_session()
-        fetcher = (
-            CoverFetcher(
-                lambda url: fetch_image_bytes(session, url),
-                self.cache_dir / "previews",
-                nsfw_max_level=self.load_settings().nsfw_max_level,
-            )
-            if covers
-            else None
-        )
         return enrich(
             self.library,
             self.civitai(),
-            covers=fetcher,
+            covers=self.civitai_covers() if covers else None,
             force=force,
             asset_ids=asset_ids,
             progress=progress,
             cancel=cancel,
+        )
+
+    def civitai_covers(self) -> CoverFetcher:
+        """What gives a file linked to a Civitai version that version's first image (within the user's
+        NSFW level) as its cover: the same for a hash lookup and a download from Civitai."""
+        from catalog.enrich import CoverFetcher
+        from core.sources.images import fetch_image_bytes
+
+        session = self.civitai_session()
+        return CoverFetcher(
+            lambda url: fetch_image_bytes(session, url),
+            self.cache_dir / "previews",
+            nsfw_max_level=self.load_settings().nsfw_max_level,
         )
 
     def load_settings(self) -> Settings:

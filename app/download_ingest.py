@@ -7,14 +7,17 @@ the file's hashes are recorded at once (only this file: a download must not star
 library), and the remote facts the download carried (model, version, trigger words, the raw payload)
 are recorded as its match, so no hash lookup on Civitai is needed. The hashes are the ones the download
 engine computed while the bytes arrived, so a multi-GB file is not read back from disk; only a file
-that was not downloaded just now (a run that found it already complete) is hashed here.
+that was not downloaded just now (a run that found it already complete) is hashed here. A file from a
+Civitai version gets that version's first image (within the user's NSFW level) as its cover, as a hash
+lookup gives one: the version's images came with the download, only the picture is fetched.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.download_requests import match_from_metadata
 from core.downloads import DownloadRecord
@@ -58,4 +61,18 @@ def ingest_download(
         match = match_from_metadata(record.metadata)
         if match is not None:
             library.record_remote_match(asset_id, match)
-        return library.get(asset_id)
+    if match is not None and match.site == "civitai":
+        _add_cover(context, asset_id, match.payload)  # outside the lock: a picture from the network
+    return library.get(asset_id)
+
+
+def _add_cover(context: AppContext, asset_id: int, payload: Mapping[str, Any]) -> None:
+    """The Civitai version's cover for the downloaded file; a version without a usable image, or a
+    picture that cannot be fetched, leaves the file without one (the download itself succeeded)."""
+    from core.sources.civitai_records import RecordError, parse_version
+
+    try:
+        version = parse_version(payload)
+    except RecordError:
+        return
+    context.civitai_covers().store(context.library, asset_id, version)

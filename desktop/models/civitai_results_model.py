@@ -11,7 +11,7 @@ A new search bumps a generation number: pages of an older search that arrive lat
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
@@ -76,13 +76,17 @@ def cover_of(model: CivitaiModel) -> tuple[str, int | None]:
     return "", None
 
 
+def in_library(model: CivitaiModel, library: AssetLibrary) -> bool:
+    """Whether the library has a file of ``model`` (any version), by SHA-256 (worker thread)."""
+    return any(library.find_by_hash(digest) for digest in sha256s_of(model))
+
+
 def build_page(page: CivitaiSearchPage, library: AssetLibrary) -> _Page:
     """Turns one API page into rows, badging models with a file already in the library (worker thread)."""
     results = []
     for model in page.items:
-        owned = any(library.find_by_hash(digest) for digest in sha256s_of(model))
         url, level = cover_of(model)
-        results.append(CivitaiResult(model, owned, url, level))
+        results.append(CivitaiResult(model, in_library(model, library), url, level))
     return _Page(results, page.next_cursor)
 
 
@@ -203,6 +207,30 @@ class CivitaiResultsModel(QAbstractListModel):
         self._cursor = None  # do not hammer a failing site on every scroll; Retry asks again
         if message:
             self.failed.emit(message)
+
+    def refresh_library(self) -> None:
+        """Badges the rows shown again against the library (a download landed, a scan or lookup ended),
+        without asking Civitai again; rows of a search replaced meanwhile are left alone."""
+        models = [row.model for row in self._rows]
+        if not models:
+            return
+        generation, library = self._generation, self._library
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> dict[int, bool]:
+            return {model.id: in_library(model, library) for model in models}
+
+        handle = self.jobs.start("Civitai results in the library", job)
+        handle.signals.finished.connect(lambda owned: self._on_refreshed(generation, owned))
+
+    def _on_refreshed(self, generation: int, owned: dict[int, bool]) -> None:
+        if generation != self._generation:
+            return
+        for number, row in enumerate(self._rows):
+            now = owned.get(row.model.id, row.in_library)
+            if now != row.in_library:
+                self._rows[number] = replace(row, in_library=now)
+                index = self.index(number, 0)
+                self.dataChanged.emit(index, index)
 
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008, N802
         return not parent.isValid() and self._cursor is not None and not self._loading

@@ -12,8 +12,8 @@ filters show the user's words ("Embedding", "All time"); the API's values ride a
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -59,14 +59,42 @@ RESULTS_MIN_WIDTH = 2 * COVER_SIZE.width() + 40  # two tiles: the grid never get
 PAGE_MIN_WIDTH = 380
 DEFAULT_SORT = "Most Downloaded"
 
+# A changed filter searches again once the user stops ticking: three ticks in a row are one search.
+REFILTER_DELAY_MS = 400
+
 RETRY = "Retry"
 CLEAR_FILTERS = "Clear filters"
 BROWSE = "Show the most downloaded"
 
 
+class TickMenu(QMenu):
+    """A menu of checkboxes that stays open while they are ticked (choosing Pony and Flux.1 Dev is one
+    trip, not two); a click outside it or Esc closes it as any menu."""
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._toggle(self.actionAt(event.position().toPoint())):
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        ticks = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if event.key() in ticks and self._toggle(self.activeAction()):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    @staticmethod
+    def _toggle(action: QAction | None) -> bool:
+        if action is None or not action.isCheckable() or not action.isEnabled():
+            return False
+        action.trigger()  # ticks or unticks it, as a click would, without closing the menu
+        return True
+
+
 def _checkable_menu(button: QToolButton, values: tuple[str, ...], labels: dict[str, str]) -> list[QAction]:
     """One checkable action per API value; the action shows the label and carries the value as data."""
-    menu = QMenu(button)
+    menu = TickMenu(button)
     actions = []
     for value in values:
         action = menu.addAction(site_label(labels, value))
@@ -139,13 +167,22 @@ class CivitaiTab(QWidget):
         self.base_button = QToolButton()
         self.base_button.setText("Base models")
         self.base_actions = _checkable_menu(self.base_button, CIVITAI_BASE_MODELS, CIVITAI_BASE_MODEL_LABELS)
+        # A changed filter searches again by itself (once a search was made), after the last of quick ticks.
+        self.refilter_timer = QTimer(self)
+        self.refilter_timer.setSingleShot(True)
+        self.refilter_timer.setInterval(REFILTER_DELAY_MS)
+        self.refilter_timer.timeout.connect(self._search_again)
         for action in (*self.type_actions, *self.base_actions):
             action.toggled.connect(self._update_filter_buttons)
+            action.toggled.connect(self._filter_changed)
         self.sort = _labelled_combo(CIVITAI_SORTS, CIVITAI_SORT_LABELS)
         self.sort.setCurrentIndex(max(0, self.sort.findData(DEFAULT_SORT)))
         self.period = _labelled_combo(CIVITAI_PERIODS, CIVITAI_PERIOD_LABELS)
         self.nsfw = QCheckBox("NSFW")
         self.nsfw.setToolTip("Include NSFW models; images above your level (Settings › Sites) stay blurred")
+        self.sort.currentIndexChanged.connect(self._filter_changed)
+        self.period.currentIndexChanged.connect(self._filter_changed)
+        self.nsfw.toggled.connect(self._filter_changed)
         self.search_button = QPushButton("Search")
         self.search_button.clicked.connect(self.search)
 
@@ -198,6 +235,8 @@ class CivitaiTab(QWidget):
         self.page.notice.connect(self.message)
         self.page.copied.connect(lambda text: self.message.emit(f"Copied “{text}”"))
         self.page.setMinimumWidth(PAGE_MIN_WIDTH)
+        # A file that lands in the library marks the open page and the tiles at once ("In library").
+        manager.completed.connect(lambda _record, _path: self.refresh_library_marks())
 
         left = QWidget()
         left.setMinimumWidth(RESULTS_MIN_WIDTH)
@@ -250,9 +289,24 @@ class CivitaiTab(QWidget):
             font.setBold(bool(ticked))
             button.setFont(font)
 
+    def _filter_changed(self) -> None:
+        if self.model.query is not None:  # before the first search a filter only prepares one
+            self.refilter_timer.start()
+
+    def _search_again(self) -> None:
+        if self.model.query is not None and self.query() != self.model.query:
+            self.search()
+
+    def refresh_library_marks(self) -> None:
+        """The open model page and the result tiles say again what the library has ("In library", the
+        "Newer version" line): called when a download lands and when the library changes."""
+        self.page.refresh_library()
+        self.model.refresh_library()
+
     # -- searching ----------------------------------------------------------------------------------
 
     def search(self) -> None:
+        self.refilter_timer.stop()  # this search already has the filters
         self.status.setText("Searching…")
         self.retry_button.hide()
         self.model.search(self.query())

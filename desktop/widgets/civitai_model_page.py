@@ -97,9 +97,14 @@ class ModelDetails:
 def fetch_details(client: Any, library: AssetLibrary, model_id: int) -> ModelDetails:
     """The model from Civitai and what the library has of it; a catalog that does not answer leaves the
     second unknown (``library_unknown`` says so) instead of hiding the site's answer."""
+    return library_details(client.get_model(model_id), library)
+
+
+def library_details(model: CivitaiModel, library: AssetLibrary) -> ModelDetails:
+    """``model`` with what the library has of it now (worker thread): asked again when a download lands,
+    so the page's marks follow the library without asking Civitai again."""
     from catalog.errors import CatalogUnreachableError
 
-    model = client.get_model(model_id)
     owned: dict[str, str] = {}
     try:
         for version in model.versions:
@@ -297,6 +302,32 @@ class CivitaiModelPage(QWidget):
         handle.signals.progressed.connect(lambda progress: self._on_waiting(generation, progress.message))
         handle.signals.finished.connect(lambda found: self._on_found(generation, *found))
         handle.signals.failed.connect(lambda message: self._on_failed(generation, message))
+
+    def refresh_library(self) -> None:
+        """Marks the shown model's files again against the library (a download landed, a scan or lookup
+        ended): "In library", the version's ✓ and the "Newer version" line follow without a new fetch.
+        The version picked stays picked; a model opened meanwhile wins over this answer."""
+        details = self._details
+        if details is None or self.stack.currentIndex() != 1:
+            return
+        generation, library, model = self._generation, self._library, details.model
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> ModelDetails:
+            return library_details(model, library)
+
+        handle = self.jobs.start("Civitai model in the library", job)
+        handle.signals.finished.connect(lambda fresh: self._on_refreshed(generation, fresh))
+
+    def _on_refreshed(self, generation: int, fresh: ModelDetails) -> None:
+        current = self.current_version()
+        if generation != self._generation or self._details is None:
+            return
+        if fresh.model is not self._details.model or fresh == self._details:
+            return
+        self.set_details(fresh)
+        row = self.versions.findData(current.id) if current is not None else -1
+        if row >= 0:
+            self.versions.setCurrentIndex(row)
 
     def _on_found(self, generation: int, details: ModelDetails, version_id: int) -> None:
         if generation != self._generation:

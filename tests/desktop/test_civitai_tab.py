@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import time
 from collections.abc import Iterator
@@ -11,14 +12,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QMenu, QToolButton
 from pytestqt.qtbot import QtBot
 
 from desktop.download_manager import DownloadManager
 from desktop.models.civitai_results_model import CivitaiQuery, CivitaiResultsModel, CivitaiRole
 from desktop.remote_images import RemoteImageCache, blur, load_remote_image
-from desktop.tabs.civitai_tab import CivitaiTab
+from desktop.tabs.civitai_tab import REFILTER_DELAY_MS, CivitaiTab
 from desktop.widgets.civitai_model_page import IMAGE_ROLE
-from tests.desktop.remote_support import CHARTURNER_ID, CHARTURNER_V1, ULZZANG_ID, RemoteEnv
+from tests.desktop.remote_support import CHARTURNER_ID, CHARTURNER_V1, LORA_MODEL_ID, ULZZANG_ID, RemoteEnv
 from tests.fakes.civitai_api import CivitaiState
 
 TIMEOUT = 10_000
@@ -325,3 +327,136 @@ def test_states_and_long_pages_do_not_change_the_panes_widths(
     qtbot.wait(50)
     assert "(Civitai said: Your region is blocked" in tab.state.body.text()
     assert sizes() == widths
+
+
+# -- after a download, and the filter menus ------------------------------------------------------------
+
+
+def _newest_charturner_served_as(remote: RemoteEnv) -> str:
+    """CharTurner's newest version offers the fake's LoRA (downloadable); the library has V1 only."""
+    model = remote.civitai.state.models[CHARTURNER_ID]
+    file = model["modelVersions"][0]["files"][0]
+    file.update(
+        name="charturner_v2.safetensors",
+        hashes={"SHA256": hashlib.sha256(remote.lora).hexdigest().upper()},
+        sizeKB=len(remote.lora) / 1024,
+        downloadUrl=remote.files.base_url
+        + remote.file_state.add("/files/charturner_v2.safetensors", remote.lora),
+    )
+    remote.civitai.state.add_model(model)
+    return str(model["modelVersions"][0]["name"])
+
+
+def _click_tile(tab: CivitaiTab, qtbot: QtBot, model_id: int) -> None:
+    index = tab.model.index(_row_of(tab.model, model_id))
+    tab.results.scrollTo(index)
+    with qtbot.waitSignal(tab.page.loaded, timeout=TIMEOUT):
+        qtbot.mouseClick(
+            tab.results.viewport(), Qt.MouseButton.LeftButton, pos=tab.results.visualRect(index).center()
+        )
+
+
+def test_a_download_marks_the_page_and_the_tile_and_gets_the_versions_cover(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    """The page and the tile say "In library" the moment the file lands (no second Search), the
+    "Newer version" line goes, and the file has the version's first image as its cover."""
+    newest = _newest_charturner_served_as(remote)
+    tab.show()
+    _search(tab, qtbot)
+    _click_tile(tab, qtbot, CHARTURNER_ID)
+    page = tab.page
+    assert f"Newer version available: {newest}" in page.newer_badge.text()
+    assert page.files.item(0, 4).text() == ""
+    tile = tab.model.index(_row_of(tab.model, CHARTURNER_ID))
+    assert tile.data(CivitaiRole.IN_LIBRARY) is True  # V1 already: the tile's mark is per model
+
+    with qtbot.waitSignal(tab.manager.completed, timeout=TIMEOUT) as completed:
+        qtbot.mouseClick(page.files.cellWidget(0, 5), Qt.MouseButton.LeftButton)
+    assert completed.args is not None
+    path = Path(completed.args[1])
+
+    qtbot.waitUntil(lambda: page.files.item(0, 4).text() == "✓ In library", timeout=TIMEOUT)
+    button = page.files.cellWidget(0, 5)
+    assert (button.text(), button.isEnabled()) == ("In library", False)
+    assert button.toolTip() == f"Already in the library: {path}"
+    assert page.newer_badge.isHidden()
+    assert page.current_version() is not None
+    assert page.current_version().name == newest  # type: ignore[union-attr]
+
+    asset = remote.library.get_by_path(path)
+    assert asset is not None
+    (cover,) = [p for p in remote.library.previews(asset.id) if p.is_cover]
+    assert cover.source == "civitai"
+    assert Path(cover.path).is_file()
+    version = remote.civitai.state.models[CHARTURNER_ID]["modelVersions"][0]
+    first_sfw = next(i for i in version["images"] if (i.get("nsfwLevel") or 1) <= 1)
+    served = remote.file_state.files[urlsplit(first_sfw["url"]).path]
+    assert Path(cover.path).read_bytes() == served
+
+
+def test_a_download_puts_the_in_library_badge_on_its_tile(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    tab.show()
+    _search(tab, qtbot)
+    tile = tab.model.index(_row_of(tab.model, LORA_MODEL_ID))
+    assert tile.data(CivitaiRole.IN_LIBRARY) is False
+    _click_tile(tab, qtbot, LORA_MODEL_ID)
+    with qtbot.waitSignal(tab.manager.completed, timeout=TIMEOUT):
+        qtbot.mouseClick(tab.page.files.cellWidget(0, 5), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tile.data(CivitaiRole.IN_LIBRARY) is True, timeout=TIMEOUT)
+    assert tile.data().startswith("✓ In library")
+
+
+def _open_menu(button: QToolButton, qtbot: QtBot) -> QMenu:
+    menu = button.menu()
+    menu.popup(button.mapToGlobal(button.rect().bottomLeft()))
+    qtbot.waitUntil(menu.isVisible, timeout=TIMEOUT)
+    return menu
+
+
+def test_the_base_models_menu_stays_open_while_ticking(tab: CivitaiTab, qtbot: QtBot) -> None:
+    tab.show()
+    menu = _open_menu(tab.base_button, qtbot)
+    for label in ("Pony Diffusion", "Flux.1 Dev"):
+        action = next(a for a in tab.base_actions if a.text() == label)
+        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
+        assert menu.isVisible(), f"the menu closed after ticking {label}"
+    assert tab.query().base_models == ("Pony", "Flux.1 D")
+    menu.setActiveAction(tab.base_actions[0])
+    qtbot.keyClick(menu, Qt.Key.Key_Space)
+    assert tab.base_actions[0].isChecked()
+    assert menu.isVisible()
+    qtbot.keyClick(menu, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not menu.isVisible(), timeout=TIMEOUT)
+
+
+def test_a_changed_filter_searches_again_once(tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot) -> None:
+    def searches() -> list[str]:
+        return [p for _, p, _ in remote.civitai.requests if urlsplit(p).path == "/api/v1/models"]
+
+    tab.show()
+    menu = _open_menu(tab.types_button, qtbot)
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(tab.type_actions[0]).center())
+    qtbot.wait(REFILTER_DELAY_MS + 200)
+    assert searches() == [], "before a first search a filter only prepares one"
+    menu.close()
+    _search(tab, qtbot)
+    assert len(searches()) == 1
+
+    menu = _open_menu(tab.types_button, qtbot)
+    lora = next(a for a in tab.type_actions if a.data() == "LORA")
+    with qtbot.waitSignal(tab.model.page_loaded, timeout=TIMEOUT):
+        qtbot.mouseClick(
+            menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(tab.type_actions[0]).center()
+        )
+        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(lora).center())
+    assert len(searches()) == 2, "two quick ticks are one search"
+    assert _query_of(searches()[-1])["types"] == ["LORA"]
+    menu.close()
+
+    with qtbot.waitSignal(tab.model.page_loaded, timeout=TIMEOUT):
+        qtbot.mouseClick(tab.nsfw, Qt.MouseButton.LeftButton)
+    assert _query_of(searches()[-1])["nsfw"] == ["true"]
+    assert len(searches()) == 3
