@@ -12,7 +12,8 @@ are hashed here; those still claimed are left to the job hashing them.
 A file that is not the one cataloged (changed between the scan and the hash: another size or time; or
 another file at that place, where a machine maps a shared folder to an old copy) is skipped (the next scan
 sees the change and queues it again); a file stored under a missing row's hash is a move, merged by the
-library.
+library. A file identical to one already linked to Civitai gets the same link there and then
+(:mod:`catalog.twin_links`): no lookup is needed to know what a copy is.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from catalog.errors import CatalogError
 from catalog.library import Library
 from catalog.stat_match import same_mtime
+from catalog.twin_links import link_like_twins
 from core.hash_workers import DEFAULT_WORKERS
 from core.hashing import hash_files
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
@@ -42,6 +44,7 @@ CLAIM_RATE = 20 * 2**20
 class HashSummary:
     hashed: int = 0
     moved: int = 0
+    linked: int = 0  # copies of a linked file, given its Civitai link on the spot (catalog.twin_links)
     skipped: int = 0
     elsewhere: int = 0  # hashed by another Atelier (a process here or another machine) since the job began
     claimed: int = 0  # being hashed by another job (a window, a command, another machine): left to it
@@ -61,6 +64,7 @@ class HashSummary:
             f"{n} {label}"
             for n, label in (
                 (self.moved, "recognised as moved"),
+                (self.linked, "linked like an identical file"),
                 (self.skipped, "changed meanwhile"),
                 (self.gone, "not found"),
                 (self.elsewhere, "hashed by another Atelier meanwhile"),
@@ -140,6 +144,7 @@ def hash_pending(
                 continue
             surviving_id = library.set_hashes(asset_id, result)
             summary.moved += surviving_id != asset_id
+            summary.linked += bool(link_like_twins(library, surviving_id, result.sha256))
             summary.hashed += 1
             summary.bytes += expected_size
 
