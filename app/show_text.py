@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from core.sources.site_words import base_model_word
 from core.text import html_to_text
 
 LABEL_WIDTH = 18
@@ -34,7 +35,9 @@ def print_asset(data: Mapping[str, Any], out: TextIO) -> None:
     for key, value in data.items():
         if key in _SPECIAL or value in (None, "", [], {}):
             continue
-        _field(out, key.replace("_", " "), ", ".join(map(str, value)) if isinstance(value, list) else value)
+        # The base model in the user's words ("Flux.1 Dev"), as the window says it; JSON keeps Civitai's.
+        shown = base_model_word(value) if key == "base_model_label" else value
+        _field(out, key.replace("_", " "), ", ".join(map(str, shown)) if isinstance(shown, list) else shown)
     if data.get("trigger_words"):
         _field(out, "trigger words", ", ".join(data["trigger_words"]) + "   (yours)")
     description = html_to_text(data.get("description"))
@@ -61,7 +64,7 @@ def print_civitai(civitai: Mapping[str, Any], out: TextIO, width: int | None = N
         ("model", civitai.get("model_name")),
         ("version", civitai.get("version_name")),
         ("creator", civitai.get("creator")),
-        ("base model", civitai.get("base_model")),
+        ("base model", base_model_word(civitai.get("base_model"))),
         ("page", civitai.get("url")),
         ("tags", ", ".join(civitai.get("tags") or ())),
         ("trigger words", ", ".join(civitai.get("trigger_words") or ())),

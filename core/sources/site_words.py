@@ -74,6 +74,13 @@ def site_label(labels: dict[str, str], value: str | None) -> str:
     return labels.get(value, value)
 
 
+def base_model_word(label: str | None) -> str:
+    """A base-model label as users read it, the same wherever it is shown (tiles, details, the table, the
+    board, the Civitai filter, organize's folder names): Civitai's ``Pony`` and ``Flux.1 D`` read
+    "Pony Diffusion" and "Flux.1 Dev"; the stored label stays Civitai's, which is what is sent to it."""
+    return site_label(CIVITAI_BASE_MODEL_LABELS, label.strip()) if label else ""
+
+
 def site_value(labels: dict[str, str], text: str) -> str | None:
     """The API value ``text`` means, matched ignoring case against values and labels; None if none."""
     wanted = text.strip().casefold()
@@ -85,7 +92,7 @@ def site_value(labels: dict[str, str], text: str) -> str | None:
 
 def base_model_conflict(label: str | None, architecture: Architecture) -> str | None:
     """One line when a Civitai base-model ``label`` names another family than the file's own
-    (``"Civitai says Flux.1 D; the file is SDXL"``), else None.
+    (``"Civitai says Flux.1 Dev; the file is SDXL"``, the label in the user's words), else None.
 
     Why: the label comes from whoever uploaded the file (or its ``.civitai.info``) and is shown beside the
     identification; a wrong one must not pass silently. Only two known, different families conflict: an
@@ -104,4 +111,4 @@ def base_model_conflict(label: str | None, architecture: Architecture) -> str | 
         Architecture.SDXL_REFINER,
     }:
         return None
-    return f"Civitai says {label}; the file is {ARCHITECTURE_NAMES[architecture]}"
+    return f"Civitai says {base_model_word(label)}; the file is {ARCHITECTURE_NAMES[architecture]}"

@@ -23,6 +23,7 @@ from app.asset_fit import SEPARATE_PARTS, fit_problem, held_part, lora_fit_probl
 from app.import_files import NotAModelError, examine_path
 from catalog.records import AssetRecord
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe
+from core.sources.site_words import base_model_word
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus, NetworkType
 from desktop.compose.chooser import LibraryChooser
 from desktop.compose.encoder_slots import PlacedEncoder, TextEncoderSlots
@@ -69,7 +70,7 @@ def _detail(
 ) -> str:
     parts = [f"{ARCHITECTURE_LABELS.get(architecture, architecture.value)} {kind_label(kind, network)}"]
     if label:
-        parts.append(label)
+        parts.append(base_model_word(label))
     return " · ".join(parts)
 
 

@@ -21,6 +21,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
+from core.sources.site_words import base_model_word
 from core.taxonomy import FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_BADGES, KIND_COLORS, STATUS_LABELS, display_title, stars
 from desktop.models.asset_table_model import UPDATE_COLOR, AssetRole
@@ -31,6 +32,15 @@ if TYPE_CHECKING:  # the rows are read after the first frame, off the GUI thread
     from catalog.records import AssetRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+def tile_detail(record: AssetRow) -> str:
+    """A tile's second line: the base model in the user's words (as details, the table and organize
+    say it), then the stars."""
+    return "  ".join(
+        part for part in (base_model_word(record.base_model_label), stars(record.rating)) if part
+    )
+
 
 MARGIN = 5
 RADIUS = 8.0
@@ -201,7 +211,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         )
         font.setBold(False)
         painter.setFont(font)
-        detail = "  ".join(part for part in (record.base_model_label or "", stars(record.rating)) if part)
+        detail = tile_detail(record)
         if detail:
             muted = QColor(palette.color(QPalette.ColorRole.Text))
             muted.setAlpha(150)

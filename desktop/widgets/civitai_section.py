@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from catalog.records import RemoteLinkRecord
+from core.sources.site_words import base_model_word
 from desktop.widgets.elided_label import ElidedLabel
 from desktop.widgets.flow_layout import FlowLayout
 from desktop.widgets.trigger_words_view import copy_button
@@ -271,7 +272,9 @@ class CivitaiSection(QWidget):
         by = f"by {link.creator}" if link.creator else ""
         self.version_line.setText(" · ".join(part for part in (version, by) if part))
         self.version_line.setVisible(bool(version or by))
-        self.base_model.setText(f"Base model: {link.base_model_label}" if link.base_model_label else "")
+        self.base_model.setText(
+            f"Base model: {base_model_word(link.base_model_label)}" if link.base_model_label else ""
+        )
         self.base_model.setVisible(bool(link.base_model_label))
         url = link.page_url or ""
         self.page_url.setText(url.removeprefix("https://"))

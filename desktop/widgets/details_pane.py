@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from catalog.path_text import shown
 from catalog.records import AssetRecord, RemoteLinkRecord, UserDataChanges
 from core.errors import AtelierError
+from core.sources.site_words import base_model_word
 from core.taxonomy import Architecture, AssetKind, FileFormat, FileStatus
 from desktop.labels import (
     ARCHITECTURE_LABELS,
@@ -461,7 +462,7 @@ class DetailsPane(QScrollArea):
         if not (record.kind is AssetKind.UNKNOWN and record.architecture is Architecture.UNKNOWN):
             self._badges.addWidget(_badge(ARCHITECTURE_LABELS[record.architecture], "#4b5563"))
         if record.base_model_label:
-            self._badges.addWidget(_badge(record.base_model_label, "#0f766e"))
+            self._badges.addWidget(_badge(base_model_word(record.base_model_label), "#0f766e"))
         if record.variant is not None and record.variant.value != "normal":
             self._badges.addWidget(_badge(record.variant.value, "#6b7280"))
         if record.nsfw:

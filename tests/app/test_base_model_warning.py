@@ -1,5 +1,5 @@
 """An SDXL LoRA whose ``.civitai.info`` says "Flux.1 D": ``show`` prints the label and, beside it,
-"Civitai says Flux.1 D; the file is SDXL" (the label is not shown silently)."""
+"Civitai says Flux.1 Dev; the file is SDXL" (the label is not shown silently)."""
 
 from __future__ import annotations
 
@@ -39,5 +39,5 @@ def test_show_says_the_label_contradicts_the_file(
     _, lora = scanned
     assert main(["show", "--data-dir", str(tmp_path / "data"), str(lora)]) == 0
     out = capsys.readouterr().out
-    assert "base model label:  Flux.1 D" in out
-    assert "base model warning: Civitai says Flux.1 D; the file is SDXL" in out
+    assert "base model label:  Flux.1 Dev" in out
+    assert "base model warning: Civitai says Flux.1 Dev; the file is SDXL" in out

@@ -1,4 +1,4 @@
-"""The details pane puts "Civitai says Flux.1 D; the file is SDXL" above the identification reasons of
+"""The details pane puts "Civitai says Flux.1 Dev; the file is SDXL" above the identification reasons of
 an SDXL LoRA whose ``.civitai.info`` claims Flux.1 (a real scan into a real Library, a real pane)."""
 
 from __future__ import annotations
@@ -24,5 +24,5 @@ def test_the_details_pane_puts_the_warning_above_the_reasons(
     qtbot.addWidget(pane)
     pane.show_asset(library.get_by_path(lora))
     lines = pane.reasons.text().splitlines()
-    assert lines[0] == "⚠ Civitai says Flux.1 D; the file is SDXL"
+    assert lines[0] == "⚠ Civitai says Flux.1 Dev; the file is SDXL"
     assert any("=> sdxl" in line for line in lines[1:])

@@ -13,7 +13,7 @@ from core.taxonomy import Architecture
 @pytest.mark.parametrize(
     ("label", "architecture", "expected"),
     [
-        ("Flux.1 D", Architecture.SDXL, "Civitai says Flux.1 D; the file is SDXL"),
+        ("Flux.1 D", Architecture.SDXL, "Civitai says Flux.1 Dev; the file is SDXL"),
         ("SD 1.5", Architecture.SDXL, "Civitai says SD 1.5; the file is SDXL"),
         ("Pony", Architecture.SDXL, None),  # Pony is SDXL
         ("Illustrious", Architecture.SDXL, None),
