@@ -97,6 +97,8 @@ SIDE_WIDTH, DETAILS_WIDTH = 200, 340  # the sidebar's and the details pane's fir
 # The library tab's width (the window's, less the board) below which both start at their minimums
 # instead: on a 1366x768 or 1280x720 laptop the library keeps two columns of tiles.
 ROOMY_LIBRARY_TAB = 1100
+NewsTest = Callable[[object], bool]  # whether a job's result is worth the status bar's line
+
 SCAN_TITLE = "Scan"
 HASH_TITLE = "Hashing"
 LOOKUP_TITLE = "Civitai lookup"
@@ -133,7 +135,7 @@ class MainWindow(QMainWindow):
         self.resize(self._within_the_screen(QSize(1360, 860)))
 
         self.jobs = JobRunner(self)
-        self._queue: deque[tuple[str, JobFunction]] = deque()
+        self._queue: deque[tuple[str, JobFunction, NewsTest | None]] = deque()
         self._current_job: JobHandle | None = None
         self._watcher: Stoppable | None = None
         self.live_changes: LiveChanges | None = None  # others' changes to the catalog, shown as they come
@@ -1249,19 +1251,20 @@ class MainWindow(QMainWindow):
 
     # -- jobs ---------------------------------------------------------------------------------------
 
-    def run_job(self, title: str, fn: JobFunction) -> None:
+    def run_job(self, title: str, fn: JobFunction, *, is_news: NewsTest | None = None) -> None:
         """Runs ``fn`` now, or after the running job; a job already waiting is not queued twice.
 
         A scan asked for while a scan runs is queued, because files may have changed after the running
-        pass walked past them (that is what the file watcher reports).
+        pass walked past them (that is what the file watcher reports). ``is_news``: for a job nobody
+        asked for, whether its outcome replaces the status bar's line (else the line before it stays).
         """
         if self._current_job is not None:
-            if all(queued != title for queued, _ in self._queue):
-                self._queue.append((title, fn))
+            if all(queued != title for queued, _, _ in self._queue):
+                self._queue.append((title, fn, is_news))
             return
         handle = self.jobs.start(title, fn)
         self._current_job = handle
-        self.status.track(handle)
+        self.status.track(handle, is_news=is_news)
         handle.signals.finished.connect(lambda result: self._on_job_finished(handle, result))
         handle.signals.ended.connect(lambda: self._on_job_ended(handle))
 
@@ -1292,8 +1295,12 @@ class MainWindow(QMainWindow):
 
         return job
 
-    def rescan(self, root_ids: Sequence[int] | None = None) -> None:
-        """Scan (every folder, or ``root_ids``), then hash and look up what is new, as the settings say."""
+    def rescan(self, root_ids: Sequence[int] | None = None, *, by_watcher: bool = False) -> None:
+        """Scan (every folder, or ``root_ids``), then hash and look up what is new, as the settings say.
+
+        A scan the file watcher started (``by_watcher``: after Atelier's own moves, too) leaves the status
+        bar's line alone when it changed nothing: "Organize by template: moved 7 files" stays readable,
+        not replaced by "Scan: … 0 new"."""
         from app.after_scan import ChainSteps
 
         settings = self.services.settings
@@ -1302,7 +1309,7 @@ class MainWindow(QMainWindow):
             hash=settings.hash_in_background,
             look_up=settings.auto_lookup_civitai,
         )
-        self.run_job(SCAN_TITLE, self._chain(steps))
+        self.run_job(SCAN_TITLE, self._chain(steps), is_news=chain_changed_something if by_watcher else None)
 
     def hash_now(self) -> None:
         from app.after_scan import ChainSteps
@@ -1340,8 +1347,8 @@ class MainWindow(QMainWindow):
             self._queue.clear()  # the user asked to stop: do not start the follow-up work
         self.job_ended.emit(handle.title)
         if self._queue and self._current_job is None:
-            title, fn = self._queue.popleft()
-            self.run_job(title, fn)
+            title, fn, is_news = self._queue.popleft()
+            self.run_job(title, fn, is_news=is_news)
 
     # -- folders, settings, watching ----------------------------------------------------------------
 
@@ -1433,7 +1440,7 @@ class MainWindow(QMainWindow):
             self._watcher = None
 
     def _on_files_changed_settled(self) -> None:
-        self.rescan()
+        self.rescan(by_watcher=True)
 
     def show_about(self) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -1484,3 +1491,28 @@ def _scope_matches(scope: SidebarScope, state: FilterState) -> bool:
             return state.status is StatusFilter.PROBLEMS
         case _:
             return True
+
+
+# What an automatic scan chain's steps count when they changed something (read by name: this module
+# imports neither the scanner nor the hashing, lookup or mirror jobs' types).
+_NEWS_COUNTS = {
+    "scanned": ("new", "changed", "moved", "missing", "corrupt", "unsafe", "unreadable"),
+    "hashed": ("hashed", "moved", "linked", "failed"),
+    "looked_up": ("looked_up", "failed"),
+    "mirrored": ("changed", "failed"),
+}
+
+
+def chain_changed_something(result: object) -> bool:
+    """Whether a scan chain's outcome is news for the status bar: files new, changed or gone, hashed,
+    looked up, mirrored, or a step that failed, was cancelled or could not reach Civitai. A scan after
+    Atelier's own moves finds them all in place already and is no news."""
+    from app.after_scan import ChainSummary
+
+    if not isinstance(result, ChainSummary):
+        return True
+    if result.cancelled or result.lookup_problem is not None or result.offline:
+        return True
+    return any(
+        getattr(getattr(result, step), count, 0) for step, counts in _NEWS_COUNTS.items() for count in counts
+    )

@@ -7,10 +7,15 @@ its last whole word with "…"; the whole text is in its tooltip.
 
 Jobs report through ``JobHandle`` signals (queued from the pool thread), so this widget only ever runs
 on the GUI thread. When a job ends its outcome stays readable in the bar ("Scan: 12 new, ...") until the
-next job starts, because a scan often finishes while the user looks elsewhere.
+next job starts, because a scan often finishes while the user looks elsewhere. A notice flashed right
+after (the same action's follow-up) lets it come back when the notice fades; a notice of a later,
+unrelated action replaces it for good, so an old job's line never comes back minutes later.
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
@@ -21,6 +26,9 @@ from desktop.widgets.elided_label import ElidedLabel
 from desktop.workers import JobHandle
 
 FLASH_MS = 4000
+# How long after a job ended a flashed notice still belongs to it (its follow-up): the outcome comes back
+# when that notice fades. A notice later than this is another action's, and the outcome is gone.
+OUTCOME_FOLLOW_UP_S = 4.0
 # A catalog that answers again after it did not: said longer than a notice, and it replaces a job's line
 # that the unreachable catalog left (stale from then on).
 CATALOG_BACK = "The catalog answers again; live updates are back"
@@ -138,6 +146,7 @@ class AppStatusBar(QStatusBar):
         self.addPermanentWidget(self.cancel_button)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self._handle: JobHandle | None = None
+        self._outcome_at: float | None = None  # when the job line last got an outcome (time.monotonic)
         self._set_busy(False)
 
     @property
@@ -157,6 +166,9 @@ class AppStatusBar(QStatusBar):
         if not message:
             self._end_flash()
             return
+        if self._handle is None and not self._outcome_is_recent():
+            self.job_label.setText("")  # an old job's outcome: this notice is about something else
+            self._outcome_at = None
         self.flash_label.setText(message)
         self.job_label.hide()
         self.flash_label.show()
@@ -177,8 +189,13 @@ class AppStatusBar(QStatusBar):
         self.catalog_state.hide()
         if self._handle is None and self._line_left_by_lost_catalog:
             self.job_label.setText(CATALOG_BACK)
+            self._outcome_at = time.monotonic()
             self._line_left_by_lost_catalog = False
         self.flash(CATALOG_BACK, CATALOG_BACK_MS)
+
+    def _outcome_is_recent(self) -> bool:
+        at = self._outcome_at
+        return at is not None and time.monotonic() - at <= OUTCOME_FOLLOW_UP_S
 
     def catalog_is_lost(self) -> bool:
         return not self.catalog_state.isHidden()
@@ -193,8 +210,11 @@ class AppStatusBar(QStatusBar):
         """The message flashed last, while it is shown (empty once it has faded)."""
         return self.flash_label.text()
 
-    def track(self, handle: JobHandle) -> None:
-        """Shows ``handle``'s progress until it ends."""
+    def track(self, handle: JobHandle, *, is_news: Callable[[object], bool] | None = None) -> None:
+        """Shows ``handle``'s progress until it ends, then its outcome; a job nobody asked for (a scan
+        after the file watcher saw changes) gives ``is_news``: an outcome that is no news puts the line
+        shown before it back (the outcome of what the user did)."""
+        before = (self.job_label.text(), self._outcome_at)
         self._handle = handle
         # While it runs, progress messages carry paths: their file name (the end) must stay readable.
         self.job_label.set_elide_mode(Qt.TextElideMode.ElideMiddle)
@@ -202,9 +222,15 @@ class AppStatusBar(QStatusBar):
         self.progress.setRange(0, 0)  # busy until the first report says how much there is
         self._set_busy(True)
         handle.signals.progressed.connect(self._on_progressed)
-        handle.signals.finished.connect(
-            lambda result: self._ended(handle, f"{handle.title}: {result}" if result is not None else "")
-        )
+
+        def finished(result: object) -> None:
+            if is_news is not None and not is_news(result) and before[0]:
+                self._ended(handle, before[0])
+                self._outcome_at = before[1]  # as fresh as it was: not a new outcome
+            else:
+                self._ended(handle, f"{handle.title}: {result}" if result is not None else "")
+
+        handle.signals.finished.connect(finished)
         handle.signals.failed.connect(
             lambda message: self._ended(
                 handle, f"{handle.title} failed: {message}", catalog_lost=_unreachable(handle.error)
@@ -231,6 +257,7 @@ class AppStatusBar(QStatusBar):
         if handle is not self._handle:
             return
         self._handle = None
+        self._outcome_at = time.monotonic()
         self._line_left_by_lost_catalog = catalog_lost
         self._set_busy(False)
         self.job_label.set_elide_mode(Qt.TextElideMode.ElideRight, at_words=True)  # a summary: whole words

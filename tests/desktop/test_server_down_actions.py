@@ -64,7 +64,7 @@ def _said(window: MainWindow) -> str:
 
 def _title(action: QAction) -> str:
     """A job's title as its menu item names it ("&Hash now" -> "Hashing" is the job's own title)."""
-    return {"&Rescan": "Scan", "&Hash now": "Hashing", "Check for &updates": "Checking for updates"}.get(
+    return {"&Rescan": "Scan", "&Hash now": "Hashing", "Check for &updates": "Update check"}.get(
         action.text(), action.text().replace("&", "")
     )
 

@@ -66,9 +66,7 @@ def window(
 def check_for_updates(qtbot: QtBot, window: MainWindow) -> None:
     actions = window.update_actions  # type: ignore[attr-defined]
     assert actions.check_action in window.library_menu.actions()
-    with qtbot.waitSignal(
-        window.job_ended, timeout=10000, check_params_cb=lambda t: t == "Checking for updates"
-    ):
+    with qtbot.waitSignal(window.job_ended, timeout=10000, check_params_cb=lambda t: t == "Update check"):
         actions.check_action.trigger()
 
 
@@ -83,6 +81,8 @@ def test_a_checked_update_is_badged_filtered_and_shown_in_the_details(
 ) -> None:
     pixel = populated.ids["pixelArtStyle"]
     check_for_updates(qtbot, window)
+    # The outcome is named as a result, not as the work still going on ("Checking for updates: Checked…").
+    assert window.status.job_label.text().startswith("Update check: Checked ")
 
     row = window.model.row_of(pixel)
     assert row is not None
@@ -158,17 +158,15 @@ def test_the_daily_check_offline_is_one_calm_note_while_the_menu_check_reports_i
     remote.settings.check_updates_daily = True
     actions = window.update_actions  # type: ignore[attr-defined]
 
-    with qtbot.waitSignal(
-        window.job_ended, timeout=10000, check_params_cb=lambda t: t == "Checking for updates"
-    ):
+    with qtbot.waitSignal(window.job_ended, timeout=10000, check_params_cb=lambda t: t == "Update check"):
         actions.check_if_due()
 
     assert window.status.job_label.text() == (
-        "Checking for updates: Civitai not reachable: updates will be checked next time"
+        "Update check: Civitai not reachable: updates will be checked next time"
     )
     assert window.status.flashed() == ""
     assert actions.service.last_check() is None  # nothing recorded: the next start asks again
 
     check_for_updates(qtbot, window)
 
-    assert window.status.job_label.text().startswith("Checking for updates failed: Cannot reach 127.0.0.1")
+    assert window.status.job_label.text().startswith("Update check failed: Cannot reach 127.0.0.1")
