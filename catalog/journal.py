@@ -52,6 +52,7 @@ from catalog.orm import (
     table_of,
 )
 from catalog.scan_writes import CLEARED_HASHES, remove_assets, root_for_path
+from catalog.stat_match import same_mtime
 from core.taxonomy import FileStatus
 
 APPLYING = "applying"
@@ -237,7 +238,14 @@ def record_moves(session: Session, items: Sequence[MovedStep]) -> None:
         for chunk in chunks([item.asset_id for item in items if item.asset_id is not None])
         for row in session.execute(
             select(
-                ASSETS.c.id, ASSETS.c.root_id, ASSETS.c.status, ASSETS.c.prior_status, ASSETS.c.size
+                ASSETS.c.id,
+                ASSETS.c.root_id,
+                ASSETS.c.status,
+                ASSETS.c.prior_status,
+                ASSETS.c.size,
+                ASSETS.c.mtime_ns,
+                ASSETS.c.inode,
+                ASSETS.c.device,
             ).where(ASSETS.c.id.in_(chunk))
         )
     }
@@ -247,14 +255,16 @@ def record_moves(session: Session, items: Sequence[MovedStep]) -> None:
         if row is None:
             continue
         moved = item.moved
+        as_read = same_reading(row.size, row.mtime_ns, moved)
+        kept = moved if as_read else FileState(moved.path, row.size, row.mtime_ns, row.inode, row.device)
         values: dict[str, Any] = {
             "b_id": row.id,
             "b_path": moved.path,
             "b_name": PurePath(moved.path).name,
             "b_root": _innermost_root(roots, moved.path, default=row.root_id),
-            "b_mtime": moved.mtime_ns,
-            "b_inode": moved.inode,
-            "b_device": moved.device,
+            "b_mtime": kept.mtime_ns,
+            "b_inode": kept.inode,
+            "b_device": kept.device,
             "b_now": now,
         }
         extra: dict[str, Any] = {}
@@ -262,10 +272,10 @@ def record_moves(session: Session, items: Sequence[MovedStep]) -> None:
             extra.update(
                 status=row.prior_status or FileStatus.OK.value, prior_status=None, missing_since=None
             )
-        if moved.size is not None and row.size != moved.size:
-            extra.update(size=moved.size, **CLEARED_HASHES)
+        if not as_read:
+            extra.update(CLEARED_HASHES)  # other bytes than the catalog read: the next scan reads them
         plain.append(values)
-        if extra:  # rare: a file found again, or other bytes than the catalog knew
+        if extra:  # rare: a file found again, or other bytes than the catalog read
             session.execute(update(ASSETS).where(ASSETS.c.id == row.id).values(**extra))
     if plain:  # one statement for the batch (executemany): the common case of a large move
         session.execute(_MOVE_ASSET, plain)
@@ -292,6 +302,20 @@ _MOVE_ASSET = (
         updated_at=bindparam("b_now"),
     )
 )
+
+
+def same_reading(size: int | None, mtime_ns: int | None, now: FileState) -> bool:
+    """Whether a file a step moved or brought back is still the one the catalog read: its size and
+    modification time as recorded (what a scan compares, :func:`catalog.stat_match.same_mtime`).
+
+    When it is not (another model copied over it, bytes appended, since the last scan), the step writes
+    the new path but keeps the recorded size, time and inode, and clears the hashes: the next scan sees
+    a changed file and reads it again (kind, architecture, status). Writing the new stat instead would
+    make that scan take the changed file for unchanged, and the catalog would describe the old bytes for
+    ever. A folder (``now.size`` None) is compared by its time alone."""
+    if now.size is not None and size != now.size:
+        return False
+    return mtime_ns is not None and same_mtime(mtime_ns, now.mtime_ns)
 
 
 def _innermost_root(roots: Sequence[tuple[int, PurePath]], path: str, *, default: int | None) -> int | None:
@@ -395,7 +419,17 @@ def record_restored(
     """
     asset_id: int | None = None
     if snapshot is not None and _asset_at(session, restored.path) is None:
-        asset_id = _insert_snapshot(session, snapshot, restored)
+        recorded = snapshot["asset"]
+        as_read = same_reading(recorded.get("size"), recorded.get("mtime_ns"), restored)
+        if not as_read:  # changed before it was deleted: the next scan reads it again (see same_reading)
+            restored = FileState(
+                restored.path,
+                recorded.get("size"),
+                recorded["mtime_ns"],
+                recorded.get("inode") or 0,
+                recorded.get("device") or 0,
+            )
+        asset_id = _insert_snapshot(session, snapshot, restored, clear_hashes=not as_read)
         deleted_id = snapshot.get("deleted_file_id")
         if isinstance(deleted_id, int):
             session.execute(delete(DeletedFile).where(DeletedFile.id == deleted_id))
@@ -508,10 +542,12 @@ def asset_snapshot(session: Session, asset_id: int) -> dict[str, Any] | None:
     return snapshot
 
 
-def _insert_snapshot(session: Session, snapshot: Mapping[str, Any], restored: FileState) -> int:
+def _insert_snapshot(
+    session: Session, snapshot: Mapping[str, Any], restored: FileState, *, clear_hashes: bool = False
+) -> int:
     asset = _from_json(ASSETS, snapshot["asset"])
     asset_id = int(asset["id"])
-    same_size = restored.size is None or asset.get("size") == restored.size
+    same_size = not clear_hashes and (restored.size is None or asset.get("size") == restored.size)
     asset.update(
         path=restored.path,
         file_name=PurePath(restored.path).name,

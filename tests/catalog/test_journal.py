@@ -130,9 +130,11 @@ def test_a_trashed_asset_is_remembered_and_restored_as_it_was(
     assert catalog_rows(lib, "SELECT count(*) FROM deleted_files") == [(0,)]  # no longer remembered
 
 
-def test_a_restored_file_of_another_size_is_hashed_again(
+def test_a_restored_file_of_another_size_is_read_again_by_the_next_scan(
     lib: Library, root_id: int, models_dir: Path
 ) -> None:
+    """Changed before it was deleted: the recorded stat stays (the next scan sees a changed file and
+    reads it again) and the hashes go (they describe the old bytes)."""
     path = models_dir / "x.safetensors"
     asset_id = _asset(lib, root_id, path)
     lib.set_hashes(asset_id, hashes_for("x"))
@@ -141,11 +143,14 @@ def test_a_restored_file_of_another_size_is_hashed_again(
     snapshot = lib.operation_steps(step.operation_id)[0].detail["snapshot"]
     _, (restore,) = lib.begin_operation("undo", "", [NewStep("restore", str(path), str(path), asset_id)])
 
+    recorded = snapshot["asset"]
+
     lib.record_step_restored(restore.id, snapshot, FileState(str(path), 2000, 1, 1, 1))
 
     record = lib.get(asset_id)
     assert record is not None
-    assert (record.size, record.hashes) == (2000, None)
+    assert (record.size, record.mtime_ns, record.hashes) == (recorded["size"], recorded["mtime_ns"], None)
+    assert recorded["size"] != 2000
 
 
 def test_failed_steps_and_operations_keep_their_reason(lib: Library, root_id: int, models_dir: Path) -> None:
