@@ -140,14 +140,25 @@ def cmd_undo(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         _dump(_result_json(result), out)
     else:
-        print(
-            f"Undone: {result.done} {_noun(result.done)} put back (operation {result.operation_id}).",
-            file=out,
-        )
-        for source, target in result.moved:
-            print(f"  {source} -> {target}" if source != target else f"  restored {target}", file=out)
+        if result.done or not result.failed:  # nothing put back: the errors alone say what happened
+            print(
+                f"Undone: {result.done} {_noun(result.done)} put back (operation {result.operation_id}).",
+                file=out,
+            )
+        for (source, target), action in zip(result.moved, result.actions, strict=True):
+            print(f"  {_undone_line(action, source, target)}", file=out)
         _print_failures(result, out)
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _undone_line(action: str, source: str, target: str) -> str:
+    """What one step of an undo did, in words: a file moved back ("from -> to"), a file restored from the
+    trash, a link made a file of its own again (not a move onto the file it linked to)."""
+    if action == "unlink":
+        return f"restored {source} (was a link to {target})"
+    if action == "restore" or source == target:
+        return f"restored {target}"
+    return f"{source} -> {target}"
 
 
 def cmd_history(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:

@@ -18,7 +18,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,8 +28,8 @@ from app.messages import user_message
 from app.organize.fileops import read_only_file_system, same_file
 from app.organize.oplock import operation_lock
 from app.organize.shared_steps import DELETED_ON, refuse_trash_elsewhere, refuse_unmapped
-from app.organize.steps import LINK_ACTIONS, move_back, run_step
-from app.organize.trash import restorable
+from app.organize.steps import LINK_ACTIONS, is_link_to, move_back, run_step
+from app.organize.trash import locate, restorable
 from catalog.journal import (
     DONE,
     FAILED,
@@ -45,7 +45,7 @@ from catalog.library import Library
 from core.errors import AtelierError
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.layouts import MODEL_FILE_SUFFIXES
-from core.organize.companions import companion_files, companions_among
+from core.organize.companions import companion_files, companion_target, companions_among
 from core.organize.errors import OrganizeError
 from core.organize.plan import MovePlan, plan_moves
 from core.shell_words import shell_word
@@ -70,6 +70,7 @@ class OperationResult:
     moved: tuple[tuple[str, str], ...] = ()
     asset_ids: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()  # what the user should know, e.g. a symlink of theirs that now dangles
+    actions: tuple[str, ...] = ()  # the step action of each ``moved`` pair (move, restore, unlink...)
 
 
 def plan_in_library(
@@ -82,18 +83,8 @@ def plan_in_library(
     once for every requested target, so a plan of thousands of files costs no more than its listings.
     """
     requests = list(requests)
-    listings: dict[Path, set[str]] = {}
     listed = library.asset_ids_at([target for _, _, target in requests])
     asked = {str(target) for _, _, target in requests}
-
-    def companions(source: Path) -> list[Path]:
-        folder = source.parent
-        if folder not in listings:
-            try:
-                listings[folder] = {entry.name for entry in folder.iterdir()}
-            except OSError:
-                listings[folder] = set()
-        return companions_among(source, listings[folder])
 
     def exists(path: Path) -> bool:
         if os.path.lexists(path):
@@ -109,7 +100,11 @@ def plan_in_library(
         return same_file(source, target) and str(source).casefold() == str(target).casefold()
 
     return plan_moves(
-        requests, exists=exists, companions=companions, same_file=same, rename_conflicts=rename_conflicts
+        requests,
+        exists=exists,
+        companions=_FolderListings().companions,
+        same_file=same,
+        rename_conflicts=rename_conflicts,
     )
 
 
@@ -341,12 +336,81 @@ def undo_steps(library: Library, operation_id: int | None = None) -> tuple[Opera
     """The operation an undo reverses and the journal steps that reverse it, newest step first."""
     target = _undoable(library, operation_id)
     done = [step for step in library.operation_steps(target.id) if step.state == DONE]
-    reverse = [_reverse(step) for step in reversed(done)]
+    listings = _FolderListings()
+    reverse = [_reverse(step, listings.companions) for step in reversed(done)]
     if any(step.action == "restore" for step in reverse) and not restorable():
         raise OrganizeError("undo of a delete is not available on this system: restore it from the trash")
     refuse_unmapped(library, reverse)  # a shared folder this machine never mapped (app.organize.shared_steps)
     refuse_trash_elsewhere(library, reverse)  # a file in another machine's own trash
+    _refuse_an_undo_that_cannot_start(reverse)
     return target, reverse
+
+
+class _FolderListings:
+    """The companions of many models, from one listing per folder: a plan (or its undo) of thousands of
+    files in a few folders costs no more than its listings."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, set[str]] = {}
+
+    def companions(self, model: Path) -> list[Path]:
+        folder = model.parent
+        if folder not in self._names:
+            try:
+                self._names[folder] = {entry.name for entry in folder.iterdir()}
+            except OSError:
+                self._names[folder] = set()
+        return companions_among(model, self._names[folder])
+
+
+def _refuse_an_undo_that_cannot_start(steps: Sequence[NewStep]) -> None:
+    """An undo none of whose steps can start (each file moved or deleted since, or its old place taken
+    again) is refused whole, before it is journaled: run, it would print "0 files put back" beside the
+    errors and leave one more failed undo in the history at each try. An undo some of whose steps can
+    run goes ahead; the others fail with the same words."""
+    reasons = [_cannot_start(step) for step in steps]
+    if not steps or any(reason is None for reason in reasons):
+        return
+    first = str(reasons[0])
+    if len(steps) == 1:
+        raise OrganizeError(first)
+    raise OrganizeError(
+        f"none of its {len(steps)} files can be put back: {first} (and {len(steps) - 1} more)"
+    )
+
+
+def _cannot_start(step: NewStep) -> str | None:
+    """Why a step of an undo would fail before changing anything, as the disk says now (None: it may
+    run). The same checks the step makes first (app.organize.fileops.move_path, app.organize.trash)."""
+    if step.action == "move":
+        if not os.path.lexists(step.source):
+            return f"{step.source} is no longer there (moved or deleted since): nothing was put back"
+        pairs = [
+            (step.source, step.target),
+            *((str(a), str(b)) for a, b in step.detail.get("companions", ())),
+        ]
+        for source, target in pairs:
+            if (
+                os.path.lexists(source)
+                and os.path.lexists(target)
+                and not same_file(Path(source), Path(target))
+            ):
+                return f"{target} exists again: nothing was put back (nothing is ever overwritten)"
+        return None
+    if step.action == "unlink":
+        if not os.path.lexists(step.source):
+            return f"{step.source} is no longer there (moved or deleted since): nothing was put back"
+        if not is_link_to(Path(step.source), Path(step.target), step.detail.get("mode", "hardlink")):
+            return f"{step.source} is no longer a link to {step.target}: it was left as it is"
+    if step.action == "restore":
+        if os.path.lexists(step.source):
+            return f"{step.source} exists again: the trashed copy stays in the trash"
+        listed = step.detail.get("trashed") or ()
+        first = listed[0] if listed and listed[0].get("original") == step.source else {}
+        trashed = str(first.get("trashed") or "")
+        if not (trashed and os.path.lexists(trashed)) and locate(Path(step.source)) is None:
+            return f"{Path(step.source).name} is no longer in the trash (was it emptied?)"
+    return None
 
 
 def recover(library: Library) -> list[OperationResult]:
@@ -582,6 +646,7 @@ def _run(
         tuple(tally.moved),
         tuple(tally.asset_ids),
         tuple(dangling_links(tally.moved)) if any(s.action == "move" for s in steps) else (),
+        tuple(tally.actions),
     )
     if interrupted is not None:
         raise interrupted
@@ -593,6 +658,7 @@ class _Tally:
     """What an operation did so far, for its summary and result."""
 
     moved: list[tuple[str, str]] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
     asset_ids: list[int] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skip: list[int] = field(default_factory=list)
@@ -601,6 +667,7 @@ class _Tally:
 
     def finished(self, step: StepRecord) -> None:
         self.moved.append((step.source, step.target))
+        self.actions.append(step.action)
         if step.asset_id is not None:
             self.asset_ids.append(step.asset_id)
 
@@ -719,10 +786,10 @@ def _undoable(library: Library, operation_id: int | None) -> OperationRecord:
     raise OrganizeError("there is nothing to undo")
 
 
-def _reverse(step: StepRecord) -> NewStep:
+def _reverse(step: StepRecord, companions: Callable[[Path], list[Path]] = companion_files) -> NewStep:
     detail: dict[str, Any] = {"reverses": step.id}
     if step.action == "move":
-        detail["companions"] = [[b, a] for a, b in step.detail.get("companions", ())]
+        detail["companions"] = _companions_back(step, companions)
         detail["sha256"] = step.detail.get("sha256")
         detail[NEW_FOLDERS] = step.detail.get(NEW_FOLDERS, [])  # the folders the move made, for undo
         return NewStep("move", step.target, step.source, step.asset_id, detail)
@@ -743,6 +810,22 @@ def _reverse(step: StepRecord) -> NewStep:
                 detail[key] = step.detail[key]
         return NewStep("unlink", step.source, step.target, step.asset_id, detail)
     raise OrganizeError(f"a {step.action} step cannot be undone")
+
+
+def _companions_back(step: StepRecord, companions: Callable[[Path], list[Path]]) -> list[list[str]]:
+    """The (now, back) pairs of a move's companions for its undo: those it moved, and those beside the
+    model now that it did not (a sidecar written since: ``sidecars write``, A1111's ``<name>.json``),
+    each back to the old folder under the old stem, as the move itself named them
+    (:func:`core.organize.companions.companion_target`). A taken place fails the step like any other."""
+    pairs = [[str(b), str(a)] for a, b in step.detail.get("companions", ())]
+    if step.asset_id is None:
+        return pairs  # not a model (a duplicate's sidecar moved beside the kept file): nothing follows it
+    moved = {now for now, _ in pairs}
+    model_now, model_back = Path(step.target), Path(step.source)
+    for companion in companions(model_now):
+        if str(companion) not in moved:
+            pairs.append([str(companion), str(companion_target(companion, model_now, model_back))])
+    return pairs
 
 
 def _sha256_by_id(library: Library, asset_ids: list[int]) -> dict[int, str]:

@@ -206,7 +206,8 @@ def _restore_one(entry: TrashedFile, *, resume: bool) -> None:
         restore(found)
 
 
-def _is_link_to(copy: Path, kept: Path, action: str) -> bool:
+def is_link_to(copy: Path, kept: Path, action: str) -> bool:
+    """Whether ``copy`` is a ``action`` (hardlink, symlink) link to ``kept``: what a link step made."""
     if action == "symlink":
         return copy.is_symlink() and Path(os.path.realpath(copy)) == Path(os.path.realpath(kept))
     return same_file(copy, kept)
@@ -216,7 +217,7 @@ def _link(library: Library, step: StepRecord, *, resume: bool) -> None:
     copy, kept = Path(step.source), Path(step.target)
     temp = copy.with_name(f".atelier-link-{step.id}")
     temp.unlink(missing_ok=True)
-    if resume and _is_link_to(copy, kept, step.action):
+    if resume and is_link_to(copy, kept, step.action):
         library.record_step_linked(step.id, step.asset_id, file_state(copy))
         return
     info = copy.lstat()
@@ -276,9 +277,12 @@ def _unlink(library: Library, step: StepRecord, *, resume: bool) -> None:
     copy, kept = Path(step.source), Path(step.target)
     temp = copy.with_name(f".atelier-copy-{step.id}")
     temp.unlink(missing_ok=True)
-    if resume and not _is_link_to(copy, kept, step.detail.get("mode", "hardlink")):
+    linked = is_link_to(copy, kept, step.detail.get("mode", "hardlink"))
+    if resume and not linked:
         library.record_step_linked(step.id, step.asset_id, file_state(copy))
         return
+    if not linked:  # the user put another file there since: it is theirs, never replaced
+        raise OrganizeError(f"{copy} is no longer a link to {kept}: it was left as it is")
     shutil.copy2(kept, temp)
     with temp.open("rb") as handle:
         os.fsync(handle.fileno())

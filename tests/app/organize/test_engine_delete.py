@@ -119,11 +119,12 @@ def test_undo_of_a_delete_refuses_to_replace_a_file_that_came_back(
     assert asset is not None
     delete_assets(library, [asset.id])
     model.write_bytes(b"a new file of the same name")
+    history = recent_operations(library)
 
-    result = undo(library)
+    with pytest.raises(OrganizeError, match="exists again"):
+        undo(library)
 
-    assert result.done == 0
-    assert "exists again" in result.failed[0][1]
+    assert recent_operations(library) == history, "refused before it ran: no failed undo recorded"
     assert model.read_bytes() == b"a new file of the same name"
     assert (trash / "files" / model.name).exists()
 
