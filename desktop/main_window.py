@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QByteArray,
+    QItemSelection,
     QItemSelectionModel,
     QModelIndex,
     QSize,
@@ -951,11 +952,26 @@ class MainWindow(QMainWindow):
         place to the row that took it, the next one, as a file manager does after a delete."""
         current = self.selection.currentIndex()
         current_id = self.current_asset_id()
+        selected_ids = [self.model.asset_id(index.row()) for index in self.selection.selectedRows()]
         self.model.refresh()
         self.refresh_sidebar()
         self.filter_bar.set_tags(self.library.all_tags())
         self._restore_selection(current_id, current.row() if current.isValid() else None)
+        self._select_also(selected_ids)
         self._update_count()
+
+    def _select_also(self, asset_ids: Sequence[int | None]) -> None:
+        """Adds the rows of ``asset_ids`` still shown to the selection (the current row stays current):
+        a job over five selected files (Look up on Civitai) ends with the five still selected."""
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        selection = QItemSelection()
+        for asset_id in asset_ids:
+            row = self.model.row_of(asset_id) if asset_id is not None else None
+            if row is not None:
+                index = self.model.index(row, 0)
+                selection.select(index, index)
+        if not selection.isEmpty():
+            self.selection.select(selection, flags)
 
     def _restore_selection(self, asset_id: int | None, row_if_gone: int | None = None) -> None:
         row = self.model.row_of(asset_id) if asset_id is not None else None

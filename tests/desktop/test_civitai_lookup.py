@@ -275,3 +275,29 @@ def test_the_settings_dialog_turns_the_automatic_lookup_off(qtbot: QtBot) -> Non
 
     assert settings.auto_lookup_civitai is False
     assert settings.saves == 1
+
+
+def test_look_up_on_civitai_keeps_the_whole_selection(
+    qtbot: QtBot, context: AppContext, files: Path, civitai: FakeServer, open_window: WindowFactory
+) -> None:
+    """The outside tester selected all 5 files and ran Library › Look up on Civitai: when it finished
+    only one was still selected. Every selected file stays selected, the current one current."""
+    window = open_window()
+    grid = window.grid
+    first = grid.visualRect(window.model.index(0, 0)).center()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    QTest.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=first)
+    QTest.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    before = {window.model.asset_id(index.row()) for index in window.selection.selectedRows()}
+    assert len(before) == window.model.rowCount() == 2
+    current = window.current_asset_id()
+
+    with qtbot.waitSignal(window.job_ended, timeout=10000):
+        QTest.keyClick(
+            grid, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        )
+    assert window.status.job_label.text() == "Civitai lookup: 1 found on Civitai, 1 not on Civitai"
+    after = {window.model.asset_id(index.row()) for index in window.selection.selectedRows()}
+    assert after == before
+    assert window.current_asset_id() == current
