@@ -37,12 +37,12 @@ from core.organize.template import (
     Template,
     TemplateFacts,
     architecture_word,
-    base_label_word,
     kind_word,
     network_word,
     parse_template,
     site_word,
 )
+from core.sources.site_words import base_model_word
 from core.taxonomy import Architecture, AssetKind, LibraryLayout
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def facts_for(row: TemplateRow, kind_folder: str, folder: str) -> TemplateFacts:
         _KIND_WORDS[row.kind],
         kind_folder,
         _ARCHITECTURE_WORDS[row.architecture],
-        base_label_word(row.base_model_label or row.remote_base_label),
+        base_model_word(row.base_model_label or row.remote_base_label),
         network_word(row.network) if row.kind is AssetKind.LORA else "",
         row.precision or "",
         row.creator or "",

@@ -43,7 +43,6 @@ from types import MappingProxyType
 from core.errors import UsageError
 from core.layouts import is_ignored_dir
 from core.organize.errors import OrganizeError
-from core.sources.site_words import CIVITAI_BASE_MODEL_LABELS, site_label
 from core.taxonomy import ARCHITECTURE_NAMES, KIND_WORDS, Architecture, AssetKind, NetworkType
 from core.windows_names import FORBIDDEN_CHARACTERS, is_reserved_name
 
@@ -373,11 +372,6 @@ def kind_word(kind: AssetKind) -> str:
 
 def architecture_word(architecture: Architecture) -> str:
     return ARCHITECTURE_NAMES[architecture]
-
-
-def base_label_word(label: str | None) -> str:
-    """A base-model label as users read it (Civitai's ``Pony`` is ``Pony Diffusion``)."""
-    return site_label(CIVITAI_BASE_MODEL_LABELS, label.strip()) if label else ""
 
 
 def network_word(network: NetworkType | None) -> str:

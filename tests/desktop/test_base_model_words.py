@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtWidgets import QLabel, QToolButton
 from pytestqt.qtbot import QtBot
 
+from app.organize.template_plan import plan_template
 from catalog.library import Library
-from core.organize.template import base_label_word
 from core.sources.site_words import CIVITAI_BASE_MODEL_LABELS
 from desktop.delegates.thumbnail_delegate import tile_detail
 from desktop.models.asset_table_model import AssetColumn, AssetRole, AssetTableModel
@@ -63,4 +63,5 @@ def test_a_civitai_label_reads_the_same_on_tile_details_table_and_filter(
         a.data(): a.text() for a in _checkable_menu(button, (civitai,), CIVITAI_BASE_MODEL_LABELS)
     }
     assert filter_texts == {civitai: word}
-    assert base_label_word(civitai) == word  # organize's {base_label} folder
+    moves = plan_template(library, "{base_label}/{file_name}").plan.moves  # organize's {base_label} folder
+    assert [move.target.parent.name for move in moves] == [word]
