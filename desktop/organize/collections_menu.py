@@ -10,7 +10,7 @@ offers it and says in the status bar what was done.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
@@ -105,16 +105,36 @@ class CollectionActions(QObject):
         said = f"Added {what_files(joining)} to “{name}”"
         if already:
             said += f" ({len(already)} already in it)"
-        self.curation.apply(joining, BulkEdit(add_collections=(name,)), said=said)
+        if self.curation.apply(joining, BulkEdit(add_collections=(name,)), said=said):
+            self._offer_undo(
+                f"Add {what_files(joining)} to “{name}”",
+                lambda: self.curation.apply(
+                    joining,
+                    BulkEdit(remove_collections=(name,)),
+                    said=f"Took {what_files(joining)} out of “{name}” again",
+                ),
+            )
 
     def remove(self, records: Sequence[AssetRecord], name: str) -> None:
         members = [r for r in records if _holds(r, name)]
-        if members:
-            self.curation.apply(
-                members,
-                BulkEdit(remove_collections=(name,)),
-                said=f"Removed {what_files(members)} from “{name}”",
+        if not members:
+            return
+        said = f"Removed {what_files(members)} from “{name}”"
+        if self.curation.apply(members, BulkEdit(remove_collections=(name,)), said=said):
+            self._offer_undo(
+                f"Remove {what_files(members)} from “{name}”",
+                lambda: self.curation.apply(
+                    members,
+                    BulkEdit(add_collections=(name,)),
+                    said=f"Put {what_files(members)} back in “{name}”",
+                ),
             )
+
+    def _offer_undo(self, label: str, undo: Callable[[], object]) -> None:
+        """Edit › Undo reverses the collection edit just made (the window's file actions own Undo)."""
+        file_actions = getattr(self.window, "file_actions", None)
+        if file_actions is not None:
+            file_actions.offer_undo(label, undo)
 
     def _on_dropped(self, ids: list[int], name: str) -> None:
         """Library rows dropped on a sidebar collection; added after the drag has ended (not inside it)."""

@@ -138,16 +138,16 @@ class CurationActions:
         self.dialog = dialog
         return dialog
 
-    def apply(self, records: Sequence[AssetRecord], edit: BulkEdit, said: str = "") -> None:
+    def apply(self, records: Sequence[AssetRecord], edit: BulkEdit, said: str = "") -> bool:
         """Applies ``edit`` to ``records`` and refreshes what shows them; ``said``: the status bar's line
-        (else "Edited N files")."""
+        (else "Edited N files"). False when nothing was saved (said in the status bar)."""
         if edit.is_empty or not records:
-            return
+            return False
         try:
             updated = self.library.bulk_edit([r.id for r in records], edit)
         except AtelierError as exc:  # the catalog's server unreachable...: nothing of it was written
             self.window.status.flash(f"Not saved: {str(exc).rstrip('.')}.")
-            return
+            return False
         window = self.window
         shown = window.model.query.collection
         if edit.hidden is not None or (shown is not None and edit.remove_collections):
@@ -162,6 +162,7 @@ class CurationActions:
                 window.details.show_asset(self.library.get(current))
         count = len(updated)
         window.status.flash(said or f"Edited {count} file{'s' if count != 1 else ''}")
+        return True
 
     def write_sidecars(self, records: Sequence[AssetRecord]) -> None:
         if not records:

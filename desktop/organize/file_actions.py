@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -75,6 +75,16 @@ def result_text(result: OperationResult, done: str) -> str:
     return "; ".join(parts)
 
 
+@dataclass(frozen=True, slots=True)
+class EditUndo:
+    """A change made outside the operations journal (a collection edit) that Edit › Undo reverses while
+    it is the newest change: ``after`` is the journal's newest undoable operation when it was made."""
+
+    label: str  # "Add “x.safetensors” to “Favs”"
+    undo: Callable[[], object]
+    after: int | None
+
+
 class FileActions(QObject):
     """The window's file operations; one instance per window (``window.file_actions``)."""
 
@@ -92,6 +102,7 @@ class FileActions(QObject):
         self.kind_dialog: QMessageBox | None = None  # "will not load a LoRA from embeddings": move anyway?
         self._titles: set[str] = set()  # titles of this module's jobs not yet ended (run_job dedupes)
         self._outcomes: dict[str, str] = {}  # a finished job's title -> its one-line outcome
+        self._edit_undo: EditUndo | None = None  # a collection edit Undo reverses (see offer_undo)
 
         views = (window.grid, window.table)
         self.rename_action = self._view_action("&Rename…", self.rename_current, QKeySequence("F2"), views)
@@ -172,7 +183,12 @@ class FileActions(QObject):
         from app.organize.engine import undoable_operation
 
         operation = undoable_operation(self.library)
-        if operation is None:
+        edit = self._newest_edit(operation.id if operation is not None else None)
+        if edit is not None:
+            self.undo_action.setText(f"&Undo {edit.label.replace('&', '&&')}")
+            self.undo_action.setEnabled(True)
+            self.undo_action.setToolTip(f"Undo {edit.label} (Ctrl+Z)")
+        elif operation is None:
             self.undo_action.setText("&Undo")
             self.undo_action.setEnabled(False)
             self.undo_action.setToolTip("Nothing to undo")
@@ -439,6 +455,22 @@ class FileActions(QObject):
 
     # -- undo and history -------------------------------------------------------------------------------
 
+    def offer_undo(self, label: str, undo: Callable[[], object]) -> None:
+        """Edit › Undo (and Ctrl+Z) reverses this edit, made outside the journal, until a file operation
+        (a move, a delete, an organize: journaled) comes after it; then that one is undone first."""
+        from app.organize.engine import undoable_operation
+
+        operation = undoable_operation(self.library)
+        self._edit_undo = EditUndo(label, undo, operation.id if operation is not None else None)
+        self.refresh_undo()
+
+    def _newest_edit(self, newest_operation: int | None) -> EditUndo | None:
+        """The offered edit, while no journaled operation came after it (else it is dropped)."""
+        edit = self._edit_undo
+        if edit is not None and edit.after != newest_operation:
+            self._edit_undo = edit = None
+        return edit
+
     def undo_last(self) -> None:
         self.undo(None)
 
@@ -448,6 +480,12 @@ class FileActions(QObject):
 
         if operation_id is None:
             operation = undoable_operation(self.library)
+            edit = self._newest_edit(operation.id if operation is not None else None)
+            if edit is not None:
+                self._edit_undo = None
+                edit.undo()
+                self.refresh_undo()
+                return
             if operation is None:
                 self.window.status.flash("Nothing to undo")
                 return

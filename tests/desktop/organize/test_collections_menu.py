@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QInputDialog, QLineEdit
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from catalog.records import BulkEdit
@@ -144,3 +144,48 @@ def test_the_context_menu_adds_to_a_collection_a_new_one_and_removes_from_the_on
     assert _members(populated) == {"dreamshaper_8.safetensors"}
     assert window.status.flashed() == f"Removed “easynegative.pt” from “{PICKS}”"
     assert _collection(window).data(SidebarRole.COUNT) == 1
+
+
+def test_edit_undo_takes_back_a_collection_edit_until_a_file_operation_follows(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, picks: QModelIndex, trash_home: object
+) -> None:
+    """The outside tester added a file to a collection and found Edit › Undo disabled. Undo (the menu
+    entry and Ctrl+Z) takes the file out again; after a delete (journaled), Undo undoes the delete."""
+    ids = populated.ids
+    menu = open_context_menu(qtbot, window, ids["easynegative"])
+    hover_menu_item(menu, "Add to collection")
+    submenu = menu_action(menu, "Add to collection").menu()
+    qtbot.waitUntil(submenu.isVisible, timeout=3000)
+    click_menu_item(qtbot, submenu, PICKS)
+    qtbot.waitUntil(lambda: "easynegative.pt" in _members(populated), timeout=3000)
+
+    undo = window.file_actions.undo_action  # type: ignore[attr-defined]
+    window.edit_menu.aboutToShow.emit()  # what opening Edit does: the entry says what Undo does now
+    assert undo.isEnabled()
+    assert undo.text() == f"&Undo Add “easynegative.pt” to “{PICKS}”"
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    window.grid.setFocus()
+    QTest.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "easynegative.pt" not in _members(populated), timeout=3000)
+    assert _members(populated) == {"dreamshaper_8.safetensors"}
+    assert window.status.flashed() == f"Took “easynegative.pt” out of “{PICKS}” again"
+    window.edit_menu.aboutToShow.emit()
+    assert not undo.isEnabled()  # nothing else to undo: the add was the only change
+
+    # Added again (what the menu entry calls), then a file deleted (journaled): Undo is the delete's
+    # now, the add stays.
+    window.collection_actions.add(populated.library.get_many([ids["easynegative"]]), PICKS)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: "easynegative.pt" in _members(populated), timeout=3000)
+    open_context_menu(qtbot, window, ids["sdxl_vae"]).close()  # selects it, as a click does
+    window.activateWindow()
+    window.grid.setFocus()
+    qtbot.waitUntil(window.grid.hasFocus, timeout=2000)
+    QTest.keyClick(window.grid, Qt.Key.Key_Delete)
+    dialog = window.file_actions.delete_dialog  # type: ignore[attr-defined]
+    assert dialog is not None
+    with qtbot.waitSignal(window.job_ended, timeout=10000):
+        QTest.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    window.edit_menu.aboutToShow.emit()
+    assert undo.text() == "&Undo Delete “sdxl_vae.safetensors”"
+    assert "easynegative.pt" in _members(populated)
