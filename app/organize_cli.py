@@ -35,7 +35,7 @@ from catalog.journal import OperationRecord
 from catalog.records import AssetRecord
 from core.formats.reader import MODEL_EXTENSIONS
 from core.organize.errors import OrganizeError
-from core.organize.names import name_refusal, with_model_extension
+from core.organize.names import NameRefusedError, name_refusal, with_model_extension
 from core.organize.plan import MAX_NAME_BYTES, REASON_TOO_LONG, TOO_LONG_REASONS, Conflict, MovePlan
 from core.sizes import human_size
 
@@ -228,7 +228,7 @@ def _new_name(source: Path, name: str) -> str:
     name = name.strip()
     refusal = name_refusal(name, how_to_move="use `atelier move`")
     if refusal is not None:
-        raise OrganizeError(refusal)
+        raise NameRefusedError(refusal)
     suffix = source.suffix if source.suffix.lower() in MODEL_EXTENSIONS else ""
     given = Path(name).suffix.lower()
     if suffix and given in MODEL_EXTENSIONS and given != suffix.lower():

@@ -47,6 +47,7 @@ from core.jobs import CancelToken, Progress, ProgressCallback
 from core.layouts import MODEL_FILE_SUFFIXES
 from core.organize.companions import companion_files, companion_target, companions_among
 from core.organize.errors import OrganizeError
+from core.organize.names import refuse_skipped_targets
 from core.organize.plan import MovePlan, plan_moves
 from core.shell_words import shell_word
 
@@ -141,6 +142,7 @@ def apply_moves(
             f"{outside[0]} is outside every library folder: add it first with "
             f"`atelier scan {shell_word(str(outside[0]))}`"
         )
+    refuse_skipped_targets((move.target for move in plan.moves), roots)  # hidden: scans skip it
     steps = move_steps(library, plan)
     return _operation(
         library, kind, label or _label(kind, plan.move_count), steps, progress=progress, cancel=cancel

@@ -89,7 +89,7 @@ def test_rename_keeps_the_extension_and_refuses_a_path(cli: dict[str, Any]) -> N
     assert _show(cli, str(new))["file_name"] == new.name
 
     refused = _run(cli, "rename", str(new), "sub/name")
-    assert refused.returncode == 1
+    assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1
     assert "use `atelier move`" in refused.stderr
     assert new.exists()

@@ -112,7 +112,7 @@ def test_on_windows_a_name_windows_would_not_keep_is_refused_in_one_line(
         ("detail v2.", "Windows drops a dot or space at the end of a name: remove it"),
     ):
         result = _run(cli, "rename", str(first), typed)
-        assert result.returncode == 1
+        assert result.returncode == 2  # a usage mistake
         assert _lines(result.stderr) == [f"atelier rename: {said}"], typed
     assert first.exists()
 
