@@ -76,6 +76,8 @@ def tooltip(record: DownloadRecord) -> str:
     if record.status is DownloadStatus.INTERRUPTED:
         kept = human_size(record.bytes_done) if record.bytes_done else "nothing"
         return f"Atelier stopped while this was downloading; {kept} kept, it continues by itself.\n{where}"
+    if record.status is DownloadStatus.CANCELLED:
+        return f"Cancelled by you; its partial file was deleted, Retry starts over.\n{where}"
     if record.status is DownloadStatus.PAUSED and not record.error:
         kept = human_size(record.bytes_done) if record.bytes_done else "nothing"
         return f"Stopped by you; {kept} kept, Resume continues it.\n{where}"
@@ -173,7 +175,7 @@ class DownloadsModel(QAbstractTableModel):
                 return record.file_name or record.suggested_name or record.url
             case DownloadColumn.PROGRESS:
                 if record.status is DownloadStatus.CANCELLED:
-                    return "Cancelled: nothing kept; Retry starts over"
+                    return "Cancelled"  # the tooltip says what that left: nothing
                 done, total = self._done_total(record)
                 return f"{human_size(done)} / {human_size(total)}" if total else human_size(done)
             case DownloadColumn.SPEED:
