@@ -42,7 +42,7 @@ from core.identify.vocabulary import (
     loras_shared,
     users_of_encoder,
 )
-from core.taxonomy import Architecture, AssetKind, article
+from core.taxonomy import ARCHITECTURE_NAMES, Architecture, AssetKind, article
 
 # The families stored as a diffusion model plus separate text-encoder files and a VAE: their board
 # shows a slot per text encoder (and the VAE slot says whether the checkpoint carries its own).
@@ -202,14 +202,31 @@ def lora_refusal(
     name: str, families: tuple[Architecture, ...], checkpoint: Architecture | None
 ) -> str | None:
     """The renderer's refusal of a LoRA made for ``families`` on a ``checkpoint`` of another family
-    (``"LoRA 'x' does not fit this checkpoint: it was made for Flux.1, and this checkpoint is ..."``), in
-    the renderer's own words (:func:`core.render.lora_family.conflict_between`); None when it may load."""
+    (``"LoRA 'x' does not fit this checkpoint: it was made for Flux.1, and this checkpoint is SD 1.x"``),
+    by the renderer's rule (:func:`core.render.lora_family.conflict_between`); None when it may load.
+
+    The renderer, holding a loaded UNet, names the SD families as one ("Stable Diffusion (SD1/SD2/SDXL)");
+    the catalog knows the checkpoint's own family, so a plan names it ("SD 1.x") as the board's rows do."""
     if checkpoint is None or checkpoint not in JUDGED_CHECKPOINTS:
         return None
     from core.render.lora_family import conflict_between
 
-    conflict = conflict_between(families, checkpoint)
-    return f"LoRA '{name}' does not fit this checkpoint: {conflict}" if conflict else None
+    if conflict_between(families, checkpoint) is None:
+        return None
+    made_for = " or ".join(dict.fromkeys(_family_label(family) for family in families))
+    return (
+        f"LoRA '{name}' does not fit this checkpoint: it was made for {made_for}, "
+        f"and this checkpoint is {_family_label(checkpoint)}"
+    )
+
+
+def _family_label(architecture: Architecture) -> str:
+    """How a refusal names a family: the renderer's name for a transformer family ("Flux.1"), a UNet
+    family's own name ("SD 1.x", "SDXL") where the renderer's would lump them together."""
+    from core.identify.lora_base import UNET_FAMILIES
+    from core.render.lora_family import label
+
+    return ARCHITECTURE_NAMES[architecture] if architecture in UNET_FAMILIES else label(architecture)
 
 
 def _latent_space(architecture: Architecture) -> tuple[object, ...] | None:

@@ -409,7 +409,7 @@ class RenderService:
         warnings += [
             warning
             for warning in self._mismatches(final, facts, architecture)
-            if (lora_problem is None or not warning.startswith("LoRA "))
+            if not _repeats_refusal(warning, lora_problem)
             and (fit is None or not warning.startswith("VAE " if fit.startswith("VAE ") else "Text encoder "))
         ]
         if self._engine is not None and not misplaced:
@@ -965,6 +965,16 @@ def _lora_family_problem(
         if problem:
             refused.append(problem)
     return "; ".join(refused) or None
+
+
+def _repeats_refusal(warning: str, lora_problem: str | None) -> bool:
+    """Whether a LoRA's mismatch warning (``"LoRA 'x' is a FLUX.1 LoRA; ..."``) names a LoRA the refusal
+    already names: only that one is dropped, so another LoRA that does not fit (an SDXL LoRA beside a
+    refused Flux.1 one on SD 1.x) is still listed."""
+    if lora_problem is None or not warning.startswith("LoRA "):
+        return False
+    name = warning.removeprefix("LoRA ").split(" is ", 1)[0]  # the name as the warning quotes it
+    return f"LoRA {name} does not fit" in lora_problem
 
 
 def _parts_fit_problem(

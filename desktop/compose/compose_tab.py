@@ -88,6 +88,9 @@ class ComposeTab(QWidget):
         self._job: JobHandle | None = None
         self._finished_ok = False  # whether the job that is ending delivered its result
         self._missing_status = ""  # the status line said about the missing list, while it is shown
+        # What the status line says while nothing else was said: the start hint, READY_HINT, or why Render
+        # would refuse the board now (the plan's refusal); it follows each new plan.
+        self._readiness = START_HINT
         self._steps = 0  # denoising steps of the running single render (0: a grid, or none)
         self._cancelling = False
         self._previewed: tuple[int, int] | None = None  # step, total of the running render's last preview
@@ -237,6 +240,8 @@ class ComposeTab(QWidget):
                 return False
         elif isinstance(source, str) and source.lower().endswith(IMAGE_SUFFIXES) and Path(source).is_file():
             source = Path(source)
+        # A dropped PNG's parameters were read from it, not pasted: the message names the file.
+        done = f"Parameters read from {source.name}" if isinstance(source, Path) else "Parameters pasted"
         try:
             plan: PlanLike = with_gone_files_missing(self.service.plan_from_infotext(source))
         except Exception as exc:  # a user action's boundary: RenderError, OSError, a parse error
@@ -248,9 +253,9 @@ class ComposeTab(QWidget):
         self.missing.show_missing(plan.missing)
         self.refresh_plan()
         if plan.missing:
-            self._say_missing("Parameters pasted; " + _not_in_library(len(plan.missing)))
+            self._say_missing(f"{done}; " + _not_in_library(len(plan.missing)))
         else:
-            self._say("Parameters pasted")
+            self._say(done)
         return True
 
     # -- rendering ----------------------------------------------------------------------------------
@@ -291,9 +296,8 @@ class ComposeTab(QWidget):
         if recipe.checkpoint is None and not (axes is not None and _varies_checkpoint(axes)):
             self._say("Drop a checkpoint on the board first")
             return
-        problem = getattr(plan, "problem", None)
         if not grid and not plan.ready:
-            self._say(f"Cannot render: {problem or 'the recipe is not ready'}")
+            self._say(_refusal(plan))
             return
 
         def start() -> None:
@@ -427,9 +431,9 @@ class ComposeTab(QWidget):
             self._missing_status = _not_in_library(remaining).capitalize() if remaining else ""
             self.status_label.setText(self._missing_status or hint)
         elif has_checkpoint and text == START_HINT:
-            self.status_label.setText(READY_HINT)
-        elif not has_checkpoint and text == READY_HINT:
-            self.status_label.setText(START_HINT)
+            self.status_label.setText(READY_HINT)  # until the plan, a moment later, says otherwise
+        elif not has_checkpoint and text in (READY_HINT, self._readiness):
+            self._show_readiness(START_HINT)
 
     def refresh_plan(self) -> PlanLike | None:
         """Shows what Render would do with the board now: the plan ``render --plan`` prints; returns the
@@ -441,21 +445,25 @@ class ComposeTab(QWidget):
         self._plan_timer.stop()
         if self.board.checkpoint.ref is None and not self.board.named_refs():
             self.plan_view.show_lines([START_HINT])
+            self._show_readiness(START_HINT)
             return None
         try:
             recipe = self.board.recipe()
             prepared = plan = self._prepare(recipe)
         except Exception as exc:  # a setting no recipe holds, an unreadable file: the plan says so
             self.plan_view.show_lines([f"Refused: {exc}"])
+            self._show_readiness(f"Cannot render: {exc}" if self.board.checkpoint.ref else START_HINT)
             return None
         from app.render_plan_view import plan_lines
         from app.render_service import RenderPlan
 
         if not isinstance(plan, RenderPlan):
+            self._show_readiness_of(plan)
             return prepared  # a stand-in service (tests) has no plan to show
         text, warnings = self._pasted_warnings
         if warnings and recipe.source_infotext == text:
             plan = dataclasses.replace(plan, warnings=tuple(dict.fromkeys((*warnings, *plan.warnings))))
+        self._show_readiness_of(plan)
         # Which Z-Image variant's CFG and steps the form assumed (the "Defaults:" line render --plan prints).
         plan = dataclasses.replace(plan, defaults_note=self.board.parameters.defaults_note)
         with_hashes = getattr(self.service, "with_hashes", None)
@@ -464,6 +472,29 @@ class ComposeTab(QWidget):
         self._plan_generation += 1
         self._place(shown, self._plan_generation)
         return prepared
+
+    def _show_readiness_of(self, plan: PlanLike) -> None:
+        """The status line after a new plan: the start hint without a checkpoint, READY_HINT when Render
+        would run, else why it would not (the words a click on Render says)."""
+        if self.board.checkpoint.ref is None:
+            self._show_readiness(START_HINT)
+        elif plan.ready:
+            self._show_readiness(READY_HINT)
+        else:
+            self._show_readiness(_refusal(plan))
+
+    def _show_readiness(self, text: str) -> None:
+        """Makes ``text`` the readiness line. The status line shows it while it shows a readiness line (a
+        render's result or a paste's message stays until the next one); both Render buttons stay
+        enabled, their tooltip saying why a click would refuse."""
+        shown = self.status_label.text()
+        follows = shown in (START_HINT, READY_HINT, self._readiness)
+        self._readiness = text
+        tip = "" if text in (START_HINT, READY_HINT) else text
+        self.render_button.setToolTip(tip)
+        self.board_panel.render_button.setToolTip(tip)
+        if follows and not self.busy:
+            self.status_label.setText(text)
 
     def _place(self, plan: Any, generation: int) -> None:
         """Adds the memory line (full GPU, model offload, sequential offload or cannot run, with the
@@ -648,7 +679,7 @@ class ComposeTab(QWidget):
             self._say_missing(_not_in_library(len(missing)).capitalize())
         elif self._missing_status and listed:
             self._missing_status = ""
-            self.status_label.setText(READY_HINT if self.board.checkpoint.ref is not None else START_HINT)
+            self.status_label.setText(self._readiness)  # the plan just prepared said it
 
     # -- misc ---------------------------------------------------------------------------------------
 
@@ -669,6 +700,16 @@ class ComposeTab(QWidget):
 
 def _not_in_library(count: int) -> str:
     return f"{count} asset{'' if count == 1 else 's'} {'is' if count == 1 else 'are'} not in the library"
+
+
+def _refusal(plan: PlanLike) -> str:
+    """Why Render refuses ``plan``, naming every model that does not fit: the refusal, then the plan's
+    other warnings (a second LoRA of another family is a warning while the first one is refused)."""
+    if plan.missing:
+        return "Cannot render: " + missing_sentence(plan.missing)
+    problem = getattr(plan, "problem", None) or "the recipe is not ready"
+    others = [warning for warning in plan.warnings if warning not in problem]
+    return f"Cannot render: {problem}" + (f". Also: {'; '.join(others)}" if others else "")
 
 
 def _unlisted_problem(plan: Any) -> list[str]:

@@ -108,13 +108,13 @@ def test_a_flux_lora_on_sdxl_and_an_other_lora_are_refused_as_the_renderer_refus
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The library calls this tiny Flux.1 LoRA "other" (32 wide); the renderer reads Flux.1 from its
-    # block names and refuses it on SDXL: the plan calls the same function and says the same.
+    # block names and refuses it on SDXL: the plan calls the same rule and names the checkpoint's family.
     code, lines = _plan(
         tmp_path, capsys, "--checkpoint", str(files["sdxl"]), "--lora", f"{files['flux_lora']}:1"
     )
     assert lines[-1] == (
         "Would not render: LoRA 'flux_tiny_lora' does not fit this checkpoint: it was made for Flux.1, "
-        "and this checkpoint is Stable Diffusion (SD1/SD2/SDXL)"
+        "and this checkpoint is SDXL"  # the checkpoint's own family, not the renderer's "SD1/SD2/SDXL"
     )
     assert code != 0
 

@@ -308,6 +308,8 @@ def test_files_dropped_on_the_board_are_used_directly_and_a_png_fills_it(
     form = board.parameters
     assert form.prompt.toPlainText() == "a lighthouse at dusk"
     assert (form.steps.value(), form.seed.text()) == (14, "7")
+    # Dropped, not pasted: the message names the file the parameters came from.
+    assert window.compose_tab.status_label.text() == "Parameters read from render.png"
 
 
 def test_a_render_dragged_from_the_gallery_loads_its_recipe_on_the_board(
