@@ -618,13 +618,17 @@ class Downloader:
                 raise ConnectionLostError(f"{host} refused to resume the download; starting again.")
             if response.status_code >= 400:
                 body = _read_some(response, 64 * 1024, self.retry_rule.give_up_after_s)
+                # Named as the site whose configured address the link is on ("Hugging Face" on any host
+                # the settings give it), whose own key the message asks for; else the bare host.
+                auth = self.session.auth
+                site = auth.site_for(record.url) if isinstance(auth, TokenPolicy) else None
                 raise error_for_status(
                     response.status_code,
-                    source=host,
+                    source=site.site if site is not None else host,
                     what="this file",
                     body=json_error_body(body),
                     retry_after=response.headers.get("Retry-After"),
-                    token_env_var=None,
+                    had_token=site is not None and site.current() is not None,
                 )
             append = False
             total = _int(response.headers.get("Content-Length"))

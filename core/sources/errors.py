@@ -116,6 +116,14 @@ class ConnectionLostError(NetworkError):
 
 _BODY_LIMIT = 64 * 1024
 
+# What each site calls the credential a request may carry, and the environment variable that holds it
+# (``app.secrets``), by the site's name in ``core.site_tokens.SiteToken.site``: a message names the site
+# and its own key ("a Hugging Face token", HF_TOKEN), whatever address the settings give the site.
+SITE_KEYS: Mapping[str, tuple[str, str]] = {
+    "Civitai": ("API key", "ATELIER_CIVITAI_TOKEN"),
+    "Hugging Face": ("token", "HF_TOKEN"),
+}
+
 
 def json_error_body(raw: bytes) -> Any:
     """The decoded JSON of an error reply's (first 64 KiB of) bytes, or None when it is not JSON."""
@@ -152,33 +160,22 @@ def error_for_status(
     body: Any = None,
     retry_after: str | None = None,
     had_token: bool = False,
-    token_env_var: str | None = "ATELIER_CIVITAI_TOKEN",
+    token_env_var: str | None = None,
     secrets: tuple[str | None, ...] = (),
 ) -> RemoteError:
     """Map a final HTTP error status to the typed error a user understands.
 
-    ``source`` names the site ("Civitai", or a download's host), ``what`` the thing asked for ("model
-    1102", "this file"); ``body`` is the decoded JSON error body if any (see ``json_error_body``);
-    ``token_env_var`` is the variable that holds the site's token (None when the site is not known).
+    ``source`` names the site ("Civitai", "Hugging Face": a key of ``SITE_KEYS``), or a download's host
+    when the address belongs to no site; ``what`` the thing asked for ("model 1102", "this file");
+    ``body`` is the decoded JSON error body if any (see ``json_error_body``); ``token_env_var`` is the
+    variable that holds the site's token (by default the site's own, none for a bare host).
     Server-provided text is redacted with ``secrets`` because a few endpoints echo the request back.
     """
     detail = body_error_text(body)
     detail = redact(detail, *secrets) if detail else None
     suffix = f" ({source} said: {detail})" if detail else ""
     if status == 401:
-        if had_token:
-            where = f" (or {token_env_var})" if token_env_var else ""
-            text = (
-                f"{source} refused the API key while fetching {what}. Check the key in Settings"
-                f"{where}; it may have expired or been revoked.{suffix}"
-            )
-        else:
-            where = f", or set the {token_env_var} environment variable" if token_env_var else ""
-            text = (
-                f"{source} requires you to be logged in for {what}. Add your {source} API key in "
-                f"Settings{where}.{suffix}"
-            )
-        return AuthRequiredError(text, status=status)
+        return AuthRequiredError(_login_text(source, what, had_token, token_env_var) + suffix, status=status)
     if status == 403:
         if isinstance(body, Mapping) and str(body.get("error", "")).lower() == "early access":
             deadline = parse_deadline(body.get("deadline"))
@@ -217,3 +214,25 @@ def error_for_status(
             status=status,
         )
     return RemoteError(f"{source} rejected the request for {what} (HTTP {status}).{suffix}", status=status)
+
+
+def _login_text(source: str, what: str, had_token: bool, token_env_var: str | None) -> str:
+    """What a 401 means and what to do: the site's own key by its own name ("Add a Hugging Face token in
+    Settings, or set the HF_TOKEN environment variable"); an address of no site gets no key from Atelier
+    (``core.site_tokens``), so it is not asked for one."""
+    key, site_var = SITE_KEYS.get(source, (None, None))
+    env_var = token_env_var or site_var
+    if key is None:
+        return (
+            f"{source} requires you to be logged in for {what}. Atelier sends an API key only to the "
+            "Civitai and Hugging Face addresses of Settings › Sites: download this file in a web browser."
+        )
+    if had_token:
+        where = f" (or {env_var})" if env_var else ""
+        return (
+            f"{source} refused the {key} while fetching {what}. Check the {key} in Settings{where}; it "
+            "may have expired or been revoked."
+        )
+    where = f", or set the {env_var} environment variable" if env_var else ""
+    mine = f"your {source} {key}" if key == "API key" else f"a {source} {key}"
+    return f"{source} requires you to be logged in for {what}. Add {mine} in Settings{where}."

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.download_requests import hf_request
+from app.site_keys import HUGGING_FACE
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.net import host_of
 from core.sources.hf_records import HfFile, HfModelDetail, HfModelSummary
@@ -54,6 +55,12 @@ EMPTY_RESULTS = StateText(
     "Search Hugging Face",
     "Type part of a repository name (for example “stable-diffusion” or “lora”), an author, or tags such as "
     "diffusers, lora or base_model:… and press Enter.",
+)
+# A gated repository's files need a token with access: said on the Download button and when it is clicked
+# without one (nothing is queued then: the Hub would refuse the file).
+NEEDS_TOKEN = (
+    "{repo} is gated: add a Hugging Face token with access in Settings › Sites (or set HF_TOKEN), "
+    "then press Download again"
 )
 EMPTY_REPOSITORY = StateText(
     "No repository selected", "Pick a repository to see its files and download them."
@@ -293,7 +300,10 @@ class HuggingFaceTab(QWidget):
                 "components or single-file checkpoints."
             )
         if detail.gated:
-            notes.append("Gated: downloads need a Hugging Face token with access (Settings › Sites).")
+            none_set = "" if self._has_token() else " No token is set yet."
+            notes.append(
+                f"Gated: downloads need a Hugging Face token with access (Settings › Sites).{none_set}"
+            )
         if detail.base_models:
             notes.append(f"Base model: {', '.join(detail.base_models)}")
         self.repo_note.setText("\n".join(notes))
@@ -316,7 +326,15 @@ class HuggingFaceTab(QWidget):
             return button
         button = QPushButton("Download")
         button.clicked.connect(lambda _checked=False, f=row.file: self.download(f))
+        detail = self._detail
+        if detail is not None and detail.gated and not self._has_token():
+            button.setToolTip(NEEDS_TOKEN.format(repo=detail.repo_id))
         return button
+
+    def _has_token(self) -> bool:
+        """Whether a Hugging Face token is set (Settings › Sites or HF_TOKEN), read when asked: one added
+        after the repository was opened counts at the next click."""
+        return bool(self.remote.tokens.get(HUGGING_FACE))
 
     @property
     def detail(self) -> HfModelDetail | None:
@@ -325,6 +343,9 @@ class HuggingFaceTab(QWidget):
     def download(self, file: HfFile) -> int | None:
         detail = self._detail
         if detail is None:
+            return None
+        if detail.gated and not self._has_token():
+            self.message.emit(NEEDS_TOKEN.format(repo=detail.repo_id))
             return None
         settings = self.remote.settings
         url = self.remote.huggingface().file_url(detail.repo_id, file.path, revision=detail.sha or "main")

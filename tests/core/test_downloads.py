@@ -927,3 +927,44 @@ def test_a_damaged_download_closes_every_handle_before_it_is_deleted(
     with pytest.raises(HashMismatchError):
         engine.run_one(download_id)
     assert watch.seen == [("unlink", [])]
+
+
+@pytest.mark.parametrize(
+    ("site", "expected"),
+    [
+        (
+            "Hugging Face",
+            "Hugging Face requires you to be logged in for this file. Add a Hugging Face token in Settings, "
+            "or set the HF_TOKEN environment variable. (Hugging Face said: Access to model is restricted.)",
+        ),
+        (
+            "Civitai",
+            "Civitai requires you to be logged in for this file. Add your Civitai API key in Settings, or "
+            "set the ATELIER_CIVITAI_TOKEN environment variable. (Civitai said: Access to model is "
+            "restricted.)",
+        ),
+        (
+            None,
+            "127.0.0.1 requires you to be logged in for this file. Atelier sends an API key only to the "
+            "Civitai and Hugging Face addresses of Settings › Sites: download this file in a web browser. "
+            "(127.0.0.1 said: Access to model is restricted.)",
+        ),
+    ],
+)
+def test_a_login_wall_names_the_site_whose_address_the_settings_give_and_its_own_key(
+    server: tuple[FakeServer, FileServerState],
+    store: SqlDownloadStore,
+    tmp_path: Path,
+    site: str | None,
+    expected: str,
+) -> None:
+    """The loopback server stands for the site the settings point at (tests use 127.0.0.1 for both): the
+    message names that site and its own key, never "your 127.0.0.1 API key"."""
+    http, state = server
+    state.add("/gated.bin", DATA, Fault(status=401, json_body={"error": "Access to model is restricted."}))
+    sites = (SiteToken.fixed(site, http.base_url, None),) if site is not None else ()
+    session = make_session(retries=0, timeout=(5.0, 5.0), auth=TokenPolicy(*sites))
+    engine = Downloader(session, store, chunk_size=CHUNK, backoff_s=0.01, attempts=3)
+    with pytest.raises(AuthRequiredError) as caught:
+        engine.run_one(engine.enqueue(_request(http, "/gated.bin", tmp_path)))
+    assert caught.value.message == expected

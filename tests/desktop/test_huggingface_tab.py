@@ -5,19 +5,23 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from catalog.scanner import Scanner
 from core.jobs import CancelToken, ProgressCallback
 from desktop.main_window import MainWindow
+from desktop.models.hf_files_model import HfColumn
 from desktop.tabs.huggingface_tab import HuggingFaceTab
 from tests.desktop.conftest import ServicesFactory
 from tests.desktop.remote_support import HF_LORA_REPO, RemoteEnv
 
 TIMEOUT = 10_000
+GATED_REPO = "someone/gated-lora"
 
 
 @pytest.fixture
@@ -109,3 +113,50 @@ def test_a_repository_that_cannot_be_opened_says_so_with_retry(
     with qtbot.waitSignal(tab.repository_loaded, timeout=TIMEOUT):
         qtbot.mouseClick(tab.repo_state.button, Qt.MouseButton.LeftButton)
     assert tab.repo_stack.currentIndex() == 1
+
+
+def test_a_gated_file_without_a_token_says_so_on_its_button_and_downloads_once_a_token_is_set(
+    window: MainWindow, tab: HuggingFaceTab, remote: RemoteEnv, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The button stays enabled: its tooltip and a click say the token is needed (nothing is queued, as
+    the Hub would refuse the file); with the token in Settings the same button downloads it."""
+    from tests.factory.models import kohya_lora, write_case
+
+    lora = write_case(kohya_lora("sd1", rank=3), tmp_path / "gated").read_bytes()
+    remote.hub.state.add(
+        {"id": GATED_REPO, "sha": "e" * 40, "tags": ["lora"]},
+        contents={"gated_lora.safetensors": lora},
+        gated_token="hf_gated_token",
+    )
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.tabs is not None
+    window.tabs.setCurrentWidget(tab)
+    tab.search_field.setText("gated")
+    with qtbot.waitSignal(tab.results_loaded, timeout=TIMEOUT):
+        qtbot.keyClick(tab.search_field, Qt.Key.Key_Return)
+    first = tab.results.visualRect(tab.results_model.index(0)).center()
+    with qtbot.waitSignal(tab.repository_loaded, timeout=TIMEOUT):
+        qtbot.mouseClick(tab.results.viewport(), Qt.MouseButton.LeftButton, pos=first)
+    assert tab.repo_note.text().endswith("No token is set yet.")
+    button = tab.files.indexWidget(tab.files_model.index(0, HfColumn.DOWNLOAD))
+    assert isinstance(button, QPushButton)
+    needs = (
+        f"{GATED_REPO} is gated: add a Hugging Face token with access in Settings › Sites (or set "
+        "HF_TOKEN), then press Download again"
+    )
+    assert button.isEnabled()
+    assert button.toolTip() == needs
+
+    with qtbot.waitSignal(tab.message, timeout=TIMEOUT) as said:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert said.args == [needs]
+    assert remote.store.list() == []  # nothing queued to fail with a login error
+
+    remote.remote.tokens.set("huggingface", "hf_gated_token")
+    assert window.downloads is not None
+    with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert completed.args is not None
+    assert Path(completed.args[1]).read_bytes() == lora
