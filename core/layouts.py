@@ -328,15 +328,25 @@ def _install_layout(directory: Path) -> LibraryLayout | None:
     """
     if _is_file(directory / "invokeai.yaml") or _is_file(directory / "databases" / "invokeai.db"):
         return LibraryLayout.INVOKEAI
-    # webui.py alone is not enough: Fooocus has one too, with ComfyUI's folder names.
+    # webui.py alone is not enough: Fooocus has one too, with ComfyUI's folder names. With it, any of
+    # A1111's own model folders will do (an install whose Stable-diffusion folder was moved away or never
+    # made still has models/Lora), as long as no other tool's folder name says otherwise.
     webui = _is_file(directory / "webui.py") or _is_dir(directory / "modules")
-    checkpoints = _is_dir(directory / "models" / "Stable-diffusion")
+    models = _child_names(directory / "models").keys()
+    checkpoints = "stable-diffusion" in models
+    a1111_folders = bool(models & _A1111_ONLY_FOLDERS) and not models & _OTHER_TOOLS_FOLDERS
     if _is_dir(directory / "modules_forge") and (webui or checkpoints):
         return LibraryLayout.FORGE
-    if webui and checkpoints:
+    if webui and (checkpoints or a1111_folders):
         return LibraryLayout.A1111
-    # ComfyUI's code lives in comfy/; ComfyUI Desktop's base folder has models but no code.
-    if _is_dir(directory / "comfy") or _is_dir(directory / "models" / "checkpoints"):
+    # ComfyUI's code lives in comfy/ beside its main.py; ComfyUI Desktop's base folder has models but no
+    # code. Its main.py (or folder_paths.py) with any of its own model folders will do as well.
+    comfyui_code = _is_file(directory / "main.py") or _is_file(directory / "folder_paths.py")
+    if (
+        _is_dir(directory / "comfy")
+        or "checkpoints" in models
+        or (comfyui_code and bool(models & _COMFYUI_ONLY_FOLDERS))
+    ):
         return LibraryLayout.COMFYUI
     if _is_stability_matrix_library(directory / "Data") or _is_stability_matrix_library(directory):
         return LibraryLayout.STABILITY_MATRIX
@@ -367,6 +377,11 @@ _A1111_SHARED_FOLDERS = frozenset({"vae", "hypernetworks", "controlnet"})
 _OTHER_TOOLS_FOLDERS = frozenset(
     {"stablediffusion", "textualinversion", "diffusionmodels", "hypernetwork", "ipadapter", "clipvision"}
     | {"checkpoints", "loras", "diffusion_models", "upscale_models", "text_encoders", "clip_vision"}
+)
+# Model folders only ComfyUI (and Fooocus, which takes its names) creates.
+_COMFYUI_ONLY_FOLDERS = frozenset(
+    {"checkpoints", "loras", "diffusion_models", "unet", "upscale_models", "text_encoders", "clip_vision"}
+    | {"clip", "style_models", "gligen", "photomaker"}
 )
 # What Forge adds to A1111's tree (its code in modules_forge; these folders in models/).
 _FORGE_MODEL_FOLDERS = frozenset({"controlnetpreprocessor", "text_encoder"})

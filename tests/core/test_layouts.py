@@ -137,6 +137,26 @@ def test_comfyui_code_folder_alone_is_enough(tmp_path: Path) -> None:
     assert detect_layout(tmp_path / "ComfyUI") is L.COMFYUI
 
 
+def test_a_tools_own_file_with_any_of_its_model_folders_is_enough(tmp_path: Path) -> None:
+    """No ``models/Stable-diffusion`` (A1111) or ``models/checkpoints`` and ``comfy/`` (ComfyUI): the
+    tool's file beside one of its own model folders still names the install."""
+    _touch(tmp_path / "webui" / "webui.py")
+    _dirs(tmp_path / "webui", "models/Lora")
+    assert detect_layout(tmp_path / "webui") is L.A1111
+    _touch(tmp_path / "forge" / "webui.py")
+    _dirs(tmp_path / "forge", "modules_forge", "models/ESRGAN")
+    assert detect_layout(tmp_path / "forge") is L.FORGE
+    _touch(tmp_path / "comfyui" / "main.py")
+    _dirs(tmp_path / "comfyui", "models/loras")
+    assert detect_layout(tmp_path / "comfyui") is L.COMFYUI
+    _touch(tmp_path / "other" / "main.py")  # any Python project has a main.py: a folder of its own
+    _dirs(tmp_path / "other", "models/vae")
+    assert detect_layout(tmp_path / "other") is L.FLAT
+    _touch(tmp_path / "fooocus" / "webui.py")  # with ComfyUI's folder names: not A1111
+    _dirs(tmp_path / "fooocus", "models/loras")
+    assert detect_layout(tmp_path / "fooocus") is not L.A1111
+
+
 def test_plain_and_missing_folders_are_flat(tmp_path: Path) -> None:
     _touch(tmp_path / "plain" / "model.safetensors")
     assert detect_layout(tmp_path / "plain") is L.FLAT
