@@ -458,7 +458,9 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.details.set_remote_images(self.remote_images)  # example images of the Civitai facts
-        self.civitai_tab = CivitaiTab(remote, self.library, self.downloads, self.remote_images)
+        civitai_tab = self.civitai_tab = CivitaiTab(remote, self.library, self.downloads, self.remote_images)
+        # Its tiles and open page say again what the library has once a scan, hashing or lookup ends.
+        self.job_ended.connect(lambda _title: civitai_tab.refresh_library_marks())
         self.huggingface_tab = HuggingFaceTab(remote, self.library, self.downloads)
         self.downloads_tab = downloads_tab = DownloadsTab(self.downloads)
         tabs = self._ensure_tabs()

@@ -17,6 +17,7 @@ from core.downloads import DownloadRecord, DownloadRequest, DownloadSource, Down
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import LibraryLayout
 from desktop.main_window import MainWindow
+from desktop.models.civitai_results_model import CivitaiRole
 from desktop.models.downloads_model import PROGRESS_ROLE, DownloadColumn, DownloadsModel
 from desktop.models.hf_files_model import HfColumn, HfFileRow, HfFilesModel
 from desktop.models.hf_results_model import HfResultsModel
@@ -347,3 +348,48 @@ def test_a_new_download_folder_in_the_settings_applies_at_once(
     assert tab.root_combo.currentData() == str(other)
     assert "set in Settings › Sites" in tab.root_hint.text()
     assert tab.root_combo.itemText(tab.root_combo.count() - 1) == "Choose folder…"
+
+
+def test_the_civitai_results_follow_files_the_library_gains_by_scan_and_hashing(
+    remote: RemoteEnv, make_services: ServicesFactory, qtbot: QtBot
+) -> None:
+    """A result tile's "In library" follows the library, not only downloads: the file copied into the
+    library folder by hand is badged once F5's scan and Ctrl+Shift+H's hashing have ended."""
+    from catalog.hashing_job import hash_pending
+
+    library = remote.library
+
+    def scan(ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
+        return Scanner(library, progress=progress, cancel=cancel).scan(ids)
+
+    def hashing(progress: ProgressCallback, cancel: CancelToken) -> object:
+        return hash_pending(library, workers=1, progress=progress, cancel=cancel)
+
+    services = make_services(
+        library, settings=remote.settings, scan_roots=scan, hash_pending=hashing, remote=remote.remote
+    )
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    tab = window.civitai_tab
+    assert tab is not None
+    with qtbot.waitSignal(tab.model.page_loaded, timeout=TIMEOUT):
+        tab.search()
+    tile = next(
+        tab.model.index(row)
+        for row in range(tab.model.rowCount())
+        if tab.model.index(row).data(CivitaiRole.MODEL).id == LORA_MODEL_ID
+    )
+    assert tile.data(CivitaiRole.IN_LIBRARY) is False
+
+    copied = Path(remote.a1111_root.path) / "models" / "Lora" / "copied_by_hand.safetensors"
+    copied.write_bytes(remote.lora)
+    with qtbot.waitSignal(window.job_ended, timeout=TIMEOUT):
+        QTest.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.current_job is None, timeout=TIMEOUT)
+    QTest.keyClick(
+        window, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    qtbot.waitUntil(lambda: tile.data(CivitaiRole.IN_LIBRARY) is True, timeout=TIMEOUT)
+    window.close()
