@@ -128,6 +128,8 @@ def _result_json(result: ImportResult, downloads: list[MissingDownload]) -> dict
             for entry in plan.missing
         ],
         "unhashed_here": plan.unhashed_here,
+        "rows": plan.rows,
+        "repeated_rows": plan.repeated,
         "downloads": [
             {
                 "file_name": item.entry.file_name,

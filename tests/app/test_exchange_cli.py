@@ -255,6 +255,8 @@ def test_the_counts_are_of_rows_and_repeated_rows_are_said_apart(sites: Sites, t
         "downloaded from Civitai or Hugging Face; 2 rows repeat a file listed above (a copy on the other "
         "machine); user data added to 0 files here"
     )
+    report = json.loads(run(sites, data, "import", str(listing), "--json").stdout)
+    assert (len(report["matched"]), report["rows"], report["repeated_rows"]) == (4, 7, 2)
 
 
 @pytest.mark.slow
