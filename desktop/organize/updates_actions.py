@@ -127,7 +127,9 @@ class UpdateActions(QObject):
         except AtelierError as exc:  # the catalog's server unreachable, or no update to ignore
             self.window.status.flash(f"Not saved: {str(exc).rstrip('.')}.")
             return
-        self.window.status.flash(f"Ignoring {update.newest.name} of {update.model_name}")
+        self.window.status.flash(
+            f"Ignoring {update.newest.name} of {update.model_name} for every file of that model"
+        )
         self._refresh()
 
     def add_context_section(self, menu: QMenu, records: list[AssetRecord]) -> None:

@@ -99,7 +99,9 @@ class UpdateSection(QFrame):
         )
         self.download_button.clicked.connect(self._on_download)
         self.ignore_button = QPushButton("Ignore this update")
-        self.ignore_button.setToolTip("Hide this version's badge; a still newer version shows again")
+        self.ignore_button.setToolTip(
+            "Hide this version's badge on every file of this model; a still newer version shows again"
+        )
         self.ignore_button.clicked.connect(self._on_ignore)
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.ignore_button)

@@ -102,10 +102,12 @@ def test_a_checked_update_is_badged_filtered_and_shown_in_the_details(
     assert "SD 1.5" in section.version.text()
     assert "You have v1-128dim" in section.current.text()
     assert section.changes.text().startswith("94MB, similar quality")
+    assert "every file of this model" in section.ignore_button.toolTip()  # the ignore is the model's
 
     qtbot.mouseClick(section.ignore_button, Qt.MouseButton.LeftButton)
 
     qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=3000)
+    assert window.status.flash_label.text().endswith("for every file of that model")
     assert not section.isVisible()
     qtbot.mouseClick(window.filter_bar.updates, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.model.rowCount() == 7, timeout=3000)
