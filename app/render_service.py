@@ -404,13 +404,12 @@ class RenderService:
             if fact is not None and fact.kind is AssetKind.CHECKPOINT:
                 architecture, prediction, variant = fact.architecture, fact.prediction, fact.variant
                 base_model_label = fact.record.base_model_label if fact.record is not None else None
-        lora_problem = _lora_family_problem(final, facts, architecture)
+        lora_problem, refused_loras = _lora_family_problem(final, facts, architecture)
         fit = _parts_fit_problem(final, facts, architecture)
         warnings += [
             warning
-            for warning in self._mismatches(final, facts, architecture)
-            if not _repeats_refusal(warning, lora_problem)
-            and (fit is None or not warning.startswith("VAE " if fit.startswith("VAE ") else "Text encoder "))
+            for warning in self._mismatches(final, facts, architecture, refused_loras=refused_loras)
+            if fit is None or not warning.startswith("VAE " if fit.startswith("VAE ") else "Text encoder ")
         ]
         if self._engine is not None and not misplaced:
             warnings += self._engine.supports(_found_only(final))
@@ -520,14 +519,25 @@ class RenderService:
 
     @staticmethod
     def _mismatches(
-        recipe: Recipe, facts: dict[str, _FileFacts], architecture: Architecture | None
+        recipe: Recipe,
+        facts: dict[str, _FileFacts],
+        architecture: Architecture | None,
+        *,
+        refused_loras: frozenset[str],
     ) -> list[str]:
+        """A warning for each part made for another family than the checkpoint's. The LoRAs in
+        ``refused_loras`` (paths) are skipped: the plan's refusal already names them, and another LoRA
+        that does not fit (an SDXL LoRA beside a refused Flux.1 one on SD 1.x) is still listed."""
         if architecture not in RENDERABLE:
             return []
         checkpoint_name = describe_model(AssetKind.CHECKPOINT, architecture)
         found: list[str] = []
         slots: list[tuple[AssetKind, AssetRef]] = [(AssetKind.VAE, recipe.vae)] if recipe.vae else []
-        slots += [(AssetKind.LORA, use.ref) for use in recipe.loras if use.enabled]
+        slots += [
+            (AssetKind.LORA, use.ref)
+            for use in recipe.loras
+            if use.enabled and (use.ref.path or "") not in refused_loras
+        ]
         slots += [(AssetKind.EMBEDDING, use.ref) for use in recipe.embeddings]
         slots += [(AssetKind.HYPERNETWORK, use.ref) for use in recipe.hypernetworks]
         slots += [(AssetKind.TEXT_ENCODER, ref) for ref in recipe.text_encoders]
@@ -948,33 +958,26 @@ def _takes_guidance(checkpoint: Path) -> bool:
 
 def _lora_family_problem(
     recipe: Recipe, facts: dict[str, _FileFacts], architecture: Architecture | None
-) -> str | None:
+) -> tuple[str | None, frozenset[str]]:
     """The refusal the render would give a LoRA of another family (a Qwen-Image LoRA on Flux.1, a Flux.1
     LoRA on SDXL), in the renderer's words and judged by the families the renderer reads from the file's
-    tensors (:func:`app.asset_fit.lora_families`). SD LoRAs on SD checkpoints keep their warnings (their
+    tensors (:func:`app.asset_fit.lora_families`), with the paths of the LoRAs it names, so that their
+    mismatch warnings are not said a second time. SD LoRAs on SD checkpoints keep their warnings (their
     layer widths are judged when they load). Disabled LoRAs are never loaded: not judged."""
     if architecture not in RENDERABLE:
-        return None
-    refused: list[str] = []
+        return None, frozenset()
+    problems: list[str] = []
+    refused: set[str] = set()
     for use in recipe.loras:
         fact = facts.get(use.ref.path or "") if use.enabled else None
-        if fact is None or fact.kind is not AssetKind.LORA:
+        if fact is None or fact.kind is not AssetKind.LORA or use.ref.path is None:
             continue
-        name = use.ref.name or Path(use.ref.path or "").stem
+        name = use.ref.name or Path(use.ref.path).stem
         problem = lora_refusal(name, lora_families(use.ref.path, fact.architecture), architecture)
         if problem:
-            refused.append(problem)
-    return "; ".join(refused) or None
-
-
-def _repeats_refusal(warning: str, lora_problem: str | None) -> bool:
-    """Whether a LoRA's mismatch warning (``"LoRA 'x' is a FLUX.1 LoRA; ..."``) names a LoRA the refusal
-    already names: only that one is dropped, so another LoRA that does not fit (an SDXL LoRA beside a
-    refused Flux.1 one on SD 1.x) is still listed."""
-    if lora_problem is None or not warning.startswith("LoRA "):
-        return False
-    name = warning.removeprefix("LoRA ").split(" is ", 1)[0]  # the name as the warning quotes it
-    return f"LoRA {name} does not fit" in lora_problem
+            problems.append(problem)
+            refused.add(use.ref.path)
+    return "; ".join(problems) or None, frozenset(refused)
 
 
 def _parts_fit_problem(

@@ -6,6 +6,7 @@ header is read."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,24 @@ def test_a_lora_of_another_family_is_refused_with_both_families_named(
         f"Would not render: LoRA '{family}_style' does not fit this checkpoint: it was made for {label}, "
         "and this checkpoint is Flux.1"
     )
+    assert code == 2
+
+
+@pytest.mark.parametrize("stem", ["qwen_image_style", "this is art", "bob's style"])
+def test_a_refused_lora_is_named_once_whatever_its_name(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], stem: str
+) -> None:
+    # A name holding " is " or an apostrophe (which the warning quoted otherwise) once kept its
+    # "is a Qwen-Image LoRA" warning beside the refusal that already names it.
+    lora = tmp_path / f"{stem}.safetensors"
+    shutil.copyfile(files["qwen_image_lora"], lora)
+    code, lines = _plan(tmp_path, capsys, "--checkpoint", str(files["full"]), "--lora", f"{lora}:0.8")
+
+    assert lines[-1] == (
+        f"Would not render: LoRA '{stem}' does not fit this checkpoint: it was made for Qwen-Image, "
+        "and this checkpoint is Flux.1"
+    )
+    assert [line for line in lines if "Qwen-Image" in line] == [lines[-1]]
     assert code == 2
 
 
