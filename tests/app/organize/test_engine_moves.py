@@ -17,7 +17,7 @@ import pytest
 
 from app.organize.engine import apply_moves, plan_in_library, recent_operations, undo
 from app.organize.oplock import operation_lock
-from catalog.journal import DONE, FAILED, SKIPPED, UNDONE
+from catalog.journal import DONE, FAILED, SKIPPED, UNDONE, NewStep
 from catalog.records import UserDataChanges
 from catalog.scanner import Scanner
 from core.jobs import CancelToken, Progress
@@ -447,6 +447,47 @@ def test_undo_of_a_named_operation_and_what_cannot_be_undone(tmp_path: Path) -> 
         undo(library, 999)
     undo(library)  # the newest that can be: the second move
     assert second.exists()
+
+
+def test_an_undo_asks_the_disk_only_until_a_step_can_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An undo goes ahead when any step can start: the check stops at the first that can (a 10,000-file
+    undo of files still in place once made an lstat per companion of every file before starting), and an
+    undo none of whose steps can start names the first step's reason and counts the others."""
+    from app.organize import engine
+
+    root = tmp_path / "models"
+    models = [write_embedding(root / f"e{index}.safetensors", index) for index in range(3)]
+    library = open_library(tmp_path / "data", root)
+    moves = []
+    for model in models:
+        record = library.get_by_path(model)
+        assert record is not None
+        moves.append((record.id, model, root / "moved" / model.name))
+    apply_moves(library, plan_in_library(library, moves))
+    checked: list[str] = []
+    cannot_start = engine._cannot_start
+
+    def counted(step: NewStep) -> str | None:
+        checked.append(step.source)
+        return cannot_start(step)
+
+    monkeypatch.setattr(engine, "_cannot_start", counted)
+
+    (root / "moved" / "e2.safetensors").unlink()  # the newest step, asked first, cannot start
+    engine.undo_steps(library)
+
+    assert checked == [str(root / "moved" / "e2.safetensors"), str(root / "moved" / "e1.safetensors")]
+
+    (root / "moved" / "e1.safetensors").unlink()
+    (root / "moved" / "e0.safetensors").unlink()
+    with pytest.raises(OrganizeError) as refused:
+        engine.undo_steps(library)
+    assert str(refused.value) == (
+        f"none of its 3 files can be put back: {root / 'moved' / 'e2.safetensors'} is no longer there "
+        "(moved or deleted since): nothing was put back (and 2 more)"
+    )
 
 
 def test_a_move_planned_before_another_moved_its_files_is_refused_after_waiting(tmp_path: Path) -> None:
