@@ -410,6 +410,11 @@ def _typed(key: str, value: object, where: str) -> object:
         raise ExchangeError(f"{where}: {key} must be {_EXPECTED.get(key, 'text')}, not {value!r}") from None
 
 
+_OVERRIDES = {
+    "kind_override": tuple(kind.value for kind in AssetKind),
+    "architecture_override": tuple(arch.value for arch in Architecture),
+}
+"""The words an override column accepts, in the order the refusal lists them."""
 _EXPECTED = {
     "tags": "a list",
     "collections": "a list",
@@ -417,12 +422,7 @@ _EXPECTED = {
     "rating": "a whole number from 0 to 5",
     "size": "a whole number",
     "preferred_weight": "a number",
-    "kind_override": "one of " + ", ".join(kind.value for kind in AssetKind),
-    "architecture_override": "one of " + ", ".join(arch.value for arch in Architecture),
-}
-_OVERRIDES = {
-    "kind_override": frozenset(kind.value for kind in AssetKind),
-    "architecture_override": frozenset(arch.value for arch in Architecture),
+    **{key: "one of " + ", ".join(words) for key, words in _OVERRIDES.items()},
 }
 """What each typed column holds, in the words of the message that refuses a cell."""
 
@@ -591,6 +591,7 @@ def apply_import(library: Library, plan: ImportPlan) -> ImportResult:
     """Merge each matched row's user data, overrides and links into its files (every copy gets them)."""
     updated: list[int] = []
     for match in plan.matched:
+        links = list_links(match.entry)
         for asset in library.get_many(match.asset_ids):
             changed = False
             changes = merged_changes(asset, match.entry)
@@ -601,7 +602,7 @@ def apply_import(library: Library, plan: ImportPlan) -> ImportResult:
             if overrides is not None:
                 library.set_overrides(asset.id, overrides)
                 changed = True
-            changed |= _add_links(library, asset.id, match.entry)
+            changed |= _add_links(library, asset.id, links)
             if changed:
                 updated.append(asset.id)
     return ImportResult(plan=plan, updated=tuple(updated))
@@ -622,7 +623,8 @@ def merged_overrides(asset: AssetRecord, entry: ListEntry) -> Overrides | None:
 
 
 def list_links(entry: ListEntry) -> list[RemoteMatch]:
-    """The Civitai and Hugging Face links a row carries (ids and names only: an enrich adds the rest)."""
+    """The Civitai and Hugging Face links a row carries: ids and names only; a Civitai link holding no more
+    is a lookup candidate (:func:`catalog.remote.lookup_candidates`), so the next lookup adds the rest."""
     links: list[RemoteMatch] = []
     model_id, version_id = entry.civitai_model_id, entry.civitai_version_id
     if (model_id or "").isdigit() or (version_id or "").isdigit():
@@ -648,9 +650,9 @@ def list_links(entry: ListEntry) -> list[RemoteMatch]:
     return links
 
 
-def _add_links(library: Library, asset_id: int, entry: ListEntry) -> bool:
-    """Record the row's links to sites this file has no found link to yet; True when one was added."""
-    links = list_links(entry)
+def _add_links(library: Library, asset_id: int, links: Sequence[RemoteMatch]) -> bool:
+    """Record a row's ``links`` (:func:`list_links`) to sites this file has no found link to yet; True
+    when one was added. Ids alone: the next lookup brings the site's facts (``catalog.remote``)."""
     if not links:
         return False
     linked = {link.site for link in library.remote_links(asset_id) if link.found}

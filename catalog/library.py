@@ -35,6 +35,7 @@ from catalog import (
     scan_writes,
     shared_roots,
     template_rows,
+    twin_links,
     user_data,
 )
 from catalog import facets as facets_queries
@@ -530,6 +531,11 @@ class Library:
             return remote.lookup_candidates(
                 session, site, retry_before=utc_now() - retry_after, force=force, limit=limit
             )
+
+    def linked_twins(self, asset_id: int, sha256: str) -> list[int]:
+        """The other files with ``sha256`` linked to a site (:func:`catalog.twin_links.linked_twin_ids`)."""
+        with self._db.session_scope() as session:
+            return twin_links.linked_twin_ids(session, asset_id, sha256)
 
     def record_remote_match(self, asset_id: int, match: RemoteMatch) -> None:
         """Store a lookup's answer; fills only user fields that are empty and were never edited."""

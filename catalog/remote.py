@@ -11,6 +11,8 @@ Rules that keep user data safe:
 - a match refreshes the link row with the new facts and payload;
 - a match's base-model label completes a LoRA's family only where its tensors left it open and the label
   names one of the families they allow, as a sidecar's label does at scan time (:func:`complete_families`);
+- a link that holds only ids (an imported list's row names the version; the site's answer, its payload, is
+  not stored yet) does not stop the lookup: the next one fills it (:func:`answered`);
 - a miss ("not found on Civitai") is remembered with its date so the file is asked about again only
   after a while, and it never replaces a link that holds real data;
 - a failed request records nothing at all (the caller simply does not call in here).
@@ -22,15 +24,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from catalog.db import chunks
-from catalog.json_field import json_field
+from catalog.json_field import json_field, stored_text
 from catalog.labels import TAGS, add_labels
 from catalog.normalize import clean_text, unique_labels
 from catalog.orm import Asset, AssetTag, RemoteLink
-from catalog.records import RemoteMatch
+from catalog.records import RemoteLinkRecord, RemoteMatch
 from catalog.user_data import unique_words
 from core.sources.civitai_facts import CivitaiFacts
 from core.taxonomy import Architecture, AssetKind, FileStatus
@@ -38,6 +41,7 @@ from core.text import html_to_text
 
 CIVITAI = "civitai"
 _OPEN = (Architecture.OTHER.value, Architecture.UNKNOWN.value)
+_NO_PAYLOAD = ("{}", "null")  # a payload as stored when the site was never asked
 
 
 def match_from_facts(facts: CivitaiFacts) -> RemoteMatch:
@@ -59,6 +63,35 @@ def match_from_facts(facts: CivitaiFacts) -> RemoteMatch:
         nsfw_level=facts.nsfw_level,
         examples=facts.examples,
     )
+
+
+def match_from_link(link: RemoteLinkRecord) -> RemoteMatch:
+    """The stored link as the match that made it (the same ids, facts and payload): what a copy of the
+    file (a twin, a converted file) is given."""
+    return RemoteMatch(
+        site=link.site,
+        model_id=link.model_id,
+        version_id=link.version_id,
+        file_id=link.file_id,
+        model_name=link.model_name,
+        version_name=link.version_name,
+        base_model_label=link.base_model_label,
+        description=link.description_html,
+        trigger_words=link.trigger_words,
+        tags=link.tags,
+        nsfw=link.nsfw,
+        payload=link.payload,
+        creator=link.creator,
+        nsfw_level=link.nsfw_level,
+        examples=link.examples,
+    )
+
+
+def answered() -> ColumnElement[bool]:
+    """A ``remote_links`` row that holds the site's answer (its payload), not only ids: a list's import
+    records a version's ids and names, and the lookup still has to bring the rest."""
+    found = or_(RemoteLink.version_id.is_not(None), RemoteLink.model_id.is_not(None))
+    return and_(found, stored_text(RemoteLink.payload).not_in(_NO_PAYLOAD))
 
 
 def link_values(match: RemoteMatch) -> dict[str, Any]:
@@ -86,22 +119,15 @@ def link_values(match: RemoteMatch) -> dict[str, Any]:
 def lookup_candidates(
     session: Session, site: str, *, retry_before: datetime, force: bool = False, limit: int | None = None
 ) -> list[tuple[int, str]]:
-    """(asset id, SHA256) of hashed, readable files with no link to ``site`` yet.
+    """(asset id, SHA256) of hashed, readable files whose link to ``site`` holds no answer yet: none at
+    all, or only ids (:func:`answered`).
 
     Files found missing before ``retry_before`` are included again; ``force`` asks about every hashed
-    file that has no real link (all misses included).
+    file that has no answered link (all misses included).
     """
-    linked = exists().where(
-        and_(RemoteLink.asset_id == Asset.id, RemoteLink.site == site, RemoteLink.version_id.is_not(None))
-    )
-    recent_miss = exists().where(
-        and_(
-            RemoteLink.asset_id == Asset.id,
-            RemoteLink.site == site,
-            RemoteLink.version_id.is_(None),
-            RemoteLink.not_found_at >= retry_before,
-        )
-    )
+    its_link = and_(RemoteLink.asset_id == Asset.id, RemoteLink.site == site)
+    linked = exists().where(its_link, answered())
+    recent_miss = exists().where(its_link, RemoteLink.not_found_at >= retry_before)
     conditions = [Asset.sha256.is_not(None), Asset.status == FileStatus.OK.value, ~linked]
     if not force:
         conditions.append(~recent_miss)
@@ -182,17 +208,16 @@ def complete_families(session: Session, asset_ids: Sequence[int]) -> None:
 
 
 def record_misses(session: Session, asset_ids: Sequence[int], site: str, now: datetime) -> None:
-    """Remember "not found" for files without a real link; links with data are left as they are."""
+    """Remember "not found" for files without an answered link; links with data are left as they are.
+
+    A link that holds only ids keeps them and takes the date too, so a file the site does not know by its
+    hash is not asked about at every lookup."""
     for asset_id in asset_ids:
-        rows = session.execute(
-            select(RemoteLink.id, RemoteLink.version_id).where(
-                RemoteLink.asset_id == asset_id, RemoteLink.site == site
-            )
-        ).all()
-        if any(version_id is not None for _, version_id in rows):
+        mine = and_(RemoteLink.asset_id == asset_id, RemoteLink.site == site)
+        if session.scalar(select(exists().where(mine, answered()))):
             continue  # good data is never replaced by a miss
-        if rows:
-            session.execute(update(RemoteLink).where(RemoteLink.id == rows[0].id).values(not_found_at=now))
+        if session.scalar(select(exists().where(mine))):
+            session.execute(update(RemoteLink).where(mine).values(not_found_at=now))
         else:
             session.add(RemoteLink(asset_id=asset_id, site=site, payload={}, not_found_at=now))
 

@@ -3,20 +3,30 @@
 When a file's hashes are written, another asset with the same SHA-256 that is already linked to Civitai
 (or Hugging Face) says what this file is: its version, facts and example images are copied onto this
 file, and its site cover too, so a copy in another folder is not left unlinked until a lookup runs (with
-automatic lookup off, never). A copy already linked to that site keeps its own link.
+automatic lookup off, never). A copy already linked to that site keeps its own link. Only a link that
+holds the site's answer is copied: one with ids alone (from an imported list) is filled by the next lookup,
+which asks about the copy too.
+
+Hashing calls this for every file it hashes, and most files have no twin: one query on the SHA-256 index
+(:func:`linked_twin_ids`) answers that before any link or record is read.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from catalog.records import AssetRecord, PreviewRecord, RemoteLinkRecord, RemoteMatch
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from catalog.orm import Asset, RemoteLink
+from catalog.records import PreviewRecord, RemoteLinkRecord, RemoteMatch
+from catalog.remote import answered, match_from_link
 
 SITE_PREVIEW_SOURCES = ("civitai", "huggingface")
 
 
 class TwinLibrary(Protocol):
-    def find_by_hash(self, value: str) -> list[AssetRecord]: ...
+    def linked_twins(self, asset_id: int, sha256: str) -> list[int]: ...
 
     def remote_links(self, asset_id: int) -> list[RemoteLinkRecord]: ...
 
@@ -36,42 +46,36 @@ class TwinLibrary(Protocol):
     ) -> PreviewRecord: ...
 
 
-def match_from_link(link: RemoteLinkRecord) -> RemoteMatch:
-    """The stored link as the match that made it (the same facts, the same payload)."""
-    return RemoteMatch(
-        site=link.site,
-        model_id=link.model_id,
-        version_id=link.version_id,
-        file_id=link.file_id,
-        model_name=link.model_name,
-        version_name=link.version_name,
-        base_model_label=link.base_model_label,
-        description=link.description_html,
-        trigger_words=link.trigger_words,
-        tags=link.tags,
-        nsfw=link.nsfw,
-        payload=link.payload,
-        creator=link.creator,
-        nsfw_level=link.nsfw_level,
-        examples=link.examples,
+def linked_twin_ids(session: Session, asset_id: int, sha256: str) -> list[int]:
+    """The other files with this SHA-256 whose site links hold an answer, in id order (usually none)."""
+    stmt = (
+        select(Asset.id)
+        .where(
+            Asset.sha256 == sha256.upper(),  # stored upper-case
+            Asset.id != asset_id,
+            exists().where(RemoteLink.asset_id == Asset.id, answered()),
+        )
+        .order_by(Asset.id)
     )
+    return list(session.scalars(stmt))
 
 
 def link_like_twins(library: TwinLibrary, asset_id: int, sha256: str) -> list[str]:
     """Give ``asset_id`` the site links its byte-identical twins have and it lacks; returns the sites
     linked (none when no twin is linked, or the file already has those links)."""
+    twins = library.linked_twins(asset_id, sha256)
+    if not twins:
+        return []
     own_sites = {link.site for link in library.remote_links(asset_id) if link.found}
     linked: list[str] = []
-    for twin in library.find_by_hash(sha256):
-        if twin.id == asset_id or twin.hashes is None or twin.hashes.sha256.upper() != sha256.upper():
-            continue  # find_by_hash also matches other hash kinds; only the same SHA-256 is the same file
-        for link in library.remote_links(twin.id):
-            if not link.found or link.site in own_sites:
-                continue
+    for twin_id in twins:
+        for link in library.remote_links(twin_id):
+            if not (link.found and link.payload) or link.site in own_sites:
+                continue  # ids alone are the lookup's to fill, here and on the twin
             library.record_remote_match(asset_id, match_from_link(link))
             own_sites.add(link.site)
             linked.append(link.site)
-            _copy_site_cover(library, twin.id, asset_id, link.site)
+            _copy_site_cover(library, twin_id, asset_id, link.site)
     return linked
 
 

@@ -291,3 +291,58 @@ def test_a_matched_import_carries_the_links_and_the_architecture_override_over(
     assert [link["model_id"] for link in mine["remote_links"]] == ["910001"]
     again = run(sites, data_b, "import", str(listing))
     assert "user data added to 0 files here" in again.stdout  # importing twice changes nothing
+
+
+def _listed_lora(sites: Sites, tmp_path: Path, data_a: Path) -> tuple[Path, Path, Path]:
+    """Machine B with the LoRA (no lookup yet) and machine A's list imported: a Civitai link of ids."""
+    listing = tmp_path / "library.csv"
+    run(sites, data_a, "export", str(listing))
+    data_b = tmp_path / "data-b"
+    lora_dir = tmp_path / "machine-b" / "loras"
+    lora_dir.mkdir(parents=True)
+    lora = lora_dir / "pixel_art.safetensors"
+    lora.write_bytes(sites.lora)
+    run(sites, data_b, "scan", str(lora_dir), "--no-lookup")
+    run(sites, data_b, "import", str(listing))
+    (link,) = _links(sites, data_b, lora)
+    assert (link["version_id"], link["trigger_words"], link["payload"]) == (str(VERSION_ID), [], {})
+    return data_b, lora_dir, lora
+
+
+def _links(sites: Sites, data: Path, path: Path) -> list[dict[str, object]]:
+    shown = json.loads(run(sites, data, "show", str(path), "--json").stdout)
+    links: list[dict[str, object]] = shown["remote_links"]
+    return links
+
+
+@pytest.mark.slow
+def test_an_imported_civitai_link_is_filled_by_the_next_lookup(
+    sites: Sites, tmp_path: Path, first_machine: tuple[Path, Path]
+) -> None:
+    """The list's ids do not stop the lookup: ``enrich`` brings Civitai's facts into that link."""
+    data_b, _, lora = _listed_lora(sites, tmp_path, first_machine[0])
+
+    result = run(sites, data_b, "enrich")
+
+    assert "Looked up 1 file on Civitai in 1 request: 1 found" in result.stdout, result.stdout
+    (link,) = _links(sites, data_b, lora)
+    assert (link["version_id"], link["base_model_label"]) == (str(VERSION_ID), "SD 1.5")
+    assert link["trigger_words"] == ["pixel art"]
+    assert link["payload"]
+
+
+@pytest.mark.slow
+def test_a_copy_hashed_after_an_import_is_looked_up_with_the_original(
+    sites: Sites, tmp_path: Path, first_machine: tuple[Path, Path]
+) -> None:
+    """Hashing a copy does not hand it the list's empty link; the lookup after hashing answers both."""
+    data_b, lora_dir, lora = _listed_lora(sites, tmp_path, first_machine[0])
+    copy = lora_dir / "copy.safetensors"
+    copy.write_bytes(sites.lora)
+    run(sites, data_b, "scan", "--no-hash", "--no-lookup")
+
+    run(sites, data_b, "hash")
+
+    for path in (lora, copy):
+        (link,) = _links(sites, data_b, path)
+        assert (link["version_id"], link["trigger_words"]) == (str(VERSION_ID), ["pixel art"]), path

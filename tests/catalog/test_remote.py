@@ -57,6 +57,30 @@ def test_a_miss_is_remembered_and_retried_later(lib: Library, root_id: int, mode
     assert link.version_id is None
 
 
+def test_a_link_with_ids_alone_is_looked_up_until_the_site_answers(
+    lib: Library, root_id: int, models_dir: Path
+) -> None:
+    """An imported list gives a file its version's ids and names, not the site's facts: the file stays a
+    candidate (even without ``force``) until a lookup fills the link; a miss then waits like any miss
+    and keeps the ids."""
+    a, b = _hashed(lib, root_id, models_dir, "a", "b")
+    listed = RemoteMatch(site="civitai", model_id="100", version_id="200", model_name="Pixel Art")
+    lib.record_remote_match(a, listed)
+    lib.record_remote_match(b, listed)
+
+    assert [i for i, _ in lib.lookup_candidates()] == [a, b]
+
+    lib.record_remote_match(a, _match())
+    lib.record_remote_misses([a, b])
+    assert lib.lookup_candidates() == [], "a answered, b's miss is remembered"
+    assert [i for i, _ in lib.lookup_candidates(force=True)] == [b]
+    (answered,) = lib.remote_links(a)
+    assert (answered.trigger_words, answered.not_found_at) == (("pixel art",), None)
+    (listed_link,) = lib.remote_links(b)
+    assert (listed_link.version_id, listed_link.model_name) == ("200", "Pixel Art")
+    assert listed_link.not_found_at is not None
+
+
 def test_a_match_fills_empty_fields_and_never_overrides_the_user(
     lib: Library, root_id: int, models_dir: Path
 ) -> None:

@@ -84,3 +84,48 @@ def test_a_copy_keeps_its_own_link(lib: Library, tmp_path: Path) -> None:
 
     (link,) = lib.remote_links(second.id)
     assert (link.model_id, link.version_id) == ("1", "2")
+
+
+def test_ids_alone_are_not_copied_and_a_lookup_fills_both(lib: Library, tmp_path: Path) -> None:
+    """A link made from an imported list holds no facts yet: the copy is not given it, both files stay
+    lookup candidates, and once the original is answered a copy hashed later gets the answer."""
+    folder = tmp_path / "webui" / "models" / "Lora"
+    original = write_lora(folder / "a.safetensors", seed=5)
+    lib.add_root(tmp_path / "webui", LibraryLayout.A1111)
+    Scanner(lib, workers=1).scan()
+    first = lib.get_by_path(original)
+    assert first is not None
+    hash_pending(lib, workers=1)
+    listed = RemoteMatch(site="civitai", model_id="910001", version_id="910002", model_name="Pixel Art Style")
+    lib.record_remote_match(first.id, listed)
+    copy = folder / "b.safetensors"
+    shutil.copyfile(original, copy)
+    Scanner(lib, workers=1).scan()
+
+    summary = hash_pending(lib, workers=1)
+
+    second = lib.get_by_path(copy)
+    assert second is not None
+    assert (summary.hashed, summary.linked) == (1, 0)
+    assert lib.remote_links(second.id) == []
+    assert [i for i, _ in lib.lookup_candidates()] == [first.id, second.id]
+    sha256 = _sha(lib, first.id)
+    assert lib.linked_twins(second.id, sha256) == [], "ids alone make no linked twin"
+
+    lib.record_remote_match(first.id, _match())  # the lookup answered the original
+    third = folder / "c.safetensors"
+    shutil.copyfile(original, third)
+    Scanner(lib, workers=1).scan()
+    assert hash_pending(lib, workers=1).linked == 1
+    copied = lib.get_by_path(third)
+    assert copied is not None
+    (link,) = lib.remote_links(copied.id)
+    assert link.trigger_words == ("pixel art",)
+    assert lib.linked_twins(copied.id, sha256.lower()) == [first.id], "the file itself is no twin"
+
+
+def _sha(lib: Library, asset_id: int) -> str:
+    record = lib.get(asset_id)
+    assert record is not None
+    assert record.hashes is not None
+    return record.hashes.sha256
