@@ -16,13 +16,14 @@ and leaves the sidecars the new file now uses.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.import_files import examine_path
 from catalog.library import Library
-from catalog.records import AssetRecord, RemoteMatch, UserDataChanges
+from catalog.records import AssetRecord, UserDataChanges
+from catalog.remote import match_from_link
 from core.convert.convert import (
     CONVERTIBLE_SUFFIXES,
     ConversionResult,
@@ -147,25 +148,8 @@ def catalog_new_file(library: Library, old: AssetRecord, target: Path) -> int:
     for link in library.remote_links(old.id):
         if not link.found or (link.site, link.model_id, link.version_id) in known:
             continue
-        library.record_remote_match(
-            new_id,
-            RemoteMatch(
-                site=link.site,
-                model_id=link.model_id,
-                version_id=link.version_id,
-                model_name=link.model_name,
-                version_name=link.version_name,
-                base_model_label=link.base_model_label,
-                description=link.description_html,
-                trigger_words=link.trigger_words,
-                tags=link.tags,
-                nsfw=link.nsfw,
-                payload=link.payload,
-                creator=link.creator,
-                nsfw_level=link.nsfw_level,
-                examples=link.examples,
-            ),
-        )
+        # The same model and version, but not the site's file: that one is the old pickle.
+        library.record_remote_match(new_id, replace(match_from_link(link), file_id=None))
     return new_id
 
 
