@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from catalog.db import CatalogDatabase, create_catalog_engine, utc_now
 from catalog.db_file import WAL_SUFFIXES
@@ -172,11 +172,23 @@ class SqlDownloadStore:
         )
 
     def delete(self, download_id: int) -> None:
-        """Forget a download (e.g. "clear finished"); its files are not touched."""
+        """Forget a download; its files are not touched."""
+        self.delete_many([download_id])
+
+    def delete_many(
+        self, download_ids: Iterable[int], *, statuses: Collection[DownloadStatus] | None = None
+    ) -> None:
+        """Forget downloads (e.g. "Clear finished"), in one write transaction however many; their files
+        are not touched, ids no longer queued are passed over. ``statuses``: only the rows still in one of
+        them (a finished download that a command started again meanwhile stays)."""
+        ids = list(download_ids)
+        if not ids:
+            return
+        statement = delete(DownloadRow).where(DownloadRow.id.in_(ids))
+        if statuses is not None:
+            statement = statement.where(DownloadRow.status.in_([status.value for status in statuses]))
         with self._db.session_scope(write=True) as session:
-            row = session.get(DownloadRow, download_id)
-            if row is not None:
-                session.delete(row)
+            session.execute(statement)
 
 
 def _make_queue_file(path: Path, former: Path | None) -> None:

@@ -189,12 +189,11 @@ class DownloadManager(QObject):
         self._act(self.service.retry, download_id)
 
     def forget(self, download_ids: Sequence[int]) -> None:
-        """Removes finished downloads from the queue (their files stay where they are); a running or
-        paused one is kept: it has a .part that only Cancel deletes."""
-        finished = {r.id for r in self.service.list() if r.status in FINISHED}
-        for download_id in download_ids:
-            if download_id in finished and download_id not in self._running:
-                self.service.store.delete(download_id)
+        """Removes finished downloads from the queue (their files stay where they are), in one write; a
+        running or paused one is kept: it has a .part that only Cancel deletes. The store checks each
+        row's status as it deletes, so a row a command started again since the list was read stays."""
+        kept = [download_id for download_id in download_ids if download_id not in self._running]
+        self.service.store.delete_many(kept, statuses=FINISHED)
         self.refresh()
 
     def _act(self, action: Callable[[int], None], download_id: int) -> None:

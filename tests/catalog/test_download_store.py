@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
 from catalog.download_store import SqlDownloadStore
 from catalog.library import Library
 from core.downloads import DownloadRequest, DownloadSource, DownloadStatus
@@ -79,3 +82,32 @@ def test_the_store_shares_a_library_database(tmp_path: Path) -> None:
         store.close()
     with Library.open(db):
         pass  # the library still opens a catalog holding downloads
+
+
+def test_delete_many_forgets_in_one_write_and_only_rows_still_in_the_statuses_given(tmp_path: Path) -> None:
+    """ "Clear finished" on a long list is one DELETE, not one write transaction per row; a row a command
+    started again since the list was read (queued now) stays."""
+    store = SqlDownloadStore.open(tmp_path / "catalog.db")
+    try:
+        ids = [store.add(DownloadRequest(f"https://x/{n}.bin", tmp_path)) for n in range(5)]
+        for download_id in ids[:4]:
+            store.set_status(download_id, DownloadStatus.FAILED, "gone")
+        store.set_status(ids[1], DownloadStatus.QUEUED)  # retried by `download --retry` meanwhile
+        deletes: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if statement.lstrip().upper().startswith("DELETE"):
+                deletes.append(statement)
+
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            store.delete_many(ids, statuses=(DownloadStatus.FAILED, DownloadStatus.COMPLETED))
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+        assert len(deletes) == 1
+        assert [r.id for r in store.list()] == [ids[1], ids[4]]
+        store.delete_many([])
+        store.delete_many([ids[4], 999])
+        assert [r.id for r in store.list()] == [ids[1]]
+    finally:
+        store.close()
