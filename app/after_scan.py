@@ -21,14 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from app.messages import user_message
 from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
     from app.context import AppContext
+    from app.organize.mirror import MirrorsSummary
     from catalog.enrich import EnrichSummary
+    from catalog.hashing_job import HashSummary
+    from catalog.scanner import ScanSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,48 @@ class ChainJobs:
     merge_search_index: SearchIndexStep | None = None
 
 
+@runtime_checkable
+class ScanCounts(Protocol):
+    """The counts of a scan's summary (``catalog.scanner.ScanSummary``) that make its end news: the steps
+    return ``object`` (a plain text in tests), and this module does not import the scanner. Not its
+    corrupt, unsafe and unreadable counts: those are the health of every file it saw, known ones too (a
+    file that became corrupt is counted changed)."""
+
+    new: int
+    changed: int
+    moved: int
+    missing: int
+
+
+@runtime_checkable
+class HashCounts(Protocol):
+    """The counts of a hashing run's summary (``catalog.hashing_job.HashSummary``) that make it news."""
+
+    hashed: int
+    moved: int
+    linked: int
+    failed: int
+
+
+@runtime_checkable
+class MirrorCounts(Protocol):
+    """The counts of a mirrors' re-sync (``app.organize.mirror.MirrorsSummary``) that make it news."""
+
+    @property
+    def changed(self) -> int: ...
+
+    @property
+    def failed(self) -> int: ...
+
+
+if TYPE_CHECKING:  # mypy holds the summaries to these counts: a renamed one is an error here, not "no news"
+    _COUNTED: tuple[type[ScanCounts], type[HashCounts], type[MirrorCounts]] = (
+        ScanSummary,
+        HashSummary,
+        MirrorsSummary,
+    )
+
+
 @dataclass
 class ChainSummary:
     """The outcome of each step that ran (its own summary object), and one line for the status bar."""
@@ -100,6 +145,27 @@ class ChainSummary:
         if self.looked_up is not None and self.looked_up.offline is not None:
             return self.looked_up.offline
         return self._network_problem
+
+    def is_news(self) -> bool:
+        """Whether the run is worth a status bar line nobody asked for, and the views that show what the
+        library has need a fresh look: files new, changed, moved or gone, hashed, looked up, mirrored,
+        a step that failed, was cancelled or could not reach Civitai. A scan after Atelier's own moves
+        (or a download the service brought in) finds everything in place already and is no news, however
+        many damaged files it saw again. A step that only reports text (no counts) adds no news."""
+        if self.cancelled or self.lookup_problem is not None or self.offline:
+            return True
+        scanned, hashed, looked_up, mirrored = self.scanned, self.hashed, self.looked_up, self.mirrored
+        if isinstance(scanned, ScanCounts) and any(
+            (scanned.new, scanned.changed, scanned.moved, scanned.missing)
+        ):
+            return True
+        if isinstance(hashed, HashCounts) and any(
+            (hashed.hashed, hashed.moved, hashed.linked, hashed.failed)
+        ):
+            return True
+        if looked_up is not None and bool(looked_up.looked_up or looked_up.failed):
+            return True
+        return isinstance(mirrored, MirrorCounts) and bool(mirrored.changed or mirrored.failed)
 
     def __str__(self) -> str:
         parts = [str(self.scanned)] if self.scanned is not None else []

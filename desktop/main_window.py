@@ -458,9 +458,7 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.details.set_remote_images(self.remote_images)  # example images of the Civitai facts
-        civitai_tab = self.civitai_tab = CivitaiTab(remote, self.library, self.downloads, self.remote_images)
-        # Its tiles and open page say again what the library has once a scan, hashing or lookup ends.
-        self.job_ended.connect(lambda _title: civitai_tab.refresh_library_marks())
+        self.civitai_tab = CivitaiTab(remote, self.library, self.downloads, self.remote_images)
         self.huggingface_tab = HuggingFaceTab(remote, self.library, self.downloads)
         self.downloads_tab = downloads_tab = DownloadsTab(self.downloads)
         tabs = self._ensure_tabs()
@@ -964,15 +962,23 @@ class MainWindow(QMainWindow):
 
     def _select_also(self, asset_ids: Sequence[int | None]) -> None:
         """Adds the rows of ``asset_ids`` still shown to the selection (the current row stays current):
-        a job over five selected files (Look up on Civitai) ends with the five still selected."""
-        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        a job over five selected files (Look up on Civitai) ends with the five still selected.
+
+        One range per run of consecutive rows, so a library of 10,000 files selected whole stays one
+        range through every reload; nothing to add when the one selected is the current row (restored)."""
+        current_id = self.current_asset_id()
+        if all(asset_id == current_id for asset_id in asset_ids):
+            return
+        rows = sorted(
+            row
+            for row in (self.model.row_of(asset_id) for asset_id in asset_ids if asset_id is not None)
+            if row is not None
+        )
         selection = QItemSelection()
-        for asset_id in asset_ids:
-            row = self.model.row_of(asset_id) if asset_id is not None else None
-            if row is not None:
-                index = self.model.index(row, 0)
-                selection.select(index, index)
+        for first, last in _runs(rows):
+            selection.select(self.model.index(first, 0), self.model.index(last, 0))
         if not selection.isEmpty():
+            flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
             self.selection.select(selection, flags)
 
     def _restore_selection(self, asset_id: int | None, row_if_gone: int | None = None) -> None:
@@ -1352,14 +1358,25 @@ class MainWindow(QMainWindow):
     def current_job(self) -> JobHandle | None:
         return self._current_job
 
-    def _on_job_finished(self, _handle: JobHandle, _result: object) -> None:
+    def _on_job_finished(self, _handle: JobHandle, result: object) -> None:
         """Shows what the job changed: rows, counts, covers found on Civitai, the details pane."""
         self.thumbnails.forget_failures()
         self.reload()
+        if chain_changed_something(result):
+            self._refresh_civitai_marks()
+
+    def _refresh_civitai_marks(self) -> None:
+        """The Civitai tab's tiles and open page say again what the library has, after a job that may have
+        changed it. Not after a scan that found everything in place: the watcher's rescan of a download
+        that landed (the tab marked it already) or of Atelier's own moves."""
+        if self.civitai_tab is not None:
+            self.civitai_tab.refresh_library_marks()
 
     def _on_job_ended(self, handle: JobHandle) -> None:
         if handle is self._current_job:
             self._current_job = None
+        if handle.token.cancelled or handle.error is not None:
+            self._refresh_civitai_marks()  # the job may have written part of its work
         if handle.token.cancelled:
             self.reload()  # a cancelled scan still wrote what it found
             self._queue.clear()  # the user asked to stop: do not start the follow-up work
@@ -1494,6 +1511,17 @@ class MainWindow(QMainWindow):
         return QSize(1360, 860)
 
 
+def _runs(rows: Sequence[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive numbers in sorted ``rows``, as (first, last): [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row <= runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], max(row, runs[-1][1]))
+        else:
+            runs.append((row, row))
+    return runs
+
+
 def _scope_matches(scope: SidebarScope, state: FilterState) -> bool:
     """Whether the filter bar still shows what the sidebar entry ``scope`` selected."""
     match scope.kind:
@@ -1511,26 +1539,9 @@ def _scope_matches(scope: SidebarScope, state: FilterState) -> bool:
             return True
 
 
-# What an automatic scan chain's steps count when they changed something (read by name: this module
-# imports neither the scanner nor the hashing, lookup or mirror jobs' types).
-_NEWS_COUNTS = {
-    "scanned": ("new", "changed", "moved", "missing", "corrupt", "unsafe", "unreadable"),
-    "hashed": ("hashed", "moved", "linked", "failed"),
-    "looked_up": ("looked_up", "failed"),
-    "mirrored": ("changed", "failed"),
-}
-
-
 def chain_changed_something(result: object) -> bool:
-    """Whether a scan chain's outcome is news for the status bar: files new, changed or gone, hashed,
-    looked up, mirrored, or a step that failed, was cancelled or could not reach Civitai. A scan after
-    Atelier's own moves finds them all in place already and is no news."""
+    """Whether a window job's outcome is news: for a scan chain, its own ``is_news`` (a scan after
+    Atelier's own moves finds them all in place already); any other job may have changed the library."""
     from app.after_scan import ChainSummary
 
-    if not isinstance(result, ChainSummary):
-        return True
-    if result.cancelled or result.lookup_problem is not None or result.offline:
-        return True
-    return any(
-        getattr(getattr(result, step), count, 0) for step, counts in _NEWS_COUNTS.items() for count in counts
-    )
+    return not isinstance(result, ChainSummary) or result.is_news()

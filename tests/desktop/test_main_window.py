@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from catalog.library import Library
@@ -459,3 +460,34 @@ def test_a_refresh_does_not_eat_what_the_user_is_typing(
     assert notes.toPlainText() == "half a thou"
     window.filter_bar.search.setFocus()
     qtbot.waitUntil(lambda: populated.library.get(asset_id).notes == "half a thou", timeout=1000)
+
+
+def test_a_reload_keeps_the_selection_as_one_range_per_run_of_rows(qtbot: QtBot, window: MainWindow) -> None:
+    """Select All, then a job's reload (the watcher's rescan, a lookup): every row stays selected, as
+    few ranges as runs of rows, not one range per row after each reload (thousands in a big library)."""
+    grid = window.grid
+    QTest.mouseClick(
+        grid.viewport(), Qt.MouseButton.LeftButton, pos=grid.visualRect(window.model.index(0, 0)).center()
+    )
+    QTest.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    rows = window.model.rowCount()
+    assert len(window.selection.selectedRows()) == rows == 7
+    current = window.current_asset_id()
+
+    window.reload()
+    window.reload()
+
+    assert {index.row() for index in window.selection.selectedRows()} == set(range(rows))
+    assert window.current_asset_id() == current
+    # the current row (ClearAndSelect) and one range for all the rows
+    assert len(window.selection.selection()) <= 2
+
+    ids = [window.model.asset_id(row) for row in (0, 1, 2, 5, 6)]
+    for row in (3, 4):
+        window.selection.select(
+            window.model.index(row, 0),
+            QItemSelectionModel.SelectionFlag.Deselect | QItemSelectionModel.SelectionFlag.Rows,
+        )
+    window.reload()
+    assert {window.model.asset_id(index.row()) for index in window.selection.selectedRows()} == set(ids)
+    assert len(window.selection.selection()) <= 3

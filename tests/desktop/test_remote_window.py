@@ -393,3 +393,30 @@ def test_the_civitai_results_follow_files_the_library_gains_by_scan_and_hashing(
     )
     qtbot.waitUntil(lambda: tile.data(CivitaiRole.IN_LIBRARY) is True, timeout=TIMEOUT)
     window.close()
+
+
+def test_a_download_that_lands_refreshes_the_civitai_marks_once_not_again_after_the_watchers_rescan(
+    window: MainWindow, remote: RemoteEnv, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tab marks a landed download at once; the rescan the file watcher starts for it finds the file
+    in place already (the service brought it in) and asks the library nothing more for the tab, though
+    it sees the library's corrupt and unsafe files again."""
+    tab = window.civitai_tab
+    assert tab is not None
+    assert window.downloads is not None
+    with qtbot.waitSignal(window.job_ended, timeout=TIMEOUT):
+        window.rescan()  # the catalog as the scan finds it: two of the fixture's files read afresh
+    refreshes: list[None] = []
+    refresh = tab.refresh_library_marks
+    monkeypatch.setattr(tab, "refresh_library_marks", lambda: (refreshes.append(None), refresh())[1])
+    with qtbot.waitSignal(tab.page.loaded, timeout=TIMEOUT):
+        tab.page.show_model(LORA_MODEL_ID)
+    with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
+        tab.page.files.cellWidget(0, 5).click()
+    assert completed.args is not None
+    _wait_added(window, qtbot, completed.args[1])
+    assert len(refreshes) == 1
+
+    with qtbot.waitSignal(window.job_ended, timeout=TIMEOUT):
+        window.rescan(by_watcher=True)
+    assert len(refreshes) == 1
