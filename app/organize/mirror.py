@@ -358,7 +358,14 @@ class MirrorApplier:
                 unsafe[problem[0]] = problem[1]
         disk = {path: _lstat(path) for path in paths}
         plan = plan_sync(layout, recorded, disk, accepted_modes=accepted, unsafe_folders=unsafe)
-        self._apply(mirror, plan, report, progress=progress, cancel=cancel or CancelToken())
+        self._apply(
+            mirror,
+            plan,
+            report,
+            carried=frozenset(carried),
+            progress=progress,
+            cancel=cancel or CancelToken(),
+        )
         # Folders made for entries that moved or went (a renamed sub-folder, another UI's layout): removed
         # once empty; rmdir refuses one holding anything, so a file of the user's keeps its folder.
         report.folders_removed = _remove_empty(Path(f) for f in report.created_folders)
@@ -366,9 +373,16 @@ class MirrorApplier:
         stepped = {str(step.path) for step in plan.steps}  # a path the plan saw is reported by its step
         report.changed_kept.extend(path for path in carried if path not in stepped)
         # Trusted next time only when nothing depended on disk state the fingerprint does not cover: the
-        # user's files where entries would go, folders left alone, failures (skipping a kind the UI has
-        # no folder for, or a folder model, depends on the catalog alone).
-        settled = not report.not_ours and not report.failed and len(report.skipped) == len(layout.skipped)
+        # user's files where entries would go (those kept as theirs included: deleted, the entry is made
+        # again), folders left alone, failures (skipping a kind the UI has no folder for, or a folder
+        # model, depends on the catalog alone).
+        in_the_way = any(step.action is SyncAction.NOT_OURS for step in plan.steps)
+        settled = (
+            not in_the_way
+            and not report.not_ours
+            and not report.failed
+            and len(report.skipped) == len(layout.skipped)
+        )
         if plan.changes == 0 and report.state == "ok" and settled and not held:
             report.fingerprint = fingerprint
         self._library.finish_mirror_sync(mirror.id, report.to_json())
@@ -436,12 +450,14 @@ class MirrorApplier:
         plan: SyncPlan,
         report: MirrorReport,
         *,
+        carried: frozenset[str],
         progress: ProgressCallback,
         cancel: CancelToken,
     ) -> None:
         """Apply the plan in batches: the links of a batch are recorded in one transaction before any is
         made, and the records of removed entries dropped in one after (a crash in between leaves records
-        whose entries are missing, which the next sync makes again or forgets)."""
+        whose entries are missing, which the next sync makes again or forgets). ``carried`` holds the
+        entries an earlier sync kept as the user's: still theirs where the layout wants that path."""
         report.clashes = [str(clash) for clash in plan.clashes]
         report.skipped = [str(item) for item in plan.skipped]
         attempts = _Attempts()
@@ -456,7 +472,7 @@ class MirrorApplier:
             batch = work[start : start + _BATCH]
             records = _Batch(self._record_links(mirror, batch, attempts))
             for step in batch:
-                self._apply_step(mirror, step, report, attempts, records)
+                self._apply_step(mirror, step, report, attempts, records, carried=carried)
             self._library.forget_mirror_entries(mirror.id, records.forget)
         progress(Progress(total, total, f"Mirror {mirror.target}"))
         self._say_fallback(mirror, report, attempts)
@@ -468,6 +484,8 @@ class MirrorApplier:
         report: MirrorReport,
         attempts: _Attempts,
         records: _Batch,
+        *,
+        carried: frozenset[str],
     ) -> None:
         forget = records.forget
         if step.action is SyncAction.FORGET:
@@ -477,6 +495,8 @@ class MirrorApplier:
             if step.recorded is not None:  # one of ours the user changed: theirs now, no longer tracked
                 report.changed_kept.append(str(step.path))
                 forget.append(step.path)
+            elif str(step.path) in carried:  # changed before an earlier sync: kept as theirs, not "not made"
+                report.changed_kept.append(str(step.path))
             else:
                 report.not_ours.append(f"{step.path}: {step.reason}")
         elif step.action is SyncAction.REMOVE:

@@ -194,11 +194,35 @@ def test_an_entry_the_user_replaced_is_left_alone_by_later_syncs(tmp_path: Path,
     assert entry.read_bytes() == b"replaced by the user"
     assert report.changed_kept == [str(entry)]
     assert f"kept {entry} as yours: changed since Atelier made it" in str(report)
-    again = MirrorApplier(library).sync(library.mirror(mirror.id))  # now the user's file in the way
-    assert again.not_ours == [f"{entry}: a file Atelier did not make"]
-    assert again.changed_kept == []
+    for _ in range(2):  # still the user's where the layout wants it: said so, not "a file not made"
+        again = MirrorApplier(library).sync(library.mirror(mirror.id))
+        assert (again.not_ours, again.changed_kept) == ([], [str(entry)])
+        assert f"kept {entry} as yours: changed since Atelier made it" in str(again)
     MirrorApplier(library).remove(library.mirror(mirror.id))
     assert entry.read_bytes() == b"replaced by the user"
+
+
+@pytest.mark.parametrize(("name", "made_again"), [("pixel.safetensors", 3), ("styles/ink.safetensors", 1)])
+def test_a_copy_the_user_edited_in_place_stays_theirs_at_every_sync(
+    tmp_path: Path, webui: Path, library: Library, name: str, made_again: int
+) -> None:
+    mirror = create_mirror(library, MirrorUI.COMFYUI, MirrorMode.COPY, tmp_path / "ComfyUI")
+    MirrorApplier(library).sync(mirror)
+    entry = tmp_path / "ComfyUI/models/loras" / name
+    with entry.open("ab") as handle:  # the same file, edited: the layout still wants this path
+        handle.write(b"the user's edit")
+    edited = entry.read_bytes()
+    for _ in range(3):
+        report = MirrorApplier(library).sync(library.mirror(mirror.id))
+        assert (report.not_ours, report.changed_kept) == ([], [str(entry)])
+        assert f"kept {entry} as yours: changed since Atelier made it" in str(report)
+        assert entry.read_bytes() == edited
+    # Deleted by the user: the library's copy comes back (with pixel's preview and notes), though no
+    # catalog row changed since the last sync (ink has no sidecar: nothing else tells that sync to look).
+    entry.unlink()
+    report = MirrorApplier(library).sync(library.mirror(mirror.id))
+    assert (report.added, report.not_ours, report.changed_kept) == (made_again, [], [])
+    assert entry.read_bytes() == (webui / "models/Lora" / name).read_bytes()
 
 
 def test_a_real_folder_where_entries_go_is_used_never_replaced(tmp_path: Path, library: Library) -> None:
