@@ -160,6 +160,7 @@ class ConvertActions:
         dialog.accepted.connect(accepted)
         dialog.rejected.connect(lambda: setattr(self, "dialog", None))
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
         return dialog
 

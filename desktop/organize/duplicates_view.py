@@ -143,6 +143,7 @@ def open_duplicates_dialog(window: MainWindow) -> DuplicatesDialog:
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.duplicates_dialog = dialog  # type: ignore[attr-defined]
     dialog.destroyed.connect(lambda: setattr(window, "duplicates_dialog", None))
+    dialog.finished.connect(window.give_keys_back)  # Ctrl+Z at once after it closes
     dialog.show()
     return dialog
 

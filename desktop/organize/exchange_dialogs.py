@@ -130,6 +130,7 @@ class ExchangeActions:
         self.file_dialog = dialog
         dialog.fileSelected.connect(lambda path: self.export_to(Path(path)))
         dialog.finished.connect(lambda _code: setattr(self, "file_dialog", None))
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
 
     def export_to(self, path: Path) -> None:
@@ -152,6 +153,7 @@ class ExchangeActions:
         self.file_dialog = dialog
         dialog.fileSelected.connect(lambda path: self.import_from(Path(path)))
         dialog.finished.connect(lambda _code: setattr(self, "file_dialog", None))
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
 
     def import_from(self, path: Path) -> None:
@@ -178,6 +180,7 @@ class ExchangeActions:
         dialog.download_button.clicked.connect(lambda: self.download_missing(result))
         dialog.finished.connect(lambda _code: setattr(self, "import_dialog", None))
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self.window.give_keys_back)
         dialog.open()
 
     def download_missing(self, result: ImportResult) -> int:

@@ -81,6 +81,7 @@ def open_mirror_dialog(window: MainWindow) -> MirrorDialog:
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.mirror_dialog = dialog  # type: ignore[attr-defined]
     dialog.destroyed.connect(lambda: setattr(window, "mirror_dialog", None))
+    dialog.finished.connect(window.give_keys_back)  # Ctrl+Z at once after it closes
     dialog.show()
     return dialog
 

@@ -449,6 +449,7 @@ class TemplateOrganizer(QObject):
     def open(self, selection: tuple[int, ...] | None = None) -> TemplateDialog:
         """Shows the dialog (the current selection as a scope choice)."""
         if self.dialog is not None:  # one dialog at a time; the old one goes once its planner is idle
+            self.dialog.finished.disconnect(self.window.give_keys_back)  # the new one keeps the keys
             self.dialog.close()
             self.dialog.wait_for_plan()
             self.dialog.deleteLater()
@@ -464,6 +465,7 @@ class TemplateOrganizer(QObject):
             parent=window,
         )
         dialog.apply_requested.connect(lambda planned: self._apply(dialog, planned))
+        dialog.finished.connect(window.give_keys_back)  # Ctrl+Z at once after Apply or Close
         self.dialog = dialog
         dialog.show()
         return dialog
