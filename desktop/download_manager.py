@@ -36,6 +36,20 @@ STARTABLE = (DownloadStatus.QUEUED, DownloadStatus.INTERRUPTED)
 FINISHED = (DownloadStatus.COMPLETED, DownloadStatus.FAILED, DownloadStatus.CANCELLED)
 
 
+# The window's way past a refusal of a file the user deleted (the CLI's is --again): forget the deletion.
+DELETED_HINT = "To download it again, forget it in Library › Deleted files…"
+
+
+def refusal_line(refused: Exception) -> str:
+    """The one line that answers a Download the library refuses; a deleted version also says what to do,
+    or pressing Download again only repeats "You deleted this version on …"."""
+    from app.download_service import DeletedBeforeError
+
+    if isinstance(refused, DeletedBeforeError):
+        return f"{refused}. {DELETED_HINT}"
+    return str(refused)
+
+
 @dataclass(frozen=True)
 class _Failure:
     """An expected failure, returned rather than raised so the job log gets no traceback for it."""
@@ -131,7 +145,7 @@ class DownloadManager(QObject):
             request = build()
             download_id = self.enqueue(request)
         except (NoDownloadRootError, AlreadyInLibraryError) as refused:
-            tell(str(refused))
+            tell(refusal_line(refused))
             return None
         tell(f"Downloading {name} to {request.target_dir}")
         return download_id
@@ -156,7 +170,7 @@ class DownloadManager(QObject):
             try:
                 return service.enqueue(target, to=to)
             except AlreadyInLibraryError as exc:
-                return _Failure(str(exc), owned=True)
+                return _Failure(refusal_line(exc), owned=True)
             except AtelierError as exc:
                 return _Failure(str(exc))
 

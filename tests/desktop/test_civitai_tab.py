@@ -15,6 +15,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QMenu, QToolButton
 from pytestqt.qtbot import QtBot
 
+from app.organize.engine import delete_assets
 from desktop.download_manager import DownloadManager
 from desktop.models.civitai_results_model import CivitaiQuery, CivitaiResultsModel, CivitaiRole
 from desktop.remote_images import RemoteImageCache, blur, load_remote_image
@@ -22,6 +23,7 @@ from desktop.tabs.civitai_tab import REFILTER_DELAY_MS, CivitaiTab
 from desktop.widgets.civitai_model_page import IMAGE_ROLE
 from tests.desktop.remote_support import CHARTURNER_ID, CHARTURNER_V1, LORA_MODEL_ID, ULZZANG_ID, RemoteEnv
 from tests.fakes.civitai_api import CivitaiState
+from tests.trash import own_trash
 
 TIMEOUT = 10_000
 
@@ -460,3 +462,28 @@ def test_a_changed_filter_searches_again_once(tab: CivitaiTab, remote: RemoteEnv
         qtbot.mouseClick(tab.nsfw, Qt.MouseButton.LeftButton)
     assert _query_of(searches()[-1])["nsfw"] == ["true"]
     assert len(searches()) == 3
+
+
+def test_download_of_a_deleted_version_says_where_to_forget_the_deletion(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The outside tester deleted a downloaded LoRA and pressed Download on its page again: each press only
+    repeated "You deleted this version on …", with no word on what to do. The line now says it."""
+    own_trash(monkeypatch, tmp_path / "xdg-data")
+    tab.show()
+    _search(tab, qtbot)
+    _click_tile(tab, qtbot, LORA_MODEL_ID)
+    with qtbot.waitSignal(tab.manager.completed, timeout=TIMEOUT) as completed:
+        qtbot.mouseClick(tab.page.files.cellWidget(0, 5), Qt.MouseButton.LeftButton)
+    assert completed.args is not None
+    asset = remote.library.get_by_path(Path(completed.args[1]))
+    assert asset is not None
+    delete_assets(remote.library, [asset.id])
+    qtbot.waitUntil(lambda: tab.page.files.cellWidget(0, 5).isEnabled(), timeout=TIMEOUT)
+
+    with qtbot.waitSignal(tab.message, timeout=TIMEOUT) as told:
+        qtbot.mouseClick(tab.page.files.cellWidget(0, 5), Qt.MouseButton.LeftButton)
+    assert told.args is not None
+    line = told.args[0]
+    assert line.startswith("You deleted this version on 20")
+    assert line.endswith("). To download it again, forget it in Library › Deleted files…")
