@@ -456,7 +456,8 @@ class ImportPlan:
 
     ``matched`` holds one entry per matching row; ``missing`` one per missing *file* (the first of the
     rows that share its SHA256), so ``rows`` (every row of the list) is what the counts are out of, and
-    ``repeated`` (rows whose SHA256 an earlier row already has: copies on the other machine) is said apart.
+    ``repeated`` (rows whose file an earlier row already has) is said apart: ``verbatim`` of them repeat an
+    earlier row word for word (the list itself repeats), the others are copies on the other machine.
     """
 
     matched: tuple[Matched, ...]
@@ -464,6 +465,7 @@ class ImportPlan:
     unhashed_here: int = 0
     rows: int = 0
     repeated: int = 0
+    verbatim: int = 0
 
     @property
     def downloadable(self) -> tuple[ListEntry, ...]:
@@ -482,10 +484,16 @@ class ImportPlan:
                 f"; {counted(len(self.missing), 'file')} missing, {len(self.downloadable):,} of them can be "
                 "downloaded from Civitai or Hugging Face"
             )
-        if self.repeated:
+        copies = self.repeated - self.verbatim
+        if copies:
             line += (
-                f"; {counted(self.repeated, 'row')} {'repeats' if self.repeated == 1 else 'repeat'} "
+                f"; {counted(copies, 'row')} {'repeats' if copies == 1 else 'repeat'} "
                 "a file listed above (a copy on the other machine)"
+            )
+        if self.verbatim:
+            line += (
+                f"; {counted(self.verbatim, 'row')} {'repeats' if self.verbatim == 1 else 'repeat'} "
+                "an earlier row word for word"
             )
         if self.unhashed_here:
             files = "1 file here is" if self.unhashed_here == 1 else f"{self.unhashed_here} files here are"
@@ -519,15 +527,19 @@ def plan_import(library: Library, entries: Iterable[ListEntry]) -> ImportPlan:
     matched: list[Matched] = []
     missing: list[ListEntry] = []
     listed_shas: set[str] = set()
-    rows = repeated = 0
+    listed: set[ListEntry] = set()
+    rows = repeated = verbatim = 0
     for entry in entries:
         rows += 1
         sha = (entry.sha256 or "").upper()
         v2 = (entry.autov2 or sha[:10]).upper()
         name_key = (entry.file_name.casefold(), entry.size) if entry.size is not None else None
-        seen = bool(sha) and sha in listed_shas
+        again = entry in listed  # the same row twice, hash or not: one file, said as a repeated row
+        seen = again or (bool(sha) and sha in listed_shas)
         repeated += seen
+        verbatim += again
         listed_shas.add(sha)
+        listed.add(entry)
         if sha and sha in by_sha:
             matched.append(Matched(entry, tuple(by_sha[sha]), "sha256"))
         elif v2 and v2 in by_v2:
@@ -537,7 +549,12 @@ def plan_import(library: Library, entries: Iterable[ListEntry]) -> ImportPlan:
         elif not seen:  # copies and links of one file: one file to fetch
             missing.append(entry)
     return ImportPlan(
-        matched=tuple(matched), missing=tuple(missing), unhashed_here=unhashed, rows=rows, repeated=repeated
+        matched=tuple(matched),
+        missing=tuple(missing),
+        unhashed_here=unhashed,
+        rows=rows,
+        repeated=repeated,
+        verbatim=verbatim,
     )
 
 

@@ -108,7 +108,9 @@ def _print_result(
         else:
             print(f"  downloaded: {item.path} (asset {item.asset_id})", file=out)
     if offered and plan.downloadable:
-        print(f"Add --download-missing to download the {len(plan.downloadable)} that have a link.", file=out)
+        linked = len(plan.downloadable)
+        files = "the 1 file that has a link" if linked == 1 else f"the {linked:,} files that have a link"
+        print(f"Add --download-missing to download {files}.", file=out)
 
 
 def _result_json(result: ImportResult, downloads: list[MissingDownload]) -> dict[str, Any]:
@@ -130,6 +132,7 @@ def _result_json(result: ImportResult, downloads: list[MissingDownload]) -> dict
         "unhashed_here": plan.unhashed_here,
         "rows": plan.rows,
         "repeated_rows": plan.repeated,
+        "verbatim_rows": plan.verbatim,
         "downloads": [
             {
                 "file_name": item.entry.file_name,

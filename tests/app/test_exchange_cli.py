@@ -145,7 +145,7 @@ def test_csv_round_trip_and_the_offer_to_download(
         "Civitai or Hugging Face; user data added to 1 file here"
     )
     assert lines[1].startswith(f"  missing: pixel_art.safetensors  (civitai:{VERSION_ID}:")
-    assert lines[2] == "Add --download-missing to download the 1 that have a link."
+    assert lines[2] == "Add --download-missing to download the 1 file that has a link."
     shown = json.loads(
         run(sites, data_b, "show", str(root_b / "embeddings/bad-hands.safetensors"), "--json").stdout
     )
@@ -257,6 +257,41 @@ def test_the_counts_are_of_rows_and_repeated_rows_are_said_apart(sites: Sites, t
     )
     report = json.loads(run(sites, data, "import", str(listing), "--json").stdout)
     assert (len(report["matched"]), report["rows"], report["repeated_rows"]) == (4, 7, 2)
+
+
+def test_a_row_repeated_word_for_word_is_not_called_a_copy_on_the_other_machine(
+    sites: Sites, tmp_path: Path
+) -> None:
+    """The outside tester's list repeated a row verbatim and import called it "a copy on the other
+    machine": a row the same in every cell is the list repeating itself, said as such; a row of the same
+    file under another name stays a copy. A missing row repeated verbatim is one file to fetch."""
+    folder = tmp_path / "plain"
+    here = write_safetensors(folder / "m0.safetensors", {"w": ("F32", (4, 4))}, seed=0)
+    data = tmp_path / "data"
+    run(sites, data, "scan", str(folder), "--no-lookup")
+    sha = hashlib.sha256(here.read_bytes()).hexdigest()
+    gone = "CD" * 32
+    rows = [
+        ("m0.safetensors", sha),
+        ("m0.safetensors", sha),  # the same row again
+        ("m0-copy-there.safetensors", sha),  # a copy on the other machine
+        ("gone.safetensors", gone),
+        ("gone.safetensors", gone),  # the same missing row again
+    ]
+    listing = tmp_path / "list.csv"
+    listing.write_text(
+        "file_name,sha256\n" + "".join(f"{name},{row_sha}\n" for name, row_sha in rows), encoding="utf-8"
+    )
+
+    result = run(sites, data, "import", str(listing))
+
+    assert result.stdout.splitlines()[0] == (
+        "3 of 5 rows in the list are in this library (1 file here); 1 file missing, 0 of them can be "
+        "downloaded from Civitai or Hugging Face; 1 row repeats a file listed above (a copy on the other "
+        "machine); 2 rows repeat an earlier row word for word; user data added to 0 files here"
+    )
+    report = json.loads(run(sites, data, "import", str(listing), "--json").stdout)
+    assert (report["repeated_rows"], report["verbatim_rows"], len(report["missing"])) == (3, 2, 1)
 
 
 @pytest.mark.slow
