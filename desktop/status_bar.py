@@ -213,7 +213,8 @@ class AppStatusBar(QStatusBar):
     def track(self, handle: JobHandle, *, is_news: Callable[[object], bool] | None = None) -> None:
         """Shows ``handle``'s progress until it ends, then its outcome; a job nobody asked for (a scan
         after the file watcher saw changes) gives ``is_news``: an outcome that is no news puts the line
-        shown before it back (the outcome of what the user did)."""
+        shown before it back (the outcome of what the user did), an empty line too: a notice that faded
+        ("Added … to the library") is not followed by the rescan of the file already in place."""
         before = (self.job_label.text(), self._outcome_at)
         self._handle = handle
         # While it runs, progress messages carry paths: their file name (the end) must stay readable.
@@ -224,11 +225,11 @@ class AppStatusBar(QStatusBar):
         handle.signals.progressed.connect(self._on_progressed)
 
         def finished(result: object) -> None:
-            if is_news is not None and not is_news(result) and before[0]:
+            if is_news is not None and not is_news(result):
                 self._ended(handle, before[0])
                 self._outcome_at = before[1]  # as fresh as it was: not a new outcome
             else:
-                self._ended(handle, f"{handle.title}: {result}" if result is not None else "")
+                self._ended(handle, f"{handle.title}: {result}" if result is not None else None)
 
         handle.signals.finished.connect(finished)
         handle.signals.failed.connect(
@@ -253,7 +254,8 @@ class AppStatusBar(QStatusBar):
             text = f"{text} ({done_percent(progress)}%)"
         self.job_label.setText(job_text(self._handle.title, text))
 
-    def _ended(self, handle: JobHandle, message: str, *, catalog_lost: bool = False) -> None:
+    def _ended(self, handle: JobHandle, message: str | None, *, catalog_lost: bool = False) -> None:
+        """``message``: the line to leave ("" leaves it empty); None says that the job finished."""
         if handle is not self._handle:
             return
         self._handle = None
@@ -261,7 +263,7 @@ class AppStatusBar(QStatusBar):
         self._line_left_by_lost_catalog = catalog_lost
         self._set_busy(False)
         self.job_label.set_elide_mode(Qt.TextElideMode.ElideRight, at_words=True)  # a summary: whole words
-        self.job_label.setText(message or f"{handle.title} finished")
+        self.job_label.setText(f"{handle.title} finished" if message is None else message)
 
     def _on_cancel_clicked(self) -> None:
         if self._handle is not None:

@@ -16,6 +16,7 @@ from catalog.scanner import Scanner
 from core.downloads import DownloadRecord, DownloadRequest, DownloadSource, DownloadStatus
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import LibraryLayout
+from desktop import status_bar
 from desktop.main_window import MainWindow
 from desktop.models.civitai_results_model import CivitaiRole
 from desktop.models.downloads_model import PROGRESS_ROLE, DownloadColumn, DownloadsModel
@@ -420,3 +421,31 @@ def test_a_download_that_lands_refreshes_the_civitai_marks_once_not_again_after_
     with qtbot.waitSignal(window.job_ended, timeout=TIMEOUT):
         window.rescan(by_watcher=True)
     assert len(refreshes) == 1
+
+
+def test_the_watchers_rescan_of_a_landed_download_says_nothing_after_added(
+    window: MainWindow, remote: RemoteEnv, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outside tester saw "Added … to the library" replaced within seconds by the watcher's rescan of
+    the file already in place ("Scan: … 0 new, 5 unchanged"): with no recent line before it, a rescan that
+    is no news said its outcome anyway. Now the line stays as it was: empty once the notice fades."""
+    monkeypatch.setattr(status_bar, "FLASH_MS", 300)
+    monkeypatch.setattr(status_bar, "OUTCOME_FOLLOW_UP_S", 0.2)
+    tab = window.civitai_tab
+    assert tab is not None
+    assert window.downloads is not None
+    with qtbot.waitSignal(window.job_ended, timeout=TIMEOUT):
+        window.rescan()  # the catalog as the scan finds it: two of the fixture's files read afresh
+    qtbot.wait(400)  # a while later, the user downloads
+    with qtbot.waitSignal(tab.page.loaded, timeout=TIMEOUT):
+        tab.page.show_model(LORA_MODEL_ID)
+    with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
+        QTest.mouseClick(tab.page.files.cellWidget(0, 5), Qt.MouseButton.LeftButton)
+    assert completed.args is not None
+    _wait_added(window, qtbot, completed.args[1])
+    assert window.status.flashed() == f"Added {Path(completed.args[1]).name} to the library"
+
+    with qtbot.waitSignal(window.job_ended, timeout=TIMEOUT):
+        window.rescan(by_watcher=True)  # what the watcher starts for the file that landed
+    qtbot.waitUntil(lambda: window.status.flashed() == "", timeout=TIMEOUT)
+    assert window.status.job_label.text() == ""
