@@ -539,6 +539,12 @@ def folder_for(
 def scan_roots(root: Path, layout: LibraryLayout) -> list[Path]:
     """The existing folders a scan of this library should walk: the models folder plus any kind folder
     outside it (A1111's ``embeddings``). Walking only these keeps a scan out of code and outputs."""
+    return [path for path in scanned_folders(root, layout) if _is_dir(path)]
+
+
+def scanned_folders(root: Path, layout: LibraryLayout) -> list[Path]:
+    """The folders a scan of this library walks once they exist (:func:`scan_roots` before the existence
+    check): a move or organize refuses a target outside all of them, which would leave the library."""
     base, depth = _placement(root, layout)
     chain = _MODELS_CHAIN[layout]
     found = [base.joinpath(*chain[depth:])]
@@ -548,11 +554,36 @@ def scan_roots(root: Path, layout: LibraryLayout) -> list[Path]:
             parts = _parts(folder)
             if tuple(p.casefold() for p in parts[: len(chain)]) != chain_folded:
                 found.append(_resolve(base, layout, folder, depth))
-    unique: list[Path] = []
-    for path in found:
-        if path not in unique and _is_dir(path):
-            unique.append(path)
-    return unique
+    return list(dict.fromkeys(found))
+
+
+def own_folders(root: Path, layout: LibraryLayout) -> frozenset[Path]:
+    """The layout's own folders under ``root``: every kind folder, the models folder, and the folders
+    between them and ``root``. They make the install what it is (:func:`detect_layout` looks for them), so
+    a cleanup of emptied folders keeps them even when a move left them empty."""
+    base, depth = _placement(root, layout)
+    ends = [models_dir(root, layout)]
+    ends += [_resolve(base, layout, f, depth) for fs in KIND_FOLDERS[layout].values() for f in fs]
+    own: set[Path] = set()
+    for end in ends:
+        if not end.is_relative_to(root):
+            continue
+        own.add(end)
+        own.update(parent for parent in end.parents if parent.is_relative_to(root) and parent != root)
+    return frozenset(own)
+
+
+TOOL_NAMES: Mapping[LibraryLayout, str] = MappingProxyType(
+    {
+        LibraryLayout.A1111: "A1111",
+        LibraryLayout.FORGE: "Forge",
+        LibraryLayout.COMFYUI: "ComfyUI",
+        LibraryLayout.INVOKEAI: "InvokeAI",
+        LibraryLayout.STABILITY_MATRIX: "Stability Matrix",
+        LibraryLayout.FLAT: "plain",
+    }
+)
+"""What messages call each layout's tool ("not scanned in an A1111 folder")."""
 
 
 @dataclass(frozen=True, slots=True)

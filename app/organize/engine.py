@@ -121,11 +121,14 @@ def apply_moves(
     """Move each planned model with its companions; the catalog follows in the same step.
 
     Conflicts in the plan are never applied. Refused as a whole, before anything moves, when a target is
-    outside every library folder (OrganizeError saying to add that folder first).
+    outside every library folder (OrganizeError saying to add that folder first), or in a folder the next
+    scan would not find it in: a hidden one, or one its library folder's tool does not scan
+    (``NameRefusedError``, the CLI's exit 2).
     """
     if plan.is_empty:
         return OperationResult(0, kind, 0, 0, (), cancelled=False)
-    roots = [Path(root.path) for root in library.roots()]
+    records = library.roots()
+    roots = [Path(root.path) for root in records]
     outside = sorted(
         {
             str(move.target.parent)
@@ -142,7 +145,9 @@ def apply_moves(
             f"{outside[0]} is outside every library folder: add it first with "
             f"`atelier scan {shell_word(str(outside[0]))}`"
         )
-    refuse_skipped_targets((move.target for move in plan.moves), roots)  # hidden: scans skip it
+    # A hidden folder, or one the root's tool does not scan (A1111's stuff/): the next scan would lose it.
+    layouts = {Path(root.path): root.layout for root in records}
+    refuse_skipped_targets((move.target for move in plan.moves), roots, layouts)
     steps = move_steps(library, plan)
     return _operation(
         library, kind, label or _label(kind, plan.move_count), steps, progress=progress, cancel=cancel

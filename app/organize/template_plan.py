@@ -30,8 +30,9 @@ from catalog.template_rows import TemplateRow, TemplateScope
 from core.formats.reader import MODEL_EXTENSIONS
 from core.formats.sidecars import PREVIEW_EXTENSIONS
 from core.jobs import CancelToken, ProgressCallback
-from core.layouts import folder_for
+from core.layouts import folder_for, own_folders, scanned_folders
 from core.organize.companions import companion_names
+from core.organize.names import unscanned_target_refusal
 from core.organize.plan import Conflict, MovePlan, plan_moves
 from core.organize.template import (
     Template,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
 REASON_NO_ROOT = "no_root"
 REASON_OUTSIDE = "outside"
+REASON_UNSCANNED = "unscanned"  # a folder the library folder's tool does not scan (A1111's o/)
 
 __all__ = [
     "TemplatePlan",
@@ -174,6 +176,7 @@ def _plan(
     taken = library.cataloged_paths()
     kind_folders = _KindFolders()
     real_folders = _RealFolders([root.path for root in roots.values()])
+    scanned = _ScannedFolders()
 
     # Paths stay strings in this loop (pathlib costs more than everything else here on 10,000 rows);
     # the Path objects the plan needs are made from one Path per folder (half the cost of parsing).
@@ -205,6 +208,10 @@ def _plan(
             )
             continue
         target = folders.child(os.path.join(target_folder, parts[-1]))  # noqa: PTH118
+        unscanned = scanned.refusal(target, root)
+        if unscanned is not None:
+            refused.append(Conflict(row.id, Path(row.path), target, unscanned, REASON_UNSCANNED))
+            continue
         requests.append((row.id, folders.child(row.path), target))
 
     def exists(path: Path) -> bool:
@@ -249,19 +256,35 @@ def apply_template(
         progress=progress,
         cancel=cancel,
     )
-    remove_emptied_folders({Path(source).parent for source, _ in result.moved}, planned.roots.values())
+    layouts = {root.path: root.layout for root in library.roots()}
+    keep = {
+        folder
+        for root in planned.roots.values()
+        if root in layouts
+        for folder in own_folders(Path(root), layouts[root])
+    }
+    remove_emptied_folders({Path(source).parent for source, _ in result.moved}, planned.roots.values(), keep)
     return result
 
 
-def remove_emptied_folders(folders: Iterable[Path], roots: Iterable[str]) -> None:
+def remove_emptied_folders(folders: Iterable[Path], roots: Iterable[str], keep: Iterable[Path] = ()) -> None:
     """Remove each of ``folders`` that is now empty, and its parents up to (not including) the library
-    folder holding it. ``rmdir`` only ever removes an empty folder, so nothing else can go."""
+    folder holding it. ``rmdir`` only ever removes an empty folder, so nothing else can go.
+
+    Nor does it remove one of ``keep`` (the layout's own folders, :func:`core.layouts.own_folders`, which
+    it stops at): an A1111 install without ``models/Lora`` or ``models/`` is recognised differently (and
+    A1111 expects them). Compared casefolded, as the layout's names are matched."""
     stops = {Path(root) for root in roots}
+    kept = {str(folder).casefold() for folder in keep}
     for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
         if not any(folder.is_relative_to(root) for root in stops):
             continue
         current = folder
-        while current not in stops and any(current.is_relative_to(root) for root in stops):
+        while (
+            current not in stops
+            and str(current).casefold() not in kept
+            and any(current.is_relative_to(root) for root in stops)
+        ):
             try:
                 current.rmdir()
             except OSError:  # not empty (or gone, or not ours to remove): stop climbing
@@ -297,6 +320,25 @@ class _FolderPaths:
         found = Path(file_path)  # one parse; its parent comes free for the next file of the folder
         self._paths[folder] = found.parent
         return found
+
+
+class _ScannedFolders:
+    """Why a target would leave the library because its root's tool does not scan its folder
+    (:func:`core.organize.names.unscanned_target_refusal`), with each root's scanned folders found once and
+    each target folder answered once (a plan of thousands of files has a few target folders)."""
+
+    def __init__(self) -> None:
+        self._scanned: dict[str, list[Path]] = {}
+        self._answers: dict[tuple[str, Path], str | None] = {}
+
+    def refusal(self, target: Path, root: RootRecord) -> str | None:
+        key = (root.path, target.parent)
+        if key not in self._answers:
+            if root.path not in self._scanned:
+                self._scanned[root.path] = scanned_folders(Path(root.path), root.layout)
+            found = unscanned_target_refusal(target, Path(root.path), root.layout, self._scanned[root.path])
+            self._answers[key] = found
+        return self._answers[key]
 
 
 class _KindFolders:

@@ -17,13 +17,14 @@ missing. :func:`refuse_skipped_targets` asks it of a move's whole destination in
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePath
 
 from core.errors import UsageError
 from core.formats.reader import MODEL_EXTENSIONS
-from core.layouts import is_ignored_dir
+from core.layouts import TOOL_NAMES, is_ignored_dir, scanned_folders
 from core.organize.errors import OrganizeError
+from core.taxonomy import LibraryLayout, article
 from core.windows_names import FORBIDDEN_CHARACTERS, is_reserved_name
 
 WINDOWS_NAME_RULES = os.name == "nt"  # tests set it to check Windows' rules on Linux
@@ -54,11 +55,16 @@ def name_refusal(name: str, *, how_to_move: str) -> str | None:
     return _windows_refusal(name) if WINDOWS_NAME_RULES else None
 
 
+def holding_root(target: Path, roots: Iterable[Path]) -> Path | None:
+    """The library folder ``target`` belongs to: the deepest of ``roots`` holding it (None: none does)."""
+    return max((r for r in roots if target.is_relative_to(r)), key=lambda r: len(r.parts), default=None)
+
+
 def skipped_target_refusal(target: Path, roots: Iterable[Path]) -> str | None:
     """Why a file moved to ``target`` would drop out of the library: a folder between its library folder
     (the deepest of ``roots`` holding it) and it that scans skip, or a hidden file name; None when the
     next scan finds it. A target outside every library folder is the engine's to refuse."""
-    root = max((r for r in roots if target.is_relative_to(r)), key=lambda r: len(r.parts), default=None)
+    root = holding_root(target, roots)
     if root is None:
         return None
     folder = root
@@ -79,12 +85,62 @@ def skipped_target_refusal(target: Path, roots: Iterable[Path]) -> str | None:
     return None
 
 
-def refuse_skipped_targets(targets: Iterable[Path], roots: Iterable[Path]) -> None:
-    """Raise :class:`NameRefusedError` for the first target :func:`skipped_target_refusal` refuses, before
-    anything moves."""
+def unscanned_target_refusal(
+    target: Path, root: Path, layout: LibraryLayout, scanned: Sequence[Path]
+) -> str | None:
+    """Why a file moved to ``target`` in the library folder ``root`` would drop out of the library: its
+    tool's layout scans only ``scanned`` (:func:`core.layouts.scanned_folders`; an A1111 install only
+    ``models/`` and ``embeddings/``), and the target is in none of them. None when it is.
+
+    The folder named is the first one on the way down from ``root`` that holds no scanned folder (the one
+    the user chose or the template made); a file straight in a folder above them is named by that folder.
+    Names are compared casefolded: on a disk that ignores case ``Models`` is ``models``, and a check that
+    errs lets a move through rather than refusing a folder that is scanned.
+    """
+    if not target.is_relative_to(root):
+        return None  # outside this library folder: the engine's to refuse
+    scanned_parts = [_folded_parts(folder) for folder in scanned]
+    target_parts = _folded_parts(target)
+    if any(target_parts[: len(parts)] == parts for parts in scanned_parts):
+        return None
+    # The models folder, and the others the install has (A1111's embeddings/, not an extension's folder
+    # the user never installed).
+    shown = [_shown(folder, root) for index, folder in enumerate(scanned) if index == 0 or folder.is_dir()]
+    where = " or ".join(filter(None, (", ".join(shown[:-1]), shown[-1])))
+    tool = f"in {article(TOOL_NAMES[layout])} {TOOL_NAMES[layout]} folder"
+    folder = root
+    for part in target.relative_to(root).parent.parts:
+        folder = folder / part
+        parts = _folded_parts(folder)
+        if not any(inside[: len(parts)] == parts for inside in scanned_parts):
+            return f"{folder} is not scanned {tool}: put models under {where}"
+    return f"files straight in {target.parent} are not scanned {tool}: put models under {where}"
+
+
+def _folded_parts(path: Path) -> tuple[str, ...]:
+    return tuple(part.casefold() for part in path.parts)
+
+
+def _shown(folder: Path, root: Path) -> str:
+    """A scanned folder as the user finds it from their library folder (``models/``)."""
+    shown = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else str(folder)
+    return shown + "/"
+
+
+def refuse_skipped_targets(
+    targets: Iterable[Path], roots: Iterable[Path], layouts: Mapping[Path, LibraryLayout] | None = None
+) -> None:
+    """Raise :class:`NameRefusedError` for the first target :func:`skipped_target_refusal` refuses, or,
+    with each root's layout in ``layouts``, :func:`unscanned_target_refusal`, before anything moves."""
     roots = list(roots)
+    scanned: dict[Path, list[Path]] = {}  # the layout's folders of each root, found once per call
     for target in targets:
         refusal = skipped_target_refusal(target, roots)
+        root = holding_root(target, roots)
+        if refusal is None and layouts and root is not None and root in layouts:
+            if root not in scanned:
+                scanned[root] = scanned_folders(root, layouts[root])
+            refusal = unscanned_target_refusal(target, root, layouts[root], scanned[root])
         if refusal is not None:
             raise NameRefusedError(refusal)
 

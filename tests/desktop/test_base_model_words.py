@@ -63,5 +63,7 @@ def test_a_civitai_label_reads_the_same_on_tile_details_table_and_filter(
         a.data(): a.text() for a in _checkable_menu(button, (civitai,), CIVITAI_BASE_MODEL_LABELS)
     }
     assert filter_texts == {civitai: word}
-    moves = plan_template(library, "{base_label}/{file_name}").plan.moves  # organize's {base_label} folder
+    moves = plan_template(
+        library, "{kind_folder}/{base_label}/{file_name}"
+    ).plan.moves  # organize's {base_label} folder
     assert [move.target.parent.name for move in moves] == [word]
