@@ -202,16 +202,19 @@ def lora_refusal(
     name: str, families: tuple[Architecture, ...], checkpoint: Architecture | None
 ) -> str | None:
     """The renderer's refusal of a LoRA made for ``families`` on a ``checkpoint`` of another family
-    (``"LoRA 'x' does not fit this checkpoint: it was made for Flux.1, and this checkpoint is SD 1.x"``),
-    by the renderer's rule (:func:`core.render.lora_family.conflict_between`); None when it may load.
+    (``"LoRA 'x' does not fit this checkpoint: it was made for Flux.1, and this checkpoint is SD 1.x"``);
+    None when it may load. The same rule marks the board's rows (:func:`lora_fit_problem`), so the plan,
+    the Compose tab's line and the row's mark agree.
+
+    A transformer family of another kind is refused by the renderer's rule
+    (:func:`core.render.lora_family.conflict_between`). Among the SD UNet families the renderer refuses by
+    layer width once loaded (an SDXL LoRA's 2048-wide cross-attention on SD 1.x's 768): a LoRA whose widths
+    name one UNet family (``lora_families`` reads them) is refused here on another one, before anything
+    loads; a UNet LoRA whose widths name no family (its families are all the UNet ones) may load.
 
     The renderer, holding a loaded UNet, names the SD families as one ("Stable Diffusion (SD1/SD2/SDXL)");
     the catalog knows the checkpoint's own family, so a plan names it ("SD 1.x") as the board's rows do."""
-    if checkpoint is None or checkpoint not in JUDGED_CHECKPOINTS:
-        return None
-    from core.render.lora_family import conflict_between
-
-    if conflict_between(families, checkpoint) is None:
+    if checkpoint is None or not _lora_conflicts(families, checkpoint):
         return None
     made_for = " or ".join(dict.fromkeys(_family_label(family) for family in families))
     return (
@@ -293,9 +296,14 @@ def lora_fit_problem(
     """The board's mark of a LoRA row: judged by the families the renderer reads from the file
     (:func:`lora_families`), worded as :func:`fit_problem` words it."""
     families = lora_families(path, architecture)
-    if not families or checkpoint not in JUDGED_CHECKPOINTS:
+    if checkpoint is None or not _lora_conflicts(families, checkpoint):
         return None
-    for family in families:
-        if not conflicts(AssetKind.LORA, family, checkpoint):
-            return None
     return fit_problem(AssetKind.LORA, families[0], checkpoint)
+
+
+def _lora_conflicts(families: tuple[Architecture, ...], checkpoint: Architecture) -> bool:
+    """Whether a LoRA made for ``families`` (:func:`lora_families`) cannot load on a ``checkpoint``: none
+    of them is its family or one sharing its LoRAs (``loras_shared``). Judged checkpoints only."""
+    if not families or checkpoint not in JUDGED_CHECKPOINTS:
+        return False
+    return all(conflicts(AssetKind.LORA, family, checkpoint) for family in families)

@@ -962,8 +962,9 @@ def _lora_family_problem(
     """The refusal the render would give a LoRA of another family (a Qwen-Image LoRA on Flux.1, a Flux.1
     LoRA on SDXL), in the renderer's words and judged by the families the renderer reads from the file's
     tensors (:func:`app.asset_fit.lora_families`), with the paths of the LoRAs it names, so that their
-    mismatch warnings are not said a second time. SD LoRAs on SD checkpoints keep their warnings (their
-    layer widths are judged when they load). Disabled LoRAs are never loaded: not judged."""
+    mismatch warnings are not said a second time. An SD LoRA whose widths name another SD family (an SDXL
+    LoRA on SD 1.x) is refused too, as its layers would be at load; one whose widths name no family keeps
+    its warning (it may load). Disabled LoRAs are never loaded: not judged."""
     if architecture not in RENDERABLE:
         return None, frozenset()
     problems: list[str] = []

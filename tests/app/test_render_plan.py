@@ -85,7 +85,8 @@ def test_an_inpainting_pipeline_is_refused_before_loading(service: RenderService
     )
 
 
-def test_a_lora_of_another_family_is_named_in_words(service: RenderService, tmp_path: Path) -> None:
+def test_an_sd_lora_of_another_sd_family_is_refused_in_words(service: RenderService, tmp_path: Path) -> None:
+    """Its 2048-wide cross-attention cannot go on SD 1.x's 768: refused, never a warning to click past."""
     folder = write_pipeline(tmp_path / "sd", "StableDiffusionPipeline", unet={"cross_attention_dim": 768})
     lora = write_safetensors(tmp_path / "xl-style.safetensors", SDXL_LORA)
     recipe = Recipe(
@@ -96,7 +97,11 @@ def test_a_lora_of_another_family_is_named_in_words(service: RenderService, tmp_
 
     plan = service.prepare(recipe)
 
-    assert plan.warnings == ("LoRA 'xl-style' is an SDXL LoRA; the checkpoint is an SD 1.x checkpoint",)
+    assert plan.problem == (
+        "LoRA 'xl-style' does not fit this checkpoint: it was made for SDXL, and this checkpoint is SD 1.x"
+    )
+    assert not plan.ready
+    assert plan.warnings == ()  # said once, as the refusal
 
 
 def test_a_lora_on_the_checkpoint_slot_is_refused_in_the_windows_words(

@@ -178,14 +178,16 @@ def test_prepare_resolves_warns_and_never_starts_the_engine(
     assert plan.recipe.checkpoint.asset_id == checkpoint_id
     assert plan.recipe.checkpoint.path == str(checkpoint_folder)
     assert (plan.architecture, plan.prediction) == (Architecture.SD1, Prediction.EPS)
-    assert "LoRA 'XL_Style' is an SDXL LoRA; the checkpoint is an SD 1.x checkpoint" in plan.warnings
+    assert plan.lora_problem == (  # the catalog's family, for a file the renderer could not read
+        "LoRA 'XL_Style' does not fit this checkpoint: it was made for SDXL, and this checkpoint is SD 1.x"
+    )
     direct = plan.recipe.loras[1].ref
     assert (direct.path, direct.asset_id) == (str(outside.resolve()), None), (
         "a file given by path is used as is"
     )
     assert [m.name for m in plan.missing] == ["nowhere"]
     assert not plan.ready
-    with pytest.raises(RenderError, match="'nowhere'") as raised:
+    with pytest.raises(RenderError, match="'XL_Style' does not fit") as raised:  # the refusal first
         service.render(plan)
     assert [m.hash for m in raised.value.missing] == ["0123456789ab"]
     assert started == []

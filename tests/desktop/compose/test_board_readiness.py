@@ -1,8 +1,10 @@
 """The Compose tab's status line follows the board's plan: with an SD 1.x checkpoint, a Flux.1 LoRA and an
 SDXL LoRA on the board it says why Render would refuse (never "Ready: press Render" beside a refused
 plan), naming both LoRAs and the checkpoint's own family; a click on either Render button says the same
-and starts nothing, and removing the LoRAs with their ✕ brings "Ready" back. Real catalog, real render
-service (its plan only: nothing is rendered), real header-true model files."""
+and starts nothing. The SDXL LoRA alone is refused too (its layers cannot load on SD 1.x): the plan, the
+status line and the row's mark agree, with no warning banner to click past. Removing the LoRAs with their
+✕ brings "Ready" back. Real catalog, real render service (its plan only: nothing is rendered), real
+header-true model files."""
 
 from __future__ import annotations
 
@@ -62,9 +64,12 @@ def _add(tab: ComposeTab, library: Library, *stems: str) -> None:
     tab.board.add_asset_ids([ids[stem] for stem in stems])
 
 
+PONY_REFUSED = (
+    "LoRA 'pony_glow' does not fit this checkpoint: it was made for SDXL, and this checkpoint is SD 1.x"
+)
 REFUSED = (
     "Cannot render: LoRA 'flux_ink' does not fit this checkpoint: it was made for Flux.1, and this "
-    "checkpoint is SD 1.x. Also: LoRA 'pony_glow' is an SDXL LoRA; the checkpoint is an SD 1.x checkpoint"
+    f"checkpoint is SD 1.x; {PONY_REFUSED}"
 )
 
 
@@ -79,8 +84,8 @@ def test_the_ready_line_follows_a_refused_plan_and_names_every_lora_that_does_no
     assert tab.render_button.toolTip() == REFUSED  # the button says why before it is clicked
     assert tab.board_panel.render_button.toolTip() == REFUSED
     plan = tab.plan_view.lines
-    assert "Warning: LoRA 'pony_glow' is an SDXL LoRA; the checkpoint is an SD 1.x checkpoint" in plan
-    assert any(line.startswith("Refused: LoRA 'flux_ink'") and line.endswith("is SD 1.x") for line in plan)
+    assert not any(line.startswith("Warning:") for line in plan), plan
+    assert any(line.startswith("Refused: LoRA 'flux_ink'") and line.endswith(PONY_REFUSED) for line in plan)
 
     said: list[str] = []
     tab.message.connect(said.append)
@@ -90,12 +95,22 @@ def test_the_ready_line_follows_a_refused_plan_and_names_every_lora_that_does_no
     assert not tab.busy
     assert tab.banner.isHidden()
 
-    # Without the Flux.1 LoRA the render may run (the SDXL LoRA is a warning Render asks about).
+    # Without the Flux.1 LoRA the SDXL one is still refused, in the same words everywhere: no "Ready".
     flux_row = tab.board.loras.row_for("flux_ink")
     assert flux_row is not None
     qtbot.mouseClick(flux_row.remove_button, LEFT)
+    qtbot.waitUntil(lambda: "flux_ink" not in tab.status_label.text(), timeout=5000)
+    assert tab.status_label.text() == f"Cannot render: {PONY_REFUSED}"
+    assert f"Refused: {PONY_REFUSED}" in tab.plan_view.lines
+    pony_row = tab.board.loras.row_for("pony_glow")
+    assert pony_row is not None
+    assert pony_row.fit_badge.text() == "SDXL LoRA — does not fit this SD1 checkpoint"
+    said.clear()
+    qtbot.mouseClick(tab.render_button, LEFT)
+    assert said == [f"Cannot render: {PONY_REFUSED}"]
+    assert tab.banner.isHidden()  # nothing to "Render anyway" into a refusal
+    assert not tab.busy
+
+    qtbot.mouseClick(pony_row.remove_button, LEFT)
     qtbot.waitUntil(lambda: tab.status_label.text() == READY_HINT, timeout=5000)
     assert tab.render_button.toolTip() == ""
-    qtbot.mouseClick(tab.render_button, LEFT)
-    assert not tab.banner.isHidden()  # the warning is asked about, never skipped
-    assert any("pony_glow" in label.text() for label in tab.banner.findChildren(type(tab.status_label)))

@@ -92,10 +92,11 @@ def test_unreadable_parameters_leave_the_board_alone(tab: ComposeTab, tmp_path: 
 
 
 def test_a_mismatched_combination_asks_before_rendering(tab: ComposeTab, populated: PopulatedLibrary) -> None:
-    tab.add_assets([populated.ids["dreamshaper_8"], populated.ids["pixelArtStyle"]])
+    # An SDXL VAE decodes SD 1.x's 4-channel latents (it loads), so it is a warning asked about.
+    tab.add_assets([populated.ids["dreamshaper_8"], populated.ids["sdxl_vae"]])
     tab.start_render()
     assert tab.banner.isVisible()
-    assert "pixelArtStyle" in tab.banner.text.text()
+    assert "sdxl_vae" in tab.banner.text.text()
     assert "SDXL" in tab.banner.text.text()
     assert not tab.busy  # nothing started before the user confirms
     assert tab.banner.keep_editing.text() == "Keep editing"  # not a second Cancel
