@@ -36,6 +36,7 @@ from core.jobs import CancelToken, Progress, ProgressCallback
 from core.render.phases import is_step
 from core.render.recipe import Recipe
 from core.render.samplers import FLOW_ARCHITECTURES
+from core.wording import counted
 from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard, as_catalog_has_it
 from desktop.compose.board_panel import BoardPanel
 from desktop.compose.board_state import BoardKeeper, board_file_of, read_board
@@ -88,6 +89,7 @@ class ComposeTab(QWidget):
         self._job: JobHandle | None = None
         self._finished_ok = False  # whether the job that is ending delivered its result
         self._missing_status = ""  # the status line said about the missing list, while it is shown
+        self._failure_status = ""  # "Render failed: …", about the recipe the board held then
         # What the status line says while nothing else was said: the start hint, READY_HINT, or why Render
         # would refuse the board now (the plan's refusal); it follows each new plan.
         self._readiness = START_HINT
@@ -373,7 +375,7 @@ class ComposeTab(QWidget):
         self._say(f"{title}…")
         handle.signals.progressed.connect(self._on_progress)
         handle.signals.finished.connect(self._on_finished)
-        handle.signals.failed.connect(lambda text: self._on_unfinished("failed", f"Render failed: {text}"))
+        handle.signals.failed.connect(self._on_failed)
         handle.signals.cancelled.connect(lambda: self._on_unfinished("cancelled", "Render cancelled"))
         handle.signals.ended.connect(self._on_ended)
 
@@ -418,7 +420,8 @@ class ComposeTab(QWidget):
 
     def _on_board_changed(self) -> None:
         """The start hint goes once a checkpoint is on the board (and comes back when it is removed);
-        missing assets the board no longer names leave the list, and the status stops counting them."""
+        missing assets the board no longer names leave the list, and the status stops counting them; a
+        failed render's line goes, as it spoke of the recipe before this change."""
         pruned = self.missing.prune(self._board_names)
         self._plan_timer.start()
         if self.busy:
@@ -426,13 +429,14 @@ class ComposeTab(QWidget):
         text = self.status_label.text()
         has_checkpoint = self.board.checkpoint.ref is not None
         hint = READY_HINT if has_checkpoint else START_HINT
+        stale = {START_HINT, self._failure_status} - {""}  # lines the next plan's readiness replaces
         if pruned and text == self._missing_status:
             remaining = len(self.missing.rows)
             self._missing_status = _not_in_library(remaining).capitalize() if remaining else ""
             self.status_label.setText(self._missing_status or hint)
-        elif has_checkpoint and text == START_HINT:
+        elif has_checkpoint and text in stale:
             self.status_label.setText(READY_HINT)  # until the plan, a moment later, says otherwise
-        elif not has_checkpoint and text in (READY_HINT, self._readiness):
+        elif not has_checkpoint and text in {READY_HINT, self._readiness, *stale}:
             self._show_readiness(START_HINT)
 
     def refresh_plan(self) -> PlanLike | None:
@@ -526,6 +530,12 @@ class ComposeTab(QWidget):
                 return True
         return False
 
+    def _on_failed(self, text: str) -> None:
+        """A failed render: its line speaks of the recipe the board held then, so the board's next change
+        (a plan of another recipe) replaces it (see ``_on_board_changed``)."""
+        self._failure_status = f"Render failed: {text}"
+        self._on_unfinished("failed", self._failure_status)
+
     def _on_unfinished(self, what: str, status: str) -> None:
         """A cancelled or failed render: once its own preview replaced the last render's image, the
         parameters box says so instead of showing that render's infotext under this one's picture."""
@@ -556,7 +566,7 @@ class ComposeTab(QWidget):
         self.preview.set_image(image)
         self.infotext.setPlainText(last.infotext)
         seconds = sum(float(getattr(item, "elapsed", 0.0)) for item in items)
-        self._say(f"Rendered {len(items)} image(s) in {seconds:.1f} s, seed {last.seed}")
+        self._say(f"Rendered {counted(len(items), 'image')} in {seconds:.1f} s, seed {last.seed}")
         self.device_label.setText(f"Device: {last.device}")
         self.refresh_gallery(select=getattr(last.render, "id", None))
         self._describe_device()
