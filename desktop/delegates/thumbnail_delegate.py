@@ -21,7 +21,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
-from core.sources.site_words import base_model_word
 from core.taxonomy import FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_BADGES, KIND_COLORS, STATUS_LABELS, display_title, stars
 from desktop.models.asset_table_model import UPDATE_COLOR, AssetRole
@@ -36,7 +35,10 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 def tile_detail(record: AssetRow) -> str:
     """A tile's second line: the base model in the user's words (as details, the table and organize
-    say it), then the stars."""
+    say it), then the stars. The words' table is identification's, imported with the first rows (the
+    window's first frame has none)."""
+    from core.sources.site_words import base_model_word
+
     return "  ".join(
         part for part in (base_model_word(record.base_model_label), stars(record.rating)) if part
     )

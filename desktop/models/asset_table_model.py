@@ -34,7 +34,6 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
 from catalog.asset_query import AssetQuery, SortKey
 from catalog.path_text import shown
-from core.sources.site_words import base_model_word
 from core.taxonomy import AssetKind, FileStatus
 from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_mime
 from desktop.labels import (
@@ -481,7 +480,9 @@ def _display(record: AssetRow, column: AssetColumn) -> str:
         case AssetColumn.ARCHITECTURE:
             overridden = record.architecture_override is not None
             return ARCHITECTURE_LABELS[record.architecture] + OVERRIDE_MARK * overridden
-        case AssetColumn.BASE_LABEL:
+        case AssetColumn.BASE_LABEL:  # identification's table: imported with the first rows, not at start
+            from core.sources.site_words import base_model_word
+
             return base_model_word(record.base_model_label)
         case AssetColumn.SIZE:
             return human_size(record.size)
