@@ -575,15 +575,16 @@ def own_folders(root: Path, layout: LibraryLayout) -> frozenset[Path]:
 
 TOOL_NAMES: Mapping[LibraryLayout, str] = MappingProxyType(
     {
-        LibraryLayout.A1111: "A1111",
+        LibraryLayout.A1111: "AUTOMATIC1111",
         LibraryLayout.FORGE: "Forge",
         LibraryLayout.COMFYUI: "ComfyUI",
         LibraryLayout.INVOKEAI: "InvokeAI",
         LibraryLayout.STABILITY_MATRIX: "Stability Matrix",
-        LibraryLayout.FLAT: "plain",
+        LibraryLayout.FLAT: "Plain folder",
     }
 )
-"""What messages call each layout's tool ("not scanned in an A1111 folder")."""
+"""What the window and the messages call each layout's tool ("not scanned in an AUTOMATIC1111 folder",
+the folder lists' "— AUTOMATIC1111"): one table for both."""
 
 
 @dataclass(frozen=True, slots=True)

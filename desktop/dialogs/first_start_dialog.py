@@ -21,14 +21,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-LAYOUT_NAMES = {
-    "a1111": "AUTOMATIC1111",
-    "forge": "Forge",
-    "comfyui": "ComfyUI",
-    "invokeai": "InvokeAI",
-    "stability_matrix": "Stability Matrix",
-    "flat": "Plain folder",
-}
+from core.layouts import TOOL_NAMES
+from core.taxonomy import LibraryLayout
+
+
+def layout_name(layout: str) -> str:
+    """A library folder's layout as the window names it (``core.layouts.TOOL_NAMES``, the messages'
+    words too); an unknown value as it is."""
+    try:
+        return TOOL_NAMES[LibraryLayout(layout)]
+    except ValueError:
+        return layout
+
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -56,8 +60,8 @@ class FirstStartDialog(QDialog):
 
         self.folders = QListWidget(self)
         self.folders.setAlternatingRowColors(True)
-        for path, layout_name in discovered:
-            item = QListWidgetItem(f"{path}    —  {LAYOUT_NAMES.get(layout_name, layout_name)}")
+        for path, layout_value in discovered:
+            item = QListWidgetItem(f"{path}    —  {layout_name(layout_value)}")
             item.setData(PATH_ROLE, str(path))
             item.setToolTip(str(path))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)

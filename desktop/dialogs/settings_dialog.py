@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from app.settings import MAX_KEEP_CHECKPOINTS_GB
 from catalog.records import RootRecord
-from desktop.dialogs.first_start_dialog import LAYOUT_NAMES
+from core.layouts import TOOL_NAMES
 from desktop.dialogs.sites_page import SitesPage
 from desktop.services import DesktopSettings, RemoteServices
 from desktop.widgets.page_scroll import ScrollingPage, open_at_full_height
@@ -106,7 +106,7 @@ class SettingsDialog(QDialog):
         self.folders = QListWidget()
         self.folders.setAlternatingRowColors(True)
         for root in roots or ():
-            layout_name = LAYOUT_NAMES.get(root.layout.value, root.layout.value)
+            layout_name = TOOL_NAMES[root.layout]
             item = QListWidgetItem(
                 f"{root.path}    —  {layout_name}"
                 if root.placed_here  # else its path is another computer's: said as such

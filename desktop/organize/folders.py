@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from catalog.records import AssetRecord, RootRecord
 from catalog.stat_match import holds_nothing
-from core.layouts import kind_hint_for
+from core.layouts import TOOL_NAMES, kind_hint_for
 from core.taxonomy import AssetKind, describe_kind
 
 MAX_DEPTH = 6
@@ -141,8 +141,6 @@ def kind_folder_warning(records: Sequence[AssetRecord], folder: Path, root: Root
     The folder's kind is the layout's own rule (``core.layouts.kind_hint_for``, as the scan uses it);
     files of unknown kind and plain folders (no UI reads them by kind) give no hint.
     """
-    from desktop.dialogs.first_start_dialog import LAYOUT_NAMES
-
     root_path = Path(root.path)
     folder_kind = kind_hint_for(root_path, root.layout, folder / "_")
     if folder_kind is None:
@@ -155,5 +153,5 @@ def kind_folder_warning(records: Sequence[AssetRecord], folder: Path, root: Root
         where = folder.relative_to(root_path).as_posix()
     except ValueError:
         where = str(folder)
-    tool = LAYOUT_NAMES.get(root.layout.value, root.layout.value)
+    tool = TOOL_NAMES[root.layout]
     return f"{tool} will not load {what} from {where} (it reads {describe_kind(folder_kind)} there)"

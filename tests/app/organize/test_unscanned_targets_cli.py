@@ -36,7 +36,7 @@ def comfyui_install(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize(
-    ("install", "where"), [(a1111_install, "an A1111 folder"), (comfyui_install, "a ComfyUI folder")]
+    ("install", "where"), [(a1111_install, "an AUTOMATIC1111 folder"), (comfyui_install, "a ComfyUI folder")]
 )
 def test_a_move_out_of_the_scanned_folders_is_refused_exit_2(
     tmp_path: Path, install: object, where: str
@@ -69,7 +69,7 @@ def test_a_move_to_the_top_of_the_install_names_its_scanned_folders(tmp_path: Pa
 
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.strip() == (
-        f"atelier move: files straight in {root} are not scanned in an A1111 folder: "
+        f"atelier move: files straight in {root} are not scanned in an AUTOMATIC1111 folder: "
         "put models under models/ or embeddings/"
     )
     assert lora.is_file()
@@ -95,7 +95,7 @@ def test_organize_into_an_unscanned_folder_is_a_conflict_and_moves_nothing(tmp_p
     planned = run_main("organize", "--template", "o/{kind}", "--dry-run", data_dir=data)
     applied = run_main("organize", "--template", "o/{kind}", "--yes", data_dir=data)
 
-    said = f"{root / 'o'} is not scanned in an A1111 folder: put models under models/"
+    said = f"{root / 'o'} is not scanned in an AUTOMATIC1111 folder: put models under models/"
     assert said in planned.stdout + planned.stderr
     assert said in applied.stdout + applied.stderr
     assert lora.is_file()

@@ -51,7 +51,7 @@ def test_the_preview_refuses_a_folder_a1111_does_not_scan(
     source, _target, note, conflict = row
     assert source == "models/Lora/detail_tweaker.safetensors"
     assert conflict
-    assert note == f"{root / 'o'} is not scanned in an A1111 folder: put models under models/"
+    assert note == f"{root / 'o'} is not scanned in an AUTOMATIC1111 folder: put models under models/"
     assert not dialog.apply_button.isEnabled()
     assert "1 conflict" in dialog.summary_label.text()
     assert (root / "models" / "Lora" / "detail_tweaker.safetensors").is_file()
