@@ -53,10 +53,10 @@ SEPARATE_PARTS = (
     Architecture.QWEN_IMAGE,
     Architecture.Z_IMAGE,
 )
-JUDGED_CHECKPOINTS = {
-    Architecture.SD1: "SD1",
-    Architecture.SD2: "SD2",
-    Architecture.SDXL: "SDXL",
+JUDGED_CHECKPOINTS = {  # the SD families in the words of the tiles and the plan's messages ("SD 1.x")
+    Architecture.SD1: ARCHITECTURE_NAMES[Architecture.SD1],
+    Architecture.SD2: ARCHITECTURE_NAMES[Architecture.SD2],
+    Architecture.SDXL: ARCHITECTURE_NAMES[Architecture.SDXL],
     **{arch: SHORT_NAMES.get(arch, arch.value) for arch in SEPARATE_PARTS},
 }
 KIND_NAMES = {
@@ -279,7 +279,7 @@ def fit_problem(
     checkpoint: Architecture | None,
     encoder: str | None = None,
 ) -> str | None:
-    """``"SD1 LoRA — does not fit this SDXL checkpoint"`` (``"T5-XXL text encoder — does not fit this
+    """``"SD 1.x LoRA — does not fit this SDXL checkpoint"`` (``"T5-XXL text encoder — does not fit this
     Qwen-Image checkpoint"``), or None when it fits or cannot be judged."""
     if architecture is None or checkpoint is None or not conflicts(kind, architecture, checkpoint, encoder):
         return None

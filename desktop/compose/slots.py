@@ -40,7 +40,8 @@ def restyle(widget: QWidget) -> None:
 
 
 class FitBadge(QLabel):
-    """The mark on a row that does not fit the checkpoint: "SD1 LoRA — does not fit this SDXL checkpoint"."""
+    """The mark on a row that does not fit the checkpoint ("SD 1.x LoRA — does not fit this SDXL
+    checkpoint")."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,7 +52,8 @@ class FitBadge(QLabel):
     def show_problem(self, problem: str | None) -> None:
         self.setText(problem or "")
         self.setToolTip(
-            f"{problem}. Rendering will ask for confirmation; choose a checkpoint of the same family."
+            f"{problem}: choose a checkpoint of the same family, or take it off the board (the plan says "
+            "whether Render refuses it or asks first)"
             if problem
             else ""
         )

@@ -9,10 +9,10 @@ from core.taxonomy import Architecture, AssetKind
 def test_an_adapter_of_another_family_does_not_fit() -> None:
     assert (
         fit_problem(AssetKind.LORA, Architecture.SD1, Architecture.SDXL)
-        == "SD1 LoRA — does not fit this SDXL checkpoint"
+        == "SD 1.x LoRA — does not fit this SDXL checkpoint"
     )
     assert fit_problem(AssetKind.EMBEDDING, Architecture.SDXL, Architecture.SD1) == (
-        "SDXL embedding — does not fit this SD1 checkpoint"
+        "SDXL embedding — does not fit this SD 1.x checkpoint"
     )
     assert fit_problem(AssetKind.LORA, Architecture.SDXL, Architecture.SDXL) is None
 
@@ -20,7 +20,7 @@ def test_an_adapter_of_another_family_does_not_fit() -> None:
 def test_vaes_conflict_only_across_latent_spaces() -> None:
     assert fit_problem(AssetKind.VAE, Architecture.SD1, Architecture.SD2) is None
     assert fit_problem(AssetKind.VAE, Architecture.SDXL, Architecture.SD1) == (
-        "SDXL VAE — does not fit this SD1 checkpoint"
+        "SDXL VAE — does not fit this SD 1.x checkpoint"
     )
 
 

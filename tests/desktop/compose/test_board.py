@@ -141,12 +141,12 @@ def test_rows_that_do_not_fit_the_checkpoint_are_marked_at_once(
     assert messages == ["Checkpoint: dreamshaper_8"]
     pixel, lineart = board.loras.rows
     assert not pixel.fit_badge.isHidden()
-    assert pixel.fit_badge.text() == "SDXL LoRA — does not fit this SD1 checkpoint"
+    assert pixel.fit_badge.text() == "SDXL LoRA — does not fit this SD 1.x checkpoint"
     assert lineart.fit_badge.isHidden()  # an SD1 LoHa fits
-    assert board.vae.fit_badge.text() == "SDXL VAE — does not fit this SD1 checkpoint"
+    assert board.vae.fit_badge.text() == "SDXL VAE — does not fit this SD 1.x checkpoint"
     # Dropping another misfit says so in the message too.
     (text,) = board.add_asset_ids([ids["pixelArtStyle"]])
-    assert text == "Added LoRA pixelArtStyle to the stack (SDXL LoRA — does not fit this SD1 checkpoint)"
+    assert text == "Added LoRA pixelArtStyle to the stack (SDXL LoRA — does not fit this SD 1.x checkpoint)"
     # An SDXL checkpoint re-marks every row.
     library = populated.library
     scanned = _scanned(
@@ -156,7 +156,7 @@ def test_rows_that_do_not_fit_the_checkpoint_are_marked_at_once(
     board.add_asset_ids([sdxl_id])
     pixel, lineart = board.loras.rows
     assert pixel.fit_badge.isHidden()
-    assert lineart.fit_badge.text() == "SD1 LoRA — does not fit this SDXL checkpoint"
+    assert lineart.fit_badge.text() == "SD 1.x LoRA — does not fit this SDXL checkpoint"
     assert board.vae.fit_badge.isHidden()
     board.checkpoint.clear_button.click()
     assert all(row.fit_badge.isHidden() for row in board.loras.rows)

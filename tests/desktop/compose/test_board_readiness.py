@@ -104,7 +104,7 @@ def test_the_ready_line_follows_a_refused_plan_and_names_every_lora_that_does_no
     assert f"Refused: {PONY_REFUSED}" in tab.plan_view.lines
     pony_row = tab.board.loras.row_for("pony_glow")
     assert pony_row is not None
-    assert pony_row.fit_badge.text() == "SDXL LoRA — does not fit this SD1 checkpoint"
+    assert pony_row.fit_badge.text() == "SDXL LoRA — does not fit this SD 1.x checkpoint"
     said.clear()
     qtbot.mouseClick(tab.render_button, LEFT)
     assert said == [f"Cannot render: {PONY_REFUSED}"]

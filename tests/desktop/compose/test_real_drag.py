@@ -187,7 +187,7 @@ def test_rows_dragged_from_the_grid_land_on_their_slots(
     # The SDXL LoRA on the SD1 checkpoint is marked as it lands, before any render.
     badge = board.loras.rows[0].fit_badge
     assert not badge.isHidden()
-    assert badge.text() == "SDXL LoRA — does not fit this SD1 checkpoint"
+    assert badge.text() == "SDXL LoRA — does not fit this SD 1.x checkpoint"
 
 
 def test_a_row_dragged_from_the_table_keeps_its_preferred_weight(
