@@ -273,16 +273,18 @@ def remove_emptied_folders(folders: Iterable[Path], roots: Iterable[str], keep: 
 
     Nor does it remove one of ``keep`` (the layout's own folders, :func:`core.layouts.own_folders`, which
     it stops at): an A1111 install without ``models/Lora`` or ``models/`` is recognised differently (and
-    A1111 expects them). Compared casefolded, as the layout's names are matched."""
+    A1111 expects them). A folder is one of them when it is the same folder on disk, not when its name
+    differs only in case: on a case-insensitive disk ``models/lora`` is the install's ``models/Lora``, on
+    Linux a ``models/LoRA`` Atelier made beside it is another folder, removed once emptied."""
     stops = {Path(root) for root in roots}
-    kept = {str(folder).casefold() for folder in keep}
+    kept = {identity for folder in keep if (identity := _folder_identity(folder)) is not None}
     for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
         if not any(folder.is_relative_to(root) for root in stops):
             continue
         current = folder
         while (
             current not in stops
-            and str(current).casefold() not in kept
+            and _folder_identity(current) not in kept
             and any(current.is_relative_to(root) for root in stops)
         ):
             try:
@@ -290,6 +292,16 @@ def remove_emptied_folders(folders: Iterable[Path], roots: Iterable[str], keep: 
             except OSError:  # not empty (or gone, or not ours to remove): stop climbing
                 break
             current = current.parent
+
+
+def _folder_identity(folder: Path) -> tuple[int, int] | None:
+    """The folder's device and inode (None when it is not there): the same for every spelling of its
+    name the disk accepts."""
+    try:
+        status = folder.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _same_file(source: Path, target: Path) -> bool:

@@ -128,3 +128,21 @@ def test_organize_still_removes_the_folders_it_emptied_that_are_not_the_installs
 
     assert (root / "models" / "Lora" / lora.name).is_file()
     assert not (root / "models" / "Lora" / "old").exists()
+
+
+def test_a_folder_whose_name_differs_from_the_installs_only_in_case_is_removed_once_emptied(
+    tmp_path: Path,
+) -> None:
+    """On a case-sensitive disk ``models/LoRA`` is not A1111's ``models/Lora``: organize made it, and
+    removes it when it moves its files back (on a case-insensitive disk they are one folder, kept)."""
+    root, lora = a1111_install(tmp_path)
+    data = tmp_path / "data"
+    run_main("scan", str(root), "--no-lookup", data_dir=data, check=True)
+    run_main("organize", "--kind", "lora", "--template", "models/LoRA", "--yes", data_dir=data, check=True)
+    if (root / "models" / "LoRA").samefile(root / "models" / "Lora"):
+        pytest.skip("a case-insensitive disk: models/LoRA is models/Lora")
+
+    run_main("organize", "--kind", "lora", "--template", "models/Lora", "--yes", data_dir=data, check=True)
+
+    assert lora.is_file()
+    assert sorted(path.name for path in (root / "models").iterdir()) == ["Lora", "Stable-diffusion"]
