@@ -135,3 +135,17 @@ def remote_env(library: Library, tmp: Path) -> Iterator[RemoteEnv]:
         yield RemoteEnv(
             civitai, hub, files, file_state, library, root, settings, remote, store, lora, context
         )
+
+
+def scanning_services(remote: RemoteEnv, make_services: Any, **overrides: object) -> Any:
+    """``DesktopServices`` on the loopback sites whose scan is the real ``Scanner`` over the library (what a
+    landing download's rescan and F5 run), with ``overrides`` (a real hashing job, say)."""
+    from catalog.scanner import Scanner
+
+    library = remote.library
+
+    def scan(ids: Any, progress: Any, cancel: Any) -> object:
+        return Scanner(library, progress=progress, cancel=cancel).scan(ids)
+
+    settings, sites = remote.settings, remote.remote
+    return make_services(library, settings=settings, scan_roots=scan, remote=sites, **overrides)

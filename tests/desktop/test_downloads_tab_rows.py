@@ -10,7 +10,7 @@ server, real clicks, a real context-menu event and a real double-click.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,15 +20,13 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
-from catalog.scanner import Scanner
 from core.downloads import DownloadRequest, DownloadSource, DownloadStatus
-from core.jobs import CancelToken, ProgressCallback
 from core.sizes import human_size
 from desktop.main_window import MainWindow
 from desktop.models.downloads_model import PROGRESS_ROLE, DownloadColumn
 from desktop.tabs.downloads_tab import DownloadsTab
 from tests.desktop.conftest import ServicesFactory
-from tests.desktop.remote_support import RemoteEnv
+from tests.desktop.remote_support import RemoteEnv, scanning_services
 from tests.fakes.file_server import Fault
 
 TIMEOUT = 15_000
@@ -36,12 +34,7 @@ TIMEOUT = 15_000
 
 @pytest.fixture
 def window(remote: RemoteEnv, make_services: ServicesFactory, qtbot: QtBot) -> Iterator[MainWindow]:
-    library = remote.library
-
-    def scan(ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
-        return Scanner(library, progress=progress, cancel=cancel).scan(ids)
-
-    services = make_services(library, settings=remote.settings, scan_roots=scan, remote=remote.remote)
+    services = scanning_services(remote, make_services)
     main = MainWindow(services)
     qtbot.addWidget(main)
     main.resize(1300, 800)

@@ -3,7 +3,7 @@ folder of the file's kind, the Downloads tab's progress and cancel, and the wind
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
-from catalog.scanner import Scanner
 from core.downloads import DownloadRecord, DownloadRequest, DownloadSource, DownloadStatus
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import LibraryLayout
@@ -24,7 +23,7 @@ from desktop.models.hf_files_model import HfColumn, HfFileRow, HfFilesModel
 from desktop.models.hf_results_model import HfResultsModel
 from desktop.tabs.downloads_tab import ERROR_STYLE
 from tests.desktop.conftest import ServicesFactory
-from tests.desktop.remote_support import LORA_MODEL_ID, LORA_VERSION_ID, RemoteEnv
+from tests.desktop.remote_support import LORA_MODEL_ID, LORA_VERSION_ID, RemoteEnv, scanning_services
 from tests.fakes.file_server import Fault
 
 TIMEOUT = 15_000
@@ -32,12 +31,7 @@ TIMEOUT = 15_000
 
 @pytest.fixture
 def window(remote: RemoteEnv, make_services: ServicesFactory, qtbot: QtBot) -> Iterator[MainWindow]:
-    library = remote.library
-
-    def scan(ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
-        return Scanner(library, progress=progress, cancel=cancel).scan(ids)
-
-    services = make_services(library, settings=remote.settings, scan_roots=scan, remote=remote.remote)
+    services = scanning_services(remote, make_services)
     main = MainWindow(services)
     qtbot.addWidget(main)
     yield main
@@ -358,17 +352,10 @@ def test_the_civitai_results_follow_files_the_library_gains_by_scan_and_hashing(
     library folder by hand is badged once F5's scan and Ctrl+Shift+H's hashing have ended."""
     from catalog.hashing_job import hash_pending
 
-    library = remote.library
-
-    def scan(ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
-        return Scanner(library, progress=progress, cancel=cancel).scan(ids)
-
     def hashing(progress: ProgressCallback, cancel: CancelToken) -> object:
-        return hash_pending(library, workers=1, progress=progress, cancel=cancel)
+        return hash_pending(remote.library, workers=1, progress=progress, cancel=cancel)
 
-    services = make_services(
-        library, settings=remote.settings, scan_roots=scan, hash_pending=hashing, remote=remote.remote
-    )
+    services = scanning_services(remote, make_services, hash_pending=hashing)
     window = MainWindow(services)
     qtbot.addWidget(window)
     window.show()

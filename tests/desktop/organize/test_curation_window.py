@@ -20,6 +20,7 @@ from desktop.organize.bulk_edit_dialog import BulkEditDialog
 from desktop.organize.curation_actions import CurationActions
 from desktop.organize.deleted_files_dialog import DeletedFilesDialog
 from tests.desktop.conftest import PopulatedLibrary
+from tests.desktop.organize.grid_keys import click_into_grid
 
 SHOTS = Path("/tmp/atelier_helpers/shots")
 
@@ -430,15 +431,8 @@ def test_f2_works_at_once_after_the_bulk_edit_dialog_is_closed_with_esc(
 ) -> None:
     """The outside tester pressed Ctrl+E, then Esc, then F2: nothing happened until he clicked the grid
     (no window manager hands the activation back on Xvfb). The view has the keys again at once."""
+    click_into_grid(qtbot, window, populated.ids["sdxl_vae"])
     grid = window.grid
-    row = window.model.row_of(populated.ids["sdxl_vae"])
-    assert row is not None
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
-    QTest.mouseClick(
-        grid.viewport(), Qt.MouseButton.LeftButton, pos=grid.visualRect(window.model.index(row, 0)).center()
-    )
-    qtbot.waitUntil(grid.hasFocus, timeout=2000)
     QTest.keyClick(grid, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     dialog = curation(window).dialog
     qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=2000)

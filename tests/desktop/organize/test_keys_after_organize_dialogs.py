@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import PopulatedLibrary
+from tests.desktop.organize.grid_keys import click_into_grid
 
 ORGANIZE_DIALOGS = ("Organize by template", "Find duplicates", "Share with other apps")
 
@@ -32,15 +33,8 @@ def _menu_entry(window: MainWindow, title: str) -> QAction:
 def test_f2_works_at_once_after_an_organize_dialog_is_closed(
     qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, title: str
 ) -> None:
+    click_into_grid(qtbot, window, populated.ids["sdxl_vae"])
     grid = window.grid
-    row = window.model.row_of(populated.ids["sdxl_vae"])
-    assert row is not None
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
-    QTest.mouseClick(
-        grid.viewport(), Qt.MouseButton.LeftButton, pos=grid.visualRect(window.model.index(row, 0)).center()
-    )
-    qtbot.waitUntil(grid.hasFocus, timeout=2000)
     _menu_entry(window, title).trigger()
     qtbot.waitUntil(lambda: isinstance(QApplication.activeWindow(), QDialog), timeout=2000)
     dialog = QApplication.activeWindow()
