@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from catalog.path_text import shown
+from catalog.preview_adding import AddsPreviews
 from catalog.records import PreviewRecord
 from core.errors import AtelierError
 from core.formats.model_file import UnreadableFileError
@@ -28,20 +29,9 @@ class CoverError(AtelierError):
     """A file that cannot become a cover (not an image Pillow reads)."""
 
 
-class CoverLibrary(Protocol):
+class CoverLibrary(AddsPreviews, Protocol):
     @property
     def path(self) -> Path: ...
-
-    def add_preview(
-        self,
-        asset_id: int,
-        path: str,
-        source: str,
-        *,
-        make_cover: bool = False,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> PreviewRecord: ...
 
 
 def covers_dir(library: CoverLibrary) -> Path:

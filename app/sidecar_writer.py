@@ -19,7 +19,8 @@ from typing import Protocol
 
 from catalog.library import Library
 from catalog.path_text import shown
-from catalog.records import AssetRecord, PreviewRecord
+from catalog.preview_adding import AddsPreviews
+from catalog.records import AssetRecord
 from core.formats.model_file import UnreadableFileError
 from core.formats.safe_open import open_regular
 from core.formats.sidecar_writing import (
@@ -68,19 +69,8 @@ class SidecarReport:
         return f"Wrote {self.json_path} {words[self.preview]}"
 
 
-class SidecarLibrary(Protocol):
-    """The Library methods writing sidecars needs."""
-
-    def add_preview(
-        self,
-        asset_id: int,
-        path: str,
-        source: str,
-        *,
-        make_cover: bool = False,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> PreviewRecord: ...
+class SidecarLibrary(AddsPreviews, Protocol):
+    """The Library methods writing sidecars needs: adding the preview it wrote."""
 
 
 class SidecarTargetError(SidecarWriteError):

@@ -19,13 +19,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from catalog.orm import Asset, RemoteLink
+from catalog.preview_adding import AddsPreviews
 from catalog.records import PreviewRecord, RemoteLinkRecord, RemoteMatch
 from catalog.remote import answered, match_from_link
 
 SITE_PREVIEW_SOURCES = ("civitai", "huggingface")
 
 
-class TwinLibrary(Protocol):
+class TwinLibrary(AddsPreviews, Protocol):
     def linked_twins(self, asset_id: int, sha256: str) -> list[int]: ...
 
     def remote_links(self, asset_id: int) -> list[RemoteLinkRecord]: ...
@@ -33,17 +34,6 @@ class TwinLibrary(Protocol):
     def previews(self, asset_id: int) -> list[PreviewRecord]: ...
 
     def record_remote_match(self, asset_id: int, match: RemoteMatch) -> None: ...
-
-    def add_preview(
-        self,
-        asset_id: int,
-        path: str,
-        source: str,
-        *,
-        make_cover: bool = False,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> PreviewRecord: ...
 
 
 def linked_twin_ids(session: Session, asset_id: int, sha256: str) -> list[int]:

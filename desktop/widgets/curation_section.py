@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catalog.preview_adding import AddsPreviews
 from catalog.records import AssetRecord, Overrides, PreviewRecord, RenderRecord, UserDataChanges
 from core.errors import AtelierError
 from core.taxonomy import Architecture, AssetKind
@@ -43,7 +44,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif)"
 RENDER_CHOICES = 12  # renders offered in the cover menu: this file's first, then the newest
 
 
-class CurationLibrary(Protocol):
+class CurationLibrary(AddsPreviews, Protocol):
     """The Library methods the curation editors call (``catalog.library.Library`` has them all)."""
 
     @property
@@ -60,17 +61,6 @@ class CurationLibrary(Protocol):
     ) -> list[RenderRecord]: ...
 
     def use_render_as_preview(self, render_id: int, asset_id: int, /) -> PreviewRecord: ...
-
-    def add_preview(
-        self,
-        asset_id: int,
-        path: str,
-        source: str,
-        *,
-        make_cover: bool = False,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> PreviewRecord: ...
 
 
 class OverrideCombo(QComboBox):
