@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -62,7 +63,13 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "--type", action="append", default=[], help="Civitai model type: Checkpoint, LoRA, Embedding, ..."
     )
     search.add_argument(
-        "--base-model", action="append", default=[], help="Civitai base model, e.g. 'SDXL 1.0'"
+        "--base-model",
+        action="append",
+        default=[],
+        help=(
+            "library: files whose base-model label is this (Pony, Illustrious...; any case; repeatable: "
+            "any of them); Civitai: the base model, e.g. 'SDXL 1.0'"
+        ),
     )
     search.add_argument(
         "--sort", help="Civitai: 'Most downloaded', 'Highest rated', 'Newest'; hf: downloads, likes..."
@@ -125,11 +132,36 @@ def cmd_search(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
         return EXIT_USAGE
 
 
+# The options only a site's search reads, with the sites that read them (a library search refuses them
+# rather than ignore them: a filter that silently filters nothing shows the whole library as the answer).
+SITE_ONLY_OPTIONS = {
+    "type": ("--type", "civitai"),
+    "sort": ("--sort", "civitai` / `search hf"),
+    "period": ("--period", "civitai"),
+    "nsfw": ("--nsfw", "civitai"),
+    "user": ("--user", "civitai` / `search hf"),
+    "cursor": ("--cursor", "civitai"),
+}
+
+
+def _site_option_given(args: argparse.Namespace) -> str | None:
+    """Why a library search cannot run with the options given: the first site-only option's message."""
+    for attribute, (option, sites) in SITE_ONLY_OPTIONS.items():
+        if getattr(args, attribute) not in (None, False, []):
+            return f"{option} is for `search {sites}`, not for a library search"
+    return None
+
+
 def _search_library(context: AppContext, args: argparse.Namespace, text: str, out: TextIO) -> int:
+    refused = _site_option_given(args)
+    if refused is not None:
+        print(f"atelier search: {refused}", file=sys.stderr)
+        return EXIT_USAGE
     query = AssetQuery(
         text=text,
         kinds=tuple(AssetKind(k) for k in args.kind),
         architectures=tuple(Architecture(a) for a in args.arch),
+        base_models=tuple(label.strip() for label in args.base_model if label.strip()),
         tags=tuple(args.tag),
         hidden=HiddenFilter(args.hidden),
         limit=args.limit or 100,
@@ -146,17 +178,21 @@ def _search_library(context: AppContext, args: argparse.Namespace, text: str, ou
         return EXIT_OK
     for record in records:
         print(_one_line(record), file=out)
-    total = context.reads.count(
-        AssetQuery(
-            text=query.text,
-            kinds=query.kinds,
-            architectures=query.architectures,
-            tags=query.tags,
-            hidden=query.hidden,
-        )
-    )
+    total = context.reads.count(replace(query, limit=None))
     print(f"{len(records)} of {total} shown", file=out)
+    if query.base_models and not total:
+        print(_labels_held(context), file=out)
     return EXIT_OK
+
+
+def _labels_held(context: AppContext) -> str:
+    """The library's base-model labels, on one line: after a label no file has, a typo shows."""
+    labels = sorted(
+        {label for labels in context.reads.base_model_labels().values() for label in labels}, key=str.casefold
+    )
+    if not labels:
+        return "No file in the library has a base-model label (set --base-label, or look them up on Civitai)."
+    return "Base-model labels in the library: " + ", ".join(labels)
 
 
 def _one_line(record: AssetRecord) -> str:

@@ -36,13 +36,16 @@ class AssetQuery:
 
     ``text`` is matched with FTS5 over display name, file name, tags, trigger words, notes and
     descriptions (prefix match per word, so typing "pix" finds "pixel art"). ``kinds`` and
-    ``architectures`` match the effective values (the user's override when set). Hidden files are left out
-    unless ``hidden`` says otherwise.
+    ``architectures`` match the effective values (the user's override when set). ``base_models`` matches
+    the effective base-model label (the user's ``set --base-label`` when set, else the one Civitai, a
+    sidecar or an import gave), case-insensitively, any of them: it tells apart files the tensors cannot
+    (Pony, Illustrious and NoobAI are all SDXL). Hidden files are left out unless ``hidden`` says otherwise.
     """
 
     text: str = ""
     kinds: tuple[AssetKind, ...] = ()
     architectures: tuple[Architecture, ...] = ()
+    base_models: tuple[str, ...] = ()  # any of these base-model labels ("Pony", "Illustrious"...)
     tags: tuple[str, ...] = ()  # all must match
     collection: str | None = None
     min_rating: int = 0

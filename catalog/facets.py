@@ -4,7 +4,9 @@ Every count is read from an index, never from the asset rows (which carry descri
 wide): one GROUP BY over ``ix_assets_facets`` (status, kind, architecture, root, favorite) gives the totals
 in index order without sorting, the partial index of hidden files gives what to subtract (hidden files are
 not shown), the partial index of unhashed files gives that count, and label counts are "all links" minus
-"links of missing assets" (few), both read from the link tables' indexes.
+"links of missing assets" (few), both read from the link tables' indexes. The base-model labels per
+architecture (the filter bar's choices) are the exception: no index holds the label, so they are read from
+the rows (:func:`catalog.queries.base_model_labels`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
+from catalog.db import driver_connection
 from catalog.labels import COLLECTIONS, TAGS, LabelKind
 from catalog.orm import ASSETS, UNHASHED_FROM, table_of
+from catalog.queries import base_model_labels
 from catalog.records import Facets
 from core.taxonomy import Architecture, AssetKind, FileStatus
 
@@ -67,6 +71,7 @@ def facets(session: Session) -> Facets:
         favorites=favorites,
         problems=problems,
         unhashed=unhashed,
+        base_models=base_model_labels(driver_connection(session)),
     )
 
 

@@ -74,7 +74,7 @@ from core.download_locks import RunLocks
 from core.file_hashes import FileHashes
 from core.organize.mirror_plan import MirrorMode, MirrorUI, RecordedEntry
 from core.render.resolve import Candidate
-from core.taxonomy import AssetKind, LibraryLayout
+from core.taxonomy import Architecture, AssetKind, LibraryLayout
 
 if TYPE_CHECKING:  # update checks load the Civitai parsers only when used
     from datetime import datetime
@@ -318,6 +318,11 @@ class Library:
         """How many assets match ``query`` (its sort and page are ignored)."""
         with self._db.session_scope() as session:
             return queries.count(driver_connection(session), query)
+
+    def base_model_labels(self) -> dict[Architecture, dict[str, int]]:
+        """The base-model labels of the shown files, per architecture (``queries.base_model_labels``)."""
+        with self._db.session_scope() as session:
+            return queries.base_model_labels(driver_connection(session))
 
     def facets(self) -> Facets:
         with self._db.session_scope() as session:

@@ -43,6 +43,7 @@ from catalog.records import (
     RootRecord,
 )
 from catalog.sqlite_uri import sqlite_uri
+from core.taxonomy import Architecture
 
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
 MMAP_BYTES = 1 << 30
@@ -70,6 +71,8 @@ class CatalogReads(Protocol):
     def search_ids(self, query: AssetQuery) -> list[int]: ...
 
     def count(self, query: AssetQuery) -> int: ...
+
+    def base_model_labels(self) -> dict[Architecture, dict[str, int]]: ...
 
     def get(self, asset_id: int) -> AssetRecord | None: ...
 
@@ -215,6 +218,10 @@ class CatalogReader:
     def count(self, query: AssetQuery) -> int:
         with self._snapshot() as connection:
             return queries.count(connection, query)
+
+    def base_model_labels(self) -> dict[Architecture, dict[str, int]]:
+        with self._snapshot() as connection:
+            return queries.base_model_labels(connection)
 
     def get(self, asset_id: int) -> AssetRecord | None:
         with self._snapshot() as connection:

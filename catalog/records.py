@@ -276,6 +276,8 @@ class Facets:
     favorites: int
     problems: int  # corrupt + unsafe + unreadable + missing (what the Problems filter shows)
     unhashed: int
+    # The base-model labels (Pony, Illustrious...) under their files' architecture, with their counts.
+    base_models: Mapping[Architecture, Mapping[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -908,6 +908,7 @@ class MainWindow(QMainWindow):
             text=state.text,
             kinds=(state.kind,) if state.kind else (),
             architectures=(state.architecture,) if state.architecture else (),
+            base_models=(state.base_model,) if state.base_model else (),
             tags=(state.tag,) if state.tag else (),
             collection=self._collection_scope,
             min_rating=state.min_rating,
@@ -1030,6 +1031,7 @@ class MainWindow(QMainWindow):
         facets = facets if facets is not None else self.library.facets()
         roots = roots if roots is not None else self.library.roots()
         self._total = facets.total
+        self.filter_bar.set_base_models(facets.base_models)  # the architecture combo's labels
         self._syncing_sidebar = True  # re-selecting the scope must not re-apply it
         try:
             self.sidebar_model.set_facets(facets, list(roots))

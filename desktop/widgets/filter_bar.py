@@ -5,22 +5,39 @@ query; combo changes apply at once, and so does Esc in the search field, which c
 ``FilterState`` and emits it whole, so the window combines it with the sidebar's scope in one place
 (``MainWindow._query``).
 
+The architecture combo also offers the base-model labels the library holds (Pony, Illustrious, NoobAI:
+all SDXL by their tensors, told apart only by their label), each indented under its files' architecture:
+choosing "SDXL" still means every SDXL file, choosing "Pony" under it the SDXL files labelled Pony. The
+labels come with the sidebar's counts (``set_base_models``), after the first frame, as the tags do.
+
 The sort (a key and an order toggle) lives here too, so the grid can be sorted: the table's header sorts
 the same catalog query, and the window keeps both showing the same choice (``set_sort`` does not emit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QKeyEvent, QPainter
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QButtonGroup,
     QComboBox,
     QLineEdit,
+    QStyleOptionViewItem,
     QToolButton,
     QWidget,
 )
@@ -33,6 +50,12 @@ from desktop.widgets.flow_layout import FlowLayout
 
 SEARCH_DEBOUNCE_MS = 150
 SEARCH_WIDTH = 260
+# How far a base-model label is indented under its architecture in the combo's list.
+LABEL_INDENT = 16
+# Between an architecture and a label in a label entry's data ("sdxl/Pony"): no architecture's value has it.
+LABEL_SEPARATOR = "/"
+# The item role that says an entry is a base-model label (indented under its architecture).
+LABEL_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class StatusFilter(Enum):
@@ -91,6 +114,7 @@ class FilterState:
     text: str = ""
     kind: AssetKind | None = None
     architecture: Architecture | None = None
+    base_model: str | None = None  # a base-model label of ``architecture``'s files (Pony, Illustrious...)
     tag: str | None = None
     min_rating: int = 0
     favorites_only: bool = False
@@ -148,6 +172,9 @@ class FilterBar(QWidget):
         self.architecture = self._combo(
             "All architectures", [(ARCHITECTURE_LABELS[a], a.value) for a in Architecture]
         )
+        self.architecture.setObjectName("architectureFilter")
+        self.architecture.setToolTip("Architecture, or a base-model label (Pony, Illustrious...) under it")
+        self.architecture.setItemDelegate(IndentedLabels(self.architecture.itemDelegate(), self.architecture))
         self.tag = self._combo("All tags", [])
         self.rating = self._combo("Any rating", [(f"★ {n}+" if n < 5 else "★ 5", n) for n in range(1, 6)])
         self.status = self._combo(
@@ -235,13 +262,14 @@ class FilterBar(QWidget):
 
     def state(self) -> FilterState:
         kind = self.kind.currentData()
-        architecture = self.architecture.currentData()
+        architecture, _, base_model = str(self.architecture.currentData() or "").partition(LABEL_SEPARATOR)
         status = self.status.currentData()
         hidden = self.hidden.currentData()
         return FilterState(
             text=self.search.text().strip(),
             kind=AssetKind(kind) if kind else None,
             architecture=Architecture(architecture) if architecture else None,
+            base_model=base_model or None,
             tag=self.tag.currentData() or None,
             min_rating=int(self.rating.currentData() or 0),
             favorites_only=self.favorites.isChecked(),
@@ -269,7 +297,12 @@ class FilterBar(QWidget):
             if self.search.text() != state.text:
                 self.search.setText(state.text)
             _select(self.kind, state.kind.value if state.kind else None)
-            _select(self.architecture, state.architecture.value if state.architecture else None)
+            if state.architecture is not None and state.base_model:
+                if self.architecture.findData(_label_data(state.architecture, state.base_model)) < 0:
+                    self._add_label(state.architecture, state.base_model, files=None)
+                _select(self.architecture, _label_data(state.architecture, state.base_model))
+            else:
+                _select(self.architecture, state.architecture.value if state.architecture else None)
             if state.tag is not None and self.tag.findData(state.tag) < 0:
                 self.tag.addItem(state.tag, state.tag)
             _select(self.tag, state.tag)
@@ -301,6 +334,52 @@ class FilterBar(QWidget):
             _select(self.tag, current)
         finally:
             self.tag.blockSignals(False)
+
+    def set_base_models(self, labels: Mapping[Architecture, Mapping[str, int]]) -> None:
+        """Refreshes the base-model labels offered under each architecture (``labels``: how many files
+        carry each; ``catalog.queries.base_model_labels``) without losing the current choice."""
+        current = self.architecture.currentData()
+        entries = [(a, label, files) for a, counts in labels.items() for label, files in counts.items()]
+        chosen = str(current or "").partition(LABEL_SEPARATOR)
+        if chosen[2] and not any(_label_data(a, label) == current for a, label, _files in entries):
+            entries.append((Architecture(chosen[0]), chosen[2], 0))  # kept, as a tag no file has any more
+        wanted = [(_label_data(a, label), files or -1) for a, label, files in entries]
+        if wanted == self._label_entries():
+            return
+        self.architecture.blockSignals(True)
+        try:
+            for index in reversed(range(self.architecture.count())):
+                if self.architecture.itemData(index, LABEL_ROLE):
+                    self.architecture.removeItem(index)
+            for architecture, label, files in entries:
+                self._add_label(architecture, label, files)
+            _select(self.architecture, current)
+        finally:
+            self.architecture.blockSignals(False)
+
+    def _label_entries(self) -> list[tuple[object, object]]:
+        combo = self.architecture
+        return [
+            (combo.itemData(i), combo.itemData(i, LABEL_ROLE))
+            for i in range(combo.count())
+            if combo.itemData(i, LABEL_ROLE)
+        ]
+
+    def _add_label(self, architecture: Architecture, label: str, files: int | None) -> None:
+        """``label`` as an entry after ``architecture``'s own and its other labels (alphabetically, in
+        the order given); ``files`` is how many files carry it (None: not known yet)."""
+        combo = self.architecture
+        position = combo.findData(architecture.value) + 1
+        while position < combo.count() and combo.itemData(position, LABEL_ROLE):
+            position += 1
+        family = ARCHITECTURE_LABELS[architecture]
+        combo.insertItem(position, label, _label_data(architecture, label))
+        # The role holds the number of files (or -1) and marks the entry a label: never 0, which is falsy.
+        combo.setItemData(position, files if files else -1, LABEL_ROLE)
+        counted = f" ({files} file{'s' if files != 1 else ''})" if files else ""
+        combo.setItemData(position, f"{family} files labelled {label}{counted}", Qt.ItemDataRole.ToolTipRole)
+        # Read out with its family: the indentation that shows it is not heard.
+        combo.setItemData(position, f"{label}, {family} base model", Qt.ItemDataRole.AccessibleTextRole)
 
     # -- sort -------------------------------------------------------------------------------------------
 
@@ -358,6 +437,59 @@ class FilterBar(QWidget):
         if state != self._state:
             self._state = state
             self.filters_changed.emit(state)
+
+
+class IndentedLabels(QAbstractItemDelegate):
+    """The combo's own item delegate (Fusion's menu items), with the base-model label entries
+    (:data:`LABEL_ROLE`) drawn :data:`LABEL_INDENT` further in, as a tree shows children: the text stays
+    the label alone, so typing its first letters finds it and the closed combo shows it plainly."""
+
+    def __init__(self, inner: QAbstractItemDelegate, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._inner = inner
+        inner.setParent(self)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        if index.data(LABEL_ROLE):
+            # The indent's strip first, as the style draws a row's background (its highlight when
+            # hovered, the style sheet's colours): the row drawn ending at the strip's right edge and
+            # starting far to its left, so its text lies left of the strip, clipped away.
+            strip = QRect(option.rect.topLeft(), QSize(LABEL_INDENT, option.rect.height()))
+            background = QStyleOptionViewItem(option)
+            background.rect = strip.adjusted(-_OFF_TO_THE_LEFT, 0, 0, 0)
+            painter.save()
+            painter.setClipRect(strip)
+            self._inner.paint(painter, background, index)
+            painter.restore()
+            option = QStyleOptionViewItem(option)
+            option.rect = option.rect.adjusted(LABEL_INDENT, 0, 0, 0)
+        self._inner.paint(painter, option, index)
+
+    def sizeHint(  # noqa: N802
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        size = self._inner.sizeHint(option, index)
+        return size + QSize(LABEL_INDENT, 0) if index.data(LABEL_ROLE) else size
+
+    def editorEvent(  # noqa: N802
+        self,
+        event: QEvent,
+        model: QAbstractItemModel,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> bool:
+        return bool(self._inner.editorEvent(event, model, option, index))
+
+
+# Far enough for any label's text (the background pass of ``IndentedLabels.paint``).
+_OFF_TO_THE_LEFT = 4000
+
+
+def _label_data(architecture: Architecture, label: str) -> str:
+    """A label entry's data: its architecture's value and the label (``state`` splits them back)."""
+    return f"{architecture.value}{LABEL_SEPARATOR}{label}"
 
 
 def _select(combo: QComboBox, value: object) -> None:
