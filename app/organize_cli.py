@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli_arguments import count
 from app.cli_ids import asset_by_id_or_path, assets_by_ids_or_paths, row_id
@@ -33,11 +33,15 @@ from app.organize.engine import (
 from app.progress_bar import ProgressBar
 from catalog.journal import OperationRecord
 from catalog.records import AssetRecord
+from catalog.stat_match import holds_nothing
 from core.formats.reader import MODEL_EXTENSIONS
 from core.organize.errors import OrganizeError
 from core.organize.names import NameRefusedError, name_refusal, with_model_extension
 from core.organize.plan import MAX_NAME_BYTES, REASON_TOO_LONG, TOO_LONG_REASONS, Conflict, MovePlan
 from core.sizes import human_size
+
+if TYPE_CHECKING:
+    from catalog.library import Library
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -92,7 +96,7 @@ def _conflict_options(parser: argparse.ArgumentParser) -> None:
 def cmd_move(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     library = context.library
     records = assets_by_ids_or_paths(library, args.sources)
-    _require_files(records)
+    _require_files(library, records)
     requests = _move_targets(records, args.dest)
     plan = plan_in_library(library, requests, rename_conflicts=args.rename_conflicts)
     return _apply(context, plan, "move", args, out)
@@ -101,7 +105,7 @@ def cmd_move(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
 def cmd_rename(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     library = context.library
     record = asset_by_id_or_path(library, args.target)
-    _require_files([record])
+    _require_files(library, [record])
     source = Path(record.path)
     target = source.with_name(_new_name(source, args.name))
     plan = plan_in_library(library, [(record.id, source, target)], rename_conflicts=args.rename_conflicts)
@@ -189,10 +193,21 @@ COMMANDS: dict[str, Handler] = {
 
 
 # helpers ---------------------------------------------------------------------------------------------
-def _require_files(records: list[AssetRecord]) -> None:
+def _require_files(library: Library, records: list[AssetRecord]) -> None:
+    """Refuses a move of a file that is not on disk, saying what helps: a file gone from a folder that
+    is there is fixed by rescanning it; a folder that is empty or not there at all (an unmounted share or
+    drive, the scan's own test: ``holds_nothing``) is fixed by mounting it, and a rescan would refuse it."""
     for record in records:
-        if not os.path.lexists(record.path):
-            raise OrganizeError(f"{record.path} is missing on disk: nothing was moved (rescan its folder)")
+        if os.path.lexists(record.path):
+            continue
+        root = library.get_root(record.root_id) if record.root_id is not None else None
+        if root is not None and holds_nothing(Path(root.path)) is not False:
+            what = f"the shared folder {root.name!r}" if root.name else "its library folder"
+            raise OrganizeError(
+                f"{record.path} is not reachable: {what} ({root.path}) is empty or not there on this "
+                "machine (is the drive or share mounted?). Mount it, then try again; nothing was moved"
+            )
+        raise OrganizeError(f"{record.path} is missing on disk: nothing was moved (rescan its folder)")
 
 
 def _move_targets(records: list[AssetRecord], dest: str) -> list[tuple[int | None, Path, Path]]:
