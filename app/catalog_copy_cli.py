@@ -107,6 +107,8 @@ def cmd_copy_catalog(context: AppContext, args: argparse.Namespace, out: TextIO)
     else:
         source = parse(str(context.catalog_path))
     target = parse(args.target)
+    for option, location in (("--to", target), ("--from", source)):
+        _refuse_a_folder(option, location)
     if source.path is not None and not source.path.is_file():  # never made here, empty, to copy from
         raise CatalogError(f"There is no catalog at {source.path} to copy from: give one with --from.")
     if _same_catalog(source, target):  # a copy onto itself: with --replace it would read what it deletes
@@ -139,6 +141,20 @@ def cmd_copy_catalog(context: AppContext, args: argparse.Namespace, out: TextIO)
     else:
         print(f"{report} From {source} to {target}.", file=out)
     return EXIT_OK
+
+
+def _refuse_a_folder(option: str, location: CatalogLocation) -> None:
+    """A catalog file given as a folder is a usage error naming the file to give. The folder is not
+    filled with a name of Atelier's choosing: ``--catalog`` and ``--from`` take that file's name again,
+    so the user names it once, here (a data folder's own file is ``catalog.sqlite3``, the example)."""
+    from app.context import CATALOG_FILE
+    from core.errors import UsageError
+
+    if location.path is not None and location.path.is_dir():
+        raise UsageError(
+            f"{location.path} is a folder: give {option} the catalog's file name (e.g. "
+            f"{location.path / CATALOG_FILE})"
+        )
 
 
 def _same_catalog(source: CatalogLocation, target: CatalogLocation) -> bool:

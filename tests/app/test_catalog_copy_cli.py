@@ -68,3 +68,42 @@ def test_an_unknown_database_kind_is_one_line(tmp_path: Path, capsys: pytest.Cap
     assert "SQLite or PostgreSQL" in text
     assert "secret" not in text
     assert "Traceback" not in text
+
+
+def test_a_folder_given_as_the_catalog_is_a_usage_error_naming_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    with Library.open(data / "catalog.sqlite3") as library:
+        library.add_root(tmp_path / "models")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+
+    code, text = _run("--data-dir", str(data), "copy-catalog", "--to", str(folder), capsys=capsys)
+
+    assert code == 2
+    assert text.splitlines() == [
+        f"atelier copy-catalog: {folder} is a folder: give --to the catalog's file name (e.g. "
+        f"{folder / 'catalog.sqlite3'})"
+    ]
+    assert list(folder.iterdir()) == []
+    code, text = _run(
+        "--data-dir",
+        str(data),
+        "copy-catalog",
+        "--from",
+        str(data),
+        "--to",
+        str(folder / "c.sqlite3"),
+        capsys=capsys,
+    )
+    assert code == 2
+    assert text.splitlines() == [
+        f"atelier copy-catalog: {data} is a folder: give --from the catalog's file name (e.g. "
+        f"{data / 'catalog.sqlite3'})"
+    ]
+    code, text = _run(
+        "--data-dir", str(data), "copy-catalog", "--to", str(folder / "c.sqlite3"), capsys=capsys
+    )
+    assert code == 0, text
+    assert (folder / "c.sqlite3").is_file()
