@@ -5,8 +5,8 @@ wide): one GROUP BY over ``ix_assets_facets`` (status, kind, architecture, root,
 in index order without sorting, the partial index of hidden files gives what to subtract (hidden files are
 not shown), the partial index of unhashed files gives that count, and label counts are "all links" minus
 "links of missing assets" (few), both read from the link tables' indexes. The base-model labels per
-architecture (the filter bar's choices) are the exception: no index holds the label, so they are read from
-the rows (:func:`catalog.queries.base_model_labels`).
+architecture (the filter bar's choices) come from their own partial index
+(:func:`catalog.queries.base_model_labels`).
 """
 
 from __future__ import annotations

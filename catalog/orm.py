@@ -210,6 +210,14 @@ class Asset(Base):
         ),
         # (device, inode) names one file: hard links, symlinks and bind mounts of it are never duplicates.
         Index("ix_assets_device_inode", "device", "inode"),
+        # The labelled files' base-model labels, so the labels the library holds are read without its
+        # wide rows (catalog.queries.base_model_labels; migration 0019).
+        Index(
+            "ix_assets_base_model",
+            *("base_model_label", "architecture", "status", "hidden"),
+            sqlite_where=text("base_model_label IS NOT NULL"),
+            postgresql_where=text("base_model_label IS NOT NULL"),
+        ),
         # The few hidden files, so counts that leave them out subtract them instead of reading every row.
         Index("ix_assets_hidden", "kind", "architecture", "status", sqlite_where=text("hidden")),
         # The hashing queue: only rows still to hash are in this index, smallest first.

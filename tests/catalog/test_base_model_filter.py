@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from catalog import queries
 from catalog.library import Library
 from catalog.records import AssetQuery, HiddenFilter, RemoteMatch, UserDataChanges
 from core.taxonomy import Architecture, FileStatus
-from tests.catalog.conftest import scanned
+from tests.catalog.conftest import catalog_rows, scanned
 
 
 @pytest.fixture
@@ -89,3 +90,15 @@ def test_the_labels_held_come_under_their_files_architecture(lib: Library, label
     lib.update_user_data(labelled["pony"], UserDataChanges(base_model_label="PONY"))
     lib.update_user_data(labelled["pony_civitai"], UserDataChanges(base_model_label="PONY"))
     assert lib.base_model_labels()[Architecture.SDXL] == {"Illustrious": 2, "PONY": 2}
+
+
+@pytest.mark.sqlite_only  # SQLite's own plan; PostgreSQL plans by its statistics
+def test_the_labels_are_read_from_their_index_never_from_the_wide_rows(
+    lib: Library, labelled: dict[str, int]
+) -> None:
+    """The window reads them again after every edit, on its own thread: on 100k files the rows took
+    0.17 s, the index 5 ms (migration 0019)."""
+    plan = catalog_rows(lib, f"EXPLAIN QUERY PLAN {queries._BASE_MODEL_LABELS}", {"missing": "missing"})
+    assert [row[-1] for row in plan] == [
+        "SEARCH a USING COVERING INDEX ix_assets_base_model (base_model_label>?)"
+    ]

@@ -20,7 +20,7 @@ from catalog.orm import Base
 from catalog.records import AssetQuery
 from core.taxonomy import AssetKind, FileStatus, LibraryLayout
 
-HEAD = "0018"  # the newest migration
+HEAD = "0019"  # the newest migration
 
 
 def _not_fts(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
