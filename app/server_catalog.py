@@ -133,12 +133,16 @@ def open_server_reader(
 def _not_opened(location: CatalogLocation, driver_says: str, *secrets: str | None) -> DatabaseAccessError:
     """The one line a refused server is: the driver's first line, passwords masked, and how to give the
     password when it was the password."""
-    from catalog.errors import DatabaseAccessError
+    from catalog.errors import DatabaseAccessError, ServerLoginRefusedError
 
     lines = driver_says.strip().splitlines()
     reason = mask_in(lines[0] if lines else "no answer", *secrets)
     if "password authentication failed" in reason or "no password supplied" in reason:
-        reason += f"; give the password once as {_with_password_placeholder(location)}"
+        # The server answered: a refused login, which the window asks a password for (not "try again").
+        hint = f"; give the password once as {_with_password_placeholder(location)}"
+        return ServerLoginRefusedError(
+            f"The catalog {location} could not be opened: {reason}{hint}", reason=reason
+        )
     return DatabaseAccessError(f"The catalog {location} could not be opened: {reason}")
 
 

@@ -37,6 +37,16 @@ class CatalogUnreachableError(DatabaseAccessError):
     written, and the same change may simply be made again once the server is back."""
 
 
+class ServerLoginRefusedError(DatabaseAccessError):
+    """The catalog's server answered but refused the login (a wrong password, or none given): trying
+    again helps only with another password. ``reason`` is the server's words (passwords masked), without
+    the command-line hint on how to give the password that the message ends with."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class NotACatalogError(CatalogError):
     """The file exists but is not an SQLite database, or is damaged."""
 

@@ -23,6 +23,8 @@ from desktop.theme import apply_theme
 
 if TYPE_CHECKING:
     from app.context import AppContext
+    from catalog.catalog_url import CatalogLocation
+    from catalog.errors import ServerLoginRefusedError
 
 
 def catalog_problem(context: AppContext) -> AtelierError | None:
@@ -54,12 +56,24 @@ def settle_catalog(context: AppContext) -> bool:
 
         from app.catalog_access import without_command_hint
         from app.messages import user_message
+        from catalog.errors import ServerLoginRefusedError
         from desktop.dialogs.catalog_problem_dialog import CatalogChoice, CatalogProblemDialog
 
         application = QApplication.instance()
         if isinstance(application, QApplication):  # the dialog looks like the window will
             apply_theme(application, context.settings.theme)
         message = user_message(problem)
+        if context.server_catalog is not None and isinstance(problem, ServerLoginRefusedError):
+            # The server answered: only another password helps, so the user is asked for one.
+            choice, password = ask_for_the_password(context.server_catalog, problem)
+            if choice is ServerChoice.QUIT:
+                print(f"atelier: {message}", file=sys.stderr)
+                return False
+            if choice is ServerChoice.LOCAL:
+                context.use_local_catalog()
+            else:  # the next round connects with it
+                context.server_catalog = with_given_password(context.server_catalog, password)
+            continue
         if context.server_catalog is not None:
             choice = ask_about_the_server(message)
             if choice is ServerChoice.QUIT:
@@ -85,6 +99,7 @@ def settle_catalog(context: AppContext) -> bool:
 
 LOCAL_CATALOG_BUTTON = "Open this computer's catalog"
 TRY_AGAIN_BUTTON = "Try again"
+QUIT_BUTTON = "Quit"
 
 
 class ServerChoice(Enum):
@@ -108,10 +123,35 @@ def ask_about_the_server(message: str) -> ServerChoice:
     )
     again = box.addButton(TRY_AGAIN_BUTTON, QMessageBox.ButtonRole.ActionRole)
     local = box.addButton(LOCAL_CATALOG_BUTTON, QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.addButton(QUIT_BUTTON, QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(again)
     box.exec()
     clicked = box.clickedButton()
     if clicked is again:
         return ServerChoice.TRY_AGAIN
     return ServerChoice.LOCAL if clicked is local else ServerChoice.QUIT
+
+
+def ask_for_the_password(
+    server: CatalogLocation, refused: ServerLoginRefusedError
+) -> tuple[ServerChoice, str]:
+    """The server refused the login (``refused`` says how): the user's choice, with the password they
+    typed to try again with."""
+    from desktop.dialogs.server_login_dialog import ServerLoginDialog
+
+    user = server.server.username if server.server is not None else None
+    dialog = ServerLoginDialog(str(server), user, refused.reason)
+    dialog.exec()
+    return dialog.choice, dialog.password
+
+
+def with_given_password(server: CatalogLocation, password: str) -> CatalogLocation:
+    """``server`` with the password the user typed, as if given in ``--catalog``'s URL: the catalog opens
+    with it, and keeps it with the other secrets only once the server accepted it
+    (:func:`app.server_catalog.open_server_catalog`); every message still masks it."""
+    from dataclasses import replace
+
+    from catalog.catalog_url import parse
+
+    assert server.server is not None
+    return parse(replace(server.server, password=password).render(hide_password=False))
