@@ -47,9 +47,16 @@ from core.render.grid import (
     with_fixed_seeds,
 )
 from core.render.hires import hires_refusal
-from core.render.infotext import format_infotext, recipe_from_infotext
+from core.render.infotext import (
+    civitai_checkpoint,
+    format_infotext,
+    recipe_from_infotext,
+    unapplied_warnings,
+    without_unapplied,
+)
 from core.render.phases import is_step
 from core.render.png import read_infotext, save_png
+from core.render.prompt_syntax import with_prompt_networks
 from core.render.recipe import MAX_SEED, AssetRef, Recipe
 from core.render.recipe_codec import recipe_to_dict
 from core.render.resolve import MissingAsset, resolve_recipe
@@ -59,6 +66,7 @@ from core.taxonomy import (
     Architecture,
     AssetKind,
     FileFormat,
+    Precision,
     Prediction,
     Variant,
     describe_kind,
@@ -97,6 +105,8 @@ _LABELS = {
 RENDERABLE_NAMES = "SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1, Chroma, Z-Image and Qwen-Image"
 # UNets trained for another task take extra input channels a text-to-image render does not provide.
 _TASK_VARIANTS = {Variant.INPAINT: "inpainting", Variant.PIX2PIX: "instruct-pix2pix", Variant.DEPTH: "depth"}
+# Linears packed by bitsandbytes (Forge's flux1-dev-bnb-nf4): loading them needs bitsandbytes, not shipped.
+_PACKED_4BIT = (Precision.NF4, Precision.FP4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +157,7 @@ class _FileFacts:
     variant: Variant | None = None
     # What identification recorded beyond the family (a text encoder's id, a VAE's layouts and channels).
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    precision: Precision | None = None
 
     def held(self) -> str | None:
         """What the file holds for the fit rule (:func:`app.asset_fit.held_part`)."""
@@ -163,6 +174,8 @@ class RenderPlan:
     missing: tuple[MissingAsset, ...]
     warnings: tuple[str, ...]
     variant: Variant | None = None  # the checkpoint's (inpaint and pix2pix UNets take other inputs)
+    # The checkpoint's stored precision: a bitsandbytes 4-bit file (nf4/fp4) has no loader here.
+    precision: Precision | None = None
     misplaced: tuple[MisplacedAsset, ...] = ()  # files of another kind than their slot: never loaded
     parts_problem: str | None = None  # a Flux/SD3.5/Chroma model file without encoders/VAE, none given
     # A LoRA of another family than the checkpoint's (the render refuses it by name).
@@ -220,6 +233,11 @@ class RenderPlan:
         if self.architecture not in RENDERABLE:
             found = describe_model(AssetKind.CHECKPOINT, self.architecture)
             return f"{checkpoint.describe()} is {found}; Atelier renders {RENDERABLE_NAMES} checkpoints"
+        if self.precision in _PACKED_4BIT:
+            return (
+                f"{checkpoint.describe()} is a bitsandbytes {self.precision.value.upper()} checkpoint: the "
+                "built-in renderer cannot load it; use the fp8/fp16 file"
+            )
         family = family_of(self.architecture)
         if family is not None:
             refused = family_refusal(family, self.recipe) or self.parts_problem or self.tokenizer_problem
@@ -378,6 +396,10 @@ class RenderService:
         file takes the path the catalog has now (the file may have been moved or renamed since the board
         or a stored render named it, by this window or another program). Never imports torch.
         """
+        typed = with_prompt_networks(
+            recipe, self.library.embedding_names() if recipe.prompt or recipe.negative_prompt else ()
+        )
+        recipe = typed.recipe
         direct: dict[str, _FileFacts] = {}
         read: dict[int, AssetRecord] = {}  # the catalog rows read for the paths, used again for the facts
         given = map_refs(
@@ -396,13 +418,15 @@ class RenderService:
         architecture: Architecture | None = None
         prediction: Prediction | None = None
         variant: Variant | None = None
+        precision: Precision | None = None
         base_model_label: str | None = None
-        warnings: list[str] = list(resolved.notes)
+        warnings: list[str] = [*typed.warnings, *resolved.notes, *unapplied_warnings(recipe)]
         checkpoint = final.checkpoint
         if checkpoint is not None and checkpoint.path is not None:
             fact = facts.get(checkpoint.path)
             if fact is not None and fact.kind is AssetKind.CHECKPOINT:
                 architecture, prediction, variant = fact.architecture, fact.prediction, fact.variant
+                precision = fact.precision
                 base_model_label = fact.record.base_model_label if fact.record is not None else None
         lora_problem, refused_loras = _lora_family_problem(final, facts, architecture)
         fit = _parts_fit_problem(final, facts, architecture)
@@ -429,6 +453,7 @@ class RenderService:
             missing,
             tuple(dict.fromkeys(warnings)),
             variant,
+            precision,
             misplaced,
             parts.problem,
             own_text_encoders=parts.text_encoders,
@@ -514,6 +539,7 @@ class RenderService:
                 record,
                 record.variant,
                 dict(record.embedded_metadata),
+                record.precision,
             )
         return facts
 
@@ -623,11 +649,14 @@ class RenderService:
             text = found
         parsed = recipe_from_infotext(text, known_embeddings=self.library.embedding_names())
         plan = self.prepare(parsed.recipe)
+        named = civitai_checkpoint(parsed.params)
         missing = tuple(
             dataclasses.replace(
                 item, message=f"{item.message}; it can be downloaded from Civitai by its hash {item.hash}"
             )
             if item.hash
+            else _by_civitai_version(item, named[1])
+            if named is not None and item.kind is AssetKind.CHECKPOINT and item.name == named[0]
             else item
             for item in plan.missing
         )
@@ -780,7 +809,8 @@ class RenderService:
             # Flux.1 dev, none for schnell, and no clip skip the render did not apply).
             takes = plan.takes_guidance if plan.takes_guidance is not None else False
             rendered = effective_settings(family, rendered, takes_guidance=takes)
-        rendered = self._with_short_hashes(rendered.replace(seed=result.seed))
+        # What the renderer does not apply is not written into the image as if it had been.
+        rendered = self._with_short_hashes(without_unapplied(rendered).replace(seed=result.seed))
         return rendered, list(result.images), result.elapsed, result.device, tuple(result.warnings)
 
     def with_hashes(self, plan: RenderPlan) -> RenderPlan:
@@ -876,6 +906,18 @@ class RenderService:
             raise RenderError(str(error)) from error
 
 
+def _by_civitai_version(item: MissingAsset, version: int) -> MissingAsset:
+    """``item``, a checkpoint named by its Civitai model version only, saying how to download it."""
+    return dataclasses.replace(
+        item,
+        civitai_version=version,
+        message=(
+            f"{item.message.removesuffix(' is not in the library')} (Civitai version {version}) is not in "
+            f"the library; download it with: python main.py download civitai:{version}"
+        ),
+    )
+
+
 def _slots(recipe: Recipe) -> list[tuple[AssetKind, AssetRef]]:
     """Every (slot kind, reference) of ``recipe``, disabled LoRAs included (they are still named)."""
     slots: list[tuple[AssetKind, AssetRef]] = []
@@ -910,7 +952,12 @@ def _identify(path: Path, kind: AssetKind) -> _FileFacts:
     except (FormatError, OSError) as error:
         raise RenderError(f"cannot use {path}: {error}") from error
     return _FileFacts(
-        found.kind, found.architecture, found.prediction, variant=found.variant, metadata=dict(found.metadata)
+        found.kind,
+        found.architecture,
+        found.prediction,
+        variant=found.variant,
+        metadata=dict(found.metadata),
+        precision=found.precision,
     )
 
 

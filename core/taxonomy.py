@@ -58,6 +58,9 @@ class Architecture(StrEnum):
     LTX2 = "ltx2"
     MOCHI = "mochi"
     MINIMAX_H3 = "minimax_h3"
+    KOLORS = "kolors"
+    HUNYUAN_DIT = "hunyuan_dit"
+    SVD = "svd"
     OTHER = "other"
     UNKNOWN = "unknown"
 
@@ -104,12 +107,15 @@ class FileFormat(StrEnum):
 
 
 class Precision(StrEnum):
-    """The dominant floating point type of a file's weights."""
+    """The dominant floating point type of a file's weights, or the 4-bit bitsandbytes format its linear
+    layers are packed in (``nf4``/``fp4``: Forge's ``flux1-dev-bnb-nf4``), which no float type names."""
 
     FP32 = "fp32"
     FP16 = "fp16"
     BF16 = "bf16"
     FP8 = "fp8"
+    NF4 = "nf4"
+    FP4 = "fp4"
 
 
 class FileStatus(StrEnum):
@@ -168,6 +174,9 @@ ARCHITECTURE_NAMES: dict[Architecture, str] = {
     Architecture.LTX2: "LTX-2",
     Architecture.MOCHI: "Mochi 1",
     Architecture.MINIMAX_H3: "MiniMax-H3",
+    Architecture.KOLORS: "Kolors",
+    Architecture.HUNYUAN_DIT: "Hunyuan-DiT",
+    Architecture.SVD: "Stable Video Diffusion",
     Architecture.OTHER: "Other",
     Architecture.UNKNOWN: "Unknown",
 }

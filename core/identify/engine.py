@@ -14,7 +14,15 @@ from core.identify.precision import dominant_precision
 from core.identify.registry import MatcherRegistry
 from core.identify.result import Identification
 from core.identify.view import HeaderView, TensorReader
-from core.taxonomy import Architecture, AssetKind
+from core.taxonomy import Architecture, AssetKind, Precision
+
+_PACKED_4BIT = {
+    precision: (
+        f"linear weights are bitsandbytes {precision.value.upper()} (4-bit, packed two to a U8 byte with a "
+        "quant_state beside each): their shapes are read from their biases"
+    )
+    for precision in (Precision.NF4, Precision.FP4)
+}
 
 
 def identify(
@@ -45,6 +53,9 @@ def identify(
             trigger_words=embedded.trigger_phrases,
             metadata=metadata,
         )
+    reasons = match.reasons
+    if precision in _PACKED_4BIT:
+        reasons = (*reasons, _PACKED_4BIT[precision])
     return Identification(
         kind=match.kind,
         architecture=match.architecture,
@@ -53,7 +64,7 @@ def identify(
         variant=match.variant,
         prediction=match.prediction,
         precision=precision,
-        reasons=match.reasons,
+        reasons=reasons,
         refusals=outcome.refusals,
         trigger_words=embedded.trigger_phrases,
         metadata={**metadata, **match.details},

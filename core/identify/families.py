@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.identify.view import HeaderView
-from core.identify.vocabulary import width_families
-from core.taxonomy import Architecture, Variant
+from core.identify.vocabulary import ROW_OF, measured_rows, width_families
+from core.taxonomy import ARCHITECTURE_NAMES, Architecture, Variant
 
 # The widths are the SD rows' data (``vocabulary.MeasuredSpec``, rule ``sd_unet``); only the rule is here.
 CONTEXT_DIM_FAMILIES: Mapping[int, Architecture] = width_families("sd_unet", "context_widths")
@@ -24,6 +24,12 @@ TOKEN_DIM_FAMILIES: Mapping[int, Architecture] = width_families("sd_unet", "toke
 ADM_FAMILIES: Mapping[int, Architecture] = width_families("sd_unet", "adm_widths")
 # A CLIP text encoder adapted alone (no UNet names to measure): its width.
 TEXT_ENCODER_FAMILIES: Mapping[int, Architecture] = width_families("sd_unet", "text_encoder_widths")
+
+# Tensors that name a family built on an SD UNet before its (borrowed) widths are read: SVD's temporal
+# layers, Kolors' ChatGLM projection (the rows' ``markers``), bare names under the UNet's prefix.
+UNET_MARKERS: tuple[tuple[str, Architecture], ...] = tuple(
+    (marker, row.architecture) for row, spec in measured_rows("sd_unet") for marker in spec.markers
+)
 
 UNET_VARIANTS: dict[int, Variant] = {
     4: Variant.NORMAL,
@@ -66,6 +72,7 @@ class UNetFacts:
     context_dim: int | None
     adm_in: int | None
     linear_proj: bool | None  # proj_in as a Linear (SD2/SDXL) rather than a 1x1 conv (SD1)
+    marker: tuple[str, Architecture] | None = None  # the first ``UNET_MARKERS`` name present, its family
 
 
 def ldm_unet_facts(view: HeaderView, prefix: str) -> UNetFacts | None:
@@ -112,16 +119,37 @@ def _facts(
         input_key=input_key,
         model_channels=shape[0],
         in_channels=shape[1],
-        context_dim=view.dim(attn2, -1) if attn2 else None,
+        context_dim=_context_dim(view, attn2) if attn2 else None,
         adm_in=view.dim(adm_key, 1),
         linear_proj=len(proj_shape) == 2 if proj_shape else None,
+        marker=next(((prefix + key, arch) for key, arch in UNET_MARKERS if view.has(prefix + key)), None),
     )
+
+
+def _context_dim(view: HeaderView, to_k: str) -> int | None:
+    """``attn2.to_k``'s in-features. A bitsandbytes 4-bit ``to_k`` has no bias to read its shape from; its
+    out-features are the attention's width, which ``to_out.0``'s bias gives (SD attention projects back
+    to the same width), so its in-features are its element count over that."""
+    width = view.dim(to_k, -1)
+    elements = view.packed_elements(to_k) if width is None else None
+    if elements is None:
+        return width
+    out = view.dim(to_k.removesuffix("to_k.weight") + "to_out.0.bias", 0)
+    return elements // out if out and elements % out == 0 else None
 
 
 def unet_family(facts: UNetFacts) -> tuple[Architecture, list[str]]:
     """The SD family of a UNet, with the evidence; ``OTHER`` for an SD-style UNet of another family."""
     reasons: list[str] = []
     arch: Architecture | None = None
+    if facts.marker is not None:
+        # A family built on an SD UNet borrows its widths (SVD reads 1024 like SD2, Kolors 2048 like SDXL):
+        # its own tensors name it, and the widths are only reported.
+        key, arch = facts.marker
+        reasons.append(f"{key} present => {arch.value} ({ARCHITECTURE_NAMES[arch]})")
+        if facts.context_dim is not None:
+            reasons.append(f"attn2.to_k in-features {facts.context_dim}")
+        return arch, reasons
     if facts.context_dim is not None:
         arch = CONTEXT_DIM_FAMILIES.get(facts.context_dim)
         reasons.append(
@@ -144,9 +172,14 @@ def unet_family(facts: UNetFacts) -> tuple[Architecture, list[str]]:
     return arch, reasons
 
 
-def unet_variant(facts: UNetFacts) -> tuple[Variant | None, str]:
-    variant = UNET_VARIANTS.get(facts.in_channels or 0)
+def unet_variant(facts: UNetFacts, arch: Architecture) -> tuple[Variant | None, str]:
+    """The image variant the input channels name; none for a video UNet, whose extra channels carry the
+    conditioning frame (SVD's 8 are not instruct-pix2pix's)."""
     label = "conv_in.weight" if facts.naming == "diffusers" else "input_blocks.0.0.weight"
+    row = ROW_OF.get(arch)
+    if row is not None and row.video:
+        return None, f"{label} has {facts.in_channels} input channels (a video model: no image variant)"
+    variant = UNET_VARIANTS.get(facts.in_channels or 0)
     if variant is None:
         return None, f"{label} has {facts.in_channels} input channels: not a known variant"
     return variant, f"{label} has {facts.in_channels} input channels => {variant.value}"

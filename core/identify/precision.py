@@ -4,7 +4,9 @@
 int64 ``position_ids``, and a "fp8" checkpoint keeps its norms in bf16; what matters to the user (size,
 quality, which loader options apply) is the type most of the weights are stored in. Integer tensors are
 ignored; quantised GGUF types and F64 have no name in the vocabulary, so a file dominated by them has
-no precision rather than a misleading one.
+no precision rather than a misleading one. A file whose linears are bitsandbytes 4-bit (U8 bytes with a
+``quant_state.bitsandbytes__nf4``/``__fp4`` beside each) is ``nf4``/``fp4``: its float tensors are only the
+norms and biases left unquantized.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from operator import attrgetter
 
 from core.formats.model_file import TensorInfo
+from core.identify.view import BNB_4BIT_STATES
 from core.taxonomy import Precision
 
 _FLOAT_PRECISIONS: dict[str, Precision] = {
@@ -28,6 +31,7 @@ _FLOAT_PRECISIONS: dict[str, Precision] = {
 _DTYPE = attrgetter("dtype")
 # Element types that are neither weights (integers, booleans) nor quantised blocks.
 _IGNORED = frozenset({"BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64"})
+_BNB_PRECISIONS = {suffix: Precision(fmt) for suffix, fmt in BNB_4BIT_STATES.items()}
 
 
 def dominant_precision(
@@ -39,6 +43,10 @@ def dominant_precision(
     """
     if dtypes is None:
         dtypes = frozenset(map(_DTYPE, tensors.values()))  # one C-level pass, no Python code per tensor
+    if "U8" in dtypes:  # rare: only then are the names searched for bitsandbytes' quantization state
+        packed = _bnb_precision(tensors)
+        if packed is not None:
+            return packed
     weighted = dtypes - _IGNORED
     if not weighted:
         return None
@@ -51,3 +59,12 @@ def dominant_precision(
     # Ties resolved by name for determinism; ties on real files do not happen.
     top = max(sorted(counts), key=lambda dtype: counts[dtype])
     return _FLOAT_PRECISIONS.get(top)
+
+
+def _bnb_precision(tensors: Mapping[str, TensorInfo]) -> Precision | None:
+    """``nf4``/``fp4`` when the file's weights are bitsandbytes 4-bit packed, else None."""
+    for name in tensors:
+        for suffix, precision in _BNB_PRECISIONS.items():
+            if name.endswith(suffix):
+                return precision
+    return None

@@ -17,5 +17,8 @@ the same version.
 
 from __future__ import annotations
 
-RULES_VERSION = 1
-"""1: the rules of 2026-12-06 (the first version kept; every older row is 0)."""
+RULES_VERSION = 2
+"""1: the rules of 2026-12-06 (the first version kept; every older row is 0). 2: Kolors, Hunyuan-DiT and
+Stable Video Diffusion are families of their own (they were SDXL/other, other and SD 2.x pix2pix);
+bitsandbytes NF4/FP4 checkpoints are read through their packed weights (Flux.1 NF4 was ``other``); a
+transformer no row shares most names with is no longer given a "nearest match"."""

@@ -9,6 +9,7 @@ thousands of names.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
@@ -21,6 +22,13 @@ if TYPE_CHECKING:  # numpy is loaded only when a tensor is actually read
     import numpy as np
 
 TensorReader = Callable[[str], "np.ndarray"]
+
+# bitsandbytes 4-bit linears (Forge's ``flux1-dev-bnb-nf4``) are stored as U8 ``[elements / 2, 1]`` with the
+# quantization state beside them, under the weight's name plus one of these suffixes.
+BNB_4BIT_STATES: dict[str, str] = {
+    ".quant_state.bitsandbytes__nf4": "nf4",
+    ".quant_state.bitsandbytes__fp4": "fp4",
+}
 
 # Sorts after every character a tensor name can contain, so ``prefix + _LAST_CHAR`` bounds a prefix range.
 _LAST_CHAR = "\U0010ffff"
@@ -61,8 +69,33 @@ class HeaderView:
         return name in self.tensors
 
     def shape(self, name: str) -> tuple[int, ...] | None:
+        """The tensor's shape as the model uses it: a bitsandbytes 4-bit weight's stored shape counts
+        packed bytes, so its ``(out, in)`` is read from its module's bias (None where it has none)."""
         info = self.tensors.get(name)
-        return info.shape if info is not None else None
+        if info is None:
+            return None
+        if info.dtype == "U8" and self.bnb_4bit_format(name) is not None:
+            return self._unpacked_shape(name)
+        return info.shape
+
+    def bnb_4bit_format(self, name: str) -> str | None:
+        """``nf4``/``fp4`` where ``name`` is a bitsandbytes 4-bit packed weight, else None."""
+        return next((fmt for suffix, fmt in BNB_4BIT_STATES.items() if name + suffix in self.tensors), None)
+
+    def packed_elements(self, name: str) -> int | None:
+        """How many numbers a bitsandbytes 4-bit weight holds (two per stored byte), else None."""
+        info = self.tensors.get(name)
+        if info is None or info.dtype != "U8" or self.bnb_4bit_format(name) is None:
+            return None
+        return 2 * math.prod(info.shape)
+
+    def _unpacked_shape(self, name: str) -> tuple[int, ...] | None:
+        elements = self.packed_elements(name)
+        bias = self.tensors.get(name.removesuffix(".weight") + ".bias") if name.endswith(".weight") else None
+        if elements is None or bias is None or len(bias.shape) != 1:
+            return None
+        out = bias.shape[0]
+        return (out, elements // out) if out and elements % out == 0 else None
 
     def dim(self, name: str, axis: int) -> int | None:
         """One dimension of a tensor's shape, or None when the tensor or the axis does not exist."""

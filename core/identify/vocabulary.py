@@ -77,7 +77,10 @@ class MeasuredSpec:
     ``text_encoder_widths`` the widths of a CLIP text encoder a LoRA adapts for it alone;
     ``lora_widths`` the hidden sizes its transformer LoRAs read; ``position_sizes`` the size of a
     position table (SD3's ``pos_embed``) with the model it means; ``depth`` its number of (double)
-    transformer blocks, which a LoRA of more blocks contradicts.
+    transformer blocks, which a LoRA of more blocks contradicts; ``markers`` tensor names (relative to the
+    denoiser, in any of its namings) whose presence names the family before any width is read: a layout
+    built on another family's, with that family's widths (SVD's temporal layers in an SD 2-wide UNet,
+    Kolors' ChatGLM projection in front of an SDXL UNet).
     """
 
     rule: str
@@ -88,6 +91,7 @@ class MeasuredSpec:
     lora_widths: Mapping[int, str] = field(default_factory=dict)
     position_sizes: Mapping[int, str] = field(default_factory=dict)
     depth: int | None = None  # how many (double) transformer blocks its denoiser has
+    markers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +223,35 @@ ROWS: tuple[ArchitectureRow, ...] = (
         vae="sdxl_vae",
         modelspec=("stable-diffusion-xl-v1-refiner",),
         invokeai_base="sdxl-refiner",
+    ),
+    ArchitectureRow(
+        Architecture.KOLORS,
+        "Kolors",
+        # An SDXL UNet (cross-attention 2048 wide) reading ChatGLM3's 4096-wide states through
+        # ``encoder_hid_proj``; its vector conditioning is ChatGLM's pooled 4096 + SDXL's 1536 of sizes.
+        measured=MeasuredSpec("sd_unet", adm_widths=(5632,), markers=("encoder_hid_proj.weight",)),
+        vae="sdxl_vae",
+        civitai=(("Kolors", "Kolors"),),
+        diffusers=("Kolors",),
+    ),
+    ArchitectureRow(
+        Architecture.SVD,
+        "SVD",
+        video=True,
+        # An SD-style UNet (cross-attention 1024 wide, on a CLIP ViT-H image embedding) with temporal
+        # layers beside each block; 8 input channels: the noisy latent and the conditioning frame's.
+        measured=MeasuredSpec(
+            "sd_unet",
+            markers=(
+                "input_blocks.1.1.time_stack.0.attn1.to_q.weight",
+                "input_blocks.1.0.time_stack.in_layers.2.weight",
+                "input_blocks.1.1.time_mixer.mix_factor",
+                "down_blocks.0.attentions.0.temporal_transformer_blocks.0.attn1.to_q.weight",
+            ),
+        ),
+        civitai=(("SVD", "SVD"), ("SVD XT", "SVD XT")),
+        modelspec=("stable-video-diffusion",),
+        diffusers=("StableVideoDiffusion", "UNetSpatioTemporalConditionModel"),
     ),
     ArchitectureRow(
         Architecture.STABLE_CASCADE,
@@ -829,6 +862,26 @@ ROWS: tuple[ArchitectureRow, ...] = (
             width=(("token_refiner.blocks.0.attn.qkv_proj.weight", 1),),
         ),
         diffusers=("MiniMaxH3",),
+    ),
+    ArchitectureRow(
+        Architecture.HUNYUAN_DIT,
+        "Hunyuan-DiT",
+        checkpoint=CheckpointSpec(
+            # The learned padding of its two text encoders' states, with the mT5 projection (Tencent's
+            # names) or diffusers' text embedder (``HunyuanDiT2DModel``).
+            signatures=(
+                _sig("text_embedding_padding", "mlp_t5.0.weight"),
+                _sig("text_embedding_padding", "text_embedder.linear_1.weight"),
+            ),
+            width=(("x_embedder.proj.weight", 0), ("pos_embed.proj.weight", 0)),
+            in_channels=(("x_embedder.proj.weight", 1), ("pos_embed.proj.weight", 1)),
+            text_width=(("mlp_t5.0.weight", 1), ("text_embedder.linear_1.weight", 1)),
+            widths={1408: "1.5B"},
+        ),
+        vae="sdxl_vae",
+        civitai=(("Hunyuan 1", "Hunyuan-DiT"),),
+        modelspec=("hunyuan-dit",),
+        diffusers=("HunyuanDiT",),
     ),
     ArchitectureRow(
         Architecture.PIXART,

@@ -80,7 +80,7 @@ def _unet_match(view: HeaderView, facts: UNetFacts, prefix: str, bundled: list[s
     arch, reasons = unet_family(facts)
     if facts.naming == "diffusers":
         reasons.insert(0, "UNet in diffusers naming (conv_in, down_blocks...)")
-    variant, why = unet_variant(facts)
+    variant, why = unet_variant(facts, arch)
     reasons.append(why)
     reasons.extend(_text_encoder_reasons(view, arch))
     prediction, prediction_reasons = unet_prediction(view, prefix, arch)

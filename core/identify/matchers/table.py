@@ -179,6 +179,12 @@ def _is_block_part(part: str) -> bool:
     return part in _BLOCK_PARTS or part.endswith(("_blocks", "_layers"))
 
 
+# A row is offered as the nearest match only when it shares at least half of the names the two hold
+# together: below that, the "nearest" family is whichever happens to share a generic name (``blocks``,
+# ``x_embedder``, ``t_embedder``), which would point the user at an unrelated family.
+NEAREST_MIN_SHARE = 0.5
+
+
 def _nearest_row(parts: frozenset[str]) -> tuple[float, ArchitectureRow, frozenset[str]]:
     """The row sharing the largest share of top-level names with ``parts``, that share, and the names."""
     scored = [
@@ -202,12 +208,23 @@ def match_unlisted_denoiser(view: HeaderView) -> Match | Refusal:
     if not blocks:
         return Refusal("no transformer blocks (blocks.*, layers.*, transformer_blocks.*...)")
     score, nearest, _ = _nearest_row(parts)
-    reasons = (
-        f"transformer blocks ({', '.join(blocks)}) but no family's signature keys",
-        f"nearest match {nearest.architecture.value} ({nearest.name}): {score:.0%} of the top-level names",
-    )
-    details = {"nearest_architecture": nearest.architecture.value, "components": ["transformer"]}
+    details: dict[str, object] = {"components": ["transformer"]}
+    if score >= NEAREST_MIN_SHARE:
+        closest = (
+            f"nearest match {nearest.architecture.value} ({nearest.name}): {score:.0%} of the top-level names"
+        )
+        details["nearest_architecture"] = nearest.architecture.value
+    else:
+        closest = _no_near_family(score)
+    reasons = (f"transformer blocks ({', '.join(blocks)}) but no family's signature keys", closest)
     return Match(AssetKind.CHECKPOINT, Architecture.OTHER, reasons, details=details)
+
+
+def _no_near_family(score: float) -> str:
+    return (
+        "no family of the vocabulary table shares most of its top-level names "
+        f"(the most any shares is {score:.0%}): an architecture Atelier does not know"
+    )
 
 
 def unknown_reasons(view: HeaderView, declined: int) -> tuple[str, ...]:
@@ -228,11 +245,13 @@ def unknown_reasons(view: HeaderView, declined: int) -> tuple[str, ...]:
     if blocks:
         reasons.append(f"transformer-like blocks ({', '.join(blocks)}) but no family's signature keys")
     score, nearest, shared = _nearest_row(parts)
-    if score > 0:
+    if score >= NEAREST_MIN_SHARE:
         reasons.append(
             f"nearest match {nearest.architecture.value} ({nearest.name}): shares "
             f"{', '.join(sorted(shared))} ({score:.0%} of the top-level names), too little to name the family"
         )
+    elif score > 0:
+        reasons.append(_no_near_family(score))
     else:
         reasons.append("no top-level name in common with any family of the vocabulary table")
     return tuple(reasons)

@@ -56,6 +56,12 @@ CASES: dict[str, tuple[Architecture, str | None, str, str]] = {
     "mochi-original": (Architecture.MOCHI, "10B", "mochi-1-preview", ""),
     "ernie_image-original": (Architecture.ERNIE_IMAGE, "8B", "v1", "diffusers has no ERNIE-Image detection"),
     "minimax_h3-original": (Architecture.MINIMAX_H3, None, "minimax-h3", ""),
+    "hunyuan_dit-original": (
+        Architecture.HUNYUAN_DIT,
+        "1.5B",
+        "v1",
+        "diffusers has no Hunyuan-DiT detection (it cannot load one from a single file)",
+    ),
     # The rows decided by families.py / dit.py, on the sd-mecha key lists.
     "sd1-ldm": (Architecture.SD1, None, "v1", ""),
     "sdxl-sgm": (Architecture.SDXL, None, "xl_base", ""),
@@ -157,22 +163,45 @@ def test_fp8_checkpoint_is_named_and_its_precision_said() -> None:
     assert result.precision is Precision.FP8
 
 
-def test_transformer_of_no_family_is_other_with_its_nearest_match() -> None:
-    """HunyuanDiT has no row (diffusers cannot load it from one file): ``other``, never a wrong family."""
-    specs: dict[str, tuple[str, tuple[int, ...]]] = {
-        "x_embedder.proj.weight": ("BF16", (1408, 4, 2, 2)),
-        "t_embedder.mlp.0.weight": ("BF16", (1408, 256)),
-        "pooler.q_proj.weight": ("BF16", (1024, 1024)),
-        "mlp_t5.0.weight": ("BF16", (8192, 2048)),
-        "final_layer.linear.weight": ("BF16", (32, 1408)),
-    }
+def _unlisted_transformer(parts: dict[str, tuple[int, ...]]) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """A transformer of 40 ``blocks`` whose other top-level names are ``parts`` (none a row's signature)."""
+    specs = {name: ("BF16", shape) for name, shape in parts.items()}
     for block in range(40):
         for part in ("attn1.Wqkv", "attn1.out_proj", "attn2.q_proj", "attn2.kv_proj", "mlp.fc1"):
             specs[f"blocks.{block}.{part}.weight"] = ("BF16", (1408, 1408))
-    result = identify_case(ModelCase("hunyuan-dit", specs))
+    return specs
+
+
+def test_transformer_sharing_few_names_with_any_family_is_other_with_no_nearest_match() -> None:
+    """Hunyuan-DiT's names without its signature share ``blocks``/``x_embedder``/``t_embedder`` with Anima
+    (25% of the names): no family is offered as "nearest", which would point at an unrelated one."""
+    specs = _unlisted_transformer(
+        {
+            "x_embedder.proj.weight": (1408, 4, 2, 2),
+            "t_embedder.mlp.0.weight": (1408, 256),
+            "pooler.q_proj.weight": (1024, 1024),
+            "mlp_t5.0.weight": (8192, 2048),
+            "final_layer.linear.weight": (32, 1408),
+        }
+    )
+    result = identify_case(ModelCase("unlisted-dit", specs))
     assert (result.kind, result.architecture) == (AssetKind.CHECKPOINT, Architecture.OTHER), result.refusals
-    assert "nearest match" in reasons_text(result)
-    assert result.metadata["nearest_architecture"] in {row.architecture.value for row in CHECKPOINT_ROWS}
+    assert "nearest match" not in reasons_text(result)
+    assert result.reasons[-1].startswith(
+        "no family of the vocabulary table shares most of its top-level names"
+    )
+    assert "nearest_architecture" not in result.metadata
+
+
+def test_transformer_sharing_most_names_with_a_family_names_it_as_nearest_match() -> None:
+    """PixArt's top-level names without its signature keys: ``other``, PixArt offered as the nearest."""
+    specs = _unlisted_transformer(
+        {"x_embedder.proj.weight": (1152, 4, 2, 2), "y_embedder.y_proj.fc1.weight": (1152, 4096)}
+    )
+    result = identify_case(ModelCase("pixart-like", specs))
+    assert result.architecture is Architecture.OTHER, reasons_text(result)
+    assert result.reasons[-1].startswith("nearest match pixart (PixArt): ")
+    assert result.metadata["nearest_architecture"] == "pixart"
 
 
 def test_z_image_base_and_turbo_are_not_told_apart_from_the_header() -> None:

@@ -124,9 +124,10 @@ def test_json_round_trip(case: models.ModelCase) -> None:
     assert Identification.from_json(data) == result
 
 
-def test_a_made_up_dit_is_unknown_with_what_was_looked_for_and_its_nearest_family() -> None:
-    """Too few tensors for the unlisted-denoiser rule (``other``), yet the user is told why: its names,
-    its block-like part and the table row it shares the most names with (never that row's family)."""
+def test_a_made_up_dit_is_unknown_with_what_was_looked_for_and_no_misleading_nearest_family() -> None:
+    """Too few tensors for the unlisted-denoiser rule (``other``), yet the user is told why: its names and
+    its block-like part; the table row sharing the most names shares too few (under half) to be offered
+    as its nearest family, and the reason says so."""
     specs: dict[str, tuple[str, tuple[int, ...]]] = {
         "patch_embed.proj.weight": ("BF16", (1152, 4, 2, 2)),
         "t_embedder.mlp.0.weight": ("BF16", (1152, 256)),
@@ -140,11 +141,26 @@ def test_a_made_up_dit_is_unknown_with_what_was_looked_for_and_its_nearest_famil
     assert result.reasons[0].startswith("75 tensors under 4 top-level names (dit_layers, patch_embed, ")
     assert "transformer-like blocks (dit_layers) but no family's signature keys" in result.reasons
     nearest = result.reasons[-1]
-    assert nearest.startswith("nearest match ")
-    assert "too little to name the family" in nearest
+    assert nearest.startswith("no family of the vocabulary table shares most of its top-level names (")
+    assert "nearest match" not in " ".join(result.reasons)
     assert "unlisted_denoiser: fewer than 100 tensors: not a denoiser" in result.refusals
 
 
 def test_keys_sharing_no_family_name_say_so() -> None:
     result = identify_case(models.random_keys())
     assert result.reasons[-1] == "no top-level name in common with any family of the vocabulary table"
+
+
+def test_a_small_file_sharing_most_names_with_a_family_is_told_its_nearest_family() -> None:
+    """PixArt's top-level names (without its signature keys) in too few tensors for a denoiser: unknown,
+    with PixArt offered for orientation, never as its family."""
+    specs: dict[str, tuple[str, tuple[int, ...]]] = {
+        "x_embedder.proj.weight": ("BF16", (1152, 4, 2, 2)),
+        "y_embedder.y_proj.fc1.weight": ("BF16", (1152, 4096)),
+    }
+    for block in range(4):
+        specs[f"blocks.{block}.attn.qkv.weight"] = ("BF16", (3456, 1152))
+    result = identify_case(models.ModelCase("pixart-fragment", specs))
+    assert (result.kind, result.architecture) == (AssetKind.UNKNOWN, Architecture.UNKNOWN)
+    assert result.reasons[-1].startswith("nearest match pixart (PixArt): shares ")
+    assert result.reasons[-1].endswith("too little to name the family")

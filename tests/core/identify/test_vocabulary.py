@@ -113,7 +113,12 @@ def test_the_sd_unet_widths_are_the_rows_data() -> None:
         2048: Architecture.SDXL,
         1280: Architecture.SDXL_REFINER,
     }
-    assert dict(ADM_FAMILIES) == {2816: Architecture.SDXL, 2560: Architecture.SDXL_REFINER}
+    # Kolors: ChatGLM3's pooled 4096 + SDXL's 1536 of size conditioning.
+    assert dict(ADM_FAMILIES) == {
+        2816: Architecture.SDXL,
+        2560: Architecture.SDXL_REFINER,
+        5632: Architecture.KOLORS,
+    }
     assert dict(TOKEN_DIM_FAMILIES) == {
         768: Architecture.SD1,
         1024: Architecture.SD2,
