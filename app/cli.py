@@ -153,7 +153,9 @@ def _report_error(args: argparse.Namespace, out: TextIO, message: str, code: int
     print(f"atelier {args.command}: {message}", file=sys.stderr)
     if getattr(args, "json", False):
         try:
-            json.dump({"error": message, "exit_code": code}, out)
+            from app.serialize import json_text  # a message may quote a name that is not UTF-8
+
+            json.dump(json_text({"error": message, "exit_code": code}), out)
             out.write("\n")
             out.flush()
         except (BrokenPipeError, ValueError):

@@ -19,7 +19,7 @@ from app.cli_arguments import user_path
 from app.cli_ids import assets_by_ids_or_paths, row_id
 from app.context import AppContext
 from app.covers import cover_from_image
-from app.serialize import asset_to_json, deleted_file_to_json
+from app.serialize import asset_to_json, deleted_file_to_json, json_text
 from app.sidecar_writer import SidecarReport, write_many
 from catalog.errors import NotFoundError
 from catalog.normalize import label_key
@@ -398,5 +398,5 @@ def _count(records: Sequence[AssetRecord]) -> str:
 
 
 def _dump(data: object, out: TextIO) -> None:
-    json.dump(data, out, indent=2, ensure_ascii=False)
+    json.dump(json_text(data), out, indent=2, ensure_ascii=False)
     out.write("\n")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli import EXIT_FAILED, EXIT_OK, Handler
 from app.cli_arguments import user_path
-from app.serialize import inspection_to_json
+from app.serialize import inspection_to_json, json_text
 from catalog.examine import examine, look_at
 from core.formats.diffusers_folder import looks_like_diffusers
 from core.formats.model_file import FormatError, UnreadableFileError
@@ -54,7 +54,7 @@ def cmd_inspect(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
             continue
         results.append(_inspect_one(path, with_hashes=args.hash))
     if args.json:
-        json.dump(results, out, indent=2)
+        json.dump(json_text(results), out, indent=2)
         out.write("\n")
     else:
         for item in results:

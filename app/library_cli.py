@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from app.cli import EXIT_OK, EXIT_USAGE, Handler
 from app.cli_arguments import count
 from app.cli_ids import asset_by_id_or_path, root_by_id_name_or_path
-from app.serialize import asset_to_json, root_to_json
+from app.serialize import asset_to_json, json_text, root_to_json
 from app.show_text import print_asset
 from catalog.errors import NotFoundError
 from catalog.records import AssetQuery, AssetRecord, HiddenFilter, RootPlaces, RootRecord
@@ -173,7 +173,7 @@ def _search_library(context: AppContext, args: argparse.Namespace, text: str, ou
             _not_here(asset_to_json(r), unmapped[r.root_id]) if r.root_id in unmapped else asset_to_json(r)
             for r in records
         ]
-        json.dump(shown, out, indent=2)
+        json.dump(json_text(shown), out, indent=2)
         out.write("\n")
         return EXIT_OK
     for record in records:
@@ -233,7 +233,7 @@ def cmd_show(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
         # The catalog keeps what sidecars say, not their failures: read them now, so a problem stays in view.
         data["sidecar_problems"] = list(sidecar_problems(Path(record.path)))
     if args.json:
-        json.dump(data, out, indent=2)
+        json.dump(json_text(data), out, indent=2)
         out.write("\n")
         return EXIT_OK
     print_asset(data, out)
@@ -276,7 +276,7 @@ def cmd_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int
         root = context.library.unmap_root(args.words[0])
         verb = "No longer mapped on this machine (map it again to scan it here):"
     if args.json:
-        json.dump(root_to_json(root), out, indent=2)
+        json.dump(json_text(root_to_json(root)), out, indent=2)
         out.write("\n")
     else:
         print(f"{verb} {root.name!r} is {root.path}", file=out)
@@ -307,7 +307,7 @@ def _remove_root(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
         return EXIT_OK
     context.library.remove_root(root.id)
     if args.json:
-        json.dump({**root_to_json(root), "removed": True}, out, indent=2)
+        json.dump(json_text({**root_to_json(root), "removed": True}), out, indent=2)
         out.write("\n")
     else:
         print(
@@ -326,7 +326,7 @@ def _usage(message: str) -> int:
 def _list_roots(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     places = context.reads.root_places()
     if args.json:
-        json.dump([root_to_json(place.root, place) for place in places], out, indent=2)
+        json.dump(json_text([root_to_json(place.root, place) for place in places]), out, indent=2)
         out.write("\n")
         return EXIT_OK
     if not places:

@@ -2,10 +2,20 @@
 
 One place defines them so ``inspect``, ``search`` and ``show`` agree, and scripts can rely on the ids of
 ``core.taxonomy`` appearing verbatim.
+
+A file name that is not UTF-8 reaches Python with its undecodable bytes as lone surrogates (PEP 383),
+which JSON can only write as ``\udcff`` escapes that strict parsers (serde_json, Go) reject. One rule,
+:func:`json_text`, applied where a command prints its JSON (the builders' dicts also feed the text output,
+which prints the name's own bytes, see ``app.safe_output``): such a text is written with U+FFFD for each
+undecodable byte (what a UTF-8 terminal shows for those bytes), and its exact bytes beside it in
+``<field>_b64`` (base64), from which a script gets the real path back.
 """
 
 from __future__ import annotations
 
+import base64
+import re
+from contextlib import suppress
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -206,3 +216,28 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "value") and isinstance(value.value, str):
         return value.value
     return value
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+BYTES_FIELD_SUFFIX = "_b64"
+
+
+def json_text(value: Any) -> Any:
+    """``value`` (a JSON-able tree) with every text holding undecodable bytes written as valid JSON text:
+    each such byte as U+FFFD, and in a mapping the exact bytes beside it as ``<key>_b64`` (base64 of the
+    name's bytes; a text in a list keeps only its readable form). Texts without them are unchanged."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list | tuple):
+        return [json_text(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        out[key] = json_text(item)
+        if isinstance(item, str) and _LONE_SURROGATE.search(item):
+            # A file name's bytes (surrogateescape); another lone surrogate names no bytes.
+            with suppress(UnicodeEncodeError):
+                raw = item.encode("utf-8", "surrogateescape")
+                out[f"{key}{BYTES_FIELD_SUFFIX}"] = base64.b64encode(raw).decode("ascii")
+    return out

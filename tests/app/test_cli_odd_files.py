@@ -8,6 +8,7 @@ strict as a user's UTF-8 terminal, where printing such a name used to end in a t
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -88,7 +89,9 @@ def test_scan_search_and_show_every_odd_file(odd_library: Path, tmp_path: Path) 
     assert run("show", asset_id, data_dir=data).stdout == by_path.stdout
 
     as_json = run("show", asset_id, "--json", data_dir=data)
-    assert json.loads(as_json.stdout)["path"] == os.fsdecode(os.fsencode(odd_library) + b"/" + NOT_UTF8)
+    shown = json.loads(as_json.stdout)  # strict JSON: the text readable, the exact bytes beside it
+    assert shown["path"] == f"{odd_library}/\ufffd\ufffd-old.safetensors"
+    assert base64.b64decode(shown["path_b64"]) == os.fsencode(odd_library) + b"/" + NOT_UTF8
 
     loop = run("show", str(odd_library / "loop.safetensors"), data_dir=data)
     assert loop.returncode == 0, loop.stderr
