@@ -362,6 +362,8 @@ class DownloadService:
         with stoppable(CancelToken()) as finishing:
             hashes = self.downloader.take_file_hashes(download_id)
             asset = ingest_download(self.context, self.get(download_id), path, hashes)
+            if asset is not None:  # the library's remote link now keeps the site's answer: one copy
+                self.store.drop_metadata(download_id)
         return FinishedDownload(path, asset, stop_asked=finishing.cancelled)
 
     def needs_library_entry(self, record: DownloadRecord) -> bool:

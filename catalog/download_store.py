@@ -171,6 +171,11 @@ class SqlDownloadStore:
             },
         )
 
+    def drop_metadata(self, download_id: int) -> None:
+        """Forget the remote payload of a download whose file is in the library: its remote link there
+        keeps the same facts, and one copy of a site's answer is enough (``app.download_requests``)."""
+        self._update(download_id, {"metadata_": {}})
+
     def delete(self, download_id: int) -> None:
         """Forget a download; its files are not touched."""
         self.delete_many([download_id])

@@ -42,6 +42,10 @@ Why it is built this way:
     can leave the file short, empty or absent under its name although the catalog already lists it (the
     next scan of its folder sees the changed file); it must then be downloaded again. A normal exit,
     Ctrl+C and an error that ends a command included, waits for the flush.
+* A body is never written past what the site lists or the disk can spare: the first read past the listed
+  size ends the download and deletes its ``.part`` (a server sending zeros for ever without a
+  ``Content-Length`` filled a disk before), and ``core.download_room`` stops any download, of a known
+  size or not, while its disk keeps a small reserve free, its bytes kept for a resume.
 * ``Content-Type: application/json`` is sent because Civitai then answers errors as JSON instead of
   redirecting to an HTML login page, and any HTML or JSON reply where a file was expected is an error.
 * Dropped connections, 5xx and 429 are retried inside :meth:`Downloader.run_one`, each attempt resuming
@@ -80,16 +84,19 @@ from core.download_names import choose_file_name, free_path, move_to_free_name, 
 from core.download_retries import (
     DEFAULT_ATTEMPTS,
     MIN_USEFUL_BYTES,
+    SITE_NAMES,
     RetryBudget,
     RetryRule,
     answering_party,
     site_name,
 )
+from core.download_room import RoomGuard
 from core.file_hashes import FileHashes
 from core.formats.safe_open import READ_BYTES
 from core.hashing import VERIFY_LANES, HashPipeline, HashState, feed_file
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.net import (
+    ANSWERED_WRONGLY,
     DEFAULT_TIMEOUT,
     GIVE_UP_AFTER_S,
     ConnectFailure,
@@ -303,6 +310,22 @@ class _Hash:
     def reset(self) -> None:
         self.state = _verify_state()
         self.catalog.reset()
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """The size a site published for a file. Civitai's ``sizeKB`` is the byte count / 1024 (exact, see
+    ``parse_file``) and the Hub lists bytes, so no rounding margin: a finished file must have exactly this
+    size anyway (``_finish``), and a byte past it already proves the server is sending something else."""
+
+    size: int
+    said_by: str  # "Civitai lists", "Hugging Face lists", or "expected" for a plain link
+
+    def exceeded_by(self, host: str) -> WrongSizeError:
+        return WrongSizeError(
+            f"{host} sent more than the {human_size(self.size)} ({self.size:,} bytes) {self.said_by} for "
+            "this file; the download was stopped and its partial file deleted."
+        )
 
 
 def _is_disk_full(error: OSError) -> bool:
@@ -593,6 +616,10 @@ class Downloader:
                 raise NetworkError(message, retryable=False) from None  # will not heal in seconds
             raise ConnectionLostError(message) from None
         except requests.RequestException as error:
+            if classify_failure(error) in ANSWERED_WRONGLY:  # a redirect loop, a redirect to file://
+                hop = error.request.url if error.request is not None and error.request.url else url
+                who = self._answering_party(budget, hop)
+                raise RemoteError(describe_failure(error, who)) from None
             # An address requests refuses (a bad scheme, a malformed host) is quoted in its message.
             auth = self.session.auth
             secrets = auth.secrets() if isinstance(auth, TokenPolicy) else ()
@@ -657,19 +684,35 @@ class Downloader:
                 digest.reset()
             else:
                 digest.catch_up(part, offset, cancel)
-            done = self._receive(
-                response,
-                part,
-                append=append,
-                offset=offset,
-                total=total,
-                digest=digest,
-                meter=meter,
-                cancel=cancel,
-                host=host,
-            )
+            room = RoomGuard(part)
+            try:
+                done = self._receive(
+                    response,
+                    part,
+                    append=append,
+                    offset=offset,
+                    total=total,
+                    digest=digest,
+                    meter=meter,
+                    cancel=cancel,
+                    host=host,
+                    listed=self._listed(record),
+                    room=room,
+                )
+            except WrongSizeError:  # more bytes than the site lists: not the listed file, none of it kept
+                digest.reset()  # first: the follower's handle closes (Windows removes no open file)
+                part.unlink(missing_ok=True)
+                raise
         meter.update(done, total, force=True)
         return self._finish(record, name, part, done, digest)
+
+    @staticmethod
+    def _listed(record: DownloadRecord) -> _Listed | None:
+        """The size the site published for the file, past which no byte is written (None: none known)."""
+        if record.expected_size is None:
+            return None
+        site = SITE_NAMES.get(str(record.source))
+        return _Listed(record.expected_size, f"{site} lists" if site else "expected")
 
     def _answering_party(self, budget: RetryBudget, url: str) -> str:
         """The site when ``url`` is on its configured origin (the session's token policy knows it), else
@@ -715,6 +758,8 @@ class Downloader:
         meter: _Meter,
         cancel: CancelToken,
         host: str,
+        listed: _Listed | None,
+        room: RoomGuard,
     ) -> int:
         """Stream the body into ``part``; returns the ``.part`` size, which ``digest`` then covers exactly.
 
@@ -745,6 +790,8 @@ class Downloader:
                         meter=meter,
                         cancel=cancel,
                         host=host,
+                        listed=listed,
+                        room=room,
                     )
                 finally:
                     follower.stop()  # settled by whoever continues its hashes: the next try, the finisher
@@ -783,6 +830,8 @@ class Downloader:
         meter: _Meter,
         cancel: CancelToken,
         host: str,
+        listed: _Listed | None,
+        room: RoomGuard,
     ) -> int:
         """Read into the hasher's buffers and write each read at once; returns the bytes now in the file.
 
@@ -790,6 +839,10 @@ class Downloader:
         and a filled buffer goes to the hash thread while the next one fills. A read timeout counts the
         silence between bytes, so a byte a second never trips it: each window of the budget's length must
         bring MIN_USEFUL_BYTES, or the try ends (the bytes stay in the .part).
+
+        A body longer than the size the site ``listed`` is cut at the first read past it (``WrongSizeError``;
+        a server that sends no ``Content-Length`` and never ends would otherwise fill the disk), and
+        ``room`` stops any body, of a known size or not, before the disk is full (``core.download_room``).
         """
         window_s = self.retry_rule.give_up_after_s
         window_start, window_done = time.monotonic(), done
@@ -809,12 +862,15 @@ class Downloader:
                     raise self._lost(host, done, full_size) from error
                 if not n:
                     return done
+                if listed is not None and done + n > listed.size:
+                    raise listed.exceeded_by(host)
                 _write_all(fd, view[filled : filled + n])
                 filled += n
                 done += n
                 flusher.wrote(n)
                 follower.wrote(done)
                 meter.update(done, full_size)
+                room.wrote(done)
                 now = time.monotonic()
                 if now - window_start >= window_s:
                     if done - window_done < MIN_USEFUL_BYTES:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -65,6 +66,13 @@ GIVE_UP_AFTER_S = 24.0
 REFUSED_RETRY_DELAY_S = 0.25
 MIN_TRY_TIMEOUT_S = 1.0  # the shortest timeout a last try within the budget gets
 ANSWER_GRACE_S = 0.25
+# The most a site's answer (JSON: a model, a version, a page of search results) may weigh once decoded.
+# Civitai's largest real answers (a 100-item page of models with every version and description) stay
+# under a few MiB; 32 MiB leaves room for that and refuses a gzip bomb or an endless answer after 32 MiB
+# read, instead of inflating gigabytes in memory. Streamed bodies (downloads, preview images) are bounded
+# by their own readers.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+_ANSWER_BLOCK = 64 * 1024
 
 
 # --- what went wrong with a connection ---------------------------------------------------------------
@@ -80,6 +88,9 @@ class ConnectFailure(Enum):
     DROPPED = "dropped"  # the connection was reset or closed mid-answer
     TLS = "tls"  # the secure connection could not be set up
     TOO_SLOW = "too slow"  # bytes kept coming, too slowly for the whole answer to arrive within the budget
+    TOO_LARGE = "too large"  # the answer, decoded, was larger than any site's data (MAX_ANSWER_BYTES)
+    REDIRECT_LOOP = "redirect loop"  # the server kept redirecting
+    REDIRECT_SCHEME = "redirect scheme"  # a redirect to an address that is not http(s) (file://, ftp://)
     OTHER = "other"
 
 
@@ -89,6 +100,30 @@ class AnswerTooSlowError(requests.exceptions.ConnectionError):
     def __init__(self, host: str, after_s: float) -> None:
         super().__init__(f"{host} sent its answer too slowly (gave up after {after_s:.0f} s)")
         self.after_s = after_s
+
+
+class AnswerTooLargeError(requests.exceptions.ContentDecodingError):
+    """A site's answer grew past ``MAX_ANSWER_BYTES`` once decoded (a gzip bomb, an endless answer):
+    reading stopped there, so the whole answer was never held in memory."""
+
+    def __init__(self, host: str, limit: int) -> None:
+        super().__init__(f"{host} sent an answer larger than {limit:,} bytes")
+        self.limit = limit
+
+
+_SCHEME = re.compile(r"'([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def refused_scheme(exc: BaseException) -> str | None:
+    """The scheme (``file``) of the address requests found no adapter for, as its message quotes it."""
+    found = _SCHEME.search(str(exc))
+    return found.group(1).lower() if found else None
+
+
+# Failures where the server did answer, with something no retry will change.
+ANSWERED_WRONGLY = frozenset(
+    {ConnectFailure.TOO_LARGE, ConnectFailure.REDIRECT_LOOP, ConnectFailure.REDIRECT_SCHEME}
+)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -111,6 +146,12 @@ def classify_failure(exc: BaseException) -> ConnectFailure:
     causes = list(_causes(exc))
     if any(isinstance(c, AnswerTooSlowError) for c in causes):
         return ConnectFailure.TOO_SLOW
+    if any(isinstance(c, AnswerTooLargeError) for c in causes):
+        return ConnectFailure.TOO_LARGE
+    if any(isinstance(c, requests.exceptions.TooManyRedirects) for c in causes):
+        return ConnectFailure.REDIRECT_LOOP
+    if any(isinstance(c, requests.exceptions.InvalidSchema) for c in causes):
+        return ConnectFailure.REDIRECT_SCHEME
     if "NameResolutionError" in names or any(isinstance(c, socket.gaierror) for c in causes):
         return ConnectFailure.NAME_LOOKUP
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
@@ -158,6 +199,20 @@ def describe_failure(exc: BaseException, host: str) -> str:
         case ConnectFailure.TOO_SLOW:
             after = next(c.after_s for c in _causes(exc) if isinstance(c, AnswerTooSlowError))
             return f"{host} sent its answer too slowly — gave up after {after:.0f} s. Try again later."
+        case ConnectFailure.TOO_LARGE:
+            limit = next(c.limit for c in _causes(exc) if isinstance(c, AnswerTooLargeError))
+            return (
+                f"{host} sent an answer too large to be its data (over {limit // (1024 * 1024)} MiB once "
+                "unpacked); Atelier stopped reading it. The address in Settings may be wrong."
+            )
+        case ConnectFailure.REDIRECT_LOOP:
+            return f"{host} redirected in a loop; Atelier stopped following it. Try again later."
+        case ConnectFailure.REDIRECT_SCHEME:
+            scheme = refused_scheme(exc) or "another kind of"
+            return (
+                f"{host} redirected to a {scheme}:// address, which Atelier does not follow "
+                "(only http and https)."
+            )
         case _:
             return f"Cannot reach {host} — check your internet connection."
 
@@ -450,7 +505,7 @@ class _AtelierAdapter(HTTPAdapter):
             try:
                 response = super().send(request, **kwargs)
                 if not kwargs.get("stream"):
-                    response.content  # noqa: B018 - read here, under the deadline; requests keeps it
+                    read_answer(response)  # read here, under the deadline; requests keeps it
             except requests.RequestException as exc:
                 if deadline.fired and not isinstance(exc, requests.Timeout):
                     raise AnswerTooSlowError(host_of(request.url or ""), seconds) from exc
@@ -465,6 +520,27 @@ class _AtelierAdapter(HTTPAdapter):
         wait_announced(
             WaitNotice(host, wait, reason, attempt, self._policy.retries + 1, asked), self._on_wait
         )
+
+
+def read_answer(response: requests.Response, limit: int | None = None) -> bytes:
+    """The whole body of a non-streamed answer, decoded, read block by block with a running total: past
+    ``limit`` (``MAX_ANSWER_BYTES``) decoded bytes the connection is closed and ``AnswerTooLargeError``
+    raised, so a gzip bomb is never inflated in memory. The body is kept where ``response.content`` and
+    ``response.text`` find it (requests' own cache of it)."""
+    cap = MAX_ANSWER_BYTES if limit is None else limit
+    blocks: list[bytes] = []
+    received = 0
+    # iter_content decodes incrementally (urllib3 hands out at most a block's worth of inflated bytes per
+    # read) and maps urllib3's errors to requests' own, as response.content would.
+    for block in response.iter_content(_ANSWER_BLOCK):
+        received += len(block)
+        if received > cap:
+            response.close()
+            raise AnswerTooLargeError(host_of(response.url or ""), cap)
+        blocks.append(block)
+    body = b"".join(blocks)
+    response._content = body  # what response.content returns from now on
+    return body
 
 
 def make_session(

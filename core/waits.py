@@ -29,15 +29,23 @@ class WaitNotice:
     asked_by_server: bool  # the wait comes from the site's Retry-After
 
     def text(self, site: str | None = None) -> str:
-        """ "Civitai asked us to wait 10 s…", or "Civitai answered HTTP 503 — trying again in 2 s…"."""
+        """ "Civitai asked us to wait 10 s…", "Civitai answered HTTP 503 — trying again in 2 s (try 2 of
+        5)…" or "The connection to Civitai was lost — trying again in 1 s (try 2 of 5)…".
+
+        Every wait reads the same way, what happened and the next try with its count, so a wait that a
+        download then recovers from reads as a step of it, never as "Civitai: <a failure>"."""
         who = site or self.host
         seconds = f"{self.seconds:.0f} s" if self.seconds >= 1 else "a moment"
+        count = f"(try {self.attempt} of {self.tries})"
         if self.asked_by_server:
-            return f"{who} asked us to wait {seconds}… (try {self.attempt} of {self.tries})"
+            return f"{who} asked us to wait {seconds}… {count}"
         if self.reason.startswith("HTTP"):
-            count = f"(try {self.attempt} of {self.tries})"
-            return f"{who} answered {self.reason} — trying again in {seconds} {count}…"
-        return f"{who}: {self.reason} — trying again in {seconds}…"
+            happened = f"{who} answered {self.reason}"
+        elif self.reason.startswith("the connection "):  # "was lost", "was refused", "dropped"
+            happened = f"The connection to {who} {self.reason.removeprefix('the connection ')}"
+        else:  # "no answer", "read timeout"
+            happened = f"{who} gave {self.reason}" if self.reason == "no answer" else f"{who}: {self.reason}"
+        return f"{happened} — trying again in {seconds} {count}…"
 
 
 WaitCallback = Callable[[WaitNotice], None]

@@ -18,7 +18,14 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from core.net import RetryHistory, describe_failure, host_of, retry_history
+from core.net import (
+    ANSWERED_WRONGLY,
+    RetryHistory,
+    classify_failure,
+    describe_failure,
+    host_of,
+    retry_history,
+)
 from core.site_tokens import TokenPolicy
 from core.sources.civitai_records import (
     CivitaiImagePage,
@@ -261,7 +268,10 @@ class CivitaiClient:
         except requests.RequestException as exc:
             # str(exc) would carry the URL (and its query); the classified reason says enough.
             log.debug("%s %s failed: %s", method, path, type(exc).__name__)
-            raise NetworkError(describe_failure(exc, host_of(self.base_url))) from None
+            message = describe_failure(exc, host_of(self.base_url))
+            if classify_failure(exc) in ANSWERED_WRONGLY:  # it did answer: trying again gets the same
+                raise UnexpectedResponseError(message) from None
+            raise NetworkError(message) from None
         log.debug("%s %s -> %s", method, path, response.status_code)
         data = self._decode(response, what)
         if listing and response.status_code == 404:

@@ -1,0 +1,62 @@
+"""The disk keeps room while a download writes: its free space is looked at as the bytes land.
+
+Why: a download's size is not always known (a plain link, a Hub file without a listed size, a server that
+sends no ``Content-Length``), and a server that never ends its body would otherwise be written until the
+disk is full, taking the catalog's database, the system's logs and every other program's writes down with
+it. So every download, whatever it knows of its size, stops while its disk still has its reserve free
+(``reserve_of``), with one line that says so, and keeps its ``.part`` for a resume once space is freed.
+
+The free space is looked at every ``CHECK_EVERY`` bytes written (one ``statvfs``, microseconds: never the
+pace setter), so a disk that other programs fill meanwhile stops the download too. It is not checked
+against the listed size before the first byte: a compressing file system (btrfs, ZFS) or a network share
+may take a file larger than the free space it reports, and the download would be refused for nothing;
+a disk that really cannot take the file fills to its reserve and stops there, the bytes kept.
+
+The reserve is small next to a model: ``FREE_SPACE_RESERVE`` (256 MiB), or ``RESERVE_SHARE`` of a small
+disk's size: enough for the catalog's writes and the system to go on, never a reason to stop a file that
+fits with room to spare.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from core.sizes import human_size
+from core.sources.errors import DiskFullError
+
+MIB = 1024 * 1024
+FREE_SPACE_RESERVE = 256 * MIB  # a download never leaves less than this free on its disk…
+RESERVE_SHARE = 0.01  # …or this share of a disk smaller than 25.6 GiB
+CHECK_EVERY = 64 * MIB  # bytes written between two looks at the free space
+
+
+def reserve_of(total: int) -> int:
+    """The bytes a download leaves free on a disk of ``total`` bytes."""
+    return min(FREE_SPACE_RESERVE, int(total * RESERVE_SHARE))
+
+
+class RoomGuard:
+    """Stops, with ``DiskFullError``, a download that is leaving its disk under the reserve."""
+
+    def __init__(self, part: Path) -> None:
+        self._part = part
+        self._checked_at = 0
+
+    def wrote(self, done: int) -> None:
+        """``done`` bytes are in the ``.part``: every ``CHECK_EVERY`` of them, stop under the reserve."""
+        if done - self._checked_at < CHECK_EVERY:
+            return
+        self._checked_at = done
+        try:
+            usage = shutil.disk_usage(self._part.parent)
+        except OSError:  # the system cannot say: the disk's own "full" error is the guard left
+            return
+        reserve = reserve_of(usage.total)
+        if usage.free < reserve:
+            name = self._part.name.removesuffix(".part")
+            raise DiskFullError(
+                f"The disk is nearly full ({human_size(usage.free)} free) while saving {name}: the download "
+                f"stopped to keep {human_size(reserve)} free. {human_size(done)} are kept in "
+                f"{self._part.name}; free some space and resume."
+            )
