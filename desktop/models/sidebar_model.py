@@ -139,6 +139,8 @@ class SidebarModel(QStandardItemModel):
             self.appendRow(item)
         self._roots: list[RootRecord] = []
         self._folder_trees: dict[int, FolderNode] = {}
+        # The folder places a re-read was last asked for because the trees given did not match them.
+        self._reread_asked: list[tuple[int, str, bool]] | None = None
 
     def section_index(self, section: Section) -> Any:
         return self.index(int(section), 0)
@@ -279,9 +281,29 @@ class SidebarModel(QStandardItemModel):
 
     def set_folders(self, trees: dict[int, FolderNode]) -> None:
         """Shows ``trees`` ({root id: its folder tree}) under the roots; an unchanged tree is left as is,
-        so the user's expansion and selection stay."""
+        so the user's expansion and selection stay.
+
+        Trees read for other folders than the ones shown (a walk asked with the roots as they were read
+        at another moment: a shared folder mapped elsewhere meanwhile, or read while its mapping was not
+        there, by another process or over a change feed) would leave a root without its sub-folders until
+        the roots' places change again, which may be never. So the shown roots are asked to be read again,
+        once for these places (``roots_changed``): a walk that gives other trees again is not chased."""
         self._folder_trees = dict(trees)
         self._attach_folders()
+        places = folder_places(self._roots)
+        if self._trees_match_roots():
+            self._reread_asked = None
+        elif self._reread_asked != places:
+            self._reread_asked = places
+            self.roots_changed.emit(list(self._roots))
+
+    def _trees_match_roots(self) -> bool:
+        """Whether every root read on this machine has a tree read for its folder here."""
+        return all(
+            (tree := self._folder_trees.get(root.id)) is not None and tree.path == root.path
+            for root in self._roots
+            if root.placed_here
+        )
 
     def folder_tree(self, root_id: int) -> FolderNode | None:
         return self._folder_trees.get(root_id)
