@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli_arguments import user_path
+from app.serialize import json_text
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -41,7 +42,7 @@ def cmd_new_catalog(context: AppContext, args: argparse.Namespace, out: TextIO) 
             "restored_from": str(made.restored_from) if made.restored_from else None,
             "message": str(made),
         }
-        json.dump(data, out, indent=2)
+        json.dump(json_text(data), out, indent=2)
         out.write("\n")
     else:
         print(made, file=out)

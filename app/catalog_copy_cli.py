@@ -18,6 +18,8 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TextIO
 
+from app.serialize import json_text
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -136,7 +138,7 @@ def cmd_copy_catalog(context: AppContext, args: argparse.Namespace, out: TextIO)
             first_line = str(error.orig or error).strip().splitlines()[0]
             raise CatalogError(f"The catalog {target} could not be written: {mask_in(first_line)}") from None
     if args.json:
-        json.dump({"from": str(source), "to": str(target), "rows": report.rows}, out, indent=2)
+        json.dump(json_text({"from": str(source), "to": str(target), "rows": report.rows}), out, indent=2)
         out.write("\n")
     else:
         print(f"{report} From {source} to {target}.", file=out)

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from app.cli_ids import asset_by_id_or_path
 from app.context import AppContext
 from app.progress_bar import ProgressBar
-from app.serialize import asset_to_json
+from app.serialize import asset_to_json, json_text
 
 EXIT_OK = 0
 
@@ -72,7 +72,7 @@ def cmd_convert(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
             "target_size": result.target_size,
             "old_file_trashed": bool(outcome.trashed and outcome.trashed.done),
         }
-        json.dump(data, out, indent=2)
+        json.dump(json_text(data), out, indent=2)
         out.write("\n")
         return EXIT_OK
     print(outcome.summary, file=out)

@@ -29,6 +29,7 @@ from app.download_service import (
 )
 from app.download_targets import TargetError
 from app.progress_bar import ProgressBar
+from app.serialize import json_text
 from core.downloads import DownloadRecord, DownloadStatus
 from core.sizes import human_size
 from core.sources.errors import RemoteError
@@ -100,7 +101,7 @@ def cmd_download(context: AppContext, args: argparse.Namespace, out: TextIO) -> 
             if record.id not in done:
                 print(_waiting_line(record), file=out)
     if args.json:
-        json.dump(results, out, indent=2)
+        json.dump(json_text(results), out, indent=2)
         out.write("\n")
     return _wait_for_disk(service, "download")
 
@@ -129,7 +130,7 @@ def cmd_downloads(context: AppContext, args: argparse.Namespace, out: TextIO) ->
         return _wait_for_disk(service, "downloads")
     records = service.list()
     if args.json:
-        json.dump([_record_json(r) for r in records], out, indent=2)
+        json.dump(json_text([_record_json(r) for r in records]), out, indent=2)
         out.write("\n")
     else:
         for record in records:

@@ -29,6 +29,7 @@ from app.organize.dedupe import (
     plan_dedupe,
 )
 from app.progress_bar import ProgressBar
+from app.serialize import json_text
 from catalog.duplicates import DuplicateFile, DuplicateGroup, NearDuplicateHint
 from core.organize.errors import OrganizeError
 from core.sizes import human_size
@@ -219,7 +220,7 @@ def _print_result(result: DedupeResult, out: TextIO) -> None:
 
 # JSON --------------------------------------------------------------------------------------------------
 def _dump(data: Any, out: TextIO) -> None:
-    json.dump(data, out, indent=2, ensure_ascii=False)
+    json.dump(json_text(data), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
 

@@ -16,6 +16,7 @@ from app.cli_arguments import user_path
 from app.confirm import ask
 from app.context import AppContext
 from app.progress_bar import ProgressBar
+from app.serialize import json_text
 from core.sizes import human_size
 
 if TYPE_CHECKING:  # the use case loads with the command that needs it
@@ -60,7 +61,7 @@ def cmd_export(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     summary = export_library(context.library, args.file, args.format)
     if args.json:
         data = {"path": str(summary.path), "format": summary.format, "count": summary.count}
-        json.dump(data, out, indent=2)
+        json.dump(json_text(data), out, indent=2)
         out.write("\n")
     else:
         print(summary, file=out)
@@ -81,7 +82,7 @@ def cmd_import(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
                 context.downloads, context.library, plan.downloadable, progress=bar.update, to=args.to
             )
     if args.json:
-        json.dump(_result_json(result, downloads), out, indent=2)
+        json.dump(json_text(_result_json(result, downloads)), out, indent=2)
         out.write("\n")
     else:
         _print_result(result, downloads, out, offered=not args.download_missing)

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from app.context import AppContext
 from app.messages import user_message
 from app.progress_bar import ProgressBar
+from app.serialize import json_text
 from catalog.mirrors import MirrorRecord
 from core.errors import AtelierError
 from core.jobs import CancelToken
@@ -149,7 +150,7 @@ def _close_kinds(word: str) -> list[str]:
 
 
 def _emit(out: TextIO, data: object) -> None:
-    json.dump(data, out, indent=2, ensure_ascii=False)
+    json.dump(json_text(data), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
 

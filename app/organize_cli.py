@@ -31,6 +31,7 @@ from app.organize.engine import (
     undoable_operation,
 )
 from app.progress_bar import ProgressBar
+from app.serialize import json_text
 from catalog.journal import OperationRecord
 from catalog.records import AssetRecord
 from catalog.stat_match import holds_nothing
@@ -372,5 +373,5 @@ def _operation_json(op: OperationRecord, next_undo: bool) -> dict[str, Any]:
 
 
 def _dump(data: object, out: TextIO) -> None:
-    json.dump(data, out, indent=2)
+    json.dump(json_text(data), out, indent=2)
     out.write("\n")

@@ -22,6 +22,7 @@ from app.cli_ids import assets_by_ids_or_paths, root_by_id_name_or_path
 from app.confirm import ask
 from app.context import AppContext
 from app.progress_bar import ProgressBar
+from app.serialize import json_text
 from core.errors import AtelierError
 from core.organize.plan import REASON_EXISTS, REASON_TAKEN
 from core.organize.template import DEFAULT_TEMPLATE, FIELDS, fields_help
@@ -204,7 +205,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _dump(document: dict[str, Any], out: TextIO) -> None:
-    json.dump(document, out, indent=2)
+    json.dump(json_text(document), out, indent=2)
     out.write("\n")
 
 
@@ -255,7 +256,7 @@ def _plan_json(planned: TemplatePlan, *, dry_run: bool) -> dict[str, Any]:
 
 def _print_plan(planned: TemplatePlan, out: TextIO, *, dry_run: bool, as_json: bool) -> None:
     if as_json:
-        json.dump(_plan_json(planned, dry_run=dry_run), out, indent=2)
+        json.dump(json_text(_plan_json(planned, dry_run=dry_run)), out, indent=2)
         out.write("\n")
         return
     from app.organize.template_plan import companions_text

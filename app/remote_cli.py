@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, TextIO, cast
 
 from app.context import AppContext
+from app.serialize import json_text
 from catalog.library import Library
 from core.sources.civitai_records import CivitaiModel
 from core.sources.hf_records import HfModelSummary
@@ -81,7 +82,7 @@ def search_civitai(context: AppContext, args: argparse.Namespace, text: str, out
     owned = _owned_sha256s(context.library, page.items)
     if args.json:
         items = [_civitai_json(model, owned) for model in page.items]
-        json.dump({"items": items, "next_cursor": page.next_cursor}, out, indent=2)
+        json.dump(json_text({"items": items, "next_cursor": page.next_cursor}), out, indent=2)
         out.write("\n")
         return EXIT_OK
     if not page.items:
@@ -109,7 +110,7 @@ def search_huggingface(context: AppContext, args: argparse.Namespace, text: str,
         text, author=args.user, tags=tuple(args.tag), sort=sort, limit=min(args.limit or 20, MAX_HF_RESULTS)
     )
     if args.json:
-        json.dump([_plain(summary) for summary in results], out, indent=2)
+        json.dump(json_text([_plain(summary) for summary in results]), out, indent=2)
         out.write("\n")
         return EXIT_OK
     if not results:

@@ -12,6 +12,7 @@ from app.after_scan import ChainJobs, ChainSteps, LookupRequest, context_jobs, l
 from app.cli import EXIT_FAILED, EXIT_OK, CliError, Handler
 from app.cli_arguments import user_path
 from app.progress_bar import ProgressBar
+from app.serialize import json_text
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import LibraryLayout
 
@@ -100,7 +101,7 @@ def cmd_enrich(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     if looked_up.offline is not None:
         raise CliError(looked_up.offline)
     if args.json:
-        json.dump(_summary_json(looked_up), out, indent=2)
+        json.dump(json_text(_summary_json(looked_up)), out, indent=2)
         out.write("\n")
     else:
         print(looked_up, file=out)
@@ -142,7 +143,7 @@ def _run_chain(context: AppContext, steps: ChainSteps, args: argparse.Namespace,
         if not args.json and (held or getattr(mirrored, "changed", 0) + getattr(mirrored, "failed", 0) > 0):
             print(mirrored, file=out)
     if args.json:
-        json.dump(result, out, indent=2)
+        json.dump(json_text(result), out, indent=2)
         out.write("\n")
     hash_failed = getattr(summary.hashed, "failed", 0) if summary.scanned is None else 0
     return EXIT_FAILED if hash_failed else EXIT_OK

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from app.cli_ids import assets_by_ids_or_paths
 from app.context import AppContext
 from app.progress_bar import ProgressBar
+from app.serialize import json_text
 from app.updates import CheckSummary, NoUpdateError, UpdateService
 from catalog.updates import AssetUpdate
 from core.sizes import human_size
@@ -70,7 +71,7 @@ def cmd_updates(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
     if args.download:
         return _download(service, found, args, out)
     if args.json:
-        json.dump([update_json(update) for update in found], out, indent=2)
+        json.dump(json_text([update_json(update) for update in found]), out, indent=2)
         out.write("\n")
         return EXIT_OK
     for update in found:
@@ -115,7 +116,7 @@ def _ignore(service: UpdateService, asset_ids: list[int], args: argparse.Namespa
             {**update_json(update), "ignored_for": [other.asset_id for other in covered[update.model_id]]}
             for update in ignored
         ]
-        json.dump(data, out, indent=2)
+        json.dump(json_text(data), out, indent=2)
         out.write("\n")
         return EXIT_OK
     for update in ignored:
@@ -156,7 +157,7 @@ def _download(service: UpdateService, found: list[AssetUpdate], args: argparse.N
             where = f" (#{asset.id})" if asset else ""
             print(f"Downloaded {finished.path}{where} beside {update.file_name}", file=out)
     if args.json:
-        json.dump(results, out, indent=2)
+        json.dump(json_text(results), out, indent=2)
         out.write("\n")
     return EXIT_OK
 

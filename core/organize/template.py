@@ -349,10 +349,18 @@ def _sanitized(text: str, suffix: str) -> str:
 
 
 def _cut_to_bytes(text: str, limit: int) -> str:
-    encoded = text.encode("utf-8")
+    """``text`` cut at a character boundary to at most ``limit`` bytes on disk. A name read from a disk
+    that is not UTF-8 holds its undecodable bytes as lone surrogates (``surrogateescape``), one byte each:
+    they are counted and kept as the bytes they stand for."""
+    encoded = text.encode("utf-8", "surrogateescape")
     if len(encoded) <= limit:
         return text
-    cut = encoded[:limit].decode("utf-8", errors="ignore")
+    size, end = 0, 0
+    for end, character in enumerate(text):  # noqa: B007 - end is read after the loop
+        size += len(character.encode("utf-8", "surrogateescape"))
+        if size > limit:
+            break
+    cut = text[:end]
     # A combining mark left without the rest of its cluster reads as damage: drop trailing marks.
     while cut and unicodedata.combining(cut[-1]):
         cut = cut[:-1]

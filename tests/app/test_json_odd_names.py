@@ -68,3 +68,24 @@ def test_json_output_of_non_utf8_names_is_strict_json_with_the_bytes_beside(tmp_
 
     (folder,) = _strict(run_main("roots", "--json", data_dir=data, check=True).stdout)
     assert base64.b64decode(folder["path_b64"]) == os.fsencode(root)
+
+
+def test_every_command_s_json_output_follows_the_same_rule(tmp_path: Path) -> None:
+    """``scan``, ``dupes`` and ``organize --dry-run`` build their own JSON documents: they go through the
+    same rule as ``show`` (U+FFFD in the text, the exact bytes beside), not lone surrogate escapes."""
+    root = Path(os.fsdecode(os.fsencode(tmp_path) + b"/" + FOLDER))
+    model = Path(os.fsdecode(os.fsencode(root) + b"/" + NAME))
+    write_safetensors(model, LORA, seed=7)
+    twin = Path(os.fsdecode(os.fsencode(root) + b"/twin_\xe9.safetensors"))
+    twin.write_bytes(model.read_bytes())
+    data = tmp_path / "data"
+
+    _strict(run_main("scan", str(root), "--no-lookup", "--json", data_dir=data, check=True).stdout)
+
+    groups = _strict(run_main("dupes", "--json", data_dir=data, check=True).stdout)
+    texts = json.dumps(groups, ensure_ascii=False)
+    assert "caf\ufffd_latin1_\ufffd.safetensors" in texts
+    assert base64.b64encode(os.fsencode(model)).decode("ascii") in texts
+
+    plan = run_main("organize", "--template", "{kind}/{file_name}", "--dry-run", "--json", data_dir=data)
+    _strict(plan.stdout)

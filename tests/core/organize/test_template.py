@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.errors import AtelierError
@@ -129,6 +131,15 @@ def test_unicode_is_nfc_and_long_names_are_cut_by_bytes_keeping_the_extension() 
     renamed = parse_template("{model_name}.{ext}").render(facts)[-1]
     assert renamed.endswith(".safetensors")
     assert len(renamed.encode()) <= 255
+
+
+def test_a_name_from_a_disk_that_is_not_utf8_keeps_its_bytes_and_is_cut_by_them() -> None:
+    """Undecodable bytes arrive as lone surrogates (``os.fsdecode``): each is one byte on disk, kept."""
+    latin1 = os.fsdecode(b"caf\xe9_\xff")
+    assert sanitize_name(latin1, suffix="safetensors") == latin1 + ".safetensors"
+    long_name = os.fsdecode(b"\xe9" * 300)  # 300 bytes on disk, one a character
+    cut = sanitize_name(long_name)
+    assert os.fsencode(cut) == b"\xe9" * 255
 
 
 def test_a_bad_template_is_one_line_naming_what_is_wrong() -> None:
