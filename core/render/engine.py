@@ -11,7 +11,10 @@ pipeline and undone exactly when it goes away, never by reloading:
 - LoRAs (all LyCORIS types): deltas merged into the layer weights, originals backed up
   (:mod:`core.render.lora`), so a render with LoRAs costs the same as without;
 - embeddings: tokens added to the tokenizer(s) and text encoder(s) (:mod:`core.render.embeddings`);
-- hypernetworks: attention processors applying A1111's formula (:mod:`core.render.hypernetwork`).
+- hypernetworks: attention processors applying A1111's formula (:mod:`core.render.hypernetwork`);
+- prompts (SD1/SD2/SDXL): encoded per render as A1111 does — weights, 75-token chunks, BREAK, prompt
+  editing and alternation switched per step (:mod:`core.render.conditioning`); variation seed and ENSD
+  shape the starting and sampler noise (:mod:`core.render.variation`).
 
 Parsed add-on files are cached by path, modification time and size, so moving a weight slider costs
 one merge, not a file read.
@@ -35,6 +38,13 @@ from typing import Any
 from PIL import Image
 
 from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
+from core.render.conditioning import (
+    PromptEncoder,
+    ScheduledConditioning,
+    conditioning_warnings,
+    emphasis_mode,
+    schedule_steps,
+)
 from core.render.configs import PIPELINE_CLASSES, config_folder_name, load_single_file_pipeline
 from core.render.devices import DeviceChoice, choose_device
 from core.render.families import FAMILIES, Family, family_of
@@ -57,6 +67,7 @@ from core.render.prompt_syntax import parse_prompt
 from core.render.recipe import AssetRef, EmbeddingUse, Recipe
 from core.render.samplers import beta_parameters, make_scheduler, refusal
 from core.render.tensor_files import own_cpu_weights
+from core.render.variation import noise_settings, starting_noise
 from core.taxonomy import Architecture, AssetKind, Prediction, describe_model
 
 UNET_ARCHITECTURES = (Architecture.SD1, Architecture.SD2, Architecture.SDXL)
@@ -575,10 +586,12 @@ class RenderEngine:
     # --- add-ons ------------------------------------------------------------------------------------
 
     def supports(self, recipe: Recipe) -> list[str]:
-        """Human-readable reasons for what of ``recipe`` render() would refuse (empty: all of it renders)."""
+        """Human-readable reasons for what of ``recipe`` render() would refuse (empty: all of it renders),
+        then what of its A1111 prompt syntax and noise keys the loaded model's render would not honour."""
         reasons: list[str] = []
         current = self._current
-        flow = current is not None and family_of(current.key.architecture) is not None
+        family = family_of(current.key.architecture) if current is not None else None
+        flow = family is not None
         sampler_problem = refusal(recipe.sampler, recipe.schedule, flow=flow) or hires_refusal(recipe)
         if sampler_problem:
             reasons.append(sampler_problem)
@@ -587,6 +600,7 @@ class RenderEngine:
                 reasons.append(f"{what} {ref.describe()} is not in the library and has no path")
             elif not Path(ref.path).exists():
                 reasons.append(f"{what} {ref.describe()}: {ref.path} does not exist")
+        reasons += conditioning_warnings(recipe, family.label if family is not None else None)
         return reasons
 
     @staticmethod
@@ -805,6 +819,7 @@ class RenderEngine:
                 from core.render.previews import has_preview, latents_to_preview
 
             done_before = 0  # steps of the first pass, once the hires pass runs
+            switching: list[ScheduledConditioning] = []  # the pass now running, for on_step_end
 
             def on_step_end(
                 pipeline: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]
@@ -835,6 +850,8 @@ class RenderEngine:
                 if cancel is not None and cancel.cancelled:
                     pipeline._interrupt = True
                     interrupted = True
+                if switching:
+                    switching[-1].on_step_end(pipeline, step, callback_kwargs)
                 return callback_kwargs
 
             family = family_of(architecture)
@@ -846,26 +863,62 @@ class RenderEngine:
                     rendered=rendered,
                     generators=generators,
                     on_step_end=on_step_end,
-                    warnings=warnings,
+                    warnings=warnings + conditioning_warnings(rendered, family.label),
                     interrupted_flag=lambda: interrupted,
                 )
+            encoder = PromptEncoder(
+                pipe,
+                sdxl=architecture is Architecture.SDXL,
+                clip_skip=diffusers_clip_skip(recipe.clip_skip),
+                emphasis=emphasis_mode(recipe.extra),
+            )
+            zero_empty_negative = architecture is Architecture.SDXL and bool(
+                getattr(pipe.config, "force_zeros_for_empty_prompt", False)
+            )
+
+            def conditioning(prompt: str, negative: str, hires_steps: int | None) -> ScheduledConditioning:
+                """One pass's conditioning, A1111's way (:mod:`core.render.conditioning`)."""
+                return ScheduledConditioning(
+                    encoder,
+                    prompt,
+                    negative,
+                    steps=schedule_steps(recipe.sampler, recipe.steps),
+                    hires_steps=hires_steps,
+                    zero_empty_negative=zero_empty_negative,
+                )
+
+            started = time.perf_counter()
+            first = conditioning(rendered.prompt, rendered.negative_prompt, None)
+            switching.append(first)
+            noise = noise_settings(recipe.extra)
+            warnings += (*first.warnings(), *conditioning_warnings(rendered, None))
             common: dict[str, Any] = {
-                "prompt": rendered.prompt,
-                "negative_prompt": rendered.negative_prompt or None,
                 "guidance_scale": recipe.cfg,
                 "num_images_per_prompt": recipe.batch,
                 "generator": generators if recipe.batch > 1 else generators[0],
-                "clip_skip": diffusers_clip_skip(recipe.clip_skip),
                 "callback_on_step_end": on_step_end,
-                "callback_on_step_end_tensor_inputs": ["latents"],
             }
+            first_pass: dict[str, Any] = {}
+            if noise.changes_noise:
+                cell = int(getattr(pipe, "vae_scale_factor", 8))
+                first_pass["latents"], step_generators = starting_noise(
+                    noise,
+                    seed=seed,
+                    generators=generators,
+                    shape=(int(pipe.unet.config.in_channels), recipe.height // cell, recipe.width // cell),
+                    device=pipe._execution_device,
+                    dtype=first.arguments()["prompt_embeds"].dtype,
+                )
+                common["generator"] = step_generators if recipe.batch > 1 else step_generators[0]
             latent_first = hires is not None and hires.latent_mode is not None
-            started = time.perf_counter()
             output = pipe(
                 num_inference_steps=recipe.steps,
                 width=recipe.width,
                 height=recipe.height,
                 output_type="latent" if latent_first else "pil",
+                callback_on_step_end_tensor_inputs=["latents", *first.tensor_inputs],
+                **first.arguments(),
+                **first_pass,
                 **common,
             )
             if interrupted:
@@ -873,7 +926,10 @@ class RenderEngine:
             images = output.images
             if hires is not None and target is not None:
                 done_before = int(getattr(pipe, "num_timesteps", 0) or recipe.steps)
-                images = self._hires_pass(entry, recipe, images, target, common)
+                second = self._hires_conditioning(recipe, rendered, conditioning)
+                switching.append(second)
+                warnings += tuple(line for line in second.warnings() if line not in warnings)
+                images = self._hires_pass(entry, recipe, images, target, common, conditioning=second)
             elapsed = time.perf_counter() - started
             if interrupted:
                 raise CancelledError
@@ -929,8 +985,37 @@ class RenderEngine:
             warnings=warnings,
         )
 
+    @staticmethod
+    def _hires_conditioning(
+        recipe: Recipe,
+        rendered: Recipe,
+        conditioning: Callable[[str, str, int | None], ScheduledConditioning],
+    ) -> ScheduledConditioning:
+        """The second pass's conditioning: A1111's ``Hires prompt``/``Hires negative prompt`` when the
+        recipe has them (their network tags are not re-applied), with schedules counted as A1111 counts
+        them for a hires pass (``when`` past the first pass's steps)."""
+        hires = recipe.hires
+        assert hires is not None
+        own = second_pass(recipe.extra)
+        prompt = parse_prompt(own.prompt).text if own.prompt is not None else rendered.prompt
+        negative = (
+            parse_prompt(own.negative_prompt).text
+            if own.negative_prompt is not None
+            else rendered.negative_prompt
+        )
+        return conditioning(
+            prompt, negative, schedule_steps(recipe.sampler, hires.second_pass_steps(recipe.steps))
+        )
+
     def _hires_pass(
-        self, entry: _Loaded, recipe: Recipe, first: Any, target: HiresTarget, common: dict[str, Any]
+        self,
+        entry: _Loaded,
+        recipe: Recipe,
+        first: Any,
+        target: HiresTarget,
+        common: dict[str, Any],
+        *,
+        conditioning: ScheduledConditioning,
     ) -> list[Image.Image]:
         """A1111's hires fix on the first pass's output: upscale, then img2img at the target size.
 
@@ -957,11 +1042,11 @@ class RenderEngine:
         schedule = int(steps / min(hires.denoising, 0.999))
         img2img = _img2img(pipe, entry.key.architecture)
         own = second_pass(recipe.extra)
-        settings = dict(common)
-        if own.prompt is not None:  # A1111's Hires prompt: its text (its network tags are not re-applied)
-            settings["prompt"] = parse_prompt(own.prompt).text
-        if own.negative_prompt is not None:
-            settings["negative_prompt"] = parse_prompt(own.negative_prompt).text or None
+        settings = {
+            **common,
+            **conditioning.arguments(),
+            "callback_on_step_end_tensor_inputs": ["latents", *conditioning.tensor_inputs],
+        }
         if own.cfg is not None:
             settings["guidance_scale"] = own.cfg
         if own.sampler or own.schedule:

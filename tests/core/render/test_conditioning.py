@@ -1,0 +1,283 @@
+"""A1111's prompt conditioning on the tiny SD1 and SDXL pipelines: weights, BREAK, long prompts,
+schedules, variation seeds — rendered through RenderEngine, 64x64 with 2-3 steps on the CPU.
+
+The reference for "unchanged" is diffusers' own prompt encoding (``pipe(prompt=...)``), which is what
+the engine rendered before A1111's syntax was honoured: a prompt without syntax must stay pixel-equal.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.render.conditioning import CHUNK_LENGTH, PromptEncoder, ScheduledConditioning
+from core.render.devices import DeviceChoice
+from core.render.engine import RenderEngine, RenderResult
+from core.render.hires import HiresFix
+from core.render.recipe import Recipe
+from core.taxonomy import Architecture
+from tests.factory.tiny_pipeline import tiny_sd1_folder, tiny_sdxl_folder
+
+pytestmark = pytest.mark.slow  # two tiny pipelines are built and loaded (about 20 s on a shared CPU)
+
+CPU = DeviceChoice(device="cpu", dtype_name="float32", reason="tests run on the CPU")
+BASE = Recipe(
+    prompt="a red fox", negative_prompt="blurry", seed=5, steps=2, width=64, height=64, sampler="Euler"
+)
+
+
+def _engine(tmp: pytest.TempPathFactory, architecture: Architecture) -> Iterator[RenderEngine]:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setattr(socket.socket, "connect", refuse)
+        build = tiny_sd1_folder if architecture is Architecture.SD1 else tiny_sdxl_folder
+        folder = build(tmp.mktemp("models") / "tiny", tmp.mktemp("cache"), seed=0)
+        engine = RenderEngine(tmp.mktemp("engine"), device=CPU)
+        engine.load(folder, architecture, None)
+        _realistic_final_norm(engine.pipeline.text_encoder)
+        yield engine
+
+
+def _realistic_final_norm(text_encoder: Any) -> None:
+    """Give the tiny encoder's final layer norm a bias, as CLIP's trained one has: with none, every
+    token vector has mean 0 and A1111's mean-restoring rescale divides by (almost) zero."""
+    import torch
+
+    with torch.no_grad():
+        bias = text_encoder.final_layer_norm.bias
+        bias.copy_(torch.linspace(-0.2, 0.6, bias.numel()))
+
+
+@pytest.fixture(scope="module")
+def sd1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RenderEngine]:
+    yield from _engine(tmp_path_factory, Architecture.SD1)
+
+
+@pytest.fixture(scope="module")
+def sdxl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RenderEngine]:
+    yield from _engine(tmp_path_factory, Architecture.SDXL)
+
+
+def _pixels(result: RenderResult) -> bytes:
+    return b"".join(image.tobytes() for image in result.images)
+
+
+def _render(engine: RenderEngine, **changes: Any) -> bytes:
+    return _pixels(engine.render(BASE.replace(**changes)))
+
+
+def _diffusers(engine: RenderEngine, recipe: Recipe) -> bytes:
+    """What diffusers' own prompt encoding renders (the engine's output before A1111 syntax)."""
+    import torch
+
+    engine.prepare(recipe)  # the recipe's sampler on the pipeline
+    output = engine.pipeline(
+        prompt=recipe.prompt,
+        negative_prompt=recipe.negative_prompt or None,
+        num_inference_steps=recipe.steps,
+        width=recipe.width,
+        height=recipe.height,
+        guidance_scale=recipe.cfg,
+        generator=torch.Generator("cpu").manual_seed(recipe.seed),
+    )
+    return b"".join(image.tobytes() for image in output.images)
+
+
+def _encoder(engine: RenderEngine, sdxl: bool = False) -> PromptEncoder:
+    return PromptEncoder(engine.pipeline, sdxl=sdxl, clip_skip=None)
+
+
+# --- unchanged where there is no syntax ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("negative", ["blurry", ""])
+def test_a_plain_prompt_renders_what_diffusers_renders(sd1: RenderEngine, negative: str) -> None:
+    recipe = BASE.replace(negative_prompt=negative)
+    assert _pixels(sd1.render(recipe)) == _diffusers(sd1, recipe)
+
+
+@pytest.mark.parametrize("negative", ["blurry", ""])
+def test_a_plain_prompt_renders_what_diffusers_renders_on_sdxl(sdxl: RenderEngine, negative: str) -> None:
+    recipe = BASE.replace(negative_prompt=negative)
+    assert _pixels(sdxl.render(recipe)) == _diffusers(sdxl, recipe)
+
+
+# --- attention ---------------------------------------------------------------------------------------------
+
+
+def test_weight_one_is_the_plain_prompt_and_other_weights_change_the_image(sd1: RenderEngine) -> None:
+    plain = _render(sd1, prompt="a red fox")
+    assert _render(sd1, prompt="(a red fox:1.0)") == plain
+    assert _render(sd1, prompt="(a red fox:1.3)") != plain
+    assert _render(sd1, prompt="a (red) fox") != plain
+    assert _render(sd1, prompt="a [red] fox") != plain
+
+
+def test_escaped_brackets_reach_clip_as_brackets(sd1: RenderEngine) -> None:
+    assert _render(sd1, prompt="a \\(red\\) fox") == _diffusers(sd1, BASE.replace(prompt="a (red) fox"))
+
+
+def test_weights_scale_their_tokens_and_keep_the_chunk_mean(sd1: RenderEngine) -> None:
+    encoder = _encoder(sd1)
+    plain, _ = encoder.encode("a red fox")
+    weighted, _ = encoder.encode("a (red:1.5) fox")
+    assert weighted.shape == plain.shape == (1, 77, 32)
+    assert float(weighted.mean()) == pytest.approx(float(plain.mean()), rel=1e-4)
+    scale = float(plain.mean() / (plain * _weights(2, 1.5)).mean())
+    assert weighted[0, 2].tolist() == pytest.approx((plain[0, 2] * 1.5 * scale).tolist(), rel=1e-4)
+    assert weighted[0, 1].tolist() == pytest.approx((plain[0, 1] * scale).tolist(), rel=1e-4)
+
+
+def _weights(position: int, weight: float) -> Any:
+    import torch
+
+    weights = torch.ones(1, 77, 1)
+    weights[0, position] = weight
+    return weights
+
+
+def test_sdxl_weights_change_the_image(sdxl: RenderEngine) -> None:
+    plain = _render(sdxl, prompt="a red fox")
+    assert _render(sdxl, prompt="(a red fox:1.0)") == plain
+    assert _render(sdxl, prompt="(a red fox:1.4)") != plain
+
+
+# --- chunks -------------------------------------------------------------------------------------------------
+
+
+def test_break_starts_a_chunk_of_its_own(sd1: RenderEngine) -> None:
+    encoder = _encoder(sd1)
+    broken, _ = encoder.encode("a red fox BREAK a forest")
+    assert broken.shape == (1, 154, 32)
+    forest, _ = encoder.encode("a forest")
+    assert broken[:, 77:].tolist() == forest.tolist()
+    assert _render(sd1, prompt="a red fox BREAK a forest") != _render(sd1, prompt="a red fox a forest")
+
+
+def test_a_long_prompt_is_chunked_not_cut(sd1: RenderEngine) -> None:
+    long = " ".join(["fox"] * 90)  # 90 tokens: two chunks in A1111, 75 kept by diffusers
+    encoder = _encoder(sd1)
+    assert [len(chunk.tokens) for chunk in encoder.chunks(long)] == [77, 77]
+    embeds, _ = encoder.encode(long)
+    assert embeds.shape == (1, 154, 32)
+    assert _render(sd1, prompt=long) != _diffusers(sd1, BASE.replace(prompt=long))
+
+
+def test_a_chunk_breaks_after_a_comma_near_its_end(sd1: RenderEngine) -> None:
+    encoder = _encoder(sd1)
+    prompt = " ".join(["fox"] * 70) + ", " + " ".join(["wolf"] * 10)  # the comma is token 71
+    first, second = encoder.chunks(prompt)
+    comma = encoder.encoders[0].tokenizer.get_vocab()[",</w>"]
+    eos = encoder.encoders[0].eos
+    assert first.tokens[71] == comma
+    assert first.tokens[72:] == [eos] * 5
+    assert second.tokens[1:11] == second.tokens[1:2] * 10
+    assert second.tokens[11] == eos
+    assert len(first.tokens) == len(second.tokens) == CHUNK_LENGTH + 2
+
+
+def test_positive_and_negative_are_padded_to_the_same_chunks(sd1: RenderEngine) -> None:
+    encoder = _encoder(sd1)
+    pair = ScheduledConditioning(encoder, "a red fox BREAK a forest", "blurry", steps=2)
+    arguments = pair.arguments()
+    assert arguments["prompt_embeds"].shape == arguments["negative_prompt_embeds"].shape == (1, 154, 32)
+    empty, _ = encoder.encode("")
+    assert arguments["negative_prompt_embeds"][:, 77:].tolist() == empty.tolist()
+    assert pair.warnings()
+    assert "padded with empty chunks" in pair.warnings()[0]
+
+
+def test_sdxl_long_prompts_take_the_pooled_vector_of_the_first_chunk(sdxl: RenderEngine) -> None:
+    encoder = _encoder(sdxl, sdxl=True)
+    embeds, pooled = encoder.encode("a red fox BREAK a forest")
+    first, first_pooled = encoder.encode("a red fox")
+    assert embeds.shape == (1, 154, 64)
+    assert pooled.tolist() == first_pooled.tolist()
+    assert embeds[:, :77].tolist() == first.tolist()
+    assert _render(sdxl, prompt="a red fox BREAK a forest", negative_prompt="") != _render(
+        sdxl, prompt="a red fox a forest", negative_prompt=""
+    )
+
+
+# --- schedules ----------------------------------------------------------------------------------------------
+
+
+def test_prompt_editing_switches_at_a1111s_step(sd1: RenderEngine) -> None:
+    fox = _render(sd1, prompt="a red fox", steps=3)
+    wolf = _render(sd1, prompt="a grey wolf", steps=3)
+    switched = _render(sd1, prompt="[a red fox:a grey wolf:1]", steps=3)  # steps 0-1 fox, 2 wolf
+    assert switched not in (fox, wolf)
+    assert _render(sd1, prompt="[a red fox:a grey wolf:5]", steps=3) == fox  # never reached
+    assert _render(sd1, prompt="[a red fox:a grey wolf:0]", steps=3) == wolf  # from the start
+
+
+def test_alternation_and_sdxl_editing_run_and_switch(sd1: RenderEngine, sdxl: RenderEngine) -> None:
+    fox = _render(sd1, prompt="a red fox", steps=3)
+    assert _render(sd1, prompt="a red [fox|wolf]", steps=3) != fox
+    xl_fox = _render(sdxl, prompt="a red fox", steps=3)
+    assert _render(sdxl, prompt="[a red fox:a grey wolf:1]", steps=3) != xl_fox
+
+
+def test_the_hires_pass_runs_its_own_schedule(sd1: RenderEngine) -> None:
+    hires = HiresFix(upscaler="Latent", scale=1.5, steps=2, denoising=0.5)
+    result = sd1.render(BASE.replace(prompt="[a red fox:a grey wolf:1.5]", hires=hires))
+    assert result.images[0].size == (96, 96)
+
+
+# --- noise --------------------------------------------------------------------------------------------------
+
+
+def test_variation_seed_blends_towards_the_other_seeds_noise(sd1: RenderEngine) -> None:
+    own = _render(sd1, seed=5)
+    other = _render(sd1, seed=9)
+    assert _render(sd1, extra={"Variation seed": "9", "Variation seed strength": "0"}) == own
+    assert _render(sd1, extra={"Variation seed": "9", "Variation seed strength": "1"}) == other
+    blended = _render(sd1, extra={"Variation seed": "9", "Variation seed strength": "0.3"})
+    assert blended not in (own, other)
+
+
+def test_ensd_reseeds_the_noise_of_ancestral_samplers_only(sd1: RenderEngine) -> None:
+    extra = {"ENSD": "31337"}
+    assert _render(sd1, sampler="Euler a", extra=extra) != _render(sd1, sampler="Euler a")
+    assert _render(sd1, sampler="Euler", extra=extra) == _render(sd1, sampler="Euler")
+
+
+# --- what is not honoured is said -------------------------------------------------------------------------
+
+
+def test_unhonoured_syntax_and_keys_are_named_in_the_plan_and_the_render(sd1: RenderEngine) -> None:
+    recipe = BASE.replace(
+        prompt="a red fox AND a grey wolf",
+        extra={"Seed resize from": "512x768", "Emphasis": "Sharpen"},
+    )
+    plan = sd1.supports(recipe)
+    assert any("AND" in line and "not applied" in line for line in plan)
+    assert any(line.startswith("Seed resize from: 512x768 is not applied") for line in plan)
+    assert any(line.startswith("Emphasis: Sharpen is not applied") for line in plan)
+    rendered = sd1.render(recipe)
+    assert set(plan) <= set(rendered.warnings)
+    assert not sd1.supports(BASE.replace(prompt="(a red fox:1.2) BREAK [a:b:0.5]"))
+
+
+def test_clip_skip_reaches_the_negative_prompt_too(sd1: RenderEngine) -> None:
+    """A1111 encodes both prompts at the clip skip; diffusers skipped layers for the positive only."""
+    encoder = PromptEncoder(sd1.pipeline, sdxl=False, clip_skip=1)
+    skipped = ScheduledConditioning(encoder, "a red fox", "blurry", steps=2).arguments()
+    plain = ScheduledConditioning(_encoder(sd1), "a red fox", "blurry", steps=2).arguments()
+    assert skipped["negative_prompt_embeds"].tolist() != plain["negative_prompt_embeds"].tolist()
+    assert skipped["negative_prompt_embeds"].tolist() == encoder.encode("blurry")[0].tolist()
+
+
+def test_engine_module_still_imports_without_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, core.render.engine, core.render.conditioning; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[3])
