@@ -45,6 +45,7 @@ CHUNK_LENGTH = 75  # tokens of a chunk between its BOS and EOS
 COMMA_PADDING_BACKTRACK = 20  # A1111's default opts.comma_padding_backtrack
 EMPHASIS_KEY = "Emphasis"  # A1111 1.8+ infotext key; absent means Original
 EMPHASIS_MODES = ("Original", "No norm", "None")
+PAD_CONDS_KEY = "Pad conds"  # A1111 writes "Pad conds: True" when its pad_cond_uncond option padded them
 
 
 @dataclass(slots=True)
@@ -79,6 +80,11 @@ def emphasis_mode(extra: Mapping[str, str]) -> str:
     """The recipe's A1111 emphasis mode (Original when the infotext has none, as before A1111 1.8)."""
     value = extra.get(EMPHASIS_KEY, "Original").strip()
     return value if value in EMPHASIS_MODES else "Original"
+
+
+def pads_conds(extra: Mapping[str, str]) -> bool:
+    """Whether A1111 padded the shorter of prompt and negative with empty chunks (as Atelier always does)."""
+    return extra.get(PAD_CONDS_KEY, "").strip() == "True"
 
 
 def emphasis_warning(extra: Mapping[str, str]) -> str | None:
@@ -273,8 +279,10 @@ class ScheduledConditioning:
         steps: int,
         hires_steps: int | None = None,
         zero_empty_negative: bool = False,
+        pad_conds: bool = False,
     ) -> None:
         self.sdxl = encoder.sdxl
+        self.pad_conds = pad_conds
         positive = prompt_schedule(prompt, steps, hires_steps)
         negatives = prompt_schedule(negative, steps, hires_steps)
         texts = [text for _, text in positive + negatives]
@@ -341,7 +349,7 @@ class ScheduledConditioning:
         """What of A1111's conditioning this pass renders differently, by name."""
         lines: list[str] = []
         positive, negative = self.chunk_counts
-        if positive != negative:
+        if positive != negative and not self.pad_conds:
             lines.append(
                 f"the prompt has {positive} chunk(s) of 75 tokens and the negative prompt {negative}: the "
                 "shorter is padded with empty chunks (A1111's 'Pad conds'; without it A1111 denoises "

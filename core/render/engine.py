@@ -43,6 +43,7 @@ from core.render.conditioning import (
     ScheduledConditioning,
     conditioning_warnings,
     emphasis_mode,
+    pads_conds,
     schedule_steps,
 )
 from core.render.configs import PIPELINE_CLASSES, config_folder_name, load_single_file_pipeline
@@ -885,6 +886,7 @@ class RenderEngine:
                     steps=schedule_steps(recipe.sampler, recipe.steps),
                     hires_steps=hires_steps,
                     zero_empty_negative=zero_empty_negative,
+                    pad_conds=pads_conds(recipe.extra),
                 )
 
             started = time.perf_counter()

@@ -192,6 +192,10 @@ def test_positive_and_negative_are_padded_to_the_same_chunks(sd1: RenderEngine) 
     assert arguments["negative_prompt_embeds"][:, 77:].tolist() == empty.tolist()
     assert pair.warnings()
     assert "padded with empty chunks" in pair.warnings()[0]
+    # An A1111 image made with its "Pad conds" option was padded the same way: nothing to say.
+    assert not ScheduledConditioning(
+        encoder, "a fox BREAK a wood", "blurry", steps=2, pad_conds=True
+    ).warnings()
 
 
 def test_sdxl_long_prompts_take_the_pooled_vector_of_the_first_chunk(sdxl: RenderEngine) -> None:
