@@ -130,6 +130,21 @@ def test_each_add_on_changes_the_image_and_leaves_no_trace(
     assert engine.load_count == 1
 
 
+def test_an_embedding_inside_a1111_weights_is_still_the_embedding(
+    engine: RenderEngine, files: dict[str, Path]
+) -> None:
+    """A1111 finds embedding names in each weighted fragment: ``(my-style:1.0)`` is ``my-style``."""
+    style = (EmbeddingUse(_ref(files, "embedding")),)
+    plain = _pixels(engine.render(BASE.replace(prompt="a photo of my-style", embeddings=style)))
+    weighted_one = engine.render(BASE.replace(prompt="a photo of (my-style:1.0)", embeddings=style))
+    assert _pixels(weighted_one) == plain
+    assert weighted_one.recipe is not None
+    assert weighted_one.recipe.prompt == "a photo of (my-style:1.0)", "the token is found, not appended"
+    stronger = _pixels(engine.render(BASE.replace(prompt="a photo of (my-style:1.5)", embeddings=style)))
+    assert stronger != plain
+    assert _pixels(engine.render(BASE.replace(prompt="a photo of my-style"))) != plain
+
+
 def test_zero_weights_render_the_bare_image(engine: RenderEngine, files: dict[str, Path]) -> None:
     bare = _pixels(engine.render(BASE))
     recipe = BASE.with_lora(LoraUse(_ref(files, "lora"), weight=0.0)).with_hypernetwork(
