@@ -51,6 +51,7 @@ from core.render.infotext import (
     civitai_checkpoint,
     format_infotext,
     recipe_from_infotext,
+    unapplied_keys,
     unapplied_warnings,
     without_unapplied,
 )
@@ -420,7 +421,7 @@ class RenderService:
         variant: Variant | None = None
         precision: Precision | None = None
         base_model_label: str | None = None
-        warnings: list[str] = [*typed.warnings, *resolved.notes, *unapplied_warnings(recipe)]
+        warnings: list[str] = [*typed.warnings, *resolved.notes]
         checkpoint = final.checkpoint
         if checkpoint is not None and checkpoint.path is not None:
             fact = facts.get(checkpoint.path)
@@ -438,6 +439,7 @@ class RenderService:
         if self._engine is not None and not misplaced:
             warnings += self._engine.supports(_found_only(final))
         family = family_of(architecture)
+        warnings += unapplied_warnings(final, unapplied_keys(transformer_family=family is not None))
         takes_guidance = (
             _takes_guidance(Path(checkpoint.path))
             if family is not None and family.default_guidance is not None and checkpoint and checkpoint.path
@@ -810,7 +812,8 @@ class RenderService:
             takes = plan.takes_guidance if plan.takes_guidance is not None else False
             rendered = effective_settings(family, rendered, takes_guidance=takes)
         # What the renderer does not apply is not written into the image as if it had been.
-        rendered = self._with_short_hashes(without_unapplied(rendered).replace(seed=result.seed))
+        unapplied = unapplied_keys(transformer_family=family is not None)
+        rendered = self._with_short_hashes(without_unapplied(rendered, unapplied).replace(seed=result.seed))
         return rendered, list(result.images), result.elapsed, result.device, tuple(result.warnings)
 
     def with_hashes(self, plan: RenderPlan) -> RenderPlan:

@@ -46,7 +46,9 @@ ACCEPTED_FORMS = (
     "lora:NAME=0,0.5,1 | seed=1,2,3 (or -1 for random) | cfg=4,7,10 | steps=10,20,30 | "
     "checkpoint=dreamshaper_8,realisticVision | sampler=Euler a,DPM++ 2M Karras | clip-skip=1,2 | "
     "guidance=2.5,3.5 (Distilled CFG Scale) | shift=1,3,6 | vae=ae,None | "
-    "text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn (swaps that encoder); "
+    "text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn (swaps that encoder) | "
+    'prompt-sr=red fox,blue bird,"cat, sleeping" (A1111\'s Prompt S/R: the first value is replaced in the '
+    "prompt by each value; quote a value holding a comma); "
     "numbers may also be ranges: 4-10 (every 1), 4-10 (+2) (step 2), 10-30 [3] (3 evenly spaced values)"
 )
 
@@ -67,6 +69,7 @@ class AxisKind(StrEnum):
     SHIFT = "shift"
     VAE = "vae"
     TEXT_ENCODER = "text-encoder"
+    PROMPT_SR = "prompt-sr"  # A1111's Prompt S/R: the first value, found in the prompt, replaced by each
 
 
 class GridAxisError(ValueError):
@@ -96,6 +99,10 @@ _KIND_ALIASES: dict[str, AxisKind] = {
     "textencoder": AxisKind.TEXT_ENCODER,
     "te": AxisKind.TEXT_ENCODER,
     "clip": AxisKind.TEXT_ENCODER,
+    "promptsr": AxisKind.PROMPT_SR,
+    "prompts/r": AxisKind.PROMPT_SR,
+    "sr": AxisKind.PROMPT_SR,
+    "prompt": AxisKind.PROMPT_SR,
 }
 
 # The names A1111's X/Y/Z plot script gives its axis types, written into the grid's infotext.
@@ -113,6 +120,7 @@ _A1111_TYPES: dict[AxisKind, str] = {
     AxisKind.SHIFT: "Shift",
     AxisKind.VAE: "VAE",
     AxisKind.TEXT_ENCODER: "Text encoder",
+    AxisKind.PROMPT_SR: "Prompt S/R",
 }
 # Axes that name which item of the recipe they vary (lora:NAME=, text-encoder:NAME=).
 _TARGETED = frozenset({AxisKind.LORA_WEIGHT, AxisKind.TEXT_ENCODER})
@@ -329,6 +337,8 @@ class GridAxis:
         if self.kind is AxisKind.TEXT_ENCODER:
             assert self.target is not None  # enforced in __post_init__
             return _with_text_encoder(recipe, self.target, _checkpoint_ref(str(value)))
+        if self.kind is AxisKind.PROMPT_SR:
+            return _search_replace(recipe, str(self.values[0]), str(value))
         sampler, schedule = split_sampler(str(value))
         return recipe.replace(sampler=sampler, schedule=schedule)
 
@@ -339,6 +349,18 @@ class GridAxis:
         if self.kind in _TARGETED:
             return (self.target or "").casefold() == (other.target or "").casefold()
         return True
+
+
+def _search_replace(recipe: Recipe, search: str, replacement: str) -> Recipe:
+    """A1111's Prompt S/R: every ``search`` in the prompt and the negative prompt replaced by
+    ``replacement`` (its <lora:…> tags included: the render reads tags from the prompt). As in A1111, a
+    search found in neither is an error, not a grid of identical cells."""
+    if search not in recipe.prompt and search not in recipe.negative_prompt:
+        raise GridAxisError(f"Prompt S/R did not find {search!r} in the prompt or the negative prompt")
+    return recipe.replace(
+        prompt=recipe.prompt.replace(search, replacement),
+        negative_prompt=recipe.negative_prompt.replace(search, replacement),
+    )
 
 
 def _with_lora_weight(recipe: Recipe, target: str, weight: float) -> Recipe:
@@ -571,11 +593,18 @@ def grid_infotext_extra(
     return extra
 
 
+def _csv_quoted(value: str) -> str:
+    """A value as CSV writes it: quoted (inner quotes doubled) when it holds a comma or a quote."""
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
+
+
 def _values_text(axis: GridAxis) -> str:
     if axis.kind is AxisKind.LORA_WEIGHT:
         return ", ".join(f"<lora:{axis.target}:{format_number(float(value))}>" for value in axis.values)
     if axis.kind in _FLOAT_KINDS:
         return ", ".join(format_number(float(value)) for value in axis.values)
+    if axis.kind is AxisKind.PROMPT_SR:  # as A1111 reads them back: CSV, a value with a comma quoted
+        return ", ".join(_csv_quoted(str(value)) for value in axis.values)
     return ", ".join(str(value) for value in axis.values)
 
 

@@ -24,6 +24,7 @@ from core.render.hires import HIRES_KEYS, hires_from_params, hires_params
 from core.render.prompt_syntax import find_embedding_tokens, parse_prompt, render_prompt
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, split_sampler
 from core.render.samplers import effective_schedule
+from core.render.variation import HONOURED_KEYS, SEED_RESIZE
 
 # A1111 modules/infotext_utils.py
 _PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
@@ -36,9 +37,20 @@ _CONSUMED = frozenset(
         "Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model", "Model hash",
         "VAE", "VAE hash", "Clip skip", "Batch size", "Lora hashes", "TI hashes",
         "Hypernet", "Hypernet hash", "Hypernet strength", "Version", "First pass size", *HIRES_KEYS,
-        "Distilled CFG Scale", "Guidance", "Shift",
+        "Distilled CFG Scale", "Guidance", "Shift", "Hashes",
     }
 )  # fmt: skip
+# A1111's noise keys: the engine applies variation seeds and ENSD on SD/SDXL (core.render.variation), never
+# "Seed resize from", and none on the transformer families. What it does not apply, a plan names and the
+# new image does not carry, so no one is told the image used it.
+_NOISE_KEYS = (*HONOURED_KEYS, SEED_RESIZE)
+
+
+def unapplied_keys(*, transformer_family: bool) -> tuple[str, ...]:
+    """The A1111 keys the renderer ignores for a checkpoint of this kind (see ``_NOISE_KEYS``)."""
+    return _NOISE_KEYS if transformer_family else (SEED_RESIZE,)
+
+
 _MODULE = re.compile(r"^Module (\d+)$")
 # File stems of VAEs as Forge lists its modules: BFL's "ae" (Flux, Chroma, Z-Image) and "*vae*".
 _VAE_STEM = re.compile(r"(?i)^(ae|flux_?ae)([_.\-].*)?$|vae")
@@ -133,7 +145,34 @@ def raw_pairs(line: str) -> list[tuple[str, str]]:
     Like A1111, the key is not stripped: "Steps : 20" is a key "Steps " that A1111 does not read as
     Steps, so neither does Atelier (it is kept verbatim as an unknown key).
     """
-    return [(key, value) for key, value in _PARAM.findall(line)]
+    pairs: list[tuple[str, str]] = []
+    position = 0
+    while (match := _PARAM.search(line, position)) is not None:
+        key, value = match.group(1), match.group(2)
+        position = match.end()
+        json_value = _json_value(line, match.start(2))
+        if json_value is not None:
+            value, position = json_value
+        pairs.append((key, value))
+    return pairs
+
+
+_JSON = json.JSONDecoder()
+_AFTER_VALUE = re.compile(r"\s*(?:,|$)")
+
+
+def _json_value(line: str, start: int) -> tuple[str, int] | None:
+    """An unquoted JSON object or array written as a value (ComfyUI image-saver's ``Hashes: {…}``, the
+    Civitai generator's ``Civitai resources: […]``), and where the next pair starts; None when the value
+    is no whole JSON value followed by a comma or the end (then A1111's own rule reads it)."""
+    if line[start : start + 1] not in ("{", "["):
+        return None
+    try:
+        _, end = _JSON.raw_decode(line, start)
+    except ValueError:
+        return None
+    after = _AFTER_VALUE.match(line, end)
+    return (line[start:end], after.end()) if after is not None else None
 
 
 def parse_hash_list(text: str) -> dict[str, str]:
@@ -217,6 +256,14 @@ def _settings(params: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
     if raw_size and raw_size.strip() and _size(raw_size) is None:
         warnings.append(f"Size: {raw_size!r} is not WIDTHxHEIGHT; using the default")
     size = _base_size(params)
+    if size is not None and min(size) >= 8 and any(side % 8 for side in size):
+        rounded = _renderable_size(size)
+        if _valid({"width": rounded[0], "height": rounded[1]}) is None:
+            warnings.append(
+                f"Size: {size[0]}x{size[1]} is not a multiple of 8; rendered at {rounded[0]}x{rounded[1]} "
+                "(A1111 rounds each side down to a multiple of 8; Atelier renders at least 64 pixels)"
+            )
+            size = rounded
     if size is not None:
         problem = _valid({"width": size[0], "height": size[1]})
         if problem:
@@ -227,6 +274,12 @@ def _settings(params: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
 
 
 _VERSION = re.compile(r"v(\d+)\.(\d+)")
+
+
+def _renderable_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size A1111 renders for ``size`` (each side rounded down to a multiple of 8: its latent is
+    side // 8), kept within the 64 pixels Atelier's recipes need at least."""
+    return max(size[0] // 8 * 8, 64), max(size[1] // 8 * 8, 64)
 
 
 def _base_size(params: Mapping[str, str]) -> tuple[int, int] | None:
@@ -306,6 +359,8 @@ def _build(
     model_hash = _clean_hash(params.get("Model hash"))
     if params.get("Model", "").strip() or model_hash:
         fields["checkpoint"] = AssetRef(params.get("Model", ""), hash=model_hash)
+    elif (named := civitai_checkpoint(params)) is not None:
+        fields["checkpoint"] = AssetRef(named[0])
     vae_hash = _clean_hash(params.get("VAE hash"))
     vae_name = params.get("VAE", "")
     encoders: list[AssetRef] = []
@@ -378,6 +433,41 @@ def _consumed(key: str, hires: bool) -> bool:
     """Whether the recipe holds ``key``'s value; hires keys without hires fix (A1111 needs ``Denoising
     strength`` with them to turn it on) stay verbatim in ``extra``."""
     return (key in _CONSUMED and (hires or key not in HIRES_KEYS)) or _is_module_key(key)
+
+
+def civitai_checkpoint(params: Mapping[str, str]) -> tuple[str, int] | None:
+    """(name, model version id) of the checkpoint that the Civitai generator names only in its
+    ``Civitai resources`` JSON (its images have no Model or Model hash), or None."""
+    try:
+        resources = json.loads(params.get("Civitai resources", "") or "null")
+    except ValueError:
+        return None
+    for resource in resources if isinstance(resources, list) else ():
+        if not isinstance(resource, Mapping) or str(resource.get("type", "")).lower() != "checkpoint":
+            continue
+        version = resource.get("modelVersionId")
+        if not isinstance(version, int) or isinstance(version, bool):
+            continue
+        words = (str(resource.get(key) or "").strip() for key in ("modelName", "modelVersionName"))
+        return " ".join(word for word in words if word) or f"civitai:{version}", version
+    return None
+
+
+def unapplied_warnings(recipe: Recipe, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """One line per A1111 setting of ``recipe`` among ``keys`` (:func:`unapplied_keys`), by name."""
+    return tuple(
+        f"{key}: {recipe.extra[key]} is not applied by Atelier (the image will differ from A1111's); "
+        "it is not written into the new image"
+        for key in keys
+        if key in recipe.extra
+    )
+
+
+def without_unapplied(recipe: Recipe, keys: tuple[str, ...]) -> Recipe:
+    """``recipe`` without the settings among ``keys``, which the renderer did not apply."""
+    if not any(key in recipe.extra for key in keys):
+        return recipe
+    return recipe.replace(extra={k: v for k, v in recipe.extra.items() if k not in keys})
 
 
 def recipe_from_infotext(text: str, *, known_embeddings: Iterable[str] = ()) -> ParsedInfotext:
@@ -639,7 +729,9 @@ def _same_meaning(
         return (recipe.sampler, recipe.schedule) == (source.sampler, source.schedule)
     if key in ("Size", "First pass size"):
         old_hires = "First pass size" in params and hires_from_params(params, []) != recipe.hires
-        return _base_size(params) == (recipe.width, recipe.height) and not old_hires
+        base = _base_size(params)
+        same = base is not None and _renderable_size(base) == (recipe.width, recipe.height)
+        return same and not old_hires
     if key in HIRES_KEYS:
         same = hires_from_params(params, []) == recipe.hires
         return same and (recipe.hires is not None or recipe.extra.get(key) == value)
@@ -754,6 +846,11 @@ def format_infotext(
             if version is None:
                 written[key] = raw
             continue
+        if key == "Hashes":  # ComfyUI image-saver's JSON: the hashes of the files used, never the source's
+            used = _used_hashes(recipe, fresh)
+            if used:
+                written[key] = raw if _json_equal(raw, used) else json.dumps(used, ensure_ascii=False)
+            continue
         if _same_meaning(key, raw, recipe, source=source, fresh=fresh, params=source_params):
             written[key] = raw
         elif key in ("Hypernet", "Hypernet hash", "Hypernet strength", "First pass size", "Guidance"):
@@ -788,6 +885,27 @@ def format_infotext(
     else:
         negative = f"\n{_NEGATIVE} {recipe.negative_prompt}" if recipe.negative_prompt else ""
     return f"{prompt}{negative}\n{line}"
+
+
+def _used_hashes(recipe: Recipe, fresh: Mapping[str, str | None]) -> dict[str, str]:
+    """The ``Hashes`` JSON of ComfyUI's image-saver for the files ``recipe`` used: ``model``, ``vae``,
+    ``lora:NAME``, ``embed:NAME``, ``hypernet:NAME`` (each only where its hash is known)."""
+    used: dict[str, str] = {}
+    for key, label in (("Model hash", "model"), ("VAE hash", "vae")):
+        value = fresh.get(key)
+        if value:
+            used[label] = value
+    used.update({f"lora:{u.ref.name}": u.ref.hash for u in recipe.loras if u.enabled and u.ref.hash})
+    used.update({f"embed:{e.ref.name}": e.ref.hash for e in recipe.embeddings if e.ref.hash})
+    used.update({f"hypernet:{h.ref.name}": h.ref.hash for h in recipe.hypernetworks if h.ref.hash})
+    return used
+
+
+def _json_equal(raw: str, value: Mapping[str, str]) -> bool:
+    try:
+        return bool(json.loads(unquote(raw)) == value)
+    except ValueError:
+        return False
 
 
 def _implied(key: str, recipe: Recipe, source: Recipe, written: Mapping[str, str]) -> bool:

@@ -204,3 +204,58 @@ def find_embeddings(prompt: str, negative_prompt: str, names: Iterable[str]) -> 
         EmbeddingUse(AssetRef(name), negative=True) for name in find_embedding_tokens(negative_prompt, known)
     ]
     return tuple(uses)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptNetworks:
+    """A recipe with its prompts' tags and embedding tokens taken into it, and what the user should know."""
+
+    recipe: Recipe
+    warnings: tuple[str, ...] = ()
+
+
+def with_prompt_networks(recipe: Recipe, known_embeddings: Iterable[str]) -> PromptNetworks:
+    """``recipe`` as A1111 reads its prompts: the one rule every front end (CLI, board, grid) shares.
+
+    The positive prompt's ``<lora:…>``/``<lyco:…>``/``<hypernet:…>`` tags become LoRA and hypernetwork
+    uses and leave the text (A1111 encodes the prompt without them); each of ``known_embeddings`` (the
+    library's embedding names) found as a token in a prompt becomes an embedding use, as A1111 loads
+    every embedding whose name the text holds. A network the recipe already uses (the LoRA stack,
+    ``--lora``) is not added twice. Tags in the negative prompt do nothing in A1111: removed, with a
+    warning. Idempotent: a recipe read from infotext (tags already taken) comes back unchanged.
+    """
+    positive = parse_prompt(recipe.prompt)
+    negative = parse_prompt(recipe.negative_prompt)
+    warnings = [*positive.warnings, *negative.warnings]
+    if negative.loras or negative.hypernetworks:
+        warnings.append("network tags in the negative prompt have no effect and were dropped")
+    used_loras = {use.ref.name for use in recipe.loras}
+    loras = list(recipe.loras)
+    for use in positive.loras:
+        if use.ref.name in used_loras:
+            warnings.append(f"{lora_tag(use)}: the LoRA is already used; it is applied once")
+            continue
+        used_loras.add(use.ref.name)
+        loras.append(use)
+    used_hypernets = {use.ref.name for use in recipe.hypernetworks}
+    hypernetworks = list(recipe.hypernetworks)
+    for hypernet in positive.hypernetworks:
+        if hypernet.ref.name in used_hypernets:
+            warnings.append(f"{hypernetwork_tag(hypernet)}: the hypernetwork is already used; applied once")
+            continue
+        used_hypernets.add(hypernet.ref.name)
+        hypernetworks.append(hypernet)
+    used_embeddings = {(use.ref.name, use.negative) for use in recipe.embeddings}
+    found = find_embeddings(positive.text, negative.text, known_embeddings)
+    embeddings = (
+        *recipe.embeddings,
+        *(use for use in found if (use.ref.name, use.negative) not in used_embeddings),
+    )
+    changed = recipe.replace(
+        prompt=positive.text,
+        negative_prompt=negative.text,
+        loras=tuple(loras),
+        hypernetworks=tuple(hypernetworks),
+        embeddings=tuple(embeddings),
+    )
+    return PromptNetworks(changed, tuple(warnings))

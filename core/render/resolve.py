@@ -8,6 +8,7 @@ collide ("detail_tweaker" exists in a dozen versions) while an AutoV2 hash names
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
@@ -71,6 +72,8 @@ class MissingAsset:
     name: str
     hash: str | None
     message: str
+    # The Civitai model version that names it (a Civitai generator image names its checkpoint by it).
+    civitai_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +161,7 @@ def _resolve_one(
         if found:
             chosen, note = _pick(found, architecture, names)
             return Resolution(kind, ref, chosen, "hash", note)
-        hash_note = f"no file has hash {ref.hash}"
+        hash_note = f"no {_noun(kind)} has hash {ref.hash}"
     for name in names:
         candidates = list(index.by_name(kind, name))
         for how, rule in _RULES:
@@ -171,9 +174,22 @@ def _resolve_one(
     return Resolution(kind, ref, None)
 
 
+def _noun(kind: AssetKind) -> str:
+    """``checkpoint``, ``LoRA``, ``VAE``: the kind as a word inside a sentence."""
+    label = _LABELS.get(kind, kind.value)
+    return label if label.isupper() or label == "LoRA" else label.lower()
+
+
+def _looks_like_path(name: str) -> bool:
+    """Whether the user gave a file's path (not a library name): absolute, ``~``, ``./`` or ``C:\\``."""
+    return name.startswith(("/", "~", "./", "../", ".\\", "\\")) or bool(re.match(r"^[A-Za-z]:[\\/]", name))
+
+
 def _missing(resolution: Resolution) -> MissingAsset:
     ref = resolution.ref
     label = _LABELS.get(resolution.kind, resolution.kind.value)
+    if not ref.hash and _looks_like_path(ref.name):
+        return MissingAsset(resolution.kind, ref.name, None, f"{label} {ref.name}: no such file")
     return MissingAsset(
         resolution.kind, ref.name, ref.hash, f"{label} {ref.describe()} is not in the library"
     )

@@ -134,7 +134,8 @@ def test_bad_values_cost_only_themselves() -> None:
 def test_one_out_of_range_value_keeps_every_other_number() -> None:
     parsed = recipe_from_infotext("a dog\nSteps: 200, CFG scale: 4.5, Seed: 77, Size: 500x700, Clip skip: 2")
     recipe = parsed.recipe
-    assert (recipe.steps, recipe.width, recipe.height) == (20, 512, 512)  # the defaults, for those two only
+    # Steps: the default; Size: as A1111 renders it, each side rounded down to a multiple of 8
+    assert (recipe.steps, recipe.width, recipe.height) == (20, 496, 696)
     assert (recipe.cfg, recipe.seed, recipe.clip_skip) == (4.5, 77, 2)
     assert [w.split(":")[0] for w in parsed.warnings] == ["Steps", "Size"]
     assert "steps must be between" in parsed.warnings[0]

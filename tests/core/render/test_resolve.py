@@ -88,7 +88,7 @@ def test_unknown_hash_falls_back_to_the_name_with_a_note() -> None:
     index.add(candidate(1, "add_detail"), "1111111111")
     result = resolve_recipe(Recipe(loras=(LoraUse(AssetRef("add_detail", hash="7c6bd7b7a2")),)), index)
     assert result.recipe.loras[0].ref.asset_id == 1
-    assert result.notes == ("no file has hash 7c6bd7b7a2; matched by file name",)
+    assert result.notes == ("no LoRA has hash 7c6bd7b7a2; matched by file name",)
 
 
 def test_ambiguity_prefers_the_checkpoints_architecture() -> None:
