@@ -6,7 +6,8 @@ The request carries the remote facts (ids, names, base model, trigger words, the
 is without a hash lookup, even after a restart in between.
 
 What is kept of the site's answer is bounded: a description longer than ``DESCRIPTION_LIMIT`` characters
-(the model's, and the version's inside the payload) is cut there, with a mark saying so, so a site's
+(the model's, and the version's inside the payload) is cut there, with a mark saying so
+(``core.sources.descriptions``, the rule every remote link in the library follows too), so a site's
 answer with a 200 MB description does not become 200 MB in the queue and again in the library. Once the
 file is in the library, the queue's row drops the payload (``SqlDownloadStore.drop_metadata``): the
 library's remote link is the one copy kept.
@@ -22,29 +23,10 @@ from catalog.records import RemoteMatch, RootRecord
 from core.downloads import DownloadRequest, DownloadSource
 from core.sources.civitai_facts import examples
 from core.sources.civitai_records import CivitaiFile, CivitaiModel, CivitaiVersion
+from core.sources.descriptions import bounded_description, bounded_payload
 from core.sources.hf_records import HfFile, HfModelDetail
 
 MATCH_KEY = "remote_match"
-# Civitai's longest real descriptions (HTML with a few images and tables) are tens of KB; 64 Ki characters
-# keeps them whole and bounds a hostile or broken one.
-DESCRIPTION_LIMIT = 64 * 1024
-
-
-def bounded_description(text: str | None) -> str | None:
-    """``text`` cut to ``DESCRIPTION_LIMIT`` characters, ending with a mark that says how long it was."""
-    if text is None or len(text) <= DESCRIPTION_LIMIT:
-        return text
-    return (
-        f"{text[:DESCRIPTION_LIMIT]}\n… [cut by Atelier: the site's description has {len(text):,} characters]"
-    )
-
-
-def _bounded_payload(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The version's raw payload with its description bounded (a shallow copy: the rest is as sent)."""
-    payload = dict(raw)
-    if isinstance(payload.get("description"), str):
-        payload["description"] = bounded_description(payload["description"])
-    return payload
 
 
 def civitai_request(
@@ -74,7 +56,7 @@ def civitai_request(
         "nsfw": model.nsfw,
         "description": bounded_description(model.description_html),
         "creator": model.creator,
-        "payload": _bounded_payload(version.raw),
+        "payload": bounded_payload(version.raw),
     }
     return DownloadRequest(
         url=download_url,

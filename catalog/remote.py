@@ -13,6 +13,8 @@ Rules that keep user data safe:
   names one of the families they allow, as a sidecar's label does at scan time (:func:`complete_families`);
 - a link that holds only ids (an imported list's row names the version; the site's answer, its payload, is
   not stored yet) does not stop the lookup: the next one fills it (:func:`answered`);
+- a site's description is kept up to ``DESCRIPTION_LIMIT`` characters, cut there with a mark (the version's
+  inside the payload too), by the rule a download's queued facts follow (``core.sources.descriptions``);
 - a miss ("not found on Civitai") is remembered with its date so the file is asked about again only
   after a while, and it never replaces a link that holds real data;
 - a failed request records nothing at all (the caller simply does not call in here).
@@ -36,6 +38,7 @@ from catalog.orm import Asset, AssetTag, RemoteLink
 from catalog.records import RemoteLinkRecord, RemoteMatch
 from catalog.user_data import unique_words
 from core.sources.civitai_facts import CivitaiFacts
+from core.sources.descriptions import bounded_description, bounded_payload
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from core.text import html_to_text
 
@@ -95,8 +98,10 @@ def answered() -> ColumnElement[bool]:
 
 
 def link_values(match: RemoteMatch) -> dict[str, Any]:
-    """The columns of a ``remote_links`` row for ``match`` (without ids and dates)."""
-    description = clean_text(match.description)
+    """The columns of a ``remote_links`` row for ``match`` (without ids and dates): its descriptions (the
+    model's and the payload's) cut to ``DESCRIPTION_LIMIT`` characters with a mark, however the match came
+    (``core.sources.descriptions``)."""
+    description = bounded_description(clean_text(match.description))
     return {
         "model_id": match.model_id,
         "version_id": match.version_id,
@@ -104,7 +109,7 @@ def link_values(match: RemoteMatch) -> dict[str, Any]:
         "model_name": clean_text(match.model_name),
         "version_name": clean_text(match.version_name),
         "base_model_label": clean_text(match.base_model_label),
-        "payload": dict(match.payload),
+        "payload": bounded_payload(match.payload),
         "creator": clean_text(match.creator),
         "description_html": description,
         "description_text": html_to_text(description) or None,

@@ -26,6 +26,24 @@ The same transport keeps the token on the Hub: the library adds the token to its
 transport drops the ``Authorization`` header of any request whose origin (scheme, host, port; see
 ``core.site_tokens``) is not the endpoint of the ``HuggingFaceClient`` call that made it
 (``token_only_to``), whatever URL a payload or a redirect names.
+
+An answer of the Hub's API (a model's info, a file list, a page of search results: JSON the library reads
+whole into memory) is held to ``core.net.MAX_ANSWER_BYTES`` once decoded, as Civitai's answers are
+(``core.net.read_answer``): past it the read stops and ``HfProtocolError`` says "… sent an answer too large
+to be its data …" (``describe_failure``). The library decodes ``Content-Encoding`` only after the transport
+returns, where a gzip bomb would be seen inflated; so the transport decodes an API answer itself, through
+the HTTP library's own bounded decoders (a block of compressed bytes never inflates past 1 MiB at once),
+counts the decoded bytes as they come, and hands the library plain bytes without the ``Content-Encoding``
+and ``Content-Length`` headers.
+
+Which requests are answers is decided by route, not by what the server says it sends (a hostile server
+says whatever it likes): a request whose first address is under ``/api/`` is one, and stays one through
+its redirects (the request's extensions travel with them), so an API request redirected elsewhere is
+still capped. Everything else is a file (``/{repo}/resolve/…``, and the CDN address the library fetches
+it from after asking the Hub where it lives): ``hf_hub_download`` and ``snapshot_download`` (the
+tokenizer files the renderer fetches) stream files to disk, as large as the file is, and are left
+untouched. A Hub address with a path of its own before ``/api/`` (none of the known mirrors has one) gets
+no cap on its answers.
 """
 
 from __future__ import annotations
@@ -39,12 +57,14 @@ from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
 
+from core import net
 from core.net import (
     ANSWER_GRACE_S,
     DEFAULT_TIMEOUT,
     FAILURE_REASONS,
     MIN_TRY_TIMEOUT_S,
     RETRY_STATUSES,
+    AnswerTooLargeError,
     AnswerTooSlowError,
     RetryHistory,
     RetryPolicy,
@@ -53,7 +73,7 @@ from core.net import (
     retry_after_seconds,
 )
 from core.site_tokens import Origin
-from core.sources.hf_errors import HfOfflineError, HfRateLimitedError, HfServerError
+from core.sources.hf_errors import HfOfflineError, HfProtocolError, HfRateLimitedError, HfServerError
 from core.waits import WaitNotice, wait_announced
 
 _RETRY_METHODS = frozenset({"GET", "HEAD"})  # a request with a body could not be sent twice here
@@ -150,6 +170,47 @@ def _body_within(http: ModuleType, stream: Any, at: float, seconds: float, host:
     return DeadlineBody()
 
 
+_API_ANSWER = "atelier_api_answer"  # request extension: whether the request's first address is the API's
+
+
+def _asks_the_api(request: Any) -> bool:
+    """Whether ``request`` asks the Hub's API (a path under ``/api/``: JSON the library reads whole),
+    decided on its first address and kept for its redirects (the extensions travel with them)."""
+    decided = request.extensions.get(_API_ANSWER)
+    if decided is None:
+        decided = str(request.url.path).startswith("/api/")
+        request.extensions[_API_ANSWER] = decided
+    return bool(decided)
+
+
+def _answer_within_cap(http: ModuleType, response: Any, host: str) -> None:
+    """Make ``response`` (an API answer) hand out its body decoded, at most ``MAX_ANSWER_BYTES`` of it:
+    decoded here with the HTTP library's own bounded decoders, its ``Content-Encoding`` dropped so the
+    library does not decode it again; past the cap the connection is closed and ``HfProtocolError`` says
+    the answer is too large (the library has then held at most the cap, never the inflated whole)."""
+    body = response.stream
+    # The body as the library would decode it (a response of its own kind over the same bytes).
+    decoder = http.Response(response.status_code, headers=response.headers, stream=body)
+    for name in ("content-encoding", "content-length"):  # what is handed on is the decoded bytes
+        response.headers.pop(name, None)
+    cap = net.MAX_ANSWER_BYTES
+
+    class CappedBody(http.SyncByteStream):  # type: ignore[misc, name-defined]
+        def __iter__(self) -> Iterator[bytes]:
+            received = 0
+            for chunk in decoder.iter_bytes():
+                received += len(chunk)
+                if received > cap:
+                    body.close()
+                    raise HfProtocolError(describe_failure(AnswerTooLargeError(host, cap), host))
+                yield chunk
+
+        def close(self) -> None:
+            body.close()
+
+    response.stream = CappedBody()
+
+
 def _token_allowed(url: str) -> bool:
     allowed = _token_origin.get()
     return allowed is not None and Origin.of(url) == allowed
@@ -212,6 +273,7 @@ def _make_transport(http: ModuleType, policy: RetryPolicy) -> Any:
 
         def handle_request(self, request: Any) -> Any:
             url = request.url
+            is_answer = _asks_the_api(request)  # before any redirect is built from this request
             if not _token_allowed(str(url)):
                 request.headers.pop("authorization", None)
             host = f"{url.host}:{url.port}" if url.port else str(url.host)
@@ -231,6 +293,8 @@ def _make_transport(http: ModuleType, policy: RetryPolicy) -> Any:
                 try:
                     response = self._inner.handle_request(request)
                     response.stream = _body_within(http, response.stream, at, seconds, host)
+                    if is_answer:
+                        _answer_within_cap(http, response, host)
                 except (http.TransportError, OSError) as exc:
                     failure = classify_failure(exc)
                     elapsed = time.monotonic() - started

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from app.download_requests import DESCRIPTION_LIMIT
 from core.sizes import human_size
+from core.sources.descriptions import DESCRIPTION_LIMIT
 from tests.app.download_sites import FILE_PATH, VERSION_ID, Sites, loopback_sites
 from tests.app.in_process import run_in_process
 from tests.fakes.file_server import Fault

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,7 +166,8 @@ def test_other_commands_still_refuse_stray_words(tmp_path: Path) -> None:
     assert "invalid choice: 'stray' (choose from 'list', 'add', 'map', 'unmap', 'remove')" in result.stderr
 
 
-def test_enrich_finds_a_scanned_file_on_civitai(tmp_path: Path) -> None:
+def _scanned_lora(tmp_path: Path, env: dict[str, str]) -> tuple[Path, str]:
+    """A small LoRA scanned into the library: its path and SHA256."""
     lora = write_safetensors(
         tmp_path / "webui/models/Lora/pixel.safetensors",
         {
@@ -180,10 +182,14 @@ def test_enrich_finds_a_scanned_file_on_civitai(tmp_path: Path) -> None:
         },
         seed=5,
     )
-    env = _env(tmp_path)
     run("scan", str(tmp_path / "webui"), env=env)
     found = json.loads(run("search", "pixel", "--json", env=env).stdout)
-    sha256 = found[0]["hashes"]["sha256"]
+    return lora, str(found[0]["hashes"]["sha256"])
+
+
+def test_enrich_finds_a_scanned_file_on_civitai(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    lora, sha256 = _scanned_lora(tmp_path, env)
 
     model: dict[str, Any] = copy.deepcopy(load_payload("04_models_modelId.json"))
     version = model["modelVersions"][0]
@@ -203,6 +209,35 @@ def test_enrich_finds_a_scanned_file_on_civitai(tmp_path: Path) -> None:
     assert shown["civitai"]["trigger_words"] == ["pixel art"]
     assert shown["remote_links"][0]["version_id"] == str(version["id"])
     assert "[in library]" in listed
+
+
+def test_enrich_keeps_a_huge_description_trimmed(tmp_path: Path) -> None:
+    """A lookup whose model and version each carry a 3 MB description (under the answer cap): the library's
+    link keeps each cut to 64 Ki characters with the mark a download's facts get (before: 3 MB as HTML,
+    3 MB again as text and 3 MB in the payload)."""
+    env = _env(tmp_path)
+    _, sha256 = _scanned_lora(tmp_path, env)
+    model: dict[str, Any] = copy.deepcopy(load_payload("04_models_modelId.json"))
+    huge = "<p>" + "A" * (3 * 1024 * 1024) + "</p>"
+    model["description"] = huge
+    version = model["modelVersions"][0]
+    version["files"][0]["hashes"] = {"SHA256": sha256}
+    version["description"] = huge
+    state = CivitaiState()
+    state.add_model(model)
+    with fake_civitai(state) as server:
+        env["ATELIER_CIVITAI_URL"] = server.base_url
+        summary = json.loads(run("enrich", "--json", env=env).stdout)
+
+    assert summary["matched"] == 1
+    with sqlite3.connect(tmp_path / "profile" / "catalog.sqlite3") as db:
+        html, text, payload = db.execute(
+            "SELECT description_html, description_text, payload FROM remote_links"
+        ).fetchone()
+    mark = f"\n… [cut by Atelier: the site's description has {len(huge):,} characters]"
+    assert html == huge[: 64 * 1024] + mark
+    assert json.loads(payload)["description"] == huge[: 64 * 1024] + mark
+    assert len(text) < 64 * 1024 + 100
 
 
 class NotASiteHandler(FakeHandler):

@@ -13,17 +13,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from huggingface_hub import get_hf_file_metadata
+from huggingface_hub import get_hf_file_metadata, hf_hub_download
 
+import core.net
 from core.net import RetryPolicy
-from core.sources.hf_errors import HfOfflineError, HfRateLimitedError, HfServerError
+from core.sources.hf_errors import HfOfflineError, HfProtocolError, HfRateLimitedError, HfServerError
 from core.sources.hf_transport import token_only_to
 from core.sources.huggingface import HuggingFaceClient
 from core.waits import WaitNotice, waits_reported_to
+from tests.fakes.file_server import serve_files
+from tests.fakes.hostile_server import Endless, GzipBomb, RedirectTo, hostile_server
 from tests.fakes.hub_api import HubHandler, HubState
 from tests.fakes.server import FakeServer, serve
 from tests.fakes.silent_server import TRICKLE_BODY, TRICKLE_HEADERS, silent_server, trickle_server
 
+MIB = 1024 * 1024
 FAST = RetryPolicy(retries=3, backoff_factor=0.05, backoff_max=0.05)
 
 
@@ -127,3 +131,62 @@ def test_a_hub_that_answers_one_byte_a_second_is_given_up_within_the_budget(phas
     assert 2.0 < elapsed < 5.0
     host = url.removeprefix("http://")
     assert str(info.value) == f"{host} sent its answer too slowly — gave up after 2 s. Try again later."
+
+
+def test_an_api_answer_redirected_off_the_api_stays_held_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model-info request is redirected to a path outside ``/api/`` that sends a gzip bomb: still an
+    answer, still capped (the kind is decided on the first address and kept for the redirects)."""
+    monkeypatch.setattr(core.net, "MAX_ANSWER_BYTES", 1 * MIB)
+    with hostile_server() as (server, state):
+        state.routes["/api/models/a/b"] = RedirectTo(f"{server.base_url}/elsewhere/bomb")
+        state.routes["/elsewhere/bomb"] = GzipBomb(inflated=64 * MIB)
+        client = HuggingFaceClient(server.base_url, retry_policy=FAST)
+        with pytest.raises(HfProtocolError) as info:
+            client.model_info("a/b")
+    host = server.base_url.removeprefix("http://")
+    assert str(info.value) == (
+        f"{host} sent an answer too large to be its data (over 1 MiB once unpacked); Atelier stopped reading "
+        "it. The address in Settings may be wrong."
+    )
+
+
+def test_an_answer_under_the_cap_still_arrives_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzip answer the transport decodes itself reads as the JSON it packs."""
+    monkeypatch.setattr(core.net, "MAX_ANSWER_BYTES", 1 * MIB)
+    with hostile_server() as (server, state):
+        state.routes["/api/models/a/b"] = GzipBomb(inflated=512 * 1024, prefix=b'{"id": "a/b", "pad": "')
+        found = HuggingFaceClient(server.base_url, retry_policy=FAST).model_info("a/b")
+    assert found.repo_id == "a/b"
+
+
+@pytest.mark.parametrize("where", ["on the Hub", "redirected to a file host"])
+def test_a_file_larger_than_the_answer_cap_still_downloads(
+    hub: FakeServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:
+    """A file is not an answer: ``hf_hub_download`` (what the renderer's tokenizer fetch does through
+    ``snapshot_download``) streams a file three times the cap to disk, from the Hub's ``/resolve/`` route
+    or from the host it redirects to."""
+    monkeypatch.setattr(core.net, "MAX_ANSWER_BYTES", 1 * MIB)
+    data = bytes(range(256)) * (3 * MIB // 256)
+    state: HubState = hub.state
+    repo = state.add({"id": "a/b", "sha": "c" * 40}, contents={"x.safetensors": data})
+    HuggingFaceClient(hub.base_url, retry_policy=FAST)  # installs the transport
+    with serve_files() as (files, file_state):
+        if where == "redirected to a file host":
+            repo.redirects["x.safetensors"] = f"{files.base_url}{file_state.add('/cdn/x', data)}"
+        path = hf_hub_download("a/b", "x.safetensors", endpoint=hub.base_url, cache_dir=tmp_path / "cache")
+        assert Path(path).read_bytes() == data
+        assert file_state.total_sent("/cdn/x") == (len(data) if where == "redirected to a file host" else 0)
+
+
+def test_an_api_answer_that_never_ends_is_read_only_up_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No encoding, no ``Content-Length``, zeros for ever: the reader stops at the cap and closes, so the
+    server could send only what the socket buffers held past it (before: read until the budget ran out)."""
+    monkeypatch.setattr(core.net, "MAX_ANSWER_BYTES", 1 * MIB)
+    with hostile_server() as (server, state):
+        state.routes["/api/models/a/b"] = Endless(head=b'{"id": "a/b", "pad": "', cap=256 * MIB)
+        client = HuggingFaceClient(server.base_url, retry_policy=FAST)
+        with pytest.raises(HfProtocolError, match="sent an answer too large to be its data"):
+            client.model_info("a/b")
+        time.sleep(0.2)  # the server notices the closed connection
+        assert state.sent["/api/models/a/b"] < 64 * MIB
