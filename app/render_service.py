@@ -36,6 +36,7 @@ from catalog.render_index import LibraryAssetIndex
 from core.errors import AtelierError
 from core.identify.vocabulary import ENCODER_OF
 from core.jobs import CancelledError, Progress, ProgressCallback, no_progress
+from core.render.conditioning import conditioning_warnings
 from core.render.families import family_of
 from core.render.family_rules import effective_settings, family_refusal, ignored_settings
 from core.render.grid import (
@@ -439,7 +440,13 @@ class RenderService:
         if self._engine is not None and not misplaced:
             warnings += self._engine.supports(_found_only(final))
         family = family_of(architecture)
-        warnings += unapplied_warnings(final, unapplied_keys(transformer_family=family is not None))
+        # The prompt's syntax and noise keys the render will not honour, named before rendering (the CLI's
+        # plan has no engine to ask; the board's has, and gets the same lines, kept once). A key the new
+        # image will not carry is said once, by the writer's line (it also says the key is not written).
+        unapplied = unapplied_warnings(final, unapplied_keys(transformer_family=family is not None))
+        covered = {line.split(":", 1)[0] for line in unapplied}
+        warnings += conditioning_warnings(final, family.label if family is not None else None)
+        warnings = [line for line in warnings if line.split(":", 1)[0] not in covered] + list(unapplied)
         takes_guidance = (
             _takes_guidance(Path(checkpoint.path))
             if family is not None and family.default_guidance is not None and checkpoint and checkpoint.path

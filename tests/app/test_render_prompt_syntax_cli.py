@@ -48,11 +48,6 @@ def test_weight_one_renders_the_plain_prompt_and_a_weight_changes_it(data_dir: P
     assert _render(data_dir, tmp_path / "weighted.png", "a (red:1.4) fox") != plain
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CLI plan has no engine: app/render_service.py must add "
-    "core.render.conditioning.conditioning_warnings(final, family) to the plan's warnings",
-)
 def test_the_plan_names_syntax_that_is_not_applied(data_dir: Path) -> None:
     result = run_main("render", *QUICK, "--prompt", "a red fox AND a grey wolf", "--plan", "--json",
                       data_dir=data_dir, env=ENV)  # fmt: skip

@@ -1,7 +1,8 @@
 """What a rendered image's parameters say is what was rendered: real renders of the tiny SD1 pipeline
 (2 steps, 64 pixels) through ``main``. Settings Atelier does not apply (Seed resize from) are not
-written, ComfyUI's ``Hashes`` JSON stays JSON and names the files used, an A1111 size off the 8-pixel grid renders as A1111
-rounds it, and the grid's Prompt S/R axis replaces the prompt's first value in each column."""
+written, ComfyUI's ``Hashes`` JSON stays JSON and names the files used, an A1111 size off the 8-pixel
+grid renders as A1111 rounds it, and the grid's Prompt S/R axis replaces the prompt's first value in each
+column."""
 
 from __future__ import annotations
 
