@@ -7,6 +7,7 @@ reading either gives back exactly the path the file has, so the list matches the
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -83,7 +84,12 @@ def test_export_and_import_give_back_the_exact_path(
     # Into an empty one: the odd name is listed as missing, as its bytes, without a traceback.
     elsewhere = run("import", str(target), "--json", data_dir=tmp_path / "empty")
     assert elsewhere.returncode == 0, elsewhere.stderr
-    missing = {row["file_name"] for row in json.loads(elsewhere.stdout)["missing"]}
+    rows = json.loads(elsewhere.stdout)["missing"]
+    assert all(row["file_name"].encode("utf-8") for row in rows)  # strict JSON: U+FFFD, no lone surrogates
+    missing = {
+        os.fsdecode(base64.b64decode(row["file_name_b64"])) if "file_name_b64" in row else row["file_name"]
+        for row in rows
+    }  # the exact bytes beside, by the rule every --json output follows (app.serialize.json_text)
     assert missing == {os.fsdecode(NOT_UTF8), READABLE}
 
 
