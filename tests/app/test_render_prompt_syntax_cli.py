@@ -1,4 +1,4 @@
-"""A1111 prompt syntax through ``main.py render`` as a user runs it, on the tiny SD1 checkpoint.
+"""A1111 prompt syntax through the CLI's ``render`` as a user types it, on the tiny SD1 checkpoint.
 
 The outside tester's repro: ``(a red fox:1.0)`` must render the very image ``a red fox`` does (as in
 A1111), a real weight must change it, and what is not honoured (A1111's AND) is said in the plan.
@@ -14,10 +14,10 @@ from PIL import Image
 
 from catalog.library import Library
 from core.taxonomy import Architecture, AssetKind, LibraryLayout
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.app.test_render_service import CHECKPOINT_HASHES, catalog_file, shared_tiny_sd1
 
-pytestmark = pytest.mark.slow  # each render is a fresh process that imports torch
+pytestmark = pytest.mark.slow  # real renders of the tiny checkpoint (through the CLI's entry, in process)
 
 ENV = {"HF_HUB_OFFLINE": "1"}
 QUICK = ["--checkpoint", "tiny-sd1", "--steps", "2", "--size", "64x64", "--seed", "5", "--sampler", "Euler"]
