@@ -155,10 +155,16 @@ class _Parser:
 
     A node is a str (literal text), a :class:`_Scheduled` or an :class:`_Alternate`; a sequence of
     nodes is a tuple.
+
+    Packrat: what :meth:`prompt` and :meth:`item` find depends only on the position, so each is memoised
+    per position. Without it every ``[`` tries three alternatives that each re-parse what follows, and
+    ``[[[[…a]]]]`` costs 3ⁿ (16 brackets: a minute) — a pasted prompt would freeze render, plan and board.
     """
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self._prompts: dict[int, tuple[tuple[object, ...], int]] = {}
+        self._items: dict[int, tuple[tuple[object, ...], int] | None] = {}
 
     def start(self) -> tuple[object, ...]:
         nodes: list[object] = []
@@ -177,15 +183,32 @@ class _Parser:
         return tuple(nodes)
 
     def prompt(self, position: int) -> tuple[tuple[object, ...], int]:
+        known = self._prompts.get(position)
+        if known is not None:
+            return known
+        start = position
         items: list[object] = []
         while True:
+            rest = self._prompts.get(position)
+            if rest is not None:
+                items.extend(rest[0])
+                position = rest[1]
+                break
             found = self.item(position)
             if found is None:
-                return tuple(items), position
+                break
             nodes, position = found
             items.extend(nodes)
+        result = (tuple(items), position)
+        self._prompts[start] = result
+        return result
 
     def item(self, position: int) -> tuple[tuple[object, ...], int] | None:
+        if position not in self._items:
+            self._items[position] = self._item(position)
+        return self._items[position]
+
+    def _item(self, position: int) -> tuple[tuple[object, ...], int] | None:
         for pattern in (_PLAIN, _WHITESPACE):
             match = pattern.match(self.text, position)
             if match is not None:
