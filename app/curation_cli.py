@@ -398,5 +398,5 @@ def _count(records: Sequence[AssetRecord]) -> str:
 
 
 def _dump(data: object, out: TextIO) -> None:
-    json.dump(json_text(data), out, indent=2, ensure_ascii=False)
+    json.dump(json_text(data), out, indent=2)
     out.write("\n")

@@ -220,7 +220,7 @@ def _print_result(result: DedupeResult, out: TextIO) -> None:
 
 # JSON --------------------------------------------------------------------------------------------------
 def _dump(data: Any, out: TextIO) -> None:
-    json.dump(json_text(data), out, indent=2, ensure_ascii=False)
+    json.dump(json_text(data), out, indent=2)
     out.write("\n")
 
 

@@ -150,7 +150,7 @@ def _close_kinds(word: str) -> list[str]:
 
 
 def _emit(out: TextIO, data: object) -> None:
-    json.dump(json_text(data), out, indent=2, ensure_ascii=False)
+    json.dump(json_text(data), out, indent=2)
     out.write("\n")
 
 

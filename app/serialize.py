@@ -225,7 +225,8 @@ BYTES_FIELD_SUFFIX = "_b64"
 def json_text(value: Any) -> Any:
     """``value`` (a JSON-able tree) with every text holding undecodable bytes written as valid JSON text:
     each such byte as U+FFFD, and in a mapping the exact bytes beside it as ``<key>_b64`` (base64 of the
-    name's bytes; a text in a list keeps only its readable form). Texts without them are unchanged."""
+    name's bytes; a text in a list or a mapping's key keeps only its readable form). Texts without them
+    are unchanged. Printed with ``json.dump``'s default ASCII escapes, like every ``--json`` output."""
     if isinstance(value, str):
         return _LONE_SURROGATE.sub("\ufffd", value)
     if isinstance(value, list | tuple):
@@ -234,7 +235,7 @@ def json_text(value: Any) -> Any:
         return value
     out: dict[str, Any] = {}
     for key, item in value.items():
-        out[key] = json_text(item)
+        out[json_text(key) if isinstance(key, str) else key] = json_text(item)
         if isinstance(item, str) and _LONE_SURROGATE.search(item):
             # A file name's bytes (surrogateescape); another lone surrogate names no bytes.
             with suppress(UnicodeEncodeError):

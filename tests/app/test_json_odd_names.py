@@ -89,3 +89,14 @@ def test_every_command_s_json_output_follows_the_same_rule(tmp_path: Path) -> No
 
     plan = run_main("organize", "--template", "{kind}/{file_name}", "--dry-run", "--json", data_dir=data)
     _strict(plan.stdout)
+
+
+def test_a_mapping_keyed_by_such_a_name_is_strict_json_too() -> None:
+    """A key holding undecodable bytes (a document keyed by path) is written readable, as a list's texts."""
+    from app.serialize import json_text
+
+    odd = os.fsdecode(b"/models/caf\xe9.safetensors")
+    text = json.dumps(json_text({odd: {"path": odd}}))
+    document = _strict(text)
+    assert list(document) == ["/models/caf\ufffd.safetensors"]
+    assert base64.b64decode(document["/models/caf\ufffd.safetensors"]["path_b64"]) == os.fsencode(odd)
