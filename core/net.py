@@ -72,6 +72,11 @@ ANSWER_GRACE_S = 0.25
 # read, instead of inflating gigabytes in memory. Streamed bodies (downloads, preview images) are bounded
 # by their own readers.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
+# The most of a redirect's own body (a 3xx's "moved here" page, which nobody reads) drained so that its
+# connection can be reused. requests reads each hop's body whole before following it, streamed request or
+# not; past this the connection is closed instead, so a hostile 302 with an endless body or a gzip bomb
+# costs 64 KiB, not the memory it asks for.
+REDIRECT_BODY_LIMIT = 64 * 1024
 _ANSWER_BLOCK = 64 * 1024
 
 
@@ -504,7 +509,9 @@ class _AtelierAdapter(HTTPAdapter):
         with _AnswerDeadline(seconds + ANSWER_GRACE_S) as deadline:
             try:
                 response = super().send(request, **kwargs)
-                if not kwargs.get("stream"):
+                if response.is_redirect:
+                    _drain_redirect(response)  # before requests reads it whole to follow it
+                elif not kwargs.get("stream"):
                     read_answer(response)  # read here, under the deadline; requests keeps it
             except requests.RequestException as exc:
                 if deadline.fired and not isinstance(exc, requests.Timeout):
@@ -541,6 +548,18 @@ def read_answer(response: requests.Response, limit: int | None = None) -> bytes:
     body = b"".join(blocks)
     response._content = body  # what response.content returns from now on
     return body
+
+
+def _drain_redirect(response: requests.Response) -> None:
+    """Read a redirect's own body up to ``REDIRECT_BODY_LIMIT`` (the connection then returns to the pool);
+    a longer one, or one that will not decode, is dropped with its connection. Either way requests finds
+    the body already read when it follows the redirect, instead of reading it whole, unbounded (for a
+    streamed request too: ``Session.resolve_redirects`` reads ``resp.content`` on every hop)."""
+    try:
+        read_answer(response, REDIRECT_BODY_LIMIT)
+    except (requests.exceptions.ContentDecodingError, requests.exceptions.ChunkedEncodingError):
+        response.close()  # the body was not read to its end: the connection cannot be reused
+        response._content = b""  # what requests reads for the hop from now on, without the socket
 
 
 def make_session(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,3 +161,33 @@ def test_a_lost_connection_that_recovers_reads_as_a_step_not_a_failure(sites: Si
         "again in 1 s (try 2 of 5)…"
     ]
     assert "Downloaded" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "body",
+    [Endless(cap=2048 * MIB), GzipBomb(inflated=512 * MIB)],
+    ids=["endless", "gzip-bomb"],
+)
+def test_a_redirect_whose_own_body_is_hostile_still_delivers_the_file(
+    sites: Sites, hostile: tuple[FakeServer, HostileState], body: Endless | GzipBomb
+) -> None:
+    """Civitai's link answers 302 to the real file, with a 302 body that never ends or inflates to 512 MiB:
+    the file is downloaded and the 302's body was never read whole (before: requests read every hop's
+    body into memory, uncapped, streamed download or not: 2 GiB read, or 512 MiB inflated)."""
+    server, state = hostile
+    state.routes["/hop"] = RedirectTo(sites.files.base_url + FILE_PATH, body=body)
+    _file_url(sites, f"{server.base_url}/hop")
+    run(sites, "scan", str(sites.root))
+
+    tracemalloc.start()
+    try:
+        done = run(sites, "download", f"civitai:{VERSION_ID}")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert done.returncode == 0, done.stderr
+    assert (sites.root / "models" / "Lora" / "pixel_art.safetensors").read_bytes() == sites.lora
+    assert peak < 64 * MIB, f"the 302's body was not held in memory (peak {peak / MIB:.0f} MiB)"
+    time.sleep(0.2)  # the server notices the closed connection
+    assert state.sent["/hop"] < 64 * MIB, "the client stopped reading the 302's body"

@@ -6,7 +6,9 @@ redirect to ``file://`` and a redirect loop.
 
 from __future__ import annotations
 
+import json
 import time
+import tracemalloc
 
 import pytest
 import requests
@@ -18,6 +20,7 @@ from core.net import (
     classify_failure,
     describe_failure,
     make_session,
+    read_answer,
 )
 from tests.fakes.hostile_server import Endless, GzipBomb, JsonAnswer, RedirectTo, hostile_server
 
@@ -85,3 +88,52 @@ def test_redirects_to_file_and_in_a_loop_are_said_in_words() -> None:
     assert describe_failure(loop.value, "civitai.com") == (
         "civitai.com redirected in a loop; Atelier stopped following it. Try again later."
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [Endless(cap=2048 * MIB), GzipBomb(inflated=512 * MIB)],
+    ids=["endless", "gzip-bomb"],
+)
+def test_a_streamed_downloads_redirect_is_followed_without_reading_its_body_whole(
+    body: Endless | GzipBomb,
+) -> None:
+    """A file fetched with ``stream=True`` (a download, a desktop image) through a 302 whose own body
+    never ends or inflates to 512 MiB: the file arrives, and the 302's body was read only up to
+    ``REDIRECT_BODY_LIMIT`` (before: requests read each hop's ``content`` whole, uncapped, in memory)."""
+    with hostile_server() as (server, state):
+        state.routes["/hop"] = RedirectTo("/file", body=body)
+        state.routes["/file"] = JsonAnswer({"file": "yes"})
+        session = make_session(retries=0, give_up_after_s=10.0)
+        started = time.monotonic()
+        tracemalloc.start()
+        try:
+            with session.get(f"{server.base_url}/hop", stream=True) as response:
+                payload = read_answer(response)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+        assert time.monotonic() - started < 5.0
+        time.sleep(0.2)  # the server notices the closed connection
+        sent = state.sent.get("/hop", 0)
+
+    assert json.loads(payload) == {"file": "yes"}
+    assert [hop.status_code for hop in response.history] == [302]
+    assert peak < 16 * MIB, f"the 302's body was not inflated in memory (peak {peak / MIB:.0f} MiB)"
+    assert sent < 64 * MIB, "the client stopped reading the 302's body"
+
+
+def test_a_redirects_small_body_is_drained_and_its_connection_reused() -> None:
+    """A 302 with a short body, as most servers send: read (under the limit), so the connection goes back
+    to the pool and the next hop reuses it."""
+    with hostile_server() as (server, state):
+        state.routes["/hop"] = RedirectTo("/file", body=GzipBomb(inflated=1000))
+        state.routes["/file"] = JsonAnswer({"file": "yes"})
+        session = make_session(retries=0)
+
+        with session.get(f"{server.base_url}/hop", stream=True) as response:
+            assert response.json() == {"file": "yes"}
+
+    (hop,) = response.history
+    assert hop.content.startswith(b'{"id": 1, "pad": "000')

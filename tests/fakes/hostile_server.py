@@ -2,7 +2,8 @@
 
 Each path picks a behaviour (``HostileState.routes``): a body that never ends (no ``Content-Length``,
 zeros until the client goes away or ``endless_cap`` is reached), a gzip bomb (a small compressed body
-that inflates to ``inflated`` bytes), a redirect to a ``file://`` address, a redirect loop, or plain JSON.
+that inflates to ``inflated`` bytes), a redirect to a ``file://`` address, a redirect loop, a redirect
+whose own body never ends or is a gzip bomb, or plain JSON.
 The bytes each path wrote are counted, so a test can prove the client stopped reading.
 """
 
@@ -39,9 +40,12 @@ class GzipBomb:
 
 @dataclass(frozen=True)
 class RedirectTo:
-    """302 to ``location`` (a ``file://`` address, or the path itself for a loop)."""
+    """302 to ``location`` (a ``file://`` address, or the path itself for a loop); ``body``: what the 302
+    itself carries (none: ``Content-Length: 0``; an endless body or a gzip bomb, which a client that
+    follows the redirect must not read whole)."""
 
     location: str
+    body: Endless | GzipBomb | None = None
 
 
 @dataclass(frozen=True)
@@ -92,24 +96,43 @@ class HostileHandler(FakeHandler):
         elif isinstance(behaviour, JsonAnswer):
             self.send_json(behaviour.payload)
         elif isinstance(behaviour, RedirectTo):
-            self.send_response(302)
-            self.send_header("Location", behaviour.location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self._redirect(path, behaviour)
         elif isinstance(behaviour, GzipBomb):
-            body = gzip_of_zeros(behaviour.prefix, behaviour.inflated)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            self._state().count(path, len(body))
+            self._bomb(path, behaviour)
         else:
             self._endless(path, behaviour)
 
-    def _endless(self, path: str, behaviour: Endless) -> None:
-        self.send_response(200)
+    def _redirect(self, path: str, behaviour: RedirectTo) -> None:
+        location = ("Location", behaviour.location)
+        if isinstance(behaviour.body, GzipBomb):
+            self._bomb(path, behaviour.body, 302, location)
+        elif isinstance(behaviour.body, Endless):
+            self._endless(path, behaviour.body, 302, location)
+        else:
+            self.send_response(302)
+            self.send_header(*location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def _bomb(self, path: str, behaviour: GzipBomb, status: int = 200, *extra: tuple[str, str]) -> None:
+        body = gzip_of_zeros(behaviour.prefix, behaviour.inflated)
+        self.send_response(status)
+        for header in extra:
+            self.send_header(*header)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:  # the client went away without reading the body
+            return
+        self._state().count(path, len(body))
+
+    def _endless(self, path: str, behaviour: Endless, status: int = 200, *extra: tuple[str, str]) -> None:
+        self.send_response(status)
+        for header in extra:
+            self.send_header(*header)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Connection", "close")
         self.end_headers()
