@@ -445,7 +445,7 @@ class RenderService:
         # image will not carry is said once, by the writer's line (it also says the key is not written).
         unapplied = unapplied_warnings(final, unapplied_keys(transformer_family=family is not None))
         covered = {line.split(":", 1)[0] for line in unapplied}
-        warnings += conditioning_warnings(final, family.label if family is not None else None)
+        warnings += conditioning_warnings(final, family.label if family is not None else None, architecture)
         warnings = [line for line in warnings if line.split(":", 1)[0] not in covered] + list(unapplied)
         takes_guidance = (
             _takes_guidance(Path(checkpoint.path))

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.render.infotext import parse_parameters
 from core.render.prompt_attention import (
     BREAK,
     BREAK_WEIGHT,
@@ -40,6 +41,7 @@ from core.render.prompt_attention import (
 )
 from core.render.recipe import Recipe
 from core.render.variation import HONOURED_KEYS, SEED_RESIZE, noise_settings
+from core.taxonomy import Architecture
 
 CHUNK_LENGTH = 75  # tokens of a chunk between its BOS and EOS
 COMMA_PADDING_BACKTRACK = 20  # A1111's default opts.comma_padding_backtrack
@@ -76,6 +78,56 @@ class _Encoder:
         return int(pad) if pad is not None else self.eos
 
 
+def diffusers_clip_skip(clip_skip: int) -> int | None:
+    """A1111 counts clip skip from 1 (= last layer); diffusers counts skipped layers (None = none)."""
+    return None if clip_skip <= 1 else clip_skip - 1
+
+
+def written_by_forge(recipe: Recipe) -> bool:
+    """Whether the recipe's infotext was written by Forge (its Version is "f2.0.1v1.10.1-…"; A1111's is
+    "v1.10.1"): the two read clip skip differently on SD2 and SDXL."""
+    version = parse_parameters(recipe.source_infotext)[2].get("Version", "") if recipe.source_infotext else ""
+    return len(version) > 1 and version[0] == "f" and version[1].isdigit()
+
+
+@dataclass(frozen=True, slots=True)
+class ClipSkip:
+    """The layer the text encoders read, in diffusers' count (None: the pipeline's own), and a line for
+    the plan when the recipe's clip skip is not applied as written."""
+
+    layers: int | None
+    note: str | None = None
+
+
+def text_encoder_clip_skip(recipe: Recipe, architecture: Architecture | None) -> ClipSkip:
+    """The recipe's clip skip as the tool that wrote it applied it (A1111 unless its Version says Forge).
+
+    A1111 applies clip skip to SD1's CLIP only (``sd_hijack_clip.FrozenCLIPEmbedderWithCustomWords``):
+    its OpenCLIP encoders (SD2, SDXL's bigG) always read their penultimate layer, and SDXL's CLIP-L reads
+    its penultimate layer too unless the ``sdxl_clip_l_skip`` option is on (off by default, and no
+    infotext says it). Forge's ``ClassicTextProcessingEngine`` applies it to every encoder: on SDXL as
+    layer ``-max(clip skip, 2)`` without the final norm (so 1 and 2 are both the penultimate layer), on
+    SD2 as on SD1. Pony and Illustrious images nearly all say "Clip skip: 2", which on SDXL changes nothing
+    in either tool; read as SD1's rule it would read a layer deeper than both.
+    """
+    skip = recipe.clip_skip
+    if architecture not in (Architecture.SD2, Architecture.SDXL):
+        return ClipSkip(diffusers_clip_skip(skip))
+    forge = written_by_forge(recipe)
+    if architecture is Architecture.SDXL:
+        if forge:
+            return ClipSkip(None if skip <= 2 else skip - 2)
+        why = "both text encoders read their penultimate layer, as at Clip skip 1"
+    else:
+        if forge:
+            return ClipSkip(diffusers_clip_skip(skip))
+        why = "its OpenCLIP text encoder always reads its penultimate layer"
+    if skip <= 1:
+        return ClipSkip(None)
+    label = "SDXL" if architecture is Architecture.SDXL else "SD 2.x"
+    return ClipSkip(None, f"Clip skip: {skip} is not applied on {label}: A1111 ignores it there ({why})")
+
+
 def emphasis_mode(extra: Mapping[str, str]) -> str:
     """The recipe's A1111 emphasis mode (Original when the infotext has none, as before A1111 1.8)."""
     value = extra.get(EMPHASIS_KEY, "Original").strip()
@@ -98,8 +150,8 @@ def emphasis_warning(extra: Mapping[str, str]) -> str | None:
 class PromptEncoder:
     """Encodes prompt texts with a pipeline's tokenizer(s) and text encoder(s), A1111's way.
 
-    ``clip_skip`` is in diffusers' count (:func:`core.render.engine.diffusers_clip_skip`), the one rule
-    the engine uses for every pass; unlike diffusers it applies to the negative prompt too, as in A1111.
+    ``clip_skip`` is in diffusers' count (:func:`text_encoder_clip_skip`), the one rule the engine uses
+    for every pass; unlike diffusers it applies to the negative prompt too, as in A1111.
     """
 
     def __init__(self, pipe: Any, *, sdxl: bool, clip_skip: int | None, emphasis: str = "Original") -> None:
@@ -392,18 +444,24 @@ def schedule_steps(sampler: str, steps: int) -> int:
     return steps * 2 if sampler in _SECOND_ORDER else steps
 
 
-def conditioning_warnings(recipe: Recipe, family: str | None) -> tuple[str, ...]:
-    """What of the recipe's prompt syntax and noise keys a render will not honour, by name, for the plan.
+def conditioning_warnings(
+    recipe: Recipe, family: str | None, architecture: Architecture | None = None
+) -> tuple[str, ...]:
+    """What of the recipe's prompt syntax, clip skip and noise keys a render will not honour, by name,
+    for the plan.
 
     ``family`` is the transformer family's name (Flux...) or None for SD1/SD2/SDXL, where A1111's
-    attention, BREAK, chunking, schedules, variation seed and ENSD are all applied.
+    attention, BREAK, chunking, schedules, variation seed and ENSD are all applied; ``architecture``
+    (when known) says whether the recipe's clip skip is (:func:`text_encoder_clip_skip`).
     """
     noise = noise_settings(recipe.extra)
     if family is None:
         unknown = emphasis_warning(recipe.extra)
+        clip_skip = text_encoder_clip_skip(recipe, architecture).note
         return (
             *prompt_warnings(recipe.prompt, recipe.negative_prompt),
             *((unknown,) if unknown else ()),
+            *((clip_skip,) if clip_skip else ()),
             *noise.warnings,
         )
     lines: list[str] = []

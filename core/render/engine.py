@@ -45,6 +45,7 @@ from core.render.conditioning import (
     emphasis_mode,
     pads_conds,
     schedule_steps,
+    text_encoder_clip_skip,
 )
 from core.render.configs import PIPELINE_CLASSES, config_folder_name, load_single_file_pipeline
 from core.render.devices import DeviceChoice, choose_device
@@ -173,11 +174,6 @@ class CheckpointLoadError(ValueError):
 def random_seed() -> int:
     """A seed for recipes with seed -1 (A1111's range, so the seed is reusable there too)."""
     return random.randrange(4_294_967_294)
-
-
-def diffusers_clip_skip(clip_skip: int) -> int | None:
-    """A1111 counts clip skip from 1 (= last layer); diffusers counts skipped layers (None = none)."""
-    return None if clip_skip <= 1 else clip_skip - 1
 
 
 def embedding_token(use: EmbeddingUse) -> str:
@@ -870,7 +866,7 @@ class RenderEngine:
             encoder = PromptEncoder(
                 pipe,
                 sdxl=architecture is Architecture.SDXL,
-                clip_skip=diffusers_clip_skip(recipe.clip_skip),
+                clip_skip=text_encoder_clip_skip(recipe, architecture).layers,
                 emphasis=emphasis_mode(recipe.extra),
             )
             zero_empty_negative = architecture is Architecture.SDXL and bool(
@@ -893,7 +889,7 @@ class RenderEngine:
             first = conditioning(rendered.prompt, rendered.negative_prompt, None)
             switching.append(first)
             noise = noise_settings(recipe.extra)
-            warnings += (*first.warnings(), *conditioning_warnings(rendered, None))
+            warnings += (*first.warnings(), *conditioning_warnings(rendered, None, architecture))
             common: dict[str, Any] = {
                 "guidance_scale": recipe.cfg,
                 "num_images_per_prompt": recipe.batch,

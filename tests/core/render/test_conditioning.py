@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from core.render.conditioning import CHUNK_LENGTH, PromptEncoder, ScheduledConditioning
+from core.render.conditioning import (
+    CHUNK_LENGTH,
+    PromptEncoder,
+    ScheduledConditioning,
+    conditioning_warnings,
+    text_encoder_clip_skip,
+)
 from core.render.devices import DeviceChoice
 from core.render.engine import RenderEngine, RenderResult
 from core.render.hires import HiresFix
@@ -277,6 +283,52 @@ def test_clip_skip_reaches_the_negative_prompt_too(sd1: RenderEngine) -> None:
     plain = ScheduledConditioning(_encoder(sd1), "a red fox", "blurry", steps=2).arguments()
     assert skipped["negative_prompt_embeds"].tolist() != plain["negative_prompt_embeds"].tolist()
     assert skipped["negative_prompt_embeds"].tolist() == encoder.encode("blurry")[0].tolist()
+
+
+FORGE_TEXT = (
+    "a red fox\nSteps: 2, Sampler: Euler, Clip skip: {skip}, Version: f2.0.1v1.10.1-previous-313-g8a042934"
+)
+A1111_TEXT = "a red fox\nSteps: 2, Sampler: Euler, Clip skip: {skip}, Version: v1.10.1"
+
+
+def test_sdxl_clip_skip_is_read_as_the_tool_that_wrote_the_image(sdxl: RenderEngine) -> None:
+    """A1111 ignores clip skip on SDXL (both encoders read their penultimate layer); Forge reads layer
+    -max(skip, 2). "Clip skip: 2", on nearly every Pony/Illustrious image, changes nothing in either."""
+    plain = _render(sdxl)
+    for text in (A1111_TEXT, FORGE_TEXT):
+        assert _render(sdxl, clip_skip=2, source_infotext=text.format(skip=2)) == plain
+    assert _render(sdxl, clip_skip=3, source_infotext=A1111_TEXT.format(skip=3)) == plain
+    assert _render(sdxl, clip_skip=3) == plain  # no Version: A1111's rule
+    assert _render(sdxl, clip_skip=3, source_infotext=FORGE_TEXT.format(skip=3)) != plain
+    a1111 = BASE.replace(clip_skip=2)
+    note = "Clip skip: 2 is not applied on SDXL: A1111 ignores it there"
+    assert any(line.startswith(note) for line in sdxl.render(a1111).warnings)
+    assert any(line.startswith(note) for line in conditioning_warnings(a1111, None, Architecture.SDXL))
+    forge = a1111.replace(source_infotext=FORGE_TEXT.format(skip=2))
+    assert not any("Clip skip" in line for line in conditioning_warnings(forge, None, Architecture.SDXL))
+
+
+@pytest.mark.parametrize(
+    ("architecture", "skip", "text", "layers", "noted"),
+    [
+        (Architecture.SD1, 2, A1111_TEXT, 1, False),
+        (Architecture.SD1, 3, FORGE_TEXT, 2, False),
+        (Architecture.SD2, 2, A1111_TEXT, None, True),
+        (Architecture.SD2, 2, FORGE_TEXT, 1, False),
+        (Architecture.SDXL, 2, A1111_TEXT, None, True),
+        (Architecture.SDXL, 1, A1111_TEXT, None, False),
+        (Architecture.SDXL, 2, FORGE_TEXT, None, False),
+        (Architecture.SDXL, 4, FORGE_TEXT, 2, False),
+    ],
+)
+def test_clip_skip_rules_of_a1111_and_forge(
+    architecture: Architecture, skip: int, text: str, layers: int | None, noted: bool
+) -> None:
+    rule = text_encoder_clip_skip(
+        BASE.replace(clip_skip=skip, source_infotext=text.format(skip=skip)), architecture
+    )
+    assert rule.layers == layers
+    assert (rule.note is not None) is noted
 
 
 def test_engine_module_still_imports_without_torch() -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from core.jobs import CancelledError, CancelToken, Progress
+from core.render.conditioning import diffusers_clip_skip
 from core.render.devices import DeviceChoice, choose_device
-from core.render.engine import RenderEngine, RenderResult, diffusers_clip_skip
+from core.render.engine import RenderEngine, RenderResult
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe, Sampler
 from core.render.sigma_schedules import schedule_sigmas
 from core.taxonomy import Architecture
