@@ -228,6 +228,8 @@ def hub_tokenizer_dir(repo: str, subfolder: str, *, notify: Callable[[str], None
     """
     from huggingface_hub import snapshot_download
 
+    from core.sources.hf_transport import install_fail_fast_client, token_only_to
+
     patterns = [f"{subfolder}/*"]
     endpoint = os.environ.get("HF_ENDPOINT") or None
     cache = _hub_cache()
@@ -253,8 +255,12 @@ def hub_tokenizer_dir(repo: str, subfolder: str, *, notify: Callable[[str], None
         raise TokenizerUnavailableError(
             f"the tokenizer {where} is not cached and could not be fetched ({absent.reason}); {absent.advice}"
         )
+    # Atelier's client for the library: the fail-fast retries, and a file cap (HUB_FILE_CAP) so an
+    # endpoint that sends an endless "tokenizer" cannot fill the disk; the token only to the endpoint.
+    install_fail_fast_client()
     try:
-        root = snapshot_download(repo, allow_patterns=patterns, endpoint=endpoint, cache_dir=cache)
+        with token_only_to(hub_endpoint()):
+            root = snapshot_download(repo, allow_patterns=patterns, endpoint=endpoint, cache_dir=cache)
     except Exception as error:  # network errors come in many types; the user needs one line
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise TokenizerUnavailableError(

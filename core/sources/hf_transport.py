@@ -40,10 +40,14 @@ Which requests are answers is decided by route, not by what the server says it s
 says whatever it likes): a request whose first address is under ``/api/`` is one, and stays one through
 its redirects (the request's extensions travel with them), so an API request redirected elsewhere is
 still capped. Everything else is a file (``/{repo}/resolve/…``, and the CDN address the library fetches
-it from after asking the Hub where it lives): ``hf_hub_download`` and ``snapshot_download`` (the
-tokenizer files the renderer fetches) stream files to disk, as large as the file is, and are left
-untouched. A Hub address with a path of its own before ``/api/`` (none of the known mirrors has one) gets
-no cap on its answers.
+it from after asking the Hub where it lives), held the same way to ``HUB_FILE_CAP`` (50 MiB) once
+decoded: Atelier fetches through the library only the renderer's small files (``snapshot_download`` of a
+tokenizer folder: ``tokenizer.json``, ``spiece.model``, configs; the largest real one, Gemma 3's
+``tokenizer.json``, is 33 MB), so a configured endpoint that sends an endless or inflating "tokenizer"
+cannot fill the disk. Model files never come this way: ``download hf:…`` fetches them with
+``core.downloads`` (its own size checks and ``core.download_room``'s free-space guard). A Hub address with
+a path of its own before ``/api/`` (none of the known mirrors has one) has its answers held to the file
+cap, not the answer cap.
 """
 
 from __future__ import annotations
@@ -170,6 +174,9 @@ def _body_within(http: ModuleType, stream: Any, at: float, seconds: float, host:
     return DeadlineBody()
 
 
+# The most a file fetched through huggingface_hub may weigh once decoded (see the module's docstring): a
+# tokenizer's or a config's file, the largest real one 33 MB.
+HUB_FILE_CAP = 50 * 1024 * 1024
 _API_ANSWER = "atelier_api_answer"  # request extension: whether the request's first address is the API's
 
 
@@ -183,17 +190,20 @@ def _asks_the_api(request: Any) -> bool:
     return bool(decided)
 
 
-def _answer_within_cap(http: ModuleType, response: Any, host: str) -> None:
-    """Make ``response`` (an API answer) hand out its body decoded, at most ``MAX_ANSWER_BYTES`` of it:
-    decoded here with the HTTP library's own bounded decoders, its ``Content-Encoding`` dropped so the
-    library does not decode it again; past the cap the connection is closed and ``HfProtocolError`` says
-    the answer is too large (the library has then held at most the cap, never the inflated whole)."""
+def _body_within_cap(http: ModuleType, response: Any, host: str, *, answer: bool) -> None:
+    """Make ``response`` hand out its body decoded, at most its cap of it (an API answer:
+    ``MAX_ANSWER_BYTES``; a file: ``HUB_FILE_CAP``): decoded here with the HTTP library's own bounded
+    decoders, its ``Content-Encoding`` dropped so the library does not decode it again; past the cap the
+    connection is closed and ``HfProtocolError`` says what was too large (the library has then held or
+    written at most the cap, never the inflated whole)."""
     body = response.stream
     # The body as the library would decode it (a response of its own kind over the same bytes).
     decoder = http.Response(response.status_code, headers=response.headers, stream=body)
-    for name in ("content-encoding", "content-length"):  # what is handed on is the decoded bytes
-        response.headers.pop(name, None)
-    cap = net.MAX_ANSWER_BYTES
+    if "content-encoding" in response.headers:  # what is handed on is the decoded bytes
+        for name in ("content-encoding", "content-length"):
+            response.headers.pop(name, None)
+    cap = net.MAX_ANSWER_BYTES if answer else HUB_FILE_CAP
+    message = describe_failure(AnswerTooLargeError(host, cap), host) if answer else _file_too_large(host, cap)
 
     class CappedBody(http.SyncByteStream):  # type: ignore[misc, name-defined]
         def __iter__(self) -> Iterator[bytes]:
@@ -202,13 +212,20 @@ def _answer_within_cap(http: ModuleType, response: Any, host: str) -> None:
                 received += len(chunk)
                 if received > cap:
                     body.close()
-                    raise HfProtocolError(describe_failure(AnswerTooLargeError(host, cap), host))
+                    raise HfProtocolError(message)
                 yield chunk
 
         def close(self) -> None:
             body.close()
 
     response.stream = CappedBody()
+
+
+def _file_too_large(host: str, cap: int) -> str:
+    return (
+        f"{host} sent a file larger than {cap // (1024 * 1024)} MiB once unpacked, more than any tokenizer "
+        "or config file; Atelier stopped reading it. The address in Settings may be wrong."
+    )
 
 
 def _token_allowed(url: str) -> bool:
@@ -293,8 +310,8 @@ def _make_transport(http: ModuleType, policy: RetryPolicy) -> Any:
                 try:
                     response = self._inner.handle_request(request)
                     response.stream = _body_within(http, response.stream, at, seconds, host)
-                    if is_answer:
-                        _answer_within_cap(http, response, host)
+                    if str(request.method).upper() != "HEAD":  # a HEAD's Content-Length is the file's
+                        _body_within_cap(http, response, host, answer=is_answer)
                 except (http.TransportError, OSError) as exc:
                     failure = classify_failure(exc)
                     elapsed = time.monotonic() - started

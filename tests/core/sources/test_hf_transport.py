@@ -17,6 +17,7 @@ from huggingface_hub import get_hf_file_metadata, hf_hub_download
 
 import core.net
 from core.net import RetryPolicy
+from core.sources import hf_transport
 from core.sources.hf_errors import HfOfflineError, HfProtocolError, HfRateLimitedError, HfServerError
 from core.sources.hf_transport import token_only_to
 from core.sources.huggingface import HuggingFaceClient
@@ -190,3 +191,67 @@ def test_an_api_answer_that_never_ends_is_read_only_up_to_the_cap(monkeypatch: p
             client.model_info("a/b")
         time.sleep(0.2)  # the server notices the closed connection
         assert state.sent["/api/models/a/b"] < 64 * MIB
+
+
+@pytest.mark.parametrize(
+    "body",
+    [Endless(head=b'{"version": "1.0", "pad": "', cap=256 * MIB), GzipBomb(inflated=256 * MIB)],
+    ids=["endless", "gzip-bomb"],
+)
+def test_the_renderers_tokenizer_fetch_stops_a_file_past_the_file_cap(
+    hub: FakeServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, body: Endless | GzipBomb
+) -> None:
+    """The renderer fetches T5's tokenizer from the configured endpoint, whose ``tokenizer.json`` is
+    redirected to a host that sends zeros for ever, or a gzip bomb: the fetch stops past ``HUB_FILE_CAP``
+    and says so in one line, with at most the cap on disk (before: written until the disk was full, the
+    free-space guard of downloads not applying to the library's own fetches)."""
+    from core.render import tokenizer as tok
+    from core.render.families import T5_TOKENIZER
+    from tests.factory.tiny_families import add_tokenizer_repo
+
+    monkeypatch.setattr(hf_transport, "HUB_FILE_CAP", 4 * MIB)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    state: HubState = hub.state
+    add_tokenizer_repo(state)
+    with hostile_server() as (server, hostile):
+        hostile.routes["/cdn/tokenizer.json"] = body
+        repo = state.repos[T5_TOKENIZER.repo]
+        repo.redirects[f"{T5_TOKENIZER.subfolder}/tokenizer.json"] = f"{server.base_url}/cdn/tokenizer.json"
+
+        with pytest.raises(tok.TokenizerUnavailableError) as caught:
+            tok.hub_tokenizer_dir(T5_TOKENIZER.repo, T5_TOKENIZER.subfolder)
+        time.sleep(0.2)  # the server notices the closed connection
+        sent = hostile.sent.get("/cdn/tokenizer.json", 0)
+
+    host = server.base_url.removeprefix("http://")
+    assert str(caught.value) == (
+        f"the tokenizer {T5_TOKENIZER.repo}/{T5_TOKENIZER.subfolder} is not cached and could not be fetched "
+        f"({host} sent a file larger than 4 MiB once unpacked, more than any tokenizer or config file; "
+        "Atelier stopped reading it. The address in Settings may be wrong.); connect to the network once, "
+        "or set HF_ENDPOINT to a reachable mirror"
+    )
+    on_disk = sum(f.stat().st_size for f in (tmp_path / "hf").rglob("*") if f.is_file())
+    assert on_disk < 8 * MIB
+    assert sent < 64 * MIB, "the fetch stopped reading"
+
+
+def test_a_tokenizer_file_under_the_file_cap_is_fetched_as_before(
+    hub: FakeServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The cap stops only what is too large: a real tokenizer's files arrive whole."""
+    from core.render import tokenizer as tok
+    from core.render.families import T5_TOKENIZER
+    from tests.factory.tiny_families import add_tokenizer_repo
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    state: HubState = hub.state
+    add_tokenizer_repo(state)
+
+    folder = tok.hub_tokenizer_dir(T5_TOKENIZER.repo, T5_TOKENIZER.subfolder)
+
+    served = state.repos[T5_TOKENIZER.repo].contents[f"{T5_TOKENIZER.subfolder}/tokenizer.json"]
+    assert (folder / "tokenizer.json").read_bytes() == served
