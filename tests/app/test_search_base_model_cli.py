@@ -91,3 +91,22 @@ def test_through_main_py_a_site_option_is_a_usage_error_and_the_help_says_both(d
     usage = " ".join(run_main("search", "--help", data_dir=data).stdout.split())
     assert "library: files whose base-model label is this" in usage
     assert "Civitai: the base model, e.g. 'SDXL 1.0'" in usage
+
+
+def test_a_non_ascii_label_in_two_cases_is_offered_as_the_filter_tells_them_apart(data: Path) -> None:
+    """ "Éclair" and "éclair": the database folds only ASCII case, so the filter finds each spelling's
+    file alone; the labels offered (the hint here, the window's combo) are the same two choices, each
+    finding its file (before: offered as one "Éclair" that found one of the two files)."""
+    folder = data.parent / "models" / "Lora"
+    for name, label in (("pony_style", "Éclair"), ("illu_style", "éclair")):
+        run_in_process(
+            "set", str(folder / f"{name}.safetensors"), "--base-label", label, data_dir=data, check=True
+        )
+
+    hint = run_in_process("search", "--base-model", "Ponyy", data_dir=data).stdout.splitlines()[-1]
+
+    offered = hint.removeprefix("Base-model labels in the library: ").split(", ")
+    assert sorted(offered) == ["NoobAI", "Éclair", "éclair"]
+    assert found(data, "--base-model", "Éclair") == ["pony_style.safetensors"]
+    assert found(data, "--base-model", "éclair") == ["illu_style.safetensors"]
+    assert found(data, "--base-model", "ÉCLAIR") == ["pony_style.safetensors"], "ASCII case still folds"
