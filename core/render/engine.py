@@ -583,8 +583,10 @@ class RenderEngine:
     # --- add-ons ------------------------------------------------------------------------------------
 
     def supports(self, recipe: Recipe) -> list[str]:
-        """Human-readable reasons for what of ``recipe`` render() would refuse (empty: all of it renders),
-        then what of its A1111 prompt syntax and noise keys the loaded model's render would not honour."""
+        """Human-readable reasons for what of ``recipe`` render() would refuse (empty: all of it renders).
+
+        Refusals only: what a render would do differently from A1111 (prompt syntax, clip skip, noise
+        keys) is a warning, which the plan gets from :func:`conditioning_warnings` itself."""
         reasons: list[str] = []
         current = self._current
         family = family_of(current.key.architecture) if current is not None else None
@@ -597,7 +599,6 @@ class RenderEngine:
                 reasons.append(f"{what} {ref.describe()} is not in the library and has no path")
             elif not Path(ref.path).exists():
                 reasons.append(f"{what} {ref.describe()}: {ref.path} does not exist")
-        reasons += conditioning_warnings(recipe, family.label if family is not None else None)
         return reasons
 
     @staticmethod

@@ -267,13 +267,16 @@ def test_unhonoured_syntax_and_keys_are_named_in_the_plan_and_the_render(sd1: Re
         prompt="a red fox AND a grey wolf",
         extra={"Seed resize from": "512x768", "Emphasis": "Sharpen"},
     )
-    plan = sd1.supports(recipe)
+    assert sd1.supports(recipe) == []  # refusals only: none of this is refused
+    plan = conditioning_warnings(recipe, None, Architecture.SD1)
     assert any("AND" in line and "not applied" in line for line in plan)
     assert any(line.startswith("Seed resize from: 512x768 is not applied") for line in plan)
     assert any(line.startswith("Emphasis: Sharpen is not applied") for line in plan)
     rendered = sd1.render(recipe)
     assert set(plan) <= set(rendered.warnings)
-    assert not sd1.supports(BASE.replace(prompt="(a red fox:1.2) BREAK [a:b:0.5]"))
+    assert not conditioning_warnings(
+        BASE.replace(prompt="(a red fox:1.2) BREAK [a:b:0.5]"), None, Architecture.SD1
+    )
 
 
 def test_clip_skip_reaches_the_negative_prompt_too(sd1: RenderEngine) -> None:
