@@ -34,6 +34,7 @@ from catalog.library import Library
 from catalog.records import AssetRecord, NewRender, RenderAssetLink, RenderKind, RenderRecord, RenderRole
 from catalog.render_index import LibraryAssetIndex
 from core.errors import AtelierError
+from core.identify.precision import PACKED_4BIT_PRECISIONS
 from core.identify.vocabulary import ENCODER_OF
 from core.jobs import CancelledError, Progress, ProgressCallback, no_progress
 from core.render.conditioning import conditioning_warnings
@@ -107,8 +108,6 @@ _LABELS = {
 RENDERABLE_NAMES = "SD 1.x, SD 2.x, SDXL, SD 3.5, Flux.1, Chroma, Z-Image and Qwen-Image"
 # UNets trained for another task take extra input channels a text-to-image render does not provide.
 _TASK_VARIANTS = {Variant.INPAINT: "inpainting", Variant.PIX2PIX: "instruct-pix2pix", Variant.DEPTH: "depth"}
-# Linears packed by bitsandbytes (Forge's flux1-dev-bnb-nf4): loading them needs bitsandbytes, not shipped.
-_PACKED_4BIT = (Precision.NF4, Precision.FP4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +234,8 @@ class RenderPlan:
         if self.architecture not in RENDERABLE:
             found = describe_model(AssetKind.CHECKPOINT, self.architecture)
             return f"{checkpoint.describe()} is {found}; Atelier renders {RENDERABLE_NAMES} checkpoints"
-        if self.precision in _PACKED_4BIT:
+        # Linears packed by bitsandbytes (Forge's flux1-dev-bnb-nf4): loading needs bitsandbytes, not shipped.
+        if self.precision in PACKED_4BIT_PRECISIONS:
             return (
                 f"{checkpoint.describe()} is a bitsandbytes {self.precision.value.upper()} checkpoint: the "
                 "built-in renderer cannot load it; use the fp8/fp16 file"

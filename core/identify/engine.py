@@ -10,18 +10,18 @@ from __future__ import annotations
 from core.formats.model_file import ModelHeader
 from core.identify.matchers import DEFAULT_REGISTRY
 from core.identify.matchers.table import unknown_reasons
-from core.identify.precision import dominant_precision
+from core.identify.precision import PACKED_4BIT_PRECISIONS, dominant_precision
 from core.identify.registry import MatcherRegistry
 from core.identify.result import Identification
 from core.identify.view import HeaderView, TensorReader
-from core.taxonomy import Architecture, AssetKind, Precision
+from core.taxonomy import Architecture, AssetKind
 
-_PACKED_4BIT = {
+_PACKED_4BIT_REASONS = {
     precision: (
         f"linear weights are bitsandbytes {precision.value.upper()} (4-bit, packed two to a U8 byte with a "
         "quant_state beside each): their shapes are read from their biases"
     )
-    for precision in (Precision.NF4, Precision.FP4)
+    for precision in PACKED_4BIT_PRECISIONS
 }
 
 
@@ -54,8 +54,8 @@ def identify(
             metadata=metadata,
         )
     reasons = match.reasons
-    if precision in _PACKED_4BIT:
-        reasons = (*reasons, _PACKED_4BIT[precision])
+    if precision in _PACKED_4BIT_REASONS:
+        reasons = (*reasons, _PACKED_4BIT_REASONS[precision])
     return Identification(
         kind=match.kind,
         architecture=match.architecture,

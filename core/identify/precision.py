@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from operator import attrgetter
 
 from core.formats.model_file import TensorInfo
-from core.identify.view import BNB_4BIT_STATES
+from core.identify.view import BNB_4BIT_STATES, bnb_4bit_format
 from core.taxonomy import Precision
 
 _FLOAT_PRECISIONS: dict[str, Precision] = {
@@ -31,7 +31,8 @@ _FLOAT_PRECISIONS: dict[str, Precision] = {
 _DTYPE = attrgetter("dtype")
 # Element types that are neither weights (integers, booleans) nor quantised blocks.
 _IGNORED = frozenset({"BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64"})
-_BNB_PRECISIONS = {suffix: Precision(fmt) for suffix, fmt in BNB_4BIT_STATES.items()}
+# The precisions of bitsandbytes 4-bit packed weights: what the renderer cannot load, what identify explains.
+PACKED_4BIT_PRECISIONS = frozenset(Precision(fmt) for fmt in BNB_4BIT_STATES.values())
 
 
 def dominant_precision(
@@ -63,8 +64,7 @@ def dominant_precision(
 
 def _bnb_precision(tensors: Mapping[str, TensorInfo]) -> Precision | None:
     """``nf4``/``fp4`` when the file's weights are bitsandbytes 4-bit packed, else None."""
-    for name in tensors:
-        for suffix, precision in _BNB_PRECISIONS.items():
-            if name.endswith(suffix):
-                return precision
+    for name, info in tensors.items():
+        if info.dtype == "U8" and (fmt := bnb_4bit_format(tensors, name)) is not None:
+            return Precision(fmt)
     return None

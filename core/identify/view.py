@@ -30,6 +30,17 @@ BNB_4BIT_STATES: dict[str, str] = {
     ".quant_state.bitsandbytes__fp4": "fp4",
 }
 
+
+def bnb_4bit_format(tensors: Mapping[str, TensorInfo], name: str) -> str | None:
+    """``nf4``/``fp4`` where ``name`` is a bitsandbytes 4-bit packed weight (U8, its quantization state
+    beside it), else None: the one test of that state, for a weight's shape (``HeaderView``) and for the
+    file's precision (``core.identify.precision``)."""
+    info = tensors.get(name)
+    if info is None or info.dtype != "U8":
+        return None
+    return next((fmt for suffix, fmt in BNB_4BIT_STATES.items() if name + suffix in tensors), None)
+
+
 # Sorts after every character a tensor name can contain, so ``prefix + _LAST_CHAR`` bounds a prefix range.
 _LAST_CHAR = "\U0010ffff"
 
@@ -74,20 +85,15 @@ class HeaderView:
         info = self.tensors.get(name)
         if info is None:
             return None
-        if info.dtype == "U8" and self.bnb_4bit_format(name) is not None:
+        if bnb_4bit_format(self.tensors, name) is not None:
             return self._unpacked_shape(name)
         return info.shape
 
-    def bnb_4bit_format(self, name: str) -> str | None:
-        """``nf4``/``fp4`` where ``name`` is a bitsandbytes 4-bit packed weight, else None."""
-        return next((fmt for suffix, fmt in BNB_4BIT_STATES.items() if name + suffix in self.tensors), None)
-
     def packed_elements(self, name: str) -> int | None:
         """How many numbers a bitsandbytes 4-bit weight holds (two per stored byte), else None."""
-        info = self.tensors.get(name)
-        if info is None or info.dtype != "U8" or self.bnb_4bit_format(name) is None:
+        if bnb_4bit_format(self.tensors, name) is None:
             return None
-        return 2 * math.prod(info.shape)
+        return 2 * math.prod(self.tensors[name].shape)
 
     def _unpacked_shape(self, name: str) -> tuple[int, ...] | None:
         elements = self.packed_elements(name)
