@@ -1003,7 +1003,9 @@ class RenderEngine:
             else rendered.negative_prompt
         )
         return conditioning(
-            prompt, negative, schedule_steps(recipe.sampler, hires.second_pass_steps(recipe.steps))
+            prompt,
+            negative,
+            schedule_steps(own.sampler or recipe.sampler, hires.second_pass_steps(recipe.steps)),
         )
 
     def _hires_pass(

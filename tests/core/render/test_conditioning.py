@@ -241,6 +241,22 @@ def test_the_hires_pass_runs_its_own_schedule(sd1: RenderEngine) -> None:
     assert result.images[0].size == (96, 96)
 
 
+def test_the_hires_schedule_counts_the_hires_samplers_steps(sd1: RenderEngine) -> None:
+    """A1111 counts a hires pass's schedule with the Hires sampler's total steps (Heun: two a step):
+    ``[fox:wolf:1.5]`` over a 2-step Heun pass switches after step 2 of 4, as a whole-number ``4``
+    (2 past the first pass) does, not after step 1 as Euler's count would say."""
+    hires = HiresFix(upscaler="Latent", scale=1.5, steps=2, denoising=1.0)
+    prompt = "[a red fox:a grey wolf:1.5]"
+    recipe = BASE.replace(prompt=prompt, hires=hires, extra={"Hires sampler": "Heun"})
+
+    def hires_prompt(text: str) -> bytes:
+        return _pixels(sd1.render(recipe.replace(extra={**recipe.extra, "Hires prompt": text})))
+
+    at_two, at_one = hires_prompt("[a red fox:a grey wolf:4]"), hires_prompt("[a red fox:a grey wolf:3]")
+    assert at_two != at_one
+    assert _pixels(sd1.render(recipe)) == at_two
+
+
 # --- noise --------------------------------------------------------------------------------------------------
 
 
