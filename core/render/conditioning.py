@@ -11,7 +11,8 @@ reaches CLIP as the characters ``(word:1.3)``, and nothing switches prompts duri
 - encodes each chunk as BOS + 75 tokens + EOS (padding after the first EOS with the tokenizer's pad
   token, SD2/SDXL-G's 0) with the model's text encoder(s) at the recipe's clip skip;
 - multiplies each token's vector by its weight and rescales the chunk to its old mean (Original; "No
-  norm" skips the rescale, "None" parses no attention), then concatenates the chunks;
+  norm" skips the rescale, "Ignore" drops the weights, "None" parses no attention), then concatenates
+  the chunks;
 - for SDXL, does this with both encoders and takes the pooled vector from the first chunk of the second.
 
 :class:`PromptEncoder` does that; :class:`ScheduledConditioning` adds ``[from:to:when]`` editing and
@@ -46,7 +47,10 @@ from core.taxonomy import Architecture
 CHUNK_LENGTH = 75  # tokens of a chunk between its BOS and EOS
 COMMA_PADDING_BACKTRACK = 20  # A1111's default opts.comma_padding_backtrack
 EMPHASIS_KEY = "Emphasis"  # A1111 1.8+ infotext key; absent means Original
-EMPHASIS_MODES = ("Original", "No norm", "None")
+# A1111's modules/emphasis.py: Original and No norm weight the token vectors (No norm without restoring
+# the chunk's mean); Ignore parses the prompt (BREAK and escapes kept) but drops its weights; None parses
+# nothing, so "(word:1.3)" reaches CLIP as characters.
+EMPHASIS_MODES = ("Original", "No norm", "Ignore", "None")
 PAD_CONDS_KEY = "Pad conds"  # A1111 writes "Pad conds: True" when its pad_cond_uncond option padded them
 
 
@@ -63,6 +67,7 @@ class _Encoder:
     tokenizer: Any
     text_encoder: Any
     sdxl: bool
+    comma: int | None  # the ",</w>" token, read once (get_vocab copies the whole vocabulary)
 
     @property
     def bos(self) -> int:
@@ -163,7 +168,10 @@ class PromptEncoder:
         if sdxl:
             pairs = [pair for pair in pairs if pair[0] is not None]
             pairs.append((pipe.tokenizer_2, pipe.text_encoder_2))
-        self.encoders = [_Encoder(tokenizer, encoder, sdxl) for tokenizer, encoder in pairs]
+        self.encoders = [
+            _Encoder(tokenizer, encoder, sdxl, tokenizer.get_vocab().get(",</w>"))
+            for tokenizer, encoder in pairs
+        ]
         self._cache: dict[str, tuple[list[Any], Any]] = {}
 
     # --- tokens -------------------------------------------------------------------------------------
@@ -173,7 +181,7 @@ class PromptEncoder:
         encoder = encoder or self.encoders[0]
         tokenizer = encoder.tokenizer
         parsed = parse_prompt_attention(text) if self.emphasis != "None" else [(text, 1.0)]
-        comma = tokenizer.get_vocab().get(",</w>")
+        comma = encoder.comma
         chunks: list[PromptChunk] = []
         chunk = PromptChunk([], [])
         last_comma = -1
@@ -231,7 +239,13 @@ class PromptEncoder:
             per_encoder = [
                 self._encode_chunks(self.chunks(text, encoder), encoder) for encoder in self.encoders
             ]
-            chunk_count = min(len(chunks) for chunks, _ in per_encoder)
+            chunk_count = max(len(chunks) for chunks, _ in per_encoder)
+            for (chunks, _), encoder in zip(per_encoder, self.encoders, strict=True):
+                # SDXL's two tokenizers may cut a text differently (an embedding of other lengths per
+                # encoder): the shorter is padded with its empty chunk rather than the longer cut.
+                if len(chunks) < chunk_count:
+                    empty = self._encode_chunks(self.chunks("", encoder), encoder)[0][0]
+                    chunks.extend([empty] * (chunk_count - len(chunks)))
             joined = [torch.cat([chunks[k] for chunks, _ in per_encoder], dim=-1) for k in range(chunk_count)]
             self._cache[text] = (joined, per_encoder[-1][1])
         chunks, pooled = self._cache[text]
@@ -293,10 +307,11 @@ class PromptEncoder:
         return norm(output[-1][-(self.clip_skip + 1)]), None
 
     def _emphasis(self, hidden: Any, multipliers: list[float]) -> Any:
-        """A1111's EmphasisOriginal (or "No norm"): weight each token's vector, keep the chunk's mean."""
+        """A1111's EmphasisOriginal (or "No norm"): weight each token's vector, keep the chunk's mean
+        ("Ignore" and "None": unweighted)."""
         import torch
 
-        if self.emphasis == "None" or all(weight == 1.0 for weight in multipliers):
+        if self.emphasis in ("None", "Ignore") or all(weight == 1.0 for weight in multipliers):
             return hidden
         weights = torch.tensor(multipliers, dtype=hidden.dtype, device=hidden.device).reshape(1, -1, 1)
         original_mean = hidden.mean()

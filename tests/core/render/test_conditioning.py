@@ -216,6 +216,58 @@ def test_sdxl_long_prompts_take_the_pooled_vector_of_the_first_chunk(sdxl: Rende
     )
 
 
+def test_sdxl_encoders_that_cut_a_text_differently_keep_every_chunk(
+    sdxl: RenderEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An embedding with more vectors for bigG than for CLIP-L gives G more chunks: the shorter side is
+    padded with its empty chunk, never G's chunks dropped."""
+    pipe = sdxl.pipeline
+    convert = pipe.maybe_convert_prompt
+
+    def longer_for_g(text: str, tokenizer: Any) -> str:
+        return convert(text * 40 if tokenizer is pipe.tokenizer_2 else text, tokenizer)
+
+    monkeypatch.setattr(pipe, "maybe_convert_prompt", longer_for_g)
+    encoder = _encoder(sdxl, sdxl=True)
+    clip_l, clip_g = encoder.encoders
+    assert (len(encoder.chunks("a red fox", clip_l)), len(encoder.chunks("a red fox", clip_g))) == (1, 2)
+    embeds, _ = encoder.encode("a red fox")
+    assert embeds.shape == (1, 154, 64)
+    empty, _ = encoder.encode("")
+    assert embeds[:, 77:, :32].tolist() == empty[:, :, :32].tolist()
+    assert embeds[:, 77:, 32:].tolist() != empty[:, :, 32:].tolist()
+
+
+def test_the_comma_token_is_looked_up_once_per_encoder(
+    sd1: RenderEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``get_vocab`` copies the whole vocabulary (49 408 entries for CLIP): once a render, not a text."""
+    tokenizer = sd1.pipeline.tokenizer
+    calls: list[int] = []
+    vocab = tokenizer.get_vocab
+
+    def counted() -> dict[str, int]:
+        calls.append(1)
+        return vocab()
+
+    monkeypatch.setattr(tokenizer, "get_vocab", counted)
+    encoder = _encoder(sd1)
+    calls.clear()
+    for text in ("a red fox", "a red fox, forest", "a (red) fox"):
+        encoder.chunks(text)
+    assert calls == []
+
+
+def test_emphasis_ignore_drops_the_weights_and_keeps_break(sd1: RenderEngine) -> None:
+    """A1111's "Ignore": the prompt is parsed (weights, escapes, BREAK) and the weights dropped."""
+    ignore = {"Emphasis": "Ignore"}
+    assert _render(sd1, prompt="(a red:1.5) [fox]", extra=ignore) == _render(sd1, prompt="a red fox")
+    assert _render(sd1, prompt="(a red:1.5) [fox]") != _render(sd1, prompt="a red fox")
+    encoder = PromptEncoder(sd1.pipeline, sdxl=False, clip_skip=None, emphasis="Ignore")
+    assert len(encoder.chunks("a red fox BREAK forest")) == 2
+    assert not conditioning_warnings(BASE.replace(extra=ignore), None, Architecture.SD1)
+
+
 # --- schedules ----------------------------------------------------------------------------------------------
 
 
