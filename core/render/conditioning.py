@@ -26,7 +26,7 @@ torch is imported inside functions only: importing this module must not import t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,7 +172,7 @@ class PromptEncoder:
             _Encoder(tokenizer, encoder, sdxl, tokenizer.get_vocab().get(",</w>"))
             for tokenizer, encoder in pairs
         ]
-        self._cache: dict[str, tuple[list[Any], Any]] = {}
+        self._cache: dict[tuple[str, int], tuple[list[tuple[Any, list[float]]], Any]] = {}
 
     # --- tokens -------------------------------------------------------------------------------------
 
@@ -231,60 +231,86 @@ class PromptEncoder:
     # --- encoding -----------------------------------------------------------------------------------
 
     def encode(self, text: str) -> tuple[Any, Any]:
-        """``(embeds, pooled)`` for ``text``: embeds (1, 77 x chunks, width), pooled (1, width) for SDXL
-        (None otherwise). Texts already encoded in this render are not encoded again."""
+        """``(embeds, pooled)`` for ``text`` alone: embeds (1, 77 x chunks, width), pooled (1, width) for
+        SDXL (None otherwise)."""
+        return self.encode_group([text])[0]
+
+    def encode_group(self, texts: Sequence[str]) -> list[tuple[Any, Any]]:
+        """``(embeds, pooled)`` of each text, encoded as A1111 encodes the texts of one prompt's schedule:
+        as one batch (``get_learned_conditioning`` per prompt).
+
+        The batch's texts get the same number of chunks (the shorter padded with empty chunks, which the
+        rescale below reaches too), and Emphasis Original restores the mean of chunk ``k`` over the whole
+        batch, so a weighted text's vectors depend on the texts beside it (``[(cat:1.5):dog:10]``). The
+        encoder's unweighted output per text is kept for the render: no text is run twice.
+        """
         import torch
 
-        if text not in self._cache:
-            per_encoder = [
-                self._encode_chunks(self.chunks(text, encoder), encoder) for encoder in self.encoders
+        per_encoder = [self._encode_group(texts, encoder) for encoder in self.encoders]
+        chunk_count = max(len(chunks[0]) for chunks, _ in per_encoder)
+        for (per_text, _), encoder in zip(per_encoder, self.encoders, strict=True):
+            # SDXL's two tokenizers may cut a text differently (an embedding of other lengths per
+            # encoder): the shorter side is padded with its empty chunk rather than the longer cut.
+            missing = chunk_count - len(per_text[0])
+            if missing > 0:
+                empty = self._raw("", encoder)[0][0][0].to(dtype=encoder.text_encoder.dtype)
+                for chunks in per_text:
+                    chunks.extend([empty] * missing)
+        encoded: list[tuple[Any, Any]] = []
+        for index in range(len(texts)):
+            joined = [
+                torch.cat([per[0][index][k] for per in per_encoder], dim=-1) for k in range(chunk_count)
             ]
-            chunk_count = max(len(chunks) for chunks, _ in per_encoder)
-            for (chunks, _), encoder in zip(per_encoder, self.encoders, strict=True):
-                # SDXL's two tokenizers may cut a text differently (an embedding of other lengths per
-                # encoder): the shorter is padded with its empty chunk rather than the longer cut.
-                if len(chunks) < chunk_count:
-                    empty = self._encode_chunks(self.chunks("", encoder), encoder)[0][0]
-                    chunks.extend([empty] * (chunk_count - len(chunks)))
-            joined = [torch.cat([chunks[k] for chunks, _ in per_encoder], dim=-1) for k in range(chunk_count)]
-            self._cache[text] = (joined, per_encoder[-1][1])
-        chunks, pooled = self._cache[text]
-        return torch.cat(chunks, dim=1), pooled
+            encoded.append((torch.cat(joined, dim=1), per_encoder[-1][1][index]))
+        return encoded
 
-    def chunk_count(self, text: str) -> int:
-        self.encode(text)
-        return len(self._cache[text][0])
-
-    def padded(self, text: str, chunk_count: int) -> tuple[Any, Any]:
-        """``encode(text)`` with empty chunks appended up to ``chunk_count`` (A1111's pad_cond_uncond)."""
+    def padded(self, encoded: tuple[Any, Any], chunk_count: int, pad: Any = None) -> tuple[Any, Any]:
+        """``encoded`` with chunks appended up to ``chunk_count``: the encoded empty prompt (A1111's
+        pad_cond_uncond pads with ``cond_stage_model_empty_prompt``), or ``pad`` when given."""
         import torch
 
-        embeds, pooled = self.encode(text)
-        missing = chunk_count - self.chunk_count(text)
+        embeds, pooled = encoded
+        missing = chunk_count - _chunks(embeds)
         if missing > 0:
-            empty, _ = self.encode("")
+            empty = pad if pad is not None else self.encode("")[0]
             embeds = torch.cat([embeds, *([empty] * missing)], dim=1)
         return embeds, pooled
 
-    def _encode_chunks(self, chunks: list[PromptChunk], encoder: _Encoder) -> tuple[list[Any], Any]:
+    def _encode_group(self, texts: Sequence[str], encoder: _Encoder) -> tuple[list[list[Any]], list[Any]]:
+        """Each text's chunks through one encoder, emphasis applied per chunk index over the batch."""
+        raws = [self._raw(text, encoder) for text in texts]
+        empty = self._raw("", encoder)[0][0]
+        per_text: list[list[Any]] = [[] for _ in texts]
+        for k in range(max(len(chunks) for chunks, _ in raws)):
+            batch = [chunks[k] if k < len(chunks) else empty for chunks, _ in raws]
+            weighted = self._emphasis([hidden for hidden, _ in batch], [weights for _, weights in batch])
+            for chunks, hidden in zip(per_text, weighted, strict=True):
+                chunks.append(hidden.to(dtype=encoder.text_encoder.dtype))
+        return per_text, [pooled for _, pooled in raws]
+
+    def _raw(self, text: str, encoder: _Encoder) -> tuple[list[tuple[Any, list[float]]], Any]:
+        """``text``'s chunks through ``encoder`` before emphasis, each with its weights, and the pooled
+        vector of its first chunk (A1111's sdxl path). Cached: a render encodes each text once."""
         import torch
 
-        device = self.pipe._execution_device
-        outputs: list[Any] = []
-        pooled: Any = None
-        for chunk in chunks:
-            tokens = list(chunk.tokens)
-            first_eos = tokens.index(encoder.eos)
-            if encoder.pad != encoder.eos:  # SD2 / SDXL-G: pad after the first EOS (A1111 process_tokens)
-                tokens[first_eos + 1 :] = [encoder.pad] * (len(tokens) - first_eos - 1)
-            ids = torch.tensor([tokens], dtype=torch.long, device=device)
-            with torch.no_grad():
-                hidden, chunk_pooled = self._run(encoder, ids, first_eos)
-                hidden = self._emphasis(hidden, chunk.multipliers)
-            if pooled is None:
-                pooled = chunk_pooled  # A1111's sdxl path: the first chunk's pooled output
-            outputs.append(hidden.to(dtype=encoder.text_encoder.dtype))
-        return outputs, pooled
+        key = (text, self.encoders.index(encoder))
+        if key not in self._cache:
+            device = self.pipe._execution_device
+            chunks: list[tuple[Any, list[float]]] = []
+            pooled: Any = None
+            for chunk in self.chunks(text, encoder):
+                tokens = list(chunk.tokens)
+                first_eos = tokens.index(encoder.eos)
+                if encoder.pad != encoder.eos:  # SD2 / SDXL-G: pad after the first EOS (A1111 process_tokens)
+                    tokens[first_eos + 1 :] = [encoder.pad] * (len(tokens) - first_eos - 1)
+                ids = torch.tensor([tokens], dtype=torch.long, device=device)
+                with torch.no_grad():
+                    hidden, chunk_pooled = self._run(encoder, ids, first_eos)
+                if pooled is None:
+                    pooled = chunk_pooled
+                chunks.append((hidden, chunk.multipliers))
+            self._cache[key] = (chunks, pooled)
+        return self._cache[key]
 
     def _run(self, encoder: _Encoder, ids: Any, first_eos: int) -> tuple[Any, Any]:
         """One chunk through one text encoder, reading the layer diffusers' ``encode_prompt`` reads."""
@@ -306,20 +332,21 @@ class PromptEncoder:
         norm = getattr(model, "final_layer_norm", None) or model.text_model.final_layer_norm
         return norm(output[-1][-(self.clip_skip + 1)]), None
 
-    def _emphasis(self, hidden: Any, multipliers: list[float]) -> Any:
-        """A1111's EmphasisOriginal (or "No norm"): weight each token's vector, keep the chunk's mean
-        ("Ignore" and "None": unweighted)."""
+    def _emphasis(self, hidden: list[Any], multipliers: list[list[float]]) -> list[Any]:
+        """A1111's EmphasisOriginal (or "No norm") over a batch of one chunk index: weight each token's
+        vector, then restore the batch's mean ("Ignore" and "None": unweighted)."""
         import torch
 
-        if self.emphasis in ("None", "Ignore") or all(weight == 1.0 for weight in multipliers):
+        if self.emphasis in ("None", "Ignore") or all(weight == 1.0 for row in multipliers for weight in row):
             return hidden
-        weights = torch.tensor(multipliers, dtype=hidden.dtype, device=hidden.device).reshape(1, -1, 1)
-        original_mean = hidden.mean()
-        weighted = hidden * weights.expand(hidden.shape)
+        z = torch.cat(hidden, dim=0)
+        weights = torch.tensor(multipliers, dtype=z.dtype, device=z.device).reshape(len(hidden), -1, 1)
+        original_mean = z.mean()
+        weighted = z * weights.expand(z.shape)
         new_mean = weighted.mean()
-        if self.emphasis == "No norm" or new_mean == 0:  # a zero mean would make A1111's image NaN
-            return weighted
-        return weighted * (original_mean / new_mean)
+        if self.emphasis != "No norm" and new_mean != 0:  # a zero mean would make A1111's image NaN
+            weighted = weighted * (original_mean / new_mean)
+        return [weighted[index : index + 1] for index in range(len(hidden))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,21 +379,34 @@ class ScheduledConditioning:
         self.pad_conds = pad_conds
         positive = prompt_schedule(prompt, steps, hires_steps)
         negatives = prompt_schedule(negative, steps, hires_steps)
-        texts = [text for _, text in positive + negatives]
-        chunk_count = max(encoder.chunk_count(text) for text in texts)
-        self.chunk_counts = (
-            max(encoder.chunk_count(text) for _, text in positive),
-            max(encoder.chunk_count(text) for _, text in negatives),
-        )
-        self.positive = [_Step(end, *encoder.padded(text, chunk_count)) for end, text in positive]
-        self.negative = [_Step(end, *encoder.padded(text, chunk_count)) for end, text in negatives]
-        self.texts = (positive, negatives)
-        if zero_empty_negative and negative == "":
+        encoded_positive = encoder.encode_group([text for _, text in positive])
+        encoded_negative = encoder.encode_group([text for _, text in negatives])
+        zeroed = zero_empty_negative and negative == ""
+        if zeroed:
             # SDXL's force_zeros_for_empty_prompt (A1111: force_zero_embeddings for an empty negative).
-            self.negative = [
-                _Step(end, step.embeds.new_zeros(self.positive[0].embeds.shape), _zeros(step.pooled))
-                for end, step in zip((end for end, _ in negatives), self.negative, strict=True)
+            encoded_negative = [
+                (embeds.new_zeros(embeds.shape), _zeros(pooled)) for embeds, pooled in encoded_negative
             ]
+        self.chunk_counts = (_chunks(encoded_positive[0][0]), _chunks(encoded_negative[0][0]))
+        chunk_count = max(self.chunk_counts)
+        # Without Pad conds A1111 denoises a negative of other length on its own. For a zeroed one, zero
+        # chunks pad it exactly (every key and value of the cross-attention alike, as alone); with Pad
+        # conds A1111 pads with the encoded empty prompt, as for any other negative.
+        negative_pad = None
+        self.exact_padding = zeroed and not pad_conds
+        if self.exact_padding:
+            negative_pad = encoded_negative[0][0].new_zeros(
+                encoded_negative[0][0][:, : CHUNK_LENGTH + 2].shape
+            )
+        self.positive = [
+            _Step(end, *encoder.padded(encoded, chunk_count))
+            for (end, _), encoded in zip(positive, encoded_positive, strict=True)
+        ]
+        self.negative = [
+            _Step(end, *encoder.padded(encoded, chunk_count, negative_pad))
+            for (end, _), encoded in zip(negatives, encoded_negative, strict=True)
+        ]
+        self.texts = (positive, negatives)
         self._current = (0, 0)
 
     @property
@@ -416,13 +456,18 @@ class ScheduledConditioning:
         """What of A1111's conditioning this pass renders differently, by name."""
         lines: list[str] = []
         positive, negative = self.chunk_counts
-        if positive != negative and not self.pad_conds:
+        if positive != negative and not self.pad_conds and not self.exact_padding:
             lines.append(
                 f"the prompt has {positive} chunk(s) of 75 tokens and the negative prompt {negative}: the "
                 "shorter is padded with empty chunks (A1111's 'Pad conds'; without it A1111 denoises "
                 "them separately, which may differ slightly)"
             )
         return tuple(lines)
+
+
+def _chunks(embeds: Any) -> int:
+    """How many chunks of 77 tokens ``embeds`` (1, 77 x chunks, width) holds."""
+    return int(embeds.shape[1]) // (CHUNK_LENGTH + 2)
 
 
 def _zeros(tensor: Any) -> Any:

@@ -309,6 +309,43 @@ def test_the_hires_schedule_counts_the_hires_samplers_steps(sd1: RenderEngine) -
     assert _pixels(sd1.render(recipe)) == at_two
 
 
+def test_a_schedules_texts_share_one_emphasis_mean_as_in_a1111(sd1: RenderEngine) -> None:
+    """A1111 encodes the texts of one prompt's schedule as one batch and Emphasis Original restores the
+    mean over that batch: each text's vectors are rescaled by the same factor, not each by its own."""
+    import torch
+
+    encoder = _encoder(sd1)
+    fox, _ = encoder.encode("a red fox")
+    wolf, _ = encoder.encode("a grey wolf")
+    weights = torch.tensor(encoder.chunks("(a red fox:1.5)")[0].multipliers).reshape(1, -1, 1)
+    assert float(weights.max()) == 1.5
+    factor = (fox.mean() + wolf.mean()) / ((fox * weights).mean() + wolf.mean())
+    scheduled = ScheduledConditioning(encoder, "[(a red fox:1.5):a grey wolf:10]", "", steps=20)
+    first, second = (step.embeds for step in scheduled.positive)
+    assert torch.allclose(first, fox * weights * factor, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(second, wolf * factor, rtol=1e-4, atol=1e-6)
+    alone, _ = encoder.encode("(a red fox:1.5)")
+    assert not torch.allclose(first, alone, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("pad_conds", [False, True])
+def test_a_zeroed_sdxl_negative_is_padded_as_a1111_pads_it(sdxl: RenderEngine, pad_conds: bool) -> None:
+    """An empty SDXL negative is zeros; padded to a longer prompt, A1111 with Pad conds appends its
+    encoded empty prompt, and without it denoises the zeros alone, which zero chunks reproduce exactly."""
+    encoder = _encoder(sdxl, sdxl=True)
+    scheduled = ScheduledConditioning(
+        encoder, "a red fox BREAK a forest", "", steps=2, zero_empty_negative=True, pad_conds=pad_conds
+    )
+    negative = scheduled.negative[0].embeds
+    assert negative.shape == (1, 154, 64)
+    assert not negative[:, :77].any()
+    empty, _ = encoder.encode("")
+    assert negative[:, 77:].tolist() == (
+        empty.tolist() if pad_conds else empty.new_zeros(empty.shape).tolist()
+    )
+    assert not scheduled.warnings()
+
+
 # --- noise --------------------------------------------------------------------------------------------------
 
 
