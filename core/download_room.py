@@ -6,8 +6,10 @@ disk is full, taking the catalog's database, the system's logs and every other p
 it. So every download, whatever it knows of its size, stops while its disk still has its reserve free
 (``reserve_of``), with one line that says so, and keeps its ``.part`` for a resume once space is freed.
 
-The free space is looked at every ``CHECK_EVERY`` bytes written (one ``statvfs``, microseconds: never the
-pace setter), so a disk that other programs fill meanwhile stops the download too. It is not checked
+The free space is looked at as the bytes land (one ``statvfs``, microseconds: never the pace setter): at the
+first MiB, then again after half the room left above the reserve, at most ``CHECK_EVERY`` bytes later, so
+a small disk (a 300 MiB tmpfs, whose reserve is 3 MiB) is looked at often enough to stop in time, and a
+disk that other programs fill meanwhile stops the download too. It is not checked
 against the listed size before the first byte: a compressing file system (btrfs, ZFS) or a network share
 may take a file larger than the free space it reports, and the download would be refused for nothing;
 a disk that really cannot take the file fills to its reserve and stops there, the bytes kept.
@@ -28,7 +30,8 @@ from core.sources.errors import DiskFullError
 MIB = 1024 * 1024
 FREE_SPACE_RESERVE = 256 * MIB  # a download never leaves less than this free on its disk…
 RESERVE_SHARE = 0.01  # …or this share of a disk smaller than 25.6 GiB
-CHECK_EVERY = 64 * MIB  # bytes written between two looks at the free space
+CHECK_EVERY = 64 * MIB  # at most this many bytes written between two looks at the free space
+FIRST_CHECK = MIB  # the first look, and the least between two
 
 
 def reserve_of(total: int) -> int:
@@ -41,18 +44,20 @@ class RoomGuard:
 
     def __init__(self, part: Path) -> None:
         self._part = part
-        self._checked_at = 0
+        self._next_check = FIRST_CHECK
 
     def wrote(self, done: int) -> None:
-        """``done`` bytes are in the ``.part``: every ``CHECK_EVERY`` of them, stop under the reserve."""
-        if done - self._checked_at < CHECK_EVERY:
+        """``done`` bytes are in the ``.part``: look at the free space when due, stop under the reserve."""
+        if done < self._next_check:
             return
-        self._checked_at = done
         try:
             usage = shutil.disk_usage(self._part.parent)
         except OSError:  # the system cannot say: the disk's own "full" error is the guard left
+            self._next_check = done + CHECK_EVERY
             return
         reserve = reserve_of(usage.total)
+        room = usage.free - reserve
+        self._next_check = done + max(FIRST_CHECK, min(CHECK_EVERY, room // 2))
         if usage.free < reserve:
             name = self._part.name.removesuffix(".part")
             raise DiskFullError(

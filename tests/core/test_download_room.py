@@ -55,6 +55,29 @@ def test_a_body_of_no_known_size_stops_at_the_disk_reserve_and_keeps_its_bytes(
     assert record.error == caught.value.message  # the line the queue shows
 
 
+def test_a_disk_with_little_room_is_looked_at_often_enough_to_stop_in_time(
+    store: SqlDownloadStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a 300 MiB tmpfs (a 3 MiB reserve): with 8 MiB of room above the reserve, the guard's own
+    spacing (no test setting) stops the download before it eats into the reserve by more than its first
+    MiB. The engine that looked every 64 MiB wrote the disk full."""
+    target = tmp_path / "models"
+    target.mkdir()
+    free = shutil.disk_usage(target).free
+    monkeypatch.setattr(core.download_room, "RESERVE_SHARE", 1.0)
+    monkeypatch.setattr(core.download_room, "FREE_SPACE_RESERVE", free - 8 * MIB)
+    engine = Downloader(make_session(retries=0), store, attempts=1)
+    with hostile_server() as (server, state):
+        state.routes["/stream.bin"] = Endless(cap=160 * MIB)
+        download_id = engine.enqueue(
+            DownloadRequest(f"{server.base_url}/stream.bin", target, source=DownloadSource.URL)
+        )
+        with pytest.raises(DiskFullError):
+            engine.run_one(download_id)
+    kept = (target / "stream.bin.part").stat().st_size
+    assert kept <= 9 * MIB, f"wrote {kept / MIB:.1f} MiB into a disk with 8 MiB of room"
+
+
 def test_the_reserve_is_small_next_to_a_model_and_to_a_small_disk() -> None:
     assert reserve_of(2 * 1024 * 1024 * MIB) == 256 * MIB  # a 2 TiB disk keeps 256 MiB
     assert reserve_of(10 * 1024 * MIB) == int(10 * 1024 * MIB * 0.01)  # a 10 GiB disk keeps 1 %
