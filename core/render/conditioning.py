@@ -41,7 +41,7 @@ from core.render.prompt_attention import (
     text_at,
 )
 from core.render.recipe import Recipe
-from core.render.variation import HONOURED_KEYS, SEED_RESIZE, noise_settings
+from core.render.variation import HONOURED_KEYS, SEED_RESIZE, NoiseSettings, noise_settings
 from core.taxonomy import Architecture
 
 CHUNK_LENGTH = 75  # tokens of a chunk between its BOS and EOS
@@ -504,6 +504,19 @@ def schedule_steps(sampler: str, steps: int) -> int:
     return steps * 2 if sampler in _SECOND_ORDER else steps
 
 
+def _hires_noise_warning(recipe: Recipe, noise: NoiseSettings) -> tuple[str, ...]:
+    """The hires pass's noise: A1111 draws it afresh (``ImageRNG`` again: the seed's noise blended towards
+    the variation seed, then the ENSD generators); Atelier's img2img pass continues the first pass's
+    generators, so with these keys its second pass is not A1111's."""
+    if recipe.hires is None or recipe.hires.denoising <= 0 or not noise.changes_noise:
+        return ()
+    keys = [key for key in HONOURED_KEYS if key in recipe.extra]
+    return (
+        f"{', '.join(keys)}: applied to the first pass only; A1111 draws the hires pass's noise afresh with "
+        "them, Atelier continues the first pass's noise there (the hires pass will differ)",
+    )
+
+
 def conditioning_warnings(
     recipe: Recipe, family: str | None, architecture: Architecture | None = None
 ) -> tuple[str, ...]:
@@ -523,6 +536,7 @@ def conditioning_warnings(
             *((unknown,) if unknown else ()),
             *((clip_skip,) if clip_skip else ()),
             *noise.warnings,
+            *_hires_noise_warning(recipe, noise),
         )
     lines: list[str] = []
     for what, text in (("the prompt", recipe.prompt), ("the negative prompt", recipe.negative_prompt)):

@@ -384,6 +384,24 @@ def test_unhonoured_syntax_and_keys_are_named_in_the_plan_and_the_render(sd1: Re
     )
 
 
+def test_the_plan_says_a_hires_pass_does_not_redraw_variation_noise(sd1: RenderEngine) -> None:
+    """A1111 draws the hires pass's noise afresh (variation blend, ENSD generators); Atelier continues
+    the first pass's generators, and says so before rendering."""
+    hires = HiresFix(upscaler="Latent", scale=1.5, steps=2, denoising=0.5)
+    recipe = BASE.replace(hires=hires, extra={"Variation seed": "9", "Variation seed strength": "0.3"})
+    line = "Variation seed, Variation seed strength: applied to the first pass only"
+    assert any(text.startswith(line) for text in conditioning_warnings(recipe, None, Architecture.SD1))
+    assert any(text.startswith(line) for text in sd1.render(recipe).warnings)
+    assert not any(
+        "first pass only" in text
+        for text in conditioning_warnings(recipe.replace(hires=None), None, Architecture.SD1)
+    )
+    ensd = recipe.replace(extra={"ENSD": "31337"})
+    assert any(
+        text.startswith("ENSD: applied") for text in conditioning_warnings(ensd, None, Architecture.SD1)
+    )
+
+
 def test_clip_skip_reaches_the_negative_prompt_too(sd1: RenderEngine) -> None:
     """A1111 encodes both prompts at the clip skip; diffusers skipped layers for the positive only."""
     encoder = PromptEncoder(sd1.pipeline, sdxl=False, clip_skip=1)
