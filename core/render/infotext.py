@@ -44,11 +44,37 @@ _CONSUMED = frozenset(
 # "Seed resize from", and none on the transformer families. What it does not apply, a plan names and the
 # new image does not carry, so no one is told the image used it.
 _NOISE_KEYS = (*HONOURED_KEYS, SEED_RESIZE)
+# Keys of A1111, Forge and their extensions that change the image and that Atelier's renderer never applies
+# (sampler parameters, model-patching options, a second model, post-processing). Written back, they would
+# claim a refiner or a ControlNet that was not used (issue #12), so they are named in the plan and dropped.
+# Keys that only record (Version, Template, Negative Template, Lora/TI hashes, Civitai resources, Emphasis
+# and Pad conds, which conditioning reads, the Beta schedule's parameters, which the schedule reads) stay.
+_NEVER_APPLIED = (
+    "Eta", "Eta DDIM", "NGMS", "Sigma churn", "Sigma tmin", "Sigma tmax", "Sigma noise", "s_churn", "s_tmin",
+    "s_tmax", "s_noise", "Sigma min", "Sigma max", "Schedule min sigma", "Schedule max sigma",
+    "Schedule rho", "Token merging ratio", "Token merging ratio hr", "Refiner", "Refiner switch at",
+    "Noise multiplier", "SGM noise multiplier", "Downcast alphas_cumprod", "Discard penultimate sigma",
+    "Face restoration", "Tiling", "Skip Early CFG", "Image CFG scale",
+    "Conditional mask weight", "Mask blur",
+)  # fmt: skip
+# Extensions write one key per setting under a common prefix ("ADetailer model", "ControlNet 0"...); none
+# of them is applied, their bookkeeping keys ("ADetailer version") included, which would still claim use.
+_NEVER_APPLIED_PREFIXES = (
+    "ADetailer", "ControlNet", "Dynamic thresholding", "FreeU", "SAG ", "PAG ", "Kohya Hires.fix",
+    "Regional Prompter", "Tiled Diffusion", "Tiled VAE", "Self Attention Guidance", "IP-Adapter",
+    "Latent Couple", "Cutoff ", "CFG Rescale", "Mimic scale", "Threshold percentile",
+)  # fmt: skip
 
 
 def unapplied_keys(*, transformer_family: bool) -> tuple[str, ...]:
-    """The A1111 keys the renderer ignores for a checkpoint of this kind (see ``_NOISE_KEYS``)."""
-    return _NOISE_KEYS if transformer_family else (SEED_RESIZE,)
+    """The A1111 keys the renderer ignores for a checkpoint of this kind (see ``_NOISE_KEYS``) and on
+    every kind (``_NEVER_APPLIED``; keys starting with ``_NEVER_APPLIED_PREFIXES`` are ignored too)."""
+    return (*(_NOISE_KEYS if transformer_family else (SEED_RESIZE,)), *_NEVER_APPLIED)
+
+
+def _unapplied(key: str, keys: tuple[str, ...]) -> bool:
+    """Whether ``key`` is one of ``keys`` or an extension's key that is never applied."""
+    return key in keys or key.startswith(_NEVER_APPLIED_PREFIXES)
 
 
 _MODULE = re.compile(r"^Module (\d+)$")
@@ -256,11 +282,12 @@ def _settings(params: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
     if raw_size and raw_size.strip() and _size(raw_size) is None:
         warnings.append(f"Size: {raw_size!r} is not WIDTHxHEIGHT; using the default")
     size = _base_size(params)
-    if size is not None and min(size) >= 8 and any(side % 8 for side in size):
+    if size is not None and min(size) >= 1 and _renderable_size(size) != size:
         rounded = _renderable_size(size)
         if _valid({"width": rounded[0], "height": rounded[1]}) is None:
+            reason = "not a multiple of 8" if any(side % 8 for side in size) else "under 64 pixels"
             warnings.append(
-                f"Size: {size[0]}x{size[1]} is not a multiple of 8; rendered at {rounded[0]}x{rounded[1]} "
+                f"Size: {size[0]}x{size[1]} is {reason}; rendered at {rounded[0]}x{rounded[1]} "
                 "(A1111 rounds each side down to a multiple of 8; Atelier renders at least 64 pixels)"
             )
             size = rounded
@@ -456,18 +483,23 @@ def civitai_checkpoint(params: Mapping[str, str]) -> tuple[str, int] | None:
 def unapplied_warnings(recipe: Recipe, keys: tuple[str, ...]) -> tuple[str, ...]:
     """One line per A1111 setting of ``recipe`` among ``keys`` (:func:`unapplied_keys`), by name."""
     return tuple(
-        f"{key}: {recipe.extra[key]} is not applied by Atelier (the image will differ from A1111's); "
+        f"{key}: {_shown(value)} is not applied by Atelier (the image will differ from A1111's); "
         "it is not written into the new image"
-        for key in keys
-        if key in recipe.extra
+        for key, value in recipe.extra.items()
+        if _unapplied(key, keys)
     )
 
 
+def _shown(value: str, limit: int = 80) -> str:
+    """A value short enough for a plan line (ControlNet's units are long JSON-ish strings)."""
+    return value if len(value) <= limit else f"{value[: limit - 1]}…"
+
+
 def without_unapplied(recipe: Recipe, keys: tuple[str, ...]) -> Recipe:
-    """``recipe`` without the settings among ``keys``, which the renderer did not apply."""
-    if not any(key in recipe.extra for key in keys):
+    """``recipe`` without the settings among ``keys`` (and extensions' keys), which were not applied."""
+    if not any(_unapplied(key, keys) for key in recipe.extra):
         return recipe
-    return recipe.replace(extra={k: v for k, v in recipe.extra.items() if k not in keys})
+    return recipe.replace(extra={k: v for k, v in recipe.extra.items() if not _unapplied(k, keys)})
 
 
 def recipe_from_infotext(text: str, *, known_embeddings: Iterable[str] = ()) -> ParsedInfotext:
@@ -730,7 +762,7 @@ def _same_meaning(
     if key in ("Size", "First pass size"):
         old_hires = "First pass size" in params and hires_from_params(params, []) != recipe.hires
         base = _base_size(params)
-        same = base is not None and _renderable_size(base) == (recipe.width, recipe.height)
+        same = base == (recipe.width, recipe.height)  # a size rounded to render is written as rendered
         return same and not old_hires
     if key in HIRES_KEYS:
         same = hires_from_params(params, []) == recipe.hires
@@ -880,7 +912,7 @@ def format_infotext(
             written.pop(key, None)
     ordered = _a1111_order(written, [key for key, _ in raw_pairs(line_raw)])
     line = ", ".join(f"{key}: {value}" for key, value in ordered.items())
-    if negative_raw is not None and parse_prompt(_as_read(negative_raw)).text == recipe.negative_prompt:
+    if negative_raw and parse_prompt(_as_read(negative_raw)).text == recipe.negative_prompt:
         negative = f"\n{_NEGATIVE} {negative_raw}"
     else:
         negative = f"\n{_NEGATIVE} {recipe.negative_prompt}" if recipe.negative_prompt else ""
