@@ -26,10 +26,12 @@ torch is imported inside functions only: importing this module must not import t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.render.embeddings import PLACEHOLDER_PREFIX
 from core.render.infotext import parse_parameters
 from core.render.prompt_attention import (
     BREAK,
@@ -199,7 +201,8 @@ class PromptEncoder:
             if fragment == BREAK and weight == BREAK_WEIGHT:
                 next_chunk()
                 continue
-            for token in self._token_ids(fragment, tokenizer):
+            for group in self._token_groups(fragment, tokenizer):
+                token = group[0]
                 if token == comma:
                     last_comma = len(chunk.tokens)
                 elif (
@@ -214,17 +217,44 @@ class PromptEncoder:
                     chunk = moved
                 if len(chunk.tokens) == CHUNK_LENGTH:
                     next_chunk()
-                chunk.tokens.append(token)
-                chunk.multipliers.append(weight)
+                if len(chunk.tokens) + len(group) > CHUNK_LENGTH:
+                    next_chunk()  # A1111: an embedding's vectors do not straddle a chunk boundary
+                chunk.tokens.extend(group)
+                chunk.multipliers.extend([weight] * len(group))
         if chunk.tokens or not chunks:
             next_chunk()
         return chunks
 
-    def _token_ids(self, fragment: str, tokenizer: Any) -> list[int]:
-        """The fragment's token ids without BOS/EOS, embedding names replaced by their placeholder tokens
-        (the pipeline's ``maybe_convert_prompt``, which :mod:`core.render.embeddings` hooks)."""
+    def _token_groups(self, fragment: str, tokenizer: Any) -> list[list[int]]:
+        """The fragment's token ids without BOS/EOS, one group per token except an embedding's vectors,
+        which form one group (A1111 moves them whole to the next chunk rather than split them).
+
+        Embedding names become their placeholder tokens through the pipeline's ``maybe_convert_prompt``
+        (which :mod:`core.render.embeddings` hooks). Where the fragment holds one, it is converted word
+        by word (CLIP's tokenizer never joins across whitespace, so the ids are the same): each run of
+        placeholder tokens within a word is one embedding.
+        """
         convert = getattr(self.pipe, "maybe_convert_prompt", None)
-        text = convert(fragment, tokenizer) if callable(convert) else fragment
+        if not callable(convert) or convert(fragment, tokenizer) == fragment:
+            return [[token] for token in self._token_ids(fragment, tokenizer)]
+        groups: list[list[int]] = []
+        for word in re.split(r"(\s+)", fragment):
+            if not word or word.isspace():
+                continue
+            ids = self._token_ids(convert(word, tokenizer), tokenizer)
+            names = tokenizer.convert_ids_to_tokens(ids)
+            previous = False
+            for token, name in zip(ids, names, strict=True):
+                placeholder = str(name).startswith(PLACEHOLDER_PREFIX)
+                if placeholder and previous and len(groups[-1]) < CHUNK_LENGTH:
+                    groups[-1].append(token)
+                else:
+                    groups.append([token])
+                previous = placeholder
+        return groups
+
+    @staticmethod
+    def _token_ids(text: str, tokenizer: Any) -> list[int]:
         ids: list[int] = tokenizer(text, truncation=False, add_special_tokens=False)["input_ids"]
         return ids
 

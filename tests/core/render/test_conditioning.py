@@ -24,7 +24,7 @@ from core.render.conditioning import (
 from core.render.devices import DeviceChoice
 from core.render.engine import RenderEngine, RenderResult
 from core.render.hires import HiresFix
-from core.render.recipe import Recipe
+from core.render.recipe import AssetRef, EmbeddingUse, Recipe
 from core.taxonomy import Architecture
 from tests.factory.tiny_pipeline import tiny_sd1_folder, tiny_sdxl_folder
 
@@ -266,6 +266,25 @@ def test_emphasis_ignore_drops_the_weights_and_keeps_break(sd1: RenderEngine) ->
     encoder = PromptEncoder(sd1.pipeline, sdxl=False, clip_skip=None, emphasis="Ignore")
     assert len(encoder.chunks("a red fox BREAK forest")) == 2
     assert not conditioning_warnings(BASE.replace(extra=ignore), None, Architecture.SD1)
+
+
+def test_an_embedding_at_a_chunk_boundary_moves_whole_to_the_next_chunk(
+    sd1: RenderEngine, tmp_path: Path
+) -> None:
+    """A1111 never splits a multi-vector embedding across chunks: 73 tokens then a 4-vector embedding
+    renders as if a BREAK stood before it."""
+    import torch
+    from safetensors.torch import save_file
+
+    path = tmp_path / "my-style.safetensors"
+    save_file({"emb_params": torch.randn(4, 32, generator=torch.Generator().manual_seed(3))}, str(path))
+    style = (EmbeddingUse(AssetRef("my-style", path=str(path))),)
+    words = "zebra " * 73
+    first_chunk = _encoder(sd1).chunks(words)[0].tokens
+    assert first_chunk.index(sd1.pipeline.tokenizer.eos_token_id) == 74  # 73 one-token words
+    straddling = _render(sd1, prompt=words + "my-style", embeddings=style)
+    assert straddling == _render(sd1, prompt=words + "BREAK my-style", embeddings=style)
+    assert straddling != _render(sd1, prompt="zebra " * 71 + "my-style", embeddings=style)
 
 
 # --- schedules ----------------------------------------------------------------------------------------------
