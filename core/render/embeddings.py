@@ -324,6 +324,7 @@ class EmbeddingManager:
         self._free: list[int] = []
         self._active: dict[str, _Active] = {}
         self._expansions: dict[str, str] = {}
+        self._folded: dict[str, str] = {}  # the expansions by casefolded name (see _refresh_pattern)
         self._pattern: re.Pattern[str] | None = None
         self._hook: _PromptHook | None = None
 
@@ -410,6 +411,7 @@ class EmbeddingManager:
         self._free = []
         self._active = {}
         self._expansions = {}
+        self._folded = {}
         self._pattern = None
 
     def expand_prompt(self, text: str) -> str:
@@ -420,7 +422,7 @@ class EmbeddingManager:
         """
         if self._pattern is None:
             return text
-        return self._pattern.sub(lambda match: self._expansions[match.group(0)], text)
+        return self._pattern.sub(lambda match: self._folded[match.group(0).casefold()], text)
 
     # --- internals -----------------------------------------------------------------------------------
 
@@ -524,10 +526,16 @@ class EmbeddingManager:
         return notes
 
     def _refresh_pattern(self) -> None:
-        """One regex for all active names, with the whole-token rule of ``find_embedding_tokens``."""
+        """One regex for all active names, with the whole-token rule of ``find_embedding_tokens``, in any
+        case: A1111 finds an embedding by its CLIP token ids, and CLIP lowercases the prompt, so
+        ``EasyNegative`` in a prompt is the file ``easynegative.pt`` there (two names that differ only in
+        case are one embedding to A1111 too: the first in name order is kept)."""
         names = sorted(self._expansions, key=lambda name: (-len(name), name))
+        self._folded = {}
+        for name in names:
+            self._folded.setdefault(name.casefold(), self._expansions[name])
         alternatives = "|".join(re.escape(name) for name in names)
-        self._pattern = re.compile(r"(?<![\w\-])(?:" + alternatives + r")(?![\w\-])")
+        self._pattern = re.compile(r"(?<![\w\-])(?:" + alternatives + r")(?![\w\-])", re.IGNORECASE)
         if self._hook is None:
             original = type(self._pipe).maybe_convert_prompt.__get__(self._pipe)
             self._hook = _PromptHook(self.expand_prompt, original)

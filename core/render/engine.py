@@ -189,7 +189,9 @@ def embedding_token(use: EmbeddingUse) -> str:
 
 
 def _contains_token(text: str, token: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(token)}(?![\w-])", text) is not None
+    """Whether ``token`` stands in ``text`` as a whole token, in any case (A1111 matches an embedding by
+    CLIP's lowercased token ids: ``EasyNegative`` is the embedding ``easynegative``)."""
+    return re.search(rf"(?<![\w-]){re.escape(token)}(?![\w-])", text, re.IGNORECASE) is not None
 
 
 def with_embedding_tokens(recipe: Recipe) -> Recipe:

@@ -178,13 +178,15 @@ def render_prompt(recipe: Recipe) -> str:
 
 def _token_pattern(name: str) -> re.Pattern[str]:
     # Word characters and dashes continue a token ("bad-hands-5" is not found inside "bad-hands-50").
-    return re.compile(r"(?<![\w\-])" + re.escape(name) + r"(?![\w\-])")
+    # Any case: A1111 finds an embedding by CLIP's token ids, and CLIP lowercases the prompt.
+    return re.compile(r"(?<![\w\-])" + re.escape(name) + r"(?![\w\-])", re.IGNORECASE)
 
 
 def find_embedding_tokens(text: str, names: Iterable[str]) -> tuple[str, ...]:
     """The embedding names (file names without extension) that appear as whole tokens in ``text``.
 
-    Case-sensitive, as A1111 matches the file-name token exactly. Returned in order of first appearance.
+    In any case (``EasyNegative`` finds ``easynegative``: A1111 compares CLIP's lowercased token ids).
+    Returned in order of first appearance.
     """
     found: list[tuple[int, str]] = []
     for name in set(names):

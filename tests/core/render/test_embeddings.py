@@ -27,7 +27,9 @@ from core.render.embeddings import (
     EmbeddingMismatchError,
     load_embedding,
 )
+from core.render.engine import with_embedding_tokens
 from core.render.prompt_syntax import find_embedding_tokens
+from core.render.recipe import AssetRef, EmbeddingUse, Recipe
 from tests.factory.files import save_torch, write_a1111_embedding, write_malicious_torch
 from tests.factory.models import emb_params_embedding, sdxl_embedding
 from tests.factory.safetensors_writer import write_safetensors
@@ -386,6 +388,29 @@ def test_embedding_named_like_a_vocabulary_word_wins(sd1: EmbeddingManager, tmp_
     torch.testing.assert_close(embeds, expected, rtol=0, atol=1e-5)
     weight = pipe.text_encoder.get_input_embeddings().weight
     assert torch.equal(weight[pipe.tokenizer.convert_tokens_to_ids("cat")], untouched_row)
+
+
+@pytest.mark.slow
+def test_a_name_in_another_case_is_the_embedding_as_in_a1111(sd1: EmbeddingManager, tmp_path: Path) -> None:
+    """``EasyNegative`` in a prompt is the file ``easynegative.pt`` (CLIP lowercases before A1111 compares
+    token ids): the same vectors as the name written as the file has it, and nothing appended twice."""
+    pipe = sd1.pipeline
+    easy = _sd1_file(tmp_path, "easynegative", 2, seed=4)
+    sd1.apply([("easynegative", easy)])
+    assert sd1.expand_prompt("EasyNegative, ugly") == sd1.expand_prompt("easynegative, ugly")
+    assert sd1.expand_prompt("EasyNegative, ugly") != "EasyNegative, ugly"
+    assert find_embedding_tokens("EasyNegative, ugly", ["easynegative"]) == ("easynegative",)
+    upper, _ = pipe.encode_prompt("a fox, EASYNEGATIVE", "cpu", 1, False)
+    lower, _ = pipe.encode_prompt("a fox, easynegative", "cpu", 1, False)
+    torch.testing.assert_close(upper, lower, rtol=0, atol=0)
+    recipe = Recipe(prompt="a fox", negative_prompt="EasyNegative, ugly").replace(
+        embeddings=(
+            EmbeddingUse(
+                AssetRef("easynegative", path=str(tmp_path / "easynegative.safetensors")), negative=True
+            ),
+        )
+    )
+    assert with_embedding_tokens(recipe).negative_prompt == "EasyNegative, ugly"  # found: not appended again
 
 
 @pytest.mark.parametrize(
