@@ -51,6 +51,7 @@ def settle_catalog(context: AppContext) -> bool:
 
     The dialog's modules are imported only when something is wrong: a healthy start goes on to the
     window's first paint without them."""
+    typed_password = False  # the server refused a password the user typed in the dialog
     while (problem := catalog_problem(context)) is not None:
         from PySide6.QtWidgets import QMessageBox
 
@@ -65,7 +66,7 @@ def settle_catalog(context: AppContext) -> bool:
         message = user_message(problem)
         if context.server_catalog is not None and isinstance(problem, ServerLoginRefusedError):
             # The server answered: only another password helps, so the user is asked for one.
-            choice, password = ask_for_the_password(context.server_catalog, problem)
+            choice, password = ask_for_the_password(context.server_catalog, problem, retried=typed_password)
             if choice is ServerChoice.QUIT:
                 print(f"atelier: {message}", file=sys.stderr)
                 return False
@@ -73,6 +74,7 @@ def settle_catalog(context: AppContext) -> bool:
                 context.use_local_catalog()
             else:  # the next round connects with it
                 context.server_catalog = with_given_password(context.server_catalog, password)
+                typed_password = True
             continue
         if context.server_catalog is not None:
             choice = ask_about_the_server(message)
@@ -133,14 +135,14 @@ def ask_about_the_server(message: str) -> ServerChoice:
 
 
 def ask_for_the_password(
-    server: CatalogLocation, refused: ServerLoginRefusedError
+    server: CatalogLocation, refused: ServerLoginRefusedError, *, retried: bool = False
 ) -> tuple[ServerChoice, str]:
-    """The server refused the login (``refused`` says how): the user's choice, with the password they
-    typed to try again with."""
+    """The server refused the login (``refused`` says how; ``retried``: the password the user typed last
+    time): the user's choice, with the password they typed to try again with."""
     from desktop.dialogs.server_login_dialog import ServerLoginDialog
 
     user = server.server.username if server.server is not None else None
-    dialog = ServerLoginDialog(str(server), user, refused.reason)
+    dialog = ServerLoginDialog(str(server), user, refused.reason, retried=retried)
     dialog.exec()
     return dialog.choice, dialog.password
 

@@ -27,7 +27,17 @@ from desktop.catalog_check import LOCAL_CATALOG_BUTTON, QUIT_BUTTON, TRY_AGAIN_B
 class ServerLoginDialog(QDialog):
     """The refusal, a password field, and the user's choice in ``choice`` (with ``password``)."""
 
-    def __init__(self, server: str, user: str | None, reason: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        user: str | None,
+        reason: str,
+        parent: QWidget | None = None,
+        *,
+        retried: bool = False,
+    ) -> None:
+        """``retried``: the password the user just typed was refused too (the heading says so: the same
+        dialog coming back without a word would look as if Try again did nothing)."""
         super().__init__(parent)
         self.setWindowTitle("Atelier — the catalog's server refused the login")
         self.setMinimumWidth(560)
@@ -36,9 +46,13 @@ class ServerLoginDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 18, 20, 16)
         layout.setSpacing(10)
-        heading = QLabel("The catalog's server refused the password")
-        heading.setObjectName("detailsTitle")
-        layout.addWidget(heading)
+        self.heading = QLabel(
+            "The catalog's server refused that password too"
+            if retried
+            else "The catalog's server refused the password"
+        )
+        self.heading.setObjectName("detailsTitle")
+        layout.addWidget(self.heading)
         self.message = QLabel(f"{server} answered: {reason}")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)

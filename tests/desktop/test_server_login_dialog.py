@@ -68,12 +68,14 @@ def test_a_refused_password_is_asked_for_and_the_right_one_opens_and_is_kept(
 
     def still_wrong(dialog: ServerLoginDialog) -> None:
         assert not dialog.try_again_button.isEnabled()  # the empty password was refused already
+        assert dialog.heading.text() == "The catalog's server refused the password"
         qtbot.keyClicks(dialog.password_field, "still-wrong")
         qtbot.mouseClick(dialog.try_again_button, Qt.MouseButton.LeftButton)
         _when_shown(right, rounds)
 
     def right(dialog: ServerLoginDialog) -> None:
         assert dialog.password_field.text() == ""  # asked anew, the refused one not offered again
+        assert dialog.heading.text() == "The catalog's server refused that password too"  # said, not silent
         qtbot.keyClicks(dialog.password_field, password)
         qtbot.keyClick(dialog.password_field, Qt.Key.Key_Return)
 
