@@ -139,7 +139,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except (AtelierError, OSError) as exc:
         # Every expected failure (remote, catalog, render, a download target, a file) is one line, never a
         # traceback.
-        return _report_error(args, out, user_message(exc), EXIT_FAILED)
+        return _report_error(args, out, user_message(exc), getattr(exc, "exit_code", EXIT_FAILED))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return _report_error(args, out, "interrupted", EXIT_INTERRUPTED)

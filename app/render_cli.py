@@ -17,7 +17,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from app.context import AppContext
 from app.family_defaults import with_family_defaults as apply_family_defaults
@@ -25,6 +25,7 @@ from app.messages import user_message
 from app.progress_bar import ProgressBar
 from app.render_out import OutError, check_out, copy_out
 from app.render_service import MisplacedAsset, RenderError, RenderPlan, StoredRender
+from core.errors import AtelierError, UsageError
 from core.jobs import Progress
 from core.render.grid import GridAxisError, parse_axis
 from core.render.hires import DEFAULT_DENOISING, DEFAULT_UPSCALER, UPSCALERS, HiresFix
@@ -203,7 +204,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         required=True,
         help="lora:NAME=0,0.5,1 | seed=1,2 | cfg=4,7 | steps=10,20 | checkpoint=a,b | sampler=Euler,DPM++ 2M "
         "| clip-skip=1,2 | guidance=2.5,3.5 (Distilled CFG) | shift=1,3 | vae=ae,None | "
-        "text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn",
+        "text-encoder:t5xxl_fp16=t5xxl_fp16,t5xxl_fp8_e4m3fn | prompt-sr=red fox,blue bird (A1111's Prompt "
+        "S/R: the first value, <lora:…> tags included, replaced in the prompt by each)",
     )
     grid.add_argument("--y", help="a second axis, same forms as --x")
 
@@ -302,9 +304,22 @@ def with_family_defaults(plan: RenderPlan, args: argparse.Namespace) -> RenderPl
     )
 
 
-def _fail(command: str, message: str, code: int) -> int:
-    print(f"atelier {command}: {message}", file=sys.stderr)
-    return code
+class CommandFailedError(AtelierError):
+    """A render or grid that ends with ``exit_code`` (2 refused as asked, 3 missing files, 1 failed).
+
+    Raised, not printed: ``app.cli`` says every command's failure one way (the ``atelier CMD:`` line on
+    stderr; with ``--json`` the ``{"error", "exit_code"}`` object on stdout too).
+    """
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    if code == EXIT_USAGE:
+        raise UsageError(message)
+    raise CommandFailedError(message, code)
 
 
 class _CivitaiOffers:
@@ -391,30 +406,28 @@ def _check_plan(
     that downloads it is printed under it.
     """
     if plan.sampler_problem:
-        return _fail(command, plan.sampler_problem, EXIT_USAGE)
+        return _fail(plan.sampler_problem, EXIT_USAGE)
     if plan.misplaced:
-        for wrong in plan.misplaced:
-            line = (
-                misplaced_line(wrong)
-                if from_options
-                else f"{wrong.name} is {wrong.what}, not {describe_kind(wrong.slot)}"
-            )
-            print(f"atelier {command}: {line}", file=sys.stderr)
-        return EXIT_USAGE
+        lines = [
+            misplaced_line(wrong)
+            if from_options
+            else f"{wrong.name} is {wrong.what}, not {describe_kind(wrong.slot)}"
+            for wrong in plan.misplaced
+        ]
+        _fail("; ".join(lines), EXIT_USAGE)
     if plan.missing:
         offers = _CivitaiOffers(context) if context is not None else None
-        print(f"atelier {command}: missing from the library, nothing rendered:", file=sys.stderr)
-        for item in plan.missing:
-            print(f"  - {item.message}", file=sys.stderr)
+        for item in plan.missing:  # Civitai's downloads first, then the command's one failure line
             offer = offers.offer(item.hash) if offers is not None and item.hash else None
             if offer:
-                print(f"    on Civitai: {offer}", file=sys.stderr)
-        return EXIT_MISSING
+                print(f"atelier {command}: {item.name} is on Civitai: {offer}", file=sys.stderr)
+        names = "; ".join(item.message for item in plan.missing)
+        _fail(f"missing from the library, nothing rendered: {names}", EXIT_MISSING)
     if plan.lora_problem and plan.problem == plan.lora_problem:
-        return _fail(command, f"cannot render: {plan.lora_problem}", EXIT_USAGE)
+        return _fail(f"cannot render: {plan.lora_problem}", EXIT_USAGE)
     problem = cli_problem(plan)
     if problem is not None:
-        return _fail(command, f"cannot render: {problem}", EXIT_FAILED)
+        return _fail(f"cannot render: {problem}", EXIT_FAILED)
     return None
 
 
@@ -453,21 +466,19 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     try:
         if args.infotext:
             if _is_folder(args.infotext):
-                return _fail(
-                    "render", f"{args.infotext} is a folder: give --infotext an image or text", EXIT_USAGE
-                )
+                return _fail(f"{args.infotext} is a folder: give --infotext an image or text", EXIT_USAGE)
             plan = service.plan_from_infotext(infotext_source(args.infotext))
         else:
             if not args.checkpoint:
-                return _fail("render", "give --checkpoint (or --infotext to replay an image)", EXIT_USAGE)
+                return _fail("give --checkpoint (or --infotext to replay an image)", EXIT_USAGE)
             plan = with_family_defaults(service.prepare(recipe_from_args(args)), args)
     except RenderError as error:
-        return _fail("render", user_message(error), EXIT_FAILED)
+        return _fail(user_message(error), EXIT_FAILED)
     except ValueError as error:
-        return _fail("render", user_message(error), EXIT_USAGE)
+        return _fail(user_message(error), EXIT_USAGE)
     weight_problem = None if args.infotext else bad_weight(args, plan)
     if weight_problem is not None:
-        return _fail("render", weight_problem, EXIT_USAGE)
+        return _fail(weight_problem, EXIT_USAGE)
     placement = service.placement(plan) if plan.ready else None
     if args.plan:
         return _show_plan(service.with_hashes(plan), args.json, out, placement)
@@ -475,17 +486,17 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     if code is not None:
         return code
     if placement is not None and not placement.runnable:
-        return _fail("render", f"this machine cannot run the model: {placement.reason}", EXIT_FAILED)
+        return _fail(f"this machine cannot run the model: {placement.reason}", EXIT_FAILED)
     try:
         check_out(args.out, plan.recipe.batch, context.library, overwrite=args.overwrite)
     except OutError as error:
-        return _fail("render", f"{error}; nothing rendered", EXIT_USAGE)
+        return _fail(f"{error}; nothing rendered", EXIT_USAGE)
     _warn("render", plan.warnings + ((plan.defaults_note,) if plan.defaults_note else ()), args.json)
     try:
         with ProgressBar("Rendering", phased=True) as bar:
             stored = service.render(plan, progress=_with_notices("render", bar.update))
     except RenderError as error:
-        return _fail("render", user_message(error), EXIT_FAILED)
+        return _fail(user_message(error), EXIT_FAILED)
     copies = copy_out(args.out, [item.path for item in stored], context.library, overwrite=args.overwrite)
     _report(stored, copies, args.json, out, noted=plan.warnings)
     return EXIT_OK
@@ -494,36 +505,45 @@ def cmd_render(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
 def cmd_grid(context: AppContext, args: argparse.Namespace, out: TextIO) -> int:
     service = context.render_service
     if not args.checkpoint:
-        return _fail("grid", "give --checkpoint (the base of every cell)", EXIT_USAGE)
+        return _fail("give --checkpoint (the base of every cell)", EXIT_USAGE)
     try:
         x = parse_axis(args.x)
         y = parse_axis(args.y) if args.y else None
-        base = recipe_from_args(args)
-        base = with_family_defaults(service.prepare(base), args).recipe
+        typed = recipe_from_args(args)
+        defaults = with_family_defaults(service.prepare(typed), args).recipe
+        # The cells start from the prompts as typed, tags included: A1111 applies Prompt S/R to that text
+        # and reads each cell's networks after (prepare does, per cell), so S/R can swap a <lora:…> tag.
+        base = defaults.replace(
+            prompt=typed.prompt,
+            negative_prompt=typed.negative_prompt,
+            loras=typed.loras,
+            hypernetworks=typed.hypernetworks,
+            embeddings=typed.embeddings,
+        )
     except (GridAxisError, ValueError) as error:
-        return _fail("grid", user_message(error), EXIT_USAGE)
+        return _fail(user_message(error), EXIT_USAGE)
     except RenderError as error:
-        return _fail("grid", user_message(error), EXIT_FAILED)
+        return _fail(user_message(error), EXIT_FAILED)
     plan = service.prepare(base)
     weight_problem = bad_weight(args, plan)
     if weight_problem is not None:
-        return _fail("grid", weight_problem, EXIT_USAGE)
+        return _fail(weight_problem, EXIT_USAGE)
     code = _check_plan("grid", plan, context)
     if code is not None:
         return code
     try:
         check_out(args.out, 1, context.library, overwrite=args.overwrite)
     except OutError as error:
-        return _fail("grid", f"{error}; nothing rendered", EXIT_USAGE)
+        return _fail(f"{error}; nothing rendered", EXIT_USAGE)
     try:
         with ProgressBar("Rendering grid", phased=True) as bar:
             stored = service.render_grid(base, x, y, progress=_with_notices("grid", bar.update))
     except GridAxisError as error:
-        return _fail("grid", user_message(error), EXIT_USAGE)
+        return _fail(user_message(error), EXIT_USAGE)
     except RenderError as error:
         if error.missing:
             return _check_plan("grid", RenderPlan(base, None, None, error.missing, ())) or EXIT_MISSING
-        return _fail("grid", user_message(error), EXIT_FAILED)
+        return _fail(user_message(error), EXIT_FAILED)
     copies = copy_out(args.out, [stored.path], context.library, overwrite=args.overwrite)
     _report([stored], copies, args.json, out)
     return EXIT_OK

@@ -21,6 +21,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from PIL import Image, ImageDraw, ImageFont
 
+from core.render.prompt_syntax import parse_prompt, with_prompt_networks
 from core.render.recipe import (
     MAX_CLIP_SKIP,
     MAX_GUIDANCE,
@@ -366,12 +367,16 @@ def _search_replace(recipe: Recipe, search: str, replacement: str) -> Recipe:
 def _with_lora_weight(recipe: Recipe, target: str, weight: float) -> Recipe:
     """Set the weight of LoRA ``target`` in place (order kept, re-enabled), or add it with that weight.
 
-    A separate text-encoder weight the recipe set on purpose is kept: the axis varies the main weight.
+    A separate text-encoder weight the recipe set on purpose is kept: the axis varies the main weight. A
+    LoRA tagged in the prompt is taken into the stack first (as the render would take it), so the tag's
+    weight is the one varied.
     """
+    folded = target.casefold()
+    if any(use.ref.name.casefold() == folded for use in parse_prompt(recipe.prompt).loras):
+        recipe = with_prompt_networks(recipe, ()).recipe
     loras = list(recipe.loras)
     index = next((i for i, use in enumerate(loras) if use.ref.name == target), None)
     if index is None:
-        folded = target.casefold()
         index = next((i for i, use in enumerate(loras) if use.ref.name.casefold() == folded), None)
     if index is None:
         return recipe.replace(loras=(*loras, LoraUse(AssetRef(name=target), weight=weight)))

@@ -130,3 +130,46 @@ def test_a_hash_found_on_another_kind_names_the_kind_it_looked_for(
             "a fox\nSteps: 2, Sampler: Euler, Seed: 3, Size: 64x64, Model: v1-5, Model hash: bbff947393"
         )
     assert "no checkpoint has hash bbff947393; matched by file name" in found.warnings
+
+
+def test_a_grid_prompt_search_and_replace_swaps_a_lora_tag(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A1111 applies Prompt S/R to the prompt as typed, tags included, then reads each cell's networks:
+    the swapped tag names a LoRA the library lacks, so the grid stops before rendering with exit 3 and,
+    with --json, the error object every command prints (not "did not find", exit 2)."""
+    code = main([
+        "grid", "--data-dir", str(data_dir), "--checkpoint", "v1-5",
+        "--prompt", "a red fox <lora:detail:0.5>",
+        "--x", "prompt-sr=<lora:detail:0.5>,<lora:nothere:1>", "--json",
+    ])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 3, captured.err
+    error = json.loads(captured.out)
+    assert error["exit_code"] == 3
+    assert "LoRA 'nothere'" in error["error"]
+    assert "LoRA 'nothere'" in captured.err
+    assert "did not find" not in captured.err
+
+
+def test_render_errors_with_json_are_a_json_object(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["render", "--data-dir", str(data_dir), "--prompt", "a fox", "--json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert json.loads(captured.out) == {
+        "error": "give --checkpoint (or --infotext to replay an image)",
+        "exit_code": 2,
+    }
+    assert captured.err == "atelier render: give --checkpoint (or --infotext to replay an image)\n"
+    code = main(["render", "--data-dir", str(data_dir), "--checkpoint", "gone", "--json"])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert json.loads(captured.out)["exit_code"] == 3
+
+
+def test_grid_help_names_the_prompt_search_and_replace_axis(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["grid", "--help"])
+    assert "prompt-sr=" in capsys.readouterr().out

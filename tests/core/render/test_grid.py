@@ -176,6 +176,17 @@ def test_lora_weight_adds_a_missing_lora() -> None:
     assert changed.loras[2] == LoraUse(AssetRef(name="new_one"), 0.7)
 
 
+def test_lora_weight_varies_a_lora_tagged_in_the_prompt_and_prompt_sr_swaps_tags() -> None:
+    """The grid's cells start from the prompt as typed (A1111's Prompt S/R sees the tags): a weight axis
+    on a tagged LoRA takes the tag into the stack first, so the tag's 0.5 does not override the axis."""
+    base = Recipe(prompt="a fox <lora:detail:0.5>, snow")
+    changed = parse_axis("lora:detail=1").apply(base, 1.0)
+    assert [(use.ref.name, use.weight) for use in changed.loras] == [("detail", 1.0)]
+    assert "<lora" not in changed.prompt
+    swapped = parse_axis("prompt-sr=<lora:detail:0.5>,<lora:detail:1>").apply(base, "<lora:detail:1>")
+    assert swapped.prompt == "a fox <lora:detail:1>, snow"
+
+
 def test_checkpoint_apply_names_paths_and_hashes() -> None:
     axis = parse_axis(
         "checkpoint=dreamshaper_8,realisticVision [879db523c3],/models/sd/juggernaut.safetensors"
