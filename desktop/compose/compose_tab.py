@@ -54,7 +54,10 @@ PLAN_DELAY_MS = 250  # the plan follows the board a moment after typing stops
 START_HINT = "Drop a checkpoint from the library on the board to start"
 READY_HINT = "Ready: press Render"
 CANCELLING = "Cancelling after the current step…"
-AXIS_EXAMPLE = "e.g. lora:add_detail=0,0.5,1 · seed=1,2,3 · cfg=4,7,10 · steps=10,20 · checkpoint=a,b"
+AXIS_EXAMPLE = (
+    "e.g. lora:add_detail=0,0.5,1 · seed=1,2,3 · cfg=4,7,10 · steps=10,20 · checkpoint=a,b · "
+    "prompt-sr=red fox,blue bird"
+)
 
 ServiceFactory = Callable[[], RenderServiceLike]
 
@@ -94,6 +97,7 @@ class ComposeTab(QWidget):
         # would refuse the board now (the plan's refusal); it follows each new plan.
         self._readiness = START_HINT
         self._steps = 0  # denoising steps of the running single render (0: a grid, or none)
+        self._grid_cells = 0  # cells of the running grid (0: a single render), for the finished line
         self._cancelling = False
         self._previewed: tuple[int, int] | None = None  # step, total of the running render's last preview
         self._gallery_loaded = False
@@ -344,6 +348,7 @@ class ComposeTab(QWidget):
         service, sink = self.service, self._preview_sink()
         hires = plan.recipe.hires
         self._steps = plan.recipe.steps + (hires.steps_run(plan.recipe.steps) if hires else 0)
+        self._grid_cells = 0
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, QImage]:
             stored = service.render(plan, progress=progress, cancel=cancel, preview=sink)
@@ -356,6 +361,7 @@ class ComposeTab(QWidget):
         service, sink = self.service, self._preview_sink()
         self._steps = 0  # a grid's count runs over all its cells' steps
         x, y = axes
+        self._grid_cells = len(x.values) * (len(y.values) if y is not None else 1)
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> tuple[Any, QImage]:
             stored = service.render_grid(recipe, x, y, progress=progress, cancel=cancel, preview=sink)
@@ -566,7 +572,13 @@ class ComposeTab(QWidget):
         self.preview.set_image(image)
         self.infotext.setPlainText(last.infotext)
         seconds = sum(float(getattr(item, "elapsed", 0.0)) for item in items)
-        self._say(f"Rendered {counted(len(items), 'image')} in {seconds:.1f} s, seed {last.seed}")
+        # A grid is one stored image of many renders: the line counts its cells.
+        what = (
+            f"a grid of {counted(self._grid_cells, 'image')}"
+            if self._grid_cells
+            else counted(len(items), "image")
+        )
+        self._say(f"Rendered {what} in {seconds:.1f} s, seed {last.seed}")
         self.device_label.setText(f"Device: {last.device}")
         self.refresh_gallery(select=getattr(last.render, "id", None))
         self._describe_device()

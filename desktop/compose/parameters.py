@@ -105,7 +105,9 @@ class ParametersForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.prompt = _prompt_editor("Prompt (LoRA tags are set in the LoRA stack)")
+        self.prompt = _prompt_editor(
+            "Prompt (<lora:name:0.8> and <hypernet:name:1> tags typed here are applied too)"
+        )
         self.negative = _prompt_editor("Negative prompt")
         # Sampler and schedule type apart, as A1111 1.9+ and Forge offer them; a name from pasted
         # infotext that is not listed (or not runnable) is added as written and refused at Render.

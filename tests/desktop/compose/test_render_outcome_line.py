@@ -1,7 +1,7 @@
 """What the Compose tab's status line says after a render ends: "Render failed: …" speaks of the recipe the
 board held then, so removing the LoRA it names (with the row's ✕) brings the new plan's line ("Ready: press
 Render") instead of keeping the old failure; a finished render counts its images in words ("Rendered 1
-image", "Rendered 3 images").
+image", "Rendered 3 images"), a grid its cells ("Rendered a grid of 2 images").
 
 The real RenderService prepares the board; only its ``render`` is a script: it fails once as the real
 renderer fails on a LoRA it cannot load, then returns stored renders of real PNG files."""
@@ -50,17 +50,20 @@ class ScriptedRender(RenderService):
         self.calls += 1
         if self.calls == 1:
             raise RenderError(FAILURE)
-        return [
-            SimpleNamespace(
-                path=str(self.image),
-                infotext="a red square",
-                seed=7 + n,
-                elapsed=0.5,
-                device="CPU",
-                render=SimpleNamespace(id=None),
-            )
-            for n in range(plan.recipe.batch)
-        ]
+        return [self._stored(7 + n) for n in range(plan.recipe.batch)]
+
+    def render_grid(self, base: Any, x: Any, y: Any = None, **_: Any) -> Any:  # type: ignore[override]
+        return self._stored(11)  # one stored image holding every cell
+
+    def _stored(self, seed: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            path=str(self.image),
+            infotext="a red square",
+            seed=seed,
+            elapsed=0.5,
+            device="CPU",
+            render=SimpleNamespace(id=None),
+        )
 
 
 @pytest.fixture
@@ -103,3 +106,18 @@ def test_a_failure_line_gives_way_to_the_new_plan_and_renders_are_counted_in_wor
         qtbot.mouseClick(tab.render_button, LEFT)
     qtbot.waitUntil(lambda: not tab.busy, timeout=10_000)
     assert tab.status_label.text() == "Rendered 3 images in 1.5 s, seed 9"
+
+
+def test_a_grid_counts_its_cells_and_the_placeholders_name_typed_tags_and_prompt_sr(
+    tab: ComposeTab, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    assert "LoRA stack" not in tab.board.parameters.prompt.placeholderText()
+    assert "<lora:" in tab.board.parameters.prompt.placeholderText()
+    assert "prompt-sr=" in tab.grid_x.placeholderText()
+    tab.add_assets([populated.ids["dreamshaper_8"]])
+    qtbot.waitUntil(lambda: tab.status_label.text() == READY_HINT, timeout=5000)
+    qtbot.keyClicks(tab.grid_x, "cfg=4,7")
+    with qtbot.waitSignal(tab.render_finished, timeout=10_000):
+        qtbot.mouseClick(tab.grid_button, LEFT)
+    qtbot.waitUntil(lambda: not tab.busy, timeout=10_000)
+    assert tab.status_label.text() == "Rendered a grid of 2 images in 0.5 s, seed 11"
