@@ -417,10 +417,13 @@ def _check_plan(
         _fail("; ".join(lines), EXIT_USAGE)
     if plan.missing:
         offers = _CivitaiOffers(context) if context is not None else None
-        for item in plan.missing:  # Civitai's downloads first, then the command's one failure line
+        # Each missing file on a line of its own, whole (with Civitai's download under it), then the
+        # command's one failure line, which a long list would be cut in (app.messages.MAX_LENGTH).
+        for item in plan.missing:
+            print(f"  - {item.message}", file=sys.stderr)
             offer = offers.offer(item.hash) if offers is not None and item.hash else None
             if offer:
-                print(f"atelier {command}: {item.name} is on Civitai: {offer}", file=sys.stderr)
+                print(f"    {item.name} is on Civitai: {offer}", file=sys.stderr)
         names = "; ".join(item.message for item in plan.missing)
         _fail(f"missing from the library, nothing rendered: {names}", EXIT_MISSING)
     if plan.lora_problem and plan.problem == plan.lora_problem:

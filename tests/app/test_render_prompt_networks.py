@@ -173,3 +173,19 @@ def test_grid_help_names_the_prompt_search_and_replace_axis(capsys: pytest.Captu
     with pytest.raises(SystemExit):
         main(["grid", "--help"])
     assert "prompt-sr=" in capsys.readouterr().out
+
+
+def test_a_long_list_of_missing_files_is_printed_whole(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An image made with a dozen LoRAs the library lacks: each is named on its own line, whole, before
+    the command's one failure line (which a long list is cut in)."""
+    names = [f"a_rather_long_lora_name_from_civitai_number_{n:02d}_v2" for n in range(12)]
+    tags = " ".join(f"<lora:{name}:0.5>" for name in names)
+    code = main(["render", "--data-dir", str(data_dir), "--checkpoint", "v1-5", "--prompt", f"a fox {tags}"])
+    assert code == 3
+    err = capsys.readouterr().err
+    assert all(name in err for name in names), err
+    assert (
+        err.strip().splitlines()[-1].startswith("atelier render: missing from the library, nothing rendered:")
+    )
