@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse, Recipe
 
@@ -231,22 +232,18 @@ def with_prompt_networks(recipe: Recipe, known_embeddings: Iterable[str]) -> Pro
     warnings = [*positive.warnings, *negative.warnings]
     if negative.loras or negative.hypernetworks:
         warnings.append("network tags in the negative prompt have no effect and were dropped")
-    used_loras = {use.ref.name for use in recipe.loras}
-    loras = list(recipe.loras)
-    for use in positive.loras:
-        if use.ref.name in used_loras:
-            warnings.append(f"{lora_tag(use)}: the LoRA is already used; it is applied once")
-            continue
-        used_loras.add(use.ref.name)
-        loras.append(use)
-    used_hypernets = {use.ref.name for use in recipe.hypernetworks}
-    hypernetworks = list(recipe.hypernetworks)
-    for hypernet in positive.hypernetworks:
-        if hypernet.ref.name in used_hypernets:
-            warnings.append(f"{hypernetwork_tag(hypernet)}: the hypernetwork is already used; applied once")
-            continue
-        used_hypernets.add(hypernet.ref.name)
-        hypernetworks.append(hypernet)
+    loras = _added_once(
+        recipe.loras,
+        positive.loras,
+        warnings,
+        lambda use: f"{lora_tag(use)}: the LoRA is already used; it is applied once",
+    )
+    hypernetworks = _added_once(
+        recipe.hypernetworks,
+        positive.hypernetworks,
+        warnings,
+        lambda use: f"{hypernetwork_tag(use)}: the hypernetwork is already used; applied once",
+    )
     used_embeddings = {(use.ref.name, use.negative) for use in recipe.embeddings}
     found = find_embeddings(positive.text, negative.text, known_embeddings)
     embeddings = (
@@ -256,8 +253,27 @@ def with_prompt_networks(recipe: Recipe, known_embeddings: Iterable[str]) -> Pro
     changed = recipe.replace(
         prompt=positive.text,
         negative_prompt=negative.text,
-        loras=tuple(loras),
-        hypernetworks=tuple(hypernetworks),
+        loras=loras,
+        hypernetworks=hypernetworks,
         embeddings=tuple(embeddings),
     )
     return PromptNetworks(changed, tuple(warnings))
+
+
+_Use = TypeVar("_Use", LoraUse, HypernetworkUse)
+
+
+def _added_once(
+    used: tuple[_Use, ...], tagged: Iterable[_Use], warnings: list[str], already: Callable[[_Use], str]
+) -> tuple[_Use, ...]:
+    """``used`` with each of ``tagged`` whose file is not in it yet; a repeat is left out and said
+    (``already`` words it) in ``warnings``."""
+    names = {use.ref.name for use in used}
+    added = list(used)
+    for use in tagged:
+        if use.ref.name in names:
+            warnings.append(already(use))
+            continue
+        names.add(use.ref.name)
+        added.append(use)
+    return tuple(added)
