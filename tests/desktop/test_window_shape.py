@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,15 @@ SHAPE_SCRIPT = textwrap.dedent(
             ),
             "sort": [window.model.query.sort.value, window.model.query.descending],
             "sort shown": [window.filter_bar.sort.currentText(), window.filter_bar.order.isChecked()],
+            "status bar bottom": window.statusBar().mapTo(
+                window, window.statusBar().rect().bottomLeft()
+            ).y(),
         }
 
-    def leave():
-        window.resize(1300, 800)
+    def leave():  # the shape it opened in, then the one the user leaves it in (argv[3]: "1300x800")
+        start = shape()
+        width, height = (int(n) for n in sys.argv[3].split("x"))
+        window.resize(width, height)
         window.move(50, 40)
         QTest.qWait(100)
         window.splitter.setSizes([180, 10_000, 320])
@@ -55,7 +61,7 @@ SHAPE_SCRIPT = textwrap.dedent(
         QTest.qWait(100)
         left = shape()
         window.close()
-        print(json.dumps(left))
+        print(json.dumps({"start": start, "left": left}))
         app.quit()
 
     def report():
@@ -81,41 +87,46 @@ def _profile(tmp_path: Path, *, with_library: bool) -> Path:
     return data
 
 
-def _run(data: Path, action: str, screen: tuple[int, int] = DESKTOP_SCREEN) -> dict[str, Any]:
-    return dict(json.loads(last_line_of(SHAPE_SCRIPT, str(data), action, timeout=90, screen=screen)))
+def _run(data: Path, *action: str, screen: tuple[int, int] = DESKTOP_SCREEN) -> dict[str, Any]:
+    return dict(json.loads(last_line_of(SHAPE_SCRIPT, str(data), *action, timeout=90, screen=screen)))
 
 
-def test_the_window_reopens_as_the_user_left_it(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def three_starts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One user's three starts, each a fresh process (they are what the two tests below look at, and
+    each start takes seconds): a first start on a 1920x1080 desktop screen left at 1300x800 sorted by
+    size; the next start there, left at 1800x1000; then a start on a 1280x720 laptop screen."""
+    data = _profile(tmp_path_factory.mktemp("shape"), with_library=True)
+    first = _run(data, "leave", "1300x800")
+    second = _run(data, "leave", "1800x1000")
+    settings = json.loads((data / "settings.json").read_text())
+    small = _run(data, "report", screen=(1280, 720))
+    return {"first": first, "second": second, "settings after the second": settings, "small": small}
+
+
+def test_the_window_reopens_as_the_user_left_it(three_starts: dict[str, Any]) -> None:
     """It came back 1584x860 sorted by Name whatever the user had left (settings.json kept neither)."""
-    data = _profile(tmp_path, with_library=True)
-    left = _run(data, "leave")
+    left = three_starts["first"]["left"]
     assert left["window"][2:] == [1300, 800]
     assert left["sort"] == ["size", True]
 
-    again = _run(data, "report")
+    again = three_starts["second"]["start"]  # as the second start opened, before the user touched it
 
     assert again["window"] == left["window"], "the same size, at the same place"
     assert again["splitter"] == left["splitter"], "the sidebar, library and details as wide as left"
     assert again["board"] == left["board"]
     assert again["sort"] == ["size", True], "the rows sorted as left"
     assert again["sort shown"] == ["Sort: Size", True], "and the filter bar says so"
-    settings = json.loads((data / "settings.json").read_text())
+    settings = three_starts["settings after the second"]
     assert settings["first_start_done"] is True, "the other settings kept"
 
 
-def test_a_window_left_on_a_larger_screen_opens_within_a_smaller_one(tmp_path: Path) -> None:
-    data = _profile(tmp_path, with_library=True)
-    _run(data, "leave")
-    settings = json.loads((data / "settings.json").read_text())
-    settings["window_geometry"] = ""  # rewritten below from a window left at 1800x1000 on 1920x1080
-    (data / "settings.json").write_text(json.dumps(settings))
-    big = _run(data, "report")  # no geometry: the first start's shape, the screen's size
+def test_a_window_left_on_a_larger_screen_opens_within_a_smaller_one(three_starts: dict[str, Any]) -> None:
+    big = three_starts["first"]["start"]  # no geometry yet: the first start's shape, the screen's size
     assert big["window"][2] > 1300
+    assert three_starts["second"]["left"]["window"][2:] == [1800, 1000], "left at 1800x1000 on 1920x1080"
 
-    script_leave_big = SHAPE_SCRIPT.replace("window.resize(1300, 800)", "window.resize(1800, 1000)")
-    json.loads(last_line_of(script_leave_big, str(data), "leave", timeout=90, screen=DESKTOP_SCREEN))
-
-    small = _run(data, "report", screen=(1280, 720))
+    small = three_starts["small"]
     width, height = small["screen"]
     x, y, shown_width, shown_height = small["window"]
     assert x >= 0
@@ -144,11 +155,42 @@ def test_a_first_start_with_an_empty_library_fits_a_laptop_screen(
     assert seen["render right"] <= x + shown_width
 
 
-def test_on_a_1280x720_screen_the_library_gets_two_columns_of_tiles(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def laptop_start(tmp_path_factory: pytest.TempPathFactory) -> Callable[[tuple[int, int]], dict[str, Any]]:
+    """``laptop_start(screen)``: the shape of a first start with the seven-file library on ``screen``,
+    one fresh process per screen, shared by the tests that look at that start."""
+    seen: dict[tuple[int, int], dict[str, Any]] = {}
+
+    def start(screen: tuple[int, int]) -> dict[str, Any]:
+        if screen not in seen:
+            data = _profile(tmp_path_factory.mktemp("laptop"), with_library=True)
+            seen[screen] = _run(data, "report", screen=screen)
+        return seen[screen]
+
+    return start
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (1280, 720)])
+def test_on_a_laptop_screen_the_window_opens_within_it(
+    laptop_start: Callable[[tuple[int, int]], dict[str, Any]], screen: tuple[int, int]
+) -> None:
+    """It opened at 1360x860 plus the board's 400 whatever the screen: on 1366x768 and 1280x720 its
+    status bar and the board's Render button were below the screen's edge."""
+    seen = laptop_start(screen)
+    width, height = seen["screen"]
+    x, y, shown_width, shown_height = seen["window"]
+    assert seen["board"] is not None, "with the compose board, as the settings say"
+    assert x + shown_width <= width
+    assert y + shown_height <= height - 32, "room left for a title bar"
+    assert seen["status bar bottom"] < shown_height
+
+
+def test_on_a_1280x720_screen_the_library_gets_two_columns_of_tiles(
+    laptop_start: Callable[[tuple[int, int]], dict[str, Any]],
+) -> None:
     """The library pane got ~300 px beside the board, the sidebar and the details pane: one column of
     tiles. The sidebar and the details pane start at their minimums on such a screen."""
-    data = _profile(tmp_path, with_library=True)
-    seen = _run(data, "report", screen=(1280, 720))
+    seen = laptop_start((1280, 720))
     _side, library, details = seen["splitter"]
     tile = 160 + 2 * 6  # the default tile and the grid's spacing on both sides
     assert library >= 2 * tile + 20, f"two columns and a scroll bar: {seen['splitter']}"
