@@ -25,11 +25,13 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> tuple[Path, Path]:
-    """A data folder whose library holds one LoRA: (data folder, the LoRA)."""
-    data = tmp_path / "data"
-    lora = write_case(kohya_lora("sd1", rank=1, text=False), tmp_path / "models")
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A data folder whose library holds one LoRA: (data folder, the LoRA); scanned once for the tests
+    that use it: each runs a command that is refused and changes nothing."""
+    folder = tmp_path_factory.mktemp("one-lora")
+    data = folder / "data"
+    lora = write_case(kohya_lora("sd1", rank=1, text=False), folder / "models")
     run_main("scan", "--no-hash", "--no-lookup", str(lora.parent), data_dir=data, check=True)
     return data, lora
 

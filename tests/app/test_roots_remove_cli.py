@@ -7,6 +7,7 @@ rows leave the catalog, its files stay on disk; it asks first, and without a ter
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,16 +16,25 @@ from tests.app.main_process import run_main
 from tests.factory.models import kohya_lora, write_case
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> tuple[Path, Path]:
-    """A data folder with two library folders, ``inks`` and ``washes``, one LoRA each: (data, inks)."""
-    data = tmp_path / "data"
-    inks = tmp_path / "inks"
+@pytest.fixture(scope="module")
+def scanned_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two library folders, ``inks`` and ``washes``, one LoRA each, scanned into a data folder that the
+    tests copy (removing a folder leaves its files on disk, so the folders themselves are shared)."""
+    folder = tmp_path_factory.mktemp("roots-remove")
+    data = folder / "data"
+    inks = folder / "inks"
     write_case(kohya_lora("sd1", rank=1, text=False), inks)
-    write_case(kohya_lora("sd1", rank=2, text=False), tmp_path / "washes")
-    run_main(
-        "scan", "--no-hash", "--no-lookup", str(inks), str(tmp_path / "washes"), data_dir=data, check=True
-    )
+    write_case(kohya_lora("sd1", rank=2, text=False), folder / "washes")
+    run_main("scan", "--no-hash", "--no-lookup", str(inks), str(folder / "washes"), data_dir=data, check=True)
+    return data, inks
+
+
+@pytest.fixture
+def library(scanned_once: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A data folder of its own for the test, a copy of the scanned one: (data, inks)."""
+    prepared, inks = scanned_once
+    data = tmp_path / "data"
+    shutil.copytree(prepared, data)
     return data, inks
 
 

@@ -15,9 +15,9 @@ from tests.factory.civitai_info import civitai_helper_payload, write_civitai_hel
 from tests.factory.models import kohya_lora, write_case
 
 
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    """Four SDXL LoRAs: Pony and Illustrious by Civitai's sidecar, NoobAI by the user, one unlabelled."""
+def _labelled_library(tmp_path: Path) -> Path:
+    """Four SDXL LoRAs: Pony and Illustrious by Civitai's sidecar, NoobAI by the user, one unlabelled;
+    returns the data folder."""
     folder = tmp_path / "models" / "Lora"
     folder.mkdir(parents=True)
     lora = write_case(kohya_lora("sdxl"), folder)
@@ -32,6 +32,18 @@ def data(tmp_path: Path) -> Path:
         "set", str(folder / "noob_style.safetensors"), "--base-label", "NoobAI", data_dir=data_dir, check=True
     )
     return data_dir
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The labelled library, built once for the tests that only search it."""
+    return _labelled_library(tmp_path_factory.mktemp("labelled"))
+
+
+@pytest.fixture
+def own_data(tmp_path: Path) -> Path:
+    """The labelled library, built for one test that changes labels."""
+    return _labelled_library(tmp_path)
 
 
 def found(data: Path, *options: str) -> list[str]:
@@ -93,20 +105,20 @@ def test_through_main_py_a_site_option_is_a_usage_error_and_the_help_says_both(d
     assert "Civitai: the base model, e.g. 'SDXL 1.0'" in usage
 
 
-def test_a_non_ascii_label_in_two_cases_is_offered_as_the_filter_tells_them_apart(data: Path) -> None:
+def test_a_non_ascii_label_in_two_cases_is_offered_as_the_filter_tells_them_apart(own_data: Path) -> None:
     """ "Éclair" and "éclair": the database folds only ASCII case, so the filter finds each spelling's
     file alone; the labels offered (the hint here, the window's combo) are the same two choices, each
     finding its file (before: offered as one "Éclair" that found one of the two files)."""
-    folder = data.parent / "models" / "Lora"
+    folder = own_data.parent / "models" / "Lora"
     for name, label in (("pony_style", "Éclair"), ("illu_style", "éclair")):
         run_in_process(
-            "set", str(folder / f"{name}.safetensors"), "--base-label", label, data_dir=data, check=True
+            "set", str(folder / f"{name}.safetensors"), "--base-label", label, data_dir=own_data, check=True
         )
 
-    hint = run_in_process("search", "--base-model", "Ponyy", data_dir=data).stdout.splitlines()[-1]
+    hint = run_in_process("search", "--base-model", "Ponyy", data_dir=own_data).stdout.splitlines()[-1]
 
     offered = hint.removeprefix("Base-model labels in the library: ").split(", ")
     assert sorted(offered) == ["NoobAI", "Éclair", "éclair"]
-    assert found(data, "--base-model", "Éclair") == ["pony_style.safetensors"]
-    assert found(data, "--base-model", "éclair") == ["illu_style.safetensors"]
-    assert found(data, "--base-model", "ÉCLAIR") == ["pony_style.safetensors"], "ASCII case still folds"
+    assert found(own_data, "--base-model", "Éclair") == ["pony_style.safetensors"]
+    assert found(own_data, "--base-model", "éclair") == ["illu_style.safetensors"]
+    assert found(own_data, "--base-model", "ÉCLAIR") == ["pony_style.safetensors"], "ASCII case still folds"
