@@ -1,7 +1,11 @@
-"""RenderEngine on a zero-filled SD1 file of the real layout: caching, samplers, seeds, progress, cancel.
+"""RenderEngine: single-file loading, caching, samplers, seeds, progress, cancel.
 
-The checkpoint is loaded once for the whole module (about 13 s); renders are 64x64 with 2 steps. Zero
-weights give NaN/black images, so pixels are compared as raw bytes. The network is blocked throughout.
+Two engines, each loaded once for the whole module. The single-file load (its progress reports, the
+no-op reload) needs the real layout, so a zero-filled SD1 file of the real key space is loaded in fp16,
+the file's own dtype (no 4 GB fp32 copy; test_configs loads every real layout in fp32 and denoises).
+The render behaviour (seeds, batch, progress, cancel, samplers) does not depend on the layout or size
+and runs on the tiny SD1 pipeline (tests/factory/tiny_pipeline.py): renders are 64x64 with 2 steps,
+pixels compared as raw bytes. The network is blocked throughout.
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ from core.render.sigma_schedules import schedule_sigmas
 from core.taxonomy import Architecture
 from tests.factory.keyspaces import keyspace
 from tests.factory.safetensors_writer import write_safetensors
+from tests.factory.tiny_pipeline import tiny_sd1_folder
 
 pytestmark = pytest.mark.slow
 
 CPU = DeviceChoice(device="cpu", dtype_name="float32", reason="tests run on the CPU")
+# The real-size file is F16: loading it as stored keeps the load about the file, not a dtype conversion.
+CPU_FP16 = DeviceChoice(device="cpu", dtype_name="float16", reason="the real-size file's own dtype")
 BASE = Recipe(prompt="a photo of a cat", negative_prompt="blurry", seed=42, steps=2, width=64, height=64)
 
 
@@ -53,9 +60,22 @@ LOAD_REPORTS: list[Progress] = []
 
 
 @pytest.fixture(scope="module")
-def engine(offline: None, checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> RenderEngine:
-    engine = RenderEngine(tmp_path_factory.mktemp("cache"), device=CPU)
+def single_file_engine(
+    offline: None, checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
+) -> RenderEngine:
+    """The real-layout single file, loaded once; its load reports are kept in LOAD_REPORTS."""
+    engine = RenderEngine(tmp_path_factory.mktemp("cache"), device=CPU_FP16)
     engine.load(checkpoint, Architecture.SD1, None, progress=LOAD_REPORTS.append)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def engine(offline: None, tmp_path_factory: pytest.TempPathFactory) -> RenderEngine:
+    """The tiny SD1 pipeline (a diffusers folder), loaded once for the render behaviour tests."""
+    cache = tmp_path_factory.mktemp("tiny-cache")
+    folder = tiny_sd1_folder(tmp_path_factory.mktemp("models") / "tiny-sd1", cache, seed=0)
+    engine = RenderEngine(cache, device=CPU)
+    engine.load(folder, Architecture.SD1, None)
     return engine
 
 
@@ -86,8 +106,10 @@ def test_progress_reported_per_step(engine: RenderEngine) -> None:
     assert reports[-1].message == "Step 2 of 2"
 
 
-def test_single_file_load_reports_its_components(engine: RenderEngine) -> None:
+def test_single_file_load_reports_its_components(single_file_engine: RenderEngine) -> None:
     """The file is read whole first (no total yet), then diffusers builds each part from it."""
+    assert single_file_engine.load_count == 1
+    assert type(single_file_engine.pipeline).__name__ == "StableDiffusionPipeline"
     assert LOAD_REPORTS[0] == Progress(0, None, "Loading checkpoint…")
     messages = [report.message for report in LOAD_REPORTS]
     assert {"Loading checkpoint… UNet", "Loading checkpoint… VAE", "Loading checkpoint… text encoder"} <= set(
@@ -137,7 +159,8 @@ def test_switching_sampler_does_not_reload(engine: RenderEngine) -> None:
     assert engine.load_count == loads == 1
 
 
-def test_loading_same_file_again_is_a_no_op(engine: RenderEngine, checkpoint: Path) -> None:
+def test_loading_same_file_again_is_a_no_op(single_file_engine: RenderEngine, checkpoint: Path) -> None:
+    engine = single_file_engine
     pipe = engine.pipeline
     engine.load(checkpoint, Architecture.SD1, None)
     assert engine.load_count == 1
