@@ -9,11 +9,12 @@ nothing reaches the developer's.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from catalog.library import Library
 from catalog.records import AssetQuery
-from core.organize.companions import companion_files
+from core.organize.companions import companions_among
 from tests.app.organize.template_library import linked_lora, open_library, write_embedding
 from tests.trash import own_trash
 
@@ -24,26 +25,30 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _fingerprints(models: Iterable[Path]) -> set[tuple[str, frozenset[tuple[str, str]]]]:
+    """Each model's digest with its companions' endings and digests; each folder listed once (a folder
+    of hundreds of models listed once per model made the kill tests' checks grow with its square)."""
+    listings: dict[Path, set[str]] = {}
+    found = set()
+    for model in models:
+        siblings = listings.get(model.parent)
+        if siblings is None:
+            siblings = listings[model.parent] = {entry.name for entry in model.parent.iterdir()}
+        stem_length = len(model.stem)
+        companions = frozenset((c.name[stem_length:], digest(c)) for c in companions_among(model, siblings))
+        found.add((digest(model), companions))
+    return found
+
+
 def fingerprint(library: Library) -> set[tuple[str, frozenset[tuple[str, str]]]]:
     """What must survive any operation: each model's bytes with the bytes of its companions (by their
     ending: ``.preview.png``, ``.civitai.info``), wherever they are."""
-    found = set()
-    for record in library.search(AssetQuery()):
-        model = Path(record.path)
-        stem_length = len(model.stem)
-        companions = frozenset((c.name[stem_length:], digest(c)) for c in companion_files(model))
-        found.add((digest(model), companions))
-    return found
+    return _fingerprints(Path(record.path) for record in library.search(AssetQuery()))
 
 
 def disk_fingerprint(root: Path) -> set[tuple[str, frozenset[tuple[str, str]]]]:
     """:func:`fingerprint` from the disk alone: every model file under ``root``."""
-    found = set()
-    for model in root.rglob("*.safetensors"):
-        stem_length = len(model.stem)
-        companions = frozenset((c.name[stem_length:], digest(c)) for c in companion_files(model))
-        found.add((digest(model), companions))
-    return found
+    return _fingerprints(root.rglob("*.safetensors"))
 
 
 def open_hashed_library(data: Path, *roots: Path) -> Library:
