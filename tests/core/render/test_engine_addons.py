@@ -288,9 +288,10 @@ def test_on_windows_rendering_leaves_no_add_on_file_mapped(
 
 
 def test_on_windows_a_loaded_checkpoint_is_not_left_mapped(
-    offline: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    offline: None, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    checkpoint = tiny_sd1_folder(tmp_path / "tiny-sd1", tmp_path / "cache", seed=1)
+    # A copy of the module's checkpoint folder: the module's engines keep the original mapped.
+    checkpoint = Path(shutil.copytree(files["other_checkpoint"], tmp_path / "tiny-sd1"))
     weights = sorted(checkpoint.rglob("*.safetensors"))
     assert weights
     monkeypatch.setattr(tensor_files, "MAPPED_FILES_ARE_LOCKED", True)

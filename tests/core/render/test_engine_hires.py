@@ -1,6 +1,7 @@
 """The hires fix on a tiny SD1 diffusers folder: two passes, A1111's sizes, upscalers, progress.
 
-Renders are 64 -> 128 with 1-2 steps. The upscaling itself is
+Renders are 64 -> 96 with 1-2 steps (the upscale factor is not under test; 1.5 keeps the second pass
+small). The upscaling itself is
 checked without a pipeline in test_hires; here the question is that the engine runs the second pass on
 the loaded modules (no second load) and that what comes out has the target size.
 """
@@ -43,12 +44,12 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RenderEngine]:
 
 def test_latent_hires_renders_two_passes_at_the_target_size(engine: RenderEngine) -> None:
     reports: list[Progress] = []
-    recipe = BASE.replace(hires=HiresFix("Latent", scale=2.0, steps=1, denoising=0.5))
+    recipe = BASE.replace(hires=HiresFix("Latent", scale=1.5, steps=1, denoising=0.5))
 
     result = engine.render(recipe, progress=reports.append)
     again = engine.render(recipe)
 
-    assert [image.size for image in result.images] == [(128, 128)]
+    assert [image.size for image in result.images] == [(96, 96)]
     assert result.images[0].tobytes() == again.images[0].tobytes()
     steps = [(r.done, r.total) for r in reports if r.message.startswith("Step")]
     assert steps == [(1, 3), (2, 3), (3, 3)]  # 2 first-pass steps, then the 1 hires step
@@ -58,13 +59,13 @@ def test_latent_hires_renders_two_passes_at_the_target_size(engine: RenderEngine
 
 
 def test_image_upscalers_and_a_resize_with_a_crop(engine: RenderEngine) -> None:
-    lanczos = engine.render(BASE.replace(hires=HiresFix("Lanczos", steps=1, denoising=0.4)))
-    nearest = engine.render(BASE.replace(hires=HiresFix("Nearest", steps=1, denoising=0.4)))
-    cropped = engine.render(BASE.replace(hires=HiresFix("Latent (bicubic)", resize=(128, 96), steps=1)))
+    lanczos = engine.render(BASE.replace(hires=HiresFix("Lanczos", scale=1.5, steps=1, denoising=0.4)))
+    nearest = engine.render(BASE.replace(hires=HiresFix("Nearest", scale=1.5, steps=1, denoising=0.4)))
+    cropped = engine.render(BASE.replace(hires=HiresFix("Latent (bicubic)", resize=(96, 64), steps=1)))
 
-    assert lanczos.images[0].size == nearest.images[0].size == (128, 128)
+    assert lanczos.images[0].size == nearest.images[0].size == (96, 96)
     assert lanczos.images[0].tobytes() != nearest.images[0].tobytes()
-    assert cropped.images[0].size == (128, 96)
+    assert cropped.images[0].size == (96, 64)
 
 
 def test_an_upscaler_model_atelier_cannot_run_is_refused_by_name(engine: RenderEngine) -> None:
@@ -76,10 +77,10 @@ def test_an_upscaler_model_atelier_cannot_run_is_refused_by_name(engine: RenderE
 
 
 def test_a1111s_hires_prompt_and_cfg_change_only_the_second_pass(engine: RenderEngine) -> None:
-    recipe = BASE.replace(hires=HiresFix("Latent", steps=1, denoising=0.6))
+    recipe = BASE.replace(hires=HiresFix("Latent", scale=1.5, steps=1, denoising=0.6))
 
     plain = engine.render(recipe).images[0].tobytes()
     own = engine.render(recipe.with_extra({"Hires prompt": "a dog", "Hires CFG Scale": "3"})).images[0]
 
-    assert own.size == (128, 128)
+    assert own.size == (96, 96)
     assert own.tobytes() != plain
