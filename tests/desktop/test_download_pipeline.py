@@ -118,7 +118,7 @@ def test_a_download_killed_mid_way_shows_interrupted_and_continues_when_the_wind
         context = AppContext(data_dir, tokens=TokenStore(data_dir, use_keyring=False))
         context.add_root(sites.root)
         context.close()
-        part = kill_mid_download(sites, data_dir)
+        part = kill_mid_download(sites, data_dir, at_least=4096)  # a few blocks in: mid-way
         kept = part.stat().st_size
 
         context = AppContext(data_dir, tokens=TokenStore(data_dir, use_keyring=False))
@@ -161,7 +161,7 @@ def test_a_download_stopped_with_ctrl_c_stays_paused_when_the_window_opens_until
         context = AppContext(data_dir, tokens=TokenStore(data_dir, use_keyring=False))
         context.add_root(sites.root)
         context.close()
-        part, _ = stop_mid_download(sites, signal.SIGINT)
+        part, _ = stop_mid_download(sites, signal.SIGINT, at_least=4096)
         kept = part.stat().st_size
         sent_before = sites.file_state.sent[FILE_PATH]
         del sites.file_state.faults[FILE_PATH]  # a fast host: a wrong restart would show at once
@@ -272,7 +272,7 @@ def test_a_download_whose_command_was_killed_while_the_window_was_open_is_contin
         manager = DownloadManager(context.downloads, lambda: 2)
         try:
             manager.start()
-            part = kill_mid_download(sites, data_dir)
+            part = kill_mid_download(sites, data_dir, at_least=4096)  # a few blocks in: mid-way
             (record,) = context.downloads.list()
             assert record.status is DownloadStatus.RUNNING  # as the killed command left it
             kept = part.stat().st_size
