@@ -1,6 +1,7 @@
-"""Library rows dragged onto a folder in the sidebar move there, as a user drags them: the grid's own
-startDrag makes the QDrag and Qt carries it under mouse events (see ``tests.desktop.compose.conftest``
-for why these run on the ``minimal`` platform)."""
+"""Library rows dragged onto a folder in the sidebar move there, and onto a collection join it, as a user
+drags them: the grid's own startDrag makes the QDrag and Qt carries it under mouse events (see
+``tests.desktop.compose.conftest`` for why these run on the ``minimal`` platform, in one child pytest per
+module: the collection's drag is here, not in ``test_collections_menu.py``, to share this one)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from desktop.main_window import MainWindow
-from desktop.models.sidebar_model import Section
+from desktop.models.sidebar_model import Section, SidebarRole
 from desktop.widgets.sidebar_view import AUTO_EXPAND_MS
 from tests.desktop.compose.test_real_drag import Stop, drag_rows
 from tests.desktop.conftest import PopulatedLibrary
+from tests.desktop.organize.test_collections_menu import PICKS, _collection, _members, picks
 
 pytestmark = pytest.mark.real_drag
+__all__ = ["picks"]  # the collection the drag joins, test_collections_menu's fixture
 
 
 def _row(window: MainWindow, asset_id: int) -> int:
@@ -153,3 +157,52 @@ def test_rows_dropped_on_a_folder_of_another_kind_are_asked_about_first(
         QTest.mouseClick(move, Qt.MouseButton.LeftButton)
     assert (embeddings / "animeLineart.safetensors").is_file()
     assert not source.exists()
+
+
+def test_rows_dropped_on_a_sidebar_collection_join_it(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, picks: QModelIndex
+) -> None:
+    sidebar = window.sidebar
+    seen: dict[str, object] = {}
+
+    def cursor() -> Qt.CursorShape | None:
+        override = QGuiApplication.overrideCursor()  # what the drag shows the user
+        return override.shape() if override is not None else None
+
+    def over_kinds() -> None:
+        seen["kinds"] = (QPersistentModelIndex(sidebar.drop_target), cursor())
+
+    def over_picks() -> None:
+        seen["picks"] = (QPersistentModelIndex(sidebar.drop_target), cursor())
+
+    kinds = sidebar.visualRect(window.sidebar_model.section_index(Section.KINDS)).center()
+    rows = [window.model.row_of(populated.ids[name]) for name in ("easynegative", "animeLineart")]
+    drag_rows(
+        window.grid,
+        [row for row in rows if row is not None],
+        [
+            Stop(sidebar.viewport(), kinds, check=over_kinds),  # takes nothing: the refusal cursor
+            Stop(sidebar.viewport(), sidebar.visualRect(picks).center(), check=over_picks),
+        ],
+    )
+    target, shape = seen["kinds"]  # type: ignore[misc]
+    assert not target.isValid()
+    assert shape == Qt.CursorShape.ForbiddenCursor
+    target, shape = seen["picks"]  # type: ignore[misc]
+    assert target == QPersistentModelIndex(picks)  # lit while hovered
+    assert shape == Qt.CursorShape.DragCopyCursor  # and the drop is accepted
+    qtbot.waitUntil(lambda: len(_members(populated)) == 3, timeout=3000)
+    assert _members(populated) == {"dreamshaper_8.safetensors", "easynegative.pt", "animeLineart.safetensors"}
+    assert window.status.flashed() == f"Added 2 files to “{PICKS}”"
+    assert _collection(window).data(SidebarRole.COUNT) == 3  # the sidebar's count follows
+    for name in ("easynegative.pt", "animeLineart.safetensors"):
+        assert (populated.root_dir / name).is_file()  # joined the collection, not moved
+
+    # Dropped again: said, nothing changed.
+    row = window.model.row_of(populated.ids["easynegative"])
+    assert row is not None
+    drag_rows(
+        window.grid, [row], [Stop(sidebar.viewport(), sidebar.visualRect(_collection(window)).center())]
+    )
+    qtbot.waitUntil(lambda: "already" in window.status.flashed(), timeout=3000)
+    assert window.status.flashed() == f"“easynegative.pt” is already in “{PICKS}”"
