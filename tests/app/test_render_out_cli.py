@@ -70,16 +70,24 @@ LIBRARY_FILE = f"a file of the library is there and is never written over; {INST
 NOT_PNG = f"a file that is not a PNG is there and is never written over; {INSTEAD}"
 
 
-@pytest.mark.parametrize("command", ["render", "grid"])
+EXISTS = f"the file exists; {INSTEAD}, or add --overwrite to replace it"
+
+
+# Every kind of existing file through ``render``; ``grid`` hands ``--out`` to the same check (app.render_cli
+# ``check_out``), so it runs three of them (each refusal message; --overwrite refused for a library file)
+# rather than all six again: the other three would only repeat that one function on the same input.
 @pytest.mark.parametrize(
-    ("existing", "says"),
+    ("command", "existing", "says"),
     [
-        ("model", LIBRARY_FILE),
-        ("model --overwrite", LIBRARY_FILE),
-        ("text", NOT_PNG),
-        ("text --overwrite", NOT_PNG),
-        ("png", f"the file exists; {INSTEAD}, or add --overwrite to replace it"),
-        ("gallery --overwrite", LIBRARY_FILE),
+        ("render", "model", LIBRARY_FILE),
+        ("render", "model --overwrite", LIBRARY_FILE),
+        ("render", "text", NOT_PNG),
+        ("render", "text --overwrite", NOT_PNG),
+        ("render", "png", EXISTS),
+        ("render", "gallery --overwrite", LIBRARY_FILE),
+        ("grid", "model --overwrite", LIBRARY_FILE),
+        ("grid", "text", NOT_PNG),
+        ("grid", "png", EXISTS),
     ],
 )
 def test_out_never_writes_over_an_existing_file(
@@ -137,18 +145,32 @@ def test_overwrite_replaces_an_earlier_png(data_dir: Path, tmp_path: Path) -> No
     assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["keep.png"], "no temporary file left"
 
 
+NOT_A_WEIGHT = (
+    "--lora detail:abc: 'abc' is not a weight (a number, e.g. detail:0.8), and the library has no "
+    "LoRA named 'detail:abc'"
+)
+NOT_A_STRENGTH = (
+    "--hypernetwork ink:strong: 'strong' is not a strength (a number, e.g. ink:0.8), and the "
+    "library has no hypernetwork named 'ink:strong'"
+)
+
+
+# Every kind of bad weight through ``render``; ``render --plan`` (refused before the plan is shown) and
+# ``grid`` call the same app.render_cli ``bad_weight``, so each runs one LoRA and one hypernetwork value
+# rather than all four again: the other two would only repeat that one function on the same input.
 @pytest.mark.parametrize(
-    ("option", "says"),
+    ("command", "option", "says"),
     [
-        (["--lora", "detail:abc"], "--lora detail:abc: 'abc' is not a weight (a number, e.g. detail:0.8), "
-         "and the library has no LoRA named 'detail:abc'"),
-        (["--lora", "detail:nan"], "--lora detail:nan: 'nan' is not a weight"),
-        (["--lora", "detail:"], "--lora detail:: no weight follows the ':'"),
-        (["--hypernetwork", "ink:strong"], "--hypernetwork ink:strong: 'strong' is not a strength (a number, "
-         "e.g. ink:0.8), and the library has no hypernetwork named 'ink:strong'"),
+        ("render", ["--lora", "detail:abc"], NOT_A_WEIGHT),
+        ("render", ["--lora", "detail:nan"], "--lora detail:nan: 'nan' is not a weight"),
+        ("render", ["--lora", "detail:"], "--lora detail:: no weight follows the ':'"),
+        ("render", ["--hypernetwork", "ink:strong"], NOT_A_STRENGTH),
+        ("render --plan", ["--lora", "detail:abc"], NOT_A_WEIGHT),
+        ("render --plan", ["--hypernetwork", "ink:strong"], NOT_A_STRENGTH),
+        ("grid", ["--lora", "detail:abc"], NOT_A_WEIGHT),
+        ("grid", ["--hypernetwork", "ink:strong"], NOT_A_STRENGTH),
     ],
 )  # fmt: skip
-@pytest.mark.parametrize("command", ["render", "render --plan", "grid"])
 def test_a_weight_that_is_no_number_is_a_usage_error(
     data_dir: Path, option: list[str], says: str, command: str
 ) -> None:

@@ -30,7 +30,9 @@ from tests.factory.tiny_pipeline import SD1_CONTEXT, tiny_sd1_folder
 pytestmark = pytest.mark.slow
 
 CPU = DeviceChoice(device="cpu", dtype_name="float32", reason="tests run on the CPU")
-BASE = Recipe(prompt="a photo of a cat", negative_prompt="blurry", seed=7, steps=2, width=64, height=64)
+# One step: every add-on acts on the text encoder, the UNet or the VAE of that step, so one step shows
+# each change (and its absence) as well as two; the step reports are checked with two and three steps.
+BASE = Recipe(prompt="a photo of a cat", negative_prompt="blurry", seed=7, steps=1, width=64, height=64)
 ATTN = "down_blocks_0_attentions_0_transformer_blocks_0_attn2"
 
 
@@ -247,7 +249,9 @@ def test_loading_reports_each_component_then_add_ons_then_steps(
     reports: list[Progress] = []
 
     engine.load(files["checkpoint"], Architecture.SD1, None, progress=reports.append)
-    engine.render(BASE.with_lora(LoraUse(_ref(files, "lora"), weight=0.5)), progress=reports.append)
+    engine.render(
+        BASE.replace(steps=2).with_lora(LoraUse(_ref(files, "lora"), weight=0.5)), progress=reports.append
+    )
 
     messages = [report.message for report in reports]
     assert reports[0] == Progress(0, None, "Loading checkpoint…")
