@@ -33,8 +33,11 @@ def tab(remote: RemoteEnv, qtbot: QtBot, tmp_path: Path) -> Iterator[CivitaiTab]
     manager = DownloadManager(remote.remote.downloads(), lambda: 2)
     # The images load on a pool of their own: the fetches keep the site's politeness interval (a
     # quarter of a second per image and host), so a page's example images still queued when the test
-    # ends would hold its teardown for seconds; they are dropped, and only the running ones waited for.
+    # ends would hold its teardown for seconds; they are dropped, and only the running one waited for.
+    # One thread: the images all come from one host, whose interval lets one fetch through at a time
+    # anyway; a second thread would only be one more fetch asleep in it at teardown.
     pool = QThreadPool()
+    pool.setMaxThreadCount(1)
     images = RemoteImageCache(
         remote.remote.fetch_image,
         tmp_path / "cache" / "remote",
