@@ -31,8 +31,11 @@ from tests.factory.tiny_pipeline import tiny_sd1_folder, tiny_sdxl_folder
 pytestmark = pytest.mark.slow  # two tiny pipelines are built and loaded (about 20 s on a shared CPU)
 
 CPU = DeviceChoice(device="cpu", dtype_name="float32", reason="tests run on the CPU")
+# One step: a prompt's encoding conditions every step alike, so one shows what the encoding changes. The
+# tests whose behaviour lives across steps (schedules, alternation, ancestral noise, hires counts) say
+# their step counts themselves.
 BASE = Recipe(
-    prompt="a red fox", negative_prompt="blurry", seed=5, steps=2, width=64, height=64, sampler="Euler"
+    prompt="a red fox", negative_prompt="blurry", seed=5, steps=1, width=64, height=64, sampler="Euler"
 )
 
 
@@ -308,7 +311,7 @@ def test_alternation_and_sdxl_editing_run_and_switch(sd1: RenderEngine, sdxl: Re
 
 def test_the_hires_pass_runs_its_own_schedule(sd1: RenderEngine) -> None:
     hires = HiresFix(upscaler="Latent", scale=1.5, steps=2, denoising=0.5)
-    result = sd1.render(BASE.replace(prompt="[a red fox:a grey wolf:1.5]", hires=hires))
+    result = sd1.render(BASE.replace(prompt="[a red fox:a grey wolf:1.5]", steps=2, hires=hires))
     assert result.images[0].size == (96, 96)
 
 
@@ -318,7 +321,7 @@ def test_the_hires_schedule_counts_the_hires_samplers_steps(sd1: RenderEngine) -
     (2 past the first pass) does, not after step 1 as Euler's count would say."""
     hires = HiresFix(upscaler="Latent", scale=1.5, steps=2, denoising=1.0)
     prompt = "[a red fox:a grey wolf:1.5]"
-    recipe = BASE.replace(prompt=prompt, hires=hires, extra={"Hires sampler": "Heun"})
+    recipe = BASE.replace(prompt=prompt, steps=2, hires=hires, extra={"Hires sampler": "Heun"})
 
     def hires_prompt(text: str) -> bytes:
         return _pixels(sd1.render(recipe.replace(extra={**recipe.extra, "Hires prompt": text})))
@@ -379,8 +382,9 @@ def test_variation_seed_blends_towards_the_other_seeds_noise(sd1: RenderEngine) 
 
 def test_ensd_reseeds_the_noise_of_ancestral_samplers_only(sd1: RenderEngine) -> None:
     extra = {"ENSD": "31337"}
-    assert _render(sd1, sampler="Euler a", extra=extra) != _render(sd1, sampler="Euler a")
-    assert _render(sd1, sampler="Euler", extra=extra) == _render(sd1, sampler="Euler")
+    # Two steps: an ancestral sampler adds no noise in its last step.
+    assert _render(sd1, sampler="Euler a", steps=2, extra=extra) != _render(sd1, sampler="Euler a", steps=2)
+    assert _render(sd1, sampler="Euler", steps=2, extra=extra) == _render(sd1, sampler="Euler", steps=2)
 
 
 # --- what is not honoured is said -------------------------------------------------------------------------
