@@ -15,7 +15,15 @@ from core.taxonomy import LibraryLayout
 from desktop.main_window import MainWindow
 from tests.app.organize.template_library import linked_lora, open_library
 from tests.desktop.conftest import ServicesFactory
-from tests.desktop.organize.test_template_dialog import TemplateSettings, _open, _rows, _type_template
+from tests.desktop.organize.test_template_dialog import (
+    TemplateSettings,
+    _open,
+    _plan_soon,
+    _rows,
+    _type_template,
+)
+
+__all__ = ["_plan_soon"]  # the template dialog tests' short plan delay applies here too
 
 
 @pytest.fixture
