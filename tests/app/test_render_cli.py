@@ -22,7 +22,8 @@ from tests.fakes.civitai_api import CivitaiState, fake_civitai
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = ["--prompt", "a red fox", "--steps", "2", "--size", "64x64", "--cfg", "5"]
+# One step: what these commands write, store and replay does not depend on the step count.
+SETTINGS = ["--prompt", "a red fox", "--steps", "1", "--size", "64x64", "--cfg", "5"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -218,7 +219,7 @@ def test_an_old_hires_text_renders_its_two_passes_and_says_so(
     """Before A1111 1.0, Size was the final size and First pass size the first pass: both are rendered."""
     text = (
         "a red fox\n"
-        "Steps: 2, Sampler: Euler, CFG scale: 5, Seed: 3, Size: 128x128, Model: tiny-sd1, "
+        "Steps: 2, Sampler: Euler, CFG scale: 5, Seed: 3, Size: 96x96, Model: tiny-sd1, "
         "Denoising strength: 0.5, First pass size: 64x64"
     )
     code, stdout, stderr = run_cli(
@@ -227,10 +228,10 @@ def test_an_old_hires_text_renders_its_two_passes_and_says_so(
 
     assert code == 0, stderr
     result = json.loads(stdout)
-    assert Image.open(result["path"]).size == (128, 128)
+    assert Image.open(result["path"]).size == (96, 96)
     # Written back as the text says it: A1111 reads the same two passes from these keys.
     line = result["infotext"].splitlines()[-1]
-    assert "Seed: 3, Size: 128x128, Model hash: aaaaaaaaaa, Model: tiny-sd1," in line
+    assert "Seed: 3, Size: 96x96, Model hash: aaaaaaaaaa, Model: tiny-sd1," in line
     assert "Denoising strength: 0.5, First pass size: 64x64" in line
 
 
@@ -239,21 +240,21 @@ def test_hires_options_render_two_passes_and_the_infotext_says_so(
 ) -> None:
     code, stdout, stderr = run_cli(
         capsys, "render", "--data-dir", str(data_dir), "--checkpoint", "tiny-sd1", *SETTINGS,
-        "--seed", "4", "--hires-upscale", "2", "--hires-upscaler", "Lanczos", "--hires-steps", "1",
+        "--seed", "4", "--hires-upscale", "1.5", "--hires-upscaler", "Lanczos", "--hires-steps", "1",
         "--denoising", "0.5", "--json",
     )  # fmt: skip
 
     assert code == 0, stderr
     result = json.loads(stdout)
-    assert Image.open(result["path"]).size == (128, 128)
+    assert Image.open(result["path"]).size == (96, 96)
     line = result["infotext"].splitlines()[-1]
     assert "Seed: 4, Size: 64x64," in line  # A1111's Size is the first pass
-    assert "Denoising strength: 0.5, Hires upscale: 2, Hires steps: 1, Hires upscaler: Lanczos" in line
+    assert "Denoising strength: 0.5, Hires upscale: 1.5, Hires steps: 1, Hires upscaler: Lanczos" in line
     code, stdout, _ = run_cli(
         capsys, "render", "--data-dir", str(data_dir), "--infotext", result["path"], "--plan"
     )
     assert code == 0
-    assert "Hires fix: Lanczos x2 -> 128x128, 1 step at denoising 0.5" in stdout
+    assert "Hires fix: Lanczos x1.5 -> 96x96, 1 step at denoising 0.5" in stdout
 
 
 @pytest.mark.parametrize(
