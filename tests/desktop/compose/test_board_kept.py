@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -21,12 +22,21 @@ from pytestqt.qtbot import QtBot
 from app.render_service import RenderService
 from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import Architecture, AssetKind, NetworkType
+from desktop.compose import board_state
 from desktop.compose.board_state import BOARD_FILE, read_board
 from desktop.compose.compose_tab import ComposeTab
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import PopulatedLibrary, ServicesFactory, _ident, _scanned
 from tests.desktop.organize.test_file_actions import actions, focus
 from tests.desktop.remote_support import RemoteEnv
+
+
+@pytest.fixture(autouse=True)
+def _save_soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The board is written 50 ms after its last change instead of the user's 600 ms: the tests wait
+    for the written file, so only that wait shortens; the same debounce timer (its interval is read
+    when the window's BoardKeeper is built) still writes it after the change, before any quit."""
+    monkeypatch.setattr(board_state, "SAVE_DELAY_MS", 50)
 
 
 def _no_engine() -> object:
