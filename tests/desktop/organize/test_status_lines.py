@@ -30,9 +30,16 @@ from tests.desktop.organize.test_file_actions import (
     menu_action,
     open_context_menu,
 )
-from tests.desktop.organize.test_template_dialog import TemplateSettings, _open, _type_template, real_library
+from tests.desktop.organize.test_template_dialog import (
+    TemplateSettings,
+    _open,
+    _plan_soon,
+    _type_template,
+    real_library,
+)
 
-__all__ = ["real_library"]  # the fixture, used by name
+# The fixtures: the library, used by name; the template dialog's short plan delay, on for every test.
+__all__ = ["_plan_soon", "real_library"]
 
 MOVED = "Organize by template: moved 5 files"
 
