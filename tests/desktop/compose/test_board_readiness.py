@@ -20,10 +20,18 @@ from catalog.asset_query import AssetQuery
 from catalog.library import Library
 from catalog.scanner import Scanner
 from core.taxonomy import LibraryLayout
+from desktop.compose import compose_tab
 from desktop.compose.compose_tab import READY_HINT, ComposeTab
 from tests.factory.models import flux_lora, kohya_lora, sd1_checkpoint, write_case
 
 LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture(autouse=True)
+def _plan_soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan follows the board 20 ms after a change instead of the user's 250 ms: the tests wait
+    for the plan's lines, so only that wait shortens (the interval is read when the tab is built)."""
+    monkeypatch.setattr(compose_tab, "PLAN_DELAY_MS", 20)
 
 
 def _no_engine() -> object:

@@ -7,11 +7,13 @@ Nothing here renders.
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QStyle, QStyleOptionGroupBox
 from pytestqt.qtbot import QtBot
 
 from core.render.hires import HiresFix
+from desktop.compose import compose_tab
 from desktop.compose.compose_tab import ComposeTab
 from desktop.compose.hires_form import HiresForm
 from tests.desktop.compose.test_compose_tab import service, tab  # noqa: F401 - the same fixtures
@@ -23,6 +25,13 @@ HIRES_TEXT = (
     "Steps: 12, Sampler: Euler, CFG scale: 5, Seed: 42, Size: 512x768, Model: dreamshaper_8, "
     "Denoising strength: 0.45, Hires upscale: 1.5, Hires steps: 8, Hires upscaler: 4x-UltraSharp"
 )
+
+
+@pytest.fixture(autouse=True)
+def _plan_soon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan follows the board 20 ms after a change instead of the user's 250 ms: the tests wait
+    for the plan's lines, so only that wait shortens (the interval is read when the tab is built)."""
+    monkeypatch.setattr(compose_tab, "PLAN_DELAY_MS", 20)
 
 
 def _type(qtbot: QtBot, box: QAbstractSpinBox, text: str) -> None:
