@@ -17,6 +17,7 @@ from catalog.library import Library
 from catalog.records import RootRecord
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.taxonomy import AssetKind
+from desktop import main_window
 from desktop.main_window import MainWindow
 from desktop.models.asset_table_model import AssetColumn
 from desktop.models.sidebar_model import ALL_SCOPE, ScopeKind, SidebarRole, SidebarScope
@@ -381,7 +382,11 @@ def test_file_changes_from_another_thread_trigger_a_rescan(
     populated: PopulatedLibrary,
     make_services: ServicesFactory,
     open_window: Callable[[DesktopServices], MainWindow],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The rescan follows the watcher's burst of changes 50 ms after the last one instead of 500 ms: the
+    # same debounce timer (its interval is read when the window is built); the test waits for the scan.
+    monkeypatch.setattr(main_window, "WATCH_DEBOUNCE_MS", 50)
     scans: list[int] = []
     callbacks: list[Callable[[], None]] = []
     stopped: list[bool] = []

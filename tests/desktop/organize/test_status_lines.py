@@ -21,7 +21,7 @@ from pytestqt.qtbot import QtBot
 from catalog.library import Library
 from catalog.scanner import Scanner
 from core.jobs import CancelToken, ProgressCallback
-from desktop import status_bar
+from desktop import main_window, status_bar
 from desktop.main_window import SCAN_TITLE, MainWindow
 from tests.desktop.conftest import ServicesFactory
 from tests.desktop.organize.test_file_actions import (
@@ -46,9 +46,16 @@ MOVED = "Organize by template: moved 5 files"
 
 @pytest.fixture
 def window(
-    real_library: tuple[Library, Path], make_services: ServicesFactory, trash_home: Path, qtbot: QtBot
+    real_library: tuple[Library, Path],
+    make_services: ServicesFactory,
+    trash_home: Path,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[MainWindow]:
     library, _root = real_library
+    # The watcher's rescan starts 50 ms after its last signal instead of 500 ms: the same debounce timer
+    # (its interval is read when the window is built); the tests wait for the scan's end either way.
+    monkeypatch.setattr(main_window, "WATCH_DEBOUNCE_MS", 50)
 
     def scan(ids: Sequence[int] | None, progress: ProgressCallback, cancel: CancelToken) -> object:
         return Scanner(library, progress=progress, cancel=cancel).scan(ids)
