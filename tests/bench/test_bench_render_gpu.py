@@ -16,12 +16,18 @@ from tests.factory.safetensors_writer import DTYPE_SIZES
 
 @pytest.mark.slow
 def test_tiny_flux_renders_both_ways_from_split_files_and_reports_ratios(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Flux.1's path is the one with the most parts: a diffusion-model-only file, clip_l, t5xxl and ae
     files chosen by library name, the T5 tokenizer from the loopback Hub, a bare pipeline assembled from
     the same files. (SDXL's tiny run takes a diffusers folder, not the real run's single file; the
     bench's own ``--tiny`` run covers it.)"""
+    # The bench clears HF_HUB_OFFLINE for its loopback Hub, but huggingface_hub reads it once, at import:
+    # an earlier test in this process that imported it offline would leave it set (as the family render
+    # tests' family_hub_env also undoes).
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     code = bench_render_gpu.main(
         [
             "--tiny",

@@ -3,7 +3,7 @@ latents unpacked with the render's size, and a real tiny Flux render streaming p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +29,12 @@ from core.render.recipe import Recipe
 from core.taxonomy import Architecture
 from tests.factory.tiny_families import (
     FamilyModel,
-    add_tokenizer_repo,
     flux_parts,
     sd3_model,
     write_flux_full,
     write_full,
     z_image_model,
 )
-from tests.fakes.hub_api import HubHandler, HubState
-from tests.fakes.server import FakeServer, serve
 
 CPU = DeviceChoice("cpu", "float32", "tests")
 
@@ -109,20 +106,10 @@ def test_packed_latents_refuse_a_size_they_do_not_fit() -> None:
         latents_to_preview(torch.zeros(1, 16, 8, 8), Architecture.FLUX1, width=64, height=64)
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[FakeServer]:
-    state = HubState()
-    add_tokenizer_repo(state)
-    with serve(HubHandler, state) as server:
-        yield server
-
-
-def test_a_tiny_flux_render_streams_a_preview_at_every_step(
-    hub: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+# The T5/Qwen tokenizers come from the loopback Hub (tests/core/render/conftest.py), which also resets
+# huggingface_hub's offline flag an earlier offline test in this process may have left set.
+@pytest.mark.usefixtures("family_hub_env")
+def test_a_tiny_flux_render_streams_a_preview_at_every_step(tmp_path: Path) -> None:
     checkpoint = write_flux_full(tmp_path / "flux-tiny.safetensors", flux_parts(0))
     engine = RenderEngine(tmp_path / "cache", CPU)
     engine.load(checkpoint, Architecture.FLUX1, None)
@@ -140,6 +127,7 @@ def test_a_tiny_flux_render_streams_a_preview_at_every_step(
     assert pixels[0] != pixels[-1]
 
 
+@pytest.mark.usefixtures("family_hub_env")
 @pytest.mark.parametrize(
     ("architecture", "model", "original_names"),
     [(Architecture.SD3, sd3_model, False), (Architecture.Z_IMAGE, z_image_model, True)],
@@ -149,13 +137,8 @@ def test_sd3_and_z_image_renders_stream_previews(
     model: Callable[[], FamilyModel],
     original_names: bool,
     *,
-    hub: FakeServer,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HF_ENDPOINT", hub.base_url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     checkpoint = write_full(tmp_path / "tiny.safetensors", model(), original_names=original_names)
     engine = RenderEngine(tmp_path / "cache", CPU)
     engine.load(checkpoint, architecture, None)
