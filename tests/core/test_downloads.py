@@ -18,6 +18,9 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,7 +37,7 @@ from core.downloads import (
 )
 from core.hashing import hash_file
 from core.jobs import CancelledError, CancelToken, Progress
-from core.net import host_of, make_session
+from core.net import MIN_TRY_TIMEOUT_S, host_of, make_session
 from core.site_tokens import SiteToken, TokenPolicy
 from core.sources.errors import (
     ArchivedError,
@@ -54,6 +57,7 @@ from core.sources.errors import (
 from core.waits import WaitNotice, waits_reported_to
 from tests.fakes.file_server import Fault, FileServerState, serve_files
 from tests.fakes.server import FakeServer
+from tests.fakes.side_by_side import Outcome, side_by_side
 from tests.fakes.silent_server import TRICKLE_BODY, TRICKLE_HEADERS, silent_server, trickle_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -302,13 +306,25 @@ def test_server_errors_give_up_with_a_message(
         engine.run_one(download_id)
 
 
-BUDGET_S = 2.0  # a small retry budget keeps these tests short; the default one is timed in the CLI test
+# A small retry budget keeps these tests short (as short as a try may be: MIN_TRY_TIMEOUT_S); the default
+# one is timed in the CLI test (tests/app/test_download_give_up.py).
+BUDGET_S = MIN_TRY_TIMEOUT_S
+# A trickling host sends a byte this often: well inside the read timeout (the budget) it renews, so only
+# the budget's deadline or its minimum speed can end the wait.
+TRICKLE_S = 0.2
+# What a message says the budget took, in whole seconds: the budget, or a second more on a loaded machine.
+BUDGET_SAID = f"[{BUDGET_S:.0f}{BUDGET_S + 1:.0f}]"
+# A server that answers at once with an error costs only the waits between tries (no try waits for a
+# timeout): half the budget still holds three tries, the least these tests ask for.
+ANSWERED_BUDGET_S = BUDGET_S / 2
 
 
-def _budgeted(store: SqlDownloadStore, *, civitai: str | None = None) -> Downloader:
-    """An engine with the default rule but a 2 s budget and short waits: many tries allowed, so the
-    budget is what stops it."""
-    return _downloader(store, civitai=civitai, attempts=20, backoff_s=0.2, give_up_after_s=BUDGET_S)
+def _budgeted(
+    store: SqlDownloadStore, *, civitai: str | None = None, budget_s: float = BUDGET_S
+) -> Downloader:
+    """An engine with the default rule but a short budget and short waits (a fifth of it, doubling): many
+    tries allowed, so the budget is what stops it."""
+    return _downloader(store, civitai=civitai, attempts=20, backoff_s=budget_s / 5, give_up_after_s=budget_s)
 
 
 @pytest.mark.parametrize(
@@ -334,13 +350,14 @@ def test_a_failing_server_is_given_up_within_the_budget_with_the_reason(  # noqa
 ) -> None:
     http, state = server
     state.add("/down.bin", DATA, fault)
-    engine = _budgeted(store)
+    engine = _budgeted(store, budget_s=ANSWERED_BUDGET_S)
     download_id = engine.enqueue(_request(http, "/down.bin", tmp_path))
     started = time.monotonic()
     with pytest.raises(error_type) as caught:
         engine.run_one(download_id)
     elapsed = time.monotonic() - started
-    assert elapsed < BUDGET_S + 3.0  # the budget plus a loaded machine's slack, never the 20 tries' backoff
+    # The budget plus a loaded machine's slack, never the 20 tries' backoff.
+    assert elapsed < ANSWERED_BUDGET_S + 3.0
     assert words.format(host=host_of(http.base_url)) in caught.value.message  # a plain link: its host
     tries = len(_gets(http, "/down.bin"))
     if fault.status == 429:
@@ -353,84 +370,132 @@ def test_a_failing_server_is_given_up_within_the_budget_with_the_reason(  # noqa
     assert (record.status, record.error) == (DownloadStatus.FAILED, caught.value.message)
 
 
-def test_a_server_that_never_answers_is_given_up_within_the_budget(
-    store: SqlDownloadStore, tmp_path: Path
-) -> None:
-    with silent_server() as url:
-        engine = _budgeted(store, civitai=url)
-        download_id = engine.enqueue(
-            DownloadRequest(f"{url}/never.bin", tmp_path, source=DownloadSource.CIVITAI)
+@dataclass(frozen=True)
+class Waited:
+    """One of the module's downloads that wait out the budget: its engine and id, the address of the slow
+    host it met, and how its run ended."""
+
+    engine: Downloader
+    download_id: int
+    url: str
+    outcome: Outcome
+
+
+@pytest.fixture(scope="module")
+def waited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Waited]]:
+    """The downloads below that each wait out the budget against a host of their own (silent, or sending a
+    byte at a time), run side by side (tests/fakes/side_by_side.py): the module waits for them once, before
+    its first test; each test asserts on its own. Each has its own queue file, folder and server."""
+    with ExitStack() as stack:
+        cases: dict[str, tuple[Downloader, int, str]] = {}
+
+        def add(name: str, url: str, link: str, *, civitai: str | None = None) -> None:
+            """``name``'s download of ``link`` (Civitai's, when ``civitai`` is Civitai's address)."""
+            folder = tmp_path_factory.mktemp(name.replace(" ", "-"))
+            store = SqlDownloadStore.open(folder / "catalog.db")
+            stack.callback(store.close)
+            engine = _budgeted(store, civitai=civitai)
+            request = (
+                DownloadRequest(link, folder, source=DownloadSource.CIVITAI)
+                if civitai is not None
+                else DownloadRequest(link, folder)
+            )
+            cases[name] = (engine, engine.enqueue(request), url)
+
+        silent = stack.enter_context(silent_server())
+        add("silent", silent, f"{silent}/never.bin", civitai=silent)
+        file = stack.enter_context(
+            trickle_server(TRICKLE_BODY, content_type="application/octet-stream", interval_s=TRICKLE_S)
         )
-        started = time.monotonic()
-        with pytest.raises(ConnectionLostError) as caught:
-            engine.run_one(download_id)
-        elapsed = time.monotonic() - started
-    assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0  # not the 60 s read timeout
+        add("file trickle", file, f"{file}/slow.bin")
+        message = stack.enter_context(
+            trickle_server(TRICKLE_BODY, content_type="application/json", interval_s=TRICKLE_S)
+        )
+        add("json trickle", message, f"{message}/model.bin")
+        headers = stack.enter_context(trickle_server(TRICKLE_HEADERS, interval_s=TRICKLE_S))
+        add("header trickle", headers, f"{headers}/slow.bin", civitai=headers)
+        beyond = stack.enter_context(silent_server())
+        civitai, civitai_state = stack.enter_context(serve_files())
+        civitai_state.add("/api/download/models/8", b"", Fault(redirect_to=f"{beyond}/never.bin"))
+        add(
+            "redirect to silent",
+            beyond,
+            f"{civitai.base_url}/api/download/models/8",
+            civitai=civitai.base_url,
+        )
+
+        ended = side_by_side(
+            {name: partial(engine.run_one, download_id) for name, (engine, download_id, _) in cases.items()}
+        )
+        yield {
+            name: Waited(engine, download_id, url, ended[name])
+            for name, (engine, download_id, url) in cases.items()
+        }
+
+
+def test_a_server_that_never_answers_is_given_up_within_the_budget(waited: dict[str, Waited]) -> None:
+    ended = waited["silent"].outcome
+    caught = ended.raised(ConnectionLostError)
+    assert BUDGET_S - 0.1 < ended.elapsed_s < BUDGET_S + 3.0  # not the 60 s read timeout
     assert re.fullmatch(
-        r"Civitai stopped answering \(nothing arrived in time\) — gave up after 1 try in [23] s\. "
+        rf"Civitai stopped answering \(nothing arrived in time\) — gave up after 1 try in {BUDGET_SAID} s\. "
         r"Try again later\.",
-        caught.value.message,
-    ), caught.value.message
+        caught.message,
+    ), caught.message
 
 
-def test_a_file_sent_one_byte_a_second_is_given_up_within_the_budget_keeping_its_bytes(
-    store: SqlDownloadStore, tmp_path: Path
+def test_a_file_trickled_a_byte_at_a_time_is_given_up_within_the_budget_keeping_its_bytes(
+    waited: dict[str, Waited],
 ) -> None:
-    """Each byte renews the read timeout and is progress of a sort, yet a byte a second is no download:
+    """Each byte renews the read timeout and is progress of a sort, yet a byte at a time is no download:
     fewer than 16 KiB in the budget's window ends the try, that trickle does not renew the budget, and the
     bytes received are kept in the .part for a later resume."""
-    with trickle_server(TRICKLE_BODY, content_type="application/octet-stream") as url:
-        engine = _budgeted(store)
-        download_id = engine.enqueue(DownloadRequest(f"{url}/slow.bin", tmp_path))
-        started = time.monotonic()
-        with pytest.raises(ConnectionLostError) as caught:
-            engine.run_one(download_id)
-        elapsed = time.monotonic() - started
-    assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0
+    case = waited["file trickle"]
+    ended = case.outcome
+    caught = ended.raised(ConnectionLostError)
+    assert BUDGET_S - 0.1 < ended.elapsed_s < BUDGET_S + 3.0
     assert re.fullmatch(
-        r"127\.0\.0\.1 is sending the file too slowly \([1-4] bytes in [23] s\) — gave up after 1 try in "
-        r"[23] s\. Try again later\.",
-        caught.value.message,
-    ), caught.value.message
-    record = engine.get(download_id)
+        rf"127\.0\.0\.1 is sending the file too slowly \([1-9] bytes in {BUDGET_SAID} s\) — gave up after 1 "
+        rf"try in {BUDGET_SAID} s\. Try again later\.",
+        caught.message,
+    ), caught.message
+    record = case.engine.get(case.download_id)
     assert record.status is DownloadStatus.FAILED
     assert record.part_path is not None
     assert record.part_path.read_bytes().strip(b" ") == b""
     assert record.bytes_done == record.part_path.stat().st_size > 0
 
 
-def test_a_json_message_sent_one_byte_a_second_is_explained_within_the_budget(
-    store: SqlDownloadStore, tmp_path: Path
+def test_a_json_message_trickled_a_byte_at_a_time_is_explained_within_the_budget(
+    waited: dict[str, Waited],
 ) -> None:
     """The short reply read to explain a failure is bounded in time too, not only in size."""
-    with trickle_server(TRICKLE_BODY, content_type="application/json") as url:
-        engine = _budgeted(store)
-        download_id = engine.enqueue(DownloadRequest(f"{url}/model.bin", tmp_path))
-        started = time.monotonic()
-        with pytest.raises(UnexpectedContentError, match=r"^127\.0\.0\.1 sent a JSON message instead"):
-            engine.run_one(download_id)
-        elapsed = time.monotonic() - started
-    assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0
-    assert engine.get(download_id).status is DownloadStatus.FAILED
+    case = waited["json trickle"]
+    ended = case.outcome
+    caught = ended.raised(UnexpectedContentError)
+    assert re.search(r"^127\.0\.0\.1 sent a JSON message instead", str(caught)), str(caught)
+    assert BUDGET_S - 0.1 < ended.elapsed_s < BUDGET_S + 3.0
+    assert case.engine.get(case.download_id).status is DownloadStatus.FAILED
 
 
-def test_headers_sent_one_byte_a_second_are_given_up_within_the_budget(
-    store: SqlDownloadStore, tmp_path: Path
-) -> None:
-    with trickle_server(TRICKLE_HEADERS) as url:
-        engine = _budgeted(store, civitai=url)
-        download_id = engine.enqueue(
-            DownloadRequest(f"{url}/slow.bin", tmp_path, source=DownloadSource.CIVITAI)
-        )
-        started = time.monotonic()
-        with pytest.raises(ConnectionLostError) as caught:
-            engine.run_one(download_id)
-        elapsed = time.monotonic() - started
-    assert BUDGET_S - 0.5 < elapsed < BUDGET_S + 3.0
+def test_headers_trickled_a_byte_at_a_time_are_given_up_within_the_budget(waited: dict[str, Waited]) -> None:
+    ended = waited["header trickle"].outcome
+    caught = ended.raised(ConnectionLostError)
+    assert BUDGET_S - 0.1 < ended.elapsed_s < BUDGET_S + 3.0
     assert re.fullmatch(
-        r"Civitai sent its answer too slowly — gave up after 1 try in [23] s\. Try again later\.",
-        caught.value.message,
-    ), caught.value.message
+        rf"Civitai sent its answer too slowly — gave up after 1 try in {BUDGET_SAID} s\. Try again later\.",
+        caught.message,
+    ), caught.message
+
+
+def test_a_redirect_to_a_silent_host_names_that_host(waited: dict[str, Waited]) -> None:
+    """The hop that never answers is the redirect's target, not Civitai, whose answer (a 307) came."""
+    case = waited["redirect to silent"]
+    caught = case.outcome.raised(ConnectionLostError)
+    assert caught.message.startswith(
+        f"{host_of(case.url)} (the file host Civitai pointed to) stopped answering (nothing arrived in time)"
+        " — gave up after 1 try in "
+    ), caught.message
 
 
 def test_retry_after_within_the_budget_is_waited_for_and_announced(
@@ -438,7 +503,8 @@ def test_retry_after_within_the_budget_is_waited_for_and_announced(
 ) -> None:
     http, state = server
     state.add("/later.bin", DATA, Fault(status=429, retry_after="1", status_times=1))
-    engine = _budgeted(store, civitai=http.base_url)
+    # A budget with room for the 1 s asked (the shortest a Retry-After of whole seconds can ask).
+    engine = _downloader(store, civitai=http.base_url, attempts=20, backoff_s=0.2, give_up_after_s=2.0)
     notices: list[WaitNotice] = []
     started = time.monotonic()
     with waits_reported_to(notices.append):
@@ -467,7 +533,7 @@ def test_a_failing_file_host_civitai_pointed_to_is_named_not_civitai(
         state.add("/broken.bin", DATA, Fault(status=500))
         state.add("/limited.bin", DATA, Fault(status=429, retry_after="3600"))
         civitai_state.add("/api/download/models/7", b"", Fault(redirect_to=f"{files.base_url}/broken.bin"))
-        engine = _budgeted(store, civitai=civitai.base_url)
+        engine = _budgeted(store, civitai=civitai.base_url, budget_s=ANSWERED_BUDGET_S)
         file_host = f"{host_of(files.base_url)} (the file host Civitai pointed to)"
 
         def fail(url: str) -> str:
@@ -494,25 +560,6 @@ def test_a_failing_file_host_civitai_pointed_to_is_named_not_civitai(
         engine.run_one(engine.enqueue(own))
     assert caught.value.message.startswith("Civitai is not answering (HTTP 503) — gave up after ")
     assert notices[0].text().startswith("Civitai answered HTTP 503 — trying again in ")
-
-
-def test_a_redirect_to_a_silent_host_names_that_host(
-    server: tuple[FakeServer, FileServerState], store: SqlDownloadStore, tmp_path: Path
-) -> None:
-    """The hop that never answers is the redirect's target, not Civitai, whose answer (a 307) came."""
-    civitai, civitai_state = server
-    with silent_server() as silent:
-        civitai_state.add("/api/download/models/8", b"", Fault(redirect_to=f"{silent}/never.bin"))
-        engine = _budgeted(store, civitai=civitai.base_url)
-        request = DownloadRequest(
-            f"{civitai.base_url}/api/download/models/8", tmp_path, source=DownloadSource.CIVITAI
-        )
-        with pytest.raises(ConnectionLostError) as caught:
-            engine.run_one(engine.enqueue(request))
-    assert caught.value.message.startswith(
-        f"{host_of(silent)} (the file host Civitai pointed to) stopped answering (nothing arrived in time)"
-        " — gave up after 1 try in "
-    ), caught.value.message
 
 
 def test_bytes_arriving_renew_the_tries_and_the_budget(

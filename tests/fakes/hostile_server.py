@@ -9,6 +9,7 @@ The bytes each path wrote are counted, so a test can prove the client stopped re
 
 from __future__ import annotations
 
+import struct
 import threading
 import zlib
 from collections.abc import Iterator
@@ -67,17 +68,34 @@ class HostileState:
             self.sent[path] = self.sent.get(path, 0) + size
 
 
+_ZEROS = b"0" * (4 * 1024 * 1024)
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # deflate, no name or time, max compression
+_BOMB_END = b'"}'
+
+
 def gzip_of_zeros(prefix: bytes, inflated: int) -> bytes:
-    """A gzip stream of ``prefix`` + ``inflated`` zeros + ``"}``, built without holding the zeros."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
-    blocks = [packer.compress(prefix)]
-    zeros = b"0" * (4 * 1024 * 1024)
-    left = inflated
-    while left > 0:
-        blocks.append(packer.compress(zeros[: min(left, len(zeros))]))
-        left -= len(zeros)
-    blocks.append(packer.compress(b'"}'))
-    blocks.append(packer.flush())
+    """A gzip stream of ``prefix`` + ``inflated`` zeros + ``"}``, built without holding the zeros.
+
+    Each block of zeros is compressed after a full flush, which resets the compressor: every block then
+    compresses to the same bytes, so one block is compressed and its bytes repeated (a 512 MiB bomb in
+    0.1 s instead of 1.5 s of deflating the same zeros again and again). The trailer's CRC-32 and length
+    are those of the whole inflated text, so the stream is a valid gzip file to its end.
+    """
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS, 9, zlib.Z_RLE)  # raw deflate
+    whole, rest = divmod(inflated, len(_ZEROS))
+    blocks = [
+        _GZIP_HEADER,
+        packer.compress(prefix) + packer.flush(zlib.Z_FULL_FLUSH),
+        (packer.compress(_ZEROS) + packer.flush(zlib.Z_FULL_FLUSH)) * whole,
+        packer.compress(_ZEROS[:rest]) + packer.flush(zlib.Z_FULL_FLUSH),
+        packer.compress(_BOMB_END) + packer.flush(),
+    ]
+    crc = zlib.crc32(prefix)
+    for _ in range(whole):
+        crc = zlib.crc32(_ZEROS, crc)
+    crc = zlib.crc32(_BOMB_END, zlib.crc32(_ZEROS[:rest], crc))
+    size = len(prefix) + inflated + len(_BOMB_END)
+    blocks.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
     return b"".join(blocks)
 
 

@@ -62,12 +62,17 @@ TRICKLE_BODY = "body"
 
 
 @contextmanager
-def trickle_server(phase: str, *, content_type: str = "application/json") -> Iterator[str]:
-    """``http://127.0.0.1:PORT`` of a server that answers one byte a second, for the block.
+def trickle_server(
+    phase: str, *, content_type: str = "application/json", interval_s: float = 1.0
+) -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of a server that answers one byte every ``interval_s`` (a second), for
+    the block.
 
     ``phase`` ``"headers"``: the status line, then a header that never ends. ``"body"``: whole headers
-    announcing 1,000,000 bytes of ``content_type``, then the body one byte a second. Every byte renews a
-    read timeout, so only a deadline for the whole answer (or a minimum speed) ends the wait.
+    announcing 1,000,000 bytes of ``content_type``, then the body one byte at a time. Every byte renews a
+    read timeout (when ``interval_s`` is shorter than it), so only a deadline for the whole answer (or a
+    minimum speed) ends the wait. A test with a short budget of its own trickles faster, keeping each
+    byte well inside the read timeout: the budget, not the trickle's pace, sets how long it waits.
     """
     if phase == TRICKLE_HEADERS:
         opening = b"HTTP/1.1 200 OK\r\nX-Slow: "
@@ -82,7 +87,7 @@ def trickle_server(phase: str, *, content_type: str = "application/json") -> Ite
             try:
                 connection.recv(65536)
                 connection.sendall(opening)
-                while not stop.wait(1.0):
+                while not stop.wait(interval_s):
                     connection.sendall(b"a" if phase == TRICKLE_HEADERS else b" ")
             except OSError:
                 return  # the client gave up and closed

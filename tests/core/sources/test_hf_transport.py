@@ -16,7 +16,7 @@ import pytest
 from huggingface_hub import get_hf_file_metadata, hf_hub_download
 
 import core.net
-from core.net import RetryPolicy
+from core.net import MIN_TRY_TIMEOUT_S, RetryPolicy
 from core.sources import hf_transport
 from core.sources.hf_errors import HfOfflineError, HfProtocolError, HfRateLimitedError, HfServerError
 from core.sources.hf_transport import token_only_to
@@ -30,6 +30,10 @@ from tests.fakes.silent_server import TRICKLE_BODY, TRICKLE_HEADERS, silent_serv
 
 MIB = 1024 * 1024
 FAST = RetryPolicy(retries=3, backoff_factor=0.05, backoff_max=0.05)
+# A budget of the tests' own, as short as a try may be (MIN_TRY_TIMEOUT_S), for the hosts that never answer
+# or trickle; a trickling host sends a byte every TRICKLE_S, well inside the read timeout it renews.
+BUDGET_S = MIN_TRY_TIMEOUT_S
+TRICKLE_S = 0.2
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +98,7 @@ def test_rate_limit_is_reported_with_the_tries(hub: FakeServer) -> None:
 
 def test_a_hub_that_accepts_and_never_answers_is_given_up_within_the_budget() -> None:
     with silent_server() as url:
-        client = HuggingFaceClient(url, retry_policy=RetryPolicy(retries=3, give_up_after_s=1.5))
+        client = HuggingFaceClient(url, retry_policy=RetryPolicy(retries=3, give_up_after_s=BUDGET_S))
         started = time.monotonic()
         with pytest.raises(HfOfflineError, match="stopped answering"):
             client.search_models("lora")
@@ -121,17 +125,17 @@ def test_the_token_goes_to_the_hub_and_nowhere_else(hub: FakeServer) -> None:
 
 
 @pytest.mark.parametrize("phase", [TRICKLE_HEADERS, TRICKLE_BODY])
-def test_a_hub_that_answers_one_byte_a_second_is_given_up_within_the_budget(phase: str) -> None:
+def test_a_hub_that_trickles_its_answer_a_byte_at_a_time_is_given_up_within_the_budget(phase: str) -> None:
     """Each byte renews the read timeout; the try's whole-answer deadline ends the search anyway."""
-    with trickle_server(phase) as url:
-        client = HuggingFaceClient(url, retry_policy=RetryPolicy(retries=3, give_up_after_s=2.5))
+    with trickle_server(phase, interval_s=TRICKLE_S) as url:
+        client = HuggingFaceClient(url, retry_policy=RetryPolicy(retries=3, give_up_after_s=BUDGET_S))
         started = time.monotonic()
         with pytest.raises(HfOfflineError) as info:
             client.search_models("lora")
         elapsed = time.monotonic() - started
-    assert 2.0 < elapsed < 5.0
+    assert BUDGET_S < elapsed < 5.0  # past the read timeout the trickle kept renewing, then the deadline
     host = url.removeprefix("http://")
-    assert str(info.value) == f"{host} sent its answer too slowly — gave up after 2 s. Try again later."
+    assert str(info.value) == f"{host} sent its answer too slowly — gave up after 1 s. Try again later."
 
 
 def test_an_api_answer_redirected_off_the_api_stays_held_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
