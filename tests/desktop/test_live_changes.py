@@ -23,6 +23,7 @@ from desktop.models.asset_table_model import AssetColumn, AssetRole
 from desktop.services import DesktopServices
 from tests.catalog.conftest import scanned
 from tests.desktop.conftest import FakeSettings, PopulatedLibrary, ServicesFactory, populate
+from tests.desktop.quick_change_feed import quick_follow_changes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,7 +49,7 @@ def test_a_tag_added_by_a_command_in_another_process_shows_in_the_open_window(
     open_window: Callable[[DesktopServices], MainWindow],
 ) -> None:
     library = populated.library
-    window = open_window(make_services(library, follow_changes=library.follow_changes))
+    window = open_window(make_services(library, follow_changes=quick_follow_changes(library)))
     window.set_view_mode("table")
     current = populated.ids["dreamshaper_8"]
     _select(window, current)

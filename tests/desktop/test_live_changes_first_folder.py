@@ -31,6 +31,7 @@ from core.taxonomy import LibraryLayout
 from desktop.main_window import MainWindow
 from desktop.services import DesktopServices
 from tests.desktop.conftest import FakeSettings, ServicesFactory
+from tests.desktop.quick_change_feed import quick_follow_changes
 from tests.factory.models import emb_params_embedding, write_case
 
 
@@ -73,7 +74,7 @@ def test_a_command_scanning_the_first_folder_replaces_the_empty_library_page_and
     window = open_window(
         make_services(
             empty_library,
-            follow_changes=empty_library.follow_changes,
+            follow_changes=quick_follow_changes(empty_library),
             settings=FakeSettings(watch_folders=True),
             start_watching=lambda _on_change: _Watcher(watchers),
         )
