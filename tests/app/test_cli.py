@@ -1,4 +1,8 @@
-"""The CLI, run as a user runs it: ``python main.py <command>`` in a subprocess, real files, real catalog."""
+"""The CLI, run as a user runs it: ``python main.py <command>`` in a subprocess, real files, real catalog.
+
+(The scans that only set a catalog up for a later command, and the searches that check the rows it left,
+run through the CLI's entry point in this process.)
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.app.in_process import run_in_process
 from tests.app.main_process import run_main
 from tests.factory.safetensors_writer import write_safetensors
 
@@ -28,6 +33,11 @@ LORA = {
 
 def run(*args: str, data_dir: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     return run_main(*args, data_dir=data_dir, check=check)
+
+
+def run_here(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """A setting-up or checking command, in this process (see the module docstring)."""
+    return run_in_process(*args, data_dir=data_dir, check=True)
 
 
 @pytest.fixture
@@ -154,14 +164,14 @@ def test_data_dir_option_overrides_the_environment(library_folder: Path, tmp_pat
 def test_a_scan_whose_folder_is_not_there_says_it_scanned_none(library_folder: Path, tmp_path: Path) -> None:
     """An unplugged drive: the folder is left as it was, and the summary does not claim it was scanned."""
     data_dir = tmp_path / "profile"
-    run("scan", str(library_folder), "--no-hash", data_dir=data_dir)
+    run_here("scan", str(library_folder), "--no-hash", data_dir=data_dir)
     library_folder.rename(tmp_path / "unplugged")
 
     out = run("scan", "--no-hash", data_dir=data_dir).stdout
 
     assert "Scanned 0 folders (1 left as it was: its files are not here): 0 files" in out
     assert f"  ! {library_folder.resolve()}: folder not found (is the drive connected?" in out
-    statuses = {item["status"] for item in json.loads(run("search", "--json", data_dir=data_dir).stdout)}
+    statuses = {item["status"] for item in json.loads(run_here("search", "--json", data_dir=data_dir).stdout)}
     assert statuses == {"ok", "corrupt"}, "nothing was marked missing"
 
 
@@ -172,12 +182,12 @@ def test_a_scan_of_an_empty_mount_point_says_it_scanned_none(tmp_path: Path) -> 
     for number in range(6):
         write_safetensors(mount / f"lora{number}.safetensors", {"w": ("F16", (8,))}, seed=number)
     data_dir = tmp_path / "profile"
-    run("scan", str(mount), "--no-hash", data_dir=data_dir)
+    run_here("scan", str(mount), "--no-hash", data_dir=data_dir)
     for model in mount.iterdir():
         model.rename(tmp_path / model.name)  # unmounted: the folder stays, empty
 
     out = run("scan", "--no-hash", data_dir=data_dir).stdout
 
     assert "Scanned 0 folders (1 left as it was: its files are not here): 0 files" in out
-    statuses = {item["status"] for item in json.loads(run("search", "--json", data_dir=data_dir).stdout)}
+    statuses = {item["status"] for item in json.loads(run_here("search", "--json", data_dir=data_dir).stdout)}
     assert statuses == {"ok"}, "nothing was marked missing"

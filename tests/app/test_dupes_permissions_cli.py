@@ -1,4 +1,5 @@
-"""``dupes --resolve`` and permissions, and which file is kept, through ``main.py`` on real files.
+"""``dupes --resolve`` and permissions, and which file is kept, through the CLI's entry point (in this
+process, as ``test_dupes_cli``: the tests are about what the commands do to the files) on real files.
 
 A hard link is one file: linking a copy whose permissions differ from the kept file's would give it the
 kept file's (the tester's 644 copy came back ``----------`` after an undo). Such a copy is left as it is,
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.app.organize.template_library import write_lora
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and links")

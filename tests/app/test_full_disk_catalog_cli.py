@@ -3,7 +3,9 @@ free space there), never a traceback, and nothing half-written is left to pass f
 
 The disk is a real tmpfs of a few hundred KiB (root only, as in the download tests; skipped elsewhere:
 a file-size limit does not stand in for it, SQLite's checkpoint then leaves a catalog file that reads as
-truncated, a different case).
+truncated, a different case). The commands that meet the full disk run as ``python main.py``; the scan
+that makes the catalog before the disk fills and the checks after space is freed run through the CLI's
+entry point in this process.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.in_process import run_in_process
 from tests.app.main_process import run_main
 from tests.app.test_download_cli import small_filesystem
 from tests.factory.safetensors_writer import write_safetensors
@@ -70,15 +73,15 @@ def test_a_full_disk_under_the_data_folder_is_one_line_for_every_command_until_s
             assert not list(data_dir.glob("*.bak*")), "a backup cut short is not left behind"
 
         grow("16m")
-        run_main("scan", str(library), "--no-lookup", data_dir=data_dir, check=True)
-        assert "lora1.safetensors" in run_main("search", "lora", data_dir=data_dir, check=True).stdout
+        run_in_process("scan", str(library), "--no-lookup", data_dir=data_dir, check=True)
+        assert "lora1.safetensors" in run_in_process("search", "lora", data_dir=data_dir, check=True).stdout
 
 
 def test_a_disk_filled_after_the_catalog_was_made_is_one_line_for_reads_and_writes(tmp_path: Path) -> None:
     library = _library(tmp_path)
     data_dir = tmp_path / "full" / "data"
     with small_filesystem(tmp_path / "full", "2m"):
-        run_main("scan", str(library), "--no-lookup", data_dir=data_dir, check=True)
+        run_in_process("scan", str(library), "--no-lookup", data_dir=data_dir, check=True)
         filler = tmp_path / "full" / "filler"
         _fill(filler)
 
@@ -86,4 +89,4 @@ def test_a_disk_filled_after_the_catalog_was_made_is_one_line_for_reads_and_writ
             _one_clean_line(run_main(*command, data_dir=data_dir), command[0], data_dir)
 
         filler.unlink()
-        assert "lora1.safetensors" in run_main("search", "lora", data_dir=data_dir, check=True).stdout
+        assert "lora1.safetensors" in run_in_process("search", "lora", data_dir=data_dir, check=True).stdout

@@ -1,10 +1,12 @@
-"""An update's identification rules reach the files already cataloged: through ``main.py scan``.
+"""An update's identification rules reach the files already cataloged: through ``atelier scan``.
 
 A catalog row keeps the version of the rules that identified it (``core.identify.rules_version``). The
 rows below are made to look as an older Atelier left them (a family its rules got wrong, version 0): the
 next ``scan`` reads those files' headers again and corrects them, keeping their hashes, the user's notes
 and the user's own family; rows of the current rules are not read again, and a second scan reads
-nothing.
+nothing. The scan whose summary a user reads runs as ``python main.py scan``; the commands that set the
+catalog up and the follow-up checks run through the CLI's entry point in this process (same arguments,
+output and exit code, without a Python start each).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from typing import Any
 import pytest
 
 from core.identify.rules_version import RULES_VERSION
+from tests.app.in_process import run_in_process
 from tests.app.main_process import run_main
 from tests.app.test_cli import LORA
 from tests.factory.safetensors_writer import write_safetensors
 
 
 def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return run_main(*args, data_dir=data_dir, check=True)
+    return run_in_process(*args, data_dir=data_dir, check=True)
 
 
 def _row(data_dir: Path, file_name: str) -> dict[str, Any]:
@@ -68,7 +71,7 @@ def test_a_scan_re_identifies_what_older_rules_cataloged_keeping_hashes_and_user
     _as_older_rules_left_it(data_dir, "pixel-art.safetensors", "sdxl", 0)  # older rules got it wrong
     _as_older_rules_left_it(data_dir, "badhands.safetensors", "flux1", RULES_VERSION)  # today's rules' row
 
-    human = _run("scan", data_dir=data_dir).stdout
+    human = run_main("scan", data_dir=data_dir, check=True).stdout  # as the user runs it
     assert "1 unchanged, 1 re-identified (newer rules)" in human
 
     after = _row(data_dir, "pixel-art.safetensors")

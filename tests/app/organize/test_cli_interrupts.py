@@ -2,7 +2,9 @@
 
 A bulk command stops after the file it is on at the first SIGINT, says what it did and exits 130, and
 ``undo`` reverses exactly that; SIGINT at a ``[y/N]`` question ends the command with 130 and no
-traceback; Ctrl+D (end of input) at the question is a "no".
+traceback; Ctrl+D (end of input) at the question is a "no". The scans that set the library up and the
+``undo`` that checks what a stopped delete did run through the CLI's entry point in this process: only the
+interrupted commands are about the process.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.app.main_process import MAIN, ROOT, main_env, run_main
+from tests.app.in_process import run_in_process
+from tests.app.main_process import MAIN, ROOT, main_env
 from tests.app.organize.template_library import write_embedding
 
 FILES = 150
@@ -29,7 +32,7 @@ def many(tmp_path: Path) -> dict[str, Any]:
     root = tmp_path / "models" / "embeddings"
     paths = [write_embedding(root / f"emb {index:03d}.safetensors", index) for index in range(FILES)]
     env = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "ATELIER_DATA_DIR": str(tmp_path / "data")}
-    run_main("scan", str(tmp_path / "models"), "--no-hash", env=env, check=True)
+    run_in_process("scan", str(tmp_path / "models"), "--no-hash", env=env, check=True)
     return {"paths": paths, "env": env, "trash": tmp_path / "xdg" / "Trash"}
 
 
@@ -74,7 +77,7 @@ def test_ctrl_c_stops_a_delete_after_the_current_file_and_undo_reverses_what_was
     assert f"Stopped: sent {len(gone)} of {FILES} files to the trash; `atelier undo` reverses them" in err
     assert f"Sent {len(gone)} files to the trash" in out
 
-    undone = run_main("undo", env=many["env"])
+    undone = run_in_process("undo", env=many["env"])
     assert undone.returncode == 0, undone.stderr
     assert all(path.exists() for path in paths)
 
@@ -101,7 +104,7 @@ def test_ctrl_d_at_the_question_is_a_no(many: dict[str, Any], command: tuple[str
     first: Path = many["paths"][0]
     twin = first.with_name("twin.safetensors")
     twin.write_bytes(first.read_bytes())
-    run_main("scan", "--no-lookup", env=many["env"], check=True)  # hashes both: one duplicate group
+    run_in_process("scan", "--no-lookup", env=many["env"], check=True)  # hashes both: one duplicate group
     args = [str(first) if part == "PATH" else part for part in command]
     master, slave = pty.openpty()
     try:

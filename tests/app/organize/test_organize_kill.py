@@ -1,4 +1,4 @@
-"""SIGKILL while organizing 1,000 real files, at several random moments, then a rerun: nothing lost.
+"""SIGKILL while organizing 600 real files, at several random moments, then a rerun: nothing lost.
 
 ``python main.py organize --template ...`` runs as a child process and is killed with SIGKILL: sometimes
 at a random time after it starts (while it starts, plans, recovers or moves), sometimes right after a
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from app.organize.engine import FLUSH_STEPS
 from catalog.library import Library
 from catalog.scanner import Scanner
 from core.taxonomy import LibraryLayout
@@ -37,7 +38,9 @@ from tests.factory.files import tiny_png, write_a1111_user_metadata
 from tests.factory.models import kohya_lora
 from tests.factory.safetensors_writer import write_safetensors
 
-FILES = 1000
+# Three journal batches (engine.FLUSH_STEPS): a kill after up to 400 done steps (two batches) still leaves
+# a third of the moves to do, and a kill at a random time lands anywhere from the start to the last moves.
+FILES = 3 * FLUSH_STEPS
 LORAS = 20
 TEMPLATES = ("{kind}/{architecture}/{creator|unknown}", "{architecture}/{kind}/{folder}")
 KILLS = 6
@@ -152,7 +155,7 @@ def test_sigkill_at_random_points_then_a_rerun_loses_nothing(tmp_path: Path) -> 
             delay = rng.uniform(0.2, 3.0)
             _kill_when(child, lambda d=delay, t=started: time.monotonic() - t >= d)
         else:  # after a random number of steps of this run's operation
-            steps = rng.randrange(1, 400)
+            steps = rng.randrange(1, 2 * FLUSH_STEPS)
             _kill_when(child, lambda s=steps: _steps_done(data) >= s)
         if _query(data, "SELECT count(*) FROM organize_operations WHERE state = 'applying'")[0][0]:
             killed_mid_operation += 1

@@ -2,7 +2,9 @@
 one line and do nothing, with no undo offered and no failed operation left in the history for each try
 (they used to print "Sent 0 files to the trash … Undo with `atelier undo`" and then "Permission denied").
 
-The read-only file system is a real read-only bind mount (root only; skipped elsewhere).
+The read-only file system is a real read-only bind mount (root only; skipped elsewhere). The refused
+commands run as ``python main.py``; the scans that set the library up and the history that checks it run
+through the CLI's entry point in this process.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.in_process import run_in_process
 from tests.app.main_process import run_main
 from tests.app.organize.template_library import write_embedding
 
@@ -45,7 +48,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def _history(env: dict[str, str]) -> list[dict[str, object]]:
-    return list(json.loads(run_main("history", "--json", env=env, check=True).stdout))
+    return list(json.loads(run_in_process("history", "--json", env=env, check=True).stdout))
 
 
 @pytest.mark.parametrize(
@@ -56,7 +59,7 @@ def test_a_read_only_library_folder_is_one_line_with_nothing_to_undo_and_no_hist
 ) -> None:
     library = tmp_path / "models"
     files = [write_embedding(library / f"emb{index}.safetensors", index) for index in range(2)]
-    run_main("scan", str(library), "--no-hash", env=env, check=True)
+    run_in_process("scan", str(library), "--no-hash", env=env, check=True)
 
     with read_only(library):
         result = run_main(*command, env=env)
@@ -78,7 +81,7 @@ def test_a_delete_across_a_writable_and_a_read_only_folder_does_the_writable_par
 ) -> None:
     writable = write_embedding(tmp_path / "rw" / "emb0.safetensors", 0)
     locked = write_embedding(tmp_path / "ro" / "emb1.safetensors", 1)
-    run_main("scan", str(writable.parent), str(locked.parent), "--no-hash", env=env, check=True)
+    run_in_process("scan", str(writable.parent), str(locked.parent), "--no-hash", env=env, check=True)
 
     with read_only(locked.parent):
         result = run_main("delete", str(writable), str(locked), "--yes", env=env)
