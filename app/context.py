@@ -117,6 +117,7 @@ class AppContext:
             self.server_catalog = catalog_location(catalog, self.settings, self.tokens)
         self._lock = threading.Lock()
         self._civitai_session: tuple[str | None, requests.Session] | None = None
+        self._image_session: requests.Session | None = None
 
     @cached_property
     def library(self) -> Library:
@@ -248,11 +249,25 @@ class AppContext:
         endpoint = str(self.settings.hf_endpoint) or None  # None: $HF_ENDPOINT, else huggingface.co
         return HuggingFaceClient(endpoint=endpoint, token=self.tokens.get("huggingface"))
 
+    def image_session(self) -> requests.Session:
+        """The session preview images (Civitai covers and examples) come through: the API session's
+        retries, timeouts and caps without its pacing, and with no key (thread-safe).
+
+        The API's lookups are spaced 0.25 s apart per host to stay polite; images come from Civitai's
+        image CDN, which a browser fetches dozens at once from, and through the API session a model page
+        of 20 examples filled at four images a second."""
+        from core.net import make_session
+
+        with self._lock:
+            if self._image_session is None:
+                self._image_session = make_session()
+            return self._image_session
+
     def fetch_image(self, url: str) -> bytes:
         """A preview image, bounded in size; raises on any failure (the caller shows a placeholder)."""
         from core.sources.images import fetch_image_bytes
 
-        return fetch_image_bytes(self.civitai_session(), url)
+        return fetch_image_bytes(self.image_session(), url)
 
     def open_download_queue(self) -> SqlDownloadStore:
         """The download queue: in the catalog file; with a catalog on a server, in this machine's own queue
@@ -300,7 +315,7 @@ class AppContext:
         from catalog.enrich import CoverFetcher
         from core.sources.images import fetch_image_bytes
 
-        session = self.civitai_session()
+        session = self.image_session()
         return CoverFetcher(
             lambda url: fetch_image_bytes(session, url),
             self.cache_dir / "previews",
