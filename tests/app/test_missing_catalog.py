@@ -1,6 +1,7 @@
 """A catalog that was there and is now missing, empty, overwritten, truncated, a folder or unreadable is
 reported in one line and left exactly as it is; a new one is made only on a first start or when asked
-(``atelier new-catalog``, ``--from`` a backup). Everything through ``python main.py``."""
+(``atelier new-catalog``, ``--from`` a backup). Every command under test through ``python main.py``; the
+listing or search that checks what ``new-catalog`` left runs through the CLI's entry point in this process."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from app.machine import ID_FILE
 from tests.app.catalog_profiles import CATALOG, copy_profile, make_profile
+from tests.app.in_process import run_in_process
 from tests.app.main_process import run_main
 from tests.app.restricted_process import without_root_rights
 
@@ -137,7 +139,7 @@ def test_new_catalog_keeps_the_damaged_file_aside_and_starts_empty(data: Path) -
     (data / CATALOG).write_bytes(b"not a database at all")
 
     made = run_main("new-catalog", "--json", data_dir=data, check=True)
-    listed = run_main("roots", data_dir=data, check=True)
+    listed = run_in_process("roots", data_dir=data, check=True)
 
     answer = json.loads(made.stdout)
     kept = Path(answer["set_aside"][0])
@@ -154,7 +156,7 @@ def test_new_catalog_from_a_backup_puts_the_library_back(data: Path, tmp_path: P
     (data / CATALOG).unlink()
 
     made = run_main("new-catalog", "--from", str(backup), data_dir=data, check=True)
-    found = run_main("search", "pixel", data_dir=data, check=True)
+    found = run_in_process("search", "pixel", data_dir=data, check=True)
 
     assert made.stdout.strip() == f"Restored the catalog {data / CATALOG} from {backup}."
     assert "pixel-art.safetensors" in found.stdout

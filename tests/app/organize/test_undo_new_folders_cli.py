@@ -1,11 +1,13 @@
-"""``undo`` of an organize through ``main.py``: the folders the organize made for its files go again when
-the undo leaves them empty, and only those (the tester's undo left 306 empty ``{hash8}`` folders)."""
+"""``undo`` of an organize through the CLI's entry point (in this process, as the other organize CLI tests:
+the test is about what the commands do to the folders): the folders the organize made for its files go
+again when the undo leaves them empty, and only those (the tester's undo left 306 empty ``{hash8}``
+folders)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.app.main_process import run_main
+from tests.app.in_process import run_in_process as run_main
 from tests.app.organize.template_library import linked_lora, write_embedding
 
 TEMPLATE = "{kind}/{architecture}/{creator}"
