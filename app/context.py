@@ -31,6 +31,10 @@ from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.taxonomy import LibraryLayout
 
+# The Civitai API's pace: one request per CIVITAI_SPACING_S over any long stretch, CIVITAI_BURST at once.
+CIVITAI_SPACING_S = 0.25
+CIVITAI_BURST = 4
+
 if TYPE_CHECKING:
     import requests
 
@@ -231,9 +235,11 @@ class AppContext:
         token = self.tokens.get("civitai")
         with self._lock:
             if self._civitai_session is None or self._civitai_session[0] != token:
-                # A small interval keeps batch lookups polite to the site.
+                # Four requests a second keeps batch lookups polite to the site; a click's few requests
+                # (a model, its version, its images) go at once.
                 auth = civitai_tokens(self.civitai_base_url, token)  # the key to the Civitai origin only
-                self._civitai_session = (token, make_session(auth=auth, min_interval_s=0.25))
+                session = make_session(auth=auth, min_interval_s=CIVITAI_SPACING_S, burst=CIVITAI_BURST)
+                self._civitai_session = (token, session)
             return self._civitai_session[1]
 
     def civitai(self) -> CivitaiClient:

@@ -264,21 +264,31 @@ def retry_history(response: requests.Response) -> RetryHistory:
 
 
 class RateLimiter:
-    """Enforces a minimum interval between requests to the same host (thread-safe)."""
+    """Paces the requests to each host: ``burst`` may go at once, and over any longer stretch no more
+    than one per ``min_interval_s`` (thread-safe).
 
-    def __init__(self, min_interval_s: float) -> None:
+    A strict interval made every click on the Civitai tab wait behind the click's own other requests
+    (a model, its version, its images: 0.25 s each); a batch of lookups is as polite as before, since a
+    burst is paid back before more requests go. The generic cell rate algorithm: each host keeps the
+    time its next request would be due at the steady pace, and a request waits only while that time is
+    more than ``burst - 1`` intervals ahead of now. Waits are reserved under the lock, so threads sharing
+    a session queue up instead of all going at once."""
+
+    def __init__(self, min_interval_s: float, burst: int = 1) -> None:
         self.min_interval_s = min_interval_s
+        self.burst = max(1, burst)
         self._lock = threading.Lock()
-        self._next_slot: dict[str, float] = {}
+        self._due: dict[str, float] = {}
 
     def wait(self, host: str) -> None:
         if self.min_interval_s <= 0:
             return
         with self._lock:
             now = time.monotonic()
-            slot = max(now, self._next_slot.get(host, now))
-            self._next_slot[host] = slot + self.min_interval_s
-        delay = slot - now
+            due = max(now, self._due.get(host, now))
+            start = max(now, due - (self.burst - 1) * self.min_interval_s)
+            self._due[host] = due + self.min_interval_s
+        delay = start - now
         if delay > 0:
             time.sleep(delay)
 
@@ -570,6 +580,7 @@ def make_session(
     backoff_max: float = 10.0,
     give_up_after_s: float = GIVE_UP_AFTER_S,
     min_interval_s: float = 0.0,
+    burst: int = 1,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     headers: Mapping[str, str] | None = None,
     on_wait: WaitCallback | None = None,
@@ -577,11 +588,12 @@ def make_session(
     """A ``requests.Session`` with the fail-fast retry policy, timeouts, rate limit, user agent and tokens.
 
     ``auth`` says which site's token goes where (``TokenPolicy``; none: no request carries a token).
+    ``min_interval_s`` and ``burst`` pace each host (:class:`RateLimiter`; 0: not paced).
     ``on_wait`` hears every wait not claimed by a ``waits_reported_to`` block (a CLI would print them).
     """
     tokens = auth if auth is not None else TokenPolicy()
     policy = RetryPolicy(retries, backoff_factor, backoff_max, give_up_after_s)
-    adapter = _AtelierAdapter(RateLimiter(min_interval_s), timeout, policy, on_wait, tokens)
+    adapter = _AtelierAdapter(RateLimiter(min_interval_s, burst), timeout, policy, on_wait, tokens)
     session = requests.Session()
     session.auth = tokens  # also keeps requests from adding credentials of its own (.netrc, user@host)
     session.mount("http://", adapter)
