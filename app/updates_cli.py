@@ -1,6 +1,7 @@
 """The CLI's update command: ``updates [ID|PATH...] [--check] [--download | --ignore] [--json]``.
 
-* ``updates`` lists the files with a newer version on Civitai (file, current version -> new version, date,
+* ``updates`` lists the files with a newer version on Civitai for their own base model (a sibling version
+  for another base is no update: ``catalog.updates_bases``) (file, current version -> new version, date,
   base model, what changed), from the last check, checking first when there was none today;
 * ``--check`` asks Civitai now (100 models per request);
 * ``--download`` downloads the new versions beside the old files (all, or the files named);

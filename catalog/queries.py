@@ -73,6 +73,7 @@ from catalog.records import (
     RootRecord,
     SortKey,
 )
+from catalog.updates_bases import NEWEST_BY_BASE, base_key_text
 from core.file_hashes import FileHashes
 from core.taxonomy import (
     Architecture,
@@ -160,14 +161,19 @@ _SORT_COLUMNS: dict[SortKey, tuple[str, ...]] = {
 ROW = "{row}"
 
 
-# "Has an update": a Civitai link of the asset whose model has a newer version that no present file of
-# the library is linked to, and that the user did not ignore (catalog.updates keeps the same rule).
-_UPDATE_PENDING = """l.site = 'civitai' AND l.version_id IS NOT NULL
+# "Has an update": a Civitai link of the asset whose model has a newer version for the link's base model
+# that no present file of the library is linked to, and that the user did not ignore (catalog.updates
+# keeps the same rule; catalog.updates_bases says why the base matters). ``->``/``->>`` read the JSON the
+# same way on SQLite and PostgreSQL.
+_LATEST_FOR_LINK = f"""(CASE WHEN l.base_model_label IS NULL OR l.base_model_label = ''
+        OR (m.payload -> '{NEWEST_BY_BASE}') IS NULL THEN m.latest_version_id
+    ELSE (m.payload -> '{NEWEST_BY_BASE}') ->> {base_key_text("l.base_model_label")} END)"""
+_UPDATE_PENDING = f"""l.site = 'civitai' AND l.version_id IS NOT NULL
     AND m.site = l.site AND m.model_id = l.model_id
-    AND m.latest_version_id IS NOT NULL AND m.latest_version_id != l.version_id
-    AND (m.ignored_version_id IS NULL OR m.ignored_version_id != m.latest_version_id)
+    AND {_LATEST_FOR_LINK} IS NOT NULL AND {_LATEST_FOR_LINK} != l.version_id
+    AND (m.ignored_version_id IS NULL OR m.ignored_version_id != {_LATEST_FOR_LINK})
     AND NOT EXISTS (SELECT 1 FROM remote_links AS ol JOIN assets AS oa ON oa.id = ol.asset_id
-        WHERE ol.site = 'civitai' AND ol.version_id = m.latest_version_id AND oa.status != 'missing')"""
+        WHERE ol.site = 'civitai' AND ol.version_id = {_LATEST_FOR_LINK} AND oa.status != 'missing')"""
 # DISTINCT: a driving set walks each id once (an asset may have several links).
 _WITH_UPDATES = (
     f"SELECT DISTINCT l.asset_id FROM remote_links AS l JOIN model_updates AS m ON {_UPDATE_PENDING}"

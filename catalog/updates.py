@@ -4,7 +4,9 @@ One ``model_updates`` row per Civitai model holds what the last check saw (the n
 and date, and every version in :class:`core.sources.civitai_updates.ModelVersions`'s JSON form, so the
 update section works offline) and the version the user chose to ignore.
 
-A file **has an update** when its Civitai link names a version of a model whose newest version
+A file **has an update** when its Civitai link names a version of a model whose newest version *for the
+file's base model* (its Civitai ``baseModel`` label, :mod:`catalog.updates_bases`: a sibling version for
+another base is no update)
 
 * is another version than the file's,
 * is in no file of the library (no present asset is linked to that version id), and
@@ -22,10 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from catalog.json_field import json_field
 from catalog.orm import Asset, ModelUpdate, RemoteLink
+from catalog.updates_bases import NEWEST_BY_BASE, base_key_sql, newest_by_base, update_of
 from core.sources.civitai_updates import ModelVersions, VersionInfo, model_versions_from_json
 from core.taxonomy import FileStatus
 
@@ -47,7 +51,7 @@ class AssetUpdate:
     current_version_id: int
     current_version_name: str | None
     newest: VersionInfo
-    newer: tuple[VersionInfo, ...]  # newest first, every version published after the file's
+    newer: tuple[VersionInfo, ...]  # newest first: the versions for its base published after the file's
     checked_at: datetime | None
 
 
@@ -77,19 +81,38 @@ def _same_model() -> ColumnElement[bool]:
     return and_(ModelUpdate.site == RemoteLink.site, ModelUpdate.model_id == RemoteLink.model_id)
 
 
+def _latest_for_link() -> ColumnElement[Any]:
+    """The newest version of the link's model for the link's base model (``catalog.updates_bases``); the
+    model's newest for a link of no base, or from a check stored before the bases were kept."""
+    by_base = json_field(ModelUpdate.payload, f"$.{NEWEST_BY_BASE}")
+    return case(
+        (
+            or_(
+                RemoteLink.base_model_label.is_(None),
+                RemoteLink.base_model_label == "",
+                by_base.is_(None),
+            ),
+            ModelUpdate.latest_version_id,
+        ),
+        else_=json_field(
+            ModelUpdate.payload,
+            literal(f"$.{NEWEST_BY_BASE}.") + base_key_sql(RemoteLink.base_model_label),
+        ),
+    )
+
+
 def _update_pending() -> list[ColumnElement[bool]]:
-    """The conditions on a (``RemoteLink``, ``ModelUpdate``) pair of one model that make it an update."""
+    """The conditions on a (``RemoteLink``, ``ModelUpdate``) pair of one model that make it an update
+    (``catalog.queries._UPDATE_PENDING`` says the same in its SQL)."""
+    latest = _latest_for_link()
     return [
         RemoteLink.site == CIVITAI,
         RemoteLink.version_id.is_not(None),
         _same_model(),
-        ModelUpdate.latest_version_id.is_not(None),
-        ModelUpdate.latest_version_id != RemoteLink.version_id,
-        or_(
-            ModelUpdate.ignored_version_id.is_(None),
-            ModelUpdate.ignored_version_id != ModelUpdate.latest_version_id,
-        ),
-        ~_in_library(ModelUpdate.latest_version_id),
+        latest.is_not(None),
+        latest != RemoteLink.version_id,
+        or_(ModelUpdate.ignored_version_id.is_(None), ModelUpdate.ignored_version_id != latest),
+        ~_in_library(latest),
     ]
 
 
@@ -130,7 +153,7 @@ def record_check(session: Session, found: Sequence[ModelVersions], now: datetime
             if newest and newest.published_at
             else None,
             "checked_at": now,
-            "payload": model.to_json(),
+            "payload": {**model.to_json(), NEWEST_BY_BASE: newest_by_base(model.versions)},
         }
         row_id = session.scalar(
             select(ModelUpdate.id).where(
@@ -184,6 +207,7 @@ def asset_updates(session: Session, asset_ids: Sequence[int] | None = None) -> l
             RemoteLink.model_name,
             RemoteLink.version_id,
             RemoteLink.version_name,
+            RemoteLink.base_model_label,
             ModelUpdate.payload,
             ModelUpdate.checked_at,
         )
@@ -196,10 +220,17 @@ def asset_updates(session: Session, asset_ids: Sequence[int] | None = None) -> l
         stmt = stmt.where(Asset.id.in_(list(asset_ids)))
     updates: dict[int, AssetUpdate] = {}
     for row in session.execute(stmt):
-        versions = model_versions_from_json(row.payload or {})
+        payload = row.payload or {}
+        versions = model_versions_from_json(payload)
         current = _to_int(row.version_id)
-        if versions is None or versions.newest is None or current is None or row.id in updates:
+        if versions is None or current is None or row.id in updates:
             continue
+        # The same choice as the SQL's: the newest for the file's base, once the check kept the bases.
+        label = row.base_model_label if NEWEST_BY_BASE in payload else None
+        newest = update_of(versions.versions, label)
+        if newest is None:
+            continue
+        newer = tuple(v for v in versions.newer_than(current) if update_of((v,), label) is not None)
         updates[row.id] = AssetUpdate(
             asset_id=row.id,
             path=row.path,
@@ -208,8 +239,8 @@ def asset_updates(session: Session, asset_ids: Sequence[int] | None = None) -> l
             model_name=row.model_name or versions.model_name,
             current_version_id=current,
             current_version_name=row.version_name,
-            newest=versions.newest,
-            newer=versions.newer_than(current),
+            newest=newest,
+            newer=newer,
             checked_at=row.checked_at,
         )
     return list(updates.values())

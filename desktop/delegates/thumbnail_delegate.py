@@ -35,13 +35,15 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 def tile_detail(record: AssetRow) -> str:
     """A tile's second line: the base model in the user's words (as details, the table and organize
-    say it), then the stars. The words' table is identification's, imported with the first rows (the
-    window's first frame has none)."""
-    from core.sources.site_words import base_model_word
+    say it), marked "⚠" when it names another family than the file's own (the tile's family chip would
+    otherwise sit over a contradicting label unremarked), then the stars. The words' table is
+    identification's, imported with the first rows (the window's first frame has none)."""
+    from core.sources.site_words import base_model_conflict, base_model_word
 
-    return "  ".join(
-        part for part in (base_model_word(record.base_model_label), stars(record.rating)) if part
-    )
+    label = base_model_word(record.base_model_label)
+    if label and base_model_conflict(record.base_model_label, record.file_architecture):
+        label = f"⚠ {label}"
+    return "  ".join(part for part in (label, stars(record.rating)) if part)
 
 
 MARGIN = 5

@@ -171,3 +171,30 @@ def test_a_web_page_instead_of_data_counts_the_models_in_words(sites: Sites) -> 
     assert failed.stderr.startswith(
         "atelier updates: Civitai answered 1 model with a web page instead of data."
     )
+
+
+def test_a_newer_version_for_another_base_model_is_no_update(sites: Sites, tmp_path: Path) -> None:
+    """The file is for SD 1.5: a newer SDXL version of the same Civitai model is a sibling that would not
+    load on the user's checkpoint, so the update stays the newest SD 1.5 version (V3 Alpha, 1292); a
+    version re-trained on SD 1.4, a successive release of the same base, still counts."""
+    old = old_version_in(sites, sites.root / "models" / "Lora")
+    publish_version(
+        sites, tmp_path, 910003, name="xl", published="2024-05-01T10:00:00.000Z", base_model="SDXL 1.0"
+    )
+
+    (listed,) = json.loads(run(sites, "updates", "--check", "--json").stdout)
+
+    assert listed["asset_id"] == old["asset_id"]
+    assert listed["new_version"]["id"] == 1292
+    assert listed["newer_versions"] == [1292]
+    assert "-> xl" not in run(sites, "updates").stdout
+
+    run(sites, "updates", "--ignore", str(old["asset_id"]))  # V3 Alpha ignored: nothing left for SD 1.5
+    assert json.loads(run(sites, "updates", "--check", "--json").stdout) == []
+
+    publish_version(
+        sites, tmp_path, 910004, name="v4", published="2024-09-01T10:00:00.000Z", base_model="SD 1.4"
+    )
+    (listed,) = json.loads(run(sites, "updates", "--check", "--json").stdout)
+    assert listed["new_version"]["id"] == 910004
+    assert listed["newer_versions"] == [910004, 1292]

@@ -15,11 +15,11 @@ MODEL = 7001
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def version(version_id: int, day: int, changes: str = "") -> VersionInfo:
+def version(version_id: int, day: int, changes: str = "", base: str = "Illustrious") -> VersionInfo:
     return VersionInfo(
         id=version_id,
         name=f"v{version_id}",
-        base_model="Illustrious",
+        base_model=base,
         published_at=START + timedelta(days=day),
         files=(VersionFile(f"lora_v{version_id}.safetensors", 1024, "A" * 64, True),),
         changes=changes,
@@ -33,7 +33,14 @@ def model(*versions: VersionInfo, model_id: int = MODEL) -> ModelVersions:
 
 
 def add_linked(
-    lib: Library, root_id: int, folder: Path, name: str, version_id: int, *, model_id: int = MODEL
+    lib: Library,
+    root_id: int,
+    folder: Path,
+    name: str,
+    version_id: int,
+    *,
+    model_id: int = MODEL,
+    base: str | None = None,
 ) -> int:
     path = folder / name
     path.write_bytes(b"x")
@@ -46,6 +53,7 @@ def add_linked(
             version_id=str(version_id),
             model_name="Pixel LoRA",
             version_name=f"v{version_id}",
+            base_model_label=base,
         ),
     )
     return asset_id
@@ -69,6 +77,29 @@ def test_an_older_version_has_an_update_with_what_changed(
     assert [v.id for v in update.newer] == [3, 2]
     assert update.newest.changes == "Sharper lines."
     assert update.newest.base_model == "Illustrious"
+
+
+def test_the_update_of_a_file_is_the_newest_version_for_its_own_base_model(
+    lib: Library, root_id: int, models_dir: Path
+) -> None:
+    """A model with one version per base: the Pony file's update is the newer Pony version, not the
+    newest version overall (an Illustrious sibling); the Illustrious file, newest for its base, has none.
+    The badge, the "has update" filter and the update list agree (one SQL rule, one Python choice)."""
+    pony = add_linked(lib, root_id, models_dir, "pixel_pony_v1.safetensors", 1, base="Pony")
+    illustrious = add_linked(lib, root_id, models_dir, "pixel_il_v3.safetensors", 3, base="Illustrious")
+    lib.record_update_check(
+        [model(version(1, 0, base="Pony"), version(2, 10, base="Pony"), version(3, 20, base="Illustrious"))]
+    )
+
+    assert badged(lib) == {pony}
+    assert lib.update_asset_ids() == {pony}
+    assert lib.count(AssetQuery(has_update=True)) == 1
+    (update,) = lib.asset_updates()
+    assert (update.asset_id, update.newest.id, [v.id for v in update.newer]) == (pony, 2, [2])
+    assert lib.asset_updates([illustrious]) == []
+
+    lib.ignore_update(MODEL, 2)
+    assert badged(lib) == set()
 
 
 def test_the_newest_version_is_up_to_date(lib: Library, root_id: int, models_dir: Path) -> None:

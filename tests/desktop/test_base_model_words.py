@@ -46,7 +46,8 @@ def test_a_civitai_label_reads_the_same_on_tile_details_table_and_filter(
     row = table.row_of(record.id)
     assert row is not None
     assert table.index(row, AssetColumn.BASE_LABEL).data() == word
-    assert tile_detail(table.index(row, 0).data(AssetRole.RECORD)) == word
+    # The scanned file is an SD 1.x LoRA: the tile marks the label that names another family.
+    assert tile_detail(table.index(row, 0).data(AssetRole.RECORD)) == f"⚠ {word}"
 
     pane = DetailsPane(library, tmp_path / "cache")
     qtbot.addWidget(pane)
@@ -67,3 +68,18 @@ def test_a_civitai_label_reads_the_same_on_tile_details_table_and_filter(
         library, "{kind_folder}/{base_label}/{file_name}"
     ).plan.moves  # organize's {base_label} folder
     assert [move.target.parent.name for move in moves] == [word]
+
+
+@pytest.mark.parametrize(("civitai", "detail"), [("SD 1.5", "SD 1.5"), ("SDXL Turbo", "⚠ SDXL Turbo")])
+def test_a_tile_marks_a_civitai_label_of_another_family_than_the_file(
+    civitai: str, detail: str, library: Library, tmp_path: Path
+) -> None:
+    """The tile's chip says the file's own family (SD 1.x here); a Civitai label naming another family
+    under it gets a mark, so "SD 1.x" over "SDXL Turbo" does not pass unremarked."""
+    record = scan_lora(library, tmp_path / "webui", civitai_helper_payload(base_model=civitai))
+    table = AssetTableModel(library)
+    table.refresh()
+    row = table.row_of(record.id)
+    assert row is not None
+
+    assert tile_detail(table.index(row, 0).data(AssetRole.RECORD)) == detail

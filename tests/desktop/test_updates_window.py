@@ -172,3 +172,47 @@ def test_the_daily_check_offline_is_one_calm_note_while_the_menu_check_reports_i
     check_for_updates(qtbot, window)
 
     assert window.status.job_label.text().startswith("Update check failed: Cannot reach 127.0.0.1")
+
+
+def test_a_sibling_version_for_another_base_model_is_no_update(
+    qtbot: QtBot, window: MainWindow, populated: PopulatedLibrary, remote: RemoteEnv
+) -> None:
+    """pixelArtStyle is linked to v1-128dim, Civitai's SDXL Turbo version: the newer v1-64dim (SDXL 1.0)
+    and v1-16dim (SD 1.5) are siblings for other bases, so no badge, no filter hit, no "Update available";
+    a newer SDXL Turbo version is the update, and the card says which."""
+    pixel = populated.ids["pixelArtStyle"]
+    populated.library.record_remote_match(
+        pixel,
+        RemoteMatch(
+            site="civitai",
+            model_id=str(LORA_MODEL_ID),
+            version_id=str(LORA_VERSION_ID),
+            model_name="SDXL Turbo LoRA",
+            version_name="v1-128dim",
+            base_model_label="SDXL Turbo",
+        ),
+    )
+    check_for_updates(qtbot, window)
+    assert window.status.job_label.text().endswith("0 files with a newer version.")
+    assert not window.model.has_update(pixel)
+    qtbot.mouseClick(window.filter_bar.updates, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=3000)
+    qtbot.mouseClick(window.filter_bar.updates, Qt.MouseButton.LeftButton)
+
+    state = remote.civitai.state
+    model = state.models[LORA_MODEL_ID]
+    turbo = next(v for v in model["modelVersions"] if v["id"] == LORA_VERSION_ID)
+    newer = {**turbo, "id": 250001, "name": "v2-128dim", "publishedAt": "2024-03-01T10:00:00.000Z"}
+    model["modelVersions"] = [newer, *model["modelVersions"]]
+    state.add_model(model)
+    check_for_updates(qtbot, window)
+
+    qtbot.mouseClick(window.filter_bar.updates, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=3000)
+    assert window.model.asset_id(0) == pixel
+    select_first_row(qtbot, window)
+    section = window.details.update_section
+    qtbot.waitUntil(lambda: section.isVisible() and section.ignore_button.height() > 0, timeout=3000)
+    assert "v2-128dim" in section.version.text()
+    assert "SDXL Turbo" in section.version.text()
+    assert section.current.text() == "You have v1-128dim of SDXL Turbo LoRA."  # not "3 newer versions"
