@@ -320,6 +320,7 @@ class MainWindow(QMainWindow):
         self.filter_bar.filters_changed.connect(self._on_filters_changed)
         self.filter_bar.view_mode_changed.connect(self.set_view_mode)
         self.filter_bar.sort_changed.connect(self._on_sort_chosen)
+        self.filter_bar.results_requested.connect(self.focus_results)
 
         # One selection model for both views: switching views keeps the selection and current row.
         self.selection = QItemSelectionModel(self.model, self)
@@ -397,6 +398,9 @@ class MainWindow(QMainWindow):
         view.doubleClicked.connect(lambda _index: self.send_to_compose())
         view.enter_pressed.connect(self.send_to_compose)
         self.views.addWidget(view)
+        # Tab from the search goes to the results (the one shown: the stack skips the hidden view), and on
+        # to the details pane; Shift+Tab from the results comes back to the search.
+        self.filter_bar.lead_search_to(view)
 
     @property
     def empty_library(self) -> EmptyLibraryPage:
@@ -523,6 +527,9 @@ class MainWindow(QMainWindow):
         panel = self.compose_tab.board_panel
         panel.render_requested.connect(lambda: tabs.setCurrentWidget(self.compose_tab))
         dock.set_board(panel)
+        from desktop.widgets.follow_enabled import EnabledFollower
+
+        EnabledFollower(self.render_action, panel.render_button)  # greyed out while a render runs
 
     def _build_compose_dock(self) -> BoardDock:
         """The board's dock beside the library, its View menu entry (F9) and the tab bar's toggle; made
@@ -673,6 +680,34 @@ class MainWindow(QMainWindow):
         """A Civitai example's "Use on board": its parameters fill the board, which is shown."""
         if self.compose_tab is not None and self.compose_tab.paste_parameters(infotext):
             self.set_compose_board_visible(True)
+
+    def render_board(self) -> None:
+        """View › Render the board (Ctrl+Return): what the board's Render button does, the Compose tab
+        brought forward to show the render; nothing while the button is disabled (a render runs)."""
+        if self.compose_tab is not None:
+            self.compose_tab.board_panel.render_button.click()
+
+    def open_find(self) -> None:
+        """View › Find (Ctrl+F): the search of the tab in front where it has one (Civitai, Hugging Face);
+        from any other tab the Library tab comes forward with its search focused (typing into a hidden
+        search filtered a library the user could not see)."""
+        current = self.tabs.currentWidget() if self.tabs is not None else None
+        for site in (self.civitai_tab, self.huggingface_tab):
+            if site is not None and current is site and site.search_field.isVisible():
+                site.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+                site.search_field.selectAll()
+                return
+        if self.tabs is not None:
+            self.tabs.setCurrentWidget(self.splitter)
+        self.filter_bar.focus_search()
+
+    def focus_results(self) -> None:
+        """Down or Enter in the search: the first result current and the keys in the results, so the
+        arrows, Enter and the context keys act on them. With no result the search keeps the keys."""
+        if self.model.rowCount() == 0 or self._empty_library_shown():
+            return
+        self.select_row(0)
+        self.current_view().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def send_to_compose(self) -> None:
         """Adds the selected library rows to the compose board and shows the board beside the library."""
@@ -836,7 +871,7 @@ class MainWindow(QMainWindow):
         self.grid_action.setChecked(self.view_mode() == "grid")
         self.table_action.setChecked(self.view_mode() == "table")
         view_menu.addSeparator()
-        self.find_action = self._action("&Find", self.filter_bar.focus_search, QKeySequence.StandardKey.Find)
+        self.find_action = self._action("&Find", self.open_find, QKeySequence.StandardKey.Find)
         view_menu.addAction(self.find_action)
         view_menu.addSeparator()
         self.send_to_compose_action = self._action(
@@ -844,6 +879,13 @@ class MainWindow(QMainWindow):
         )
         self.send_to_compose_action.setEnabled(self.compose_tab is not None)  # once the Compose tab exists
         view_menu.addAction(self.send_to_compose_action)
+        # Ctrl+Return (Ctrl+Enter on the keypad), as A1111's Ctrl+Enter: the prompt editors insert nothing
+        # for it (plain Return is their new line), so it is free in them and everywhere in the window.
+        self.render_action = self._action("&Render the board", self.render_board)
+        self.render_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.render_action.setToolTip("Render the board, as its Render button does (Ctrl+Return)")
+        self.render_action.setEnabled(self.compose_tab is not None)  # then as the board's button is
+        view_menu.addAction(self.render_action)
         if self.compose_dock is not None:
             self._add_board_to_view_menu()
 

@@ -121,6 +121,9 @@ class AssetTable(QTableView):
         self.setModel(model)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        # Tab leaves the table, as it leaves the grid (Shift+Tab back to the search): whole rows are
+        # selected, so moving the current cell along a row, Qt's default, only trapped the keys.
+        self.setTabKeyNavigation(False)
         self.setAlternatingRowColors(True)
         _enable_drag_out(self)
         self.setShowGrid(False)

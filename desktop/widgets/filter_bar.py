@@ -125,11 +125,22 @@ class FilterState:
 
 class SearchField(QLineEdit):
     """The search line edit; Esc clears it (``cleared``), as search fields do, where a plain line edit
-    lets the key go by and the filter stays. An empty field lets Esc go on to its parents."""
+    lets the key go by and the filter stays. An empty field lets Esc go on to its parents. Down, Return
+    and Enter ask for the results (``results_requested``): a plain line edit lets them go by, and the
+    keys stayed in the search while the user meant to pick a result."""
 
     cleared = Signal()
+    results_requested = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if (
+            event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and modifiers == Qt.KeyboardModifier.NoModifier
+        ):
+            event.accept()
+            self.results_requested.emit()
+            return
         if (
             event.key() == Qt.Key.Key_Escape
             and event.modifiers() == Qt.KeyboardModifier.NoModifier
@@ -146,6 +157,8 @@ class FilterBar(QWidget):
     """Search field, filter combos and the grid/table toggle."""
 
     filters_changed = Signal(object)  # FilterState
+    # Down, Return or Enter in the search: the results should take the keys (the search is applied first)
+    results_requested = Signal()
     view_mode_changed = Signal(str)  # "grid" | "table"
     sort_changed = Signal(object, bool)  # SortKey, descending
 
@@ -239,6 +252,8 @@ class FilterBar(QWidget):
         self._debounce.timeout.connect(self._emit)
         self.search.textChanged.connect(self._debounce.start)
         self.search.cleared.connect(self._apply_now)
+        self.search.results_requested.connect(self._apply_now)  # the words typed within the debounce too
+        self.search.results_requested.connect(self.results_requested)
         self._state = FilterState()
 
     def _combo(self, all_label: str, entries: Sequence[tuple[str, object]]) -> QComboBox:
@@ -416,6 +431,16 @@ class FilterBar(QWidget):
     def view_mode(self) -> str:
         return "table" if self.table_button.isChecked() else "grid"
 
+    def lead_search_to(self, results: QWidget) -> None:
+        """Tab from the search goes to ``results`` (the library view below the bar) and Shift+Tab from
+        them back to it: the bar's other stops come before the search, reached with Shift+Tab from it. In
+        the bar's reading order the results were a dozen Tabs away from the search.
+
+        Called once the bar and ``results`` are in one window: within the bar alone the focus chain is a
+        ring, where the search already follows the last button, and Qt leaves it as it is."""
+        QWidget.setTabOrder(self.table_button, self.search)
+        QWidget.setTabOrder(self.search, results)
+
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
@@ -428,7 +453,8 @@ class FilterBar(QWidget):
         self.view_mode_changed.emit(self.view_mode())
 
     def _apply_now(self) -> None:
-        """The search's change applied without waiting for more typing (Esc cleared it)."""
+        """The search's change applied without waiting for more typing (Esc cleared it, or the user went
+        to the results)."""
         self._debounce.stop()
         self._emit()
 
