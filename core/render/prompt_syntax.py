@@ -224,25 +224,20 @@ def with_prompt_networks(recipe: Recipe, known_embeddings: Iterable[str]) -> Pro
     uses and leave the text (A1111 encodes the prompt without them); each of ``known_embeddings`` (the
     library's embedding names) found as a token in a prompt becomes an embedding use, as A1111 loads
     every embedding whose name the text holds. A network the recipe already uses (the LoRA stack,
-    ``--lora``) is not added twice. Tags in the negative prompt do nothing in A1111: removed, with a
-    warning. Idempotent: a recipe read from infotext (tags already taken) comes back unchanged.
+    ``--lora``) is not added twice: the weight set there (the board's slider, ``--lora NAME:W``) is the one
+    used, as the user set it on purpose, and a tag asking another weight (or for a LoRA switched off there)
+    is said to be ignored, with the weight used and where to change it. Tags in the negative prompt do
+    nothing in A1111: removed, with a warning. Idempotent: a recipe read from infotext (tags already
+    taken) comes back unchanged.
     """
     positive = parse_prompt(recipe.prompt)
     negative = parse_prompt(recipe.negative_prompt)
     warnings = [*positive.warnings, *negative.warnings]
     if negative.loras or negative.hypernetworks:
         warnings.append("network tags in the negative prompt have no effect and were dropped")
-    loras = _added_once(
-        recipe.loras,
-        positive.loras,
-        warnings,
-        lambda use: f"{lora_tag(use)}: the LoRA is already used; it is applied once",
-    )
+    loras = _added_once(recipe.loras, positive.loras, warnings, _repeated_lora)
     hypernetworks = _added_once(
-        recipe.hypernetworks,
-        positive.hypernetworks,
-        warnings,
-        lambda use: f"{hypernetwork_tag(use)}: the hypernetwork is already used; applied once",
+        recipe.hypernetworks, positive.hypernetworks, warnings, _repeated_hypernetwork
     )
     used_embeddings = {(use.ref.name, use.negative) for use in recipe.embeddings}
     found = find_embeddings(positive.text, negative.text, known_embeddings)
@@ -264,16 +259,59 @@ _Use = TypeVar("_Use", LoraUse, HypernetworkUse)
 
 
 def _added_once(
-    used: tuple[_Use, ...], tagged: Iterable[_Use], warnings: list[str], already: Callable[[_Use], str]
+    used: tuple[_Use, ...],
+    tagged: Iterable[_Use],
+    warnings: list[str],
+    repeated: Callable[[_Use, _Use], str | None],
 ) -> tuple[_Use, ...]:
-    """``used`` with each of ``tagged`` whose file is not in it yet; a repeat is left out and said
-    (``already`` words it) in ``warnings``."""
-    names = {use.ref.name for use in used}
+    """``used`` with each of ``tagged`` whose file is not in it yet. A repeat is left out; ``repeated``
+    (given the use kept and the tag's) words what the user should know, None when the tag asks exactly
+    what is used (nothing is lost, nothing to say)."""
+    kept = {use.ref.name: use for use in used}
     added = list(used)
     for use in tagged:
-        if use.ref.name in names:
-            warnings.append(already(use))
+        first = kept.get(use.ref.name)
+        if first is not None:
+            said = repeated(first, use)
+            if said is not None:
+                warnings.append(said)
             continue
-        names.add(use.ref.name)
+        kept[use.ref.name] = use
         added.append(use)
     return tuple(added)
+
+
+def _lora_weights(use: LoraUse) -> str:
+    """``1``, or ``text encoder 0.5, UNet 1`` when the two weights differ."""
+    if use.text_encoder_weight is None or use.text_encoder_weight == use.weight:
+        return _weight(use.weight)
+    return f"text encoder {_weight(use.text_encoder_weight)}, UNet {_weight(use.weight)}"
+
+
+def _repeated_lora(used: LoraUse, tagged: LoraUse) -> str | None:
+    """A tag naming a LoRA the recipe's LoRA list holds: which weight renders, and where to change it."""
+    name, wanted, kept = used.ref.name, _lora_weights(tagged), _lora_weights(used)
+    if not used.enabled:
+        return (
+            f"{lora_tag(tagged)} is ignored: LoRA {name} is in the LoRA list switched off, so it is not "
+            "applied; switch it on there (the board's LoRA row, or --lora) at the weight you want"
+        )
+    if wanted == kept:
+        return None
+    return (
+        f"{lora_tag(tagged)} is ignored: LoRA {name} is already in the LoRA list at {kept}, so it is "
+        f"applied once, at {kept}, not {wanted}. To render at {wanted}, set that weight in the list (the "
+        "board's LoRA slider, or --lora) and delete the tag"
+    )
+
+
+def _repeated_hypernetwork(used: HypernetworkUse, tagged: HypernetworkUse) -> str | None:
+    """A tag naming the recipe's hypernetwork: which strength renders, and where to change it."""
+    name, wanted, kept = used.ref.name, _weight(tagged.strength), _weight(used.strength)
+    if wanted == kept:
+        return None
+    return (
+        f"{hypernetwork_tag(tagged)} is ignored: hypernetwork {name} is already used at strength {kept}, "
+        f"so it is applied once, at {kept}, not {wanted}. To render at {wanted}, set that strength on the "
+        "board's hypernetwork slot (or --hypernetwork) and delete the tag"
+    )

@@ -8,8 +8,17 @@ on release, routes each one by its kind.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -47,6 +56,13 @@ class BoardPanel(QWidget):
         self.notice.setWordWrap(True)
         self.notice.setProperty("secondary", True)
         self.notice.hide()
+        # Beside a notice that says the board was replaced: puts the board before it back.
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setObjectName("boardUndo")
+        self.undo_button.setToolTip("Put the board back as it was before (Ctrl+Z in the board)")
+        self.undo_button.clicked.connect(self.undo)
+        self.undo_button.hide()
+        self._undo: Callable[[], None] | None = None
         self.plan = PlanView()
         self.render_button = QPushButton("Render")
         self.render_button.setObjectName("renderButton")
@@ -69,16 +85,53 @@ class BoardPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(missing)
         layout.addWidget(self.scroll_area, 1)
-        layout.addWidget(self.notice)
+        notice_row = QHBoxLayout()
+        notice_row.addWidget(self.notice, 1)
+        notice_row.addWidget(self.undo_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(notice_row)
         layout.addWidget(self.plan)
         layout.addWidget(self.render_button)
 
-    def show_notice(self, text: str) -> None:
-        """The last thing a drop or an action on the board said (refusals included), under the board."""
+    def show_notice(self, text: str, undo: Callable[[], None] | None = None) -> None:
+        """The last thing a drop or an action on the board said (refusals included), under the board;
+        ``undo`` (with a notice that the board was replaced) is what its Undo button and Ctrl+Z do."""
         self.notice.setText(text)
         self.notice.setToolTip(text)
         self.notice.setVisible(bool(text))
+        self._undo = undo if text else None
+        self.undo_button.setVisible(self._undo is not None)
         self._notice_about = self._files_on_board()
+
+    @property
+    def can_undo(self) -> bool:
+        return self._undo is not None
+
+    def undo(self) -> None:
+        """Runs the offered undo once; the notice and its button go first (the undo says what it did)."""
+        undo = self._undo
+        self.show_notice("")
+        if undo is not None:
+            undo()
+
+    def event(self, event: QEvent) -> bool:
+        """Ctrl+Z anywhere in the board runs the offered Undo before the window's Edit › Undo (a library
+        operation) takes it. A prompt editor keeps Ctrl+Z for its own typing: it takes the key first."""
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.matches(QKeySequence.StandardKey.Undo)
+            and self._undo is not None
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.matches(QKeySequence.StandardKey.Undo) and self._undo is not None:
+            self.undo()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def _files_on_board(self) -> tuple[tuple[str, str | None, int | None], ...]:
         return tuple((ref.name, ref.path, ref.asset_id) for ref in self.board.named_refs())

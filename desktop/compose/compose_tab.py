@@ -40,6 +40,7 @@ from core.wording import counted
 from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard, as_catalog_has_it
 from desktop.compose.board_panel import BoardPanel
 from desktop.compose.board_state import BoardKeeper, board_file_of, read_board
+from desktop.compose.board_undo import BoardSnapshot, replaced_line, restore_snapshot, take_snapshot
 from desktop.compose.gallery import THUMBNAIL_SIZE, GalleryView, RendersModel
 from desktop.compose.gone_files import with_gone_files_missing
 from desktop.compose.images import ImageView, pil_to_qimage
@@ -89,6 +90,9 @@ class ComposeTab(QWidget):
         self._service_factory = service_factory
         self._service: RenderServiceLike | None = None
         self._pending: Callable[[], None] | None = None
+        # The board and the warnings the user last answered "Render anyway" to: not asked again for them.
+        self._answered: tuple[Recipe, frozenset[str]] | None = None
+        self._asking: tuple[Recipe, frozenset[str]] | None = None
         self._job: JobHandle | None = None
         self._finished_ok = False  # whether the job that is ending delivered its result
         self._missing_status = ""  # the status line said about the missing list, while it is shown
@@ -253,10 +257,15 @@ class ComposeTab(QWidget):
         except Exception as exc:  # a user action's boundary: RenderError, OSError, a parse error
             self._say(f"Cannot read these parameters: {exc}")
             return False
+        before = self._snapshot()
         self.board_panel.show_notice("")  # it spoke of the board being replaced
         self._pasted_warnings = (plan.recipe.source_infotext, tuple(plan.warnings))
         self.board.load_recipe(plan.recipe)
         self.missing.show_missing(plan.missing)
+        self._offer_undo(
+            before,
+            f"The parameters of {source.name}" if isinstance(source, Path) else "The pasted parameters",
+        )
         self.refresh_plan()
         if plan.missing:
             self._say_missing(f"{done}; " + _not_in_library(len(plan.missing)))
@@ -312,8 +321,9 @@ class ComposeTab(QWidget):
             else:
                 self._run_grid(recipe, axes)
 
-        if plan.warnings:
-            self._pending = start
+        asked = (recipe, frozenset(plan.warnings))
+        if plan.warnings and not self._was_answered(asked):
+            self._pending, self._asking = start, asked
             self.banner.show_warnings(plan.warnings)
             self._say("Check the warnings, then render anyway or change the board")
             return
@@ -327,8 +337,14 @@ class ComposeTab(QWidget):
             raise ValueError("Type an X axis for the grid, " + AXIS_EXAMPLE)
         return parse_axis(x_text), parse_axis(y_text) if y_text else None
 
+    def _was_answered(self, asked: tuple[Recipe, frozenset[str]]) -> bool:
+        """Whether the user already chose "Render anyway" for this very board and these warnings (or
+        more of them): the same question on every Render teaches to click through it unread."""
+        return self._answered is not None and asked[0] == self._answered[0] and asked[1] <= self._answered[1]
+
     def _on_confirmed(self) -> None:
         pending, self._pending = self._pending, None
+        self._answered = self._asking
         if pending is not None:
             pending()
 
@@ -647,7 +663,9 @@ class ComposeTab(QWidget):
         except ValueError:
             self.paste_parameters(record.infotext)  # an older or foreign record: its infotext will do
             return
+        before = self._snapshot()
         self._put_on_board(recipe)
+        self._offer_undo(before, "The render's recipe")
         self._say("Loaded the render's recipe into the board")
 
     def load_dropped_render(self, render_id: int) -> None:
@@ -667,6 +685,41 @@ class ComposeTab(QWidget):
         missing = self._prepare(recipe).missing if recipe.refs() else ()
         self.missing.show_missing(missing)
         return missing
+
+    def _snapshot(self) -> BoardSnapshot | str | None:
+        """The board before a recipe replaces it (None: an empty board, nothing to undo); a half-typed
+        setting no recipe holds gives the sentence saying the board cannot come back."""
+        try:
+            return take_snapshot(self.board, self._pasted_warnings)
+        except ValueError as exc:
+            return f"the board before could not be kept ({exc})"
+
+    def _offer_undo(self, before: BoardSnapshot | str | None, source: str) -> None:
+        """Under the board: what was replaced, with Undo (and Ctrl+Z) putting it back exactly."""
+        said = self.board_panel.notice.text()  # what loading the recipe said ("left out: …")
+        if before is None:
+            return
+        if isinstance(before, str):
+            self.board_panel.show_notice(
+                " ".join(part for part in (f"{source} replaced the board; {before}.", said) if part)
+            )
+            return
+        line = replaced_line(before, source)
+        self.board_panel.show_notice(
+            " ".join(part for part in (f"{line}.", said) if part), lambda: self._undo_replace(before)
+        )
+
+    def _undo_replace(self, before: BoardSnapshot) -> None:
+        """The board back as it was before the paste or drop, its missing list and parse warnings too."""
+        self._pasted_warnings = before.pasted_warnings
+        restore_snapshot(self.board, before)
+        try:
+            missing = self._prepare(before.recipe).missing if before.recipe.refs() else ()
+        except Exception:  # a user action's boundary: the plan, a moment later, says what is wrong
+            missing = ()
+        self.missing.show_missing(missing)
+        self.refresh_plan()
+        self._say("The board is back as it was before")
 
     def _restore_board(self) -> None:
         """The board as it was left at the last quit (see ``desktop.compose.board_state``); files that

@@ -263,6 +263,15 @@ class ParametersForm(QWidget):
             cfg_given="cfg" in self._chosen, steps_given="steps" in self._chosen
         )
 
+    @property
+    def chosen_settings(self) -> frozenset[str]:
+        """Which of CFG and steps the user chose (kept when the checkpoint changes)."""
+        return frozenset(self._chosen)
+
+    def keep_chosen(self, fields: frozenset[str]) -> None:
+        """Makes ``fields`` the chosen settings again (a board put back by Undo follows as it did)."""
+        self._chosen = set(fields)
+
     def _mark_chosen(self, field: str) -> None:
         if not self._filling:
             self._chosen.add(field)

@@ -74,7 +74,36 @@ def test_the_same_lora_in_the_stack_and_a_tag_is_applied_once(
     )
     assert code == 0
     assert [(lora["name"], lora["unet_weight"]) for lora in doc["loras"]] == [("detail", 0.3)]
-    assert any("already used" in warning for warning in doc["warnings"])
+    # Which weight renders, that the tag's is not used, and where to change it: said, not just "once".
+    assert (
+        "<lora:detail:0.8> is ignored: LoRA detail is already in the LoRA list at 0.3, so it is applied "
+        "once, at 0.3, not 0.8. To render at 0.8, set that weight in the list (the board's LoRA slider, "
+        "or --lora) and delete the tag"
+    ) in doc["warnings"]
+
+
+def test_a_tag_repeating_the_stack_at_the_same_weight_needs_no_warning(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The render is exactly what both ask for: nothing is lost, so nothing to confirm before Render."""
+    code, doc = plan(
+        capsys, data_dir, "--checkpoint", "v1-5", "--lora", "detail:0.8", "--prompt", "fox <lora:detail:0.8>"
+    )
+    assert code == 0
+    assert [(lora["name"], lora["unet_weight"]) for lora in doc["loras"]] == [("detail", 0.8)]
+    assert not [warning for warning in doc["warnings"] if "detail" in warning], doc["warnings"]
+
+
+def test_a_tag_with_other_text_encoder_and_unet_weights_names_both(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, doc = plan(
+        capsys, data_dir, "--checkpoint", "v1-5", "--lora", "detail", "--prompt", "fox <lora:detail:0.5:0.9>"
+    )
+    assert code == 0
+    assert any(
+        "applied once, at 1, not text encoder 0.5, UNet 0.9" in warning for warning in doc["warnings"]
+    ), doc["warnings"]
 
 
 def test_a_lora_path_that_does_not_exist_says_so(

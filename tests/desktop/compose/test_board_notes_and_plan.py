@@ -79,7 +79,8 @@ def test_the_note_goes_when_the_files_it_spoke_of_go(
     QGuiApplication.clipboard().setText(MISSING_LORA_PARAMETERS)
     qtbot.mouseClick(tab.board_panel.paste_button, Qt.MouseButton.LeftButton)  # the board is replaced
     assert tab.board.embeddings.rows == []
-    assert _note(tab) == ""
+    # The note about the embedding went; the one left says what was replaced (with Undo beside it).
+    assert _note(tab).startswith("The pasted parameters replaced the board (1 embedding, the prompt,")
 
 
 def test_the_plan_names_a_missing_lora_once(tab: ComposeTab, service: RenderService, qtbot: QtBot) -> None:

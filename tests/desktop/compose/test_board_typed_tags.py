@@ -45,3 +45,25 @@ def test_tags_typed_into_the_prompt_are_in_the_plan(
     lines = tab.plan_view.lines
     assert any(line.startswith("LoRA: animeLineart") and "UNet 0.5" in line for line in lines), lines
     assert "Missing: Hypernetwork 'no_such_hn' is not in the library" in lines
+
+
+def test_a_tag_for_a_lora_switched_off_on_the_board_says_it_is_not_applied(
+    tab: ComposeTab, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    """The board's row is what the user set: switched off, the LoRA stays off, and the plan says that the
+    tag is ignored and where to switch it on (not "applied once", which it is not)."""
+    tab.add_assets([populated.ids["dreamshaper_8"], populated.ids["animeLineart"]])
+    (row,) = tab.board.loras.rows
+    row.enabled.setFocus()
+    qtbot.keyClick(row.enabled, Qt.Key.Key_Space)  # the row's check box, switched off
+    assert not row.enabled.isChecked()
+    prompt = tab.board.parameters.prompt
+    qtbot.mouseClick(prompt.viewport(), Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(prompt, "a castle <lora:animeLineart:0.5>")
+    plan = tab.refresh_plan()
+    assert plan is not None
+    assert [(use.ref.name, use.enabled) for use in plan.recipe.loras] == [("animeLineart", False)]
+    assert (
+        "Warning: <lora:animeLineart:0.5> is ignored: LoRA animeLineart is in the LoRA list switched off, so "
+        "it is not applied; switch it on there (the board's LoRA row, or --lora) at the weight you want"
+    ) in tab.plan_view.lines, tab.plan_view.lines
