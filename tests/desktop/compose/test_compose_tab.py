@@ -169,7 +169,7 @@ def test_a_window_built_in_steps_has_the_board_in_its_view_menu_and_on_f9(
     qtbot.waitExposed(window)
     qtbot.waitUntil(lambda: bool(ready), timeout=15_000)
     view_entries = [action.text() for action in window.view_menu.actions() if not action.isSeparator()]
-    assert view_entries[-2:] == ["Compose &board", "Send to &compose board"]
+    assert view_entries[-3:] == ["Compose &board", "Send to &compose board", "&Render the board"]
     assert window.send_to_compose_action.isEnabled()  # the Compose tab is there
     assert window.compose_dock is not None
     assert window.compose_board_action.shortcut().toString() == "F9"
