@@ -434,6 +434,9 @@ class Downloader:
         if record.status in (DownloadStatus.COMPLETED, DownloadStatus.CANCELLED):
             return
         self.store.set_status(download_id, DownloadStatus.PAUSED)
+        # The bytes on disk now: a try waiting for data (a stalled server) ends only when its read does,
+        # and until then the queue would show the last count stored, up to half a second's bytes short.
+        self._store_part_size(record)
         self._cancel_running(download_id)
 
     def resume(self, download_id: int) -> None:

@@ -81,6 +81,7 @@ class DownloadManager(QObject):
         self._concurrency = concurrency
         self.jobs = JobRunner(self, max_threads=8)
         self._running: dict[int, JobHandle] = {}
+        self._resume_when_ended: set[int] = set()  # see resume
         self._records: list[DownloadRecord] = []
         self._closing = False
 
@@ -191,9 +192,14 @@ class DownloadManager(QObject):
         self.pump()
 
     def pause(self, download_id: int) -> None:
+        self._resume_when_ended.discard(download_id)
         self._act(self.service.pause, download_id)
 
     def resume(self, download_id: int) -> None:
+        if download_id in self._running:
+            # Paused a moment ago, its job not ended yet: the engine ignores a resume of a download it
+            # still runs, so a quick Pause then Resume did nothing. It resumes once the job has ended.
+            self._resume_when_ended.add(download_id)
         self._act(self.service.resume, download_id)
 
     def cancel(self, download_id: int) -> None:
@@ -265,6 +271,12 @@ class DownloadManager(QObject):
         self._running.pop(download_id, None)
         if self._closing:
             return  # the queue may be closed already; the next start reads it again
+        if download_id in self._resume_when_ended:
+            self._resume_when_ended.discard(download_id)
+            record = next((r for r in self.service.list() if r.id == download_id), None)
+            if record is not None and record.status is DownloadStatus.PAUSED:  # not paused again since
+                self._act(self.service.resume, download_id)
+                return
         self.refresh()
         self.pump()
 

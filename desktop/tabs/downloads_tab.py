@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QUrl, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -136,6 +136,14 @@ class DownloadsTab(QWidget):
         self.resume_button.clicked.connect(lambda: self._each(manager.resume))
         self.cancel_button.clicked.connect(lambda: self._each(manager.cancel))
         self.retry_button.clicked.connect(lambda: self._each(manager.retry))
+        # Where the focus goes when the focused button disables itself (see _move_focus_off_disabled).
+        self._focus_after: dict[QPushButton, tuple[QPushButton, ...]] = {
+            self.pause_button: (self.resume_button,),
+            self.resume_button: (self.pause_button,),
+            self.retry_button: (self.pause_button, self.resume_button),
+            self.cancel_button: (self.retry_button,),
+            self.clear_button: (),
+        }
         self.summary = QLabel()
         buttons = QHBoxLayout()
         for button in (self.pause_button, self.resume_button, self.cancel_button, self.retry_button):
@@ -151,6 +159,11 @@ class DownloadsTab(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.queue_view, 1)
 
+        # While a download runs its row is repainted every second without a report, so a download that
+        # receives nothing says so ("No data for 5 s…") instead of showing its last speed.
+        self._silence_timer = QTimer(self)
+        self._silence_timer.setInterval(1000)
+        self._silence_timer.timeout.connect(self.model.tick)
         manager.changed.connect(self._on_changed)
         manager.progressed.connect(self._on_progressed)
         manager.target_queued.connect(self._on_target_queued)
@@ -284,6 +297,10 @@ class DownloadsTab(QWidget):
         count = self.manager.active_count()
         self.summary.setText(f"{count} active" if count else "")
         self.active_count_changed.emit(count)
+        if count and not self._silence_timer.isActive():
+            self._silence_timer.start()
+        elif not count:
+            self._silence_timer.stop()
         self._update_buttons()
         self._follow_the_download_said(records)
 
@@ -316,11 +333,33 @@ class DownloadsTab(QWidget):
         }
         active = set(ACTIVE)
         stopped = {DownloadStatus.PAUSED, DownloadStatus.FAILED}
-        self.pause_button.setEnabled(bool(statuses & active))
-        self.resume_button.setEnabled(bool(statuses & {DownloadStatus.PAUSED, DownloadStatus.INTERRUPTED}))
-        self.cancel_button.setEnabled(bool(statuses & (active | stopped)))
-        self.retry_button.setEnabled(bool(statuses & {DownloadStatus.FAILED, DownloadStatus.CANCELLED}))
-        self.clear_button.setEnabled(any(r.status in FINISHED for r in self.manager.records()))
+        wanted = {
+            self.pause_button: bool(statuses & active),
+            self.resume_button: bool(statuses & {DownloadStatus.PAUSED, DownloadStatus.INTERRUPTED}),
+            self.cancel_button: bool(statuses & (active | stopped)),
+            self.retry_button: bool(statuses & {DownloadStatus.FAILED, DownloadStatus.CANCELLED}),
+            self.clear_button: any(r.status in FINISHED for r in self.manager.records()),
+        }
+        for button, enabled in wanted.items():
+            if enabled:
+                button.setEnabled(True)  # first: the focus may move onto one of them
+        self._move_focus_off_disabled(wanted)
+        for button, enabled in wanted.items():
+            if not enabled:
+                button.setEnabled(False)
+
+    def _move_focus_off_disabled(self, wanted: dict[QPushButton, bool]) -> None:
+        """A focused button about to be disabled hands the focus to the row's next sensible action
+        (Pause → Resume, Resume → Pause…), never to Cancel: Qt would pass it to the next button in the
+        chain, often Cancel, where Space or Enter would throw the download away."""
+        focused = next((button for button in wanted if button.hasFocus()), None)
+        if focused is None or wanted[focused]:
+            return
+        for button in self._focus_after.get(focused, ()):
+            if wanted[button]:
+                button.setFocus(Qt.FocusReason.OtherFocusReason)
+                return
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)  # nothing to press: back to the rows
 
     # -- the rows' menu and double-click ------------------------------------------------------------
 
