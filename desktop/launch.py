@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from core.jobs import CancelToken, ProgressCallback
-from desktop.services import AssetLibrary, DesktopServices, RemoteServices, RemoteSettings, Stoppable
+from desktop.services import (
+    AssetLibrary,
+    DesktopServices,
+    DiscoveredEntry,
+    RemoteServices,
+    RemoteSettings,
+    Stoppable,
+)
 
 if TYPE_CHECKING:
     from app.after_scan import LookupRequest
@@ -55,8 +62,12 @@ def build_services(context: AppContext) -> DesktopServices:
     def hash_pending(progress: ProgressCallback, cancel: CancelToken) -> object:
         return context.hash_pending(progress=progress, cancel=cancel)
 
-    def discover_folders() -> list[tuple[Path, str]]:
-        return [(found.path, found.layout.value) for found in context.discover_folders()]
+    def discover_folders() -> list[DiscoveredEntry]:
+        # The count comes with the search (capped, within its time budget): the dialog shows it.
+        return [
+            (found.path, found.layout.value, found.model_files, found.count_complete)
+            for found in context.discover_folders()
+        ]
 
     def add_root(path: Path) -> RootRecord:
         return context.add_root(path)

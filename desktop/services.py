@@ -168,7 +168,9 @@ class Stoppable(Protocol):
 
 ScanRoots = Callable[[Sequence[int] | None, ProgressCallback, CancelToken], object]
 HashPending = Callable[[ProgressCallback, CancelToken], object]
-DiscoverFolders = Callable[[], list[tuple[Path, str]]]
+# (path, layout name), or with the model files counted while looking: (…, count, whether it is complete).
+DiscoveredEntry = tuple[Path, str] | tuple[Path, str, int, bool]
+DiscoverFolders = Callable[[], list[DiscoveredEntry]]
 AddRoot = Callable[[Path], "RootRecord"]
 StartWatching = Callable[[Callable[[], None]], Stoppable]
 RenderFactory = Callable[[], "RenderServiceLike"]
@@ -186,8 +188,8 @@ class DesktopServices:
     - ``scan_roots(root_ids or None for all, progress, cancel)`` scans library folders; its result's
       ``str()`` is shown in the status bar when it finishes.
     - ``hash_pending(progress, cancel)`` hashes every file not hashed yet; ``str()`` of the result is shown.
-    - ``discover_folders()`` lists the usual model folders found on this machine as (path, layout name),
-      offered on first start.
+    - ``discover_folders()`` lists the usual model folders found on this machine as (path, layout name)
+      or (path, layout name, model files counted, whether that count is complete), offered on first start.
     - ``add_root(path)`` adds a library folder, detecting its layout.
     - ``start_watching(on_change)`` watches the library folders; ``on_change`` is called from a non-GUI
       thread whenever files change. ``None`` disables watching.

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from core.layouts import TOOL_NAMES
 from core.taxonomy import LibraryLayout
+from desktop.services import DiscoveredEntry
 
 
 def layout_name(layout: str) -> str:
@@ -34,13 +35,21 @@ def layout_name(layout: str) -> str:
         return layout
 
 
+def count_text(model_files: int, complete: bool) -> str:
+    """ "34 model files", "1000+ model files": the count the folder search made (it stops at a cap or
+    when its time is up), so a user recognises the install at a glance."""
+    plus = "" if complete else "+"
+    noun = "model file" if model_files == 1 and complete else "model files"
+    return f"{model_files}{plus} {noun}"
+
+
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class FirstStartDialog(QDialog):
     """Lists discovered folders, each checked; ``chosen_paths`` are the ones left checked."""
 
-    def __init__(self, discovered: Sequence[tuple[Path, str]], parent: QWidget | None = None) -> None:
+    def __init__(self, discovered: Sequence[DiscoveredEntry], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome to Atelier")
         self.setMinimumWidth(560)
@@ -60,8 +69,10 @@ class FirstStartDialog(QDialog):
 
         self.folders = QListWidget(self)
         self.folders.setAlternatingRowColors(True)
-        for path, layout_value in discovered:
-            item = QListWidgetItem(f"{path}    —  {layout_name(layout_value)}")
+        for entry in discovered:
+            path, layout_value = entry[0], entry[1]
+            counted = f",  {count_text(entry[2], entry[3])}" if len(entry) == 4 else ""
+            item = QListWidgetItem(f"{path}    —  {layout_name(layout_value)}{counted}")
             item.setData(PATH_ROLE, str(path))
             item.setToolTip(str(path))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
