@@ -116,7 +116,12 @@ def hash_pending(
 
     def report(p: Progress) -> None:
         on_file = min(summary.hashed + 1, len(pending))  # the file being read; the bar counts bytes
-        progress(Progress(done_before + p.done, total_bytes, f"Hashing file {on_file} of {len(pending)}"))
+        done = done_before + p.done
+        # Both counts, each named: "file 22 of 34 (0%)" read as a contradiction when the file count ran
+        # ahead of the bytes (small files first). Rounded down like the bar: 100% only when done.
+        percent = min(100, done * 100 // total_bytes) if total_bytes else 0
+        said = f"Hashing file {on_file} of {len(pending)} · {percent}% of {human_size(total_bytes)}"
+        progress(Progress(done, total_bytes, said))
 
     job = uuid.uuid4().hex  # its claims' owner; its lock tells this machine's next job it is alive
     held_elsewhere: list[Path] = []  # files another job had claimed when their round came
