@@ -85,6 +85,28 @@ def job_text(title: str, message: str) -> str:
     return f"{title}: {message}"
 
 
+# A job title short enough to name on the Cancel button ("Cancel scan"); a longer one is in its tooltip.
+_NAMED_ON_BUTTON = 24
+_PROPER_NAMES = ("Civitai", "Hugging Face")  # kept capitalised after "Cancel"
+
+
+def cancel_text(title: str) -> str:
+    """ "Cancel scan": the button names its job, so beside a download's notice ("Downloading X to …") it
+    does not look like the download's Cancel."""
+    if len(title) > _NAMED_ON_BUTTON:
+        return "Cancel job"
+    if title.startswith(_PROPER_NAMES):
+        return f"Cancel {title}"
+    return f"Cancel {title[:1].lower()}{title[1:]}"
+
+
+def cancel_tip(title: str) -> str:
+    return (
+        f"Stop “{title}”; what was done so far is kept. "
+        "Downloads are not stopped here: pause or cancel them in the Downloads tab."
+    )
+
+
 def done_percent(progress: Progress) -> int:
     """How far the bar is, in whole percent, said in the text beside it.
 
@@ -142,7 +164,9 @@ class AppStatusBar(QStatusBar):
         self.progress.setTextVisible(False)
         self.addPermanentWidget(self.progress)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the running job; what was done so far is kept")
+        # Never in the focus chain: a tab or field that hides while a scan runs passed the focus on to
+        # it, where Space or Enter stopped the scan. A click still works, and keeps the focus where it was.
+        self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.addPermanentWidget(self.cancel_button)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self._handle: JobHandle | None = None
@@ -220,6 +244,8 @@ class AppStatusBar(QStatusBar):
         # While it runs, progress messages carry paths: their file name (the end) must stay readable.
         self.job_label.set_elide_mode(Qt.TextElideMode.ElideMiddle)
         self.job_label.setText(f"{handle.title}…")
+        self.cancel_button.setText(cancel_text(handle.title))
+        self.cancel_button.setToolTip(cancel_tip(handle.title))
         self.progress.setRange(0, 0)  # busy until the first report says how much there is
         self._set_busy(True)
         handle.signals.progressed.connect(self._on_progressed)
