@@ -18,12 +18,13 @@ which is why the key only drops characters that SQL's ``replace`` can drop and l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import ColumnElement, func
-from sqlalchemy.orm import QueryableAttribute
+from typing import TYPE_CHECKING, Any
 
 from core.sources.civitai_updates import VersionInfo
+
+if TYPE_CHECKING:  # catalog.queries imports this module for the window's first rows, read without SQLAlchemy
+    from sqlalchemy import ColumnElement
+    from sqlalchemy.orm import QueryableAttribute
 
 NEWEST_BY_BASE = "newest_by_base"  # the key of the map in ``model_updates.payload``
 _DROPPED = (" ", ".", "-")
@@ -47,6 +48,8 @@ def base_key(label: str | None) -> str:
 
 def base_key_sql(label: QueryableAttribute[Any]) -> ColumnElement[str]:
     """:func:`base_key` of a label column, in SQL (SQLite and PostgreSQL alike)."""
+    from sqlalchemy import func
+
     key: ColumnElement[Any] = label.expression
     for dropped in _DROPPED:
         key = func.replace(key, dropped, "")
