@@ -13,7 +13,7 @@ filters show the user's words ("Embedding", "All time"); the API's values ride a
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QMouseEvent
+from PySide6.QtGui import QAction, QFontMetrics, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,6 +36,7 @@ from app.download_paths import (
     CIVITAI_TYPES,
 )
 from app.download_requests import civitai_request
+from core.downloads import DownloadSource, DownloadStatus
 from core.net import host_of
 from core.sources.civitai_records import CivitaiFile, CivitaiModel, CivitaiVersion
 from core.sources.site_words import (
@@ -63,6 +64,11 @@ DEFAULT_SORT = "Most Downloaded"
 REFILTER_DELAY_MS = 400
 
 RETRY = "Retry"
+FILTER_TEXT_WIDTH = 170  # px: a filter button names its ticked choices up to this wide, then "…"
+# A download that will still write the file: its Download button on the page says so instead.
+IN_QUEUE = frozenset(
+    (DownloadStatus.QUEUED, DownloadStatus.RUNNING, DownloadStatus.PAUSED, DownloadStatus.INTERRUPTED)
+)
 CLEAR_FILTERS = "Clear filters"
 BROWSE = "Show the most downloaded"
 
@@ -237,6 +243,10 @@ class CivitaiTab(QWidget):
         self.page.setMinimumWidth(PAGE_MIN_WIDTH)
         # A file that lands in the library marks the open page and the tiles at once ("In library").
         manager.completed.connect(lambda _record, _path: self.refresh_library_marks())
+        # A file in the queue says so on its Download button ("Queued", "Downloading…").
+        manager.changed.connect(self._show_queue)
+        manager.progressed.connect(lambda _id, _progress: self._show_queue())  # "Queued" -> "Downloading…"
+        self._show_queue()
 
         left = QWidget()
         left.setMinimumWidth(RESULTS_MIN_WIDTH)
@@ -278,7 +288,8 @@ class CivitaiTab(QWidget):
             action.setChecked(False)
 
     def _update_filter_buttons(self) -> None:
-        """The menu buttons list what is ticked in their tooltip (their text stays put: no jumping bar)."""
+        """The menu buttons say what is ticked ("Types: LoRA, LyCORIS"), bold, elided to
+        :data:`FILTER_TEXT_WIDTH` so a long choice cannot push the bar about; the tooltip has it all."""
         for button, actions, name in (
             (self.types_button, self.type_actions, "Types"),
             (self.base_button, self.base_actions, "Base models"),
@@ -288,6 +299,10 @@ class CivitaiTab(QWidget):
             font = button.font()
             font.setBold(bool(ticked))
             button.setFont(font)
+            text = f"{name}: {', '.join(ticked)}" if ticked else name
+            button.setText(
+                QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, FILTER_TEXT_WIDTH)
+            )
 
     def _filter_changed(self) -> None:
         if self.model.query is not None:  # before the first search a filter only prepares one
@@ -396,6 +411,17 @@ class CivitaiTab(QWidget):
             file.name,
             self.message.emit,
         )
+
+    def _show_queue(self) -> None:
+        """Tells the page which Civitai files are in the download queue, and how far they are."""
+        queue: dict[int, DownloadStatus] = {}
+        for record in self.manager.records():
+            file_id = record.remote_ids.get("file_id")
+            if record.status in IN_QUEUE and record.source is DownloadSource.CIVITAI and file_id is not None:
+                # The stored row says "queued" until the job ends; the manager knows it is running.
+                running = self.manager.is_running(record.id) and record.status is not DownloadStatus.PAUSED
+                queue[int(file_id)] = DownloadStatus.RUNNING if running else record.status
+        self.page.show_queue(queue)
 
     def shutdown(self) -> None:
         self.model.shutdown()

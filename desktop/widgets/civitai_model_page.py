@@ -13,12 +13,13 @@ picked, and when one could not be loaded, a ``PaneState`` says so (with Retry).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.downloads import DownloadStatus
 from core.jobs import CancelToken, ProgressCallback
 from core.sizes import human_size as core_human_size
 from core.sources.civitai_records import CivitaiFile, CivitaiImage, CivitaiModel, CivitaiVersion
@@ -47,6 +49,7 @@ from core.sources.site_words import (
     CIVITAI_TYPE_LABELS,
     site_label,
 )
+from desktop.delegates.thumbnail_delegate import crop_to_fill
 from desktop.labels import precision_label
 from desktop.remote_images import RemoteImageCache
 from desktop.resources import icon
@@ -62,6 +65,11 @@ EMPTY_PAGE = StateText(
 IMAGE_URL_ROLE = Qt.ItemDataRole.UserRole + 1
 IMAGE_ROLE = Qt.ItemDataRole.UserRole + 2
 FILE_COLUMNS = ("File", "Size", "Format", "Precision", "In library", "")
+EXAMPLE_SIZE = QSize(120, 160)  # portrait, as most example renders are
+EXAMPLE_GAP = 6
+EXAMPLE_ROWS = 2  # the example box shows this many whole rows before it scrolls
+QUEUE_WORDS = {DownloadStatus.RUNNING: "Downloading…", DownloadStatus.PAUSED: "Paused"}  # else "Queued"
+BUTTON_WORDS = ("Download", "In library", "Queued", *QUEUE_WORDS.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +153,33 @@ def image_parameters(image: CivitaiImage) -> str:
     return "\n".join(lines)
 
 
+_TAG = re.compile(r"<[^>]+>")
+_COLOUR_ATTRIBUTE = re.compile(r"""\s(?:color|bgcolor)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_COLOUR_DECLARATION = re.compile(
+    r"(?<![\w-])(?:background-color|background|color)\s*:[^;\"']*;?", re.IGNORECASE
+)
+
+
+def themed_html(html: str | None) -> str:
+    """A description's HTML without the site's inline colours (``style="color:rgb(193,194,197)"``,
+    ``<font color>``, backgrounds): they were chosen for Civitai's dark page and read light grey on
+    the window's own theme. Only inside tags: a word "color" in the text stays."""
+
+    def plain(tag: re.Match[str]) -> str:
+        text = _COLOUR_ATTRIBUTE.sub("", tag.group(0))
+        return _COLOUR_DECLARATION.sub("", text)
+
+    return _TAG.sub(plain, html or "")
+
+
+def example_tile(image: QImage) -> QImage:
+    """An example image cropped to fill one cell of the example grid (see ``crop_to_fill``)."""
+    area = crop_to_fill(image, QRectF(0, 0, EXAMPLE_SIZE.width(), EXAMPLE_SIZE.height()))
+    return image.copy(area.toRect()).scaled(
+        EXAMPLE_SIZE, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+
+
 class OfflineTextBrowser(QTextBrowser):
     """Renders the description's HTML without fetching anything: remote images would stall and track."""
 
@@ -175,6 +210,7 @@ class CivitaiModelPage(QWidget):
         self._library = library
         self._images = images
         self._details: ModelDetails | None = None
+        self._queue: dict[int, DownloadStatus] = {}  # Civitai file id -> its download's status
         self._generation = 0
         self.jobs = JobRunner(self, max_threads=1)
 
@@ -203,6 +239,11 @@ class CivitaiModelPage(QWidget):
         for column in range(1, len(FILE_COLUMNS)):  # the facts as wide as they are, the name takes the rest
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # The button column as wide as its longest word ("Downloading…") from the start: the column
+        # neither cuts the word nor jumps when a button changes.
+        header.setSectionResizeMode(len(FILE_COLUMNS) - 1, QHeaderView.ResizeMode.Fixed)
+        widest = max(QPushButton(word).sizeHint().width() for word in BUTTON_WORDS)
+        self.files.setColumnWidth(len(FILE_COLUMNS) - 1, widest + 4)
         # A file name wraps (anywhere, it has no spaces) rather than being cut to "pixel_ar…etensors".
         self.files.setWordWrap(True)
         self.files.setTextElideMode(Qt.TextElideMode.ElideNone)
@@ -216,10 +257,16 @@ class CivitaiModelPage(QWidget):
         self.image_model = QStandardItemModel(self)
         self.image_view = QListView()
         self.image_view.setViewMode(QListView.ViewMode.IconMode)
-        self.image_view.setIconSize(QSize(128, 128))
+        # Every example in a cell of one size, cropped to fill it (a landscape image is not a half-height
+        # tile among portraits), the box as tall as a few whole rows (:meth:`_fit_image_view`).
+        self.image_view.setIconSize(EXAMPLE_SIZE)
+        self.image_view.setGridSize(EXAMPLE_SIZE + QSize(EXAMPLE_GAP, EXAMPLE_GAP))
+        self.image_view.setUniformItemSizes(True)
+        self.image_view.setMovement(QListView.Movement.Static)
         self.image_view.setResizeMode(QListView.ResizeMode.Adjust)
-        self.image_view.setMinimumHeight(160)
+        self.image_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.image_view.setModel(self.image_model)
+        self.image_view.installEventFilter(self)
         self.image_view.selectionModel().currentChanged.connect(self._on_image_selected)
         self.no_images = QLabel("No example images for this version")
         self.no_images.setProperty("secondary", True)
@@ -230,15 +277,15 @@ class CivitaiModelPage(QWidget):
         self.image_info.hide()  # shown with the parameters of a picked image, never as an empty box
         images.loaded.connect(self._on_image_loaded)
 
-        form = QFormLayout()
-        form.addRow("Version", self.versions)
-        form.addRow("", self.version_info)
-        form.addRow("Trigger words", self.trigger_box)
+        self.form = QFormLayout()
+        self.form.addRow("Version", self.versions)
+        self.form.addRow("", self.version_info)
+        self.form.addRow("Trigger words", self.trigger_box)  # hidden for a version without any
         content = QWidget()
         layout = QVBoxLayout(content)
         for widget in (self.title, self.subtitle, self.newer_badge):
             layout.addWidget(widget)
-        layout.addLayout(form)
+        layout.addLayout(self.form)
         layout.addWidget(self.files)
         layout.addWidget(QLabel("Example images"))
         layout.addWidget(self.no_images)
@@ -382,7 +429,7 @@ class CivitaiModelPage(QWidget):
             have = ", ".join(v.name for v in details.owned_versions())
             self.newer_badge.setText(f"Newer version available: {newer.name} (you have {have})")
         self.newer_badge.setVisible(newer is not None)
-        self.description.setHtml(model.description_html or "<p><i>No description.</i></p>")
+        self.description.setHtml(themed_html(model.description_html) or "<p><i>No description.</i></p>")
         self.versions.blockSignals(True)
         self.versions.clear()
         for version in model.versions:
@@ -429,19 +476,36 @@ class CivitaiModelPage(QWidget):
         for image in version.images:
             if image.type != "image" or not image.url:
                 continue
-            item = QStandardItem(f"#{image.id}" if image.id is not None else "")
+            item = QStandardItem()
             item.setEditable(False)
+            item.setSizeHint(EXAMPLE_SIZE)  # a whole cell to click before its image arrives
             item.setData(image.url, IMAGE_URL_ROLE)
             item.setData(image, IMAGE_ROLE)
             item.setToolTip(image.prompt or "")
             cached = self._images.get(image.url, image.nsfw_level)
             if cached is not None:
-                item.setData(cached, Qt.ItemDataRole.DecorationRole)
+                item.setData(example_tile(cached), Qt.ItemDataRole.DecorationRole)
             self.image_model.appendRow(item)
         has_images = self.image_model.rowCount() > 0
         self.image_view.setVisible(has_images)
         self.no_images.setVisible(not has_images)
         self._fit_files_table()
+        self._fit_image_view()
+
+    def _fit_image_view(self) -> None:
+        """The example box as tall as its rows at the pane's width, at least one and at most
+        :data:`EXAMPLE_ROWS` (24 images scroll inside it, in whole rows, never a 165 px strip)."""
+        view = self.image_view
+        cell = view.gridSize()
+        width = max(cell.width(), view.viewport().width() or view.width())
+        per_row = max(1, width // cell.width())
+        rows = min(EXAMPLE_ROWS, max(1, -(-self.image_model.rowCount() // per_row)))
+        view.setFixedHeight(rows * cell.height() + 2 * view.frameWidth())  # no sliver of the next row
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.image_view and event.type() == QEvent.Type.Resize:
+            self._fit_image_view()  # a narrower pane holds fewer per row: more rows
+        return super().eventFilter(watched, event)
 
     def _fit_files_table(self) -> None:
         """Rows as tall as their wrapped names; the table as tall as its rows (up to a few)."""
@@ -450,15 +514,37 @@ class CivitaiModelPage(QWidget):
         frame = 2 * self.files.frameWidth()
         self.files.setFixedHeight(self.files.horizontalHeader().height() + max(rows, 28) + frame + 2)
 
+    def show_queue(self, queue: Mapping[int, DownloadStatus]) -> None:
+        """The files of the download queue (Civitai file id -> status): their Download buttons say
+        "Queued", "Downloading…" or "Paused" instead, disabled, so a second click cannot look like it
+        did nothing. Only the buttons change (the table keeps its scroll and the picked image)."""
+        if queue == self._queue:
+            return
+        self._queue = dict(queue)
+        version, details = self.current_version(), self._details
+        if version is None or details is None:
+            return
+        for row, file in enumerate(version.files[: self.files.rowCount()]):
+            self.files.setCellWidget(
+                row, len(FILE_COLUMNS) - 1, self._download_button(details, version, file)
+            )
+
     def _download_button(
         self, details: ModelDetails, version: CivitaiVersion, file: CivitaiFile
     ) -> QPushButton:
-        """ "Download", or a disabled "In library" naming the file the library has (no second copy)."""
+        """ "Download"; a disabled "In library" naming the file the library has (no second copy); a
+        disabled "Queued" / "Downloading…" / "Paused" while the file is in the download queue."""
         owned = details.owned_path(file)
         if owned is not None:
             button = QPushButton("In library")
             button.setEnabled(False)
             button.setToolTip(f"Already in the library: {owned}")
+            return button
+        queued = self._queue.get(file.id) if file.id is not None else None
+        if queued is not None:
+            button = QPushButton(QUEUE_WORDS.get(queued, "Queued"))
+            button.setEnabled(False)
+            button.setToolTip("In the download queue: the Downloads tab shows its progress")
             return button
         button = QPushButton("Download")
         button.clicked.connect(
@@ -467,6 +553,7 @@ class CivitaiModelPage(QWidget):
         return button
 
     def _set_trigger_words(self, words: tuple[str, ...]) -> None:
+        self.form.setRowVisible(self.trigger_box, bool(words))  # no empty "Trigger words" row
         for button in self.trigger_buttons:
             self.trigger_layout.removeWidget(button)
             button.deleteLater()
@@ -491,7 +578,7 @@ class CivitaiModelPage(QWidget):
                 image = item.data(IMAGE_ROLE)
                 cached = self._images.get(url, image.nsfw_level if isinstance(image, CivitaiImage) else None)
                 if cached is not None:
-                    item.setData(cached, Qt.ItemDataRole.DecorationRole)
+                    item.setData(example_tile(cached), Qt.ItemDataRole.DecorationRole)
 
     def _on_image_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         image = current.data(IMAGE_ROLE) if current.isValid() else None

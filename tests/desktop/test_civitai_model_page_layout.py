@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from core.sources.civitai_records import parse_model
@@ -114,3 +115,113 @@ def test_a_version_without_images_says_so_and_shows_no_empty_boxes(
     QTest.mouseClick(page.image_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(page.image_info.isVisible)
     assert page.image_info.toPlainText().startswith("pixel art, a castle")
+
+
+def _picture(width: int, height: int) -> bytes:
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor("#0f766e"))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data().data())
+
+
+def _gallery_payload(count: int) -> dict[str, Any]:
+    """One version with ``count`` example images, every third one landscape, no trigger words, and a
+    description in the site's inline light grey (as SynthwavePunk's)."""
+    payload = _payload()
+    version = payload["modelVersions"][1]
+    version["images"] = [
+        {
+            "id": 100 + n,
+            "url": f"http://127.0.0.1:9/img/{'wide' if n % 3 == 2 else 'tall'}/{n}.png",
+            "type": "image",
+        }
+        for n in range(count)
+    ]
+    version["trainedWords"] = []
+    payload["modelVersions"][0]["trainedWords"] = ["pixel art"]
+    payload["description"] = (
+        '<p>Plain words. <span style="color:rgb(193, 194, 197)">Grey on Civitai\'s dark page.</span>'
+        ' <font color="#c1c2c5">Old-style grey.</font></p>'
+    )
+    return payload
+
+
+@pytest.fixture
+def gallery(populated: PopulatedLibrary, tmp_path: Path, qtbot: QtBot) -> Iterator[CivitaiModelPage]:
+    def fetch(url: str) -> bytes:
+        return _picture(240, 135) if "/wide/" in url else _picture(180, 240)
+
+    images = RemoteImageCache(fetch, tmp_path / "remote", QSize(180, 240), max_level=lambda: 1)
+    widget = CivitaiModelPage(lambda: None, populated.library, images)
+    qtbot.addWidget(widget)
+    widget.resize(440, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_details(ModelDetails(parse_model(_gallery_payload(24))))
+    yield widget
+    widget.shutdown()
+    images.wait()
+
+
+def test_example_images_fill_equal_tiles_in_a_box_of_two_whole_rows(
+    gallery: CivitaiModelPage, qtbot: QtBot
+) -> None:
+    """The tester saw 24 examples in a 165 px strip, a landscape one drawn at half height: every tile is
+    now one cell, the picture cropped to fill it, and the box shows two whole rows."""
+    page = gallery
+    page.versions.setCurrentIndex(1)
+    model = page.image_model
+    assert model.rowCount() == 24
+    qtbot.waitUntil(
+        lambda: all(model.item(r).data(Qt.ItemDataRole.DecorationRole) is not None for r in range(6)),
+        timeout=10_000,
+    )
+    sizes = {model.item(r).data(Qt.ItemDataRole.DecorationRole).size().toTuple() for r in range(6)}
+    assert sizes == {(120, 160)}  # landscape (2 and 5) and portrait alike
+    rects = [page.image_view.visualRect(model.index(r, 0)) for r in range(24)]
+    assert {(rect.width(), rect.height()) for rect in rects} == {(rects[0].width(), rects[0].height())}
+    assert rects[0].height() >= 160
+    tops = sorted({rect.top() for rect in rects})
+    assert len(tops) >= 3  # several rows, scrolled inside the box
+    viewport = page.image_view.viewport().height()
+    assert tops[1] + rects[0].height() <= viewport  # the second row whole, not a strip
+    assert tops[2] >= viewport  # and not a sliver of the third
+
+
+def test_no_trigger_words_row_for_a_version_without_any(gallery: CivitaiModelPage) -> None:
+    page = gallery
+    label = next(found for found in page.findChildren(QLabel) if found.text() == "Trigger words")
+    assert page.current_version().trained_words == ("pixel art",)  # type: ignore[union-attr]
+    assert label.isVisible()
+    assert page.trigger_box.isVisible()
+
+    page.versions.setCurrentIndex(1)
+
+    assert not label.isVisible()
+    assert not page.trigger_box.isVisible()
+
+
+def test_the_description_drops_the_sites_inline_colours(gallery: CivitaiModelPage) -> None:
+    """Civitai's light grey (193, 194, 197) was chosen for its dark page; on the window's theme every part
+    of the description is drawn in the theme's own text colour."""
+    document = gallery.description.document()
+    theme = gallery.description.palette().color(gallery.description.foregroundRole())
+    colours = set()
+    block = document.begin()
+    text = ""
+    while block.isValid():
+        fragments = block.begin()
+        while not fragments.atEnd():
+            fragment = fragments.fragment()
+            text += fragment.text()
+            brush = fragment.charFormat().foreground()
+            colours.add(brush.color().name() if brush.style() != Qt.BrushStyle.NoBrush else theme.name())
+            fragments += 1
+        block = block.next()
+    assert "Grey on Civitai's dark page." in text
+    assert "Old-style grey." in text
+    assert colours == {theme.name()}

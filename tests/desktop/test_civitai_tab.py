@@ -23,6 +23,7 @@ from desktop.tabs.civitai_tab import REFILTER_DELAY_MS, CivitaiTab
 from desktop.widgets.civitai_model_page import IMAGE_ROLE
 from tests.desktop.remote_support import CHARTURNER_ID, CHARTURNER_V1, LORA_MODEL_ID, ULZZANG_ID, RemoteEnv
 from tests.fakes.civitai_api import CivitaiState
+from tests.fakes.file_server import Fault
 from tests.trash import own_trash
 
 TIMEOUT = 10_000
@@ -499,3 +500,57 @@ def test_download_of_a_deleted_version_says_where_to_forget_the_deletion(
     line = told.args[0]
     assert line.startswith("You deleted this version on 20")
     assert line.endswith("). To download it again, forget it in Library › Deleted files…")
+
+
+def test_the_download_button_says_queued_then_downloading_then_in_library(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    """The outside tester clicked Download and the button still read "Download"; a second click quietly
+    added nothing. While the file is in the queue the button says how far it is, disabled; after, "In
+    library". The file trickles from the host so the download lasts long enough to be seen."""
+    newest = _newest_charturner_served_as(remote)
+    path = "/files/charturner_v2.safetensors"
+    remote.file_state.faults[path] = Fault(trickle=(max(1, len(remote.lora) // 40), 0.05))
+    tab.show()
+    _search(tab, qtbot)
+    _click_tile(tab, qtbot, CHARTURNER_ID)
+    page = tab.page
+    assert page.current_version().name == newest  # type: ignore[union-attr]
+    assert page.files.cellWidget(0, 5).text() == "Download"
+
+    qtbot.mouseClick(page.files.cellWidget(0, 5), Qt.MouseButton.LeftButton)
+
+    button = page.files.cellWidget(0, 5)
+    assert button.text() in ("Queued", "Downloading…")
+    assert not button.isEnabled()
+    qtbot.waitUntil(lambda: page.files.cellWidget(0, 5).text() == "Downloading…", timeout=TIMEOUT)
+    button = page.files.cellWidget(0, 5)
+    assert button.width() >= button.sizeHint().width(), "the word is not cut"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # a second click: nothing
+    assert len(tab.manager.records()) == 1
+    qtbot.waitUntil(lambda: page.files.cellWidget(0, 5).text() == "In library", timeout=TIMEOUT)
+    assert not page.files.cellWidget(0, 5).isEnabled()
+    assert len(tab.manager.records()) == 1
+
+
+def test_a_filter_button_names_its_ticked_choices_elided(tab: CivitaiTab, qtbot: QtBot) -> None:
+    """ "Types" in bold said a filter was on, not which: the button now names the ticked types, cut
+    with "…" past a fixed width so the bar cannot be pushed about; the tooltip has them all."""
+    tab.show()
+    assert tab.types_button.text() == "Types"
+    menu = _open_menu(tab.types_button, qtbot)
+    lora = next(a for a in tab.type_actions if a.data() == "LORA")
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(lora).center())
+    assert tab.types_button.text() == f"Types: {lora.text()}"
+    for action in tab.type_actions:
+        if not action.isChecked():
+            qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
+    menu.close()
+
+    text = tab.types_button.text()
+    assert text.startswith(f"Types: {tab.type_actions[0].text()}, ")  # in the menu's order
+    assert text.endswith("…")
+    assert tab.types_button.fontMetrics().horizontalAdvance(text) <= 170 + 10
+    assert tab.types_button.toolTip() == "Types: " + ", ".join(a.text() for a in tab.type_actions)
+    tab.clear_filters()
+    assert tab.types_button.text() == "Types"
