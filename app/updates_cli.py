@@ -78,7 +78,10 @@ def cmd_updates(context: AppContext, args: argparse.Namespace, out: TextIO) -> i
     for update in found:
         print(update_text(update), file=out)
     if not found:
-        print("No updates: every Civitai-linked file is on its newest version (or ignored).", file=out)
+        print(
+            "No updates: every Civitai-linked file is on the newest version for its base model (or ignored).",
+            file=out,
+        )
     return EXIT_OK
 
 

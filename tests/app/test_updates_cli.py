@@ -191,6 +191,9 @@ def test_a_newer_version_for_another_base_model_is_no_update(sites: Sites, tmp_p
 
     run(sites, "updates", "--ignore", str(old["asset_id"]))  # V3 Alpha ignored: nothing left for SD 1.5
     assert json.loads(run(sites, "updates", "--check", "--json").stdout) == []
+    assert run(sites, "updates").stdout.splitlines()[-1] == (
+        "No updates: every Civitai-linked file is on the newest version for its base model (or ignored)."
+    )
 
     publish_version(
         sites, tmp_path, 910004, name="v4", published="2024-09-01T10:00:00.000Z", base_model="SD 1.4"
