@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRectF, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -250,7 +250,15 @@ class CivitaiModelPage(QWidget):
         self.files.setItemDelegateForColumn(0, BreakAnywhereDelegate(self.files))
         self.files.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         header.setMinimumSectionSize(40)
-        header.sectionResized.connect(lambda *_args: self._fit_files_table())  # wrapped names re-flow
+        # Wrapped names re-flow once the columns have settled, and the table follows any row's new height:
+        # fitting inside a column's resize read the other columns' old widths, and a row that grew
+        # later was left taller than the table (its last line hidden).
+        self._files_fit = QTimer(self)
+        self._files_fit.setSingleShot(True)
+        self._files_fit.setInterval(0)
+        self._files_fit.timeout.connect(self._fit_files_table)
+        header.sectionResized.connect(lambda *_args: self._files_fit.start())
+        self.files.verticalHeader().sectionResized.connect(lambda *_args: self._files_fit.start())
         self.trigger_box = QWidget()
         self.trigger_layout = FlowLayout(self.trigger_box)
         self.trigger_buttons: list[QPushButton] = []
@@ -508,11 +516,16 @@ class CivitaiModelPage(QWidget):
         return super().eventFilter(watched, event)
 
     def _fit_files_table(self) -> None:
-        """Rows as tall as their wrapped names; the table as tall as its rows (up to a few)."""
-        self.files.resizeRowsToContents()
-        rows = sum(self.files.rowHeight(row) for row in range(min(self.files.rowCount(), 4)))
-        frame = 2 * self.files.frameWidth()
-        self.files.setFixedHeight(self.files.horizontalHeader().height() + max(rows, 28) + frame + 2)
+        """Rows as tall as their wrapped names; the table as tall as its rows (up to a few), plus the
+        horizontal scroll bar when the columns are wider than a narrow pane (the bar would otherwise
+        take its height from the rows and hide a wrapped name's last line)."""
+        files = self.files
+        files.resizeRowsToContents()
+        rows = sum(files.rowHeight(row) for row in range(min(files.rowCount(), 4)))
+        frame = 2 * files.frameWidth()
+        header = files.horizontalHeader()
+        bar = files.horizontalScrollBar().sizeHint().height() if header.length() > header.width() else 0
+        files.setFixedHeight(header.height() + max(rows, 28) + bar + frame + 2)
 
     def show_queue(self, queue: Mapping[int, DownloadStatus]) -> None:
         """The files of the download queue (Civitai file id -> status): their Download buttons say

@@ -10,11 +10,12 @@ import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from core.sources.civitai_records import parse_model
 from desktop.remote_images import RemoteImageCache
+from desktop.theme import apply_theme
 from desktop.widgets.civitai_model_page import CivitaiModelPage, ModelDetails
 from tests.desktop.conftest import PopulatedLibrary
 
@@ -68,7 +69,12 @@ def _payload() -> dict[str, Any]:
 
 
 @pytest.fixture
-def page(populated: PopulatedLibrary, tmp_path: Path, qtbot: QtBot) -> Iterator[CivitaiModelPage]:
+def page(
+    populated: PopulatedLibrary, tmp_path: Path, qtbot: QtBot, qapp: QApplication
+) -> Iterator[CivitaiModelPage]:
+    # The page as the window shows it: under the app's style sheet, whose padding makes the file
+    # columns wider than a narrow pane (a horizontal scroll bar), as they are for users.
+    apply_theme(qapp, "light")
     images = RemoteImageCache(_fetch, tmp_path / "remote", QSize(180, 240), max_level=lambda: 1)
     widget = CivitaiModelPage(lambda: None, populated.library, images)
     qtbot.addWidget(widget)
