@@ -234,6 +234,9 @@ class DownloadProgress(Progress):
     download_id: int = 0
     bytes_per_s: float = 0.0
     eta_s: float | None = None
+    # Who the bytes are read from, as the retry messages name it ("Civitai", or "files.example.net (the
+    # file host Civitai pointed to)" after a redirect): a stall names the host that stalled, not the link's.
+    reading_from: str = ""
 
 
 def format_rate(done: int, total: int | None, bytes_per_s: float, eta_s: float | None) -> str:
@@ -255,6 +258,7 @@ class _Meter:
         self._samples: list[tuple[float, int]] = []
         self._last_report = 0.0
         self._last_store = time.monotonic()
+        self.reading_from = ""  # who answered the current try (``answering_party``), set per try
 
     def update(self, done: int, total: int | None, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -268,7 +272,7 @@ class _Meter:
         rate = (done - first_done) / (now - first_t) if now > first_t and done >= first_done else 0.0
         eta = (total - done) / rate if total and rate > 0 else None
         message = format_rate(done, total, rate, eta)
-        self._progress(DownloadProgress(done, total, message, self._id, rate, eta))
+        self._progress(DownloadProgress(done, total, message, self._id, rate, eta, self.reading_from))
         if force or now - self._last_store >= _STORE_EVERY_S:
             self._last_store = now
             self._store.set_progress(self._id, done, total)
@@ -637,6 +641,7 @@ class Downloader:
         with response:
             host = _host(response.url or record.url)
             budget.heard_from(self._answering_party(budget, response.url or record.url))
+            meter.reading_from = budget.answered_by
             if response.status_code == 416 and part is not None and record.file_name is not None:
                 whole = _UNSATISFIED_RANGE.match(response.headers.get("Content-Range", ""))
                 if whole is not None and int(whole.group(1)) == offset:

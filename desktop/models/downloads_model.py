@@ -78,10 +78,15 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def silence_text(seconds: float, url: str) -> str:
-    """ "No data for 5 s — waiting for files.example.net…": what a row receiving nothing says."""
+def silence_text(seconds: float, record: DownloadRecord, live: DownloadProgress | None) -> str:
+    """ "No data for 5 s — waiting for files.example.net…": what a row receiving nothing says. It names
+    whoever the bytes come from as the retry messages do (the file host a redirect led to, "the file host
+    Civitai pointed to"), not the link's host: Civitai's API hands the download to a CDN, and the CDN is
+    the one that stalls. Before any try has been answered only the link's host is known."""
+    if live is not None and live.reading_from:
+        return f"No data for {seconds:.0f} s — waiting for {live.reading_from}…"
     try:
-        host = urlsplit(url).netloc or "the server"
+        host = urlsplit(record.url).netloc or "the server"
     except ValueError:
         host = "the server"
     return f"No data for {seconds:.0f} s — waiting for {host}…"
@@ -233,6 +238,7 @@ class DownloadsModel(QAbstractTableModel):
         silent = self.silent_for(record)
         note = self._notes.get(record.id) if record.status is DownloadStatus.RUNNING else None
         waiting = silent is not None or note is not None
+        last_report = live
         if waiting:
             live = None  # the last speed and time left are no longer true
         match column:
@@ -253,7 +259,7 @@ class DownloadsModel(QAbstractTableModel):
                 return WAITING_TEXT if waiting else STATUS_TEXT[record.status]
             case DownloadColumn.ERROR if waiting:
                 if note is None:
-                    return silence_text(silent or 0.0, record.url)
+                    return silence_text(silent or 0.0, record, last_report)
                 return f"No data for {silent:.0f} s · {note}" if silent is not None else note
             case DownloadColumn.ERROR:
                 return record.error or ""

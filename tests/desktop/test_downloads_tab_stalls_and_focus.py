@@ -102,6 +102,34 @@ def test_a_row_that_receives_nothing_says_so_within_seconds_not_its_last_speed(
     assert _cell(tab, download_id, DownloadColumn.STATUS) == "Completed"
 
 
+def test_a_stall_names_the_file_host_civitai_redirected_to_not_civitai(
+    window: MainWindow, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    """Civitai's API hands the download to a file host (307); a stall there names that host, the way the
+    retry message does, not the API host of the link the row was queued with."""
+    tab = _tab(window)
+    data = b"r" * (2 * BLOCK)
+    remote.file_state.add("/cdn-stalls.bin", data, Fault(trickle=(BLOCK, 6.0)))
+    remote.civitai.state.downloads[990001] = remote.files.base_url + "/cdn-stalls.bin"
+    assert window.downloads is not None
+    download_id = window.downloads.enqueue(
+        DownloadRequest(
+            url=remote.civitai.base_url + "/api/download/models/990001",
+            target_dir=Path(remote.a1111_root.path) / "models" / "Lora",
+            source=DownloadSource.CIVITAI,
+            file_name="cdn_stalls.safetensors",
+            expected_size=len(data),
+        )
+    )
+    qtbot.waitUntil(lambda: "No data for" in _cell(tab, download_id, DownloadColumn.ERROR), timeout=TIMEOUT)
+    said = _cell(tab, download_id, DownloadColumn.ERROR)
+    file_host = remote.files.base_url.split("//")[1].rstrip("/")
+    civitai_host = remote.civitai.base_url.split("//")[1].rstrip("/")
+    assert f"waiting for {file_host} (the file host Civitai pointed to)…" in said, said
+    assert civitai_host not in said
+    qtbot.waitUntil(lambda: _status(window, download_id) is DownloadStatus.COMPLETED, timeout=TIMEOUT)
+
+
 def test_a_lost_connection_shows_the_engines_next_try_on_the_row(
     window: MainWindow, remote: RemoteEnv, qtbot: QtBot
 ) -> None:
