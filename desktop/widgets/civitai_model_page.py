@@ -51,6 +51,7 @@ from core.sources.site_words import (
 )
 from desktop.delegates.thumbnail_delegate import crop_to_fill
 from desktop.labels import precision_label
+from desktop.models.civitai_results_model import library_copies
 from desktop.remote_images import RemoteImageCache
 from desktop.resources import icon
 from desktop.services import AssetLibrary
@@ -117,7 +118,7 @@ def library_details(model: CivitaiModel, library: AssetLibrary) -> ModelDetails:
     try:
         for version in model.versions:
             for file in version.files:
-                found = library.find_by_hash(file.sha256) if file.sha256 else []
+                found = library_copies(library, file.sha256) if file.sha256 else []
                 if file.sha256 and found:
                     owned[file.sha256.upper()] = found[0].path
     except CatalogUnreachableError as error:

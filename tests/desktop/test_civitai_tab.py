@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMenu, QToolButton
 from pytestqt.qtbot import QtBot
 
 from app.organize.engine import delete_assets
+from core.taxonomy import FileStatus
 from desktop.download_manager import DownloadManager
 from desktop.models.civitai_results_model import CivitaiQuery, CivitaiResultsModel, CivitaiRole
 from desktop.remote_images import RemoteImageCache, blur, load_remote_image
@@ -554,3 +555,44 @@ def test_a_filter_button_names_its_ticked_choices_elided(tab: CivitaiTab, qtbot:
     assert tab.types_button.toolTip() == "Types: " + ", ".join(a.text() for a in tab.type_actions)
     tab.clear_filters()
     assert tab.types_button.text() == "Types"
+
+
+def test_a_file_deleted_on_disk_is_not_in_library_and_downloads_again(
+    tab: CivitaiTab, remote: RemoteEnv, qtbot: QtBot
+) -> None:
+    """A file removed on disk (the rescan marks it missing) no longer counts as in the library: the tile,
+    the file's row and its Download button offer it again, and the Download lands the file."""
+    from catalog.scanner import Scanner
+
+    tab.show()
+    _search(tab, qtbot)
+    _click_tile(tab, qtbot, LORA_MODEL_ID)
+    with qtbot.waitSignal(tab.manager.completed, timeout=TIMEOUT) as completed:
+        qtbot.mouseClick(tab.page.files.cellWidget(0, 5), Qt.MouseButton.LeftButton)
+    assert completed.args is not None
+    path = Path(completed.args[1])
+    tile = tab.model.index(_row_of(tab.model, LORA_MODEL_ID))
+    qtbot.waitUntil(lambda: tile.data(CivitaiRole.IN_LIBRARY) is True, timeout=TIMEOUT)
+
+    for sidecar in path.parent.glob(path.stem + ".*"):
+        sidecar.unlink()
+    Scanner(remote.library).scan([remote.a1111_root.id])
+    asset = remote.library.get_by_path(path)
+    assert asset is not None
+    assert asset.status is FileStatus.MISSING
+    tab.refresh_library_marks()  # what the window does when a scan ends
+    qtbot.waitUntil(lambda: tile.data(CivitaiRole.IN_LIBRARY) is False, timeout=TIMEOUT)
+    assert "In library" not in tile.data()
+
+    _click_tile(tab, qtbot, LORA_MODEL_ID)  # the model opened again
+    page = tab.page
+    assert page.files.item(0, 4).text() == ""
+    button = page.files.cellWidget(0, 5)
+    assert (button.text(), button.isEnabled()) == ("Download", True)
+    with qtbot.waitSignal(tab.manager.completed, timeout=TIMEOUT) as again:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert again.args is not None
+    landed = Path(again.args[1])
+    assert landed.read_bytes() == remote.lora
+    qtbot.waitUntil(lambda: page.files.item(0, 4).text() == "✓ In library", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: tile.data(CivitaiRole.IN_LIBRARY) is True, timeout=TIMEOUT)
