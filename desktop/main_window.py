@@ -279,6 +279,7 @@ class MainWindow(QMainWindow):
             self._build_remote_tabs(self.services.remote)
         if self.services.render is not None:
             self._build_compose_tab()
+        self._chain_search_to_details()
         if self.services.follow_changes is not None:
             from desktop.live_changes import LiveChanges
 
@@ -398,9 +399,12 @@ class MainWindow(QMainWindow):
         view.doubleClicked.connect(lambda _index: self.send_to_compose())
         view.enter_pressed.connect(self.send_to_compose)
         self.views.addWidget(view)
-        # Tab from the search goes to the results (the one shown: the stack skips the hidden view), and on
-        # to the details pane; Shift+Tab from the results comes back to the search.
-        self.filter_bar.lead_search_to(view)
+
+    def _chain_search_to_details(self) -> None:
+        """Tab from the search goes to the results (the one shown: the chain skips the hidden view), and
+        on to the details pane; Shift+Tab comes back. Laid once the window is complete: widgets made
+        later than the views (the "Compose board" button) otherwise stood between them and the pane."""
+        self.filter_bar.lead_search_to(self.table, self.grid, *_tab_stops_in(self.details))
 
     @property
     def empty_library(self) -> EmptyLibraryPage:
@@ -1589,3 +1593,16 @@ def chain_changed_something(result: object) -> bool:
     from app.after_scan import ChainSummary
 
     return not isinstance(result, ChainSummary) or result.is_news()
+
+
+def _tab_stops_in(pane: QWidget) -> list[QWidget]:
+    """The widgets inside ``pane`` that Tab stops at, in focus chain order (Qt keeps a widget's
+    descendants together right after it in the chain). Qt's ``setTabOrder`` ignores a widget without
+    Tab focus, as the details pane itself is, so the window's chain is laid through these."""
+    stops: list[QWidget] = []
+    widget = pane.nextInFocusChain()
+    while widget is not None and pane.isAncestorOf(widget):
+        if widget.focusPolicy().value & Qt.FocusPolicy.TabFocus.value:
+            stops.append(widget)
+        widget = widget.nextInFocusChain()
+    return stops

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from itertools import pairwise
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -127,10 +128,22 @@ class SearchField(QLineEdit):
     """The search line edit; Esc clears it (``cleared``), as search fields do, where a plain line edit
     lets the key go by and the filter stays. An empty field lets Esc go on to its parents. Down, Return
     and Enter ask for the results (``results_requested``): a plain line edit lets them go by, and the
-    keys stayed in the search while the user meant to pick a result."""
+    keys stayed in the search while the user meant to pick a result. Tab asks for them too, so it leads
+    to the same place as Down (the search applied, the first result current and selected); with no
+    result to go to it moves on along the focus chain as usual."""
 
     cleared = Signal()
     results_requested = Signal()
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802 - Qt's names
+        """Tab (``next``): the results, as Down. Otherwise Qt let Tab move the focus before the words
+        typed within the debounce filtered the view, so the result was current but not selected and
+        Enter on it added nothing."""
+        if next:
+            self.results_requested.emit()
+            if not self.hasFocus():
+                return True
+        return super().focusNextPrevChild(next)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
@@ -431,15 +444,18 @@ class FilterBar(QWidget):
     def view_mode(self) -> str:
         return "table" if self.table_button.isChecked() else "grid"
 
-    def lead_search_to(self, results: QWidget) -> None:
-        """Tab from the search goes to ``results`` (the library view below the bar) and Shift+Tab from
-        them back to it: the bar's other stops come before the search, reached with Shift+Tab from it. In
-        the bar's reading order the results were a dozen Tabs away from the search.
+    def lead_search_to(self, *stops: QWidget) -> None:
+        """Tab from the search goes through ``stops`` in their order (the library views below the bar,
+        then the details pane; hidden ones are skipped) and Shift+Tab back: the bar's other stops come
+        before the search, reached with Shift+Tab from it. In the bar's reading order the results were
+        a dozen Tabs away from the search, and the widgets made after them (the "Compose board" button)
+        came between them and the details.
 
-        Called once the bar and ``results`` are in one window: within the bar alone the focus chain is a
+        Called once the bar and ``stops`` are in one window: within the bar alone the focus chain is a
         ring, where the search already follows the last button, and Qt leaves it as it is."""
-        QWidget.setTabOrder(self.table_button, self.search)
-        QWidget.setTabOrder(self.search, results)
+        chain = [self.table_button, self.search, *stops]
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -254,3 +254,67 @@ def test_tab_from_the_search_goes_to_the_results_and_shift_tab_back_to_it_then_t
     focused = QApplication.focusWidget()
     assert focused is not None
     assert window.details.isAncestorOf(focused), "the details pane comes after the results"
+
+
+@pytest.fixture
+def started_window(
+    populated: PopulatedLibrary, make_services: ServicesFactory, service: HeldRender, qtbot: QtBot
+) -> Iterator[MainWindow]:
+    """The window as ``run_gui`` builds it (``load_later``): the board and its "Compose board" button
+    first, the views and the details pane after the first frame, complete when this yields."""
+    shown = MainWindow(make_services(populated.library, render=lambda: service), load_later=True)
+    qtbot.addWidget(shown)
+    ready: list[bool] = []
+    shown.when_ready(lambda: ready.append(True))
+    shown.show()
+    qtbot.waitUntil(lambda: bool(ready), timeout=TIMEOUT)
+    _activate(shown, qtbot)
+    yield shown
+    service.release.set()
+    shown.close()
+
+
+@pytest.mark.parametrize("mode", ["grid", "table"])
+def test_tab_right_after_typing_selects_the_first_result_enter_adds_it_and_tab_goes_on_to_the_details(
+    started_window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot, mode: str
+) -> None:
+    """Typed and Tabbed at once (within the search's debounce), the filter came after the focus: the
+    result was current but not selected, so Enter added nothing, and the next Tab went to the
+    "Compose board" button beside the tabs before the details pane. Tab now does what Down does."""
+    window = started_window
+    window.set_view_mode(mode)
+    search = window.filter_bar.search
+    window.select_row(window.model.rowCount() - 1)  # another row was current before the search
+    qtbot.keyClick(window, Qt.Key.Key_F, CTRL)  # Find, as the user does
+    qtbot.waitUntil(search.hasFocus, timeout=2000)
+    qtbot.keyClicks(search, "dreamshaper")
+    qtbot.keyClick(search, Qt.Key.Key_Tab)
+    view = window.current_view()
+    assert view.hasFocus(), "the results have the keys"
+    assert window.model.rowCount() == 1, "the words typed were applied first"
+    assert view.currentIndex().row() == 0
+    assert [index.row() for index in window.selection.selectedRows()] == [0], "current and selected"
+    assert window.current_asset_id() == populated.ids["dreamshaper_8"]
+
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    checkpoint = _compose(window).board.checkpoint.ref
+    assert checkpoint is not None
+    assert checkpoint.name == "dreamshaper_8", "Enter acts on the result Tab led to"
+
+    _focus(qtbot, view)  # the board took the keys when the model went on it
+    qtbot.keyClick(view, Qt.Key.Key_Tab)
+    focused = QApplication.focusWidget()
+    assert focused is not None
+    assert window.details.isAncestorOf(focused), f"the details pane comes next, not {focused!r}"
+
+
+def test_tab_from_a_search_with_no_result_still_leaves_the_search(window: MainWindow, qtbot: QtBot) -> None:
+    """Where Down has no result to go to, Tab still moves on: it is the way out of the field."""
+    search = window.filter_bar.search
+    window.filter_bar.focus_search()
+    qtbot.waitUntil(search.hasFocus, timeout=2000)
+    qtbot.keyClicks(search, "no such model anywhere")
+    qtbot.keyClick(search, Qt.Key.Key_Tab)
+    assert window.model.rowCount() == 0
+    assert not search.hasFocus()
+    assert window.current_view().hasFocus(), "the (empty) results, as before"
