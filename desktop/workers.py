@@ -86,7 +86,10 @@ class _JobRunnable(QRunnable):
     def _report(self, progress: Progress) -> None:
         now = time.monotonic()
         last = progress.total is not None and progress.done >= progress.total
-        if last or now - self._last_report >= PROGRESS_INTERVAL_S:
+        # A phase's first report ("Loading LoRA x…", then "Step 0 of 20" once sampling starts) always
+        # goes through: dropped, the previous phase's words would stay up for as long as this one lasts.
+        first = progress.done == 0
+        if last or first or now - self._last_report >= PROGRESS_INTERVAL_S:
             self._last_report = now
             self._handle.signals.progressed.emit(progress)
 

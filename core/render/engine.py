@@ -854,6 +854,10 @@ class RenderEngine:
                     switching[-1].on_step_end(pipeline, step, callback_kwargs)
                 return callback_kwargs
 
+            # The add-ons are on: sampling starts now, and its first step may take minutes on a slow
+            # CPU, so the front ends stop saying "Loading LoRA x…" at once ("Step 0 of 20").
+            steps_total = recipe.steps + hires_steps
+            progress(Progress(done=0, total=steps_total, message=step_message(0, steps_total)))
             family = family_of(architecture)
             if family is not None:
                 return self._render_family(

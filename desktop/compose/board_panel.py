@@ -48,9 +48,8 @@ class BoardPanel(QWidget):
         self.paste_button.setToolTip(
             "Fill the board from A1111 parameters on the clipboard (or drop a PNG that carries them)"
         )
+        # The compose tab clears the board, keeping what it held for Undo (see ComposeTab.clear_board).
         self.clear_button = QPushButton("Clear board")
-        self.clear_button.clicked.connect(board.clear)
-        self.clear_button.clicked.connect(lambda: self.show_notice(""))
         self.notice = QLabel()
         self.notice.setObjectName("boardNotice")
         self.notice.setWordWrap(True)

@@ -1,4 +1,4 @@
-"""Undoing a board replaced by pasted or dropped parameters (or a stored render's recipe).
+"""Undoing a board replaced by pasted or dropped parameters (or a stored render's recipe), or cleared.
 
 A dropped A1111 PNG replaces everything on the board at once: the checkpoint, the LoRAs with their
 weights, the embeddings, the prompts and every setting. The board before it is kept as a snapshot, so
@@ -42,6 +42,17 @@ def restore_snapshot(board: ComposeBoard, snapshot: BoardSnapshot) -> None:
 def replaced_line(snapshot: BoardSnapshot, source: str) -> str:
     """ "Parameters read from x.png replaced the board (dreamshaper_8, 2 LoRAs, the prompt, 512x768,
     20 steps)": what the Undo beside it brings back."""
+    return f"{source} replaced the board ({_held(snapshot)}). Undo (Ctrl+Z) brings it back"
+
+
+def cleared_line(snapshot: BoardSnapshot) -> str:
+    """ "Cleared the board (dreamshaper_8, LoRA x, the prompt, 512x768, 20 steps)": Clear board takes
+    the same work away as a dropped PNG, so it says what went and offers the same Undo."""
+    return f"Cleared the board ({_held(snapshot)}). Undo (Ctrl+Z) brings it back"
+
+
+def _held(snapshot: BoardSnapshot) -> str:
+    """ "dreamshaper_8, 2 LoRAs, the prompt, 512x768, 20 steps": what the board held."""
     recipe = snapshot.recipe
     parts: list[str] = []
     if recipe.checkpoint is not None:
@@ -57,4 +68,4 @@ def replaced_line(snapshot: BoardSnapshot, source: str) -> str:
     if recipe.prompt or recipe.negative_prompt:
         parts.append("the prompt")
     parts.append(f"{recipe.width}x{recipe.height}, {counted(recipe.steps, 'step')}")
-    return f"{source} replaced the board ({', '.join(parts)}). Undo (Ctrl+Z) brings it back"
+    return ", ".join(parts)

@@ -40,7 +40,13 @@ from core.wording import counted
 from desktop.compose.board import IMAGE_SUFFIXES, ComposeBoard, as_catalog_has_it
 from desktop.compose.board_panel import BoardPanel
 from desktop.compose.board_state import BoardKeeper, board_file_of, read_board
-from desktop.compose.board_undo import BoardSnapshot, replaced_line, restore_snapshot, take_snapshot
+from desktop.compose.board_undo import (
+    BoardSnapshot,
+    cleared_line,
+    replaced_line,
+    restore_snapshot,
+    take_snapshot,
+)
 from desktop.compose.gallery import THUMBNAIL_SIZE, GalleryView, RendersModel
 from desktop.compose.gone_files import with_gone_files_missing
 from desktop.compose.images import ImageView, pil_to_qimage
@@ -90,9 +96,10 @@ class ComposeTab(QWidget):
         self._service_factory = service_factory
         self._service: RenderServiceLike | None = None
         self._pending: Callable[[], None] | None = None
-        # The board and the warnings the user last answered "Render anyway" to: not asked again for them.
-        self._answered: tuple[Recipe, frozenset[str]] | None = None
-        self._asking: tuple[Recipe, frozenset[str]] | None = None
+        # Warnings the user answered "Render anyway" to in this session: not asked again while the same
+        # words would be shown (a changed weight or tag changes them, and asks again).
+        self._answered: set[str] = set()
+        self._asking: frozenset[str] = frozenset()
         self._job: JobHandle | None = None
         self._finished_ok = False  # whether the job that is ending delivered its result
         self._missing_status = ""  # the status line said about the missing list, while it is shown
@@ -121,6 +128,7 @@ class ComposeTab(QWidget):
         self.paste_button = self.board_panel.paste_button
         self.paste_button.clicked.connect(lambda: self.paste_parameters(None))
         self.clear_button = self.board_panel.clear_button
+        self.clear_button.clicked.connect(self.clear_board)
         self.plan_view = self.board_panel.plan
         self._pasted_warnings: tuple[str, tuple[str, ...]] = ("", ())  # (its infotext, parse warnings)
         self._plan_timer = QTimer(self)
@@ -321,8 +329,8 @@ class ComposeTab(QWidget):
             else:
                 self._run_grid(recipe, axes)
 
-        asked = (recipe, frozenset(plan.warnings))
-        if plan.warnings and not self._was_answered(asked):
+        asked = frozenset(plan.warnings)
+        if asked and not self._was_answered(asked):
             self._pending, self._asking = start, asked
             self.banner.show_warnings(plan.warnings)
             self._say("Check the warnings, then render anyway or change the board")
@@ -337,14 +345,15 @@ class ComposeTab(QWidget):
             raise ValueError("Type an X axis for the grid, " + AXIS_EXAMPLE)
         return parse_axis(x_text), parse_axis(y_text) if y_text else None
 
-    def _was_answered(self, asked: tuple[Recipe, frozenset[str]]) -> bool:
-        """Whether the user already chose "Render anyway" for this very board and these warnings (or
-        more of them): the same question on every Render teaches to click through it unread."""
-        return self._answered is not None and asked[0] == self._answered[0] and asked[1] <= self._answered[1]
+    def _was_answered(self, asked: frozenset[str]) -> bool:
+        """Whether the user already chose "Render anyway" to each of these warnings, whatever else
+        changed on the board since (steps, seed, size change between most renders): the same question on
+        every Render teaches to click through it unread."""
+        return asked <= self._answered
 
     def _on_confirmed(self) -> None:
         pending, self._pending = self._pending, None
-        self._answered = self._asking
+        self._answered |= self._asking
         if pending is not None:
             pending()
 
@@ -421,7 +430,9 @@ class ComposeTab(QWidget):
         """Steps, or what the renderer is doing before the first one ("Loading checkpoint…" n / m).
 
         A finished load says so at once ("Step 0 of 20"), instead of "Loading checkpoint… 6 / 6"
-        standing until the first denoising step ends; while cancelling, the bar keeps saying so.
+        standing until the first denoising step ends, and so does the start of sampling (after "Loading
+        LoRA x…", whose words would otherwise stay up for a first step that takes minutes on a slow CPU);
+        while cancelling, the bar keeps saying so.
         """
         if progress.total:
             self.progress.setRange(0, progress.total)
@@ -429,11 +440,16 @@ class ComposeTab(QWidget):
         if self._cancelling:
             return
         loaded = progress.total is not None and progress.done >= progress.total and not is_step(progress)
-        if loaded and self._steps:
+        sampling = is_step(progress) and progress.done == 0
+        if (loaded or sampling) and self._steps:
             self.progress.setRange(0, self._steps)
             self.progress.setValue(0)
             self.progress.setFormat(f"Step 0 of {self._steps}")
-            self.status_label.setText(f"Checkpoint loaded; rendering {self._steps} steps…")
+            self.status_label.setText(
+                f"Rendering: step 1 of {self._steps}…"
+                if sampling
+                else f"Checkpoint loaded; rendering {self._steps} steps…"
+            )
         elif progress.message:
             self.status_label.setText(progress.message)
             self.progress.setFormat(f"{progress.message}  %v / %m" if progress.total else progress.message)
@@ -676,6 +692,18 @@ class ComposeTab(QWidget):
             self._say("That render is no longer in the gallery")
             return
         self.load_render_recipe(record)
+
+    def clear_board(self) -> None:
+        """Clear board: the blank board (following the next checkpoint's defaults); what it held comes
+        back with Undo beside the notice (or Ctrl+Z in the board), as after a dropped PNG."""
+        before = self._snapshot()
+        self._pasted_warnings = ("", ())
+        self.board_panel.show_notice("")
+        self.board.clear()
+        if isinstance(before, BoardSnapshot):
+            self.board_panel.show_notice(f"{cleared_line(before)}.", lambda: self._undo_replace(before))
+        elif before is not None:
+            self.board_panel.show_notice(f"Cleared the board; {before}.")
 
     def _put_on_board(self, recipe: Recipe) -> Sequence[MissingLike]:
         """Replaces the board with ``recipe`` and lists the files it names that the library lacks."""

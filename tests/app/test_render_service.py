@@ -363,6 +363,7 @@ def test_a_render_reports_loading_the_checkpoint_before_any_step(
     assert any(report.message == "Loading checkpoint… UNet" for report in loading)
     assert loading[-1].done == loading[-1].total
     assert [(report.done, report.total, report.message) for report in reports[first_step:]] == [
+        (0, 2, "Step 0 of 2"),  # sampling starts: no longer loading, before the first step ends
         (1, 2, "Step 1 of 2"),
         (2, 2, "Step 2 of 2"),
     ]

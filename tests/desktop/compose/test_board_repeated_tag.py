@@ -1,7 +1,8 @@
 """A LoRA on the board and the same LoRA typed as a ``<lora:…>`` tag at another weight: the board's
 slider wins, and Render's question says so (the weight used, the tag's weight ignored, where to change
-it); answered once with "Render anyway", the same board is not asked again; the stored PNG's
-parameters name the weight really rendered. Real renders of the tiny SD1 pipeline (64x64, 2 steps)."""
+it); answered once with "Render anyway", it is not asked again while its words stay the same (other
+settings changed); the stored PNG's parameters name the weight really rendered. Real renders of the
+tiny SD1 pipeline (64x64, 2 steps)."""
 
 from __future__ import annotations
 
@@ -125,6 +126,10 @@ def test_a_typed_tag_repeating_a_board_lora_says_the_weight_used_and_is_asked_on
     # The same board again: answered already, so Render renders.
     second = _render_and_wait(tab, qtbot, anyway=False)
     assert "<lora:tiny_fox_style:1>" in second
+    # The tester's case: Steps 2 -> 3 changes nothing the question was about, so it is not asked again.
+    form.steps.setValue(3)
+    third = _render_and_wait(tab, qtbot, anyway=False)
+    assert "Steps: 3" in third
 
     # Another board (the slider moved): the question is about a new combination, so it comes back.
     row.weight.set_value(0.5)

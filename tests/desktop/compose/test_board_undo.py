@@ -116,3 +116,47 @@ def test_a_drop_on_an_empty_board_offers_no_undo(window: MainWindow, tmp_path: P
     _drop_png(tab, tmp_path)
     assert not tab.board_panel.undo_button.isVisible()
     assert not tab.board_panel.can_undo
+
+
+def test_clear_board_says_what_went_and_ctrl_z_puts_it_back_exactly(
+    window: MainWindow, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    """Clear board loses the same work a dropped PNG did: the same notice with Undo, and Ctrl+Z."""
+    tab = window.compose_tab
+    assert tab is not None
+    _user_board(tab, populated, qtbot)
+    before = tab.board.recipe()
+    chosen = tab.board.parameters.chosen_settings
+    panel = tab.board_panel
+
+    qtbot.mouseClick(panel.clear_button, LEFT)
+
+    assert tab.board.named_refs() == ()
+    assert tab.board.parameters.prompt.toPlainText() == ""
+    assert panel.notice.isVisible()
+    assert panel.notice.text() == (
+        "Cleared the board (dreamshaper_8, LoRA pixelArtStyle, 1 embedding, the prompt, 640x768, "
+        "33 steps). Undo (Ctrl+Z) brings it back."
+    )
+    assert panel.undo_button.isVisible()
+
+    panel.render_button.setFocus()
+    QTest.keyClick(panel.render_button, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert tab.board.recipe() == before  # slots, weights, texts and settings, exactly
+    assert tab.board.parameters.chosen_settings == chosen
+    assert not panel.notice.isVisible()
+    assert not panel.can_undo
+    assert tab.status_label.text() == "The board is back as it was before"
+
+    # Cleared again, the notice's Undo button (a real click) does the same.
+    qtbot.mouseClick(panel.clear_button, LEFT)
+    qtbot.mouseClick(panel.undo_button, LEFT)
+    assert tab.board.recipe() == before
+
+
+def test_clearing_an_empty_board_offers_no_undo(window: MainWindow, qtbot: QtBot) -> None:
+    tab = window.compose_tab
+    assert tab is not None
+    qtbot.mouseClick(tab.board_panel.clear_button, LEFT)
+    assert not tab.board_panel.notice.isVisible()
+    assert not tab.board_panel.can_undo

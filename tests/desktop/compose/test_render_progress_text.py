@@ -18,7 +18,7 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from app.render_service import RenderService
-from core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback, no_progress
 from core.render.phases import LOADING_CHECKPOINT, step_message
 from desktop.compose.compose_tab import CANCELLING, ComposeTab
 from tests.desktop.conftest import PopulatedLibrary
@@ -61,9 +61,31 @@ class ScriptedRender(RenderService):
         raise AssertionError("the render should have been cancelled")
 
 
-@pytest.fixture
-def tab(populated: PopulatedLibrary, tmp_path: Path, qtbot: QtBot) -> Iterator[ComposeTab]:
-    service = ScriptedRender(populated.library, _no_engine, tmp_path / "renders")
+class LoraThenSampling(ScriptedRender):
+    """What the engine reports for a loaded checkpoint and a changed LoRA: the LoRA's load, then (a
+    moment later, well within the runner's 50 ms throttle) sampling starting; then a long first step."""
+
+    def render(  # type: ignore[override]
+        self,
+        plan: Any,
+        /,
+        *,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+        preview: Any = None,
+    ) -> Sequence[Any]:
+        progress(Progress(0, None, "Loading LoRA tiny_fox_style…"))
+        progress(Progress(0, STEPS, step_message(0, STEPS)))
+        self.loaded.set()
+        assert self.go_on.wait(10)  # the first step, minutes long on a slow CPU
+        raise CancelledError()
+
+
+@pytest.fixture(params=[ScriptedRender])
+def tab(
+    populated: PopulatedLibrary, tmp_path: Path, qtbot: QtBot, request: pytest.FixtureRequest
+) -> Iterator[ComposeTab]:
+    service = request.param(populated.library, _no_engine, tmp_path / "renders")
     widget = ComposeTab(populated.library, lambda: service, tmp_path / "thumbs")
     qtbot.addWidget(widget)
     widget.show()
@@ -95,3 +117,21 @@ def test_loaded_says_step_0_and_cancel_says_it_waits_for_the_step(
     service.go_on.set()  # the step ends: the bar still says it is cancelling, then the render stops
     qtbot.waitUntil(lambda: not tab.busy)
     assert tab.status_label.text() == "Render cancelled"
+
+
+@pytest.mark.parametrize("tab", [LoraThenSampling], indirect=True)
+def test_once_sampling_starts_the_label_stops_saying_the_lora_is_loading(
+    tab: ComposeTab, populated: PopulatedLibrary, qtbot: QtBot
+) -> None:
+    """The tester's case: "Loading LoRA tiny_fox_style…" stood for the whole first step (minutes)."""
+    service = tab.service
+    assert isinstance(service, LoraThenSampling)
+    tab.add_assets([populated.ids["dreamshaper_8"]])
+    tab.board.parameters.steps.setValue(STEPS)
+    QTest.mouseClick(tab.render_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(service.loaded.is_set, timeout=5000)
+    qtbot.waitUntil(lambda: tab.status_label.text() == f"Rendering: step 1 of {STEPS}…", timeout=2000)
+    assert tab.progress.text() == f"Step 0 of {STEPS}"
+    assert (tab.progress.value(), tab.progress.maximum()) == (0, STEPS)
+    service.go_on.set()
+    qtbot.waitUntil(lambda: not tab.busy)
