@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 # A search of the library lives in catalog.asset_query (light to import); named here too, re-exported.
@@ -226,6 +227,13 @@ class AssetRecord(_Identified):
                 seen.add(word.casefold())
                 words.append(word)
         return tuple(words)
+
+    def is_there(self) -> bool:
+        """Whether the file is there to use: a scan has not marked it missing, and it is on disk (a file
+        deleted or moved while the app was closed is gone before a scan has marked it). What "in the
+        library" means wherever a site's file is matched by hash: a row for a deleted file must not say
+        "In library" and disable the Download that is the only way to get it back."""
+        return self.status is not FileStatus.MISSING and Path(self.path).exists()
 
 
 @dataclass(frozen=True, slots=True)

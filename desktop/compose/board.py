@@ -536,13 +536,6 @@ class ComposeBoard(QWidget):
         return True
 
 
-def file_is_there(record: AssetRecord) -> bool:
-    """Whether the catalog's file is usable as the board names it: a scan has not marked it missing
-    and it is on disk (a file deleted or moved while the window was closed is found gone before the
-    start scan has marked it)."""
-    return record.status is not FileStatus.MISSING and Path(record.path).exists()
-
-
 def as_catalog_has_it(recipe: Recipe, library: AssetLibrary) -> Recipe:
     """``recipe`` with each library file as the catalog has it now: a renamed or moved one under its
     current name and path; one that left the library or its disk named by name and hash only, as
@@ -563,7 +556,7 @@ def as_catalog_has_it(recipe: Recipe, library: AssetLibrary) -> Recipe:
             found = _found_again(kind, ref, library)
             return placed(kind, ref, found) if found is not None else ref
         record = records.get(ref.asset_id)
-        if record is None or not file_is_there(record):
+        if record is None or not record.is_there():
             kept = ref.path if ref.path is not None and Path(ref.path).exists() else None  # used by path
             return dataclasses.replace(ref, asset_id=None, path=kept)
         return placed(kind, ref, record)
@@ -578,7 +571,7 @@ def _found_again(kind: AssetKind, ref: AssetRef, library: AssetLibrary) -> Asset
     outside the library, named by path, stays as it is); the one of the same name among copies."""
     if ref.path is not None or not ref.hash:
         return None
-    found = [r for r in library.find_by_hash(ref.hash) if r.kind is kind and file_is_there(r)]
+    found = [r for r in library.find_by_hash(ref.hash) if r.kind is kind and r.is_there()]
     named = [r for r in found if asset_ref(r).name == ref.name]
     return next(iter(named or found), None)
 

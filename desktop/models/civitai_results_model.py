@@ -22,7 +22,6 @@ from catalog.records import AssetRecord
 from core.jobs import CancelToken, ProgressCallback
 from core.sources.civitai_records import CivitaiModel, CivitaiSearchPage
 from core.sources.site_words import CIVITAI_TYPE_LABELS, site_label
-from desktop.compose.board import file_is_there
 from desktop.remote_images import RemoteImageCache
 from desktop.services import AssetLibrary
 from desktop.workers import JobRunner
@@ -82,7 +81,7 @@ def library_copies(library: AssetLibrary, sha256: str) -> list[AssetRecord]:
     """The library's files with this SHA-256 that are there to use (worker thread). A row a scan marked
     missing (its file deleted on disk) or whose file is gone before a scan noticed does not count: saying
     "In library" for it would disable the Download that is the only way to get the file back."""
-    return [record for record in library.find_by_hash(sha256) if file_is_there(record)]
+    return [record for record in library.find_by_hash(sha256) if record.is_there()]
 
 
 def in_library(model: CivitaiModel, library: AssetLibrary) -> bool:

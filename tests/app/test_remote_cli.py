@@ -358,3 +358,28 @@ def test_a_civitai_match_never_changes_what_the_tensors_decided(tmp_path: Path) 
     _enrich_with_label(env, before["hashes"]["sha256"], "Flux.1 D")
     shown = json.loads(run("show", str(lora), "--json", env=env).stdout)
     assert (before["architecture"], shown["architecture"]) == ("qwen_image", "qwen_image"), shown["reasons"]
+
+
+def test_a_file_deleted_on_disk_is_no_longer_in_the_library_in_site_searches(tmp_path: Path) -> None:
+    """`search civitai` marks a result's file "in library" only while the library's copy is there: once
+    it is deleted and a scan marked it missing, the result is downloadable again, as in the window."""
+    env = _env(tmp_path)
+    lora, sha256 = _scanned_lora(tmp_path, env)
+    model: dict[str, Any] = copy.deepcopy(load_payload("04_models_modelId.json"))
+    model["modelVersions"][0]["files"][0]["hashes"] = {"SHA256": sha256}
+    state = CivitaiState()
+    state.add_model(model)
+    with fake_civitai(state) as server:
+        env["ATELIER_CIVITAI_URL"] = server.base_url
+
+        def in_library() -> bool:
+            data = json.loads(run("search", "civitai", "--json", env=env).stdout)
+            return bool(data["items"][0]["versions"][0]["files"][0]["in_library"])
+
+        assert in_library()
+        assert "[in library]" in run("search", "civitai", env=env).stdout
+        lora.unlink()
+        run("scan", str(tmp_path / "webui"), env=env)
+        assert json.loads(run("show", str(lora), "--json", env=env).stdout)["status"] == "missing"
+        assert not in_library()
+        assert "[in library]" not in run("search", "civitai", env=env).stdout
