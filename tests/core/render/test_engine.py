@@ -102,7 +102,9 @@ def test_batch_renders_batch_images(engine: RenderEngine) -> None:
 def test_progress_reported_per_step(engine: RenderEngine) -> None:
     reports: list[Progress] = []
     engine.render(BASE, progress=reports.append)
-    assert [(p.done, p.total) for p in reports] == [(1, 2), (2, 2)]
+    # "Step 0 of 2" as sampling starts (the add-ons are on), then one report per step.
+    assert [(p.done, p.total) for p in reports] == [(0, 2), (1, 2), (2, 2)]
+    assert reports[0].message == "Step 0 of 2"
     assert reports[-1].message == "Step 2 of 2"
 
 
@@ -131,7 +133,8 @@ def test_cancel_after_first_step(engine: RenderEngine) -> None:
 
     with pytest.raises(CancelledError):
         engine.render(BASE.replace(steps=3), progress=progress, cancel=token)
-    assert [p.done for p in reports] == [1]  # the remaining steps were skipped
+    # Cancelled at the first report (sampling starting): the step under way ends, the rest are skipped.
+    assert [p.done for p in reports] == [0, 1]
     # Still usable afterwards.
     assert len(engine.render(BASE).images) == 1
 

@@ -53,7 +53,8 @@ def test_latent_hires_renders_two_passes_at_the_target_size(engine: RenderEngine
     assert [image.size for image in result.images] == [(96, 96)]
     assert result.images[0].tobytes() == again.images[0].tobytes()
     steps = [(r.done, r.total) for r in reports if r.message.startswith("Step")]
-    assert steps == [(1, 3), (2, 3), (3, 3)]  # 2 first-pass steps, then the 1 hires step
+    # Sampling starts (0), 2 first-pass steps, then the 1 hires step.
+    assert steps == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert result.recipe is not None
     assert result.recipe.hires == recipe.hires
     assert engine.load_count == 1
