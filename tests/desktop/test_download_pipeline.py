@@ -186,7 +186,9 @@ def test_a_download_stopped_with_ctrl_c_stays_paused_when_the_window_opens_until
             assert tab.summary.text() != "1 active"
 
             tab.table.selectRow(row)
-            assert tab.resume_button.isEnabled()
+            # The buttons follow the selection and every change of the queue (a full run once read
+            # them before the queue's last change reached the tab).
+            qtbot.waitUntil(tab.resume_button.isEnabled, timeout=5000)
             with qtbot.waitSignal(manager.completed, timeout=TIMEOUT) as completed:
                 qtbot.mouseClick(tab.resume_button, Qt.MouseButton.LeftButton)
             assert completed.args is not None
