@@ -19,12 +19,15 @@ from PySide6.QtWidgets import QWidget
 class _NextPaint(QObject):
     """Watches ``widget`` for its next paint event; runs ``callback`` once, right after that frame."""
 
-    def __init__(self, widget: QWidget, callback: Callable[[], None], wait_ms: int) -> None:
+    def __init__(self, widget: QWidget, callback: Callable[[], object], wait_ms: int) -> None:
         super().__init__(widget)
         self._widget = widget
-        self._callback: Callable[[], None] | None = callback
+        self._callback: Callable[[], object] | None = callback
         widget.installEventFilter(self)
-        QTimer.singleShot(wait_ms, self, self._run)
+        # Counted from the event loop's first turn, not from now: a start slower than ``wait_ms`` to reach
+        # the loop (a busy machine) would otherwise run the work before the frame it waits for, as Qt
+        # runs due timers before it handles the window's first expose, which draws it.
+        QTimer.singleShot(0, self, lambda: QTimer.singleShot(wait_ms, self, self._run))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self._widget and event.type() == QEvent.Type.Paint and self._callback is not None:
@@ -40,6 +43,6 @@ class _NextPaint(QObject):
         callback()
 
 
-def after_next_paint(widget: QWidget, callback: Callable[[], None], wait_ms: int = 1000) -> None:
+def after_next_paint(widget: QWidget, callback: Callable[[], object], wait_ms: int = 1000) -> None:
     """Runs ``callback`` once ``widget`` has next been drawn, or after ``wait_ms`` if it is not."""
     _NextPaint(widget, callback, wait_ms)
