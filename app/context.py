@@ -38,8 +38,8 @@ CIVITAI_BURST = 4
 if TYPE_CHECKING:
     import requests
 
-    from app.catalog_access import NewCatalog
     from app.download_service import DownloadService
+    from app.new_catalog import NewCatalog
     from app.render_service import RenderService
     from catalog.catalog_url import CatalogLocation
     from catalog.change_feed import ChangeFeed, ChangesCallback, StateCallback
@@ -187,7 +187,7 @@ class AppContext:
 
     def start_new_catalog(self, source: Path | None = None) -> NewCatalog:
         """Set the current catalog file aside and start an empty one, or a copy of ``source`` (a backup)."""
-        from app.catalog_access import start_new_catalog
+        from app.new_catalog import start_new_catalog
 
         if "reads" in self.__dict__:
             self.reads.close()

@@ -75,6 +75,15 @@ class Settings:
     window_geometry: str = ""
     library_splitter: tuple[int, ...] = ()
     board_width: int = 0
+    # Qt's saveState of the window in base64 (the board's dock: its side, width and visibility) and the
+    # desktop's colour scheme ("dark" or "light") when the window closed: a returning user's window
+    # starts from them without building PySide's Qt namespace (see desktop.qt_namespace).
+    window_state: str = ""
+    desktop_scheme: str = ""
+    # The status bar's message line height for a font (QFont.key()), as measured with the fallback fonts
+    # of other scripts by the last session: the next first frame needs no fallback fonts.
+    status_line_font: str = ""
+    status_line_height: int = 0
     sort_key: str = SortKey.NAME.value
     sort_descending: bool = False
     # Remote sites. Tokens are not settings: see app.secrets.
@@ -214,6 +223,9 @@ def _sanitised(settings: Settings) -> Settings:
     if not isinstance(splitter, list | tuple) or not all(_is_width(size) for size in splitter):
         splitter = ()
     geometry = settings.window_geometry if isinstance(settings.window_geometry, str) else ""
+    state = settings.window_state if isinstance(settings.window_state, str) else ""
+    scheme = settings.desktop_scheme if settings.desktop_scheme in ("dark", "light") else ""
+    line_height = settings.status_line_height if _is_width(settings.status_line_height) else 0
     board_width = settings.board_width if _is_width(settings.board_width) else 0
     sort_key = settings.sort_key if settings.sort_key in {key.value for key in SortKey} else "name"
     nsfw = settings.nsfw_max_level if settings.nsfw_max_level in NSFW_LEVELS else 1
@@ -229,6 +241,9 @@ def _sanitised(settings: Settings) -> Settings:
         hash_workers=workers,
         view_mode=view,
         window_geometry=geometry,
+        window_state=state,
+        desktop_scheme=scheme,
+        status_line_height=line_height,
         library_splitter=tuple(splitter),
         board_width=board_width,
         sort_key=sort_key,

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from desktop.main_window import MainWindow
 from desktop.resources import icon
 from desktop.services import DesktopServices
-from desktop.theme import FUSION, IN_FUSION, apply_style_sheet, apply_theme, follow_system_scheme
+from desktop.theme import (
+    FUSION,
+    IN_FUSION,
+    apply_style_sheet,
+    apply_theme,
+    follow_system_scheme,
+)
+from desktop.widgets.after_paint import after_next_paint
 
 
 def create_application(argv: Sequence[str]) -> QApplication:
@@ -33,7 +39,6 @@ def create_application(argv: Sequence[str]) -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
-    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication([*argv, "-style", FUSION])
     app.setProperty(IN_FUSION, True)
     app.setApplicationName("Atelier")
@@ -53,8 +58,8 @@ def show_main_window(
     every widget as it is added to its parent (see ``desktop.theme.apply_theme``).
     """
     app = create_application(argv)
-    apply_theme(app, services.settings.theme, with_style_sheet=False)
-    follow_system_scheme(app)
+    settings = services.settings
+    apply_theme(app, settings.theme, with_style_sheet=False, desktop_scheme=settings.desktop_scheme)
     window = MainWindow(services, load_later=True)
     if read_only is not None:
         from desktop.read_only import mark_read_only
@@ -66,6 +71,9 @@ def show_main_window(
     # now, before the first frame is drawn, so that frame is not redrawn with the status bar taller.
     QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
     window.take_its_first_size()  # laid out: its minimum is known (a screen smaller than that)
+    # Drawn in the desktop's scheme of the last session (Settings.desktop_scheme): asked once drawn, and
+    # followed from then on.
+    after_next_paint(window, lambda: follow_system_scheme(app))
     if read_only is None:  # first-start offer, watching and scanning all write to the catalog
         window.when_ready(window.start_background_work)  # once the rows are shown
     return window

@@ -23,7 +23,6 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QSize,
-    Qt,
     QTimer,
     Signal,
 )
@@ -57,10 +56,11 @@ from desktop.models.sidebar_model import (
     SidebarRole,
     SidebarScope,
 )
+from desktop.qt_namespace import Qt, set_enum_property
 from desktop.resources import icon
 from desktop.services import DesktopServices, RemoteServices, Stoppable
-from desktop.status_bar import AppStatusBar
-from desktop.theme import apply_theme
+from desktop.status_bar import AppStatusBar, remember_line_height
+from desktop.theme import apply_theme, desktop_scheme
 from desktop.thumbnails import ThumbnailCache
 from desktop.widgets.after_paint import after_next_paint
 from desktop.widgets.asset_views import AssetGrid, AssetTable
@@ -164,12 +164,15 @@ class MainWindow(QMainWindow):
         self.downloads_tab: DownloadsTab | None = None
         self.compose_tab: ComposeTab | None = None
         self.compose_dock: BoardDock | None = None
+        self._board_placed_from_state = False  # where the window closed (Settings.window_state)
         self.import_dialog: ImportFilesDialog | None = None
         # Features add their entries to the library's context menu through these (see _show_context_menu).
         self.context_menu_sections: list[Callable[[QMenu, list[AssetRecord]], None]] = []
         self._build_views()
         self.filter_bar.set_sort(self.model.query.sort, self.model.query.descending)
         self._build_menus()
+        if services.settings.status_line_font and services.settings.status_line_height:
+            remember_line_height(services.settings.status_line_font, services.settings.status_line_height)
         self.status = AppStatusBar(self)
         self.setStatusBar(self.status)
 
@@ -196,6 +199,7 @@ class MainWindow(QMainWindow):
             # never drawn (started minimized, on another desktop) still loads and scans. The menus'
             # entries come with that frame too (see ``_build_menus``).
             after_next_paint(self, self._fill_menus)
+            after_next_paint(self, self.status.measure_line_height)  # the one remembered, checked
             after_next_paint(self, self._load_first_view)
         else:
             self._fill_menus()
@@ -351,7 +355,7 @@ class MainWindow(QMainWindow):
         self._details_place.setObjectName("detailsContent")
         self._details_place.setMinimumWidth(DETAILS_MIN_WIDTH)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = QSplitter()  # horizontal (Qt's default: naming it would build the Qt namespace)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
         self.splitter.addWidget(self.sidebar)
@@ -394,7 +398,7 @@ class MainWindow(QMainWindow):
         view.setSelectionModel(self.selection)
         own.deleteLater()
         view.empty_text = self._empty_text
-        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        set_enum_property(view, "contextMenuPolicy", "CustomContextMenu")
         view.customContextMenuRequested.connect(self._show_context_menu)
         view.doubleClicked.connect(lambda _index: self.send_to_compose())
         view.enter_pressed.connect(self.send_to_compose)
@@ -542,11 +546,16 @@ class MainWindow(QMainWindow):
         if self.compose_dock is not None:
             return self.compose_dock
         tabs = self._ensure_tabs()
+        saved = self._restore_saved_state()  # before the dock exists: Qt keeps its place for it
         self.compose_dock = BoardDock(self)
         self.compose_dock.closed.connect(lambda: self.set_compose_board_visible(False))
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.compose_dock)
-        if self.services.settings.compose_board_visible:
-            self._make_room_for_the_board()
+        # Where the user left it (its side and width), without naming a dock area: a Qt enum would
+        # build PySide's Qt namespace before the first frame (see desktop.qt_namespace).
+        self._board_placed_from_state = saved and self.restoreDockWidget(self.compose_dock)
+        if not self._board_placed_from_state:  # a first start, or a state that has no board
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.compose_dock)
+            if self.services.settings.compose_board_visible:
+                self._make_room_for_the_board()
         self.compose_board_action = self._action(
             "Compose &board",
             lambda: self.set_compose_board_visible(self.compose_board_action.isChecked()),
@@ -560,10 +569,16 @@ class MainWindow(QMainWindow):
         toggle = QToolButton()
         toggle.setObjectName("composeBoardToggle")
         toggle.setDefaultAction(self.compose_board_action)
-        toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tabs.setCornerWidget(toggle, Qt.Corner.TopRightCorner)
+        set_enum_property(toggle, "toolButtonStyle", "ToolButtonTextBesideIcon")
+        tabs.setCornerWidget(toggle)  # top right
         self._sync_compose_dock()
         return self.compose_dock
+
+    def _restore_saved_state(self) -> bool:
+        """The docks' state the window closed with (``Settings.window_state``); False where there is none
+        or Qt cannot read it (then the board gets its first start's place)."""
+        state = self.services.settings.window_state
+        return bool(state) and self.restoreState(QByteArray.fromBase64(state.encode("ascii")))
 
     def _add_board_to_view_menu(self) -> None:
         """View › Compose board (F9), before "Send to compose board"."""
@@ -628,7 +643,7 @@ class MainWindow(QMainWindow):
             self._keep_within_the_screen()
         if len(settings.library_splitter) == self.splitter.count() and all(settings.library_splitter):
             self.splitter.setSizes(list(settings.library_splitter))
-        if settings.board_width and self.compose_dock is not None:
+        if settings.board_width and self.compose_dock is not None and not self._board_placed_from_state:
             self.resizeDocks([self.compose_dock], [settings.board_width], Qt.Orientation.Horizontal)
 
     def _keep_within_the_screen(self) -> None:
@@ -650,6 +665,9 @@ class MainWindow(QMainWindow):
         """Saves the window's shape and the library's sort for the next start (see ``_restore_shape``)."""
         settings = self.services.settings
         settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        settings.window_state = bytes(self.saveState().toBase64().data()).decode("ascii")
+        settings.desktop_scheme = desktop_scheme()  # the scheme the next start begins in
+        settings.status_line_font, settings.status_line_height = self.status.measure_line_height()
         sizes = self.splitter.sizes()
         if all(sizes):  # a splitter never laid out has no sizes worth keeping
             settings.library_splitter = tuple(sizes)

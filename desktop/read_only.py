@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 from types import TracebackType
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QToolBar
 
 from core.errors import AtelierError
+from desktop.qt_namespace import Qt
 
 BANNER_NAME = "readOnlyBanner"
 

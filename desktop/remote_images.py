@@ -19,8 +19,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QByteArray, QObject, QRunnable, QSize, QThreadPool, Signal
 from PySide6.QtGui import QImage
+
+from desktop.qt_namespace import Qt
 
 log = logging.getLogger(__name__)
 

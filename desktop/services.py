@@ -104,6 +104,10 @@ class DesktopSettings(Protocol):
     window_geometry: str  # the window as last closed (Qt's saveGeometry, base64); empty: never closed
     library_splitter: tuple[int, ...]  # the sidebar's, library's and details pane's widths, as left
     board_width: int  # the compose board's width as left; 0: its first width
+    window_state: str  # the docks as last closed (Qt's saveState, base64); empty: never closed
+    desktop_scheme: str  # the desktop's colour scheme then ("dark", "light"); empty: never seen
+    status_line_font: str  # the status bar's font then (QFont.key()) and its message line's height
+    status_line_height: int
     sort_key: str  # the library's sort (catalog.asset_query.SortKey's value) and its direction
     sort_descending: bool
     auto_lookup_civitai: bool  # after hashing, look files without a Civitai link up (quiet offline)
@@ -140,7 +144,7 @@ class TokenKeeper(Protocol):
     def set(self, site: str, token: str | None) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RemoteServices:
     """What the Civitai, Hugging Face and Downloads tabs use: parts of ``app.context.AppContext``.
 
@@ -181,7 +185,7 @@ MergeSearchIndex = Callable[[ProgressCallback, CancelToken], object]
 FollowChanges = Callable[[Callable[["Changes"], None], Callable[[str | None], None]], Stoppable]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class DesktopServices:
     """Everything the window uses, composed by ``app/``.
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, QTimer
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
 
 from core.jobs import Progress
 from desktop.catalog_guard import guard_catalog_calls
+from desktop.qt_namespace import Qt, set_enum_property
 from desktop.widgets.elided_label import ElidedLabel
 from desktop.workers import JobHandle
 
@@ -44,8 +46,21 @@ _PROGRESS_RANGE_MAX = 2**31 - 1
 _TALLEST_LINE = "像素 Ég_y"
 
 
-# The tallest sample line's height per font (QFont.key()), for MessageLabel._line_height.
+# The tallest sample line's height per font (QFont.key()), for MessageLabel._line_height: measured, or
+# remembered from the last session (remember_line_height) and measured again once the window is drawn.
 _SAMPLE_HEIGHTS: dict[str, int] = {}
+
+
+def remember_line_height(font_key: str, height: int) -> None:
+    """The sample line's height for ``font_key`` as the last session measured it (``Settings``): measuring
+    loads the fallback fonts of the sample's scripts (~15M instructions, a tenth of the window's own
+    start), so the first frame uses this and :meth:`AppStatusBar.measure_line_height` checks it once the
+    window is drawn."""
+    _SAMPLE_HEIGHTS[font_key] = height
+
+
+def _measured_line_height(metrics: QFontMetrics) -> int:
+    return max(metrics.height(), metrics.boundingRect(_TALLEST_LINE).height())
 
 
 class MessageLabel(ElidedLabel):
@@ -64,9 +79,7 @@ class MessageLabel(ElidedLabel):
         key = self.font().key()
         sample = _SAMPLE_HEIGHTS.get(key)
         if sample is None:
-            sample = _SAMPLE_HEIGHTS[key] = max(
-                metrics.height(), metrics.boundingRect(_TALLEST_LINE).height()
-            )
+            sample = _SAMPLE_HEIGHTS[key] = _measured_line_height(metrics)
         text = self.text()
         own = metrics.boundingRect(text).height() if text else 0
         return max(sample, own) + 2
@@ -141,10 +154,10 @@ class AppStatusBar(QStatusBar):
         # The message place: the job's text, or a flashed notice over it for a few seconds. Two labels
         # in one spot (one shown at a time), so the job's outcome comes back when the notice fades.
         # Not QStatusBar.showMessage: that hides the count.
-        self.job_label = MessageLabel(mode=Qt.TextElideMode.ElideRight, at_words=True)
+        self.job_label = MessageLabel(at_words=True)  # cut at its end, between words
         self.job_label.setContentsMargins(8, 0, 4, 0)
         self.addWidget(self.job_label, 1)
-        self.flash_label = MessageLabel(mode=Qt.TextElideMode.ElideRight, at_words=True)
+        self.flash_label = MessageLabel(at_words=True)  # cut at its end, between words
         self.flash_label.setContentsMargins(8, 0, 4, 0)
         self.flash_label.hide()
         self.addWidget(self.flash_label, 1)
@@ -166,12 +179,24 @@ class AppStatusBar(QStatusBar):
         self.cancel_button = QPushButton("Cancel")
         # Never in the focus chain: a tab or field that hides while a scan runs passed the focus on to
         # it, where Space or Enter stopped the scan. A click still works, and keeps the focus where it was.
-        self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        set_enum_property(self.cancel_button, "focusPolicy", "NoFocus")
         self.addPermanentWidget(self.cancel_button)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self._handle: JobHandle | None = None
         self._outcome_at: float | None = None  # when the job line last got an outcome (time.monotonic)
         self._set_busy(False)
+
+    def measure_line_height(self) -> tuple[str, int]:
+        """Measures the message place's sample line again (a height remembered by the last session may
+        be another font set's, see ``remember_line_height``) and makes room for it where it changed;
+        returns (the font's key, the height) for the next start."""
+        key = self.job_label.font().key()
+        height = _measured_line_height(self.job_label.fontMetrics())
+        if _SAMPLE_HEIGHTS.get(key) != height:
+            _SAMPLE_HEIGHTS[key] = height
+            for label in (self.job_label, self.flash_label):
+                label.updateGeometry()
+        return key, height
 
     @property
     def handle(self) -> JobHandle | None:

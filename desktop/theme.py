@@ -8,10 +8,10 @@ app runs.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from desktop.qt_namespace import Qt
 from desktop.resources import style_sheet
 
 ACCENT = QColor("#6d5dfc")
@@ -74,30 +74,50 @@ def _palette(dark: bool) -> QPalette:
     return palette
 
 
-def is_dark(theme: str) -> bool:
+DARK, LIGHT = "dark", "light"  # a desktop's colour scheme, as ``Settings.desktop_scheme`` keeps it
+
+
+def is_dark(theme: str, desktop_scheme: str = "") -> bool:
+    """Whether ``theme`` is dark here; for "system", ``desktop_scheme`` where it is known ("dark" or
+    "light"), else the desktop is asked (:func:`desktop_is_dark`)."""
     if theme == "dark":
         return True
     if theme == "light":
         return False
+    if desktop_scheme in (DARK, LIGHT):
+        return desktop_scheme == DARK
     return desktop_is_dark()
 
 
 def desktop_is_dark() -> bool:
-    """Whether the desktop's color scheme is dark (what "system" follows)."""
+    """Whether the desktop's color scheme is dark (what "system" follows).
+
+    Qt answers with a ``Qt.ColorScheme``, so asking builds PySide's ``Qt`` namespace (~10 ms, see
+    ``desktop.qt_namespace``): a returning user's window starts in the scheme the desktop had when it
+    last closed (``Settings.desktop_scheme``) and asks once its first frame is drawn
+    (:func:`follow_system_scheme`)."""
     return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
-def apply_theme(app: QApplication, theme: str, *, with_style_sheet: bool = True) -> None:
+def desktop_scheme() -> str:
+    """The desktop's colour scheme now, as ``Settings.desktop_scheme`` keeps it."""
+    return DARK if desktop_is_dark() else LIGHT
+
+
+def apply_theme(
+    app: QApplication, theme: str, *, with_style_sheet: bool = True, desktop_scheme: str = ""
+) -> None:
     """Sets style, palette and style sheet for ``theme`` ("light", "dark" or "system").
 
     ``with_style_sheet=False`` leaves the sheet for :func:`apply_style_sheet`: while an application
     style sheet is set, Qt matches its rules again each time a widget is added to a parent, which made
     building the main window three times slower; built first and styled once, the window appears sooner
-    and looks the same (``desktop.app.open_main_window``).
+    and looks the same (``desktop.app.open_main_window``). ``desktop_scheme``: the desktop's scheme
+    where already known (see :func:`is_dark`).
     """
     use_fusion(app)
     app.setProperty("atelier_theme", theme)
-    _set_palette(app, _palette(is_dark(theme)))
+    _set_palette(app, _palette(is_dark(theme, desktop_scheme)))
     if with_style_sheet:
         apply_style_sheet(app)
 
@@ -140,8 +160,10 @@ def apply_style_sheet(app: QApplication) -> None:
 
 
 def follow_system_scheme(app: QApplication) -> None:
-    """Re-applies the theme when the desktop switches light/dark and the theme is "system"; once per
-    application (a second call would apply it twice on each switch)."""
+    """Re-applies the theme when the desktop switches light/dark and the theme is "system": now, where
+    the window started in another scheme (the one kept from the last session, see ``desktop_is_dark``),
+    then on each switch; connected once per application (a second call would apply it twice)."""
+    _keep_to_desktop_scheme(app)
     if app.property(FOLLOWS_SCHEME):
         return
 
@@ -151,3 +173,8 @@ def follow_system_scheme(app: QApplication) -> None:
 
     QGuiApplication.styleHints().colorSchemeChanged.connect(on_changed)
     app.setProperty(FOLLOWS_SCHEME, True)
+
+
+def _keep_to_desktop_scheme(app: QApplication) -> None:
+    if app.property("atelier_theme") == "system" and app.palette() != _palette(desktop_is_dark()):
+        apply_theme(app, "system")

@@ -7,9 +7,11 @@ has its final shape from the first frame instead of widening when the board arri
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QWidget
+
+from desktop.qt_namespace import set_enum_property
 
 BOARD_WIDTH = 400  # the board's width beside the library when it is first shown
 
@@ -29,7 +31,7 @@ class BoardDock(QDockWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Compose board", parent)
         self.setObjectName("composeDock")
-        self.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+        set_enum_property(self, "allowedAreas", "LeftDockWidgetArea|RightDockWidgetArea")
         self.setWidget(_Room())
 
     def set_board(self, board: QWidget) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragLeaveEvent,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from desktop.compose.board import ComposeBoard
 from desktop.compose.notices import MissingList
 from desktop.compose.plan_view import PlanView
+from desktop.qt_namespace import Qt
 from desktop.widgets.vertical_scroll import VerticalScrollArea
 
 

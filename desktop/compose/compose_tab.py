@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -52,6 +52,7 @@ from desktop.compose.gone_files import with_gone_files_missing
 from desktop.compose.images import ImageView, pil_to_qimage
 from desktop.compose.notices import MissingList, WarningBanner, missing_sentence
 from desktop.compose.service import MissingLike, PlanLike, RenderServiceLike
+from desktop.qt_namespace import Qt
 from desktop.services import AssetLibrary
 from desktop.thumbnails import ThumbnailCache
 from desktop.workers import JobHandle, JobRunner

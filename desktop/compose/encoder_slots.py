@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.asset_fit import encoder_slots, fit_problem
@@ -23,6 +23,7 @@ from core.identify.vocabulary import ENCODER_OF, EncoderRow
 from core.render.recipe import AssetRef
 from core.taxonomy import Architecture, AssetKind
 from desktop.compose.slots import FitBadge, SlotFrame, ref_label, restyle, tool_button
+from desktop.qt_namespace import Qt
 from desktop.widgets.elided_label import ElidedLabel
 
 # Networks a slot takes from a file whose exact encoder is not in the table (a new size, a tiny file):

@@ -20,7 +20,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QSize,
-    Qt,
     QUrl,
     Signal,
 )
@@ -37,11 +36,12 @@ from PySide6.QtWidgets import (
 
 from catalog.records import RenderRecord
 from desktop.compose.mime import RENDER_ID_MIME, render_id_mime
+from desktop.qt_namespace import DISPLAY_ROLE, USER_ROLE, Qt
 from desktop.services import AssetLibrary
 from desktop.thumbnails import ThumbnailCache
 
 AnyIndex = QModelIndex | QPersistentModelIndex
-RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
+RECORD_ROLE = USER_ROLE + 1
 THUMBNAIL_SIZE = QSize(112, 112)
 CELL_SIZE = QSize(THUMBNAIL_SIZE.width() + 16, THUMBNAIL_SIZE.height() + 44)  # the thumbnail and two lines
 
@@ -101,7 +101,7 @@ class RendersModel(QAbstractListModel):
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._records)
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = DISPLAY_ROLE) -> Any:
         record = self.record(index.row()) if index.isValid() else None
         if record is None:
             return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop.compose.service import MissingLike
 from desktop.labels import kind_label
+from desktop.qt_namespace import Qt
 from desktop.widgets.trigger_words_view import copy_button
 from desktop.widgets.vertical_scroll import VerticalScrollArea
 from desktop.widgets.wrap_label import WrapLabel

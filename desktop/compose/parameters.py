@@ -11,7 +11,7 @@ out of the infotext; a flow checkpoint's sampler and schedule lists are those it
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QRegularExpression, QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, QRegularExpression, QSize, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -51,6 +51,7 @@ from core.taxonomy import Architecture
 from desktop.compose.hires_form import HiresForm
 from desktop.compose.prompt_text import append_terms, remove_term
 from desktop.compose.wheel_guard import guard_wheel
+from desktop.qt_namespace import Qt
 from desktop.resources import icon
 
 SIZE_STEP = 8

@@ -10,9 +10,9 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
+from desktop.qt_namespace import Qt
 from desktop.widgets.vertical_scroll import VerticalScrollArea
 
 _MARKED = ("Missing:", "Refused:", "Wrong slot:", "Warning:")

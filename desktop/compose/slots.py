@@ -9,7 +9,7 @@ fit the checkpoint carries a ``FitBadge`` as soon as it is on the board.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +27,7 @@ from catalog.path_text import shown
 from core.render.recipe import AssetRef, EmbeddingUse, HypernetworkUse, LoraUse
 from core.taxonomy import Architecture
 from desktop.compose.wheel_guard import guard_wheel
+from desktop.qt_namespace import Qt
 from desktop.widgets.elided_label import ElidedLabel
 
 WEIGHT_STEP = 0.05

@@ -9,9 +9,11 @@ the parents when it did not come from the window system).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QWidget
+
+from desktop.qt_namespace import Qt
 
 
 class _WheelGuard(QObject):

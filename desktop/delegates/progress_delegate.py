@@ -6,7 +6,7 @@ a painted bar costs nothing when it is off screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.models.downloads_model import PROGRESS_ROLE
+from desktop.qt_namespace import Qt
 
 
 class ProgressDelegate(QStyledItemDelegate):

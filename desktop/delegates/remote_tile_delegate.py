@@ -7,7 +7,7 @@ covers arrive as ``QImage`` (already blurred above the NSFW level by the image c
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -24,6 +24,7 @@ from core.sources.civitai_records import CivitaiModel
 from core.sources.site_words import CIVITAI_BASE_MODEL_LABELS, CIVITAI_TYPE_LABELS, site_label
 from desktop.delegates.thumbnail_delegate import crop_to_fill
 from desktop.models.civitai_results_model import CivitaiRole
+from desktop.qt_namespace import Qt
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 

@@ -10,11 +10,12 @@ sees where the files will go before letting go.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop.models.sidebar_model import SidebarRole
+from desktop.qt_namespace import Qt
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 COUNT_GAP = 8
@@ -83,7 +84,7 @@ def _paint_heading(
     """A section's heading, in the muted placeholder colour, drawn by Qt's own delegate: its text starts
     where an entry's does (the style's text margin plus the sheet's padding, see ``TEXT_INSET``)."""
     opt = QStyleOptionViewItem(option)
-    palette = QPalette(opt.palette)
+    palette = opt.palette  # the copy's own (QPalette(...) would build PySide's Qt namespace)
     palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.PlaceholderText))
     opt.palette = palette
     QStyledItemDelegate.paint(delegate, painter, opt, index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 from core.taxonomy import FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_BADGES, KIND_COLORS, STATUS_LABELS, display_title, stars
 from desktop.models.asset_table_model import UPDATE_COLOR, AssetRole
+from desktop.qt_namespace import Qt
 
 if TYPE_CHECKING:  # the rows are read after the first frame, off the GUI thread
     from PySide6.QtGui import QImage

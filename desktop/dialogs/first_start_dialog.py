@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from core.layouts import TOOL_NAMES
 from core.taxonomy import LibraryLayout
+from desktop.qt_namespace import USER_ROLE, Qt
 from desktop.services import DiscoveredEntry
 
 
@@ -43,7 +43,7 @@ def count_text(model_files: int, complete: bool) -> str:
     return f"{model_files}{plus} {noun}"
 
 
-PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+PATH_ROLE = USER_ROLE + 1
 
 
 class FirstStartDialog(QDialog):

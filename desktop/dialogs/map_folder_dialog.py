@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from catalog.path_text import shown
 from core.errors import AtelierError
+from desktop.qt_namespace import Qt
 
 if TYPE_CHECKING:
     from catalog.records import RootRecord

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,6 +43,7 @@ from app.settings import MAX_KEEP_CHECKPOINTS_GB
 from catalog.records import RootRecord
 from core.layouts import TOOL_NAMES
 from desktop.dialogs.sites_page import SitesPage
+from desktop.qt_namespace import USER_ROLE
 from desktop.services import DesktopSettings, RemoteServices
 from desktop.widgets.page_scroll import ScrollingPage, open_at_full_height
 
@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from app.server_catalog import SecretKeeper  # imports SQLAlchemy: only where a URL is saved
 
 THEME_CHOICES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
-ROOT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
-NEW_PATH_ROLE = Qt.ItemDataRole.UserRole + 2
+ROOT_ID_ROLE = USER_ROLE + 1
+NEW_PATH_ROLE = USER_ROLE + 2
 MIN_THUMBNAIL, MAX_THUMBNAIL = 96, 384
 MAX_HASH_WORKERS = 8
 # (setting value, label); the combo box is editable for other torch devices such as "cuda:1".

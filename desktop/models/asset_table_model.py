@@ -27,7 +27,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    Qt,
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
@@ -46,6 +45,7 @@ from desktop.labels import (
     kind_label,
     stars,
 )
+from desktop.qt_namespace import DISPLAY_ROLE, USER_ROLE, Qt
 from desktop.services import AssetLibrary
 from desktop.thumbnails import ThumbnailCache
 
@@ -91,14 +91,14 @@ SORT_KEYS: dict[AssetColumn, SortKey] = {
 class AssetRole(IntEnum):
     """Custom roles; the grid delegate and the window read these instead of parsing display text."""
 
-    ID = Qt.ItemDataRole.UserRole + 1
-    RECORD = Qt.ItemDataRole.UserRole + 2  # the row's AssetRow (what the views show)
-    SORT = Qt.ItemDataRole.UserRole + 3  # a raw, comparable value per column (for a proxy or tests)
-    THUMBNAIL = Qt.ItemDataRole.UserRole + 4  # QImage of the cover, None while loading or without cover
-    KIND = Qt.ItemDataRole.UserRole + 5  # the AssetKind value: Qt hands str enums back as plain str
-    ARCHITECTURE = Qt.ItemDataRole.UserRole + 6
-    THUMBNAIL_PENDING = Qt.ItemDataRole.UserRole + 7  # True while the cover is being decoded
-    HAS_UPDATE = Qt.ItemDataRole.UserRole + 8  # a newer Civitai version is available (catalog.updates)
+    ID = USER_ROLE + 1
+    RECORD = USER_ROLE + 2  # the row's AssetRow (what the views show)
+    SORT = USER_ROLE + 3  # a raw, comparable value per column (for a proxy or tests)
+    THUMBNAIL = USER_ROLE + 4  # QImage of the cover, None while loading or without cover
+    KIND = USER_ROLE + 5  # the AssetKind value: Qt hands str enums back as plain str
+    ARCHITECTURE = USER_ROLE + 6
+    THUMBNAIL_PENDING = USER_ROLE + 7  # True while the cover is being decoded
+    HAS_UPDATE = USER_ROLE + 8  # a newer Civitai version is available (catalog.updates)
 
 
 PROBLEM_COLOR = "#dc2626"
@@ -303,14 +303,14 @@ class AssetTableModel(QAbstractTableModel):
 
     # -- sorting ------------------------------------------------------------------------------------
 
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+    def sort(self, column: int, order: Qt.SortOrder | None = None) -> None:
         """Sorting is a new catalog query; columns the catalog cannot sort by are ignored."""
         if not 0 <= column < len(AssetColumn):
             return
         key = SORT_KEYS.get(AssetColumn(column))
         if key is None:
             return
-        descending = order == Qt.SortOrder.DescendingOrder
+        descending = order is not None and order == Qt.SortOrder.DescendingOrder
         self.set_query(dataclasses.replace(self._query, sort=key, descending=descending))
 
     def sort_column(self) -> int:
@@ -331,7 +331,7 @@ class AssetTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else COLUMN_COUNT
 
     def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(AssetColumn):
             if role == Qt.ItemDataRole.DisplayRole:
@@ -361,7 +361,7 @@ class AssetTableModel(QAbstractTableModel):
     def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
         return Qt.DropAction.CopyAction
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = DISPLAY_ROLE) -> Any:
         if not index.isValid() or index.row() >= len(self._ids) or index.column() >= len(AssetColumn):
             return None
         if role == AssetRole.ID:

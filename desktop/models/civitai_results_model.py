@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Signal
 from PySide6.QtGui import QColor
 
 from catalog.records import AssetRecord
 from core.jobs import CancelToken, ProgressCallback
 from core.sources.civitai_records import CivitaiModel, CivitaiSearchPage
 from core.sources.site_words import CIVITAI_TYPE_LABELS, site_label
+from desktop.qt_namespace import DISPLAY_ROLE, USER_ROLE, Qt
 from desktop.remote_images import RemoteImageCache
 from desktop.services import AssetLibrary
 from desktop.workers import JobRunner
@@ -33,9 +34,9 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 class CivitaiRole(IntEnum):
-    MODEL = Qt.ItemDataRole.UserRole + 1
-    IN_LIBRARY = Qt.ItemDataRole.UserRole + 2
-    COVER_URL = Qt.ItemDataRole.UserRole + 3
+    MODEL = USER_ROLE + 1
+    IN_LIBRARY = USER_ROLE + 2
+    COVER_URL = USER_ROLE + 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +256,7 @@ class CivitaiResultsModel(QAbstractListModel):
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = DISPLAY_ROLE) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row = self._rows[index.row()]

@@ -14,16 +14,17 @@ from enum import IntEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex
 
 from core.downloads import DownloadProgress, DownloadRecord, DownloadStatus
 from core.jobs import Progress
 from core.sizes import human_size
+from desktop.qt_namespace import DISPLAY_ROLE, USER_ROLE, Qt
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 MIB = 1024 * 1024
-PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
+PROGRESS_ROLE = USER_ROLE + 1
+ID_ROLE = USER_ROLE + 2
 
 STATUS_TEXT = {
     DownloadStatus.QUEUED: "Queued",
@@ -193,7 +194,7 @@ class DownloadsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(DownloadColumn)
 
     def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
     ) -> Any:
         horizontal = orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
         if horizontal and 0 <= section < len(DownloadColumn):
@@ -221,7 +222,7 @@ class DownloadsModel(QAbstractTableModel):
             return -1 if record.status is DownloadStatus.RUNNING else 0
         return min(100, int(done * 100 / total))
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = DISPLAY_ROLE) -> Any:
         record = self.record(index.row()) if index.isValid() else None
         if record is None:
             return None

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex
 
 from core.sources.hf_records import HfFile
+from desktop.qt_namespace import DISPLAY_ROLE, USER_ROLE, Qt
 from desktop.widgets.civitai_model_page import human_size
 
 AnyIndex = QModelIndex | QPersistentModelIndex
-FILE_ROLE = Qt.ItemDataRole.UserRole + 1
+FILE_ROLE = USER_ROLE + 1
 
 
 class HfColumn(IntEnum):
@@ -56,13 +57,13 @@ class HfFilesModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(HfColumn)
 
     def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section] if 0 <= section < len(HEADERS) else None
         return None
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = DISPLAY_ROLE) -> Any:
         row = self.row(index.row()) if index.isValid() else None
         if row is None:
             return None

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Signal
 
 from core.jobs import CancelToken, Progress, ProgressCallback
 from core.sources.hf_records import HfModelSummary
+from desktop.qt_namespace import DISPLAY_ROLE, USER_ROLE, Qt
 from desktop.workers import JobRunner
 
 AnyIndex = QModelIndex | QPersistentModelIndex
-SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
+SUMMARY_ROLE = USER_ROLE + 1
 PAGE_SIZE = 50
 
 PageFetcher = Callable[[int, int], list[HfModelSummary]]  # (offset, limit) -> rows
@@ -115,7 +116,7 @@ class HfResultsModel(QAbstractListModel):
         self._exhausted = True  # a retry is a new search: no hammering a failing site on every scroll
         self.failed.emit(message)
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = DISPLAY_ROLE) -> Any:
         summary = self.summary(index.row()) if index.isValid() else None
         if summary is None:
             return None

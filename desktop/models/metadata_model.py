@@ -11,11 +11,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex
+
+from desktop.qt_namespace import DISPLAY_ROLE, USER_ROLE, Qt
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
-FULL_TEXT_ROLE = Qt.ItemDataRole.UserRole + 1
+FULL_TEXT_ROLE = USER_ROLE + 1
 SUMMARY_LIMIT = 160
 TOOLTIP_LIMIT = 2000
 
@@ -51,7 +53,7 @@ class MetadataModel(QAbstractTableModel):
         return 0 if parent.isValid() else 2
 
     def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
     ) -> Any:
         horizontal = orientation == Qt.Orientation.Horizontal
         if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.HEADERS):
@@ -63,7 +65,7 @@ class MetadataModel(QAbstractTableModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = DISPLAY_ROLE) -> Any:
         if not index.isValid() or index.row() >= len(self._rows) or index.column() > 1:
             return None
         text = self._rows[index.row()][index.column()]

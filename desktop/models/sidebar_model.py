@@ -29,12 +29,13 @@ from enum import Enum, IntEnum
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QStandardItem, QStandardItemModel
 
 from catalog.path_text import shown
 from core.taxonomy import Architecture, AssetKind
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
+from desktop.qt_namespace import USER_ROLE, Qt
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -64,12 +65,12 @@ class SidebarScope:
 
 
 class SidebarRole(IntEnum):
-    SCOPE = Qt.ItemDataRole.UserRole + 1
-    COUNT = Qt.ItemDataRole.UserRole + 2  # int, drawn right-aligned by the sidebar delegate
-    IS_SECTION = Qt.ItemDataRole.UserRole + 3
-    FOLDER_PATH = Qt.ItemDataRole.UserRole + 4  # str: a root's or sub-folder's path (a drop target)
-    NOT_HERE = Qt.ItemDataRole.UserRole + 5  # bool: a shared root this computer has not mapped yet
-    NOT_FOUND = Qt.ItemDataRole.UserRole + 6  # bool: a root whose folder is not there (a drive unplugged)
+    SCOPE = USER_ROLE + 1
+    COUNT = USER_ROLE + 2  # int, drawn right-aligned by the sidebar delegate
+    IS_SECTION = USER_ROLE + 3
+    FOLDER_PATH = USER_ROLE + 4  # str: a root's or sub-folder's path (a drop target)
+    NOT_HERE = USER_ROLE + 5  # bool: a shared root this computer has not mapped yet
+    NOT_FOUND = USER_ROLE + 6  # bool: a root whose folder is not there (a drive unplugged)
 
 
 class Section(IntEnum):
@@ -132,7 +133,10 @@ class SidebarModel(QStandardItemModel):
         heading_height = QFontMetrics(QFont()).height() + 4
         for section in Section:
             item = QStandardItem(SECTION_TITLES[section])
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            item.setSelectable(False)
+            item.setEditable(False)
+            item.setDragEnabled(False)
+            item.setDropEnabled(False)
             item.setFont(section_font)
             item.setSizeHint(QSize(-1, heading_height))
             item.setData(True, SidebarRole.IS_SECTION)

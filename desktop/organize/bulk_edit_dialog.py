@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from catalog.records import AssetRecord, BulkEdit
+from desktop.qt_namespace import Qt
 from desktop.widgets.elided_label import ElidedLabel
 from desktop.widgets.list_edit import WordListEdit, split_words
 from desktop.widgets.wrap_label import WrapLabel

@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from typing import Protocol
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,9 +30,10 @@ from PySide6.QtWidgets import (
 
 from catalog.records import DeletedFileRecord, DeletionOrigin
 from desktop.labels import KIND_LABELS
+from desktop.qt_namespace import USER_ROLE, Qt
 
 COLUMNS = ("Name", "Civitai model / version", "Kind", "Deleted", "Path")
-ID_ROLE = Qt.ItemDataRole.UserRole + 1
+ID_ROLE = USER_ROLE + 1
 
 
 class DeletedFilesLibrary(Protocol):

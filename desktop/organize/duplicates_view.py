@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from catalog.path_text import shown
 from core.jobs import CancelToken, ProgressCallback
 from core.sizes import human_size
+from desktop.qt_namespace import USER_ROLE, Qt
 
 if TYPE_CHECKING:
     from app.organize.dedupe import DedupePlan, GroupPlan, Mode
@@ -58,7 +59,7 @@ MODE_TEXT: dict[str, str] = {
     "hardlink": "Replace the other copies with hard links (same disk)",
     "symlink": "Replace the other copies with symbolic links",
 }
-ASSET_ROLE = Qt.ItemDataRole.UserRole
+ASSET_ROLE = USER_ROLE
 HINT_REASONS = {
     "same_tensors": "Same tensors",
     "same_version": "Same Civitai version",

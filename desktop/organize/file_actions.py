@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
@@ -37,6 +37,7 @@ from desktop.organize.conflict_dialog import ConflictChoice, ConflictDialog
 from desktop.organize.delete_dialog import DeleteDialog, DeletedItem
 from desktop.organize.folders import FolderNode, FolderTreeLoader, kind_folder_warning
 from desktop.organize.rename_dialog import RenameDialog
+from desktop.qt_namespace import Qt
 
 if TYPE_CHECKING:
     from app.organize.engine import OperationResult

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,12 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.qt_namespace import USER_ROLE
+
 if TYPE_CHECKING:
     from catalog.journal import OperationRecord, StepRecord
     from catalog.library import Library
 
 HISTORY_LIMIT = 50
-_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+_ID_ROLE = USER_ROLE + 1
 
 STATE_LABELS = {
     "applying": "Running",

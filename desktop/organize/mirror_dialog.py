@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,6 +42,7 @@ from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback
 from core.organize.mirror_plan import MirrorMode, MirrorUI
 from core.taxonomy import KIND_NOUNS, AssetKind
+from desktop.qt_namespace import USER_ROLE, Qt
 
 if TYPE_CHECKING:
     from catalog.library import Library
@@ -240,7 +240,7 @@ class MirrorDialog(QDialog):
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setData(Qt.ItemDataRole.UserRole, mirror.id)
+                item.setData(USER_ROLE, mirror.id)
                 item.setToolTip(str(mirror.report.get("message", value)))
                 self.table.setItem(row, column, item)
             if mirror.id in selected:
@@ -401,7 +401,7 @@ def _checkable_list(items: list[tuple[str, object]]) -> QListWidget:
     widget = QListWidget()
     for text, data in items:
         item = QListWidgetItem(text)
-        item.setData(Qt.ItemDataRole.UserRole, data)
+        item.setData(USER_ROLE, data)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Unchecked)
         widget.addItem(item)
@@ -416,7 +416,7 @@ def _rows_height(widget: QListWidget, rows: int) -> int:
 
 def _checked(widget: QListWidget) -> list:  # type: ignore[type-arg]
     return [
-        widget.item(row).data(Qt.ItemDataRole.UserRole)
+        widget.item(row).data(USER_ROLE)
         for row in range(widget.count())
         if widget.item(row).checkState() == Qt.CheckState.Checked
     ]

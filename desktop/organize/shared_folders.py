@@ -21,12 +21,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from catalog.path_text import shown
 from desktop.dialogs.map_folder_dialog import ChooseFolder, MapFolderDialog, choose_with_file_dialog
 from desktop.models.sidebar_model import ScopeKind, SidebarRole, SidebarScope
+from desktop.qt_namespace import Qt
 
 if TYPE_CHECKING:
     from catalog.records import RootRecord

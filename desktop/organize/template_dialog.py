@@ -24,7 +24,6 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QRunnable,
-    Qt,
     QThreadPool,
     QTimer,
     Signal,
@@ -54,6 +53,7 @@ from core.errors import AtelierError
 from core.jobs import CancelToken, ProgressCallback
 from core.organize.template import DEFAULT_TEMPLATE, FIELDS
 from core.taxonomy import KIND_WORDS, AssetKind
+from desktop.qt_namespace import DISPLAY_ROLE, Qt
 
 if TYPE_CHECKING:
     from app.organize.template_plan import TemplatePlan
@@ -125,15 +125,13 @@ class PlanTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+        self, section: int, orientation: Qt.Orientation, role: int = DISPLAY_ROLE
     ) -> Any:
         if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         return None
 
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = DISPLAY_ROLE) -> Any:
         if not index.isValid():
             return None
         row = self._rows[index.row()]

@@ -12,7 +12,7 @@ filters show the user's words ("Embedding", "All time"); the API's values ride a
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QSize, QTimer, Signal
 from PySide6.QtGui import QAction, QFontMetrics, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,6 +49,7 @@ from core.sources.site_words import (
 from desktop.delegates.remote_tile_delegate import RemoteTileDelegate
 from desktop.download_manager import DownloadManager
 from desktop.models.civitai_results_model import CivitaiQuery, CivitaiResultsModel, CivitaiRole
+from desktop.qt_namespace import Qt
 from desktop.remote_images import RemoteImageCache
 from desktop.services import AssetLibrary, RemoteServices
 from desktop.widgets.civitai_model_page import CivitaiModelPage

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,6 +37,7 @@ from core.jobs import Progress
 from desktop.delegates.progress_delegate import ProgressDelegate
 from desktop.download_manager import ACTIVE, FINISHED, DownloadManager
 from desktop.models.downloads_model import DownloadColumn, DownloadsModel
+from desktop.qt_namespace import Qt
 
 EMPTY_TEXT = (
     "No downloads yet.\n\nPaste a Civitai or Hugging Face link above, or use Download on a model page."

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,6 +38,7 @@ from core.sources.site_words import HF_SORT_LABELS, site_label
 from desktop.download_manager import DownloadManager
 from desktop.models.hf_files_model import HfColumn, HfFileRow, HfFilesModel
 from desktop.models.hf_results_model import SUMMARY_ROLE, HfResultsModel
+from desktop.qt_namespace import Qt
 from desktop.services import AssetLibrary, RemoteServices
 from desktop.widgets.elided_label import ElidedLabel
 from desktop.widgets.pane_state import PaneState, StateText, wrapping_label

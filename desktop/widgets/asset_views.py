@@ -8,12 +8,13 @@ does, rather than Qt's ``activated``, which some desktops send on a single click
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QRect, Qt, Signal, SignalInstance
+from PySide6.QtCore import QEvent, QRect, Signal, SignalInstance
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QListView, QTableView, QWidget
 
 from desktop.delegates.thumbnail_delegate import ThumbnailDelegate
 from desktop.models.asset_table_model import AssetColumn, AssetTableModel
+from desktop.qt_namespace import Qt, set_enum_property
 
 # Starting widths of the columns after Name; narrow, their text elides, and the user can widen them.
 COLUMN_WIDTHS: dict[AssetColumn, int] = {
@@ -60,7 +61,7 @@ def _enable_drag_out(view: QAbstractItemView) -> None:
     """Rows can be dragged out (onto the compose board) but nothing is dropped into the library views."""
     view.setDragEnabled(True)
     view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-    view.setDefaultDropAction(Qt.DropAction.CopyAction)
+    set_enum_property(view, "defaultDropAction", "CopyAction")
 
 
 GRID_LAYOUT_BATCH = 300  # tiles laid out per turn of the event loop: more than a screen holds

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QRectF, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRectF, QSize, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,6 +52,7 @@ from core.sources.site_words import (
 from desktop.delegates.thumbnail_delegate import crop_to_fill
 from desktop.labels import precision_label
 from desktop.models.civitai_results_model import library_copies
+from desktop.qt_namespace import USER_ROLE, Qt
 from desktop.remote_images import RemoteImageCache
 from desktop.resources import icon
 from desktop.services import AssetLibrary
@@ -63,8 +64,8 @@ from desktop.workers import JobRunner
 EMPTY_PAGE = StateText(
     "No model selected", "Pick a model to see its versions, files, trigger words and example images."
 )
-IMAGE_URL_ROLE = Qt.ItemDataRole.UserRole + 1
-IMAGE_ROLE = Qt.ItemDataRole.UserRole + 2
+IMAGE_URL_ROLE = USER_ROLE + 1
+IMAGE_ROLE = USER_ROLE + 2
 FILE_COLUMNS = ("File", "Size", "Format", "Precision", "In library", "")
 EXAMPLE_SIZE = QSize(120, 160)  # portrait, as most example renders are
 EXAMPLE_GAP = 6

@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal, SignalInstance
+from PySide6.QtCore import QSize, QUrl, Signal, SignalInstance
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from catalog.records import RemoteLinkRecord
 from core.sources.site_words import base_model_word
+from desktop.qt_namespace import Qt
 from desktop.widgets.elided_label import ElidedLabel
 from desktop.widgets.flow_layout import FlowLayout
 from desktop.widgets.trigger_words_view import copy_button

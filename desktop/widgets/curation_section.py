@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QLocale, QSize, Qt, Signal
+from PySide6.QtCore import QLocale, QSize, Signal
 from PySide6.QtGui import QDoubleValidator, QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,6 +37,7 @@ from catalog.records import AssetRecord, Overrides, PreviewRecord, RenderRecord,
 from core.errors import AtelierError
 from core.taxonomy import Architecture, AssetKind
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
+from desktop.qt_namespace import Qt
 from desktop.widgets.list_edit import WordListEdit
 from desktop.widgets.wrap_label import WrapLabel
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFocusEvent, QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
@@ -55,6 +55,7 @@ from desktop.labels import (
     kind_label,
 )
 from desktop.models.metadata_model import MetadataModel
+from desktop.qt_namespace import Qt
 from desktop.resources import icon
 from desktop.services import AssetLibrary
 from desktop.thumbnails import ThumbnailCache

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from desktop.qt_namespace import ALIGN_LEFT_VCENTER, Qt
 
 ELLIPSIS = "…"
 _WORD_END = re.compile(r"[\s,;·:(]+")  # where a sentence may be cut without cutting a word
@@ -36,15 +38,16 @@ class ElidedLabel(QWidget):
     def __init__(
         self,
         text: str = "",
-        mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle,
+        mode: Qt.TextElideMode | None = None,
         parent: QWidget | None = None,
         *,
         at_words: bool = False,
     ) -> None:
-        """``at_words``: a right-elided sentence is cut between words, never inside one."""
+        """``mode``: where the text is cut, ``ElideMiddle`` by default (a path keeps both ends).
+        ``at_words``: a sentence, cut at its end between words, never inside one (whatever ``mode``)."""
         super().__init__(parent)
         self._text = text
-        self._mode = mode
+        self._mode = mode  # None: ElideMiddle, named when first painted (see desktop.qt_namespace)
         self._at_words = at_words
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setToolTip(text)
@@ -64,9 +67,10 @@ class ElidedLabel(QWidget):
 
     def elided_text(self) -> str:
         """The text as painted at the current width."""
-        if self._at_words and self._mode == Qt.TextElideMode.ElideRight:
+        if self._at_words:
             return elide_at_word(self._text, self.fontMetrics(), self.width())
-        return self.fontMetrics().elidedText(self._text, self._mode, self.width())
+        mode = Qt.TextElideMode.ElideMiddle if self._mode is None else self._mode
+        return self.fontMetrics().elidedText(self._text, mode, self.width())
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(self.fontMetrics().horizontalAdvance(self._text), self.fontMetrics().height())
@@ -75,7 +79,9 @@ class ElidedLabel(QWidget):
         return QSize(20, self.fontMetrics().height())
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        if not self._text:  # nothing to draw
+            return
         painter = QPainter(self)
         painter.setPen(self.palette().color(self.foregroundRole()))
         elided = self.elided_text()
-        painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), elided)
+        painter.drawText(self.rect(), ALIGN_LEFT_VCENTER, elided)

@@ -28,7 +28,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QRect,
     QSize,
-    Qt,
     QTimer,
     Signal,
 )
@@ -37,6 +36,7 @@ from PySide6.QtWidgets import (
     QAbstractItemDelegate,
     QButtonGroup,
     QComboBox,
+    QFrame,
     QLineEdit,
     QStyleOptionViewItem,
     QToolButton,
@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from catalog.asset_query import HiddenFilter, SortKey
 from core.taxonomy import Architecture, AssetKind, FileStatus
 from desktop.labels import ARCHITECTURE_LABELS, KIND_LABELS
+from desktop.qt_namespace import USER_ROLE, Qt, set_enum_property
 from desktop.resources import icon
 from desktop.widgets.flow_layout import FlowLayout
 
@@ -56,7 +57,7 @@ LABEL_INDENT = 16
 # Between an architecture and a label in a label entry's data ("sdxl/Pony"): no architecture's value has it.
 LABEL_SEPARATOR = "/"
 # The item role that says an entry is a base-model label (indented under its architecture).
-LABEL_ROLE = Qt.ItemDataRole.UserRole + 1
+LABEL_ROLE = USER_ROLE + 1
 
 
 class StatusFilter(Enum):
@@ -166,8 +167,12 @@ class SearchField(QLineEdit):
         super().keyPressEvent(event)
 
 
-class FilterBar(QWidget):
-    """Search field, filter combos and the grid/table toggle."""
+class FilterBar(QFrame):
+    """Search field, filter combos and the grid/table toggle.
+
+    A frame (without one drawn) rather than a plain widget: Qt's style sheet draws a frame's background
+    itself, where a plain widget subclass needs ``WA_StyledBackground``, a ``Qt`` enum (see
+    ``desktop.qt_namespace``)."""
 
     filters_changed = Signal(object)  # FilterState
     # Down, Return or Enter in the search: the results should take the keys (the search is applied first)
@@ -178,7 +183,6 @@ class FilterBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("filterBar")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         # The controls wrap onto a second line when the library area is narrow (the board and the
         # details pane beside it): the bar never makes the window wider, and nothing is cut off.
         layout = FlowLayout(self, spacing=6)
@@ -229,7 +233,7 @@ class FilterBar(QWidget):
         self.updates.setCheckable(True)
         self.updates.setIcon(icon("update"))
         self.updates.setText("Has update")
-        self.updates.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        set_enum_property(self.updates, "toolButtonStyle", "ToolButtonTextBesideIcon")
         self.updates.setToolTip("Only files with a newer version on Civitai (Library › Check for updates)")
         self.updates.setIconSize(QSize(16, 16))
         self.updates.toggled.connect(self._emit)

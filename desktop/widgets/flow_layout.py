@@ -6,13 +6,21 @@ would make the pane as wide as all twenty. Wrapping keeps the pane at its width 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget
+from PySide6.QtCore import QMargins, QPoint, QRect, QSize
+from PySide6.QtWidgets import QLayout, QLayoutItem, QSizePolicy, QWidget
 
 
 class FlowLayout(QLayout):
     def __init__(self, parent: QWidget | None = None, spacing: int = 6) -> None:
         super().__init__(parent)
+        # Its widget is as tall as its lines, never given a share of the spare height: Qt's own layouts
+        # ask for all of it (``expandingDirections``), unless the widget's height is fixed; answering
+        # that call with no direction instead would name a ``Qt`` enum as the first frame is laid out
+        # (see desktop.qt_namespace). Fixed is the height for the width (``heightForWidth``).
+        if parent is not None:
+            policy = parent.sizePolicy()
+            policy.setVerticalPolicy(QSizePolicy.Policy.Fixed)
+            parent.setSizePolicy(policy)
         self._items: list[QLayoutItem] = []
         self._spacing = spacing
         self.setContentsMargins(QMargins(0, 0, 0, 0))
@@ -28,9 +36,6 @@ class FlowLayout(QLayout):
 
     def takeAt(self, index: int) -> QLayoutItem | None:  # noqa: N802
         return self._items.pop(index) if 0 <= index < len(self._items) else None
-
-    def expandingDirections(self) -> Qt.Orientation:  # noqa: N802
-        return Qt.Orientation(0)
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802
         return True

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QStringListModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QStringListModel, Signal
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
+
+from desktop.qt_namespace import Qt
 
 
 def split_words(text: str) -> tuple[str, ...]:

@@ -14,10 +14,11 @@ the wheel only once the user has clicked or tabbed into them; until then it scro
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
 
+from desktop.qt_namespace import Qt
 from desktop.widgets.vertical_scroll import VerticalScrollArea
 
 SCREEN_MARGIN = 80  # left free above and below a dialog: its title bar, a panel, a little air

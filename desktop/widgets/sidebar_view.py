@@ -12,12 +12,13 @@ organize features' job.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
 from desktop.compose.mime import ASSET_IDS_MIME, asset_ids_from_mime
 from desktop.models.sidebar_model import ScopeKind, SidebarRole, SidebarScope
+from desktop.qt_namespace import Qt
 
 AUTO_EXPAND_MS = 700
 

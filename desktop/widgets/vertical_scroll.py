@@ -8,8 +8,10 @@ widened the content; this area asks its layout for the content's narrowest width
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize
 from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+
+from desktop.qt_namespace import Qt
 
 
 class VerticalScrollArea(QScrollArea):

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from desktop.qt_namespace import Qt
 
 BREAK_EVERY = 16  # characters of an unbroken run between two break opportunities
 _RUN = re.compile(rf"\S{{{BREAK_EVERY + 1},}}")

@@ -126,6 +126,10 @@ def test_the_window_shape_and_sort_are_kept_and_an_older_file_still_loads(tmp_pa
         window_geometry="AdnQywADAAA=",
         library_splitter=(180, 700, 320),
         board_width=420,
+        window_state="AAAA/wAAAAD9AAAAAQ==",
+        desktop_scheme="dark",
+        status_line_font="Sans Serif,9,-1,5,400,0,0,0,0,0,0,0,0,0,0,1,,0,0",
+        status_line_height=18,
         sort_key="size",
         sort_descending=True,
     )
@@ -140,6 +144,10 @@ def test_hand_edited_window_settings_fall_back_to_the_defaults(tmp_path: Path) -
                 "window_geometry": 12,
                 "library_splitter": [200, "wide", 300],
                 "board_width": -5,
+                "window_state": ["AAAA"],
+                "desktop_scheme": "purple",
+                "status_line_font": 9,
+                "status_line_height": True,
                 "sort_key": "colour",
                 "sort_descending": 1,
             }
@@ -147,4 +155,6 @@ def test_hand_edited_window_settings_fall_back_to_the_defaults(tmp_path: Path) -
     )
     loaded = SettingsStore(tmp_path).load()
     assert (loaded.window_geometry, loaded.library_splitter, loaded.board_width) == ("", (), 0)
+    assert (loaded.window_state, loaded.desktop_scheme) == ("", "")
+    assert (loaded.status_line_font, loaded.status_line_height) == ("", 0)
     assert (loaded.sort_key, loaded.sort_descending) == ("name", True)

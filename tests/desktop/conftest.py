@@ -50,6 +50,10 @@ class FakeSettings:
     window_geometry: str = ""
     library_splitter: tuple[int, ...] = ()
     board_width: int = 0
+    window_state: str = ""
+    desktop_scheme: str = ""
+    status_line_font: str = ""
+    status_line_height: int = 0
     sort_key: str = "name"
     sort_descending: bool = False
     auto_lookup_civitai: bool = True

@@ -219,3 +219,24 @@ def test_an_underscore_stays_visible_beside_cjk(qtbot: QtBot) -> None:
             if abs(QColor(image.pixel(x, y)).lightness() - background) > 60
         ]
         assert inked, f"the underscore of {text!r} is not painted"
+
+
+def test_a_line_height_kept_by_the_last_session_is_used_then_measured_again(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message place is as tall as a line of other scripts (their fallback fonts are loaded to
+    measure it). A returning user's first frame uses the height the last session measured for the font
+    (Settings); once drawn it is measured again, and a stale one (fonts installed since) corrected."""
+    monkeypatch.setattr(status_bar, "_SAMPLE_HEIGHTS", {})
+    measuring = AppStatusBar()
+    qtbot.addWidget(measuring)
+    key, height = measuring.measure_line_height()
+    assert height >= measuring.job_label.fontMetrics().height()
+
+    status_bar.remember_line_height(key, height + 20)  # as measured with other fonts installed
+    bar = AppStatusBar()
+    qtbot.addWidget(bar)
+    assert bar.job_label.sizeHint().height() == height + 20 + 2, "the kept height, nothing measured"
+    assert bar.measure_line_height() == (key, height)
+    assert bar.job_label.sizeHint().height() == height + 2
+    assert bar.flash_label.sizeHint().height() == height + 2

@@ -23,6 +23,7 @@ from pytestqt.qtbot import QtBot
 
 from app.render_service import RenderService
 from desktop import theme
+from desktop.app import show_main_window
 from desktop.dialogs.settings_dialog import SettingsDialog
 from desktop.main_window import MainWindow
 from desktop.theme import apply_theme, follow_system_scheme
@@ -229,3 +230,44 @@ def test_the_system_theme_follows_the_desktop_switching_to_dark_while_the_window
 
     assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
     _assert_readable(qtbot, window)
+
+
+@pytest.mark.parametrize(("remembered", "desktop_dark"), [("dark", False), ("light", True)])
+def test_a_start_in_the_scheme_kept_at_close_turns_to_the_desktops_once_drawn(
+    qtbot: QtBot,
+    *,
+    qapp: QApplication,
+    populated: PopulatedLibrary,
+    make_services: ServicesFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    remembered: str,
+    desktop_dark: bool,
+) -> None:
+    """A returning user's window is built in the scheme the desktop had when it last closed (asking Qt
+    builds PySide's whole ``Qt`` namespace before the first frame); the desktop has switched since: once
+    the window is drawn it follows the desktop, every line readable."""
+    monkeypatch.setattr(theme, "desktop_is_dark", lambda: desktop_dark)  # the offscreen desktop has none
+    sheet, palette = qapp.styleSheet(), qapp.palette()
+
+    def window_is_dark() -> bool:
+        return QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+    settings = FakeSettings(theme="system", desktop_scheme=remembered, watch_folders=False)
+    try:
+        service = RenderService(populated.library, _no_engine, tmp_path / "renders")  # type: ignore[arg-type]
+        services = make_services(populated.library, settings=settings, render=lambda: service)
+        window = show_main_window(services, ["atelier"])
+        qtbot.addWidget(window)
+        assert window_is_dark() == (remembered == "dark"), "built in the scheme kept"
+        qtbot.waitUntil(lambda: window_is_dark() == desktop_dark, timeout=5000)
+        qtbot.waitUntil(lambda: window.compose_tab is not None, timeout=15_000)
+        window.status.show_count(7, 7)
+        window.status.job_label.setText("Scan: 7 files, 0 new")
+        _assert_readable(qtbot, window)
+        window.close()
+        assert settings.desktop_scheme == ("dark" if desktop_dark else "light"), "kept for the next start"
+    finally:
+        qapp.setStyleSheet("")
+        qapp.setPalette(palette)
+        qapp.setStyleSheet(sheet)

@@ -195,3 +195,26 @@ def test_on_a_1280x720_screen_the_library_gets_two_columns_of_tiles(
     tile = 160 + 2 * 6  # the default tile and the grid's spacing on both sides
     assert library >= 2 * tile + 20, f"two columns and a scroll bar: {seen['splitter']}"
     assert details >= 300, "the details pane keeps the width its fields need"
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        "bm90IGEgd2luZG93IHN0YXRl",  # base64 of "not a window state"
+        # Qt's own state of a window whose one dock is another ("otherDock"): read, but no board in it
+        "AAAA/wAAAAD9AAAAAQAAAAAAAAAAAAAAAPwCAAAAAfsAAAASAG8AdABoAGUAcgBEAG8AYwBrAQAAAAD/////AAAAEAD///8AAAAA"
+        "AAAAAAAAAAQAAAAEAAAACAAAAAj8AAAAAA==",
+        "%%%",  # not base64 at all (a hand-edited file)
+    ],
+)
+def test_a_window_state_qt_cannot_use_leaves_the_board_its_first_start_place(
+    tmp_path: Path, state: str
+) -> None:
+    """The docks' state kept at close (``window_state``) places the board without a Qt enum; one that
+    Qt cannot read, or that has no board, gives the board its first start's place beside the library."""
+    data = _profile(tmp_path, with_library=True)
+    (data / "settings.json").write_text(json.dumps({"first_start_done": True, "window_state": state}))
+    seen = _run(data, "report")
+    assert seen["board"] is not None, "the board shown beside the library"
+    assert seen["render right"] <= seen["window"][2], "its Render button within the window"
+    assert seen["splitter"][1] > 0
