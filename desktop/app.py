@@ -34,7 +34,9 @@ def create_application(argv: Sequence[str]) -> QApplication:
 
     The style is named on the command line Qt reads as it makes the application: set from Python
     (``setStyle``, or ``style()`` to check it), PySide would build its QStyle type, hundreds of enum
-    members, about 8 ms before the window's first frame, which draws without it.
+    members, about 8 ms before the window's first frame, which draws without it. Fractional screen
+    scales are used as they are: Qt 6's default rounding (PassThrough), which set from Python would
+    build PySide's whole ``Qt`` namespace first (see ``desktop.qt_namespace``).
     """
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
