@@ -127,13 +127,13 @@ def _hf_line(summary: HfModelSummary) -> str:
 
 
 def _owned_sha256s(library: Library, models: tuple[CivitaiModel, ...]) -> set[str]:
-    """SHA256s among the results' files that are in the library and there to use (a file a scan marked
-    missing is not: :meth:`catalog.records.AssetRecord.is_there`)."""
+    """SHA256s among the results' files that are in the library and there to use
+    (:meth:`catalog.library.Library.copies_there`)."""
     owned: set[str] = set()
     for model in models:
         for version in model.versions:
             for file in version.files:
-                if file.sha256 and any(record.is_there() for record in library.find_by_hash(file.sha256)):
+                if file.sha256 and library.copies_there(file.sha256):
                     owned.add(file.sha256)
     return owned
 

@@ -296,6 +296,13 @@ class Library:
             rows = session.execute(stmt).all()
             return reading.assets_from_rows(session, rows)
 
+    def copies_there(self, sha256: str) -> list[AssetRecord]:
+        """The library's files with this SHA-256 that are there to use: what "in the library" means for a
+        site's file (the Civitai and Hugging Face tabs, ``search civitai``). A row a scan marked missing,
+        or whose file went before a scan noticed, does not count (:meth:`AssetRecord.is_there`): saying
+        "In library" for it would disable the Download that is the only way to get the file back."""
+        return [record for record in self.find_by_hash(sha256) if record.is_there()]
+
     def search(self, query: AssetQuery) -> list[AssetRecord]:
         with self._db.session_scope() as session:
             return queries.search_records(driver_connection(session), query)

@@ -18,7 +18,6 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Signal
 from PySide6.QtGui import QColor
 
-from catalog.records import AssetRecord
 from core.jobs import CancelToken, ProgressCallback
 from core.sources.civitai_records import CivitaiModel, CivitaiSearchPage
 from core.sources.site_words import CIVITAI_TYPE_LABELS, site_label
@@ -78,16 +77,9 @@ def cover_of(model: CivitaiModel) -> tuple[str, int | None]:
     return "", None
 
 
-def library_copies(library: AssetLibrary, sha256: str) -> list[AssetRecord]:
-    """The library's files with this SHA-256 that are there to use (worker thread). A row a scan marked
-    missing (its file deleted on disk) or whose file is gone before a scan noticed does not count: saying
-    "In library" for it would disable the Download that is the only way to get the file back."""
-    return [record for record in library.find_by_hash(sha256) if record.is_there()]
-
-
 def in_library(model: CivitaiModel, library: AssetLibrary) -> bool:
     """Whether the library has a file of ``model`` (any version) on disk, by SHA-256 (worker thread)."""
-    return any(library_copies(library, digest) for digest in sha256s_of(model))
+    return any(library.copies_there(digest) for digest in sha256s_of(model))
 
 
 def build_page(page: CivitaiSearchPage, library: AssetLibrary) -> _Page:

@@ -45,7 +45,6 @@ from desktop.widgets.pane_state import PaneState, StateText, wrapping_label
 from desktop.workers import JobRunner
 
 if TYPE_CHECKING:  # huggingface_hub is imported only when a search runs
-    from catalog.records import AssetRecord
     from core.sources.huggingface import SortKey
 
 HF_SORTS = ("downloads", "likes", "trending_score", "last_modified", "created_at")
@@ -85,12 +84,6 @@ def split_tags(text: str) -> list[str]:
     return [tag for tag in text.replace(",", " ").split() if tag]
 
 
-def _copies(library: AssetLibrary, sha256: str) -> list[AssetRecord]:
-    """The library's files with this SHA-256 that are there to use (a file a scan marked missing is
-    not: it must not say "In library" and disable its Download)."""
-    return [record for record in library.find_by_hash(sha256) if record.is_there()]
-
-
 def fetch_repository(
     client: Any, library: AssetLibrary, repo_id: str
 ) -> tuple[HfModelDetail, list[HfFileRow], str]:
@@ -100,7 +93,7 @@ def fetch_repository(
 
     detail: HfModelDetail = client.model_info(repo_id)
     try:
-        rows = [HfFileRow(f, bool(f.sha256 and _copies(library, f.sha256))) for f in detail.files]
+        rows = [HfFileRow(f, bool(f.sha256 and library.copies_there(f.sha256))) for f in detail.files]
     except CatalogUnreachableError as error:
         from desktop.catalog_guard import not_available
 
@@ -326,7 +319,7 @@ class HuggingFaceTab(QWidget):
 
     def _download_button(self, row: HfFileRow) -> QPushButton:
         """ "Download", or a disabled "In library" naming the file the library has (no second copy)."""
-        owned = _copies(self.library, row.file.sha256) if row.in_library and row.file.sha256 else []
+        owned = self.library.copies_there(row.file.sha256) if row.in_library and row.file.sha256 else []
         if owned:
             button = QPushButton("In library")
             button.setEnabled(False)

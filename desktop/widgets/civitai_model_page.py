@@ -51,7 +51,6 @@ from core.sources.site_words import (
 )
 from desktop.delegates.thumbnail_delegate import crop_to_fill
 from desktop.labels import precision_label
-from desktop.models.civitai_results_model import library_copies
 from desktop.qt_namespace import USER_ROLE, Qt
 from desktop.remote_images import RemoteImageCache
 from desktop.resources import icon
@@ -119,7 +118,7 @@ def library_details(model: CivitaiModel, library: AssetLibrary) -> ModelDetails:
     try:
         for version in model.versions:
             for file in version.files:
-                found = library_copies(library, file.sha256) if file.sha256 else []
+                found = library.copies_there(file.sha256) if file.sha256 else []
                 if file.sha256 and found:
                     owned[file.sha256.upper()] = found[0].path
     except CatalogUnreachableError as error:

@@ -386,3 +386,23 @@ def test_thousands_of_new_files_are_written_and_indexed(lib: Library, root_id: i
     assert lib.search_ids(AssetQuery(text="tag33")) != []
     index = lib.file_index(root_id)
     assert len(index) == 2_500
+
+
+def test_copies_there_are_the_files_with_the_hash_that_are_there_to_use(
+    lib: Library, root_id: int, models_dir: Path
+) -> None:
+    """What "in the library" means for a site's file: a copy marked missing by a scan, or deleted on
+    disk before a scan noticed, does not count (the Download that would bring it back stays enabled)."""
+    paths = [models_dir / f"{name}.safetensors" for name in ("here", "marked", "deleted")]
+    for path in paths:
+        path.write_bytes(b"x")
+    here, marked, deleted = lib.apply_scan_batch(root_id, [scanned(path) for path in paths])
+    for asset in (here, marked, deleted):
+        lib.set_hashes(asset, hashes_for("same"))
+    lib.mark_missing([marked])
+    paths[2].unlink()
+    sha256 = hashes_for("same").sha256
+    assert {record.id for record in lib.find_by_hash(sha256)} == {here, marked, deleted}
+    assert [record.id for record in lib.copies_there(sha256)] == [here]
+    assert [record.id for record in lib.copies_there(sha256.lower())] == [here]
+    assert lib.copies_there(hashes_for("other").sha256) == []
