@@ -243,6 +243,21 @@ def remote(populated: PopulatedLibrary, tmp_path: Path, monkeypatch: pytest.Monk
 
 
 @pytest.fixture
+def downloads_window(remote: object, make_services: ServicesFactory, qtbot: QtBot) -> Iterator[MainWindow]:
+    """The main window with the sites' tabs on ``remote``'s loopback servers, its library folder scanned
+    by downloads as the app does (``scanning_services``), shown at 1300x800; closed after the test."""
+    from tests.desktop.remote_support import scanning_services
+
+    window = MainWindow(scanning_services(remote, make_services))
+    qtbot.addWidget(window)
+    window.resize(1300, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.close()
+
+
+@pytest.fixture
 def open_window(qtbot: QtBot) -> Iterator[Callable[[DesktopServices], MainWindow]]:
     """Opens the real main window on the given services, shown and exposed; closed after the test."""
     windows: list[MainWindow] = []

@@ -149,3 +149,12 @@ def scanning_services(remote: RemoteEnv, make_services: Any, **overrides: object
 
     settings, sites = remote.settings, remote.remote
     return make_services(library, settings=settings, scan_roots=scan, remote=sites, **overrides)
+
+
+def downloads_tab(window: Any) -> Any:
+    """The window's Downloads tab, made the current tab (as a click on it does)."""
+    tab = window.downloads_tab
+    assert tab is not None
+    assert window.tabs is not None
+    window.tabs.setCurrentWidget(tab)
+    return tab

@@ -10,7 +10,6 @@ server, real clicks, a real context-menu event and a real double-click.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,31 +24,15 @@ from core.sizes import human_size
 from desktop.main_window import MainWindow
 from desktop.models.downloads_model import PROGRESS_ROLE, DownloadColumn
 from desktop.tabs.downloads_tab import DownloadsTab
-from tests.desktop.conftest import ServicesFactory
-from tests.desktop.remote_support import RemoteEnv, scanning_services
+from tests.desktop.remote_support import RemoteEnv, downloads_tab
 from tests.fakes.file_server import Fault
 
 TIMEOUT = 15_000
 
 
 @pytest.fixture
-def window(remote: RemoteEnv, make_services: ServicesFactory, qtbot: QtBot) -> Iterator[MainWindow]:
-    services = scanning_services(remote, make_services)
-    main = MainWindow(services)
-    qtbot.addWidget(main)
-    main.resize(1300, 800)
-    main.show()
-    qtbot.waitExposed(main)
-    yield main
-    main.close()
-
-
-def _tab(window: MainWindow) -> DownloadsTab:
-    tab = window.downloads_tab
-    assert tab is not None
-    assert window.tabs is not None
-    window.tabs.setCurrentWidget(tab)
-    return tab
+def window(downloads_window: MainWindow) -> MainWindow:
+    return downloads_window
 
 
 def _enqueue(
@@ -95,7 +78,7 @@ def _ended(window: MainWindow, qtbot: QtBot, download_id: int) -> None:
 def test_a_cancelled_row_says_cancelled_not_the_bytes_it_deleted(
     window: MainWindow, remote: RemoteEnv, qtbot: QtBot
 ) -> None:
-    tab = _tab(window)
+    tab = downloads_tab(window)
     data = b"x" * (1024 * 1024)
     remote.file_state.add("/slow.bin", data, Fault(trickle=(8 * 1024, 0.02)))
     download_id = _enqueue(window, remote, "/slow.bin", "slow.bin", expected_size=len(data))
@@ -116,7 +99,7 @@ def test_a_cancelled_row_says_cancelled_not_the_bytes_it_deleted(
 def test_a_file_that_fails_its_published_hash_shows_its_bytes_and_why_again_will_not_help(
     window: MainWindow, remote: RemoteEnv, qtbot: QtBot
 ) -> None:
-    tab = _tab(window)
+    tab = downloads_tab(window)
     data = b"y" * (300 * 1024)
     remote.file_state.add("/wrong.bin", data)
     published = hashlib.sha256(b"what the page says").hexdigest()
@@ -154,7 +137,7 @@ def _click(menu: QMenu, text: str) -> None:
 def test_finished_rows_have_a_menu_and_double_click_shows_the_file_in_the_library(
     window: MainWindow, remote: RemoteEnv, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tab = _tab(window)
+    tab = downloads_tab(window)
     assert window.downloads is not None
     assert window.tabs is not None
     remote.file_state.add("/tiny_lora.safetensors", remote.lora)

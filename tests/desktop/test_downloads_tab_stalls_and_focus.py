@@ -9,7 +9,6 @@ shows it. Driven here on the real window with a loopback file server and real cl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,7 @@ from core.sizes import human_size
 from desktop.main_window import MainWindow
 from desktop.models.downloads_model import DownloadColumn
 from desktop.tabs.downloads_tab import DownloadsTab
-from tests.desktop.conftest import ServicesFactory
-from tests.desktop.remote_support import RemoteEnv, scanning_services
+from tests.desktop.remote_support import RemoteEnv, downloads_tab
 from tests.fakes.file_server import Fault
 
 TIMEOUT = 15_000
@@ -32,23 +30,8 @@ BLOCK = 256 * 1024
 
 
 @pytest.fixture
-def window(remote: RemoteEnv, make_services: ServicesFactory, qtbot: QtBot) -> Iterator[MainWindow]:
-    services = scanning_services(remote, make_services)
-    main = MainWindow(services)
-    qtbot.addWidget(main)
-    main.resize(1300, 800)
-    main.show()
-    qtbot.waitExposed(main)
-    yield main
-    main.close()
-
-
-def _tab(window: MainWindow) -> DownloadsTab:
-    tab = window.downloads_tab
-    assert tab is not None
-    assert window.tabs is not None
-    window.tabs.setCurrentWidget(tab)
-    return tab
+def window(downloads_window: MainWindow) -> MainWindow:
+    return downloads_window
 
 
 def _enqueue(window: MainWindow, remote: RemoteEnv, path: str, size: int | None = None) -> int:
@@ -83,7 +66,7 @@ def _status(window: MainWindow, download_id: int) -> DownloadStatus:
 def test_a_row_that_receives_nothing_says_so_within_seconds_not_its_last_speed(
     window: MainWindow, remote: RemoteEnv, qtbot: QtBot
 ) -> None:
-    tab = _tab(window)
+    tab = downloads_tab(window)
     data = b"s" * (2 * BLOCK)
     remote.file_state.add("/stalls.bin", data, Fault(trickle=(BLOCK, 6.0)))  # a block, then 6 s of nothing
     download_id = _enqueue(window, remote, "/stalls.bin", len(data))
@@ -107,7 +90,7 @@ def test_a_stall_names_the_file_host_civitai_redirected_to_not_civitai(
 ) -> None:
     """Civitai's API hands the download to a file host (307); a stall there names that host, the way the
     retry message does, not the API host of the link the row was queued with."""
-    tab = _tab(window)
+    tab = downloads_tab(window)
     data = b"r" * (2 * BLOCK)
     remote.file_state.add("/cdn-stalls.bin", data, Fault(trickle=(BLOCK, 6.0)))
     remote.civitai.state.downloads[990001] = remote.files.base_url + "/cdn-stalls.bin"
@@ -133,7 +116,7 @@ def test_a_stall_names_the_file_host_civitai_redirected_to_not_civitai(
 def test_a_lost_connection_shows_the_engines_next_try_on_the_row(
     window: MainWindow, remote: RemoteEnv, qtbot: QtBot
 ) -> None:
-    tab = _tab(window)
+    tab = downloads_tab(window)
     data = b"c" * (4 * BLOCK)
     remote.file_state.add("/drops.bin", data, Fault(cut_after=BLOCK, trickle=(BLOCK // 4, 0.05)))
     seen: list[tuple[str, str]] = []
@@ -157,7 +140,7 @@ def test_a_lost_connection_shows_the_engines_next_try_on_the_row(
 def test_pause_hands_the_focus_to_resume_never_to_cancel(
     window: MainWindow, remote: RemoteEnv, qtbot: QtBot
 ) -> None:
-    tab = _tab(window)
+    tab = downloads_tab(window)
     data = b"p" * (8 * BLOCK)
     remote.file_state.add("/long.bin", data, Fault(trickle=(16 * 1024, 0.05)))
     download_id = _enqueue(window, remote, "/long.bin", len(data))
@@ -182,7 +165,7 @@ def test_pause_hands_the_focus_to_resume_never_to_cancel(
 def test_a_finished_row_names_its_file_and_the_double_click(
     window: MainWindow, remote: RemoteEnv, qtbot: QtBot
 ) -> None:
-    tab = _tab(window)
+    tab = downloads_tab(window)
     assert window.downloads is not None
     remote.file_state.add("/tiny_lora.safetensors", remote.lora)
     with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
@@ -199,7 +182,7 @@ def test_a_finished_row_names_its_file_and_the_double_click(
 def test_a_download_paused_while_it_receives_nothing_keeps_showing_its_bytes(
     window: MainWindow, remote: RemoteEnv, qtbot: QtBot
 ) -> None:
-    tab = _tab(window)
+    tab = downloads_tab(window)
     data = b"q" * (2 * BLOCK)
     remote.file_state.add("/quiet.bin", data, Fault(trickle=(BLOCK, 6.0)))
     download_id = _enqueue(window, remote, "/quiet.bin", len(data))
