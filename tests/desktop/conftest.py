@@ -230,6 +230,24 @@ def _qt_application(qapp: object) -> object:
     return qapp
 
 
+@pytest.fixture(autouse=True)
+def _no_modifier_left_pressed(_qt_application: object) -> Iterator[None]:
+    """Releases a modifier key a test pressed and never released (a key press alone, a test failing
+    between press and release): Qt keeps it in ``QGuiApplication.keyboardModifiers()`` for every test
+    after it in the same worker, where ``selectRow()`` then extends the selection as with Ctrl held."""
+    yield
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QWidget
+
+    if QGuiApplication.keyboardModifiers() != Qt.KeyboardModifier.NoModifier:
+        target = QWidget()
+        for key in (Qt.Key.Key_Control, Qt.Key.Key_Shift, Qt.Key.Key_Alt, Qt.Key.Key_Meta):
+            QTest.keyRelease(target, key, Qt.KeyboardModifier.NoModifier)
+        target.deleteLater()
+
+
 @pytest.fixture
 def remote(populated: PopulatedLibrary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """Loopback Civitai/Hub/file servers and ``RemoteServices`` (see ``tests.desktop.remote_support``)."""
