@@ -548,7 +548,7 @@ class MainWindow(QMainWindow):
         tabs = self._ensure_tabs()
         saved = self._restore_saved_state()  # before the dock exists: Qt keeps its place for it
         self.compose_dock = BoardDock(self)
-        self.compose_dock.closed.connect(lambda: self.set_compose_board_visible(False))
+        self.compose_dock.closed.connect(self._board_closed)
         # Where the user left it (its side and width), without naming a dock area: a Qt enum would
         # build PySide's Qt namespace before the first frame (see desktop.qt_namespace).
         self._board_placed_from_state = saved and self.restoreDockWidget(self.compose_dock)
@@ -573,6 +573,12 @@ class MainWindow(QMainWindow):
         tabs.setCornerWidget(toggle)  # top right
         self._sync_compose_dock()
         return self.compose_dock
+
+    def _board_closed(self) -> None:
+        """The board's own close button: hidden until shown again, and so at the next start. A floating
+        board is closed with the window too, which is not the user hiding it."""
+        if not self._closing:
+            self.set_compose_board_visible(False)
 
     def _restore_saved_state(self) -> bool:
         """The docks' state the window closed with (``Settings.window_state``); False where there is none

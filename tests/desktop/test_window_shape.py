@@ -218,3 +218,60 @@ def test_a_window_state_qt_cannot_use_leaves_the_board_its_first_start_place(
     assert seen["board"] is not None, "the board shown beside the library"
     assert seen["render right"] <= seen["window"][2], "its Render button within the window"
     assert seen["splitter"][1] > 0
+
+
+BOARD_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+    from app.context import AppContext
+    from desktop.launch import open_window
+
+    window = open_window(AppContext(sys.argv[1]), ["atelier"])
+    app = QApplication.instance()
+
+    def board():
+        dock = window.compose_dock
+        area = window.dockWidgetArea(dock)
+        return {
+            "shown": dock.isVisible(),
+            "floating": dock.isFloating(),
+            "side": "left" if area == Qt.DockWidgetArea.LeftDockWidgetArea else "right",
+        }
+
+    def act():
+        seen = {"start": board()}
+        if sys.argv[2] == "float":
+            window.compose_dock.setFloating(True)  # as a double click on its title bar does
+        elif sys.argv[2] == "left":
+            window.compose_dock.setFloating(False)
+            window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.compose_dock)
+        QTimer.singleShot(200, lambda: leave(seen))
+
+    def leave(seen):
+        seen["left"] = board()
+        window.close()  # the window's own close, the floating board with it
+        print(json.dumps(seen))
+        app.quit()
+
+    window.when_ready(lambda: QTimer.singleShot(300, act))
+    app.exec()
+    """
+)
+
+
+def test_the_board_comes_back_floating_or_on_the_side_it_was_left(tmp_path: Path) -> None:
+    """The docks' state kept at close brings the board back as it was left. A floating board is closed
+    with the window, and that close hid the board at the next start, as if the user had closed it."""
+    data = _profile(tmp_path, with_library=True)
+
+    def start(action: str) -> dict[str, Any]:
+        return dict(json.loads(last_line_of(BOARD_SCRIPT, str(data), action, timeout=90)))
+
+    floated = start("float")
+    assert floated["start"] == {"shown": True, "floating": False, "side": "right"}
+    assert floated["left"]["floating"] is True
+    moved = start("left")
+    assert moved["start"] == {"shown": True, "floating": True, "side": "right"}, "floating, still shown"
+    assert start("none")["start"] == {"shown": True, "floating": False, "side": "left"}
