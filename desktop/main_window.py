@@ -881,7 +881,7 @@ class MainWindow(QMainWindow):
             "Hash the selected files if needed and ask Civitai what they are (model, version, creator…)"
         )
         self.look_up_action.setEnabled(self.services.look_up_civitai is not None)
-        for action in (self.rescan_action, self.hash_action):
+        for action in (self.rescan_action, self.hash_action, self.status.cancel_action):
             library_menu.addAction(action)
         library_menu.addSeparator()
         library_menu.addAction(self.look_up_action)

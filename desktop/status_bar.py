@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, QTimer
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
 
 from core.jobs import Progress
@@ -28,6 +28,7 @@ from desktop.widgets.elided_label import ElidedLabel
 from desktop.workers import JobHandle
 
 FLASH_MS = 4000
+IDLE_CANCEL = "&Cancel the running job"  # the Library menu's entry while no job runs (disabled)
 # How long after a job ended a flashed notice still belongs to it (its follow-up): the outcome comes back
 # when that notice fades. A notice later than this is another action's, and the outcome is gone.
 OUTCOME_FOLLOW_UP_S = 4.0
@@ -182,6 +183,10 @@ class AppStatusBar(QStatusBar):
         set_enum_property(self.cancel_button, "focusPolicy", "NoFocus")
         self.addPermanentWidget(self.cancel_button)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        # The same from the keyboard (the button takes no focus): the Library menu's entry, named and
+        # enabled as the button is (MainWindow puts it there).
+        self.cancel_action = QAction(IDLE_CANCEL, self)
+        self.cancel_action.triggered.connect(self._on_cancel_clicked)
         self._handle: JobHandle | None = None
         self._outcome_at: float | None = None  # when the job line last got an outcome (time.monotonic)
         self._set_busy(False)
@@ -271,6 +276,8 @@ class AppStatusBar(QStatusBar):
         self.job_label.setText(f"{handle.title}…")
         self.cancel_button.setText(cancel_text(handle.title))
         self.cancel_button.setToolTip(cancel_tip(handle.title))
+        self.cancel_action.setText(f"&{cancel_text(handle.title)}")
+        self.cancel_action.setToolTip(cancel_tip(handle.title))
         self.progress.setRange(0, 0)  # busy until the first report says how much there is
         self._set_busy(True)
         handle.signals.progressed.connect(self._on_progressed)
@@ -320,9 +327,13 @@ class AppStatusBar(QStatusBar):
         if self._handle is not None:
             self._handle.cancel()
             self.cancel_button.setEnabled(False)
+            self.cancel_action.setEnabled(False)
             self.job_label.setText(f"{self._handle.title}: cancelling…")
 
     def _set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         self.cancel_button.setEnabled(busy)
+        self.cancel_action.setEnabled(busy)
+        if not busy:
+            self.cancel_action.setText(IDLE_CANCEL)
