@@ -56,6 +56,8 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path:
 
 
 MAX_KEEP_CHECKPOINTS_GB = 256.0
+MAX_LINE_HEIGHT = 200  # px: the status line's kept height; more is a hand-edited value, not a font's
+_BASE64_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 
 @dataclass(frozen=True)
@@ -222,10 +224,12 @@ def _sanitised(settings: Settings) -> Settings:
     splitter = settings.library_splitter
     if not isinstance(splitter, list | tuple) or not all(_is_width(size) for size in splitter):
         splitter = ()
-    geometry = settings.window_geometry if isinstance(settings.window_geometry, str) else ""
-    state = settings.window_state if isinstance(settings.window_state, str) else ""
+    geometry = settings.window_geometry if _is_base64(settings.window_geometry) else ""
+    state = settings.window_state if _is_base64(settings.window_state) else ""
     scheme = settings.desktop_scheme if settings.desktop_scheme in ("dark", "light") else ""
-    line_height = settings.status_line_height if _is_width(settings.status_line_height) else 0
+    line_height = settings.status_line_height
+    if not _is_width(line_height) or line_height > MAX_LINE_HEIGHT:
+        line_height = 0
     board_width = settings.board_width if _is_width(settings.board_width) else 0
     sort_key = settings.sort_key if settings.sort_key in {key.value for key in SortKey} else "name"
     nsfw = settings.nsfw_max_level if settings.nsfw_max_level in NSFW_LEVELS else 1
@@ -256,6 +260,12 @@ def _sanitised(settings: Settings) -> Settings:
         catalog_url=str(settings.catalog_url).strip(),
         render_keep_checkpoints_gb=keep_gb,
     )
+
+
+def _is_base64(value: object) -> bool:
+    """Qt's saved window geometry or state as the window writes it (base64 text); a hand-edited value
+    with other characters is dropped (the window opens in its first start's shape)."""
+    return isinstance(value, str) and set(value) <= _BASE64_CHARACTERS
 
 
 def _is_width(value: object) -> bool:

@@ -158,3 +158,33 @@ def test_hand_edited_window_settings_fall_back_to_the_defaults(tmp_path: Path) -
     assert (loaded.window_state, loaded.desktop_scheme) == ("", "")
     assert (loaded.status_line_font, loaded.status_line_height) == ("", 0)
     assert (loaded.sort_key, loaded.sort_descending) == ("name", True)
+
+
+@pytest.mark.parametrize(
+    ("geometry", "state", "line_height"),
+    [
+        ("Ünïcödé junk ✓", "AAAA/wAAAAD9 ✓", 5000),  # Qt's base64 never has these; no font is 5000 px
+        ("AdnQ ywAD", "AAAA\nAAAA", 201),
+    ],
+)
+def test_hand_edited_window_state_that_qt_never_writes_is_dropped(
+    tmp_path: Path, geometry: str, state: str, line_height: int
+) -> None:
+    """A non-ASCII window_state crashed the start (its base64 was encoded as ASCII); a status line 5000 px
+    tall opened a window taller than any screen."""
+    (tmp_path / "settings.json").write_text(
+        json.dumps(
+            {
+                "window_geometry": geometry,
+                "window_state": state,
+                "status_line_font": "Sans,9",
+                "status_line_height": line_height,
+            }
+        )
+    )
+    loaded = SettingsStore(tmp_path).load()
+    assert (loaded.window_geometry, loaded.window_state, loaded.status_line_height) == ("", "", 0)
+    kept = {"window_geometry": "AdnQywADAAA=", "window_state": "AAAA/wAAAAD9", "status_line_height": 200}
+    (tmp_path / "settings.json").write_text(json.dumps(kept))
+    loaded = SettingsStore(tmp_path).load()
+    assert (loaded.window_geometry, loaded.window_state, loaded.status_line_height) == tuple(kept.values())
