@@ -1435,20 +1435,21 @@ class MainWindow(QMainWindow):
         self.thumbnails.forget_failures()
         self.reload()
         if chain_changed_something(result):
-            self._refresh_civitai_marks()
+            self._refresh_library_marks()
 
-    def _refresh_civitai_marks(self) -> None:
-        """The Civitai tab's tiles and open page say again what the library has, after a job that may have
+    def _refresh_library_marks(self) -> None:
+        """The site tabs' tiles and open pages say again what the library has, after a job that may have
         changed it. Not after a scan that found everything in place: the watcher's rescan of a download
-        that landed (the tab marked it already) or of Atelier's own moves."""
-        if self.civitai_tab is not None:
-            self.civitai_tab.refresh_library_marks()
+        that landed (the tabs marked it already) or of Atelier's own moves."""
+        for tab in (self.civitai_tab, self.huggingface_tab):
+            if tab is not None:
+                tab.refresh_library_marks()
 
     def _on_job_ended(self, handle: JobHandle) -> None:
         if handle is self._current_job:
             self._current_job = None
         if handle.token.cancelled or handle.error is not None:
-            self._refresh_civitai_marks()  # the job may have written part of its work
+            self._refresh_library_marks()  # the job may have written part of its work
         if handle.token.cancelled:
             self.reload()  # a cancelled scan still wrote what it found
             self._queue.clear()  # the user asked to stop: do not start the follow-up work

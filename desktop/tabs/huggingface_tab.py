@@ -11,6 +11,7 @@ Retry), the sort choices are in the user's words, and long messages wrap instead
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QModelIndex, Signal
@@ -84,6 +85,11 @@ def split_tags(text: str) -> list[str]:
     return [tag for tag in text.replace(",", " ").split() if tag]
 
 
+def marked_rows(library: AssetLibrary, files: Sequence[HfFile]) -> list[HfFileRow]:
+    """The repository's files, each marked when the library has a copy there (worker thread)."""
+    return [HfFileRow(file, bool(file.sha256 and library.copies_there(file.sha256))) for file in files]
+
+
 def fetch_repository(
     client: Any, library: AssetLibrary, repo_id: str
 ) -> tuple[HfModelDetail, list[HfFileRow], str]:
@@ -93,7 +99,7 @@ def fetch_repository(
 
     detail: HfModelDetail = client.model_info(repo_id)
     try:
-        rows = [HfFileRow(f, bool(f.sha256 and library.copies_there(f.sha256))) for f in detail.files]
+        rows = marked_rows(library, detail.files)
     except CatalogUnreachableError as error:
         from desktop.catalog_guard import not_available
 
@@ -118,6 +124,8 @@ class HuggingFaceTab(QWidget):
         self.library = library
         self.manager = manager
         self.jobs = JobRunner(self, max_threads=2)
+        # A file that lands in the library marks the open repository's row at once ("In library").
+        manager.completed.connect(lambda _record, _path: self.refresh_library_marks())
         self._generation = 0
         self._detail: HfModelDetail | None = None
         self._repo_id = ""
@@ -308,14 +316,36 @@ class HuggingFaceTab(QWidget):
         if detail.base_models:
             notes.append(f"Base model: {', '.join(detail.base_models)}")
         self.repo_note.setText("\n".join(notes))
+        self._show_files(rows)
+        self.repository_loaded.emit(detail.repo_id)
+        if library_unknown:  # which files the library has is not known: said in the status bar
+            self.message.emit(library_unknown)
+
+    def _show_files(self, rows: list[HfFileRow]) -> None:
         self.files_model.set_rows(rows)
         for number, row in enumerate(rows):
             if row.file.is_model_weight:
                 button = self._download_button(row)
                 self.files.setIndexWidget(self.files_model.index(number, HfColumn.DOWNLOAD), button)
-        self.repository_loaded.emit(detail.repo_id)
-        if library_unknown:  # which files the library has is not known: said in the status bar
-            self.message.emit(library_unknown)
+
+    def refresh_library_marks(self) -> None:
+        """The open repository's files say again whether the library has them ("In library" or
+        Download): called when a download lands and when a job changed the library (a file deleted on
+        disk and rescanned must be downloadable again), as the Civitai tab's are."""
+        detail = self._detail
+        if detail is None:
+            return
+        generation, library = self._generation, self.library
+
+        def job(_progress: ProgressCallback, _cancel: CancelToken) -> list[HfFileRow]:
+            return marked_rows(library, detail.files)
+
+        handle = self.jobs.start("Hugging Face library marks", job)
+        handle.signals.finished.connect(lambda rows: self._on_marks(generation, rows))
+
+    def _on_marks(self, generation: int, rows: list[HfFileRow]) -> None:
+        if generation == self._generation and self._detail is not None:
+            self._show_files(rows)
 
     def _download_button(self, row: HfFileRow) -> QPushButton:
         """ "Download", or a disabled "In library" naming the file the library has (no second copy)."""

@@ -160,3 +160,46 @@ def test_a_gated_file_without_a_token_says_so_on_its_button_and_downloads_once_a
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert completed.args is not None
     assert Path(completed.args[1]).read_bytes() == lora
+
+
+def test_the_open_repository_says_in_library_as_the_library_changes(
+    window: MainWindow, tab: HuggingFaceTab, remote: RemoteEnv, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """A file downloaded from the open repository says "In library" once it lands; deleted on disk and
+    rescanned, it offers Download again, without the repository opened again (as the Civitai tab's)."""
+    from tests.factory.models import kohya_lora, write_case
+
+    lora = write_case(kohya_lora("sd1", rank=3), tmp_path / "plain").read_bytes()
+    remote.hub.state.add(
+        {"id": "someone/plain-lora", "sha": "d" * 40, "tags": ["lora"]},
+        contents={"plain_lora.safetensors": lora},
+    )
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.tabs is not None
+    window.tabs.setCurrentWidget(tab)
+    tab.search_field.setText("plain")
+    with qtbot.waitSignal(tab.results_loaded, timeout=TIMEOUT):
+        qtbot.keyClick(tab.search_field, Qt.Key.Key_Return)
+    first = tab.results.visualRect(tab.results_model.index(0)).center()
+    with qtbot.waitSignal(tab.repository_loaded, timeout=TIMEOUT):
+        qtbot.mouseClick(tab.results.viewport(), Qt.MouseButton.LeftButton, pos=first)
+
+    def button() -> QPushButton:
+        widget = tab.files.indexWidget(tab.files_model.index(0, HfColumn.DOWNLOAD))
+        assert isinstance(widget, QPushButton)
+        return widget
+
+    assert (button().text(), button().isEnabled()) == ("Download", True)
+    assert window.downloads is not None
+    with qtbot.waitSignal(window.downloads.completed, timeout=TIMEOUT) as completed:
+        qtbot.mouseClick(button(), Qt.MouseButton.LeftButton)
+    assert completed.args is not None
+    landed = Path(completed.args[1])
+    qtbot.waitUntil(lambda: (button().text(), button().isEnabled()) == ("In library", False), timeout=TIMEOUT)
+
+    for companion in landed.parent.glob(landed.stem + ".*"):
+        companion.unlink()
+    window.rescan()  # what the watcher or F5 does: the job's end refreshes the marks
+    qtbot.waitUntil(lambda: (button().text(), button().isEnabled()) == ("Download", True), timeout=TIMEOUT)
