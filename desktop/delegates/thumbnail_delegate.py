@@ -209,9 +209,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
         name_rect = QRect(int(image_rect.left()) + 1, top, width, metrics.height())
         painter.setFont(font)
         painter.setPen(palette.color(QPalette.ColorRole.Text))
+        # Not clipped to the font's height: characters from fallback fonts (CJK) have a taller line, and
+        # clipped there "像素_art" lost its underscore.
+        line = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextDontClip
         painter.drawText(
             name_rect,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            line,
             metrics.elidedText(display_title(record), Qt.TextElideMode.ElideRight, width),
         )
         font.setBold(False)
@@ -223,9 +226,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(muted)
             detail_rect = name_rect.translated(0, metrics.height())
             painter.drawText(
-                detail_rect,
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                QFontMetrics(font).elidedText(detail, Qt.TextElideMode.ElideRight, width),
+                detail_rect, line, QFontMetrics(font).elidedText(detail, Qt.TextElideMode.ElideRight, width)
             )
 
 

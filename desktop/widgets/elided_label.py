@@ -58,6 +58,7 @@ class ElidedLabel(QWidget):
     def setText(self, text: str) -> None:  # noqa: N802
         self._text = text
         self.setToolTip(text)
+        self.updateGeometry()  # a name in another script may need a taller line
         self.update()
 
     def set_elide_mode(self, mode: Qt.TextElideMode, *, at_words: bool = False) -> None:
@@ -73,10 +74,19 @@ class ElidedLabel(QWidget):
         return self.fontMetrics().elidedText(self._text, mode, self.width())
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(self.fontMetrics().horizontalAdvance(self._text), self.fontMetrics().height())
+        return QSize(self.fontMetrics().horizontalAdvance(self._text), self._text_line_height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(20, self.fontMetrics().height())
+        return QSize(20, self._text_line_height())
+
+    def _text_line_height(self) -> int:
+        """As tall as the text's line: characters drawn from fallback fonts (CJK) have a taller line box;
+        in the font's own height their line is centred lower and loses its underscores
+        ("像素_art" showed as "像素 art")."""
+        metrics = self.fontMetrics()
+        if self._text.isascii():
+            return metrics.height()
+        return max(metrics.height(), metrics.boundingRect(self._text).height())
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         if not self._text:  # nothing to draw
