@@ -27,7 +27,13 @@ class _NextPaint(QObject):
         # Counted from the event loop's first turn, not from now: a start slower than ``wait_ms`` to reach
         # the loop (a busy machine) would otherwise run the work before the frame it waits for, as Qt
         # runs due timers before it handles the window's first expose, which draws it.
-        QTimer.singleShot(0, self, lambda: QTimer.singleShot(wait_ms, self, self._run))
+        # Both timers name this object as their context: gone with its widget before the loop turns (a
+        # window closed at once), neither calls into it.
+        self._wait_ms = wait_ms
+        QTimer.singleShot(0, self, self._start_waiting)
+
+    def _start_waiting(self) -> None:
+        QTimer.singleShot(self._wait_ms, self, self._run)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self._widget and event.type() == QEvent.Type.Paint and self._callback is not None:
@@ -38,8 +44,10 @@ class _NextPaint(QObject):
         callback, self._callback = self._callback, None
         if callback is None:
             return
+        # Inert from now on, freed with its widget. Not deleteLater(): that crashed the process (PySide,
+        # in ~QObject while handling the DeferredDelete) 8 runs in 8 where tests/desktop/widgets/
+        # test_after_paint.py ran after test_main_window.py in one process; 0 in 8 without it.
         self._widget.removeEventFilter(self)
-        self.deleteLater()
         callback()
 
 

@@ -13,9 +13,10 @@ from desktop.widgets.after_paint import after_next_paint
 
 
 class _Paints(QObject):
-    def __init__(self, order: list[str]) -> None:
-        super().__init__()
+    def __init__(self, widget: QWidget, order: list[str]) -> None:
+        super().__init__(widget)  # deleted with the widget it watches
         self._order = order
+        widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint:
@@ -30,12 +31,11 @@ def test_a_start_slower_than_the_wait_still_runs_the_work_after_the_first_frame(
     order: list[str] = []
     widget = QWidget()
     qtbot.addWidget(widget)
-    paints = _Paints(order)
-    widget.installEventFilter(paints)
+    _Paints(widget, order)
     widget.resize(200, 100)
     widget.show()
-    after_next_paint(widget, lambda: order.append("work"), wait_ms=50)
-    time.sleep(0.2)  # the rest of a slow start, before the event loop turns
+    after_next_paint(widget, lambda: order.append("work"), wait_ms=300)
+    time.sleep(0.6)  # the rest of a slow start, before the event loop turns
     qtbot.waitUntil(lambda: "work" in order, timeout=5000)
     assert "paint" in order
     assert order.index("paint") < order.index("work")
