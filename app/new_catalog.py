@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.catalog_access import record_catalog
+from app.catalog_users import other_users
 from app.live_settings import LiveSettings
 from catalog.db_file import WAL_SUFFIXES, CatalogFileState, examine_catalog_file
 
@@ -44,10 +45,16 @@ def start_new_catalog(
     it is copied with SQLite's backup, so a source in use by another program is copied consistently.
     Nothing is deleted: the old file (and its ``-wal``/``-shm``) is renamed ``<name>.set-aside-<time>``.
     """
-    from catalog.errors import CatalogError, ReadOnlyCatalogError
+    from catalog.errors import CatalogError, CatalogInUseError, ReadOnlyCatalogError
 
     if read_only:
         raise ReadOnlyCatalogError.for_folder(catalog.parent)
+    users = other_users(catalog)
+    if users:
+        raise CatalogInUseError(
+            f"The catalog {catalog} is open in Atelier (process {users[0]}): close that window first, then "
+            "start the new catalog (it would go on writing to the file set aside)."
+        )
     if source is not None:
         source = source.expanduser().resolve()
         if source == catalog.resolve():

@@ -78,6 +78,10 @@ class MigrationDueError(CatalogError):
     """The catalog's schema is older than this Atelier's and cannot be updated (read-only folder)."""
 
 
+class CatalogInUseError(CatalogError):
+    """Another Atelier has the catalog open: it is not set aside under it (``app.catalog_users``)."""
+
+
 class CatalogMissingError(CatalogError):
     """The catalog file is not there although this data folder had one: never silently replaced."""
 

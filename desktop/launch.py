@@ -157,6 +157,7 @@ def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | N
     ``pause_collector``)."""
     resume = pause_collector()
     try:
+        from app.catalog_users import hold_catalog
         from app.context import AppContext
         from core.errors import AtelierError
         from desktop.app import create_application
@@ -173,6 +174,8 @@ def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | N
             from desktop.widgets.after_paint import after_next_paint
 
             after_next_paint(window, resume)
+            holds: list[object] = []  # from the first frame on: new-catalog does not set it aside under us
+            after_next_paint(window, lambda: holds.append(hold_catalog(context.catalog_path)))
             return int(create_application(argv).exec())
         finally:
             context.close()

@@ -187,3 +187,38 @@ def test_another_programs_database_at_the_catalog_path_is_left_byte_for_byte(tmp
 
     assert line.startswith(f"The catalog {data / CATALOG} is an SQLite database of another program")
     assert (data / CATALOG).read_bytes() == before
+
+
+def test_new_catalog_is_refused_while_the_window_has_the_catalog_open(data: Path) -> None:
+    """The outside tester ran `new-catalog` with the window open: the catalog was set aside under it, the
+    window went on writing to the moved file, and the next start showed an empty library."""
+    import subprocess
+    import sys
+    import time
+
+    from app.catalog_users import other_users
+    from tests.app.main_process import MAIN, ROOT, main_env
+    from tests.desktop.fresh_process import DESKTOP_SCREEN, offscreen_platform
+
+    env = main_env({"ATELIER_DATA_DIR": str(data), "QT_QPA_PLATFORM": offscreen_platform(*DESKTOP_SCREEN)})
+    window = subprocess.Popen(
+        [sys.executable, str(MAIN)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while window.pid not in other_users(data / CATALOG):  # held from the window's first frame on
+            assert window.poll() is None, "the window ended"
+            assert time.monotonic() < deadline, "the window never held its catalog"
+            time.sleep(0.1)
+        before = sorted(path.name for path in data.iterdir())
+        refused = run_main("new-catalog", data_dir=data)
+        assert one_line(refused, "new-catalog") == (
+            f"The catalog {data / CATALOG} is open in Atelier (process {window.pid}): close that window "
+            "first, then start the new catalog (it would go on writing to the file set aside)."
+        )
+        assert sorted(path.name for path in data.iterdir()) == before, "nothing set aside"
+    finally:
+        window.terminate()
+        window.wait(timeout=30)
+    made = run_main("new-catalog", "--json", data_dir=data, check=True)
+    assert json.loads(made.stdout)["set_aside"], "once the window is gone, the catalog is set aside"
