@@ -44,6 +44,21 @@ def tab(window: MainWindow) -> HuggingFaceTab:
     return window.huggingface_tab
 
 
+def _open_first_result(window: MainWindow, tab: HuggingFaceTab, qtbot: QtBot, words: str) -> None:
+    """As a user does: the Hugging Face tab, ``words`` typed and Return, a click on the first result."""
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.tabs is not None
+    window.tabs.setCurrentWidget(tab)
+    tab.search_field.setText(words)
+    with qtbot.waitSignal(tab.results_loaded, timeout=TIMEOUT):
+        qtbot.keyClick(tab.search_field, Qt.Key.Key_Return)
+    first = tab.results.visualRect(tab.results_model.index(0)).center()
+    with qtbot.waitSignal(tab.repository_loaded, timeout=TIMEOUT):
+        qtbot.mouseClick(tab.results.viewport(), Qt.MouseButton.LeftButton, pos=first)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -128,17 +143,7 @@ def test_a_gated_file_without_a_token_says_so_on_its_button_and_downloads_once_a
         contents={"gated_lora.safetensors": lora},
         gated_token="hf_gated_token",
     )
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    assert window.tabs is not None
-    window.tabs.setCurrentWidget(tab)
-    tab.search_field.setText("gated")
-    with qtbot.waitSignal(tab.results_loaded, timeout=TIMEOUT):
-        qtbot.keyClick(tab.search_field, Qt.Key.Key_Return)
-    first = tab.results.visualRect(tab.results_model.index(0)).center()
-    with qtbot.waitSignal(tab.repository_loaded, timeout=TIMEOUT):
-        qtbot.mouseClick(tab.results.viewport(), Qt.MouseButton.LeftButton, pos=first)
+    _open_first_result(window, tab, qtbot, "gated")
     assert tab.repo_note.text().endswith("No token is set yet.")
     button = tab.files.indexWidget(tab.files_model.index(0, HfColumn.DOWNLOAD))
     assert isinstance(button, QPushButton)
@@ -174,17 +179,7 @@ def test_the_open_repository_says_in_library_as_the_library_changes(
         {"id": "someone/plain-lora", "sha": "d" * 40, "tags": ["lora"]},
         contents={"plain_lora.safetensors": lora},
     )
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    assert window.tabs is not None
-    window.tabs.setCurrentWidget(tab)
-    tab.search_field.setText("plain")
-    with qtbot.waitSignal(tab.results_loaded, timeout=TIMEOUT):
-        qtbot.keyClick(tab.search_field, Qt.Key.Key_Return)
-    first = tab.results.visualRect(tab.results_model.index(0)).center()
-    with qtbot.waitSignal(tab.repository_loaded, timeout=TIMEOUT):
-        qtbot.mouseClick(tab.results.viewport(), Qt.MouseButton.LeftButton, pos=first)
+    _open_first_result(window, tab, qtbot, "plain")
 
     def button() -> QPushButton:
         widget = tab.files.indexWidget(tab.files_model.index(0, HfColumn.DOWNLOAD))

@@ -15,6 +15,7 @@ from core.taxonomy import LibraryLayout
 from desktop import status_bar
 from desktop.status_bar import AppStatusBar
 from desktop.workers import JobHandle, JobSignals
+from tests.desktop.ink import inked
 from tests.factory.models import kohya_lora, write_case
 
 
@@ -188,7 +189,6 @@ def test_a_long_summary_is_cut_after_a_whole_word_with_the_full_text_in_the_tool
 def test_an_underscore_stays_visible_beside_cjk(qtbot: QtBot) -> None:
     """A CJK character comes from a fallback font with a taller line: the line must still fit, or it is
     centred lower and "pixel_art" is painted as "pixel art" (the underscore below the label's edge)."""
-    from PySide6.QtGui import QColor
     from PySide6.QtWidgets import QMainWindow
 
     window = QMainWindow()
@@ -210,15 +210,9 @@ def test_an_underscore_stays_visible_beside_cjk(qtbot: QtBot) -> None:
     ):
         label.setText(text)
         qtbot.waitUntil(lambda: label.height() >= label.sizeHint().height(), timeout=2000)
-        image = label.grab().toImage()
-        background = QColor(image.pixel(image.width() - 1, 0)).lightness()
-        inked = [
-            (x, y)
-            for x in range(left + 1, right - 1)
-            for y in range(image.height())
-            if abs(QColor(image.pixel(x, y)).lightness() - background) > 60
-        ]
-        assert inked, f"the underscore of {text!r} is not painted"
+        assert inked(label.grab().toImage(), range(left + 1, right - 1)), (
+            f"the underscore of {text!r} is not painted"
+        )
 
 
 def test_a_line_height_kept_by_the_last_session_is_used_then_measured_again(

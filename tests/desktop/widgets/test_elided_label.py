@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.widgets.elided_label import ElidedLabel
+from tests.desktop.ink import inked
 
 
 def test_an_underscore_beside_cjk_is_painted(qtbot: QtBot) -> None:
@@ -26,15 +26,7 @@ def test_an_underscore_beside_cjk_is_painted(qtbot: QtBot) -> None:
     metrics = label.fontMetrics()
     qtbot.waitUntil(lambda: label.height() >= metrics.boundingRect(label.text()).height(), timeout=2000)
     left, right = metrics.horizontalAdvance(before), metrics.horizontalAdvance(before + "_")
-    image = label.grab().toImage()
-    background = QColor(image.pixel(image.width() - 1, 0)).lightness()
-    inked = [
-        (x, y)
-        for x in range(left + 1, right - 1)
-        for y in range(image.height())
-        if abs(QColor(image.pixel(x, y)).lightness() - background) > 60
-    ]
-    assert inked, "the underscore is not painted"
+    assert inked(label.grab().toImage(), range(left + 1, right - 1)), "the underscore is not painted"
 
 
 def test_a_plain_name_keeps_the_fonts_height(qtbot: QtBot) -> None:
