@@ -157,7 +157,6 @@ def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | N
     ``pause_collector``)."""
     resume = pause_collector()
     try:
-        from app.catalog_users import hold_catalog
         from app.context import AppContext
         from core.errors import AtelierError
         from desktop.app import create_application
@@ -175,12 +174,19 @@ def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | N
 
             after_next_paint(window, resume)
             holds: list[object] = []  # from the first frame on: new-catalog does not set it aside under us
-            after_next_paint(window, lambda: holds.append(hold_catalog(context.catalog_path)))
+            after_next_paint(window, lambda: holds.append(_hold_catalog(context.catalog_path)))
             return int(create_application(argv).exec())
         finally:
             context.close()
     finally:
         resume(freeze=False)  # a start that failed or ended before the first frame
+
+
+def _hold_catalog(catalog: Path) -> object:
+    """This process's hold on its catalog (``app.catalog_users``), imported once the window is drawn."""
+    from app.catalog_users import hold_catalog
+
+    return hold_catalog(catalog)
 
 
 def pause_collector() -> Callable[..., None]:

@@ -183,13 +183,29 @@ class AppStatusBar(QStatusBar):
         set_enum_property(self.cancel_button, "focusPolicy", "NoFocus")
         self.addPermanentWidget(self.cancel_button)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
-        # The same from the keyboard (the button takes no focus): the Library menu's entry, named and
-        # enabled as the button is (MainWindow puts it there).
-        self.cancel_action = QAction(IDLE_CANCEL, self)
-        self.cancel_action.triggered.connect(self._on_cancel_clicked)
+        self._cancel_action: QAction | None = None  # made with the menus' entries, after the first frame
         self._handle: JobHandle | None = None
         self._outcome_at: float | None = None  # when the job line last got an outcome (time.monotonic)
         self._set_busy(False)
+
+    @property
+    def cancel_action(self) -> QAction:
+        """The Cancel button from the keyboard (the button takes no focus): the Library menu's entry,
+        named and enabled as the button is (MainWindow puts it there with the menus' entries)."""
+        if self._cancel_action is None:
+            self._cancel_action = QAction(IDLE_CANCEL, self)
+            self._cancel_action.triggered.connect(self._on_cancel_clicked)
+            self._sync_cancel_action()
+        return self._cancel_action
+
+    def _sync_cancel_action(self) -> None:
+        action = self._cancel_action
+        if action is None:
+            return
+        busy = self._handle is not None and not self.cancel_button.isHidden()
+        action.setText(f"&{self.cancel_button.text()}" if busy else IDLE_CANCEL)
+        action.setToolTip(self.cancel_button.toolTip() if busy else "")
+        action.setEnabled(busy and self.cancel_button.isEnabled())
 
     def measure_line_height(self) -> tuple[str, int]:
         """Measures the message place's sample line again (a height remembered by the last session may
@@ -276,8 +292,7 @@ class AppStatusBar(QStatusBar):
         self.job_label.setText(f"{handle.title}…")
         self.cancel_button.setText(cancel_text(handle.title))
         self.cancel_button.setToolTip(cancel_tip(handle.title))
-        self.cancel_action.setText(f"&{cancel_text(handle.title)}")
-        self.cancel_action.setToolTip(cancel_tip(handle.title))
+        self._sync_cancel_action()
         self.progress.setRange(0, 0)  # busy until the first report says how much there is
         self._set_busy(True)
         handle.signals.progressed.connect(self._on_progressed)
@@ -327,13 +342,11 @@ class AppStatusBar(QStatusBar):
         if self._handle is not None:
             self._handle.cancel()
             self.cancel_button.setEnabled(False)
-            self.cancel_action.setEnabled(False)
+            self._sync_cancel_action()
             self.job_label.setText(f"{self._handle.title}: cancelling…")
 
     def _set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         self.cancel_button.setEnabled(busy)
-        self.cancel_action.setEnabled(busy)
-        if not busy:
-            self.cancel_action.setText(IDLE_CANCEL)
+        self._sync_cancel_action()
