@@ -24,9 +24,11 @@ _RESERVED = 0x10F800  # U+10F800..U+10FFFF stand for U+D800..U+DFFF
 _SHIFT = _RESERVED - _SURROGATES
 ESCAPE = "\U0010f7ff"
 
-_TO_STORE = re.compile("[\ud800-\udfff\U0010f7ff-\U0010ffff]")
-_FROM_STORE = re.compile("\U0010f7ff(.)|[\U0010f800-\U0010ffff]", re.DOTALL)
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Patterns compiled by ``re`` on first use (and kept in its cache), not as the module is imported: the
+# window's first frame imports this module and, with plain ASCII paths, never needs them.
+_TO_STORE = "[\ud800-\udfff\U0010f7ff-\U0010ffff]"
+_FROM_STORE = "(?s)\U0010f7ff(.)|[\U0010f800-\U0010ffff]"
+_LONE_SURROGATE = "[\ud800-\udfff]"
 
 
 def _store_one(match: re.Match[str]) -> str:
@@ -48,14 +50,14 @@ def to_stored(value: str) -> str:
     """``value`` as the catalog stores it: valid Unicode, whatever bytes the file name had."""
     if value.isascii():
         return value
-    return _TO_STORE.sub(_store_one, value)
+    return re.sub(_TO_STORE, _store_one, value)
 
 
 def from_stored(value: str) -> str:
     """The exact ``str`` :func:`to_stored` was given (a path ``open()`` finds again)."""
     if value.isascii():
         return value
-    return _FROM_STORE.sub(_restore_one, value)
+    return re.sub(_FROM_STORE, _restore_one, value)
 
 
 def shown(value: str) -> str:
@@ -65,4 +67,4 @@ def shown(value: str) -> str:
     """
     if value.isascii():
         return value
-    return _LONE_SURROGATE.sub("\ufffd", value)
+    return re.sub(_LONE_SURROGATE, "\ufffd", value)

@@ -112,7 +112,7 @@ _UNUSABLE = {
 }
 
 
-_HEX_HASH = re.compile(r"[0-9A-Fa-f]{8,64}")  # a missing asset's hash (AutoV2, SHA256...)
+_HEX_HASH = r"[0-9A-Fa-f]{8,64}"  # a missing asset's hash (AutoV2, SHA256...); compiled when first used
 
 
 class MainWindow(QMainWindow):
@@ -810,7 +810,7 @@ class MainWindow(QMainWindow):
             self.status.flash(f"Copied {query}; search for it on Civitai")
             return
         self.tabs.setCurrentWidget(self.civitai_tab)
-        if _HEX_HASH.fullmatch(query):
+        if re.fullmatch(_HEX_HASH, query):
             self.civitai_tab.find_file(query)
             return
         self.civitai_tab.search_field.setText(query)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from desktop.qt_namespace import ALIGN_LEFT_VCENTER, Qt
 
 ELLIPSIS = "…"
-_WORD_END = re.compile(r"[\s,;·:(]+")  # where a sentence may be cut without cutting a word
+_WORD_END = r"[\s,;·:(]+"  # where a sentence may be cut without cutting a word (compiled when first used)
 
 
 def elide_at_word(text: str, metrics: QFontMetrics, width: int) -> str:
@@ -26,7 +26,7 @@ def elide_at_word(text: str, metrics: QFontMetrics, width: int) -> str:
     if metrics.horizontalAdvance(text) <= width:
         return text
     best = ""
-    for match in _WORD_END.finditer(text):
+    for match in re.finditer(_WORD_END, text):
         candidate = text[: match.start()].rstrip(" ,;·:(") + ELLIPSIS
         if metrics.horizontalAdvance(candidate) > width:
             break
