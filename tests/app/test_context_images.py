@@ -7,55 +7,35 @@ loopback server standing for Civitai's image CDN, with a Civitai key stored, as 
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from app.context import CIVITAI_BURST, CIVITAI_SPACING_S, AppContext
 from app.secrets import TokenStore
-from tests.fakes.server import FakeHandler, FakeServer, serve
+from tests.fakes.image_host import PNG, image_host
+from tests.fakes.server import FakeServer
 
 IMAGES = 12
 
 
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 40, 90)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-PNG = _png()
-
-
-class ImageHost(FakeHandler):
-    def do_GET(self) -> None:
-        self.record()
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(PNG)))
-        self.end_headers()
-        self.wfile.write(PNG)
-
-
 @pytest.fixture
-def image_host() -> Iterator[FakeServer]:
-    with serve(ImageHost) as server:
+def images() -> Iterator[FakeServer]:
+    with image_host() as server:
         yield server
 
 
 @pytest.fixture
-def context(tmp_path: Path, image_host: FakeServer) -> Iterator[AppContext]:
+def context(tmp_path: Path, images: FakeServer) -> Iterator[AppContext]:
     tokens = TokenStore(tmp_path / "tokens", use_keyring=False)
     tokens.set("civitai", "secret-civitai-key")
     # The images' host is the Civitai origin itself here: the strictest case for the key.
     (tmp_path / "data").mkdir()
     opened = AppContext(tmp_path / "data", tokens=tokens)
-    opened.save_settings(replace(opened.load_settings(), civitai_base_url=image_host.base_url))
+    opened.save_settings(replace(opened.load_settings(), civitai_base_url=images.base_url))
     try:
         yield opened
     finally:
@@ -63,31 +43,29 @@ def context(tmp_path: Path, image_host: FakeServer) -> Iterator[AppContext]:
 
 
 def test_a_pages_images_are_fetched_back_to_back_without_the_apis_spacing(
-    context: AppContext, image_host: FakeServer
+    context: AppContext, images: FakeServer
 ) -> None:
     started = time.monotonic()
-    fetched = [context.fetch_image(f"{image_host.base_url}/img/{n}.png") for n in range(IMAGES)]
+    fetched = [context.fetch_image(f"{images.base_url}/img/{n}.png") for n in range(IMAGES)]
     elapsed = time.monotonic() - started
     assert fetched == [PNG] * IMAGES
-    assert [path for _method, path, _headers in image_host.requests] == [
-        f"/img/{n}.png" for n in range(IMAGES)
-    ]
+    assert [path for _method, path, _headers in images.requests] == [f"/img/{n}.png" for n in range(IMAGES)]
     # Spaced as the API is, these would take at least (IMAGES - 1) * 0.25 = 2.75 s; from loopback they
     # take a few milliseconds each.
     assert elapsed < (IMAGES - 1) * CIVITAI_SPACING_S * 0.7, f"{IMAGES} images took {elapsed:.2f} s"
 
 
-def test_no_image_request_carries_the_civitai_key(context: AppContext, image_host: FakeServer) -> None:
-    context.fetch_image(f"{image_host.base_url}/img/cover.png")
-    (_method, _path, headers), *_ = image_host.requests
+def test_no_image_request_carries_the_civitai_key(context: AppContext, images: FakeServer) -> None:
+    context.fetch_image(f"{images.base_url}/img/cover.png")
+    (_method, _path, headers), *_ = images.requests
     assert not {name.lower() for name in headers} & {"authorization", "cookie"}
     assert "secret-civitai-key" not in repr(headers)
 
 
-def test_the_api_session_still_paces_its_lookups(context: AppContext, image_host: FakeServer) -> None:
+def test_the_api_session_still_paces_its_lookups(context: AppContext, images: FakeServer) -> None:
     """Only images left the pacing: past its first few requests, the API session keeps its interval."""
     session = context.civitai_session()
     started = time.monotonic()
     for n in range(CIVITAI_BURST + 3):
-        session.get(f"{image_host.base_url}/api/v1/models/{n}", timeout=5).close()
+        session.get(f"{images.base_url}/api/v1/models/{n}", timeout=5).close()
     assert time.monotonic() - started >= 3 * CIVITAI_SPACING_S * 0.9

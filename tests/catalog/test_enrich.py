@@ -16,24 +16,13 @@ from core.net import make_session
 from core.sources.civitai import CivitaiClient
 from tests.catalog.conftest import hashes_for, scanned
 from tests.fakes.civitai_api import CivitaiState, fake_civitai, load_payload
-from tests.fakes.server import FakeHandler, FakeServer, serve
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
-
-
-class _Images(FakeHandler):
-    def do_GET(self) -> None:
-        self.record()
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(PNG)))
-        self.end_headers()
-        self.wfile.write(PNG)
+from tests.fakes.image_host import PNG, image_host
+from tests.fakes.server import FakeServer
 
 
 @pytest.fixture
 def images() -> Iterator[FakeServer]:
-    with serve(_Images) as server:
+    with image_host() as server:
         yield server
 
 

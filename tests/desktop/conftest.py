@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtGui import QColor, QImage
@@ -73,6 +74,19 @@ class PopulatedLibrary:
     root: RootRecord
     root_dir: Path
     ids: dict[str, int] = field(default_factory=dict)
+
+
+def stored_render(image: Path, *, seed: int, infotext: str) -> SimpleNamespace:
+    """What a scripted render service returns for one image: the stored render's fields the Compose tab
+    reads (a real PNG at ``image``)."""
+    return SimpleNamespace(
+        path=str(image),
+        infotext=infotext,
+        seed=seed,
+        elapsed=0.5,
+        device="CPU",
+        render=SimpleNamespace(id=None),
+    )
 
 
 def write_png(path: Path, width: int = 200, height: int = 300, color: str = "#3366cc") -> Path:

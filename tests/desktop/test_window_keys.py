@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from app.render_service import RenderService
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from desktop.compose.compose_tab import READY_HINT, ComposeTab
 from desktop.main_window import MainWindow
-from tests.desktop.conftest import PopulatedLibrary, ServicesFactory, write_png
+from tests.desktop.conftest import PopulatedLibrary, ServicesFactory, stored_render, write_png
 from tests.desktop.remote_support import RemoteEnv
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -51,15 +50,7 @@ class HeldRender(RenderService):
         self.calls += 1
         assert self.release.wait(TIMEOUT / 1000)
         self.release.clear()
-        stored = SimpleNamespace(
-            path=str(self.image),
-            infotext="a cat",
-            seed=7,
-            elapsed=0.5,
-            device="CPU",
-            render=SimpleNamespace(id=None),
-        )
-        return [stored]
+        return [stored_render(self.image, seed=7, infotext="a cat")]
 
 
 @pytest.fixture

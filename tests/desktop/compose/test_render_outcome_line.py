@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 from app.render_service import RenderError, RenderService
 from core.jobs import CancelToken, ProgressCallback, no_progress
 from desktop.compose.compose_tab import READY_HINT, ComposeTab
-from tests.desktop.conftest import PopulatedLibrary, write_png
+from tests.desktop.conftest import PopulatedLibrary, stored_render, write_png
 
 LEFT = Qt.MouseButton.LeftButton
 FAILURE = "the renderer refused the recipe: LoRA 'animeLineart' does not fit this checkpoint"
@@ -56,14 +56,7 @@ class ScriptedRender(RenderService):
         return self._stored(11)  # one stored image holding every cell
 
     def _stored(self, seed: int) -> SimpleNamespace:
-        return SimpleNamespace(
-            path=str(self.image),
-            infotext="a red square",
-            seed=seed,
-            elapsed=0.5,
-            device="CPU",
-            render=SimpleNamespace(id=None),
-        )
+        return stored_render(self.image, seed=seed, infotext="a red square")
 
 
 @pytest.fixture
