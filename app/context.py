@@ -28,7 +28,6 @@ from app.live_settings import LiveSettings
 from app.secrets import TokenStore
 from app.settings import Settings, SettingsStore, civitai_base_url, resolve_data_dir
 from core.errors import AtelierError
-from core.jobs import CancelToken, ProgressCallback, no_progress
 from core.taxonomy import LibraryLayout
 
 # The Civitai API's pace: one request per CIVITAI_SPACING_S over any long stretch, CIVITAI_BURST at once.
@@ -54,6 +53,7 @@ if TYPE_CHECKING:
     from catalog.scan_catalog import ScanCatalog
     from catalog.scanner import ScanSummary
     from catalog.watcher import LibraryWatcher, RootsChanged
+    from core.jobs import CancelToken, ProgressCallback  # imported by the jobs: not before the first frame
     from core.layouts import DiscoveredFolder
     from core.render.engine import RenderEngine
     from core.sources.civitai import CivitaiClient
@@ -294,7 +294,7 @@ class AppContext:
 
     def enrich(
         self,
-        progress: ProgressCallback = no_progress,
+        progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         *,
         force: bool = False,
@@ -304,6 +304,7 @@ class AppContext:
         """Look up hashed files (or only ``asset_ids``) on Civitai and store what is found (see
         catalog.enrich); ``app.after_scan`` decides when."""
         from catalog.enrich import enrich
+        from core.jobs import no_progress
 
         return enrich(
             self.library,
@@ -311,7 +312,7 @@ class AppContext:
             covers=self.civitai_covers() if covers else None,
             force=force,
             asset_ids=asset_ids,
-            progress=progress,
+            progress=progress or no_progress,
             cancel=cancel,
         )
 
@@ -371,7 +372,7 @@ class AppContext:
     def scan(
         self,
         root_ids: Sequence[int] | None = None,
-        progress: ProgressCallback = no_progress,
+        progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         *,
         files_gone: bool = False,
@@ -379,8 +380,11 @@ class AppContext:
         """Scan the roots (all when None); ``files_gone``: the files a folder lacks were deleted, even
         most of them (``scan --force``; catalog.scanner.Scanner.files_gone)."""
         from catalog.scanner import Scanner
+        from core.jobs import no_progress
 
-        scanner = Scanner(self._scan_catalog(), progress=progress, cancel=cancel, files_gone=files_gone)
+        scanner = Scanner(
+            self._scan_catalog(), progress=progress or no_progress, cancel=cancel, files_gone=files_gone
+        )
         return scanner.scan(root_ids)
 
     def _scan_catalog(self) -> ScanCatalog:
@@ -397,12 +401,13 @@ class AppContext:
         return self.library
 
     def hash_pending(
-        self, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+        self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
     ) -> HashSummary:
         from catalog.hashing_job import hash_pending
+        from core.jobs import no_progress
 
         workers = int(self.settings.hash_workers)
-        return hash_pending(self.library, workers=workers, progress=progress, cancel=cancel)
+        return hash_pending(self.library, workers=workers, progress=progress or no_progress, cancel=cancel)
 
     def discover_folders(self) -> list[DiscoveredFolder]:
         """The usual model folders found on this machine that are not library roots yet."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -178,7 +177,7 @@ def _search_library(context: AppContext, args: argparse.Namespace, text: str, ou
         return EXIT_OK
     for record in records:
         print(_one_line(record), file=out)
-    total = context.reads.count(replace(query, limit=None))
+    total = context.reads.count(query._replace(limit=None))
     print(f"{len(records)} of {total} shown", file=out)
     if query.base_models and not total:
         print(_labels_held(context), file=out)

@@ -12,7 +12,6 @@ In a read-only data folder nothing can be written: ``save`` then keeps the value
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 from app.settings import Settings, SettingsStore
@@ -30,7 +29,7 @@ class LiveSettings:
     def reload(self) -> None:
         """Read ``settings.json`` again (after another program or profile wrote it)."""
         current = self._store.load()
-        self._values = {f.name: getattr(current, f.name) for f in fields(Settings)}
+        self._values = current._asdict()
 
     def snapshot(self) -> Settings:
         """The current values as a frozen ``Settings`` (what a job reads once and keeps)."""

@@ -11,9 +11,10 @@ import contextlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from catalog.asset_query import SortKey
 from core.errors import AtelierError
@@ -60,9 +61,14 @@ MAX_LINE_HEIGHT = 200  # px: the status line's kept height; more is a hand-edite
 _BASE64_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """User preferences. Unknown keys in the file are kept so a newer version's settings survive."""
+class Settings(NamedTuple):
+    """User preferences. Unknown keys in the file are kept so a newer version's settings survive.
+
+    A named tuple (``_replace``, ``_asdict``, ``_fields``) rather than a frozen dataclass, as are the
+    other records the window makes before its first frame (``catalog.asset_query.AssetQuery``,
+    ``desktop.widgets.filter_bar.FilterState``, ``desktop.services``): a dataclass compiles its generated
+    methods when its module is imported, ~0.5-1 ms each of a start that is counted (bench/bench_startup).
+    """
 
     theme: str = "system"
     thumbnail_size: int = 160
@@ -113,10 +119,10 @@ class Settings:
     # several machines; empty: the data folder's SQLite file. Never holds the password (app.secrets does;
     # see app.server_catalog). --catalog and ATELIER_CATALOG_URL win over it.
     catalog_url: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = MappingProxyType({})  # read-only: a tuple's default is shared
 
     def with_changes(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
 
 class SettingsStore:
@@ -141,7 +147,7 @@ class SettingsStore:
             return self._set_aside()
         if not isinstance(raw, dict):  # JSON, but not settings ([1, 2], a string...): damaged all the same
             return self._set_aside()
-        known = {f.name for f in fields(Settings)} - {"extra"}
+        known = set(Settings._fields) - {"extra"}
         values = {k: v for k, v in raw.items() if k in known}
         extra = {k: v for k, v in raw.items() if k not in known}
         self.ignored = {k: v for k, v in values.items() if not _fits(v, getattr(_DEFAULTS, k))}
@@ -174,7 +180,7 @@ class SettingsStore:
         return lines
 
     def save(self, settings: Settings) -> None:
-        data = asdict(settings)
+        data = settings._asdict()
         extra = data.pop("extra")
         data = {**extra, **data}
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -238,8 +244,7 @@ def _sanitised(settings: Settings) -> Settings:
     base_url = settings.civitai_base_url.strip().rstrip("/") or "https://civitai.com"
     if not base_url.startswith(("http://", "https://")):
         base_url = "https://civitai.com"
-    return replace(
-        settings,
+    return settings._replace(
         theme=theme,
         thumbnail_size=size,
         hash_workers=workers,

@@ -477,7 +477,7 @@ def bench_family(
     context = AppContext(data, tokens=TokenStore(data / "tokens", use_keyring=False))
     try:
         if device == "cpu":
-            context.save_settings(dataclasses.replace(context.load_settings(), render_device="cpu"))
+            context.save_settings(context.load_settings()._replace(render_device="cpu"))
         context.add_root(models)
         context.scan()
         service = context.render_service

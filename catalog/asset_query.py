@@ -2,13 +2,16 @@
 
 Apart from ``catalog.records`` because the window builds its first query before its first frame, while
 the records (a score of frozen dataclasses, costly to create) are only needed once rows are read, off the
-GUI thread. ``catalog.records`` names these too: either import works.
+GUI thread. ``catalog.records`` names these too: either import works. For the same reason the query is a
+named tuple (a changed copy is ``query._replace(sort=...)``), not a frozen dataclass: a dataclass's
+generated methods are compiled when its module is imported, ~0.8 ms of that start (see
+``app.settings.Settings``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from core.taxonomy import Architecture, AssetKind, FileStatus
 
@@ -30,8 +33,7 @@ class SortKey(StrEnum):
     ARCHITECTURE = "architecture"
 
 
-@dataclass(frozen=True, slots=True)
-class AssetQuery:
+class AssetQuery(NamedTuple):
     """A search of the library. Empty fields do not filter.
 
     ``text`` is matched with FTS5 over display name, file name, tags, trigger words, notes and

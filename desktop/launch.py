@@ -14,13 +14,11 @@ parts, which would all write.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from core.jobs import CancelToken, ProgressCallback
 from desktop.services import (
     AssetLibrary,
     DesktopServices,
@@ -35,6 +33,7 @@ if TYPE_CHECKING:
     from app.context import AppContext
     from catalog.enrich import EnrichSummary
     from catalog.records import RootRecord
+    from core.jobs import CancelToken, ProgressCallback
     from desktop.compose.service import RenderServiceLike
     from desktop.main_window import MainWindow
     from desktop.models.library_view import PageReads
@@ -121,8 +120,7 @@ def build_services(context: AppContext) -> DesktopServices:
     )
     if context.read_only:
         return reading  # no watching, sites, renders or mirror syncs: nothing may write
-    return dataclasses.replace(
-        reading,
+    return reading._replace(
         start_watching=start_watching,
         remote=remote,
         render=render_service,

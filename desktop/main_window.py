@@ -13,7 +13,6 @@ import contextlib
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +41,6 @@ from PySide6.QtWidgets import (
 
 from catalog.asset_query import AssetQuery, SortKey
 from catalog.path_text import shown
-from core.jobs import CancelToken, ProgressCallback
 from core.taxonomy import FileStatus
 from desktop.compose.board_dock import BOARD_WIDTH, BoardDock
 from desktop.delegates.sidebar_delegate import SidebarDelegate
@@ -78,6 +76,7 @@ if TYPE_CHECKING:
     from app.import_files import InPlacePlan
     from catalog.records import AssetRecord, Facets, RootRecord  # read after the first frame
     from core.downloads import DownloadRecord
+    from core.jobs import CancelToken, ProgressCallback
     from desktop.compose.compose_tab import ComposeTab
     from desktop.dialogs.first_start_dialog import FirstStartDialog
     from desktop.dialogs.import_files_dialog import ImportFilesDialog
@@ -154,7 +153,7 @@ class MainWindow(QMainWindow):
         self.model = AssetTableModel(self.library, self.thumbnails, self)
         settings = services.settings  # the sort the user left: the first read sorts so
         self.model.start_with(
-            replace(self.model.query, sort=SortKey(settings.sort_key), descending=settings.sort_descending)
+            self.model.query._replace(sort=SortKey(settings.sort_key), descending=settings.sort_descending)
         )
 
         self.tabs: QTabWidget | None = None
@@ -1336,7 +1335,7 @@ class MainWindow(QMainWindow):
 
     def _on_sort_chosen(self, key: SortKey, descending: bool) -> None:
         """The filter bar's sort (the grid has no header) sorts the same query; the header shows it."""
-        self.model.set_query(replace(self.model.query, sort=key, descending=descending))
+        self.model.set_query(self.model.query._replace(sort=key, descending=descending))
         if self._table is None:  # it shows the query's sort when it is made
             return
         header = self._table.horizontalHeader()

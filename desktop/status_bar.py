@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
 
-from core.jobs import Progress
 from desktop.catalog_guard import guard_catalog_calls
 from desktop.qt_namespace import Qt, set_enum_property
 from desktop.widgets.elided_label import ElidedLabel
 from desktop.workers import JobHandle
+
+if TYPE_CHECKING:
+    from core.jobs import Progress
 
 FLASH_MS = 4000
 IDLE_CANCEL = "&Cancel the running job"  # the Library menu's entry while no job runs (disabled)

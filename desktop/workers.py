@@ -24,14 +24,16 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from core.errors import AtelierError
-from core.jobs import CancelledError, CancelToken, Progress, ProgressCallback
 
 if TYPE_CHECKING:
+    # core.jobs (its Progress a dataclass, whose methods are compiled on import) is imported where the first
+    # job starts, after the window's first frame.
+    from core.jobs import CancelToken, Progress, ProgressCallback
     from core.waits import WaitNotice
 
 log = logging.getLogger(__name__)
 
-JobFunction = Callable[[ProgressCallback, CancelToken], Any]
+JobFunction = Callable[["ProgressCallback", "CancelToken"], Any]
 PROGRESS_INTERVAL_S = 0.05
 
 
@@ -95,11 +97,14 @@ class _JobRunnable(QRunnable):
 
     def _report_wait(self, notice: WaitNotice) -> None:
         """A session waiting before a retry ("civitai.com asked us to wait 10 s…") is progress to show."""
+        from core.jobs import Progress
+
         self._handle.signals.progressed.emit(Progress(0, None, notice.text()))
 
     def run(self) -> None:
         # Imported by the first job, on its thread: not before the window's first frame.
         from app.messages import user_message
+        from core.jobs import CancelledError
         from core.waits import waits_reported_to
 
         signals = self._handle.signals
@@ -151,6 +156,8 @@ class JobRunner(QObject):
         self._pending: list[tuple[JobFunction, JobHandle]] = []
 
     def start(self, title: str, fn: JobFunction) -> JobHandle:
+        from core.jobs import CancelToken
+
         # The signals object is created here, on the GUI thread, so queued delivery targets it.
         handle = JobHandle(title, JobSignals(self), CancelToken())
         self._running.append(handle)

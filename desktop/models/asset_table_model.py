@@ -15,7 +15,6 @@ switching views keeps the selection.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from enum import IntEnum
@@ -311,7 +310,7 @@ class AssetTableModel(QAbstractTableModel):
         if key is None:
             return
         descending = order is not None and order == Qt.SortOrder.DescendingOrder
-        self.set_query(dataclasses.replace(self._query, sort=key, descending=descending))
+        self.set_query(self._query._replace(sort=key, descending=descending))
 
     def sort_column(self) -> int:
         """The column the current query is sorted by, for the header's sort indicator."""
@@ -535,6 +534,8 @@ def _alignment(column: AssetColumn) -> int:
 
 def row_of_record(record: AssetRecord) -> AssetRow:
     """The row of a full record (an edit's result): the same values the catalog's page read gives."""
+    import dataclasses
+
     from catalog.records import AssetRow
 
     return AssetRow(**{field.name: getattr(record, field.name) for field in dataclasses.fields(AssetRow)})

@@ -17,9 +17,9 @@ the same catalog query, and the window keeps both showing the same choice (``set
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from itertools import pairwise
+from typing import NamedTuple
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -109,9 +109,9 @@ SORT_LABELS: dict[SortKey, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class FilterState:
-    """What the bar filters by; the defaults filter nothing."""
+class FilterState(NamedTuple):
+    """What the bar filters by; the defaults filter nothing. A named tuple: made before the window's first
+    frame, where a frozen dataclass costs ~0.6 ms to create (see ``app.settings.Settings``)."""
 
     text: str = ""
     kind: AssetKind | None = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,7 @@ def context(tmp_path: Path, images: FakeServer) -> Iterator[AppContext]:
     # The images' host is the Civitai origin itself here: the strictest case for the key.
     (tmp_path / "data").mkdir()
     opened = AppContext(tmp_path / "data", tokens=tokens)
-    opened.save_settings(replace(opened.load_settings(), civitai_base_url=images.base_url))
+    opened.save_settings(opened.load_settings()._replace(civitai_base_url=images.base_url))
     try:
         yield opened
     finally:

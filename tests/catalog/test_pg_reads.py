@@ -6,7 +6,6 @@ backends); these tests hold the two choices that make a page fast on a server.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -134,7 +133,7 @@ def test_a_word_on_many_files_is_walked_in_the_covering_sort_index_with_the_answ
     for cost in (PgReadConnection.driven_id_cost, None):  # walked where it pays, then always looked up
         monkeypatch.setattr(PgReadConnection, "driven_id_cost", cost)
         pages[str(cost)] = [
-            [row.id for row in library.search_rows(replace(word, sort=sort, descending=descending, **extra))]
+            [row.id for row in library.search_rows(word._replace(sort=sort, descending=descending, **extra))]
             for sort in SortKey
             for descending in (False, True)
             for extra in ({}, {"tags": ("style",)}, {"offset": 40}, {"kinds": (AssetKind.LORA,)})

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -111,7 +110,7 @@ QUERIES = [
 
 def _queries(catalog: Path) -> list[AssetQuery]:
     models = str(catalog.parent / "models")
-    return [replace(q, folder=q.folder.replace("MODELS", models)) if q.folder else q for q in QUERIES]
+    return [q._replace(folder=q.folder.replace("MODELS", models)) if q.folder else q for q in QUERIES]
 
 
 def _reader(catalog: Path, *, read_only: bool = False) -> CatalogReader:

@@ -154,6 +154,9 @@ START_SCRIPT = textwrap.dedent(
     LATER = {
         "desktop.widgets.details_pane", "desktop.compose.compose_tab", "desktop.tabs.civitai_tab",
         "desktop.models.library_view",  # the first page's read: started once the frame is drawn
+        # The records made before the first frame are named tuples (app.settings.Settings says why), and
+        # the jobs' module (its Progress a dataclass) comes with the first job.
+        "dataclasses", "core.jobs",
     }
     window = open_window(AppContext(sys.argv[1]), ["atelier"])  # as main.py opens it
     app = QApplication.instance()

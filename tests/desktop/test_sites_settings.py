@@ -4,7 +4,6 @@ TokenStore (a 0600 file here), and never into settings.json."""
 from __future__ import annotations
 
 import stat
-from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -21,7 +20,7 @@ from tests.desktop.remote_support import RemoteEnv
 
 
 def _remote(env: RemoteEnv, settings: LiveSettings, tokens: TokenStore) -> RemoteServices:
-    return replace(env.remote, tokens=tokens, settings=cast("RemoteSettings", settings))
+    return env.remote._replace(tokens=tokens, settings=cast("RemoteSettings", settings))
 
 
 def test_sites_settings_round_trip(remote: RemoteEnv, tmp_path: Path, qtbot: QtBot) -> None:
