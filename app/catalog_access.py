@@ -18,7 +18,6 @@ catalog where one was, and a new or restored catalog only when the user asks for
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -160,6 +159,8 @@ def record_catalog(settings: LiveSettings) -> None:
     the catalog is there, and the next start records it)."""
     if settings.catalog_created_at or settings.read_only:
         return
+    from datetime import UTC, datetime  # here: every start after the first has returned above
+
     settings.catalog_created_at = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         settings.save()

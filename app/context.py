@@ -16,6 +16,7 @@ read-only, settings changes last for the session, and every change is refused wi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -170,6 +171,35 @@ class AppContext:
         if self.server_catalog is not None:
             return None  # a server says what is wrong when the library opens
         return catalog_problem(self.catalog_path, self.settings, read_only=self.read_only)
+
+    def catalog_as_checked(self) -> bool:
+        """Whether the catalog file is as the window left it when it last closed, its schema revision
+        then read as one this Atelier knows (``remember_catalog_checked``): nothing has written it since,
+        so it needs no reading before the window's first frame."""
+        from catalog.db_file import catalog_fingerprint
+
+        recorded = self.settings.catalog_checked
+        return (
+            bool(recorded)
+            and self.server_catalog is None
+            and catalog_fingerprint(self.catalog_path) == recorded
+        )
+
+    def remember_catalog_checked(self) -> None:
+        """Records the catalog file as it stands, once closed by this process, where its schema revision is
+        one this Atelier knows (and forgets it where not): the next start's check (``catalog_as_checked``).
+        Called as the window's process ends; a settings file that cannot be written is left as it was."""
+        if self.read_only or self.server_catalog is not None:
+            return
+        from catalog.db_file import catalog_fingerprint, schema_revision_known
+
+        # The revision first: reading it read-only may make the write-ahead log's empty file.
+        checked = catalog_fingerprint(self.catalog_path) if schema_revision_known(self.catalog_path) else ""
+        if checked == self.settings.catalog_checked:
+            return
+        self.settings.catalog_checked = checked
+        with contextlib.suppress(OSError):
+            self.settings.save()
 
     def use_local_catalog(self) -> None:
         """Open the data folder's own catalog file for the rest of this run instead of the server's (the

@@ -22,7 +22,6 @@ from __future__ import annotations
 import enum
 import errno
 import os
-import sqlite3
 import threading
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -176,9 +175,25 @@ def schema_written_by_newer(path: Path) -> str | None:
     table, a locked or damaged file: opening the library says what is wrong then).
 
     Asked before the window is drawn, with the standard ``sqlite3`` module read-only, so the window never
-    opens empty on a library it cannot read; the revisions known are the migration files' names.
+    opens empty on a library it cannot read; the revisions known are the migration files' names. Where the
+    file is as this Atelier last closed it (``catalog_fingerprint``), the window does not ask.
     """
     known = known_revisions()
+    revision = _schema_revision(path)
+    return revision if revision is not None and known and revision not in known else None
+
+
+def schema_revision_known(path: Path) -> bool:
+    """Whether the catalog at ``path`` has a schema revision this Atelier's migrations know (False where
+    that cannot be read)."""
+    revision = _schema_revision(path)
+    return revision is not None and revision in known_revisions()
+
+
+def _schema_revision(path: Path) -> str | None:
+    """The catalog's Alembic revision, read with ``sqlite3`` read-only; None where it cannot be read."""
+    import sqlite3  # here: a window started on the catalog as it left it imports no sqlite3 before its frame
+
     try:
         connection = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=1.0)
     except sqlite3.Error:
@@ -189,8 +204,30 @@ def schema_written_by_newer(path: Path) -> str | None:
         return None
     finally:
         connection.close()
-    revision = str(row[0]) if row else None
-    return revision if revision is not None and known and revision not in known else None
+    return str(row[0]) if row else None
+
+
+def catalog_fingerprint(path: Path) -> str:
+    """The catalog file as it stands: its size, modification time and inode, and its write-ahead log's
+    size and modification time; "" where there is no file.
+
+    Every commit changes it, by any process: a commit is written to the log (its size or time changes)
+    and a checkpoint copies the log into the file (its time changes); a file put in its place has another
+    inode. The window records it when it closes, once the catalog's revision was read as one this Atelier
+    knows; a start that finds the same fingerprint needs not read the revision again before its first
+    frame (``desktop.catalog_check``). The shared-memory index (``-shm``) is left out: readers write it.
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return ""
+    try:
+        log = path.with_name(path.name + "-wal").stat()
+    except OSError:
+        written = "-"
+    else:
+        written = f"{log.st_size}:{log.st_mtime_ns}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino};{written}"
 
 
 def known_revisions() -> tuple[str, ...]:

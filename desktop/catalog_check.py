@@ -1,12 +1,13 @@
 """Before the window opens: a catalog that cannot be opened is shown to the user, never replaced.
 
 The check is the context's own (``AppContext.catalog_problem``): one ``stat`` and one header read, so a
-healthy library opens as fast as before. In a read-only data folder the catalog is opened here, before
-the window, because nothing can be repaired there and a schema that would need an update must be said
-before an empty window is shown. When something is wrong, ``CatalogProblemDialog`` offers a backup, a
-new empty library or quitting (a server's catalog: trying again, this computer's own catalog or
-quitting), and this loop carries the choice out through the context (which moves the old file aside)
-until the catalog opens or the user quits.
+healthy library opens as fast as before. Its schema revision is read too (``sqlite3``, read-only) unless
+the file is as the window left it when it last closed (``AppContext.catalog_as_checked``). In a read-only
+data folder the catalog is opened here, before the window, because nothing can be repaired there and a
+schema that would need an update must be said before an empty window is shown. When something is wrong,
+``CatalogProblemDialog`` offers a backup, a new empty library or quitting (a server's catalog: trying
+again, this computer's own catalog or quitting), and this loop carries the choice out through the context
+(which moves the old file aside) until the catalog opens or the user quits.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ def catalog_problem(context: AppContext) -> AtelierError | None:
     """What keeps the library from opening; None when the window can go on."""
     if not context.read_only and context.server_catalog is None:
         problem = context.catalog_problem()
-        if problem is None and (newer := schema_written_by_newer(context.catalog_path)) is not None:
+        if problem is not None or context.catalog_as_checked():  # as the window left it: known, not read
+            return problem
+        if (newer := schema_written_by_newer(context.catalog_path)) is not None:
             # Said now, not after an empty window: opening would refuse it (the CLI says the same).
             from catalog.errors import SchemaTooNewError  # SQLAlchemy's errors: not before first paint
 
             return SchemaTooNewError.of_revision(newer)
-        return problem
+        return None
     try:
         # Opened now (read-only, or on a server): a refusal must be seen before the window, not as an
         # empty window and a traceback.

@@ -164,6 +164,7 @@ def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | N
         except AtelierError as error:  # a catalog URL that names no database Atelier can use
             print(f"atelier: {error}", file=sys.stderr)
             return 2
+        window: MainWindow | None = None
         try:
             window = open_window(context, argv)  # kept while the event loop runs
             if window is None:
@@ -176,6 +177,8 @@ def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | N
             return int(create_application(argv).exec())
         finally:
             context.close()
+            if window is not None:  # the catalog as this window leaves it: the next start reads no schema
+                context.remember_catalog_checked()
     finally:
         resume(freeze=False)  # a start that failed or ended before the first frame
 
