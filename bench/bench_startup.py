@@ -19,7 +19,10 @@ before anything ``main`` does first (such as pausing the cycle collector for the
 
 The start timed is a returning user's, the one users have every day: the data folder's window has been
 opened and closed once before (closing keeps the docks' state, the desktop's colour scheme and the status
-line's height, with which the next first frame needs no ``Qt`` enum, see ``desktop.qt_namespace``). With
+line's height, with which the next first frame needs no ``Qt`` enum, see ``desktop.qt_namespace``, and
+the catalog file's fingerprint, with which it does not read the catalog's schema revision: see
+``desktop.catalog_check``; each timed start that runs to its rows closes as a user's does and keeps them
+again). With
 ``--instructions`` the first start is counted too (a copy of the catalog in a data folder whose window
 never closed: it asks the desktop its colour scheme and names the board's dock area, so PySide builds its
 whole ``Qt`` namespace before the first frame).
@@ -38,7 +41,9 @@ Atelier's modules from source while PySide6 is measured from its installed bytec
 A checkout of another commit is timed the same way, in turn with this one, with ``--compare TREE``; where
 its catalog schema differs (a migration added since), ``--compare-profile DIR`` gives it its own data folder
 (built by that checkout with ``--profile DIR``, the same models from the same seed), since a checkout
-refuses a catalog written by a newer one.
+refuses a catalog written by a newer one. On one data folder, a checkout from before 2026-12-07 leaves the
+catalog's fingerprint changed at each close (``catalog.db_file.catalog_fingerprint``), so this one's next
+start reads the schema revision again: give each its own folder for a returning user's start on both.
 
 ``--replica`` also times ``bench.startup_replica``: the first frame's widgets in stock PySide6, without any
 of Atelier's code, which tells what a window of these widgets costs from what Atelier's own code adds; and
@@ -241,7 +246,8 @@ def _returning(data_dir: Path, home: str, tree: Path = ROOT) -> None:
     """Opens and closes the window on ``data_dir`` once where it never was, so the starts timed are a
     returning user's (see the module's docstring)."""
     settings = data_dir / "settings.json"
-    if settings.exists() and "window_state" in json.loads(settings.read_text(encoding="utf-8")):
+    kept = json.loads(settings.read_text(encoding="utf-8")) if settings.exists() else {}
+    if kept.get("window_state") and kept.get("catalog_checked"):
         return
     subprocess.run(
         [sys.executable, "-c", OPEN_AND_CLOSE, home],
@@ -265,7 +271,14 @@ def _first_start_copy(data_dir: Path, tmp: Path) -> str:
     finally:
         copy.close()
         source.close()
-    kept = ("window_state", "desktop_scheme", "status_line_font", "status_line_height", "window_geometry")
+    kept = (
+        "window_state",
+        "desktop_scheme",
+        "status_line_font",
+        "status_line_height",
+        "window_geometry",
+        "catalog_checked",
+    )
     settings = json.loads((data_dir / "settings.json").read_text(encoding="utf-8"))
     first_settings = {key: value for key, value in settings.items() if key not in kept}
     (first / "settings.json").write_text(json.dumps(first_settings), encoding="utf-8")
