@@ -173,28 +173,25 @@ class AppContext:
         return catalog_problem(self.catalog_path, self.settings, read_only=self.read_only)
 
     def catalog_as_checked(self) -> bool:
-        """Whether the catalog file is as the window left it when it last closed, its schema revision
-        then read as one this Atelier knows (``remember_catalog_checked``): nothing has written it since,
-        so it needs no reading before the window's first frame."""
-        from catalog.db_file import catalog_fingerprint
+        """Whether the catalog file is as a window left it when it last closed, at a schema revision this
+        Atelier knows (``remember_catalog_checked``): nothing has written it since, so it needs no reading
+        before the window's first frame."""
+        from catalog.db_file import unchanged_since_checked
 
-        recorded = self.settings.catalog_checked
-        return (
-            bool(recorded)
-            and self.server_catalog is None
-            and catalog_fingerprint(self.catalog_path) == recorded
-        )
+        if self.server_catalog is not None:
+            return False
+        return unchanged_since_checked(self.settings.catalog_checked, self.catalog_path)
 
     def remember_catalog_checked(self) -> None:
-        """Records the catalog file as it stands, once closed by this process, where its schema revision is
-        one this Atelier knows (and forgets it where not): the next start's check (``catalog_as_checked``).
-        Called as the window's process ends; a settings file that cannot be written is left as it was."""
+        """Records the catalog file as it stands, once closed by this process, with its schema revision
+        (``catalog.db_file.checked_catalog``: nothing where the revision is none this Atelier knows): the
+        next start's check (``catalog_as_checked``). Called as the window's process ends; a settings file
+        that cannot be written is left as it was."""
         if self.read_only or self.server_catalog is not None:
             return
-        from catalog.db_file import catalog_fingerprint, schema_revision_known
+        from catalog.db_file import checked_catalog
 
-        # The revision first: reading it read-only may make the write-ahead log's empty file.
-        checked = catalog_fingerprint(self.catalog_path) if schema_revision_known(self.catalog_path) else ""
+        checked = checked_catalog(self.catalog_path)
         if checked == self.settings.catalog_checked:
             return
         self.settings.catalog_checked = checked

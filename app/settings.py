@@ -112,9 +112,9 @@ class Settings(NamedTuple):
     # When this data folder's catalog was first created (ISO time): a catalog that is then missing was
     # deleted or moved, and is reported instead of being silently replaced by an empty one.
     catalog_created_at: str = ""
-    # The catalog file as the window last closed it, its schema revision read as one this Atelier knows
-    # (catalog.db_file.catalog_fingerprint); a start that finds the file so does not read the revision
-    # again before its first frame. Empty: read it.
+    # The catalog file as the window last closed it, with its schema revision ("REVISION|FINGERPRINT",
+    # catalog.db_file.checked_catalog); a start that finds the file so, at a revision it knows, does not read
+    # the revision again before its first frame. Empty: read it.
     catalog_checked: str = ""
     # This machine's id in a shared catalog (a UUID made on first use, see app.machine): each machine
     # records its own path for a shared library folder under it.

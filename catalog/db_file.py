@@ -176,18 +176,38 @@ def schema_written_by_newer(path: Path) -> str | None:
 
     Asked before the window is drawn, with the standard ``sqlite3`` module read-only, so the window never
     opens empty on a library it cannot read; the revisions known are the migration files' names. Where the
-    file is as this Atelier last closed it (``catalog_fingerprint``), the window does not ask.
+    file is as a window left it at a revision this Atelier knows (``unchanged_since_checked``), it does not
+    ask.
     """
     known = known_revisions()
     revision = _schema_revision(path)
     return revision if revision is not None and known and revision not in known else None
 
 
-def schema_revision_known(path: Path) -> bool:
-    """Whether the catalog at ``path`` has a schema revision this Atelier's migrations know (False where
-    that cannot be read)."""
-    revision = _schema_revision(path)
-    return revision is not None and revision in known_revisions()
+def checked_catalog(path: Path) -> str:
+    """What a window records of its catalog as it closes (``Settings.catalog_checked``): the schema
+    revision read now and the file's fingerprint, ``"REVISION|FINGERPRINT"``; "" where the revision cannot
+    be read or is none this Atelier's migrations know.
+
+    The revision is part of the record because every Atelier version records one: a newer Atelier that
+    migrated the catalog and closed on it leaves the file's fingerprint under its own revision, which this
+    one does not know, so it reads the revision again (and refuses the catalog) instead of trusting it.
+    """
+    revision = _schema_revision(path)  # first: reading it read-only may make the log's empty file
+    if revision is None or revision not in known_revisions():
+        return ""
+    return f"{revision}{_CHECKED_SEPARATOR}{catalog_fingerprint(path)}"
+
+
+def unchanged_since_checked(record: str, path: Path) -> bool:
+    """Whether ``record`` (``checked_catalog``'s, as a window of any Atelier version kept it) names a
+    revision this Atelier knows and the file is as it was then: its revision needs no reading before the
+    window's first frame. Anything else — no record, another format, a revision of a newer Atelier, a file
+    written since — is False: the revision is read."""
+    revision, separator, fingerprint = record.partition(_CHECKED_SEPARATOR)
+    if not separator or not fingerprint or revision not in known_revisions():
+        return False
+    return catalog_fingerprint(path) == fingerprint
 
 
 def _schema_revision(path: Path) -> str | None:
@@ -213,9 +233,9 @@ def catalog_fingerprint(path: Path) -> str:
 
     Every commit changes it, by any process: a commit is written to the log (its size or time changes)
     and a checkpoint copies the log into the file (its time changes); a file put in its place has another
-    inode. The window records it when it closes, once the catalog's revision was read as one this Atelier
-    knows; a start that finds the same fingerprint needs not read the revision again before its first
-    frame (``desktop.catalog_check``). The shared-memory index (``-shm``) is left out: readers write it.
+    inode. The window records it when it closes, with the catalog's revision (``checked_catalog``); a start
+    that finds the same fingerprint under a revision it knows needs not read the revision again before its
+    first frame (``desktop.catalog_check``). The shared-memory index (``-shm``) is left out: readers write it.
     """
     try:
         st = path.stat()
@@ -240,3 +260,4 @@ def known_revisions() -> tuple[str, ...]:
 
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+_CHECKED_SEPARATOR = "|"  # between the revision and the fingerprint in a checked catalog's record

@@ -18,7 +18,8 @@ import pytest
 
 from app.context import AppContext
 from app.secrets import TokenStore
-from catalog.db_file import catalog_fingerprint
+from catalog import db_file
+from catalog.db_file import catalog_fingerprint, known_revisions
 from catalog.errors import SchemaTooNewError
 from catalog.library import Library
 from desktop.catalog_check import catalog_problem
@@ -90,12 +91,12 @@ def test_a_window_closed_on_its_catalog_lets_the_next_start_draw_without_reading
     rows = first["rows"]
     assert isinstance(rows, int)
     assert rows > 0
-    assert _checked(data) == catalog_fingerprint(data / CATALOG) != ""
+    assert _checked(data) == f"{known_revisions()[-1]}|{catalog_fingerprint(data / CATALOG)}"
 
     returning = _launch_and_close(data)
     assert returning["sqlite3 at the first frame"] is False
     assert returning["rows"] == rows, "the rows come as before, read once the frame is drawn"
-    assert _checked(data) == catalog_fingerprint(data / CATALOG)
+    assert _checked(data).endswith(f"|{catalog_fingerprint(data / CATALOG)}")
 
 
 def test_a_catalog_a_newer_atelier_wrote_since_is_read_again_and_refused_before_the_window(
@@ -118,3 +119,31 @@ def test_a_catalog_a_newer_atelier_wrote_since_is_read_again_and_refused_before_
     finally:
         context.close()
     assert _checked(data) == ""
+
+
+def test_a_catalog_a_newer_atelier_migrated_and_closed_on_is_still_refused_before_the_window(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newer Atelier (this code with a migration more) migrates the catalog and records it as it closes,
+    in the same key: the file's fingerprint matches, but under a revision this Atelier does not know, so the
+    revision is read again and the catalog refused before the window."""
+    _launch_and_close(data)
+    tokens = TokenStore(tmp_path / "tokens", use_keyring=False)
+    with closing(sqlite3.connect(data / CATALOG)) as newer, newer:
+        newer.execute("UPDATE alembic_version SET version_num = '0099'")
+    ours = db_file.known_revisions()
+    with monkeypatch.context() as newer_atelier:
+        newer_atelier.setattr(db_file, "known_revisions", lambda: (*ours, "0099"))
+        closing_newer = AppContext(data, tokens=tokens)
+        closing_newer.remember_catalog_checked()  # what the newer window does as it closes
+        closing_newer.close()
+    assert _checked(data).startswith("0099|")
+
+    context = AppContext(data, tokens=tokens)
+    try:
+        assert not context.catalog_as_checked()
+        problem = catalog_problem(context)
+    finally:
+        context.close()
+    assert isinstance(problem, SchemaTooNewError)
+    assert "schema 0099" in str(problem)
