@@ -15,7 +15,7 @@ from pathlib import Path
 from app.catalog_access import record_catalog
 from app.catalog_users import other_users
 from app.live_settings import LiveSettings
-from catalog.db_file import WAL_SUFFIXES, CatalogFileState, examine_catalog_file
+from catalog.db_file import WAL_SUFFIXES, CatalogFileState, examine_catalog_file, known_revisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,8 @@ def start_new_catalog(
 ) -> NewCatalog:
     """Move what is at ``catalog`` aside and create an empty catalog there, or a copy of ``source``.
 
-    ``source`` must be an Atelier catalog (checked by opening it read-only, before anything is moved);
+    ``source`` must be an Atelier catalog this version can open (checked by opening it read-only, before
+    anything is moved: a backup from a newer Atelier is refused with the catalog in place untouched);
     it is copied with SQLite's backup, so a source in use by another program is copied consistently.
     Nothing is deleted: the old file (and its ``-wal``/``-shm``) is renamed ``<name>.set-aside-<time>``.
     """
@@ -76,7 +77,7 @@ def _check_is_catalog(source: Path) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from catalog.db import CatalogDatabase
-    from catalog.errors import CatalogMissingError, NotACatalogError
+    from catalog.errors import CatalogMissingError, NotACatalogError, SchemaTooNewError
     from catalog.migrate import current_revision
 
     problem = examine_catalog_file(source)
@@ -97,6 +98,11 @@ def _check_is_catalog(source: Path) -> None:
     if revision is None:
         raise NotACatalogError(
             f"{source} is an SQLite database but not an Atelier catalog: choose another file."
+        )
+    if revision not in known_revisions():  # refused now, before the catalog in place is moved aside
+        raise SchemaTooNewError(
+            f"{source} was written by a newer version of Atelier (schema {revision}): update Atelier to "
+            "restore it, or choose another file. Nothing was changed."
         )
 
 

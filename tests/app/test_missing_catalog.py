@@ -174,6 +174,28 @@ def test_new_catalog_from_a_file_that_is_no_catalog_changes_nothing(data: Path, 
     assert sorted(path.name for path in data.iterdir()) == sorted([CATALOG, ID_FILE, "settings.json"])
 
 
+def test_new_catalog_from_a_newer_ateliers_backup_changes_nothing(data: Path, tmp_path: Path) -> None:
+    """Refused before the catalog in place is moved aside (it was set aside and the newer copy put in its
+    place, which this Atelier then could not open: found by an outside tester)."""
+    backup = tmp_path / "newer.sqlite3"
+    shutil.copyfile(data / CATALOG, backup)
+    with sqlite3.connect(backup) as newer:
+        newer.execute("UPDATE alembic_version SET version_num = '0099'")
+    before = (data / CATALOG).read_bytes()
+
+    done = run_main("new-catalog", "--from", str(backup), data_dir=data)
+    line = one_line(done, "new-catalog")
+
+    assert done.returncode == 1
+    assert line == (
+        f"{backup} was written by a newer version of Atelier (schema 0099): update Atelier to restore it, "
+        "or choose another file. Nothing was changed."
+    )
+    assert (data / CATALOG).read_bytes() == before
+    assert sorted(path.name for path in data.iterdir()) == sorted([CATALOG, ID_FILE, "settings.json"])
+    assert "pixel-art.safetensors" in run_in_process("search", "pixel", data_dir=data, check=True).stdout
+
+
 def test_another_programs_database_at_the_catalog_path_is_left_byte_for_byte(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
