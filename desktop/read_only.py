@@ -37,7 +37,8 @@ def mark_read_only(window: QMainWindow, message: str) -> QToolBar:
     banner.addWidget(label)
     banner.setStyleSheet("QToolBar#readOnlyBanner { background: #fff4ce; border-bottom: 1px solid #e0c060; }")
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, banner)
-    window.setWindowTitle(f"{window.windowTitle()} — read-only")
+    # Qt adds " — Atelier" (the application's display name) to a title that does not end with it.
+    window.setWindowTitle("Read-only library")
     _show_refusals_in(window)
     return banner
 

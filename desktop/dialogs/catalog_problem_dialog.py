@@ -41,7 +41,7 @@ class CatalogProblemDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Atelier — the library cannot be opened")
+        self.setWindowTitle("The library cannot be opened")  # Qt adds " — Atelier"
         self.setMinimumWidth(620)
         self.data_dir = data_dir
         self.choice = CatalogChoice.QUIT

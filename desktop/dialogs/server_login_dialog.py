@@ -39,7 +39,7 @@ class ServerLoginDialog(QDialog):
         """``retried``: the password the user just typed was refused too (the heading says so: the same
         dialog coming back without a word would look as if Try again did nothing)."""
         super().__init__(parent)
-        self.setWindowTitle("Atelier — the catalog's server refused the login")
+        self.setWindowTitle("The catalog's server refused the login")  # Qt adds " — Atelier"
         self.setMinimumWidth(560)
         self.choice = ServerChoice.QUIT
 
