@@ -110,7 +110,9 @@ class AppContext:
         self.read_only = data_folder_read_only(self.data_dir, self.catalog_path)
         self.settings_store = SettingsStore(self.data_dir)
         self.settings = LiveSettings(self.settings_store, read_only=self.read_only)
-        for problem in self.settings_store.problems():  # a damaged file moved aside, values not used
+        # A damaged file moved aside, values not used: said on stderr, and by the window once it is drawn.
+        self.settings_problems = self.settings_store.problems()
+        for problem in self.settings_problems:
             print(problem, file=sys.stderr)
         self.tokens = tokens if tokens is not None else TokenStore(self.data_dir)
         # A catalog on a server (--catalog, ATELIER_CATALOG_URL, the catalog_url setting), else the data

@@ -172,6 +172,9 @@ def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | N
             from desktop.widgets.after_paint import after_next_paint
 
             after_next_paint(window, resume)
+            if context.settings_problems:  # on stderr too, which a start from a launcher shows nobody
+                problems = context.settings_problems
+                after_next_paint(window, lambda: _say_settings_problems(window, problems))
             holds: list[object] = []  # from the first frame on: new-catalog does not set it aside under us
             after_next_paint(window, lambda: holds.append(_hold_catalog(context.catalog_path)))
             return int(create_application(argv).exec())
@@ -181,6 +184,20 @@ def launch_gui(data_dir: str | Path | None, argv: list[str], *, catalog: str | N
                 context.remember_catalog_checked()
     finally:
         resume(freeze=False)  # a start that failed or ended before the first frame
+
+
+def _say_settings_problems(window: MainWindow, problems: list[str]) -> None:
+    """Tells the user, once the window is drawn, that settings.json could not be used as it was (moved
+    aside, or values ignored): otherwise their settings would seem silently reset."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(window)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Settings not read")
+    box.setText("Some of your settings could not be used, so their defaults are in effect.")
+    box.setInformativeText("\n\n".join(problems))
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.open()  # not modal to the event loop: the window goes on loading behind it
 
 
 def _hold_catalog(catalog: Path) -> object:
