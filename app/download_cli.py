@@ -212,7 +212,7 @@ def _owned_json(owned: AlreadyInLibraryError) -> dict[str, Any]:
 def _run(service: DownloadService, download_id: int) -> FinishedDownload:
     """Run one download in the foreground; Ctrl+C pauses it with its bytes (continued only when asked)."""
     try:
-        with ProgressBar(f"Downloading #{download_id}", unit="B", unit_scale=True) as bar:
+        with ProgressBar.of_bytes(f"Downloading #{download_id}") as bar:
             finished = service.run(download_id, bar.update)
     except KeyboardInterrupt:
         record = service.mark_stopped(download_id)

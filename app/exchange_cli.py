@@ -77,7 +77,7 @@ def cmd_import(context: AppContext, args: argparse.Namespace, out: TextIO) -> in
     if args.download_missing and plan.downloadable:
         if not args.yes and not _confirmed(plan.downloadable):
             raise ExchangeError("nothing downloaded: add --yes to download the missing files without asking")
-        with ProgressBar("Downloading", unit="B", unit_scale=True) as bar:
+        with ProgressBar.of_bytes("Downloading") as bar:
             downloads = download_missing(
                 context.downloads, context.library, plan.downloadable, progress=bar.update, to=args.to
             )

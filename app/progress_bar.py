@@ -25,10 +25,17 @@ class ProgressBar:
     """
 
     def __init__(
-        self, label: str, *, phased: bool = False, file: TextIO | None = None, **kwargs: Any
+        self,
+        label: str,
+        *,
+        phased: bool = False,
+        messages: bool = True,
+        file: TextIO | None = None,
+        **kwargs: Any,
     ) -> None:
         self._label = label
         self._phased = phased
+        self._messages = messages
         if phased:
             kwargs.setdefault("bar_format", _PHASED_UNKNOWN)
         kwargs.setdefault("disable", None)  # None: silent unless the stream is a terminal
@@ -41,11 +48,20 @@ class ProgressBar:
         if progress.total is not None and self._bar.total != progress.total:
             self._bar.total = progress.total
         self._bar.n = progress.done
-        if _same_verb(progress.message, self._label):
+        if not self._messages:
+            self._bar.refresh()
+        elif _same_verb(progress.message, self._label):
             # "Hashing 3 of 12 files" says more than the label "Hashing" and must not repeat it after.
             self._bar.set_description_str(progress.message, refresh=True)
         else:
             self._bar.set_postfix_str(progress.message[-40:], refresh=True)
+
+    @classmethod
+    def of_bytes(cls, label: str, **kwargs: Any) -> ProgressBar:
+        """A bar of a download's bytes, counted in KiB and MiB as Atelier gives sizes everywhere else, with
+        tqdm's own rate and time left: the reports' messages ("29.8 / 72.1 MiB, 1.0 MiB/s, 48 s left")
+        only restate them, in other units, and are left out."""
+        return cls(label, unit="B", unit_scale=True, unit_divisor=1024, messages=False, **kwargs)
 
     def _update_phase(self, progress: Progress) -> None:
         bar = self._bar

@@ -147,7 +147,7 @@ def _download(service: UpdateService, found: list[AssetUpdate], args: argparse.N
             file=out,
         )
     for update in found:
-        with ProgressBar(f"Downloading {update.newest.name}", unit="B", unit_scale=True) as bar:
+        with ProgressBar.of_bytes(f"Downloading {update.newest.name}") as bar:
             finished = service.download_beside(update.asset_id, bar.update)
         asset = finished.asset
         results.append(

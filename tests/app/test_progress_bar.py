@@ -53,6 +53,22 @@ def test_a_message_that_repeats_the_label_replaces_it() -> None:
     assert last.count("Hashing") == 1
 
 
+def test_a_download_bar_counts_in_mib_and_says_size_and_rate_once() -> None:
+    """A download's report message restates the counts, rate and time left ("30.0 / 75.0 MiB, 1.0 MiB/s,
+    45 s left"): shown after tqdm's decimal "31.5M/78.6M 1.05MB/s", each came twice in two units."""
+    stream = io.StringIO()
+    mib = 1024 * 1024
+
+    with ProgressBar.of_bytes("Downloading #4", file=stream, disable=False) as bar:
+        bar.update(Progress(30 * mib, 75 * mib, "30.0 / 75.0 MiB, 1.0 MiB/s, 45 s left"))
+
+    last = _frames(stream)[-1]
+    assert last.startswith("Downloading #4:  40%")
+    assert "30.0M/75.0M" in last, "binary units, as Atelier gives sizes"
+    assert "MiB" not in last
+    assert "left" not in last
+
+
 def test_the_bar_is_silent_when_the_stream_is_not_a_terminal() -> None:
     stream = io.StringIO()
 
