@@ -129,19 +129,12 @@ def _copy_catalog(source: Path, target: Path) -> None:
     partial = target.with_name(f".{target.name}.restoring")
     partial.unlink(missing_ok=True)
     from catalog.db_file import read_only_uri
+    from catalog.sqlite_copy import copy_database
 
-    reader = sqlite3.connect(read_only_uri(source), uri=True)
     try:
-        writer = sqlite3.connect(partial)
-        try:
-            reader.backup(writer)
-        finally:
-            writer.close()
+        copy_database(read_only_uri(source), partial, uri=True)
     except sqlite3.Error as error:
         from catalog.errors import NotACatalogError
 
-        partial.unlink(missing_ok=True)
         raise NotACatalogError(f"{source} could not be copied ({error}): choose another file.") from error
-    finally:
-        reader.close()
     partial.replace(target)

@@ -30,6 +30,7 @@ from catalog import blank_catalog
 from catalog.db import create_catalog_engine
 from catalog.db_file import known_revisions
 from catalog.errors import MigrationDueError, NotACatalogError, SchemaTooNewError, translate_db_error
+from catalog.sqlite_copy import copy_database
 from catalog.sqlite_uri import sqlite_uri
 
 if TYPE_CHECKING:  # Alembic (and Mako) load only when a migration is due or a revision is questioned
@@ -310,18 +311,6 @@ def _backup(engine: Engine, suffix: str) -> None:
         return  # a server's catalog is backed up by the server's own tools (pg_dump), not by Atelier
     source_path = Path(database)
     target_path = source_path.with_name(f"{source_path.name}.{suffix}.bak")
-    source = sqlite3.connect(source_path)
-    try:
-        target = sqlite3.connect(target_path)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-    except BaseException:
-        # A copy cut short (a full disk, Ctrl+C) is no backup: left there it would pass for one, and the
-        # next open, which makes the backup again before migrating, would meet it half-written.
-        for path in (target_path, target_path.with_name(f"{target_path.name}-journal")):
-            path.unlink(missing_ok=True)
-        raise
-    finally:
-        source.close()
+    # A copy cut short is no backup: left there it would pass for one, and the next open, which makes the
+    # backup again before migrating, would meet it half-written (copy_database removes it).
+    copy_database(source_path, target_path)
